@@ -1,0 +1,368 @@
+//! The `tracing` integration: a [`Layer`] that turns spans and events into records.
+//!
+//! Instrument with plain `tracing` (`#[instrument]`, `info_span!`, `info!`) or with the helpers
+//! in [`crate::spans`] and [`crate::events`]; the layer:
+//!
+//! - assigns W3C-sized trace and span ids, keeping parent/child links across `.await` points
+//!   and threads (through `tracing`'s span context and `Instrument`);
+//! - lifts GenAI fields of every dialect into typed fields ([`crate::normalize`]), honours
+//!   `otel.name`, `otel.kind` and `otel.status_code`, and infers the span kind;
+//! - marks a span failed when an `ERROR` event happens inside it (as `#[instrument(err)]` emits)
+//!   or when it records an `error` or `error.type` field;
+//! - lets the session, user, correlation id, agent and framework set on an ancestor flow to
+//!   descendants and to events;
+//! - stamps events inside a span with its trace and span ids;
+//! - head-samples traces with a [`Sampler`], always keeping error spans if configured;
+//! - hands finished records to the [`Pipeline`] without ever blocking.
+
+mod visit;
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use tracing_core::span::{Attributes as SpanAttributes, Id, Record};
+use tracing_core::{Dispatch, Event as TracingEvent, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+use self::visit::{EventVisitor, SpanVisitor};
+use crate::model::{
+    Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
+};
+use crate::normalize::SpanNormalizer;
+use crate::now_unix_nano;
+use crate::pipeline::Pipeline;
+use crate::sampling::Sampler;
+
+/// What the layer keeps for an open span.
+#[derive(Debug)]
+pub(crate) struct SpanState {
+    pub(crate) record: SpanRecord,
+    normalizer: SpanNormalizer,
+    pub(crate) sampled: bool,
+    error_event: Option<String>,
+}
+
+/// Runs a closure on the state of the span `Id` held by the subscriber behind a `Dispatch`.
+pub(crate) type ApplyToState = fn(&Dispatch, &Id, &mut dyn FnMut(&mut SpanState));
+
+/// Lets [`crate::propagation`] reach the state of a span through a `Dispatch`.
+#[derive(Clone, Copy)]
+pub(crate) struct WithContext {
+    pub(crate) apply: ApplyToState,
+    pub(crate) sampler: Sampler,
+}
+
+fn apply_to_state<S>(dispatch: &Dispatch, id: &Id, f: &mut dyn FnMut(&mut SpanState))
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let Some(subscriber) = dispatch.downcast_ref::<S>() else {
+        return;
+    };
+    let Some(span) = subscriber.span(id) else {
+        return;
+    };
+    let mut extensions = span.extensions_mut();
+    if let Some(state) = extensions.get_mut::<SpanState>() {
+        f(state);
+    }
+}
+
+/// A `tracing_subscriber` layer that records agent telemetry into a [`Pipeline`].
+///
+/// ```
+/// use agentrace_core::{AgentraceLayer, Pipeline, Resource};
+/// use tracing_subscriber::prelude::*;
+///
+/// let pipeline = Pipeline::builder().build()?;
+/// let layer = AgentraceLayer::new(pipeline.clone(), Resource::new("my-agent"));
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || {
+///     let _span = agentrace_core::spans::llm("openai", "gpt-4o").entered();
+/// });
+/// pipeline.shutdown()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct AgentraceLayer {
+    pipeline: Pipeline,
+    resource: Arc<Resource>,
+    sampler: Sampler,
+    event_level: Level,
+    with_context: Option<WithContext>,
+}
+
+impl std::fmt::Debug for AgentraceLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentraceLayer")
+            .field("resource", &self.resource)
+            .field("sampler", &self.sampler)
+            .field("event_level", &self.event_level)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentraceLayer {
+    /// A layer feeding `pipeline`, stamping records with `resource`; samples everything and
+    /// records events at `INFO` and above.
+    pub fn new(pipeline: Pipeline, resource: Resource) -> Self {
+        Self {
+            pipeline,
+            resource: Arc::new(resource),
+            sampler: Sampler::always(),
+            event_level: Level::Info,
+            with_context: None,
+        }
+    }
+
+    /// Sets the sampler.
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// Records events at `level` and above (default `INFO`).
+    #[must_use]
+    pub fn with_event_level(mut self, level: Level) -> Self {
+        self.event_level = level;
+        self
+    }
+
+    /// The pipeline this layer feeds.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+}
+
+/// Visits the records of `start` and its ancestors, nearest first, until `visit` says done.
+fn walk_ancestors<S>(start: Option<SpanRef<'_, S>>, mut visit: impl FnMut(&SpanRecord) -> bool)
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    let mut current = start;
+    while let Some(s) = current {
+        if let Some(state) = s.extensions().get::<SpanState>()
+            && visit(&state.record)
+        {
+            return;
+        }
+        current = s.parent();
+    }
+}
+
+/// The framework of a span from its `tracing` target, for frameworks that instrument natively.
+fn framework_of_target(target: &str) -> Option<&'static str> {
+    let root = target.split("::").next().unwrap_or(target);
+    Some(match root {
+        "rig" | "rig_core" => "rig",
+        "genai" => "genai",
+        "langchain_rust" => "langchain-rust",
+        "async_openai" => "async-openai",
+        "swarms_rs" => "swarms-rs",
+        "adk" | "adk_rust" => "adk",
+        _ => return None,
+    })
+}
+
+/// Fills the listed fields that are unset on a record from the nearest ancestor that has them.
+macro_rules! inherit_fields {
+    ($record:expr, $start:expr, $($field:ident),*) => {
+        if $($record.$field.is_none())||* {
+            walk_ancestors($start, |ancestor| {
+                $(if $record.$field.is_none() {
+                    $record.$field.clone_from(&ancestor.$field);
+                })*
+                !($($record.$field.is_none())||*)
+            });
+        }
+    };
+}
+
+impl<S> Layer<S> for AgentraceLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_layer(&mut self, _subscriber: &mut S) {
+        self.with_context = Some(WithContext {
+            apply: apply_to_state::<S>,
+            sampler: self.sampler,
+        });
+    }
+
+    fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let parent = span.parent();
+        let (trace_id, parent_span_id, parent_sampled) = match parent.as_ref().and_then(|p| {
+            p.extensions()
+                .get::<SpanState>()
+                .map(|s| (s.record.trace_id, s.record.span_id, s.sampled))
+        }) {
+            Some((trace, parent_id, sampled)) => (trace, Some(parent_id), Some(sampled)),
+            None => (TraceId::random(), None, None),
+        };
+        let metadata = attrs.metadata();
+        let mut record = SpanRecord::new(
+            trace_id,
+            SpanId::random(),
+            metadata.name(),
+            now_unix_nano(),
+            0,
+            self.resource.clone(),
+        );
+        record.parent_span_id = parent_span_id;
+        record.scope = Some(metadata.target().to_owned());
+        let mut normalizer = SpanNormalizer::new();
+        attrs.record(&mut SpanVisitor {
+            record: &mut record,
+            normalizer: &mut normalizer,
+        });
+        let state = SpanState {
+            sampled: self.sampler.decide(trace_id, parent_sampled),
+            record,
+            normalizer,
+            error_event: None,
+        };
+        span.extensions_mut().insert(state);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        if let Some(state) = extensions.get_mut::<SpanState>() {
+            values.record(&mut SpanVisitor {
+                record: &mut state.record,
+                normalizer: &mut state.normalizer,
+            });
+        }
+    }
+
+    fn on_event(&self, event: &TracingEvent<'_>, ctx: Context<'_, S>) {
+        let metadata = event.metadata();
+        let tracing_level = *metadata.level();
+        let span = ctx.event_span(event);
+        let is_error = tracing_level == tracing_core::Level::ERROR;
+        // Fast exit: below the event level and not an error that marks its span.
+        let candidate = Level::from(tracing_level) >= self.event_level
+            || metadata
+                .fields()
+                .field(crate::semconv::agentrace::LEVEL)
+                .is_some();
+        if !candidate && !is_error {
+            return;
+        }
+        let mut record = Event::new(
+            now_unix_nano(),
+            tracing_level.into(),
+            EventKind::Log,
+            String::new(),
+            self.resource.clone(),
+        );
+        let mut visitor = EventVisitor {
+            event: &mut record,
+            error: None,
+        };
+        event.record(&mut visitor);
+        let error = visitor.error.take();
+        if is_error
+            && let Some(span) = &span
+            && let Some(state) = span.extensions_mut().get_mut::<SpanState>()
+        {
+            let message = error.clone().unwrap_or_else(|| record.message.clone());
+            state.error_event.get_or_insert(message);
+        }
+        if record.level < self.event_level {
+            return;
+        }
+        if record.message.is_empty()
+            && let Some(error) = error
+        {
+            record.message = error;
+        }
+        record.scope = Some(metadata.target().to_owned());
+        if let Some(span) = &span
+            && let Some(state) = span.extensions().get::<SpanState>()
+        {
+            record.trace_id = Some(state.record.trace_id);
+            record.span_id = Some(state.record.span_id);
+        }
+        inherit_fields!(
+            record,
+            span,
+            session_id,
+            correlation_id,
+            agent_id,
+            framework
+        );
+        self.pipeline.submit_event(record);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let Some(state) = span.extensions_mut().remove::<SpanState>() else {
+            return;
+        };
+        let SpanState {
+            mut record,
+            normalizer,
+            sampled,
+            error_event,
+        } = state;
+        record.end_time_unix_nano = now_unix_nano();
+        normalizer.finish(&mut record);
+        if record.status.code == StatusCode::Unset
+            && let Some(message) = error_event
+        {
+            record.status = SpanStatus::error(message);
+        }
+        let keep = sampled || (self.sampler.keeps_errors() && record.is_error());
+        if !keep {
+            return;
+        }
+        if record.framework.is_none() {
+            record.framework = span
+                .metadata()
+                .target()
+                .split("::")
+                .next()
+                .and_then(framework_of_target)
+                .map(str::to_owned);
+        }
+        let parent = span.parent();
+        inherit_fields!(
+            record,
+            parent,
+            session_id,
+            user_id,
+            correlation_id,
+            agent_name,
+            agent_id,
+            framework
+        );
+        self.pipeline.submit_span(record);
+    }
+
+    #[allow(unsafe_code)]
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        // SAFETY: the pointers returned point to values of exactly the type asked for, which
+        // live as long as `self`; this is the pattern `tracing-subscriber` documents for
+        // `downcast_raw`.
+        if id == TypeId::of::<Self>() {
+            Some(self as *const Self as *const ())
+        } else if id == TypeId::of::<WithContext>() {
+            self.with_context
+                .as_ref()
+                .map(|w| w as *const WithContext as *const ())
+        } else {
+            None
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! # agentrace-core
+//!
+//! The core of [agentrace](https://example.invalid/agentrace), observability for LLM agents:
+//! the data model, the extension traits, the pipeline and the `tracing` layer. It depends on no
+//! other agentrace crate; backends (JSONL, SQLite, Prometheus, OTLP, …) implement its sink
+//! traits, adapters produce its records, and the `agentrace` facade assembles them by feature.
+//!
+//! ## The pieces
+//!
+//! | piece | what it is |
+//! |---|---|
+//! | [`SpanRecord`], [`Event`], [`Measurement`], [`CostEntry`] | canonical records, aligned with OpenTelemetry and its GenAI conventions |
+//! | [`Sink`], [`SpanSink`], [`EventSink`], [`MetricSink`] | where records go; the guide for writing a backend is in [`sink`] |
+//! | [`Processor`] | transforms or drops records on the way ([`Filter`], [`SamplingProcessor`]) |
+//! | [`Pipeline`] | bounded, non-blocking queue → processors → one isolated worker per sink, with counters |
+//! | [`AgentraceLayer`] | the `tracing_subscriber::Layer` turning spans and events into records |
+//! | [`spans`], [`events`] | one-line helpers for agent/LLM/tool spans and the seed event types |
+//! | [`propagation`] | W3C `traceparent` inject/extract |
+//! | [`semconv`], [`normalize`] | attribute names of every GenAI dialect, and their mapping onto records |
+//! | [`Telemetry`] | the builder that assembles all of it and installs the subscriber |
+//! | `testing` (feature) | in-memory and faulty sinks, fixtures, the sink conformance suite |
+//!
+//! ## Example
+//!
+//! ```
+//! use agentrace_core::{spans, testing::MemorySink, Telemetry, TokenUsage};
+//! use tracing_subscriber::prelude::*;
+//!
+//! let memory = MemorySink::new();
+//! let (layer, guard) = Telemetry::builder()
+//!     .with_service_name("example")
+//!     .with_sink(memory.clone())
+//!     .build()?;
+//!
+//! tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+//!     let agent = spans::agent("planner");
+//!     spans::set_session(&agent, "s-1");
+//!     let _a = agent.enter();
+//!     let llm = spans::llm("openai", "gpt-4o");
+//!     spans::record_usage(&llm, &TokenUsage::new(100, 20));
+//! });
+//! guard.flush()?;
+//!
+//! let recorded = memory.spans();
+//! let llm = recorded.iter().find(|s| s.request_model.as_deref() == Some("gpt-4o")).unwrap();
+//! assert_eq!(llm.usage.total_tokens(), 120);
+//! assert_eq!(llm.session_id.as_deref(), Some("s-1")); // inherited from the agent span
+//! assert_eq!(llm.agent_name.as_deref(), Some("planner"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Feature flags
+//! - `testing`: [`testing`] module.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod events;
+mod filter;
+mod layer;
+mod model;
+pub mod normalize;
+mod pipeline;
+mod processor;
+pub mod propagation;
+mod sampling;
+pub mod semconv;
+pub mod sink;
+pub mod spans;
+mod telemetry;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+pub use async_trait::async_trait;
+pub use filter::Filter;
+pub use layer::AgentraceLayer;
+pub use model::*;
+pub use pipeline::{
+    BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, RetryPolicy, SinkStats,
+};
+pub use processor::{ProcessContext, Processor, Verdict};
+pub use sampling::{Sampler, SamplingProcessor};
+pub use sink::{
+    BoxError, EventSink, ExportError, FlushError, MetricSink, ShutdownError, Sink, SpanSink,
+};
+pub use telemetry::{InitError, Telemetry, TelemetryBuilder, TelemetryGuard, env};
+
+/// Now, in nanoseconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_unix_nano() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

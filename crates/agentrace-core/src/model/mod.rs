@@ -1,0 +1,19 @@
+//! The canonical records every source produces and every sink receives.
+
+mod attributes;
+mod event;
+mod ids;
+mod metric;
+mod resource;
+mod span;
+mod usage;
+
+pub use attributes::{AttributeValue, Attributes, Key};
+pub use event::{Event, EventKind, Level, ParseLevelError};
+pub use ids::{ParseIdError, SpanId, TraceId};
+pub use metric::{InstrumentKind, Measurement};
+pub use resource::Resource;
+pub use span::{
+    CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,
+};
+pub use usage::{Cost, TokenUsage, Usd};

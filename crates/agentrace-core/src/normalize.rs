@@ -1,0 +1,635 @@
+//! Lifting GenAI attributes of any dialect into [`SpanRecord`]'s typed fields.
+//!
+//! [`SpanNormalizer`] is fed attributes one at a time (by the `tracing` layer as fields arrive,
+//! by an OTLP receiver as it decodes) and applies the mapping table of `conventions.md` §4:
+//!
+//! - **Precedence** when several dialects name the same concept: agentrace's own field, then
+//!   current OTel GenAI, legacy OTel, OpenInference, Vercel AI SDK, OpenLLMetry/Traceloop,
+//!   Langfuse. A lower-ranked name never overwrites a higher-ranked one, whatever the order the
+//!   attributes arrive in.
+//! - **Span kind** is inferred in [`finish`](SpanNormalizer::finish): explicit `agentrace.kind`,
+//!   then `gen_ai.operation.name`, `openinference.span.kind`, `traceloop.span.kind`,
+//!   `llm.request.type`, `ai.operationId`, `langfuse.observation.type`, then the shape of the
+//!   span (a model and usage make an LLM call).
+//! - **Provider names** are canonicalized to OTel v1.37+ values (`az.ai.openai` →
+//!   `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` → `openai`, …).
+//! - Token counts are stored as reported; the cache arithmetic (cache-inclusive input, the clamp
+//!   for emitters that exclude cache) belongs to pricing.
+//!
+//! Attributes that were lifted are not kept in [`SpanRecord::attributes`]; the others are.
+
+use crate::model::{SpanKind, SpanRecord, SpanStatus, StatusCode};
+use crate::semconv::{
+    agentrace, gen_ai, gen_ai_legacy, langfuse, openinference, otel, traceloop, vercel_ai,
+};
+
+/// A typed destination of an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Operation,
+    Provider,
+    RequestModel,
+    ResponseModel,
+    InputTokens,
+    OutputTokens,
+    CacheReadTokens,
+    CacheWriteTokens,
+    ReasoningTokens,
+    SessionId,
+    UserId,
+    CorrelationId,
+    AgentName,
+    AgentId,
+    ToolName,
+    ToolCallId,
+    Framework,
+    KindExplicit,
+    KindOpenInference,
+    KindTraceloop,
+    LlmRequestType,
+    VercelOperationId,
+    LangfuseType,
+    EntityName,
+    Name,
+    StatusCode,
+    StatusMessage,
+}
+
+const FIELD_COUNT: usize = Field::StatusMessage as usize + 1;
+
+/// Precedence ranks, lower wins.
+mod rank {
+    pub(super) const OWN: u8 = 0;
+    pub(super) const OTEL: u8 = 1;
+    pub(super) const LEGACY: u8 = 2;
+    pub(super) const OPENINFERENCE: u8 = 3;
+    pub(super) const VERCEL: u8 = 4;
+    pub(super) const TRACELOOP: u8 = 5;
+    pub(super) const LANGFUSE: u8 = 6;
+    pub(super) const UNSET: u8 = u8::MAX;
+}
+
+/// Where an attribute key goes, and with which rank. Most keys have one destination.
+fn classify(key: &str) -> &'static [(Field, u8)] {
+    use Field as F;
+    use rank::*;
+    match key {
+        gen_ai::OPERATION_NAME => &[(F::Operation, OTEL)],
+        gen_ai::PROVIDER_NAME => &[(F::Provider, OTEL)],
+        gen_ai_legacy::SYSTEM => &[(F::Provider, LEGACY)],
+        openinference::LLM_PROVIDER => &[(F::Provider, OPENINFERENCE)],
+        vercel_ai::MODEL_PROVIDER => &[(F::Provider, VERCEL)],
+        gen_ai::REQUEST_MODEL => &[(F::RequestModel, OTEL)],
+        gen_ai::RESPONSE_MODEL => &[(F::ResponseModel, OTEL)],
+        openinference::LLM_REQUEST_MODEL_NAME => &[(F::RequestModel, OPENINFERENCE)],
+        openinference::LLM_RESPONSE_MODEL_NAME => &[(F::ResponseModel, OPENINFERENCE)],
+        openinference::LLM_MODEL_NAME => &[
+            (F::RequestModel, OPENINFERENCE + 1),
+            (F::ResponseModel, OPENINFERENCE + 1),
+        ],
+        vercel_ai::MODEL_ID => &[(F::RequestModel, VERCEL)],
+        vercel_ai::RESPONSE_MODEL => &[(F::ResponseModel, VERCEL)],
+        langfuse::MODEL_NAME => &[(F::RequestModel, LANGFUSE)],
+        gen_ai::USAGE_INPUT_TOKENS => &[(F::InputTokens, OTEL)],
+        gen_ai_legacy::USAGE_PROMPT_TOKENS => &[(F::InputTokens, LEGACY)],
+        openinference::TOKEN_COUNT_PROMPT => &[(F::InputTokens, OPENINFERENCE)],
+        vercel_ai::USAGE_INPUT_TOKENS => &[(F::InputTokens, VERCEL)],
+        vercel_ai::USAGE_PROMPT_TOKENS => &[(F::InputTokens, VERCEL + 1)],
+        gen_ai::USAGE_OUTPUT_TOKENS => &[(F::OutputTokens, OTEL)],
+        gen_ai_legacy::USAGE_COMPLETION_TOKENS => &[(F::OutputTokens, LEGACY)],
+        openinference::TOKEN_COUNT_COMPLETION => &[(F::OutputTokens, OPENINFERENCE)],
+        vercel_ai::USAGE_OUTPUT_TOKENS => &[(F::OutputTokens, VERCEL)],
+        vercel_ai::USAGE_COMPLETION_TOKENS => &[(F::OutputTokens, VERCEL + 1)],
+        gen_ai::USAGE_CACHE_READ_INPUT_TOKENS => &[(F::CacheReadTokens, OTEL)],
+        gen_ai_legacy::USAGE_CACHE_READ_INPUT_TOKENS => &[(F::CacheReadTokens, LEGACY)],
+        openinference::TOKEN_COUNT_CACHE_READ => &[(F::CacheReadTokens, OPENINFERENCE)],
+        vercel_ai::USAGE_CACHE_READ_TOKENS => &[(F::CacheReadTokens, VERCEL)],
+        vercel_ai::USAGE_CACHED_INPUT_TOKENS => &[(F::CacheReadTokens, VERCEL + 1)],
+        gen_ai::USAGE_CACHE_WRITE_INPUT_TOKENS => &[(F::CacheWriteTokens, OTEL)],
+        gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS => &[(F::CacheWriteTokens, OTEL)],
+        gen_ai_legacy::USAGE_CACHE_CREATION_INPUT_TOKENS => &[(F::CacheWriteTokens, LEGACY)],
+        openinference::TOKEN_COUNT_CACHE_WRITE => &[(F::CacheWriteTokens, OPENINFERENCE)],
+        vercel_ai::USAGE_CACHE_WRITE_TOKENS => &[(F::CacheWriteTokens, VERCEL)],
+        gen_ai::USAGE_REASONING_OUTPUT_TOKENS => &[(F::ReasoningTokens, OTEL)],
+        gen_ai_legacy::USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY)],
+        gen_ai_legacy::LLM_USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY + 1)],
+        openinference::TOKEN_COUNT_REASONING => &[(F::ReasoningTokens, OPENINFERENCE)],
+        vercel_ai::USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, VERCEL)],
+        agentrace::SESSION_ID => &[(F::SessionId, OWN)],
+        gen_ai::CONVERSATION_ID => &[(F::SessionId, OTEL)],
+        openinference::SESSION_ID => &[(F::SessionId, OPENINFERENCE)],
+        vercel_ai::SESSION_ID => &[(F::SessionId, VERCEL)],
+        traceloop::SESSION_ID => &[(F::SessionId, TRACELOOP)],
+        langfuse::SESSION_ID => &[(F::SessionId, LANGFUSE)],
+        openinference::USER_ID => &[(F::UserId, OPENINFERENCE)],
+        otel::ENDUSER_ID => &[(F::UserId, OTEL)],
+        vercel_ai::USER_ID => &[(F::UserId, VERCEL)],
+        traceloop::USER_ID => &[(F::UserId, TRACELOOP)],
+        langfuse::USER_ID => &[(F::UserId, LANGFUSE)],
+        agentrace::CORRELATION_ID => &[(F::CorrelationId, OWN)],
+        gen_ai::AGENT_NAME => &[(F::AgentName, OTEL)],
+        openinference::AGENT_NAME => &[(F::AgentName, OPENINFERENCE)],
+        gen_ai::AGENT_ID => &[(F::AgentId, OTEL)],
+        gen_ai::TOOL_NAME => &[(F::ToolName, OTEL)],
+        openinference::TOOL_NAME => &[(F::ToolName, OPENINFERENCE)],
+        vercel_ai::TOOL_CALL_NAME => &[(F::ToolName, VERCEL)],
+        gen_ai::TOOL_CALL_ID => &[(F::ToolCallId, OTEL)],
+        openinference::TOOL_CALL_ID => &[(F::ToolCallId, OPENINFERENCE)],
+        vercel_ai::TOOL_CALL_ID => &[(F::ToolCallId, VERCEL)],
+        agentrace::FRAMEWORK => &[(F::Framework, OWN)],
+        agentrace::KIND => &[(F::KindExplicit, OWN)],
+        openinference::SPAN_KIND => &[(F::KindOpenInference, OPENINFERENCE)],
+        traceloop::SPAN_KIND => &[(F::KindTraceloop, TRACELOOP)],
+        traceloop::LLM_REQUEST_TYPE => &[(F::LlmRequestType, TRACELOOP)],
+        vercel_ai::OPERATION_ID => &[(F::VercelOperationId, VERCEL)],
+        langfuse::OBSERVATION_TYPE => &[(F::LangfuseType, LANGFUSE)],
+        traceloop::ENTITY_NAME => &[(F::EntityName, TRACELOOP)],
+        otel::NAME => &[(F::Name, OWN)],
+        otel::STATUS_CODE => &[(F::StatusCode, OWN)],
+        otel::STATUS_MESSAGE => &[(F::StatusMessage, OWN)],
+        _ => &[],
+    }
+}
+
+/// Accumulates the typed fields of one span from its attributes, honouring precedence.
+#[derive(Debug, Clone)]
+pub struct SpanNormalizer {
+    ranks: [u8; FIELD_COUNT],
+    hints: KindHints,
+}
+
+#[derive(Debug, Clone, Default)]
+struct KindHints {
+    explicit: Option<String>,
+    openinference: Option<String>,
+    traceloop: Option<String>,
+    llm_request_type: Option<String>,
+    vercel_operation: Option<String>,
+    langfuse_type: Option<String>,
+    entity_name: Option<String>,
+    name: Option<String>,
+    status_code: Option<String>,
+    status_message: Option<String>,
+}
+
+impl Default for SpanNormalizer {
+    fn default() -> Self {
+        Self {
+            ranks: [rank::UNSET; FIELD_COUNT],
+            hints: KindHints::default(),
+        }
+    }
+}
+
+impl SpanNormalizer {
+    /// A normalizer with nothing seen yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn claim(&mut self, field: Field, rank: u8) -> bool {
+        let slot = &mut self.ranks[field as usize];
+        if rank <= *slot {
+            *slot = rank;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Offers a string attribute. Returns `true` if it was lifted into a typed field (or lost
+    /// to a higher-ranked name for the same concept), `false` if the caller should keep it as
+    /// a plain attribute.
+    pub fn offer_str(&mut self, record: &mut SpanRecord, key: &str, value: &str) -> bool {
+        let targets = classify(key);
+        for &(field, rank) in targets {
+            if !self.claim(field, rank) {
+                continue;
+            }
+            let owned = Some(value.to_owned());
+            match field {
+                Field::Operation => record.operation = Some(normalize_operation(value).to_owned()),
+                Field::Provider => record.provider = Some(canonical_provider(value)),
+                Field::RequestModel => record.request_model = owned,
+                Field::ResponseModel => record.response_model = owned,
+                Field::SessionId => record.session_id = owned,
+                Field::UserId => record.user_id = owned,
+                Field::CorrelationId => record.correlation_id = owned,
+                Field::AgentName => record.agent_name = owned,
+                Field::AgentId => record.agent_id = owned,
+                Field::ToolName => record.tool_name = owned,
+                Field::ToolCallId => record.tool_call_id = owned,
+                Field::Framework => record.framework = owned,
+                Field::KindExplicit => self.hints.explicit = owned,
+                Field::KindOpenInference => self.hints.openinference = owned,
+                Field::KindTraceloop => self.hints.traceloop = owned,
+                Field::LlmRequestType => self.hints.llm_request_type = owned,
+                Field::VercelOperationId => self.hints.vercel_operation = owned,
+                Field::LangfuseType => self.hints.langfuse_type = owned,
+                Field::EntityName => self.hints.entity_name = owned,
+                Field::Name => self.hints.name = owned,
+                Field::StatusCode => self.hints.status_code = owned,
+                Field::StatusMessage => self.hints.status_message = owned,
+                Field::InputTokens
+                | Field::OutputTokens
+                | Field::CacheReadTokens
+                | Field::CacheWriteTokens
+                | Field::ReasoningTokens => match value.trim().parse::<i64>() {
+                    Ok(n) => set_tokens(record, field, n),
+                    // Not a number: give the slot back and keep the raw attribute.
+                    Err(_) => {
+                        self.ranks[field as usize] = rank::UNSET;
+                        return false;
+                    }
+                },
+            }
+        }
+        !targets.is_empty()
+    }
+
+    /// Offers an integer attribute; see [`offer_str`](Self::offer_str).
+    pub fn offer_i64(&mut self, record: &mut SpanRecord, key: &str, value: i64) -> bool {
+        let targets = classify(key);
+        let mut lifted = false;
+        for &(field, rank) in targets {
+            let is_tokens = matches!(
+                field,
+                Field::InputTokens
+                    | Field::OutputTokens
+                    | Field::CacheReadTokens
+                    | Field::CacheWriteTokens
+                    | Field::ReasoningTokens
+            );
+            if is_tokens {
+                lifted = true;
+                if self.claim(field, rank) {
+                    set_tokens(record, field, value);
+                }
+            }
+        }
+        if !lifted && !targets.is_empty() {
+            // An id or name sent as a number (`session.id = 42`).
+            return self.offer_str(record, key, &value.to_string());
+        }
+        lifted
+    }
+
+    /// Offers any attribute value; see [`offer_str`](Self::offer_str).
+    pub fn offer_value(
+        &mut self,
+        record: &mut SpanRecord,
+        key: &str,
+        value: &crate::AttributeValue,
+    ) -> bool {
+        match value {
+            crate::AttributeValue::String(s) => self.offer_str(record, key, s),
+            crate::AttributeValue::I64(n) => self.offer_i64(record, key, *n),
+            other => match other.as_i64() {
+                Some(n) => self.offer_i64(record, key, n),
+                None => false,
+            },
+        }
+    }
+
+    /// Completes the record: span name override, status, kind, entity names.
+    pub fn finish(self, record: &mut SpanRecord) {
+        let hints = self.hints;
+        if let Some(name) = hints.name {
+            record.name = name;
+        }
+        match hints
+            .status_code
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("error") => {
+                record.status.code = StatusCode::Error;
+            }
+            Some("ok") => record.status.code = StatusCode::Ok,
+            _ => {}
+        }
+        if hints.status_message.is_some() {
+            record.status.message = hints.status_message;
+        }
+        if record.status.code == StatusCode::Unset
+            && let Some(error_type) = record.attributes.get(gen_ai::ERROR_TYPE)
+        {
+            record.status = SpanStatus::error(error_type.to_string());
+        }
+        record.kind = hints
+            .explicit
+            .as_deref()
+            .and_then(|k| k.parse().ok())
+            .or_else(|| record.operation.as_deref().and_then(kind_of_operation))
+            .or_else(|| {
+                hints
+                    .openinference
+                    .as_deref()
+                    .and_then(kind_of_openinference)
+            })
+            .or_else(|| hints.traceloop.as_deref().and_then(kind_of_traceloop))
+            .or_else(|| {
+                hints
+                    .llm_request_type
+                    .as_deref()
+                    .and_then(kind_of_llm_request_type)
+            })
+            .or_else(|| {
+                hints
+                    .vercel_operation
+                    .as_deref()
+                    .map(kind_of_vercel_operation)
+            })
+            .or_else(|| hints.langfuse_type.as_deref().and_then(kind_of_langfuse))
+            .unwrap_or_else(|| kind_of_shape(record));
+        if let Some(entity) = hints.entity_name {
+            match record.kind {
+                SpanKind::Agent if record.agent_name.is_none() => record.agent_name = Some(entity),
+                SpanKind::Tool if record.tool_name.is_none() => record.tool_name = Some(entity),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn set_tokens(record: &mut SpanRecord, field: Field, value: i64) {
+    let n = u64::try_from(value).unwrap_or(0);
+    let usage = &mut record.usage;
+    match field {
+        Field::InputTokens => usage.input_tokens = n,
+        Field::OutputTokens => usage.output_tokens = n,
+        Field::CacheReadTokens => usage.cache_read_tokens = n,
+        Field::CacheWriteTokens => usage.cache_write_tokens = n,
+        Field::ReasoningTokens => usage.reasoning_tokens = n,
+        _ => {}
+    }
+}
+
+/// Normalizes operation names that emitters get wrong (rig's `chat_streaming`).
+fn normalize_operation(op: &str) -> &str {
+    match op {
+        "chat_streaming" => "chat",
+        other => other,
+    }
+}
+
+/// Canonical OTel v1.37+ provider names for the legacy, OpenInference and Vercel spellings.
+pub fn canonical_provider(raw: &str) -> String {
+    let lower = raw.trim().to_ascii_lowercase();
+    // Vercel AI SDK: `openai.chat`, `anthropic.messages`, `google.generative-ai`.
+    let base = match lower.split_once('.') {
+        Some((head, _)) if !matches!(head, "azure" | "aws" | "gcp" | "az" | "ibm") => {
+            head.to_owned()
+        }
+        _ => lower,
+    };
+    match base.as_str() {
+        "az.ai.openai" | "azure" | "azure_openai" | "azure-openai" => "azure.ai.openai",
+        "az.ai.inference" => "azure.ai.inference",
+        "vertex_ai" | "vertexai" | "google-vertex" => "gcp.vertex_ai",
+        "gemini" | "google" | "google-generative-ai" => "gcp.gemini",
+        "xai" => "x_ai",
+        "mistralai" | "mistral" => "mistral_ai",
+        "bedrock" | "aws" | "amazon-bedrock" => "aws.bedrock",
+        "watsonx" => "ibm.watsonx.ai",
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
+fn kind_of_operation(op: &str) -> Option<SpanKind> {
+    Some(match op {
+        "chat" | "generate_content" | "text_completion" | "completion" => SpanKind::Llm,
+        "embeddings" => SpanKind::Embedding,
+        "retrieval" => SpanKind::Retriever,
+        "invoke_agent" | "create_agent" => SpanKind::Agent,
+        "execute_tool" => SpanKind::Tool,
+        "invoke_workflow" => SpanKind::Workflow,
+        "execute_task" => SpanKind::Task,
+        _ => return None,
+    })
+}
+
+fn kind_of_openinference(kind: &str) -> Option<SpanKind> {
+    Some(match kind.to_ascii_uppercase().as_str() {
+        "LLM" => SpanKind::Llm,
+        "EMBEDDING" => SpanKind::Embedding,
+        "CHAIN" => SpanKind::Chain,
+        "RETRIEVER" | "RERANKER" => SpanKind::Retriever,
+        "TOOL" => SpanKind::Tool,
+        "AGENT" => SpanKind::Agent,
+        "GUARDRAIL" | "EVALUATOR" => SpanKind::Guardrail,
+        "PROMPT" | "UNKNOWN" => SpanKind::Other,
+        _ => return None,
+    })
+}
+
+fn kind_of_traceloop(kind: &str) -> Option<SpanKind> {
+    Some(match kind {
+        "workflow" => SpanKind::Workflow,
+        "task" => SpanKind::Task,
+        "agent" => SpanKind::Agent,
+        "tool" => SpanKind::Tool,
+        _ => return None,
+    })
+}
+
+fn kind_of_llm_request_type(kind: &str) -> Option<SpanKind> {
+    Some(match kind {
+        "chat" | "completion" => SpanKind::Llm,
+        "embedding" => SpanKind::Embedding,
+        "rerank" => SpanKind::Retriever,
+        _ => return None,
+    })
+}
+
+fn kind_of_vercel_operation(op: &str) -> SpanKind {
+    if op.ends_with(".doEmbed") {
+        SpanKind::Embedding
+    } else if op.ends_with(".doGenerate") || op.ends_with(".doStream") {
+        SpanKind::Llm
+    } else if op == "ai.toolCall" {
+        SpanKind::Tool
+    } else {
+        SpanKind::Chain
+    }
+}
+
+fn kind_of_langfuse(kind: &str) -> Option<SpanKind> {
+    Some(match kind {
+        "generation" => SpanKind::Llm,
+        "agent" => SpanKind::Agent,
+        "tool" => SpanKind::Tool,
+        "chain" => SpanKind::Chain,
+        "retriever" => SpanKind::Retriever,
+        "embedding" => SpanKind::Embedding,
+        "guardrail" | "evaluator" => SpanKind::Guardrail,
+        _ => return None,
+    })
+}
+
+/// No dialect said what the span is: a model with usage is an LLM call, a tool name a tool.
+fn kind_of_shape(record: &SpanRecord) -> SpanKind {
+    if record.request_model.is_some() && !record.usage.is_empty() {
+        SpanKind::Llm
+    } else if record.tool_name.is_some() {
+        SpanKind::Tool
+    } else if record.agent_name.is_some() {
+        SpanKind::Agent
+    } else {
+        SpanKind::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{Resource, SpanId, TraceId};
+
+    fn record() -> SpanRecord {
+        SpanRecord::new(
+            TraceId::random(),
+            SpanId::random(),
+            "s",
+            0,
+            1,
+            Arc::new(Resource::new("t")),
+        )
+    }
+
+    fn normalize(attrs: &[(&str, &str)]) -> SpanRecord {
+        let mut rec = record();
+        let mut n = SpanNormalizer::new();
+        for (k, v) in attrs {
+            if !n.offer_str(&mut rec, k, v) {
+                rec.attributes.insert(k.to_string(), *v);
+            }
+        }
+        n.finish(&mut rec);
+        rec
+    }
+
+    #[test]
+    fn current_otel_wins_over_legacy_in_any_order() {
+        for attrs in [
+            [
+                ("gen_ai.system", "az.ai.openai"),
+                ("gen_ai.provider.name", "openai"),
+            ],
+            [
+                ("gen_ai.provider.name", "openai"),
+                ("gen_ai.system", "az.ai.openai"),
+            ],
+        ] {
+            assert_eq!(normalize(&attrs).provider.as_deref(), Some("openai"));
+        }
+        assert_eq!(
+            normalize(&[("gen_ai.system", "az.ai.openai")])
+                .provider
+                .as_deref(),
+            Some("azure.ai.openai")
+        );
+        assert_eq!(
+            normalize(&[("ai.model.provider", "anthropic.messages")])
+                .provider
+                .as_deref(),
+            Some("anthropic")
+        );
+    }
+
+    #[test]
+    fn kinds_from_every_dialect() {
+        let cases: &[(&[(&str, &str)], SpanKind)] = &[
+            (&[("gen_ai.operation.name", "chat")], SpanKind::Llm),
+            (
+                &[("gen_ai.operation.name", "chat_streaming")],
+                SpanKind::Llm,
+            ),
+            (
+                &[("gen_ai.operation.name", "invoke_agent")],
+                SpanKind::Agent,
+            ),
+            (&[("gen_ai.operation.name", "execute_tool")], SpanKind::Tool),
+            (
+                &[("openinference.span.kind", "RETRIEVER")],
+                SpanKind::Retriever,
+            ),
+            (&[("traceloop.span.kind", "workflow")], SpanKind::Workflow),
+            (&[("llm.request.type", "chat")], SpanKind::Llm),
+            (
+                &[("ai.operationId", "ai.generateText.doGenerate")],
+                SpanKind::Llm,
+            ),
+            (&[("ai.operationId", "ai.generateText")], SpanKind::Chain),
+            (
+                &[("langfuse.observation.type", "generation")],
+                SpanKind::Llm,
+            ),
+            (
+                &[
+                    ("agentrace.kind", "guardrail"),
+                    ("gen_ai.operation.name", "chat"),
+                ],
+                SpanKind::Guardrail,
+            ),
+            (
+                &[
+                    ("gen_ai.request.model", "gpt-4o"),
+                    ("gen_ai.usage.input_tokens", "3"),
+                ],
+                SpanKind::Llm,
+            ),
+            (&[], SpanKind::Other),
+        ];
+        for (attrs, kind) in cases {
+            assert_eq!(normalize(attrs).kind, *kind, "{attrs:?}");
+        }
+    }
+
+    #[test]
+    fn tokens_and_raw_attributes() {
+        let rec = normalize(&[
+            ("llm.token_count.prompt", "100"),
+            ("gen_ai.usage.input_tokens", "120"),
+            ("llm.token_count.completion", "7"),
+            ("gen_ai.usage.cache_read_input_tokens", "20"),
+            ("gen_ai.usage.output_tokens", "n/a"),
+            ("custom", "kept"),
+        ]);
+        assert_eq!(rec.usage.input_tokens, 120);
+        assert_eq!(rec.usage.output_tokens, 7);
+        assert_eq!(rec.usage.cache_read_tokens, 20);
+        assert_eq!(
+            rec.attributes
+                .get("gen_ai.usage.output_tokens")
+                .and_then(|v| v.as_str()),
+            Some("n/a")
+        );
+        assert_eq!(
+            rec.attributes.get("custom").and_then(|v| v.as_str()),
+            Some("kept")
+        );
+        assert!(rec.attributes.get("llm.token_count.prompt").is_none());
+    }
+
+    #[test]
+    fn status_name_and_entities() {
+        let rec = normalize(&[
+            ("otel.name", "execute_tool search"),
+            ("traceloop.span.kind", "tool"),
+            ("traceloop.entity.name", "search"),
+            ("otel.status_code", "ERROR"),
+            ("otel.status_message", "timeout"),
+        ]);
+        assert_eq!(rec.name, "execute_tool search");
+        assert_eq!(rec.tool_name.as_deref(), Some("search"));
+        assert_eq!(rec.status, SpanStatus::error("timeout"));
+        let mut rec = record();
+        rec.attributes.insert("error.type", "rate_limited");
+        SpanNormalizer::new().finish(&mut rec);
+        assert!(rec.is_error());
+    }
+}

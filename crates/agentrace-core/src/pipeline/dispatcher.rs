@@ -1,0 +1,149 @@
+//! The dispatcher thread: drains the ingress queue, runs processors, batches by size and time,
+//! and offers each batch to every sink worker without waiting.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, select};
+
+use super::stats::{PipelineCounters, add};
+use super::worker::WorkerHandle;
+use super::{Batch, Control, PipelineConfig, Record};
+use crate::processor::{ProcessContext, Processor, Verdict};
+
+pub(crate) struct Dispatcher {
+    pub(crate) ingress: Receiver<Record>,
+    pub(crate) control: Receiver<Control>,
+    pub(crate) processors: Vec<Arc<dyn Processor>>,
+    pub(crate) workers: Vec<WorkerHandle>,
+    pub(crate) counters: Arc<PipelineCounters>,
+    pub(crate) config: PipelineConfig,
+}
+
+impl Dispatcher {
+    pub(crate) fn run(mut self) {
+        let mut pending = Batch::default();
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            select! {
+                recv(self.ingress) -> msg => match msg {
+                    Ok(record) => {
+                        self.accept(record, &mut pending);
+                        if pending.len() >= self.config.max_batch_size {
+                            self.dispatch(&mut pending);
+                            deadline = None;
+                        } else if deadline.is_none() && !pending.is_empty() {
+                            deadline = Some(Instant::now() + self.config.batch_timeout);
+                        }
+                    }
+                    Err(_) => {
+                        // Every handle is gone without a shutdown: export what is left and stop.
+                        self.dispatch(&mut pending);
+                        return;
+                    }
+                },
+                recv(self.control) -> msg => match msg {
+                    Ok(Control::Flush(done)) => {
+                        self.drain_present(&mut pending);
+                        self.flush_processors(&mut pending);
+                        self.dispatch(&mut pending);
+                        deadline = None;
+                        done.add(self.workers.len());
+                        for w in &self.workers {
+                            w.flush(done.clone());
+                        }
+                        done.complete("dispatcher", Ok(()));
+                    }
+                    Ok(Control::Shutdown(done)) => {
+                        self.drain_present(&mut pending);
+                        self.flush_processors(&mut pending);
+                        self.dispatch(&mut pending);
+                        done.add(self.workers.len());
+                        for w in &self.workers {
+                            w.shutdown(done.clone());
+                        }
+                        done.complete("dispatcher", Ok(()));
+                        return;
+                    }
+                    Err(_) => {
+                        self.dispatch(&mut pending);
+                        return;
+                    }
+                },
+                default(wait) => {
+                    self.dispatch(&mut pending);
+                    deadline = None;
+                }
+            }
+        }
+    }
+
+    /// Takes what is queued now (not what arrives meanwhile), so a flush covers everything
+    /// accepted before it was asked for and still ends under a steady stream.
+    fn drain_present(&mut self, pending: &mut Batch) {
+        for _ in 0..self.ingress.len() {
+            match self.ingress.try_recv() {
+                Ok(record) => {
+                    self.accept(record, pending);
+                    if pending.len() >= self.config.max_batch_size {
+                        self.dispatch(pending);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    fn accept(&mut self, record: Record, pending: &mut Batch) {
+        let mut cx = ProcessContext::new();
+        let processors = &self.processors;
+        let kept = catch_unwind(AssertUnwindSafe(|| match record {
+            Record::Span(mut span) => {
+                let keep = processors
+                    .iter()
+                    .all(|p| p.process_span(&mut span, &mut cx) == Verdict::Keep);
+                keep.then(|| pending.spans.push(*span))
+            }
+            Record::Event(mut event) => {
+                let keep = processors
+                    .iter()
+                    .all(|p| p.process_event(&mut event, &mut cx) == Verdict::Keep);
+                keep.then(|| pending.events.push(*event))
+            }
+            Record::Measurement(m) => {
+                pending.measurements.push(*m);
+                Some(())
+            }
+        }));
+        match kept {
+            Ok(Some(())) => {}
+            Ok(None) => add(&self.counters.filtered, 1),
+            Err(_) => add(&self.counters.processor_panics, 1),
+        }
+        pending.measurements.extend(cx.take_measurements());
+    }
+
+    fn flush_processors(&mut self, pending: &mut Batch) {
+        let mut cx = ProcessContext::new();
+        for p in &self.processors {
+            if catch_unwind(AssertUnwindSafe(|| p.flush(&mut cx))).is_err() {
+                add(&self.counters.processor_panics, 1);
+            }
+        }
+        pending.measurements.extend(cx.take_measurements());
+    }
+
+    fn dispatch(&mut self, pending: &mut Batch) {
+        if pending.is_empty() {
+            return;
+        }
+        let batch = Arc::new(std::mem::take(pending));
+        for w in &mut self.workers {
+            w.offer(&batch);
+        }
+    }
+}

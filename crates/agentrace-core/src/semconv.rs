@@ -1,0 +1,211 @@
+//! Attribute names of the GenAI telemetry dialects agentrace reads and writes.
+//!
+//! Our own constants: those in `opentelemetry-semantic-conventions` 0.33 are all `#[deprecated]`
+//! since the GenAI conventions moved to their own repository. Sources and dates are in
+//! `shared/conventions.md`; the mapping of each onto [`SpanRecord`](crate::SpanRecord) fields is
+//! [`crate::normalize`].
+
+/// OpenTelemetry GenAI semantic conventions v1.41 (current names).
+pub mod gen_ai {
+    /// Operation: `chat`, `generate_content`, `text_completion`, `embeddings`, `retrieval`,
+    /// `create_agent`, `invoke_agent`, `execute_tool`, `invoke_workflow`.
+    pub const OPERATION_NAME: &str = "gen_ai.operation.name";
+    /// Provider (v1.37+), e.g. `openai`, `anthropic`, `gcp.vertex_ai`.
+    pub const PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// Model requested.
+    pub const REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// Model that answered.
+    pub const RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// Response id.
+    pub const RESPONSE_ID: &str = "gen_ai.response.id";
+    /// Finish reasons (string array).
+    pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// Input tokens, cache-inclusive.
+    pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// Output tokens, reasoning-inclusive.
+    pub const USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
+    /// Cache reads (v1.40+), subset of input.
+    pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read.input_tokens";
+    /// Cache writes (v1.40+), subset of input.
+    pub const USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation.input_tokens";
+    /// Cache writes, the pending rename of `cache_creation` in semantic-conventions-genai.
+    pub const USAGE_CACHE_WRITE_INPUT_TOKENS: &str = "gen_ai.usage.cache_write.input_tokens";
+    /// Reasoning tokens (v1.41), subset of output.
+    pub const USAGE_REASONING_OUTPUT_TOKENS: &str = "gen_ai.usage.reasoning.output_tokens";
+    /// Conversation (session) id.
+    pub const CONVERSATION_ID: &str = "gen_ai.conversation.id";
+    /// Agent id.
+    pub const AGENT_ID: &str = "gen_ai.agent.id";
+    /// Agent name.
+    pub const AGENT_NAME: &str = "gen_ai.agent.name";
+    /// Tool name.
+    pub const TOOL_NAME: &str = "gen_ai.tool.name";
+    /// Tool call id.
+    pub const TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+    /// Workflow name (v1.41).
+    pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
+    /// Low-cardinality error type; set with status ERROR.
+    pub const ERROR_TYPE: &str = "error.type";
+    /// Token type label of the token usage metric: `input`, `output`.
+    pub const TOKEN_TYPE: &str = "gen_ai.token.type";
+    /// Token usage histogram.
+    pub const CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+    /// Operation duration histogram (seconds).
+    pub const CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+}
+
+/// OpenTelemetry GenAI names of v1.36 and earlier, and OpenLLMetry's pre-0.5 names.
+pub mod gen_ai_legacy {
+    /// Provider before v1.37 (still emitted by most instrumentors).
+    pub const SYSTEM: &str = "gen_ai.system";
+    /// Input tokens before v1.27.
+    pub const USAGE_PROMPT_TOKENS: &str = "gen_ai.usage.prompt_tokens";
+    /// Output tokens before v1.27.
+    pub const USAGE_COMPLETION_TOKENS: &str = "gen_ai.usage.completion_tokens";
+    /// OpenLLMetry cache reads before 0.5.
+    pub const USAGE_CACHE_READ_INPUT_TOKENS: &str = "gen_ai.usage.cache_read_input_tokens";
+    /// OpenLLMetry cache writes before 0.5.
+    pub const USAGE_CACHE_CREATION_INPUT_TOKENS: &str = "gen_ai.usage.cache_creation_input_tokens";
+    /// OpenLLMetry reasoning tokens (0.5+) and OpenLIT.
+    pub const USAGE_REASONING_TOKENS: &str = "gen_ai.usage.reasoning_tokens";
+    /// OpenLLMetry reasoning tokens before 0.5.
+    pub const LLM_USAGE_REASONING_TOKENS: &str = "llm.usage.reasoning_tokens";
+    /// OpenLLMetry / OpenLIT total tokens.
+    pub const USAGE_TOTAL_TOKENS: &str = "gen_ai.usage.total_tokens";
+}
+
+/// OpenInference (Arize Phoenix).
+pub mod openinference {
+    /// Span kind: `LLM`, `EMBEDDING`, `CHAIN`, `RETRIEVER`, `RERANKER`, `TOOL`, `AGENT`,
+    /// `GUARDRAIL`, `EVALUATOR`, `PROMPT`, `UNKNOWN`.
+    pub const SPAN_KIND: &str = "openinference.span.kind";
+    /// Model (response if known, else request).
+    pub const LLM_MODEL_NAME: &str = "llm.model_name";
+    /// Requested model (2026-08).
+    pub const LLM_REQUEST_MODEL_NAME: &str = "llm.request.model_name";
+    /// Responding model (2026-08).
+    pub const LLM_RESPONSE_MODEL_NAME: &str = "llm.response.model_name";
+    /// Provider host.
+    pub const LLM_PROVIDER: &str = "llm.provider";
+    /// Model family.
+    pub const LLM_SYSTEM: &str = "llm.system";
+    /// Prompt tokens, cache-inclusive.
+    pub const TOKEN_COUNT_PROMPT: &str = "llm.token_count.prompt";
+    /// Completion tokens.
+    pub const TOKEN_COUNT_COMPLETION: &str = "llm.token_count.completion";
+    /// Cache reads.
+    pub const TOKEN_COUNT_CACHE_READ: &str = "llm.token_count.prompt_details.cache_read";
+    /// Cache writes.
+    pub const TOKEN_COUNT_CACHE_WRITE: &str = "llm.token_count.prompt_details.cache_write";
+    /// Reasoning tokens.
+    pub const TOKEN_COUNT_REASONING: &str = "llm.token_count.completion_details.reasoning";
+    /// Session id.
+    pub const SESSION_ID: &str = "session.id";
+    /// User id.
+    pub const USER_ID: &str = "user.id";
+    /// Agent name.
+    pub const AGENT_NAME: &str = "agent.name";
+    /// Tool name.
+    pub const TOOL_NAME: &str = "tool.name";
+    /// Tool call id.
+    pub const TOOL_CALL_ID: &str = "tool_call.id";
+}
+
+/// OpenLLMetry / Traceloop.
+pub mod traceloop {
+    /// Span kind: `workflow`, `task`, `agent`, `tool`, `unknown`.
+    pub const SPAN_KIND: &str = "traceloop.span.kind";
+    /// Entity name (agent or tool name by span kind).
+    pub const ENTITY_NAME: &str = "traceloop.entity.name";
+    /// Workflow name.
+    pub const WORKFLOW_NAME: &str = "traceloop.workflow.name";
+    /// LLM request type in older versions: `chat`, `completion`, `embedding`, `rerank`.
+    pub const LLM_REQUEST_TYPE: &str = "llm.request.type";
+    /// Session id association property.
+    pub const SESSION_ID: &str = "traceloop.association.properties.session_id";
+    /// User id association property.
+    pub const USER_ID: &str = "traceloop.association.properties.user_id";
+}
+
+/// Vercel AI SDK (`ai.*`).
+pub mod vercel_ai {
+    /// Span type, e.g. `ai.generateText.doGenerate`.
+    pub const OPERATION_ID: &str = "ai.operationId";
+    /// Model id.
+    pub const MODEL_ID: &str = "ai.model.id";
+    /// Provider, e.g. `openai.chat`.
+    pub const MODEL_PROVIDER: &str = "ai.model.provider";
+    /// Responding model.
+    pub const RESPONSE_MODEL: &str = "ai.response.model";
+    /// Input tokens (v5+).
+    pub const USAGE_INPUT_TOKENS: &str = "ai.usage.inputTokens";
+    /// Output tokens (v5+).
+    pub const USAGE_OUTPUT_TOKENS: &str = "ai.usage.outputTokens";
+    /// Input tokens (v4 and earlier).
+    pub const USAGE_PROMPT_TOKENS: &str = "ai.usage.promptTokens";
+    /// Output tokens (v4 and earlier).
+    pub const USAGE_COMPLETION_TOKENS: &str = "ai.usage.completionTokens";
+    /// Cached input tokens (v5+).
+    pub const USAGE_CACHED_INPUT_TOKENS: &str = "ai.usage.cachedInputTokens";
+    /// Cache reads (v6).
+    pub const USAGE_CACHE_READ_TOKENS: &str = "ai.usage.inputTokenDetails.cacheReadTokens";
+    /// Cache writes (v6).
+    pub const USAGE_CACHE_WRITE_TOKENS: &str = "ai.usage.inputTokenDetails.cacheWriteTokens";
+    /// Reasoning tokens.
+    pub const USAGE_REASONING_TOKENS: &str = "ai.usage.reasoningTokens";
+    /// Tool name.
+    pub const TOOL_CALL_NAME: &str = "ai.toolCall.name";
+    /// Tool call id.
+    pub const TOOL_CALL_ID: &str = "ai.toolCall.id";
+    /// Session id by convention.
+    pub const SESSION_ID: &str = "ai.telemetry.metadata.sessionId";
+    /// User id by convention.
+    pub const USER_ID: &str = "ai.telemetry.metadata.userId";
+}
+
+/// Langfuse OTLP attributes.
+pub mod langfuse {
+    /// Observation type: `generation`, `agent`, `tool`, `chain`, `retriever`, `embedding`,
+    /// `guardrail`, `evaluator`, `span`, `event`.
+    pub const OBSERVATION_TYPE: &str = "langfuse.observation.type";
+    /// Model name.
+    pub const MODEL_NAME: &str = "langfuse.observation.model.name";
+    /// Session id.
+    pub const SESSION_ID: &str = "langfuse.session.id";
+    /// User id.
+    pub const USER_ID: &str = "langfuse.user.id";
+}
+
+/// General OpenTelemetry names and the `tracing-opentelemetry` field conventions.
+pub mod otel {
+    /// Overrides the span name (`tracing` span names are static).
+    pub const NAME: &str = "otel.name";
+    /// OpenTelemetry span kind: `client`, `server`, `internal`, `producer`, `consumer`.
+    pub const KIND: &str = "otel.kind";
+    /// Status code: `OK` or `ERROR`.
+    pub const STATUS_CODE: &str = "otel.status_code";
+    /// Status message.
+    pub const STATUS_MESSAGE: &str = "otel.status_message";
+    /// End-user id (general OTel).
+    pub const ENDUSER_ID: &str = "enduser.id";
+    /// Service name resource attribute.
+    pub const SERVICE_NAME: &str = "service.name";
+}
+
+/// agentrace's own field names, for what no convention covers.
+pub mod agentrace {
+    /// Explicit span kind (`agent`, `llm`, `tool`, …); wins over inference.
+    pub const KIND: &str = "agentrace.kind";
+    /// Event type on a `tracing` event (`agent.start`, …, or a custom dotted name).
+    pub const EVENT: &str = "agentrace.event";
+    /// Event level beyond `tracing`'s: `SUCCESS`, `CRITICAL`.
+    pub const LEVEL: &str = "agentrace.level";
+    /// Agent framework (`rig`, `langgraph`, `crewai`, …).
+    pub const FRAMEWORK: &str = "agentrace.framework";
+    /// Correlation id, inherited by descendants and events.
+    pub const CORRELATION_ID: &str = "agentrace.correlation_id";
+    /// Session id (same meaning as `session.id`).
+    pub const SESSION_ID: &str = "agentrace.session_id";
+    /// The `tracing` field holding an event's message.
+    pub const MESSAGE: &str = "message";
+}

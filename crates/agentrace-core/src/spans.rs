@@ -1,0 +1,150 @@
+//! One-line helpers for agent, LLM and tool spans, following OTel GenAI span names.
+//!
+//! Each returns a plain [`tracing::Span`] with every field agentrace may record later declared
+//! up front (`tracing` ignores `record` calls for undeclared fields), so
+//! [`record_usage`], [`set_session`] and friends work on them. Spans made with `info_span!`
+//! work just as well when they declare the fields they record.
+//!
+//! ```
+//! use agentrace_core::{spans, TokenUsage};
+//!
+//! let agent = spans::agent("researcher");
+//! spans::set_session(&agent, "session-42");
+//! let _entered = agent.enter();
+//! let llm = spans::llm("openai", "gpt-4o");
+//! // ... call the model ...
+//! spans::record_usage(&llm, &TokenUsage::new(1200, 300));
+//! spans::record_response_model(&llm, "gpt-4o-2024-08-06");
+//! ```
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::model::TokenUsage;
+use crate::semconv::{agentrace, gen_ai, openinference, otel};
+
+/// An `invoke_agent {name}` span (kind agent).
+pub fn agent(name: &str) -> Span {
+    tracing::info_span!(
+        target: "agentrace",
+        "invoke_agent",
+        otel.name = %format_args!("invoke_agent {name}"),
+        gen_ai.operation.name = "invoke_agent",
+        gen_ai.agent.name = name,
+        gen_ai.agent.id = Empty,
+        gen_ai.conversation.id = Empty,
+        user.id = Empty,
+        agentrace.correlation_id = Empty,
+        agentrace.framework = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+        otel.status_message = Empty,
+    )
+}
+
+/// A `chat {model}` span (kind llm): one model call, the billable unit.
+pub fn llm(provider: &str, model: &str) -> Span {
+    tracing::info_span!(
+        target: "agentrace",
+        "chat",
+        otel.name = %format_args!("chat {model}"),
+        gen_ai.operation.name = "chat",
+        gen_ai.provider.name = provider,
+        gen_ai.request.model = model,
+        gen_ai.response.model = Empty,
+        gen_ai.response.id = Empty,
+        gen_ai.usage.input_tokens = Empty,
+        gen_ai.usage.output_tokens = Empty,
+        gen_ai.usage.cache_read.input_tokens = Empty,
+        gen_ai.usage.cache_creation.input_tokens = Empty,
+        gen_ai.usage.reasoning.output_tokens = Empty,
+        gen_ai.response.finish_reasons = Empty,
+        gen_ai.conversation.id = Empty,
+        user.id = Empty,
+        agentrace.correlation_id = Empty,
+        agentrace.framework = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+        otel.status_message = Empty,
+    )
+}
+
+/// An `execute_tool {name}` span (kind tool).
+pub fn tool(name: &str) -> Span {
+    tracing::info_span!(
+        target: "agentrace",
+        "execute_tool",
+        otel.name = %format_args!("execute_tool {name}"),
+        gen_ai.operation.name = "execute_tool",
+        gen_ai.tool.name = name,
+        gen_ai.tool.call.id = Empty,
+        gen_ai.conversation.id = Empty,
+        user.id = Empty,
+        agentrace.correlation_id = Empty,
+        agentrace.framework = Empty,
+        error.type = Empty,
+        otel.status_code = Empty,
+        otel.status_message = Empty,
+    )
+}
+
+/// Records token usage on an LLM span. Zero counts are not recorded.
+pub fn record_usage(span: &Span, usage: &TokenUsage) {
+    for (field, value) in [
+        (gen_ai::USAGE_INPUT_TOKENS, usage.input_tokens),
+        (gen_ai::USAGE_OUTPUT_TOKENS, usage.output_tokens),
+        (
+            gen_ai::USAGE_CACHE_READ_INPUT_TOKENS,
+            usage.cache_read_tokens,
+        ),
+        (
+            gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS,
+            usage.cache_write_tokens,
+        ),
+        (
+            gen_ai::USAGE_REASONING_OUTPUT_TOKENS,
+            usage.reasoning_tokens,
+        ),
+    ] {
+        if value > 0 {
+            span.record(field, value);
+        }
+    }
+}
+
+/// Records token usage on the current span (inside an LLM span).
+pub fn record_usage_on_current(usage: &TokenUsage) {
+    record_usage(&Span::current(), usage);
+}
+
+/// Records the model that answered.
+pub fn record_response_model(span: &Span, model: &str) {
+    span.record(gen_ai::RESPONSE_MODEL, model);
+}
+
+/// Sets the session (conversation) id; descendants and events inherit it.
+pub fn set_session(span: &Span, session_id: &str) {
+    span.record(gen_ai::CONVERSATION_ID, session_id);
+}
+
+/// Sets the end-user id; descendants inherit it.
+pub fn set_user(span: &Span, user_id: &str) {
+    span.record(openinference::USER_ID, user_id);
+}
+
+/// Sets the correlation id; descendants and events inherit it.
+pub fn set_correlation_id(span: &Span, correlation_id: &str) {
+    span.record(agentrace::CORRELATION_ID, correlation_id);
+}
+
+/// Sets the agent framework; descendants and events inherit it.
+pub fn set_framework(span: &Span, framework: &str) {
+    span.record(agentrace::FRAMEWORK, framework);
+}
+
+/// Marks the span failed with a low-cardinality error type and a message.
+pub fn set_error(span: &Span, error_type: &str, message: &str) {
+    span.record(gen_ai::ERROR_TYPE, error_type);
+    span.record(otel::STATUS_CODE, "ERROR");
+    span.record(otel::STATUS_MESSAGE, message);
+}

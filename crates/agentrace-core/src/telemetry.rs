@@ -1,0 +1,312 @@
+//! Assembling and installing agentrace: sinks + processors + pipeline + layer + subscriber.
+
+use std::sync::Arc;
+
+use tracing_subscriber::filter::{EnvFilter, LevelFilter};
+use tracing_subscriber::prelude::*;
+
+use crate::layer::AgentraceLayer;
+use crate::model::{AttributeValue, Level, Resource};
+use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
+use crate::processor::Processor;
+use crate::sampling::Sampler;
+use crate::sink::{BoxError, FlushError, ShutdownError, Sink};
+
+/// Environment variables read by [`TelemetryBuilder`]. Builder settings win over them.
+pub mod env {
+    /// Service name (OpenTelemetry standard).
+    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
+    /// Minimum event level: `TRACE` … `CRITICAL` (default `INFO`).
+    pub const AGENTRACE_LEVEL: &str = "AGENTRACE_LEVEL";
+    /// Which spans and events reach agentrace, in `tracing` `EnvFilter` syntax
+    /// (default: the event level, at most `info`, for every target).
+    pub const AGENTRACE_FILTER: &str = "AGENTRACE_FILTER";
+    /// Trace sampling ratio, 0.0–1.0 (default 1.0).
+    pub const AGENTRACE_SAMPLE_RATIO: &str = "AGENTRACE_SAMPLE_RATIO";
+}
+
+/// Setting up telemetry failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// The pipeline could not start.
+    #[error(transparent)]
+    Pipeline(#[from] BuildError),
+    /// An environment variable holds a value that cannot be used.
+    #[error("environment variable {var}={value:?} is invalid: {reason}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// A sink could not be created (a file that cannot be opened, a database that is newer
+    /// than this version).
+    #[error("could not create the {sink} sink: {source}")]
+    Sink {
+        /// Which sink.
+        sink: &'static str,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// A global `tracing` subscriber was installed before.
+    #[error("a global tracing subscriber is already installed: {0}")]
+    AlreadyInstalled(String),
+}
+
+/// Builds agentrace telemetry: a [`Pipeline`] with sinks and processors, an
+/// [`AgentraceLayer`], and optionally the global subscriber.
+///
+/// ```
+/// use agentrace_core::{Telemetry, testing::MemorySink};
+///
+/// let memory = MemorySink::new();
+/// let (layer, guard) = Telemetry::builder()
+///     .with_service_name("quickstart")
+///     .with_sink(memory.clone())
+///     .build()?;
+/// # drop(layer);
+/// guard.shutdown()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct TelemetryBuilder {
+    service_name: Option<String>,
+    resource: Vec<(String, AttributeValue)>,
+    pipeline: PipelineBuilder,
+    sampler: Option<Sampler>,
+    event_level: Option<Level>,
+    filter: Option<String>,
+    console: bool,
+}
+
+/// Entry point: `Telemetry::builder()`.
+#[derive(Debug)]
+pub struct Telemetry;
+
+impl Telemetry {
+    /// A builder with nothing set; unset values come from the environment, then defaults.
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+}
+
+fn env_var(var: &'static str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_parse<T>(
+    var: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, InitError> {
+    match env_var(var) {
+        None => Ok(None),
+        Some(value) => parse(value.trim())
+            .map(Some)
+            .map_err(|reason| InitError::Env { var, value, reason }),
+    }
+}
+
+impl TelemetryBuilder {
+    /// Sets `service.name` (else `OTEL_SERVICE_NAME`, else the executable's name).
+    #[must_use]
+    pub fn with_service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Adds a resource attribute (`service.version`, `deployment.environment.name`, …).
+    #[must_use]
+    pub fn with_resource_attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<AttributeValue>,
+    ) -> Self {
+        self.resource.push((key.into(), value.into()));
+        self
+    }
+
+    /// Adds a sink.
+    #[must_use]
+    pub fn with_sink(mut self, sink: impl Sink + 'static) -> Self {
+        self.pipeline = self.pipeline.with_sink(sink);
+        self
+    }
+
+    /// Adds a shared sink.
+    #[must_use]
+    pub fn with_shared_sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.pipeline = self.pipeline.with_shared_sink(sink);
+        self
+    }
+
+    /// Appends a processor.
+    #[must_use]
+    pub fn with_processor(mut self, processor: impl Processor + 'static) -> Self {
+        self.pipeline = self.pipeline.with_processor(processor);
+        self
+    }
+
+    /// Sets the sampler (else `AGENTRACE_SAMPLE_RATIO`, else keep everything).
+    #[must_use]
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// Sets the minimum event level (else `AGENTRACE_LEVEL`, else `INFO`).
+    #[must_use]
+    pub fn with_event_level(mut self, level: Level) -> Self {
+        self.event_level = Some(level);
+        self
+    }
+
+    /// Sets which spans and events reach agentrace, in `EnvFilter` syntax (else
+    /// `AGENTRACE_FILTER`).
+    #[must_use]
+    pub fn with_filter(mut self, directives: impl Into<String>) -> Self {
+        self.filter = Some(directives.into());
+        self
+    }
+
+    /// Also prints events to stderr with `tracing_subscriber::fmt` when installing.
+    #[must_use]
+    pub fn with_console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+
+    /// Changes the pipeline's bounds and timings.
+    #[must_use]
+    pub fn with_pipeline_config(mut self, f: impl FnOnce(&mut PipelineConfig)) -> Self {
+        self.pipeline = self.pipeline.configure(f);
+        self
+    }
+
+    fn resolve(&mut self) -> Result<(Resource, Sampler, Level, EnvFilter), InitError> {
+        let service_name = match self
+            .service_name
+            .take()
+            .or_else(|| env_var(env::OTEL_SERVICE_NAME))
+        {
+            Some(name) => name,
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "unknown_service".to_owned()),
+        };
+        let mut resource = Resource::new(service_name);
+        for (k, v) in self.resource.drain(..) {
+            resource.attributes.insert(k, v);
+        }
+        let sampler = match self.sampler {
+            Some(s) => s,
+            None => env_parse(env::AGENTRACE_SAMPLE_RATIO, |v| match v.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => Ok(Sampler::ratio(r)),
+                _ => Err("expected a number from 0.0 to 1.0".into()),
+            })?
+            .unwrap_or_default(),
+        };
+        let event_level = match self.event_level {
+            Some(level) => level,
+            None => env_parse(env::AGENTRACE_LEVEL, |v| {
+                v.parse::<Level>().map_err(|e| e.to_string())
+            })?
+            .unwrap_or_default(),
+        };
+        let directives = match self.filter.take() {
+            Some(d) => Some(d),
+            None => env_var(env::AGENTRACE_FILTER),
+        };
+        let default_level = match event_level {
+            Level::Trace => LevelFilter::TRACE,
+            Level::Debug => LevelFilter::DEBUG,
+            _ => LevelFilter::INFO,
+        };
+        let filter = match directives {
+            None => EnvFilter::builder()
+                .with_default_directive(default_level.into())
+                .parse_lossy(""),
+            Some(d) => EnvFilter::builder().parse(&d).map_err(|e| InitError::Env {
+                var: env::AGENTRACE_FILTER,
+                value: d.clone(),
+                reason: e.to_string(),
+            })?,
+        };
+        Ok((resource, sampler, event_level, filter))
+    }
+
+    /// Starts the pipeline and returns the layer (to compose into your own subscriber) and the
+    /// guard. The layer sees everything; apply your own filter to it.
+    pub fn build(mut self) -> Result<(AgentraceLayer, TelemetryGuard), InitError> {
+        let (resource, sampler, event_level, _) = self.resolve()?;
+        let pipeline = self.pipeline.build()?;
+        let layer = AgentraceLayer::new(pipeline.clone(), resource)
+            .with_sampler(sampler)
+            .with_event_level(event_level);
+        Ok((layer, TelemetryGuard { pipeline }))
+    }
+
+    /// Starts the pipeline and installs the global `tracing` subscriber (the agentrace layer
+    /// behind the configured filter, plus console output if asked). Keep the guard alive: it
+    /// flushes and shuts down on drop.
+    pub fn install(mut self) -> Result<TelemetryGuard, InitError> {
+        let (resource, sampler, event_level, filter) = self.resolve()?;
+        let console = self.console;
+        let pipeline = self.pipeline.build()?;
+        let layer = AgentraceLayer::new(pipeline.clone(), resource)
+            .with_sampler(sampler)
+            .with_event_level(event_level)
+            .with_filter(filter);
+        let console =
+            console.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+        let guard = TelemetryGuard { pipeline };
+        tracing_subscriber::registry()
+            .with(layer)
+            .with(console)
+            .try_init()
+            .map_err(|e| InitError::AlreadyInstalled(e.to_string()))?;
+        Ok(guard)
+    }
+}
+
+/// Keeps telemetry running; flushes and shuts the pipeline down when dropped.
+#[derive(Debug)]
+#[must_use = "dropping the guard shuts telemetry down"]
+pub struct TelemetryGuard {
+    pipeline: Pipeline,
+}
+
+impl TelemetryGuard {
+    /// Waits until everything recorded so far is exported.
+    pub fn flush(&self) -> Result<(), FlushError> {
+        self.pipeline.flush()
+    }
+
+    /// Flushes and shuts down now, reporting errors (dropping the guard does the same
+    /// silently).
+    pub fn shutdown(self) -> Result<(), ShutdownError> {
+        self.pipeline.shutdown()
+    }
+
+    /// The pipeline's counters.
+    pub fn stats(&self) -> PipelineStats {
+        self.pipeline.stats()
+    }
+
+    /// The pipeline, to submit records from other sources.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if !self.pipeline.is_shut_down() {
+            let _ = self.pipeline.shutdown();
+        }
+    }
+}
