@@ -94,15 +94,23 @@ impl Telemetry {
     }
 }
 
-fn env_var(var: &'static str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+/// Where environment variables come from: the process, or a map in tests.
+type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+fn env_var(env: EnvSource<'_>, var: &'static str) -> Option<String> {
+    env(var).filter(|v| !v.trim().is_empty())
 }
 
 fn env_parse<T>(
+    env: EnvSource<'_>,
     var: &'static str,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<Option<T>, InitError> {
-    match env_var(var) {
+    match env_var(env, var) {
         None => Ok(None),
         Some(value) => parse(value.trim())
             .map(Some)
@@ -186,11 +194,14 @@ impl TelemetryBuilder {
         self
     }
 
-    fn resolve(&mut self) -> Result<(Resource, Sampler, Level, EnvFilter), InitError> {
+    fn resolve(
+        &mut self,
+        env: EnvSource<'_>,
+    ) -> Result<(Resource, Sampler, Level, EnvFilter), InitError> {
         let service_name = match self
             .service_name
             .take()
-            .or_else(|| env_var(env::OTEL_SERVICE_NAME))
+            .or_else(|| env_var(env, env::OTEL_SERVICE_NAME))
         {
             Some(name) => name,
             None => std::env::current_exe()
@@ -204,22 +215,24 @@ impl TelemetryBuilder {
         }
         let sampler = match self.sampler {
             Some(s) => s,
-            None => env_parse(env::AGENTRACE_SAMPLE_RATIO, |v| match v.parse::<f64>() {
-                Ok(r) if (0.0..=1.0).contains(&r) => Ok(Sampler::ratio(r)),
-                _ => Err("expected a number from 0.0 to 1.0".into()),
+            None => env_parse(env, env::AGENTRACE_SAMPLE_RATIO, |v| {
+                match v.parse::<f64>() {
+                    Ok(r) if (0.0..=1.0).contains(&r) => Ok(Sampler::ratio(r)),
+                    _ => Err("expected a number from 0.0 to 1.0".into()),
+                }
             })?
             .unwrap_or_default(),
         };
         let event_level = match self.event_level {
             Some(level) => level,
-            None => env_parse(env::AGENTRACE_LEVEL, |v| {
+            None => env_parse(env, env::AGENTRACE_LEVEL, |v| {
                 v.parse::<Level>().map_err(|e| e.to_string())
             })?
             .unwrap_or_default(),
         };
         let directives = match self.filter.take() {
             Some(d) => Some(d),
-            None => env_var(env::AGENTRACE_FILTER),
+            None => env_var(env, env::AGENTRACE_FILTER),
         };
         let default_level = match event_level {
             Level::Trace => LevelFilter::TRACE,
@@ -242,7 +255,7 @@ impl TelemetryBuilder {
     /// Starts the pipeline and returns the layer (to compose into your own subscriber) and the
     /// guard. The layer sees everything; apply your own filter to it.
     pub fn build(mut self) -> Result<(AgentraceLayer, TelemetryGuard), InitError> {
-        let (resource, sampler, event_level, _) = self.resolve()?;
+        let (resource, sampler, event_level, _) = self.resolve(&process_env)?;
         let pipeline = self.pipeline.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
@@ -254,7 +267,7 @@ impl TelemetryBuilder {
     /// behind the configured filter, plus console output if asked). Keep the guard alive: it
     /// flushes and shuts down on drop.
     pub fn install(mut self) -> Result<TelemetryGuard, InitError> {
-        let (resource, sampler, event_level, filter) = self.resolve()?;
+        let (resource, sampler, event_level, filter) = self.resolve(&process_env)?;
         let console = self.console;
         let pipeline = self.pipeline.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
@@ -307,6 +320,68 @@ impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if !self.pipeline.is_shut_down() {
             let _ = self.pipeline.shutdown();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |var| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn environment_fills_what_the_builder_leaves_unset() -> Result<(), InitError> {
+        let env = env_of(&[
+            ("OTEL_SERVICE_NAME", "from-env"),
+            ("AGENTRACE_LEVEL", "warning"),
+            ("AGENTRACE_SAMPLE_RATIO", "0.25"),
+        ]);
+        let (resource, sampler, level, _) = Telemetry::builder().resolve(&env)?;
+        assert_eq!(resource.service_name, "from-env");
+        assert_eq!(level, Level::Warning);
+        assert_eq!(sampler.sample_ratio(), 0.25);
+        Ok(())
+    }
+
+    #[test]
+    fn the_builder_wins_over_the_environment() -> Result<(), InitError> {
+        let env = env_of(&[
+            ("OTEL_SERVICE_NAME", "from-env"),
+            ("AGENTRACE_LEVEL", "nonsense"),
+        ]);
+        let (resource, _, level, _) = Telemetry::builder()
+            .with_service_name("from-builder")
+            .with_event_level(Level::Debug)
+            .resolve(&env)?;
+        assert_eq!(resource.service_name, "from-builder");
+        assert_eq!(
+            level,
+            Level::Debug,
+            "an invalid env value the builder overrides is not an error"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn invalid_environment_values_are_clear_errors() {
+        for (var, value) in [
+            ("AGENTRACE_LEVEL", "loud"),
+            ("AGENTRACE_SAMPLE_RATIO", "2"),
+            ("AGENTRACE_FILTER", "[[["),
+        ] {
+            let pairs: &'static [(&'static str, &'static str)] =
+                Box::leak(Box::new([(var, value)]));
+            let err = Telemetry::builder().resolve(&env_of(pairs)).err();
+            let message = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains(var), "{var}={value}: {message}");
         }
     }
 }

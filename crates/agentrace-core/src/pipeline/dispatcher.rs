@@ -70,6 +70,10 @@ impl Dispatcher {
                         return;
                     }
                     Err(_) => {
+                        // Every handle is gone: take what is still queued, then stop.
+                        while let Ok(record) = self.ingress.try_recv() {
+                            self.accept(record, &mut pending);
+                        }
                         self.dispatch(&mut pending);
                         return;
                     }
