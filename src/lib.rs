@@ -1,1 +1,58 @@
-//! agentrace
+//! # agentrace
+//!
+//! Observability for LLM agents: traces of agent runs (agents, LLM calls, tools), token usage
+//! and cost, structured events, and pluggable backends chosen by cargo feature.
+//!
+//! This crate is the facade: it re-exports [`agentrace_core`] and, per feature, the backend
+//! crates, and offers [`init()`] to assemble them. It holds no logic of its own.
+//!
+//! | feature | default | backend |
+//! |---|---|---|
+//! | `file` | yes | [`file::JsonlSink`]: JSON-lines files with rotation and retention |
+//! | `sqlite` | yes | [`sqlite::SqliteStore`]: embedded store with a query API |
+//! | `testing` | no | in-memory and faulty sinks, the sink conformance suite |
+//!
+//! Planned slots (not features yet): `prometheus` (metrics via `opentelemetry-prometheus`),
+//! `otlp` (OTLP export via `opentelemetry-otlp`) and `jaeger` (OTLP to Jaeger; the deprecated
+//! `opentelemetry-jaeger` crate is not used, see `docs/backends.md`).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use agentrace::{spans, TokenUsage};
+//!
+//! let _guard = agentrace::init()
+//!     .service_name("my-agent")
+//!     .sqlite("agentrace-data/agentrace.db")
+//!     .jsonl("agentrace-data/logs")
+//!     .install()?;
+//!
+//! let agent = spans::agent("planner");
+//! let _entered = agent.enter();
+//! let llm = spans::llm("openai", "gpt-4o");
+//! spans::record_usage(&llm, &TokenUsage::new(1_200, 300));
+//! # Ok::<(), agentrace::InitError>(())
+//! ```
+//!
+//! Environment (used where the builder leaves a setting unset): `OTEL_SERVICE_NAME`,
+//! `AGENTRACE_LEVEL`, `AGENTRACE_FILTER`, `AGENTRACE_SAMPLE_RATIO`, `AGENTRACE_SQLITE_PATH`,
+//! `AGENTRACE_JSONL_DIR`.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod init;
+
+pub use agentrace_core::*;
+pub use init::{Builder, env, init};
+
+/// The JSONL backend (`agentrace-file`).
+#[cfg(feature = "file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file")))]
+#[doc(inline)]
+pub use agentrace_file as file;
+
+/// The SQLite backend and query API (`agentrace-sqlite`).
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[doc(inline)]
+pub use agentrace_sqlite as sqlite;

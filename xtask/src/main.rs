@@ -1,1 +1,174 @@
-fn main() {}
+//! agentrace's build tasks, in the style of rust-analyzer's xtask: plain Rust, no dependencies,
+//! run through the `cargo xtask` alias from anywhere in the workspace.
+//!
+//! - `cargo xtask ci`: formatting, clippy with `-D warnings`, every test with every feature
+//!   (nextest when installed, else `cargo test`), doc tests. What `.ci/run` calls.
+//! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
+//! - `cargo xtask demo`: the README's main job: the simulated multi-agent workflow, then
+//!   `agentrace summary` on the store it wrote.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        Some("demo") => demo(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | bench [layer|sinks…] | demo>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+/// Runs a step, printing its name, command and duration; fails on a non-zero exit.
+fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+    println!("\n==> {name}: {cmd:?}");
+    let started = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{name}: could not start: {e}"))?;
+    println!(
+        "<== {name}: {status} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn ci() -> Result<(), String> {
+    let started = Instant::now();
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    step("format", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("clippy", clippy)?;
+
+    let mut tests = cargo();
+    if has_nextest() {
+        tests.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-features",
+            "--profile",
+            "ci",
+        ]);
+    } else {
+        println!("cargo-nextest is not installed; running the tests with cargo test");
+        tests.args([
+            "test",
+            "--workspace",
+            "--all-features",
+            "--lib",
+            "--bins",
+            "--tests",
+            "--examples",
+        ]);
+    }
+    step("tests", tests)?;
+
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--all-features", "--doc"]);
+    step("doc tests", doc)?;
+
+    demo()?;
+    println!(
+        "\nci: all steps passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bench(names: &[String]) -> Result<(), String> {
+    let names: Vec<&str> = if names.is_empty() {
+        vec!["layer", "sinks"]
+    } else {
+        names.iter().map(String::as_str).collect()
+    };
+    for name in names {
+        let mut cmd = cargo();
+        cmd.args(["bench", "--all-features", "--bench", name]);
+        step(&format!("bench {name}"), cmd)?;
+    }
+    println!(
+        "\nCriterion reports are in target/criterion/; record the figures in docs/benchmarks.md."
+    );
+    Ok(())
+}
+
+/// The README's main job: the simulated workflow writes a store, the CLI summarizes it.
+fn demo() -> Result<(), String> {
+    let data = root().join("target").join("agentrace-demo");
+    let _ = std::fs::remove_dir_all(&data);
+    let db = data.join("agentrace.db");
+    let mut example = cargo();
+    example
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "agent_workflow",
+            "--",
+            "--data-dir",
+        ])
+        .arg(&data);
+    step("demo: simulated multi-agent workflow", example)?;
+    let mut summary = cargo();
+    summary
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "agentrace-cli",
+            "--",
+            "summary",
+            "--since",
+            "1h",
+            "--db",
+        ])
+        .arg(&db);
+    step("demo: agentrace summary", summary)
+}

@@ -49,6 +49,13 @@ impl MemorySink {
         lock(&self.stored.measurements).clone()
     }
 
+    /// Forgets everything received (benchmarks call it between samples).
+    pub fn clear(&self) {
+        lock(&self.stored.spans).clear();
+        lock(&self.stored.events).clear();
+        lock(&self.stored.measurements).clear();
+    }
+
     /// How many times it was flushed.
     pub fn flush_count(&self) -> usize {
         self.stored.flushes.load(Ordering::SeqCst)
