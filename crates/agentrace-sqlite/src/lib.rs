@@ -1,1 +1,82 @@
-//! placeholder
+//! # agentrace-sqlite
+//!
+//! The embedded store of [agentrace](https://example.invalid/agentrace): one SQLite file that
+//! is both a **sink** of the core pipeline and the **query layer** the CLI and the server read
+//! from. It depends on `agentrace-core` only: it implements core's [`Sink`], [`SpanSink`] and
+//! [`EventSink`], and answers queries with its own serde-serializable types.
+//!
+//! ## The pieces
+//!
+//! | piece | what it is |
+//! |---|---|
+//! | [`SqliteStore::open`] | opens (creates, migrates) a store; WAL mode, one writer, pooled readers |
+//! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
+//! | [`trace`](SqliteStore::trace), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
+//! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost |
+//! | [`spans`](SqliteStore::spans), [`events`](SqliteStore::events) | records a page at a time, for export and tail |
+//! | [`delete_before`](SqliteStore::delete_before) | retention, in short chunks |
+//!
+//! The schema is documented in `docs/sql-schema.md`; its version is [`SCHEMA_VERSION`].
+//! Costs stay integer nano-dollars ([`Usd`](agentrace_core::Usd)) down to the file, and an
+//! unpriced call is stored as NULL, never as a silent zero.
+//!
+//! ## Concurrency
+//!
+//! [`SqliteStore`] is cheap to clone; clones share one writer connection (behind a mutex) and
+//! a pool of read connections. Thanks to SQLite's write-ahead log, queries read the last
+//! committed state while a batch is being written. Every method blocks on file I/O: from async
+//! code, run queries in `tokio::task::spawn_blocking`.
+//!
+//! ## Example
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use agentrace_core::{Resource, SpanId, SpanKind, SpanRecord, SpanSink, TokenUsage, TraceId};
+//! use agentrace_sqlite::{SqliteStore, TraceFilter};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("agentrace.db"))?;
+//!
+//! let trace_id = TraceId::random();
+//! let resource = Arc::new(Resource::new("my-agent"));
+//! let mut span = SpanRecord::new(trace_id, SpanId::random(), "chat gpt-4o", 1_000, 51_000, resource);
+//! span.kind = SpanKind::Llm;
+//! span.request_model = Some("gpt-4o".into());
+//! span.usage = TokenUsage::new(120, 30);
+//!
+//! // The pipeline calls the sink; here we call it directly.
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! runtime.block_on(store.export_spans(std::slice::from_ref(&span)))?;
+//!
+//! let tree = store.trace(trace_id)?.ok_or("trace not stored")?;
+//! assert_eq!(tree.nodes[0].span, span);
+//!
+//! let page = store.list_traces(&TraceFilter::new().model("gpt-4o"), None, 20)?;
+//! assert_eq!(page.traces[0].usage.total_tokens(), 150);
+//! assert_eq!(page.traces[0].cost, None); // not priced: unknown, not zero
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`Sink`]: agentrace_core::Sink
+//! [`SpanSink`]: agentrace_core::SpanSink
+//! [`EventSink`]: agentrace_core::EventSink
+
+mod codec;
+mod error;
+mod model;
+mod query;
+mod retention;
+mod rollup;
+mod schema;
+mod store;
+mod write;
+
+pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
+pub use model::{
+    AggregateQuery, AggregateRow, Cursor, EventFilter, EventPage, EventQuery, GroupBy, GroupKey,
+    InsertReport, Order, Percentiles, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
+    StatusFilter, Summary, TimeRange, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree,
+};
+pub use schema::SCHEMA_VERSION;
+pub use store::SqliteStore;

@@ -1,0 +1,3 @@
+//! Insert throughput and query latency (placeholder).
+
+fn main() {}

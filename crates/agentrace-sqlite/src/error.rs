@@ -1,0 +1,217 @@
+//! Errors, one enum per operation: opening, writing, querying, retention.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use agentrace_core::ExportError;
+use rusqlite::ErrorCode;
+
+/// An error reported by SQLite. Opaque, so that the store's API does not expose the SQLite
+/// binding it is built on; its message is SQLite's.
+pub struct DbError(pub(crate) rusqlite::Error);
+
+impl DbError {
+    /// Whether the database was busy or locked by another connection (worth retrying).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.0.sqlite_error_code(),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        )
+    }
+
+    /// Whether the failure may clear by itself: busy or locked database, full disk, I/O error.
+    pub fn is_transient(&self) -> bool {
+        self.is_busy()
+            || matches!(
+                self.0.sqlite_error_code(),
+                Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::OutOfMemory)
+            )
+    }
+
+    pub(crate) fn code(&self) -> Option<ErrorCode> {
+        self.0.sqlite_error_code()
+    }
+}
+
+impl fmt::Debug for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Converts SQLite results into [`DbError`]s: `conn.execute(..).db()?`.
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T, DbError>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, DbError> {
+        self.map_err(DbError)
+    }
+}
+
+/// Opening a store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// SQLite could not open or configure the file (missing directory, permissions, …).
+    #[error("cannot open the SQLite store at {}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: DbError,
+    },
+    /// The file exists but is not an SQLite database.
+    #[error("{} is not an SQLite database (wrong file, or corrupted)", path.display())]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file is an SQLite database of another application.
+    #[error(
+        "{} is an SQLite database of another application ({reason}), not an agentrace store",
+        path.display()
+    )]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The file was written by a newer agentrace whose schema this build does not know.
+    #[error(
+        "the store at {} has schema version {found}, but this build of agentrace knows versions up to {supported}; upgrade agentrace to open it",
+        path.display()
+    )]
+    TooNew {
+        /// The file.
+        path: PathBuf,
+        /// Its schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// Write-ahead logging could not be enabled (e.g. on a network file system).
+    #[error("cannot enable WAL mode on {}: journal mode stays {mode:?}", path.display())]
+    Wal {
+        /// The file.
+        path: PathBuf,
+        /// The journal mode SQLite kept.
+        mode: String,
+    },
+    /// Migrating the schema failed; the file is left at its previous version.
+    #[error(
+        "migrating the store at {} from schema version {from} to {to} failed: {source}",
+        path.display()
+    )]
+    Migration {
+        /// The file.
+        path: PathBuf,
+        /// Version before.
+        from: i64,
+        /// Version aimed at.
+        to: i64,
+        /// What SQLite said.
+        #[source]
+        source: DbError,
+    },
+}
+
+/// Writing records failed. The batch is written whole or not at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The store was shut down (as a sink).
+    #[error("the SQLite store is shut down")]
+    ShutDown,
+    /// SQLite failed.
+    #[error("writing to the SQLite store failed: {0}")]
+    Db(#[from] DbError),
+    /// A record could not be encoded as JSON.
+    #[error("encoding the {what} of a record as JSON failed: {source}")]
+    Encode {
+        /// Which part.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl WriteError {
+    /// Whether trying again may succeed (busy database, full disk that may clear).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Db(e) if e.is_transient())
+    }
+}
+
+impl From<WriteError> for ExportError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::ShutDown => ExportError::ShutDown,
+            e if e.is_retryable() => ExportError::transient(e),
+            e => ExportError::permanent(e),
+        }
+    }
+}
+
+/// A query failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// SQLite failed.
+    #[error("querying the SQLite store failed: {0}")]
+    Db(#[from] DbError),
+    /// The cursor was not produced by this kind of query.
+    #[error("invalid cursor {0:?}: pass back a cursor returned by the same kind of query")]
+    InvalidCursor(String),
+    /// The query itself is invalid (e.g. a zero-width time bucket).
+    #[error("invalid query: {0}")]
+    Invalid(String),
+    /// A stored value cannot be decoded (the file was edited by hand, or is corrupt).
+    #[error("a stored {what} cannot be decoded: {reason}")]
+    Decode {
+        /// Which value.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl QueryError {
+    pub(crate) fn decode(what: &'static str, reason: impl fmt::Display) -> Self {
+        Self::Decode {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Deleting old records failed. Chunks deleted before the failure stay deleted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RetentionError {
+    /// The store was shut down.
+    #[error("the SQLite store is shut down")]
+    ShutDown,
+    /// SQLite failed.
+    #[error("deleting old records failed: {0}")]
+    Db(#[from] DbError),
+    /// A remaining span could not be read back to recompute its trace's summary.
+    #[error("recomputing a trace summary failed: {0}")]
+    Query(#[from] QueryError),
+}

@@ -1,0 +1,766 @@
+//! The query API's types: what is asked (filters, queries) and what comes back (pages, trees,
+//! aggregates). All serialize with serde, for the HTTP server.
+
+use std::fmt;
+
+use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
+use serde::{Deserialize, Serialize};
+
+/// Generates chained setters for `Option<String>` fields.
+macro_rules! string_setters {
+    ($($(#[$doc:meta])* $field:ident),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: impl Into<String>) -> Self {
+                self.$field = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
+/// A half-open time range `[start, end)` in nanoseconds since the Unix epoch; a missing bound
+/// is open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TimeRange {
+    /// Inclusive start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_unix_nano: Option<u64>,
+    /// Exclusive end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_unix_nano: Option<u64>,
+}
+
+impl TimeRange {
+    /// All of time.
+    pub const ALL: Self = Self {
+        start_unix_nano: None,
+        end_unix_nano: None,
+    };
+
+    /// `[start, end)`.
+    pub const fn new(start_unix_nano: u64, end_unix_nano: u64) -> Self {
+        Self {
+            start_unix_nano: Some(start_unix_nano),
+            end_unix_nano: Some(end_unix_nano),
+        }
+    }
+
+    /// From `start` on.
+    pub const fn since(start_unix_nano: u64) -> Self {
+        Self {
+            start_unix_nano: Some(start_unix_nano),
+            end_unix_nano: None,
+        }
+    }
+
+    /// Before `end`.
+    pub const fn until(end_unix_nano: u64) -> Self {
+        Self {
+            start_unix_nano: None,
+            end_unix_nano: Some(end_unix_nano),
+        }
+    }
+
+    /// Whether `t` falls in the range.
+    pub fn contains(&self, t: u64) -> bool {
+        self.start_unix_nano.is_none_or(|s| t >= s) && self.end_unix_nano.is_none_or(|e| t < e)
+    }
+}
+
+/// Success or failure, as a filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    /// Failed (status code `error`); for traces: at least one span failed.
+    Error,
+    /// Did not fail (status `ok` or unset); for traces: no span failed.
+    Ok,
+}
+
+/// An opaque pagination cursor: pass back the `next_cursor` of a page to get the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(pub(crate) String);
+
+impl Cursor {
+    /// The cursor's text, e.g. for a URL query parameter.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Cursor {
+    /// Wraps text received from a client; it is validated when used.
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which spans to consider. Every field that is set must match (AND); the default matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SpanFilter {
+    /// Span start within this range.
+    pub range: TimeRange,
+    /// Spans of this trace.
+    pub trace_id: Option<TraceId>,
+    /// `service.name`.
+    pub service: Option<String>,
+    /// Span kind.
+    pub kind: Option<SpanKind>,
+    /// Requested **or** responding model.
+    pub model: Option<String>,
+    /// Provider.
+    pub provider: Option<String>,
+    /// Agent name.
+    pub agent: Option<String>,
+    /// Session id.
+    pub session: Option<String>,
+    /// End-user id.
+    pub user: Option<String>,
+    /// Framework.
+    pub framework: Option<String>,
+    /// Tool name.
+    pub tool: Option<String>,
+    /// Failed or not.
+    pub status: Option<StatusFilter>,
+    /// Duration at least this long.
+    pub min_duration_ns: Option<u64>,
+    /// Name contains this text (case-insensitive for ASCII).
+    pub name_contains: Option<String>,
+}
+
+impl SpanFilter {
+    /// Matches every span.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the time range.
+    #[must_use]
+    pub fn range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Sets the trace.
+    #[must_use]
+    pub fn trace_id(mut self, trace_id: TraceId) -> Self {
+        self.trace_id = Some(trace_id);
+        self
+    }
+
+    /// Sets the kind.
+    #[must_use]
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn status(mut self, status: StatusFilter) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Sets the minimum duration.
+    #[must_use]
+    pub fn min_duration_ns(mut self, ns: u64) -> Self {
+        self.min_duration_ns = Some(ns);
+        self
+    }
+
+    string_setters!(
+        /// Sets the service.
+        service,
+        /// Sets the model (requested or responding).
+        model,
+        /// Sets the provider.
+        provider,
+        /// Sets the agent name.
+        agent,
+        /// Sets the session.
+        session,
+        /// Sets the user.
+        user,
+        /// Sets the framework.
+        framework,
+        /// Sets the tool name.
+        tool,
+        /// Sets the text the name must contain.
+        name_contains,
+    );
+}
+
+/// Which traces to list. Span-level fields (service, kind, model, agent, session, user,
+/// name) select traces having **at least one** matching span; the others apply to the trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct TraceFilter {
+    /// Trace start (its earliest span's start) within this range.
+    pub range: TimeRange,
+    /// A span of this service.
+    pub service: Option<String>,
+    /// A span of this kind.
+    pub kind: Option<SpanKind>,
+    /// A span calling this model (requested or responding).
+    pub model: Option<String>,
+    /// A span of this agent.
+    pub agent: Option<String>,
+    /// A span of this session.
+    pub session: Option<String>,
+    /// A span of this end user.
+    pub user: Option<String>,
+    /// `Error`: some span failed; `Ok`: none did.
+    pub status: Option<StatusFilter>,
+    /// Trace duration (earliest start to latest end) at least this long.
+    pub min_duration_ns: Option<u64>,
+    /// A span whose name contains this text (case-insensitive for ASCII).
+    pub name_contains: Option<String>,
+}
+
+impl TraceFilter {
+    /// Matches every trace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the time range.
+    #[must_use]
+    pub fn range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Sets the kind.
+    #[must_use]
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn status(mut self, status: StatusFilter) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Sets the minimum duration.
+    #[must_use]
+    pub fn min_duration_ns(mut self, ns: u64) -> Self {
+        self.min_duration_ns = Some(ns);
+        self
+    }
+
+    string_setters!(
+        /// Sets the service.
+        service,
+        /// Sets the model.
+        model,
+        /// Sets the agent name.
+        agent,
+        /// Sets the session.
+        session,
+        /// Sets the user.
+        user,
+        /// Sets the text a span name must contain.
+        name_contains,
+    );
+}
+
+/// Which events to consider. Every field that is set must match (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EventFilter {
+    /// Event time within this range.
+    pub range: TimeRange,
+    /// Events of this trace.
+    pub trace_id: Option<TraceId>,
+    /// Events of this span.
+    pub span_id: Option<SpanId>,
+    /// Event type name (`tool.call`, `log`, a custom name).
+    pub kind: Option<String>,
+    /// At least this severe.
+    pub min_level: Option<Level>,
+    /// `service.name`.
+    pub service: Option<String>,
+    /// Session id.
+    pub session: Option<String>,
+    /// Agent id.
+    pub agent_id: Option<String>,
+    /// Message contains this text (case-insensitive for ASCII).
+    pub message_contains: Option<String>,
+}
+
+impl EventFilter {
+    /// Matches every event.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the time range.
+    #[must_use]
+    pub fn range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// Sets the trace.
+    #[must_use]
+    pub fn trace_id(mut self, trace_id: TraceId) -> Self {
+        self.trace_id = Some(trace_id);
+        self
+    }
+
+    /// Sets the span.
+    #[must_use]
+    pub fn span_id(mut self, span_id: SpanId) -> Self {
+        self.span_id = Some(span_id);
+        self
+    }
+
+    /// Sets the minimum level.
+    #[must_use]
+    pub fn min_level(mut self, level: Level) -> Self {
+        self.min_level = Some(level);
+        self
+    }
+
+    string_setters!(
+        /// Sets the event type name.
+        kind,
+        /// Sets the service.
+        service,
+        /// Sets the session.
+        session,
+        /// Sets the agent id.
+        agent_id,
+        /// Sets the text the message must contain.
+        message_contains,
+    );
+}
+
+/// Oldest or newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first (the default; what an export wants).
+    #[default]
+    Asc,
+    /// Newest first (what a tail wants).
+    Desc,
+}
+
+/// A page of spans: a filter, an order, a size and where to continue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct SpanQuery {
+    /// Which spans.
+    pub filter: SpanFilter,
+    /// By start time, oldest or newest first.
+    pub order: Order,
+    /// At most this many (`None`: all).
+    pub limit: Option<usize>,
+    /// Continue after the page that returned this cursor.
+    pub cursor: Option<Cursor>,
+}
+
+impl SpanQuery {
+    /// All spans matching `filter`, oldest first.
+    pub fn new(filter: SpanFilter) -> Self {
+        Self {
+            filter,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the order.
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Sets the page size.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Continues after a previous page.
+    #[must_use]
+    pub fn cursor(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+}
+
+/// A page of events: a filter, an order, a size and where to continue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct EventQuery {
+    /// Which events.
+    pub filter: EventFilter,
+    /// By time, oldest or newest first.
+    pub order: Order,
+    /// At most this many (`None`: all).
+    pub limit: Option<usize>,
+    /// Continue after the page that returned this cursor.
+    pub cursor: Option<Cursor>,
+}
+
+impl EventQuery {
+    /// All events matching `filter`, oldest first.
+    pub fn new(filter: EventFilter) -> Self {
+        Self {
+            filter,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the order.
+    #[must_use]
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+
+    /// Sets the page size.
+    #[must_use]
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Continues after a previous page.
+    #[must_use]
+    pub fn cursor(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+}
+
+/// A page of spans.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanPage {
+    /// The spans, in the query's order.
+    pub spans: Vec<SpanRecord>,
+    /// Where to continue; `None` when this was the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A page of events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    /// The events, in the query's order.
+    pub events: Vec<Event>,
+    /// Where to continue; `None` when this was the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// What a write did: rows added, and records already stored (a span with the same trace and
+/// span id, an identical event), which are skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsertReport {
+    /// Records stored.
+    pub inserted: usize,
+    /// Records skipped because they were already stored.
+    pub duplicates: usize,
+}
+
+/// One row of the trace list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The head span: the root if it was received, else the earliest span.
+    pub root_span_id: SpanId,
+    /// The head span's name.
+    pub root_name: String,
+    /// Whether a span without parent (a true root) was received.
+    pub has_root: bool,
+    /// The head span's service.
+    pub service_name: String,
+    /// Earliest span start.
+    pub start_unix_nano: u64,
+    /// Latest span end.
+    pub end_unix_nano: u64,
+    /// `end - start`.
+    pub duration_ns: u64,
+    /// Spans stored.
+    pub span_count: u64,
+    /// Spans that failed.
+    pub error_count: u64,
+    /// Tokens summed over the trace's spans.
+    pub usage: TokenUsage,
+    /// Cost summed over priced spans; `None` when no span was priced.
+    pub cost: Option<Usd>,
+    /// Billable spans (LLM, embedding, or with tokens) without a price.
+    pub unpriced_count: u64,
+    /// Session (the head span's, else the first seen).
+    pub session_id: Option<String>,
+    /// Agent name (the head span's, else the first seen).
+    pub agent_name: Option<String>,
+    /// End user (the head span's, else the first seen).
+    pub user_id: Option<String>,
+}
+
+/// A page of the trace list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracePage {
+    /// Newest first.
+    pub traces: Vec<TraceSummary>,
+    /// Where to continue; `None` when this was the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A span in a [`TraceTree`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceNode {
+    /// The span.
+    pub span: SpanRecord,
+    /// Depth in the tree, 0 for roots.
+    pub depth: usize,
+    /// Index of the parent node in [`TraceTree::nodes`]; `None` for roots.
+    pub parent: Option<usize>,
+    /// Indexes of the children in [`TraceTree::nodes`], by start time.
+    pub children: Vec<usize>,
+    /// A root only because its parent was not received (or its parents form a cycle).
+    pub orphan: bool,
+}
+
+/// Every span of a trace as a tree, flattened: nodes in depth-first order, each parent before
+/// its children, siblings and roots by start time. Flat, so that any depth is safe to build,
+/// serialize and drop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceTree {
+    /// The trace's summary row.
+    pub summary: TraceSummary,
+    /// The spans, depth first.
+    pub nodes: Vec<TraceNode>,
+    /// Indexes of the roots (true roots and orphans) in [`nodes`](Self::nodes).
+    pub roots: Vec<usize>,
+}
+
+impl TraceTree {
+    /// The children of node `index`.
+    pub fn children(&self, index: usize) -> impl Iterator<Item = &TraceNode> {
+        self.nodes
+            .get(index)
+            .into_iter()
+            .flat_map(|n| n.children.iter().filter_map(|&c| self.nodes.get(c)))
+    }
+
+    /// The node holding span `span_id`.
+    pub fn find(&self, span_id: SpanId) -> Option<&TraceNode> {
+        self.nodes.iter().find(|n| n.span.span_id == span_id)
+    }
+
+    /// The orphans: spans whose parent is missing.
+    pub fn orphans(&self) -> impl Iterator<Item = &TraceNode> {
+        self.nodes.iter().filter(|n| n.orphan)
+    }
+}
+
+/// One session's activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The session id.
+    pub session_id: String,
+    /// Distinct traces.
+    pub traces: u64,
+    /// Spans.
+    pub spans: u64,
+    /// Failed spans.
+    pub errors: u64,
+    /// Tokens summed.
+    pub usage: TokenUsage,
+    /// Cost of priced spans; `None` when none was priced.
+    pub cost: Option<Usd>,
+    /// Billable spans without a price.
+    pub unpriced: u64,
+    /// Earliest span start.
+    pub first_seen_unix_nano: u64,
+    /// Latest span end.
+    pub last_seen_unix_nano: u64,
+    /// An end user of the session, if any span names one.
+    pub user_id: Option<String>,
+}
+
+/// A dimension to group spans by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GroupBy {
+    /// The responding model, else the requested one.
+    Model,
+    /// Provider.
+    Provider,
+    /// Agent name.
+    Agent,
+    /// Framework.
+    Framework,
+    /// Span kind.
+    Kind,
+    /// `service.name`.
+    Service,
+    /// Tool name.
+    Tool,
+    /// Operation (`chat`, `execute_tool`, …).
+    Operation,
+    /// Session.
+    Session,
+    /// End user.
+    User,
+    /// Span start, in buckets of this width (aligned on the epoch).
+    TimeBucket {
+        /// Bucket width in nanoseconds (> 0).
+        width_ns: u64,
+    },
+}
+
+/// The value of one grouping dimension in an [`AggregateRow`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKey {
+    /// A value (a model name, a kind name, …).
+    Value(String),
+    /// Spans without a value for this dimension.
+    None,
+    /// A time bucket starting at this time (ns since the epoch).
+    Bucket(u64),
+}
+
+impl GroupKey {
+    /// The value, for text dimensions.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Value(v) => f.write_str(v),
+            Self::None => f.write_str("(none)"),
+            Self::Bucket(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// Spans to aggregate, and how to group them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct AggregateQuery {
+    /// Which spans.
+    pub filter: SpanFilter,
+    /// Group by these dimensions, in order (empty: one row for everything).
+    pub group_by: Vec<GroupBy>,
+}
+
+impl AggregateQuery {
+    /// Aggregates the spans matching `filter`, grouped by `group_by`.
+    pub fn new(filter: SpanFilter, group_by: impl IntoIterator<Item = GroupBy>) -> Self {
+        Self {
+            filter,
+            group_by: group_by.into_iter().collect(),
+        }
+    }
+}
+
+/// Nearest-rank percentiles of span durations: the value at rank ⌈p·n/100⌉ of the sorted
+/// durations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_ns: u64,
+    /// 95th percentile.
+    pub p95_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+}
+
+/// One group of an aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregateRow {
+    /// One key per [`AggregateQuery::group_by`] dimension.
+    pub keys: Vec<GroupKey>,
+    /// Spans.
+    pub count: u64,
+    /// Failed spans.
+    pub errors: u64,
+    /// Duration percentiles.
+    pub duration: Percentiles,
+    /// Tokens summed.
+    pub usage: TokenUsage,
+    /// Cost summed over priced spans; `None` when none was priced.
+    pub cost: Option<Usd>,
+    /// Spans with a price.
+    pub priced: u64,
+    /// Billable spans (LLM, embedding, or with tokens) without a price.
+    pub unpriced: u64,
+}
+
+/// The overview of a time range, as the CLI's `summary` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The range covered (span start times).
+    pub range: TimeRange,
+    /// Traces starting in the range.
+    pub traces: u64,
+    /// Spans.
+    pub spans: u64,
+    /// Failed spans of any kind.
+    pub span_errors: u64,
+    /// LLM calls (spans of kind `llm`).
+    pub requests: u64,
+    /// Failed LLM calls.
+    pub errors: u64,
+    /// `errors / requests`, 0 when there were none.
+    pub error_rate: f64,
+    /// LLM call latency; `None` when there were none.
+    pub latency: Option<Percentiles>,
+    /// Tokens summed over all spans.
+    pub usage: TokenUsage,
+    /// Cost summed over priced spans; `None` when none was priced.
+    pub cost: Option<Usd>,
+    /// Spans with a price.
+    pub priced: u64,
+    /// Billable spans without a price (their cost is unknown, not zero).
+    pub unpriced: u64,
+    /// Billable spans with a model, by model, costliest first.
+    pub by_model: Vec<AggregateRow>,
+    /// Billable spans by agent name, costliest first.
+    pub by_agent: Vec<AggregateRow>,
+}
+
+/// Which records retention deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signal {
+    /// Spans (by start time); trace summaries follow.
+    Spans,
+    /// Events (by time).
+    Events,
+}

@@ -1,0 +1,270 @@
+//! Filters as SQL: `WHERE` clauses with their parameters, and opaque cursors.
+
+use rusqlite::types::Value;
+
+use crate::codec::{STATUS_ERROR, bound};
+use crate::error::QueryError;
+use crate::model::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
+
+/// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
+#[derive(Debug, Default)]
+pub(crate) struct Where {
+    clauses: Vec<String>,
+    pub(crate) params: Vec<Value>,
+}
+
+impl Where {
+    pub(crate) fn push(
+        &mut self,
+        clause: impl Into<String>,
+        params: impl IntoIterator<Item = Value>,
+    ) {
+        self.clauses.push(clause.into());
+        self.params.extend(params);
+    }
+
+    fn text(&mut self, clause: &str, value: Option<&String>) {
+        if let Some(v) = value {
+            self.push(clause, [Value::Text(v.clone())]);
+        }
+    }
+
+    /// The clauses joined with `AND`; `1` (true) when there are none.
+    pub(crate) fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1".to_owned()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    pub(crate) fn range(&mut self, column: &str, range: &TimeRange) {
+        if let Some(start) = range.start_unix_nano {
+            self.push(format!("{column} >= ?"), [Value::Integer(bound(start))]);
+        }
+        if let Some(end) = range.end_unix_nano {
+            self.push(format!("{column} < ?"), [Value::Integer(bound(end))]);
+        }
+    }
+
+    /// `column LIKE '%text%'`, with the wildcards of `text` escaped.
+    fn contains(&mut self, column: &str, text: Option<&String>) {
+        if let Some(t) = text {
+            let mut pattern = String::with_capacity(t.len() + 2);
+            pattern.push('%');
+            for c in t.chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    pattern.push('\\');
+                }
+                pattern.push(c);
+            }
+            pattern.push('%');
+            self.push(
+                format!("{column} LIKE ? ESCAPE '\\'"),
+                [Value::Text(pattern)],
+            );
+        }
+    }
+}
+
+/// The clauses of a [`SpanFilter`] over `spans` aliased `s`.
+pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
+    w.range("s.start_ns", &f.range);
+    if let Some(t) = f.trace_id {
+        w.push("s.trace_id = ?", [Value::Blob(t.to_bytes().to_vec())]);
+    }
+    span_fields(
+        w,
+        &SpanFields {
+            service: f.service.as_ref(),
+            kind: f.kind.map(|k| k.as_str()),
+            model: f.model.as_ref(),
+            agent: f.agent.as_ref(),
+            session: f.session.as_ref(),
+            user: f.user.as_ref(),
+            name_contains: f.name_contains.as_ref(),
+        },
+    );
+    w.text("s.provider = ?", f.provider.as_ref());
+    w.text("s.framework = ?", f.framework.as_ref());
+    w.text("s.tool_name = ?", f.tool.as_ref());
+    match f.status {
+        Some(StatusFilter::Error) => w.push(format!("s.status_code = {STATUS_ERROR}"), []),
+        Some(StatusFilter::Ok) => w.push(format!("s.status_code <> {STATUS_ERROR}"), []),
+        None => {}
+    }
+    if let Some(d) = f.min_duration_ns {
+        w.push("s.duration_ns >= ?", [Value::Integer(bound(d))]);
+    }
+}
+
+/// Span fields shared by span and trace filters.
+struct SpanFields<'a> {
+    service: Option<&'a String>,
+    kind: Option<&'static str>,
+    model: Option<&'a String>,
+    agent: Option<&'a String>,
+    session: Option<&'a String>,
+    user: Option<&'a String>,
+    name_contains: Option<&'a String>,
+}
+
+fn span_fields(w: &mut Where, f: &SpanFields<'_>) {
+    w.text("s.service_name = ?", f.service);
+    if let Some(kind) = f.kind {
+        w.push("s.kind = ?", [Value::Text(kind.to_owned())]);
+    }
+    if let Some(model) = f.model {
+        w.push(
+            "(s.request_model = ? OR s.response_model = ?)",
+            [Value::Text(model.clone()), Value::Text(model.clone())],
+        );
+    }
+    w.text("s.agent_name = ?", f.agent);
+    w.text("s.session_id = ?", f.session);
+    w.text("s.user_id = ?", f.user);
+    w.contains("s.name", f.name_contains);
+}
+
+/// The clauses of a [`TraceFilter`] over `traces` aliased `t`: trace-level fields directly,
+/// span-level fields as "some span of the trace matches".
+pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
+    w.range("t.start_ns", &f.range);
+    match f.status {
+        Some(StatusFilter::Error) => w.push("t.error_count > 0", []),
+        Some(StatusFilter::Ok) => w.push("t.error_count = 0", []),
+        None => {}
+    }
+    if let Some(d) = f.min_duration_ns {
+        w.push("t.end_ns - t.start_ns >= ?", [Value::Integer(bound(d))]);
+    }
+    let mut sub = Where::default();
+    span_fields(
+        &mut sub,
+        &SpanFields {
+            service: f.service.as_ref(),
+            kind: f.kind.map(|k| k.as_str()),
+            model: f.model.as_ref(),
+            agent: f.agent.as_ref(),
+            session: f.session.as_ref(),
+            user: f.user.as_ref(),
+            name_contains: f.name_contains.as_ref(),
+        },
+    );
+    if sub.is_empty() {
+        return;
+    }
+    let clause = if f.session.is_some() || f.agent.is_some() || f.model.is_some() {
+        // Selective and indexed: collect the matching traces once.
+        format!(
+            "t.trace_id IN (SELECT s.trace_id FROM spans AS s WHERE {})",
+            sub.sql()
+        )
+    } else {
+        // Broad: test the traces of the page, newest first, and stop at the limit.
+        format!(
+            "EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND {})",
+            sub.sql()
+        )
+    };
+    w.push(clause, sub.params);
+}
+
+/// The clauses of an [`EventFilter`] over `events` aliased `e`.
+pub(crate) fn events(w: &mut Where, f: &EventFilter) {
+    w.range("e.time_ns", &f.range);
+    if let Some(t) = f.trace_id {
+        w.push("e.trace_id = ?", [Value::Blob(t.to_bytes().to_vec())]);
+    }
+    if let Some(s) = f.span_id {
+        w.push("e.span_id = ?", [Value::Blob(s.to_bytes().to_vec())]);
+    }
+    w.text("e.kind = ?", f.kind.as_ref());
+    if let Some(level) = f.min_level {
+        w.push(
+            "e.level >= ?",
+            [Value::Integer(i64::from(level.severity_number()))],
+        );
+    }
+    w.text("e.service_name = ?", f.service.as_ref());
+    w.text("e.session_id = ?", f.session.as_ref());
+    w.text("e.agent_id = ?", f.agent_id.as_ref());
+    w.contains("e.message", f.message_contains.as_ref());
+}
+
+/// `LIMIT` for a page of `limit` rows: one more, to learn whether a next page exists.
+pub(crate) fn page_limit(limit: Option<usize>) -> Value {
+    Value::Integer(limit.map_or(-1, |l| {
+        i64::try_from(l.saturating_add(1)).unwrap_or(i64::MAX)
+    }))
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A cursor: a tag letter saying which query made it, then its key bytes in hex.
+pub(crate) fn cursor(tag: char, key: &[u8]) -> Cursor {
+    let mut text = String::with_capacity(1 + key.len() * 2);
+    text.push(tag);
+    for b in key {
+        text.push(char::from(HEX[usize::from(b >> 4)]));
+        text.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    Cursor(text)
+}
+
+/// The key bytes of a cursor made by [`cursor`] with the same tag.
+pub(crate) fn cursor_key<const N: usize>(c: &Cursor, tag: char) -> Result<[u8; N], QueryError> {
+    let invalid = || QueryError::InvalidCursor(c.0.clone());
+    let hex = c.0.strip_prefix(tag).ok_or_else(invalid)?;
+    if hex.len() != N * 2 {
+        return Err(invalid());
+    }
+    let digit = |d: u8| match d {
+        b'0'..=b'9' => Some(d - b'0'),
+        b'a'..=b'f' => Some(d - b'a' + 10),
+        _ => None,
+    };
+    let mut key = [0u8; N];
+    for (slot, pair) in key.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+        *slot = (digit(pair[0]).ok_or_else(invalid)? << 4) | digit(pair[1]).ok_or_else(invalid)?;
+    }
+    Ok(key)
+}
+
+/// Splits cursor key bytes: an `i64` then the rest.
+pub(crate) fn split_i64(key: &[u8]) -> (i64, &[u8]) {
+    let (head, rest) = key.split_at(8.min(key.len()));
+    let mut b = [0u8; 8];
+    b[..head.len()].copy_from_slice(head);
+    (i64::from_be_bytes(b), rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_others() -> Result<(), QueryError> {
+        let c = cursor('t', &[0x00, 0xab, 0xff]);
+        assert_eq!(c.as_str(), "t00abff");
+        assert_eq!(cursor_key::<3>(&c, 't')?, [0x00, 0xab, 0xff]);
+        assert!(cursor_key::<3>(&c, 's').is_err());
+        assert!(cursor_key::<4>(&c, 't').is_err());
+        assert!(cursor_key::<3>(&Cursor("t00abfz".into()), 't').is_err());
+        assert!(cursor_key::<1>(&Cursor("té".into()), 't').is_err());
+        let (v, rest) = split_i64(&[0, 0, 0, 0, 0, 0, 1, 2, 9]);
+        assert_eq!((v, rest), (258, &[9u8][..]));
+        Ok(())
+    }
+
+    #[test]
+    fn like_escapes_wildcards() {
+        let mut w = Where::default();
+        w.contains("x", Some(&"50%_a\\".to_owned()));
+        assert_eq!(w.params, vec![Value::Text("%50\\%\\_a\\\\%".into())]);
+    }
+}

@@ -1,0 +1,7 @@
+//! The query API: records, traces, aggregates. Every query runs on a read connection of its
+//! own and sees the last committed state, even while a write is in progress.
+
+mod aggregate;
+mod filter;
+mod records;
+mod traces;

@@ -1,0 +1,244 @@
+//! The trace list and the trace tree.
+
+use std::collections::HashMap;
+
+use agentrace_core::{SpanRecord, TokenUsage, TraceId};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Row, params_from_iter};
+
+use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
+use crate::codec::{self, ResourceCache, SPAN_COLUMNS, from_sql};
+use crate::error::{Db, QueryError};
+use crate::model::{Cursor, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree};
+use crate::store::SqliteStore;
+
+const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
+     t.service_name, t.start_ns, t.end_ns, t.span_count, t.error_count, t.input_tokens, \
+     t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, \
+     t.cost_total, t.unpriced_count, t.session_id, t.agent_name, t.user_id, t.order_ns";
+
+/// Index of `order_ns` in [`TRACE_COLUMNS`].
+const ORDER_COLUMN: usize = 19;
+
+fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
+    let start = from_sql(codec::int(row, 5)?);
+    let end = from_sql(codec::int(row, 6)?);
+    Ok(TraceSummary {
+        trace_id: codec::trace_id(row, 0)?,
+        root_span_id: codec::span_id(row, 1)?,
+        root_name: codec::text(row, 2)?,
+        has_root: codec::int(row, 3)? != 0,
+        service_name: codec::text(row, 4)?,
+        start_unix_nano: start,
+        end_unix_nano: end,
+        duration_ns: end.saturating_sub(start),
+        span_count: codec::count(row, 7)?,
+        error_count: codec::count(row, 8)?,
+        usage: TokenUsage {
+            input_tokens: from_sql(codec::int(row, 9)?),
+            output_tokens: from_sql(codec::int(row, 10)?),
+            cache_read_tokens: from_sql(codec::int(row, 11)?),
+            cache_write_tokens: from_sql(codec::int(row, 12)?),
+            reasoning_tokens: from_sql(codec::int(row, 13)?),
+        },
+        cost: codec::opt_usd(row, 14)?,
+        unpriced_count: codec::count(row, 15)?,
+        session_id: codec::opt_text(row, 16)?,
+        agent_name: codec::opt_text(row, 17)?,
+        user_id: codec::opt_text(row, 18)?,
+    })
+}
+
+impl SqliteStore {
+    /// One row per trace matching `filter`, newest first, `limit` rows per page; pass the
+    /// page's `next_cursor` back to continue.
+    ///
+    /// "Newest" is by the trace's list time: the earliest start among the spans of the first
+    /// batch that brought the trace, fixed from then on. A trace therefore never moves in the
+    /// list as more of its spans arrive, so paging while data is appended gives no duplicates
+    /// and no gaps (traces first seen after the first page appear on a fresh first page).
+    pub fn list_traces(
+        &self,
+        filter: &TraceFilter,
+        cursor_in: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<TracePage, QueryError> {
+        let mut w = Where::default();
+        filter::traces(&mut w, filter);
+        if let Some(c) = cursor_in {
+            let key = cursor_key::<24>(c, 't')?;
+            let (order, trace) = split_i64(&key);
+            w.push(
+                "t.order_ns <= ? AND (t.order_ns, t.trace_id) < (?, ?)",
+                [
+                    Value::Integer(order),
+                    Value::Integer(order),
+                    Value::Blob(trace.to_vec()),
+                ],
+            );
+        }
+        let sql = format!(
+            "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE {} \
+             ORDER BY t.order_ns DESC, t.trace_id DESC LIMIT ?",
+            w.sql()
+        );
+        w.params.push(page_limit(Some(limit)));
+        let mut rows_out = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push((codec::int(row, ORDER_COLUMN)?, summary(row)?));
+            }
+            Ok(out)
+        })?;
+        let next_cursor = if rows_out.len() > limit {
+            rows_out.truncate(limit);
+            rows_out.last().map(|(order, t)| {
+                let mut key = [0u8; 24];
+                key[..8].copy_from_slice(&order.to_be_bytes());
+                key[8..].copy_from_slice(&t.trace_id.to_bytes());
+                cursor('t', &key)
+            })
+        } else {
+            None
+        };
+        Ok(TracePage {
+            traces: rows_out.into_iter().map(|(_, t)| t).collect(),
+            next_cursor,
+        })
+    }
+
+    /// Every span of a trace as a tree; `None` if no span of it is stored.
+    ///
+    /// Spans whose parent is missing (not received, deleted by retention, or part of a
+    /// parent cycle) become extra roots marked [`TraceNode::orphan`]; no span is dropped.
+    pub fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.read(|conn| read_trace(conn, trace_id))
+    }
+}
+
+fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+    let id = trace_id.to_bytes();
+    let summary = {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE t.trace_id = ?1"
+            ))
+            .db()?;
+        let mut rows = stmt.query([id]).db()?;
+        match rows.next().db()? {
+            Some(row) => summary(row)?,
+            None => return Ok(None),
+        }
+    };
+    let mut spans = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {SPAN_COLUMNS} FROM spans AS s WHERE s.trace_id = ?1"
+            ))
+            .db()?;
+        let mut rows = stmt.query([id]).db()?;
+        let mut resources = ResourceCache::default();
+        while let Some(row) = rows.next().db()? {
+            spans.push(codec::span(row, conn, &mut resources)?);
+        }
+    }
+    if spans.is_empty() {
+        return Ok(None);
+    }
+    let (nodes, roots) = build_tree(spans);
+    Ok(Some(TraceTree {
+        summary,
+        nodes,
+        roots,
+    }))
+}
+
+/// Arranges spans depth first, without recursion (any depth is safe).
+fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
+    spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
+    let n = spans.len();
+    let by_id: HashMap<_, _> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    let parent_of: Vec<Option<usize>> = spans
+        .iter()
+        .map(|s| {
+            s.parent_span_id
+                .and_then(|p| by_id.get(&p).copied())
+                .filter(|&p| spans[p].span_id != s.span_id)
+        })
+        .collect();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // Spans are sorted by start, so children lists come out sorted too.
+    for (i, parent) in parent_of.iter().enumerate() {
+        if let Some(p) = parent {
+            children[*p].push(i);
+        }
+    }
+    // Depth-first order: (span index, depth, parent span index, orphan).
+    let mut order: Vec<(usize, usize, Option<usize>, bool)> = Vec::with_capacity(n);
+    let mut visited = vec![false; n];
+    let mut stack: Vec<(usize, usize, Option<usize>, bool)> = Vec::new();
+    let mut walk = |root: usize, orphan: bool, order: &mut Vec<_>, visited: &mut Vec<bool>| {
+        stack.push((root, 0, None, orphan));
+        while let Some((i, depth, parent, orphan)) = stack.pop() {
+            if visited[i] {
+                continue;
+            }
+            visited[i] = true;
+            order.push((i, depth, parent, orphan));
+            for &c in children[i].iter().rev() {
+                if !visited[c] {
+                    stack.push((c, depth + 1, Some(i), false));
+                }
+            }
+        }
+    };
+    // Roots and orphans, by start; then whatever a parent cycle kept unreachable.
+    for i in 0..n {
+        if parent_of[i].is_none() {
+            let orphan = spans[i].parent_span_id.is_some();
+            walk(i, orphan, &mut order, &mut visited);
+        }
+    }
+    for i in 0..n {
+        if !visited[i] {
+            walk(i, true, &mut order, &mut visited);
+        }
+    }
+    let mut position = vec![0usize; n];
+    let mut tree_parent = vec![None; n];
+    for (pos, (i, _, parent, _)) in order.iter().enumerate() {
+        position[*i] = pos;
+        tree_parent[*i] = *parent;
+    }
+    let mut slots: Vec<Option<SpanRecord>> = spans.into_iter().map(Some).collect();
+    let mut nodes = Vec::with_capacity(n);
+    let mut roots = Vec::new();
+    for (pos, (i, depth, parent, orphan)) in order.into_iter().enumerate() {
+        if parent.is_none() {
+            roots.push(pos);
+        }
+        let Some(span) = slots[i].take() else {
+            continue;
+        };
+        nodes.push(TraceNode {
+            span,
+            depth,
+            parent: parent.map(|p| position[p]),
+            children: children[i]
+                .iter()
+                // The span where a parent cycle was entered is a root, not a child.
+                .filter(|&&c| tree_parent[c] == Some(i))
+                .map(|&c| position[c])
+                .collect(),
+            orphan,
+        });
+    }
+    (nodes, roots)
+}

@@ -1,0 +1,261 @@
+//! The schema, its versions, and the connection settings (documented in `docs/sql-schema.md`).
+//!
+//! The schema version is `PRAGMA user_version`; `MIGRATIONS[i]` takes a file from version `i`
+//! to `i + 1`. Opening a file applies the missing migrations in one transaction. A file is
+//! marked as an agentrace store by `PRAGMA application_id`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+use crate::error::{DbError, OpenError};
+
+/// `PRAGMA application_id` of agentrace stores: "AGTR".
+pub(crate) const APPLICATION_ID: i32 = 0x4147_5452;
+
+/// How long a connection waits for a lock held by another before giving up with "busy".
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Migration `i` takes the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 0 → 1: the initial schema.
+    r"
+CREATE TABLE resources (
+    id            INTEGER PRIMARY KEY,
+    service_name  TEXT NOT NULL,
+    attributes    TEXT NOT NULL,
+    UNIQUE (service_name, attributes)
+);
+
+CREATE TABLE spans (
+    trace_id           BLOB NOT NULL,
+    span_id            BLOB NOT NULL,
+    parent_span_id     BLOB,
+    name               TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    end_ns             INTEGER NOT NULL,
+    duration_ns        INTEGER NOT NULL,
+    status_code        INTEGER NOT NULL,
+    status_message     TEXT,
+    resource_id        INTEGER NOT NULL REFERENCES resources (id),
+    service_name       TEXT NOT NULL,
+    scope              TEXT,
+    operation          TEXT,
+    provider           TEXT,
+    request_model      TEXT,
+    response_model     TEXT,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost_input         INTEGER,
+    cost_cache_read    INTEGER,
+    cost_cache_write   INTEGER,
+    cost_output        INTEGER,
+    cost_total         INTEGER,
+    session_id         TEXT,
+    user_id            TEXT,
+    correlation_id     TEXT,
+    agent_name         TEXT,
+    agent_id           TEXT,
+    tool_name          TEXT,
+    tool_call_id       TEXT,
+    framework          TEXT,
+    attributes         TEXT,
+    events             TEXT,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE INDEX spans_start ON spans (start_ns);
+CREATE INDEX spans_session ON spans (session_id, start_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX spans_request_model ON spans (request_model, start_ns) WHERE request_model IS NOT NULL;
+CREATE INDEX spans_response_model ON spans (response_model, start_ns) WHERE response_model IS NOT NULL;
+CREATE INDEX spans_agent ON spans (agent_name, start_ns) WHERE agent_name IS NOT NULL;
+
+CREATE TABLE traces (
+    trace_id           BLOB PRIMARY KEY,
+    order_ns           INTEGER NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    end_ns             INTEGER NOT NULL,
+    span_count         INTEGER NOT NULL,
+    error_count        INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost_total         INTEGER,
+    priced_count       INTEGER NOT NULL,
+    unpriced_count     INTEGER NOT NULL,
+    has_root           INTEGER NOT NULL,
+    root_start_ns      INTEGER NOT NULL,
+    root_span_id       BLOB NOT NULL,
+    root_name          TEXT NOT NULL,
+    service_name       TEXT NOT NULL,
+    session_id         TEXT,
+    agent_name         TEXT,
+    user_id            TEXT
+);
+CREATE INDEX traces_order ON traces (order_ns, trace_id);
+CREATE INDEX traces_start ON traces (start_ns);
+
+CREATE TABLE events (
+    time_ns         INTEGER NOT NULL,
+    event_hash      INTEGER NOT NULL,
+    level           INTEGER NOT NULL,
+    kind            TEXT NOT NULL,
+    message         TEXT NOT NULL,
+    resource_id     INTEGER NOT NULL REFERENCES resources (id),
+    service_name    TEXT NOT NULL,
+    trace_id        BLOB,
+    span_id         BLOB,
+    session_id      TEXT,
+    correlation_id  TEXT,
+    agent_id        TEXT,
+    framework       TEXT,
+    scope           TEXT,
+    attributes      TEXT,
+    PRIMARY KEY (time_ns, event_hash)
+);
+CREATE INDEX events_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
+CREATE INDEX events_session ON events (session_id, time_ns) WHERE session_id IS NOT NULL;
+",
+];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn open_error(path: &Path, e: rusqlite::Error) -> OpenError {
+    let e = DbError(e);
+    match e.code() {
+        Some(ErrorCode::NotADatabase) => OpenError::NotADatabase {
+            path: path.to_owned(),
+        },
+        _ => OpenError::Open {
+            path: path.to_owned(),
+            source: e,
+        },
+    }
+}
+
+/// Opens the writer connection, configures it and migrates the file.
+pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
+    let err = |e| open_error(path, e);
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
+    // The first statement that reads the file finds out whether it is a database at all.
+    let application_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(err)?;
+    if application_id != 0 && application_id != APPLICATION_ID {
+        return Err(OpenError::Foreign {
+            path: path.to_owned(),
+            reason: format!("application_id {application_id:#x}"),
+        });
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .map_err(err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(OpenError::Wal {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -32000;
+         PRAGMA wal_autocheckpoint = 4000;",
+    )
+    .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    let mut conn = conn;
+    migrate(&mut conn, path, application_id)?;
+    Ok(conn)
+}
+
+/// Opens a read connection: `query_only`, so it can never write.
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(DbError)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(DbError)?;
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -16000;",
+    )
+    .map_err(DbError)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, path: &Path, application_id: i32) -> Result<(), OpenError> {
+    let err = |e| open_error(path, e);
+    // IMMEDIATE: two processes opening a fresh file at once migrate it once.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    let version: i64 = tx
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err)?;
+    if version > SCHEMA_VERSION {
+        return Err(OpenError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if version < 0 || (version > 0 && application_id != APPLICATION_ID) {
+        return Err(OpenError::Foreign {
+            path: path.to_owned(),
+            reason: format!("user_version {version} without the agentrace application_id"),
+        });
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if version == 0 {
+        let tables: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if tables > 0 {
+            return Err(OpenError::Foreign {
+                path: path.to_owned(),
+                reason: format!("it already holds {tables} tables or indexes of its own"),
+            });
+        }
+    }
+    let from = version;
+    let migration_error = |e| OpenError::Migration {
+        path: path.to_owned(),
+        from,
+        to: SCHEMA_VERSION,
+        source: DbError(e),
+    };
+    let first = usize::try_from(version).unwrap_or(0);
+    for sql in MIGRATIONS.iter().skip(first) {
+        tx.execute_batch(sql).map_err(migration_error)?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(migration_error)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(migration_error)?;
+    tx.commit().map_err(migration_error)
+}

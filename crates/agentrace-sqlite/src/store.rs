@@ -1,0 +1,193 @@
+//! The store handle: one writer connection behind a mutex, a small pool of read connections,
+//! and the sink traits of the core pipeline.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use agentrace_core::{
+    Event, EventSink, ExportError, FlushError, ShutdownError, Sink, SpanRecord, SpanSink,
+};
+use async_trait::async_trait;
+use rusqlite::Connection;
+
+use crate::error::{Db, DbError, OpenError, QueryError, WriteError};
+use crate::model::InsertReport;
+use crate::schema;
+use crate::write::Writer;
+
+/// Read connections kept open between queries.
+const MAX_IDLE_READERS: usize = 4;
+
+/// An agentrace store in one SQLite file: a sink of the core pipeline and the query API.
+///
+/// Cheap to clone: clones share the connections, so the application can keep querying while
+/// the pipeline writes. Writes go through one connection behind a mutex, each batch in one
+/// transaction; reads use their own connections and, thanks to WAL, see the last committed
+/// state without waiting for a write in progress.
+///
+/// Every method blocks the calling thread on file I/O; from async code, call queries through
+/// `tokio::task::spawn_blocking`. (The [`Sink`] methods block too, which the pipeline allows:
+/// each sink runs on a thread of its own.)
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    path: PathBuf,
+    writer: Mutex<Writer>,
+    readers: Mutex<Vec<Connection>>,
+    shut_down: AtomicBool,
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("shut_down", &self.is_shut_down())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file if it does not exist (its directory must)
+    /// and migrating it to this build's schema.
+    ///
+    /// Fails with a clear [`OpenError`] when the file is not an SQLite database, belongs to
+    /// another application, or was written by a newer agentrace.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        let path = path.as_ref().to_owned();
+        let writer = schema::open_writer(&path)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(Writer::new(writer)),
+                readers: Mutex::new(Vec::new()),
+                shut_down: AtomicBool::new(false),
+                path,
+            }),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The schema version of the file (this build's [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)
+    /// once open).
+    pub fn schema_version(&self) -> Result<i64, QueryError> {
+        self.read(|conn| {
+            Ok(conn
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .db()?)
+        })
+    }
+
+    /// Whether [`Sink::shutdown`] was called. Queries keep working after it; writes fail.
+    pub fn is_shut_down(&self) -> bool {
+        self.inner.shut_down.load(Ordering::SeqCst)
+    }
+
+    /// Stores spans in one transaction. A span already stored (same trace and span id) is
+    /// skipped and counted in [`InsertReport::duplicates`]; the first version stored wins.
+    pub fn insert_spans(&self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if spans.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_spans(spans)
+    }
+
+    /// Stores events in one transaction. An event identical to a stored one (same time and
+    /// same content) is skipped and counted in [`InsertReport::duplicates`].
+    pub fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_events(events)
+    }
+
+    /// Makes every committed write durable: checkpoints the write-ahead log, which syncs it
+    /// to disk first. (Each committed batch already survives a crash of the process.)
+    pub fn checkpoint(&self) -> Result<(), DbError> {
+        self.writer().checkpoint()
+    }
+
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Writer> {
+        lock(&self.inner.writer)
+    }
+
+    /// Runs `f` on a read connection from the pool (or a new one), then returns it to the pool.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        let pooled = lock(&self.inner.readers).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => schema::open_reader(&self.inner.path)?,
+        };
+        let result = f(&conn);
+        let mut pool = lock(&self.inner.readers);
+        if pool.len() < MAX_IDLE_READERS && conn.is_autocommit() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl Sink for SqliteStore {
+    fn name(&self) -> &str {
+        "sqlite"
+    }
+
+    fn as_span_sink(&self) -> Option<&dyn SpanSink> {
+        Some(self)
+    }
+
+    fn as_event_sink(&self) -> Option<&dyn EventSink> {
+        Some(self)
+    }
+
+    async fn flush(&self) -> Result<(), FlushError> {
+        self.checkpoint().map_err(FlushError::failed)
+    }
+
+    /// Flushes and refuses later writes. Queries keep working. Idempotent.
+    async fn shutdown(&self) -> Result<(), ShutdownError> {
+        if self.inner.shut_down.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let writer = self.writer();
+        writer.checkpoint().map_err(ShutdownError::failed)?;
+        writer.optimize().map_err(ShutdownError::failed)
+    }
+}
+
+#[async_trait]
+impl SpanSink for SqliteStore {
+    async fn export_spans(&self, spans: &[SpanRecord]) -> Result<(), ExportError> {
+        self.insert_spans(spans)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventSink for SqliteStore {
+    async fn export_events(&self, events: &[Event]) -> Result<(), ExportError> {
+        self.insert_events(events)?;
+        Ok(())
+    }
+}

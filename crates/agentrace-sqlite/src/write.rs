@@ -1,0 +1,409 @@
+//! Batched writes: one transaction per batch, cached prepared statements, idempotent inserts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use agentrace_core::{Attributes, Event, Resource, SpanEvent, SpanRecord};
+use rusqlite::{Connection, TransactionBehavior, params};
+
+use crate::codec::{status_to_sql, to_sql};
+use crate::error::{Db, DbError, WriteError};
+use crate::model::InsertReport;
+use crate::rollup::{Contribution, Rollups};
+
+/// Resources remembered by the writer before the cache is reset (bounds memory against
+/// senders that vary their resource attributes).
+const MAX_CACHED_RESOURCES: usize = 10_000;
+
+const INSERT_SPAN: &str = "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, \
+     start_ns, end_ns, duration_ns, status_code, status_message, resource_id, service_name, \
+     scope, operation, provider, request_model, response_model, input_tokens, output_tokens, \
+     cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
+     cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
+     agent_id, tool_name, tool_call_id, framework, attributes, events) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+     ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
+     ?37) ON CONFLICT (trace_id, span_id) DO NOTHING";
+
+const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
+     resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
+     framework, scope, attributes) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+     ON CONFLICT (time_ns, event_hash) DO NOTHING";
+
+/// The writer connection and what it remembers between batches.
+pub(crate) struct Writer {
+    conn: Connection,
+    /// `service.name` → resource attributes JSON → `resources.id`.
+    resources: HashMap<String, HashMap<String, i64>>,
+    cached_resources: usize,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            resources: HashMap::new(),
+            cached_resources: 0,
+        }
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub(crate) fn insert_spans(
+        &mut self,
+        spans: &[SpanRecord],
+    ) -> Result<InsertReport, WriteError> {
+        let result = self.try_insert_spans(spans);
+        if result.is_err() {
+            // Resource ids created by the rolled-back transaction no longer exist.
+            self.forget_resources();
+        }
+        result
+    }
+
+    pub(crate) fn insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        let result = self.try_insert_events(events);
+        if result.is_err() {
+            self.forget_resources();
+        }
+        result
+    }
+
+    fn forget_resources(&mut self) {
+        self.resources.clear();
+        self.cached_resources = 0;
+    }
+
+    fn try_insert_spans(&mut self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
+        if self.cached_resources > MAX_CACHED_RESOURCES {
+            self.forget_resources();
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let mut report = InsertReport::default();
+        let mut rollups = Rollups::default();
+        let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
+        let mut attributes = Json::default();
+        let mut span_events = Json::default();
+        {
+            let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
+            for s in spans {
+                let resource_id = resources.id(&tx, &s.resource)?;
+                let cost = s.cost.as_ref();
+                let changed = stmt
+                    .execute(params![
+                        s.trace_id.to_bytes(),
+                        s.span_id.to_bytes(),
+                        s.parent_span_id.map(|p| p.to_bytes()),
+                        s.name,
+                        s.kind.as_str(),
+                        to_sql(s.start_time_unix_nano),
+                        to_sql(s.end_time_unix_nano),
+                        to_sql(s.duration_ns()),
+                        status_to_sql(s.status.code),
+                        s.status.message,
+                        resource_id,
+                        s.resource.service_name,
+                        s.scope,
+                        s.operation,
+                        s.provider,
+                        s.request_model,
+                        s.response_model,
+                        to_sql(s.usage.input_tokens),
+                        to_sql(s.usage.output_tokens),
+                        to_sql(s.usage.cache_read_tokens),
+                        to_sql(s.usage.cache_write_tokens),
+                        to_sql(s.usage.reasoning_tokens),
+                        cost.map(|c| c.input.nanos()),
+                        cost.map(|c| c.cache_read.nanos()),
+                        cost.map(|c| c.cache_write.nanos()),
+                        cost.map(|c| c.output.nanos()),
+                        cost.map(|c| c.total.nanos()),
+                        s.session_id,
+                        s.user_id,
+                        s.correlation_id,
+                        s.agent_name,
+                        s.agent_id,
+                        s.tool_name,
+                        s.tool_call_id,
+                        s.framework,
+                        attributes.attributes(&s.attributes)?,
+                        span_events.span_events(&s.events)?,
+                    ])
+                    .db()?;
+                if changed == 0 {
+                    report.duplicates += 1;
+                } else {
+                    report.inserted += 1;
+                    rollups.add(s.trace_id, &Contribution::of(s));
+                }
+            }
+        }
+        rollups.apply(&tx)?;
+        tx.commit().db()?;
+        Ok(report)
+    }
+
+    fn try_insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        if self.cached_resources > MAX_CACHED_RESOURCES {
+            self.forget_resources();
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let mut report = InsertReport::default();
+        let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
+        let mut attributes = Json::default();
+        {
+            let mut stmt = tx.prepare_cached(INSERT_EVENT).db()?;
+            for e in events {
+                let resource_id = resources.id(&tx, &e.resource)?;
+                let attrs = attributes.attributes(&e.attributes)?;
+                let hash = event_hash(e, attrs, resources.last_json());
+                let changed = stmt
+                    .execute(params![
+                        to_sql(e.time_unix_nano),
+                        hash,
+                        e.level.severity_number(),
+                        e.kind.as_str(),
+                        e.message,
+                        resource_id,
+                        e.resource.service_name,
+                        e.trace_id.map(|t| t.to_bytes()),
+                        e.span_id.map(|s| s.to_bytes()),
+                        e.session_id,
+                        e.correlation_id,
+                        e.agent_id,
+                        e.framework,
+                        e.scope,
+                        attrs,
+                    ])
+                    .db()?;
+                if changed == 0 {
+                    report.duplicates += 1;
+                } else {
+                    report.inserted += 1;
+                }
+            }
+        }
+        tx.commit().db()?;
+        Ok(report)
+    }
+
+    /// Checkpoints the WAL without waiting for readers; the WAL is synced first.
+    pub(crate) fn checkpoint(&self) -> Result<(), DbError> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .db()
+    }
+
+    /// Lets SQLite refresh its planner statistics if they are stale (cheap).
+    pub(crate) fn optimize(&self) -> Result<(), DbError> {
+        self.conn.execute_batch("PRAGMA optimize").db()
+    }
+}
+
+/// A reusable JSON buffer.
+#[derive(Default)]
+struct Json(String);
+
+impl Json {
+    /// Attributes as a JSON object, `None` (NULL) when empty.
+    fn attributes(&mut self, attributes: &Attributes) -> Result<Option<&str>, WriteError> {
+        if attributes.is_empty() {
+            return Ok(None);
+        }
+        self.encode(attributes, "attributes").map(Some)
+    }
+
+    /// Span events as a JSON array, `None` (NULL) when there are none.
+    fn span_events(&mut self, events: &[SpanEvent]) -> Result<Option<&str>, WriteError> {
+        if events.is_empty() {
+            return Ok(None);
+        }
+        self.encode(events, "span events").map(Some)
+    }
+
+    fn encode<T: serde::Serialize + ?Sized>(
+        &mut self,
+        value: &T,
+        what: &'static str,
+    ) -> Result<&str, WriteError> {
+        let mut bytes = std::mem::take(&mut self.0).into_bytes();
+        bytes.clear();
+        serde_json::to_writer(&mut bytes, value)
+            .map_err(|source| WriteError::Encode { what, source })?;
+        // serde_json writes UTF-8 only; the check keeps this free of `unsafe`.
+        self.0 = String::from_utf8(bytes).map_err(|e| WriteError::Encode {
+            what,
+            source: serde::ser::Error::custom(e),
+        })?;
+        Ok(&self.0)
+    }
+}
+
+/// Finds or creates `resources` rows for the records of one batch.
+struct ResourceIds<'a> {
+    cache: &'a mut HashMap<String, HashMap<String, i64>>,
+    cached: &'a mut usize,
+    /// The last resource seen (records of one batch usually share one `Arc`).
+    last: Option<(*const Resource, i64)>,
+    last_json: String,
+}
+
+impl<'a> ResourceIds<'a> {
+    fn new(cache: &'a mut HashMap<String, HashMap<String, i64>>, cached: &'a mut usize) -> Self {
+        Self {
+            cache,
+            cached,
+            last: None,
+            last_json: String::new(),
+        }
+    }
+
+    /// The attributes JSON of the resource last passed to [`id`](Self::id).
+    fn last_json(&self) -> &str {
+        &self.last_json
+    }
+
+    fn id(&mut self, conn: &Connection, resource: &Arc<Resource>) -> Result<i64, WriteError> {
+        let ptr = Arc::as_ptr(resource);
+        if let Some((last, id)) = self.last
+            && last == ptr
+        {
+            return Ok(id);
+        }
+        let json =
+            serde_json::to_string(&resource.attributes).map_err(|source| WriteError::Encode {
+                what: "resource attributes",
+                source,
+            })?;
+        let cached = self
+            .cache
+            .get(&resource.service_name)
+            .and_then(|by_json| by_json.get(&json))
+            .copied();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO resources (service_name, attributes) VALUES (?1, ?2) \
+                     ON CONFLICT (service_name, attributes) DO NOTHING",
+                )
+                .db()?
+                .execute(params![resource.service_name, json])
+                .db()?;
+                let id: i64 = conn
+                    .prepare_cached(
+                        "SELECT id FROM resources WHERE service_name = ?1 AND attributes = ?2",
+                    )
+                    .db()?
+                    .query_row(params![resource.service_name, json], |r| r.get(0))
+                    .db()?;
+                self.cache
+                    .entry(resource.service_name.clone())
+                    .or_default()
+                    .insert(json.clone(), id);
+                *self.cached += 1;
+                id
+            }
+        };
+        self.last = Some((ptr, id));
+        self.last_json = json;
+        Ok(id)
+    }
+}
+
+/// FNV-1a, 64 bits: a hash that is the same in every build, for event identity.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// A length-prefixed field, so that field boundaries cannot shift.
+    fn field(&mut self, bytes: &[u8]) {
+        self.bytes(&(bytes.len() as u64).to_le_bytes());
+        self.bytes(bytes);
+    }
+
+    fn opt(&mut self, bytes: Option<&[u8]>) {
+        match bytes {
+            None => self.bytes(&[0]),
+            Some(b) => {
+                self.bytes(&[1]);
+                self.field(b);
+            }
+        }
+    }
+}
+
+/// The identity of an event: a hash of every field (with the time, the primary key).
+fn event_hash(e: &Event, attributes_json: Option<&str>, resource_json: &str) -> i64 {
+    let mut h = Fnv::new();
+    h.bytes(&e.time_unix_nano.to_le_bytes());
+    h.bytes(&[e.level.severity_number()]);
+    h.field(e.kind.as_str().as_bytes());
+    h.field(e.message.as_bytes());
+    h.field(e.resource.service_name.as_bytes());
+    h.field(resource_json.as_bytes());
+    h.opt(e.trace_id.map(|t| t.to_bytes()).as_ref().map(|b| &b[..]));
+    h.opt(e.span_id.map(|s| s.to_bytes()).as_ref().map(|b| &b[..]));
+    h.opt(e.session_id.as_deref().map(str::as_bytes));
+    h.opt(e.correlation_id.as_deref().map(str::as_bytes));
+    h.opt(e.agent_id.as_deref().map(str::as_bytes));
+    h.opt(e.framework.as_deref().map(str::as_bytes));
+    h.opt(e.scope.as_deref().map(str::as_bytes));
+    h.opt(attributes_json.map(str::as_bytes));
+    to_sql(h.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_is_the_reference_fnv1a() {
+        // Reference values of FNV-1a 64.
+        let mut h = Fnv::new();
+        h.bytes(b"");
+        assert_eq!(h.0, 0xcbf2_9ce4_8422_2325);
+        let mut h = Fnv::new();
+        h.bytes(b"a");
+        assert_eq!(h.0, 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn event_hash_sees_every_field() {
+        use agentrace_core::{EventKind, Level};
+        let resource = Arc::new(Resource::new("svc"));
+        let base = Event::new(1, Level::Info, EventKind::Log, "m", resource);
+        let h = |e: &Event| event_hash(e, None, "{}");
+        let mut other = base.clone();
+        other.session_id = Some("s".into());
+        assert_ne!(h(&base), h(&other));
+        let mut other = base.clone();
+        other.message = "n".into();
+        assert_ne!(h(&base), h(&other));
+        assert_ne!(h(&base), event_hash(&base, Some("{}"), "{}"));
+        assert_eq!(h(&base), h(&base.clone()));
+    }
+}
