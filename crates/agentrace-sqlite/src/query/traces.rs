@@ -180,35 +180,47 @@ fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
             children[*p].push(i);
         }
     }
-    // Depth-first order: (span index, depth, parent span index, orphan).
-    let mut order: Vec<(usize, usize, Option<usize>, bool)> = Vec::with_capacity(n);
-    let mut visited = vec![false; n];
-    let mut stack: Vec<(usize, usize, Option<usize>, bool)> = Vec::new();
-    let mut walk = |root: usize, orphan: bool, order: &mut Vec<_>, visited: &mut Vec<bool>| {
-        stack.push((root, 0, None, orphan));
-        while let Some((i, depth, parent, orphan)) = stack.pop() {
-            if visited[i] {
-                continue;
-            }
-            visited[i] = true;
-            order.push((i, depth, parent, orphan));
-            for &c in children[i].iter().rev() {
-                if !visited[c] {
-                    stack.push((c, depth + 1, Some(i), false));
-                }
-            }
-        }
-    };
-    // Roots and orphans, by start; then whatever a parent cycle kept unreachable.
+    // Roots: spans without a (present) parent, and for each parent cycle (bad input, out of
+    // reach of every root) its earliest span. Found by walking up parent links once per span,
+    // stamping the walk: meeting the current stamp again means a cycle.
+    let mut is_root: Vec<bool> = parent_of.iter().map(Option::is_none).collect();
+    let mut stamp = vec![0usize; n];
     for i in 0..n {
-        if parent_of[i].is_none() {
-            let orphan = spans[i].parent_span_id.is_some();
-            walk(i, orphan, &mut order, &mut visited);
+        if stamp[i] != 0 {
+            continue;
+        }
+        let walk = i + 1;
+        let mut j = i;
+        loop {
+            stamp[j] = walk;
+            match parent_of[j] {
+                Some(p) if stamp[p] == 0 => j = p,
+                Some(p) if stamp[p] == walk => {
+                    is_root[cycle_entry(&parent_of, p)] = true;
+                    break;
+                }
+                // A root, or a span an earlier walk explored.
+                _ => break,
+            }
         }
     }
-    for i in 0..n {
-        if !visited[i] {
-            walk(i, true, &mut order, &mut visited);
+    // Depth-first order from the roots, by start: (span, depth, parent span, orphan).
+    let mut order: Vec<(usize, usize, Option<usize>, bool)> = Vec::with_capacity(n);
+    let mut visited = vec![false; n];
+    let mut stack: Vec<(usize, usize, Option<usize>)> = Vec::new();
+    for root in (0..n).filter(|&i| is_root[i]) {
+        stack.push((root, 0, None));
+        while let Some((i, depth, parent)) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            let orphan = parent.is_none() && spans[i].parent_span_id.is_some();
+            order.push((i, depth, parent, orphan));
+            for &c in children[i].iter().rev() {
+                if !visited[c] && !is_root[c] {
+                    stack.push((c, depth + 1, Some(i)));
+                }
+            }
         }
     }
     let mut position = vec![0usize; n];
@@ -241,4 +253,18 @@ fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
         });
     }
     (nodes, roots)
+}
+
+/// The earliest span (lowest index) on the parent cycle through `start`.
+fn cycle_entry(parent_of: &[Option<usize>], start: usize) -> usize {
+    let mut best = start;
+    let mut j = start;
+    while let Some(p) = parent_of[j] {
+        if p == start {
+            break;
+        }
+        best = best.min(p);
+        j = p;
+    }
+    best
 }

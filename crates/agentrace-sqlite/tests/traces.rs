@@ -1,0 +1,355 @@
+//! The trace tree and the trace list.
+
+mod common;
+
+use std::collections::HashSet;
+
+use agentrace_core::{SpanKind, TokenUsage, TraceId, Usd};
+use agentrace_sqlite::{Cursor, QueryError, StatusFilter, TimeRange, TraceFilter};
+use common::{MS, SEC, T0, TestResult, failed, llm, sid, span, tid};
+
+#[test]
+fn a_trace_is_a_tree_with_orphans_and_cycles_as_extra_roots() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(1);
+    let root = span(t, sid(1), None, "root", T0, 100 * MS);
+    let b = span(t, sid(3), Some(sid(1)), "b", T0 + 20 * MS, 10 * MS);
+    let a = span(t, sid(2), Some(sid(1)), "a", T0 + 10 * MS, 50 * MS);
+    let a1 = span(t, sid(4), Some(sid(2)), "a1", T0 + 11 * MS, MS);
+    let orphan = span(t, sid(5), Some(sid(99)), "orphan", T0 + 5 * MS, MS);
+    let orphan_child = span(t, sid(6), Some(sid(5)), "orphan child", T0 + 6 * MS, MS);
+    // A parent cycle (bad input): c1 → c2 → c1.
+    let c1 = span(t, sid(7), Some(sid(8)), "c1", T0 + 200 * MS, MS);
+    let c2 = span(t, sid(8), Some(sid(7)), "c2", T0 + 201 * MS, MS);
+    let selfish = span(t, sid(9), Some(sid(9)), "own parent", T0 + 300 * MS, MS);
+    // Children arrive before their parents, across batches.
+    store.insert_spans(&[a1.clone(), orphan_child.clone(), c2.clone()])?;
+    store.insert_spans(&[b.clone(), a.clone(), c1.clone(), selfish.clone()])?;
+    store.insert_spans(&[orphan.clone(), root.clone()])?;
+
+    let tree = store.trace(t)?.ok_or("trace missing")?;
+    assert_eq!(tree.nodes.len(), 9, "no span is dropped");
+    let shape: Vec<_> = tree
+        .nodes
+        .iter()
+        .map(|n| (n.span.name.as_str(), n.depth, n.orphan))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("root", 0, false),
+            ("a", 1, false),
+            ("a1", 2, false),
+            ("b", 1, false),
+            ("orphan", 0, true),
+            ("orphan child", 1, false),
+            ("c1", 0, true),
+            ("c2", 1, false),
+            ("own parent", 0, true),
+        ]
+    );
+    let names = |ix: &[usize]| -> Vec<&str> {
+        ix.iter()
+            .map(|&i| tree.nodes[i].span.name.as_str())
+            .collect()
+    };
+    assert_eq!(
+        names(&tree.roots),
+        vec!["root", "orphan", "c1", "own parent"]
+    );
+    assert_eq!(names(&tree.nodes[0].children), vec!["a", "b"]);
+    assert_eq!(tree.nodes[2].parent, Some(1));
+    assert_eq!(
+        tree.children(6)
+            .map(|n| n.span.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["c2"]
+    );
+    assert!(
+        tree.nodes[7].children.is_empty(),
+        "the cycle is broken at its entry"
+    );
+    assert_eq!(tree.find(sid(4)).map(|n| &n.span), Some(&a1));
+    assert_eq!(tree.orphans().count(), 3);
+    // The summary knows the real root.
+    assert!(tree.summary.has_root);
+    assert_eq!(tree.summary.root_name, "root");
+    assert_eq!(tree.summary.root_span_id, sid(1));
+    assert_eq!(tree.summary.span_count, 9);
+    assert_eq!(tree.summary.start_unix_nano, T0);
+    assert_eq!(tree.summary.end_unix_nano, T0 + 301 * MS);
+    assert!(store.trace(tid(2))?.is_none());
+    Ok(())
+}
+
+#[test]
+fn a_deep_chain_is_built_without_recursion() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(1);
+    let spans: Vec<_> = (1..=20_000u64)
+        .map(|i| span(t, sid(i), (i > 1).then(|| sid(i - 1)), "step", T0 + i, 1))
+        .collect();
+    store.insert_spans(&spans)?;
+    let tree = store.trace(t)?.ok_or("trace missing")?;
+    assert_eq!(tree.nodes.len(), 20_000);
+    assert_eq!(tree.nodes[19_999].depth, 19_999);
+    assert_eq!(tree.roots, vec![0]);
+    // Children starting before their parents (clock skew): the same shape.
+    let t = tid(2);
+    let spans: Vec<_> = (1..=20_000u64)
+        .map(|i| span(t, sid(i), (i > 1).then(|| sid(i - 1)), "step", T0 - i, 1))
+        .collect();
+    store.insert_spans(&spans)?;
+    let tree = store.trace(t)?.ok_or("trace missing")?;
+    assert_eq!(tree.roots.len(), 1);
+    assert_eq!(tree.nodes[0].span.span_id, sid(1));
+    assert_eq!(tree.nodes[19_999].depth, 19_999);
+    Ok(())
+}
+
+#[test]
+fn trace_rows_sum_their_spans_and_name_their_head() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(1);
+    let mut root = span(t, sid(1), None, "invoke_agent planner", T0, 10 * SEC);
+    root.kind = SpanKind::Agent;
+    root.agent_name = Some("planner".into());
+    root.session_id = Some("s-1".into());
+    let mut call = llm(
+        t,
+        sid(2),
+        "gpt-4o",
+        T0 + SEC,
+        SEC,
+        TokenUsage::new(100, 20),
+        Some(300),
+    );
+    call.parent_span_id = Some(sid(1));
+    call.agent_name = Some("helper".into());
+    let mut unpriced = llm(
+        t,
+        sid(3),
+        "mystery",
+        T0 + 2 * SEC,
+        SEC,
+        TokenUsage::new(7, 3),
+        None,
+    );
+    unpriced.parent_span_id = Some(sid(1));
+    let tool = failed(span(t, sid(4), Some(sid(1)), "tool", T0 + 3 * SEC, SEC));
+    // The children first: until the root arrives, the head is the earliest span.
+    store.insert_spans(&[call.clone(), unpriced.clone(), tool])?;
+    let before = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
+    assert!(!before.has_root);
+    assert_eq!(before.root_name, "chat gpt-4o");
+    assert_eq!(before.agent_name.as_deref(), Some("helper"));
+    store.insert_spans(&[root])?;
+    let t = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
+    assert!(t.has_root);
+    assert_eq!(t.root_name, "invoke_agent planner");
+    assert_eq!(t.root_span_id, sid(1));
+    assert_eq!(t.service_name, "svc");
+    assert_eq!(
+        (t.start_unix_nano, t.end_unix_nano, t.duration_ns),
+        (T0, T0 + 10 * SEC, 10 * SEC)
+    );
+    assert_eq!((t.span_count, t.error_count), (4, 1));
+    assert_eq!(t.usage, TokenUsage::new(107, 23));
+    assert_eq!((t.cost, t.unpriced_count), (Some(Usd::from_nanos(300)), 1));
+    assert_eq!(
+        t.agent_name.as_deref(),
+        Some("planner"),
+        "the root's agent wins"
+    );
+    assert_eq!(t.session_id.as_deref(), Some("s-1"));
+    Ok(())
+}
+
+/// Traces 0..n, one root span each, trace i starting at T0 + i s and lasting i ms.
+fn traces(range: std::ops::Range<u64>) -> Vec<agentrace_core::SpanRecord> {
+    range
+        .map(|i| {
+            span(
+                tid(i),
+                sid(i),
+                None,
+                &format!("run {i}"),
+                T0 + i * SEC,
+                i * MS,
+            )
+        })
+        .collect()
+}
+
+fn ids(page: &agentrace_sqlite::TracePage) -> Vec<TraceId> {
+    page.traces.iter().map(|t| t.trace_id).collect()
+}
+
+#[test]
+fn pagination_is_stable_while_data_is_appended() -> TestResult {
+    let (_dir, store) = common::open()?;
+    store.insert_spans(&traces(0..25))?;
+    let filter = TraceFilter::new();
+    let page1 = store.list_traces(&filter, None, 10)?;
+    assert_eq!(
+        ids(&page1),
+        (15..25).rev().map(tid).collect::<Vec<_>>(),
+        "newest first"
+    );
+    // Meanwhile: newer traces, and late spans of listed and unlisted traces, one starting
+    // before everything else.
+    store.insert_spans(&traces(25..30))?;
+    store.insert_spans(&[
+        span(
+            tid(20),
+            sid(1_020),
+            Some(sid(20)),
+            "late",
+            T0 - 100 * SEC,
+            MS,
+        ),
+        span(
+            tid(3),
+            sid(1_003),
+            Some(sid(3)),
+            "late",
+            T0 + 1_000 * SEC,
+            MS,
+        ),
+        span(tid(12), sid(1_012), None, "new root", T0 - 50 * SEC, MS),
+    ])?;
+    let page2 = store.list_traces(&filter, page1.next_cursor.as_ref(), 10)?;
+    assert_eq!(ids(&page2), (5..15).rev().map(tid).collect::<Vec<_>>());
+    let page3 = store.list_traces(&filter, page2.next_cursor.as_ref(), 10)?;
+    assert_eq!(ids(&page3), (0..5).rev().map(tid).collect::<Vec<_>>());
+    assert_eq!(page3.next_cursor, None, "the last page says so");
+    // Every original trace exactly once.
+    let all: Vec<_> = [&page1, &page2, &page3]
+        .iter()
+        .flat_map(|p| ids(p))
+        .collect();
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), unique.len()), (25, 25));
+    // The rows show the updated summaries.
+    assert_eq!(page2.traces[2].trace_id, tid(12));
+    assert_eq!(page2.traces[2].root_name, "new root");
+    // A fresh first page shows the newcomers.
+    assert_eq!(
+        store.list_traces(&filter, None, 3)?.traces[0].trace_id,
+        tid(29)
+    );
+    Ok(())
+}
+
+#[test]
+fn an_exact_last_page_has_no_cursor_and_bad_cursors_are_refused() -> TestResult {
+    let (_dir, store) = common::open()?;
+    store.insert_spans(&traces(0..10))?;
+    let page = store.list_traces(&TraceFilter::new(), None, 10)?;
+    assert_eq!((page.traces.len(), page.next_cursor), (10, None));
+    for bad in [
+        "",
+        "nonsense",
+        "t12",
+        "s00000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let err = store.list_traces(&TraceFilter::new(), Some(&Cursor::from(bad.to_owned())), 10);
+        assert!(
+            matches!(err, Err(QueryError::InvalidCursor(_))),
+            "{bad:?}: {err:?}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn list_filters() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let mut spans = traces(0..10);
+    // Trace 3: an LLM call of gpt-4o by agent "writer" for user "u" in session "s".
+    let mut call = llm(
+        tid(3),
+        sid(103),
+        "gpt-4o",
+        T0 + 3 * SEC,
+        MS,
+        TokenUsage::new(1, 1),
+        None,
+    );
+    call.parent_span_id = Some(sid(3));
+    call.agent_name = Some("writer".into());
+    call.session_id = Some("s".into());
+    call.user_id = Some("u".into());
+    call.response_model = Some("gpt-4o-2024-08-06".into());
+    spans.push(call);
+    // Trace 4: a failed tool in another service.
+    let mut tool = failed(span(
+        tid(4),
+        sid(104),
+        Some(sid(4)),
+        "web_search",
+        T0 + 4 * SEC,
+        MS,
+    ));
+    tool.kind = SpanKind::Tool;
+    tool.resource = std::sync::Arc::new(agentrace_core::Resource::new("tools-svc"));
+    spans.push(tool);
+    store.insert_spans(&spans)?;
+
+    let find = |f: TraceFilter| -> Result<Vec<TraceId>, QueryError> {
+        Ok(ids(&store.list_traces(&f, None, 100)?))
+    };
+    assert_eq!(find(TraceFilter::new().model("gpt-4o"))?, vec![tid(3)]);
+    assert_eq!(
+        find(TraceFilter::new().model("gpt-4o-2024-08-06"))?,
+        vec![tid(3)]
+    );
+    assert_eq!(find(TraceFilter::new().agent("writer"))?, vec![tid(3)]);
+    assert_eq!(find(TraceFilter::new().session("s"))?, vec![tid(3)]);
+    assert_eq!(find(TraceFilter::new().user("u"))?, vec![tid(3)]);
+    assert_eq!(find(TraceFilter::new().kind(SpanKind::Llm))?, vec![tid(3)]);
+    assert_eq!(find(TraceFilter::new().kind(SpanKind::Tool))?, vec![tid(4)]);
+    assert_eq!(find(TraceFilter::new().service("tools-svc"))?, vec![tid(4)]);
+    assert_eq!(
+        find(TraceFilter::new().status(StatusFilter::Error))?,
+        vec![tid(4)]
+    );
+    assert_eq!(find(TraceFilter::new().status(StatusFilter::Ok))?.len(), 9);
+    assert_eq!(
+        find(TraceFilter::new().name_contains("WEB_"))?,
+        vec![tid(4)]
+    );
+    assert_eq!(
+        find(TraceFilter::new().name_contains("%"))?,
+        Vec::<TraceId>::new()
+    );
+    assert_eq!(
+        find(TraceFilter::new().name_contains("run 7"))?,
+        vec![tid(7)]
+    );
+    assert_eq!(
+        find(TraceFilter::new().min_duration_ns(8 * MS))?,
+        vec![tid(9), tid(8)]
+    );
+    assert_eq!(
+        find(TraceFilter::new().range(TimeRange::new(T0 + 2 * SEC, T0 + 4 * SEC)))?,
+        vec![tid(3), tid(2)]
+    );
+    assert_eq!(
+        find(
+            TraceFilter::new()
+                .model("gpt-4o")
+                .agent("writer")
+                .range(TimeRange::since(T0 + 4 * SEC))
+        )?,
+        Vec::<TraceId>::new()
+    );
+    // Filters and cursors together.
+    let f = TraceFilter::new().status(StatusFilter::Ok);
+    let p1 = store.list_traces(&f, None, 5)?;
+    let p2 = store.list_traces(&f, p1.next_cursor.as_ref(), 5)?;
+    assert_eq!(ids(&p1), vec![tid(9), tid(8), tid(7), tid(6), tid(5)]);
+    assert_eq!(ids(&p2), vec![tid(3), tid(2), tid(1), tid(0)]);
+    assert_eq!(p2.next_cursor, None);
+    Ok(())
+}
