@@ -151,6 +151,24 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
     }
 }
 
+/// Where one attribute key goes. Computing it costs a string match over every known name, so
+/// hot paths compute it once per key and reuse it (the `tracing` layer caches the plans of every
+/// callsite's fields).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyPlan(&'static [(Field, u8)]);
+
+impl KeyPlan {
+    /// The plan of `key`.
+    pub fn of(key: &str) -> Self {
+        Self(classify(key))
+    }
+
+    /// Whether the key is lifted into a typed field (else it stays a plain attribute).
+    pub fn is_lifted(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
 /// Accumulates the typed fields of one span from its attributes, honouring precedence.
 #[derive(Debug, Clone)]
 pub struct SpanNormalizer {
@@ -167,7 +185,6 @@ struct KindHints {
     vercel_operation: Option<String>,
     langfuse_type: Option<String>,
     entity_name: Option<String>,
-    name: Option<String>,
     status_code: Option<String>,
     status_message: Option<String>,
 }
@@ -201,35 +218,45 @@ impl SpanNormalizer {
     /// to a higher-ranked name for the same concept), `false` if the caller should keep it as
     /// a plain attribute.
     pub fn offer_str(&mut self, record: &mut SpanRecord, key: &str, value: &str) -> bool {
-        let targets = classify(key);
+        self.offer_str_planned(record, KeyPlan::of(key), value)
+    }
+
+    /// [`offer_str`](Self::offer_str) with the key's plan computed beforehand.
+    pub fn offer_str_planned(
+        &mut self,
+        record: &mut SpanRecord,
+        plan: KeyPlan,
+        value: &str,
+    ) -> bool {
+        let targets = plan.0;
         for &(field, rank) in targets {
             if !self.claim(field, rank) {
                 continue;
             }
-            let owned = Some(value.to_owned());
+            let owned = || Some(value.to_owned());
             match field {
                 Field::Operation => record.operation = Some(normalize_operation(value).to_owned()),
                 Field::Provider => record.provider = Some(canonical_provider(value)),
-                Field::RequestModel => record.request_model = owned,
-                Field::ResponseModel => record.response_model = owned,
-                Field::SessionId => record.session_id = owned,
-                Field::UserId => record.user_id = owned,
-                Field::CorrelationId => record.correlation_id = owned,
-                Field::AgentName => record.agent_name = owned,
-                Field::AgentId => record.agent_id = owned,
-                Field::ToolName => record.tool_name = owned,
-                Field::ToolCallId => record.tool_call_id = owned,
-                Field::Framework => record.framework = owned,
-                Field::KindExplicit => self.hints.explicit = owned,
-                Field::KindOpenInference => self.hints.openinference = owned,
-                Field::KindTraceloop => self.hints.traceloop = owned,
-                Field::LlmRequestType => self.hints.llm_request_type = owned,
-                Field::VercelOperationId => self.hints.vercel_operation = owned,
-                Field::LangfuseType => self.hints.langfuse_type = owned,
-                Field::EntityName => self.hints.entity_name = owned,
-                Field::Name => self.hints.name = owned,
-                Field::StatusCode => self.hints.status_code = owned,
-                Field::StatusMessage => self.hints.status_message = owned,
+                Field::RequestModel => record.request_model = owned(),
+                Field::ResponseModel => record.response_model = owned(),
+                Field::SessionId => record.session_id = owned(),
+                Field::UserId => record.user_id = owned(),
+                Field::CorrelationId => record.correlation_id = owned(),
+                Field::AgentName => record.agent_name = owned(),
+                Field::AgentId => record.agent_id = owned(),
+                Field::ToolName => record.tool_name = owned(),
+                Field::ToolCallId => record.tool_call_id = owned(),
+                Field::Framework => record.framework = owned(),
+                Field::KindExplicit => self.hints.explicit = owned(),
+                Field::KindOpenInference => self.hints.openinference = owned(),
+                Field::KindTraceloop => self.hints.traceloop = owned(),
+                Field::LlmRequestType => self.hints.llm_request_type = owned(),
+                Field::VercelOperationId => self.hints.vercel_operation = owned(),
+                Field::LangfuseType => self.hints.langfuse_type = owned(),
+                Field::EntityName => self.hints.entity_name = owned(),
+                Field::Name => record.name = value.to_owned(),
+                Field::StatusCode => self.hints.status_code = owned(),
+                Field::StatusMessage => self.hints.status_message = owned(),
                 Field::InputTokens
                 | Field::OutputTokens
                 | Field::CacheReadTokens
@@ -249,7 +276,17 @@ impl SpanNormalizer {
 
     /// Offers an integer attribute; see [`offer_str`](Self::offer_str).
     pub fn offer_i64(&mut self, record: &mut SpanRecord, key: &str, value: i64) -> bool {
-        let targets = classify(key);
+        self.offer_i64_planned(record, KeyPlan::of(key), value)
+    }
+
+    /// [`offer_i64`](Self::offer_i64) with the key's plan computed beforehand.
+    pub fn offer_i64_planned(
+        &mut self,
+        record: &mut SpanRecord,
+        plan: KeyPlan,
+        value: i64,
+    ) -> bool {
+        let targets = plan.0;
         let mut lifted = false;
         for &(field, rank) in targets {
             let is_tokens = matches!(
@@ -269,7 +306,7 @@ impl SpanNormalizer {
         }
         if !lifted && !targets.is_empty() {
             // An id or name sent as a number (`session.id = 42`).
-            return self.offer_str(record, key, &value.to_string());
+            return self.offer_str_planned(record, plan, &value.to_string());
         }
         lifted
     }
@@ -294,9 +331,6 @@ impl SpanNormalizer {
     /// Completes the record: span name override, status, kind, entity names.
     pub fn finish(self, record: &mut SpanRecord) {
         let hints = self.hints;
-        if let Some(name) = hints.name {
-            record.name = name;
-        }
         match hints
             .status_code
             .as_deref()
@@ -374,28 +408,57 @@ fn normalize_operation(op: &str) -> &str {
     }
 }
 
-/// Canonical OTel v1.37+ provider names for the legacy, OpenInference and Vercel spellings.
+/// Legacy, OpenInference and Vercel spellings of providers, and their OTel v1.37+ names.
+const PROVIDER_ALIASES: &[(&str, &str)] = &[
+    ("az.ai.openai", "azure.ai.openai"),
+    ("azure", "azure.ai.openai"),
+    ("azure_openai", "azure.ai.openai"),
+    ("azure-openai", "azure.ai.openai"),
+    ("az.ai.inference", "azure.ai.inference"),
+    ("vertex_ai", "gcp.vertex_ai"),
+    ("vertexai", "gcp.vertex_ai"),
+    ("google-vertex", "gcp.vertex_ai"),
+    ("gemini", "gcp.gemini"),
+    ("google", "gcp.gemini"),
+    ("google-generative-ai", "gcp.gemini"),
+    ("xai", "x_ai"),
+    ("mistralai", "mistral_ai"),
+    ("mistral", "mistral_ai"),
+    ("bedrock", "aws.bedrock"),
+    ("aws", "aws.bedrock"),
+    ("amazon-bedrock", "aws.bedrock"),
+    ("watsonx", "ibm.watsonx.ai"),
+];
+
+/// Canonical OTel v1.37+ provider names for the legacy, OpenInference and Vercel spellings
+/// (`az.ai.openai` → `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` →
+/// `openai`); other names are lower-cased.
 pub fn canonical_provider(raw: &str) -> String {
-    let lower = raw.trim().to_ascii_lowercase();
-    // Vercel AI SDK: `openai.chat`, `anthropic.messages`, `google.generative-ai`.
-    let base = match lower.split_once('.') {
-        Some((head, _)) if !matches!(head, "azure" | "aws" | "gcp" | "az" | "ibm") => {
-            head.to_owned()
-        }
-        _ => lower,
-    };
-    match base.as_str() {
-        "az.ai.openai" | "azure" | "azure_openai" | "azure-openai" => "azure.ai.openai",
-        "az.ai.inference" => "azure.ai.inference",
-        "vertex_ai" | "vertexai" | "google-vertex" => "gcp.vertex_ai",
-        "gemini" | "google" | "google-generative-ai" => "gcp.gemini",
-        "xai" => "x_ai",
-        "mistralai" | "mistral" => "mistral_ai",
-        "bedrock" | "aws" | "amazon-bedrock" => "aws.bedrock",
-        "watsonx" => "ibm.watsonx.ai",
-        other => return other.to_owned(),
+    let raw = raw.trim();
+    if let Some((_, canonical)) = PROVIDER_ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(raw))
+    {
+        return (*canonical).to_owned();
     }
-    .to_owned()
+    // Vercel AI SDK: `openai.chat`, `anthropic.messages`, `google.generative-ai`.
+    let base = match raw.split_once('.') {
+        Some((head, _))
+            if !["azure", "aws", "gcp", "az", "ibm"]
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(head)) =>
+        {
+            head
+        }
+        _ => raw,
+    };
+    if let Some((_, canonical)) = PROVIDER_ALIASES
+        .iter()
+        .find(|(alias, _)| alias.eq_ignore_ascii_case(base))
+    {
+        return (*canonical).to_owned();
+    }
+    base.to_ascii_lowercase()
 }
 
 fn kind_of_operation(op: &str) -> Option<SpanKind> {

@@ -18,10 +18,14 @@
 mod visit;
 
 use std::any::TypeId;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, PoisonError, RwLock};
 
+use tracing_core::callsite::Identifier;
 use tracing_core::span::{Attributes as SpanAttributes, Id, Record};
-use tracing_core::{Dispatch, Event as TracingEvent, Subscriber};
+use tracing_core::subscriber::Interest;
+use tracing_core::{Dispatch, Event as TracingEvent, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
@@ -30,7 +34,7 @@ use self::visit::{EventVisitor, SpanVisitor};
 use crate::model::{
     Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
 };
-use crate::normalize::SpanNormalizer;
+use crate::normalize::{KeyPlan, SpanNormalizer};
 use crate::now_unix_nano;
 use crate::pipeline::Pipeline;
 use crate::sampling::Sampler;
@@ -38,10 +42,64 @@ use crate::sampling::Sampler;
 /// What the layer keeps for an open span.
 #[derive(Debug)]
 pub(crate) struct SpanState {
-    pub(crate) record: SpanRecord,
+    pub(crate) record: Box<SpanRecord>,
     normalizer: SpanNormalizer,
+    plans: Plans,
     pub(crate) sampled: bool,
     error_event: Option<String>,
+}
+
+/// The plans of a callsite's fields, by field index.
+type Plans = Arc<[KeyPlan]>;
+
+/// Hashes callsite identifiers (pointers) with one multiply.
+#[derive(Default)]
+struct PointerHasher(u64);
+
+impl Hasher for PointerHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// Field plans per callsite, computed once: classifying a key is a string match over every
+/// known attribute name, too slow to repeat for every field of every span.
+#[derive(Default)]
+struct CallsitePlans(RwLock<HashMap<Identifier, Plans, BuildHasherDefault<PointerHasher>>>);
+
+impl CallsitePlans {
+    fn get(&self, metadata: &'static Metadata<'static>) -> Plans {
+        let id = metadata.callsite();
+        if let Some(plans) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return plans.clone();
+        }
+        let plans: Plans = metadata
+            .fields()
+            .iter()
+            .map(|f| KeyPlan::of(f.name()))
+            .collect();
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, plans.clone());
+        plans
+    }
 }
 
 /// Runs a closure on the state of the span `Id` held by the subscriber behind a `Dispatch`.
@@ -92,6 +150,7 @@ pub struct AgentraceLayer {
     sampler: Sampler,
     event_level: Level,
     with_context: Option<WithContext>,
+    callsites: Arc<CallsitePlans>,
 }
 
 impl std::fmt::Debug for AgentraceLayer {
@@ -114,6 +173,7 @@ impl AgentraceLayer {
             sampler: Sampler::always(),
             event_level: Level::Info,
             with_context: None,
+            callsites: Arc::default(),
         }
     }
 
@@ -155,7 +215,7 @@ where
 
 /// The framework of a span from its `tracing` target, for frameworks that instrument natively.
 fn framework_of_target(target: &str) -> Option<&'static str> {
-    let root = target.split("::").next().unwrap_or(target);
+    let root = target.split(':').next().unwrap_or(target);
     Some(match root {
         "rig" | "rig_core" => "rig",
         "genai" => "genai",
@@ -192,6 +252,13 @@ where
         });
     }
 
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if metadata.is_span() {
+            self.callsites.get(metadata);
+        }
+        Interest::always()
+    }
+
     fn on_new_span(&self, attrs: &SpanAttributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else {
             return;
@@ -206,25 +273,29 @@ where
             None => (TraceId::random(), None, None),
         };
         let metadata = attrs.metadata();
-        let mut record = SpanRecord::new(
+        // The name is set on close unless `otel.name` sets it first: no allocation for nothing.
+        let mut record = Box::new(SpanRecord::new(
             trace_id,
             SpanId::random(),
-            metadata.name(),
+            String::new(),
             now_unix_nano(),
             0,
             self.resource.clone(),
-        );
+        ));
         record.parent_span_id = parent_span_id;
-        record.scope = Some(metadata.target().to_owned());
+        record.scope = Some(std::borrow::Cow::Borrowed(metadata.target()));
         let mut normalizer = SpanNormalizer::new();
+        let plans = self.callsites.get(metadata);
         attrs.record(&mut SpanVisitor {
-            record: &mut record,
+            record: &mut *record,
             normalizer: &mut normalizer,
+            plans: &plans,
         });
         let state = SpanState {
             sampled: self.sampler.decide(trace_id, parent_sampled),
             record,
             normalizer,
+            plans,
             error_event: None,
         };
         span.extensions_mut().insert(state);
@@ -237,8 +308,9 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(state) = extensions.get_mut::<SpanState>() {
             values.record(&mut SpanVisitor {
-                record: &mut state.record,
+                record: &mut *state.record,
                 normalizer: &mut state.normalizer,
+                plans: &state.plans,
             });
         }
     }
@@ -285,7 +357,7 @@ where
         {
             record.message = error;
         }
-        record.scope = Some(metadata.target().to_owned());
+        record.scope = Some(std::borrow::Cow::Borrowed(metadata.target()));
         if let Some(span) = &span
             && let Some(state) = span.extensions().get::<SpanState>()
         {
@@ -315,9 +387,13 @@ where
             normalizer,
             sampled,
             error_event,
+            ..
         } = state;
         record.end_time_unix_nano = now_unix_nano();
         normalizer.finish(&mut record);
+        if record.name.is_empty() {
+            record.name = span.metadata().name().to_owned();
+        }
         if record.status.code == StatusCode::Unset
             && let Some(message) = error_event
         {
@@ -328,13 +404,7 @@ where
             return;
         }
         if record.framework.is_none() {
-            record.framework = span
-                .metadata()
-                .target()
-                .split("::")
-                .next()
-                .and_then(framework_of_target)
-                .map(str::to_owned);
+            record.framework = framework_of_target(span.metadata().target()).map(str::to_owned);
         }
         let parent = span.parent();
         inherit_fields!(
@@ -347,7 +417,7 @@ where
             agent_id,
             framework
         );
-        self.pipeline.submit_span(record);
+        self.pipeline.submit_boxed_span(record);
     }
 
     #[allow(unsafe_code)]

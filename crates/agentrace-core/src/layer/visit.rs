@@ -5,18 +5,27 @@ use std::fmt;
 use tracing_core::field::{Field, Visit};
 
 use crate::model::{AttributeValue, Event, EventKind, Level, SpanRecord};
-use crate::normalize::SpanNormalizer;
+use crate::normalize::{KeyPlan, SpanNormalizer};
 use crate::semconv::{agentrace, gen_ai, openinference, otel, traceloop, vercel_ai};
 
 /// Visits the fields of a span (at creation and on `Span::record`).
 pub(super) struct SpanVisitor<'a> {
     pub(super) record: &'a mut SpanRecord,
     pub(super) normalizer: &'a mut SpanNormalizer,
+    /// The plans of the callsite's fields, by field index.
+    pub(super) plans: &'a [KeyPlan],
 }
 
 impl SpanVisitor<'_> {
     fn keep(&mut self, field: &Field, value: AttributeValue) {
         self.record.attributes.insert(field.name(), value);
+    }
+
+    fn plan(&self, field: &Field) -> KeyPlan {
+        self.plans
+            .get(field.index())
+            .copied()
+            .unwrap_or_else(|| KeyPlan::of(field.name()))
     }
 }
 
@@ -24,13 +33,19 @@ impl Visit for SpanVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "error" {
             self.record.status = crate::SpanStatus::error(value);
-        } else if !self.normalizer.offer_str(self.record, field.name(), value) {
+        } else if !self
+            .normalizer
+            .offer_str_planned(self.record, self.plan(field), value)
+        {
             self.keep(field, value.into());
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if !self.normalizer.offer_i64(self.record, field.name(), value) {
+        if !self
+            .normalizer
+            .offer_i64_planned(self.record, self.plan(field), value)
+        {
             self.keep(field, value.into());
         }
     }

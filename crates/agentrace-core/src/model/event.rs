@@ -259,7 +259,7 @@ pub struct Event {
     pub framework: Option<String>,
     /// Instrumentation scope (the `tracing` target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<Cow<'static, str>>,
     /// Every other field.
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub attributes: Attributes,

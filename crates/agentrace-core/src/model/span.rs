@@ -1,5 +1,6 @@
 //! The span record: one unit of agent work (an agent run, an LLM call, a tool call, …).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -167,7 +168,7 @@ pub struct SpanRecord {
     pub resource: Arc<Resource>,
     /// Instrumentation scope (the `tracing` target for in-process spans).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<Cow<'static, str>>,
     /// `gen_ai.operation.name`, normalized (`chat`, `invoke_agent`, `execute_tool`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,

@@ -296,6 +296,11 @@ impl Pipeline {
         self.submit(Record::Span(Box::new(span)))
     }
 
+    /// Queues a span already on the heap (saves a move of the record).
+    pub(crate) fn submit_boxed_span(&self, span: Box<SpanRecord>) -> bool {
+        self.submit(Record::Span(span))
+    }
+
     /// Queues an event. Never blocks; returns `false` (and counts it) if it was dropped.
     pub fn submit_event(&self, event: Event) -> bool {
         self.submit(Record::Event(Box::new(event)))
