@@ -6,6 +6,7 @@
 //!
 //! Measures the sink alone (batches of 1,024 events, as the pipeline hands them over, then a
 //! flush with `fsync`), then the same through a core `Pipeline` (submit, batch, export, flush).
+//! `BUF=<bytes>` sets the sink's buffer size.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

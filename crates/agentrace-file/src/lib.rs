@@ -2,8 +2,9 @@
 //!
 //! The JSONL backend of [agentrace](https://example.invalid/agentrace): spans and events written
 //! as JSON lines to rotating, retained files, and the reader the CLI uses to read them back.
-//! It depends on `agentrace-core` only: [`JsonlSink`] implements core's [`Sink`], [`SpanSink`]
-//! and [`EventSink`], so it plugs into a core [`Pipeline`](agentrace_core::Pipeline) like any
+//! It depends on `agentrace-core` only: [`JsonlSink`] implements core's
+//! [`Sink`](agentrace_core::Sink), [`SpanSink`](agentrace_core::SpanSink) and
+//! [`EventSink`](agentrace_core::EventSink), so it plugs into a core [`Pipeline`](agentrace_core::Pipeline) like any
 //! other backend.
 //!
 //! | piece | what it is |
@@ -17,7 +18,8 @@
 //! ## The files
 //!
 //! Each line is one record: `{"v":1,"type":"span",…}` or `{"v":1,"type":"event",…}`, the
-//! fields being those of [`SpanRecord`] and [`Event`] (ids as hex, times as Unix nanoseconds,
+//! fields being those of [`SpanRecord`](agentrace_core::SpanRecord) and
+//! [`Event`](agentrace_core::Event) (ids as hex, times as Unix nanoseconds,
 //! money as decimal dollars). The schema, its version rule and the naming and rotation rules
 //! are documented in [`docs/jsonl-schema.md`](https://example.invalid/agentrace/blob/main/docs/jsonl-schema.md).
 //!
@@ -78,8 +80,6 @@ mod schema;
 mod sink;
 mod writer;
 
-#[doc(no_inline)]
-pub use agentrace_core::{Event, EventSink, Sink, SpanRecord, SpanSink};
 pub use clock::{Clock, SystemClock};
 pub use config::{DEFAULT_BUFFER_SIZE, DEFAULT_PREFIX, JsonlSinkBuilder, OpenError, Rotation};
 pub use reader::{

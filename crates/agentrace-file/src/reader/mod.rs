@@ -23,9 +23,9 @@ pub const DEFAULT_MAX_LINE_BYTES: usize = 64 << 20;
 /// One line of a JSONL file.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-#[allow(
+#[expect(
     clippy::large_enum_variant,
-    reason = "records are yielded one at a time; boxing would allocate once per span"
+    reason = "records are yielded one at a time; boxing would allocate once more per span"
 )]
 pub enum Record {
     /// A `"type":"span"` line.

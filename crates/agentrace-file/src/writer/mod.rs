@@ -5,38 +5,24 @@
 //! an I/O error never leaves a torn line in the middle of a file: what was not written stays
 //! buffered and is written first next time.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+mod file;
+#[cfg(test)]
+mod tests;
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub(crate) use self::file::IoFailure;
+use self::file::{ActiveFile, sync_dir};
 use crate::clock::UtcDate;
 use crate::config::{Config, OpenError};
 use crate::naming::{self, FileKey};
 use crate::retention::{Policy, RetentionError, RetentionReport};
 use crate::schema::{LineOut, SCHEMA_VERSION};
-
-/// An I/O failure, with what was being done to which file.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} {}: {source}", path.display())]
-pub(crate) struct IoFailure {
-    op: &'static str,
-    path: PathBuf,
-    #[source]
-    source: io::Error,
-}
-
-impl IoFailure {
-    fn new(op: &'static str, path: &Path, source: io::Error) -> Self {
-        Self {
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
 
 /// Why a batch was not (entirely) written.
 #[derive(Debug, thiserror::Error)]
@@ -50,45 +36,6 @@ pub(crate) enum BatchError {
         skipped: usize,
         first: serde_json::Error,
     },
-}
-
-/// The file being written.
-#[derive(Debug)]
-struct ActiveFile {
-    file: File,
-    path: PathBuf,
-    key: FileKey,
-    /// Bytes in the file (written, not counting the buffer).
-    len: u64,
-}
-
-impl ActiveFile {
-    /// Opens (creating if needed) the file of `key` for appending. A file whose last line was
-    /// torn by a crash gets a newline first, so the torn line stays alone on its line.
-    fn open(dir: &Path, prefix: &str, key: FileKey) -> io::Result<Self> {
-        let path = dir.join(key.file_name(prefix));
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        let mut len = file.metadata()?.len();
-        if len > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::End(-1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                file.write_all(b"\n")?;
-                len += 1;
-            }
-        }
-        Ok(Self {
-            file,
-            path,
-            key,
-            len,
-        })
-    }
 }
 
 /// The writing state of an open sink.
@@ -182,7 +129,9 @@ impl Writer {
         }
         self.batch_mark = Some(self.buf.len());
         let result = self.append(ty, records);
-        if result.is_err()
+        // Records that could not be serialized were skipped, the others stay; after an I/O error
+        // the batch is taken back if none of it reached the file.
+        if let Err(BatchError::Io(_)) = result
             && let Some(mark) = self.batch_mark
         {
             self.buf.truncate(mark);
@@ -316,14 +265,4 @@ impl Drop for Writer {
     fn drop(&mut self) {
         let _ = self.drain(self.buf.len());
     }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
