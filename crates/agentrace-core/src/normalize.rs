@@ -408,6 +408,28 @@ fn normalize_operation(op: &str) -> &str {
     }
 }
 
+/// OTel v1.41 provider names (plus common local and routing providers), kept as they are.
+const CANONICAL_PROVIDERS: &[&str] = &[
+    "openai",
+    "anthropic",
+    "gcp.gemini",
+    "gcp.vertex_ai",
+    "gcp.gen_ai",
+    "aws.bedrock",
+    "azure.ai.openai",
+    "azure.ai.inference",
+    "mistral_ai",
+    "deepseek",
+    "x_ai",
+    "cohere",
+    "groq",
+    "ibm.watsonx.ai",
+    "perplexity",
+    "moonshot_ai",
+    "ollama",
+    "openrouter",
+];
+
 /// Legacy, OpenInference and Vercel spellings of providers, and their OTel v1.37+ names.
 const PROVIDER_ALIASES: &[(&str, &str)] = &[
     ("az.ai.openai", "azure.ai.openai"),
@@ -434,6 +456,10 @@ const PROVIDER_ALIASES: &[(&str, &str)] = &[
 /// (`az.ai.openai` → `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` →
 /// `openai`); other names are lower-cased.
 pub fn canonical_provider(raw: &str) -> String {
+    // Fast path: already a canonical name (the common case, on every LLM span).
+    if let Some(canonical) = CANONICAL_PROVIDERS.iter().find(|c| **c == raw) {
+        return (*canonical).to_owned();
+    }
     let raw = raw.trim();
     if let Some((_, canonical)) = PROVIDER_ALIASES
         .iter()

@@ -287,7 +287,7 @@ where
         let mut normalizer = SpanNormalizer::new();
         let plans = self.callsites.get(metadata);
         attrs.record(&mut SpanVisitor {
-            record: &mut *record,
+            record: &mut record,
             normalizer: &mut normalizer,
             plans: &plans,
         });
@@ -308,7 +308,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(state) = extensions.get_mut::<SpanState>() {
             values.record(&mut SpanVisitor {
-                record: &mut *state.record,
+                record: &mut state.record,
                 normalizer: &mut state.normalizer,
                 plans: &state.plans,
             });
