@@ -13,14 +13,20 @@ use std::time::Duration;
 use agentrace::{Level, TokenUsage, events, spans};
 use tracing::Instrument;
 
-/// A simulated model call: a `chat {model}` span with usage, after a pause.
+/// A simulated model call: a `chat {model}` span with usage, after a pause. Providers answer
+/// with a dated snapshot of the model asked for.
 async fn call_model(provider: &str, model: &str, usage: TokenUsage, millis: u64) {
+    let snapshot = match model {
+        "gpt-4o" => "gpt-4o-2024-08-06",
+        "claude-sonnet-4-5" => "claude-sonnet-4-5-20250929",
+        other => other,
+    };
     let span = spans::llm(provider, model);
     async {
         events::llm_request(provider, model, "sending prompt");
         tokio::time::sleep(Duration::from_millis(millis)).await;
         spans::record_usage_on_current(&usage);
-        spans::record_response_model(&tracing::Span::current(), &format!("{model}-2026-01-01"));
+        spans::record_response_model(&tracing::Span::current(), snapshot);
         events::llm_response(
             provider,
             model,
@@ -120,8 +126,7 @@ async fn coder() {
         match call_tool("run_tests", r#"{"cmd":"cargo test"}"#, 50, true).await {
             Ok(_) => events::task_complete("implement", "tests pass"),
             Err(e) => {
-                events::task_fail("implement", &e);
-                // The agent retries with a fix.
+                tracing::warn!(error = %e, "tests failed; retrying with a fix");
                 call_model("openai", "o4-mini", usage(3_900, 700, 2_048, 300), 50).await;
                 let _ = call_tool("run_tests", r#"{"cmd":"cargo test"}"#, 40, false).await;
                 events::task_complete("implement", "tests pass after the fix");

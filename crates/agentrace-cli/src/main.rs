@@ -1,1 +1,45 @@
-fn main() {}
+//! `agentrace`: the command line over an agentrace store.
+//!
+//! ```text
+//! agentrace summary  --db agentrace-data/agentrace.db --since 24h
+//! agentrace traces list --errors --since 1h
+//! agentrace traces show 4bf92f3577b34da6a3ce929d0e0e4736
+//! agentrace export --what spans --format csv --since 7d --output spans.csv
+//! ```
+//!
+//! The store is a SQLite file written by the `sqlite` backend (`--db`, else
+//! `AGENTRACE_SQLITE_PATH`, else `agentrace-data/agentrace.db`). This crate reads it through
+//! `agentrace-sqlite`'s query API and writes JSONL in `agentrace-file`'s schema; it holds the
+//! presentation only.
+
+mod args;
+mod commands;
+mod error;
+mod format;
+mod time;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command, TracesCommand};
+use crate::error::CliError;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Summary(a) => commands::summary::run(&cli.store, a),
+        Command::Traces(TracesCommand::List(a)) => commands::traces::list(&cli.store, a),
+        Command::Traces(TracesCommand::Show(a)) => commands::traces::show(&cli.store, a),
+        Command::Export(a) => commands::export::run(&cli.store, a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `agentrace traces list | head`: the reader went away; not an error.
+        Err(CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agentrace: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -87,5 +87,5 @@ pub use reader::{
     read_spans,
 };
 pub use retention::{RetentionError, RetentionReport};
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, write_event_line, write_span_line};
 pub use sink::JsonlSink;

@@ -34,3 +34,36 @@ pub(crate) struct Header<'a> {
     #[serde(rename = "type", borrow)]
     pub(crate) ty: Cow<'a, str>,
 }
+
+/// Writes a span as one line of this schema, newline included, so that other tools (the CLI's
+/// `export`) produce files [`JsonlReader`](crate::JsonlReader) reads back.
+pub fn write_span_line<W: std::io::Write>(
+    mut writer: W,
+    span: &agentrace_core::SpanRecord,
+) -> std::io::Result<()> {
+    serde_json::to_writer(
+        &mut writer,
+        &LineOut {
+            v: SCHEMA_VERSION,
+            ty: SPAN,
+            record: span,
+        },
+    )?;
+    writer.write_all(b"\n")
+}
+
+/// Writes an event as one line of this schema, newline included.
+pub fn write_event_line<W: std::io::Write>(
+    mut writer: W,
+    event: &agentrace_core::Event,
+) -> std::io::Result<()> {
+    serde_json::to_writer(
+        &mut writer,
+        &LineOut {
+            v: SCHEMA_VERSION,
+            ty: EVENT,
+            record: event,
+        },
+    )?;
+    writer.write_all(b"\n")
+}

@@ -1,0 +1,149 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Observability for LLM agents: read what agentrace recorded.
+#[derive(Debug, Parser)]
+#[command(name = "agentrace", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where the store is.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The SQLite store written by the `sqlite` backend.
+    #[arg(
+        long,
+        global = true,
+        env = "AGENTRACE_SQLITE_PATH",
+        default_value = "agentrace-data/agentrace.db"
+    )]
+    pub(crate) db: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// A text dashboard over a time range: requests, errors, latency, tokens, cost by model and agent.
+    Summary(SummaryArgs),
+    /// List traces, or show one as a tree.
+    #[command(subcommand)]
+    Traces(TracesCommand),
+    /// Export spans or events in a time range as JSON lines or CSV.
+    Export(ExportArgs),
+}
+
+/// A time range: `--since` a duration ago, or `--from`/`--to` timestamps.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RangeArgs {
+    /// How far back, e.g. `15m`, `24h`, `7d`.
+    #[arg(long, conflicts_with = "from")]
+    pub(crate) since: Option<String>,
+    /// Start, RFC 3339 (`2026-11-21T00:00:00Z`) or a date (`2026-11-21`).
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// End, RFC 3339 or a date (exclusive).
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SummaryArgs {
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TracesCommand {
+    /// Traces, newest first.
+    List(ListArgs),
+    /// One trace as an indented tree with durations.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Traces containing spans of this kind (agent, llm, tool, …).
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// Traces calling this model.
+    #[arg(long)]
+    pub(crate) model: Option<String>,
+    /// Traces of this agent.
+    #[arg(long)]
+    pub(crate) agent: Option<String>,
+    /// Traces of this session.
+    #[arg(long)]
+    pub(crate) session: Option<String>,
+    /// Traces of this end user.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// Only traces with a failed span.
+    #[arg(long)]
+    pub(crate) errors: bool,
+    /// Only traces lasting at least this long, e.g. `500ms`, `2s`.
+    #[arg(long)]
+    pub(crate) min_duration: Option<String>,
+    /// Only traces whose root name contains this text.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// How many traces (default 20).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Continue after this cursor (printed at the end of the previous page).
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+    /// Print the page as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The trace id (32 hex digits).
+    pub(crate) trace_id: String,
+    /// Print the tree as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum What {
+    /// Spans.
+    Spans,
+    /// Events.
+    Events,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// JSON lines in the agentrace JSONL schema (readable by agentrace-file's reader).
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// What to export.
+    #[arg(long, value_enum, default_value = "spans")]
+    pub(crate) what: What,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub(crate) format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+}

@@ -1,0 +1,32 @@
+//! What can go wrong on the command line, each with a message a user can act on.
+
+use std::path::PathBuf;
+
+/// A command failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum CliError {
+    /// No store at the path.
+    #[error(
+        "no agentrace store at {0} (run an instrumented program with the sqlite backend first, or pass --db)"
+    )]
+    NoStore(PathBuf),
+    /// The store could not be opened.
+    #[error("cannot open the store: {0}")]
+    Open(#[from] agentrace_sqlite::OpenError),
+    /// A query failed.
+    #[error("query failed: {0}")]
+    Query(#[from] agentrace_sqlite::QueryError),
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Io(#[from] std::io::Error),
+    /// Writing CSV failed.
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    /// Serializing JSON failed.
+    #[error("cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
