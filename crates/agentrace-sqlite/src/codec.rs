@@ -67,21 +67,13 @@ pub(crate) fn level_from_sql(v: i64) -> Result<Level, QueryError> {
 }
 
 /// Whether a span is billable but has no price: an LLM or embedding call, or any span
-/// reporting tokens, whose cost is unknown. Mirrors [`UNPRICED_SQL`].
+/// reporting tokens, whose cost is unknown.
 pub(crate) fn is_unpriced(kind: SpanKind, usage: &TokenUsage, priced: bool) -> bool {
     !priced
         && (matches!(kind, SpanKind::Llm | SpanKind::Embedding)
             || usage.input_tokens > 0
             || usage.output_tokens > 0)
 }
-
-/// [`is_unpriced`] in SQL over a `spans` row aliased `s`, as 0 or 1.
-pub(crate) const UNPRICED_SQL: &str = "(s.cost_total IS NULL AND (s.kind IN ('llm', 'embedding') \
-     OR s.input_tokens > 0 OR s.output_tokens > 0))";
-
-/// Billable spans in SQL: priced, or [`UNPRICED_SQL`].
-pub(crate) const BILLABLE_SQL: &str = "(s.cost_total IS NOT NULL OR s.kind IN ('llm', 'embedding') \
-     OR s.input_tokens > 0 OR s.output_tokens > 0)";
 
 // ---- reading columns ----
 
@@ -326,7 +318,7 @@ pub(crate) fn span(
             message: opt_text(row, 8)?,
         },
         resource: resources.get(conn, int(row, 9)?)?,
-        scope: opt_text(row, 10)?,
+        scope: opt_text(row, 10)?.map(std::borrow::Cow::Owned),
         operation: opt_text(row, 11)?,
         provider: opt_text(row, 12)?,
         request_model: opt_text(row, 13)?,
@@ -375,7 +367,7 @@ pub(crate) fn event(
         correlation_id: opt_text(row, 9)?,
         agent_id: opt_text(row, 10)?,
         framework: opt_text(row, 11)?,
-        scope: opt_text(row, 12)?,
+        scope: opt_text(row, 12)?.map(std::borrow::Cow::Owned),
         attributes: attributes(opt_str(row, 13)?)?,
     })
 }

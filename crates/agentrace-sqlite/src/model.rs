@@ -203,8 +203,9 @@ impl SpanFilter {
     );
 }
 
-/// Which traces to list. Span-level fields (service, kind, model, agent, session, user,
-/// name) select traces having **at least one** matching span; the others apply to the trace.
+/// Which traces to list. Span-level fields (service, kind, model, agent, user, name) select
+/// traces having **at least one** matching span; the others (range, session, status,
+/// duration) apply to the trace's summary row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
@@ -219,7 +220,7 @@ pub struct TraceFilter {
     pub model: Option<String>,
     /// A span of this agent.
     pub agent: Option<String>,
-    /// A span of this session.
+    /// The trace's session: its head span's, else the first one seen among its spans.
     pub session: Option<String>,
     /// A span of this end user.
     pub user: Option<String>,
@@ -579,12 +580,13 @@ impl TraceTree {
     }
 }
 
-/// One session's activity.
+/// One session's activity, from the summaries of its traces (a trace belongs to the session
+/// of its head span, else the first one seen among its spans).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionSummary {
     /// The session id.
     pub session_id: String,
-    /// Distinct traces.
+    /// Traces.
     pub traces: u64,
     /// Spans.
     pub spans: u64,
@@ -600,7 +602,7 @@ pub struct SessionSummary {
     pub first_seen_unix_nano: u64,
     /// Latest span end.
     pub last_seen_unix_nano: u64,
-    /// An end user of the session, if any span names one.
+    /// An end user of the session, if a trace names one.
     pub user_id: Option<String>,
 }
 

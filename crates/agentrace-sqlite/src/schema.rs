@@ -69,10 +69,6 @@ CREATE TABLE spans (
     PRIMARY KEY (trace_id, span_id)
 );
 CREATE INDEX spans_start ON spans (start_ns);
-CREATE INDEX spans_session ON spans (session_id, start_ns) WHERE session_id IS NOT NULL;
-CREATE INDEX spans_request_model ON spans (request_model, start_ns) WHERE request_model IS NOT NULL;
-CREATE INDEX spans_response_model ON spans (response_model, start_ns) WHERE response_model IS NOT NULL;
-CREATE INDEX spans_agent ON spans (agent_name, start_ns) WHERE agent_name IS NOT NULL;
 
 CREATE TABLE traces (
     trace_id           BLOB PRIMARY KEY,
@@ -100,6 +96,7 @@ CREATE TABLE traces (
 );
 CREATE INDEX traces_order ON traces (order_ns, trace_id);
 CREATE INDEX traces_start ON traces (start_ns);
+CREATE INDEX traces_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
 
 CREATE TABLE events (
     time_ns         INTEGER NOT NULL,

@@ -1,14 +1,20 @@
 //! Aggregates: grouped counts, error counts, duration percentiles, tokens and cost; the
 //! overview summary; sessions.
+//!
+//! Spans are read in one pass and grouped here rather than in SQL: exact nearest-rank
+//! percentiles need every duration of a group sorted, which SQLite's window functions do
+//! several times slower than sorting integers in memory, and one pass can feed several
+//! groupings at once (the summary needs four).
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
+use std::collections::HashMap;
 
-use agentrace_core::{SpanKind, TokenUsage};
+use agentrace_core::{SpanKind, TokenUsage, Usd};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where};
-use crate::codec::{self, BILLABLE_SQL, STATUS_ERROR, UNPRICED_SQL, from_sql};
+use crate::codec::{self, STATUS_ERROR, from_sql};
 use crate::error::{Db, QueryError};
 use crate::model::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SessionSummary, SpanFilter,
@@ -16,146 +22,157 @@ use crate::model::{
 };
 use crate::store::SqliteStore;
 
-/// The SQL expression of a grouping dimension over `spans` aliased `s`.
-fn group_expr(g: GroupBy) -> Result<String, QueryError> {
+/// The measures of a span, read from [`FACT_COLUMNS`].
+struct Fact {
+    kind: SpanKind,
+    duration: u64,
+    is_error: bool,
+    usage: TokenUsage,
+    cost: Option<i64>,
+}
+
+/// The columns [`fact`] reads, first in every aggregate query.
+const FACT_COLUMNS: &str = "s.kind, s.duration_ns, s.status_code, s.input_tokens, \
+     s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, \
+     s.cost_total";
+const FACTS: usize = 9;
+
+fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
+    let kind = match row.get_ref(0).db()?.as_str() {
+        Ok(name) => name
+            .parse()
+            .map_err(|e| QueryError::decode("span kind", e))?,
+        Err(e) => return Err(QueryError::decode("span kind", e)),
+    };
+    Ok(Fact {
+        kind,
+        duration: from_sql(codec::int(row, 1)?),
+        is_error: codec::int(row, 2)? == STATUS_ERROR,
+        usage: TokenUsage {
+            input_tokens: from_sql(codec::int(row, 3)?),
+            output_tokens: from_sql(codec::int(row, 4)?),
+            cache_read_tokens: from_sql(codec::int(row, 5)?),
+            cache_write_tokens: from_sql(codec::int(row, 6)?),
+            reasoning_tokens: from_sql(codec::int(row, 7)?),
+        },
+        cost: codec::opt_int(row, 8)?,
+    })
+}
+
+impl Fact {
+    fn is_unpriced(&self) -> bool {
+        codec::is_unpriced(self.kind, &self.usage, self.cost.is_some())
+    }
+
+    /// Priced, or billable without a price (see [`codec::is_unpriced`]).
+    fn is_billable(&self) -> bool {
+        self.cost.is_some() || self.is_unpriced()
+    }
+}
+
+/// The running totals of one group.
+#[derive(Debug, Default)]
+struct Acc {
+    count: u64,
+    errors: u64,
+    durations: Vec<u64>,
+    usage: TokenUsage,
+    cost: Option<i64>,
+    priced: u64,
+    unpriced: u64,
+}
+
+impl Acc {
+    fn add(&mut self, f: &Fact) {
+        self.count += 1;
+        self.errors += u64::from(f.is_error);
+        self.durations.push(f.duration);
+        self.usage += f.usage;
+        if let Some(c) = f.cost {
+            self.cost = Some(self.cost.unwrap_or(0).saturating_add(c));
+            self.priced += 1;
+        }
+        self.unpriced += u64::from(f.is_unpriced());
+    }
+
+    /// Nearest-rank percentiles: the value at rank ⌈p·n/100⌉ (1-based) of the sorted values.
+    fn percentiles(&mut self) -> Percentiles {
+        self.durations.sort_unstable();
+        let n = self.durations.len();
+        let at = |p: usize| -> u64 {
+            let rank = (p * n).div_ceil(100).max(1);
+            self.durations.get(rank - 1).copied().unwrap_or(0)
+        };
+        Percentiles {
+            p50_ns: at(50),
+            p95_ns: at(95),
+            p99_ns: at(99),
+        }
+    }
+
+    fn row(mut self, keys: Vec<GroupKey>) -> AggregateRow {
+        AggregateRow {
+            keys,
+            count: self.count,
+            errors: self.errors,
+            duration: self.percentiles(),
+            usage: self.usage,
+            cost: self.cost.map(Usd::from_nanos),
+            priced: self.priced,
+            unpriced: self.unpriced,
+        }
+    }
+}
+
+/// The column a dimension reads (a time bucket reads the start and is computed here).
+fn group_column(g: GroupBy) -> Result<&'static str, QueryError> {
     Ok(match g {
-        GroupBy::Model => "coalesce(s.response_model, s.request_model)".to_owned(),
-        GroupBy::Provider => "s.provider".to_owned(),
-        GroupBy::Agent => "s.agent_name".to_owned(),
-        GroupBy::Framework => "s.framework".to_owned(),
-        GroupBy::Kind => "s.kind".to_owned(),
-        GroupBy::Service => "s.service_name".to_owned(),
-        GroupBy::Tool => "s.tool_name".to_owned(),
-        GroupBy::Operation => "s.operation".to_owned(),
-        GroupBy::Session => "s.session_id".to_owned(),
-        GroupBy::User => "s.user_id".to_owned(),
+        GroupBy::Model => "coalesce(s.response_model, s.request_model)",
+        GroupBy::Provider => "s.provider",
+        GroupBy::Agent => "s.agent_name",
+        GroupBy::Framework => "s.framework",
+        GroupBy::Kind => "s.kind",
+        GroupBy::Service => "s.service_name",
+        GroupBy::Tool => "s.tool_name",
+        GroupBy::Operation => "s.operation",
+        GroupBy::Session => "s.session_id",
+        GroupBy::User => "s.user_id",
         GroupBy::TimeBucket { width_ns: 0 } => {
             return Err(QueryError::Invalid(
                 "a time bucket must be at least 1 ns wide".into(),
             ));
         }
+        GroupBy::TimeBucket { .. } => "s.start_ns",
+    })
+}
+
+fn group_key(row: &Row<'_>, idx: usize, g: GroupBy) -> Result<GroupKey, QueryError> {
+    Ok(match g {
         GroupBy::TimeBucket { width_ns } => {
-            // An integer we produce, so inlining it is safe.
-            let w = codec::bound(width_ns);
-            format!("(s.start_ns / {w}) * {w}")
+            let start = from_sql(codec::int(row, idx)?);
+            GroupKey::Bucket(start - start % width_ns.max(1))
         }
+        _ => match codec::opt_text(row, idx)? {
+            Some(v) => GroupKey::Value(v),
+            None => GroupKey::None,
+        },
     })
 }
 
-/// Token sums (`TOTAL`, which never fails on overflow) and cost columns (`SUM`, exact), for
-/// a `spans` row aliased `s`.
-const TOTALS: &str = "total(s.input_tokens), total(s.output_tokens), \
-     total(s.cache_read_tokens), total(s.cache_write_tokens), total(s.reasoning_tokens)";
-
-fn usage(row: &Row<'_>, first: usize) -> Result<TokenUsage, QueryError> {
-    Ok(TokenUsage {
-        input_tokens: codec::count(row, first)?,
-        output_tokens: codec::count(row, first + 1)?,
-        cache_read_tokens: codec::count(row, first + 2)?,
-        cache_write_tokens: codec::count(row, first + 3)?,
-        reasoning_tokens: codec::count(row, first + 4)?,
-    })
-}
-
-/// Aggregates the spans matching `filter` (and `extra`, an SQL condition on `s`).
-fn aggregate(
-    conn: &Connection,
-    filter: &SpanFilter,
-    group_by: &[GroupBy],
-    extra: Option<&str>,
-) -> Result<Vec<AggregateRow>, QueryError> {
-    let mut w = Where::default();
-    filter::spans(&mut w, filter);
-    if let Some(extra) = extra {
-        w.push(extra, []);
-    }
-    let exprs = group_by
-        .iter()
-        .map(|g| group_expr(*g))
-        .collect::<Result<Vec<_>, _>>()?;
-    let keys: Vec<String> = (0..exprs.len()).map(|i| format!("g{i}")).collect();
-    let key_select: String = exprs
-        .iter()
-        .zip(&keys)
-        .map(|(e, k)| format!("{e} AS {k}, "))
-        .collect();
-    let key_list = keys.join(", ");
-    let partition = if keys.is_empty() {
-        String::new()
-    } else {
-        format!("PARTITION BY {key_list}")
-    };
-    let (group, order, key_out) = if keys.is_empty() {
-        (String::new(), String::new(), String::new())
-    } else {
-        let order: Vec<String> = keys.iter().map(|k| format!("{k} IS NULL, {k}")).collect();
-        (
-            format!("GROUP BY {key_list}"),
-            format!("ORDER BY {}", order.join(", ")),
-            format!("{key_list}, "),
-        )
-    };
-    let percentile = |p: u32| format!("max(CASE WHEN rn <= ({p} * n + 99) / 100 THEN d END)");
-    // One sort serves both window functions: same partition, same order.
-    let sql = format!(
-        "WITH f AS (
-            SELECT {key_select}s.duration_ns AS d, s.status_code = {STATUS_ERROR} AS e,
-                   s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_tokens,
-                   s.reasoning_tokens, s.cost_total, {UNPRICED_SQL} AS u
-            FROM spans AS s WHERE {where_sql}
-        ), r AS (
-            SELECT f.*,
-                   row_number() OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rn,
-                   count(*) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
-            FROM f WINDOW w AS ({partition} ORDER BY d)
-        )
-        SELECT {key_out}count(*), sum(e), {p50}, {p95}, {p99}, {totals}, sum(s.cost_total),
-               count(s.cost_total), sum(u)
-        FROM r AS s {group} {order}",
-        where_sql = w.sql(),
-        p50 = percentile(50),
-        p95 = percentile(95),
-        p99 = percentile(99),
-        totals = TOTALS,
-    );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-    let mut out = Vec::new();
-    let k = group_by.len();
-    while let Some(row) = rows.next().db()? {
-        let count = codec::count(row, k)?;
-        if count == 0 {
-            continue;
+/// Keys in ascending order, missing values last.
+fn key_order(a: &[GroupKey], b: &[GroupKey]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let o = match (x, y) {
+            (GroupKey::None, GroupKey::None) => Ordering::Equal,
+            (GroupKey::None, _) => Ordering::Greater,
+            (_, GroupKey::None) => Ordering::Less,
+            (x, y) => x.cmp(y),
+        };
+        if o != Ordering::Equal {
+            return o;
         }
-        let mut keys = Vec::with_capacity(k);
-        for (i, g) in group_by.iter().enumerate() {
-            keys.push(match g {
-                GroupBy::TimeBucket { .. } => match codec::opt_int(row, i)? {
-                    Some(start) => GroupKey::Bucket(from_sql(start)),
-                    None => GroupKey::None,
-                },
-                _ => match codec::opt_text(row, i)? {
-                    Some(value) => GroupKey::Value(value),
-                    None => GroupKey::None,
-                },
-            });
-        }
-        out.push(AggregateRow {
-            keys,
-            count,
-            errors: codec::count(row, k + 1)?,
-            duration: Percentiles {
-                p50_ns: from_sql(codec::int(row, k + 2)?),
-                p95_ns: from_sql(codec::int(row, k + 3)?),
-                p99_ns: from_sql(codec::int(row, k + 4)?),
-            },
-            usage: usage(row, k + 5)?,
-            cost: codec::opt_usd(row, k + 10)?,
-            priced: codec::count(row, k + 11)?,
-            unpriced: codec::count(row, k + 12)?,
-        });
     }
-    Ok(out)
+    Ordering::Equal
 }
 
 /// Costliest first, then busiest.
@@ -163,12 +180,41 @@ fn by_cost(rows: &mut [AggregateRow]) {
     rows.sort_by_key(|r| (Reverse(r.cost), Reverse(r.count)));
 }
 
+fn aggregate(
+    conn: &Connection,
+    filter: &SpanFilter,
+    group_by: &[GroupBy],
+) -> Result<Vec<AggregateRow>, QueryError> {
+    let mut w = Where::default();
+    filter::spans(&mut w, filter);
+    let mut columns = FACT_COLUMNS.to_owned();
+    for g in group_by {
+        columns.push_str(", ");
+        columns.push_str(group_column(*g)?);
+    }
+    let sql = format!("SELECT {columns} FROM spans AS s WHERE {}", w.sql());
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+    let mut groups: HashMap<Vec<GroupKey>, Acc> = HashMap::new();
+    while let Some(row) = rows.next().db()? {
+        let f = fact(row)?;
+        let mut keys = Vec::with_capacity(group_by.len());
+        for (i, g) in group_by.iter().enumerate() {
+            keys.push(group_key(row, FACTS + i, *g)?);
+        }
+        groups.entry(keys).or_default().add(&f);
+    }
+    let mut out: Vec<_> = groups.into_iter().map(|(k, acc)| acc.row(k)).collect();
+    out.sort_by(|a, b| key_order(&a.keys, &b.keys));
+    Ok(out)
+}
+
 impl SqliteStore {
     /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
     /// nearest-rank duration percentiles, tokens and cost. Rows come sorted by key (missing
     /// values last); groups without spans are absent.
     pub fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
-        self.read(|conn| aggregate(conn, &q.filter, &q.group_by, None))
+        self.read(|conn| aggregate(conn, &q.filter, &q.group_by))
     }
 
     /// The overview of a time range, all figures from one consistent snapshot.
@@ -176,28 +222,30 @@ impl SqliteStore {
         self.read(|conn| {
             conn.execute_batch("BEGIN").db()?;
             let summary = summary(conn, range);
-            // Ending a read transaction cannot lose anything; a failure leaves the connection
-            // out of the pool (it is not in autocommit mode).
+            // Ending a read transaction cannot lose anything; should it fail, the connection
+            // stays out of the pool (it is not in autocommit mode).
             let _ = conn.execute_batch("COMMIT");
             summary
         })
     }
 
-    /// Sessions active in `range` (by span start), most recently active first.
+    /// Sessions with traces starting in `range`, most recently active first, from the
+    /// trace summaries.
     pub fn sessions(
         &self,
         range: TimeRange,
         limit: usize,
     ) -> Result<Vec<SessionSummary>, QueryError> {
         let mut w = Where::default();
-        w.range("s.start_ns", &range);
-        w.push("s.session_id IS NOT NULL", []);
+        w.range("t.start_ns", &range);
+        w.push("t.session_id IS NOT NULL", []);
         let sql = format!(
-            "SELECT s.session_id, count(DISTINCT s.trace_id), count(*),
-                    sum(s.status_code = {STATUS_ERROR}), {TOTALS}, sum(s.cost_total),
-                    sum({UNPRICED_SQL}), min(s.start_ns), max(s.end_ns), max(s.user_id)
-             FROM spans AS s WHERE {}
-             GROUP BY s.session_id ORDER BY max(s.end_ns) DESC, s.session_id LIMIT ?",
+            "SELECT t.session_id, count(*), sum(t.span_count), sum(t.error_count),
+                    total(t.input_tokens), total(t.output_tokens), total(t.cache_read_tokens),
+                    total(t.cache_write_tokens), total(t.reasoning_tokens), sum(t.cost_total),
+                    sum(t.unpriced_count), min(t.start_ns), max(t.end_ns), max(t.user_id)
+             FROM traces AS t WHERE {}
+             GROUP BY t.session_id ORDER BY max(t.end_ns) DESC, t.session_id LIMIT ?",
             w.sql()
         );
         w.params
@@ -212,7 +260,13 @@ impl SqliteStore {
                     traces: codec::count(row, 1)?,
                     spans: codec::count(row, 2)?,
                     errors: codec::count(row, 3)?,
-                    usage: usage(row, 4)?,
+                    usage: TokenUsage {
+                        input_tokens: codec::count(row, 4)?,
+                        output_tokens: codec::count(row, 5)?,
+                        cache_read_tokens: codec::count(row, 6)?,
+                        cache_write_tokens: codec::count(row, 7)?,
+                        reasoning_tokens: codec::count(row, 8)?,
+                    },
                     cost: codec::opt_usd(row, 9)?,
                     unpriced: codec::count(row, 10)?,
                     first_seen_unix_nano: from_sql(codec::int(row, 11)?),
@@ -225,31 +279,89 @@ impl SqliteStore {
     }
 }
 
+/// Groups by a text key without allocating for keys seen before.
+#[derive(Default)]
+struct ByText {
+    groups: HashMap<String, Acc>,
+    none: Acc,
+}
+
+impl ByText {
+    fn add(&mut self, key: Option<&str>, f: &Fact) {
+        let acc = match key {
+            None => &mut self.none,
+            Some(k) => {
+                if !self.groups.contains_key(k) {
+                    self.groups.insert(k.to_owned(), Acc::default());
+                }
+                match self.groups.get_mut(k) {
+                    Some(acc) => acc,
+                    None => return,
+                }
+            }
+        };
+        acc.add(f);
+    }
+
+    /// Rows, costliest first.
+    fn rows(self) -> Vec<AggregateRow> {
+        let mut rows: Vec<_> = self
+            .groups
+            .into_iter()
+            .map(|(k, acc)| acc.row(vec![GroupKey::Value(k)]))
+            .collect();
+        if self.none.count > 0 {
+            rows.push(self.none.row(vec![GroupKey::None]));
+        }
+        by_cost(&mut rows);
+        rows
+    }
+}
+
 fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
-    let all = SpanFilter::new().range(range);
     let mut w = Where::default();
-    filter::spans(&mut w, &all);
+    w.range("s.start_ns", &range);
     let sql = format!(
-        "SELECT count(*), sum(s.status_code = {STATUS_ERROR}), {TOTALS}, sum(s.cost_total),
-                count(s.cost_total), sum({UNPRICED_SQL})
+        "SELECT {FACT_COLUMNS}, coalesce(s.response_model, s.request_model), s.agent_name
          FROM spans AS s WHERE {}",
         w.sql()
     );
-    let (spans, span_errors, usage, cost, priced, unpriced) = {
+    let mut all = Acc::default();
+    let mut llm = Acc::default();
+    let mut by_model = ByText::default();
+    let mut by_agent = ByText::default();
+    {
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-        match rows.next().db()? {
-            Some(row) => (
-                codec::count(row, 0)?,
-                codec::count(row, 1)?,
-                usage(row, 2)?,
-                codec::opt_usd(row, 7)?,
-                codec::count(row, 8)?,
-                codec::count(row, 9)?,
-            ),
-            None => (0, 0, TokenUsage::default(), None, 0, 0),
+        while let Some(row) = rows.next().db()? {
+            let f = fact(row)?;
+            all.count += 1;
+            all.errors += u64::from(f.is_error);
+            all.usage += f.usage;
+            if let Some(c) = f.cost {
+                all.cost = Some(all.cost.unwrap_or(0).saturating_add(c));
+                all.priced += 1;
+            }
+            all.unpriced += u64::from(f.is_unpriced());
+            if f.kind == SpanKind::Llm {
+                llm.add(&f);
+            }
+            if f.is_billable() {
+                let text = |i| -> Result<Option<&str>, QueryError> {
+                    match row.get_ref(i).db()? {
+                        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                            .map(Some)
+                            .map_err(|e| QueryError::decode("text column", e)),
+                        _ => Ok(None),
+                    }
+                };
+                if let Some(model) = text(FACTS)? {
+                    by_model.add(Some(model), &f);
+                }
+                by_agent.add(text(FACTS + 1)?, &f);
+            }
         }
-    };
+    }
     let mut tw = Where::default();
     tw.range("t.start_ns", &range);
     let traces = {
@@ -265,22 +377,13 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
             None => 0,
         }
     };
-    let llm = aggregate(conn, &all.clone().kind(SpanKind::Llm), &[], None)?;
-    let (requests, errors, latency) = match llm.first() {
-        Some(r) => (r.count, r.errors, Some(r.duration)),
-        None => (0, 0, None),
-    };
-    let model_billable =
-        format!("coalesce(s.response_model, s.request_model) IS NOT NULL AND {BILLABLE_SQL}");
-    let mut by_model = aggregate(conn, &all, &[GroupBy::Model], Some(&model_billable))?;
-    by_cost(&mut by_model);
-    let mut by_agent = aggregate(conn, &all, &[GroupBy::Agent], Some(BILLABLE_SQL))?;
-    by_cost(&mut by_agent);
+    let (requests, errors) = (llm.count, llm.errors);
+    let latency = (requests > 0).then(|| llm.percentiles());
     Ok(Summary {
         range,
         traces,
-        spans,
-        span_errors,
+        spans: all.count,
+        span_errors: all.errors,
         requests,
         errors,
         error_rate: if requests == 0 {
@@ -289,11 +392,11 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
             errors as f64 / requests as f64
         },
         latency,
-        usage,
-        cost,
-        priced,
-        unpriced,
-        by_model,
-        by_agent,
+        usage: all.usage,
+        cost: all.cost.map(Usd::from_nanos),
+        priced: all.priced,
+        unpriced: all.unpriced,
+        by_model: by_model.rows(),
+        by_agent: by_agent.rows(),
     })
 }

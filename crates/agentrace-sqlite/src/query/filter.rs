@@ -142,6 +142,8 @@ pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
     if let Some(d) = f.min_duration_ns {
         w.push("t.end_ns - t.start_ns >= ?", [Value::Integer(bound(d))]);
     }
+    // The trace's session (indexed on `traces`).
+    w.text("t.session_id = ?", f.session.as_ref());
     let mut sub = Where::default();
     span_fields(
         &mut sub,
@@ -150,28 +152,22 @@ pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
             kind: f.kind.map(|k| k.as_str()),
             model: f.model.as_ref(),
             agent: f.agent.as_ref(),
-            session: f.session.as_ref(),
+            session: None,
             user: f.user.as_ref(),
             name_contains: f.name_contains.as_ref(),
         },
     );
-    if sub.is_empty() {
-        return;
+    if !sub.is_empty() {
+        // Tested trace by trace through the primary key, newest first, until the page is
+        // full: span columns carry no index of their own, to keep writes fast.
+        w.push(
+            format!(
+                "EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND {})",
+                sub.sql()
+            ),
+            sub.params,
+        );
     }
-    let clause = if f.session.is_some() || f.agent.is_some() || f.model.is_some() {
-        // Selective and indexed: collect the matching traces once.
-        format!(
-            "t.trace_id IN (SELECT s.trace_id FROM spans AS s WHERE {})",
-            sub.sql()
-        )
-    } else {
-        // Broad: test the traces of the page, newest first, and stop at the limit.
-        format!(
-            "EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND {})",
-            sub.sql()
-        )
-    };
-    w.push(clause, sub.params);
 }
 
 /// The clauses of an [`EventFilter`] over `events` aliased `e`.
