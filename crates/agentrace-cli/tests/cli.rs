@@ -1,0 +1,215 @@
+//! The `agentrace` binary against a real SQLite store with known contents.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use agentrace_core::testing::fixtures::sample_spans;
+use agentrace_core::{Cost, SpanRecord, TraceId, Usd};
+use agentrace_sqlite::SqliteStore;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Recent enough for `--since 1h`.
+fn now_ns() -> u64 {
+    agentrace_core::now_unix_nano() - 60_000_000_000
+}
+
+fn agentrace(db: &Path, args: &[&str]) -> Result<Output, std::io::Error> {
+    Command::new(env!("CARGO_BIN_EXE_agentrace"))
+        .args(args)
+        .arg("--db")
+        .arg(db)
+        .output()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Two traces of the sample shape; the LLM spans of the first are priced at known costs.
+fn store(dir: &Path) -> Result<(std::path::PathBuf, Vec<SpanRecord>), Box<dyn std::error::Error>> {
+    let db = dir.join("agentrace.db");
+    let store = SqliteStore::open(&db)?;
+    let mut spans = sample_spans(TraceId::random(), now_ns());
+    spans.extend(sample_spans(TraceId::random(), now_ns() + 1_000_000));
+    for s in spans.iter_mut().filter(|s| s.cost.is_some()) {
+        s.cost = Some(Cost::from_parts(
+            Usd::from_nanos(1_000_000),
+            Usd::ZERO,
+            Usd::ZERO,
+            Usd::from_nanos(2_000_000),
+        ));
+    }
+    store.insert_spans(&spans)?;
+    Ok((db, spans))
+}
+
+#[test]
+fn summary_shows_counts_tokens_and_cost() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let out = agentrace(&db, &["summary", "--since", "1h"])?;
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let llm = spans
+        .iter()
+        .filter(|s| s.kind == agentrace_core::SpanKind::Llm)
+        .count();
+    let priced = spans.iter().filter(|s| s.cost.is_some()).count();
+    assert!(text.contains(&format!("LLM requests  {llm}")), "{text}");
+    assert!(
+        text.contains(&format!("spans         {} (", spans.len())),
+        "{text}"
+    );
+    // Each priced span costs $0.003.
+    let total = Usd::from_nanos(3_000_000 * priced as i64);
+    assert!(
+        text.contains(&format!("cost          {total} ({priced} priced")),
+        "{text}"
+    );
+    assert!(
+        text.contains("by model") && text.contains("gpt-4o-2024-08-06"),
+        "{text}"
+    );
+    assert!(
+        text.contains("by agent") && text.contains("researcher"),
+        "{text}"
+    );
+
+    let json = agentrace(&db, &["summary", "--json"])?;
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(parsed["spans"].as_u64(), Some(spans.len() as u64));
+    Ok(())
+}
+
+#[test]
+fn traces_list_and_show_tree() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let list = stdout(&agentrace(&db, &["traces", "list"])?);
+    let trace_id = spans[0].trace_id.to_string();
+    assert!(list.contains(&trace_id), "{list}");
+    assert_eq!(list.lines().count(), 3, "header and two traces: {list}");
+
+    let errors_only = stdout(&agentrace(
+        &db,
+        &["traces", "list", "--errors", "--limit", "1"],
+    )?);
+    assert!(
+        errors_only.contains("more: agentrace traces list --cursor"),
+        "{errors_only}"
+    );
+
+    let show = agentrace(&db, &["traces", "show", &trace_id])?;
+    assert!(show.status.success());
+    let tree = stdout(&show);
+    let root = tree.lines().nth(1).unwrap_or_default();
+    assert!(root.starts_with("invoke_agent planner  [agent]"), "{tree}");
+    assert!(
+        tree.contains("├─ chat gpt-4o  [llm openai/gpt-4o-2024-08-06]"),
+        "{tree}"
+    );
+    assert!(tree.contains("ERROR: timeout after 30s"), "{tree}");
+    assert_eq!(tree.lines().count(), 1 + spans.len() / 2, "{tree}");
+    Ok(())
+}
+
+#[test]
+fn export_csv_and_jsonl_round_trip() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let csv_path = dir.path().join("spans.csv");
+    let out = agentrace(
+        &db,
+        &[
+            "export",
+            "--what",
+            "spans",
+            "--format",
+            "csv",
+            "--output",
+            csv_path.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(out.status.success(), "{out:?}");
+    let mut reader = csv::Reader::from_path(&csv_path)?;
+    let headers = reader.headers()?.clone();
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+    assert_eq!(rows.len(), spans.len());
+    let cost_col = headers
+        .iter()
+        .position(|h| h == "cost_usd")
+        .unwrap_or(usize::MAX);
+    let unpriced = rows.iter().filter(|r| r.get(cost_col) == Some("")).count();
+    assert_eq!(
+        unpriced,
+        spans.iter().filter(|s| s.cost.is_none()).count(),
+        "unknown cost exported empty, not 0"
+    );
+
+    let jsonl = dir.path().join("spans.jsonl");
+    let out = agentrace(
+        &db,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--output",
+            jsonl.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(out.status.success(), "{out:?}");
+    let mut back = agentrace_file::read_spans(&jsonl)?;
+    let mut sent = spans.clone();
+    back.sort_by_key(|s| (s.trace_id, s.span_id));
+    sent.sort_by_key(|s| (s.trace_id, s.span_id));
+    assert_eq!(
+        back, sent,
+        "JSONL export reads back identical through agentrace-file"
+    );
+    Ok(())
+}
+
+#[test]
+fn clear_errors() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let missing = agentrace(&dir.path().join("missing.db"), &["summary"])?;
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no agentrace store at"));
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "a missing store is not created"
+    );
+
+    let (db, _) = store(dir.path())?;
+    for (args, expected) in [
+        (&["traces", "show", "xyz"][..], "invalid trace id"),
+        (
+            &["traces", "show", "4bf92f3577b34da6a3ce929d0e0e4736"][..],
+            "no trace 4bf92f3577b34da6a3ce929d0e0e4736",
+        ),
+        (&["summary", "--since", "yesterday"][..], "invalid duration"),
+        (
+            &["traces", "list", "--kind", "robot"][..],
+            "unknown span kind",
+        ),
+        (
+            &["export", "--from", "2026-11-22", "--to", "2026-11-21"][..],
+            "the range is empty",
+        ),
+    ] {
+        let out = agentrace(&db, args)?;
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(
+        &garbage,
+        b"this is not a database, just text that is long enough to have a header",
+    )?;
+    let out = agentrace(&garbage, &["summary"])?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the store"));
+    Ok(())
+}
