@@ -1,1 +1,151 @@
-fn main() {}
+//! Sink throughput: events/s into JSONL and spans/s into SQLite, each measured at the sink
+//! (batches handed to the backend) and end to end (submitted to the pipeline, flushed).
+//! Run with `cargo xtask bench sinks`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentrace::file::{JsonlSink, Rotation};
+use agentrace::sqlite::SqliteStore;
+use agentrace::testing::fixtures::llm_span;
+use agentrace::{
+    Event, EventKind, EventSink, Level, Pipeline, Resource, SpanRecord, SpanSink, TraceId,
+};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const BATCH: usize = 1_024;
+
+fn events(n: usize) -> Vec<Event> {
+    let resource = Arc::new(Resource::new("bench"));
+    let trace = TraceId::random();
+    (0..n)
+        .map(|i| {
+            let mut e = Event::new(
+                1_763_700_000_000_000_000 + i as u64,
+                Level::Info,
+                EventKind::ToolCall,
+                "calling web_search",
+                resource.clone(),
+            );
+            e.trace_id = Some(trace);
+            e.session_id = Some("session-1".into());
+            e.agent_id = Some("researcher".into());
+            e.attributes.insert("gen_ai.tool.name", "web_search");
+            e.attributes.insert(
+                "gen_ai.tool.call.arguments",
+                r#"{"q":"rust llm observability"}"#,
+            );
+            e
+        })
+        .collect()
+}
+
+fn spans(n: usize) -> Vec<SpanRecord> {
+    let trace = TraceId::random();
+    (0..n)
+        .map(|i| llm_span(trace, None, 1_763_700_000_000_000_000 + i as u64))
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn jsonl(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sink = JsonlSink::builder(dir.path())
+        .rotation(Rotation::size(256 << 20))
+        .max_files(2)
+        .build()
+        .expect("jsonl sink");
+    let batch = events(BATCH);
+    let rt = runtime();
+    let mut group = c.benchmark_group("jsonl_events");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.bench_function("sink_export_batch", |b| {
+        b.iter(|| rt.block_on(sink.export_events(&batch)).expect("export"));
+    });
+    let pipeline = Pipeline::builder()
+        .with_sink(sink.clone())
+        .configure(|c| c.queue_capacity = 1 << 20)
+        .build()
+        .expect("pipeline");
+    group.bench_function("pipeline_submit_and_flush", |b| {
+        // The producer builds each event (a clone), as an application would.
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for e in &batch {
+                    pipeline.submit_event(e.clone());
+                }
+            }
+            pipeline.flush().expect("flush");
+            start.elapsed()
+        });
+    });
+    group.finish();
+    let stats = pipeline.stats();
+    eprintln!(
+        "jsonl pipeline: received {} dropped {} lost {}",
+        stats.received,
+        stats.dropped_queue_full,
+        stats.total_lost()
+    );
+    let _ = pipeline.shutdown();
+}
+
+fn sqlite(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path().join("bench.db")).expect("store");
+    let rt = runtime();
+    let mut group = c.benchmark_group("sqlite_spans");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("sink_export_batch", |b| {
+        b.iter_custom(|iters| {
+            let mut elapsed = Duration::ZERO;
+            for _ in 0..iters {
+                // New span ids every batch (duplicates would be skipped, not written); built
+                // outside the timing.
+                let batch = spans(BATCH);
+                let start = Instant::now();
+                rt.block_on(store.export_spans(&batch)).expect("export");
+                elapsed += start.elapsed();
+            }
+            elapsed
+        });
+    });
+    let pipeline = Pipeline::builder()
+        .with_sink(store.clone())
+        .configure(|c| c.queue_capacity = 1 << 20)
+        .build()
+        .expect("pipeline");
+    group.bench_function("pipeline_submit_and_flush", |b| {
+        // The producer builds each span, as the tracing layer would.
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                for s in spans(BATCH) {
+                    pipeline.submit_span(s);
+                }
+            }
+            pipeline.flush().expect("flush");
+            start.elapsed()
+        });
+    });
+    group.finish();
+    let stats = pipeline.stats();
+    eprintln!(
+        "sqlite pipeline: received {} dropped {} lost {}",
+        stats.received,
+        stats.dropped_queue_full,
+        stats.total_lost()
+    );
+    let _ = pipeline.shutdown();
+}
+
+criterion_group!(benches, jsonl, sqlite);
+criterion_main!(benches);
