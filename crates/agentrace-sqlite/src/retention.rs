@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use agentrace_core::TraceId;
 use rusqlite::TransactionBehavior;
 
 use crate::codec::bound;
@@ -59,18 +58,18 @@ impl SqliteStore {
             let mut stmt = tx
                 .prepare_cached(
                     "DELETE FROM spans WHERE rowid IN \
-                     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_id",
+                     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no",
                 )
                 .db()?;
             let mut rows = stmt.query([cutoff, CHUNK]).db()?;
             while let Some(row) = rows.next().db()? {
                 n += 1;
-                let id: [u8; 16] = row.get(0).db()?;
-                traces.insert(TraceId::from_bytes(id));
+                let trace_no: i64 = row.get(0).db()?;
+                traces.insert(trace_no);
             }
         }
-        for trace_id in traces {
-            rollup::recompute(&tx, trace_id)?;
+        for trace_no in traces {
+            rollup::recompute(&tx, trace_no)?;
         }
         tx.commit().db()?;
         Ok(n)

@@ -1,13 +1,15 @@
 //! The `traces` table: one summary row per trace, kept up to date as spans arrive (and as
 //! retention deletes them), so that listing traces never scans spans.
 //!
-//! Each written batch adds, per trace, the contribution of its *new* spans with one upsert.
-//! The row's `order_ns` (the list order) is fixed when the row is created: a trace never moves
-//! in the list as more of its spans arrive, which keeps list cursors stable.
+//! A trace's row is created (empty) when a batch first brings one of its spans; its
+//! `trace_no` (the row id, increasing with arrival) keys the trace's spans, so that the span
+//! index grows at its end instead of at random places. After the spans are inserted, the
+//! contribution of the *new* ones is added to the row with one update. The row's `order_ns`
+//! (the list order) is set when the row is created and never changes: a trace never moves in
+//! the list as more of its spans arrive, which keeps list cursors stable.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::LazyLock;
 
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::{Connection, params};
@@ -149,13 +151,13 @@ fn fill(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
-/// Rollups of one batch, by trace.
+/// Rollups of one batch, by `trace_no`.
 #[derive(Debug, Default)]
-pub(crate) struct Rollups(HashMap<TraceId, TraceRollup>);
+pub(crate) struct Rollups(HashMap<i64, TraceRollup>);
 
 impl Rollups {
-    pub(crate) fn add(&mut self, trace_id: TraceId, c: &Contribution<'_>) {
-        match self.0.entry(trace_id) {
+    pub(crate) fn add(&mut self, trace_no: i64, c: &Contribution<'_>) {
+        match self.0.entry(trace_no) {
             Entry::Occupied(mut e) => e.get_mut().add(c),
             Entry::Vacant(e) => {
                 e.insert(TraceRollup::new(c));
@@ -165,83 +167,109 @@ impl Rollups {
 
     /// Adds every rollup to its trace's row.
     pub(crate) fn apply(&self, conn: &Connection) -> Result<(), DbError> {
-        for (trace_id, rollup) in &self.0 {
-            upsert(conn, *trace_id, rollup, None)?;
+        for (trace_no, rollup) in &self.0 {
+            add_to_row(conn, *trace_no, rollup)?;
         }
         Ok(())
     }
 }
 
-/// Whether the incoming (`excluded`) head beats the stored one; mirrors [`Head::is_beaten_by`].
-const BETTER_HEAD: &str = "(excluded.has_root > has_root \
-     OR (excluded.has_root = has_root AND excluded.root_start_ns < root_start_ns))";
+/// Creates the empty row of a trace: every sum zero, every head column beaten by any span.
+/// `?1` trace id, `?2` list time, `?3` the `trace_no` to reuse (NULL: a new one).
+const CREATE_ROW: &str = "INSERT INTO traces (trace_no, trace_id, order_ns, start_ns, end_ns, \
+     span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
+     cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
+     root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id) \
+     VALUES (?3, ?1, ?2, 9223372036854775807, -9223372036854775808, 0, 0, 0, 0, 0, 0, 0, NULL, \
+     0, 0, -1, 9223372036854775807, x'0000000000000000', '', '', NULL, NULL, NULL)";
 
-fn upsert_sql() -> String {
-    let pick =
-        |col: &str| format!("{col} = CASE WHEN {BETTER_HEAD} THEN excluded.{col} ELSE {col} END");
-    let prefer = |col: &str| {
-        format!(
-            "{col} = CASE WHEN {BETTER_HEAD} THEN coalesce(excluded.{col}, {col}) \
-             ELSE coalesce({col}, excluded.{col}) END"
-        )
-    };
-    let sum = |col: &str| format!("{col} = {col} + excluded.{col}");
-    [
-        "INSERT INTO traces (trace_id, order_ns, start_ns, end_ns, span_count, error_count, \
-         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, \
-         cost_total, priced_count, unpriced_count, has_root, root_start_ns, root_span_id, \
-         root_name, service_name, session_id, agent_name, user_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20, ?21, ?22) \
-         ON CONFLICT (trace_id) DO UPDATE SET "
-            .to_owned(),
-        [
-            "start_ns = min(start_ns, excluded.start_ns)".to_owned(),
-            "end_ns = max(end_ns, excluded.end_ns)".to_owned(),
-            sum("span_count"),
-            sum("error_count"),
-            sum("input_tokens"),
-            sum("output_tokens"),
-            sum("cache_read_tokens"),
-            sum("cache_write_tokens"),
-            sum("reasoning_tokens"),
-            "cost_total = CASE WHEN excluded.cost_total IS NULL THEN cost_total \
-             WHEN cost_total IS NULL THEN excluded.cost_total \
-             ELSE cost_total + excluded.cost_total END"
-                .to_owned(),
-            sum("priced_count"),
-            sum("unpriced_count"),
-            // The head columns change together, so `has_root` and `root_start_ns` go last:
-            // SET expressions all see the old row anyway, but this reads in order.
-            pick("root_span_id"),
-            pick("root_name"),
-            pick("service_name"),
-            prefer("session_id"),
-            prefer("agent_name"),
-            prefer("user_id"),
-            pick("root_start_ns"),
-            "has_root = max(has_root, excluded.has_root)".to_owned(),
-        ]
-        .join(", "),
-    ]
-    .concat()
+/// The `trace_no` of each span's trace, creating empty rows for the traces not seen before,
+/// in order of first appearance, listed at the earliest start among their spans here.
+pub(crate) fn trace_numbers(conn: &Connection, spans: &[SpanRecord]) -> Result<Vec<i64>, DbError> {
+    let mut first_seen: Vec<(TraceId, u64)> = Vec::new();
+    let mut index: HashMap<TraceId, usize> = HashMap::new();
+    for s in spans {
+        match index.entry(s.trace_id) {
+            Entry::Occupied(e) => {
+                let slot = &mut first_seen[*e.get()].1;
+                *slot = (*slot).min(s.start_time_unix_nano);
+            }
+            Entry::Vacant(e) => {
+                e.insert(first_seen.len());
+                first_seen.push((s.trace_id, s.start_time_unix_nano));
+            }
+        }
+    }
+    let mut find = conn
+        .prepare_cached("SELECT trace_no FROM traces WHERE trace_id = ?1")
+        .db()?;
+    let mut create = conn.prepare_cached(CREATE_ROW).db()?;
+    let mut numbers = Vec::with_capacity(first_seen.len());
+    for (trace_id, start) in first_seen {
+        let id = trace_id.to_bytes();
+        let found: Option<i64> = {
+            let mut rows = find.query([id]).db()?;
+            match rows.next().db()? {
+                Some(row) => Some(row.get(0).db()?),
+                None => None,
+            }
+        };
+        let trace_no = match found {
+            Some(n) => n,
+            None => {
+                create
+                    .execute(params![id, to_sql(start), None::<i64>])
+                    .db()?;
+                conn.last_insert_rowid()
+            }
+        };
+        numbers.push(trace_no);
+    }
+    // `index` maps every trace of `spans` to its place in `numbers`.
+    Ok(spans
+        .iter()
+        .map(|s| index.get(&s.trace_id).map_or(0, |&i| numbers[i]))
+        .collect())
 }
 
-static UPSERT_SQL: LazyLock<String> = LazyLock::new(upsert_sql);
+/// Adds a rollup to a row; the head columns change when the rollup's head beats the row's
+/// (mirrors [`Head::is_beaten_by`]; `?14` is the rollup's `has_root`, `?15` its head start).
+const ADD_TO_ROW: &str = "UPDATE traces SET
+    start_ns = min(start_ns, ?2),
+    end_ns = max(end_ns, ?3),
+    span_count = span_count + ?4,
+    error_count = error_count + ?5,
+    input_tokens = input_tokens + ?6,
+    output_tokens = output_tokens + ?7,
+    cache_read_tokens = cache_read_tokens + ?8,
+    cache_write_tokens = cache_write_tokens + ?9,
+    reasoning_tokens = reasoning_tokens + ?10,
+    cost_total = CASE WHEN ?11 IS NULL THEN cost_total WHEN cost_total IS NULL THEN ?11
+                      ELSE cost_total + ?11 END,
+    priced_count = priced_count + ?12,
+    unpriced_count = unpriced_count + ?13,
+    root_span_id = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                        THEN ?16 ELSE root_span_id END,
+    root_name = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                     THEN ?17 ELSE root_name END,
+    service_name = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                        THEN ?18 ELSE service_name END,
+    session_id = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                      THEN coalesce(?19, session_id) ELSE coalesce(session_id, ?19) END,
+    agent_name = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                      THEN coalesce(?20, agent_name) ELSE coalesce(agent_name, ?20) END,
+    user_id = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                   THEN coalesce(?21, user_id) ELSE coalesce(user_id, ?21) END,
+    root_start_ns = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
+                         THEN ?15 ELSE root_start_ns END,
+    has_root = max(has_root, ?14)
+    WHERE trace_no = ?1";
 
-/// Adds `rollup` to the row of `trace_id`, creating it with `order_ns` (default: the rollup's
-/// start) if there is none.
-fn upsert(
-    conn: &Connection,
-    trace_id: TraceId,
-    r: &TraceRollup,
-    order_ns: Option<i64>,
-) -> Result<(), DbError> {
-    {
-        let mut stmt = conn.prepare_cached(&UPSERT_SQL).db()?;
-        stmt.execute(params![
-            trace_id.to_bytes(),
-            order_ns.unwrap_or(to_sql(r.start)),
+fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), DbError> {
+    conn.prepare_cached(ADD_TO_ROW)
+        .db()?
+        .execute(params![
+            trace_no,
             to_sql(r.start),
             to_sql(r.end),
             to_sql(r.spans),
@@ -254,7 +282,7 @@ fn upsert(
             r.cost_nanos,
             to_sql(r.priced),
             to_sql(r.unpriced),
-            r.head.has_root,
+            i64::from(r.head.has_root),
             to_sql(r.head.start),
             r.head.span_id.to_bytes(),
             r.head.name,
@@ -264,24 +292,12 @@ fn upsert(
             r.head.user.as_ref().or(r.any_user.as_ref()),
         ])
         .db()?;
-        Ok(())
-    }
+    Ok(())
 }
 
-/// Rebuilds the row of `trace_id` from the spans left (after retention), keeping its list
+/// Rebuilds the row of `trace_no` from the spans left (after retention), keeping its list
 /// position; deletes it when no span is left.
-pub(crate) fn recompute(conn: &Connection, trace_id: TraceId) -> Result<(), QueryError> {
-    let id = trace_id.to_bytes();
-    let order_ns: Option<i64> = {
-        let mut stmt = conn
-            .prepare_cached("SELECT order_ns FROM traces WHERE trace_id = ?1")
-            .db()?;
-        let mut rows = stmt.query([id]).db()?;
-        match rows.next().db()? {
-            Some(row) => Some(codec::int(row, 0)?),
-            None => None,
-        }
-    };
+pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryError> {
     let mut rollup: Option<TraceRollup> = None;
     {
         let mut stmt = conn
@@ -289,10 +305,10 @@ pub(crate) fn recompute(conn: &Connection, trace_id: TraceId) -> Result<(), Quer
                 "SELECT span_id, parent_span_id IS NULL, name, service_name, start_ns, end_ns, \
                  status_code, input_tokens, output_tokens, cache_read_tokens, \
                  cache_write_tokens, reasoning_tokens, cost_total, kind, session_id, agent_name, \
-                 user_id FROM spans AS s WHERE trace_id = ?1",
+                 user_id FROM spans WHERE trace_no = ?1",
             )
             .db()?;
-        let mut rows = stmt.query([id]).db()?;
+        let mut rows = stmt.query([trace_no]).db()?;
         while let Some(row) = rows.next().db()? {
             let name = codec::text(row, 2)?;
             let service = codec::text(row, 3)?;
@@ -331,12 +347,29 @@ pub(crate) fn recompute(conn: &Connection, trace_id: TraceId) -> Result<(), Quer
             }
         }
     }
-    conn.prepare_cached("DELETE FROM traces WHERE trace_id = ?1")
-        .db()?
-        .execute([id])
-        .db()?;
-    if let Some(r) = rollup {
-        upsert(conn, trace_id, &r, order_ns)?;
+    match rollup {
+        None => {
+            conn.prepare_cached("DELETE FROM traces WHERE trace_no = ?1")
+                .db()?
+                .execute([trace_no])
+                .db()?;
+        }
+        Some(r) => {
+            let (trace_id, order_ns): (Vec<u8>, i64) = conn
+                .prepare_cached("SELECT trace_id, order_ns FROM traces WHERE trace_no = ?1")
+                .db()?
+                .query_row([trace_no], |row| Ok((row.get(0)?, row.get(1)?)))
+                .db()?;
+            conn.prepare_cached("DELETE FROM traces WHERE trace_no = ?1")
+                .db()?
+                .execute([trace_no])
+                .db()?;
+            conn.prepare_cached(CREATE_ROW)
+                .db()?
+                .execute(params![trace_id, order_ns, trace_no])
+                .db()?;
+            add_to_row(conn, trace_no, &r)?;
+        }
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ CREATE TABLE resources (
 );
 
 CREATE TABLE spans (
+    trace_no           INTEGER NOT NULL,
     trace_id           BLOB NOT NULL,
     span_id            BLOB NOT NULL,
     parent_span_id     BLOB,
@@ -66,12 +67,13 @@ CREATE TABLE spans (
     framework          TEXT,
     attributes         TEXT,
     events             TEXT,
-    PRIMARY KEY (trace_id, span_id)
+    PRIMARY KEY (trace_no, span_id)
 );
 CREATE INDEX spans_start ON spans (start_ns);
 
 CREATE TABLE traces (
-    trace_id           BLOB PRIMARY KEY,
+    trace_no           INTEGER PRIMARY KEY,
+    trace_id           BLOB NOT NULL UNIQUE,
     order_ns           INTEGER NOT NULL,
     start_ns           INTEGER NOT NULL,
     end_ns             INTEGER NOT NULL,
@@ -94,7 +96,7 @@ CREATE TABLE traces (
     agent_name         TEXT,
     user_id            TEXT
 );
-CREATE INDEX traces_order ON traces (order_ns, trace_id);
+CREATE INDEX traces_order ON traces (order_ns);
 CREATE INDEX traces_start ON traces (start_ns);
 CREATE INDEX traces_session ON traces (session_id, start_ns) WHERE session_id IS NOT NULL;
 

@@ -9,13 +9,13 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use crate::codec::{status_to_sql, to_sql};
 use crate::error::{Db, DbError, WriteError};
 use crate::model::InsertReport;
-use crate::rollup::{Contribution, Rollups};
+use crate::rollup::{self, Contribution, Rollups};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
 /// senders that vary their resource attributes).
 const MAX_CACHED_RESOURCES: usize = 10_000;
 
-const INSERT_SPAN: &str = "INSERT INTO spans (trace_id, span_id, parent_span_id, name, kind, \
+const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, parent_span_id, name, kind, \
      start_ns, end_ns, duration_ns, status_code, status_message, resource_id, service_name, \
      scope, operation, provider, request_model, response_model, input_tokens, output_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
@@ -23,7 +23,7 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_id, span_id, parent_span_id,
      agent_id, tool_name, tool_call_id, framework, attributes, events) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37) ON CONFLICT (trace_id, span_id) DO NOTHING";
+     ?37, ?38) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -94,13 +94,15 @@ impl Writer {
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         let mut attributes = Json::default();
         let mut span_events = Json::default();
+        let trace_numbers = rollup::trace_numbers(&tx, spans)?;
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
-            for s in spans {
+            for (s, &trace_no) in spans.iter().zip(&trace_numbers) {
                 let resource_id = resources.id(&tx, &s.resource)?;
                 let cost = s.cost.as_ref();
                 let changed = stmt
                     .execute(params![
+                        trace_no,
                         s.trace_id.to_bytes(),
                         s.span_id.to_bytes(),
                         s.parent_span_id.map(|p| p.to_bytes()),
@@ -144,7 +146,7 @@ impl Writer {
                     report.duplicates += 1;
                 } else {
                     report.inserted += 1;
-                    rollups.add(s.trace_id, &Contribution::of(s));
+                    rollups.add(trace_no, &Contribution::of(s));
                 }
             }
         }

@@ -75,7 +75,10 @@ impl Where {
 pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
     w.range("s.start_ns", &f.range);
     if let Some(t) = f.trace_id {
-        w.push("s.trace_id = ?", [Value::Blob(t.to_bytes().to_vec())]);
+        w.push(
+            "s.trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?)",
+            [Value::Blob(t.to_bytes().to_vec())],
+        );
     }
     span_fields(
         w,
@@ -162,7 +165,7 @@ pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
         // full: span columns carry no index of their own, to keep writes fast.
         w.push(
             format!(
-                "EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_id = t.trace_id AND {})",
+                "EXISTS (SELECT 1 FROM spans AS s WHERE s.trace_no = t.trace_no AND {})",
                 sub.sql()
             ),
             sub.params,

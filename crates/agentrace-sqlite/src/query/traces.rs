@@ -15,9 +15,10 @@ use crate::store::SqliteStore;
 const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
      t.service_name, t.start_ns, t.end_ns, t.span_count, t.error_count, t.input_tokens, \
      t.output_tokens, t.cache_read_tokens, t.cache_write_tokens, t.reasoning_tokens, \
-     t.cost_total, t.unpriced_count, t.session_id, t.agent_name, t.user_id, t.order_ns";
+     t.cost_total, t.unpriced_count, t.session_id, t.agent_name, t.user_id, t.order_ns, \
+     t.trace_no";
 
-/// Index of `order_ns` in [`TRACE_COLUMNS`].
+/// Index of `order_ns` in [`TRACE_COLUMNS`], followed by `trace_no`.
 const ORDER_COLUMN: usize = 19;
 
 fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
@@ -27,7 +28,7 @@ fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
         trace_id: codec::trace_id(row, 0)?,
         root_span_id: codec::span_id(row, 1)?,
         root_name: codec::text(row, 2)?,
-        has_root: codec::int(row, 3)? != 0,
+        has_root: codec::int(row, 3)? == 1,
         service_name: codec::text(row, 4)?,
         start_unix_nano: start,
         end_unix_nano: end,
@@ -66,20 +67,21 @@ impl SqliteStore {
         let mut w = Where::default();
         filter::traces(&mut w, filter);
         if let Some(c) = cursor_in {
-            let key = cursor_key::<24>(c, 't')?;
-            let (order, trace) = split_i64(&key);
+            let key = cursor_key::<16>(c, 't')?;
+            let (order, rest) = split_i64(&key);
+            let (trace_no, _) = split_i64(rest);
             w.push(
-                "t.order_ns <= ? AND (t.order_ns, t.trace_id) < (?, ?)",
+                "t.order_ns <= ? AND (t.order_ns, t.trace_no) < (?, ?)",
                 [
                     Value::Integer(order),
                     Value::Integer(order),
-                    Value::Blob(trace.to_vec()),
+                    Value::Integer(trace_no),
                 ],
             );
         }
         let sql = format!(
             "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE {} \
-             ORDER BY t.order_ns DESC, t.trace_id DESC LIMIT ?",
+             ORDER BY t.order_ns DESC, t.trace_no DESC LIMIT ?",
             w.sql()
         );
         w.params.push(page_limit(Some(limit)));
@@ -88,16 +90,20 @@ impl SqliteStore {
             let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().db()? {
-                out.push((codec::int(row, ORDER_COLUMN)?, summary(row)?));
+                let key = (
+                    codec::int(row, ORDER_COLUMN)?,
+                    codec::int(row, ORDER_COLUMN + 1)?,
+                );
+                out.push((key, summary(row)?));
             }
             Ok(out)
         })?;
         let next_cursor = if rows_out.len() > limit {
             rows_out.truncate(limit);
-            rows_out.last().map(|(order, t)| {
-                let mut key = [0u8; 24];
+            rows_out.last().map(|((order, trace_no), _)| {
+                let mut key = [0u8; 16];
                 key[..8].copy_from_slice(&order.to_be_bytes());
-                key[8..].copy_from_slice(&t.trace_id.to_bytes());
+                key[8..].copy_from_slice(&trace_no.to_be_bytes());
                 cursor('t', &key)
             })
         } else {
@@ -128,18 +134,19 @@ fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>,
             .db()?;
         let mut rows = stmt.query([id]).db()?;
         match rows.next().db()? {
-            Some(row) => summary(row)?,
+            Some(row) => (summary(row)?, codec::int(row, ORDER_COLUMN + 1)?),
             None => return Ok(None),
         }
     };
+    let (summary, trace_no) = summary;
     let mut spans = Vec::new();
     {
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {SPAN_COLUMNS} FROM spans AS s WHERE s.trace_id = ?1"
+                "SELECT {SPAN_COLUMNS} FROM spans AS s WHERE s.trace_no = ?1"
             ))
             .db()?;
-        let mut rows = stmt.query([id]).db()?;
+        let mut rows = stmt.query([trace_no]).db()?;
         let mut resources = ResourceCache::default();
         while let Some(row) = rows.next().db()? {
             spans.push(codec::span(row, conn, &mut resources)?);
