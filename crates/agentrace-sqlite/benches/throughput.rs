@@ -14,9 +14,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentrace_core::{
-    Cost, Resource, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage, TraceId, Usd,
+    Cost, Event, EventKind, Level, Resource, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus,
+    TokenUsage, TraceId, Usd,
 };
-use agentrace_sqlite::{AggregateQuery, GroupBy, SpanFilter, SqliteStore, TimeRange, TraceFilter};
+use agentrace_sqlite::{
+    AggregateQuery, GroupBy, Order, SpanFilter, SpanQuery, SqliteStore, TimeRange, TraceFilter,
+};
 
 const T0: u64 = 1_700_000_000_000_000_000;
 const BATCH: usize = 1_024;
@@ -106,6 +109,45 @@ fn trace(t: u64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
     spans
 }
 
+/// Inserts `n` log events in batches, timing the inserts.
+fn insert_events(
+    store: &SqliteStore,
+    resource: &Arc<Resource>,
+    n: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut took = Duration::ZERO;
+    let mut i = 0u64;
+    while i < n {
+        let batch: Vec<_> = (i..(i + BATCH as u64).min(n))
+            .map(|j| {
+                let mut e = Event::new(
+                    T0 + j * 1_000_000,
+                    Level::Info,
+                    EventKind::ToolCall,
+                    format!("calling web_search for step {j}"),
+                    resource.clone(),
+                );
+                e.trace_id = Some(TraceId::random());
+                e.span_id = Some(SpanId::random());
+                e.session_id = Some(format!("session-{}", j / 200));
+                e.agent_id = Some("agent-1".into());
+                e.attributes.insert("gen_ai.tool.name", "web_search");
+                e
+            })
+            .collect();
+        let started = Instant::now();
+        store.insert_events(&batch)?;
+        took += started.elapsed();
+        i += batch.len() as u64;
+    }
+    println!(
+        "events: {n} in {:.2} s = {:.0} events/s (insert time only)",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64()
+    );
+    Ok(())
+}
+
 fn time<T>(label: &str, runs: u32, mut f: impl FnMut() -> T) -> T {
     let mut best = Duration::MAX;
     let mut out = None;
@@ -174,11 +216,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             window = (0, Duration::ZERO);
         }
     }
-    println!(
-        "insert: {inserted} spans in {:.2} s = {:.0} spans/s (insert time only)",
-        insert_time.as_secs_f64(),
-        inserted as f64 / insert_time.as_secs_f64()
-    );
+    if inserted > 0 {
+        println!(
+            "insert: {inserted} spans in {:.2} s = {:.0} spans/s (insert time only)",
+            insert_time.as_secs_f64(),
+            inserted as f64 / insert_time.as_secs_f64()
+        );
+    }
     let started = Instant::now();
     store.checkpoint()?;
     println!(
@@ -192,12 +236,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         size as f64 / inserted as f64
     );
 
+    if inserted > 0 {
+        insert_events(&store, &resource, 200_000)?;
+    }
     if std::env::var("AGENTRACE_BENCH_QUERIES").is_ok_and(|v| v == "0") {
         return Ok(());
     }
     println!("queries over {inserted} spans:");
     let all = TimeRange::ALL;
-    let last_hour = TimeRange::since(T0 + t * 100_000_000 - 3_600_000_000_000);
+    // The last hour of data (AGENTRACE_BENCH_SPANS=0 with AGENTRACE_BENCH_DIR re-queries a kept
+    // file without inserting).
+    let newest = store
+        .spans(
+            &SpanQuery::new(SpanFilter::new())
+                .order(Order::Desc)
+                .limit(1),
+        )?
+        .spans
+        .first()
+        .map_or(T0, |s| s.start_time_unix_nano);
+    let last_hour = TimeRange::since(newest.saturating_sub(3_600_000_000_000));
     time("summary (all time)", 3, || store.summary(all))?;
     time("summary (last hour)", 3, || store.summary(last_hour))?;
     time("aggregate by model, llm (all time)", 3, || {
@@ -222,6 +280,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     time("list_traces session filter", 3, || {
         store.list_traces(&TraceFilter::new().session("session-42"), None, 50)
+    })?;
+    time("list_traces model filter", 3, || {
+        store.list_traces(&TraceFilter::new().model("gemini-2.5-pro"), None, 50)
+    })?;
+    time("list_traces user filter (2% of traces)", 3, || {
+        store.list_traces(&TraceFilter::new().user("user-7"), None, 50)
     })?;
     time("list_traces errors only", 3, || {
         store.list_traces(
