@@ -82,7 +82,7 @@ impl Head {
         }
     }
 
-    /// Roots beat non-roots; then the earlier start wins. Mirrored by `BETTER_HEAD`.
+    /// Roots beat non-roots; then the earlier start wins. Mirrored in SQL by `ADD_TO_ROW`.
     fn is_beaten_by(&self, c: &Contribution<'_>) -> bool {
         (c.is_root && !self.has_root) || (c.is_root == self.has_root && c.start < self.start)
     }

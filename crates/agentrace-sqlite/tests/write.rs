@@ -267,3 +267,40 @@ fn many_resources_are_each_stored_once() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn two_stores_on_one_file_write_the_same_traces_concurrently() -> TestResult {
+    // As the server and a CLI process would: each has its own writer connection.
+    let (dir, first) = common::open()?;
+    let second = agentrace_sqlite::SqliteStore::open(dir.path().join("store.db"))?;
+    let batches = |offset: u64| -> Vec<Vec<agentrace_core::SpanRecord>> {
+        (0..20u64)
+            .map(|b| {
+                (0..200u64)
+                    .map(|i| {
+                        let n = b * 200 + i;
+                        // Both stores write spans of the same 100 traces.
+                        span(tid(n % 100), sid(offset + n), None, "s", T0 + n, 1)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let (a, b) = (batches(0), batches(1_000_000));
+    let handle = {
+        let first = first.clone();
+        std::thread::spawn(move || {
+            a.iter()
+                .try_for_each(|batch| first.insert_spans(batch).map(drop))
+        })
+    };
+    for batch in &b {
+        second.insert_spans(batch)?;
+    }
+    handle.join().map_err(|_| "writer panicked")??;
+    let traces = first.list_traces(&TraceFilter::new(), None, 1_000)?.traces;
+    assert_eq!(traces.len(), 100, "one row per trace, whoever created it");
+    assert!(traces.iter().all(|t| t.span_count == 80));
+    assert_eq!(second.summary(Default::default())?.spans, 8_000);
+    Ok(())
+}
