@@ -20,6 +20,20 @@ macro_rules! string_setters {
     };
 }
 
+/// Generates chained setters; the value is converted into the field (`T` into `Option<T>`).
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty),* $(,)?) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $field(mut self, value: $ty) -> Self {
+                self.$field = value.into();
+                self
+            }
+        )*
+    };
+}
+
 /// A half-open time range `[start, end)` in nanoseconds since the Unix epoch; a missing bound
 /// is open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,40 +160,18 @@ impl SpanFilter {
         Self::default()
     }
 
-    /// Sets the time range.
-    #[must_use]
-    pub fn range(mut self, range: TimeRange) -> Self {
-        self.range = range;
-        self
-    }
-
-    /// Sets the trace.
-    #[must_use]
-    pub fn trace_id(mut self, trace_id: TraceId) -> Self {
-        self.trace_id = Some(trace_id);
-        self
-    }
-
-    /// Sets the kind.
-    #[must_use]
-    pub fn kind(mut self, kind: SpanKind) -> Self {
-        self.kind = Some(kind);
-        self
-    }
-
-    /// Sets the status.
-    #[must_use]
-    pub fn status(mut self, status: StatusFilter) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Sets the minimum duration.
-    #[must_use]
-    pub fn min_duration_ns(mut self, ns: u64) -> Self {
-        self.min_duration_ns = Some(ns);
-        self
-    }
+    setters!(
+        /// Sets the time range.
+        range: TimeRange,
+        /// Sets the trace.
+        trace_id: TraceId,
+        /// Sets the kind.
+        kind: SpanKind,
+        /// Sets the status.
+        status: StatusFilter,
+        /// Sets the minimum duration.
+        min_duration_ns: u64,
+    );
 
     string_setters!(
         /// Sets the service.
@@ -238,33 +230,16 @@ impl TraceFilter {
         Self::default()
     }
 
-    /// Sets the time range.
-    #[must_use]
-    pub fn range(mut self, range: TimeRange) -> Self {
-        self.range = range;
-        self
-    }
-
-    /// Sets the kind.
-    #[must_use]
-    pub fn kind(mut self, kind: SpanKind) -> Self {
-        self.kind = Some(kind);
-        self
-    }
-
-    /// Sets the status.
-    #[must_use]
-    pub fn status(mut self, status: StatusFilter) -> Self {
-        self.status = Some(status);
-        self
-    }
-
-    /// Sets the minimum duration.
-    #[must_use]
-    pub fn min_duration_ns(mut self, ns: u64) -> Self {
-        self.min_duration_ns = Some(ns);
-        self
-    }
+    setters!(
+        /// Sets the time range.
+        range: TimeRange,
+        /// Sets the kind.
+        kind: SpanKind,
+        /// Sets the status.
+        status: StatusFilter,
+        /// Sets the minimum duration.
+        min_duration_ns: u64,
+    );
 
     string_setters!(
         /// Sets the service.
@@ -313,33 +288,16 @@ impl EventFilter {
         Self::default()
     }
 
-    /// Sets the time range.
-    #[must_use]
-    pub fn range(mut self, range: TimeRange) -> Self {
-        self.range = range;
-        self
-    }
-
-    /// Sets the trace.
-    #[must_use]
-    pub fn trace_id(mut self, trace_id: TraceId) -> Self {
-        self.trace_id = Some(trace_id);
-        self
-    }
-
-    /// Sets the span.
-    #[must_use]
-    pub fn span_id(mut self, span_id: SpanId) -> Self {
-        self.span_id = Some(span_id);
-        self
-    }
-
-    /// Sets the minimum level.
-    #[must_use]
-    pub fn min_level(mut self, level: Level) -> Self {
-        self.min_level = Some(level);
-        self
-    }
+    setters!(
+        /// Sets the time range.
+        range: TimeRange,
+        /// Sets the trace.
+        trace_id: TraceId,
+        /// Sets the span.
+        span_id: SpanId,
+        /// Sets the minimum level.
+        min_level: Level,
+    );
 
     string_setters!(
         /// Sets the event type name.
@@ -390,26 +348,14 @@ impl SpanQuery {
         }
     }
 
-    /// Sets the order.
-    #[must_use]
-    pub fn order(mut self, order: Order) -> Self {
-        self.order = order;
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Continues after a previous page.
-    #[must_use]
-    pub fn cursor(mut self, cursor: Option<Cursor>) -> Self {
-        self.cursor = cursor;
-        self
-    }
+    setters!(
+        /// Sets the order.
+        order: Order,
+        /// Sets the page size.
+        limit: usize,
+        /// Continues after the page that returned `cursor` (`None`: from the start).
+        cursor: Option<Cursor>,
+    );
 }
 
 /// A page of events: a filter, an order, a size and where to continue.
@@ -436,26 +382,14 @@ impl EventQuery {
         }
     }
 
-    /// Sets the order.
-    #[must_use]
-    pub fn order(mut self, order: Order) -> Self {
-        self.order = order;
-        self
-    }
-
-    /// Sets the page size.
-    #[must_use]
-    pub fn limit(mut self, limit: usize) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Continues after a previous page.
-    #[must_use]
-    pub fn cursor(mut self, cursor: Option<Cursor>) -> Self {
-        self.cursor = cursor;
-        self
-    }
+    setters!(
+        /// Sets the order.
+        order: Order,
+        /// Sets the page size.
+        limit: usize,
+        /// Continues after the page that returned `cursor` (`None`: from the start).
+        cursor: Option<Cursor>,
+    );
 }
 
 /// A page of spans.

@@ -60,16 +60,23 @@ impl Writer {
         &mut self,
         spans: &[SpanRecord],
     ) -> Result<InsertReport, WriteError> {
-        let result = self.try_insert_spans(spans);
-        if result.is_err() {
-            // Resource ids created by the rolled-back transaction no longer exist.
-            self.forget_resources();
-        }
-        result
+        self.guarded(|w| w.try_insert_spans(spans))
     }
 
     pub(crate) fn insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        let result = self.try_insert_events(events);
+        self.guarded(|w| w.try_insert_events(events))
+    }
+
+    /// Runs a write with the resource cache bounded before and forgotten after a failure:
+    /// ids created by a rolled-back transaction no longer exist.
+    fn guarded<T>(
+        &mut self,
+        write: impl FnOnce(&mut Self) -> Result<T, WriteError>,
+    ) -> Result<T, WriteError> {
+        if self.cached_resources > MAX_CACHED_RESOURCES {
+            self.forget_resources();
+        }
+        let result = write(self);
         if result.is_err() {
             self.forget_resources();
         }
@@ -82,9 +89,6 @@ impl Writer {
     }
 
     fn try_insert_spans(&mut self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
-        if self.cached_resources > MAX_CACHED_RESOURCES {
-            self.forget_resources();
-        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -156,9 +160,6 @@ impl Writer {
     }
 
     fn try_insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        if self.cached_resources > MAX_CACHED_RESOURCES {
-            self.forget_resources();
-        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
