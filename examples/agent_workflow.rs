@@ -173,11 +173,10 @@ async fn session(id: &str, user: &str, task: &str, with_coder: bool, research: (
 fn data_dir() -> PathBuf {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--data-dir" {
-            if let Some(dir) = args.next() {
+        if arg == "--data-dir"
+            && let Some(dir) = args.next() {
                 return PathBuf::from(dir);
             }
-        }
     }
     PathBuf::from("agentrace-data")
 }

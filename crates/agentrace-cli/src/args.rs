@@ -62,6 +62,7 @@ pub(crate) struct SummaryArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per run")]
 pub(crate) enum TracesCommand {
     /// Traces, newest first.
     List(ListArgs),

@@ -52,13 +52,12 @@ pub(crate) fn range(args: &RangeArgs, now: SystemTime) -> Result<TimeRange, CliE
         .map(parse_time)
         .transpose()?
         .map(unix_nano);
-    if let (Some(s), Some(e)) = (start, end) {
-        if s >= e {
+    if let (Some(s), Some(e)) = (start, end)
+        && s >= e {
             return Err(CliError::Usage(
                 "the range is empty: --to must be after the start".into(),
             ));
         }
-    }
     Ok(TimeRange {
         start_unix_nano: start,
         end_unix_nano: end,

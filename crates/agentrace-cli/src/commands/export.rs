@@ -131,7 +131,7 @@ fn event_row(e: &Event) -> Result<Vec<String>, CliError> {
 /// Where records go, in the chosen format.
 enum Output<W: Write> {
     Jsonl(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> Output<W> {
@@ -141,7 +141,7 @@ impl<W: Write> Output<W> {
             Format::Csv => {
                 let mut csv = csv::Writer::from_writer(writer);
                 csv.write_record(columns)?;
-                Self::Csv(csv)
+                Self::Csv(Box::new(csv))
             }
         })
     }
