@@ -174,9 +174,10 @@ fn data_dir() -> PathBuf {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         if arg == "--data-dir"
-            && let Some(dir) = args.next() {
-                return PathBuf::from(dir);
-            }
+            && let Some(dir) = args.next()
+        {
+            return PathBuf::from(dir);
+        }
     }
     PathBuf::from("agentrace-data")
 }

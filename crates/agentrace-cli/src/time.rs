@@ -53,11 +53,12 @@ pub(crate) fn range(args: &RangeArgs, now: SystemTime) -> Result<TimeRange, CliE
         .transpose()?
         .map(unix_nano);
     if let (Some(s), Some(e)) = (start, end)
-        && s >= e {
-            return Err(CliError::Usage(
-                "the range is empty: --to must be after the start".into(),
-            ));
-        }
+        && s >= e
+    {
+        return Err(CliError::Usage(
+            "the range is empty: --to must be after the start".into(),
+        ));
+    }
     Ok(TimeRange {
         start_unix_nano: start,
         end_unix_nano: end,
