@@ -18,7 +18,7 @@
 //!
 //! Attributes that were lifted are not kept in [`SpanRecord::attributes`]; the others are.
 
-use crate::model::{SpanKind, SpanRecord, SpanStatus, StatusCode};
+use crate::model::{SpanKind, SpanRecord, SpanStatus, StatusCode, Text};
 use crate::semconv::{
     agentrace, gen_ai, gen_ai_legacy, langfuse, openinference, otel, traceloop, vercel_ai,
 };
@@ -178,15 +178,15 @@ pub struct SpanNormalizer {
 
 #[derive(Debug, Clone, Default)]
 struct KindHints {
-    explicit: Option<String>,
-    openinference: Option<String>,
-    traceloop: Option<String>,
-    llm_request_type: Option<String>,
-    vercel_operation: Option<String>,
-    langfuse_type: Option<String>,
-    entity_name: Option<String>,
-    status_code: Option<String>,
-    status_message: Option<String>,
+    explicit: Option<Text>,
+    openinference: Option<Text>,
+    traceloop: Option<Text>,
+    llm_request_type: Option<Text>,
+    vercel_operation: Option<Text>,
+    langfuse_type: Option<Text>,
+    entity_name: Option<Text>,
+    status_code: Option<Text>,
+    status_message: Option<Text>,
 }
 
 impl Default for SpanNormalizer {
@@ -233,9 +233,9 @@ impl SpanNormalizer {
             if !self.claim(field, rank) {
                 continue;
             }
-            let owned = || Some(value.to_owned());
+            let owned = || Some(Text::new(value));
             match field {
-                Field::Operation => record.operation = Some(normalize_operation(value).to_owned()),
+                Field::Operation => record.operation = Some(Text::new(normalize_operation(value))),
                 Field::Provider => record.provider = Some(canonical_provider(value)),
                 Field::RequestModel => record.request_model = owned(),
                 Field::ResponseModel => record.response_model = owned(),
@@ -254,7 +254,7 @@ impl SpanNormalizer {
                 Field::VercelOperationId => self.hints.vercel_operation = owned(),
                 Field::LangfuseType => self.hints.langfuse_type = owned(),
                 Field::EntityName => self.hints.entity_name = owned(),
-                Field::Name => record.name = value.to_owned(),
+                Field::Name => record.name = Text::new(value),
                 Field::StatusCode => self.hints.status_code = owned(),
                 Field::StatusMessage => self.hints.status_message = owned(),
                 Field::InputTokens
@@ -344,7 +344,7 @@ impl SpanNormalizer {
             _ => {}
         }
         if hints.status_message.is_some() {
-            record.status.message = hints.status_message;
+            record.status.message = hints.status_message.map(String::from);
         }
         if record.status.code == StatusCode::Unset
             && let Some(error_type) = record.attributes.get(gen_ai::ERROR_TYPE)
@@ -455,17 +455,17 @@ const PROVIDER_ALIASES: &[(&str, &str)] = &[
 /// Canonical OTel v1.37+ provider names for the legacy, OpenInference and Vercel spellings
 /// (`az.ai.openai` → `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` →
 /// `openai`); other names are lower-cased.
-pub fn canonical_provider(raw: &str) -> String {
+pub fn canonical_provider(raw: &str) -> Text {
     // Fast path: already a canonical name (the common case, on every LLM span).
     if let Some(canonical) = CANONICAL_PROVIDERS.iter().find(|c| **c == raw) {
-        return (*canonical).to_owned();
+        return Text::new(canonical);
     }
     let raw = raw.trim();
     if let Some((_, canonical)) = PROVIDER_ALIASES
         .iter()
         .find(|(alias, _)| alias.eq_ignore_ascii_case(raw))
     {
-        return (*canonical).to_owned();
+        return Text::new(canonical);
     }
     // Vercel AI SDK: `openai.chat`, `anthropic.messages`, `google.generative-ai`.
     let base = match raw.split_once('.') {
@@ -482,9 +482,9 @@ pub fn canonical_provider(raw: &str) -> String {
         .iter()
         .find(|(alias, _)| alias.eq_ignore_ascii_case(base))
     {
-        return (*canonical).to_owned();
+        return Text::new(canonical);
     }
-    base.to_ascii_lowercase()
+    Text::from(base.to_ascii_lowercase())
 }
 
 fn kind_of_operation(op: &str) -> Option<SpanKind> {

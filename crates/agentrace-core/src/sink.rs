@@ -15,7 +15,9 @@
 //!   [`ExportError::Permanent`] is counted as failed and not retried.
 //! - **`flush` makes everything exported so far durable** (fsync'd, committed, acknowledged).
 //!   `shutdown` flushes and releases resources; later exports return [`ExportError::ShutDown`].
-//!   Both must be idempotent.
+//!   Calling either again is safe: a repeated flush succeeds, a repeated shutdown returns `Ok`
+//!   or [`ShutdownError::AlreadyShutDown`], a flush after shutdown returns `Ok` or
+//!   [`FlushError::ShutDown`]; none panics or loses stored data.
 //! - **Never panic on data**: the pipeline catches panics and counts the batch as failed, but a
 //!   panic is a bug.
 //!
@@ -169,7 +171,7 @@ pub trait Sink: Send + Sync + fmt::Debug {
         None
     }
 
-    /// Makes everything exported so far durable. Idempotent.
+    /// Makes everything exported so far durable. Safe to repeat.
     async fn flush(&self) -> Result<(), FlushError> {
         Ok(())
     }

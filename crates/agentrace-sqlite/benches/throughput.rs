@@ -38,9 +38,9 @@ fn trace(t: u64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
         resource.clone(),
     );
     root.kind = SpanKind::Agent;
-    root.agent_name = Some(format!("agent-{}", t % 8));
-    root.session_id = Some(format!("session-{}", t / 20));
-    root.user_id = Some(format!("user-{}", t % 50));
+    root.agent_name = Some(format!("agent-{}", t % 8).into());
+    root.session_id = Some(format!("session-{}", t / 20).into());
+    root.user_id = Some(format!("user-{}", t % 50).into());
     root.framework = Some("rig".into());
     let mut spans = Vec::with_capacity(10);
     for i in 0..9u64 {
@@ -63,18 +63,18 @@ fn trace(t: u64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
             s.name = "execute_tool web_search".into();
             s.operation = Some("execute_tool".into());
             s.tool_name = Some("web_search".into());
-            s.tool_call_id = Some(format!("call_{t}_{i}"));
+            s.tool_call_id = Some(format!("call_{t}_{i}").into());
             if (t + i).is_multiple_of(17) {
                 s.status = SpanStatus::error("timeout after 30s");
             }
         } else {
             let model = ["gpt-4o", "claude-sonnet-4", "gemini-2.5-pro"][((t + i) % 3) as usize];
             s.kind = SpanKind::Llm;
-            s.name = format!("chat {model}");
+            s.name = format!("chat {model}").into();
             s.operation = Some("chat".into());
             s.provider = Some("openai".into());
             s.request_model = Some(model.into());
-            s.response_model = Some(format!("{model}-2025-01-01"));
+            s.response_model = Some(format!("{model}-2025-01-01").into());
             s.usage = TokenUsage {
                 input_tokens: 1_200 + i,
                 output_tokens: 300,
@@ -129,7 +129,7 @@ fn insert_events(
                 );
                 e.trace_id = Some(TraceId::random());
                 e.span_id = Some(SpanId::random());
-                e.session_id = Some(format!("session-{}", j / 200));
+                e.session_id = Some(format!("session-{}", j / 200).into());
                 e.agent_id = Some("agent-1".into());
                 e.attributes.insert("gen_ai.tool.name", "web_search");
                 e

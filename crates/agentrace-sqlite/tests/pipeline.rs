@@ -22,7 +22,7 @@ fn records_submitted_to_a_pipeline_are_queryable_after_flush() -> TestResult {
             50 * MS,
         );
         root.kind = SpanKind::Agent;
-        root.session_id = Some(format!("session-{}", t % 5));
+        root.session_id = Some(format!("session-{}", t % 5).into());
         for c in 1..=3u64 {
             let mut call = llm(
                 tid(t),

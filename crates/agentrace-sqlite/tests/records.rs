@@ -87,7 +87,7 @@ fn span_filters() -> TestResult {
             .spans(&SpanQuery::new(f))?
             .spans
             .into_iter()
-            .map(|s| s.name)
+            .map(|s| s.name.to_string())
             .collect())
     };
     assert_eq!(names(SpanFilter::new().trace_id(tid(2)))?, ["other"]);

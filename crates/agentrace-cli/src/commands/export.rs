@@ -64,8 +64,11 @@ const EVENT_COLUMNS: &[&str] = &[
     "attributes",
 ];
 
-fn opt(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
+fn opt<T: AsRef<str>>(value: &Option<T>) -> String {
+    value
+        .as_ref()
+        .map(|v| v.as_ref().to_owned())
+        .unwrap_or_default()
 }
 
 fn span_row(s: &SpanRecord) -> Result<Vec<String>, CliError> {
@@ -73,7 +76,7 @@ fn span_row(s: &SpanRecord) -> Result<Vec<String>, CliError> {
         s.trace_id.to_string(),
         s.span_id.to_string(),
         s.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
-        s.name.clone(),
+        s.name.to_string(),
         s.kind.to_string(),
         rfc3339_nanos(s.start_time_unix_nano),
         rfc3339_nanos(s.end_time_unix_nano),

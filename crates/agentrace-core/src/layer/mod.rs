@@ -32,7 +32,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use self::visit::{EventVisitor, SpanVisitor};
 use crate::model::{
-    Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
+    Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, Text, TraceId,
 };
 use crate::normalize::{KeyPlan, SpanNormalizer};
 use crate::now_unix_nano;
@@ -392,7 +392,7 @@ where
         record.end_time_unix_nano = now_unix_nano();
         normalizer.finish(&mut record);
         if record.name.is_empty() {
-            record.name = span.metadata().name().to_owned();
+            record.name = Text::new(span.metadata().name());
         }
         if record.status.code == StatusCode::Unset
             && let Some(message) = error_event
@@ -404,7 +404,7 @@ where
             return;
         }
         if record.framework.is_none() {
-            record.framework = framework_of_target(span.metadata().target()).map(str::to_owned);
+            record.framework = framework_of_target(span.metadata().target()).map(Text::new);
         }
         let parent = span.parent();
         inherit_fields!(

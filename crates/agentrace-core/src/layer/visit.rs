@@ -4,7 +4,7 @@ use std::fmt;
 
 use tracing_core::field::{Field, Visit};
 
-use crate::model::{AttributeValue, Event, EventKind, Level, SpanRecord};
+use crate::model::{AttributeValue, Event, EventKind, Level, SpanRecord, Text};
 use crate::normalize::{KeyPlan, SpanNormalizer};
 use crate::semconv::{agentrace, gen_ai, openinference, otel, traceloop, vercel_ai};
 
@@ -93,10 +93,10 @@ impl Visit for EventVisitor<'_> {
             | gen_ai::CONVERSATION_ID
             | openinference::SESSION_ID
             | traceloop::SESSION_ID
-            | vercel_ai::SESSION_ID => event.session_id = Some(value.to_owned()),
-            agentrace::CORRELATION_ID => event.correlation_id = Some(value.to_owned()),
-            gen_ai::AGENT_ID | "agent.id" => event.agent_id = Some(value.to_owned()),
-            agentrace::FRAMEWORK => event.framework = Some(value.to_owned()),
+            | vercel_ai::SESSION_ID => event.session_id = Some(Text::new(value)),
+            agentrace::CORRELATION_ID => event.correlation_id = Some(Text::new(value)),
+            gen_ai::AGENT_ID | "agent.id" => event.agent_id = Some(Text::new(value)),
+            agentrace::FRAMEWORK => event.framework = Some(Text::new(value)),
             "error" | "exception.message" => {
                 self.error = Some(value.to_owned());
                 event.attributes.insert(field.name(), value);

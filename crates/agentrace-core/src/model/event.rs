@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{Attributes, Resource, SpanId, TraceId};
+use super::{Attributes, Resource, SpanId, Text, TraceId};
 
 /// Event severity. `SUCCESS` and `CRITICAL` extend `tracing`'s levels; they are carried on
 /// `tracing` events by the `agentrace.level` field.
@@ -247,16 +247,16 @@ pub struct Event {
     pub span_id: Option<SpanId>,
     /// Session id (inherited from the enclosing spans when not set on the event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// Correlation id (inherited like the session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
+    pub correlation_id: Option<Text>,
     /// Agent id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
+    pub agent_id: Option<Text>,
     /// Agent framework.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub framework: Option<String>,
+    pub framework: Option<Text>,
     /// Instrumentation scope (the `tracing` target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Cow<'static, str>>,

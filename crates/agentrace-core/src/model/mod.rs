@@ -6,6 +6,7 @@ mod ids;
 mod metric;
 mod resource;
 mod span;
+mod text;
 mod usage;
 
 pub use attributes::{AttributeValue, Attributes, Key};
@@ -16,4 +17,5 @@ pub use resource::Resource;
 pub use span::{
     CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,
 };
+pub use text::Text;
 pub use usage::{Cost, TokenUsage, Usd};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Attributes, Cost, Resource, SpanId, TokenUsage, TraceId};
+use super::{Attributes, Cost, Resource, SpanId, Text, TokenUsage, TraceId};
 
 /// What a span does, normalized across telemetry dialects (`conventions.md` §4).
 #[derive(
@@ -154,7 +154,7 @@ pub struct SpanRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_span_id: Option<SpanId>,
     /// Span name, e.g. `chat gpt-4o`.
-    pub name: String,
+    pub name: Text,
     /// What the span does.
     pub kind: SpanKind,
     /// Start, nanoseconds since the Unix epoch.
@@ -171,16 +171,16 @@ pub struct SpanRecord {
     pub scope: Option<Cow<'static, str>>,
     /// `gen_ai.operation.name`, normalized (`chat`, `invoke_agent`, `execute_tool`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    pub operation: Option<Text>,
     /// Provider, e.g. `openai`, `anthropic`, `gcp.vertex_ai`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Model requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_model: Option<String>,
+    pub request_model: Option<Text>,
     /// Model that answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response_model: Option<String>,
+    pub response_model: Option<Text>,
     /// Token counts.
     #[serde(default, skip_serializing_if = "TokenUsage::is_empty")]
     pub usage: TokenUsage,
@@ -189,28 +189,28 @@ pub struct SpanRecord {
     pub cost: Option<Cost>,
     /// Session or conversation id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// End-user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<Text>,
     /// Correlation id linking records across systems.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
+    pub correlation_id: Option<Text>,
     /// Agent name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_name: Option<String>,
+    pub agent_name: Option<Text>,
     /// Agent id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<String>,
+    pub agent_id: Option<Text>,
     /// Tool name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_name: Option<String>,
+    pub tool_name: Option<Text>,
     /// Tool call id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_call_id: Option<String>,
+    pub tool_call_id: Option<Text>,
     /// Agent framework (`rig`, `langgraph`, `crewai`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub framework: Option<String>,
+    pub framework: Option<Text>,
     /// Every other attribute.
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub attributes: Attributes,
@@ -224,7 +224,7 @@ impl SpanRecord {
     pub fn new(
         trace_id: TraceId,
         span_id: SpanId,
-        name: impl Into<String>,
+        name: impl Into<Text>,
         start_time_unix_nano: u64,
         end_time_unix_nano: u64,
         resource: Arc<Resource>,
@@ -282,7 +282,7 @@ impl SpanRecord {
         (self.kind == SpanKind::Llm).then(|| CostEntry {
             time_unix_nano: self.start_time_unix_nano,
             provider: self.provider.clone(),
-            model: self.model().map(str::to_owned),
+            model: self.model().map(Text::from),
             usage: self.usage,
             cost: self.cost,
             duration_ns: self.duration_ns(),
@@ -300,9 +300,9 @@ pub struct CostEntry {
     /// When the call started.
     pub time_unix_nano: u64,
     /// Provider.
-    pub provider: Option<String>,
+    pub provider: Option<Text>,
     /// Model priced.
-    pub model: Option<String>,
+    pub model: Option<Text>,
     /// Tokens by type.
     pub usage: TokenUsage,
     /// Cost by type; `None` when unpriced.
@@ -310,11 +310,11 @@ pub struct CostEntry {
     /// Call duration.
     pub duration_ns: u64,
     /// Session.
-    pub session_id: Option<String>,
+    pub session_id: Option<Text>,
     /// Agent.
-    pub agent_name: Option<String>,
+    pub agent_name: Option<Text>,
     /// Framework.
-    pub framework: Option<String>,
+    pub framework: Option<Text>,
     /// End user.
-    pub user_id: Option<String>,
+    pub user_id: Option<Text>,
 }

@@ -75,7 +75,7 @@ pub(crate) fn llm(
 ) -> SpanRecord {
     let mut s = span(trace, id, None, &format!("chat {model}"), start, duration);
     s.kind = SpanKind::Llm;
-    s.request_model = Some(model.to_owned());
+    s.request_model = Some(model.into());
     s.usage = usage;
     s.cost =
         cost_nanos.map(|n| Cost::from_parts(Usd::from_nanos(n), Usd::ZERO, Usd::ZERO, Usd::ZERO));
