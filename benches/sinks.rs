@@ -3,6 +3,7 @@
 //! Run with `cargo xtask bench sinks`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use agentrace::file::{JsonlSink, Rotation};
@@ -40,15 +41,23 @@ fn events(n: usize) -> Vec<Event> {
         .collect()
 }
 
-/// Fully populated LLM spans in traces of 8, sharing one resource as a process's spans do.
+/// Start times only move forward, as in a live system (the store's time index appends).
+static CLOCK: AtomicU64 = AtomicU64::new(1_763_700_000_000_000_000);
+
+/// Fully populated LLM spans in traces of 8 (a root and seven children), sharing one resource
+/// as a process's spans do, with start times moving forward.
 fn spans(n: usize, resource: &Arc<Resource>) -> Vec<SpanRecord> {
     let mut trace = TraceId::random();
+    let mut root = None;
     (0..n)
         .map(|i| {
             if i % 8 == 0 {
                 trace = TraceId::random();
+                root = None;
             }
-            let mut s = llm_span(trace, None, 1_763_700_000_000_000_000 + i as u64);
+            let start = CLOCK.fetch_add(1_000_000, Ordering::Relaxed);
+            let mut s = llm_span(trace, root, start);
+            root = root.or(Some(s.span_id));
             s.resource = resource.clone();
             s
         })
@@ -66,7 +75,8 @@ fn pace(pipeline: &Pipeline, max: u64) {
         if in_flight <= max {
             return;
         }
-        std::thread::yield_now();
+        // Sleep rather than spin: on two cores a spinning producer steals the sink's time.
+        std::thread::sleep(Duration::from_micros(200));
     }
 }
 
