@@ -173,7 +173,9 @@ impl KeyPlan {
 #[derive(Debug, Clone)]
 pub struct SpanNormalizer {
     ranks: [u8; FIELD_COUNT],
-    hints: KindHints,
+    /// Rarely present (dialect kind attributes, status fields): boxed so the common span
+    /// carries 8 bytes instead of ~220 through every move.
+    hints: Option<Box<KindHints>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -193,7 +195,7 @@ impl Default for SpanNormalizer {
     fn default() -> Self {
         Self {
             ranks: [rank::UNSET; FIELD_COUNT],
-            hints: KindHints::default(),
+            hints: None,
         }
     }
 }
@@ -247,16 +249,22 @@ impl SpanNormalizer {
                 Field::ToolName => record.tool_name = owned(),
                 Field::ToolCallId => record.tool_call_id = owned(),
                 Field::Framework => record.framework = owned(),
-                Field::KindExplicit => self.hints.explicit = owned(),
-                Field::KindOpenInference => self.hints.openinference = owned(),
-                Field::KindTraceloop => self.hints.traceloop = owned(),
-                Field::LlmRequestType => self.hints.llm_request_type = owned(),
-                Field::VercelOperationId => self.hints.vercel_operation = owned(),
-                Field::LangfuseType => self.hints.langfuse_type = owned(),
-                Field::EntityName => self.hints.entity_name = owned(),
+                Field::KindExplicit => self.hints.get_or_insert_default().explicit = owned(),
+                Field::KindOpenInference => {
+                    self.hints.get_or_insert_default().openinference = owned()
+                }
+                Field::KindTraceloop => self.hints.get_or_insert_default().traceloop = owned(),
+                Field::LlmRequestType => {
+                    self.hints.get_or_insert_default().llm_request_type = owned()
+                }
+                Field::VercelOperationId => {
+                    self.hints.get_or_insert_default().vercel_operation = owned()
+                }
+                Field::LangfuseType => self.hints.get_or_insert_default().langfuse_type = owned(),
+                Field::EntityName => self.hints.get_or_insert_default().entity_name = owned(),
                 Field::Name => record.name = Text::new(value),
-                Field::StatusCode => self.hints.status_code = owned(),
-                Field::StatusMessage => self.hints.status_message = owned(),
+                Field::StatusCode => self.hints.get_or_insert_default().status_code = owned(),
+                Field::StatusMessage => self.hints.get_or_insert_default().status_message = owned(),
                 Field::InputTokens
                 | Field::OutputTokens
                 | Field::CacheReadTokens
@@ -330,7 +338,7 @@ impl SpanNormalizer {
 
     /// Completes the record: span name override, status, kind, entity names.
     pub fn finish(self, record: &mut SpanRecord) {
-        let hints = self.hints;
+        let hints = self.hints.map(|h| *h).unwrap_or_default();
         match hints
             .status_code
             .as_deref()

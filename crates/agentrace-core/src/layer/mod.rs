@@ -49,8 +49,15 @@ pub(crate) struct SpanState {
     error_event: Option<String>,
 }
 
-/// The plans of a callsite's fields, by field index.
-type Plans = Arc<[KeyPlan]>;
+/// What the layer precomputes once per callsite: the plans of its fields (by field index) and
+/// the framework its target names.
+#[derive(Debug)]
+struct CallsiteInfo {
+    plans: Box<[KeyPlan]>,
+    framework: Option<&'static str>,
+}
+
+type Plans = Arc<CallsiteInfo>;
 
 /// Hashes callsite identifiers (pointers) with one multiply.
 #[derive(Default)]
@@ -89,11 +96,14 @@ impl CallsitePlans {
         {
             return plans.clone();
         }
-        let plans: Plans = metadata
-            .fields()
-            .iter()
-            .map(|f| KeyPlan::of(f.name()))
-            .collect();
+        let plans = Arc::new(CallsiteInfo {
+            plans: metadata
+                .fields()
+                .iter()
+                .map(|f| KeyPlan::of(f.name()))
+                .collect(),
+            framework: framework_of_target(metadata.target()),
+        });
         self.0
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -289,7 +299,7 @@ where
         attrs.record(&mut SpanVisitor {
             record: &mut record,
             normalizer: &mut normalizer,
-            plans: &plans,
+            plans: &plans.plans,
         });
         let state = SpanState {
             sampled: self.sampler.decide(trace_id, parent_sampled),
@@ -310,7 +320,7 @@ where
             values.record(&mut SpanVisitor {
                 record: &mut state.record,
                 normalizer: &mut state.normalizer,
-                plans: &state.plans,
+                plans: &state.plans.plans,
             });
         }
     }
@@ -387,7 +397,7 @@ where
             normalizer,
             sampled,
             error_event,
-            ..
+            plans,
         } = state;
         record.end_time_unix_nano = now_unix_nano();
         normalizer.finish(&mut record);
@@ -404,7 +414,7 @@ where
             return;
         }
         if record.framework.is_none() {
-            record.framework = framework_of_target(span.metadata().target()).map(Text::new);
+            record.framework = plans.framework.map(Text::new);
         }
         let parent = span.parent();
         inherit_fields!(
