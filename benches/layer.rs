@@ -124,8 +124,8 @@ fn bench_layers(c: &mut Criterion) {
 /// drift of a shared, noisy 2-core VM hits both alike; prints each stack's median per span and
 /// the ratio of medians.
 fn interleaved() {
-    const SPANS: u64 = 500_000;
-    const ROUNDS: usize = 9;
+    const SPANS: u64 = 100_000;
+    const ROUNDS: usize = 21;
     let memory = MemorySink::new();
     let pipeline = Pipeline::builder()
         .with_sink(memory.clone())
