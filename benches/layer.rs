@@ -132,13 +132,16 @@ fn interleaved() {
         .configure(|c| c.queue_capacity = 1 << 20)
         .build()
         .expect("pipeline starts");
-    let agentrace = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(AgentraceLayer::new(pipeline.clone(), Resource::new("bench"))),
-    );
+    let agentrace = tracing::Dispatch::new(tracing_subscriber::registry().with(
+        AgentraceLayer::new(pipeline.clone(), Resource::new("bench")),
+    ));
     let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
     let otel = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
     );
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
