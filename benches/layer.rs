@@ -45,6 +45,71 @@ fn timed(dispatch: &tracing::Dispatch, iters: u64, between: impl Fn()) -> Durati
     elapsed
 }
 
+/// agentrace: the layer → the pipeline → the in-memory sink.
+struct AgentraceStack {
+    pipeline: Pipeline,
+    memory: MemorySink,
+    dispatch: tracing::Dispatch,
+}
+
+impl AgentraceStack {
+    fn new() -> Self {
+        let memory = MemorySink::new();
+        let pipeline = Pipeline::builder()
+            .with_sink(memory.clone())
+            .configure(|c| c.queue_capacity = 1 << 20)
+            .build()
+            .expect("pipeline starts");
+        let dispatch = tracing::Dispatch::new(tracing_subscriber::registry().with(
+            AgentraceLayer::new(pipeline.clone(), Resource::new("bench")),
+        ));
+        Self {
+            pipeline,
+            memory,
+            dispatch,
+        }
+    }
+
+    /// Between samples: export what is queued, forget what was stored.
+    fn reset(&self) {
+        let _ = self.pipeline.flush();
+        self.memory.clear();
+    }
+}
+
+/// tracing-opentelemetry + opentelemetry_sdk with the SDK's in-memory exporter.
+struct OtelStack {
+    provider: SdkTracerProvider,
+    exporter: InMemorySpanExporter,
+    dispatch: tracing::Dispatch,
+}
+
+impl OtelStack {
+    fn new(batch: bool) -> Self {
+        let exporter = InMemorySpanExporter::default();
+        let builder = SdkTracerProvider::builder();
+        let provider = if batch {
+            builder.with_batch_exporter(exporter.clone()).build()
+        } else {
+            builder.with_simple_exporter(exporter.clone()).build()
+        };
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
+        );
+        Self {
+            provider,
+            exporter,
+            dispatch,
+        }
+    }
+
+    fn reset(&self) {
+        let _ = self.provider.force_flush();
+        self.exporter.reset();
+    }
+}
+
 fn bench_layers(c: &mut Criterion) {
     let mut group = c.benchmark_group("llm_span");
 
@@ -53,71 +118,38 @@ fn bench_layers(c: &mut Criterion) {
         b.iter_custom(|iters| timed(&none, iters, || {}))
     });
 
-    let memory = MemorySink::new();
-    let pipeline = Pipeline::builder()
-        .with_sink(memory.clone())
-        .configure(|c| c.queue_capacity = 1 << 20)
-        .build()
-        .expect("pipeline starts");
-    let agentrace = tracing::Dispatch::new(tracing_subscriber::registry().with(
-        AgentraceLayer::new(pipeline.clone(), Resource::new("bench")),
-    ));
+    let ours = AgentraceStack::new();
     group.bench_function("agentrace_layer", |b| {
-        b.iter_custom(|iters| {
-            timed(&agentrace, iters, || {
-                let _ = pipeline.flush();
-                memory.clear();
-            })
-        })
+        b.iter_custom(|iters| timed(&ours.dispatch, iters, || ours.reset()))
     });
     group.bench_function("agentrace_layer_including_export", |b| {
         b.iter_custom(|iters| {
-            let elapsed = timed(&agentrace, iters, || {});
+            let elapsed = timed(&ours.dispatch, iters, || {});
             let start = Instant::now();
-            let _ = pipeline.flush();
+            let _ = ours.pipeline.flush();
             let total = elapsed + start.elapsed();
-            memory.clear();
+            ours.memory.clear();
             total
         })
     });
-    let stats = pipeline.stats();
+    let stats = ours.pipeline.stats();
     eprintln!(
         "agentrace pipeline: received {} dropped {} exported {}",
         stats.received, stats.dropped_queue_full, stats.sinks[0].exported
     );
 
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let otel_simple = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
-    );
-    group.bench_function("tracing_opentelemetry_simple_in_memory", |b| {
-        b.iter_custom(|iters| timed(&otel_simple, iters, || exporter.reset()))
-    });
-
-    let batch_exporter = InMemorySpanExporter::default();
-    let batch_provider = SdkTracerProvider::builder()
-        .with_batch_exporter(batch_exporter.clone())
-        .build();
-    let otel_batch = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(batch_provider.tracer("bench"))),
-    );
-    group.bench_function("tracing_opentelemetry_batch_in_memory", |b| {
-        b.iter_custom(|iters| {
-            timed(&otel_batch, iters, || {
-                let _ = batch_provider.force_flush();
-                batch_exporter.reset();
-            })
-        })
-    });
+    for (name, batch) in [
+        ("tracing_opentelemetry_simple_in_memory", false),
+        ("tracing_opentelemetry_batch_in_memory", true),
+    ] {
+        let theirs = OtelStack::new(batch);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| timed(&theirs.dispatch, iters, || theirs.reset()))
+        });
+        let _ = theirs.provider.shutdown();
+    }
     group.finish();
-    let _ = pipeline.shutdown();
-    let _ = provider.shutdown();
-    let _ = batch_provider.shutdown();
+    let _ = ours.pipeline.shutdown();
 }
 
 /// The same comparison without criterion: the stacks take turns, round after round, so the
@@ -126,42 +158,24 @@ fn bench_layers(c: &mut Criterion) {
 fn interleaved() {
     const SPANS: u64 = 100_000;
     const ROUNDS: usize = 21;
-    let memory = MemorySink::new();
-    let pipeline = Pipeline::builder()
-        .with_sink(memory.clone())
-        .configure(|c| c.queue_capacity = 1 << 20)
-        .build()
-        .expect("pipeline starts");
-    let agentrace = tracing::Dispatch::new(tracing_subscriber::registry().with(
-        AgentraceLayer::new(pipeline.clone(), Resource::new("bench")),
-    ));
-    let exporter = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let otel = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"))),
-    );
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let ours = AgentraceStack::new();
+    let theirs = OtelStack::new(false);
+    let (mut ours_times, mut theirs_times) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        ours.push(timed(&agentrace, SPANS, || {
-            let _ = pipeline.flush();
-            memory.clear();
-        }));
-        theirs.push(timed(&otel, SPANS, || exporter.reset()));
+        ours_times.push(timed(&ours.dispatch, SPANS, || ours.reset()));
+        theirs_times.push(timed(&theirs.dispatch, SPANS, || theirs.reset()));
     }
     let median = |v: &mut Vec<Duration>| {
         v.sort();
         v[v.len() / 2].as_nanos() as f64 / SPANS as f64
     };
-    let (a, o) = (median(&mut ours), median(&mut theirs));
+    let (a, o) = (median(&mut ours_times), median(&mut theirs_times));
     println!(
         "llm_span interleaved ({ROUNDS} rounds of {SPANS}): agentrace {a:.0} ns, tracing-opentelemetry {o:.0} ns, ratio {:.2}",
         a / o
     );
-    let _ = pipeline.shutdown();
-    let _ = provider.shutdown();
+    let _ = ours.pipeline.shutdown();
+    let _ = theirs.provider.shutdown();
 }
 
 criterion_group!(benches, bench_layers);

@@ -12,7 +12,8 @@ use agentrace::testing::fixtures::llm_span;
 use agentrace::{
     Event, EventKind, EventSink, Level, Pipeline, Resource, SpanRecord, SpanSink, TraceId,
 };
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 
 const BATCH: usize = 1_024;
 
@@ -96,6 +97,34 @@ fn report(name: &str, pipeline: &Pipeline) {
     );
 }
 
+/// Benchmarks batches produced by `produce` going through a pipeline into `sink`: paced to the
+/// sink, flushed at the end of each sample, and failing if anything was lost.
+fn through_pipeline(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    sink: impl agentrace::Sink + 'static,
+    mut produce: impl FnMut(&Pipeline),
+) {
+    let pipeline = Pipeline::builder()
+        .with_sink(sink)
+        .configure(|c| c.queue_capacity = 1 << 20)
+        .build()
+        .expect("pipeline");
+    group.bench_function("pipeline_submit_and_flush", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                pace(&pipeline, 32 * BATCH as u64);
+                produce(&pipeline);
+            }
+            pipeline.flush().expect("flush");
+            start.elapsed()
+        });
+    });
+    report(name, &pipeline);
+    let _ = pipeline.shutdown();
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -117,28 +146,13 @@ fn jsonl(c: &mut Criterion) {
     group.bench_function("sink_export_batch", |b| {
         b.iter(|| rt.block_on(sink.export_events(&batch)).expect("export"));
     });
-    let pipeline = Pipeline::builder()
-        .with_sink(sink.clone())
-        .configure(|c| c.queue_capacity = 1 << 20)
-        .build()
-        .expect("pipeline");
-    group.bench_function("pipeline_submit_and_flush", |b| {
-        // The producer builds each event (a clone), as an application would.
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                pace(&pipeline, 32 * BATCH as u64);
-                for e in &batch {
-                    pipeline.submit_event(e.clone());
-                }
-            }
-            pipeline.flush().expect("flush");
-            start.elapsed()
-        });
+    // The producer builds each event (a clone), as an application would.
+    through_pipeline(&mut group, "jsonl pipeline", sink.clone(), |p| {
+        for e in &batch {
+            p.submit_event(e.clone());
+        }
     });
     group.finish();
-    report("jsonl pipeline", &pipeline);
-    let _ = pipeline.shutdown();
 }
 
 fn sqlite(c: &mut Criterion) {
@@ -163,28 +177,13 @@ fn sqlite(c: &mut Criterion) {
             elapsed
         });
     });
-    let pipeline = Pipeline::builder()
-        .with_sink(store.clone())
-        .configure(|c| c.queue_capacity = 1 << 20)
-        .build()
-        .expect("pipeline");
-    group.bench_function("pipeline_submit_and_flush", |b| {
-        // The producer builds each span, as the tracing layer would.
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
-                pace(&pipeline, 32 * BATCH as u64);
-                for s in spans(BATCH, &resource) {
-                    pipeline.submit_span(s);
-                }
-            }
-            pipeline.flush().expect("flush");
-            start.elapsed()
-        });
+    // The producer builds each span, as the tracing layer would.
+    through_pipeline(&mut group, "sqlite pipeline", store.clone(), |p| {
+        for s in spans(BATCH, &resource) {
+            p.submit_span(s);
+        }
     });
     group.finish();
-    report("sqlite pipeline", &pipeline);
-    let _ = pipeline.shutdown();
 }
 
 criterion_group!(benches, jsonl, sqlite);
