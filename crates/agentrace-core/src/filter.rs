@@ -108,3 +108,70 @@ impl Processor for Filter {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::model::{EventKind, Resource, SpanId, Text, TraceId};
+
+    fn span(framework: Option<&str>, duration: u64) -> SpanRecord {
+        let mut s = SpanRecord::new(
+            TraceId::random(),
+            SpanId::random(),
+            "s",
+            0,
+            duration,
+            Arc::new(Resource::new("t")),
+        );
+        s.framework = framework.map(Text::from);
+        s
+    }
+
+    fn event(level: Level, framework: Option<&str>) -> Event {
+        let mut e = Event::new(0, level, EventKind::Log, "m", Arc::new(Resource::new("t")));
+        e.framework = framework.map(Text::from);
+        e
+    }
+
+    #[test]
+    fn keeps_only_what_matches_every_condition() {
+        let mut cx = ProcessContext::new();
+        let f = Filter::new()
+            .min_level(Level::Warning)
+            .frameworks(["rig"])
+            .spans(|s| s.duration_ns() >= 10)
+            .events(|e| e.message != "noise");
+        assert_eq!(
+            f.process_span(&mut span(Some("rig"), 10), &mut cx),
+            Verdict::Keep
+        );
+        assert_eq!(
+            f.process_span(&mut span(Some("rig"), 9), &mut cx),
+            Verdict::Drop
+        );
+        assert_eq!(
+            f.process_span(&mut span(Some("crewai"), 10), &mut cx),
+            Verdict::Drop
+        );
+        assert_eq!(f.process_span(&mut span(None, 10), &mut cx), Verdict::Drop);
+        assert_eq!(
+            f.process_event(&mut event(Level::Error, Some("rig")), &mut cx),
+            Verdict::Keep
+        );
+        assert_eq!(
+            f.process_event(&mut event(Level::Success, Some("rig")), &mut cx),
+            Verdict::Drop
+        );
+        let mut noisy = event(Level::Critical, Some("rig"));
+        noisy.message = "noise".into();
+        assert_eq!(f.process_event(&mut noisy, &mut cx), Verdict::Drop);
+        // Spans have no level: the level condition is for events only.
+        let open = Filter::new().min_level(Level::Critical);
+        assert_eq!(
+            open.process_span(&mut span(None, 0), &mut cx),
+            Verdict::Keep
+        );
+    }
+}

@@ -64,9 +64,11 @@ impl ProcessContext {
     }
 }
 
-/// Transforms or drops records. Runs on the pipeline's thread. Flushing and shutting down are
-/// the pipeline's own: a processor that buffers (a tail sampler, say) releases on
-/// [`flush`](Processor::flush).
+/// Transforms or drops records. Runs on the pipeline's dispatcher thread, on the path of every
+/// record, so its hooks are plain functions rather than `async` (a processor does no I/O; one
+/// that must, hands the work to a sink). It is dyn-compatible: pipelines hold
+/// `Arc<dyn Processor>`. A processor that holds records back (a tail sampler, an aggregator)
+/// releases them on [`flush`](Processor::flush) and [`shutdown`](Processor::shutdown).
 pub trait Processor: Send + Sync + fmt::Debug {
     /// A short name for stats.
     fn name(&self) -> &str;
@@ -83,8 +85,14 @@ pub trait Processor: Send + Sync + fmt::Debug {
         Verdict::Keep
     }
 
-    /// Emits what the processor holds back. Called on pipeline flush and before shutdown.
+    /// Emits what the processor holds back. Called on every pipeline flush.
     fn flush(&self, cx: &mut ProcessContext) {
         let _ = cx;
+    }
+
+    /// Emits what is left and releases resources. Called once, when the pipeline shuts down;
+    /// by default the same as [`flush`](Processor::flush).
+    fn shutdown(&self, cx: &mut ProcessContext) {
+        self.flush(cx);
     }
 }

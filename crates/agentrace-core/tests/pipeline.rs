@@ -352,3 +352,46 @@ fn dropping_every_handle_still_exports_and_shuts_sinks_down() -> TestResult {
     assert_eq!(memory.spans().len(), 1);
     Ok(())
 }
+
+/// Emits a measurement named after each hook call, as a buffering processor releases its data.
+#[derive(Debug)]
+struct HoldsBack;
+
+impl Processor for HoldsBack {
+    fn name(&self) -> &str {
+        "holds-back"
+    }
+    fn flush(&self, cx: &mut ProcessContext) {
+        cx.emit(agentrace_core::Measurement::new(
+            "flushed",
+            agentrace_core::InstrumentKind::Counter,
+            1.0,
+        ));
+    }
+    fn shutdown(&self, cx: &mut ProcessContext) {
+        cx.emit(agentrace_core::Measurement::new(
+            "shut_down",
+            agentrace_core::InstrumentKind::Counter,
+            1.0,
+        ));
+    }
+}
+
+#[test]
+fn processors_release_on_flush_and_shutdown_before_sinks_close() -> TestResult {
+    let memory = MemorySink::new();
+    let pipeline = Pipeline::builder()
+        .with_processor(HoldsBack)
+        .with_sink(memory.clone())
+        .build()?;
+    pipeline.flush()?;
+    pipeline.flush()?;
+    pipeline.shutdown()?;
+    let names: Vec<_> = memory
+        .measurements()
+        .into_iter()
+        .map(|m| m.name.into_owned())
+        .collect();
+    assert_eq!(names, ["flushed", "flushed", "shut_down"]);
+    Ok(())
+}

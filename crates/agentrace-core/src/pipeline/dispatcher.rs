@@ -42,6 +42,7 @@ impl Dispatcher {
                     }
                     Err(_) => {
                         // Every handle is gone without a shutdown: export what is left and stop.
+                        self.flush_processors(&mut pending, true);
                         self.dispatch(&mut pending);
                         return;
                     }
@@ -49,7 +50,7 @@ impl Dispatcher {
                 recv(self.control) -> msg => match msg {
                     Ok(Control::Flush(done)) => {
                         self.drain_present(&mut pending);
-                        self.flush_processors(&mut pending);
+                        self.flush_processors(&mut pending, false);
                         self.dispatch(&mut pending);
                         deadline = None;
                         done.add(self.workers.len());
@@ -60,7 +61,7 @@ impl Dispatcher {
                     }
                     Ok(Control::Shutdown(done)) => {
                         self.drain_present(&mut pending);
-                        self.flush_processors(&mut pending);
+                        self.flush_processors(&mut pending, true);
                         self.dispatch(&mut pending);
                         done.add(self.workers.len());
                         for w in &self.workers {
@@ -74,6 +75,7 @@ impl Dispatcher {
                         while let Ok(record) = self.ingress.try_recv() {
                             self.accept(record, &mut pending);
                         }
+                        self.flush_processors(&mut pending, true);
                         self.dispatch(&mut pending);
                         return;
                     }
@@ -131,10 +133,18 @@ impl Dispatcher {
         pending.measurements.extend(cx.take_measurements());
     }
 
-    fn flush_processors(&mut self, pending: &mut Batch) {
+    /// Lets every processor emit what it holds back: `flush`, or `shutdown` at the end.
+    fn flush_processors(&mut self, pending: &mut Batch, shutting_down: bool) {
         let mut cx = ProcessContext::new();
         for p in &self.processors {
-            if catch_unwind(AssertUnwindSafe(|| p.flush(&mut cx))).is_err() {
+            let hook = || {
+                if shutting_down {
+                    p.shutdown(&mut cx);
+                } else {
+                    p.flush(&mut cx);
+                }
+            };
+            if catch_unwind(AssertUnwindSafe(hook)).is_err() {
                 add(&self.counters.processor_panics, 1);
             }
         }
