@@ -67,6 +67,7 @@ pub mod semconv;
 pub mod sink;
 pub mod spans;
 mod telemetry;
+pub mod tokenize;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

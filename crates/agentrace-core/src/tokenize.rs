@@ -1,0 +1,2 @@
+//! Token counting: the `Tokenizer` trait, exact counts for OpenAI encodings, labelled estimates
+//! for other providers.
