@@ -17,6 +17,7 @@
 //! | [`spans`], [`events`] | one-line helpers for agent/LLM/tool spans and the seed event types |
 //! | [`propagation`] | W3C `traceparent` inject/extract |
 //! | [`semconv`], [`normalize`] | attribute names of every GenAI dialect, and their mapping onto records |
+//! | [`cost`] | the price book, exact cost arithmetic, the price processor |
 //! | [`Telemetry`] | the builder that assembles all of it and installs the subscriber |
 //! | `testing` (feature) | in-memory and faulty sinks, fixtures, the sink conformance suite |
 //!
@@ -54,6 +55,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod cost;
 pub mod events;
 mod filter;
 mod layer;
@@ -67,10 +69,10 @@ pub mod semconv;
 pub mod sink;
 pub mod spans;
 mod telemetry;
-pub mod tokenize;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+pub mod tokenize;
 
 pub use async_trait::async_trait;
 pub use filter::Filter;

@@ -1,0 +1,364 @@
+//! The price table: the built-in data file, user files in the same format, and lookup.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use super::resolve::resolve;
+use super::{MatchKind, ModelPrice, PriceBook, PriceMatch, Rate, Rates, Tier};
+use crate::normalize::canonical_provider;
+
+/// The built-in prices (`src/cost/prices.json`), USD per million tokens.
+const BUILTIN: &str = include_str!("prices.json");
+
+/// The format name the table's files carry.
+const FORMAT: &str = "agentrace.prices/1";
+
+/// A price file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadPricesError {
+    /// Not JSON of the expected shape.
+    #[error("price file is not valid: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A different format or version.
+    #[error("unsupported price file format {found:?} (expected {FORMAT:?})")]
+    Format {
+        /// The `format` field found.
+        found: String,
+    },
+    /// An entry is inconsistent.
+    #[error("price of {model}: {reason}")]
+    Invalid {
+        /// The model.
+        model: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct FileIn {
+    format: String,
+    #[serde(default)]
+    as_of: String,
+    #[serde(default)]
+    local_providers: Vec<String>,
+    models: Vec<EntryIn>,
+}
+
+#[derive(Deserialize)]
+struct EntryIn {
+    provider: String,
+    model: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    prices: Vec<PriceIn>,
+}
+
+#[derive(Deserialize)]
+struct PriceIn {
+    since: String,
+    input: f64,
+    output: f64,
+    cache_read: Option<f64>,
+    cache_write: Option<f64>,
+    cache_write_1h: Option<f64>,
+    #[serde(default)]
+    tiers: Vec<TierIn>,
+}
+
+#[derive(Deserialize)]
+struct TierIn {
+    above_input_tokens: u64,
+    input: Option<f64>,
+    output: Option<f64>,
+    cache_read: Option<f64>,
+    cache_write: Option<f64>,
+    cache_write_1h: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    provider: String,
+    model: String,
+    /// Oldest first.
+    prices: Vec<ModelPrice>,
+}
+
+impl Entry {
+    fn price_at(&self, at_unix_nano: u64) -> &ModelPrice {
+        self.prices
+            .iter()
+            .rev()
+            .find(|p| p.since_unix_nano <= at_unix_nano)
+            .or_else(|| self.prices.first())
+            .unwrap_or(&FREE)
+    }
+}
+
+static FREE: ModelPrice = ModelPrice::FREE;
+
+/// A table of model prices over time: the built-in one, or one loaded from a file in the same
+/// format (`agentrace.prices/1`, documented in `docs/prices.md`).
+#[derive(Debug, Clone, Default)]
+pub struct PriceTable {
+    as_of: String,
+    entries: Vec<Entry>,
+    index: HashMap<String, (usize, MatchKind)>,
+    local_providers: Vec<String>,
+}
+
+fn rate(usd: f64, model: &str) -> Result<Rate, LoadPricesError> {
+    if usd.is_finite() && usd >= 0.0 {
+        Ok(Rate::from_usd_per_million(usd))
+    } else {
+        Err(LoadPricesError::Invalid {
+            model: model.to_owned(),
+            reason: format!("price {usd} is not a non-negative number"),
+        })
+    }
+}
+
+fn opt_rate(usd: Option<f64>, model: &str) -> Result<Option<Rate>, LoadPricesError> {
+    usd.map(|u| rate(u, model)).transpose()
+}
+
+/// `YYYY-MM-DD` (UTC midnight) to nanoseconds since the epoch.
+fn date_to_unix_nano(date: &str) -> Option<u64> {
+    let mut parts = date.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400 * 1_000_000_000)
+}
+
+impl PriceTable {
+    /// The built-in table, parsed once.
+    pub fn builtin() -> &'static Self {
+        static TABLE: OnceLock<PriceTable> = OnceLock::new();
+        // The built-in file is checked by this crate's tests; were it broken, an empty table
+        // (everything unpriced, nothing mispriced) is the safe fallback.
+        TABLE.get_or_init(|| Self::from_json(BUILTIN).unwrap_or_default())
+    }
+
+    /// Loads a table from JSON in the `agentrace.prices/1` format.
+    pub fn from_json(text: &str) -> Result<Self, LoadPricesError> {
+        let file: FileIn = serde_json::from_str(text)?;
+        if file.format != FORMAT {
+            return Err(LoadPricesError::Format { found: file.format });
+        }
+        let mut table = Self {
+            as_of: file.as_of,
+            local_providers: file
+                .local_providers
+                .iter()
+                .map(|p| canonical_provider(p).to_string())
+                .collect(),
+            ..Self::default()
+        };
+        for entry in file.models {
+            table.add(entry)?;
+        }
+        Ok(table)
+    }
+
+    fn add(&mut self, entry: EntryIn) -> Result<(), LoadPricesError> {
+        let model = entry.model.trim().to_ascii_lowercase();
+        let invalid = |reason: &str| LoadPricesError::Invalid {
+            model: model.clone(),
+            reason: reason.to_owned(),
+        };
+        if entry.prices.is_empty() {
+            return Err(invalid("no prices"));
+        }
+        let mut prices = Vec::with_capacity(entry.prices.len());
+        for p in entry.prices {
+            let since = date_to_unix_nano(&p.since)
+                .ok_or_else(|| invalid(&format!("invalid date {:?} (YYYY-MM-DD)", p.since)))?;
+            let rates = Rates {
+                input: rate(p.input, &model)?,
+                cache_read: opt_rate(p.cache_read, &model)?,
+                cache_write: opt_rate(p.cache_write, &model)?,
+                cache_write_1h: opt_rate(p.cache_write_1h, &model)?,
+                output: rate(p.output, &model)?,
+            };
+            let mut tiers = Vec::with_capacity(p.tiers.len());
+            for t in p.tiers {
+                // Rates a tier does not give are the base rates.
+                tiers.push(Tier {
+                    above_input_tokens: t.above_input_tokens,
+                    rates: Rates {
+                        input: opt_rate(t.input, &model)?.unwrap_or(rates.input),
+                        cache_read: opt_rate(t.cache_read, &model)?.or(rates.cache_read),
+                        cache_write: opt_rate(t.cache_write, &model)?.or(rates.cache_write),
+                        cache_write_1h: opt_rate(t.cache_write_1h, &model)?
+                            .or(rates.cache_write_1h),
+                        output: opt_rate(t.output, &model)?.unwrap_or(rates.output),
+                    },
+                });
+            }
+            if tiers
+                .windows(2)
+                .any(|w| w[0].above_input_tokens >= w[1].above_input_tokens)
+            {
+                return Err(invalid("tiers must be listed by increasing threshold"));
+            }
+            prices.push(ModelPrice {
+                since_unix_nano: since,
+                rates,
+                tiers,
+            });
+        }
+        if prices
+            .windows(2)
+            .any(|w| w[0].since_unix_nano >= w[1].since_unix_nano)
+        {
+            return Err(invalid("prices must be listed by increasing date"));
+        }
+        let index = self.entries.len();
+        self.index.insert(model.clone(), (index, MatchKind::Exact));
+        for alias in entry.aliases {
+            self.index
+                .entry(alias.trim().to_ascii_lowercase())
+                .or_insert((index, MatchKind::Alias));
+        }
+        self.entries.push(Entry {
+            provider: canonical_provider(&entry.provider).to_string(),
+            model,
+            prices,
+        });
+        Ok(())
+    }
+
+    /// The date the table's prices were checked.
+    pub fn as_of(&self) -> &str {
+        &self.as_of
+    }
+
+    /// Every model: provider, canonical name, and its prices oldest first.
+    pub fn models(&self) -> impl Iterator<Item = (&str, &str, &[ModelPrice])> {
+        self.entries
+            .iter()
+            .map(|e| (e.provider.as_str(), e.model.as_str(), e.prices.as_slice()))
+    }
+
+    /// Number of models.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl PriceBook for PriceTable {
+    fn price(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        at_unix_nano: u64,
+    ) -> Option<PriceMatch<'_>> {
+        let resolved = resolve(model);
+        let provider = resolved
+            .provider
+            .clone()
+            .or_else(|| provider.map(|p| canonical_provider(p).to_string()));
+        if let Some(local) = provider
+            .as_deref()
+            .and_then(|p| self.local_providers.iter().find(|l| *l == p))
+        {
+            return Some(PriceMatch {
+                provider: local,
+                model: "*",
+                price: &FREE,
+                matched: MatchKind::Local,
+            });
+        }
+        resolved.names.iter().enumerate().find_map(|(i, name)| {
+            let &(index, kind) = self.index.get(name)?;
+            let entry = self.entries.get(index)?;
+            Some(PriceMatch {
+                provider: &entry.provider,
+                model: &entry.model,
+                price: entry.price_at(at_unix_nano),
+                matched: if i == 0 { kind } else { MatchKind::Normalized },
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_table_loads_every_entry() -> Result<(), LoadPricesError> {
+        let table = PriceTable::from_json(BUILTIN)?;
+        assert!(table.len() >= 45, "{}", table.len());
+        assert_eq!(PriceTable::builtin().len(), table.len());
+        assert_eq!(table.as_of(), "2026-11-21");
+        Ok(())
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_to_unix_nano("1970-01-01"), Some(0));
+        assert_eq!(
+            date_to_unix_nano("2024-10-02"),
+            Some(1_727_827_200_000_000_000)
+        );
+        assert_eq!(date_to_unix_nano("2024-13-02"), None);
+        assert_eq!(date_to_unix_nano("2024-1-02"), None);
+        assert_eq!(date_to_unix_nano("yesterday"), None);
+    }
+
+    #[test]
+    fn bad_files_are_clear_errors() {
+        let bad = [
+            (
+                r#"{"format":"other/9","models":[]}"#,
+                "unsupported price file format",
+            ),
+            (
+                r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"m","prices":[]}]}"#,
+                "no prices",
+            ),
+            (
+                r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"m","prices":[{"since":"2025-01-01","input":-1,"output":1}]}]}"#,
+                "not a non-negative number",
+            ),
+            (
+                r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"m","prices":[{"since":"2025-02-01","input":1,"output":1},{"since":"2025-01-01","input":1,"output":1}]}]}"#,
+                "increasing date",
+            ),
+            (
+                r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"m","prices":[{"since":"soon","input":1,"output":1}]}]}"#,
+                "invalid date",
+            ),
+            ("not json", "not valid"),
+        ];
+        for (text, expected) in bad {
+            let message = PriceTable::from_json(text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+    }
+}
