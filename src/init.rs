@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agentrace_core::cost::PriceBook;
 use agentrace_core::{
     InitError, Level, PipelineConfig, Processor, Sampler, Sink, TelemetryBuilder, TelemetryGuard,
 };
@@ -76,6 +77,18 @@ impl Builder {
     /// Appends a processor.
     pub fn processor(mut self, processor: impl Processor + 'static) -> Self {
         self.telemetry = self.telemetry.with_processor(processor);
+        self
+    }
+
+    /// Prices LLM spans with `book` instead of the built-in price table.
+    pub fn price_book(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.telemetry = self.telemetry.with_price_book(book);
+        self
+    }
+
+    /// Leaves spans unpriced.
+    pub fn without_pricing(mut self) -> Self {
+        self.telemetry = self.telemetry.without_pricing();
         self
     }
 

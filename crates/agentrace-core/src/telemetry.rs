@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::prelude::*;
 
+use crate::cost::{PriceBook, PriceProcessor, PriceTable};
 use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
@@ -77,10 +78,24 @@ pub struct TelemetryBuilder {
     service_name: Option<String>,
     resource: Vec<(String, AttributeValue)>,
     pipeline: PipelineBuilder,
+    processors: Vec<Arc<dyn Processor>>,
+    pricing: Pricing,
     sampler: Option<Sampler>,
     event_level: Option<Level>,
     filter: Option<String>,
     console: bool,
+}
+
+/// Which prices the pipeline stamps on LLM spans.
+#[derive(Debug, Default)]
+enum Pricing {
+    /// The built-in table.
+    #[default]
+    Builtin,
+    /// A user's book.
+    Book(Arc<dyn PriceBook>),
+    /// No pricing.
+    Off,
 }
 
 /// Entry point: `Telemetry::builder()`.
@@ -154,8 +169,39 @@ impl TelemetryBuilder {
     /// Appends a processor.
     #[must_use]
     pub fn with_processor(mut self, processor: impl Processor + 'static) -> Self {
-        self.pipeline = self.pipeline.with_processor(processor);
+        self.processors.push(Arc::new(processor));
         self
+    }
+
+    /// Prices LLM spans with `book` instead of the built-in table.
+    #[must_use]
+    pub fn with_price_book(mut self, book: Arc<dyn PriceBook>) -> Self {
+        self.pricing = Pricing::Book(book);
+        self
+    }
+
+    /// Leaves spans unpriced (cost `None`), e.g. when a collector downstream prices them.
+    #[must_use]
+    pub fn without_pricing(mut self) -> Self {
+        self.pricing = Pricing::Off;
+        self
+    }
+
+    /// The pipeline with the price processor first, then the user's processors.
+    fn pipeline(&mut self) -> PipelineBuilder {
+        let mut pipeline = std::mem::take(&mut self.pipeline);
+        let book = match std::mem::take(&mut self.pricing) {
+            Pricing::Builtin => Some(Arc::new(PriceTable::builtin()) as Arc<dyn PriceBook>),
+            Pricing::Book(book) => Some(book),
+            Pricing::Off => None,
+        };
+        if let Some(book) = book {
+            pipeline = pipeline.with_processor(PriceProcessor::new(book));
+        }
+        for p in self.processors.drain(..) {
+            pipeline = pipeline.with_shared_processor(p);
+        }
+        pipeline
     }
 
     /// Sets the sampler (else `AGENTRACE_SAMPLE_RATIO`, else keep everything).
@@ -256,7 +302,7 @@ impl TelemetryBuilder {
     /// guard. The layer sees everything; apply your own filter to it.
     pub fn build(mut self) -> Result<(AgentraceLayer, TelemetryGuard), InitError> {
         let (resource, sampler, event_level, _) = self.resolve(&process_env)?;
-        let pipeline = self.pipeline.build()?;
+        let pipeline = self.pipeline().build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
             .with_event_level(event_level);
@@ -269,7 +315,7 @@ impl TelemetryBuilder {
     pub fn install(mut self) -> Result<TelemetryGuard, InitError> {
         let (resource, sampler, event_level, filter) = self.resolve(&process_env)?;
         let console = self.console;
-        let pipeline = self.pipeline.build()?;
+        let pipeline = self.pipeline().build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
             .with_event_level(event_level)

@@ -185,6 +185,17 @@ pub trait PriceBook: Send + Sync + std::fmt::Debug {
     ) -> Option<PriceMatch<'_>>;
 }
 
+impl<T: PriceBook + ?Sized> PriceBook for &T {
+    fn price(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        at_unix_nano: u64,
+    ) -> Option<PriceMatch<'_>> {
+        (**self).price(provider, model, at_unix_nano)
+    }
+}
+
 /// The cost of one call with `usage` at `price`; see the module docs for the formula.
 pub fn compute_cost(usage: &TokenUsage, price: &ModelPrice) -> Cost {
     let cache_read = usage.cache_read_tokens;

@@ -169,6 +169,13 @@ impl PipelineBuilder {
         self
     }
 
+    /// Appends a shared processor.
+    #[must_use]
+    pub fn with_shared_processor(mut self, processor: Arc<dyn Processor>) -> Self {
+        self.processors.push(processor);
+        self
+    }
+
     /// Replaces the configuration.
     #[must_use]
     pub fn with_config(mut self, config: PipelineConfig) -> Self {
