@@ -243,12 +243,12 @@ const CASES: &[Case] = &[
         parts: Some([100_000, 0, 0, 400_000]),
     },
     Case {
-        name: "tier without its own cache rate falls back to base",
+        name: "gemini-3.1-pro-preview long-context tier with cache read",
         provider: Some("gcp.gemini"),
         model: "gemini-3.1-pro-preview",
         at: 1_780_272_000_000_000_000, /* 2026-06-01 */
         usage: u(300000, 1000, 100000, 0),
-        parts: Some([800_000_000, 20_000_000, 0, 18_000_000]),
+        parts: Some([800_000_000, 40_000_000, 0, 18_000_000]),
     },
     Case {
         name: "sub-nano rate rounds half up",

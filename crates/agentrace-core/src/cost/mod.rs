@@ -34,12 +34,16 @@
 //! assert_eq!(compute_cost(&usage, found.price).total.nanos(), 3_000_000);
 //! ```
 
+mod layered;
+mod litellm;
 mod processor;
 mod resolve;
 mod table;
 
 use serde::{Deserialize, Serialize};
 
+pub use layered::LayeredPriceBook;
+pub use litellm::LiteLlmImport;
 pub use processor::{PriceProcessor, UNPRICED_METRIC, UNPRICED_REASON};
 pub use table::{LoadPricesError, PriceTable};
 

@@ -229,19 +229,32 @@ impl PriceTable {
         {
             return Err(invalid("prices must be listed by increasing date"));
         }
+        self.insert(&entry.provider, model, &entry.aliases, prices);
+        Ok(())
+    }
+
+    /// Adds a model; a name or alias already present keeps its first entry.
+    pub(super) fn insert(
+        &mut self,
+        provider: &str,
+        model: String,
+        aliases: &[String],
+        prices: Vec<ModelPrice>,
+    ) {
         let index = self.entries.len();
-        self.index.insert(model.clone(), (index, MatchKind::Exact));
-        for alias in entry.aliases {
+        self.index
+            .entry(model.clone())
+            .or_insert((index, MatchKind::Exact));
+        for alias in aliases {
             self.index
                 .entry(alias.trim().to_ascii_lowercase())
                 .or_insert((index, MatchKind::Alias));
         }
         self.entries.push(Entry {
-            provider: canonical_provider(&entry.provider).to_string(),
+            provider: canonical_provider(provider).to_string(),
             model,
             prices,
         });
-        Ok(())
     }
 
     /// The date the table's prices were checked.
@@ -313,6 +326,26 @@ mod tests {
         assert!(table.len() >= 45, "{}", table.len());
         assert_eq!(PriceTable::builtin().len(), table.len());
         assert_eq!(table.as_of(), "2026-11-21");
+        Ok(())
+    }
+
+    #[test]
+    fn tier_rates_not_given_are_the_base_rates() -> Result<(), LoadPricesError> {
+        let table = PriceTable::from_json(
+            r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"m","prices":[
+                {"since":"2025-01-01","input":2,"cache_read":0.2,"output":12,
+                 "tiers":[{"above_input_tokens":1000,"input":4,"output":18}]}]}]}"#,
+        )?;
+        let tier = table
+            .price(None, "m", 0)
+            .and_then(|m| m.price.tiers.first().copied());
+        let nanos = tier.map(|t| {
+            (
+                t.rates.input.nanos_per_million(),
+                t.rates.cache_read.map(|r| r.nanos_per_million()),
+            )
+        });
+        assert_eq!(nanos, Some((4_000_000_000, Some(200_000_000))));
         Ok(())
     }
 
