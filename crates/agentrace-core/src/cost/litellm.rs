@@ -68,11 +68,11 @@ impl PriceTable {
                 report.skipped.push((key, "not an object"));
                 continue;
             };
-            if let Some(mode) = v.get("mode").and_then(Value::as_str) {
-                if !MODES.contains(&mode) {
-                    report.skipped.push((key, "not a text model"));
-                    continue;
-                }
+            if let Some(mode) = v.get("mode").and_then(Value::as_str)
+                && !MODES.contains(&mode)
+            {
+                report.skipped.push((key, "not a text model"));
+                continue;
             }
             let Some(base) = rates(v, "", None) else {
                 report.skipped.push((key, "no input price"));
