@@ -1,7 +1,7 @@
 //! The price table: the built-in data file, user files in the same format, and lookup.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use serde::Deserialize;
 
@@ -108,7 +108,24 @@ pub struct PriceTable {
     entries: Vec<Entry>,
     index: HashMap<String, (usize, MatchKind)>,
     local_providers: Vec<String>,
+    /// Names that needed resolving (decorated, routed, dated), by model then provider hint:
+    /// resolving allocates, and the same few names arrive on every span.
+    resolved: Arc<RwLock<ResolvedNames>>,
 }
+
+/// Resolutions by model name, then by provider hint.
+type ResolvedNames = HashMap<String, Vec<(Option<String>, Resolution)>>;
+
+/// What a decorated name resolved to.
+#[derive(Debug, Clone, Copy)]
+enum Resolution {
+    Entry(usize, MatchKind),
+    Local(usize),
+    Unknown,
+}
+
+/// How many decorated names are remembered; past that, names are resolved every time.
+const RESOLVED_CAPACITY: usize = 4_096;
 
 fn rate(usd: f64, model: &str) -> Result<Rate, LoadPricesError> {
     if usd.is_finite() && usd >= 0.0 {
@@ -241,6 +258,8 @@ impl PriceTable {
         aliases: &[String],
         prices: Vec<ModelPrice>,
     ) {
+        // Names resolved before may resolve differently now.
+        self.resolved = Arc::default();
         let index = self.entries.len();
         self.index
             .entry(model.clone())
@@ -287,32 +306,93 @@ impl PriceBook for PriceTable {
         model: &str,
         at_unix_nano: u64,
     ) -> Option<PriceMatch<'_>> {
+        // Fast path, no allocation: a name listed as it is, from a provider that is not local
+        // (the common case on every LLM span).
+        let local = |p: &str| self.local_providers.iter().any(|l| l == p);
+        if !provider.is_some_and(local)
+            && let Some(&(index, kind)) = self.index.get(model)
+            && let Some(entry) = self.entries.get(index)
+        {
+            return Some(PriceMatch {
+                provider: &entry.provider,
+                model: &entry.model,
+                price: entry.price_at(at_unix_nano),
+                matched: kind,
+            });
+        }
+        let cached = self
+            .resolved
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(model)
+            .and_then(|hints| {
+                hints
+                    .iter()
+                    .find(|(p, _)| p.as_deref() == provider)
+                    .map(|(_, r)| *r)
+            });
+        let resolution = match cached {
+            Some(r) => r,
+            None => {
+                let r = self.resolve_name(provider, model);
+                let mut cache = self
+                    .resolved
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if cache.len() < RESOLVED_CAPACITY {
+                    cache
+                        .entry(model.to_owned())
+                        .or_default()
+                        .push((provider.map(str::to_owned), r));
+                }
+                r
+            }
+        };
+        match resolution {
+            Resolution::Entry(index, matched) => self.entries.get(index).map(|entry| PriceMatch {
+                provider: &entry.provider,
+                model: &entry.model,
+                price: entry.price_at(at_unix_nano),
+                matched,
+            }),
+            Resolution::Local(i) => self.local_providers.get(i).map(|local| PriceMatch {
+                provider: local,
+                model: "*",
+                price: &FREE,
+                matched: MatchKind::Local,
+            }),
+            Resolution::Unknown => None,
+        }
+    }
+}
+
+impl PriceTable {
+    /// Resolves a decorated name: routing and provider prefixes, Bedrock and Vertex ids, dated
+    /// snapshots, local providers.
+    fn resolve_name(&self, provider: Option<&str>, model: &str) -> Resolution {
         let resolved = resolve(model);
         let provider = resolved
             .provider
             .clone()
             .or_else(|| provider.map(|p| canonical_provider(p).to_string()));
-        if let Some(local) = provider
+        if let Some(i) = provider
             .as_deref()
-            .and_then(|p| self.local_providers.iter().find(|l| *l == p))
+            .and_then(|p| self.local_providers.iter().position(|l| l == p))
         {
-            return Some(PriceMatch {
-                provider: local,
-                model: "*",
-                price: &FREE,
-                matched: MatchKind::Local,
-            });
+            return Resolution::Local(i);
         }
-        resolved.names.iter().enumerate().find_map(|(i, name)| {
-            let &(index, kind) = self.index.get(name)?;
-            let entry = self.entries.get(index)?;
-            Some(PriceMatch {
-                provider: &entry.provider,
-                model: &entry.model,
-                price: entry.price_at(at_unix_nano),
-                matched: if i == 0 { kind } else { MatchKind::Normalized },
+        resolved
+            .names
+            .iter()
+            .enumerate()
+            .find_map(|(i, name)| {
+                let &(index, kind) = self.index.get(name)?;
+                Some(Resolution::Entry(
+                    index,
+                    if i == 0 { kind } else { MatchKind::Normalized },
+                ))
             })
-        })
+            .unwrap_or(Resolution::Unknown)
     }
 }
 
