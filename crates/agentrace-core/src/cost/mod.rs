@@ -34,6 +34,7 @@
 //! assert_eq!(compute_cost(&usage, found.price).total.nanos(), 3_000_000);
 //! ```
 
+mod estimate;
 mod layered;
 mod litellm;
 mod processor;
@@ -42,6 +43,7 @@ mod table;
 
 use serde::{Deserialize, Serialize};
 
+pub use estimate::{CostEstimate, estimate_cost, estimate_text_cost};
 pub use layered::LayeredPriceBook;
 pub use litellm::LiteLlmImport;
 pub use processor::{PriceProcessor, UNPRICED_METRIC, UNPRICED_REASON};
