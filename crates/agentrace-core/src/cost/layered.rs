@@ -14,11 +14,16 @@ use super::{PriceBook, PriceMatch};
 /// use std::sync::Arc;
 /// use agentrace_core::cost::{LayeredPriceBook, PriceBook, PriceTable};
 ///
-/// let mine = PriceTable::from_json(r#"{"format":"agentrace.prices/1","models":[
-///   {"provider":"azure.ai.openai","model":"prod-gpt4o","prices":[{"since":"2025-01-01","input":2.0,"output":8.0}]}]}"#)?;
+/// // A negotiated price for one model, and an Azure deployment priced as gpt-4o.
+/// let mine = PriceTable::from_json(r#"{"format":"agentrace.prices/1",
+///   "aliases": {"prod-gpt4o": "gpt-4o"},
+///   "models":[{"provider":"openai","model":"gpt-4.1","prices":[{"since":"2025-01-01","input":1.5,"output":6.0}]}]}"#)?;
 /// let book = LayeredPriceBook::new().with(Arc::new(mine)).with(Arc::new(PriceTable::builtin()));
-/// assert_eq!(book.price(None, "prod-gpt4o", 0).map(|m| m.model), Some("prod-gpt4o"));
-/// assert_eq!(book.price(None, "gpt-4o", 0).map(|m| m.model), Some("gpt-4o"));
+/// let at = 1_760_000_000_000_000_000;
+/// let input_rate = |model| book.price(None, model, at).map(|m| m.price.rates.input.nanos_per_million());
+/// assert_eq!(input_rate("gpt-4.1"), Some(1_500_000_000)); // the user's layer wins
+/// assert_eq!(input_rate("prod-gpt4o"), Some(2_500_000_000)); // alias, priced by the built-in table
+/// assert_eq!(input_rate("gpt-4o-mini"), Some(150_000_000)); // the built-in table
 /// # Ok::<(), agentrace_core::cost::LoadPricesError>(())
 /// ```
 #[derive(Debug, Default, Clone)]
@@ -50,5 +55,15 @@ impl PriceBook for LayeredPriceBook {
         self.layers
             .iter()
             .find_map(|l| l.price(provider, model, at_unix_nano))
+            .or_else(|| {
+                let target = self.alias_of(model)?;
+                self.layers
+                    .iter()
+                    .find_map(|l| l.price(provider, target, at_unix_nano))
+            })
+    }
+
+    fn alias_of(&self, model: &str) -> Option<&str> {
+        self.layers.iter().find_map(|l| l.alias_of(model))
     }
 }

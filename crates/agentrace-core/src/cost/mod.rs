@@ -189,6 +189,14 @@ pub trait PriceBook: Send + Sync + std::fmt::Debug {
         model: &str,
         at_unix_nano: u64,
     ) -> Option<PriceMatch<'_>>;
+
+    /// The model `model` is priced as (an Azure deployment name, a gateway's model id), when
+    /// this book declares such an alias; a [`LayeredPriceBook`] looks the target up in every
+    /// layer.
+    fn alias_of(&self, model: &str) -> Option<&str> {
+        let _ = model;
+        None
+    }
 }
 
 impl<T: PriceBook + ?Sized> PriceBook for &T {
@@ -199,6 +207,10 @@ impl<T: PriceBook + ?Sized> PriceBook for &T {
         at_unix_nano: u64,
     ) -> Option<PriceMatch<'_>> {
         (**self).price(provider, model, at_unix_nano)
+    }
+
+    fn alias_of(&self, model: &str) -> Option<&str> {
+        (**self).alias_of(model)
     }
 }
 

@@ -19,6 +19,18 @@ const FORMAT: &str = "agentrace.prices/1";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoadPricesError {
+    /// The file could not be read.
+    #[error("cannot read price file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not TOML.
+    #[error("price file is not valid TOML: {0}")]
+    Toml(String),
     /// Not JSON of the expected shape.
     #[error("price file is not valid: {0}")]
     Json(#[from] serde_json::Error),
@@ -45,6 +57,11 @@ struct FileIn {
     as_of: String,
     #[serde(default)]
     local_providers: Vec<String>,
+    /// Names (an Azure deployment, an internal gateway's model id) priced as another model,
+    /// which may be listed in any layer of a [`LayeredPriceBook`](super::LayeredPriceBook).
+    #[serde(default)]
+    aliases: HashMap<String, String>,
+    #[serde(default)]
     models: Vec<EntryIn>,
 }
 
@@ -108,6 +125,8 @@ pub struct PriceTable {
     entries: Vec<Entry>,
     index: HashMap<String, (usize, MatchKind)>,
     local_providers: Vec<String>,
+    /// Names priced as another model.
+    aliases: HashMap<String, String>,
     /// Names that needed resolving (decorated, routed, dated), by model then provider hint:
     /// resolving allocates, and the same few names arrive on every span.
     resolved: Arc<RwLock<ResolvedNames>>,
@@ -174,12 +193,25 @@ impl PriceTable {
 
     /// Loads a table from JSON in the `agentrace.prices/1` format.
     pub fn from_json(text: &str) -> Result<Self, LoadPricesError> {
-        let file: FileIn = serde_json::from_str(text)?;
+        Self::from_file(serde_json::from_str(text)?)
+    }
+
+    fn from_file(file: FileIn) -> Result<Self, LoadPricesError> {
         if file.format != FORMAT {
             return Err(LoadPricesError::Format { found: file.format });
         }
         let mut table = Self {
             as_of: file.as_of,
+            aliases: file
+                .aliases
+                .into_iter()
+                .map(|(from, to)| {
+                    (
+                        from.trim().to_ascii_lowercase(),
+                        to.trim().to_ascii_lowercase(),
+                    )
+                })
+                .collect(),
             local_providers: file
                 .local_providers
                 .iter()
@@ -276,6 +308,40 @@ impl PriceTable {
         });
     }
 
+    /// Loads a price file: this crate's format as JSON or TOML (by extension `.toml`), or a
+    /// LiteLLM price map (JSON without a `format` field).
+    pub fn load(path: &std::path::Path) -> Result<Self, LoadPricesError> {
+        let text = std::fs::read_to_string(path).map_err(|e| LoadPricesError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        {
+            let value: serde_json::Value =
+                toml::from_str(&text).map_err(|e| LoadPricesError::Toml(e.to_string()))?;
+            return Self::from_value(value);
+        }
+        let value: serde_json::Value = serde_json::from_str(&text)?;
+        if value.get("format").is_some() {
+            Self::from_value(value)
+        } else {
+            Self::from_litellm_json(&text).map(|(table, _)| table)
+        }
+    }
+
+    fn from_value(value: serde_json::Value) -> Result<Self, LoadPricesError> {
+        Self::from_file(serde_json::from_value(value)?)
+    }
+
+    /// The model `model` is priced as, if this table aliases it.
+    pub fn alias_of(&self, model: &str) -> Option<&str> {
+        self.aliases
+            .get(model.trim().to_ascii_lowercase().as_str())
+            .map(String::as_str)
+    }
+
     /// The date the table's prices were checked.
     pub fn as_of(&self) -> &str {
         &self.as_of
@@ -300,7 +366,25 @@ impl PriceTable {
 }
 
 impl PriceBook for PriceTable {
+    fn alias_of(&self, model: &str) -> Option<&str> {
+        PriceTable::alias_of(self, model)
+    }
+
     fn price(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        at_unix_nano: u64,
+    ) -> Option<PriceMatch<'_>> {
+        // One level of aliases: an alias never leads to another alias.
+        self.lookup(provider, model, at_unix_nano)
+            .or_else(|| self.lookup(provider, PriceTable::alias_of(self, model)?, at_unix_nano))
+    }
+}
+
+impl PriceTable {
+    /// Looks a name up, without aliases.
+    fn lookup(
         &self,
         provider: Option<&str>,
         model: &str,
