@@ -5,7 +5,7 @@ use std::sync::Arc;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::prelude::*;
 
-use crate::cost::{PriceBook, PriceProcessor, PriceTable};
+use crate::cost::{LayeredPriceBook, PriceBook, PriceProcessor, PriceTable};
 use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
@@ -24,6 +24,9 @@ pub mod env {
     pub const AGENTRACE_FILTER: &str = "AGENTRACE_FILTER";
     /// Trace sampling ratio, 0.0–1.0 (default 1.0).
     pub const AGENTRACE_SAMPLE_RATIO: &str = "AGENTRACE_SAMPLE_RATIO";
+    /// Price files layered over the built-in table, comma-separated, first wins (JSON or TOML in
+    /// agentrace's format, or LiteLLM maps).
+    pub const AGENTRACE_PRICES: &str = "AGENTRACE_PRICES";
 }
 
 /// Setting up telemetry failed.
@@ -84,6 +87,23 @@ pub struct TelemetryBuilder {
     event_level: Option<Level>,
     filter: Option<String>,
     console: bool,
+}
+
+/// The built-in price table, under the files named by `AGENTRACE_PRICES`.
+fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, InitError> {
+    let Some(paths) = env_var(env, env::AGENTRACE_PRICES) else {
+        return Ok(Arc::new(PriceTable::builtin()));
+    };
+    let mut book = LayeredPriceBook::new();
+    for path in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let table = PriceTable::load(std::path::Path::new(path)).map_err(|e| InitError::Env {
+            var: env::AGENTRACE_PRICES,
+            value: paths.clone(),
+            reason: e.to_string(),
+        })?;
+        book = book.with(Arc::new(table));
+    }
+    Ok(Arc::new(book.with(Arc::new(PriceTable::builtin()))))
 }
 
 /// Which prices the pipeline stamps on LLM spans.
@@ -188,10 +208,10 @@ impl TelemetryBuilder {
     }
 
     /// The pipeline with the price processor first, then the user's processors.
-    fn pipeline(&mut self) -> PipelineBuilder {
+    fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
         let mut pipeline = std::mem::take(&mut self.pipeline);
         let book = match std::mem::take(&mut self.pricing) {
-            Pricing::Builtin => Some(Arc::new(PriceTable::builtin()) as Arc<dyn PriceBook>),
+            Pricing::Builtin => Some(builtin_with_env_files(&process_env)?),
             Pricing::Book(book) => Some(book),
             Pricing::Off => None,
         };
@@ -201,7 +221,7 @@ impl TelemetryBuilder {
         for p in self.processors.drain(..) {
             pipeline = pipeline.with_shared_processor(p);
         }
-        pipeline
+        Ok(pipeline)
     }
 
     /// Sets the sampler (else `AGENTRACE_SAMPLE_RATIO`, else keep everything).
@@ -302,7 +322,7 @@ impl TelemetryBuilder {
     /// guard. The layer sees everything; apply your own filter to it.
     pub fn build(mut self) -> Result<(AgentraceLayer, TelemetryGuard), InitError> {
         let (resource, sampler, event_level, _) = self.resolve(&process_env)?;
-        let pipeline = self.pipeline().build()?;
+        let pipeline = self.pipeline()?.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
             .with_event_level(event_level);
@@ -315,7 +335,7 @@ impl TelemetryBuilder {
     pub fn install(mut self) -> Result<TelemetryGuard, InitError> {
         let (resource, sampler, event_level, filter) = self.resolve(&process_env)?;
         let console = self.console;
-        let pipeline = self.pipeline().build()?;
+        let pipeline = self.pipeline()?.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
             .with_event_level(event_level)
@@ -413,6 +433,36 @@ mod tests {
             Level::Debug,
             "an invalid env value the builder overrides is not an error"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn price_files_from_the_environment_layer_over_the_builtin_table()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("agentrace-prices-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let file = dir.join("mine.json");
+        std::fs::write(
+            &file,
+            r#"{"format":"agentrace.prices/1","models":[{"provider":"x","model":"house-model","prices":[{"since":"2025-01-01","input":1,"output":2}]}]}"#,
+        )?;
+        let path = file.display().to_string();
+        let book = builtin_with_env_files(&move |var: &str| {
+            (var == env::AGENTRACE_PRICES).then(|| path.clone())
+        })?;
+        assert!(book.price(None, "house-model", 0).is_some());
+        assert!(book.price(None, "gpt-4o", 0).is_some());
+        let missing = builtin_with_env_files(&|var: &str| {
+            (var == env::AGENTRACE_PRICES).then(|| "/nonexistent/p.json".to_owned())
+        });
+        assert!(
+            missing
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("AGENTRACE_PRICES")
+        );
+        std::fs::remove_dir_all(&dir)?;
         Ok(())
     }
 
