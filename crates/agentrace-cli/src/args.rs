@@ -36,6 +36,68 @@ pub(crate) enum Command {
     Traces(TracesCommand),
     /// Export spans or events in a time range as JSON lines or CSV.
     Export(ExportArgs),
+    /// The price book: list prices, show one model's, estimate a call's cost.
+    #[command(subcommand)]
+    Prices(PricesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PricesCommand {
+    /// Every model with its current price (USD per million tokens).
+    List(PricesListArgs),
+    /// How a model name resolves, and its price history.
+    Show(PricesShowArgs),
+    /// The cost of a prompt before sending it.
+    Estimate(PricesEstimateArgs),
+}
+
+/// Price files layered over the built-in table.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct PriceFiles {
+    /// A price file (agentrace JSON/TOML or a LiteLLM map) over the built-in table; repeatable,
+    /// first wins.
+    #[arg(long = "prices", env = "AGENTRACE_PRICES", value_delimiter = ',')]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PricesListArgs {
+    #[command(flatten)]
+    pub(crate) files: PriceFiles,
+    /// Only models of this provider (`openai`, `anthropic`, `gcp.gemini`, …).
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PricesShowArgs {
+    #[command(flatten)]
+    pub(crate) files: PriceFiles,
+    /// The model name as an emitter sends it (`gpt-4o-2024-08-06`, `openrouter/…`, a Bedrock id).
+    pub(crate) model: String,
+    /// The provider, if known.
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PricesEstimateArgs {
+    #[command(flatten)]
+    pub(crate) files: PriceFiles,
+    /// The model.
+    pub(crate) model: String,
+    /// The prompt text (else read from --file or standard input).
+    #[arg(long, conflicts_with = "file")]
+    pub(crate) text: Option<String>,
+    /// A file holding the prompt.
+    #[arg(long)]
+    pub(crate) file: Option<PathBuf>,
+    /// Output tokens to assume.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) output_tokens: u64,
+    /// The provider, if known.
+    #[arg(long)]
+    pub(crate) provider: Option<String>,
 }
 
 /// A time range: `--since` a duration ago, or `--from`/`--to` timestamps.

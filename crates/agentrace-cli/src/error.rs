@@ -17,6 +17,9 @@ pub(crate) enum CliError {
     /// A query failed.
     #[error("query failed: {0}")]
     Query(#[from] agentrace_sqlite::QueryError),
+    /// A price file could not be loaded.
+    #[error("{0}")]
+    Prices(#[from] agentrace_core::cost::LoadPricesError),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),

@@ -5,6 +5,8 @@
 //! agentrace traces list --errors --since 1h
 //! agentrace traces show 4bf92f3577b34da6a3ce929d0e0e4736
 //! agentrace export --what spans --format csv --since 7d --output spans.csv
+//! agentrace prices show openrouter/anthropic/claude-sonnet-4.5
+//! agentrace prices estimate gpt-4o --text "Summarize this" --output-tokens 300
 //! ```
 //!
 //! The store is a SQLite file written by the `sqlite` backend (`--db`, else
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, TracesCommand};
+use crate::args::{Cli, Command, PricesCommand, TracesCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -32,6 +34,9 @@ fn main() -> ExitCode {
         Command::Traces(TracesCommand::List(a)) => commands::traces::list(&cli.store, a),
         Command::Traces(TracesCommand::Show(a)) => commands::traces::show(&cli.store, a),
         Command::Export(a) => commands::export::run(&cli.store, a),
+        Command::Prices(PricesCommand::List(a)) => commands::prices::list(a),
+        Command::Prices(PricesCommand::Show(a)) => commands::prices::show(a),
+        Command::Prices(PricesCommand::Estimate(a)) => commands::prices::estimate(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

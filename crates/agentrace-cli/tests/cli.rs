@@ -213,3 +213,80 @@ fn clear_errors() -> TestResult {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot open the store"));
     Ok(())
 }
+
+#[test]
+fn prices_show_estimate_and_user_files() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("unused.db");
+    let show = agentrace(
+        &db,
+        &[
+            "prices",
+            "show",
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        ],
+    )?;
+    assert!(show.status.success(), "{show:?}");
+    let text = stdout(&show);
+    assert!(
+        text.contains("is priced as claude-sonnet-4-5 (anthropic"),
+        "{text}"
+    );
+    assert!(text.contains("above 200k input"), "{text}");
+
+    let estimate = stdout(&agentrace(
+        &db,
+        &[
+            "prices",
+            "estimate",
+            "gpt-4o",
+            "--text",
+            "Hi there",
+            "--output-tokens",
+            "100",
+        ],
+    )?);
+    // "Hi there" is 2 o200k tokens: 2 × $2.50/M + 100 × $10/M = $0.001005.
+    assert!(
+        estimate.contains("input   2 tokens (o200k_base)"),
+        "{estimate}"
+    );
+    assert!(estimate.contains("cost    $0.001005"), "{estimate}");
+
+    let unknown = agentrace(&db, &["prices", "show", "house-model"])?;
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("cost unknown, not zero"));
+
+    let file = dir.path().join("mine.toml");
+    std::fs::write(
+        &file,
+        "format = \"agentrace.prices/1\"\n[[models]]\nprovider = \"internal\"\nmodel = \"house-model\"\nprices = [{ since = \"2025-01-01\", input = 1.0, output = 2.0 }]\n",
+    )?;
+    let with_file = agentrace(
+        &db,
+        &[
+            "prices",
+            "show",
+            "house-model",
+            "--prices",
+            file.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(with_file.status.success(), "{with_file:?}");
+    let listed = stdout(&agentrace(
+        &db,
+        &[
+            "prices",
+            "list",
+            "--provider",
+            "internal",
+            "--prices",
+            file.to_str().unwrap_or(""),
+        ],
+    )?);
+    assert!(
+        listed.contains("house-model") && listed.contains("file"),
+        "{listed}"
+    );
+    Ok(())
+}

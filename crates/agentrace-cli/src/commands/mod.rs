@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub(crate) mod export;
+pub(crate) mod prices;
 pub(crate) mod summary;
 pub(crate) mod traces;
 

@@ -1,0 +1,192 @@
+//! `agentrace prices`: the price book from the command line.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use agentrace_core::cost::{
+    LayeredPriceBook, ModelPrice, PriceBook, PriceTable, Rate, estimate_text_cost,
+};
+use agentrace_core::{Usd, now_unix_nano};
+
+use crate::args::{PriceFiles, PricesEstimateArgs, PricesListArgs, PricesShowArgs};
+use crate::error::CliError;
+use crate::format::{Table, count};
+use crate::time::rfc3339;
+
+/// The user's files over the built-in table, as the library layers them.
+fn book(files: &PriceFiles) -> Result<(LayeredPriceBook, Vec<PriceTable>), CliError> {
+    let mut book = LayeredPriceBook::new();
+    let mut tables = Vec::new();
+    for path in &files.files {
+        let table = PriceTable::load(path)?;
+        tables.push(table.clone());
+        book = book.with(Arc::new(table));
+    }
+    Ok((book.with(Arc::new(PriceTable::builtin())), tables))
+}
+
+fn usd(rate: Rate) -> String {
+    let dollars = Usd::from_nanos(rate.nanos_per_million()).dollars();
+    format!("{dollars}")
+}
+
+fn opt(rate: Option<Rate>) -> String {
+    rate.map_or_else(|| "-".to_owned(), usd)
+}
+
+fn rates_row(p: &ModelPrice) -> [String; 5] {
+    let r = &p.rates;
+    [
+        usd(r.input),
+        opt(r.cache_read),
+        opt(r.cache_write),
+        opt(r.cache_write_1h),
+        usd(r.output),
+    ]
+}
+
+pub(crate) fn list(args: &PricesListArgs) -> Result<(), CliError> {
+    let (_, tables) = book(&args.files)?;
+    let builtin = PriceTable::builtin();
+    let mut table = Table::new(&[
+        "model",
+        "provider",
+        "input",
+        "cache read",
+        "cache write",
+        "write 1h",
+        "output",
+        "tiers",
+        "since",
+        "source",
+    ]);
+    let sources = tables
+        .iter()
+        .map(|t| (t, "file"))
+        .chain(std::iter::once((builtin, "built-in")));
+    for (t, source) in sources {
+        for (provider, model, prices) in t.models() {
+            if args.provider.as_deref().is_some_and(|p| p != provider) {
+                continue;
+            }
+            let Some(current) = prices.last() else {
+                continue;
+            };
+            let [input, read, write, write_1h, output] = rates_row(current);
+            let tiers = current
+                .tiers
+                .iter()
+                .map(|t| format!(">{}k", t.above_input_tokens / 1_000))
+                .collect::<Vec<_>>()
+                .join(" ");
+            table.row(vec![
+                model.to_owned(),
+                provider.to_owned(),
+                input,
+                read,
+                write,
+                write_1h,
+                output,
+                tiers,
+                rfc3339(current.since_unix_nano)[..10].to_owned(),
+                source.to_owned(),
+            ]);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "USD per million tokens; built-in table as of {}",
+        builtin.as_of()
+    )?;
+    out.write_all(table.render("").as_bytes())?;
+    Ok(())
+}
+
+pub(crate) fn show(args: &PricesShowArgs) -> Result<(), CliError> {
+    let (book, _) = book(&args.files)?;
+    let mut out = std::io::stdout().lock();
+    let Some(found) = book.price(args.provider.as_deref(), &args.model, now_unix_nano()) else {
+        return Err(CliError::Usage(format!(
+            "no price for {:?}: spans of this model are recorded as unpriced (cost unknown, not zero); add it with --prices FILE",
+            args.model
+        )));
+    };
+    writeln!(
+        out,
+        "{} is priced as {} ({}, matched: {:?})",
+        args.model, found.model, found.provider, found.matched
+    )?;
+    // The whole history, when the model is listed in the built-in table.
+    let history = PriceTable::builtin()
+        .models()
+        .find(|(_, m, _)| *m == found.model)
+        .map(|(_, _, p)| p.to_vec());
+    let mut table = Table::new(&[
+        "since",
+        "input",
+        "cache read",
+        "cache write",
+        "write 1h",
+        "output",
+    ]);
+    for p in history.unwrap_or_else(|| vec![found.price.clone()]) {
+        let mut row = vec![rfc3339(p.since_unix_nano)[..10].to_owned()];
+        row.extend(rates_row(&p));
+        table.row(row);
+        for tier in &p.tiers {
+            let r = &tier.rates;
+            table.row(vec![
+                format!("  above {}k input", tier.above_input_tokens / 1_000),
+                usd(r.input),
+                opt(r.cache_read),
+                opt(r.cache_write),
+                opt(r.cache_write_1h),
+                usd(r.output),
+            ]);
+        }
+    }
+    writeln!(out, "USD per million tokens:")?;
+    out.write_all(table.render("  ").as_bytes())?;
+    Ok(())
+}
+
+pub(crate) fn estimate(args: &PricesEstimateArgs) -> Result<(), CliError> {
+    let (book, _) = book(&args.files)?;
+    let text = match (&args.text, &args.file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)?,
+        (None, None) => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        }
+    };
+    let Some(e) = estimate_text_cost(
+        &book,
+        args.provider.as_deref(),
+        &args.model,
+        &text,
+        args.output_tokens,
+        now_unix_nano(),
+    ) else {
+        return Err(CliError::Usage(format!(
+            "no price for {:?}; see `agentrace prices list`",
+            args.model
+        )));
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "input   {} tokens ({})",
+        count(e.input.tokens),
+        e.input.accuracy.label()
+    )?;
+    writeln!(out, "output  {} tokens (assumed)", count(e.output_tokens))?;
+    writeln!(
+        out,
+        "cost    {} (input {}, output {})",
+        e.cost.total, e.cost.input, e.cost.output
+    )?;
+    Ok(())
+}
