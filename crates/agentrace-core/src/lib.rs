@@ -17,6 +17,7 @@
 //! | [`spans`], [`events`] | one-line helpers for agent/LLM/tool spans and the seed event types |
 //! | [`propagation`] | W3C `traceparent` inject/extract |
 //! | [`semconv`], [`normalize`] | attribute names of every GenAI dialect, and their mapping onto records |
+//! | [`budget`] | budgets per scope and period, thresholds, check-and-reserve before a call |
 //! | [`cost`] | the price book, exact cost arithmetic, the price processor |
 //! | [`Telemetry`] | the builder that assembles all of it and installs the subscriber |
 //! | `testing` (feature) | in-memory and faulty sinks, fixtures, the sink conformance suite |
@@ -55,6 +56,8 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod budget;
+mod civil;
 pub mod cost;
 pub mod events;
 mod filter;

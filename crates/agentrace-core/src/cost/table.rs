@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::resolve::resolve;
 use super::{MatchKind, ModelPrice, PriceBook, PriceMatch, Rate, Rates, Tier};
+use crate::civil::date_to_unix_nano;
 use crate::normalize::canonical_provider;
 
 /// The built-in prices (`src/cost/prices.json`), USD per million tokens.
@@ -159,27 +160,6 @@ fn rate(usd: f64, model: &str) -> Result<Rate, LoadPricesError> {
 
 fn opt_rate(usd: Option<f64>, model: &str) -> Result<Option<Rate>, LoadPricesError> {
     usd.map(|u| rate(u, model)).transpose()
-}
-
-/// `YYYY-MM-DD` (UTC midnight) to nanoseconds since the epoch.
-fn date_to_unix_nano(date: &str) -> Option<u64> {
-    let mut parts = date.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (y, m, d): (i64, i64, i64) = (y.parse().ok()?, m.parse().ok()?, d.parse().ok()?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400 * 1_000_000_000)
 }
 
 impl PriceTable {

@@ -1,0 +1,555 @@
+//! Budgets that can stop an agent before it spends: scopes × periods × limits, alert
+//! thresholds, and an atomic check-and-reserve before each LLM call.
+//!
+//! A [`Budget`] limits the spend of a scope — everything (`Global`), or each session, agent,
+//! framework, model or user separately (or one named value) — over a [`Period`] (hour, day,
+//! week, month, total; UTC calendar or rolling [`Window`]). [`Budgets`] keeps the accounts:
+//!
+//! - **Enforcement is the caller's choice.** [`Budgets::check`] before a call returns
+//!   [`BudgetExceeded`] (budget, scope, limit, spend) if the estimated cost would cross a limit,
+//!   so the agent can stop before it spends; an agent that never calls it is only observed.
+//! - **The concurrency rule.** `check` reserves the estimate in every applicable account, under
+//!   one lock, and admits a call only if *settled + reserved + estimate ≤ limit*. So N calls in
+//!   parallel are admitted only while their estimates fit together; the limit can be overshot
+//!   only by how much calls' actual costs exceed their estimates (with estimates from
+//!   [`estimate_cost`](crate::cost::estimate_cost) and a realistic output allowance, less than
+//!   one call's estimate).
+//! - **Settlement.** A reservation made inside a span is settled by that span's priced record
+//!   when it reaches the [`BudgetProcessor`] (which must come after the price processor): the
+//!   estimate is released and the actual cost added. Spans without a reservation add their cost
+//!   directly. A reservation can also be settled by hand ([`Budgets::settle`]); one never
+//!   settled is released after [`Budgets::with_reservation_ttl`] (default 15 minutes).
+//! - **Alerts.** Each threshold (default 80 %, 90 %, 100 %) of each account alerts once per
+//!   period, on settled spend, through every [`AlertChannel`]. In rolling windows a threshold
+//!   re-arms once spend falls back under it.
+//! - Spend is recorded at the time it is settled (the budget's clock), in the period current
+//!   then.
+//!
+//! ```
+//! use agentrace_core::budget::{Budget, Budgets, CallContext, Period, Scope};
+//! use agentrace_core::Usd;
+//!
+//! let budgets = Budgets::new(vec![Budget::new("per-session", Scope::Session, Period::Day, Usd::from_dollars(1.0))]);
+//! let cx = CallContext { session: Some("s-1"), ..CallContext::default() };
+//! let reservation = budgets.check(&cx, Usd::from_dollars(0.60))?;
+//! budgets.settle(reservation, Usd::from_dollars(0.55));
+//! let refused = budgets.check(&cx, Usd::from_dollars(0.50)).unwrap_err();
+//! assert_eq!(refused.spent, Usd::from_dollars(0.55));
+//! # Ok::<(), agentrace_core::budget::BudgetExceeded>(())
+//! ```
+
+mod alert;
+mod period;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+pub use alert::{AlertChannel, BudgetAlert, CallbackAlertChannel, LogAlertChannel};
+pub use period::{Period, Window};
+
+use crate::model::{SpanId, SpanRecord, Usd};
+use crate::processor::{ProcessContext, Processor, Verdict};
+
+/// What a budget is kept per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Scope {
+    /// All spend together.
+    Global,
+    /// Each session (conversation) separately.
+    Session,
+    /// Each agent separately.
+    Agent,
+    /// Each framework separately.
+    Framework,
+    /// Each model separately.
+    Model,
+    /// Each end user separately.
+    User,
+}
+
+/// One budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Budget {
+    /// A name for alerts and errors.
+    pub name: String,
+    /// What it is kept per.
+    pub scope: Scope,
+    /// Only this value of the scope (one session, one agent); `None`: each value its own budget.
+    pub only: Option<String>,
+    /// How long spend accumulates.
+    pub period: Period,
+    /// Calendar or rolling.
+    pub window: Window,
+    /// The limit.
+    pub limit: Usd,
+    /// Alert thresholds in percent of the limit.
+    pub thresholds: Vec<u32>,
+}
+
+impl Budget {
+    /// A calendar budget with the default thresholds (80 %, 90 %, 100 %).
+    pub fn new(name: impl Into<String>, scope: Scope, period: Period, limit: Usd) -> Self {
+        Self {
+            name: name.into(),
+            scope,
+            only: None,
+            period,
+            window: Window::Calendar,
+            limit,
+            thresholds: vec![80, 90, 100],
+        }
+    }
+
+    /// Applies to one value of the scope only.
+    #[must_use]
+    pub fn only(mut self, value: impl Into<String>) -> Self {
+        self.only = Some(value.into());
+        self
+    }
+
+    /// Uses a rolling window.
+    #[must_use]
+    pub fn rolling(mut self) -> Self {
+        self.window = Window::Rolling;
+        self
+    }
+
+    /// Sets the alert thresholds (percent).
+    #[must_use]
+    pub fn thresholds(mut self, percents: impl IntoIterator<Item = u32>) -> Self {
+        self.thresholds = percents.into_iter().collect();
+        self.thresholds.sort_unstable();
+        self
+    }
+
+    /// The account a call belongs to under this budget, or `None` if the budget does not apply.
+    fn account_of(&self, cx: &CallContext<'_>) -> Option<String> {
+        let value = match self.scope {
+            Scope::Global => Some("*"),
+            Scope::Session => cx.session,
+            Scope::Agent => cx.agent,
+            Scope::Framework => cx.framework,
+            Scope::Model => cx.model,
+            Scope::User => cx.user,
+        }?;
+        match &self.only {
+            Some(only) if only != value => None,
+            _ => Some(value.to_owned()),
+        }
+    }
+}
+
+/// What a call belongs to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallContext<'a> {
+    /// Session id.
+    pub session: Option<&'a str>,
+    /// Agent name.
+    pub agent: Option<&'a str>,
+    /// Framework.
+    pub framework: Option<&'a str>,
+    /// Model.
+    pub model: Option<&'a str>,
+    /// End user.
+    pub user: Option<&'a str>,
+}
+
+impl<'a> CallContext<'a> {
+    /// The context of a recorded span.
+    pub fn of_span(span: &'a SpanRecord) -> Self {
+        Self {
+            session: span.session_id.as_deref(),
+            agent: span.agent_name.as_deref(),
+            framework: span.framework.as_deref(),
+            model: span.model(),
+            user: span.user_id.as_deref(),
+        }
+    }
+}
+
+/// A call was refused: its estimate would cross a budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error(
+    "budget {budget:?} for {scope} would be exceeded: {spent} spent + {reserved} reserved + {estimate} estimated > {limit}"
+)]
+#[non_exhaustive]
+pub struct BudgetExceeded {
+    /// The budget.
+    pub budget: String,
+    /// The scope value (`*` for a global budget).
+    pub scope: String,
+    /// Its limit.
+    pub limit: Usd,
+    /// Settled spend in the period.
+    pub spent: Usd,
+    /// Reserved by calls in flight.
+    pub reserved: Usd,
+    /// The refused call's estimate.
+    pub estimate: Usd,
+}
+
+/// A reservation made by [`Budgets::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[must_use = "a reservation is settled by its span's cost, by `settle`, or released after the TTL"]
+pub struct ReservationId(u64);
+
+/// One account's state, for status displays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BudgetStatus {
+    /// The budget.
+    pub budget: String,
+    /// The scope value.
+    pub scope: String,
+    /// Start of the current period (0 for totals and rolling windows).
+    pub period_start_unix_nano: u64,
+    /// Settled spend in the period.
+    pub spent: Usd,
+    /// Reserved by calls in flight.
+    pub reserved: Usd,
+    /// The limit.
+    pub limit: Usd,
+    /// `(spent + reserved) / limit`.
+    pub ratio: f64,
+}
+
+#[derive(Debug, Default)]
+struct Account {
+    period_start: u64,
+    settled: Usd,
+    /// Rolling windows: settled amounts with their times, oldest first.
+    events: VecDeque<(u64, Usd)>,
+    reserved: Usd,
+    alerted: Vec<u32>,
+}
+
+impl Account {
+    fn roll(&mut self, budget: &Budget, now: u64) {
+        match budget.window {
+            Window::Calendar => {
+                let start = budget.period.calendar_start(now);
+                if start != self.period_start {
+                    self.period_start = start;
+                    self.settled = Usd::ZERO;
+                    self.alerted.clear();
+                }
+            }
+            Window::Rolling => {
+                let cutoff = budget
+                    .period
+                    .length_ns()
+                    .map_or(0, |len| now.saturating_sub(len));
+                while self.events.front().is_some_and(|(t, _)| *t < cutoff) {
+                    if let Some((_, amount)) = self.events.pop_front() {
+                        self.settled = Usd::from_nanos(self.settled.nanos() - amount.nanos());
+                    }
+                }
+                let percent = percent_of(self.settled, budget.limit);
+                self.alerted.retain(|t| u64::from(*t) <= percent);
+            }
+        }
+    }
+
+    /// Adds settled spend; returns the thresholds newly crossed.
+    fn add(&mut self, budget: &Budget, amount: Usd, now: u64) -> Vec<u32> {
+        self.settled += amount;
+        if budget.window == Window::Rolling {
+            self.events.push_back((now, amount));
+        }
+        let percent = percent_of(self.settled, budget.limit);
+        let crossed: Vec<u32> = budget
+            .thresholds
+            .iter()
+            .copied()
+            .filter(|t| u64::from(*t) <= percent && !self.alerted.contains(t))
+            .collect();
+        self.alerted.extend(&crossed);
+        crossed
+    }
+}
+
+/// Whole percent of `limit` that `spent` is (a zero limit is 100 % at any spend).
+fn percent_of(spent: Usd, limit: Usd) -> u64 {
+    if limit.nanos() <= 0 {
+        return if spent.nanos() > 0 { u64::MAX } else { 0 };
+    }
+    u64::try_from(i128::from(spent.nanos()) * 100 / i128::from(limit.nanos())).unwrap_or(0)
+}
+
+#[derive(Debug)]
+struct Reservation {
+    accounts: Vec<(usize, String)>,
+    estimate: Usd,
+    span: Option<SpanId>,
+    created: u64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    accounts: HashMap<(usize, String), Account>,
+    reservations: HashMap<u64, Reservation>,
+    by_span: HashMap<SpanId, u64>,
+    next_id: u64,
+}
+
+type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The budgets and their accounts. Share it (`Arc`) between the agent code that calls
+/// [`check`](Self::check) and the [`BudgetProcessor`] in the pipeline.
+pub struct Budgets {
+    budgets: Vec<Budget>,
+    state: Mutex<State>,
+    channels: Vec<Arc<dyn AlertChannel>>,
+    clock: Clock,
+    reservation_ttl_ns: u64,
+}
+
+impl std::fmt::Debug for Budgets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budgets")
+            .field("budgets", &self.budgets)
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Budgets {
+    /// Budgets on the system clock, alerting nowhere until a channel is added.
+    pub fn new(budgets: Vec<Budget>) -> Self {
+        Self {
+            budgets,
+            state: Mutex::default(),
+            channels: Vec::new(),
+            clock: Arc::new(crate::now_unix_nano),
+            reservation_ttl_ns: 15 * 60 * 1_000_000_000,
+        }
+    }
+
+    /// Adds an alert channel.
+    #[must_use]
+    pub fn with_alert_channel(mut self, channel: Arc<dyn AlertChannel>) -> Self {
+        self.channels.push(channel);
+        self
+    }
+
+    /// Replaces the clock (nanoseconds since the epoch), for tests and replays.
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long an unsettled reservation holds its estimate (default 15 minutes).
+    #[must_use]
+    pub fn with_reservation_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.reservation_ttl_ns = u64::try_from(ttl.as_nanos()).unwrap_or(u64::MAX);
+        self
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn deliver(&self, alerts: Vec<BudgetAlert>) {
+        for alert in &alerts {
+            for channel in &self.channels {
+                channel.deliver(alert);
+            }
+        }
+    }
+
+    fn expire(&self, state: &mut State, now: u64) {
+        let ttl = self.reservation_ttl_ns;
+        let expired: Vec<u64> = state
+            .reservations
+            .iter()
+            .filter(|(_, r)| now.saturating_sub(r.created) > ttl)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.release(state, id);
+        }
+    }
+
+    fn release(&self, state: &mut State, id: u64) -> Option<Reservation> {
+        let r = state.reservations.remove(&id)?;
+        if let Some(span) = r.span {
+            state.by_span.remove(&span);
+        }
+        for key in &r.accounts {
+            if let Some(account) = state.accounts.get_mut(key) {
+                account.reserved =
+                    Usd::from_nanos((account.reserved.nanos() - r.estimate.nanos()).max(0));
+            }
+        }
+        Some(r)
+    }
+
+    /// Admits a call estimated at `estimate` and reserves it in every applicable account, or
+    /// refuses it with the first budget it would exceed. Inside a span recorded by agentrace,
+    /// the span's priced record settles the reservation.
+    pub fn check(
+        &self,
+        cx: &CallContext<'_>,
+        estimate: Usd,
+    ) -> Result<ReservationId, BudgetExceeded> {
+        let now = (self.clock)();
+        let span = crate::propagation::current().map(|c| c.span_id);
+        let mut state = self.lock();
+        self.expire(&mut state, now);
+        let mut keys = Vec::new();
+        for (i, budget) in self.budgets.iter().enumerate() {
+            let Some(scope) = budget.account_of(cx) else {
+                continue;
+            };
+            let account = state.accounts.entry((i, scope.clone())).or_default();
+            account.roll(budget, now);
+            let projected = account.settled + account.reserved + estimate;
+            if projected > budget.limit {
+                return Err(BudgetExceeded {
+                    budget: budget.name.clone(),
+                    scope,
+                    limit: budget.limit,
+                    spent: account.settled,
+                    reserved: account.reserved,
+                    estimate,
+                });
+            }
+            keys.push((i, scope));
+        }
+        for key in &keys {
+            if let Some(account) = state.accounts.get_mut(key) {
+                account.reserved += estimate;
+            }
+        }
+        state.next_id += 1;
+        let id = state.next_id;
+        if let Some(span) = span {
+            state.by_span.insert(span, id);
+        }
+        state.reservations.insert(
+            id,
+            Reservation {
+                accounts: keys,
+                estimate,
+                span,
+                created: now,
+            },
+        );
+        Ok(ReservationId(id))
+    }
+
+    /// Settles a reservation with the call's actual cost. Settling twice has no effect.
+    pub fn settle(&self, reservation: ReservationId, actual: Usd) {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let Some(r) = self.release(&mut state, reservation.0) else {
+            return;
+        };
+        let alerts = self.add(&mut state, &r.accounts, actual, now);
+        drop(state);
+        self.deliver(alerts);
+    }
+
+    /// Records the cost of a priced span: settles its reservation if it has one, else adds to
+    /// every account it belongs to. Unpriced spans are not counted (their cost is unknown).
+    pub fn record_span(&self, span: &SpanRecord) {
+        let Some(cost) = span.cost else { return };
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let accounts = match state.by_span.get(&span.span_id).copied() {
+            Some(id) => self
+                .release(&mut state, id)
+                .map(|r| r.accounts)
+                .unwrap_or_default(),
+            None => {
+                let cx = CallContext::of_span(span);
+                self.budgets
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| b.account_of(&cx).map(|s| (i, s)))
+                    .collect()
+            }
+        };
+        let alerts = self.add(&mut state, &accounts, cost.total, now);
+        drop(state);
+        self.deliver(alerts);
+    }
+
+    fn add(
+        &self,
+        state: &mut State,
+        accounts: &[(usize, String)],
+        amount: Usd,
+        now: u64,
+    ) -> Vec<BudgetAlert> {
+        let mut alerts = Vec::new();
+        for key in accounts {
+            let Some(budget) = self.budgets.get(key.0) else {
+                continue;
+            };
+            let account = state.accounts.entry(key.clone()).or_default();
+            account.roll(budget, now);
+            for threshold in account.add(budget, amount, now) {
+                alerts.push(BudgetAlert {
+                    budget: budget.name.clone(),
+                    scope: key.1.clone(),
+                    threshold_percent: threshold,
+                    spent: account.settled,
+                    limit: budget.limit,
+                    period_start_unix_nano: account.period_start,
+                    time_unix_nano: now,
+                });
+            }
+        }
+        alerts
+    }
+
+    /// Every account's state now.
+    pub fn status(&self) -> Vec<BudgetStatus> {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let mut out: Vec<BudgetStatus> = state
+            .accounts
+            .iter_mut()
+            .filter_map(|((i, scope), account)| {
+                let budget = self.budgets.get(*i)?;
+                account.roll(budget, now);
+                let used = (account.settled + account.reserved).nanos() as f64;
+                Some(BudgetStatus {
+                    budget: budget.name.clone(),
+                    scope: scope.clone(),
+                    period_start_unix_nano: account.period_start,
+                    spent: account.settled,
+                    reserved: account.reserved,
+                    limit: budget.limit,
+                    ratio: if budget.limit.nanos() > 0 {
+                        used / budget.limit.nanos() as f64
+                    } else {
+                        0.0
+                    },
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.budget, &a.scope).cmp(&(&b.budget, &b.scope)));
+        out
+    }
+}
+
+/// Records every priced span's cost in [`Budgets`]. Put it after the price processor.
+#[derive(Debug, Clone)]
+pub struct BudgetProcessor(pub Arc<Budgets>);
+
+impl Processor for BudgetProcessor {
+    fn name(&self) -> &str {
+        "budget"
+    }
+
+    fn process_span(&self, span: &mut SpanRecord, _: &mut ProcessContext) -> Verdict {
+        self.0.record_span(span);
+        Verdict::Keep
+    }
+}

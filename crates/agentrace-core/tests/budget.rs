@@ -1,0 +1,291 @@
+//! Budgets with an injected clock: periods, thresholds once per period, enforcement, the
+//! concurrency rule, settlement by the priced span, rolling windows, reservation expiry.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use agentrace_core::budget::{
+    Budget, BudgetAlert, BudgetProcessor, Budgets, CallContext, CallbackAlertChannel, Period, Scope,
+};
+use agentrace_core::cost::{PriceProcessor, PriceTable};
+use agentrace_core::testing::MemorySink;
+use agentrace_core::{
+    AgentraceLayer, Cost, Pipeline, Resource, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId,
+    Usd, spans,
+};
+use tracing_subscriber::prelude::*;
+
+const HOUR: u64 = 3_600 * 1_000_000_000;
+/// 2025-11-21T10:00:00Z.
+const T0: u64 = 1_763_719_200_000_000_000;
+
+fn usd(d: f64) -> Usd {
+    Usd::from_dollars(d)
+}
+
+struct Clock(Arc<AtomicU64>);
+
+impl Clock {
+    fn new() -> Self {
+        Self(Arc::new(AtomicU64::new(T0)))
+    }
+    fn advance(&self, ns: u64) {
+        self.0.fetch_add(ns, Ordering::SeqCst);
+    }
+    fn reader(&self) -> impl Fn() -> u64 + Send + Sync + 'static {
+        let t = self.0.clone();
+        move || t.load(Ordering::SeqCst)
+    }
+}
+
+fn collected() -> (Arc<Mutex<Vec<BudgetAlert>>>, Arc<CallbackAlertChannel>) {
+    let alerts = Arc::new(Mutex::new(Vec::new()));
+    let sink = alerts.clone();
+    let channel = CallbackAlertChannel::new(move |a| {
+        sink.lock().map(|mut v| v.push(a.clone())).unwrap_or(())
+    });
+    (alerts, Arc::new(channel))
+}
+
+fn priced_span(session: &str, dollars: f64) -> SpanRecord {
+    let mut s = SpanRecord::new(
+        TraceId::random(),
+        SpanId::random(),
+        "chat",
+        T0,
+        T0,
+        Arc::new(Resource::new("t")),
+    );
+    s.kind = SpanKind::Llm;
+    s.session_id = Some(session.into());
+    s.cost = Some(Cost::from_parts(
+        usd(dollars),
+        Usd::ZERO,
+        Usd::ZERO,
+        Usd::ZERO,
+    ));
+    s
+}
+
+fn session(id: &str) -> CallContext<'_> {
+    CallContext {
+        session: Some(id),
+        ..CallContext::default()
+    }
+}
+
+#[test]
+fn calendar_periods_roll_over() {
+    let clock = Clock::new();
+    let budgets = Budgets::new(vec![Budget::new(
+        "daily",
+        Scope::Global,
+        Period::Day,
+        usd(1.0),
+    )])
+    .with_clock(clock.reader());
+    budgets.record_span(&priced_span("s", 0.9));
+    let refused = budgets.check(&CallContext::default(), usd(0.2));
+    assert!(
+        matches!(&refused, Err(e) if e.spent == usd(0.9) && e.limit == usd(1.0) && e.scope == "*"),
+        "{refused:?}"
+    );
+    clock.advance(14 * HOUR); // 2025-11-22T00:00Z
+    assert!(
+        budgets.check(&CallContext::default(), usd(0.2)).is_ok(),
+        "a new day, a new budget"
+    );
+}
+
+#[test]
+fn each_threshold_alerts_once_per_period() {
+    let clock = Clock::new();
+    let (alerts, channel) = collected();
+    let budgets = Budgets::new(vec![Budget::new(
+        "per-session",
+        Scope::Session,
+        Period::Day,
+        usd(1.0),
+    )])
+    .with_clock(clock.reader())
+    .with_alert_channel(channel);
+    let thresholds = |alerts: &Mutex<Vec<BudgetAlert>>| {
+        alerts
+            .lock()
+            .map(|a| a.iter().map(|x| x.threshold_percent).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    budgets.record_span(&priced_span("s-1", 0.85));
+    assert_eq!(thresholds(&alerts), [80]);
+    budgets.record_span(&priced_span("s-1", 0.07));
+    budgets.record_span(&priced_span("s-1", 0.01));
+    assert_eq!(thresholds(&alerts), [80, 90]);
+    budgets.record_span(&priced_span("s-1", 0.20));
+    assert_eq!(thresholds(&alerts), [80, 90, 100]);
+    budgets.record_span(&priced_span("s-2", 0.50)); // another session, under 80 %
+    budgets.record_span(&priced_span("s-1", 0.50));
+    assert_eq!(
+        thresholds(&alerts),
+        [80, 90, 100],
+        "nothing twice in a period"
+    );
+    clock.advance(24 * HOUR);
+    budgets.record_span(&priced_span("s-1", 0.95));
+    assert_eq!(
+        thresholds(&alerts),
+        [80, 90, 100, 80, 90],
+        "the next period alerts again"
+    );
+    let last = alerts.lock().ok().and_then(|a| a.last().cloned());
+    assert!(
+        matches!(last, Some(a) if a.scope == "s-1" && a.spent == usd(0.95) && a.budget == "per-session")
+    );
+}
+
+#[test]
+fn concurrent_checks_cannot_jointly_overshoot() {
+    let budgets = Arc::new(Budgets::new(vec![Budget::new(
+        "global",
+        Scope::Global,
+        Period::Total,
+        usd(1.0),
+    )]));
+    let admitted: Vec<_> = (0..16)
+        .map(|_| {
+            let b = budgets.clone();
+            std::thread::spawn(move || b.check(&CallContext::default(), usd(0.10)))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .filter_map(|h| h.join().ok())
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(admitted.len(), 10, "exactly the estimates that fit");
+    let status = budgets.status();
+    assert_eq!(status[0].reserved, usd(1.0));
+    for r in admitted {
+        budgets.settle(r, usd(0.09));
+    }
+    let status = budgets.status();
+    assert_eq!(
+        (status[0].spent, status[0].reserved),
+        (usd(0.90), Usd::ZERO)
+    );
+    assert!(budgets.check(&CallContext::default(), usd(0.10)).is_ok());
+}
+
+#[test]
+fn scopes_are_separate_and_only_limits_one_value() {
+    let budgets = Budgets::new(vec![
+        Budget::new("per-session", Scope::Session, Period::Total, usd(1.0)),
+        Budget::new("vip", Scope::User, Period::Total, usd(0.10)).only("alice"),
+    ]);
+    budgets.record_span(&priced_span("s-1", 1.0));
+    assert!(budgets.check(&session("s-1"), usd(0.01)).is_err());
+    assert!(budgets.check(&session("s-2"), usd(0.50)).is_ok());
+    let alice = CallContext {
+        user: Some("alice"),
+        ..CallContext::default()
+    };
+    let bob = CallContext {
+        user: Some("bob"),
+        ..CallContext::default()
+    };
+    assert!(
+        budgets
+            .check(&alice, usd(0.20))
+            .is_err_and(|e| e.budget == "vip")
+    );
+    assert!(budgets.check(&bob, usd(0.20)).is_ok());
+    assert!(
+        budgets.check(&CallContext::default(), usd(100.0)).is_ok(),
+        "no scope value: no budget applies"
+    );
+}
+
+#[test]
+fn rolling_windows_forget_old_spend() {
+    let clock = Clock::new();
+    let budgets = Budgets::new(vec![
+        Budget::new("rolling-day", Scope::Global, Period::Day, usd(1.0)).rolling(),
+    ])
+    .with_clock(clock.reader());
+    budgets.record_span(&priced_span("s", 0.8));
+    clock.advance(23 * HOUR);
+    assert!(
+        budgets.check(&CallContext::default(), usd(0.3)).is_err(),
+        "still inside the last 24 hours"
+    );
+    clock.advance(2 * HOUR);
+    assert!(budgets.check(&CallContext::default(), usd(0.3)).is_ok());
+}
+
+#[test]
+fn unsettled_reservations_expire_and_unpriced_spans_do_not_count() {
+    let clock = Clock::new();
+    let budgets = Budgets::new(vec![Budget::new(
+        "g",
+        Scope::Global,
+        Period::Total,
+        usd(1.0),
+    )])
+    .with_clock(clock.reader())
+    .with_reservation_ttl(std::time::Duration::from_secs(60));
+    let _held = budgets.check(&CallContext::default(), usd(0.9));
+    assert!(budgets.check(&CallContext::default(), usd(0.2)).is_err());
+    clock.advance(61 * 1_000_000_000);
+    assert!(
+        budgets.check(&CallContext::default(), usd(0.2)).is_ok(),
+        "the abandoned reservation was released"
+    );
+    let mut unpriced = priced_span("s", 0.0);
+    unpriced.cost = None;
+    budgets.record_span(&unpriced);
+    assert_eq!(budgets.status()[0].spent, Usd::ZERO);
+}
+
+#[test]
+fn the_priced_span_settles_the_reservation_made_inside_it() -> Result<(), Box<dyn std::error::Error>>
+{
+    let budgets = Arc::new(Budgets::new(vec![Budget::new(
+        "per-session",
+        Scope::Session,
+        Period::Day,
+        usd(1.0),
+    )]));
+    let memory = MemorySink::new();
+    let pipeline = Pipeline::builder()
+        .with_processor(PriceProcessor::new(Arc::new(PriceTable::builtin())))
+        .with_processor(BudgetProcessor(budgets.clone()))
+        .with_sink(memory.clone())
+        .build()?;
+    let subscriber = tracing_subscriber::registry()
+        .with(AgentraceLayer::new(pipeline.clone(), Resource::new("t")));
+    tracing::subscriber::with_default(
+        subscriber,
+        || -> Result<(), agentrace_core::budget::BudgetExceeded> {
+            let llm = spans::llm("openai", "gpt-4o");
+            spans::set_session(&llm, "s-1");
+            let _entered = llm.enter();
+            // Estimate generously, then the call reports its real usage.
+            let _reservation = budgets.check(&session("s-1"), usd(0.05))?;
+            spans::record_usage(&llm, &TokenUsage::new(1_000, 100));
+            Ok(())
+        },
+    )?;
+    let during = budgets.status();
+    pipeline.flush()?;
+    let after = budgets.status();
+    pipeline.shutdown()?;
+    assert_eq!(during[0].reserved, usd(0.05));
+    // 1,000 × $2.50/M + 100 × $10/M = $0.0035, the estimate released.
+    assert_eq!(
+        (after[0].spent, after[0].reserved),
+        (Usd::from_nanos(3_500_000), Usd::ZERO)
+    );
+    assert_eq!(
+        memory.spans()[0].cost.map(|c| c.total),
+        Some(Usd::from_nanos(3_500_000))
+    );
+    Ok(())
+}
