@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agentrace_core::budget::Budgets;
 use agentrace_core::cost::PriceBook;
 use agentrace_core::{
     InitError, Level, PipelineConfig, Processor, Sampler, Sink, TelemetryBuilder, TelemetryGuard,
@@ -32,6 +33,7 @@ pub struct Builder {
     sqlite_path: Option<PathBuf>,
     #[cfg(feature = "file")]
     jsonl_dir: Option<PathBuf>,
+    budgets: Option<Arc<Budgets>>,
 }
 
 #[cfg(any(feature = "sqlite", feature = "file"))]
@@ -39,6 +41,25 @@ fn env_path(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+}
+
+/// Replays the store's priced spans of the budgets' current periods into them.
+#[cfg(feature = "sqlite")]
+fn restore_budgets(
+    budgets: &Budgets,
+    store: &agentrace_sqlite::SqliteStore,
+) -> Result<(), agentrace_sqlite::QueryError> {
+    use agentrace_sqlite::{SpanFilter, SpanQuery, TimeRange};
+    let filter = SpanFilter::new().range(TimeRange::since(budgets.restore_since()));
+    let mut query = SpanQuery::new(filter).limit(10_000);
+    loop {
+        let page = store.spans(&query)?;
+        budgets.restore(page.spans.iter().filter(|s| s.cost.is_some()));
+        match page.next_cursor {
+            Some(cursor) => query = query.cursor(Some(cursor)),
+            None => return Ok(()),
+        }
+    }
 }
 
 impl Builder {
@@ -83,6 +104,14 @@ impl Builder {
     /// Prices LLM spans with `book` instead of the built-in price table.
     pub fn price_book(mut self, book: Arc<dyn PriceBook>) -> Self {
         self.telemetry = self.telemetry.with_price_book(book);
+        self
+    }
+
+    /// Keeps `budgets` up to date with every priced span. With the `sqlite` backend, their
+    /// current periods' spend is first restored from the store, so a restart forgets nothing.
+    pub fn budgets(mut self, budgets: Arc<Budgets>) -> Self {
+        self.telemetry = self.telemetry.with_budgets(budgets.clone());
+        self.budgets = Some(budgets);
         self
     }
 
@@ -141,6 +170,12 @@ impl Builder {
                     sink: "sqlite",
                     source: e.into(),
                 })?;
+            if let Some(budgets) = &self.budgets {
+                restore_budgets(budgets, &store).map_err(|e| InitError::Sink {
+                    sink: "sqlite",
+                    source: e.into(),
+                })?;
+            }
             telemetry = telemetry.with_sink(store);
         }
         #[cfg(feature = "file")]

@@ -80,3 +80,46 @@ fn unusable_backend_paths_are_clear_init_errors() -> TestResult {
     assert!(err.contains("sqlite"), "{err}");
     Ok(())
 }
+
+#[test]
+fn budget_spend_survives_a_restart_with_the_sqlite_store() -> TestResult {
+    use std::sync::Arc;
+
+    use agentrace::Usd;
+    use agentrace::budget::{Budget, Budgets, CallContext, Period, Scope};
+
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("agentrace.db");
+    let daily = || {
+        Arc::new(Budgets::new(vec![Budget::new(
+            "daily",
+            Scope::Global,
+            Period::Day,
+            Usd::from_dollars(0.01),
+        )]))
+    };
+    let run = |budgets: Arc<Budgets>| -> TestResult {
+        let (layer, guard) = agentrace::init().sqlite(&db).budgets(budgets).build()?;
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let llm = spans::llm("openai", "gpt-4o");
+            // 1,000 × $2.50/M + 100 × $10/M = $0.0035
+            spans::record_usage(&llm, &TokenUsage::new(1_000, 100));
+        });
+        guard.shutdown()?;
+        Ok(())
+    };
+    let first = daily();
+    run(first.clone())?;
+    assert_eq!(first.status()[0].spent, Usd::from_nanos(3_500_000));
+
+    let second = daily();
+    run(second.clone())?;
+    assert_eq!(
+        second.status()[0].spent,
+        Usd::from_nanos(7_000_000),
+        "yesterday's process's spend was restored"
+    );
+    let refused = second.check(&CallContext::default(), Usd::from_dollars(0.005));
+    assert!(refused.is_err_and(|e| e.spent == Usd::from_nanos(7_000_000)));
+    Ok(())
+}

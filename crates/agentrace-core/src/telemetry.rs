@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::prelude::*;
 
+use crate::budget::{BudgetProcessor, Budgets};
 use crate::cost::{LayeredPriceBook, PriceBook, PriceProcessor, PriceTable};
 use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
@@ -83,6 +84,7 @@ pub struct TelemetryBuilder {
     pipeline: PipelineBuilder,
     processors: Vec<Arc<dyn Processor>>,
     pricing: Pricing,
+    budgets: Option<Arc<Budgets>>,
     sampler: Option<Sampler>,
     event_level: Option<Level>,
     filter: Option<String>,
@@ -200,6 +202,14 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Records every priced span's cost in `budgets` (settling reservations made by
+    /// [`Budgets::check`] inside the span).
+    #[must_use]
+    pub fn with_budgets(mut self, budgets: Arc<Budgets>) -> Self {
+        self.budgets = Some(budgets);
+        self
+    }
+
     /// Leaves spans unpriced (cost `None`), e.g. when a collector downstream prices them.
     #[must_use]
     pub fn without_pricing(mut self) -> Self {
@@ -217,6 +227,10 @@ impl TelemetryBuilder {
         };
         if let Some(book) = book {
             pipeline = pipeline.with_processor(PriceProcessor::new(book));
+        }
+        // After pricing: budgets count the cost it stamped.
+        if let Some(budgets) = self.budgets.take() {
+            pipeline = pipeline.with_processor(BudgetProcessor(budgets));
         }
         for p in self.processors.drain(..) {
             pipeline = pipeline.with_shared_processor(p);

@@ -289,3 +289,56 @@ fn the_priced_span_settles_the_reservation_made_inside_it() -> Result<(), Box<dy
     );
     Ok(())
 }
+
+#[test]
+fn spend_is_restored_from_recorded_spans_without_alerting_again() {
+    let clock = Clock::new();
+    let (alerts, channel) = collected();
+    let make = || {
+        Budgets::new(vec![
+            Budget::new("daily", Scope::Session, Period::Day, usd(1.0)),
+            Budget::new("hourly", Scope::Global, Period::Hour, usd(1.0)).rolling(),
+        ])
+        .with_clock(clock.reader())
+        .with_alert_channel(channel.clone())
+    };
+    let mut yesterday = priced_span("s-1", 0.5);
+    yesterday.start_time_unix_nano = T0 - 12 * HOUR;
+    let mut two_hours_ago = priced_span("s-1", 0.3);
+    two_hours_ago.start_time_unix_nano = T0 - 2 * HOUR;
+    let mut just_now = priced_span("s-1", 0.55);
+    just_now.start_time_unix_nano = T0 - 60_000_000_000;
+    let restarted = make();
+    assert_eq!(
+        restarted.restore_since(),
+        T0 - 10 * HOUR,
+        "midnight UTC is further back than an hour"
+    );
+    restarted.restore([&yesterday, &two_hours_ago, &just_now]);
+    let status = restarted.status();
+    let spent = |name: &str| status.iter().find(|s| s.budget == name).map(|s| s.spent);
+    assert_eq!(
+        spent("daily"),
+        Some(usd(0.85)),
+        "today's spend, not yesterday's"
+    );
+    assert_eq!(spent("hourly"), Some(usd(0.55)), "the last hour only");
+    assert!(
+        alerts.lock().map(|a| a.is_empty()).unwrap_or(false),
+        "crossed before the restart: not alerted again"
+    );
+    restarted.record_span(&priced_span("s-1", 0.06));
+    let crossed: Vec<_> = alerts
+        .lock()
+        .map(|a| {
+            a.iter()
+                .map(|x| (x.budget.clone(), x.threshold_percent))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(crossed, [("daily".to_owned(), 90)]);
+    assert!(
+        restarted.check(&session("s-1"), usd(0.2)).is_err(),
+        "the restored spend is enforced"
+    );
+}

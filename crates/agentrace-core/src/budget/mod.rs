@@ -508,6 +508,64 @@ impl Budgets {
         alerts
     }
 
+    /// Rebuilds spend from recorded spans after a restart: each priced span's cost is added at
+    /// its start time to the accounts it belongs to, if that time is inside the account's
+    /// current period (calendar) or window (rolling). Thresholds already crossed are marked as
+    /// alerted without alerting again. The stored spans are the ledger: pass every span since
+    /// [`restore_since`](Self::restore_since).
+    pub fn restore<'a>(&self, spans: impl IntoIterator<Item = &'a SpanRecord>) {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        for span in spans {
+            let Some(cost) = span.cost else { continue };
+            let t = span.start_time_unix_nano.min(now);
+            let cx = CallContext::of_span(span);
+            for (i, budget) in self.budgets.iter().enumerate() {
+                let Some(scope) = budget.account_of(&cx) else {
+                    continue;
+                };
+                let in_window = match budget.window {
+                    Window::Calendar => {
+                        budget.period.calendar_start(t) == budget.period.calendar_start(now)
+                    }
+                    Window::Rolling => budget
+                        .period
+                        .length_ns()
+                        .is_none_or(|len| now.saturating_sub(t) < len),
+                };
+                if !in_window {
+                    continue;
+                }
+                let account = state.accounts.entry((i, scope)).or_default();
+                account.roll(budget, now);
+                // Restored spend alerted before the restart: mark, do not deliver.
+                let _ = account.add(budget, cost.total, t);
+            }
+        }
+        for account in state.accounts.values_mut() {
+            let mut events: Vec<_> = account.events.drain(..).collect();
+            events.sort_by_key(|(t, _)| *t);
+            account.events = events.into();
+        }
+    }
+
+    /// The earliest span start [`restore`](Self::restore) needs: the start of the longest
+    /// current period or window (0 when a budget is a total).
+    pub fn restore_since(&self) -> u64 {
+        let now = (self.clock)();
+        self.budgets
+            .iter()
+            .map(|b| match b.window {
+                Window::Calendar => b.period.calendar_start(now),
+                Window::Rolling => b
+                    .period
+                    .length_ns()
+                    .map_or(0, |len| now.saturating_sub(len)),
+            })
+            .min()
+            .unwrap_or(now)
+    }
+
     /// Every account's state now.
     pub fn status(&self) -> Vec<BudgetStatus> {
         let now = (self.clock)();
