@@ -49,6 +49,20 @@ pub(crate) enum PricesCommand {
     Show(PricesShowArgs),
     /// The cost of a prompt before sending it.
     Estimate(PricesEstimateArgs),
+    /// Recompute the cost of stored spans (after a price change, or a new price file) and
+    /// report what changed.
+    Reprice(PricesRepriceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PricesRepriceArgs {
+    #[command(flatten)]
+    pub(crate) files: PriceFiles,
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Report what would change without writing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// Price files layered over the built-in table.

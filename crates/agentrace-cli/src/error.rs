@@ -17,6 +17,9 @@ pub(crate) enum CliError {
     /// A query failed.
     #[error("query failed: {0}")]
     Query(#[from] agentrace_sqlite::QueryError),
+    /// Writing to the store failed.
+    #[error("cannot write to the store: {0}")]
+    Write(#[from] agentrace_sqlite::WriteError),
     /// A price file could not be loaded.
     #[error("{0}")]
     Prices(#[from] agentrace_core::cost::LoadPricesError),

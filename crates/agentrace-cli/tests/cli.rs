@@ -290,3 +290,27 @@ fn prices_show_estimate_and_user_files() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn reprice_recomputes_stored_costs_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let gpt4o = spans
+        .iter()
+        .filter(|s| s.response_model.as_deref() == Some("gpt-4o-2024-08-06"))
+        .count();
+    let dry = stdout(&agentrace(&db, &["prices", "reprice", "--dry-run"])?);
+    assert!(
+        dry.contains(&format!("would change the cost of {gpt4o}")),
+        "{dry}"
+    );
+    let out = agentrace(&db, &["prices", "reprice"])?;
+    assert!(out.status.success(), "{out:?}");
+    // Each fixture call: 200 uncached × $2.50/M + 1,000 cached × $1.25/M + 340 × $10/M = $0.00515.
+    let summary: serde_json::Value =
+        serde_json::from_slice(&agentrace(&db, &["summary", "--json"])?.stdout)?;
+    assert_eq!(summary["cost"].as_f64(), Some(0.00515 * gpt4o as f64));
+    let again = stdout(&agentrace(&db, &["prices", "reprice"])?);
+    assert!(again.contains("changed the cost of 0"), "{again}");
+    Ok(())
+}

@@ -141,6 +141,9 @@ pub enum WriteError {
     /// SQLite failed.
     #[error("writing to the SQLite store failed: {0}")]
     Db(#[from] DbError),
+    /// Recomputing the summaries of changed traces failed.
+    #[error("recomputing trace summaries failed: {0}")]
+    Rollup(#[source] QueryError),
     /// A record could not be encoded as JSON.
     #[error("encoding the {what} of a record as JSON failed: {source}")]
     Encode {

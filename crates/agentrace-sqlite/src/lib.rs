@@ -66,6 +66,7 @@ mod codec;
 mod error;
 mod model;
 mod query;
+mod reprice;
 mod retention;
 mod rollup;
 mod schema;
@@ -78,5 +79,6 @@ pub use model::{
     InsertReport, Order, Percentiles, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
     StatusFilter, Summary, TimeRange, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree,
 };
+pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;

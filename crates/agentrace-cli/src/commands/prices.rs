@@ -4,14 +4,18 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use agentrace_core::cost::{
-    LayeredPriceBook, ModelPrice, PriceBook, PriceTable, Rate, estimate_text_cost,
+    LayeredPriceBook, ModelPrice, PriceBook, PriceTable, Rate, estimate_text_cost, is_billable,
+    price_span,
 };
 use agentrace_core::{Usd, now_unix_nano};
+use agentrace_sqlite::{CostUpdate, Order, SpanFilter, SpanQuery};
 
-use crate::args::{PriceFiles, PricesEstimateArgs, PricesListArgs, PricesShowArgs};
+use crate::args::{
+    PriceFiles, PricesEstimateArgs, PricesListArgs, PricesRepriceArgs, PricesShowArgs, StoreArgs,
+};
 use crate::error::CliError;
 use crate::format::{Table, count};
-use crate::time::rfc3339;
+use crate::time::{range, rfc3339};
 
 /// The user's files over the built-in table, as the library layers them.
 fn book(files: &PriceFiles) -> Result<(LayeredPriceBook, Vec<PriceTable>), CliError> {
@@ -188,5 +192,77 @@ pub(crate) fn estimate(args: &PricesEstimateArgs) -> Result<(), CliError> {
         "cost    {} (input {}, output {})",
         e.cost.total, e.cost.input, e.cost.output
     )?;
+    Ok(())
+}
+
+/// Spans read and written per round.
+const PAGE: usize = 5_000;
+
+pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(), CliError> {
+    let db = super::open(store)?;
+    let (book, _) = book(&args.files)?;
+    let mut query =
+        SpanQuery::new(SpanFilter::new().range(range(&args.range, std::time::SystemTime::now())?))
+            .order(Order::Asc)
+            .limit(PAGE);
+    let (mut billable, mut changed, mut now_unpriced) = (0u64, 0usize, 0u64);
+    let (mut before, mut after) = (Usd::ZERO, Usd::ZERO);
+    let mut by_model: std::collections::BTreeMap<String, (u64, Usd, Usd)> =
+        std::collections::BTreeMap::new();
+    loop {
+        let page = db.spans(&query)?;
+        let mut updates = Vec::new();
+        for span in page.spans.iter().filter(|s| is_billable(s)) {
+            billable += 1;
+            let new = price_span(&book, span);
+            let old_total = span.cost.map_or(Usd::ZERO, |c| c.total);
+            let new_total = new.map_or(Usd::ZERO, |c| c.total);
+            before += old_total;
+            after += new_total;
+            if new.is_none() {
+                now_unpriced += 1;
+            }
+            if new != span.cost {
+                let entry = by_model
+                    .entry(span.model().unwrap_or("(no model)").to_owned())
+                    .or_default();
+                entry.0 += 1;
+                entry.1 += old_total;
+                entry.2 += new_total;
+                updates.push(CostUpdate {
+                    trace_id: span.trace_id,
+                    span_id: span.span_id,
+                    cost: new,
+                });
+            }
+        }
+        changed += if args.dry_run {
+            updates.len()
+        } else {
+            db.update_costs(&updates)?
+        };
+        match page.next_cursor {
+            Some(next) => query = query.cursor(Some(next)),
+            None => break,
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let verb = if args.dry_run {
+        "would change"
+    } else {
+        "changed"
+    };
+    writeln!(
+        out,
+        "{billable} billable spans; {verb} the cost of {changed}; {now_unpriced} have no price"
+    )?;
+    writeln!(out, "total cost {before} -> {after}")?;
+    if !by_model.is_empty() {
+        let mut table = Table::new(&["model", "spans", "before", "after"]);
+        for (model, (n, b, a)) in by_model {
+            table.row(vec![model, count(n), b.to_string(), a.to_string()]);
+        }
+        out.write_all(table.render("  ").as_bytes())?;
+    }
     Ok(())
 }

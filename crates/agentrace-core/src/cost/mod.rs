@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 pub use estimate::{CostEstimate, estimate_cost, estimate_text_cost};
 pub use layered::LayeredPriceBook;
 pub use litellm::LiteLlmImport;
-pub use processor::{PriceProcessor, UNPRICED_METRIC, UNPRICED_REASON};
+pub use processor::{PriceProcessor, UNPRICED_METRIC, UNPRICED_REASON, is_billable, price_span};
 pub use table::{LoadPricesError, PriceTable};
 
 use crate::model::{Cost, TokenUsage, Usd};

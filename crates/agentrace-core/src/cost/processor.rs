@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{PriceBook, compute_cost};
-use crate::model::{InstrumentKind, Measurement, SpanKind, SpanRecord};
+use crate::model::{Cost, InstrumentKind, Measurement, SpanKind, SpanRecord};
 use crate::processor::{ProcessContext, Processor, Verdict};
 
 /// The attribute naming why a billable span has no cost.
@@ -66,8 +66,29 @@ impl PriceProcessor {
     }
 }
 
+/// The cost of a billable span at the price in force at its start: the responding model is
+/// tried first (a dated snapshot may have its own price), then the requested one. `None` when
+/// the span is not billable or its model has no price. What the [`PriceProcessor`] stamps, and
+/// what repricing recomputes.
+pub fn price_span(book: &dyn PriceBook, span: &SpanRecord) -> Option<Cost> {
+    if !is_billable(span) {
+        return None;
+    }
+    let provider = span.provider.as_deref();
+    [
+        span.response_model.as_deref(),
+        span.request_model.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|m| {
+        book.price(provider, m, span.start_time_unix_nano)
+            .map(|p| compute_cost(&span.usage, p.price))
+    })
+}
+
 /// Whether a span is a billable call: an LLM or embedding call that reported tokens.
-pub(crate) fn is_billable(span: &SpanRecord) -> bool {
+pub fn is_billable(span: &SpanRecord) -> bool {
     matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) && !span.usage.is_empty()
 }
 
@@ -80,21 +101,7 @@ impl Processor for PriceProcessor {
         if !is_billable(span) || span.cost.is_some() {
             return Verdict::Keep;
         }
-        let provider = span.provider.as_deref();
-        let at = span.start_time_unix_nano;
-        // The responding model first (a dated snapshot may have its own price), then the one
-        // requested.
-        let found = [
-            span.response_model.as_deref(),
-            span.request_model.as_deref(),
-        ]
-        .into_iter()
-        .flatten()
-        .find_map(|m| {
-            self.book
-                .price(provider, m, at)
-                .map(|p| compute_cost(&span.usage, p.price))
-        });
+        let found = price_span(&*self.book, span);
         match (found, span.model().map(str::to_owned)) {
             (Some(cost), _) => span.cost = Some(cost),
             (None, Some(model)) => self.count_unpriced(span, &model, "unknown model", cx),
