@@ -17,6 +17,7 @@ fn bench_cost(c: &mut Criterion) {
         output_tokens: 800,
         cache_read_tokens: 8_000,
         cache_write_tokens: 0,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: 200,
     };
     let mut group = c.benchmark_group("price_span");

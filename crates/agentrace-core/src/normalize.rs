@@ -34,6 +34,7 @@ enum Field {
     OutputTokens,
     CacheReadTokens,
     CacheWriteTokens,
+    CacheWrite1hTokens,
     ReasoningTokens,
     SessionId,
     UserId,
@@ -110,6 +111,7 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
         gen_ai_legacy::USAGE_CACHE_CREATION_INPUT_TOKENS => &[(F::CacheWriteTokens, LEGACY)],
         openinference::TOKEN_COUNT_CACHE_WRITE => &[(F::CacheWriteTokens, OPENINFERENCE)],
         vercel_ai::USAGE_CACHE_WRITE_TOKENS => &[(F::CacheWriteTokens, VERCEL)],
+        agentrace::USAGE_CACHE_WRITE_1H_TOKENS => &[(F::CacheWrite1hTokens, OWN)],
         gen_ai::USAGE_REASONING_OUTPUT_TOKENS => &[(F::ReasoningTokens, OTEL)],
         gen_ai_legacy::USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY)],
         gen_ai_legacy::LLM_USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY + 1)],
@@ -269,6 +271,7 @@ impl SpanNormalizer {
                 | Field::OutputTokens
                 | Field::CacheReadTokens
                 | Field::CacheWriteTokens
+                | Field::CacheWrite1hTokens
                 | Field::ReasoningTokens => match value.trim().parse::<i64>() {
                     Ok(n) => set_tokens(record, field, n),
                     // Not a number: give the slot back and keep the raw attribute.
@@ -303,6 +306,7 @@ impl SpanNormalizer {
                     | Field::OutputTokens
                     | Field::CacheReadTokens
                     | Field::CacheWriteTokens
+                    | Field::CacheWrite1hTokens
                     | Field::ReasoningTokens
             );
             if is_tokens {
@@ -403,6 +407,7 @@ fn set_tokens(record: &mut SpanRecord, field: Field, value: i64) {
         Field::OutputTokens => usage.output_tokens = n,
         Field::CacheReadTokens => usage.cache_read_tokens = n,
         Field::CacheWriteTokens => usage.cache_write_tokens = n,
+        Field::CacheWrite1hTokens => usage.cache_write_1h_tokens = n,
         Field::ReasoningTokens => usage.reasoning_tokens = n,
         _ => {}
     }
@@ -694,8 +699,17 @@ mod tests {
             ("llm.token_count.completion", "7"),
             ("gen_ai.usage.cache_read_input_tokens", "20"),
             ("gen_ai.usage.output_tokens", "n/a"),
+            ("gen_ai.usage.cache_creation.input_tokens", "300"),
+            ("agentrace.usage.cache_write_1h.input_tokens", "100"),
             ("custom", "kept"),
         ]);
+        assert_eq!(
+            (
+                rec.usage.cache_write_tokens,
+                rec.usage.cache_write_1h_tokens
+            ),
+            (300, 100)
+        );
         assert_eq!(rec.usage.input_tokens, 120);
         assert_eq!(rec.usage.output_tokens, 7);
         assert_eq!(rec.usage.cache_read_tokens, 20);

@@ -57,6 +57,7 @@ pub fn llm(provider: &str, model: &str) -> Span {
         gen_ai.usage.output_tokens = Empty,
         gen_ai.usage.cache_read.input_tokens = Empty,
         gen_ai.usage.cache_creation.input_tokens = Empty,
+        agentrace.usage.cache_write_1h.input_tokens = Empty,
         gen_ai.usage.reasoning.output_tokens = Empty,
         gen_ai.response.finish_reasons = Empty,
         gen_ai.conversation.id = Empty,

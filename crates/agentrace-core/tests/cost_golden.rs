@@ -29,11 +29,56 @@ const fn u(
         output_tokens,
         cache_read_tokens,
         cache_write_tokens,
+        cache_write_1h_tokens: 0,
+        reasoning_tokens: 0,
+    }
+}
+
+/// Usage whose last `cache_write_1h_tokens` of the cache writes live one hour.
+const fn u1h(
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_write_tokens: u64,
+    cache_write_1h_tokens: u64,
+) -> TokenUsage {
+    TokenUsage {
+        input_tokens,
+        output_tokens,
+        cache_read_tokens: 0,
+        cache_write_tokens,
+        cache_write_1h_tokens,
         reasoning_tokens: 0,
     }
 }
 
 const CASES: &[Case] = &[
+    // 1,000 × $3/M + 4,000 one-hour writes × $6/M + 100 × $15/M
+    Case {
+        name: "claude-sonnet-4-5 1-hour cache write",
+        provider: Some("anthropic"),
+        model: "claude-sonnet-4-5",
+        at: 1_759_276_800_000_000_000, /* 2025-10-01 */
+        usage: u1h(5000, 100, 4000, 4000),
+        parts: Some([3_000_000, 0, 24_000_000, 1_500_000]),
+    },
+    // 7,000 × $5/M; 2,000 five-minute writes × $6.25/M + 1,000 one-hour writes × $10/M
+    Case {
+        name: "opus 4.5 five-minute and one-hour writes in one call",
+        provider: Some("anthropic"),
+        model: "claude-opus-4-5",
+        at: 1_764_547_200_000_000_000, /* 2025-12-01 */
+        usage: u1h(10000, 0, 3000, 1000),
+        parts: Some([35_000_000, 0, 22_500_000, 0]),
+    },
+    // gpt-4o lists no write rates: writes of any lifetime bill at the input rate.
+    Case {
+        name: "one-hour writes without a one-hour rate",
+        provider: Some("openai"),
+        model: "gpt-4o",
+        at: 1_759_276_800_000_000_000, /* 2025-10-01 */
+        usage: u1h(1000, 0, 500, 500),
+        parts: Some([1_250_000, 0, 1_250_000, 0]),
+    },
     Case {
         name: "gpt-4o plain",
         provider: Some("openai"),

@@ -79,6 +79,7 @@ fn agent_llm_tool_tree_with_usage_and_inheritance() -> TestResult {
                 output_tokens: 200,
                 cache_read_tokens: 800,
                 cache_write_tokens: 0,
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: 50,
             });
             spans::record_response_model(&llm, "gpt-4o-2024-08-06");

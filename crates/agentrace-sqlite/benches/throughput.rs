@@ -80,6 +80,7 @@ fn trace(t: u64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
                 output_tokens: 300,
                 cache_read_tokens: 1_000,
                 cache_write_tokens: 0,
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: 12,
             };
             s.cost = (model != "gemini-2.5-pro").then(|| {

@@ -283,7 +283,7 @@ pub(crate) const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, 
      s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.cost_input, \
      s.cost_cache_read, s.cost_cache_write, s.cost_output, s.cost_total, s.session_id, \
      s.user_id, s.correlation_id, s.agent_name, s.agent_id, s.tool_name, s.tool_call_id, \
-     s.framework, s.attributes, s.events";
+     s.framework, s.attributes, s.events, s.cache_write_1h_tokens";
 
 /// Decodes a row selected with [`SPAN_COLUMNS`].
 pub(crate) fn span(
@@ -328,6 +328,7 @@ pub(crate) fn span(
             output_tokens: from_sql(int(row, 16)?),
             cache_read_tokens: from_sql(int(row, 17)?),
             cache_write_tokens: from_sql(int(row, 18)?),
+            cache_write_1h_tokens: from_sql(int(row, 35)?),
             reasoning_tokens: from_sql(int(row, 19)?),
         },
         cost,

@@ -320,6 +320,8 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 output_tokens: codec::from_sql(codec::int(row, 8)?),
                 cache_read_tokens: codec::from_sql(codec::int(row, 9)?),
                 cache_write_tokens: codec::from_sql(codec::int(row, 10)?),
+                // Trace summaries count cache writes; their one-hour share is kept per span.
+                cache_write_1h_tokens: 0,
                 reasoning_tokens: codec::from_sql(codec::int(row, 11)?),
             };
             let cost_nanos = codec::opt_int(row, 12)?;

@@ -121,6 +121,8 @@ CREATE TABLE events (
 CREATE INDEX events_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX events_session ON events (session_id, time_ns) WHERE session_id IS NOT NULL;
 ",
+    // 1 → 2: one-hour cache writes, a subset of the cache writes (Anthropic).
+    r"ALTER TABLE spans ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes and reads.

@@ -20,10 +20,10 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, paren
      scope, operation, provider, request_model, response_model, input_tokens, output_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
      cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
-     agent_id, tool_name, tool_call_id, framework, attributes, events) \
+     agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38) ON CONFLICT (trace_no, span_id) DO NOTHING";
+     ?37, ?38, ?39) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -144,6 +144,7 @@ impl Writer {
                         s.framework.as_deref(),
                         attributes.attributes(&s.attributes)?,
                         span_events.span_events(&s.events)?,
+                        to_sql(s.usage.cache_write_1h_tokens),
                     ])
                     .db()?;
                 if changed == 0 {

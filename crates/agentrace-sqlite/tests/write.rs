@@ -233,6 +233,7 @@ fn absurd_values_round_trip() -> TestResult {
         output_tokens: i64::MAX as u64 + 1,
         cache_read_tokens: 0,
         cache_write_tokens: 1,
+        cache_write_1h_tokens: u64::MAX,
         reasoning_tokens: 2,
     };
     s.end_time_unix_nano = 0; // ends before it starts

@@ -18,6 +18,9 @@
 //! - A long-context tier applies to the **whole request** when the total input exceeds its
 //!   threshold; rates a tier does not give are the base rates.
 //! - A model without a cache rate bills cached tokens at its input rate.
+//! - Cache writes of a one-hour lifetime (`cache_write_1h_tokens`, a subset of the writes) are
+//!   billed at the one-hour write rate where the model has one, the others at the five-minute
+//!   rate.
 //! - Each part is rounded to the nearest nano-dollar (half up); the total is the sum of the
 //!   parts.
 //!
@@ -227,10 +230,14 @@ pub fn compute_cost(usage: &TokenUsage, price: &ModelPrice) -> Cost {
     };
     let uncached = total_input.saturating_sub(cached);
     let rates = price.rates_for(total_input);
+    // One-hour writes are a subset of the writes; the rest live five minutes.
+    let write_1h = usage.cache_write_1h_tokens.min(cache_write);
+    let write_rate = rates.cache_write.unwrap_or(rates.input);
+    let write_1h_rate = rates.cache_write_1h.unwrap_or(write_rate);
     Cost::from_parts(
         rates.input.cost(uncached),
         rates.cache_read.unwrap_or(rates.input).cost(cache_read),
-        rates.cache_write.unwrap_or(rates.input).cost(cache_write),
+        write_rate.cost(cache_write - write_1h) + write_1h_rate.cost(write_1h),
         rates.output.cost(usage.output_tokens),
     )
 }

@@ -20,6 +20,9 @@ pub struct TokenUsage {
     pub cache_read_tokens: u64,
     /// Prompt tokens written to the provider's cache (subset of input).
     pub cache_write_tokens: u64,
+    /// Of the cache writes, those with a one-hour lifetime (Anthropic), priced at the one-hour
+    /// write rate; the rest are five-minute writes.
+    pub cache_write_1h_tokens: u64,
     /// Reasoning tokens (subset of output).
     pub reasoning_tokens: u64,
 }
@@ -32,6 +35,7 @@ impl TokenUsage {
             output_tokens,
             cache_read_tokens: 0,
             cache_write_tokens: 0,
+            cache_write_1h_tokens: 0,
             reasoning_tokens: 0,
         }
     }
@@ -47,6 +51,7 @@ impl TokenUsage {
             && self.output_tokens == 0
             && self.cache_read_tokens == 0
             && self.cache_write_tokens == 0
+            && self.cache_write_1h_tokens == 0
             && self.reasoning_tokens == 0
     }
 }
@@ -57,6 +62,9 @@ impl AddAssign for TokenUsage {
         self.output_tokens = self.output_tokens.saturating_add(o.output_tokens);
         self.cache_read_tokens = self.cache_read_tokens.saturating_add(o.cache_read_tokens);
         self.cache_write_tokens = self.cache_write_tokens.saturating_add(o.cache_write_tokens);
+        self.cache_write_1h_tokens = self
+            .cache_write_1h_tokens
+            .saturating_add(o.cache_write_1h_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
     }
 }

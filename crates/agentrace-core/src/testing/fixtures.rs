@@ -38,6 +38,7 @@ pub fn llm_span(trace_id: TraceId, parent: Option<SpanId>, start: u64) -> SpanRe
         output_tokens: 340,
         cache_read_tokens: 1_000,
         cache_write_tokens: 0,
+        cache_write_1h_tokens: 0,
         reasoning_tokens: 12,
     };
     s.cost = Some(Cost::from_parts(
@@ -108,6 +109,8 @@ pub fn sample_spans(trace_id: TraceId, start: u64) -> Vec<SpanRecord> {
     unpriced.request_model = Some("my-private-model".into());
     unpriced.response_model = None;
     unpriced.cost = None;
+    unpriced.usage.cache_write_tokens = 300;
+    unpriced.usage.cache_write_1h_tokens = 100;
     spans.push(unpriced);
     let mut odd = SpanRecord::new(
         trace_id,

@@ -53,6 +53,8 @@ fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
             output_tokens: from_sql(codec::int(row, 4)?),
             cache_read_tokens: from_sql(codec::int(row, 5)?),
             cache_write_tokens: from_sql(codec::int(row, 6)?),
+            // Aggregates count cache writes; their one-hour share is kept per span only.
+            cache_write_1h_tokens: 0,
             reasoning_tokens: from_sql(codec::int(row, 7)?),
         },
         cost: codec::opt_int(row, 8)?,
@@ -265,6 +267,8 @@ impl SqliteStore {
                         output_tokens: codec::count(row, 5)?,
                         cache_read_tokens: codec::count(row, 6)?,
                         cache_write_tokens: codec::count(row, 7)?,
+                        // Summaries count cache writes; their one-hour share is kept per span.
+                        cache_write_1h_tokens: 0,
                         reasoning_tokens: codec::count(row, 8)?,
                     },
                     cost: codec::opt_usd(row, 9)?,

@@ -40,6 +40,8 @@ fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
             output_tokens: from_sql(codec::int(row, 10)?),
             cache_read_tokens: from_sql(codec::int(row, 11)?),
             cache_write_tokens: from_sql(codec::int(row, 12)?),
+            // Trace summaries count cache writes; their one-hour share is kept per span only.
+            cache_write_1h_tokens: 0,
             reasoning_tokens: from_sql(codec::int(row, 13)?),
         },
         cost: codec::opt_usd(row, 14)?,
