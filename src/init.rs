@@ -43,25 +43,6 @@ fn env_path(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Replays the store's priced spans of the budgets' current periods into them.
-#[cfg(feature = "sqlite")]
-fn restore_budgets(
-    budgets: &Budgets,
-    store: &agentrace_sqlite::SqliteStore,
-) -> Result<(), agentrace_sqlite::QueryError> {
-    use agentrace_sqlite::{SpanFilter, SpanQuery, TimeRange};
-    let filter = SpanFilter::new().range(TimeRange::since(budgets.restore_since()));
-    let mut query = SpanQuery::new(filter).limit(10_000);
-    loop {
-        let page = store.spans(&query)?;
-        budgets.restore(page.spans.iter().filter(|s| s.cost.is_some()));
-        match page.next_cursor {
-            Some(cursor) => query = query.cursor(Some(cursor)),
-            None => return Ok(()),
-        }
-    }
-}
-
 impl Builder {
     /// Sets `service.name`.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
@@ -171,10 +152,12 @@ impl Builder {
                     source: e.into(),
                 })?;
             if let Some(budgets) = &self.budgets {
-                restore_budgets(budgets, &store).map_err(|e| InitError::Sink {
-                    sink: "sqlite",
-                    source: e.into(),
-                })?;
+                store
+                    .restore_budgets(budgets)
+                    .map_err(|e| InitError::Sink {
+                        sink: "sqlite",
+                        source: e.into(),
+                    })?;
             }
             telemetry = telemetry.with_sink(store);
         }

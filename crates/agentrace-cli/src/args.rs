@@ -36,9 +36,60 @@ pub(crate) enum Command {
     Traces(TracesCommand),
     /// Export spans or events in a time range as JSON lines or CSV.
     Export(ExportArgs),
-    /// The price book: list prices, show one model's, estimate a call's cost.
+    /// The price book: list prices, show one model's, estimate a call's cost, reprice.
     #[command(subcommand)]
     Prices(PricesCommand),
+    /// Cost of LLM calls grouped by model, provider, agent, framework, session, user or day.
+    Cost(CostArgs),
+    /// Budgets: their spend, from the store.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CostBy {
+    /// Responding (else requested) model.
+    Model,
+    /// Provider.
+    Provider,
+    /// Agent.
+    Agent,
+    /// Framework.
+    Framework,
+    /// Session.
+    Session,
+    /// End user.
+    User,
+    /// UTC day.
+    Day,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CostArgs {
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// What to group by.
+    #[arg(long, value_enum, default_value = "model")]
+    pub(crate) by: CostBy,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum BudgetCommand {
+    /// Each budget's spend in its current period, restored from the store.
+    Status(BudgetStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BudgetStatusArgs {
+    /// The budgets file (TOML or JSON; see `docs/budgets.md`).
+    #[arg(long, env = "AGENTRACE_BUDGETS")]
+    pub(crate) budgets: PathBuf,
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,9 @@ pub(crate) enum CliError {
     /// Writing to the store failed.
     #[error("cannot write to the store: {0}")]
     Write(#[from] agentrace_sqlite::WriteError),
+    /// A budgets file could not be loaded.
+    #[error("{0}")]
+    Budgets(#[from] agentrace_core::budget::LoadBudgetsError),
     /// A price file could not be loaded.
     #[error("{0}")]
     Prices(#[from] agentrace_core::cost::LoadPricesError),

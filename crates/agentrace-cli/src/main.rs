@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, PricesCommand, TracesCommand};
+use crate::args::{BudgetCommand, Cli, Command, PricesCommand, TracesCommand};
 use crate::error::CliError;
 
 fn main() -> ExitCode {
@@ -38,6 +38,8 @@ fn main() -> ExitCode {
         Command::Prices(PricesCommand::Show(a)) => commands::prices::show(a),
         Command::Prices(PricesCommand::Estimate(a)) => commands::prices::estimate(a),
         Command::Prices(PricesCommand::Reprice(a)) => commands::prices::reprice(&cli.store, a),
+        Command::Cost(a) => commands::cost::run(&cli.store, a),
+        Command::Budget(BudgetCommand::Status(a)) => commands::cost::budget_status(&cli.store, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -314,3 +314,71 @@ fn reprice_recomputes_stored_costs_once() -> TestResult {
     assert!(again.contains("changed the cost of 0"), "{again}");
     Ok(())
 }
+
+#[test]
+fn cost_by_model_and_budget_status() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let priced = spans.iter().filter(|s| s.cost.is_some()).count();
+    let unpriced = spans
+        .iter()
+        .filter(|s| s.kind == agentrace_core::SpanKind::Llm && s.cost.is_none())
+        .count();
+    let by_model = stdout(&agentrace(&db, &["cost", "--by", "model"])?);
+    let total = Usd::from_nanos(3_000_000 * priced as i64);
+    assert!(
+        by_model
+            .lines()
+            .any(|l| l.starts_with("total") && l.contains(&total.to_string())),
+        "{by_model}"
+    );
+    assert!(
+        by_model.contains(&format!("{unpriced} calls have no price")),
+        "{by_model}"
+    );
+    let rows: serde_json::Value =
+        serde_json::from_slice(&agentrace(&db, &["cost", "--by", "agent", "--json"])?.stdout)?;
+    assert!(rows.as_array().is_some_and(|r| !r.is_empty()));
+
+    let budgets = dir.path().join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"per-session\"\nscope = \"session\"\nperiod = \"day\"\nlimit_usd = 0.01\n",
+    )?;
+    let status = stdout(&agentrace(
+        &db,
+        &[
+            "budget",
+            "status",
+            "--budgets",
+            budgets.to_str().unwrap_or(""),
+        ],
+    )?);
+    // Every priced fixture span is in session-1: $0.003 each against $0.01.
+    assert!(
+        status.contains("per-session")
+            && status.contains("session-1")
+            && status.contains(&total.to_string()),
+        "{status}"
+    );
+
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"x\"\nscope = \"galaxy\"\nperiod = \"day\"\nlimit_usd = 1\n",
+    )?;
+    let bad = agentrace(
+        &db,
+        &[
+            "budget",
+            "status",
+            "--budgets",
+            budgets.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is invalid"),
+        "{bad:?}"
+    );
+    Ok(())
+}

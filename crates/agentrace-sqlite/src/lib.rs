@@ -62,6 +62,7 @@
 //! [`SpanSink`]: agentrace_core::SpanSink
 //! [`EventSink`]: agentrace_core::EventSink
 
+mod budgets;
 mod codec;
 mod error;
 mod model;

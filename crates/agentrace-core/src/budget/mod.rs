@@ -39,6 +39,7 @@
 //! ```
 
 mod alert;
+mod file;
 mod period;
 
 use std::collections::{HashMap, VecDeque};
@@ -47,6 +48,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 
 pub use alert::{AlertChannel, BudgetAlert, CallbackAlertChannel, LogAlertChannel};
+pub use file::{LoadBudgetsError, load_budgets};
 pub use period::{Period, Window};
 
 use crate::model::{SpanId, SpanRecord, Usd};

@@ -1,0 +1,24 @@
+//! Budget spend from the store: the stored spans are the budgets' ledger.
+
+use agentrace_core::budget::Budgets;
+
+use crate::error::QueryError;
+use crate::model::{SpanFilter, SpanQuery, TimeRange};
+use crate::store::SqliteStore;
+
+impl SqliteStore {
+    /// Replays the priced spans of the budgets' current periods into them (see
+    /// [`Budgets::restore`]), so budget spend survives a restart.
+    pub fn restore_budgets(&self, budgets: &Budgets) -> Result<(), QueryError> {
+        let filter = SpanFilter::new().range(TimeRange::since(budgets.restore_since()));
+        let mut query = SpanQuery::new(filter).limit(10_000);
+        loop {
+            let page = self.spans(&query)?;
+            budgets.restore(page.spans.iter().filter(|s| s.cost.is_some()));
+            match page.next_cursor {
+                Some(cursor) => query = query.cursor(Some(cursor)),
+                None => return Ok(()),
+            }
+        }
+    }
+}
