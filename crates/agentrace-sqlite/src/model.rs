@@ -656,6 +656,8 @@ pub struct AggregateRow {
     pub priced: u64,
     /// Billable spans (LLM, embedding, or with tokens) without a price.
     pub unpriced: u64,
+    /// The tokens of those unpriced spans: what the unknown part of the cost is made of.
+    pub unpriced_usage: TokenUsage,
 }
 
 /// The overview of a time range, as the CLI's `summary` prints it.
@@ -685,6 +687,8 @@ pub struct Summary {
     pub priced: u64,
     /// Billable spans without a price (their cost is unknown, not zero).
     pub unpriced: u64,
+    /// The tokens of those unpriced spans.
+    pub unpriced_usage: TokenUsage,
     /// Billable spans with a model, by model, costliest first.
     pub by_model: Vec<AggregateRow>,
     /// Billable spans by agent name, costliest first.

@@ -97,6 +97,7 @@ fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
                 cost: Some(Usd::from_nanos(5_050)),
                 priced: 100,
                 unpriced: 0,
+                unpriced_usage: TokenUsage::default(),
             },
             AggregateRow {
                 keys: vec![key("m-b")],
@@ -107,6 +108,7 @@ fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
                 cost: None, // unpriced stays unknown, never a silent zero
                 priced: 0,
                 unpriced: 3,
+                unpriced_usage: TokenUsage::default(), // these calls reported no tokens
             },
         ]
     );

@@ -50,8 +50,10 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
         "output tok",
         "cost",
         "unpriced calls",
+        "unpriced tok",
     ]);
-    let (mut calls, mut total, mut unpriced) = (0, agentrace_core::Usd::ZERO, 0);
+    let (mut calls, mut total, mut unpriced, mut unpriced_tokens) =
+        (0, agentrace_core::Usd::ZERO, 0, 0);
     for row in &rows {
         let key = match row.keys.first() {
             Some(GroupKey::Bucket(t)) => rfc3339(*t)[..10].to_owned(),
@@ -60,6 +62,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
         };
         calls += row.count;
         unpriced += row.unpriced;
+        unpriced_tokens += row.unpriced_usage.total_tokens();
         total += row.cost.unwrap_or_default();
         let u = &row.usage;
         table.row(vec![
@@ -71,6 +74,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
             count(u.output_tokens),
             cost(row.cost),
             count(row.unpriced),
+            count(row.unpriced_usage.total_tokens()),
         ]);
     }
     table.row(vec![
@@ -82,12 +86,14 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
         String::new(),
         total.to_string(),
         count(unpriced),
+        count(unpriced_tokens),
     ]);
     out.write_all(table.render("").as_bytes())?;
     if unpriced > 0 {
         writeln!(
             out,
-            "\n{unpriced} calls have no price (cost unknown, not zero): see `agentrace prices show <model>`"
+            "\n{unpriced} calls ({} tokens) have no price (cost unknown, not zero): see `agentrace prices show <model>`",
+            count(unpriced_tokens)
         )?;
     }
     Ok(())

@@ -82,6 +82,7 @@ struct Acc {
     cost: Option<i64>,
     priced: u64,
     unpriced: u64,
+    unpriced_usage: TokenUsage,
 }
 
 impl Acc {
@@ -94,7 +95,10 @@ impl Acc {
             self.cost = Some(self.cost.unwrap_or(0).saturating_add(c));
             self.priced += 1;
         }
-        self.unpriced += u64::from(f.is_unpriced());
+        if f.is_unpriced() {
+            self.unpriced += 1;
+            self.unpriced_usage += f.usage;
+        }
     }
 
     /// Nearest-rank percentiles: the value at rank ⌈p·n/100⌉ (1-based) of the sorted values.
@@ -122,6 +126,7 @@ impl Acc {
             cost: self.cost.map(Usd::from_nanos),
             priced: self.priced,
             unpriced: self.unpriced,
+            unpriced_usage: self.unpriced_usage,
         }
     }
 }
@@ -346,7 +351,10 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
                 all.cost = Some(all.cost.unwrap_or(0).saturating_add(c));
                 all.priced += 1;
             }
-            all.unpriced += u64::from(f.is_unpriced());
+            if f.is_unpriced() {
+                all.unpriced += 1;
+                all.unpriced_usage += f.usage;
+            }
             if f.kind == SpanKind::Llm {
                 llm.add(&f);
             }
@@ -400,6 +408,7 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
         cost: all.cost.map(Usd::from_nanos),
         priced: all.priced,
         unpriced: all.unpriced,
+        unpriced_usage: all.unpriced_usage,
         by_model: by_model.rows(),
         by_agent: by_agent.rows(),
     })
