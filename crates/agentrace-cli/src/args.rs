@@ -100,9 +100,21 @@ pub(crate) enum PricesCommand {
     Show(PricesShowArgs),
     /// The cost of a prompt before sending it.
     Estimate(PricesEstimateArgs),
+    /// Convert a price file (a LiteLLM map, or agentrace JSON/TOML) into an agentrace price
+    /// file to use with --prices.
+    Import(PricesImportArgs),
     /// Recompute the cost of stored spans (after a price change, or a new price file) and
     /// report what changed.
     Reprice(PricesRepriceArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PricesImportArgs {
+    /// The file to import.
+    pub(crate) file: PathBuf,
+    /// Where to write the agentrace price file (JSON).
+    #[arg(long, short)]
+    pub(crate) output: PathBuf,
 }
 
 #[derive(Debug, Args)]

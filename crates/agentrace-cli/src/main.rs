@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Prices(PricesCommand::List(a)) => commands::prices::list(a),
         Command::Prices(PricesCommand::Show(a)) => commands::prices::show(a),
         Command::Prices(PricesCommand::Estimate(a)) => commands::prices::estimate(a),
+        Command::Prices(PricesCommand::Import(a)) => commands::prices::import(a),
         Command::Prices(PricesCommand::Reprice(a)) => commands::prices::reprice(&cli.store, a),
         Command::Cost(a) => commands::cost::run(&cli.store, a),
         Command::Budget(BudgetCommand::Status(a)) => commands::cost::budget_status(&cli.store, a),

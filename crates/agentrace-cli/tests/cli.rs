@@ -382,3 +382,39 @@ fn cost_by_model_and_budget_status() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn prices_import_converts_a_litellm_map_for_use_with_prices() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("unused.db");
+    let map = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../agentrace-core/tests/data/litellm_model_prices.json");
+    let converted = dir.path().join("litellm-prices.json");
+    let out = agentrace(
+        &db,
+        &[
+            "prices",
+            "import",
+            map.to_str().unwrap_or(""),
+            "--output",
+            converted.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).starts_with("imported "), "{}", stdout(&out));
+    let shown = stdout(&agentrace(
+        &db,
+        &[
+            "prices",
+            "show",
+            "vertex_ai/claude-opus-4-5",
+            "--prices",
+            converted.to_str().unwrap_or(""),
+        ],
+    )?);
+    assert!(
+        shown.contains("is priced as vertex_ai/claude-opus-4-5 (gcp.vertex_ai"),
+        "{shown}"
+    );
+    Ok(())
+}

@@ -11,7 +11,8 @@ use agentrace_core::{Usd, now_unix_nano};
 use agentrace_sqlite::{CostUpdate, Order, SpanFilter, SpanQuery};
 
 use crate::args::{
-    PriceFiles, PricesEstimateArgs, PricesListArgs, PricesRepriceArgs, PricesShowArgs, StoreArgs,
+    PriceFiles, PricesEstimateArgs, PricesImportArgs, PricesListArgs, PricesRepriceArgs,
+    PricesShowArgs, StoreArgs,
 };
 use crate::error::CliError;
 use crate::format::{Table, count};
@@ -264,5 +265,28 @@ pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(),
         }
         out.write_all(table.render("  ").as_bytes())?;
     }
+    Ok(())
+}
+
+pub(crate) fn import(args: &PricesImportArgs) -> Result<(), CliError> {
+    let table = PriceTable::load(&args.file)?;
+    std::fs::write(&args.output, table.to_json())?;
+    let builtin = PriceTable::builtin();
+    let overlap = table
+        .models()
+        .filter(|(provider, model, _)| {
+            builtin
+                .price(Some(provider), model, now_unix_nano())
+                .is_some()
+        })
+        .count();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "imported {} models from {} into {} ({overlap} also priced by the built-in table; the file wins when used with --prices)",
+        table.len(),
+        args.file.display(),
+        args.output.display()
+    )?;
     Ok(())
 }

@@ -315,6 +315,74 @@ impl PriceTable {
         Self::from_file(serde_json::from_value(value)?)
     }
 
+    /// The table in the `agentrace.prices/1` format (JSON), e.g. to save an imported LiteLLM
+    /// map as a file of your own.
+    pub fn to_json(&self) -> String {
+        use serde_json::{Map, Value, json};
+        let usd = |r: Rate| Value::from(r.nanos_per_million() as f64 / 1e9);
+        let rates = |r: &Rates, out: &mut Map<String, Value>| {
+            out.insert("input".into(), usd(r.input));
+            out.insert("output".into(), usd(r.output));
+            for (name, rate) in [
+                ("cache_read", r.cache_read),
+                ("cache_write", r.cache_write),
+                ("cache_write_1h", r.cache_write_1h),
+            ] {
+                if let Some(rate) = rate {
+                    out.insert(name.into(), usd(rate));
+                }
+            }
+        };
+        let date = |ns: u64| {
+            let (y, m, d) =
+                crate::civil::civil_from_days((ns / crate::civil::NANOS_PER_DAY) as i64);
+            format!("{y:04}-{m:02}-{d:02}")
+        };
+        let models: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                let prices: Vec<Value> = e
+                    .prices
+                    .iter()
+                    .map(|p| {
+                        let mut out = Map::new();
+                        out.insert("since".into(), Value::from(date(p.since_unix_nano)));
+                        rates(&p.rates, &mut out);
+                        if !p.tiers.is_empty() {
+                            let tiers: Vec<Value> = p
+                                .tiers
+                                .iter()
+                                .map(|t| {
+                                    let mut tier = Map::new();
+                                    tier.insert(
+                                        "above_input_tokens".into(),
+                                        Value::from(t.above_input_tokens),
+                                    );
+                                    rates(&t.rates, &mut tier);
+                                    Value::Object(tier)
+                                })
+                                .collect();
+                            out.insert("tiers".into(), Value::from(tiers));
+                        }
+                        Value::Object(out)
+                    })
+                    .collect();
+                json!({"provider": e.provider, "model": e.model, "prices": prices})
+            })
+            .collect();
+        let mut aliases: Vec<_> = self.aliases.iter().collect();
+        aliases.sort();
+        let file = json!({
+            "format": FORMAT,
+            "as_of": self.as_of,
+            "local_providers": self.local_providers,
+            "aliases": aliases.into_iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<Map<_, _>>(),
+            "models": models,
+        });
+        serde_json::to_string_pretty(&file).unwrap_or_default()
+    }
+
     /// The model `model` is priced as, if this table aliases it.
     pub fn alias_of(&self, model: &str) -> Option<&str> {
         self.aliases
@@ -490,6 +558,17 @@ mod tests {
             )
         });
         assert_eq!(nanos, Some((4_000_000_000, Some(200_000_000))));
+        Ok(())
+    }
+
+    #[test]
+    fn the_json_form_reloads_identically() -> Result<(), LoadPricesError> {
+        let builtin = PriceTable::builtin();
+        let again = PriceTable::from_json(&builtin.to_json())?;
+        assert_eq!(again.len(), builtin.len());
+        for ((p1, m1, a), (p2, m2, b)) in builtin.models().zip(again.models()) {
+            assert_eq!((p1, m1, a), (p2, m2, b));
+        }
         Ok(())
     }
 
