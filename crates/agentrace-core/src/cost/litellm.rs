@@ -91,9 +91,13 @@ impl PriceTable {
                         })
                 })
                 .collect();
+            // `vertex_ai-anthropic_models`, `vertex_ai-language-models`: the provider is the head.
             let provider = v
                 .get("litellm_provider")
                 .and_then(Value::as_str)
+                .unwrap_or_default()
+                .split('-')
+                .next()
                 .unwrap_or_default();
             let price = ModelPrice {
                 since_unix_nano: 0,
