@@ -206,6 +206,8 @@ pub mod agentrace {
     pub const CORRELATION_ID: &str = "agentrace.correlation_id";
     /// Session id (same meaning as `session.id`).
     pub const SESSION_ID: &str = "agentrace.session_id";
+    /// `true` on a span of a Batch API call: it is priced at the model's batch rates.
+    pub const BATCH: &str = "agentrace.batch";
     /// Cache writes with a one-hour lifetime (subset of the cache writes; Anthropic's
     /// `cache_creation.ephemeral_1h_input_tokens`).
     pub const USAGE_CACHE_WRITE_1H_TOKENS: &str = "agentrace.usage.cache_write_1h.input_tokens";

@@ -133,3 +133,45 @@ fn stamps_cost_in_a_running_pipeline() -> Result<(), Box<dyn std::error::Error>>
     );
     Ok(())
 }
+
+#[test]
+fn batch_calls_are_priced_at_batch_rates_or_left_unpriced() {
+    let p = processor();
+    let mut cx = ProcessContext::new();
+    let batch = |model: &str, usage: TokenUsage| {
+        let mut s = span(SpanKind::Llm, Some(model), usage);
+        s.attributes.insert("agentrace.batch", true);
+        s
+    };
+    // 1,000 × $1.25/M + 100 × $5/M (gpt-4o batch)
+    let mut gpt4o = batch("gpt-4o", TokenUsage::new(1_000, 100));
+    // 1,000 × $1.50/M + 4,000 writes × $1.875/M + 100 × $7.50/M (claude-sonnet-4-5 batch)
+    let mut sonnet = batch(
+        "claude-sonnet-4-5",
+        TokenUsage {
+            cache_write_tokens: 4_000,
+            ..TokenUsage::new(5_000, 100)
+        },
+    );
+    // deepseek-chat has no batch rates in the table: unknown, not the standard price.
+    let mut deepseek = batch("deepseek-chat", TokenUsage::new(1_000, 100));
+    for s in [&mut gpt4o, &mut sonnet, &mut deepseek] {
+        let _ = p.process_span(s, &mut cx);
+    }
+    assert_eq!(
+        gpt4o.cost.map(|c| c.total),
+        Some(Usd::from_nanos(1_750_000))
+    );
+    assert_eq!(
+        sonnet.cost.map(|c| c.total),
+        Some(Usd::from_nanos(9_750_000))
+    );
+    assert_eq!(deepseek.cost, None);
+    assert_eq!(
+        deepseek
+            .attributes
+            .get("agentrace.cost.unpriced_reason")
+            .and_then(|v| v.as_str()),
+        Some("no batch price")
+    );
+}

@@ -150,6 +150,16 @@ pub(crate) fn show(args: &PricesShowArgs) -> Result<(), CliError> {
                 usd(r.output),
             ]);
         }
+        if let Some(r) = &p.batch {
+            table.row(vec![
+                "  batch API".to_owned(),
+                usd(r.input),
+                opt(r.cache_read),
+                opt(r.cache_write),
+                opt(r.cache_write_1h),
+                usd(r.output),
+            ]);
+        }
     }
     writeln!(out, "USD per million tokens:")?;
     out.write_all(table.render("  ").as_bytes())?;

@@ -4,8 +4,8 @@
 //! `gemini/gemini-2.5-pro`, `bedrock/…`), valid at any time (the map has no history). Imported:
 //! `input_cost_per_token`, `output_cost_per_token`, `cache_read_input_token_cost`,
 //! `cache_creation_input_token_cost` (5-minute write), `cache_creation_input_token_cost_above_1hr`
-//! (1-hour write), and the long-context tiers `*_above_{128,200,272}k_tokens`. Service-tier
-//! variants (`_batches`, `_priority`, `_flex`) are not imported; entries whose `mode` is not a
+//! (1-hour write), the long-context tiers `*_above_{128,200,272}k_tokens`, and Batch API rates
+//! (`*_batches`). Other service tiers (`_priority`, `_flex`) are not imported; entries whose `mode` is not a
 //! text model (image, audio, video, rerank…) are skipped and reported.
 
 use serde_json::{Map, Value};
@@ -99,10 +99,18 @@ impl PriceTable {
                 .split('-')
                 .next()
                 .unwrap_or_default();
+            let batch = per_token(v, "input_cost_per_token_batches").map(|input| Rates {
+                input,
+                cache_read: per_token(v, "cache_read_input_token_cost_batches"),
+                cache_write: per_token(v, "cache_creation_input_token_cost_batches"),
+                cache_write_1h: None,
+                output: per_token(v, "output_cost_per_token_batches").unwrap_or(Rate::ZERO),
+            });
             let price = ModelPrice {
                 since_unix_nano: 0,
                 rates: base,
                 tiers,
+                batch,
             };
             table.insert(provider, key.trim().to_ascii_lowercase(), &[], vec![price]);
             report.imported += 1;

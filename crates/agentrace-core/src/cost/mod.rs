@@ -121,6 +121,9 @@ pub struct ModelPrice {
     pub rates: Rates,
     /// Long-context tiers, lowest threshold first.
     pub tiers: Vec<Tier>,
+    /// Batch API rates, where the provider has them (spans marked `agentrace.batch = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Rates>,
 }
 
 impl ModelPrice {
@@ -135,6 +138,7 @@ impl ModelPrice {
             output: Rate::ZERO,
         },
         tiers: Vec::new(),
+        batch: None,
     };
 
     /// The rates for a request with `total_input` tokens of input (cache included).
@@ -200,6 +204,18 @@ pub trait PriceBook: Send + Sync + std::fmt::Debug {
         let _ = model;
         None
     }
+}
+
+/// The cost of one Batch API call with `usage` at `price`'s batch rates (no long-context
+/// tiers apply); `None` when the model has no batch price.
+pub fn compute_batch_cost(usage: &TokenUsage, price: &ModelPrice) -> Option<Cost> {
+    let batch = ModelPrice {
+        since_unix_nano: price.since_unix_nano,
+        rates: price.batch?,
+        tiers: Vec::new(),
+        batch: None,
+    };
+    Some(compute_cost(usage, &batch))
 }
 
 impl<T: PriceBook + ?Sized> PriceBook for &T {

@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::{PriceBook, compute_cost};
+use super::{PriceBook, compute_batch_cost, compute_cost};
+use crate::model::AttributeValue;
 use crate::model::{Cost, InstrumentKind, Measurement, SpanKind, SpanRecord};
 use crate::processor::{ProcessContext, Processor, Verdict};
+use crate::semconv::agentrace;
 
 /// The attribute naming why a billable span has no cost.
 pub const UNPRICED_REASON: &str = "agentrace.cost.unpriced_reason";
@@ -75,6 +77,10 @@ pub fn price_span(book: &dyn PriceBook, span: &SpanRecord) -> Option<Cost> {
         return None;
     }
     let provider = span.provider.as_deref();
+    let batch = matches!(
+        span.attributes.get(agentrace::BATCH),
+        Some(AttributeValue::Bool(true))
+    );
     [
         span.response_model.as_deref(),
         span.request_model.as_deref(),
@@ -82,9 +88,23 @@ pub fn price_span(book: &dyn PriceBook, span: &SpanRecord) -> Option<Cost> {
     .into_iter()
     .flatten()
     .find_map(|m| {
-        book.price(provider, m, span.start_time_unix_nano)
-            .map(|p| compute_cost(&span.usage, p.price))
+        let price = book.price(provider, m, span.start_time_unix_nano)?.price;
+        // A batch call of a model without batch rates is unpriced, not priced at the
+        // standard rates (about twice the batch price).
+        if batch {
+            compute_batch_cost(&span.usage, price)
+        } else {
+            Some(compute_cost(&span.usage, price))
+        }
     })
+}
+
+/// Whether a span is a Batch API call (`agentrace.batch = true`).
+fn is_batch(span: &SpanRecord) -> bool {
+    matches!(
+        span.attributes.get(agentrace::BATCH),
+        Some(AttributeValue::Bool(true))
+    )
 }
 
 /// Whether a span is a billable call: an LLM or embedding call that reported tokens.
@@ -104,7 +124,18 @@ impl Processor for PriceProcessor {
         let found = price_span(&*self.book, span);
         match (found, span.model().map(str::to_owned)) {
             (Some(cost), _) => span.cost = Some(cost),
-            (None, Some(model)) => self.count_unpriced(span, &model, "unknown model", cx),
+            (None, Some(model)) => {
+                let known = self
+                    .book
+                    .price(span.provider.as_deref(), &model, span.start_time_unix_nano)
+                    .is_some();
+                let reason = if is_batch(span) && known {
+                    "no batch price"
+                } else {
+                    "unknown model"
+                };
+                self.count_unpriced(span, &model, reason, cx);
+            }
             (None, None) => self.count_unpriced(span, "(no model)", "no model reported", cx),
         }
         Verdict::Keep

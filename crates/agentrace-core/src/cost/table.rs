@@ -85,6 +85,17 @@ struct PriceIn {
     cache_write_1h: Option<f64>,
     #[serde(default)]
     tiers: Vec<TierIn>,
+    #[serde(default)]
+    batch: Option<BatchIn>,
+}
+
+#[derive(Deserialize)]
+struct BatchIn {
+    input: f64,
+    output: f64,
+    cache_read: Option<f64>,
+    cache_write: Option<f64>,
+    cache_write_1h: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -246,10 +257,21 @@ impl PriceTable {
             {
                 return Err(invalid("tiers must be listed by increasing threshold"));
             }
+            let batch = match p.batch {
+                None => None,
+                Some(b) => Some(Rates {
+                    input: rate(b.input, &model)?,
+                    cache_read: opt_rate(b.cache_read, &model)?,
+                    cache_write: opt_rate(b.cache_write, &model)?,
+                    cache_write_1h: opt_rate(b.cache_write_1h, &model)?,
+                    output: rate(b.output, &model)?,
+                }),
+            };
             prices.push(ModelPrice {
                 since_unix_nano: since,
                 rates,
                 tiers,
+                batch,
             });
         }
         if prices
@@ -364,6 +386,11 @@ impl PriceTable {
                                 })
                                 .collect();
                             out.insert("tiers".into(), Value::from(tiers));
+                        }
+                        if let Some(batch) = &p.batch {
+                            let mut b = Map::new();
+                            rates(batch, &mut b);
+                            out.insert("batch".into(), Value::Object(b));
                         }
                         Value::Object(out)
                     })
