@@ -261,19 +261,19 @@ fn the_priced_span_settles_the_reservation_made_inside_it() -> Result<(), Box<dy
         .build()?;
     let subscriber = tracing_subscriber::registry()
         .with(AgentraceLayer::new(pipeline.clone(), Resource::new("t")));
-    tracing::subscriber::with_default(
+    // While the span is open (its record cannot have reached the pipeline yet).
+    let during = tracing::subscriber::with_default(
         subscriber,
-        || -> Result<(), agentrace_core::budget::BudgetExceeded> {
+        || -> Result<_, agentrace_core::budget::BudgetExceeded> {
             let llm = spans::llm("openai", "gpt-4o");
             spans::set_session(&llm, "s-1");
             let _entered = llm.enter();
             // Estimate generously, then the call reports its real usage.
             let _reservation = budgets.check(&session("s-1"), usd(0.05))?;
             spans::record_usage(&llm, &TokenUsage::new(1_000, 100));
-            Ok(())
+            Ok(budgets.status())
         },
     )?;
-    let during = budgets.status();
     pipeline.flush()?;
     let after = budgets.status();
     pipeline.shutdown()?;
