@@ -96,6 +96,12 @@ impl Builder {
         self
     }
 
+    /// Derives GenAI metrics from every span for the metric sinks.
+    pub fn metrics(mut self) -> Self {
+        self.telemetry = self.telemetry.with_metrics();
+        self
+    }
+
     /// Leaves spans unpriced.
     pub fn without_pricing(mut self) -> Self {
         self.telemetry = self.telemetry.without_pricing();

@@ -18,6 +18,7 @@
 //! | [`propagation`] | W3C `traceparent` inject/extract |
 //! | [`semconv`], [`normalize`] | attribute names of every GenAI dialect, and their mapping onto records |
 //! | [`budget`] | budgets per scope and period, thresholds, check-and-reserve before a call |
+//! | [`metrics`] | GenAI client metrics and agent/tool/error/cost counters derived from spans |
 //! | [`cost`] | the price book, exact cost arithmetic, the price processor |
 //! | [`Telemetry`] | the builder that assembles all of it and installs the subscriber |
 //! | `testing` (feature) | in-memory and faulty sinks, fixtures, the sink conformance suite |
@@ -62,6 +63,7 @@ pub mod cost;
 pub mod events;
 mod filter;
 mod layer;
+pub mod metrics;
 mod model;
 pub mod normalize;
 mod pipeline;

@@ -8,6 +8,7 @@ use tracing_subscriber::prelude::*;
 use crate::budget::{BudgetProcessor, Budgets};
 use crate::cost::{LayeredPriceBook, PriceBook, PriceProcessor, PriceTable};
 use crate::layer::AgentraceLayer;
+use crate::metrics::MetricsProcessor;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
 use crate::processor::Processor;
@@ -85,6 +86,7 @@ pub struct TelemetryBuilder {
     processors: Vec<Arc<dyn Processor>>,
     pricing: Pricing,
     budgets: Option<Arc<Budgets>>,
+    metrics: bool,
     sampler: Option<Sampler>,
     event_level: Option<Level>,
     filter: Option<String>,
@@ -210,6 +212,13 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Derives the GenAI metrics ([`crate::metrics`]) from every span for the metric sinks.
+    #[must_use]
+    pub fn with_metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
+
     /// Leaves spans unpriced (cost `None`), e.g. when a collector downstream prices them.
     #[must_use]
     pub fn without_pricing(mut self) -> Self {
@@ -231,6 +240,10 @@ impl TelemetryBuilder {
         // After pricing: budgets count the cost it stamped.
         if let Some(budgets) = self.budgets.take() {
             pipeline = pipeline.with_processor(BudgetProcessor(budgets));
+        }
+        // After pricing: the cost counter reads the stamped cost.
+        if self.metrics {
+            pipeline = pipeline.with_processor(MetricsProcessor);
         }
         for p in self.processors.drain(..) {
             pipeline = pipeline.with_shared_processor(p);

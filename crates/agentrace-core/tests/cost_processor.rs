@@ -175,3 +175,35 @@ fn batch_calls_are_priced_at_batch_rates_or_left_unpriced() {
         Some("no batch price")
     );
 }
+
+#[test]
+fn telemetry_with_metrics_derives_them_after_pricing() -> Result<(), Box<dyn std::error::Error>> {
+    use agentrace_core::{Telemetry, spans};
+    use tracing_subscriber::prelude::*;
+
+    let memory = MemorySink::new();
+    let (layer, guard) = Telemetry::builder()
+        .with_sink(memory.clone())
+        .with_metrics()
+        .build()?;
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        let llm = spans::llm("openai", "gpt-4o-mini");
+        spans::record_usage(&llm, &TokenUsage::new(10_000, 500));
+    });
+    guard.shutdown()?;
+    let cost: Vec<f64> = memory
+        .measurements()
+        .into_iter()
+        .filter(|m| m.name == "agentrace.cost")
+        .map(|m| m.value)
+        .collect();
+    // 10,000 × $0.15/M + 500 × $0.60/M
+    assert_eq!(cost, [0.0018]);
+    assert!(
+        memory
+            .measurements()
+            .iter()
+            .any(|m| m.name == "gen_ai.client.token.usage")
+    );
+    Ok(())
+}
