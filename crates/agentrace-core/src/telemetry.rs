@@ -212,7 +212,8 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Derives the GenAI metrics ([`crate::metrics`]) from every span for the metric sinks.
+    /// Derives the GenAI metrics ([`crate::metrics`]) from every span for the metric sinks, and
+    /// reports pipeline health to them every 10 s (unless configured otherwise).
     #[must_use]
     pub fn with_metrics(mut self) -> Self {
         self.metrics = true;
@@ -243,7 +244,11 @@ impl TelemetryBuilder {
         }
         // After pricing: the cost counter reads the stamped cost.
         if self.metrics {
-            pipeline = pipeline.with_processor(MetricsProcessor);
+            pipeline = pipeline.with_processor(MetricsProcessor).configure(|c| {
+                c.health_interval = c
+                    .health_interval
+                    .or(Some(std::time::Duration::from_secs(10)))
+            });
         }
         for p in self.processors.drain(..) {
             pipeline = pipeline.with_shared_processor(p);

@@ -395,3 +395,62 @@ fn processors_release_on_flush_and_shutdown_before_sinks_close() -> TestResult {
     assert_eq!(names, ["flushed", "flushed", "shut_down"]);
     Ok(())
 }
+
+#[test]
+fn pipeline_health_reaches_the_metric_sinks() -> TestResult {
+    let memory = MemorySink::new();
+    let failing = FaultySink::new(Fault::Permanent);
+    let pipeline = Pipeline::builder()
+        .with_sink(memory.clone())
+        .with_sink(failing)
+        .configure(|c| c.health_interval = Some(Duration::from_secs(3600)))
+        .build()?;
+    for i in 0..10 {
+        pipeline.submit_span(span(i));
+    }
+    pipeline.flush()?; // the exports happen
+    pipeline.flush()?; // their outcome is reported
+    pipeline.flush()?; // nothing new: no counter increments, only the gauge
+    let health: Vec<_> = memory
+        .measurements()
+        .into_iter()
+        .filter(|m| m.name.starts_with("agentrace.pipeline."))
+        .collect();
+    let sum = |name: &str, sink: &str| -> f64 {
+        health
+            .iter()
+            .filter(|m| m.name == name && m.labels.iter().any(|(k, v)| k == "sink" && v == sink))
+            .map(|m| m.value)
+            .sum()
+    };
+    assert_eq!(sum("agentrace.pipeline.sink.failed", "faulty"), 10.0);
+    // Reported by the 2nd flush: the 10 spans and the 1st report's gauge (11); by the 3rd: the
+    // 2nd report's 3 measurements. Health measurements are records like any other.
+    assert_eq!(sum("agentrace.pipeline.sink.exported", "memory"), 14.0);
+    assert_eq!(
+        health
+            .iter()
+            .filter(|m| m.name == "agentrace.pipeline.queue.depth")
+            .count(),
+        3
+    );
+    pipeline.shutdown()?;
+    Ok(())
+}
+
+#[test]
+fn pipeline_health_is_also_periodic() -> TestResult {
+    let memory = MemorySink::new();
+    let pipeline = Pipeline::builder()
+        .with_sink(memory.clone())
+        .configure(|c| c.health_interval = Some(Duration::from_millis(20)))
+        .build()?;
+    assert!(eventually(|| memory
+        .measurements()
+        .iter()
+        .filter(|m| m.name == "agentrace.pipeline.queue.depth")
+        .count()
+        >= 3));
+    pipeline.shutdown()?;
+    Ok(())
+}

@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, select};
 
-use super::stats::{PipelineCounters, add};
+use super::health::Health;
+use super::stats::{PipelineCounters, SinkCounters, add};
 use super::worker::WorkerHandle;
 use super::{Batch, Control, PipelineConfig, Record};
 use crate::processor::{ProcessContext, Processor, Verdict};
 
 pub(crate) struct Dispatcher {
+    pub(crate) health: Health,
+    pub(crate) sink_counters: Vec<Arc<SinkCounters>>,
     pub(crate) ingress: Receiver<Record>,
     pub(crate) control: Receiver<Control>,
     pub(crate) processors: Vec<Arc<dyn Processor>>,
@@ -26,7 +29,11 @@ impl Dispatcher {
         let mut pending = Batch::default();
         let mut deadline: Option<Instant> = None;
         loop {
-            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
+            let wake = match (deadline, self.health.next()) {
+                (Some(d), Some(h)) => Some(d.min(h)),
+                (d, h) => d.or(h),
+            };
+            let wait = wake.map_or(Duration::from_secs(3600), |d| {
                 d.saturating_duration_since(Instant::now())
             });
             select! {
@@ -51,6 +58,7 @@ impl Dispatcher {
                     Ok(Control::Flush(done)) => {
                         self.drain_present(&mut pending);
                         self.flush_processors(&mut pending, false);
+                        self.report_health(&mut pending);
                         self.dispatch(&mut pending);
                         deadline = None;
                         done.add(self.workers.len());
@@ -81,8 +89,14 @@ impl Dispatcher {
                     }
                 },
                 default(wait) => {
-                    self.dispatch(&mut pending);
-                    deadline = None;
+                    if self.health.due() {
+                        self.report_health(&mut pending);
+                    }
+                    // A partial batch waits for its deadline; health alone goes out at once.
+                    if deadline.is_none_or(|d| Instant::now() >= d) {
+                        self.dispatch(&mut pending);
+                        deadline = None;
+                    }
                 }
             }
         }
@@ -151,7 +165,22 @@ impl Dispatcher {
         pending.measurements.extend(cx.take_measurements());
     }
 
+    /// Adds the pipeline-health measurements, if any sink takes measurements.
+    fn report_health(&mut self, pending: &mut Batch) {
+        if self.health.enabled() && self.workers.iter().any(WorkerHandle::takes_measurements) {
+            let depth = self.ingress.len();
+            pending.measurements.extend(self.health.report(
+                &self.counters,
+                &self.sink_counters,
+                depth,
+            ));
+        }
+    }
+
     fn dispatch(&mut self, pending: &mut Batch) {
+        if self.health.due() {
+            self.report_health(pending);
+        }
         if pending.is_empty() {
             return;
         }

@@ -18,6 +18,7 @@
 
 mod completion;
 mod dispatcher;
+mod health;
 mod stats;
 mod worker;
 
@@ -80,6 +81,10 @@ pub struct PipelineConfig {
     pub flush_timeout: Duration,
     /// Time allowed for [`Pipeline::shutdown`] (default 30 s).
     pub shutdown_timeout: Duration,
+    /// How often pipeline-health metrics go to the metric sinks, also on every flush (default
+    /// `None`: off; [`Telemetry::with_metrics`](crate::TelemetryBuilder::with_metrics) sets
+    /// 10 s). Health measurements count as records in the sinks' counters.
+    pub health_interval: Option<Duration>,
 }
 
 impl Default for PipelineConfig {
@@ -93,6 +98,7 @@ impl Default for PipelineConfig {
             retry: RetryPolicy::default(),
             flush_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(30),
+            health_interval: None,
         }
     }
 }
@@ -211,6 +217,8 @@ impl PipelineBuilder {
         let (control, control_rx) = crossbeam_channel::unbounded();
         let counters = Arc::new(PipelineCounters::default());
         let dispatcher = Dispatcher {
+            health: health::Health::new(config.health_interval),
+            sink_counters: sink_counters.clone(),
             ingress: ingress_rx,
             control: control_rx,
             processors: self.processors,

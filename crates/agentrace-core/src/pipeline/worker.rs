@@ -69,6 +69,11 @@ impl WorkerHandle {
         Ok((handle, thread))
     }
 
+    /// Whether this sink takes measurements.
+    pub(crate) fn takes_measurements(&self) -> bool {
+        self.takes_measurements
+    }
+
     fn records_for(&self, batch: &Batch) -> usize {
         usize::from(self.takes_spans) * batch.spans.len()
             + usize::from(self.takes_events) * batch.events.len()
