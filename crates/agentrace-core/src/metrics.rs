@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{InstrumentKind, Measurement, SpanKind, SpanRecord, StatusCode};
+use crate::model::{InstrumentKind, Measurement, SpanKind, SpanRecord, StatusCode, Text};
 use crate::processor::{ProcessContext, Processor, Verdict};
 use crate::semconv::{agentrace, gen_ai};
 
@@ -62,11 +62,11 @@ pub const STATUS: &str = "agentrace.status";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MetricsProcessor;
 
-type Labels = Vec<(Cow<'static, str>, String)>;
+type Labels = Vec<(Cow<'static, str>, Text)>;
 
 fn push(labels: &mut Labels, key: &'static str, value: Option<&str>) {
     if let Some(v) = value {
-        labels.push((Cow::Borrowed(key), v.to_owned()));
+        labels.push((Cow::Borrowed(key), Text::new(v)));
     }
 }
 
@@ -128,7 +128,7 @@ impl Processor for MetricsProcessor {
                 ] {
                     if tokens > 0 {
                         let mut labels = base.clone();
-                        labels.push((Cow::Borrowed(gen_ai::TOKEN_TYPE), token_type.to_owned()));
+                        labels.push((Cow::Borrowed(gen_ai::TOKEN_TYPE), Text::new(token_type)));
                         cx.emit(measure(
                             gen_ai::CLIENT_TOKEN_USAGE,
                             InstrumentKind::Histogram,
@@ -173,7 +173,7 @@ impl Processor for MetricsProcessor {
                 if let Some(error) = error {
                     let mut labels = Labels::new();
                     push(&mut labels, gen_ai::PROVIDER_NAME, span.provider.as_deref());
-                    labels.push((Cow::Borrowed(gen_ai::ERROR_TYPE), error));
+                    labels.push((Cow::Borrowed(gen_ai::ERROR_TYPE), Text::from(error)));
                     cx.emit(measure(
                         LLM_ERRORS,
                         InstrumentKind::Counter,
@@ -188,7 +188,7 @@ impl Processor for MetricsProcessor {
                 let mut labels = Labels::new();
                 push(&mut labels, gen_ai::AGENT_NAME, span.agent_name.as_deref());
                 push(&mut labels, agentrace::FRAMEWORK, span.framework.as_deref());
-                labels.push((Cow::Borrowed(STATUS), status(span).to_owned()));
+                labels.push((Cow::Borrowed(STATUS), Text::new(status(span))));
                 cx.emit(measure(
                     AGENT_RUNS,
                     InstrumentKind::Counter,
@@ -201,7 +201,7 @@ impl Processor for MetricsProcessor {
             SpanKind::Tool => {
                 let mut labels = Labels::new();
                 push(&mut labels, gen_ai::TOOL_NAME, span.tool_name.as_deref());
-                labels.push((Cow::Borrowed(STATUS), status(span).to_owned()));
+                labels.push((Cow::Borrowed(STATUS), Text::new(status(span))));
                 cx.emit(measure(
                     TOOL_CALLS,
                     InstrumentKind::Counter,

@@ -128,7 +128,7 @@ fn stamps_cost_in_a_running_pipeline() -> Result<(), Box<dyn std::error::Error>>
         unpriced,
         [vec![(
             "gen_ai.request.model".into(),
-            "nobody-knows-this".to_owned()
+            "nobody-knows-this".into()
         )]]
     );
     Ok(())

@@ -81,6 +81,17 @@ impl Rate {
 
     /// The cost of `tokens` at this rate, rounded to the nearest nano-dollar (half up).
     pub fn cost(self, tokens: u64) -> Usd {
+        if tokens == 0 {
+            return Usd::ZERO;
+        }
+        // 64-bit when the product fits (any realistic call), 128-bit otherwise.
+        if let Some(exact) = i64::try_from(tokens)
+            .ok()
+            .and_then(|t| t.checked_mul(self.0))
+            .and_then(|e| e.checked_add(500_000))
+        {
+            return Usd::from_nanos(exact.div_euclid(1_000_000));
+        }
         let exact = i128::from(tokens) * i128::from(self.0);
         let nanos = (exact + 500_000).div_euclid(1_000_000);
         Usd::from_nanos(i64::try_from(nanos).unwrap_or(i64::MAX))

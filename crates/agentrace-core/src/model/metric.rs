@@ -4,6 +4,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use super::Text;
+
 /// Which kind of instrument a measurement belongs to (OpenTelemetry instrument kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,7 +35,7 @@ pub struct Measurement {
     pub value: f64,
     /// Labels. Keep them low-cardinality: never session or user ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<(Cow<'static, str>, String)>,
+    pub labels: Vec<(Cow<'static, str>, Text)>,
     /// When it was taken, nanoseconds since the Unix epoch.
     pub time_unix_nano: u64,
 }
@@ -60,11 +62,7 @@ impl Measurement {
 
     /// Adds a label.
     #[must_use]
-    pub fn with_label(
-        mut self,
-        key: impl Into<Cow<'static, str>>,
-        value: impl Into<String>,
-    ) -> Self {
+    pub fn with_label(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Text>) -> Self {
         self.labels.push((key.into(), value.into()));
         self
     }

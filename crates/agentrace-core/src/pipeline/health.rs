@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::stats::{PipelineCounters, SinkCounters};
-use crate::model::{InstrumentKind, Measurement};
+use crate::model::{InstrumentKind, Measurement, Text};
 
 /// Remembers what was last reported, to report increases.
 #[derive(Debug)]
@@ -74,18 +74,17 @@ impl Health {
         }
         let previous = std::mem::replace(&mut self.last, current.clone());
         let delta = |i: usize| current[i].saturating_sub(previous.get(i).copied().unwrap_or(0));
-        let metric = |name: &'static str,
-                      kind,
-                      value: f64,
-                      label: Option<(&'static str, String)>| Measurement {
-            name: Cow::Borrowed(name),
-            kind,
-            unit: Some(Cow::Borrowed("{record}")),
-            value,
-            labels: label
-                .map(|(k, v)| vec![(Cow::Borrowed(k), v)])
-                .unwrap_or_default(),
-            time_unix_nano: now,
+        let metric = |name: &'static str, kind, value: f64, label: Option<(&'static str, Text)>| {
+            Measurement {
+                name: Cow::Borrowed(name),
+                kind,
+                unit: Some(Cow::Borrowed("{record}")),
+                value,
+                labels: label
+                    .map(|(k, v)| vec![(Cow::Borrowed(k), v)])
+                    .unwrap_or_default(),
+                time_unix_nano: now,
+            }
         };
         let mut out = vec![metric(
             "agentrace.pipeline.queue.depth",
@@ -102,7 +101,7 @@ impl Health {
                     "agentrace.pipeline.dropped",
                     InstrumentKind::Counter,
                     delta(i) as f64,
-                    Some(("reason", reason.into())),
+                    Some(("reason", Text::new(reason))),
                 ));
             }
         }
@@ -121,7 +120,7 @@ impl Health {
                         name,
                         InstrumentKind::Counter,
                         d as f64,
-                        Some(("sink", sink.name.clone())),
+                        Some(("sink", Text::new(&sink.name))),
                     ));
                 }
             }
