@@ -342,3 +342,40 @@ fn spend_is_restored_from_recorded_spans_without_alerting_again() {
         "the restored spend is enforced"
     );
 }
+
+#[test]
+fn the_budget_processor_reports_spend_ratios_without_session_labels() {
+    use agentrace_core::{ProcessContext, Processor};
+
+    let budgets = Arc::new(Budgets::new(vec![
+        Budget::new("per-session", Scope::Session, Period::Total, usd(1.0)),
+        Budget::new("global", Scope::Global, Period::Total, usd(4.0)),
+    ]));
+    let processor = BudgetProcessor(budgets);
+    let mut cx = ProcessContext::new();
+    let _ = processor.process_span(&mut priced_span("s-1", 0.5), &mut cx);
+    let _ = processor.process_span(&mut priced_span("s-2", 0.25), &mut cx);
+    let gauges: Vec<_> = cx
+        .take_measurements()
+        .into_iter()
+        .map(|m| {
+            (
+                m.value,
+                m.labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gauges,
+        [
+            (0.5, "budget=per-session".to_owned()),
+            (0.125, "budget=global,scope=*".to_owned()),
+            (0.25, "budget=per-session".to_owned()),
+            (0.1875, "budget=global,scope=*".to_owned()),
+        ]
+    );
+}

@@ -51,7 +51,7 @@ pub use alert::{AlertChannel, BudgetAlert, CallbackAlertChannel, LogAlertChannel
 pub use file::{LoadBudgetsError, load_budgets};
 pub use period::{Period, Window};
 
-use crate::model::{SpanId, SpanRecord, Usd};
+use crate::model::{InstrumentKind, Measurement, SpanId, SpanRecord, Usd};
 use crate::processor::{ProcessContext, Processor, Verdict};
 
 /// What a budget is kept per.
@@ -603,13 +603,54 @@ impl Budgets {
 #[derive(Debug, Clone)]
 pub struct BudgetProcessor(pub Arc<Budgets>);
 
+/// The gauge of a budget account's `(spent + reserved) / limit`, emitted by the
+/// [`BudgetProcessor`] for each account a priced span touched. Labels: `budget`, and `scope`
+/// for global, agent, framework and model budgets (session and user budgets are labelled by
+/// budget only, keeping the metric low-cardinality: the value is the latest call's account).
+pub const SPEND_RATIO: &str = "agentrace.budget.spend_ratio";
+
+impl Budgets {
+    /// `(budget, scope label, ratio)` of the accounts a call belongs to.
+    fn ratios(&self, cx: &CallContext<'_>) -> Vec<(String, Option<String>, f64)> {
+        let state = self.lock();
+        self.budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let scope = b.account_of(cx)?;
+                let account = state.accounts.get(&(i, scope.clone()))?;
+                let limit = b.limit.nanos();
+                let used = (account.settled + account.reserved).nanos() as f64;
+                let ratio = if limit > 0 { used / limit as f64 } else { 0.0 };
+                let label = matches!(
+                    b.scope,
+                    Scope::Global | Scope::Agent | Scope::Framework | Scope::Model
+                )
+                .then_some(scope);
+                Some((b.name.clone(), label, ratio))
+            })
+            .collect()
+    }
+}
+
 impl Processor for BudgetProcessor {
     fn name(&self) -> &str {
         "budget"
     }
 
-    fn process_span(&self, span: &mut SpanRecord, _: &mut ProcessContext) -> Verdict {
-        self.0.record_span(span);
+    fn process_span(&self, span: &mut SpanRecord, cx: &mut ProcessContext) -> Verdict {
+        if span.cost.is_some() {
+            self.0.record_span(span);
+            for (budget, scope, ratio) in self.0.ratios(&CallContext::of_span(span)) {
+                let mut m = Measurement::new(SPEND_RATIO, InstrumentKind::Gauge, ratio)
+                    .with_unit("1")
+                    .with_label("budget", budget);
+                if let Some(scope) = scope {
+                    m = m.with_label("scope", scope);
+                }
+                cx.emit(m);
+            }
+        }
         Verdict::Keep
     }
 }
