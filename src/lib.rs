@@ -56,3 +56,21 @@ pub use agentrace_file as file;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[doc(inline)]
 pub use agentrace_sqlite as sqlite;
+
+/// The Prometheus backend: metrics on `/metrics` (feature `prometheus`).
+#[cfg(feature = "prometheus")]
+#[cfg_attr(docsrs, doc(cfg(feature = "prometheus")))]
+#[doc(inline)]
+pub use agentrace_prometheus as prometheus;
+
+/// The OTLP backend: spans, metrics and events over gRPC or HTTP (feature `otlp`).
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+#[doc(inline)]
+pub use agentrace_otlp as otlp;
+
+/// The Jaeger backend: OTLP preset for Jaeger with W3C propagation (feature `jaeger`).
+#[cfg(feature = "jaeger")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jaeger")))]
+#[doc(inline)]
+pub use agentrace_jaeger as jaeger;

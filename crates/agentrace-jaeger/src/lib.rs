@@ -1,0 +1,1 @@
+//! agentrace Jaeger backend (being written).

@@ -1,0 +1,1 @@
+//! agentrace OTLP backend (being written).

@@ -1,0 +1,1 @@
+//! agentrace Prometheus backend (being written).

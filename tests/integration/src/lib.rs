@@ -1,0 +1,1 @@
+//! agentrace integration suite support (being written).
