@@ -1,1 +1,38 @@
-//! agentrace integration suite support (being written).
+//! # agentrace-integration
+//!
+//! The support code of agentrace's integration suite, which runs the backends against real
+//! parts: a real Prometheus server, real OTLP receivers over gRPC and HTTP, the Jaeger preset.
+//! Run it with `cargo xtask integration`; it installs what it needs (`scripts/install-test-deps.sh`).
+//!
+//! With `CI=true`, a test whose real component is missing fails; elsewhere it says loudly what it
+//! skipped ([`require`]).
+//!
+//! - [`receiver`]: an OTLP receiver (gRPC with tonic, HTTP protobuf and JSON with axum, gzip)
+//!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
+//!   down. It stands in for `agentrace serve` until the server exists.
+
+pub mod receiver;
+
+/// Whether the suite runs under CI (`CI=true`), where a missing component is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// Reports a missing component: panics under CI (the test fails), else prints a loud notice.
+/// Returns `false` so a test can `if !require(...) { return; }`.
+///
+/// # Panics
+/// Under `CI=true`, always: a missing real component must fail the suite there.
+pub fn require(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{what} is missing and CI=true: run scripts/install-test-deps.sh (cargo xtask integration does)"
+    );
+    eprintln!(
+        "\n!!! SKIPPED: {what} is missing; run scripts/install-test-deps.sh to test it !!!\n"
+    );
+    false
+}
