@@ -19,7 +19,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::future::Future;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -685,12 +684,10 @@ async fn rebind(addr: SocketAddr) -> Option<TcpListener> {
     None
 }
 
-fn forward(mut inbound: TcpStream, backend: SocketAddr) -> impl Future<Output = ()> + Send {
-    async move {
-        if let Ok(mut outbound) = TcpStream::connect(backend).await {
-            let _ = inbound.set_nodelay(true);
-            let _ = outbound.set_nodelay(true);
-            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-        }
+async fn forward(mut inbound: TcpStream, backend: SocketAddr) {
+    if let Ok(mut outbound) = TcpStream::connect(backend).await {
+        let _ = inbound.set_nodelay(true);
+        let _ = outbound.set_nodelay(true);
+        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
     }
 }
