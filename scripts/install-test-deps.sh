@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the integration suite (tests/integration) runs against, if it is missing:
+#
+#   prometheus   the Prometheus server (Debian/Ubuntu package; 2.42 on bookworm)
+#
+# Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN) is left alone. Needs
+# apt-get; runs it directly as root, through sudo otherwise. The Debian package also installs a
+# systemd unit; the suite never uses it (it starts the binary itself on free ports, with its own
+# config and a temporary data directory), and in containers without systemd the package's
+# post-install script simply skips starting it.
+#
+# Used by `cargo xtask integration`; safe to run by hand.
+set -euo pipefail
+
+log() { printf 'install-test-deps: %s\n' "$*" >&2; }
+
+have_prometheus() {
+    if [[ -n "${AGENTRACE_PROMETHEUS_BIN:-}" && -x "${AGENTRACE_PROMETHEUS_BIN}" ]]; then
+        return 0
+    fi
+    command -v prometheus >/dev/null 2>&1 || [[ -x /usr/bin/prometheus ]]
+}
+
+as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        log "need root to run '$*' (not root, and sudo is not installed)"
+        return 1
+    fi
+}
+
+if have_prometheus; then
+    log "prometheus: already installed ($(command -v prometheus || echo "${AGENTRACE_PROMETHEUS_BIN:-/usr/bin/prometheus}"))"
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    log "prometheus is missing and apt-get is not available: install Prometheus 2.x yourself and"
+    log "put it on PATH or set AGENTRACE_PROMETHEUS_BIN"
+    exit 1
+fi
+
+log "installing prometheus with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+as_root apt-get update -q
+# No recommends: the package recommends node-exporter and friends, which the suite does not use.
+as_root apt-get install -y -q --no-install-recommends prometheus
+log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
