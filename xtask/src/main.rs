@@ -4,6 +4,10 @@
 //! - `cargo xtask ci`: formatting, clippy with `-D warnings`, every test with every feature
 //!   (nextest when installed, else `cargo test`), doc tests. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
+//! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
+//!   receivers over gRPC and HTTP, the Jaeger preset). Installs what it needs first with
+//!   `scripts/install-test-deps.sh`; with `CI=true` a missing component fails the suite.
+//!   `ci` ends with it.
 //! - `cargo xtask demo`: the README's main job: the simulated multi-agent workflow, then
 //!   `agentrace summary` on the store it wrote.
 
@@ -17,8 +21,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(),
+        Some("integration") => integration(),
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench [layer|sinks…] | demo>");
+            eprintln!("usage: cargo xtask <ci | integration | bench [layer|sinks|cost…] | demo>");
             return ExitCode::from(2);
         }
     };
@@ -92,6 +97,8 @@ fn ci() -> Result<(), String> {
             "nextest",
             "run",
             "--workspace",
+            "--exclude",
+            INTEGRATION_CRATE,
             "--all-features",
             "--profile",
             "ci",
@@ -101,6 +108,8 @@ fn ci() -> Result<(), String> {
         tests.args([
             "test",
             "--workspace",
+            "--exclude",
+            INTEGRATION_CRATE,
             "--all-features",
             "--lib",
             "--bins",
@@ -115,6 +124,7 @@ fn ci() -> Result<(), String> {
     step("doc tests", doc)?;
 
     demo()?;
+    integration()?;
     println!(
         "\nci: all steps passed in {:.0}s",
         started.elapsed().as_secs_f64()
@@ -122,9 +132,43 @@ fn ci() -> Result<(), String> {
     Ok(())
 }
 
+/// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
+const INTEGRATION_CRATE: &str = "agentrace-integration";
+
+/// Installs the real components, builds the examples the suite drives, runs the suite.
+fn integration() -> Result<(), String> {
+    let mut install = Command::new("bash");
+    install
+        .arg(root().join("scripts").join("install-test-deps.sh"))
+        .current_dir(root());
+    step("integration: install test dependencies", install)?;
+
+    let mut examples = cargo();
+    examples.args(["build", "--examples", "--all-features"]);
+    step("integration: build the examples", examples)?;
+
+    let examples_dir = root().join("target").join("debug").join("examples");
+    let mut suite = cargo();
+    if has_nextest() {
+        suite.args([
+            "nextest",
+            "run",
+            "-p",
+            INTEGRATION_CRATE,
+            "--all-features",
+            "--profile",
+            "ci",
+        ]);
+    } else {
+        suite.args(["test", "-p", INTEGRATION_CRATE, "--all-features"]);
+    }
+    suite.env("AGENTRACE_EXAMPLES_DIR", examples_dir);
+    step("integration: the suite", suite)
+}
+
 fn bench(names: &[String]) -> Result<(), String> {
     let names: Vec<&str> = if names.is_empty() {
-        vec!["layer", "sinks"]
+        vec!["layer", "sinks", "cost"]
     } else {
         names.iter().map(String::as_str).collect()
     };

@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use crate::model::{InstrumentKind, Measurement, SpanKind, SpanRecord, StatusCode, Text};
+use crate::model::{InstrumentKind, Labels, Measurement, SpanKind, SpanRecord, StatusCode, Text};
 use crate::processor::{ProcessContext, Processor, Verdict};
 use crate::semconv::{agentrace, gen_ai};
 
@@ -61,8 +61,6 @@ pub const STATUS: &str = "agentrace.status";
 /// (cost comes from the stamped price).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MetricsProcessor;
-
-type Labels = Vec<(Cow<'static, str>, Text)>;
 
 fn push(labels: &mut Labels, key: &'static str, value: Option<&str>) {
     if let Some(v) = value {
@@ -114,7 +112,8 @@ impl Processor for MetricsProcessor {
         let at = span.end_time_unix_nano;
         match span.kind {
             SpanKind::Llm | SpanKind::Embedding => {
-                let mut base = Labels::new();
+                // Sized so that no label list ever grows: one allocation per measurement.
+                let mut base = Labels::with_capacity(4);
                 push(&mut base, gen_ai::OPERATION_NAME, span.operation.as_deref());
                 push(&mut base, gen_ai::PROVIDER_NAME, span.provider.as_deref());
                 push(
@@ -127,7 +126,8 @@ impl Processor for MetricsProcessor {
                     ("output", span.usage.output_tokens),
                 ] {
                     if tokens > 0 {
-                        let mut labels = base.clone();
+                        let mut labels = Labels::with_capacity(base.len() + 1);
+                        labels.extend_from_slice(&base);
                         labels.push((Cow::Borrowed(gen_ai::TOKEN_TYPE), Text::new(token_type)));
                         cx.emit(measure(
                             gen_ai::CLIENT_TOKEN_USAGE,
@@ -140,7 +140,7 @@ impl Processor for MetricsProcessor {
                     }
                 }
                 let error = error_type(span);
-                let mut duration = base.clone();
+                let mut duration = base;
                 push(&mut duration, gen_ai::ERROR_TYPE, error.as_deref());
                 let seconds = span.duration_ns() as f64 / 1e9;
                 cx.emit(measure(
@@ -152,7 +152,7 @@ impl Processor for MetricsProcessor {
                     at,
                 ));
                 if let Some(cost) = span.cost {
-                    let mut labels = Labels::new();
+                    let mut labels = Labels::with_capacity(4);
                     push(&mut labels, gen_ai::PROVIDER_NAME, span.provider.as_deref());
                     push(
                         &mut labels,

@@ -58,6 +58,11 @@ impl ProcessContext {
         self.measurements.push(measurement);
     }
 
+    /// Moves what was emitted to the end of `out`, keeping this context's capacity for reuse.
+    pub fn drain_into(&mut self, out: &mut Vec<Measurement>) {
+        out.append(&mut self.measurements);
+    }
+
     /// Takes what was emitted.
     pub fn take_measurements(&mut self) -> Vec<Measurement> {
         std::mem::take(&mut self.measurements)

@@ -21,6 +21,9 @@ pub enum InstrumentKind {
     Histogram,
 }
 
+/// A measurement's labels: (key, value) pairs.
+pub type Labels = Vec<(Cow<'static, str>, Text)>;
+
 /// One measurement of an instrument, with low-cardinality labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
@@ -35,7 +38,7 @@ pub struct Measurement {
     pub value: f64,
     /// Labels. Keep them low-cardinality: never session or user ids.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub labels: Vec<(Cow<'static, str>, Text)>,
+    pub labels: Labels,
     /// When it was taken, nanoseconds since the Unix epoch.
     pub time_unix_nano: u64,
 }
@@ -48,7 +51,7 @@ impl Measurement {
             kind,
             unit: None,
             value,
-            labels: Vec::new(),
+            labels: Labels::new(),
             time_unix_nano: crate::now_unix_nano(),
         }
     }

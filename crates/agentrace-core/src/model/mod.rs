@@ -12,7 +12,7 @@ mod usage;
 pub use attributes::{AttributeValue, Attributes, Key};
 pub use event::{Event, EventKind, Level, ParseLevelError};
 pub use ids::{ParseIdError, SpanId, TraceId};
-pub use metric::{InstrumentKind, Measurement};
+pub use metric::{InstrumentKind, Labels, Measurement};
 pub use resource::Resource;
 pub use span::{
     CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,

@@ -22,6 +22,8 @@ pub(crate) struct Dispatcher {
     pub(crate) workers: Vec<WorkerHandle>,
     pub(crate) counters: Arc<PipelineCounters>,
     pub(crate) config: PipelineConfig,
+    /// Reused for every record, so emitting measurements allocates nothing per record.
+    pub(crate) cx: ProcessContext,
 }
 
 impl Dispatcher {
@@ -119,19 +121,19 @@ impl Dispatcher {
     }
 
     fn accept(&mut self, record: Record, pending: &mut Batch) {
-        let mut cx = ProcessContext::new();
+        let cx = &mut self.cx;
         let processors = &self.processors;
         let kept = catch_unwind(AssertUnwindSafe(|| match record {
             Record::Span(mut span) => {
                 let keep = processors
                     .iter()
-                    .all(|p| p.process_span(&mut span, &mut cx) == Verdict::Keep);
+                    .all(|p| p.process_span(&mut span, cx) == Verdict::Keep);
                 keep.then(|| pending.spans.push(*span))
             }
             Record::Event(mut event) => {
                 let keep = processors
                     .iter()
-                    .all(|p| p.process_event(&mut event, &mut cx) == Verdict::Keep);
+                    .all(|p| p.process_event(&mut event, cx) == Verdict::Keep);
                 keep.then(|| pending.events.push(*event))
             }
             Record::Measurement(m) => {
@@ -144,7 +146,7 @@ impl Dispatcher {
             Ok(None) => add(&self.counters.filtered, 1),
             Err(_) => add(&self.counters.processor_panics, 1),
         }
-        pending.measurements.extend(cx.take_measurements());
+        cx.drain_into(&mut pending.measurements);
     }
 
     /// Lets every processor emit what it holds back: `flush`, or `shutdown` at the end.

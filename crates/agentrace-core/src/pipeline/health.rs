@@ -81,8 +81,9 @@ impl Health {
                 unit: Some(Cow::Borrowed("{record}")),
                 value,
                 labels: label
-                    .map(|(k, v)| vec![(Cow::Borrowed(k), v)])
-                    .unwrap_or_default(),
+                    .map(|(k, v)| (Cow::Borrowed(k), v))
+                    .into_iter()
+                    .collect(),
                 time_unix_nano: now,
             }
         };

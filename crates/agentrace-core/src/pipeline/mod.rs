@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::processor::ProcessContext;
 use crossbeam_channel::{Sender, TrySendError};
 
 pub use stats::{PipelineStats, SinkStats};
@@ -217,6 +218,7 @@ impl PipelineBuilder {
         let (control, control_rx) = crossbeam_channel::unbounded();
         let counters = Arc::new(PipelineCounters::default());
         let dispatcher = Dispatcher {
+            cx: ProcessContext::new(),
             health: health::Health::new(config.health_interval),
             sink_counters: sink_counters.clone(),
             ingress: ingress_rx,
