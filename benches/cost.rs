@@ -1,11 +1,9 @@
 //! Pricing one LLM span: price lookup (name resolution included) plus cost computation, and the
-//! price processor as the pipeline runs it; and deriving metrics from a span. Run with
-//! `cargo xtask bench cost`.
+//! price processor as the pipeline runs it. Run with `cargo xtask bench cost`.
 
 use std::sync::Arc;
 
 use agentrace::cost::{PriceBook, PriceProcessor, PriceTable, compute_cost};
-use agentrace::metrics::MetricsProcessor;
 use agentrace::testing::fixtures::llm_span;
 use agentrace::{ProcessContext, Processor, TokenUsage, TraceId};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -46,23 +44,6 @@ fn bench_cost(c: &mut Criterion) {
         b.iter(|| {
             span.cost = None;
             processor.process_span(&mut span, &mut cx)
-        })
-    });
-    group.finish();
-
-    // Metrics derived from one priced LLM span (issue #4's target: < 200 ns).
-    let mut group = c.benchmark_group("derive_metrics");
-    let mut priced = llm_span(TraceId::random(), None, AT);
-    let mut cx = ProcessContext::new();
-    let _ = processor.process_span(&mut priced, &mut cx);
-    // As the dispatcher runs it: one reused context, the measurements moved into the batch; the
-    // batch is cleared (the measurements freed) inside the timing.
-    let mut batch = Vec::with_capacity(8);
-    group.bench_function("llm_span", |b| {
-        b.iter(|| {
-            let _ = MetricsProcessor.process_span(&mut priced, &mut cx);
-            cx.drain_into(&mut batch);
-            batch.clear();
         })
     });
     group.finish();

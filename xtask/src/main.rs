@@ -168,7 +168,7 @@ fn integration() -> Result<(), String> {
 
 fn bench(names: &[String]) -> Result<(), String> {
     let names: Vec<&str> = if names.is_empty() {
-        vec!["layer", "sinks", "cost"]
+        vec!["layer", "sinks", "cost", "metrics"]
     } else {
         names.iter().map(String::as_str).collect()
     };
