@@ -412,6 +412,12 @@ impl TelemetryGuard {
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }
+
+    /// A [`Meter`](crate::metrics::Meter) for user-defined counters, gauges and histograms,
+    /// which reach every metric sink like the derived metrics.
+    pub fn meter(&self) -> crate::metrics::Meter {
+        crate::metrics::Meter::new(self.pipeline.clone())
+    }
 }
 
 impl Drop for TelemetryGuard {

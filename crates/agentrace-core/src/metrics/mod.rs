@@ -13,11 +13,18 @@
 //! | `agentrace.tool.calls` | counter, `{call}` | `gen_ai.tool.name`, `agentrace.status` |
 //! | `agentrace.llm.errors` | counter, `{error}` | `gen_ai.provider.name`, `error.type` |
 //!
+//! User-defined counters, up-down counters, gauges and histograms take the same path, through a
+//! [`Meter`] (`guard.meter()`).
+//!
 //! Histogram bucket boundaries are the sink's; the advised ones are [`TOKEN_USAGE_BUCKETS`] and
 //! [`DURATION_BUCKETS_SECONDS`]. A label whose value a span does not have is left out rather than
 //! reported empty; a failure without an `error.type` is labelled `_OTHER`, as OTel advises.
 
 use std::borrow::Cow;
+
+mod instruments;
+
+pub use instruments::{Instrument, Meter};
 
 use crate::model::{InstrumentKind, Labels, Measurement, SpanKind, SpanRecord, StatusCode, Text};
 use crate::processor::{ProcessContext, Processor, Verdict};
