@@ -7,25 +7,32 @@ use std::time::Duration;
 use agentrace::{Level, TokenUsage, events, spans};
 use tracing::Instrument;
 
-/// Runs two sessions at once (alice's with the coder, bob's without) and waits for both.
+/// Runs two sessions at once (alice's with the coder, bob's without) and waits for both. Under
+/// a current span (an incoming request) both belong to its trace; else each is a trace.
 ///
 /// # Errors
 /// When a session's task panicked.
 pub(crate) async fn two_sessions() -> Result<(), tokio::task::JoinError> {
-    let alpha = tokio::spawn(session(
-        "session-alpha",
-        "alice",
-        "add retries to the exporter",
-        true,
-        ("openai", "gpt-4o"),
-    ));
-    let beta = tokio::spawn(session(
-        "session-beta",
-        "bob",
-        "compare tracing backends",
-        false,
-        ("gcp.gemini", "gemini-2.5-flash"),
-    ));
+    let alpha = tokio::spawn(
+        session(
+            "session-alpha",
+            "alice",
+            "add retries to the exporter",
+            true,
+            ("openai", "gpt-4o"),
+        )
+        .in_current_span(),
+    );
+    let beta = tokio::spawn(
+        session(
+            "session-beta",
+            "bob",
+            "compare tracing backends",
+            false,
+            ("gcp.gemini", "gemini-2.5-flash"),
+        )
+        .in_current_span(),
+    );
     alpha.await?;
     beta.await
 }
