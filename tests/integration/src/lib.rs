@@ -36,3 +36,27 @@ pub fn require(available: bool, what: &str) -> bool {
     );
     false
 }
+
+/// The workspace's root directory.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("..")
+}
+
+/// A built example of the `agentrace` package: `AGENTRACE_EXAMPLES_DIR/NAME` (set by
+/// `cargo xtask integration`), else `target/debug/examples/NAME`; `None` if it is not built.
+pub fn example_binary(name: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("AGENTRACE_EXAMPLES_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || {
+                workspace_root()
+                    .join("target")
+                    .join("debug")
+                    .join("examples")
+            },
+            std::path::PathBuf::from,
+        );
+    Some(dir.join(name)).filter(|p| p.is_file())
+}
