@@ -115,6 +115,7 @@ async fn run(
 
 /// A running metrics server (see [`PrometheusSink::serve`]). Dropping it stops the server.
 #[derive(Debug)]
+#[must_use = "dropping the handle stops the server"]
 pub struct MetricsServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
