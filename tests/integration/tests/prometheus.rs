@@ -22,15 +22,11 @@ use std::time::{Duration, Instant};
 
 use agentrace_core::TokenUsage;
 use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
-use agentrace_integration::require;
+use agentrace_integration::{example_binary, require};
 use serde_json::Value;
 
 /// How long to wait for a process or a condition before failing (not a performance bound).
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
 
 fn prometheus_bin() -> Option<PathBuf> {
     if let Some(bin) = std::env::var_os("AGENTRACE_PROMETHEUS_BIN").filter(|v| !v.is_empty()) {
@@ -42,21 +38,6 @@ fn prometheus_bin() -> Option<PathBuf> {
         .map(|dir| dir.join("prometheus"))
         .chain([PathBuf::from("/usr/bin/prometheus")])
         .find(|p| p.is_file())
-}
-
-fn example_bin() -> Option<PathBuf> {
-    let dir = std::env::var_os("AGENTRACE_EXAMPLES_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || {
-                workspace_root()
-                    .join("target")
-                    .join("debug")
-                    .join("examples")
-            },
-            PathBuf::from,
-        );
-    Some(dir.join("prometheus")).filter(|p| p.is_file())
 }
 
 /// A child process killed (and reaped) when dropped.
@@ -414,7 +395,7 @@ async fn prometheus_scrapes_what_the_workload_produced() {
     ) {
         return;
     }
-    let example = example_bin();
+    let example = example_binary("prometheus");
     if !require(
         example.is_some(),
         "the `prometheus` example binary (AGENTRACE_EXAMPLES_DIR or target/debug/examples; \
