@@ -10,11 +10,10 @@
 //! |---|---|---|
 //! | `file` | yes | [`file::JsonlSink`]: JSON-lines files with rotation and retention |
 //! | `sqlite` | yes | [`sqlite::SqliteStore`]: embedded store with a query API |
+//! | `prometheus` | no | `prometheus::PrometheusSink`: metrics on `/metrics` in Prometheus text format |
+//! | `otlp` | no | `otlp::OtlpSink`: spans, events (as logs) and metrics over OTLP gRPC or HTTP |
+//! | `jaeger` | no | `jaeger::builder()`: OTLP to Jaeger with W3C propagation (the deprecated `opentelemetry-jaeger` is not used; see `docs/backends.md`) |
 //! | `testing` | no | in-memory and faulty sinks, the sink conformance suite |
-//!
-//! Planned slots (not features yet): `prometheus` (metrics via `opentelemetry-prometheus`),
-//! `otlp` (OTLP export via `opentelemetry-otlp`) and `jaeger` (OTLP to Jaeger; the deprecated
-//! `opentelemetry-jaeger` crate is not used, see `docs/backends.md`).
 //!
 //! ## Quick start
 //!
