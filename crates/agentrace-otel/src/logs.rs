@@ -8,7 +8,7 @@
 //! | `message` | body (a string) |
 //! | `trace_id`, `span_id` | trace context, sampled; an event with a trace but no span carries the invalid (all-zero) span id |
 //! | `session_id`, `correlation_id`, `agent_id`, `framework` | `gen_ai.conversation.id`, `agentrace.correlation_id`, `gen_ai.agent.id`, `agentrace.framework` |
-//! | `scope` | the record's target, which OTLP exports as the scope name ([`DEFAULT_SCOPE`](crate::trace::DEFAULT_SCOPE) when unset) |
+//! | `scope` | the record's target, which OTLP exports as the scope name ([`DEFAULT_SCOPE`] when unset) |
 //! | `attributes` | every one, after the fields above, each key once; maps and arrays stay structured (log attributes are `AnyValue`s) |
 //! | `resource` | not part of the record: the exporter carries it ([`resource`](crate::resource)) |
 //!

@@ -580,7 +580,7 @@ fn a_down_receiver_costs_only_counted_drops() -> TestResult {
             let stats = pipeline.stats();
             let t = sink_stats(&stats, "otlp-traces");
             assert!(stats.queue_depth <= stats.queue_capacity, "{stats:?}");
-            let held = t.accepted - t.exported - t.failed;
+            let held = t.accepted.saturating_sub(t.exported + t.failed);
             assert!(
                 held <= ((sink_batches + 1) * max_batch) as u64,
                 "the sink holds at most its queue and the batch in flight: {t:?}"
@@ -600,6 +600,12 @@ fn a_down_receiver_costs_only_counted_drops() -> TestResult {
 
     // The receiver comes back: what is submitted now is delivered.
     receiver.set_mode(Mode::Accept);
+    let grpc_addr = receiver.grpc_endpoint().replace("http://", "");
+    let listening = rt.block_on(receiver.wait_until(
+        |_| std::net::TcpStream::connect(&grpc_addr).is_ok(),
+        ARRIVAL,
+    ));
+    assert!(listening, "the receiver's port opens again");
     let up_phase = 50u64;
     for i in 0..up_phase {
         assert!(pipeline.submit_span(llm_span(trace, None, T0 + down_phase + i)));
