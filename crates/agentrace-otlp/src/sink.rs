@@ -151,7 +151,7 @@ impl OtlpSink {
             .map_err(BuildError::Runtime)?;
         let handle = runtime.handle().clone();
         let transport = Transport::new(&builder.headers, builder.compression)?;
-        let resources = Resources::new(&config.resource);
+        let resources = Resources::new(sdk_defaults(), &config.resource);
         // tonic connects lazily from the runtime it is built in.
         let _entered = runtime.enter();
         let traces = match config.signal(Signal::Traces) {
@@ -429,13 +429,18 @@ struct Resources {
     last: Mutex<Option<(Arc<Resource>, SdkResource)>>,
 }
 
+/// The SDK's default resource: `telemetry.sdk.*`, `OTEL_SERVICE_NAME`,
+/// `OTEL_RESOURCE_ATTRIBUTES` (read once, when the sink is built).
+fn sdk_defaults() -> Vec<KeyValue> {
+    SdkResource::builder()
+        .build()
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect()
+}
+
 impl Resources {
-    fn new(builder: &Resource) -> Self {
-        let defaults = SdkResource::builder()
-            .build()
-            .iter()
-            .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-            .collect();
+    fn new(defaults: Vec<KeyValue>, builder: &Resource) -> Self {
         Self {
             defaults,
             overrides: key_values(builder),
@@ -566,5 +571,72 @@ impl MetricReader for SharedReader {
     }
     fn temporality(&self, kind: InstrumentKind) -> Temporality {
         self.0.temporality(kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::{Key, Value};
+
+    use super::*;
+
+    #[test]
+    fn the_builder_wins_over_the_record_which_wins_over_the_defaults() {
+        let defaults = vec![
+            KeyValue::new("service.name", "from-env"),
+            KeyValue::new("host.name", "h1"),
+            KeyValue::new("deployment.environment.name", "from-env"),
+        ];
+        let mut builder = Resource::new("");
+        builder
+            .attributes
+            .insert("deployment.environment.name", "from-builder");
+        let resources = Resources::new(defaults, &builder);
+
+        let mut record = Resource::new("from-record");
+        record
+            .attributes
+            .insert("deployment.environment.name", "from-record");
+        record.attributes.insert("service.version", "1.2.3");
+        let record = Arc::new(record);
+        let sdk = resources.sdk(&record);
+        let get = |k: &'static str| sdk.get(&Key::from_static_str(k));
+        assert_eq!(get("service.name"), Some(Value::from("from-record")));
+        assert_eq!(
+            get("deployment.environment.name"),
+            Some(Value::from("from-builder"))
+        );
+        assert_eq!(get("service.version"), Some(Value::from("1.2.3")));
+        assert_eq!(get("host.name"), Some(Value::from("h1")));
+        assert_eq!(sdk.len(), 4);
+
+        // A record without a service name shows the default's; metrics get defaults + builder.
+        let unnamed = resources.sdk(&Arc::new(Resource::new("")));
+        assert_eq!(
+            unnamed.get(&Key::from_static_str("service.name")),
+            Some(Value::from("from-env"))
+        );
+        let sink = resources.sink_resource();
+        assert_eq!(
+            sink.get(&Key::from_static_str("service.name")),
+            Some(Value::from("from-env"))
+        );
+        assert_eq!(
+            sink.get(&Key::from_static_str("deployment.environment.name")),
+            Some(Value::from("from-builder"))
+        );
+    }
+
+    #[test]
+    fn records_are_grouped_by_resource_in_order() {
+        let a = Arc::new(Resource::new("a"));
+        let a_again = Arc::new(Resource::new("a"));
+        let b = Arc::new(Resource::new("b"));
+        let records = [a.clone(), b.clone(), a_again, b];
+        let groups = by_resource(&records, |r| r);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].0.service_name, "a");
+        assert_eq!(groups[0].1.len(), 2);
+        assert_eq!(groups[1].1.len(), 2);
     }
 }

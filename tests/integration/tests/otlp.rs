@@ -482,6 +482,84 @@ async fn conformance_cases_over_every_protocol() -> TestResult {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Failures the pipeline retries, and failures it does not; metrics on the interval.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unavailable_is_retried_and_a_rejection_is_not() -> TestResult {
+    let receiver = OtlpReceiver::start().await?;
+    receiver.set_mode(Mode::Unavailable);
+    let spans = [llm_span(TraceId::random(), None, T0)];
+    for protocol in PROTOCOLS {
+        let sink = OtlpSink::builder()
+            .with_protocol(protocol)
+            .with_endpoint(endpoint(&receiver, protocol))
+            .build()?;
+        let result = sink
+            .as_span_sink()
+            .ok_or("spans")?
+            .export_spans(&spans)
+            .await;
+        assert!(
+            matches!(result, Err(agentrace_core::ExportError::Transient(_))),
+            "{protocol}: 503 / UNAVAILABLE is transient: {result:?}"
+        );
+    }
+    receiver.set_mode(Mode::Accept);
+    // No such path: the receiver answers 404, which retrying cannot fix.
+    let sink = OtlpSink::builder()
+        .with_signal_endpoint(
+            Signal::Traces,
+            format!("{}/v1/nowhere", receiver.http_endpoint()),
+        )
+        .build()?;
+    let result = sink
+        .as_span_sink()
+        .ok_or("spans")?
+        .export_spans(&spans)
+        .await;
+    assert!(
+        matches!(result, Err(agentrace_core::ExportError::Permanent(_))),
+        "{result:?}"
+    );
+    assert!(receiver.spans().is_empty());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_exported_on_the_interval_without_a_flush() -> TestResult {
+    let receiver = OtlpReceiver::start().await?;
+    let sink = OtlpSink::builder()
+        .with_protocol(Protocol::Grpc)
+        .with_endpoint(receiver.grpc_endpoint())
+        .with_metric_export_interval(Duration::from_millis(100))
+        .build()?;
+    sink.as_metric_sink()
+        .ok_or("metrics")?
+        .export_measurements(&[Measurement::new(
+            "agentrace.agent.runs",
+            InstrumentKind::Counter,
+            3.0,
+        )
+        .with_label("gen_ai.agent.name", "planner")])
+        .await?;
+    let exported = receiver
+        .wait_until(
+            |r| {
+                latest_number(
+                    &r.metrics(),
+                    "agentrace.agent.runs",
+                    ("gen_ai.agent.name", "planner"),
+                ) == Some(3.0)
+            },
+            ARRIVAL,
+        )
+        .await;
+    assert!(exported, "the periodic export delivered the counter");
+    sink.shutdown().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 // Resource precedence: the builder over the record over the environment and SDK defaults.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
