@@ -40,7 +40,9 @@ use crate::transport::{self, OutcomeSlot, Transport, take_outcome};
 ///
 /// - **Its own runtime.** The sink starts a one-thread tokio runtime (thread
 ///   `agentrace-<name>`) on which every request runs, whatever runtime the application has (or
-///   none). An export spawns there and awaits the result.
+///   none). An export spawns there and awaits the result. `tracing` events emitted on those
+///   threads (by tonic, hyper, opentelemetry-otlp) go nowhere, so exporting never records
+///   itself.
 /// - **Direct exports.** The pipeline already batches, bounds, retries and isolates sinks, so
 ///   each batch goes straight to opentelemetry-otlp's exporter (no SDK batch processor, and the
 ///   exporter's own retries are off). Records of several resources are sent as one request per
@@ -104,6 +106,15 @@ impl<E> Channel<E> {
     }
 }
 
+/// Makes the `tracing` events of a sink thread go nowhere, for the thread's life.
+///
+/// Exporting must not feed itself: tonic, tower, hyper, h2, reqwest and opentelemetry-otlp emit
+/// events while sending, which an application's agentrace layer (the global subscriber) would
+/// turn into records for this very sink, each export producing the next.
+fn silence_tracing() {
+    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
+}
+
 /// The outcome slot of an HTTP exporter, cleared before an export and read after it fails.
 fn reset(outcome: Option<&OutcomeSlot>) {
     if let Some(slot) = outcome {
@@ -146,6 +157,7 @@ impl OtlpSink {
             .worker_threads(1)
             .max_blocking_threads(1)
             .thread_name(format!("agentrace-{}", builder.name))
+            .on_thread_start(silence_tracing)
             .enable_all()
             .build()
             .map_err(BuildError::Runtime)?;
@@ -153,7 +165,7 @@ impl OtlpSink {
         let transport = Transport::new(&builder.headers, builder.compression)?;
         let resources = Resources::new(sdk_defaults(), &config.resource);
         // tonic connects lazily from the runtime it is built in.
-        let _entered = runtime.enter();
+        let entered = runtime.enter();
         let traces = match config.signal(Signal::Traces) {
             Some(c) => Some(Channel::new(transport::span_exporter(&transport, c)?, c)),
             None => None,
@@ -176,7 +188,7 @@ impl OtlpSink {
         let periodic = metrics
             .clone()
             .map(|m| handle.spawn(m.export_periodically(config.metric_export_interval)));
-        drop(_entered);
+        drop(entered);
         Ok(Self {
             inner: Arc::new(Inner {
                 name: builder.name,
