@@ -6,8 +6,6 @@
 //! `OUT_OF_RANGE`, `DATA_LOSS`). Everything else is permanent: the receiver rejected the data
 //! (400, 401, 413, `INVALID_ARGUMENT`, `UNAUTHENTICATED`, …) or it could not be encoded.
 
-use std::time::Duration;
-
 use agentrace_core::ExportError;
 use opentelemetry_sdk::error::OTelSdkError;
 
@@ -72,13 +70,10 @@ fn grpc_code(reason: &str) -> Option<&str> {
     rest.split(|c: char| !c.is_ascii_alphanumeric()).next()
 }
 
-/// An export that did not finish within the sink's timeout.
-pub(crate) fn timed_out(timeout: Duration) -> ExportError {
-    ExportError::Timeout(timeout)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn failure(message: &str) -> OTelSdkError {

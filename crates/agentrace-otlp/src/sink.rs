@@ -30,7 +30,7 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::task::JoinHandle;
 
 use crate::config::{BuildError, Config, OtlpSinkBuilder, Protocol, Signal, SignalConfig};
-use crate::error::{OtlpExportError, classify, timed_out};
+use crate::error::{OtlpExportError, classify};
 use crate::transport::{self, OutcomeSlot, Transport, take_outcome};
 
 /// Exports spans, events (as log records) and metrics over OTLP.
@@ -240,7 +240,7 @@ impl OtlpSink {
         let task = self.inner.handle.spawn(async move {
             tokio::time::timeout(timeout, work)
                 .await
-                .unwrap_or(Err(timed_out(timeout)))
+                .unwrap_or(Err(ExportError::Timeout(timeout)))
         });
         task.await
             .map_err(|e| ExportError::permanent(format!("the export task failed: {e}")))?

@@ -148,7 +148,9 @@ fn turned_off_signals_are_not_offered_to_the_pipeline() -> TestResult {
         .with_signal(Signal::Logs, false)
         .with_signal(Signal::Metrics, false)
         .with_name("traces-only")
+        .with_metric_export_interval(Duration::from_secs(7))
         .build()?;
+    assert_eq!(sink.metric_export_interval(), Duration::from_secs(7));
     assert_eq!(sink.name(), "traces-only");
     assert!(sink.as_span_sink().is_some());
     assert!(sink.as_event_sink().is_none());
