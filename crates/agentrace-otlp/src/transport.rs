@@ -50,10 +50,7 @@ struct Client {
 #[async_trait]
 impl HttpClient for Client {
     async fn send_bytes(&self, mut request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        // Set last, so the builder's headers win over OTEL_EXPORTER_OTLP_HEADERS.
-        for (name, value) in self.headers.iter() {
-            request.headers_mut().insert(name, value.clone());
-        }
+        apply(&self.headers, request.headers_mut());
         let result = self.client.send_bytes(request).await;
         let outcome = match &result {
             Ok(response) => Outcome::Status(response.status().as_u16()),
@@ -61,6 +58,14 @@ impl HttpClient for Client {
         };
         *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
         result
+    }
+}
+
+/// Sets the builder's headers over those already on a request (opentelemetry-otlp's, from
+/// `OTEL_EXPORTER_OTLP_HEADERS`), so the builder's win.
+fn apply(builder: &HeaderMap, request: &mut HeaderMap) {
+    for (name, value) in builder {
+        request.insert(name, value.clone());
     }
 }
 
@@ -215,6 +220,44 @@ pub(crate) fn metric_exporter(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builder_headers_win_over_those_already_set() -> Result<(), BuildError> {
+        let headers = [
+            ("X-Api-Key".to_owned(), "from-builder".to_owned()),
+            ("x-tenant".to_owned(), "t1".to_owned()),
+        ];
+        let transport = Transport::new(&headers, None)?;
+
+        let mut http = HeaderMap::new();
+        http.insert("x-api-key", HeaderValue::from_static("from-env"));
+        http.insert("x-other", HeaderValue::from_static("kept"));
+        apply(&transport.http_headers, &mut http);
+        assert_eq!(
+            http.get("x-api-key"),
+            Some(&HeaderValue::from_static("from-builder"))
+        );
+        assert_eq!(http.get("x-tenant"), Some(&HeaderValue::from_static("t1")));
+        assert_eq!(http.get("x-other"), Some(&HeaderValue::from_static("kept")));
+
+        let mut request = tonic::Request::new(());
+        request
+            .metadata_mut()
+            .insert("x-api-key", AsciiMetadataValue::from_static("from-env"));
+        let mut interceptor = transport.grpc_metadata.clone();
+        let request = tonic::service::Interceptor::call(&mut interceptor, request)
+            .map_err(|e| BuildError::Config(e.to_string()))?;
+        let metadata = request.metadata();
+        assert_eq!(
+            metadata.get("x-api-key").and_then(|v| v.to_str().ok()),
+            Some("from-builder")
+        );
+        assert_eq!(
+            metadata.get("x-tenant").and_then(|v| v.to_str().ok()),
+            Some("t1")
+        );
+        Ok(())
+    }
 
     #[test]
     fn headers_must_be_sendable_over_http_and_grpc() {
