@@ -20,6 +20,10 @@
 //!   [`FlushError::ShutDown`]; none panics or loses stored data.
 //! - **Never panic on data**: the pipeline catches panics and counts the batch as failed, but a
 //!   panic is a bug.
+//! - **Threads of your own** (a client runtime, a server) call [`silence_tracing_on_this_thread`]
+//!   first: the `tracing` events your libraries emit while exporting must not reach the
+//!   application's agentrace layer and come back to your sink. The pipeline's worker threads are
+//!   silenced already.
 //!
 //! Then run the conformance suite (`agentrace_core::testing::conformance`, feature `testing`)
 //! from your crate's tests: it checks round-trip fidelity of every field, empty and large
@@ -53,6 +57,18 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::model::{Event, Measurement, SpanRecord};
+
+/// Makes the `tracing` events and spans of the current thread go nowhere, for the thread's life.
+///
+/// Exporting must not feed itself: HTTP and gRPC stacks (hyper, h2, tower, tonic, reqwest) emit
+/// events while sending, which the application's global subscriber — with agentrace's layer —
+/// would turn into records for the very sink that is sending, each export producing the next.
+/// The pipeline calls this on every sink worker thread; a sink that starts threads of its own
+/// calls it on each (e.g. in tokio's `Builder::on_thread_start`).
+pub fn silence_tracing_on_this_thread() {
+    // The guard restores the previous default when dropped; this thread keeps "none" for good.
+    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
+}
 
 /// A boxed error from a backend.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

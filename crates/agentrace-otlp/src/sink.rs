@@ -106,15 +106,6 @@ impl<E> Channel<E> {
     }
 }
 
-/// Makes the `tracing` events of a sink thread go nowhere, for the thread's life.
-///
-/// Exporting must not feed itself: tonic, tower, hyper, h2, reqwest and opentelemetry-otlp emit
-/// events while sending, which an application's agentrace layer (the global subscriber) would
-/// turn into records for this very sink, each export producing the next.
-fn silence_tracing() {
-    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
-}
-
 /// The outcome slot of an HTTP exporter, cleared before an export and read after it fails.
 fn reset(outcome: Option<&OutcomeSlot>) {
     if let Some(slot) = outcome {
@@ -157,7 +148,7 @@ impl OtlpSink {
             .worker_threads(1)
             .max_blocking_threads(1)
             .thread_name(format!("agentrace-{}", builder.name))
-            .on_thread_start(silence_tracing)
+            .on_thread_start(agentrace_core::sink::silence_tracing_on_this_thread)
             .enable_all()
             .build()
             .map_err(BuildError::Runtime)?;

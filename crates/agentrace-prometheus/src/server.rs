@@ -82,7 +82,11 @@ impl PrometheusSink {
         let router = self.router();
         let thread = std::thread::Builder::new()
             .name("agentrace-prometheus".into())
-            .spawn(move || runtime.block_on(run(listener, router, stopped)))
+            .spawn(move || {
+                // Scrapes must not turn into records: hyper's events stay off this thread.
+                agentrace_core::sink::silence_tracing_on_this_thread();
+                runtime.block_on(run(listener, router, stopped))
+            })
             .map_err(ServeError::Start)?;
         Ok(MetricsServer {
             addr: local_addr,

@@ -90,7 +90,7 @@ pub enum Signal {
 pub enum Mode {
     /// Store and answer success.
     Accept,
-    /// Store, then answer success after this delay (a slow receiver).
+    /// Wait this long, then store and answer success (a slow receiver).
     Delay(Duration),
     /// Store nothing; answer gRPC `UNAVAILABLE` / HTTP 503 with `Retry-After: 1`.
     Unavailable,

@@ -65,7 +65,10 @@ impl WorkerHandle {
         };
         let thread = std::thread::Builder::new()
             .name(format!("agentrace-sink-{}", sink.name()))
-            .spawn(move || worker.run(batch_rx, control_rx))?;
+            .spawn(move || {
+                crate::sink::silence_tracing_on_this_thread();
+                worker.run(batch_rx, control_rx);
+            })?;
         Ok((handle, thread))
     }
 
