@@ -2,7 +2,8 @@
 //! run through the `cargo xtask` alias from anywhere in the workspace.
 //!
 //! - `cargo xtask ci`: formatting, clippy with `-D warnings`, every test with every feature
-//!   (nextest when installed, else `cargo test`), doc tests. What `.ci/run` calls.
+//!   (nextest when installed, else `cargo test`), doc tests, docs without broken links, the demo,
+//!   then `integration`. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
 //!   receivers over gRPC and HTTP, the Jaeger preset). Installs what it needs first with
@@ -122,6 +123,11 @@ fn ci() -> Result<(), String> {
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--all-features", "--doc"]);
     step("doc tests", doc)?;
+
+    let mut docs = cargo();
+    docs.args(["doc", "--workspace", "--no-deps", "--all-features"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step("docs (broken links are errors)", docs)?;
 
     demo()?;
     integration()?;

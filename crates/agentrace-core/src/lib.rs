@@ -53,7 +53,7 @@
 //! ```
 //!
 //! ## Feature flags
-//! - `testing`: [`testing`] module.
+//! - `testing`: the `testing` module.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

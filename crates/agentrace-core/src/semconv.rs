@@ -211,6 +211,17 @@ pub mod agentrace {
     /// Cache writes with a one-hour lifetime (subset of the cache writes; Anthropic's
     /// `cache_creation.ephemeral_1h_input_tokens`).
     pub const USAGE_CACHE_WRITE_1H_TOKENS: &str = "agentrace.usage.cache_write_1h.input_tokens";
+    /// Total cost of the call in USD, on exported spans (OpenLIT's `gen_ai.usage.cost`, which
+    /// Langfuse and OpenLIT read).
+    pub const COST_TOTAL: &str = "gen_ai.usage.cost";
+    /// Cost of the uncached input tokens, USD.
+    pub const COST_INPUT: &str = "agentrace.cost.input";
+    /// Cost of the input tokens read from cache, USD.
+    pub const COST_CACHE_READ: &str = "agentrace.cost.cache_read";
+    /// Cost of the input tokens written to cache, USD.
+    pub const COST_CACHE_WRITE: &str = "agentrace.cost.cache_write";
+    /// Cost of the output tokens (reasoning included), USD.
+    pub const COST_OUTPUT: &str = "agentrace.cost.output";
     /// The `tracing` field holding an event's message.
     pub const MESSAGE: &str = "message";
 }

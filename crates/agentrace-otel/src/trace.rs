@@ -57,16 +57,9 @@ use opentelemetry::trace::{
 use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 
-/// Total cost of the call in USD (OpenLIT's `gen_ai.usage.cost`, read by Langfuse and OpenLIT).
-pub const COST_TOTAL: &str = "gen_ai.usage.cost";
-/// Cost of the uncached input tokens, USD.
-pub const COST_INPUT: &str = "agentrace.cost.input";
-/// Cost of the input tokens read from cache, USD.
-pub const COST_CACHE_READ: &str = "agentrace.cost.cache_read";
-/// Cost of the input tokens written to cache, USD.
-pub const COST_CACHE_WRITE: &str = "agentrace.cost.cache_write";
-/// Cost of the output tokens (reasoning included), USD.
-pub const COST_OUTPUT: &str = "agentrace.cost.output";
+pub use agentrace_core::semconv::agentrace::{
+    COST_CACHE_READ, COST_CACHE_WRITE, COST_INPUT, COST_OUTPUT, COST_TOTAL,
+};
 
 /// The instrumentation scope of records that name none.
 pub const DEFAULT_SCOPE: &str = "agentrace";
