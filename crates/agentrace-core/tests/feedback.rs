@@ -45,6 +45,10 @@ fn a_sinks_own_events_do_not_come_back_to_it() {
     for _ in 0..3 {
         guard.flush().expect("flushes");
     }
-    assert_eq!(events.load(Ordering::Relaxed), 1, "only the application's event");
+    assert_eq!(
+        events.load(Ordering::Relaxed),
+        1,
+        "only the application's event"
+    );
     guard.shutdown().expect("shuts down");
 }
