@@ -42,6 +42,13 @@ fn root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
+/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the root) or `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| root().join("target"), |d| root().join(d))
+}
+
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(root());
@@ -153,7 +160,7 @@ fn integration() -> Result<(), String> {
     examples.args(["build", "--examples", "--all-features"]);
     step("integration: build the examples", examples)?;
 
-    let examples_dir = root().join("target").join("debug").join("examples");
+    let examples_dir = target_dir().join("debug").join("examples");
     let mut suite = cargo();
     if has_nextest() {
         suite.args([
