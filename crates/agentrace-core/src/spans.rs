@@ -91,25 +91,8 @@ pub fn tool(name: &str) -> Span {
 
 /// Records token usage on an LLM span. Zero counts are not recorded.
 pub fn record_usage(span: &Span, usage: &TokenUsage) {
-    for (field, value) in [
-        (gen_ai::USAGE_INPUT_TOKENS, usage.input_tokens),
-        (gen_ai::USAGE_OUTPUT_TOKENS, usage.output_tokens),
-        (
-            gen_ai::USAGE_CACHE_READ_INPUT_TOKENS,
-            usage.cache_read_tokens,
-        ),
-        (
-            gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS,
-            usage.cache_write_tokens,
-        ),
-        (
-            gen_ai::USAGE_REASONING_OUTPUT_TOKENS,
-            usage.reasoning_tokens,
-        ),
-    ] {
-        if value > 0 {
-            span.record(field, value);
-        }
+    for (field, value) in usage.attributes() {
+        span.record(field, value);
     }
 }
 

@@ -402,3 +402,24 @@ fn traceparent_extract_and_inject() -> TestResult {
     assert_eq!(propagation::inject(&tracing::info_span!("untracked")), None);
     Ok(())
 }
+
+#[test]
+fn record_usage_records_every_count_the_llm_span_declares() -> TestResult {
+    let h = harness()?;
+    let usage = TokenUsage {
+        input_tokens: 12_000,
+        output_tokens: 800,
+        cache_read_tokens: 8_000,
+        cache_write_tokens: 2_000,
+        cache_write_1h_tokens: 1_500,
+        reasoning_tokens: 300,
+    };
+    h.run(|| {
+        let llm = spans::llm("anthropic", "claude-sonnet-4-5");
+        spans::record_usage(&llm, &usage);
+    });
+    let spans = h.spans()?;
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].usage, usage);
+    Ok(())
+}

@@ -169,30 +169,9 @@ pub fn attributes(record: &SpanRecord) -> Vec<KeyValue> {
 }
 
 fn usage_attributes(usage: &TokenUsage, out: &mut Vec<KeyValue>) {
-    for (key, count) in [
-        (gen_ai::USAGE_INPUT_TOKENS, usage.input_tokens),
-        (gen_ai::USAGE_OUTPUT_TOKENS, usage.output_tokens),
-        (
-            gen_ai::USAGE_CACHE_READ_INPUT_TOKENS,
-            usage.cache_read_tokens,
-        ),
-        (
-            gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS,
-            usage.cache_write_tokens,
-        ),
-        (
-            agentrace::USAGE_CACHE_WRITE_1H_TOKENS,
-            usage.cache_write_1h_tokens,
-        ),
-        (
-            gen_ai::USAGE_REASONING_OUTPUT_TOKENS,
-            usage.reasoning_tokens,
-        ),
-    ] {
-        if count > 0 {
-            // Counts above i64::MAX cannot be reported by any provider; saturate rather than wrap.
-            out.push(KeyValue::new(key, i64::try_from(count).unwrap_or(i64::MAX)));
-        }
+    for (key, count) in usage.attributes() {
+        // Counts above i64::MAX cannot be reported by any provider; saturate rather than wrap.
+        out.push(KeyValue::new(key, i64::try_from(count).unwrap_or(i64::MAX)));
     }
 }
 

@@ -40,6 +40,31 @@ impl TokenUsage {
         }
     }
 
+    /// The non-zero counts under their span attribute names: OTel GenAI's, and agentrace's for
+    /// one-hour cache writes (which OTel does not name). What spans carry and exporters send.
+    pub fn attributes(&self) -> impl Iterator<Item = (&'static str, u64)> + use<> {
+        use crate::semconv::{agentrace, gen_ai};
+        [
+            (gen_ai::USAGE_INPUT_TOKENS, self.input_tokens),
+            (gen_ai::USAGE_OUTPUT_TOKENS, self.output_tokens),
+            (
+                gen_ai::USAGE_CACHE_READ_INPUT_TOKENS,
+                self.cache_read_tokens,
+            ),
+            (
+                gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS,
+                self.cache_write_tokens,
+            ),
+            (
+                agentrace::USAGE_CACHE_WRITE_1H_TOKENS,
+                self.cache_write_1h_tokens,
+            ),
+            (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, self.reasoning_tokens),
+        ]
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+    }
+
     /// Input plus output.
     pub const fn total_tokens(&self) -> u64 {
         self.input_tokens.saturating_add(self.output_tokens)
