@@ -64,6 +64,21 @@ pub use agentrace_core::semconv::agentrace::{
 /// The instrumentation scope of records that name none.
 pub const DEFAULT_SCOPE: &str = "agentrace";
 
+/// The record as a receiver reads it back after [`span_data`]: the same, but for attribute
+/// values OpenTelemetry span attributes cannot hold (maps), which travel as JSON text.
+pub fn as_exported(record: &SpanRecord) -> SpanRecord {
+    let mut exported = record.clone();
+    exported.attributes = record
+        .attributes
+        .iter()
+        .map(|(k, v)| match v {
+            AttributeValue::Map(_) => (k.to_owned(), AttributeValue::String(v.to_string())),
+            other => (k.to_owned(), other.clone()),
+        })
+        .collect();
+    exported
+}
+
 /// The SDK span data of a record.
 pub fn span_data(record: &SpanRecord) -> SpanData {
     let mut events = SpanEvents::default();
@@ -364,23 +379,6 @@ mod tests {
         record
     }
 
-    /// The record as it should read back: values span attributes cannot hold are JSON text.
-    fn as_sent(record: &SpanRecord) -> SpanRecord {
-        let mut expected = record.clone();
-        expected.attributes = record
-            .attributes
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    AttributeValue::Map(_) => AttributeValue::String(v.to_string()),
-                    other => other.clone(),
-                };
-                (k.to_owned(), v)
-            })
-            .collect();
-        expected
-    }
-
     #[test]
     fn every_field_of_every_fixture_round_trips() {
         let trace = agentrace_core::TraceId::random();
@@ -388,7 +386,12 @@ mod tests {
         assert!(spans.len() > 10);
         for record in &spans {
             let data = span_data(record);
-            assert_eq!(read_back(&data, record), as_sent(record), "{}", record.name);
+            assert_eq!(
+                read_back(&data, record),
+                as_exported(record),
+                "{}",
+                record.name
+            );
         }
     }
 
