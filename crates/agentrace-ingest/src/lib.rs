@@ -1,0 +1,2 @@
+//! agentrace ingest (being written): OTLP decoded into records, dialects normalized, orphans
+//! repaired.
