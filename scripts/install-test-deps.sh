@@ -2,6 +2,9 @@
 # Installs what the integration suite (tests/integration) runs against, if it is missing:
 #
 #   prometheus   the Prometheus server (Debian/Ubuntu package; 2.42 on bookworm)
+#   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
+#                tests/integration/python/requirements.txt), in a virtualenv at
+#                ${AGENTRACE_VENV:-target/integration-venv}
 #
 # Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN) is left alone. Needs
 # apt-get; runs it directly as root, through sudo otherwise. The Debian package also installs a
@@ -32,20 +35,46 @@ as_root() {
     fi
 }
 
-if have_prometheus; then
-    log "prometheus: already installed ($(command -v prometheus || echo "${AGENTRACE_PROMETHEUS_BIN:-/usr/bin/prometheus}"))"
-    exit 0
-fi
+install_prometheus() {
+    if have_prometheus; then
+        log "prometheus: already installed ($(command -v prometheus || echo "${AGENTRACE_PROMETHEUS_BIN:-/usr/bin/prometheus}"))"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "prometheus is missing and apt-get is not available: install Prometheus 2.x yourself and"
+        log "put it on PATH or set AGENTRACE_PROMETHEUS_BIN"
+        return 1
+    fi
+    log "installing prometheus with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    # No recommends: the package recommends node-exporter and friends, which the suite does not use.
+    as_root apt-get install -y -q --no-install-recommends prometheus
+    log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
+}
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    log "prometheus is missing and apt-get is not available: install Prometheus 2.x yourself and"
-    log "put it on PATH or set AGENTRACE_PROMETHEUS_BIN"
-    exit 1
-fi
+install_python_clients() {
+    local root venv requirements stamp
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    venv="${AGENTRACE_VENV:-$root/target/integration-venv}"
+    requirements="$root/tests/integration/python/requirements.txt"
+    stamp="$venv/.requirements"
+    if [[ -x "$venv/bin/python" && -f "$stamp" ]] && cmp -s "$requirements" "$stamp"; then
+        log "python clients: already installed in $venv"
+        return 0
+    fi
+    local python
+    python="$(command -v python3.11 || command -v python3 || true)"
+    if [[ -z "$python" ]]; then
+        log "python3 is missing: install Python 3.11 with pip and venv"
+        return 1
+    fi
+    log "python clients: creating $venv with $python"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+    log "python clients: $("$venv/bin/python" -m pip list 2>/dev/null | grep -c opentelemetry) opentelemetry packages"
+}
 
-log "installing prometheus with apt-get"
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -q
-# No recommends: the package recommends node-exporter and friends, which the suite does not use.
-as_root apt-get install -y -q --no-install-recommends prometheus
-log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
+install_prometheus
+install_python_clients

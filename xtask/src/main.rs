@@ -150,9 +150,11 @@ const INTEGRATION_CRATE: &str = "agentrace-integration";
 
 /// Installs the real components, builds the examples the suite drives, runs the suite.
 fn integration() -> Result<(), String> {
+    let venv = target_dir().join("integration-venv");
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
+        .env("AGENTRACE_VENV", &venv)
         .current_dir(root());
     step("integration: install test dependencies", install)?;
 
@@ -175,7 +177,9 @@ fn integration() -> Result<(), String> {
     } else {
         suite.args(["test", "-p", INTEGRATION_CRATE, "--all-features"]);
     }
-    suite.env("AGENTRACE_EXAMPLES_DIR", examples_dir);
+    suite
+        .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
+        .env("AGENTRACE_PYTHON", venv.join("bin").join("python"));
     step("integration: the suite", suite)
 }
 

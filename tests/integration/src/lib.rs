@@ -60,3 +60,22 @@ pub fn example_binary(name: &str) -> Option<std::path::PathBuf> {
         );
     Some(dir.join(name)).filter(|p| p.is_file())
 }
+
+/// The Python with the OpenTelemetry SDK and exporters: `AGENTRACE_PYTHON` (set by
+/// `cargo xtask integration`), else `target/integration-venv/bin/python` as
+/// `scripts/install-test-deps.sh` makes it; `None` if neither exists.
+pub fn python_client() -> Option<std::path::PathBuf> {
+    std::env::var_os("AGENTRACE_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            Some(
+                workspace_root()
+                    .join("target")
+                    .join("integration-venv")
+                    .join("bin")
+                    .join("python"),
+            )
+        })
+        .filter(|p| p.is_file())
+}
