@@ -1,0 +1,363 @@
+//! # agentrace-loadgen
+//!
+//! Load for `agentrace serve`, from a process of its own: OTLP/HTTP protobuf batches of
+//! realistic agent traces (an agent span, three LLM spans with usage, two tool spans) sent by
+//! concurrent clients as fast as the server acknowledges them. It reports:
+//!
+//! - sustained spans/s acknowledged (a 2xx means committed to the store);
+//! - visibility: from sending a request to its first trace answering `GET /api/v1/traces/{id}`
+//!   (p50, p99), sampled every `--visibility-every` requests;
+//! - the server's resident memory (current and peak) when given `--server-pid`;
+//! - the latency of the overview and cost queries afterwards (p50, p99 over `--queries` runs).
+//!
+//! A 429/503 answer is honoured (its `Retry-After`) and the same batch sent again; it is counted
+//! as throttled. `cargo xtask bench ingest` builds the server and this in release, starts both
+//! and records the figures.
+//!
+//! ```text
+//! agentrace-loadgen --endpoint http://127.0.0.1:4318 --api http://127.0.0.1:4319 \
+//!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--server-pid PID] [--token T]
+//! ```
+
+mod traces;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use tokio::sync::Mutex;
+
+use crate::traces::{Ids, SPANS_PER_TRACE};
+
+/// Gives up on a trace that does not become visible within this (counted, not an error).
+const VISIBILITY_PATIENCE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+struct Args {
+    endpoint: String,
+    api: String,
+    spans: u64,
+    traces_per_request: usize,
+    concurrency: usize,
+    server_pid: Option<u32>,
+    queries: usize,
+    token: Option<String>,
+    visibility_every: u64,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        endpoint: "http://127.0.0.1:4318".into(),
+        api: "http://127.0.0.1:4319".into(),
+        spans: 1_000_000,
+        traces_per_request: 50,
+        concurrency: 4,
+        server_pid: None,
+        queries: 30,
+        token: None,
+        visibility_every: 20,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        let number = |v: String| v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--endpoint" => args.endpoint = value()?,
+            "--api" => args.api = value()?,
+            "--spans" => args.spans = number(value()?)?,
+            "--traces-per-request" => args.traces_per_request = number(value()?)?.max(1) as usize,
+            "--concurrency" => args.concurrency = number(value()?)?.max(1) as usize,
+            "--server-pid" => {
+                args.server_pid =
+                    Some(u32::try_from(number(value()?)?).map_err(|e| e.to_string())?);
+            }
+            "--queries" => args.queries = number(value()?)?.max(1) as usize,
+            "--token" => args.token = Some(value()?),
+            "--visibility-every" => args.visibility_every = number(value()?)?.max(1),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    spans_acknowledged: AtomicU64,
+    requests: AtomicU64,
+    throttled: AtomicU64,
+    failed: AtomicU64,
+    invisible: AtomicU64,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn authorized(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(t) => request.bearer_auth(t),
+        None => request,
+    }
+}
+
+/// Polls the API until the trace answers; the time since `sent` is its visibility latency.
+async fn watch(
+    client: reqwest::Client,
+    args: Arc<Args>,
+    trace_id: String,
+    sent: Instant,
+    latencies: Arc<Mutex<Vec<Duration>>>,
+    counters: Arc<Counters>,
+) {
+    let url = format!("{}/api/v1/traces/{trace_id}", args.api);
+    while sent.elapsed() < VISIBILITY_PATIENCE {
+        let response = authorized(client.get(&url), args.token.as_deref())
+            .send()
+            .await;
+        if response.is_ok_and(|r| r.status().is_success()) {
+            latencies.lock().await.push(sent.elapsed());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    counters.invisible.fetch_add(1, Ordering::Relaxed);
+}
+
+async fn send_all(
+    args: Arc<Args>,
+    client: reqwest::Client,
+) -> (Duration, Arc<Counters>, Vec<Duration>) {
+    let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
+    let total_requests = args.spans.div_ceil(spans_per_request);
+    let next = Arc::new(AtomicU64::new(0));
+    let counters = Arc::new(Counters::default());
+    let visibility = Arc::new(Mutex::new(Vec::new()));
+    let watchers = Arc::new(Mutex::new(tokio::task::JoinSet::new()));
+    let url = format!("{}/v1/traces", args.endpoint.trim_end_matches('/'));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..args.concurrency {
+        let (args, client, next, counters, visibility, watchers, url) = (
+            args.clone(),
+            client.clone(),
+            next.clone(),
+            counters.clone(),
+            visibility.clone(),
+            watchers.clone(),
+            url.clone(),
+        );
+        workers.spawn(async move {
+            let mut ids = Ids::new(now_ns() ^ ((worker as u64) << 48));
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= total_requests {
+                    break;
+                }
+                let first = k * args.traces_per_request as u64;
+                let (sample, request) =
+                    traces::request(&mut ids, now_ns(), first, args.traces_per_request);
+                let body = request.encode_to_vec();
+                let sent = Instant::now();
+                loop {
+                    let response = authorized(client.post(&url), args.token.as_deref())
+                        .header("content-type", "application/x-protobuf")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status().is_success() => {
+                            counters
+                                .spans_acknowledged
+                                .fetch_add(spans_per_request, Ordering::Relaxed);
+                            counters.requests.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Ok(r) if r.status() == 429 || r.status() == 503 => {
+                            counters.throttled.fetch_add(1, Ordering::Relaxed);
+                            let wait = r
+                                .headers()
+                                .get("retry-after")
+                                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                                .map_or(Duration::from_millis(50), |s| {
+                                    Duration::from_secs(s).min(Duration::from_millis(200))
+                                });
+                            tokio::time::sleep(wait).await;
+                        }
+                        Ok(r) => {
+                            eprintln!("loadgen: request {k} refused: {}", r.status());
+                            counters.failed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        Err(e) => {
+                            eprintln!("loadgen: request {k} failed: {e}");
+                            counters.failed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+                if k.is_multiple_of(args.visibility_every) {
+                    watchers.lock().await.spawn(watch(
+                        client.clone(),
+                        args.clone(),
+                        hex(&sample),
+                        sent,
+                        visibility.clone(),
+                        counters.clone(),
+                    ));
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let elapsed = started.elapsed();
+    let mut watchers = std::mem::take(&mut *watchers.lock().await);
+    while watchers.join_next().await.is_some() {}
+    let mut latencies = std::mem::take(&mut *visibility.lock().await);
+    latencies.sort();
+    (elapsed, counters, latencies)
+}
+
+/// Resident memory now and at its peak, in MiB, from `/proc/PID/status`.
+fn rss_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+async fn query_latency(
+    client: &reqwest::Client,
+    args: &Args,
+    path: &str,
+) -> Result<(Duration, Duration), String> {
+    let url = format!("{}{path}", args.api);
+    let mut times = Vec::with_capacity(args.queries);
+    for _ in 0..args.queries {
+        let started = Instant::now();
+        let response = authorized(client.get(&url), args.token.as_deref())
+            .send()
+            .await
+            .map_err(|e| format!("{path}: {e}"))?;
+        let status = response.status();
+        let _body = response.bytes().await.map_err(|e| format!("{path}: {e}"))?;
+        if !status.is_success() {
+            return Err(format!("{path}: {status}"));
+        }
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let args = Arc::new(args);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency * 2)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let (elapsed, counters, visibility) = send_all(args.clone(), client.clone()).await;
+    let spans = counters.spans_acknowledged.load(Ordering::Relaxed);
+    let rate = spans as f64 / elapsed.as_secs_f64().max(1e-9);
+    let rss = args.server_pid.and_then(rss_mib);
+    let overview = query_latency(&client, &args, "/api/v1/overview").await?;
+    let cost = query_latency(&client, &args, "/api/v1/cost?group_by=model").await?;
+
+    println!(
+        "acknowledged spans     {spans} in {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    println!("sustained rate         {rate:.0} spans/s");
+    println!(
+        "requests               {} ok, {} throttled (retried), {} failed",
+        counters.requests.load(Ordering::Relaxed),
+        counters.throttled.load(Ordering::Relaxed),
+        counters.failed.load(Ordering::Relaxed)
+    );
+    println!(
+        "visibility             p50 {:.1} ms, p99 {:.1} ms ({} samples, {} never visible)",
+        ms(percentile(&visibility, 0.5)),
+        ms(percentile(&visibility, 0.99)),
+        visibility.len(),
+        counters.invisible.load(Ordering::Relaxed)
+    );
+    if let Some((now, peak)) = rss {
+        println!("server RSS             {now:.0} MiB now, {peak:.0} MiB peak");
+    }
+    println!(
+        "overview query         p50 {:.1} ms, p99 {:.1} ms",
+        ms(overview.0),
+        ms(overview.1)
+    );
+    println!(
+        "cost query (by model)  p50 {:.1} ms, p99 {:.1} ms",
+        ms(cost.0),
+        ms(cost.1)
+    );
+    let report = serde_json::json!({
+        "spans": spans,
+        "seconds": elapsed.as_secs_f64(),
+        "spans_per_second": rate,
+        "throttled": counters.throttled.load(Ordering::Relaxed),
+        "failed": counters.failed.load(Ordering::Relaxed),
+        "visibility_ms": {"p50": ms(percentile(&visibility, 0.5)), "p99": ms(percentile(&visibility, 0.99)), "samples": visibility.len()},
+        "rss_mib": rss.map(|(now, peak)| serde_json::json!({"now": now, "peak": peak})),
+        "overview_ms": {"p50": ms(overview.0), "p99": ms(overview.1)},
+        "cost_ms": {"p50": ms(cost.0), "p99": ms(cost.1)},
+    });
+    println!("{report}");
+    if counters.failed.load(Ordering::Relaxed) > 0 {
+        return Err("some requests failed".into());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
