@@ -13,12 +13,18 @@
 //!   span (a model and usage make an LLM call).
 //! - **Provider names** are canonicalized to OTel v1.37+ values (`az.ai.openai` →
 //!   `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` → `openai`, …).
-//! - Token counts are stored as reported; the cache arithmetic (cache-inclusive input, the clamp
-//!   for emitters that exclude cache) belongs to pricing.
+//! - Token counts are stored as reported by the `tracing` layer (pricing applies the clamp
+//!   rule itself); the OTLP ingest, which meets every emitter's idea of them, makes them
+//!   consistent with [`reconcile_usage`] (cache-inclusive input, reasoning inside output).
+//! - **Leaf-only billing**: an LLM span whose usage sums LLM calls beneath it is marked with
+//!   [`mark_aggregate`], and pricing skips it ([`is_aggregate`]).
 //!
-//! Attributes that were lifted are not kept in [`SpanRecord::attributes`]; the others are.
+//! The `tracing` layer keeps in [`SpanRecord::attributes`] only the attributes that were not
+//! lifted; the OTLP ingest keeps every raw attribute alongside the typed fields.
 
-use crate::model::{SpanKind, SpanRecord, SpanStatus, StatusCode, Text};
+use crate::model::{
+    AttributeValue, SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage,
+};
 use crate::semconv::{
     agentrace, gen_ai, gen_ai_legacy, langfuse, openinference, otel, traceloop, vercel_ai,
 };
@@ -79,6 +85,8 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
         gen_ai::PROVIDER_NAME => &[(F::Provider, OTEL)],
         gen_ai_legacy::SYSTEM => &[(F::Provider, LEGACY)],
         openinference::LLM_PROVIDER => &[(F::Provider, OPENINFERENCE)],
+        // The model family: the provider when the host is not named.
+        openinference::LLM_SYSTEM => &[(F::Provider, OPENINFERENCE + 1)],
         vercel_ai::MODEL_PROVIDER => &[(F::Provider, VERCEL)],
         gen_ai::REQUEST_MODEL => &[(F::RequestModel, OTEL)],
         gen_ai::RESPONSE_MODEL => &[(F::ResponseModel, OTEL)],
@@ -88,6 +96,7 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
             (F::RequestModel, OPENINFERENCE + 1),
             (F::ResponseModel, OPENINFERENCE + 1),
         ],
+        openinference::EMBEDDING_MODEL_NAME => &[(F::RequestModel, OPENINFERENCE + 1)],
         vercel_ai::MODEL_ID => &[(F::RequestModel, VERCEL)],
         vercel_ai::RESPONSE_MODEL => &[(F::ResponseModel, VERCEL)],
         langfuse::MODEL_NAME => &[(F::RequestModel, LANGFUSE)],
@@ -117,6 +126,7 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
         gen_ai_legacy::LLM_USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY + 1)],
         openinference::TOKEN_COUNT_REASONING => &[(F::ReasoningTokens, OPENINFERENCE)],
         vercel_ai::USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, VERCEL)],
+        vercel_ai::USAGE_OUTPUT_REASONING_TOKENS => &[(F::ReasoningTokens, VERCEL + 1)],
         agentrace::SESSION_ID => &[(F::SessionId, OWN)],
         gen_ai::CONVERSATION_ID => &[(F::SessionId, OTEL)],
         openinference::SESSION_ID => &[(F::SessionId, OPENINFERENCE)],
@@ -328,11 +338,11 @@ impl SpanNormalizer {
         &mut self,
         record: &mut SpanRecord,
         key: &str,
-        value: &crate::AttributeValue,
+        value: &AttributeValue,
     ) -> bool {
         match value {
-            crate::AttributeValue::String(s) => self.offer_str(record, key, s),
-            crate::AttributeValue::I64(n) => self.offer_i64(record, key, *n),
+            AttributeValue::String(s) => self.offer_str(record, key, s),
+            AttributeValue::I64(n) => self.offer_i64(record, key, *n),
             other => match other.as_i64() {
                 Some(n) => self.offer_i64(record, key, n),
                 None => false,
@@ -397,6 +407,47 @@ impl SpanNormalizer {
             }
         }
     }
+}
+
+/// Makes token counts consistent with [`TokenUsage`]'s meaning, whatever the emitter meant
+/// (`conventions.md` §4, rule 1):
+///
+/// - input includes cache reads and writes; an input smaller than its own cached part means
+///   the emitter left cache out, so the total input is `input + cache_read + cache_write`
+///   (and the uncached part, `input − cache_read − cache_write`, is never negative);
+/// - output includes reasoning; an output smaller than its reasoning part left it out, so
+///   the total output is `output + reasoning`;
+/// - one-hour cache writes are a subset of the cache writes (clamped to them).
+///
+/// Idempotent: reconciled usage stays as it is. Pricing gives the same cost before and after.
+pub fn reconcile_usage(usage: &mut TokenUsage) {
+    let cached = usage
+        .cache_read_tokens
+        .saturating_add(usage.cache_write_tokens);
+    if usage.input_tokens < cached {
+        usage.input_tokens = usage.input_tokens.saturating_add(cached);
+    }
+    if usage.output_tokens < usage.reasoning_tokens {
+        usage.output_tokens = usage.output_tokens.saturating_add(usage.reasoning_tokens);
+    }
+    usage.cache_write_1h_tokens = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
+}
+
+/// Marks an LLM span whose usage sums the LLM calls beneath it (a framework's span around an
+/// instrumented client call, both reporting the same tokens), so that only the leaf calls are
+/// billed: sets [`agentrace::AGGREGATE`] to `true`.
+pub fn mark_aggregate(record: &mut SpanRecord) {
+    record
+        .attributes
+        .insert(agentrace::AGGREGATE, AttributeValue::Bool(true));
+}
+
+/// Whether a span was marked by [`mark_aggregate`]: its calls are billed on its descendants.
+pub fn is_aggregate(record: &SpanRecord) -> bool {
+    matches!(
+        record.attributes.get(agentrace::AGGREGATE),
+        Some(AttributeValue::Bool(true))
+    )
 }
 
 fn set_tokens(record: &mut SpanRecord, field: Field, value: i64) {
@@ -724,6 +775,85 @@ mod tests {
             Some("kept")
         );
         assert!(rec.attributes.get("llm.token_count.prompt").is_none());
+    }
+
+    #[test]
+    fn openinference_family_embedding_model_and_vercel_v6_reasoning() {
+        let rec = normalize(&[
+            ("llm.system", "vertexai"),
+            ("embedding.model_name", "text-embedding-3-small"),
+            ("ai.usage.outputTokenDetails.reasoningTokens", "9"),
+        ]);
+        assert_eq!(rec.provider.as_deref(), Some("gcp.vertex_ai"));
+        assert_eq!(rec.request_model.as_deref(), Some("text-embedding-3-small"));
+        assert_eq!(rec.usage.reasoning_tokens, 9);
+        // The host wins over the family, the OpenInference model over the embedding model.
+        let rec = normalize(&[
+            ("llm.system", "openai"),
+            ("llm.provider", "azure"),
+            ("embedding.model_name", "e"),
+            ("llm.model_name", "m"),
+        ]);
+        assert_eq!(rec.provider.as_deref(), Some("azure.ai.openai"));
+        assert_eq!(rec.request_model.as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn reconcile_usage_cases() {
+        let usage = |input, output, read, write, write_1h, reasoning| TokenUsage {
+            input_tokens: input,
+            output_tokens: output,
+            cache_read_tokens: read,
+            cache_write_tokens: write,
+            cache_write_1h_tokens: write_1h,
+            reasoning_tokens: reasoning,
+        };
+        for (reported, expected) in [
+            // Cache-inclusive input (OTel, OpenInference, OpenLLMetry): kept.
+            (
+                usage(1_200, 340, 1_000, 0, 0, 12),
+                usage(1_200, 340, 1_000, 0, 0, 12),
+            ),
+            // Input exactly its cached part: kept (uncached is zero).
+            (usage(300, 5, 200, 100, 0, 0), usage(300, 5, 200, 100, 0, 0)),
+            // Input without cache (Anthropic raw, AI SDK < 6): cache added.
+            (
+                usage(2, 714, 47_105, 1_076, 1_076, 0),
+                usage(48_183, 714, 47_105, 1_076, 1_076, 0),
+            ),
+            // No input reported, only cache: the input is the cache.
+            (usage(0, 1, 50, 0, 0, 0), usage(50, 1, 50, 0, 0, 0)),
+            // Output without reasoning: reasoning added.
+            (usage(10, 100, 0, 0, 0, 500), usage(10, 600, 0, 0, 0, 500)),
+            // One-hour writes beyond the writes: clamped.
+            (usage(100, 1, 0, 10, 40, 0), usage(100, 1, 0, 10, 10, 0)),
+            // Saturation, never overflow.
+            (
+                usage(1, 0, u64::MAX, 1, 0, 0),
+                usage(u64::MAX, 0, u64::MAX, 1, 0, 0),
+            ),
+        ] {
+            let mut reconciled = reported;
+            reconcile_usage(&mut reconciled);
+            assert_eq!(reconciled, expected, "{reported:?}");
+            let mut again = reconciled;
+            reconcile_usage(&mut again);
+            assert_eq!(again, reconciled, "idempotent");
+        }
+    }
+
+    #[test]
+    fn aggregates_are_not_billable() {
+        let mut rec = normalize(&[
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.usage.input_tokens", "10"),
+        ]);
+        assert!(crate::cost::is_billable(&rec) && !is_aggregate(&rec));
+        mark_aggregate(&mut rec);
+        assert!(is_aggregate(&rec));
+        assert!(!crate::cost::is_billable(&rec));
+        rec.attributes.insert(agentrace::AGGREGATE, "true");
+        assert!(!is_aggregate(&rec), "only the boolean marks");
     }
 
     #[test]

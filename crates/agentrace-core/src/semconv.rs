@@ -109,6 +109,11 @@ pub mod openinference {
     pub const TOOL_NAME: &str = "tool.name";
     /// Tool call id.
     pub const TOOL_CALL_ID: &str = "tool_call.id";
+    /// Model of an embedding span.
+    pub const EMBEDDING_MODEL_NAME: &str = "embedding.model_name";
+    /// Free-form metadata, a JSON object as a string (LangChain run metadata, LangGraph's
+    /// `langgraph_node`, …).
+    pub const METADATA: &str = "metadata";
 }
 
 /// OpenLLMetry / Traceloop.
@@ -153,6 +158,10 @@ pub mod vercel_ai {
     pub const USAGE_CACHE_WRITE_TOKENS: &str = "ai.usage.inputTokenDetails.cacheWriteTokens";
     /// Reasoning tokens.
     pub const USAGE_REASONING_TOKENS: &str = "ai.usage.reasoningTokens";
+    /// Reasoning tokens (v6).
+    pub const USAGE_OUTPUT_REASONING_TOKENS: &str = "ai.usage.outputTokenDetails.reasoningTokens";
+    /// Uncached input tokens (v6): input = these + cache reads + cache writes.
+    pub const USAGE_NO_CACHE_TOKENS: &str = "ai.usage.inputTokenDetails.noCacheTokens";
     /// Tool name.
     pub const TOOL_CALL_NAME: &str = "ai.toolCall.name";
     /// Tool call id.
@@ -174,6 +183,14 @@ pub mod langfuse {
     pub const SESSION_ID: &str = "langfuse.session.id";
     /// User id.
     pub const USER_ID: &str = "langfuse.user.id";
+    /// Observation level: `DEBUG`, `DEFAULT`, `WARNING`, `ERROR`.
+    pub const OBSERVATION_LEVEL: &str = "langfuse.observation.level";
+    /// Status message of the observation (the error, at level `ERROR`).
+    pub const OBSERVATION_STATUS_MESSAGE: &str = "langfuse.observation.status_message";
+    /// Token usage as a JSON object of disjoint parts that Langfuse sums: `input` (uncached),
+    /// `input_cached_tokens`, `input_cache_creation`, `output` (without reasoning),
+    /// `output_reasoning_tokens`, `total`, …
+    pub const USAGE_DETAILS: &str = "langfuse.observation.usage_details";
 }
 
 /// General OpenTelemetry names and the `tracing-opentelemetry` field conventions.
@@ -190,6 +207,18 @@ pub mod otel {
     pub const ENDUSER_ID: &str = "enduser.id";
     /// Service name resource attribute.
     pub const SERVICE_NAME: &str = "service.name";
+    /// Service instance resource attribute.
+    pub const SERVICE_INSTANCE_ID: &str = "service.instance.id";
+    /// Version of the instrumentation scope, on records of formats without scopes.
+    pub const SCOPE_VERSION: &str = "otel.scope.version";
+    /// Event name of a log record, before log records had a field for it.
+    pub const EVENT_NAME: &str = "event.name";
+    /// Name of the span event recording an exception.
+    pub const EXCEPTION_EVENT: &str = "exception";
+    /// Exception type, on an exception event.
+    pub const EXCEPTION_TYPE: &str = "exception.type";
+    /// Exception message, on an exception event.
+    pub const EXCEPTION_MESSAGE: &str = "exception.message";
 }
 
 /// agentrace's own field names, for what no convention covers.
@@ -224,4 +253,10 @@ pub mod agentrace {
     pub const COST_OUTPUT: &str = "agentrace.cost.output";
     /// The `tracing` field holding an event's message.
     pub const MESSAGE: &str = "message";
+    /// `true` on an LLM span whose usage sums the calls of LLM spans beneath it (a framework's
+    /// wrapper around an instrumented client call): it is not billed, so a trace's cost counts
+    /// each call once. See [`crate::normalize::mark_aggregate`].
+    pub const AGGREGATE: &str = "agentrace.aggregate";
+    /// How many string values of an ingested record were truncated at the ingest limit.
+    pub const INGEST_TRUNCATED: &str = "agentrace.ingest.truncated";
 }

@@ -107,9 +107,12 @@ fn is_batch(span: &SpanRecord) -> bool {
     )
 }
 
-/// Whether a span is a billable call: an LLM or embedding call that reported tokens.
+/// Whether a span is a billable call: an LLM or embedding call that reported tokens, and is
+/// not an aggregate of the calls beneath it ([`is_aggregate`](crate::normalize::is_aggregate)).
 pub fn is_billable(span: &SpanRecord) -> bool {
-    matches!(span.kind, SpanKind::Llm | SpanKind::Embedding) && !span.usage.is_empty()
+    matches!(span.kind, SpanKind::Llm | SpanKind::Embedding)
+        && !span.usage.is_empty()
+        && !crate::normalize::is_aggregate(span)
 }
 
 impl Processor for PriceProcessor {
