@@ -1,0 +1,25 @@
+//! OpenTelemetry GenAI conventions, current (v1.37–v1.41) and legacy (≤ v1.36) names.
+//!
+//! The mapping itself (operation, provider and the `gen_ai.system` renames, models, usage
+//! with `prompt_tokens`/`completion_tokens`, conversation, agent, tool, `error.type`) is
+//! core's [`normalize`](agentrace_core::normalize). Particular to the dialect: agent and tool
+//! spans are named `invoke_agent {gen_ai.agent.name}`, `create_agent {…}` and
+//! `execute_tool {gen_ai.tool.name}`, so a span that left the attribute out still has its
+//! name.
+
+use agentrace_core::SpanRecord;
+use agentrace_core::semconv::gen_ai;
+
+use super::{name_from, text};
+
+pub(crate) fn apply(record: &mut SpanRecord) {
+    let Some(operation) = text(record, gen_ai::OPERATION_NAME) else {
+        return;
+    };
+    let name = record
+        .name
+        .strip_prefix(operation)
+        .filter(|rest| rest.starts_with(' '))
+        .map(str::to_owned);
+    name_from(record, name.as_deref());
+}

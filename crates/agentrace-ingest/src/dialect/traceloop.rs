@@ -1,0 +1,24 @@
+//! OpenLLMetry / Traceloop.
+//!
+//! Core's normalizer maps `traceloop.span.kind` (workflow, task, agent, tool), the LLM spans'
+//! `llm.request.type`, `traceloop.entity.name` (the agent or tool name by kind), the
+//! association properties `session_id` and `user_id`, and the pre-0.5 usage names.
+//! Particular to the dialect: its spans are named `{entity}.{kind}` (`search.tool`,
+//! `planner.agent`), which names them when `traceloop.entity.name` is absent.
+
+use agentrace_core::SpanRecord;
+use agentrace_core::semconv::traceloop;
+
+use super::{name_from, text};
+
+pub(crate) fn apply(record: &mut SpanRecord) {
+    let Some(kind) = text(record, traceloop::SPAN_KIND) else {
+        return;
+    };
+    let name = record
+        .name
+        .strip_suffix(kind)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .map(str::to_owned);
+    name_from(record, name.as_deref());
+}

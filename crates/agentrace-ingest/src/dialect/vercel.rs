@@ -1,0 +1,38 @@
+//! Vercel AI SDK (`ai.*`).
+//!
+//! Core's normalizer maps `ai.operationId` (`*.doGenerate`, `*.doStream` → LLM, `*.doEmbed` →
+//! embedding, `ai.toolCall` → tool, the enclosing `ai.generateText` & co. → chain, so their
+//! usage totals are never billed), `ai.model.provider` (`openai.chat` → `openai`),
+//! `ai.model.id`, `ai.response.model`, the usage names of every SDK version, `ai.toolCall.*`
+//! and the `ai.telemetry.metadata` session and user conventions. Particular to the dialect:
+//!
+//! - v6 splits input into `ai.usage.inputTokenDetails.{noCacheTokens,cacheReadTokens,
+//!   cacheWriteTokens}`: the input is at least their sum (earlier versions reported input
+//!   without Anthropic's cache, which the same rule repairs);
+//! - its spans are the framework `vercel-ai`.
+
+use agentrace_core::SpanRecord;
+use agentrace_core::semconv::vercel_ai;
+
+use super::text;
+
+pub(crate) fn apply(record: &mut SpanRecord) {
+    if text(record, vercel_ai::OPERATION_ID).is_none() {
+        return;
+    }
+    if let Some(uncached) = record
+        .attributes
+        .get(vercel_ai::USAGE_NO_CACHE_TOKENS)
+        .and_then(|v| v.as_i64())
+        .and_then(|n| u64::try_from(n).ok())
+    {
+        let usage = &mut record.usage;
+        let total = uncached
+            .saturating_add(usage.cache_read_tokens)
+            .saturating_add(usage.cache_write_tokens);
+        usage.input_tokens = usage.input_tokens.max(total);
+    }
+    if record.framework.is_none() {
+        record.framework = Some("vercel-ai".into());
+    }
+}

@@ -1,0 +1,44 @@
+//! The shape of a stored span: what the tree rules ([`crate::orphans`], [`crate::billing`])
+//! need to know of it.
+
+use agentrace_core::cost::is_billable;
+use agentrace_core::normalize::is_aggregate;
+use agentrace_core::{SpanId, SpanRecord};
+
+/// A span as the tree rules see it: its place in the tree and in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanShape {
+    /// The span.
+    pub span_id: SpanId,
+    /// Its parent as stored: the reported one, or the one a [`Repair::Reattach`] gave it.
+    ///
+    /// [`Repair::Reattach`]: crate::orphans::Repair::Reattach
+    pub parent_span_id: Option<SpanId>,
+    /// Start, nanoseconds since the Unix epoch.
+    pub start_time_unix_nano: u64,
+    /// End, nanoseconds since the Unix epoch.
+    pub end_time_unix_nano: u64,
+    /// When the server received it (nanoseconds since the Unix epoch): the grace period of
+    /// [`crate::orphans::plan`] runs from here.
+    pub received_unix_nano: u64,
+    /// Whether it is marked as an orphan now.
+    pub orphan: bool,
+    /// Whether it is an LLM or embedding call with usage: billable, or already marked as an
+    /// aggregate of the calls beneath it.
+    pub llm_call: bool,
+}
+
+impl SpanShape {
+    /// The shape of a record received at `received_unix_nano`, not marked as an orphan.
+    pub fn of(record: &SpanRecord, received_unix_nano: u64) -> Self {
+        Self {
+            span_id: record.span_id,
+            parent_span_id: record.parent_span_id,
+            start_time_unix_nano: record.start_time_unix_nano,
+            end_time_unix_nano: record.end_time_unix_nano,
+            received_unix_nano,
+            orphan: false,
+            llm_call: is_billable(record) || is_aggregate(record),
+        }
+    }
+}
