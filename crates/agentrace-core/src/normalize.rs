@@ -7,10 +7,10 @@
 //!   current OTel GenAI, legacy OTel, OpenInference, Vercel AI SDK, OpenLLMetry/Traceloop,
 //!   Langfuse. A lower-ranked name never overwrites a higher-ranked one, whatever the order the
 //!   attributes arrive in.
-//! - **Span kind** is inferred in [`finish`](SpanNormalizer::finish): explicit `agentrace.kind`,
-//!   then `gen_ai.operation.name`, `openinference.span.kind`, `traceloop.span.kind`,
-//!   `llm.request.type`, `ai.operationId`, `langfuse.observation.type`, then the shape of the
-//!   span (a model and usage make an LLM call).
+//! - **Span kind** is inferred in [`finish`](SpanNormalizer::finish), in the same precedence:
+//!   explicit `agentrace.kind`, then `gen_ai.operation.name`, `openinference.span.kind`,
+//!   `ai.operationId`, `traceloop.span.kind`, `llm.request.type`, `langfuse.observation.type`,
+//!   then the shape of the span (a model and usage make an LLM call).
 //! - **Provider names** are canonicalized to OTel v1.37+ values (`az.ai.openai` →
 //!   `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` → `openai`, …).
 //! - Token counts are stored as reported by the `tracing` layer (pricing applies the clamp
@@ -64,15 +64,16 @@ enum Field {
 
 const FIELD_COUNT: usize = Field::StatusMessage as usize + 1;
 
-/// Precedence ranks, lower wins.
+/// Precedence ranks, lower wins. Spaced so that a dialect's fallback names (`rank + 1`, …)
+/// stay below the next dialect: a tie would let the attribute order decide.
 mod rank {
     pub(super) const OWN: u8 = 0;
-    pub(super) const OTEL: u8 = 1;
-    pub(super) const LEGACY: u8 = 2;
-    pub(super) const OPENINFERENCE: u8 = 3;
-    pub(super) const VERCEL: u8 = 4;
-    pub(super) const TRACELOOP: u8 = 5;
-    pub(super) const LANGFUSE: u8 = 6;
+    pub(super) const OTEL: u8 = 10;
+    pub(super) const LEGACY: u8 = 20;
+    pub(super) const OPENINFERENCE: u8 = 30;
+    pub(super) const VERCEL: u8 = 40;
+    pub(super) const TRACELOOP: u8 = 50;
+    pub(super) const LANGFUSE: u8 = 60;
     pub(super) const UNSET: u8 = u8::MAX;
 }
 
@@ -384,18 +385,18 @@ impl SpanNormalizer {
                     .as_deref()
                     .and_then(kind_of_openinference)
             })
+            .or_else(|| {
+                hints
+                    .vercel_operation
+                    .as_deref()
+                    .map(kind_of_vercel_operation)
+            })
             .or_else(|| hints.traceloop.as_deref().and_then(kind_of_traceloop))
             .or_else(|| {
                 hints
                     .llm_request_type
                     .as_deref()
                     .and_then(kind_of_llm_request_type)
-            })
-            .or_else(|| {
-                hints
-                    .vercel_operation
-                    .as_deref()
-                    .map(kind_of_vercel_operation)
             })
             .or_else(|| hints.langfuse_type.as_deref().and_then(kind_of_langfuse))
             .unwrap_or_else(|| kind_of_shape(record));
