@@ -15,7 +15,7 @@
 //!
 //! | piece | what it does |
 //! |---|---|
-//! | [`Ingestor::traces`] | spans: ids, parent, times, status, scope, resource (one [`Arc`](std::sync::Arc) per resource), every attribute value type, span events; normalized by dialect; fields inherited within the request; aggregates marked |
+//! | [`Ingestor::traces`] | spans: ids, parent, times, status, scope, resource (one `Arc` per resource), every attribute value type, span events; normalized by dialect; fields inherited within the request; aggregates marked |
 //! | [`Ingestor::logs`] | log records → events: severity → [`Level`](agentrace_core::Level), body → message, event name → kind, trace context, session/agent/framework |
 //! | [`Ingestor::metrics`] | data points → measurements (gauges, sums as increments, histograms and summaries as `.count`/`.sum` counters; see the `metrics` table in `docs/ingest.md`) |
 //! | [`Limits`] | the validation bounds; a record over one is rejected with its reason |
