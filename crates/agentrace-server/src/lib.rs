@@ -1,12 +1,75 @@
 //! # agentrace-server
 //!
-//! `agentrace serve` as a library: OTLP receivers (HTTP on 4318, gRPC on 4317), the same
-//! processors as in-process records (normalize → price → budget → derive metrics), the SQLite
-//! store written durably before a request is acknowledged, the REST API under `/api/v1` with
-//! its OpenAPI document, a WebSocket live feed, `/metrics`, `/healthz` and `/readyz`.
+//! `agentrace serve` as a library: one process that any agent in any language points its OTLP
+//! exporter at. It receives OTLP over HTTP (4318; protobuf and JSON, gzip) and gRPC (4317),
+//! runs every record through the same processors as in-process records (normalize → price →
+//! budget → derive metrics), stores spans and events in SQLite **before** it acknowledges them,
+//! and serves the REST API under `/api/v1` with a WebSocket live feed, `/metrics`, `/healthz`
+//! and `/readyz` on the app port (4319). It can forward everything upstream over OTLP, enforces
+//! retention in the background, and can run a simulated multi-agent workload (`--demo`).
 //!
-//! (Being written; see issue #5.)
+//! | piece | what it is |
+//! |---|---|
+//! | [`Server::start`] → [`RunningServer`] | start everything from a [`ServerConfig`]; addresses, counters, graceful [`shutdown`](RunningServer::shutdown) |
+//! | [`ServerConfig`], [`config`] | every setting, from a TOML file, `AGENTRACE_*` variables and flags (flags win) |
+//! | [`AppState`], [`ServerStats`] | what the routes share; the counters behind the pipeline-status endpoint |
+//! | [`shutdown_signal`] | resolves on SIGINT / SIGTERM |
+//!
+//! ## Durability and overload
+//!
+//! Receivers hand records to one writer thread through a bounded queue. The writer takes every
+//! request waiting, runs the processors, inserts the spans in one transaction and the events
+//! in another (group commit), and only then answers each request: a 200 (gRPC `OK`) means the
+//! records are committed to the write-ahead log, and a crash of the process right after loses
+//! nothing. Inserts are idempotent: a span sent again (same trace and span id) is stored once
+//! and counted as a duplicate. When the queue is full the receivers answer at once with a
+//! retryable status — HTTP 503 with `Retry-After`, gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`
+//! — instead of queueing without bound. After the commit, records go to the live feed and to a
+//! non-blocking pipeline feeding `/metrics` and the optional forwarder, which drops and counts
+//! rather than slowing ingest.
+//!
+//! ## Security
+//!
+//! Every listener binds `127.0.0.1` unless configured otherwise. Binding any other address
+//! requires an API token, and the server refuses to start without one; with a token, ingest
+//! (HTTP and gRPC), the API and `/metrics` need `Authorization: Bearer <token>`. CORS is off
+//! unless origins are configured.
+//!
+//! ## Example
+//!
+//! ```
+//! use agentrace_server::{Server, ServerConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let runtime = tokio::runtime::Runtime::new()?;
+//! # runtime.block_on(async {
+//! let dir = tempfile::tempdir()?;
+//! // Port 0: any free port (the defaults are 4318, 4317 and 4319).
+//! let server = Server::start(ServerConfig::new(dir.path()).with_any_free_ports()).await?;
+//! println!("OTLP/HTTP on http://{}/v1/traces", server.otlp_http_addr());
+//! println!("OTLP/gRPC on http://{}", server.otlp_grpc_addr());
+//! println!("API and /metrics on http://{}", server.app_addr());
+//!
+//! // … point OTLP exporters at it; stored spans are in `server.state().store` …
+//!
+//! let stats = server.shutdown().await?; // drains, flushes, checkpoints
+//! assert_eq!(stats.writer.queued_requests, 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })
+//! # }
+//! ```
 
 pub mod api;
-pub mod receive;
+mod app;
+mod auth;
+pub mod config;
+mod demo;
+mod receive;
+mod retention;
+mod server;
 pub mod state;
+mod writer;
+
+pub use config::{ConfigError, ConfigLayer, ServerConfig};
+pub use server::{RunningServer, Server, StartError, StopError, shutdown_signal};
+pub use state::{AppState, Committed, ServerStats, StatsSnapshot};

@@ -1,13 +1,24 @@
-//! What every handler shares.
+//! What every handler shares: the store, the live feed, the counters, budgets, prices and the
+//! configuration.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use agentrace_core::{Event, SpanRecord};
+use agentrace_core::budget::Budgets;
+use agentrace_core::cost::{PriceBook, PriceTable};
+use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
 use agentrace_sqlite::SqliteStore;
+use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::config::ServerConfig;
+
+/// How many committed batches the live feed buffers for a slow subscriber before it lags.
+pub const LIVE_CAPACITY: usize = 1_024;
+
 /// Records just committed to the store, for the live feed. Published after the commit, so a
-/// client that sees one can query it at once.
+/// client that sees one can query it at once. A batch may hold records that were already
+/// stored (a client's retry): the store kept one copy, the feed shows them again.
 #[derive(Debug, Clone)]
 pub enum Committed {
     /// Spans stored by one write.
@@ -23,4 +34,274 @@ pub struct AppState {
     pub store: SqliteStore,
     /// Publishes what was committed; the live feed subscribes.
     pub live: broadcast::Sender<Committed>,
+    /// Counters of the receivers, the writer, retention and the fan-out pipeline.
+    pub stats: Arc<ServerStats>,
+    /// The budgets being enforced, if a budgets file is configured.
+    pub budgets: Option<Arc<Budgets>>,
+    /// The price book the server prices LLM spans with (configured files over the built-in
+    /// table).
+    pub prices: Arc<dyn PriceBook>,
+    /// The configuration the server runs with.
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    /// A state over `store` with a fresh live feed and counters, the built-in prices and no
+    /// budgets (what a test of the API needs; [`Server::start`](crate::Server::start) builds
+    /// the real one).
+    pub fn new(store: SqliteStore, config: ServerConfig) -> Self {
+        Self {
+            store,
+            live: broadcast::channel(LIVE_CAPACITY).0,
+            stats: Arc::new(ServerStats::new(None)),
+            budgets: None,
+            prices: Arc::new(PriceTable::builtin()),
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// Counters of one record type.
+#[derive(Debug, Default)]
+pub(crate) struct SignalCounters {
+    pub(crate) accepted: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) stored: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+}
+
+impl SignalCounters {
+    fn snapshot(&self) -> SignalStats {
+        SignalStats {
+            accepted: get(&self.accepted),
+            rejected: get(&self.rejected),
+            stored: get(&self.stored),
+            duplicates: get(&self.duplicates),
+            dropped: get(&self.dropped),
+        }
+    }
+}
+
+/// The server's counters. Cheap to update from any thread; read them with
+/// [`snapshot`](Self::snapshot).
+#[derive(Debug)]
+pub struct ServerStats {
+    started_unix_nano: u64,
+    pipeline: Option<Pipeline>,
+    pub(crate) requests: AtomicU64,
+    pub(crate) requests_invalid: AtomicU64,
+    pub(crate) requests_unauthorized: AtomicU64,
+    pub(crate) requests_overloaded: AtomicU64,
+    pub(crate) requests_failed: AtomicU64,
+    pub(crate) spans: SignalCounters,
+    pub(crate) events: SignalCounters,
+    pub(crate) measurements: SignalCounters,
+    pub(crate) writer_alive: AtomicBool,
+    pub(crate) queued_requests: AtomicUsize,
+    pub(crate) queued_records: AtomicUsize,
+    pub(crate) queue_capacity_requests: AtomicUsize,
+    pub(crate) queue_capacity_records: AtomicUsize,
+    pub(crate) commits: AtomicU64,
+    pub(crate) write_errors: AtomicU64,
+    pub(crate) processor_panics: AtomicU64,
+    pub(crate) last_commit_unix_nano: AtomicU64,
+    pub(crate) last_write_error: Mutex<Option<String>>,
+    pub(crate) retention_runs: AtomicU64,
+    pub(crate) retention_spans_deleted: AtomicU64,
+    pub(crate) retention_events_deleted: AtomicU64,
+    pub(crate) retention_last_run_unix_nano: AtomicU64,
+    pub(crate) retention_last_error: Mutex<Option<String>>,
+}
+
+pub(crate) fn get(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::Relaxed)
+}
+
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+pub(crate) fn set_error(slot: &Mutex<Option<String>>, error: Option<String>) {
+    *slot.lock().unwrap_or_else(PoisonError::into_inner) = error;
+}
+
+fn read_error(slot: &Mutex<Option<String>>) -> Option<String> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+impl ServerStats {
+    /// Counters starting now; `pipeline` is the fan-out pipeline whose stats the snapshot
+    /// includes.
+    pub fn new(pipeline: Option<Pipeline>) -> Self {
+        Self {
+            started_unix_nano: agentrace_core::now_unix_nano(),
+            pipeline,
+            requests: AtomicU64::new(0),
+            requests_invalid: AtomicU64::new(0),
+            requests_unauthorized: AtomicU64::new(0),
+            requests_overloaded: AtomicU64::new(0),
+            requests_failed: AtomicU64::new(0),
+            spans: SignalCounters::default(),
+            events: SignalCounters::default(),
+            measurements: SignalCounters::default(),
+            writer_alive: AtomicBool::new(false),
+            queued_requests: AtomicUsize::new(0),
+            queued_records: AtomicUsize::new(0),
+            queue_capacity_requests: AtomicUsize::new(0),
+            queue_capacity_records: AtomicUsize::new(0),
+            commits: AtomicU64::new(0),
+            write_errors: AtomicU64::new(0),
+            processor_panics: AtomicU64::new(0),
+            last_commit_unix_nano: AtomicU64::new(0),
+            last_write_error: Mutex::new(None),
+            retention_runs: AtomicU64::new(0),
+            retention_spans_deleted: AtomicU64::new(0),
+            retention_events_deleted: AtomicU64::new(0),
+            retention_last_run_unix_nano: AtomicU64::new(0),
+            retention_last_error: Mutex::new(None),
+        }
+    }
+
+    /// Whether the writer thread is running (it answers every acknowledged request).
+    pub fn writer_alive(&self) -> bool {
+        self.writer_alive.load(Ordering::SeqCst)
+    }
+
+    /// A consistent-enough copy of every counter (each is read atomically, not all at once).
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let nonzero = |c: &AtomicU64| Some(get(c)).filter(|&t| t > 0);
+        StatsSnapshot {
+            started_unix_nano: self.started_unix_nano,
+            requests: RequestStats {
+                received: get(&self.requests),
+                invalid: get(&self.requests_invalid),
+                unauthorized: get(&self.requests_unauthorized),
+                overloaded: get(&self.requests_overloaded),
+                failed: get(&self.requests_failed),
+            },
+            spans: self.spans.snapshot(),
+            events: self.events.snapshot(),
+            measurements: self.measurements.snapshot(),
+            writer: WriterStats {
+                alive: self.writer_alive(),
+                queued_requests: self.queued_requests.load(Ordering::Relaxed),
+                queued_records: self.queued_records.load(Ordering::Relaxed),
+                queue_capacity_requests: self.queue_capacity_requests.load(Ordering::Relaxed),
+                queue_capacity_records: self.queue_capacity_records.load(Ordering::Relaxed),
+                commits: get(&self.commits),
+                errors: get(&self.write_errors),
+                processor_panics: get(&self.processor_panics),
+                last_commit_unix_nano: nonzero(&self.last_commit_unix_nano),
+                last_error: read_error(&self.last_write_error),
+            },
+            retention: RetentionStats {
+                runs: get(&self.retention_runs),
+                spans_deleted: get(&self.retention_spans_deleted),
+                events_deleted: get(&self.retention_events_deleted),
+                last_run_unix_nano: nonzero(&self.retention_last_run_unix_nano),
+                last_error: read_error(&self.retention_last_error),
+            },
+            pipeline: self.pipeline.as_ref().map(Pipeline::stats),
+        }
+    }
+}
+
+/// Export requests, over every transport.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RequestStats {
+    /// Requests received.
+    pub received: u64,
+    /// Refused as undecodable, of a wrong type or size, or with every record invalid (4xx,
+    /// `INVALID_ARGUMENT`).
+    pub invalid: u64,
+    /// Refused for a missing or wrong API token.
+    pub unauthorized: u64,
+    /// Refused because the writer's queue was full (retryable).
+    pub overloaded: u64,
+    /// Failed while storing (retryable or not).
+    pub failed: u64,
+}
+
+/// What happened to the records of one type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct SignalStats {
+    /// Decoded and handed to the writer.
+    pub accepted: u64,
+    /// Invalid records the receivers refused (reported to the sender as a partial success).
+    pub rejected: u64,
+    /// New rows committed (measurements are not stored: always 0).
+    pub stored: u64,
+    /// Already stored (same trace and span id, or an identical event): kept once.
+    pub duplicates: u64,
+    /// Dropped by a processor.
+    pub dropped: u64,
+}
+
+/// The writer thread and its queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct WriterStats {
+    /// Whether it runs.
+    pub alive: bool,
+    /// Requests waiting for it.
+    pub queued_requests: usize,
+    /// Records waiting for it.
+    pub queued_records: usize,
+    /// The queue's bound in requests.
+    pub queue_capacity_requests: usize,
+    /// The queue's bound in records.
+    pub queue_capacity_records: usize,
+    /// Group commits done.
+    pub commits: u64,
+    /// Failed writes.
+    pub errors: u64,
+    /// Records dropped because a processor panicked on them.
+    pub processor_panics: u64,
+    /// When the last commit finished.
+    pub last_commit_unix_nano: Option<u64>,
+    /// The last write error.
+    pub last_error: Option<String>,
+}
+
+/// Background retention.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RetentionStats {
+    /// Runs done.
+    pub runs: u64,
+    /// Spans deleted.
+    pub spans_deleted: u64,
+    /// Events deleted.
+    pub events_deleted: u64,
+    /// When the last run finished.
+    pub last_run_unix_nano: Option<u64>,
+    /// The last error, cleared by a successful run.
+    pub last_error: Option<String>,
+}
+
+/// A copy of the server's counters, for the API's pipeline-status endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatsSnapshot {
+    /// When the server started.
+    pub started_unix_nano: u64,
+    /// Export requests.
+    pub requests: RequestStats,
+    /// Spans.
+    pub spans: SignalStats,
+    /// Events (OTLP log records).
+    pub events: SignalStats,
+    /// Metric data points (OTLP metrics) and measurements derived from spans are fanned out,
+    /// not stored.
+    pub measurements: SignalStats,
+    /// The writer.
+    pub writer: WriterStats,
+    /// Retention.
+    pub retention: RetentionStats,
+    /// The fan-out pipeline (`/metrics`, the forwarder): per-sink exported, dropped, failed
+    /// and last error.
+    pub pipeline: Option<PipelineStats>,
 }

@@ -65,6 +65,7 @@
 mod budgets;
 mod codec;
 mod error;
+mod footprint;
 mod model;
 mod query;
 mod reprice;

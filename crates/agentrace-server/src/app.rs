@@ -1,0 +1,96 @@
+//! The app port: `/api/v1/**` (the REST API, its OpenAPI document and the live feed),
+//! `/metrics`, `/healthz` and `/readyz`; and the layers every HTTP listener shares (the API
+//! token, CORS).
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::{Auth, require_token};
+use crate::state::AppState;
+
+/// The app router. The API and `/metrics` need the token when one is configured; the health
+/// checks never do.
+pub(crate) fn router(state: AppState, metrics: Router, auth: Option<Auth>) -> Router {
+    // `crate::api::router(state.clone())` joins `/metrics` here once the API lands.
+    let protected = metrics;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .merge(with_auth(protected, auth))
+}
+
+/// `router` behind the API token, if one is configured.
+pub(crate) fn with_auth(router: Router, auth: Option<Auth>) -> Router {
+    match auth {
+        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, require_token)),
+        None => router,
+    }
+}
+
+/// `router` answering CORS for `origins` (`*`: any); unchanged (CORS off) when there are none.
+pub(crate) fn with_cors(router: Router, origins: &[String]) -> Router {
+    if origins.is_empty() {
+        return router;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// The process is up.
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// The store answers and the writer runs: acknowledged writes are possible.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let not_ready = |reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+        )
+            .into_response()
+    };
+    if !state.stats.writer_alive() {
+        return not_ready("the writer is not running".into());
+    }
+    if state.store.is_shut_down() {
+        return not_ready("the store is closed".into());
+    }
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.schema_version()).await {
+        Ok(Ok(_)) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => not_ready(format!("the store does not answer: {e}")),
+        Err(e) => not_ready(format!("the store check failed: {e}")),
+    }
+}

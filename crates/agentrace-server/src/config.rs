@@ -1,0 +1,1029 @@
+//! Configuration: defaults, under a TOML file, under the environment (`AGENTRACE_*`), under
+//! flags — flags win.
+//!
+//! Each source is read into a [`ConfigLayer`] (every value optional), the layers are stacked,
+//! and [`ServerConfig::resolve`] fills what none of them set with the defaults and checks the
+//! result. A value that cannot be used is an error naming where it came from: the file's key
+//! (with its line), the environment variable, or the flag (clap names it).
+//!
+//! | key (TOML) | environment | default |
+//! |---|---|---|
+//! | `data_dir` | `AGENTRACE_DATA_DIR` | `$XDG_DATA_HOME/agentrace`, else `~/.local/share/agentrace` |
+//! | `bind` | `AGENTRACE_BIND` | `127.0.0.1` |
+//! | `ports.otlp_http` | `AGENTRACE_OTLP_HTTP_PORT` | 4318 |
+//! | `ports.otlp_grpc` | `AGENTRACE_OTLP_GRPC_PORT` | 4317 |
+//! | `ports.app` | `AGENTRACE_APP_PORT` | 4319 |
+//! | `api_token` | `AGENTRACE_API_TOKEN` | none (required when `bind` is not loopback) |
+//! | `cors_origins` | `AGENTRACE_CORS_ORIGINS` (comma-separated) | none: CORS off |
+//! | `prices` | `AGENTRACE_PRICES` (comma-separated) | the built-in price table only |
+//! | `budgets` | `AGENTRACE_BUDGETS` | no budgets |
+//! | `limits.max_body` | `AGENTRACE_MAX_BODY` | `16MiB` |
+//! | `limits.max_decompressed_body` | `AGENTRACE_MAX_DECOMPRESSED_BODY` | `64MiB` |
+//! | `limits.queue_requests` | `AGENTRACE_QUEUE_REQUESTS` | 256 |
+//! | `limits.queue_records` | `AGENTRACE_QUEUE_RECORDS` | 65,536 |
+//! | `retention.interval` | `AGENTRACE_RETENTION_INTERVAL` | `5m` |
+//! | `retention.spans.max_age` | `AGENTRACE_RETENTION_SPANS_MAX_AGE` | keep |
+//! | `retention.spans.max_size` | `AGENTRACE_RETENTION_SPANS_MAX_SIZE` | no limit |
+//! | `retention.events.max_age` | `AGENTRACE_RETENTION_EVENTS_MAX_AGE` | keep |
+//! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
+//! | `forward.endpoint` | `AGENTRACE_FORWARD_OTLP` | no forwarding |
+//! | `forward.protocol` | `AGENTRACE_FORWARD_PROTOCOL` | `http/protobuf` |
+//! | `demo` | `AGENTRACE_DEMO` | `false` |
+//!
+//! The file itself is named by `--config` or `AGENTRACE_CONFIG`. Durations are written like
+//! `90s`, `15m`, `12h`, `30d`; sizes like `512KiB`, `64MiB`, `2GB` or a plain number of bytes.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use agentrace_otlp::Protocol;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// The default OTLP/HTTP port.
+pub const DEFAULT_OTLP_HTTP_PORT: u16 = 4318;
+/// The default OTLP/gRPC port.
+pub const DEFAULT_OTLP_GRPC_PORT: u16 = 4317;
+/// The default port of the app (API, `/metrics`, health).
+pub const DEFAULT_APP_PORT: u16 = 4319;
+/// The file name of the store inside the data directory.
+pub const DB_FILE_NAME: &str = "agentrace.db";
+
+/// Names of the environment variables read by [`ConfigLayer::from_env`].
+pub mod env {
+    /// The configuration file.
+    pub const CONFIG: &str = "AGENTRACE_CONFIG";
+    /// `data_dir`.
+    pub const DATA_DIR: &str = "AGENTRACE_DATA_DIR";
+    /// `bind`.
+    pub const BIND: &str = "AGENTRACE_BIND";
+    /// `ports.otlp_http`.
+    pub const OTLP_HTTP_PORT: &str = "AGENTRACE_OTLP_HTTP_PORT";
+    /// `ports.otlp_grpc`.
+    pub const OTLP_GRPC_PORT: &str = "AGENTRACE_OTLP_GRPC_PORT";
+    /// `ports.app`.
+    pub const APP_PORT: &str = "AGENTRACE_APP_PORT";
+    /// `api_token`.
+    pub const API_TOKEN: &str = "AGENTRACE_API_TOKEN";
+    /// `cors_origins`, comma-separated.
+    pub const CORS_ORIGINS: &str = "AGENTRACE_CORS_ORIGINS";
+    /// `prices`, comma-separated.
+    pub const PRICES: &str = "AGENTRACE_PRICES";
+    /// `budgets`.
+    pub const BUDGETS: &str = "AGENTRACE_BUDGETS";
+    /// `limits.max_body`.
+    pub const MAX_BODY: &str = "AGENTRACE_MAX_BODY";
+    /// `limits.max_decompressed_body`.
+    pub const MAX_DECOMPRESSED_BODY: &str = "AGENTRACE_MAX_DECOMPRESSED_BODY";
+    /// `limits.queue_requests`.
+    pub const QUEUE_REQUESTS: &str = "AGENTRACE_QUEUE_REQUESTS";
+    /// `limits.queue_records`.
+    pub const QUEUE_RECORDS: &str = "AGENTRACE_QUEUE_RECORDS";
+    /// `retention.interval`.
+    pub const RETENTION_INTERVAL: &str = "AGENTRACE_RETENTION_INTERVAL";
+    /// `retention.spans.max_age`.
+    pub const RETENTION_SPANS_MAX_AGE: &str = "AGENTRACE_RETENTION_SPANS_MAX_AGE";
+    /// `retention.spans.max_size`.
+    pub const RETENTION_SPANS_MAX_SIZE: &str = "AGENTRACE_RETENTION_SPANS_MAX_SIZE";
+    /// `retention.events.max_age`.
+    pub const RETENTION_EVENTS_MAX_AGE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_AGE";
+    /// `retention.events.max_size`.
+    pub const RETENTION_EVENTS_MAX_SIZE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_SIZE";
+    /// `forward.endpoint`.
+    pub const FORWARD_OTLP: &str = "AGENTRACE_FORWARD_OTLP";
+    /// `forward.protocol`.
+    pub const FORWARD_PROTOCOL: &str = "AGENTRACE_FORWARD_PROTOCOL";
+    /// `demo`.
+    pub const DEMO: &str = "AGENTRACE_DEMO";
+}
+
+/// The configuration could not be read or is not usable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read the configuration file {}: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The configuration file is not valid TOML of the expected shape.
+    #[error("configuration file {}: {message}", path.display())]
+    ParseFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message: the key, its line and what is wrong.
+        message: String,
+    },
+    /// An environment variable holds a value that cannot be used.
+    #[error("environment variable {var}={value:?} is invalid: {reason}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A value, wherever it came from, is out of range.
+    #[error("configuration key {key} is invalid: {reason}")]
+    Invalid {
+        /// The key, as written in the TOML file.
+        key: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No data directory was given and no per-user one could be found.
+    #[error(
+        "no data directory: neither XDG_DATA_HOME nor HOME is set; pass --data-dir or set AGENTRACE_DATA_DIR"
+    )]
+    NoDataDir,
+    /// The server would listen beyond this machine without an API token.
+    #[error(
+        "binding {bind} exposes the server beyond this machine: set an API token (api_token, AGENTRACE_API_TOKEN or --api-token) or bind a loopback address"
+    )]
+    TokenRequired {
+        /// The non-loopback address.
+        bind: IpAddr,
+    },
+}
+
+/// A size in bytes, written `512KiB`, `64MiB`, `2GB`, `1.5GiB` or a plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let number: f64 = number
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size (e.g. 512KiB, 64MiB, 2GB, or bytes)"))?;
+        let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1_000,
+            "kib" => 1 << 10,
+            "m" | "mb" => 1_000_000,
+            "mib" => 1 << 20,
+            "g" | "gb" => 1_000_000_000,
+            "gib" => 1 << 30,
+            "t" | "tb" => 1_000_000_000_000,
+            "tib" => 1 << 40,
+            other => {
+                return Err(format!(
+                    "unknown size unit {other:?} in {s:?}; use B, KB, KiB, MB, MiB, GB, GiB, TB or TiB"
+                ));
+            }
+        };
+        let bytes = number * multiplier as f64;
+        if !bytes.is_finite() || bytes < 0.0 || bytes >= u64::MAX as f64 {
+            return Err(format!("{s:?} is out of range"));
+        }
+        Ok(Self(bytes.round() as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const UNITS: [(u64, &str); 4] = [
+            (1 << 40, "TiB"),
+            (1 << 30, "GiB"),
+            (1 << 20, "MiB"),
+            (1 << 10, "KiB"),
+        ];
+        for (size, unit) in UNITS {
+            if self.0 >= size && self.0.is_multiple_of(size) {
+                return write!(f, "{}{unit}", self.0 / size);
+            }
+        }
+        write!(f, "{}B", self.0)
+    }
+}
+
+/// A duration, written like `90s`, `15m`, `12h`, `30d` (humantime syntax).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Age(pub Duration);
+
+impl FromStr for Age {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        humantime::parse_duration(s.trim())
+            .map(Age)
+            .map_err(|e| format!("{s:?} is not a duration (e.g. 90s, 15m, 12h, 30d): {e}"))
+    }
+}
+
+impl fmt::Display for Age {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", humantime::format_duration(self.0))
+    }
+}
+
+/// Deserializes a value from its string form (or, for sizes, a plain integer).
+struct FromText<T>(std::marker::PhantomData<T>);
+
+impl<T: FromStr<Err = String>> Visitor<'_> for FromText<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        v.to_string().parse().map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        v.to_string().parse().map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FromText(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Age {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(FromText(std::marker::PhantomData))
+    }
+}
+
+fn protocol_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Protocol>, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map(Some).map_err(de::Error::custom)
+}
+
+/// Ports of a [`ConfigLayer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PortsLayer {
+    /// OTLP/HTTP.
+    pub otlp_http: Option<u16>,
+    /// OTLP/gRPC.
+    pub otlp_grpc: Option<u16>,
+    /// The app: API, `/metrics`, health.
+    pub app: Option<u16>,
+}
+
+/// Receiver limits of a [`ConfigLayer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LimitsLayer {
+    /// Largest request body as sent (compressed or not).
+    pub max_body: Option<ByteSize>,
+    /// Largest request body after gzip decompression.
+    pub max_decompressed_body: Option<ByteSize>,
+    /// Requests waiting for the writer before new ones are refused.
+    pub queue_requests: Option<usize>,
+    /// Records waiting for the writer before new requests are refused.
+    pub queue_records: Option<usize>,
+}
+
+/// One data type's retention in a [`ConfigLayer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RuleLayer {
+    /// Records older than this are deleted.
+    pub max_age: Option<Age>,
+    /// The oldest records are deleted while the data type takes more than this.
+    pub max_size: Option<ByteSize>,
+}
+
+/// Retention of a [`ConfigLayer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionLayer {
+    /// How often retention runs.
+    pub interval: Option<Age>,
+    /// Spans.
+    #[serde(default)]
+    pub spans: RuleLayer,
+    /// Events.
+    #[serde(default)]
+    pub events: RuleLayer,
+}
+
+/// Forwarding of a [`ConfigLayer`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ForwardLayer {
+    /// The upstream OTLP endpoint (`http://collector:4318`, `http://collector:4317` for gRPC).
+    pub endpoint: Option<String>,
+    /// `grpc`, `http/protobuf` or `http/json`.
+    #[serde(default, deserialize_with = "protocol_de")]
+    pub protocol: Option<Protocol>,
+}
+
+/// One source of configuration (file, environment or flags): every value optional. Stack
+/// layers with [`over`](Self::over) and resolve them with [`ServerConfig::resolve`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ConfigLayer {
+    /// Where the store lives.
+    pub data_dir: Option<PathBuf>,
+    /// The address every listener binds.
+    pub bind: Option<IpAddr>,
+    /// Ports.
+    #[serde(default)]
+    pub ports: PortsLayer,
+    /// The bearer token required for ingest, the API and `/metrics`.
+    pub api_token: Option<String>,
+    /// Origins allowed by CORS.
+    pub cors_origins: Option<Vec<String>>,
+    /// Price files over the built-in table, first wins.
+    pub prices: Option<Vec<PathBuf>>,
+    /// A budgets file.
+    pub budgets: Option<PathBuf>,
+    /// Receiver limits.
+    #[serde(default)]
+    pub limits: LimitsLayer,
+    /// Retention.
+    #[serde(default)]
+    pub retention: RetentionLayer,
+    /// Forwarding.
+    #[serde(default)]
+    pub forward: ForwardLayer,
+    /// Run the built-in demo workload.
+    pub demo: Option<bool>,
+}
+
+/// Where environment variables come from: the process, or a map in tests.
+pub type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// The process environment, as an [`EnvSource`].
+pub fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+fn env_value(env: EnvSource<'_>, var: &str) -> Option<String> {
+    env(var).filter(|v| !v.trim().is_empty())
+}
+
+fn env_parse<T: FromStr>(env: EnvSource<'_>, var: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T::Err: fmt::Display,
+{
+    match env_value(env, var) {
+        None => Ok(None),
+        Some(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|e: T::Err| ConfigError::Env {
+                var,
+                reason: e.to_string(),
+                value,
+            }),
+    }
+}
+
+fn env_list(env: EnvSource<'_>, var: &str) -> Option<Vec<String>> {
+    env_value(env, var).map(|v| {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    })
+}
+
+fn env_bool(env: EnvSource<'_>, var: &'static str) -> Result<Option<bool>, ConfigError> {
+    match env_value(env, var) {
+        None => Ok(None),
+        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(Some(true)),
+            "0" | "false" | "no" | "off" => Ok(Some(false)),
+            _ => Err(ConfigError::Env {
+                var,
+                value,
+                reason: "expected true or false".into(),
+            }),
+        },
+    }
+}
+
+impl ConfigLayer {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads the `AGENTRACE_*` variables ([`env`](self::env)); empty ones count as unset.
+    pub fn from_env(env: EnvSource<'_>) -> Result<Self, ConfigError> {
+        use self::env as v;
+        Ok(Self {
+            data_dir: env_value(env, v::DATA_DIR).map(PathBuf::from),
+            bind: env_parse(env, v::BIND)?,
+            ports: PortsLayer {
+                otlp_http: env_parse(env, v::OTLP_HTTP_PORT)?,
+                otlp_grpc: env_parse(env, v::OTLP_GRPC_PORT)?,
+                app: env_parse(env, v::APP_PORT)?,
+            },
+            api_token: env_value(env, v::API_TOKEN),
+            cors_origins: env_list(env, v::CORS_ORIGINS),
+            prices: env_list(env, v::PRICES).map(|l| l.into_iter().map(PathBuf::from).collect()),
+            budgets: env_value(env, v::BUDGETS).map(PathBuf::from),
+            limits: LimitsLayer {
+                max_body: env_parse(env, v::MAX_BODY)?,
+                max_decompressed_body: env_parse(env, v::MAX_DECOMPRESSED_BODY)?,
+                queue_requests: env_parse(env, v::QUEUE_REQUESTS)?,
+                queue_records: env_parse(env, v::QUEUE_RECORDS)?,
+            },
+            retention: RetentionLayer {
+                interval: env_parse(env, v::RETENTION_INTERVAL)?,
+                spans: RuleLayer {
+                    max_age: env_parse(env, v::RETENTION_SPANS_MAX_AGE)?,
+                    max_size: env_parse(env, v::RETENTION_SPANS_MAX_SIZE)?,
+                },
+                events: RuleLayer {
+                    max_age: env_parse(env, v::RETENTION_EVENTS_MAX_AGE)?,
+                    max_size: env_parse(env, v::RETENTION_EVENTS_MAX_SIZE)?,
+                },
+            },
+            forward: ForwardLayer {
+                endpoint: env_value(env, v::FORWARD_OTLP),
+                protocol: env_parse(env, v::FORWARD_PROTOCOL)?,
+            },
+            demo: env_bool(env, v::DEMO)?,
+        })
+    }
+
+    /// This layer over `lower`: each value set here wins, the others come from `lower`.
+    #[must_use]
+    pub fn over(self, lower: Self) -> Self {
+        Self {
+            data_dir: self.data_dir.or(lower.data_dir),
+            bind: self.bind.or(lower.bind),
+            ports: PortsLayer {
+                otlp_http: self.ports.otlp_http.or(lower.ports.otlp_http),
+                otlp_grpc: self.ports.otlp_grpc.or(lower.ports.otlp_grpc),
+                app: self.ports.app.or(lower.ports.app),
+            },
+            api_token: self.api_token.or(lower.api_token),
+            cors_origins: self.cors_origins.or(lower.cors_origins),
+            prices: self.prices.or(lower.prices),
+            budgets: self.budgets.or(lower.budgets),
+            limits: LimitsLayer {
+                max_body: self.limits.max_body.or(lower.limits.max_body),
+                max_decompressed_body: self
+                    .limits
+                    .max_decompressed_body
+                    .or(lower.limits.max_decompressed_body),
+                queue_requests: self.limits.queue_requests.or(lower.limits.queue_requests),
+                queue_records: self.limits.queue_records.or(lower.limits.queue_records),
+            },
+            retention: RetentionLayer {
+                interval: self.retention.interval.or(lower.retention.interval),
+                spans: RuleLayer {
+                    max_age: self
+                        .retention
+                        .spans
+                        .max_age
+                        .or(lower.retention.spans.max_age),
+                    max_size: self
+                        .retention
+                        .spans
+                        .max_size
+                        .or(lower.retention.spans.max_size),
+                },
+                events: RuleLayer {
+                    max_age: self
+                        .retention
+                        .events
+                        .max_age
+                        .or(lower.retention.events.max_age),
+                    max_size: self
+                        .retention
+                        .events
+                        .max_size
+                        .or(lower.retention.events.max_size),
+                },
+            },
+            forward: ForwardLayer {
+                endpoint: self.forward.endpoint.or(lower.forward.endpoint),
+                protocol: self.forward.protocol.or(lower.forward.protocol),
+            },
+            demo: self.demo.or(lower.demo),
+        }
+    }
+}
+
+/// Bounds of what the receivers accept and queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceiveLimits {
+    /// Largest request body as sent, compressed or not (HTTP: 413 beyond it; gRPC: the
+    /// largest message).
+    pub max_body_bytes: usize,
+    /// Largest body after gzip decompression (HTTP: 413 beyond it, which stops gzip bombs;
+    /// gRPC: the largest decoded message).
+    pub max_decompressed_bytes: usize,
+    /// Requests waiting for the writer; beyond it requests are refused with a retryable
+    /// answer.
+    pub queue_requests: usize,
+    /// Records waiting for the writer; beyond it requests are refused with a retryable answer
+    /// (a single request larger than this is still taken when the queue is empty).
+    pub queue_records: usize,
+}
+
+impl Default for ReceiveLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            queue_requests: 256,
+            queue_records: 65_536,
+        }
+    }
+}
+
+/// How long one data type is kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetentionRule {
+    /// Records older than this are deleted (spans by start time, events by time).
+    pub max_age: Option<Duration>,
+    /// While the data type's tables and indexes take more than this, the oldest records are
+    /// deleted.
+    pub max_bytes: Option<u64>,
+}
+
+impl RetentionRule {
+    /// Whether the rule deletes anything ever.
+    pub fn is_set(&self) -> bool {
+        self.max_age.is_some() || self.max_bytes.is_some()
+    }
+}
+
+/// Retention of every data type. Metrics are not stored (they go to `/metrics` and the
+/// forwarder), so they need none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retention {
+    /// Spans.
+    pub spans: RetentionRule,
+    /// Events.
+    pub events: RetentionRule,
+    /// How often retention runs (default 5 minutes).
+    pub interval: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            spans: RetentionRule::default(),
+            events: RetentionRule::default(),
+            interval: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where received data is forwarded besides being stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Forward {
+    /// The upstream endpoint: the base URL for HTTP (`/v1/traces` & co. are appended), the
+    /// server URL for gRPC.
+    pub endpoint: String,
+    /// The protocol.
+    pub protocol: Protocol,
+}
+
+impl Forward {
+    /// Forwarding to `endpoint` with `protocol`.
+    pub fn new(endpoint: impl Into<String>, protocol: Protocol) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            protocol,
+        }
+    }
+}
+
+/// Everything [`Server::start`](crate::Server::start) needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The data directory; the store is `agentrace.db` inside it.
+    pub data_dir: PathBuf,
+    /// The address every listener binds (OTLP/HTTP, OTLP/gRPC, app).
+    pub bind: IpAddr,
+    /// OTLP/HTTP port (0: any free port).
+    pub otlp_http_port: u16,
+    /// OTLP/gRPC port (0: any free port).
+    pub otlp_grpc_port: u16,
+    /// App port: `/api/v1`, `/metrics`, `/healthz`, `/readyz` (0: any free port).
+    pub app_port: u16,
+    /// The bearer token required for ingest, the API and `/metrics`; required when `bind` is
+    /// not a loopback address.
+    pub api_token: Option<String>,
+    /// Origins allowed by CORS (`*` for any); empty: CORS off.
+    pub cors_origins: Vec<String>,
+    /// Price files layered over the built-in table, first wins.
+    pub prices: Vec<PathBuf>,
+    /// A budgets file (TOML or JSON).
+    pub budgets: Option<PathBuf>,
+    /// Receiver bounds.
+    pub limits: ReceiveLimits,
+    /// Retention.
+    pub retention: Retention,
+    /// Forwarding upstream.
+    pub forward: Option<Forward>,
+    /// Run the built-in demo workload.
+    pub demo: bool,
+}
+
+impl ServerConfig {
+    /// The defaults, with the store in `data_dir`: loopback, ports 4318/4317/4319, no token,
+    /// CORS off, built-in prices, no budgets, no retention, no forwarding.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            otlp_http_port: DEFAULT_OTLP_HTTP_PORT,
+            otlp_grpc_port: DEFAULT_OTLP_GRPC_PORT,
+            app_port: DEFAULT_APP_PORT,
+            api_token: None,
+            cors_origins: Vec::new(),
+            prices: Vec::new(),
+            budgets: None,
+            limits: ReceiveLimits::default(),
+            retention: Retention::default(),
+            forward: None,
+            demo: false,
+        }
+    }
+
+    /// Every port 0: each listener takes any free port (for tests and side-by-side servers).
+    #[must_use]
+    pub fn with_any_free_ports(mut self) -> Self {
+        self.otlp_http_port = 0;
+        self.otlp_grpc_port = 0;
+        self.app_port = 0;
+        self
+    }
+
+    /// The store's file.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join(DB_FILE_NAME)
+    }
+
+    /// Reads the configuration file (`config`, else `AGENTRACE_CONFIG`, else none), the process
+    /// environment and `flags`, and resolves them.
+    pub fn load(config: Option<&Path>, flags: ConfigLayer) -> Result<Self, ConfigError> {
+        Self::load_with_env(config, flags, &process_env)
+    }
+
+    /// [`load`](Self::load) with the environment from `env`.
+    pub fn load_with_env(
+        config: Option<&Path>,
+        flags: ConfigLayer,
+        env: EnvSource<'_>,
+    ) -> Result<Self, ConfigError> {
+        let file_path = config
+            .map(Path::to_owned)
+            .or_else(|| env_value(env, env::CONFIG).map(PathBuf::from));
+        let file = match file_path {
+            Some(path) => ConfigLayer::from_file(&path)?,
+            None => ConfigLayer::default(),
+        };
+        let layers = flags.over(ConfigLayer::from_env(env)?).over(file);
+        Self::resolve(layers, env)
+    }
+
+    /// Fills what `layer` leaves unset with the defaults and checks the result. `env` is only
+    /// asked for `XDG_DATA_HOME` and `HOME`, to find the default data directory.
+    pub fn resolve(layer: ConfigLayer, env: EnvSource<'_>) -> Result<Self, ConfigError> {
+        let data_dir = match layer.data_dir {
+            Some(dir) => dir,
+            None => default_data_dir(env)?,
+        };
+        let mut config = Self::new(data_dir);
+        if let Some(bind) = layer.bind {
+            config.bind = bind;
+        }
+        config.otlp_http_port = layer.ports.otlp_http.unwrap_or(config.otlp_http_port);
+        config.otlp_grpc_port = layer.ports.otlp_grpc.unwrap_or(config.otlp_grpc_port);
+        config.app_port = layer.ports.app.unwrap_or(config.app_port);
+        config.api_token = layer.api_token.filter(|t| !t.is_empty());
+        config.cors_origins = layer.cors_origins.unwrap_or_default();
+        config.prices = layer.prices.unwrap_or_default();
+        config.budgets = layer.budgets;
+        let limits = &mut config.limits;
+        let bytes = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
+        if let Some(b) = layer.limits.max_body {
+            limits.max_body_bytes = bytes(b);
+        }
+        if let Some(b) = layer.limits.max_decompressed_body {
+            limits.max_decompressed_bytes = bytes(b);
+        }
+        if let Some(n) = layer.limits.queue_requests {
+            limits.queue_requests = n;
+        }
+        if let Some(n) = layer.limits.queue_records {
+            limits.queue_records = n;
+        }
+        let retention = &mut config.retention;
+        if let Some(i) = layer.retention.interval {
+            retention.interval = i.0;
+        }
+        retention.spans = RetentionRule {
+            max_age: layer.retention.spans.max_age.map(|a| a.0),
+            max_bytes: layer.retention.spans.max_size.map(|s| s.0),
+        };
+        retention.events = RetentionRule {
+            max_age: layer.retention.events.max_age.map(|a| a.0),
+            max_bytes: layer.retention.events.max_size.map(|s| s.0),
+        };
+        config.forward = match (layer.forward.endpoint, layer.forward.protocol) {
+            (Some(endpoint), protocol) => {
+                Some(Forward::new(endpoint, protocol.unwrap_or_default()))
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "forward.protocol",
+                    reason:
+                        "a protocol without forward.endpoint (--forward-otlp): set the endpoint too"
+                            .into(),
+                });
+            }
+            (None, None) => None,
+        };
+        config.demo = layer.demo.unwrap_or(false);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and the security rule: a non-loopback `bind` needs an API token.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.limits.max_body_bytes == 0 {
+            return invalid("limits.max_body", "must be at least 1 byte");
+        }
+        if self.limits.max_decompressed_bytes < self.limits.max_body_bytes {
+            return invalid(
+                "limits.max_decompressed_body",
+                "must be at least limits.max_body",
+            );
+        }
+        if self.limits.queue_requests == 0 {
+            return invalid("limits.queue_requests", "must be at least 1");
+        }
+        if self.limits.queue_records == 0 {
+            return invalid("limits.queue_records", "must be at least 1");
+        }
+        if self.retention.interval.is_zero() {
+            return invalid("retention.interval", "must be longer than 0");
+        }
+        for (key, rule) in [
+            ("retention.spans", &self.retention.spans),
+            ("retention.events", &self.retention.events),
+        ] {
+            if rule.max_age.is_some_and(|a| a.is_zero()) || rule.max_bytes == Some(0) {
+                return invalid(
+                    key,
+                    "max_age and max_size must be larger than 0 (leave them out to keep everything)",
+                );
+            }
+        }
+        if let Some(token) = &self.api_token
+            && !token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return invalid(
+                "api_token",
+                "must be printable ASCII without spaces (it travels in an HTTP header)",
+            );
+        }
+        for origin in &self.cors_origins {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.trim_end_matches('/').contains(['?', '#'])
+                    && origin.bytes().all(|b| b.is_ascii_graphic()));
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: "cors_origins",
+                    reason: format!(
+                        "{origin:?} is not an origin; write scheme://host[:port], e.g. http://localhost:3000, or *"
+                    ),
+                });
+            }
+        }
+        if let Some(forward) = &self.forward
+            && !forward.endpoint.starts_with("http://")
+        {
+            return Err(ConfigError::Invalid {
+                key: "forward.endpoint",
+                reason: format!(
+                    "{:?} must be an http:// URL (this build has no TLS; forward to a local collector)",
+                    forward.endpoint
+                ),
+            });
+        }
+        if !self.bind.is_loopback() && self.api_token.is_none() {
+            return Err(ConfigError::TokenRequired { bind: self.bind });
+        }
+        Ok(())
+    }
+}
+
+/// `$XDG_DATA_HOME/agentrace` (when set and absolute), else `$HOME/.local/share/agentrace`.
+pub fn default_data_dir(env: EnvSource<'_>) -> Result<PathBuf, ConfigError> {
+    if let Some(xdg) = env_value(env, "XDG_DATA_HOME").map(PathBuf::from)
+        && xdg.is_absolute()
+    {
+        return Ok(xdg.join("agentrace"));
+    }
+    env_value(env, "HOME")
+        .map(|home| PathBuf::from(home).join(".local/share/agentrace"))
+        .ok_or(ConfigError::NoDataDir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |var| pairs.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn sizes_and_ages_parse() {
+        assert_eq!("512KiB".parse(), Ok(ByteSize(512 * 1024)));
+        assert_eq!("2GB".parse(), Ok(ByteSize(2_000_000_000)));
+        assert_eq!(" 1.5 MiB ".parse(), Ok(ByteSize(1_572_864)));
+        assert_eq!("4096".parse(), Ok(ByteSize(4096)));
+        assert!("12 parsecs".parse::<ByteSize>().is_err());
+        assert!("-3".parse::<ByteSize>().is_err());
+        assert_eq!(ByteSize(64 << 20).to_string(), "64MiB");
+        assert_eq!("30d".parse(), Ok(Age(Duration::from_secs(30 * 86_400))));
+        assert!("soon".parse::<Age>().is_err());
+    }
+
+    #[test]
+    fn flags_win_over_env_over_file_over_defaults() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("agentrace.toml");
+        std::fs::write(
+            &file,
+            r#"
+data_dir = "/from/file"
+cors_origins = ["http://file.example"]
+[ports]
+otlp_http = 1111
+otlp_grpc = 2222
+app = 3333
+[retention.spans]
+max_age = "30d"
+max_size = "1GiB"
+[forward]
+endpoint = "http://collector:4317"
+protocol = "grpc"
+"#,
+        )?;
+        let env = env_of(&[
+            ("AGENTRACE_OTLP_GRPC_PORT", "5555"),
+            ("AGENTRACE_APP_PORT", "6666"),
+            ("AGENTRACE_RETENTION_SPANS_MAX_AGE", "7d"),
+            ("HOME", "/home/someone"),
+        ]);
+        let mut flags = ConfigLayer::default();
+        flags.ports.app = Some(7777);
+        let config = ServerConfig::load_with_env(Some(&file), flags, &env)?;
+        assert_eq!(config.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(config.otlp_http_port, 1111, "file");
+        assert_eq!(config.otlp_grpc_port, 5555, "env over file");
+        assert_eq!(config.app_port, 7777, "flag over env");
+        assert_eq!(
+            config.retention.spans.max_age,
+            Some(Duration::from_secs(7 * 86_400))
+        );
+        assert_eq!(config.retention.spans.max_bytes, Some(1 << 30));
+        assert_eq!(config.retention.events, RetentionRule::default());
+        assert_eq!(
+            config.forward,
+            Some(Forward::new("http://collector:4317", Protocol::Grpc))
+        );
+        assert_eq!(config.cors_origins, ["http://file.example"]);
+        assert_eq!(config.bind, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        Ok(())
+    }
+
+    #[test]
+    fn the_default_data_dir_is_per_user() -> Result<(), ConfigError> {
+        let xdg = env_of(&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")]);
+        assert_eq!(default_data_dir(&xdg)?, PathBuf::from("/xdg/agentrace"));
+        let home = env_of(&[("HOME", "/home/u")]);
+        assert_eq!(
+            default_data_dir(&home)?,
+            PathBuf::from("/home/u/.local/share/agentrace")
+        );
+        assert!(matches!(
+            default_data_dir(&env_of(&[])),
+            Err(ConfigError::NoDataDir)
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_values_name_their_key() -> Result<(), Box<dyn std::error::Error>> {
+        let env = env_of(&[
+            ("AGENTRACE_RETENTION_EVENTS_MAX_SIZE", "lots"),
+            ("HOME", "/h"),
+        ]);
+        let err = ServerConfig::load_with_env(None, ConfigLayer::default(), &env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("AGENTRACE_RETENTION_EVENTS_MAX_SIZE"), "{err}");
+
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "[retention.spans]\nmax_age = \"forever\"\n")?;
+        let err = ServerConfig::load_with_env(
+            Some(&file),
+            ConfigLayer::default(),
+            &env_of(&[("HOME", "/h")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("max_age") && err.contains("forever"), "{err}");
+
+        std::fs::write(&file, "prots = 3\n")?;
+        let err = ServerConfig::load_with_env(
+            Some(&file),
+            ConfigLayer::default(),
+            &env_of(&[("HOME", "/h")]),
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(err.contains("prots"), "{err}");
+
+        let flags = ConfigLayer {
+            cors_origins: Some(vec!["localhost:3000".into()]),
+            ..ConfigLayer::default()
+        };
+        let err = ServerConfig::load_with_env(None, flags, &env_of(&[("HOME", "/h")]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("cors_origins"), "{err}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_public_bind_needs_a_token() {
+        let mut config = ServerConfig::new("/tmp/x");
+        config.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::TokenRequired { .. })
+        ));
+        config.api_token = Some("s3cret-token".into());
+        assert!(config.validate().is_ok());
+        config.bind = IpAddr::V6(std::net::Ipv6Addr::LOCALHOST);
+        config.api_token = None;
+        assert!(config.validate().is_ok(), "::1 is loopback");
+    }
+}

@@ -1,0 +1,130 @@
+//! Retention in the background: per data type, by age and by size.
+//!
+//! Every `retention.interval`, for spans and events separately:
+//!
+//! 1. **Age**: records older than `max_age` are deleted (spans by start time, events by time).
+//! 2. **Size**: while the data type's tables and indexes take more than `max_size`, the oldest
+//!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
+//!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
+//!
+//! Deletes go through [`SqliteStore::delete_before`], a few thousand rows per short
+//! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
+//! The work runs on a blocking thread, never on the receivers' runtime threads.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrace_sqlite::{QueryError, RetentionError, Signal, SqliteStore};
+use tokio::sync::watch;
+
+use crate::config::{Retention, RetentionRule};
+use crate::state::{ServerStats, add, set_error};
+
+/// Rounds of size-based deletion per data type and run (each measures, then deletes).
+const SIZE_ROUNDS: usize = 8;
+
+/// Why a retention run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum RetentionRunError {
+    /// Deleting failed.
+    #[error(transparent)]
+    Delete(#[from] RetentionError),
+    /// Measuring the store failed.
+    #[error("measuring the store failed: {0}")]
+    Measure(#[from] QueryError),
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Deletes what `rule` no longer keeps of `signal`; returns how many records.
+fn enforce(
+    store: &SqliteStore,
+    signal: Signal,
+    rule: &RetentionRule,
+    now_unix_nano: u64,
+) -> Result<u64, RetentionRunError> {
+    let mut deleted = 0u64;
+    if let Some(age) = rule.max_age {
+        let cutoff = now_unix_nano.saturating_sub(nanos(age));
+        deleted += store.delete_before(signal, cutoff)? as u64;
+    }
+    if let Some(max) = rule.max_bytes {
+        for _ in 0..SIZE_ROUNDS {
+            // The whole store is a cheap upper bound of one data type's size.
+            if store.stored_bytes(None)? <= max {
+                break;
+            }
+            let bytes = store.stored_bytes(Some(signal))?;
+            let rows = store.count(signal)?;
+            if bytes <= max || rows == 0 {
+                break;
+            }
+            let target = max / 10 * 9;
+            let share = (bytes - target) as f64 / bytes as f64;
+            let n = ((rows as f64 * share).ceil() as u64).clamp(1, rows);
+            let Some(newest_deleted) = store.nth_oldest(signal, n - 1)? else {
+                break;
+            };
+            deleted += store.delete_before(signal, newest_deleted.saturating_add(1))? as u64;
+        }
+    }
+    Ok(deleted)
+}
+
+/// One run over every data type, counted in `stats`.
+pub(crate) fn run_once(
+    store: &SqliteStore,
+    retention: &Retention,
+    stats: &ServerStats,
+) -> Result<(), RetentionRunError> {
+    let now = agentrace_core::now_unix_nano();
+    let result = (|| {
+        let spans = enforce(store, Signal::Spans, &retention.spans, now)?;
+        add(&stats.retention_spans_deleted, spans);
+        let events = enforce(store, Signal::Events, &retention.events, now)?;
+        add(&stats.retention_events_deleted, events);
+        Ok(())
+    })();
+    add(&stats.retention_runs, 1);
+    stats.retention_last_run_unix_nano.store(
+        agentrace_core::now_unix_nano(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    set_error(
+        &stats.retention_last_error,
+        result
+            .as_ref()
+            .err()
+            .map(|e: &RetentionRunError| e.to_string()),
+    );
+    result
+}
+
+/// Runs retention every `retention.interval` until `stop` turns true.
+pub(crate) async fn run(
+    store: SqliteStore,
+    retention: Retention,
+    stats: Arc<ServerStats>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if !(retention.spans.is_set() || retention.events.is_set()) {
+        return;
+    }
+    let retention = Arc::new(retention);
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(retention.interval) => {}
+        }
+        let (store, retention, stats) = (store.clone(), retention.clone(), stats.clone());
+        let run = tokio::task::spawn_blocking(move || run_once(&store, &retention, &stats));
+        match run.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "retention run failed"),
+            Err(e) => tracing::warn!(error = %e, "retention run panicked"),
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! Starting and stopping the server: [`Server::start`] → [`RunningServer`] →
+//! [`RunningServer::shutdown`].
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrace_core::budget::{
+    BudgetProcessor, Budgets, LoadBudgetsError, LogAlertChannel, load_budgets,
+};
+use agentrace_core::cost::{
+    LayeredPriceBook, LoadPricesError, PriceBook, PriceProcessor, PriceTable,
+};
+use agentrace_core::metrics::MetricsProcessor;
+use agentrace_core::{Pipeline, Processor};
+use agentrace_ingest::Ingestor;
+use agentrace_otlp::OtlpSink;
+use agentrace_prometheus::PrometheusSink;
+use agentrace_sqlite::{DbError, OpenError, QueryError, SqliteStore};
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::app;
+use crate::auth::Auth;
+use crate::config::{ConfigError, ServerConfig};
+use crate::receive::{Receiver, grpc, http};
+use crate::state::{AppState, LIVE_CAPACITY, ServerStats, StatsSnapshot};
+use crate::writer::{WriterParts, WriterThread};
+
+/// How long shutdown waits for open connections to finish their requests.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the fan-out pipeline reports its own health to `/metrics`.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Starting the server failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    /// A price file could not be loaded.
+    #[error(transparent)]
+    Prices(#[from] LoadPricesError),
+    /// The budgets file could not be loaded.
+    #[error(transparent)]
+    Budgets(#[from] LoadBudgetsError),
+    /// Budget spend could not be restored from the store.
+    #[error("cannot restore budget spend from the store: {0}")]
+    RestoreBudgets(#[source] QueryError),
+    /// The Prometheus sink could not be built.
+    #[error("cannot set up /metrics: {0}")]
+    Metrics(#[from] agentrace_prometheus::BuildError),
+    /// The forwarder could not be built.
+    #[error("cannot set up forwarding: {0}")]
+    Forward(#[from] agentrace_otlp::BuildError),
+    /// The fan-out pipeline could not start.
+    #[error("cannot start the fan-out pipeline: {0}")]
+    Pipeline(#[from] agentrace_core::BuildError),
+    /// A listener could not bind its address.
+    #[error("cannot listen for {what} on {addr}: {source}")]
+    Bind {
+        /// Which listener.
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Spawn(#[source] io::Error),
+}
+
+/// Stopping the server left something undone (what was acknowledged is stored regardless).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopError {
+    /// The fan-out pipeline did not flush (a sink was down or slow); stored data is unaffected.
+    #[error("flushing the fan-out pipeline failed: {0}")]
+    Pipeline(#[from] agentrace_core::ShutdownError),
+    /// The final checkpoint of the store failed; committed data is in its write-ahead log.
+    #[error("checkpointing the store failed: {0}")]
+    Checkpoint(#[from] DbError),
+    /// A task of the server panicked.
+    #[error("a server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// Starts servers: see [`Server::start`].
+#[derive(Debug)]
+pub struct Server;
+
+/// Server tasks that are told to stop, then awaited.
+type Tasks = Vec<JoinHandle<()>>;
+
+impl Server {
+    /// Opens the store, starts the writer, the fan-out pipeline, the three listeners (OTLP/HTTP,
+    /// OTLP/gRPC, app — all on `config.bind`), retention and, with `config.demo`, the demo
+    /// workload. Returns once every listener is bound. Must be called inside a tokio runtime.
+    pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+        config.validate()?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        let store = SqliteStore::open(config.db_path())?;
+
+        let mut book = LayeredPriceBook::new();
+        for path in &config.prices {
+            book = book.with(Arc::new(PriceTable::load(path)?));
+        }
+        let prices: Arc<dyn PriceBook> = Arc::new(book.with(Arc::new(PriceTable::builtin())));
+        let budgets = match &config.budgets {
+            Some(path) => {
+                let budgets = Arc::new(
+                    Budgets::new(load_budgets(path)?).with_alert_channel(Arc::new(LogAlertChannel)),
+                );
+                let (s, b) = (store.clone(), budgets.clone());
+                tokio::task::spawn_blocking(move || s.restore_budgets(&b))
+                    .await
+                    .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+                    .map_err(StartError::RestoreBudgets)?;
+                Some(budgets)
+            }
+            None => None,
+        };
+
+        let metrics = PrometheusSink::builder()
+            .service_name("agentrace")
+            .build()?;
+        let mut pipeline = Pipeline::builder()
+            .with_sink(metrics.clone())
+            .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
+        if let Some(forward) = &config.forward {
+            let sink = OtlpSink::builder()
+                .with_protocol(forward.protocol)
+                .with_endpoint(&forward.endpoint)
+                .with_name("forward")
+                .build()?;
+            pipeline = pipeline.with_sink(sink);
+        }
+        let pipeline = pipeline.build()?;
+
+        let mut processors: Vec<Arc<dyn Processor>> =
+            vec![Arc::new(PriceProcessor::new(prices.clone()))];
+        if let Some(budgets) = &budgets {
+            processors.push(Arc::new(BudgetProcessor(budgets.clone())));
+        }
+        processors.push(Arc::new(MetricsProcessor));
+
+        let stats = Arc::new(ServerStats::new(Some(pipeline.clone())));
+        let live = broadcast::channel(LIVE_CAPACITY).0;
+        let (writer, writer_thread) = WriterThread::spawn(WriterParts {
+            store: store.clone(),
+            processors,
+            stats: stats.clone(),
+            live: live.clone(),
+            pipeline: pipeline.clone(),
+            fan_out_records: config.forward.is_some(),
+            queue_requests: config.limits.queue_requests,
+            queue_records: config.limits.queue_records,
+        })
+        .map_err(StartError::Spawn)?;
+        let mut guard = StartGuard {
+            writer: Some(writer_thread),
+            pipeline: Some(pipeline.clone()),
+        };
+
+        let receiver = Receiver::new(
+            Ingestor::new(agentrace_ingest::Limits::default()),
+            writer,
+            stats.clone(),
+        );
+        let auth = config
+            .api_token
+            .as_deref()
+            .map(|token| Auth::new(token, stats.clone()));
+        let config = Arc::new(config);
+        let state = AppState {
+            store: store.clone(),
+            live,
+            stats: stats.clone(),
+            budgets,
+            prices,
+            config: config.clone(),
+        };
+
+        let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;
+        let grpc_listener = bind("OTLP/gRPC", &config, config.otlp_grpc_port).await?;
+        let app_listener = bind("the app", &config, config.app_port).await?;
+        let addr = |l: &TcpListener, what| {
+            l.local_addr().map_err(|source| StartError::Bind {
+                what,
+                addr: std::net::SocketAddr::new(config.bind, 0),
+                source,
+            })
+        };
+        let otlp_http_addr = addr(&http_listener, "OTLP/HTTP")?;
+        let otlp_grpc_addr = addr(&grpc_listener, "OTLP/gRPC")?;
+        let app_addr = addr(&app_listener, "the app")?;
+
+        let (stop, stopped) = watch::channel(false);
+        let signal = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let otlp_http = app::with_cors(
+            app::with_auth(http::router(receiver.clone(), &config.limits), auth.clone()),
+            &config.cors_origins,
+        );
+        let app_router = app::with_cors(
+            app::router(state.clone(), metrics.router(), auth.clone()),
+            &config.cors_origins,
+        );
+        let grpc_router = grpc::router(receiver.clone(), auth, &config.limits);
+        let mut servers: Tasks = Vec::new();
+        servers.push(spawn_logged(
+            "OTLP/HTTP",
+            axum::serve(http_listener, otlp_http)
+                .with_graceful_shutdown(signal(stopped.clone()))
+                .into_future(),
+        ));
+        servers.push(spawn_logged(
+            "the app",
+            axum::serve(app_listener, app_router)
+                .with_graceful_shutdown(signal(stopped.clone()))
+                .into_future(),
+        ));
+        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+        servers.push(spawn_logged(
+            "OTLP/gRPC",
+            grpc_router.serve_with_incoming_shutdown(incoming, signal(stopped.clone())),
+        ));
+
+        let mut background: Tasks = vec![tokio::spawn(crate::retention::run(
+            store.clone(),
+            config.retention.clone(),
+            stats.clone(),
+            stopped.clone(),
+        ))];
+        if config.demo {
+            background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));
+        }
+
+        tracing::info!(
+            %otlp_http_addr, %otlp_grpc_addr, %app_addr,
+            store = %store.path().display(),
+            "agentrace server started"
+        );
+        Ok(RunningServer {
+            otlp_http_addr,
+            otlp_grpc_addr,
+            app_addr,
+            state,
+            stop,
+            servers,
+            background,
+            writer: guard.writer.take(),
+            pipeline: guard.pipeline.take(),
+        })
+    }
+}
+
+/// Stops the writer and the pipeline when starting fails half-way.
+struct StartGuard {
+    writer: Option<WriterThread>,
+    pipeline: Option<Pipeline>,
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.stop();
+        }
+        if let Some(pipeline) = self.pipeline.take() {
+            let _ = pipeline.shutdown();
+        }
+    }
+}
+
+async fn bind(
+    what: &'static str,
+    config: &ServerConfig,
+    port: u16,
+) -> Result<TcpListener, StartError> {
+    let addr = SocketAddr::new(config.bind, port);
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { what, addr, source })
+}
+
+fn spawn_logged<E: std::fmt::Display>(
+    what: &'static str,
+    server: impl Future<Output = Result<(), E>> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::error!(error = %e, "the {what} server stopped");
+        }
+    })
+}
+
+/// A running server. [`shutdown`](Self::shutdown) stops it gracefully; dropping it stops the
+/// listeners too, without waiting.
+#[derive(Debug)]
+pub struct RunningServer {
+    otlp_http_addr: SocketAddr,
+    otlp_grpc_addr: SocketAddr,
+    app_addr: SocketAddr,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    servers: Tasks,
+    background: Tasks,
+    writer: Option<WriterThread>,
+    pipeline: Option<Pipeline>,
+}
+
+impl RunningServer {
+    /// Where OTLP/HTTP listens (`/v1/traces`, `/v1/logs`, `/v1/metrics`).
+    pub fn otlp_http_addr(&self) -> SocketAddr {
+        self.otlp_http_addr
+    }
+
+    /// Where OTLP/gRPC listens.
+    pub fn otlp_grpc_addr(&self) -> SocketAddr {
+        self.otlp_grpc_addr
+    }
+
+    /// Where the app listens (`/api/v1`, `/metrics`, `/healthz`, `/readyz`).
+    pub fn app_addr(&self) -> SocketAddr {
+        self.app_addr
+    }
+
+    /// The state the routes share (store, live feed, counters, …).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.state.stats.snapshot()
+    }
+
+    /// Stops gracefully: the listeners stop accepting and finish the requests in flight (each
+    /// still answered after its commit), the demo and retention stop, the writer writes what
+    /// is queued, the fan-out pipeline flushes (`/metrics`, the forwarder), the store is
+    /// checkpointed. Returns the final counters.
+    pub async fn shutdown(mut self) -> Result<StatsSnapshot, StopError> {
+        self.stop.send_replace(true);
+        let servers = std::mem::take(&mut self.servers);
+        for server in servers {
+            let abort = server.abort_handle();
+            if tokio::time::timeout(DRAIN_TIMEOUT, server).await.is_err() {
+                tracing::warn!("a connection was still open after {DRAIN_TIMEOUT:?}; closing it");
+                abort.abort();
+            }
+        }
+        for task in std::mem::take(&mut self.background) {
+            task.await?;
+        }
+        let writer = self.writer.take();
+        let pipeline = self.pipeline.take();
+        let store = self.state.store.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), StopError> {
+            if let Some(writer) = writer {
+                writer.stop();
+            }
+            if let Some(pipeline) = pipeline {
+                pipeline.shutdown()?;
+            }
+            store.checkpoint()?;
+            Ok(())
+        })
+        .await??;
+        tracing::info!("agentrace server stopped");
+        Ok(self.state.stats.snapshot())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: await it, then call
+/// [`RunningServer::shutdown`].
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

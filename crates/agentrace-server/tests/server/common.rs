@@ -1,0 +1,276 @@
+//! Helpers: a server on free ports in a temporary directory, OTLP requests, HTTP and gRPC
+//! clients, and a fresh look at the store.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use agentrace_server::{RunningServer, Server, ServerConfig};
+use agentrace_sqlite::{Signal, SqliteStore};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use tonic::transport::Channel;
+
+pub(crate) type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+pub(crate) const PROTOBUF: &str = "application/x-protobuf";
+pub(crate) const JSON: &str = "application/json";
+
+/// A running server and the directory it stores in (removed when dropped).
+pub(crate) struct TestServer {
+    pub(crate) server: RunningServer,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server on free loopback ports, `configure` applied to its configuration.
+    pub(crate) async fn start(configure: impl FnOnce(&mut ServerConfig)) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+        configure(&mut config);
+        let server = Server::start(config).await?;
+        Ok(Self { server, dir })
+    }
+
+    pub(crate) fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.otlp_http_addr())
+    }
+
+    pub(crate) fn app_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.app_addr())
+    }
+
+    pub(crate) fn grpc_url(&self) -> String {
+        format!("http://{}", self.server.otlp_grpc_addr())
+    }
+
+    pub(crate) async fn grpc(&self) -> Result<TraceServiceClient<Channel>> {
+        Ok(TraceServiceClient::connect(self.grpc_url()).await?)
+    }
+
+    /// The store, opened afresh from its file (what a restarted process would see).
+    pub(crate) fn fresh_store(&self) -> Result<SqliteStore> {
+        Ok(SqliteStore::open(self.dir.path().join("agentrace.db"))?)
+    }
+
+    pub(crate) fn stored(&self, signal: Signal) -> Result<u64> {
+        Ok(self.fresh_store()?.count(signal)?)
+    }
+}
+
+/// Now, nanoseconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    agentrace_core::now_unix_nano()
+}
+
+pub(crate) fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+pub(crate) fn int(key: &str, value: i64) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// Distinct ids from a counter (never all zero).
+pub(crate) fn trace_id(n: u64) -> Vec<u8> {
+    let mut id = vec![0xab; 16];
+    id[8..].copy_from_slice(&n.to_be_bytes());
+    id
+}
+
+pub(crate) fn span_id(n: u64) -> Vec<u8> {
+    (n | 1 << 62).to_be_bytes().to_vec()
+}
+
+/// An OTel GenAI chat span with usage, started `start` and lasting a second.
+pub(crate) fn llm_span(trace: u64, span: u64, start: u64) -> Span {
+    Span {
+        trace_id: trace_id(trace),
+        span_id: span_id(span),
+        name: "chat gpt-4o".into(),
+        kind: 3,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 1_000_000_000,
+        attributes: vec![
+            text("gen_ai.operation.name", "chat"),
+            text("gen_ai.provider.name", "openai"),
+            text("gen_ai.request.model", "gpt-4o"),
+            int("gen_ai.usage.input_tokens", 1_000),
+            int("gen_ai.usage.output_tokens", 200),
+            text("gen_ai.conversation.id", "session-1"),
+        ],
+        ..Span::default()
+    }
+}
+
+/// A trace export request of `spans` from service `svc`.
+pub(crate) fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![text("service.name", "svc")],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+/// `n` LLM spans, one trace each, ids starting at `first`, started a minute ago.
+pub(crate) fn llm_traces(first: u64, n: u64) -> ExportTraceServiceRequest {
+    let start = now() - 60_000_000_000;
+    traces(
+        (first..first + n)
+            .map(|i| llm_span(i, i, start + i))
+            .collect(),
+    )
+}
+
+/// A logs export request with one log record per message.
+pub(crate) fn logs(messages: &[&str]) -> ExportLogsServiceRequest {
+    let t = now() - 1_000_000_000;
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![text("service.name", "svc")],
+                ..Resource::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: messages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| LogRecord {
+                        time_unix_nano: t + i as u64,
+                        severity_number: 9,
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue((*m).into())),
+                        }),
+                        event_name: "agent.start".into(),
+                        ..LogRecord::default()
+                    })
+                    .collect(),
+                ..ScopeLogs::default()
+            }],
+            ..ResourceLogs::default()
+        }],
+    }
+}
+
+pub(crate) fn protobuf(message: &impl prost::Message) -> Vec<u8> {
+    message.encode_to_vec()
+}
+
+pub(crate) fn json(message: &impl serde::Serialize) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(message)?)
+}
+
+pub(crate) fn gzip(body: &[u8]) -> Result<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(body)?;
+    Ok(gz.finish()?)
+}
+
+/// An HTTP answer.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A request: method, URL, headers, body.
+pub(crate) async fn send(
+    method: reqwest::Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Answer> {
+    let mut request = reqwest::Client::new().request(method, url).body(body);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await?;
+    Ok(Answer {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.bytes().await?.to_vec(),
+    })
+}
+
+/// POSTs an OTLP body.
+pub(crate) async fn post(
+    url: &str,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<Answer> {
+    let mut headers = vec![("content-type", content_type)];
+    headers.extend_from_slice(extra);
+    send(reqwest::Method::POST, url, &headers, body).await
+}
+
+pub(crate) async fn get(url: &str, headers: &[(&str, &str)]) -> Result<Answer> {
+    send(reqwest::Method::GET, url, headers, Vec::new()).await
+}
+
+/// Polls `condition` every 25 ms until it holds or `timeout` passes; `Ok(false)` on timeout.
+pub(crate) async fn eventually(
+    timeout: Duration,
+    mut condition: impl FnMut() -> Result<bool>,
+) -> Result<bool> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition()? {
+            return Ok(true);
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Holds SQLite's write lock on the store (as another process could), so the writer waits.
+pub(crate) struct WriteLock(rusqlite::Connection);
+
+impl WriteLock {
+    pub(crate) fn take(server: &TestServer) -> Result<Self> {
+        let conn = rusqlite::Connection::open(server.dir.path().join("agentrace.db"))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(Self(conn))
+    }
+
+    pub(crate) fn release(self) -> Result {
+        self.0.execute_batch("ROLLBACK")?;
+        Ok(())
+    }
+}

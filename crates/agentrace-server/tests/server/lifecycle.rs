@@ -1,0 +1,169 @@
+//! The app port, the fan-out pipeline (`/metrics`, forwarding), the demo workload.
+
+use std::time::Duration;
+
+use agentrace_otlp::Protocol;
+use agentrace_server::config::Forward;
+use agentrace_sqlite::Signal;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::metrics::v1::{
+    Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
+};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn health_and_readiness() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    let health = get(&t.app_url("/healthz"), &[]).await?;
+    assert_eq!(health.status, 200);
+    let ready = get(&t.app_url("/readyz"), &[]).await?;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+    assert!(ready.text().contains("ready"));
+    Ok(())
+}
+
+async fn metrics_text(t: &TestServer) -> Result<String> {
+    Ok(get(&t.app_url("/metrics"), &[]).await?.text())
+}
+
+#[tokio::test]
+async fn metrics_derived_from_spans_and_received_metrics_reach_slash_metrics() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&llm_traces(1, 2)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200);
+    let gauge = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "queue.depth".into(),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: vec![NumberDataPoint {
+                            time_unix_nano: now(),
+                            value: Some(number_data_point::Value::AsInt(7)),
+                            ..NumberDataPoint::default()
+                        }],
+                    })),
+                    ..Metric::default()
+                }],
+                ..ScopeMetrics::default()
+            }],
+            ..ResourceMetrics::default()
+        }],
+    };
+    let answer = post(&t.http_url("/v1/metrics"), JSON, &[], json(&gauge)?).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(t.server.stats().measurements.accepted, 1);
+
+    let mut text = String::new();
+    for _ in 0..200 {
+        text = metrics_text(&t).await?;
+        if text.contains("gen_ai_client_token_usage") && text.contains("queue_depth") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(text.contains(r#"gen_ai_request_model="gpt-4o""#), "{text}");
+    assert!(text.contains("agentrace_cost_USD_total"), "{text}");
+    assert!(text.contains("queue_depth"), "{text}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn received_data_is_forwarded_upstream() -> Result {
+    let upstream = TestServer::start(|_| {}).await?;
+    let endpoint = format!("http://{}", upstream.server.otlp_http_addr());
+    let t = TestServer::start(|c| c.forward = Some(Forward::new(endpoint, Protocol::HttpProtobuf)))
+        .await?;
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&llm_traces(1, 3)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200);
+    let answer = post(
+        &t.http_url("/v1/logs"),
+        PROTOBUF,
+        &[],
+        protobuf(&logs(&["hello"])),
+    )
+    .await?;
+    assert_eq!(answer.status, 200);
+    let arrived = eventually(Duration::from_secs(10), || {
+        Ok(upstream.stored(Signal::Spans)? == 3 && upstream.stored(Signal::Events)? == 1)
+    })
+    .await?;
+    assert!(
+        arrived,
+        "upstream has {:?} spans",
+        upstream.stored(Signal::Spans)
+    );
+    let forwarded = upstream
+        .fresh_store()?
+        .spans(&agentrace_sqlite::SpanQuery::new(Default::default()))?;
+    assert!(
+        forwarded.spans.iter().all(|s| s.cost.is_some()),
+        "forwarded with their cost"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_down_upstream_never_blocks_local_storage() -> Result {
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let endpoint = format!("http://{closed}");
+    let t = TestServer::start(|c| c.forward = Some(Forward::new(endpoint, Protocol::Grpc))).await?;
+    for i in 0..5 {
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[],
+            protobuf(&llm_traces(i * 10, 10)),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    assert_eq!(t.stored(Signal::Spans)?, 50);
+    let stats = t.server.stats();
+    let forward = stats.pipeline.ok_or("no pipeline")?;
+    assert!(forward.sinks.iter().any(|s| s.name == "forward"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_demo_fills_the_store_through_the_same_path() -> Result {
+    let t = TestServer::start(|c| c.demo = true).await?;
+    let filled = eventually(Duration::from_secs(20), || {
+        Ok(t.stored(Signal::Spans)? > 20 && t.stored(Signal::Events)? > 20)
+    })
+    .await?;
+    assert!(filled);
+    let store = t.fresh_store()?;
+    let stats = t.server.stats();
+    assert!(stats.spans.accepted > 20 && stats.requests.received > 2);
+    assert_eq!(stats.spans.rejected, 0, "the demo's spans are all valid");
+    let spans = store
+        .spans(&agentrace_sqlite::SpanQuery::new(Default::default()))?
+        .spans;
+    let providers: std::collections::HashSet<_> =
+        spans.iter().filter_map(|s| s.provider.clone()).collect();
+    assert!(providers.len() >= 2, "{providers:?}");
+    assert!(spans.iter().any(|s| s.tool_name.is_some()));
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.session_id.is_some() && s.user_id.is_some())
+    );
+    assert!(spans.iter().any(|s| s.cost.is_some()));
+    t.server.shutdown().await?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! agentrace-server end to end: a real server on free ports, real HTTP and gRPC clients, the
+//! store opened afresh from its file to check what was acknowledged.
+
+mod common;
+mod ingest;
+mod lifecycle;
+mod overload;
+mod retention;
+mod security;

@@ -1,0 +1,146 @@
+//! Binding, the API token and CORS.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use agentrace_server::{ConfigError, Server, ServerConfig, StartError};
+use agentrace_sqlite::Signal;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+
+use crate::common::*;
+
+const TOKEN: &str = "s3cret-token";
+
+#[tokio::test]
+async fn a_non_loopback_bind_without_a_token_is_refused() -> Result {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+    config.bind = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let refused = Server::start(config.clone()).await.err().ok_or("started")?;
+    assert!(
+        matches!(
+            refused,
+            StartError::Config(ConfigError::TokenRequired { .. })
+        ),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("API token"), "{refused}");
+
+    config.api_token = Some(TOKEN.into());
+    let server = Server::start(config).await?;
+    assert!(server.otlp_grpc_addr().ip().is_unspecified());
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_listener_binds_the_configured_address() -> Result {
+    let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let t = TestServer::start(|c| c.bind = ip).await?;
+    let addrs = [
+        t.server.otlp_http_addr(),
+        t.server.otlp_grpc_addr(),
+        t.server.app_addr(),
+    ];
+    assert!(addrs.iter().all(|a| a.ip() == ip), "{addrs:?}");
+    // Not reachable on another loopback address.
+    for addr in addrs {
+        let other = std::net::SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port());
+        assert!(
+            tokio::net::TcpStream::connect(other).await.is_err(),
+            "{other} answers"
+        );
+    }
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&llm_traces(1, 1)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
+    let t = TestServer::start(|c| c.api_token = Some(TOKEN.into())).await?;
+    let url = t.http_url("/v1/traces");
+    let body = protobuf(&llm_traces(1, 1));
+    let answer = post(&url, PROTOBUF, &[], body.clone()).await?;
+    assert_eq!(answer.status, 401);
+    assert!(answer.header("www-authenticate").is_some());
+    let answer = post(
+        &url,
+        PROTOBUF,
+        &[("authorization", "Bearer wrong")],
+        body.clone(),
+    )
+    .await?;
+    assert_eq!(answer.status, 401);
+    let bearer = format!("Bearer {TOKEN}");
+    let answer = post(&url, PROTOBUF, &[("authorization", &bearer)], body).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    // gRPC
+    let mut client = TraceServiceClient::connect(t.grpc_url()).await?;
+    let err = client
+        .export(llm_traces(2, 1))
+        .await
+        .err()
+        .ok_or("accepted")?;
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    let mut request = tonic::Request::new(llm_traces(2, 1));
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.parse()?);
+    client.export(request).await?;
+    assert_eq!(t.stored(Signal::Spans)?, 2);
+
+    // The app: /metrics needs it, the health checks do not.
+    assert_eq!(get(&t.app_url("/metrics"), &[]).await?.status, 401);
+    assert_eq!(
+        get(&t.app_url("/metrics"), &[("authorization", &bearer)])
+            .await?
+            .status,
+        200
+    );
+    assert_eq!(get(&t.app_url("/healthz"), &[]).await?.status, 200);
+    assert_eq!(get(&t.app_url("/readyz"), &[]).await?.status, 200);
+    assert_eq!(t.server.stats().requests.unauthorized, 4);
+    Ok(())
+}
+
+async fn preflight(url: &str, origin: &str) -> Result<Answer> {
+    send(
+        reqwest::Method::OPTIONS,
+        url,
+        &[
+            ("origin", origin),
+            ("access-control-request-method", "POST"),
+            ("access-control-request-headers", "content-type"),
+        ],
+        Vec::new(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn cors_is_off_unless_origins_are_configured() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    for url in [t.http_url("/v1/traces"), t.app_url("/metrics")] {
+        let answer = preflight(&url, "http://evil.example").await?;
+        assert_eq!(answer.header("access-control-allow-origin"), None, "{url}");
+    }
+    let answer = get(&t.app_url("/healthz"), &[("origin", "http://evil.example")]).await?;
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+
+    let t = TestServer::start(|c| c.cors_origins = vec!["http://localhost:3000".into()]).await?;
+    let answer = preflight(&t.http_url("/v1/traces"), "http://localhost:3000").await?;
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("http://localhost:3000")
+    );
+    let answer = preflight(&t.app_url("/metrics"), "http://evil.example").await?;
+    assert_eq!(answer.header("access-control-allow-origin"), None);
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! How much the store holds, for size-based retention: pages in use per data type, record
+//! counts, and the time of the n-th oldest record.
+
+use rusqlite::OptionalExtension;
+
+use crate::codec::{count, from_sql};
+use crate::error::{Db, QueryError};
+use crate::model::Signal;
+use crate::store::SqliteStore;
+
+/// The tables holding a data type (their indexes count too).
+fn tables(signal: Signal) -> &'static [&'static str] {
+    match signal {
+        Signal::Spans => &["spans", "traces"],
+        Signal::Events => &["events"],
+    }
+}
+
+impl SqliteStore {
+    /// Bytes of the pages in use: by one data type's tables and their indexes, or (`None`) by
+    /// the whole store (pages in use, without the free list: deleting records makes this
+    /// smaller even though the file keeps its size).
+    ///
+    /// Measuring one data type reads every page of its tables (SQLite's `dbstat`), which takes
+    /// a while on a large store; measuring the whole store is instant, and an upper bound of
+    /// every data type's size.
+    pub fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+        self.read(|conn| match signal {
+            None => {
+                let pages: i64 = conn
+                    .query_row(
+                        "SELECT p.page_count - f.freelist_count \
+                         FROM pragma_page_count() AS p, pragma_freelist_count() AS f",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .db()?;
+                let size: i64 = conn
+                    .pragma_query_value(None, "page_size", |r| r.get(0))
+                    .db()?;
+                Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+            }
+            Some(signal) => {
+                let names = tables(signal)
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT TOTAL(pgsize) FROM dbstat('main', 1) WHERE name IN \
+                     (SELECT name FROM sqlite_schema WHERE tbl_name IN ({names}))"
+                );
+                conn.query_row(&sql, [], |r| Ok(count(r, 0))).db()?
+            }
+        })
+    }
+
+    /// How many records of a data type are stored.
+    pub fn count(&self, signal: Signal) -> Result<u64, QueryError> {
+        let sql = match signal {
+            Signal::Spans => "SELECT count(*) FROM spans",
+            Signal::Events => "SELECT count(*) FROM events",
+        };
+        self.read(|conn| conn.query_row(sql, [], |r| Ok(count(r, 0))).db()?)
+    }
+
+    /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
+    /// time; `None` when fewer are stored. `delete_before(signal, t + 1)` then deletes at least
+    /// `n + 1` records.
+    pub fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
+        let sql = match signal {
+            Signal::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
+            Signal::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
+        };
+        let offset = i64::try_from(n).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            Ok(conn
+                .query_row(sql, [offset], |r| r.get::<_, i64>(0))
+                .optional()
+                .db()?
+                .map(from_sql))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use agentrace_core::{Resource, SpanId, SpanRecord, TraceId};
+
+    use super::*;
+
+    #[test]
+    fn sizes_counts_and_ranks() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path().join("a.db"))?;
+        let resource = Arc::new(Resource::new("svc"));
+        let spans: Vec<SpanRecord> = (0..500u64)
+            .map(|i| {
+                let mut s = SpanRecord::new(
+                    TraceId::random(),
+                    SpanId::random(),
+                    "x".repeat(200),
+                    1_000 + i,
+                    2_000 + i,
+                    resource.clone(),
+                );
+                s.agent_name = Some("agent".into());
+                s
+            })
+            .collect();
+        let empty = store.stored_bytes(Some(Signal::Spans))?;
+        store.insert_spans(&spans)?;
+        let full = store.stored_bytes(Some(Signal::Spans))?;
+        assert!(full > empty + 100_000, "{empty} → {full}");
+        assert!(store.stored_bytes(None)? >= full);
+        assert_eq!(store.count(Signal::Spans)?, 500);
+        assert_eq!(store.count(Signal::Events)?, 0);
+        assert_eq!(store.nth_oldest(Signal::Spans, 0)?, Some(1_000));
+        assert_eq!(store.nth_oldest(Signal::Spans, 99)?, Some(1_099));
+        assert_eq!(store.nth_oldest(Signal::Spans, 500)?, None);
+        assert_eq!(store.delete_before(Signal::Spans, 1_100)?, 100);
+        assert!(store.stored_bytes(Some(Signal::Spans))? < full);
+        Ok(())
+    }
+}
