@@ -40,6 +40,16 @@
 //! `otel.scope.version`, `agentrace.aggregate` (leaf-only billing) and
 //! `agentrace.ingest.truncated` (how many strings were cut).
 //!
+//! ## Orphan repair
+//!
+//! Async runs (LangGraph, LangChain) emit spans whose parent arrives late, never, or that lost
+//! their context. [`orphans::plan`] is the rule the server applies to a trace's stored spans:
+//! a late parent needs nothing (the tree links by id; an orphan mark is cleared); a span whose
+//! parent is still missing after a grace period is marked as an orphan; a detached root is
+//! re-attached to the span of the trace's primary tree that contains it in time, only when the
+//! innermost such span is unique and every other one is its ancestor. It never invents a parent
+//! when that is ambiguous.
+//!
 //! ## Validation
 //!
 //! Each span, log record and data point is accepted or rejected on its own; a rejection never

@@ -332,10 +332,10 @@ fn measurements(
     temporality: Temporality,
     parts: Result<[Option<Part>; 2], Rejection>,
 ) -> Result<Vec<Measurement>, Rejection> {
-    let parts = parts?;
     if point.flags & DataPointFlags::NoRecordedValueMask as u32 != 0 {
         return Ok(Vec::new());
     }
+    let parts = parts?;
     reject::time("time", point.time, cx.now, cx.limits)?;
     let mut converter = Converter::new(cx.limits);
     let attributes = converter.attributes(std::mem::take(&mut point.attributes), "data point")?;

@@ -129,10 +129,15 @@ fn decode_span(
     record.attributes = attributes;
     record.events = events;
     dialect::normalize(&mut record);
-    if let Some(kind) = otel_kind(kind) {
+    // Beside the raw attributes, never over one of them.
+    if let Some(kind) = otel_kind(kind)
+        && record.attributes.get(otel::KIND).is_none()
+    {
         record.attributes.insert(otel::KIND, kind);
     }
-    if let Some(version) = &scope.version {
+    if let Some(version) = &scope.version
+        && record.attributes.get(otel::SCOPE_VERSION).is_none()
+    {
         record
             .attributes
             .insert(otel::SCOPE_VERSION, version.as_str());

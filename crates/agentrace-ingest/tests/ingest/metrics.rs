@@ -39,10 +39,12 @@ fn values(ms: &[Measurement]) -> Vec<(String, InstrumentKind, f64)> {
 #[test]
 fn gauges_and_delta_sums() -> TestResult {
     let ingestor = Ingestor::with_start_time(Limits::default(), T0);
+    // The third point has no recorded value: skipped, not rejected.
     let gauge = format!(
-        r#""gauge":{{"dataPoints":[{},{}]}}"#,
+        r#""gauge":{{"dataPoints":[{},{},{}]}}"#,
         point(0, T0 + SECOND, r#""asDouble":0.75"#, MODEL),
-        point(0, T0 + SECOND, r#""asDouble":"NaN""#, MODEL)
+        point(0, T0 + SECOND, r#""asDouble":"NaN""#, MODEL),
+        point(0, T0 + SECOND, r#""flags":1"#, MODEL)
     );
     // OTLP/JSON's "NaN" is not read by the proto types: the point has no value.
     let decoded = ingestor.metrics(request("queue.fill", "1", &gauge)?, NOW);
@@ -60,6 +62,7 @@ fn gauges_and_delta_sums() -> TestResult {
         nan.errors,
         ["metric \"queue.fill\": value NaN is not a finite number"]
     );
+    assert_eq!(decoded.records.len(), 1);
     let m = &decoded.records[0];
     assert_eq!(
         (m.name.as_ref(), m.kind, m.value),
@@ -216,7 +219,7 @@ fn histograms_and_summaries_are_counts_and_sums() -> TestResult {
     );
     // A summary is cumulative; a point with no recorded value is skipped, not rejected.
     let summary = format!(
-        r#""summary":{{"dataPoints":[{{"startTimeUnixNano":"{0}","timeUnixNano":"{1}","count":"4","sum":2.0}},{{"startTimeUnixNano":"{0}","timeUnixNano":"{1}","count":"4","sum":2.0,"flags":1}}]}}"#,
+        r#""summary":{{"dataPoints":[{{"startTimeUnixNano":"{0}","timeUnixNano":"{1}","count":"4","sum":2.0}},{{"startTimeUnixNano":"{0}","timeUnixNano":"{1}","flags":1}}]}}"#,
         T0 + SECOND,
         T0 + 2 * SECOND
     );

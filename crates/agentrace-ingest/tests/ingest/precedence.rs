@@ -150,3 +150,21 @@ fn kinds_follow_the_same_order() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn added_attributes_never_replace_raw_ones() {
+    use crate::common::{ingest, span};
+    let mut raw = span(1, None, "s", 0, 1, strings(&[("otel.kind", "server")]));
+    raw.kind = 3; // client
+    let decoded = ingest(vec![raw, {
+        let mut plain = span(2, None, "s", 0, 1, Vec::new());
+        plain.kind = 3;
+        plain
+    }]);
+    let kinds: Vec<_> = decoded
+        .records
+        .iter()
+        .map(|r| r.attributes.get("otel.kind").and_then(|v| v.as_str()))
+        .collect();
+    assert_eq!(kinds, [Some("server"), Some("client")]);
+}
