@@ -1,7 +1,10 @@
 //! The command line, declared with clap.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
+use agentrace_otlp::Protocol;
+use agentrace_server::config::{Age, ByteSize};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Observability for LLM agents: read what agentrace recorded.
@@ -29,6 +32,9 @@ pub(crate) struct StoreArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the server: OTLP receivers (HTTP 4318, gRPC 4317), the store, the API and /metrics
+    /// (4319). Settings: flags, else AGENTRACE_* variables, else the --config file, else defaults.
+    Serve(Box<ServeArgs>),
     /// A text dashboard over a time range: requests, errors, latency, tokens, cost by model and agent.
     Summary(SummaryArgs),
     /// List traces, or show one as a tree.
@@ -286,4 +292,77 @@ pub(crate) struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,
+}
+
+/// `agentrace serve`: each flag overrides the environment and the configuration file (see
+/// `docs/server.md` for every key).
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// A TOML configuration file (else AGENTRACE_CONFIG).
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Where the store lives (default $XDG_DATA_HOME/agentrace, else ~/.local/share/agentrace).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// The address every listener binds (default 127.0.0.1; any other needs --api-token).
+    #[arg(long)]
+    pub(crate) bind: Option<IpAddr>,
+    /// OTLP/HTTP port (default 4318; 0: any free port).
+    #[arg(long)]
+    pub(crate) otlp_http_port: Option<u16>,
+    /// OTLP/gRPC port (default 4317; 0: any free port).
+    #[arg(long)]
+    pub(crate) otlp_grpc_port: Option<u16>,
+    /// Port of the API, /metrics and the health checks (default 4319; 0: any free port).
+    #[arg(long)]
+    pub(crate) app_port: Option<u16>,
+    /// The bearer token required for ingest, the API and /metrics (prefer AGENTRACE_API_TOKEN:
+    /// flags show in the process list).
+    #[arg(long)]
+    pub(crate) api_token: Option<String>,
+    /// An origin allowed by CORS (repeatable; `*` for any). CORS is off without one.
+    #[arg(long = "cors-origin")]
+    pub(crate) cors_origins: Vec<String>,
+    /// A price file over the built-in table (repeatable, first wins).
+    #[arg(long = "prices", value_delimiter = ',')]
+    pub(crate) prices: Vec<PathBuf>,
+    /// A budgets file (TOML or JSON; see docs/budgets.md).
+    #[arg(long)]
+    pub(crate) budgets: Option<PathBuf>,
+    /// Largest request body as sent, e.g. 16MiB.
+    #[arg(long)]
+    pub(crate) max_body: Option<ByteSize>,
+    /// Largest request body once un-gzipped, e.g. 64MiB.
+    #[arg(long)]
+    pub(crate) max_decompressed_body: Option<ByteSize>,
+    /// Requests waiting for the writer before new ones get a retryable 503.
+    #[arg(long)]
+    pub(crate) queue_requests: Option<usize>,
+    /// Records waiting for the writer before new requests get a retryable 503.
+    #[arg(long)]
+    pub(crate) queue_records: Option<usize>,
+    /// How often retention runs, e.g. 5m.
+    #[arg(long)]
+    pub(crate) retention_interval: Option<Age>,
+    /// Delete spans older than this, e.g. 30d.
+    #[arg(long)]
+    pub(crate) spans_max_age: Option<Age>,
+    /// Delete the oldest spans while spans take more than this, e.g. 2GiB.
+    #[arg(long)]
+    pub(crate) spans_max_size: Option<ByteSize>,
+    /// Delete events older than this, e.g. 30d.
+    #[arg(long)]
+    pub(crate) events_max_age: Option<Age>,
+    /// Delete the oldest events while events take more than this, e.g. 512MiB.
+    #[arg(long)]
+    pub(crate) events_max_size: Option<ByteSize>,
+    /// Also send everything received to this OTLP endpoint (a collector, Jaeger, a vendor).
+    #[arg(long, value_name = "URL")]
+    pub(crate) forward_otlp: Option<String>,
+    /// The forwarding protocol: grpc, http/protobuf (default) or http/json.
+    #[arg(long)]
+    pub(crate) forward_protocol: Option<Protocol>,
+    /// Run a simulated multi-agent workload, to see data at once.
+    #[arg(long)]
+    pub(crate) demo: bool,
 }

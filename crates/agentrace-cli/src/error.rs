@@ -26,6 +26,15 @@ pub(crate) enum CliError {
     /// A price file could not be loaded.
     #[error("{0}")]
     Prices(#[from] agentrace_core::cost::LoadPricesError),
+    /// The server's configuration is not usable.
+    #[error("{0}")]
+    Config(#[from] agentrace_server::ConfigError),
+    /// The server could not start.
+    #[error("{0}")]
+    Start(#[from] agentrace_server::StartError),
+    /// The server did not stop cleanly.
+    #[error("{0}")]
+    Stop(#[from] agentrace_server::StopError),
     /// A command-line value is invalid.
     #[error("{0}")]
     Usage(String),

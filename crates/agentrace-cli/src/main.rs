@@ -1,6 +1,7 @@
 //! `agentrace`: the command line over an agentrace store.
 //!
 //! ```text
+//! agentrace serve --demo
 //! agentrace summary  --db agentrace-data/agentrace.db --since 24h
 //! agentrace traces list --errors --since 1h
 //! agentrace traces show 4bf92f3577b34da6a3ce929d0e0e4736
@@ -30,6 +31,7 @@ use crate::error::CliError;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Serve(a) => commands::serve::run(a),
         Command::Summary(a) => commands::summary::run(&cli.store, a),
         Command::Traces(TracesCommand::List(a)) => commands::traces::list(&cli.store, a),
         Command::Traces(TracesCommand::Show(a)) => commands::traces::show(&cli.store, a),

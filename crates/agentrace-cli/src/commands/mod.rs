@@ -3,6 +3,7 @@
 pub(crate) mod cost;
 pub(crate) mod export;
 pub(crate) mod prices;
+pub(crate) mod serve;
 pub(crate) mod summary;
 pub(crate) mod traces;
 

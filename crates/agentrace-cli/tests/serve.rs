@@ -1,0 +1,105 @@
+//! `agentrace serve` as a process: refuses what is unsafe or invalid with a clear message, runs
+//! the demo workload, and stops gracefully on SIGTERM with everything stored.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agentrace_sqlite::{Signal, SqliteStore};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn serve(data_dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentrace"));
+    command
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "--otlp-http-port",
+            "0",
+            "--otlp-grpc-port",
+            "0",
+            "--app-port",
+            "0",
+        ])
+        .args(args)
+        .env("HOME", data_dir)
+        .env_remove("AGENTRACE_CONFIG");
+    command
+}
+
+#[test]
+fn a_public_bind_without_a_token_does_not_start() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = serve(dir.path(), &["--bind", "0.0.0.0"]).output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("API token"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn a_bad_setting_names_where_it_came_from() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let out = serve(dir.path(), &[])
+        .env("AGENTRACE_RETENTION_SPANS_MAX_AGE", "forever")
+        .output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("AGENTRACE_RETENTION_SPANS_MAX_AGE"),
+        "{stderr}"
+    );
+
+    let config = dir.path().join("agentrace.toml");
+    std::fs::write(&config, "[limits]\nqueue_requests = \"many\"\n")?;
+    let out = serve(dir.path(), &["--config"]).arg(&config).output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("queue_requests") && stderr.contains("agentrace.toml"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_demo_runs_and_sigterm_stops_gracefully() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut child = serve(dir.path(), &["--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut banner = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    assert!(banner.contains("OTLP/HTTP  http://127.0.0.1:"), "{banner}");
+    assert!(banner.contains("demo"), "{banner}");
+
+    let store = SqliteStore::open(dir.path().join("agentrace.db"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while store.count(Signal::Spans)? == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(store.count(Signal::Spans)? > 0, "the demo stored nothing");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    assert!(killed.success());
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(stderr.contains("stopped; this run stored"), "{stderr}");
+    assert!(store.count(Signal::Events)? > 0);
+    Ok(())
+}
