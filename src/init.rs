@@ -102,6 +102,13 @@ impl Builder {
         self
     }
 
+    /// Masks secrets and personal data and drops prompt/response content before any sink
+    /// (`agentrace::redact::Redactor::new()` for the built-in rules).
+    pub fn redaction(mut self, redactor: agentrace_core::redact::Redactor) -> Self {
+        self.telemetry = self.telemetry.with_redaction(redactor);
+        self
+    }
+
     /// Leaves spans unpriced.
     pub fn without_pricing(mut self) -> Self {
         self.telemetry = self.telemetry.without_pricing();

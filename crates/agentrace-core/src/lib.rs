@@ -69,6 +69,7 @@ pub mod normalize;
 mod pipeline;
 mod processor;
 pub mod propagation;
+pub mod redact;
 mod sampling;
 pub mod semconv;
 pub mod sink;

@@ -86,6 +86,7 @@ pub struct TelemetryBuilder {
     processors: Vec<Arc<dyn Processor>>,
     pricing: Pricing,
     budgets: Option<Arc<Budgets>>,
+    redaction: Option<Arc<crate::redact::Redactor>>,
     metrics: bool,
     sampler: Option<Sampler>,
     event_level: Option<Level>,
@@ -227,9 +228,21 @@ impl TelemetryBuilder {
         self
     }
 
-    /// The pipeline with the price processor first, then the user's processors.
+    /// Masks secrets and personal data and drops prompt/response content before anything else
+    /// sees a record ([`Redactor`](crate::redact::Redactor)). Off unless set.
+    #[must_use]
+    pub fn with_redaction(mut self, redactor: crate::redact::Redactor) -> Self {
+        self.redaction = Some(Arc::new(redactor));
+        self
+    }
+
+    /// The pipeline: redaction, pricing, budgets, metrics, then the user's processors.
     fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
         let mut pipeline = std::mem::take(&mut self.pipeline);
+        // First: no processor or sink sees what redaction removes.
+        if let Some(redactor) = self.redaction.take() {
+            pipeline = pipeline.with_shared_processor(redactor);
+        }
         let book = match std::mem::take(&mut self.pricing) {
             Pricing::Builtin => Some(builtin_with_env_files(&process_env)?),
             Pricing::Book(book) => Some(book),

@@ -132,6 +132,16 @@ impl Attributes {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
+    /// Iterates in insertion order, values mutable.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut AttributeValue> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Keeps only the attributes for which `keep` returns `true`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &AttributeValue) -> bool) {
+        self.0.retain(|(k, v)| keep(k.as_ref(), v));
+    }
+
     /// Number of attributes.
     pub fn len(&self) -> usize {
         self.0.len()
