@@ -5,6 +5,8 @@
 //!   (nextest when installed, else `cargo test`), doc tests, docs without broken links, the demo,
 //!   then `integration`. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
+//!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
+//!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
 //!   receivers over gRPC and HTTP, the Jaeger preset). Installs what it needs first with
 //!   `scripts/install-test-deps.sh`; with `CI=true` a missing component fails the suite.
@@ -190,12 +192,104 @@ fn bench(names: &[String]) -> Result<(), String> {
         names.iter().map(String::as_str).collect()
     };
     for name in names {
+        if name == "ingest" {
+            bench_ingest()?;
+            continue;
+        }
         let mut cmd = cargo();
         cmd.args(["bench", "--all-features", "--bench", name]);
         step(&format!("bench {name}"), cmd)?;
     }
     println!(
         "\nCriterion reports are in target/criterion/; record the figures in docs/benchmarks.md."
+    );
+    Ok(())
+}
+
+/// A free loopback port (bound, read, released).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// Whether `GET path` on the loopback port answers 200 (plain HTTP/1.0, no dependencies).
+fn http_ok(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+    if write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
+}
+
+/// `agentrace serve` (release, SQLite in a fresh directory) under the load generator.
+fn bench_ingest() -> Result<(), String> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "agentrace-cli",
+        "-p",
+        "agentrace-loadgen",
+    ]);
+    step(
+        "bench ingest: build the server and the load generator",
+        build,
+    )?;
+    let release = target_dir().join("release");
+    let data = target_dir().join("bench-ingest");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
+    let log = std::fs::File::create(data.join("server.log")).map_err(|e| e.to_string())?;
+    let log_err = log.try_clone().map_err(|e| e.to_string())?;
+    let mut server = Command::new(release.join("agentrace"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["--otlp-http-port", &http.to_string()])
+        .args(["--otlp-grpc-port", &grpc.to_string()])
+        .args(["--app-port", &app.to_string()])
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let started = Instant::now();
+    while !http_ok(app, "/readyz") {
+        if started.elapsed() > std::time::Duration::from_secs(60)
+            || matches!(server.try_wait(), Ok(Some(_)))
+        {
+            let _ = server.kill();
+            return Err(format!(
+                "the server did not become ready; see {}",
+                data.join("server.log").display()
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let spans = std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into());
+    let mut load = Command::new(release.join("agentrace-loadgen"));
+    load.args(["--endpoint", &format!("http://127.0.0.1:{http}")])
+        .args(["--api", &format!("http://127.0.0.1:{app}")])
+        .args(["--spans", &spans])
+        .args(["--server-pid", &server.id().to_string()]);
+    let result = step("bench ingest: load", load);
+    // A graceful stop (SIGTERM), as an operator would.
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    result?;
+    println!(
+        "\nRecord the figures in docs/benchmarks.md; the server's log is in {}.",
+        data.join("server.log").display()
     );
     Ok(())
 }
