@@ -356,6 +356,9 @@ pub(crate) struct ServeArgs {
     /// Delete the oldest events while events take more than this, e.g. 512MiB.
     #[arg(long)]
     pub(crate) events_max_size: Option<ByteSize>,
+    /// How long a span may wait for its parent before it is marked as an orphan, e.g. 10m.
+    #[arg(long)]
+    pub(crate) orphan_grace: Option<Age>,
     /// Also send everything received to this OTLP endpoint (a collector, Jaeger, a vendor).
     #[arg(long, value_name = "URL")]
     pub(crate) forward_otlp: Option<String>,

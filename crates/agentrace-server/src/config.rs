@@ -26,6 +26,7 @@
 //! | `retention.spans.max_size` | `AGENTRACE_RETENTION_SPANS_MAX_SIZE` | no limit |
 //! | `retention.events.max_age` | `AGENTRACE_RETENTION_EVENTS_MAX_AGE` | keep |
 //! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
+//! | `orphan_grace` | `AGENTRACE_ORPHAN_GRACE` | `10m` |
 //! | `forward.endpoint` | `AGENTRACE_FORWARD_OTLP` | no forwarding |
 //! | `forward.protocol` | `AGENTRACE_FORWARD_PROTOCOL` | `http/protobuf` |
 //! | `demo` | `AGENTRACE_DEMO` | `false` |
@@ -92,6 +93,8 @@ pub mod env {
     pub const RETENTION_EVENTS_MAX_AGE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_AGE";
     /// `retention.events.max_size`.
     pub const RETENTION_EVENTS_MAX_SIZE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_SIZE";
+    /// `orphan_grace`.
+    pub const ORPHAN_GRACE: &str = "AGENTRACE_ORPHAN_GRACE";
     /// `forward.endpoint`.
     pub const FORWARD_OTLP: &str = "AGENTRACE_FORWARD_OTLP";
     /// `forward.protocol`.
@@ -365,6 +368,9 @@ pub struct ConfigLayer {
     /// Retention.
     #[serde(default)]
     pub retention: RetentionLayer,
+    /// How long a span may wait for its parent before it is marked as an orphan (and a
+    /// detached root before it is re-attached).
+    pub orphan_grace: Option<Age>,
     /// Forwarding.
     #[serde(default)]
     pub forward: ForwardLayer,
@@ -472,6 +478,7 @@ impl ConfigLayer {
                     max_size: env_parse(env, v::RETENTION_EVENTS_MAX_SIZE)?,
                 },
             },
+            orphan_grace: env_parse(env, v::ORPHAN_GRACE)?,
             forward: ForwardLayer {
                 endpoint: env_value(env, v::FORWARD_OTLP),
                 protocol: env_parse(env, v::FORWARD_PROTOCOL)?,
@@ -531,6 +538,7 @@ impl ConfigLayer {
                         .or(lower.retention.events.max_size),
                 },
             },
+            orphan_grace: self.orphan_grace.or(lower.orphan_grace),
             forward: ForwardLayer {
                 endpoint: self.forward.endpoint.or(lower.forward.endpoint),
                 protocol: self.forward.protocol.or(lower.forward.protocol),
@@ -658,6 +666,9 @@ pub struct ServerConfig {
     pub limits: ReceiveLimits,
     /// Retention.
     pub retention: Retention,
+    /// How long a span may wait for its parent before it is marked as an orphan, and a
+    /// detached root before it is re-attached (default 10 minutes).
+    pub orphan_grace: Duration,
     /// Forwarding upstream.
     pub forward: Option<Forward>,
     /// Run the built-in demo workload.
@@ -680,6 +691,7 @@ impl ServerConfig {
             budgets: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
+            orphan_grace: agentrace_ingest::orphans::DEFAULT_GRACE,
             forward: None,
             demo: false,
         }
@@ -766,6 +778,9 @@ impl ServerConfig {
             max_age: layer.retention.events.max_age.map(|a| a.0),
             max_bytes: layer.retention.events.max_size.map(|s| s.0),
         };
+        if let Some(grace) = layer.orphan_grace {
+            config.orphan_grace = grace.0;
+        }
         config.forward = match (layer.forward.endpoint, layer.forward.protocol) {
             (Some(endpoint), protocol) => {
                 Some(Forward::new(endpoint, protocol.unwrap_or_default()))
@@ -807,6 +822,9 @@ impl ServerConfig {
         }
         if self.limits.queue_records == 0 {
             return invalid("limits.queue_records", "must be at least 1");
+        }
+        if self.orphan_grace.is_zero() {
+            return invalid("orphan_grace", "must be longer than 0");
         }
         if self.retention.interval.is_zero() {
             return invalid("retention.interval", "must be longer than 0");

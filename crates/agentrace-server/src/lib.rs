@@ -65,6 +65,7 @@ mod auth;
 pub mod config;
 mod demo;
 mod receive;
+pub mod repair;
 mod retention;
 mod server;
 pub mod state;

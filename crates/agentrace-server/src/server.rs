@@ -28,6 +28,7 @@ use crate::app;
 use crate::auth::Auth;
 use crate::config::{ConfigError, ServerConfig};
 use crate::receive::{Receiver, grpc, http};
+use crate::repair::{Repairer, Tracker};
 use crate::state::{AppState, LIVE_CAPACITY, ServerStats, StatsSnapshot};
 use crate::writer::{WriterParts, WriterThread};
 
@@ -168,6 +169,7 @@ impl Server {
 
         let stats = Arc::new(ServerStats::new(Some(pipeline.clone())));
         let live = broadcast::channel(LIVE_CAPACITY).0;
+        let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
             store: store.clone(),
             processors,
@@ -175,6 +177,7 @@ impl Server {
             live: live.clone(),
             pipeline: pipeline.clone(),
             fan_out_records: config.forward.is_some(),
+            tracker: tracker.clone(),
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })
@@ -249,12 +252,22 @@ impl Server {
             grpc_router.serve_with_incoming_shutdown(incoming, signal(stopped.clone())),
         ));
 
-        let mut background: Tasks = vec![tokio::spawn(crate::retention::run(
-            store.clone(),
-            config.retention.clone(),
-            stats.clone(),
-            stopped.clone(),
-        ))];
+        let repairer = Repairer {
+            tracker,
+            store: store.clone(),
+            prices: state.prices.clone(),
+            stats: stats.clone(),
+            grace: config.orphan_grace,
+        };
+        let mut background: Tasks = vec![
+            tokio::spawn(crate::retention::run(
+                store.clone(),
+                config.retention.clone(),
+                stats.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(repairer.run(stopped.clone())),
+        ];
         if config.demo {
             background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));
         }

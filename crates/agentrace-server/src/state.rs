@@ -112,6 +112,14 @@ pub struct ServerStats {
     pub(crate) retention_events_deleted: AtomicU64,
     pub(crate) retention_last_run_unix_nano: AtomicU64,
     pub(crate) retention_last_error: Mutex<Option<String>>,
+    pub(crate) repair_tracked: AtomicUsize,
+    pub(crate) repair_forgotten: AtomicU64,
+    pub(crate) repair_checked: AtomicU64,
+    pub(crate) repair_aggregates: AtomicU64,
+    pub(crate) repair_orphans_marked: AtomicU64,
+    pub(crate) repair_orphans_cleared: AtomicU64,
+    pub(crate) repair_reattached: AtomicU64,
+    pub(crate) repair_errors: AtomicU64,
 }
 
 pub(crate) fn get(counter: &AtomicU64) -> u64 {
@@ -160,6 +168,14 @@ impl ServerStats {
             retention_events_deleted: AtomicU64::new(0),
             retention_last_run_unix_nano: AtomicU64::new(0),
             retention_last_error: Mutex::new(None),
+            repair_tracked: AtomicUsize::new(0),
+            repair_forgotten: AtomicU64::new(0),
+            repair_checked: AtomicU64::new(0),
+            repair_aggregates: AtomicU64::new(0),
+            repair_orphans_marked: AtomicU64::new(0),
+            repair_orphans_cleared: AtomicU64::new(0),
+            repair_reattached: AtomicU64::new(0),
+            repair_errors: AtomicU64::new(0),
         }
     }
 
@@ -201,6 +217,16 @@ impl ServerStats {
                 events_deleted: get(&self.retention_events_deleted),
                 last_run_unix_nano: nonzero(&self.retention_last_run_unix_nano),
                 last_error: read_error(&self.retention_last_error),
+            },
+            repairs: RepairStats {
+                tracked: self.repair_tracked.load(Ordering::Relaxed),
+                forgotten: get(&self.repair_forgotten),
+                checked: get(&self.repair_checked),
+                aggregates_marked: get(&self.repair_aggregates),
+                orphans_marked: get(&self.repair_orphans_marked),
+                orphans_cleared: get(&self.repair_orphans_cleared),
+                reattached: get(&self.repair_reattached),
+                errors: get(&self.repair_errors),
             },
             pipeline: self.pipeline.as_ref().map(Pipeline::stats),
         }
@@ -282,6 +308,29 @@ pub struct RetentionStats {
     pub last_error: Option<String>,
 }
 
+/// Background repairs of traces that arrived in pieces (see `agentrace_ingest::orphans` and
+/// `agentrace_ingest::billing`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RepairStats {
+    /// Traces remembered now, waiting for their checks.
+    pub tracked: usize,
+    /// Traces forgotten unchecked because too many were remembered.
+    pub forgotten: u64,
+    /// Traces read back and checked.
+    pub checked: u64,
+    /// LLM spans found to sum calls beneath them, marked and no longer billed.
+    pub aggregates_marked: u64,
+    /// Spans marked as orphans (their parent never arrived).
+    pub orphans_marked: u64,
+    /// Orphan marks removed (the parent arrived after all).
+    pub orphans_cleared: u64,
+    /// Detached roots re-attached to the span containing them.
+    pub reattached: u64,
+    /// Checks that failed.
+    pub errors: u64,
+}
+
 /// A copy of the server's counters, for the API's pipeline-status endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -301,6 +350,8 @@ pub struct StatsSnapshot {
     pub writer: WriterStats,
     /// Retention.
     pub retention: RetentionStats,
+    /// Repairs of traces that arrived in pieces.
+    pub repairs: RepairStats,
     /// The fan-out pipeline (`/metrics`, the forwarder): per-sink exported, dropped, failed
     /// and last error.
     pub pipeline: Option<PipelineStats>,

@@ -11,6 +11,7 @@
 //! (price → budget → derive metrics: the same as in-process records), inserts the group's
 //! spans in one transaction and its events in another, and only then answers each request.
 //! So an acknowledgement means committed: a crash right after it loses nothing. Then it
+//! notes the committed traces for the background repairs ([`crate::repair`]),
 //! publishes what was committed to the live feed and hands the records and measurements to
 //! the fan-out pipeline, which never blocks it (a slow or down sink drops and counts).
 //!
@@ -29,6 +30,7 @@ use agentrace_sqlite::{InsertReport, SqliteStore, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::repair::Tracker;
 use crate::state::{Committed, ServerStats, add, set_error};
 
 /// Records one group commit takes at most; the rest waits for the next.
@@ -144,6 +146,8 @@ pub(crate) struct WriterParts {
     pub(crate) pipeline: Pipeline,
     /// Whether spans and events go to the pipeline (only a forwarder takes them).
     pub(crate) fan_out_records: bool,
+    /// Notes committed traces for the background repairs.
+    pub(crate) tracker: Arc<Tracker>,
     pub(crate) queue_requests: usize,
     pub(crate) queue_records: usize,
 }
@@ -180,6 +184,7 @@ impl WriterThread {
             live: parts.live,
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
+            tracker: parts.tracker,
             cx: ProcessContext::new(),
         };
         let thread = std::thread::Builder::new()
@@ -214,6 +219,7 @@ struct Writer {
     live: broadcast::Sender<Committed>,
     pipeline: Pipeline,
     fan_out_records: bool,
+    tracker: Arc<Tracker>,
     cx: ProcessContext,
 }
 
@@ -430,6 +436,8 @@ impl Writer {
 
     /// After the answers: the live feed, then the fan-out pipeline (never blocks).
     fn publish(&self, group: Group) {
+        self.tracker
+            .note(&group.spans, agentrace_core::now_unix_nano());
         let spans: Arc<[SpanRecord]> = group.spans.into();
         let events: Arc<[Event]> = group.events.into();
         if !spans.is_empty() {

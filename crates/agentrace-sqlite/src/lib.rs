@@ -67,6 +67,7 @@ mod codec;
 mod error;
 mod footprint;
 mod model;
+mod orphans;
 mod query;
 mod reprice;
 mod retention;

@@ -5,5 +5,6 @@ mod common;
 mod ingest;
 mod lifecycle;
 mod overload;
+mod repair;
 mod retention;
 mod security;

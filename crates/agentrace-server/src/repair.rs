@@ -1,0 +1,413 @@
+//! Repairs of stored traces in the background: the rules of `agentrace_ingest::orphans` and
+//! `agentrace_ingest::billing`, applied to traces whose spans arrived in pieces.
+//!
+//! The ingestor repairs what it sees within one request. Across requests, the writer notes
+//! every committed trace ([`Tracker::note`]); a trace becomes *suspect* when a request carried
+//! a span whose parent was not in it, more than one root, or when the trace arrived in more
+//! than one request. A suspect trace is checked twice, from its stored spans:
+//!
+//! - **settled** (a few seconds after its last span arrived, at most half the grace period):
+//!   LLM calls that turned out to have an LLM call beneath them are marked as aggregates
+//!   (`agentrace.aggregate`) and their cost removed, so each call is billed once; spans marked
+//!   as orphans whose parent has arrived are unmarked;
+//! - **final** (the grace period after its last span arrived): spans still missing their
+//!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
+//!   the trace that contains them in time, only when that is unambiguous, and marked
+//!   [`REATTACHED`] (the emitter did not report that link). A trace left with orphans is
+//!   remembered six grace periods longer: if a parent arrives after all, the trace is checked
+//!   again and the mark removed.
+//!
+//! Traces that arrive whole in one request — the usual case — are never read back. At most
+//! [`MAX_TRACKED`] traces are remembered; beyond that the oldest unsuspicious ones, then the
+//! oldest suspects, are forgotten (counted in `repairs.forgotten`). The tracker lives in memory:
+//! traces received before a restart are not repaired after it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use agentrace_core::cost::{PriceBook, price_span};
+use agentrace_core::normalize::{is_aggregate, mark_aggregate};
+use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
+use agentrace_ingest::{SpanShape, billing, orphans};
+use agentrace_sqlite::{CostUpdate, QueryError, SqliteStore, WriteError};
+use tokio::sync::watch;
+
+use crate::state::{ServerStats, add};
+
+/// `true` on a span whose parent was still missing when the grace period ended.
+pub const ORPHAN: &str = "agentrace.orphan";
+/// `true` on a detached root that agentrace re-attached to the span containing it in time.
+pub const REATTACHED: &str = "agentrace.reattached";
+/// Traces remembered at most.
+pub const MAX_TRACKED: usize = 200_000;
+/// Grace periods a trace with orphans is remembered after they were marked.
+const ORPHAN_MEMORY: u64 = 6;
+
+/// What the tracker remembers of a trace.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    /// When its last span arrived.
+    last_unix_nano: u64,
+    /// Whether it needs checking.
+    suspect: bool,
+    /// Whether the settled check ran since its last span arrived.
+    settled: bool,
+    /// Kept until then though unsuspicious: it has orphans, whose parent may still come.
+    keep_until_unix_nano: u64,
+}
+
+/// Remembers recently committed traces and says which are due for a check.
+#[derive(Debug)]
+pub(crate) struct Tracker {
+    seen: Mutex<HashMap<TraceId, Seen>>,
+    grace_ns: u64,
+    settle_ns: u64,
+    stats: Arc<ServerStats>,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How long after a trace's last span the settled check runs: 5 s, or half the grace period
+/// when that is shorter.
+pub(crate) fn settle_delay(grace: Duration) -> Duration {
+    (grace / 2).clamp(Duration::from_millis(10), Duration::from_secs(5))
+}
+
+impl Tracker {
+    pub(crate) fn new(grace: Duration, stats: Arc<ServerStats>) -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+            grace_ns: nanos(grace),
+            settle_ns: nanos(settle_delay(grace)),
+            stats,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, Seen>> {
+        self.seen.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Notes spans just committed together.
+    pub(crate) fn note(&self, spans: &[SpanRecord], now_unix_nano: u64) {
+        if spans.is_empty() {
+            return;
+        }
+        // Per trace: its span ids, its parents, its roots in this batch.
+        let mut batch: HashMap<TraceId, (HashSet<SpanId>, Vec<SpanId>, usize)> = HashMap::new();
+        for span in spans {
+            let entry = batch.entry(span.trace_id).or_default();
+            entry.0.insert(span.span_id);
+            match span.parent_span_id {
+                Some(parent) => entry.1.push(parent),
+                None => entry.2 += 1,
+            }
+        }
+        let mut seen = self.lock();
+        for (trace, (ids, parents, roots)) in batch {
+            let dangling = parents.iter().any(|p| !ids.contains(p));
+            let suspect = dangling || roots > 1;
+            seen.entry(trace)
+                .and_modify(|s| {
+                    s.suspect = true; // a second request of the same trace
+                    s.settled = false;
+                    s.last_unix_nano = now_unix_nano;
+                })
+                .or_insert(Seen {
+                    last_unix_nano: now_unix_nano,
+                    suspect,
+                    settled: false,
+                    keep_until_unix_nano: 0,
+                });
+        }
+        if seen.len() > MAX_TRACKED {
+            let before = seen.len();
+            let horizon = now_unix_nano.saturating_sub(self.grace_ns);
+            seen.retain(|_, s| {
+                s.suspect || s.last_unix_nano >= horizon || s.keep_until_unix_nano > now_unix_nano
+            });
+            if seen.len() > MAX_TRACKED {
+                seen.retain(|_, s| s.suspect);
+            }
+            if seen.len() > MAX_TRACKED {
+                let mut lasts: Vec<u64> = seen.values().map(|s| s.last_unix_nano).collect();
+                let cut = lasts.len() - MAX_TRACKED / 2;
+                lasts.select_nth_unstable(cut);
+                let oldest_kept = lasts[cut];
+                seen.retain(|_, s| s.last_unix_nano >= oldest_kept);
+            }
+            let forgotten = before - seen.len();
+            add(&self.stats.repair_forgotten, forgotten as u64);
+        }
+        self.stats
+            .repair_tracked
+            .store(seen.len(), Ordering::Relaxed);
+    }
+
+    /// The traces due for a check now, with when their last span arrived. Traces past the
+    /// grace period are forgotten once returned, unless they have orphans.
+    fn due(&self, now_unix_nano: u64) -> Vec<Check> {
+        let mut seen = self.lock();
+        let mut due = Vec::new();
+        seen.retain(|&trace, s| {
+            let age = now_unix_nano.saturating_sub(s.last_unix_nano);
+            if age >= self.grace_ns {
+                if s.suspect {
+                    s.suspect = false;
+                    due.push(Check {
+                        trace,
+                        received_unix_nano: s.last_unix_nano,
+                    });
+                }
+                return s.keep_until_unix_nano > now_unix_nano;
+            }
+            if s.suspect && !s.settled && age >= self.settle_ns {
+                s.settled = true;
+                due.push(Check {
+                    trace,
+                    received_unix_nano: s.last_unix_nano,
+                });
+            }
+            true
+        });
+        self.stats
+            .repair_tracked
+            .store(seen.len(), Ordering::Relaxed);
+        due
+    }
+}
+
+impl Tracker {
+    /// Remembers a trace with orphans for [`ORPHAN_MEMORY`] grace periods, so that a parent
+    /// arriving late gets its orphan mark cleared.
+    fn remember_orphans(&self, trace: TraceId, now_unix_nano: u64) {
+        let keep_until = now_unix_nano.saturating_add(self.grace_ns.saturating_mul(ORPHAN_MEMORY));
+        self.lock()
+            .entry(trace)
+            .and_modify(|s| s.keep_until_unix_nano = keep_until)
+            .or_insert(Seen {
+                last_unix_nano: now_unix_nano,
+                suspect: false,
+                settled: true,
+                keep_until_unix_nano: keep_until,
+            });
+    }
+}
+
+/// A trace to check.
+#[derive(Debug, Clone, Copy)]
+struct Check {
+    trace: TraceId,
+    received_unix_nano: u64,
+}
+
+/// Checking a trace failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum RepairError {
+    /// Reading the trace failed.
+    #[error("reading a trace to repair failed: {0}")]
+    Read(#[from] QueryError),
+    /// Writing the repairs failed.
+    #[error("writing trace repairs failed: {0}")]
+    Write(#[from] WriteError),
+}
+
+fn marked_orphan(span: &SpanRecord) -> bool {
+    matches!(
+        span.attributes.get(ORPHAN),
+        Some(AttributeValue::Bool(true))
+    )
+}
+
+/// Reads one trace, plans its repairs and writes them. Returns whether spans of it are marked
+/// as orphans afterwards.
+fn repair(
+    store: &SqliteStore,
+    prices: &dyn PriceBook,
+    stats: &ServerStats,
+    check: Check,
+    grace: Duration,
+    now_unix_nano: u64,
+) -> Result<bool, RepairError> {
+    let Some(tree) = store.trace(check.trace)? else {
+        return Ok(false);
+    };
+    add(&stats.repair_checked, 1);
+    let mut spans: Vec<SpanRecord> = tree.nodes.into_iter().map(|n| n.span).collect();
+    let shapes: Vec<SpanShape> = spans
+        .iter()
+        .map(|s| SpanShape {
+            orphan: marked_orphan(s),
+            ..SpanShape::of(s, check.received_unix_nano)
+        })
+        .collect();
+    let index: HashMap<SpanId, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    let mut changed = HashSet::new();
+    let mut costs = Vec::new();
+    for id in billing::aggregates(&shapes) {
+        let Some(span) = index.get(&id).and_then(|&i| spans.get_mut(i)) else {
+            continue;
+        };
+        if is_aggregate(span) {
+            continue;
+        }
+        mark_aggregate(span);
+        changed.insert(id);
+        add(&stats.repair_aggregates, 1);
+        let cost = price_span(prices, span);
+        if cost != span.cost {
+            costs.push(CostUpdate {
+                trace_id: span.trace_id,
+                span_id: span.span_id,
+                cost,
+            });
+        }
+    }
+    for planned in orphans::plan(&shapes, now_unix_nano, grace) {
+        let (id, counter) = match planned {
+            orphans::Repair::MarkOrphan { span } => (span, &stats.repair_orphans_marked),
+            orphans::Repair::ClearOrphan { span } => (span, &stats.repair_orphans_cleared),
+            orphans::Repair::Reattach { span, .. } => (span, &stats.repair_reattached),
+        };
+        let Some(span) = index.get(&id).and_then(|&i| spans.get_mut(i)) else {
+            continue;
+        };
+        match planned {
+            orphans::Repair::MarkOrphan { .. } => span.attributes.insert(ORPHAN, true),
+            orphans::Repair::ClearOrphan { .. } => {
+                span.attributes.remove(ORPHAN);
+            }
+            orphans::Repair::Reattach { parent, .. } => {
+                span.parent_span_id = Some(parent);
+                span.attributes.insert(REATTACHED, true);
+            }
+        }
+        changed.insert(id);
+        add(counter, 1);
+    }
+    let orphans = spans.iter().any(marked_orphan);
+    if !changed.is_empty() {
+        spans.retain(|s| changed.contains(&s.span_id));
+        store.repair_spans(&spans)?;
+    }
+    if !costs.is_empty() {
+        store.update_costs(&costs)?;
+    }
+    Ok(orphans)
+}
+
+/// Everything the repair task needs.
+pub(crate) struct Repairer {
+    pub(crate) tracker: Arc<Tracker>,
+    pub(crate) store: SqliteStore,
+    pub(crate) prices: Arc<dyn PriceBook>,
+    pub(crate) stats: Arc<ServerStats>,
+    pub(crate) grace: Duration,
+}
+
+impl Repairer {
+    /// Checks what is due, every settle delay, until `stop` turns true.
+    pub(crate) async fn run(self, mut stop: watch::Receiver<bool>) {
+        let this = Arc::new(self);
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(settle_delay(this.grace)) => {}
+            }
+            let now = agentrace_core::now_unix_nano();
+            let due = this.tracker.due(now);
+            if due.is_empty() {
+                continue;
+            }
+            let worker = this.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                for check in due {
+                    let w = &worker;
+                    match repair(&w.store, &*w.prices, &w.stats, check, w.grace, now) {
+                        Ok(true) => w.tracker.remember_orphans(check.trace, now),
+                        Ok(false) => {}
+                        Err(e) => {
+                            add(&w.stats.repair_errors, 1);
+                            tracing::warn!(error = %e, trace = %check.trace, "repairing a trace failed");
+                        }
+                    }
+                }
+            });
+            if let Err(e) = run.await {
+                tracing::warn!(error = %e, "the repair task panicked");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc as StdArc;
+
+    use agentrace_core::Resource;
+
+    use super::*;
+
+    fn span(trace: TraceId, id: u8, parent: Option<u8>) -> SpanRecord {
+        let mut s = SpanRecord::new(
+            trace,
+            SpanId::from_bytes([id; 8]),
+            "s",
+            1,
+            2,
+            StdArc::new(Resource::new("svc")),
+        );
+        s.parent_span_id = parent.map(|p| SpanId::from_bytes([p; 8]));
+        s
+    }
+
+    const SEC: u64 = 1_000_000_000;
+
+    #[test]
+    fn only_traces_that_arrived_in_pieces_are_checked() {
+        let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
+        let (whole, piece, twice) = (TraceId::random(), TraceId::random(), TraceId::random());
+        tracker.note(&[span(whole, 1, None), span(whole, 2, Some(1))], 0);
+        tracker.note(&[span(piece, 2, Some(1))], 0);
+        tracker.note(&[span(twice, 1, None)], 0);
+        tracker.note(&[span(twice, 2, None)], SEC);
+        assert!(tracker.due(SEC).is_empty(), "nothing settled yet");
+        let settled: HashSet<TraceId> = tracker.due(10 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(settled, HashSet::from([piece, twice]));
+        assert!(
+            tracker.due(20 * SEC).is_empty(),
+            "the settled check runs once"
+        );
+        let last: HashSet<TraceId> = tracker
+            .due(60 * SEC + SEC / 2)
+            .iter()
+            .map(|c| c.trace)
+            .collect();
+        assert_eq!(
+            last,
+            HashSet::from([piece]),
+            "twice's grace ends a second later"
+        );
+        let last: Vec<TraceId> = tracker.due(61 * SEC + 1).iter().map(|c| c.trace).collect();
+        assert_eq!(last, vec![twice]);
+        assert_eq!(
+            tracker.lock().len(),
+            0,
+            "everything forgotten after the grace period"
+        );
+
+        // A trace with orphans is remembered: its parent arriving late makes it suspect again.
+        tracker.remember_orphans(piece, 100 * SEC);
+        tracker.note(&[span(piece, 1, None)], 200 * SEC);
+        let again: Vec<TraceId> = tracker.due(210 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(again, vec![piece]);
+    }
+}

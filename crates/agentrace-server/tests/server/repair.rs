@@ -1,0 +1,162 @@
+//! Background repairs of traces that arrived in pieces: orphans, detached roots, LLM calls
+//! billed twice.
+
+use std::time::Duration;
+
+use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
+use agentrace_server::repair::{ORPHAN, REATTACHED};
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+use crate::common::*;
+
+const SECOND: u64 = 1_000_000_000;
+
+fn start(configure_grace_ms: u64) -> impl FnOnce(&mut agentrace_server::ServerConfig) {
+    move |c| c.orphan_grace = Duration::from_millis(configure_grace_ms)
+}
+
+/// A span of trace 1 named `name`, from `start` to `end` seconds after `t0`.
+fn span(id: u64, parent: Option<u64>, name: &str, t0: u64, start: u64, end: u64) -> Span {
+    Span {
+        trace_id: trace_id(1),
+        span_id: span_id(id),
+        parent_span_id: parent.map(span_id).unwrap_or_default(),
+        name: name.into(),
+        start_time_unix_nano: t0 + start * SECOND,
+        end_time_unix_nano: t0 + end * SECOND,
+        ..Span::default()
+    }
+}
+
+fn id(n: u64) -> SpanId {
+    let bytes: [u8; 8] = span_id(n).try_into().unwrap_or_default();
+    SpanId::from_bytes(bytes)
+}
+
+fn stored_trace(t: &TestServer) -> Result<Vec<SpanRecord>> {
+    let bytes: [u8; 16] = trace_id(1).try_into().unwrap_or_default();
+    let tree = t.fresh_store()?.trace(TraceId::from_bytes(bytes))?;
+    Ok(tree
+        .map(|t| t.nodes.into_iter().map(|n| n.span).collect())
+        .unwrap_or_default())
+}
+
+fn flag(span: Option<&SpanRecord>, key: &str) -> bool {
+    span.and_then(|s| s.attributes.get(key)) == Some(&AttributeValue::Bool(true))
+}
+
+async fn send(t: &TestServer, spans: Vec<Span>) -> Result {
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&traces(spans)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_span_whose_parent_never_comes_is_marked_and_unmarked_when_it_does() -> Result {
+    let t = TestServer::start(start(300)).await?;
+    let t0 = now() - 60 * SECOND;
+    send(&t, vec![span(2, Some(1), "child", t0, 10, 20)]).await?;
+    let find = |spans: &[SpanRecord], n| spans.iter().find(|s| s.span_id == id(n)).cloned();
+    let marked = eventually(Duration::from_secs(10), || {
+        Ok(flag(find(&stored_trace(&t)?, 2).as_ref(), ORPHAN))
+    })
+    .await?;
+    assert!(marked, "{:?}", stored_trace(&t)?);
+    assert_eq!(t.server.stats().repairs.orphans_marked, 1);
+
+    // The parent arrives after all: the mark goes, the tree links them.
+    send(&t, vec![span(1, None, "root", t0, 0, 30)]).await?;
+    let cleared = eventually(Duration::from_secs(10), || {
+        let spans = stored_trace(&t)?;
+        Ok(spans.len() == 2 && !flag(find(&spans, 2).as_ref(), ORPHAN))
+    })
+    .await?;
+    assert!(cleared, "{:?}", stored_trace(&t)?);
+    assert_eq!(t.server.stats().repairs.orphans_cleared, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_detached_root_is_reattached_only_when_unambiguous() -> Result {
+    let t = TestServer::start(start(300)).await?;
+    let t0 = now() - 600 * SECOND;
+    // A run: root [0, 100] → step [10, 90]; and a second run with parallel steps.
+    send(
+        &t,
+        vec![
+            span(1, None, "root", t0, 0, 100),
+            span(2, Some(1), "step", t0, 10, 90),
+            span(10, None, "later root", t0, 200, 300),
+            span(11, Some(10), "branch a", t0, 210, 260),
+            span(12, Some(10), "branch b", t0, 215, 270),
+        ],
+    )
+    .await?;
+    // Two spans that lost their context: one inside "step" only, one inside both branches.
+    send(
+        &t,
+        vec![
+            span(3, None, "detached", t0, 20, 30),
+            span(13, None, "detached in parallel", t0, 220, 230),
+        ],
+    )
+    .await?;
+    let reattached = eventually(Duration::from_secs(10), || {
+        let spans = stored_trace(&t)?;
+        Ok(spans
+            .iter()
+            .any(|s| s.span_id == id(3) && s.parent_span_id == Some(id(2))))
+    })
+    .await?;
+    assert!(reattached, "{:?}", stored_trace(&t)?);
+    let spans = stored_trace(&t)?;
+    let detached = spans.iter().find(|s| s.span_id == id(3));
+    assert!(flag(detached, REATTACHED));
+    // Contained by two parallel branches: agentrace does not guess.
+    let ambiguous = spans.iter().find(|s| s.span_id == id(13)).ok_or("lost")?;
+    assert_eq!(ambiguous.parent_span_id, None);
+    assert!(!flag(Some(ambiguous), REATTACHED));
+    let repairs = t.server.stats().repairs;
+    assert_eq!(repairs.reattached, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_llm_call_over_one_stored_earlier_is_billed_once() -> Result {
+    let t = TestServer::start(start(2_000)).await?;
+    let t0 = now() - 60 * SECOND;
+    let llm = |id: u64, parent: Option<u64>| {
+        let mut s = llm_span(1, id, t0);
+        s.parent_span_id = parent.map(span_id).unwrap_or_default();
+        s
+    };
+    // The instrumented client call ends first and is exported alone …
+    send(&t, vec![llm(2, Some(1))]).await?;
+    // … then the framework's wrapper with the same usage.
+    send(&t, vec![llm(1, None)]).await?;
+    let cost = |spans: &[SpanRecord], n| spans.iter().find(|s| s.span_id == id(n)).map(|s| s.cost);
+    let billed_once = eventually(Duration::from_secs(10), || {
+        let spans = stored_trace(&t)?;
+        Ok(cost(&spans, 1) == Some(None) && cost(&spans, 2).is_some_and(|c| c.is_some()))
+    })
+    .await?;
+    assert!(billed_once, "{:?}", stored_trace(&t)?);
+    let spans = stored_trace(&t)?;
+    let wrapper = spans.iter().find(|s| s.span_id == id(1));
+    assert!(flag(wrapper, "agentrace.aggregate"));
+    let bytes: [u8; 16] = trace_id(1).try_into().unwrap_or_default();
+    let summary = t
+        .fresh_store()?
+        .trace(TraceId::from_bytes(bytes))?
+        .ok_or("no trace")?
+        .summary;
+    assert_eq!(summary.cost, cost(&spans, 2).flatten().map(|c| c.total));
+    assert_eq!(t.server.stats().repairs.aggregates_marked, 1);
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! Orphan repair: rewriting the parent and the attributes of stored spans, for the server's
+//! background repairs (a detached root re-attached to its trace, an orphan marked or
+//! unmarked).
+
+use std::collections::BTreeSet;
+
+use agentrace_core::SpanRecord;
+use rusqlite::{TransactionBehavior, params};
+
+use crate::error::{Db, WriteError};
+use crate::rollup;
+use crate::store::SqliteStore;
+
+const UPDATE: &str = "UPDATE spans SET parent_span_id = ?1, attributes = ?2 \
+     WHERE trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?3) AND span_id = ?4 \
+     AND (parent_span_id IS NOT ?1 OR attributes IS NOT ?2) \
+     RETURNING trace_no";
+
+impl SqliteStore {
+    /// Rewrites the parent span id and the attributes of stored spans with those of `spans`
+    /// (matched by trace and span id; every other field is left as stored), in one
+    /// transaction, and recomputes the summaries of their traces (a re-attached root is no
+    /// longer a root). Returns how many spans changed; a span not stored changes nothing.
+    pub fn repair_spans(&self, spans: &[SpanRecord]) -> Result<usize, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let mut writer = self.writer();
+        let tx = writer
+            .conn_mut()
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        let mut traces = BTreeSet::new();
+        let mut changed = 0;
+        {
+            let mut stmt = tx.prepare_cached(UPDATE).db()?;
+            for s in spans {
+                let attributes = if s.attributes.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::to_string(&s.attributes).map_err(|source| {
+                        WriteError::Encode {
+                            what: "attributes",
+                            source,
+                        }
+                    })?)
+                };
+                let mut rows = stmt
+                    .query(params![
+                        s.parent_span_id.map(|p| p.to_bytes()),
+                        attributes,
+                        s.trace_id.to_bytes(),
+                        s.span_id.to_bytes(),
+                    ])
+                    .db()?;
+                while let Some(row) = rows.next().db()? {
+                    traces.insert(row.get::<_, i64>(0).db()?);
+                    changed += 1;
+                }
+            }
+        }
+        for trace_no in traces {
+            rollup::recompute(&tx, trace_no).map_err(WriteError::Rollup)?;
+        }
+        tx.commit().db()?;
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use agentrace_core::{Resource, SpanId, TraceId};
+
+    use super::*;
+
+    #[test]
+    fn parents_and_attributes_are_rewritten_and_the_tree_follows()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path().join("a.db"))?;
+        let resource = Arc::new(Resource::new("svc"));
+        let trace = TraceId::random();
+        let root = SpanRecord::new(trace, SpanId::random(), "root", 0, 100, resource.clone());
+        let detached = SpanRecord::new(trace, SpanId::random(), "late", 10, 20, resource);
+        store.insert_spans(&[root.clone(), detached.clone()])?;
+        assert_eq!(store.trace(trace)?.ok_or("no trace")?.roots.len(), 2);
+
+        let mut repaired = detached.clone();
+        repaired.parent_span_id = Some(root.span_id);
+        repaired.attributes.insert("agentrace.reattached", true);
+        repaired.name = "ignored".into();
+        assert_eq!(store.repair_spans(&[repaired.clone()])?, 1);
+        assert_eq!(
+            store.repair_spans(&[repaired])?,
+            0,
+            "nothing left to change"
+        );
+
+        let tree = store.trace(trace)?.ok_or("no trace")?;
+        assert_eq!(tree.roots.len(), 1);
+        let node = tree.find(detached.span_id).ok_or("lost")?;
+        assert_eq!(node.span.parent_span_id, Some(root.span_id));
+        assert_eq!(
+            node.span.name, "late",
+            "only the parent and attributes change"
+        );
+        assert!(node.span.attributes.get("agentrace.reattached").is_some());
+        assert_eq!(tree.summary.span_count, 2);
+        Ok(())
+    }
+}
