@@ -18,7 +18,8 @@ use agentrace_core::{
     TokenUsage, TraceId, Usd,
 };
 use agentrace_sqlite::{
-    AggregateQuery, GroupBy, Order, SpanFilter, SpanQuery, SqliteStore, TimeRange, TraceFilter,
+    AggregateQuery, GroupBy, Order, OverviewQuery, SpanFilter, SpanQuery, SqliteStore, TimeRange,
+    TraceFilter,
 };
 
 const T0: u64 = 1_700_000_000_000_000_000;
@@ -257,6 +258,50 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .first()
         .map_or(T0, |s| s.start_time_unix_nano);
     let last_hour = TimeRange::since(newest.saturating_sub(3_600_000_000_000));
+    println!("  from the rollups (what the server's API runs):");
+    time("overview (all time)", 5, || {
+        store.overview(&OverviewQuery::new(all))
+    })?;
+    time("overview (last hour)", 5, || {
+        store.overview(&OverviewQuery::new(last_hour))
+    })?;
+    let cost = |group_by: Vec<GroupBy>, range| {
+        AggregateQuery::new(SpanFilter::new().range(range).billable(true), group_by)
+    };
+    let day = GroupBy::TimeBucket {
+        width_ns: 86_400_000_000_000,
+    };
+    for (label, q) in [
+        ("cost by model (all time)", cost(vec![GroupBy::Model], all)),
+        (
+            "cost by model (last hour)",
+            cost(vec![GroupBy::Model], last_hour),
+        ),
+        (
+            "cost by model and day (all time)",
+            cost(vec![GroupBy::Model, day], all),
+        ),
+        ("cost by agent (all time)", cost(vec![GroupBy::Agent], all)),
+        (
+            "cost by provider (all time)",
+            cost(vec![GroupBy::Provider], all),
+        ),
+        (
+            "cost by framework (all time)",
+            cost(vec![GroupBy::Framework], all),
+        ),
+        (
+            "cost by session (all time)",
+            cost(vec![GroupBy::Session], all),
+        ),
+        ("cost by user (all time)", cost(vec![GroupBy::User], all)),
+        ("cost by day (all time)", cost(vec![day], all)),
+    ] {
+        let answer = time(label, 5, || store.rollup(&q))?;
+        assert_eq!(answer.source, agentrace_sqlite::RollupSource::Rollups);
+    }
+    time("tools (all time)", 5, || store.tools(all, 5))?;
+    println!("  from the spans (exact):");
     time("summary (all time)", 3, || store.summary(all))?;
     time("summary (last hour)", 3, || store.summary(last_hour))?;
     time("aggregate by model, llm (all time)", 3, || {

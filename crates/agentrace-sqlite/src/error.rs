@@ -129,6 +129,23 @@ pub enum OpenError {
         #[source]
         source: DbError,
     },
+    /// Migrating the schema failed while computing new tables from the records stored; the
+    /// file is left at its previous version.
+    #[error(
+        "migrating the store at {} from schema version {from} to {to} failed: {source}",
+        path.display()
+    )]
+    MigrationStep {
+        /// The file.
+        path: PathBuf,
+        /// Version before.
+        from: i64,
+        /// Version aimed at.
+        to: i64,
+        /// What failed.
+        #[source]
+        source: QueryError,
+    },
 }
 
 /// Writing records failed. The batch is written whole or not at all.

@@ -12,7 +12,8 @@
 //! | [`SqliteStore::open`] | opens (creates, migrates) a store; WAL mode, one writer, pooled readers |
 //! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
 //! | [`trace`](SqliteStore::trace), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
-//! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost |
+//! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost; exact, from the spans |
+//! | [`rollup`](SqliteStore::rollup), [`overview`](SqliteStore::overview), [`tools`](SqliteStore::tools) | the same from rollup tables kept by the writer: milliseconds at any size (percentiles within 3.2 %) |
 //! | [`spans`](SqliteStore::spans), [`events`](SqliteStore::events) | records a page at a time, for export and tail |
 //! | [`delete_before`](SqliteStore::delete_before) | retention, in short chunks |
 //!
@@ -73,14 +74,17 @@ mod reprice;
 mod retention;
 mod rollup;
 mod schema;
+mod span_rollups;
 mod store;
 mod write;
 
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
 pub use model::{
-    AggregateQuery, AggregateRow, Cursor, EventFilter, EventPage, EventQuery, GroupBy, GroupKey,
-    InsertReport, Order, Percentiles, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
-    StatusFilter, Summary, TimeRange, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree,
+    AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
+    EventQuery, GroupBy, GroupKey, InsertReport, Order, Overview, OverviewQuery, Percentiles,
+    RollupAnswer, RollupSource, SeriesPoint, SessionSummary, Signal, SpanFilter, SpanPage,
+    SpanQuery, StatusFilter, Summary, TimeRange, ToolStats, ToolsAnswer, TraceFilter, TraceNode,
+    TracePage, TraceSummary, TraceTree,
 };
 pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;

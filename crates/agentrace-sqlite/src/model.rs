@@ -152,6 +152,9 @@ pub struct SpanFilter {
     pub min_duration_ns: Option<u64>,
     /// Name contains this text (case-insensitive for ASCII).
     pub name_contains: Option<String>,
+    /// `true`: billable spans only (priced, or unpriced: an LLM or embedding call, or reporting
+    /// input or output tokens); `false`: the others.
+    pub billable: Option<bool>,
 }
 
 impl SpanFilter {
@@ -171,6 +174,8 @@ impl SpanFilter {
         status: StatusFilter,
         /// Sets the minimum duration.
         min_duration_ns: u64,
+        /// Keeps billable spans only (`true`) or the others (`false`).
+        billable: bool,
     );
 
     string_setters!(
@@ -693,6 +698,143 @@ pub struct Summary {
     pub by_model: Vec<AggregateRow>,
     /// Billable spans by agent name, costliest first.
     pub by_agent: Vec<AggregateRow>,
+}
+
+/// Where a [`RollupAnswer`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RollupSource {
+    /// The rollup tables: fast; percentiles within 3.2 %.
+    Rollups,
+    /// The spans themselves, because the rollups do not cover the filter or grouping: exact,
+    /// and as slow as [`SqliteStore::aggregate`](crate::SqliteStore::aggregate).
+    Spans,
+}
+
+/// The answer of [`SqliteStore::rollup`](crate::SqliteStore::rollup).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollupAnswer {
+    /// The range covered: the query's, widened to whole minutes.
+    pub range: TimeRange,
+    /// Where the figures came from.
+    pub source: RollupSource,
+    /// One row per group, sorted by key (missing values last).
+    pub rows: Vec<AggregateRow>,
+    /// Every matching span in one row (no keys).
+    pub total: AggregateRow,
+}
+
+/// What [`SqliteStore::overview`](crate::SqliteStore::overview) covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct OverviewQuery {
+    /// Span start within this range (widened to whole minutes).
+    pub range: TimeRange,
+    /// Width of the time series' buckets, a whole number of minutes; `None`: chosen for about
+    /// 60 points or fewer (1 min, 5 min, 15 min, 1 h, 6 h, 1 day, 7 days, or whole days).
+    pub bucket_ns: Option<u64>,
+}
+
+impl OverviewQuery {
+    /// The overview of `range`.
+    pub fn new(range: TimeRange) -> Self {
+        Self {
+            range,
+            bucket_ns: None,
+        }
+    }
+
+    setters!(
+        /// Sets the series' bucket width.
+        bucket_ns: u64,
+    );
+}
+
+/// One bucket of the overview's time series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    /// Bucket start (ns since the epoch).
+    pub start_unix_nano: u64,
+    /// Spans starting in the bucket.
+    pub spans: u64,
+    /// Failed spans of any kind.
+    pub span_errors: u64,
+    /// LLM calls.
+    pub requests: u64,
+    /// Failed LLM calls.
+    pub errors: u64,
+    /// LLM call latency; `None` without calls.
+    pub latency: Option<Percentiles>,
+    /// Tokens of all spans.
+    pub usage: TokenUsage,
+    /// Cost of the priced spans; `None` when none was priced.
+    pub cost: Option<Usd>,
+    /// Billable spans without a price.
+    pub unpriced: u64,
+}
+
+/// The dashboard's overview: [`Summary`] numbers from the rollups, and a time series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The numbers of the range (`summary.range`: the range covered, widened to whole
+    /// minutes). Latency percentiles are within 3.2 %.
+    pub summary: Summary,
+    /// Width of the series' buckets.
+    pub bucket_ns: u64,
+    /// The series, oldest first, one point per bucket (empty buckets included) from the
+    /// bucket of the range's start (or of the first span, for an open start) to the range's
+    /// end (or the last span).
+    pub series: Vec<SeriesPoint>,
+}
+
+/// How often a tool failed with one error type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorCount {
+    /// `error.type` of the failed spans; `None` when they did not set one.
+    pub error_type: Option<String>,
+    /// Failed spans.
+    pub count: u64,
+}
+
+/// How often a tool failed with one error message pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorPattern {
+    /// `error.type` of the failed spans; `None` when they did not set one.
+    pub error_type: Option<String>,
+    /// The status message with numbers as `<n>` and ids as `<id>` (cut to 200 bytes); `None`
+    /// without a message.
+    pub pattern: Option<String>,
+    /// Failed spans.
+    pub count: u64,
+}
+
+/// One tool's calls (spans of kind `tool`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolStats {
+    /// Tool name; `None` for tool spans without one.
+    pub tool: Option<String>,
+    /// Calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// `1 − errors / calls`.
+    pub success_rate: f64,
+    /// Call duration percentiles (within 3.2 %).
+    pub duration: Percentiles,
+    /// Failures by error type, most frequent first.
+    pub error_types: Vec<ErrorCount>,
+    /// The most frequent failures by type and message pattern, most frequent first.
+    pub top_errors: Vec<ErrorPattern>,
+}
+
+/// The answer of [`SqliteStore::tools`](crate::SqliteStore::tools).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolsAnswer {
+    /// The range covered, widened to whole minutes.
+    pub range: TimeRange,
+    /// Tools, most called first.
+    pub tools: Vec<ToolStats>,
 }
 
 /// Which records retention deletes.

@@ -1,13 +1,15 @@
 //! Repricing: replacing the cost of stored spans after a price change.
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use agentrace_core::{Cost, SpanId, TraceId};
-use rusqlite::TransactionBehavior;
 use rusqlite::params;
 
+use crate::codec;
 use crate::error::{Db, WriteError};
 use crate::rollup;
+use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
 
 /// A new cost for one stored span (`None`: unpriced).
@@ -21,53 +23,82 @@ pub struct CostUpdate {
     pub cost: Option<Cost>,
 }
 
+/// A span's costs and rollup facts, before the update.
+static CURRENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT trace_no, cost_input, cost_cache_read, cost_cache_write, cost_output, \
+         cost_total, {FACT_COLUMNS} FROM spans \
+         WHERE trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?1) AND span_id = ?2"
+    )
+});
+
 const UPDATE: &str = "UPDATE spans SET cost_input = ?1, cost_cache_read = ?2, cost_cache_write = ?3, \
-     cost_output = ?4, cost_total = ?5 \
-     WHERE trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?6) AND span_id = ?7 \
-     AND (cost_input IS NOT ?1 OR cost_cache_read IS NOT ?2 OR cost_cache_write IS NOT ?3 \
-          OR cost_output IS NOT ?4 OR cost_total IS NOT ?5) \
-     RETURNING trace_no";
+     cost_output = ?4, cost_total = ?5 WHERE trace_no = ?6 AND span_id = ?7";
 
 impl SqliteStore {
-    /// Replaces the cost of stored spans in one transaction and recomputes the summaries of
-    /// their traces. Returns how many spans' costs changed (an update to the same cost, or to a
-    /// span not stored, changes nothing).
+    /// Replaces the cost of stored spans in one transaction, and recomputes the summaries of
+    /// their traces and their rollups. Returns how many spans' costs changed (an update to the
+    /// same cost, or to a span not stored, changes nothing).
     pub fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
-        let mut writer = self.writer();
-        let tx = writer
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let mut traces = BTreeSet::new();
-        let mut changed = 0;
-        {
-            let mut stmt = tx.prepare_cached(UPDATE).db()?;
+        self.writer().transaction(|tx, keys| {
+            let mut traces = BTreeSet::new();
+            // (facts before, facts after) of each changed span.
+            let mut changed = Vec::new();
             for u in updates {
                 let c = u.cost.as_ref();
-                let mut rows = stmt
-                    .query(params![
-                        c.map(|c| c.input.nanos()),
-                        c.map(|c| c.cache_read.nanos()),
-                        c.map(|c| c.cache_write.nanos()),
-                        c.map(|c| c.output.nanos()),
-                        c.map(|c| c.total.nanos()),
-                        u.trace_id.to_bytes(),
-                        u.span_id.to_bytes(),
+                let new = [
+                    c.map(|c| c.input.nanos()),
+                    c.map(|c| c.cache_read.nanos()),
+                    c.map(|c| c.cache_write.nanos()),
+                    c.map(|c| c.output.nanos()),
+                    c.map(|c| c.total.nanos()),
+                ];
+                let span_id = u.span_id.to_bytes();
+                let current = {
+                    let mut stmt = tx.prepare_cached(&CURRENT).db()?;
+                    let mut rows = stmt.query(params![u.trace_id.to_bytes(), span_id]).db()?;
+                    match rows.next().db()? {
+                        None => None,
+                        Some(row) => {
+                            let mut old = [None; 5];
+                            for (i, o) in old.iter_mut().enumerate() {
+                                *o = codec::opt_int(row, 1 + i).map_err(WriteError::Rollup)?;
+                            }
+                            let facts = OwnedFacts::read(row, 6).map_err(WriteError::Rollup)?;
+                            Some((row.get::<_, i64>(0).db()?, old, facts))
+                        }
+                    }
+                };
+                let Some((trace_no, old, facts)) = current else {
+                    continue;
+                };
+                if old == new {
+                    continue;
+                }
+                tx.prepare_cached(UPDATE)
+                    .db()?
+                    .execute(params![
+                        new[0], new[1], new[2], new[3], new[4], trace_no, span_id
                     ])
                     .db()?;
-                while let Some(row) = rows.next().db()? {
-                    traces.insert(row.get::<_, i64>(0).db()?);
-                    changed += 1;
-                }
+                traces.insert(trace_no);
+                let mut after = facts.clone();
+                after.cost = new[4];
+                changed.push((facts, after));
             }
-        }
-        for trace_no in traces {
-            rollup::recompute(&tx, trace_no).map_err(WriteError::Rollup)?;
-        }
-        tx.commit().db()?;
-        Ok(changed)
+            for &trace_no in &traces {
+                rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
+            }
+            let mut batch = span_rollups::Batch::default();
+            for (before, after) in &changed {
+                batch.add(&before.facts(), -1);
+                batch.add(&after.facts(), 1);
+            }
+            batch.apply(tx, keys)?;
+            Ok(changed.len())
+        })
     }
 }

@@ -1,14 +1,22 @@
 //! Retention: deleting records older than a cutoff, in short transactions.
 
 use std::collections::HashSet;
-
-use rusqlite::TransactionBehavior;
+use std::sync::LazyLock;
 
 use crate::codec::bound;
 use crate::error::{Db, RetentionError};
 use crate::model::Signal;
 use crate::rollup;
+use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
+
+/// Deletes a chunk of old spans, returning their traces and what they contributed to rollups.
+static DELETE_SPANS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "DELETE FROM spans WHERE rowid IN \
+         (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no, {FACT_COLUMNS}"
+    )
+});
 
 /// Rows deleted per transaction: small enough that a chunk holds the write lock for
 /// milliseconds, so the pipeline's writes interleave with a long purge.
@@ -47,32 +55,27 @@ impl SqliteStore {
     }
 
     fn delete_span_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
-        let mut writer = self.writer();
-        let tx = writer
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let mut traces = HashSet::new();
-        let mut n = 0;
-        {
-            let mut stmt = tx
-                .prepare_cached(
-                    "DELETE FROM spans WHERE rowid IN \
-                     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no",
-                )
-                .db()?;
-            let mut rows = stmt.query([cutoff, CHUNK]).db()?;
-            while let Some(row) = rows.next().db()? {
-                n += 1;
-                let trace_no: i64 = row.get(0).db()?;
-                traces.insert(trace_no);
+        self.writer().transaction(|tx, keys| {
+            let mut traces = HashSet::new();
+            let mut deleted = Vec::new();
+            {
+                let mut stmt = tx.prepare_cached(&DELETE_SPANS).db()?;
+                let mut rows = stmt.query([cutoff, CHUNK]).db()?;
+                while let Some(row) = rows.next().db()? {
+                    traces.insert(row.get::<_, i64>(0).db()?);
+                    deleted.push(OwnedFacts::read(row, 1)?);
+                }
             }
-        }
-        for trace_no in traces {
-            rollup::recompute(&tx, trace_no)?;
-        }
-        tx.commit().db()?;
-        Ok(n)
+            for trace_no in traces {
+                rollup::recompute(tx, trace_no)?;
+            }
+            let mut batch = span_rollups::Batch::default();
+            for f in &deleted {
+                batch.add(&f.facts(), -1);
+            }
+            batch.apply(tx, keys)?;
+            Ok(deleted.len())
+        })
     }
 
     fn delete_event_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use crate::error::{DbError, OpenError};
+use crate::error::{DbError, OpenError, QueryError};
+use crate::span_rollups;
 
 /// `PRAGMA application_id` of agentrace stores: "AGTR".
 pub(crate) const APPLICATION_ID: i32 = 0x4147_5452;
@@ -17,10 +18,20 @@ pub(crate) const APPLICATION_ID: i32 = 0x4147_5452;
 /// How long a connection waits for a lock held by another before giving up with "busy".
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A step of a migration in Rust, run after its SQL in the same transaction.
+type Step = fn(&Connection) -> Result<(), QueryError>;
+
+/// A migration: SQL, then optionally a step in Rust (e.g. computing new tables from old ones).
+struct Migration {
+    sql: &'static str,
+    then: Option<Step>,
+}
+
 /// Migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 0 → 1: the initial schema.
-    r"
+    Migration {
+        sql: r"
 CREATE TABLE resources (
     id            INTEGER PRIMARY KEY,
     service_name  TEXT NOT NULL,
@@ -121,8 +132,72 @@ CREATE TABLE events (
 CREATE INDEX events_trace ON events (trace_id) WHERE trace_id IS NOT NULL;
 CREATE INDEX events_session ON events (session_id, time_ns) WHERE session_id IS NOT NULL;
 ",
+        then: None,
+    },
     // 1 → 2: one-hour cache writes, a subset of the cache writes (Anthropic).
-    r"ALTER TABLE spans ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
+    Migration {
+        sql: r"ALTER TABLE spans ADD COLUMN cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0;",
+        then: None,
+    },
+    // 2 → 3: rollups of spans by minute and hour (see `span_rollups`), computed from the
+    // spans already stored.
+    Migration {
+        sql: r"
+CREATE TABLE rollup_keys (
+    id              INTEGER PRIMARY KEY,
+    key_hash        INTEGER NOT NULL,
+    billable        INTEGER NOT NULL,
+    kind            TEXT,
+    provider        TEXT,
+    request_model   TEXT,
+    response_model  TEXT,
+    agent_name      TEXT,
+    framework       TEXT,
+    service_name    TEXT,
+    tool_name       TEXT,
+    operation       TEXT
+);
+CREATE INDEX rollup_keys_hash ON rollup_keys (key_hash);
+
+CREATE TABLE rollups (
+    tier                            INTEGER NOT NULL,
+    bucket_ns                       INTEGER NOT NULL,
+    key_id                          INTEGER NOT NULL,
+    spans                           INTEGER NOT NULL,
+    errors                          INTEGER NOT NULL,
+    input_tokens                    INTEGER NOT NULL,
+    output_tokens                   INTEGER NOT NULL,
+    cache_read_tokens               INTEGER NOT NULL,
+    cache_write_tokens              INTEGER NOT NULL,
+    cache_write_1h_tokens           INTEGER NOT NULL,
+    reasoning_tokens                INTEGER NOT NULL,
+    cost_total                      INTEGER NOT NULL,
+    priced                          INTEGER NOT NULL,
+    unpriced                        INTEGER NOT NULL,
+    unpriced_input_tokens           INTEGER NOT NULL,
+    unpriced_output_tokens          INTEGER NOT NULL,
+    unpriced_cache_read_tokens      INTEGER NOT NULL,
+    unpriced_cache_write_tokens     INTEGER NOT NULL,
+    unpriced_cache_write_1h_tokens  INTEGER NOT NULL,
+    unpriced_reasoning_tokens       INTEGER NOT NULL,
+    duration_min                    INTEGER NOT NULL,
+    duration_max                    INTEGER NOT NULL,
+    histogram                       BLOB NOT NULL,
+    PRIMARY KEY (tier, bucket_ns, key_id)
+) WITHOUT ROWID;
+
+CREATE TABLE rollup_errors (
+    tier        INTEGER NOT NULL,
+    bucket_ns   INTEGER NOT NULL,
+    key_id      INTEGER NOT NULL,
+    error_type  TEXT NOT NULL,
+    pattern     TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    PRIMARY KEY (tier, bucket_ns, key_id, error_type, pattern)
+) WITHOUT ROWID;
+",
+        then: Some(span_rollups::backfill),
+    },
 ];
 
 /// The schema version this build writes and reads.
@@ -181,6 +256,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     )
     .map_err(err)?;
     conn.set_prepared_statement_cache_capacity(32);
+    span_rollups::register_functions(&conn).map_err(err)?;
     let mut conn = conn;
     migrate(&mut conn, path, application_id)?;
     Ok(conn)
@@ -252,8 +328,16 @@ fn migrate(conn: &mut Connection, path: &Path, application_id: i32) -> Result<()
         source: DbError(e),
     };
     let first = usize::try_from(version).unwrap_or(0);
-    for sql in MIGRATIONS.iter().skip(first) {
-        tx.execute_batch(sql).map_err(migration_error)?;
+    for migration in MIGRATIONS.iter().skip(first) {
+        tx.execute_batch(migration.sql).map_err(migration_error)?;
+        if let Some(then) = migration.then {
+            then(&tx).map_err(|source| OpenError::MigrationStep {
+                path: path.to_owned(),
+                from,
+                to: SCHEMA_VERSION,
+                source,
+            })?;
+        }
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)
         .map_err(migration_error)?;

@@ -145,6 +145,21 @@ impl SqliteStore {
         }
         result
     }
+
+    /// Runs `f` in a read transaction: every statement sees the same snapshot.
+    pub(crate) fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        self.read(|conn| {
+            conn.execute_batch("BEGIN").db()?;
+            let result = f(conn);
+            // Ending a read transaction cannot lose anything; should it fail, the connection
+            // stays out of the pool (it is not in autocommit mode).
+            let _ = conn.execute_batch("COMMIT");
+            result
+        })
+    }
 }
 
 #[async_trait]

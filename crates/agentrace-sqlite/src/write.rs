@@ -4,12 +4,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use agentrace_core::{Attributes, Event, Resource, SpanEvent, SpanRecord};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::codec::{status_to_sql, to_sql};
 use crate::error::{Db, DbError, WriteError};
 use crate::model::InsertReport;
 use crate::rollup::{self, Contribution, Rollups};
+use crate::span_rollups::{self, KeyIds};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
 /// senders that vary their resource attributes).
@@ -37,6 +38,8 @@ pub(crate) struct Writer {
     /// `service.name` → resource attributes JSON → `resources.id`.
     resources: HashMap<String, HashMap<String, i64>>,
     cached_resources: usize,
+    /// `rollup_keys` ids.
+    rollup_keys: KeyIds,
 }
 
 impl Writer {
@@ -45,6 +48,7 @@ impl Writer {
             conn,
             resources: HashMap::new(),
             cached_resources: 0,
+            rollup_keys: KeyIds::default(),
         }
     }
 
@@ -54,6 +58,23 @@ impl Writer {
 
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Runs `f` in an `IMMEDIATE` transaction, committed if `f` succeeds; `f` gets the rollup
+    /// key cache, forgotten after a failure.
+    pub(crate) fn transaction<T, E: From<DbError>>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &mut KeyIds) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.guarded(|w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let out = f(&tx, &mut w.rollup_keys)?;
+            tx.commit().db()?;
+            Ok(out)
+        })
     }
 
     pub(crate) fn insert_spans(
@@ -67,18 +88,16 @@ impl Writer {
         self.guarded(|w| w.try_insert_events(events))
     }
 
-    /// Runs a write with the resource cache bounded before and forgotten after a failure:
-    /// ids created by a rolled-back transaction no longer exist.
-    fn guarded<T>(
-        &mut self,
-        write: impl FnOnce(&mut Self) -> Result<T, WriteError>,
-    ) -> Result<T, WriteError> {
+    /// Runs a write with the resource cache bounded before, and the caches forgotten after a
+    /// failure: ids created by a rolled-back transaction no longer exist.
+    fn guarded<T, E>(&mut self, write: impl FnOnce(&mut Self) -> Result<T, E>) -> Result<T, E> {
         if self.cached_resources > MAX_CACHED_RESOURCES {
             self.forget_resources();
         }
         let result = write(self);
         if result.is_err() {
             self.forget_resources();
+            self.rollup_keys.clear();
         }
         result
     }
@@ -95,6 +114,7 @@ impl Writer {
             .db()?;
         let mut report = InsertReport::default();
         let mut rollups = Rollups::default();
+        let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         let mut attributes = Json::default();
         let mut span_events = Json::default();
@@ -152,10 +172,12 @@ impl Writer {
                 } else {
                     report.inserted += 1;
                     rollups.add(trace_no, &Contribution::of(s));
+                    span_rollups.add(&span_rollups::Facts::of(s), 1);
                 }
             }
         }
         rollups.apply(&tx)?;
+        span_rollups.apply(&tx, &mut self.rollup_keys)?;
         tx.commit().db()?;
         Ok(report)
     }
@@ -328,15 +350,23 @@ impl<'a> ResourceIds<'a> {
     }
 }
 
-/// FNV-1a, 64 bits: a hash that is the same in every build, for event identity.
-struct Fnv(u64);
+/// FNV-1a, 64 bits: a hash that is the same in every build, for event identity and rollup
+/// keys (and a fast hasher for short keys).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Fnv {
-    fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         Self(0xcbf2_9ce4_8422_2325)
     }
 
-    fn bytes(&mut self, bytes: &[u8]) {
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
@@ -349,7 +379,7 @@ impl Fnv {
         self.bytes(bytes);
     }
 
-    fn opt(&mut self, bytes: Option<&[u8]>) {
+    pub(crate) fn opt(&mut self, bytes: Option<&[u8]>) {
         match bytes {
             None => self.bytes(&[0]),
             Some(b) => {
@@ -357,6 +387,20 @@ impl Fnv {
                 self.field(b);
             }
         }
+    }
+
+    pub(crate) const fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.bytes(bytes);
     }
 }
 

@@ -34,8 +34,8 @@ struct Fact {
 /// The columns [`fact`] reads, first in every aggregate query.
 const FACT_COLUMNS: &str = "s.kind, s.duration_ns, s.status_code, s.input_tokens, \
      s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, \
-     s.cost_total";
-const FACTS: usize = 9;
+     s.cost_total, s.cache_write_1h_tokens";
+const FACTS: usize = 10;
 
 fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
     let kind = match row.get_ref(0).db()?.as_str() {
@@ -53,8 +53,7 @@ fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
             output_tokens: from_sql(codec::int(row, 4)?),
             cache_read_tokens: from_sql(codec::int(row, 5)?),
             cache_write_tokens: from_sql(codec::int(row, 6)?),
-            // Aggregates count cache writes; their one-hour share is kept per span only.
-            cache_write_1h_tokens: 0,
+            cache_write_1h_tokens: from_sql(codec::int(row, 9)?),
             reasoning_tokens: from_sql(codec::int(row, 7)?),
         },
         cost: codec::opt_int(row, 8)?,
@@ -167,7 +166,7 @@ fn group_key(row: &Row<'_>, idx: usize, g: GroupBy) -> Result<GroupKey, QueryErr
 }
 
 /// Keys in ascending order, missing values last.
-fn key_order(a: &[GroupKey], b: &[GroupKey]) -> Ordering {
+pub(crate) fn key_order(a: &[GroupKey], b: &[GroupKey]) -> Ordering {
     for (x, y) in a.iter().zip(b) {
         let o = match (x, y) {
             (GroupKey::None, GroupKey::None) => Ordering::Equal,
@@ -183,11 +182,12 @@ fn key_order(a: &[GroupKey], b: &[GroupKey]) -> Ordering {
 }
 
 /// Costliest first, then busiest.
-fn by_cost(rows: &mut [AggregateRow]) {
+pub(crate) fn by_cost(rows: &mut [AggregateRow]) {
     rows.sort_by_key(|r| (Reverse(r.cost), Reverse(r.count)));
 }
 
-fn aggregate(
+/// Spans matching `filter` grouped by `group_by`, read one by one.
+pub(crate) fn aggregate(
     conn: &Connection,
     filter: &SpanFilter,
     group_by: &[GroupBy],
@@ -224,16 +224,10 @@ impl SqliteStore {
         self.read(|conn| aggregate(conn, &q.filter, &q.group_by))
     }
 
-    /// The overview of a time range, all figures from one consistent snapshot.
+    /// The overview of a time range, all figures from one consistent snapshot. Exact: it
+    /// reads every span of the range (see [`overview`](Self::overview) for the fast one).
     pub fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
-        self.read(|conn| {
-            conn.execute_batch("BEGIN").db()?;
-            let summary = summary(conn, range);
-            // Ending a read transaction cannot lose anything; should it fail, the connection
-            // stays out of the pool (it is not in autocommit mode).
-            let _ = conn.execute_batch("COMMIT");
-            summary
-        })
+        self.snapshot(|conn| summary(conn, range))
     }
 
     /// Sessions with traces starting in `range`, most recently active first, from the
@@ -327,6 +321,23 @@ impl ByText {
     }
 }
 
+/// Traces starting in `range`.
+pub(crate) fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
+    let mut w = Where::default();
+    w.range("t.start_ns", &range);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM traces AS t WHERE {}",
+            w.sql()
+        ))
+        .db()?;
+    let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+    match rows.next().db()? {
+        Some(row) => codec::count(row, 0),
+        None => Ok(0),
+    }
+}
+
 fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
     let mut w = Where::default();
     w.range("s.start_ns", &range);
@@ -374,21 +385,7 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
             }
         }
     }
-    let mut tw = Where::default();
-    tw.range("t.start_ns", &range);
-    let traces = {
-        let mut stmt = conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM traces AS t WHERE {}",
-                tw.sql()
-            ))
-            .db()?;
-        let mut rows = stmt.query(params_from_iter(&tw.params)).db()?;
-        match rows.next().db()? {
-            Some(row) => codec::count(row, 0)?,
-            None => 0,
-        }
-    };
+    let traces = count_traces(conn, range)?;
     let (requests, errors) = (llm.count, llm.errors);
     let latency = (requests > 0).then(|| llm.percentiles());
     Ok(Summary {

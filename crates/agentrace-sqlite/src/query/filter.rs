@@ -103,7 +103,20 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
     if let Some(d) = f.min_duration_ns {
         w.push("s.duration_ns >= ?", [Value::Integer(bound(d))]);
     }
+    if let Some(billable) = f.billable {
+        let clause = if billable {
+            BILLABLE.to_owned()
+        } else {
+            format!("NOT {BILLABLE}")
+        };
+        w.push(clause, []);
+    }
 }
+
+/// A billable span, in SQL (mirrors [`codec::is_unpriced`](crate::codec::is_unpriced)):
+/// priced, an LLM or embedding call, or reporting input or output tokens.
+const BILLABLE: &str = "(s.cost_total IS NOT NULL OR s.kind IN ('llm', 'embedding') \
+     OR s.input_tokens <> 0 OR s.output_tokens <> 0)";
 
 /// Span fields shared by span and trace filters.
 struct SpanFields<'a> {

@@ -5,3 +5,5 @@ mod aggregate;
 mod filter;
 mod records;
 mod traces;
+
+pub(crate) use aggregate::{aggregate as exact_aggregate, by_cost, count_traces, key_order};

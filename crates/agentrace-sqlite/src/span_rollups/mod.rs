@@ -1,0 +1,108 @@
+//! Rollups of spans by time bucket: what makes the overview, cost and tool queries fast.
+//!
+//! Every stored span is counted in one row of `rollups` per **tier** (the minute and the hour
+//! of its start), the row of its **key**: its low-cardinality dimensions (kind, billable,
+//! provider, requested and responding model, agent, framework, service, tool, operation),
+//! interned in `rollup_keys`. Sessions and users are not dimensions: there are as many as
+//! traces, and keeping them would cost a row per span. A row holds counters (spans, errors,
+//! tokens by type, cost, priced, unpriced and their tokens), the duration bounds and a duration
+//! histogram (see [`histogram`]). Failed spans are also counted in `rollup_errors` by key, error
+//! type and message pattern.
+//!
+//! The writer keeps rows exact in the same transaction as the spans: inserts add the new spans
+//! (not the duplicates), retention removes the deleted ones, repricing moves a span's old
+//! contribution out and its new one in. A query over a range widened to whole minutes reads
+//! whole hours from the hour tier and the edges from the minute tier, so it reads a few
+//! thousand rows whatever the number of spans; counts, tokens and costs are exact and
+//! percentiles within 3.2 %.
+
+mod histogram;
+mod key;
+mod measures;
+mod read;
+mod write;
+
+pub(crate) use histogram::register as register_functions;
+pub(crate) use key::{FACT_COLUMNS, Facts, OwnedFacts};
+pub(crate) use write::{Batch, KeyIds};
+
+use rusqlite::Connection;
+
+use crate::error::{Db, QueryError};
+
+/// A tier of rollups: the width of its buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Tier {
+    Minute,
+    Hour,
+}
+
+/// A minute, in nanoseconds.
+pub(crate) const MINUTE_NS: u64 = 60_000_000_000;
+/// An hour, in nanoseconds.
+pub(crate) const HOUR_NS: u64 = 3_600_000_000_000;
+
+impl Tier {
+    pub(crate) const fn width_ns(self) -> u64 {
+        match self {
+            Self::Minute => MINUTE_NS,
+            Self::Hour => HOUR_NS,
+        }
+    }
+
+    /// The `tier` column: the width in seconds.
+    pub(crate) const fn to_sql(self) -> i64 {
+        match self {
+            Self::Minute => 60,
+            Self::Hour => 3_600,
+        }
+    }
+}
+
+/// The start of the bucket of width `width` (> 0) holding `t`.
+pub(crate) const fn floor(t: u64, width: u64) -> u64 {
+    t - t % width
+}
+
+/// The end of that bucket, unless `t` starts one (saturating).
+pub(crate) const fn ceil(t: u64, width: u64) -> u64 {
+    if t.is_multiple_of(width) {
+        t
+    } else {
+        floor(t, width).saturating_add(width)
+    }
+}
+
+/// Spans read per step of [`backfill`].
+const BACKFILL_CHUNK: i64 = 50_000;
+
+/// Counts every stored span into the rollups (migration 2 → 3, on a file that has spans but
+/// no rollups yet).
+pub(crate) fn backfill(conn: &Connection) -> Result<(), QueryError> {
+    let mut ids = KeyIds::default();
+    let mut after = i64::MIN;
+    loop {
+        let mut facts = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT rowid, {FACT_COLUMNS} FROM spans WHERE rowid > ?1 \
+                     ORDER BY rowid LIMIT ?2"
+                ))
+                .db()?;
+            let mut rows = stmt.query([after, BACKFILL_CHUNK]).db()?;
+            while let Some(row) = rows.next().db()? {
+                after = row.get(0).db()?;
+                facts.push(OwnedFacts::read(row, 1)?);
+            }
+        }
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::default();
+        for f in &facts {
+            batch.add(&f.facts(), 1);
+        }
+        batch.apply(conn, &mut ids)?;
+    }
+}

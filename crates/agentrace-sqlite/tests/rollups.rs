@@ -1,0 +1,583 @@
+//! The rollups against a recomputation from the spans: after inserts (in several batches, out
+//! of order, with duplicates), repricing and retention; the overview, tool analytics, and the
+//! migration that computes rollups for a store written before them.
+
+mod common;
+
+use agentrace_core::{Cost, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
+use agentrace_sqlite::{
+    AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
+    RollupSource, Signal, SpanFilter, SqliteStore, StatusFilter, TimeRange,
+};
+use common::{MS, SEC, T0, TestResult, sid, span, tid};
+
+const MINUTE: u64 = 60 * SEC;
+const HOUR: u64 = 60 * MINUTE;
+/// A whole hour, so that hour buckets start on it.
+const H0: u64 = T0 - T0 % HOUR;
+
+/// A deterministic pseudo-random sequence (a 64-bit LCG).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) % n
+    }
+}
+
+/// `n` spans over three hours: every kind, several models (requested and responding), agents
+/// (or none), providers, frameworks, tools with failures of several types and messages,
+/// priced and unpriced calls, durations from 1 µs to 20 s.
+fn dataset(n: u64) -> Vec<SpanRecord> {
+    let mut rng = Lcg(7);
+    (0..n)
+        .map(|i| {
+            let start = H0 + 10 * MINUTE + rng.next(3 * HOUR);
+            let duration = [1_000, 250_000, 3 * MS, 80 * MS, 900 * MS, 20 * SEC]
+                [rng.next(6) as usize]
+                + rng.next(1_000_000);
+            let mut s = span(tid(i / 5), sid(i), None, "step", start, duration);
+            s.kind = [
+                SpanKind::Llm,
+                SpanKind::Llm,
+                SpanKind::Tool,
+                SpanKind::Agent,
+                SpanKind::Other,
+            ][rng.next(5) as usize];
+            s.agent_name =
+                [Some("planner"), Some("coder"), None][rng.next(3) as usize].map(Into::into);
+            s.framework = [Some("rig"), None][rng.next(2) as usize].map(Into::into);
+            s.session_id = Some(format!("session-{}", i % 7).into());
+            s.user_id = Some(format!("user-{}", i % 3).into());
+            match s.kind {
+                SpanKind::Llm => {
+                    let model = ["gpt-4o", "claude-sonnet-4", "local-llama"][rng.next(3) as usize];
+                    s.name = format!("chat {model}").into();
+                    s.provider = Some(if model == "gpt-4o" { "openai" } else { "other" }.into());
+                    s.operation = Some("chat".into());
+                    s.request_model = Some(model.into());
+                    if rng.next(2) == 0 {
+                        s.response_model = Some(format!("{model}-2025").into());
+                    }
+                    s.usage = TokenUsage {
+                        input_tokens: 100 + rng.next(5_000),
+                        output_tokens: rng.next(800),
+                        cache_read_tokens: rng.next(100),
+                        cache_write_tokens: rng.next(50),
+                        cache_write_1h_tokens: rng.next(10),
+                        reasoning_tokens: rng.next(30),
+                    };
+                    if model != "local-llama" {
+                        let c = rng.next(10_000) as i64;
+                        s.cost = Some(Cost::from_parts(
+                            Usd::from_nanos(c),
+                            Usd::from_nanos(c / 10),
+                            Usd::ZERO,
+                            Usd::from_nanos(2 * c),
+                        ));
+                    }
+                    if rng.next(10) == 0 {
+                        s.status =
+                            SpanStatus::error(format!("rate limited, retry in {}s", rng.next(60)));
+                        s.attributes.insert("error.type", "429");
+                    }
+                }
+                SpanKind::Tool => {
+                    let tool = ["web_search", "calculator"][rng.next(2) as usize];
+                    s.tool_name = Some(tool.into());
+                    s.operation = Some("execute_tool".into());
+                    match rng.next(6) {
+                        0 => {
+                            s.status =
+                                SpanStatus::error(format!("timeout after {}s", 30 + rng.next(5)));
+                            s.attributes.insert("error.type", "timeout");
+                        }
+                        1 => s.status = SpanStatus::error("upstream returned 502"),
+                        _ => {}
+                    }
+                }
+                SpanKind::Other if rng.next(3) == 0 => {
+                    // A non-LLM span with tokens and no price: billable, unpriced.
+                    s.usage = TokenUsage::new(rng.next(100) + 1, 0);
+                }
+                _ => {}
+            }
+            s
+        })
+        .collect()
+}
+
+/// A store holding `spans`, written in batches of 64 in reverse order, each batch twice.
+fn store_with(
+    spans: &[SpanRecord],
+) -> Result<(tempfile::TempDir, SqliteStore), Box<dyn std::error::Error>> {
+    let (dir, store) = common::open()?;
+    for chunk in spans.rchunks(64) {
+        store.insert_spans(chunk)?;
+        let again = store.insert_spans(chunk)?;
+        assert_eq!(again.inserted, 0, "a resent batch adds nothing");
+    }
+    Ok((dir, store))
+}
+
+fn close(rollup: u64, exact: u64) -> bool {
+    rollup.abs_diff(exact) as f64 <= exact as f64 / 32.0 + 1.0
+}
+
+fn assert_close(r: &Percentiles, e: &Percentiles, what: &str) {
+    for (a, b) in [
+        (r.p50_ns, e.p50_ns),
+        (r.p95_ns, e.p95_ns),
+        (r.p99_ns, e.p99_ns),
+    ] {
+        assert!(
+            close(a, b),
+            "{what}: percentile {a} vs exact {b} ({r:?} vs {e:?})"
+        );
+    }
+}
+
+/// Rows from the rollups equal exact rows: counts, tokens and costs exactly, percentiles
+/// within 1/32.
+fn assert_same(rollup: &[AggregateRow], exact: &[AggregateRow], what: &str) {
+    assert_eq!(
+        rollup.iter().map(|r| &r.keys).collect::<Vec<_>>(),
+        exact.iter().map(|r| &r.keys).collect::<Vec<_>>(),
+        "{what}: groups"
+    );
+    for (r, e) in rollup.iter().zip(exact) {
+        let strip = |row: &AggregateRow| AggregateRow {
+            duration: Percentiles::default(),
+            ..row.clone()
+        };
+        assert_eq!(strip(r), strip(e), "{what}: {:?}", r.keys);
+        assert_close(&r.duration, &e.duration, what);
+    }
+}
+
+/// Rows sorted by key (costliest-first lists tie in any order).
+fn by_key(rows: &[AggregateRow]) -> Vec<AggregateRow> {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| a.keys.cmp(&b.keys));
+    rows
+}
+
+/// Every covered query: rollup answers equal `aggregate` over the widened range.
+fn assert_rollups_match_spans(store: &SqliteStore) -> TestResult {
+    let day = GroupBy::TimeBucket {
+        width_ns: 24 * HOUR,
+    };
+    let ranges = [
+        TimeRange::ALL,
+        TimeRange::new(H0 + 37 * MINUTE + 5, H0 + 2 * HOUR + 3 * MINUTE + 1),
+        TimeRange::since(H0 + HOUR + 30 * SEC),
+        TimeRange::until(H0 + 2 * HOUR),
+    ];
+    let groupings: Vec<Vec<GroupBy>> = vec![
+        vec![],
+        vec![GroupBy::Model],
+        vec![GroupBy::Provider, GroupBy::Model],
+        vec![GroupBy::Agent],
+        vec![GroupBy::Framework],
+        vec![GroupBy::Kind],
+        vec![GroupBy::Service, GroupBy::Operation],
+        vec![GroupBy::Tool],
+        vec![day, GroupBy::Model],
+        vec![GroupBy::TimeBucket { width_ns: HOUR }],
+        vec![GroupBy::TimeBucket {
+            width_ns: 5 * MINUTE,
+        }],
+    ];
+    let filters = [
+        SpanFilter::new(),
+        SpanFilter::new().billable(true),
+        SpanFilter::new().billable(false),
+        SpanFilter::new().kind(SpanKind::Llm).model("gpt-4o"),
+        SpanFilter::new().model("claude-sonnet-4-2025"),
+        SpanFilter::new().agent("planner").framework("rig"),
+        SpanFilter::new()
+            .tool("web_search")
+            .service("svc")
+            .provider("nobody"),
+    ];
+    for range in ranges {
+        for group_by in &groupings {
+            for filter in &filters {
+                let q = AggregateQuery::new(filter.clone().range(range), group_by.clone());
+                let answer = store.rollup(&q)?;
+                assert_eq!(answer.source, RollupSource::Rollups);
+                let widened = filter.clone().range(answer.range);
+                let exact =
+                    store.aggregate(&AggregateQuery::new(widened.clone(), group_by.clone()))?;
+                let what = format!("{range:?} {group_by:?} {filter:?}");
+                assert_same(&answer.rows, &exact, &what);
+                let total = store.aggregate(&AggregateQuery::new(widened, []))?;
+                match total.first() {
+                    Some(t) => assert_same(
+                        std::slice::from_ref(&answer.total),
+                        std::slice::from_ref(t),
+                        &what,
+                    ),
+                    None => assert_eq!(answer.total.count, 0, "{what}"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn rollups_equal_a_recomputation_from_the_spans() -> TestResult {
+    let spans = dataset(3_000);
+    let (_dir, store) = store_with(&spans)?;
+    // The data spans hours and many keys.
+    let by_hour = store.rollup(&AggregateQuery::new(
+        SpanFilter::new(),
+        [GroupBy::TimeBucket { width_ns: HOUR }, GroupBy::Model],
+    ))?;
+    assert!(by_hour.rows.len() >= 4 * 6, "{} rows", by_hour.rows.len());
+    assert_rollups_match_spans(&store)
+}
+
+#[test]
+fn the_range_widens_to_whole_minutes() -> TestResult {
+    let (_dir, store) = store_with(&dataset(200))?;
+    let range = TimeRange::new(H0 + 90 * MINUTE + 1, H0 + 95 * MINUTE + 59 * SEC);
+    let answer = store.rollup(&AggregateQuery::new(SpanFilter::new().range(range), []))?;
+    assert_eq!(
+        answer.range,
+        TimeRange::new(H0 + 90 * MINUTE, H0 + 96 * MINUTE)
+    );
+    Ok(())
+}
+
+#[test]
+fn repricing_moves_contributions_between_rows() -> TestResult {
+    let spans = dataset(1_500);
+    let (_dir, store) = store_with(&spans)?;
+    let cost = |n: i64| {
+        Some(Cost::from_parts(
+            Usd::from_nanos(n),
+            Usd::ZERO,
+            Usd::ZERO,
+            Usd::ZERO,
+        ))
+    };
+    let mut updates = Vec::new();
+    for (i, s) in spans.iter().enumerate() {
+        let new = match (i % 4, s.kind) {
+            // Priced → unpriced, and unpriced → priced.
+            (0, SpanKind::Llm) => {
+                if s.cost.is_some() {
+                    None
+                } else {
+                    cost(77)
+                }
+            }
+            // A new price.
+            (1, SpanKind::Llm) => cost(i as i64),
+            // An agent span gets a price: it becomes billable (another rollup key).
+            (2, SpanKind::Agent) => cost(5),
+            _ => continue,
+        };
+        updates.push(CostUpdate {
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            cost: new,
+        });
+    }
+    assert!(store.update_costs(&updates)? > 100);
+    assert_rollups_match_spans(&store)?;
+    // And back: a span made billable, then not again.
+    let undo: Vec<_> = updates
+        .iter()
+        .filter(|u| u.cost == cost(5))
+        .map(|u| CostUpdate { cost: None, ..*u })
+        .collect();
+    store.update_costs(&undo)?;
+    assert_rollups_match_spans(&store)
+}
+
+#[test]
+fn retention_removes_contributions_and_empty_rows() -> TestResult {
+    let spans = dataset(2_000);
+    let (dir, store) = store_with(&spans)?;
+    // Mid-minute, mid-hour: partial minute and hour rows remain.
+    store.delete_before(Signal::Spans, H0 + HOUR + 17 * MINUTE + 29 * SEC)?;
+    assert_rollups_match_spans(&store)?;
+    // No row is left without spans, in either table.
+    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+    let empty: i64 = raw.query_row("SELECT count(*) FROM rollups WHERE spans <= 0", [], |r| {
+        r.get(0)
+    })?;
+    assert_eq!(empty, 0);
+    let empty: i64 = raw.query_row(
+        "SELECT count(*) FROM rollup_errors WHERE count <= 0",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(empty, 0);
+    store.delete_before(Signal::Spans, u64::MAX)?;
+    let rows: i64 = raw.query_row(
+        "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM rollup_errors)",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(rows, 0, "everything deleted: no rollup row left");
+    Ok(())
+}
+
+#[test]
+fn uncovered_queries_are_answered_exactly_from_the_spans() -> TestResult {
+    let spans = dataset(500);
+    let (_dir, store) = store_with(&spans)?;
+    for (filter, group_by) in [
+        (SpanFilter::new(), vec![GroupBy::Session]),
+        (SpanFilter::new(), vec![GroupBy::User, GroupBy::Model]),
+        (
+            SpanFilter::new().status(StatusFilter::Error),
+            vec![GroupBy::Tool],
+        ),
+        (SpanFilter::new().session("session-3"), vec![]),
+        (
+            SpanFilter::new(),
+            vec![GroupBy::TimeBucket { width_ns: 90 * SEC }],
+        ),
+    ] {
+        let answer = store.rollup(&AggregateQuery::new(filter.clone(), group_by.clone()))?;
+        assert_eq!(
+            answer.source,
+            RollupSource::Spans,
+            "{filter:?} {group_by:?}"
+        );
+        let exact = store.aggregate(&AggregateQuery::new(filter.range(answer.range), group_by))?;
+        assert_eq!(answer.rows, exact);
+    }
+    let zero = store.rollup(&AggregateQuery::new(
+        SpanFilter::new(),
+        [GroupBy::TimeBucket { width_ns: 0 }],
+    ));
+    assert!(zero.is_err(), "a zero-width bucket is refused");
+    Ok(())
+}
+
+#[test]
+fn the_overview_matches_the_exact_summary_and_its_series_adds_up() -> TestResult {
+    let spans = dataset(2_500);
+    let (_dir, store) = store_with(&spans)?;
+    for (range, bucket) in [
+        (TimeRange::ALL, None),
+        (
+            TimeRange::new(H0 + 20 * MINUTE, H0 + 2 * HOUR + 20 * MINUTE),
+            Some(10 * MINUTE),
+        ),
+        (TimeRange::since(H0), Some(HOUR)),
+    ] {
+        let mut q = OverviewQuery::new(range);
+        q.bucket_ns = bucket;
+        let o = store.overview(&q)?;
+        let exact = store.summary(o.summary.range)?;
+        let (fast, slow) = (&o.summary, &exact);
+        assert!(
+            fast.spans > 500 && fast.priced > 100,
+            "{range:?}: a meaningful sample"
+        );
+        assert_eq!(
+            (
+                fast.traces,
+                fast.spans,
+                fast.span_errors,
+                fast.requests,
+                fast.errors
+            ),
+            (
+                slow.traces,
+                slow.spans,
+                slow.span_errors,
+                slow.requests,
+                slow.errors
+            )
+        );
+        assert_eq!(
+            (fast.usage, fast.cost, fast.priced, fast.unpriced),
+            (slow.usage, slow.cost, slow.priced, slow.unpriced)
+        );
+        assert_eq!(fast.unpriced_usage, slow.unpriced_usage);
+        assert_eq!(fast.error_rate, slow.error_rate);
+        match (&fast.latency, &slow.latency) {
+            (Some(f), Some(s)) => assert_close(f, s, "latency"),
+            (f, s) => assert_eq!(f.is_some(), s.is_some()),
+        }
+        assert_same(&by_key(&fast.by_model), &by_key(&slow.by_model), "by model");
+        assert_same(&by_key(&fast.by_agent), &by_key(&slow.by_agent), "by agent");
+        // The series: consecutive buckets covering the range, adding up to the totals.
+        let width = o.bucket_ns;
+        assert!(o.series.len() <= 60 || bucket.is_some());
+        for pair in o.series.windows(2) {
+            assert_eq!(pair[1].start_unix_nano - pair[0].start_unix_nano, width);
+        }
+        if let Some(start) = range.start_unix_nano {
+            assert_eq!(o.series[0].start_unix_nano, start - start % width);
+        }
+        assert_eq!(o.series.iter().map(|p| p.spans).sum::<u64>(), fast.spans);
+        assert_eq!(
+            o.series.iter().map(|p| p.requests).sum::<u64>(),
+            fast.requests
+        );
+        assert_eq!(o.series.iter().map(|p| p.errors).sum::<u64>(), fast.errors);
+        let cost: i64 = o.series.iter().filter_map(|p| p.cost).map(Usd::nanos).sum();
+        assert_eq!(
+            Some(Usd::from_nanos(cost)),
+            fast.cost,
+            "{range:?} priced {} spans {}",
+            fast.priced,
+            fast.spans
+        );
+        // Each point against the exact summary of its bucket.
+        for p in o.series.iter().filter(|p| p.requests > 0).take(3) {
+            let r = o.summary.range;
+            let bucket = TimeRange::new(
+                p.start_unix_nano.max(r.start_unix_nano.unwrap_or(0)),
+                (p.start_unix_nano + width).min(r.end_unix_nano.unwrap_or(u64::MAX)),
+            );
+            let exact = store.summary(bucket)?;
+            assert_eq!(
+                (p.spans, p.requests, p.errors, p.cost),
+                (exact.spans, exact.requests, exact.errors, exact.cost)
+            );
+            assert_close(
+                &p.latency.unwrap_or_default(),
+                &exact.latency.unwrap_or_default(),
+                "point latency",
+            );
+        }
+    }
+    let empty = store.overview(&OverviewQuery::new(TimeRange::since(H0 + 100 * HOUR)))?;
+    assert_eq!((empty.summary.spans, empty.series.len()), (0, 0));
+    assert!(
+        store
+            .overview(&OverviewQuery::new(TimeRange::ALL).bucket_ns(90 * SEC))
+            .is_err()
+    );
+    assert!(
+        store
+            .overview(&OverviewQuery::new(TimeRange::new(0, H0)).bucket_ns(MINUTE))
+            .is_err(),
+        "millions of points are refused"
+    );
+    Ok(())
+}
+
+#[test]
+fn tools_count_calls_failures_and_error_patterns() -> TestResult {
+    let spans = dataset(2_000);
+    let (_dir, store) = store_with(&spans)?;
+    let answer = store.tools(TimeRange::ALL, 3)?;
+    let tools: Vec<_> = answer.tools.iter().map(|t| t.tool.as_deref()).collect();
+    assert_eq!(tools.len(), 2);
+    for t in &answer.tools {
+        let name = t.tool.as_deref().ok_or("a tool without name")?;
+        let mine: Vec<_> = spans
+            .iter()
+            .filter(|s| s.kind == SpanKind::Tool && s.tool_name.as_deref() == Some(name))
+            .collect();
+        let failed: Vec<_> = mine.iter().filter(|s| s.status.message.is_some()).collect();
+        assert_eq!(
+            (t.calls, t.errors),
+            (mine.len() as u64, failed.len() as u64)
+        );
+        assert!((t.success_rate - (1.0 - failed.len() as f64 / mine.len() as f64)).abs() < 1e-12);
+        let timeouts = failed
+            .iter()
+            .filter(|s| s.attributes.get("error.type").is_some())
+            .count() as u64;
+        let mut types: Vec<_> = t
+            .error_types
+            .iter()
+            .map(|e| (e.error_type.as_deref(), e.count))
+            .collect();
+        types.sort();
+        assert_eq!(
+            types,
+            vec![
+                (None, failed.len() as u64 - timeouts),
+                (Some("timeout"), timeouts)
+            ]
+        );
+        assert!(
+            t.error_types.windows(2).all(|w| w[0].count >= w[1].count),
+            "most frequent first"
+        );
+        // Messages differing only in numbers share a pattern.
+        let patterns: Vec<_> = t
+            .top_errors
+            .iter()
+            .map(|e| (e.pattern.as_deref(), e.count))
+            .collect();
+        assert!(
+            patterns.contains(&(Some("timeout after <n>s"), timeouts)),
+            "{patterns:?}"
+        );
+        assert!(patterns.contains(&(
+            Some("upstream returned <n>"),
+            failed.len() as u64 - timeouts
+        )));
+        let exact = store.aggregate(&AggregateQuery::new(
+            SpanFilter::new().kind(SpanKind::Tool).tool(name),
+            [],
+        ))?;
+        assert_close(&t.duration, &exact[0].duration, "tool duration");
+    }
+    assert!(
+        answer.tools[0].calls >= answer.tools[1].calls,
+        "most called first"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
+    let spans = dataset(1_000);
+    let (dir, store) = store_with(&spans)?;
+    let before = store.rollup(&AggregateQuery::new(
+        SpanFilter::new(),
+        [GroupBy::Model, GroupBy::Kind],
+    ))?;
+    drop(store);
+    // Make it a version-2 file: no rollup tables.
+    let path = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute_batch(
+            "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
+             PRAGMA user_version = 2;",
+        )?;
+    }
+    let store = SqliteStore::open(&path)?;
+    assert_eq!(store.schema_version()?, agentrace_sqlite::SCHEMA_VERSION);
+    let after = store.rollup(&AggregateQuery::new(
+        SpanFilter::new(),
+        [GroupBy::Model, GroupBy::Kind],
+    ))?;
+    assert_eq!(after, before);
+    assert_rollups_match_spans(&store)?;
+    assert_eq!(store.tools(TimeRange::ALL, 5)?.tools.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn group_keys_name_models_by_the_responding_model_first() -> TestResult {
+    let (_dir, store) = store_with(&dataset(300))?;
+    let answer = store.rollup(&AggregateQuery::new(
+        SpanFilter::new().kind(SpanKind::Llm),
+        [GroupBy::Model],
+    ))?;
+    let keys: Vec<_> = answer.rows.iter().flat_map(|r| r.keys.clone()).collect();
+    assert!(keys.contains(&GroupKey::Value("gpt-4o-2025".into())));
+    assert!(keys.contains(&GroupKey::Value("gpt-4o".into())));
+    Ok(())
+}
