@@ -353,5 +353,8 @@ fn sessions_with_counts_tokens_cost_and_times() -> TestResult {
         store.sessions(TimeRange::since(T0 + 50 * SEC), 10)?[0].session_id,
         "chat-2"
     );
+    // One session by id: the same row as in the list.
+    assert_eq!(store.session("chat-1")?.as_ref(), Some(first));
+    assert_eq!(store.session("nobody")?, None);
     Ok(())
 }

@@ -240,6 +240,21 @@ impl SqliteStore {
         let mut w = Where::default();
         w.range("t.start_ns", &range);
         w.push("t.session_id IS NOT NULL", []);
+        self.sessions_where(w, limit)
+    }
+
+    /// One session's activity (all of its traces); `None` when no trace names it.
+    pub fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
+        let mut w = Where::default();
+        w.push("t.session_id = ?", [Value::Text(session_id.to_owned())]);
+        Ok(self.sessions_where(w, 1)?.pop())
+    }
+
+    fn sessions_where(
+        &self,
+        mut w: Where,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, QueryError> {
         let sql = format!(
             "SELECT t.session_id, count(*), sum(t.span_count), sum(t.error_count),
                     total(t.input_tokens), total(t.output_tokens), total(t.cache_read_tokens),
