@@ -19,7 +19,8 @@
 //!
 //! Traces that arrive whole in one request — the usual case — are never read back. At most
 //! [`MAX_TRACKED`] traces are remembered; beyond that the oldest unsuspicious ones, then the
-//! oldest suspects, are forgotten (counted in `repairs.forgotten`). The tracker lives in memory:
+//! oldest suspects, are forgotten (suspects forgotten unchecked are counted in
+//! `repairs.forgotten`). The tracker lives in memory:
 //! traces received before a restart are not repaired after it.
 
 use std::collections::{HashMap, HashSet};
@@ -124,7 +125,9 @@ impl Tracker {
                 });
         }
         if seen.len() > MAX_TRACKED {
-            let before = seen.len();
+            let suspects =
+                |seen: &HashMap<TraceId, Seen>| seen.values().filter(|s| s.suspect).count();
+            let before = suspects(&seen);
             let horizon = now_unix_nano.saturating_sub(self.grace_ns);
             seen.retain(|_, s| {
                 s.suspect || s.last_unix_nano >= horizon || s.keep_until_unix_nano > now_unix_nano
@@ -139,7 +142,7 @@ impl Tracker {
                 let oldest_kept = lasts[cut];
                 seen.retain(|_, s| s.last_unix_nano >= oldest_kept);
             }
-            let forgotten = before - seen.len();
+            let forgotten = before.saturating_sub(suspects(&seen));
             add(&self.stats.repair_forgotten, forgotten as u64);
         }
         self.stats

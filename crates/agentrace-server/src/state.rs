@@ -315,7 +315,7 @@ pub struct RetentionStats {
 pub struct RepairStats {
     /// Traces remembered now, waiting for their checks.
     pub tracked: usize,
-    /// Traces forgotten unchecked because too many were remembered.
+    /// Suspect traces forgotten unchecked because too many were remembered.
     pub forgotten: u64,
     /// Traces read back and checked.
     pub checked: u64,

@@ -121,12 +121,12 @@ impl WriterHandle {
             return Err(Refused::Overloaded);
         }
         let (reply, answer) = oneshot::channel();
+        // Counted before the writer can take it, so that its count never goes below zero.
+        self.stats.queued_requests.fetch_add(1, Ordering::SeqCst);
         match self.tx.try_send(Message::Write(Request { records, reply })) {
-            Ok(()) => {
-                self.stats.queued_requests.fetch_add(1, Ordering::SeqCst);
-                Ok(answer)
-            }
+            Ok(()) => Ok(answer),
             Err(e) => {
+                self.stats.queued_requests.fetch_sub(1, Ordering::SeqCst);
                 queued.fetch_sub(n, Ordering::SeqCst);
                 Err(match e {
                     TrySendError::Full(_) => Refused::Overloaded,

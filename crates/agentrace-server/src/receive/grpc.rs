@@ -20,6 +20,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::Router;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -32,32 +34,58 @@ use crate::config::ReceiveLimits;
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcReceiver {
     receiver: Receiver,
-    auth: Option<Auth>,
+}
+
+/// Checks the API token from the request's metadata, before its message is decoded.
+#[derive(Debug, Clone)]
+struct TokenCheck(Option<Auth>);
+
+impl Interceptor for TokenCheck {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+        match &self.0 {
+            Some(auth) => {
+                let header = request
+                    .metadata()
+                    .get("authorization")
+                    .map(|v| v.as_bytes());
+                if auth.allows(header) {
+                    Ok(request)
+                } else {
+                    Err(Status::unauthenticated(UNAUTHORIZED))
+                }
+            }
+            None => Ok(request),
+        }
+    }
 }
 
 /// A tonic router serving the three OTLP services.
 pub(crate) fn router(receiver: Receiver, auth: Option<Auth>, limits: &ReceiveLimits) -> Router {
-    let service = GrpcReceiver { receiver, auth };
+    let service = GrpcReceiver { receiver };
+    let check = TokenCheck(auth);
     let max = limits.max_decompressed_bytes;
     tonic::transport::Server::builder()
-        .add_service(
+        .add_service(InterceptedService::new(
             TraceServiceServer::new(service.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             LogsServiceServer::new(service.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max),
-        )
-        .add_service(
+            check.clone(),
+        ))
+        .add_service(InterceptedService::new(
             MetricsServiceServer::new(service)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max),
-        )
+            check,
+        ))
 }
 
 fn retryable(code: Code, message: String) -> Status {
@@ -73,15 +101,6 @@ impl GrpcReceiver {
         &self,
         request: Request<S::Request>,
     ) -> Result<Response<S::Response>, Status> {
-        if let Some(auth) = &self.auth {
-            let header = request
-                .metadata()
-                .get("authorization")
-                .map(|v| v.as_bytes());
-            if !auth.allows(header) {
-                return Err(Status::unauthenticated(UNAUTHORIZED));
-            }
-        }
         match self.receiver.export::<S>(request.into_inner()).await {
             Ok(response) => Ok(Response::new(response)),
             Err(failure) => Err(match &failure {
