@@ -446,7 +446,7 @@ impl ConfigLayer {
         })
     }
 
-    /// Reads the `AGENTRACE_*` variables ([`env`](self::env)); empty ones count as unset.
+    /// Reads the `AGENTRACE_*` variables ([`mod@env`]); empty ones count as unset.
     pub fn from_env(env: EnvSource<'_>) -> Result<Self, ConfigError> {
         use self::env as v;
         Ok(Self {

@@ -2,7 +2,7 @@
 //! `agentrace_ingest::billing`, applied to traces whose spans arrived in pieces.
 //!
 //! The ingestor repairs what it sees within one request. Across requests, the writer notes
-//! every committed trace ([`Tracker::note`]); a trace becomes *suspect* when a request carried
+//! every committed trace; a trace becomes *suspect* when a request carried
 //! a span whose parent was not in it, more than one root, or when the trace arrived in more
 //! than one request. A suspect trace is checked twice, from its stored spans:
 //!
