@@ -167,3 +167,53 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
     t.server.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn price_files_and_budgets_apply_to_received_spans_and_survive_a_restart() -> Result {
+    let dir = tempfile::tempdir()?;
+    let prices = dir.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"format":"agentrace.prices/1","models":[{"provider":"house","model":"house-model","prices":[{"since":"2024-01-01","input":1000,"output":1000}]}]}"#,
+    )?;
+    let budgets = dir.path().join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"all\"\nscope = \"global\"\nperiod = \"total\"\nlimit_usd = 100.0\n",
+    )?;
+    let data = dir.path().join("data");
+    let mut config = agentrace_server::ServerConfig::new(&data).with_any_free_ports();
+    config.prices = vec![prices];
+    config.budgets = Some(budgets);
+    let server = agentrace_server::Server::start(config.clone()).await?;
+    let mut request = llm_traces(1, 1);
+    let span = &mut request.resource_spans[0].scope_spans[0].spans[0];
+    for kv in &mut span.attributes {
+        match kv.key.as_str() {
+            "gen_ai.request.model" => *kv = text("gen_ai.request.model", "house-model"),
+            "gen_ai.provider.name" => *kv = text("gen_ai.provider.name", "house"),
+            _ => {}
+        }
+    }
+    let url = format!("http://{}/v1/traces", server.otlp_http_addr());
+    assert_eq!(
+        post(&url, PROTOBUF, &[], protobuf(&request)).await?.status,
+        200
+    );
+    // 1,000 input + 200 output tokens at $1,000 per million each: $1.20.
+    let spent = |server: &agentrace_server::RunningServer| {
+        server
+            .state()
+            .budgets
+            .as_ref()
+            .and_then(|b| b.status().first().map(|s| s.spent))
+    };
+    assert_eq!(spent(&server), Some(agentrace_core::Usd::from_dollars(1.2)));
+    server.shutdown().await?;
+
+    // A restart restores the spend from the store.
+    let server = agentrace_server::Server::start(config).await?;
+    assert_eq!(spent(&server), Some(agentrace_core::Usd::from_dollars(1.2)));
+    server.shutdown().await?;
+    Ok(())
+}
