@@ -8,10 +8,11 @@ use crate::error::{Db, QueryError};
 use crate::model::Signal;
 use crate::store::SqliteStore;
 
-/// The tables holding a data type (their indexes count too).
+/// The tables holding a data type (their indexes count too): spans come with their trace
+/// summaries and rollups, which retention shrinks with them.
 fn tables(signal: Signal) -> &'static [&'static str] {
     match signal {
-        Signal::Spans => &["spans", "traces"],
+        Signal::Spans => &["spans", "traces", "rollup_keys", "rollups", "rollup_errors"],
         Signal::Events => &["events"],
     }
 }
