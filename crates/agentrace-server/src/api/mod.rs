@@ -1,1 +1,108 @@
-//! The REST API under `/api/v1` (being written).
+//! The REST API under `/api/v1`, its OpenAPI document, and the WebSocket live feed.
+//!
+//! Every route answers `GET` with JSON (`docs/api.md` has each one with examples; the OpenAPI
+//! 3.1 document is served at `/api/v1/openapi.json`):
+//!
+//! | route | what |
+//! |---|---|
+//! | `/traces` | the trace list, newest first: time range, service, kind, model, agent, session, user, status, minimum duration, text in a span name; cursor pages |
+//! | `/traces/{trace_id}` | a trace as a tree (orphans marked) |
+//! | `/sessions`, `/sessions/{session_id}` | sessions, most recently active first; one session with its traces |
+//! | `/cost` | billable calls grouped by provider, model, agent, framework, session, user, day, … |
+//! | `/tools` | tool calls, success rate, duration percentiles, top error types and patterns |
+//! | `/events` | log search: minimum level, type, session, trace, text; cursor pages |
+//! | `/overview` | the dashboard's numbers and a time series |
+//! | `/budgets`, `/status` | budget accounts; the pipeline's counters |
+//! | `/openapi.json` | the OpenAPI document |
+//! | `/live` | WebSocket: committed spans and events, summary numbers every second |
+//!
+//! Queries run on blocking threads (the store blocks on file I/O). Errors are JSON,
+//! `{"error": {"code", "message"}}` (see [`ApiError`]); a query parameter an endpoint does not
+//! take is refused, so a typo never silently widens a query.
+
+mod analytics;
+mod error;
+mod live;
+mod params;
+mod status;
+mod traces;
+
+use axum::Router;
+use axum::routing::{MethodRouter, get};
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// Where the API is mounted; [`router`]'s routes include it.
+pub const PREFIX: &str = "/api/v1";
+
+/// Every route, relative to [`PREFIX`], with its handler. All answer `GET`.
+fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/traces", get(traces::list)),
+        ("/traces/{trace_id}", get(traces::tree)),
+        ("/sessions", get(traces::sessions)),
+        ("/sessions/{session_id}", get(traces::session)),
+        ("/events", get(traces::events)),
+        ("/cost", get(analytics::cost)),
+        ("/tools", get(analytics::tools)),
+        ("/overview", get(analytics::overview)),
+        ("/budgets", get(status::budgets)),
+        ("/status", get(status::status)),
+        ("/openapi.json", get(status::openapi)),
+        ("/live", get(live::feed)),
+    ]
+}
+
+/// The API: every route under `/api/v1` (the prefix included, so the app merges this router
+/// as is). Unknown paths under the prefix answer a JSON 404, other methods a JSON 405.
+pub fn router(state: AppState) -> Router {
+    let api = routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, route)| {
+            router.route(path, route)
+        })
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new().nest(PREFIX, api).with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound(format!(
+        "no such API route; see {PREFIX}/openapi.json for the routes"
+    ))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_every_route_and_only_them() -> Result<(), serde_json::Error> {
+        let doc: serde_json::Value = serde_json::from_str(status::OPENAPI)?;
+        let mut documented: Vec<String> = doc["paths"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut served: Vec<String> = routes()
+            .into_iter()
+            .map(|(path, _)| format!("{PREFIX}{path}"))
+            .collect();
+        documented.sort();
+        served.sort();
+        assert_eq!(documented, served);
+        for path in &documented {
+            let operations = doc["paths"][path]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<Vec<_>>());
+            assert_eq!(operations, Some(vec!["get".to_owned()]), "{path}: GET only");
+        }
+        assert_eq!(doc["openapi"], "3.1.0");
+        Ok(())
+    }
+}

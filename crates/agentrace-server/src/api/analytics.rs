@@ -1,0 +1,265 @@
+//! `/overview`, `/cost`, `/tools`: the dashboard's numbers, from the store's rollups.
+
+use agentrace_core::{TokenUsage, Usd};
+use agentrace_sqlite::{
+    AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, RollupSource,
+    SeriesPoint, SpanFilter, Summary, TimeRange, ToolsAnswer,
+};
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, blocking};
+use super::params::{Params, rfc3339};
+use crate::state::AppState;
+
+const MINUTE_NS: u64 = 60_000_000_000;
+
+/// The dimensions `/cost` groups by, by name.
+const DIMENSIONS: [(&str, GroupBy); 13] = [
+    ("provider", GroupBy::Provider),
+    ("model", GroupBy::Model),
+    ("agent", GroupBy::Agent),
+    ("framework", GroupBy::Framework),
+    ("session", GroupBy::Session),
+    ("user", GroupBy::User),
+    ("kind", GroupBy::Kind),
+    ("service", GroupBy::Service),
+    ("tool", GroupBy::Tool),
+    ("operation", GroupBy::Operation),
+    (
+        "minute",
+        GroupBy::TimeBucket {
+            width_ns: MINUTE_NS,
+        },
+    ),
+    (
+        "hour",
+        GroupBy::TimeBucket {
+            width_ns: 60 * MINUTE_NS,
+        },
+    ),
+    (
+        "day",
+        GroupBy::TimeBucket {
+            width_ns: 24 * 60 * MINUTE_NS,
+        },
+    ),
+];
+
+/// `group_by`: a comma-separated list of dimensions.
+fn group_by(p: &mut Params) -> Result<(Vec<&'static str>, Vec<GroupBy>), ApiError> {
+    let text = p.text("group_by")?.unwrap_or_else(|| "model".to_owned());
+    let mut names = Vec::new();
+    let mut dims = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let Some((known, g)) = DIMENSIONS.iter().find(|(n, _)| *n == name) else {
+            let all: Vec<_> = DIMENSIONS.iter().map(|(n, _)| *n).collect();
+            return Err(ApiError::bad(
+                "group_by",
+                format!(
+                    "{name:?} is not a dimension; expected a comma-separated list of {}",
+                    all.join(", ")
+                ),
+            ));
+        };
+        if names.contains(known) {
+            return Err(ApiError::bad(
+                "group_by",
+                format!("{name:?} is listed twice"),
+            ));
+        }
+        names.push(*known);
+        dims.push(*g);
+    }
+    Ok((names, dims))
+}
+
+/// One group of `/cost`: billable calls (LLM and embedding calls, spans with tokens or a cost).
+#[derive(Debug, Serialize)]
+pub(super) struct CostRow {
+    /// The group's value of each `group_by` dimension (`null`: spans without one; time
+    /// buckets as RFC 3339 starts).
+    keys: Map<String, Value>,
+    calls: u64,
+    errors: u64,
+    latency: Percentiles,
+    usage: TokenUsage,
+    cost: Option<Usd>,
+    priced: u64,
+    unpriced: u64,
+    unpriced_usage: TokenUsage,
+}
+
+impl CostRow {
+    fn new(names: &[&str], row: AggregateRow) -> Self {
+        let keys = names
+            .iter()
+            .zip(row.keys)
+            .map(|(name, key)| {
+                let value = match key {
+                    GroupKey::Value(v) => Value::String(v),
+                    GroupKey::Bucket(t) => Value::String(rfc3339(t)),
+                    GroupKey::None => Value::Null,
+                };
+                ((*name).to_owned(), value)
+            })
+            .collect();
+        Self {
+            keys,
+            calls: row.count,
+            errors: row.errors,
+            latency: row.duration,
+            usage: row.usage,
+            cost: row.cost,
+            priced: row.priced,
+            unpriced: row.unpriced,
+            unpriced_usage: row.unpriced_usage,
+        }
+    }
+}
+
+/// `GET /cost` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct Cost {
+    range: TimeRange,
+    group_by: Vec<&'static str>,
+    source: RollupSource,
+    rows: Vec<CostRow>,
+    total: CostRow,
+}
+
+/// `GET /cost`: billable calls grouped by dimensions, over a range widened to whole minutes.
+pub(super) async fn cost(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<Cost>, ApiError> {
+    let range = p.range()?;
+    let (names, dims) = group_by(&mut p)?;
+    let mut f = SpanFilter::new().range(range).billable(true);
+    f.provider = p.text("provider")?;
+    f.model = p.text("model")?;
+    f.agent = p.text("agent")?;
+    f.framework = p.text("framework")?;
+    f.service = p.text("service")?;
+    f.kind = p.parsed("kind")?;
+    f.session = p.text("session")?;
+    f.user = p.text("user")?;
+    p.finish()?;
+    let q = AggregateQuery::new(f, dims);
+    let answer = blocking(&state.store, move |s| s.rollup(&q)).await?;
+    Ok(Json(Cost {
+        range: answer.range,
+        source: answer.source,
+        rows: answer
+            .rows
+            .into_iter()
+            .map(|r| CostRow::new(&names, r))
+            .collect(),
+        total: CostRow::new(&[], answer.total),
+        group_by: names,
+    }))
+}
+
+/// `GET /tools`: tool calls by tool.
+pub(super) async fn tools(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<ToolsAnswer>, ApiError> {
+    let range = p.range()?;
+    let top = p.count("top", 5, 50)?;
+    p.finish()?;
+    Ok(Json(
+        blocking(&state.store, move |s| s.tools(range, top)).await?,
+    ))
+}
+
+/// `GET /overview` answer: [`Summary`]'s numbers (its top models and agents as `/cost` rows)
+/// and the series.
+#[derive(Debug, Serialize)]
+pub(super) struct OverviewView {
+    range: TimeRange,
+    traces: u64,
+    spans: u64,
+    span_errors: u64,
+    requests: u64,
+    errors: u64,
+    error_rate: f64,
+    latency: Option<Percentiles>,
+    usage: TokenUsage,
+    cost: Option<Usd>,
+    priced: u64,
+    unpriced: u64,
+    unpriced_usage: TokenUsage,
+    by_model: Vec<CostRow>,
+    by_agent: Vec<CostRow>,
+    bucket_ns: u64,
+    series: Vec<SeriesPoint>,
+}
+
+/// `GET /overview`: the dashboard's numbers over a range widened to whole minutes.
+pub(super) async fn overview(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<OverviewView>, ApiError> {
+    let range = p.range()?;
+    let bucket = p.duration_ns("bucket")?;
+    p.finish()?;
+    if let Some(b) = bucket
+        && (b == 0 || !b.is_multiple_of(MINUTE_NS))
+    {
+        return Err(ApiError::bad(
+            "bucket",
+            "must be a whole number of minutes (1m, 5m, 1h, 1d)",
+        ));
+    }
+    let mut q = OverviewQuery::new(range);
+    q.bucket_ns = bucket;
+    let overview = blocking(&state.store, move |s| s.overview(&q))
+        .await
+        .map_err(|e| match e {
+            // The only invalid overview left: too many points.
+            ApiError::BadRequest(message) => ApiError::bad("bucket", message),
+            e => e,
+        })?;
+    let Summary {
+        range,
+        traces,
+        spans,
+        span_errors,
+        requests,
+        errors,
+        error_rate,
+        latency,
+        usage,
+        cost,
+        priced,
+        unpriced,
+        unpriced_usage,
+        by_model,
+        by_agent,
+    } = overview.summary;
+    let rows = |name: &'static str, rows: Vec<AggregateRow>| -> Vec<CostRow> {
+        rows.into_iter().map(|r| CostRow::new(&[name], r)).collect()
+    };
+    Ok(Json(OverviewView {
+        range,
+        traces,
+        spans,
+        span_errors,
+        requests,
+        errors,
+        error_rate,
+        latency,
+        usage,
+        cost,
+        priced,
+        unpriced,
+        unpriced_usage,
+        by_model: rows("model", by_model),
+        by_agent: rows("agent", by_agent),
+        bucket_ns: overview.bucket_ns,
+        series: overview.series,
+    }))
+}

@@ -1,0 +1,120 @@
+//! Errors of the API, answered as JSON: `{"error": {"code": "...", "message": "..."}}`.
+
+use agentrace_sqlite::{QueryError, SqliteStore};
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Why a request failed. Every variant is answered with its status and a JSON body naming a
+/// stable `code` and a message for people; internal details go to the server log only.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A query or path parameter has a value that cannot be used (400 `bad_parameter`).
+    #[error("invalid parameter `{name}`: {message}")]
+    BadParameter {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong, with an example of what is expected.
+        message: String,
+    },
+    /// A query parameter the endpoint does not take (400 `unknown_parameter`).
+    #[error("unknown parameter `{name}`; this endpoint takes {expected}")]
+    UnknownParameter {
+        /// The parameter.
+        name: String,
+        /// The parameters it takes.
+        expected: String,
+    },
+    /// The request cannot be answered as asked (400 `bad_request`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A WebSocket endpoint was called without the WebSocket upgrade (426 `upgrade_required`).
+    #[error("this endpoint is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
+    UpgradeRequired,
+    /// No such trace, session or route (404 `not_found`).
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not for this method (405 `method_not_allowed`).
+    #[error("method not allowed: the API answers GET")]
+    MethodNotAllowed,
+    /// The store stayed locked by another writer; retrying may succeed (503 `unavailable`).
+    #[error("the store is busy; try again")]
+    Busy,
+    /// Anything else (500 `internal`); the cause is logged, not sent.
+    #[error("internal error; see the server log")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// An invalid parameter.
+    pub(crate) fn bad(name: &'static str, message: impl ToString) -> Self {
+        Self::BadParameter {
+            name,
+            message: message.to_string(),
+        }
+    }
+
+    /// The stable code of the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadParameter { .. } => "bad_parameter",
+            Self::UnknownParameter { .. } => "unknown_parameter",
+            Self::BadRequest(_) => "bad_request",
+            Self::UpgradeRequired => "upgrade_required",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Busy => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadParameter { .. } | Self::UnknownParameter { .. } | Self::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::InvalidCursor(_) => Self::bad("cursor", e),
+            QueryError::Invalid(message) => Self::BadRequest(message),
+            QueryError::Db(db) if db.is_busy() => Self::Busy,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "API request failed");
+        }
+        let body = serde_json::json!({
+            "error": { "code": self.code(), "message": self.to_string() }
+        });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// Runs a query on the store on a blocking thread (store calls block on file I/O).
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &SqliteStore,
+    query: impl FnOnce(&SqliteStore) -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || query(&store))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the query task failed: {e}")))?
+        .map_err(ApiError::from)
+}

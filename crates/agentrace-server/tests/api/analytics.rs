@@ -1,0 +1,321 @@
+//! `/cost`, `/tools`, `/overview`: against the exact queries of the store and the data.
+
+use agentrace_core::SpanKind;
+use agentrace_sqlite::{AggregateQuery, GroupBy, GroupKey, SpanFilter, TimeRange};
+use serde_json::{Value, json};
+
+use crate::support::{Api, MIN, SEC, T0, TestResult};
+
+fn usd(nanos: i64) -> Value {
+    json!(nanos as f64 / 1e9)
+}
+
+/// Within 1/32 of the exact value (what a rollup percentile promises).
+fn close(got: &Value, exact: u64) -> bool {
+    got.as_u64()
+        .is_some_and(|g| g.abs_diff(exact) as f64 <= exact as f64 / 32.0 + 1.0)
+}
+
+#[tokio::test]
+async fn cost_by_model_counts_calls_tokens_cost_and_unpriced_calls() -> TestResult {
+    let api = Api::start().await?;
+    let answer = api.ok("/cost?group_by=model", "CostAnswer").await?;
+    assert_eq!(answer["source"], "rollups");
+    assert_eq!(answer["group_by"], json!(["model"]));
+    let rows = answer["rows"].as_array().ok_or("rows")?;
+    let row = |model: &str| {
+        rows.iter()
+            .find(|r| r["keys"]["model"] == model)
+            .cloned()
+            .unwrap_or_default()
+    };
+    // Even runs call gpt-4o, every one priced at 1,000·i + 500 nano-dollars.
+    let gpt: Vec<_> = api.runs.iter().filter(|r| r.model == "gpt-4o").collect();
+    let g = row("gpt-4o");
+    assert_eq!(g["calls"], gpt.len());
+    assert_eq!(g["priced"], gpt.len());
+    assert_eq!(g["unpriced"], 0);
+    assert_eq!(
+        g["cost"],
+        usd(gpt.iter().map(|r| 1_000 * r.i as i64 + 500).sum())
+    );
+    assert_eq!(
+        g["usage"]["input_tokens"],
+        gpt.iter().map(|r| 1_000 + r.i).sum::<u64>()
+    );
+    assert_eq!(g["usage"]["output_tokens"], 100 * gpt.len());
+    let exact_p50 = {
+        let mut d: Vec<u64> = gpt.iter().map(|r| (200 + r.i) * 1_000_000).collect();
+        d.sort_unstable();
+        d[(d.len() / 2).saturating_sub(1)]
+    };
+    assert!(
+        close(&g["latency"]["p50_ns"], exact_p50),
+        "{} vs {exact_p50}",
+        g["latency"]
+    );
+    // Odd runs call Claude; every tenth is unpriced: counted, with its tokens, never as $0.
+    let claude: Vec<_> = api
+        .runs
+        .iter()
+        .filter(|r| r.model == "claude-sonnet-4")
+        .collect();
+    let unpriced: Vec<_> = claude.iter().filter(|r| r.i % 10 == 9).collect();
+    let c = row("claude-sonnet-4");
+    assert_eq!(
+        (c["calls"].as_u64(), c["unpriced"].as_u64()),
+        (Some(claude.len() as u64), Some(unpriced.len() as u64))
+    );
+    assert_eq!(
+        c["unpriced_usage"]["input_tokens"],
+        unpriced.iter().map(|r| 1_000 + r.i).sum::<u64>()
+    );
+    // The fixtures' calls without a model: unpriced, grouped under null.
+    let none = row_with_null(rows, "model").ok_or("a null-model row")?;
+    assert_eq!(none["cost"], Value::Null, "unknown, not zero");
+    assert!(none["unpriced"].as_u64() >= Some(1));
+    // Every row and the total against the exact aggregate of the store.
+    let exact = api.state.store.aggregate(&AggregateQuery::new(
+        SpanFilter::new().billable(true),
+        [GroupBy::Model],
+    ))?;
+    assert_eq!(rows.len(), exact.len());
+    for (r, e) in rows.iter().zip(&exact) {
+        let key = match &e.keys[0] {
+            GroupKey::Value(v) => json!(v),
+            _ => Value::Null,
+        };
+        assert_eq!(r["keys"]["model"], key);
+        assert_eq!(r["calls"], e.count);
+        assert_eq!(r["errors"], e.errors);
+        assert_eq!(
+            r["cost"],
+            e.cost.map_or(Value::Null, |c| json!(c.dollars()))
+        );
+        assert_eq!(r["usage"], serde_json::to_value(e.usage)?);
+        assert_eq!(r["unpriced_usage"], serde_json::to_value(e.unpriced_usage)?);
+    }
+    let calls: u64 = exact.iter().map(|e| e.count).sum();
+    assert_eq!(answer["total"]["calls"], calls);
+    assert_eq!(answer["total"]["keys"], json!({}));
+    Ok(())
+}
+
+fn row_with_null(rows: &[Value], key: &str) -> Option<Value> {
+    rows.iter().find(|r| r["keys"][key].is_null()).cloned()
+}
+
+#[tokio::test]
+async fn cost_groups_by_several_dimensions_filters_and_falls_back_for_sessions() -> TestResult {
+    let api = Api::start().await?;
+    let by = api
+        .ok("/cost?group_by=agent,day&provider=anthropic", "CostAnswer")
+        .await?;
+    assert_eq!(by["source"], "rollups");
+    for row in by["rows"].as_array().ok_or("rows")? {
+        assert_eq!(row["keys"]["day"], "2025-11-21T00:00:00Z");
+        let agent = row["keys"]["agent"].as_str().ok_or("agent")?;
+        let runs = api
+            .runs
+            .iter()
+            .filter(|r| r.agent == agent && r.i % 2 == 1)
+            .count();
+        assert_eq!(row["calls"], runs, "{agent}");
+    }
+    assert_eq!(by["rows"].as_array().map(Vec::len), Some(3));
+
+    let hours = api
+        .ok(
+            "/cost?group_by=hour&from=2025-11-21T08:00:00Z&to=2025-11-21T09:00:00Z",
+            "CostAnswer",
+        )
+        .await?;
+    assert_eq!(hours["rows"][0]["keys"]["hour"], "2025-11-21T08:00:00Z");
+    assert_eq!(
+        hours["range"],
+        json!({"start_unix_nano": T0, "end_unix_nano": T0 + 60 * MIN})
+    );
+
+    // Sessions and users are not kept in the rollups: answered exactly from the spans.
+    let sessions = api
+        .ok("/cost?group_by=session,model&user=u-1", "CostAnswer")
+        .await?;
+    assert_eq!(sessions["source"], "spans");
+    let rows = sessions["rows"].as_array().ok_or("rows")?;
+    let want = api.runs.iter().filter(|r| r.user == "u-1").count();
+    assert_eq!(
+        rows.iter().filter_map(|r| r["calls"].as_u64()).sum::<u64>(),
+        want as u64
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["keys"]["session"].is_string() && r["keys"]["model"].is_string())
+    );
+
+    // A range narrower than a minute is widened to whole minutes, and says so.
+    let narrow = format!("/cost?from={}&to={}", T0 + 10 * MIN + 1, T0 + 10 * MIN + 2);
+    let widened = api.ok(&narrow, "CostAnswer").await?;
+    assert_eq!(
+        widened["range"],
+        json!({"start_unix_nano": T0 + 10 * MIN, "end_unix_nano": T0 + 11 * MIN})
+    );
+    assert_eq!(
+        widened["total"]["calls"], 9,
+        "the runs starting in that minute"
+    );
+
+    api.fails("/cost?group_by=color", 400, "bad_parameter", "group_by")
+        .await?;
+    api.fails(
+        "/cost?group_by=model,model",
+        400,
+        "bad_parameter",
+        "group_by",
+    )
+    .await?;
+    api.fails("/cost?tool=web_search", 400, "unknown_parameter", "tool")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn tools_report_calls_success_latency_and_error_patterns() -> TestResult {
+    let api = Api::start().await?;
+    let answer = api.ok("/tools?top=2", "ToolsAnswer").await?;
+    let tools = answer["tools"].as_array().ok_or("tools")?;
+    assert_eq!(tools.len(), 2);
+    let tool_spans: Vec<_> = api
+        .runs
+        .iter()
+        .flat_map(|r| &r.spans)
+        .chain(api.samples.iter().flatten())
+        .filter(|s| s.kind == SpanKind::Tool)
+        .collect();
+    for t in tools {
+        let name = t["tool"].as_str().ok_or("tool")?;
+        let mine: Vec<_> = tool_spans
+            .iter()
+            .filter(|s| s.tool_name.as_deref() == Some(name))
+            .collect();
+        let failed = mine.iter().filter(|s| s.status.message.is_some()).count();
+        assert_eq!(
+            (t["calls"].as_u64(), t["errors"].as_u64()),
+            (Some(mine.len() as u64), Some(failed as u64)),
+            "{name}"
+        );
+        let rate = t["success_rate"].as_f64().ok_or("rate")?;
+        assert!((rate - (1.0 - failed as f64 / mine.len() as f64)).abs() < 1e-12);
+        let mut durations: Vec<u64> = mine.iter().map(|s| s.duration_ns()).collect();
+        durations.sort_unstable();
+        let p95 = durations[(95 * durations.len()).div_ceil(100) - 1];
+        assert!(
+            close(&t["duration"]["p95_ns"], p95),
+            "{name}: {} vs {p95}",
+            t["duration"]
+        );
+        if failed > 0 {
+            assert_eq!(
+                t["error_types"],
+                json!([{"error_type": "timeout", "count": failed}])
+            );
+            assert_eq!(
+                t["top_errors"],
+                json!([{"error_type": "timeout", "pattern": "timeout after <n>s", "count": failed}])
+            );
+        } else {
+            assert_eq!(t["error_types"], json!([]));
+        }
+    }
+    let web = tools
+        .iter()
+        .find(|t| t["tool"] == "web_search")
+        .ok_or("web_search")?;
+    assert!(web["errors"].as_u64() > Some(10));
+    api.fails("/tools?top=0", 400, "bad_parameter", "top")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_overview_matches_the_exact_summary_and_has_a_series() -> TestResult {
+    let api = Api::start().await?;
+    let all = api.ok("/overview", "Overview").await?;
+    let exact = api.state.store.summary(TimeRange::ALL)?;
+    assert_eq!(all["requests"], exact.requests);
+    assert_eq!(all["errors"], exact.errors);
+    assert_eq!(all["spans"], exact.spans);
+    assert_eq!(all["span_errors"], exact.span_errors);
+    assert_eq!(all["traces"], exact.traces);
+    assert_eq!(
+        all["cost"],
+        exact.cost.map_or(Value::Null, |c| json!(c.dollars()))
+    );
+    assert_eq!(all["usage"], serde_json::to_value(exact.usage)?);
+    assert_eq!(all["unpriced"], exact.unpriced);
+    let latency = exact.latency.ok_or("latency")?;
+    assert!(close(&all["latency"]["p99_ns"], latency.p99_ns));
+    // Costliest first: the fixtures' calls (5.15 m$ each) beat the runs'.
+    assert_eq!(
+        all["by_model"][0]["keys"],
+        json!({"model": "gpt-4o-2024-08-06"})
+    );
+    assert_eq!(all["by_model"][1]["keys"], json!({"model": "gpt-4o"}));
+    let agents: Vec<&Value> = all["by_agent"]
+        .as_array()
+        .ok_or("by_agent")?
+        .iter()
+        .map(|r| &r["keys"]["agent"])
+        .collect();
+    assert_eq!(agents.len(), exact.by_agent.len());
+    for a in ["planner", "coder", "critic", "researcher"] {
+        assert!(agents.contains(&&json!(a)), "{a}");
+    }
+    // All time: 1-minute buckets from the first span's minute to the last's, adding up.
+    assert_eq!(all["bucket_ns"], MIN);
+    let series = all["series"].as_array().ok_or("series")?;
+    assert_eq!(series[0]["start_unix_nano"], T0);
+    let sum = |field: &str| series.iter().filter_map(|p| p[field].as_u64()).sum::<u64>();
+    assert_eq!(sum("requests"), exact.requests);
+    assert_eq!(sum("spans"), exact.spans);
+    let last_run = api.runs.last().ok_or("runs")?.start;
+    assert_eq!(series.len() as u64, (last_run - T0) / MIN + 1);
+
+    // A day in hours.
+    let day = api
+        .ok(
+            "/overview?from=2025-11-21&to=2025-11-22&bucket=1h",
+            "Overview",
+        )
+        .await?;
+    assert_eq!(day["series"].as_array().map(Vec::len), Some(24));
+    assert_eq!(day["series"][8]["requests"], exact.requests);
+    assert_eq!(day["series"][7]["requests"], 0);
+    assert_eq!(day["series"][7]["latency"], Value::Null);
+    // Nothing in range: zeros.
+    let empty = api
+        .ok("/overview?from=2030-01-01T00:00:00Z", "Overview")
+        .await?;
+    assert_eq!(
+        (empty["spans"].as_u64(), empty["cost"].clone()),
+        (Some(0), Value::Null)
+    );
+    assert_eq!(empty["error_rate"], 0.0);
+
+    api.fails("/overview?bucket=90s", 400, "bad_parameter", "bucket")
+        .await?;
+    api.fails(
+        "/overview?bucket=1m&from=1970-01-01",
+        400,
+        "bad_parameter",
+        "bucket",
+    )
+    .await?;
+    api.fails(
+        &format!("/overview?from={}&to={}", T0 + SEC, T0),
+        400,
+        "bad_parameter",
+        "to",
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! `/openapi.json` against the running API, `/budgets`, `/status`, and routing errors.
+
+use std::sync::Arc;
+
+use agentrace_core::Usd;
+use agentrace_core::budget::{Budget, Budgets, Period, Scope};
+use serde_json::Value;
+
+use crate::support::{Api, T0, TestResult};
+
+/// Every documented operation, called with every documented parameter (their examples; path
+/// parameters naming stored records), is served: 200 and an answer valid against the
+/// documented schema (the live feed: 426 without a WebSocket upgrade, after accepting them).
+#[tokio::test]
+async fn every_documented_route_and_parameter_is_served_as_documented() -> TestResult {
+    let api = Api::start().await?;
+    let doc = api.doc().clone();
+    let paths = doc["paths"].as_object().ok_or("paths")?;
+    assert_eq!(paths.len(), 12);
+    let trace = api.runs[3].trace_id.to_string();
+    for (template, item) in paths {
+        let op = &item["get"];
+        let mut path = template.trim_start_matches("/api/v1").to_owned();
+        let mut query = Vec::new();
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            let p = match p["$ref"].as_str() {
+                Some(r) => {
+                    &doc["components"]["parameters"][r.rsplit('/').next().unwrap_or_default()]
+                }
+                None => p,
+            };
+            let name = p["name"].as_str().ok_or("parameter name")?;
+            match (p["in"].as_str(), name) {
+                (Some("path"), "trace_id") => path = path.replace("{trace_id}", &trace),
+                (Some("path"), "session_id") => path = path.replace("{session_id}", "s-3"),
+                (Some("query"), _) => match &p["example"] {
+                    Value::Null => {
+                        assert_eq!(name, "cursor", "{template}: `{name}` has an example")
+                    }
+                    Value::String(v) => query.push(format!(
+                        "{name}={}",
+                        v.replace('+', "%2B").replace(',', "%2C")
+                    )),
+                    v => query.push(format!("{name}={v}")),
+                },
+                other => return Err(format!("{template}: parameter {other:?}").into()),
+            }
+        }
+        let url = format!("{path}?{}", query.join("&"));
+        let (status, body) = api.get(&url).await?;
+        if template.ends_with("/live") {
+            assert_eq!(status, 426, "{url}: {body}");
+            assert_eq!(body["error"]["code"], "upgrade_required");
+            continue;
+        }
+        assert_eq!(status, 200, "{url}: {body}");
+        let schema = &op["responses"]["200"]["content"]["application/json"]["schema"];
+        crate::support::validate(&doc, &body, schema, "$").map_err(|e| format!("{url}: {e}"))?;
+        // And nothing undocumented is taken.
+        let (status, body) = api.get(&format!("{path}?undocumented=1")).await?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &Value::from("unknown_parameter")),
+            "{path}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn routing_errors_are_json_too() -> TestResult {
+    let api = Api::start().await?;
+    api.fails("/nothing-here", 404, "not_found", "openapi.json")
+        .await?;
+    let response = reqwest::Client::new()
+        .post(format!("{}/traces", api.base))
+        .send()
+        .await?;
+    assert_eq!(response.status().as_u16(), 405);
+    let body: Value = serde_json::from_str(&response.text().await?)?;
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    // Bytes that are not UTF-8 decode lossily, then fail as a value.
+    api.fails("/traces?limit=%ff", 400, "bad_parameter", "limit")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn budgets_list_every_account_or_none() -> TestResult {
+    let api = Api::start().await?;
+    let none = api.ok("/budgets", "Budgets").await?;
+    assert_eq!(
+        none,
+        serde_json::json!({"configured": false, "budgets": []})
+    );
+
+    let budgets = Arc::new(
+        Budgets::new(vec![
+            Budget::new("daily", Scope::Global, Period::Day, Usd::from_dollars(10.0)),
+            Budget::new(
+                "per agent",
+                Scope::Agent,
+                Period::Total,
+                Usd::from_dollars(1.0),
+            ),
+        ])
+        .with_clock(|| T0 + 3_600_000_000_000),
+    );
+    let api = Api::start_with(|state| state.budgets = Some(budgets.clone())).await?;
+    for run in &api.runs {
+        for span in &run.spans {
+            budgets.record_span(span);
+        }
+    }
+    let answer = api.ok("/budgets", "Budgets").await?;
+    assert_eq!(answer["configured"], true);
+    let accounts = answer["budgets"].as_array().ok_or("budgets")?;
+    let spent: i64 = api
+        .runs
+        .iter()
+        .filter(|r| r.i % 10 != 9)
+        .map(|r| 1_000 * r.i as i64 + 500)
+        .sum();
+    let daily = accounts
+        .iter()
+        .find(|a| a["budget"] == "daily")
+        .ok_or("daily")?;
+    assert_eq!(daily["spent"], spent as f64 / 1e9);
+    assert_eq!(daily["limit"], 10.0);
+    let per_agent: Vec<_> = accounts
+        .iter()
+        .filter(|a| a["budget"] == "per agent")
+        .collect();
+    assert_eq!(per_agent.len(), 3, "one account per agent");
+    Ok(())
+}
+
+#[tokio::test]
+async fn status_reports_the_pipeline_counters_and_the_store() -> TestResult {
+    let api = Api::start().await?;
+    let status = api.ok("/status", "Status").await?;
+    assert_eq!(
+        status["store"]["schema_version"],
+        agentrace_sqlite::SCHEMA_VERSION
+    );
+    assert!(status["store"]["file_bytes"].as_u64() > Some(100_000));
+    for signal in ["spans", "events", "measurements"] {
+        api.check(&status[signal], "SignalStats")?;
+    }
+    assert_eq!(
+        status["spans"]["stored"], 0,
+        "this state's writer stored nothing"
+    );
+    assert_eq!(
+        status["pipeline"],
+        Value::Null,
+        "no fan-out pipeline in this state"
+    );
+    Ok(())
+}

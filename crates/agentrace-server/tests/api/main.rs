@@ -1,0 +1,10 @@
+//! The REST API and the live feed, over a real listener and a real SQLite file filled with
+//! realistic traces: every endpoint's content and filters, pagination, errors, the OpenAPI
+//! document (every route and parameter, every answer valid against its schemas), and the
+//! WebSocket feed.
+
+mod analytics;
+mod documents;
+mod live;
+mod records;
+mod support;

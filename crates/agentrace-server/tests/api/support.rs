@@ -1,0 +1,409 @@
+//! A store filled with realistic traces and events, the API served over it on a real
+//! listener, an HTTP client, and a validator checking answers against the OpenAPI document.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use agentrace_core::testing::fixtures;
+use agentrace_core::{
+    Cost, Event, EventKind, Level, Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage,
+    TraceId, Usd,
+};
+use agentrace_server::{AppState, ServerConfig};
+use agentrace_sqlite::SqliteStore;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type Error = Box<dyn std::error::Error>;
+
+pub(crate) const SEC: u64 = 1_000_000_000;
+pub(crate) const MIN: u64 = 60 * SEC;
+/// 2025-11-21T08:00:00Z.
+pub(crate) const T0: u64 = 1_763_712_000_000_000_000;
+/// Generated agent traces.
+pub(crate) const TRACES: u64 = 120;
+/// Generated events.
+pub(crate) const EVENTS: u64 = 200;
+
+pub(crate) const AGENTS: [&str; 3] = ["planner", "coder", "critic"];
+pub(crate) const MODELS: [&str; 2] = ["gpt-4o", "claude-sonnet-4"];
+
+/// One generated trace: an agent run with an LLM call and a tool call.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub(crate) i: u64,
+    pub(crate) trace_id: TraceId,
+    pub(crate) start: u64,
+    pub(crate) agent: &'static str,
+    pub(crate) model: &'static str,
+    pub(crate) session: String,
+    pub(crate) user: String,
+    pub(crate) tool: &'static str,
+    /// The tool call failed.
+    pub(crate) failed: bool,
+    pub(crate) spans: Vec<SpanRecord>,
+}
+
+pub(crate) fn trace_id(n: u64) -> TraceId {
+    let mut b = [0u8; 16];
+    b[0] = 0x7a;
+    b[8..].copy_from_slice(&n.to_be_bytes());
+    TraceId::from_bytes(b)
+}
+
+fn span_id(n: u64) -> SpanId {
+    let mut b = n.to_be_bytes();
+    b[0] = 0x5b;
+    SpanId::from_bytes(b)
+}
+
+/// Run `i`: starts at `T0 + 10 min + 7 s · i`; agent, model, session (`s-0`…`s-9`), user
+/// (`u-0`…`u-2`) and tool cycle; every fifth tool call times out; every tenth LLM call is
+/// unpriced.
+pub(crate) fn run(i: u64) -> Run {
+    let resource = Arc::new(Resource::new("agents"));
+    let start = T0 + 10 * MIN + i * 7 * SEC;
+    let agent = AGENTS[(i % 3) as usize];
+    let model = MODELS[(i % 2) as usize];
+    let session = format!("s-{}", i % 10);
+    let user = format!("u-{}", i % 3);
+    let tool = if i % 4 < 2 {
+        "web_search"
+    } else {
+        "calculator"
+    };
+    let failed = i.is_multiple_of(5);
+    let tid = trace_id(i);
+    let with_who = |mut s: SpanRecord| {
+        s.agent_name = Some(agent.into());
+        s.session_id = Some(session.as_str().into());
+        s.user_id = Some(user.as_str().into());
+        s.framework = Some("rig".into());
+        s
+    };
+    let mut root = with_who(SpanRecord::new(
+        tid,
+        span_id(i * 10),
+        format!("invoke_agent {agent}"),
+        start,
+        start + 3 * SEC,
+        resource.clone(),
+    ));
+    root.kind = SpanKind::Agent;
+    let mut llm = with_who(SpanRecord::new(
+        tid,
+        span_id(i * 10 + 1),
+        format!("chat {model}"),
+        start + SEC / 10,
+        start + SEC / 10 + (200 + i) * 1_000_000,
+        resource.clone(),
+    ));
+    llm.parent_span_id = Some(root.span_id);
+    llm.kind = SpanKind::Llm;
+    llm.provider = Some(
+        if i.is_multiple_of(2) {
+            "openai"
+        } else {
+            "anthropic"
+        }
+        .into(),
+    );
+    llm.request_model = Some(model.into());
+    llm.usage = TokenUsage::new(1_000 + i, 100);
+    if i % 10 != 9 {
+        llm.cost = Some(Cost::from_parts(
+            Usd::from_nanos(1_000 * i as i64),
+            Usd::ZERO,
+            Usd::ZERO,
+            Usd::from_nanos(500),
+        ));
+    }
+    let mut tool_span = with_who(SpanRecord::new(
+        tid,
+        span_id(i * 10 + 2),
+        format!("execute_tool {tool}"),
+        start + SEC,
+        start + SEC + (10 + i) * 1_000_000,
+        resource,
+    ));
+    tool_span.parent_span_id = Some(root.span_id);
+    tool_span.kind = SpanKind::Tool;
+    tool_span.tool_name = Some(tool.into());
+    if failed {
+        tool_span.status = SpanStatus::error(format!("timeout after {}s", 30 + i % 3));
+        tool_span.attributes.insert("error.type", "timeout");
+    }
+    Run {
+        i,
+        trace_id: tid,
+        start,
+        agent,
+        model,
+        session,
+        user,
+        tool,
+        failed,
+        spans: vec![llm, tool_span, root],
+    }
+}
+
+/// Event `j`: every level in turn, `tool.call` or `log`, in session `s-(j % 10)` and run
+/// `j % 120`'s trace; errors and worse say "timeout after <j>s".
+pub(crate) fn event(j: u64) -> Event {
+    let level = Level::ALL[(j % 7) as usize];
+    let message = if level >= Level::Error {
+        format!("timeout after {j}s")
+    } else {
+        format!("step {j} done")
+    };
+    let kind = if j.is_multiple_of(2) {
+        EventKind::ToolCall
+    } else {
+        EventKind::Log
+    };
+    let mut e = Event::new(
+        T0 + 10 * MIN + j * 3 * SEC,
+        level,
+        kind,
+        message,
+        Arc::new(Resource::new("agents")),
+    );
+    e.session_id = Some(format!("s-{}", j % 10).into());
+    e.trace_id = Some(trace_id(j % TRACES));
+    e.agent_id = Some(format!("agent-{}", j % 3).into());
+    e
+}
+
+/// The API over a filled store.
+pub(crate) struct Api {
+    _dir: TempDir,
+    pub(crate) state: AppState,
+    /// `http://127.0.0.1:port/api/v1`.
+    pub(crate) base: String,
+    /// `ws://127.0.0.1:port/api/v1`.
+    pub(crate) ws: String,
+    pub(crate) runs: Vec<Run>,
+    /// The three fixture traces (core's sample spans), at T0, T0 + 1 min, T0 + 2 min.
+    pub(crate) samples: Vec<Vec<SpanRecord>>,
+    pub(crate) events: Vec<Event>,
+    client: reqwest::Client,
+    doc: Value,
+}
+
+impl Api {
+    /// A store with the fixture traces (one with an orphan), the generated runs and events,
+    /// each trace written in one batch, and the API served over it.
+    pub(crate) async fn start() -> Result<Self, Error> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`start`](Self::start), with `configure` applied to the state first.
+    pub(crate) async fn start_with(configure: impl FnOnce(&mut AppState)) -> Result<Self, Error> {
+        let dir = tempfile::tempdir()?;
+        let config = ServerConfig::new(dir.path());
+        let store = SqliteStore::open(config.db_path())?;
+        let mut samples = Vec::new();
+        for k in 0..3u64 {
+            let mut spans = fixtures::sample_spans(trace_id(1_000 + k), T0 + k * MIN);
+            if k == 0 {
+                // A span whose parent never arrived.
+                let mut orphan = spans[1].clone();
+                orphan.span_id = span_id(999_999);
+                orphan.parent_span_id = Some(span_id(888_888));
+                orphan.name = "late child".into();
+                spans.push(orphan);
+            }
+            store.insert_spans(&spans)?;
+            samples.push(spans);
+        }
+        let runs: Vec<Run> = (0..TRACES).map(run).collect();
+        for r in &runs {
+            store.insert_spans(&r.spans)?;
+        }
+        let mut events = fixtures::sample_events(trace_id(1_000), T0);
+        events.extend((0..EVENTS).map(event));
+        store.insert_events(&events)?;
+
+        let mut state = AppState::new(store, config);
+        configure(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = agentrace_server::api::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let doc = serde_json::from_str(
+            &reqwest::get(format!("http://{addr}/api/v1/openapi.json"))
+                .await?
+                .text()
+                .await?,
+        )?;
+        Ok(Self {
+            _dir: dir,
+            state,
+            base: format!("http://{addr}/api/v1"),
+            ws: format!("ws://{addr}/api/v1"),
+            runs,
+            samples,
+            events,
+            client: reqwest::Client::new(),
+            doc,
+        })
+    }
+
+    /// The OpenAPI document the server serves.
+    pub(crate) fn doc(&self) -> &Value {
+        &self.doc
+    }
+
+    /// GET `path` (under `/api/v1`): status and JSON body.
+    pub(crate) async fn get(&self, path: &str) -> Result<(u16, Value), Error> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))?;
+        Ok((status, body))
+    }
+
+    /// GET `path`, expecting 200 and a body valid against the document's schema `schema`.
+    pub(crate) async fn ok(&self, path: &str, schema: &str) -> Result<Value, Error> {
+        let (status, body) = self.get(path).await?;
+        if status != 200 {
+            return Err(format!("{path}: {status} {body}").into());
+        }
+        self.check(&body, schema)
+            .map_err(|e| format!("{path}: not a valid {schema}: {e}"))?;
+        Ok(body)
+    }
+
+    /// GET `path`, expecting an error with `status`, `code`, and a message mentioning
+    /// `mention` (e.g. the parameter's name).
+    pub(crate) async fn fails(
+        &self,
+        path: &str,
+        status: u16,
+        code: &str,
+        mention: &str,
+    ) -> TestResult {
+        let (got, body) = self.get(path).await?;
+        assert_eq!(got, status, "{path}: {body}");
+        self.check(&body, "Error")?;
+        assert_eq!(body["error"]["code"], code, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(mention),
+            "{path}: {message:?} should mention {mention:?}"
+        );
+        Ok(())
+    }
+
+    /// Checks `value` against the document's schema `name`.
+    pub(crate) fn check(&self, value: &Value, name: &str) -> Result<(), String> {
+        let schema = &self.doc["components"]["schemas"][name];
+        if schema.is_null() {
+            return Err(format!("no schema {name}"));
+        }
+        validate(&self.doc, value, schema, "$")
+    }
+
+    /// Every trace id stored.
+    pub(crate) fn all_traces(&self) -> HashSet<String> {
+        self.runs
+            .iter()
+            .map(|r| r.trace_id.to_string())
+            .chain(self.samples.iter().map(|s| s[0].trace_id.to_string()))
+            .collect()
+    }
+}
+
+/// A JSON Schema validator for the subset the document uses: `$ref`, `type` (a name or a
+/// list), `properties`, `required`, `additionalProperties` (`false` or a schema), `items`,
+/// `enum`, `oneOf`, `minimum`, and `pattern` for the hex id patterns.
+pub(crate) fn validate(doc: &Value, value: &Value, schema: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return validate(doc, value, &doc["components"]["schemas"][name], at);
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        let passing = options
+            .iter()
+            .filter(|o| validate(doc, value, o, at).is_ok())
+            .count();
+        return if passing == 1 {
+            Ok(())
+        } else {
+            Err(format!("{at}: {value} matches {passing} of oneOf"))
+        };
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let type_ok = |t: &str| match t {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        _ => false,
+    };
+    if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+        return Err(format!("{at}: {value} is not {types:?}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} is not one of {allowed:?}"));
+    }
+    if let (Some(min), Some(v)) = (schema["minimum"].as_f64(), value.as_f64())
+        && v < min
+    {
+        return Err(format!("{at}: {v} < {min}"));
+    }
+    if let (Some(pattern), Some(s)) = (schema["pattern"].as_str(), value.as_str()) {
+        let len = match pattern {
+            "^[0-9a-f]{32}$" => 32,
+            "^[0-9a-f]{16}$" => 16,
+            other => return Err(format!("{at}: pattern {other} not supported by the test")),
+        };
+        if s.len() != len
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(format!("{at}: {s:?} does not match {pattern}"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        let properties = schema["properties"].as_object();
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let name = required.as_str().unwrap_or_default();
+            if !object.contains_key(name) {
+                return Err(format!("{at}: missing {name}"));
+            }
+        }
+        for (key, v) in object {
+            let here = format!("{at}.{key}");
+            match properties.and_then(|p| p.get(key)) {
+                Some(s) => validate(doc, v, s, &here)?,
+                None => match &schema["additionalProperties"] {
+                    Value::Bool(false) => return Err(format!("{here}: not documented")),
+                    extra @ Value::Object(_) => validate(doc, v, extra, &here)?,
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            validate(doc, v, items, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
