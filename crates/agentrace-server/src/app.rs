@@ -17,8 +17,7 @@ use crate::state::AppState;
 /// The app router. The API and `/metrics` need the token when one is configured; the health
 /// checks never do.
 pub(crate) fn router(state: AppState, metrics: Router, auth: Option<Auth>) -> Router {
-    // `crate::api::router(state.clone())` joins `/metrics` here once the API lands.
-    let protected = metrics;
+    let protected = crate::api::router(state.clone()).merge(metrics);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -13,6 +13,28 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use crate::common::*;
 
 #[tokio::test]
+async fn the_api_serves_what_was_received_and_the_pipeline_status() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&llm_traces(1, 2)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200);
+    // Acknowledged means queryable: no waiting.
+    let traces = get(&t.app_url("/api/v1/traces"), &[]).await?;
+    assert_eq!(traces.status, 200, "{}", traces.text());
+    let page: serde_json::Value = serde_json::from_slice(&traces.body)?;
+    assert_eq!(page["traces"].as_array().map(Vec::len), Some(2), "{page}");
+    let status = get(&t.app_url("/api/v1/status"), &[]).await?;
+    assert_eq!(status.status, 200, "{}", status.text());
+    assert!(status.text().contains("\"stored\":2"), "{}", status.text());
+    Ok(())
+}
+
+#[tokio::test]
 async fn health_and_readiness() -> Result {
     let t = TestServer::start(|_| {}).await?;
     let health = get(&t.app_url("/healthz"), &[]).await?;

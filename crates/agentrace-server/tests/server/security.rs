@@ -96,7 +96,10 @@ async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
     client.export(request).await?;
     assert_eq!(t.stored(Signal::Spans)?, 2);
 
-    // The app: /metrics needs it, the health checks do not.
+    // The app: the API and /metrics need it, the health checks do not.
+    assert_eq!(get(&t.app_url("/api/v1/traces"), &[]).await?.status, 401);
+    let traces = get(&t.app_url("/api/v1/traces"), &[("authorization", &bearer)]).await?;
+    assert_eq!(traces.status, 200, "{}", traces.text());
     assert_eq!(get(&t.app_url("/metrics"), &[]).await?.status, 401);
     assert_eq!(
         get(&t.app_url("/metrics"), &[("authorization", &bearer)])
@@ -106,7 +109,7 @@ async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
     );
     assert_eq!(get(&t.app_url("/healthz"), &[]).await?.status, 200);
     assert_eq!(get(&t.app_url("/readyz"), &[]).await?.status, 200);
-    assert_eq!(t.server.stats().requests.unauthorized, 4);
+    assert_eq!(t.server.stats().requests.unauthorized, 5);
     Ok(())
 }
 
