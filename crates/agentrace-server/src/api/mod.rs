@@ -24,8 +24,8 @@ mod analytics;
 mod error;
 mod live;
 mod params;
+mod records;
 mod status;
-mod traces;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get};
@@ -40,11 +40,11 @@ pub const PREFIX: &str = "/api/v1";
 /// Every route, relative to [`PREFIX`], with its handler. All answer `GET`.
 fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
-        ("/traces", get(traces::list)),
-        ("/traces/{trace_id}", get(traces::tree)),
-        ("/sessions", get(traces::sessions)),
-        ("/sessions/{session_id}", get(traces::session)),
-        ("/events", get(traces::events)),
+        ("/traces", get(records::list)),
+        ("/traces/{trace_id}", get(records::tree)),
+        ("/sessions", get(records::sessions)),
+        ("/sessions/{session_id}", get(records::session)),
+        ("/events", get(records::events)),
         ("/cost", get(analytics::cost)),
         ("/tools", get(analytics::tools)),
         ("/overview", get(analytics::overview)),
