@@ -86,6 +86,26 @@ async fn routing_errors_are_json_too() -> TestResult {
 }
 
 #[tokio::test]
+async fn internal_errors_are_500_without_their_cause() -> TestResult {
+    let api = Api::start().await?;
+    let run = &api.runs[0];
+    // A row edited by hand: a span kind no build knows.
+    let path = api.state.store.path().to_owned();
+    rusqlite::Connection::open(path)?.execute(
+        "UPDATE spans SET kind = 'secret-robot' WHERE trace_id = ?1",
+        [run.trace_id.to_bytes()],
+    )?;
+    let (status, body) = api.get(&format!("/traces/{}", run.trace_id)).await?;
+    assert_eq!(status, 500);
+    assert_eq!(body["error"]["code"], "internal");
+    assert!(!body.to_string().contains("secret-robot"), "{body}");
+    // The rest of the API keeps answering.
+    api.ok(&format!("/traces/{}", api.runs[1].trace_id), "TraceTree")
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn budgets_list_every_account_or_none() -> TestResult {
     let api = Api::start().await?;
     let none = api.ok("/budgets", "Budgets").await?;
