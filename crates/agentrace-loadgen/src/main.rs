@@ -130,15 +130,24 @@ async fn watch(
     counters: Arc<Counters>,
 ) {
     let url = format!("{}/api/v1/traces/{trace_id}", args.api);
+    // Backing off keeps the watchers from becoming a load of their own (they share the
+    // server's two cores with the ingest being measured).
+    let mut pause = Duration::from_millis(1);
     while sent.elapsed() < VISIBILITY_PATIENCE {
         let response = authorized(client.get(&url), args.token.as_deref())
             .send()
             .await;
-        if response.is_ok_and(|r| r.status().is_success()) {
-            latencies.lock().await.push(sent.elapsed());
-            return;
+        match response {
+            Ok(r) if r.status().is_success() => {
+                latencies.lock().await.push(sent.elapsed());
+                return;
+            }
+            Ok(r) if r.status() != 404 => eprintln!("loadgen: GET {url}: {}", r.status()),
+            Ok(_) => {}
+            Err(e) => eprintln!("loadgen: GET {url}: {e}"),
         }
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
     counters.invisible.fetch_add(1, Ordering::Relaxed);
 }
@@ -275,7 +284,7 @@ async fn query_latency(
 async fn run(args: Args) -> Result<(), String> {
     let args = Arc::new(args);
     let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency * 2)
+        .pool_max_idle_per_host(64)
         .build()
         .map_err(|e| e.to_string())?;
     let (elapsed, counters, visibility) = send_all(args.clone(), client.clone()).await;
