@@ -356,6 +356,13 @@ pub(crate) struct ServeArgs {
     /// Delete the oldest events while events take more than this, e.g. 512MiB.
     #[arg(long)]
     pub(crate) events_max_size: Option<ByteSize>,
+    /// Mask secrets and personal data (e-mails, phone and card numbers, API keys, tokens) in
+    /// everything received, and drop prompt/response content unless --capture-content.
+    #[arg(long)]
+    pub(crate) redact: bool,
+    /// With --redact: keep prompt and response content (still masked).
+    #[arg(long)]
+    pub(crate) capture_content: bool,
     /// How long a span may wait for its parent before it is marked as an orphan, e.g. 10m.
     #[arg(long)]
     pub(crate) orphan_grace: Option<Age>,

@@ -26,6 +26,8 @@
 //! | `retention.spans.max_size` | `AGENTRACE_RETENTION_SPANS_MAX_SIZE` | no limit |
 //! | `retention.events.max_age` | `AGENTRACE_RETENTION_EVENTS_MAX_AGE` | keep |
 //! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
+//! | `redact` | `AGENTRACE_REDACT` | `false` |
+//! | `capture_content` | `AGENTRACE_CAPTURE_CONTENT` | `false` (with `redact`: prompts and responses are dropped) |
 //! | `orphan_grace` | `AGENTRACE_ORPHAN_GRACE` | `10m` |
 //! | `forward.endpoint` | `AGENTRACE_FORWARD_OTLP` | no forwarding |
 //! | `forward.protocol` | `AGENTRACE_FORWARD_PROTOCOL` | `http/protobuf` |
@@ -93,6 +95,10 @@ pub mod env {
     pub const RETENTION_EVENTS_MAX_AGE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_AGE";
     /// `retention.events.max_size`.
     pub const RETENTION_EVENTS_MAX_SIZE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_SIZE";
+    /// `redact`.
+    pub const REDACT: &str = "AGENTRACE_REDACT";
+    /// `capture_content`.
+    pub const CAPTURE_CONTENT: &str = "AGENTRACE_CAPTURE_CONTENT";
     /// `orphan_grace`.
     pub const ORPHAN_GRACE: &str = "AGENTRACE_ORPHAN_GRACE";
     /// `forward.endpoint`.
@@ -368,6 +374,10 @@ pub struct ConfigLayer {
     /// Retention.
     #[serde(default)]
     pub retention: RetentionLayer,
+    /// Mask secrets and personal data before anything else sees a record.
+    pub redact: Option<bool>,
+    /// With `redact`: keep prompt and response content (still masked).
+    pub capture_content: Option<bool>,
     /// How long a span may wait for its parent before it is marked as an orphan (and a
     /// detached root before it is re-attached).
     pub orphan_grace: Option<Age>,
@@ -478,6 +488,8 @@ impl ConfigLayer {
                     max_size: env_parse(env, v::RETENTION_EVENTS_MAX_SIZE)?,
                 },
             },
+            redact: env_bool(env, v::REDACT)?,
+            capture_content: env_bool(env, v::CAPTURE_CONTENT)?,
             orphan_grace: env_parse(env, v::ORPHAN_GRACE)?,
             forward: ForwardLayer {
                 endpoint: env_value(env, v::FORWARD_OTLP),
@@ -538,6 +550,8 @@ impl ConfigLayer {
                         .or(lower.retention.events.max_size),
                 },
             },
+            redact: self.redact.or(lower.redact),
+            capture_content: self.capture_content.or(lower.capture_content),
             orphan_grace: self.orphan_grace.or(lower.orphan_grace),
             forward: ForwardLayer {
                 endpoint: self.forward.endpoint.or(lower.forward.endpoint),
@@ -666,6 +680,13 @@ pub struct ServerConfig {
     pub limits: ReceiveLimits,
     /// Retention.
     pub retention: Retention,
+    /// Mask secrets and personal data (e-mails, phone and card numbers, API keys, tokens) in
+    /// every received record before it is priced, stored or forwarded (see
+    /// `agentrace_core::redact`); off by default.
+    pub redact: bool,
+    /// With `redact`: keep prompt and response content (masked by the rules) instead of
+    /// dropping it.
+    pub capture_content: bool,
     /// How long a span may wait for its parent before it is marked as an orphan, and a
     /// detached root before it is re-attached (default 10 minutes).
     pub orphan_grace: Duration,
@@ -691,6 +712,8 @@ impl ServerConfig {
             budgets: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
+            redact: false,
+            capture_content: false,
             orphan_grace: agentrace_ingest::orphans::DEFAULT_GRACE,
             forward: None,
             demo: false,
@@ -778,6 +801,8 @@ impl ServerConfig {
             max_age: layer.retention.events.max_age.map(|a| a.0),
             max_bytes: layer.retention.events.max_size.map(|s| s.0),
         };
+        config.redact = layer.redact.unwrap_or(false);
+        config.capture_content = layer.capture_content.unwrap_or(false);
         if let Some(grace) = layer.orphan_grace {
             config.orphan_grace = grace.0;
         }

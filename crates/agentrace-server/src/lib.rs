@@ -2,10 +2,10 @@
 //!
 //! `agentrace serve` as a library: one process that any agent in any language points its OTLP
 //! exporter at. It receives OTLP over HTTP (4318; protobuf and JSON, gzip) and gRPC (4317),
-//! runs every record through the same processors as in-process records (normalize → price →
-//! budget → derive metrics), stores spans and events in SQLite **before** it acknowledges them,
-//! and serves the REST API under `/api/v1` with a WebSocket live feed, `/metrics`, `/healthz`
-//! and `/readyz` on the app port (4319). It can forward everything upstream over OTLP, enforces
+//! runs every record through the same processors as in-process records (normalize → redact →
+//! price → budget → derive metrics), stores spans and events in SQLite **before** it
+//! acknowledges them, and serves the REST API under `/api/v1` with a WebSocket live feed,
+//! `/metrics`, `/healthz` and `/readyz` on the app port (4319). It can forward everything upstream over OTLP, enforces
 //! retention in the background, and can run a simulated multi-agent workload (`--demo`).
 //!
 //! | piece | what it is |

@@ -15,6 +15,7 @@ use agentrace_core::cost::{
     LayeredPriceBook, LoadPricesError, PriceBook, PriceProcessor, PriceTable,
 };
 use agentrace_core::metrics::MetricsProcessor;
+use agentrace_core::redact::Redactor;
 use agentrace_core::{Pipeline, Processor};
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
@@ -71,6 +72,9 @@ pub enum StartError {
     /// The forwarder could not be built.
     #[error("cannot set up forwarding: {0}")]
     Forward(#[from] agentrace_otlp::BuildError),
+    /// The redaction rules could not be compiled.
+    #[error("cannot set up redaction: {0}")]
+    Redaction(#[from] agentrace_core::redact::RuleError),
     /// The fan-out pipeline could not start.
     #[error("cannot start the fan-out pipeline: {0}")]
     Pipeline(#[from] agentrace_core::BuildError),
@@ -160,14 +164,27 @@ impl Server {
         }
         let pipeline = pipeline.build()?;
 
-        let mut processors: Vec<Arc<dyn Processor>> =
-            vec![Arc::new(PriceProcessor::new(prices.clone()))];
+        // Redaction first: no processor, store or sink sees what it removes.
+        let redactor = config
+            .redact
+            .then(|| {
+                Redactor::builder()
+                    .capture_content(config.capture_content)
+                    .build()
+                    .map(Arc::new)
+            })
+            .transpose()?;
+        let mut processors: Vec<Arc<dyn Processor>> = Vec::new();
+        if let Some(redactor) = &redactor {
+            processors.push(redactor.clone());
+        }
+        processors.push(Arc::new(PriceProcessor::new(prices.clone())));
         if let Some(budgets) = &budgets {
             processors.push(Arc::new(BudgetProcessor(budgets.clone())));
         }
         processors.push(Arc::new(MetricsProcessor));
 
-        let stats = Arc::new(ServerStats::new(Some(pipeline.clone())));
+        let stats = Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor));
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {

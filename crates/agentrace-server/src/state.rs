@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
+use agentrace_core::redact::Redactor;
 use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
 use agentrace_sqlite::SqliteStore;
 use serde::Serialize;
@@ -89,6 +90,7 @@ impl SignalCounters {
 pub struct ServerStats {
     started_unix_nano: u64,
     pipeline: Option<Pipeline>,
+    redactor: Option<Arc<Redactor>>,
     pub(crate) requests: AtomicU64,
     pub(crate) requests_invalid: AtomicU64,
     pub(crate) requests_unauthorized: AtomicU64,
@@ -145,6 +147,7 @@ impl ServerStats {
         Self {
             started_unix_nano: agentrace_core::now_unix_nano(),
             pipeline,
+            redactor: None,
             requests: AtomicU64::new(0),
             requests_invalid: AtomicU64::new(0),
             requests_unauthorized: AtomicU64::new(0),
@@ -177,6 +180,13 @@ impl ServerStats {
             repair_reattached: AtomicU64::new(0),
             repair_errors: AtomicU64::new(0),
         }
+    }
+
+    /// Includes what `redactor` did in the snapshots.
+    #[must_use]
+    pub fn with_redactor(mut self, redactor: Option<Arc<Redactor>>) -> Self {
+        self.redactor = redactor;
+        self
     }
 
     /// Whether the writer thread is running (it answers every acknowledged request).
@@ -228,6 +238,13 @@ impl ServerStats {
                 reattached: get(&self.repair_reattached),
                 errors: get(&self.repair_errors),
             },
+            redaction: self.redactor.as_ref().map(|r| {
+                let done = r.stats();
+                RedactionSnapshot {
+                    values_redacted: done.values_redacted,
+                    content_removed: done.content_removed,
+                }
+            }),
             pipeline: self.pipeline.as_ref().map(Pipeline::stats),
         }
     }
@@ -331,6 +348,16 @@ pub struct RepairStats {
     pub errors: u64,
 }
 
+/// What redaction did (when `redact` is on).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RedactionSnapshot {
+    /// String values in which something was masked.
+    pub values_redacted: u64,
+    /// Content attributes and content span events dropped (content capture off).
+    pub content_removed: u64,
+}
+
 /// A copy of the server's counters, for the API's pipeline-status endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -352,6 +379,8 @@ pub struct StatsSnapshot {
     pub retention: RetentionStats,
     /// Repairs of traces that arrived in pieces.
     pub repairs: RepairStats,
+    /// Redaction, when it is on.
+    pub redaction: Option<RedactionSnapshot>,
     /// The fan-out pipeline (`/metrics`, the forwarder): per-sink exported, dropped, failed
     /// and last error.
     pub pipeline: Option<PipelineStats>,

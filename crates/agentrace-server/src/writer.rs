@@ -8,8 +8,9 @@
 //!
 //! A receiver hands the writer a request's records and waits for its answer; the writer takes
 //! every request waiting (up to [`MAX_GROUP_RECORDS`]), runs the processors on them in order
-//! (price → budget → derive metrics: the same as in-process records), inserts the group's
-//! spans in one transaction and its events in another, and only then answers each request.
+//! (redact when on → price → budget → derive metrics: the same as in-process records),
+//! inserts the group's spans in one transaction and its events in another, and only then
+//! answers each request.
 //! So an acknowledgement means committed: a crash right after it loses nothing. Then it
 //! notes the committed traces for the background repairs ([`crate::repair`]),
 //! publishes what was committed to the live feed and hands the records and measurements to

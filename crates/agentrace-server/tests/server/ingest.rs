@@ -236,3 +236,38 @@ async fn oversized_bodies_and_gzip_bombs_are_413() -> Result {
     assert_eq!(t.stored(Signal::Spans)?, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn with_redaction_secrets_are_masked_and_content_dropped_before_storing() -> Result {
+    let t = TestServer::start(|c| c.redact = true).await?;
+    let mut request = llm_traces(1, 1);
+    let span = &mut request.resource_spans[0].scope_spans[0].spans[0];
+    span.attributes
+        .push(text("note", "reach me at jane.doe@example.com"));
+    span.attributes.push(text(
+        "gen_ai.input.messages",
+        r#"[{"role":"user","content":"hi"}]"#,
+    ));
+    let answer = post(&t.http_url("/v1/traces"), PROTOBUF, &[], protobuf(&request)).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let spans = t
+        .fresh_store()?
+        .spans(&SpanQuery::new(SpanFilter::new()))?
+        .spans;
+    let attributes = &spans[0].attributes;
+    assert_eq!(
+        attributes.get("note").and_then(|v| v.as_str()),
+        Some("reach me at [REDACTED:email]")
+    );
+    assert!(
+        attributes.get("gen_ai.input.messages").is_none(),
+        "content dropped"
+    );
+    assert!(spans[0].cost.is_some(), "still priced");
+    let redaction = t.server.stats().redaction.ok_or("no redaction stats")?;
+    assert_eq!(
+        (redaction.values_redacted, redaction.content_removed),
+        (1, 1)
+    );
+    Ok(())
+}
