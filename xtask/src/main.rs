@@ -161,8 +161,19 @@ fn integration() -> Result<(), String> {
     step("integration: install test dependencies", install)?;
 
     let mut examples = cargo();
-    examples.args(["build", "--examples", "--all-features"]);
-    step("integration: build the examples", examples)?;
+    examples.args([
+        "build",
+        "--examples",
+        "--all-features",
+        "-p",
+        "agentrace",
+        "-p",
+        "agentrace-cli",
+    ]);
+    step(
+        "integration: build the examples and the agentrace binary",
+        examples,
+    )?;
 
     let examples_dir = target_dir().join("debug").join("examples");
     let mut suite = cargo();
@@ -180,6 +191,10 @@ fn integration() -> Result<(), String> {
         suite.args(["test", "-p", INTEGRATION_CRATE, "--all-features"]);
     }
     suite
+        .env(
+            "AGENTRACE_BIN",
+            target_dir().join("debug").join("agentrace"),
+        )
         .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
         .env("AGENTRACE_PYTHON", venv.join("bin").join("python"));
     step("integration: the suite", suite)

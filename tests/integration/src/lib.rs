@@ -44,6 +44,20 @@ pub fn workspace_root() -> std::path::PathBuf {
         .join("..")
 }
 
+/// The file named by the environment variable `var` if set, else `default` under the
+/// workspace root; `None` when it does not exist.
+fn built(var: &str, default: &[&str]) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os(var).filter(|v| !v.is_empty()).map_or_else(
+        || {
+            default
+                .iter()
+                .fold(workspace_root(), |p, part| p.join(part))
+        },
+        std::path::PathBuf::from,
+    );
+    path.is_file().then_some(path)
+}
+
 /// A built example of the `agentrace` package: `AGENTRACE_EXAMPLES_DIR/NAME` (set by
 /// `cargo xtask integration`), else `target/debug/examples/NAME`; `None` if it is not built.
 pub fn example_binary(name: &str) -> Option<std::path::PathBuf> {
@@ -65,17 +79,14 @@ pub fn example_binary(name: &str) -> Option<std::path::PathBuf> {
 /// `cargo xtask integration`), else `target/integration-venv/bin/python` as
 /// `scripts/install-test-deps.sh` makes it; `None` if neither exists.
 pub fn python_client() -> Option<std::path::PathBuf> {
-    std::env::var_os("AGENTRACE_PYTHON")
-        .filter(|v| !v.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            Some(
-                workspace_root()
-                    .join("target")
-                    .join("integration-venv")
-                    .join("bin")
-                    .join("python"),
-            )
-        })
-        .filter(|p| p.is_file())
+    built(
+        "AGENTRACE_PYTHON",
+        &["target", "integration-venv", "bin", "python"],
+    )
+}
+
+/// The `agentrace` binary: `AGENTRACE_BIN` (set by `cargo xtask integration`), else
+/// `target/debug/agentrace`; `None` if it is not built.
+pub fn agentrace_binary() -> Option<std::path::PathBuf> {
+    built("AGENTRACE_BIN", &["target", "debug", "agentrace"])
 }

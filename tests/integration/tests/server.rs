@@ -281,6 +281,9 @@ async fn post(
     (status, response.text().await.unwrap_or_default())
 }
 
+/// What is wrong, content type, gzip-encoded, the body, the statuses that answer it well.
+type BadInput<'a> = (&'a str, &'a str, bool, Vec<u8>, &'a [u16]);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_4xx_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -321,7 +324,7 @@ async fn bad_input_gets_a_clear_4xx_and_loses_nothing() {
     absurd.end_time_unix_nano = u64::MAX;
     let zeros = vec![0u8; 32 << 20];
 
-    let cases: Vec<(&str, &str, bool, Vec<u8>, &[u16])> = vec![
+    let cases: Vec<BadInput<'_>> = vec![
         (
             "malformed protobuf",
             protobuf,
