@@ -75,6 +75,15 @@ pub enum OpenError {
         #[source]
         source: DbError,
     },
+    /// The thread that checkpoints the write-ahead log could not be started.
+    #[error("cannot start the checkpointing thread of the store at {}: {source}", path.display())]
+    Thread {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file exists but is not an SQLite database.
     #[error("{} is not an SQLite database (wrong file, or corrupted)", path.display())]
     NotADatabase {

@@ -64,6 +64,7 @@
 //! [`EventSink`]: agentrace_core::EventSink
 
 mod budgets;
+mod checkpointer;
 mod codec;
 mod error;
 mod footprint;

@@ -251,7 +251,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;
-         PRAGMA wal_autocheckpoint = 4000;
+         PRAGMA wal_autocheckpoint = 0;
          PRAGMA journal_size_limit = 67108864;",
     )
     .map_err(err)?;
@@ -259,6 +259,17 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     span_rollups::register_functions(&conn).map_err(err)?;
     let mut conn = conn;
     migrate(&mut conn, path, application_id)?;
+    Ok(conn)
+}
+
+/// Opens the connection of the checkpointing thread (see `checkpointer`).
+pub(crate) fn open_checkpointer(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(DbError)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(DbError)?;
     Ok(conn)
 }
 

@@ -12,6 +12,7 @@ use agentrace_core::{
 use async_trait::async_trait;
 use rusqlite::Connection;
 
+use crate::checkpointer::Checkpointer;
 use crate::error::{Db, DbError, OpenError, QueryError, WriteError};
 use crate::model::InsertReport;
 use crate::schema;
@@ -38,6 +39,8 @@ pub struct SqliteStore {
 pub(crate) struct Inner {
     path: PathBuf,
     writer: Mutex<Writer>,
+    /// Checkpoints the WAL off the writer's commits; stops when the last clone is dropped.
+    _checkpointer: Checkpointer,
     readers: Mutex<Vec<Connection>>,
     shut_down: AtomicBool,
 }
@@ -67,6 +70,7 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 writer: Mutex::new(Writer::new(writer)),
+                _checkpointer: Checkpointer::start(&path)?,
                 readers: Mutex::new(Vec::new()),
                 shut_down: AtomicBool::new(false),
                 path,

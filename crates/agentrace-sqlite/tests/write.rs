@@ -305,3 +305,30 @@ fn two_stores_on_one_file_write_the_same_traces_concurrently() -> TestResult {
     assert_eq!(second.summary(Default::default())?.spans, 8_000);
     Ok(())
 }
+
+/// The writer never checkpoints in its commits (`wal_autocheckpoint = 0`); the store's own
+/// thread moves committed pages into the main file in the background.
+#[test]
+fn the_wal_is_checkpointed_in_the_background() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("agentrace.db");
+    let store = agentrace_sqlite::SqliteStore::open(&path).expect("opens");
+    let before = std::fs::metadata(&path).expect("the file").len();
+    for n in 0..200u64 {
+        let spans = agentrace_core::testing::fixtures::sample_spans(
+            agentrace_core::TraceId::random(),
+            1_700_000_000_000_000_000 + n * 1_000_000_000,
+        );
+        store.insert_spans(&spans).expect("stored");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::metadata(&path).expect("the file").len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint moved the committed pages into {}",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(store);
+}
