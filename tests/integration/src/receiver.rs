@@ -3,9 +3,9 @@
 //! compression and headers.
 //!
 //! It can play the failures an exporter must survive ([`Mode`]): slow (each request waits),
-//! unavailable (gRPC `UNAVAILABLE`, HTTP 503 with `Retry-After`), and down (connections refused:
-//! each listener sits behind a small TCP gate that drops its connections and closes the port, then
-//! re-opens the same port when the mode changes back).
+//! unavailable (gRPC `UNAVAILABLE`, HTTP 503 with `Retry-After`), and down (connections reset:
+//! each listener sits behind a small TCP gate that cuts its open connections and resets new ones
+//! at once, keeping its port so that no other listener can take it meanwhile).
 //!
 //! ```no_run
 //! # async fn example() -> std::io::Result<()> {
@@ -94,7 +94,7 @@ pub enum Mode {
     Delay(Duration),
     /// Store nothing; answer gRPC `UNAVAILABLE` / HTTP 503 with `Retry-After: 1`.
     Unavailable,
-    /// Refuse connections: open connections are cut and the ports closed until the mode changes.
+    /// Refuse connections: open connections are cut and new ones reset until the mode changes.
     Down,
 }
 
@@ -388,7 +388,8 @@ impl OtlpReceiver {
         format!("http://{}", self.http.addr)
     }
 
-    /// Changes how the receiver answers from now on.
+    /// Changes how the receiver answers from now on: a connection made after this returns is
+    /// refused when down; connections already open are cut by the gates a moment later.
     pub fn set_mode(&self, mode: Mode) {
         *self
             .shared
@@ -614,7 +615,8 @@ async fn http_export<R: ExportRequest>(
 }
 
 /// A TCP gate in front of a server: forwards connections while up; while down, cuts every open
-/// connection and closes its port (connections are refused), re-opening the same port when up.
+/// connection and resets every new one at once. It keeps its port throughout: a port given
+/// back could be taken by another test's listener, which would then receive this one's traffic.
 #[derive(Debug)]
 struct Gate {
     addr: SocketAddr,
@@ -627,7 +629,7 @@ impl Gate {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (down, down_rx) = watch::channel(false);
-        let task = tokio::spawn(run_gate(listener, addr, backend, down_rx));
+        let task = tokio::spawn(run_gate(listener, backend, down_rx));
         Ok(Self { addr, down, task })
     }
 }
@@ -638,50 +640,34 @@ impl Drop for Gate {
     }
 }
 
-async fn run_gate(
-    listener: TcpListener,
-    addr: SocketAddr,
-    backend: SocketAddr,
-    mut down: watch::Receiver<bool>,
-) {
-    let mut listener = Some(listener);
+async fn run_gate(listener: TcpListener, backend: SocketAddr, mut down: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
-        if *down.borrow_and_update() {
-            listener = None;
+        let is_down = *down.borrow_and_update();
+        if is_down {
             connections.abort_all();
-            if down.changed().await.is_err() {
-                return;
-            }
-            continue;
         }
-        let Some(open) = listener.as_ref() else {
-            match rebind(addr).await {
-                Some(l) => listener = Some(l),
-                None => return,
-            }
-            continue;
-        };
         tokio::select! {
             changed = down.changed() => if changed.is_err() { return },
-            accepted = open.accept() => if let Ok((inbound, _)) = accepted {
-                connections.spawn(forward(inbound, backend));
+            accepted = listener.accept() => if let Ok((inbound, _)) = accepted {
+                // The flag as it is now, not as the loop last saw it: a connection made after
+                // `set_mode(Down)` returned is refused, however the tasks were scheduled.
+                if *down.borrow() {
+                    refuse(inbound);
+                } else {
+                    connections.spawn(forward(inbound, backend));
+                }
             },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
 }
 
-/// Re-opens the gate's port; the old socket may linger briefly, so retry for a while.
-async fn rebind(addr: SocketAddr) -> Option<TcpListener> {
-    for _ in 0..200 {
-        if let Ok(listener) = TcpListener::bind(addr).await {
-            return Some(listener);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    eprintln!("otlp receiver: could not re-open {addr}");
-    None
+/// Resets a connection at once (`SO_LINGER` 0): the client sees it refused mid-handshake. The
+/// port stays bound, so no other process's listener can take it while the receiver is down.
+fn refuse(inbound: TcpStream) {
+    let _ = inbound.set_zero_linger();
+    drop(inbound);
 }
 
 async fn forward(mut inbound: TcpStream, backend: SocketAddr) {
