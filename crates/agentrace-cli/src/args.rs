@@ -20,14 +20,10 @@ pub(crate) struct Cli {
 /// Where the store is.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
-    /// The SQLite store written by the `sqlite` backend.
-    #[arg(
-        long,
-        global = true,
-        env = "AGENTRACE_SQLITE_PATH",
-        default_value = "agentrace-data/agentrace.db"
-    )]
-    pub(crate) db: PathBuf,
+    /// The SQLite store (else AGENTRACE_SQLITE_PATH, else ./agentrace-data/agentrace.db if it
+    /// exists — the library examples' — else `agentrace serve`'s, in its per-user data dir).
+    #[arg(long, global = true, env = "AGENTRACE_SQLITE_PATH")]
+    pub(crate) db: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum CliError {
-    /// No store at the path.
+    /// No store at any of the paths looked at.
     #[error(
-        "no agentrace store at {0} (run an instrumented program with the sqlite backend first, or pass --db)"
+        "no agentrace store at {} (run agentrace serve or an instrumented program with the sqlite backend first, or pass --db)",
+        .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" or ")
     )]
-    NoStore(PathBuf),
+    NoStore(Vec<PathBuf>),
     /// The store could not be opened.
     #[error("cannot open the store: {0}")]
     Open(#[from] agentrace_sqlite::OpenError),

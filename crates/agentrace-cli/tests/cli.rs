@@ -418,3 +418,41 @@ fn prices_import_converts_a_litellm_map_for_use_with_prices() -> TestResult {
     );
     Ok(())
 }
+
+/// Without `--db`, the commands read `agentrace serve`'s store in the per-user data dir (when
+/// no `agentrace-data/agentrace.db` is in the working directory), and say where they looked
+/// when there is none.
+#[test]
+fn without_db_the_servers_store_is_read() -> TestResult {
+    let home = tempfile::tempdir()?;
+    let elsewhere = tempfile::tempdir()?;
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args(["summary", "--since", "1h"])
+            .current_dir(elsewhere.path())
+            .env("HOME", home.path())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("AGENTRACE_SQLITE_PATH")
+            .output()
+    };
+    let missing = run()?;
+    assert!(!missing.status.success());
+    let message = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        message.contains("agentrace-data/agentrace.db")
+            && message.contains(".local/share/agentrace"),
+        "{message}"
+    );
+
+    let data_dir = home.path().join(".local/share/agentrace");
+    std::fs::create_dir_all(&data_dir)?;
+    store(&data_dir)?;
+    let found = run()?;
+    assert!(
+        found.status.success(),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(stdout(&found).contains(&data_dir.join("agentrace.db").display().to_string()));
+    Ok(())
+}

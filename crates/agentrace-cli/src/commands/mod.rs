@@ -7,15 +7,33 @@ pub(crate) mod serve;
 pub(crate) mod summary;
 pub(crate) mod traces;
 
+use std::path::PathBuf;
+
 use agentrace_sqlite::SqliteStore;
 
 use crate::args::StoreArgs;
 use crate::error::CliError;
 
+/// Where the store may be, in order: `--db` (or `AGENTRACE_SQLITE_PATH`) alone if given; else
+/// the library examples' `agentrace-data/agentrace.db`, then `agentrace serve`'s default.
+fn candidates(store: &StoreArgs) -> Vec<PathBuf> {
+    if let Some(db) = &store.db {
+        return vec![db.clone()];
+    }
+    let mut paths = vec![PathBuf::from("agentrace-data").join("agentrace.db")];
+    if let Ok(dir) =
+        agentrace_server::config::default_data_dir(&agentrace_server::config::process_env)
+    {
+        paths.push(dir.join("agentrace.db"));
+    }
+    paths
+}
+
 /// Opens the store, refusing to create one where none exists.
 pub(crate) fn open(store: &StoreArgs) -> Result<SqliteStore, CliError> {
-    if !store.db.is_file() {
-        return Err(CliError::NoStore(store.db.clone()));
+    let paths = candidates(store);
+    match paths.iter().find(|p| p.is_file()) {
+        Some(path) => Ok(SqliteStore::open(path)?),
+        None => Err(CliError::NoStore(paths)),
     }
-    Ok(SqliteStore::open(&store.db)?)
 }

@@ -18,7 +18,7 @@ pub(crate) fn run(store: &StoreArgs, args: &SummaryArgs) -> Result<(), CliError>
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     } else {
-        out.write_all(render(&summary, &store.db.display().to_string()).as_bytes())?;
+        out.write_all(render(&summary, &db.path().display().to_string()).as_bytes())?;
     }
     Ok(())
 }

@@ -79,7 +79,7 @@ pub(crate) fn show(store: &StoreArgs, args: &ShowArgs) -> Result<(), CliError> {
     let Some(tree) = db.trace(trace_id)? else {
         return Err(CliError::Usage(format!(
             "no trace {trace_id} in {}",
-            store.db.display()
+            db.path().display()
         )));
     };
     let mut out = std::io::stdout().lock();
