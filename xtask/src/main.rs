@@ -164,6 +164,7 @@ fn integration() -> Result<(), String> {
     examples.args([
         "build",
         "--examples",
+        "--bins",
         "--all-features",
         "-p",
         "agentrace",
