@@ -39,8 +39,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// The workspace root: from `CARGO_MANIFEST_DIR` as `cargo run` sets it (a build shared
+/// between checkouts still works in the right one), else as compiled.
 fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 

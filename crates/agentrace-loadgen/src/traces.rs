@@ -2,12 +2,14 @@
 //! reads on some, three providers), and two tool spans, one in ten of them failing. Session and
 //! user ids come from small pools, as in a real deployment.
 
+use opentelemetry::KeyValue as ApiKeyValue;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
     ResourceSpans, ScopeSpans, Span, Status, span, status,
 };
+use opentelemetry_proto::transform::common::tonic::Attributes;
 
 /// Spans in one generated trace.
 pub(crate) const SPANS_PER_TRACE: usize = 6;
@@ -41,20 +43,9 @@ impl Ids {
     }
 }
 
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..KeyValue::default()
-    }
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    kv(key, any_value::Value::StringValue(value.to_owned()))
-}
-
-fn int(key: &str, value: i64) -> KeyValue {
-    kv(key, any_value::Value::IntValue(value))
+/// OTLP attributes from API key-values, through opentelemetry-proto's own conversion.
+fn otlp(kvs: impl IntoIterator<Item = ApiKeyValue>) -> Vec<KeyValue> {
+    Attributes::from(kvs).0
 }
 
 const MODELS: [(&str, &str); 3] = [
@@ -81,31 +72,34 @@ pub(crate) fn trace(ids: &mut Ids, end_ns: u64, n: u64) -> (Vec<u8>, Vec<Span>) 
         kind: span::SpanKind::Internal as i32,
         start_time_unix_nano: start,
         end_time_unix_nano: end_ns,
-        attributes: vec![
-            text("gen_ai.operation.name", "invoke_agent"),
-            text("gen_ai.agent.name", agent),
-            text("gen_ai.conversation.id", &session),
-            text("user.id", &user),
-        ],
+        attributes: otlp([
+            ApiKeyValue::new("gen_ai.operation.name", "invoke_agent".to_owned()),
+            ApiKeyValue::new("gen_ai.agent.name", agent.to_owned()),
+            ApiKeyValue::new("gen_ai.conversation.id", session.to_owned()),
+            ApiKeyValue::new("user.id", user.to_owned()),
+        ]),
         ..Span::default()
     });
     for i in 0..3u64 {
         let (provider, model) = MODELS[((n + i) % 3) as usize];
         let input = 800 + ((n * 37 + i * 101) % 4_000) as i64;
         let mut attributes = vec![
-            text("gen_ai.operation.name", "chat"),
-            text("gen_ai.provider.name", provider),
-            text("gen_ai.request.model", model),
-            int("gen_ai.usage.input_tokens", input),
-            int(
+            ApiKeyValue::new("gen_ai.operation.name", "chat".to_owned()),
+            ApiKeyValue::new("gen_ai.provider.name", provider.to_owned()),
+            ApiKeyValue::new("gen_ai.request.model", model.to_owned()),
+            ApiKeyValue::new("gen_ai.usage.input_tokens", input),
+            ApiKeyValue::new(
                 "gen_ai.usage.output_tokens",
                 120 + ((n + i * 7) % 600) as i64,
             ),
-            text("gen_ai.conversation.id", &session),
-            text("gen_ai.agent.name", agent),
+            ApiKeyValue::new("gen_ai.conversation.id", session.to_owned()),
+            ApiKeyValue::new("gen_ai.agent.name", agent.to_owned()),
         ];
         if i == 1 {
-            attributes.push(int("gen_ai.usage.cache_read.input_tokens", input / 2));
+            attributes.push(ApiKeyValue::new(
+                "gen_ai.usage.cache_read.input_tokens",
+                input / 2,
+            ));
         }
         let s = start + 100_000_000 + i * 1_000_000_000;
         spans.push(Span {
@@ -116,7 +110,7 @@ pub(crate) fn trace(ids: &mut Ids, end_ns: u64, n: u64) -> (Vec<u8>, Vec<Span>) 
             kind: span::SpanKind::Client as i32,
             start_time_unix_nano: s,
             end_time_unix_nano: s + 600_000_000 + (n % 400) * 1_000_000,
-            attributes,
+            attributes: otlp(attributes),
             ..Span::default()
         });
     }
@@ -132,10 +126,10 @@ pub(crate) fn trace(ids: &mut Ids, end_ns: u64, n: u64) -> (Vec<u8>, Vec<Span>) 
             kind: span::SpanKind::Internal as i32,
             start_time_unix_nano: s,
             end_time_unix_nano: s + 50_000_000 + (n % 200) * 1_000_000,
-            attributes: vec![
-                text("gen_ai.operation.name", "execute_tool"),
-                text("gen_ai.tool.name", tool),
-            ],
+            attributes: otlp([
+                ApiKeyValue::new("gen_ai.operation.name", "execute_tool".to_owned()),
+                ApiKeyValue::new("gen_ai.tool.name", tool.to_owned()),
+            ]),
             status: fails.then(|| Status {
                 code: status::StatusCode::Error as i32,
                 message: format!("{tool}: upstream returned 502"),
@@ -165,7 +159,7 @@ pub(crate) fn request(
     let request = ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![text("service.name", "loadgen-agents")],
+                attributes: otlp([ApiKeyValue::new("service.name", "loadgen-agents")]),
                 ..Resource::default()
             }),
             scope_spans: vec![ScopeSpans {
