@@ -142,8 +142,9 @@ pub struct SpanEvent {
 /// A finished span with the GenAI fields every query needs extracted into typed fields.
 ///
 /// Field names follow OpenTelemetry; the extracted fields are filled from whichever dialect the
-/// emitter spoke (see [`crate::semconv`]). Attributes that were extracted are not repeated in
-/// [`attributes`](Self::attributes).
+/// emitter spoke (see [`crate::semconv`]). Spans recorded in process (the `tracing` layer) do
+/// not repeat the extracted attributes in [`attributes`](Self::attributes); spans received over
+/// OTLP (`agentrace-ingest`) keep every attribute the client sent there as well.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanRecord {
     /// The trace this span belongs to.
@@ -211,7 +212,7 @@ pub struct SpanRecord {
     /// Agent framework (`rig`, `langgraph`, `crewai`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<Text>,
-    /// Every other attribute.
+    /// The other attributes (all of them, for spans received over OTLP).
     #[serde(default, skip_serializing_if = "Attributes::is_empty")]
     pub attributes: Attributes,
     /// Span events.
