@@ -66,6 +66,7 @@
 mod budgets;
 mod checkpointer;
 mod codec;
+mod encoded;
 mod error;
 mod footprint;
 mod model;
@@ -79,6 +80,7 @@ mod span_rollups;
 mod store;
 mod write;
 
+pub use encoded::{EncodedSpans, SpanRows};
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,

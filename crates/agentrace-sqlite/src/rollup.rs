@@ -1,15 +1,16 @@
 //! The `traces` table: one summary row per trace, kept up to date as spans arrive (and as
 //! retention deletes them), so that listing traces never scans spans.
 //!
-//! A trace's row is created (empty) when a batch first brings one of its spans; its
+//! A trace's row is created, complete, by the batch that first brings its spans; its
 //! `trace_no` (the row id, increasing with arrival) keys the trace's spans, so that the span
-//! index grows at its end instead of at random places. After the spans are inserted, the
-//! contribution of the *new* ones is added to the row with one update. The row's `order_ns`
+//! index grows at its end instead of at random places. When a later batch brings more of its
+//! spans, the contribution of the *new* ones (the insert tells which) is added to the row with
+//! one update. The row's `order_ns`
 //! (the list order) is set when the row is created and never changes: a trace never moves in
 //! the list as more of its spans arrive, which keeps list cursors stable.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::{Connection, params};
@@ -174,62 +175,128 @@ impl Rollups {
     }
 }
 
-/// Creates the empty row of a trace: every sum zero, every head column beaten by any span.
-/// `?1` trace id, `?2` list time, `?3` the `trace_no` to reuse (NULL: a new one).
-const CREATE_ROW: &str = "INSERT INTO traces (trace_no, trace_id, order_ns, start_ns, end_ns, \
+/// Inserts a trace's complete row. `?1` trace id, `?2` list time, `?3` the `trace_no` to
+/// reuse (NULL: a new one), then the rollup's values.
+const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, trace_no, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
      root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id) \
-     VALUES (?3, ?1, ?2, 9223372036854775807, -9223372036854775808, 0, 0, 0, 0, 0, 0, 0, NULL, \
-     0, 0, -1, 9223372036854775807, x'0000000000000000', '', '', NULL, NULL, NULL)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+     ?19, ?20, ?21, ?22, ?23)";
 
-/// The `trace_no` of each span's trace, creating empty rows for the traces not seen before,
-/// in order of first appearance, listed at the earliest start among their spans here.
-pub(crate) fn trace_numbers(conn: &Connection, spans: &[SpanRecord]) -> Result<Vec<i64>, DbError> {
-    let mut first_seen: Vec<(TraceId, u64)> = Vec::new();
-    let mut index: HashMap<TraceId, usize> = HashMap::new();
-    for s in spans {
-        match index.entry(s.trace_id) {
-            Entry::Occupied(e) => {
-                let slot = &mut first_seen[*e.get()].1;
-                *slot = (*slot).min(s.start_time_unix_nano);
-            }
-            Entry::Vacant(e) => {
-                e.insert(first_seen.len());
-                first_seen.push((s.trace_id, s.start_time_unix_nano));
-            }
-        }
-    }
-    let mut find = conn
-        .prepare_cached("SELECT trace_no FROM traces WHERE trace_id = ?1")
+fn insert_row(
+    conn: &Connection,
+    trace_id: &[u8],
+    order_ns: i64,
+    trace_no: Option<i64>,
+    r: &TraceRollup,
+) -> Result<i64, DbError> {
+    conn.prepare_cached(INSERT_ROW)
+        .db()?
+        .execute(params![
+            trace_id,
+            order_ns,
+            trace_no,
+            to_sql(r.start),
+            to_sql(r.end),
+            to_sql(r.spans),
+            to_sql(r.errors),
+            to_sql(r.usage.input_tokens),
+            to_sql(r.usage.output_tokens),
+            to_sql(r.usage.cache_read_tokens),
+            to_sql(r.usage.cache_write_tokens),
+            to_sql(r.usage.reasoning_tokens),
+            r.cost_nanos,
+            to_sql(r.priced),
+            to_sql(r.unpriced),
+            i64::from(r.head.has_root),
+            to_sql(r.head.start),
+            r.head.span_id.to_bytes(),
+            r.head.name,
+            r.head.service,
+            r.head.session.as_ref().or(r.any_session.as_ref()),
+            r.head.agent.as_ref().or(r.any_agent.as_ref()),
+            r.head.user.as_ref().or(r.any_user.as_ref()),
+        ])
         .db()?;
-    let mut create = conn.prepare_cached(CREATE_ROW).db()?;
-    let mut numbers = Vec::with_capacity(first_seen.len());
-    for (trace_id, start) in first_seen {
-        let id = trace_id.to_bytes();
-        let found: Option<i64> = {
-            let mut rows = find.query([id]).db()?;
-            match rows.next().db()? {
-                Some(row) => Some(row.get(0).db()?),
-                None => None,
-            }
-        };
-        let trace_no = match found {
-            Some(n) => n,
-            None => {
-                create
-                    .execute(params![id, to_sql(start), None::<i64>])
-                    .db()?;
-                conn.last_insert_rowid()
-            }
-        };
-        numbers.push(trace_no);
+    Ok(conn.last_insert_rowid())
+}
+
+/// The trace rows of one batch of spans.
+///
+/// A trace not stored before gets its complete row here, from the batch's spans (each span id
+/// once, the first occurrence, as the insert keeps it): one insert, its index entries written
+/// once. A trace already stored gets what its newly inserted spans add once they are in
+/// ([`Rollups`]), since only the insert knows which of them are new.
+#[derive(Debug)]
+pub(crate) struct TraceRows {
+    /// The `trace_no` of each span's trace, in the order of the batch.
+    pub(crate) numbers: Vec<i64>,
+    /// The traces whose rows this batch created, already complete.
+    pub(crate) created: HashSet<i64>,
+}
+
+/// A trace of a batch: stored before, or new with the rollup of its spans in the batch.
+enum BatchTrace {
+    Stored(i64),
+    New(TraceId, TraceRollup),
+}
+
+impl TraceRows {
+    /// Finds the traces of `spans`, creating the rows of those not stored before, in order of
+    /// first appearance, listed at the earliest start among their spans here.
+    pub(crate) fn of(conn: &Connection, spans: &[SpanRecord]) -> Result<Self, DbError> {
+        let mut find = conn
+            .prepare_cached("SELECT trace_no FROM traces WHERE trace_id = ?1")
+            .db()?;
+        let mut traces: Vec<BatchTrace> = Vec::new();
+        let mut index: HashMap<TraceId, usize> = HashMap::new();
+        // The spans counted in new traces' rollups: each span id once.
+        let mut counted: HashSet<(TraceId, SpanId)> = HashSet::new();
+        let mut places = Vec::with_capacity(spans.len());
+        for s in spans {
+            let place = match index.entry(s.trace_id) {
+                Entry::Occupied(e) => {
+                    let place = *e.get();
+                    if let BatchTrace::New(_, rollup) = &mut traces[place]
+                        && counted.insert((s.trace_id, s.span_id))
+                    {
+                        rollup.add(&Contribution::of(s));
+                    }
+                    place
+                }
+                Entry::Vacant(e) => {
+                    let mut rows = find.query([s.trace_id.to_bytes()]).db()?;
+                    let trace = match rows.next().db()? {
+                        Some(row) => BatchTrace::Stored(row.get(0).db()?),
+                        None => {
+                            counted.insert((s.trace_id, s.span_id));
+                            BatchTrace::New(s.trace_id, TraceRollup::new(&Contribution::of(s)))
+                        }
+                    };
+                    traces.push(trace);
+                    *e.insert(traces.len() - 1)
+                }
+            };
+            places.push(place);
+        }
+        let mut created = HashSet::new();
+        let mut numbers = Vec::with_capacity(traces.len());
+        for trace in &traces {
+            numbers.push(match trace {
+                BatchTrace::Stored(n) => *n,
+                BatchTrace::New(trace_id, r) => {
+                    let n = insert_row(conn, &trace_id.to_bytes(), to_sql(r.start), None, r)?;
+                    created.insert(n);
+                    n
+                }
+            });
+        }
+        Ok(Self {
+            numbers: places.into_iter().map(|p| numbers[p]).collect(),
+            created,
+        })
     }
-    // `index` maps every trace of `spans` to its place in `numbers`.
-    Ok(spans
-        .iter()
-        .map(|s| index.get(&s.trace_id).map_or(0, |&i| numbers[i]))
-        .collect())
 }
 
 /// Adds a rollup to a row; the head columns change when the rollup's head beats the row's
@@ -366,11 +433,7 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 .db()?
                 .execute([trace_no])
                 .db()?;
-            conn.prepare_cached(CREATE_ROW)
-                .db()?
-                .execute(params![trace_id, order_ns, trace_no])
-                .db()?;
-            add_to_row(conn, trace_no, &r)?;
+            insert_row(conn, &trace_id, order_ns, Some(trace_no), &r)?;
         }
     }
     Ok(())

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use crate::checkpointer::Checkpointer;
+use crate::encoded::{SpanJson, SpanRows};
 use crate::error::{Db, DbError, OpenError, QueryError, WriteError};
 use crate::model::InsertReport;
 use crate::schema;
@@ -107,7 +108,23 @@ impl SqliteStore {
         if spans.is_empty() {
             return Ok(InsertReport::default());
         }
-        self.writer().insert_spans(spans)
+        let json = spans
+            .iter()
+            .map(SpanJson::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.writer().insert_spans(SpanRows { spans, json: &json })
+    }
+
+    /// Stores spans encoded ahead (see [`EncodedSpans`](crate::EncodedSpans)) in one transaction, as
+    /// [`insert_spans`](Self::insert_spans) does: the writer only binds and steps.
+    pub fn insert_encoded_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if rows.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_spans(rows)
     }
 
     /// Stores events in one transaction. An event identical to a stored one (same time and

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agentrace_core::{Attributes, Event, Resource, SpanEvent, SpanRecord};
+use agentrace_core::{Attributes, Event, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::codec::{status_to_sql, to_sql};
+use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, WriteError};
 use crate::model::InsertReport;
-use crate::rollup::{self, Contribution, Rollups};
+use crate::rollup::{Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
@@ -77,11 +78,8 @@ impl Writer {
         })
     }
 
-    pub(crate) fn insert_spans(
-        &mut self,
-        spans: &[SpanRecord],
-    ) -> Result<InsertReport, WriteError> {
-        self.guarded(|w| w.try_insert_spans(spans))
+    pub(crate) fn insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        self.guarded(|w| w.try_insert_spans(rows))
     }
 
     pub(crate) fn insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
@@ -107,7 +105,7 @@ impl Writer {
         self.cached_resources = 0;
     }
 
-    fn try_insert_spans(&mut self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
+    fn try_insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -116,12 +114,10 @@ impl Writer {
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
-        let mut attributes = Json::default();
-        let mut span_events = Json::default();
-        let trace_numbers = rollup::trace_numbers(&tx, spans)?;
+        let traces = TraceRows::of(&tx, rows.spans)?;
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
-            for (s, &trace_no) in spans.iter().zip(&trace_numbers) {
+            for ((s, json), &trace_no) in rows.spans.iter().zip(rows.json).zip(&traces.numbers) {
                 let resource_id = resources.id(&tx, &s.resource)?;
                 let cost = s.cost.as_ref();
                 let changed = stmt
@@ -162,8 +158,8 @@ impl Writer {
                         s.tool_name.as_deref(),
                         s.tool_call_id.as_deref(),
                         s.framework.as_deref(),
-                        attributes.attributes(&s.attributes)?,
-                        span_events.span_events(&s.events)?,
+                        json.attributes,
+                        json.events,
                         to_sql(s.usage.cache_write_1h_tokens),
                     ])
                     .db()?;
@@ -171,7 +167,9 @@ impl Writer {
                     report.duplicates += 1;
                 } else {
                     report.inserted += 1;
-                    rollups.add(trace_no, &Contribution::of(s));
+                    if !traces.created.contains(&trace_no) {
+                        rollups.add(trace_no, &Contribution::of(s));
+                    }
                     span_rollups.add(&span_rollups::Facts::of(s), 1);
                 }
             }
@@ -250,14 +248,6 @@ impl Json {
             return Ok(None);
         }
         self.encode(attributes, "attributes").map(Some)
-    }
-
-    /// Span events as a JSON array, `None` (NULL) when there are none.
-    fn span_events(&mut self, events: &[SpanEvent]) -> Result<Option<&str>, WriteError> {
-        if events.is_empty() {
-            return Ok(None);
-        }
-        self.encode(events, "span events").map(Some)
     }
 
     fn encode<T: serde::Serialize + ?Sized>(

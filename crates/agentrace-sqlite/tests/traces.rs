@@ -165,6 +165,50 @@ fn trace_rows_sum_their_spans_and_name_their_head() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_new_trace_counts_a_span_repeated_in_its_batch_once() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(7);
+    let root = span(t, sid(1), None, "root", T0, 10 * SEC);
+    let call = llm(
+        t,
+        sid(2),
+        "gpt-4o",
+        T0 + SEC,
+        SEC,
+        TokenUsage::new(10, 2),
+        Some(50),
+    );
+    // The same span id again, other content: the first occurrence is the one stored.
+    let mut again = call.clone();
+    again.usage = TokenUsage::new(1000, 1000);
+    again.end_time_unix_nano = T0 + 60 * SEC;
+    let report = store.insert_spans(&[root.clone(), call, again])?;
+    assert_eq!((report.inserted, report.duplicates), (2, 1));
+    let row = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
+    assert_eq!((row.span_count, row.usage), (2, TokenUsage::new(10, 2)));
+    assert_eq!(row.end_unix_nano, T0 + 10 * SEC);
+    assert_eq!(row.cost, Some(Usd::from_nanos(50)));
+    // Spans encoded ahead are stored the same way, existing trace or new.
+    let mut encoded = agentrace_sqlite::EncodedSpans::new();
+    encoded.push(span(t, sid(3), Some(sid(1)), "tool", T0 + 2 * SEC, SEC))?;
+    encoded.push(root)?;
+    encoded.push(span(tid(8), sid(9), None, "other", T0, SEC))?;
+    let report = store.insert_encoded_spans(encoded.rows())?;
+    assert_eq!((report.inserted, report.duplicates), (2, 1));
+    let page = store.list_traces(&TraceFilter::new(), None, 10)?;
+    let counts: Vec<_> = page
+        .traces
+        .iter()
+        .map(|t| (t.trace_id, t.span_count))
+        .collect();
+    assert!(
+        counts.contains(&(t, 3)) && counts.contains(&(tid(8), 1)),
+        "{counts:?}"
+    );
+    Ok(())
+}
+
 /// Traces 0..n, one root span each, trace i starting at T0 + i s and lasting i ms.
 fn traces(range: std::ops::Range<u64>) -> Vec<agentrace_core::SpanRecord> {
     range

@@ -1,0 +1,132 @@
+//! Spans with the JSON columns of their rows encoded ahead of the write.
+//!
+//! Encoding a span's attributes and events is a good part of the cost of storing it and needs
+//! nothing from the database. A server that receives spans on many threads encodes them there
+//! ([`EncodedSpans::push`]), so that the one thread that writes only binds and steps
+//! ([`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans)).
+
+use std::ops::Range;
+
+use agentrace_core::{SpanEvent, SpanRecord};
+
+use crate::error::WriteError;
+
+/// Spans and the JSON columns of their rows (attributes, span events), encoded. Built with
+/// [`push`](Self::push); written with
+/// [`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans).
+#[derive(Debug, Default, Clone)]
+pub struct EncodedSpans {
+    spans: Vec<SpanRecord>,
+    json: Vec<SpanJson>,
+}
+
+/// The JSON columns of one span's row: `None` stores NULL (nothing to encode).
+#[derive(Debug, Clone)]
+pub(crate) struct SpanJson {
+    pub(crate) attributes: Option<String>,
+    pub(crate) events: Option<String>,
+}
+
+impl SpanJson {
+    pub(crate) fn of(span: &SpanRecord) -> Result<Self, WriteError> {
+        Ok(Self {
+            attributes: (!span.attributes.is_empty())
+                .then(|| encode(&span.attributes, "attributes"))
+                .transpose()?,
+            events: (!span.events.is_empty())
+                .then(|| encode::<[SpanEvent]>(&span.events, "span events"))
+                .transpose()?,
+        })
+    }
+}
+
+fn encode<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<String, WriteError> {
+    serde_json::to_string(value).map_err(|source| WriteError::Encode { what, source })
+}
+
+impl EncodedSpans {
+    /// Nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Room for `n` spans.
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            spans: Vec::with_capacity(n),
+            json: Vec::with_capacity(n),
+        }
+    }
+
+    /// Encodes `span` and adds it. On error the span is not added.
+    pub fn push(&mut self, span: SpanRecord) -> Result<(), WriteError> {
+        let json = SpanJson::of(&span)?;
+        self.spans.push(span);
+        self.json.push(json);
+        Ok(())
+    }
+
+    /// Moves every span of `other` to the end of this one.
+    pub fn append(&mut self, other: &mut Self) {
+        self.spans.append(&mut other.spans);
+        self.json.append(&mut other.json);
+    }
+
+    /// How many spans.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The spans.
+    pub fn spans(&self) -> &[SpanRecord] {
+        &self.spans
+    }
+
+    /// The spans, their encodings dropped.
+    pub fn into_spans(self) -> Vec<SpanRecord> {
+        self.spans
+    }
+
+    /// All the spans, to write.
+    pub fn rows(&self) -> SpanRows<'_> {
+        SpanRows {
+            spans: &self.spans,
+            json: &self.json,
+        }
+    }
+
+    /// The spans in `range`, to write; `None` if it is out of bounds.
+    pub fn get(&self, range: Range<usize>) -> Option<SpanRows<'_>> {
+        Some(SpanRows {
+            spans: self.spans.get(range.clone())?,
+            json: self.json.get(range)?,
+        })
+    }
+}
+
+/// Some of the spans of an [`EncodedSpans`], to write.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanRows<'a> {
+    pub(crate) spans: &'a [SpanRecord],
+    pub(crate) json: &'a [SpanJson],
+}
+
+impl SpanRows<'_> {
+    /// How many spans.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
