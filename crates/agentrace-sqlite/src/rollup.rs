@@ -239,7 +239,7 @@ pub(crate) struct TraceRows {
 /// A trace of a batch: stored before, or new with the rollup of its spans in the batch.
 enum BatchTrace {
     Stored(i64),
-    New(TraceId, TraceRollup),
+    New(TraceId, Box<TraceRollup>),
 }
 
 impl TraceRows {
@@ -271,7 +271,10 @@ impl TraceRows {
                         Some(row) => BatchTrace::Stored(row.get(0).db()?),
                         None => {
                             counted.insert((s.trace_id, s.span_id));
-                            BatchTrace::New(s.trace_id, TraceRollup::new(&Contribution::of(s)))
+                            BatchTrace::New(
+                                s.trace_id,
+                                Box::new(TraceRollup::new(&Contribution::of(s))),
+                            )
                         }
                     };
                     traces.push(trace);
