@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use crate::reject::{self, Hex, Rejection, Short};
 use crate::resource::{self, Scope};
 use crate::value::Converter;
-use crate::{Decoded, Limits, dialect};
+use crate::{Decoded, Limits};
 
 /// Session id keys of log attributes, first match wins (the span precedence).
 const SESSION_KEYS: [&str; 5] = [
@@ -123,8 +123,7 @@ fn decode_log(
     event.session_id = text(&SESSION_KEYS);
     event.correlation_id = text(&[agentrace::CORRELATION_ID]);
     event.agent_id = text(&[gen_ai::AGENT_ID]);
-    event.framework = text(&[agentrace::FRAMEWORK])
-        .or_else(|| dialect::framework_of_scope(scope.name.as_deref()).map(Text::from));
+    event.framework = text(&[agentrace::FRAMEWORK]).or_else(|| scope.framework.map(Text::from));
     event.attributes = attributes;
     if converter.truncated > 0 {
         event

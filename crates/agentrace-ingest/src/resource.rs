@@ -37,11 +37,13 @@ pub(crate) fn resource(
     }))
 }
 
-/// An instrumentation scope's name (none when empty) and version (none when empty).
+/// An instrumentation scope's name (none when empty) and version (none when empty), and the
+/// framework its name names (found once per scope, not per record).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scope {
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) version: Option<String>,
+    pub(crate) framework: Option<&'static str>,
 }
 
 impl Scope {
@@ -52,8 +54,10 @@ impl Scope {
         let mut converter = Converter::new(limits);
         let name = converter.string(scope.name);
         let version = converter.string(scope.version);
+        let name = (!name.is_empty()).then_some(Cow::Owned(name));
         Self {
-            name: (!name.is_empty()).then_some(Cow::Owned(name)),
+            framework: crate::dialect::framework_of_scope(name.as_deref()),
+            name,
             version: (!version.is_empty()).then_some(version),
         }
     }

@@ -128,7 +128,7 @@ fn decode_span(
     };
     record.attributes = attributes;
     record.events = events;
-    dialect::normalize(&mut record);
+    dialect::normalize(&mut record, scope.framework);
     // Beside the raw attributes, never over one of them.
     if let Some(kind) = otel_kind(kind)
         && record.attributes.get(otel::KIND).is_none()

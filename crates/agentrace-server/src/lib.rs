@@ -64,6 +64,7 @@ mod app;
 mod auth;
 pub mod config;
 mod demo;
+mod process;
 mod receive;
 pub mod repair;
 mod retention;

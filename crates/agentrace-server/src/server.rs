@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use crate::app;
 use crate::auth::Auth;
 use crate::config::{ConfigError, ServerConfig};
+use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
 use crate::repair::{Repairer, Tracker};
 use crate::state::{AppState, LIVE_CAPACITY, ServerStats, StatsSnapshot};
@@ -189,7 +190,6 @@ impl Server {
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
             store: store.clone(),
-            processors,
             stats: stats.clone(),
             live: live.clone(),
             pipeline: pipeline.clone(),
@@ -206,6 +206,7 @@ impl Server {
 
         let receiver = Receiver::new(
             Ingestor::new(agentrace_ingest::Limits::default()),
+            Processing::new(processors, stats.clone()),
             writer,
             stats.clone(),
         );

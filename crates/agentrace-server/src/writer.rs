@@ -1,59 +1,47 @@
 //! The writer: one thread that owns every write of received records, with group commit.
 //!
 //! ```text
-//! receivers ──try_send──▶ [bounded queue] ──▶ writer thread ──▶ SQLite (commit) ──▶ answers
-//!  (full: retryable                            drains the queue,                    then the live feed,
-//!   overload answer)                           runs the processors                  then the fan-out pipeline
+//! receivers ──reserve, send──▶ [bounded queue] ──▶ writer thread ──▶ SQLite (commit) ──▶ answers
+//!  decode, process, encode                        drains the queue                        │
+//!  (full: retryable overload answer)                                                      ▼
+//!                                     publisher thread: repairs' tracker, live feed, fan-out pipeline
 //! ```
 //!
-//! A receiver hands the writer a request's records and waits for its answer; the writer takes
-//! every request waiting (up to [`MAX_GROUP_RECORDS`]), runs the processors on them in order
-//! (redact when on → price → budget → derive metrics: the same as in-process records),
-//! inserts the group's spans in one transaction and its events in another, and only then
-//! answers each request.
-//! So an acknowledgement means committed: a crash right after it loses nothing. Then it
-//! notes the committed traces for the background repairs ([`crate::repair`]),
-//! publishes what was committed to the live feed and hands the records and measurements to
-//! the fan-out pipeline, which never blocks it (a slow or down sink drops and counts).
+//! A receiver decodes a request, runs the processors on its records and encodes its spans'
+//! rows ([`crate::process`]) on its own thread, hands the writer the result and waits for its
+//! answer. The writer takes every request waiting (up to [`MAX_GROUP_RECORDS`]), inserts the
+//! group's spans in one transaction and its events in another, and only then answers each
+//! request. So an acknowledgement means committed: a crash right after it loses nothing. A
+//! request is processed only once the queue has room for it
+//! ([`WriterHandle::reserve`]): a request refused for overload has not been counted against a
+//! budget when it comes back.
 //!
-//! When a group fails for a reason that is not transient (a record the store cannot encode),
+//! Then the writer hands what was committed to the publisher thread, which notes the
+//! committed traces for the background repairs ([`crate::repair`]), publishes them to the live
+//! feed and hands records and measurements to the fan-out pipeline (which never blocks: a slow
+//! or down sink drops and counts), and frees them, all off the writer's path.
+//!
+//! When a group fails for a reason that is not transient (a record the store cannot store),
 //! its requests are written one by one, so one bad request does not fail the others.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-use agentrace_core::{
-    Event, Measurement, Pipeline, ProcessContext, Processor, SpanRecord, Verdict,
-};
-use agentrace_sqlite::{InsertReport, SqliteStore, WriteError};
+use agentrace_core::{Event, Measurement, Pipeline};
+use agentrace_sqlite::{EncodedSpans, InsertReport, SpanRows, SqliteStore, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::process::Batch;
 use crate::repair::Tracker;
 use crate::state::{Committed, ServerStats, add, set_error};
 
 /// Records one group commit takes at most; the rest waits for the next.
 pub(crate) const MAX_GROUP_RECORDS: usize = 32_768;
 
-/// The records of one export request.
-#[derive(Debug)]
-pub(crate) enum Records {
-    Spans(Vec<SpanRecord>),
-    Events(Vec<Event>),
-    Measurements(Vec<Measurement>),
-}
-
-impl Records {
-    pub(crate) fn len(&self) -> usize {
-        match self {
-            Self::Spans(r) => r.len(),
-            Self::Events(r) => r.len(),
-            Self::Measurements(r) => r.len(),
-        }
-    }
-}
+/// Committed groups waiting for the publisher before the writer waits for it.
+const PUBLISH_QUEUE: usize = 64;
 
 /// Why records were not stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,7 +77,7 @@ pub(crate) enum Refused {
 type Reply = oneshot::Sender<Result<(), WriteFailure>>;
 
 struct Request {
-    records: Records,
+    batch: Batch,
     reply: Reply,
 }
 
@@ -103,45 +91,87 @@ enum Message {
 pub(crate) struct WriterHandle {
     tx: Sender<Message>,
     stats: Arc<ServerStats>,
+    max_requests: usize,
     max_records: usize,
 }
 
 impl WriterHandle {
-    /// Queues `records`; the receiver yields once they are committed (or failed). Never
-    /// blocks: a full queue is [`Refused::Overloaded`].
-    pub(crate) fn submit(
-        &self,
-        records: Records,
-    ) -> Result<oneshot::Receiver<Result<(), WriteFailure>>, Refused> {
-        let n = records.len();
-        let queued = &self.stats.queued_records;
-        // A request larger than the whole budget still goes in when nothing else waits.
-        let before = queued.fetch_add(n, Ordering::SeqCst);
-        if before > 0 && before + n > self.max_records {
-            queued.fetch_sub(n, Ordering::SeqCst);
+    /// Reserves room in the queue for a request of `records` records. Never blocks: a full
+    /// queue is [`Refused::Overloaded`]. A request larger than the whole budget still gets
+    /// room when nothing else waits.
+    pub(crate) fn reserve(&self, records: usize) -> Result<Permit, Refused> {
+        let stats = &self.stats;
+        if !stats.writer_alive.load(Ordering::SeqCst) {
+            return Err(Refused::Closed);
+        }
+        let requests = stats.queued_requests.fetch_add(1, Ordering::SeqCst);
+        let before = stats.queued_records.fetch_add(records, Ordering::SeqCst);
+        if requests >= self.max_requests || (before > 0 && before + records > self.max_records) {
+            stats.queued_requests.fetch_sub(1, Ordering::SeqCst);
+            stats.queued_records.fetch_sub(records, Ordering::SeqCst);
             return Err(Refused::Overloaded);
         }
+        Ok(Permit {
+            handle: self.clone(),
+            records,
+            sent: false,
+        })
+    }
+}
+
+/// Room in the writer's queue for one request; given back if dropped unsent.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    handle: WriterHandle,
+    records: usize,
+    sent: bool,
+}
+
+impl Permit {
+    /// Queues `batch` (at most the records reserved); the receiver yields once they are
+    /// committed (or failed).
+    pub(crate) fn send(
+        mut self,
+        batch: Batch,
+    ) -> Result<oneshot::Receiver<Result<(), WriteFailure>>, Refused> {
+        let stats = &self.handle.stats;
+        // What processing dropped is no longer waiting.
+        stats.queued_records.fetch_sub(
+            self.records.saturating_sub(batch.records()),
+            Ordering::SeqCst,
+        );
+        self.records = self.records.min(batch.records());
         let (reply, answer) = oneshot::channel();
-        // Counted before the writer can take it, so that its count never goes below zero.
-        self.stats.queued_requests.fetch_add(1, Ordering::SeqCst);
-        match self.tx.try_send(Message::Write(Request { records, reply })) {
-            Ok(()) => Ok(answer),
-            Err(e) => {
-                self.stats.queued_requests.fetch_sub(1, Ordering::SeqCst);
-                queued.fetch_sub(n, Ordering::SeqCst);
-                Err(match e {
-                    TrySendError::Full(_) => Refused::Overloaded,
-                    TrySendError::Disconnected(_) => Refused::Closed,
-                })
+        match self
+            .handle
+            .tx
+            .try_send(Message::Write(Request { batch, reply }))
+        {
+            Ok(()) => {
+                self.sent = true;
+                Ok(answer)
             }
+            Err(TrySendError::Full(_)) => Err(Refused::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(Refused::Closed),
         }
     }
 }
 
-/// Everything the writer thread needs.
+impl Drop for Permit {
+    fn drop(&mut self) {
+        if !self.sent {
+            let stats = &self.handle.stats;
+            stats.queued_requests.fetch_sub(1, Ordering::SeqCst);
+            stats
+                .queued_records
+                .fetch_sub(self.records, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Everything the writer and publisher threads need.
 pub(crate) struct WriterParts {
     pub(crate) store: SqliteStore,
-    pub(crate) processors: Vec<Arc<dyn Processor>>,
     pub(crate) stats: Arc<ServerStats>,
     pub(crate) live: broadcast::Sender<Committed>,
     pub(crate) pipeline: Pipeline,
@@ -153,17 +183,20 @@ pub(crate) struct WriterParts {
     pub(crate) queue_records: usize,
 }
 
-/// The running writer thread.
+/// The running writer and publisher threads.
 #[derive(Debug)]
 pub(crate) struct WriterThread {
     tx: Sender<Message>,
-    thread: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    publisher: JoinHandle<()>,
 }
 
 impl WriterThread {
-    /// Starts the thread.
+    /// Starts the threads.
     pub(crate) fn spawn(parts: WriterParts) -> std::io::Result<(WriterHandle, Self)> {
-        let (tx, rx) = crossbeam_channel::bounded(parts.queue_requests);
+        // One slot more than the requests allowed, for the stop message.
+        let (tx, rx) = crossbeam_channel::bounded(parts.queue_requests + 1);
+        let (publish_tx, publish_rx) = crossbeam_channel::bounded(PUBLISH_QUEUE);
         let stats = parts.stats.clone();
         stats
             .queue_capacity_requests
@@ -174,32 +207,48 @@ impl WriterThread {
         let handle = WriterHandle {
             tx: tx.clone(),
             stats: stats.clone(),
+            max_requests: parts.queue_requests,
             max_records: parts.queue_records,
         };
-        stats.writer_alive.store(true, Ordering::SeqCst);
-        let writer = Writer {
-            rx,
-            store: parts.store,
-            processors: parts.processors,
-            stats: parts.stats,
+        let publisher = Publisher {
+            rx: publish_rx,
             live: parts.live,
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
             tracker: parts.tracker,
-            cx: ProcessContext::new(),
         };
-        let thread = std::thread::Builder::new()
+        let publisher = std::thread::Builder::new()
+            .name("agentrace-publish".into())
+            .spawn(move || publisher.run())?;
+        stats.writer_alive.store(true, Ordering::SeqCst);
+        let writer = Writer {
+            rx,
+            store: parts.store,
+            stats: parts.stats,
+            publish: publish_tx,
+        };
+        let writer = std::thread::Builder::new()
             .name("agentrace-writer".into())
             .spawn(move || writer.run())
             .inspect_err(|_| stats.writer_alive.store(false, Ordering::SeqCst))?;
-        Ok((handle, Self { tx, thread }))
+        Ok((
+            handle,
+            Self {
+                tx,
+                writer,
+                publisher,
+            },
+        ))
     }
 
-    /// Writes everything queued before this call, answers it, and stops the thread. Blocks.
+    /// Writes everything queued before this call, answers it, publishes it, and stops the
+    /// threads. Blocks.
     pub(crate) fn stop(self) {
         // The queue may be full: this waits for room, which the writer makes.
         let _ = self.tx.send(Message::Stop);
-        let _ = self.thread.join();
+        let _ = self.writer.join();
+        // The writer's end of the publish queue is gone: the publisher drains it and ends.
+        let _ = self.publisher.join();
     }
 }
 
@@ -215,50 +264,59 @@ impl Drop for Alive {
 struct Writer {
     rx: Receiver<Message>,
     store: SqliteStore,
-    processors: Vec<Arc<dyn Processor>>,
     stats: Arc<ServerStats>,
-    live: broadcast::Sender<Committed>,
-    pipeline: Pipeline,
-    fan_out_records: bool,
-    tracker: Arc<Tracker>,
-    cx: ProcessContext,
+    publish: Sender<Group>,
 }
 
-/// One request of a group, after processing: where its records sit in the group's vectors.
+/// One request of a group: where its records sit in the group's.
 struct Slot {
     reply: Reply,
-    spans: std::ops::Range<usize>,
-    events: std::ops::Range<usize>,
+    spans: usize,
+    events: usize,
 }
 
+/// The requests of one group commit, their records end to end.
 #[derive(Default)]
 struct Group {
     slots: Vec<Slot>,
-    spans: Vec<SpanRecord>,
+    spans: EncodedSpans,
     events: Vec<Event>,
-    /// Received metric data points.
     metrics: Vec<Measurement>,
-    /// Measurements the processors derived from the group's spans.
     derived: Vec<Measurement>,
 }
 
+impl Group {
+    fn push(&mut self, request: Request) {
+        let Request { mut batch, reply } = request;
+        self.slots.push(Slot {
+            reply,
+            spans: batch.spans.len(),
+            events: batch.events.len(),
+        });
+        self.spans.append(&mut batch.spans);
+        self.events.append(&mut batch.events);
+        self.metrics.append(&mut batch.metrics);
+        self.derived.append(&mut batch.derived);
+    }
+}
+
 impl Writer {
-    fn run(mut self) {
+    fn run(self) {
         agentrace_core::sink::silence_tracing_on_this_thread();
         let _alive = Alive(self.stats.clone());
         let mut stopping = false;
         while !stopping {
-            let first = match self.rx.recv() {
-                Ok(Message::Write(request)) => request,
+            let mut group = Group::default();
+            match self.rx.recv() {
+                Ok(Message::Write(request)) => group.push(request),
                 Ok(Message::Stop) | Err(_) => break,
-            };
-            let mut requests = vec![first];
-            let mut records = requests[0].records.len();
+            }
+            let mut records = group.spans.len() + group.events.len() + group.metrics.len();
             while records < MAX_GROUP_RECORDS {
                 match self.rx.try_recv() {
                     Ok(Message::Write(request)) => {
-                        records += request.records.len();
-                        requests.push(request);
+                        records += request.batch.records();
+                        group.push(request);
                     }
                     Ok(Message::Stop) => {
                         stopping = true;
@@ -267,111 +325,39 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.stats
-                .queued_requests
-                .fetch_sub(requests.len(), Ordering::SeqCst);
-            self.stats
-                .queued_records
-                .fetch_sub(records, Ordering::SeqCst);
-            self.write_group(requests);
+            self.dequeued(group.slots.len(), records);
+            self.write_group(group);
         }
         // Requests that raced in behind the stop are answered too.
         while let Ok(message) = self.rx.try_recv() {
             if let Message::Write(request) = message {
-                self.stats.queued_requests.fetch_sub(1, Ordering::SeqCst);
-                self.stats
-                    .queued_records
-                    .fetch_sub(request.records.len(), Ordering::SeqCst);
-                self.write_group(vec![request]);
+                self.dequeued(1, request.batch.records());
+                let mut group = Group::default();
+                group.push(request);
+                self.write_group(group);
             }
         }
     }
 
-    /// Runs the processors on one record; `false` if it is dropped.
-    fn keep<T>(
-        processors: &[Arc<dyn Processor>],
-        stats: &ServerStats,
-        cx: &mut ProcessContext,
-        record: &mut T,
-        process: impl Fn(&dyn Processor, &mut T, &mut ProcessContext) -> Verdict,
-    ) -> bool {
-        for p in processors {
-            match catch_unwind(AssertUnwindSafe(|| process(&**p, record, cx))) {
-                Ok(Verdict::Keep) => {}
-                Ok(Verdict::Drop) => return false,
-                Err(_) => {
-                    add(&stats.processor_panics, 1);
-                    return false;
-                }
-            }
-        }
-        true
-    }
-
-    fn process(&mut self, requests: Vec<Request>) -> Group {
-        let mut group = Group::default();
-        for request in requests {
-            let spans_start = group.spans.len();
-            let events_start = group.events.len();
-            match request.records {
-                Records::Spans(spans) => {
-                    let before = spans.len();
-                    for mut span in spans {
-                        if Self::keep(
-                            &self.processors,
-                            &self.stats,
-                            &mut self.cx,
-                            &mut span,
-                            |p, s, cx| p.process_span(s, cx),
-                        ) {
-                            group.spans.push(span);
-                        }
-                    }
-                    let kept = group.spans.len() - spans_start;
-                    add(&self.stats.spans.dropped, (before - kept) as u64);
-                }
-                Records::Events(events) => {
-                    let before = events.len();
-                    for mut event in events {
-                        if Self::keep(
-                            &self.processors,
-                            &self.stats,
-                            &mut self.cx,
-                            &mut event,
-                            |p, e, cx| p.process_event(e, cx),
-                        ) {
-                            group.events.push(event);
-                        }
-                    }
-                    let kept = group.events.len() - events_start;
-                    add(&self.stats.events.dropped, (before - kept) as u64);
-                }
-                Records::Measurements(measurements) => group.metrics.extend(measurements),
-            }
-            group.slots.push(Slot {
-                reply: request.reply,
-                spans: spans_start..group.spans.len(),
-                events: events_start..group.events.len(),
-            });
-        }
-        self.cx.drain_into(&mut group.derived);
-        group
+    fn dequeued(&self, requests: usize, records: usize) {
+        let stats = &self.stats;
+        stats.queued_requests.fetch_sub(requests, Ordering::SeqCst);
+        stats.queued_records.fetch_sub(records, Ordering::SeqCst);
     }
 
     fn insert(
         &self,
-        spans: &[SpanRecord],
+        spans: SpanRows<'_>,
         events: &[Event],
     ) -> Result<(InsertReport, InsertReport), WriteError> {
-        let spans = self.store.insert_spans(spans)?;
+        let spans = self.store.insert_encoded_spans(spans)?;
         let events = self.store.insert_events(events)?;
         Ok((spans, events))
     }
 
-    fn write_group(&mut self, requests: Vec<Request>) {
-        let mut group = self.process(requests);
+    fn write_group(&self, mut group: Group) {
         let slots = std::mem::take(&mut group.slots);
-        match self.insert(&group.spans, &group.events) {
+        match self.insert(group.spans.rows(), &group.events) {
             Ok(reports) => {
                 self.count(reports);
                 for slot in slots {
@@ -380,40 +366,39 @@ impl Writer {
             }
             Err(e) if slots.len() > 1 && !e.is_retryable() => {
                 // Find the request that cannot be stored; store the others one by one.
-                let (mut spans, mut events) = (Vec::new(), Vec::new());
-                for slot in slots {
-                    let (s, ev) = (&group.spans[slot.spans], &group.events[slot.events]);
-                    let answer = match self.insert(s, ev) {
+                let spans = split(std::mem::take(&mut group.spans), &slots, |s| s.spans);
+                let events = split(std::mem::take(&mut group.events), &slots, |s| s.events);
+                for ((slot, mut spans), mut events) in slots.into_iter().zip(spans).zip(events) {
+                    let answer = match self.insert(spans.rows(), &events) {
                         Ok(reports) => {
                             self.count(reports);
-                            spans.extend_from_slice(s);
-                            events.extend_from_slice(ev);
+                            group.spans.append(&mut spans);
+                            group.events.append(&mut events);
                             Ok(())
                         }
                         Err(e) => Err(self.failed(&e)),
                     };
                     let _ = slot.reply.send(answer);
                 }
-                group.spans = spans;
-                group.events = events;
             }
             Err(e) => {
                 let failure = self.failed(&e);
                 for slot in slots {
                     // A request without spans or events (metrics) had nothing to store.
-                    let answer = if slot.spans.is_empty() && slot.events.is_empty() {
+                    let answer = if slot.spans == 0 && slot.events == 0 {
                         Ok(())
                     } else {
                         Err(failure.clone())
                     };
                     let _ = slot.reply.send(answer);
                 }
-                group.spans.clear();
+                group.spans = EncodedSpans::new();
                 group.events.clear();
                 group.derived.clear();
             }
         }
-        self.publish(group);
+        // Blocks only if the publisher is 64 groups behind (it does no I/O).
+        let _ = self.publish.send(group);
     }
 
     fn count(&self, (spans, events): (InsertReport, InsertReport)) {
@@ -434,12 +419,70 @@ impl Writer {
         tracing::warn!(error = %e, "storing received records failed");
         WriteFailure::from(e)
     }
+}
 
-    /// After the answers: the live feed, then the fan-out pipeline (never blocks).
+/// Records end to end that can be cut back into the requests they came from.
+trait SplitOff: Sized {
+    fn len(&self) -> usize;
+    fn split_off(&mut self, at: usize) -> Self;
+}
+
+impl SplitOff for Vec<Event> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn split_off(&mut self, at: usize) -> Self {
+        Vec::split_off(self, at.min(Vec::len(self)))
+    }
+}
+
+impl SplitOff for EncodedSpans {
+    fn len(&self) -> usize {
+        EncodedSpans::len(self)
+    }
+
+    fn split_off(&mut self, at: usize) -> Self {
+        EncodedSpans::split_off(self, at)
+    }
+}
+
+/// Cuts a group's records back into one part per request, in order.
+fn split<T: SplitOff>(mut all: T, slots: &[Slot], len: fn(&Slot) -> usize) -> Vec<T> {
+    let mut parts: Vec<T> = slots
+        .iter()
+        .rev()
+        .map(|slot| {
+            let at = all.len().saturating_sub(len(slot));
+            all.split_off(at)
+        })
+        .collect();
+    parts.reverse();
+    parts
+}
+
+/// After the answers, off the writer's thread: the repairs' tracker, the live feed, the
+/// fan-out pipeline (never blocks); then the records are freed here.
+struct Publisher {
+    rx: Receiver<Group>,
+    live: broadcast::Sender<Committed>,
+    pipeline: Pipeline,
+    fan_out_records: bool,
+    tracker: Arc<Tracker>,
+}
+
+impl Publisher {
+    fn run(self) {
+        agentrace_core::sink::silence_tracing_on_this_thread();
+        while let Ok(group) = self.rx.recv() {
+            self.publish(group);
+        }
+    }
+
     fn publish(&self, group: Group) {
         self.tracker
-            .note(&group.spans, agentrace_core::now_unix_nano());
-        let spans: Arc<[SpanRecord]> = group.spans.into();
+            .note(group.spans.spans(), agentrace_core::now_unix_nano());
+        let spans: Arc<[_]> = group.spans.into_spans().into();
         let events: Arc<[Event]> = group.events.into();
         if !spans.is_empty() {
             let _ = self.live.send(Committed::Spans(spans.clone()));

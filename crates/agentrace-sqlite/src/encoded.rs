@@ -5,8 +5,6 @@
 //! ([`EncodedSpans::push`]), so that the one thread that writes only binds and steps
 //! ([`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans)).
 
-use std::ops::Range;
-
 use agentrace_core::{SpanEvent, SpanRecord};
 
 use crate::error::WriteError;
@@ -75,6 +73,16 @@ impl EncodedSpans {
         self.json.append(&mut other.json);
     }
 
+    /// Splits off the spans from `at` on (all of them if `at` is 0, none if it is past the
+    /// end).
+    pub fn split_off(&mut self, at: usize) -> Self {
+        let at = at.min(self.len());
+        Self {
+            spans: self.spans.split_off(at),
+            json: self.json.split_off(at),
+        }
+    }
+
     /// How many spans.
     pub fn len(&self) -> usize {
         self.spans.len()
@@ -101,14 +109,6 @@ impl EncodedSpans {
             spans: &self.spans,
             json: &self.json,
         }
-    }
-
-    /// The spans in `range`, to write; `None` if it is out of bounds.
-    pub fn get(&self, range: Range<usize>) -> Option<SpanRows<'_>> {
-        Some(SpanRows {
-            spans: self.spans.get(range.clone())?,
-            json: self.json.get(range)?,
-        })
     }
 }
 

@@ -25,8 +25,9 @@ use agentrace_core::normalize::{SpanNormalizer, reconcile_usage};
 use agentrace_core::semconv::otel as names;
 use agentrace_core::{AttributeValue, SpanKind, SpanRecord, StatusCode, Text};
 
-/// Fills the typed fields of `record` from its raw attributes, which stay as they are.
-pub(crate) fn normalize(record: &mut SpanRecord) {
+/// Fills the typed fields of `record` from its raw attributes, which stay as they are;
+/// `scope_framework` is the framework its instrumentation scope names.
+pub(crate) fn normalize(record: &mut SpanRecord, scope_framework: Option<&'static str>) {
     let attributes = std::mem::take(&mut record.attributes);
     let mut normalizer = SpanNormalizer::new();
     for (key, value) in attributes.iter() {
@@ -43,7 +44,7 @@ pub(crate) fn normalize(record: &mut SpanRecord) {
     traceloop::apply(record);
     exception(record);
     if record.framework.is_none() {
-        record.framework = framework_of_scope(record.scope.as_deref()).map(Text::from);
+        record.framework = scope_framework.map(Text::from);
     }
 }
 

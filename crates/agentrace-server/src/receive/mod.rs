@@ -1,6 +1,7 @@
 //! The OTLP receivers: HTTP ([`http`]: protobuf and JSON, gzip) and gRPC ([`grpc`]), and the
-//! path they share ([`Receiver::export`]): decode and normalize with `agentrace-ingest`, hand
-//! the records to the writer, wait until they are committed, answer.
+//! path they share ([`Receiver::export`]): decode and normalize with `agentrace-ingest`, run the
+//! processors and encode ([`crate::process`]), hand the result to the writer, wait until it is
+//! committed, answer.
 //!
 //! Answers follow the OTLP specification:
 //!
@@ -38,8 +39,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::process::{Processing, Records};
 use crate::state::{ServerStats, SignalCounters, add};
-use crate::writer::{Records, Refused, WriteFailure, WriterHandle};
+use crate::writer::{Refused, WriteFailure, WriterHandle};
 
 /// How long a client is asked to wait before retrying after a retryable refusal.
 pub(crate) const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -177,14 +179,21 @@ impl ExportFailure {
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
     ingestor: Ingestor,
+    processing: Processing,
     writer: WriterHandle,
     pub(crate) stats: Arc<ServerStats>,
 }
 
 impl Receiver {
-    pub(crate) fn new(ingestor: Ingestor, writer: WriterHandle, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(
+        ingestor: Ingestor,
+        processing: Processing,
+        writer: WriterHandle,
+        stats: Arc<ServerStats>,
+    ) -> Self {
         Self {
             ingestor,
+            processing,
             writer,
             stats,
         }
@@ -219,18 +228,23 @@ impl Receiver {
             }
             return Ok(S::Response::default());
         }
-        let answer = match self.writer.submit(records) {
-            Ok(answer) => answer,
-            Err(Refused::Overloaded) => {
-                add(&stats.requests_overloaded, 1);
-                return Err(ExportFailure::Overloaded);
-            }
-            Err(Refused::Closed) => {
+        // Room first: a request refused for overload is not processed (a budget does not
+        // count it twice when it comes back).
+        let permit = match self.writer.reserve(n) {
+            Ok(permit) => permit,
+            Err(refused) => return Err(self.refused(refused)),
+        };
+        let batch = match self.processing.run(records) {
+            Ok(batch) => batch,
+            Err(e) => {
                 add(&stats.requests_failed, 1);
-                return Err(ExportFailure::Unavailable(
-                    "the server is shutting down".into(),
-                ));
+                add(&stats.write_errors, 1);
+                return Err(ExportFailure::Failed(format!("storing failed: {e}")));
             }
+        };
+        let answer = match permit.send(batch) {
+            Ok(answer) => answer,
+            Err(refused) => return Err(self.refused(refused)),
         };
         add(&counters.accepted, n as u64);
         let failure = match answer.await {
@@ -241,5 +255,19 @@ impl Receiver {
         };
         add(&stats.requests_failed, 1);
         Err(failure)
+    }
+
+    /// Counts a request the writer did not take.
+    fn refused(&self, refused: Refused) -> ExportFailure {
+        match refused {
+            Refused::Overloaded => {
+                add(&self.stats.requests_overloaded, 1);
+                ExportFailure::Overloaded
+            }
+            Refused::Closed => {
+                add(&self.stats.requests_failed, 1);
+                ExportFailure::Unavailable("the server is shutting down".into())
+            }
+        }
     }
 }

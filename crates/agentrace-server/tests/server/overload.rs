@@ -12,7 +12,17 @@ const REQUESTS: u64 = 12;
 
 #[tokio::test]
 async fn a_full_queue_answers_503_with_retry_after() -> Result {
-    let t = TestServer::start(|c| c.limits.queue_requests = 1).await?;
+    let budgets = tempfile::tempdir()?;
+    let budgets = budgets.path().join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"all\"\nscope = \"global\"\nperiod = \"total\"\nlimit_usd = 1000.0\n",
+    )?;
+    let t = TestServer::start(|c| {
+        c.limits.queue_requests = 1;
+        c.budgets = Some(budgets.clone());
+    })
+    .await?;
     // Another connection holds SQLite's write lock: the writer waits, its queue fills.
     let lock = WriteLock::take(&t)?;
     let mut sent = Vec::new();
@@ -49,6 +59,19 @@ async fn a_full_queue_answers_503_with_retry_after() -> Result {
     assert_eq!(stats.requests.overloaded, REQUESTS - ok);
     assert_eq!(stats.writer.queued_requests, 0);
     assert_eq!(stats.writer.queued_records, 0);
+    // Refused requests were not processed: the budget counts the stored spans' cost only.
+    let stored_cost = t
+        .fresh_store()?
+        .summary(agentrace_sqlite::TimeRange::ALL)?
+        .cost;
+    let spent = t
+        .server
+        .state()
+        .budgets
+        .as_ref()
+        .and_then(|b| b.status().first().map(|s| s.spent));
+    assert!(stored_cost.is_some_and(|c| c > agentrace_core::Usd::ZERO));
+    assert_eq!(spent, stored_cost);
     Ok(())
 }
 
