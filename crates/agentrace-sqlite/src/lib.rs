@@ -76,6 +76,7 @@ mod reprice;
 mod retention;
 mod rollup;
 mod schema;
+mod session_index;
 mod span_rollups;
 mod store;
 mod write;

@@ -175,14 +175,16 @@ impl Rollups {
     }
 }
 
-/// Inserts a trace's complete row. `?1` trace id, `?2` list time, `?3` the `trace_no` to
-/// reuse (NULL: a new one), then the rollup's values.
+/// Inserts a trace's complete row, pending in the session index (see `session_index`). `?1`
+/// trace id, `?2` list time, `?3` the `trace_no` to reuse (NULL: a new one), then the
+/// rollup's values.
 const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, trace_no, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
-     root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id) \
+     root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id, \
+     session_indexed) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-     ?19, ?20, ?21, ?22, ?23)";
+     ?19, ?20, ?21, ?22, ?23, 0)";
 
 fn insert_row(
     conn: &Connection,

@@ -198,6 +198,18 @@ CREATE TABLE rollup_errors (
 ",
         then: Some(span_rollups::backfill),
     },
+    // 3 → 4: the session index is kept up to date in batches (see `session_index`); the
+    // rows already stored are indexed.
+    Migration {
+        sql: r"
+ALTER TABLE traces ADD COLUMN session_indexed INTEGER NOT NULL DEFAULT 1;
+DROP INDEX traces_session;
+CREATE INDEX traces_session ON traces (session_id, start_ns)
+    WHERE session_id IS NOT NULL AND session_indexed = 1;
+CREATE INDEX traces_session_pending ON traces (trace_no) WHERE session_indexed = 0;
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -11,6 +11,7 @@ use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, WriteError};
 use crate::model::InsertReport;
 use crate::rollup::{Contribution, Rollups, TraceRows};
+use crate::session_index::SessionIndexer;
 use crate::span_rollups::{self, KeyIds};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
@@ -41,6 +42,8 @@ pub(crate) struct Writer {
     cached_resources: usize,
     /// `rollup_keys` ids.
     rollup_keys: KeyIds,
+    /// Indexes new traces by session in batches.
+    sessions: SessionIndexer,
 }
 
 impl Writer {
@@ -50,6 +53,7 @@ impl Writer {
             resources: HashMap::new(),
             cached_resources: 0,
             rollup_keys: KeyIds::default(),
+            sessions: SessionIndexer::default(),
         }
     }
 
@@ -177,6 +181,9 @@ impl Writer {
         rollups.apply(&tx)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         tx.commit().db()?;
+        self.sessions.created(traces.created.len());
+        // What is committed stays committed; indexing that fails is tried again next time.
+        let _ = self.sessions.run_if_due(&mut self.conn);
         Ok(report)
     }
 

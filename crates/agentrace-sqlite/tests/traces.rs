@@ -209,6 +209,59 @@ fn a_new_trace_counts_a_span_repeated_in_its_batch_once() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResult {
+    let (dir, store) = common::open()?;
+    let in_session = |n: u64, session: &str| {
+        let mut s = span(tid(n), sid(n), None, "turn", T0 + n * SEC, SEC);
+        s.session_id = Some(session.into());
+        s
+    };
+    let pending = || -> Result<i64, Box<dyn std::error::Error>> {
+        let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+        Ok(raw.query_row(
+            "SELECT count(*) FROM traces WHERE session_indexed = 0",
+            [],
+            |r| r.get(0),
+        )?)
+    };
+    let find = |session: &str| -> Result<Vec<TraceId>, Box<dyn std::error::Error>> {
+        let page = store.list_traces(&TraceFilter::new().session(session), None, 10)?;
+        Ok(page.traces.iter().map(|t| t.trace_id).collect())
+    };
+    // The first write indexes at once; the next ones within a second leave their rows
+    // pending.
+    store.insert_spans(&[in_session(1, "a")])?;
+    store.insert_spans(&[in_session(2, "a"), in_session(3, "b")])?;
+    assert_eq!(pending()?, 2);
+    assert_eq!(find("a")?, vec![tid(2), tid(1)], "one indexed, one pending");
+    assert_eq!(store.session("a")?.map(|s| s.traces), Some(2));
+    // An earlier root arrives for a pending trace and names another session: it moves.
+    let mut root = span(tid(3), sid(30), None, "root", T0, SEC);
+    root.session_id = Some("a".into());
+    store.insert_spans(&[root])?;
+    assert_eq!(find("a")?, vec![tid(3), tid(2), tid(1)]);
+    assert_eq!(find("b")?, Vec::<TraceId>::new());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    store.insert_spans(&[in_session(4, "b")])?;
+    assert_eq!(
+        pending()?,
+        0,
+        "a write a second later indexes every pending row"
+    );
+    assert_eq!(find("a")?, vec![tid(3), tid(2), tid(1)]);
+    assert_eq!(find("b")?, vec![tid(4)]);
+    assert_eq!(store.session("a")?.map(|s| s.traces), Some(3));
+    // An indexed trace moves too.
+    let mut root = span(tid(4), sid(40), None, "root", T0, SEC);
+    root.session_id = Some("a".into());
+    store.insert_spans(&[root])?;
+    assert_eq!(find("b")?, Vec::<TraceId>::new());
+    assert_eq!(store.session("a")?.map(|s| s.traces), Some(4));
+    assert_eq!(find("nobody")?, Vec::<TraceId>::new());
+    Ok(())
+}
+
 /// Traces 0..n, one root span each, trace i starting at T0 + i s and lasting i ms.
 fn traces(range: std::ops::Range<u64>) -> Vec<agentrace_core::SpanRecord> {
     range

@@ -20,6 +20,7 @@ use crate::model::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SessionSummary, SpanFilter,
     Summary, TimeRange,
 };
+use crate::session_index::TRACES_OF_SESSION;
 use crate::store::SqliteStore;
 
 /// The measures of a span, read from [`FACT_COLUMNS`].
@@ -246,7 +247,8 @@ impl SqliteStore {
     /// One session's activity (all of its traces); `None` when no trace names it.
     pub fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
         let mut w = Where::default();
-        w.push("t.session_id = ?", [Value::Text(session_id.to_owned())]);
+        let id = Value::Text(session_id.to_owned());
+        w.push(TRACES_OF_SESSION, [id.clone(), id]);
         Ok(self.sessions_where(w, 1)?.pop())
     }
 

@@ -5,6 +5,7 @@ use rusqlite::types::Value;
 use crate::codec::{STATUS_ERROR, bound};
 use crate::error::QueryError;
 use crate::model::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
+use crate::session_index::TRACES_OF_SESSION;
 
 /// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
 #[derive(Debug, Default)]
@@ -158,8 +159,13 @@ pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
     if let Some(d) = f.min_duration_ns {
         w.push("t.end_ns - t.start_ns >= ?", [Value::Integer(bound(d))]);
     }
-    // The trace's session (indexed on `traces`).
-    w.text("t.session_id = ?", f.session.as_ref());
+    // The trace's session (indexed on `traces`, in batches).
+    if let Some(session) = &f.session {
+        w.push(
+            TRACES_OF_SESSION,
+            [Value::Text(session.clone()), Value::Text(session.clone())],
+        );
+    }
     let mut sub = Where::default();
     span_fields(
         &mut sub,
