@@ -66,6 +66,7 @@
 mod budgets;
 mod checkpointer;
 mod codec;
+mod deferred_index;
 mod encoded;
 mod error;
 mod footprint;
@@ -76,7 +77,6 @@ mod reprice;
 mod retention;
 mod rollup;
 mod schema;
-mod session_index;
 mod span_rollups;
 mod store;
 mod write;

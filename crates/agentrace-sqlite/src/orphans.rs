@@ -5,16 +5,24 @@
 use std::collections::BTreeSet;
 
 use agentrace_core::SpanRecord;
+use std::sync::LazyLock;
+
 use rusqlite::{TransactionBehavior, params};
 
+use crate::deferred_index::trace_no_of_id;
 use crate::error::{Db, WriteError};
 use crate::rollup;
 use crate::store::SqliteStore;
 
-const UPDATE: &str = "UPDATE spans SET parent_span_id = ?1, attributes = ?2 \
-     WHERE trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?3) AND span_id = ?4 \
-     AND (parent_span_id IS NOT ?1 OR attributes IS NOT ?2) \
-     RETURNING trace_no";
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE spans SET parent_span_id = ?1, attributes = ?2 \
+         WHERE trace_no = {} AND span_id = ?4 \
+         AND (parent_span_id IS NOT ?1 OR attributes IS NOT ?2) \
+         RETURNING trace_no",
+        trace_no_of_id("?3")
+    )
+});
 
 impl SqliteStore {
     /// Rewrites the parent span id and the attributes of stored spans with those of `spans`
@@ -33,7 +41,7 @@ impl SqliteStore {
         let mut traces = BTreeSet::new();
         let mut changed = 0;
         {
-            let mut stmt = tx.prepare_cached(UPDATE).db()?;
+            let mut stmt = tx.prepare_cached(&UPDATE).db()?;
             for s in spans {
                 let attributes = if s.attributes.is_empty() {
                     None

@@ -7,6 +7,7 @@ use agentrace_core::{Cost, SpanId, TraceId};
 use rusqlite::params;
 
 use crate::codec;
+use crate::deferred_index::trace_no_of_id;
 use crate::error::{Db, WriteError};
 use crate::rollup;
 use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
@@ -28,7 +29,8 @@ static CURRENT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT trace_no, cost_input, cost_cache_read, cost_cache_write, cost_output, \
          cost_total, {FACT_COLUMNS} FROM spans \
-         WHERE trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?1) AND span_id = ?2"
+         WHERE trace_no = {} AND span_id = ?2",
+        trace_no_of_id("?1")
     )
 });
 

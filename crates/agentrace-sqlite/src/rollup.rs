@@ -16,6 +16,7 @@ use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::{Connection, params};
 
 use crate::codec::{self, to_sql};
+use crate::deferred_index::DeferredIndexer;
 use crate::error::{Db, DbError, QueryError};
 
 /// What one span adds to its trace's row.
@@ -175,14 +176,15 @@ impl Rollups {
     }
 }
 
-/// Inserts a trace's complete row, pending in the session index (see `session_index`). `?1`
+/// Inserts a trace's complete row, pending in the trace-id and session indexes (see
+/// `deferred_index`). `?1`
 /// trace id, `?2` list time, `?3` the `trace_no` to reuse (NULL: a new one), then the
 /// rollup's values.
 const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, trace_no, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
      root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id, \
-     session_indexed) \
+     indexed) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, 0)";
 
@@ -247,10 +249,12 @@ enum BatchTrace {
 impl TraceRows {
     /// Finds the traces of `spans`, creating the rows of those not stored before, in order of
     /// first appearance, listed at the earliest start among their spans here.
-    pub(crate) fn of(conn: &Connection, spans: &[SpanRecord]) -> Result<Self, DbError> {
-        let mut find = conn
-            .prepare_cached("SELECT trace_no FROM traces WHERE trace_id = ?1")
-            .db()?;
+    pub(crate) fn of(
+        conn: &Connection,
+        spans: &[SpanRecord],
+        stored: &mut DeferredIndexer,
+    ) -> Result<Self, DbError> {
+        stored.sync(conn)?;
         let mut traces: Vec<BatchTrace> = Vec::new();
         let mut index: HashMap<TraceId, usize> = HashMap::new();
         // The spans counted in new traces' rollups: each span id once.
@@ -268,9 +272,8 @@ impl TraceRows {
                     place
                 }
                 Entry::Vacant(e) => {
-                    let mut rows = find.query([s.trace_id.to_bytes()]).db()?;
-                    let trace = match rows.next().db()? {
-                        Some(row) => BatchTrace::Stored(row.get(0).db()?),
+                    let trace = match stored.find(conn, s.trace_id)? {
+                        Some(n) => BatchTrace::Stored(n),
                         None => {
                             counted.insert((s.trace_id, s.span_id));
                             BatchTrace::New(
@@ -292,6 +295,7 @@ impl TraceRows {
                 BatchTrace::Stored(n) => *n,
                 BatchTrace::New(trace_id, r) => {
                     let n = insert_row(conn, &trace_id.to_bytes(), to_sql(r.start), None, r)?;
+                    stored.created(*trace_id, n);
                     created.insert(n);
                     n
                 }

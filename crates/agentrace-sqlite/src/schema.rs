@@ -198,15 +198,50 @@ CREATE TABLE rollup_errors (
 ",
         then: Some(span_rollups::backfill),
     },
-    // 3 → 4: the session index is kept up to date in batches (see `session_index`); the
-    // rows already stored are indexed.
+    // 3 → 4: the trace-id and session indexes are kept up to date in batches (see
+    // `deferred_index`): `traces` is rebuilt without its UNIQUE constraint, with `indexed`
+    // (1 for the rows already stored).
     Migration {
         sql: r"
-ALTER TABLE traces ADD COLUMN session_indexed INTEGER NOT NULL DEFAULT 1;
-DROP INDEX traces_session;
+CREATE TABLE traces_v4 (
+    trace_no           INTEGER PRIMARY KEY,
+    trace_id           BLOB NOT NULL,
+    order_ns           INTEGER NOT NULL,
+    start_ns           INTEGER NOT NULL,
+    end_ns             INTEGER NOT NULL,
+    span_count         INTEGER NOT NULL,
+    error_count        INTEGER NOT NULL,
+    input_tokens       INTEGER NOT NULL,
+    output_tokens      INTEGER NOT NULL,
+    cache_read_tokens  INTEGER NOT NULL,
+    cache_write_tokens INTEGER NOT NULL,
+    reasoning_tokens   INTEGER NOT NULL,
+    cost_total         INTEGER,
+    priced_count       INTEGER NOT NULL,
+    unpriced_count     INTEGER NOT NULL,
+    has_root           INTEGER NOT NULL,
+    root_start_ns      INTEGER NOT NULL,
+    root_span_id       BLOB NOT NULL,
+    root_name          TEXT NOT NULL,
+    service_name       TEXT NOT NULL,
+    session_id         TEXT,
+    agent_name         TEXT,
+    user_id            TEXT,
+    indexed            INTEGER NOT NULL
+);
+INSERT INTO traces_v4 SELECT trace_no, trace_id, order_ns, start_ns, end_ns, span_count,
+    error_count, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+    reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, root_start_ns,
+    root_span_id, root_name, service_name, session_id, agent_name, user_id, 1
+    FROM traces;
+DROP TABLE traces;
+ALTER TABLE traces_v4 RENAME TO traces;
+CREATE INDEX traces_id ON traces (trace_id) WHERE indexed = 1;
+CREATE INDEX traces_order ON traces (order_ns);
+CREATE INDEX traces_start ON traces (start_ns);
 CREATE INDEX traces_session ON traces (session_id, start_ns)
-    WHERE session_id IS NOT NULL AND session_indexed = 1;
-CREATE INDEX traces_session_pending ON traces (trace_no) WHERE session_indexed = 0;
+    WHERE session_id IS NOT NULL AND indexed = 1;
+CREATE INDEX traces_pending ON traces (trace_no) WHERE indexed = 0;
 ",
         then: None,
     },

@@ -7,11 +7,11 @@ use agentrace_core::{Attributes, Event, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::codec::{status_to_sql, to_sql};
+use crate::deferred_index::DeferredIndexer;
 use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, WriteError};
 use crate::model::InsertReport;
 use crate::rollup::{Contribution, Rollups, TraceRows};
-use crate::session_index::SessionIndexer;
 use crate::span_rollups::{self, KeyIds};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
@@ -42,8 +42,8 @@ pub(crate) struct Writer {
     cached_resources: usize,
     /// `rollup_keys` ids.
     rollup_keys: KeyIds,
-    /// Indexes new traces by session in batches.
-    sessions: SessionIndexer,
+    /// Indexes new traces by id and session in batches.
+    index: DeferredIndexer,
 }
 
 impl Writer {
@@ -53,7 +53,7 @@ impl Writer {
             resources: HashMap::new(),
             cached_resources: 0,
             rollup_keys: KeyIds::default(),
-            sessions: SessionIndexer::default(),
+            index: DeferredIndexer::default(),
         }
     }
 
@@ -76,6 +76,8 @@ impl Writer {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
+            // It may delete or recreate trace rows: the pending ones are reloaded after it.
+            w.index.forget();
             let out = f(&tx, &mut w.rollup_keys)?;
             tx.commit().db()?;
             Ok(out)
@@ -100,6 +102,7 @@ impl Writer {
         if result.is_err() {
             self.forget_resources();
             self.rollup_keys.clear();
+            self.index.forget();
         }
         result
     }
@@ -118,7 +121,7 @@ impl Writer {
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
-        let traces = TraceRows::of(&tx, rows.spans)?;
+        let traces = TraceRows::of(&tx, rows.spans, &mut self.index)?;
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
             for ((s, json), &trace_no) in rows.spans.iter().zip(rows.json).zip(&traces.numbers) {
@@ -181,9 +184,8 @@ impl Writer {
         rollups.apply(&tx)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         tx.commit().db()?;
-        self.sessions.created(traces.created.len());
         // What is committed stays committed; indexing that fails is tried again next time.
-        let _ = self.sessions.run_if_due(&mut self.conn);
+        let _ = self.index.run_if_due(&mut self.conn);
         Ok(report)
     }
 

@@ -548,14 +548,15 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
         [GroupBy::Model, GroupBy::Kind],
     ))?;
     drop(store);
-    // Make it a version-2 file: no rollup tables, the session index of then.
+    // Make it a version-2 file: no rollup tables, the trace indexes of then.
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
         raw.execute_batch(
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
-             DROP INDEX traces_session; DROP INDEX traces_session_pending;
-             ALTER TABLE traces DROP COLUMN session_indexed;
+             DROP INDEX traces_id; DROP INDEX traces_session; DROP INDEX traces_pending;
+             ALTER TABLE traces DROP COLUMN indexed;
+             CREATE UNIQUE INDEX traces_id_v3 ON traces (trace_id);
              CREATE INDEX traces_session ON traces (session_id, start_ns)
                  WHERE session_id IS NOT NULL;
              PRAGMA user_version = 2;",

@@ -219,11 +219,11 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     };
     let pending = || -> Result<i64, Box<dyn std::error::Error>> {
         let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
-        Ok(raw.query_row(
-            "SELECT count(*) FROM traces WHERE session_indexed = 0",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(
+            raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {
+                r.get(0)
+            })?,
+        )
     };
     let find = |session: &str| -> Result<Vec<TraceId>, Box<dyn std::error::Error>> {
         let page = store.list_traces(&TraceFilter::new().session(session), None, 10)?;
@@ -259,6 +259,29 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     assert_eq!(find("b")?, Vec::<TraceId>::new());
     assert_eq!(store.session("a")?.map(|s| s.traces), Some(4));
     assert_eq!(find("nobody")?, Vec::<TraceId>::new());
+    Ok(())
+}
+
+#[test]
+fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
+    let (dir, a) = common::open()?;
+    let b = agentrace_sqlite::SqliteStore::open(dir.path().join("store.db"))?;
+    let t = tid(5);
+    // A store's first write indexes at once; the next ones within a second leave their rows
+    // pending: trace 5 is pending, created by `a` after `b` last looked.
+    a.insert_spans(&[span(tid(1), sid(1), None, "other", T0, SEC)])?;
+    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
+    a.insert_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
+    b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
+    a.insert_spans(&[span(t, sid(3), Some(sid(1)), "child", T0 + 2 * SEC, SEC)])?;
+    for store in [&a, &b] {
+        let page = store.list_traces(&TraceFilter::new(), None, 10)?;
+        let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
+        assert_eq!(rows.len(), 1, "one row for the trace");
+        assert_eq!(rows[0].span_count, 3);
+        let tree = store.trace(t)?.ok_or("trace 5 not found")?;
+        assert_eq!(tree.nodes.len(), 3);
+    }
     Ok(())
 }
 

@@ -15,12 +15,12 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where};
 use crate::codec::{self, STATUS_ERROR, from_sql};
+use crate::deferred_index::TRACES_OF_SESSION;
 use crate::error::{Db, QueryError};
 use crate::model::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SessionSummary, SpanFilter,
     Summary, TimeRange,
 };
-use crate::session_index::TRACES_OF_SESSION;
 use crate::store::SqliteStore;
 
 /// The measures of a span, read from [`FACT_COLUMNS`].

@@ -3,9 +3,9 @@
 use rusqlite::types::Value;
 
 use crate::codec::{STATUS_ERROR, bound};
+use crate::deferred_index::{TRACES_OF_SESSION, trace_no_of_id};
 use crate::error::QueryError;
 use crate::model::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
-use crate::session_index::TRACES_OF_SESSION;
 
 /// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
 #[derive(Debug, Default)]
@@ -76,9 +76,10 @@ impl Where {
 pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
     w.range("s.start_ns", &f.range);
     if let Some(t) = f.trace_id {
+        let id = Value::Blob(t.to_bytes().to_vec());
         w.push(
-            "s.trace_no = (SELECT trace_no FROM traces WHERE trace_id = ?)",
-            [Value::Blob(t.to_bytes().to_vec())],
+            format!("s.trace_no = {}", trace_no_of_id("?")),
+            [id.clone(), id],
         );
     }
     span_fields(

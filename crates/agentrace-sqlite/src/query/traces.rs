@@ -8,6 +8,7 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
 use crate::codec::{self, ResourceCache, SPAN_COLUMNS, from_sql};
+use crate::deferred_index::TRACE_NO_OF_ID;
 use crate::error::{Db, QueryError};
 use crate::model::{Cursor, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree};
 use crate::store::SqliteStore;
@@ -131,7 +132,8 @@ fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>,
     let summary = {
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE t.trace_id = ?1"
+                "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE t.trace_no = {}",
+                *TRACE_NO_OF_ID
             ))
             .db()?;
         let mut rows = stmt.query([id]).db()?;

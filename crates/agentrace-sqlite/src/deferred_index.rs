@@ -1,0 +1,166 @@
+//! The indexes of `traces` by trace id and by session, kept up to date in batches.
+//!
+//! Both take their inserts at random places (trace ids are random; sessions are many), so a
+//! commit rewrites about one page of each per new trace. Measured at 1 M spans
+//! (`cargo xtask bench ingest`): with the two indexes written at every commit, half of all the
+//! bytes the writer wrote were these pages. So a new trace row starts *pending*
+//! (`indexed = 0`), listed by `traces_pending`, an index in arrival order that grows at its
+//! end; the writer moves the pending rows into `traces_id` and `traces_session` at most once a
+//! second (or once [`MAX_PENDING`] are pending), in one transaction that touches each page
+//! once.
+//!
+//! A query by trace id or session reads both the index and the pending rows (a second's worth):
+//! [`TRACE_NO_OF_ID`], [`TRACES_OF_SESSION`]. Nothing is ever missing from an answer: a row is
+//! pending or indexed, and SQLite keeps both partial indexes right through every update and
+//! delete.
+//!
+//! A trace id is unique among the rows: the writer finds a trace before creating its row, in
+//! `traces_id` or among the pending rows, which it keeps in memory ([`DeferredIndexer`]). It
+//! knows them all: it reloads them inside its write transaction whenever another connection
+//! (another process writing the same file) has committed since (`PRAGMA data_version`), or its
+//! own rows may have changed (a rollback, retention, a repair).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use agentrace_core::TraceId;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{Db, DbError};
+
+/// How often the writer indexes the pending rows at most.
+const INTERVAL: Duration = Duration::from_secs(1);
+
+/// Pending rows that make indexing due before [`INTERVAL`] has passed.
+const MAX_PENDING: usize = 50_000;
+
+/// The `trace_no` of the trace whose id is `?1`, as a scalar subquery.
+pub(crate) static TRACE_NO_OF_ID: LazyLock<String> = LazyLock::new(|| trace_no_of_id("?1"));
+
+/// The `trace_no` of the trace whose id is the parameter `param` (`?` binds it twice).
+pub(crate) fn trace_no_of_id(param: &str) -> String {
+    format!(
+        "(SELECT trace_no FROM traces INDEXED BY traces_id \
+         WHERE trace_id = {param} AND indexed = 1 \
+         UNION ALL \
+         SELECT trace_no FROM traces INDEXED BY traces_pending \
+         WHERE indexed = 0 AND trace_id = {param} \
+         LIMIT 1)"
+    )
+}
+
+/// A `WHERE` term selecting the traces (aliased `t`) of one session; binds the session id
+/// twice.
+pub(crate) const TRACES_OF_SESSION: &str = "t.trace_no IN (\
+     SELECT trace_no FROM traces INDEXED BY traces_session \
+     WHERE session_id = ? AND indexed = 1 \
+     UNION ALL \
+     SELECT trace_no FROM traces INDEXED BY traces_pending \
+     WHERE indexed = 0 AND session_id = ?)";
+
+/// Moves every pending row into the indexes.
+const INDEX_PENDING: &str =
+    "UPDATE traces INDEXED BY traces_pending SET indexed = 1 WHERE indexed = 0";
+
+/// The writer's side: the pending rows, and when it last indexed them.
+#[derive(Debug, Default)]
+pub(crate) struct DeferredIndexer {
+    last: Option<Instant>,
+    /// Every pending row of the file by trace id, as of `data_version`.
+    pending: HashMap<TraceId, i64>,
+    /// `PRAGMA data_version` when `pending` was last complete; `None`: reload it.
+    data_version: Option<i64>,
+}
+
+impl DeferredIndexer {
+    /// Makes the pending rows known complete. Call it inside the write transaction, before
+    /// [`find`](Self::find): no other connection can add rows until it ends.
+    pub(crate) fn sync(&mut self, conn: &Connection) -> Result<(), DbError> {
+        let version: i64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .db()?;
+        if self.data_version == Some(version) {
+            return Ok(());
+        }
+        self.pending.clear();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT trace_id, trace_no FROM traces INDEXED BY traces_pending \
+                 WHERE indexed = 0",
+            )
+            .db()?;
+        let mut rows = stmt.query([]).db()?;
+        while let Some(row) = rows.next().db()? {
+            // A row whose id is not 16 bytes can match no lookup.
+            if let ValueRef::Blob(id) = row.get_ref(0).db()?
+                && let Ok(id) = <[u8; 16]>::try_from(id)
+            {
+                self.pending
+                    .insert(TraceId::from_bytes(id), row.get(1).db()?);
+            }
+        }
+        self.data_version = Some(version);
+        Ok(())
+    }
+
+    /// The `trace_no` of a stored trace: among the pending rows, else in `traces_id`.
+    pub(crate) fn find(
+        &self,
+        conn: &Connection,
+        trace_id: TraceId,
+    ) -> Result<Option<i64>, DbError> {
+        if let Some(&n) = self.pending.get(&trace_id) {
+            return Ok(Some(n));
+        }
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT trace_no FROM traces INDEXED BY traces_id \
+                 WHERE trace_id = ?1 AND indexed = 1",
+            )
+            .db()?;
+        let mut rows = stmt.query([trace_id.to_bytes()]).db()?;
+        match rows.next().db()? {
+            Some(row) => Ok(Some(row.get(0).db()?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Notes a row just created (pending).
+    pub(crate) fn created(&mut self, trace_id: TraceId, trace_no: i64) {
+        self.pending.insert(trace_id, trace_no);
+    }
+
+    /// Forgets the pending rows (reloaded by the next [`sync`](Self::sync)): after a rollback,
+    /// or a write that may have deleted or recreated rows.
+    pub(crate) fn forget(&mut self) {
+        self.pending.clear();
+        self.data_version = None;
+    }
+
+    /// Indexes the pending rows if it is time to, in a transaction of its own (run it
+    /// between the writer's transactions). Indexing that fails is tried again next time:
+    /// queries are right either way.
+    pub(crate) fn run_if_due(&mut self, conn: &mut Connection) -> Result<(), DbError> {
+        let n = self.pending.len();
+        let due = n >= MAX_PENDING || (n > 0 && self.last.is_none_or(|t| t.elapsed() >= INTERVAL));
+        if due {
+            self.run(conn)?;
+        }
+        Ok(())
+    }
+
+    fn run(&mut self, conn: &mut Connection) -> Result<(), DbError> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()?;
+        tx.prepare_cached(INDEX_PENDING).db()?.execute([]).db()?;
+        tx.commit().db()?;
+        self.last = Some(Instant::now());
+        // Another connection's rows are indexed too; if one committed meanwhile, the next
+        // `sync` sees it.
+        self.pending.clear();
+        Ok(())
+    }
+}
