@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use agentrace_core::SpanRecord;
 use std::sync::LazyLock;
 
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::params;
 
 use crate::deferred_index::trace_no_of_id;
 use crate::error::{Db, WriteError};
@@ -33,45 +33,42 @@ impl SqliteStore {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
-        let mut writer = self.writer();
-        let tx = writer
-            .conn_mut()
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let mut traces = BTreeSet::new();
-        let mut changed = 0;
-        {
-            let mut stmt = tx.prepare_cached(&UPDATE).db()?;
-            for s in spans {
-                let attributes = if s.attributes.is_empty() {
-                    None
-                } else {
-                    Some(serde_json::to_string(&s.attributes).map_err(|source| {
-                        WriteError::Encode {
-                            what: "attributes",
-                            source,
-                        }
-                    })?)
-                };
-                let mut rows = stmt
-                    .query(params![
-                        s.parent_span_id.map(|p| p.to_bytes()),
-                        attributes,
-                        s.trace_id.to_bytes(),
-                        s.span_id.to_bytes(),
-                    ])
-                    .db()?;
-                while let Some(row) = rows.next().db()? {
-                    traces.insert(row.get::<_, i64>(0).db()?);
-                    changed += 1;
+        // Through the writer's transaction: it knows that trace rows may be recreated.
+        self.writer().transaction(|tx, _| {
+            let mut traces = BTreeSet::new();
+            let mut changed = 0;
+            {
+                let mut stmt = tx.prepare_cached(&UPDATE).db()?;
+                for s in spans {
+                    let attributes = if s.attributes.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::to_string(&s.attributes).map_err(|source| {
+                            WriteError::Encode {
+                                what: "attributes",
+                                source,
+                            }
+                        })?)
+                    };
+                    let mut rows = stmt
+                        .query(params![
+                            s.parent_span_id.map(|p| p.to_bytes()),
+                            attributes,
+                            s.trace_id.to_bytes(),
+                            s.span_id.to_bytes(),
+                        ])
+                        .db()?;
+                    while let Some(row) = rows.next().db()? {
+                        traces.insert(row.get::<_, i64>(0).db()?);
+                        changed += 1;
+                    }
                 }
             }
-        }
-        for trace_no in traces {
-            rollup::recompute(&tx, trace_no).map_err(WriteError::Rollup)?;
-        }
-        tx.commit().db()?;
-        Ok(changed)
+            for trace_no in traces {
+                rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
+            }
+            Ok(changed)
+        })
     }
 }
 

@@ -61,10 +61,6 @@ impl Writer {
         &self.conn
     }
 
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
-    }
-
     /// Runs `f` in an `IMMEDIATE` transaction, committed if `f` succeeds; `f` gets the rollup
     /// key cache, forgotten after a failure.
     pub(crate) fn transaction<T, E: From<DbError>>(
