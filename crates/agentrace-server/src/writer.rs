@@ -128,19 +128,20 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
-    /// Queues `batch` (at most the records reserved); the receiver yields once they are
-    /// committed (or failed).
+    /// Queues `batch`; the receiver yields once it is committed (or failed).
     pub(crate) fn send(
         mut self,
         batch: Batch,
     ) -> Result<oneshot::Receiver<Result<(), WriteFailure>>, Refused> {
-        let stats = &self.handle.stats;
-        // What processing dropped is no longer waiting.
-        stats.queued_records.fetch_sub(
-            self.records.saturating_sub(batch.records()),
-            Ordering::SeqCst,
-        );
-        self.records = self.records.min(batch.records());
+        // The queue counts what the writer will take (processing may have dropped records).
+        let queued = &self.handle.stats.queued_records;
+        let records = batch.records();
+        if records < self.records {
+            queued.fetch_sub(self.records - records, Ordering::SeqCst);
+        } else {
+            queued.fetch_add(records - self.records, Ordering::SeqCst);
+        }
+        self.records = records;
         let (reply, answer) = oneshot::channel();
         match self
             .handle
