@@ -352,6 +352,13 @@ pub(crate) struct ServeArgs {
     /// Delete the oldest events while events take more than this, e.g. 512MiB.
     #[arg(long)]
     pub(crate) events_max_size: Option<ByteSize>,
+    /// Delete span metrics (the per-minute and per-hour rollups behind the overview and cost
+    /// views) older than this, e.g. 400d. They outlive deleted spans until then.
+    #[arg(long)]
+    pub(crate) metrics_max_age: Option<Age>,
+    /// Delete the oldest span metrics while they take more than this, e.g. 256MiB.
+    #[arg(long)]
+    pub(crate) metrics_max_size: Option<ByteSize>,
     /// Mask secrets and personal data (e-mails, phone and card numbers, API keys, tokens) in
     /// everything received, and drop prompt/response content unless --capture-content.
     #[arg(long)]

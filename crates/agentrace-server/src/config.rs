@@ -26,6 +26,8 @@
 //! | `retention.spans.max_size` | `AGENTRACE_RETENTION_SPANS_MAX_SIZE` | no limit |
 //! | `retention.events.max_age` | `AGENTRACE_RETENTION_EVENTS_MAX_AGE` | keep |
 //! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
+//! | `retention.metrics.max_age` | `AGENTRACE_RETENTION_METRICS_MAX_AGE` | keep |
+//! | `retention.metrics.max_size` | `AGENTRACE_RETENTION_METRICS_MAX_SIZE` | no limit |
 //! | `redact` | `AGENTRACE_REDACT` | `false` |
 //! | `capture_content` | `AGENTRACE_CAPTURE_CONTENT` | `false` (with `redact`: prompts and responses are dropped) |
 //! | `orphan_grace` | `AGENTRACE_ORPHAN_GRACE` | `10m` |
@@ -95,6 +97,10 @@ pub mod env {
     pub const RETENTION_EVENTS_MAX_AGE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_AGE";
     /// `retention.events.max_size`.
     pub const RETENTION_EVENTS_MAX_SIZE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_SIZE";
+    /// `retention.metrics.max_age`.
+    pub const RETENTION_METRICS_MAX_AGE: &str = "AGENTRACE_RETENTION_METRICS_MAX_AGE";
+    /// `retention.metrics.max_size`.
+    pub const RETENTION_METRICS_MAX_SIZE: &str = "AGENTRACE_RETENTION_METRICS_MAX_SIZE";
     /// `redact`.
     pub const REDACT: &str = "AGENTRACE_REDACT";
     /// `capture_content`.
@@ -320,6 +326,23 @@ pub struct RuleLayer {
     pub max_size: Option<ByteSize>,
 }
 
+impl RuleLayer {
+    /// This layer's values where set, else `lower`'s.
+    fn over(self, lower: Self) -> Self {
+        Self {
+            max_age: self.max_age.or(lower.max_age),
+            max_size: self.max_size.or(lower.max_size),
+        }
+    }
+
+    fn resolve(self) -> RetentionRule {
+        RetentionRule {
+            max_age: self.max_age.map(|a| a.0),
+            max_bytes: self.max_size.map(|s| s.0),
+        }
+    }
+}
+
 /// Retention of a [`ConfigLayer`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -333,6 +356,9 @@ pub struct RetentionLayer {
     /// Events.
     #[serde(default)]
     pub events: RuleLayer,
+    /// Span metrics (the rollups).
+    #[serde(default)]
+    pub metrics: RuleLayer,
 }
 
 /// Forwarding of a [`ConfigLayer`].
@@ -487,6 +513,10 @@ impl ConfigLayer {
                     max_age: env_parse(env, v::RETENTION_EVENTS_MAX_AGE)?,
                     max_size: env_parse(env, v::RETENTION_EVENTS_MAX_SIZE)?,
                 },
+                metrics: RuleLayer {
+                    max_age: env_parse(env, v::RETENTION_METRICS_MAX_AGE)?,
+                    max_size: env_parse(env, v::RETENTION_METRICS_MAX_SIZE)?,
+                },
             },
             redact: env_bool(env, v::REDACT)?,
             capture_content: env_bool(env, v::CAPTURE_CONTENT)?,
@@ -525,30 +555,9 @@ impl ConfigLayer {
             },
             retention: RetentionLayer {
                 interval: self.retention.interval.or(lower.retention.interval),
-                spans: RuleLayer {
-                    max_age: self
-                        .retention
-                        .spans
-                        .max_age
-                        .or(lower.retention.spans.max_age),
-                    max_size: self
-                        .retention
-                        .spans
-                        .max_size
-                        .or(lower.retention.spans.max_size),
-                },
-                events: RuleLayer {
-                    max_age: self
-                        .retention
-                        .events
-                        .max_age
-                        .or(lower.retention.events.max_age),
-                    max_size: self
-                        .retention
-                        .events
-                        .max_size
-                        .or(lower.retention.events.max_size),
-                },
+                spans: self.retention.spans.over(lower.retention.spans),
+                events: self.retention.events.over(lower.retention.events),
+                metrics: self.retention.metrics.over(lower.retention.metrics),
             },
             redact: self.redact.or(lower.redact),
             capture_content: self.capture_content.or(lower.capture_content),
@@ -609,8 +618,10 @@ impl RetentionRule {
     }
 }
 
-/// Retention of every data type. Metrics are not stored (they go to `/metrics` and the
-/// forwarder), so they need none.
+/// Retention of every data type. The metrics kept are the span metrics (the rollups by
+/// minute and hour behind the overview, cost and tool queries): they outlive the spans they sum
+/// until their own rule deletes them. Metrics received over OTLP are not stored (they go to
+/// `/metrics` and the forwarder).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Retention {
@@ -618,6 +629,8 @@ pub struct Retention {
     pub spans: RetentionRule,
     /// Events.
     pub events: RetentionRule,
+    /// Span metrics (the rollups).
+    pub metrics: RetentionRule,
     /// How often retention runs (default 5 minutes).
     pub interval: Duration,
 }
@@ -627,6 +640,7 @@ impl Default for Retention {
         Self {
             spans: RetentionRule::default(),
             events: RetentionRule::default(),
+            metrics: RetentionRule::default(),
             interval: Duration::from_secs(300),
         }
     }
@@ -793,14 +807,9 @@ impl ServerConfig {
         if let Some(i) = layer.retention.interval {
             retention.interval = i.0;
         }
-        retention.spans = RetentionRule {
-            max_age: layer.retention.spans.max_age.map(|a| a.0),
-            max_bytes: layer.retention.spans.max_size.map(|s| s.0),
-        };
-        retention.events = RetentionRule {
-            max_age: layer.retention.events.max_age.map(|a| a.0),
-            max_bytes: layer.retention.events.max_size.map(|s| s.0),
-        };
+        retention.spans = layer.retention.spans.resolve();
+        retention.events = layer.retention.events.resolve();
+        retention.metrics = layer.retention.metrics.resolve();
         config.redact = layer.redact.unwrap_or(false);
         config.capture_content = layer.capture_content.unwrap_or(false);
         if let Some(grace) = layer.orphan_grace {
@@ -857,6 +866,7 @@ impl ServerConfig {
         for (key, rule) in [
             ("retention.spans", &self.retention.spans),
             ("retention.events", &self.retention.events),
+            ("retention.metrics", &self.retention.metrics),
         ] {
             if rule.max_age.is_some_and(|a| a.is_zero()) || rule.max_bytes == Some(0) {
                 return invalid(

@@ -1,8 +1,10 @@
 //! Retention in the background: per data type, by age and by size.
 //!
-//! Every `retention.interval`, for spans and events separately:
+//! Every `retention.interval`, for spans, events and span metrics (the rollups) separately:
 //!
-//! 1. **Age**: records older than `max_age` are deleted (spans by start time, events by time).
+//! 1. **Age**: records older than `max_age` are deleted (spans by start time, events by time,
+//!    metrics by the end of their minute or hour). The metrics of deleted spans stay until
+//!    their own rule deletes them.
 //! 2. **Size**: while the data type's tables and indexes take more than `max_size`, the oldest
 //!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
@@ -86,6 +88,8 @@ pub(crate) fn run_once(
         add(&stats.retention_spans_deleted, spans);
         let events = enforce(store, Signal::Events, &retention.events, now)?;
         add(&stats.retention_events_deleted, events);
+        let metrics = enforce(store, Signal::Metrics, &retention.metrics, now)?;
+        add(&stats.retention_metrics_deleted, metrics);
         Ok(())
     })();
     add(&stats.retention_runs, 1);
@@ -110,7 +114,7 @@ pub(crate) async fn run(
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
 ) {
-    if !(retention.spans.is_set() || retention.events.is_set()) {
+    if !(retention.spans.is_set() || retention.events.is_set() || retention.metrics.is_set()) {
         return;
     }
     let retention = Arc::new(retention);

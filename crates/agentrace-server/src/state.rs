@@ -112,6 +112,7 @@ pub struct ServerStats {
     pub(crate) retention_runs: AtomicU64,
     pub(crate) retention_spans_deleted: AtomicU64,
     pub(crate) retention_events_deleted: AtomicU64,
+    pub(crate) retention_metrics_deleted: AtomicU64,
     pub(crate) retention_last_run_unix_nano: AtomicU64,
     pub(crate) retention_last_error: Mutex<Option<String>>,
     pub(crate) repair_tracked: AtomicUsize,
@@ -169,6 +170,7 @@ impl ServerStats {
             retention_runs: AtomicU64::new(0),
             retention_spans_deleted: AtomicU64::new(0),
             retention_events_deleted: AtomicU64::new(0),
+            retention_metrics_deleted: AtomicU64::new(0),
             retention_last_run_unix_nano: AtomicU64::new(0),
             retention_last_error: Mutex::new(None),
             repair_tracked: AtomicUsize::new(0),
@@ -225,6 +227,7 @@ impl ServerStats {
                 runs: get(&self.retention_runs),
                 spans_deleted: get(&self.retention_spans_deleted),
                 events_deleted: get(&self.retention_events_deleted),
+                metrics_deleted: get(&self.retention_metrics_deleted),
                 last_run_unix_nano: nonzero(&self.retention_last_run_unix_nano),
                 last_error: read_error(&self.retention_last_error),
             },
@@ -319,6 +322,8 @@ pub struct RetentionStats {
     pub spans_deleted: u64,
     /// Events deleted.
     pub events_deleted: u64,
+    /// Span metric rows (rollups by minute and hour) deleted.
+    pub metrics_deleted: u64,
     /// When the last run finished.
     pub last_run_unix_nano: Option<u64>,
     /// The last error, cleared by a successful run.

@@ -9,11 +9,12 @@ use crate::model::Signal;
 use crate::store::SqliteStore;
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
-/// summaries and rollups, which retention shrinks with them.
+/// summaries, which retention shrinks with them.
 fn tables(signal: Signal) -> &'static [&'static str] {
     match signal {
-        Signal::Spans => &["spans", "traces", "rollup_keys", "rollups", "rollup_errors"],
+        Signal::Spans => &["spans", "traces"],
         Signal::Events => &["events"],
+        Signal::Metrics => &["rollups", "rollup_errors", "rollup_keys"],
     }
 }
 
@@ -61,17 +62,22 @@ impl SqliteStore {
         let sql = match signal {
             Signal::Spans => "SELECT count(*) FROM spans",
             Signal::Events => "SELECT count(*) FROM events",
+            Signal::Metrics => "SELECT count(*) FROM rollups",
         };
         self.read(|conn| conn.query_row(sql, [], |r| Ok(count(r, 0))).db()?)
     }
 
     /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
-    /// time; `None` when fewer are stored. `delete_before(signal, t + 1)` then deletes at least
-    /// `n + 1` records.
+    /// time, metrics (rollup rows) by the end of their bucket; `None` when fewer are stored.
+    /// `delete_before(signal, t + 1)` then deletes at least `n + 1` records.
     pub fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
         let sql = match signal {
             Signal::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
             Signal::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            Signal::Metrics => {
+                "SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
+                 ORDER BY end_ns LIMIT 1 OFFSET ?1"
+            }
         };
         let offset = i64::try_from(n).unwrap_or(i64::MAX);
         self.read(|conn| {

@@ -845,4 +845,9 @@ pub enum Signal {
     Spans,
     /// Events (by time).
     Events,
+    /// The span metrics: the rollups by minute and by hour behind the overview, cost and tool
+    /// queries (by the end of their bucket). They outlive the spans they sum until their own
+    /// retention deletes them, so a store can keep raw spans for days and their metrics for
+    /// a year.
+    Metrics,
 }

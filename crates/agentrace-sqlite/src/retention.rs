@@ -1,22 +1,27 @@
 //! Retention: deleting records older than a cutoff, in short transactions.
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
 
 use crate::codec::bound;
 use crate::error::{Db, RetentionError};
 use crate::model::Signal;
 use crate::rollup;
-use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
 
-/// Deletes a chunk of old spans, returning their traces and what they contributed to rollups.
-static DELETE_SPANS: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "DELETE FROM spans WHERE rowid IN \
-         (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no, {FACT_COLUMNS}"
-    )
-});
+/// Deletes a chunk of old spans, returning their traces.
+const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \
+     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no";
+
+/// Deletes a chunk of rollup rows whose bucket ended by `?1`.
+const DELETE_ROLLUPS: &str = "DELETE FROM rollups WHERE (tier, bucket_ns, key_id) IN \
+     (SELECT tier, bucket_ns, key_id FROM rollups \
+      WHERE bucket_ns + tier * 1000000000 <= ?1 LIMIT ?2)";
+
+/// Deletes a chunk of rollup error rows whose bucket ended by `?1`.
+const DELETE_ROLLUP_ERRORS: &str = "DELETE FROM rollup_errors \
+     WHERE (tier, bucket_ns, key_id, error_type, pattern) IN \
+     (SELECT tier, bucket_ns, key_id, error_type, pattern FROM rollup_errors \
+      WHERE bucket_ns + tier * 1000000000 <= ?1 LIMIT ?2)";
 
 /// Rows deleted per transaction: small enough that a chunk holds the write lock for
 /// milliseconds, so the pipeline's writes interleave with a long purge.
@@ -24,12 +29,14 @@ const CHUNK: i64 = 2_000;
 
 impl SqliteStore {
     /// Deletes the spans (by start time) or events (by time) older than `cutoff_unix_nano`,
-    /// and returns how many were deleted.
+    /// or the metrics (rollup rows) whose bucket ended by then, and returns how many were
+    /// deleted.
     ///
     /// Works in chunks of a few thousand rows, each in its own short transaction, releasing
     /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
     /// left without spans disappears from the list, a trace that lost some is recomputed from
-    /// the rest (and keeps its place in the list).
+    /// the rest (and keeps its place in the list). The metrics of deleted spans stay: they
+    /// have their own retention ([`Signal::Metrics`]).
     pub fn delete_before(
         &self,
         signal: Signal,
@@ -41,12 +48,13 @@ impl SqliteStore {
             if self.is_shut_down() {
                 return Err(RetentionError::ShutDown);
             }
-            let n = match signal {
-                Signal::Spans => self.delete_span_chunk(cutoff)?,
-                Signal::Events => self.delete_event_chunk(cutoff)?,
+            let (n, full) = match signal {
+                Signal::Spans => full(self.delete_span_chunk(cutoff)?),
+                Signal::Events => full(self.delete_event_chunk(cutoff)?),
+                Signal::Metrics => self.delete_rollup_chunk(cutoff)?,
             };
             deleted += n;
-            if i64::try_from(n).unwrap_or(i64::MAX) < CHUNK {
+            if !full {
                 return Ok(deleted);
             }
             // Let a waiting writer in before the next chunk.
@@ -55,26 +63,39 @@ impl SqliteStore {
     }
 
     fn delete_span_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
-        self.writer().transaction(|tx, keys| {
+        self.writer().transaction(|tx, _| {
             let mut traces = HashSet::new();
-            let mut deleted = Vec::new();
+            let mut deleted = 0;
             {
-                let mut stmt = tx.prepare_cached(&DELETE_SPANS).db()?;
+                let mut stmt = tx.prepare_cached(DELETE_SPANS).db()?;
                 let mut rows = stmt.query([cutoff, CHUNK]).db()?;
                 while let Some(row) = rows.next().db()? {
                     traces.insert(row.get::<_, i64>(0).db()?);
-                    deleted.push(OwnedFacts::read(row, 1)?);
+                    deleted += 1;
                 }
             }
             for trace_no in traces {
                 rollup::recompute(tx, trace_no)?;
             }
-            let mut batch = span_rollups::Batch::default();
-            for f in &deleted {
-                batch.add(&f.facts(), -1);
-            }
-            batch.apply(tx, keys)?;
-            Ok(deleted.len())
+            Ok(deleted)
+        })
+    }
+
+    /// Deletes a chunk of rollup rows and one of rollup error rows: the rows deleted, and
+    /// whether either chunk was full (more may be left).
+    fn delete_rollup_chunk(&self, cutoff: i64) -> Result<(usize, bool), RetentionError> {
+        self.writer().transaction(|tx, _| {
+            let rows = tx
+                .prepare_cached(DELETE_ROLLUPS)
+                .db()?
+                .execute([cutoff, CHUNK])
+                .db()?;
+            let errors = tx
+                .prepare_cached(DELETE_ROLLUP_ERRORS)
+                .db()?
+                .execute([cutoff, CHUNK])
+                .db()?;
+            Ok((rows, full(rows).1 || full(errors).1))
         })
     }
 
@@ -91,4 +112,9 @@ impl SqliteStore {
             .db()?;
         Ok(n)
     }
+}
+
+/// A chunk's count, and whether it was full (more may be left).
+fn full(n: usize) -> (usize, bool) {
+    (n, i64::try_from(n).unwrap_or(i64::MAX) >= CHUNK)
 }

@@ -303,31 +303,54 @@ fn repricing_moves_contributions_between_rows() -> TestResult {
 }
 
 #[test]
-fn retention_removes_contributions_and_empty_rows() -> TestResult {
+fn metrics_outlive_the_spans_until_their_own_retention() -> TestResult {
     let spans = dataset(2_000);
     let (dir, store) = store_with(&spans)?;
-    // Mid-minute, mid-hour: partial minute and hour rows remain.
-    store.delete_before(Signal::Spans, H0 + HOUR + 17 * MINUTE + 29 * SEC)?;
-    assert_rollups_match_spans(&store)?;
-    // No row is left without spans, in either table.
-    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
-    let empty: i64 = raw.query_row("SELECT count(*) FROM rollups WHERE spans <= 0", [], |r| {
-        r.get(0)
-    })?;
-    assert_eq!(empty, 0);
-    let empty: i64 = raw.query_row(
-        "SELECT count(*) FROM rollup_errors WHERE count <= 0",
-        [],
-        |r| r.get(0),
-    )?;
-    assert_eq!(empty, 0);
+    let by_model = || {
+        store.rollup(&AggregateQuery::new(
+            SpanFilter::new(),
+            [GroupBy::Model, GroupBy::Kind],
+        ))
+    };
+    let before = by_model()?;
     store.delete_before(Signal::Spans, u64::MAX)?;
-    let rows: i64 = raw.query_row(
-        "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM rollup_errors)",
-        [],
-        |r| r.get(0),
-    )?;
-    assert_eq!(rows, 0, "everything deleted: no rollup row left");
+    assert_eq!(store.count(Signal::Spans)?, 0);
+    assert_eq!(by_model()?, before, "the metrics of deleted spans stay");
+    let rows = store.count(Signal::Metrics)?;
+    assert!(rows > 0);
+    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+    let count =
+        |sql: &str| -> Result<i64, rusqlite::Error> { raw.query_row(sql, [], |r| r.get(0)) };
+    // Mid-hour: the minute rows that ended by then go, and the hour rows that ended by then;
+    // the hour under way stays whole.
+    let cutoff = H0 + HOUR + 17 * MINUTE + 29 * SEC;
+    let oldest = store.nth_oldest(Signal::Metrics, 0)?.ok_or("no metrics")?;
+    let deleted = store.delete_before(Signal::Metrics, cutoff)?;
+    assert!(
+        deleted > 0 && (deleted as u64) < rows,
+        "{deleted} of {rows}"
+    );
+    assert_eq!(store.count(Signal::Metrics)?, rows - deleted as u64);
+    let ended = format!(
+        "SELECT count(*) FROM rollups WHERE bucket_ns + tier * 1000000000 <= {}",
+        i64::try_from(cutoff)?
+    );
+    assert_eq!(count(&ended)?, 0);
+    assert_eq!(
+        count(&ended.replace("rollups", "rollup_errors"))?,
+        0,
+        "error rows go with their buckets"
+    );
+    assert!(
+        store
+            .nth_oldest(Signal::Metrics, 0)?
+            .is_some_and(|t| t > oldest)
+    );
+    store.delete_before(Signal::Metrics, u64::MAX)?;
+    assert_eq!(
+        count("SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM rollup_errors)")?,
+        0
+    );
     Ok(())
 }
 

@@ -32,6 +32,8 @@ impl ServeArgs {
         layer.retention.spans.max_size = self.spans_max_size;
         layer.retention.events.max_age = self.events_max_age;
         layer.retention.events.max_size = self.events_max_size;
+        layer.retention.metrics.max_age = self.metrics_max_age;
+        layer.retention.metrics.max_size = self.metrics_max_size;
         layer.redact = self.redact.then_some(true);
         layer.capture_content = self.capture_content.then_some(true);
         layer.orphan_grace = self.orphan_grace;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use agentrace_sqlite::{Signal, SpanFilter, SpanQuery};
+use agentrace_sqlite::{AggregateQuery, GroupBy, Signal, SpanFilter, SpanQuery};
 
 use crate::common::*;
 
@@ -49,6 +49,37 @@ async fn spans_and_events_older_than_max_age_are_deleted() -> Result {
     let stats = t.server.stats().retention;
     assert_eq!((stats.spans_deleted, stats.events_deleted), (2, 1));
     assert_eq!(stats.last_error, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn span_metrics_outlive_their_spans_until_their_own_max_age() -> Result {
+    let t = TestServer::start(|c| {
+        c.retention.spans.max_age = Some(Duration::from_secs(2 * 86_400));
+        c.retention.metrics.max_age = Some(Duration::from_secs(30 * 86_400));
+        c.retention.interval = Duration::from_millis(100);
+    })
+    .await?;
+    // Spans of 40 days ago (their metrics too old as well), and of 10 days ago (spans too old,
+    // metrics kept).
+    let spans = traces(vec![
+        llm_span(1, 1, now() - 40 * DAY),
+        llm_span(2, 2, now() - 10 * DAY),
+    ]);
+    let answer = post(&t.http_url("/v1/traces"), PROTOBUF, &[], protobuf(&spans)).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let done = eventually(Duration::from_secs(10), || {
+        let stats = t.server.stats().retention;
+        Ok(stats.spans_deleted == 2 && stats.metrics_deleted > 0)
+    })
+    .await?;
+    assert!(done, "{:?}", t.server.stats().retention);
+    assert_eq!(t.stored(Signal::Spans)?, 0);
+    // What is left: the minute and hour of the span of 10 days ago, which the cost view reads.
+    let store = t.fresh_store()?;
+    assert_eq!(store.count(Signal::Metrics)?, 2);
+    let cost = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
+    assert_eq!(cost.total.count, 1, "{cost:?}");
     Ok(())
 }
 
