@@ -968,6 +968,9 @@ app = 3333
 [retention.spans]
 max_age = "30d"
 max_size = "1GiB"
+[retention.metrics]
+max_age = "400d"
+max_size = "1GiB"
 [forward]
 endpoint = "http://collector:4317"
 protocol = "grpc"
@@ -977,6 +980,7 @@ protocol = "grpc"
             ("AGENTRACE_OTLP_GRPC_PORT", "5555"),
             ("AGENTRACE_APP_PORT", "6666"),
             ("AGENTRACE_RETENTION_SPANS_MAX_AGE", "7d"),
+            ("AGENTRACE_RETENTION_METRICS_MAX_SIZE", "256MiB"),
             ("HOME", "/home/someone"),
         ]);
         let mut flags = ConfigLayer::default();
@@ -992,6 +996,14 @@ protocol = "grpc"
         );
         assert_eq!(config.retention.spans.max_bytes, Some(1 << 30));
         assert_eq!(config.retention.events, RetentionRule::default());
+        assert_eq!(
+            config.retention.metrics,
+            RetentionRule {
+                max_age: Some(Duration::from_secs(400 * 86_400)),
+                max_bytes: Some(256 << 20),
+            },
+            "each key of a rule from its own layer"
+        );
         assert_eq!(
             config.forward,
             Some(Forward::new("http://collector:4317", Protocol::Grpc))
