@@ -1,4 +1,5 @@
-//! Checkpoints the write-ahead log on a thread of its own.
+//! Checkpoints the write-ahead log on a thread of its own (which also indexes the trace rows a
+//! writer that stopped writing left pending: see `deferred_index`).
 //!
 //! SQLite's automatic checkpoint runs inside the commit that crosses its threshold, so the
 //! writer would spend its time copying WAL pages into the database file. Measured with
@@ -16,6 +17,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::deferred_index::IdleIndexer;
 use crate::error::{DbError, OpenError};
 use crate::schema;
 
@@ -42,10 +44,13 @@ impl Checkpointer {
             .spawn(move || {
                 // SQLite emits no `tracing` events, but keep this thread out of any layer.
                 agentrace_core::sink::silence_tracing_on_this_thread();
+                let mut idle = IdleIndexer::default();
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
                     // A busy or failed checkpoint is retried at the next tick; the WAL only
                     // grows meanwhile, and readers and the writer are never blocked by it.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    // Likewise: queries are right whether rows are pending or indexed.
+                    let _ = idle.tick(&conn);
                 }
             })
             .map_err(|source| OpenError::Thread {

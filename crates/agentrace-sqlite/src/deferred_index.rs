@@ -14,6 +14,9 @@
 //! pending or indexed, and SQLite keeps both partial indexes right through every update and
 //! delete.
 //!
+//! The writer indexes while it writes; rows it leaves pending when it stops writing are indexed
+//! by the checkpointing thread ([`IdleIndexer`]) once they have waited a tick of it.
+//!
 //! A trace id is unique among the rows: the writer finds a trace before creating its row, in
 //! `traces_id` or among the pending rows, which it keeps in memory ([`DeferredIndexer`]). It
 //! knows them all: it reloads them inside its write transaction whenever another connection
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use agentrace_core::TraceId;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{Db, DbError};
 
@@ -161,6 +164,35 @@ impl DeferredIndexer {
         // Another connection's rows are indexed too; if one committed meanwhile, the next
         // `sync` sees it.
         self.pending.clear();
+        Ok(())
+    }
+}
+
+/// Indexes the pending rows the writer has left alone: run every tick of a background thread
+/// with a connection of its own; it indexes when the oldest pending row was already the oldest
+/// a tick before (the writer, while it writes, indexes at most a second after a row arrives).
+#[derive(Debug, Default)]
+pub(crate) struct IdleIndexer {
+    oldest: Option<i64>,
+}
+
+impl IdleIndexer {
+    pub(crate) fn tick(&mut self, conn: &Connection) -> Result<(), DbError> {
+        let oldest: Option<i64> = conn
+            .query_row(
+                "SELECT min(trace_no) FROM traces INDEXED BY traces_pending WHERE indexed = 0",
+                [],
+                |r| r.get(0),
+            )
+            .db()?;
+        if oldest.is_none() || oldest != self.oldest {
+            self.oldest = oldest;
+            return Ok(());
+        }
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).db()?;
+        tx.prepare_cached(INDEX_PENDING).db()?.execute([]).db()?;
+        tx.commit().db()?;
+        self.oldest = None;
         Ok(())
     }
 }

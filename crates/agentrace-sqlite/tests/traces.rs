@@ -285,6 +285,36 @@ fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn rows_left_pending_when_writes_stop_are_indexed_in_the_background() -> TestResult {
+    let (dir, store) = common::open()?;
+    // The first write indexes at once, the second leaves its row pending; then nothing.
+    store.insert_spans(&[span(tid(1), sid(1), None, "a", T0, SEC)])?;
+    store.insert_spans(&[span(tid(2), sid(1), None, "b", T0, SEC)])?;
+    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+    let pending = || -> Result<i64, rusqlite::Error> {
+        raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {
+            r.get(0)
+        })
+    };
+    assert_eq!(pending()?, 1);
+    let started = std::time::Instant::now();
+    while pending()? > 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(pending()?, 0, "indexed without another write");
+    // The writer learns of it (another connection committed) and finds the trace once.
+    store.insert_spans(&[span(tid(2), sid(2), Some(sid(1)), "c", T0, SEC)])?;
+    let page = store.list_traces(&TraceFilter::new(), None, 10)?;
+    assert_eq!(page.traces.len(), 2);
+    assert!(
+        page.traces
+            .iter()
+            .any(|t| t.trace_id == tid(2) && t.span_count == 2)
+    );
+    Ok(())
+}
+
 /// Traces 0..n, one root span each, trace i starting at T0 + i s and lasting i ms.
 fn traces(range: std::ops::Range<u64>) -> Vec<agentrace_core::SpanRecord> {
     range
