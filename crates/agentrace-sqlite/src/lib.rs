@@ -11,11 +11,12 @@
 //! |---|---|
 //! | [`SqliteStore::open`] | opens (creates, migrates) a store; WAL mode, one writer, pooled readers |
 //! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
+//! | [`EncodedSpans`], [`insert_encoded_spans`](SqliteStore::insert_encoded_spans) | spans whose rows were encoded on the caller's threads, so the writer only binds and steps (what `agentrace serve` does) |
 //! | [`trace`](SqliteStore::trace), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
 //! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost; exact, from the spans |
 //! | [`rollup`](SqliteStore::rollup), [`overview`](SqliteStore::overview), [`tools`](SqliteStore::tools) | the same from rollup tables kept by the writer: milliseconds at any size (percentiles within 3.2 %) |
 //! | [`spans`](SqliteStore::spans), [`events`](SqliteStore::events) | records a page at a time, for export and tail |
-//! | [`delete_before`](SqliteStore::delete_before) | retention, in short chunks |
+//! | [`delete_before`](SqliteStore::delete_before) | retention of spans, events and span metrics (the rollups), in short chunks |
 //!
 //! The schema is documented in `docs/sql-schema.md`; its version is [`SCHEMA_VERSION`].
 //! Costs stay integer nano-dollars ([`Usd`](agentrace_core::Usd)) down to the file, and an
@@ -25,8 +26,11 @@
 //!
 //! [`SqliteStore`] is cheap to clone; clones share one writer connection (behind a mutex) and
 //! a pool of read connections. Thanks to SQLite's write-ahead log, queries read the last
-//! committed state while a batch is being written. Every method blocks on file I/O: from async
-//! code, run queries in `tokio::task::spawn_blocking`.
+//! committed state while a batch is being written. A thread of the store checkpoints the log
+//! every second, off the writer's commits. Several stores (processes) may write one file: each
+//! write is an `IMMEDIATE` transaction, and a trace is given one row whichever store writes it.
+//! Every method blocks on file I/O: from async code, run queries in
+//! `tokio::task::spawn_blocking`.
 //!
 //! ## Example
 //!
