@@ -14,7 +14,13 @@ fn tables(signal: Signal) -> &'static [&'static str] {
     match signal {
         Signal::Spans => &["spans", "traces"],
         Signal::Events => &["events"],
-        Signal::Metrics => &["rollups", "rollup_errors", "rollup_keys"],
+        Signal::Metrics => &[
+            "rollups",
+            "rollup_errors",
+            "rollup_keys",
+            "metric_points",
+            "metric_series",
+        ],
     }
 }
 
@@ -62,20 +68,23 @@ impl SqliteStore {
         let sql = match signal {
             Signal::Spans => "SELECT count(*) FROM spans",
             Signal::Events => "SELECT count(*) FROM events",
-            Signal::Metrics => "SELECT count(*) FROM rollups",
+            Signal::Metrics => {
+                "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM metric_points)"
+            }
         };
         self.read(|conn| conn.query_row(sql, [], |r| Ok(count(r, 0))).db()?)
     }
 
     /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
-    /// time, metrics (rollup rows) by the end of their bucket; `None` when fewer are stored.
+    /// time, metrics (rollup and metric point rows) by the end of their bucket; `None` when fewer are stored.
     /// `delete_before(signal, t + 1)` then deletes at least `n + 1` records.
     pub fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
         let sql = match signal {
             Signal::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
             Signal::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
             Signal::Metrics => {
-                "SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
+                "SELECT end_ns FROM (SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
+                 UNION ALL SELECT bucket_ns + 60000000000 FROM metric_points) \
                  ORDER BY end_ns LIMIT 1 OFFSET ?1"
             }
         };

@@ -74,6 +74,7 @@ mod deferred_index;
 mod encoded;
 mod error;
 mod footprint;
+mod metric_points;
 mod model;
 mod orphans;
 mod query;
@@ -89,10 +90,10 @@ pub use encoded::{EncodedSpans, SpanRows};
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
-    EventQuery, GroupBy, GroupKey, InsertReport, Order, Overview, OverviewQuery, Percentiles,
-    RollupAnswer, RollupSource, SeriesPoint, SessionSummary, Signal, SpanFilter, SpanPage,
-    SpanQuery, StatusFilter, Summary, TimeRange, ToolStats, ToolsAnswer, TraceFilter, TraceNode,
-    TracePage, TraceSummary, TraceTree,
+    EventQuery, GroupBy, GroupKey, InsertReport, MetricInfo, MetricPoint, MetricQuery,
+    MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer, RollupSource,
+    SeriesPoint, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, Summary,
+    TimeRange, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree,
 };
 pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;

@@ -1,6 +1,7 @@
 //! The query API's types: what is asked (filters, queries) and what comes back (pages, trees,
 //! aggregates). All serialize with serde, for the HTTP server.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
@@ -835,6 +836,88 @@ pub struct ToolsAnswer {
     pub range: TimeRange,
     /// Tools, most called first.
     pub tools: Vec<ToolStats>,
+}
+
+/// A metric received over OTLP (or stored with
+/// [`SqliteStore::insert_measurements`](crate::SqliteStore::insert_measurements)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricInfo {
+    /// Its name, e.g. `gen_ai.client.token.usage.sum`.
+    pub name: String,
+    /// Its instrument kind: `counter`, `up_down_counter`, `gauge` or `histogram`.
+    pub kind: String,
+    /// Its unit, e.g. `{token}`, `s`.
+    pub unit: Option<String>,
+    /// How many label sets it has.
+    pub series: u64,
+}
+
+/// Which metric, over which range, in which steps.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct MetricQuery {
+    /// The metric's name.
+    pub name: String,
+    /// The range, by minute (the start rounded down to its minute).
+    pub range: TimeRange,
+    /// The width of a point, a whole number of minutes (default: one minute, widened so that
+    /// a series has at most 1,440 points).
+    pub step_ns: Option<u64>,
+}
+
+impl MetricQuery {
+    /// Every point of `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Within `range`.
+    #[must_use]
+    pub fn range(mut self, range: TimeRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// In steps of `step_ns`.
+    #[must_use]
+    pub fn step(mut self, step_ns: u64) -> Self {
+        self.step_ns = Some(step_ns);
+        self
+    }
+}
+
+/// One label set of a metric and its points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    /// The instrument kind.
+    pub kind: String,
+    /// The unit.
+    pub unit: Option<String>,
+    /// The labels.
+    pub labels: BTreeMap<String, String>,
+    /// One point per step with measurements, oldest first.
+    pub points: Vec<MetricPoint>,
+}
+
+/// The measurements of one series in one step. A counter's `sum` is its increase over the
+/// step; a gauge's `last` its latest value.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    /// The start of the step.
+    pub bucket_unix_nano: u64,
+    /// Measurements.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+    /// The latest.
+    pub last: f64,
 }
 
 /// Which records retention deletes.

@@ -17,6 +17,15 @@ const DELETE_ROLLUPS: &str = "DELETE FROM rollups WHERE (tier, bucket_ns, key_id
      (SELECT tier, bucket_ns, key_id FROM rollups \
       WHERE bucket_ns + tier * 1000000000 <= ?1 LIMIT ?2)";
 
+/// Deletes a chunk of received metric points whose minute ended by `?1`.
+const DELETE_METRIC_POINTS: &str = "DELETE FROM metric_points WHERE (series_id, bucket_ns) IN \
+     (SELECT series_id, bucket_ns FROM metric_points \
+      WHERE bucket_ns <= ?1 - 60000000000 LIMIT ?2)";
+
+/// Deletes the metric series left without points.
+const DELETE_EMPTY_SERIES: &str = "DELETE FROM metric_series AS s \
+     WHERE NOT EXISTS (SELECT 1 FROM metric_points AS p WHERE p.series_id = s.id)";
+
 /// Deletes a chunk of rollup error rows whose bucket ended by `?1`.
 const DELETE_ROLLUP_ERRORS: &str = "DELETE FROM rollup_errors \
      WHERE (tier, bucket_ns, key_id, error_type, pattern) IN \
@@ -29,8 +38,8 @@ const CHUNK: i64 = 2_000;
 
 impl SqliteStore {
     /// Deletes the spans (by start time) or events (by time) older than `cutoff_unix_nano`,
-    /// or the metrics (rollup rows) whose bucket ended by then, and returns how many were
-    /// deleted.
+    /// or the metrics (rollup rows, received metric points) whose bucket ended by then, and
+    /// returns how many were deleted.
     ///
     /// Works in chunks of a few thousand rows, each in its own short transaction, releasing
     /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
@@ -51,7 +60,7 @@ impl SqliteStore {
             let (n, full) = match signal {
                 Signal::Spans => full(self.delete_span_chunk(cutoff)?),
                 Signal::Events => full(self.delete_event_chunk(cutoff)?),
-                Signal::Metrics => self.delete_rollup_chunk(cutoff)?,
+                Signal::Metrics => self.delete_metric_chunk(cutoff)?,
             };
             deleted += n;
             if !full {
@@ -81,21 +90,27 @@ impl SqliteStore {
         })
     }
 
-    /// Deletes a chunk of rollup rows and one of rollup error rows: the rows deleted, and
-    /// whether either chunk was full (more may be left).
-    fn delete_rollup_chunk(&self, cutoff: i64) -> Result<(usize, bool), RetentionError> {
+    /// Deletes a chunk of each of rollup rows, rollup error rows and metric points, and the
+    /// series left without points once none is left: the rows and points deleted, and
+    /// whether any chunk was full (more may be left).
+    fn delete_metric_chunk(&self, cutoff: i64) -> Result<(usize, bool), RetentionError> {
         self.writer().transaction(|tx, _| {
-            let rows = tx
-                .prepare_cached(DELETE_ROLLUPS)
-                .db()?
-                .execute([cutoff, CHUNK])
-                .db()?;
-            let errors = tx
-                .prepare_cached(DELETE_ROLLUP_ERRORS)
-                .db()?
-                .execute([cutoff, CHUNK])
-                .db()?;
-            Ok((rows, full(rows).1 || full(errors).1))
+            let mut deleted = 0;
+            let mut more = false;
+            for sql in [DELETE_ROLLUPS, DELETE_ROLLUP_ERRORS, DELETE_METRIC_POINTS] {
+                let n = tx.prepare_cached(sql).db()?.execute([cutoff, CHUNK]).db()?;
+                if sql != DELETE_ROLLUP_ERRORS {
+                    deleted += n;
+                }
+                more |= full(n).1;
+            }
+            if !more {
+                tx.prepare_cached(DELETE_EMPTY_SERIES)
+                    .db()?
+                    .execute([])
+                    .db()?;
+            }
+            Ok((deleted, more))
         })
     }
 

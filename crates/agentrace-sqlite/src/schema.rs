@@ -200,7 +200,7 @@ CREATE TABLE rollup_errors (
     },
     // 3 → 4: the trace-id and session indexes are kept up to date in batches (see
     // `deferred_index`): `traces` is rebuilt without its UNIQUE constraint, with `indexed`
-    // (1 for the rows already stored).
+    // (1 for the rows already stored); received metrics are stored (`metric_points`).
     Migration {
         sql: r"
 CREATE TABLE traces_v4 (
@@ -242,6 +242,30 @@ CREATE INDEX traces_start ON traces (start_ns);
 CREATE INDEX traces_session ON traces (session_id, start_ns)
     WHERE session_id IS NOT NULL AND indexed = 1;
 CREATE INDEX traces_pending ON traces (trace_no) WHERE indexed = 0;
+
+CREATE TABLE metric_series (
+    id           INTEGER PRIMARY KEY,
+    series_hash  INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    unit         TEXT,
+    labels       TEXT NOT NULL
+);
+CREATE INDEX metric_series_hash ON metric_series (series_hash);
+CREATE INDEX metric_series_name ON metric_series (name);
+
+CREATE TABLE metric_points (
+    series_id  INTEGER NOT NULL,
+    bucket_ns  INTEGER NOT NULL,
+    count      INTEGER NOT NULL,
+    sum        REAL NOT NULL,
+    min        REAL NOT NULL,
+    max        REAL NOT NULL,
+    last       REAL NOT NULL,
+    last_ns    INTEGER NOT NULL,
+    PRIMARY KEY (series_id, bucket_ns)
+) WITHOUT ROWID;
+CREATE INDEX metric_points_bucket ON metric_points (bucket_ns);
 ",
         then: None,
     },

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use agentrace_core::{
-    Event, EventSink, ExportError, FlushError, ShutdownError, Sink, SpanRecord, SpanSink,
+    Event, EventSink, ExportError, FlushError, Measurement, ShutdownError, Sink, SpanRecord,
+    SpanSink,
 };
 use async_trait::async_trait;
 use rusqlite::Connection;
@@ -137,6 +138,21 @@ impl SqliteStore {
             return Ok(InsertReport::default());
         }
         self.writer().insert_events(events)
+    }
+
+    /// Stores measurements (received metrics) in one transaction, summed per series and
+    /// minute (see [`metric`](Self::metric)).
+    pub fn insert_measurements(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if measurements.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_measurements(measurements)
     }
 
     /// Makes every committed write durable: checkpoints the write-ahead log, which syncs it

@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agentrace_core::{Attributes, Event, Resource};
+use agentrace_core::{Attributes, Event, Measurement, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::codec::{status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
 use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, WriteError};
+use crate::metric_points::{self, SeriesIds};
 use crate::model::InsertReport;
 use crate::rollup::{Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
@@ -44,6 +45,8 @@ pub(crate) struct Writer {
     rollup_keys: KeyIds,
     /// Indexes new traces by id and session in batches.
     index: DeferredIndexer,
+    /// `metric_series` ids.
+    series: SeriesIds,
 }
 
 impl Writer {
@@ -54,6 +57,7 @@ impl Writer {
             cached_resources: 0,
             rollup_keys: KeyIds::default(),
             index: DeferredIndexer::default(),
+            series: SeriesIds::default(),
         }
     }
 
@@ -72,8 +76,10 @@ impl Writer {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
-            // It may delete or recreate trace rows: the pending ones are reloaded after it.
+            // It may delete or recreate trace rows, or delete metric series: what the writer
+            // remembers of them is reloaded after it.
             w.index.forget();
+            w.series.clear();
             let out = f(&tx, &mut w.rollup_keys)?;
             tx.commit().db()?;
             Ok(out)
@@ -88,6 +94,21 @@ impl Writer {
         self.guarded(|w| w.try_insert_events(events))
     }
 
+    pub(crate) fn insert_measurements(
+        &mut self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        self.guarded(|w| {
+            let tx = w
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let report = metric_points::insert(&tx, &mut w.series, measurements)?;
+            tx.commit().db()?;
+            Ok(report)
+        })
+    }
+
     /// Runs a write with the resource cache bounded before, and the caches forgotten after a
     /// failure: ids created by a rolled-back transaction no longer exist.
     fn guarded<T, E>(&mut self, write: impl FnOnce(&mut Self) -> Result<T, E>) -> Result<T, E> {
@@ -99,6 +120,7 @@ impl Writer {
             self.forget_resources();
             self.rollup_keys.clear();
             self.index.forget();
+            self.series.clear();
         }
         result
     }

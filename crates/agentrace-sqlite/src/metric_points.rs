@@ -1,0 +1,355 @@
+//! Received metrics (OTLP data points, as core [`Measurement`]s) by series and minute.
+//!
+//! A series is a metric name, instrument kind, unit and label set (`metric_series`); each
+//! minute of a series is one row (`metric_points`) with the measurements' count, sum, min, max
+//! and the latest value: a counter's increments sum up, a gauge's last value is kept, and a
+//! query reads a few rows per series and minute whatever the export interval. A batch sums its
+//! measurements per row in memory and adds them with one upsert per row.
+
+use std::collections::{BTreeMap, HashMap};
+
+use agentrace_core::Measurement;
+use rusqlite::{Connection, params};
+
+use crate::codec::{bound, count, from_sql, to_sql};
+use crate::error::{Db, DbError, QueryError, WriteError};
+use crate::model::{InsertReport, MetricInfo, MetricPoint, MetricQuery, MetricSeries, TimeRange};
+use crate::span_rollups::{MINUTE_NS, floor};
+use crate::store::SqliteStore;
+use crate::write::Fnv;
+
+/// Series ids remembered by the writer before the cache is reset.
+const MAX_CACHED_SERIES: usize = 100_000;
+
+/// Series a query answers at most.
+const MAX_SERIES: usize = 200;
+
+/// Points per series a query answers at most (its step widens to fit).
+const MAX_POINTS: u64 = 1_440;
+
+/// A series: what identifies it, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    name: String,
+    kind: String,
+    unit: Option<String>,
+    /// A JSON object, keys sorted.
+    labels: String,
+}
+
+impl SeriesKey {
+    fn of(m: &Measurement) -> Result<Self, WriteError> {
+        let encode = |what, e| WriteError::Encode { what, source: e };
+        let kind = serde_json::to_value(m.kind).map_err(|e| encode("instrument kind", e))?;
+        let labels: BTreeMap<&str, &str> = m
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_str()))
+            .collect();
+        Ok(Self {
+            name: m.name.to_string(),
+            kind: kind.as_str().unwrap_or("unknown").to_owned(),
+            unit: m.unit.as_deref().map(str::to_owned),
+            labels: serde_json::to_string(&labels).map_err(|e| encode("metric labels", e))?,
+        })
+    }
+
+    fn hash(&self) -> i64 {
+        let mut h = Fnv::new();
+        h.opt(Some(self.name.as_bytes()));
+        h.opt(Some(self.kind.as_bytes()));
+        h.opt(self.unit.as_deref().map(str::as_bytes));
+        h.opt(Some(self.labels.as_bytes()));
+        to_sql(h.finish())
+    }
+}
+
+/// The writer's cache of `metric_series` ids. Rows created by a rolled-back transaction, or
+/// deleted by retention, no longer exist: clear it after either.
+#[derive(Debug, Default)]
+pub(crate) struct SeriesIds(HashMap<SeriesKey, i64>);
+
+impl SeriesIds {
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+
+    fn id(&mut self, conn: &Connection, key: &SeriesKey) -> Result<i64, DbError> {
+        if let Some(&id) = self.0.get(key) {
+            return Ok(id);
+        }
+        let hash = key.hash();
+        let found: Option<i64> = {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT id FROM metric_series WHERE series_hash = ?1 AND name = ?2 \
+                     AND kind = ?3 AND unit IS ?4 AND labels = ?5",
+                )
+                .db()?;
+            let mut rows = stmt
+                .query(params![hash, key.name, key.kind, key.unit, key.labels])
+                .db()?;
+            match rows.next().db()? {
+                Some(row) => Some(row.get(0).db()?),
+                None => None,
+            }
+        };
+        let id = match found {
+            Some(id) => id,
+            None => {
+                conn.prepare_cached(
+                    "INSERT INTO metric_series (series_hash, name, kind, unit, labels) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .db()?
+                .execute(params![hash, key.name, key.kind, key.unit, key.labels])
+                .db()?;
+                conn.last_insert_rowid()
+            }
+        };
+        if self.0.len() >= MAX_CACHED_SERIES {
+            self.0.clear();
+        }
+        self.0.insert(key.clone(), id);
+        Ok(id)
+    }
+}
+
+/// What the measurements of one series and minute add to its row.
+#[derive(Debug, Clone, Copy)]
+struct Minute {
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+    last_ns: i64,
+}
+
+impl Minute {
+    fn of(value: f64, at: i64) -> Self {
+        Self {
+            count: 1,
+            sum: value,
+            min: value,
+            max: value,
+            last: value,
+            last_ns: at,
+        }
+    }
+
+    fn add(&mut self, value: f64, at: i64) {
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        if at >= self.last_ns {
+            self.last = value;
+            self.last_ns = at;
+        }
+    }
+}
+
+const UPSERT: &str = "INSERT INTO metric_points (series_id, bucket_ns, count, sum, min, max, \
+     last, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+     ON CONFLICT (series_id, bucket_ns) DO UPDATE SET count = count + excluded.count, \
+     sum = sum + excluded.sum, min = min(min, excluded.min), max = max(max, excluded.max), \
+     last = CASE WHEN excluded.last_ns >= last_ns THEN excluded.last ELSE last END, \
+     last_ns = max(last_ns, excluded.last_ns)";
+
+/// Adds `measurements` to their rows (in the caller's transaction). A value that is not finite
+/// fails the batch (the OTLP receivers reject such points before).
+pub(crate) fn insert(
+    conn: &Connection,
+    ids: &mut SeriesIds,
+    measurements: &[Measurement],
+) -> Result<InsertReport, WriteError> {
+    let mut rows: HashMap<(SeriesKey, i64), Minute> = HashMap::new();
+    let mut report = InsertReport::default();
+    for m in measurements {
+        if !m.value.is_finite() {
+            return Err(WriteError::Encode {
+                what: "metric value",
+                source: serde::ser::Error::custom(format!(
+                    "{} of {} is not a finite number",
+                    m.value, m.name
+                )),
+            });
+        }
+        let at = bound(m.time_unix_nano);
+        let minute = to_sql(floor(m.time_unix_nano, MINUTE_NS));
+        rows.entry((SeriesKey::of(m)?, minute))
+            .and_modify(|row| row.add(m.value, at))
+            .or_insert_with(|| Minute::of(m.value, at));
+        report.inserted += 1;
+    }
+    let mut stmt = conn.prepare_cached(UPSERT).db()?;
+    for ((key, minute), row) in rows {
+        let id = ids.id(conn, &key)?;
+        stmt.execute(params![
+            id,
+            minute,
+            row.count,
+            row.sum,
+            row.min,
+            row.max,
+            row.last,
+            row.last_ns
+        ])
+        .db()?;
+    }
+    Ok(report)
+}
+
+impl SqliteStore {
+    /// The metrics received in `range` (by minute): name, kind, unit and how many series.
+    pub fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {
+        let (start, end) = bounds(&range);
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT s.name, s.kind, s.unit, count(*) FROM metric_series AS s \
+                     WHERE EXISTS (SELECT 1 FROM metric_points AS p WHERE p.series_id = s.id \
+                     AND p.bucket_ns >= ?1 AND p.bucket_ns < ?2) \
+                     GROUP BY s.name, s.kind, s.unit ORDER BY s.name, s.kind, s.unit",
+                )
+                .db()?;
+            let mut rows = stmt.query([start, end]).db()?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(MetricInfo {
+                    name: crate::codec::text(row, 0)?,
+                    kind: crate::codec::text(row, 1)?,
+                    unit: crate::codec::opt_text(row, 2)?,
+                    series: count(row, 3)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// The series of one metric over a range, one point per step (whole minutes, widened so
+    /// that a series has at most 1,440 points); at most 200 series, the busiest first.
+    pub fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
+        if q.step_ns
+            .is_some_and(|s| s == 0 || !s.is_multiple_of(MINUTE_NS))
+        {
+            return Err(QueryError::Invalid(
+                "step must be a whole number of minutes".into(),
+            ));
+        }
+        let (start, end) = bounds(&q.range);
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT s.id, s.kind, s.unit, s.labels, p.bucket_ns, p.count, p.sum, p.min, \
+                     p.max, p.last, p.last_ns \
+                     FROM metric_series AS s JOIN metric_points AS p ON p.series_id = s.id \
+                     WHERE s.name = ?1 AND p.bucket_ns >= ?2 AND p.bucket_ns < ?3 \
+                     ORDER BY s.id, p.bucket_ns",
+                )
+                .db()?;
+            let mut rows = stmt.query(params![q.name, start, end]).db()?;
+            let mut raw: Vec<(MetricSeries, Vec<(u64, Minute)>)> = Vec::new();
+            let mut current = None;
+            while let Some(row) = rows.next().db()? {
+                let id: i64 = row.get(0).db()?;
+                if current != Some(id) {
+                    current = Some(id);
+                    let labels: String = row.get(3).db()?;
+                    let labels = serde_json::from_str(&labels)
+                        .map_err(|e| QueryError::decode("metric labels", e))?;
+                    raw.push((
+                        MetricSeries {
+                            kind: crate::codec::text(row, 1)?,
+                            unit: crate::codec::opt_text(row, 2)?,
+                            labels,
+                            points: Vec::new(),
+                        },
+                        Vec::new(),
+                    ));
+                }
+                let minute = Minute {
+                    count: row.get(5).db()?,
+                    sum: row.get(6).db()?,
+                    min: row.get(7).db()?,
+                    max: row.get(8).db()?,
+                    last: row.get(9).db()?,
+                    last_ns: row.get(10).db()?,
+                };
+                if let Some((_, minutes)) = raw.last_mut() {
+                    minutes.push((from_sql(row.get(4).db()?), minute));
+                }
+            }
+            let first = raw.iter().filter_map(|(_, m)| m.first().map(|p| p.0)).min();
+            let last = raw.iter().filter_map(|(_, m)| m.last().map(|p| p.0)).max();
+            let step = step(q, first, last);
+            raw.sort_by_key(|(_, minutes)| {
+                std::cmp::Reverse(minutes.iter().map(|m| m.1.count).sum::<i64>())
+            });
+            raw.truncate(MAX_SERIES);
+            Ok(raw
+                .into_iter()
+                .map(|(mut series, minutes)| {
+                    series.points = points(&minutes, step);
+                    series
+                })
+                .collect())
+        })
+    }
+}
+
+/// The range's bounds as SQL integers (open ends: everything).
+fn bounds(range: &TimeRange) -> (i64, i64) {
+    (
+        range
+            .start_unix_nano
+            .map_or(i64::MIN, |s| to_sql(floor(s, MINUTE_NS))),
+        range.end_unix_nano.map_or(i64::MAX, bound),
+    )
+}
+
+/// The step: the query's, else one minute, widened to whole minutes so that the range (or the
+/// points found, for open ends) has at most [`MAX_POINTS`] steps.
+fn step(q: &MetricQuery, first: Option<u64>, last: Option<u64>) -> u64 {
+    let start = q.range.start_unix_nano.or(first).unwrap_or(0);
+    let end = q
+        .range
+        .end_unix_nano
+        .or(last.map(|l| l + MINUTE_NS))
+        .unwrap_or(start);
+    let minutes = end.saturating_sub(start).div_ceil(MINUTE_NS);
+    let fit = minutes.div_ceil(MAX_POINTS).max(1) * MINUTE_NS;
+    q.step_ns.unwrap_or(MINUTE_NS).max(fit)
+}
+
+/// Minute rows merged into steps.
+fn points(minutes: &[(u64, Minute)], step: u64) -> Vec<MetricPoint> {
+    let mut out: Vec<(u64, Minute)> = Vec::new();
+    for &(minute, m) in minutes {
+        let bucket = floor(minute, step);
+        match out.last_mut() {
+            Some((b, acc)) if *b == bucket => {
+                acc.count += m.count;
+                acc.sum += m.sum;
+                acc.min = acc.min.min(m.min);
+                acc.max = acc.max.max(m.max);
+                if m.last_ns >= acc.last_ns {
+                    acc.last = m.last;
+                    acc.last_ns = m.last_ns;
+                }
+            }
+            _ => out.push((bucket, m)),
+        }
+    }
+    out.into_iter()
+        .map(|(bucket, m)| MetricPoint {
+            bucket_unix_nano: bucket,
+            count: u64::try_from(m.count).unwrap_or(0),
+            sum: m.sum,
+            min: m.min,
+            max: m.max,
+            last: m.last,
+        })
+        .collect()
+}
