@@ -620,8 +620,7 @@ impl RetentionRule {
 
 /// Retention of every data type. The metrics kept are the span metrics (the rollups by
 /// minute and hour behind the overview, cost and tool queries): they outlive the spans they sum
-/// until their own rule deletes them. Metrics received over OTLP are not stored (they go to
-/// `/metrics` and the forwarder).
+/// until their own rule deletes them; the same rule deletes the metrics received over OTLP.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Retention {

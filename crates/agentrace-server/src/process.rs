@@ -38,7 +38,7 @@ impl Records {
 pub(crate) struct Batch {
     pub(crate) spans: EncodedSpans,
     pub(crate) events: Vec<Event>,
-    /// Received metric data points (forwarded and exposed, not stored).
+    /// Received metric data points.
     pub(crate) metrics: Vec<Measurement>,
     /// Measurements the processors derived from the spans and events.
     pub(crate) derived: Vec<Measurement>,

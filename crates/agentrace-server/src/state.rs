@@ -278,7 +278,7 @@ pub struct SignalStats {
     pub accepted: u64,
     /// Invalid records the receivers refused (reported to the sender as a partial success).
     pub rejected: u64,
-    /// New rows committed (measurements are not stored: always 0).
+    /// Committed (spans and events: new rows; measurements: added to their series' minute).
     pub stored: u64,
     /// Already stored (same trace and span id, or an identical event): kept once.
     pub duplicates: u64,
@@ -375,8 +375,8 @@ pub struct StatsSnapshot {
     pub spans: SignalStats,
     /// Events (OTLP log records).
     pub events: SignalStats,
-    /// Metric data points (OTLP metrics) and measurements derived from spans are fanned out,
-    /// not stored.
+    /// Metric data points (OTLP metrics): stored and fanned out. (Measurements derived from
+    /// spans are fanned out only: the span metrics are stored as rollups.)
     pub measurements: SignalStats,
     /// The writer.
     pub writer: WriterStats,

@@ -10,8 +10,8 @@
 //! A receiver decodes a request, runs the processors on its records and encodes its spans'
 //! rows ([`crate::process`]) on its own thread, hands the writer the result and waits for its
 //! answer. The writer takes every request waiting (up to [`MAX_GROUP_RECORDS`]), inserts the
-//! group's spans in one transaction and its events in another, and only then answers each
-//! request. So an acknowledgement means committed: a crash right after it loses nothing. A
+//! group's spans in one transaction, its events in another and its received metrics in a
+//! third, and only then answers each request. So an acknowledgement means committed: a crash right after it loses nothing. A
 //! request is processed only once the queue has room for it
 //! ([`WriterHandle::reserve`]): a request refused for overload has not been counted against a
 //! budget when it comes back.
@@ -274,6 +274,14 @@ struct Slot {
     reply: Reply,
     spans: usize,
     events: usize,
+    metrics: usize,
+}
+
+/// What one group's (or request's) inserts stored.
+struct Reports {
+    spans: InsertReport,
+    events: InsertReport,
+    metrics: InsertReport,
 }
 
 /// The requests of one group commit, their records end to end.
@@ -293,6 +301,7 @@ impl Group {
             reply,
             spans: batch.spans.len(),
             events: batch.events.len(),
+            metrics: batch.metrics.len(),
         });
         self.spans.append(&mut batch.spans);
         self.events.append(&mut batch.events);
@@ -350,17 +359,20 @@ impl Writer {
         &self,
         spans: SpanRows<'_>,
         events: &[Event],
-    ) -> Result<(InsertReport, InsertReport), WriteError> {
-        let spans = self.store.insert_encoded_spans(spans)?;
-        let events = self.store.insert_events(events)?;
-        Ok((spans, events))
+        metrics: &[Measurement],
+    ) -> Result<Reports, WriteError> {
+        Ok(Reports {
+            spans: self.store.insert_encoded_spans(spans)?,
+            events: self.store.insert_events(events)?,
+            metrics: self.store.insert_measurements(metrics)?,
+        })
     }
 
     fn write_group(&self, mut group: Group) {
         let slots = std::mem::take(&mut group.slots);
-        match self.insert(group.spans.rows(), &group.events) {
+        match self.insert(group.spans.rows(), &group.events, &group.metrics) {
             Ok(reports) => {
-                self.count(reports);
+                self.count(&reports);
                 for slot in slots {
                     let _ = slot.reply.send(Ok(()));
                 }
@@ -369,12 +381,15 @@ impl Writer {
                 // Find the request that cannot be stored; store the others one by one.
                 let spans = split(std::mem::take(&mut group.spans), &slots, |s| s.spans);
                 let events = split(std::mem::take(&mut group.events), &slots, |s| s.events);
-                for ((slot, mut spans), mut events) in slots.into_iter().zip(spans).zip(events) {
-                    let answer = match self.insert(spans.rows(), &events) {
+                let metrics = split(std::mem::take(&mut group.metrics), &slots, |s| s.metrics);
+                let parts = spans.into_iter().zip(events).zip(metrics);
+                for (slot, ((mut spans, mut events), mut metrics)) in slots.into_iter().zip(parts) {
+                    let answer = match self.insert(spans.rows(), &events, &metrics) {
                         Ok(reports) => {
-                            self.count(reports);
+                            self.count(&reports);
                             group.spans.append(&mut spans);
                             group.events.append(&mut events);
+                            group.metrics.append(&mut metrics);
                             Ok(())
                         }
                         Err(e) => Err(self.failed(&e)),
@@ -385,16 +400,11 @@ impl Writer {
             Err(e) => {
                 let failure = self.failed(&e);
                 for slot in slots {
-                    // A request without spans or events (metrics) had nothing to store.
-                    let answer = if slot.spans == 0 && slot.events == 0 {
-                        Ok(())
-                    } else {
-                        Err(failure.clone())
-                    };
-                    let _ = slot.reply.send(answer);
+                    let _ = slot.reply.send(Err(failure.clone()));
                 }
                 group.spans = EncodedSpans::new();
                 group.events.clear();
+                group.metrics.clear();
                 group.derived.clear();
             }
         }
@@ -402,12 +412,16 @@ impl Writer {
         let _ = self.publish.send(group);
     }
 
-    fn count(&self, (spans, events): (InsertReport, InsertReport)) {
+    fn count(&self, reports: &Reports) {
         let stats = &self.stats;
-        add(&stats.spans.stored, spans.inserted as u64);
-        add(&stats.spans.duplicates, spans.duplicates as u64);
-        add(&stats.events.stored, events.inserted as u64);
-        add(&stats.events.duplicates, events.duplicates as u64);
+        for (counters, report) in [
+            (&stats.spans, &reports.spans),
+            (&stats.events, &reports.events),
+            (&stats.measurements, &reports.metrics),
+        ] {
+            add(&counters.stored, report.inserted as u64);
+            add(&counters.duplicates, report.duplicates as u64);
+        }
         add(&stats.commits, 1);
         stats
             .last_commit_unix_nano
@@ -428,7 +442,7 @@ trait SplitOff: Sized {
     fn split_off(&mut self, at: usize) -> Self;
 }
 
-impl SplitOff for Vec<Event> {
+impl<T> SplitOff for Vec<T> {
     fn len(&self) -> usize {
         Vec::len(self)
     }

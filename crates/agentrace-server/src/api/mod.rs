@@ -12,6 +12,7 @@
 //! | `/tools` | tool calls, success rate, duration percentiles, top error types and patterns |
 //! | `/events` | log search: minimum level, type, session, trace, text; cursor pages |
 //! | `/overview` | the dashboard's numbers and a time series |
+//! | `/metrics`, `/metrics/{name}` | the metrics received over OTLP; one metric's series, a point per step |
 //! | `/budgets`, `/status` | budget accounts; the pipeline's counters |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
@@ -23,6 +24,7 @@
 mod analytics;
 mod error;
 mod live;
+mod metrics;
 mod params;
 mod records;
 mod status;
@@ -48,6 +50,8 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/cost", get(analytics::cost)),
         ("/tools", get(analytics::tools)),
         ("/overview", get(analytics::overview)),
+        ("/metrics", get(metrics::list)),
+        ("/metrics/{name}", get(metrics::series)),
         ("/budgets", get(status::budgets)),
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),

@@ -319,3 +319,66 @@ async fn the_overview_matches_the_exact_summary_and_has_a_series() -> TestResult
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn received_metrics_are_listed_and_read_as_series() -> TestResult {
+    let api = Api::start().await?;
+    let range = format!("from={T0}&to={}", T0 + 10 * MIN);
+    let list = api
+        .ok(&format!("/metrics?{range}"), "MetricsAnswer")
+        .await?;
+    let names: Vec<_> = list["metrics"]
+        .as_array()
+        .ok_or("metrics")?
+        .iter()
+        .map(|m| (m["name"].clone(), m["kind"].clone(), m["series"].clone()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (json!("agent.queue.depth"), json!("gauge"), json!(1)),
+            (
+                json!("gen_ai.client.token.usage.sum"),
+                json!("counter"),
+                json!(2)
+            ),
+        ]
+    );
+    // Per minute, then in one step of 5 minutes.
+    let path = format!("/metrics/gen_ai.client.token.usage.sum?{range}");
+    let answer = api.ok(&path, "MetricAnswer").await?;
+    let series = answer["series"].as_array().ok_or("series")?;
+    let gpt = series
+        .iter()
+        .find(|s| s["labels"]["gen_ai.request.model"] == "gpt-4o")
+        .ok_or("the gpt-4o series")?;
+    let sums: Vec<_> = gpt["points"]
+        .as_array()
+        .ok_or("points")?
+        .iter()
+        .map(|p| p["sum"].clone())
+        .collect();
+    assert_eq!(sums, [json!(100.0), json!(100.0), json!(100.0)]);
+    assert_eq!(gpt["unit"], "{token}");
+    let five = api.ok(&format!("{path}&step=5m"), "MetricAnswer").await?;
+    let points = &five["series"][0]["points"];
+    assert_eq!(points.as_array().map(Vec::len), Some(1));
+    assert_eq!(points[0]["count"], 3);
+    let gauge = api
+        .ok(
+            &format!("/metrics/agent.queue.depth?{range}&step=5m"),
+            "MetricAnswer",
+        )
+        .await?;
+    assert_eq!(
+        gauge["series"][0]["points"][0]["last"], 2.0,
+        "the latest value"
+    );
+    api.fails(&format!("{path}&step=30s"), 400, "bad_parameter", "step")
+        .await?;
+    let none = api
+        .ok(&format!("/metrics/nothing?{range}"), "MetricAnswer")
+        .await?;
+    assert_eq!(none["series"], json!([]));
+    Ok(())
+}

@@ -16,7 +16,7 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 12);
+    assert_eq!(paths.len(), 14);
     let trace = api.runs[3].trace_id.to_string();
     for (template, item) in paths {
         let op = &item["get"];
@@ -33,6 +33,10 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
             match (p["in"].as_str(), name) {
                 (Some("path"), "trace_id") => path = path.replace("{trace_id}", &trace),
                 (Some("path"), "session_id") => path = path.replace("{session_id}", "s-3"),
+                (Some("path"), "name") => {
+                    let example = p["example"].as_str().ok_or("a metric name example")?;
+                    path = path.replace("{name}", example);
+                }
                 (Some("query"), _) => match &p["example"] {
                     Value::Null => {
                         assert_eq!(name, "cursor", "{template}: `{name}` has an example")

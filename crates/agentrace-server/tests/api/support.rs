@@ -224,6 +224,7 @@ impl Api {
         let mut events = fixtures::sample_events(trace_id(1_000), T0);
         events.extend((0..EVENTS).map(event));
         store.insert_events(&events)?;
+        store.insert_measurements(&metrics())?;
 
         let mut state = AppState::new(store, config);
         configure(&mut state);
@@ -406,4 +407,28 @@ pub(crate) fn validate(doc: &Value, value: &Value, schema: &Value, at: &str) -> 
         }
     }
     Ok(())
+}
+
+/// Received metrics: token counts of two models over three minutes, and a gauge.
+fn metrics() -> Vec<agentrace_core::Measurement> {
+    use agentrace_core::{InstrumentKind, Measurement, Text};
+    use std::borrow::Cow;
+    let mut out = Vec::new();
+    for minute in 0..3u64 {
+        for (model, tokens) in [("gpt-4o", 100.0), ("claude-sonnet-4", 40.0)] {
+            let mut m = Measurement::new(
+                "gen_ai.client.token.usage.sum",
+                InstrumentKind::Counter,
+                tokens,
+            );
+            m.unit = Some(Cow::Borrowed("{token}"));
+            m.labels = vec![(Cow::Borrowed("gen_ai.request.model"), Text::new(model))];
+            m.time_unix_nano = T0 + minute * MIN;
+            out.push(m);
+        }
+        let mut queue = Measurement::new("agent.queue.depth", InstrumentKind::Gauge, minute as f64);
+        queue.time_unix_nano = T0 + minute * MIN;
+        out.push(queue);
+    }
+    out
 }

@@ -50,7 +50,7 @@ async fn metrics_text(t: &TestServer) -> Result<String> {
 }
 
 #[tokio::test]
-async fn metrics_derived_from_spans_and_received_metrics_reach_slash_metrics() -> Result {
+async fn received_metrics_are_stored_and_they_and_span_metrics_reach_slash_metrics() -> Result {
     let t = TestServer::start(|_| {}).await?;
     let answer = post(
         &t.http_url("/v1/traces"),
@@ -82,6 +82,19 @@ async fn metrics_derived_from_spans_and_received_metrics_reach_slash_metrics() -
     let answer = post(&t.http_url("/v1/metrics"), JSON, &[], json(&gauge)?).await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(t.server.stats().measurements.accepted, 1);
+    // Acknowledged means stored: readable at once, through the store and the API.
+    assert_eq!(t.server.stats().measurements.stored, 1);
+    let stored = t
+        .fresh_store()?
+        .metric(&agentrace_sqlite::MetricQuery::new("queue.depth"))?;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].kind.as_str(), stored[0].points[0].last),
+        ("gauge", 7.0)
+    );
+    let api = get(&t.app_url("/api/v1/metrics/queue.depth"), &[]).await?;
+    assert_eq!(api.status, 200, "{}", api.text());
+    assert!(api.text().contains(r#""last":7.0"#), "{}", api.text());
 
     let mut text = String::new();
     for _ in 0..200 {
