@@ -162,6 +162,132 @@ async fn python_clients_in_every_dialect_are_normalized_and_priced() {
     server.shutdown().await.expect("a clean shutdown");
 }
 
+/// The series of a metric through the API: labels (as `k=v,…`, the resource's `service.name`
+/// and `service.instance.id` left out) → (sum, count) over all time.
+async fn metric_series(
+    server: &RunningServer,
+    name: &str,
+    service: &str,
+) -> Vec<(String, f64, u64)> {
+    let (status, body) = get_json(&api(server, &format!("/metrics/{name}?step=1d"))).await;
+    assert_eq!(status, 200, "{name}: {body}");
+    let mut out = Vec::new();
+    for series in body["series"].as_array().into_iter().flatten() {
+        let labels = series["labels"].as_object().expect("labels");
+        if labels.get("service.name").and_then(Json::as_str) != Some(service) {
+            continue;
+        }
+        let mut key: Vec<String> = labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with("service."))
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+            .collect();
+        key.sort();
+        let points = series["points"].as_array().expect("points");
+        let sum = points.iter().filter_map(|p| p["sum"].as_f64()).sum();
+        let count = points.iter().filter_map(|p| p["count"].as_u64()).sum();
+        out.push((key.join(","), sum, count));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_metrics_are_stored_as_the_sdk_recorded_them() {
+    let python = python_client();
+    if !require(
+        python.is_some(),
+        "the OpenTelemetry Python clients (scripts/install-test-deps.sh)",
+    ) {
+        return;
+    }
+    let Some(python) = python else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let script = workspace_root().join("tests/integration/python/send_metrics.py");
+    for (protocol, endpoint) in [
+        ("grpc", format!("http://{}", server.otlp_grpc_addr())),
+        (
+            "http/protobuf",
+            format!("http://{}", server.otlp_http_addr()),
+        ),
+    ] {
+        let service = format!("python-metrics-{}", protocol.replace('/', "-"));
+        let output = tokio::time::timeout(
+            PATIENCE,
+            tokio::process::Command::new(&python)
+                .arg(&script)
+                .args(["--endpoint", &endpoint, "--protocol", protocol])
+                .args(["--service", &service])
+                .output(),
+        )
+        .await
+        .expect("the client finishes")
+        .expect("the client starts");
+        assert!(
+            output.status.success(),
+            "{protocol}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let want: Json = serde_json::from_slice(&output.stdout).expect("the client's report");
+        // The histogram as its `.sum` and `.count` counters, per model and token type; the
+        // cumulative points of the shutdown's export add nothing.
+        let sums = metric_series(&server, "gen_ai.client.token.usage.sum", &service).await;
+        let counts = metric_series(&server, "gen_ai.client.token.usage.count", &service).await;
+        let mut expected_sums: Vec<(String, f64, u64)> = want["token_sum"]
+            .as_object()
+            .expect("token sums")
+            .iter()
+            .map(|(key, n)| {
+                let (model, token_type) = key.split_once('/').expect("model/type");
+                let labels = format!("gen_ai.request.model={model},gen_ai.token.type={token_type}");
+                (labels, n.as_f64().expect("a sum"), 0)
+            })
+            .collect();
+        expected_sums.sort_by(|a, b| a.0.cmp(&b.0));
+        let got_sums: Vec<_> = sums.iter().map(|(k, s, _)| (k.clone(), *s, 0)).collect();
+        assert_eq!(got_sums, expected_sums, "{protocol}: token sums");
+        let got_counts: Vec<_> = counts.iter().map(|(k, s, _)| (k.clone(), *s)).collect();
+        let expected_counts: Vec<_> = expected_sums
+            .iter()
+            .map(|(k, _, _)| {
+                let key = k
+                    .replace("gen_ai.request.model=", "")
+                    .replace(",gen_ai.token.type=", "/");
+                (
+                    k.clone(),
+                    want["token_count"][&key].as_f64().expect("a count"),
+                )
+            })
+            .collect();
+        assert_eq!(got_counts, expected_counts, "{protocol}: observations");
+        let calls = metric_series(&server, "agent.tool.calls", &service).await;
+        let got_calls: Vec<_> = calls.iter().map(|(k, s, _)| (k.clone(), *s)).collect();
+        assert_eq!(
+            got_calls,
+            [
+                (
+                    "gen_ai.tool.name=calculator".to_owned(),
+                    want["tool_calls"]["calculator"].as_f64().expect("n")
+                ),
+                (
+                    "gen_ai.tool.name=web_search".to_owned(),
+                    want["tool_calls"]["web_search"].as_f64().expect("n")
+                ),
+            ],
+            "{protocol}: counter"
+        );
+        let active = metric_series(&server, "agent.runs.active", &service).await;
+        assert_eq!(active.len(), 1, "{protocol}: {active:?}");
+        assert_eq!(
+            active[0].1,
+            want["runs_active"].as_f64().expect("n"),
+            "{protocol}: up-down"
+        );
+    }
+    server.shutdown().await.expect("a clean shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_otlp_exporter_talks_to_the_server_over_every_protocol() {
     let bin = example_binary("otlp");
