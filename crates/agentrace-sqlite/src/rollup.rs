@@ -13,7 +13,8 @@ use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
 
 use crate::codec::{self, to_sql};
 use crate::deferred_index::DeferredIndexer;
@@ -127,6 +128,36 @@ impl TraceRollup {
         r
     }
 
+    /// Its columns in the order `INSERT_ROW` and `ADD_TO_ROW` bind them, after their keys:
+    /// sums and bounds, then the head (its session, agent and user, else any span's).
+    fn values(&self) -> [Value; 20] {
+        let int = |n: u64| Value::Integer(to_sql(n));
+        let text = |t: Option<&String>| t.map_or(Value::Null, |t| Value::Text(t.clone()));
+        let head = &self.head;
+        [
+            int(self.start),
+            int(self.end),
+            int(self.spans),
+            int(self.errors),
+            int(self.usage.input_tokens),
+            int(self.usage.output_tokens),
+            int(self.usage.cache_read_tokens),
+            int(self.usage.cache_write_tokens),
+            int(self.usage.reasoning_tokens),
+            self.cost_nanos.map_or(Value::Null, Value::Integer),
+            int(self.priced),
+            int(self.unpriced),
+            Value::Integer(i64::from(head.has_root)),
+            int(head.start),
+            Value::Blob(head.span_id.to_bytes().to_vec()),
+            Value::Text(head.name.clone()),
+            Value::Text(head.service.clone()),
+            text(head.session.as_ref().or(self.any_session.as_ref())),
+            text(head.agent.as_ref().or(self.any_agent.as_ref())),
+            text(head.user.as_ref().or(self.any_user.as_ref())),
+        ]
+    }
+
     fn add(&mut self, c: &Contribution<'_>) {
         self.start = self.start.min(c.start);
         self.end = self.end.max(c.end);
@@ -195,33 +226,14 @@ fn insert_row(
     trace_no: Option<i64>,
     r: &TraceRollup,
 ) -> Result<i64, DbError> {
+    let keys = [
+        Value::Blob(trace_id.to_vec()),
+        Value::Integer(order_ns),
+        trace_no.map_or(Value::Null, Value::Integer),
+    ];
     conn.prepare_cached(INSERT_ROW)
         .db()?
-        .execute(params![
-            trace_id,
-            order_ns,
-            trace_no,
-            to_sql(r.start),
-            to_sql(r.end),
-            to_sql(r.spans),
-            to_sql(r.errors),
-            to_sql(r.usage.input_tokens),
-            to_sql(r.usage.output_tokens),
-            to_sql(r.usage.cache_read_tokens),
-            to_sql(r.usage.cache_write_tokens),
-            to_sql(r.usage.reasoning_tokens),
-            r.cost_nanos,
-            to_sql(r.priced),
-            to_sql(r.unpriced),
-            i64::from(r.head.has_root),
-            to_sql(r.head.start),
-            r.head.span_id.to_bytes(),
-            r.head.name,
-            r.head.service,
-            r.head.session.as_ref().or(r.any_session.as_ref()),
-            r.head.agent.as_ref().or(r.any_agent.as_ref()),
-            r.head.user.as_ref().or(r.any_user.as_ref()),
-        ])
+        .execute(params_from_iter(keys.into_iter().chain(r.values())))
         .db()?;
     Ok(conn.last_insert_rowid())
 }
@@ -344,29 +356,9 @@ const ADD_TO_ROW: &str = "UPDATE traces SET
 fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), DbError> {
     conn.prepare_cached(ADD_TO_ROW)
         .db()?
-        .execute(params![
-            trace_no,
-            to_sql(r.start),
-            to_sql(r.end),
-            to_sql(r.spans),
-            to_sql(r.errors),
-            to_sql(r.usage.input_tokens),
-            to_sql(r.usage.output_tokens),
-            to_sql(r.usage.cache_read_tokens),
-            to_sql(r.usage.cache_write_tokens),
-            to_sql(r.usage.reasoning_tokens),
-            r.cost_nanos,
-            to_sql(r.priced),
-            to_sql(r.unpriced),
-            i64::from(r.head.has_root),
-            to_sql(r.head.start),
-            r.head.span_id.to_bytes(),
-            r.head.name,
-            r.head.service,
-            r.head.session.as_ref().or(r.any_session.as_ref()),
-            r.head.agent.as_ref().or(r.any_agent.as_ref()),
-            r.head.user.as_ref().or(r.any_user.as_ref()),
-        ])
+        .execute(params_from_iter(
+            std::iter::once(Value::Integer(trace_no)).chain(r.values()),
+        ))
         .db()?;
     Ok(())
 }
