@@ -56,43 +56,69 @@ fn one_of_kind(spans: &[SpanRecord], kind: SpanKind) -> &SpanRecord {
     found[0]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_clients_in_every_dialect_are_normalized_and_priced() {
+/// The venv's Python with the OpenTelemetry clients; `None` (the test returns) only when they
+/// are not installed and CI is not set.
+fn python() -> Option<std::path::PathBuf> {
     let python = python_client();
-    if !require(
+    require(
         python.is_some(),
         "the OpenTelemetry Python clients (scripts/install-test-deps.sh)",
-    ) {
-        return;
-    }
-    let Some(python) = python else { return };
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let server = start(dir.path()).await;
-    let script = workspace_root().join("tests/integration/python/send_dialects.py");
-    let prices = PriceTable::builtin();
-    for (protocol, endpoint) in [
+    )
+    .then_some(python)
+    .flatten()
+}
+
+/// The server's OTLP endpoints as a Python exporter takes them, by protocol.
+fn python_endpoints(server: &RunningServer) -> [(&'static str, String); 2] {
+    [
         ("grpc", format!("http://{}", server.otlp_grpc_addr())),
         (
             "http/protobuf",
             format!("http://{}", server.otlp_http_addr()),
         ),
-    ] {
-        let output = tokio::time::timeout(
-            PATIENCE,
-            tokio::process::Command::new(&python)
-                .arg(&script)
-                .args(["--endpoint", &endpoint, "--protocol", protocol])
-                .output(),
-        )
-        .await
-        .expect("the client finishes")
-        .expect("the client starts");
-        assert!(
-            output.status.success(),
-            "{protocol}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let sent: Json = serde_json::from_slice(&output.stdout).expect("the client's report");
+    ]
+}
+
+/// Runs a client script of `tests/integration/python` against `endpoint` and returns the JSON
+/// report it prints.
+async fn run_python(
+    python: &Path,
+    script: &str,
+    protocol: &str,
+    endpoint: &str,
+    args: &[&str],
+) -> Json {
+    let output = tokio::time::timeout(
+        PATIENCE,
+        tokio::process::Command::new(python)
+            .arg(
+                workspace_root()
+                    .join("tests/integration/python")
+                    .join(script),
+            )
+            .args(["--endpoint", endpoint, "--protocol", protocol])
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("the client finishes")
+    .expect("the client starts");
+    assert!(
+        output.status.success(),
+        "{script} over {protocol}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the client's report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_clients_in_every_dialect_are_normalized_and_priced() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let prices = PriceTable::builtin();
+    for (protocol, endpoint) in python_endpoints(&server) {
+        let sent = run_python(&python, "send_dialects.py", protocol, &endpoint, &[]).await;
         let dialects = sent.as_object().expect("one entry per dialect");
         assert_eq!(dialects.len(), 4);
         for (dialect, want) in dialects {
@@ -194,42 +220,13 @@ async fn metric_series(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_metrics_are_stored_as_the_sdk_recorded_them() {
-    let python = python_client();
-    if !require(
-        python.is_some(),
-        "the OpenTelemetry Python clients (scripts/install-test-deps.sh)",
-    ) {
-        return;
-    }
-    let Some(python) = python else { return };
+    let Some(python) = python() else { return };
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = start(dir.path()).await;
-    let script = workspace_root().join("tests/integration/python/send_metrics.py");
-    for (protocol, endpoint) in [
-        ("grpc", format!("http://{}", server.otlp_grpc_addr())),
-        (
-            "http/protobuf",
-            format!("http://{}", server.otlp_http_addr()),
-        ),
-    ] {
+    for (protocol, endpoint) in python_endpoints(&server) {
         let service = format!("python-metrics-{}", protocol.replace('/', "-"));
-        let output = tokio::time::timeout(
-            PATIENCE,
-            tokio::process::Command::new(&python)
-                .arg(&script)
-                .args(["--endpoint", &endpoint, "--protocol", protocol])
-                .args(["--service", &service])
-                .output(),
-        )
-        .await
-        .expect("the client finishes")
-        .expect("the client starts");
-        assert!(
-            output.status.success(),
-            "{protocol}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let want: Json = serde_json::from_slice(&output.stdout).expect("the client's report");
+        let args = ["--service", service.as_str()];
+        let want = run_python(&python, "send_metrics.py", protocol, &endpoint, &args).await;
         // The histogram as its `.sum` and `.count` counters, per model and token type; the
         // cumulative points of the shutdown's export add nothing.
         let sums = metric_series(&server, "gen_ai.client.token.usage.sum", &service).await;
