@@ -18,6 +18,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from otlp import exporter
+
 # (dialect, agent span attributes, llm span name, llm attributes, tool attributes, expected)
 DIALECTS = [
     (
@@ -129,17 +131,6 @@ DIALECTS = [
 ]
 
 
-def exporter(protocol, endpoint):
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter(endpoint=endpoint, insecure=True)
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        return OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
-    raise SystemExit(f"unknown protocol {protocol!r}")
-
 
 def main():
     parser = argparse.ArgumentParser()
@@ -149,7 +140,7 @@ def main():
     args = parser.parse_args()
 
     provider = TracerProvider(resource=Resource.create({"service.name": args.service}))
-    provider.add_span_processor(BatchSpanProcessor(exporter(args.protocol, args.endpoint)))
+    provider.add_span_processor(BatchSpanProcessor(exporter("trace", args.protocol, args.endpoint)))
     tracer = provider.get_tracer("agentrace-integration")
 
     sent = {}

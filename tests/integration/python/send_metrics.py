@@ -17,21 +17,12 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
+from otlp import exporter
+
 TOKENS = [("gpt-4o", "input", 1200), ("gpt-4o", "output", 300), ("gpt-4o", "input", 800),
           ("claude-sonnet-4-5", "input", 2400)]
 TOOL_CALLS = [("web_search", 3), ("calculator", 1)]
 
-
-def exporter(protocol, endpoint):
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter(endpoint=endpoint, insecure=True)
-    if protocol == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-
-        return OTLPMetricExporter(endpoint=endpoint.rstrip("/") + "/v1/metrics")
-    raise SystemExit(f"unknown protocol {protocol!r}")
 
 
 def main():
@@ -42,7 +33,7 @@ def main():
     args = parser.parse_args()
 
     # A long interval: the exports are the flush and the shutdown's.
-    reader = PeriodicExportingMetricReader(exporter(args.protocol, args.endpoint),
+    reader = PeriodicExportingMetricReader(exporter("metric", args.protocol, args.endpoint),
                                            export_interval_millis=3_600_000)
     provider = MeterProvider(resource=Resource.create({"service.name": args.service}),
                              metric_readers=[reader])
