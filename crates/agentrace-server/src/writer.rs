@@ -497,6 +497,13 @@ impl Publisher {
     fn publish(&self, group: Group) {
         self.tracker
             .note(group.spans.spans(), agentrace_core::now_unix_nano());
+        for m in group.metrics.into_iter().chain(group.derived) {
+            self.pipeline.submit_measurement(m);
+        }
+        // With nobody on the live feed and no forwarder, the records are only freed.
+        if self.live.receiver_count() == 0 && !self.fan_out_records {
+            return;
+        }
         let spans: Arc<[_]> = group.spans.into_spans().into();
         let events: Arc<[Event]> = group.events.into();
         if !spans.is_empty() {
@@ -512,9 +519,6 @@ impl Publisher {
             for event in events.iter() {
                 self.pipeline.submit_event(event.clone());
             }
-        }
-        for m in group.metrics.into_iter().chain(group.derived) {
-            self.pipeline.submit_measurement(m);
         }
     }
 }
