@@ -18,6 +18,23 @@ use agentrace_core::{
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 
+use crate::error::WriteError;
+
+/// `value` as JSON text; `what` names it in the error.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<String, WriteError> {
+    serde_json::to_string(value).map_err(|source| WriteError::Encode { what, source })
+}
+
+/// Attributes as a JSON object, `None` (NULL) when there are none.
+pub(crate) fn attributes_json(attributes: &Attributes) -> Result<Option<String>, WriteError> {
+    (!attributes.is_empty())
+        .then(|| json(attributes, "attributes"))
+        .transpose()
+}
+
 use crate::error::{Db, QueryError};
 
 /// A `u64` as the INTEGER with the same bits.

@@ -7,6 +7,7 @@
 
 use agentrace_core::{SpanEvent, SpanRecord};
 
+use crate::codec::{attributes_json, json};
 use crate::error::WriteError;
 
 /// Spans and the JSON columns of their rows (attributes, span events), encoded. Built with
@@ -28,21 +29,12 @@ pub(crate) struct SpanJson {
 impl SpanJson {
     pub(crate) fn of(span: &SpanRecord) -> Result<Self, WriteError> {
         Ok(Self {
-            attributes: (!span.attributes.is_empty())
-                .then(|| encode(&span.attributes, "attributes"))
-                .transpose()?,
+            attributes: attributes_json(&span.attributes)?,
             events: (!span.events.is_empty())
-                .then(|| encode::<[SpanEvent]>(&span.events, "span events"))
+                .then(|| json::<[SpanEvent]>(&span.events, "span events"))
                 .transpose()?,
         })
     }
-}
-
-fn encode<T: serde::Serialize + ?Sized>(
-    value: &T,
-    what: &'static str,
-) -> Result<String, WriteError> {
-    serde_json::to_string(value).map_err(|source| WriteError::Encode { what, source })
 }
 
 impl EncodedSpans {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use agentrace_core::Measurement;
 use rusqlite::{Connection, params};
 
-use crate::codec::{bound, count, from_sql, to_sql};
+use crate::codec::{bound, count, from_sql, json, to_sql};
 use crate::error::{Db, DbError, QueryError, WriteError};
 use crate::model::{InsertReport, MetricInfo, MetricPoint, MetricQuery, MetricSeries, TimeRange};
 use crate::span_rollups::{MINUTE_NS, floor};
@@ -39,8 +39,10 @@ struct SeriesKey {
 
 impl SeriesKey {
     fn of(m: &Measurement) -> Result<Self, WriteError> {
-        let encode = |what, e| WriteError::Encode { what, source: e };
-        let kind = serde_json::to_value(m.kind).map_err(|e| encode("instrument kind", e))?;
+        let kind = serde_json::to_value(m.kind).map_err(|source| WriteError::Encode {
+            what: "instrument kind",
+            source,
+        })?;
         let labels: BTreeMap<&str, &str> = m
             .labels
             .iter()
@@ -50,7 +52,7 @@ impl SeriesKey {
             name: m.name.to_string(),
             kind: kind.as_str().unwrap_or("unknown").to_owned(),
             unit: m.unit.as_deref().map(str::to_owned),
-            labels: serde_json::to_string(&labels).map_err(|e| encode("metric labels", e))?,
+            labels: json(&labels, "metric labels")?,
         })
     }
 

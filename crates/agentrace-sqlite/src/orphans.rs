@@ -9,6 +9,7 @@ use std::sync::LazyLock;
 
 use rusqlite::params;
 
+use crate::codec::attributes_json;
 use crate::deferred_index::trace_no_of_id;
 use crate::error::{Db, WriteError};
 use crate::rollup;
@@ -40,16 +41,7 @@ impl SqliteStore {
             {
                 let mut stmt = tx.prepare_cached(&UPDATE).db()?;
                 for s in spans {
-                    let attributes = if s.attributes.is_empty() {
-                        None
-                    } else {
-                        Some(serde_json::to_string(&s.attributes).map_err(|source| {
-                            WriteError::Encode {
-                                what: "attributes",
-                                source,
-                            }
-                        })?)
-                    };
+                    let attributes = attributes_json(&s.attributes)?;
                     let mut rows = stmt
                         .query(params![
                             s.parent_span_id.map(|p| p.to_bytes()),

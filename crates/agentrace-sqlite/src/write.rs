@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agentrace_core::{Attributes, Event, Measurement, Resource};
+use agentrace_core::{Event, Measurement, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use crate::codec::{status_to_sql, to_sql};
+use crate::codec::{attributes_json, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
 use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, WriteError};
@@ -214,12 +214,12 @@ impl Writer {
             .db()?;
         let mut report = InsertReport::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
-        let mut attributes = Json::default();
         {
             let mut stmt = tx.prepare_cached(INSERT_EVENT).db()?;
             for e in events {
                 let resource_id = resources.id(&tx, &e.resource)?;
-                let attrs = attributes.attributes(&e.attributes)?;
+                let attrs = attributes_json(&e.attributes)?;
+                let attrs = attrs.as_deref();
                 let hash = event_hash(e, attrs, resources.last_json());
                 let changed = stmt
                     .execute(params![
@@ -264,37 +264,6 @@ impl Writer {
     }
 }
 
-/// A reusable JSON buffer.
-#[derive(Default)]
-struct Json(String);
-
-impl Json {
-    /// Attributes as a JSON object, `None` (NULL) when empty.
-    fn attributes(&mut self, attributes: &Attributes) -> Result<Option<&str>, WriteError> {
-        if attributes.is_empty() {
-            return Ok(None);
-        }
-        self.encode(attributes, "attributes").map(Some)
-    }
-
-    fn encode<T: serde::Serialize + ?Sized>(
-        &mut self,
-        value: &T,
-        what: &'static str,
-    ) -> Result<&str, WriteError> {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.clear();
-        serde_json::to_writer(&mut bytes, value)
-            .map_err(|source| WriteError::Encode { what, source })?;
-        // serde_json writes UTF-8 only; the check keeps this free of `unsafe`.
-        self.0 = String::from_utf8(bytes).map_err(|e| WriteError::Encode {
-            what,
-            source: serde::ser::Error::custom(e),
-        })?;
-        Ok(&self.0)
-    }
-}
-
 /// Finds or creates `resources` rows for the records of one batch.
 struct ResourceIds<'a> {
     cache: &'a mut HashMap<String, HashMap<String, i64>>,
@@ -326,11 +295,7 @@ impl<'a> ResourceIds<'a> {
         {
             return Ok(id);
         }
-        let json =
-            serde_json::to_string(&resource.attributes).map_err(|source| WriteError::Encode {
-                what: "resource attributes",
-                source,
-            })?;
+        let json = json(&resource.attributes, "resource attributes")?;
         let cached = self
             .cache
             .get(&resource.service_name)
