@@ -319,6 +319,13 @@ pub(crate) struct ServeArgs {
     /// An origin allowed by CORS (repeatable; `*` for any). CORS is off without one.
     #[arg(long = "cors-origin")]
     pub(crate) cors_origins: Vec<String>,
+    /// A host name the server answers to besides localhost and IP addresses (repeatable;
+    /// `*.example.com` for any name under a domain), against DNS rebinding.
+    #[arg(long = "allowed-host")]
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Serve the dashboard from this folder instead of the embedded copy (for working on it).
+    #[arg(long)]
+    pub(crate) dashboard_dir: Option<PathBuf>,
     /// A price file over the built-in table (repeatable, first wins).
     #[arg(long = "prices", value_delimiter = ',')]
     pub(crate) prices: Vec<PathBuf>,

@@ -59,6 +59,7 @@
 
 pub mod budget;
 mod civil;
+pub mod content;
 pub mod cost;
 pub mod events;
 mod filter;

@@ -42,6 +42,16 @@ pub mod gen_ai {
     pub const TOOL_NAME: &str = "gen_ai.tool.name";
     /// Tool call id.
     pub const TOOL_CALL_ID: &str = "gen_ai.tool.call.id";
+    /// A tool call's arguments (opt-in content, v1.37).
+    pub const TOOL_CALL_ARGUMENTS: &str = "gen_ai.tool.call.arguments";
+    /// A tool call's result (opt-in content, v1.37).
+    pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
+    /// The messages sent to the model, JSON (opt-in content, v1.37).
+    pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// The messages the model returned, JSON (opt-in content, v1.37).
+    pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+    /// System instructions given apart from the messages, JSON (opt-in content, v1.37).
+    pub const SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
     /// Workflow name (v1.41).
     pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
     /// Low-cardinality error type; set with status ERROR.
@@ -259,4 +269,9 @@ pub mod agentrace {
     pub const AGGREGATE: &str = "agentrace.aggregate";
     /// How many string values of an ingested record were truncated at the ingest limit.
     pub const INGEST_TRUNCATED: &str = "agentrace.ingest.truncated";
+    /// `true` on a span whose parent was still missing when the server's grace period ended.
+    pub const ORPHAN: &str = "agentrace.orphan";
+    /// `true` on a detached root that the server re-attached to the span containing it in time
+    /// (the emitter did not report that link).
+    pub const REATTACHED: &str = "agentrace.reattached";
 }

@@ -1,28 +1,60 @@
-//! The app port: `/api/v1/**` (the REST API, its OpenAPI document and the live feed),
-//! `/metrics`, `/healthz` and `/readyz`; and the layers every HTTP listener shares (the API
-//! token, CORS).
+//! The app port: the dashboard at `/`, `/api/v1/**` (the REST API, its OpenAPI document, the
+//! live feed and the dashboard's login), `/metrics`, `/healthz` and `/readyz`; and the layers
+//! the HTTP listeners share (the `Host` and `Origin` guards, the API token, CORS).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Auth, require_token};
+use crate::dashboard::{self, Assets};
+use crate::guard::{Guard, check_host, check_origin};
 use crate::state::AppState;
 
-/// The app router. The API and `/metrics` need the token when one is configured; the health
-/// checks never do.
-pub(crate) fn router(state: AppState, metrics: Router, auth: Option<Auth>) -> Router {
+/// The app router. The API and `/metrics` need the token (or the dashboard's session cookie)
+/// when one is configured; the health checks, the dashboard's files and its login never do.
+/// Requests from pages of other origins are refused where they could do harm (see
+/// [`crate::guard`]).
+pub(crate) fn router(
+    state: AppState,
+    metrics: Router,
+    auth: Option<Auth>,
+    guard: Guard,
+    assets: Arc<Assets>,
+) -> Router {
     let protected = crate::api::router(state.clone()).merge(metrics);
+    let fallback = assets.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
+        .merge(dashboard::router(assets))
+        .merge(crate::auth::login::router(auth.clone()))
         .merge(with_auth(protected, auth))
+        .fallback(move |request: Request| dashboard::page(fallback.clone(), request))
+        .layer(axum::middleware::map_response(no_sniff))
+        .layer(axum::middleware::from_fn_with_state(guard, check_origin))
+}
+
+/// `router` answering only the host names `guard` allows (every HTTP listener; the outermost
+/// layer, so nothing else runs for a refused host).
+pub(crate) fn with_host_check(router: Router, guard: Guard) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(guard, check_host))
+}
+
+/// Every answer of the app port says what it is: browsers must not guess another type.
+async fn no_sniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// `router` behind the API token, if one is configured.

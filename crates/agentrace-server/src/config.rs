@@ -15,6 +15,8 @@
 //! | `ports.app` | `AGENTRACE_APP_PORT` | 4319 |
 //! | `api_token` | `AGENTRACE_API_TOKEN` | none (required when `bind` is not loopback) |
 //! | `cors_origins` | `AGENTRACE_CORS_ORIGINS` (comma-separated) | none: CORS off |
+//! | `allowed_hosts` | `AGENTRACE_ALLOWED_HOSTS` (comma-separated) | none: on a loopback `bind`, only `localhost` and IP addresses |
+//! | `dashboard_dir` | `AGENTRACE_DASHBOARD_DIR` | none: the dashboard embedded in the binary |
 //! | `prices` | `AGENTRACE_PRICES` (comma-separated) | the built-in price table only |
 //! | `budgets` | `AGENTRACE_BUDGETS` | no budgets |
 //! | `limits.max_body` | `AGENTRACE_MAX_BODY` | `16MiB` |
@@ -75,6 +77,10 @@ pub mod env {
     pub const API_TOKEN: &str = "AGENTRACE_API_TOKEN";
     /// `cors_origins`, comma-separated.
     pub const CORS_ORIGINS: &str = "AGENTRACE_CORS_ORIGINS";
+    /// `allowed_hosts`, comma-separated.
+    pub const ALLOWED_HOSTS: &str = "AGENTRACE_ALLOWED_HOSTS";
+    /// `dashboard_dir`.
+    pub const DASHBOARD_DIR: &str = "AGENTRACE_DASHBOARD_DIR";
     /// `prices`, comma-separated.
     pub const PRICES: &str = "AGENTRACE_PRICES";
     /// `budgets`.
@@ -390,6 +396,10 @@ pub struct ConfigLayer {
     pub api_token: Option<String>,
     /// Origins allowed by CORS.
     pub cors_origins: Option<Vec<String>>,
+    /// Host names the server answers to besides `localhost` and IP addresses.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Serve the dashboard from this folder instead of the copy embedded in the binary.
+    pub dashboard_dir: Option<PathBuf>,
     /// Price files over the built-in table, first wins.
     pub prices: Option<Vec<PathBuf>>,
     /// A budgets file.
@@ -495,6 +505,8 @@ impl ConfigLayer {
             },
             api_token: env_value(env, v::API_TOKEN),
             cors_origins: env_list(env, v::CORS_ORIGINS),
+            allowed_hosts: env_list(env, v::ALLOWED_HOSTS),
+            dashboard_dir: env_value(env, v::DASHBOARD_DIR).map(PathBuf::from),
             prices: env_list(env, v::PRICES).map(|l| l.into_iter().map(PathBuf::from).collect()),
             budgets: env_value(env, v::BUDGETS).map(PathBuf::from),
             limits: LimitsLayer {
@@ -542,6 +554,8 @@ impl ConfigLayer {
             },
             api_token: self.api_token.or(lower.api_token),
             cors_origins: self.cors_origins.or(lower.cors_origins),
+            allowed_hosts: self.allowed_hosts.or(lower.allowed_hosts),
+            dashboard_dir: self.dashboard_dir.or(lower.dashboard_dir),
             prices: self.prices.or(lower.prices),
             budgets: self.budgets.or(lower.budgets),
             limits: LimitsLayer {
@@ -683,8 +697,16 @@ pub struct ServerConfig {
     /// The bearer token required for ingest, the API and `/metrics`; required when `bind` is
     /// not a loopback address.
     pub api_token: Option<String>,
-    /// Origins allowed by CORS (`*` for any); empty: CORS off.
+    /// Origins allowed by CORS (`*` for any); empty: CORS off. Pages of these origins may also
+    /// open the live feed and send state-changing requests.
     pub cors_origins: Vec<String>,
+    /// Host names the HTTP listeners answer to besides `localhost` (and names under it) and IP
+    /// addresses, against DNS rebinding: checked when `bind` is a loopback address or when
+    /// this is not empty. A leading `*.` matches any name under a domain.
+    pub allowed_hosts: Vec<String>,
+    /// Serve the dashboard's files from this folder, read at each request, instead of the
+    /// copy embedded in the binary (for working on the dashboard).
+    pub dashboard_dir: Option<PathBuf>,
     /// Price files layered over the built-in table, first wins.
     pub prices: Vec<PathBuf>,
     /// A budgets file (TOML or JSON).
@@ -721,6 +743,8 @@ impl ServerConfig {
             app_port: DEFAULT_APP_PORT,
             api_token: None,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            dashboard_dir: None,
             prices: Vec::new(),
             budgets: None,
             limits: ReceiveLimits::default(),
@@ -786,6 +810,8 @@ impl ServerConfig {
         config.app_port = layer.ports.app.unwrap_or(config.app_port);
         config.api_token = layer.api_token.filter(|t| !t.is_empty());
         config.cors_origins = layer.cors_origins.unwrap_or_default();
+        config.allowed_hosts = layer.allowed_hosts.unwrap_or_default();
+        config.dashboard_dir = layer.dashboard_dir;
         config.prices = layer.prices.unwrap_or_default();
         config.budgets = layer.budgets;
         let limits = &mut config.limits;
@@ -892,6 +918,21 @@ impl ServerConfig {
                     key: "cors_origins",
                     reason: format!(
                         "{origin:?} is not an origin; write scheme://host[:port], e.g. http://localhost:3000, or *"
+                    ),
+                });
+            }
+        }
+        for host in &self.allowed_hosts {
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            let ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: "allowed_hosts",
+                    reason: format!(
+                        "{host:?} is not a host name; write a name such as agentrace.example.com or *.example.com, without scheme or port"
                     ),
                 });
             }

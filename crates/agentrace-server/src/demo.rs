@@ -9,11 +9,16 @@
 //! and goes through the same path as data from a real agent: decoded and normalized by
 //! `agentrace-ingest`, priced, counted against budgets, committed, fanned out.
 //!
-//! On start, an hour of history is back-filled (one run every three minutes); then a new run
-//! arrives every second or two until the server stops.
+//! Runs capture their content (the question, the replies, tool arguments and results) as a
+//! real instrumentation does with content capture on. On start, a day of history is
+//! back-filled (the last hour as dense as the live workload, the rest one run every three
+//! minutes); then a new run arrives every few seconds until the server stops. Without a
+//! budgets file, the demo sets daily and hourly budgets.
 
 use std::time::Duration;
 
+use agentrace_core::Usd;
+use agentrace_core::budget::{Budget, Period, Scope};
 use agentrace_core::semconv::{agentrace, gen_ai, openinference, otel};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -27,18 +32,28 @@ use tokio::sync::watch;
 
 use crate::receive::{Logs, Receiver, Traces};
 
-/// Runs back-filled at start, one every [`BACKFILL_SPACING`].
-const BACKFILL_RUNS: u64 = 20;
-const BACKFILL_SPACING: Duration = Duration::from_secs(180);
+/// History back-filled at start: the last hour as dense as the live workload, the rest of the
+/// day one run every three minutes.
+const BACKFILL: [(Duration, Duration); 2] = [
+    (Duration::from_secs(24 * 3_600), Duration::from_secs(180)),
+    (Duration::from_secs(3_600), Duration::from_secs(4)),
+];
+/// The pause between live runs, in milliseconds.
+const LIVE_PAUSE_MS: (u64, u64) = (2_000, 6_000);
 const MS: u64 = 1_000_000;
 
 struct Tool {
     name: &'static str,
     failure_rate: f64,
     error: &'static str,
+    /// What a call is given and returns (captured content).
+    arguments: &'static str,
+    result: &'static str,
 }
 
 struct Scenario {
+    /// What users ask, and what the run answers (captured content).
+    conversations: &'static [(&'static str, &'static str)],
     service: &'static str,
     framework: &'static str,
     language: &'static str,
@@ -49,6 +64,20 @@ struct Scenario {
 
 const SCENARIOS: [Scenario; 3] = [
     Scenario {
+        conversations: &[
+            (
+                r#"What do the EU AI Act's rules for general-purpose models require of providers?"#,
+                r#"Providers must keep technical documentation, publish a training-data summary, respect EU copyright law and, for models with systemic risk, run evaluations and report serious incidents."#,
+            ),
+            (
+                r#"Summarize the latest research on retrieval-augmented generation evaluation."#,
+                r#"Recent work evaluates RAG on faithfulness, answer relevance and context precision; RAGAS and ARES are the common frameworks, and human agreement is highest for faithfulness."#,
+            ),
+            (
+                r#"Compare vector databases for a 50M-document corpus."#,
+                r#"For 50M documents: Qdrant and Milvus scale well on one cluster, pgvector suits teams on Postgres below ~10M vectors, and managed options trade cost for operations."#,
+            ),
+        ],
         service: "research-assistant",
         framework: "langgraph",
         language: "python",
@@ -59,20 +88,40 @@ const SCENARIOS: [Scenario; 3] = [
                 name: "web_search",
                 failure_rate: 0.10,
                 error: "TimeoutError",
+                arguments: r#"{"query": "EU AI Act obligations for general-purpose models", "top_k": 5}"#,
+                result: r#"5 results: eur-lex.europa.eu, artificialintelligenceact.eu, iapp.org, …"#,
             },
             Tool {
                 name: "fetch_url",
                 failure_rate: 0.15,
                 error: "HTTPError",
+                arguments: r#"{"url": "https://artificialintelligenceact.eu/article/53/"}"#,
+                result: r#"Article 53: Obligations for providers of general-purpose AI models … (4,812 characters)"#,
             },
             Tool {
                 name: "summarize_pdf",
                 failure_rate: 0.05,
                 error: "ValueError",
+                arguments: r#"{"path": "reports/q3-ai-policy.pdf", "max_words": 200}"#,
+                result: r#"The report finds that 61% of surveyed firms …"#,
             },
         ],
     },
     Scenario {
+        conversations: &[
+            (
+                r#"My order A-10442 arrived damaged, can I get a refund?"#,
+                r#"I'm sorry it arrived damaged. I've started a refund of $49.90 for order A-10442; you'll see it within 5 business days."#,
+            ),
+            (
+                r#"Where is my package? It was supposed to arrive yesterday."#,
+                r#"Your order shipped with DHL and is now expected on November 25. Here is the tracking link."#,
+            ),
+            (
+                r#"How do I return an item I don't need?"#,
+                r#"You can return unused items within 30 days: open your order, choose Return, and print the prepaid label."#,
+            ),
+        ],
         service: "support-bot",
         framework: "crewai",
         language: "python",
@@ -83,20 +132,40 @@ const SCENARIOS: [Scenario; 3] = [
                 name: "lookup_order",
                 failure_rate: 0.05,
                 error: "NotFound",
+                arguments: r#"{"order_id": "A-10442"}"#,
+                result: r#"{"status": "shipped", "carrier": "DHL", "eta": "2026-11-25"}"#,
             },
             Tool {
                 name: "issue_refund",
                 failure_rate: 0.12,
                 error: "PermissionDenied",
+                arguments: r#"{"order_id": "A-10442", "amount": 49.90, "reason": "damaged"}"#,
+                result: r#"{"refund_id": "R-7781", "status": "pending"}"#,
             },
             Tool {
                 name: "kb_search",
                 failure_rate: 0.02,
                 error: "TimeoutError",
+                arguments: r#"{"query": "return policy damaged items"}"#,
+                result: r#"3 articles: Returns within 30 days; Damaged on arrival; Refund timelines"#,
             },
         ],
     },
     Scenario {
+        conversations: &[
+            (
+                r#"Make the parser accept trailing commas in lists."#,
+                r#"Done: `parse_list` now allows a comma before the closing bracket, with two new tests. Committed as 4f2a9c1."#,
+            ),
+            (
+                r#"Why does describe() show NaN for the qty column?"#,
+                r#"Eight rows have empty `qty` values; `read_csv` reads them as NaN. Fill them with `fillna(0)` or drop those rows first."#,
+            ),
+            (
+                r#"Write a function that deduplicates events by id, keeping the newest."#,
+                "```python\ndef dedupe(events):\n    newest = {}\n    for e in events:\n        if e.id not in newest or e.ts > newest[e.id].ts:\n            newest[e.id] = e\n    return list(newest.values())\n```",
+            ),
+        ],
         service: "code-assistant",
         framework: "openai-agents",
         language: "typescript",
@@ -107,16 +176,22 @@ const SCENARIOS: [Scenario; 3] = [
                 name: "run_python",
                 failure_rate: 0.20,
                 error: "SyntaxError",
+                arguments: r#"{"code": "import pandas as pd\nprint(pd.read_csv('data.csv').describe())"}"#,
+                result: "       price    qty\ncount  120.0  120.0\nmean    18.4    3.1",
             },
             Tool {
                 name: "read_file",
                 failure_rate: 0.05,
                 error: "FileNotFoundError",
+                arguments: r#"{"path": "src/parser.rs"}"#,
+                result: r#"pub fn parse(input: &str) -> Result<Ast, ParseError> { … } (212 lines)"#,
             },
             Tool {
                 name: "git_commit",
                 failure_rate: 0.05,
                 error: "CalledProcessError",
+                arguments: r#"{"message": "parser: accept trailing commas"}"#,
+                result: r#"[main 4f2a9c1] parser: accept trailing commas — 2 files changed"#,
             },
         ],
     },
@@ -133,6 +208,22 @@ const MODELS: [(&str, &str, u64, bool); 6] = [
 ];
 
 const USERS: [&str; 6] = ["alice", "bob", "carol", "dave", "erin", "frank"];
+
+/// The budgets the demo runs with when no budgets file is configured: a daily limit on all
+/// spend, and per agent and per user, so that the cost view has spend ratios to show.
+pub(crate) fn budgets() -> Vec<Budget> {
+    let dollars = |d: i64| Usd::from_nanos(d * 1_000_000_000);
+    vec![
+        Budget::new(
+            "all agents, daily",
+            Scope::Global,
+            Period::Day,
+            dollars(1_000),
+        ),
+        Budget::new("per agent, daily", Scope::Agent, Period::Day, dollars(150)),
+        Budget::new("per user, hourly", Scope::User, Period::Hour, dollars(8)),
+    ]
+}
 
 /// xorshift64*: plenty for a demo, no dependency.
 struct Rng(u64);
@@ -204,6 +295,9 @@ struct Run<'a> {
     user: &'static str,
     spans: Vec<Span>,
     logs: Vec<LogRecord>,
+    /// What the user asked, and the answer the run ends with.
+    question: &'static str,
+    answer: &'static str,
     /// The simulated clock.
     now: u64,
 }
@@ -281,7 +375,34 @@ impl Run<'_> {
         });
     }
 
-    fn llm(&mut self, parent: [u8; 8], agent: &str) {
+    /// The content an LLM call captured: the system prompt and the user's question in, the
+    /// reply (text, or a call of a tool) out, as OTel GenAI message attributes.
+    fn messages(&self, agent: &str, reply: &Reply<'_>) -> [KeyValue; 2] {
+        let system = format!(
+            "You are {agent}, an agent of the {} service. Answer precisely.",
+            self.scenario.service
+        );
+        let input = serde_json::json!([
+            {"role": "system", "parts": [{"type": "text", "content": system}]},
+            {"role": "user", "parts": [{"type": "text", "content": self.question}]},
+        ]);
+        let output = match reply {
+            Reply::Text(t) => serde_json::json!([
+                {"role": "assistant", "parts": [{"type": "text", "content": t}], "finish_reason": "stop"}
+            ]),
+            Reply::Call { tool, id } => serde_json::json!([
+                {"role": "assistant", "parts": [
+                    {"type": "tool_call", "id": id, "name": tool.name, "arguments": tool.arguments}
+                ], "finish_reason": "tool_calls"}
+            ]),
+        };
+        [
+            text(gen_ai::INPUT_MESSAGES, &input.to_string()),
+            text(gen_ai::OUTPUT_MESSAGES, &output.to_string()),
+        ]
+    }
+
+    fn llm(&mut self, parent: [u8; 8], agent: &str, reply: &Reply<'_>) {
         let Some(&(provider, model, latency, caching)) = self.rng.pick(&MODELS) else {
             return;
         };
@@ -299,6 +420,7 @@ impl Run<'_> {
             int(gen_ai::USAGE_INPUT_TOKENS, input),
             int(gen_ai::USAGE_OUTPUT_TOKENS, output),
         ]);
+        attributes.extend(self.messages(agent, reply));
         if caching && self.rng.chance(0.5) {
             attributes.push(int(gen_ai::USAGE_CACHE_READ_INPUT_TOKENS, input / 2));
         }
@@ -321,13 +443,9 @@ impl Run<'_> {
         self.now += self.rng.between(5, 60) * MS;
     }
 
-    /// A tool call; `true` if it failed.
-    fn tool(&mut self, parent: [u8; 8], agent: &str) -> bool {
-        let Some(tool) = self.rng.pick(self.scenario.tools) else {
-            return false;
-        };
+    /// A call of `tool` (requested as `call_id`); `true` if it failed.
+    fn tool(&mut self, parent: [u8; 8], agent: &str, tool: &Tool, call_id: &str) -> bool {
         let id = self.rng.bytes();
-        let call_id = format!("call_{:012x}", self.rng.next() >> 16);
         self.log(
             id,
             agent,
@@ -342,12 +460,16 @@ impl Run<'_> {
         attributes.extend([
             text(gen_ai::OPERATION_NAME, "execute_tool"),
             text(gen_ai::TOOL_NAME, tool.name),
-            text(gen_ai::TOOL_CALL_ID, &call_id),
+            text(gen_ai::TOOL_CALL_ID, call_id),
+            text(gen_ai::TOOL_CALL_ARGUMENTS, tool.arguments),
         ]);
         let error = failed.then(|| {
             attributes.push(text(gen_ai::ERROR_TYPE, tool.error));
             format!("{}: {} failed", tool.error, tool.name)
         });
+        if !failed {
+            attributes.push(text(gen_ai::TOOL_CALL_RESULT, tool.result));
+        }
         let (severity, message) = match &error {
             Some(e) => (SeverityNumber::Error, e.clone()),
             None => (SeverityNumber::Info, format!("{} returned", tool.name)),
@@ -378,18 +500,40 @@ impl Run<'_> {
             format!("{agent} started"),
         );
         self.now += self.rng.between(1, 20) * MS;
-        self.llm(id, agent);
+        let scenario = self.scenario;
+        let calls: Vec<(&Tool, String)> = (0..self.rng.between(0, 2))
+            .filter_map(|_| {
+                let tool = self.rng.pick(scenario.tools)?;
+                Some((tool, format!("call_{:012x}", self.rng.next() >> 16)))
+            })
+            .collect();
+        let first = match calls.first() {
+            Some((tool, id)) => Reply::Call { tool, id },
+            None if helpers.is_empty() => Reply::Text("Let me work through this step by step."),
+            None => Reply::Text("I'll hand parts of this to the other agents."),
+        };
+        self.llm(id, agent, &first);
         let mut failed = false;
-        for _ in 0..self.rng.between(0, 2) {
-            if self.tool(id, agent) {
+        for (tool, call_id) in &calls {
+            if self.tool(id, agent, tool, call_id) {
                 failed = true;
-                self.llm(id, agent); // the agent reads the error and tries again
+                // The agent reads the error and tries again another way.
+                self.llm(
+                    id,
+                    agent,
+                    &Reply::Text("That tool failed; trying another way."),
+                );
             }
         }
         for helper in helpers {
             failed |= self.agent(Some(id), helper, &[]);
         }
-        self.llm(id, agent);
+        let answer = if parent.is_none() {
+            Reply::Text(self.answer)
+        } else {
+            Reply::Text("Done: findings attached for the lead agent.")
+        };
+        self.llm(id, agent, &answer);
         let gave_up = failed && parent.is_none() && self.rng.chance(0.3);
         let mut attributes = self.common(agent);
         attributes.push(text(gen_ai::OPERATION_NAME, "invoke_agent"));
@@ -412,6 +556,12 @@ impl Run<'_> {
     }
 }
 
+/// What an LLM call returned.
+enum Reply<'a> {
+    Text(&'a str),
+    Call { tool: &'a Tool, id: &'a str },
+}
+
 /// One run of a random scenario that ends around `end_unix_nano`.
 fn simulate(
     rng: &mut Rng,
@@ -425,7 +575,13 @@ fn simulate(
         scenario.service,
         end_unix_nano / (1_200 * 1_000 * MS)
     );
+    let (question, answer) = rng
+        .pick(scenario.conversations)
+        .copied()
+        .unwrap_or(("Hello", "Hello!"));
     let mut run = Run {
+        question,
+        answer,
         trace_id: rng.bytes(),
         rng,
         scenario,
@@ -498,15 +654,21 @@ async fn send(receiver: &Receiver, rng: &mut Rng, end_unix_nano: u64) {
 pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
     let mut rng = Rng::seeded();
     let now = agentrace_core::now_unix_nano();
-    let spacing = u64::try_from(BACKFILL_SPACING.as_nanos()).unwrap_or(u64::MAX);
-    for i in (1..=BACKFILL_RUNS).rev() {
-        if *stop.borrow() {
-            return;
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    for (i, (since, spacing)) in BACKFILL.iter().enumerate() {
+        // Each stretch ends where the next, denser one begins.
+        let end = BACKFILL.get(i + 1).map_or(0, |(next, _)| nanos(*next));
+        let mut ago = nanos(*since);
+        while ago > end {
+            if *stop.borrow() {
+                return;
+            }
+            send(&receiver, &mut rng, now.saturating_sub(ago)).await;
+            ago = ago.saturating_sub(nanos(*spacing));
         }
-        send(&receiver, &mut rng, now.saturating_sub(i * spacing)).await;
     }
     loop {
-        let pause = Duration::from_millis(rng.between(800, 2_200));
+        let pause = Duration::from_millis(rng.between(LIVE_PAUSE_MS.0, LIVE_PAUSE_MS.1));
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(pause) => {}

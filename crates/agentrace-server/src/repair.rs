@@ -37,10 +37,7 @@ use tokio::sync::watch;
 
 use crate::state::{ServerStats, add};
 
-/// `true` on a span whose parent was still missing when the grace period ended.
-pub const ORPHAN: &str = "agentrace.orphan";
-/// `true` on a detached root that agentrace re-attached to the span containing it in time.
-pub const REATTACHED: &str = "agentrace.reattached";
+pub use agentrace_core::semconv::agentrace::{ORPHAN, REATTACHED};
 /// Traces remembered at most.
 pub const MAX_TRACKED: usize = 200_000;
 /// Grace periods a trace with orphans is remembered after they were marked.

@@ -26,8 +26,10 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::app;
-use crate::auth::Auth;
+use crate::auth::{Auth, Sessions};
 use crate::config::{ConfigError, ServerConfig};
+use crate::dashboard::Assets;
+use crate::guard::Guard;
 use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
 use crate::repair::{Repairer, Tracker};
@@ -134,11 +136,15 @@ impl Server {
             book = book.with(Arc::new(PriceTable::load(path)?));
         }
         let prices: Arc<dyn PriceBook> = Arc::new(book.with(Arc::new(PriceTable::builtin())));
-        let budgets = match &config.budgets {
-            Some(path) => {
-                let budgets = Arc::new(
-                    Budgets::new(load_budgets(path)?).with_alert_channel(Arc::new(LogAlertChannel)),
-                );
+        let budget_list = match &config.budgets {
+            Some(path) => Some(load_budgets(path)?),
+            None if config.demo => Some(crate::demo::budgets()),
+            None => None,
+        };
+        let budgets = match budget_list {
+            Some(list) => {
+                let budgets =
+                    Arc::new(Budgets::new(list).with_alert_channel(Arc::new(LogAlertChannel)));
                 let (s, b) = (store.clone(), budgets.clone());
                 tokio::task::spawn_blocking(move || s.restore_budgets(&b))
                     .await
@@ -242,13 +248,33 @@ impl Server {
         let signal = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let otlp_http = app::with_cors(
-            app::with_auth(http::router(receiver.clone(), &config.limits), auth.clone()),
-            &config.cors_origins,
+        let hosts = Guard::new(&config, stats.clone());
+        let otlp_http = app::with_host_check(
+            app::with_cors(
+                app::with_auth(http::router(receiver.clone(), &config.limits), auth.clone()),
+                &config.cors_origins,
+            ),
+            hosts.clone(),
         );
-        let app_router = app::with_cors(
-            app::router(state.clone(), metrics.router(), auth.clone()),
-            &config.cors_origins,
+        let assets = Arc::new(match &config.dashboard_dir {
+            Some(dir) => Assets::folder(dir.clone()),
+            None => Assets::embedded(),
+        });
+        let app_auth = auth
+            .clone()
+            .map(|a| a.with_sessions(Arc::new(Sessions::new()), hosts.clone()));
+        let app_router = app::with_host_check(
+            app::with_cors(
+                app::router(
+                    state.clone(),
+                    metrics.router(),
+                    app_auth,
+                    hosts.clone(),
+                    assets,
+                ),
+                &config.cors_origins,
+            ),
+            hosts,
         );
         let grpc_router = grpc::router(receiver.clone(), auth, &config.limits);
         let mut servers: Tasks = Vec::new();

@@ -94,6 +94,7 @@ pub struct ServerStats {
     pub(crate) requests: AtomicU64,
     pub(crate) requests_invalid: AtomicU64,
     pub(crate) requests_unauthorized: AtomicU64,
+    pub(crate) requests_forbidden: AtomicU64,
     pub(crate) requests_overloaded: AtomicU64,
     pub(crate) requests_failed: AtomicU64,
     pub(crate) spans: SignalCounters,
@@ -152,6 +153,7 @@ impl ServerStats {
             requests: AtomicU64::new(0),
             requests_invalid: AtomicU64::new(0),
             requests_unauthorized: AtomicU64::new(0),
+            requests_forbidden: AtomicU64::new(0),
             requests_overloaded: AtomicU64::new(0),
             requests_failed: AtomicU64::new(0),
             spans: SignalCounters::default(),
@@ -205,6 +207,7 @@ impl ServerStats {
                 received: get(&self.requests),
                 invalid: get(&self.requests_invalid),
                 unauthorized: get(&self.requests_unauthorized),
+                forbidden: get(&self.requests_forbidden),
                 overloaded: get(&self.requests_overloaded),
                 failed: get(&self.requests_failed),
             },
@@ -253,7 +256,7 @@ impl ServerStats {
     }
 }
 
-/// Export requests, over every transport.
+/// Requests: export requests over every transport, and refusals on every listener.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct RequestStats {
@@ -262,8 +265,11 @@ pub struct RequestStats {
     /// Refused as undecodable, of a wrong type or size, or with every record invalid (4xx,
     /// `INVALID_ARGUMENT`).
     pub invalid: u64,
-    /// Refused for a missing or wrong API token.
+    /// Refused for a missing or wrong API token (or a wrong token at the dashboard's login).
     pub unauthorized: u64,
+    /// Refused for naming a host the server does not answer to, or for coming from a browser
+    /// page of another origin (see `allowed_hosts`, `cors_origins`).
+    pub forbidden: u64,
     /// Refused because the writer's queue was full (retryable).
     pub overloaded: u64,
     /// Failed while storing (retryable or not).

@@ -309,7 +309,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             answer.source
         );
     }
-    time("tools (all time)", 5, || store.tools(all, 5))?;
+    time("tools (all time)", 5, || store.tools(all, 5, None))?;
     println!("  from the spans (exact):");
     time("summary (all time)", 3, || store.summary(all))?;
     time("summary (last hour)", 3, || store.summary(last_hour))?;

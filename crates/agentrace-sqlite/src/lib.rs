@@ -92,8 +92,9 @@ pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MetricInfo, MetricPoint, MetricQuery,
     MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer, RollupSource,
-    SeriesPoint, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, Summary,
-    TimeRange, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree,
+    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
+    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
 pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;

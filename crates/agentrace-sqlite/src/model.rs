@@ -463,6 +463,87 @@ pub struct TraceSummary {
     pub user_id: Option<String>,
 }
 
+/// What the trace list is ordered by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TraceSort {
+    /// When the trace was first seen (its list time, which never changes): the default, and
+    /// the only order whose pages stay stable while spans arrive.
+    #[default]
+    Start,
+    /// Duration (earliest start to latest end).
+    Duration,
+    /// Cost of the priced spans (traces without any priced span count as below zero).
+    Cost,
+    /// Input plus output tokens.
+    Tokens,
+    /// Number of spans.
+    Spans,
+    /// Number of failed spans.
+    Errors,
+}
+
+impl TraceSort {
+    /// Every order, by name.
+    pub const ALL: [(&'static str, Self); 6] = [
+        ("start", Self::Start),
+        ("duration", Self::Duration),
+        ("cost", Self::Cost),
+        ("tokens", Self::Tokens),
+        ("spans", Self::Spans),
+        ("errors", Self::Errors),
+    ];
+}
+
+impl std::str::FromStr for TraceSort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, sort)| *sort)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|(n, _)| *n).collect();
+                format!("{s:?}: expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// The order of the session list (and of the user list).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SessionSort {
+    /// Most recently active first (the default).
+    #[default]
+    Recent,
+    /// Costliest first (sessions without a priced span last).
+    Cost,
+}
+
+impl std::str::FromStr for SessionSort {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "recent" => Ok(Self::Recent),
+            "cost" => Ok(Self::Cost),
+            other => Err(format!("{other:?}: expected `recent` or `cost`")),
+        }
+    }
+}
+
+/// The trace list's order: a key and a direction (largest first by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TraceOrder {
+    /// The key.
+    pub by: TraceSort,
+    /// Smallest first instead.
+    pub ascending: bool,
+}
+
 /// A page of the trace list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TracePage {
@@ -485,6 +566,70 @@ pub struct TraceNode {
     pub children: Vec<usize>,
     /// A root only because its parent was not received (or its parents form a cycle).
     pub orphan: bool,
+    /// Given its parent by the server's repair (a detached root re-attached to the span that
+    /// contains it in time), not by its emitter.
+    pub reattached: bool,
+    /// Totals over the span and everything beneath it.
+    pub subtree: SubtreeTotals,
+}
+
+/// Sums over a span and its descendants in a [`TraceTree`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtreeTotals {
+    /// Spans, the span itself included.
+    pub spans: u64,
+    /// Failed spans.
+    pub errors: u64,
+    /// Tokens.
+    pub usage: TokenUsage,
+    /// Cost of the priced spans; `None` when none is priced.
+    pub cost: Option<Usd>,
+    /// Billable spans without a price.
+    pub unpriced: u64,
+}
+
+impl SubtreeTotals {
+    /// Adds `other` in.
+    pub fn add(&mut self, other: &Self) {
+        self.spans += other.spans;
+        self.errors += other.errors;
+        self.usage += other.usage;
+        self.cost = match (self.cost, other.cost) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.unpriced += other.unpriced;
+    }
+
+    /// The span's own contribution.
+    pub(crate) fn of(span: &SpanRecord) -> Self {
+        let cost = span.cost.map(|c| c.total);
+        Self {
+            spans: 1,
+            errors: u64::from(span.is_error()),
+            usage: span.usage,
+            cost,
+            unpriced: u64::from(crate::codec::is_unpriced(
+                span.kind,
+                &span.usage,
+                cost.is_some(),
+            )),
+        }
+    }
+
+    /// Fills `nodes[i].subtree` from the spans, children before parents (nodes are depth
+    /// first, so walking them backwards visits every child before its parent).
+    pub(crate) fn fill(nodes: &mut [TraceNode]) {
+        for i in (0..nodes.len()).rev() {
+            let mut totals = Self::of(&nodes[i].span);
+            for &c in &nodes[i].children {
+                if let Some(child) = nodes.get(c) {
+                    totals.add(&child.subtree);
+                }
+            }
+            nodes[i].subtree = totals;
+        }
+    }
 }
 
 /// Every span of a trace as a tree, flattened: nodes in depth-first order, each parent before
@@ -544,6 +689,32 @@ pub struct SessionSummary {
     pub last_seen_unix_nano: u64,
     /// An end user of the session, if a trace names one.
     pub user_id: Option<String>,
+}
+
+/// One end user's activity, from the summaries of their traces (a trace belongs to the user
+/// of its head span, else the first one seen among its spans).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    /// The user id.
+    pub user_id: String,
+    /// Traces.
+    pub traces: u64,
+    /// Distinct sessions of those traces.
+    pub sessions: u64,
+    /// Spans.
+    pub spans: u64,
+    /// Failed spans.
+    pub errors: u64,
+    /// Tokens summed.
+    pub usage: TokenUsage,
+    /// Cost of priced spans; `None` when none was priced.
+    pub cost: Option<Usd>,
+    /// Billable spans without a price.
+    pub unpriced: u64,
+    /// Earliest span start.
+    pub first_seen_unix_nano: u64,
+    /// Latest span end.
+    pub last_seen_unix_nano: u64,
 }
 
 /// A dimension to group spans by.
@@ -827,6 +998,23 @@ pub struct ToolStats {
     pub error_types: Vec<ErrorCount>,
     /// The most frequent failures by type and message pattern, most frequent first.
     pub top_errors: Vec<ErrorPattern>,
+    /// Calls per time bucket, oldest first, buckets with calls only (when a bucket width was
+    /// asked for; else empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trend: Vec<ToolPoint>,
+}
+
+/// A tool's calls in one time bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolPoint {
+    /// Bucket start (ns since the epoch).
+    pub start_unix_nano: u64,
+    /// Calls.
+    pub calls: u64,
+    /// Failed calls.
+    pub errors: u64,
+    /// Call duration percentiles (within 3.2 %).
+    pub duration: Percentiles,
 }
 
 /// The answer of [`SqliteStore::tools`](crate::SqliteStore::tools).

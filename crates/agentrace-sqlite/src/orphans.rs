@@ -86,7 +86,9 @@ mod tests {
 
         let mut repaired = detached.clone();
         repaired.parent_span_id = Some(root.span_id);
-        repaired.attributes.insert("agentrace.reattached", true);
+        repaired
+            .attributes
+            .insert(agentrace_core::semconv::agentrace::REATTACHED, true);
         repaired.name = "ignored".into();
         assert_eq!(store.repair_spans(&[repaired.clone()])?, 1);
         assert_eq!(
@@ -103,7 +105,7 @@ mod tests {
             node.span.name, "late",
             "only the parent and attributes change"
         );
-        assert!(node.span.attributes.get("agentrace.reattached").is_some());
+        assert!(node.reattached);
         assert_eq!(tree.summary.span_count, 2);
         Ok(())
     }

@@ -499,7 +499,7 @@ fn the_overview_matches_the_exact_summary_and_its_series_adds_up() -> TestResult
 fn tools_count_calls_failures_and_error_patterns() -> TestResult {
     let spans = dataset(2_000);
     let (_dir, store) = store_with(&spans)?;
-    let answer = store.tools(TimeRange::ALL, 3)?;
+    let answer = store.tools(TimeRange::ALL, 3, None)?;
     let tools: Vec<_> = answer.tools.iter().map(|t| t.tool.as_deref()).collect();
     assert_eq!(tools.len(), 2);
     for t in &answer.tools {
@@ -594,7 +594,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     ))?;
     assert_eq!(after, before);
     assert_rollups_match_spans(&store)?;
-    assert_eq!(store.tools(TimeRange::ALL, 5)?.tools.len(), 2);
+    assert_eq!(store.tools(TimeRange::ALL, 5, None)?.tools.len(), 2);
     Ok(())
 }
 

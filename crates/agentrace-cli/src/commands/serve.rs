@@ -21,6 +21,8 @@ impl ServeArgs {
         layer.ports.app = self.app_port;
         layer.api_token = self.api_token.clone();
         layer.cors_origins = (!self.cors_origins.is_empty()).then(|| self.cors_origins.clone());
+        layer.allowed_hosts = (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone());
+        layer.dashboard_dir = self.dashboard_dir.clone();
         layer.prices = (!self.prices.is_empty()).then(|| self.prices.clone());
         layer.budgets = self.budgets.clone();
         layer.limits.max_body = self.max_body;
@@ -48,6 +50,7 @@ fn banner(server: &RunningServer, config: &ServerConfig) {
     let http = server.otlp_http_addr();
     let app = server.app_addr();
     println!("agentrace serve");
+    println!("  dashboard  http://{app}/");
     println!("  OTLP/HTTP  http://{http}  (/v1/traces, /v1/logs, /v1/metrics)");
     println!("  OTLP/gRPC  http://{}", server.otlp_grpc_addr());
     println!("  API        http://{app}/api/v1");
@@ -57,7 +60,9 @@ fn banner(server: &RunningServer, config: &ServerConfig) {
         println!("  forward    {} ({})", forward.endpoint, forward.protocol);
     }
     if config.api_token.is_some() {
-        println!("  token      required: Authorization: Bearer <token>");
+        println!(
+            "  token      required: Authorization: Bearer <token> (the dashboard asks for it once)"
+        );
     }
     if config.demo {
         println!("  demo       a simulated multi-agent workload is flowing in");

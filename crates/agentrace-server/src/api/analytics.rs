@@ -7,6 +7,8 @@ use agentrace_sqlite::{
 };
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -130,11 +132,82 @@ pub(super) struct Cost {
     total: CostRow,
 }
 
-/// `GET /cost`: billable calls grouped by dimensions, over a range widened to whole minutes.
+/// The CSV of a `/cost` answer: a row per group (its keys first), then the total; money as
+/// exact decimal dollars, durations in milliseconds.
+fn cost_csv(answer: &Cost) -> Result<String, ApiError> {
+    let internal = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = answer.group_by.clone();
+    header.extend([
+        "calls",
+        "errors",
+        "latency_p50_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_usd",
+        "priced",
+        "unpriced",
+    ]);
+    out.write_record(&header).map_err(internal)?;
+    let ms = |ns: u64| format!("{:.3}", ns as f64 / 1e6);
+    for (row, is_total) in answer
+        .rows
+        .iter()
+        .map(|r| (r, false))
+        .chain([(&answer.total, true)])
+    {
+        let mut record: Vec<String> = answer
+            .group_by
+            .iter()
+            .enumerate()
+            .map(|(i, name)| match row.keys.get(*name) {
+                _ if is_total => {
+                    if i == 0 {
+                        "(total)".to_owned()
+                    } else {
+                        String::new()
+                    }
+                }
+                Some(Value::String(v)) => v.clone(),
+                _ => String::new(),
+            })
+            .collect();
+        record.extend([
+            row.calls.to_string(),
+            row.errors.to_string(),
+            ms(row.latency.p50_ns),
+            ms(row.latency.p95_ns),
+            ms(row.latency.p99_ns),
+            row.usage.input_tokens.to_string(),
+            row.usage.output_tokens.to_string(),
+            row.usage.cache_read_tokens.to_string(),
+            row.usage.cache_write_tokens.to_string(),
+            row.usage.reasoning_tokens.to_string(),
+            row.cost
+                .map(|c| c.to_string().replacen('$', "", 1))
+                .unwrap_or_default(),
+            row.priced.to_string(),
+            row.unpriced.to_string(),
+        ]);
+        out.write_record(&record).map_err(internal)?;
+    }
+    let bytes = out
+        .into_inner()
+        .map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| ApiError::Internal(format!("writing CSV: {e}")))
+}
+
+/// `GET /cost`: billable calls grouped by dimensions, over a range widened to whole minutes;
+/// JSON, or CSV with `format=csv`.
 pub(super) async fn cost(
     State(state): State<AppState>,
     mut p: Params,
-) -> Result<Json<Cost>, ApiError> {
+) -> Result<Response, ApiError> {
     let range = p.range()?;
     let (names, dims) = group_by(&mut p)?;
     let mut f = SpanFilter::new().range(range).billable(true);
@@ -146,10 +219,20 @@ pub(super) async fn cost(
     f.kind = p.parsed("kind")?;
     f.session = p.text("session")?;
     f.user = p.text("user")?;
+    let csv = match p.text("format")?.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad(
+                "format",
+                format!("{other:?}: expected `json` or `csv`"),
+            ));
+        }
+    };
     p.finish()?;
     let q = AggregateQuery::new(f, dims);
     let answer = blocking(&state.store, move |s| s.rollup(&q)).await?;
-    Ok(Json(Cost {
+    let answer = Cost {
         range: answer.range,
         source: answer.source,
         rows: answer
@@ -159,19 +242,45 @@ pub(super) async fn cost(
             .collect(),
         total: CostRow::new(&[], answer.total),
         group_by: names,
-    }))
+    };
+    if csv {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"agentrace-cost.csv\"",
+                ),
+            ],
+            cost_csv(&answer)?,
+        )
+            .into_response());
+    }
+    Ok(Json(answer).into_response())
 }
 
-/// `GET /tools`: tool calls by tool.
+/// A bucket width that must be a whole number of minutes.
+fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>, ApiError> {
+    match p.duration_ns(name)? {
+        Some(b) if b == 0 || !b.is_multiple_of(MINUTE_NS) => Err(ApiError::bad(
+            name,
+            "must be a whole number of minutes (1m, 5m, 1h, 1d)",
+        )),
+        b => Ok(b),
+    }
+}
+
+/// `GET /tools`: tool calls by tool, with each tool's trend when a `bucket` is given.
 pub(super) async fn tools(
     State(state): State<AppState>,
     mut p: Params,
 ) -> Result<Json<ToolsAnswer>, ApiError> {
     let range = p.range()?;
     let top = p.count("top", 5, 50)?;
+    let bucket = minutes(&mut p, "bucket")?;
     p.finish()?;
     Ok(Json(
-        blocking(&state.store, move |s| s.tools(range, top)).await?,
+        blocking(&state.store, move |s| s.tools(range, top, bucket)).await?,
     ))
 }
 
@@ -204,16 +313,8 @@ pub(super) async fn overview(
     mut p: Params,
 ) -> Result<Json<OverviewView>, ApiError> {
     let range = p.range()?;
-    let bucket = p.duration_ns("bucket")?;
+    let bucket = minutes(&mut p, "bucket")?;
     p.finish()?;
-    if let Some(b) = bucket
-        && (b == 0 || !b.is_multiple_of(MINUTE_NS))
-    {
-        return Err(ApiError::bad(
-            "bucket",
-            "must be a whole number of minutes (1m, 5m, 1h, 1d)",
-        ));
-    }
     let mut q = OverviewQuery::new(range);
     q.bucket_ns = bucket;
     let overview = blocking(&state.store, move |s| s.overview(&q))

@@ -32,6 +32,16 @@ pub enum ApiError {
     /// A WebSocket endpoint was called without the WebSocket upgrade (426 `upgrade_required`).
     #[error("this endpoint is a WebSocket: connect with a WebSocket client (Upgrade: websocket)")]
     UpgradeRequired,
+    /// A wrong token at the dashboard's login (401 `unauthorized`).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many failed logins lately; retry after the delay (429 `too_many_requests`, with
+    /// `Retry-After`).
+    #[error("too many failed logins; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyRequests {
+        /// How long to wait.
+        retry_after: std::time::Duration,
+    },
     /// No such trace, session or route (404 `not_found`).
     #[error("{0}")]
     NotFound(String),
@@ -62,6 +72,8 @@ impl ApiError {
             Self::UnknownParameter { .. } => "unknown_parameter",
             Self::BadRequest(_) => "bad_request",
             Self::UpgradeRequired => "upgrade_required",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Busy => "unavailable",
@@ -76,6 +88,8 @@ impl ApiError {
                 StatusCode::BAD_REQUEST
             }
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,7 +117,14 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "error": { "code": self.code(), "message": self.to_string() }
         });
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if let Self::TooManyRequests { retry_after } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        response
     }
 }
 

@@ -6,8 +6,11 @@
 //! | route | what |
 //! |---|---|
 //! | `/traces` | the trace list, newest first: time range, service, kind, model, agent, session, user, status, minimum duration, text in a span name; cursor pages |
-//! | `/traces/{trace_id}` | a trace as a tree (orphans marked) |
-//! | `/sessions`, `/sessions/{session_id}` | sessions, most recently active first; one session with its traces |
+//! | `/traces/{trace_id}` | a trace as a tree (orphans and re-attached spans marked, totals per subtree) |
+//! | `/traces/{trace_id}/spans/{span_id}` | one span, with its captured prompts, responses and tool calls as messages |
+//! | `/traces/{trace_id}/graph` | the trace's agents, tools and models as a graph, aggregated or call by call |
+//! | `/sessions`, `/sessions/{session_id}` | sessions, most recently active (or costliest) first; one session with its traces, as a conversation |
+//! | `/users` | end users, most recently active (or costliest) first |
 //! | `/cost` | billable calls grouped by provider, model, agent, framework, session, user, day, … |
 //! | `/tools` | tool calls, success rate, duration percentiles, top error types and patterns |
 //! | `/events` | log search: minimum level, type, session, trace, text; cursor pages |
@@ -23,6 +26,7 @@
 
 mod analytics;
 mod error;
+mod graph;
 mod live;
 mod metrics;
 mod params;
@@ -44,8 +48,11 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     vec![
         ("/traces", get(records::list)),
         ("/traces/{trace_id}", get(records::tree)),
+        ("/traces/{trace_id}/spans/{span_id}", get(records::span)),
+        ("/traces/{trace_id}/graph", get(records::trace_graph)),
         ("/sessions", get(records::sessions)),
         ("/sessions/{session_id}", get(records::session)),
+        ("/users", get(records::users)),
         ("/events", get(records::events)),
         ("/cost", get(analytics::cost)),
         ("/tools", get(analytics::tools)),
@@ -93,18 +100,30 @@ mod tests {
             .as_object()
             .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
-        let mut served: Vec<String> = routes()
+        let mut served: Vec<(String, &str)> = routes()
             .into_iter()
-            .map(|(path, _)| format!("{PREFIX}{path}"))
+            .map(|(path, _)| (format!("{PREFIX}{path}"), "get"))
+            .chain(
+                crate::auth::login::ROUTES
+                    .iter()
+                    .map(|(path, method)| (format!("{PREFIX}{path}"), *method)),
+            )
             .collect();
         documented.sort();
         served.sort();
-        assert_eq!(documented, served);
-        for path in &documented {
+        assert_eq!(
+            documented,
+            served.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()
+        );
+        for (path, method) in &served {
             let operations = doc["paths"][path]
                 .as_object()
                 .map(|o| o.keys().cloned().collect::<Vec<_>>());
-            assert_eq!(operations, Some(vec!["get".to_owned()]), "{path}: GET only");
+            assert_eq!(
+                operations,
+                Some(vec![(*method).to_owned()]),
+                "{path}: {method} only"
+            );
         }
         assert_eq!(doc["openapi"], "3.1.0");
         Ok(())

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentrace_core::now_unix_nano;
-use agentrace_sqlite::{Cursor, StatusFilter, TimeRange};
+use agentrace_sqlite::{Cursor, Order, StatusFilter, TimeRange};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 
@@ -214,6 +214,30 @@ impl Params {
                 )),
             })
             .transpose()
+    }
+
+    /// `desc` (the default) or `asc`.
+    pub(crate) fn order(&mut self, name: &'static str) -> Result<Order, ApiError> {
+        match self.text(name)?.as_deref() {
+            None | Some("desc") => Ok(Order::Desc),
+            Some("asc") => Ok(Order::Asc),
+            Some(other) => Err(ApiError::bad(
+                name,
+                format!("{other:?}: expected `desc` (largest or newest first) or `asc`"),
+            )),
+        }
+    }
+
+    /// `true` or `false` (missing: `false`).
+    pub(crate) fn flag(&mut self, name: &'static str) -> Result<bool, ApiError> {
+        match self.text(name)?.as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ApiError::bad(
+                name,
+                format!("{other:?}: expected `true` or `false`"),
+            )),
+        }
     }
 
     /// Refuses whatever parameter was not taken.

@@ -1,9 +1,11 @@
-//! `/traces`, `/traces/{trace_id}`, `/sessions`, `/sessions/{session_id}`, `/events`.
+//! `/traces`, `/traces/{trace_id}` (its spans and graph), `/sessions`,
+//! `/sessions/{session_id}`, `/events`.
 
-use agentrace_core::{SpanId, TraceId};
+use agentrace_core::content::SpanContent;
+use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
 use agentrace_sqlite::{
-    Cursor, EventFilter, EventPage, EventQuery, Order, SessionSummary, TraceFilter, TraceNode,
-    TracePage, TraceSummary,
+    Cursor, EventFilter, EventPage, EventQuery, Order, SessionSort, SessionSummary, TraceFilter,
+    TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -11,6 +13,7 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 
 use super::error::{ApiError, blocking};
+use super::graph::{self, Graph, Mode};
 use super::params::Params;
 use crate::state::AppState;
 
@@ -36,17 +39,25 @@ fn trace_filter(p: &mut Params, with_session: bool) -> Result<TraceFilter, ApiEr
     Ok(f)
 }
 
-/// `GET /traces`: the trace list, newest first, a page at a time.
+/// `sort` and `order`: the trace list's order (default: newest first).
+fn trace_order(p: &mut Params) -> Result<TraceOrder, ApiError> {
+    let by = p.parsed::<TraceSort>("sort")?.unwrap_or_default();
+    let ascending = p.order("order")? == Order::Asc;
+    Ok(TraceOrder { by, ascending })
+}
+
+/// `GET /traces`: the trace list, newest first (or in another order), a page at a time.
 pub(super) async fn list(
     State(state): State<AppState>,
     mut p: Params,
 ) -> Result<Json<TracePage>, ApiError> {
     let filter = trace_filter(&mut p, true)?;
+    let order = trace_order(&mut p)?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
     let page = blocking(&state.store, move |s| {
-        s.list_traces(&filter, cursor.as_ref(), limit)
+        s.list_traces_by(&filter, order, cursor.as_ref(), limit)
     })
     .await?;
     Ok(Json(page))
@@ -71,6 +82,17 @@ pub(super) struct TreeView {
     nodes: Vec<NodeView>,
 }
 
+fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
+    TraceId::from_hex(text).map_err(|e| ApiError::bad("trace_id", format!("{text:?}: {e}")))
+}
+
+/// The stored trace `id`, or 404.
+async fn read_tree(state: &AppState, id: TraceId) -> Result<TraceTree, ApiError> {
+    blocking(&state.store, move |s| s.trace(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no trace {id} is stored")))
+}
+
 /// `GET /traces/{trace_id}`: every span of a trace as a tree.
 pub(super) async fn tree(
     State(state): State<AppState>,
@@ -79,11 +101,7 @@ pub(super) async fn tree(
 ) -> Result<Json<TreeView>, ApiError> {
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
     p.finish()?;
-    let id = TraceId::from_hex(&trace_id)
-        .map_err(|e| ApiError::bad("trace_id", format!("{trace_id:?}: {e}")))?;
-    let tree = blocking(&state.store, move |s| s.trace(id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no trace {id} is stored")))?;
+    let tree = read_tree(&state, parse_trace_id(&trace_id)?).await?;
     let start = tree.summary.start_unix_nano;
     let nodes = tree
         .nodes
@@ -101,6 +119,48 @@ pub(super) async fn tree(
     }))
 }
 
+/// `GET /traces/{trace_id}/spans/{span_id}` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct SpanView {
+    span: SpanRecord,
+    /// The prompts, responses and tool input and output it captured, as messages.
+    content: SpanContent,
+}
+
+/// `GET /traces/{trace_id}/spans/{span_id}`: one span, with its captured content read as
+/// messages.
+pub(super) async fn span(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+    p: Params,
+) -> Result<Json<SpanView>, ApiError> {
+    let Path((trace_id, span_id)) = ids.map_err(|e| ApiError::bad("span_id", e.body_text()))?;
+    p.finish()?;
+    let trace = parse_trace_id(&trace_id)?;
+    let span_id = SpanId::from_hex(&span_id)
+        .map_err(|e| ApiError::bad("span_id", format!("{span_id:?}: {e}")))?;
+    let span = blocking(&state.store, move |s| s.span(trace, span_id))
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("no span {span_id} of trace {trace} is stored"))
+        })?;
+    let content = SpanContent::of(&span);
+    Ok(Json(SpanView { span, content }))
+}
+
+/// `GET /traces/{trace_id}/graph`: the trace's agents, tools and models as a graph.
+pub(super) async fn trace_graph(
+    State(state): State<AppState>,
+    trace_id: Result<Path<String>, PathRejection>,
+    mut p: Params,
+) -> Result<Json<Graph>, ApiError> {
+    let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
+    let mode = p.parsed::<Mode>("mode")?.unwrap_or(Mode::Aggregated);
+    p.finish()?;
+    let tree = read_tree(&state, parse_trace_id(&trace_id)?).await?;
+    Ok(Json(graph::build(&tree, mode)))
+}
+
 /// `GET /sessions` answer.
 #[derive(Debug, Serialize)]
 pub(super) struct Sessions {
@@ -113,21 +173,111 @@ pub(super) async fn sessions(
     mut p: Params,
 ) -> Result<Json<Sessions>, ApiError> {
     let range = p.range()?;
+    let sort = p.parsed::<SessionSort>("sort")?.unwrap_or_default();
     let limit = p.limit(PAGE.0, PAGE.1)?;
     p.finish()?;
-    let sessions = blocking(&state.store, move |s| s.sessions(range, limit)).await?;
+    let sessions = blocking(&state.store, move |s| s.sessions_by(range, sort, limit)).await?;
     Ok(Json(Sessions { sessions }))
+}
+
+/// A trace of a session page, with its turn of the conversation when asked for.
+#[derive(Debug, Serialize)]
+pub(super) struct SessionTrace {
+    #[serde(flatten)]
+    summary: TraceSummary,
+    /// With `messages=true`: what the user sent and what came back, when captured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    turn: Option<Turn>,
+}
+
+/// One turn of a conversation: the last user text sent by the trace's first model call (or
+/// its root's input) and the text its last model call returned (or its root's output).
+#[derive(Debug, Default, Serialize)]
+pub(super) struct Turn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<String>,
+}
+
+/// Longest text of a turn, in characters; longer ones are cut and end with `…`.
+const TURN_TEXT: usize = 2_000;
+
+fn cut(text: String) -> String {
+    match text.char_indices().nth(TURN_TEXT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
+impl Turn {
+    fn of(tree: &TraceTree) -> Self {
+        let calls: Vec<&SpanRecord> = tree
+            .nodes
+            .iter()
+            .map(|n| &n.span)
+            .filter(|s| s.kind == SpanKind::Llm)
+            .collect();
+        let root = tree
+            .roots
+            .first()
+            .and_then(|&r| tree.nodes.get(r))
+            .map(|n| &n.span);
+        let input = root
+            .map(SpanContent::of)
+            .and_then(|c| c.last_user_text())
+            .or_else(|| {
+                calls
+                    .iter()
+                    .min_by_key(|s| s.start_time_unix_nano)
+                    .and_then(|s| SpanContent::of(s).last_user_text())
+            });
+        let output = root
+            .map(SpanContent::of)
+            .and_then(|c| c.last_output_text())
+            .or_else(|| {
+                calls
+                    .iter()
+                    .max_by_key(|s| s.end_time_unix_nano)
+                    .and_then(|s| SpanContent::of(s).last_output_text())
+            });
+        Self {
+            input: input.map(cut),
+            output: output.map(cut),
+        }
+    }
+}
+
+/// `GET /users` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct Users {
+    users: Vec<UserSummary>,
+}
+
+/// `GET /users`: end users with traces starting in the range, most recently active (or
+/// costliest) first.
+pub(super) async fn users(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<Users>, ApiError> {
+    let range = p.range()?;
+    let sort = p.parsed::<SessionSort>("sort")?.unwrap_or_default();
+    let limit = p.limit(PAGE.0, PAGE.1)?;
+    p.finish()?;
+    let users = blocking(&state.store, move |s| s.users(range, sort, limit)).await?;
+    Ok(Json(Users { users }))
 }
 
 /// `GET /sessions/{session_id}` answer.
 #[derive(Debug, Serialize)]
 pub(super) struct SessionView {
     session: SessionSummary,
-    traces: Vec<TraceSummary>,
+    traces: Vec<SessionTrace>,
     next_cursor: Option<Cursor>,
 }
 
-/// `GET /sessions/{session_id}`: a session's summary and its traces, newest first.
+/// `GET /sessions/{session_id}`: a session's summary and its traces, newest first (or oldest
+/// first: the conversation in order), with each trace's turn when asked.
 pub(super) async fn session(
     State(state): State<AppState>,
     session_id: Result<Path<String>, PathRejection>,
@@ -135,20 +285,39 @@ pub(super) async fn session(
 ) -> Result<Json<SessionView>, ApiError> {
     let Path(session_id) = session_id.map_err(|e| ApiError::bad("session_id", e.body_text()))?;
     let mut filter = trace_filter(&mut p, false)?;
+    let order = TraceOrder {
+        by: TraceSort::Start,
+        ascending: p.order("order")? == Order::Asc,
+    };
+    let messages = p.flag("messages")?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
     filter.session = Some(session_id.clone());
-    let (session, page) = blocking(&state.store, move |s| {
-        let session = s.session(&session_id)?;
-        let page = s.list_traces(&filter, cursor.as_ref(), limit)?;
-        Ok(session.map(|session| (session, page)))
+    let (session, page, turns) = blocking(&state.store, move |s| {
+        let Some(session) = s.session(&session_id)? else {
+            return Ok(None);
+        };
+        let page = s.list_traces_by(&filter, order, cursor.as_ref(), limit)?;
+        let mut turns = Vec::with_capacity(page.traces.len());
+        for t in &page.traces {
+            turns.push(match messages {
+                true => s.trace(t.trace_id)?.map(|tree| Turn::of(&tree)),
+                false => None,
+            });
+        }
+        Ok(Some((session, page, turns)))
     })
     .await?
     .ok_or_else(|| ApiError::NotFound("no trace of this session is stored".into()))?;
     Ok(Json(SessionView {
         session,
-        traces: page.traces,
+        traces: page
+            .traces
+            .into_iter()
+            .zip(turns)
+            .map(|(summary, turn)| SessionTrace { summary, turn })
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -167,16 +336,7 @@ pub(super) async fn events(
     f.service = p.text("service")?;
     f.agent_id = p.text("agent")?;
     f.message_contains = p.text("text")?;
-    let order = match p.text("order")?.as_deref() {
-        None | Some("desc") => Order::Desc,
-        Some("asc") => Order::Asc,
-        Some(other) => {
-            return Err(ApiError::bad(
-                "order",
-                format!("{other:?}: expected `desc` (newest first) or `asc`"),
-            ));
-        }
-    };
+    let order = p.order("order")?;
     let limit = p.limit(EVENT_PAGE.0, EVENT_PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;

@@ -10,16 +10,13 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
-use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where};
 use crate::codec::{self, STATUS_ERROR, from_sql};
-use crate::deferred_index::TRACES_OF_SESSION;
 use crate::error::{Db, QueryError};
 use crate::model::{
-    AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SessionSummary, SpanFilter,
-    Summary, TimeRange,
+    AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SpanFilter, Summary, TimeRange,
 };
 use crate::store::SqliteStore;
 
@@ -229,73 +226,6 @@ impl SqliteStore {
     /// reads every span of the range (see [`overview`](Self::overview) for the fast one).
     pub fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
         self.snapshot(|conn| summary(conn, range))
-    }
-
-    /// Sessions with traces starting in `range`, most recently active first, from the
-    /// trace summaries.
-    pub fn sessions(
-        &self,
-        range: TimeRange,
-        limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError> {
-        let mut w = Where::default();
-        w.range("t.start_ns", &range);
-        w.push("t.session_id IS NOT NULL", []);
-        self.sessions_where(w, limit)
-    }
-
-    /// One session's activity (all of its traces); `None` when no trace names it.
-    pub fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
-        let mut w = Where::default();
-        let id = Value::Text(session_id.to_owned());
-        w.push(TRACES_OF_SESSION, [id.clone(), id]);
-        Ok(self.sessions_where(w, 1)?.pop())
-    }
-
-    fn sessions_where(
-        &self,
-        mut w: Where,
-        limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError> {
-        let sql = format!(
-            "SELECT t.session_id, count(*), sum(t.span_count), sum(t.error_count),
-                    total(t.input_tokens), total(t.output_tokens), total(t.cache_read_tokens),
-                    total(t.cache_write_tokens), total(t.reasoning_tokens), sum(t.cost_total),
-                    sum(t.unpriced_count), min(t.start_ns), max(t.end_ns), max(t.user_id)
-             FROM traces AS t WHERE {}
-             GROUP BY t.session_id ORDER BY max(t.end_ns) DESC, t.session_id LIMIT ?",
-            w.sql()
-        );
-        w.params
-            .push(Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).db()?;
-            let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().db()? {
-                out.push(SessionSummary {
-                    session_id: codec::text(row, 0)?,
-                    traces: codec::count(row, 1)?,
-                    spans: codec::count(row, 2)?,
-                    errors: codec::count(row, 3)?,
-                    usage: TokenUsage {
-                        input_tokens: codec::count(row, 4)?,
-                        output_tokens: codec::count(row, 5)?,
-                        cache_read_tokens: codec::count(row, 6)?,
-                        cache_write_tokens: codec::count(row, 7)?,
-                        // Summaries count cache writes; their one-hour share is kept per span.
-                        cache_write_1h_tokens: 0,
-                        reasoning_tokens: codec::count(row, 8)?,
-                    },
-                    cost: codec::opt_usd(row, 9)?,
-                    unpriced: codec::count(row, 10)?,
-                    first_seen_unix_nano: from_sql(codec::int(row, 11)?),
-                    last_seen_unix_nano: from_sql(codec::int(row, 12)?),
-                    user_id: codec::opt_text(row, 13)?,
-                });
-            }
-            Ok(out)
-        })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod filter;
+mod people;
 mod records;
 mod traces;
 

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use agentrace_core::{SpanRecord, TokenUsage, TraceId};
+use agentrace_core::semconv::agentrace;
+use agentrace_core::{AttributeValue, SpanId, SpanRecord, TokenUsage, TraceId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
@@ -10,7 +11,10 @@ use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
 use crate::codec::{self, ResourceCache, SPAN_COLUMNS, from_sql};
 use crate::deferred_index::TRACE_NO_OF_ID;
 use crate::error::{Db, QueryError};
-use crate::model::{Cursor, TraceFilter, TraceNode, TracePage, TraceSummary, TraceTree};
+use crate::model::{
+    Cursor, SubtreeTotals, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary,
+    TraceTree,
+};
 use crate::store::SqliteStore;
 
 const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
@@ -19,8 +23,40 @@ const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root
      t.cost_total, t.unpriced_count, t.session_id, t.agent_name, t.user_id, t.order_ns, \
      t.trace_no";
 
-/// Index of `order_ns` in [`TRACE_COLUMNS`], followed by `trace_no`.
-const ORDER_COLUMN: usize = 19;
+/// Index of `trace_no` in [`TRACE_COLUMNS`].
+const TRACE_NO_COLUMN: usize = 20;
+/// Index of the sort key a trace list selects after [`TRACE_COLUMNS`].
+const SORT_COLUMN: usize = 21;
+
+/// The SQL value a trace list is ordered by.
+fn sort_key(by: TraceSort) -> &'static str {
+    match by {
+        TraceSort::Start => "t.order_ns",
+        TraceSort::Duration => "(t.end_ns - t.start_ns)",
+        TraceSort::Cost => "coalesce(t.cost_total, -1)",
+        TraceSort::Tokens => "(t.input_tokens + t.output_tokens)",
+        TraceSort::Spans => "t.span_count",
+        TraceSort::Errors => "t.error_count",
+    }
+}
+
+/// A trace list cursor's tag (one per order and direction, so a cursor of one order is
+/// refused by another), the comparison continuing after it, and the SQL direction.
+fn cursor_tag(order: TraceOrder) -> (char, &'static str, &'static str) {
+    let tag = match order.by {
+        TraceSort::Start => 't',
+        TraceSort::Duration => 'd',
+        TraceSort::Cost => 'c',
+        TraceSort::Tokens => 'k',
+        TraceSort::Spans => 's',
+        TraceSort::Errors => 'x',
+    };
+    if order.ascending {
+        (tag.to_ascii_uppercase(), ">", "ASC")
+    } else {
+        (tag, "<", "DESC")
+    }
+}
 
 fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
     let start = from_sql(codec::int(row, 5)?);
@@ -67,47 +103,76 @@ impl SqliteStore {
         cursor_in: Option<&Cursor>,
         limit: usize,
     ) -> Result<TracePage, QueryError> {
+        self.list_traces_by(filter, TraceOrder::default(), cursor_in, limit)
+    }
+
+    /// [`list_traces`](Self::list_traces) in another order: by duration, cost, tokens, spans
+    /// or failed spans (ties by the trace's arrival), largest or smallest first. Pages of
+    /// these orders are stable only over data that no longer changes: a trace whose spans are
+    /// still arriving can move between pages.
+    pub fn list_traces_by(
+        &self,
+        filter: &TraceFilter,
+        order: TraceOrder,
+        cursor_in: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<TracePage, QueryError> {
+        let key = sort_key(order.by);
+        let (tag, cmp, dir) = cursor_tag(order);
         let mut w = Where::default();
         filter::traces(&mut w, filter);
         if let Some(c) = cursor_in {
-            let key = cursor_key::<16>(c, 't')?;
-            let (order, rest) = split_i64(&key);
+            let bytes = cursor_key::<16>(c, tag)?;
+            let (value, rest) = split_i64(&bytes);
             let (trace_no, _) = split_i64(rest);
             w.push(
-                "t.order_ns <= ? AND (t.order_ns, t.trace_no) < (?, ?)",
+                format!("{key} {cmp}= ? AND ({key}, t.trace_no) {cmp} (?, ?)"),
                 [
-                    Value::Integer(order),
-                    Value::Integer(order),
+                    Value::Integer(value),
+                    Value::Integer(value),
                     Value::Integer(trace_no),
                 ],
             );
         }
-        let sql = format!(
-            "SELECT {TRACE_COLUMNS} FROM traces AS t WHERE {} \
-             ORDER BY t.order_ns DESC, t.trace_no DESC LIMIT ?",
-            w.sql()
-        );
+        let sql = if order.by == TraceSort::Start {
+            // The list order has an index: rows come in order, no sorting.
+            format!(
+                "SELECT {TRACE_COLUMNS}, {key} FROM traces AS t WHERE {} \
+                 ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?",
+                w.sql()
+            )
+        } else {
+            // Sort only the keys, then read the page's rows: sorting whole rows costs three
+            // times as much (measured at 166,700 traces: 425 ms against 130 ms).
+            format!(
+                "SELECT {TRACE_COLUMNS}, {key} FROM traces AS t WHERE t.trace_no IN \
+                 (SELECT t.trace_no FROM traces AS t WHERE {} \
+                  ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?) \
+                 ORDER BY {key} {dir}, t.trace_no {dir}",
+                w.sql()
+            )
+        };
         w.params.push(page_limit(Some(limit)));
         let mut rows_out = self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql).db()?;
             let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().db()? {
-                let key = (
-                    codec::int(row, ORDER_COLUMN)?,
-                    codec::int(row, ORDER_COLUMN + 1)?,
+                let position = (
+                    codec::int(row, SORT_COLUMN)?,
+                    codec::int(row, TRACE_NO_COLUMN)?,
                 );
-                out.push((key, summary(row)?));
+                out.push((position, summary(row)?));
             }
             Ok(out)
         })?;
         let next_cursor = if rows_out.len() > limit {
             rows_out.truncate(limit);
-            rows_out.last().map(|((order, trace_no), _)| {
-                let mut key = [0u8; 16];
-                key[..8].copy_from_slice(&order.to_be_bytes());
-                key[8..].copy_from_slice(&trace_no.to_be_bytes());
-                cursor('t', &key)
+            rows_out.last().map(|((value, trace_no), _)| {
+                let mut bytes = [0u8; 16];
+                bytes[..8].copy_from_slice(&value.to_be_bytes());
+                bytes[8..].copy_from_slice(&trace_no.to_be_bytes());
+                cursor(tag, &bytes)
             })
         } else {
             None
@@ -115,6 +180,28 @@ impl SqliteStore {
         Ok(TracePage {
             traces: rows_out.into_iter().map(|(_, t)| t).collect(),
             next_cursor,
+        })
+    }
+
+    /// One span of a trace; `None` if it is not stored.
+    pub fn span(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                     WHERE s.trace_no = {} AND s.span_id = ?2",
+                    *TRACE_NO_OF_ID
+                ))
+                .db()?;
+            let mut rows = stmt.query((trace_id.to_bytes(), span_id.to_bytes())).db()?;
+            match rows.next().db()? {
+                Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+                None => Ok(None),
+            }
         })
     }
 
@@ -138,7 +225,7 @@ fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>,
             .db()?;
         let mut rows = stmt.query([id]).db()?;
         match rows.next().db()? {
-            Some(row) => (summary(row)?, codec::int(row, ORDER_COLUMN + 1)?),
+            Some(row) => (summary(row)?, codec::int(row, TRACE_NO_COLUMN)?),
             None => return Ok(None),
         }
     };
@@ -250,6 +337,10 @@ fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
         let Some(span) = slots[i].take() else {
             continue;
         };
+        let reattached = matches!(
+            span.attributes.get(agentrace::REATTACHED),
+            Some(AttributeValue::Bool(true))
+        );
         nodes.push(TraceNode {
             span,
             depth,
@@ -261,8 +352,11 @@ fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
                 .map(|&c| position[c])
                 .collect(),
             orphan,
+            reattached,
+            subtree: SubtreeTotals::default(),
         });
     }
+    SubtreeTotals::fill(&mut nodes);
     (nodes, roots)
 }
 

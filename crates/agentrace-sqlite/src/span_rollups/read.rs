@@ -20,7 +20,7 @@ use crate::error::{Db, QueryError};
 use crate::model::{
     AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, Overview,
     OverviewQuery, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
-    ToolStats, ToolsAnswer,
+    ToolPoint, ToolStats, ToolsAnswer,
 };
 use crate::query::{by_cost, count_traces, exact_aggregate, key_order};
 use crate::store::SqliteStore;
@@ -521,9 +521,38 @@ type ToolErrors = (
     HashMap<(Option<String>, Option<String>), i64>,
 );
 
-fn tools(conn: &Connection, range: TimeRange, n: usize) -> Result<ToolsAnswer, QueryError> {
+fn tools(
+    conn: &Connection,
+    range: TimeRange,
+    n: usize,
+    bucket_ns: Option<u64>,
+) -> Result<ToolsAnswer, QueryError> {
     let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
     let (rows, _) = grouped(conn, &filter, &[GroupBy::Tool])?;
+    let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
+    if let Some(width_ns) = bucket_ns {
+        let (points, _) = grouped(
+            conn,
+            &filter,
+            &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
+        )?;
+        for p in points {
+            let mut keys = p.keys.into_iter();
+            let tool = match keys.next() {
+                Some(GroupKey::Value(v)) => Some(v),
+                _ => None,
+            };
+            let Some(GroupKey::Bucket(start_unix_nano)) = keys.next() else {
+                continue;
+            };
+            trends.entry(tool).or_default().push(ToolPoint {
+                start_unix_nano,
+                calls: p.count,
+                errors: p.errors,
+                duration: p.duration,
+            });
+        }
+    }
     let mut errors: HashMap<Option<String>, ToolErrors> = HashMap::new();
     Reader::new(conn).errors(&plan(range, true), |key, error_type, pattern, count| {
         if key.dim(KIND) != Some(SpanKind::Tool.as_str()) {
@@ -541,7 +570,10 @@ fn tools(conn: &Connection, range: TimeRange, n: usize) -> Result<ToolsAnswer, Q
                 _ => None,
             });
             let (by_type, by_pattern) = errors.remove(&tool).unwrap_or_default();
+            let mut trend = trends.remove(&tool).unwrap_or_default();
+            trend.sort_by_key(|p| p.start_unix_nano);
             ToolStats {
+                trend,
                 calls: row.count,
                 errors: row.errors,
                 success_rate: if row.count == 0 {
@@ -621,9 +653,24 @@ impl SqliteStore {
     /// Tool calls (spans of kind `tool`) in a range widened to whole minutes, by tool: calls,
     /// failures, success rate, duration percentiles (within 3.2 %), and the `top` most
     /// frequent error types and error message patterns. From the rollups.
-    pub fn tools(&self, range: TimeRange, top: usize) -> Result<ToolsAnswer, QueryError> {
+    ///
+    /// With `bucket_ns` (a whole number of minutes), each tool also gets its trend: calls,
+    /// failures and duration percentiles per bucket that has calls.
+    pub fn tools(
+        &self,
+        range: TimeRange,
+        top: usize,
+        bucket_ns: Option<u64>,
+    ) -> Result<ToolsAnswer, QueryError> {
+        if let Some(w) = bucket_ns
+            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
+        {
+            return Err(QueryError::Invalid(format!(
+                "the trend's bucket width must be a whole number of minutes, not {w} ns"
+            )));
+        }
         let range = align(range);
-        self.snapshot(|conn| tools(conn, range, top))
+        self.snapshot(|conn| tools(conn, range, top, bucket_ns))
     }
 }
 

@@ -1,0 +1,23 @@
+// A ranked list with proportional bars: the top models, agents, users or sessions by cost.
+
+import { html } from '../lib/html.js';
+import * as fmt from '../lib/format.js';
+
+/**
+ * `rows`: `{ label, href?, cost, unpriced, calls }`. Bars are proportional to cost; rows
+ * without any priced call show "unpriced", never $0.
+ */
+export function BarList({ rows, empty = 'Nothing in this range.' }) {
+  if (!rows.length) return html`<div class="empty small">${empty}</div>`;
+  const max = Math.max(...rows.map((r) => r.cost ?? 0), 1e-12);
+  return html`<ol class="ranked">
+    ${rows.map(
+      (r) => html`<li>
+        <div class="ranked-fill" style=${{ width: `${Math.max(2, ((r.cost ?? 0) / max) * 100)}%` }}></div>
+        <span class="ranked-label">${r.href ? html`<a href=${r.href}>${r.label}</a>` : r.label}</span>
+        <span class="ranked-value">${fmt.usdWithUnpriced(r.cost, r.unpriced)}</span>
+        <span class="ranked-meta">${fmt.count(r.calls)} ${r.unit ?? 'calls'}</span>
+      </li>`,
+    )}
+  </ol>`;
+}

@@ -1,0 +1,72 @@
+// Time series with uPlot: lines, areas or stacked bars over a shared time axis, sized to
+// their container.
+
+import { html, useEffect, useRef } from '../lib/html.js';
+import uPlot from '../../vendor/uplot/uPlot.esm.js';
+
+const AXIS = { stroke: '#8b93a7', grid: { stroke: 'rgba(139,147,167,0.12)', width: 1 }, ticks: { show: false }, font: '11px system-ui, sans-serif' };
+
+/** Sums of the series below each one, so bars stack (uPlot draws each from 0). */
+function stacked(values) {
+  const out = [];
+  let below = values[0].map(() => 0);
+  for (const v of values) {
+    const top = v.map((y, i) => (y === null ? below[i] : below[i] + y));
+    out.push(top);
+    below = top;
+  }
+  return out;
+}
+
+/**
+ * `times`: bucket starts in Unix seconds; `series`: `[{ label, color, values, kind }]` with
+ * kind `line` (default), `area` or `bar` (bars stack). `format` turns a y value into text.
+ */
+export function TimeChart({ times, series, height = 180, format = (v) => String(v), stepSeconds }) {
+  const box = useRef(null);
+  const chart = useRef(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return undefined;
+    const bars = series.filter((s) => s.kind === 'bar');
+    const stack = bars.length ? stacked(bars.map((s) => s.values)) : [];
+    const data = [times, ...series.map((s) => (s.kind === 'bar' ? stack[bars.indexOf(s)] : s.values))];
+    const barPaths = uPlot.paths.bars({ size: [0.7, 40], align: 1 });
+    const opts = {
+      width: el.clientWidth || 600,
+      height,
+      padding: [8, 8, 0, 0],
+      cursor: { points: { size: 6 }, drag: { x: false, y: false } },
+      legend: { show: series.length > 1 },
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [
+        { ...AXIS, space: 60 },
+        { ...AXIS, size: 64, values: (u, splits) => splits.map(format) },
+      ],
+      series: [
+        { value: (u, t) => (t === null ? '' : new Date(t * 1000).toLocaleString()) },
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: s.kind === 'bar' ? 0 : 1.75,
+          fill: s.kind === 'bar' ? s.color : s.kind === 'area' ? `${s.color}33` : undefined,
+          paths: s.kind === 'bar' ? barPaths : undefined,
+          points: { show: false },
+          value: (u, v, si, i) => (i === null || s.values[i] === null || s.values[i] === undefined ? '—' : format(s.values[i])),
+        })),
+      ],
+    };
+    // Bars stack: draw the tallest (the top of the stack) first, so each lower one shows.
+    if (bars.length > 1) opts.series = [opts.series[0], ...opts.series.slice(1).reverse()];
+    const ordered = bars.length > 1 ? [data[0], ...data.slice(1).reverse()] : data;
+    chart.current = new uPlot(opts, ordered, el);
+    const resize = new ResizeObserver(() => chart.current?.setSize({ width: el.clientWidth, height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, [times, series, height, stepSeconds]);
+  return html`<div class="chart" ref=${box}></div>`;
+}

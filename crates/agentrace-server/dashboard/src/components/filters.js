@@ -1,0 +1,42 @@
+// Filter fields bound to the URL's query: typing updates the URL (debounced), so a filtered
+// view can be shared and survives a reload.
+
+import { html, useEffect, useRef, useState } from '../lib/html.js';
+import { setQuery } from '../lib/router.js';
+
+/** A text filter on query key `name`. */
+export function TextFilter({ name, label, query, placeholder, width }) {
+  const [value, setValue] = useState(query[name] ?? '');
+  const timer = useRef(null);
+  useEffect(() => setValue(query[name] ?? ''), [query[name]]);
+  const change = (event) => {
+    const v = event.target.value;
+    setValue(v);
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => setQuery({ [name]: v.trim() || null, cursor: null }), 350);
+  };
+  return html`<label class="filter" style=${width ? { width } : undefined}>
+    <span>${label}</span>
+    <input type="search" name=${name} value=${value} placeholder=${placeholder ?? 'any'} onInput=${change} autocomplete="off" spellcheck="false" />
+  </label>`;
+}
+
+/** A choice filter on query key `name`: `options` as `[value, label]`, `''` meaning any. */
+export function SelectFilter({ name, label, query, options }) {
+  return html`<label class="filter">
+    <span>${label}</span>
+    <select name=${name} value=${query[name] ?? ''} onChange=${(e) => setQuery({ [name]: e.target.value || null, cursor: null })}>
+      ${options.map(([v, l]) => html`<option value=${v}>${l}</option>`)}
+    </select>
+  </label>`;
+}
+
+/** A row of filters with a reset link when any is set. */
+export function FilterBar({ query, names, children }) {
+  const active = names.some((n) => query[n]);
+  const reset = () => setQuery(Object.fromEntries(names.map((n) => [n, null])));
+  return html`<div class="filter-bar">
+    ${children}
+    ${active && html`<button type="button" class="link-button reset" onClick=${reset}>Clear filters</button>`}
+  </div>`;
+}

@@ -1,0 +1,22 @@
+// Line icons (24×24, stroked), drawn as SVG elements.
+
+import { html } from '../lib/html.js';
+
+const PATHS = {
+  overview: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z',
+  traces: 'M4 6h10M4 12h16M4 18h7M17 5l3 1-3 1M14 17l3 1-3 1',
+  sessions: 'M4 5h16v10H8l-4 4zM8 9h8M8 12h5',
+  cost: 'M12 3v18M16.5 7.5c0-1.7-2-3-4.5-3s-4.5 1.3-4.5 3 2 2.6 4.5 3 4.5 1.3 4.5 3-2 3-4.5 3-4.5-1.3-4.5-3',
+  tools: 'M14.5 6.5a4 4 0 0 0-5.4 5.4L3.5 17.5 6.5 20.5l5.6-5.6a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.4-.6-.6-2.4z',
+  events: 'M5 4h14v16H5zM8 8h8M8 12h8M8 16h5',
+  status: 'M3 12h4l2-6 4 12 2-6h6',
+  logout: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
+  copy: 'M9 9h11v11H9zM5 15H4V4h11v1',
+  check: 'M5 12l5 5L20 7',
+};
+
+export function Icon({ name, size = 18 }) {
+  return html`<svg class="icon" width=${size} height=${size} viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
+    <path d=${PATHS[name]} />
+  </svg>`;
+}

@@ -1,0 +1,63 @@
+// The frame around every view: navigation, the time range, the live/paused control.
+
+import { html, useState } from '../lib/html.js';
+import { Icon } from './icons.js';
+import { RangePicker } from './range-picker.js';
+import { setPaused, useConnectionState, useLive, usePaused } from '../lib/live.js';
+import * as fmt from '../lib/format.js';
+
+const NAV = [
+  ['/', 'Overview', 'overview'],
+  ['/traces', 'Traces', 'traces'],
+  ['/sessions', 'Sessions', 'sessions'],
+  ['/cost', 'Cost', 'cost'],
+  ['/tools', 'Tools', 'tools'],
+  ['/events', 'Events', 'events'],
+  ['/status', 'Status', 'status'],
+];
+
+function navActive(href, path) {
+  return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
+}
+
+/** Live/paused, with the feed's state and the spans per second it reports. */
+function LiveControl() {
+  const paused = usePaused();
+  const state = useConnectionState();
+  const [rate, setRate] = useState(null);
+  useLive({}, (m) => m.type === 'summary' && setRate(m.spans_per_second));
+  const label = paused ? 'Paused' : state === 'live' ? 'Live' : 'Connecting…';
+  return html`<div class="live-control">
+    <button type="button" class=${`live-toggle ${paused ? 'paused' : state}`} aria-pressed=${!paused} onClick=${() => setPaused(!paused)} title=${paused ? 'Resume live updates' : 'Pause live updates'}>
+      <span class="dot"></span>${label}
+    </button>
+    ${!paused && rate !== null && html`<span class="rate" title="Spans committed per second">${fmt.compact(rate)} spans/s</span>`}
+  </div>`;
+}
+
+export function Layout({ path, range, title, showRange = true, session, onLogout, children }) {
+  return html`<div class="layout">
+    <aside class="sidebar">
+      <a class="brand" href="/"><span class="logo"></span>agentrace</a>
+      <nav>
+        ${NAV.map(
+          ([href, label, icon]) => html`<a href=${href} class=${navActive(href, path) ? 'active' : ''} aria-current=${navActive(href, path) ? 'page' : undefined}>
+            <${Icon} name=${icon} /> <span>${label}</span>
+          </a>`,
+        )}
+      </nav>
+      ${session?.token_required &&
+      html`<button type="button" class="logout" onClick=${onLogout}><${Icon} name="logout" /> <span>Log out</span></button>`}
+    </aside>
+    <div class="main">
+      <header class="topbar">
+        <h1>${title}</h1>
+        <div class="topbar-controls">
+          ${showRange && html`<${RangePicker} range=${range} />`}
+          <${LiveControl} />
+        </div>
+      </header>
+      <main class="content">${children}</main>
+    </div>
+  </div>`;
+}

@@ -1,0 +1,56 @@
+// Captured content as people read it: who said what, tool calls with their arguments and
+// results. All of it is text — Markdown and HTML included — never markup.
+
+import { html } from '../lib/html.js';
+
+/** JSON text pretty-printed when it is JSON, else as it is. */
+export function pretty(text) {
+  if (typeof text !== 'string') return JSON.stringify(text, null, 2);
+  const trimmed = text.trim();
+  if (!(trimmed.startsWith('{') || trimmed.startsWith('['))) return text;
+  try {
+    return JSON.stringify(JSON.parse(trimmed), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+function Part({ part }) {
+  switch (part.type) {
+    case 'tool_call':
+      return html`<div class="part tool-call">
+        <div class="part-head">→ calls <strong>${part.name}</strong>${part.id && html` <span class="muted">${part.id}</span>`}</div>
+        <pre class="text">${pretty(part.arguments)}</pre>
+      </div>`;
+    case 'tool_result':
+      return html`<div class="part tool-result">
+        <div class="part-head">← result${part.id && html` <span class="muted">${part.id}</span>`}</div>
+        <pre class="text">${pretty(part.result)}</pre>
+      </div>`;
+    default:
+      return html`<pre class="text">${part.text}</pre>`;
+  }
+}
+
+export function Message({ message }) {
+  return html`<div class=${`message role-${String(message.role).replace(/[^a-z_]/gi, '')}`}>
+    <div class="role">${message.role}${message.finish_reason && html` <span class="muted">· ${message.finish_reason}</span>`}</div>
+    ${message.parts.map((p) => html`<${Part} part=${p} />`)}
+  </div>`;
+}
+
+/** A span's content: system instructions, messages in and out, tool input and output. */
+export function Content({ content }) {
+  if (!content || !Object.keys(content).length) return null;
+  return html`<div class="captured">
+    ${content.system?.map((t) => html`<div class="message role-system"><div class="role">system instructions</div><pre class="text">${t}</pre></div>`)}
+    ${content.input?.length > 0 && html`<div class="captured-group"><h4>Input</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
+    ${content.output?.length > 0 && html`<div class="captured-group"><h4>Output</h4>${content.output.map((m) => html`<${Message} message=${m} />`)}</div>`}
+    ${content.tool &&
+    html`<div class="captured-group">
+      <h4>Tool call</h4>
+      ${content.tool.arguments !== undefined && html`<div class="part tool-call"><div class="part-head">arguments</div><pre class="text">${pretty(content.tool.arguments)}</pre></div>`}
+      ${content.tool.result !== undefined && html`<div class="part tool-result"><div class="part-head">result</div><pre class="text">${pretty(content.tool.result)}</pre></div>`}
+    </div>`}
+  </div>`;
+}

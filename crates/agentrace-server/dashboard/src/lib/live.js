@@ -1,0 +1,189 @@
+// The live feed (WebSocket /api/v1/live). Views subscribe with a filter; subscribers with the
+// same filter share one connection, which reconnects with exponential backoff and jitter. A
+// tab in the background holds no connection and no timer: every connection closes while the
+// page is hidden or the user paused live updates, and reopens (views refreshing once) after.
+
+import { useEffect, useRef, useState } from './html.js';
+import { withQuery } from './router.js';
+import { API } from './api.js';
+
+const INITIAL_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 30000;
+
+// ---- small observable values ----
+
+function observable(initial) {
+  let value = initial;
+  const listeners = new Set();
+  return {
+    get: () => value,
+    set(next) {
+      if (next === value) return;
+      value = next;
+      for (const l of listeners) l(next);
+    },
+    use() {
+      const [v, set] = useState(value);
+      useEffect(() => {
+        listeners.add(set);
+        set(value);
+        return () => listeners.delete(set);
+      }, []);
+      return v;
+    },
+  };
+}
+
+const paused = observable(sessionStorage.getItem('agentrace.paused') === '1');
+const visible = observable(!document.hidden);
+/** `live`, `connecting`, `paused`, `hidden` or `idle` (nobody subscribed). */
+const state = observable('idle');
+
+document.addEventListener('visibilitychange', () => {
+  visible.set(!document.hidden);
+  sync();
+});
+
+/** Whether live updates are paused by the user (re-renders on change). */
+export const usePaused = () => paused.use();
+/** The feed's state, for the top bar (re-renders on change). */
+export const useConnectionState = () => state.use();
+/** Whether live updates flow now: visible and not paused (re-renders on change). */
+export function useActive() {
+  return !usePaused() && visible.use();
+}
+
+/** Pauses or resumes live updates everywhere. */
+export function setPaused(value) {
+  paused.set(value);
+  sessionStorage.setItem('agentrace.paused', value ? '1' : '0');
+  sync();
+}
+
+// ---- the shared connections ----
+
+/** filter key → { url, handlers, socket, timer, backoff } */
+const connections = new Map();
+
+function open(c) {
+  state.set('connecting');
+  const socket = new WebSocket(c.url);
+  c.socket = socket;
+  socket.onopen = () => {
+    c.backoff = INITIAL_BACKOFF_MS;
+    state.set('live');
+  };
+  socket.onmessage = (event) => {
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    for (const handler of c.handlers) handler(message);
+  };
+  socket.onclose = () => {
+    if (c.socket !== socket) return;
+    c.socket = null;
+    if (!c.handlers.size || paused.get() || !visible.get()) return;
+    state.set('connecting');
+    const wait = c.backoff * (0.5 + Math.random() / 2);
+    c.backoff = Math.min(c.backoff * 2, MAX_BACKOFF_MS);
+    c.timer = setTimeout(() => {
+      c.timer = null;
+      if (c.handlers.size && !paused.get() && visible.get()) open(c);
+    }, wait);
+  };
+}
+
+function close(c) {
+  clearTimeout(c.timer);
+  c.timer = null;
+  const socket = c.socket;
+  c.socket = null;
+  socket?.close();
+}
+
+/** Opens or closes every connection to match subscribers, pause and visibility. */
+function sync() {
+  const active = !paused.get() && visible.get();
+  for (const [key, c] of connections) {
+    if (!c.handlers.size) {
+      close(c);
+      connections.delete(key);
+    } else if (!active) {
+      close(c);
+    } else if (!c.socket && !c.timer) {
+      open(c);
+    }
+  }
+  if (!connections.size) state.set('idle');
+  else if (paused.get()) state.set('paused');
+  else if (!visible.get()) state.set('hidden');
+}
+
+function subscribe(filter, handler) {
+  const path = withQuery(`${API}/live`, filter);
+  let c = connections.get(path);
+  if (!c) {
+    c = {
+      url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`,
+      handlers: new Set(),
+      socket: null,
+      timer: null,
+      backoff: INITIAL_BACKOFF_MS,
+    };
+    connections.set(path, c);
+  }
+  c.handlers.add(handler);
+  sync();
+  return () => {
+    c.handlers.delete(handler);
+    sync();
+  };
+}
+
+/**
+ * Receives the live feed's messages (`spans`, `events`, `summary`, `lagged`) matching
+ * `filter` (`session`, `service`, `kind`) while `enabled`.
+ */
+export function useLive(filter, onMessage, enabled = true) {
+  const handler = useRef(onMessage);
+  handler.current = onMessage;
+  const key = JSON.stringify(filter);
+  useEffect(() => {
+    if (!enabled) return undefined;
+    return subscribe(filter, (m) => handler.current(m));
+  }, [key, enabled]);
+}
+
+/**
+ * Calls `refresh` when a live message satisfies `when` (at most once per `everyMs`), and once
+ * whenever updates resume (the page shown again, or un-paused): for views that re-query.
+ */
+export function useLiveRefresh(filter, refresh, { enabled = true, everyMs = 2000, when = () => true } = {}) {
+  const last = useRef(0);
+  const pending = useRef(null);
+  const run = useRef(refresh);
+  run.current = refresh;
+  const active = useActive();
+  const wasActive = useRef(active);
+  useEffect(() => {
+    if (enabled && active && !wasActive.current) run.current();
+    wasActive.current = active;
+  }, [active, enabled]);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  useLive(
+    filter,
+    (message) => {
+      if (!when(message) || pending.current) return;
+      const wait = Math.max(0, everyMs - (Date.now() - last.current));
+      pending.current = setTimeout(() => {
+        pending.current = null;
+        last.current = Date.now();
+        run.current();
+      }, wait);
+    },
+    enabled,
+  );
+}

@@ -1,0 +1,108 @@
+// Status: the pipeline's health — what was accepted, stored, dropped and refused, the writer
+// and its queue, retention, repairs, the fan-out sinks, the store. Refreshed every 5 seconds
+// while the page is visible.
+
+import { html, useEffect, useState } from '../lib/html.js';
+import { useApi } from '../lib/api.js';
+import { useActive } from '../lib/live.js';
+import * as fmt from '../lib/format.js';
+import { Card, Facts, Pending, Stat } from '../components/common.js';
+
+function Signal({ name, s }) {
+  return html`<tr>
+    <th scope="row">${name}</th>
+    <td class="num">${fmt.count(s.accepted)}</td>
+    <td class="num">${fmt.count(s.stored)}</td>
+    <td class="num">${fmt.count(s.duplicates)}</td>
+    <td class=${`num ${s.rejected ? 'warn-text' : ''}`}>${fmt.count(s.rejected)}</td>
+    <td class=${`num ${s.dropped ? 'error-text' : ''}`}>${fmt.count(s.dropped)}</td>
+  </tr>`;
+}
+
+export function Status() {
+  const [tick, setTick] = useState(0);
+  const active = useActive();
+  useEffect(() => {
+    if (!active) return undefined;
+    const timer = setInterval(() => setTick((n) => n + 1), 5000);
+    return () => clearInterval(timer);
+  }, [active]);
+  const state = useApi('/status', {}, tick);
+  const st = state.data;
+  if (!st) return html`<${Pending} state=${state} />`;
+  const w = st.writer;
+  const r = st.requests;
+  const queueRatio = w.queue_capacity_records ? w.queued_records / w.queue_capacity_records : 0;
+  return html`<div class="view status">
+    <div class="stats">
+      <${Stat} label="Writer" value=${w.alive ? 'running' : 'stopped'} tone=${w.alive ? 'good' : 'bad'} detail=${`${fmt.count(w.commits)} commits · last ${w.last_commit_unix_nano ? fmt.ago(w.last_commit_unix_nano) : 'never'}`} />
+      <${Stat} label="Queue" value=${`${fmt.count(w.queued_records)} / ${fmt.count(w.queue_capacity_records)}`} tone=${queueRatio > 0.8 ? 'warn' : ''} detail=${`${fmt.count(w.queued_requests)} of ${fmt.count(w.queue_capacity_requests)} requests waiting`} />
+      <${Stat} label="Spans stored" value=${fmt.count(st.spans.stored)} detail=${`${fmt.count(st.spans.duplicates)} duplicates · ${fmt.count(st.spans.dropped)} dropped`} />
+      <${Stat} label="Store" value=${fmt.bytes(st.store.file_bytes)} detail=${`schema v${st.store.schema_version}`} />
+      <${Stat} label="Up since" value=${fmt.ago(st.started_unix_nano)} detail=${fmt.dateTime(st.started_unix_nano)} />
+    </div>
+    <div class="grid two">
+      <${Card} title="Records">
+        <table class="table compact">
+          <thead><tr><th></th><th class="num">Accepted</th><th class="num">Stored</th><th class="num">Duplicates</th><th class="num">Rejected</th><th class="num">Dropped</th></tr></thead>
+          <tbody>
+            <${Signal} name="Spans" s=${st.spans} />
+            <${Signal} name="Events" s=${st.events} />
+            <${Signal} name="Metric points" s=${st.measurements} />
+          </tbody>
+        </table>
+      </${Card}>
+      <${Card} title="Requests">
+        <${Facts} items=${[
+          ['Received', fmt.count(r.received)],
+          ['Invalid (4xx)', fmt.count(r.invalid)],
+          ['Unauthorized', fmt.count(r.unauthorized)],
+          ['Forbidden (host or origin)', fmt.count(r.forbidden)],
+          ['Overloaded (retryable)', fmt.count(r.overloaded)],
+          ['Failed', fmt.count(r.failed)],
+        ]} />
+      </${Card}>
+      <${Card} title="Writer">
+        <${Facts} items=${[
+          ['Commits', fmt.count(w.commits)],
+          ['Write errors', fmt.count(w.errors)],
+          ['Processor panics', fmt.count(w.processor_panics)],
+          ['Last error', w.last_error ?? 'none'],
+        ]} />
+      </${Card}>
+      <${Card} title="Retention and repairs">
+        <${Facts} items=${[
+          ['Retention runs', fmt.count(st.retention.runs)],
+          ['Spans deleted', fmt.count(st.retention.spans_deleted)],
+          ['Events deleted', fmt.count(st.retention.events_deleted)],
+          ['Metric rows deleted', fmt.count(st.retention.metrics_deleted)],
+          ['Last run', st.retention.last_run_unix_nano ? fmt.ago(st.retention.last_run_unix_nano) : 'not yet'],
+          ['Retention error', st.retention.last_error ?? 'none'],
+          ['Traces watched for repair', fmt.count(st.repairs.tracked)],
+          ['Orphans marked / cleared', `${fmt.count(st.repairs.orphans_marked)} / ${fmt.count(st.repairs.orphans_cleared)}`],
+          ['Roots re-attached', fmt.count(st.repairs.reattached)],
+          ['Aggregate calls marked', fmt.count(st.repairs.aggregates_marked)],
+        ]} />
+      </${Card}>
+    </div>
+    ${st.pipeline &&
+    html`<${Card} title="Fan-out sinks (/metrics, forwarding)">
+      <table class="table compact">
+        <thead><tr><th>Sink</th><th class="num">Accepted</th><th class="num">Exported</th><th class="num">Dropped</th><th class="num">Failed</th><th class="num">Retries</th><th>Last error</th></tr></thead>
+        <tbody>
+          ${(st.pipeline.sinks ?? []).map(
+            (k) => html`<tr>
+              <th scope="row">${k.name}</th>
+              <td class="num">${fmt.count(k.accepted)}</td>
+              <td class="num">${fmt.count(k.exported)}</td>
+              <td class=${`num ${k.dropped ? 'error-text' : ''}`}>${fmt.count(k.dropped)}</td>
+              <td class=${`num ${k.failed ? 'error-text' : ''}`}>${fmt.count(k.failed)}</td>
+              <td class="num">${fmt.count(k.retries)}</td>
+              <td>${k.last_error ?? html`<span class="muted">none</span>`}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </${Card}>`}
+  </div>`;
+}

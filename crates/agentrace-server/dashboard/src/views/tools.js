@@ -1,0 +1,69 @@
+// Tools: per tool, calls, success rate, duration percentiles, its most frequent failures and
+// its trend over the range.
+
+import { html } from '../lib/html.js';
+import { useApi } from '../lib/api.js';
+import { apiRange, bucketFor } from '../lib/range.js';
+import * as fmt from '../lib/format.js';
+import { Pending } from '../components/common.js';
+
+/** Calls per bucket as a small bar chart (failures in red), gaps included. */
+function Trend({ points, range, bucketMs }) {
+  const n = Math.max(1, Math.ceil((range.toMs - range.fromMs) / bucketMs));
+  const start = Math.floor(range.fromMs / bucketMs) * bucketMs;
+  const calls = new Array(n + 1).fill(0);
+  const errors = new Array(n + 1).fill(0);
+  for (const p of points) {
+    const i = Math.floor((p.start_unix_nano / 1e6 - start) / bucketMs);
+    if (i >= 0 && i <= n) {
+      calls[i] += p.calls;
+      errors[i] += p.errors;
+    }
+  }
+  const max = Math.max(...calls, 1);
+  const w = 100 / calls.length;
+  return html`<svg class="trend" viewBox="0 0 100 30" preserveAspectRatio="none" role="img" aria-label="Calls over the range">
+    ${calls.map((c, i) => c > 0 && html`<rect x=${i * w + w * 0.1} y=${30 - (c / max) * 30} width=${w * 0.8} height=${(c / max) * 30} class="ok" />`)}
+    ${errors.map((e, i) => e > 0 && html`<rect x=${i * w + w * 0.1} y=${30 - (e / max) * 30} width=${w * 0.8} height=${(e / max) * 30} class="failed" />`)}
+  </svg>`;
+}
+
+const BUCKET_MS = { '1m': 60e3, '5m': 300e3, '15m': 900e3, '1h': 3600e3, '6h': 6 * 3600e3, '1d': 86400e3 };
+
+export function Tools({ range }) {
+  const bucket = bucketFor(range);
+  const state = useApi('/tools', { ...apiRange(range), top: 3, bucket });
+  if (!state.data) return html`<${Pending} state=${state} />`;
+  const tools = state.data.tools;
+  if (!tools.length) return html`<div class="empty">No tool call in this range (spans of kind <code>tool</code>: <code>execute_tool</code> spans, OpenInference TOOL spans, …).</div>`;
+  return html`<div class="view tools">
+    <div class="table-wrap">
+      <table class="table tools-table">
+        <thead>
+          <tr>
+            <th>Tool</th><th class="num">Calls</th><th class="num">Success</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
+            <th>Top failures</th><th>Calls over the range <span class="muted">(per ${bucket})</span></th>
+          </tr>
+        </thead>
+        <tbody>
+          ${tools.map(
+            (t) => html`<tr class=${t.success_rate < 0.9 ? 'has-error' : ''}>
+              <td><a href=${`/traces?kind=tool&name=${encodeURIComponent(t.tool ?? '')}`}>${t.tool ?? '(unnamed)'}</a></td>
+              <td class="num">${fmt.count(t.calls)}</td>
+              <td class="num"><span class=${t.success_rate < 0.9 ? 'error-text' : t.success_rate < 0.99 ? 'warn-text' : 'ok-text'}>${fmt.percent(t.success_rate)}</span></td>
+              <td class="num">${fmt.duration(t.duration.p50_ns)}</td>
+              <td class="num">${fmt.duration(t.duration.p95_ns)}</td>
+              <td class="num">${fmt.duration(t.duration.p99_ns)}</td>
+              <td class="errors-cell">
+                ${t.top_errors.length
+                  ? t.top_errors.map((e) => html`<div><span class="badge status-error">${fmt.count(e.count)}</span> ${e.error_type && html`<strong>${e.error_type}</strong>`} <span class="mono small">${e.pattern}</span></div>`)
+                  : html`<span class="muted">none</span>`}
+              </td>
+              <td class="trend-cell"><${Trend} points=${t.trend ?? []} range=${range} bucketMs=${BUCKET_MS[bucket]} /></td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>
+    </div>
+  </div>`;
+}

@@ -1,0 +1,142 @@
+// Traces: the trace list with the API's filters, sortable, paged by cursor. While the range
+// follows "now" and the list is newest first, new traces appear at the top as they arrive.
+
+import { html, useEffect, useRef, useState } from '../lib/html.js';
+import { get } from '../lib/api.js';
+import { apiRange } from '../lib/range.js';
+import { useLiveRefresh } from '../lib/live.js';
+import { setQuery } from '../lib/router.js';
+import * as fmt from '../lib/format.js';
+import { ErrorBox, Loading } from '../components/common.js';
+import { FilterBar, SelectFilter, TextFilter } from '../components/filters.js';
+import { Table } from '../components/table.js';
+import { StatusBadge } from '../components/badges.js';
+
+const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'other'];
+const FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name'];
+const PAGE = 50;
+
+const COLUMNS = [
+  {
+    key: 'start',
+    label: 'Started',
+    sortKey: 'start',
+    render: (t) => html`<span title=${fmt.dateTime(t.start_unix_nano)}>${fmt.dateTime(t.start_unix_nano).slice(5)}</span>`,
+  },
+  {
+    key: 'name',
+    label: 'Trace',
+    render: (t) => html`<span class="trace-name">${t.root_name}</span>${!t.has_root && html` <span class="badge warn" title="The root span has not arrived">no root</span>`}<span class="sub">${t.service_name}</span>`,
+  },
+  { key: 'agent', label: 'Agent', render: (t) => t.agent_name ?? html`<span class="muted">—</span>` },
+  { key: 'session', label: 'Session', render: (t) => (t.session_id ? html`<a href=${`/sessions/${encodeURIComponent(t.session_id)}`}>${t.session_id}</a>` : html`<span class="muted">—</span>`) },
+  { key: 'user', label: 'User', render: (t) => t.user_id ?? html`<span class="muted">—</span>` },
+  { key: 'duration', label: 'Duration', align: 'num', sortKey: 'duration', render: (t) => fmt.duration(t.duration_ns) },
+  { key: 'spans', label: 'Spans', align: 'num', sortKey: 'spans', render: (t) => fmt.count(t.span_count) },
+  {
+    key: 'errors',
+    label: 'Errors',
+    align: 'num',
+    sortKey: 'errors',
+    render: (t) => (t.error_count ? html`<${StatusBadge} status="error" /> ${fmt.count(t.error_count)}` : html`<span class="muted">0</span>`),
+  },
+  { key: 'tokens', label: 'Tokens', align: 'num', sortKey: 'tokens', render: (t) => fmt.compact(fmt.totalTokens(t.usage)) },
+  { key: 'cost', label: 'Cost', align: 'num', sortKey: 'cost', render: (t) => fmt.usdWithUnpriced(t.cost, t.unpriced_count) },
+];
+
+/** The API query of the list: filters, order and range. */
+function listQuery(query, range) {
+  const q = { ...apiRange(range), limit: PAGE };
+  for (const f of FILTERS) if (query[f]) q[f] = query[f];
+  if (query.sort) q.sort = query.sort;
+  if (query.order) q.order = query.order;
+  return q;
+}
+
+export function Traces({ query, range }) {
+  const [rows, setRows] = useState(null);
+  const [next, setNext] = useState(null);
+  const [error, setError] = useState(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const fresh = useRef(new Set());
+  const q = listQuery(query, range);
+  const key = JSON.stringify(q);
+
+  const current = useRef(null);
+  current.current = rows;
+  const loadFirst = (merge) =>
+    get('/traces', q).then(
+      (page) => {
+        setError(null);
+        const old = current.current;
+        if (!merge || !old) {
+          setRows(page.traces);
+          setNext(page.next_cursor);
+          return;
+        }
+        // New traces go on top, the rows already shown are updated in place, the pages
+        // loaded below stay.
+        const known = new Set(old.map((t) => t.trace_id));
+        const added = page.traces.filter((t) => !known.has(t.trace_id));
+        const updated = new Map(page.traces.map((t) => [t.trace_id, t]));
+        fresh.current = new Set(added.map((t) => t.trace_id));
+        setRows([...added, ...old.map((t) => updated.get(t.trace_id) ?? t)]);
+      },
+      (e) => setError(e),
+    );
+
+  useEffect(() => {
+    setRows(null);
+    fresh.current = new Set();
+    loadFirst(false);
+  }, [key]);
+
+  const newestFirst = !query.sort || query.sort === 'start';
+  useLiveRefresh({}, () => loadFirst(true), {
+    enabled: range.follows && newestFirst && query.order !== 'asc',
+    everyMs: 1000,
+    when: (m) => m.type === 'spans',
+  });
+
+  const more = () => {
+    setLoadingMore(true);
+    get('/traces', { ...q, cursor: next })
+      .then((page) => {
+        setRows((old) => [...(old ?? []), ...page.traces]);
+        setNext(page.next_cursor);
+      }, setError)
+      .finally(() => setLoadingMore(false));
+  };
+
+  const sort = { key: query.sort ?? 'start', ascending: query.order === 'asc' };
+  const onSort = (k) =>
+    setQuery({ sort: k === 'start' ? null : k, order: sort.key === k && !sort.ascending ? 'asc' : null }, { push: true });
+
+  return html`<div class="view traces">
+    <${FilterBar} query=${query} names=${FILTERS}>
+      <${TextFilter} name="name" label="Name contains" query=${query} placeholder="span name" />
+      <${TextFilter} name="service" label="Service" query=${query} />
+      <${SelectFilter} name="kind" label="Has a span of kind" query=${query} options=${[['', 'any'], ...KINDS.map((k) => [k, k])]} />
+      <${TextFilter} name="model" label="Model" query=${query} />
+      <${TextFilter} name="agent" label="Agent" query=${query} />
+      <${TextFilter} name="session" label="Session" query=${query} />
+      <${TextFilter} name="user" label="User" query=${query} />
+      <${SelectFilter} name="status" label="Status" query=${query} options=${[['', 'any'], ['error', 'failed'], ['ok', 'ok']]} />
+      <${TextFilter} name="min_duration" label="Min duration" query=${query} placeholder="e.g. 2s" width="7.5rem" />
+    </${FilterBar}>
+    <${ErrorBox} error=${error} />
+    ${rows === null
+      ? !error && html`<${Loading} />`
+      : html`<${Table}
+          columns=${COLUMNS}
+          rows=${rows}
+          rowKey=${(t) => t.trace_id}
+          href=${(t) => `/traces/${t.trace_id}`}
+          sort=${sort}
+          onSort=${onSort}
+          rowClass=${(t) => [fresh.current.has(t.trace_id) ? 'fresh' : '', t.error_count ? 'has-error' : ''].join(' ')}
+          empty="No trace matches these filters in this range."
+        />`}
+    ${next && html`<div class="more"><button type="button" onClick=${more} disabled=${loadingMore}>${loadingMore ? 'Loading…' : 'Load more'}</button></div>`}
+  </div>`;
+}

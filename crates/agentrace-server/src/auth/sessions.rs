@@ -1,0 +1,191 @@
+//! The dashboard's login sessions: a random id in an `HttpOnly`, `SameSite=Strict` cookie,
+//! remembered by the server (by its SHA-256, so the table holds nothing a reader could replay)
+//! until it expires or the user logs out. Sessions live in memory: a restart logs everyone out.
+//! Failed logins are throttled.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, header};
+use sha2::{Digest, Sha256};
+
+/// The cookie's name.
+pub(crate) const COOKIE: &str = "agentrace_session";
+/// How long a session lasts.
+pub(crate) const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3_600);
+/// Sessions remembered at most; beyond, the one closest to expiry is forgotten.
+const MAX_SESSIONS: usize = 10_000;
+/// Failed logins allowed per [`FAILURE_WINDOW`]; more are refused with 429 until the window
+/// moves on.
+const MAX_FAILURES: usize = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Live sessions and recent failed logins.
+#[derive(Debug)]
+pub(crate) struct Sessions {
+    live: Mutex<HashMap<[u8; 32], Instant>>,
+    failures: Mutex<VecDeque<Instant>>,
+    ttl: Duration,
+}
+
+/// A session id could not be drawn from the operating system's random source.
+#[derive(Debug, thiserror::Error)]
+#[error("no randomness for a session id: {0}")]
+pub(crate) struct NoRandomness(getrandom::Error);
+
+fn digest(id: &str) -> [u8; 32] {
+    Sha256::digest(id.as_bytes()).into()
+}
+
+impl Sessions {
+    pub(crate) fn new() -> Self {
+        Self::with_ttl(SESSION_TTL)
+    }
+
+    pub(crate) fn with_ttl(ttl: Duration) -> Self {
+        Self {
+            live: Mutex::new(HashMap::new()),
+            failures: Mutex::new(VecDeque::new()),
+            ttl,
+        }
+    }
+
+    /// How long a session lasts.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A new session; returns its id (64 hex digits, 256 random bits).
+    pub(crate) fn start(&self) -> Result<String, NoRandomness> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(NoRandomness)?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let now = Instant::now();
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        if live.len() >= MAX_SESSIONS {
+            live.retain(|_, expires| *expires > now);
+        }
+        if live.len() >= MAX_SESSIONS
+            && let Some(oldest) = live.iter().min_by_key(|(_, e)| **e).map(|(k, _)| *k)
+        {
+            live.remove(&oldest);
+        }
+        live.insert(digest(&id), now + self.ttl);
+        Ok(id)
+    }
+
+    /// Whether `id` names a session that has not expired nor ended.
+    pub(crate) fn is_live(&self, id: &str) -> bool {
+        let key = digest(id);
+        let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
+        match live.get(&key) {
+            Some(expires) if *expires > Instant::now() => true,
+            Some(_) => {
+                live.remove(&key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Ends the session `id` (logout).
+    pub(crate) fn end(&self, id: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&digest(id));
+    }
+
+    /// `Some(wait)` when too many logins failed lately: refuse until `wait` has passed.
+    pub(crate) fn throttled(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        while failures
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW)
+        {
+            failures.pop_front();
+        }
+        (failures.len() >= MAX_FAILURES).then(|| {
+            failures
+                .front()
+                .map_or(FAILURE_WINDOW, |t| FAILURE_WINDOW - now.duration_since(*t))
+        })
+    }
+
+    /// Counts a failed login.
+    pub(crate) fn failed(&self) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(Instant::now());
+    }
+}
+
+/// The session id in the request's cookies, if any.
+pub(crate) fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim_matches('"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    #[test]
+    fn a_session_lives_until_it_ends_or_expires() -> Result<(), NoRandomness> {
+        let sessions = Sessions::new();
+        let id = sessions.start()?;
+        assert_eq!(id.len(), 64);
+        assert!(sessions.is_live(&id));
+        assert!(!sessions.is_live(&id.replace(&id[..1], "x")));
+        assert_ne!(sessions.start()?, id, "ids are random");
+        sessions.end(&id);
+        assert!(!sessions.is_live(&id));
+
+        let short = Sessions::with_ttl(Duration::ZERO);
+        let id = short.start()?;
+        assert!(!short.is_live(&id), "expired at once");
+        Ok(())
+    }
+
+    #[test]
+    fn failed_logins_are_throttled() {
+        let sessions = Sessions::new();
+        for _ in 0..MAX_FAILURES - 1 {
+            sessions.failed();
+            assert_eq!(sessions.throttled(), None);
+        }
+        sessions.failed();
+        let wait = sessions.throttled();
+        assert!(
+            wait.is_some_and(|w| w <= FAILURE_WINDOW && w > Duration::ZERO),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; agentrace_session=abc ; b=2"),
+        );
+        assert_eq!(cookie(&headers), Some("abc"));
+        let mut other = HeaderMap::new();
+        other.append(
+            header::COOKIE,
+            HeaderValue::from_static("agentrace_session_x=1"),
+        );
+        assert_eq!(cookie(&other), None);
+    }
+}
