@@ -8,3 +8,4 @@ mod documents;
 mod live;
 mod records;
 mod support;
+mod views;
