@@ -5,6 +5,10 @@
 #   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
 #                tests/integration/python/requirements.txt), in a virtualenv at
 #                ${AGENTRACE_VENV:-target/integration-venv}
+#   chromium     Debian's Chromium, for the dashboard's browser tests (headless, driven over
+#                the DevTools protocol)
+#   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
+#                pinned in tests/browser/package-lock.json), with npm ci
 #
 # Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN) is left alone. Needs
 # apt-get; runs it directly as root, through sudo otherwise. The Debian package also installs a
@@ -76,5 +80,45 @@ install_python_clients() {
     log "python clients: $("$venv/bin/python" -m pip list 2>/dev/null | grep -c opentelemetry) opentelemetry packages"
 }
 
+have_chromium() {
+    [[ -x "${AGENTRACE_CHROMIUM:-/usr/bin/chromium}" ]]
+}
+
+install_chromium() {
+    if have_chromium; then
+        log "chromium: already installed (${AGENTRACE_CHROMIUM:-/usr/bin/chromium})"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "chromium is missing and apt-get is not available: install Chromium yourself and set AGENTRACE_CHROMIUM"
+        return 1
+    fi
+    log "installing chromium with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
+    log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
+}
+
+install_browser_suite() {
+    local root suite stamp
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    suite="$root/tests/browser"
+    stamp="$suite/node_modules/.installed-lock.json"
+    if [[ -f "$stamp" ]] && cmp -s "$suite/package-lock.json" "$stamp"; then
+        log "browser suite: npm packages already installed"
+        return 0
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        log "npm is missing: install Node.js 20 with npm"
+        return 1
+    fi
+    log "browser suite: npm ci in $suite"
+    (cd "$suite" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$suite/package-lock.json" "$stamp"
+}
+
 install_prometheus
 install_python_clients
+install_chromium
+install_browser_suite

@@ -8,11 +8,16 @@
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
 //!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
-//!   receivers over gRPC and HTTP, the Jaeger preset). Installs what it needs first with
+//!   receivers over gRPC and HTTP, the Jaeger preset), then the dashboard in Debian's headless
+//!   Chromium (`tests/browser`). Installs what it needs first with
 //!   `scripts/install-test-deps.sh`; with `CI=true` a missing component fails the suite.
 //!   `ci` ends with it.
 //! - `cargo xtask demo`: the README's main job: the simulated multi-agent workflow, then
 //!   `agentrace summary` on the store it wrote.
+//! - `cargo xtask dashboard [vendor | check]`: the dashboard's front end
+//!   (`crates/agentrace-server/dashboard`): `vendor` fetches its libraries from npm at the
+//!   versions pinned in `vendor.json`; `check` (what `ci` runs) verifies the vendored files
+//!   against their npm packages and runs the front end's unit tests with `node --test`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,8 +30,11 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(),
         Some("integration") => integration(),
+        Some("dashboard") => dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
-            eprintln!("usage: cargo xtask <ci | integration | bench [layer|sinks|cost…] | demo>");
+            eprintln!(
+                "usage: cargo xtask <ci | integration | bench [layer|sinks|cost|metrics|ingest|dashboard…] | demo | dashboard [vendor|check]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -141,6 +149,7 @@ fn ci() -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings");
     step("docs (broken links are errors)", docs)?;
 
+    dashboard("check")?;
     demo()?;
     integration()?;
     println!(
@@ -148,6 +157,46 @@ fn ci() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The dashboard's front end, inside the server crate.
+fn dashboard_dir() -> PathBuf {
+    root()
+        .join("crates")
+        .join("agentrace-server")
+        .join("dashboard")
+}
+
+/// `node` with `args`, in `dir`.
+fn node(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.args(args).current_dir(dir);
+    cmd
+}
+
+/// `vendor`: fetch the front end's libraries from npm; `check`: compare the vendored files with
+/// their npm packages, and run the front end's unit tests.
+fn dashboard(what: &str) -> Result<(), String> {
+    let dir = dashboard_dir();
+    match what {
+        "vendor" => step(
+            "dashboard: vendor libraries from npm",
+            node(&dir, &["tools/vendor.mjs"]),
+        ),
+        "check" => {
+            step(
+                "dashboard: vendored libraries match their npm packages",
+                node(&dir, &["tools/vendor.mjs", "--check"]),
+            )?;
+            step(
+                "dashboard: front-end unit tests",
+                node(&dir, &["--test", "tests/"]),
+            )
+        }
+        other => Err(format!(
+            "dashboard: unknown task {other:?}; expected vendor or check"
+        )),
+    }
 }
 
 /// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
@@ -201,7 +250,24 @@ fn integration() -> Result<(), String> {
         )
         .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
         .env("AGENTRACE_PYTHON", venv.join("bin").join("python"));
-    step("integration: the suite", suite)
+    step("integration: the suite", suite)?;
+
+    let mut browser = Command::new("npm");
+    browser
+        .args(["test", "--silent"])
+        .current_dir(root().join("tests").join("browser"))
+        .env(
+            "AGENTRACE_BIN",
+            target_dir().join("debug").join("agentrace"),
+        )
+        .env(
+            "AGENTRACE_SCREENSHOTS",
+            target_dir().join("dashboard-screenshots"),
+        );
+    step(
+        "integration: the dashboard in headless Chromium (tests/browser)",
+        browser,
+    )
 }
 
 fn bench(names: &[String]) -> Result<(), String> {

@@ -398,7 +398,10 @@ async fn users_and_sessions_rank_by_activity_or_cost() -> TestResult {
     let users = api.ok("/users?sort=cost", "Users").await?;
     let list = users["users"].as_array().ok_or("users")?;
     let names: HashSet<&str> = list.iter().filter_map(|u| u["user_id"].as_str()).collect();
-    assert!(["u-0", "u-1", "u-2"].iter().all(|u| names.contains(u)), "{names:?}");
+    assert!(
+        ["u-0", "u-1", "u-2"].iter().all(|u| names.contains(u)),
+        "{names:?}"
+    );
     let costs: Vec<f64> = list
         .iter()
         .map(|u| u["cost"].as_f64().unwrap_or(-1.0))
@@ -407,7 +410,10 @@ async fn users_and_sessions_rank_by_activity_or_cost() -> TestResult {
         costs.windows(2).all(|w| w[0] >= w[1]),
         "costliest first: {costs:?}"
     );
-    for u in list.iter().filter(|u| u["user_id"].as_str().is_some_and(|n| n.starts_with("u-"))) {
+    for u in list
+        .iter()
+        .filter(|u| u["user_id"].as_str().is_some_and(|n| n.starts_with("u-")))
+    {
         let name = u["user_id"].as_str().ok_or("a user")?;
         let runs: Vec<_> = api.runs.iter().filter(|r| r.user == name).collect();
         assert_eq!(u["traces"].as_u64(), Some(runs.len() as u64), "{name}");
@@ -494,7 +500,10 @@ async fn cost_downloads_as_csv_with_the_json_numbers() -> TestResult {
         .position(|h| h == "cost_usd")
         .ok_or("cost column")?;
     for (record, row) in records.iter().zip(rows) {
-        assert_eq!(record.get(0), Some(row["keys"]["model"].as_str().unwrap_or_default()));
+        assert_eq!(
+            record.get(0),
+            Some(row["keys"]["model"].as_str().unwrap_or_default())
+        );
         assert_eq!(
             record.get(2).and_then(|c| c.parse::<u64>().ok()),
             row["calls"].as_u64()

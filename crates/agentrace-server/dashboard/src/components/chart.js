@@ -22,7 +22,7 @@ function stacked(values) {
  * `times`: bucket starts in Unix seconds; `series`: `[{ label, color, values, kind }]` with
  * kind `line` (default), `area` or `bar` (bars stack). `format` turns a y value into text.
  */
-export function TimeChart({ times, series, height = 180, format = (v) => String(v), stepSeconds }) {
+export function TimeChart({ times, series, height = 180, format = (v) => String(v) }) {
   const box = useRef(null);
   const chart = useRef(null);
   useEffect(() => {
@@ -31,14 +31,20 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
     const bars = series.filter((s) => s.kind === 'bar');
     const stack = bars.length ? stacked(bars.map((s) => s.values)) : [];
     const data = [times, ...series.map((s) => (s.kind === 'bar' ? stack[bars.indexOf(s)] : s.values))];
-    const barPaths = uPlot.paths.bars({ size: [0.7, 40], align: 1 });
+    const barPaths = uPlot.paths.bars({ size: [0.7, 40] });
+    // Bars are centred on their bucket: widen the time axis by half a bucket on each side.
+    const step = times.length > 1 ? Math.min(...times.slice(1).map((t, i) => t - times[i])) : 60;
+    const half = bars.length ? step / 2 : 0;
     const opts = {
       width: el.clientWidth || 600,
       height,
       padding: [8, 8, 0, 0],
       cursor: { points: { size: 6 }, drag: { x: false, y: false } },
       legend: { show: series.length > 1 },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        x: { time: true, range: (u, min, max) => [min - half, max + half] },
+        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [
         { ...AXIS, space: 60 },
         { ...AXIS, size: 64, values: (u, splits) => splits.map(format) },
@@ -67,6 +73,6 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [times, series, height, stepSeconds]);
+  }, [times, series, height]);
   return html`<div class="chart" ref=${box}></div>`;
 }

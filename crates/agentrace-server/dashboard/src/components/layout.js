@@ -24,14 +24,16 @@ function navActive(href, path) {
 function LiveControl() {
   const paused = usePaused();
   const state = useConnectionState();
-  const [rate, setRate] = useState(null);
-  useLive({}, (m) => m.type === 'summary' && setRate(m.spans_per_second));
+  // Spans per second over the last ten summaries (one a second): steadier than one second's.
+  const [rates, setRates] = useState([]);
+  useLive({}, (m) => m.type === 'summary' && setRates((r) => [...r.slice(-9), m.spans_per_second]));
+  const rate = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
   const label = paused ? 'Paused' : state === 'live' ? 'Live' : 'Connecting…';
   return html`<div class="live-control">
     <button type="button" class=${`live-toggle ${paused ? 'paused' : state}`} aria-pressed=${!paused} onClick=${() => setPaused(!paused)} title=${paused ? 'Resume live updates' : 'Pause live updates'}>
       <span class="dot"></span>${label}
     </button>
-    ${!paused && rate !== null && html`<span class="rate" title="Spans committed per second">${fmt.compact(rate)} spans/s</span>`}
+    ${!paused && rate !== null && html`<span class="rate" title="Spans committed per second, over the last 10 seconds">${rate < 10 ? rate.toFixed(1) : fmt.compact(rate)} spans/s</span>`}
   </div>`;
 }
 

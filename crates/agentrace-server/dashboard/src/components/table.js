@@ -28,7 +28,7 @@ export function Table({ columns, rows, rowKey, href, sort, onSort, rowClass, emp
       <thead><tr>${columns.map(header)}</tr></thead>
       <tbody>
         ${rows.map(
-          (row) => html`<tr key=${rowKey(row)} class=${rowClass?.(row) ?? ''} onClick=${(e) => open(e, row)}>
+          (row) => html`<tr key=${rowKey(row)} data-key=${rowKey(row)} class=${rowClass?.(row) ?? ''} onClick=${(e) => open(e, row)}>
             ${columns.map(
               (c, i) => html`<td class=${c.align ?? ''}>${i === 0 && href ? html`<a href=${href(row)}>${c.render(row)}</a>` : c.render(row)}</td>`,
             )}

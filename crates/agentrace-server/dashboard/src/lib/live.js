@@ -101,7 +101,10 @@ function close(c) {
   c.timer = null;
   const socket = c.socket;
   c.socket = null;
-  socket?.close();
+  if (!socket) return;
+  // Closing a socket that is still connecting makes the browser log an error: let it open.
+  if (socket.readyState === WebSocket.CONNECTING) socket.onopen = () => socket.close();
+  else socket.close();
 }
 
 /** Opens or closes every connection to match subscribers, pause and visibility. */

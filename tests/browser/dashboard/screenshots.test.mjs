@@ -1,0 +1,58 @@
+// Screenshots of every view over the demo workload (`agentrace serve --demo`), written to
+// target/dashboard-screenshots/ for people to look at (docs/dashboard.md shows them); each view
+// must also load without a console error with live data flowing.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { launch, openPage } from '../lib/browser.mjs';
+import { ROOT, api, startServer } from '../lib/server.mjs';
+import { views } from '../lib/views.mjs';
+
+const OUT = process.env.AGENTRACE_SCREENSHOTS ?? join(ROOT, 'target', 'dashboard-screenshots');
+
+let browser;
+let server;
+
+before(async () => {
+  browser = await launch();
+  if (!browser) return;
+  server = await startServer({ args: ['--demo'] });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('every view over the demo workload, as a screenshot', async (t) => {
+  if (!browser) return t.skip('no Chromium');
+  mkdirSync(OUT, { recursive: true });
+  // A multi-agent run with a failed tool, and a session with several turns, once the demo's
+  // history is in (the demo back-fills a day when it starts).
+  let trace;
+  for (let i = 0; i < 240 && !trace; i += 1) {
+    const { traces } = await api(server, '/traces?from=-1h&service=research-assistant&status=error&limit=50');
+    const overview = await api(server, '/overview?from=-24h');
+    if (overview.traces >= 1_300) trace = traces.find((x) => x.span_count >= 10);
+    if (!trace) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(trace, 'the demo back-filled its history');
+  const tree = await api(server, `/traces/${trace.trace_id}`);
+  const llm = tree.nodes.find((n) => n.span.kind === 'llm' && n.span.attributes?.['gen_ai.output.messages']?.includes('tool_call'))
+    ?? tree.nodes.find((n) => n.span.kind === 'llm');
+  const { sessions } = await api(server, '/sessions?from=-1h&limit=50');
+  const session = sessions.reduce((a, b) => (b.traces > a.traces ? b : a));
+  for (const view of views({ traceId: trace.trace_id, spanId: llm.span.span_id, sessionId: session.session_id })) {
+    const page = await openPage(browser);
+    await page.goto(server.app + view.path);
+    await page.waitForSelector(view.ready, { timeout: 15_000 });
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: join(OUT, `${view.name}.png`) });
+    assert.deepEqual(page.errors, [], `${view.name}: ${page.errors.join('\n')}`);
+    await page.context().close();
+  }
+  console.log(`screenshots in ${OUT}`);
+});

@@ -1,0 +1,247 @@
+// Every view in a real browser against a real server fed by the OpenTelemetry JS SDK: no
+// console error, the numbers the API answers, the live list, the trace and its graph, deep
+// links and the back button, and telemetry that tries to run script.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import * as fmt from '../../../crates/agentrace-server/dashboard/src/lib/format.js';
+import { launch, openPage } from '../lib/browser.mjs';
+import { api, startServer } from '../lib/server.mjs';
+import { provider, sendEvents, sendRun } from '../lib/telemetry.mjs';
+import { views } from '../lib/views.mjs';
+
+const XSS_NAME = '<img src=x onerror="window.__xss = 1"> agent';
+const XSS_PROMPT = '<script>window.__xss = 2</script><img src=x onerror="window.__xss = 3">';
+
+describe('the dashboard', () => {
+  let browser;
+  let server;
+  let tracing;
+  const runs = {};
+
+  before(async () => {
+    browser = await launch();
+    if (!browser) return;
+    server = await startServer();
+    tracing = provider(server.otlpHttp, 'browser-suite');
+    const now = Date.now();
+    runs.first = await sendRun(tracing, { session: 's-alpha', user: 'ada', question: 'Which agents need tracing?', answer: 'All of them.', startMs: now - 120_000 });
+    runs.second = await sendRun(tracing, { session: 's-alpha', user: 'ada', question: 'And what do they cost?', answer: 'See the cost view.', startMs: now - 60_000 });
+    runs.other = await sendRun(tracing, { session: 's-beta', user: 'bob', question: 'Summarize the news.', answer: 'Nothing new.', startMs: now - 30_000, model: 'gpt-4o-mini' });
+    runs.xss = await sendRun(tracing, { session: 's-xss', user: 'mallory', question: XSS_PROMPT, answer: '<b onmouseover="window.__xss = 4">bold?</b>', startMs: now - 20_000, rootName: XSS_NAME });
+    await sendEvents(server.otlpHttp, {
+      traceId: runs.first.traceId,
+      spanId: runs.first.rootSpanId,
+      session: 's-alpha',
+      service: 'browser-suite',
+      timeMs: now - 100_000,
+      messages: [['INFO', 9, 'web_search returned'], ['ERROR', 17, 'fetch_url timed out after 30s']],
+    });
+  });
+
+  after(async () => {
+    await tracing?.shutdown();
+    await browser?.close();
+    await server?.stop();
+  });
+
+  /** A fresh page at `path`, once `ready` is on screen. */
+  async function visit(path, ready) {
+    const page = await openPage(browser);
+    await page.goto(server.app + path);
+    await page.waitForSelector(ready, { timeout: 10_000 });
+    return page;
+  }
+
+  const text = (page, selector) => page.locator(selector).first().evaluate((e) => (e instanceof HTMLElement ? e.innerText : e.textContent));
+  const keys = (page) => page.$$eval('table tbody tr[data-key]', (rows) => rows.map((r) => r.dataset.key));
+
+  test('every view loads without a console error and shows what the API answers', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const tree = await api(server, `/traces/${runs.first.traceId}`);
+    const llm = tree.nodes.find((n) => n.span.kind === 'llm').span;
+    const checks = {
+      async overview(page) {
+        const o = await api(server, '/overview?from=-1h');
+        assert.equal(await text(page, '[data-stat="LLM calls"]'), fmt.count(o.requests));
+        assert.equal(await text(page, '[data-stat="Errors"]'), fmt.count(o.errors));
+        assert.equal(await text(page, '[data-stat="Cost"]'), fmt.usd(o.cost));
+        assert.equal(await text(page, '[data-stat="Tokens"]'), fmt.compact(fmt.totalTokens(o.usage)));
+        assert.equal(o.requests, 12, 'four runs of three model calls');
+      },
+      async traces(page) {
+        const list = await api(server, '/traces?from=-1h');
+        assert.deepEqual(await keys(page), list.traces.map((x) => x.trace_id));
+        const first = list.traces[0];
+        const cost = await page.locator(`tr[data-key="${first.trace_id}"] td`).last().innerText();
+        assert.equal(cost, fmt.usdWithUnpriced(first.cost, first.unpriced_count));
+      },
+      async trace(page) {
+        assert.equal(await page.locator('.timeline .row').count(), tree.nodes.length);
+        assert.equal(await text(page, '[data-stat="Spans"]'), fmt.count(tree.summary.span_count));
+        assert.equal(await text(page, '[data-stat="Cost"]'), fmt.usdWithUnpriced(tree.summary.cost, tree.summary.unpriced_count));
+        assert.match(await text(page, '.detail-title'), new RegExp(llm.name));
+      },
+      async 'agent-graph'(page) {
+        const g = await api(server, `/traces/${runs.first.traceId}/graph`);
+        const shown = await page.$$eval('svg .node', (nodes) => nodes.map((n) => n.dataset.node).sort());
+        assert.deepEqual(shown, g.nodes.map((n) => n.id).sort());
+      },
+      async sessions(page) {
+        const s = await api(server, '/sessions?from=-1h&limit=200');
+        assert.deepEqual(await keys(page), s.sessions.map((x) => x.session_id));
+      },
+      async session(page) {
+        const s = await api(server, '/sessions/s-alpha?order=asc&messages=true&limit=25');
+        assert.equal(await page.locator('.thread .turn').count(), s.traces.length);
+        assert.equal(await text(page, '.thread .turn .bubble.user pre'), s.traces[0].turn.input);
+        assert.equal(await text(page, '.thread .turn .bubble.assistant pre'), s.traces[0].turn.output);
+      },
+      async cost(page) {
+        const c = await api(server, '/cost?from=-24h&group_by=model,hour');
+        assert.equal(await text(page, '.total-line strong'), fmt.usdWithUnpriced(c.total.cost, c.total.unpriced));
+        assert.equal(await page.locator('.table-wrap tbody tr').count(), c.rows.length);
+      },
+      async tools(page) {
+        const tools = await api(server, '/tools?from=-1h&top=3&bucket=1m');
+        const names = await page.$$eval('.tools-table tbody tr td:first-child', (cells) => cells.map((c) => c.innerText));
+        assert.deepEqual(names, tools.tools.map((x) => x.tool));
+        assert.equal(await text(page, '.tools-table tbody tr td:nth-child(2)'), fmt.count(tools.tools[0].calls));
+      },
+      async events(page) {
+        const e = await api(server, '/events?from=-1h&limit=100');
+        assert.equal(await page.locator('.table-wrap tbody tr').count(), e.events.length);
+        assert.equal(await text(page, '.event-message'), e.events[0].message);
+      },
+      async status(page) {
+        const s = await api(server, '/status');
+        assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));
+      },
+    };
+    for (const view of views({ traceId: runs.first.traceId, spanId: llm.span_id, sessionId: 's-alpha' })) {
+      const page = await visit(view.path, view.ready);
+      await checks[view.name](page);
+      // Let late answers and the live feed settle, then require a clean console.
+      await page.waitForTimeout(300);
+      assert.deepEqual(page.errors, [], `${view.name}: ${page.errors.join('\n')}`);
+      await page.context().close();
+    }
+  });
+
+  test('a span sent over OTLP appears in the live trace list within 2 s, without reload', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit('/traces', 'table tbody tr[data-key]');
+    await page.waitForSelector('.live-toggle.live');
+    const before = await keys(page);
+    const run = await sendRun(tracing, { session: 's-live', user: 'lin', question: 'Live?', answer: 'Live.', startMs: Date.now() - 2_000 });
+    const acknowledged = Date.now();
+    await page.waitForSelector(`tr[data-key="${run.traceId}"]`, { timeout: 2_000 });
+    const seen = Date.now() - acknowledged;
+    const after = await keys(page);
+    assert.equal(after[0], run.traceId, 'new traces go on top');
+    assert.deepEqual(after.slice(1), before, 'the rows already shown stay');
+    assert.deepEqual(page.errors, []);
+    console.log(`live: the trace appeared ${seen} ms after its spans were acknowledged`);
+    await page.context().close();
+  });
+
+  test('the trace view shows the tree, the waterfall and an LLM span in full', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const tree = await api(server, `/traces/${runs.first.traceId}`);
+    const page = await visit(`/traces/${runs.first.traceId}`, '.timeline .row');
+    assert.equal(await page.locator('.timeline .row').count(), 7);
+    assert.equal(await page.locator('.timeline .span-bar').count(), 7);
+    const depths = await page.$$eval('.timeline .row', (rows) => rows.map((r) => Number(r.getAttribute('aria-level'))));
+    assert.deepEqual(depths, tree.nodes.map((n) => n.depth + 1), 'depth first, as the API nests them');
+    // The root's row sums its subtree.
+    const rootCost = await page.locator('.timeline .row').first().locator('.cell.num').nth(1).innerText();
+    assert.equal(rootCost, `Σ ${fmt.usdWithUnpriced(tree.nodes[0].subtree.cost, tree.nodes[0].subtree.unpriced)}`);
+    const llm = tree.nodes.find((n) => n.span.kind === 'llm').span;
+    await page.click(`.row[data-span="${llm.span_id}"]`);
+    await page.waitForSelector('.detail tr.total');
+    assert.match(page.url(), new RegExp(`span=${llm.span_id}`));
+    assert.equal(await text(page, '.detail tr.total td:last-child'), fmt.usd(llm.cost.total));
+    await page.waitForSelector('.detail .message.role-user');
+    assert.equal(await text(page, '.detail .message.role-user pre'), 'Which agents need tracing?');
+    // Collapse the root: one row left, its subtree summed beside it.
+    await page.click('.timeline .row >> nth=0 >> .toggle');
+    assert.equal(await page.locator('.timeline .row').count(), 1);
+    assert.match(await text(page, '.timeline .row'), /6 below · 1 failed/);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('the agent graph shows the agents, their tools and models, and the delegation', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit(`/traces/${runs.first.traceId}/graph`, 'svg .node');
+    for (const node of ['agent:planner', 'agent:researcher', 'tool:web_search', 'tool:fetch_url', 'model:openai/gpt-4o']) {
+      assert.equal(await page.locator(`[data-node="${node}"]`).count(), 1, node);
+    }
+    assert.equal(await page.locator('[data-edge="agent:planner->agent:researcher"]').count(), 1);
+    assert.match(await text(page, '[data-edge="agent:researcher->tool:fetch_url"]'), /1 failed/);
+    assert.match(await text(page, '[data-edge="agent:planner->model:openai/gpt-4o"]'), /×2/);
+    await page.click('text=Call by call');
+    await page.waitForURL(/mode=expanded/);
+    await page.waitForFunction(() => document.querySelectorAll('svg .node').length === 7);
+    // A node opens its span in the timeline.
+    await page.click('svg .node.node-agent >> nth=0');
+    await page.waitForSelector('.detail');
+    assert.doesNotMatch(page.url(), /\/graph/);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('deep links, filters in the URL and the back button work', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit('/traces?user=bob', 'table tbody tr[data-key]');
+    assert.deepEqual(await keys(page), [runs.other.traceId], 'the filter from the URL');
+    assert.equal(await page.inputValue('input[name="user"]'), 'bob');
+    await page.goto(`${server.app}/traces`);
+    await page.waitForSelector(`tr[data-key="${runs.first.traceId}"]`);
+    await page.click(`tr[data-key="${runs.first.traceId}"] a`);
+    await page.waitForSelector('.timeline .row');
+    assert.equal(new URL(page.url()).pathname, `/traces/${runs.first.traceId}`);
+    await page.click('.tabs >> text=Agent graph');
+    await page.waitForSelector('svg .node');
+    assert.equal(new URL(page.url()).pathname, `/traces/${runs.first.traceId}/graph`);
+    await page.goBack();
+    await page.waitForSelector('.timeline .row');
+    await page.goBack();
+    await page.waitForSelector('table tbody tr[data-key]');
+    assert.equal(new URL(page.url()).pathname, '/traces');
+    // The range lives in the URL too, and a reload keeps everything.
+    await page.goto(`${server.app}/sessions?range=24h&sort=cost`);
+    await page.waitForSelector('table tbody tr[data-key]');
+    assert.match(await text(page, '.range-button'), /Last 24 hours/);
+    await page.reload();
+    await page.waitForSelector('table tbody tr[data-key]');
+    assert.match(await text(page, '.range-button'), /Last 24 hours/);
+    assert.equal(await page.locator('th[aria-sort="descending"]').innerText(), 'Cost ▼');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
+  test('telemetry that carries markup is shown as text and runs nothing', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const tree = await api(server, `/traces/${runs.xss.traceId}`);
+    const llm = tree.nodes.find((n) => n.span.kind === 'llm').span;
+    for (const [path, ready] of [
+      ['/traces', `tr[data-key="${runs.xss.traceId}"]`],
+      [`/traces/${runs.xss.traceId}?span=${llm.span_id}`, '.detail .message.role-user'],
+      [`/traces/${runs.xss.traceId}/graph`, 'svg .node'],
+      ['/sessions/s-xss', '.thread .turn'],
+    ]) {
+      const page = await visit(path, ready);
+      await page.hover(ready);
+      await page.waitForTimeout(200);
+      assert.equal(await page.evaluate(() => window.__xss), undefined, `${path}: script ran`);
+      assert.equal(await page.locator('img[src="x"], script:not([src]), [onerror], [onmouseover]').count(), 0, `${path}: markup was inserted`);
+      assert.deepEqual(page.errors, [], path);
+      if (path === '/traces') assert.match(await text(page, `tr[data-key="${runs.xss.traceId}"] .trace-name`), /^<img src=x onerror/);
+      if (path.includes('span=')) assert.equal(await text(page, '.detail .message.role-user pre'), XSS_PROMPT);
+      if (path.startsWith('/sessions')) assert.equal(await text(page, '.bubble.user pre'), XSS_PROMPT);
+      await page.context().close();
+    }
+  });
+});

@@ -1,0 +1,17 @@
+// Every view of the dashboard: its URL (given a trace and a session to show) and what is on
+// screen once it has loaded. The screenshots, the tests and the benchmark walk this list.
+
+export function views({ traceId, spanId, sessionId }) {
+  return [
+    { name: 'overview', path: '/', ready: '[data-stat="LLM calls"]' },
+    { name: 'traces', path: '/traces', ready: 'table tbody tr[data-key]' },
+    { name: 'trace', path: `/traces/${traceId}${spanId ? `?span=${spanId}` : ''}`, ready: spanId ? '.detail .detail-section' : '.timeline .row' },
+    { name: 'agent-graph', path: `/traces/${traceId}/graph`, ready: 'svg .node' },
+    { name: 'sessions', path: '/sessions', ready: 'table tbody tr[data-key]' },
+    { name: 'session', path: `/sessions/${encodeURIComponent(sessionId)}`, ready: '.thread .turn' },
+    { name: 'cost', path: '/cost?group_by=model,hour&range=24h', ready: '.total-line' },
+    { name: 'tools', path: '/tools', ready: '.tools-table tbody tr' },
+    { name: 'events', path: '/events', ready: 'table tbody tr[data-key]' },
+    { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
+  ];
+}
