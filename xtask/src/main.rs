@@ -7,6 +7,8 @@
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
 //!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans.
+//!   `bench dashboard` loads the same server, then measures every view of the dashboard in
+//!   headless Chromium (render times, the API calls each makes, bytes, heap).
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
 //!   receivers over gRPC and HTTP, the Jaeger preset), then the dashboard in Debian's headless
 //!   Chromium (`tests/browser`). Installs what it needs first with
@@ -281,6 +283,10 @@ fn bench(names: &[String]) -> Result<(), String> {
             bench_ingest()?;
             continue;
         }
+        if name == "dashboard" {
+            bench_dashboard()?;
+            continue;
+        }
         let mut cmd = cargo();
         cmd.args(["bench", "--all-features", "--bench", name]);
         step(&format!("bench {name}"), cmd)?;
@@ -313,70 +319,125 @@ fn http_ok(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
+/// A release `agentrace serve` on free ports over a fresh data directory.
+struct BenchServer {
+    child: std::process::Child,
+    http: u16,
+    app: u16,
+    data: PathBuf,
+}
+
+impl BenchServer {
+    /// Builds the server and the load generator (release), starts the server in
+    /// `target/<name>`, waits until it is ready.
+    fn start(name: &str) -> Result<Self, String> {
+        let mut build = cargo();
+        build.args([
+            "build",
+            "--release",
+            "-p",
+            "agentrace-cli",
+            "-p",
+            "agentrace-loadgen",
+        ]);
+        step(
+            &format!("bench {name}: build the server and the load generator"),
+            build,
+        )?;
+        let data = target_dir().join(format!("bench-{name}"));
+        let _ = std::fs::remove_dir_all(&data);
+        std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+        let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
+        let log = std::fs::File::create(data.join("server.log")).map_err(|e| e.to_string())?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let mut child = Command::new(target_dir().join("release").join("agentrace"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--otlp-http-port", &http.to_string()])
+            .args(["--otlp-grpc-port", &grpc.to_string()])
+            .args(["--app-port", &app.to_string()])
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let started = Instant::now();
+        while !http_ok(app, "/readyz") {
+            if started.elapsed() > std::time::Duration::from_secs(60)
+                || matches!(child.try_wait(), Ok(Some(_)))
+            {
+                let _ = child.kill();
+                return Err(format!(
+                    "the server did not become ready; see {}",
+                    data.join("server.log").display()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ok(Self {
+            child,
+            http,
+            app,
+            data,
+        })
+    }
+
+    /// The load generator's spans (`AGENTRACE_BENCH_SPANS`, default a million) into it.
+    fn load(&self, name: &str) -> Result<(), String> {
+        let spans = std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into());
+        let mut load = Command::new(target_dir().join("release").join("agentrace-loadgen"));
+        load.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
+            .args(["--api", &format!("http://127.0.0.1:{}", self.app)])
+            .args(["--spans", &spans])
+            .args(["--server-pid", &self.child.id().to_string()]);
+        step(&format!("bench {name}: load"), load)
+    }
+
+    /// A graceful stop (SIGTERM), as an operator would.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        println!(
+            "\nRecord the figures in docs/benchmarks.md; the server's log is in {}.",
+            self.data.join("server.log").display()
+        );
+    }
+}
+
 /// `agentrace serve` (release, SQLite in a fresh directory) under the load generator.
 fn bench_ingest() -> Result<(), String> {
-    let mut build = cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "agentrace-cli",
-        "-p",
-        "agentrace-loadgen",
-    ]);
+    let server = BenchServer::start("ingest")?;
+    let result = server.load("ingest");
+    server.stop();
+    result
+}
+
+/// The dashboard in headless Chromium over a release server holding the load generator's
+/// million spans and a 10,000-span trace (`tests/browser/bench/dashboard.mjs`).
+fn bench_dashboard() -> Result<(), String> {
+    let mut install = Command::new("bash");
+    install
+        .arg(root().join("scripts").join("install-test-deps.sh"))
+        .env("AGENTRACE_VENV", target_dir().join("integration-venv"))
+        .current_dir(root());
     step(
-        "bench ingest: build the server and the load generator",
-        build,
+        "bench dashboard: install Chromium and the browser suite",
+        install,
     )?;
-    let release = target_dir().join("release");
-    let data = target_dir().join("bench-ingest");
-    let _ = std::fs::remove_dir_all(&data);
-    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
-    let log = std::fs::File::create(data.join("server.log")).map_err(|e| e.to_string())?;
-    let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let mut server = Command::new(release.join("agentrace"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--otlp-http-port", &http.to_string()])
-        .args(["--otlp-grpc-port", &grpc.to_string()])
-        .args(["--app-port", &app.to_string()])
-        .stdout(log)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let started = Instant::now();
-    while !http_ok(app, "/readyz") {
-        if started.elapsed() > std::time::Duration::from_secs(60)
-            || matches!(server.try_wait(), Ok(Some(_)))
-        {
-            let _ = server.kill();
-            return Err(format!(
-                "the server did not become ready; see {}",
-                data.join("server.log").display()
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let spans = std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into());
-    let mut load = Command::new(release.join("agentrace-loadgen"));
-    load.args(["--endpoint", &format!("http://127.0.0.1:{http}")])
-        .args(["--api", &format!("http://127.0.0.1:{app}")])
-        .args(["--spans", &spans])
-        .args(["--server-pid", &server.id().to_string()]);
-    let result = step("bench ingest: load", load);
-    // A graceful stop (SIGTERM), as an operator would.
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status();
-    let _ = server.wait();
-    result?;
-    println!(
-        "\nRecord the figures in docs/benchmarks.md; the server's log is in {}.",
-        data.join("server.log").display()
-    );
-    Ok(())
+    let server = BenchServer::start("dashboard")?;
+    let result = server.load("dashboard").and_then(|()| {
+        let mut measure = Command::new("node");
+        measure
+            .arg("bench/dashboard.mjs")
+            .args(["--app", &format!("http://127.0.0.1:{}", server.app)])
+            .args(["--otlp", &format!("http://127.0.0.1:{}", server.http)])
+            .current_dir(root().join("tests").join("browser"));
+        step("bench dashboard: every view in headless Chromium", measure)
+    });
+    server.stop();
+    result
 }
 
 /// The README's main job: the simulated workflow writes a store, the CLI summarizes it.

@@ -580,7 +580,8 @@ pub struct SubtreeTotals {
     pub spans: u64,
     /// Failed spans.
     pub errors: u64,
-    /// Tokens.
+    /// Tokens (left out of the JSON when there are none).
+    #[serde(default, skip_serializing_if = "TokenUsage::is_empty")]
     pub usage: TokenUsage,
     /// Cost of the priced spans; `None` when none is priced.
     pub cost: Option<Usd>,

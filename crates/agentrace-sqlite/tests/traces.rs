@@ -503,3 +503,95 @@ fn list_filters() -> TestResult {
     assert_eq!(p2.next_cursor, None);
     Ok(())
 }
+
+/// An LLM call of `t` under `parent`, priced.
+fn call(
+    t: TraceId,
+    id: agentrace_core::SpanId,
+    parent: Option<agentrace_core::SpanId>,
+    start: u64,
+    duration: u64,
+) -> agentrace_core::SpanRecord {
+    let mut s = llm(
+        t,
+        id,
+        "gpt-4o",
+        start,
+        duration,
+        TokenUsage::new(1_000, 100),
+        Some(5_000),
+    );
+    s.parent_span_id = parent;
+    s
+}
+
+#[test]
+fn an_outline_is_the_tree_without_attributes_and_events_but_the_repair_marks() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(40);
+    let mut root = span(t, sid(1), None, "root", T0, 100 * MS);
+    root.attributes.insert("gen_ai.input.messages", "[...]");
+    root.events.push(agentrace_core::SpanEvent {
+        name: "exception".into(),
+        time_unix_nano: T0 + MS,
+        attributes: Default::default(),
+    });
+    let mut call = call(t, sid(2), Some(sid(1)), T0 + MS, 10 * MS);
+    call.attributes.insert("agentrace.reattached", true);
+    call.attributes.insert("http.status_code", 200);
+    store.insert_spans(&[root.clone(), call.clone()])?;
+
+    let full = store.trace(t)?.ok_or("trace missing")?;
+    let outline = store.trace_outline(t)?.ok_or("trace missing")?;
+    assert_eq!(outline.summary, full.summary);
+    assert_eq!(outline.nodes.len(), 2);
+    for (o, f) in outline.nodes.iter().zip(&full.nodes) {
+        assert_eq!(
+            (o.depth, o.parent, &o.children, o.subtree),
+            (f.depth, f.parent, &f.children, f.subtree)
+        );
+        assert_eq!(o.reattached, f.reattached);
+        assert_eq!(
+            (o.span.span_id, &o.span.name, o.span.usage, o.span.cost),
+            (f.span.span_id, &f.span.name, f.span.usage, f.span.cost)
+        );
+        assert!(o.span.events.is_empty());
+    }
+    assert!(outline.nodes[0].span.attributes.is_empty());
+    assert!(outline.nodes[1].reattached, "the repair mark is kept");
+    assert_eq!(outline.nodes[1].span.attributes.len(), 1);
+    assert!(
+        full.nodes[0]
+            .span
+            .attributes
+            .get("gen_ai.input.messages")
+            .is_some()
+    );
+    Ok(())
+}
+
+#[test]
+fn a_turn_is_read_from_the_root_and_the_first_and_last_model_calls() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(41);
+    let root = span(t, sid(1), None, "root", T0, 100 * MS);
+    let first = call(t, sid(2), Some(sid(1)), T0 + MS, 10 * MS);
+    let middle = call(t, sid(3), Some(sid(1)), T0 + 20 * MS, 10 * MS);
+    let last = call(t, sid(4), Some(sid(1)), T0 + 30 * MS, 60 * MS);
+    let tool = span(t, sid(5), Some(sid(1)), "tool", T0 + 95 * MS, MS);
+    store.insert_spans(&[last.clone(), tool, middle, first.clone(), root.clone()])?;
+    let ids: Vec<_> = store.turn_spans(t)?.iter().map(|s| s.span_id).collect();
+    assert_eq!(ids, [root.span_id, first.span_id, last.span_id]);
+
+    let single = tid(42);
+    let only = call(single, sid(1), None, T0, MS);
+    store.insert_spans(&[only.clone()])?;
+    let ids: Vec<_> = store
+        .turn_spans(single)?
+        .iter()
+        .map(|s| s.span_id)
+        .collect();
+    assert_eq!(ids, [only.span_id], "each span once");
+    assert!(store.turn_spans(tid(43))?.is_empty());
+    Ok(())
+}

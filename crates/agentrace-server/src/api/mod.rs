@@ -35,6 +35,8 @@ mod status;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get};
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 pub use error::ApiError;
 
@@ -75,7 +77,15 @@ pub fn router(state: AppState) -> Router {
             router.route(path, route)
         })
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        // Large answers (a trace of thousands of spans) travel gzipped to clients that take it,
+        // at the fastest level.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .quality(CompressionLevel::Fastest)
+                .compress_when(SizeAbove::new(2048)),
+        );
     Router::new().nest(PREFIX, api).with_state(state)
 }
 

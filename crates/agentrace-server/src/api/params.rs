@@ -228,10 +228,11 @@ impl Params {
         }
     }
 
-    /// `true` or `false` (missing: `false`).
-    pub(crate) fn flag(&mut self, name: &'static str) -> Result<bool, ApiError> {
+    /// `true` or `false` (missing: `default`).
+    pub(crate) fn flag(&mut self, name: &'static str, default: bool) -> Result<bool, ApiError> {
         match self.text(name)?.as_deref() {
-            None | Some("false") => Ok(false),
+            None => Ok(default),
+            Some("false") => Ok(false),
             Some("true") => Ok(true),
             Some(other) => Err(ApiError::bad(
                 name,

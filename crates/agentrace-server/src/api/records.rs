@@ -10,6 +10,8 @@ use agentrace_sqlite::{
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::error::{ApiError, blocking};
@@ -86,22 +88,31 @@ fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
     TraceId::from_hex(text).map_err(|e| ApiError::bad("trace_id", format!("{text:?}: {e}")))
 }
 
-/// The stored trace `id`, or 404.
-async fn read_tree(state: &AppState, id: TraceId) -> Result<TraceTree, ApiError> {
-    blocking(&state.store, move |s| s.trace(id))
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no trace {id} is stored")))
+/// The stored trace `id` (in full, or in outline: without the spans' attributes and span
+/// events), or 404.
+async fn read_tree(state: &AppState, id: TraceId, full: bool) -> Result<TraceTree, ApiError> {
+    blocking(&state.store, move |s| {
+        if full {
+            s.trace(id)
+        } else {
+            s.trace_outline(id)
+        }
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no trace {id} is stored")))
 }
 
-/// `GET /traces/{trace_id}`: every span of a trace as a tree.
+/// `GET /traces/{trace_id}`: every span of a trace as a tree (`attributes=false`: without the
+/// spans' attributes and span events).
 pub(super) async fn tree(
     State(state): State<AppState>,
     trace_id: Result<Path<String>, PathRejection>,
-    p: Params,
-) -> Result<Json<TreeView>, ApiError> {
+    mut p: Params,
+) -> Result<Response, ApiError> {
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
+    let full = p.flag("attributes", true)?;
     p.finish()?;
-    let tree = read_tree(&state, parse_trace_id(&trace_id)?).await?;
+    let tree = read_tree(&state, parse_trace_id(&trace_id)?, full).await?;
     let start = tree.summary.start_unix_nano;
     let nodes = tree
         .nodes
@@ -112,11 +123,17 @@ pub(super) async fn tree(
             node,
         })
         .collect();
-    Ok(Json(TreeView {
+    let view = TreeView {
         summary: tree.summary,
         roots: tree.roots,
         nodes,
-    }))
+    };
+    // Written at once into a buffer of about the right size: a 10,000-span tree is megabytes,
+    // and a growing buffer copied itself over and over (a fifth of the time, measured).
+    let mut body = Vec::with_capacity(view.nodes.len().saturating_mul(1_024).saturating_add(1_024));
+    serde_json::to_writer(&mut body, &view)
+        .map_err(|e| ApiError::Internal(format!("encoding a trace: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `GET /traces/{trace_id}/spans/{span_id}` answer.
@@ -157,7 +174,7 @@ pub(super) async fn trace_graph(
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
     let mode = p.parsed::<Mode>("mode")?.unwrap_or(Mode::Aggregated);
     p.finish()?;
-    let tree = read_tree(&state, parse_trace_id(&trace_id)?).await?;
+    let tree = read_tree(&state, parse_trace_id(&trace_id)?, false).await?;
     Ok(Json(graph::build(&tree, mode)))
 }
 
@@ -211,36 +228,20 @@ fn cut(text: String) -> String {
 }
 
 impl Turn {
-    fn of(tree: &TraceTree) -> Self {
-        let calls: Vec<&SpanRecord> = tree
-            .nodes
-            .iter()
-            .map(|n| &n.span)
-            .filter(|s| s.kind == SpanKind::Llm)
-            .collect();
-        let root = tree
-            .roots
-            .first()
-            .and_then(|&r| tree.nodes.get(r))
-            .map(|n| &n.span);
+    /// From [`turn_spans`](agentrace_sqlite::SqliteStore::turn_spans): the root, the first
+    /// and the last LLM call.
+    fn of(spans: &[SpanRecord]) -> Self {
+        let root = spans.iter().find(|s| s.parent_span_id.is_none());
+        let calls: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == SpanKind::Llm).collect();
+        let content = |s: Option<&&SpanRecord>| s.map(|s| SpanContent::of(s));
         let input = root
             .map(SpanContent::of)
             .and_then(|c| c.last_user_text())
-            .or_else(|| {
-                calls
-                    .iter()
-                    .min_by_key(|s| s.start_time_unix_nano)
-                    .and_then(|s| SpanContent::of(s).last_user_text())
-            });
+            .or_else(|| content(calls.first()).and_then(|c| c.last_user_text()));
         let output = root
             .map(SpanContent::of)
             .and_then(|c| c.last_output_text())
-            .or_else(|| {
-                calls
-                    .iter()
-                    .max_by_key(|s| s.end_time_unix_nano)
-                    .and_then(|s| SpanContent::of(s).last_output_text())
-            });
+            .or_else(|| content(calls.last()).and_then(|c| c.last_output_text()));
         Self {
             input: input.map(cut),
             output: output.map(cut),
@@ -289,7 +290,7 @@ pub(super) async fn session(
         by: TraceSort::Start,
         ascending: p.order("order")? == Order::Asc,
     };
-    let messages = p.flag("messages")?;
+    let messages = p.flag("messages", false)?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
@@ -302,7 +303,7 @@ pub(super) async fn session(
         let mut turns = Vec::with_capacity(page.traces.len());
         for t in &page.traces {
             turns.push(match messages {
-                true => s.trace(t.trace_id)?.map(|tree| Turn::of(&tree)),
+                true => Some(Turn::of(&s.turn_spans(t.trace_id)?)),
                 false => None,
             });
         }

@@ -210,11 +210,75 @@ impl SqliteStore {
     /// Spans whose parent is missing (not received, deleted by retention, or part of a
     /// parent cycle) become extra roots marked [`TraceNode::orphan`]; no span is dropped.
     pub fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        self.read(|conn| read_trace(conn, trace_id))
+        self.read(|conn| read_trace(conn, trace_id, Detail::Full))
+    }
+
+    /// [`trace`](Self::trace) without the spans' attributes and span events (but the repair
+    /// marks): the tree of a large trace at a fraction of the cost (read [`span`](Self::span)
+    /// for one span in full).
+    pub fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.read(|conn| read_trace(conn, trace_id, Detail::Outline))
+    }
+
+    /// The spans a conversation turn is read from: the trace's earliest root, its first LLM
+    /// call (by start) and its last (by end), in full, in that order (each at most once).
+    pub fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError> {
+        self.read(|conn| {
+            let pick = |i: u8, condition: &str, order: &str| {
+                format!(
+                    "SELECT {i}, (SELECT span_id FROM spans WHERE trace_no = t.n AND {condition} \
+                     ORDER BY {order} LIMIT 1) FROM t"
+                )
+            };
+            let sql = format!(
+                "WITH t(n) AS (SELECT {}), \
+                 wanted(i, span_id) AS ({} UNION ALL {} UNION ALL {}) \
+                 SELECT {SPAN_COLUMNS} FROM wanted JOIN t \
+                 JOIN spans AS s ON s.trace_no = t.n AND s.span_id = wanted.span_id \
+                 GROUP BY s.span_id ORDER BY min(wanted.i)",
+                *TRACE_NO_OF_ID,
+                pick(0, "parent_span_id IS NULL", "start_ns"),
+                pick(1, "kind = 'llm'", "start_ns"),
+                pick(2, "kind = 'llm'", "end_ns DESC"),
+            );
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let mut rows = stmt.query([trace_id.to_bytes()]).db()?;
+            let mut resources = ResourceCache::default();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                out.push(codec::span(row, conn, &mut resources)?);
+            }
+            Ok(out)
+        })
     }
 }
 
-fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+/// How much of each span a tree read decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Full,
+    Outline,
+}
+
+/// The span columns of an outline: attributes and events left out, but the re-attach mark.
+static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SPAN_COLUMNS
+        .replace(
+            "s.attributes,",
+            &format!(
+                "CASE WHEN json_extract(s.attributes, '$.\"{}\"') THEN '{{\"{}\":true}}' END,",
+                agentrace::REATTACHED,
+                agentrace::REATTACHED
+            ),
+        )
+        .replace("s.events,", "NULL,")
+});
+
+fn read_trace(
+    conn: &Connection,
+    trace_id: TraceId,
+    detail: Detail,
+) -> Result<Option<TraceTree>, QueryError> {
     let id = trace_id.to_bytes();
     let summary = {
         let mut stmt = conn
@@ -232,9 +296,13 @@ fn read_trace(conn: &Connection, trace_id: TraceId) -> Result<Option<TraceTree>,
     let (summary, trace_no) = summary;
     let mut spans = Vec::new();
     {
+        let columns = match detail {
+            Detail::Full => SPAN_COLUMNS,
+            Detail::Outline => OUTLINE_COLUMNS.as_str(),
+        };
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {SPAN_COLUMNS} FROM spans AS s WHERE s.trace_no = ?1"
+                "SELECT {columns} FROM spans AS s WHERE s.trace_no = ?1"
             ))
             .db()?;
         let mut rows = stmt.query([trace_no]).db()?;

@@ -38,7 +38,9 @@ function Header({ tree }) {
 
 export function Trace({ params, query, path }) {
   const id = params.id;
-  const state = useApi(`/traces/${id}`, {});
+  // The tree without attributes: a 10,000-span trace stays light; the detail pane reads its
+  // span in full.
+  const state = useApi(`/traces/${id}`, { attributes: 'false' });
   const tree = state.data;
   const [expanded, setExpanded] = useState(new Set());
   const index = useMemo(() => new Map((tree?.nodes ?? []).map((n, i) => [n.span.span_id, i])), [tree]);
