@@ -585,7 +585,7 @@ fn a_turn_is_read_from_the_root_and_the_first_and_last_model_calls() -> TestResu
 
     let single = tid(42);
     let only = call(single, sid(1), None, T0, MS);
-    store.insert_spans(&[only.clone()])?;
+    store.insert_spans(std::slice::from_ref(&only))?;
     let ids: Vec<_> = store
         .turn_spans(single)?
         .iter()
