@@ -278,6 +278,23 @@ fn parts_of(content: &Value) -> Vec<Part> {
         .collect()
 }
 
+/// The text parts of a `tool` message answering call `id`, as that call's results.
+fn tool_results(parts: Vec<Part>, id: Option<String>) -> Vec<Part> {
+    let Some(id) = id else {
+        return parts;
+    };
+    parts
+        .into_iter()
+        .map(|p| match p {
+            Part::Text { text } => Part::ToolResult {
+                id: Some(id.clone()),
+                result: text,
+            },
+            other => other,
+        })
+        .collect()
+}
+
 /// Messages from a JSON array of `{role, parts | content, tool_calls, finish_reason}`.
 fn messages_of(value: &Value) -> Vec<Message> {
     let Value::Array(items) = value else {
@@ -305,19 +322,8 @@ fn messages_of(value: &Value) -> Vec<Message> {
                     arguments: function.get("arguments").map(text_of).unwrap_or_default(),
                 });
             }
-            if role == "tool"
-                && let Some(id) = m.get("tool_call_id").map(text_of)
-            {
-                parts = parts
-                    .into_iter()
-                    .map(|p| match p {
-                        Part::Text { text } => Part::ToolResult {
-                            id: Some(id.clone()),
-                            result: text,
-                        },
-                        other => other,
-                    })
-                    .collect();
+            if role == "tool" {
+                parts = tool_results(parts, m.get("tool_call_id").map(text_of));
             }
             Message {
                 role,
@@ -477,19 +483,8 @@ fn openinference(span: &SpanRecord) -> Read {
                     ],
                 ));
                 let role = field("role").map_or_else(|| "message".to_owned(), attribute_text);
-                if role == "tool"
-                    && let Some(id) = field("tool_call_id").map(attribute_text)
-                {
-                    parts = parts
-                        .into_iter()
-                        .map(|p| match p {
-                            Part::Text { text } => Part::ToolResult {
-                                id: Some(id.clone()),
-                                result: text,
-                            },
-                            other => other,
-                        })
-                        .collect();
+                if role == "tool" {
+                    parts = tool_results(parts, field("tool_call_id").map(attribute_text));
                 }
                 Message {
                     role,

@@ -575,8 +575,11 @@ fn simulate(
         scenario.service,
         end_unix_nano / (1_200 * 1_000 * MS)
     );
-    let (question, answer) = rng
-        .pick(scenario.conversations)
+    // The conversation moves on with the clock, so a session's turns differ.
+    let turn = usize::try_from(end_unix_nano / (30_000 * MS)).unwrap_or(0);
+    let (question, answer) = scenario
+        .conversations
+        .get(turn % scenario.conversations.len().max(1))
         .copied()
         .unwrap_or(("Hello", "Hello!"));
     let mut run = Run {

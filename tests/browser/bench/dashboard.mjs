@@ -10,6 +10,8 @@ import { context, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { launch, openPage } from '../lib/browser.mjs';
@@ -172,6 +174,16 @@ const results = [];
       }),
   );
   const collapse = await act('.timeline .row .toggle');
+  // The whole page's memory: the proportional set size (shared pages counted by share) of
+  // Chromium's renderer processes, from /proc (one page is open).
+  const renderers = execFileSync('ps', ['-C', 'chromium', '-o', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('--type=renderer'))
+    .map((line) => line.trim().split(/\s+/)[0]);
+  const pss = (pid) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+  const perRenderer = renderers.map((pid) => pss(pid) / 1024).sort((a, b) => b - a);
+  const rendererMiB = perRenderer.reduce((a, b) => a + b, 0);
+  console.log(`renderer processes (PSS) with the ${BIG}-span trace open: ${perRenderer.map((m) => `${m.toFixed(0)} MiB`).join(', ')}; ${rendererMiB.toFixed(0)} MiB in all`);
   const { metrics } = await cdp.send('Performance.getMetrics');
   const heap = (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
   results.push({ view: `trace of ${BIG} spans: expand all (${rows})`, rendered: expandAll, api: [], transferred: 0, decoded: 0, heapMiB: heap });

@@ -35,6 +35,14 @@ function NotFound({ path }) {
   return html`<div class="empty">No view at <code>${path}</code>. <a href="/">Go to the overview</a>.</div>`;
 }
 
+/** Sets the document's title. */
+function Title({ text }) {
+  useEffect(() => {
+    document.title = text;
+  }, [text]);
+  return null;
+}
+
 function App() {
   const { path, query } = useRoute();
   const [session, setSession] = useState(null);
@@ -45,9 +53,6 @@ function App() {
     check();
     return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true }), authenticated: false })));
   }, []);
-  useEffect(() => {
-    document.title = 'agentrace';
-  }, [path]);
 
   if (failure) return html`<div class="boot"><${ErrorBox} error=${failure} /></div>`;
   if (!session) return html`<div class="boot"><${Loading} /></div>`;
@@ -70,8 +75,8 @@ function App() {
   const found = ROUTES.map(([pattern, title, view, showRange]) => ({ params: match(pattern, path), title, view, showRange })).find((r) => r.params);
   const range = rangeOf(query);
   const title = found?.title ?? 'Not found';
-  document.title = `${title} · agentrace`;
-  return html`<${Layout} path=${path} range=${range} title=${title} showRange=${found?.showRange ?? false} session=${session} onLogout=${logout}>
+  return html`<${Title} text=${`${title} · agentrace`} />
+  <${Layout} path=${path} range=${range} title=${title} showRange=${found?.showRange ?? false} session=${session} onLogout=${logout}>
     ${found ? html`<${found.view} key=${found.view.name} params=${found.params} query=${query} range=${range} path=${path} />` : html`<${NotFound} path=${path} />`}
   </${Layout}>`;
 }

@@ -52,6 +52,7 @@ function Row({ node, index, expanded, onToggle, selected, onSelect, total }) {
       ${node.reattached && html`<span class="badge info" title="Re-attached by the server to the span containing it; the emitter did not report this parent">re-attached</span>`}
       ${isError && html`<span class="badge status-error" title=${s.status.message ?? ''}>error</span>`}
       ${parent && !expanded && html`<span class="muted small">${fmt.count(sub.spans - 1)} below${sub.errors ? ` · ${sub.errors} failed` : ''}</span>`}
+      ${parent && expanded && sub.errors > Number(isError) && html`<span class="badge warn" title="Failed spans beneath this one">${sub.errors - Number(isError)} failed</span>`}
     </div>
     <div class="cell num" title=${parent ? `subtree: ${fmt.count(tokens)} tokens` : ''}>${tokens ? `${parent ? 'Σ ' : ''}${fmt.compact(tokens)}` : ''}</div>
     <div class="cell num" title=${parent ? 'subtree total' : ''}>${cost !== null || unpriced ? `${parent ? 'Σ ' : ''}${fmt.usdWithUnpriced(cost, unpriced)}` : ''}</div>
