@@ -28,9 +28,6 @@ use axum::response::{IntoResponse, Response};
 use crate::config::ServerConfig;
 use crate::state::{ServerStats, add};
 
-/// The live feed's path: always origin-checked.
-const LIVE_PATH: &str = "/api/v1/live";
-
 /// Which `Host` names and which `Origin`s the server answers, and where refusals are counted.
 #[derive(Debug, Clone)]
 pub(crate) struct Guard {
@@ -172,7 +169,9 @@ pub(crate) async fn check_origin(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    let checked = !safe || request.uri().path() == LIVE_PATH;
+    // The live feed is always checked: a WebSocket is not subject to CORS.
+    let live = request.uri().path().strip_prefix(crate::api::PREFIX) == Some("/live");
+    let checked = !safe || live;
     if checked && guard.is_other_origin(request.headers()) {
         let origin = request
             .headers()

@@ -13,6 +13,7 @@ import { views } from '../lib/views.mjs';
 
 const XSS_NAME = '<img src=x onerror="window.__xss = 1"> agent';
 const XSS_PROMPT = '<script>window.__xss = 2</script><img src=x onerror="window.__xss = 3">';
+const XSS_MODEL = '<img src=x onerror="window.__xss = 5">';
 
 describe('the dashboard', () => {
   let browser;
@@ -29,7 +30,7 @@ describe('the dashboard', () => {
     runs.first = await sendRun(tracing, { session: 's-alpha', user: 'ada', question: 'Which agents need tracing?', answer: 'All of them.', startMs: now - 120_000 });
     runs.second = await sendRun(tracing, { session: 's-alpha', user: 'ada', question: 'And what do they cost?', answer: 'See the cost view.', startMs: now - 60_000 });
     runs.other = await sendRun(tracing, { session: 's-beta', user: 'bob', question: 'Summarize the news.', answer: 'Nothing new.', startMs: now - 30_000, model: 'gpt-4o-mini' });
-    runs.xss = await sendRun(tracing, { session: 's-xss', user: 'mallory', question: XSS_PROMPT, answer: '<b onmouseover="window.__xss = 4">bold?</b>', startMs: now - 20_000, rootName: XSS_NAME });
+    runs.xss = await sendRun(tracing, { session: 's-xss', user: 'mallory', question: XSS_PROMPT, answer: '<b onmouseover="window.__xss = 4">bold?</b>', startMs: now - 20_000, rootName: XSS_NAME, model: XSS_MODEL });
     await sendEvents(server.otlpHttp, {
       traceId: runs.first.traceId,
       spanId: runs.first.rootSpanId,
@@ -37,6 +38,14 @@ describe('the dashboard', () => {
       service: 'browser-suite',
       timeMs: now - 100_000,
       messages: [['INFO', 9, 'web_search returned'], ['ERROR', 17, 'fetch_url timed out after 30s']],
+    });
+    await sendEvents(server.otlpHttp, {
+      traceId: runs.xss.traceId,
+      spanId: runs.xss.rootSpanId,
+      session: 's-xss',
+      service: 'browser-suite',
+      timeMs: now - 15_000,
+      messages: [['WARNING', 13, XSS_MODEL]],
     });
   });
 
@@ -231,6 +240,9 @@ describe('the dashboard', () => {
       [`/traces/${runs.xss.traceId}?span=${llm.span_id}`, '.detail .message.role-user'],
       [`/traces/${runs.xss.traceId}/graph`, 'svg .node'],
       ['/sessions/s-xss', '.thread .turn'],
+      ['/', '.ranked li'],
+      ['/cost?group_by=model,hour', '.total-line'],
+      ['/events?text=%3Cimg', '.event-message'],
     ]) {
       const page = await visit(path, ready);
       await page.hover(ready);
@@ -241,6 +253,8 @@ describe('the dashboard', () => {
       if (path === '/traces') assert.match(await text(page, `tr[data-key="${runs.xss.traceId}"] .trace-name`), /^<img src=x onerror/);
       if (path.includes('span=')) assert.equal(await text(page, '.detail .message.role-user pre'), XSS_PROMPT);
       if (path.startsWith('/sessions')) assert.equal(await text(page, '.bubble.user pre'), XSS_PROMPT);
+      if (path.startsWith('/events')) assert.equal(await text(page, '.event-message'), XSS_MODEL);
+      if (path.startsWith('/cost')) assert.ok((await page.locator('.u-legend').innerText()).includes(XSS_MODEL), 'the model name in the legend, as text');
       await page.context().close();
     }
   });

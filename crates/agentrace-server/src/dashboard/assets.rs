@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::OnceLock;
 
+use axum::body::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use rust_embed::RustEmbed;
@@ -31,25 +32,28 @@ struct Embedded;
 /// import).
 const INDEX: &str = "index.html";
 
-/// One file, ready to send.
+/// One file, ready to send (its bytes shared, never copied per request).
 #[derive(Debug)]
 pub(crate) struct Asset {
-    pub(crate) body: Cow<'static, [u8]>,
+    pub(crate) body: Bytes,
     pub(crate) content_type: &'static str,
-    gzip: OnceLock<Option<Vec<u8>>>,
+    gzip: OnceLock<Option<Bytes>>,
 }
 
 impl Asset {
     fn new(path: &str, body: Cow<'static, [u8]>) -> Self {
         Self {
-            body,
+            body: match body {
+                Cow::Borrowed(b) => Bytes::from_static(b),
+                Cow::Owned(v) => Bytes::from(v),
+            },
             content_type: content_type(path),
             gzip: OnceLock::new(),
         }
     }
 
     /// The body gzipped, when the type compresses and it is smaller.
-    pub(crate) fn gzipped(&self) -> Option<&[u8]> {
+    pub(crate) fn gzipped(&self) -> Option<Bytes> {
         self.gzip
             .get_or_init(|| {
                 if !compresses(self.content_type) {
@@ -58,9 +62,9 @@ impl Asset {
                 let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
                 encoder.write_all(&self.body).ok()?;
                 let gz = encoder.finish().ok()?;
-                (gz.len() < self.body.len()).then_some(gz)
+                (gz.len() < self.body.len()).then(|| Bytes::from(gz))
             })
-            .as_deref()
+            .clone()
     }
 }
 
@@ -99,7 +103,11 @@ impl Assets {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        let index = render_index(files.get(INDEX).map(|a| &*a.body), &version, files.keys());
+        let index = render_index(
+            files.get(INDEX).map(|a| &a.body[..]),
+            &version,
+            files.keys(),
+        );
         Self {
             source: Source::Embedded(files),
             version,
@@ -273,7 +281,7 @@ mod tests {
         let Some(uplot) = assets.get("vendor/uplot/uPlot.esm.js") else {
             panic!("uPlot is embedded");
         };
-        let gz = uplot.gzipped().map(<[u8]>::len).unwrap_or(usize::MAX);
+        let gz = uplot.gzipped().map_or(usize::MAX, |gz| gz.len());
         assert!(gz < uplot.body.len() / 2, "{gz} of {}", uplot.body.len());
         assert_eq!(uplot.content_type, "text/javascript; charset=utf-8");
     }

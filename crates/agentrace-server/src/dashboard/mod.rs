@@ -74,8 +74,8 @@ fn takes_gzip(headers: &HeaderMap) -> bool {
 /// `asset` as an answer: gzipped when the client takes it, with its caching rule.
 fn send(asset: &Asset, request: &HeaderMap, cache_control: &'static str) -> Response {
     let (body, gzipped) = match asset.gzipped().filter(|_| takes_gzip(request)) {
-        Some(gz) => (gz.to_vec(), true),
-        None => (asset.body.to_vec(), false),
+        Some(gz) => (gz, true),
+        None => (asset.body.clone(), false),
     };
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
