@@ -36,25 +36,28 @@ function tryLiveFeed(page, app) {
   );
 }
 
-describe('with an API token', () => {
-  let browser;
-  let server;
-  let elsewhere;
-
+/** A browser, a server (with `env`) and a page of another origin, for a describe block. */
+function setup(env = {}) {
+  const parts = {};
   before(async () => {
-    browser = await launch();
-    if (!browser) return;
-    server = await startServer({ env: { AGENTRACE_API_TOKEN: TOKEN } });
-    elsewhere = await otherOrigin();
+    parts.browser = await launch();
+    if (!parts.browser) return;
+    parts.server = await startServer({ env });
+    parts.elsewhere = await otherOrigin();
   });
-
   after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await elsewhere?.close();
+    await parts.browser?.close();
+    await parts.server?.stop();
+    await parts.elsewhere?.close();
   });
+  return parts;
+}
+
+describe('with an API token', () => {
+  const parts = setup({ AGENTRACE_API_TOKEN: TOKEN });
 
   test('the dashboard asks for the token once, refuses a wrong one, and logs out', async (t) => {
+    const { browser, server, elsewhere } = parts;
     if (!browser) return t.skip('no Chromium');
     const page = await openPage(browser);
     await page.goto(`${server.app}/traces?status=error`);
@@ -91,6 +94,7 @@ describe('with an API token', () => {
   });
 
   test('a page of another origin can neither open the live feed nor use the session', async (t) => {
+    const { browser, server, elsewhere } = parts;
     if (!browser) return t.skip('no Chromium');
     const page = await openPage(browser);
     await page.goto(`${server.app}/`);
@@ -111,24 +115,10 @@ describe('with an API token', () => {
 });
 
 describe('without a token (loopback)', () => {
-  let browser;
-  let server;
-  let elsewhere;
-
-  before(async () => {
-    browser = await launch();
-    if (!browser) return;
-    server = await startServer();
-    elsewhere = await otherOrigin();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await elsewhere?.close();
-  });
+  const parts = setup();
 
   test('there is no login, and pages of other origins cannot open the live feed', async (t) => {
+    const { browser, server, elsewhere } = parts;
     if (!browser) return t.skip('no Chromium');
     const page = await openPage(browser);
     await page.goto(`${server.app}/status`);

@@ -155,6 +155,25 @@ describe('the dashboard', () => {
     await page.context().close();
   });
 
+  test('the overview and an open session follow the live feed too', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const overview = await visit('/', '[data-stat="LLM calls"]');
+    const session = await visit('/sessions/s-live', '.thread .turn');
+    await Promise.all([overview.waitForSelector('.live-toggle.live'), session.waitForSelector('.live-toggle.live')]);
+    const calls = await text(overview, '[data-stat="LLM calls"]');
+    const turns = await session.locator('.thread .turn').count();
+    await sendRun(tracing, { session: 's-live', user: 'lin', question: 'Still live?', answer: 'Still live.', startMs: Date.now() - 2_000 });
+    // Bounds on a hung page, not performance figures: the overview refreshes at most every 5 s.
+    await session.waitForFunction((n) => document.querySelectorAll('.thread .turn').length === n + 1, turns, { timeout: 10_000 });
+    await overview.waitForFunction((before) => document.querySelector('[data-stat="LLM calls"]').innerText !== before, calls, { timeout: 15_000 });
+    assert.equal(await text(session, '.thread .turn:last-child .bubble.user pre'), 'Still live?');
+    const o = await api(server, '/overview?from=-1h');
+    assert.equal(await text(overview, '[data-stat="LLM calls"]'), fmt.count(o.requests));
+    assert.deepEqual([...overview.errors, ...session.errors], []);
+    await overview.context().close();
+    await session.context().close();
+  });
+
   test('the trace view shows the tree, the waterfall and an LLM span in full', async (t) => {
     if (!browser) return t.skip('no Chromium');
     const tree = await api(server, `/traces/${runs.first.traceId}`);
@@ -173,6 +192,12 @@ describe('the dashboard', () => {
     assert.equal(await text(page, '.detail tr.total td:last-child'), fmt.usd(llm.cost.total));
     await page.waitForSelector('.detail .message.role-user');
     assert.equal(await text(page, '.detail .message.role-user pre'), 'Which agents need tracing?');
+    // The keyboard moves through the tree: down to the next span, left up to the parent.
+    await page.focus('.timeline-body');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForURL((url) => url.searchParams.get('span') === tree.nodes[tree.nodes.findIndex((n) => n.span.span_id === llm.span_id) + 1].span.span_id);
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForURL((url) => url.searchParams.get('span') === tree.nodes[0].span.span_id);
     // Collapse the root: one row left, its subtree summed beside it.
     await page.click('.timeline .row >> nth=0 >> .toggle');
     assert.equal(await page.locator('.timeline .row').count(), 1);

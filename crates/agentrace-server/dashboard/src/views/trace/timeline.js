@@ -98,6 +98,30 @@ export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
     else next.add(i);
     setExpanded(next);
   };
+  // Keys: up and down move the selection, right opens a span's subtree (or goes into it),
+  // left closes it (or goes up to the parent).
+  const onKeyDown = (event) => {
+    const at = rows.indexOf(selected);
+    const node = nodes[selected];
+    const moves = {
+      ArrowDown: () => onSelect(rows[Math.min(rows.length - 1, at + 1)]),
+      ArrowUp: () => onSelect(rows[Math.max(0, at - 1)]),
+      ArrowRight: () => {
+        if (!node?.children.length) return;
+        if (expanded.has(selected)) onSelect(node.children[0]);
+        else toggle(selected);
+      },
+      ArrowLeft: () => {
+        if (expanded.has(selected)) toggle(selected);
+        else if (node && node.parent !== null) onSelect(node.parent);
+      },
+    };
+    const move = moves[event.key];
+    if (!move) return;
+    event.preventDefault();
+    if (at < 0) onSelect(rows[0]);
+    else move();
+  };
   return html`<div class="timeline" role="tree" aria-label="Spans">
     <div class="timeline-head">
       <div class="cell tree-cell">Span</div>
@@ -105,7 +129,7 @@ export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
       <div class="cell num">Cost</div>
       <div class="cell bar-cell"><${Ticks} total=${total} /></div>
     </div>
-    <div class="timeline-body" ref=${box}>
+    <div class="timeline-body" ref=${box} tabindex="0" onKeyDown=${onKeyDown} aria-label="Spans: arrow keys move and open">
       <div class="rows" style=${{ height: `${rows.length * ROW}px` }}>
         <div class="window" style=${{ transform: `translateY(${first * ROW}px)` }}>
           ${rows.slice(first, last).map(
