@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use agentrace_core::Level;
 use serde_json::Value;
 
-use crate::support::{Api, EVENTS, MIN, SEC, T0, TRACES, TestResult};
+use crate::support::{Api, EVENTS, MIN, SEC, T0, TRACES, TestResult, all_pages};
 
 fn ids(page: &Value, list: &str) -> Vec<String> {
     page[list]
@@ -14,29 +14,6 @@ fn ids(page: &Value, list: &str) -> Vec<String> {
         .flatten()
         .filter_map(|t| t["trace_id"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// Every page of `path` (which has a query string), following cursors.
-async fn all_pages(
-    api: &Api,
-    path: &str,
-    schema: &str,
-    list: &str,
-) -> Result<Vec<Value>, crate::support::Error> {
-    let mut out = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let url = match &next {
-            Some(c) => format!("{path}&cursor={c}"),
-            None => path.to_owned(),
-        };
-        let page = api.ok(&url, schema).await?;
-        out.extend(page[list].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => next = Some(c.to_owned()),
-            None => return Ok(out),
-        }
-    }
 }
 
 #[tokio::test]

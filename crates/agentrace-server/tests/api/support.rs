@@ -320,6 +320,29 @@ impl Api {
     }
 }
 
+/// Every page of `path` (which has a query string), following cursors.
+pub(crate) async fn all_pages(
+    api: &Api,
+    path: &str,
+    schema: &str,
+    list: &str,
+) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let url = match &next {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_owned(),
+        };
+        let page = api.ok(&url, schema).await?;
+        out.extend(page[list].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) => next = Some(c.to_owned()),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// A JSON Schema validator for the subset the document uses: `$ref`, `type` (a name or a
 /// list), `properties`, `required`, `additionalProperties` (`false` or a schema), `items`,
 /// `enum`, `oneOf`, `minimum`, and `pattern` for the hex id patterns.

@@ -8,25 +8,7 @@ use std::sync::Arc;
 use agentrace_core::{Cost, Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
 use serde_json::Value;
 
-use crate::support::{Api, Error, SEC, T0, TestResult, trace_id};
-
-/// Every page of `path` (with a query), following cursors.
-async fn pages(api: &Api, path: &str) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let url = match &cursor {
-            Some(c) => format!("{path}&cursor={c}"),
-            None => path.to_owned(),
-        };
-        let page = api.ok(&url, "TracePage").await?;
-        out.extend(page["traces"].as_array().cloned().unwrap_or_default());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => return Ok(out),
-        }
-    }
-}
+use crate::support::{Api, Error, SEC, T0, TestResult, all_pages, trace_id};
 
 fn key(t: &Value, sort: &str) -> i64 {
     let n = |v: &Value| v.as_i64().unwrap_or(0);
@@ -44,7 +26,8 @@ async fn the_trace_list_pages_in_every_order_without_duplicates_or_gaps() -> Tes
     let api = Api::start().await?;
     for sort in ["duration", "cost", "tokens", "spans", "errors"] {
         for order in ["desc", "asc"] {
-            let all = pages(&api, &format!("/traces?sort={sort}&order={order}&limit=13")).await?;
+            let path = format!("/traces?sort={sort}&order={order}&limit=13");
+            let all = all_pages(&api, &path, "TracePage", "traces").await?;
             let ids: Vec<&str> = all.iter().filter_map(|t| t["trace_id"].as_str()).collect();
             let unique: HashSet<String> = ids.iter().map(|s| (*s).to_owned()).collect();
             assert_eq!(ids.len(), unique.len(), "{sort} {order}: no duplicates");

@@ -137,6 +137,13 @@ fn group(
     Ok(out)
 }
 
+/// The traces starting in `range`.
+fn starting_in(range: TimeRange) -> Where {
+    let mut w = Where::default();
+    w.range("t.start_ns", &range);
+    w
+}
+
 fn session_summary(session_id: String, g: Group) -> SessionSummary {
     SessionSummary {
         session_id,
@@ -171,9 +178,7 @@ impl SqliteStore {
         sort: SessionSort,
         limit: usize,
     ) -> Result<Vec<SessionSummary>, QueryError> {
-        let mut w = Where::default();
-        w.range("t.start_ns", &range);
-        Ok(group(self, w, By::Session, sort, limit)?
+        Ok(group(self, starting_in(range), By::Session, sort, limit)?
             .into_iter()
             .map(|(id, g)| session_summary(id, g))
             .collect())
@@ -197,9 +202,7 @@ impl SqliteStore {
         sort: SessionSort,
         limit: usize,
     ) -> Result<Vec<UserSummary>, QueryError> {
-        let mut w = Where::default();
-        w.range("t.start_ns", &range);
-        Ok(group(self, w, By::User, sort, limit)?
+        Ok(group(self, starting_in(range), By::User, sort, limit)?
             .into_iter()
             .map(|(user_id, g)| UserSummary {
                 user_id,
