@@ -4,9 +4,14 @@
 //! exporter at. It receives OTLP over HTTP (4318; protobuf and JSON, gzip) and gRPC (4317),
 //! runs every record through the same processors as in-process records (normalize → redact →
 //! price → budget → derive metrics), stores spans and events in SQLite **before** it
-//! acknowledges them, and serves the REST API under `/api/v1` with a WebSocket live feed,
-//! `/metrics`, `/healthz` and `/readyz` on the app port (4319). It can forward everything upstream over OTLP, enforces
-//! retention in the background, and can run a simulated multi-agent workload (`--demo`).
+//! acknowledges them, and serves the web dashboard at `/`, the REST API under `/api/v1` with a
+//! WebSocket live feed, `/metrics`, `/healthz` and `/readyz` on the app port (4319). It can
+//! forward everything upstream over OTLP, enforces retention in the background, and can run a
+//! simulated multi-agent workload (`--demo`).
+//!
+//! The dashboard is the `dashboard/` folder of this crate — plain ES modules, embedded in the
+//! binary at compile time and served under versioned URLs (see its README and
+//! `docs/dashboard.md`); it reads only the public API.
 //!
 //! | piece | what it is |
 //! |---|---|
@@ -32,8 +37,12 @@
 //!
 //! Every listener binds `127.0.0.1` unless configured otherwise. Binding any other address
 //! requires an API token, and the server refuses to start without one; with a token, ingest
-//! (HTTP and gRPC), the API and `/metrics` need `Authorization: Bearer <token>`. CORS is off
-//! unless origins are configured.
+//! (HTTP and gRPC), the API and `/metrics` need `Authorization: Bearer <token>`; the dashboard
+//! logs in once with the token and keeps an `HttpOnly`, `SameSite=Strict` session cookie. CORS is
+//! off unless origins are configured. Against the user's own browser: on a loopback bind the HTTP
+//! listeners answer only `localhost`, IP addresses and `allowed_hosts` (DNS rebinding), and the
+//! live feed, `POST`s and cookie-authenticated requests from pages of other origins are refused.
+//! The dashboard shows telemetry as text only, under a strict Content-Security-Policy.
 //!
 //! ## Example
 //!
