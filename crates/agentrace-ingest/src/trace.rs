@@ -7,7 +7,8 @@ use std::sync::Arc;
 use agentrace_core::normalize::mark_aggregate;
 use agentrace_core::semconv::{agentrace, otel};
 use agentrace_core::{
-    Resource, SpanEvent, SpanId, SpanRecord, SpanStatus, StatusCode, Text, TraceId,
+    Attribution, Resource, SpanEvent, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
+    lacks_attribution,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
@@ -162,50 +163,6 @@ fn otel_kind(kind: i32) -> Option<&'static str> {
     })
 }
 
-/// What a span takes from its nearest ancestor in the request that has it, as the `tracing`
-/// layer does from enclosing spans.
-#[derive(Clone)]
-struct Inherited {
-    session_id: Option<Text>,
-    user_id: Option<Text>,
-    correlation_id: Option<Text>,
-    agent_name: Option<Text>,
-    agent_id: Option<Text>,
-    framework: Option<Text>,
-}
-
-impl Inherited {
-    fn of(record: &SpanRecord) -> Self {
-        Self {
-            session_id: record.session_id.clone(),
-            user_id: record.user_id.clone(),
-            correlation_id: record.correlation_id.clone(),
-            agent_name: record.agent_name.clone(),
-            agent_id: record.agent_id.clone(),
-            framework: record.framework.clone(),
-        }
-    }
-
-    /// Fills the fields `record` lacks from `ancestor`; whether any is still missing.
-    fn fill(record: &mut SpanRecord, ancestor: &Self) -> bool {
-        let mut missing = false;
-        for (field, from) in [
-            (&mut record.session_id, &ancestor.session_id),
-            (&mut record.user_id, &ancestor.user_id),
-            (&mut record.correlation_id, &ancestor.correlation_id),
-            (&mut record.agent_name, &ancestor.agent_name),
-            (&mut record.agent_id, &ancestor.agent_id),
-            (&mut record.framework, &ancestor.framework),
-        ] {
-            if field.is_none() {
-                field.clone_from(from);
-            }
-            missing |= field.is_none();
-        }
-        missing
-    }
-}
-
 /// Completes the accepted spans of one request from each other: fields inherited from
 /// ancestors, and LLM spans that sum the LLM calls beneath them marked as aggregates.
 fn complete(records: &mut [SpanRecord]) {
@@ -220,15 +177,20 @@ fn complete(records: &mut [SpanRecord]) {
             .and_then(|p| index.get(&(record.trace_id, p)).copied())
     };
     let parents: Vec<Option<usize>> = records.iter().map(parent_of).collect();
-    let own: Vec<Inherited> = records.iter().map(Inherited::of).collect();
+    // Each span from its ancestors' own values (not those they inherit here: the nearest
+    // ancestor that has a field wins).
+    let own: Vec<Attribution> = records.iter().map(Attribution::of).collect();
     for (i, record) in records.iter_mut().enumerate() {
+        if !lacks_attribution(record) {
+            continue;
+        }
         let mut current = parents[i];
         // At most one step per span of the request: parent links may form a cycle.
         for _ in 0..own.len() {
             let Some(ancestor) = current.filter(|&a| a != i) else {
                 break;
             };
-            if !Inherited::fill(record, &own[ancestor]) {
+            if !own[ancestor].fill_missing(record) {
                 break;
             }
             current = parents[ancestor];

@@ -84,6 +84,16 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    /// What the writer keeps between writes (the spans awaiting their parent) could not be
+    /// read from the file.
+    #[error("cannot read the writer's state from the store at {}: {source}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: QueryError,
+    },
     /// The file exists but is not an SQLite database.
     #[error("{} is not an SQLite database (wrong file, or corrupted)", path.display())]
     NotADatabase {

@@ -67,6 +67,7 @@
 //! [`SpanSink`]: agentrace_core::SpanSink
 //! [`EventSink`]: agentrace_core::EventSink
 
+mod attribution;
 mod budgets;
 mod checkpointer;
 mod codec;
@@ -86,14 +87,15 @@ mod span_rollups;
 mod store;
 mod write;
 
+pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
 pub use encoded::{EncodedSpans, SpanRows};
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
-    EventQuery, GroupBy, GroupKey, InsertReport, MetricInfo, MetricPoint, MetricQuery,
-    MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer, RollupSource,
-    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
-    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    EventQuery, GroupBy, GroupKey, InsertReport, LateAttribution, MetricInfo, MetricPoint,
+    MetricQuery, MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer,
+    RollupSource, SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage,
+    SpanQuery, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
 pub use reprice::CostUpdate;

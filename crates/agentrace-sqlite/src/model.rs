@@ -7,6 +7,8 @@ use std::fmt;
 use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
 use serde::{Deserialize, Serialize};
 
+pub use crate::attribution::LateAttribution;
+
 /// Generates chained setters for `Option<String>` fields.
 macro_rules! string_setters {
     ($($(#[$doc:meta])* $field:ident),* $(,)?) => {
@@ -418,12 +420,16 @@ pub struct EventPage {
 
 /// What a write did: rows added, and records already stored (a span with the same trace and
 /// span id, an identical event), which are skipped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsertReport {
     /// Records stored.
     pub inserted: usize,
     /// Records skipped because they were already stored.
     pub duplicates: usize,
+    /// Spans stored before whose session, user, agent or framework the written spans filled
+    /// in (they are their ancestors; spans writes only).
+    #[serde(skip)]
+    pub attributed: Vec<LateAttribution>,
 }
 
 /// One row of the trace list.

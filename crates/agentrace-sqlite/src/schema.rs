@@ -269,6 +269,17 @@ CREATE INDEX metric_points_bucket ON metric_points (bucket_ns);
 ",
         then: None,
     },
+    // 4 → 5: spans that lack attribution and whose parent has not arrived are flagged with
+    // when they arrived, so that a late parent fills them in even after a restart (see
+    // `attribution`).
+    Migration {
+        sql: r"
+ALTER TABLE spans ADD COLUMN awaiting_parent_since INTEGER;
+CREATE INDEX spans_awaiting_parent ON spans (awaiting_parent_since)
+    WHERE awaiting_parent_since IS NOT NULL;
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

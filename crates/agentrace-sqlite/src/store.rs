@@ -69,9 +69,13 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         let path = path.as_ref().to_owned();
         let writer = schema::open_writer(&path)?;
+        let writer = Writer::new(writer).map_err(|source| OpenError::State {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Mutex::new(Writer::new(writer)),
+                writer: Mutex::new(writer),
                 _checkpointer: Checkpointer::start(&path)?,
                 readers: Mutex::new(Vec::new()),
                 shut_down: AtomicBool::new(false),
@@ -83,6 +87,13 @@ impl SqliteStore {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// How many stored spans lack a session, user, agent or framework and await their parent
+    /// to fill it in (within [`ATTRIBUTION_HORIZON`](crate::ATTRIBUTION_HORIZON) of their
+    /// arrival, at most [`MAX_AWAITING_PARENT`](crate::MAX_AWAITING_PARENT)).
+    pub fn spans_awaiting_parent(&self) -> usize {
+        self.writer().awaiting_parent()
     }
 
     /// The schema version of the file (this build's [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)

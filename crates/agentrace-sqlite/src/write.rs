@@ -1,18 +1,19 @@
 //! Batched writes: one transaction per batch, cached prepared statements, idempotent inserts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
+use crate::attribution::{self, Pending, PendingChanges};
 use crate::codec::{attributes_json, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
 use crate::encoded::SpanRows;
-use crate::error::{Db, DbError, WriteError};
+use crate::error::{Db, DbError, QueryError, WriteError};
 use crate::metric_points::{self, SeriesIds};
 use crate::model::InsertReport;
-use crate::rollup::{Contribution, Rollups, TraceRows};
+use crate::rollup::{self, Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
@@ -24,10 +25,11 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, paren
      scope, operation, provider, request_model, response_model, input_tokens, output_tokens, \
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
      cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
-     agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens) \
+     agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens, \
+     awaiting_parent_since) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38, ?39) ON CONFLICT (trace_no, span_id) DO NOTHING";
+     ?37, ?38, ?39, ?40) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -47,18 +49,28 @@ pub(crate) struct Writer {
     index: DeferredIndexer,
     /// `metric_series` ids.
     series: SeriesIds,
+    /// Spans awaiting their parent (see `attribution`).
+    pending: Pending,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Self {
-        Self {
+    /// The writer over `conn`, with the spans awaiting their parent loaded from it.
+    pub(crate) fn new(conn: Connection) -> Result<Self, QueryError> {
+        let pending = Pending::load(&conn, agentrace_core::now_unix_nano())?;
+        Ok(Self {
             conn,
             resources: HashMap::new(),
             cached_resources: 0,
             rollup_keys: KeyIds::default(),
             index: DeferredIndexer::default(),
             series: SeriesIds::default(),
-        }
+            pending,
+        })
+    }
+
+    /// How many stored spans await their parent.
+    pub(crate) fn awaiting_parent(&self) -> usize {
+        self.pending.len()
     }
 
     pub(crate) fn conn(&self) -> &Connection {
@@ -131,6 +143,7 @@ impl Writer {
     }
 
     fn try_insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        let now = agentrace_core::now_unix_nano();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -140,9 +153,23 @@ impl Writer {
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         let traces = TraceRows::of(&tx, rows.spans, &mut self.index)?;
+        let down = attribution::from_ancestors(&tx, rows.spans, &traces.numbers, &traces.created)?;
+        let mut pending = PendingChanges::default();
+        // Spans of traces stored before: their stored descendants may await them.
+        let mut arrived = Vec::new();
+        // New traces whose rows were made before their spans' values were filled in.
+        let mut rebuild = BTreeSet::new();
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
-            for ((s, json), &trace_no) in rows.spans.iter().zip(rows.json).zip(&traces.numbers) {
+            for (i, ((s, json), &trace_no)) in rows
+                .spans
+                .iter()
+                .zip(rows.json)
+                .zip(&traces.numbers)
+                .enumerate()
+            {
+                let s = down.filled.get(&i).unwrap_or(s);
+                let awaiting = down.awaiting.contains(&i);
                 let resource_id = resources.id(&tx, &s.resource)?;
                 let cost = s.cost.as_ref();
                 let changed = stmt
@@ -186,22 +213,41 @@ impl Writer {
                         json.attributes,
                         json.events,
                         to_sql(s.usage.cache_write_1h_tokens),
+                        awaiting.then(|| to_sql(now)),
                     ])
                     .db()?;
                 if changed == 0 {
                     report.duplicates += 1;
-                } else {
-                    report.inserted += 1;
-                    if !traces.created.contains(&trace_no) {
-                        rollups.add(trace_no, &Contribution::of(s));
+                    continue;
+                }
+                report.inserted += 1;
+                if traces.created.contains(&trace_no) {
+                    if down.filled.contains_key(&i) {
+                        rebuild.insert(trace_no);
                     }
-                    span_rollups.add(&span_rollups::Facts::of(s), 1);
+                } else {
+                    rollups.add(trace_no, &Contribution::of(s));
+                    arrived.push((s.trace_id, trace_no, s.span_id));
+                }
+                span_rollups.add(&span_rollups::Facts::of(s), 1);
+                if awaiting && let Some(parent) = s.parent_span_id {
+                    pending.add(now, trace_no, parent, s.span_id);
                 }
             }
         }
+        let late = self
+            .pending
+            .resolve(&tx, &arrived, &mut self.rollup_keys, &mut pending)?;
         rollups.apply(&tx)?;
+        for trace_no in rebuild {
+            rollup::recompute(&tx, trace_no).map_err(WriteError::Rollup)?;
+        }
+        attribution::fix_trace_rows(&tx, &late)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
+        self.pending.sweep(&tx, now, &mut pending)?;
         tx.commit().db()?;
+        self.pending.apply(pending, now);
+        report.attributed = late.into_iter().map(|(_, l)| l).collect();
         // What is committed stays committed; indexing that fails is tried again next time.
         let _ = self.index.run_if_due(&mut self.conn);
         Ok(report)

@@ -101,10 +101,14 @@ fn span_filters() -> TestResult {
         names(SpanFilter::new().provider("openai"))?,
         ["chat gpt-4o"]
     );
-    assert_eq!(names(SpanFilter::new().framework("rig"))?, ["chat gpt-4o"]);
+    // The tool call, a child of the LLM call, inherits its framework, session, user and agent.
+    assert_eq!(
+        names(SpanFilter::new().framework("rig"))?,
+        ["chat gpt-4o", "web_search"]
+    );
     assert_eq!(
         names(SpanFilter::new().session("s").user("u").agent("writer"))?,
-        ["chat gpt-4o"]
+        ["chat gpt-4o", "web_search"]
     );
     assert_eq!(names(SpanFilter::new().service("svc"))?.len(), 3);
     assert_eq!(names(SpanFilter::new().service("nope"))?.len(), 0);

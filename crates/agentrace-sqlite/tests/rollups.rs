@@ -578,6 +578,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
         raw.execute_batch(
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
              DROP TABLE metric_points; DROP TABLE metric_series;
+             DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
              DROP INDEX traces_id; DROP INDEX traces_session; DROP INDEX traces_pending;
              ALTER TABLE traces DROP COLUMN indexed;
              CREATE UNIQUE INDEX traces_id_v3 ON traces (trace_id);

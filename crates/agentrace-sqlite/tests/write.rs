@@ -31,7 +31,8 @@ fn a_span_seen_again_is_stored_once_and_counted_as_duplicate() -> TestResult {
         store.insert_spans(&batch)?,
         InsertReport {
             inserted: 10,
-            duplicates: 0
+            duplicates: 0,
+            ..InsertReport::default()
         }
     );
     // Half old, half new, and one repeated inside the batch.
@@ -53,7 +54,8 @@ fn a_span_seen_again_is_stored_once_and_counted_as_duplicate() -> TestResult {
         store.insert_spans(&second)?,
         InsertReport {
             inserted: 5,
-            duplicates: 6
+            duplicates: 6,
+            ..InsertReport::default()
         }
     );
     assert_eq!(store.spans(&SpanQuery::default())?.spans.len(), 15);
@@ -90,7 +92,8 @@ fn identical_events_are_stored_once_and_different_ones_all() -> TestResult {
         report,
         InsertReport {
             inserted: 3,
-            duplicates: 1
+            duplicates: 1,
+            ..InsertReport::default()
         }
     );
     let report = store.insert_events(&[e])?;
@@ -98,7 +101,8 @@ fn identical_events_are_stored_once_and_different_ones_all() -> TestResult {
         report,
         InsertReport {
             inserted: 0,
-            duplicates: 1
+            duplicates: 1,
+            ..InsertReport::default()
         }
     );
     assert_eq!(

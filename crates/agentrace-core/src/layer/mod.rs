@@ -33,6 +33,7 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use self::visit::{EventVisitor, SpanVisitor};
 use crate::model::{
     Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, Text, TraceId,
+    inherit, lacks_attribution,
 };
 use crate::normalize::{KeyPlan, SpanNormalizer};
 use crate::now_unix_nano;
@@ -237,7 +238,7 @@ fn framework_of_target(target: &str) -> Option<&'static str> {
     })
 }
 
-/// Fills the listed fields that are unset on a record from the nearest ancestor that has them.
+/// Fills the listed fields that are unset on an event from the nearest span that has them.
 macro_rules! inherit_fields {
     ($record:expr, $start:expr, $($field:ident),*) => {
         if $($record.$field.is_none())||* {
@@ -416,17 +417,9 @@ where
         if record.framework.is_none() {
             record.framework = plans.framework.map(Text::new);
         }
-        let parent = span.parent();
-        inherit_fields!(
-            record,
-            parent,
-            session_id,
-            user_id,
-            correlation_id,
-            agent_name,
-            agent_id,
-            framework
-        );
+        if lacks_attribution(&record) {
+            walk_ancestors(span.parent(), |ancestor| !inherit(&mut record, ancestor));
+        }
         self.pipeline.submit_boxed_span(record);
     }
 

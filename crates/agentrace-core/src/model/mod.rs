@@ -1,6 +1,7 @@
 //! The canonical records every source produces and every sink receives.
 
 mod attributes;
+mod attribution;
 mod event;
 mod ids;
 mod metric;
@@ -10,6 +11,7 @@ mod text;
 mod usage;
 
 pub use attributes::{AttributeValue, Attributes, Key};
+pub use attribution::{Attribution, InheritedField, inherit, lacks_attribution};
 pub use event::{Event, EventKind, Level, ParseLevelError};
 pub use ids::{ParseIdError, SpanId, TraceId};
 pub use metric::{InstrumentKind, Labels, Measurement};

@@ -135,6 +135,11 @@ pub fn sample_spans(trace_id: TraceId, start: u64) -> Vec<SpanRecord> {
         ("long", AttributeValue::String("x".repeat(10_000))),
     ]);
     spans.push(odd);
+    // As every route records them: children take what they lack from their ancestors (see
+    // `crate::inherit`), so a store that completes attribution stores them as they are.
+    for s in &mut spans[1..] {
+        crate::inherit(s, &root);
+    }
     spans
 }
 

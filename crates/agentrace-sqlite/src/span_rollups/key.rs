@@ -255,6 +255,15 @@ impl OwnedFacts {
         })
     }
 
+    /// Replaces a text dimension (not the kind).
+    pub(crate) fn set_dim(&mut self, i: usize, value: Option<String>) {
+        if i != KIND
+            && let Some(d) = self.dims.get_mut(i)
+        {
+            *d = value;
+        }
+    }
+
     pub(crate) fn facts(&self) -> Facts<'_> {
         let mut dims = [None; DIMS];
         for (d, o) in dims.iter_mut().zip(&self.dims) {

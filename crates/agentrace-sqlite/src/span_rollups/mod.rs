@@ -23,7 +23,7 @@ mod read;
 mod write;
 
 pub(crate) use histogram::register as register_functions;
-pub(crate) use key::{FACT_COLUMNS, Facts, OwnedFacts};
+pub(crate) use key::{AGENT, FACT_COLUMNS, FRAMEWORK, Facts, OwnedFacts};
 pub(crate) use write::{Batch, KeyIds};
 
 use rusqlite::Connection;
