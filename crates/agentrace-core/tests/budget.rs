@@ -379,3 +379,45 @@ fn the_budget_processor_reports_spend_ratios_without_session_labels() {
         ]
     );
 }
+
+#[test]
+fn a_span_attributed_late_counts_for_its_new_accounts_only() {
+    let clock = Clock::new();
+    let (alerts, channel) = collected();
+    let budgets = Budgets::new(vec![
+        Budget::new("all", Scope::Global, Period::Day, usd(100.0)),
+        Budget::new("per agent", Scope::Agent, Period::Day, usd(1.0)),
+    ])
+    .with_clock(clock.reader())
+    .with_alert_channel(channel);
+    // Recorded before its agent span arrived: counted globally only.
+    let mut span = priced_span("s-1", 0.9);
+    budgets.record_span(&span);
+    let spent = |budget: &str, scope: &str| {
+        budgets
+            .status()
+            .into_iter()
+            .find(|s| s.budget == budget && s.scope == scope)
+            .map(|s| s.spent)
+    };
+    assert_eq!(spent("all", "*"), Some(usd(0.9)));
+    assert_eq!(spent("per agent", "planner"), None);
+
+    let before = CallContext::of_span(&span);
+    let mut after_span = span.clone();
+    after_span.agent_name = Some("planner".into());
+    budgets.record_late_attribution(&before, &CallContext::of_span(&after_span), usd(0.9));
+    assert_eq!(spent("all", "*"), Some(usd(0.9)), "not counted twice");
+    assert_eq!(spent("per agent", "planner"), Some(usd(0.9)));
+    let crossed: Vec<u32> = alerts
+        .lock()
+        .map(|a| a.iter().map(|a| a.threshold_percent).collect())
+        .unwrap_or_default();
+    assert_eq!(crossed, vec![80, 90], "the agent's threshold alerts fire");
+
+    // Nothing new: nothing added.
+    span.agent_name = Some("planner".into());
+    let same = CallContext::of_span(&span);
+    budgets.record_late_attribution(&same, &same, usd(0.9));
+    assert_eq!(spent("per agent", "planner"), Some(usd(0.9)));
+}

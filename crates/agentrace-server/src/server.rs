@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use agentrace_core::budget::{
@@ -192,6 +193,9 @@ impl Server {
         processors.push(Arc::new(MetricsProcessor));
 
         let stats = Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor));
+        stats
+            .awaiting_parent
+            .store(store.spans_awaiting_parent(), Ordering::Relaxed);
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
@@ -201,6 +205,7 @@ impl Server {
             pipeline: pipeline.clone(),
             fan_out_records: config.forward.is_some(),
             tracker: tracker.clone(),
+            budgets: budgets.clone(),
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })

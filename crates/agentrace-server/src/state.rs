@@ -8,7 +8,7 @@ use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
 use agentrace_core::redact::Redactor;
 use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
-use agentrace_sqlite::SqliteStore;
+use agentrace_sqlite::{LateAttribution, SqliteStore};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -26,6 +26,8 @@ pub enum Committed {
     Spans(Arc<[SpanRecord]>),
     /// Events stored by one write.
     Events(Arc<[Event]>),
+    /// Spans stored before whose attribution one write completed.
+    Attributed(Arc<[LateAttribution]>),
 }
 
 /// The state behind every route.
@@ -124,6 +126,8 @@ pub struct ServerStats {
     pub(crate) repair_orphans_cleared: AtomicU64,
     pub(crate) repair_reattached: AtomicU64,
     pub(crate) repair_errors: AtomicU64,
+    pub(crate) attributed_late: AtomicU64,
+    pub(crate) awaiting_parent: AtomicUsize,
 }
 
 pub(crate) fn get(counter: &AtomicU64) -> u64 {
@@ -183,6 +187,8 @@ impl ServerStats {
             repair_orphans_cleared: AtomicU64::new(0),
             repair_reattached: AtomicU64::new(0),
             repair_errors: AtomicU64::new(0),
+            attributed_late: AtomicU64::new(0),
+            awaiting_parent: AtomicUsize::new(0),
         }
     }
 
@@ -243,6 +249,8 @@ impl ServerStats {
                 orphans_cleared: get(&self.repair_orphans_cleared),
                 reattached: get(&self.repair_reattached),
                 errors: get(&self.repair_errors),
+                attributed_late: get(&self.attributed_late),
+                awaiting_parent: self.awaiting_parent.load(Ordering::Relaxed),
             },
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
@@ -357,6 +365,11 @@ pub struct RepairStats {
     pub reattached: u64,
     /// Checks that failed.
     pub errors: u64,
+    /// Stored spans whose session, user, agent or framework an ancestor arriving after them
+    /// filled in.
+    pub attributed_late: u64,
+    /// Stored spans lacking some of those and awaiting their parent now.
+    pub awaiting_parent: usize,
 }
 
 /// What redaction did (when `redact` is on).

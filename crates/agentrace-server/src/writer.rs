@@ -28,8 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 
-use agentrace_core::{Event, Measurement, Pipeline};
-use agentrace_sqlite::{EncodedSpans, InsertReport, SpanRows, SqliteStore, WriteError};
+use agentrace_core::budget::{Budgets, CallContext};
+use agentrace_core::{Attribution, Event, Measurement, Pipeline};
+use agentrace_sqlite::{
+    EncodedSpans, InsertReport, LateAttribution, SpanRows, SqliteStore, WriteError,
+};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
@@ -180,6 +183,8 @@ pub(crate) struct WriterParts {
     pub(crate) fan_out_records: bool,
     /// Notes committed traces for the background repairs.
     pub(crate) tracker: Arc<Tracker>,
+    /// Budgets to correct when a late ancestor completes spans' attribution.
+    pub(crate) budgets: Option<Arc<Budgets>>,
     pub(crate) queue_requests: usize,
     pub(crate) queue_records: usize,
 }
@@ -217,6 +222,7 @@ impl WriterThread {
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
             tracker: parts.tracker,
+            budgets: parts.budgets,
         };
         let publisher = std::thread::Builder::new()
             .name("agentrace-publish".into())
@@ -292,6 +298,8 @@ struct Group {
     events: Vec<Event>,
     metrics: Vec<Measurement>,
     derived: Vec<Measurement>,
+    /// Spans stored before whose attribution this group's spans completed.
+    attributed: Vec<LateAttribution>,
 }
 
 impl Group {
@@ -371,8 +379,9 @@ impl Writer {
     fn write_group(&self, mut group: Group) {
         let slots = std::mem::take(&mut group.slots);
         match self.insert(group.spans.rows(), &group.events, &group.metrics) {
-            Ok(reports) => {
+            Ok(mut reports) => {
                 self.count(&reports);
+                group.attributed = std::mem::take(&mut reports.spans.attributed);
                 for slot in slots {
                     let _ = slot.reply.send(Ok(()));
                 }
@@ -385,8 +394,9 @@ impl Writer {
                 let parts = spans.into_iter().zip(events).zip(metrics);
                 for (slot, ((mut spans, mut events), mut metrics)) in slots.into_iter().zip(parts) {
                     let answer = match self.insert(spans.rows(), &events, &metrics) {
-                        Ok(reports) => {
+                        Ok(mut reports) => {
                             self.count(&reports);
+                            group.attributed.append(&mut reports.spans.attributed);
                             group.spans.append(&mut spans);
                             group.events.append(&mut events);
                             group.metrics.append(&mut metrics);
@@ -423,6 +433,13 @@ impl Writer {
             add(&counters.duplicates, report.duplicates as u64);
         }
         add(&stats.commits, 1);
+        add(
+            &stats.attributed_late,
+            reports.spans.attributed.len() as u64,
+        );
+        stats
+            .awaiting_parent
+            .store(self.store.spans_awaiting_parent(), Ordering::Relaxed);
         stats
             .last_commit_unix_nano
             .store(agentrace_core::now_unix_nano(), Ordering::Relaxed);
@@ -484,6 +501,7 @@ struct Publisher {
     pipeline: Pipeline,
     fan_out_records: bool,
     tracker: Arc<Tracker>,
+    budgets: Option<Arc<Budgets>>,
 }
 
 impl Publisher {
@@ -499,6 +517,9 @@ impl Publisher {
             .note(group.spans.spans(), agentrace_core::now_unix_nano());
         for m in group.metrics.into_iter().chain(group.derived) {
             self.pipeline.submit_measurement(m);
+        }
+        if !group.attributed.is_empty() {
+            self.attributed(group.attributed);
         }
         // With nobody on the live feed and no forwarder, the records are only freed.
         if self.live.receiver_count() == 0 && !self.fan_out_records {
@@ -520,5 +541,35 @@ impl Publisher {
                 self.pipeline.submit_event(event.clone());
             }
         }
+    }
+
+    /// Spans completed by a late ancestor: their cost counts for the budgets they now belong
+    /// to, and live clients hear of them.
+    fn attributed(&self, late: Vec<LateAttribution>) {
+        if let Some(budgets) = &self.budgets {
+            for l in &late {
+                let Some(cost) = l.cost else { continue };
+                let model = l.model.as_deref();
+                budgets.record_late_attribution(
+                    &context(&l.before, model),
+                    &context(&l.after, model),
+                    cost,
+                );
+            }
+        }
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(Committed::Attributed(late.into()));
+        }
+    }
+}
+
+/// The budget context of a span with these values.
+fn context<'a>(a: &'a Attribution, model: Option<&'a str>) -> CallContext<'a> {
+    CallContext {
+        session: a.session_id.as_deref(),
+        agent: a.agent_name.as_deref(),
+        framework: a.framework.as_deref(),
+        model,
+        user: a.user_id.as_deref(),
     }
 }

@@ -481,6 +481,35 @@ impl Budgets {
         self.deliver(alerts);
     }
 
+    /// Records the cost of a span recorded before whose attribution was completed later (its
+    /// agent, session, user or framework arrived with an ancestor exported after it): adds
+    /// it to the accounts it belongs to now and did not before. Attribution only fills missing
+    /// values, so no account loses a span.
+    pub fn record_late_attribution(
+        &self,
+        before: &CallContext<'_>,
+        after: &CallContext<'_>,
+        cost: Usd,
+    ) {
+        let accounts: Vec<(usize, String)> = self
+            .budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| {
+                let now = b.account_of(after)?;
+                (b.account_of(before).as_ref() != Some(&now)).then_some((i, now))
+            })
+            .collect();
+        if accounts.is_empty() {
+            return;
+        }
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let alerts = self.add(&mut state, &accounts, cost, now);
+        drop(state);
+        self.deliver(alerts);
+    }
+
     fn add(
         &self,
         state: &mut State,

@@ -14,6 +14,7 @@ use agentrace_core::{
     Event, EventKind, Level, SpanId, SpanKind, SpanRecord, StatusCode, TokenUsage, TraceId, Usd,
     now_unix_nano,
 };
+use agentrace_sqlite::LateAttribution;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -160,6 +161,41 @@ impl<'a> LiveEvent<'a> {
     }
 }
 
+/// A stored span's attribution as a late ancestor completed it.
+#[derive(Debug, Serialize)]
+struct LiveAttribution<'a> {
+    trace_id: TraceId,
+    span_id: SpanId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    framework: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<&'a str>,
+}
+
+impl<'a> LiveAttribution<'a> {
+    fn of(l: &'a LateAttribution) -> Self {
+        let a = &l.after;
+        Self {
+            trace_id: l.trace_id,
+            span_id: l.span_id,
+            agent: a.agent_name.as_deref(),
+            agent_id: a.agent_id.as_deref(),
+            session: a.session_id.as_deref(),
+            user: a.user_id.as_deref(),
+            framework: a.framework.as_deref(),
+            correlation_id: a.correlation_id.as_deref(),
+        }
+    }
+}
+
 /// Spans, failures and cost seen by one client.
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 struct Counts {
@@ -187,6 +223,9 @@ enum LiveMessage<'a> {
     Spans { spans: Vec<LiveSpan<'a>> },
     /// Events just committed.
     Events { events: Vec<LiveEvent<'a>> },
+    /// Spans committed before whose agent, session, user or framework an ancestor arriving
+    /// later filled in: their values now (filtered by session only).
+    Attributed { spans: Vec<LiveAttribution<'a>> },
     /// Every second: the last interval and the totals since the client connected.
     Summary {
         time_unix_nano: u64,
@@ -255,6 +294,24 @@ fn messages(
                 .filter_map(|chunk| {
                     encode(&LiveMessage::Events {
                         events: chunk.iter().map(|e| LiveEvent::of(e)).collect(),
+                    })
+                })
+                .collect()
+        }
+        Committed::Attributed(late) => {
+            let mine: Vec<_> = late
+                .iter()
+                .filter(|l| {
+                    filter
+                        .session
+                        .as_deref()
+                        .is_none_or(|w| l.after.session_id.as_deref() == Some(w))
+                })
+                .collect();
+            mine.chunks(CHUNK)
+                .filter_map(|chunk| {
+                    encode(&LiveMessage::Attributed {
+                        spans: chunk.iter().map(|l| LiveAttribution::of(l)).collect(),
                     })
                 })
                 .collect()
