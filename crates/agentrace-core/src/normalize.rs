@@ -1,7 +1,7 @@
 //! Lifting GenAI attributes of any dialect into [`SpanRecord`]'s typed fields.
 //!
 //! [`SpanNormalizer`] is fed attributes one at a time (by the `tracing` layer as fields arrive,
-//! by an OTLP receiver as it decodes) and applies the mapping table of `conventions.md` §4:
+//! by an OTLP receiver as it decodes) and applies the mapping table of docs/conventions.md, "Dialects":
 //!
 //! - **Precedence** when several dialects name the same concept: agentrace's own field, then
 //!   current OTel GenAI, legacy OTel, OpenInference, Vercel AI SDK, OpenLLMetry/Traceloop,
@@ -411,7 +411,7 @@ impl SpanNormalizer {
 }
 
 /// Makes token counts consistent with [`TokenUsage`]'s meaning, whatever the emitter meant
-/// (`conventions.md` §4, rule 1):
+/// (docs/conventions.md, "Token arithmetic"):
 ///
 /// - input includes cache reads and writes; an input smaller than its own cached part means
 ///   the emitter left cache out, so the total input is `input + cache_read + cache_write`

@@ -2,7 +2,7 @@
 //!
 //! Our own constants: those in `opentelemetry-semantic-conventions` 0.33 are all `#[deprecated]`
 //! since the GenAI conventions moved to their own repository. Sources and dates are in
-//! `shared/conventions.md`; the mapping of each onto [`SpanRecord`](crate::SpanRecord) fields is
+//! docs/conventions.md; the mapping of each onto [`SpanRecord`](crate::SpanRecord) fields is
 //! [`crate::normalize`].
 
 /// OpenTelemetry GenAI semantic conventions v1.41 (current names).

@@ -2,7 +2,7 @@
 //! for other providers.
 //!
 //! Providers report the tokens they bill in their responses, and those reported counts are
-//! always preferred (`conventions.md` §6). This module is for when they are missing: a
+//! always preferred (docs/conventions.md, "Counting tokens"). This module is for when they are missing: a
 //! streamed response without a usage chunk, a prompt about to be sent, a span from an
 //! instrumentation that recorded the text but not the usage.
 //!
@@ -404,7 +404,7 @@ impl<'a> ChatMessage<'a> {
 /// prefixes: everything up to the last `/` (`openai/gpt-4.1`, `azure/gpt-4o`,
 /// `openrouter/openai/gpt-4o`) and a leading `openai.` (Bedrock). `ft:` fine-tune names
 /// resolve to their base model (`ft:gpt-4o-mini:org::id` → `gpt-4o-mini`). Then, with the
-/// `tiktoken` feature (`conventions.md` §6, following tiktoken-rs's own table):
+/// `tiktoken` feature (docs/conventions.md, "Counting tokens", following tiktoken-rs's own table):
 ///
 /// | encoding | models |
 /// |---|---|

@@ -1,5 +1,5 @@
 //! Golden cost cases: every expected cost was worked out by hand from the listed prices
-//! (USD per million tokens, in `src/cost/prices.json`) with the formula of `conventions.md` §5:
+//! (USD per million tokens, in `src/cost/prices.json`) with the formula of docs/conventions.md, "The cost formula":
 //! uncached = input − cache_read − cache_write (input reported without cache: input + cache is the
 //! total), cost = uncached·in + cache_read·read + cache_write·write + output·out, each part rounded
 //! to the nano-dollar. Costs are compared exactly, in nano-dollars (1e-9 USD).

@@ -3,7 +3,7 @@
 //! A framework span around an instrumented client call (LangChain's `ChatOpenAI` run over the
 //! OpenAI instrumentor's span, both OpenInference `LLM` with the same tokens) would bill the
 //! call twice. The rule: **an LLM call with an LLM call among its descendants is an
-//! aggregate** and is not billed; only the leaves are (`conventions.md` §4, rule 3).
+//! aggregate** and is not billed; only the leaves are (docs/ingest.md, "Leaf-only billing").
 //!
 //! Spans the dialects already say are not calls never get here: AI SDK `ai.generateText`
 //! (only its `*.do*` children are LLM spans), `invoke_agent` spans with usage totals, Traceloop

@@ -26,7 +26,7 @@
 //!
 //! Every raw attribute is kept in [`SpanRecord::attributes`], including those lifted into the
 //! typed fields. The typed fields come from core's
-//! [`normalize`](agentrace_core::normalize) (the mapping table of `conventions.md` §4 with its
+//! [`normalize`](agentrace_core::normalize) (the mapping table of docs/conventions.md, "Dialects" with its
 //! precedence: current OTel GenAI, legacy OTel, OpenInference, Vercel AI SDK,
 //! OpenLLMetry/Traceloop, Langfuse), then each dialect's particular rules, then
 //! [`reconcile_usage`](agentrace_core::normalize::reconcile_usage) (input includes cache,

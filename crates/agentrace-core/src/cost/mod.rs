@@ -4,7 +4,7 @@
 //! Money is integer: a [`Rate`] is nano-dollars per million tokens, a cost is [`Usd`]
 //! (nano-dollars), so sums over millions of records do not drift.
 //!
-//! The cost formula (`conventions.md` §5), for usage whose `input_tokens` include cache reads
+//! The cost formula (docs/conventions.md, "The cost formula"), for usage whose `input_tokens` include cache reads
 //! and writes:
 //!
 //! ```text

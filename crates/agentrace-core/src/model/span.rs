@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Attributes, Cost, Resource, SpanId, Text, TokenUsage, TraceId};
 
-/// What a span does, normalized across telemetry dialects (`conventions.md` §4).
+/// What a span does, normalized across telemetry dialects (docs/conventions.md, "Dialects").
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]

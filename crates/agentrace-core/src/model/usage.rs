@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Token counts of one LLM call, with OpenTelemetry GenAI semantics:
 /// `input_tokens` **includes** cache reads and cache writes, and `output_tokens` **includes**
-/// reasoning tokens (see `conventions.md` §4). Zero means "not reported".
+/// reasoning tokens (see docs/conventions.md, "Dialects"). Zero means "not reported".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TokenUsage {

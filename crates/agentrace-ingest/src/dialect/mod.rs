@@ -1,5 +1,5 @@
 //! Normalization of a decoded span: core's [`SpanNormalizer`] applies the mapping table of
-//! `conventions.md` §4 (precedence, kinds, provider names) to every raw attribute; then each
+//! docs/conventions.md, "Dialects" (precedence, kinds, provider names) to every raw attribute; then each
 //! dialect's module adds what is particular to it; then the token counts are reconciled.
 //!
 //! | module | dialect | particular logic |

@@ -1,4 +1,4 @@
-//! Token arithmetic (`conventions.md` §4, rule 1): input includes cache, output includes
+//! Token arithmetic (docs/conventions.md, "Token arithmetic"): input includes cache, output includes
 //! reasoning; an emitter that left them out is recognised and repaired; counts never go
 //! negative.
 

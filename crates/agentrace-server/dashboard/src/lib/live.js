@@ -161,6 +161,12 @@ export function useLive(filter, onMessage, enabled = true) {
 }
 
 /**
+ * Whether a live message changes stored spans: new spans, or spans stored before whose agent,
+ * session, user or framework an ancestor arriving later filled in (`attributed`).
+ */
+export const changesSpans = (m) => m.type === 'spans' || m.type === 'attributed';
+
+/**
  * Calls `refresh` when a live message satisfies `when` (at most once per `everyMs`), and once
  * whenever updates resume (the page shown again, or un-paused): for views that re-query.
  */

@@ -4,7 +4,7 @@
 import { html, useMemo, useState } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
 import { apiRange } from '../lib/range.js';
-import { useLiveRefresh } from '../lib/live.js';
+import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import { withQuery } from '../lib/router.js';
 import * as fmt from '../lib/format.js';
 import { Card, Pending, Stat } from '../components/common.js';
@@ -123,7 +123,7 @@ export function Overview({ range }) {
   useLiveRefresh({}, () => setRefresh((n) => n + 1), {
     enabled: range.follows,
     everyMs: 5000,
-    when: (m) => m.type === 'spans',
+    when: changesSpans,
   });
   const o = state.data;
   if (!o) return html`<${Pending} state=${state} />`;

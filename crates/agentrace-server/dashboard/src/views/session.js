@@ -4,7 +4,7 @@
 
 import { html, useEffect, useRef, useState } from '../lib/html.js';
 import { get } from '../lib/api.js';
-import { useLiveRefresh } from '../lib/live.js';
+import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import * as fmt from '../lib/format.js';
 import { ErrorBox, Facts, Loading } from '../components/common.js';
 import { StatusBadge } from '../components/badges.js';
@@ -58,7 +58,7 @@ export function Session({ params }) {
     if (!d) return;
     get(path, { ...query, limit: Math.min(1000, d.traces.length + PAGE) }).then(setData, setError);
   };
-  useLiveRefresh({ session: id }, refresh, { everyMs: 1500, when: (m) => m.type === 'spans' });
+  useLiveRefresh({ session: id }, refresh, { everyMs: 1500, when: changesSpans });
 
   if (error && !data) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} />`;

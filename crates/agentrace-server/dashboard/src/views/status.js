@@ -81,6 +81,7 @@ export function Status() {
           ['Traces watched for repair', fmt.count(st.repairs.tracked)],
           ['Orphans marked / cleared', `${fmt.count(st.repairs.orphans_marked)} / ${fmt.count(st.repairs.orphans_cleared)}`],
           ['Roots re-attached', fmt.count(st.repairs.reattached)],
+          ['Spans attributed late / awaiting their parent', `${fmt.count(st.repairs.attributed_late)} / ${fmt.count(st.repairs.awaiting_parent)}`],
           ['Aggregate calls marked', fmt.count(st.repairs.aggregates_marked)],
         ]} />
       </${Card}>

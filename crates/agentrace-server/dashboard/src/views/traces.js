@@ -4,7 +4,7 @@
 import { html, useEffect, useRef, useState } from '../lib/html.js';
 import { get } from '../lib/api.js';
 import { apiRange } from '../lib/range.js';
-import { useLiveRefresh } from '../lib/live.js';
+import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import { setQuery } from '../lib/router.js';
 import * as fmt from '../lib/format.js';
 import { ErrorBox, Loading } from '../components/common.js';
@@ -95,7 +95,7 @@ export function Traces({ query, range }) {
   useLiveRefresh({}, () => loadFirst(true), {
     enabled: range.follows && newestFirst && query.order !== 'asc',
     everyMs: 1000,
-    when: (m) => m.type === 'spans',
+    when: changesSpans,
   });
 
   const more = () => {
