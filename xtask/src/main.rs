@@ -6,7 +6,9 @@
 //!   then `integration`. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
-//!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans.
+//!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans,
+//!   with each trace whole in a request, then with its agent span in a later request than its
+//!   calls (children first), checking that every call is attributed to its agent.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
 //!   headless Chromium (render times, the API calls each makes, bytes, heap).
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -382,15 +384,17 @@ impl BenchServer {
         })
     }
 
-    /// The load generator's spans (`AGENTRACE_BENCH_SPANS`, default a million) into it.
-    fn load(&self, name: &str) -> Result<(), String> {
+    /// The load generator's spans (`AGENTRACE_BENCH_SPANS`, default a million) into it, each
+    /// trace whole in a request or (`children-first`) its agent span in a later request.
+    fn load(&self, name: &str, order: &str) -> Result<(), String> {
         let spans = std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into());
         let mut load = Command::new(target_dir().join("release").join("agentrace-loadgen"));
         load.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
             .args(["--api", &format!("http://127.0.0.1:{}", self.app)])
             .args(["--spans", &spans])
+            .args(["--order", order])
             .args(["--server-pid", &self.child.id().to_string()]);
-        step(&format!("bench {name}: load"), load)
+        step(&format!("bench {name}: load, traces {order}"), load)
     }
 
     /// A graceful stop (SIGTERM), as an operator would.
@@ -406,12 +410,17 @@ impl BenchServer {
     }
 }
 
-/// `agentrace serve` (release, SQLite in a fresh directory) under the load generator.
+/// `agentrace serve` (release, SQLite in a fresh directory) under the load generator, twice:
+/// each trace whole in one request, then (a fresh server) each trace's agent span after its
+/// calls, in a later request.
 fn bench_ingest() -> Result<(), String> {
-    let server = BenchServer::start("ingest")?;
-    let result = server.load("ingest");
-    server.stop();
-    result
+    for (name, order) in [("ingest", "whole"), ("ingest-children-first", "children-first")] {
+        let server = BenchServer::start(name)?;
+        let result = server.load(name, order);
+        server.stop();
+        result?;
+    }
+    Ok(())
 }
 
 /// The dashboard in headless Chromium over a release server holding the load generator's
@@ -427,7 +436,7 @@ fn bench_dashboard() -> Result<(), String> {
         install,
     )?;
     let server = BenchServer::start("dashboard")?;
-    let result = server.load("dashboard").and_then(|()| {
+    let result = server.load("dashboard", "whole").and_then(|()| {
         let mut measure = Command::new("node");
         measure
             .arg("bench/dashboard.mjs")

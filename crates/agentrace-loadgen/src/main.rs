@@ -8,7 +8,13 @@
 //! - visibility: from sending a request to its first trace answering `GET /api/v1/traces/{id}`
 //!   (p50, p99), sampled every `--visibility-every` requests;
 //! - the server's resident memory (current and peak) when given `--server-pid`;
-//! - the latency of the overview and cost queries afterwards (p50, p99 over `--queries` runs).
+//! - the latency of the overview and cost queries afterwards (p50, p99 over `--queries` runs);
+//! - the LLM calls `/cost?group_by=agent` attributes to an agent, and those without one (an
+//!   error: every call's agent span was sent).
+//!
+//! `--order children-first` splits each request in two, the spans with a parent first and the
+//! agent spans (the roots) in a second request, as the OTel SDKs' batch processors export agent
+//! runs: the store attributes the calls when their agent arrives.
 //!
 //! A 429/503 answer is honoured (its `Retry-After`) and the same batch sent again; it is counted
 //! as throttled. `cargo xtask bench ingest` builds the server and this in release, starts both
@@ -16,7 +22,8 @@
 //!
 //! ```text
 //! agentrace-loadgen --endpoint http://127.0.0.1:4318 --api http://127.0.0.1:4319 \
-//!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--server-pid PID] [--token T]
+//!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--order children-first] \
+//!     [--server-pid PID] [--token T]
 //! ```
 
 mod traces;
@@ -26,6 +33,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::sync::Mutex;
 
@@ -45,6 +53,17 @@ struct Args {
     queries: usize,
     token: Option<String>,
     visibility_every: u64,
+    order: Order,
+}
+
+/// The order a trace's spans arrive in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Each trace whole in one request.
+    Whole,
+    /// Each trace's spans over two requests, the agent span (the parent) in the second, as
+    /// the OTel SDKs' batch processors export agent runs.
+    ChildrenFirst,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -58,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         queries: 30,
         token: None,
         visibility_every: 20,
+        order: Order::Whole,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +96,17 @@ fn parse_args() -> Result<Args, String> {
             "--queries" => args.queries = number(value()?)?.max(1) as usize,
             "--token" => args.token = Some(value()?),
             "--visibility-every" => args.visibility_every = number(value()?)?.max(1),
+            "--order" => {
+                args.order = match value()?.as_str() {
+                    "whole" => Order::Whole,
+                    "children-first" => Order::ChildrenFirst,
+                    other => {
+                        return Err(format!(
+                            "--order: {other:?} is not `whole` or `children-first`"
+                        ));
+                    }
+                };
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -185,44 +216,13 @@ async fn send_all(
                 let first = k * args.traces_per_request as u64;
                 let (sample, request) =
                     traces::request(&mut ids, now_ns(), first, args.traces_per_request);
-                let body = request.encode_to_vec();
+                let parts = match args.order {
+                    Order::Whole => vec![request],
+                    Order::ChildrenFirst => traces::children_first(request).into(),
+                };
                 let sent = Instant::now();
-                loop {
-                    let response = authorized(client.post(&url), args.token.as_deref())
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await;
-                    match response {
-                        Ok(r) if r.status().is_success() => {
-                            counters
-                                .spans_acknowledged
-                                .fetch_add(spans_per_request, Ordering::Relaxed);
-                            counters.requests.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        Ok(r) if r.status() == 429 || r.status() == 503 => {
-                            counters.throttled.fetch_add(1, Ordering::Relaxed);
-                            let wait = r
-                                .headers()
-                                .get("retry-after")
-                                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                                .map_or(Duration::from_millis(50), |s| {
-                                    Duration::from_secs(s).min(Duration::from_millis(200))
-                                });
-                            tokio::time::sleep(wait).await;
-                        }
-                        Ok(r) => {
-                            eprintln!("loadgen: request {k} refused: {}", r.status());
-                            counters.failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        Err(e) => {
-                            eprintln!("loadgen: request {k} failed: {e}");
-                            counters.failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    }
+                for part in parts {
+                    deliver(&client, &args, &url, &part, k, &counters).await;
                 }
                 if k.is_multiple_of(args.visibility_every) {
                     watchers.lock().await.spawn(watch(
@@ -244,6 +244,82 @@ async fn send_all(
     let mut latencies = std::mem::take(&mut *visibility.lock().await);
     latencies.sort();
     (elapsed, counters, latencies)
+}
+
+/// `/cost?group_by=agent` over everything: the calls with an agent, and those without.
+async fn calls_by_agent(client: &reqwest::Client, args: &Args) -> Result<(u64, u64), String> {
+    let url = format!("{}/api/v1/cost?group_by=agent", args.api);
+    let response = authorized(client.get(&url), args.token.as_deref())
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: {}", response.status()));
+    }
+    let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    let answer: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+    let mut counts = (0, 0);
+    for row in answer["rows"].as_array().into_iter().flatten() {
+        let calls = row["calls"].as_u64().unwrap_or(0);
+        if row["keys"]["agent"].is_null() {
+            counts.1 += calls;
+        } else {
+            counts.0 += calls;
+        }
+    }
+    Ok(counts)
+}
+
+/// Sends one request until it is acknowledged (a 429/503 is retried after its
+/// `Retry-After`), counting the outcome.
+async fn deliver(
+    client: &reqwest::Client,
+    args: &Args,
+    url: &str,
+    request: &ExportTraceServiceRequest,
+    k: u64,
+    counters: &Counters,
+) {
+    let body = request.encode_to_vec();
+    let spans = traces::span_count(request);
+    loop {
+        let response = authorized(client.post(url), args.token.as_deref())
+            .header("content-type", "application/x-protobuf")
+            .body(body.clone())
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => {
+                counters
+                    .spans_acknowledged
+                    .fetch_add(spans, Ordering::Relaxed);
+                counters.requests.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Ok(r) if r.status() == 429 || r.status() == 503 => {
+                counters.throttled.fetch_add(1, Ordering::Relaxed);
+                let wait = r
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    .map_or(Duration::from_millis(50), |s| {
+                        Duration::from_secs(s).min(Duration::from_millis(200))
+                    });
+                tokio::time::sleep(wait).await;
+            }
+            Ok(r) => {
+                eprintln!("loadgen: request {k} refused: {}", r.status());
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => {
+                eprintln!("loadgen: request {k} failed: {e}");
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
 }
 
 /// Resident memory now and at its peak, in MiB, from `/proc/PID/status`.
@@ -293,6 +369,7 @@ async fn run(args: Args) -> Result<(), String> {
     let rss = args.server_pid.and_then(rss_mib);
     let overview = query_latency(&client, &args, "/api/v1/overview").await?;
     let cost = query_latency(&client, &args, "/api/v1/cost?group_by=model").await?;
+    let (attributed, unattributed) = calls_by_agent(&client, &args).await?;
 
     println!(
         "acknowledged spans     {spans} in {:.1} s",
@@ -325,6 +402,13 @@ async fn run(args: Args) -> Result<(), String> {
         ms(cost.0),
         ms(cost.1)
     );
+    println!(
+        "LLM calls by agent     {attributed} attributed, {unattributed} without an agent ({})",
+        match args.order {
+            Order::Whole => "traces whole",
+            Order::ChildrenFirst => "children first",
+        }
+    );
     let report = serde_json::json!({
         "spans": spans,
         "seconds": elapsed.as_secs_f64(),
@@ -335,10 +419,18 @@ async fn run(args: Args) -> Result<(), String> {
         "rss_mib": rss.map(|(now, peak)| serde_json::json!({"now": now, "peak": peak})),
         "overview_ms": {"p50": ms(overview.0), "p99": ms(overview.1)},
         "cost_ms": {"p50": ms(cost.0), "p99": ms(cost.1)},
+        "order": match args.order { Order::Whole => "whole", Order::ChildrenFirst => "children-first" },
+        "calls_attributed": attributed,
+        "calls_without_agent": unattributed,
     });
     println!("{report}");
     if counters.failed.load(Ordering::Relaxed) > 0 {
         return Err("some requests failed".into());
+    }
+    if unattributed > 0 {
+        return Err(format!(
+            "{unattributed} LLM calls have no agent though every agent span was acknowledged"
+        ));
     }
     Ok(())
 }

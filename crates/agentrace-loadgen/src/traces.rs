@@ -1,5 +1,7 @@
-//! Realistic agent traces as OTLP: per trace an agent span, three LLM spans with usage (cache
-//! reads on some, three providers), and two tool spans, one in ten of them failing. Session and
+//! Realistic agent traces as OTLP: per trace an agent span (naming the agent, the session and
+//! the user), three LLM spans with usage (cache reads on some, three providers) and two tool
+//! spans under it, one in ten of them failing. As with the OTel GenAI instrumentations, only
+//! the agent span names the agent, session and user: the calls take them from it. Session and
 //! user ids come from small pools, as in a real deployment.
 
 use opentelemetry::KeyValue as ApiKeyValue;
@@ -92,8 +94,6 @@ pub(crate) fn trace(ids: &mut Ids, end_ns: u64, n: u64) -> (Vec<u8>, Vec<Span>) 
                 "gen_ai.usage.output_tokens",
                 120 + ((n + i * 7) % 600) as i64,
             ),
-            ApiKeyValue::new("gen_ai.conversation.id", session.to_owned()),
-            ApiKeyValue::new("gen_ai.agent.name", agent.to_owned()),
         ];
         if i == 1 {
             attributes.push(ApiKeyValue::new(
@@ -174,4 +174,31 @@ pub(crate) fn request(
         }],
     };
     (sample, request)
+}
+
+/// A request cut in two, as an SDK's batch processor sends an agent run: the spans that have a
+/// parent first (they end first), then the roots.
+pub(crate) fn children_first(request: ExportTraceServiceRequest) -> [ExportTraceServiceRequest; 2] {
+    let mut roots = request.clone();
+    let mut children = request;
+    for (part, keep_roots) in [(&mut roots, true), (&mut children, false)] {
+        for resource_spans in &mut part.resource_spans {
+            for scope_spans in &mut resource_spans.scope_spans {
+                scope_spans
+                    .spans
+                    .retain(|s| s.parent_span_id.is_empty() == keep_roots);
+            }
+        }
+    }
+    [children, roots]
+}
+
+/// How many spans a request carries.
+pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> u64 {
+    request
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len() as u64)
+        .sum()
 }
