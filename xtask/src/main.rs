@@ -23,6 +23,9 @@
 //!   versions pinned in `vendor.json`; `check` (what `ci` runs) verifies the vendored files
 //!   against their npm packages and runs the front end's unit tests with `node --test`.
 
+#[cfg(test)]
+mod tidy;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -414,7 +417,10 @@ impl BenchServer {
 /// each trace whole in one request, then (a fresh server) each trace's agent span after its
 /// calls, in a later request.
 fn bench_ingest() -> Result<(), String> {
-    for (name, order) in [("ingest", "whole"), ("ingest-children-first", "children-first")] {
+    for (name, order) in [
+        ("ingest", "whole"),
+        ("ingest-children-first", "children-first"),
+    ] {
         let server = BenchServer::start(name)?;
         let result = server.load(name, order);
         server.stop();

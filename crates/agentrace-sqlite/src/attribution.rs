@@ -24,6 +24,7 @@
 //! A parent arriving later than that does not fill its descendants in.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
@@ -121,10 +122,6 @@ pub(crate) fn from_ancestors(
             .and_then(|p| index.get(&(s.trace_id, p)).copied())
     };
     let mut states = vec![State::Todo; spans.len()];
-    let lookup = format!(
-        "SELECT {} FROM spans WHERE trace_no = ?1 AND span_id = ?2",
-        columns()
-    );
     for start in 0..spans.len() {
         if !matches!(states[start], State::Todo) {
             continue;
@@ -156,7 +153,7 @@ pub(crate) fn from_ancestors(
                         let stored = if created.contains(&numbers[top]) {
                             None
                         } else {
-                            let mut stmt = conn.prepare_cached(&lookup).db()?;
+                            let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
                             let mut rows =
                                 stmt.query(params![numbers[top], parent.to_bytes()]).db()?;
                             match rows.next().db()? {
@@ -225,12 +222,14 @@ impl PendingChanges {
 
 /// A span of a trace and its stored values, read to resolve what awaits a parent.
 struct Node {
+    /// Its row.
+    rowid: i64,
     span_id: SpanId,
     parent: Option<SpanId>,
     values: Attribution,
     model: Option<String>,
-    cost: Option<i64>,
-    start: u64,
+    /// What it contributes to the rollups (its cost and start among it).
+    facts: OwnedFacts,
 }
 
 impl Pending {
@@ -352,7 +351,7 @@ impl Pending {
         arrived: &[(TraceId, i64, SpanId)],
         keys: &mut KeyIds,
         changes: &mut PendingChanges,
-    ) -> Result<Vec<(i64, LateAttribution)>, WriteError> {
+    ) -> Result<Resolved, WriteError> {
         let mut by_trace: HashMap<i64, (TraceId, Vec<SpanId>)> = HashMap::new();
         for &(trace_id, trace_no, span) in arrived {
             if self.awaits(trace_no, span) {
@@ -364,7 +363,7 @@ impl Pending {
                 changes.resolved.push((trace_no, span));
             }
         }
-        let mut late = Vec::new();
+        let mut out = Resolved::default();
         // The rollup facts of filled spans whose agent or framework changed: before, after.
         let mut moved = Vec::new();
         for (trace_no, (trace_id, parents)) in by_trace {
@@ -383,10 +382,12 @@ impl Pending {
             let mut values: Vec<Attribution> = nodes.iter().map(|n| n.values.clone()).collect();
             let mut changed: Vec<bool> = vec![false; nodes.len()];
             let mut unflag = Vec::new();
+            let mut by_roots_only = true;
             for parent in parents {
                 let Some(&from) = at.get(&parent) else {
                     continue;
                 };
+                by_roots_only &= nodes[from].parent.is_none();
                 let mut stack = vec![from];
                 let mut seen = HashSet::from([from]);
                 while let Some(node) = stack.pop() {
@@ -410,7 +411,7 @@ impl Pending {
             }
             for &kid in &unflag {
                 if !changed[kid] {
-                    clear_flag(conn, trace_no, nodes[kid].span_id)?;
+                    clear_flag(conn, nodes[kid].rowid)?;
                 }
             }
             for (i, node) in nodes.iter().enumerate() {
@@ -418,8 +419,8 @@ impl Pending {
                     continue;
                 }
                 let after = &values[i];
-                moved.extend(update_span(conn, trace_no, node, after)?);
-                late.push((
+                moved.extend(update_span(conn, node, after)?);
+                out.late.push((
                     trace_no,
                     LateAttribution {
                         trace_id,
@@ -427,10 +428,15 @@ impl Pending {
                         before: node.values.clone(),
                         after: after.clone(),
                         model: node.model.clone(),
-                        cost: node.cost.map(Usd::from_nanos),
-                        start_time_unix_nano: node.start,
+                        cost: node.facts.cost.map(Usd::from_nanos),
+                        start_time_unix_nano: node.facts.start,
                     },
                 ));
+            }
+            // A root just added became the row's head with its values, which are all the
+            // filled spans took: the row is right already.
+            if !by_roots_only && changed.contains(&true) {
+                out.rows_to_fix.insert(trace_no);
             }
         }
         let mut rollups = span_rollups::Batch::default();
@@ -439,22 +445,58 @@ impl Pending {
             rollups.add(&after.facts(), 1);
         }
         rollups.apply(conn, keys)?;
-        Ok(late)
+        Ok(out)
     }
+}
+
+/// What the up pass did.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    /// The spans it filled in, with their `trace_no`.
+    pub(crate) late: Vec<(i64, LateAttribution)>,
+    /// The traces whose rows [`fix_trace_rows`] must correct.
+    pub(crate) rows_to_fix: HashSet<i64>,
 }
 
 fn horizon_ns() -> u64 {
     u64::try_from(HORIZON.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError> {
-    let sql = format!(
-        "SELECT span_id, parent_span_id, coalesce(response_model, request_model), cost_total, \
-         start_ns, {} FROM spans WHERE trace_no = ?1",
+/// `SELECT` of a trace's spans for the up pass.
+static READ_TRACE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT span_id, parent_span_id, coalesce(response_model, request_model), rowid, {}, \
+         {FACT_COLUMNS} FROM spans WHERE trace_no = ?1",
         columns()
-    );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
+    )
+});
+
+/// `UPDATE` of a span's values, clearing its flag: `?1` its rowid, then the values in
+/// [`InheritedField::ALL`]'s order.
+static UPDATE_VALUES: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = InheritedField::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 2))
+        .collect();
+    format!(
+        "UPDATE spans SET {}, awaiting_parent_since = NULL WHERE rowid = ?1",
+        sets.join(", ")
+    )
+});
+
+/// `SELECT` of a stored span's values: `?1` trace_no, `?2` span id.
+static LOOKUP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM spans WHERE trace_no = ?1 AND span_id = ?2",
+        columns()
+    )
+});
+
+fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError> {
+    let mut stmt = conn.prepare_cached(&READ_TRACE).db()?;
     let mut rows = stmt.query([trace_no]).db()?;
+    let facts_at = 4 + InheritedField::ALL.len();
     let mut nodes = Vec::new();
     while let Some(row) = rows.next().db()? {
         let node = (|| {
@@ -462,9 +504,9 @@ fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError>
                 span_id: codec::span_id(row, 0)?,
                 parent: codec::opt_span_id(row, 1)?,
                 model: codec::opt_text(row, 2)?,
-                cost: codec::opt_int(row, 3)?,
-                start: codec::from_sql(codec::int(row, 4)?),
-                values: read_attribution(row, 5)?,
+                rowid: codec::int(row, 3)?,
+                values: read_attribution(row, 4)?,
+                facts: OwnedFacts::read(row, facts_at)?,
             })
         })()
         .map_err(WriteError::Rollup)?;
@@ -473,13 +515,11 @@ fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError>
     Ok(nodes)
 }
 
-fn clear_flag(conn: &Connection, trace_no: i64, span: SpanId) -> Result<(), DbError> {
-    conn.prepare_cached(
-        "UPDATE spans SET awaiting_parent_since = NULL WHERE trace_no = ?1 AND span_id = ?2",
-    )
-    .db()?
-    .execute(params![trace_no, span.to_bytes()])
-    .db()?;
+fn clear_flag(conn: &Connection, rowid: i64) -> Result<(), DbError> {
+    conn.prepare_cached("UPDATE spans SET awaiting_parent_since = NULL WHERE rowid = ?1")
+        .db()?
+        .execute([rowid])
+        .db()?;
     Ok(())
 }
 
@@ -487,63 +527,42 @@ fn clear_flag(conn: &Connection, trace_no: i64, span: SpanId) -> Result<(), DbEr
 /// after when a rollup dimension (agent, framework) changed.
 fn update_span(
     conn: &Connection,
-    trace_no: i64,
     node: &Node,
     after: &Attribution,
 ) -> Result<Option<(OwnedFacts, OwnedFacts)>, WriteError> {
-    let dims_change =
-        after.agent_name != node.values.agent_name || after.framework != node.values.framework;
-    let mut moved = None;
-    if dims_change {
-        let sql = format!("SELECT {FACT_COLUMNS} FROM spans WHERE trace_no = ?1 AND span_id = ?2");
-        let mut stmt = conn.prepare_cached(&sql).db()?;
-        let mut rows = stmt
-            .query(params![trace_no, node.span_id.to_bytes()])
-            .db()?;
-        if let Some(row) = rows.next().db()? {
-            let before = OwnedFacts::read(row, 0).map_err(WriteError::Rollup)?;
-            let mut now = before.clone();
+    let moved = (after.agent_name != node.values.agent_name
+        || after.framework != node.values.framework)
+        .then(|| {
+            let mut now = node.facts.clone();
             now.set_dim(AGENT, after.agent_name.as_deref().map(str::to_owned));
             now.set_dim(FRAMEWORK, after.framework.as_deref().map(str::to_owned));
-            moved = Some((before, now));
-        }
-    }
-    let sets = InheritedField::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "UPDATE spans SET {sets}, awaiting_parent_since = NULL \
-         WHERE trace_no = ?1 AND span_id = ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql).db()?;
-    let value = |f: InheritedField| after.get(f).map(|t| t.as_str().to_owned());
-    stmt.execute(params![
-        trace_no,
-        node.span_id.to_bytes(),
-        value(InheritedField::SessionId),
-        value(InheritedField::UserId),
-        value(InheritedField::CorrelationId),
-        value(InheritedField::AgentName),
-        value(InheritedField::AgentId),
-        value(InheritedField::Framework),
-    ])
-    .db()?;
+            (node.facts.clone(), now)
+        });
+    let value = |f: InheritedField| after.get(f).map(|t| t.as_str());
+    conn.prepare_cached(&UPDATE_VALUES)
+        .db()?
+        .execute(params![
+            node.rowid,
+            value(InheritedField::SessionId),
+            value(InheritedField::UserId),
+            value(InheritedField::CorrelationId),
+            value(InheritedField::AgentName),
+            value(InheritedField::AgentId),
+            value(InheritedField::Framework),
+        ])
+        .db()?;
     Ok(moved)
 }
 
 /// Corrects the rows of the traces whose spans the up pass filled in: the row's session,
 /// agent and user are its head span's, else any span's. A filled head rebuilds the row;
 /// otherwise what the row lacks is taken from the filled spans.
-pub(crate) fn fix_trace_rows(
-    conn: &Connection,
-    late: &[(i64, LateAttribution)],
-) -> Result<(), WriteError> {
+pub(crate) fn fix_trace_rows(conn: &Connection, resolved: &Resolved) -> Result<(), WriteError> {
     let mut by_trace: HashMap<i64, Vec<&LateAttribution>> = HashMap::new();
-    for (trace_no, l) in late {
-        by_trace.entry(*trace_no).or_default().push(l);
+    for (trace_no, l) in &resolved.late {
+        if resolved.rows_to_fix.contains(trace_no) {
+            by_trace.entry(*trace_no).or_default().push(l);
+        }
     }
     for (trace_no, filled) in by_trace {
         let head: Option<Vec<u8>> = conn

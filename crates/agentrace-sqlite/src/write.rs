@@ -235,19 +235,19 @@ impl Writer {
                 }
             }
         }
-        let late = self
+        let resolved = self
             .pending
             .resolve(&tx, &arrived, &mut self.rollup_keys, &mut pending)?;
         rollups.apply(&tx)?;
         for trace_no in rebuild {
             rollup::recompute(&tx, trace_no).map_err(WriteError::Rollup)?;
         }
-        attribution::fix_trace_rows(&tx, &late)?;
+        attribution::fix_trace_rows(&tx, &resolved)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         self.pending.sweep(&tx, now, &mut pending)?;
         tx.commit().db()?;
         self.pending.apply(pending, now);
-        report.attributed = late.into_iter().map(|(_, l)| l).collect();
+        report.attributed = resolved.late.into_iter().map(|(_, l)| l).collect();
         // What is committed stays committed; indexing that fails is tried again next time.
         let _ = self.index.run_if_due(&mut self.conn);
         Ok(report)

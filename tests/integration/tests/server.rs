@@ -188,6 +188,77 @@ async fn python_clients_in_every_dialect_are_normalized_and_priced() {
     server.shutdown().await.expect("a clean shutdown");
 }
 
+/// The OTel Python SDK's default `BatchSpanProcessor` exports an agent's calls before the agent
+/// span (they end first): every call is still attributed to its agent, session and user, and
+/// `/cost?group_by=agent` has no spend without an agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_agent_runs_exported_children_first_are_attributed_to_their_agents() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    for (protocol, endpoint) in python_endpoints(&server) {
+        let service = format!("agents-{}", protocol.replace('/', "-"));
+        let sent = run_python(
+            &python,
+            "send_agent_runs.py",
+            protocol,
+            &endpoint,
+            &["--service", &service],
+        )
+        .await;
+        let calls = sent["calls"].as_array().expect("calls");
+        assert_eq!(calls.len(), 15, "{protocol}: three runs of five calls");
+        let mut expected_calls: std::collections::BTreeMap<String, u64> = Default::default();
+        for call in calls {
+            let what = format!("{protocol} {}", call["name"]);
+            let spans = trace_spans(&server, call["trace_id"].as_str().expect("trace id")).await;
+            let span_id = call["span_id"].as_str().expect("span id");
+            let span = spans
+                .iter()
+                .find(|s| s.span_id.to_string() == span_id)
+                .unwrap_or_else(|| panic!("{what}: stored"));
+            assert_eq!(span.agent_name.as_deref(), call["agent"].as_str(), "{what}");
+            assert_eq!(
+                span.session_id.as_deref(),
+                call["session"].as_str(),
+                "{what}"
+            );
+            assert_eq!(span.user_id.as_deref(), call["user"].as_str(), "{what}");
+            if span.kind == SpanKind::Llm {
+                *expected_calls
+                    .entry(call["agent"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        let (status, cost) = get_json(&api(
+            &server,
+            &format!("/cost?group_by=agent&service={service}"),
+        ))
+        .await;
+        assert_eq!(status, 200, "{cost}");
+        let by_agent: std::collections::BTreeMap<String, u64> = cost["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                let agent = r["keys"]["agent"].as_str();
+                assert!(agent.is_some(), "{protocol}: spend without an agent: {r}");
+                (
+                    agent.unwrap_or_default().to_owned(),
+                    r["calls"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        assert_eq!(by_agent, expected_calls, "{protocol}");
+    }
+    // The calls did arrive before their agents: the late path was taken.
+    let (_, status) = get_json(&api(&server, "/status")).await;
+    let late = status["repairs"]["attributed_late"].as_u64().unwrap_or(0);
+    assert!(late > 0, "no span was attributed late: {status}");
+    assert_eq!(status["repairs"]["awaiting_parent"], 0);
+    server.shutdown().await.expect("a clean shutdown");
+}
+
 /// The series of a metric through the API: labels (as `k=v,…`, the resource's `service.name`
 /// and `service.instance.id` left out) → (sum, count) over all time.
 async fn metric_series(

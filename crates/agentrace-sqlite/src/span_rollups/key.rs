@@ -208,7 +208,7 @@ pub(crate) const FACT_COLUMNS: &str = "start_ns, duration_ns, status_code, input
 #[derive(Debug, Clone)]
 pub(crate) struct OwnedFacts {
     kind: SpanKind,
-    start: u64,
+    pub(crate) start: u64,
     duration: u64,
     is_error: bool,
     usage: TokenUsage,

@@ -1,0 +1,265 @@
+//! Repository rules as tests (after rust-analyzer's `tidy.rs`): the crates' layering, links in
+//! the docs that point at files that exist, and every `AGENTRACE_*` variable documented. Run
+//! by `cargo test -p xtask` (and so by `cargo xtask ci`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::root;
+
+/// Which crates of ours each library crate may depend on (its `[dependencies]`, not its
+/// dev-dependencies). Core depends on nothing of ours; backends and the ingest on core (the
+/// OTLP and Prometheus backends also on `agentrace-otel`, the bridge to the OpenTelemetry SDK
+/// they share, and the Jaeger backend on the OTLP one it presets); the server and the CLI
+/// assemble them; the facade only re-exports. A new edge is a decision: add it here.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("agentrace-core", &[]),
+    ("agentrace-file", &["agentrace-core"]),
+    ("agentrace-sqlite", &["agentrace-core"]),
+    ("agentrace-ingest", &["agentrace-core"]),
+    ("agentrace-otel", &["agentrace-core"]),
+    ("agentrace-otlp", &["agentrace-core", "agentrace-otel"]),
+    (
+        "agentrace-prometheus",
+        &["agentrace-core", "agentrace-otel"],
+    ),
+    ("agentrace-jaeger", &["agentrace-core", "agentrace-otlp"]),
+    ("agentrace-loadgen", &[]),
+    (
+        "agentrace-server",
+        &[
+            "agentrace-core",
+            "agentrace-ingest",
+            "agentrace-sqlite",
+            "agentrace-prometheus",
+            "agentrace-otlp",
+        ],
+    ),
+    (
+        "agentrace-cli",
+        &[
+            "agentrace-core",
+            "agentrace-file",
+            "agentrace-otlp",
+            "agentrace-server",
+            "agentrace-sqlite",
+        ],
+    ),
+    (
+        "agentrace",
+        &[
+            "agentrace-core",
+            "agentrace-file",
+            "agentrace-sqlite",
+            "agentrace-prometheus",
+            "agentrace-otlp",
+            "agentrace-jaeger",
+        ],
+    ),
+];
+
+/// The names of our crates among the `[dependencies]` of a `Cargo.toml`.
+fn our_dependencies(manifest: &str) -> BTreeSet<String> {
+    let mut in_dependencies = false;
+    let mut out = BTreeSet::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if in_dependencies
+            && line.starts_with("agentrace")
+            && let Some(name) = line.split(['=', '.', ' ']).next()
+        {
+            out.insert(name.to_owned());
+        }
+    }
+    out
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The manifests of the workspace's crates: the facade and `crates/*`.
+fn manifests() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    out.insert("agentrace".to_owned(), read(&root().join("Cargo.toml")));
+    for entry in std::fs::read_dir(root().join("crates"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let manifest = entry.path().join("Cargo.toml");
+        if manifest.exists() {
+            out.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                read(&manifest),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn crates_depend_only_on_the_layers_below_them() {
+    let layers: BTreeMap<&str, &[&str]> = LAYERS.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (name, manifest) in manifests() {
+        let Some(allowed) = layers.get(name.as_str()) else {
+            wrong.push(format!(
+                "{name}: not in tidy.rs's LAYERS; give it its place"
+            ));
+            continue;
+        };
+        for dependency in our_dependencies(&manifest) {
+            if !allowed.contains(&dependency.as_str()) {
+                wrong.push(format!("{name} depends on {dependency}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
+}
+
+/// Every file under `dir` (recursively) whose name ends with `suffix`, skipping build output,
+/// dependencies and vendored code.
+fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !matches!(name.as_str(), "target" | "node_modules" | "vendor" | ".git") {
+                files(&path, suffix, out);
+            }
+        } else if name.ends_with(suffix) {
+            out.push(path);
+        }
+    }
+}
+
+/// Relative link targets of Markdown text: `](target)`, without an anchor or a title.
+fn markdown_links(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let Some(end) = rest.find(')') else { break };
+        let target = rest[..end].split([' ', '#']).next().unwrap_or_default();
+        if !target.is_empty()
+            && !target.contains("://")
+            && !target.starts_with("mailto:")
+            && !target.starts_with('<')
+        {
+            out.push(target.to_owned());
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn links_in_the_docs_name_files_that_exist() {
+    let mut markdown = Vec::new();
+    files(&root(), ".md", &mut markdown);
+    let mut broken = Vec::new();
+    for file in &markdown {
+        let dir = file.parent().unwrap_or(Path::new("."));
+        for target in markdown_links(&read(file)) {
+            if !dir.join(&target).exists() {
+                broken.push(format!("{}: {target}", file.display()));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "links to missing files:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn docs_named_in_the_code_exist() {
+    let mut sources = Vec::new();
+    files(&root().join("crates"), ".rs", &mut sources);
+    files(&root().join("xtask"), ".rs", &mut sources);
+    files(&root().join("tests"), ".rs", &mut sources);
+    let mut missing = Vec::new();
+    for file in &sources {
+        let text = read(file);
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find("docs/") {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || "/-_.".contains(c)))
+                .unwrap_or(tail.len());
+            let name = tail[..end].trim_end_matches('.');
+            if name.ends_with(".md") && !root().join(name).exists() {
+                missing.push(format!("{}: {name}", file.display()));
+            }
+            rest = &tail[end..];
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs named but missing:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// `AGENTRACE_*` names in `text`.
+fn variables(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("AGENTRACE_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        let name = tail[..end].trim_end_matches('_');
+        if name.len() > "AGENTRACE_".len() {
+            out.insert(name.to_owned());
+        }
+        rest = &tail[end..];
+    }
+    out
+}
+
+#[test]
+fn every_agentrace_variable_is_documented() {
+    let mut sources = Vec::new();
+    files(&root().join("crates"), ".rs", &mut sources);
+    files(&root().join("src"), ".rs", &mut sources);
+    let used: BTreeSet<String> = sources.iter().flat_map(|f| variables(&read(f))).collect();
+    let mut docs = Vec::new();
+    files(&root().join("docs"), ".md", &mut docs);
+    docs.push(root().join("README.md"));
+    let documented: BTreeSet<String> = docs.iter().flat_map(|f| variables(&read(f))).collect();
+    let undocumented: Vec<_> = used.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "variables read by the code but not in docs/ or the README: {undocumented:?}"
+    );
+}
+
+#[test]
+fn the_scanners_find_what_they_look_for() {
+    assert_eq!(
+        our_dependencies(
+            "[dependencies]\nagentrace-core.workspace = true\nagentrace-otel = { workspace = true }\n\
+             serde = \"1\"\n[dev-dependencies]\nagentrace-file.workspace = true\n"
+        ),
+        BTreeSet::from(["agentrace-core".to_owned(), "agentrace-otel".to_owned()])
+    );
+    assert_eq!(
+        markdown_links("see [a](a.md#x), [b](https://x.org) and [c](../c.md \"t\")"),
+        vec!["a.md", "../c.md"]
+    );
+    assert_eq!(
+        variables("env AGENTRACE_DB_PATH and `AGENTRACE_`"),
+        BTreeSet::from(["AGENTRACE_DB_PATH".to_owned()])
+    );
+}
