@@ -12,9 +12,10 @@
 //! - the LLM calls `/cost?group_by=agent` attributes to an agent, and those without one (an
 //!   error: every call's agent span was sent).
 //!
-//! `--order children-first` splits each request in two, the spans with a parent first and the
-//! agent spans (the roots) in a second request, as the OTel SDKs' batch processors export agent
-//! runs: the store attributes the calls when their agent arrives.
+//! `--order children-first` sends each batch's calls with the previous batch's agent spans (the
+//! roots): every trace over two requests, its agent span in the later one, as the OTel SDKs'
+//! batch processors export agent runs (the calls end first). The store attributes the calls
+//! when their agent arrives.
 //!
 //! A 429/503 answer is honoured (its `Retry-After`) and the same batch sent again; it is counted
 //! as throttled. `cargo xtask bench ingest` builds the server and this in release, starts both
@@ -208,6 +209,8 @@ async fn send_all(
         );
         workers.spawn(async move {
             let mut ids = Ids::new(now_ns() ^ ((worker as u64) << 48));
+            // Agent spans held for the next request (children first).
+            let mut carried = Vec::new();
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= total_requests {
@@ -216,14 +219,18 @@ async fn send_all(
                 let first = k * args.traces_per_request as u64;
                 let (sample, request) =
                     traces::request(&mut ids, now_ns(), first, args.traces_per_request);
-                let parts = match args.order {
-                    Order::Whole => vec![request],
-                    Order::ChildrenFirst => traces::children_first(request).into(),
+                let request = match args.order {
+                    Order::Whole => request,
+                    Order::ChildrenFirst => {
+                        // This batch's calls with the previous batch's agent spans: each
+                        // trace over two requests, its agent span in the later one.
+                        let (mut children, roots) = traces::children_and_roots(request);
+                        traces::append(&mut children, std::mem::replace(&mut carried, roots));
+                        children
+                    }
                 };
                 let sent = Instant::now();
-                for part in parts {
-                    deliver(&client, &args, &url, &part, k, &counters).await;
-                }
+                deliver(&client, &args, &url, &request, k, &counters).await;
                 if k.is_multiple_of(args.visibility_every) {
                     watchers.lock().await.spawn(watch(
                         client.clone(),
@@ -234,6 +241,11 @@ async fn send_all(
                         counters.clone(),
                     ));
                 }
+            }
+            if !carried.is_empty() {
+                let (_, mut last) = traces::request(&mut ids, now_ns(), 0, 0);
+                traces::append(&mut last, carried);
+                deliver(&client, &args, &url, &last, total_requests, &counters).await;
             }
         });
     }

@@ -176,21 +176,32 @@ pub(crate) fn request(
     (sample, request)
 }
 
-/// A request cut in two, as an SDK's batch processor sends an agent run: the spans that have a
-/// parent first (they end first), then the roots.
-pub(crate) fn children_first(request: ExportTraceServiceRequest) -> [ExportTraceServiceRequest; 2] {
-    let mut roots = request.clone();
+/// A request cut in two: the spans that have a parent (they end first), and the roots (the
+/// agent spans, ending last), as separate span lists.
+pub(crate) fn children_and_roots(request: ExportTraceServiceRequest) -> (ExportTraceServiceRequest, Vec<Span>) {
     let mut children = request;
-    for (part, keep_roots) in [(&mut roots, true), (&mut children, false)] {
-        for resource_spans in &mut part.resource_spans {
-            for scope_spans in &mut resource_spans.scope_spans {
-                scope_spans
-                    .spans
-                    .retain(|s| s.parent_span_id.is_empty() == keep_roots);
-            }
+    let mut roots = Vec::new();
+    for resource_spans in &mut children.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            let (r, c): (Vec<Span>, Vec<Span>) = std::mem::take(&mut scope_spans.spans)
+                .into_iter()
+                .partition(|s| s.parent_span_id.is_empty());
+            scope_spans.spans = c;
+            roots.extend(r);
         }
     }
-    [children, roots]
+    (children, roots)
+}
+
+/// Adds `spans` (of the same resource and scope) to a request.
+pub(crate) fn append(request: &mut ExportTraceServiceRequest, spans: Vec<Span>) {
+    if let Some(scope_spans) = request
+        .resource_spans
+        .first_mut()
+        .and_then(|r| r.scope_spans.first_mut())
+    {
+        scope_spans.spans.extend(spans);
+    }
 }
 
 /// How many spans a request carries.
