@@ -366,8 +366,12 @@ pub(crate) struct ServeArgs {
     /// Delete the oldest span metrics while they take more than this, e.g. 256MiB.
     #[arg(long)]
     pub(crate) metrics_max_size: Option<ByteSize>,
-    /// Mask secrets and personal data (e-mails, phone and card numbers, API keys, tokens) in
-    /// everything received, and drop prompt/response content unless --capture-content.
+    /// Keep secrets (API keys, bearer tokens, private keys, JWTs, card numbers) as received
+    /// instead of masking them (masked by default).
+    #[arg(long)]
+    pub(crate) no_mask_secrets: bool,
+    /// Mask personal data (e-mails, phone numbers) too, and drop prompt/response content
+    /// unless --capture-content.
     #[arg(long)]
     pub(crate) redact: bool,
     /// With --redact: keep prompt and response content (still masked).

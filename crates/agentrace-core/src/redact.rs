@@ -127,6 +127,10 @@ impl Rule {
     }
 }
 
+/// The built-in rules that find personal data rather than secrets: off in
+/// [`Redactor::secrets_only`], the default of the library and the server.
+pub const PERSONAL_DATA_RULES: &[&str] = &["email", "phone"];
+
 /// The built-in rules, most specific first (a JWT is not left for the generic rules).
 const BUILT_IN: &[(&str, &str, Option<&str>)] = &[
     (
@@ -198,6 +202,8 @@ pub struct RedactionStats {
 #[derive(Debug)]
 pub struct Redactor {
     rules: Vec<Rule>,
+    /// Every rule's pattern at once: one pass over a string finds the rules worth running.
+    any: regex::RegexSet,
     capture_content: bool,
     values_redacted: AtomicU64,
     content_removed: AtomicU64,
@@ -219,6 +225,21 @@ impl Redactor {
         }
     }
 
+    /// Secrets only — private keys, JWTs, API keys, bearer tokens, payment card numbers —
+    /// with prompt and response content kept: what agentrace masks by default, in the library
+    /// and the server. Personal data masking and dropping content are options
+    /// ([`Redactor::new`], [`RedactorBuilder`]).
+    pub fn secrets_only() -> Self {
+        match Self::builder()
+            .personal_data(false)
+            .capture_content(true)
+            .build()
+        {
+            Ok(redactor) => redactor,
+            Err(e) => unreachable!("built-in redaction rules compile: {e}"),
+        }
+    }
+
     /// Starts from the built-in rules, content capture off.
     pub fn builder() -> RedactorBuilder {
         RedactorBuilder {
@@ -230,8 +251,16 @@ impl Redactor {
 
     /// `text` with every match masked, or `None` when nothing matched.
     pub fn redact_text(&self, text: &str) -> Option<String> {
+        let matched = self.any.matches(text);
+        if !matched.matched_any() {
+            return None;
+        }
         let mut current: Option<String> = None;
-        for rule in &self.rules {
+        for (i, rule) in self.rules.iter().enumerate() {
+            // A rule's replacement never creates a match of a rule that found none before.
+            if !matched.matched(i) {
+                continue;
+            }
             let input = current.as_deref().unwrap_or(text);
             if !rule.pattern.is_match(input) {
                 continue;
@@ -340,6 +369,19 @@ impl RedactorBuilder {
         self
     }
 
+    /// Masks personal data (the [`PERSONAL_DATA_RULES`]: e-mail addresses, phone numbers) too,
+    /// or not. On by default.
+    #[must_use]
+    pub fn personal_data(mut self, mask: bool) -> Self {
+        self.disabled
+            .retain(|d| !PERSONAL_DATA_RULES.contains(&d.as_str()));
+        if !mask {
+            self.disabled
+                .extend(PERSONAL_DATA_RULES.iter().map(|r| (*r).to_owned()));
+        }
+        self
+    }
+
     /// Turns a built-in rule off by name (`email`, `phone`, `card`, `api_key`, `bearer`, `jwt`,
     /// `private_key`).
     #[must_use]
@@ -371,8 +413,16 @@ impl RedactorBuilder {
         for (name, pattern) in &self.custom {
             rules.push(Rule::new(name, pattern, None)?);
         }
+        let any =
+            regex::RegexSet::new(rules.iter().map(|r| r.pattern.as_str())).map_err(|source| {
+                RuleError {
+                    name: "(all rules together)".to_owned(),
+                    source,
+                }
+            })?;
         Ok(Redactor {
             rules,
+            any,
             capture_content: self.capture_content,
             values_redacted: AtomicU64::new(0),
             content_removed: AtomicU64::new(0),
@@ -598,6 +648,95 @@ mod tests {
             memory.events()[0].message,
             "calling ann at [REDACTED:phone]"
         );
+    }
+
+    #[test]
+    fn secrets_only_masks_secrets_and_keeps_personal_data_and_content() {
+        let redactor = Redactor::secrets_only();
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(
+            redactor
+                .redact_text(&format!(
+                    "key sk-ant-abcdefghijklmnopqrstuvwx, Authorization: Bearer abcdefghijklmnop1234, token {jwt}, card 4111 1111 1111 1111"
+                ))
+                .as_deref(),
+            Some("key [REDACTED:api_key], Authorization: Bearer [REDACTED:token], token [REDACTED:jwt], card [REDACTED:card]")
+        );
+        assert_eq!(
+            redactor.redact_text("ann@example.com, +44 20 7946 0958"),
+            None
+        );
+
+        let mut span = SpanRecord::new(
+            TraceId::random(),
+            SpanId::random(),
+            "chat",
+            1,
+            2,
+            Arc::new(Resource::new("t")),
+        );
+        span.attributes.insert(
+            "gen_ai.input.messages",
+            "my key is sk-proj-abcdefghijklmnopqrstuvwx",
+        );
+        let _ = redactor.process_span(&mut span, &mut ProcessContext::new());
+        assert_eq!(
+            span.attributes
+                .get("gen_ai.input.messages")
+                .and_then(AttributeValue::as_str),
+            Some("my key is [REDACTED:api_key]"),
+            "content kept, its secrets masked"
+        );
+        // Personal data can be masked again on top.
+        let both = Redactor::builder()
+            .personal_data(false)
+            .personal_data(true)
+            .build()
+            .expect("builds");
+        assert_eq!(
+            both.redact_text("ann@example.com").as_deref(),
+            Some("[REDACTED:email]")
+        );
+    }
+
+    #[test]
+    fn telemetry_masks_secrets_by_default_unless_turned_off() {
+        use crate::Telemetry;
+        use crate::testing::MemorySink;
+        use tracing_subscriber::prelude::*;
+
+        for masked in [true, false] {
+            let memory = MemorySink::new();
+            let mut builder = Telemetry::builder().with_sink(memory.clone());
+            if !masked {
+                builder = builder.without_secret_masking();
+            }
+            let (layer, guard) = builder.build().expect("builds");
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+                let _span = tracing::info_span!(
+                    "call",
+                    header = "Bearer abcdefghijklmnop1234",
+                    who = "ann@example.com"
+                )
+                .entered();
+            });
+            guard.flush().expect("flushes");
+            let spans = memory.spans();
+            let header = spans[0]
+                .attributes
+                .get("header")
+                .and_then(AttributeValue::as_str);
+            let who = spans[0]
+                .attributes
+                .get("who")
+                .and_then(AttributeValue::as_str);
+            if masked {
+                assert_eq!(header, Some("Bearer [REDACTED:token]"));
+            } else {
+                assert_eq!(header, Some("Bearer abcdefghijklmnop1234"));
+            }
+            assert_eq!(who, Some("ann@example.com"), "personal data is an option");
+        }
     }
 
     #[test]

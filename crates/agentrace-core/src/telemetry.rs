@@ -12,6 +12,7 @@ use crate::metrics::MetricsProcessor;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
 use crate::processor::Processor;
+use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::sink::{BoxError, FlushError, ShutdownError, Sink};
 
@@ -29,6 +30,9 @@ pub mod env {
     /// Price files layered over the built-in table, comma-separated, first wins (JSON or TOML in
     /// agentrace's format, or LiteLLM maps).
     pub const AGENTRACE_PRICES: &str = "AGENTRACE_PRICES";
+    /// `false` turns off the default masking of secrets (API keys, bearer tokens, private
+    /// keys, JWTs, card numbers) in every record (default `true`).
+    pub const AGENTRACE_MASK_SECRETS: &str = "AGENTRACE_MASK_SECRETS";
 }
 
 /// Setting up telemetry failed.
@@ -86,7 +90,7 @@ pub struct TelemetryBuilder {
     processors: Vec<Arc<dyn Processor>>,
     pricing: Pricing,
     budgets: Option<Arc<Budgets>>,
-    redaction: Option<Arc<crate::redact::Redactor>>,
+    redaction: Redaction,
     metrics: bool,
     sampler: Option<Sampler>,
     event_level: Option<Level>,
@@ -109,6 +113,18 @@ fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, Init
         book = book.with(Arc::new(table));
     }
     Ok(Arc::new(book.with(Arc::new(PriceTable::builtin()))))
+}
+
+/// What the pipeline masks before any processor or sink sees a record.
+#[derive(Debug, Default)]
+enum Redaction {
+    /// Secrets only ([`Redactor::secrets_only`]), unless `AGENTRACE_MASK_SECRETS=false`.
+    #[default]
+    Secrets,
+    /// The user's redactor.
+    Custom(Arc<Redactor>),
+    /// Nothing.
+    Off,
 }
 
 /// Which prices the pipeline stamps on LLM spans.
@@ -143,6 +159,14 @@ fn process_env(var: &str) -> Option<String> {
 
 fn env_var(env: EnvSource<'_>, var: &'static str) -> Option<String> {
     env(var).filter(|v| !v.trim().is_empty())
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
 }
 
 fn env_parse<T>(
@@ -228,11 +252,19 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Masks secrets and personal data and drops prompt/response content before anything else
-    /// sees a record ([`Redactor`](crate::redact::Redactor)). Off unless set.
+    /// Replaces the default redaction ([`Redactor::secrets_only`]: secrets masked, content
+    /// kept) with `redactor`, e.g. [`Redactor::new`] to mask personal data and drop
+    /// prompt/response content too. It runs before anything else sees a record.
     #[must_use]
-    pub fn with_redaction(mut self, redactor: crate::redact::Redactor) -> Self {
-        self.redaction = Some(Arc::new(redactor));
+    pub fn with_redaction(mut self, redactor: Redactor) -> Self {
+        self.redaction = Redaction::Custom(Arc::new(redactor));
+        self
+    }
+
+    /// Turns off the default masking of secrets (as `AGENTRACE_MASK_SECRETS=false` does).
+    #[must_use]
+    pub fn without_secret_masking(mut self) -> Self {
+        self.redaction = Redaction::Off;
         self
     }
 
@@ -240,7 +272,16 @@ impl TelemetryBuilder {
     fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
         let mut pipeline = std::mem::take(&mut self.pipeline);
         // First: no processor or sink sees what redaction removes.
-        if let Some(redactor) = self.redaction.take() {
+        let redactor = match std::mem::take(&mut self.redaction) {
+            Redaction::Secrets => {
+                let mask = env_parse(&process_env, env::AGENTRACE_MASK_SECRETS, parse_bool)?;
+                mask.unwrap_or(true)
+                    .then(|| Arc::new(Redactor::secrets_only()))
+            }
+            Redaction::Custom(redactor) => Some(redactor),
+            Redaction::Off => None,
+        };
+        if let Some(redactor) = redactor {
             pipeline = pipeline.with_shared_processor(redactor);
         }
         let book = match std::mem::take(&mut self.pricing) {

@@ -178,7 +178,9 @@ pub(crate) fn request(
 
 /// A request cut in two: the spans that have a parent (they end first), and the roots (the
 /// agent spans, ending last), as separate span lists.
-pub(crate) fn children_and_roots(request: ExportTraceServiceRequest) -> (ExportTraceServiceRequest, Vec<Span>) {
+pub(crate) fn children_and_roots(
+    request: ExportTraceServiceRequest,
+) -> (ExportTraceServiceRequest, Vec<Span>) {
     let mut children = request;
     let mut roots = Vec::new();
     for resource_spans in &mut children.resource_spans {

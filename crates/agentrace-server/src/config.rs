@@ -30,6 +30,7 @@
 //! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
 //! | `retention.metrics.max_age` | `AGENTRACE_RETENTION_METRICS_MAX_AGE` | keep |
 //! | `retention.metrics.max_size` | `AGENTRACE_RETENTION_METRICS_MAX_SIZE` | no limit |
+//! | `mask_secrets` | `AGENTRACE_MASK_SECRETS` | `true` |
 //! | `redact` | `AGENTRACE_REDACT` | `false` |
 //! | `capture_content` | `AGENTRACE_CAPTURE_CONTENT` | `false` (with `redact`: prompts and responses are dropped) |
 //! | `orphan_grace` | `AGENTRACE_ORPHAN_GRACE` | `10m` |
@@ -107,6 +108,8 @@ pub mod env {
     pub const RETENTION_METRICS_MAX_AGE: &str = "AGENTRACE_RETENTION_METRICS_MAX_AGE";
     /// `retention.metrics.max_size`.
     pub const RETENTION_METRICS_MAX_SIZE: &str = "AGENTRACE_RETENTION_METRICS_MAX_SIZE";
+    /// `mask_secrets`.
+    pub const MASK_SECRETS: &str = "AGENTRACE_MASK_SECRETS";
     /// `redact`.
     pub const REDACT: &str = "AGENTRACE_REDACT";
     /// `capture_content`.
@@ -410,6 +413,9 @@ pub struct ConfigLayer {
     /// Retention.
     #[serde(default)]
     pub retention: RetentionLayer,
+    /// Mask secrets (API keys, tokens, private keys, card numbers) before anything else sees
+    /// a record.
+    pub mask_secrets: Option<bool>,
     /// Mask secrets and personal data before anything else sees a record.
     pub redact: Option<bool>,
     /// With `redact`: keep prompt and response content (still masked).
@@ -530,6 +536,7 @@ impl ConfigLayer {
                     max_size: env_parse(env, v::RETENTION_METRICS_MAX_SIZE)?,
                 },
             },
+            mask_secrets: env_bool(env, v::MASK_SECRETS)?,
             redact: env_bool(env, v::REDACT)?,
             capture_content: env_bool(env, v::CAPTURE_CONTENT)?,
             orphan_grace: env_parse(env, v::ORPHAN_GRACE)?,
@@ -573,6 +580,7 @@ impl ConfigLayer {
                 events: self.retention.events.over(lower.retention.events),
                 metrics: self.retention.metrics.over(lower.retention.metrics),
             },
+            mask_secrets: self.mask_secrets.or(lower.mask_secrets),
             redact: self.redact.or(lower.redact),
             capture_content: self.capture_content.or(lower.capture_content),
             orphan_grace: self.orphan_grace.or(lower.orphan_grace),
@@ -715,9 +723,12 @@ pub struct ServerConfig {
     pub limits: ReceiveLimits,
     /// Retention.
     pub retention: Retention,
-    /// Mask secrets and personal data (e-mails, phone and card numbers, API keys, tokens) in
-    /// every received record before it is priced, stored or forwarded (see
-    /// `agentrace_core::redact`); off by default.
+    /// Mask secrets (API keys, bearer tokens, private keys, JWTs, card numbers) in every
+    /// received record before it is priced, stored or forwarded, prompt and response content
+    /// kept (`agentrace_core::redact::Redactor::secrets_only`); on by default.
+    pub mask_secrets: bool,
+    /// Mask personal data (e-mails, phone numbers) too, and drop prompt and response content
+    /// unless `capture_content` (see `agentrace_core::redact`); off by default.
     pub redact: bool,
     /// With `redact`: keep prompt and response content (masked by the rules) instead of
     /// dropping it.
@@ -749,6 +760,7 @@ impl ServerConfig {
             budgets: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
+            mask_secrets: true,
             redact: false,
             capture_content: false,
             orphan_grace: agentrace_ingest::orphans::DEFAULT_GRACE,
@@ -835,6 +847,7 @@ impl ServerConfig {
         retention.spans = layer.retention.spans.resolve();
         retention.events = layer.retention.events.resolve();
         retention.metrics = layer.retention.metrics.resolve();
+        config.mask_secrets = layer.mask_secrets.unwrap_or(true);
         config.redact = layer.redact.unwrap_or(false);
         config.capture_content = layer.capture_content.unwrap_or(false);
         if let Some(grace) = layer.orphan_grace {

@@ -173,15 +173,17 @@ impl Server {
         let pipeline = pipeline.build()?;
 
         // Redaction first: no processor, store or sink sees what it removes.
-        let redactor = config
-            .redact
-            .then(|| {
+        let redactor = if config.redact {
+            Some(Arc::new(
                 Redactor::builder()
                     .capture_content(config.capture_content)
-                    .build()
-                    .map(Arc::new)
-            })
-            .transpose()?;
+                    .build()?,
+            ))
+        } else {
+            config
+                .mask_secrets
+                .then(|| Arc::new(Redactor::secrets_only()))
+        };
         let mut processors: Vec<Arc<dyn Processor>> = Vec::new();
         if let Some(redactor) = &redactor {
             processors.push(redactor.clone());

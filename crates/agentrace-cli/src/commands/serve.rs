@@ -36,6 +36,7 @@ impl ServeArgs {
         layer.retention.events.max_size = self.events_max_size;
         layer.retention.metrics.max_age = self.metrics_max_age;
         layer.retention.metrics.max_size = self.metrics_max_size;
+        layer.mask_secrets = self.no_mask_secrets.then_some(false);
         layer.redact = self.redact.then_some(true);
         layer.capture_content = self.capture_content.then_some(true);
         layer.orphan_grace = self.orphan_grace;

@@ -147,3 +147,41 @@ async fn cors_is_off_unless_origins_are_configured() -> Result {
     assert_eq!(answer.header("access-control-allow-origin"), None);
     Ok(())
 }
+
+/// Secrets are masked in what is stored unless turned off; personal data is kept (an option).
+#[tokio::test]
+async fn secrets_are_masked_by_default_and_kept_when_turned_off() -> Result {
+    for mask in [true, false] {
+        let t = TestServer::start(|c| c.mask_secrets = mask).await?;
+        let mut span = llm_span(7, 7, now() - 10_000_000_000);
+        span.attributes.push(text(
+            "gen_ai.input.messages",
+            "my key is sk-proj-abcdefghijklmnopqrstuvwx, mail ann@example.com",
+        ));
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[],
+            protobuf(&traces(vec![span])),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let stored = t.fresh_store()?.spans(&agentrace_sqlite::SpanQuery::new(
+            agentrace_sqlite::SpanFilter::new(),
+        ))?;
+        let content = stored.spans[0]
+            .attributes
+            .get("gen_ai.input.messages")
+            .and_then(agentrace_core::AttributeValue::as_str)
+            .map(str::to_owned);
+        let expected = if mask {
+            "my key is [REDACTED:api_key], mail ann@example.com"
+        } else {
+            "my key is sk-proj-abcdefghijklmnopqrstuvwx, mail ann@example.com"
+        };
+        assert_eq!(content.as_deref(), Some(expected), "mask_secrets = {mask}");
+        let redacted = t.server.stats().redaction.map(|r| r.values_redacted);
+        assert_eq!(redacted, mask.then_some(1));
+    }
+    Ok(())
+}
