@@ -55,14 +55,23 @@ pub fn task_fail(task_id: &str, error: &str) {
     tracing::error!(agentrace.event = "task.fail", task.id = task_id, "{error}");
 }
 
-/// `tool.call` (INFO) with the call's arguments.
+/// `tool.call` (INFO), with the call's arguments when message content is captured
+/// ([`crate::capture::message_content`], off by default).
 pub fn tool_call(tool: &str, arguments: &str) {
-    tracing::info!(
-        agentrace.event = "tool.call",
-        gen_ai.tool.name = tool,
-        gen_ai.tool.call.arguments = arguments,
-        "calling {tool}"
-    );
+    if crate::capture::message_content() {
+        tracing::info!(
+            agentrace.event = "tool.call",
+            gen_ai.tool.name = tool,
+            gen_ai.tool.call.arguments = arguments,
+            "calling {tool}"
+        );
+    } else {
+        tracing::info!(
+            agentrace.event = "tool.call",
+            gen_ai.tool.name = tool,
+            "calling {tool}"
+        );
+    }
 }
 
 /// `tool.result` (INFO on success, WARNING on failure).

@@ -58,6 +58,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod budget;
+pub mod capture;
 mod civil;
 pub mod content;
 pub mod cost;
