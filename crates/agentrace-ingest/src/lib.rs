@@ -30,7 +30,8 @@
 //! precedence: current OTel GenAI, legacy OTel, OpenInference, Vercel AI SDK,
 //! OpenLLMetry/Traceloop, Langfuse), then each dialect's particular rules, then
 //! [`reconcile_usage`](agentrace_core::normalize::reconcile_usage) (input includes cache,
-//! output includes reasoning, clamps). Then, across the spans of one request: session, user,
+//! output includes reasoning, clamps): [`normalize_span`](agentrace_core::normalize::dialect::normalize_span),
+//! the same steps the `tracing` layer takes. Then, across the spans of one request: session, user,
 //! correlation, agent and framework are inherited from the nearest ancestor that has them (as
 //! the `tracing` layer does), and an LLM span with an LLM call beneath it is marked as an
 //! aggregate, so only leaf calls are billed ([`billing`]). Provider names are canonical
@@ -103,7 +104,6 @@
 //! ```
 
 pub mod billing;
-mod dialect;
 mod logs;
 mod metrics;
 pub mod orphans;

@@ -56,7 +56,7 @@ impl Scope {
         let version = converter.string(scope.version);
         let name = (!name.is_empty()).then_some(Cow::Owned(name));
         Self {
-            framework: crate::dialect::framework_of_scope(name.as_deref()),
+            framework: agentrace_core::normalize::dialect::framework_of_scope(name.as_deref()),
             name,
             version: (!version.is_empty()).then_some(version),
         }

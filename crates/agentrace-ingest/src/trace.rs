@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use agentrace_core::normalize::mark_aggregate;
+use agentrace_core::normalize::{dialect, mark_aggregate};
 use agentrace_core::semconv::{agentrace, otel};
 use agentrace_core::{
     Attribution, Resource, SpanEvent, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
@@ -17,7 +17,7 @@ use crate::reject::{self, Hex, Rejection, Short};
 use crate::resource::{self, Scope};
 use crate::shape::SpanShape;
 use crate::value::Converter;
-use crate::{Decoded, Limits, billing, dialect};
+use crate::{Decoded, Limits, billing};
 
 pub(crate) fn decode(
     limits: &Limits,
@@ -129,7 +129,7 @@ fn decode_span(
     };
     record.attributes = attributes;
     record.events = events;
-    dialect::normalize(&mut record, scope.framework);
+    dialect::normalize_span(&mut record, scope.framework);
     // Beside the raw attributes, never over one of them.
     if let Some(kind) = otel_kind(kind)
         && record.attributes.get(otel::KIND).is_none()

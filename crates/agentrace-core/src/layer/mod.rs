@@ -35,7 +35,7 @@ use crate::model::{
     Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, Text, TraceId,
     inherit, lacks_attribution,
 };
-use crate::normalize::{KeyPlan, SpanNormalizer};
+use crate::normalize::{KeyPlan, SpanNormalizer, dialect};
 use crate::now_unix_nano;
 use crate::pipeline::Pipeline;
 use crate::sampling::Sampler;
@@ -103,7 +103,7 @@ impl CallsitePlans {
                 .iter()
                 .map(|f| KeyPlan::of(f.name()))
                 .collect(),
-            framework: framework_of_target(metadata.target()),
+            framework: dialect::framework_of_target(metadata.target()),
         });
         self.0
             .write()
@@ -222,20 +222,6 @@ where
         }
         current = s.parent();
     }
-}
-
-/// The framework of a span from its `tracing` target, for frameworks that instrument natively.
-fn framework_of_target(target: &str) -> Option<&'static str> {
-    let root = target.split(':').next().unwrap_or(target);
-    Some(match root {
-        "rig" | "rig_core" => "rig",
-        "genai" => "genai",
-        "langchain_rust" => "langchain-rust",
-        "async_openai" => "async-openai",
-        "swarms_rs" => "swarms-rs",
-        "adk" | "adk_rust" => "adk",
-        _ => return None,
-    })
 }
 
 /// Fills the listed fields that are unset on an event from the nearest span that has them.
@@ -401,10 +387,11 @@ where
             plans,
         } = state;
         record.end_time_unix_nano = now_unix_nano();
-        normalizer.finish(&mut record);
         if record.name.is_empty() {
             record.name = Text::new(span.metadata().name());
         }
+        let marks = normalizer.finish(&mut record);
+        dialect::complete(&mut record, &marks, plans.framework);
         if record.status.code == StatusCode::Unset
             && let Some(message) = error_event
         {
@@ -413,9 +400,6 @@ where
         let keep = sampled || (self.sampler.keeps_errors() && record.is_error());
         if !keep {
             return;
-        }
-        if record.framework.is_none() {
-            record.framework = plans.framework.map(Text::new);
         }
         if lacks_attribution(&record) {
             walk_ancestors(span.parent(), |ancestor| !inherit(&mut record, ancestor));

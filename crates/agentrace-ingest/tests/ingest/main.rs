@@ -8,5 +8,6 @@ mod logs;
 mod metrics;
 mod orphans;
 mod precedence;
+mod routes;
 mod tokens;
 mod validation;

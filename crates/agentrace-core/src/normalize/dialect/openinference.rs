@@ -11,15 +11,13 @@
 //! - LangGraph runs through the LangChain instrumentor carry `langgraph_*` keys in their
 //!   `metadata`: their framework is `langgraph`.
 
-use agentrace_core::SpanRecord;
-use agentrace_core::semconv::openinference;
+use crate::SpanRecord;
+use crate::semconv::openinference;
 
 use super::{name_from, text};
 
+/// For spans with an `openinference.span.kind`.
 pub(crate) fn apply(record: &mut SpanRecord) {
-    if text(record, openinference::SPAN_KIND).is_none() {
-        return;
-    }
     let name = record.name.clone();
     name_from(record, Some(&name));
     if record.framework.is_none()

@@ -6,15 +6,12 @@
 //! Particular to the dialect: its spans are named `{entity}.{kind}` (`search.tool`,
 //! `planner.agent`), which names them when `traceloop.entity.name` is absent.
 
-use agentrace_core::SpanRecord;
-use agentrace_core::semconv::traceloop;
+use crate::SpanRecord;
 
-use super::{name_from, text};
+use super::name_from;
 
-pub(crate) fn apply(record: &mut SpanRecord) {
-    let Some(kind) = text(record, traceloop::SPAN_KIND) else {
-        return;
-    };
+/// For spans with a `traceloop.span.kind` (`kind`).
+pub(crate) fn apply(record: &mut SpanRecord, kind: &str) {
     let name = record
         .name
         .strip_suffix(kind)

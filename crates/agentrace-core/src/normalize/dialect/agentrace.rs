@@ -8,10 +8,8 @@
 //! alone, Langfuse `cost_details`) stays a raw attribute: agentrace prices those calls from
 //! their tokens with its own book, so every stored cost comes from one table.
 
-use agentrace_core::semconv::agentrace::{
-    COST_CACHE_READ, COST_CACHE_WRITE, COST_INPUT, COST_OUTPUT,
-};
-use agentrace_core::{AttributeValue, Cost, SpanRecord, Usd};
+use crate::semconv::agentrace::{COST_CACHE_READ, COST_CACHE_WRITE, COST_INPUT, COST_OUTPUT};
+use crate::{AttributeValue, Cost, SpanRecord, Usd};
 
 pub(crate) fn apply(record: &mut SpanRecord) {
     let part = |key| {

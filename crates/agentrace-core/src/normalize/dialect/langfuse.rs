@@ -17,8 +17,8 @@
 //!   `langfuse.observation.status_message` as its message;
 //! - an observation's name is its agent or tool name when nothing else names it.
 
-use agentrace_core::semconv::langfuse;
-use agentrace_core::{AttributeValue, SpanRecord, SpanStatus, StatusCode, TokenUsage};
+use crate::semconv::langfuse;
+use crate::{AttributeValue, SpanRecord, SpanStatus, StatusCode, TokenUsage};
 
 use super::{name_from, text};
 
@@ -38,7 +38,8 @@ const REASONING: [&str; 3] = [
     "reasoning_tokens",
 ];
 
-pub(crate) fn apply(record: &mut SpanRecord) {
+/// `observation_type`: whether the span had a `langfuse.observation.type`.
+pub(crate) fn apply(record: &mut SpanRecord, observation_type: bool) {
     if record.usage.is_empty()
         && let Some(usage) = record
             .attributes
@@ -55,7 +56,7 @@ pub(crate) fn apply(record: &mut SpanRecord) {
             record.status.message = message;
         }
     }
-    if text(record, langfuse::OBSERVATION_TYPE).is_some() {
+    if observation_type {
         let name = record.name.clone();
         name_from(record, Some(&name));
     }

@@ -1,6 +1,7 @@
-//! Normalization of a decoded span: core's [`SpanNormalizer`] applies the mapping table of
-//! docs/conventions.md, "Dialects" (precedence, kinds, provider names) to every raw attribute; then each
-//! dialect's module adds what is particular to it; then the token counts are reconciled.
+//! What is particular to each telemetry dialect, after [`SpanNormalizer`] applied the mapping
+//! table of docs/conventions.md, "Dialects" (precedence, kinds, provider names) to every raw
+//! attribute; then the token counts are reconciled. Used by both routes a span takes: the
+//! `tracing` layer ([`complete`] after its normalizer) and OTLP ingest ([`normalize_span`]).
 //!
 //! | module | dialect | particular logic |
 //! |---|---|---|
@@ -14,34 +15,51 @@
 //! Exceptions (span events named `exception`) complete an error status of any dialect, and
 //! the instrumentation scope names the framework when nothing else did.
 
-pub(crate) mod agentrace;
-pub(crate) mod langfuse;
-pub(crate) mod openinference;
-pub(crate) mod otel;
-pub(crate) mod traceloop;
-pub(crate) mod vercel;
+mod agentrace;
+mod langfuse;
+mod openinference;
+mod otel;
+mod traceloop;
+mod vercel;
 
-use agentrace_core::normalize::{SpanNormalizer, reconcile_usage};
-use agentrace_core::semconv::otel as names;
-use agentrace_core::{AttributeValue, SpanKind, SpanRecord, StatusCode, Text};
+use super::{DialectMarks, SpanNormalizer, reconcile_usage};
+use crate::semconv::otel as names;
+use crate::{AttributeValue, SpanKind, SpanRecord, StatusCode, Text};
 
 /// Fills the typed fields of `record` from its raw attributes, which stay as they are;
-/// `scope_framework` is the framework its instrumentation scope names.
-pub(crate) fn normalize(record: &mut SpanRecord, scope_framework: Option<&'static str>) {
+/// `scope_framework` is the framework its instrumentation scope names (OTLP ingest).
+pub fn normalize_span(record: &mut SpanRecord, scope_framework: Option<&'static str>) {
     let attributes = std::mem::take(&mut record.attributes);
     let mut normalizer = SpanNormalizer::new();
     for (key, value) in attributes.iter() {
         normalizer.offer_value(record, key, value);
     }
     record.attributes = attributes;
-    normalizer.finish(record);
+    let marks = normalizer.finish(record);
+    complete(record, &marks, scope_framework);
+}
+
+/// The dialects' own rules (for the dialects whose `marks` [`SpanNormalizer::finish`] found),
+/// token reconciliation, exceptions, and the framework its scope names when nothing else did:
+/// what follows [`SpanNormalizer::finish`] on every route.
+pub fn complete(
+    record: &mut SpanRecord,
+    marks: &DialectMarks,
+    scope_framework: Option<&'static str>,
+) {
     agentrace::apply(record);
-    vercel::apply(record);
-    langfuse::apply(record);
+    if marks.vercel {
+        vercel::apply(record);
+    }
+    langfuse::apply(record, marks.langfuse);
     reconcile_usage(&mut record.usage);
     otel::apply(record);
-    openinference::apply(record);
-    traceloop::apply(record);
+    if marks.openinference {
+        openinference::apply(record);
+    }
+    if let Some(kind) = &marks.traceloop_kind {
+        traceloop::apply(record, kind);
+    }
     exception(record);
     if record.framework.is_none() {
         record.framework = scope_framework.map(Text::from);
@@ -114,12 +132,36 @@ const FRAMEWORKS: &[(&str, &str)] = &[
     ("mastra", "mastra"),
 ];
 
-/// The agent framework an instrumentation scope names, if any.
-pub(crate) fn framework_of_scope(scope: Option<&str>) -> Option<&'static str> {
-    let scope = scope?.to_ascii_lowercase();
-    if scope == "rig" || scope.starts_with("rig::") || scope.starts_with("rig_core") {
-        return Some("rig");
+/// Rust crates that instrument with `tracing` natively, by the root of their target.
+const RUST_FRAMEWORKS: &[(&str, &str)] = &[
+    ("rig", "rig"),
+    ("rig_core", "rig"),
+    ("genai", "genai"),
+    ("langchain_rust", "langchain-rust"),
+    ("async_openai", "async-openai"),
+    ("swarms_rs", "swarms-rs"),
+    ("adk", "adk"),
+    ("adk_rust", "adk"),
+];
+
+/// The framework of a span from its `tracing` target (a crate path), for the Rust crates that
+/// instrument natively.
+pub fn framework_of_target(target: &str) -> Option<&'static str> {
+    let root = target.split(':').next().unwrap_or(target);
+    RUST_FRAMEWORKS
+        .iter()
+        .find(|(name, _)| *name == root)
+        .map(|(_, framework)| *framework)
+}
+
+/// The agent framework an instrumentation scope names, if any: a Rust crate's target, or a
+/// word of an OpenInference or OpenLLMetry instrumentor's name.
+pub fn framework_of_scope(scope: Option<&str>) -> Option<&'static str> {
+    let scope = scope?;
+    if let Some(framework) = framework_of_target(scope) {
+        return Some(framework);
     }
+    let scope = scope.to_ascii_lowercase();
     FRAMEWORKS
         .iter()
         .find(|(needle, _)| scope.contains(needle))
@@ -144,6 +186,10 @@ mod tests {
                 Some("openai-agents"),
             ),
             ("rig::completions", Some("rig")),
+            ("rig_core::agent", Some("rig")),
+            ("genai::chat", Some("genai")),
+            ("async_openai", Some("async-openai")),
+            ("my_app::agents", None),
             ("opentelemetry.instrumentation.openai", None),
             ("ai", None),
         ] {

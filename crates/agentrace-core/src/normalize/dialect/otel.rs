@@ -2,18 +2,21 @@
 //!
 //! The mapping itself (operation, provider and the `gen_ai.system` renames, models, usage
 //! with `prompt_tokens`/`completion_tokens`, conversation, agent, tool, `error.type`) is
-//! core's [`normalize`](agentrace_core::normalize). Particular to the dialect: agent and tool
+//! core's [`normalize`](crate::normalize). Particular to the dialect: agent and tool
 //! spans are named `invoke_agent {gen_ai.agent.name}`, `create_agent {…}` and
 //! `execute_tool {gen_ai.tool.name}`, so a span that left the attribute out still has its
 //! name.
 
-use agentrace_core::SpanRecord;
-use agentrace_core::semconv::gen_ai;
+use crate::SpanRecord;
+use crate::semconv::gen_ai;
 
 use super::{name_from, text};
 
 pub(crate) fn apply(record: &mut SpanRecord) {
-    let Some(operation) = text(record, gen_ai::OPERATION_NAME) else {
+    // The raw attribute (kept by OTLP ingest), else the typed operation (the `tracing` layer
+    // keeps only that).
+    let Some(operation) = text(record, gen_ai::OPERATION_NAME).or(record.operation.as_deref())
+    else {
         return;
     };
     let name = record

@@ -11,15 +11,11 @@
 //!   without Anthropic's cache, which the same rule repairs);
 //! - its spans are the framework `vercel-ai`.
 
-use agentrace_core::SpanRecord;
-use agentrace_core::semconv::vercel_ai;
+use crate::SpanRecord;
+use crate::semconv::vercel_ai;
 
-use super::text;
-
+/// For spans with an `ai.operationId`.
 pub(crate) fn apply(record: &mut SpanRecord) {
-    if text(record, vercel_ai::OPERATION_ID).is_none() {
-        return;
-    }
     if let Some(uncached) = record
         .attributes
         .get(vercel_ai::USAGE_NO_CACHE_TOKENS)

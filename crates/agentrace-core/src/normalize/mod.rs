@@ -22,6 +22,8 @@
 //! The `tracing` layer keeps in [`SpanRecord::attributes`] only the attributes that were not
 //! lifted; the OTLP ingest keeps every raw attribute alongside the typed fields.
 
+pub mod dialect;
+
 use crate::model::{
     AttributeValue, SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage,
 };
@@ -191,6 +193,22 @@ pub struct SpanNormalizer {
     hints: Option<Box<KindHints>>,
 }
 
+/// The marks of the dialects a span carried (their kind attributes), which the normalizer
+/// lifts away from the `tracing` layer's records: what the dialects' own rules
+/// ([`dialect::complete`]) go by on both routes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DialectMarks {
+    /// `openinference.span.kind` was present.
+    pub openinference: bool,
+    /// `traceloop.span.kind`'s value.
+    pub traceloop_kind: Option<Text>,
+    /// `ai.operationId` (Vercel AI SDK) was present.
+    pub vercel: bool,
+    /// `langfuse.observation.type` was present.
+    pub langfuse: bool,
+}
+
 #[derive(Debug, Clone, Default)]
 struct KindHints {
     explicit: Option<Text>,
@@ -352,8 +370,14 @@ impl SpanNormalizer {
     }
 
     /// Completes the record: span name override, status, kind, entity names.
-    pub fn finish(self, record: &mut SpanRecord) {
+    pub fn finish(self, record: &mut SpanRecord) -> DialectMarks {
         let hints = self.hints.map(|h| *h).unwrap_or_default();
+        let marks = DialectMarks {
+            openinference: hints.openinference.is_some(),
+            traceloop_kind: hints.traceloop.clone(),
+            vercel: hints.vercel_operation.is_some(),
+            langfuse: hints.langfuse_type.is_some(),
+        };
         match hints
             .status_code
             .as_deref()
@@ -407,6 +431,7 @@ impl SpanNormalizer {
                 _ => {}
             }
         }
+        marks
     }
 }
 
