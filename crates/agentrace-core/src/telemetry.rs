@@ -5,13 +5,12 @@ use std::sync::Arc;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::prelude::*;
 
-use crate::budget::{BudgetProcessor, Budgets};
-use crate::cost::{LayeredPriceBook, PriceBook, PriceProcessor, PriceTable};
+use crate::budget::Budgets;
+use crate::cost::{LayeredPriceBook, PriceBook, load_price_files};
 use crate::layer::AgentraceLayer;
-use crate::metrics::MetricsProcessor;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
-use crate::processor::Processor;
+use crate::processor::{Processor, ProcessorChain};
 use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::sink::{BoxError, FlushError, ShutdownError, Sink};
@@ -100,19 +99,14 @@ pub struct TelemetryBuilder {
 
 /// The built-in price table, under the files named by `AGENTRACE_PRICES`.
 fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, InitError> {
-    let Some(paths) = env_var(env, env::AGENTRACE_PRICES) else {
-        return Ok(Arc::new(PriceTable::builtin()));
-    };
-    let mut book = LayeredPriceBook::new();
-    for path in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let table = PriceTable::load(std::path::Path::new(path)).map_err(|e| InitError::Env {
-            var: env::AGENTRACE_PRICES,
-            value: paths.clone(),
-            reason: e.to_string(),
-        })?;
-        book = book.with(Arc::new(table));
-    }
-    Ok(Arc::new(book.with(Arc::new(PriceTable::builtin()))))
+    let paths = env_var(env, env::AGENTRACE_PRICES).unwrap_or_default();
+    let files = paths.split(',').map(str::trim).filter(|p| !p.is_empty());
+    let tables = load_price_files(files).map_err(|e| InitError::Env {
+        var: env::AGENTRACE_PRICES,
+        value: paths.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Arc::new(LayeredPriceBook::over_builtin(tables)))
 }
 
 /// What the pipeline masks before any processor or sink sees a record.
@@ -271,7 +265,6 @@ impl TelemetryBuilder {
     /// The pipeline: redaction, pricing, budgets, metrics, then the user's processors.
     fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
         let mut pipeline = std::mem::take(&mut self.pipeline);
-        // First: no processor or sink sees what redaction removes.
         let redactor = match std::mem::take(&mut self.redaction) {
             Redaction::Secrets => {
                 let mask = env_parse(&process_env, env::AGENTRACE_MASK_SECRETS, parse_bool)?;
@@ -281,31 +274,32 @@ impl TelemetryBuilder {
             Redaction::Custom(redactor) => Some(redactor),
             Redaction::Off => None,
         };
-        if let Some(redactor) = redactor {
-            pipeline = pipeline.with_shared_processor(redactor);
-        }
         let book = match std::mem::take(&mut self.pricing) {
             Pricing::Builtin => Some(builtin_with_env_files(&process_env)?),
             Pricing::Book(book) => Some(book),
             Pricing::Off => None,
         };
-        if let Some(book) = book {
-            pipeline = pipeline.with_processor(PriceProcessor::new(book));
+        let chain = self
+            .processors
+            .drain(..)
+            .fold(
+                ProcessorChain::new()
+                    .masking(redactor)
+                    .pricing(book)
+                    .budgets(self.budgets.take())
+                    .metrics(self.metrics),
+                ProcessorChain::then,
+            )
+            .build();
+        for p in chain {
+            pipeline = pipeline.with_shared_processor(p);
         }
-        // After pricing: budgets count the cost it stamped.
-        if let Some(budgets) = self.budgets.take() {
-            pipeline = pipeline.with_processor(BudgetProcessor(budgets));
-        }
-        // After pricing: the cost counter reads the stamped cost.
         if self.metrics {
-            pipeline = pipeline.with_processor(MetricsProcessor).configure(|c| {
+            pipeline = pipeline.configure(|c| {
                 c.health_interval = c
                     .health_interval
                     .or(Some(std::time::Duration::from_secs(10)))
             });
-        }
-        for p in self.processors.drain(..) {
-            pipeline = pipeline.with_shared_processor(p);
         }
         Ok(pipeline)
     }

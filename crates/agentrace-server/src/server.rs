@@ -9,15 +9,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agentrace_core::budget::{
-    BudgetProcessor, Budgets, LoadBudgetsError, LogAlertChannel, load_budgets,
-};
-use agentrace_core::cost::{
-    LayeredPriceBook, LoadPricesError, PriceBook, PriceProcessor, PriceTable,
-};
-use agentrace_core::metrics::MetricsProcessor;
+use agentrace_core::budget::{Budgets, LoadBudgetsError, LogAlertChannel, load_budgets};
+use agentrace_core::cost::{LayeredPriceBook, LoadPricesError, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Pipeline, Processor};
+use agentrace_core::{Pipeline, ProcessorChain};
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
@@ -132,11 +127,9 @@ impl Server {
         })?;
         let store = SqliteStore::open(config.db_path())?;
 
-        let mut book = LayeredPriceBook::new();
-        for path in &config.prices {
-            book = book.with(Arc::new(PriceTable::load(path)?));
-        }
-        let prices: Arc<dyn PriceBook> = Arc::new(book.with(Arc::new(PriceTable::builtin())));
+        let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
+            load_price_files(&config.prices)?,
+        ));
         let budget_list = match &config.budgets {
             Some(path) => Some(load_budgets(path)?),
             None if config.demo => Some(crate::demo::budgets()),
@@ -184,15 +177,12 @@ impl Server {
                 .mask_secrets
                 .then(|| Arc::new(Redactor::secrets_only()))
         };
-        let mut processors: Vec<Arc<dyn Processor>> = Vec::new();
-        if let Some(redactor) = &redactor {
-            processors.push(redactor.clone());
-        }
-        processors.push(Arc::new(PriceProcessor::new(prices.clone())));
-        if let Some(budgets) = &budgets {
-            processors.push(Arc::new(BudgetProcessor(budgets.clone())));
-        }
-        processors.push(Arc::new(MetricsProcessor));
+        let processors = ProcessorChain::new()
+            .masking(redactor.clone())
+            .pricing(Some(prices.clone()))
+            .budgets(budgets.clone())
+            .metrics(true)
+            .build();
 
         let stats = Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor));
         stats

@@ -1,11 +1,10 @@
 //! `agentrace prices`: the price book from the command line.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 
 use agentrace_core::cost::{
     LayeredPriceBook, ModelPrice, PriceBook, PriceTable, Rate, estimate_text_cost, is_billable,
-    price_span,
+    load_price_files, price_span,
 };
 use agentrace_core::{Usd, now_unix_nano};
 use agentrace_sqlite::{CostUpdate, Order, SpanFilter, SpanQuery};
@@ -20,14 +19,8 @@ use crate::time::{range, rfc3339};
 
 /// The user's files over the built-in table, as the library layers them.
 fn book(files: &PriceFiles) -> Result<(LayeredPriceBook, Vec<PriceTable>), CliError> {
-    let mut book = LayeredPriceBook::new();
-    let mut tables = Vec::new();
-    for path in &files.files {
-        let table = PriceTable::load(path)?;
-        tables.push(table.clone());
-        book = book.with(Arc::new(table));
-    }
-    Ok((book.with(Arc::new(PriceTable::builtin())), tables))
+    let tables = load_price_files(&files.files)?;
+    Ok((LayeredPriceBook::over_builtin(tables.clone()), tables))
 }
 
 fn usd(rate: Rate) -> String {

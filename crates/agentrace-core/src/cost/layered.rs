@@ -1,8 +1,9 @@
 //! Several price books in order of precedence.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use super::{PriceBook, PriceMatch};
+use super::{LoadPricesError, PriceBook, PriceMatch, PriceTable};
 
 /// Price books consulted in order; the first that knows a model prices it.
 ///
@@ -43,6 +44,26 @@ impl LayeredPriceBook {
         self.layers.push(book);
         self
     }
+
+    /// The user's price tables, the first winning, over the built-in table: how the library
+    /// (`AGENTRACE_PRICES`), `agentrace serve` (`prices`) and the CLI (`--prices`) all layer
+    /// prices.
+    pub fn over_builtin(tables: impl IntoIterator<Item = PriceTable>) -> Self {
+        tables
+            .into_iter()
+            .fold(Self::new(), |book, table| book.with(Arc::new(table)))
+            .with(Arc::new(PriceTable::builtin()))
+    }
+}
+
+/// Loads price files (agentrace's JSON or TOML, or LiteLLM maps), in order.
+pub fn load_price_files<P: AsRef<Path>>(
+    paths: impl IntoIterator<Item = P>,
+) -> Result<Vec<PriceTable>, LoadPricesError> {
+    paths
+        .into_iter()
+        .map(|p| PriceTable::load(p.as_ref()))
+        .collect()
 }
 
 impl PriceBook for LayeredPriceBook {

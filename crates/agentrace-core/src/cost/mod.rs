@@ -47,7 +47,7 @@ mod table;
 use serde::{Deserialize, Serialize};
 
 pub use estimate::{CostEstimate, estimate_cost, estimate_text_cost};
-pub use layered::LayeredPriceBook;
+pub use layered::{LayeredPriceBook, load_price_files};
 pub use litellm::LiteLlmImport;
 pub use processor::{PriceProcessor, UNPRICED_METRIC, UNPRICED_REASON, is_billable, price_span};
 pub use table::{LoadPricesError, PriceTable};
