@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("agentrace-jaeger", &["agentrace-core", "agentrace-otlp"]),
     ("agentrace-loadgen", &[]),
+    ("agentrace-fake-openai", &[]),
     (
         "agentrace-server",
         &[
