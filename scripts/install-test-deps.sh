@@ -5,6 +5,11 @@
 #   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
 #                tests/integration/python/requirements.txt), in a virtualenv at
 #                ${AGENTRACE_VENV:-target/integration-venv}
+#   instrumentations
+#                real GenAI instrumentations with the openai client (OpenInference,
+#                OpenLLMetry/traceloop-sdk, OpenLIT), a virtualenv each (their pins conflict)
+#                from tests/integration/python/instrumentations/NAME.txt, at
+#                ${AGENTRACE_INSTRUMENTATION_VENVS:-target/instrumentation-venvs}/NAME
 #   chromium     Debian's Chromium, for the dashboard's browser tests (headless, driven over
 #                the DevTools protocol)
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
@@ -57,14 +62,12 @@ install_prometheus() {
     log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
 }
 
-install_python_clients() {
-    local root venv requirements stamp
-    root="$(cd "$(dirname "$0")/.." && pwd)"
-    venv="${AGENTRACE_VENV:-$root/target/integration-venv}"
-    requirements="$root/tests/integration/python/requirements.txt"
-    stamp="$venv/.requirements"
+# A virtualenv at $1 with the pinned requirements file $2; left alone when it was made from
+# the same file.
+python_venv() {
+    local venv="$1" requirements="$2" stamp="$1/.requirements"
     if [[ -x "$venv/bin/python" && -f "$stamp" ]] && cmp -s "$requirements" "$stamp"; then
-        log "python clients: already installed in $venv"
+        log "python: $venv already installed"
         return 0
     fi
     local python
@@ -73,11 +76,23 @@ install_python_clients() {
         log "python3 is missing: install Python 3.11 with pip and venv"
         return 1
     fi
-    log "python clients: creating $venv with $python"
+    log "python: creating $venv with $python from $requirements"
+    rm -rf "$venv"
     "$python" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
-    log "python clients: $("$venv/bin/python" -m pip list 2>/dev/null | grep -c opentelemetry) opentelemetry packages"
+}
+
+install_python_clients() {
+    local root
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    python_venv "${AGENTRACE_VENV:-$root/target/integration-venv}" \
+        "$root/tests/integration/python/requirements.txt"
+    local venvs requirements
+    venvs="${AGENTRACE_INSTRUMENTATION_VENVS:-$root/target/instrumentation-venvs}"
+    for requirements in "$root"/tests/integration/python/instrumentations/*.txt; do
+        python_venv "$venvs/$(basename "$requirements" .txt)" "$requirements"
+    done
 }
 
 have_chromium() {

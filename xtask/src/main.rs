@@ -212,10 +212,12 @@ const INTEGRATION_CRATE: &str = "agentrace-integration";
 /// Installs the real components, builds the examples the suite drives, runs the suite.
 fn integration() -> Result<(), String> {
     let venv = target_dir().join("integration-venv");
+    let instrumentation_venvs = target_dir().join("instrumentation-venvs");
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
         .env("AGENTRACE_VENV", &venv)
+        .env("AGENTRACE_INSTRUMENTATION_VENVS", &instrumentation_venvs)
         .current_dir(root());
     step("integration: install test dependencies", install)?;
 
@@ -256,7 +258,8 @@ fn integration() -> Result<(), String> {
             target_dir().join("debug").join("agentrace"),
         )
         .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
-        .env("AGENTRACE_PYTHON", venv.join("bin").join("python"));
+        .env("AGENTRACE_PYTHON", venv.join("bin").join("python"))
+        .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs);
     step("integration: the suite", suite)?;
 
     let mut browser = Command::new("npm");

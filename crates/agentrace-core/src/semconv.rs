@@ -182,6 +182,23 @@ pub mod vercel_ai {
     pub const USER_ID: &str = "ai.telemetry.metadata.userId";
 }
 
+/// OpenLIT's marks and the attributes its rules read (it otherwise writes OTel GenAI names).
+pub mod openlit {
+    /// Resource (and, with OpenLIT, span) attribute naming the telemetry SDK.
+    pub const TELEMETRY_SDK_NAME: &str = "telemetry.sdk.name";
+    /// `telemetry.sdk.name` of OpenLIT's spans.
+    pub const SDK_NAME: &str = "openlit";
+    /// Instrumentation scope of OpenLIT's `@openlit.trace` function spans; its instrumentors'
+    /// scopes are `openlit.instrumentation.{library}`.
+    pub const SCOPE: &str = "openlit";
+    /// Scope of OpenLIT's OpenAI instrumentor.
+    pub const OPENAI_SCOPE: &str = "openlit.instrumentation.openai";
+    /// Whether the request streamed.
+    pub const REQUEST_STREAM: &str = "gen_ai.request.stream";
+    /// The positional arguments of a function span, as Python's `str(args)`.
+    pub const FUNCTION_ARGS: &str = "function.args";
+}
+
 /// Langfuse OTLP attributes.
 pub mod langfuse {
     /// Observation type: `generation`, `agent`, `tool`, `chain`, `retriever`, `embedding`,

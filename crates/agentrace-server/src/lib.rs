@@ -78,6 +78,7 @@ mod guard;
 mod process;
 mod receive;
 pub mod repair;
+mod requested_tools;
 mod retention;
 mod server;
 pub mod state;

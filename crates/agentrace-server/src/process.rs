@@ -1,6 +1,7 @@
-//! What happens to received records before they are queued for the writer: the processors
-//! (redact when on → price → budget → derive metrics, the same as in-process records), then
-//! each span's row encoded for SQLite.
+//! What happens to received records before they are queued for the writer: OpenLIT's tool
+//! spans recognized ([`crate::requested_tools`]), the processors (redact when on → price →
+//! budget → derive metrics, the same as in-process records), then each span's row encoded for
+//! SQLite.
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
 //! (the one thing that cannot run in parallel) only writes. Processors are `Sync` and keep
@@ -11,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, ProcessContext, Processor, SpanRecord, Verdict};
-use agentrace_sqlite::{EncodedSpans, WriteError};
+use agentrace_sqlite::{EncodedSpans, SqliteStore, WriteError};
 
 use crate::state::{ServerStats, add};
 
@@ -56,23 +57,31 @@ impl Batch {
 pub(crate) struct Processing {
     processors: Arc<[Arc<dyn Processor>]>,
     stats: Arc<ServerStats>,
+    /// Read for the calls before OpenLIT's function spans ([`crate::requested_tools`]).
+    store: SqliteStore,
 }
 
 impl Processing {
-    pub(crate) fn new(processors: Vec<Arc<dyn Processor>>, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(
+        processors: Vec<Arc<dyn Processor>>,
+        stats: Arc<ServerStats>,
+        store: SqliteStore,
+    ) -> Self {
         Self {
             processors: processors.into(),
             stats,
+            store,
         }
     }
 
-    /// Runs the processors on every record (dropped ones are counted) and encodes the kept
-    /// spans. Fails only if a span cannot be encoded.
+    /// Marks OpenLIT's tool spans, runs the processors on every record (dropped ones are
+    /// counted) and encodes the kept spans. Fails only if a span cannot be encoded.
     pub(crate) fn run(&self, records: Records) -> Result<Batch, WriteError> {
         let mut cx = ProcessContext::new();
         let mut batch = Batch::default();
         match records {
-            Records::Spans(spans) => {
+            Records::Spans(mut spans) => {
+                crate::requested_tools::mark(&mut spans, &self.store);
                 let before = spans.len();
                 batch.spans = EncodedSpans::with_capacity(before);
                 for mut span in spans {

@@ -209,7 +209,7 @@ impl Server {
 
         let receiver = Receiver::new(
             Ingestor::new(agentrace_ingest::Limits::default()),
-            Processing::new(processors, stats.clone()),
+            Processing::new(processors, stats.clone(), store.clone()),
             writer,
             stats.clone(),
         );

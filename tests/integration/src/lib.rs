@@ -9,9 +9,12 @@
 //!
 //! - [`receiver`]: an OTLP receiver (gRPC with tonic, HTTP protobuf and JSON with axum, gzip)
 //!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
-//!   down. It stands in for `agentrace serve` until the server exists.
+//!   down.
+//! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the Python client
+//!   scripts of `tests/integration/python`.
 
 pub mod receiver;
+pub mod serve;
 
 /// Whether the suite runs under CI (`CI=true`), where a missing component is a failure.
 pub fn in_ci() -> bool {
@@ -83,6 +86,24 @@ pub fn python_client() -> Option<std::path::PathBuf> {
         "AGENTRACE_PYTHON",
         &["target", "integration-venv", "bin", "python"],
     )
+}
+
+/// The Python of the virtualenv `name` holding a GenAI instrumentation
+/// (`tests/integration/python/instrumentations/NAME.txt`): under `AGENTRACE_INSTRUMENTATION_VENVS`
+/// (set by `cargo xtask integration`), else `target/instrumentation-venvs`; `None` if it is not
+/// installed.
+pub fn instrumentation_python(name: &str) -> Option<std::path::PathBuf> {
+    let venvs = std::env::var_os("AGENTRACE_INSTRUMENTATION_VENVS")
+        .filter(|v| !v.is_empty())
+        .map_or_else(
+            || {
+                workspace_root()
+                    .join("target")
+                    .join("instrumentation-venvs")
+            },
+            std::path::PathBuf::from,
+        );
+    Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
 }
 
 /// The `agentrace` binary: `AGENTRACE_BIN` (set by `cargo xtask integration`), else

@@ -5,50 +5,19 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
 use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
 use agentrace_core::{SpanKind, SpanRecord, StatusCode};
-use agentrace_integration::{example_binary, python_client, require, workspace_root};
-use agentrace_server::{RunningServer, Server, ServerConfig};
+use agentrace_integration::serve::{
+    PATIENCE, api, get_json, installed, python_endpoints, run_python, start, trace_spans,
+};
+use agentrace_integration::{example_binary, python_client, require};
+use agentrace_server::RunningServer;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, KeyValueList, any_value::Value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use serde_json::Value as Json;
-
-/// A bound on a hung client, not a performance figure.
-const PATIENCE: Duration = Duration::from_secs(120);
-
-async fn start(dir: &Path) -> RunningServer {
-    let mut config = ServerConfig::new(dir).with_any_free_ports();
-    config.limits.max_body_bytes = 1 << 20;
-    config.limits.max_decompressed_bytes = 4 << 20;
-    Server::start(config).await.expect("the server starts")
-}
-
-fn api(server: &RunningServer, path: &str) -> String {
-    format!("http://{}/api/v1{path}", server.app_addr())
-}
-
-async fn get_json(url: &str) -> (u16, Json) {
-    let response = reqwest::get(url).await.expect("the API answers");
-    let status = response.status().as_u16();
-    let body = response.bytes().await.expect("a body");
-    (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
-}
-
-/// The spans of a trace, through `GET /api/v1/traces/{id}`.
-async fn trace_spans(server: &RunningServer, trace_id: &str) -> Vec<SpanRecord> {
-    let (status, tree) = get_json(&api(server, &format!("/traces/{trace_id}"))).await;
-    assert_eq!(status, 200, "trace {trace_id}: {tree}");
-    tree["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|node| serde_json::from_value(node["span"].clone()).expect("a span record"))
-        .collect()
-}
 
 fn one_of_kind(spans: &[SpanRecord], kind: SpanKind) -> &SpanRecord {
     let found: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == kind).collect();
@@ -56,59 +25,25 @@ fn one_of_kind(spans: &[SpanRecord], kind: SpanKind) -> &SpanRecord {
     found[0]
 }
 
-/// The venv's Python with the OpenTelemetry clients; `None` (the test returns) only when they
-/// are not installed and CI is not set.
+/// The base venv's Python with the OpenTelemetry clients.
 fn python() -> Option<std::path::PathBuf> {
-    let python = python_client();
-    require(
-        python.is_some(),
+    installed(
+        python_client(),
         "the OpenTelemetry Python clients (scripts/install-test-deps.sh)",
     )
-    .then_some(python)
-    .flatten()
 }
 
-/// The server's OTLP endpoints as a Python exporter takes them, by protocol.
-fn python_endpoints(server: &RunningServer) -> [(&'static str, String); 2] {
-    [
-        ("grpc", format!("http://{}", server.otlp_grpc_addr())),
-        (
-            "http/protobuf",
-            format!("http://{}", server.otlp_http_addr()),
-        ),
-    ]
-}
-
-/// Runs a client script of `tests/integration/python` against `endpoint` and returns the JSON
-/// report it prints.
-async fn run_python(
+/// Runs an OpenTelemetry client script sending to `endpoint` over `protocol`.
+async fn run_client(
     python: &Path,
     script: &str,
     protocol: &str,
     endpoint: &str,
     args: &[&str],
 ) -> Json {
-    let output = tokio::time::timeout(
-        PATIENCE,
-        tokio::process::Command::new(python)
-            .arg(
-                workspace_root()
-                    .join("tests/integration/python")
-                    .join(script),
-            )
-            .args(["--endpoint", endpoint, "--protocol", protocol])
-            .args(args)
-            .output(),
-    )
-    .await
-    .expect("the client finishes")
-    .expect("the client starts");
-    assert!(
-        output.status.success(),
-        "{script} over {protocol}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the client's report")
+    let mut all = vec!["--endpoint", endpoint, "--protocol", protocol];
+    all.extend_from_slice(args);
+    run_python(python, script, &all).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,7 +53,7 @@ async fn python_clients_in_every_dialect_are_normalized_and_priced() {
     let server = start(dir.path()).await;
     let prices = PriceTable::builtin();
     for (protocol, endpoint) in python_endpoints(&server) {
-        let sent = run_python(&python, "send_dialects.py", protocol, &endpoint, &[]).await;
+        let sent = run_client(&python, "send_dialects.py", protocol, &endpoint, &[]).await;
         let dialects = sent.as_object().expect("one entry per dialect");
         assert_eq!(dialects.len(), 4);
         for (dialect, want) in dialects {
@@ -198,7 +133,7 @@ async fn python_agent_runs_exported_children_first_are_attributed_to_their_agent
     let server = start(dir.path()).await;
     for (protocol, endpoint) in python_endpoints(&server) {
         let service = format!("agents-{}", protocol.replace('/', "-"));
-        let sent = run_python(
+        let sent = run_client(
             &python,
             "send_agent_runs.py",
             protocol,
@@ -297,7 +232,7 @@ async fn python_metrics_are_stored_as_the_sdk_recorded_them() {
     for (protocol, endpoint) in python_endpoints(&server) {
         let service = format!("python-metrics-{}", protocol.replace('/', "-"));
         let args = ["--service", service.as_str()];
-        let want = run_python(&python, "send_metrics.py", protocol, &endpoint, &args).await;
+        let want = run_client(&python, "send_metrics.py", protocol, &endpoint, &args).await;
         // The histogram as its `.sum` and `.count` counters, per model and token type; the
         // cumulative points of the shutdown's export add nothing.
         let sums = metric_series(&server, "gen_ai.client.token.usage.sum", &service).await;

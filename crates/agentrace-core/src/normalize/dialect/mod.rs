@@ -11,6 +11,7 @@
 //! | `traceloop` | OpenLLMetry / Traceloop | names from `{entity}.{kind}` span names |
 //! | `vercel` | Vercel AI SDK (`ai.*`) | v6 uncached input; framework |
 //! | `langfuse` | Langfuse attributes | `usage_details`, observation level, observation names |
+//! | `openlit` | OpenLIT (`telemetry.sdk.name = openlit`) | its made-up stream usage dropped; tool spans by [`mark_requested_tool`] |
 //!
 //! Exceptions (span events named `exception`) complete an error status of any dialect, and
 //! the instrumentation scope names the framework when nothing else did.
@@ -18,9 +19,12 @@
 mod agentrace;
 mod langfuse;
 mod openinference;
+mod openlit;
 mod otel;
 mod traceloop;
 mod vercel;
+
+pub use openlit::{is_tool_candidate, mark_requested_tool};
 
 use super::{DialectMarks, SpanNormalizer, reconcile_usage};
 use crate::semconv::otel as names;
@@ -59,6 +63,9 @@ pub fn complete(
     }
     if let Some(kind) = &marks.traceloop_kind {
         traceloop::apply(record, kind);
+    }
+    if openlit::is_openlit(record) {
+        openlit::apply(record);
     }
     exception(record);
     if record.framework.is_none() {

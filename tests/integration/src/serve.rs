@@ -1,0 +1,108 @@
+//! `agentrace serve` for the suite's tests: started on free ports over a temporary store, read
+//! through its REST API as a user would, fed by client scripts of `tests/integration/python`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use agentrace_core::SpanRecord;
+use agentrace_server::{RunningServer, Server, ServerConfig};
+use serde_json::Value as Json;
+
+use crate::{require, workspace_root};
+
+/// A bound on a hung client, not a performance figure.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Starts a server over a store in `dir`, on free ports, with small body limits.
+///
+/// # Panics
+/// When it does not start.
+pub async fn start(dir: &Path) -> RunningServer {
+    let mut config = ServerConfig::new(dir).with_any_free_ports();
+    config.limits.max_body_bytes = 1 << 20;
+    config.limits.max_decompressed_bytes = 4 << 20;
+    Server::start(config).await.expect("the server starts")
+}
+
+/// The URL of an API `path` (`/traces/…`).
+pub fn api(server: &RunningServer, path: &str) -> String {
+    format!("http://{}/api/v1{path}", server.app_addr())
+}
+
+/// GETs `url`: its status and JSON body (`null` if it is not JSON).
+///
+/// # Panics
+/// When the server does not answer.
+pub async fn get_json(url: &str) -> (u16, Json) {
+    let response = reqwest::get(url).await.expect("the API answers");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("a body");
+    (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
+}
+
+/// The spans of a trace, through `GET /api/v1/traces/{id}`.
+///
+/// # Panics
+/// When the trace is not found.
+pub async fn trace_spans(server: &RunningServer, trace_id: &str) -> Vec<SpanRecord> {
+    let (status, tree) = get_json(&api(server, &format!("/traces/{trace_id}"))).await;
+    assert_eq!(status, 200, "trace {trace_id}: {tree}");
+    tree["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|node| serde_json::from_value(node["span"].clone()).expect("a span record"))
+        .collect()
+}
+
+/// `python`, if it exists; `None` (the test returns) only when it is missing and CI is not
+/// set.
+pub fn installed(python: Option<std::path::PathBuf>, what: &str) -> Option<std::path::PathBuf> {
+    require(python.is_some(), what).then_some(python).flatten()
+}
+
+/// The server's OTLP endpoints as a Python exporter takes them, by protocol.
+pub fn python_endpoints(server: &RunningServer) -> [(&'static str, String); 2] {
+    [
+        ("grpc", format!("http://{}", server.otlp_grpc_addr())),
+        (
+            "http/protobuf",
+            format!("http://{}", server.otlp_http_addr()),
+        ),
+    ]
+}
+
+/// Runs a client script of `tests/integration/python` with `args` and returns the JSON report
+/// it prints last (instrumentations may print banners before it).
+///
+/// # Panics
+/// When the script fails, hangs past [`PATIENCE`] or prints no JSON.
+pub async fn run_python(python: &Path, script: &str, args: &[&str]) -> Json {
+    let output = tokio::time::timeout(
+        PATIENCE,
+        tokio::process::Command::new(python)
+            .arg(
+                workspace_root()
+                    .join("tests/integration/python")
+                    .join(script),
+            )
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("the client finishes")
+    .expect("the client starts");
+    assert!(
+        output.status.success(),
+        "{script} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = stdout.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str(report).unwrap_or_else(|e| {
+        panic!(
+            "{script} {args:?} printed no report ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
