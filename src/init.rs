@@ -36,13 +36,6 @@ pub struct Builder {
     budgets: Option<Arc<Budgets>>,
 }
 
-#[cfg(any(feature = "sqlite", feature = "file"))]
-fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 impl Builder {
     /// Sets `service.name`.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
@@ -151,7 +144,7 @@ impl Builder {
         #[cfg(feature = "sqlite")]
         if let Some(path) = self
             .sqlite_path
-            .or_else(|| env_path(env::AGENTRACE_SQLITE_PATH))
+            .or_else(|| env::process_path(env::AGENTRACE_SQLITE_PATH))
         {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(|e| InitError::Sink {
@@ -177,7 +170,7 @@ impl Builder {
         #[cfg(feature = "file")]
         if let Some(dir) = self
             .jsonl_dir
-            .or_else(|| env_path(env::AGENTRACE_JSONL_DIR))
+            .or_else(|| env::process_path(env::AGENTRACE_JSONL_DIR))
         {
             let sink = agentrace_file::JsonlSink::builder(dir)
                 .build()

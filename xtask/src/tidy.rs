@@ -246,6 +246,30 @@ fn every_agentrace_variable_is_documented() {
     );
 }
 
+/// The one module that reads the process environment for the library and the server.
+const ENV_READER: &str = "crates/agentrace-core/src/env.rs";
+
+#[test]
+fn the_environment_is_read_in_one_place() {
+    let mut sources = Vec::new();
+    files(&root().join("crates"), ".rs", &mut sources);
+    files(&root().join("src"), ".rs", &mut sources);
+    let readers: Vec<String> = sources
+        .iter()
+        // Library and server code; benches, examples and tests set up their own runs.
+        .filter(|f| f.components().any(|c| c.as_os_str() == "src") && !f.ends_with(ENV_READER))
+        .filter(|f| {
+            let text = read(f);
+            text.contains("env::var(") || text.contains("env::var_os(")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        readers.is_empty(),
+        "read environment variables through agentrace_core::env ({ENV_READER}), not in {readers:?}"
+    );
+}
+
 #[test]
 fn the_scanners_find_what_they_look_for() {
     assert_eq!(

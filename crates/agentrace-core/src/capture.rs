@@ -30,8 +30,8 @@ pub fn message_content() -> bool {
         ON => true,
         OFF => false,
         _ => {
-            let on = std::env::var(CAPTURE_MESSAGE_CONTENT)
-                .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+            let on = crate::env::value(&crate::env::process, CAPTURE_MESSAGE_CONTENT)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
             // A concurrent `set_message_content` wins over the environment.
             let _ = STATE.compare_exchange(
                 UNSET,

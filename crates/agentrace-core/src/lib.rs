@@ -62,6 +62,7 @@ pub mod capture;
 mod civil;
 pub mod content;
 pub mod cost;
+pub mod env;
 pub mod events;
 mod filter;
 mod layer;
@@ -94,7 +95,7 @@ pub use sampling::{Sampler, SamplingProcessor};
 pub use sink::{
     BoxError, EventSink, ExportError, FlushError, MetricSink, ShutdownError, Sink, SpanSink,
 };
-pub use telemetry::{InitError, Telemetry, TelemetryBuilder, TelemetryGuard, env};
+pub use telemetry::{InitError, Telemetry, TelemetryBuilder, TelemetryGuard};
 
 /// Now, in nanoseconds since the Unix epoch (0 if the clock is before 1970).
 pub fn now_unix_nano() -> u64 {

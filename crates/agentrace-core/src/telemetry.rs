@@ -7,6 +7,7 @@ use tracing_subscriber::prelude::*;
 
 use crate::budget::Budgets;
 use crate::cost::{LayeredPriceBook, PriceBook, load_price_files};
+use crate::env::{self, EnvError, Source as EnvSource};
 use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
@@ -14,25 +15,6 @@ use crate::processor::{Processor, ProcessorChain};
 use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::sink::{BoxError, FlushError, ShutdownError, Sink};
-
-/// Environment variables read by [`TelemetryBuilder`]. Builder settings win over them.
-pub mod env {
-    /// Service name (OpenTelemetry standard).
-    pub const OTEL_SERVICE_NAME: &str = "OTEL_SERVICE_NAME";
-    /// Minimum event level: `TRACE` … `CRITICAL` (default `INFO`).
-    pub const AGENTRACE_LEVEL: &str = "AGENTRACE_LEVEL";
-    /// Which spans and events reach agentrace, in `tracing` `EnvFilter` syntax
-    /// (default: the event level, at most `info`, for every target).
-    pub const AGENTRACE_FILTER: &str = "AGENTRACE_FILTER";
-    /// Trace sampling ratio, 0.0–1.0 (default 1.0).
-    pub const AGENTRACE_SAMPLE_RATIO: &str = "AGENTRACE_SAMPLE_RATIO";
-    /// Price files layered over the built-in table, comma-separated, first wins (JSON or TOML in
-    /// agentrace's format, or LiteLLM maps).
-    pub const AGENTRACE_PRICES: &str = "AGENTRACE_PRICES";
-    /// `false` turns off the default masking of secrets (API keys, bearer tokens, private
-    /// keys, JWTs, card numbers) in every record (default `true`).
-    pub const AGENTRACE_MASK_SECRETS: &str = "AGENTRACE_MASK_SECRETS";
-}
 
 /// Setting up telemetry failed.
 #[derive(Debug, thiserror::Error)]
@@ -42,15 +24,8 @@ pub enum InitError {
     #[error(transparent)]
     Pipeline(#[from] BuildError),
     /// An environment variable holds a value that cannot be used.
-    #[error("environment variable {var}={value:?} is invalid: {reason}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// Why it is invalid.
-        reason: String,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     /// A sink could not be created (a file that cannot be opened, a database that is newer
     /// than this version).
     #[error("could not create the {sink} sink: {source}")]
@@ -99,13 +74,10 @@ pub struct TelemetryBuilder {
 
 /// The built-in price table, under the files named by `AGENTRACE_PRICES`.
 fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, InitError> {
-    let paths = env_var(env, env::AGENTRACE_PRICES).unwrap_or_default();
+    let paths = env::value(env, env::AGENTRACE_PRICES).unwrap_or_default();
     let files = paths.split(',').map(str::trim).filter(|p| !p.is_empty());
-    let tables = load_price_files(files).map_err(|e| InitError::Env {
-        var: env::AGENTRACE_PRICES,
-        value: paths.clone(),
-        reason: e.to_string(),
-    })?;
+    let tables = load_price_files(files)
+        .map_err(|e| EnvError::new(env::AGENTRACE_PRICES, paths.clone(), e))?;
     Ok(Arc::new(LayeredPriceBook::over_builtin(tables)))
 }
 
@@ -141,38 +113,6 @@ impl Telemetry {
     /// A builder with nothing set; unset values come from the environment, then defaults.
     pub fn builder() -> TelemetryBuilder {
         TelemetryBuilder::default()
-    }
-}
-
-/// Where environment variables come from: the process, or a map in tests.
-type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-fn process_env(var: &str) -> Option<String> {
-    std::env::var(var).ok()
-}
-
-fn env_var(env: EnvSource<'_>, var: &'static str) -> Option<String> {
-    env(var).filter(|v| !v.trim().is_empty())
-}
-
-fn parse_bool(v: &str) -> Result<bool, String> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err("expected true or false".into()),
-    }
-}
-
-fn env_parse<T>(
-    env: EnvSource<'_>,
-    var: &'static str,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<Option<T>, InitError> {
-    match env_var(env, var) {
-        None => Ok(None),
-        Some(value) => parse(value.trim())
-            .map(Some)
-            .map_err(|reason| InitError::Env { var, value, reason }),
     }
 }
 
@@ -267,7 +207,7 @@ impl TelemetryBuilder {
         let mut pipeline = std::mem::take(&mut self.pipeline);
         let redactor = match std::mem::take(&mut self.redaction) {
             Redaction::Secrets => {
-                let mask = env_parse(&process_env, env::AGENTRACE_MASK_SECRETS, parse_bool)?;
+                let mask = env::parse(&env::process, env::AGENTRACE_MASK_SECRETS, env::parse_bool)?;
                 mask.unwrap_or(true)
                     .then(|| Arc::new(Redactor::secrets_only()))
             }
@@ -275,7 +215,7 @@ impl TelemetryBuilder {
             Redaction::Off => None,
         };
         let book = match std::mem::take(&mut self.pricing) {
-            Pricing::Builtin => Some(builtin_with_env_files(&process_env)?),
+            Pricing::Builtin => Some(builtin_with_env_files(&env::process)?),
             Pricing::Book(book) => Some(book),
             Pricing::Off => None,
         };
@@ -347,7 +287,7 @@ impl TelemetryBuilder {
         let service_name = match self
             .service_name
             .take()
-            .or_else(|| env_var(env, env::OTEL_SERVICE_NAME))
+            .or_else(|| env::value(env, env::OTEL_SERVICE_NAME))
         {
             Some(name) => name,
             None => std::env::current_exe()
@@ -361,24 +301,24 @@ impl TelemetryBuilder {
         }
         let sampler = match self.sampler {
             Some(s) => s,
-            None => env_parse(env, env::AGENTRACE_SAMPLE_RATIO, |v| {
+            None => env::parse(env, env::AGENTRACE_SAMPLE_RATIO, |v| {
                 match v.parse::<f64>() {
                     Ok(r) if (0.0..=1.0).contains(&r) => Ok(Sampler::ratio(r)),
-                    _ => Err("expected a number from 0.0 to 1.0".into()),
+                    _ => Err("expected a number from 0.0 to 1.0"),
                 }
             })?
             .unwrap_or_default(),
         };
         let event_level = match self.event_level {
             Some(level) => level,
-            None => env_parse(env, env::AGENTRACE_LEVEL, |v| {
+            None => env::parse(env, env::AGENTRACE_LEVEL, |v| {
                 v.parse::<Level>().map_err(|e| e.to_string())
             })?
             .unwrap_or_default(),
         };
         let directives = match self.filter.take() {
             Some(d) => Some(d),
-            None => env_var(env, env::AGENTRACE_FILTER),
+            None => env::value(env, env::AGENTRACE_FILTER),
         };
         let default_level = match event_level {
             Level::Trace => LevelFilter::TRACE,
@@ -389,11 +329,9 @@ impl TelemetryBuilder {
             None => EnvFilter::builder()
                 .with_default_directive(default_level.into())
                 .parse_lossy(""),
-            Some(d) => EnvFilter::builder().parse(&d).map_err(|e| InitError::Env {
-                var: env::AGENTRACE_FILTER,
-                value: d.clone(),
-                reason: e.to_string(),
-            })?,
+            Some(d) => EnvFilter::builder()
+                .parse(&d)
+                .map_err(|e| EnvError::new(env::AGENTRACE_FILTER, d.clone(), e))?,
         };
         Ok((resource, sampler, event_level, filter))
     }
@@ -401,7 +339,7 @@ impl TelemetryBuilder {
     /// Starts the pipeline and returns the layer (to compose into your own subscriber) and the
     /// guard. The layer sees everything; apply your own filter to it.
     pub fn build(mut self) -> Result<(AgentraceLayer, TelemetryGuard), InitError> {
-        let (resource, sampler, event_level, _) = self.resolve(&process_env)?;
+        let (resource, sampler, event_level, _) = self.resolve(&env::process)?;
         let pipeline = self.pipeline()?.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)
             .with_sampler(sampler)
@@ -413,7 +351,7 @@ impl TelemetryBuilder {
     /// behind the configured filter, plus console output if asked). Keep the guard alive: it
     /// flushes and shuts down on drop.
     pub fn install(mut self) -> Result<TelemetryGuard, InitError> {
-        let (resource, sampler, event_level, filter) = self.resolve(&process_env)?;
+        let (resource, sampler, event_level, filter) = self.resolve(&env::process)?;
         let console = self.console;
         let pipeline = self.pipeline()?.build()?;
         let layer = AgentraceLayer::new(pipeline.clone(), resource)

@@ -181,7 +181,7 @@ impl JaegerSinkBuilder {
 
     /// Builds the sink.
     pub fn build(self) -> Result<OtlpSink, BuildError> {
-        self.into_otlp(&|var| std::env::var(var).ok()).build()
+        self.into_otlp(&agentrace_core::env::process).build()
     }
 
     /// The agentrace-otlp builder, with Jaeger's endpoint resolved over `env`.

@@ -169,15 +169,8 @@ impl fmt::Display for Signal {
 #[non_exhaustive]
 pub enum BuildError {
     /// An environment variable holds a value that cannot be used.
-    #[error("environment variable {var}={value:?} is invalid: {reason}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// Why it is invalid.
-        reason: String,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     /// An endpoint is not a valid `http://` URL.
     #[error("invalid {signal} endpoint {endpoint:?}: {reason}")]
     Endpoint {
@@ -219,12 +212,8 @@ pub enum BuildError {
     Runtime(#[source] std::io::Error),
 }
 
-/// Where environment variables come from: the process, or a map in tests.
-pub(crate) type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-fn env_var(env: EnvSource<'_>, var: &str) -> Option<String> {
-    env(var).filter(|v| !v.trim().is_empty())
-}
+pub(crate) use agentrace_core::env::Source as EnvSource;
+use agentrace_core::env::{EnvError, value as env_var};
 
 /// Builds an [`OtlpSink`]. Values set here win over the environment (see the crate docs for
 /// the table); anything unset falls back to it, then to the OTLP defaults.
@@ -383,7 +372,7 @@ impl OtlpSinkBuilder {
 
     /// Resolves the configuration and starts the sink's runtime.
     pub fn build(self) -> Result<OtlpSink, BuildError> {
-        let config = self.resolve(&|var| std::env::var(var).ok())?;
+        let config = self.resolve(&agentrace_core::env::process)?;
         OtlpSink::start(self, config)
     }
 
@@ -500,14 +489,7 @@ fn env_parse<T, E: fmt::Display>(
     var: &'static str,
     parse: impl FnOnce(&str) -> Result<T, E>,
 ) -> Result<Option<T>, BuildError> {
-    match env_var(env, var) {
-        None => Ok(None),
-        Some(value) => parse(value.trim()).map(Some).map_err(|e| BuildError::Env {
-            var,
-            reason: e.to_string(),
-            value,
-        }),
-    }
+    Ok(agentrace_core::env::parse(env, var, parse)?)
 }
 
 fn env_millis(env: EnvSource<'_>, var: &'static str) -> Result<Option<Duration>, BuildError> {
@@ -680,7 +662,7 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             };
             match OtlpSinkBuilder::default().resolve(&env) {
-                Err(BuildError::Env { var, .. }) => assert_eq!(var, *name),
+                Err(BuildError::Env(e)) => assert_eq!(e.var, *name),
                 other => panic!("{name}: {other:?}"),
             }
         }

@@ -146,15 +146,8 @@ pub enum ConfigError {
         message: String,
     },
     /// An environment variable holds a value that cannot be used.
-    #[error("environment variable {var}={value:?} is invalid: {reason}")]
-    Env {
-        /// The variable.
-        var: &'static str,
-        /// Its value.
-        value: String,
-        /// Why.
-        reason: String,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     /// A value, wherever it came from, is out of range.
     #[error("configuration key {key} is invalid: {reason}")]
     Invalid {
@@ -430,59 +423,22 @@ pub struct ConfigLayer {
     pub demo: Option<bool>,
 }
 
-/// Where environment variables come from: the process, or a map in tests.
-pub type EnvSource<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// The process environment, as an [`EnvSource`].
-pub fn process_env(var: &str) -> Option<String> {
-    std::env::var(var).ok()
-}
-
-fn env_value(env: EnvSource<'_>, var: &str) -> Option<String> {
-    env(var).filter(|v| !v.trim().is_empty())
-}
+use agentrace_core::env::{EnvError, list as env_list, value as env_value};
+pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 
 fn env_parse<T: FromStr>(env: EnvSource<'_>, var: &'static str) -> Result<Option<T>, ConfigError>
 where
     T::Err: fmt::Display,
 {
-    match env_value(env, var) {
-        None => Ok(None),
-        Some(value) => value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|e: T::Err| ConfigError::Env {
-                var,
-                reason: e.to_string(),
-                value,
-            }),
-    }
-}
-
-fn env_list(env: EnvSource<'_>, var: &str) -> Option<Vec<String>> {
-    env_value(env, var).map(|v| {
-        v.split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
+    Ok(agentrace_core::env::parse(env, var, str::parse::<T>)?)
 }
 
 fn env_bool(env: EnvSource<'_>, var: &'static str) -> Result<Option<bool>, ConfigError> {
-    match env_value(env, var) {
-        None => Ok(None),
-        Some(value) => match value.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(Some(true)),
-            "0" | "false" | "no" | "off" => Ok(Some(false)),
-            _ => Err(ConfigError::Env {
-                var,
-                value,
-                reason: "expected true or false".into(),
-            }),
-        },
-    }
+    Ok(agentrace_core::env::parse(
+        env,
+        var,
+        agentrace_core::env::parse_bool,
+    )?)
 }
 
 impl ConfigLayer {
