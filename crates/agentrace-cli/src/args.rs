@@ -1,11 +1,9 @@
 //! The command line, declared with clap.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
-use agentrace_otlp::Protocol;
-use agentrace_server::config::{Age, ByteSize};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use agentrace_server::config::{Flag, KEYS, Key, Value};
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand, ValueEnum};
 
 /// Observability for LLM agents: read what agentrace recorded.
 #[derive(Debug, Parser)]
@@ -297,96 +295,130 @@ pub(crate) struct ServeArgs {
     /// A TOML configuration file (else AGENTRACE_CONFIG).
     #[arg(long)]
     pub(crate) config: Option<PathBuf>,
-    /// Where the store lives (default $XDG_DATA_HOME/agentrace, else ~/.local/share/agentrace).
-    #[arg(long)]
-    pub(crate) data_dir: Option<PathBuf>,
-    /// The address every listener binds (default 127.0.0.1; any other needs --api-token).
-    #[arg(long)]
-    pub(crate) bind: Option<IpAddr>,
-    /// OTLP/HTTP port (default 4318; 0: any free port).
-    #[arg(long)]
-    pub(crate) otlp_http_port: Option<u16>,
-    /// OTLP/gRPC port (default 4317; 0: any free port).
-    #[arg(long)]
-    pub(crate) otlp_grpc_port: Option<u16>,
-    /// Port of the API, /metrics and the health checks (default 4319; 0: any free port).
-    #[arg(long)]
-    pub(crate) app_port: Option<u16>,
-    /// The bearer token required for ingest, the API and /metrics (prefer AGENTRACE_API_TOKEN:
-    /// flags show in the process list).
-    #[arg(long)]
-    pub(crate) api_token: Option<String>,
-    /// An origin allowed by CORS (repeatable; `*` for any). CORS is off without one.
-    #[arg(long = "cors-origin")]
-    pub(crate) cors_origins: Vec<String>,
-    /// A host name the server answers to besides localhost and IP addresses (repeatable;
-    /// `*.example.com` for any name under a domain), against DNS rebinding.
-    #[arg(long = "allowed-host")]
-    pub(crate) allowed_hosts: Vec<String>,
-    /// Serve the dashboard from this folder instead of the embedded copy (for working on it).
-    #[arg(long)]
-    pub(crate) dashboard_dir: Option<PathBuf>,
-    /// A price file over the built-in table (repeatable, first wins).
-    #[arg(long = "prices", value_delimiter = ',')]
-    pub(crate) prices: Vec<PathBuf>,
-    /// A budgets file (TOML or JSON; see docs/budgets.md).
-    #[arg(long)]
-    pub(crate) budgets: Option<PathBuf>,
-    /// Largest request body as sent, e.g. 16MiB.
-    #[arg(long)]
-    pub(crate) max_body: Option<ByteSize>,
-    /// Largest request body once un-gzipped, e.g. 64MiB.
-    #[arg(long)]
-    pub(crate) max_decompressed_body: Option<ByteSize>,
-    /// Requests waiting for the writer before new ones get a retryable 503.
-    #[arg(long)]
-    pub(crate) queue_requests: Option<usize>,
-    /// Records waiting for the writer before new requests get a retryable 503.
-    #[arg(long)]
-    pub(crate) queue_records: Option<usize>,
-    /// How often retention runs, e.g. 5m.
-    #[arg(long)]
-    pub(crate) retention_interval: Option<Age>,
-    /// Delete spans older than this, e.g. 30d.
-    #[arg(long)]
-    pub(crate) spans_max_age: Option<Age>,
-    /// Delete the oldest spans while spans take more than this, e.g. 2GiB.
-    #[arg(long)]
-    pub(crate) spans_max_size: Option<ByteSize>,
-    /// Delete events older than this, e.g. 30d.
-    #[arg(long)]
-    pub(crate) events_max_age: Option<Age>,
-    /// Delete the oldest events while events take more than this, e.g. 512MiB.
-    #[arg(long)]
-    pub(crate) events_max_size: Option<ByteSize>,
-    /// Delete span metrics (the per-minute and per-hour rollups behind the overview and cost
-    /// views) older than this, e.g. 400d. They outlive deleted spans until then.
-    #[arg(long)]
-    pub(crate) metrics_max_age: Option<Age>,
-    /// Delete the oldest span metrics while they take more than this, e.g. 256MiB.
-    #[arg(long)]
-    pub(crate) metrics_max_size: Option<ByteSize>,
-    /// Keep secrets (API keys, bearer tokens, private keys, JWTs, card numbers) as received
-    /// instead of masking them (masked by default).
-    #[arg(long)]
-    pub(crate) no_mask_secrets: bool,
-    /// Mask personal data (e-mails, phone numbers) too, and drop prompt/response content
-    /// unless --capture-content.
-    #[arg(long)]
-    pub(crate) redact: bool,
-    /// With --redact: keep prompt and response content (still masked).
-    #[arg(long)]
-    pub(crate) capture_content: bool,
-    /// How long a span may wait for its parent before it is marked as an orphan, e.g. 10m.
-    #[arg(long)]
-    pub(crate) orphan_grace: Option<Age>,
-    /// Also send everything received to this OTLP endpoint (a collector, Jaeger, a vendor).
-    #[arg(long, value_name = "URL")]
-    pub(crate) forward_otlp: Option<String>,
-    /// The forwarding protocol: grpc, http/protobuf (default) or http/json.
-    #[arg(long)]
-    pub(crate) forward_protocol: Option<Protocol>,
-    /// Run a simulated multi-agent workload, to see data at once.
-    #[arg(long)]
-    pub(crate) demo: bool,
+    #[command(flatten)]
+    pub(crate) keys: ConfigFlags,
+}
+
+/// The flag of every configuration key, built from the server's declaration of its keys
+/// ([`KEYS`]): what was given, each with its values as typed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConfigFlags(pub(crate) Vec<(&'static Key, Vec<String>)>);
+
+impl clap::FromArgMatches for ConfigFlags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Vec::new();
+        for key in KEYS {
+            match key.flag {
+                Flag::Switch(..) => {
+                    if matches.get_flag(key.name) {
+                        given.push((key, Vec::new()));
+                    }
+                }
+                _ => {
+                    if let Some(values) = matches.get_many::<String>(key.name) {
+                        given.push((key, values.cloned().collect()));
+                    }
+                }
+            }
+        }
+        Ok(Self(given))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for ConfigFlags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        KEYS.iter().fold(command, |command, key| {
+            let value_name = match key.value {
+                Value::Integer => "N",
+                Value::List => "ITEM",
+                _ => "VALUE",
+            };
+            let arg = Arg::new(key.name)
+                .long(key.flag.name())
+                .value_name(value_name);
+            let arg = match key.flag {
+                Flag::Switch(..) => arg.help(key.help).action(ArgAction::SetTrue),
+                Flag::Repeated(_) => arg
+                    .help(format!("{} (repeatable; e.g. {})", key.help, key.example))
+                    .action(ArgAction::Append)
+                    .value_delimiter(','),
+                _ => arg
+                    .help(format!("{} (e.g. {})", key.help, key.example))
+                    .action(ArgAction::Set),
+            };
+            command.arg(arg)
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agentrace_server::ConfigLayer;
+    use clap::Parser;
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn serve_flags_come_from_the_declared_keys() -> Result<(), Box<dyn std::error::Error>> {
+        let cli = Cli::try_parse_from([
+            "agentrace",
+            "serve",
+            "--app-port",
+            "7777",
+            "--cors-origin",
+            "http://a.example",
+            "--cors-origin",
+            "http://b.example,http://c.example",
+            "--spans-max-age",
+            "30d",
+            "--no-mask-secrets",
+            "--demo",
+        ])?;
+        let Command::Serve(serve) = cli.command else {
+            return Err("not the serve command".into());
+        };
+        let layer = ConfigLayer::from_flags(
+            serve
+                .keys
+                .0
+                .iter()
+                .map(|(key, values)| (*key, values.clone())),
+        )?;
+        assert_eq!(layer.ports.app, Some(7777));
+        assert_eq!(
+            layer.cors_origins.as_deref(),
+            Some(
+                &[
+                    "http://a.example".to_owned(),
+                    "http://b.example".to_owned(),
+                    "http://c.example".to_owned()
+                ][..]
+            )
+        );
+        assert!(layer.retention.spans.max_age.is_some());
+        assert_eq!(layer.mask_secrets, Some(false));
+        assert_eq!(layer.demo, Some(true));
+        assert_eq!(layer.redact, None, "a switch not given is not set");
+
+        let bad = Cli::try_parse_from(["agentrace", "serve", "--app-port", "lots"])?;
+        let Command::Serve(serve) = bad.command else {
+            return Err("not the serve command".into());
+        };
+        let err = ConfigLayer::from_flags(serve.keys.0.iter().map(|(k, v)| (*k, v.clone())))
+            .map_err(|e| e.to_string());
+        assert!(
+            matches!(&err, Err(m) if m.contains("--app-port")),
+            "{err:?}"
+        );
+        Ok(())
+    }
 }

@@ -10,43 +10,6 @@ use crate::error::CliError;
 /// The log filter variable (`tracing` syntax, default `info`).
 const LOG_ENV: &str = "AGENTRACE_LOG";
 
-impl ServeArgs {
-    /// The flags as a configuration layer.
-    fn layer(&self) -> ConfigLayer {
-        let mut layer = ConfigLayer::default();
-        layer.data_dir = self.data_dir.clone();
-        layer.bind = self.bind;
-        layer.ports.otlp_http = self.otlp_http_port;
-        layer.ports.otlp_grpc = self.otlp_grpc_port;
-        layer.ports.app = self.app_port;
-        layer.api_token = self.api_token.clone();
-        layer.cors_origins = (!self.cors_origins.is_empty()).then(|| self.cors_origins.clone());
-        layer.allowed_hosts = (!self.allowed_hosts.is_empty()).then(|| self.allowed_hosts.clone());
-        layer.dashboard_dir = self.dashboard_dir.clone();
-        layer.prices = (!self.prices.is_empty()).then(|| self.prices.clone());
-        layer.budgets = self.budgets.clone();
-        layer.limits.max_body = self.max_body;
-        layer.limits.max_decompressed_body = self.max_decompressed_body;
-        layer.limits.queue_requests = self.queue_requests;
-        layer.limits.queue_records = self.queue_records;
-        layer.retention.interval = self.retention_interval;
-        layer.retention.spans.max_age = self.spans_max_age;
-        layer.retention.spans.max_size = self.spans_max_size;
-        layer.retention.events.max_age = self.events_max_age;
-        layer.retention.events.max_size = self.events_max_size;
-        layer.retention.metrics.max_age = self.metrics_max_age;
-        layer.retention.metrics.max_size = self.metrics_max_size;
-        layer.mask_secrets = self.no_mask_secrets.then_some(false);
-        layer.redact = self.redact.then_some(true);
-        layer.capture_content = self.capture_content.then_some(true);
-        layer.orphan_grace = self.orphan_grace;
-        layer.forward.endpoint = self.forward_otlp.clone();
-        layer.forward.protocol = self.forward_protocol;
-        layer.demo = self.demo.then_some(true);
-        layer
-    }
-}
-
 fn banner(server: &RunningServer, config: &ServerConfig) {
     let http = server.otlp_http_addr();
     let app = server.app_addr();
@@ -73,7 +36,13 @@ fn banner(server: &RunningServer, config: &ServerConfig) {
 }
 
 pub(crate) fn run(args: &ServeArgs) -> Result<(), CliError> {
-    let config = ServerConfig::load(args.config.as_deref(), args.layer())?;
+    let flags = ConfigLayer::from_flags(
+        args.keys
+            .0
+            .iter()
+            .map(|(key, values)| (*key, values.clone())),
+    )?;
+    let config = ServerConfig::load(args.config.as_deref(), flags)?;
     let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
     // A subscriber installed before (none in this binary) keeps its place.
     let _ = tracing_subscriber::fmt()

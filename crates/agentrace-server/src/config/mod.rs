@@ -6,37 +6,8 @@
 //! result. A value that cannot be used is an error naming where it came from: the file's key
 //! (with its line), the environment variable, or the flag (clap names it).
 //!
-//! | key (TOML) | environment | default |
-//! |---|---|---|
-//! | `data_dir` | `AGENTRACE_DATA_DIR` | `$XDG_DATA_HOME/agentrace`, else `~/.local/share/agentrace` |
-//! | `bind` | `AGENTRACE_BIND` | `127.0.0.1` |
-//! | `ports.otlp_http` | `AGENTRACE_OTLP_HTTP_PORT` | 4318 |
-//! | `ports.otlp_grpc` | `AGENTRACE_OTLP_GRPC_PORT` | 4317 |
-//! | `ports.app` | `AGENTRACE_APP_PORT` | 4319 |
-//! | `api_token` | `AGENTRACE_API_TOKEN` | none (required when `bind` is not loopback) |
-//! | `cors_origins` | `AGENTRACE_CORS_ORIGINS` (comma-separated) | none: CORS off |
-//! | `allowed_hosts` | `AGENTRACE_ALLOWED_HOSTS` (comma-separated) | none: on a loopback `bind`, only `localhost` and IP addresses |
-//! | `dashboard_dir` | `AGENTRACE_DASHBOARD_DIR` | none: the dashboard embedded in the binary |
-//! | `prices` | `AGENTRACE_PRICES` (comma-separated) | the built-in price table only |
-//! | `budgets` | `AGENTRACE_BUDGETS` | no budgets |
-//! | `limits.max_body` | `AGENTRACE_MAX_BODY` | `16MiB` |
-//! | `limits.max_decompressed_body` | `AGENTRACE_MAX_DECOMPRESSED_BODY` | `64MiB` |
-//! | `limits.queue_requests` | `AGENTRACE_QUEUE_REQUESTS` | 256 |
-//! | `limits.queue_records` | `AGENTRACE_QUEUE_RECORDS` | 65,536 |
-//! | `retention.interval` | `AGENTRACE_RETENTION_INTERVAL` | `5m` |
-//! | `retention.spans.max_age` | `AGENTRACE_RETENTION_SPANS_MAX_AGE` | keep |
-//! | `retention.spans.max_size` | `AGENTRACE_RETENTION_SPANS_MAX_SIZE` | no limit |
-//! | `retention.events.max_age` | `AGENTRACE_RETENTION_EVENTS_MAX_AGE` | keep |
-//! | `retention.events.max_size` | `AGENTRACE_RETENTION_EVENTS_MAX_SIZE` | no limit |
-//! | `retention.metrics.max_age` | `AGENTRACE_RETENTION_METRICS_MAX_AGE` | keep |
-//! | `retention.metrics.max_size` | `AGENTRACE_RETENTION_METRICS_MAX_SIZE` | no limit |
-//! | `mask_secrets` | `AGENTRACE_MASK_SECRETS` | `true` |
-//! | `redact` | `AGENTRACE_REDACT` | `false` |
-//! | `capture_content` | `AGENTRACE_CAPTURE_CONTENT` | `false` (with `redact`: prompts and responses are dropped) |
-//! | `orphan_grace` | `AGENTRACE_ORPHAN_GRACE` | `10m` |
-//! | `forward.endpoint` | `AGENTRACE_FORWARD_OTLP` | no forwarding |
-//! | `forward.protocol` | `AGENTRACE_FORWARD_PROTOCOL` | `http/protobuf` |
-//! | `demo` | `AGENTRACE_DEMO` | `false` |
+//! Every key — its TOML name, environment variable, flag, default — is declared once, in
+//! [`KEYS`]; docs/server.md shows the same table.
 //!
 //! The file itself is named by `--config` or `AGENTRACE_CONFIG`. Durations are written like
 //! `90s`, `15m`, `12h`, `30d`; sizes like `512KiB`, `64MiB`, `2GB` or a plain number of bytes.
@@ -60,69 +31,12 @@ pub const DEFAULT_APP_PORT: u16 = 4319;
 /// The file name of the store inside the data directory.
 pub const DB_FILE_NAME: &str = "agentrace.db";
 
-/// Names of the environment variables read by [`ConfigLayer::from_env`].
-pub mod env {
-    /// The configuration file.
-    pub const CONFIG: &str = "AGENTRACE_CONFIG";
-    /// `data_dir`.
-    pub const DATA_DIR: &str = "AGENTRACE_DATA_DIR";
-    /// `bind`.
-    pub const BIND: &str = "AGENTRACE_BIND";
-    /// `ports.otlp_http`.
-    pub const OTLP_HTTP_PORT: &str = "AGENTRACE_OTLP_HTTP_PORT";
-    /// `ports.otlp_grpc`.
-    pub const OTLP_GRPC_PORT: &str = "AGENTRACE_OTLP_GRPC_PORT";
-    /// `ports.app`.
-    pub const APP_PORT: &str = "AGENTRACE_APP_PORT";
-    /// `api_token`.
-    pub const API_TOKEN: &str = "AGENTRACE_API_TOKEN";
-    /// `cors_origins`, comma-separated.
-    pub const CORS_ORIGINS: &str = "AGENTRACE_CORS_ORIGINS";
-    /// `allowed_hosts`, comma-separated.
-    pub const ALLOWED_HOSTS: &str = "AGENTRACE_ALLOWED_HOSTS";
-    /// `dashboard_dir`.
-    pub const DASHBOARD_DIR: &str = "AGENTRACE_DASHBOARD_DIR";
-    /// `prices`, comma-separated.
-    pub const PRICES: &str = "AGENTRACE_PRICES";
-    /// `budgets`.
-    pub const BUDGETS: &str = "AGENTRACE_BUDGETS";
-    /// `limits.max_body`.
-    pub const MAX_BODY: &str = "AGENTRACE_MAX_BODY";
-    /// `limits.max_decompressed_body`.
-    pub const MAX_DECOMPRESSED_BODY: &str = "AGENTRACE_MAX_DECOMPRESSED_BODY";
-    /// `limits.queue_requests`.
-    pub const QUEUE_REQUESTS: &str = "AGENTRACE_QUEUE_REQUESTS";
-    /// `limits.queue_records`.
-    pub const QUEUE_RECORDS: &str = "AGENTRACE_QUEUE_RECORDS";
-    /// `retention.interval`.
-    pub const RETENTION_INTERVAL: &str = "AGENTRACE_RETENTION_INTERVAL";
-    /// `retention.spans.max_age`.
-    pub const RETENTION_SPANS_MAX_AGE: &str = "AGENTRACE_RETENTION_SPANS_MAX_AGE";
-    /// `retention.spans.max_size`.
-    pub const RETENTION_SPANS_MAX_SIZE: &str = "AGENTRACE_RETENTION_SPANS_MAX_SIZE";
-    /// `retention.events.max_age`.
-    pub const RETENTION_EVENTS_MAX_AGE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_AGE";
-    /// `retention.events.max_size`.
-    pub const RETENTION_EVENTS_MAX_SIZE: &str = "AGENTRACE_RETENTION_EVENTS_MAX_SIZE";
-    /// `retention.metrics.max_age`.
-    pub const RETENTION_METRICS_MAX_AGE: &str = "AGENTRACE_RETENTION_METRICS_MAX_AGE";
-    /// `retention.metrics.max_size`.
-    pub const RETENTION_METRICS_MAX_SIZE: &str = "AGENTRACE_RETENTION_METRICS_MAX_SIZE";
-    /// `mask_secrets`.
-    pub const MASK_SECRETS: &str = "AGENTRACE_MASK_SECRETS";
-    /// `redact`.
-    pub const REDACT: &str = "AGENTRACE_REDACT";
-    /// `capture_content`.
-    pub const CAPTURE_CONTENT: &str = "AGENTRACE_CAPTURE_CONTENT";
-    /// `orphan_grace`.
-    pub const ORPHAN_GRACE: &str = "AGENTRACE_ORPHAN_GRACE";
-    /// `forward.endpoint`.
-    pub const FORWARD_OTLP: &str = "AGENTRACE_FORWARD_OTLP";
-    /// `forward.protocol`.
-    pub const FORWARD_PROTOCOL: &str = "AGENTRACE_FORWARD_PROTOCOL";
-    /// `demo`.
-    pub const DEMO: &str = "AGENTRACE_DEMO";
-}
+/// The environment variable naming the configuration file (else `--config`).
+pub const CONFIG_ENV: &str = "AGENTRACE_CONFIG";
+
+mod keys;
+
+pub use keys::{Flag, KEYS, Key, Value, markdown_table};
 
 /// The configuration could not be read or is not usable.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +62,16 @@ pub enum ConfigError {
     /// An environment variable holds a value that cannot be used.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// A flag's value cannot be used.
+    #[error("flag --{flag} {value:?} is invalid: {reason}")]
+    Flag {
+        /// The flag, without its dashes.
+        flag: &'static str,
+        /// Its value.
+        value: String,
+        /// Why.
+        reason: String,
+    },
     /// A value, wherever it came from, is out of range.
     #[error("configuration key {key} is invalid: {reason}")]
     Invalid {
@@ -423,23 +347,8 @@ pub struct ConfigLayer {
     pub demo: Option<bool>,
 }
 
-use agentrace_core::env::{EnvError, list as env_list, value as env_value};
+use agentrace_core::env::{EnvError, value as env_value};
 pub use agentrace_core::env::{Source as EnvSource, process as process_env};
-
-fn env_parse<T: FromStr>(env: EnvSource<'_>, var: &'static str) -> Result<Option<T>, ConfigError>
-where
-    T::Err: fmt::Display,
-{
-    Ok(agentrace_core::env::parse(env, var, str::parse::<T>)?)
-}
-
-fn env_bool(env: EnvSource<'_>, var: &'static str) -> Result<Option<bool>, ConfigError> {
-    Ok(agentrace_core::env::parse(
-        env,
-        var,
-        agentrace_core::env::parse_bool,
-    )?)
-}
 
 impl ConfigLayer {
     /// Reads a TOML configuration file.
@@ -451,56 +360,6 @@ impl ConfigLayer {
         toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
             path: path.to_owned(),
             message: e.to_string(),
-        })
-    }
-
-    /// Reads the `AGENTRACE_*` variables ([`mod@env`]); empty ones count as unset.
-    pub fn from_env(env: EnvSource<'_>) -> Result<Self, ConfigError> {
-        use self::env as v;
-        Ok(Self {
-            data_dir: env_value(env, v::DATA_DIR).map(PathBuf::from),
-            bind: env_parse(env, v::BIND)?,
-            ports: PortsLayer {
-                otlp_http: env_parse(env, v::OTLP_HTTP_PORT)?,
-                otlp_grpc: env_parse(env, v::OTLP_GRPC_PORT)?,
-                app: env_parse(env, v::APP_PORT)?,
-            },
-            api_token: env_value(env, v::API_TOKEN),
-            cors_origins: env_list(env, v::CORS_ORIGINS),
-            allowed_hosts: env_list(env, v::ALLOWED_HOSTS),
-            dashboard_dir: env_value(env, v::DASHBOARD_DIR).map(PathBuf::from),
-            prices: env_list(env, v::PRICES).map(|l| l.into_iter().map(PathBuf::from).collect()),
-            budgets: env_value(env, v::BUDGETS).map(PathBuf::from),
-            limits: LimitsLayer {
-                max_body: env_parse(env, v::MAX_BODY)?,
-                max_decompressed_body: env_parse(env, v::MAX_DECOMPRESSED_BODY)?,
-                queue_requests: env_parse(env, v::QUEUE_REQUESTS)?,
-                queue_records: env_parse(env, v::QUEUE_RECORDS)?,
-            },
-            retention: RetentionLayer {
-                interval: env_parse(env, v::RETENTION_INTERVAL)?,
-                spans: RuleLayer {
-                    max_age: env_parse(env, v::RETENTION_SPANS_MAX_AGE)?,
-                    max_size: env_parse(env, v::RETENTION_SPANS_MAX_SIZE)?,
-                },
-                events: RuleLayer {
-                    max_age: env_parse(env, v::RETENTION_EVENTS_MAX_AGE)?,
-                    max_size: env_parse(env, v::RETENTION_EVENTS_MAX_SIZE)?,
-                },
-                metrics: RuleLayer {
-                    max_age: env_parse(env, v::RETENTION_METRICS_MAX_AGE)?,
-                    max_size: env_parse(env, v::RETENTION_METRICS_MAX_SIZE)?,
-                },
-            },
-            mask_secrets: env_bool(env, v::MASK_SECRETS)?,
-            redact: env_bool(env, v::REDACT)?,
-            capture_content: env_bool(env, v::CAPTURE_CONTENT)?,
-            orphan_grace: env_parse(env, v::ORPHAN_GRACE)?,
-            forward: ForwardLayer {
-                endpoint: env_value(env, v::FORWARD_OTLP),
-                protocol: env_parse(env, v::FORWARD_PROTOCOL)?,
-            },
-            demo: env_bool(env, v::DEMO)?,
         })
     }
 
@@ -753,7 +612,7 @@ impl ServerConfig {
     ) -> Result<Self, ConfigError> {
         let file_path = config
             .map(Path::to_owned)
-            .or_else(|| env_value(env, env::CONFIG).map(PathBuf::from));
+            .or_else(|| env_value(env, CONFIG_ENV).map(PathBuf::from));
         let file = match file_path {
             Some(path) => ConfigLayer::from_file(&path)?,
             None => ConfigLayer::default(),
