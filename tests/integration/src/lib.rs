@@ -47,34 +47,29 @@ pub fn workspace_root() -> std::path::PathBuf {
         .join("..")
 }
 
-/// The file named by the environment variable `var` if set, else `default` under the
-/// workspace root; `None` when it does not exist.
-fn built(var: &str, default: &[&str]) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os(var).filter(|v| !v.is_empty()).map_or_else(
+/// The path named by the environment variable `var` if set, else `default` under the
+/// workspace root.
+fn from_env_or(var: &str, default: &[&str]) -> std::path::PathBuf {
+    std::env::var_os(var).filter(|v| !v.is_empty()).map_or_else(
         || {
             default
                 .iter()
                 .fold(workspace_root(), |p, part| p.join(part))
         },
         std::path::PathBuf::from,
-    );
-    path.is_file().then_some(path)
+    )
+}
+
+/// The file named by the environment variable `var` if set, else `default` under the
+/// workspace root; `None` when it does not exist.
+fn built(var: &str, default: &[&str]) -> Option<std::path::PathBuf> {
+    Some(from_env_or(var, default)).filter(|p| p.is_file())
 }
 
 /// A built example of the `agentrace` package: `AGENTRACE_EXAMPLES_DIR/NAME` (set by
 /// `cargo xtask integration`), else `target/debug/examples/NAME`; `None` if it is not built.
 pub fn example_binary(name: &str) -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("AGENTRACE_EXAMPLES_DIR")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || {
-                workspace_root()
-                    .join("target")
-                    .join("debug")
-                    .join("examples")
-            },
-            std::path::PathBuf::from,
-        );
+    let dir = from_env_or("AGENTRACE_EXAMPLES_DIR", &["target", "debug", "examples"]);
     Some(dir.join(name)).filter(|p| p.is_file())
 }
 
@@ -93,16 +88,10 @@ pub fn python_client() -> Option<std::path::PathBuf> {
 /// (set by `cargo xtask integration`), else `target/instrumentation-venvs`; `None` if it is not
 /// installed.
 pub fn instrumentation_python(name: &str) -> Option<std::path::PathBuf> {
-    let venvs = std::env::var_os("AGENTRACE_INSTRUMENTATION_VENVS")
-        .filter(|v| !v.is_empty())
-        .map_or_else(
-            || {
-                workspace_root()
-                    .join("target")
-                    .join("instrumentation-venvs")
-            },
-            std::path::PathBuf::from,
-        );
+    let venvs = from_env_or(
+        "AGENTRACE_INSTRUMENTATION_VENVS",
+        &["target", "instrumentation-venvs"],
+    );
     Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
 }
 

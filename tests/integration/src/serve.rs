@@ -55,6 +55,21 @@ pub async fn trace_spans(server: &RunningServer, trace_id: &str) -> Vec<SpanReco
         .collect()
 }
 
+/// Asserts that `span` is attributed as `want` (a client script's report) says: its `agent`,
+/// `session` and `user`.
+///
+/// # Panics
+/// When one differs.
+pub fn assert_attributed(span: &SpanRecord, want: &Json, what: &str) {
+    assert_eq!(span.agent_name.as_deref(), want["agent"].as_str(), "{what}");
+    assert_eq!(
+        span.session_id.as_deref(),
+        want["session"].as_str(),
+        "{what}"
+    );
+    assert_eq!(span.user_id.as_deref(), want["user"].as_str(), "{what}");
+}
+
 /// `python`, if it exists; `None` (the test returns) only when it is missing and CI is not
 /// set.
 pub fn installed(python: Option<std::path::PathBuf>, what: &str) -> Option<std::path::PathBuf> {

@@ -10,7 +10,9 @@ use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
 use agentrace_core::{SpanKind, SpanRecord, TokenUsage};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::instrumentation_python;
-use agentrace_integration::serve::{api, get_json, installed, run_python, start, trace_spans};
+use agentrace_integration::serve::{
+    api, assert_attributed, get_json, installed, run_python, start, trace_spans,
+};
 use agentrace_server::RunningServer;
 
 /// An LLM call of the run, in the order `instrumented_app.py` makes them.
@@ -175,13 +177,7 @@ async fn check(
         assert_eq!(span.kind, call.kind, "{what}");
         assert_eq!(span.provider.as_deref(), Some("openai"), "{what}");
         assert_eq!(span.request_model.as_deref(), Some(call.model), "{what}");
-        assert_eq!(span.agent_name.as_deref(), run["agent"].as_str(), "{what}");
-        assert_eq!(
-            span.session_id.as_deref(),
-            run["session"].as_str(),
-            "{what}"
-        );
-        assert_eq!(span.user_id.as_deref(), run["user"].as_str(), "{what}");
+        assert_attributed(span, &run, &what);
         if call.reported {
             let usage = stored_usage(call.reply.usage(), reports);
             assert_eq!(span.usage, usage, "{what}");

@@ -9,7 +9,8 @@ use std::path::Path;
 use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
 use agentrace_core::{SpanKind, SpanRecord, StatusCode};
 use agentrace_integration::serve::{
-    PATIENCE, api, get_json, installed, python_endpoints, run_python, start, trace_spans,
+    PATIENCE, api, assert_attributed, get_json, installed, python_endpoints, run_python, start,
+    trace_spans,
 };
 use agentrace_integration::{example_binary, python_client, require};
 use agentrace_server::RunningServer;
@@ -152,13 +153,7 @@ async fn python_agent_runs_exported_children_first_are_attributed_to_their_agent
                 .iter()
                 .find(|s| s.span_id.to_string() == span_id)
                 .unwrap_or_else(|| panic!("{what}: stored"));
-            assert_eq!(span.agent_name.as_deref(), call["agent"].as_str(), "{what}");
-            assert_eq!(
-                span.session_id.as_deref(),
-                call["session"].as_str(),
-                "{what}"
-            );
-            assert_eq!(span.user_id.as_deref(), call["user"].as_str(), "{what}");
+            assert_attributed(span, call, &what);
             if span.kind == SpanKind::Llm {
                 *expected_calls
                     .entry(call["agent"].as_str().unwrap_or_default().to_owned())
