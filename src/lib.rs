@@ -13,7 +13,10 @@
 //! | `prometheus` | no | `prometheus::PrometheusSink`: metrics on `/metrics` in Prometheus text format |
 //! | `otlp` | no | `otlp::OtlpSink`: spans, events (as logs) and metrics over OTLP gRPC or HTTP |
 //! | `jaeger` | no | `jaeger::builder()`: OTLP to Jaeger with W3C propagation (the deprecated `opentelemetry-jaeger` is not used; see `docs/backends.md`) |
+//! | `tiktoken` | yes | exact token counts for OpenAI models ([`tokenize`]); without it every count is an estimate |
 //! | `testing` | no | in-memory and faulty sinks, the sink conformance suite |
+//!
+//! Each feature builds alone and with none (CI checks it).
 //!
 //! ## Quick start
 //!
@@ -41,7 +44,23 @@
 
 mod init;
 
-pub use agentrace_core::*;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use agentrace_core::testing;
+pub use agentrace_core::{
+    AgentraceLayer, AttributeValue, Attributes, Attribution, BoxError, BuildError, Cost, CostEntry,
+    Event, EventKind, EventSink, ExportError, Filter, FlushError, InheritedField, InitError,
+    InstrumentKind, Key, Labels, Level, Measurement, MetricSink, ParseIdError, ParseLevelError,
+    ParseSpanKindError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, ProcessContext,
+    Processor, ProcessorChain, Resource, RetryPolicy, Sampler, SamplingProcessor, ShutdownError,
+    Sink, SinkStats, SpanEvent, SpanId, SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode,
+    Telemetry, TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId, Usd, Verdict,
+    async_trait, inherit, lacks_attribution, now_unix_nano,
+};
+pub use agentrace_core::{
+    budget, capture, content, cost, events, metrics, normalize, propagation, redact, semconv, sink,
+    spans, tokenize,
+};
 pub use init::{Builder, env, init};
 
 /// The JSONL backend (`agentrace-file`).

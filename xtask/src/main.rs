@@ -1,9 +1,10 @@
 //! agentrace's build tasks, in the style of rust-analyzer's xtask: plain Rust, no dependencies,
 //! run through the `cargo xtask` alias from anywhere in the workspace.
 //!
-//! - `cargo xtask ci`: formatting, clippy with `-D warnings`, every test with every feature
-//!   (nextest when installed, else `cargo test`), doc tests, docs without broken links, the demo,
-//!   then `integration`. What `.ci/run` calls.
+//! - `cargo xtask ci`: formatting, clippy with `-D warnings` (with every feature, then the
+//!   facade and the core with no default features and with each feature alone), every test with
+//!   every feature (nextest when installed, else `cargo test`), doc tests, docs without broken
+//!   links, the demo, then `integration`. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
 //!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans,
@@ -118,6 +119,7 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]);
     step("clippy", clippy)?;
+    each_feature_alone()?;
 
     let mut tests = cargo();
     if has_nextest() {
@@ -204,6 +206,54 @@ fn dashboard(what: &str) -> Result<(), String> {
             "dashboard: unknown task {other:?}; expected vendor or check"
         )),
     }
+}
+
+/// The packages whose features are built one at a time, and their manifests.
+const FEATURE_PACKAGES: [(&str, &str); 2] = [
+    ("agentrace", "Cargo.toml"),
+    ("agentrace-core", "crates/agentrace-core/Cargo.toml"),
+];
+
+/// The features a manifest declares, `default` left out.
+fn features_of(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|line| line.trim() != "[features]")
+        .skip(1)
+        .take_while(|line| !line.trim_start().starts_with('['))
+        .filter_map(|line| line.split_once('=').map(|(name, _)| name.trim()))
+        .filter(|name| !name.is_empty() && !name.starts_with('#') && *name != "default")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Clippy on the facade and the core with no default features, then with each feature alone:
+/// what a user who picks features gets must build, warning-free.
+fn each_feature_alone() -> Result<(), String> {
+    for (package, manifest) in FEATURE_PACKAGES {
+        let manifest = std::fs::read_to_string(root().join(manifest))
+            .map_err(|e| format!("reading {manifest}: {e}"))?;
+        let features = features_of(&manifest);
+        if features.is_empty() {
+            return Err(format!(
+                "{package} declares no features: is its manifest read right?"
+            ));
+        }
+        for feature in std::iter::once(None).chain(features.iter().map(Some)) {
+            let mut clippy = cargo();
+            clippy.args(["clippy", "-p", package, "--no-default-features"]);
+            if let Some(feature) = feature {
+                clippy.args(["--features", feature]);
+            }
+            clippy.args(["--", "-D", "warnings"]);
+            let name = format!(
+                "clippy {package} with {}",
+                feature.map_or("no features".to_owned(), |f| format!("only {f}"))
+            );
+            step(&name, clippy)?;
+        }
+    }
+    Ok(())
 }
 
 /// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
@@ -490,4 +540,12 @@ fn demo() -> Result<(), String> {
         ])
         .arg(&db);
     step("demo: agentrace summary", summary)
+}
+
+#[test]
+fn features_of_reads_the_features_table() {
+    let manifest = "[package]\nname = \"x\"\n\n[features]\ndefault = [\"a\"]\n## A.\na = [\"dep:y\"]\nb = []\n\n[dependencies]\nc = \"1\"\n";
+    assert_eq!(features_of(manifest), ["a", "b"]);
+    let facade = std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default();
+    assert!(features_of(&facade).contains(&"tiktoken".to_owned()));
 }

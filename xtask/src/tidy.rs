@@ -270,6 +270,48 @@ fn the_environment_is_read_in_one_place() {
     );
 }
 
+/// The names a crate root makes public: its `pub mod`s and what its `pub use`s name (the last
+/// segment of each path; `*` when it re-exports a glob).
+fn public_names(root_module: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = root_module;
+    while let Some(at) = rest.find("pub ") {
+        let tail = &rest[at + 4..];
+        let end = tail.find(';').unwrap_or(tail.len());
+        let item = &tail[..end];
+        if let Some(module) = item.strip_prefix("mod ") {
+            names.insert(module.trim().to_owned());
+        } else if let Some(path) = item.strip_prefix("use ") {
+            let list = path.rsplit_once('{').map_or(path, |(_, list)| list);
+            for name in list.split(',') {
+                let name = name.trim().trim_end_matches('}').trim();
+                let name = name.rsplit_once(" as ").map_or(name, |(_, alias)| alias);
+                let name = name.rsplit("::").next().unwrap_or(name).trim();
+                if !name.is_empty() {
+                    names.insert(name.to_owned());
+                }
+            }
+        }
+        rest = &tail[end.min(tail.len())..];
+    }
+    names
+}
+
+#[test]
+fn the_facade_reexports_the_core_by_name() {
+    let core = public_names(&read(&root().join("crates/agentrace-core/src/lib.rs")));
+    let facade = public_names(&read(&root().join("src/lib.rs")));
+    assert!(
+        !core.contains("*") && !facade.contains("*"),
+        "re-export by name, not by glob: core {core:?}, facade {facade:?}"
+    );
+    let missing: Vec<_> = core.difference(&facade).collect();
+    assert!(
+        missing.is_empty(),
+        "public in agentrace-core but not re-exported by the facade: {missing:?}"
+    );
+}
+
 #[test]
 fn the_scanners_find_what_they_look_for() {
     assert_eq!(
@@ -282,6 +324,10 @@ fn the_scanners_find_what_they_look_for() {
     assert_eq!(
         markdown_links("see [a](a.md#x), [b](https://x.org) and [c](../c.md \"t\")"),
         vec!["a.md", "../c.md"]
+    );
+    assert_eq!(
+        public_names("pub mod a;\npub use b::{C, d::E as F};\npub use g::*;\npub fn h() {}"),
+        BTreeSet::from(["a", "C", "F", "*"].map(str::to_owned))
     );
     assert_eq!(
         variables("env AGENTRACE_DB_PATH and `AGENTRACE_`"),

@@ -86,7 +86,12 @@ pub mod tokenize;
 pub use async_trait::async_trait;
 pub use filter::Filter;
 pub use layer::AgentraceLayer;
-pub use model::*;
+pub use model::{
+    AttributeValue, Attributes, Attribution, Cost, CostEntry, Event, EventKind, InheritedField,
+    InstrumentKind, Key, Labels, Level, Measurement, ParseIdError, ParseLevelError,
+    ParseSpanKindError, Resource, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode,
+    Text, TokenUsage, TraceId, Usd, inherit, lacks_attribution,
+};
 pub use pipeline::{
     BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, RetryPolicy, SinkStats,
 };
