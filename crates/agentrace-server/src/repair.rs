@@ -13,7 +13,10 @@
 //! - **final** (the grace period after its last span arrived): spans still missing their
 //!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
 //!   the trace that contains them in time, only when that is unambiguous, and marked
-//!   [`REATTACHED`] (the emitter did not report that link). A trace left with orphans is
+//!   [`REATTACHED`] (the emitter did not report that link); a re-attached span and its subtree
+//!   take the agent, session, user and framework they lacked from their new ancestors (the
+//!   store moves their rollups; budgets and the live feed hear of it, as of any late
+//!   attribution). A trace left with orphans is
 //!   remembered six grace periods longer: if a parent arrives after all, the trace is checked
 //!   again and the mark removed.
 //!
@@ -36,6 +39,7 @@ use agentrace_sqlite::{CostUpdate, QueryError, SqliteStore, WriteError};
 use tokio::sync::watch;
 
 use crate::state::{ServerStats, add};
+use crate::writer::Attributions;
 
 pub use agentrace_core::semconv::agentrace::{ORPHAN, REATTACHED};
 /// Traces remembered at most.
@@ -229,6 +233,7 @@ fn repair(
     store: &SqliteStore,
     prices: &dyn PriceBook,
     stats: &ServerStats,
+    attributions: &Attributions,
     check: Check,
     grace: Duration,
     now_unix_nano: u64,
@@ -296,7 +301,11 @@ fn repair(
     let orphans = spans.iter().any(marked_orphan);
     if !changed.is_empty() {
         spans.retain(|s| changed.contains(&s.span_id));
-        store.repair_spans(&spans)?;
+        let repaired = store.repair_spans(&spans)?;
+        if !repaired.attributed.is_empty() {
+            add(&stats.attributed_late, repaired.attributed.len() as u64);
+            attributions.publish(repaired.attributed);
+        }
     }
     if !costs.is_empty() {
         store.update_costs(&costs)?;
@@ -310,6 +319,8 @@ pub(crate) struct Repairer {
     pub(crate) store: SqliteStore,
     pub(crate) prices: Arc<dyn PriceBook>,
     pub(crate) stats: Arc<ServerStats>,
+    /// Where the attribution a re-attachment completes is made known (budgets, live feed).
+    pub(crate) attributions: Attributions,
     pub(crate) grace: Duration,
 }
 
@@ -331,7 +342,16 @@ impl Repairer {
             let run = tokio::task::spawn_blocking(move || {
                 for check in due {
                     let w = &worker;
-                    match repair(&w.store, &*w.prices, &w.stats, check, w.grace, now) {
+                    let repaired = repair(
+                        &w.store,
+                        &*w.prices,
+                        &w.stats,
+                        &w.attributions,
+                        check,
+                        w.grace,
+                        now,
+                    );
+                    match repaired {
                         Ok(true) => w.tracker.remember_orphans(check.trace, now),
                         Ok(false) => {}
                         Err(e) => {

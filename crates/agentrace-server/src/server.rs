@@ -189,6 +189,7 @@ impl Server {
             .awaiting_parent
             .store(store.spans_awaiting_parent(), Ordering::Relaxed);
         let live = broadcast::channel(LIVE_CAPACITY).0;
+        let attributions = crate::writer::Attributions::new(budgets.clone(), live.clone());
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
             store: store.clone(),
@@ -197,7 +198,7 @@ impl Server {
             pipeline: pipeline.clone(),
             fan_out_records: config.forward.is_some(),
             tracker: tracker.clone(),
-            budgets: budgets.clone(),
+            attributions: attributions.clone(),
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })
@@ -298,6 +299,7 @@ impl Server {
             store: store.clone(),
             prices: state.prices.clone(),
             stats: stats.clone(),
+            attributions,
             grace: config.orphan_grace,
         };
         let mut background: Tasks = vec![

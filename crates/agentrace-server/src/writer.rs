@@ -183,8 +183,8 @@ pub(crate) struct WriterParts {
     pub(crate) fan_out_records: bool,
     /// Notes committed traces for the background repairs.
     pub(crate) tracker: Arc<Tracker>,
-    /// Budgets to correct when a late ancestor completes spans' attribution.
-    pub(crate) budgets: Option<Arc<Budgets>>,
+    /// Budgets and live clients to tell when a late ancestor completes spans' attribution.
+    pub(crate) attributions: Attributions,
     pub(crate) queue_requests: usize,
     pub(crate) queue_records: usize,
 }
@@ -222,7 +222,7 @@ impl WriterThread {
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
             tracker: parts.tracker,
-            budgets: parts.budgets,
+            attributions: parts.attributions,
         };
         let publisher = std::thread::Builder::new()
             .name("agentrace-publish".into())
@@ -501,7 +501,7 @@ struct Publisher {
     pipeline: Pipeline,
     fan_out_records: bool,
     tracker: Arc<Tracker>,
-    budgets: Option<Arc<Budgets>>,
+    attributions: Attributions,
 }
 
 impl Publisher {
@@ -519,7 +519,7 @@ impl Publisher {
             self.pipeline.submit_measurement(m);
         }
         if !group.attributed.is_empty() {
-            self.attributed(group.attributed);
+            self.attributions.publish(group.attributed);
         }
         // With nobody on the live feed and no forwarder, the records are only freed.
         if self.live.receiver_count() == 0 && !self.fan_out_records {
@@ -542,10 +542,24 @@ impl Publisher {
             }
         }
     }
+}
 
-    /// Spans completed by a late ancestor: their cost counts for the budgets they now belong
-    /// to, and live clients hear of them.
-    fn attributed(&self, late: Vec<LateAttribution>) {
+/// Where spans completed by a late ancestor (or given one by a repair) are made known: their
+/// cost counts for the budgets they now belong to, and live clients hear of them. Used by the
+/// publisher thread and the background repairs.
+#[derive(Clone)]
+pub(crate) struct Attributions {
+    budgets: Option<Arc<Budgets>>,
+    live: broadcast::Sender<Committed>,
+}
+
+impl Attributions {
+    pub(crate) fn new(budgets: Option<Arc<Budgets>>, live: broadcast::Sender<Committed>) -> Self {
+        Self { budgets, live }
+    }
+
+    /// Spans whose attribution was completed after they were stored.
+    pub(crate) fn publish(&self, late: Vec<LateAttribution>) {
         if let Some(budgets) = &self.budgets {
             for l in &late {
                 let Some(cost) = l.cost else { continue };

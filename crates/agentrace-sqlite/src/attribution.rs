@@ -367,86 +367,138 @@ impl Pending {
         // The rollup facts of filled spans whose agent or framework changed: before, after.
         let mut moved = Vec::new();
         for (trace_no, (trace_id, parents)) in by_trace {
-            let nodes = read_trace(conn, trace_no)?;
-            let at: HashMap<SpanId, usize> = nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| (n.span_id, i))
-                .collect();
-            let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-            for (i, n) in nodes.iter().enumerate() {
-                if let Some(p) = n.parent {
-                    children.entry(p).or_default().push(i);
-                }
-            }
-            let mut values: Vec<Attribution> = nodes.iter().map(|n| n.values.clone()).collect();
-            let mut changed: Vec<bool> = vec![false; nodes.len()];
-            let mut unflag = Vec::new();
-            let mut by_roots_only = true;
-            for parent in parents {
-                let Some(&from) = at.get(&parent) else {
-                    continue;
-                };
-                by_roots_only &= nodes[from].parent.is_none();
-                let mut stack = vec![from];
-                let mut seen = HashSet::from([from]);
-                while let Some(node) = stack.pop() {
-                    let Some(kids) = children.get(&nodes[node].span_id) else {
-                        continue;
-                    };
-                    for &kid in kids {
-                        if node == from {
-                            unflag.push(kid);
-                        }
-                        if !seen.insert(kid) {
-                            continue;
-                        }
-                        let above = values[node].clone();
-                        if values[kid].inherit_from(&above) {
-                            changed[kid] = true;
-                            stack.push(kid);
-                        }
-                    }
-                }
-            }
-            for &kid in &unflag {
-                if !changed[kid] {
-                    clear_flag(conn, nodes[kid].rowid)?;
-                }
-            }
-            for (i, node) in nodes.iter().enumerate() {
-                if !changed[i] {
-                    continue;
-                }
-                let after = &values[i];
-                moved.extend(update_span(conn, node, after)?);
-                out.late.push((
-                    trace_no,
-                    LateAttribution {
-                        trace_id,
-                        span_id: node.span_id,
-                        before: node.values.clone(),
-                        after: after.clone(),
-                        model: node.model.clone(),
-                        cost: node.facts.cost.map(Usd::from_nanos),
-                        start_time_unix_nano: node.facts.start,
-                    },
-                ));
-            }
-            // A root just added became the row's head with its values, which are all the
-            // filled spans took: the row is right already.
-            if !by_roots_only && changed.contains(&true) {
-                out.rows_to_fix.insert(trace_no);
-            }
+            fill_down(conn, trace_id, trace_no, &parents, &mut out, &mut moved)?;
         }
-        let mut rollups = span_rollups::Batch::default();
-        for (before, after) in &moved {
-            rollups.add(&before.facts(), -1);
-            rollups.add(&after.facts(), 1);
-        }
-        rollups.apply(conn, keys)?;
+        apply_moves(conn, &moved, keys)?;
         Ok(out)
     }
+}
+
+/// Fills the descendants of `parents` (spans of the trace `trace_no`, stored) from them, down
+/// their stored subtrees, where they lack values; clears the flags of their children. Adds the
+/// filled spans to `out` and their rollup moves to `moved` (applied by the caller).
+fn fill_down(
+    conn: &Connection,
+    trace_id: TraceId,
+    trace_no: i64,
+    parents: &[SpanId],
+    out: &mut Resolved,
+    moved: &mut Vec<(OwnedFacts, OwnedFacts)>,
+) -> Result<(), WriteError> {
+    let nodes = read_trace(conn, trace_no)?;
+    let at: HashMap<SpanId, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.span_id, i))
+        .collect();
+    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(p) = n.parent {
+            children.entry(p).or_default().push(i);
+        }
+    }
+    let mut values: Vec<Attribution> = nodes.iter().map(|n| n.values.clone()).collect();
+    let mut changed: Vec<bool> = vec![false; nodes.len()];
+    let mut unflag = Vec::new();
+    let mut by_roots_only = true;
+    for &parent in parents {
+        let Some(&from) = at.get(&parent) else {
+            continue;
+        };
+        by_roots_only &= nodes[from].parent.is_none();
+        let mut stack = vec![from];
+        let mut seen = HashSet::from([from]);
+        while let Some(node) = stack.pop() {
+            let Some(kids) = children.get(&nodes[node].span_id) else {
+                continue;
+            };
+            for &kid in kids {
+                if node == from {
+                    unflag.push(kid);
+                }
+                if !seen.insert(kid) {
+                    continue;
+                }
+                let above = values[node].clone();
+                if values[kid].inherit_from(&above) {
+                    changed[kid] = true;
+                    stack.push(kid);
+                }
+            }
+        }
+    }
+    for &kid in &unflag {
+        if !changed[kid] {
+            clear_flag(conn, nodes[kid].rowid)?;
+        }
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        if !changed[i] {
+            continue;
+        }
+        let after = &values[i];
+        moved.extend(update_span(conn, node, after)?);
+        out.late.push((
+            trace_no,
+            LateAttribution {
+                trace_id,
+                span_id: node.span_id,
+                before: node.values.clone(),
+                after: after.clone(),
+                model: node.model.clone(),
+                cost: node.facts.cost.map(Usd::from_nanos),
+                start_time_unix_nano: node.facts.start,
+            },
+        ));
+    }
+    // A root just added became the row's head with its values, which are all the
+    // filled spans took: the row is right already.
+    if !by_roots_only && changed.contains(&true) {
+        out.rows_to_fix.insert(trace_no);
+    }
+    Ok(())
+}
+
+/// After a repair gave stored spans a parent (a detached root re-attached to its trace): each
+/// such span and its subtree take what they lack from their new ancestors, with the rollups, as
+/// if the parent had just arrived. `repaired` are (trace id, `trace_no`, new parent).
+pub(crate) fn after_reparenting(
+    conn: &Connection,
+    repaired: &[(TraceId, i64, SpanId)],
+    keys: &mut KeyIds,
+) -> Result<Resolved, WriteError> {
+    let mut by_trace: HashMap<i64, (TraceId, Vec<SpanId>)> = HashMap::new();
+    for &(trace_id, trace_no, parent) in repaired {
+        let parents = &mut by_trace
+            .entry(trace_no)
+            .or_insert_with(|| (trace_id, Vec::new()))
+            .1;
+        if !parents.contains(&parent) {
+            parents.push(parent);
+        }
+    }
+    let mut out = Resolved::default();
+    let mut moved = Vec::new();
+    for (trace_no, (trace_id, parents)) in by_trace {
+        fill_down(conn, trace_id, trace_no, &parents, &mut out, &mut moved)?;
+    }
+    apply_moves(conn, &moved, keys)?;
+    Ok(out)
+}
+
+/// Moves the rollup contributions of spans whose agent or framework changed.
+fn apply_moves(
+    conn: &Connection,
+    moved: &[(OwnedFacts, OwnedFacts)],
+    keys: &mut KeyIds,
+) -> Result<(), WriteError> {
+    let mut rollups = span_rollups::Batch::default();
+    for (before, after) in moved {
+        rollups.add(&before.facts(), -1);
+        rollups.add(&after.facts(), 1);
+    }
+    rollups.apply(conn, keys)?;
+    Ok(())
 }
 
 /// What the up pass did.

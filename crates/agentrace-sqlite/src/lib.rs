@@ -98,6 +98,7 @@ pub use model::{
     SpanQuery, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
+pub use orphans::Repaired;
 pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;

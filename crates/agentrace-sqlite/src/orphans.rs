@@ -1,10 +1,13 @@
 //! Orphan repair: rewriting the parent and the attributes of stored spans, for the server's
 //! background repairs (a detached root re-attached to its trace, an orphan marked or
-//! unmarked).
+//! unmarked). A span given a parent takes, with its subtree, what it lacks of the attribution
+//! from its new ancestors, as when a late parent arrives (`attribution`).
 
 use std::collections::BTreeSet;
 
 use agentrace_core::SpanRecord;
+
+use crate::attribution::{self, LateAttribution};
 use std::sync::LazyLock;
 
 use rusqlite::params;
@@ -25,19 +28,33 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// What [`SqliteStore::repair_spans`] changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Repaired {
+    /// The spans rewritten.
+    pub changed: usize,
+    /// Stored spans whose attribution their new ancestors completed (the re-parented spans
+    /// and their subtrees), for what the caller keeps outside the store (budgets, a live feed).
+    pub attributed: Vec<LateAttribution>,
+}
+
 impl SqliteStore {
     /// Rewrites the parent span id and the attributes of stored spans with those of `spans`
     /// (matched by trace and span id; every other field is left as stored), in one
-    /// transaction, and recomputes the summaries of their traces (a re-attached root is no
-    /// longer a root). Returns how many spans changed; a span not stored changes nothing.
-    pub fn repair_spans(&self, spans: &[SpanRecord]) -> Result<usize, WriteError> {
+    /// transaction: a span given a parent takes, with its subtree, what it lacks of the
+    /// attribution (agent, session, user, …) from its new ancestors, with the span rollups;
+    /// the summaries of the traces are recomputed (a re-attached root is no longer a root).
+    /// A span not stored changes nothing.
+    pub fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
         // Through the writer's transaction: it knows that trace rows may be recreated.
-        self.writer().transaction(|tx, _| {
+        self.writer().transaction(|tx, keys| {
             let mut traces = BTreeSet::new();
             let mut changed = 0;
+            let mut reparented = Vec::new();
             {
                 let mut stmt = tx.prepare_cached(&UPDATE).db()?;
                 for s in spans {
@@ -51,15 +68,24 @@ impl SqliteStore {
                         ])
                         .db()?;
                     while let Some(row) = rows.next().db()? {
-                        traces.insert(row.get::<_, i64>(0).db()?);
+                        let trace_no = row.get::<_, i64>(0).db()?;
+                        traces.insert(trace_no);
                         changed += 1;
+                        if let Some(parent) = s.parent_span_id {
+                            reparented.push((s.trace_id, trace_no, parent));
+                        }
                     }
                 }
             }
+            let resolved = attribution::after_reparenting(tx, &reparented, keys)?;
             for trace_no in traces {
                 rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
             }
-            Ok(changed)
+            attribution::fix_trace_rows(tx, &resolved)?;
+            Ok(Repaired {
+                changed,
+                attributed: resolved.late.into_iter().map(|(_, late)| late).collect(),
+            })
         })
     }
 }
@@ -90,9 +116,9 @@ mod tests {
             .attributes
             .insert(agentrace_core::semconv::agentrace::REATTACHED, true);
         repaired.name = "ignored".into();
-        assert_eq!(store.repair_spans(&[repaired.clone()])?, 1);
+        assert_eq!(store.repair_spans(&[repaired.clone()])?.changed, 1);
         assert_eq!(
-            store.repair_spans(&[repaired])?,
+            store.repair_spans(&[repaired])?.changed,
             0,
             "nothing left to change"
         );

@@ -256,6 +256,57 @@ fn a_late_parent_fills_in_after_the_store_is_reopened() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_detached_root_re_attached_by_a_repair_takes_its_new_ancestors_values() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = SqliteStore::open(dir.path().join("store.db"))?;
+    let trace = tid(4);
+    let mut planner = agent(trace, sid(1), None, "planner");
+    planner.session_id = Some("s-1".into());
+    planner.user_id = Some("u-1".into());
+    // A framework lost the context: its call is a second root, with a tool under it.
+    let mut detached = call(trace, sid(2), sid(1), 9_000);
+    detached.parent_span_id = None;
+    let search = tool(trace, sid(3), sid(2));
+    store.insert_spans(&[planner, detached.clone(), search.clone()])?;
+    assert_eq!(
+        by_agent(&store)?,
+        BTreeMap::from([
+            (None, (2, Some(9_000))),
+            (Some("planner".to_owned()), (1, None))
+        ])
+    );
+
+    let mut reattached = detached.clone();
+    reattached.parent_span_id = Some(sid(1));
+    let repaired = store.repair_spans(&[reattached])?;
+    assert_eq!(repaired.changed, 1);
+    let mut filled: Vec<SpanId> = repaired.attributed.iter().map(|l| l.span_id).collect();
+    filled.sort();
+    assert_eq!(filled, [sid(2), sid(3)], "the call and its subtree");
+
+    let stored = all_spans(&store)?;
+    for id in [sid(2), sid(3)] {
+        let s = &stored[&(trace, id)];
+        assert_eq!(s.agent_name.as_deref(), Some("planner"));
+        assert_eq!(s.session_id.as_deref(), Some("s-1"));
+        assert_eq!(s.user_id.as_deref(), Some("u-1"));
+    }
+    assert_eq!(
+        by_agent(&store)?,
+        BTreeMap::from([(Some("planner".to_owned()), (3, Some(9_000)))]),
+        "spend moved from no agent to the agent, counted once"
+    );
+    assert!(
+        store
+            .repair_spans(&[stored[&(trace, sid(2))].clone()])?
+            .attributed
+            .is_empty(),
+        "a second repair changes nothing"
+    );
+    Ok(())
+}
+
 /// Random agent trees: agents nest (some with their own session or user), calls and tools
 /// under them, some spans deep below plain steps.
 fn forest(rng: &mut Lcg, traces: u64) -> Vec<SpanRecord> {

@@ -86,11 +86,19 @@ async fn a_span_whose_parent_never_comes_is_marked_and_unmarked_when_it_does() -
 async fn a_detached_root_is_reattached_only_when_unambiguous() -> Result {
     let t = TestServer::start(start(300)).await?;
     let t0 = now() - 600 * SECOND;
-    // A run: root [0, 100] → step [10, 90]; and a second run with parallel steps.
+    // A run: an agent [0, 100] → step [10, 90]; and a second run with parallel steps.
+    let agent = Span {
+        attributes: vec![
+            text("gen_ai.operation.name", "invoke_agent"),
+            text("gen_ai.agent.name", "planner"),
+            text("session.id", "s-7"),
+        ],
+        ..span(1, None, "invoke_agent planner", t0, 0, 100)
+    };
     send(
         &t,
         vec![
-            span(1, None, "root", t0, 0, 100),
+            agent,
             span(2, Some(1), "step", t0, 10, 90),
             span(10, None, "later root", t0, 200, 300),
             span(11, Some(10), "branch a", t0, 210, 260),
@@ -118,6 +126,10 @@ async fn a_detached_root_is_reattached_only_when_unambiguous() -> Result {
     let spans = stored_trace(&t)?;
     let detached = spans.iter().find(|s| s.span_id == id(3));
     assert!(flag(detached, REATTACHED));
+    // Re-attached, it belongs to the agent now, as a span sent with its parent would.
+    let detached = detached.ok_or("lost")?;
+    assert_eq!(detached.agent_name.as_deref(), Some("planner"));
+    assert_eq!(detached.session_id.as_deref(), Some("s-7"));
     // Contained by two parallel branches: agentrace does not guess.
     let ambiguous = spans.iter().find(|s| s.span_id == id(13)).ok_or("lost")?;
     assert_eq!(ambiguous.parent_span_id, None);
