@@ -97,6 +97,8 @@ impl Builder {
 
     /// Masks secrets and personal data and drops prompt/response content before any sink
     /// (`agentrace::redact::Redactor::new()` for the built-in rules).
+    #[cfg(feature = "redact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
     pub fn redaction(mut self, redactor: agentrace_core::redact::Redactor) -> Self {
         self.telemetry = self.telemetry.with_redaction(redactor);
         self

@@ -14,6 +14,7 @@
 //! | `otlp` | no | `otlp::OtlpSink`: spans, events (as logs) and metrics over OTLP gRPC or HTTP |
 //! | `jaeger` | no | `jaeger::builder()`: OTLP to Jaeger with W3C propagation (the deprecated `opentelemetry-jaeger` is not used; see `docs/backends.md`) |
 //! | `tiktoken` | yes | exact token counts for OpenAI models ([`tokenize`]); without it every count is an estimate |
+//! | `redact` | yes | masking of secrets (on by default) and personal data with regular expressions; without it nothing is masked |
 //! | `testing` | no | in-memory and faulty sinks, the sink conformance suite |
 //!
 //! Each feature builds alone and with none (CI checks it).
@@ -44,6 +45,9 @@
 
 mod init;
 
+#[cfg(feature = "redact")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
+pub use agentrace_core::redact;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use agentrace_core::testing;
@@ -58,8 +62,8 @@ pub use agentrace_core::{
     async_trait, inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
-    budget, capture, content, cost, events, metrics, normalize, propagation, redact, semconv, sink,
-    spans, tokenize,
+    budget, capture, content, cost, events, metrics, normalize, propagation, semconv, sink, spans,
+    tokenize,
 };
 pub use init::{Builder, env, init};
 

@@ -53,6 +53,9 @@
 //! ```
 //!
 //! ## Feature flags
+//! - `tiktoken` (default): exact token counts for OpenAI models ([`tokenize`]).
+//! - `redact` (default): masking of secrets and personal data with regular expressions (the
+//!   `redact` module), on for secrets by default in [`Telemetry`]; without it nothing is masked.
 //! - `testing`: the `testing` module.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -72,6 +75,8 @@ pub mod normalize;
 mod pipeline;
 mod processor;
 pub mod propagation;
+#[cfg(feature = "redact")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub mod redact;
 mod sampling;
 pub mod semconv;

@@ -110,6 +110,7 @@ pub trait Processor: Send + Sync + fmt::Debug {
 /// ([`Telemetry`](crate::Telemetry)) and `agentrace serve` both build their chains here.
 ///
 /// ```
+/// # #[cfg(feature = "redact")] {
 /// use std::sync::Arc;
 /// use agentrace_core::cost::{PriceBook, PriceTable};
 /// use agentrace_core::ProcessorChain;
@@ -124,9 +125,11 @@ pub trait Processor: Send + Sync + fmt::Debug {
 /// let names: Vec<&str> = chain.iter().map(|p| p.name()).collect();
 /// assert_eq!(names[0], "redact");
 /// assert_eq!(names.len(), 3);
+/// # }
 /// ```
 #[derive(Debug, Default)]
 pub struct ProcessorChain {
+    #[cfg(feature = "redact")]
     masking: Option<Arc<crate::redact::Redactor>>,
     pricing: Option<Arc<dyn crate::cost::PriceBook>>,
     budgets: Option<Arc<crate::budget::Budgets>>,
@@ -141,6 +144,8 @@ impl ProcessorChain {
     }
 
     /// Masks (or redacts) records first, if given.
+    #[cfg(feature = "redact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
     #[must_use]
     pub fn masking(mut self, redactor: Option<Arc<crate::redact::Redactor>>) -> Self {
         self.masking = redactor;
@@ -178,6 +183,7 @@ impl ProcessorChain {
     /// The processors, in order.
     pub fn build(self) -> Vec<Arc<dyn Processor>> {
         let mut chain: Vec<Arc<dyn Processor>> = Vec::new();
+        #[cfg(feature = "redact")]
         if let Some(redactor) = self.masking {
             chain.push(redactor);
         }

@@ -12,6 +12,7 @@ use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
 use crate::processor::{Processor, ProcessorChain};
+#[cfg(feature = "redact")]
 use crate::redact::Redactor;
 use crate::sampling::Sampler;
 use crate::sink::{BoxError, FlushError, ShutdownError, Sink};
@@ -81,13 +82,15 @@ fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, Init
     Ok(Arc::new(LayeredPriceBook::over_builtin(tables)))
 }
 
-/// What the pipeline masks before any processor or sink sees a record.
+/// What the pipeline masks before any processor or sink sees a record (with the `redact`
+/// feature; without it, nothing).
 #[derive(Debug, Default)]
 enum Redaction {
-    /// Secrets only ([`Redactor::secrets_only`]), unless `AGENTRACE_MASK_SECRETS=false`.
+    /// Secrets only (`Redactor::secrets_only`), unless `AGENTRACE_MASK_SECRETS=false`.
     #[default]
     Secrets,
     /// The user's redactor.
+    #[cfg(feature = "redact")]
     Custom(Arc<Redactor>),
     /// Nothing.
     Off,
@@ -189,22 +192,25 @@ impl TelemetryBuilder {
     /// Replaces the default redaction ([`Redactor::secrets_only`]: secrets masked, content
     /// kept) with `redactor`, e.g. [`Redactor::new`] to mask personal data and drop
     /// prompt/response content too. It runs before anything else sees a record.
+    #[cfg(feature = "redact")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
     #[must_use]
     pub fn with_redaction(mut self, redactor: Redactor) -> Self {
         self.redaction = Redaction::Custom(Arc::new(redactor));
         self
     }
 
-    /// Turns off the default masking of secrets (as `AGENTRACE_MASK_SECRETS=false` does).
+    /// Turns off the default masking of secrets (as `AGENTRACE_MASK_SECRETS=false` does;
+    /// without the `redact` feature nothing is masked anyway).
     #[must_use]
     pub fn without_secret_masking(mut self) -> Self {
         self.redaction = Redaction::Off;
         self
     }
 
-    /// The pipeline: redaction, pricing, budgets, metrics, then the user's processors.
-    fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
-        let mut pipeline = std::mem::take(&mut self.pipeline);
+    /// A chain that starts with the masking asked for.
+    #[cfg(feature = "redact")]
+    fn masking(&mut self) -> Result<ProcessorChain, InitError> {
         let redactor = match std::mem::take(&mut self.redaction) {
             Redaction::Secrets => {
                 let mask = env::parse(&env::process, env::AGENTRACE_MASK_SECRETS, env::parse_bool)?;
@@ -214,6 +220,20 @@ impl TelemetryBuilder {
             Redaction::Custom(redactor) => Some(redactor),
             Redaction::Off => None,
         };
+        Ok(ProcessorChain::new().masking(redactor))
+    }
+
+    /// Without the `redact` feature there is no masker: a chain that masks nothing.
+    #[cfg(not(feature = "redact"))]
+    fn masking(&mut self) -> Result<ProcessorChain, InitError> {
+        let (Redaction::Secrets | Redaction::Off) = std::mem::take(&mut self.redaction);
+        Ok(ProcessorChain::new())
+    }
+
+    /// The pipeline: redaction, pricing, budgets, metrics, then the user's processors.
+    fn pipeline(&mut self) -> Result<PipelineBuilder, InitError> {
+        let mut pipeline = std::mem::take(&mut self.pipeline);
+        let masking = self.masking()?;
         let book = match std::mem::take(&mut self.pricing) {
             Pricing::Builtin => Some(builtin_with_env_files(&env::process)?),
             Pricing::Book(book) => Some(book),
@@ -223,8 +243,7 @@ impl TelemetryBuilder {
             .processors
             .drain(..)
             .fold(
-                ProcessorChain::new()
-                    .masking(redactor)
+                masking
                     .pricing(book)
                     .budgets(self.budgets.take())
                     .metrics(self.metrics),
