@@ -56,7 +56,12 @@
 //! - `tiktoken` (default): exact token counts for OpenAI models ([`tokenize`]).
 //! - `redact` (default): masking of secrets and personal data with regular expressions (the
 //!   `redact` module), on for secrets by default in [`Telemetry`]; without it nothing is masked.
-//! - `testing`: the `testing` module.
+//! - `pipeline` (default): the [`Pipeline`] (bounded queues, a thread per sink), the
+//!   [`AgentraceLayer`], [`Telemetry`], the [`Meter`](metrics::Meter) and span-context
+//!   propagation. Without it core is the model, the conventions, normalization, pricing,
+//!   budgets and the sink traits: what a crate that only produces or reads records needs (the
+//!   backends take core without it).
+//! - `testing`: the `testing` module (with `pipeline`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -67,11 +72,14 @@ pub mod content;
 pub mod cost;
 pub mod env;
 pub mod events;
+#[cfg(feature = "pipeline")]
 mod filter;
+#[cfg(feature = "pipeline")]
 mod layer;
 pub mod metrics;
 mod model;
 pub mod normalize;
+#[cfg(feature = "pipeline")]
 mod pipeline;
 mod processor;
 pub mod propagation;
@@ -82,6 +90,7 @@ mod sampling;
 pub mod semconv;
 pub mod sink;
 pub mod spans;
+#[cfg(feature = "pipeline")]
 mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -89,7 +98,9 @@ pub mod testing;
 pub mod tokenize;
 
 pub use async_trait::async_trait;
+#[cfg(feature = "pipeline")]
 pub use filter::Filter;
+#[cfg(feature = "pipeline")]
 pub use layer::AgentraceLayer;
 pub use model::{
     AttributeValue, Attributes, Attribution, Cost, CostEntry, Event, EventKind, InheritedField,
@@ -97,6 +108,7 @@ pub use model::{
     ParseSpanKindError, Resource, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode,
     Text, TokenUsage, TraceId, Usd, inherit, lacks_attribution,
 };
+#[cfg(feature = "pipeline")]
 pub use pipeline::{
     BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, RetryPolicy, SinkStats,
 };
@@ -105,6 +117,7 @@ pub use sampling::{Sampler, SamplingProcessor};
 pub use sink::{
     BoxError, EventSink, ExportError, FlushError, MetricSink, ShutdownError, Sink, SpanSink,
 };
+#[cfg(feature = "pipeline")]
 pub use telemetry::{InitError, Telemetry, TelemetryBuilder, TelemetryGuard};
 
 /// Now, in nanoseconds since the Unix epoch (0 if the clock is before 1970).

@@ -15,6 +15,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "pipeline")]
 use crate::layer::WithContext;
 use crate::model::{ParseIdError, SpanId, TraceId};
 
@@ -97,6 +98,8 @@ impl fmt::Display for TraceContext {
     }
 }
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 /// The context of `span`, if it is recorded by an [`AgentraceLayer`](crate::AgentraceLayer).
 pub fn context_of(span: &tracing::Span) -> Option<TraceContext> {
     let mut out = None;
@@ -114,16 +117,22 @@ pub fn context_of(span: &tracing::Span) -> Option<TraceContext> {
     out
 }
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 /// The context of the current span.
 pub fn current() -> Option<TraceContext> {
     context_of(&tracing::Span::current())
 }
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 /// The `traceparent` header value to send for `span`.
 pub fn inject(span: &tracing::Span) -> Option<String> {
     context_of(span).map(|cx| cx.to_traceparent())
 }
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 /// Makes `span` a child of a remote parent: it joins the parent's trace, and its sampling
 /// follows the parent's flag when the sampler is parent-based. Call it before entering the span
 /// or creating children. Returns `false` if the span is not recorded by an agentrace layer.

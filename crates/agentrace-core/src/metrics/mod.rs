@@ -22,8 +22,11 @@
 
 use std::borrow::Cow;
 
+#[cfg(feature = "pipeline")]
 mod instruments;
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use instruments::{Instrument, Meter};
 
 use crate::model::{InstrumentKind, Labels, Measurement, SpanKind, SpanRecord, StatusCode, Text};
