@@ -363,15 +363,24 @@ impl Pending {
                 changes.resolved.push((trace_no, span));
             }
         }
-        let mut out = Resolved::default();
-        // The rollup facts of filled spans whose agent or framework changed: before, after.
-        let mut moved = Vec::new();
-        for (trace_no, (trace_id, parents)) in by_trace {
-            fill_down(conn, trace_id, trace_no, &parents, &mut out, &mut moved)?;
-        }
-        apply_moves(conn, &moved, keys)?;
-        Ok(out)
+        fill_traces(conn, by_trace, keys)
     }
+}
+
+/// [`fill_down`] from each trace's `parents`, then the rollup moves applied.
+fn fill_traces(
+    conn: &Connection,
+    by_trace: HashMap<i64, (TraceId, Vec<SpanId>)>,
+    keys: &mut KeyIds,
+) -> Result<Resolved, WriteError> {
+    let mut out = Resolved::default();
+    // The rollup facts of filled spans whose agent or framework changed: before, after.
+    let mut moved = Vec::new();
+    for (trace_no, (trace_id, parents)) in by_trace {
+        fill_down(conn, trace_id, trace_no, &parents, &mut out, &mut moved)?;
+    }
+    apply_moves(conn, &moved, keys)?;
+    Ok(out)
 }
 
 /// Fills the descendants of `parents` (spans of the trace `trace_no`, stored) from them, down
@@ -477,13 +486,7 @@ pub(crate) fn after_reparenting(
             parents.push(parent);
         }
     }
-    let mut out = Resolved::default();
-    let mut moved = Vec::new();
-    for (trace_no, (trace_id, parents)) in by_trace {
-        fill_down(conn, trace_id, trace_no, &parents, &mut out, &mut moved)?;
-    }
-    apply_moves(conn, &moved, keys)?;
-    Ok(out)
+    fill_traces(conn, by_trace, keys)
 }
 
 /// Moves the rollup contributions of spans whose agent or framework changed.
