@@ -182,12 +182,8 @@ pub mod vercel_ai {
     pub const USER_ID: &str = "ai.telemetry.metadata.userId";
 }
 
-/// OpenLIT's marks and the attributes its rules read (it otherwise writes OTel GenAI names).
+/// OpenLIT's scopes and the attributes its rules read (it otherwise writes OTel GenAI names).
 pub mod openlit {
-    /// Resource (and, with OpenLIT, span) attribute naming the telemetry SDK.
-    pub const TELEMETRY_SDK_NAME: &str = "telemetry.sdk.name";
-    /// `telemetry.sdk.name` of OpenLIT's spans.
-    pub const SDK_NAME: &str = "openlit";
     /// Instrumentation scope of OpenLIT's `@openlit.trace` function spans; its instrumentors'
     /// scopes are `openlit.instrumentation.{library}`.
     pub const SCOPE: &str = "openlit";

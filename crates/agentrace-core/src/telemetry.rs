@@ -75,10 +75,9 @@ pub struct TelemetryBuilder {
 
 /// The built-in price table, under the files named by `AGENTRACE_PRICES`.
 fn builtin_with_env_files(env: EnvSource<'_>) -> Result<Arc<dyn PriceBook>, InitError> {
-    let paths = env::value(env, env::AGENTRACE_PRICES).unwrap_or_default();
-    let files = paths.split(',').map(str::trim).filter(|p| !p.is_empty());
-    let tables = load_price_files(files)
-        .map_err(|e| EnvError::new(env::AGENTRACE_PRICES, paths.clone(), e))?;
+    let files = env::list(env, env::AGENTRACE_PRICES).unwrap_or_default();
+    let tables = load_price_files(files.iter().map(String::as_str))
+        .map_err(|e| EnvError::new(env::AGENTRACE_PRICES, files.join(","), e))?;
     Ok(Arc::new(LayeredPriceBook::over_builtin(tables)))
 }
 

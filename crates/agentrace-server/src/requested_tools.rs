@@ -10,43 +10,40 @@
 //! started, is in the same request or already stored. A function span whose call comes later
 //! (another exporter's, out of order) stays a plain span: the rule never guesses.
 
-use std::collections::HashMap;
-
 use agentrace_core::normalize::dialect::{is_tool_candidate, mark_requested_tool};
-use agentrace_core::{SpanKind, SpanRecord, TraceId};
+use agentrace_core::{SpanKind, SpanRecord};
 use agentrace_sqlite::SqliteStore;
 
-/// Marks the tool spans among `spans`. Reads each trace of a candidate once from `store`; a
-/// read that fails leaves its candidates as they are.
+/// Marks the tool spans among `spans`: each candidate's call is the latest of those in the
+/// request and the one stored ([`SqliteStore::last_llm_call_before`]); a read that fails
+/// leaves the candidate as it is.
 pub(crate) fn mark(spans: &mut [SpanRecord], store: &SqliteStore) {
-    if !spans.iter().any(is_tool_candidate) {
-        return;
-    }
-    let mut stored: HashMap<TraceId, Vec<SpanRecord>> = HashMap::new();
     for at in 0..spans.len() {
-        if !is_tool_candidate(&spans[at]) {
-            continue;
-        }
-        let trace_id = spans[at].trace_id;
-        let stored = stored.entry(trace_id).or_insert_with(|| {
-            store
-                .trace(trace_id)
-                .ok()
-                .flatten()
-                .map(|tree| tree.nodes.into_iter().map(|node| node.span).collect())
-                .unwrap_or_default()
-        });
         let candidate = &spans[at];
-        let call = spans
+        let Some(parent) = candidate
+            .parent_span_id
+            .filter(|_| is_tool_candidate(candidate))
+        else {
+            continue;
+        };
+        let in_request = spans
             .iter()
-            .chain(stored.iter())
             .filter(|s| {
                 s.kind == SpanKind::Llm
-                    && s.parent_span_id == candidate.parent_span_id
+                    && s.trace_id == candidate.trace_id
+                    && s.parent_span_id == Some(parent)
                     && s.end_time_unix_nano <= candidate.start_time_unix_nano
             })
             .max_by_key(|s| s.end_time_unix_nano)
             .cloned();
+        let stored = store
+            .last_llm_call_before(candidate.trace_id, parent, candidate.start_time_unix_nano)
+            .ok()
+            .flatten();
+        let call = in_request
+            .into_iter()
+            .chain(stored)
+            .max_by_key(|s| s.end_time_unix_nano);
         if let Some(call) = call {
             mark_requested_tool(&mut spans[at], &call);
         }

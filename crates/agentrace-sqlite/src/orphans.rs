@@ -4,14 +4,12 @@
 //! from its new ancestors, as when a late parent arrives (`attribution`).
 
 use std::collections::BTreeSet;
-
-use agentrace_core::SpanRecord;
-
-use crate::attribution::{self, LateAttribution};
 use std::sync::LazyLock;
 
+use agentrace_core::SpanRecord;
 use rusqlite::params;
 
+use crate::attribution::{self, LateAttribution};
 use crate::codec::attributes_json;
 use crate::deferred_index::trace_no_of_id;
 use crate::error::{Db, WriteError};
@@ -54,7 +52,9 @@ impl SqliteStore {
         self.writer().transaction(|tx, keys| {
             let mut traces = BTreeSet::new();
             let mut changed = 0;
-            let mut reparented = Vec::new();
+            // Each rewritten span with a parent, and that parent: a re-attached span takes what
+            // it lacks from it; for the others (orphan marks) the fill finds nothing to do.
+            let mut with_parent = Vec::new();
             {
                 let mut stmt = tx.prepare_cached(&UPDATE).db()?;
                 for s in spans {
@@ -72,12 +72,12 @@ impl SqliteStore {
                         traces.insert(trace_no);
                         changed += 1;
                         if let Some(parent) = s.parent_span_id {
-                            reparented.push((s.trace_id, trace_no, parent));
+                            with_parent.push((s.trace_id, trace_no, parent));
                         }
                     }
                 }
             }
-            let resolved = attribution::after_reparenting(tx, &reparented, keys)?;
+            let resolved = attribution::after_reparenting(tx, &with_parent, keys)?;
             for trace_no in traces {
                 rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
             }

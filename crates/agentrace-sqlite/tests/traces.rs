@@ -595,3 +595,52 @@ fn a_turn_is_read_from_the_root_and_the_first_and_last_model_calls() -> TestResu
     assert!(store.turn_spans(tid(43))?.is_empty());
     Ok(())
 }
+
+#[test]
+fn the_last_llm_call_before_a_time_under_a_parent_is_found() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let trace = tid(40);
+    let agent = span(trace, sid(1), None, "invoke_agent a", T0, 60 * SEC);
+    let call = |id, start| {
+        let mut c = llm(
+            trace,
+            sid(id),
+            "gpt-4o",
+            start,
+            SEC,
+            TokenUsage::new(1, 1),
+            None,
+        );
+        c.parent_span_id = Some(sid(1));
+        c
+    };
+    let mut elsewhere = call(5, T0 + 3 * SEC);
+    elsewhere.parent_span_id = Some(sid(9));
+    let tool = span(
+        trace,
+        sid(6),
+        Some(sid(1)),
+        "get_weather",
+        T0 + 4 * SEC,
+        SEC,
+    );
+    store.insert_spans(&[
+        agent,
+        call(2, T0 + SEC),
+        call(3, T0 + 2 * SEC),
+        elsewhere,
+        tool,
+        call(4, T0 + 10 * SEC),
+    ])?;
+    let found = |before| store.last_llm_call_before(trace, sid(1), before);
+    // Calls end at T0+2s, T0+3s, T0+11s; the one under another parent and the tool do not count.
+    assert_eq!(found(T0 + 5 * SEC)?.map(|s| s.span_id), Some(sid(3)));
+    assert_eq!(found(T0 + 2 * SEC)?.map(|s| s.span_id), Some(sid(2)));
+    assert_eq!(found(T0 + SEC)?, None, "none had ended");
+    assert_eq!(
+        store.last_llm_call_before(tid(41), sid(1), T0 + 60 * SEC)?,
+        None,
+        "another trace"
+    );
+    Ok(())
+}

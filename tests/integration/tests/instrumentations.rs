@@ -111,23 +111,32 @@ fn stored_usage(usage: Usage, reports: Reports) -> TokenUsage {
     }
 }
 
+/// What every run needs: the server, the fake OpenAI server, and OpenLIT's price file.
+struct Setup<'a> {
+    server: &'a RunningServer,
+    fake: &'a FakeOpenAi,
+    openlit_prices: &'a str,
+}
+
 /// Runs `instrumentation` (from the virtualenv `venv`) once and checks what the server
 /// stored of it; returns its spans.
 async fn check(
-    server: &RunningServer,
-    fake: &FakeOpenAi,
+    setup: &Setup<'_>,
     instrumentation: &str,
     venv: &str,
     reports: Reports,
 ) -> Option<Vec<SpanRecord>> {
+    let Setup {
+        server,
+        fake,
+        openlit_prices,
+    } = *setup;
     let python = installed(
         instrumentation_python(venv),
         &format!("the {venv} virtualenv (scripts/install-test-deps.sh)"),
     )?;
     let calls = calls();
     fake.script(calls.iter().map(|c| c.reply.clone()));
-    let pricing = std::env::temp_dir().join("agentrace-openlit-pricing.json");
-    std::fs::write(&pricing, OPENLIT_PRICES).expect("OpenLIT's price file is written");
     let endpoint = format!("http://{}", server.otlp_http_addr());
     let base_url = fake.base_url();
     let run = run_python(
@@ -141,7 +150,7 @@ async fn check(
             "--openai-base-url",
             &base_url,
             "--pricing",
-            pricing.to_str().expect("a UTF-8 temp dir"),
+            openlit_prices,
         ],
     )
     .await;
@@ -244,17 +253,24 @@ async fn real_instrumentations_land_with_agent_tokens_and_cost() {
     let fake = FakeOpenAi::start()
         .await
         .expect("the fake OpenAI server starts");
+    let prices = dir.path().join("openlit-prices.json");
+    std::fs::write(&prices, OPENLIT_PRICES).expect("OpenLIT's price file is written");
+    let setup = Setup {
+        server: &server,
+        fake: &fake,
+        openlit_prices: prices.to_str().expect("a UTF-8 temp dir"),
+    };
     let all = Reports { reasoning: true };
     for (instrumentation, venv) in [
         ("openinference", "openinference"),
         ("openllmetry", "traceloop"),
         ("traceloop", "traceloop"),
     ] {
-        check(&server, &fake, instrumentation, venv, all).await;
+        check(&setup, instrumentation, venv, all).await;
     }
     // OpenLIT 1.45 reports reasoning tokens of the Responses API only, not of chat completions.
     let openlit = Reports { reasoning: false };
-    if let Some(spans) = check(&server, &fake, "openlit", "openlit", openlit).await {
+    if let Some(spans) = check(&setup, "openlit", "openlit", openlit).await {
         // OpenLIT's own cost stays, as the client's figure, beside agentrace's.
         let llm = spans
             .iter()

@@ -4,7 +4,7 @@
 //! Each source is read into a [`ConfigLayer`] (every value optional), the layers are stacked,
 //! and [`ServerConfig::resolve`] fills what none of them set with the defaults and checks the
 //! result. A value that cannot be used is an error naming where it came from: the file's key
-//! (with its line), the environment variable, or the flag (clap names it).
+//! (with its line), the environment variable, or the flag.
 //!
 //! Every key — its TOML name, environment variable, flag, default — is declared once, in
 //! [`KEYS`]; docs/server.md shows the same table.
@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use agentrace_core::env::{EnvError, value as env_value};
+pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 use agentrace_otlp::Protocol;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
@@ -346,9 +348,6 @@ pub struct ConfigLayer {
     /// Run the built-in demo workload.
     pub demo: Option<bool>,
 }
-
-use agentrace_core::env::{EnvError, value as env_value};
-pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 
 impl ConfigLayer {
     /// Reads a TOML configuration file.

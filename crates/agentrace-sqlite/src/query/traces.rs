@@ -205,6 +205,35 @@ impl SqliteStore {
         })
     }
 
+    /// The LLM call under `parent` in `trace_id` that ended last, at or before
+    /// `ended_by_unix_nano`; `None` if none is stored. Reads the trace's rows by its key and
+    /// decodes only the one found (what a tool span needs to know which call asked for it).
+    pub fn last_llm_call_before(
+        &self,
+        trace_id: TraceId,
+        parent: SpanId,
+        ended_by_unix_nano: u64,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        let ended_by = i64::try_from(ended_by_unix_nano).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                     WHERE s.trace_no = {} AND s.parent_span_id = ?2 AND s.kind = 'llm' \
+                     AND s.end_ns <= ?3 ORDER BY s.end_ns DESC LIMIT 1",
+                    *TRACE_NO_OF_ID
+                ))
+                .db()?;
+            let mut rows = stmt
+                .query((trace_id.to_bytes(), parent.to_bytes(), ended_by))
+                .db()?;
+            match rows.next().db()? {
+                Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// Every span of a trace as a tree; `None` if no span of it is stored.
     ///
     /// Spans whose parent is missing (not received, deleted by retention, or part of a

@@ -11,7 +11,7 @@
 //! | `traceloop` | OpenLLMetry / Traceloop | names from `{entity}.{kind}` span names |
 //! | `vercel` | Vercel AI SDK (`ai.*`) | v6 uncached input; framework |
 //! | `langfuse` | Langfuse attributes | `usage_details`, observation level, observation names |
-//! | `openlit` | OpenLIT (`telemetry.sdk.name = openlit`) | its made-up stream usage dropped; tool spans by [`mark_requested_tool`] |
+//! | `openlit` | OpenLIT (scopes `openlit`, `openlit.instrumentation.*`) | its made-up stream usage dropped; tool spans by [`mark_requested_tool`] |
 //!
 //! Exceptions (span events named `exception`) complete an error status of any dialect, and
 //! the instrumentation scope names the framework when nothing else did.
@@ -64,9 +64,7 @@ pub fn complete(
     if let Some(kind) = &marks.traceloop_kind {
         traceloop::apply(record, kind);
     }
-    if openlit::is_openlit(record) {
-        openlit::apply(record);
-    }
+    openlit::apply(record);
     exception(record);
     if record.framework.is_none() {
         record.framework = scope_framework.map(Text::from);

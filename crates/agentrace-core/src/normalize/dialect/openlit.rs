@@ -1,6 +1,7 @@
-//! OpenLIT: spans marked `telemetry.sdk.name = openlit` (on the resource and on each span) or
-//! from its scopes (`openlit`, `openlit.instrumentation.*`). It writes OTel GenAI names, which
-//! core's normalizer maps; particular to it:
+//! OpenLIT: spans of its scopes (`openlit` for its function spans,
+//! `openlit.instrumentation.{library}` for its instrumentors), which also carry
+//! `telemetry.sdk.name = openlit` (on the resource and on each span). It writes OTel GenAI
+//! names, which core's normalizer maps; particular to it:
 //!
 //! - its own cost, `gen_ai.usage.cost`, priced by its own price file, stays a raw attribute:
 //!   the client's figure, shown beside agentrace's (which prices the tokens with agentrace's
@@ -21,22 +22,8 @@ use crate::{AttributeValue, SpanKind, SpanRecord, TokenUsage};
 
 use super::text;
 
-/// Whether `record` comes from OpenLIT.
-pub(crate) fn is_openlit(record: &SpanRecord) -> bool {
-    let sdk = |attributes: &crate::Attributes| {
-        attributes
-            .get(openlit::TELEMETRY_SDK_NAME)
-            .and_then(AttributeValue::as_str)
-            == Some(openlit::SDK_NAME)
-    };
-    sdk(&record.attributes)
-        || sdk(&record.resource.attributes)
-        || record.scope.as_deref().is_some_and(|scope| {
-            scope == openlit::SCOPE || scope.starts_with("openlit.instrumentation.")
-        })
-}
-
-/// For OpenLIT's spans.
+/// For every span: OpenLIT's are known by their scope (a string comparison, no attribute
+/// lookup on the spans of other dialects).
 pub(crate) fn apply(record: &mut SpanRecord) {
     if made_up_stream_usage(record) {
         record.usage = TokenUsage::default();
