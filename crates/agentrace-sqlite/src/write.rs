@@ -92,6 +92,7 @@ impl Writer {
             // remembers of them is reloaded after it.
             w.index.forget();
             w.series.clear();
+            w.pending.forget_nodes();
             let out = f(&tx, &mut w.rollup_keys)?;
             tx.commit().db()?;
             Ok(out)
@@ -133,6 +134,7 @@ impl Writer {
             self.rollup_keys.clear();
             self.index.forget();
             self.series.clear();
+            self.pending.forget_nodes();
         }
         result
     }
@@ -159,6 +161,8 @@ impl Writer {
         let mut arrived = Vec::new();
         // New traces whose rows were made before their spans' values were filled in.
         let mut rebuild = BTreeSet::new();
+        // The spans inserted: (index, trace_no, rowid).
+        let mut stored = Vec::with_capacity(rows.spans.len());
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
             for (i, ((s, json), &trace_no)) in rows
@@ -221,6 +225,7 @@ impl Writer {
                     continue;
                 }
                 report.inserted += 1;
+                stored.push((i, trace_no, tx.last_insert_rowid()));
                 if traces.created.contains(&trace_no) {
                     if down.filled.contains_key(&i) {
                         rebuild.insert(trace_no);
@@ -235,6 +240,16 @@ impl Writer {
                 }
             }
         }
+        self.pending.note_stored(
+            &mut pending,
+            stored.iter().map(|&(i, trace_no, rowid)| {
+                (
+                    down.filled.get(&i).unwrap_or(&rows.spans[i]),
+                    trace_no,
+                    rowid,
+                )
+            }),
+        );
         let resolved = self
             .pending
             .resolve(&tx, &arrived, &mut self.rollup_keys, &mut pending)?;

@@ -220,6 +220,24 @@ pub(crate) struct OwnedFacts {
 }
 
 impl OwnedFacts {
+    /// What `span` contributes, owned.
+    pub(crate) fn of(span: &SpanRecord) -> Self {
+        let f = Facts::of(span);
+        let mut dims = f.dims.map(|d| d.map(str::to_owned));
+        dims[KIND] = None;
+        Self {
+            kind: f.kind,
+            start: f.start,
+            duration: f.duration,
+            is_error: f.is_error,
+            usage: f.usage,
+            cost: f.cost,
+            dims,
+            error_type: f.error_type.map(str::to_owned),
+            message: f.message.map(str::to_owned),
+        }
+    }
+
     /// Decodes [`FACT_COLUMNS`] starting at column `at`.
     pub(crate) fn read(row: &Row<'_>, at: usize) -> Result<Self, QueryError> {
         let n = |i: usize| -> Result<u64, QueryError> { Ok(from_sql(codec::int(row, at + i)?)) };

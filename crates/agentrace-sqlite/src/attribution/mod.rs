@@ -1,0 +1,228 @@
+//! Attribution across writes: a span's session, user, correlation id, agent and framework
+//! ([`Attribution`]) flow from its nearest ancestor that has them, whatever order the spans
+//! arrive in (the rule: `agentrace_core::Attribution`, docs/conventions.md).
+//!
+//! Spans usually end, and so are exported, before their parents: an agent's LLM and tool calls
+//! reach the store before the agent span that names the agent. The writer keeps one invariant:
+//! *every stored span holds its own values, else those of its nearest stored ancestor*. Two
+//! passes of each write keep it:
+//!
+//! - **down** ([`from_ancestors`]): a span of the batch takes what it lacks from its parent, in
+//!   the batch or already stored (whose values are complete as far as the stored tree goes);
+//!   a span that lacks something and whose parent is nowhere yet is marked *awaiting its
+//!   parent* (`spans.awaiting_parent_since`);
+//! - **up** ([`Pending::resolve`]): a span whose stored children await it gives its values to
+//!   them and down their stored subtrees (fields only ever filled where missing, never
+//!   overwritten), and everything derived follows in the same transaction: the span rows, the
+//!   minute/hour rollups (a span's contribution moves from "no agent" to its agent, never
+//!   counted twice), the trace's row. The changes are reported ([`LateAttribution`]) so that
+//!   the caller can correct what it keeps outside the store (budgets, a live feed).
+//!
+//! What awaits a parent is kept in memory ([`Pending`], keyed by trace and missing parent) and
+//! in the store (the flagged rows, loaded again when a store opens), for at most
+//! [`HORIZON`] after the span arrived and at most [`MAX_PENDING`] spans (the oldest go first).
+//! A parent arriving later than that does not fill its descendants in. Beside it, `Pending`
+//! keeps what the up pass needs of a waiting trace's spans as the writer wrote them (at most
+//! [`MAX_CACHED_NODES`]), so that a parent's arrival reads nothing back; a trace it does not
+//! hold (after a restart, or past the cap) is read from the store.
+//!
+//! The passes: [`from_ancestors`] here, the waiting state in `pending`, the up pass's fill and
+//! what follows it in `fill`.
+
+mod fill;
+mod pending;
+
+pub(crate) use fill::{after_reparenting, fix_trace_rows};
+pub(crate) use pending::{Pending, PendingChanges};
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
+use rusqlite::{Connection, params};
+
+use crate::codec;
+use crate::error::{Db, QueryError, WriteError};
+
+/// How long after its arrival a span waits for its parent: an hour, the time a trace with
+/// orphans is watched for late parents (six orphan grace periods of ten minutes).
+pub const HORIZON: Duration = Duration::from_secs(3600);
+
+/// Spans awaiting a parent kept at most (about 100 bytes each in memory).
+pub const MAX_PENDING: usize = 500_000;
+
+/// Spans of waiting traces whose values and rollup facts are kept in memory at most (a few
+/// hundred bytes each).
+pub(crate) const MAX_CACHED_NODES: usize = 100_000;
+
+/// A stored span whose inherited fields a later write filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LateAttribution {
+    /// The span's trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// Its values before.
+    pub before: Attribution,
+    /// Its values now.
+    pub after: Attribution,
+    /// Its model (response model, else request model).
+    pub model: Option<String>,
+    /// Its cost (`None`: unpriced or not billable).
+    pub cost: Option<Usd>,
+    /// Its start.
+    pub start_time_unix_nano: u64,
+}
+
+/// The attribution columns of `spans`, in [`InheritedField::ALL`]'s order.
+fn columns() -> String {
+    InheritedField::ALL.map(InheritedField::name).join(", ")
+}
+
+fn read_attribution(row: &rusqlite::Row<'_>, at: usize) -> Result<Attribution, QueryError> {
+    let mut a = Attribution::default();
+    for (i, field) in InheritedField::ALL.into_iter().enumerate() {
+        a.set(
+            field,
+            codec::opt_text(row, at + i)?.map(|t| t.as_str().into()),
+        );
+    }
+    Ok(a)
+}
+
+/// What the down pass found for a batch.
+#[derive(Debug, Default)]
+pub(crate) struct FromAncestors {
+    /// The spans whose values it filled, with them filled.
+    pub(crate) filled: HashMap<usize, SpanRecord>,
+    /// The spans that lack values and whose parent is neither in the batch nor stored.
+    pub(crate) awaiting: HashSet<usize>,
+}
+
+/// Where a span of the batch stands in the down pass.
+#[derive(Clone)]
+enum State {
+    Todo,
+    Climbing,
+    Done(Attribution),
+}
+
+/// The down pass over a batch: each span's values from its own, else its nearest ancestor's,
+/// in the batch or stored. `numbers` are the spans' `trace_no`s, `created` the traces this
+/// batch created (nothing of them is stored).
+pub(crate) fn from_ancestors(
+    conn: &Connection,
+    spans: &[SpanRecord],
+    numbers: &[i64],
+    created: &HashSet<i64>,
+) -> Result<FromAncestors, WriteError> {
+    let mut out = FromAncestors::default();
+    if !spans.iter().any(agentrace_core::lacks_attribution) {
+        return Ok(out);
+    }
+    let index: HashMap<(TraceId, SpanId), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id, s.span_id), i))
+        .collect();
+    let parent_in_batch = |i: usize| -> Option<usize> {
+        let s = &spans[i];
+        s.parent_span_id
+            .and_then(|p| index.get(&(s.trace_id, p)).copied())
+    };
+    let mut states = vec![State::Todo; spans.len()];
+    for start in 0..spans.len() {
+        if !matches!(states[start], State::Todo) {
+            continue;
+        }
+        // Climb to the first span whose values are known (or need no ancestor), then come
+        // back down. A parent link back into the chain is a cycle: no parent.
+        let mut chain = vec![start];
+        states[start] = State::Climbing;
+        let mut above: Option<Attribution> = None;
+        while let Some(&top) = chain.last() {
+            if !agentrace_core::lacks_attribution(&spans[top]) {
+                break;
+            }
+            match parent_in_batch(top) {
+                Some(p) => match &states[p] {
+                    State::Todo => {
+                        states[p] = State::Climbing;
+                        chain.push(p);
+                    }
+                    State::Done(values) => {
+                        above = Some(values.clone());
+                        break;
+                    }
+                    State::Climbing => break,
+                },
+                None => {
+                    let s = &spans[top];
+                    if let Some(parent) = s.parent_span_id {
+                        let stored = if created.contains(&numbers[top]) {
+                            None
+                        } else {
+                            let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
+                            let mut rows =
+                                stmt.query(params![numbers[top], parent.to_bytes()]).db()?;
+                            match rows.next().db()? {
+                                Some(row) => {
+                                    Some(read_attribution(row, 0).map_err(WriteError::Rollup)?)
+                                }
+                                None => None,
+                            }
+                        };
+                        match stored {
+                            Some(values) => above = Some(values),
+                            None => {
+                                out.awaiting.insert(top);
+                            }
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        while let Some(i) = chain.pop() {
+            let own = Attribution::of(&spans[i]);
+            let mut values = own.clone();
+            if let Some(above) = &above {
+                values.inherit_from(above);
+            }
+            if values != own {
+                let mut filled = spans[i].clone();
+                values.apply_to(&mut filled);
+                out.filled.insert(i, filled);
+            }
+            if out.awaiting.contains(&i) && values.is_complete() {
+                out.awaiting.remove(&i);
+            }
+            above = Some(values.clone());
+            states[i] = State::Done(values);
+        }
+    }
+    Ok(out)
+}
+
+/// What the up pass did.
+#[derive(Debug, Default)]
+pub(crate) struct Resolved {
+    /// The spans it filled in, with their `trace_no`.
+    pub(crate) late: Vec<(i64, LateAttribution)>,
+    /// The traces whose rows [`fix_trace_rows`] must correct.
+    pub(crate) rows_to_fix: HashSet<i64>,
+}
+
+fn horizon_ns() -> u64 {
+    u64::try_from(HORIZON.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// `SELECT` of a stored span's values: `?1` trace_no, `?2` span id.
+static LOOKUP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM spans WHERE trace_no = ?1 AND span_id = ?2",
+        columns()
+    )
+});
