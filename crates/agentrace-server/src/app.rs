@@ -103,7 +103,8 @@ async fn healthz() -> Response {
     axum::Json(serde_json::json!({ "status": "ok" })).into_response()
 }
 
-/// The store answers and the writer runs: acknowledged writes are possible.
+/// The store answers, the writer runs and its last commit did not fail for the store's sake:
+/// acknowledged writes are possible.
 async fn readyz(State(state): State<AppState>) -> Response {
     let not_ready = |reason: String| {
         (
@@ -117,6 +118,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     if state.store.is_shut_down() {
         return not_ready("the store is closed".into());
+    }
+    let writer = state.stats.snapshot().writer;
+    if let Some(since) = writer.failing_since_unix_nano {
+        return not_ready(format!(
+            "storing has failed since {} (unix ns): {}",
+            since,
+            writer.last_error.unwrap_or_default()
+        ));
     }
     let store = state.store.clone();
     match tokio::task::spawn_blocking(move || store.schema_version()).await {

@@ -80,6 +80,7 @@ mod receive;
 pub mod repair;
 mod requested_tools;
 mod retention;
+mod self_metrics;
 mod server;
 pub mod state;
 mod writer;

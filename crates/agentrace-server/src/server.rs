@@ -265,7 +265,7 @@ impl Server {
             app::with_cors(
                 app::router(
                     state.clone(),
-                    metrics.router(),
+                    crate::self_metrics::router(metrics.clone(), stats.clone()),
                     app_auth,
                     hosts.clone(),
                     assets,

@@ -112,6 +112,9 @@ pub struct ServerStats {
     pub(crate) processor_panics: AtomicU64,
     pub(crate) last_commit_unix_nano: AtomicU64,
     pub(crate) last_write_error: Mutex<Option<String>>,
+    /// Since when every commit has failed for the store's sake (a full disk, an I/O error, a
+    /// busy or read-only file); 0 while commits succeed.
+    pub(crate) store_failing_since_unix_nano: AtomicU64,
     pub(crate) retention_runs: AtomicU64,
     pub(crate) retention_spans_deleted: AtomicU64,
     pub(crate) retention_events_deleted: AtomicU64,
@@ -173,6 +176,7 @@ impl ServerStats {
             processor_panics: AtomicU64::new(0),
             last_commit_unix_nano: AtomicU64::new(0),
             last_write_error: Mutex::new(None),
+            store_failing_since_unix_nano: AtomicU64::new(0),
             retention_runs: AtomicU64::new(0),
             retention_spans_deleted: AtomicU64::new(0),
             retention_events_deleted: AtomicU64::new(0),
@@ -231,6 +235,7 @@ impl ServerStats {
                 processor_panics: get(&self.processor_panics),
                 last_commit_unix_nano: nonzero(&self.last_commit_unix_nano),
                 last_error: read_error(&self.last_write_error),
+                failing_since_unix_nano: nonzero(&self.store_failing_since_unix_nano),
             },
             retention: RetentionStats {
                 runs: get(&self.retention_runs),
@@ -324,6 +329,9 @@ pub struct WriterStats {
     pub last_commit_unix_nano: Option<u64>,
     /// The last write error.
     pub last_error: Option<String>,
+    /// Since when commits have failed because the store cannot write (a full disk, an I/O
+    /// error, a busy or read-only file); `None` while they succeed. `/readyz` fails meanwhile.
+    pub failing_since_unix_nano: Option<u64>,
 }
 
 /// Background retention.

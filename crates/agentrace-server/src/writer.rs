@@ -23,10 +23,17 @@
 //!
 //! When a group fails for a reason that is not transient (a record the store cannot store),
 //! its requests are written one by one, so one bad request does not fail the others.
+//!
+//! A store that cannot write (a full disk, an I/O error, a busy or read-only file) is loud:
+//! the first failure and then at most one every [`LOG_EVERY`] are logged with how many came
+//! between, every failure is counted (`/api/v1/status`, `/metrics`), `/readyz` fails from the
+//! first failed commit until one succeeds again, and the recovery is logged.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use agentrace_core::budget::{Budgets, CallContext};
 use agentrace_core::{Attribution, Event, Measurement, Pipeline};
@@ -45,6 +52,9 @@ pub(crate) const MAX_GROUP_RECORDS: usize = 32_768;
 
 /// Committed groups waiting for the publisher before the writer waits for it.
 const PUBLISH_QUEUE: usize = 64;
+
+/// A failing store is logged at most this often.
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Why records were not stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -233,6 +243,7 @@ impl WriterThread {
             store: parts.store,
             stats: parts.stats,
             publish: publish_tx,
+            log: FailureLog::new(),
         };
         let writer = std::thread::Builder::new()
             .name("agentrace-writer".into())
@@ -273,6 +284,60 @@ struct Writer {
     store: SqliteStore,
     stats: Arc<ServerStats>,
     publish: Sender<Group>,
+    log: FailureLog,
+}
+
+/// The writer's log of store failures: rate-limited, and through the subscriber of the thread
+/// that started the writer (the writer's own thread is silenced, see
+/// `agentrace_core::sink::silence_tracing_on_this_thread`).
+struct FailureLog {
+    dispatch: tracing::Dispatch,
+    last: Cell<Option<Instant>>,
+    /// Failures since the last message.
+    unlogged: Cell<u64>,
+}
+
+impl FailureLog {
+    /// Logs through the calling thread's subscriber.
+    fn new() -> Self {
+        Self {
+            dispatch: tracing::dispatcher::get_default(Clone::clone),
+            last: Cell::new(None),
+            unlogged: Cell::new(0),
+        }
+    }
+
+    fn failed(&self, e: &WriteError) {
+        let due = self.last.get().is_none_or(|at| at.elapsed() >= LOG_EVERY);
+        if !due {
+            self.unlogged.set(self.unlogged.get() + 1);
+            return;
+        }
+        let unlogged = self.unlogged.replace(0);
+        self.last.set(Some(Instant::now()));
+        tracing::dispatcher::with_default(&self.dispatch, || {
+            tracing::error!(
+                error = %e,
+                store_failure = e.is_store_failure(),
+                failures_since_last_message = unlogged,
+                "storing received records failed"
+            );
+        });
+    }
+
+    fn recovered(&self, failing_since_unix_nano: u64) {
+        let unlogged = self.unlogged.replace(0);
+        self.last.set(None);
+        let seconds =
+            agentrace_core::now_unix_nano().saturating_sub(failing_since_unix_nano) as f64 / 1e9;
+        tracing::dispatcher::with_default(&self.dispatch, || {
+            tracing::info!(
+                failing_for_seconds = seconds,
+                failures_since_last_message = unlogged,
+                "storing received records works again"
+            );
+        });
+    }
 }
 
 /// One request of a group: where its records sit in the group's.
@@ -443,12 +508,26 @@ impl Writer {
         stats
             .last_commit_unix_nano
             .store(agentrace_core::now_unix_nano(), Ordering::Relaxed);
+        let since = stats
+            .store_failing_since_unix_nano
+            .swap(0, Ordering::SeqCst);
+        if since != 0 {
+            self.log.recovered(since);
+        }
     }
 
     fn failed(&self, e: &WriteError) -> WriteFailure {
         add(&self.stats.write_errors, 1);
         set_error(&self.stats.last_write_error, Some(e.to_string()));
-        tracing::warn!(error = %e, "storing received records failed");
+        if e.is_store_failure() {
+            let _ = self.stats.store_failing_since_unix_nano.compare_exchange(
+                0,
+                agentrace_core::now_unix_nano(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+        }
+        self.log.failed(e);
         WriteFailure::from(e)
     }
 }

@@ -28,6 +28,20 @@ impl DbError {
             )
     }
 
+    /// Whether SQLite refused the data (too big, a constraint, a type or a parameter out of
+    /// range), as opposed to the file or the disk failing.
+    pub fn is_about_the_data(&self) -> bool {
+        matches!(
+            self.0.sqlite_error_code(),
+            None | Some(
+                ErrorCode::TooBig
+                    | ErrorCode::ConstraintViolation
+                    | ErrorCode::TypeMismatch
+                    | ErrorCode::ParameterOutOfRange
+            )
+        )
+    }
+
     pub(crate) fn code(&self) -> Option<ErrorCode> {
         self.0.sqlite_error_code()
     }
@@ -195,6 +209,16 @@ impl WriteError {
     /// Whether trying again may succeed (busy database, full disk that may clear).
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Db(e) if e.is_transient())
+    }
+
+    /// Whether the store itself failed (a full disk, an I/O error, a busy, read-only or
+    /// damaged file), as opposed to records it cannot store: until it is fixed, every write
+    /// fails.
+    pub fn is_store_failure(&self) -> bool {
+        match self {
+            Self::Db(e) | Self::Rollup(QueryError::Db(e)) => !e.is_about_the_data(),
+            Self::ShutDown | Self::Rollup(_) | Self::Encode { .. } => false,
+        }
     }
 }
 

@@ -94,7 +94,8 @@ pub(crate) fn rfc3339(unix_nano: u64) -> String {
 }
 
 impl Params {
-    /// The value of `name`, taken out of the query; refused if given twice.
+    /// The value of `name`, taken out of the query; refused if given twice or if it holds a
+    /// control character (SQLite would end a text at a NUL, turning a filter into none).
     fn take(&mut self, name: &'static str) -> Result<Option<String>, ApiError> {
         self.known.push(name);
         let mut found = None;
@@ -102,6 +103,9 @@ impl Params {
         while i < self.pairs.len() {
             if self.pairs[i].0 == name {
                 let (_, value) = self.pairs.remove(i);
+                if value.chars().any(char::is_control) {
+                    return Err(ApiError::bad(name, "must not contain control characters"));
+                }
                 if found.replace(value).is_some() {
                     return Err(ApiError::bad(name, "given more than once"));
                 }

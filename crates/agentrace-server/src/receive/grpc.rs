@@ -1,32 +1,15 @@
-//! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of opentelemetry-proto,
-//! gzip accepted, messages bounded.
+//! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of opentelemetry-proto
+//! (served by [`ExportServer`]), gzip accepted, messages bounded, the API token checked before
+//! a message is decoded.
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
-    LogsService, LogsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use tonic::codec::CompressionEncoding;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::Router;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::{ExportFailure, Logs, Metrics, OtlpSignal, RETRY_AFTER, Receiver, Traces};
+use super::grpc_service::{ExportServer, GrpcSignal};
+use super::{ExportFailure, Logs, Metrics, RETRY_AFTER, Receiver, Traces};
 use crate::auth::{Auth, UNAUTHORIZED};
 use crate::config::ReceiveLimits;
 
@@ -66,24 +49,15 @@ pub(crate) fn router(receiver: Receiver, auth: Option<Auth>, limits: &ReceiveLim
     let max = limits.max_decompressed_bytes;
     tonic::transport::Server::builder()
         .add_service(InterceptedService::new(
-            TraceServiceServer::new(service.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
+            ExportServer::<Traces>::new(service.clone(), max),
             check.clone(),
         ))
         .add_service(InterceptedService::new(
-            LogsServiceServer::new(service.clone())
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
+            ExportServer::<Logs>::new(service.clone(), max),
             check.clone(),
         ))
         .add_service(InterceptedService::new(
-            MetricsServiceServer::new(service)
-                .accept_compressed(CompressionEncoding::Gzip)
-                .send_compressed(CompressionEncoding::Gzip)
-                .max_decoding_message_size(max),
+            ExportServer::<Metrics>::new(service, max),
             check,
         ))
 }
@@ -97,7 +71,7 @@ fn retryable(code: Code, message: String) -> Status {
 }
 
 impl GrpcReceiver {
-    async fn export<S: OtlpSignal>(
+    pub(super) async fn export<S: GrpcSignal>(
         &self,
         request: Request<S::Request>,
     ) -> Result<Response<S::Response>, Status> {
@@ -110,35 +84,5 @@ impl GrpcReceiver {
                 ExportFailure::Failed(m) => Status::internal(m.clone()),
             }),
         }
-    }
-}
-
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        GrpcReceiver::export::<Traces>(self, request).await
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        GrpcReceiver::export::<Logs>(self, request).await
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        GrpcReceiver::export::<Metrics>(self, request).await
     }
 }

@@ -21,6 +21,7 @@
 //! JSON `{"code": 3, "message": "…"}`; JSON when the content type was not understood).
 
 pub(crate) mod grpc;
+mod grpc_service;
 pub(crate) mod http;
 
 use std::sync::Arc;

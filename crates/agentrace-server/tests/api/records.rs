@@ -142,6 +142,9 @@ async fn bad_trace_list_parameters_are_named() -> TestResult {
         ("model=", "bad_parameter", "model"),
         ("agent=a&agent=b", "bad_parameter", "agent"),
         ("modle=gpt-4o", "unknown_parameter", "modle"),
+        // A NUL would end the text in SQLite, and the filter with it.
+        ("name=%00", "bad_parameter", "name"),
+        ("session=s%0A1", "bad_parameter", "session"),
     ] {
         api.fails(&format!("/traces?{query}"), 400, code, mention)
             .await?;

@@ -52,6 +52,26 @@ impl TestServer {
         Ok(TraceServiceClient::connect(self.grpc_url()).await?)
     }
 
+    /// Sends `message` as it is (framed as one gRPC message, not encoded) to the method at
+    /// `path` of the gRPC listener; its status.
+    pub(crate) async fn grpc_raw(
+        &self,
+        path: &'static str,
+        message: Vec<u8>,
+    ) -> Result<tonic::Status> {
+        let channel = Channel::from_shared(self.grpc_url())?.connect().await?;
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(path);
+        match grpc
+            .unary(tonic::Request::new(message), path, RawCodec)
+            .await
+        {
+            Ok(_) => Err("accepted".into()),
+            Err(status) => Ok(status),
+        }
+    }
+
     /// The store, opened afresh from its file (what a restarted process would see).
     pub(crate) fn fresh_store(&self) -> Result<SqliteStore> {
         Ok(SqliteStore::open(self.dir.path().join("agentrace.db"))?)
@@ -272,5 +292,51 @@ impl WriteLock {
     pub(crate) fn release(self) -> Result {
         self.0.execute_batch("ROLLBACK")?;
         Ok(())
+    }
+}
+
+/// Bytes sent as they are; answers ignored.
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buf: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> std::result::Result<(), tonic::Status> {
+        prost::bytes::BufMut::put_slice(buf, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buf: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> std::result::Result<Option<()>, tonic::Status> {
+        let n = prost::bytes::Buf::remaining(buf);
+        prost::bytes::Buf::advance(buf, n);
+        Ok(Some(()))
     }
 }

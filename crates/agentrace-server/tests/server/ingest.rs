@@ -228,12 +228,36 @@ async fn oversized_bodies_and_gzip_bombs_are_413() -> Result {
     assert_eq!(answer.status, 413);
     assert!(answer.text().contains("decompressed"), "{}", answer.text());
 
-    // gRPC: a message over the limit is refused by tonic.
+    // gRPC: a message over the limit is refused for good (`OUT_OF_RANGE`, tonic's own answer,
+    // is one OTLP exporters retry: they would send it forever).
     let big = llm_traces(1, 5_000);
     assert!(protobuf(&big).len() > 1024 * 1024);
     let err = t.grpc().await?.export(big).await.err().ok_or("accepted")?;
-    assert_eq!(err.code(), tonic::Code::OutOfRange);
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("too large"), "{err}");
     assert_eq!(t.stored(Signal::Spans)?, 0);
+
+    // Bytes that are not protobuf: refused for good too, on each service.
+    for path in [
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    ] {
+        let status = t.grpc_raw(path, vec![0xff; 64]).await?;
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{path}: {status}"
+        );
+        assert!(status.message().contains("does not decode"), "{status}");
+    }
+    let status = t
+        .grpc_raw(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Nope",
+            vec![],
+        )
+        .await?;
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status}");
     Ok(())
 }
 

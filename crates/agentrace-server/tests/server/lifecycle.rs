@@ -49,6 +49,103 @@ async fn metrics_text(t: &TestServer) -> Result<String> {
     Ok(get(&t.app_url("/metrics"), &[]).await?.text())
 }
 
+/// The log lines written through a subscriber, for reading back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_write_is_logged_counted_and_unready_until_a_commit_succeeds() -> Result
+{
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // The server logs through the subscriber of the thread that starts it.
+    let _log = tracing::subscriber::set_default(subscriber);
+    let t = TestServer::start(|_| {}).await?;
+    assert_eq!(get(&t.app_url("/readyz"), &[]).await?.status, 200);
+
+    // Another process holds the write lock longer than the writer waits (5 s): the commit
+    // fails for the store's sake, and the sender is told to try again.
+    let lock = WriteLock::take(&t)?;
+    let url = t.http_url("/v1/traces");
+    let answer = post(&url, PROTOBUF, &[], protobuf(&llm_traces(1, 2))).await?;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert_eq!(answer.header("retry-after"), Some("1"));
+
+    let ready = get(&t.app_url("/readyz"), &[]).await?;
+    assert_eq!(ready.status, 503, "{}", ready.text());
+    assert!(
+        ready.text().contains("storing has failed since"),
+        "{}",
+        ready.text()
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&get(&t.app_url("/api/v1/status"), &[]).await?.body)?;
+    assert!(
+        status["writer"]["failing_since_unix_nano"].is_u64(),
+        "{status}"
+    );
+    assert_eq!(status["writer"]["errors"], 1, "{status}");
+    let metrics = metrics_text(&t).await?;
+    assert!(
+        metrics.contains("agentrace_server_store_failing 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("agentrace_server_write_errors_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        log.text().contains("storing received records failed"),
+        "the failure is logged: {}",
+        log.text()
+    );
+
+    lock.release()?;
+    let answer = post(&url, PROTOBUF, &[], protobuf(&llm_traces(3, 2))).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(get(&t.app_url("/readyz"), &[]).await?.status, 200);
+    assert!(
+        metrics_text(&t)
+            .await?
+            .contains("agentrace_server_store_failing 0\n")
+    );
+    assert!(
+        log.text().contains("storing received records works again"),
+        "{}",
+        log.text()
+    );
+    // The refused request stored nothing; the sender will send it again.
+    assert_eq!(t.stored(Signal::Spans)?, 2);
+    Ok(())
+}
+
 #[tokio::test]
 async fn received_metrics_are_stored_and_they_and_span_metrics_reach_slash_metrics() -> Result {
     let t = TestServer::start(|_| {}).await?;

@@ -1,0 +1,181 @@
+//! Each OTLP service's `Export` method served with a codec of ours, so that the status codes
+//! follow the OTLP specification: a message that does not decode as protobuf, or one over the
+//! size limit, is `INVALID_ARGUMENT` — permanent. (tonic's generated servers answer `INTERNAL`
+//! and `OUT_OF_RANGE`; exporters retry `OUT_OF_RANGE`, so they would send an oversize message
+//! forever.)
+
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::task::{Context, Poll};
+
+use tonic::body::Body;
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http;
+use tonic::codegen::{BoxFuture, Service};
+use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::{Code, Status};
+
+use super::OtlpSignal;
+use super::grpc::GrpcReceiver;
+
+/// A signal served over gRPC: its service's name.
+pub(crate) trait GrpcSignal: OtlpSignal {
+    /// The fully qualified service name.
+    const SERVICE: &'static str;
+}
+
+impl GrpcSignal for super::Traces {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+impl GrpcSignal for super::Logs {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.logs.v1.LogsService";
+}
+
+impl GrpcSignal for super::Metrics {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+}
+
+/// The `Export` method of `S`'s service: gzip accepted and sent, messages up to `max` bytes
+/// (decompressed).
+pub(crate) struct ExportServer<S> {
+    receiver: GrpcReceiver,
+    max: usize,
+    signal: PhantomData<fn() -> S>,
+}
+
+impl<S> Clone for ExportServer<S> {
+    fn clone(&self) -> Self {
+        Self {
+            receiver: self.receiver.clone(),
+            max: self.max,
+            signal: PhantomData,
+        }
+    }
+}
+
+impl<S> ExportServer<S> {
+    pub(crate) fn new(receiver: GrpcReceiver, max: usize) -> Self {
+        Self {
+            receiver,
+            max,
+            signal: PhantomData,
+        }
+    }
+}
+
+impl<S: GrpcSignal> NamedService for ExportServer<S> {
+    const NAME: &'static str = S::SERVICE;
+}
+
+/// The method itself, for tonic's unary handling.
+struct Export<S>(GrpcReceiver, PhantomData<fn() -> S>);
+
+impl<S: GrpcSignal> UnaryService<S::Request> for Export<S> {
+    type Response = S::Response;
+    type Future = BoxFuture<tonic::Response<S::Response>, Status>;
+
+    fn call(&mut self, request: tonic::Request<S::Request>) -> Self::Future {
+        let receiver = self.0.clone();
+        Box::pin(async move { receiver.export::<S>(request).await })
+    }
+}
+
+impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            if request.uri().path() != format!("/{}/Export", S::SERVICE) {
+                return Ok(Status::unimplemented("no such method").into_http());
+            }
+            let mut grpc = Grpc::new(ProtobufCodec::<S::Response, S::Request>::default())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(this.max);
+            let response = grpc
+                .unary(Export::<S>(this.receiver, PhantomData), request)
+                .await;
+            Ok(oversize_is_invalid(response))
+        })
+    }
+}
+
+/// tonic refuses a message over the limit with `OUT_OF_RANGE` (from its framing, before any
+/// codec); our method never answers that code, so here it can only mean "too large".
+fn oversize_is_invalid(mut response: http::Response<Body>) -> http::Response<Body> {
+    let code = response
+        .headers()
+        .get(Status::GRPC_STATUS)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok());
+    if code == Some(Code::OutOfRange as i32) {
+        response.headers_mut().insert(
+            Status::GRPC_STATUS,
+            http::HeaderValue::from(Code::InvalidArgument as i32),
+        );
+    }
+    response
+}
+
+/// Protobuf messages: `E` encoded, `D` decoded; a message that does not decode is
+/// `INVALID_ARGUMENT`.
+struct ProtobufCodec<E, D>(PhantomData<fn() -> (E, D)>);
+
+impl<E, D> Default for ProtobufCodec<E, D> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<E, D> Codec for ProtobufCodec<E, D>
+where
+    E: prost::Message + Send + 'static,
+    D: prost::Message + Default + Send + 'static,
+{
+    type Encode = E;
+    type Decode = D;
+    type Encoder = ProtobufEncoder<E>;
+    type Decoder = ProtobufDecoder<D>;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProtobufEncoder(PhantomData)
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProtobufDecoder(PhantomData)
+    }
+}
+
+struct ProtobufEncoder<E>(PhantomData<fn() -> E>);
+
+impl<E: prost::Message> Encoder for ProtobufEncoder<E> {
+    type Item = E;
+    type Error = Status;
+
+    fn encode(&mut self, item: E, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        // The buffer grows as needed: encoding cannot run out of room.
+        item.encode(buf)
+            .map_err(|e| Status::internal(format!("encoding the response failed: {e}")))
+    }
+}
+
+struct ProtobufDecoder<D>(PhantomData<fn() -> D>);
+
+impl<D: prost::Message + Default> Decoder for ProtobufDecoder<D> {
+    type Item = D;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
+        D::decode(buf)
+            .map(Some)
+            .map_err(|e| Status::invalid_argument(format!("the message does not decode: {e}")))
+    }
+}

@@ -1,0 +1,194 @@
+//! `/metrics`: the span metrics of the Prometheus sink, then the server's own health in the
+//! same text format — requests by outcome, records by fate, commits, write errors and whether
+//! the store is failing, the writer's queue, repairs — so that an operator can alert on a
+//! server that cannot store (see docs/server.md, "The server's own metrics").
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use agentrace_prometheus::{CONTENT_TYPE_TEXT, METRICS_PATH, PrometheusSink};
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+
+use crate::state::{ServerStats, StatsSnapshot};
+
+/// `GET /metrics`: the sink's exposition followed by [`render`]'s.
+pub(crate) fn router(sink: PrometheusSink, stats: Arc<ServerStats>) -> Router {
+    Router::new().route(
+        METRICS_PATH,
+        get(move || {
+            let (sink, stats) = (sink.clone(), stats.clone());
+            async move {
+                let mut text = sink.render();
+                text.push_str(&render(&stats.snapshot()));
+                ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
+            }
+        }),
+    )
+}
+
+/// One metric family: its name, type, help and samples (label pairs, value).
+struct Family<'a> {
+    name: &'a str,
+    kind: &'a str,
+    help: &'a str,
+    samples: Vec<(Vec<(&'a str, &'a str)>, u64)>,
+}
+
+impl Family<'_> {
+    fn write_to(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (labels, value) in &self.samples {
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            if labels.is_empty() {
+                let _ = writeln!(out, "{} {value}", self.name);
+            } else {
+                let _ = writeln!(out, "{}{{{}}} {value}", self.name, labels.join(","));
+            }
+        }
+    }
+}
+
+/// The server's own metrics, `agentrace_server_*`, in the Prometheus text format. Label values
+/// are fixed words of ours, never received text.
+pub(crate) fn render(s: &StatsSnapshot) -> String {
+    let r = &s.requests;
+    let w = &s.writer;
+    let signals = [
+        ("spans", &s.spans),
+        ("events", &s.events),
+        ("measurements", &s.measurements),
+    ];
+    let by_signal = |f: fn(&crate::state::SignalStats) -> u64| {
+        signals
+            .iter()
+            .map(|(name, stats)| (vec![("signal", *name)], f(stats)))
+            .collect()
+    };
+    let families = [
+        Family {
+            name: "agentrace_server_requests_total",
+            kind: "counter",
+            help: "OTLP export requests received.",
+            samples: vec![(vec![], r.received)],
+        },
+        Family {
+            name: "agentrace_server_requests_refused_total",
+            kind: "counter",
+            help: "OTLP export requests not stored, by reason (overloaded and failed may be retried).",
+            samples: [
+                ("invalid", r.invalid),
+                ("unauthorized", r.unauthorized),
+                ("forbidden", r.forbidden),
+                ("overloaded", r.overloaded),
+                ("failed", r.failed),
+            ]
+            .into_iter()
+            .map(|(reason, n)| (vec![("reason", reason)], n))
+            .collect(),
+        },
+        Family {
+            name: "agentrace_server_records_accepted_total",
+            kind: "counter",
+            help: "Records decoded and handed to the writer.",
+            samples: by_signal(|s| s.accepted),
+        },
+        Family {
+            name: "agentrace_server_records_rejected_total",
+            kind: "counter",
+            help: "Invalid records refused (a partial success to the sender).",
+            samples: by_signal(|s| s.rejected),
+        },
+        Family {
+            name: "agentrace_server_records_stored_total",
+            kind: "counter",
+            help: "Records committed to the store.",
+            samples: by_signal(|s| s.stored),
+        },
+        Family {
+            name: "agentrace_server_records_duplicate_total",
+            kind: "counter",
+            help: "Records already stored, kept once.",
+            samples: by_signal(|s| s.duplicates),
+        },
+        Family {
+            name: "agentrace_server_commits_total",
+            kind: "counter",
+            help: "Group commits to the store.",
+            samples: vec![(vec![], w.commits)],
+        },
+        Family {
+            name: "agentrace_server_write_errors_total",
+            kind: "counter",
+            help: "Failed writes to the store.",
+            samples: vec![(vec![], w.errors)],
+        },
+        Family {
+            name: "agentrace_server_store_failing",
+            kind: "gauge",
+            help: "1 while commits fail because the store cannot write (full disk, I/O error, busy or read-only file).",
+            samples: vec![(vec![], u64::from(w.failing_since_unix_nano.is_some()))],
+        },
+        Family {
+            name: "agentrace_server_writer_queue_requests",
+            kind: "gauge",
+            help: "Requests waiting for the writer.",
+            samples: vec![(vec![], w.queued_requests as u64)],
+        },
+        Family {
+            name: "agentrace_server_writer_queue_capacity_requests",
+            kind: "gauge",
+            help: "The writer queue's bound in requests.",
+            samples: vec![(vec![], w.queue_capacity_requests as u64)],
+        },
+        Family {
+            name: "agentrace_server_spans_awaiting_parent",
+            kind: "gauge",
+            help: "Stored spans lacking attribution whose parent has not arrived.",
+            samples: vec![(vec![], s.repairs.awaiting_parent as u64)],
+        },
+    ];
+    let mut out = String::new();
+    for family in &families {
+        family.write_to(&mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_family_is_declared_once_with_its_samples() {
+        let stats = ServerStats::new(None);
+        stats
+            .requests_overloaded
+            .store(3, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .spans
+            .stored
+            .store(7, std::sync::atomic::Ordering::Relaxed);
+        stats
+            .store_failing_since_unix_nano
+            .store(1, std::sync::atomic::Ordering::Relaxed);
+        let text = render(&stats.snapshot());
+        assert!(
+            text.contains("agentrace_server_requests_refused_total{reason=\"overloaded\"} 3\n")
+        );
+        assert!(text.contains("agentrace_server_records_stored_total{signal=\"spans\"} 7\n"));
+        assert!(text.contains("agentrace_server_store_failing 1\n"));
+        let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE")).collect();
+        let names: std::collections::HashSet<&str> =
+            types.iter().filter_map(|l| l.split(' ').nth(2)).collect();
+        assert_eq!(names.len(), types.len(), "one TYPE line per family");
+        assert!(
+            text.lines()
+                .filter(|l| !l.starts_with('#'))
+                .all(|l| l.starts_with("agentrace_server_")),
+            "{text}"
+        );
+    }
+}
