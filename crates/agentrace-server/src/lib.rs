@@ -75,6 +75,7 @@ pub mod config;
 mod dashboard;
 mod demo;
 mod guard;
+mod listen;
 mod process;
 mod receive;
 pub mod repair;

@@ -67,6 +67,17 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             .map(|(name, stats)| (vec![("signal", *name)], f(stats)))
             .collect()
     };
+    let by_listener = [
+        ("otlp_http", &s.listeners.otlp_http),
+        ("otlp_grpc", &s.listeners.otlp_grpc),
+        ("app", &s.listeners.app),
+    ];
+    let listeners = |f: fn(&crate::state::ListenerSnapshot) -> u64| {
+        by_listener
+            .iter()
+            .map(|(name, stats)| (vec![("listener", *name)], f(stats)))
+            .collect()
+    };
     let families = [
         Family {
             name: "agentrace_server_requests_total",
@@ -142,6 +153,18 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             kind: "gauge",
             help: "The writer queue's bound in requests.",
             samples: vec![(vec![], w.queue_capacity_requests as u64)],
+        },
+        Family {
+            name: "agentrace_server_connections_refused_total",
+            kind: "counter",
+            help: "Connections closed at once because limits.max_connections were open.",
+            samples: listeners(|l| l.connections_refused),
+        },
+        Family {
+            name: "agentrace_server_requests_shed_total",
+            kind: "counter",
+            help: "Requests refused at once because limits.max_in_flight were being handled.",
+            samples: listeners(|l| l.requests_shed),
         },
         Family {
             name: "agentrace_server_spans_awaiting_parent",

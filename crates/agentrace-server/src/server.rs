@@ -26,6 +26,7 @@ use crate::auth::{Auth, Sessions};
 use crate::config::{ConfigError, ServerConfig};
 use crate::dashboard::Assets;
 use crate::guard::Guard;
+use crate::listen;
 use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
 use crate::repair::{Repairer, Tracker};
@@ -274,24 +275,34 @@ impl Server {
             ),
             hosts,
         );
-        let grpc_router = grpc::router(receiver.clone(), auth, &config.limits);
+        let limits = &config.limits;
+        let [http_stats, grpc_stats, app_stats] = stats.listeners.clone();
+        let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
+        let grpc_router = grpc::router(receiver.clone(), auth, limits, &grpc_hygiene);
+        // Outermost: a refused request costs no more than its headers.
+        let otlp_http =
+            listen::InFlight::new(limits, http_stats.clone(), listen::busy).around(otlp_http);
+        let app_router =
+            listen::InFlight::new(limits, app_stats.clone(), listen::busy).around(app_router);
         let mut servers: Tasks = Vec::new();
-        servers.push(spawn_logged(
-            "OTLP/HTTP",
-            axum::serve(http_listener, otlp_http)
-                .with_graceful_shutdown(signal(stopped.clone()))
-                .into_future(),
-        ));
-        servers.push(spawn_logged(
-            "the app",
-            axum::serve(app_listener, app_router)
-                .with_graceful_shutdown(signal(stopped.clone()))
-                .into_future(),
-        ));
-        let incoming = tonic::transport::server::TcpIncoming::from(grpc_listener);
+        for (what, listener, router, listener_stats) in [
+            ("OTLP/HTTP", http_listener, otlp_http, http_stats),
+            ("the app", app_listener, app_router, app_stats),
+        ] {
+            let gate = listen::Gate::new(listener, limits.max_connections, listener_stats);
+            let limits = limits.clone();
+            let stopped = signal(stopped.clone());
+            servers.push(spawn_logged(what, async move {
+                listen::serve_http(gate, router, &limits, stopped).await
+            }));
+        }
+        let gate = listen::Gate::new(grpc_listener, limits.max_connections, grpc_stats);
         servers.push(spawn_logged(
             "OTLP/gRPC",
-            grpc_router.serve_with_incoming_shutdown(incoming, signal(stopped.clone())),
+            grpc_router.serve_with_incoming_shutdown(
+                listen::incoming(gate, limits.header_timeout),
+                signal(stopped.clone()),
+            ),
         ));
 
         let repairer = Repairer {

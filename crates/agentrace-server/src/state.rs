@@ -131,6 +131,8 @@ pub struct ServerStats {
     pub(crate) repair_errors: AtomicU64,
     pub(crate) attributed_late: AtomicU64,
     pub(crate) awaiting_parent: AtomicUsize,
+    /// The OTLP/HTTP, OTLP/gRPC and app listeners' connection counters.
+    pub(crate) listeners: [Arc<ListenerStats>; 3],
 }
 
 pub(crate) fn get(counter: &AtomicU64) -> u64 {
@@ -193,6 +195,7 @@ impl ServerStats {
             repair_errors: AtomicU64::new(0),
             attributed_late: AtomicU64::new(0),
             awaiting_parent: AtomicUsize::new(0),
+            listeners: Default::default(),
         }
     }
 
@@ -256,6 +259,14 @@ impl ServerStats {
                 errors: get(&self.repair_errors),
                 attributed_late: get(&self.attributed_late),
                 awaiting_parent: self.awaiting_parent.load(Ordering::Relaxed),
+            },
+            listeners: {
+                let [otlp_http, otlp_grpc, app] = &self.listeners;
+                ListenersSnapshot {
+                    otlp_http: otlp_http.snapshot(),
+                    otlp_grpc: otlp_grpc.snapshot(),
+                    app: app.snapshot(),
+                }
             },
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
@@ -411,9 +422,51 @@ pub struct StatsSnapshot {
     pub retention: RetentionStats,
     /// Repairs of traces that arrived in pieces.
     pub repairs: RepairStats,
+    /// Each listener's refusals of connections and requests over its limits.
+    pub listeners: ListenersSnapshot,
     /// Redaction, when it is on.
     pub redaction: Option<RedactionSnapshot>,
     /// The fan-out pipeline (`/metrics`, the forwarder): per-sink exported, dropped, failed
     /// and last error.
     pub pipeline: Option<PipelineStats>,
+}
+
+/// One listener's counters (see `crate::listen`).
+#[derive(Debug, Default)]
+pub(crate) struct ListenerStats {
+    /// Connections closed at once because `limits.max_connections` were open.
+    pub(crate) connections_refused: AtomicU64,
+    /// Requests refused at once because `limits.max_in_flight` were being handled.
+    pub(crate) requests_shed: AtomicU64,
+}
+
+impl ListenerStats {
+    fn snapshot(&self) -> ListenerSnapshot {
+        ListenerSnapshot {
+            connections_refused: self.connections_refused.load(Ordering::Relaxed),
+            requests_shed: self.requests_shed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One listener's refusals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ListenerSnapshot {
+    /// Connections closed at once because `limits.max_connections` were open.
+    pub connections_refused: u64,
+    /// Requests refused at once (retryable) because `limits.max_in_flight` were in flight.
+    pub requests_shed: u64,
+}
+
+/// The listeners' refusals.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ListenersSnapshot {
+    /// OTLP/HTTP.
+    pub otlp_http: ListenerSnapshot,
+    /// OTLP/gRPC.
+    pub otlp_grpc: ListenerSnapshot,
+    /// The app (API, dashboard, `/metrics`, health).
+    pub app: ListenerSnapshot,
 }

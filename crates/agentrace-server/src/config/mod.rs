@@ -241,6 +241,14 @@ pub struct LimitsLayer {
     pub queue_requests: Option<usize>,
     /// Records waiting for the writer before new requests are refused.
     pub queue_records: Option<usize>,
+    /// Open connections per listener.
+    pub max_connections: Option<usize>,
+    /// Requests handled at once per listener.
+    pub max_in_flight: Option<usize>,
+    /// Time for a request's headers.
+    pub header_timeout: Option<Age>,
+    /// Slowest request body accepted, bytes a second.
+    pub body_min_rate: Option<ByteSize>,
 }
 
 /// One data type's retention in a [`ConfigLayer`].
@@ -387,6 +395,10 @@ impl ConfigLayer {
                     .or(lower.limits.max_decompressed_body),
                 queue_requests: self.limits.queue_requests.or(lower.limits.queue_requests),
                 queue_records: self.limits.queue_records.or(lower.limits.queue_records),
+                max_connections: self.limits.max_connections.or(lower.limits.max_connections),
+                max_in_flight: self.limits.max_in_flight.or(lower.limits.max_in_flight),
+                header_timeout: self.limits.header_timeout.or(lower.limits.header_timeout),
+                body_min_rate: self.limits.body_min_rate.or(lower.limits.body_min_rate),
             },
             retention: RetentionLayer {
                 interval: self.retention.interval.or(lower.retention.interval),
@@ -423,6 +435,18 @@ pub struct ReceiveLimits {
     /// Records waiting for the writer; beyond it requests are refused with a retryable answer
     /// (a single request larger than this is still taken when the queue is empty).
     pub queue_records: usize,
+    /// Open connections per listener; beyond it a new one is closed at once.
+    pub max_connections: usize,
+    /// Requests handled at once per listener; beyond it new ones are refused at once with a
+    /// retryable answer, before their body is read.
+    pub max_in_flight: usize,
+    /// Time for a request's headers to arrive (HTTP/1.1: counted from when the connection
+    /// waits for a request, so also the idle time of a keep-alive connection; gRPC: a new
+    /// connection's first bytes). Also the grace before [`body_min_rate`](Self::body_min_rate)
+    /// applies.
+    pub header_timeout: Duration,
+    /// Slowest request body accepted, in bytes a second.
+    pub body_min_rate: u64,
 }
 
 impl Default for ReceiveLimits {
@@ -432,6 +456,10 @@ impl Default for ReceiveLimits {
             max_decompressed_bytes: 64 << 20,
             queue_requests: 256,
             queue_records: 65_536,
+            max_connections: 1_024,
+            max_in_flight: 64,
+            header_timeout: Duration::from_secs(10),
+            body_min_rate: 64 << 10,
         }
     }
 }
@@ -654,6 +682,18 @@ impl ServerConfig {
         if let Some(n) = layer.limits.queue_records {
             limits.queue_records = n;
         }
+        if let Some(n) = layer.limits.max_connections {
+            limits.max_connections = n;
+        }
+        if let Some(n) = layer.limits.max_in_flight {
+            limits.max_in_flight = n;
+        }
+        if let Some(t) = layer.limits.header_timeout {
+            limits.header_timeout = t.0;
+        }
+        if let Some(r) = layer.limits.body_min_rate {
+            limits.body_min_rate = r.0;
+        }
         let retention = &mut config.retention;
         if let Some(i) = layer.retention.interval {
             retention.interval = i.0;
@@ -708,6 +748,18 @@ impl ServerConfig {
         }
         if self.limits.queue_records == 0 {
             return invalid("limits.queue_records", "must be at least 1");
+        }
+        if self.limits.max_connections == 0 {
+            return invalid("limits.max_connections", "must be at least 1");
+        }
+        if self.limits.max_in_flight == 0 {
+            return invalid("limits.max_in_flight", "must be at least 1");
+        }
+        if self.limits.header_timeout.is_zero() {
+            return invalid("limits.header_timeout", "must be longer than 0");
+        }
+        if self.limits.body_min_rate == 0 {
+            return invalid("limits.body_min_rate", "must be at least 1 byte a second");
         }
         if self.orphan_grace.is_zero() {
             return invalid("orphan_grace", "must be longer than 0");

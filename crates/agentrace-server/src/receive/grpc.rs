@@ -12,6 +12,7 @@ use super::grpc_service::{ExportServer, GrpcSignal};
 use super::{ExportFailure, Logs, Metrics, RETRY_AFTER, Receiver, Traces};
 use crate::auth::{Auth, UNAUTHORIZED};
 use crate::config::ReceiveLimits;
+use crate::listen::GrpcHygiene;
 
 /// The three OTLP services.
 #[derive(Debug, Clone)]
@@ -42,25 +43,37 @@ impl Interceptor for TokenCheck {
     }
 }
 
-/// A tonic router serving the three OTLP services.
-pub(crate) fn router(receiver: Receiver, auth: Option<Auth>, limits: &ReceiveLimits) -> Router {
+/// A tonic router serving the three OTLP services, each call admitted by `hygiene`.
+pub(crate) fn router(
+    receiver: Receiver,
+    auth: Option<Auth>,
+    limits: &ReceiveLimits,
+    hygiene: &GrpcHygiene,
+) -> Router {
     let service = GrpcReceiver { receiver };
     let check = TokenCheck(auth);
     let max = limits.max_decompressed_bytes;
+    let streams = u32::try_from(limits.max_in_flight).unwrap_or(u32::MAX);
     tonic::transport::Server::builder()
+        .http2_keepalive_interval(Some(KEEP_ALIVE))
+        .http2_keepalive_timeout(Some(KEEP_ALIVE))
+        .max_concurrent_streams(streams)
         .add_service(InterceptedService::new(
-            ExportServer::<Traces>::new(service.clone(), max),
+            ExportServer::<Traces>::new(service.clone(), max, hygiene.clone()),
             check.clone(),
         ))
         .add_service(InterceptedService::new(
-            ExportServer::<Logs>::new(service.clone(), max),
+            ExportServer::<Logs>::new(service.clone(), max, hygiene.clone()),
             check.clone(),
         ))
         .add_service(InterceptedService::new(
-            ExportServer::<Metrics>::new(service, max),
+            ExportServer::<Metrics>::new(service, max, hygiene.clone()),
             check,
         ))
 }
+
+/// How often a connection is pinged, and how long the answer may take.
+const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn retryable(code: Code, message: String) -> Status {
     Status::with_error_details(

@@ -17,6 +17,7 @@ use tonic::{Code, Status};
 
 use super::OtlpSignal;
 use super::grpc::GrpcReceiver;
+use crate::listen::GrpcHygiene;
 
 /// A signal served over gRPC: its service's name.
 pub(crate) trait GrpcSignal: OtlpSignal {
@@ -37,10 +38,11 @@ impl GrpcSignal for super::Metrics {
 }
 
 /// The `Export` method of `S`'s service: gzip accepted and sent, messages up to `max` bytes
-/// (decompressed).
+/// (decompressed), each call admitted by the listener's [`GrpcHygiene`].
 pub(crate) struct ExportServer<S> {
     receiver: GrpcReceiver,
     max: usize,
+    hygiene: GrpcHygiene,
     signal: PhantomData<fn() -> S>,
 }
 
@@ -49,16 +51,18 @@ impl<S> Clone for ExportServer<S> {
         Self {
             receiver: self.receiver.clone(),
             max: self.max,
+            hygiene: self.hygiene.clone(),
             signal: PhantomData,
         }
     }
 }
 
 impl<S> ExportServer<S> {
-    pub(crate) fn new(receiver: GrpcReceiver, max: usize) -> Self {
+    pub(crate) fn new(receiver: GrpcReceiver, max: usize, hygiene: GrpcHygiene) -> Self {
         Self {
             receiver,
             max,
+            hygiene,
             signal: PhantomData,
         }
     }
@@ -96,6 +100,10 @@ impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
             if request.uri().path() != format!("/{}/Export", S::SERVICE) {
                 return Ok(Status::unimplemented("no such method").into_http());
             }
+            let (_slot, request) = match this.hygiene.admit(request) {
+                Ok(admitted) => admitted,
+                Err(refused) => return Ok(refused.into_http()),
+            };
             let mut grpc = Grpc::new(ProtobufCodec::<S::Response, S::Request>::default())
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)

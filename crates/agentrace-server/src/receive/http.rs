@@ -21,7 +21,6 @@ mod code {
     pub(super) const RESOURCE_EXHAUSTED: i32 = 8;
     pub(super) const INTERNAL: i32 = 13;
     pub(super) const UNAVAILABLE: i32 = 14;
-    pub(super) const OUT_OF_RANGE: i32 = 11;
 }
 
 #[derive(Debug, Clone)]
@@ -183,7 +182,7 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, i32, String
     if plain.len() > limit {
         return Err((
             StatusCode::PAYLOAD_TOO_LARGE,
-            code::OUT_OF_RANGE,
+            code::INVALID_ARGUMENT,
             format!(
                 "the body is larger than {limit} bytes once decompressed (limits.max_decompressed_body)"
             ),
@@ -228,11 +227,18 @@ async fn export<S: OtlpSignal>(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                code::OUT_OF_RANGE,
+                code::INVALID_ARGUMENT,
                 format!(
                     "the body is larger than {} bytes (limits.max_body)",
                     state.max_body
                 ),
+            );
+        }
+        Err(rejection) if crate::listen::body::is_too_slow(&rejection) => {
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                code::INVALID_ARGUMENT,
+                format!("the body could not be read: {}", rejection.body_text()),
             );
         }
         Err(rejection) => {

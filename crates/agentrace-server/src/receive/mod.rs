@@ -10,9 +10,11 @@
 //! | every record stored | 200, empty `partial_success` | `OK` |
 //! | some records invalid, the others stored | 200, `partial_success` with the count and reasons | `OK`, `partial_success` |
 //! | every record invalid, or an undecodable body | 400, a `Status` naming the problem | `INVALID_ARGUMENT` |
-//! | body over `limits.max_body`, or over `limits.max_decompressed_body` once un-gzipped | 413 | `OUT_OF_RANGE` (tonic's message limit) |
+//! | body over `limits.max_body`, or over `limits.max_decompressed_body` once un-gzipped | 413 | `INVALID_ARGUMENT` |
+//! | body slower than `limits.body_min_rate` | 408 | the call fails |
 //! | content type not `application/x-protobuf` or `application/json`, unknown content encoding | 415 | — |
 //! | missing or wrong API token | 401 | `UNAUTHENTICATED` |
+//! | more than `limits.max_in_flight` requests being handled | 503 with `Retry-After` | `UNAVAILABLE` |
 //! | the writer's queue is full (overload) | 503 with `Retry-After` | `RESOURCE_EXHAUSTED` with `RetryInfo` |
 //! | storing failed for a reason that may pass, or the server is stopping | 503 with `Retry-After` | `UNAVAILABLE` with `RetryInfo` |
 //! | storing failed for good | 500 | `INTERNAL` |

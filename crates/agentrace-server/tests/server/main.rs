@@ -4,6 +4,7 @@
 mod attribution;
 mod browser;
 mod common;
+mod connections;
 mod ingest;
 mod lifecycle;
 mod overload;
