@@ -51,6 +51,18 @@ impl Family<'_> {
     }
 }
 
+/// A sample per item, labelled `label` with the item's name.
+fn labelled<'a, T>(
+    label: &'a str,
+    items: &[(&'a str, &T)],
+    value: impl Fn(&T) -> u64,
+) -> Vec<(Vec<(&'a str, &'a str)>, u64)> {
+    items
+        .iter()
+        .map(|(name, item)| (vec![(label, *name)], value(item)))
+        .collect()
+}
+
 /// The server's own metrics, `agentrace_server_*`, in the Prometheus text format. Label values
 /// are fixed words of ours, never received text.
 pub(crate) fn render(s: &StatsSnapshot) -> String {
@@ -61,23 +73,14 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
         ("events", &s.events),
         ("measurements", &s.measurements),
     ];
-    let by_signal = |f: fn(&crate::state::SignalStats) -> u64| {
-        signals
-            .iter()
-            .map(|(name, stats)| (vec![("signal", *name)], f(stats)))
-            .collect()
-    };
+    let by_signal = |f: fn(&crate::state::SignalStats) -> u64| labelled("signal", &signals, f);
     let by_listener = [
         ("otlp_http", &s.listeners.otlp_http),
         ("otlp_grpc", &s.listeners.otlp_grpc),
         ("app", &s.listeners.app),
     ];
-    let listeners = |f: fn(&crate::state::ListenerSnapshot) -> u64| {
-        by_listener
-            .iter()
-            .map(|(name, stats)| (vec![("listener", *name)], f(stats)))
-            .collect()
-    };
+    let listeners =
+        |f: fn(&crate::state::ListenerSnapshot) -> u64| labelled("listener", &by_listener, f);
     let families = [
         Family {
             name: "agentrace_server_requests_total",
@@ -89,16 +92,17 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             name: "agentrace_server_requests_refused_total",
             kind: "counter",
             help: "OTLP export requests not stored, by reason (overloaded and failed may be retried).",
-            samples: [
-                ("invalid", r.invalid),
-                ("unauthorized", r.unauthorized),
-                ("forbidden", r.forbidden),
-                ("overloaded", r.overloaded),
-                ("failed", r.failed),
-            ]
-            .into_iter()
-            .map(|(reason, n)| (vec![("reason", reason)], n))
-            .collect(),
+            samples: labelled(
+                "reason",
+                &[
+                    ("invalid", &r.invalid),
+                    ("unauthorized", &r.unauthorized),
+                    ("forbidden", &r.forbidden),
+                    ("overloaded", &r.overloaded),
+                    ("failed", &r.failed),
+                ],
+                |n| *n,
+            ),
         },
         Family {
             name: "agentrace_server_records_accepted_total",
