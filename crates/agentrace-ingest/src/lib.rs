@@ -112,6 +112,7 @@ mod resource;
 mod shape;
 mod trace;
 mod value;
+pub mod wire;
 
 use std::fmt;
 use std::sync::Arc;
