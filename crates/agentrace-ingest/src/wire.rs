@@ -38,6 +38,15 @@ impl Default for WireLimits {
     }
 }
 
+impl WireLimits {
+    /// These limits with at most `n` records.
+    #[must_use]
+    pub fn with_max_records(mut self, n: u64) -> Self {
+        self.max_records = n;
+        self
+    }
+}
+
 /// What a request holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -60,14 +69,12 @@ pub enum WireError {
     #[error("the body is not a valid OTLP protobuf message: {0}")]
     Malformed(&'static str),
     /// Over one of the [`WireLimits`].
-    #[error("the request holds more than {limit} {what} (limits.{key})")]
+    #[error("the request holds more than {limit} {what}")]
     TooMany {
         /// What.
         what: &'static str,
         /// The limit.
         limit: u64,
-        /// The configuration key that sets it.
-        key: &'static str,
     },
 }
 
@@ -191,12 +198,7 @@ impl Walk<'_> {
         self.counted.messages += 1;
         if message.is_record() {
             self.counted.records += 1;
-            self.check(
-                self.counted.records,
-                self.limits.max_records,
-                "records",
-                "max_records_per_request",
-            )?;
+            self.check(self.counted.records, self.limits.max_records, "records")?;
         }
         if message == Message::KeyValue {
             self.counted.key_values += 1;
@@ -204,7 +206,6 @@ impl Walk<'_> {
                 self.counted.key_values,
                 self.limits.max_key_values,
                 "key-value pairs",
-                "max_key_values_per_request",
             )?;
         }
         // Arrays and kvlists nest values one level deeper.
@@ -215,7 +216,6 @@ impl Walk<'_> {
                     return Err(WireError::TooMany {
                         what: "levels of nested values",
                         limit: u64::from(self.limits.max_depth),
-                        key: "max_value_depth",
                     });
                 }
                 self.counted.depth = self.counted.depth.max(depth);
@@ -255,15 +255,9 @@ impl Walk<'_> {
         Ok(())
     }
 
-    fn check(
-        &self,
-        n: u64,
-        limit: u64,
-        what: &'static str,
-        key: &'static str,
-    ) -> Result<(), WireError> {
+    fn check(&self, n: u64, limit: u64, what: &'static str) -> Result<(), WireError> {
         if n > limit {
-            return Err(WireError::TooMany { what, limit, key });
+            return Err(WireError::TooMany { what, limit });
         }
         Ok(())
     }

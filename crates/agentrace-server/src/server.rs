@@ -211,6 +211,7 @@ impl Server {
 
         let receiver = Receiver::new(
             Ingestor::new(agentrace_ingest::Limits::default()),
+            &config.limits,
             Processing::new(processors, stats.clone(), store.clone()),
             writer,
             stats.clone(),

@@ -241,6 +241,10 @@ pub struct LimitsLayer {
     pub queue_requests: Option<usize>,
     /// Records waiting for the writer before new requests are refused.
     pub queue_records: Option<usize>,
+    /// Records in one request.
+    pub max_records_per_request: Option<u64>,
+    /// Decoded messages held at once.
+    pub decode_budget: Option<u64>,
     /// Open connections per listener.
     pub max_connections: Option<usize>,
     /// Requests handled at once per listener.
@@ -395,6 +399,11 @@ impl ConfigLayer {
                     .or(lower.limits.max_decompressed_body),
                 queue_requests: self.limits.queue_requests.or(lower.limits.queue_requests),
                 queue_records: self.limits.queue_records.or(lower.limits.queue_records),
+                max_records_per_request: self
+                    .limits
+                    .max_records_per_request
+                    .or(lower.limits.max_records_per_request),
+                decode_budget: self.limits.decode_budget.or(lower.limits.decode_budget),
                 max_connections: self.limits.max_connections.or(lower.limits.max_connections),
                 max_in_flight: self.limits.max_in_flight.or(lower.limits.max_in_flight),
                 header_timeout: self.limits.header_timeout.or(lower.limits.header_timeout),
@@ -435,6 +444,14 @@ pub struct ReceiveLimits {
     /// Records waiting for the writer; beyond it requests are refused with a retryable answer
     /// (a single request larger than this is still taken when the queue is empty).
     pub queue_records: usize,
+    /// Spans, log records or data points in one request, counted from its bytes before
+    /// decoding; beyond it the request is refused for good.
+    pub max_records_per_request: u64,
+    /// Protobuf messages (records, attributes, values…) decoded and held at once across all
+    /// requests, each request counted before decoding and holding its share until answered
+    /// (OTLP/JSON bodies: a message per 32 bytes); beyond it requests get the retryable
+    /// overload answer, and one larger than it all is refused for good.
+    pub decode_budget: u64,
     /// Open connections per listener; beyond it a new one is closed at once.
     pub max_connections: usize,
     /// Requests handled at once per listener; beyond it new ones are refused at once with a
@@ -456,6 +473,8 @@ impl Default for ReceiveLimits {
             max_decompressed_bytes: 64 << 20,
             queue_requests: 256,
             queue_records: 65_536,
+            max_records_per_request: 65_536,
+            decode_budget: 2_097_152,
             max_connections: 1_024,
             max_in_flight: 64,
             header_timeout: Duration::from_secs(10),
@@ -682,6 +701,12 @@ impl ServerConfig {
         if let Some(n) = layer.limits.queue_records {
             limits.queue_records = n;
         }
+        if let Some(n) = layer.limits.max_records_per_request {
+            limits.max_records_per_request = n;
+        }
+        if let Some(n) = layer.limits.decode_budget {
+            limits.decode_budget = n;
+        }
         if let Some(n) = layer.limits.max_connections {
             limits.max_connections = n;
         }
@@ -748,6 +773,15 @@ impl ServerConfig {
         }
         if self.limits.queue_records == 0 {
             return invalid("limits.queue_records", "must be at least 1");
+        }
+        if self.limits.max_records_per_request == 0 {
+            return invalid("limits.max_records_per_request", "must be at least 1");
+        }
+        if self.limits.decode_budget == 0 || self.limits.decode_budget > u64::from(u32::MAX) {
+            return invalid(
+                "limits.decode_budget",
+                "must be between 1 and 4,294,967,295",
+            );
         }
         if self.limits.max_connections == 0 {
             return invalid("limits.max_connections", "must be at least 1");

@@ -17,7 +17,7 @@ use crate::listen::GrpcHygiene;
 /// The three OTLP services.
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcReceiver {
-    receiver: Receiver,
+    pub(super) receiver: Receiver,
 }
 
 /// Checks the API token from the request's metadata, before its message is decoded.
@@ -90,12 +90,19 @@ impl GrpcReceiver {
     ) -> Result<Response<S::Response>, Status> {
         match self.receiver.export::<S>(request.into_inner()).await {
             Ok(response) => Ok(Response::new(response)),
-            Err(failure) => Err(match &failure {
-                ExportFailure::Invalid(m) => Status::invalid_argument(m.clone()),
-                ExportFailure::Overloaded => retryable(Code::ResourceExhausted, failure.message()),
-                ExportFailure::Unavailable(m) => retryable(Code::Unavailable, m.clone()),
-                ExportFailure::Failed(m) => Status::internal(m.clone()),
-            }),
+            Err(failure) => Err(status(&failure)),
         }
+    }
+}
+
+/// The status answering a failed export (see the table of `receive`).
+pub(super) fn status(failure: &ExportFailure) -> Status {
+    match failure {
+        ExportFailure::Invalid(m) | ExportFailure::TooLarge(m) => {
+            Status::invalid_argument(m.clone())
+        }
+        ExportFailure::Overloaded(_) => retryable(Code::ResourceExhausted, failure.message()),
+        ExportFailure::Unavailable(m) => retryable(Code::Unavailable, m.clone()),
+        ExportFailure::Failed(m) => Status::internal(m.clone()),
     }
 }

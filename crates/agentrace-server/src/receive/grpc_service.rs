@@ -1,13 +1,15 @@
-//! Each OTLP service's `Export` method served with a codec of ours, so that the status codes
-//! follow the OTLP specification: a message that does not decode as protobuf, or one over the
-//! size limit, is `INVALID_ARGUMENT` — permanent. (tonic's generated servers answer `INTERNAL`
-//! and `OUT_OF_RANGE`; exporters retry `OUT_OF_RANGE`, so they would send an oversize message
-//! forever.)
+//! Each OTLP service's `Export` method served with a codec of ours, so that a message is
+//! counted and admitted to the decode budget before it is decoded (`receive::admission`), and
+//! the status codes follow the OTLP specification: a message that does not decode as protobuf,
+//! or one over the size limit, is `INVALID_ARGUMENT` — permanent. (tonic's generated servers
+//! answer `INTERNAL` and `OUT_OF_RANGE`; exporters retry `OUT_OF_RANGE`, so they would send an
+//! oversize message forever.)
 
 use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::task::{Context, Poll};
 
+use prost::bytes::Buf;
 use tonic::body::Body;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http;
@@ -15,8 +17,8 @@ use tonic::codegen::{BoxFuture, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
 
-use super::OtlpSignal;
-use super::grpc::GrpcReceiver;
+use super::grpc::{self, GrpcReceiver};
+use super::{Admitted, BodyFormat, OtlpSignal, Receiver};
 use crate::listen::GrpcHygiene;
 
 /// A signal served over gRPC: its service's name.
@@ -72,16 +74,29 @@ impl<S: GrpcSignal> NamedService for ExportServer<S> {
     const NAME: &'static str = S::SERVICE;
 }
 
+/// A decoded request and its share of the decode budget, held until it is answered.
+struct AdmittedRequest<R> {
+    request: R,
+    admitted: Admitted,
+}
+
 /// The method itself, for tonic's unary handling.
 struct Export<S>(GrpcReceiver, PhantomData<fn() -> S>);
 
-impl<S: GrpcSignal> UnaryService<S::Request> for Export<S> {
+impl<S: GrpcSignal> UnaryService<AdmittedRequest<S::Request>> for Export<S> {
     type Response = S::Response;
     type Future = BoxFuture<tonic::Response<S::Response>, Status>;
 
-    fn call(&mut self, request: tonic::Request<S::Request>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<AdmittedRequest<S::Request>>) -> Self::Future {
         let receiver = self.0.clone();
-        Box::pin(async move { receiver.export::<S>(request).await })
+        let (metadata, extensions, admitted) = request.into_parts();
+        let AdmittedRequest { request, admitted } = admitted;
+        let request = tonic::Request::from_parts(metadata, extensions, request);
+        Box::pin(async move {
+            let answer = receiver.export::<S>(request).await;
+            drop(admitted);
+            answer
+        })
     }
 }
 
@@ -104,7 +119,11 @@ impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
                 Ok(admitted) => admitted,
                 Err(refused) => return Ok(refused.into_http()),
             };
-            let mut grpc = Grpc::new(ProtobufCodec::<S::Response, S::Request>::default())
+            let codec = ExportCodec::<S> {
+                receiver: this.receiver.receiver.clone(),
+                signal: PhantomData,
+            };
+            let mut grpc = Grpc::new(codec)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(this.max);
@@ -133,32 +152,28 @@ fn oversize_is_invalid(mut response: http::Response<Body>) -> http::Response<Bod
     response
 }
 
-/// Protobuf messages: `E` encoded, `D` decoded; a message that does not decode is
-/// `INVALID_ARGUMENT`.
-struct ProtobufCodec<E, D>(PhantomData<fn() -> (E, D)>);
-
-impl<E, D> Default for ProtobufCodec<E, D> {
-    fn default() -> Self {
-        Self(PhantomData)
-    }
+/// `S`'s response encoded, its request counted, admitted and decoded; a message that does
+/// not decode is `INVALID_ARGUMENT`.
+struct ExportCodec<S> {
+    receiver: Receiver,
+    signal: PhantomData<fn() -> S>,
 }
 
-impl<E, D> Codec for ProtobufCodec<E, D>
-where
-    E: prost::Message + Send + 'static,
-    D: prost::Message + Default + Send + 'static,
-{
-    type Encode = E;
-    type Decode = D;
-    type Encoder = ProtobufEncoder<E>;
-    type Decoder = ProtobufDecoder<D>;
+impl<S: GrpcSignal> Codec for ExportCodec<S> {
+    type Encode = S::Response;
+    type Decode = AdmittedRequest<S::Request>;
+    type Encoder = ProtobufEncoder<S::Response>;
+    type Decoder = Self;
 
     fn encoder(&mut self) -> Self::Encoder {
         ProtobufEncoder(PhantomData)
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ProtobufDecoder(PhantomData)
+        Self {
+            receiver: self.receiver.clone(),
+            signal: PhantomData,
+        }
     }
 }
 
@@ -175,15 +190,18 @@ impl<E: prost::Message> Encoder for ProtobufEncoder<E> {
     }
 }
 
-struct ProtobufDecoder<D>(PhantomData<fn() -> D>);
-
-impl<D: prost::Message + Default> Decoder for ProtobufDecoder<D> {
-    type Item = D;
+impl<S: GrpcSignal> Decoder for ExportCodec<S> {
+    type Item = AdmittedRequest<S::Request>;
     type Error = Status;
 
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
-        D::decode(buf)
-            .map(Some)
-            .map_err(|e| Status::invalid_argument(format!("the message does not decode: {e}")))
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        let bytes = buf.copy_to_bytes(buf.remaining());
+        let admitted = self
+            .receiver
+            .admit::<S>(&bytes, BodyFormat::Protobuf)
+            .map_err(|failure| grpc::status(&failure))?;
+        let request = <S::Request as prost::Message>::decode(bytes)
+            .map_err(|e| Status::invalid_argument(format!("the message does not decode: {e}")))?;
+        Ok(Some(AdmittedRequest { request, admitted }))
     }
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::Serialize;
 
-use super::{ExportFailure, Logs, Metrics, OtlpSignal, RETRY_AFTER, Receiver, Traces};
+use super::{BodyFormat, ExportFailure, Logs, Metrics, OtlpSignal, RETRY_AFTER, Receiver, Traces};
 use crate::config::ReceiveLimits;
 
 /// gRPC status codes used in HTTP error bodies (`google.rpc.Status.code`).
@@ -257,6 +257,16 @@ async fn export<S: OtlpSignal>(
     } else {
         body
     };
+    // Counted and given its share of the decode budget before it is decoded; held until
+    // answered.
+    let format = match encoding {
+        Encoding::Protobuf => BodyFormat::Protobuf,
+        Encoding::Json => BodyFormat::Json,
+    };
+    let _admitted = match receiver.admit::<S>(&body, format) {
+        Ok(admitted) => admitted,
+        Err(failure) => return failure_response(encoding, &failure),
+    };
     let request = match encoding {
         Encoding::Protobuf => <S::Request as prost::Message>::decode(body)
             .map_err(|e| format!("the body is not a valid OTLP protobuf message: {e}")),
@@ -269,20 +279,20 @@ async fn export<S: OtlpSignal>(
     };
     match receiver.export::<S>(request).await {
         Ok(response) => encoding.encode(&response),
-        Err(failure) => {
-            let (status, code) = match &failure {
-                ExportFailure::Invalid(_) => (StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT),
-                ExportFailure::Overloaded => {
-                    (StatusCode::SERVICE_UNAVAILABLE, code::RESOURCE_EXHAUSTED)
-                }
-                ExportFailure::Unavailable(_) => {
-                    (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE)
-                }
-                ExportFailure::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
-            };
-            encoding.error(status, code, failure.message())
-        }
+        Err(failure) => failure_response(encoding, &failure),
     }
+}
+
+/// The answer to a request that failed (see the table in the module above).
+fn failure_response(encoding: Encoding, failure: &ExportFailure) -> Response {
+    let (status, code) = match failure {
+        ExportFailure::Invalid(_) => (StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT),
+        ExportFailure::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, code::INVALID_ARGUMENT),
+        ExportFailure::Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, code::RESOURCE_EXHAUSTED),
+        ExportFailure::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE),
+        ExportFailure::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL),
+    };
+    encoding.error(status, code, failure.message())
 }
 
 #[cfg(test)]

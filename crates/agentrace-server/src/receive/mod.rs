@@ -22,6 +22,7 @@
 //! Error bodies over HTTP are a `google.rpc.Status` in the request's encoding (protobuf, or
 //! JSON `{"code": 3, "message": "…"}`; JSON when the content type was not understood).
 
+mod admission;
 pub(crate) mod grpc;
 mod grpc_service;
 pub(crate) mod http;
@@ -29,6 +30,7 @@ pub(crate) mod http;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrace_ingest::wire::{self, Counted, WireError, WireLimits};
 use agentrace_ingest::{Decoded, Ingestor};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -41,6 +43,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub(crate) use admission::{Admitted, BodyFormat};
 
 use crate::process::{Processing, Records};
 use crate::state::{ServerStats, SignalCounters, add};
@@ -57,6 +61,8 @@ pub(crate) trait OtlpSignal: Send + Sync + 'static {
     type Response: prost::Message + Serialize + Default + Send + 'static;
     /// What its items are called in messages.
     const ITEMS: &'static str;
+    /// Counts a protobuf request from its bytes, before decoding.
+    fn count(bytes: &[u8], limits: &WireLimits) -> Result<Counted, WireError>;
     /// Decodes and normalizes a request.
     fn decode(
         ingestor: &Ingestor,
@@ -82,6 +88,10 @@ impl OtlpSignal for Traces {
     type Request = ExportTraceServiceRequest;
     type Response = ExportTraceServiceResponse;
     const ITEMS: &'static str = "spans";
+
+    fn count(bytes: &[u8], limits: &WireLimits) -> Result<Counted, WireError> {
+        wire::count_traces(bytes, limits)
+    }
 
     fn decode(ingestor: &Ingestor, request: Self::Request, now: u64) -> (Records, u64, String) {
         split(ingestor.traces(request, now), Records::Spans)
@@ -109,6 +119,10 @@ impl OtlpSignal for Logs {
     type Response = ExportLogsServiceResponse;
     const ITEMS: &'static str = "log records";
 
+    fn count(bytes: &[u8], limits: &WireLimits) -> Result<Counted, WireError> {
+        wire::count_logs(bytes, limits)
+    }
+
     fn decode(ingestor: &Ingestor, request: Self::Request, now: u64) -> (Records, u64, String) {
         split(ingestor.logs(request, now), Records::Events)
     }
@@ -135,6 +149,10 @@ impl OtlpSignal for Metrics {
     type Response = ExportMetricsServiceResponse;
     const ITEMS: &'static str = "data points";
 
+    fn count(bytes: &[u8], limits: &WireLimits) -> Result<Counted, WireError> {
+        wire::count_metrics(bytes, limits)
+    }
+
     fn decode(ingestor: &Ingestor, request: Self::Request, now: u64) -> (Records, u64, String) {
         split(ingestor.metrics(request, now), Records::Measurements)
     }
@@ -158,8 +176,10 @@ impl OtlpSignal for Metrics {
 pub(crate) enum ExportFailure {
     /// The request or every record in it is invalid: do not retry.
     Invalid(String),
-    /// The writer's queue is full: retry later.
-    Overloaded,
+    /// The request is larger than the server takes: do not retry.
+    TooLarge(String),
+    /// The writer's queue, or the decode budget, is full (which one): retry later.
+    Overloaded(&'static str),
     /// Storing may succeed later (busy or full disk, the server stopping): retry later.
     Unavailable(String),
     /// Storing failed for good.
@@ -169,9 +189,11 @@ pub(crate) enum ExportFailure {
 impl ExportFailure {
     pub(crate) fn message(&self) -> String {
         match self {
-            Self::Invalid(m) | Self::Unavailable(m) | Self::Failed(m) => m.clone(),
-            Self::Overloaded => format!(
-                "the server is overloaded: its write queue is full; retry after {} s",
+            Self::Invalid(m) | Self::TooLarge(m) | Self::Unavailable(m) | Self::Failed(m) => {
+                m.clone()
+            }
+            Self::Overloaded(what) => format!(
+                "the server is overloaded: {what}; retry after {} s",
                 RETRY_AFTER.as_secs()
             ),
         }
@@ -182,6 +204,7 @@ impl ExportFailure {
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
     ingestor: Ingestor,
+    admission: admission::Admission,
     processing: Processing,
     writer: WriterHandle,
     pub(crate) stats: Arc<ServerStats>,
@@ -190,12 +213,14 @@ pub(crate) struct Receiver {
 impl Receiver {
     pub(crate) fn new(
         ingestor: Ingestor,
+        limits: &crate::config::ReceiveLimits,
         processing: Processing,
         writer: WriterHandle,
         stats: Arc<ServerStats>,
     ) -> Self {
         Self {
             ingestor,
+            admission: admission::Admission::new(limits),
             processing,
             writer,
             stats,
@@ -206,6 +231,24 @@ impl Receiver {
     pub(crate) fn refused_invalid(&self) {
         add(&self.stats.requests, 1);
         add(&self.stats.requests_invalid, 1);
+    }
+
+    /// Counts a body (an `S` request, decompressed) and takes its share of the decode budget,
+    /// to hold until it is answered; a refusal is counted.
+    pub(crate) fn admit<S: OtlpSignal>(
+        &self,
+        bytes: &[u8],
+        format: BodyFormat,
+    ) -> Result<Admitted, ExportFailure> {
+        self.admission
+            .admit::<S>(bytes, format)
+            .inspect_err(|failure| {
+                add(&self.stats.requests, 1);
+                match failure {
+                    ExportFailure::Overloaded(_) => add(&self.stats.requests_overloaded, 1),
+                    _ => add(&self.stats.requests_invalid, 1),
+                }
+            })
     }
 
     /// Decodes, stores and answers one export request. Returns once its records are
@@ -265,7 +308,7 @@ impl Receiver {
         match refused {
             Refused::Overloaded => {
                 add(&self.stats.requests_overloaded, 1);
-                ExportFailure::Overloaded
+                ExportFailure::Overloaded("its write queue is full")
             }
             Refused::Closed => {
                 add(&self.stats.requests_failed, 1);
