@@ -241,7 +241,7 @@ pub const KEYS: &[Key] = &[
         "AGENTRACE_DECODE_BUDGET",
         Flagged("decode-budget"),
         Integer,
-        "2,097,152 messages",
+        "1,048,576 messages",
         "Protobuf messages (spans, attributes, values…) decoded and held at once across requests; beyond it a retryable 503",
         "1048576",
     ),

@@ -474,7 +474,7 @@ impl Default for ReceiveLimits {
             queue_requests: 256,
             queue_records: 65_536,
             max_records_per_request: 65_536,
-            decode_budget: 2_097_152,
+            decode_budget: 1_048_576,
             max_connections: 1_024,
             max_in_flight: 64,
             header_timeout: Duration::from_secs(10),
