@@ -17,6 +17,10 @@
 //!   Chromium (`tests/browser`). Installs what it needs first with
 //!   `scripts/install-test-deps.sh`; with `CI=true` a missing component fails the suite.
 //!   `ci` ends with it.
+//! - `cargo xtask fuzz [SECONDS] [TARGET…]`: the fuzz targets of `fuzz/` (every decoder and
+//!   parser that takes outside input), each run for SECONDS (default 60) from its committed seed
+//!   corpus with libFuzzer; installs cargo-fuzz first if it is missing. A crash fails the task
+//!   and leaves its input in `fuzz/artifacts/`. `ci` runs a short pass.
 //! - `cargo xtask demo`: the README's main job: the simulated multi-agent workflow, then
 //!   `agentrace summary` on the store it wrote.
 //! - `cargo xtask dashboard [vendor | check]`: the dashboard's front end
@@ -38,10 +42,11 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("demo") => demo(),
         Some("integration") => integration(),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("dashboard") => dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | bench [layer|sinks|cost|metrics|ingest|dashboard…] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | fuzz [SECONDS] [TARGET…] | bench [layer|sinks|cost|metrics|ingest|dashboard…] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }
@@ -160,11 +165,103 @@ fn ci() -> Result<(), String> {
 
     dashboard("check")?;
     demo()?;
+    fuzz(&[CI_FUZZ_SECONDS.to_string()])?;
     integration()?;
     println!(
         "\nci: all steps passed in {:.0}s",
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+/// Seconds each fuzz target runs in `ci`.
+const CI_FUZZ_SECONDS: u32 = 15;
+
+/// The cargo-fuzz this project pins.
+const CARGO_FUZZ: &str = "0.13.2";
+
+/// The fuzz targets: every `fuzz/fuzz_targets/*.rs`.
+fn fuzz_targets() -> Result<Vec<String>, String> {
+    let dir = root().join("fuzz").join("fuzz_targets");
+    let mut targets: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".rs").map(str::to_owned)
+        })
+        .collect();
+    targets.sort();
+    Ok(targets)
+}
+
+/// `cargo fuzz` in `fuzz/`, built without a sanitizer so that the stable toolchain builds it
+/// (`RUSTC_BOOTSTRAP` lets cargo-fuzz's instrumentation flags through), into the shared target
+/// directory.
+fn cargo_fuzz(args: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.arg("fuzz")
+        .args(args)
+        .current_dir(root().join("fuzz"))
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", target_dir().join("fuzz"));
+    cmd
+}
+
+/// Each fuzz target (or those named) for `seconds` from its seed corpus; new inputs go to a
+/// scratch corpus, so the committed one changes only by hand.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let seconds: u32 = match args.first() {
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("fuzz: {s:?} is not a number of seconds"))?,
+        None => 60,
+    };
+    let all = fuzz_targets()?;
+    let named: Vec<String> = args.iter().skip(1).cloned().collect();
+    if let Some(unknown) = named.iter().find(|t| !all.contains(t)) {
+        return Err(format!(
+            "fuzz: no target {unknown:?}; the targets: {}",
+            all.join(", ")
+        ));
+    }
+    let targets = if named.is_empty() { all } else { named };
+    let installed = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(CARGO_FUZZ));
+    if !installed {
+        let mut install = cargo();
+        install.args(["install", "--locked", "cargo-fuzz", "--version", CARGO_FUZZ]);
+        step("fuzz: install cargo-fuzz", install)?;
+    }
+    step(
+        "fuzz: build the targets",
+        cargo_fuzz(&["build", "--sanitizer", "none", "-O", "--debug-assertions"]),
+    )?;
+    for target in targets {
+        let scratch = target_dir().join("fuzz-corpus").join(&target);
+        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+        let seeds = root().join("fuzz").join("corpus").join(&target);
+        let (scratch, seeds) = (scratch.display().to_string(), seeds.display().to_string());
+        let time = format!("-max_total_time={seconds}");
+        step(
+            &format!("fuzz: {target} for {seconds} s"),
+            cargo_fuzz(&[
+                "run",
+                "--sanitizer",
+                "none",
+                "-O",
+                "--debug-assertions",
+                &target,
+                &scratch,
+                &seeds,
+                "--",
+                &time,
+                "-rss_limit_mb=4096",
+                "-print_final_stats=1",
+            ]),
+        )?;
+    }
     Ok(())
 }
 

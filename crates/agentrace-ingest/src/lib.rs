@@ -21,6 +21,8 @@
 //! | [`Limits`] | the validation bounds; a record over one is rejected with its reason |
 //! | [`orphans`] | the repair rule for spans whose parent is late, missing, or detached |
 //! | [`billing`] | leaf-only billing: LLM spans summing the calls beneath them |
+//! | [`wire`] | a protobuf request's records, key-value pairs and nesting counted from its bytes, before decoding |
+//! | [`gzip`] | gzip bodies decompressed up to a limit |
 //!
 //! ## Normalization
 //!
@@ -104,6 +106,7 @@
 //! ```
 
 pub mod billing;
+pub mod gzip;
 mod logs;
 mod metrics;
 pub mod orphans;
