@@ -76,6 +76,13 @@ pub enum WireError {
         /// The limit.
         limit: u64,
     },
+    /// Values nested deeper than [`WireLimits::max_depth`]: a shape no exporter makes, refused
+    /// as invalid rather than as too large.
+    #[error("the request nests values more than {limit} levels deep")]
+    TooDeep {
+        /// The limit.
+        limit: u32,
+    },
 }
 
 /// Counts an `ExportTraceServiceRequest`.
@@ -213,9 +220,8 @@ impl Walk<'_> {
             Message::ArrayValue | Message::KeyValueList => {
                 let depth = depth + 1;
                 if depth > self.limits.max_depth {
-                    return Err(WireError::TooMany {
-                        what: "levels of nested values",
-                        limit: u64::from(self.limits.max_depth),
+                    return Err(WireError::TooDeep {
+                        limit: self.limits.max_depth,
                     });
                 }
                 self.counted.depth = self.counted.depth.max(depth);

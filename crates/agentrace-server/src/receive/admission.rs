@@ -65,7 +65,7 @@ impl Admission {
                             "a fixed bound of the server"
                         }
                     )),
-                    malformed => ExportFailure::Invalid(malformed.to_string()),
+                    invalid => ExportFailure::Invalid(invalid.to_string()),
                 })
                 .map(|c: Counted| c.messages)?,
             BodyFormat::Json => (bytes.len() / JSON_BYTES_PER_MESSAGE) as u64 + 1,
