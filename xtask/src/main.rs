@@ -9,7 +9,9 @@
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
 //!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans,
 //!   with each trace whole in a request, then with its agent span in a later request than its
-//!   calls (children first), checking that every call is attributed to its agent.
+//!   calls (children first), checking that every call is attributed to its agent, then a
+//!   sustained run of 5 minutes at the maximum rate: the write-ahead log's peak and the
+//!   database's bytes per span.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
 //!   headless Chromium (render times, the API calls each makes, bytes, heap).
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -537,17 +539,16 @@ impl BenchServer {
         })
     }
 
-    /// The load generator's spans (`AGENTRACE_BENCH_SPANS`, default a million) into it, each
-    /// trace whole in a request or (`children-first`) its agent span in a later request.
-    fn load(&self, name: &str, order: &str) -> Result<(), String> {
-        let spans = std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into());
-        let mut load = Command::new(target_dir().join("release").join("agentrace-loadgen"));
-        load.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
+    /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`),
+    /// each trace whole in a request or (`children-first`) its agent span in a later request.
+    fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<(), String> {
+        let mut cmd = Command::new(target_dir().join("release").join("agentrace-loadgen"));
+        cmd.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
             .args(["--api", &format!("http://127.0.0.1:{}", self.app)])
-            .args(["--spans", &spans])
+            .args(load)
             .args(["--order", order])
             .args(["--server-pid", &self.child.id().to_string()]);
-        step(&format!("bench {name}: load, traces {order}"), load)
+        step(&format!("bench {name}: load, traces {order}"), cmd)
     }
 
     /// A graceful stop (SIGTERM), as an operator would.
@@ -563,16 +564,34 @@ impl BenchServer {
     }
 }
 
-/// `agentrace serve` (release, SQLite in a fresh directory) under the load generator, twice:
-/// each trace whole in one request, then (a fresh server) each trace's agent span after its
-/// calls, in a later request.
+/// `AGENTRACE_BENCH_SPANS`, default a million.
+fn bench_spans() -> String {
+    std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into())
+}
+
+/// `agentrace serve` (release, SQLite in a fresh directory) under the load generator, three
+/// times, each on a fresh server: `AGENTRACE_BENCH_SPANS` spans (default a million) with each
+/// trace whole in one request; as many with each trace's agent span after its calls, in a later
+/// request; and traces whole for `AGENTRACE_BENCH_SECONDS` (default 300) at the maximum rate,
+/// the sustained run that shows the write-ahead log's peak and the database's bytes per span.
 fn bench_ingest() -> Result<(), String> {
-    for (name, order) in [
-        ("ingest", "whole"),
-        ("ingest-children-first", "children-first"),
+    let spans = bench_spans();
+    let seconds = std::env::var("AGENTRACE_BENCH_SECONDS").unwrap_or_else(|_| "300".into());
+    for (name, order, load) in [
+        ("ingest", "whole", ["--spans", spans.as_str()]),
+        (
+            "ingest-children-first",
+            "children-first",
+            ["--spans", spans.as_str()],
+        ),
+        (
+            "ingest-sustained",
+            "whole",
+            ["--duration", seconds.as_str()],
+        ),
     ] {
         let server = BenchServer::start(name)?;
-        let result = server.load(name, order);
+        let result = server.load(name, order, load);
         server.stop();
         result?;
     }
@@ -591,16 +610,19 @@ fn bench_dashboard() -> Result<(), String> {
         "bench dashboard: install Chromium and the browser suite",
         install,
     )?;
+    let spans = bench_spans();
     let server = BenchServer::start("dashboard")?;
-    let result = server.load("dashboard", "whole").and_then(|()| {
-        let mut measure = Command::new("node");
-        measure
-            .arg("bench/dashboard.mjs")
-            .args(["--app", &format!("http://127.0.0.1:{}", server.app)])
-            .args(["--otlp", &format!("http://127.0.0.1:{}", server.http)])
-            .current_dir(root().join("tests").join("browser"));
-        step("bench dashboard: every view in headless Chromium", measure)
-    });
+    let result = server
+        .load("dashboard", "whole", ["--spans", spans.as_str()])
+        .and_then(|()| {
+            let mut measure = Command::new("node");
+            measure
+                .arg("bench/dashboard.mjs")
+                .args(["--app", &format!("http://127.0.0.1:{}", server.app)])
+                .args(["--otlp", &format!("http://127.0.0.1:{}", server.http)])
+                .current_dir(root().join("tests").join("browser"));
+            step("bench dashboard: every view in headless Chromium", measure)
+        });
     server.stop();
     result
 }

@@ -9,8 +9,12 @@
 //!   (p50, p99), sampled every `--visibility-every` requests;
 //! - the server's resident memory (current and peak) when given `--server-pid`;
 //! - the latency of the overview and cost queries afterwards (p50, p99 over `--queries` runs);
+//! - the write-ahead log: its peak (the server's), its file's largest size (sampled every
+//!   second), restarts and writes refused at its ceiling; the database's bytes per span;
 //! - the LLM calls `/cost?group_by=agent` attributes to an agent, and those without one (an
 //!   error: every call's agent span was sent).
+//!
+//! `--duration SECONDS` sends for that long instead of `--spans` spans (the sustained run).
 //!
 //! `--order children-first` sends each batch's calls with the previous batch's agent spans (the
 //! roots): every trace over two requests, its agent span in the later one, as the OTel SDKs'
@@ -24,7 +28,7 @@
 //! ```text
 //! agentrace-loadgen --endpoint http://127.0.0.1:4318 --api http://127.0.0.1:4319 \
 //!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--order children-first] \
-//!     [--server-pid PID] [--token T]
+//!     [--duration SECONDS] [--server-pid PID] [--token T]
 //! ```
 
 mod traces;
@@ -55,6 +59,8 @@ struct Args {
     token: Option<String>,
     visibility_every: u64,
     order: Order,
+    /// Send for this long instead of `spans` spans.
+    duration: Option<Duration>,
 }
 
 /// The order a trace's spans arrive in.
@@ -79,6 +85,7 @@ fn parse_args() -> Result<Args, String> {
         token: None,
         visibility_every: 20,
         order: Order::Whole,
+        duration: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -97,6 +104,7 @@ fn parse_args() -> Result<Args, String> {
             "--queries" => args.queries = number(value()?)?.max(1) as usize,
             "--token" => args.token = Some(value()?),
             "--visibility-every" => args.visibility_every = number(value()?)?.max(1),
+            "--duration" => args.duration = Some(Duration::from_secs(number(value()?)?.max(1))),
             "--order" => {
                 args.order = match value()?.as_str() {
                     "whole" => Order::Whole,
@@ -145,6 +153,10 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1u64 << 20) as f64
+}
+
 fn authorized(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
     match token {
         Some(t) => request.bearer_auth(t),
@@ -189,7 +201,10 @@ async fn send_all(
     client: reqwest::Client,
 ) -> (Duration, Arc<Counters>, Vec<Duration>) {
     let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
-    let total_requests = args.spans.div_ceil(spans_per_request);
+    let total_requests = match args.duration {
+        Some(_) => u64::MAX,
+        None => args.spans.div_ceil(spans_per_request),
+    };
     let next = Arc::new(AtomicU64::new(0));
     let counters = Arc::new(Counters::default());
     let visibility = Arc::new(Mutex::new(Vec::new()));
@@ -213,7 +228,7 @@ async fn send_all(
             let mut carried = Vec::new();
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                if k >= total_requests {
+                if k >= total_requests || args.duration.is_some_and(|d| started.elapsed() >= d) {
                     break;
                 }
                 let first = k * args.traces_per_request as u64;
@@ -334,6 +349,38 @@ async fn deliver(
     }
 }
 
+/// The server's `/api/v1/status`.
+async fn status(client: &reqwest::Client, args: &Args) -> Result<serde_json::Value, String> {
+    let url = format!("{}/api/v1/status", args.api);
+    let response = authorized(client.get(&url), args.token.as_deref())
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("{url}: {}", response.status()));
+    }
+    let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
+}
+
+/// The largest write-ahead log file the server reported, sampled every second until `done`.
+async fn wal_file_peak(
+    client: reqwest::Client,
+    args: Arc<Args>,
+    mut done: tokio::sync::watch::Receiver<bool>,
+) -> u64 {
+    let mut peak = 0;
+    loop {
+        if let Ok(status) = status(&client, &args).await {
+            peak = peak.max(status["writer"]["wal"]["file_bytes"].as_u64().unwrap_or(0));
+        }
+        tokio::select! {
+            _ = done.changed() => return peak,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
 /// Resident memory now and at its peak, in MiB, from `/proc/PID/status`.
 fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -375,7 +422,14 @@ async fn run(args: Args) -> Result<(), String> {
         .pool_max_idle_per_host(64)
         .build()
         .map_err(|e| e.to_string())?;
+    let (done, watching) = tokio::sync::watch::channel(false);
+    let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
     let (elapsed, counters, visibility) = send_all(args.clone(), client.clone()).await;
+    let _ = done.send(true);
+    let wal_file_peak = sampler.await.unwrap_or(0);
+    let store = status(&client, &args).await?;
+    let wal = &store["writer"]["wal"];
+    let database_bytes = store["store"]["database_bytes"].as_u64().unwrap_or(0);
     let spans = counters.spans_acknowledged.load(Ordering::Relaxed);
     let rate = spans as f64 / elapsed.as_secs_f64().max(1e-9);
     let rss = args.server_pid.and_then(rss_mib);
@@ -415,6 +469,19 @@ async fn run(args: Args) -> Result<(), String> {
         ms(cost.1)
     );
     println!(
+        "write-ahead log        peak {:.1} MiB (file {:.1} MiB sampled each second), ceiling {:.0} MiB, {} restarts, {} writes refused",
+        mib(wal["peak_bytes"].as_u64().unwrap_or(0)),
+        mib(wal_file_peak),
+        mib(wal["ceiling_bytes"].as_u64().unwrap_or(0)),
+        wal["restarts"].as_u64().unwrap_or(0),
+        wal["refused_writes"].as_u64().unwrap_or(0),
+    );
+    println!(
+        "database               {:.1} MiB, {:.0} bytes a span",
+        mib(database_bytes),
+        database_bytes as f64 / spans.max(1) as f64
+    );
+    println!(
         "LLM calls by agent     {attributed} attributed, {unattributed} without an agent ({})",
         match args.order {
             Order::Whole => "traces whole",
@@ -434,6 +501,15 @@ async fn run(args: Args) -> Result<(), String> {
         "order": match args.order { Order::Whole => "whole", Order::ChildrenFirst => "children-first" },
         "calls_attributed": attributed,
         "calls_without_agent": unattributed,
+        "wal": {
+            "peak_bytes": wal["peak_bytes"],
+            "file_peak_bytes": wal_file_peak,
+            "ceiling_bytes": wal["ceiling_bytes"],
+            "restarts": wal["restarts"],
+            "refused_writes": wal["refused_writes"],
+        },
+        "database_bytes": database_bytes,
+        "database_bytes_per_span": database_bytes as f64 / spans.max(1) as f64,
     });
     println!("{report}");
     if counters.failed.load(Ordering::Relaxed) > 0 {

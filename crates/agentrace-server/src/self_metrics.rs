@@ -147,6 +147,36 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             samples: vec![(vec![], u64::from(w.failing_since_unix_nano.is_some()))],
         },
         Family {
+            name: "agentrace_server_wal_bytes",
+            kind: "gauge",
+            help: "Bytes in the store's write-ahead log since it last started over.",
+            samples: vec![(vec![], w.wal.bytes)],
+        },
+        Family {
+            name: "agentrace_server_wal_file_bytes",
+            kind: "gauge",
+            help: "Size of the write-ahead log's file on disk.",
+            samples: vec![(vec![], w.wal.file_bytes)],
+        },
+        Family {
+            name: "agentrace_server_wal_ceiling_bytes",
+            kind: "gauge",
+            help: "The write-ahead log's ceiling (limits.wal_ceiling).",
+            samples: vec![(vec![], w.wal.ceiling_bytes)],
+        },
+        Family {
+            name: "agentrace_server_wal_restarts_total",
+            kind: "counter",
+            help: "Times the write-ahead log started over from its beginning.",
+            samples: vec![(vec![], w.wal.restarts)],
+        },
+        Family {
+            name: "agentrace_server_wal_refused_writes_total",
+            kind: "counter",
+            help: "Writes refused (retryable) because the write-ahead log was at its ceiling and could not start over.",
+            samples: vec![(vec![], w.wal.refused_writes)],
+        },
+        Family {
             name: "agentrace_server_writer_queue_requests",
             kind: "gauge",
             help: "Requests waiting for the writer.",

@@ -16,7 +16,7 @@ use agentrace_core::{Pipeline, ProcessorChain};
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
-use agentrace_sqlite::{DbError, OpenError, QueryError, SqliteStore};
+use agentrace_sqlite::{DbError, OpenError, QueryError, SqliteStore, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -126,7 +126,10 @@ impl Server {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store = SqliteStore::open(config.db_path())?;
+        let store = SqliteStore::open_with(
+            config.db_path(),
+            &StoreOptions::default().wal_ceiling(config.limits.wal_ceiling_bytes),
+        )?;
 
         let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
             load_price_files(&config.prices)?,

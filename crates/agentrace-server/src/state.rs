@@ -8,7 +8,7 @@ use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
 use agentrace_core::redact::Redactor;
 use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
-use agentrace_sqlite::{LateAttribution, SqliteStore};
+use agentrace_sqlite::{LateAttribution, SqliteStore, WalStatus};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -115,6 +115,8 @@ pub struct ServerStats {
     /// Since when every commit has failed for the store's sake (a full disk, an I/O error, a
     /// busy or read-only file); 0 while commits succeed.
     pub(crate) store_failing_since_unix_nano: AtomicU64,
+    /// The store's write-ahead log as of the writer's last group.
+    pub(crate) wal: Mutex<WalStatus>,
     pub(crate) retention_runs: AtomicU64,
     pub(crate) retention_spans_deleted: AtomicU64,
     pub(crate) retention_events_deleted: AtomicU64,
@@ -179,6 +181,7 @@ impl ServerStats {
             last_commit_unix_nano: AtomicU64::new(0),
             last_write_error: Mutex::new(None),
             store_failing_since_unix_nano: AtomicU64::new(0),
+            wal: Mutex::new(WalStatus::default()),
             retention_runs: AtomicU64::new(0),
             retention_spans_deleted: AtomicU64::new(0),
             retention_events_deleted: AtomicU64::new(0),
@@ -239,6 +242,7 @@ impl ServerStats {
                 last_commit_unix_nano: nonzero(&self.last_commit_unix_nano),
                 last_error: read_error(&self.last_write_error),
                 failing_since_unix_nano: nonzero(&self.store_failing_since_unix_nano),
+                wal: *self.wal.lock().unwrap_or_else(PoisonError::into_inner),
             },
             retention: RetentionStats {
                 runs: get(&self.retention_runs),
@@ -343,6 +347,9 @@ pub struct WriterStats {
     /// Since when commits have failed because the store cannot write (a full disk, an I/O
     /// error, a busy or read-only file); `None` while they succeed. `/readyz` fails meanwhile.
     pub failing_since_unix_nano: Option<u64>,
+    /// The store's write-ahead log: its length, peak, file size and ceiling
+    /// (`limits.wal_ceiling`), how often it started over, writes refused at the ceiling.
+    pub wal: WalStatus,
 }
 
 /// Background retention.

@@ -30,8 +30,8 @@
 //! first failed commit until one succeeds again, and the recovery is logged.
 
 use std::cell::Cell;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -483,6 +483,11 @@ impl Writer {
                 group.derived.clear();
             }
         }
+        *self
+            .stats
+            .wal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = self.store.wal();
         // Blocks only if the publisher is 64 groups behind (it does no I/O).
         let _ = self.publish.send(group);
     }

@@ -13,8 +13,12 @@ pub struct DbError(pub(crate) rusqlite::Error);
 impl DbError {
     /// Whether the database was busy or locked by another connection (worth retrying).
     pub fn is_busy(&self) -> bool {
+        Self::is_busy_code(self.0.sqlite_error_code())
+    }
+
+    pub(crate) fn is_busy_code(code: Option<ErrorCode>) -> bool {
         matches!(
-            self.0.sqlite_error_code(),
+            code,
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
         )
     }

@@ -9,7 +9,7 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`SqliteStore::open`] | opens (creates, migrates) a store; WAL mode, one writer, pooled readers |
+//! | [`SqliteStore::open`], [`open_with`](SqliteStore::open_with) | opens (creates, migrates) a store; WAL mode with a bounded log, one writer, pooled readers |
 //! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
 //! | [`EncodedSpans`], [`insert_encoded_spans`](SqliteStore::insert_encoded_spans) | spans whose rows were encoded on the caller's threads, so the writer only binds and steps (what `agentrace serve` does) |
 //! | [`trace`](SqliteStore::trace), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
@@ -27,7 +27,9 @@
 //! [`SqliteStore`] is cheap to clone; clones share one writer connection (behind a mutex) and
 //! a pool of read connections. Thanks to SQLite's write-ahead log, queries read the last
 //! committed state while a batch is being written. A thread of the store checkpoints the log
-//! every second, off the writer's commits. Several stores (processes) may write one file: each
+//! every second, off the writer's commits, and the writer lets the log start over whenever it
+//! passes a quarter of its ceiling ([`StoreOptions::wal_ceiling`], 256 MiB by default), so the
+//! log stays bounded however fast it writes ([`SqliteStore::wal`] reports it). Several stores (processes) may write one file: each
 //! write is an `IMMEDIATE` transaction, and a trace is given one row whichever store writes it.
 //! Every method blocks on file I/O: from async code, run queries in
 //! `tokio::task::spawn_blocking`.
@@ -85,6 +87,7 @@ mod rollup;
 mod schema;
 mod span_rollups;
 mod store;
+mod wal;
 mod write;
 
 pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
@@ -101,4 +104,5 @@ pub use model::{
 pub use orphans::Repaired;
 pub use reprice::CostUpdate;
 pub use schema::SCHEMA_VERSION;
-pub use store::SqliteStore;
+pub use store::{SqliteStore, StoreOptions};
+pub use wal::{DEFAULT_WAL_CEILING, MIN_WAL_CEILING, WalStatus};

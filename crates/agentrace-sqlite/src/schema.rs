@@ -333,8 +333,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;
-         PRAGMA wal_autocheckpoint = 0;
-         PRAGMA journal_size_limit = 67108864;",
+         PRAGMA wal_autocheckpoint = 0;",
     )
     .map_err(err)?;
     conn.set_prepared_statement_cache_capacity(32);

@@ -18,10 +18,40 @@ use crate::encoded::{SpanJson, SpanRows};
 use crate::error::{Db, DbError, OpenError, QueryError, WriteError};
 use crate::model::InsertReport;
 use crate::schema;
+use crate::wal::{DEFAULT_WAL_CEILING, WalStats, WalStatus};
 use crate::write::Writer;
 
 /// Read connections kept open between queries.
 const MAX_IDLE_READERS: usize = 4;
+
+/// How a store is opened ([`SqliteStore::open_with`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// The write-ahead log's ceiling in bytes (default [`DEFAULT_WAL_CEILING`], at least
+    /// [`MIN_WAL_CEILING`](crate::MIN_WAL_CEILING)). The writer lets the log start over long before it (see
+    /// [`WalStatus`]); at the ceiling, a write waits for that and is refused with a retryable
+    /// error if it cannot happen, so the log never exceeds the ceiling by more than one
+    /// transaction.
+    pub wal_ceiling: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            wal_ceiling: DEFAULT_WAL_CEILING,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Sets [`wal_ceiling`](Self::wal_ceiling).
+    #[must_use]
+    pub fn wal_ceiling(mut self, bytes: u64) -> Self {
+        self.wal_ceiling = bytes;
+        self
+    }
+}
 
 /// An agentrace store in one SQLite file: a sink of the core pipeline and the query API.
 ///
@@ -43,6 +73,7 @@ pub(crate) struct Inner {
     writer: Mutex<Writer>,
     /// Checkpoints the WAL off the writer's commits; stops when the last clone is dropped.
     _checkpointer: Checkpointer,
+    wal: Arc<WalStats>,
     readers: Mutex<Vec<Connection>>,
     shut_down: AtomicBool,
 }
@@ -67,14 +98,21 @@ impl SqliteStore {
     /// Fails with a clear [`OpenError`] when the file is not an SQLite database, belongs to
     /// another application, or was written by a newer agentrace.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, &StoreOptions::default())
+    }
+
+    /// Opens the store at `path` as [`open`](Self::open) does, with `options`.
+    pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Self, OpenError> {
         let path = path.as_ref().to_owned();
         let writer = schema::open_writer(&path)?;
-        let writer = Writer::new(writer).map_err(|source| OpenError::State {
-            path: path.clone(),
-            source,
-        })?;
+        let writer =
+            Writer::new(writer, options.wal_ceiling).map_err(|source| OpenError::State {
+                path: path.clone(),
+                source,
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
+                wal: writer.wal_stats(),
                 writer: Mutex::new(writer),
                 _checkpointer: Checkpointer::start(&path)?,
                 readers: Mutex::new(Vec::new()),
@@ -87,6 +125,14 @@ impl SqliteStore {
     /// The file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The write-ahead log: its length, peak and ceiling, how often it started over, and the
+    /// writes refused at the ceiling. Never waits for a write in progress.
+    pub fn wal(&self) -> WalStatus {
+        let mut wal_path = self.inner.path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        self.inner.wal.status(Path::new(&wal_path))
     }
 
     /// How many stored spans lack a session, user, agent or framework and await their parent

@@ -15,6 +15,7 @@ use crate::metric_points::{self, SeriesIds};
 use crate::model::InsertReport;
 use crate::rollup::{self, Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
+use crate::wal::{WalBound, WalStats};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
 /// senders that vary their resource attributes).
@@ -51,12 +52,23 @@ pub(crate) struct Writer {
     series: SeriesIds,
     /// Spans awaiting their parent (see `attribution`).
     pending: Pending,
+    /// Keeps the write-ahead log under its ceiling.
+    wal: WalBound,
+}
+
+/// Begins a write transaction, once the write-ahead log has room for it.
+fn begin<'c>(conn: &'c mut Connection, wal: &WalBound) -> Result<Transaction<'c>, DbError> {
+    wal.make_room(conn)?;
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()
 }
 
 impl Writer {
-    /// The writer over `conn`, with the spans awaiting their parent loaded from it.
-    pub(crate) fn new(conn: Connection) -> Result<Self, QueryError> {
+    /// The writer over `conn`, with the spans awaiting their parent loaded from it and its
+    /// write-ahead log kept under `wal_ceiling` bytes.
+    pub(crate) fn new(mut conn: Connection, wal_ceiling: u64) -> Result<Self, QueryError> {
         let pending = Pending::load(&conn, agentrace_core::now_unix_nano())?;
+        let wal = WalBound::install(&mut conn, wal_ceiling)?;
         Ok(Self {
             conn,
             resources: HashMap::new(),
@@ -65,7 +77,13 @@ impl Writer {
             index: DeferredIndexer::default(),
             series: SeriesIds::default(),
             pending,
+            wal,
         })
+    }
+
+    /// The write-ahead log's figures, shared with the store's handle.
+    pub(crate) fn wal_stats(&self) -> Arc<WalStats> {
+        self.wal.stats()
     }
 
     /// How many stored spans await their parent.
@@ -84,10 +102,7 @@ impl Writer {
         f: impl FnOnce(&Transaction<'_>, &mut KeyIds) -> Result<T, E>,
     ) -> Result<T, E> {
         self.guarded(|w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
+            let tx = begin(&mut w.conn, &w.wal)?;
             // It may delete or recreate trace rows, or delete metric series: what the writer
             // remembers of them is reloaded after it.
             w.index.forget();
@@ -112,10 +127,7 @@ impl Writer {
         measurements: &[Measurement],
     ) -> Result<InsertReport, WriteError> {
         self.guarded(|w| {
-            let tx = w
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
+            let tx = begin(&mut w.conn, &w.wal)?;
             let report = metric_points::insert(&tx, &mut w.series, measurements)?;
             tx.commit().db()?;
             Ok(report)
@@ -146,10 +158,7 @@ impl Writer {
 
     fn try_insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
         let now = agentrace_core::now_unix_nano();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
+        let tx = begin(&mut self.conn, &self.wal)?;
         let mut report = InsertReport::default();
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
@@ -269,10 +278,7 @@ impl Writer {
     }
 
     fn try_insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
+        let tx = begin(&mut self.conn, &self.wal)?;
         let mut report = InsertReport::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         {

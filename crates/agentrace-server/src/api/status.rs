@@ -43,6 +43,8 @@ pub(super) async fn budgets(
 #[derive(Debug, Serialize)]
 pub(super) struct StoreStatus {
     schema_version: i64,
+    /// Bytes of the database file.
+    database_bytes: u64,
     /// Bytes on disk: the database file and its write-ahead log.
     file_bytes: u64,
 }
@@ -69,6 +71,7 @@ pub(super) async fn status(
         };
         Ok(StoreStatus {
             schema_version: s.schema_version()?,
+            database_bytes: size(""),
             file_bytes: size("") + size("-wal"),
         })
     })

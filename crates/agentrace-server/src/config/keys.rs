@@ -282,6 +282,15 @@ pub const KEYS: &[Key] = &[
         "16KiB",
     ),
     key(
+        "limits.wal_ceiling",
+        "AGENTRACE_WAL_CEILING",
+        Flagged("wal-ceiling"),
+        Text,
+        "`256MiB` (at least `4MiB`)",
+        "Ceiling of the store's write-ahead log: it starts over at a quarter of it; at it, writes wait up to 5 s, then get a retryable 503",
+        "128MiB",
+    ),
+    key(
         "retention.interval",
         "AGENTRACE_RETENTION_INTERVAL",
         Flagged("retention-interval"),

@@ -253,6 +253,8 @@ pub struct LimitsLayer {
     pub header_timeout: Option<Age>,
     /// Slowest request body accepted, bytes a second.
     pub body_min_rate: Option<ByteSize>,
+    /// The store's write-ahead log's ceiling.
+    pub wal_ceiling: Option<ByteSize>,
 }
 
 /// One data type's retention in a [`ConfigLayer`].
@@ -408,6 +410,7 @@ impl ConfigLayer {
                 max_in_flight: self.limits.max_in_flight.or(lower.limits.max_in_flight),
                 header_timeout: self.limits.header_timeout.or(lower.limits.header_timeout),
                 body_min_rate: self.limits.body_min_rate.or(lower.limits.body_min_rate),
+                wal_ceiling: self.limits.wal_ceiling.or(lower.limits.wal_ceiling),
             },
             retention: RetentionLayer {
                 interval: self.retention.interval.or(lower.retention.interval),
@@ -428,7 +431,7 @@ impl ConfigLayer {
     }
 }
 
-/// Bounds of what the receivers accept and queue.
+/// Bounds of what the receivers accept and queue, and of the store's write-ahead log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReceiveLimits {
@@ -464,6 +467,11 @@ pub struct ReceiveLimits {
     pub header_timeout: Duration,
     /// Slowest request body accepted, in bytes a second.
     pub body_min_rate: u64,
+    /// The store's write-ahead log's ceiling in bytes: the writer lets the log start over at a
+    /// quarter of it; at the ceiling (a reader holding an old snapshot), writes wait up to 5 s
+    /// for it and then get the retryable answer, never a longer log (see
+    /// `agentrace_sqlite::StoreOptions`).
+    pub wal_ceiling_bytes: u64,
 }
 
 impl Default for ReceiveLimits {
@@ -479,6 +487,7 @@ impl Default for ReceiveLimits {
             max_in_flight: 64,
             header_timeout: Duration::from_secs(10),
             body_min_rate: 64 << 10,
+            wal_ceiling_bytes: agentrace_sqlite::DEFAULT_WAL_CEILING,
         }
     }
 }
@@ -719,6 +728,9 @@ impl ServerConfig {
         if let Some(r) = layer.limits.body_min_rate {
             limits.body_min_rate = r.0;
         }
+        if let Some(c) = layer.limits.wal_ceiling {
+            limits.wal_ceiling_bytes = c.0;
+        }
         let retention = &mut config.retention;
         if let Some(i) = layer.retention.interval {
             retention.interval = i.0;
@@ -794,6 +806,9 @@ impl ServerConfig {
         }
         if self.limits.body_min_rate == 0 {
             return invalid("limits.body_min_rate", "must be at least 1 byte a second");
+        }
+        if self.limits.wal_ceiling_bytes < agentrace_sqlite::MIN_WAL_CEILING {
+            return invalid("limits.wal_ceiling", "must be at least 4MiB");
         }
         if self.orphan_grace.is_zero() {
             return invalid("orphan_grace", "must be longer than 0");
