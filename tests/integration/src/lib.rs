@@ -10,9 +10,14 @@
 //! - [`receiver`]: an OTLP receiver (gRPC with tonic, HTTP protobuf and JSON with axum, gzip)
 //!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
 //!   down.
+//! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
+//! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
+//!   its memory, a file-size limit, its log.
 //! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the Python client
 //!   scripts of `tests/integration/python`.
 
+pub mod load;
+pub mod process;
 pub mod receiver;
 pub mod serve;
 

@@ -11,8 +11,10 @@
 //!   bytes per second, once a header timeout has passed, is cut off (HTTP 408; a gRPC call
 //!   fails);
 //! - **a cap on requests in flight** ([`InFlight`]): beyond `limits.max_in_flight` requests
-//!   being handled, new ones are refused at once with a retryable answer, before their body
-//!   is read — which bounds the memory bodies can take (docs/server.md has the formula).
+//!   being handled, new ones are refused at once with a retryable answer, their body read
+//!   (at most 4 MiB, within a second) and dropped rather than kept — which bounds the memory
+//!   bodies can take (docs/server.md has the formula) — so that the client reads the answer
+//!   instead of a reset connection.
 //!
 //! All of it happens before the API token is checked, so it holds for unauthenticated clients.
 
@@ -30,6 +32,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -174,6 +177,7 @@ impl InFlight {
     async fn handle(&self, request: Request, next: Next) -> Response {
         let Ok(_slot) = self.slots.clone().try_acquire_owned() else {
             self.stats.requests_shed.fetch_add(1, Ordering::Relaxed);
+            drain(request.into_body()).await;
             return (self.refuse)();
         };
         let (min_rate, grace) = (self.body_min_rate, self.grace);
@@ -181,6 +185,26 @@ impl InFlight {
             request.map(|b| axum::body::Body::new(body::MinRate::new(b, min_rate, grace)));
         next.run(request).await
     }
+}
+
+/// What of a refused request's body is read and dropped before the answer: closing a
+/// connection with unread data resets it, and the client then sees an error instead of the
+/// 503 that tells it to retry. Bounded, and nothing is kept.
+const DRAIN_BYTES: usize = 4 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+
+async fn drain(body: axum::body::Body) {
+    let mut chunks = body.into_data_stream();
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut read = 0;
+        while let Some(Ok(chunk)) = chunks.next().await {
+            read += chunk.len();
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The app's answer to a request refused for too many in flight.

@@ -1,0 +1,75 @@
+//! OTLP load for the suites: trace requests built with `opentelemetry-proto`, and the check
+//! that what was acknowledged is stored.
+
+use agentrace_core::TraceId;
+use agentrace_sqlite::SqliteStore;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use prost::Message;
+
+/// Now, in nanoseconds since the epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// A request of one trace of `spans` spans (a root and its children), each with an attribute
+/// of `padding` bytes (none if 0); the trace id is `client`, `n`.
+pub fn trace_request(client: u8, n: u32, spans: u8, padding: usize) -> (TraceId, Vec<u8>) {
+    let mut trace = [0u8; 16];
+    trace[0] = client + 1;
+    trace[12..].copy_from_slice(&n.to_be_bytes());
+    let now = now_ns();
+    let spans = (1..=spans)
+        .map(|i| Span {
+            trace_id: trace.to_vec(),
+            span_id: vec![i; 8],
+            parent_span_id: if i == 1 { vec![] } else { vec![1; 8] },
+            name: format!("step {i}"),
+            start_time_unix_nano: now - 1_000_000,
+            end_time_unix_nano: now,
+            attributes: (padding > 0)
+                .then(|| KeyValue {
+                    key: "padding".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("p".repeat(padding))),
+                    }),
+                    ..KeyValue::default()
+                })
+                .into_iter()
+                .collect(),
+            ..Span::default()
+        })
+        .collect();
+    (TraceId::from_bytes(trace), export(spans).encode_to_vec())
+}
+
+/// A request of `spans`, in one resource and scope.
+pub fn export(spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+/// Every trace in `acknowledged` is in the store at `db`, whole (`spans` spans each).
+///
+/// # Panics
+/// If one is missing or incomplete, or the store cannot be read.
+pub fn assert_stored(db: &std::path::Path, acknowledged: &[TraceId], spans: usize) {
+    let store = SqliteStore::open(db).expect("the store opens");
+    for trace in acknowledged {
+        let tree = store
+            .trace(*trace)
+            .expect("the store answers")
+            .unwrap_or_else(|| panic!("acknowledged trace {trace} is stored"));
+        assert_eq!(tree.nodes.len(), spans, "all of trace {trace}");
+    }
+}
