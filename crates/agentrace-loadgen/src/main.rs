@@ -275,17 +275,7 @@ async fn send_all(
 
 /// `/cost?group_by=agent` over everything: the calls with an agent, and those without.
 async fn calls_by_agent(client: &reqwest::Client, args: &Args) -> Result<(u64, u64), String> {
-    let url = format!("{}/api/v1/cost?group_by=agent", args.api);
-    let response = authorized(client.get(&url), args.token.as_deref())
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    if !response.status().is_success() {
-        return Err(format!("{url}: {}", response.status()));
-    }
-    let body = response.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    let answer: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
+    let answer = get_json(client, args, "/api/v1/cost?group_by=agent").await?;
     let mut counts = (0, 0);
     for row in answer["rows"].as_array().into_iter().flatten() {
         let calls = row["calls"].as_u64().unwrap_or(0);
@@ -351,7 +341,16 @@ async fn deliver(
 
 /// The server's `/api/v1/status`.
 async fn status(client: &reqwest::Client, args: &Args) -> Result<serde_json::Value, String> {
-    let url = format!("{}/api/v1/status", args.api);
+    get_json(client, args, "/api/v1/status").await
+}
+
+/// `GET path` of the API, as JSON.
+async fn get_json(
+    client: &reqwest::Client,
+    args: &Args,
+    path: &str,
+) -> Result<serde_json::Value, String> {
+    let url = format!("{}{path}", args.api);
     let response = authorized(client.get(&url), args.token.as_deref())
         .send()
         .await
