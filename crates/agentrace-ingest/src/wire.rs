@@ -230,32 +230,19 @@ impl Walk<'_> {
             _ => depth,
         };
         while !bytes.is_empty() {
-            let key = varint(&mut bytes)?;
-            let field = u32::try_from(key >> 3)
-                .map_err(|_| WireError::Malformed("a field number out of range"))?;
+            let (field, wire_type) = key(&mut bytes)?;
             if field == 0 {
                 return Err(WireError::Malformed("field number 0"));
             }
-            match key & 7 {
-                0 => {
-                    varint(&mut bytes)?;
-                }
-                1 => bytes = skip(bytes, 8)?,
-                5 => bytes = skip(bytes, 4)?,
+            match wire_type {
                 2 => {
-                    let len = usize::try_from(varint(&mut bytes)?)
-                        .map_err(|_| WireError::Malformed("a length out of range"))?;
-                    if len > bytes.len() {
-                        return Err(WireError::Malformed("a field longer than the message"));
-                    }
-                    let (inner, rest) = bytes.split_at(len);
+                    let inner = length_delimited(&mut bytes)?;
                     if let Some(child) = message.child(field) {
                         self.message(inner, child, depth)?;
                     }
-                    bytes = rest;
                 }
                 3 => bytes = skip_group(bytes, field)?,
-                _ => return Err(WireError::Malformed("an unknown wire type")),
+                _ => skip_scalar(&mut bytes, wire_type)?,
             }
         }
         Ok(())
@@ -277,34 +264,57 @@ fn skip_group(mut bytes: &[u8], field: u32) -> Result<&[u8], WireError> {
         if open.len() > 64 {
             return Err(WireError::Malformed("groups nested too deep"));
         }
-        let key = varint(&mut bytes)?;
-        let number = u32::try_from(key >> 3)
-            .map_err(|_| WireError::Malformed("a field number out of range"))?;
-        match key & 7 {
-            0 => {
-                varint(&mut bytes)?;
-            }
-            1 => bytes = skip(bytes, 8)?,
-            5 => bytes = skip(bytes, 4)?,
+        let (number, wire_type) = key(&mut bytes)?;
+        match wire_type {
             2 => {
-                let len = usize::try_from(varint(&mut bytes)?)
-                    .map_err(|_| WireError::Malformed("a length out of range"))?;
-                bytes = skip(bytes, len)?;
+                length_delimited(&mut bytes)?;
             }
             3 => open.push(number),
             4 if number == innermost => {
                 open.pop();
             }
-            _ => return Err(WireError::Malformed("a group that does not end")),
+            4 => return Err(WireError::Malformed("a group that does not end")),
+            _ => skip_scalar(&mut bytes, wire_type)?,
         }
     }
     Ok(bytes)
 }
 
-fn skip(bytes: &[u8], n: usize) -> Result<&[u8], WireError> {
-    bytes
-        .get(n..)
-        .ok_or(WireError::Malformed("a fixed-size field cut short"))
+/// Reads a field's key: its number and wire type.
+fn key(bytes: &mut &[u8]) -> Result<(u32, u64), WireError> {
+    let key = varint(bytes)?;
+    let field =
+        u32::try_from(key >> 3).map_err(|_| WireError::Malformed("a field number out of range"))?;
+    Ok((field, key & 7))
+}
+
+/// Reads a length-delimited field's bytes.
+fn length_delimited<'a>(bytes: &mut &'a [u8]) -> Result<&'a [u8], WireError> {
+    let len = usize::try_from(varint(bytes)?)
+        .map_err(|_| WireError::Malformed("a length out of range"))?;
+    if len > bytes.len() {
+        return Err(WireError::Malformed("a field longer than the message"));
+    }
+    let (inner, rest) = bytes.split_at(len);
+    *bytes = rest;
+    Ok(inner)
+}
+
+/// Skips a varint, fixed64 or fixed32 value (wire types 0, 1, 5); any other type is malformed.
+fn skip_scalar(bytes: &mut &[u8], wire_type: u64) -> Result<(), WireError> {
+    let size = match wire_type {
+        0 => {
+            varint(bytes)?;
+            return Ok(());
+        }
+        1 => 8,
+        5 => 4,
+        _ => return Err(WireError::Malformed("an unknown wire type")),
+    };
+    *bytes = bytes
+        .get(size..)
+        .ok_or(WireError::Malformed("a fixed-size field cut short"))?;
+    Ok(())
 }
 
 /// Reads a base-128 varint (at most 10 bytes).
