@@ -10,6 +10,9 @@
 #                OpenLLMetry/traceloop-sdk, OpenLIT), a virtualenv each (their pins conflict)
 #                from tests/integration/python/instrumentations/NAME.txt, at
 #                ${AGENTRACE_INSTRUMENTATION_VENVS:-target/instrumentation-venvs}/NAME
+#   schemathesis Schemathesis (PyPI, pinned in tests/integration/python/schemathesis/requirements.txt),
+#                for the API's property-based tests, in a virtualenv at
+#                ${AGENTRACE_SCHEMATHESIS_VENV:-target/schemathesis-venv}
 #   chromium     Debian's Chromium, for the dashboard's browser tests (headless, driven over
 #                the DevTools protocol)
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
@@ -93,6 +96,8 @@ install_python_clients() {
     for requirements in "$root"/tests/integration/python/instrumentations/*.txt; do
         python_venv "$venvs/$(basename "$requirements" .txt)" "$requirements"
     done
+    python_venv "${AGENTRACE_SCHEMATHESIS_VENV:-$root/target/schemathesis-venv}" \
+        "$root/tests/integration/python/schemathesis/requirements.txt"
 }
 
 have_chromium() {

@@ -100,6 +100,16 @@ pub fn instrumentation_python(name: &str) -> Option<std::path::PathBuf> {
     Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
 }
 
+/// The virtualenv with Schemathesis: `AGENTRACE_SCHEMATHESIS_VENV` (set by `cargo xtask
+/// integration`), else `target/schemathesis-venv`; `None` if it is not installed.
+pub fn schemathesis_venv() -> Option<std::path::PathBuf> {
+    Some(from_env_or(
+        "AGENTRACE_SCHEMATHESIS_VENV",
+        &["target", "schemathesis-venv"],
+    ))
+    .filter(|venv| venv.join("bin").join("schemathesis").is_file())
+}
+
 /// The `agentrace` binary: `AGENTRACE_BIN` (set by `cargo xtask integration`), else
 /// `target/debug/agentrace`; `None` if it is not built.
 pub fn agentrace_binary() -> Option<std::path::PathBuf> {

@@ -138,4 +138,39 @@ mod tests {
         assert_eq!(doc["openapi"], "3.1.0");
         Ok(())
     }
+
+    #[test]
+    fn the_openapi_document_lists_every_error_code_and_only_them() -> Result<(), serde_json::Error>
+    {
+        let doc: serde_json::Value = serde_json::from_str(status::OPENAPI)?;
+        let mut documented: Vec<&str> = doc["components"]["schemas"]["Error"]["properties"]
+            ["error"]["properties"]["code"]["enum"]
+            .as_array()
+            .map(|codes| codes.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default();
+        let every_error = [
+            ApiError::bad("limit", "x"),
+            ApiError::UnknownParameter {
+                name: "x".into(),
+                expected: "y".into(),
+            },
+            ApiError::BadRequest("x".into()),
+            ApiError::UpgradeRequired,
+            ApiError::Unauthorized("x".into()),
+            ApiError::TooManyRequests {
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            ApiError::NotFound("x".into()),
+            ApiError::MethodNotAllowed,
+            ApiError::Busy,
+            ApiError::Internal("x".into()),
+        ];
+        // The guard's 403 (crate::guard::Guard::forbid) answers in the same shape.
+        let mut answered: Vec<&str> = every_error.iter().map(ApiError::code).collect();
+        answered.push("forbidden");
+        documented.sort_unstable();
+        answered.sort_unstable();
+        assert_eq!(documented, answered);
+        Ok(())
+    }
 }

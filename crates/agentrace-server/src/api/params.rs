@@ -40,7 +40,6 @@ const TIME_FORMS: &str = "expected an RFC 3339 time (2026-11-21T08:00:00Z, \
 
 /// `text` as Unix nanoseconds: RFC 3339 (any offset), a date, nanoseconds, `now`, `-<duration>`.
 pub(crate) fn parse_time(text: &str, now: u64) -> Option<u64> {
-    let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().ok();
     }

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub(crate) use self::sessions::Sessions;
+use crate::api::ApiError;
 use crate::guard::Guard;
 use crate::state::{ServerStats, add};
 
@@ -89,6 +90,25 @@ impl Auth {
         add(&self.stats.requests_unauthorized, 1);
     }
 
+    /// The 401 answer, with the `WWW-Authenticate` challenge: on the app listener the API's
+    /// error body (`unauthorized`), on OTLP/HTTP an OTLP `Status` (code 16, UNAUTHENTICATED).
+    fn unauthorized(&self) -> Response {
+        let mut response = if self.browser.is_some() {
+            ApiError::Unauthorized(UNAUTHORIZED.to_owned()).into_response()
+        } else {
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({ "code": 16, "message": UNAUTHORIZED })),
+            )
+                .into_response()
+        };
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"agentrace\""),
+        );
+        response
+    }
+
     /// Which credential `headers` carry (without counting anything).
     pub(crate) fn credential(&self, headers: &HeaderMap) -> Credential {
         let authorization = headers
@@ -110,20 +130,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// The 401 answer (with the `WWW-Authenticate` challenge).
-pub(crate) fn unauthorized() -> Response {
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        axum::Json(serde_json::json!({ "code": 16, "message": UNAUTHORIZED })),
-    )
-        .into_response();
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Bearer realm=\"agentrace\""),
-    );
-    response
 }
 
 /// axum middleware: 401 unless the request carries the token (or, on the app listener, a live
@@ -148,7 +154,7 @@ pub(crate) async fn require_token(
         },
         Credential::None => {
             auth.refused();
-            unauthorized()
+            auth.unauthorized()
         }
     }
 }

@@ -52,6 +52,15 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
                         "{name}={}",
                         v.replace('+', "%2B").replace(',', "%2C")
                     )),
+                    // A list (`style: form`, `explode: false`): comma-separated.
+                    Value::Array(items) => query.push(format!(
+                        "{name}={}",
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )),
                     v => query.push(format!("{name}={v}")),
                 },
                 other => return Err(format!("{template}: parameter {other:?}").into()),

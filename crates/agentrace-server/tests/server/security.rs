@@ -69,6 +69,12 @@ async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
     let answer = post(&url, PROTOBUF, &[], body.clone()).await?;
     assert_eq!(answer.status, 401);
     assert!(answer.header("www-authenticate").is_some());
+    assert_eq!(
+        answer.json()?["code"],
+        16,
+        "an OTLP Status: {}",
+        answer.text()
+    );
     let answer = post(
         &url,
         PROTOBUF,
@@ -97,7 +103,15 @@ async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
     assert_eq!(t.stored(Signal::Spans)?, 2);
 
     // The app: the API and /metrics need it, the health checks do not.
-    assert_eq!(get(&t.app_url("/api/v1/traces"), &[]).await?.status, 401);
+    let refused = get(&t.app_url("/api/v1/traces"), &[]).await?;
+    assert_eq!(refused.status, 401);
+    assert!(refused.header("www-authenticate").is_some());
+    assert_eq!(
+        refused.json()?["error"]["code"],
+        "unauthorized",
+        "the API's error body: {}",
+        refused.text()
+    );
     let traces = get(&t.app_url("/api/v1/traces"), &[("authorization", &bearer)]).await?;
     assert_eq!(traces.status, 200, "{}", traces.text());
     assert_eq!(get(&t.app_url("/metrics"), &[]).await?.status, 401);
