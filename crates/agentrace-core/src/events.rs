@@ -110,6 +110,17 @@ pub fn safety_violation(rule: &str, severity: Level, message: &str) {
     }
 }
 
+/// `budget.exceeded` (WARNING): a call to `model` was refused before it was sent.
+pub fn budget_exceeded(refused: &crate::budget::BudgetExceeded, model: &str) {
+    tracing::warn!(
+        agentrace.event = "budget.exceeded",
+        budget = refused.budget.as_str(),
+        scope = refused.scope.as_str(),
+        gen_ai.request.model = model,
+        "{refused}"
+    );
+}
+
 /// `llm.request` (DEBUG).
 pub fn llm_request(provider: &str, model: &str, message: &str) {
     tracing::debug!(

@@ -78,6 +78,7 @@ mod filter;
 mod layer;
 pub mod metrics;
 mod model;
+pub mod model_call;
 pub mod normalize;
 #[cfg(feature = "pipeline")]
 mod pipeline;

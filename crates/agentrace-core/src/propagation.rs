@@ -17,6 +17,8 @@ use std::fmt;
 
 #[cfg(feature = "pipeline")]
 use crate::layer::WithContext;
+#[cfg(feature = "pipeline")]
+use crate::model::Attribution;
 use crate::model::{ParseIdError, SpanId, TraceId};
 
 /// The propagated part of a span's context.
@@ -112,6 +114,22 @@ pub fn context_of(span: &tracing::Span) -> Option<TraceContext> {
                     sampled: state.sampled,
                 });
             });
+        }
+    });
+    out
+}
+
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+/// The inherited fields (agent, session, user, framework, …) of `span`, its own or its nearest
+/// ancestors', as its record will have them; `None` if it is not recorded by an
+/// [`AgentraceLayer`](crate::AgentraceLayer). What a budget check before a call is made
+/// against.
+pub fn attribution_of(span: &tracing::Span) -> Option<Attribution> {
+    let mut out = None;
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(with) = dispatch.downcast_ref::<WithContext>() {
+            out = (with.attribution)(dispatch, id);
         }
     });
     out

@@ -20,6 +20,8 @@ pub mod gen_ai {
     pub const RESPONSE_ID: &str = "gen_ai.response.id";
     /// Finish reasons (string array).
     pub const RESPONSE_FINISH_REASONS: &str = "gen_ai.response.finish_reasons";
+    /// Seconds from sending a streaming request to its first chunk.
+    pub const RESPONSE_TIME_TO_FIRST_CHUNK: &str = "gen_ai.response.time_to_first_chunk";
     /// Input tokens, cache-inclusive.
     pub const USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
     /// Output tokens, reasoning-inclusive.

@@ -32,8 +32,8 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use self::visit::{EventVisitor, SpanVisitor};
 use crate::model::{
-    Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode, Text, TraceId,
-    inherit, lacks_attribution,
+    Attribution, Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode,
+    Text, TraceId, inherit, lacks_attribution,
 };
 use crate::normalize::{KeyPlan, SpanNormalizer, dialect};
 use crate::now_unix_nano;
@@ -116,10 +116,14 @@ impl CallsitePlans {
 /// Runs a closure on the state of the span `Id` held by the subscriber behind a `Dispatch`.
 pub(crate) type ApplyToState = fn(&Dispatch, &Id, &mut dyn FnMut(&mut SpanState));
 
+/// The inherited fields of the span `Id`, its own or its nearest ancestors'.
+pub(crate) type AttributionOf = fn(&Dispatch, &Id) -> Option<Attribution>;
+
 /// Lets [`crate::propagation`] reach the state of a span through a `Dispatch`.
 #[derive(Clone, Copy)]
 pub(crate) struct WithContext {
     pub(crate) apply: ApplyToState,
+    pub(crate) attribution: AttributionOf,
     pub(crate) sampler: Sampler,
 }
 
@@ -137,6 +141,19 @@ where
     if let Some(state) = extensions.get_mut::<SpanState>() {
         f(state);
     }
+}
+
+fn attribution_of<S>(dispatch: &Dispatch, id: &Id) -> Option<Attribution>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = dispatch.downcast_ref::<S>()?.span(id)?;
+    let mut attribution = Attribution::default();
+    walk_ancestors(Some(span), |ancestor| {
+        attribution.inherit_from(&Attribution::of(ancestor));
+        attribution.is_complete()
+    });
+    Some(attribution)
 }
 
 /// A `tracing_subscriber` layer that records agent telemetry into a [`Pipeline`].
@@ -245,6 +262,7 @@ where
     fn on_layer(&mut self, _subscriber: &mut S) {
         self.with_context = Some(WithContext {
             apply: apply_to_state::<S>,
+            attribution: attribution_of::<S>,
             sampler: self.sampler,
         });
     }
