@@ -15,7 +15,13 @@
 //! | `jaeger` | no | `jaeger::builder()`: OTLP to Jaeger with W3C propagation (the deprecated `opentelemetry-jaeger` is not used; see `docs/backends.md`) |
 //! | `tiktoken` | yes | exact token counts for OpenAI models ([`tokenize`]); without it every count is an estimate |
 //! | `redact` | yes | masking of secrets (on by default) and personal data with regular expressions; without it nothing is masked |
-//! | `testing` | no | in-memory and faulty sinks, the sink conformance suite |
+//! | `testing` | no | in-memory and faulty sinks, the sink conformance suite, the adapter kit |
+//!
+//! Framework adapters, one feature each (their crates depend on `agentrace-core` only):
+//!
+//! | feature | adapter |
+//! |---|---|
+//! | `async-openai` | [`async_openai`]: async-openai's chat completions traced, priced, stopped before they spend |
 //!
 //! Each feature builds alone and with none (CI checks it).
 //!
@@ -48,9 +54,15 @@ mod init;
 #[cfg(feature = "redact")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub use agentrace_core::redact;
+/// Test support (feature `testing`): core's in-memory and faulty sinks, fixtures and sink
+/// conformance suite, and the adapter kit every framework adapter runs.
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub use agentrace_core::testing;
+pub mod testing {
+    #[doc(inline)]
+    pub use agentrace_adapter_kit as adapter;
+    pub use agentrace_core::testing::{Fault, FaultySink, MemorySink, conformance, fixtures};
+}
 pub use agentrace_core::{
     AgentraceLayer, AttributeValue, Attributes, Attribution, BoxError, BuildError, Cost, CostEntry,
     Event, EventKind, EventSink, ExportError, Filter, FlushError, InheritedField, InitError,
@@ -90,6 +102,12 @@ pub use agentrace_prometheus as prometheus;
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 #[doc(inline)]
 pub use agentrace_otlp as otlp;
+
+/// The async-openai adapter (feature `async-openai`).
+#[cfg(feature = "async-openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-openai")))]
+#[doc(inline)]
+pub use agentrace_async_openai as async_openai;
 
 /// The Jaeger backend: OTLP preset for Jaeger with W3C propagation (feature `jaeger`).
 #[cfg(feature = "jaeger")]

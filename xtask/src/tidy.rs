@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use crate::root;
 
 /// Which crates of ours each library crate may depend on (its `[dependencies]`, not its
-/// dev-dependencies). Core depends on nothing of ours; backends and the ingest on core (the
-/// OTLP and Prometheus backends also on `agentrace-otel`, the bridge to the OpenTelemetry SDK
-/// they share, and the Jaeger backend on the OTLP one it presets); the server and the CLI
-/// assemble them; the facade only re-exports. A new edge is a decision: add it here.
+/// dev-dependencies). Core depends on nothing of ours; backends, framework adapters and the
+/// ingest on core (the OTLP and Prometheus backends also on `agentrace-otel`, the bridge to the
+/// OpenTelemetry SDK they share, and the Jaeger backend on the OTLP one it presets); the adapter
+/// kit on core and the fake provider it serves; the server and the CLI assemble them; the
+/// facade only re-exports. A new edge is a decision: add it here.
 const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-core", &[]),
     ("agentrace-file", &["agentrace-core"]),
@@ -26,6 +27,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-jaeger", &["agentrace-core", "agentrace-otlp"]),
     ("agentrace-loadgen", &[]),
     ("agentrace-fake-openai", &[]),
+    ("agentrace-async-openai", &["agentrace-core"]),
+    (
+        "agentrace-adapter-kit",
+        &["agentrace-core", "agentrace-fake-openai"],
+    ),
     (
         "agentrace-server",
         &[
@@ -55,6 +61,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-prometheus",
             "agentrace-otlp",
             "agentrace-jaeger",
+            "agentrace-async-openai",
+            "agentrace-adapter-kit",
         ],
     ),
 ];
@@ -83,12 +91,14 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The manifests of the workspace's crates: the facade and `crates/*`.
+/// The manifests of the workspace's crates: the facade, `crates/*` and `crates/adapters/*`.
 fn manifests() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("agentrace".to_owned(), read(&root().join("Cargo.toml")));
-    for entry in std::fs::read_dir(root().join("crates"))
-        .into_iter()
+    let crates = root().join("crates");
+    for entry in [crates.clone(), crates.join("adapters")]
+        .iter()
+        .flat_map(std::fs::read_dir)
         .flatten()
         .flatten()
     {

@@ -188,12 +188,17 @@ pub struct ModelCall {
 }
 
 impl ModelCall {
-    /// Opens the call's LLM span (a child of the current span) and, with a `gate`, admits the
-    /// call or refuses it before anything is sent.
+    /// With a `gate`, admits the call or refuses it before anything is sent (no span is left
+    /// for a refused call: a `budget.exceeded` event says what happened); then opens the call's
+    /// LLM span, a child of the current span.
     pub fn start(
         request: &ModelRequest<'_>,
         gate: Option<&BudgetGate>,
     ) -> Result<Self, BudgetExceeded> {
+        let held = match gate {
+            None => None,
+            Some(gate) => Some(admit(gate, request)?),
+        };
         let span = spans::llm(request.provider, request.model);
         if capture::message_content() {
             span.record(
@@ -201,10 +206,12 @@ impl ModelCall {
                 input_messages(request.messages).as_str(),
             );
         }
-        let held = match gate {
-            None => None,
-            Some(gate) => Some(admit(&span, gate, request)?),
-        };
+        if let Some(held) = &held
+            && let Some(span_id) = recorded_span_id(&span)
+        {
+            // The span's priced record settles it.
+            held.gate.budgets.attach(held.reservation, span_id);
+        }
         Ok(Self {
             span,
             provider: request.provider.to_owned(),
@@ -261,7 +268,7 @@ impl ModelCall {
                 .and_then(|usage| held.gate.cost(&self.provider, model, usage));
             match actual {
                 // The recorded span's price settles it.
-                Some(_) if recorded_by_agentrace(&self.span) => {}
+                Some(_) if recorded_span_id(&self.span).is_some() => {}
                 Some(cost) => held.gate.budgets.settle(held.reservation, cost),
                 // Unknown usage: the estimate is the best figure there is.
                 None => held.gate.budgets.settle(held.reservation, held.estimate),
@@ -290,16 +297,11 @@ impl Drop for ModelCall {
     }
 }
 
-/// Checks `request` against the gate's budgets inside `span` (so that the span's priced record
-/// settles the reservation).
-fn admit(
-    span: &Span,
-    gate: &BudgetGate,
-    request: &ModelRequest<'_>,
-) -> Result<Held, BudgetExceeded> {
+/// Checks `request` against the gate's budgets, as part of the current span's work (its
+/// agent, session, user and framework).
+fn admit(gate: &BudgetGate, request: &ModelRequest<'_>) -> Result<Held, BudgetExceeded> {
     let estimate = gate.estimate(request).unwrap_or(Usd::ZERO);
-    let _inside = span.enter();
-    let attribution = attributes_around(span);
+    let attribution = attributes_around(&Span::current());
     let cx = CallContext {
         session: attribution.as_ref().and_then(|a| a.session_id.as_deref()),
         agent: attribution.as_ref().and_then(|a| a.agent_name.as_deref()),
@@ -307,7 +309,7 @@ fn admit(
         model: Some(request.model),
         user: attribution.as_ref().and_then(|a| a.user_id.as_deref()),
     };
-    match gate.budgets.check(&cx, estimate) {
+    match gate.budgets.reserve(&cx, estimate) {
         Ok(reservation) => Ok(Held {
             gate: gate.clone(),
             reservation,
@@ -330,14 +332,18 @@ fn attributes_around(_: &Span) -> Option<crate::model::Attribution> {
     None
 }
 
+/// The id of `span` when an agentrace layer records it (sampled), whose priced record then
+/// reaches the budgets.
 #[cfg(feature = "pipeline")]
-fn recorded_by_agentrace(span: &Span) -> bool {
-    crate::propagation::context_of(span).is_some_and(|cx| cx.sampled)
+fn recorded_span_id(span: &Span) -> Option<crate::model::SpanId> {
+    crate::propagation::context_of(span)
+        .filter(|cx| cx.sampled)
+        .map(|cx| cx.span_id)
 }
 
 #[cfg(not(feature = "pipeline"))]
-fn recorded_by_agentrace(_: &Span) -> bool {
-    false
+fn recorded_span_id(_: &Span) -> Option<crate::model::SpanId> {
+    None
 }
 
 /// `gen_ai.input.messages`: OTel GenAI's JSON form of `messages`.

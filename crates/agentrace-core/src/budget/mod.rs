@@ -398,12 +398,31 @@ impl Budgets {
         cx: &CallContext<'_>,
         estimate: Usd,
     ) -> Result<ReservationId, BudgetExceeded> {
-        let now = (self.clock)();
         // The span it is made in, whose priced record settles it (only the layer knows it).
         #[cfg(feature = "pipeline")]
         let span = crate::propagation::current().map(|c| c.span_id);
         #[cfg(not(feature = "pipeline"))]
         let span = None;
+        self.reserve_for(cx, estimate, span)
+    }
+
+    /// [`Budgets::check`] tied to no span: the reservation is settled by [`Budgets::settle`],
+    /// or by the record of a span it is [attached](Budgets::attach) to.
+    pub fn reserve(
+        &self,
+        cx: &CallContext<'_>,
+        estimate: Usd,
+    ) -> Result<ReservationId, BudgetExceeded> {
+        self.reserve_for(cx, estimate, None)
+    }
+
+    fn reserve_for(
+        &self,
+        cx: &CallContext<'_>,
+        estimate: Usd,
+        span: Option<SpanId>,
+    ) -> Result<ReservationId, BudgetExceeded> {
+        let now = (self.clock)();
         let mut state = self.lock();
         self.expire(&mut state, now);
         let mut keys = Vec::new();
@@ -446,6 +465,23 @@ impl Budgets {
             },
         );
         Ok(ReservationId(id))
+    }
+
+    /// Makes `span`'s priced record settle `reservation` (made before the span existed, e.g. by
+    /// a check that must not leave a span behind when it refuses). Has no effect on a
+    /// reservation already settled, released or attached.
+    pub fn attach(&self, reservation: ReservationId, span: SpanId) {
+        let mut state = self.lock();
+        let attached = match state.reservations.get_mut(&reservation.0) {
+            Some(r) if r.span.is_none() => {
+                r.span = Some(span);
+                true
+            }
+            _ => false,
+        };
+        if attached {
+            state.by_span.insert(span, reservation.0);
+        }
     }
 
     /// Settles a reservation with the call's actual cost. Settling twice has no effect.

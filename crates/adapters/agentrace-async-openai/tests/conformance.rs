@@ -1,0 +1,69 @@
+//! The adapter kit's conformance suite over real async-openai calls to the kit's fake
+//! provider: plain, streamed with and without usage, tool calls, a 429 after async-openai's
+//! retries, a budget stop that sends nothing, settlement, and many agents at once.
+
+use std::sync::Arc;
+
+use agentrace_adapter_kit::{Adapter, ChatCall, Outcome, Streaming, conformance};
+use agentrace_core::budget::Budgets;
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::types::chat::{
+    ChatCompletionRequestUserMessage, ChatCompletionStreamOptions, CreateChatCompletionRequest,
+};
+use futures_util::StreamExt;
+
+#[derive(Debug)]
+struct AsyncOpenAi;
+
+impl AsyncOpenAi {
+    async fn call(call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Result<(), OpenAIError> {
+        let mut http = agentrace_async_openai::traced(reqwest::Client::new());
+        if let Some(budgets) = budgets {
+            http = http.budgets(budgets);
+        }
+        let config = OpenAIConfig::new()
+            .with_api_base(&call.base_url)
+            .with_api_key("test-key");
+        let client = Client::with_config(config).with_http_service(http);
+        let mut request = CreateChatCompletionRequest {
+            model: call.model.clone(),
+            messages: vec![ChatCompletionRequestUserMessage::from(call.prompt.as_str()).into()],
+            ..CreateChatCompletionRequest::default()
+        };
+        if call.streaming == Streaming::No {
+            client.chat().create(request).await?;
+            return Ok(());
+        }
+        if call.streaming == Streaming::WithUsage {
+            request.stream_options = Some(ChatCompletionStreamOptions {
+                include_usage: Some(true),
+                ..ChatCompletionStreamOptions::default()
+            });
+        }
+        let mut stream = client.chat().create_stream(request).await?;
+        while let Some(chunk) = stream.next().await {
+            chunk?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Adapter for AsyncOpenAi {
+    async fn chat(&self, call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Outcome {
+        match Self::call(call, budgets).await {
+            Ok(()) => Outcome::Answered,
+            Err(error) => match agentrace_async_openai::budget_exceeded(&error) {
+                Some(refused) => Outcome::Refused(refused.clone()),
+                None => Outcome::Failed(error.to_string()),
+            },
+        }
+    }
+}
+
+#[tokio::test]
+async fn async_openai_passes_the_adapter_kit() {
+    conformance(&AsyncOpenAi).await;
+}
