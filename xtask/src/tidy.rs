@@ -290,7 +290,8 @@ fn public_names(root_module: &str) -> BTreeSet<String> {
         let end = tail.find(';').unwrap_or(tail.len());
         let item = &tail[..end];
         if let Some(module) = item.strip_prefix("mod ") {
-            names.insert(module.trim().to_owned());
+            let name = module.split(|c: char| c.is_whitespace() || c == '{').next();
+            names.insert(name.unwrap_or_default().to_owned());
         } else if let Some(path) = item.strip_prefix("use ") {
             let list = path.rsplit_once('{').map_or(path, |(_, list)| list);
             for name in list.split(',') {
