@@ -22,6 +22,7 @@
 //! | feature | adapter |
 //! |---|---|
 //! | `async-openai` | [`async_openai`]: async-openai's chat completions traced, priced, stopped before they spend |
+//! | `genai` | [`genai`]: genai's chats (whole and streamed) traced, priced, stopped before they spend |
 //!
 //! Each feature builds alone and with none (CI checks it).
 //!
@@ -108,6 +109,12 @@ pub use agentrace_otlp as otlp;
 #[cfg_attr(docsrs, doc(cfg(feature = "async-openai")))]
 #[doc(inline)]
 pub use agentrace_async_openai as async_openai;
+
+/// The genai adapter (feature `genai`).
+#[cfg(feature = "genai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "genai")))]
+#[doc(inline)]
+pub use agentrace_genai as genai;
 
 /// The Jaeger backend: OTLP preset for Jaeger with W3C propagation (feature `jaeger`).
 #[cfg(feature = "jaeger")]

@@ -28,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-loadgen", &[]),
     ("agentrace-fake-openai", &[]),
     ("agentrace-async-openai", &["agentrace-core"]),
+    ("agentrace-genai", &["agentrace-core"]),
     (
         "agentrace-adapter-kit",
         &["agentrace-core", "agentrace-fake-openai"],
@@ -62,6 +63,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-otlp",
             "agentrace-jaeger",
             "agentrace-async-openai",
+            "agentrace-genai",
             "agentrace-adapter-kit",
         ],
     ),
