@@ -238,7 +238,10 @@ pub(crate) async fn send(
     headers: &[(&str, &str)],
     body: Vec<u8>,
 ) -> Result<Answer> {
-    let mut request = reqwest::Client::new().request(method, url).body(body);
+    // Answers as sent: another crate of the workspace (genai) turns on reqwest's gzip
+    // feature, which would otherwise decompress them and drop `Content-Encoding`.
+    let client = reqwest::Client::builder().no_gzip().build()?;
+    let mut request = client.request(method, url).body(body);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
