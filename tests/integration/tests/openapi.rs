@@ -63,8 +63,11 @@ async fn schemathesis_finds_no_failure_in_any_operation() {
                 "/api/v1/live",
                 "--max-examples",
                 MAX_EXAMPLES,
+                // One worker: with two threads, Python 3.11's `ast` module fails now and then
+                // inside Schemathesis's coverage phase ("AST constructor recursion depth
+                // mismatch", a CPython 3.11 race), an error of the tool, not of the server.
                 "--workers",
-                "2",
+                "1",
                 "--request-timeout",
                 "30",
                 "--no-color",
