@@ -126,6 +126,8 @@ pub mod openinference {
     /// Free-form metadata, a JSON object as a string (LangChain run metadata, LangGraph's
     /// `langgraph_node`, …).
     pub const METADATA: &str = "metadata";
+    /// The id of the span's node in the execution graph (CrewAI: the agent's role).
+    pub const GRAPH_NODE_ID: &str = "graph.node.id";
 }
 
 /// OpenLLMetry / Traceloop.

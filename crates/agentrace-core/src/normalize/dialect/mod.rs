@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `agentrace` | agentrace's own export | cost from `gen_ai.usage.cost` / `agentrace.cost.*` |
 //! | `otel` | OTel GenAI, current (v1.37+) and legacy names | agent and tool names from `invoke_agent {name}` / `execute_tool {name}` span names |
-//! | `openinference` | OpenInference (Arize Phoenix) | `AGENT`/`TOOL` names from the span name; LangGraph from run metadata |
+//! | `openinference` | OpenInference (Arize Phoenix) | `AGENT` names from `graph.node.id` (CrewAI), `AGENT`/`TOOL` names from the span name; LangGraph from run metadata |
 //! | `traceloop` | OpenLLMetry / Traceloop | names from `{entity}.{kind}` span names |
 //! | `vercel` | Vercel AI SDK (`ai.*`) | v6 uncached input; framework |
 //! | `langfuse` | Langfuse attributes | `usage_details`, observation level, observation names |
