@@ -10,6 +10,10 @@
 #                OpenLLMetry/traceloop-sdk, OpenLIT), a virtualenv each (their pins conflict)
 #                from tests/integration/python/instrumentations/NAME.txt, at
 #                ${AGENTRACE_INSTRUMENTATION_VENVS:-target/instrumentation-venvs}/NAME
+#   frameworks   real Python agent frameworks with their OpenInference instrumentations
+#                (LangGraph, the OpenAI Agents SDK, CrewAI), a virtualenv each (their pins
+#                conflict) from tests/integration/python/frameworks/NAME.txt, at
+#                ${AGENTRACE_FRAMEWORK_VENVS:-target/framework-venvs}/NAME
 #   schemathesis Schemathesis (PyPI, pinned in tests/integration/python/schemathesis/requirements.txt),
 #                for the API's property-based tests, in a virtualenv at
 #                ${AGENTRACE_SCHEMATHESIS_VENV:-target/schemathesis-venv}
@@ -94,6 +98,10 @@ install_python_clients() {
     local venvs requirements
     venvs="${AGENTRACE_INSTRUMENTATION_VENVS:-$root/target/instrumentation-venvs}"
     for requirements in "$root"/tests/integration/python/instrumentations/*.txt; do
+        python_venv "$venvs/$(basename "$requirements" .txt)" "$requirements"
+    done
+    venvs="${AGENTRACE_FRAMEWORK_VENVS:-$root/target/framework-venvs}"
+    for requirements in "$root"/tests/integration/python/frameworks/*.txt; do
         python_venv "$venvs/$(basename "$requirements" .txt)" "$requirements"
     done
     python_venv "${AGENTRACE_SCHEMATHESIS_VENV:-$root/target/schemathesis-venv}" \

@@ -362,12 +362,14 @@ const INTEGRATION_CRATE: &str = "agentrace-integration";
 fn integration() -> Result<(), String> {
     let venv = target_dir().join("integration-venv");
     let instrumentation_venvs = target_dir().join("instrumentation-venvs");
+    let framework_venvs = target_dir().join("framework-venvs");
     let schemathesis_venv = target_dir().join("schemathesis-venv");
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
         .env("AGENTRACE_VENV", &venv)
         .env("AGENTRACE_INSTRUMENTATION_VENVS", &instrumentation_venvs)
+        .env("AGENTRACE_FRAMEWORK_VENVS", &framework_venvs)
         .env("AGENTRACE_SCHEMATHESIS_VENV", &schemathesis_venv)
         .current_dir(root());
     step("integration: install test dependencies", install)?;
@@ -411,6 +413,7 @@ fn integration() -> Result<(), String> {
         .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
         .env("AGENTRACE_PYTHON", venv.join("bin").join("python"))
         .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs)
+        .env("AGENTRACE_FRAMEWORK_VENVS", framework_venvs)
         .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv);
     step("integration: the suite", suite)?;
 

@@ -100,6 +100,14 @@ pub fn instrumentation_python(name: &str) -> Option<std::path::PathBuf> {
     Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
 }
 
+/// The Python of the virtualenv `name` holding an agent framework and its instrumentation
+/// (`tests/integration/python/frameworks/NAME.txt`): under `AGENTRACE_FRAMEWORK_VENVS` (set by
+/// `cargo xtask integration`), else `target/framework-venvs`; `None` if it is not installed.
+pub fn framework_python(name: &str) -> Option<std::path::PathBuf> {
+    let venvs = from_env_or("AGENTRACE_FRAMEWORK_VENVS", &["target", "framework-venvs"]);
+    Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
+}
+
 /// The virtualenv with Schemathesis: `AGENTRACE_SCHEMATHESIS_VENV` (set by `cargo xtask
 /// integration`), else `target/schemathesis-venv`; `None` if it is not installed.
 pub fn schemathesis_venv() -> Option<std::path::PathBuf> {
