@@ -11,11 +11,8 @@
 //! `OPENAI_API_KEY`, `OPENAI_MODEL`) it talks to that provider instead (an `https` URL needs
 //! async-openai's TLS feature, e.g. `rustls`, in your application).
 
-use std::sync::Arc;
-
-use agentrace::budget::{Budget, Budgets, Period, Scope};
-use agentrace::{Usd, spans};
-use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
+use agentrace::spans;
+use agentrace_fake_openai::FakeOpenAi;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
@@ -24,17 +21,14 @@ use async_openai::types::chat::{
 use futures_util::StreamExt;
 use tracing::Instrument;
 
+#[path = "support/mod.rs"]
+mod support;
+
 type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    // A cent a day for each agent.
-    let budgets = Arc::new(Budgets::new(vec![Budget::new(
-        "per-agent",
-        Scope::Agent,
-        Period::Day,
-        Usd::from_dollars(0.01),
-    )]));
+    let budgets = support::adapters::a_cent_per_agent();
     let guard = agentrace::init()
         .service_name("async-openai-agent")
         .sqlite("agentrace-data/async-openai.db")
@@ -56,17 +50,8 @@ async fn main() -> Result<(), Error> {
     spans::set_session(&agent, "async-openai-example");
     run(&client, &model).instrument(agent).await?;
 
-    for status in budgets.status() {
-        println!(
-            "budget {} for {}: {} spent of {}",
-            status.budget, status.scope, status.spent, status.limit
-        );
-    }
     guard.shutdown()?;
-    if let Some(fake) = fake {
-        println!("requests the provider received: {}", fake.request_count());
-        fake.shutdown().await;
-    }
+    support::adapters::report(&budgets, fake).await;
     println!("wrote agentrace-data/async-openai.db");
     Ok(())
 }
@@ -115,22 +100,11 @@ async fn run(client: &Client<OpenAIConfig>, model: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `OPENAI_BASE_URL` if set, else a local fake provider with two replies scripted.
+/// `OPENAI_BASE_URL` if set, else a local fake provider.
 async fn provider() -> Result<(String, Option<FakeOpenAi>), Error> {
     if let Ok(url) = std::env::var("OPENAI_BASE_URL") {
         return Ok((url, None));
     }
-    let fake = FakeOpenAi::start().await?;
-    fake.script([
-        Reply::text(
-            "The Belém Tower, the Alfama and the Gulbenkian.",
-            Usage::new(14, 12),
-        )
-        .responding_as("gpt-4o-mini-2024-07-18"),
-        Reply::text(
-            "Comfortable shoes, a light jacket, sunscreen.",
-            Usage::new(29, 10),
-        ),
-    ]);
+    let fake = support::adapters::fake_provider().await?;
     Ok((fake.base_url(), Some(fake)))
 }

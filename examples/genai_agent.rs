@@ -12,28 +12,22 @@
 //! `ANTHROPIC_API_KEY`, …; `GENAI_MODEL` picks the model; `https` endpoints need genai's TLS
 //! feature in your application).
 
-use std::sync::Arc;
-
-use agentrace::budget::{Budget, Budgets, Period, Scope};
 use agentrace::genai::{Error as TracedError, TracedClient};
-use agentrace::{Usd, spans};
-use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
+use agentrace::spans;
 use futures_util::StreamExt;
 use genai::chat::{ChatMessage, ChatOptions, ChatRequest, ChatStreamEvent};
 use genai::resolver::{AuthData, Endpoint, ServiceTargetResolver};
 use genai::{Client, ServiceTarget};
 use tracing::Instrument;
 
+#[path = "support/mod.rs"]
+mod support;
+
 type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let budgets = Arc::new(Budgets::new(vec![Budget::new(
-        "per-agent",
-        Scope::Agent,
-        Period::Day,
-        Usd::from_dollars(0.01),
-    )]));
+    let budgets = support::adapters::a_cent_per_agent();
     let guard = agentrace::init()
         .service_name("genai-agent")
         .sqlite("agentrace-data/genai.db")
@@ -43,7 +37,7 @@ async fn main() -> Result<(), Error> {
     let fake = if std::env::var_os("OPENAI_BASE_URL").is_some() {
         None
     } else {
-        Some(fake_provider().await?)
+        Some(support::adapters::fake_provider().await?)
     };
     let inner = match &fake {
         Some(fake) => to_local(&fake.base_url())?,
@@ -57,17 +51,8 @@ async fn main() -> Result<(), Error> {
     spans::set_session(&agent, "genai-example");
     run(&client, &model).instrument(agent).await?;
 
-    for status in budgets.status() {
-        println!(
-            "budget {} for {}: {} spent of {}",
-            status.budget, status.scope, status.spent, status.limit
-        );
-    }
     guard.shutdown()?;
-    if let Some(fake) = fake {
-        println!("requests the provider received: {}", fake.request_count());
-        fake.shutdown().await;
-    }
+    support::adapters::report(&budgets, fake).await;
     println!("wrote agentrace-data/genai.db");
     Ok(())
 }
@@ -122,21 +107,4 @@ fn to_local(base_url: &str) -> Result<Client, Error> {
     Ok(Client::builder()
         .with_service_target_resolver(resolver)
         .build()?)
-}
-
-/// A local fake provider with two replies scripted.
-async fn fake_provider() -> Result<FakeOpenAi, Error> {
-    let fake = FakeOpenAi::start().await?;
-    fake.script([
-        Reply::text(
-            "The Belém Tower, the Alfama and the Gulbenkian.",
-            Usage::new(14, 12),
-        )
-        .responding_as("gpt-4o-mini-2024-07-18"),
-        Reply::text(
-            "Comfortable shoes, a light jacket, sunscreen.",
-            Usage::new(29, 10),
-        ),
-    ]);
-    Ok(fake)
 }

@@ -1,8 +1,10 @@
-//! What the examples share: the simulated workflow and a flag reader. Include it with
+//! What the examples share: the simulated workflow, a flag reader, and the adapter examples'
+//! budget, fake provider and report. Include it with
 //! `#[path = "support/mod.rs"] mod support;`.
 
 #![allow(dead_code)] // each example uses what it needs
 
+pub(crate) mod adapters;
 pub(crate) mod workflow;
 
 /// The value after `--name` on the command line, if given.

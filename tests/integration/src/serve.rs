@@ -40,6 +40,23 @@ pub async fn get_json(url: &str) -> (u16, Json) {
     (status, serde_json::from_slice(&body).unwrap_or(Json::Null))
 }
 
+/// The one group of `GET /api/v1/cost?group_by={group_by}&service={service}`: a service whose
+/// spend must all fall in one group (one agent, one session…).
+///
+/// # Panics
+/// When the answer is not 200 or has another number of groups than one.
+pub async fn one_cost_group(server: &RunningServer, group_by: &str, service: &str) -> Json {
+    let (status, cost) = get_json(&api(
+        server,
+        &format!("/cost?group_by={group_by}&service={service}"),
+    ))
+    .await;
+    assert_eq!(status, 200, "{cost}");
+    let rows = cost["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{service}: all spend in one group: {cost}");
+    rows[0].clone()
+}
+
 /// The spans of a trace, through `GET /api/v1/traces/{id}`.
 ///
 /// # Panics

@@ -11,7 +11,7 @@ use agentrace_core::{SpanKind, SpanRecord, TokenUsage};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::framework_python;
 use agentrace_integration::serve::{
-    api, assert_attributed, get_json, installed, run_python, start, trace_spans,
+    assert_attributed, installed, one_cost_group, run_python, start, trace_spans,
 };
 use agentrace_server::RunningServer;
 
@@ -158,21 +158,14 @@ async fn check(
         dump()
     );
     let service = run["service"].as_str().expect("service");
-    let (status, cost) = get_json(&api(
-        server,
-        &format!("/cost?group_by=agent,framework,session,user&service={service}"),
-    ))
-    .await;
-    assert_eq!(status, 200, "{cost}");
-    let rows = cost["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 1, "{framework}: all spend in one group: {cost}");
-    let keys = &rows[0]["keys"];
-    assert_eq!(keys["agent"], run["agent"], "{cost}");
-    assert_eq!(keys["framework"], framework, "{cost}");
-    assert_eq!(keys["session"], run["session"], "{cost}");
-    assert_eq!(keys["user"], run["user"], "{cost}");
-    assert_eq!(rows[0]["calls"], replies.len(), "{cost}");
-    assert_eq!(rows[0]["priced"], replies.len(), "{cost}");
+    let group = one_cost_group(server, "agent,framework,session,user", service).await;
+    let keys = &group["keys"];
+    assert_eq!(keys["agent"], run["agent"], "{framework}: {group}");
+    assert_eq!(keys["framework"], framework, "{group}");
+    assert_eq!(keys["session"], run["session"], "{group}");
+    assert_eq!(keys["user"], run["user"], "{group}");
+    assert_eq!(group["calls"], replies.len(), "{group}");
+    assert_eq!(group["priced"], replies.len(), "{group}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,7 @@ use agentrace_core::{SpanKind, SpanRecord, TokenUsage};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::instrumentation_python;
 use agentrace_integration::serve::{
-    api, assert_attributed, get_json, installed, run_python, start, trace_spans,
+    assert_attributed, installed, one_cost_group, run_python, start, trace_spans,
 };
 use agentrace_server::RunningServer;
 
@@ -220,19 +220,11 @@ async fn check(
         dump()
     );
     let service = run["service"].as_str().expect("service");
-    let (status, cost) = get_json(&api(
-        server,
-        &format!("/cost?group_by=agent&service={service}"),
-    ))
-    .await;
-    assert_eq!(status, 200, "{cost}");
-    let rows = cost["rows"].as_array().expect("rows");
+    let group = one_cost_group(server, "agent", service).await;
     assert_eq!(
-        rows.len(),
-        1,
-        "{instrumentation}: all spend is the agent's: {cost}"
+        group["keys"]["agent"], run["agent"],
+        "{instrumentation}: {group}"
     );
-    assert_eq!(rows[0]["keys"]["agent"], run["agent"], "{cost}");
     Some(spans)
 }
 
