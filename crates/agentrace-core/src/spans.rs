@@ -1,9 +1,10 @@
 //! One-line helpers for agent, LLM and tool spans, following OTel GenAI span names.
 //!
 //! Each returns a plain [`tracing::Span`] with every field agentrace may record later declared
-//! up front (`tracing` ignores `record` calls for undeclared fields), so
-//! [`record_usage`], [`set_session`] and friends work on them. Spans made with `info_span!`
-//! work just as well when they declare the fields they record.
+//! up front, so [`record_usage`], [`set_session`] and friends reach every subscriber. On any
+//! other span (`info_span!`, `#[instrument]`, a framework's) they record what the span did not
+//! declare straight into agentrace's record ([`set_attribute`]): `tracing` itself ignores
+//! `record` calls for undeclared fields.
 //!
 //! ```
 //! use agentrace_core::{spans, TokenUsage};
@@ -20,7 +21,7 @@
 use tracing::Span;
 use tracing::field::Empty;
 
-use crate::model::TokenUsage;
+use crate::model::{AttributeValue, TokenUsage};
 use crate::semconv::{agentrace, gen_ai, openinference, otel};
 
 /// An `invoke_agent {name}` span (kind agent).
@@ -95,7 +96,7 @@ pub fn tool(name: &str) -> Span {
 /// Records token usage on an LLM span. Zero counts are not recorded.
 pub fn record_usage(span: &Span, usage: &TokenUsage) {
     for (field, value) in usage.attributes() {
-        span.record(field, value);
+        set_attribute(span, field, i64::try_from(value).unwrap_or(i64::MAX));
     }
 }
 
@@ -106,32 +107,71 @@ pub fn record_usage_on_current(usage: &TokenUsage) {
 
 /// Records the model that answered.
 pub fn record_response_model(span: &Span, model: &str) {
-    span.record(gen_ai::RESPONSE_MODEL, model);
+    set_attribute(span, gen_ai::RESPONSE_MODEL, model);
 }
 
 /// Sets the session (conversation) id; descendants and events inherit it.
 pub fn set_session(span: &Span, session_id: &str) {
-    span.record(gen_ai::CONVERSATION_ID, session_id);
+    set_attribute(span, gen_ai::CONVERSATION_ID, session_id);
 }
 
 /// Sets the end-user id; descendants inherit it.
 pub fn set_user(span: &Span, user_id: &str) {
-    span.record(openinference::USER_ID, user_id);
+    set_attribute(span, openinference::USER_ID, user_id);
 }
 
 /// Sets the correlation id; descendants and events inherit it.
 pub fn set_correlation_id(span: &Span, correlation_id: &str) {
-    span.record(agentrace::CORRELATION_ID, correlation_id);
+    set_attribute(span, agentrace::CORRELATION_ID, correlation_id);
 }
 
 /// Sets the agent framework; descendants and events inherit it.
 pub fn set_framework(span: &Span, framework: &str) {
-    span.record(agentrace::FRAMEWORK, framework);
+    set_attribute(span, agentrace::FRAMEWORK, framework);
 }
 
 /// Marks the span failed with a low-cardinality error type and a message.
 pub fn set_error(span: &Span, error_type: &str, message: &str) {
-    span.record(gen_ai::ERROR_TYPE, error_type);
-    span.record(otel::STATUS_CODE, "ERROR");
-    span.record(otel::STATUS_MESSAGE, message);
+    set_attribute(span, gen_ai::ERROR_TYPE, error_type);
+    set_attribute(span, otel::STATUS_CODE, "ERROR");
+    set_attribute(span, otel::STATUS_MESSAGE, message);
+}
+
+/// Records `key` on `span`, declared or not: a field the span declared through `tracing` (every
+/// subscriber sees it), any other straight into the record an agentrace layer keeps of the span
+/// (normalized like a declared field of that name; other subscribers do not see it), as
+/// tracing-opentelemetry's `set_attribute` does. Returns whether it was recorded: `false` for
+/// an undeclared key on a span no agentrace layer records.
+pub fn set_attribute(span: &Span, key: &str, value: impl Into<AttributeValue>) -> bool {
+    let value = value.into();
+    if span.field(key).is_some() {
+        match &value {
+            AttributeValue::String(text) => span.record(key, text.as_str()),
+            AttributeValue::I64(n) => span.record(key, *n),
+            AttributeValue::F64(x) => span.record(key, *x),
+            AttributeValue::Bool(b) => span.record(key, *b),
+            other => span.record(key, other.to_string().as_str()),
+        };
+        return true;
+    }
+    record_undeclared(span, key, value)
+}
+
+#[cfg(feature = "pipeline")]
+fn record_undeclared(span: &Span, key: &str, value: AttributeValue) -> bool {
+    let mut done = false;
+    span.with_subscriber(|(id, dispatch)| {
+        if let Some(with) = dispatch.downcast_ref::<crate::layer::WithContext>() {
+            (with.apply)(dispatch, id, &mut |state| {
+                state.set_attribute(key, value.clone());
+                done = true;
+            });
+        }
+    });
+    done
+}
+
+#[cfg(not(feature = "pipeline"))]
+fn record_undeclared(_: &Span, _: &str, _: AttributeValue) -> bool {
+    false
 }

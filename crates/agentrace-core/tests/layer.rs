@@ -423,3 +423,46 @@ fn record_usage_records_every_count_the_llm_span_declares() -> TestResult {
     assert_eq!(spans[0].usage, usage);
     Ok(())
 }
+
+#[test]
+fn the_helpers_record_on_spans_that_declared_nothing() -> TestResult {
+    let h = harness()?;
+    let usage = TokenUsage::new(1_200, 300);
+    let recorded = h.run(|| {
+        // A framework's own span: none of the fields below declared.
+        let call = tracing::info_span!("completion", gen_ai.operation.name = "chat");
+        spans::set_session(&call, "s-7");
+        spans::set_user(&call, "u-3");
+        spans::record_usage(&call, &usage);
+        spans::record_response_model(&call, "gpt-4o-2024-08-06");
+        spans::set_error(&call, "429", "rate limited");
+        spans::set_attribute(&call, "gen_ai.response.time_to_first_chunk", 0.25)
+            && spans::set_attribute(&call, "app.retries", 2_i64)
+    });
+    // Outside any agentrace layer an undeclared key is not recorded.
+    let outside = spans::set_attribute(&tracing::info_span!("elsewhere"), "app.retries", 1_i64);
+    let spans = h.spans()?;
+    let call = find(&spans, "completion");
+    assert!(recorded && !outside);
+    assert_eq!(call.kind, SpanKind::Llm);
+    assert_eq!(call.usage, usage);
+    assert_eq!(call.session_id.as_deref(), Some("s-7"));
+    assert_eq!(call.user_id.as_deref(), Some("u-3"));
+    assert_eq!(call.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
+    assert_eq!(call.status.code, StatusCode::Error);
+    assert_eq!(
+        call.attributes.get("error.type").and_then(|v| v.as_str()),
+        Some("429")
+    );
+    assert_eq!(
+        call.attributes
+            .get("gen_ai.response.time_to_first_chunk")
+            .and_then(|v| v.as_f64()),
+        Some(0.25)
+    );
+    assert_eq!(
+        call.attributes.get("app.retries").and_then(|v| v.as_i64()),
+        Some(2)
+    );
+    Ok(())
+}

@@ -32,8 +32,8 @@ use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use self::visit::{EventVisitor, SpanVisitor};
 use crate::model::{
-    Attribution, Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus, StatusCode,
-    Text, TraceId, inherit, lacks_attribution,
+    AttributeValue, Attribution, Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus,
+    StatusCode, Text, TraceId, inherit, lacks_attribution,
 };
 use crate::normalize::{KeyPlan, SpanNormalizer, dialect};
 use crate::now_unix_nano;
@@ -48,6 +48,16 @@ pub(crate) struct SpanState {
     plans: Plans,
     pub(crate) sampled: bool,
     error_event: Option<String>,
+}
+
+impl SpanState {
+    /// Records an attribute the span's callsite may not have declared, as a declared field of
+    /// that name would have been recorded (normalized when it is a name agentrace reads).
+    pub(crate) fn set_attribute(&mut self, key: &str, value: AttributeValue) {
+        if !self.normalizer.offer_value(&mut self.record, key, &value) {
+            self.record.attributes.insert(key.to_owned(), value);
+        }
+    }
 }
 
 /// What the layer precomputes once per callsite: the plans of its fields (by field index) and
