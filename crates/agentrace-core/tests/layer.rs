@@ -466,3 +466,54 @@ fn the_helpers_record_on_spans_that_declared_nothing() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_call_around_a_recorded_call_is_an_aggregate_and_not_billed() -> TestResult {
+    let memory = MemorySink::new();
+    let pipeline = Pipeline::builder()
+        .with_processor(agentrace_core::cost::PriceProcessor::new(
+            std::sync::Arc::new(agentrace_core::cost::PriceTable::builtin()),
+        ))
+        .with_sink(memory.clone())
+        .build()?;
+    let dispatch = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(AgentraceLayer::new(pipeline.clone(), Resource::new("t"))),
+    );
+    tracing::dispatcher::with_default(&dispatch, || {
+        let agent = spans::agent("a").entered();
+        // A framework's call span around the client's call span, both with the call's usage.
+        let framework = spans::llm("openai", "gpt-4o").entered();
+        let client = spans::llm("openai", "gpt-4o");
+        spans::record_usage(&client, &TokenUsage::new(1_000, 100));
+        drop(client);
+        spans::record_usage(&framework, &TokenUsage::new(1_000, 100));
+        drop(framework);
+        // A sibling call of its own stays billed.
+        let alone = spans::llm("openai", "gpt-4o");
+        spans::record_usage(&alone, &TokenUsage::new(10, 1));
+        drop(alone);
+        drop(agent);
+    });
+    pipeline.shutdown()?;
+    let calls: Vec<SpanRecord> = memory
+        .spans()
+        .into_iter()
+        .filter(|s| s.kind == SpanKind::Llm)
+        .collect();
+    assert_eq!(calls.len(), 3);
+    let billed: Vec<_> = calls.iter().filter(|s| s.cost.is_some()).collect();
+    assert_eq!(billed.len(), 2, "{calls:#?}");
+    let aggregate = calls
+        .iter()
+        .find(|s| s.cost.is_none())
+        .ok_or("the framework's span")?;
+    assert!(agentrace_core::normalize::is_aggregate(aggregate));
+    assert!(
+        calls
+            .iter()
+            .any(|s| s.parent_span_id == Some(aggregate.span_id) && s.cost.is_some()),
+        "the inner call is billed"
+    );
+    Ok(())
+}

@@ -31,11 +31,12 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use self::visit::{EventVisitor, SpanVisitor};
+use crate::cost::is_billable;
 use crate::model::{
     AttributeValue, Attribution, Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus,
     StatusCode, Text, TraceId, inherit, lacks_attribution,
 };
-use crate::normalize::{KeyPlan, SpanNormalizer, dialect};
+use crate::normalize::{KeyPlan, SpanNormalizer, dialect, mark_aggregate};
 use crate::now_unix_nano;
 use crate::pipeline::Pipeline;
 use crate::sampling::Sampler;
@@ -48,6 +49,9 @@ pub(crate) struct SpanState {
     plans: Plans,
     pub(crate) sampled: bool,
     error_event: Option<String>,
+    /// A billable call was recorded beneath this span: if it is a call itself, it is an
+    /// aggregate of those (leaf-only billing, docs/conventions.md).
+    bills_below: bool,
 }
 
 impl SpanState {
@@ -251,6 +255,24 @@ where
     }
 }
 
+/// Tells every open ancestor that a billable call was recorded beneath it (up to the first that
+/// knows already).
+fn mark_ancestors_billed_below<S>(start: Option<SpanRef<'_, S>>)
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    let mut current = start;
+    while let Some(ancestor) = current {
+        if let Some(state) = ancestor.extensions_mut().get_mut::<SpanState>() {
+            if state.bills_below {
+                return;
+            }
+            state.bills_below = true;
+        }
+        current = ancestor.parent();
+    }
+}
+
 /// Fills the listed fields that are unset on an event from the nearest span that has them.
 macro_rules! inherit_fields {
     ($record:expr, $start:expr, $($field:ident),*) => {
@@ -322,6 +344,7 @@ where
             normalizer,
             plans,
             error_event: None,
+            bills_below: false,
         };
         span.extensions_mut().insert(state);
     }
@@ -413,6 +436,7 @@ where
             sampled,
             error_event,
             plans,
+            bills_below,
         } = state;
         record.end_time_unix_nano = now_unix_nano();
         if record.name.is_empty() {
@@ -425,9 +449,15 @@ where
         {
             record.status = SpanStatus::error(message);
         }
+        if bills_below && is_billable(&record) {
+            mark_aggregate(&mut record);
+        }
         let keep = sampled || (self.sampler.keeps_errors() && record.is_error());
         if !keep {
             return;
+        }
+        if is_billable(&record) {
+            mark_ancestors_billed_below(span.parent());
         }
         if lacks_attribution(&record) {
             walk_ancestors(span.parent(), |ancestor| !inherit(&mut record, ancestor));
