@@ -242,6 +242,18 @@ fn unsettled_reservations_expire_and_unpriced_spans_do_not_count() {
     unpriced.cost = None;
     budgets.record_span(&unpriced);
     assert_eq!(budgets.status()[0].spent, Usd::ZERO);
+    // A reservation tied to a span that arrives unpriced (an aggregate, a model without a
+    // price) is released, not held until it expires.
+    let held = budgets
+        .reserve(&CallContext::default(), usd(0.5))
+        .expect("room for it");
+    budgets.attach(held, unpriced.span_id);
+    let before = budgets.status()[0].reserved;
+    budgets.record_span(&unpriced);
+    assert_eq!(
+        before.nanos() - budgets.status()[0].reserved.nanos(),
+        usd(0.5).nanos()
+    );
 }
 
 #[test]

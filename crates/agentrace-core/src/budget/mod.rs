@@ -497,11 +497,19 @@ impl Budgets {
     }
 
     /// Records the cost of a priced span: settles its reservation if it has one, else adds to
-    /// every account it belongs to. Unpriced spans are not counted (their cost is unknown).
+    /// every account it belongs to. Unpriced spans are not counted (their cost is unknown, or
+    /// billed on their descendants); a reservation tied to one is released.
     pub fn record_span(&self, span: &SpanRecord) {
-        let Some(cost) = span.cost else { return };
         let now = (self.clock)();
         let mut state = self.lock();
+        let Some(cost) = span.cost else {
+            // Nothing to count, nothing to hold: an aggregate (its calls are billed beneath
+            // it) or a model without a price.
+            if let Some(id) = state.by_span.get(&span.span_id).copied() {
+                self.release(&mut state, id);
+            }
+            return;
+        };
         let accounts = match state.by_span.get(&span.span_id).copied() {
             Some(id) => self
                 .release(&mut state, id)
