@@ -23,6 +23,7 @@
 //! |---|---|
 //! | `async-openai` | [`async_openai`]: async-openai's chat completions traced, priced, stopped before they spend |
 //! | `genai` | [`genai`]: genai's chats (whole and streamed) traced, priced, stopped before they spend |
+//! | `rig` | [`rig`]: rig's own agent, chat and tool spans completed, priced, every model call stopped before it spends |
 //!
 //! Each feature builds alone and with none (CI checks it).
 //!
@@ -115,6 +116,12 @@ pub use agentrace_async_openai as async_openai;
 #[cfg_attr(docsrs, doc(cfg(feature = "genai")))]
 #[doc(inline)]
 pub use agentrace_genai as genai;
+
+/// The rig adapter (feature `rig`).
+#[cfg(feature = "rig")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rig")))]
+#[doc(inline)]
+pub use agentrace_rig as rig;
 
 /// The Jaeger backend: OTLP preset for Jaeger with W3C propagation (feature `jaeger`).
 #[cfg(feature = "jaeger")]

@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-fake-openai", &[]),
     ("agentrace-async-openai", &["agentrace-core"]),
     ("agentrace-genai", &["agentrace-core"]),
+    ("agentrace-rig", &["agentrace-core"]),
     (
         "agentrace-adapter-kit",
         &["agentrace-core", "agentrace-fake-openai"],
@@ -64,6 +65,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-jaeger",
             "agentrace-async-openai",
             "agentrace-genai",
+            "agentrace-rig",
             "agentrace-adapter-kit",
         ],
     ),

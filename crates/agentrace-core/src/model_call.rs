@@ -52,6 +52,9 @@ use crate::semconv::gen_ai;
 use crate::tokenize::ChatMessage;
 use crate::{capture, now_unix_nano, spans};
 
+/// The `error.type` of a call refused for a budget.
+pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
+
 /// Output tokens assumed for a call that does not cap them, when estimating its cost.
 pub const DEFAULT_OUTPUT_ALLOWANCE: u64 = 1_024;
 
@@ -185,6 +188,8 @@ pub struct ModelCall {
     sent: Instant,
     first_chunk: bool,
     held: Option<Held>,
+    /// The framework opened the span and records the call's usage on it itself.
+    adopted: bool,
 }
 
 impl ModelCall {
@@ -197,7 +202,7 @@ impl ModelCall {
     ) -> Result<Self, BudgetExceeded> {
         let held = match gate {
             None => None,
-            Some(gate) => Some(admit(gate, request)?),
+            Some(gate) => Some(admit(gate, request, &Span::current())?),
         };
         let span = spans::llm(request.provider, request.model);
         if capture::message_content() {
@@ -206,20 +211,55 @@ impl ModelCall {
                 input_messages(request.messages).as_str(),
             );
         }
+        Ok(Self::recording(span, request, held, false))
+    }
+
+    /// For a framework that opens its own span for each call and records the call's usage on it
+    /// (rig's `chat` span): admits the call like [`ModelCall::start`], then records onto `span`
+    /// — the provider, the time to first chunk, finish reasons, errors, the reservation —
+    /// instead of opening a span. A refused call marks `span` failed with `error.type`
+    /// `budget_exceeded` (nothing was sent, nothing is billed). Content is left to the
+    /// framework's own capture switch.
+    pub fn adopt(
+        span: Span,
+        request: &ModelRequest<'_>,
+        gate: Option<&BudgetGate>,
+    ) -> Result<Self, BudgetExceeded> {
+        let held = match gate {
+            None => None,
+            Some(gate) => match admit(gate, request, &span) {
+                Ok(held) => Some(held),
+                Err(refused) => {
+                    spans::set_error(&span, BUDGET_EXCEEDED, &refused.to_string());
+                    return Err(refused);
+                }
+            },
+        };
+        spans::set_attribute(&span, gen_ai::PROVIDER_NAME, request.provider);
+        Ok(Self::recording(span, request, held, true))
+    }
+
+    fn recording(
+        span: Span,
+        request: &ModelRequest<'_>,
+        held: Option<Held>,
+        adopted: bool,
+    ) -> Self {
         if let Some(held) = &held
             && let Some(span_id) = recorded_span_id(&span)
         {
             // The span's priced record settles it.
             held.gate.budgets.attach(held.reservation, span_id);
         }
-        Ok(Self {
+        Self {
             span,
             provider: request.provider.to_owned(),
             model: request.model.to_owned(),
             sent: Instant::now(),
             first_chunk: false,
             held,
-        })
+            adopted,
+        }
     }
 
     /// The call's span: run the request inside it (`.instrument(call.span().clone())`).
@@ -231,7 +271,8 @@ impl ModelCall {
     pub fn chunk_received(&mut self) {
         if !self.first_chunk {
             self.first_chunk = true;
-            self.span.record(
+            spans::set_attribute(
+                &self.span,
                 gen_ai::RESPONSE_TIME_TO_FIRST_CHUNK,
                 self.sent.elapsed().as_secs_f64(),
             );
@@ -245,20 +286,20 @@ impl ModelCall {
             spans::record_response_model(span, model);
         }
         if let Some(id) = response.id {
-            span.record(gen_ai::RESPONSE_ID, id);
+            spans::set_attribute(span, gen_ai::RESPONSE_ID, id);
         }
         if let Some(usage) = &response.usage {
             spans::record_usage(span, usage);
         }
         if !response.finish_reasons.is_empty() {
             let reasons = serde_json::to_string(&response.finish_reasons).unwrap_or_default();
-            span.record(gen_ai::RESPONSE_FINISH_REASONS, reasons.as_str());
+            spans::set_attribute(span, gen_ai::RESPONSE_FINISH_REASONS, reasons);
         }
         if capture::message_content()
             && let Some(text) = response.text
         {
             let output = output_messages(text, response.finish_reasons.first().copied());
-            span.record(gen_ai::OUTPUT_MESSAGES, output.as_str());
+            spans::set_attribute(span, gen_ai::OUTPUT_MESSAGES, output);
         }
         if let Some(held) = self.held.take() {
             let model = response.model.unwrap_or(&self.model);
@@ -266,9 +307,12 @@ impl ModelCall {
                 .usage
                 .as_ref()
                 .and_then(|usage| held.gate.cost(&self.provider, model, usage));
+            let recorded = recorded_span_id(&self.span).is_some();
             match actual {
-                // The recorded span's price settles it.
-                Some(_) if recorded_span_id(&self.span).is_some() => {}
+                // The recorded span's price settles it (a framework that records its own
+                // usage has put it there).
+                Some(_) if recorded => {}
+                None if recorded && self.adopted => {}
                 Some(cost) => held.gate.budgets.settle(held.reservation, cost),
                 // Unknown usage: the estimate is the best figure there is.
                 None => held.gate.budgets.settle(held.reservation, held.estimate),
@@ -297,11 +341,15 @@ impl Drop for ModelCall {
     }
 }
 
-/// Checks `request` against the gate's budgets, as part of the current span's work (its
-/// agent, session, user and framework).
-fn admit(gate: &BudgetGate, request: &ModelRequest<'_>) -> Result<Held, BudgetExceeded> {
+/// Checks `request` against the gate's budgets, as part of the work of `around` (its agent,
+/// session, user and framework, its own or inherited).
+fn admit(
+    gate: &BudgetGate,
+    request: &ModelRequest<'_>,
+    around: &Span,
+) -> Result<Held, BudgetExceeded> {
     let estimate = gate.estimate(request).unwrap_or(Usd::ZERO);
-    let attribution = attributes_around(&Span::current());
+    let attribution = attributes_around(around);
     let cx = CallContext {
         session: attribution.as_ref().and_then(|a| a.session_id.as_deref()),
         agent: attribution.as_ref().and_then(|a| a.agent_name.as_deref()),
