@@ -70,6 +70,19 @@ pub struct ModelRequest<'a> {
     pub messages: &'a [ChatMessage<'a>],
     /// The output cap the request sets (`max_tokens`, `max_completion_tokens`), if any.
     pub max_output_tokens: Option<u64>,
+    /// What the call does: a chat completion or embeddings.
+    pub operation: Operation,
+}
+
+/// What a model call does, as OTel GenAI's `gen_ai.operation.name` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `chat`: messages in, a reply out (an LLM span).
+    #[default]
+    Chat,
+    /// `embeddings`: texts in, vectors out, billed for the input only (an embedding span).
+    Embeddings,
 }
 
 impl<'a> ModelRequest<'a> {
@@ -80,6 +93,23 @@ impl<'a> ModelRequest<'a> {
             model,
             messages,
             max_output_tokens: None,
+            operation: Operation::Chat,
+        }
+    }
+
+    /// Embeddings of `inputs` by `model` from `provider`: estimated for their tokens, no
+    /// output.
+    pub const fn embeddings(
+        provider: &'a str,
+        model: &'a str,
+        inputs: &'a [ChatMessage<'a>],
+    ) -> Self {
+        Self {
+            provider,
+            model,
+            messages: inputs,
+            max_output_tokens: Some(0),
+            operation: Operation::Embeddings,
         }
     }
 
@@ -177,7 +207,7 @@ struct Held {
     estimate: Usd,
 }
 
-/// One model call in flight: its LLM span and its budget reservation. Finish it with
+/// One model call in flight: its span (LLM, or embedding) and its budget reservation. Finish it with
 /// [`ModelCall::finish`] or [`ModelCall::fail`]; dropped unfinished (a cancelled future), the
 /// span closes as it is and the reservation is released.
 #[derive(Debug)]
@@ -195,7 +225,7 @@ pub struct ModelCall {
 impl ModelCall {
     /// With a `gate`, admits the call or refuses it before anything is sent (no span is left
     /// for a refused call: a `budget.exceeded` event says what happened); then opens the call's
-    /// LLM span, a child of the current span.
+    /// span (`chat {model}`, or `embeddings {model}`), a child of the current span.
     pub fn start(
         request: &ModelRequest<'_>,
         gate: Option<&BudgetGate>,
@@ -204,8 +234,11 @@ impl ModelCall {
             None => None,
             Some(gate) => Some(admit(gate, request, &Span::current())?),
         };
-        let span = spans::llm(request.provider, request.model);
-        if capture::message_content() {
+        let span = match request.operation {
+            Operation::Chat => spans::llm(request.provider, request.model),
+            Operation::Embeddings => spans::embeddings(request.provider, request.model),
+        };
+        if capture::message_content() && request.operation == Operation::Chat {
             span.record(
                 gen_ai::INPUT_MESSAGES,
                 input_messages(request.messages).as_str(),

@@ -43,35 +43,48 @@ pub fn agent(name: &str) -> Span {
     )
 }
 
+/// A model call's span: operation `$operation` (a literal: span names are static), every field
+/// a call may record declared.
+macro_rules! model_span {
+    ($operation:literal, $provider:expr, $model:expr) => {
+        tracing::info_span!(
+            target: "agentrace",
+            $operation,
+            otel.name = %format_args!("{} {}", $operation, $model),
+            gen_ai.operation.name = $operation,
+            gen_ai.provider.name = $provider,
+            gen_ai.request.model = $model,
+            gen_ai.response.model = Empty,
+            gen_ai.response.id = Empty,
+            gen_ai.usage.input_tokens = Empty,
+            gen_ai.usage.output_tokens = Empty,
+            gen_ai.usage.cache_read.input_tokens = Empty,
+            gen_ai.usage.cache_creation.input_tokens = Empty,
+            agentrace.usage.cache_write_1h.input_tokens = Empty,
+            gen_ai.usage.reasoning.output_tokens = Empty,
+            gen_ai.response.finish_reasons = Empty,
+            gen_ai.response.time_to_first_chunk = Empty,
+            gen_ai.input.messages = Empty,
+            gen_ai.output.messages = Empty,
+            gen_ai.conversation.id = Empty,
+            user.id = Empty,
+            agentrace.correlation_id = Empty,
+            agentrace.framework = Empty,
+            error.type = Empty,
+            otel.status_code = Empty,
+            otel.status_message = Empty,
+        )
+    };
+}
+
 /// A `chat {model}` span (kind llm): one model call, the billable unit.
 pub fn llm(provider: &str, model: &str) -> Span {
-    tracing::info_span!(
-        target: "agentrace",
-        "chat",
-        otel.name = %format_args!("chat {model}"),
-        gen_ai.operation.name = "chat",
-        gen_ai.provider.name = provider,
-        gen_ai.request.model = model,
-        gen_ai.response.model = Empty,
-        gen_ai.response.id = Empty,
-        gen_ai.usage.input_tokens = Empty,
-        gen_ai.usage.output_tokens = Empty,
-        gen_ai.usage.cache_read.input_tokens = Empty,
-        gen_ai.usage.cache_creation.input_tokens = Empty,
-        agentrace.usage.cache_write_1h.input_tokens = Empty,
-        gen_ai.usage.reasoning.output_tokens = Empty,
-        gen_ai.response.finish_reasons = Empty,
-        gen_ai.response.time_to_first_chunk = Empty,
-        gen_ai.input.messages = Empty,
-        gen_ai.output.messages = Empty,
-        gen_ai.conversation.id = Empty,
-        user.id = Empty,
-        agentrace.correlation_id = Empty,
-        agentrace.framework = Empty,
-        error.type = Empty,
-        otel.status_code = Empty,
-        otel.status_message = Empty,
-    )
+    model_span!("chat", provider, model)
+}
+
+/// An `embeddings {model}` span (kind embedding): one embeddings call, billed for its input.
+pub fn embeddings(provider: &str, model: &str) -> Span {
+    model_span!("embeddings", provider, model)
 }
 
 /// An `execute_tool {name}` span (kind tool).

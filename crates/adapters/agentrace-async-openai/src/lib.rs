@@ -30,8 +30,9 @@
 //!
 //! ## What is traced
 //!
-//! `POST …/chat/completions` (plain and streamed); other requests pass through untouched. A
-//! stream reports its usage only when the request asks for it
+//! `POST …/chat/completions` (plain and streamed), and `POST …/embeddings` as an embedding
+//! span (`embeddings {model}`, billed for its input tokens, estimated from its text inputs);
+//! other requests pass through untouched. A stream reports its usage only when the request asks for it
 //! (`stream_options.include_usage`); without it the span's usage is unknown, never guessed.
 //! The estimate a budget reserves (the prompt's tokens, counted exactly with the `tiktoken`
 //! feature of `agentrace`, and `max_completion_tokens` or an allowance of output) is settled
@@ -56,7 +57,7 @@ use tracing::Instrument;
 
 pub use agentrace_core::budget::BudgetExceeded;
 
-use self::request::ChatRequest;
+use self::request::ModelCallRequest;
 
 /// The provider recorded when none is set: OpenAI's API.
 pub const DEFAULT_PROVIDER: &str = "openai";
@@ -84,7 +85,8 @@ pub fn budget_exceeded(error: &OpenAIError) -> Option<&BudgetExceeded> {
     })
 }
 
-/// A tower layer tracing the chat completions that go through it (see the crate docs).
+/// A tower layer tracing the chat completions and embeddings that go through it (see the
+/// crate docs).
 #[derive(Debug, Clone)]
 pub struct TraceLayer {
     provider: Arc<str>,
@@ -195,16 +197,16 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let layer = self.layer.clone();
         Box::pin(async move {
-            let Some(chat) = ChatRequest::of(&factory.build().await?) else {
+            let Some(sent) = ModelCallRequest::of(&factory.build().await?) else {
                 return inner.call(factory).await;
             };
-            let messages = chat.messages();
-            let request = chat.model_request(&layer.provider, &messages);
+            let messages = sent.messages();
+            let request = sent.model_request(&layer.provider, &messages);
             let call = ModelCall::start(&request, layer.gate.as_ref())
                 .map_err(|refused| OpenAIError::Boxed(Box::new(refused)))?;
             let span = call.span().clone();
             let answer = inner.call(factory).instrument(span.clone()).await;
-            observe(call, chat.stream, answer).instrument(span).await
+            observe(call, sent.stream, answer).instrument(span).await
         })
     }
 }
