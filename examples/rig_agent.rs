@@ -47,6 +47,8 @@ async fn main() -> Result<(), Error> {
     let planner = AgentBuilder::new(model.clone())
         .name("travel-planner")
         .preamble("You plan short city trips.")
+        // Prompts and replies on the spans only if OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true.
+        .record_content_telemetry(agentrace::capture::message_content())
         .build();
     let answer = planner.prompt("Name three sights in Lisbon.").await?;
     println!("agent: {}", answer.output());

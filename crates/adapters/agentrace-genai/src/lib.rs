@@ -1,8 +1,9 @@
 //! # agentrace-genai
 //!
 //! The agentrace adapter for [genai](https://docs.rs/genai): [`TracedClient`] wraps a
-//! `genai::Client` with the same `exec_chat` and `exec_chat_stream`, and turns every call into
-//! an LLM span — the provider genai resolves the model to (OTel GenAI names: `openai`,
+//! `genai::Client` with the same `exec_chat`, `exec_chat_stream` and `exec_embed` (`embed`,
+//! `embed_batch`), and turns every chat into an LLM span (every embeddings call into an
+//! embedding span, billed for its input) — the provider genai resolves the model to (OTel GenAI names: `openai`,
 //! `anthropic`, `gcp.gemini`, …), requested and responding model, usage by token type (input,
 //! output, cache reads and writes, reasoning), finish reason, the time to the first chunk of a
 //! stream, errors with their type — priced by agentrace. A call that would push a budget over its
@@ -42,6 +43,7 @@ use agentrace_core::model_call::{BudgetGate, ModelCall, ModelRequest};
 use agentrace_core::tokenize::ChatMessage as PromptMessage;
 use genai::adapter::AdapterKind;
 use genai::chat::{ChatOptions, ChatRequest, ChatResponse, ChatRole};
+use genai::embed::{EmbedOptions, EmbedRequest, EmbedResponse};
 use tracing::Instrument;
 
 pub use agentrace_core::budget::BudgetExceeded;
@@ -86,7 +88,7 @@ impl TracedClient {
         self
     }
 
-    /// The wrapped client, for what the adapter does not trace (embeddings, model lists).
+    /// The wrapped client, for what the adapter does not trace (model lists, resolution).
     pub fn inner(&self) -> &genai::Client {
         &self.inner
     }
@@ -134,6 +136,65 @@ impl TracedClient {
             .await
         {
             Ok(answer) => Ok(TracedChatStream::new(answer.stream, call)),
+            Err(error) => {
+                call.fail(&response::error_type(&error), &error.to_string());
+                Err(Error::Genai(error))
+            }
+        }
+    }
+
+    /// genai's `embed`, traced: an embeddings span billed for its input tokens.
+    pub async fn embed(
+        &self,
+        model: &str,
+        input: impl Into<String>,
+        options: Option<&EmbedOptions>,
+    ) -> Result<EmbedResponse, Error> {
+        self.exec_embed(model, EmbedRequest::new(input), options)
+            .await
+    }
+
+    /// genai's `embed_batch`, traced.
+    pub async fn embed_batch(
+        &self,
+        model: &str,
+        inputs: Vec<String>,
+        options: Option<&EmbedOptions>,
+    ) -> Result<EmbedResponse, Error> {
+        self.exec_embed(model, EmbedRequest::new_batch(inputs), options)
+            .await
+    }
+
+    /// genai's `exec_embed`, traced: admitted (or refused before genai builds its request) for
+    /// the tokens of its inputs, then recorded as an `embeddings {model}` span.
+    pub async fn exec_embed(
+        &self,
+        model: &str,
+        request: EmbedRequest,
+        options: Option<&EmbedOptions>,
+    ) -> Result<EmbedResponse, Error> {
+        let target = self.inner.resolve_service_target(model).await?;
+        let provider = provider_name(target.model.adapter_kind);
+        let inputs: Vec<PromptMessage<'_>> = request
+            .inputs()
+            .into_iter()
+            .map(|text| PromptMessage::new("user", text))
+            .collect();
+        let model_request =
+            ModelRequest::embeddings(provider, target.model.model_name.as_str(), &inputs);
+        let call =
+            ModelCall::start(&model_request, self.gate.as_ref()).map_err(Error::BudgetExceeded)?;
+        let span = call.span().clone();
+        match self
+            .inner
+            .exec_embed(model, request, options)
+            .instrument(span)
+            .await
+        {
+            Ok(answer) => {
+                call.finish(&response::of_embed(&answer));
+                Ok(answer)
+            }
             Err(error) => {
                 call.fail(&response::error_type(&error), &error.to_string());
                 Err(Error::Genai(error))

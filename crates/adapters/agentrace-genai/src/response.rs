@@ -4,6 +4,7 @@
 use agentrace_core::TokenUsage;
 use agentrace_core::model_call::ModelResponse;
 use genai::chat::{ChatResponse, Usage};
+use genai::embed::EmbedResponse;
 
 /// A whole answer.
 pub(crate) fn of_chat(answer: &ChatResponse) -> ModelResponse<'_> {
@@ -13,6 +14,15 @@ pub(crate) fn of_chat(answer: &ChatResponse) -> ModelResponse<'_> {
         usage: usage(&answer.usage),
         finish_reasons: answer.stop_reason.iter().map(|r| r.raw()).collect(),
         text: answer.content.texts().first().copied(),
+    }
+}
+
+/// An embeddings answer: its model and usage (input tokens only).
+pub(crate) fn of_embed(answer: &EmbedResponse) -> ModelResponse<'_> {
+    ModelResponse {
+        model: Some(answer.provider_model_iden.model_name.as_str()),
+        usage: usage(&answer.usage),
+        ..ModelResponse::default()
     }
 }
 

@@ -45,12 +45,15 @@
 //! fields, and the settlement of reservations by priced records, need an agentrace layer
 //! (`agentrace::init()`). Without one, a reservation settles at its estimate.
 //!
-//! **Content.** Prompts and replies are recorded by rig itself, following rig's own switch
-//! (an agent's `record_telemetry_content`); this adapter records no content of its own.
+//! **Content.** Prompts and replies are recorded by rig itself, following rig's own switch,
+//! off by default; this adapter records no content of its own. To follow agentrace's capture
+//! setting (`OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`), build agents with
+//! `.record_content_telemetry(agentrace_core::capture::message_content())`.
 //!
 //! Only HTTP wires are traced (every rig provider: the transport speaks `Encoded` requests and
-//! `WireFrame` replies). Embeddings, reranking and the other operations pass through too; they
-//! are checked against budgets only when priced like a chat (an unpriced call is admitted).
+//! `WireFrame` replies). Embeddings pass through it too, estimated for their inputs alone;
+//! reranking and the other operations are checked with a chat's estimate when their model has a
+//! price (an unpriced call is admitted).
 
 mod refusal;
 mod reply;
@@ -164,8 +167,12 @@ impl<T> Traced<T> {
             .iter()
             .map(|(role, text)| ChatMessage::new(role, text))
             .collect();
-        let request = ModelRequest::chat(&self.provider, model, &messages)
-            .max_output_tokens(sent.max_output_tokens);
+        let request = if payload.request.uri().path().ends_with("/embeddings") {
+            ModelRequest::embeddings(&self.provider, model, &messages)
+        } else {
+            ModelRequest::chat(&self.provider, model, &messages)
+                .max_output_tokens(sent.max_output_tokens)
+        };
         ModelCall::adopt(tracing::Span::current(), &request, self.gate.as_ref())
     }
 }

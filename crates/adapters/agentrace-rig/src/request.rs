@@ -67,12 +67,16 @@ impl Sent {
                     }
                     match value {
                         Value::String(text) if TEXT_KEYS.contains(&key.as_str()) => {
-                            let role = if key == "instructions" || key == "system" {
-                                "system"
-                            } else {
-                                role
-                            };
-                            self.texts.push((role.to_owned(), text.clone()));
+                            self.texts.push((role_of(key, role), text.clone()));
+                        }
+                        // Embeddings' `input`: a list of texts.
+                        Value::Array(items)
+                            if TEXT_KEYS.contains(&key.as_str())
+                                && items.iter().all(Value::is_string) =>
+                        {
+                            let texts = items.iter().filter_map(Value::as_str);
+                            self.texts
+                                .extend(texts.map(|text| (role_of(key, role), text.to_owned())));
                         }
                         Value::Object(_) | Value::Array(_) => self.walk(value, role, depth + 1),
                         _ => {}
@@ -86,6 +90,15 @@ impl Sent {
             }
             _ => {}
         }
+    }
+}
+
+/// The role of a text under `key` in an object of `role`.
+fn role_of(key: &str, role: &str) -> String {
+    if key == "instructions" || key == "system" {
+        "system".to_owned()
+    } else {
+        role.to_owned()
     }
 }
 
@@ -133,6 +146,14 @@ mod tests {
         assert_eq!(sent.model, None);
         assert_eq!(sent.max_output_tokens, Some(20));
         assert_eq!(texts(&sent), [("user", "Hi")]);
+    }
+
+    #[test]
+    fn reads_embeddings_inputs() {
+        let sent = Sent::read(br#"{"model":"text-embedding-3-small","input":["a","b"]}"#);
+        assert_eq!(texts(&sent), [("user", "a"), ("user", "b")]);
+        let sent = Sent::read(br#"{"model":"text-embedding-3-small","input":"one"}"#);
+        assert_eq!(texts(&sent), [("user", "one")]);
     }
 
     #[test]
