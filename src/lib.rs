@@ -21,8 +21,8 @@
 //!
 //! | feature | adapter |
 //! |---|---|
-//! | `async-openai` | [`async_openai`]: async-openai's chat completions traced, priced, stopped before they spend |
-//! | `genai` | [`genai`]: genai's chats (whole and streamed) traced, priced, stopped before they spend |
+//! | `async-openai` | [`async_openai`]: async-openai's chat completions and embeddings traced, priced, stopped before they spend |
+//! | `genai` | [`genai`]: genai's chats (whole and streamed) and embeddings traced, priced, stopped before they spend |
 //! | `rig` | [`rig`]: rig's own agent, chat and tool spans completed, priced, every model call stopped before it spends |
 //!
 //! Each feature builds alone and with none (CI checks it).
