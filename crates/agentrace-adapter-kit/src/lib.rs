@@ -16,6 +16,8 @@
 //! | [`budget_stop`] | a call over a budget is refused with [`BudgetExceeded`], sends **no** request and leaves no billed LLM span (none, or the framework's own span marked `error.type=budget_exceeded`; a `budget.exceeded` event) |
 //! | [`budget_settled`] | an admitted call's reservation is settled at its exact cost |
 //! | [`concurrent_agents`] | calls of many agents at once each land under their own agent |
+//! | [`embeddings_call`] | embeddings are one embedding span: provider, model, input tokens, exact cost (for an adapter whose framework embeds) |
+//! | [`embeddings_budget_stop`] | embeddings over a budget are refused before any request, nothing billed |
 //!
 //! ```no_run
 //! use agentrace_adapter_kit::{Adapter, ChatCall, Outcome};
@@ -42,6 +44,7 @@
 //!
 //! docs/writing-an-adapter.md walks through an adapter and this kit.
 
+mod embeddings;
 mod recorder;
 
 use std::sync::Arc;
@@ -53,6 +56,7 @@ use agentrace_core::{SpanKind, SpanRecord, StatusCode, TokenUsage, Usd, now_unix
 use tracing::Instrument;
 
 pub use agentrace_fake_openai::{FakeOpenAi, Reply, ToolCall, Usage};
+pub use embeddings::{EmbedCall, embeddings_budget_stop, embeddings_call};
 pub use recorder::{Recorded, Recorder};
 
 /// How a call streams its reply.
@@ -102,6 +106,14 @@ pub trait Adapter: Send + Sync + std::fmt::Debug {
     /// Makes `call` through the framework with the adapter on, enforcing `budgets` when given,
     /// and reads the reply to its end.
     async fn chat(&self, call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Outcome;
+
+    /// Makes the embeddings `call` through the framework with the adapter on, enforcing
+    /// `budgets` when given; `None` for a framework without embeddings (the default), whose
+    /// embedding checks are then skipped.
+    async fn embed(&self, call: &EmbedCall, budgets: Option<Arc<Budgets>>) -> Option<Outcome> {
+        let _ = (call, budgets);
+        None
+    }
 }
 
 /// Runs every check of the kit against `adapter`; panics with what failed.
@@ -114,6 +126,8 @@ pub async fn conformance(adapter: &dyn Adapter) {
     budget_stop(adapter).await;
     budget_settled(adapter).await;
     concurrent_agents(adapter).await;
+    embeddings_call(adapter).await;
+    embeddings_budget_stop(adapter).await;
 }
 
 const MODEL: &str = "gpt-4o-mini";
@@ -237,6 +251,23 @@ pub fn assert_answered(
         reasons.contains(finish_reason),
         "{check}: finish reason {finish_reason:?} in {reasons:?}"
     );
+}
+
+/// Asserts that `spans` of a refused call say so. An adapter that opens its own span refuses
+/// before it: no span. One whose framework opened the call's span first (rig) marks it
+/// refused: failed with `error.type` `budget_exceeded`, unbilled.
+fn assert_refused_spans(spans: &[SpanRecord], check: &str) {
+    for span in spans {
+        assert_eq!(
+            (
+                span.status.code,
+                span.attributes.get("error.type").and_then(|v| v.as_str()),
+                span.cost,
+            ),
+            (StatusCode::Error, Some(BUDGET_EXCEEDED), None),
+            "{check}: the span of a call that was not made says it was refused"
+        );
+    }
 }
 
 fn time_to_first_chunk(span: &SpanRecord) -> Option<f64> {
@@ -402,19 +433,7 @@ pub async fn budget_stop(adapter: &dyn Adapter) {
         "budget stop: the agent's budget"
     );
     assert_eq!(fake.request_count(), 0, "budget stop: no request was sent");
-    // An adapter that opens its own span refuses before it: no LLM span. One whose framework
-    // opened the call's span first (rig) marks it refused: failed, unbilled.
-    for span in llm_spans(recorded.spans.clone()) {
-        assert_eq!(
-            (
-                span.status.code,
-                span.attributes.get("error.type").and_then(|v| v.as_str()),
-                span.cost,
-            ),
-            (StatusCode::Error, Some(BUDGET_EXCEEDED), None),
-            "budget stop: an LLM span of a call that was not made says it was refused"
-        );
-    }
+    assert_refused_spans(&llm_spans(recorded.spans.clone()), "budget stop");
     assert!(
         recorded
             .events

@@ -1,10 +1,10 @@
 //! The adapter kit's conformance suite over real genai calls to the kit's fake provider:
 //! plain, streamed with and without usage, tool calls, a 429, a budget stop that sends nothing,
-//! settlement, and many agents at once.
+//! settlement, many agents at once, and embeddings.
 
 use std::sync::Arc;
 
-use agentrace_adapter_kit::{Adapter, ChatCall, Outcome, Streaming, conformance};
+use agentrace_adapter_kit::{Adapter, ChatCall, EmbedCall, Outcome, Streaming, conformance};
 use agentrace_core::budget::Budgets;
 use agentrace_genai::{Error, TracedClient};
 use futures_util::StreamExt;
@@ -16,8 +16,8 @@ use genai::{Client, ServiceTarget};
 struct Genai;
 
 impl Genai {
-    fn client(call: &ChatCall, budgets: Option<Arc<Budgets>>) -> TracedClient {
-        let endpoint = format!("{}/", call.base_url);
+    fn client(base_url: &str, budgets: Option<Arc<Budgets>>) -> TracedClient {
+        let endpoint = format!("{base_url}/");
         let resolver = ServiceTargetResolver::from_resolver_fn(
             move |target: ServiceTarget| -> Result<ServiceTarget, genai::resolver::Error> {
                 Ok(ServiceTarget {
@@ -39,7 +39,7 @@ impl Genai {
     }
 
     async fn call(call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Result<(), Error> {
-        let client = Self::client(call, budgets);
+        let client = Self::client(&call.base_url, budgets);
         let request = ChatRequest::new(vec![ChatMessage::user(call.prompt.as_str())]);
         let options = ChatOptions::default().with_capture_usage(true);
         match call.streaming {
@@ -60,14 +60,27 @@ impl Genai {
     }
 }
 
+fn outcome<T>(result: Result<T, Error>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Answered,
+        Err(Error::BudgetExceeded(refused)) => Outcome::Refused(refused),
+        Err(error) => Outcome::Failed(error.to_string()),
+    }
+}
+
 #[async_trait::async_trait]
 impl Adapter for Genai {
     async fn chat(&self, call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Outcome {
-        match Self::call(call, budgets).await {
-            Ok(()) => Outcome::Answered,
-            Err(Error::BudgetExceeded(refused)) => Outcome::Refused(refused),
-            Err(error) => Outcome::Failed(error.to_string()),
-        }
+        outcome(Self::call(call, budgets).await)
+    }
+
+    async fn embed(&self, call: &EmbedCall, budgets: Option<Arc<Budgets>>) -> Option<Outcome> {
+        let client = Self::client(&call.base_url, budgets);
+        Some(outcome(
+            client
+                .embed_batch(&call.model, call.inputs.clone(), None)
+                .await,
+        ))
     }
 }
 

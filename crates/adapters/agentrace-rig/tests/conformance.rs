@@ -1,10 +1,10 @@
 //! The adapter kit's conformance suite over real rig calls to the kit's fake provider: plain,
 //! streamed with and without usage, tool calls, a 429, a budget stop that sends nothing,
-//! settlement, and many agents at once.
+//! settlement, many agents at once, and embeddings.
 
 use std::sync::Arc;
 
-use agentrace_adapter_kit::{Adapter, ChatCall, Outcome, Streaming, conformance};
+use agentrace_adapter_kit::{Adapter, ChatCall, EmbedCall, Outcome, Streaming, conformance};
 use agentrace_core::budget::Budgets;
 use agentrace_rig::{Refusal, WithBudgets, traced};
 use futures_util::StreamExt;
@@ -44,16 +44,30 @@ impl Rig {
     }
 }
 
+fn outcome<T>(result: Result<T, ProviderError>) -> Outcome {
+    match result {
+        Ok(_) => Outcome::Answered,
+        Err(error) => match error.budget_exceeded() {
+            Some(refused) => Outcome::Refused(refused),
+            None => Outcome::Failed(error.to_string()),
+        },
+    }
+}
+
 #[async_trait::async_trait]
 impl Adapter for Rig {
     async fn chat(&self, call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Outcome {
-        match Self::call(call, budgets).await {
-            Ok(()) => Outcome::Answered,
-            Err(error) => match error.budget_exceeded() {
-                Some(refused) => Outcome::Refused(refused),
-                None => Outcome::Failed(error.to_string()),
-            },
-        }
+        outcome(Self::call(call, budgets).await)
+    }
+
+    async fn embed(&self, call: &EmbedCall, budgets: Option<Arc<Budgets>>) -> Option<Outcome> {
+        let config = OpenAIConfig::new("test-key").with_base_url(call.base_url.as_str());
+        let model = traced(config.client().embedding(call.model.as_str(), None));
+        let model = match budgets {
+            Some(budgets) => model.budgets(budgets),
+            None => model,
+        };
+        Some(outcome(model.call(call.inputs.clone()).await))
     }
 }
 
