@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --example async_openai_agent --features async-openai
-//! cargo run -p agentrace-cli -- traces list --db agentrace-data/async-openai.db
+//! cargo run -p agentrace-cli -- traces list --db agentrace-data/async-openai-agent.db
 //! ```
 //!
 //! By default it talks to a local fake OpenAI-compatible provider. With `OPENAI_BASE_URL` (and
@@ -12,7 +12,6 @@
 //! async-openai's TLS feature, e.g. `rustls`, in your application).
 
 use agentrace::spans;
-use agentrace_fake_openai::FakeOpenAi;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::chat::{
@@ -28,21 +27,15 @@ type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let budgets = support::adapters::a_cent_per_agent();
-    let guard = agentrace::init()
-        .service_name("async-openai-agent")
-        .sqlite("agentrace-data/async-openai.db")
-        .budgets(budgets.clone())
-        .install()?;
-
-    let (base_url, fake) = provider().await?;
+    let example = support::adapters::Example::start("async-openai-agent").await?;
     let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".to_owned());
     let api_key = std::env::var("OPENAI_API_KEY").unwrap_or_else(|_| "not-needed".to_owned());
 
     // The three lines that turn the adapter on.
-    let http = agentrace::async_openai::traced(reqwest::Client::new()).budgets(budgets.clone());
+    let http =
+        agentrace::async_openai::traced(reqwest::Client::new()).budgets(example.budgets.clone());
     let config = OpenAIConfig::new()
-        .with_api_base(base_url)
+        .with_api_base(example.base_url())
         .with_api_key(api_key);
     let client = Client::with_config(config).with_http_service(http);
 
@@ -50,10 +43,7 @@ async fn main() -> Result<(), Error> {
     spans::set_session(&agent, "async-openai-example");
     run(&client, &model).instrument(agent).await?;
 
-    guard.shutdown()?;
-    support::adapters::report(&budgets, fake).await;
-    println!("wrote agentrace-data/async-openai.db");
-    Ok(())
+    example.finish().await
 }
 
 async fn run(client: &Client<OpenAIConfig>, model: &str) -> Result<(), Error> {
@@ -98,13 +88,4 @@ async fn run(client: &Client<OpenAIConfig>, model: &str) -> Result<(), Error> {
         Ok(_) => println!("the long call was admitted (a provider without prices?)"),
     }
     Ok(())
-}
-
-/// `OPENAI_BASE_URL` if set, else a local fake provider.
-async fn provider() -> Result<(String, Option<FakeOpenAi>), Error> {
-    if let Ok(url) = std::env::var("OPENAI_BASE_URL") {
-        return Ok((url, None));
-    }
-    let fake = support::adapters::fake_provider().await?;
-    Ok((fake.base_url(), Some(fake)))
 }

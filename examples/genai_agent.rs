@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --example genai_agent --features genai
-//! cargo run -p agentrace-cli -- traces list --db agentrace-data/genai.db
+//! cargo run -p agentrace-cli -- traces list --db agentrace-data/genai-agent.db
 //! ```
 //!
 //! By default it talks to a local fake OpenAI-compatible provider. With `OPENAI_BASE_URL` set
@@ -27,34 +27,20 @@ type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let budgets = support::adapters::a_cent_per_agent();
-    let guard = agentrace::init()
-        .service_name("genai-agent")
-        .sqlite("agentrace-data/genai.db")
-        .budgets(budgets.clone())
-        .install()?;
-
-    let fake = if std::env::var_os("OPENAI_BASE_URL").is_some() {
-        None
-    } else {
-        Some(support::adapters::fake_provider().await?)
-    };
-    let inner = match &fake {
+    let example = support::adapters::Example::start("genai-agent").await?;
+    let inner = match &example.fake {
         Some(fake) => to_local(&fake.base_url())?,
         None => Client::builder().build()?,
     };
     // The line that turns the adapter on.
-    let client = TracedClient::new(inner).budgets(budgets.clone());
+    let client = TracedClient::new(inner).budgets(example.budgets.clone());
     let model = std::env::var("GENAI_MODEL").unwrap_or_else(|_| "gpt-4o-mini".to_owned());
 
     let agent = spans::agent("travel-planner");
     spans::set_session(&agent, "genai-example");
     run(&client, &model).instrument(agent).await?;
 
-    guard.shutdown()?;
-    support::adapters::report(&budgets, fake).await;
-    println!("wrote agentrace-data/genai.db");
-    Ok(())
+    example.finish().await
 }
 
 async fn run(client: &TracedClient, model: &str) -> Result<(), Error> {

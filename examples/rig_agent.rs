@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --example rig_agent --features rig
-//! cargo run -p agentrace-cli -- traces list --db agentrace-data/rig.db
+//! cargo run -p agentrace-cli -- traces list --db agentrace-data/rig-agent.db
 //! ```
 //!
 //! By default it talks to a local fake OpenAI-compatible provider. With `OPENAI_BASE_URL` set
@@ -24,19 +24,9 @@ type Error = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let budgets = support::adapters::a_cent_per_agent();
-    let guard = agentrace::init()
-        .service_name("rig-agent")
-        .sqlite("agentrace-data/rig.db")
-        .budgets(budgets.clone())
-        .install()?;
-
-    let fake = if std::env::var_os("OPENAI_BASE_URL").is_some() {
-        None
-    } else {
-        Some(support::adapters::fake_provider().await?)
-    };
-    let config = match &fake {
+    let example = support::adapters::Example::start("rig-agent").await?;
+    let budgets = example.budgets.clone();
+    let config = match &example.fake {
         Some(fake) => OpenAIConfig::new("not-needed").with_base_url(fake.base_url()),
         None => OpenAIConfig::from_env()?,
     };
@@ -76,8 +66,5 @@ async fn main() -> Result<(), Error> {
         Ok(_) => println!("the long call was admitted (a model without a price?)"),
     }
 
-    guard.shutdown()?;
-    support::adapters::report(&budgets, fake).await;
-    println!("wrote agentrace-data/rig.db");
-    Ok(())
+    example.finish().await
 }
