@@ -17,10 +17,11 @@
 //!
 //! ```no_run
 //! use async_openai::{Client, config::OpenAIConfig};
-//! # fn budgets() -> std::sync::Arc<agentrace_core::budget::Budgets> { unimplemented!() }
+//! # fn run(budgets: std::sync::Arc<agentrace_core::budget::Budgets>) {
 //!
-//! let http = agentrace_async_openai::traced(reqwest::Client::new()).budgets(budgets());
+//! let http = agentrace_async_openai::traced(reqwest::Client::new()).budgets(budgets);
 //! let client = Client::with_config(OpenAIConfig::new()).with_http_service(http);
+//! # }
 //! ```
 //!
 //! [`traced`] is async-openai's default stack (its `OpenAIRetryLayer` over a `ReqwestService`)
