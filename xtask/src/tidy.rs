@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-sqlite", &["agentrace-core"]),
     ("agentrace-ingest", &["agentrace-core"]),
     ("agentrace-otel", &["agentrace-core"]),
+    ("agentrace-alerts", &["agentrace-core"]),
     ("agentrace-otlp", &["agentrace-core", "agentrace-otel"]),
     (
         "agentrace-prometheus",

@@ -1,0 +1,29 @@
+//! The log channel: a `tracing` event per notification (`agentrace.event = "alert.state"`),
+//! a warning while firing, info on recovery.
+
+use crate::notification::{Notification, State};
+
+pub(super) fn deliver(n: &Notification) {
+    let value = n.value.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    if n.state == State::Ok {
+        tracing::info!(
+            agentrace.event = "alert.state",
+            alert = %n.alert,
+            state = n.state.name(),
+            previous = n.previous.name(),
+            value = %value,
+            "{}",
+            n.summary
+        );
+    } else {
+        tracing::warn!(
+            agentrace.event = "alert.state",
+            alert = %n.alert,
+            state = n.state.name(),
+            previous = n.previous.name(),
+            value = %value,
+            "{}",
+            n.summary
+        );
+    }
+}

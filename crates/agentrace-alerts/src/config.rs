@@ -1,0 +1,265 @@
+//! The alerts file: how often rules are evaluated, the rules, and the channels.
+//!
+//! ```toml
+//! interval = "30s"      # evaluate every rule this often (default 30s)
+//! renotify = "4h"       # repeat firing alerts this often (default: never)
+//!
+//! [[channels]]
+//! name = "ops"
+//! type = "webhook"
+//! url = "https://hooks.example.com/agentrace"
+//! secret = "…"
+//!
+//! [[rules]]
+//! name = "llm errors"
+//! measure = "error_rate"
+//! window = "5m"
+//! min_requests = 20
+//! warning = 0.05
+//! critical = 0.2
+//! per = "model"
+//! ```
+//!
+//! Without `[[channels]]`, alerts go to the log. docs/alerts.md lists every field.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::channel::{ChannelConfig, ChannelKind};
+use crate::rule::{Rule, RuleError};
+
+/// The default evaluation interval.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Everything the alerts file says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AlertsConfig {
+    /// How often every rule is evaluated.
+    #[serde(default = "default_interval", with = "crate::duration")]
+    pub interval: Duration,
+    /// How often a firing alert is notified again; `None`: only on changes.
+    #[serde(default, with = "crate::duration::option")]
+    pub renotify: Option<Duration>,
+    /// The channels; empty: the log.
+    #[serde(default)]
+    pub channels: Vec<ChannelConfig>,
+    /// The rules.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+const fn default_interval() -> Duration {
+    DEFAULT_INTERVAL
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            interval: DEFAULT_INTERVAL,
+            renotify: None,
+            channels: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// The alerts file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadAlertsError {
+    /// It could not be read.
+    #[error("cannot read the alerts file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not valid TOML of the expected shape.
+    #[error("alerts file {}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with the key and line.
+        message: String,
+    },
+    /// A rule cannot be used.
+    #[error("alerts file {}: {source}", path.display())]
+    Rule {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: RuleError,
+    },
+    /// Something else in it cannot be used.
+    #[error("alerts file {}: {reason}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Reads and checks the alerts file at `path`.
+pub fn load_alerts(path: &Path) -> Result<AlertsConfig, LoadAlertsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadAlertsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let config: AlertsConfig = toml::from_str(&text).map_err(|e| LoadAlertsError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    config.validate().map_err(|e| match e {
+        Invalid::Rule(source) => LoadAlertsError::Rule {
+            path: path.to_owned(),
+            source,
+        },
+        Invalid::Other(reason) => LoadAlertsError::Invalid {
+            path: path.to_owned(),
+            reason,
+        },
+    })?;
+    Ok(config)
+}
+
+enum Invalid {
+    Rule(RuleError),
+    Other(String),
+}
+
+impl AlertsConfig {
+    /// The channels to start: those configured, or the log.
+    pub fn channels_or_log(&self) -> Vec<ChannelConfig> {
+        if self.channels.is_empty() {
+            vec![ChannelConfig::new("log", ChannelKind::Log)]
+        } else {
+            self.channels.clone()
+        }
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.interval < Duration::from_secs(1) {
+            return Err(Invalid::Other("`interval` must be at least 1s".into()));
+        }
+        let mut names = HashSet::new();
+        for channel in &self.channels {
+            if !names.insert(channel.name.as_str()) {
+                return Err(Invalid::Other(format!(
+                    "two channels are named {:?}",
+                    channel.name
+                )));
+            }
+            if let Some(url) = channel.kind.url() {
+                let parsed = reqwest::Url::parse(url).map_err(|e| {
+                    Invalid::Other(format!("channel {:?}: url {url:?}: {e}", channel.name))
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(Invalid::Other(format!(
+                        "channel {:?}: url {url:?} is not http or https",
+                        channel.name
+                    )));
+                }
+            }
+        }
+        let mut rules = HashSet::new();
+        for rule in &self.rules {
+            rule.validate().map_err(Invalid::Rule)?;
+            if !rules.insert(rule.name.as_str()) {
+                return Err(Invalid::Other(format!(
+                    "two rules are named {:?}",
+                    rule.name
+                )));
+            }
+            for wanted in rule.channels.iter().flatten() {
+                let known = names.contains(wanted.as_str())
+                    || (self.channels.is_empty() && wanted == "log");
+                if !known {
+                    return Err(Invalid::Other(format!(
+                        "rule {:?} sends to channel {wanted:?}, which is not configured",
+                        rule.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<AlertsConfig, LoadAlertsError> {
+        let dir = tempfile::tempdir().map_err(|source| LoadAlertsError::Read {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let path = dir.path().join("alerts.toml");
+        std::fs::write(&path, text).map_err(|source| LoadAlertsError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        load_alerts(&path)
+    }
+
+    #[test]
+    fn the_documented_example_loads() -> Result<(), LoadAlertsError> {
+        let example = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start_matches(' '))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = load(&example)?;
+        assert_eq!(config.interval, Duration::from_secs(30));
+        assert_eq!(config.renotify, Some(Duration::from_secs(4 * 3600)));
+        assert_eq!(config.rules.len(), 1);
+        assert_eq!(config.channels[0].kind.name(), "webhook");
+        Ok(())
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let cases = [
+            ("interval = 'soon'", "not a duration"),
+            (
+                "[[channels]]\nname='a'\ntype='webhook'\nurl='ftp://x'",
+                "not http or https",
+            ),
+            (
+                "[[channels]]\nname='a'\ntype='log'\n[[channels]]\nname='a'\ntype='log'",
+                "two channels",
+            ),
+            (
+                "[[rules]]\nname='r'\nmeasure='cost'\nwindow='1m'\ncritical=1.0\nchannels=['pager']",
+                "not configured",
+            ),
+            (
+                "[[rules]]\nname='r'\nmeasure='cost'\nwindow='1m'",
+                "set `warning`",
+            ),
+            (
+                "[[rules]]\nname='r'\nmeasure='costs'\nwindow='1m'",
+                "unknown variant",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = load(text).map(|_| ()).map_err(|e| e.to_string());
+            assert!(
+                error.as_ref().is_err_and(|e| e.contains(expected)),
+                "{text}: {error:?}"
+            );
+        }
+    }
+}

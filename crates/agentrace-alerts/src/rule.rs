@@ -1,0 +1,556 @@
+//! What a rule watches: a [`Measure`] of the spans a [`Scope`] selects, over a window, judged
+//! against warning and critical thresholds — fixed, or as departures from the measure's own
+//! baseline ([`Anomaly`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What a rule measures over its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Measure {
+    /// Failed spans ÷ spans, 0–1 (of LLM calls unless the rule names another kind).
+    ErrorRate,
+    /// Median duration, in seconds.
+    LatencyP50,
+    /// 95th percentile duration, in seconds.
+    LatencyP95,
+    /// 99th percentile duration, in seconds.
+    LatencyP99,
+    /// Cost of the priced spans, in US dollars.
+    Cost,
+    /// Tokens of every type, summed.
+    Tokens,
+    /// Spans (of LLM calls unless the rule names another kind).
+    Requests,
+    /// Tool calls that did not fail ÷ tool calls, 0–1.
+    ToolSuccessRate,
+    /// `safety.violation` events and failed guardrail spans.
+    SafetyViolations,
+}
+
+impl Measure {
+    /// Every measure, in the order the docs list them.
+    pub const ALL: [Self; 9] = [
+        Self::ErrorRate,
+        Self::LatencyP50,
+        Self::LatencyP95,
+        Self::LatencyP99,
+        Self::Cost,
+        Self::Tokens,
+        Self::Requests,
+        Self::ToolSuccessRate,
+        Self::SafetyViolations,
+    ];
+
+    /// The name written in rules.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ErrorRate => "error_rate",
+            Self::LatencyP50 => "latency_p50",
+            Self::LatencyP95 => "latency_p95",
+            Self::LatencyP99 => "latency_p99",
+            Self::Cost => "cost",
+            Self::Tokens => "tokens",
+            Self::Requests => "requests",
+            Self::ToolSuccessRate => "tool_success_rate",
+            Self::SafetyViolations => "safety_violations",
+        }
+    }
+
+    /// Whether the measure has a value over a window without spans. A rate or a percentile of
+    /// nothing is undefined, so such a window is *no data*; a count or a sum of nothing is 0.
+    pub const fn defined_when_empty(self) -> bool {
+        matches!(
+            self,
+            Self::Cost | Self::Tokens | Self::Requests | Self::SafetyViolations
+        )
+    }
+
+    /// The span kind a rule measures unless it names one: tools for the tool success rate,
+    /// LLM calls for the others (safety violations count every kind).
+    pub const fn default_kind(self) -> Option<&'static str> {
+        match self {
+            Self::ToolSuccessRate => Some("tool"),
+            Self::SafetyViolations => None,
+            _ => Some("llm"),
+        }
+    }
+
+    /// Which way is bad unless the rule says: a success rate is bad when low, everything else
+    /// when high.
+    pub const fn default_direction(self) -> Direction {
+        match self {
+            Self::ToolSuccessRate => Direction::Below,
+            _ => Direction::Above,
+        }
+    }
+
+    /// `value` written for people: rates in percent, latencies in seconds or milliseconds,
+    /// cost in dollars.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Self::ErrorRate | Self::ToolSuccessRate => format!("{:.1} %", value * 100.0),
+            Self::LatencyP50 | Self::LatencyP95 | Self::LatencyP99 if value < 1.0 => {
+                format!("{:.0} ms", value * 1000.0)
+            }
+            Self::LatencyP50 | Self::LatencyP95 | Self::LatencyP99 => format!("{value:.2} s"),
+            Self::Cost => format!("${value:.4}"),
+            Self::Tokens | Self::Requests | Self::SafetyViolations => format!("{value:.0}"),
+        }
+    }
+}
+
+impl fmt::Display for Measure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which side of a threshold is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Values above the thresholds are bad (errors, latency, cost).
+    Above,
+    /// Values below the thresholds are bad (a success rate, a request count that stops).
+    Below,
+}
+
+impl Direction {
+    /// Whether `value` is past `threshold` on the bad side (reaching it counts).
+    pub fn breaches(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Self::Above => value >= threshold,
+            Self::Below => value <= threshold,
+        }
+    }
+}
+
+/// A dimension a rule can keep one alert per value of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Dimension {
+    /// `service.name`.
+    Service,
+    /// The responding model, else the requested one.
+    Model,
+    /// The provider.
+    Provider,
+    /// The agent.
+    Agent,
+    /// The tool.
+    Tool,
+    /// The end user.
+    User,
+    /// The framework.
+    Framework,
+}
+
+impl Dimension {
+    /// The name written in rules and used as the label of alerts.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Service => "service",
+            Self::Model => "model",
+            Self::Provider => "provider",
+            Self::Agent => "agent",
+            Self::Tool => "tool",
+            Self::User => "user",
+            Self::Framework => "framework",
+        }
+    }
+}
+
+/// Which spans a rule measures: every field that is set must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Scope {
+    /// `service.name`.
+    pub service: Option<String>,
+    /// The model (requested or responding).
+    pub model: Option<String>,
+    /// The provider.
+    pub provider: Option<String>,
+    /// The agent.
+    pub agent: Option<String>,
+    /// The tool.
+    pub tool: Option<String>,
+    /// The end user.
+    pub user: Option<String>,
+    /// The framework.
+    pub framework: Option<String>,
+    /// The span kind (`llm`, `tool`, `agent`, …); unset: the measure's default
+    /// ([`Measure::default_kind`]).
+    pub kind: Option<String>,
+}
+
+impl Scope {
+    /// The set fields as `name=value` pairs, in declaration order.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("service", &self.service),
+            ("model", &self.model),
+            ("provider", &self.provider),
+            ("agent", &self.agent),
+            ("tool", &self.tool),
+            ("user", &self.user),
+            ("framework", &self.framework),
+            ("kind", &self.kind),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
+        .collect()
+    }
+}
+
+/// What becomes of a window without data (no matching span, for a measure undefined over
+/// nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoData {
+    /// The state `NO_DATA`, notified like any other change.
+    #[default]
+    NoData,
+    /// `OK`: silence is fine (a rule on a rarely used tool).
+    Ok,
+    /// `ALERT`: silence is itself the problem.
+    Alert,
+}
+
+/// Where an anomaly rule's baseline comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "baseline", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Anomaly {
+    /// The same window at the same time of day on each of the past `days` days: for measures
+    /// with a daily rhythm (traffic, cost per hour).
+    SameTimeOfDay {
+        /// Days to look back (default 7).
+        #[serde(default = "default_days")]
+        days: u32,
+    },
+    /// The `periods` windows right before this one: a rolling z-score.
+    Rolling {
+        /// Windows to look back (default 12).
+        #[serde(default = "default_periods")]
+        periods: u32,
+    },
+}
+
+const fn default_days() -> u32 {
+    7
+}
+
+const fn default_periods() -> u32 {
+    12
+}
+
+impl Anomaly {
+    /// The baseline windows, as offsets back from the current window's start: each one has
+    /// the rule's window length and starts this long before the current window starts.
+    pub fn offsets(self, window: Duration) -> Vec<Duration> {
+        match self {
+            Self::SameTimeOfDay { days } => (1..=days)
+                .map(|d| Duration::from_secs(86_400 * u64::from(d)))
+                .collect(),
+            Self::Rolling { periods } => (1..=periods).map(|p| window * p).collect(),
+        }
+    }
+
+    /// How the baseline is described in notifications.
+    pub fn describe(self) -> String {
+        match self {
+            Self::SameTimeOfDay { days } => format!("the same time on the past {days} days"),
+            Self::Rolling { periods } => format!("the {periods} windows before"),
+        }
+    }
+}
+
+/// One alert rule, as written in the alerts file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Rule {
+    /// Unique name; the alert's name in every channel.
+    pub name: String,
+    /// What it measures.
+    pub measure: Measure,
+    /// Which spans.
+    #[serde(default)]
+    pub scope: Scope,
+    /// Keep one alert per value of this dimension (e.g. one per model); unset: one alert.
+    #[serde(default)]
+    pub per: Option<Dimension>,
+    /// The window measured, ending now (whole minutes; at least one).
+    #[serde(with = "crate::duration")]
+    pub window: Duration,
+    /// Fewer spans than this in the window: not judged, the state is `OK` (no alert on one
+    /// failure out of two calls).
+    #[serde(default)]
+    pub min_requests: u64,
+    /// The warning threshold (for an anomaly rule: in standard deviations from the baseline).
+    #[serde(default)]
+    pub warning: Option<f64>,
+    /// The critical threshold (for an anomaly rule: in standard deviations).
+    #[serde(default)]
+    pub critical: Option<f64>,
+    /// Which side is bad; unset: [`Measure::default_direction`].
+    #[serde(default)]
+    pub direction: Option<Direction>,
+    /// Judge the measure against its own baseline instead of fixed values.
+    #[serde(default)]
+    pub anomaly: Option<Anomaly>,
+    /// What a window without data means.
+    #[serde(default)]
+    pub no_data: NoData,
+    /// Repeat the notification of a firing alert this often; unset: the file's `renotify`.
+    #[serde(default, with = "crate::duration::option")]
+    pub renotify: Option<Duration>,
+    /// Send to these channels only; unset: to every channel.
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    /// A line for people, carried in every notification.
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A rule cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("alert rule {rule:?}: {reason}")]
+#[non_exhaustive]
+pub struct RuleError {
+    /// The rule's name.
+    pub rule: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Baseline windows an anomaly rule needs before it judges anything.
+pub const MIN_BASELINE_POINTS: usize = 3;
+
+impl Rule {
+    /// A rule on `measure` over `window`, with no thresholds yet.
+    pub fn new(name: impl Into<String>, measure: Measure, window: Duration) -> Self {
+        Self {
+            name: name.into(),
+            measure,
+            scope: Scope::default(),
+            per: None,
+            window,
+            min_requests: 0,
+            warning: None,
+            critical: None,
+            direction: None,
+            anomaly: None,
+            no_data: NoData::default(),
+            renotify: None,
+            channels: None,
+            description: None,
+        }
+    }
+
+    /// Sets the warning threshold.
+    #[must_use]
+    pub fn warning(mut self, threshold: f64) -> Self {
+        self.warning = Some(threshold);
+        self
+    }
+
+    /// Sets the critical threshold.
+    #[must_use]
+    pub fn critical(mut self, threshold: f64) -> Self {
+        self.critical = Some(threshold);
+        self
+    }
+
+    /// Keeps one alert per value of `dimension`.
+    #[must_use]
+    pub fn per(mut self, dimension: Dimension) -> Self {
+        self.per = Some(dimension);
+        self
+    }
+
+    /// Sets the scope.
+    #[must_use]
+    pub fn scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// Sets the minimum request count.
+    #[must_use]
+    pub fn min_requests(mut self, n: u64) -> Self {
+        self.min_requests = n;
+        self
+    }
+
+    /// Judges against a baseline.
+    #[must_use]
+    pub fn anomaly(mut self, anomaly: Anomaly) -> Self {
+        self.anomaly = Some(anomaly);
+        self
+    }
+
+    /// Sets what no data means.
+    #[must_use]
+    pub fn no_data(mut self, no_data: NoData) -> Self {
+        self.no_data = no_data;
+        self
+    }
+
+    /// Sets the direction.
+    #[must_use]
+    pub fn direction(mut self, direction: Direction) -> Self {
+        self.direction = Some(direction);
+        self
+    }
+
+    /// The direction in effect.
+    pub fn effective_direction(&self) -> Direction {
+        self.direction
+            .unwrap_or_else(|| self.measure.default_direction())
+    }
+
+    /// The span kind in effect.
+    pub fn effective_kind(&self) -> Option<&str> {
+        self.scope
+            .kind
+            .as_deref()
+            .or_else(|| self.measure.default_kind())
+    }
+
+    /// Checks the rule: a name, a threshold, thresholds in the right order, a window of whole
+    /// minutes, sensible anomaly settings.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let fail = |reason: String| RuleError {
+            rule: self.name.clone(),
+            reason,
+        };
+        if self.name.trim().is_empty() {
+            return Err(fail("the name is empty".into()));
+        }
+        if self.warning.is_none() && self.critical.is_none() && self.no_data != NoData::Alert {
+            return Err(fail(
+                "set `warning`, `critical` or both (or `no_data = \"alert\"`)".into(),
+            ));
+        }
+        for (name, value) in [("warning", self.warning), ("critical", self.critical)] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                return Err(fail(format!("`{name}` is not a finite number")));
+            }
+            if self.anomaly.is_some() && value.is_some_and(|v| v <= 0.0) {
+                return Err(fail(format!(
+                    "`{name}` of an anomaly rule is a number of standard deviations, above 0"
+                )));
+            }
+        }
+        if let (Some(w), Some(c)) = (self.warning, self.critical) {
+            let ordered = match (self.anomaly, self.effective_direction()) {
+                (Some(_), _) | (None, Direction::Above) => w < c,
+                (None, Direction::Below) => w > c,
+            };
+            if !ordered {
+                return Err(fail(format!(
+                    "`warning` ({w}) must be reached before `critical` ({c})"
+                )));
+            }
+        }
+        if self.window < Duration::from_secs(60) || self.window.as_secs() % 60 != 0 {
+            return Err(fail(format!(
+                "`window` must be whole minutes, at least 1m (got {})",
+                humantime::format_duration(self.window)
+            )));
+        }
+        match self.anomaly {
+            Some(Anomaly::SameTimeOfDay { days }) if !(3..=28).contains(&days) => {
+                return Err(fail(format!("`days` must be 3 to 28 (got {days})")));
+            }
+            Some(Anomaly::Rolling { periods }) if !(3..=1_000).contains(&periods) => {
+                return Err(fail(format!("`periods` must be 3 to 1000 (got {periods})")));
+            }
+            _ => {}
+        }
+        if self.renotify.is_some_and(|r| r < Duration::from_secs(60)) {
+            return Err(fail("`renotify` must be at least 1m".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule() -> Rule {
+        Rule::new("errors", Measure::ErrorRate, Duration::from_secs(300))
+    }
+
+    #[test]
+    fn a_rule_needs_a_threshold_in_order_and_whole_minutes() {
+        assert!(rule().validate().is_err());
+        assert!(rule().warning(0.05).critical(0.2).validate().is_ok());
+        let reversed = rule().warning(0.2).critical(0.05).validate();
+        assert!(reversed.is_err_and(|e| e.reason.contains("before")));
+        let below = Rule::new("tools", Measure::ToolSuccessRate, Duration::from_secs(600))
+            .warning(0.95)
+            .critical(0.8);
+        assert_eq!(below.validate(), Ok(()));
+        let mut odd = rule().critical(0.1);
+        odd.window = Duration::from_secs(90);
+        assert!(
+            odd.validate()
+                .is_err_and(|e| e.reason.contains("whole minutes"))
+        );
+        let silent = rule().no_data(NoData::Alert);
+        assert_eq!(silent.validate(), Ok(()));
+        let sigma = rule()
+            .anomaly(Anomaly::Rolling { periods: 12 })
+            .critical(-1.0);
+        assert!(sigma.validate().is_err());
+    }
+
+    #[test]
+    fn anomaly_baselines_look_back_by_day_or_by_window() {
+        let hour = Duration::from_secs(3600);
+        assert_eq!(
+            Anomaly::SameTimeOfDay { days: 3 }.offsets(hour),
+            [1, 2, 3].map(|d| Duration::from_secs(86_400 * d))
+        );
+        assert_eq!(
+            Anomaly::Rolling { periods: 2 }.offsets(hour),
+            [hour, hour * 2]
+        );
+    }
+
+    #[test]
+    fn rules_read_from_toml() -> Result<(), toml::de::Error> {
+        let rule: Rule = toml::from_str(
+            r#"
+            name = "slow gpt-4o"
+            measure = "latency_p95"
+            window = "10m"
+            per = "agent"
+            min_requests = 20
+            warning = 2.0
+            critical = 5.0
+            scope = { model = "gpt-4o", service = "support" }
+            anomaly = { baseline = "same_time_of_day", days = 7 }
+            "#,
+        )?;
+        assert_eq!(rule.window, Duration::from_secs(600));
+        assert_eq!(rule.per, Some(Dimension::Agent));
+        assert_eq!(
+            rule.scope.pairs(),
+            [("service", "support"), ("model", "gpt-4o")]
+        );
+        assert_eq!(rule.anomaly, Some(Anomaly::SameTimeOfDay { days: 7 }));
+        let typo = toml::from_str::<Rule>("name='x'\nmeasure='cost'\nwindow='1m'\ncritcal=1.0");
+        assert!(typo.is_err());
+        Ok(())
+    }
+}
