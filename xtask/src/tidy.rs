@@ -40,6 +40,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "agentrace-core",
             "agentrace-ingest",
+            "agentrace-alerts",
             "agentrace-sqlite",
             "agentrace-prometheus",
             "agentrace-otlp",

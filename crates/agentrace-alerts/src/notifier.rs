@@ -173,9 +173,10 @@ impl Notifier {
 
     /// Queues `n` for every channel it is routed to; never blocks.
     pub fn notify(&self, n: &Notification) {
+        let shared = Arc::new(n.clone());
         for handle in &self.channels {
             if n.routed_to(&handle.channel.config.name) {
-                handle.offer(Delivery::Notification(n.clone()));
+                handle.offer(Delivery::Notification(Arc::clone(&shared)));
             }
         }
     }

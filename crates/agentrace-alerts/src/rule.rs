@@ -460,7 +460,7 @@ impl Rule {
                 )));
             }
         }
-        if self.window < Duration::from_secs(60) || self.window.as_secs() % 60 != 0 {
+        if self.window < Duration::from_secs(60) || !self.window.as_secs().is_multiple_of(60) {
             return Err(fail(format!(
                 "`window` must be whole minutes, at least 1m (got {})",
                 humantime::format_duration(self.window)

@@ -17,6 +17,7 @@
 
 use std::time::Duration;
 
+use agentrace_alerts::{AlertsConfig, Anomaly, Dimension, Direction, Measure, Rule};
 use agentrace_core::Usd;
 use agentrace_core::budget::{Budget, Period, Scope};
 use agentrace_core::semconv::{agentrace, gen_ai, openinference, otel};
@@ -223,6 +224,39 @@ pub(crate) fn budgets() -> Vec<Budget> {
         Budget::new("per agent, daily", Scope::Agent, Period::Day, dollars(150)),
         Budget::new("per user, hourly", Scope::User, Period::Hour, dollars(8)),
     ]
+}
+
+/// The demo's alert rules, so that the Alerts page and `/alerts` have something to show: the
+/// demo's tools fail often enough to fire the tool rule.
+pub(crate) fn alerts() -> AlertsConfig {
+    let minutes = |m: u64| std::time::Duration::from_secs(60 * m);
+    let mut config = AlertsConfig::default();
+    config.interval = std::time::Duration::from_secs(10);
+    config.rules = vec![
+        Rule::new("llm errors", Measure::ErrorRate, minutes(5))
+            .per(Dimension::Agent)
+            .min_requests(10)
+            .warning(0.05)
+            .critical(0.2),
+        Rule::new("slow llm calls", Measure::LatencyP95, minutes(5))
+            .per(Dimension::Model)
+            .min_requests(10)
+            .warning(8.0)
+            .critical(20.0),
+        Rule::new("tool failures", Measure::ToolSuccessRate, minutes(5))
+            .per(Dimension::Tool)
+            .min_requests(5)
+            .warning(0.95)
+            .critical(0.8),
+        Rule::new("cost spike", Measure::Cost, minutes(5))
+            .anomaly(Anomaly::Rolling { periods: 12 })
+            .warning(3.0)
+            .critical(6.0),
+        Rule::new("no traffic", Measure::Requests, minutes(5))
+            .direction(Direction::Below)
+            .critical(1.0),
+    ];
+    config
 }
 
 /// xorshift64*: plenty for a demo, no dependency.

@@ -68,6 +68,7 @@
 //! # }
 //! ```
 
+pub mod alerting;
 pub mod api;
 mod app;
 mod auth;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agentrace_core::budget::{Budgets, LoadBudgetsError, LogAlertChannel, load_budgets};
+use agentrace_core::budget::{Budgets, LoadBudgetsError, load_budgets};
 use agentrace_core::cost::{LayeredPriceBook, LoadPricesError, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
 use agentrace_core::{Pipeline, ProcessorChain};
@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use crate::alerting::Alerting;
 use crate::app;
 use crate::auth::{Auth, Sessions};
 use crate::config::{ConfigError, ServerConfig};
@@ -66,6 +67,9 @@ pub enum StartError {
     /// Budget spend could not be restored from the store.
     #[error("cannot restore budget spend from the store: {0}")]
     RestoreBudgets(#[source] QueryError),
+    /// The alerts file or its channels cannot be used.
+    #[error(transparent)]
+    Alerts(#[from] crate::alerting::AlertsError),
     /// The Prometheus sink could not be built.
     #[error("cannot set up /metrics: {0}")]
     Metrics(#[from] agentrace_prometheus::BuildError),
@@ -139,10 +143,17 @@ impl Server {
             None if config.demo => Some(crate::demo::budgets()),
             None => None,
         };
+        let live = broadcast::channel(LIVE_CAPACITY).0;
+        let (alerting, budget_channel, budget_alerts) = Alerting::start(
+            config.alerts.as_deref(),
+            config.demo,
+            store.clone(),
+            live.clone(),
+        )?;
         let budgets = match budget_list {
             Some(list) => {
                 let budgets =
-                    Arc::new(Budgets::new(list).with_alert_channel(Arc::new(LogAlertChannel)));
+                    Arc::new(Budgets::new(list).with_alert_channel(Arc::new(budget_channel)));
                 let (s, b) = (store.clone(), budgets.clone());
                 tokio::task::spawn_blocking(move || s.restore_budgets(&b))
                     .await
@@ -192,7 +203,6 @@ impl Server {
         stats
             .awaiting_parent
             .store(store.spans_awaiting_parent(), Ordering::Relaxed);
-        let live = broadcast::channel(LIVE_CAPACITY).0;
         let attributions = crate::writer::Attributions::new(budgets.clone(), live.clone());
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
@@ -231,6 +241,7 @@ impl Server {
             budgets,
             prices,
             config: config.clone(),
+            alerts: Some(alerting.clone()),
         };
 
         let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;
@@ -325,6 +336,7 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
+            tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
         ];
         if config.demo {
             background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));

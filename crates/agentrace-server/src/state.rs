@@ -28,6 +28,8 @@ pub enum Committed {
     Events(Arc<[Event]>),
     /// Spans stored before whose attribution one write completed.
     Attributed(Arc<[LateAttribution]>),
+    /// Alert notifications just stored.
+    Alerts(Arc<[agentrace_alerts::Notification]>),
 }
 
 /// The state behind every route.
@@ -46,6 +48,8 @@ pub struct AppState {
     pub prices: Arc<dyn PriceBook>,
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
+    /// The alert rules, their states and channels (`None` in a state built for API tests).
+    pub alerts: Option<Arc<crate::alerting::Alerting>>,
 }
 
 impl AppState {
@@ -60,6 +64,7 @@ impl AppState {
             budgets: None,
             prices: Arc::new(PriceTable::builtin()),
             config: Arc::new(config),
+            alerts: None,
         }
     }
 }

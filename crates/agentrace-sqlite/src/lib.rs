@@ -69,6 +69,7 @@
 //! [`SpanSink`]: agentrace_core::SpanSink
 //! [`EventSink`]: agentrace_core::EventSink
 
+mod alerts;
 mod attribution;
 mod budgets;
 mod checkpointer;
@@ -90,6 +91,7 @@ mod store;
 mod wal;
 mod write;
 
+pub use alerts::{AlertRecord, MAX_ALERT_RECORDS};
 pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
 pub use encoded::{EncodedSpans, SpanRows};
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};

@@ -280,6 +280,24 @@ CREATE INDEX spans_awaiting_parent ON spans (awaiting_parent_since)
 ",
         then: None,
     },
+    // 5 → 6: the history of alerts (see `alerts`).
+    Migration {
+        sql: r"
+CREATE TABLE alert_notifications (
+    id        INTEGER PRIMARY KEY,
+    time_ns   INTEGER NOT NULL,
+    alert     TEXT NOT NULL,
+    rule      TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    previous  TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    body      TEXT NOT NULL
+);
+CREATE INDEX alert_notifications_time ON alert_notifications (time_ns);
+CREATE INDEX alert_notifications_alert ON alert_notifications (alert, time_ns);
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -577,7 +577,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
         let raw = rusqlite::Connection::open(&path)?;
         raw.execute_batch(
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
-             DROP TABLE metric_points; DROP TABLE metric_series;
+             DROP TABLE metric_points; DROP TABLE metric_series; DROP TABLE alert_notifications;
              DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
              DROP INDEX traces_id; DROP INDEX traces_session; DROP INDEX traces_pending;
              ALTER TABLE traces DROP COLUMN indexed;

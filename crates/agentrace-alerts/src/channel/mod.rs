@@ -101,7 +101,7 @@ impl ChannelKind {
 #[derive(Debug, Clone)]
 pub(crate) enum Delivery {
     /// A change of state or a reminder.
-    Notification(Notification),
+    Notification(std::sync::Arc<Notification>),
     /// Every alert firing now (channels that [want it](ChannelKind::wants_firing)).
     Firing(Vec<Notification>),
 }

@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use agentrace_alerts::Notification;
 use agentrace_core::{
     Event, EventKind, Level, SpanId, SpanKind, SpanRecord, StatusCode, TokenUsage, TraceId, Usd,
     now_unix_nano,
@@ -236,6 +237,9 @@ enum LiveMessage<'a> {
     },
     /// The client fell behind: `missed` committed batches were skipped.
     Lagged { missed: u64 },
+    /// Alert notifications just stored: changes of state, reminders, budget thresholds (to
+    /// every client, whatever its filter).
+    Alerts { alerts: &'a [Notification] },
 }
 
 fn encode(message: &LiveMessage<'_>) -> Option<Utf8Bytes> {
@@ -298,6 +302,9 @@ fn messages(
                 })
                 .collect()
         }
+        Committed::Alerts(alerts) => encode(&LiveMessage::Alerts { alerts })
+            .into_iter()
+            .collect(),
         Committed::Attributed(late) => {
             let mine: Vec<_> = late
                 .iter()

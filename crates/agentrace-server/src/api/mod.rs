@@ -17,6 +17,7 @@
 //! | `/overview` | the dashboard's numbers and a time series |
 //! | `/metrics`, `/metrics/{name}` | the metrics received over OTLP; one metric's series, a point per step |
 //! | `/budgets`, `/status` | budget accounts; the pipeline's counters |
+//! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
 //!
@@ -24,6 +25,7 @@
 //! `{"error": {"code", "message"}}` (see [`ApiError`]); a query parameter an endpoint does not
 //! take is refused, so a typo never silently widens a query.
 
+mod alerts;
 mod analytics;
 mod error;
 mod graph;
@@ -62,6 +64,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/metrics", get(metrics::list)),
         ("/metrics/{name}", get(metrics::series)),
         ("/budgets", get(status::budgets)),
+        ("/alerts", get(alerts::alerts)),
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),
         ("/live", get(live::feed)),

@@ -192,6 +192,15 @@ pub const KEYS: &[Key] = &[
         "budgets.toml",
     ),
     key(
+        "alerts",
+        "AGENTRACE_ALERTS",
+        Flagged("alerts"),
+        Text,
+        "none: no rules; budget alerts go to the log ([alerts.md](alerts.md))",
+        "An alerts file: rules and channels (TOML; see docs/alerts.md)",
+        "alerts.toml",
+    ),
+    key(
         "limits.max_body",
         "AGENTRACE_MAX_BODY",
         Flagged("max-body"),

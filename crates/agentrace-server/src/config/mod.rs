@@ -340,6 +340,8 @@ pub struct ConfigLayer {
     pub prices: Option<Vec<PathBuf>>,
     /// A budgets file.
     pub budgets: Option<PathBuf>,
+    /// An alerts file.
+    pub alerts: Option<PathBuf>,
     /// Receiver limits.
     #[serde(default)]
     pub limits: LimitsLayer,
@@ -393,6 +395,7 @@ impl ConfigLayer {
             dashboard_dir: self.dashboard_dir.or(lower.dashboard_dir),
             prices: self.prices.or(lower.prices),
             budgets: self.budgets.or(lower.budgets),
+            alerts: self.alerts.or(lower.alerts),
             limits: LimitsLayer {
                 max_body: self.limits.max_body.or(lower.limits.max_body),
                 max_decompressed_body: self
@@ -589,6 +592,8 @@ pub struct ServerConfig {
     pub prices: Vec<PathBuf>,
     /// A budgets file (TOML or JSON).
     pub budgets: Option<PathBuf>,
+    /// An alerts file: rules and channels (docs/alerts.md).
+    pub alerts: Option<PathBuf>,
     /// Receiver bounds.
     pub limits: ReceiveLimits,
     /// Retention.
@@ -628,6 +633,7 @@ impl ServerConfig {
             dashboard_dir: None,
             prices: Vec::new(),
             budgets: None,
+            alerts: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
             mask_secrets: true,
@@ -696,6 +702,7 @@ impl ServerConfig {
         config.dashboard_dir = layer.dashboard_dir;
         config.prices = layer.prices.unwrap_or_default();
         config.budgets = layer.budgets;
+        config.alerts = layer.alerts;
         let limits = &mut config.limits;
         let bytes = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
         if let Some(b) = layer.limits.max_body {

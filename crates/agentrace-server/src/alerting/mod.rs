@@ -1,0 +1,198 @@
+//! Alerts in the server: the rules of the alerts file evaluated on the store every interval,
+//! budget thresholds, and what follows each notification — stored (`alert_notifications`),
+//! sent to the channels, published on the live feed.
+//!
+//! Evaluation runs on a blocking thread and reads the rollups only, so it never holds up
+//! ingest; sending is the notifier's thread's job, so a dead receiver holds up nothing. After
+//! a restart each alert resumes from its newest stored notification: nothing is notified
+//! twice.
+
+mod source;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use agentrace_alerts::{
+    AlertsConfig, ChannelStatus, Engine, LoadAlertsError, Notification, Notifier, Retry, Rule,
+    StartError as NotifierStartError, budget_notification, load_alerts,
+};
+use agentrace_core::budget::{AlertChannel, BudgetAlert};
+use agentrace_core::now_unix_nano;
+use agentrace_sqlite::{AlertRecord, SqliteStore};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::MissedTickBehavior;
+
+use crate::state::Committed;
+
+/// Budget notifications waiting to be stored and sent at most.
+const BUDGET_QUEUE: usize = 1_024;
+
+/// Alerts could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AlertsError {
+    /// The alerts file cannot be used.
+    #[error(transparent)]
+    Load(#[from] LoadAlertsError),
+    /// A rule asks for something this server cannot measure.
+    #[error("{0}")]
+    Rule(String),
+    /// The notifier did not start.
+    #[error(transparent)]
+    Notifier(#[from] NotifierStartError),
+}
+
+/// The server's alerts: the engine, the notifier, and where notifications go.
+#[derive(Debug)]
+pub struct Alerting {
+    config: AlertsConfig,
+    engine: Mutex<Engine>,
+    notifier: Notifier,
+    store: SqliteStore,
+    live: broadcast::Sender<Committed>,
+}
+
+/// The budgets' alert channel: hands each threshold to the alerting task without waiting.
+#[derive(Debug)]
+pub(crate) struct BudgetChannel(mpsc::Sender<Notification>);
+
+impl AlertChannel for BudgetChannel {
+    fn deliver(&self, alert: &BudgetAlert) {
+        if self.0.try_send(budget_notification(alert)).is_err() {
+            tracing::warn!(budget = %alert.budget, "budget alert dropped: the alert queue is full");
+        }
+    }
+}
+
+impl Alerting {
+    /// Reads the alerts file (if any), starts the notifier and resumes the stored states.
+    /// Returns the alerting, the budgets' channel into it, and what [`run`](Self::run) reads
+    /// that channel from.
+    /// Without a file, the demo has its own rules ([`crate::demo::alerts`]).
+    pub(crate) fn start(
+        file: Option<&std::path::Path>,
+        demo: bool,
+        store: SqliteStore,
+        live: broadcast::Sender<Committed>,
+    ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
+        let config = match file {
+            Some(path) => load_alerts(path)?,
+            None if demo => crate::demo::alerts(),
+            None => AlertsConfig::default(),
+        };
+        for rule in &config.rules {
+            source::check(rule).map_err(AlertsError::Rule)?;
+        }
+        let notifier = Notifier::start(config.channels_or_log(), Retry::default())?;
+        let mut engine = Engine::new(config.rules.clone(), config.renotify);
+        match store.latest_alert_records() {
+            Ok(records) => engine.restore(
+                records
+                    .iter()
+                    .filter_map(|r| serde_json::from_str::<Notification>(&r.body).ok()),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "alert states could not be read back; alerts start from OK")
+            }
+        }
+        let (tx, rx) = mpsc::channel(BUDGET_QUEUE);
+        let alerting = Arc::new(Self {
+            config,
+            engine: Mutex::new(engine),
+            notifier,
+            store,
+            live,
+        });
+        Ok((alerting, BudgetChannel(tx), rx))
+    }
+
+    /// Evaluates every interval and passes budget notifications on, until `stopped`.
+    pub(crate) async fn run(
+        self: Arc<Self>,
+        mut budgets: mpsc::Receiver<Notification>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        let mut tick = tokio::time::interval(self.config.interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            let me = Arc::clone(&self);
+            let work: Box<dyn FnOnce() + Send> = tokio::select! {
+                _ = tick.tick() => Box::new(move || me.evaluate()),
+                Some(n) = budgets.recv() => Box::new(move || me.publish(vec![n])),
+                _ = stopped.wait_for(|s| *s) => break,
+            };
+            if let Err(e) = tokio::task::spawn_blocking(work).await {
+                tracing::error!(error = %e, "alert evaluation failed");
+            }
+        }
+    }
+
+    fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn evaluate(&self) {
+        let source = source::StoreSource(self.store.clone());
+        let evaluation = self.engine().evaluate(&source, now_unix_nano());
+        for f in &evaluation.failures {
+            tracing::warn!(rule = %f.rule, error = %f.message, "alert rule not evaluated");
+        }
+        self.publish(evaluation.notifications);
+        self.notifier.firing(&evaluation.firing);
+    }
+
+    /// Stores, sends and publishes notifications.
+    fn publish(&self, notifications: Vec<Notification>) {
+        if notifications.is_empty() {
+            return;
+        }
+        let records: Vec<AlertRecord> = notifications
+            .iter()
+            .filter_map(|n| {
+                let body = serde_json::to_string(n).ok()?;
+                Some(AlertRecord::new(
+                    n.time_unix_nano,
+                    n.alert.clone(),
+                    n.rule.clone(),
+                    n.state.name(),
+                    n.previous.name(),
+                    reason_name(n),
+                    body,
+                ))
+            })
+            .collect();
+        if let Err(e) = self.store.insert_alert_records(&records) {
+            tracing::warn!(error = %e, "alert history not stored");
+        }
+        for n in &notifications {
+            self.notifier.notify(n);
+        }
+        let _ = self.live.send(Committed::Alerts(notifications.into()));
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.config.rules
+    }
+
+    /// How often rules are evaluated.
+    pub fn interval(&self) -> std::time::Duration {
+        self.config.interval
+    }
+
+    /// Every alert's latest state, firing first.
+    pub fn current(&self) -> Vec<Notification> {
+        self.engine().current()
+    }
+
+    /// The channels' figures.
+    pub fn channels(&self) -> Vec<ChannelStatus> {
+        self.notifier.status()
+    }
+}
+
+fn reason_name(n: &Notification) -> &'static str {
+    match n.reason {
+        agentrace_alerts::Reason::Change => "change",
+        agentrace_alerts::Reason::Reminder => "reminder",
+    }
+}

@@ -1,0 +1,234 @@
+//! Alerts end to end: an alerts file with a rule and a signed webhook, failing LLM calls over
+//! OTLP, a budget crossing its thresholds; the webhook hears both, `/api/v1/alerts` and the
+//! live feed show them, and a restart does not notify again.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use agentrace_alerts::webhook;
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post as route_post;
+use futures_util::StreamExt;
+use opentelemetry_proto::tonic::trace::v1::{Span, Status};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::{PROTOBUF, Result, TestServer, llm_span, now, post, protobuf, traces};
+
+const SECRET: &str = "webhook-secret";
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// A webhook receiver that keeps the notifications whose signature checks out.
+async fn receiver() -> Result<(String, Received)> {
+    let received: Received = Arc::default();
+    let seen = Arc::clone(&received);
+    let app = Router::new().route(
+        "/hook",
+        route_post(move |headers: HeaderMap, body: Bytes| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let timestamp = header(webhook::TIMESTAMP_HEADER).and_then(|t| t.parse().ok());
+                let signature = header(webhook::SIGNATURE_HEADER);
+                let valid = matches!((timestamp, signature), (Some(t), Some(s)) if s == webhook::sign(SECRET, t, &body));
+                if !valid {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                match serde_json::from_slice(&body) {
+                    Ok(json) => {
+                        seen.lock().unwrap_or_else(|e| e.into_inner()).push(json);
+                        StatusCode::OK
+                    }
+                    Err(_) => StatusCode::BAD_REQUEST,
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, received))
+}
+
+fn files(dir: &std::path::Path, hook: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let alerts = dir.join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            r#"
+interval = "1s"
+
+[[channels]]
+name = "ops"
+type = "webhook"
+url = "{hook}"
+secret = "{SECRET}"
+
+[[rules]]
+name = "llm errors"
+measure = "error_rate"
+window = "5m"
+per = "model"
+min_requests = 3
+warning = 0.2
+critical = 0.5
+description = "LLM calls failing"
+"#
+        ),
+    )?;
+    let budgets = dir.join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"tiny\"\nscope = \"global\"\nperiod = \"day\"\nlimit_usd = 0.001\n",
+    )?;
+    Ok((alerts, budgets))
+}
+
+fn failed(mut span: Span) -> Span {
+    span.status = Some(Status {
+        code: 2,
+        message: "rate limited".into(),
+    });
+    span
+}
+
+async fn wait_for(received: &Received, what: &str, found: impl Fn(&[Value]) -> bool) -> Result {
+    for _ in 0..300 {
+        if found(&received.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!(
+        "no {what}; the webhook got {:?}",
+        received.lock().unwrap_or_else(|e| e.into_inner())
+    )
+    .into())
+}
+
+async fn alerts_api(t: &TestServer) -> Result<Value> {
+    Ok(reqwest::get(t.app_url("/api/v1/alerts"))
+        .await?
+        .json()
+        .await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_calls_and_a_budget_alert_through_the_webhook_once() -> Result {
+    let (hook, received) = receiver().await?;
+    let config_dir = tempfile::tempdir()?;
+    let (alerts, budgets) = files(config_dir.path(), &hook)?;
+    let t = TestServer::start(|c| {
+        c.alerts = Some(alerts.clone());
+        c.budgets = Some(budgets.clone());
+    })
+    .await?;
+    let (mut live, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/api/v1/live", t.server.app_addr()))
+            .await?;
+
+    // Four calls to gpt-4o a minute ago, three failed: 75 %.
+    let start = now() - 60_000_000_000;
+    let spans = (1..=4)
+        .map(|i| {
+            let span = llm_span(i, i, start + i);
+            if i == 1 { span } else { failed(span) }
+        })
+        .collect();
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[],
+        protobuf(&traces(spans)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+
+    wait_for(&received, "ALERT for gpt-4o", |got| {
+        got.iter()
+            .any(|n| n["alert"] == "llm errors{model=gpt-4o}" && n["state"] == "ALERT")
+    })
+    .await?;
+    wait_for(&received, "budget threshold", |got| {
+        got.iter().any(|n| n["rule"] == "budget:tiny")
+    })
+    .await?;
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let alert = got
+        .iter()
+        .find(|n| n["rule"] == "llm errors")
+        .ok_or("the rule's notification")?;
+    assert_eq!(alert["previous"], "OK");
+    assert_eq!(alert["value"], 0.75);
+    assert_eq!(alert["requests"], 4);
+    assert_eq!(alert["labels"]["model"], "gpt-4o");
+    assert_eq!(alert["description"], "LLM calls failing");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("error_rate 75.0 % over 5m")),
+        "{alert}"
+    );
+
+    let api = alerts_api(&t).await?;
+    assert_eq!(api["interval_seconds"], 1);
+    assert_eq!(api["rules"][0]["name"], "llm errors");
+    assert_eq!(api["alerts"][0]["state"], "ALERT");
+    let history: Vec<&str> = api["history"]
+        .as_array()
+        .ok_or("history")?
+        .iter()
+        .filter_map(|n| n["rule"].as_str())
+        .collect();
+    assert!(history.contains(&"llm errors") && history.iter().any(|r| r.starts_with("budget:")));
+    assert_eq!(api["channels"][0]["name"], "ops");
+    assert!(api["channels"][0]["delivered"].as_u64() >= Some(2), "{api}");
+    assert_eq!(api["channels"][0]["failing"], false);
+
+    // The live feed carried them.
+    let mut seen_on_feed = false;
+    while !seen_on_feed {
+        let message = tokio::time::timeout(Duration::from_secs(10), live.next())
+            .await?
+            .ok_or("the feed ended")??;
+        if let Message::Text(text) = message {
+            let m: Value = serde_json::from_str(&text)?;
+            seen_on_feed = m["type"] == "alerts"
+                && m["alerts"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|n| n["rule"] == "llm errors"));
+        }
+    }
+
+    // A restart resumes the alert: no second notification for the same state.
+    let rule_notifications =
+        |got: &[Value]| got.iter().filter(|n| n["rule"] == "llm errors").count();
+    let before = rule_notifications(&received.lock().unwrap_or_else(|e| e.into_inner()));
+    assert_eq!(before, 1);
+    let TestServer { server, dir } = t;
+    server.shutdown().await?;
+    let t = TestServer {
+        server: agentrace_server::Server::start({
+            let mut c = agentrace_server::ServerConfig::new(dir.path()).with_any_free_ports();
+            c.alerts = Some(alerts);
+            c
+        })
+        .await?,
+        dir,
+    };
+    // Three evaluations.
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    let after = rule_notifications(&received.lock().unwrap_or_else(|e| e.into_inner()));
+    assert_eq!(after, 1, "notified again after the restart");
+    let api = alerts_api(&t).await?;
+    assert_eq!(api["alerts"][0]["state"], "ALERT");
+    Ok(())
+}
