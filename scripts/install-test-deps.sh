@@ -2,6 +2,8 @@
 # Installs what the integration suite (tests/integration) runs against, if it is missing:
 #
 #   prometheus   the Prometheus server (Debian/Ubuntu package; 2.42 on bookworm)
+#   alertmanager Prometheus Alertmanager (Debian package prometheus-alertmanager; 0.25 on
+#                bookworm), which receives agentrace's alerts over its v2 API
 #   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
 #                tests/integration/python/requirements.txt), in a virtualenv at
 #                ${AGENTRACE_VENV:-target/integration-venv}
@@ -22,7 +24,8 @@
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
 #                pinned in tests/browser/package-lock.json), with npm ci
 #
-# Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN) is left alone. Needs
+# Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN,
+# AGENTRACE_ALERTMANAGER_BIN) is left alone. Needs
 # apt-get; runs it directly as root, through sudo otherwise. The Debian package also installs a
 # systemd unit; the suite never uses it (it starts the binary itself on free ports, with its own
 # config and a temporary data directory), and in containers without systemd the package's
@@ -67,6 +70,30 @@ install_prometheus() {
     # No recommends: the package recommends node-exporter and friends, which the suite does not use.
     as_root apt-get install -y -q --no-install-recommends prometheus
     log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
+}
+
+have_alertmanager() {
+    if [[ -n "${AGENTRACE_ALERTMANAGER_BIN:-}" && -x "${AGENTRACE_ALERTMANAGER_BIN}" ]]; then
+        return 0
+    fi
+    command -v prometheus-alertmanager >/dev/null 2>&1 || [[ -x /usr/bin/prometheus-alertmanager ]]
+}
+
+install_alertmanager() {
+    if have_alertmanager; then
+        log "alertmanager: already installed"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "alertmanager is missing and apt-get is not available: install Alertmanager 0.2x yourself"
+        log "and set AGENTRACE_ALERTMANAGER_BIN"
+        return 1
+    fi
+    log "installing prometheus-alertmanager with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends prometheus-alertmanager
+    log "alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n 1)"
 }
 
 # A virtualenv at $1 with the pinned requirements file $2; left alone when it was made from
@@ -147,6 +174,7 @@ install_browser_suite() {
 }
 
 install_prometheus
+install_alertmanager
 install_python_clients
 install_chromium
 install_browser_suite

@@ -230,6 +230,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_of_docs_alerts_md_loads() -> Result<(), LoadAlertsError> {
+        let docs = include_str!("../../../docs/alerts.md");
+        let example: String = docs
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_default()
+            .to_owned();
+        let config = load(&example)?;
+        assert_eq!(config.rules.len(), 5);
+        assert_eq!(config.channels.len(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let cases = [
             ("interval = 'soon'", "not a duration"),

@@ -44,6 +44,35 @@ pub(crate) enum Command {
     /// Budgets: their spend, from the store.
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// A running server's alerts: each alert's state, the channels, the latest notifications.
+    Alerts(AlertsArgs),
+}
+
+/// Which running server to ask.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// The server's app address (API and /metrics).
+    #[arg(
+        long,
+        env = "AGENTRACE_SERVER",
+        default_value = "http://127.0.0.1:4319"
+    )]
+    pub(crate) server: String,
+    /// Its API token, if it has one.
+    #[arg(long, env = "AGENTRACE_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AlertsArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// Notifications of the history to show, newest first.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub(crate) history: u16,
+    /// Print the server's answer as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -45,6 +45,9 @@ pub(crate) enum CliError {
     /// Writing CSV failed.
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
+    /// The server could not be asked, or refused.
+    #[error("{0}")]
+    Server(String),
     /// Serializing JSON failed.
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),

@@ -37,6 +37,21 @@ pub(crate) fn cost(cost: Option<Usd>) -> String {
     cost.map_or_else(|| "unpriced".to_owned(), |c| c.to_string())
 }
 
+/// `text` safe to print on a terminal: control characters (escape sequences that would move
+/// the cursor, retitle the window or hide what follows) are shown escaped (`\u{1b}`).
+/// Telemetry is written by whoever sends it.
+pub(crate) fn terminal_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "{}", c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A table with a header row; the first column is left-aligned, the others right-aligned.
 #[derive(Debug, Default)]
 pub(crate) struct Table {

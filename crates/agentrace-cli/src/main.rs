@@ -8,6 +8,7 @@
 //! agentrace export --what spans --format csv --since 7d --output spans.csv
 //! agentrace prices show openrouter/anthropic/claude-sonnet-4.5
 //! agentrace prices estimate gpt-4o --text "Summarize this" --output-tokens 300
+//! agentrace alerts --server http://127.0.0.1:4319
 //! ```
 //!
 //! The store is a SQLite file written by the `sqlite` backend (`--db`, else
@@ -16,6 +17,7 @@
 //! presentation only.
 
 mod args;
+mod client;
 mod commands;
 mod error;
 mod format;
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Prices(PricesCommand::Reprice(a)) => commands::prices::reprice(&cli.store, a),
         Command::Cost(a) => commands::cost::run(&cli.store, a),
         Command::Budget(BudgetCommand::Status(a)) => commands::cost::budget_status(&cli.store, a),
+        Command::Alerts(a) => commands::alerts::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

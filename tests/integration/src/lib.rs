@@ -10,12 +10,14 @@
 //! - [`receiver`]: an OTLP receiver (gRPC with tonic, HTTP protobuf and JSON with axum, gzip)
 //!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
 //!   down.
+//! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
 //! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
 //!   its memory, a file-size limit, its log.
 //! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the Python client
 //!   scripts of `tests/integration/python`.
 
+pub mod alertmanager;
 pub mod load;
 pub mod process;
 pub mod receiver;
@@ -43,6 +45,20 @@ pub fn require(available: bool, what: &str) -> bool {
         "\n!!! SKIPPED: {what} is missing; run scripts/install-test-deps.sh to test it !!!\n"
     );
     false
+}
+
+/// A tool's binary: the path in the environment variable `var` if set (and a file), else
+/// `name` on `PATH`, else `/usr/bin/<name>`.
+pub fn tool_binary(var: &str, name: &str) -> Option<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        return Some(std::path::PathBuf::from(bin)).filter(|p| p.is_file());
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .chain([std::path::Path::new("/usr/bin").join(name)])
+        .find(|p| p.is_file())
 }
 
 /// The workspace's root directory.

@@ -29,15 +29,7 @@ use serde_json::Value;
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn prometheus_bin() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("AGENTRACE_PROMETHEUS_BIN").filter(|v| !v.is_empty()) {
-        return Some(PathBuf::from(bin)).filter(|p| p.is_file());
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("prometheus"))
-        .chain([PathBuf::from("/usr/bin/prometheus")])
-        .find(|p| p.is_file())
+    agentrace_integration::tool_binary("AGENTRACE_PROMETHEUS_BIN", "prometheus")
 }
 
 /// A child process killed (and reaped) when dropped.

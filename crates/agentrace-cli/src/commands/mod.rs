@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub(crate) mod alerts;
 pub(crate) mod cost;
 pub(crate) mod export;
 pub(crate) mod prices;

@@ -1,0 +1,65 @@
+//! A client of a running `agentrace serve`'s API, for the commands that follow a server
+//! rather than read a store file (`alerts`).
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::args::ServerArgs;
+use crate::error::CliError;
+
+/// How long a request may take.
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The API of one server.
+#[derive(Debug)]
+pub(crate) struct ApiClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl ApiClient {
+    pub(crate) fn new(args: &ServerArgs) -> Result<Self, CliError> {
+        let http = reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| CliError::Server(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Self {
+            base: args.server.trim_end_matches('/').to_owned(),
+            token: args.api_token.clone().filter(|t| !t.is_empty()),
+            http,
+        })
+    }
+
+    /// `GET /api/v1{path}` as JSON; a refusal is an error with the server's message.
+    pub(crate) async fn get(&self, path: &str) -> Result<Value, CliError> {
+        let url = format!("{}/api/v1{path}", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| CliError::Server(format!("cannot reach {url}: {e}")))?;
+        let status = answer.status();
+        let body = answer
+            .text()
+            .await
+            .map_err(|e| CliError::Server(format!("{url}: reading the answer failed: {e}")))?;
+        let json: Value = serde_json::from_str(&body).map_err(|_| {
+            CliError::Server(format!(
+                "{url} answered {status}, not JSON (is it agentrace serve?)"
+            ))
+        })?;
+        if status.is_success() {
+            Ok(json)
+        } else {
+            let message = json["error"]["message"].as_str().unwrap_or("no message");
+            Err(CliError::Server(format!(
+                "{url} answered {status}: {message}"
+            )))
+        }
+    }
+}

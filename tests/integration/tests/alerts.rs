@@ -1,0 +1,262 @@
+//! Alerts from a real `agentrace serve` to a real Prometheus Alertmanager and a signed webhook,
+//! with a third channel whose receiver is down.
+//!
+//! The alerts file has one rule (the LLM error rate per model over the last minute, critical
+//! at 50 %) evaluated every second, and three channels. Failing calls over OTLP fire the
+//! alert: Alertmanager holds it (labels, severity, the summary as an annotation) and the
+//! webhook gets it signed. Successful calls then bring the rate down: the webhook hears the
+//! recovery and Alertmanager resolves the alert. All the while the dead receiver's channel
+//! retries on its own, delivers nothing, and holds up neither the other channels nor ingest.
+//!
+//! Needs the `agentrace` binary and Alertmanager (`scripts/install-test-deps.sh`); under
+//! `CI=true` either missing fails.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agentrace_alerts::webhook;
+use agentrace_integration::alertmanager::{self, Alertmanager};
+use agentrace_integration::load::{export, now_ns};
+use agentrace_integration::process::{ServeProcess, serve_binary};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{Span, Status};
+use prost::Message;
+use serde_json::Value;
+
+const SECRET: &str = "integration-secret";
+
+/// How long a condition may take (not a performance bound).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// A webhook receiver keeping the notifications whose signature is right.
+async fn webhook_receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let seen = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let seen = Arc::clone(&seen);
+            async move {
+                let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let timestamp = get(webhook::TIMESTAMP_HEADER).and_then(|t| t.parse().ok());
+                let signed = matches!(
+                    (timestamp, get(webhook::SIGNATURE_HEADER)),
+                    (Some(t), Some(s)) if s == webhook::sign(SECRET, t, &body)
+                );
+                if !signed {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                seen.lock().unwrap_or_else(|e| e.into_inner()).push(json);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let url = format!(
+        "http://{}/hook",
+        listener.local_addr().expect("its address")
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, received)
+}
+
+fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+/// LLM calls to gpt-4o that just ended, `failed` of them failed; ids from `first`.
+fn calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
+    let now = now_ns();
+    let spans = (first..first + n)
+        .map(|i| Span {
+            trace_id: [&[0x5a; 8][..], &i.to_be_bytes()].concat(),
+            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
+            name: "chat gpt-4o".into(),
+            kind: 3,
+            start_time_unix_nano: now - 2_000_000_000,
+            end_time_unix_nano: now - 1_000_000_000,
+            attributes: vec![
+                text("gen_ai.operation.name", "chat"),
+                text("gen_ai.provider.name", "openai"),
+                text("gen_ai.request.model", "gpt-4o"),
+            ],
+            status: (i < first + failed).then(|| Status {
+                code: 2,
+                message: "upstream 429".into(),
+            }),
+            ..Span::default()
+        })
+        .collect();
+    export(spans).encode_to_vec()
+}
+
+async fn send(server: &ServeProcess, body: Vec<u8>) {
+    let answer = reqwest::Client::new()
+        .post(server.traces_url())
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(answer.status(), 200, "ingest is never held up by a channel");
+}
+
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+    context: impl Fn() -> String,
+) {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < PATIENCE, "{what}; {}", context());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn ours(alert: &Value) -> bool {
+    alert["labels"]["alertname"] == "llm errors" && alert["labels"]["model"] == "gpt-4o"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_alertmanager_and_a_signed_webhook_and_recover() {
+    let Some(bin) = serve_binary() else { return };
+    let Some(am_bin) = alertmanager::binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let am = Alertmanager::start(&am_bin, dir.path()).await;
+    let (hook, received) = webhook_receiver().await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        format!("http://{}/hook", l.local_addr().expect("its address"))
+    };
+    let alerts = dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            r#"
+interval = "1s"
+
+[[channels]]
+name = "alertmanager"
+type = "alertmanager"
+url = "{am}"
+
+[[channels]]
+name = "hook"
+type = "webhook"
+url = "{hook}"
+secret = "{SECRET}"
+
+[[channels]]
+name = "dead"
+type = "webhook"
+url = "{dead}"
+
+[[rules]]
+name = "llm errors"
+measure = "error_rate"
+window = "1m"
+per = "model"
+min_requests = 3
+critical = 0.5
+"#,
+            am = am.url
+        ),
+    )
+    .expect("the alerts file");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("the data directory");
+    let server = ServeProcess::start(
+        &bin,
+        &data,
+        &["--alerts", alerts.to_str().expect("a UTF-8 path")],
+        None,
+    )
+    .await;
+
+    // Three of four calls fail: 75 %.
+    send(&server, calls(1, 4, 3)).await;
+    eventually(
+        "Alertmanager holds the alert",
+        || async { am.alerts().await.iter().any(ours) },
+        || am.log_text(),
+    )
+    .await;
+    let held = am.alerts().await;
+    let alert = held.iter().find(|a| ours(a)).expect("found above");
+    assert_eq!(alert["labels"]["severity"], "critical");
+    assert_eq!(alert["status"]["state"], "active");
+    let summary = alert["annotations"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("error_rate 75.0 % over 1m"), "{summary}");
+    eventually(
+        "the webhook hears the alert",
+        || async {
+            let got = received.lock().unwrap_or_else(|e| e.into_inner());
+            got.iter().any(|n| n["state"] == "ALERT")
+        },
+        || server.log_text(),
+    )
+    .await;
+
+    // Ninety-six good calls: 3 of 100 fail, under the threshold.
+    send(&server, calls(100, 96, 0)).await;
+    eventually(
+        "the webhook hears the recovery",
+        || async {
+            let got = received.lock().unwrap_or_else(|e| e.into_inner());
+            got.iter()
+                .any(|n| n["state"] == "OK" && n["previous"] == "ALERT")
+        },
+        || server.log_text(),
+    )
+    .await;
+    eventually(
+        "Alertmanager resolves the alert",
+        || async { !am.alerts().await.iter().any(ours) },
+        || am.log_text(),
+    )
+    .await;
+
+    // The dead receiver's channel tried, delivered nothing, and held up nobody.
+    let (code, body) = server.get("/api/v1/alerts").await;
+    assert_eq!(code, 200, "{body}");
+    let api: Value = serde_json::from_str(&body).expect("JSON");
+    let channel = |name: &str| {
+        api["channels"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == name))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert!(
+        channel("alertmanager")["delivered"].as_u64() >= Some(2),
+        "{api}"
+    );
+    assert_eq!(channel("hook")["delivered"], 2, "{api}");
+    assert_eq!(channel("dead")["delivered"], 0, "{api}");
+    assert!(channel("dead")["retries"].as_u64() >= Some(1), "{api}");
+    let history: Vec<(&str, &str)> = api["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .filter_map(|n| Some((n["previous"].as_str()?, n["state"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(history, [("ALERT", "OK"), ("OK", "ALERT")], "newest first");
+    server.stop().await;
+}
