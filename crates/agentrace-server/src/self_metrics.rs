@@ -1,7 +1,8 @@
 //! `/metrics`: the span metrics of the Prometheus sink, then the server's own health in the
 //! same text format — requests by outcome, records by fate, commits, write errors and whether
 //! the store is failing, the writer's queue, repairs — so that an operator can alert on a
-//! server that cannot store (see docs/server.md, "The server's own metrics").
+//! server that cannot store (see docs/server.md, "The server's own metrics") — and the alerts:
+//! how many are in each state, and each channel's deliveries and whether it is failing.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -11,17 +12,25 @@ use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
+use agentrace_alerts::{ChannelStatus, Notification, State};
+
+use crate::alerting::Alerting;
 use crate::state::{ServerStats, StatsSnapshot};
 
 /// `GET /metrics`: the sink's exposition followed by [`render`]'s.
-pub(crate) fn router(sink: PrometheusSink, stats: Arc<ServerStats>) -> Router {
+pub(crate) fn router(
+    sink: PrometheusSink,
+    stats: Arc<ServerStats>,
+    alerting: Arc<Alerting>,
+) -> Router {
     Router::new().route(
         METRICS_PATH,
         get(move || {
-            let (sink, stats) = (sink.clone(), stats.clone());
+            let (sink, stats, alerting) = (sink.clone(), stats.clone(), alerting.clone());
             async move {
                 let mut text = sink.render();
                 text.push_str(&render(&stats.snapshot()));
+                text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
                 ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
             }
         }),
@@ -41,7 +50,10 @@ impl Family<'_> {
         let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
         let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
         for (labels, value) in &self.samples {
-            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let labels: Vec<String> = labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                .collect();
             if labels.is_empty() {
                 let _ = writeln!(out, "{} {value}", self.name);
             } else {
@@ -49,6 +61,67 @@ impl Family<'_> {
             }
         }
     }
+}
+
+/// A label value in the text format: backslash, quote and newline escaped.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The alerts' metrics: alerts by state, and each channel's deliveries by outcome and whether
+/// it is failing. Channel names come from the alerts file (escaped).
+pub(crate) fn render_alerts(current: &[Notification], channels: &[ChannelStatus]) -> String {
+    let states = [State::Ok, State::Warning, State::Alert, State::NoData];
+    let by_channel = |value: fn(&ChannelStatus) -> u64| -> Vec<_> {
+        channels
+            .iter()
+            .map(|c| (vec![("channel", c.name.as_str())], value(c)))
+            .collect()
+    };
+    let mut deliveries = Vec::new();
+    for c in channels {
+        for (outcome, n) in [
+            ("delivered", c.delivered),
+            ("failed", c.failed),
+            ("dropped", c.dropped),
+        ] {
+            deliveries.push((vec![("channel", c.name.as_str()), ("outcome", outcome)], n));
+        }
+    }
+    let families = [
+        Family {
+            name: "agentrace_server_alerts",
+            kind: "gauge",
+            help: "Alerts by state (docs/alerts.md).",
+            samples: states
+                .iter()
+                .map(|s| {
+                    let n = current.iter().filter(|a| a.state == *s).count();
+                    (vec![("state", s.name())], n as u64)
+                })
+                .collect(),
+        },
+        Family {
+            name: "agentrace_server_alert_deliveries_total",
+            kind: "counter",
+            help: "Notifications per alert channel: delivered, failed after every retry, dropped (queue full).",
+            samples: deliveries,
+        },
+        Family {
+            name: "agentrace_server_alert_channel_failing",
+            kind: "gauge",
+            help: "1 while an alert channel's last deliveries all failed.",
+            samples: by_channel(|c| u64::from(c.failing)),
+        },
+    ];
+    let mut out = String::new();
+    for family in &families {
+        family.write_to(&mut out);
+    }
+    out
 }
 
 /// A sample per item, labelled `label` with the item's name.
@@ -247,5 +320,15 @@ mod tests {
                 .all(|l| l.starts_with("agentrace_server_")),
             "{text}"
         );
+    }
+
+    #[test]
+    fn alerts_are_counted_by_state_and_channel_names_escaped() {
+        let text = render_alerts(&[], &[]);
+        assert!(
+            text.contains("agentrace_server_alerts{state=\"ALERT\"} 0\n"),
+            "{text}"
+        );
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

@@ -281,7 +281,7 @@ impl Server {
             app::with_cors(
                 app::router(
                     state.clone(),
-                    crate::self_metrics::router(metrics.clone(), stats.clone()),
+                    crate::self_metrics::router(metrics.clone(), stats.clone(), alerting.clone()),
                     app_auth,
                     hosts.clone(),
                     assets,
