@@ -433,3 +433,39 @@ fn a_span_attributed_late_counts_for_its_new_accounts_only() {
     budgets.record_late_attribution(&same, &same, usd(0.9));
     assert_eq!(spent("per agent", "planner"), Some(usd(0.9)));
 }
+
+#[test]
+fn a_reservation_for_a_remote_span_is_settled_by_it_or_released_if_unpriced() {
+    let budgets = Budgets::new(vec![Budget::new(
+        "per session",
+        Scope::Session,
+        Period::Day,
+        usd(1.0),
+    )]);
+    let shown = budgets.status_for(&session("s-1"));
+    assert_eq!(shown.len(), 1);
+    assert_eq!((shown[0].spent, shown[0].reserved), (Usd::ZERO, Usd::ZERO));
+    assert!(
+        budgets.status().is_empty(),
+        "looking leaves no account behind"
+    );
+
+    let call = priced_span("s-1", 0.30);
+    let _held = budgets.reserve_for_span(&session("s-1"), usd(0.40), call.span_id);
+    assert_eq!(budgets.status_for(&session("s-1"))[0].reserved, usd(0.40));
+    let refused = budgets.reserve_for_span(&session("s-1"), usd(0.70), SpanId::random());
+    assert!(
+        refused.is_err_and(|e| e.reserved == usd(0.40)),
+        "the held estimate counts"
+    );
+    budgets.record_span(&call);
+    let after = &budgets.status_for(&session("s-1"))[0];
+    assert_eq!((after.spent, after.reserved), (usd(0.30), Usd::ZERO));
+
+    let mut failed = priced_span("s-1", 0.0);
+    failed.cost = None;
+    let _held = budgets.reserve_for_span(&session("s-1"), usd(0.50), failed.span_id);
+    budgets.record_span(&failed);
+    let after = &budgets.status_for(&session("s-1"))[0];
+    assert_eq!((after.spent, after.reserved), (usd(0.30), Usd::ZERO));
+}

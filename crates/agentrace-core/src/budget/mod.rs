@@ -416,15 +416,36 @@ impl Budgets {
         self.reserve_for(cx, estimate, None)
     }
 
-    fn reserve_for(
+    /// [`Budgets::check`] for a call whose span is `span`, made elsewhere (an agent in another
+    /// process asking a server): the span's priced record settles the reservation, an unpriced
+    /// one (a failed call) releases it, and the TTL releases it if the span never comes.
+    pub fn reserve_for_span(
         &self,
         cx: &CallContext<'_>,
         estimate: Usd,
-        span: Option<SpanId>,
+        span: SpanId,
     ) -> Result<ReservationId, BudgetExceeded> {
+        self.reserve_for(cx, estimate, Some(span))
+    }
+
+    /// Whether a call in `cx` estimated at `estimate` would be admitted now, without
+    /// reserving anything (an answer that may be stale by the time the call is made; a
+    /// reservation is what makes parallel calls safe).
+    pub fn fits(&self, cx: &CallContext<'_>, estimate: Usd) -> Result<(), BudgetExceeded> {
         let now = (self.clock)();
         let mut state = self.lock();
         self.expire(&mut state, now);
+        self.admit(&mut state, cx, estimate, now).map(drop)
+    }
+
+    /// The accounts of `cx` if `estimate` fits every one, else the first it would exceed.
+    fn admit(
+        &self,
+        state: &mut State,
+        cx: &CallContext<'_>,
+        estimate: Usd,
+        now: u64,
+    ) -> Result<Vec<(usize, String)>, BudgetExceeded> {
         let mut keys = Vec::new();
         for (i, budget) in self.budgets.iter().enumerate() {
             let Some(scope) = budget.account_of(cx) else {
@@ -445,6 +466,19 @@ impl Budgets {
             }
             keys.push((i, scope));
         }
+        Ok(keys)
+    }
+
+    fn reserve_for(
+        &self,
+        cx: &CallContext<'_>,
+        estimate: Usd,
+        span: Option<SpanId>,
+    ) -> Result<ReservationId, BudgetExceeded> {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        self.expire(&mut state, now);
+        let keys = self.admit(&mut state, cx, estimate, now)?;
         for key in &keys {
             if let Some(account) = state.accounts.get_mut(key) {
                 account.reserved += estimate;
@@ -655,24 +689,50 @@ impl Budgets {
             .filter_map(|((i, scope), account)| {
                 let budget = self.budgets.get(*i)?;
                 account.roll(budget, now);
-                let used = (account.settled + account.reserved).nanos() as f64;
-                Some(BudgetStatus {
-                    budget: budget.name.clone(),
-                    scope: scope.clone(),
-                    period_start_unix_nano: account.period_start,
-                    spent: account.settled,
-                    reserved: account.reserved,
-                    limit: budget.limit,
-                    ratio: if budget.limit.nanos() > 0 {
-                        used / budget.limit.nanos() as f64
-                    } else {
-                        0.0
-                    },
-                })
+                Some(account_status(budget, scope, account))
             })
             .collect();
         out.sort_by(|a, b| (&a.budget, &a.scope).cmp(&(&b.budget, &b.scope)));
         out
+    }
+
+    /// The state now of every account a call in `cx` would be counted in, in budget order
+    /// (an account with no spend yet shows zeros).
+    pub fn status_for(&self, cx: &CallContext<'_>) -> Vec<BudgetStatus> {
+        let now = (self.clock)();
+        let mut state = self.lock();
+        self.budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, budget)| {
+                let scope = budget.account_of(cx)?;
+                // Looking leaves no account behind: one not kept yet is shown fresh.
+                let mut fresh = Account::default();
+                let account = state
+                    .accounts
+                    .get_mut(&(i, scope.clone()))
+                    .unwrap_or(&mut fresh);
+                account.roll(budget, now);
+                Some(account_status(budget, &scope, account))
+            })
+            .collect()
+    }
+}
+
+fn account_status(budget: &Budget, scope: &str, account: &Account) -> BudgetStatus {
+    let used = (account.settled + account.reserved).nanos() as f64;
+    BudgetStatus {
+        budget: budget.name.clone(),
+        scope: scope.to_owned(),
+        period_start_unix_nano: account.period_start,
+        spent: account.settled,
+        reserved: account.reserved,
+        limit: budget.limit,
+        ratio: if budget.limit.nanos() > 0 {
+            used / budget.limit.nanos() as f64
+        } else {
+            0.0
+        },
     }
 }
 

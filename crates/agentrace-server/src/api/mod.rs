@@ -1,6 +1,6 @@
 //! The REST API under `/api/v1`, its OpenAPI document, and the WebSocket live feed.
 //!
-//! Every route answers `GET` with JSON (`docs/api.md` has each one with examples; the OpenAPI
+//! Every route but one answers `GET` with JSON (`docs/api.md` has each one with examples; the OpenAPI
 //! 3.1 document is served at `/api/v1/openapi.json`):
 //!
 //! | route | what |
@@ -17,6 +17,7 @@
 //! | `/overview` | the dashboard's numbers and a time series |
 //! | `/metrics`, `/metrics/{name}` | the metrics received over OTLP; one metric's series, a point per step |
 //! | `/budgets`, `/status` | budget accounts; the pipeline's counters |
+//! | `POST /budgets/check` | an agent elsewhere asks whether its call fits its budgets, and may hold the estimate until the call's span arrives |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
@@ -27,6 +28,7 @@
 
 mod alerts;
 mod analytics;
+mod budget_check;
 mod error;
 mod graph;
 mod live;
@@ -36,7 +38,7 @@ mod records;
 mod status;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -47,9 +49,9 @@ use crate::state::AppState;
 /// Where the API is mounted; [`router`]'s routes include it.
 pub const PREFIX: &str = "/api/v1";
 
-/// Every route, relative to [`PREFIX`], with its handler. All answer `GET`.
-fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    vec![
+/// Every route, relative to [`PREFIX`], with its method and handler.
+fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    let gets = vec![
         ("/traces", get(records::list)),
         ("/traces/{trace_id}", get(records::tree)),
         ("/traces/{trace_id}/spans/{span_id}", get(records::span)),
@@ -68,7 +70,11 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),
         ("/live", get(live::feed)),
-    ]
+    ];
+    gets.into_iter()
+        .map(|(path, route)| (path, "get", route))
+        .chain([("/budgets/check", "post", post(budget_check::check))])
+        .collect()
 }
 
 /// The API: every route under `/api/v1` (the prefix included, so the app merges this router
@@ -76,7 +82,7 @@ fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 pub fn router(state: AppState) -> Router {
     let api = routes()
         .into_iter()
-        .fold(Router::new(), |router, (path, route)| {
+        .fold(Router::new(), |router, (path, _, route)| {
             router.route(path, route)
         })
         .fallback(not_found)
@@ -115,7 +121,7 @@ mod tests {
             .unwrap_or_default();
         let mut served: Vec<(String, &str)> = routes()
             .into_iter()
-            .map(|(path, _)| (format!("{PREFIX}{path}"), "get"))
+            .map(|(path, method, _)| (format!("{PREFIX}{path}"), method))
             .chain(
                 crate::auth::login::ROUTES
                     .iter()

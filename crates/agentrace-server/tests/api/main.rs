@@ -4,6 +4,7 @@
 //! WebSocket feed.
 
 mod analytics;
+mod budget_check;
 mod documents;
 mod live;
 mod records;

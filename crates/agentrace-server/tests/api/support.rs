@@ -269,6 +269,21 @@ impl Api {
         Ok((status, body))
     }
 
+    /// POST `body` as JSON to `path` (under `/api/v1`): status and JSON body.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), Error> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))?;
+        Ok((status, body))
+    }
+
     /// GET `path`, expecting 200 and a body valid against the document's schema `schema`.
     pub(crate) async fn ok(&self, path: &str, schema: &str) -> Result<Value, Error> {
         let (status, body) = self.get(path).await?;

@@ -1,13 +1,15 @@
 """Schemathesis hooks for agentrace's API: the rules between parameters that an OpenAPI
 document cannot state (each parameter's own grammar is in the document, as patterns).
 
-Schemathesis generates each query parameter on its own. Three rules of the API join two
+Schemathesis generates each query parameter on its own. Four rules of the API join two
 parameters, and a request that breaks one is refused with 400 as documented:
 
 - `to` must be after `from`;
 - a `cursor` continues the listing it came from: a page of another `sort` or `order` is refused;
 - a series (`bucket` of /overview and /tools, `step` of /metrics/{name}) has at most 10,000
-  points over the range.
+  points over the range;
+- a budget check estimated from a prompt or a token count needs a `model` the price book knows
+  (the document cannot list every priced model).
 
 Only failures of the check "a schema-valid request is accepted" whose 400 names one of these
 rules are dropped; any other refusal of a valid request, and every other check, still fails
@@ -24,6 +26,7 @@ JOINT_RULES = (
     ("cursor", "pass back a cursor returned by the same kind of query"),
     ("bucket", "too long (at most"),
     ("step", "too long (at most"),
+    ("model", "no price known"),
 )
 
 
