@@ -11,7 +11,7 @@ use agentrace_core::{SpanId, TokenUsage, Usd, now_unix_nano};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::error::ApiError;
 use super::params::Params;
@@ -24,26 +24,58 @@ const MAX_OUTPUT_TOKENS: u64 = 10_000_000;
 /// The largest input token count taken.
 const MAX_INPUT_TOKENS: u64 = 1_000_000_000;
 
-/// The request body.
+/// The request body. A field is present with a value or absent: `null` is refused, as the
+/// document says.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Check {
+    #[serde(default, deserialize_with = "present")]
     session: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     agent: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     framework: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     model: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     user: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     provider: Option<String>,
     /// The call's cost, if the agent estimated it.
+    #[serde(default, deserialize_with = "present")]
     estimate_usd: Option<f64>,
     /// Else: the prompt, counted with the model's tokenizer…
+    #[serde(default, deserialize_with = "present")]
     prompt: Option<String>,
     /// …or its token count.
+    #[serde(default, deserialize_with = "whole")]
     input_tokens: Option<u64>,
     /// The output allowance (default [`DEFAULT_OUTPUT_TOKENS`]).
+    #[serde(default, deserialize_with = "whole")]
     max_output_tokens: Option<u64>,
     /// The call's span (16 hex digits): the estimate is held until it arrives.
+    #[serde(default, deserialize_with = "present")]
     span_id: Option<String>,
+}
+
+/// A field given with a value (`null` is not one).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A whole number ≥ 0, written `145` or `145.0` (JSON Schema's integers).
+fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(Some(u));
+    }
+    match n.as_f64() {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just before
+        Some(f) if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "{n} is not a whole number ≥ 0"
+        ))),
+    }
 }
 
 /// How the estimate was made, when the server made it.
@@ -148,6 +180,9 @@ pub(super) async fn check(
 
 /// The estimate: given, or priced from the prompt (or its token count) and the model.
 fn estimate(state: &AppState, req: &Check) -> Result<(Usd, Option<Estimated>), ApiError> {
+    if req.model.as_deref() == Some("") {
+        return Err(ApiError::bad("model", "an empty model names nothing"));
+    }
     if let Some(dollars) = req.estimate_usd {
         if !dollars.is_finite() || !(0.0..=1e9).contains(&dollars) {
             return Err(ApiError::bad(
@@ -162,7 +197,7 @@ fn estimate(state: &AppState, req: &Check) -> Result<(Usd, Option<Estimated>), A
         }
         return Ok((Usd::from_dollars(dollars), None));
     }
-    let Some(model) = req.model.as_deref().filter(|m| !m.is_empty()) else {
+    let Some(model) = req.model.as_deref() else {
         return Err(ApiError::BadRequest(
             "give estimate_usd, or the model with prompt or input_tokens".into(),
         ));

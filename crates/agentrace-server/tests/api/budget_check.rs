@@ -87,7 +87,10 @@ async fn the_server_estimates_from_a_prompt_or_a_token_count() -> TestResult {
     // Counted as core counts (exactly when built with tiktoken, as the agentrace binary is).
     let counted = agentrace_core::tokenize::tokenizer_for_model("gpt-4o").count("Hi there");
     assert_eq!(from_prompt["estimate"]["input_tokens"], counted.tokens);
-    assert_eq!(from_prompt["estimate"]["input_exact"], counted.accuracy.is_exact());
+    assert_eq!(
+        from_prompt["estimate"]["input_exact"],
+        counted.accuracy.is_exact()
+    );
     assert_eq!(from_prompt["estimate"]["output_tokens"], 100);
     let tokens = counted.tokens;
     // gpt-4o: $2.50 per million input tokens, $10 per million output tokens.
@@ -95,7 +98,7 @@ async fn the_server_estimates_from_a_prompt_or_a_token_count() -> TestResult {
     assert!((from_prompt["estimate_usd"].as_f64().unwrap_or(0.0) - expected).abs() < 1e-12);
     let from_count = check(
         &api,
-        json!({"model": "gpt-4o", "input_tokens": 1_000_000, "max_output_tokens": 0}),
+        json!({"model": "gpt-4o", "input_tokens": 1_000_000.0, "max_output_tokens": 0}),
     )
     .await?;
     assert_eq!(from_count["estimate_usd"], 2.5);
