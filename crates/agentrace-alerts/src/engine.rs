@@ -472,14 +472,14 @@ fn summary(rule: &Rule, alert: &str, requests: u64, v: &Verdict, previous: State
     };
     let limit = match (&v.baseline, v.threshold) {
         (Some(b), Some(t)) => format!(
-            "{:+.1}σ from {} against {}, {side} by {t}σ is {}",
+            "{:+.1}σ from {} ({}); {} {t}σ",
             b.z,
             measure.format(b.mean),
             b.source,
             if v.state == State::Ok {
-                "the limit"
+                "limit"
             } else {
-                "crossed"
+                v.state.severity()
             }
         ),
         (None, Some(t)) if v.state == State::Ok => format!("limit {side} {}", measure.format(t)),
@@ -679,7 +679,7 @@ mod tests {
         assert_eq!(b, Some((7, 140.0)));
         assert!(
             n.summary
-                .contains("against the same time on the past 7 days"),
+                .contains("from $1.4000 (the same time on the past 7 days); critical 6σ"),
             "{}",
             n.summary
         );

@@ -3,6 +3,9 @@
 // links and the back button, and telemetry that tries to run script.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import * as fmt from '../../../crates/agentrace-server/dashboard/src/lib/format.js';
@@ -15,6 +18,22 @@ const XSS_NAME = '<img src=x onerror="window.__xss = 1"> agent';
 const XSS_PROMPT = '<script>window.__xss = 2</script><img src=x onerror="window.__xss = 3">';
 const XSS_MODEL = '<img src=x onerror="window.__xss = 5">';
 
+/** An alerts file whose rule fires for every model called (one alert each, named by it). */
+function alertsFile() {
+  const path = join(mkdtempSync(join(tmpdir(), 'agentrace-alerts-')), 'alerts.toml');
+  writeFileSync(path, [
+    'interval = "1s"',
+    '[[rules]]',
+    'name = "llm calls"',
+    'measure = "requests"',
+    'window = "10m"',
+    'per = "model"',
+    'warning = 1',
+    'description = "every model called"',
+  ].join('\n'));
+  return path;
+}
+
 describe('the dashboard', () => {
   let browser;
   let server;
@@ -24,7 +43,7 @@ describe('the dashboard', () => {
   before(async () => {
     browser = await launch();
     if (!browser) return;
-    server = await startServer();
+    server = await startServer({ args: ['--alerts', alertsFile()] });
     tracing = provider(server.otlpHttp, 'browser-suite');
     const now = Date.now();
     runs.first = await sendRun(tracing, { session: 's-alpha', user: 'ada', question: 'Which agents need tracing?', answer: 'All of them.', startMs: now - 120_000 });
@@ -126,6 +145,14 @@ describe('the dashboard', () => {
       async status(page) {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));
+      },
+      async alerts(page) {
+        const a = await api(server, '/alerts?limit=50');
+        assert.equal(await text(page, '[data-stat="Rules"]'), fmt.count(a.rules.length));
+        const shown = await page.$$eval('.alerts-table tbody tr th', (cells) => cells.map((c) => c.firstChild.textContent));
+        assert.deepEqual(shown, a.alerts.map((x) => x.alert));
+        assert.ok(a.alerts.some((x) => x.alert === 'llm calls{model=gpt-4o}' && x.state === 'WARNING'), JSON.stringify(a.alerts));
+        assert.equal(await page.locator('.alert-history li').count(), a.history.length);
       },
     };
     for (const view of views({ traceId: runs.first.traceId, spanId: llm.span_id, sessionId: 's-alpha' })) {
@@ -271,6 +298,7 @@ describe('the dashboard', () => {
       ['/', '.ranked li'],
       ['/cost?group_by=model,hour', '.total-line'],
       ['/events?text=%3Cimg', '.event-message'],
+      ['/alerts', '.alerts-table tbody tr'],
     ]) {
       const page = await visit(path, ready);
       await page.hover(ready);
@@ -282,6 +310,7 @@ describe('the dashboard', () => {
       if (path.includes('span=')) assert.equal(await text(page, '.detail .message.role-user pre'), XSS_PROMPT);
       if (path.startsWith('/sessions')) assert.equal(await text(page, '.bubble.user pre'), XSS_PROMPT);
       if (path.startsWith('/events')) assert.equal(await text(page, '.event-message'), XSS_MODEL);
+      if (path === '/alerts') assert.ok((await text(page, '.alerts-table')).includes(`llm calls{model=${XSS_MODEL}}`), 'the model in the alert, as text');
       if (path.startsWith('/cost')) assert.ok((await page.locator('.u-legend').innerText()).includes(XSS_MODEL), 'the model name in the legend, as text');
       await page.context().close();
     }

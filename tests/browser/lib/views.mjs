@@ -13,5 +13,6 @@ export function views({ traceId, spanId, sessionId }) {
     { name: 'tools', path: '/tools', ready: '.tools-table tbody tr' },
     { name: 'events', path: '/events', ready: 'table tbody tr[data-key], .view.events .empty' },
     { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
+    { name: 'alerts', path: '/alerts', ready: '.alerts-table tbody tr' },
   ];
 }

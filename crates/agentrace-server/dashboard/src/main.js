@@ -14,6 +14,7 @@ import { Session } from './views/session.js';
 import { Cost } from './views/cost.js';
 import { Tools } from './views/tools.js';
 import { Events } from './views/events.js';
+import { AlertsView } from './views/alerts.js';
 import { Status } from './views/status.js';
 import { Login } from './views/login.js';
 
@@ -28,6 +29,7 @@ const ROUTES = [
   ['/cost', 'Cost', Cost, true],
   ['/tools', 'Tools', Tools, true],
   ['/events', 'Events', Events, true],
+  ['/alerts', 'Alerts', AlertsView, false],
   ['/status', 'Status', Status, false],
 ];
 

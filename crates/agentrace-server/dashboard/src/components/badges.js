@@ -1,4 +1,4 @@
-// Badges for span kinds, statuses and event levels.
+// Badges for span kinds, statuses, event levels and alert states.
 
 import { html } from '../lib/html.js';
 
@@ -14,4 +14,9 @@ export function StatusBadge({ status, message }) {
 
 export function LevelBadge({ level }) {
   return html`<span class=${`badge level-${String(level).toLowerCase()}`}>${level}</span>`;
+}
+
+/** OK, WARNING, ALERT, NO_DATA. */
+export function AlertStateBadge({ state }) {
+  return html`<span class=${`badge alert-${String(state).toLowerCase().replace('_', '-')}`}>${String(state).replace('_', ' ')}</span>`;
 }
