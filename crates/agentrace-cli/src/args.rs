@@ -46,6 +46,18 @@ pub(crate) enum Command {
     Budget(BudgetCommand),
     /// A running server's alerts: each alert's state, the channels, the latest notifications.
     Alerts(AlertsArgs),
+    /// Tools: calls, success rate, latency, and each tool's health score with recommendations.
+    Tools(ToolsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ToolsArgs {
+    /// The range (default: the last 24 hours).
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// Which running server to ask.

@@ -9,6 +9,7 @@
 //! agentrace prices show openrouter/anthropic/claude-sonnet-4.5
 //! agentrace prices estimate gpt-4o --text "Summarize this" --output-tokens 300
 //! agentrace alerts --server http://127.0.0.1:4319
+//! agentrace tools --since 6h
 //! ```
 //!
 //! The store is a SQLite file written by the `sqlite` backend (`--db`, else
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         Command::Cost(a) => commands::cost::run(&cli.store, a),
         Command::Budget(BudgetCommand::Status(a)) => commands::cost::budget_status(&cli.store, a),
         Command::Alerts(a) => commands::alerts::run(a),
+        Command::Tools(a) => commands::tools::run(&cli.store, a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -456,3 +456,64 @@ fn without_db_the_servers_store_is_read() -> TestResult {
     assert!(stdout(&found).contains(&data_dir.join("agentrace.db").display().to_string()));
     Ok(())
 }
+
+#[test]
+fn tools_show_health_and_recommendations() -> TestResult {
+    use agentrace_core::semconv::gen_ai;
+    use agentrace_core::{Resource, SpanId, SpanKind, SpanStatus};
+
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("agentrace.db");
+    let store = SqliteStore::open(&db)?;
+    let resource = std::sync::Arc::new(Resource::new("tools"));
+    // 30 calls of fetch_url in the last half hour: 10 timeouts and 2 server errors.
+    let start = agentrace_core::now_unix_nano() - 30 * 60_000_000_000;
+    let spans: Vec<SpanRecord> = (0..30u64)
+        .map(|i| {
+            let t = start + i * 60_000_000_000;
+            let mut s = SpanRecord::new(
+                TraceId::random(),
+                SpanId::random(),
+                "execute_tool fetch_url",
+                t,
+                t + 200_000_000,
+                resource.clone(),
+            );
+            s.kind = SpanKind::Tool;
+            s.tool_name = Some("fetch_url".into());
+            if i % 5 < 2 {
+                s.status = SpanStatus::error("failed");
+                s.attributes.insert(
+                    gen_ai::ERROR_TYPE,
+                    if i < 25 { "timeout" } else { "http_500" },
+                );
+            }
+            s
+        })
+        .collect();
+    store.insert_spans(&spans)?;
+    let out = agentrace(&db, &["tools", "--since", "1h"])?;
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("fetch_url"))
+        .ok_or(text.clone())?;
+    assert!(
+        row.contains("30")
+            && row.contains("60.0 %")
+            && row.ends_with(|c: char| c.is_ascii_digit() || c == 's'),
+        "{row}"
+    );
+    assert!(row.contains("unhealthy"), "{row}");
+    assert!(
+        text.contains("  - timeout is 83.3 % of failures (10 of 12)"),
+        "{text}"
+    );
+    assert!(text.contains("  - no baseline yet"), "{text}");
+    let json = agentrace(&db, &["tools", "--since", "1h", "--json"])?;
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(report["tools"][0]["tool"], "fetch_url");
+    assert_eq!(report["tools"][0]["health"]["grade"], "unhealthy");
+    Ok(())
+}

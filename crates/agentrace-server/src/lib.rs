@@ -85,6 +85,7 @@ mod retention;
 mod self_metrics;
 mod server;
 pub mod state;
+pub mod tool_health;
 mod writer;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};

@@ -136,6 +136,10 @@ describe('the dashboard', () => {
         const names = await page.$$eval('.tools-table tbody tr td:first-child', (cells) => cells.map((c) => c.innerText));
         assert.deepEqual(names, tools.tools.map((x) => x.tool));
         assert.equal(await text(page, '.tools-table tbody tr td:nth-child(2)'), fmt.count(tools.tools[0].calls));
+        const scores = await page.$$eval('.tools-table .health-score', (cells) => cells.map((c) => Number(c.innerText)));
+        assert.deepEqual(scores, tools.tools.map((x) => x.health.score));
+        const said = await page.$$eval('.tools-table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('.recommendations li')].map((li) => li.innerText)));
+        assert.deepEqual(said, tools.tools.map((x) => x.health.recommendations));
       },
       async events(page) {
         const e = await api(server, '/events?from=-1h&limit=100');

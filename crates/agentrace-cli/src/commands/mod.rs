@@ -6,6 +6,7 @@ pub(crate) mod export;
 pub(crate) mod prices;
 pub(crate) mod serve;
 pub(crate) mod summary;
+pub(crate) mod tools;
 pub(crate) mod traces;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, RollupSource,
-    SeriesPoint, SpanFilter, Summary, TimeRange, ToolsAnswer,
+    SeriesPoint, SpanFilter, Summary, TimeRange,
 };
 use axum::Json;
 use axum::extract::State;
@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::error::{ApiError, blocking};
 use super::params::{Params, rfc3339};
 use crate::state::AppState;
+use crate::tool_health::{ToolsHealth, tools_with_health};
 
 const MINUTE_NS: u64 = 60_000_000_000;
 
@@ -270,17 +271,21 @@ fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>, ApiError> 
     }
 }
 
-/// `GET /tools`: tool calls by tool, with each tool's trend when a `bucket` is given.
+/// `GET /tools`: tool calls by tool with their health (`crate::tool_health`), and each
+/// tool's trend when a `bucket` is given.
 pub(super) async fn tools(
     State(state): State<AppState>,
     mut p: Params,
-) -> Result<Json<ToolsAnswer>, ApiError> {
+) -> Result<Json<ToolsHealth>, ApiError> {
     let range = p.range()?;
     let top = p.count("top", 5, 50)?;
     let bucket = minutes(&mut p, "bucket")?;
     p.finish()?;
     Ok(Json(
-        blocking(&state.store, move |s| s.tools(range, top, bucket)).await?,
+        blocking(&state.store, move |s| {
+            tools_with_health(s, range, top, bucket)
+        })
+        .await?,
     ))
 }
 

@@ -1,5 +1,5 @@
-// Tools: per tool, calls, success rate, duration percentiles, its most frequent failures and
-// its trend over the range.
+// Tools: per tool, calls, success rate, its health (score and recommendations), duration
+// percentiles, its most frequent failures and its trend over the range.
 
 import { html } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
@@ -28,6 +28,16 @@ function Trend({ points, range, bucketMs }) {
   </svg>`;
 }
 
+/** The health score, coloured by grade, with what stands out. */
+function Health({ health }) {
+  const parts = `success ${health.success.toFixed(2)} · latency ${health.latency.toFixed(2)} · trend ${health.trend.toFixed(2)}`;
+  return html`<div class="health">
+    <span class=${`health-score health-${health.grade}`} title=${`${health.grade}: ${parts}`}>${health.score}</span>
+    ${health.recommendations.length > 0 &&
+    html`<ul class="recommendations">${health.recommendations.map((r) => html`<li>${r}</li>`)}</ul>`}
+  </div>`;
+}
+
 const BUCKET_MS = { '1m': 60e3, '5m': 300e3, '15m': 900e3, '1h': 3600e3, '6h': 6 * 3600e3, '1d': 86400e3 };
 
 export function Tools({ range }) {
@@ -41,7 +51,7 @@ export function Tools({ range }) {
       <table class="table tools-table">
         <thead>
           <tr>
-            <th>Tool</th><th class="num">Calls</th><th class="num">Success</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
+            <th>Tool</th><th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
             <th>Top failures</th><th>Calls over the range <span class="muted">(per ${bucket})</span></th>
           </tr>
         </thead>
@@ -51,6 +61,7 @@ export function Tools({ range }) {
               <td><a href=${`/traces?kind=tool&name=${encodeURIComponent(t.tool ?? '')}`}>${t.tool ?? '(unnamed)'}</a></td>
               <td class="num">${fmt.count(t.calls)}</td>
               <td class="num"><span class=${t.success_rate < 0.9 ? 'error-text' : t.success_rate < 0.99 ? 'warn-text' : 'ok-text'}>${fmt.percent(t.success_rate)}</span></td>
+              <td class="health-cell"><${Health} health=${t.health} /></td>
               <td class="num">${fmt.duration(t.duration.p50_ns)}</td>
               <td class="num">${fmt.duration(t.duration.p95_ns)}</td>
               <td class="num">${fmt.duration(t.duration.p99_ns)}</td>

@@ -1,0 +1,70 @@
+//! `agentrace tools`: each tool's calls, success rate, latency and health — the score and
+//! recommendations of `agentrace_server::tool_health`, the same as the API's and the
+//! dashboard's.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::SystemTime;
+
+use agentrace_server::tool_health::{ToolsHealth, tools_with_health};
+use agentrace_sqlite::TimeRange;
+
+use crate::args::{StoreArgs, ToolsArgs};
+use crate::error::CliError;
+use crate::format::{Table, count, duration, terminal_text};
+use crate::time::range;
+
+/// The range when none is given: the last day.
+const DEFAULT_SINCE_NS: u64 = 86_400 * 1_000_000_000;
+
+pub(crate) fn run(store: &StoreArgs, args: &ToolsArgs) -> Result<(), CliError> {
+    let db = super::open(store)?;
+    let mut range = range(&args.range, SystemTime::now())?;
+    if range.start_unix_nano.is_none() && range.end_unix_nano.is_none() {
+        range = TimeRange::since(agentrace_core::now_unix_nano().saturating_sub(DEFAULT_SINCE_NS));
+    }
+    let report = tools_with_health(&db, range, 3, None)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(render(&report).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn render(report: &ToolsHealth) -> String {
+    if report.tools.is_empty() {
+        return "no tool call in this range\n".to_owned();
+    }
+    let mut table = Table::new(&["tool", "calls", "success", "health", "p50", "p95", "p99"]);
+    for t in &report.tools {
+        let s = &t.stats;
+        table.row(vec![
+            terminal_text(s.tool.as_deref().unwrap_or("(unnamed)")),
+            count(s.calls),
+            format!("{:.1} %", s.success_rate * 100.0),
+            format!("{} {:?}", t.health.score, t.health.grade).to_lowercase(),
+            duration(s.duration.p50_ns),
+            duration(s.duration.p95_ns),
+            duration(s.duration.p99_ns),
+        ]);
+    }
+    let mut out = table.render("");
+    for t in report
+        .tools
+        .iter()
+        .filter(|t| !t.health.recommendations.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "\n{}:",
+            terminal_text(t.stats.tool.as_deref().unwrap_or("(unnamed)"))
+        );
+        for r in &t.health.recommendations {
+            let _ = writeln!(out, "  - {}", terminal_text(r));
+        }
+    }
+    out
+}
