@@ -36,7 +36,7 @@
 //! pipeline.flush()?;
 //!
 //! let text = sink.render();
-//! assert!(text.contains(r#"agentrace_cost_USD_total{gen_ai_request_model="gpt-4o""#));
+//! assert!(text.contains(r#"agentrace_cost_usd_total{gen_ai_request_model="gpt-4o""#));
 //!
 //! // Serve /metrics until `server` is stopped or dropped (port 0: any free port).
 //! let server = sink.serve("127.0.0.1:0".parse()?)?;
@@ -49,7 +49,7 @@
 //! ## The exposed series
 //!
 //! Names follow the OpenTelemetry → Prometheus rules: dots become `_`, the unit is appended as
-//! a word (`s` → `_seconds`, `1` → `_ratio`, `USD` kept as `_USD`; annotations such as
+//! a word (`s` → `_seconds`, `1` → `_ratio`, other units in lower case, `USD` → `_usd`; annotations such as
 //! `{token}` are dropped, and a name already ending with its unit gets nothing), counters end
 //! in `_total`. Label keys have their dots replaced the same way. Every series also carries
 //! `otel_scope_name="agentrace"` and `otel_scope_version` unless
@@ -59,7 +59,7 @@
 //! |---|---|---|
 //! | `gen_ai_client_token_usage_bucket` / `_sum` / `_count` | histogram (buckets 1, 4, 16 … 67,108,864) | `gen_ai_operation_name`, `gen_ai_provider_name`, `gen_ai_request_model`, `gen_ai_token_type` (`input`, `output`), `le` |
 //! | `gen_ai_client_operation_duration_seconds_bucket` / `_sum` / `_count` | histogram (buckets 0.01 … 81.92 s) | `gen_ai_operation_name`, `gen_ai_provider_name`, `gen_ai_request_model`, `error_type` (failures only), `le` |
-//! | `agentrace_cost_USD_total` | counter | `gen_ai_provider_name`, `gen_ai_request_model`, `gen_ai_agent_name`, `agentrace_framework` |
+//! | `agentrace_cost_usd_total` | counter | `gen_ai_provider_name`, `gen_ai_request_model`, `gen_ai_agent_name`, `agentrace_framework` |
 //! | `agentrace_cost_unpriced_total` | counter | `gen_ai_request_model` |
 //! | `agentrace_agent_runs_total` | counter | `gen_ai_agent_name`, `agentrace_framework`, `agentrace_status` (`ok`, `error`) |
 //! | `agentrace_tool_calls_total` | counter | `gen_ai_tool_name`, `agentrace_status` |

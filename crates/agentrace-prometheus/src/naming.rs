@@ -4,8 +4,8 @@
 //! [`MetricsBridge::with_instrument_names`](agentrace_otel::metrics::MetricsBridge::with_instrument_names)),
 //! following the OpenTelemetry → Prometheus compatibility rules: abbreviations become words
 //! (`s` → `seconds`, `By` → `bytes`), `1` becomes `ratio`, `a/b` becomes `a_per_b`, annotations
-//! in braces (`{token}`) are dropped, other units are kept as they are (`USD`), and nothing is
-//! appended when the name already ends with the unit. `opentelemetry-prometheus` 0.33 would drop
+//! in braces (`{token}`) are dropped, other units are kept in lower case (`USD` → `usd`, as
+//! Prometheus names units), and nothing is appended when the name already ends with the unit. `opentelemetry-prometheus` 0.33 would drop
 //! `USD` and append `_ratio` to `spend_ratio` again, hence this module.
 
 /// The SDK instrument name for a measurement `name` and `unit`: the name with the unit's
@@ -50,7 +50,7 @@ pub(crate) fn unit_suffix(unit: &str) -> Option<String> {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let suffix = suffix.trim_matches('_');
-    (!suffix.is_empty()).then(|| suffix.to_owned())
+    (!suffix.is_empty()).then(|| suffix.to_ascii_lowercase())
 }
 
 /// The unit without its `{…}` annotations.
@@ -125,7 +125,7 @@ mod tests {
             ("By", Some("bytes")),
             ("1", Some("ratio")),
             ("%", Some("percent")),
-            ("USD", Some("USD")),
+            ("USD", Some("usd")),
             ("{token}", None),
             ("{record}", None),
             ("", None),
@@ -148,7 +148,7 @@ mod tests {
                 Some("s"),
                 Some("gen_ai.client.operation.duration_seconds"),
             ),
-            ("agentrace.cost", Some("USD"), Some("agentrace.cost_USD")),
+            ("agentrace.cost", Some("USD"), Some("agentrace.cost_usd")),
             ("agentrace.budget.spend_ratio", Some("1"), None),
             ("request.duration.seconds", Some("s"), None),
             ("cost_usd", Some("USD"), None),

@@ -156,7 +156,7 @@ fn derived_metrics_are_exposed_with_prometheus_names_labels_and_values() {
     let cost = fixture.cost.map_or(0.0, |c| c.total.dollars());
     let got = value(
         &samples,
-        "agentrace_cost_USD_total",
+        "agentrace_cost_usd_total",
         &[
             ("gen_ai_provider_name", "openai"),
             ("gen_ai_request_model", "gpt-4o"),
@@ -244,8 +244,8 @@ fn help_and_type_lines_describe_each_family() {
         "# TYPE gen_ai_client_token_usage histogram",
         "# HELP gen_ai_client_token_usage Tokens used per GenAI operation, by token type.",
         "# TYPE gen_ai_client_operation_duration_seconds histogram",
-        "# TYPE agentrace_cost_USD_total counter",
-        "# HELP agentrace_cost_USD_total Cost of LLM calls, in US dollars.",
+        "# TYPE agentrace_cost_usd_total counter",
+        "# HELP agentrace_cost_usd_total Cost of LLM calls, in US dollars.",
         "# TYPE agentrace_agent_runs_total counter",
         "# TYPE agentrace_pipeline_queue_depth gauge",
     ] {

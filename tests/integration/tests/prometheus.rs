@@ -462,7 +462,7 @@ async fn prometheus_scrapes_what_the_workload_produced() {
     assert!(want_cost.values().all(|c| *c > 0.0), "{want_cost:?}");
     let cost = server
         .query(
-            &format!("sum by (gen_ai_request_model) (agentrace_cost_USD_total{{{job}}})"),
+            &format!("sum by (gen_ai_request_model) (agentrace_cost_usd_total{{{job}}})"),
             &model,
         )
         .await;

@@ -202,7 +202,7 @@ async fn received_metrics_are_stored_and_they_and_span_metrics_reach_slash_metri
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(text.contains(r#"gen_ai_request_model="gpt-4o""#), "{text}");
-    assert!(text.contains("agentrace_cost_USD_total"), "{text}");
+    assert!(text.contains("agentrace_cost_usd_total"), "{text}");
     assert!(text.contains("queue_depth"), "{text}");
     Ok(())
 }
