@@ -49,6 +49,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "agentrace-cli",
         &[
+            "agentrace-alerts",
             "agentrace-core",
             "agentrace-file",
             "agentrace-otlp",

@@ -11,6 +11,7 @@
 //! | [`Engine`] | judges the rules against a [`Source`] every interval; keeps each alert's [`State`] (`OK`, `WARNING`, `ALERT`, `NO_DATA`); yields a [`Notification`] on every change (recoveries included) and on re-notify |
 //! | [`Notifier`] | one thread delivering notifications to the channels ([`ChannelKind`]: log, signed webhook, Slack, Alertmanager v2) with retries and backoff; never blocks its caller; counts what it drops; marks failing channels |
 //! | [`load_alerts`] | reads and checks the alerts file ([`AlertsConfig`]) |
+//! | [`promql::prometheus_rules`] | the rules as a Prometheus rules file over agentrace's `/metrics` |
 //!
 //! ## Example
 //!
@@ -47,6 +48,7 @@ mod duration;
 mod engine;
 mod notification;
 mod notifier;
+pub mod promql;
 mod rule;
 
 pub use budget::notification as budget_notification;

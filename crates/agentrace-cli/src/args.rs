@@ -315,7 +315,11 @@ pub(crate) enum Format {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct ExportArgs {
+    /// Export configuration for another stack instead of records.
+    #[command(subcommand)]
+    pub(crate) to: Option<ExportTo>,
     #[command(flatten)]
     pub(crate) range: RangeArgs,
     /// What to export.
@@ -324,6 +328,31 @@ pub(crate) struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub(crate) format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ExportTo {
+    /// The alerts file's rules as Prometheus alerting rules over agentrace's /metrics, with the
+    /// server's own rules and recording rules for dashboards (YAML).
+    PrometheusRules(PrometheusRulesArgs),
+    /// A Grafana dashboard over agentrace's /metrics as Prometheus scrapes it (JSON).
+    GrafanaDashboard(OutputArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PrometheusRulesArgs {
+    /// The alerts file (docs/alerts.md); without it, only the server's and the dashboards' rules.
+    #[arg(long, env = "AGENTRACE_ALERTS")]
+    pub(crate) alerts: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OutputArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,

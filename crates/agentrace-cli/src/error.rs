@@ -45,6 +45,9 @@ pub(crate) enum CliError {
     /// Writing CSV failed.
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
+    /// The alerts file could not be used.
+    #[error("{0}")]
+    Alerts(#[from] agentrace_alerts::LoadAlertsError),
     /// The server could not be asked, or refused.
     #[error("{0}")]
     Server(String),

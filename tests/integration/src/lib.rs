@@ -12,6 +12,7 @@
 //!   down.
 //! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
+//! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.
 //! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
 //!   its memory, a file-size limit, its log.
 //! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the Python client
@@ -20,6 +21,7 @@
 pub mod alertmanager;
 pub mod load;
 pub mod process;
+pub mod prometheus;
 pub mod receiver;
 pub mod serve;
 

@@ -12,8 +12,9 @@ const LIMIT_USD: f64 = 0.02;
 
 /// The lines between the snippet markers of the script.
 fn snippet() -> String {
-    let script = std::fs::read_to_string(workspace_root().join("tests/integration/python/budget_check.py"))
-        .expect("the script");
+    let script =
+        std::fs::read_to_string(workspace_root().join("tests/integration/python/budget_check.py"))
+            .expect("the script");
     script
         .lines()
         .skip_while(|l| !l.starts_with("# --- snippet"))
@@ -27,7 +28,10 @@ fn snippet() -> String {
 fn docs_budgets_md_shows_the_tested_snippet() {
     let docs = std::fs::read_to_string(workspace_root().join("docs/budgets.md")).expect("the docs");
     let snippet = snippet();
-    assert!(snippet.contains("def check_budget"), "the markers are in place");
+    assert!(
+        snippet.contains("def check_budget"),
+        "the markers are in place"
+    );
     assert!(
         docs.contains(&format!("```python\n{}\n```", snippet.trim_end())),
         "docs/budgets.md must show tests/integration/python/budget_check.py's snippet as is:\n{snippet}"
@@ -59,16 +63,29 @@ async fn a_python_agent_stops_before_it_spends() {
     let report = run_python(
         &python,
         "budget_check.py",
-        &["--endpoint", &endpoint, "--calls", "12", "--agentrace-url", &url],
+        &[
+            "--endpoint",
+            &endpoint,
+            "--calls",
+            "12",
+            "--agentrace-url",
+            &url,
+        ],
     )
     .await;
 
     let calls = report["calls"].as_array().cloned().unwrap_or_default();
     assert_eq!(calls.len(), 12, "{report}");
     let allowed: Vec<bool> = calls.iter().map(|c| c["allowed"] == true).collect();
-    let first_refused = allowed.iter().position(|a| !a).expect("the budget stops the agent");
+    let first_refused = allowed
+        .iter()
+        .position(|a| !a)
+        .expect("the budget stops the agent");
     assert!(first_refused >= 2, "some calls fit: {report}");
-    assert!(allowed[first_refused..].iter().all(|a| !a), "once over, refused: {report}");
+    assert!(
+        allowed[first_refused..].iter().all(|a| !a),
+        "once over, refused: {report}"
+    );
     for refused in &calls[first_refused..] {
         assert_eq!(refused["exceeded"]["budget"], "per session", "{refused}");
     }
@@ -91,6 +108,9 @@ async fn a_python_agent_stops_before_it_spends() {
         .filter(|r| r["keys"]["session"] == "budget-session")
         .filter_map(|r| r["cost"].as_f64())
         .sum();
-    assert!((stored - spent).abs() < 1e-9, "budget {spent} vs stored {stored}: {cost}");
+    assert!(
+        (stored - spent).abs() < 1e-9,
+        "budget {spent} vs stored {stored}: {cost}"
+    );
     server.shutdown().await.expect("the server stops");
 }

@@ -14,38 +14,19 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use agentrace_core::TokenUsage;
 use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
+use agentrace_integration::prometheus::{Prometheus, Running, scrape_config};
 use agentrace_integration::{example_binary, require};
-use serde_json::Value;
 
 /// How long to wait for a process or a condition before failing (not a performance bound).
 const PATIENCE: Duration = Duration::from_secs(60);
-
-fn prometheus_bin() -> Option<PathBuf> {
-    agentrace_integration::tool_binary("AGENTRACE_PROMETHEUS_BIN", "prometheus")
-}
-
-/// A child process killed (and reaped) when dropped.
-struct Running {
-    name: &'static str,
-    child: Child,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
-    }
-}
 
 /// What the example says it did.
 #[derive(Debug, Default)]
@@ -192,173 +173,6 @@ fn start_example(bin: &Path) -> (Running, ChildStdin, Workload) {
     (running, stdin, workload)
 }
 
-fn free_port() -> u16 {
-    match TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
-        Ok(addr) => addr.port(),
-        Err(e) => panic!("no free port: {e}"),
-    }
-}
-
-/// A Prometheus server scraping `target` every second, with its data in `dir`.
-struct Prometheus {
-    _process: Running,
-    base: String,
-    log: PathBuf,
-}
-
-impl Prometheus {
-    async fn start(bin: &Path, dir: &Path, target: SocketAddr) -> Self {
-        let config = dir.join("prometheus.yml");
-        let yaml = format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: agentrace\n    static_configs:\n      - targets: ['{target}']\n"
-        );
-        if let Err(e) = std::fs::write(&config, yaml) {
-            panic!("writing {}: {e}", config.display());
-        }
-        let log = dir.join("prometheus.log");
-        // The port is free when picked but may be taken before Prometheus binds it: retry.
-        for attempt in 1..=3 {
-            let port = free_port();
-            let base = format!("http://127.0.0.1:{port}");
-            let log_file = match std::fs::File::create(&log) {
-                Ok(f) => f,
-                Err(e) => panic!("creating {}: {e}", log.display()),
-            };
-            let stderr = match log_file.try_clone() {
-                Ok(f) => f,
-                Err(e) => panic!("{e}"),
-            };
-            let child = Command::new(bin)
-                .arg(format!("--config.file={}", config.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    dir.join(format!("data-{attempt}")).display()
-                ))
-                .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-                .stdin(Stdio::null())
-                .stdout(log_file)
-                .stderr(stderr)
-                .spawn();
-            let mut process = match child {
-                Ok(child) => Running {
-                    name: "prometheus",
-                    child,
-                },
-                Err(e) => panic!("cannot start {}: {e}", bin.display()),
-            };
-            if wait_ready(&base, &log, &mut process).await {
-                return Self {
-                    _process: process,
-                    base,
-                    log,
-                };
-            }
-            println!("prometheus did not start on port {port} (attempt {attempt}):");
-            println!("{}", read_log(&log));
-        }
-        panic!("prometheus did not start; see the logs above")
-    }
-
-    fn log_text(&self) -> String {
-        read_log(&self.log)
-    }
-
-    async fn get_json(&self, path: &str, params: &[(&str, &str)]) -> Value {
-        let url = match reqwest::Url::parse_with_params(&format!("{}{path}", self.base), params) {
-            Ok(url) => url,
-            Err(e) => panic!("{e}"),
-        };
-        let body = match reqwest::get(url.clone()).await {
-            Ok(r) => r.text().await,
-            Err(e) => panic!("GET {url}: {e}"),
-        };
-        match body.map(|b| serde_json::from_str::<Value>(&b)) {
-            Ok(Ok(v)) if v["status"] == "success" => v,
-            other => panic!("GET {url}: {other:?}"),
-        }
-    }
-
-    /// Waits until the one target has been scraped successfully.
-    async fn wait_target_up(&self) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let targets = self.get_json("/api/v1/targets", &[]).await;
-            let active = &targets["data"]["activeTargets"];
-            if active[0]["health"] == "up" {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the example was never scraped: {active}\nlog:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// Runs an instant query; the result as `labels → value`, keyed by the values of `by`.
-    async fn query(&self, promql: &str, by: &[&str]) -> BTreeMap<Vec<String>, f64> {
-        let v = self.get_json("/api/v1/query", &[("query", promql)]).await;
-        let Some(results) = v["data"]["result"].as_array() else {
-            panic!("{promql}: no result in {v}");
-        };
-        results
-            .iter()
-            .map(|r| {
-                let key = by
-                    .iter()
-                    .map(|l| r["metric"][*l].as_str().unwrap_or_default().to_owned())
-                    .collect();
-                let value = r["value"][1]
-                    .as_str()
-                    .and_then(|s| s.parse::<f64>().ok())
-                    .unwrap_or(f64::NAN);
-                (key, value)
-            })
-            .collect()
-    }
-
-    /// Like [`query`](Self::query), retried until it returns something.
-    async fn query_nonempty(&self, promql: &str, by: &[&str]) -> BTreeMap<Vec<String>, f64> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let result = self.query(promql, by).await;
-            if !result.is_empty() {
-                return result;
-            }
-            assert!(Instant::now() < deadline, "{promql}: no data");
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-fn read_log(log: &Path) -> String {
-    std::fs::read_to_string(log).unwrap_or_default()
-}
-
-/// Waits for Prometheus' `/-/ready`; `false` if the process exits first.
-async fn wait_ready(base: &str, log: &Path, process: &mut Running) -> bool {
-    let deadline = Instant::now() + PATIENCE;
-    while Instant::now() < deadline {
-        if !matches!(process.child.try_wait(), Ok(None)) {
-            return false;
-        }
-        if let Ok(r) = reqwest::get(format!("{base}/-/ready")).await
-            && r.status().is_success()
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!(
-        "{} not ready after {PATIENCE:?}; log:\n{}",
-        process.name,
-        read_log(log)
-    )
-}
-
-/// `model → value` out of a query keyed by model.
 fn per_model(result: BTreeMap<Vec<String>, f64>) -> BTreeMap<String, f64> {
     result.into_iter().map(|(k, v)| (k.concat(), v)).collect()
 }
@@ -380,11 +194,8 @@ fn assert_close(got: &BTreeMap<String, f64>, want: &BTreeMap<String, f64>, what:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_what_the_workload_produced() {
-    let prometheus = prometheus_bin();
-    if !require(
-        prometheus.is_some(),
-        "the Prometheus server (AGENTRACE_PROMETHEUS_BIN, `prometheus` on PATH or /usr/bin/prometheus)",
-    ) {
+    let prometheus = agentrace_integration::prometheus::binary();
+    if prometheus.is_none() {
         return;
     }
     let example = example_binary("prometheus");
@@ -407,7 +218,7 @@ async fn prometheus_scrapes_what_the_workload_produced() {
         Ok(d) => d,
         Err(e) => panic!("{e}"),
     };
-    let server = Prometheus::start(&prometheus, dir.path(), target).await;
+    let server = Prometheus::start(&prometheus, dir.path(), &scrape_config(target, "")).await;
     server.wait_target_up().await;
 
     let job = r#"job="agentrace""#;

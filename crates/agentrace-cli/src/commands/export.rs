@@ -7,9 +7,32 @@ use std::time::SystemTime;
 use agentrace_core::{Event, SpanRecord};
 use agentrace_sqlite::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
-use crate::args::{ExportArgs, Format, StoreArgs, What};
+use crate::args::{ExportArgs, ExportTo, Format, OutputArgs, PrometheusRulesArgs, StoreArgs, What};
 use crate::error::CliError;
 use crate::time::{range, rfc3339_nanos};
+
+/// The alerts file's rules (if any) as a Prometheus rules file; rules with no Prometheus form
+/// are named on standard error.
+fn prometheus_rules(args: &PrometheusRulesArgs) -> Result<(), CliError> {
+    let config = match &args.alerts {
+        Some(path) => agentrace_alerts::load_alerts(path)?,
+        None => agentrace_alerts::AlertsConfig::default(),
+    };
+    let export = agentrace_alerts::promql::prometheus_rules(&config);
+    for (rule, why) in &export.skipped {
+        eprintln!("agentrace: rule {rule:?} left out: {why}");
+    }
+    write_text(&args.output, &export.yaml)
+}
+
+/// `text` to the output file, or standard output.
+fn write_text(output: &OutputArgs, text: &str) -> Result<(), CliError> {
+    match &output.output {
+        Some(path) => std::fs::write(path, text)?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
 
 /// Records fetched per query.
 const PAGE: usize = 5_000;
@@ -175,6 +198,14 @@ impl<W: Write> Output<W> {
 }
 
 pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> {
+    match &args.to {
+        Some(ExportTo::PrometheusRules(a)) => return prometheus_rules(a),
+        Some(ExportTo::GrafanaDashboard(o)) => {
+            let text = serde_json::to_string_pretty(&super::grafana::dashboard())?;
+            return write_text(o, &text);
+        }
+        None => {}
+    }
     let db = super::open(store)?;
     let range = range(&args.range, SystemTime::now())?;
     let writer: Box<dyn Write> = match &args.output {

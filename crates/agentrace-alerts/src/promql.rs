@@ -1,0 +1,546 @@
+//! The alert rules as Prometheus rules over agentrace's `/metrics` (docs/alerts.md, "Export to
+//! Prometheus"): for teams whose alerting lives in Prometheus and Alertmanager already.
+//!
+//! Each rule becomes a recording rule (`agentrace:rule:<name>`, its measure by its `per`
+//! label) and an alerting rule per threshold (`severity` `warning` / `critical`), guarded by
+//! its minimum request count; anomaly rules compare the recorded measure with its own
+//! history. A fixed group watches the server itself (store failing, queue, refused requests,
+//! alert channels, budgets), and one records what the dashboards plot.
+//!
+//! The series are the Prometheus sink's (docs/backends.md): the LLM call histogram
+//! (`gen_ai_client_operation_duration_seconds`) by operation, provider, model and error type;
+//! tokens by model; cost by provider, model, agent and framework; tool calls by tool and
+//! status. A rule whose scope or `per` names something those series do not carry (a user, a
+//! service, an agent for latency), or that measures safety violations, has no Prometheus
+//! form: it is left out and said so ([`Export::skipped`]).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::config::AlertsConfig;
+use crate::rule::{Anomaly, Dimension, Direction, Measure, NoData, Rule};
+
+/// LLM calls: a histogram of their durations, in seconds.
+pub const CALLS: &str = "gen_ai_client_operation_duration_seconds";
+/// Tokens: a histogram per call.
+pub const TOKENS: &str = "gen_ai_client_token_usage";
+/// Cost, in US dollars.
+pub const COST: &str = "agentrace_cost_usd_total";
+/// Tool calls by tool and status.
+pub const TOOL_CALLS: &str = "agentrace_tool_calls_total";
+
+/// The rules file and what could not go in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// A Prometheus rules file (YAML).
+    pub yaml: String,
+    /// Rules left out, each with why.
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Which series a measure reads, and their label for each dimension.
+#[derive(Debug, Clone, Copy)]
+enum Family {
+    Calls,
+    Tokens,
+    Cost,
+    Tools,
+}
+
+impl Family {
+    fn of(measure: Measure) -> Option<Self> {
+        Some(match measure {
+            Measure::ErrorRate
+            | Measure::LatencyP50
+            | Measure::LatencyP95
+            | Measure::LatencyP99
+            | Measure::Requests => Self::Calls,
+            Measure::Tokens => Self::Tokens,
+            Measure::Cost => Self::Cost,
+            Measure::ToolSuccessRate => Self::Tools,
+            _ => return None,
+        })
+    }
+
+    fn label(self, d: Dimension) -> Option<&'static str> {
+        match (self, d) {
+            (Self::Calls | Self::Tokens | Self::Cost, Dimension::Model) => {
+                Some("gen_ai_request_model")
+            }
+            (Self::Calls | Self::Tokens | Self::Cost, Dimension::Provider) => {
+                Some("gen_ai_provider_name")
+            }
+            (Self::Cost, Dimension::Agent) => Some("gen_ai_agent_name"),
+            (Self::Cost, Dimension::Framework) => Some("agentrace_framework"),
+            (Self::Tools, Dimension::Tool) => Some("gen_ai_tool_name"),
+            _ => None,
+        }
+    }
+}
+
+/// PromQL's duration: whole minutes as `5m`, hours as `2h`.
+fn range(d: Duration) -> String {
+    let s = d.as_secs();
+    if s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", s / 60)
+    }
+}
+
+/// A PromQL string literal.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The PromQL of one rule: its measure, its request count, and the `by` label.
+struct Compiled {
+    measure: String,
+    requests: String,
+    by: Option<&'static str>,
+}
+
+fn compile(rule: &Rule) -> Result<Compiled, String> {
+    let family = Family::of(rule.measure)
+        .ok_or_else(|| format!("{} has no Prometheus series", rule.measure))?;
+    let mut matchers: Vec<String> = Vec::new();
+    let scope = [
+        (Dimension::Model, &rule.scope.model),
+        (Dimension::Provider, &rule.scope.provider),
+        (Dimension::Agent, &rule.scope.agent),
+        (Dimension::Framework, &rule.scope.framework),
+        (Dimension::Tool, &rule.scope.tool),
+        (Dimension::Service, &rule.scope.service),
+        (Dimension::User, &rule.scope.user),
+    ];
+    for (d, value) in scope {
+        if let Some(v) = value {
+            let label = family.label(d).ok_or_else(|| {
+                format!("the series of {} carry no {} label", rule.measure, d.name())
+            })?;
+            matchers.push(format!("{label}={}", quote(v)));
+        }
+    }
+    match (family, rule.effective_kind()) {
+        (Family::Calls | Family::Tokens, Some("llm")) => {
+            matchers.push("gen_ai_operation_name!=\"embeddings\"".into());
+        }
+        (Family::Calls | Family::Tokens, Some("embedding")) => {
+            matchers.push("gen_ai_operation_name=\"embeddings\"".into());
+        }
+        (Family::Cost, Some("llm" | "embedding")) | (Family::Tools, Some("tool")) => {}
+        (_, kind) => {
+            return Err(format!(
+                "the series of {} are not kept per span kind {kind:?}",
+                rule.measure
+            ));
+        }
+    }
+    let by = match rule.per {
+        Some(d) => Some(family.label(d).ok_or_else(|| {
+            format!("the series of {} carry no {} label", rule.measure, d.name())
+        })?),
+        None => None,
+    };
+    let w = range(rule.window);
+    let sel = |name: &str, extra: &[&str]| {
+        let all: Vec<String> = matchers
+            .iter()
+            .cloned()
+            .chain(extra.iter().map(|e| (*e).to_owned()))
+            .collect();
+        format!("{name}{{{}}}", all.join(", "))
+    };
+    let by_clause = by.map_or_else(String::new, |l| format!(" by ({l})"));
+    let sum = |inner: String| format!("sum{by_clause} (increase({inner}[{w}]))");
+    let calls = sum(sel(&format!("{CALLS}_count"), &[]));
+    let measure = match rule.measure {
+        Measure::Requests => calls.clone(),
+        // Calls without a failure have no error series: `or` counts them as 0.
+        Measure::ErrorRate => format!(
+            "({} or {calls} * 0) / {calls}",
+            sum(sel(&format!("{CALLS}_count"), &["error_type!=\"\""]))
+        ),
+        Measure::LatencyP50 | Measure::LatencyP95 | Measure::LatencyP99 => {
+            let q = match rule.measure {
+                Measure::LatencyP50 => "0.5",
+                Measure::LatencyP95 => "0.95",
+                _ => "0.99",
+            };
+            let le = by.map_or_else(|| "le".to_owned(), |l| format!("le, {l}"));
+            format!(
+                "histogram_quantile({q}, sum by ({le}) (rate({}[{w}])))",
+                sel(&format!("{CALLS}_bucket"), &[])
+            )
+        }
+        Measure::Tokens => sum(sel(&format!("{TOKENS}_sum"), &[])),
+        Measure::Cost => sum(sel(COST, &[])),
+        Measure::ToolSuccessRate => {
+            let all = sum(sel(TOOL_CALLS, &[]));
+            format!(
+                "1 - ({} or {all} * 0) / {all}",
+                sum(sel(TOOL_CALLS, &["agentrace_status=\"error\""]))
+            )
+        }
+        _ => return Err(format!("{} has no Prometheus series", rule.measure)),
+    };
+    let requests = match family {
+        Family::Tools => sum(sel(TOOL_CALLS, &[])),
+        _ => calls,
+    };
+    Ok(Compiled {
+        measure,
+        requests,
+        by,
+    })
+}
+
+/// `agentrace:rule:<name>`, the name made a metric name.
+fn record_name(rule: &Rule) -> String {
+    let slug: String = rule
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("agentrace:rule:{}", slug.trim_matches('_'))
+}
+
+/// The z-score of `record` against its anomaly baseline, with the deviation floored at 5 %
+/// of the mean as the server's engine does.
+fn z_score(record: &str, anomaly: Anomaly, window: Duration) -> String {
+    let (mean, stddev) = match anomaly {
+        Anomaly::Rolling { periods } => {
+            let span = range(window * periods);
+            let w = range(window);
+            (
+                format!("avg_over_time({record}[{span}] offset {w})"),
+                format!("stddev_over_time({record}[{span}] offset {w})"),
+            )
+        }
+        Anomaly::SameTimeOfDay { days } => {
+            let back: Vec<String> = (1..=days)
+                .map(|d| format!("{record} offset {d}d"))
+                .collect();
+            let mean = format!("(({}) / {days})", back.join(" + "));
+            let squares: Vec<String> = back.iter().map(|b| format!("({b} - {mean}) ^ 2")).collect();
+            (
+                mean.clone(),
+                format!("sqrt(({}) / {days})", squares.join(" + ")),
+            )
+        }
+    };
+    let floor = format!("(0.05 * abs({mean}) + 1e-9)");
+    format!("({record} - {mean}) / (({stddev} > {floor}) or {floor})")
+}
+
+fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
+    let record = record_name(rule);
+    let (subject, direction) = match rule.anomaly {
+        Some(anomaly) => {
+            let z = z_score(&record, anomaly, rule.window);
+            let z = match rule.effective_direction() {
+                Direction::Above => z,
+                Direction::Below => format!("-({z})"),
+            };
+            (z, Direction::Above)
+        }
+        None => (record.clone(), rule.effective_direction()),
+    };
+    let op = match direction {
+        Direction::Above => ">=",
+        Direction::Below => "<=",
+    };
+    let not_yet = match direction {
+        Direction::Above => "<",
+        Direction::Below => ">",
+    };
+    let guard = if rule.min_requests > 0 {
+        let on =
+            c.by.map_or_else(|| "on ()".to_owned(), |l| format!("on ({l})"));
+        format!(" and {on} ({} >= {})", c.requests, rule.min_requests)
+    } else {
+        String::new()
+    };
+    for (severity, threshold, below) in [
+        ("warning", rule.warning, rule.critical),
+        ("critical", rule.critical, None),
+    ] {
+        let Some(t) = threshold else { continue };
+        let upper = below.map_or_else(String::new, |c| format!(" {not_yet} {c}"));
+        let expr = format!("(({subject}) {op} {t}{upper}){guard}");
+        alert(
+            out,
+            rule,
+            severity,
+            &expr,
+            &format!("{} is past its {severity} threshold {t}", rule.measure),
+        );
+    }
+    let absent = match rule.no_data {
+        NoData::Ok => None,
+        NoData::NoData => Some("info"),
+        NoData::Alert => Some("critical"),
+    };
+    if let Some(severity) = absent
+        && !rule.measure.defined_when_empty()
+    {
+        let expr = format!("absent({record})");
+        alert(
+            out,
+            rule,
+            severity,
+            &expr,
+            &format!("no {} data", rule.measure),
+        );
+    }
+}
+
+fn alert(out: &mut String, rule: &Rule, severity: &str, expr: &str, what: &str) {
+    let _ = writeln!(out, "      - alert: {}", json(&rule.name));
+    let _ = writeln!(out, "        expr: {}", json(expr));
+    let _ = writeln!(out, "        labels:");
+    let _ = writeln!(out, "          severity: {severity}");
+    let _ = writeln!(out, "          source: agentrace");
+    let _ = writeln!(out, "        annotations:");
+    let summary = format!("{}: {what} over {}", rule.name, range(rule.window));
+    let _ = writeln!(out, "          summary: {}", json(&summary));
+    if let Some(d) = &rule.description {
+        let _ = writeln!(out, "          description: {}", json(d));
+    }
+}
+
+/// A YAML scalar: a JSON string (YAML reads JSON strings as they are).
+fn json(s: &str) -> String {
+    serde_json::Value::String(s.to_owned()).to_string()
+}
+
+fn record(out: &mut String, name: &str, expr: &str) {
+    let _ = writeln!(out, "      - record: {name}");
+    let _ = writeln!(out, "        expr: {}", json(expr));
+}
+
+/// Rules watching the server itself, and the budgets.
+const SERVER_ALERTS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "AgentraceStoreFailing",
+        "agentrace_server_store_failing == 1",
+        "1m",
+        "critical",
+        "the server cannot write to its store: it refuses telemetry",
+    ),
+    (
+        "AgentraceWriterQueueFilling",
+        "agentrace_server_writer_queue_requests / agentrace_server_writer_queue_capacity_requests > 0.8",
+        "5m",
+        "warning",
+        "the writer's queue is over 80 % full",
+    ),
+    (
+        "AgentraceRefusingTelemetry",
+        "increase(agentrace_server_requests_refused_total{reason=\"overloaded\"}[5m]) > 0",
+        "5m",
+        "warning",
+        "the server answered 503 to exporters (overloaded): they retry, but it is at capacity",
+    ),
+    (
+        "AgentraceAlertChannelFailing",
+        "agentrace_server_alert_channel_failing == 1",
+        "10m",
+        "warning",
+        "an alert channel's deliveries keep failing",
+    ),
+    (
+        "AgentracePipelineDropping",
+        "increase(agentrace_pipeline_dropped_total[5m]) > 0",
+        "5m",
+        "warning",
+        "records dropped by the fan-out pipeline (/metrics, forwarding)",
+    ),
+    (
+        "AgentraceBudgetNearlySpent",
+        "agentrace_budget_spend_ratio >= 0.9 < 1",
+        "0m",
+        "warning",
+        "a budget is over 90 % spent",
+    ),
+    (
+        "AgentraceBudgetSpent",
+        "agentrace_budget_spend_ratio >= 1",
+        "0m",
+        "critical",
+        "a budget is spent: calls checked against it are refused",
+    ),
+];
+
+/// What the dashboards plot, recorded.
+pub const DASHBOARD_RECORDS: &[(&str, &str)] = &[
+    (
+        "agentrace:llm_calls:rate5m",
+        "sum by (gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_count[5m]))",
+    ),
+    (
+        "agentrace:llm_errors:ratio_rate5m",
+        "sum by (gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}[5m])) / sum by (gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_count[5m]))",
+    ),
+    (
+        "agentrace:llm_latency_seconds:p95_5m",
+        "histogram_quantile(0.95, sum by (le, gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_bucket[5m])))",
+    ),
+    (
+        "agentrace:cost_usd:increase1h",
+        "sum by (gen_ai_request_model, gen_ai_agent_name) (increase(agentrace_cost_usd_total[1h]))",
+    ),
+    (
+        "agentrace:tool_errors:ratio_rate5m",
+        "sum by (gen_ai_tool_name) (rate(agentrace_tool_calls_total{agentrace_status=\"error\"}[5m])) / sum by (gen_ai_tool_name) (rate(agentrace_tool_calls_total[5m]))",
+    ),
+];
+
+/// The configured rules, the server's own and the dashboards' as a Prometheus rules file.
+pub fn prometheus_rules(config: &AlertsConfig) -> Export {
+    let mut out = String::from(
+        "# agentrace's alert rules as Prometheus rules over agentrace's /metrics.\n\
+         # Generated by `agentrace export prometheus-rules`; see docs/alerts.md.\n\
+         groups:\n",
+    );
+    let interval = format!("{}s", config.interval.as_secs().max(1));
+    let mut skipped = Vec::new();
+    let mut rules = String::new();
+    for rule in &config.rules {
+        match compile(rule) {
+            Ok(c) => {
+                record(&mut rules, &record_name(rule), &c.measure);
+                severity_rules(rule, &c, &mut rules);
+            }
+            Err(why) => skipped.push((rule.name.clone(), why)),
+        }
+    }
+    if !rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "  - name: agentrace-rules\n    interval: {interval}\n    rules:"
+        );
+        out.push_str(&rules);
+    }
+    let _ = writeln!(out, "  - name: agentrace-server\n    rules:");
+    for (name, expr, for_, severity, summary) in SERVER_ALERTS {
+        let _ = writeln!(out, "      - alert: {name}");
+        let _ = writeln!(out, "        expr: {}", json(expr));
+        let _ = writeln!(out, "        for: {for_}");
+        let _ = writeln!(
+            out,
+            "        labels:\n          severity: {severity}\n          source: agentrace"
+        );
+        let _ = writeln!(
+            out,
+            "        annotations:\n          summary: {}",
+            json(summary)
+        );
+    }
+    let _ = writeln!(out, "  - name: agentrace-dashboards\n    rules:");
+    for (name, expr) in DASHBOARD_RECORDS {
+        record(&mut out, name, expr);
+    }
+    for (name, why) in &skipped {
+        let _ = writeln!(out, "# left out: {name:?}: {why}");
+    }
+    Export { yaml: out, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Scope;
+
+    fn minutes(m: u64) -> Duration {
+        Duration::from_secs(60 * m)
+    }
+
+    #[test]
+    fn a_rule_becomes_a_record_and_an_alert_per_threshold() {
+        let rule = Rule::new("llm errors", Measure::ErrorRate, minutes(5))
+            .per(Dimension::Model)
+            .min_requests(20)
+            .warning(0.05)
+            .critical(0.2);
+        let config = AlertsConfig {
+            rules: vec![rule],
+            ..AlertsConfig::default()
+        };
+        let e = prometheus_rules(&config);
+        assert!(e.skipped.is_empty());
+        let y = &e.yaml;
+        assert!(y.contains("- record: agentrace:rule:llm_errors\n        expr: \"(sum by (gen_ai_request_model) (increase(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name!=\\\"embeddings\\\", error_type!=\\\"\\\"}[5m])) or sum by (gen_ai_request_model) (increase(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name!=\\\"embeddings\\\"}[5m])) * 0) / sum by (gen_ai_request_model) (increase(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name!=\\\"embeddings\\\"}[5m]))\""), "{y}");
+        assert!(y.contains("expr: \"((agentrace:rule:llm_errors) >= 0.05 < 0.2) and on (gen_ai_request_model) (sum by (gen_ai_request_model) (increase(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name!=\\\"embeddings\\\"}[5m])) >= 20)\""), "{y}");
+        assert!(y.contains("severity: critical"));
+        assert!(y.contains("expr: \"absent(agentrace:rule:llm_errors)\""));
+    }
+
+    #[test]
+    fn what_the_series_do_not_carry_is_left_out_and_said() {
+        let mut by_user = Rule::new("user cost", Measure::Cost, minutes(60)).critical(5.0);
+        by_user.scope = Scope {
+            user: Some("u-1".into()),
+            ..Scope::default()
+        };
+        let config = AlertsConfig {
+            rules: vec![
+                by_user,
+                Rule::new("slow agent", Measure::LatencyP95, minutes(5))
+                    .per(Dimension::Agent)
+                    .critical(10.0),
+                Rule::new("safety", Measure::SafetyViolations, minutes(5)).critical(1.0),
+            ],
+            ..AlertsConfig::default()
+        };
+        let e = prometheus_rules(&config);
+        let why: Vec<&str> = e.skipped.iter().map(|(_, w)| w.as_str()).collect();
+        assert_eq!(
+            why,
+            [
+                "the series of cost carry no user label",
+                "the series of latency_p95 carry no agent label",
+                "safety_violations has no Prometheus series",
+            ]
+        );
+        assert!(e.yaml.contains("# left out: \"safety\""));
+        assert!(
+            !e.yaml.contains("agentrace-rules"),
+            "no rule group without rules"
+        );
+    }
+
+    #[test]
+    fn anomalies_compare_the_record_with_its_history() {
+        let z = z_score("r", Anomaly::Rolling { periods: 12 }, minutes(5));
+        assert!(
+            z.starts_with(
+                "(r - avg_over_time(r[1h] offset 5m)) / ((stddev_over_time(r[1h] offset 5m) > "
+            ),
+            "{z}"
+        );
+        let z = z_score("r", Anomaly::SameTimeOfDay { days: 3 }, minutes(60));
+        assert!(
+            z.contains("((r offset 1d + r offset 2d + r offset 3d) / 3)"),
+            "{z}"
+        );
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+}

@@ -1,0 +1,294 @@
+//! `agentrace export prometheus-rules` and `agentrace export grafana-dashboard` against the real
+//! tools: the rules pass `promtool check rules`, a real Prometheus loads them while scraping a
+//! real `agentrace serve`, and the LLM-error rule fires into a real Alertmanager when calls
+//! fail; every PromQL expression of the Grafana dashboard evaluates on that Prometheus, and the
+//! headline ones have data.
+//!
+//! Needs the `agentrace` binary, Prometheus with promtool, and Alertmanager
+//! (`scripts/install-test-deps.sh`); under `CI=true` a missing one fails.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use agentrace_integration::alertmanager::{self, Alertmanager};
+use agentrace_integration::load::{export, now_ns};
+use agentrace_integration::process::{ServeProcess, serve_binary};
+use agentrace_integration::prometheus::{self, Prometheus, promtool, scrape_config};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::{Span, Status};
+use prost::Message;
+use serde_json::Value;
+
+/// How long a condition may take (not a performance bound).
+const PATIENCE: Duration = Duration::from_secs(90);
+
+const ALERTS: &str = r#"
+interval = "15s"
+
+[[rules]]
+name = "llm errors"
+measure = "error_rate"
+window = "1m"
+per = "model"
+min_requests = 3
+critical = 0.5
+description = "LLM calls failing"
+
+[[rules]]
+name = "slow calls"
+measure = "latency_p95"
+window = "5m"
+warning = 20.0
+critical = 60.0
+
+[[rules]]
+name = "spend"
+measure = "cost"
+window = "1h"
+per = "agent"
+critical = 100.0
+
+[[rules]]
+name = "tools"
+measure = "tool_success_rate"
+window = "5m"
+per = "tool"
+min_requests = 5
+warning = 0.9
+
+[[rules]]
+name = "cost spike"
+measure = "cost"
+window = "5m"
+anomaly = { baseline = "rolling", periods = 12 }
+critical = 4.0
+
+[[rules]]
+name = "one user's cost"
+measure = "cost"
+window = "1h"
+scope = { user = "u-1" }
+critical = 1.0
+"#;
+
+fn run(bin: &Path, args: &[&str]) -> std::process::Output {
+    let out = std::process::Command::new(bin)
+        .args(args)
+        .output()
+        .expect("the command runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn attr(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    }
+}
+
+/// Priced gpt-4o calls by agent "planner" that just ended, the first `failed` failed.
+fn calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
+    use any_value::Value::{IntValue, StringValue};
+    let now = now_ns();
+    let spans = (first..first + n)
+        .map(|i| Span {
+            trace_id: [&[0x6b; 8][..], &i.to_be_bytes()].concat(),
+            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
+            name: "chat gpt-4o".into(),
+            kind: 3,
+            start_time_unix_nano: now - 2_000_000_000,
+            end_time_unix_nano: now - 1_000_000_000,
+            attributes: vec![
+                attr("gen_ai.operation.name", StringValue("chat".into())),
+                attr("gen_ai.provider.name", StringValue("openai".into())),
+                attr("gen_ai.request.model", StringValue("gpt-4o".into())),
+                attr("gen_ai.agent.name", StringValue("planner".into())),
+                attr("gen_ai.usage.input_tokens", IntValue(1_000)),
+                attr("gen_ai.usage.output_tokens", IntValue(200)),
+            ],
+            status: (i < first + failed).then(|| Status {
+                code: 2,
+                message: "upstream 429".into(),
+            }),
+            ..Span::default()
+        })
+        .collect();
+    export(spans).encode_to_vec()
+}
+
+async fn send(server: &ServeProcess, body: Vec<u8>) {
+    let answer = reqwest::Client::new()
+        .post(server.traces_url())
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
+    let Some(bin) = serve_binary() else { return };
+    let (Some(prom_bin), Some(promtool), Some(am_bin)) =
+        (prometheus::binary(), promtool(), alertmanager::binary())
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let alerts = dir.path().join("alerts.toml");
+    std::fs::write(&alerts, ALERTS).expect("the alerts file");
+    let rules = dir.path().join("agentrace-rules.yml");
+    let exported = run(
+        &bin,
+        &[
+            "export",
+            "prometheus-rules",
+            "--alerts",
+            alerts.to_str().expect("UTF-8"),
+            "-o",
+            rules.to_str().expect("UTF-8"),
+        ],
+    );
+    let said = String::from_utf8_lossy(&exported.stderr);
+    assert!(
+        said.contains("\"one user's cost\" left out: the series of cost carry no user label"),
+        "{said}"
+    );
+    run(
+        &promtool,
+        &["check", "rules", rules.to_str().expect("UTF-8")],
+    );
+
+    let dashboard_path = dir.path().join("dashboard.json");
+    run(
+        &bin,
+        &[
+            "export",
+            "grafana-dashboard",
+            "-o",
+            dashboard_path.to_str().expect("UTF-8"),
+        ],
+    );
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(&dashboard_path).expect("written"))
+            .expect("the dashboard is JSON");
+    // The classic model's required fields.
+    for key in [
+        "uid",
+        "title",
+        "schemaVersion",
+        "panels",
+        "templating",
+        "time",
+        "editable",
+    ] {
+        assert!(!dashboard[key].is_null(), "dashboard.{key}");
+    }
+    assert!(dashboard["schemaVersion"].as_u64() >= Some(36));
+
+    std::fs::create_dir_all(dir.path().join("am")).expect("a directory");
+    let am = Alertmanager::start(&am_bin, &dir.path().join("am")).await;
+    let data = dir.path().join("agentrace");
+    std::fs::create_dir_all(&data).expect("a directory");
+    let server = ServeProcess::start(&bin, &data, &[], None).await;
+    let target = format!("127.0.0.1:{}", server.app)
+        .parse()
+        .expect("an address");
+    let extra = format!(
+        "rule_files:\n  - {}\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\n",
+        rules.display(),
+        am.url.trim_start_matches("http://")
+    );
+    let prom_dir = dir.path().join("prometheus");
+    std::fs::create_dir_all(&prom_dir).expect("a directory");
+    let prom = Prometheus::start(&prom_bin, &prom_dir, &scrape_config(target, &extra)).await;
+    prom.wait_target_up().await;
+    let groups = prom.get_json("/api/v1/rules", &[]).await;
+    let mut names: Vec<&str> = groups["data"]["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "agentrace-dashboards",
+            "agentrace-rules",
+            "agentrace-server"
+        ]
+    );
+
+    // Prometheus counts increases between scrapes: a series must exist before the calls
+    // that should fire the rule. One call and one failure first…
+    send(&server, calls(1, 2, 1)).await;
+    prom.query_nonempty(
+        "gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}",
+        &[],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // …then three of four calls fail.
+    send(&server, calls(10, 4, 3)).await;
+
+    let started = Instant::now();
+    loop {
+        let held = am.alerts().await;
+        let fired = held.iter().any(|a| {
+            a["labels"]["alertname"] == "llm errors"
+                && a["labels"]["severity"] == "critical"
+                && a["labels"]["gen_ai_request_model"] == "gpt-4o"
+                && a["annotations"]["description"] == "LLM calls failing"
+        });
+        if fired {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "Alertmanager never got the rule's alert: {held:?}\nPrometheus alerts: {}\nlog: {}",
+            prom.get_json("/api/v1/alerts", &[]).await,
+            prom.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Every dashboard query evaluates; the headline ones have data.
+    let mut evaluated = 0;
+    for panel in dashboard["panels"].as_array().into_iter().flatten() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"]
+                .as_str()
+                .expect("an expression")
+                .replace("$__rate_interval", "1m")
+                .replace("$__range", "10m");
+            // A query Prometheus cannot evaluate fails here.
+            prom.query(&expr, &[]).await;
+            evaluated += 1;
+            let title = panel["title"].as_str().unwrap_or_default();
+            if [
+                "LLM calls (range)",
+                "Error rate (range)",
+                "Cost (range)",
+                "Tokens (range)",
+            ]
+            .contains(&title)
+            {
+                let result = prom.query_nonempty(&expr, &[]).await;
+                assert!(
+                    result.values().all(|v| v.is_finite() && *v > 0.0),
+                    "{title}: {expr} = {result:?}"
+                );
+            }
+        }
+    }
+    assert!(evaluated >= 17, "{evaluated} expressions");
+    server.stop().await;
+}
