@@ -229,10 +229,9 @@ impl Server {
             writer,
             stats.clone(),
         );
-        let auth = config
-            .api_token
-            .as_deref()
-            .map(|token| Auth::new(token, stats.clone()));
+        let auth = config.api_token.as_deref().map(|token| {
+            Auth::new(token, stats.clone()).with_read_token(config.read_token.as_deref())
+        });
         let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),

@@ -82,13 +82,13 @@ async fn login(
             "the body must be JSON like {{\"token\": \"…\"}}: {e}"
         ))
     })?;
-    if !auth.token_matches(login.token.as_bytes()) {
+    let Some(role) = auth.role_of(login.token.as_bytes()) else {
         auth.refused();
         sessions.failed();
         return Err(ApiError::Unauthorized("wrong token".into()));
-    }
+    };
     let id = sessions
-        .start()
+        .start(role)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let cookie = set_cookie(&headers, &id, sessions.ttl());
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), cookie))

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
+use super::Role;
+
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "agentrace_session";
 /// How long a session lasts.
@@ -24,7 +26,7 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// Live sessions and recent failed logins.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    live: Mutex<HashMap<[u8; 32], Instant>>,
+    live: Mutex<HashMap<[u8; 32], (Instant, Role)>>,
     failures: Mutex<VecDeque<Instant>>,
     ttl: Duration,
 }
@@ -56,36 +58,36 @@ impl Sessions {
         self.ttl
     }
 
-    /// A new session; returns its id (64 hex digits, 256 random bits).
-    pub(crate) fn start(&self) -> Result<String, NoRandomness> {
+    /// A new session with `role`; returns its id (64 hex digits, 256 random bits).
+    pub(crate) fn start(&self, role: Role) -> Result<String, NoRandomness> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(NoRandomness)?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let now = Instant::now();
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if live.len() >= MAX_SESSIONS {
-            live.retain(|_, expires| *expires > now);
+            live.retain(|_, (expires, _)| *expires > now);
         }
         if live.len() >= MAX_SESSIONS
-            && let Some(oldest) = live.iter().min_by_key(|(_, e)| **e).map(|(k, _)| *k)
+            && let Some(oldest) = live.iter().min_by_key(|(_, (e, _))| *e).map(|(k, _)| *k)
         {
             live.remove(&oldest);
         }
-        live.insert(digest(&id), now + self.ttl);
+        live.insert(digest(&id), (now + self.ttl, role));
         Ok(id)
     }
 
-    /// Whether `id` names a session that has not expired nor ended.
-    pub(crate) fn is_live(&self, id: &str) -> bool {
+    /// The role of the session `id`, if it has not expired nor ended.
+    pub(crate) fn role(&self, id: &str) -> Option<Role> {
         let key = digest(id);
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         match live.get(&key) {
-            Some(expires) if *expires > Instant::now() => true,
+            Some((expires, role)) if *expires > Instant::now() => Some(*role),
             Some(_) => {
                 live.remove(&key);
-                false
+                None
             }
-            None => false,
+            None => None,
         }
     }
 
@@ -144,17 +146,19 @@ mod tests {
     #[test]
     fn a_session_lives_until_it_ends_or_expires() -> Result<(), NoRandomness> {
         let sessions = Sessions::new();
-        let id = sessions.start()?;
+        let id = sessions.start(Role::Admin)?;
         assert_eq!(id.len(), 64);
-        assert!(sessions.is_live(&id));
-        assert!(!sessions.is_live(&id.replace(&id[..1], "x")));
-        assert_ne!(sessions.start()?, id, "ids are random");
+        assert_eq!(sessions.role(&id), Some(Role::Admin));
+        assert_eq!(sessions.role(&id.replace(&id[..1], "x")), None);
+        let reader = sessions.start(Role::Read)?;
+        assert_ne!(reader, id, "ids are random");
+        assert_eq!(sessions.role(&reader), Some(Role::Read));
         sessions.end(&id);
-        assert!(!sessions.is_live(&id));
+        assert_eq!(sessions.role(&id), None);
 
         let short = Sessions::with_ttl(Duration::ZERO);
-        let id = short.start()?;
-        assert!(!short.is_live(&id), "expired at once");
+        let id = short.start(Role::Admin)?;
+        assert_eq!(short.role(&id), None, "expired at once");
         Ok(())
     }
 

@@ -147,6 +147,15 @@ pub const KEYS: &[Key] = &[
         "s3cret-token",
     ),
     key(
+        "read_token",
+        "AGENTRACE_READ_TOKEN",
+        Flagged("read-token"),
+        Text,
+        "none (needs `api_token`)",
+        "A read-only token: the dashboard, API reads, the live feed and /metrics; refused on ingest and on routes that write",
+        "read-0nly-token",
+    ),
+    key(
         "cors_origins",
         "AGENTRACE_CORS_ORIGINS",
         Repeated("cors-origin"),

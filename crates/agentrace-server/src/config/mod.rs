@@ -330,6 +330,9 @@ pub struct ConfigLayer {
     pub ports: PortsLayer,
     /// The bearer token required for ingest, the API and `/metrics`.
     pub api_token: Option<String>,
+    /// A read-only token: the dashboard, API reads, the live feed and `/metrics`, nothing that
+    /// writes.
+    pub read_token: Option<String>,
     /// Origins allowed by CORS.
     pub cors_origins: Option<Vec<String>>,
     /// Host names the server answers to besides `localhost` and IP addresses.
@@ -390,6 +393,7 @@ impl ConfigLayer {
                 app: self.ports.app.or(lower.ports.app),
             },
             api_token: self.api_token.or(lower.api_token),
+            read_token: self.read_token.or(lower.read_token),
             cors_origins: self.cors_origins.or(lower.cors_origins),
             allowed_hosts: self.allowed_hosts.or(lower.allowed_hosts),
             dashboard_dir: self.dashboard_dir.or(lower.dashboard_dir),
@@ -578,6 +582,9 @@ pub struct ServerConfig {
     /// The bearer token required for ingest, the API and `/metrics`; required when `bind` is
     /// not a loopback address.
     pub api_token: Option<String>,
+    /// A read-only token (needs `api_token`): the dashboard, API reads, the live feed and
+    /// `/metrics`; refused on ingest and on every route that writes.
+    pub read_token: Option<String>,
     /// Origins allowed by CORS (`*` for any); empty: CORS off. Pages of these origins may also
     /// open the live feed and send state-changing requests.
     pub cors_origins: Vec<String>,
@@ -628,6 +635,7 @@ impl ServerConfig {
             otlp_grpc_port: DEFAULT_OTLP_GRPC_PORT,
             app_port: DEFAULT_APP_PORT,
             api_token: None,
+            read_token: None,
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             dashboard_dir: None,
@@ -697,6 +705,7 @@ impl ServerConfig {
         config.otlp_grpc_port = layer.ports.otlp_grpc.unwrap_or(config.otlp_grpc_port);
         config.app_port = layer.ports.app.unwrap_or(config.app_port);
         config.api_token = layer.api_token.filter(|t| !t.is_empty());
+        config.read_token = layer.read_token.filter(|t| !t.is_empty());
         config.cors_origins = layer.cors_origins.unwrap_or_default();
         config.allowed_hosts = layer.allowed_hosts.unwrap_or_default();
         config.dashboard_dir = layer.dashboard_dir;
@@ -835,13 +844,30 @@ impl ServerConfig {
                 );
             }
         }
-        if let Some(token) = &self.api_token
-            && !token.bytes().all(|b| b.is_ascii_graphic())
-        {
-            return invalid(
-                "api_token",
-                "must be printable ASCII without spaces (it travels in an HTTP header)",
-            );
+        for (key, token) in [
+            ("api_token", &self.api_token),
+            ("read_token", &self.read_token),
+        ] {
+            if let Some(token) = token
+                && !token.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return invalid(
+                    key,
+                    "must be printable ASCII without spaces (it travels in an HTTP header)",
+                );
+            }
+        }
+        match (&self.api_token, &self.read_token) {
+            (None, Some(_)) => {
+                return invalid(
+                    "read_token",
+                    "needs api_token: without it the server takes no token at all",
+                );
+            }
+            (Some(admin), Some(read)) if admin == read => {
+                return invalid("read_token", "must differ from api_token");
+            }
+            _ => {}
         }
         for origin in &self.cors_origins {
             let ok = origin == "*"

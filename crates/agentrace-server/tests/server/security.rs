@@ -199,3 +199,164 @@ async fn secrets_are_masked_by_default_and_kept_when_turned_off() -> Result {
     }
     Ok(())
 }
+
+const READ_TOKEN: &str = "read-only-token";
+
+/// Every route of the OpenAPI document, with a made-up value in each path parameter.
+async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<(String, String)>> {
+    let doc = get(
+        &t.app_url("/api/v1/openapi.json"),
+        &[("authorization", bearer)],
+    )
+    .await?
+    .json()?;
+    let mut routes = Vec::new();
+    for (path, item) in doc["paths"].as_object().ok_or("paths")? {
+        let concrete = path
+            .replace("{trace_id}", "4bf92f3577b34da6a3ce929d0e0e4736")
+            .replace("{span_id}", "00f067aa0ba902b7")
+            .replace("{session_id}", "s-1")
+            .replace("{name}", "gen_ai.client.token.usage");
+        for method in item.as_object().ok_or("an item")?.keys() {
+            routes.push((method.clone(), concrete.clone()));
+        }
+    }
+    Ok(routes)
+}
+
+#[tokio::test]
+async fn the_read_token_reads_every_route_and_writes_none() -> Result {
+    let t = TestServer::start(|c| {
+        c.api_token = Some(TOKEN.into());
+        c.read_token = Some(READ_TOKEN.into());
+    })
+    .await?;
+    let admin = format!("Bearer {TOKEN}");
+    let reader = format!("Bearer {READ_TOKEN}");
+    let routes = documented_routes(&t, &admin).await?;
+    assert!(routes.len() >= 20, "{routes:?}");
+    let check_body = br#"{"session": "s-1", "estimate_usd": 0.01}"#.to_vec();
+    for (method, path) in &routes {
+        if path.starts_with("/api/v1/auth/") {
+            continue; // the login routes are open: they are how a browser gets a session
+        }
+        let url = t.app_url(path);
+        let as_reader = match method.as_str() {
+            "get" => get(&url, &[("authorization", &reader)]).await?,
+            _ => {
+                post(
+                    &url,
+                    JSON,
+                    &[("authorization", &reader)],
+                    check_body.clone(),
+                )
+                .await?
+            }
+        };
+        let as_nobody = match method.as_str() {
+            "get" => get(&url, &[]).await?,
+            _ => post(&url, JSON, &[], check_body.clone()).await?,
+        };
+        assert_eq!(as_nobody.status, 401, "{method} {path} without a token");
+        if method == "get" {
+            assert!(
+                ![401, 403].contains(&as_reader.status),
+                "{method} {path} with the read token: {} {}",
+                as_reader.status,
+                as_reader.text()
+            );
+        } else {
+            assert_eq!(
+                as_reader.status,
+                403,
+                "{method} {path}: {}",
+                as_reader.text()
+            );
+            assert_eq!(as_reader.json()?["error"]["code"], "forbidden");
+            let as_admin =
+                post(&url, JSON, &[("authorization", &admin)], check_body.clone()).await?;
+            assert_eq!(as_admin.status, 200, "{method} {path}: {}", as_admin.text());
+        }
+    }
+    assert_eq!(
+        get(&t.app_url("/metrics"), &[("authorization", &reader)])
+            .await?
+            .status,
+        200
+    );
+
+    // No telemetry with the read token, over HTTP or gRPC.
+    let body = protobuf(&llm_traces(1, 1));
+    let refused = post(
+        &t.http_url("/v1/traces"),
+        PROTOBUF,
+        &[("authorization", &reader)],
+        body,
+    )
+    .await?;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        refused.json()?["code"],
+        7,
+        "an OTLP Status: {}",
+        refused.text()
+    );
+    let mut client = TraceServiceClient::connect(t.grpc_url()).await?;
+    let mut request = tonic::Request::new(llm_traces(2, 1));
+    request
+        .metadata_mut()
+        .insert("authorization", reader.parse()?);
+    let err = client.export(request).await.err().ok_or("accepted")?;
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+    assert_eq!(t.stored(Signal::Spans)?, 0);
+
+    // A session logged in with the read token reads, and writes nothing.
+    let login = post(
+        &t.app_url("/api/v1/auth/login"),
+        JSON,
+        &[("origin", &t.app_url(""))],
+        format!(r#"{{"token": "{READ_TOKEN}"}}"#).into_bytes(),
+    )
+    .await?;
+    assert_eq!(login.status, 204, "{}", login.text());
+    let cookie = login
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .ok_or("a cookie")?
+        .to_owned();
+    let same_origin = [
+        ("cookie", cookie.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    assert_eq!(
+        get(&t.app_url("/api/v1/traces"), &same_origin)
+            .await?
+            .status,
+        200
+    );
+    let write = post(
+        &t.app_url("/api/v1/budgets/check"),
+        JSON,
+        &same_origin,
+        check_body,
+    )
+    .await?;
+    assert_eq!(write.status, 403, "{}", write.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_read_token_needs_an_api_token_and_must_differ_from_it() {
+    for (api, read, expected) in [
+        (None, Some("r-token"), "needs api_token"),
+        (Some("same"), Some("same"), "must differ"),
+    ] {
+        let result = TestServer::start(|c| {
+            c.api_token = api.map(Into::into);
+            c.read_token = read.map(Into::into);
+        })
+        .await;
+        let error = result.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(error.contains(expected), "{error}");
+    }
+}
