@@ -48,6 +48,43 @@ pub(crate) enum Command {
     Alerts(AlertsArgs),
     /// Tools: calls, success rate, latency, and each tool's health score with recommendations.
     Tools(ToolsArgs),
+    /// Follow a running server's live feed: spans, events and alerts as they are committed.
+    Tail(TailArgs),
+    /// A running server's health: the writer, its queue, what was stored and refused, alerts.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TailArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// Only this session's spans and events.
+    #[arg(long)]
+    pub(crate) session: Option<String>,
+    /// Only this service's spans and events.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
+    /// Only spans of this kind (llm, tool, agent, …; no events then).
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// Only this agent's spans (no events then).
+    #[arg(long)]
+    pub(crate) agent: Option<String>,
+    /// Events at least this severe (trace, debug, info, success, warning, error, critical).
+    #[arg(long)]
+    pub(crate) level: Option<String>,
+    /// JSON lines: one span, event or alert per line.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// Print the server's answers as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,24 @@ impl ApiClient {
         })
     }
 
+    /// The live feed's WebSocket URL, with `query` (already encoded).
+    pub(crate) fn live_url(&self, query: &str) -> String {
+        let base = self
+            .base
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        if query.is_empty() {
+            format!("{base}/api/v1/live")
+        } else {
+            format!("{base}/api/v1/live?{query}")
+        }
+    }
+
+    /// The API token, if one was given.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// `GET /api/v1{path}` as JSON; a refusal is an error with the server's message.
     pub(crate) async fn get(&self, path: &str) -> Result<Value, CliError> {
         let url = format!("{}/api/v1{path}", self.base);

@@ -52,6 +52,30 @@ pub(crate) fn terminal_text(text: &str) -> String {
     out
 }
 
+/// Label → value lines, the values aligned.
+#[derive(Debug, Default)]
+pub(crate) struct Facts(Vec<(String, String)>);
+
+impl Facts {
+    pub(crate) fn add(&mut self, label: &str, value: String) {
+        self.0.push((label.to_owned(), value));
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let width = self
+            .0
+            .iter()
+            .map(|(l, _)| l.chars().count())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::new();
+        for (label, value) in &self.0 {
+            let _ = writeln!(out, "{label:<width$}  {value}");
+        }
+        out
+    }
+}
+
 /// A table with a header row; the first column is left-aligned, the others right-aligned.
 #[derive(Debug, Default)]
 pub(crate) struct Table {

@@ -12,6 +12,8 @@
 //! agentrace export grafana-dashboard -o agentrace-dashboard.json
 //! agentrace alerts --server http://127.0.0.1:4319
 //! agentrace tools --since 6h
+//! agentrace tail --agent planner
+//! agentrace status
 //! ```
 //!
 //! The store is a SQLite file written by the `sqlite` backend (`--db`, else
@@ -62,6 +64,8 @@ fn main() -> ExitCode {
         Command::Budget(BudgetCommand::Status(a)) => commands::cost::budget_status(&cli.store, a),
         Command::Alerts(a) => commands::alerts::run(a),
         Command::Tools(a) => commands::tools::run(&cli.store, a),
+        Command::Tail(a) => commands::tail::run(a),
+        Command::Status(a) => commands::status::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

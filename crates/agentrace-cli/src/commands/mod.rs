@@ -6,7 +6,9 @@ pub(crate) mod export;
 mod grafana;
 pub(crate) mod prices;
 pub(crate) mod serve;
+pub(crate) mod status;
 pub(crate) mod summary;
+pub(crate) mod tail;
 pub(crate) mod tools;
 pub(crate) mod traces;
 

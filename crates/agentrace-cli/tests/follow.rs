@@ -1,0 +1,112 @@
+//! The commands that follow a running server — `tail`, `status`, `alerts` — against a real
+//! `agentrace serve` (in this process) with an API token.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use agentrace_server::{Server, ServerConfig};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const TOKEN: &str = "follow-token";
+
+fn agentrace(app: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_agentrace"));
+    command
+        .args(args)
+        .args(["--server", app])
+        .env("AGENTRACE_API_TOKEN", TOKEN);
+    command
+}
+
+/// One OTLP/JSON request with an LLM span of agent "planner" and one of agent "other".
+fn two_spans() -> String {
+    let now = agentrace_core::now_unix_nano();
+    let span = |id: &str, agent: &str| {
+        format!(
+            r#"{{"traceId": "5b8aa5a2d2c872e8321cf37308d69df2", "spanId": "{id}", "name": "chat gpt-4o",
+               "kind": 3, "startTimeUnixNano": "{}", "endTimeUnixNano": "{now}",
+               "attributes": [
+                 {{"key": "gen_ai.operation.name", "value": {{"stringValue": "chat"}}}},
+                 {{"key": "gen_ai.request.model", "value": {{"stringValue": "gpt-4o"}}}},
+                 {{"key": "gen_ai.agent.name", "value": {{"stringValue": "{agent}"}}}}]}}"#,
+            now - 1_000_000_000
+        )
+    };
+    format!(
+        r#"{{"resourceSpans": [{{"resource": {{"attributes": [{{"key": "service.name", "value": {{"stringValue": "follow"}}}}]}},
+            "scopeSpans": [{{"spans": [{}, {}]}}]}}]}}"#,
+        span("051581bf3cb55c13", "planner"),
+        span("051581bf3cb55c14", "other")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_status_and_alerts_follow_a_running_server() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+    config.api_token = Some(TOKEN.into());
+    let server = Server::start(config).await?;
+    let app = format!("http://{}", server.app_addr());
+
+    let mut tail = agentrace(&app, &["tail", "--json", "--agent", "planner"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdout = tail.stdout.take().ok_or("stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Send until the follower is connected and prints the span (the feed carries only what
+    // is committed after it connects).
+    let client = reqwest::Client::new();
+    let mut line = None;
+    for _ in 0..50 {
+        let answer = client
+            .post(format!("http://{}/v1/traces", server.otlp_http_addr()))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .body(two_spans())
+            .send()
+            .await?;
+        assert_eq!(answer.status(), 200);
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            line = Some(l);
+            break;
+        }
+    }
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let line = line.ok_or("tail printed nothing")?;
+    let span: serde_json::Value = serde_json::from_str(&line)?;
+    assert_eq!(span["agent"], "planner", "only planner's spans: {line}");
+    assert_eq!(span["name"], "chat gpt-4o");
+
+    let status = agentrace(&app, &["status"]).output()?;
+    assert!(status.status.success(), "{status:?}");
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("writer         running"), "{text}");
+    assert!(text.contains("alerts firing  none"), "{text}");
+
+    let alerts = agentrace(&app, &["alerts", "--json"]).output()?;
+    assert!(alerts.status.success(), "{alerts:?}");
+    let json: serde_json::Value = serde_json::from_slice(&alerts.stdout)?;
+    assert_eq!(json["channels"][0]["kind"], "log");
+
+    let refused = agentrace(&app, &["status"])
+        .env("AGENTRACE_API_TOKEN", "wrong")
+        .output()?;
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("401"),
+        "{refused:?}"
+    );
+    server.shutdown().await?;
+    Ok(())
+}
