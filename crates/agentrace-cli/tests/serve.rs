@@ -103,3 +103,75 @@ fn the_demo_runs_and_sigterm_stops_gracefully() -> TestResult {
     assert!(store.count(Signal::Events)? > 0);
     Ok(())
 }
+
+#[test]
+fn sighup_reloads_the_budgets_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("budgets.toml");
+    let budget = |limit: &str| {
+        format!(
+            "[[budget]]\nname = \"daily\"\nscope = \"global\"\nperiod = \"day\"\nlimit_usd = {limit}\n"
+        )
+    };
+    std::fs::write(&file, budget("1.0"))?;
+    let mut child = serve(dir.path(), &["--budgets", file.to_str().ok_or("UTF-8")?])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        if line?.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    // The log, each line with when it came.
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, String)>::new()));
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock()
+                .map(|mut l| l.push((Instant::now(), line)))
+                .unwrap_or(());
+        }
+    });
+    // Rewrite the file with its old modification time, so that only the signal can tell.
+    let stamp = Command::new("stat")
+        .args(["-c", "%y", file.to_str().ok_or("UTF-8")?])
+        .output()?;
+    let stamp = String::from_utf8(stamp.stdout)?.trim().to_owned();
+    std::fs::write(&file, budget("7.5"))?;
+    assert!(
+        Command::new("touch")
+            .args(["-d", &stamp, file.to_str().ok_or("UTF-8")?])
+            .status()?
+            .success()
+    );
+    // Two polls of the file: it looks unchanged, nothing is reloaded.
+    std::thread::sleep(Duration::from_secs(5));
+    let signalled = Instant::now();
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()?;
+    assert!(hup.success());
+    std::thread::sleep(Duration::from_secs(1));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    assert!(killed.success());
+    let status = child.wait()?;
+    let _ = reader.join();
+    assert!(status.success(), "{status:?}");
+    let log = log.lock().map(|l| l.clone()).unwrap_or_default();
+    let reloads: Vec<&(Instant, String)> = log
+        .iter()
+        .filter(|(_, l)| l.contains("budgets reloaded"))
+        .collect();
+    assert_eq!(reloads.len(), 1, "one reload: {log:?}");
+    assert!(
+        reloads[0].0 >= signalled,
+        "the reload came with the signal, not before"
+    );
+    assert!(reloads[0].1.contains(r#""daily""#), "{}", reloads[0].1);
+    Ok(())
+}

@@ -72,6 +72,7 @@ pub mod alerting;
 pub mod api;
 mod app;
 mod auth;
+mod budget_reload;
 pub mod config;
 mod dashboard;
 mod demo;

@@ -337,6 +337,14 @@ impl Server {
             tokio::spawn(repairer.run(stopped.clone())),
             tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
         ];
+        if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
+            background.push(tokio::spawn(crate::budget_reload::run(
+                path.clone(),
+                budgets.clone(),
+                store.clone(),
+                stopped.clone(),
+            )));
+        }
         if config.demo {
             background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));
         }

@@ -7,8 +7,9 @@ use crate::model::{SpanFilter, SpanQuery, TimeRange};
 use crate::store::SqliteStore;
 
 impl SqliteStore {
-    /// Replays the priced spans of the budgets' current periods into them (see
-    /// [`Budgets::restore`]), so budget spend survives a restart.
+    /// Replays the priced spans of the budgets' current periods into the budgets whose spend
+    /// is not rebuilt yet (see [`Budgets::restore`]), then marks them rebuilt: budget spend
+    /// survives a restart, and a budgets file reloaded with a changed budget.
     pub fn restore_budgets(&self, budgets: &Budgets) -> Result<(), QueryError> {
         let filter = SpanFilter::new().range(TimeRange::since(budgets.restore_since()));
         let mut query = SpanQuery::new(filter).limit(10_000);
@@ -17,7 +18,10 @@ impl SqliteStore {
             budgets.restore(page.spans.iter().filter(|s| s.cost.is_some()));
             match page.next_cursor {
                 Some(cursor) => query = query.cursor(Some(cursor)),
-                None => return Ok(()),
+                None => {
+                    budgets.restored();
+                    return Ok(());
+                }
             }
         }
     }

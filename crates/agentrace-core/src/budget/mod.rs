@@ -199,6 +199,20 @@ pub struct BudgetExceeded {
 #[must_use = "a reservation is settled by its span's cost, by `settle`, or released after the TTL"]
 pub struct ReservationId(u64);
 
+/// What a [`Budgets::reload`] did, by budget name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reloaded {
+    /// Same definition: accounts kept (a new limit or thresholds apply at once).
+    pub kept: Vec<String>,
+    /// Same name, another scope, value, period or window: spend to rebuild.
+    pub changed: Vec<String>,
+    /// New: spend to rebuild.
+    pub added: Vec<String>,
+    /// Gone, with their accounts.
+    pub removed: Vec<String>,
+}
+
 /// One account's state, for status displays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetStatus {
@@ -295,6 +309,10 @@ struct State {
     reservations: HashMap<u64, Reservation>,
     by_span: HashMap<SpanId, u64>,
     next_id: u64,
+    /// The budgets, in their order (accounts are keyed by index).
+    budgets: Vec<Budget>,
+    /// Per budget: its spend has not been rebuilt from the ledger yet ([`Budgets::restore`]).
+    unrestored: Vec<bool>,
 }
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -302,7 +320,6 @@ type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// The budgets and their accounts. Share it (`Arc`) between the agent code that calls
 /// [`check`](Self::check) and the [`BudgetProcessor`] in the pipeline.
 pub struct Budgets {
-    budgets: Vec<Budget>,
     state: Mutex<State>,
     channels: Vec<Arc<dyn AlertChannel>>,
     clock: Clock,
@@ -312,7 +329,7 @@ pub struct Budgets {
 impl std::fmt::Debug for Budgets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Budgets")
-            .field("budgets", &self.budgets)
+            .field("budgets", &self.lock().budgets)
             .field("channels", &self.channels)
             .finish_non_exhaustive()
     }
@@ -322,8 +339,11 @@ impl Budgets {
     /// Budgets on the system clock, alerting nowhere until a channel is added.
     pub fn new(budgets: Vec<Budget>) -> Self {
         Self {
-            budgets,
-            state: Mutex::default(),
+            state: Mutex::new(State {
+                unrestored: vec![true; budgets.len()],
+                budgets,
+                ..State::default()
+            }),
             channels: Vec::new(),
             clock: Arc::new(crate::now_unix_nano),
             reservation_ttl_ns: 15 * 60 * 1_000_000_000,
@@ -447,11 +467,14 @@ impl Budgets {
         now: u64,
     ) -> Result<Vec<(usize, String)>, BudgetExceeded> {
         let mut keys = Vec::new();
-        for (i, budget) in self.budgets.iter().enumerate() {
+        let State {
+            budgets, accounts, ..
+        } = state;
+        for (i, budget) in budgets.iter().enumerate() {
             let Some(scope) = budget.account_of(cx) else {
                 continue;
             };
-            let account = state.accounts.entry((i, scope.clone())).or_default();
+            let account = accounts.entry((i, scope.clone())).or_default();
             account.roll(budget, now);
             let projected = account.settled + account.reserved + estimate;
             if projected > budget.limit {
@@ -544,20 +567,25 @@ impl Budgets {
             }
             return;
         };
-        let accounts = match state.by_span.get(&span.span_id).copied() {
-            Some(id) => self
-                .release(&mut state, id)
-                .map(|r| r.accounts)
-                .unwrap_or_default(),
-            None => {
-                let cx = CallContext::of_span(span);
-                self.budgets
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, b)| b.account_of(&cx).map(|s| (i, s)))
-                    .collect()
+        // The accounts the span belongs to, and those its reservation was made in (the check's
+        // context may have known more than the span carries; a reload may have added budgets
+        // since): each once.
+        let cx = CallContext::of_span(span);
+        let mut accounts: Vec<(usize, String)> = state
+            .budgets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, b)| b.account_of(&cx).map(|s| (i, s)))
+            .collect();
+        if let Some(id) = state.by_span.get(&span.span_id).copied()
+            && let Some(r) = self.release(&mut state, id)
+        {
+            for key in r.accounts {
+                if !accounts.contains(&key) {
+                    accounts.push(key);
+                }
             }
-        };
+        }
         let alerts = self.add(&mut state, &accounts, cost.total, now);
         drop(state);
         self.deliver(alerts);
@@ -573,7 +601,9 @@ impl Budgets {
         after: &CallContext<'_>,
         cost: Usd,
     ) {
-        let accounts: Vec<(usize, String)> = self
+        let now = (self.clock)();
+        let mut state = self.lock();
+        let accounts: Vec<(usize, String)> = state
             .budgets
             .iter()
             .enumerate()
@@ -585,8 +615,6 @@ impl Budgets {
         if accounts.is_empty() {
             return;
         }
-        let now = (self.clock)();
-        let mut state = self.lock();
         let alerts = self.add(&mut state, &accounts, cost, now);
         drop(state);
         self.deliver(alerts);
@@ -600,11 +628,16 @@ impl Budgets {
         now: u64,
     ) -> Vec<BudgetAlert> {
         let mut alerts = Vec::new();
+        let State {
+            budgets,
+            accounts: kept,
+            ..
+        } = state;
         for key in accounts {
-            let Some(budget) = self.budgets.get(key.0) else {
+            let Some(budget) = budgets.get(key.0) else {
                 continue;
             };
-            let account = state.accounts.entry(key.clone()).or_default();
+            let account = kept.entry(key.clone()).or_default();
             account.roll(budget, now);
             for threshold in account.add(budget, amount, now) {
                 alerts.push(BudgetAlert {
@@ -621,19 +654,30 @@ impl Budgets {
         alerts
     }
 
-    /// Rebuilds spend from recorded spans after a restart: each priced span's cost is added at
-    /// its start time to the accounts it belongs to, if that time is inside the account's
-    /// current period (calendar) or window (rolling). Thresholds already crossed are marked as
-    /// alerted without alerting again. The stored spans are the ledger: pass every span since
-    /// [`restore_since`](Self::restore_since).
+    /// Rebuilds spend from recorded spans after a restart (or a [`reload`](Self::reload) that
+    /// changed a budget): each priced span's cost is added at its start time to the accounts it
+    /// belongs to, if that time is inside the account's current period (calendar) or window
+    /// (rolling). Thresholds already crossed are marked as alerted without alerting again. The
+    /// stored spans are the ledger: pass every span since [`restore_since`](Self::restore_since),
+    /// in as many calls as convenient, then call [`restored`](Self::restored). Only budgets not
+    /// restored yet are counted, so spend is never counted twice.
     pub fn restore<'a>(&self, spans: impl IntoIterator<Item = &'a SpanRecord>) {
         let now = (self.clock)();
         let mut state = self.lock();
+        let State {
+            budgets,
+            accounts,
+            unrestored,
+            ..
+        } = &mut *state;
         for span in spans {
             let Some(cost) = span.cost else { continue };
             let t = span.start_time_unix_nano.min(now);
             let cx = CallContext::of_span(span);
-            for (i, budget) in self.budgets.iter().enumerate() {
+            for (i, budget) in budgets.iter().enumerate() {
+                if !unrestored.get(i).copied().unwrap_or(false) {
+                    continue;
+                }
                 let Some(scope) = budget.account_of(&cx) else {
                     continue;
                 };
@@ -649,13 +693,13 @@ impl Budgets {
                 if !in_window {
                     continue;
                 }
-                let account = state.accounts.entry((i, scope)).or_default();
+                let account = accounts.entry((i, scope)).or_default();
                 account.roll(budget, now);
                 // Restored spend alerted before the restart: mark, do not deliver.
                 let _ = account.add(budget, cost.total, t);
             }
         }
-        for account in state.accounts.values_mut() {
+        for account in accounts.values_mut() {
             let mut events: Vec<_> = account.events.drain(..).collect();
             events.sort_by_key(|(t, _)| *t);
             account.events = events.into();
@@ -666,8 +710,13 @@ impl Budgets {
     /// current period or window (0 when a budget is a total).
     pub fn restore_since(&self) -> u64 {
         let now = (self.clock)();
-        self.budgets
+        let state = self.lock();
+        state
+            .budgets
             .iter()
+            .zip(&state.unrestored)
+            .filter(|(_, unrestored)| **unrestored)
+            .map(|(b, _)| b)
             .map(|b| match b.window {
                 Window::Calendar => b.period.calendar_start(now),
                 Window::Rolling => b
@@ -679,15 +728,97 @@ impl Budgets {
             .unwrap_or(now)
     }
 
+    /// Marks every budget's spend as rebuilt: later [`restore`](Self::restore) calls count
+    /// nothing until a [`reload`](Self::reload) changes a budget.
+    pub fn restored(&self) {
+        let mut state = self.lock();
+        state.unrestored.iter_mut().for_each(|u| *u = false);
+    }
+
+    /// The budgets now.
+    pub fn budgets(&self) -> Vec<Budget> {
+        self.lock().budgets.clone()
+    }
+
+    /// Replaces the budgets (a budgets file edited), keeping what can be kept: a budget of
+    /// the same name with the same scope, value, period and window keeps its accounts — spend,
+    /// holds and thresholds already alerted — whatever its new limit or thresholds; a new or
+    /// changed one starts empty and waits for [`restore`](Self::restore) (then
+    /// [`restored`](Self::restored)) to rebuild its spend from the ledger. Reservations keep
+    /// holding their estimate in the accounts of the budgets that remain.
+    pub fn reload(&self, budgets: Vec<Budget>) -> Reloaded {
+        let mut state = self.lock();
+        let old = std::mem::take(&mut state.budgets);
+        let same = |a: &Budget, b: &Budget| {
+            a.scope == b.scope && a.only == b.only && a.period == b.period && a.window == b.window
+        };
+        // Old index → new index, for the budgets whose name remains.
+        let mut moved: HashMap<usize, (usize, bool)> = HashMap::new();
+        let mut report = Reloaded::default();
+        for (j, b) in budgets.iter().enumerate() {
+            match old.iter().position(|o| o.name == b.name) {
+                Some(i) => {
+                    let kept = old.get(i).is_some_and(|o| same(o, b));
+                    moved.insert(i, (j, kept));
+                    if kept {
+                        report.kept.push(b.name.clone());
+                    } else {
+                        report.changed.push(b.name.clone());
+                    }
+                }
+                None => report.added.push(b.name.clone()),
+            }
+        }
+        report.removed = old
+            .iter()
+            .filter(|o| !budgets.iter().any(|b| b.name == o.name))
+            .map(|o| o.name.clone())
+            .collect();
+        let accounts = std::mem::take(&mut state.accounts);
+        for ((i, scope), account) in accounts {
+            match moved.get(&i) {
+                Some(&(j, true)) => {
+                    state.accounts.insert((j, scope), account);
+                }
+                // A changed budget: its holds carry over, its spend is rebuilt.
+                Some(&(j, false)) if account.reserved.nanos() > 0 => {
+                    state.accounts.insert(
+                        (j, scope),
+                        Account {
+                            reserved: account.reserved,
+                            ..Account::default()
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        for r in state.reservations.values_mut() {
+            r.accounts = r
+                .accounts
+                .iter()
+                .filter_map(|(i, scope)| moved.get(i).map(|(j, _)| (*j, scope.clone())))
+                .collect();
+        }
+        state.unrestored = budgets
+            .iter()
+            .map(|b| !report.kept.contains(&b.name))
+            .collect();
+        state.budgets = budgets;
+        report
+    }
+
     /// Every account's state now.
     pub fn status(&self) -> Vec<BudgetStatus> {
         let now = (self.clock)();
         let mut state = self.lock();
-        let mut out: Vec<BudgetStatus> = state
-            .accounts
+        let State {
+            budgets, accounts, ..
+        } = &mut *state;
+        let mut out: Vec<BudgetStatus> = accounts
             .iter_mut()
             .filter_map(|((i, scope), account)| {
-                let budget = self.budgets.get(*i)?;
+                let budget = budgets.get(*i)?;
                 account.roll(budget, now);
                 Some(account_status(budget, scope, account))
             })
@@ -701,15 +832,17 @@ impl Budgets {
     pub fn status_for(&self, cx: &CallContext<'_>) -> Vec<BudgetStatus> {
         let now = (self.clock)();
         let mut state = self.lock();
-        self.budgets
+        let State {
+            budgets, accounts, ..
+        } = &mut *state;
+        budgets
             .iter()
             .enumerate()
             .filter_map(|(i, budget)| {
                 let scope = budget.account_of(cx)?;
                 // Looking leaves no account behind: one not kept yet is shown fresh.
                 let mut fresh = Account::default();
-                let account = state
-                    .accounts
+                let account = accounts
                     .get_mut(&(i, scope.clone()))
                     .unwrap_or(&mut fresh);
                 account.roll(budget, now);
@@ -750,7 +883,8 @@ impl Budgets {
     /// `(budget, scope label, ratio)` of the accounts a call belongs to.
     fn ratios(&self, cx: &CallContext<'_>) -> Vec<(String, Option<String>, f64)> {
         let state = self.lock();
-        self.budgets
+        state
+            .budgets
             .iter()
             .enumerate()
             .filter_map(|(i, b)| {

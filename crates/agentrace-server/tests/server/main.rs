@@ -5,6 +5,7 @@ mod admission;
 mod alerts;
 mod attribution;
 mod browser;
+mod budgets;
 mod common;
 mod connections;
 mod ingest;
