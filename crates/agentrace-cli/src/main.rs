@@ -26,6 +26,7 @@ mod client;
 mod commands;
 mod error;
 mod format;
+mod progress;
 mod time;
 
 use std::process::ExitCode;

@@ -9,6 +9,7 @@ use agentrace_sqlite::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
 use crate::args::{ExportArgs, ExportTo, Format, OutputArgs, PrometheusRulesArgs, StoreArgs, What};
 use crate::error::CliError;
+use crate::progress::Progress;
 use crate::time::{range, rfc3339_nanos};
 
 /// The alerts file's rules (if any) as a Prometheus rules file; rules with no Prometheus form
@@ -223,12 +224,18 @@ pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> 
             let mut query = SpanQuery::new(SpanFilter::new().range(range))
                 .order(Order::Asc)
                 .limit(PAGE);
+            let progress = Progress::new("exporting spans", super::span_count(&db, &query.filter)?);
             loop {
                 let page = db.spans(&query)?;
                 for span in &page.spans {
                     out.span(span)?;
                 }
                 written += page.spans.len();
+                progress.advance(page.spans.len() as u64);
+                if page.next_cursor.is_none() {
+                    progress.finish();
+                    break;
+                }
                 match page.next_cursor {
                     Some(next) => query = query.cursor(Some(next)),
                     None => break,
@@ -239,12 +246,18 @@ pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> 
             let mut query = EventQuery::new(EventFilter::new().range(range))
                 .order(Order::Asc)
                 .limit(PAGE);
+            let progress = Progress::new("exporting events", None);
             loop {
                 let page = db.events(&query)?;
                 for event in &page.events {
                     out.event(event)?;
                 }
                 written += page.events.len();
+                progress.advance(page.events.len() as u64);
+                if page.next_cursor.is_none() {
+                    progress.finish();
+                    break;
+                }
                 match page.next_cursor {
                     Some(next) => query = query.cursor(Some(next)),
                     None => break,

@@ -14,10 +14,17 @@ pub(crate) mod traces;
 
 use std::path::PathBuf;
 
-use agentrace_sqlite::SqliteStore;
+use agentrace_sqlite::{AggregateQuery, RollupSource, SpanFilter, SqliteStore};
 
 use crate::args::StoreArgs;
 use crate::error::CliError;
+
+/// About how many spans `filter` matches, from the rollups (a progress bar's total); `None`
+/// for a filter the rollups do not cover.
+fn span_count(store: &SqliteStore, filter: &SpanFilter) -> Result<Option<u64>, CliError> {
+    let answer = store.rollup(&AggregateQuery::new(filter.clone(), []))?;
+    Ok((answer.source == RollupSource::Rollups).then_some(answer.total.count))
+}
 
 /// Where the store may be, in order: `--db` (or `AGENTRACE_SQLITE_PATH`) alone if given; else
 /// the library examples' `agentrace-data/agentrace.db`, then `agentrace serve`'s default.

@@ -15,6 +15,7 @@ use crate::args::{
 };
 use crate::error::CliError;
 use crate::format::{Table, count};
+use crate::progress::Progress;
 use crate::time::{range, rfc3339};
 
 /// The user's files over the built-in table, as the library layers them.
@@ -210,6 +211,7 @@ pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(),
             .order(Order::Asc)
             .limit(PAGE);
     let (mut billable, mut changed, mut now_unpriced) = (0u64, 0usize, 0u64);
+    let progress = Progress::new("repricing", super::span_count(&db, &query.filter)?);
     let (mut before, mut after) = (Usd::ZERO, Usd::ZERO);
     let mut by_model: std::collections::BTreeMap<String, (u64, Usd, Usd)> =
         std::collections::BTreeMap::new();
@@ -245,11 +247,13 @@ pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(),
         } else {
             db.update_costs(&updates)?
         };
+        progress.advance(page.spans.len() as u64);
         match page.next_cursor {
             Some(next) => query = query.cursor(Some(next)),
             None => break,
         }
     }
+    progress.finish();
     let mut out = std::io::stdout().lock();
     let verb = if args.dry_run {
         "would change"
@@ -272,7 +276,10 @@ pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(),
 }
 
 pub(crate) fn import(args: &PricesImportArgs) -> Result<(), CliError> {
-    let table = PriceTable::load(&args.file)?;
+    let progress = Progress::new(&format!("reading {}", args.file.display()), None);
+    let table = PriceTable::load(&args.file);
+    progress.finish();
+    let table = table?;
     std::fs::write(&args.output, table.to_json())?;
     let builtin = PriceTable::builtin();
     let overlap = table
