@@ -18,7 +18,8 @@ use crate::rule::{Direction, MIN_BASELINE_POINTS, NoData, Rule};
 /// Where the engine reads measures: the server's store, or anything that can aggregate spans.
 ///
 /// # Implementing a source
-/// Answer [`Source::read`] with one [`Reading`] per value of `query.rule.per` seen in the
+/// Answer [`Source::read`] with one [`Reading`] per value of the rule's split
+/// ([`Rule::split_label`]: its `per` dimension, or a metric's `per_label`) seen in the
 /// range (or exactly one, with `group: None`, when the rule has no `per`), for the spans of
 /// the rule's scope and kind ([`Rule::effective_kind`]). `value` is the rule's measure in the
 /// units [`Measure`](crate::Measure) documents, `None` when there is nothing to measure. Reads
@@ -129,8 +130,8 @@ impl Engine {
                 .rules
                 .iter()
                 .find(|r| r.name == n.rule)
-                .and_then(|r| r.per)
-                .and_then(|d| n.labels.get(d.name()).cloned());
+                .and_then(Rule::split_label)
+                .and_then(|label| n.labels.get(label).cloned());
             let key = (n.rule.clone(), group);
             let newer = self
                 .alerts
@@ -193,7 +194,7 @@ impl Engine {
         out: &mut Evaluation,
     ) {
         // Alerts of a `per` rule whose value left the window recover and are forgotten.
-        if rule.per.is_some() {
+        if rule.split_label().is_some() {
             let gone: Vec<_> = self
                 .alerts
                 .keys()
@@ -252,7 +253,7 @@ impl Engine {
             if reason.is_some() {
                 out.notifications.push(notification.clone());
             }
-            let gone = rule.per.is_some() && requests == 0 && state == State::Ok;
+            let gone = rule.split_label().is_some() && requests == 0 && state == State::Ok;
             if gone {
                 self.alerts.remove(&key);
             } else {
@@ -292,7 +293,7 @@ fn judge_rule<S: Source>(
             .map_err(|e| e.to_string())
     };
     let mut readings = read(start, now)?;
-    if rule.per.is_none() && readings.is_empty() {
+    if rule.split_label().is_none() && readings.is_empty() {
         readings.push(Reading {
             group: None,
             requests: 0,
@@ -425,16 +426,16 @@ fn notification(
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    let alert = match (rule.per, group) {
-        (Some(d), Some(g)) => {
-            labels.insert(d.name().to_owned(), g.to_owned());
-            format!("{}{{{}={g}}}", rule.name, d.name())
+    if let Some(metric) = &rule.metric {
+        labels.insert("metric".to_owned(), metric.clone());
+    }
+    let alert = match rule.split_label() {
+        Some(label) => {
+            let value = group.unwrap_or("(none)");
+            labels.insert(label.to_owned(), value.to_owned());
+            format!("{}{{{label}={value}}}", rule.name)
         }
-        (Some(d), None) => {
-            labels.insert(d.name().to_owned(), "(none)".to_owned());
-            format!("{}{{{}=(none)}}", rule.name, d.name())
-        }
-        (None, _) => rule.name.clone(),
+        None => rule.name.clone(),
     };
     let summary = summary(rule, &alert, requests, &verdict, previous);
     Notification {

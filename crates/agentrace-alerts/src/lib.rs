@@ -58,7 +58,8 @@ pub use engine::{Engine, Evaluation, Query, Reading, RuleFailure, Source};
 pub use notification::{Baseline, Notification, Reason, State};
 pub use notifier::{ChannelStatus, FAILING_AFTER, Notifier, QUEUE, Retry, StartError};
 pub use rule::{
-    Anomaly, Dimension, Direction, MIN_BASELINE_POINTS, Measure, NoData, Rule, RuleError, Scope,
+    Aggregate, Anomaly, Dimension, Direction, MIN_BASELINE_POINTS, Measure, NoData, Rule,
+    RuleError, Scope,
 };
 
 /// Webhook signatures: how a receiver checks that a notification came from this server.

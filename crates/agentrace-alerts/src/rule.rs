@@ -30,11 +30,40 @@ pub enum Measure {
     ToolSuccessRate,
     /// `safety.violation` events and failed guardrail spans.
     SafetyViolations,
+    /// A metric received over OTLP (`metric`), combined over the window as `aggregate` says
+    /// (`process.cpu.utilization`, `system.memory.usage`, your own).
+    Metric,
+    /// The server's write queue, filled 0–1 (records waiting ÷ capacity), now.
+    ServerQueue,
+    /// The server's resident memory, in bytes, now.
+    ServerMemory,
+    /// The server's store on disk (database and write-ahead log), in bytes, now.
+    ServerStore,
+    /// The server's CPU use, in cores (CPU seconds per second) since the last evaluation.
+    ServerCpu,
+}
+
+/// How a [`Measure::Metric`] rule combines a metric's points over its window (every series
+/// of the metric together, or each value of `per_label` on its own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregate {
+    /// The mean of the measurements (a gauge's level).
+    #[default]
+    Avg,
+    /// The largest measurement.
+    Max,
+    /// The smallest measurement.
+    Min,
+    /// The sum (a counter's increase).
+    Sum,
+    /// Each series' latest value, summed over series.
+    Last,
 }
 
 impl Measure {
     /// Every measure, in the order the docs list them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 14] = [
         Self::ErrorRate,
         Self::LatencyP50,
         Self::LatencyP95,
@@ -44,6 +73,11 @@ impl Measure {
         Self::Requests,
         Self::ToolSuccessRate,
         Self::SafetyViolations,
+        Self::Metric,
+        Self::ServerQueue,
+        Self::ServerMemory,
+        Self::ServerStore,
+        Self::ServerCpu,
     ];
 
     /// The name written in rules.
@@ -58,7 +92,20 @@ impl Measure {
             Self::Requests => "requests",
             Self::ToolSuccessRate => "tool_success_rate",
             Self::SafetyViolations => "safety_violations",
+            Self::Metric => "metric",
+            Self::ServerQueue => "server_queue",
+            Self::ServerMemory => "server_memory",
+            Self::ServerStore => "server_store",
+            Self::ServerCpu => "server_cpu",
         }
+    }
+
+    /// Whether the measure is about the server itself (not about spans or metrics received).
+    pub const fn is_server(self) -> bool {
+        matches!(
+            self,
+            Self::ServerQueue | Self::ServerMemory | Self::ServerStore | Self::ServerCpu
+        )
     }
 
     /// Whether the measure has a value over a window without spans. A rate or a percentile of
@@ -75,7 +122,12 @@ impl Measure {
     pub const fn default_kind(self) -> Option<&'static str> {
         match self {
             Self::ToolSuccessRate => Some("tool"),
-            Self::SafetyViolations => None,
+            Self::SafetyViolations
+            | Self::Metric
+            | Self::ServerQueue
+            | Self::ServerMemory
+            | Self::ServerStore
+            | Self::ServerCpu => None,
             _ => Some("llm"),
         }
     }
@@ -100,6 +152,10 @@ impl Measure {
             Self::LatencyP50 | Self::LatencyP95 | Self::LatencyP99 => format!("{value:.2} s"),
             Self::Cost => format!("${value:.4}"),
             Self::Tokens | Self::Requests | Self::SafetyViolations => format!("{value:.0}"),
+            Self::ServerQueue => format!("{:.1} %", value * 100.0),
+            Self::ServerMemory | Self::ServerStore => format!("{:.1} MiB", value / 1_048_576.0),
+            Self::ServerCpu => format!("{value:.2} cores"),
+            Self::Metric => format!("{value}"),
         }
     }
 }
@@ -286,6 +342,16 @@ pub struct Rule {
     /// Keep one alert per value of this dimension (e.g. one per model); unset: one alert.
     #[serde(default)]
     pub per: Option<Dimension>,
+    /// For `measure = "metric"`: the metric's name, as received.
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// For `measure = "metric"`: how its points combine over the window (default `avg`).
+    #[serde(default)]
+    pub aggregate: Option<Aggregate>,
+    /// For `measure = "metric"`: one alert per value of this label of the metric
+    /// (`host.name`).
+    #[serde(default)]
+    pub per_label: Option<String>,
     /// The window measured, ending now (whole minutes; at least one).
     #[serde(with = "crate::duration")]
     pub window: Duration,
@@ -341,6 +407,9 @@ impl Rule {
             measure,
             scope: Scope::default(),
             per: None,
+            metric: None,
+            aggregate: None,
+            per_label: None,
             window,
             min_requests: 0,
             warning: None,
@@ -403,11 +472,25 @@ impl Rule {
         self
     }
 
+    /// Measures the received metric `name`, combined as `aggregate`.
+    #[must_use]
+    pub fn metric(mut self, name: impl Into<String>, aggregate: Aggregate) -> Self {
+        self.metric = Some(name.into());
+        self.aggregate = Some(aggregate);
+        self
+    }
+
     /// Sets the direction.
     #[must_use]
     pub fn direction(mut self, direction: Direction) -> Self {
         self.direction = Some(direction);
         self
+    }
+
+    /// The label alerts are split by: the `per` dimension's name, or a metric rule's
+    /// `per_label`; `None`: one alert.
+    pub fn split_label(&self) -> Option<&str> {
+        self.per.map(Dimension::name).or(self.per_label.as_deref())
     }
 
     /// The direction in effect.
@@ -475,6 +558,34 @@ impl Rule {
             }
             _ => {}
         }
+        match (self.measure, &self.metric) {
+            (Measure::Metric, None) => {
+                return Err(fail(
+                    "`measure = \"metric\"` needs `metric`, the metric's name".into(),
+                ));
+            }
+            (Measure::Metric, Some(_)) if self.per.is_some() => {
+                return Err(fail(
+                    "a metric rule splits by a label of the metric: `per_label`, not `per`".into(),
+                ));
+            }
+            (m, _)
+                if m != Measure::Metric
+                    && (self.metric.is_some()
+                        || self.aggregate.is_some()
+                        || self.per_label.is_some()) =>
+            {
+                return Err(fail(
+                    "`metric`, `aggregate` and `per_label` are for `measure = \"metric\"`".into(),
+                ));
+            }
+            (m, _) if m.is_server() && (self.per.is_some() || self.scope != Scope::default()) => {
+                return Err(fail(format!(
+                    "{m} is about the server: no `scope` nor `per`"
+                )));
+            }
+            _ => {}
+        }
         if self.renotify.is_some_and(|r| r < Duration::from_secs(60)) {
             return Err(fail("`renotify` must be at least 1m".into()));
         }
@@ -512,6 +623,25 @@ mod tests {
             .anomaly(Anomaly::Rolling { periods: 12 })
             .critical(-1.0);
         assert!(sigma.validate().is_err());
+    }
+
+    #[test]
+    fn metric_and_server_rules_take_their_own_fields_only() {
+        let minute = Duration::from_secs(60);
+        let cpu = Rule::new("cpu", Measure::Metric, minute).critical(0.9);
+        assert!(
+            cpu.validate()
+                .is_err_and(|e| e.reason.contains("needs `metric`"))
+        );
+        let cpu = cpu.metric("process.cpu.utilization", Aggregate::Avg);
+        assert_eq!(cpu.validate(), Ok(()));
+        assert!(cpu.clone().per(Dimension::Model).validate().is_err());
+        let mut stray = Rule::new("errors", Measure::ErrorRate, minute).critical(0.1);
+        stray.per_label = Some("host.name".into());
+        assert!(stray.validate().is_err());
+        let queue = Rule::new("queue", Measure::ServerQueue, minute).critical(0.8);
+        assert_eq!(queue.validate(), Ok(()));
+        assert!(queue.per(Dimension::Agent).validate().is_err());
     }
 
     #[test]

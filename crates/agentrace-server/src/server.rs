@@ -143,11 +143,47 @@ impl Server {
             None if config.demo => Some(crate::demo::budgets()),
             None => None,
         };
+        let metrics = PrometheusSink::builder()
+            .service_name("agentrace")
+            .build()?;
+        let mut pipeline = Pipeline::builder()
+            .with_sink(metrics.clone())
+            .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
+        if let Some(forward) = &config.forward {
+            let sink = OtlpSink::builder()
+                .with_protocol(forward.protocol)
+                .with_endpoint(&forward.endpoint)
+                .with_name("forward")
+                .build()?;
+            pipeline = pipeline.with_sink(sink);
+        }
+        let pipeline = pipeline.build()?;
+        // From here a failed start stops what it started.
+        let mut guard = StartGuard {
+            writer: None,
+            pipeline: Some(pipeline.clone()),
+        };
+
+        // Redaction first: no processor, store or sink sees what it removes.
+        let redactor = if config.redact {
+            Some(Arc::new(
+                Redactor::builder()
+                    .capture_content(config.capture_content)
+                    .build()?,
+            ))
+        } else {
+            config
+                .mask_secrets
+                .then(|| Arc::new(Redactor::secrets_only()))
+        };
+        let stats =
+            Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor.clone()));
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let (alerting, budget_channel, budget_alerts) = Alerting::start(
             config.alerts.as_deref(),
             config.demo,
             store.clone(),
+            stats.clone(),
             live.clone(),
         )?;
         let budgets = match budget_list {
@@ -164,34 +200,6 @@ impl Server {
             None => None,
         };
 
-        let metrics = PrometheusSink::builder()
-            .service_name("agentrace")
-            .build()?;
-        let mut pipeline = Pipeline::builder()
-            .with_sink(metrics.clone())
-            .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
-        if let Some(forward) = &config.forward {
-            let sink = OtlpSink::builder()
-                .with_protocol(forward.protocol)
-                .with_endpoint(&forward.endpoint)
-                .with_name("forward")
-                .build()?;
-            pipeline = pipeline.with_sink(sink);
-        }
-        let pipeline = pipeline.build()?;
-
-        // Redaction first: no processor, store or sink sees what it removes.
-        let redactor = if config.redact {
-            Some(Arc::new(
-                Redactor::builder()
-                    .capture_content(config.capture_content)
-                    .build()?,
-            ))
-        } else {
-            config
-                .mask_secrets
-                .then(|| Arc::new(Redactor::secrets_only()))
-        };
         let processors = ProcessorChain::new()
             .masking(redactor.clone())
             .pricing(Some(prices.clone()))
@@ -199,7 +207,6 @@ impl Server {
             .metrics(true)
             .build();
 
-        let stats = Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor));
         stats
             .awaiting_parent
             .store(store.spans_awaiting_parent(), Ordering::Relaxed);
@@ -217,10 +224,7 @@ impl Server {
             queue_records: config.limits.queue_records,
         })
         .map_err(StartError::Spawn)?;
-        let mut guard = StartGuard {
-            writer: Some(writer_thread),
-            pipeline: Some(pipeline.clone()),
-        };
+        guard.writer = Some(writer_thread);
 
         let receiver = Receiver::new(
             Ingestor::new(agentrace_ingest::Limits::default()),

@@ -21,7 +21,7 @@ use agentrace_sqlite::{AlertRecord, SqliteStore};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::state::Committed;
+use crate::state::{Committed, ServerStats};
 
 /// Budget notifications waiting to be stored and sent at most.
 const BUDGET_QUEUE: usize = 1_024;
@@ -46,6 +46,7 @@ pub enum AlertsError {
 pub struct Alerting {
     config: AlertsConfig,
     engine: Mutex<Engine>,
+    source: source::StoreSource,
     notifier: Notifier,
     store: SqliteStore,
     live: broadcast::Sender<Committed>,
@@ -72,6 +73,7 @@ impl Alerting {
         file: Option<&std::path::Path>,
         demo: bool,
         store: SqliteStore,
+        stats: Arc<ServerStats>,
         live: broadcast::Sender<Committed>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
         let config = match file {
@@ -98,6 +100,7 @@ impl Alerting {
         let alerting = Arc::new(Self {
             config,
             engine: Mutex::new(engine),
+            source: source::StoreSource::new(store.clone(), stats),
             notifier,
             store,
             live,
@@ -131,8 +134,7 @@ impl Alerting {
     }
 
     fn evaluate(&self) {
-        let source = source::StoreSource(self.store.clone());
-        let evaluation = self.engine().evaluate(&source, now_unix_nano());
+        let evaluation = self.engine().evaluate(&self.source, now_unix_nano());
         for f in &evaluation.failures {
             tracing::warn!(rule = %f.rule, error = %f.message, "alert rule not evaluated");
         }

@@ -1,17 +1,29 @@
 //! The store as the rule engine's [`Source`]: each rule's measure from the rollups (or, for a
 //! user scope or `per = "user"`, from the spans), safety violations from the events and
-//! guardrail spans.
+//! guardrail spans, received metrics from their minute points, and the server's own health
+//! (its queue, memory, store size and CPU) from its counters and `/proc`.
 
-use agentrace_alerts::{Dimension, Measure, Query, Reading, Rule, Source};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use agentrace_alerts::{Aggregate, Dimension, Measure, Query, Reading, Rule, Source};
 use agentrace_core::{EventKind, SpanKind};
 use agentrace_sqlite::{
-    AggregateQuery, AggregateRow, EventFilter, EventQuery, GroupBy, QueryError, SpanFilter,
-    SqliteStore, StatusFilter, TimeRange,
+    AggregateQuery, AggregateRow, EventFilter, EventQuery, GroupBy, MetricQuery, MetricSeries,
+    QueryError, SpanFilter, SqliteStore, StatusFilter, TimeRange,
 };
 
-/// Reads rules' measures from the store.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreSource(pub(crate) SqliteStore);
+use crate::state::ServerStats;
+
+/// Reads rules' measures from the store and the server.
+#[derive(Debug)]
+pub(crate) struct StoreSource {
+    store: SqliteStore,
+    stats: Arc<ServerStats>,
+    /// The process's CPU seconds at the previous evaluation, and when.
+    cpu: Mutex<Option<(Instant, f64)>>,
+}
 
 /// Events read per page when counting safety violations.
 const PAGE: usize = 10_000;
@@ -36,6 +48,16 @@ impl Source for StoreSource {
 
     fn read(&self, q: &Query<'_>) -> Result<Vec<Reading>, QueryError> {
         let range = TimeRange::new(q.start_unix_nano, q.end_unix_nano);
+        if q.rule.measure.is_server() {
+            return Ok(vec![Reading {
+                group: None,
+                requests: 1,
+                value: self.server(q.rule.measure),
+            }]);
+        }
+        if q.rule.measure == Measure::Metric {
+            return self.metric(q.rule, range);
+        }
         if q.rule.measure == Measure::SafetyViolations {
             return self.safety_violations(q.rule, range).map(|n| {
                 vec![Reading {
@@ -47,7 +69,7 @@ impl Source for StoreSource {
         }
         let filter = span_filter(q.rule, range);
         let group_by: Vec<GroupBy> = q.rule.per.map(group_by).into_iter().collect();
-        let answer = self.0.rollup(&AggregateQuery::new(filter, group_by))?;
+        let answer = self.store.rollup(&AggregateQuery::new(filter, group_by))?;
         Ok(if q.rule.per.is_some() {
             answer
                 .rows
@@ -67,6 +89,70 @@ impl Source for StoreSource {
 }
 
 impl StoreSource {
+    pub(crate) fn new(store: SqliteStore, stats: Arc<ServerStats>) -> Self {
+        Self {
+            store,
+            stats,
+            cpu: Mutex::new(None),
+        }
+    }
+
+    /// A measure of the server itself, now; `None` where `/proc` is not there to read.
+    #[allow(clippy::cast_precision_loss)] // sizes and counts far below 2^52
+    fn server(&self, measure: Measure) -> Option<f64> {
+        match measure {
+            Measure::ServerQueue => {
+                let s = self.stats.snapshot().writer;
+                (s.queue_capacity_records > 0)
+                    .then(|| s.queued_records as f64 / s.queue_capacity_records as f64)
+            }
+            Measure::ServerStore => {
+                let size = |suffix: &str| {
+                    let mut path = self.store.path().as_os_str().to_owned();
+                    path.push(suffix);
+                    std::fs::metadata(path).map_or(0, |m| m.len())
+                };
+                Some((size("") + size("-wal")) as f64)
+            }
+            Measure::ServerMemory => process::resident_bytes().map(|b| b as f64),
+            Measure::ServerCpu => {
+                let now = (Instant::now(), process::cpu_seconds()?);
+                let mut last = self.cpu.lock().unwrap_or_else(PoisonError::into_inner);
+                let rate = last.and_then(|(t, cpu)| {
+                    let elapsed = now.0.duration_since(t).as_secs_f64();
+                    (elapsed > 0.0).then(|| (now.1 - cpu).max(0.0) / elapsed)
+                });
+                *last = Some(now);
+                rate
+            }
+            _ => None,
+        }
+    }
+
+    /// A received metric over the range, combined as the rule says, per value of its
+    /// `per_label` if it has one.
+    fn metric(&self, rule: &Rule, range: TimeRange) -> Result<Vec<Reading>, QueryError> {
+        let name = rule.metric.clone().unwrap_or_default();
+        let series = self.store.metric(&MetricQuery::new(name).range(range))?;
+        let mut groups: BTreeMap<Option<String>, Vec<&MetricSeries>> = BTreeMap::new();
+        for s in &series {
+            let group = rule.per_label.as_ref().map(|l| {
+                s.labels
+                    .get(l)
+                    .cloned()
+                    .unwrap_or_else(|| "(none)".to_owned())
+            });
+            groups.entry(group).or_default().push(s);
+        }
+        if groups.is_empty() && rule.per_label.is_none() {
+            groups.insert(None, Vec::new());
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(group, series)| combine(group, &series, rule.aggregate.unwrap_or_default()))
+            .collect())
+    }
+
     /// `safety.violation` events plus failed guardrail spans in the rule's scope.
     fn safety_violations(&self, rule: &Rule, range: TimeRange) -> Result<u64, QueryError> {
         let mut events = EventFilter::new()
@@ -78,7 +164,7 @@ impl StoreSource {
         let mut query = EventQuery::new(events).limit(PAGE);
         let mut count = 0_u64;
         loop {
-            let page = self.0.events(&query)?;
+            let page = self.store.events(&query)?;
             count += page.events.len() as u64;
             match page.next_cursor {
                 Some(cursor) => query = query.cursor(Some(cursor)),
@@ -88,8 +174,54 @@ impl StoreSource {
         let guardrails = span_filter(rule, range)
             .kind(SpanKind::Guardrail)
             .status(StatusFilter::Error);
-        let failed = self.0.rollup(&AggregateQuery::new(guardrails, []))?;
+        let failed = self.store.rollup(&AggregateQuery::new(guardrails, []))?;
         Ok(count + failed.total.count)
+    }
+}
+
+/// Series' points over a window, combined.
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn combine(group: Option<String>, series: &[&MetricSeries], aggregate: Aggregate) -> Reading {
+    let points = || series.iter().flat_map(|s| s.points.iter());
+    let count: u64 = points().map(|p| p.count).sum();
+    let value = (count > 0).then(|| match aggregate {
+        Aggregate::Avg => points().map(|p| p.sum).sum::<f64>() / count as f64,
+        Aggregate::Sum => points().map(|p| p.sum).sum(),
+        Aggregate::Max => points().map(|p| p.max).fold(f64::NEG_INFINITY, f64::max),
+        Aggregate::Min => points().map(|p| p.min).fold(f64::INFINITY, f64::min),
+        Aggregate::Last => series
+            .iter()
+            .filter_map(|s| s.points.last().map(|p| p.last))
+            .sum(),
+    });
+    Reading {
+        group,
+        requests: count,
+        value,
+    }
+}
+
+/// The process's own figures, from `/proc` (Linux).
+mod process {
+    /// Resident memory (`VmRSS`), in bytes.
+    pub(super) fn resident_bytes() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// CPU time used by every thread so far (user + system), in seconds: fields 14 and 15 of
+    /// `/proc/self/stat`, in clock ticks of 1/100 s (Linux's `USER_HZ`).
+    #[allow(clippy::cast_precision_loss)]
+    pub(super) fn cpu_seconds() -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The name (field 2) may hold spaces: count from the parenthesis that ends it.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: u64 = fields.get(11)?.parse().ok()?;
+        let stime: u64 = fields.get(12)?.parse().ok()?;
+        Some((utime + stime) as f64 / 100.0)
     }
 }
 
@@ -135,7 +267,7 @@ fn reading(measure: Measure, row: &AggregateRow, group: Option<&str>) -> Reading
         Measure::Cost => Some(row.cost.map_or(0.0, |c| c.dollars())),
         Measure::Tokens => Some(row.usage.total_tokens() as f64),
         Measure::Requests | Measure::SafetyViolations => Some(n as f64),
-        // A measure added to the alerts crate but not here yet has no value.
+        // Measures read elsewhere (metrics, the server) have no value from spans.
         _ => None,
     };
     Reading {
@@ -148,6 +280,39 @@ fn reading(measure: Measure, row: &AggregateRow, group: Option<&str>) -> Reading
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_points_combine_as_the_rule_says() {
+        let series = |host: &str, points: &[(u64, f64, f64, f64, f64)]| -> MetricSeries {
+            serde_json::from_value(serde_json::json!({
+                "kind": "gauge", "unit": null, "labels": {"host.name": host},
+                "points": points.iter().map(|(count, sum, min, max, last)| serde_json::json!({
+                    "bucket_unix_nano": 0, "count": count, "sum": sum, "min": min, "max": max, "last": last
+                })).collect::<Vec<_>>(),
+            }))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let a = series("a", &[(2, 1.0, 0.4, 0.6, 0.6), (2, 1.6, 0.7, 0.9, 0.9)]);
+        let b = series("b", &[(1, 0.2, 0.2, 0.2, 0.2)]);
+        let both = [&a, &b];
+        let value = |agg| {
+            combine(None, &both, agg)
+                .value
+                .map(|v| (v * 1e9).round() / 1e9)
+        };
+        assert_eq!(value(Aggregate::Avg), Some(0.56));
+        assert_eq!(value(Aggregate::Max), Some(0.9));
+        assert_eq!(value(Aggregate::Min), Some(0.2));
+        assert_eq!(value(Aggregate::Sum), Some(2.8));
+        assert_eq!(value(Aggregate::Last), Some(1.1));
+        assert_eq!(
+            combine(None, &[], Aggregate::Avg).value,
+            None,
+            "no points: no data"
+        );
+        assert!(process::resident_bytes().is_some_and(|b| b > 0));
+        assert!(process::cpu_seconds().is_some());
+    }
 
     #[test]
     fn unknown_kinds_and_per_on_safety_are_refused() {

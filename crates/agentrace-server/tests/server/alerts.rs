@@ -232,3 +232,107 @@ async fn failing_calls_and_a_budget_alert_through_the_webhook_once() -> Result {
     assert_eq!(api["alerts"][0]["state"], "ALERT");
     Ok(())
 }
+
+/// An OTLP/JSON metrics request: the gauge `process.cpu.utilization` of two hosts.
+fn cpu_gauges(a: f64, b: f64) -> String {
+    let now = now();
+    let point = |host: &str, value: f64| {
+        format!(
+            r#"{{"asDouble": {value}, "timeUnixNano": "{now}",
+                "attributes": [{{"key": "host.name", "value": {{"stringValue": "{host}"}}}}]}}"#
+        )
+    };
+    format!(
+        r#"{{"resourceMetrics": [{{"resource": {{"attributes": [{{"key": "service.name", "value": {{"stringValue": "agents"}}}}]}},
+            "scopeMetrics": [{{"metrics": [{{"name": "process.cpu.utilization", "unit": "1",
+              "gauge": {{"dataPoints": [{}, {}]}}}}]}}]}}]}}"#,
+        point("a", a),
+        point("b", b)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_metrics_and_the_server_itself_alert_too() -> Result {
+    let (hook, received) = receiver().await?;
+    let config_dir = tempfile::tempdir()?;
+    let alerts = config_dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            r#"
+interval = "1s"
+
+[[channels]]
+name = "ops"
+type = "webhook"
+url = "{hook}"
+secret = "{SECRET}"
+
+[[rules]]
+name = "host cpu"
+measure = "metric"
+metric = "process.cpu.utilization"
+aggregate = "max"
+per_label = "host.name"
+window = "5m"
+critical = 0.9
+
+[[rules]]
+name = "store size"
+measure = "server_store"
+window = "1m"
+critical = 1024
+
+[[rules]]
+name = "memory"
+measure = "server_memory"
+window = "1m"
+critical = 1e15
+"#
+        ),
+    )?;
+    let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
+    let answer = post(
+        &t.http_url("/v1/metrics"),
+        crate::common::JSON,
+        &[],
+        cpu_gauges(0.95, 0.2).into_bytes(),
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    wait_for(&received, "ALERT for host a and for the store", |got| {
+        got.iter()
+            .any(|n| n["alert"] == "host cpu{host.name=a}" && n["state"] == "ALERT")
+            && got
+                .iter()
+                .any(|n| n["alert"] == "store size" && n["state"] == "ALERT")
+    })
+    .await?;
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let host_a = got
+        .iter()
+        .find(|n| n["alert"] == "host cpu{host.name=a}")
+        .ok_or("host a")?;
+    assert_eq!(host_a["value"], 0.95);
+    assert_eq!(host_a["labels"]["metric"], "process.cpu.utilization");
+    assert!(
+        !got.iter().any(|n| n["alert"] == "host cpu{host.name=b}"),
+        "host b is fine and starts OK: nothing to say"
+    );
+    assert!(
+        !got.iter().any(|n| n["rule"] == "memory"),
+        "the server's memory is measured and under its limit"
+    );
+    let api = alerts_api(&t).await?;
+    let memory = api["alerts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|n| n["rule"] == "memory"))
+        .cloned()
+        .ok_or("the memory alert is judged")?;
+    assert_eq!(memory["state"], "OK");
+    assert!(
+        memory["value"].as_f64().is_some_and(|v| v > 1e6),
+        "{memory}"
+    );
+    Ok(())
+}
