@@ -108,6 +108,8 @@ pub struct RuleError {
 
 #[derive(Debug)]
 struct Rule {
+    /// The kind of data it finds (`api_key`, `email`, …).
+    name: String,
     pattern: Regex,
     replacement: String,
     /// A check a match must also pass (the Luhn digit check for cards).
@@ -117,6 +119,7 @@ struct Rule {
 impl Rule {
     fn new(name: &str, pattern: &str, replacement: Option<&str>) -> Result<Self, RuleError> {
         Ok(Self {
+            name: name.to_owned(),
             pattern: Regex::new(pattern).map_err(|source| RuleError {
                 name: name.to_owned(),
                 source,
@@ -189,13 +192,16 @@ fn luhn(candidate: &str) -> bool {
 }
 
 /// What a [`Redactor`] has done so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RedactionStats {
     /// String values in which something was masked.
     pub values_redacted: u64,
     /// Content attributes and content events removed (capture off).
     pub content_removed: u64,
+    /// Matches masked, by the kind of data (`api_key`, `card`, `email`, …: the rule's name),
+    /// every rule listed.
+    pub detections: std::collections::BTreeMap<String, u64>,
 }
 
 /// Masks secrets and personal data and applies the content-capture policy; see the module docs.
@@ -207,6 +213,8 @@ pub struct Redactor {
     capture_content: bool,
     values_redacted: AtomicU64,
     content_removed: AtomicU64,
+    /// Matches masked, per rule (in `rules`' order).
+    detections: Vec<AtomicU64>,
 }
 
 impl Default for Redactor {
@@ -265,20 +273,23 @@ impl Redactor {
             if !rule.pattern.is_match(input) {
                 continue;
             }
-            let mut changed = false;
+            let mut found_here = 0u64;
             let replaced = rule
                 .pattern
                 .replace_all(input, |caps: &regex::Captures<'_>| {
                     let found = &caps[0];
                     if rule.check.is_none_or(|check| check(found)) {
-                        changed = true;
+                        found_here += 1;
                         rule.replacement.clone()
                     } else {
                         found.to_owned()
                     }
                 });
-            if changed {
+            if found_here > 0 {
                 current = Some(replaced.into_owned());
+                if let Some(count) = self.detections.get(i) {
+                    count.fetch_add(found_here, Ordering::Relaxed);
+                }
             }
         }
         current
@@ -286,9 +297,14 @@ impl Redactor {
 
     /// What was done so far.
     pub fn stats(&self) -> RedactionStats {
+        let mut detections = std::collections::BTreeMap::new();
+        for (rule, count) in self.rules.iter().zip(&self.detections) {
+            *detections.entry(rule.name.clone()).or_insert(0) += count.load(Ordering::Relaxed);
+        }
         RedactionStats {
             values_redacted: self.values_redacted.load(Ordering::Relaxed),
             content_removed: self.content_removed.load(Ordering::Relaxed),
+            detections,
         }
     }
 
@@ -421,6 +437,7 @@ impl RedactorBuilder {
                 }
             })?;
         Ok(Redactor {
+            detections: rules.iter().map(|_| AtomicU64::new(0)).collect(),
             rules,
             any,
             capture_content: self.capture_content,
@@ -566,13 +583,16 @@ mod tests {
             span.status.message.as_deref(),
             Some("denied for [REDACTED:email]")
         );
-        assert_eq!(
-            redactor.stats(),
-            RedactionStats {
-                values_redacted: 3,
-                content_removed: 4
-            }
-        );
+        let stats = redactor.stats();
+        assert_eq!((stats.values_redacted, stats.content_removed), (3, 4));
+        let found: Vec<(&str, u64)> = stats
+            .detections
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(k, n)| (k.as_str(), *n))
+            .collect();
+        assert_eq!(found, [("api_key", 1), ("email", 2)]);
+        assert!(stats.detections.contains_key("card"), "every rule is listed");
     }
 
     #[test]

@@ -80,6 +80,7 @@ mod guard;
 mod listen;
 mod process;
 mod receive;
+mod redaction_series;
 pub mod repair;
 mod requested_tools;
 mod retention;

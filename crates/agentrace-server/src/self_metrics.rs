@@ -284,6 +284,19 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
     for family in &families {
         family.write_to(&mut out);
     }
+    if let Some(r) = &s.redaction {
+        Family {
+            name: "agentrace_server_redactions_total",
+            kind: "counter",
+            help: "Secrets and personal data masked in received records, by kind.",
+            samples: r
+                .detections
+                .iter()
+                .map(|(kind, n)| (vec![("type", kind.as_str())], *n))
+                .collect(),
+        }
+        .write_to(&mut out);
+    }
     out
 }
 

@@ -340,6 +340,11 @@ impl Server {
             )),
             tokio::spawn(repairer.run(stopped.clone())),
             tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
+            tokio::spawn(crate::redaction_series::run(
+                stats.clone(),
+                store.clone(),
+                stopped.clone(),
+            )),
         ];
         if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
             background.push(tokio::spawn(crate::budget_reload::run(

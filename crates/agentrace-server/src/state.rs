@@ -282,6 +282,7 @@ impl ServerStats {
                 RedactionSnapshot {
                     values_redacted: done.values_redacted,
                     content_removed: done.content_removed,
+                    detections: done.detections,
                 }
             }),
             pipeline: self.pipeline.as_ref().map(Pipeline::stats),
@@ -411,6 +412,8 @@ pub struct RedactionSnapshot {
     pub values_redacted: u64,
     /// Content attributes and content span events dropped (content capture off).
     pub content_removed: u64,
+    /// Secrets and personal data masked, by kind (`api_key`, `card`, `email`, …).
+    pub detections: std::collections::BTreeMap<String, u64>,
 }
 
 /// A copy of the server's counters, for the API's pipeline-status endpoint.

@@ -196,6 +196,32 @@ async fn secrets_are_masked_by_default_and_kept_when_turned_off() -> Result {
         assert_eq!(content.as_deref(), Some(expected), "mask_secrets = {mask}");
         let redacted = t.server.stats().redaction.map(|r| r.values_redacted);
         assert_eq!(redacted, mask.then_some(1));
+        if !mask {
+            continue;
+        }
+        // Detections by kind: in the status, on /metrics, and stored over time.
+        let kinds = t
+            .server
+            .stats()
+            .redaction
+            .map(|r| r.detections)
+            .unwrap_or_default();
+        assert_eq!(kinds.get("api_key"), Some(&1));
+        assert_eq!(kinds.get("card"), Some(&0));
+        let metrics = get(&t.app_url("/metrics"), &[]).await?.text();
+        assert!(
+            metrics.contains("agentrace_server_redactions_total{type=\"api_key\"} 1\n"),
+            "{metrics}"
+        );
+        let TestServer { server, dir } = t;
+        server.shutdown().await?;
+        let store = agentrace_sqlite::SqliteStore::open(dir.path().join("agentrace.db"))?;
+        let series = store.metric(&agentrace_sqlite::MetricQuery::new("agentrace.redactions"))?;
+        let stored: Vec<(Option<&String>, f64)> = series
+            .iter()
+            .map(|s| (s.labels.get("type"), s.points.iter().map(|p| p.sum).sum()))
+            .collect();
+        assert_eq!(stored, [(Some(&"api_key".to_owned()), 1.0)]);
     }
     Ok(())
 }
