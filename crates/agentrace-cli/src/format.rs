@@ -52,6 +52,12 @@ pub(crate) fn terminal_text(text: &str) -> String {
     out
 }
 
+/// Whether standard output is a terminal that takes colours (`NO_COLOR` unset).
+pub(crate) fn colours() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && agentrace_core::env::process("NO_COLOR").is_none()
+}
+
 /// Label → value lines, the values aligned.
 #[derive(Debug, Default)]
 pub(crate) struct Facts(Vec<(String, String)>);

@@ -2,14 +2,14 @@
 //! latest notifications.
 
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 
 use serde_json::Value;
 
 use crate::args::AlertsArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::format::{Table, count, terminal_text};
+use crate::format::{Table, colours, count, terminal_text};
 use crate::time::rfc3339;
 
 pub(crate) fn run(args: &AlertsArgs) -> Result<(), CliError> {
@@ -24,7 +24,7 @@ pub(crate) fn run(args: &AlertsArgs) -> Result<(), CliError> {
         writeln!(out)?;
         return Ok(());
     }
-    let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = colours();
     out.write_all(render(&answer, colour).as_bytes())?;
     Ok(())
 }

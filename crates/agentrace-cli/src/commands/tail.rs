@@ -4,7 +4,7 @@
 //! Session, service and kind are filtered by the server; agent and minimum event level here.
 //! Telemetry text is printed with its control characters escaped.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::args::TailArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
-use crate::format::{cost, duration, terminal_text};
+use crate::format::{colours, cost, duration, terminal_text};
 use crate::time::rfc3339;
 
 /// Event levels, least severe first (the feed's names).
@@ -59,8 +59,7 @@ pub(crate) fn run(args: &TailArgs) -> Result<(), CliError> {
             .map_err(|_| CliError::Usage("the API token is not a valid header value".into()))?;
         request.headers_mut().insert("authorization", value);
     }
-    let colour =
-        !args.json && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let colour = !args.json && colours();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
