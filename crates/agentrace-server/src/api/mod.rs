@@ -18,6 +18,7 @@
 //! | `/metrics`, `/metrics/{name}` | the metrics received over OTLP; one metric's series, a point per step |
 //! | `/budgets`, `/status` | budget accounts; the pipeline's counters |
 //! | `POST /budgets/check` | an agent elsewhere asks whether its call fits its budgets, and may hold the estimate until the call's span arrives |
+//! | `/guardrails` | guardrail checks against violations over time, violations by rule, blocks by type, data masked by kind |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
@@ -31,6 +32,7 @@ mod analytics;
 mod budget_check;
 mod error;
 mod graph;
+mod guardrails;
 mod live;
 mod metrics;
 mod params;
@@ -67,6 +69,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/metrics/{name}", get(metrics::series)),
         ("/budgets", get(status::budgets)),
         ("/alerts", get(alerts::alerts)),
+        ("/guardrails", get(guardrails::guardrails)),
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),
         ("/live", get(live::feed)),

@@ -6,6 +6,7 @@
 mod analytics;
 mod budget_check;
 mod documents;
+mod guardrails;
 mod live;
 mod records;
 mod support;
