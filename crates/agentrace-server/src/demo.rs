@@ -502,7 +502,17 @@ impl Run<'_> {
             format!("{}: {} failed", tool.error, tool.name)
         });
         if !failed {
-            attributes.push(text(gen_ai::TOOL_CALL_RESULT, tool.result));
+            // Now and then a tool hands back a credential: the server masks it before storing.
+            let result = if self.rng.chance(0.03) {
+                format!(
+                    "{} (config: OPENAI_API_KEY=sk-demo{:024x})",
+                    tool.result,
+                    self.rng.next()
+                )
+            } else {
+                tool.result.to_owned()
+            };
+            attributes.push(text(gen_ai::TOOL_CALL_RESULT, &result));
         }
         let (severity, message) = match &error {
             Some(e) => (SeverityNumber::Error, e.clone()),
@@ -522,6 +532,48 @@ impl Run<'_> {
         failed
     }
 
+    /// The input guardrail a run starts with: an OpenInference `GUARDRAIL` span that now and
+    /// then blocks (prompt injection, personal data, toxicity) and says so with a
+    /// `safety.violation` event.
+    fn guardrail(&mut self, parent: [u8; 8], agent: &str) {
+        const BLOCKS: [&str; 3] = ["prompt_injection", "pii", "toxicity"];
+        let id = self.rng.bytes();
+        let start = self.now;
+        self.now += self.rng.between(5, 80) * MS;
+        let mut attributes = self.common(agent);
+        attributes.push(text(openinference::SPAN_KIND, "GUARDRAIL"));
+        let blocked = self
+            .rng
+            .chance(0.06)
+            .then(|| self.rng.pick(&BLOCKS).copied())
+            .flatten();
+        let error = blocked.map(|kind| {
+            attributes.push(text(gen_ai::ERROR_TYPE, kind));
+            format!("input blocked: {kind}")
+        });
+        if let Some(kind) = blocked {
+            self.log(
+                id,
+                agent,
+                "safety.violation",
+                SeverityNumber::Warn,
+                format!("input_safety flagged {kind}; the run goes on with the input redacted"),
+            );
+            if let Some(record) = self.logs.last_mut() {
+                record.attributes.push(text("rule", "input_safety"));
+            }
+        }
+        self.span(
+            id,
+            Some(parent),
+            "guardrail input_safety".to_owned(),
+            SpanKind::Internal,
+            start,
+            attributes,
+            error,
+        );
+    }
+
     /// An agent invocation with its LLM and tool calls; `true` if a tool failed.
     fn agent(&mut self, parent: Option<[u8; 8]>, agent: &str, helpers: &[&str]) -> bool {
         let id = self.rng.bytes();
@@ -534,6 +586,9 @@ impl Run<'_> {
             format!("{agent} started"),
         );
         self.now += self.rng.between(1, 20) * MS;
+        if parent.is_none() {
+            self.guardrail(id, agent);
+        }
         let scenario = self.scenario;
         let calls: Vec<(&Tool, String)> = (0..self.rng.between(0, 2))
             .filter_map(|_| {
@@ -750,6 +805,14 @@ mod tests {
                     .all(|s| s.parent_span_id.is_empty() || ids.contains(&s.parent_span_id))
             );
             assert!(spans.iter().any(|s| s.name.starts_with("chat ")));
+            assert_eq!(
+                spans
+                    .iter()
+                    .filter(|s| s.name == "guardrail input_safety")
+                    .count(),
+                1,
+                "one input guardrail per run"
+            );
             let records = &logs.resource_logs[0].scope_logs[0].log_records;
             assert!(records.iter().any(|l| l.event_name == "agent.start"));
             assert!(records.iter().any(|l| l.event_name == "agent.stop"));

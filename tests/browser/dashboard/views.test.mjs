@@ -150,6 +150,12 @@ describe('the dashboard', () => {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));
       },
+      async guardrails(page) {
+        const g = await api(server, '/guardrails?from=-1h&bucket=1m');
+        assert.equal(await text(page, '[data-stat="Checks"]'), fmt.count(g.checks));
+        assert.equal(await text(page, '[data-stat="Violations"]'), fmt.count(g.violations));
+        assert.equal(await text(page, '[data-stat="Masked"]'), fmt.count(g.detections));
+      },
       async alerts(page) {
         const a = await api(server, '/alerts?limit=50');
         assert.equal(await text(page, '[data-stat="Rules"]'), fmt.count(a.rules.length));

@@ -13,6 +13,7 @@ export function views({ traceId, spanId, sessionId }) {
     { name: 'tools', path: '/tools', ready: '.tools-table tbody tr' },
     { name: 'events', path: '/events', ready: 'table tbody tr[data-key], .view.events .empty' },
     { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
+    { name: 'guardrails', path: '/guardrails', ready: '[data-stat="Checks"]' },
     { name: 'alerts', path: '/alerts', ready: '.alerts-table tbody tr' },
   ];
 }

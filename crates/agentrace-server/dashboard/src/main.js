@@ -15,6 +15,7 @@ import { Cost } from './views/cost.js';
 import { Tools } from './views/tools.js';
 import { Events } from './views/events.js';
 import { AlertsView } from './views/alerts.js';
+import { Guardrails } from './views/guardrails.js';
 import { Status } from './views/status.js';
 import { Login } from './views/login.js';
 
@@ -29,6 +30,7 @@ const ROUTES = [
   ['/cost', 'Cost', Cost, true],
   ['/tools', 'Tools', Tools, true],
   ['/events', 'Events', Events, true],
+  ['/guardrails', 'Guardrails', Guardrails, true],
   ['/alerts', 'Alerts', AlertsView, false],
   ['/status', 'Status', Status, false],
 ];

@@ -3,13 +3,14 @@
 //!
 //! Checks are guardrail spans (the OpenInference `GUARDRAIL` kind and the like): a failed one is
 //! a violation, its `error.type` the kind of block. `safety.violation` events are violations
-//! too, by their `rule`. Masked data comes from the metric `agentrace.redactions` the server
-//! keeps each minute.
+//! too, by their `rule`; an event recorded on a failed guardrail span is that same violation,
+//! counted once, under the event's rule. Masked data comes from the metric
+//! `agentrace.redactions` the server keeps each minute.
 
 use std::collections::{BTreeMap, HashMap};
 
 use agentrace_core::semconv::gen_ai;
-use agentrace_core::{EventKind, SpanKind, StatusCode};
+use agentrace_core::{EventKind, SpanId, SpanKind, StatusCode, TraceId};
 use agentrace_sqlite::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, GroupKey, MetricQuery, QueryError,
     SpanFilter, SpanQuery, SqliteStore, TimeRange,
@@ -121,6 +122,8 @@ fn collect(store: &SqliteStore, range: TimeRange, bucket: u64) -> Result<Guardra
             p.violations += row.errors;
         }
     }
+    // Each failed check's rule: its name, unless an event on it names the rule.
+    let mut failed_checks: HashMap<(TraceId, SpanId), String> = HashMap::new();
     let mut by_rule: HashMap<String, u64> = HashMap::new();
     let mut by_type: HashMap<String, u64> = HashMap::new();
     let mut failed =
@@ -132,7 +135,7 @@ fn collect(store: &SqliteStore, range: TimeRange, bucket: u64) -> Result<Guardra
             .iter()
             .filter(|s| s.status.code == StatusCode::Error)
         {
-            *by_rule.entry(s.name.to_string()).or_default() += 1;
+            failed_checks.insert((s.trace_id, s.span_id), s.name.to_string());
             let kind = s
                 .attributes
                 .get(gen_ai::ERROR_TYPE)
@@ -154,18 +157,26 @@ fn collect(store: &SqliteStore, range: TimeRange, bucket: u64) -> Result<Guardra
     loop {
         let page = store.events(&events)?;
         for e in &page.events {
+            let rule = e.attributes.get("rule").and_then(|v| v.as_str());
+            let check = e.trace_id.zip(e.span_id);
+            if let Some(name) = check.and_then(|k| failed_checks.get_mut(&k)) {
+                if let Some(rule) = rule {
+                    rule.clone_into(name);
+                }
+                continue;
+            }
             series.entry(at(e.time_unix_nano)).or_default().violations += 1;
-            let rule = e
-                .attributes
-                .get("rule")
-                .and_then(|v| v.as_str())
-                .unwrap_or("(no rule)");
-            *by_rule.entry(rule.to_owned()).or_default() += 1;
+            *by_rule
+                .entry(rule.unwrap_or("(no rule)").to_owned())
+                .or_default() += 1;
         }
         match page.next_cursor {
             Some(c) => events = events.cursor(Some(c)),
             None => break,
         }
+    }
+    for rule in failed_checks.into_values() {
+        *by_rule.entry(rule).or_default() += 1;
     }
     let mut detections: HashMap<String, u64> = HashMap::new();
     for s in store.metric(&MetricQuery::new(METRIC).range(range).step(bucket))? {

@@ -41,6 +41,20 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
             check("toxicity check", BASE + 70 * MIN, None),
         ];
         store.insert_spans(&spans).unwrap_or_else(|e| panic!("{e}"));
+        // The failed check says which rule it broke: the same violation, counted once.
+        let mut on_check = Event::new(
+            BASE + 11 * MIN,
+            Level::Warning,
+            EventKind::SafetyViolation,
+            "personal data in the input",
+            Arc::new(Resource::new("guarded")),
+        );
+        on_check.trace_id = Some(spans[1].trace_id);
+        on_check.span_id = Some(spans[1].span_id);
+        on_check.attributes.insert("rule", "no_pii");
+        store
+            .insert_events(&[on_check])
+            .unwrap_or_else(|e| panic!("{e}"));
         let events: Vec<Event> = [BASE + 12 * MIN, BASE + 75 * MIN]
             .into_iter()
             .map(|t| {
@@ -98,7 +112,7 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
     };
     assert_eq!(
         counts("violations_by_rule"),
-        [("no_injection".to_owned(), 2), ("pii check".to_owned(), 1)]
+        [("no_injection".to_owned(), 2), ("no_pii".to_owned(), 1)]
     );
     assert_eq!(counts("blocks_by_type"), [("pii".to_owned(), 1)]);
     assert_eq!(counts("detections_by_type"), [("api_key".to_owned(), 4)]);

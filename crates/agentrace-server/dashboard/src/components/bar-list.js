@@ -1,4 +1,5 @@
-// A ranked list with proportional bars: the top models, agents, users or sessions by cost.
+// Ranked lists with proportional bars: the top models, agents, users or sessions by cost; the
+// most frequent violations, blocks or masked data by count.
 
 import { html } from '../lib/html.js';
 import * as fmt from '../lib/format.js';
@@ -17,6 +18,21 @@ export function BarList({ rows, empty = 'Nothing in this range.' }) {
         <span class="ranked-label">${r.href ? html`<a href=${r.href}>${r.label}</a>` : r.label}</span>
         <span class="ranked-value">${fmt.usdWithUnpriced(r.cost, r.unpriced)}</span>
         <span class="ranked-meta">${fmt.count(r.calls)} ${r.unit ?? 'calls'}</span>
+      </li>`,
+    )}
+  </ol>`;
+}
+
+/** `rows`: `{ label, count }`, bars proportional to the count. */
+export function CountList({ rows, unit = '', empty = 'Nothing in this range.' }) {
+  if (!rows.length) return html`<div class="empty small">${empty}</div>`;
+  const max = Math.max(...rows.map((r) => r.count), 1);
+  return html`<ol class="ranked">
+    ${rows.map(
+      (r) => html`<li>
+        <div class="ranked-fill" style=${{ width: `${Math.max(2, (r.count / max) * 100)}%` }}></div>
+        <span class="ranked-label">${r.label}</span>
+        <span class="ranked-value">${fmt.count(r.count)}${unit && ` ${unit}`}</span>
       </li>`,
     )}
   </ol>`;

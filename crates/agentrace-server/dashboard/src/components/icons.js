@@ -10,6 +10,7 @@ const PATHS = {
   tools: 'M14.5 6.5a4 4 0 0 0-5.4 5.4L3.5 17.5 6.5 20.5l5.6-5.6a4 4 0 0 0 5.4-5.4l-2.5 2.5-2.4-.6-.6-2.4z',
   events: 'M5 4h14v16H5zM8 8h8M8 12h8M8 16h5',
   status: 'M3 12h4l2-6 4 12 2-6h6',
+  guardrails: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6zM9 12l2 2 4-4',
   alerts: 'M6 16V11a6 6 0 0 1 12 0v5l2 2H4zM10 20a2 2 0 0 0 4 0',
   logout: 'M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10',
   copy: 'M9 9h11v11H9zM5 15H4V4h11v1',

@@ -13,6 +13,7 @@ const NAV = [
   ['/cost', 'Cost', 'cost'],
   ['/tools', 'Tools', 'tools'],
   ['/events', 'Events', 'events'],
+  ['/guardrails', 'Guardrails', 'guardrails'],
   ['/alerts', 'Alerts', 'alerts'],
   ['/status', 'Status', 'status'],
 ];
