@@ -592,7 +592,10 @@ mod tests {
             .map(|(k, n)| (k.as_str(), *n))
             .collect();
         assert_eq!(found, [("api_key", 1), ("email", 2)]);
-        assert!(stats.detections.contains_key("card"), "every rule is listed");
+        assert!(
+            stats.detections.contains_key("card"),
+            "every rule is listed"
+        );
     }
 
     #[test]

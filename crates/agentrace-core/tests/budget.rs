@@ -484,7 +484,12 @@ fn a_reload_keeps_what_is_unchanged_and_rebuilds_what_changed() {
     // The session budget gets a new limit (kept), the global one a new period (changed), and
     // a new budget appears.
     let weekly = Budget::new("everything", Scope::Global, Period::Week, usd(10.0));
-    let hourly = Budget::new("per session, hourly", Scope::Session, Period::Hour, usd(0.5));
+    let hourly = Budget::new(
+        "per session, hourly",
+        Scope::Session,
+        Period::Hour,
+        usd(0.5),
+    );
     let report = budgets.reload(vec![hourly.clone(), daily(2.0), weekly]);
     assert_eq!(report.kept, ["per session"]);
     assert_eq!(report.changed, ["everything"]);
@@ -493,9 +498,16 @@ fn a_reload_keeps_what_is_unchanged_and_rebuilds_what_changed() {
     let accounts = budgets.status_for(&session("s-1"));
     let by_name = |name: &str| accounts.iter().find(|s| s.budget == name).cloned();
     let kept = by_name("per session").expect("kept");
-    assert_eq!((kept.spent, kept.reserved, kept.limit), (usd(0.40), usd(0.20), usd(2.0)));
+    assert_eq!(
+        (kept.spent, kept.reserved, kept.limit),
+        (usd(0.40), usd(0.20), usd(2.0))
+    );
     let changed = by_name("everything").expect("changed");
-    assert_eq!((changed.spent, changed.reserved), (Usd::ZERO, usd(0.20)), "holds carry over");
+    assert_eq!(
+        (changed.spent, changed.reserved),
+        (Usd::ZERO, usd(0.20)),
+        "holds carry over"
+    );
 
     // The ledger rebuilds only the changed and new budgets: the kept one is not counted twice.
     let ledger = [priced_span("s-1", 0.40)];
@@ -505,14 +517,23 @@ fn a_reload_keeps_what_is_unchanged_and_rebuilds_what_changed() {
     let by_name = |name: &str| accounts.iter().find(|s| s.budget == name).cloned();
     assert_eq!(by_name("per session").map(|s| s.spent), Some(usd(0.40)));
     assert_eq!(by_name("everything").map(|s| s.spent), Some(usd(0.40)));
-    assert_eq!(by_name("per session, hourly").map(|s| s.spent), Some(usd(0.40)));
+    assert_eq!(
+        by_name("per session, hourly").map(|s| s.spent),
+        Some(usd(0.40))
+    );
 
     // The held call settles into every account it now belongs to (the new one was not there
     // when it was reserved).
     budgets.record_span(&held);
     let accounts = budgets.status_for(&session("s-1"));
-    assert!(accounts.iter().all(|s| s.reserved == Usd::ZERO), "{accounts:?}");
-    let spent: Vec<(String, Usd)> = accounts.iter().map(|s| (s.budget.clone(), s.spent)).collect();
+    assert!(
+        accounts.iter().all(|s| s.reserved == Usd::ZERO),
+        "{accounts:?}"
+    );
+    let spent: Vec<(String, Usd)> = accounts
+        .iter()
+        .map(|s| (s.budget.clone(), s.spent))
+        .collect();
     assert_eq!(
         spent,
         [

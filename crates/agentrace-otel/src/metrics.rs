@@ -59,7 +59,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use agentrace_core::metrics::{
-    AGENT_RUNS, COST, DURATION_BUCKETS_SECONDS, LLM_ERRORS, TOKEN_USAGE_BUCKETS, TOOL_CALLS,
+    AGENT_RUNS, COST, DURATION_BUCKETS_SECONDS, GUARDRAIL_CHECKS, LLM_ERRORS, TOKEN_USAGE_BUCKETS,
+    TOOL_CALLS,
 };
 use agentrace_core::semconv::gen_ai;
 use agentrace_core::{InstrumentKind, Measurement};
@@ -76,7 +77,7 @@ const MAX_NAME_LEN: usize = 255;
 const MAX_UNIT_LEN: usize = 63;
 
 /// Descriptions of the metrics agentrace itself emits.
-const DESCRIPTIONS: [(&str, &str); 14] = [
+const DESCRIPTIONS: [(&str, &str); 15] = [
     (
         gen_ai::CLIENT_TOKEN_USAGE,
         "Tokens used per GenAI operation, by token type.",
@@ -88,6 +89,10 @@ const DESCRIPTIONS: [(&str, &str); 14] = [
     (COST, "Cost of LLM calls, in US dollars."),
     (AGENT_RUNS, "Agent runs, by status."),
     (TOOL_CALLS, "Tool calls, by status."),
+    (
+        GUARDRAIL_CHECKS,
+        "Guardrail checks, by guardrail, status and the type of what was blocked.",
+    ),
     (LLM_ERRORS, "Failed LLM calls, by error type."),
     (
         agentrace_core::cost::UNPRICED_METRIC,

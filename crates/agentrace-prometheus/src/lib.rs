@@ -63,6 +63,7 @@
 //! | `agentrace_cost_unpriced_total` | counter | `gen_ai_request_model` |
 //! | `agentrace_agent_runs_total` | counter | `gen_ai_agent_name`, `agentrace_framework`, `agentrace_status` (`ok`, `error`) |
 //! | `agentrace_tool_calls_total` | counter | `gen_ai_tool_name`, `agentrace_status` |
+//! | `agentrace_guardrail_checks_total` | counter | `agentrace_guardrail`, `agentrace_status`, `error_type` (blocked ones) |
 //! | `agentrace_llm_errors_total` | counter | `gen_ai_provider_name`, `error_type` |
 //! | `agentrace_budget_spend_ratio` | gauge | `budget`, `scope` (global, agent, framework and model budgets) |
 //! | `agentrace_pipeline_queue_depth` | gauge | |

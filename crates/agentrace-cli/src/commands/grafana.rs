@@ -154,6 +154,16 @@ fn panels() -> Vec<Panel> {
             )],
         ),
         panel(
+            "Guardrail checks per second by result",
+            "timeseries",
+            "reqps",
+            vec![(
+                "{{agentrace_status}} {{error_type}}",
+                "sum by (agentrace_status, error_type) (rate(agentrace_guardrail_checks_total[$__rate_interval]))"
+                    .to_owned(),
+            )],
+        ),
+        panel(
             "Server: records stored per second",
             "timeseries",
             "short",

@@ -842,9 +842,7 @@ impl Budgets {
                 let scope = budget.account_of(cx)?;
                 // Looking leaves no account behind: one not kept yet is shown fresh.
                 let mut fresh = Account::default();
-                let account = accounts
-                    .get_mut(&(i, scope.clone()))
-                    .unwrap_or(&mut fresh);
+                let account = accounts.get_mut(&(i, scope.clone())).unwrap_or(&mut fresh);
                 account.roll(budget, now);
                 Some(account_status(budget, &scope, account))
             })

@@ -12,6 +12,7 @@
 //! | `agentrace.agent.runs` | counter, `{run}` | `gen_ai.agent.name`, `agentrace.framework`, `agentrace.status` (`ok`, `error`) |
 //! | `agentrace.tool.calls` | counter, `{call}` | `gen_ai.tool.name`, `agentrace.status` |
 //! | `agentrace.llm.errors` | counter, `{error}` | `gen_ai.provider.name`, `error.type` |
+//! | `agentrace.guardrail.checks` | counter, `{check}` | `agentrace.guardrail` (the guardrail span's name: keep it fixed), `agentrace.status`, `error.type` (blocked ones) |
 //!
 //! User-defined counters, up-down counters, gauges and histograms take the same path, through a
 //! [`Meter`] (`guard.meter()`).
@@ -64,8 +65,12 @@ pub const AGENT_RUNS: &str = "agentrace.agent.runs";
 pub const TOOL_CALLS: &str = "agentrace.tool.calls";
 /// Failed LLM calls.
 pub const LLM_ERRORS: &str = "agentrace.llm.errors";
+/// Guardrail checks (spans of kind guardrail), by name, status and, when blocked, error type.
+pub const GUARDRAIL_CHECKS: &str = "agentrace.guardrail.checks";
 /// The status label (`ok`, `error`).
 pub const STATUS: &str = "agentrace.status";
+/// The guardrail label: the guardrail span's name.
+pub const GUARDRAIL_NAME: &str = "agentrace.guardrail";
 
 /// Derives the metrics of the module docs from every span. Put it after the price processor
 /// (cost comes from the stamped price).
@@ -221,6 +226,20 @@ impl Processor for MetricsProcessor {
                     at,
                 ));
             }
+            SpanKind::Guardrail => {
+                let mut labels = Labels::new();
+                labels.push((Cow::Borrowed(GUARDRAIL_NAME), span.name.clone()));
+                labels.push((Cow::Borrowed(STATUS), Text::new(status(span))));
+                push(&mut labels, gen_ai::ERROR_TYPE, error_type(span).as_deref());
+                cx.emit(measure(
+                    GUARDRAIL_CHECKS,
+                    InstrumentKind::Counter,
+                    "{check}",
+                    1.0,
+                    labels,
+                    at,
+                ));
+            }
             _ => {}
         }
         Verdict::Keep
@@ -336,6 +355,51 @@ mod tests {
                 label(&m[1], "agentrace.status")
             ),
             ("agentrace.tool.calls", Some("web_search"), Some("error"))
+        );
+    }
+
+    #[test]
+    fn guardrail_checks_are_counted_with_their_block() {
+        let mut passed = span(SpanKind::Guardrail);
+        passed.name = "input_safety".into();
+        let mut blocked = span(SpanKind::Guardrail);
+        blocked.name = "input_safety".into();
+        blocked.status = SpanStatus::error("blocked");
+        blocked
+            .attributes
+            .insert(gen_ai::ERROR_TYPE, "prompt_injection");
+        let mut cx = ProcessContext::new();
+        for s in [&mut passed, &mut blocked] {
+            let _ = MetricsProcessor.process_span(s, &mut cx);
+        }
+        let m = cx.take_measurements();
+        let seen: Vec<_> = m
+            .iter()
+            .map(|m| {
+                (
+                    m.name.as_ref(),
+                    label(m, "agentrace.guardrail"),
+                    label(m, "agentrace.status"),
+                    label(m, "error.type"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "agentrace.guardrail.checks",
+                    Some("input_safety"),
+                    Some("ok"),
+                    None
+                ),
+                (
+                    "agentrace.guardrail.checks",
+                    Some("input_safety"),
+                    Some("error"),
+                    Some("prompt_injection")
+                ),
+            ]
         );
     }
 }
