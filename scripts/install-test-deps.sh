@@ -36,13 +36,6 @@ set -euo pipefail
 
 log() { printf 'install-test-deps: %s\n' "$*" >&2; }
 
-have_prometheus() {
-    if [[ -n "${AGENTRACE_PROMETHEUS_BIN:-}" && -x "${AGENTRACE_PROMETHEUS_BIN}" ]]; then
-        return 0
-    fi
-    command -v prometheus >/dev/null 2>&1 || [[ -x /usr/bin/prometheus ]]
-}
-
 as_root() {
     if [[ "$(id -u)" -eq 0 ]]; then
         "$@"
@@ -54,46 +47,27 @@ as_root() {
     fi
 }
 
-install_prometheus() {
-    if have_prometheus; then
-        log "prometheus: already installed ($(command -v prometheus || echo "${AGENTRACE_PROMETHEUS_BIN:-/usr/bin/prometheus}"))"
+# Installs the Debian package $2, which provides the binary $3, unless that binary is on PATH,
+# in /usr/bin, or at the path in the variable named $4. $1 names it in messages.
+install_tool() {
+    local name="$1" package="$2" binary="$3" var="$4"
+    local override="${!var:-}"
+    if [[ -n "$override" && -x "$override" ]] || command -v "$binary" >/dev/null 2>&1 \
+        || [[ -x "/usr/bin/$binary" ]]; then
+        log "$name: already installed"
         return 0
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        log "prometheus is missing and apt-get is not available: install Prometheus 2.x yourself and"
-        log "put it on PATH or set AGENTRACE_PROMETHEUS_BIN"
+        log "$name is missing and apt-get is not available: install it yourself and put it on"
+        log "PATH or set $var"
         return 1
     fi
-    log "installing prometheus with apt-get"
+    log "installing $package with apt-get"
     export DEBIAN_FRONTEND=noninteractive
     as_root apt-get update -q
-    # No recommends: the package recommends node-exporter and friends, which the suite does not use.
-    as_root apt-get install -y -q --no-install-recommends prometheus
-    log "prometheus: $(prometheus --version 2>&1 | head -n 1)"
-}
-
-have_alertmanager() {
-    if [[ -n "${AGENTRACE_ALERTMANAGER_BIN:-}" && -x "${AGENTRACE_ALERTMANAGER_BIN}" ]]; then
-        return 0
-    fi
-    command -v prometheus-alertmanager >/dev/null 2>&1 || [[ -x /usr/bin/prometheus-alertmanager ]]
-}
-
-install_alertmanager() {
-    if have_alertmanager; then
-        log "alertmanager: already installed"
-        return 0
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        log "alertmanager is missing and apt-get is not available: install Alertmanager 0.2x yourself"
-        log "and set AGENTRACE_ALERTMANAGER_BIN"
-        return 1
-    fi
-    log "installing prometheus-alertmanager with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends prometheus-alertmanager
-    log "alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n 1)"
+    # No recommends: they pull exporters and friends the suite does not use.
+    as_root apt-get install -y -q --no-install-recommends "$package"
+    log "$name: $("$binary" --version 2>&1 | head -n 1)"
 }
 
 # A virtualenv at $1 with the pinned requirements file $2; left alone when it was made from
@@ -173,8 +147,8 @@ install_browser_suite() {
     cp "$suite/package-lock.json" "$stamp"
 }
 
-install_prometheus
-install_alertmanager
+install_tool prometheus prometheus prometheus AGENTRACE_PROMETHEUS_BIN
+install_tool alertmanager prometheus-alertmanager prometheus-alertmanager AGENTRACE_ALERTMANAGER_BIN
 install_python_clients
 install_chromium
 install_browser_suite

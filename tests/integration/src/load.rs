@@ -5,7 +5,7 @@ use agentrace_core::TraceId;
 use agentrace_sqlite::SqliteStore;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
 
 /// Now, in nanoseconds since the epoch.
@@ -44,6 +44,57 @@ pub fn trace_request(client: u8, n: u32, spans: u8, padding: usize) -> (TraceId,
         })
         .collect();
     (TraceId::from_bytes(trace), export(spans).encode_to_vec())
+}
+
+/// A request of `n` priced gpt-4o chat calls of agent "planner" (1,000 input and 200 output
+/// tokens each) that just ended, ids from `first`; the first `failed` of them failed.
+pub fn llm_calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
+    use any_value::Value::{IntValue, StringValue};
+    let attr = |key: &str, value: any_value::Value| KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    };
+    let now = now_ns();
+    let spans = (first..first + n)
+        .map(|i| Span {
+            trace_id: [&[0x6b; 8][..], &i.to_be_bytes()].concat(),
+            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
+            name: "chat gpt-4o".into(),
+            kind: 3,
+            start_time_unix_nano: now - 2_000_000_000,
+            end_time_unix_nano: now - 1_000_000_000,
+            attributes: vec![
+                attr("gen_ai.operation.name", StringValue("chat".into())),
+                attr("gen_ai.provider.name", StringValue("openai".into())),
+                attr("gen_ai.request.model", StringValue("gpt-4o".into())),
+                attr("gen_ai.agent.name", StringValue("planner".into())),
+                attr("gen_ai.usage.input_tokens", IntValue(1_000)),
+                attr("gen_ai.usage.output_tokens", IntValue(200)),
+            ],
+            status: (i < first + failed).then(|| Status {
+                code: 2,
+                message: "upstream 429".into(),
+            }),
+            ..Span::default()
+        })
+        .collect();
+    export(spans).encode_to_vec()
+}
+
+/// POSTs an OTLP/HTTP protobuf `body` to `url` and requires a 200.
+///
+/// # Panics
+/// If the server does not answer 200.
+pub async fn post_traces(url: &str, body: Vec<u8>) {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(answer.status(), 200, "ingest answers 200");
 }
 
 /// A request of `spans`, in one resource and scope.

@@ -16,13 +16,10 @@ use std::time::{Duration, Instant};
 
 use agentrace_alerts::webhook;
 use agentrace_integration::alertmanager::{self, Alertmanager};
-use agentrace_integration::load::{export, now_ns};
+use agentrace_integration::load::{llm_calls, post_traces};
 use agentrace_integration::process::{ServeProcess, serve_binary};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::{Span, Status};
-use prost::Message;
 use serde_json::Value;
 
 const SECRET: &str = "integration-secret";
@@ -65,53 +62,6 @@ async fn webhook_receiver() -> (String, Received) {
     );
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, received)
-}
-
-fn text(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.into())),
-        }),
-        ..KeyValue::default()
-    }
-}
-
-/// LLM calls to gpt-4o that just ended, `failed` of them failed; ids from `first`.
-fn calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
-    let now = now_ns();
-    let spans = (first..first + n)
-        .map(|i| Span {
-            trace_id: [&[0x5a; 8][..], &i.to_be_bytes()].concat(),
-            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
-            name: "chat gpt-4o".into(),
-            kind: 3,
-            start_time_unix_nano: now - 2_000_000_000,
-            end_time_unix_nano: now - 1_000_000_000,
-            attributes: vec![
-                text("gen_ai.operation.name", "chat"),
-                text("gen_ai.provider.name", "openai"),
-                text("gen_ai.request.model", "gpt-4o"),
-            ],
-            status: (i < first + failed).then(|| Status {
-                code: 2,
-                message: "upstream 429".into(),
-            }),
-            ..Span::default()
-        })
-        .collect();
-    export(spans).encode_to_vec()
-}
-
-async fn send(server: &ServeProcess, body: Vec<u8>) {
-    let answer = reqwest::Client::new()
-        .post(server.traces_url())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(answer.status(), 200, "ingest is never held up by a channel");
 }
 
 async fn eventually<F: std::future::Future<Output = bool>>(
@@ -189,7 +139,7 @@ critical = 0.5
     .await;
 
     // Three of four calls fail: 75 %.
-    send(&server, calls(1, 4, 3)).await;
+    post_traces(&server.traces_url(), llm_calls(1, 4, 3)).await;
     eventually(
         "Alertmanager holds the alert",
         || async { am.alerts().await.iter().any(ours) },
@@ -213,7 +163,7 @@ critical = 0.5
     .await;
 
     // Ninety-six good calls: 3 of 100 fail, under the threshold.
-    send(&server, calls(100, 96, 0)).await;
+    post_traces(&server.traces_url(), llm_calls(100, 96, 0)).await;
     eventually(
         "the webhook hears the recovery",
         || async {

@@ -11,12 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agentrace_integration::alertmanager::{self, Alertmanager};
-use agentrace_integration::load::{export, now_ns};
+use agentrace_integration::load::{llm_calls, post_traces};
 use agentrace_integration::process::{ServeProcess, serve_binary};
 use agentrace_integration::prometheus::{self, Prometheus, promtool, scrape_config};
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::{Span, Status};
-use prost::Message;
 use serde_json::Value;
 
 /// How long a condition may take (not a performance bound).
@@ -82,55 +79,6 @@ fn run(bin: &Path, args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn attr(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..KeyValue::default()
-    }
-}
-
-/// Priced gpt-4o calls by agent "planner" that just ended, the first `failed` failed.
-fn calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
-    use any_value::Value::{IntValue, StringValue};
-    let now = now_ns();
-    let spans = (first..first + n)
-        .map(|i| Span {
-            trace_id: [&[0x6b; 8][..], &i.to_be_bytes()].concat(),
-            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
-            name: "chat gpt-4o".into(),
-            kind: 3,
-            start_time_unix_nano: now - 2_000_000_000,
-            end_time_unix_nano: now - 1_000_000_000,
-            attributes: vec![
-                attr("gen_ai.operation.name", StringValue("chat".into())),
-                attr("gen_ai.provider.name", StringValue("openai".into())),
-                attr("gen_ai.request.model", StringValue("gpt-4o".into())),
-                attr("gen_ai.agent.name", StringValue("planner".into())),
-                attr("gen_ai.usage.input_tokens", IntValue(1_000)),
-                attr("gen_ai.usage.output_tokens", IntValue(200)),
-            ],
-            status: (i < first + failed).then(|| Status {
-                code: 2,
-                message: "upstream 429".into(),
-            }),
-            ..Span::default()
-        })
-        .collect();
-    export(spans).encode_to_vec()
-}
-
-async fn send(server: &ServeProcess, body: Vec<u8>) {
-    let answer = reqwest::Client::new()
-        .post(server.traces_url())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .expect("the server answers");
-    assert_eq!(answer.status(), 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -229,7 +177,7 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
 
     // Prometheus counts increases between scrapes: a series must exist before the calls
     // that should fire the rule. One call and one failure first…
-    send(&server, calls(1, 2, 1)).await;
+    post_traces(&server.traces_url(), llm_calls(1, 2, 1)).await;
     prom.query_nonempty(
         "gen_ai_client_operation_duration_seconds_count{error_type!=\"\"}",
         &[],
@@ -237,7 +185,7 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // …then three of four calls fail.
-    send(&server, calls(10, 4, 3)).await;
+    post_traces(&server.traces_url(), llm_calls(10, 4, 3)).await;
 
     let started = Instant::now();
     loop {

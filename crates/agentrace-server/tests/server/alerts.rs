@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{PROTOBUF, Result, TestServer, llm_span, now, post, protobuf, traces};
+use crate::common::{Result, TestServer, llm_span, now, post, traces};
 
 const SECRET: &str = "webhook-secret";
 
@@ -143,14 +143,7 @@ async fn failing_calls_and_a_budget_alert_through_the_webhook_once() -> Result {
             if i == 1 { span } else { failed(span) }
         })
         .collect();
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&traces(spans)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200, "{}", answer.text());
+    t.export(&traces(spans)).await?;
 
     wait_for(&received, "ALERT for gpt-4o", |got| {
         got.iter()

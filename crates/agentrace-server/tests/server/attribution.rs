@@ -46,18 +46,6 @@ fn agent_run(n: u64, start: u64) -> (Span, Vec<Span>) {
     (root, vec![chat, tool])
 }
 
-async fn export(t: &TestServer, spans: Vec<Span>) -> Result {
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&traces(spans)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    Ok(())
-}
-
 async fn api(t: &TestServer, path: &str) -> Result<Value> {
     let answer = get(&t.app_url(&format!("/api/v1{path}")), &[]).await?;
     assert_eq!(answer.status, 200, "{path}: {}", answer.text());
@@ -123,7 +111,7 @@ async fn children_exported_before_their_agent_are_attributed_to_it() -> Result {
             .await?;
     let (root, children) = agent_run(1, now() - 30_000_000_000);
 
-    export(&t, children).await?;
+    t.export(&traces(children)).await?;
     let before = cost_by_agent(&t).await?;
     assert_eq!(before.len(), 1, "{before:?}");
     assert_eq!(before[0].0, Value::Null, "no agent yet");
@@ -131,7 +119,7 @@ async fn children_exported_before_their_agent_are_attributed_to_it() -> Result {
     assert!(cost.as_f64().is_some_and(|c| c > 0.0), "the call is priced");
     assert_eq!(t.server.stats().repairs.awaiting_parent, 2);
 
-    export(&t, vec![root.clone()]).await?;
+    t.export(&traces(vec![root.clone()])).await?;
     assert_eq!(
         cost_by_agent(&t).await?,
         vec![(Value::from("planner"), 1, cost.clone())],
@@ -182,8 +170,8 @@ async fn children_exported_before_their_agent_are_attributed_to_it() -> Result {
 
     // Sent again: nothing changes.
     let (root, children) = agent_run(1, root.start_time_unix_nano);
-    export(&t, children).await?;
-    export(&t, vec![root]).await?;
+    t.export(&traces(children)).await?;
+    t.export(&traces(vec![root])).await?;
     assert_eq!(
         cost_by_agent(&t).await?,
         vec![(Value::from("planner"), 1, cost)]
@@ -196,7 +184,7 @@ async fn children_exported_before_their_agent_are_attributed_to_it() -> Result {
 async fn an_agent_arriving_after_a_restart_still_attributes_its_calls() -> Result {
     let t = TestServer::start(|_| {}).await?;
     let (root, children) = agent_run(2, now() - 30_000_000_000);
-    export(&t, children).await?;
+    t.export(&traces(children)).await?;
     let TestServer { server, dir } = t;
     server.shutdown().await?;
 
@@ -212,7 +200,7 @@ async fn an_agent_arriving_after_a_restart_still_attributes_its_calls() -> Resul
         2,
         "loaded from the file"
     );
-    export(&t, vec![root]).await?;
+    t.export(&traces(vec![root])).await?;
     let planner = Value::from("planner");
     for (name, agent, session, _) in spans_of(&t, 2).await? {
         assert_eq!(agent, planner, "{name}");

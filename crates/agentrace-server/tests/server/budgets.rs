@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{PROTOBUF, Result, TestServer, llm_traces, post, protobuf};
+use crate::common::{Result, TestServer, llm_traces};
 
 async fn accounts(t: &TestServer) -> Result<Vec<(String, f64, f64)>> {
     let answer: Value = reqwest::get(t.app_url("/api/v1/budgets"))
@@ -33,14 +33,7 @@ async fn an_edited_budgets_file_is_reloaded_without_losing_spend() -> Result {
     let per_session = "[[budget]]\nname = \"per session\"\nscope = \"session\"\nperiod = \"day\"\nlimit_usd = 1.0\n";
     std::fs::write(&file, per_session)?;
     let t = TestServer::start(|c| c.budgets = Some(file.clone())).await?;
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&llm_traces(1, 2)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200);
+    t.export(&llm_traces(1, 2)).await?;
     let before = accounts(&t).await?;
     assert_eq!(before.len(), 1, "{before:?}");
     let spent = before[0].1;

@@ -72,6 +72,19 @@ impl TestServer {
         }
     }
 
+    /// Sends `request` over OTLP/HTTP (protobuf) and requires a 200.
+    pub(crate) async fn export(&self, request: &ExportTraceServiceRequest) -> Result {
+        let answer = post(
+            &self.http_url("/v1/traces"),
+            PROTOBUF,
+            &[],
+            protobuf(request),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        Ok(())
+    }
+
     /// The store, opened afresh from its file (what a restarted process would see).
     pub(crate) fn fresh_store(&self) -> Result<SqliteStore> {
         Ok(SqliteStore::open(self.dir.path().join("agentrace.db"))?)

@@ -15,14 +15,7 @@ use crate::common::*;
 #[tokio::test]
 async fn the_api_serves_what_was_received_and_the_pipeline_status() -> Result {
     let t = TestServer::start(|_| {}).await?;
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&llm_traces(1, 2)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200);
+    t.export(&llm_traces(1, 2)).await?;
     // Acknowledged means queryable: no waiting.
     let traces = get(&t.app_url("/api/v1/traces"), &[]).await?;
     assert_eq!(traces.status, 200, "{}", traces.text());
@@ -149,14 +142,7 @@ async fn a_store_that_cannot_write_is_logged_counted_and_unready_until_a_commit_
 #[tokio::test]
 async fn received_metrics_are_stored_and_they_and_span_metrics_reach_slash_metrics() -> Result {
     let t = TestServer::start(|_| {}).await?;
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&llm_traces(1, 2)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200);
+    t.export(&llm_traces(1, 2)).await?;
     let gauge = ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             scope_metrics: vec![ScopeMetrics {
@@ -213,14 +199,7 @@ async fn received_data_is_forwarded_upstream() -> Result {
     let endpoint = format!("http://{}", upstream.server.otlp_http_addr());
     let t = TestServer::start(|c| c.forward = Some(Forward::new(endpoint, Protocol::HttpProtobuf)))
         .await?;
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&llm_traces(1, 3)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200);
+    t.export(&llm_traces(1, 3)).await?;
     let answer = post(
         &t.http_url("/v1/logs"),
         PROTOBUF,
@@ -255,14 +234,7 @@ async fn a_down_upstream_never_blocks_local_storage() -> Result {
     let endpoint = format!("http://{closed}");
     let t = TestServer::start(|c| c.forward = Some(Forward::new(endpoint, Protocol::Grpc))).await?;
     for i in 0..5 {
-        let answer = post(
-            &t.http_url("/v1/traces"),
-            PROTOBUF,
-            &[],
-            protobuf(&llm_traces(i * 10, 10)),
-        )
-        .await?;
-        assert_eq!(answer.status, 200, "{}", answer.text());
+        t.export(&llm_traces(i * 10, 10)).await?;
     }
     assert_eq!(t.stored(Signal::Spans)?, 50);
     let stats = t.server.stats();

@@ -45,23 +45,12 @@ fn flag(span: Option<&SpanRecord>, key: &str) -> bool {
     span.and_then(|s| s.attributes.get(key)) == Some(&AttributeValue::Bool(true))
 }
 
-async fn send(t: &TestServer, spans: Vec<Span>) -> Result {
-    let answer = post(
-        &t.http_url("/v1/traces"),
-        PROTOBUF,
-        &[],
-        protobuf(&traces(spans)),
-    )
-    .await?;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    Ok(())
-}
-
 #[tokio::test]
 async fn a_span_whose_parent_never_comes_is_marked_and_unmarked_when_it_does() -> Result {
     let t = TestServer::start(start(300)).await?;
     let t0 = now() - 60 * SECOND;
-    send(&t, vec![span(2, Some(1), "child", t0, 10, 20)]).await?;
+    t.export(&traces(vec![span(2, Some(1), "child", t0, 10, 20)]))
+        .await?;
     let find = |spans: &[SpanRecord], n| spans.iter().find(|s| s.span_id == id(n)).cloned();
     let marked = eventually(Duration::from_secs(10), || {
         Ok(flag(find(&stored_trace(&t)?, 2).as_ref(), ORPHAN))
@@ -71,7 +60,8 @@ async fn a_span_whose_parent_never_comes_is_marked_and_unmarked_when_it_does() -
     assert_eq!(t.server.stats().repairs.orphans_marked, 1);
 
     // The parent arrives after all: the mark goes, the tree links them.
-    send(&t, vec![span(1, None, "root", t0, 0, 30)]).await?;
+    t.export(&traces(vec![span(1, None, "root", t0, 0, 30)]))
+        .await?;
     let cleared = eventually(Duration::from_secs(10), || {
         let spans = stored_trace(&t)?;
         Ok(spans.len() == 2 && !flag(find(&spans, 2).as_ref(), ORPHAN))
@@ -95,25 +85,19 @@ async fn a_detached_root_is_reattached_only_when_unambiguous() -> Result {
         ],
         ..span(1, None, "invoke_agent planner", t0, 0, 100)
     };
-    send(
-        &t,
-        vec![
-            agent,
-            span(2, Some(1), "step", t0, 10, 90),
-            span(10, None, "later root", t0, 200, 300),
-            span(11, Some(10), "branch a", t0, 210, 260),
-            span(12, Some(10), "branch b", t0, 215, 270),
-        ],
-    )
+    t.export(&traces(vec![
+        agent,
+        span(2, Some(1), "step", t0, 10, 90),
+        span(10, None, "later root", t0, 200, 300),
+        span(11, Some(10), "branch a", t0, 210, 260),
+        span(12, Some(10), "branch b", t0, 215, 270),
+    ]))
     .await?;
     // Two spans that lost their context: one inside "step" only, one inside both branches.
-    send(
-        &t,
-        vec![
-            span(3, None, "detached", t0, 20, 30),
-            span(13, None, "detached in parallel", t0, 220, 230),
-        ],
-    )
+    t.export(&traces(vec![
+        span(3, None, "detached", t0, 20, 30),
+        span(13, None, "detached in parallel", t0, 220, 230),
+    ]))
     .await?;
     let reattached = eventually(Duration::from_secs(10), || {
         let spans = stored_trace(&t)?;
@@ -149,9 +133,9 @@ async fn an_llm_call_over_one_stored_earlier_is_billed_once() -> Result {
         s
     };
     // The instrumented client call ends first and is exported alone …
-    send(&t, vec![llm(2, Some(1))]).await?;
+    t.export(&traces(vec![llm(2, Some(1))])).await?;
     // … then the framework's wrapper with the same usage.
-    send(&t, vec![llm(1, None)]).await?;
+    t.export(&traces(vec![llm(1, None)])).await?;
     let cost = |spans: &[SpanRecord], n| spans.iter().find(|s| s.span_id == id(n)).map(|s| s.cost);
     let billed_once = eventually(Duration::from_secs(10), || {
         let spans = stored_trace(&t)?;

@@ -102,14 +102,7 @@ async fn the_oldest_spans_go_when_spans_take_more_than_max_size() -> Result {
                 span
             })
             .collect();
-        let answer = post(
-            &t.http_url("/v1/traces"),
-            PROTOBUF,
-            &[],
-            protobuf(&traces(spans)),
-        )
-        .await?;
-        assert_eq!(answer.status, 200, "{}", answer.text());
+        t.export(&traces(spans)).await?;
     }
     let under = eventually(Duration::from_secs(20), || {
         Ok(t.fresh_store()?.stored_bytes(Some(Signal::Spans))? <= MAX)
