@@ -58,19 +58,19 @@ async fn receiver() -> Result<(String, Received)> {
     Ok((url, received))
 }
 
+/// The alerts file's head: evaluated every second, one channel, the signed webhook at `hook`.
+fn alerts_head(hook: &str) -> String {
+    format!(
+        "interval = \"1s\"\n\n[[channels]]\nname = \"ops\"\ntype = \"webhook\"\nurl = \"{hook}\"\nsecret = \"{SECRET}\"\n"
+    )
+}
+
 fn files(dir: &std::path::Path, hook: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let alerts = dir.join("alerts.toml");
     std::fs::write(
         &alerts,
         format!(
-            r#"
-interval = "1s"
-
-[[channels]]
-name = "ops"
-type = "webhook"
-url = "{hook}"
-secret = "{SECRET}"
+            r#"{}
 
 [[rules]]
 name = "llm errors"
@@ -81,7 +81,8 @@ min_requests = 3
 warning = 0.2
 critical = 0.5
 description = "LLM calls failing"
-"#
+"#,
+            alerts_head(hook)
         ),
     )?;
     let budgets = dir.join("budgets.toml");
@@ -252,14 +253,7 @@ async fn received_metrics_and_the_server_itself_alert_too() -> Result {
     std::fs::write(
         &alerts,
         format!(
-            r#"
-interval = "1s"
-
-[[channels]]
-name = "ops"
-type = "webhook"
-url = "{hook}"
-secret = "{SECRET}"
+            r#"{}
 
 [[rules]]
 name = "host cpu"
@@ -281,7 +275,8 @@ name = "memory"
 measure = "server_memory"
 window = "1m"
 critical = 1e15
-"#
+"#,
+            alerts_head(&hook)
         ),
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
