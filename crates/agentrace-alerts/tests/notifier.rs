@@ -73,8 +73,9 @@ fn fast_retry() -> Retry {
     }
 }
 
+/// Waits up to a minute (a bound on a stuck test, not a performance figure).
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Result<(), Error> {
-    for _ in 0..500 {
+    for _ in 0..3_000 {
         if done() {
             return Ok(());
         }

@@ -67,7 +67,7 @@ async fn tail_status_and_alerts_follow_a_running_server() -> TestResult {
     // is committed after it connects).
     let client = reqwest::Client::new();
     let mut line = None;
-    for _ in 0..50 {
+    for _ in 0..150 {
         let answer = client
             .post(format!("http://{}/v1/traces", server.otlp_http_addr()))
             .header("content-type", "application/json")
