@@ -91,7 +91,7 @@ impl ChannelKind {
         }
     }
 
-    /// Whether it wants every firing alert at every evaluation ([`Delivery::Firing`]).
+    /// Whether it wants every firing alert again at every evaluation (Alertmanager does).
     pub const fn wants_firing(&self) -> bool {
         matches!(self, Self::Alertmanager { .. })
     }
