@@ -21,7 +21,7 @@ impl Progress {
         let bar = match total {
             Some(n) => ProgressBar::new(n).with_style(
                 ProgressStyle::with_template(
-                    "{msg} [{bar:30}] {human_pos}/{human_len} ({per_sec}, {eta} left)",
+                    "{msg} [{bar:30}] {human_pos}/{human_len} ({elapsed}, {eta} left)",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
