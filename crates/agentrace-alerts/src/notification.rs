@@ -62,6 +62,16 @@ pub enum Reason {
     Reminder,
 }
 
+impl Reason {
+    /// `change`, `reminder` (as in the JSON).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Change => "change",
+            Self::Reminder => "reminder",
+        }
+    }
+}
+
 /// The baseline an anomaly rule judged against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {

@@ -127,6 +127,16 @@ impl SqliteStore {
         &self.inner.path
     }
 
+    /// The database file's size on disk now (0 if it cannot be read).
+    pub fn database_file_bytes(&self) -> u64 {
+        std::fs::metadata(&self.inner.path).map_or(0, |m| m.len())
+    }
+
+    /// Everything the store takes on disk now: the database file and its write-ahead log.
+    pub fn bytes_on_disk(&self) -> u64 {
+        self.database_file_bytes() + self.wal().file_bytes
+    }
+
     /// The write-ahead log: its length, peak and ceiling, how often it started over, and the
     /// writes refused at the ceiling. Never waits for a write in progress.
     pub fn wal(&self) -> WalStatus {

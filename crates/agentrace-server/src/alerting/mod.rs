@@ -157,7 +157,7 @@ impl Alerting {
                     n.rule.clone(),
                     n.state.name(),
                     n.previous.name(),
-                    reason_name(n),
+                    n.reason.name(),
                     body,
                 ))
             })
@@ -189,12 +189,5 @@ impl Alerting {
     /// The channels' figures.
     pub fn channels(&self) -> Vec<ChannelStatus> {
         self.notifier.status()
-    }
-}
-
-fn reason_name(n: &Notification) -> &'static str {
-    match n.reason {
-        agentrace_alerts::Reason::Change => "change",
-        agentrace_alerts::Reason::Reminder => "reminder",
     }
 }

@@ -106,14 +106,7 @@ impl StoreSource {
                 (s.queue_capacity_records > 0)
                     .then(|| s.queued_records as f64 / s.queue_capacity_records as f64)
             }
-            Measure::ServerStore => {
-                let size = |suffix: &str| {
-                    let mut path = self.store.path().as_os_str().to_owned();
-                    path.push(suffix);
-                    std::fs::metadata(path).map_or(0, |m| m.len())
-                };
-                Some((size("") + size("-wal")) as f64)
-            }
+            Measure::ServerStore => Some(self.store.bytes_on_disk() as f64),
             Measure::ServerMemory => process::resident_bytes().map(|b| b as f64),
             Measure::ServerCpu => {
                 let now = (Instant::now(), process::cpu_seconds()?);

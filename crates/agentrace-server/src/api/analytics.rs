@@ -261,7 +261,7 @@ pub(super) async fn cost(
 }
 
 /// A bucket width that must be a whole number of minutes.
-fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>, ApiError> {
+pub(super) fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>, ApiError> {
     match p.duration_ns(name)? {
         Some(b) if b == 0 || !b.is_multiple_of(MINUTE_NS) => Err(ApiError::bad(
             name,

@@ -80,18 +80,8 @@ pub(super) async fn guardrails(
     mut p: Params,
 ) -> Result<Json<Guardrails>, ApiError> {
     let range = p.range()?;
-    let bucket = p.duration_ns("bucket")?;
+    let bucket = super::analytics::minutes(&mut p, "bucket")?.unwrap_or(60 * MINUTE_NS);
     p.finish()?;
-    let bucket = match bucket {
-        Some(b) if b == 0 || !b.is_multiple_of(MINUTE_NS) => {
-            return Err(ApiError::bad(
-                "bucket",
-                "must be a whole number of minutes (1m, 5m, 1h, 1d)",
-            ));
-        }
-        Some(b) => b,
-        None => 60 * MINUTE_NS,
-    };
     let points = range
         .end_unix_nano
         .zip(range.start_unix_nano)

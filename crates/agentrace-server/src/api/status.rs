@@ -64,15 +64,10 @@ pub(super) async fn status(
 ) -> Result<Json<Status>, ApiError> {
     p.finish()?;
     let store = blocking(&state.store, |s| {
-        let size = |suffix: &str| {
-            let mut path = s.path().as_os_str().to_owned();
-            path.push(suffix);
-            std::fs::metadata(path).map_or(0, |m| m.len())
-        };
         Ok(StoreStatus {
             schema_version: s.schema_version()?,
-            database_bytes: size(""),
-            file_bytes: size("") + size("-wal"),
+            database_bytes: s.database_file_bytes(),
+            file_bytes: s.bytes_on_disk(),
         })
     })
     .await?;
