@@ -548,6 +548,7 @@ impl BenchServer {
     /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`),
     /// each trace whole in a request or (`children-first`) its agent span in a later request.
     fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<(), String> {
+        warn_if_busy();
         let mut cmd = Command::new(target_dir().join("release").join("agentrace-loadgen"));
         cmd.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
             .args(["--api", &format!("http://127.0.0.1:{}", self.app)])
@@ -566,6 +567,40 @@ impl BenchServer {
         println!(
             "\nRecord the figures in docs/benchmarks.md; the server's log is in {}.",
             self.data.join("server.log").display()
+        );
+    }
+}
+
+/// Warns when something else keeps the CPUs busy while the server waits for its load: on this
+/// 2-vCPU VM even processes at `nice 19` (a fuzzer) took a quarter of the ingest rate, so
+/// figures measured beside them are not comparable.
+fn warn_if_busy() {
+    fn ticks() -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let line = stat.lines().next()?.strip_prefix("cpu ")?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+        let total: u64 = fields.iter().take(8).sum();
+        let idle = fields.get(3)? + fields.get(4)?;
+        Some((total, idle))
+    }
+    let Some((total0, idle0)) = ticks() else {
+        return;
+    };
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let Some((total1, idle1)) = ticks() else {
+        return;
+    };
+    let total = total1.saturating_sub(total0).max(1);
+    let busy = total.saturating_sub(idle1.saturating_sub(idle0)) as f64 / total as f64;
+    if busy > 0.1 {
+        println!(
+            "warning: the CPUs were {:.0} % busy before the load (other processes); \
+             these figures are not comparable with an idle machine's",
+            busy * 100.0
         );
     }
 }
