@@ -11,8 +11,15 @@
 //! never waits for the writer or readers, and lets the next commit restart the log from the
 //! beginning once everything is copied. Durability does not change: a commit is in the WAL
 //! before the writer answers; checkpoints only move it into the main file.
+//!
+//! Under continuous writes the writer also wakes the thread ([`Wake`]) each time its log has
+//! grown by a sixteenth of the ceiling, so that the copying and the syncing of the database
+//! file happen here, beside the writer, and what is left for the writer's own checkpoint at
+//! the restart point (`wal`) is small.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,10 +31,22 @@ use crate::schema;
 /// How often the log is checkpointed.
 pub(crate) const INTERVAL: Duration = Duration::from_millis(1000);
 
+/// Wakes the checkpointing thread before its next tick; never blocks (a wake already pending
+/// is enough).
+#[derive(Debug, Clone)]
+pub(crate) struct Wake(mpsc::SyncSender<()>);
+
+impl Wake {
+    pub(crate) fn now(&self) {
+        let _ = self.0.try_send(());
+    }
+}
+
 /// The checkpointing thread; stops (and is joined) when dropped with the store.
 #[derive(Debug)]
 pub(crate) struct Checkpointer {
-    stop: Option<mpsc::Sender<()>>,
+    stop: Arc<AtomicBool>,
+    wake: Wake,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -38,14 +57,20 @@ impl Checkpointer {
             path: path.to_owned(),
             source,
         })?;
-        let (stop, stopped) = mpsc::channel::<()>();
+        let (wake, woken) = mpsc::sync_channel::<()>(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("agentrace-checkpoint".into())
             .spawn(move || {
                 // SQLite emits no `tracing` events, but keep this thread out of any layer.
                 agentrace_core::sink::silence_tracing_on_this_thread();
                 let mut idle = IdleIndexer::default();
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
+                while !matches!(
+                    woken.recv_timeout(INTERVAL),
+                    Err(RecvTimeoutError::Disconnected)
+                ) && !stopped.load(Ordering::Acquire)
+                {
                     // A busy or failed checkpoint is retried at the next tick; the WAL only
                     // grows meanwhile, and readers and the writer are never blocked by it.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
@@ -58,15 +83,22 @@ impl Checkpointer {
                 source,
             })?;
         Ok(Self {
-            stop: Some(stop),
+            stop,
+            wake: Wake(wake),
             thread: Some(thread),
         })
+    }
+
+    /// What wakes the thread.
+    pub(crate) fn waker(&self) -> Wake {
+        self.wake.clone()
     }
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        self.stop.store(true, Ordering::Release);
+        self.wake.now();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

@@ -105,16 +105,19 @@ impl SqliteStore {
     pub fn open_with(path: impl AsRef<Path>, options: &StoreOptions) -> Result<Self, OpenError> {
         let path = path.as_ref().to_owned();
         let writer = schema::open_writer(&path)?;
+        let checkpointer = Checkpointer::start(&path)?;
         let writer =
-            Writer::new(writer, options.wal_ceiling).map_err(|source| OpenError::State {
-                path: path.clone(),
-                source,
+            Writer::new(writer, options.wal_ceiling, checkpointer.waker()).map_err(|source| {
+                OpenError::State {
+                    path: path.clone(),
+                    source,
+                }
             })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 wal: writer.wal_stats(),
                 writer: Mutex::new(writer),
-                _checkpointer: Checkpointer::start(&path)?,
+                _checkpointer: checkpointer,
                 readers: Mutex::new(Vec::new()),
                 shut_down: AtomicBool::new(false),
                 path,

@@ -9,6 +9,8 @@
 //!
 //! So the writer finishes the job, between two of its own transactions, when nobody appends:
 //!
+//! - as the log grows it wakes the checkpointing thread each time another sixteenth of the
+//!   ceiling has been appended, so that most frames are copied there, beside the writer;
 //! - after each commit it learns the log's length (a WAL hook); once the log is past a quarter
 //!   of the ceiling ([`WalBound::restart_at`]) it runs a `PASSIVE` checkpoint itself, which only
 //!   copies what the background thread has not, and the next write starts the log over;
@@ -30,6 +32,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
 
+use crate::checkpointer::Wake;
 use crate::error::{Db, DbError};
 
 /// The default ceiling of the log: 256 MiB.
@@ -105,8 +108,12 @@ pub(crate) struct WalBound {
 
 impl WalBound {
     /// Bounds the log of the writer connection `conn` at `ceiling` bytes (at least
-    /// [`MIN_WAL_CEILING`]).
-    pub(crate) fn install(conn: &mut Connection, ceiling: u64) -> Result<Self, DbError> {
+    /// [`MIN_WAL_CEILING`]), waking `checkpointer` as the log grows.
+    pub(crate) fn install(
+        conn: &mut Connection,
+        ceiling: u64,
+        checkpointer: Wake,
+    ) -> Result<Self, DbError> {
         let ceiling = ceiling.max(MIN_WAL_CEILING);
         let stats = Arc::new(WalStats {
             bytes: AtomicU64::new(0),
@@ -123,12 +130,22 @@ impl WalBound {
             .db()?;
         let frame = FRAME_HEADER + page.unsigned_abs();
         let hook_stats = stats.clone();
+        let wake_every = (ceiling / 16).max(1);
+        // The log's length when the checkpointing thread was last woken.
+        let mut woken_at = 0;
         conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: c_int| {
             let bytes = match u64::try_from(pages) {
                 Ok(0) | Err(_) => 0,
                 Ok(pages) => LOG_HEADER + pages * frame,
             };
             hook_stats.committed(bytes);
+            if bytes < woken_at {
+                woken_at = 0;
+            }
+            if bytes >= woken_at + wake_every {
+                woken_at = bytes;
+                checkpointer.now();
+            }
             if bytes >= restart_at {
                 // Nobody appends while this runs: it finishes what the checkpointing thread
                 // began, and the next write starts the log over. Busy (the thread is

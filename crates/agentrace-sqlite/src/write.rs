@@ -7,6 +7,7 @@ use agentrace_core::{Event, Measurement, Resource};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::attribution::{self, Pending, PendingChanges};
+use crate::checkpointer::Wake;
 use crate::codec::{attributes_json, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
 use crate::encoded::SpanRows;
@@ -65,10 +66,15 @@ fn begin<'c>(conn: &'c mut Connection, wal: &WalBound) -> Result<Transaction<'c>
 
 impl Writer {
     /// The writer over `conn`, with the spans awaiting their parent loaded from it and its
-    /// write-ahead log kept under `wal_ceiling` bytes.
-    pub(crate) fn new(mut conn: Connection, wal_ceiling: u64) -> Result<Self, QueryError> {
+    /// write-ahead log kept under `wal_ceiling` bytes, waking the checkpointing thread as the
+    /// log grows.
+    pub(crate) fn new(
+        mut conn: Connection,
+        wal_ceiling: u64,
+        checkpointer: Wake,
+    ) -> Result<Self, QueryError> {
         let pending = Pending::load(&conn, agentrace_core::now_unix_nano())?;
-        let wal = WalBound::install(&mut conn, wal_ceiling)?;
+        let wal = WalBound::install(&mut conn, wal_ceiling, checkpointer)?;
         Ok(Self {
             conn,
             resources: HashMap::new(),

@@ -154,10 +154,8 @@ fn fill_down(
         ));
         if after.agent_name != node.values.agent_name || after.framework != node.values.framework {
             let before = node.facts.clone();
-            node.facts
-                .set_dim(AGENT, after.agent_name.as_deref().map(str::to_owned));
-            node.facts
-                .set_dim(FRAMEWORK, after.framework.as_deref().map(str::to_owned));
+            node.facts.set_dim(AGENT, after.agent_name.clone());
+            node.facts.set_dim(FRAMEWORK, after.framework.clone());
             moved.push((before, node.facts.clone()));
         }
         node.values = after;

@@ -1,7 +1,7 @@
 //! What a rollup row is kept by (its key), and what a span contributes to one (its facts).
 
 use agentrace_core::semconv::gen_ai;
-use agentrace_core::{SpanKind, SpanRecord, StatusCode, TokenUsage};
+use agentrace_core::{SpanKind, SpanRecord, StatusCode, Text, TokenUsage};
 use rusqlite::Row;
 
 use crate::codec::{self, from_sql};
@@ -213,17 +213,17 @@ pub(crate) struct OwnedFacts {
     is_error: bool,
     usage: TokenUsage,
     pub(crate) cost: Option<i64>,
-    /// The text dimensions but the kind.
-    dims: [Option<String>; DIMS],
-    error_type: Option<String>,
-    message: Option<String>,
+    /// The text dimensions but the kind (`Text`: short ones, most, without an allocation).
+    dims: [Option<Text>; DIMS],
+    error_type: Option<Text>,
+    message: Option<Text>,
 }
 
 impl OwnedFacts {
     /// What `span` contributes, owned.
     pub(crate) fn of(span: &SpanRecord) -> Self {
         let f = Facts::of(span);
-        let mut dims = f.dims.map(|d| d.map(str::to_owned));
+        let mut dims = f.dims.map(|d| d.map(Text::new));
         dims[KIND] = None;
         Self {
             kind: f.kind,
@@ -233,8 +233,8 @@ impl OwnedFacts {
             usage: f.usage,
             cost: f.cost,
             dims,
-            error_type: f.error_type.map(str::to_owned),
-            message: f.message.map(str::to_owned),
+            error_type: f.error_type.map(Text::new),
+            message: f.message.map(Text::new),
         }
     }
 
@@ -244,13 +244,15 @@ impl OwnedFacts {
         let kind = codec::text(row, at + 10)?
             .parse()
             .map_err(|e| QueryError::decode("span kind", e))?;
-        let mut dims: [Option<String>; DIMS] = Default::default();
+        let mut dims: [Option<Text>; DIMS] = Default::default();
         for (i, d) in dims.iter_mut().enumerate().skip(KIND + 1) {
-            *d = codec::opt_text(row, at + 10 + i)?;
+            *d = codec::opt_text(row, at + 10 + i)?.map(Text::from);
         }
         // `error.type` may be stored as another JSON type; only text is a type name.
         let error_type = match row.get_ref(at + 10 + DIMS).map_err(crate::error::DbError)? {
-            rusqlite::types::ValueRef::Text(_) => codec::opt_text(row, at + 10 + DIMS)?,
+            rusqlite::types::ValueRef::Text(_) => {
+                codec::opt_text(row, at + 10 + DIMS)?.map(Text::from)
+            }
             _ => None,
         };
         Ok(Self {
@@ -269,12 +271,12 @@ impl OwnedFacts {
             cost: codec::opt_int(row, at + 9)?,
             dims,
             error_type,
-            message: codec::opt_text(row, at + 11 + DIMS)?,
+            message: codec::opt_text(row, at + 11 + DIMS)?.map(Text::from),
         })
     }
 
     /// Replaces a text dimension (not the kind).
-    pub(crate) fn set_dim(&mut self, i: usize, value: Option<String>) {
+    pub(crate) fn set_dim(&mut self, i: usize, value: Option<Text>) {
         if i != KIND
             && let Some(d) = self.dims.get_mut(i)
         {
