@@ -15,7 +15,7 @@
 //! delete.
 //!
 //! The writer indexes while it writes; rows it leaves pending when it stops writing are indexed
-//! by the checkpointing thread ([`IdleIndexer`]) once they have waited a tick of it.
+//! by the checkpointing thread ([`IdleIndexer`]) once the oldest has waited two seconds.
 //!
 //! A trace id is unique among the rows: the writer finds a trace before creating its row, in
 //! `traces_id` or among the pending rows, which it keeps in memory ([`DeferredIndexer`]). It
@@ -169,12 +169,19 @@ impl DeferredIndexer {
 }
 
 /// Indexes the pending rows the writer has left alone: run every tick of a background thread
-/// with a connection of its own; it indexes when the oldest pending row was already the oldest
-/// a tick before (the writer, while it writes, indexes at most a second after a row arrives).
+/// with a connection of its own; it indexes once the oldest pending row has been the oldest for
+/// [`IDLE_AFTER`] (the writer, while it writes, indexes at most [`INTERVAL`] after a row
+/// arrives). Ticks may come more often than that (the writer wakes the thread as its log
+/// grows): counting ticks instead of time took the write lock from a busy writer several times a
+/// second, which then reloaded the pending rows it had lost track of, in a sustained run.
 #[derive(Debug, Default)]
 pub(crate) struct IdleIndexer {
-    oldest: Option<i64>,
+    /// The oldest pending row, and since when it has been the oldest.
+    oldest: Option<(i64, Instant)>,
 }
+
+/// How long the oldest pending row stays the oldest before the writer counts as stopped.
+const IDLE_AFTER: Duration = Duration::from_secs(2);
 
 impl IdleIndexer {
     pub(crate) fn tick(&mut self, conn: &Connection) -> Result<(), DbError> {
@@ -185,9 +192,20 @@ impl IdleIndexer {
                 |r| r.get(0),
             )
             .db()?;
-        if oldest.is_none() || oldest != self.oldest {
-            self.oldest = oldest;
+        let Some(oldest) = oldest else {
+            self.oldest = None;
             return Ok(());
+        };
+        match self.oldest {
+            Some((seen, since)) if seen == oldest => {
+                if since.elapsed() < IDLE_AFTER {
+                    return Ok(());
+                }
+            }
+            _ => {
+                self.oldest = Some((oldest, Instant::now()));
+                return Ok(());
+            }
         }
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).db()?;
         tx.prepare_cached(INDEX_PENDING).db()?.execute([]).db()?;
