@@ -208,29 +208,22 @@ impl Rollups {
 }
 
 /// Inserts a trace's complete row, pending in the trace-id and session indexes (see
-/// `deferred_index`). `?1`
-/// trace id, `?2` list time, `?3` the `trace_no` to reuse (NULL: a new one), then the
-/// rollup's values.
-const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, trace_no, start_ns, end_ns, \
+/// `deferred_index`). `?1` trace id, `?2` list time, then the rollup's values.
+const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
      root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id, \
      indexed) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-     ?19, ?20, ?21, ?22, ?23, 0)";
+     ?19, ?20, ?21, ?22, 0)";
 
 fn insert_row(
     conn: &Connection,
     trace_id: &[u8],
     order_ns: i64,
-    trace_no: Option<i64>,
     r: &TraceRollup,
 ) -> Result<i64, DbError> {
-    let keys = [
-        Value::Blob(trace_id.to_vec()),
-        Value::Integer(order_ns),
-        trace_no.map_or(Value::Null, Value::Integer),
-    ];
+    let keys = [Value::Blob(trace_id.to_vec()), Value::Integer(order_ns)];
     conn.prepare_cached(INSERT_ROW)
         .db()?
         .execute(params_from_iter(keys.into_iter().chain(r.values())))
@@ -306,7 +299,7 @@ impl TraceRows {
             numbers.push(match trace {
                 BatchTrace::Stored(n) => *n,
                 BatchTrace::New(trace_id, r) => {
-                    let n = insert_row(conn, &trace_id.to_bytes(), to_sql(r.start), None, r)?;
+                    let n = insert_row(conn, &trace_id.to_bytes(), to_sql(r.start), r)?;
                     stored.created(*trace_id, n);
                     created.insert(n);
                     n
@@ -362,6 +355,16 @@ fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), D
         .db()?;
     Ok(())
 }
+
+/// Replaces a row's rollup; the row keeps its id, list position and place in the trace-id
+/// index (a row deleted and inserted again would be pending, unknown to the writer, which
+/// would then create a second row for the trace's next span).
+const SET_ROW: &str = "UPDATE traces SET start_ns = ?2, end_ns = ?3, span_count = ?4, \
+     error_count = ?5, input_tokens = ?6, output_tokens = ?7, cache_read_tokens = ?8, \
+     cache_write_tokens = ?9, reasoning_tokens = ?10, cost_total = ?11, priced_count = ?12, \
+     unpriced_count = ?13, has_root = ?14, root_start_ns = ?15, root_span_id = ?16, \
+     root_name = ?17, service_name = ?18, session_id = ?19, agent_name = ?20, user_id = ?21 \
+     WHERE trace_no = ?1";
 
 /// Rebuilds the row of `trace_no` from the spans left (after retention), keeping its list
 /// position; deletes it when no span is left.
@@ -425,16 +428,12 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 .db()?;
         }
         Some(r) => {
-            let (trace_id, order_ns): (Vec<u8>, i64) = conn
-                .prepare_cached("SELECT trace_id, order_ns FROM traces WHERE trace_no = ?1")
+            conn.prepare_cached(SET_ROW)
                 .db()?
-                .query_row([trace_no], |row| Ok((row.get(0)?, row.get(1)?)))
+                .execute(params_from_iter(
+                    std::iter::once(Value::Integer(trace_no)).chain(r.values()),
+                ))
                 .db()?;
-            conn.prepare_cached("DELETE FROM traces WHERE trace_no = ?1")
-                .db()?
-                .execute([trace_no])
-                .db()?;
-            insert_row(conn, &trace_id, order_ns, Some(trace_no), &r)?;
         }
     }
     Ok(())

@@ -644,3 +644,26 @@ fn the_last_llm_call_before_a_time_under_a_parent_is_found() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_trace_whose_head_is_filled_in_late_keeps_one_row() -> TestResult {
+    let (_dir, store) = common::open()?;
+    let t = tid(6);
+    // A call arrives first; its row is indexed by a write a second later.
+    store.insert_spans(&[span(t, sid(2), Some(sid(1)), "call", T0 + SEC, SEC)])?;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    store.insert_spans(&[span(tid(7), sid(1), None, "other", T0, SEC)])?;
+    // Its agent arrives, itself under a span that never does, and starting later (a skewed
+    // clock): the call stays the trace's head, takes the agent's name, and the row is rebuilt.
+    let mut agent = span(t, sid(1), Some(sid(9)), "agent", T0 + 2 * SEC, 10 * SEC);
+    agent.agent_name = Some("planner".into());
+    store.insert_spans(&[agent])?;
+    // A later call of the same trace finds that row.
+    store.insert_spans(&[span(t, sid(3), Some(sid(1)), "call", T0 + 3 * SEC, SEC)])?;
+    let page = store.list_traces(&TraceFilter::new(), None, 10)?;
+    let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
+    assert_eq!(rows.len(), 1, "one row for the trace: {rows:?}");
+    assert_eq!(rows[0].span_count, 3);
+    assert_eq!(rows[0].agent_name.as_deref(), Some("planner"));
+    Ok(())
+}
