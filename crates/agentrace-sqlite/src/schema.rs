@@ -298,6 +298,28 @@ CREATE INDEX alert_notifications_alert ON alert_notifications (alert, time_ns);
 ",
         then: None,
     },
+    // 6 → 7: the trace-id index becomes two levels, tables of their own merged in order of
+    // trace id (see `deferred_index`); a trigger removes a deleted row's id from them.
+    Migration {
+        sql: r"
+CREATE TABLE trace_ids (
+    trace_id  BLOB PRIMARY KEY,
+    trace_no  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE trace_ids_recent (
+    trace_id  BLOB PRIMARY KEY,
+    trace_no  INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO trace_ids (trace_id, trace_no)
+    SELECT trace_id, trace_no FROM traces WHERE indexed = 1 ORDER BY trace_id;
+DROP INDEX traces_id;
+CREATE TRIGGER traces_forget_id AFTER DELETE ON traces WHEN old.indexed = 1 BEGIN
+    DELETE FROM trace_ids WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+    DELETE FROM trace_ids_recent WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+END;
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

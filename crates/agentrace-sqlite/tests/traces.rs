@@ -667,3 +667,56 @@ fn a_trace_whose_head_is_filled_in_late_keeps_one_row() -> TestResult {
     assert_eq!(rows[0].agent_name.as_deref(), Some("planner"));
     Ok(())
 }
+
+#[test]
+fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> TestResult {
+    let (dir, store) = common::open()?;
+    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+    let count =
+        |sql: &str| -> Result<i64, rusqlite::Error> { raw.query_row(sql, [], |r| r.get(0)) };
+    let n: u64 = 40_000;
+    for start in (0..n).step_by(2_000) {
+        store.insert_spans(&traces(start..start + 2_000))?;
+    }
+    // A write a second later indexes the pending rows: the recent level now holds more than a
+    // merge needs (32,768 ids at least), and each write after it moves a chunk of the merge.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for i in n..n + 12 {
+        store.insert_spans(&traces(i..i + 1))?;
+    }
+    let main = count("SELECT count(*) FROM trace_ids")?;
+    let recent = count("SELECT count(*) FROM trace_ids_recent")?;
+    let pending = count("SELECT count(*) FROM traces WHERE indexed = 0")?;
+    assert!(
+        main >= 32_768 && recent < 100,
+        "main {main}, recent {recent}"
+    );
+    assert_eq!(main + recent + pending, 40_012, "each trace's id once");
+    // Every trace is found, and a late span joins its trace's row.
+    for i in (0..n + 12).step_by(997) {
+        assert!(store.trace(tid(i))?.is_some(), "trace {i}");
+    }
+    store.insert_spans(&[span(
+        tid(5),
+        sid(99),
+        Some(sid(5)),
+        "late",
+        T0 + 5 * SEC,
+        MS,
+    )])?;
+    assert_eq!(store.trace(tid(5))?.map(|t| t.nodes.len()), Some(2));
+    assert_eq!(
+        count("SELECT count(*) FROM traces WHERE trace_id = x'aa000000000000000000000000000005'")?,
+        1
+    );
+    // Deleted traces leave no id behind, and their ids make new traces.
+    store.delete_before(agentrace_sqlite::Signal::Spans, T0 + 20_000 * SEC)?;
+    let ids =
+        count("SELECT (SELECT count(*) FROM trace_ids) + (SELECT count(*) FROM trace_ids_recent)")?;
+    let indexed = count("SELECT count(*) FROM traces WHERE indexed = 1")?;
+    assert_eq!(ids, indexed);
+    assert!(store.trace(tid(5))?.is_none());
+    store.insert_spans(&traces(5..6))?;
+    assert_eq!(store.trace(tid(5))?.map(|t| t.nodes.len()), Some(1));
+    Ok(())
+}

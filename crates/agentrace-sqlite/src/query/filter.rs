@@ -79,7 +79,7 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
         let id = Value::Blob(t.to_bytes().to_vec());
         w.push(
             format!("s.trace_no = {}", trace_no_of_id("?")),
-            [id.clone(), id],
+            [id.clone(), id.clone(), id],
         );
     }
     span_fields(
