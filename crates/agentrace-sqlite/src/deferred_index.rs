@@ -134,6 +134,19 @@ fn merge_chunk(conn: &Connection) -> Result<usize, DbError> {
     bind(&mut conn.prepare_cached(delete).db()?).db()
 }
 
+/// Runs `work` in an `IMMEDIATE` transaction of its own, committed if it succeeds.
+fn immediate<T>(
+    conn: &mut Connection,
+    work: impl FnOnce(&Connection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    let out = work(&tx)?;
+    tx.commit().db()?;
+    Ok(out)
+}
+
 /// The writer's side: the pending rows, when it last indexed them, and the merges.
 #[derive(Debug, Default)]
 pub(crate) struct DeferredIndexer {
@@ -158,8 +171,11 @@ impl DeferredIndexer {
         if self.data_version == Some(version) {
             return Ok(());
         }
+        if self.data_version.is_some() {
+            // Another connection has committed: it may have added to the recent level.
+            self.recent = None;
+        }
         self.pending.clear();
-        self.recent = None;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT trace_id, trace_no FROM traces INDEXED BY traces_pending \
@@ -211,9 +227,11 @@ impl DeferredIndexer {
 
     /// Forgets the pending rows (reloaded by the next [`sync`](Self::sync)): after a rollback,
     /// or a write that may have deleted or recreated rows.
+    ///
+    /// The count of the recent level stays: such writes only delete from it (with their rows),
+    /// and a count too high only starts a merge early.
     pub(crate) fn forget(&mut self) {
         self.pending.clear();
-        self.recent = None;
         self.data_version = None;
     }
 
@@ -232,11 +250,7 @@ impl DeferredIndexer {
     }
 
     fn index(&mut self, conn: &mut Connection) -> Result<(), DbError> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let added = index_pending(&tx)?;
-        tx.commit().db()?;
+        let added = immediate(conn, index_pending)?;
         self.last = Some(Instant::now());
         // Another connection's rows are indexed too; if one committed meanwhile, the next
         // `sync` sees it.
@@ -269,11 +283,7 @@ impl DeferredIndexer {
     }
 
     fn merge(&mut self, conn: &mut Connection) -> Result<(), DbError> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .db()?;
-        let moved = merge_chunk(&tx)?;
-        tx.commit().db()?;
+        let moved = immediate(conn, merge_chunk)?;
         if moved < MERGE_CHUNK as usize {
             self.recent = Some(0);
             self.merging = false;
