@@ -7,7 +7,7 @@ mod common;
 use agentrace_core::{Cost, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
-    RollupSource, Signal, SpanFilter, SqliteStore, StatusFilter, TimeRange,
+    RollupSource, Signal, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
 use common::{MS, SEC, T0, TestResult, sid, span, tid};
 
@@ -597,6 +597,10 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     assert_eq!(after, before);
     assert_rollups_match_spans(&store)?;
     assert_eq!(store.tools(TimeRange::ALL, 5, None)?.tools.len(), 2);
+    // Its traces are found by id (their ids moved into the levels of `trace_ids`).
+    for t in store.list_traces(&TraceFilter::new(), None, 50)?.traces {
+        assert!(store.trace(t.trace_id)?.is_some(), "{:?}", t.trace_id);
+    }
     Ok(())
 }
 
