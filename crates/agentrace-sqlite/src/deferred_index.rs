@@ -43,6 +43,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Db, DbError};
+use crate::wal::WalBound;
 
 /// How often the writer indexes the pending rows at most.
 const INTERVAL: Duration = Duration::from_secs(1);
@@ -53,11 +54,14 @@ const MAX_PENDING: usize = 50_000;
 /// Entries a merge moves from the recent level to the main one per transaction.
 const MERGE_CHUNK: u32 = 4_096;
 
+/// The smallest recent level that a merge starts at.
+const MERGE_AT_LEAST: usize = 32_768;
+
 /// The size of the recent level that starts a merge into the main one, given the number of
 /// traces: a sixteenth of them, so that a merge rewrites each main page for many entries,
 /// within bounds that keep the recent level in the page cache (about 35 bytes an entry).
 fn merge_at(traces: usize) -> usize {
-    (traces / 16).clamp(32_768, 524_288)
+    (traces / 16).clamp(MERGE_AT_LEAST, 524_288)
 }
 
 /// The `trace_no` of the trace whose id is `?1`, as a scalar subquery.
@@ -134,14 +138,14 @@ fn merge_chunk(conn: &Connection) -> Result<usize, DbError> {
     bind(&mut conn.prepare_cached(delete).db()?).db()
 }
 
-/// Runs `work` in an `IMMEDIATE` transaction of its own, committed if it succeeds.
-fn immediate<T>(
+/// Runs `work` in a write transaction of its own (begun where the log has room), committed if
+/// it succeeds.
+fn in_write<T>(
     conn: &mut Connection,
+    wal: &WalBound,
     work: impl FnOnce(&Connection) -> Result<T, DbError>,
 ) -> Result<T, DbError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .db()?;
+    let tx = wal.begin(conn)?;
     let out = work(&tx)?;
     tx.commit().db()?;
     Ok(out)
@@ -238,19 +242,23 @@ impl DeferredIndexer {
     /// Indexes the pending rows if it is time to, then moves a chunk of a merge if one is due,
     /// each in a transaction of its own (run it between the writer's transactions). Work that
     /// fails is tried again next time: queries are right either way.
-    pub(crate) fn run_if_due(&mut self, conn: &mut Connection) -> Result<(), DbError> {
+    pub(crate) fn run_if_due(
+        &mut self,
+        conn: &mut Connection,
+        wal: &WalBound,
+    ) -> Result<(), DbError> {
         let n = self.pending.len();
         if n >= MAX_PENDING || (n > 0 && self.last.is_none_or(|t| t.elapsed() >= INTERVAL)) {
-            self.index(conn)?;
+            self.index(conn, wal)?;
         }
         if self.merge_due(conn)? {
-            self.merge(conn)?;
+            self.merge(conn, wal)?;
         }
         Ok(())
     }
 
-    fn index(&mut self, conn: &mut Connection) -> Result<(), DbError> {
-        let added = immediate(conn, index_pending)?;
+    fn index(&mut self, conn: &mut Connection, wal: &WalBound) -> Result<(), DbError> {
+        let added = in_write(conn, wal, index_pending)?;
         self.last = Some(Instant::now());
         // Another connection's rows are indexed too; if one committed meanwhile, the next
         // `sync` sees it.
@@ -271,7 +279,7 @@ impl DeferredIndexer {
                 r
             }
         };
-        if !self.merging && recent >= merge_at(0) {
+        if !self.merging && recent >= MERGE_AT_LEAST {
             // The newest `trace_no` counts the traces ever made: close enough, and one seek.
             let traces: Option<i64> = conn
                 .query_row("SELECT max(trace_no) FROM traces", [], |r| r.get(0))
@@ -282,8 +290,8 @@ impl DeferredIndexer {
         Ok(self.merging)
     }
 
-    fn merge(&mut self, conn: &mut Connection) -> Result<(), DbError> {
-        let moved = immediate(conn, merge_chunk)?;
+    fn merge(&mut self, conn: &mut Connection, wal: &WalBound) -> Result<(), DbError> {
+        let moved = in_write(conn, wal, merge_chunk)?;
         if moved < MERGE_CHUNK as usize {
             self.recent = Some(0);
             self.merging = false;

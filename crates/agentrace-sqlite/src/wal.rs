@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 use rusqlite::wal::CheckpointMode;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::checkpointer::Wake;
 use crate::error::{Db, DbError};
@@ -169,9 +169,17 @@ impl WalBound {
         self.stats.clone()
     }
 
+    /// Begins a write (an `IMMEDIATE` transaction) on the writer connection once the log has
+    /// room for it (see [`make_room`](Self::make_room)). Every write of the writer begins here.
+    pub(crate) fn begin<'c>(&self, conn: &'c mut Connection) -> Result<Transaction<'c>, DbError> {
+        self.make_room(conn)?;
+        conn.transaction_with_behavior(TransactionBehavior::Immediate)
+            .db()
+    }
+
     /// Before a write: if the log is at its ceiling, waits (at most [`ROOM_WAIT`]) for a
     /// checkpoint that lets it start over; refuses the write if none can.
-    pub(crate) fn make_room(&self, conn: &Connection) -> Result<(), DbError> {
+    fn make_room(&self, conn: &Connection) -> Result<(), DbError> {
         let stats = &self.stats;
         if stats.bytes.load(Ordering::Relaxed) < stats.ceiling_bytes {
             return Ok(());

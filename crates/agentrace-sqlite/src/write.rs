@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, Resource};
-use rusqlite::{Connection, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, params};
 
 use crate::attribution::{self, Pending, PendingChanges};
 use crate::checkpointer::Wake;
@@ -58,12 +58,6 @@ pub(crate) struct Writer {
 }
 
 /// Begins a write transaction, once the write-ahead log has room for it.
-fn begin<'c>(conn: &'c mut Connection, wal: &WalBound) -> Result<Transaction<'c>, DbError> {
-    wal.make_room(conn)?;
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .db()
-}
-
 impl Writer {
     /// The writer over `conn`, with the spans awaiting their parent loaded from it and its
     /// write-ahead log kept under `wal_ceiling` bytes, waking the checkpointing thread as the
@@ -108,7 +102,7 @@ impl Writer {
         f: impl FnOnce(&Transaction<'_>, &mut KeyIds) -> Result<T, E>,
     ) -> Result<T, E> {
         self.guarded(|w| {
-            let tx = begin(&mut w.conn, &w.wal)?;
+            let tx = w.wal.begin(&mut w.conn)?;
             // It may delete or recreate trace rows, or delete metric series: what the writer
             // remembers of them is reloaded after it.
             w.index.forget();
@@ -133,7 +127,7 @@ impl Writer {
         measurements: &[Measurement],
     ) -> Result<InsertReport, WriteError> {
         self.guarded(|w| {
-            let tx = begin(&mut w.conn, &w.wal)?;
+            let tx = w.wal.begin(&mut w.conn)?;
             let report = metric_points::insert(&tx, &mut w.series, measurements)?;
             tx.commit().db()?;
             Ok(report)
@@ -164,7 +158,7 @@ impl Writer {
 
     fn try_insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
         let now = agentrace_core::now_unix_nano();
-        let tx = begin(&mut self.conn, &self.wal)?;
+        let tx = self.wal.begin(&mut self.conn)?;
         let mut report = InsertReport::default();
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
@@ -279,12 +273,12 @@ impl Writer {
         self.pending.apply(pending, now);
         report.attributed = resolved.late.into_iter().map(|(_, l)| l).collect();
         // What is committed stays committed; indexing that fails is tried again next time.
-        let _ = self.index.run_if_due(&mut self.conn);
+        let _ = self.index.run_if_due(&mut self.conn, &self.wal);
         Ok(report)
     }
 
     fn try_insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        let tx = begin(&mut self.conn, &self.wal)?;
+        let tx = self.wal.begin(&mut self.conn)?;
         let mut report = InsertReport::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         {
