@@ -57,7 +57,6 @@ pub(crate) struct Writer {
     wal: WalBound,
 }
 
-/// Begins a write transaction, once the write-ahead log has room for it.
 impl Writer {
     /// The writer over `conn`, with the spans awaiting their parent loaded from it and its
     /// write-ahead log kept under `wal_ceiling` bytes, waking the checkpointing thread as the
