@@ -38,11 +38,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
 use tokio::sync::Mutex;
 
-use crate::traces::{Ids, SPANS_PER_TRACE};
+use crate::traces::{Body, Requests, SPANS_PER_TRACE, Shapes};
 
 /// Gives up on a trace that does not become visible within this (counted, not an error).
 const VISIBILITY_PATIENCE: Duration = Duration::from_secs(30);
@@ -199,6 +197,7 @@ async fn watch(
 async fn send_all(
     args: Arc<Args>,
     client: reqwest::Client,
+    shapes: Arc<Shapes>,
 ) -> (Duration, Arc<Counters>, Vec<Duration>) {
     let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
     let total_requests = match args.duration {
@@ -222,31 +221,23 @@ async fn send_all(
             watchers.clone(),
             url.clone(),
         );
+        let mut requests = Requests::new(
+            shapes.clone(),
+            now_ns() ^ ((worker as u64) << 48),
+            args.order == Order::ChildrenFirst,
+        );
         workers.spawn(async move {
-            let mut ids = Ids::new(now_ns() ^ ((worker as u64) << 48));
-            // Agent spans held for the next request (children first).
-            let mut carried = Vec::new();
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= total_requests || args.duration.is_some_and(|d| started.elapsed() >= d) {
                     break;
                 }
                 let first = k * args.traces_per_request as u64;
-                let (sample, request) =
-                    traces::request(&mut ids, now_ns(), first, args.traces_per_request);
-                let request = match args.order {
-                    Order::Whole => request,
-                    Order::ChildrenFirst => {
-                        // This batch's calls with the previous batch's agent spans: each
-                        // trace over two requests, its agent span in the later one.
-                        let (mut children, roots) = traces::children_and_roots(request);
-                        traces::append(&mut children, std::mem::replace(&mut carried, roots));
-                        children
-                    }
-                };
+                let body = requests.next(now_ns(), first, args.traces_per_request);
                 let sent = Instant::now();
-                deliver(&client, &args, &url, &request, k, &counters).await;
-                if k.is_multiple_of(args.visibility_every) {
+                let sample = body.sample;
+                deliver(&client, &args, &url, body, k, &counters).await;
+                if let Some(sample) = sample.filter(|_| k.is_multiple_of(args.visibility_every)) {
                     watchers.lock().await.spawn(watch(
                         client.clone(),
                         args.clone(),
@@ -257,10 +248,8 @@ async fn send_all(
                     ));
                 }
             }
-            if !carried.is_empty() {
-                let (_, mut last) = traces::request(&mut ids, now_ns(), 0, 0);
-                traces::append(&mut last, carried);
-                deliver(&client, &args, &url, &last, total_requests, &counters).await;
+            if let Some(last) = requests.finish() {
+                deliver(&client, &args, &url, last, total_requests, &counters).await;
             }
         });
     }
@@ -294,16 +283,16 @@ async fn deliver(
     client: &reqwest::Client,
     args: &Args,
     url: &str,
-    request: &ExportTraceServiceRequest,
+    body: Body,
     k: u64,
     counters: &Counters,
 ) {
-    let body = request.encode_to_vec();
-    let spans = traces::span_count(request);
+    let spans = body.spans;
+    let bytes = bytes::Bytes::from(body.bytes);
     loop {
         let response = authorized(client.post(url), args.token.as_deref())
             .header("content-type", "application/x-protobuf")
-            .body(body.clone())
+            .body(bytes.clone())
             .send()
             .await;
         match response {
@@ -423,7 +412,8 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let (done, watching) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
-    let (elapsed, counters, visibility) = send_all(args.clone(), client.clone()).await;
+    let shapes = Arc::new(Shapes::new()?);
+    let (elapsed, counters, visibility) = send_all(args.clone(), client.clone(), shapes).await;
     let _ = done.send(true);
     let wal_file_peak = sampler.await.unwrap_or(0);
     let store = status(&client, &args).await?;
