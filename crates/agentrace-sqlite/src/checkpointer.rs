@@ -15,7 +15,9 @@
 //! Under continuous writes the writer also wakes the thread ([`Wake`]) each time its log has
 //! grown by a sixteenth of the ceiling, so that the copying and the syncing of the database
 //! file happen here, beside the writer, and what is left for the writer's own checkpoint at
-//! the restart point (`wal`) is small.
+//! the restart point (`wal`) is small. The syncing is this thread's own doing
+//! ([`sync_database`]): SQLite syncs the database file only at the end of a checkpoint that
+//! reached the end of the log, which under continuous writes is only ever the writer's.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use rusqlite::{Connection, ffi};
 
 use crate::deferred_index::IdleIndexer;
 use crate::error::{DbError, OpenError};
@@ -39,6 +43,49 @@ pub(crate) struct Wake(mpsc::SyncSender<()>);
 impl Wake {
     pub(crate) fn now(&self) {
         let _ = self.0.try_send(());
+    }
+}
+
+/// Syncs the database file of `conn` through SQLite's own handle of it (its `xSync`, the call
+/// a checkpoint makes), so that the pages this thread's checkpoints copied are on disk before
+/// the writer's checkpoint at the restart point syncs the file: otherwise that sync wrote them
+/// all, on the writer's thread (85–250 ms a restart at ~90 k spans/s, `strace -T`; 25–42 ms
+/// with this). Not through a file of our own: closing a second descriptor of the database
+/// file drops every POSIX lock the process holds on it, and SQLite's connections hold some.
+#[allow(unsafe_code)]
+fn sync_database(conn: &Connection) -> rusqlite::Result<()> {
+    let failed = |code| Err(rusqlite::Error::SqliteFailure(ffi::Error::new(code), None));
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: `conn` is open and used by this thread alone while this runs;
+    // `SQLITE_FCNTL_FILE_POINTER` writes the main database's `sqlite3_file` (or leaves it null)
+    // into `file`, a pointer SQLite owns and keeps valid while the connection is open.
+    let code = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_FILE_POINTER,
+            (&raw mut file).cast(),
+        )
+    };
+    if code != ffi::SQLITE_OK {
+        return failed(code);
+    }
+    // SAFETY: `file`, when not null, is that live `sqlite3_file`; its methods are null until
+    // the file is opened, and `xSync` takes the file and sync flags, as SQLite calls it.
+    let code = unsafe {
+        match file
+            .as_ref()
+            .and_then(|f| f.pMethods.as_ref())
+            .and_then(|m| m.xSync)
+        {
+            Some(sync) => sync(file, ffi::SQLITE_SYNC_NORMAL),
+            None => ffi::SQLITE_OK,
+        }
+    };
+    if code == ffi::SQLITE_OK {
+        Ok(())
+    } else {
+        failed(code)
     }
 }
 
@@ -74,6 +121,8 @@ impl Checkpointer {
                     // A busy or failed checkpoint is retried at the next tick; the WAL only
                     // grows meanwhile, and readers and the writer are never blocked by it.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    // Failing, the writer's checkpoint syncs (and reports) instead.
+                    let _ = sync_database(&conn);
                     // Likewise: queries are right whether rows are pending or indexed.
                     let _ = idle.tick(&conn);
                 }
@@ -102,5 +151,25 @@ impl Drop for Checkpointer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syncs_the_database_file_of_a_connection_open_or_not_yet_read() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("sync.db");
+        // Opened lazily: nothing has read the file yet.
+        let conn = Connection::open(&path).expect("opens");
+        assert!(sync_database(&conn).is_ok());
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+        )
+        .expect("writes");
+        assert!(sync_database(&conn).is_ok());
+        assert!(sync_database(&Connection::open_in_memory().expect("opens")).is_ok());
     }
 }
