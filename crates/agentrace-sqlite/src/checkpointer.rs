@@ -113,6 +113,8 @@ impl Checkpointer {
                 // SQLite emits no `tracing` events, but keep this thread out of any layer.
                 agentrace_core::sink::silence_tracing_on_this_thread();
                 let mut idle = IdleIndexer::default();
+                // Frames in the database file after the last pass.
+                let mut copied_before = None;
                 while !matches!(
                     woken.recv_timeout(INTERVAL),
                     Err(RecvTimeoutError::Disconnected)
@@ -120,9 +122,17 @@ impl Checkpointer {
                 {
                     // A busy or failed checkpoint is retried at the next tick; the WAL only
                     // grows meanwhile, and readers and the writer are never blocked by it.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-                    // Failing, the writer's checkpoint syncs (and reports) instead.
-                    let _ = sync_database(&conn);
+                    // (busy, frames in the log, frames in the database file)
+                    let pass = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2));
+                    if let Ok(copied) = pass {
+                        // A pass that copied nothing new (an idle store) needs no sync.
+                        // Failing, the writer's checkpoint syncs (and reports) instead.
+                        if copied > 0 && copied_before != Some(copied) {
+                            let _ = sync_database(&conn);
+                        }
+                        copied_before = Some(copied);
+                    }
                     // Likewise: queries are right whether rows are pending or indexed.
                     let _ = idle.tick(&conn);
                 }
