@@ -245,7 +245,7 @@ impl EncodedTrace {
         for &at in &self.trace_ids {
             spans[at..at + 16].copy_from_slice(&trace_id);
         }
-        let span_ids: Vec<[u8; 8]> = self.span_ids.iter().map(|_| ids.span_id()).collect();
+        let span_ids: [[u8; 8]; SPANS_PER_TRACE] = std::array::from_fn(|_| ids.span_id());
         for (&at, id) in self.span_ids.iter().zip(&span_ids) {
             spans[at..at + 8].copy_from_slice(id);
         }
@@ -359,7 +359,7 @@ impl Requests {
     /// Traces `first..first + traces`, ending at `end_ns`. Whole: each trace in it. Children
     /// first: their calls and tools, with the previous batch's agent spans (the roots).
     pub(crate) fn next(&mut self, end_ns: u64, first: u64, traces: usize) -> Body {
-        let mut spans = Vec::with_capacity(traces * 2_400);
+        let mut spans = Vec::with_capacity(traces * self.shapes.traces[0].bytes.len());
         let mut roots = Vec::new();
         let mut sample = None;
         for n in first..first + traces as u64 {

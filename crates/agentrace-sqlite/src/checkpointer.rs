@@ -122,7 +122,7 @@ impl Checkpointer {
                 {
                     // A busy or failed checkpoint is retried at the next tick; the WAL only
                     // grows meanwhile, and readers and the writer are never blocked by it.
-                    // (busy, frames in the log, frames in the database file)
+                    // (busy, frames in the log, frames of it copied into the database file)
                     let pass = conn
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(2));
                     if let Ok(copied) = pass {
