@@ -4,7 +4,7 @@
 //! The ingestor repairs what it sees within one request. Across requests, the writer notes
 //! every committed trace; a trace becomes *suspect* when a request carried
 //! a span whose parent was not in it, more than one root, or when the trace arrived in more
-//! than one request. A suspect trace is checked twice, from its stored spans:
+//! than one request. A suspect trace is checked twice:
 //!
 //! - **settled** (a few seconds after its last span arrived, at most half the grace period):
 //!   LLM calls that turned out to have an LLM call beneath them are marked as aggregates
@@ -20,12 +20,21 @@
 //!   remembered six grace periods longer: if a parent arrives after all, the trace is checked
 //!   again and the mark removed.
 //!
-//! Traces that arrive whole in one request — the usual case — are never read back. At most
+//! Traces that arrive whole in one request — the usual case — are never read back. Nor,
+//! usually, are traces sent children first (every OTel SDK's batch processor exports an agent's
+//! calls before the agent span): from its first piece on, a suspect trace's spans are noted in
+//! memory as [`SpanShape`]s, and each check plans from them with the same rules, reading the
+//! trace back only when there is something to repair (or when its first piece looked whole,
+//! so that its shapes were not kept). A trace found at the settled check to need nothing then
+//! or at the final check (every parent arrived, one root, no call over another) is done with:
+//! its shapes are dropped. So shapes are held for about the settle delay per trace, beyond it
+//! only for traces with missing parents. At most
 //! [`MAX_TRACKED`] traces are remembered; beyond that the oldest unsuspicious ones, then the
 //! oldest suspects, are forgotten (suspects forgotten unchecked are counted in
 //! `repairs.forgotten`). The tracker lives in memory:
 //! traces received before a restart are not repaired after it.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,7 +57,7 @@ pub const MAX_TRACKED: usize = 200_000;
 const ORPHAN_MEMORY: u64 = 6;
 
 /// What the tracker remembers of a trace.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Seen {
     /// When its last span arrived.
     last_unix_nano: u64,
@@ -58,6 +67,58 @@ struct Seen {
     settled: bool,
     /// Kept until then though unsuspicious: it has orphans, whose parent may still come.
     keep_until_unix_nano: u64,
+    /// Every span of it committed since it became suspect on its first piece, as the checks'
+    /// rules see them. `None`: not all noted (it looked whole at first, or was checked
+    /// already): a check reads it back.
+    shapes: Option<Vec<Noted>>,
+}
+
+/// A span as noted: its shape, and whether it is marked as an aggregate already.
+#[derive(Debug, Clone, Copy)]
+struct Noted {
+    shape: SpanShape,
+    aggregate: bool,
+}
+
+impl Noted {
+    fn of(span: &SpanRecord) -> Self {
+        Self {
+            shape: SpanShape {
+                orphan: marked_orphan(span),
+                ..SpanShape::of(span, 0)
+            },
+            aggregate: is_aggregate(span),
+        }
+    }
+}
+
+/// Whether a trace of these spans, the last received at `received_unix_nano`, needs a repair
+/// at `at_unix_nano`: [`repair`]'s rules, planned without reading the trace.
+fn needs_repair(
+    noted: &[Noted],
+    received_unix_nano: u64,
+    at_unix_nano: u64,
+    grace: Duration,
+) -> bool {
+    let mut shapes: Vec<SpanShape> = noted
+        .iter()
+        .map(|n| SpanShape {
+            received_unix_nano,
+            ..n.shape
+        })
+        .collect();
+    // A span delivered twice is one span.
+    shapes.sort_unstable_by_key(|s| s.span_id);
+    shapes.dedup_by_key(|s| s.span_id);
+    let aggregates: HashSet<SpanId> = noted
+        .iter()
+        .filter(|n| n.aggregate)
+        .map(|n| n.shape.span_id)
+        .collect();
+    billing::aggregates(&shapes)
+        .iter()
+        .any(|id| !aggregates.contains(id))
+        || !orphans::plan(&shapes, at_unix_nano, grace).is_empty()
 }
 
 /// Remembers recently committed traces and says which are due for a check.
@@ -98,32 +159,42 @@ impl Tracker {
         if spans.is_empty() {
             return;
         }
-        // Per trace: its span ids, its parents, its roots in this batch.
-        let mut batch: HashMap<TraceId, (HashSet<SpanId>, Vec<SpanId>, usize)> = HashMap::new();
+        // Per trace: its spans, span ids, parents and roots in this batch.
+        let mut batch: HashMap<TraceId, Piece<'_>> = HashMap::new();
         for span in spans {
-            let entry = batch.entry(span.trace_id).or_default();
-            entry.0.insert(span.span_id);
+            let piece = batch.entry(span.trace_id).or_default();
+            piece.spans.push(span);
+            piece.ids.insert(span.span_id);
             match span.parent_span_id {
-                Some(parent) => entry.1.push(parent),
-                None => entry.2 += 1,
+                Some(parent) => piece.parents.push(parent),
+                None => piece.roots += 1,
             }
         }
         let mut seen = self.lock();
-        for (trace, (ids, parents, roots)) in batch {
-            let dangling = parents.iter().any(|p| !ids.contains(p));
-            let suspect = dangling || roots > 1;
-            seen.entry(trace)
-                .and_modify(|s| {
+        for (trace, piece) in batch {
+            let noted = || piece.spans.iter().map(|s| Noted::of(s));
+            match seen.entry(trace) {
+                Entry::Occupied(mut e) => {
+                    let s = e.get_mut();
                     s.suspect = true; // a second request of the same trace
                     s.settled = false;
                     s.last_unix_nano = now_unix_nano;
-                })
-                .or_insert(Seen {
-                    last_unix_nano: now_unix_nano,
-                    suspect,
-                    settled: false,
-                    keep_until_unix_nano: 0,
-                });
+                    if let Some(shapes) = &mut s.shapes {
+                        shapes.extend(noted());
+                    }
+                }
+                Entry::Vacant(e) => {
+                    let dangling = piece.parents.iter().any(|p| !piece.ids.contains(p));
+                    let suspect = dangling || piece.roots > 1;
+                    e.insert(Seen {
+                        last_unix_nano: now_unix_nano,
+                        suspect,
+                        settled: false,
+                        keep_until_unix_nano: 0,
+                        shapes: suspect.then(|| noted().collect()),
+                    });
+                }
+            }
         }
         if seen.len() > MAX_TRACKED {
             let suspects =
@@ -156,24 +227,39 @@ impl Tracker {
     fn due(&self, now_unix_nano: u64) -> Vec<Check> {
         let mut seen = self.lock();
         let mut due = Vec::new();
+        let grace = Duration::from_nanos(self.grace_ns);
         seen.retain(|&trace, s| {
             let age = now_unix_nano.saturating_sub(s.last_unix_nano);
+            let check = Check {
+                trace,
+                received_unix_nano: s.last_unix_nano,
+            };
+            let needs_repair_at = |s: &Seen, at| {
+                s.shapes
+                    .as_deref()
+                    .is_none_or(|n| needs_repair(n, s.last_unix_nano, at, grace))
+            };
             if age >= self.grace_ns {
                 if s.suspect {
                     s.suspect = false;
-                    due.push(Check {
-                        trace,
-                        received_unix_nano: s.last_unix_nano,
-                    });
+                    if needs_repair_at(s, now_unix_nano) {
+                        due.push(check);
+                    }
+                    s.shapes = None;
                 }
                 return s.keep_until_unix_nano > now_unix_nano;
             }
             if s.suspect && !s.settled && age >= self.settle_ns {
                 s.settled = true;
-                due.push(Check {
-                    trace,
-                    received_unix_nano: s.last_unix_nano,
-                });
+                if needs_repair_at(s, now_unix_nano) {
+                    due.push(check);
+                    s.shapes = None;
+                } else if !needs_repair_at(s, s.last_unix_nano.saturating_add(self.grace_ns)) {
+                    // Nothing to repair at the end of the grace period either, unless more
+                    // spans come (which make it suspect again, read back then).
+                    s.suspect = false;
+                    s.shapes = None;
+                }
             }
             true
         });
@@ -197,8 +283,18 @@ impl Tracker {
                 suspect: false,
                 settled: true,
                 keep_until_unix_nano: keep_until,
+                shapes: None,
             });
     }
+}
+
+/// One trace's spans in a batch of committed spans.
+#[derive(Default)]
+struct Piece<'a> {
+    spans: Vec<&'a SpanRecord>,
+    ids: HashSet<SpanId>,
+    parents: Vec<SpanId>,
+    roots: usize,
 }
 
 /// A trace to check.
@@ -400,8 +496,10 @@ mod tests {
         tracker.note(&[span(twice, 1, None)], 0);
         tracker.note(&[span(twice, 2, None)], SEC);
         assert!(tracker.due(SEC).is_empty(), "nothing settled yet");
+        // `twice` looked whole at first: it is read back. `piece` waits for its parent: nothing
+        // to repair before the grace period ends.
         let settled: HashSet<TraceId> = tracker.due(10 * SEC).iter().map(|c| c.trace).collect();
-        assert_eq!(settled, HashSet::from([piece, twice]));
+        assert_eq!(settled, HashSet::from([twice]));
         assert!(
             tracker.due(20 * SEC).is_empty(),
             "the settled check runs once"
@@ -414,7 +512,7 @@ mod tests {
         assert_eq!(
             last,
             HashSet::from([piece]),
-            "twice's grace ends a second later"
+            "its parent never came; twice's grace ends a second later"
         );
         let last: Vec<TraceId> = tracker.due(61 * SEC + 1).iter().map(|c| c.trace).collect();
         assert_eq!(last, vec![twice]);
@@ -429,5 +527,61 @@ mod tests {
         tracker.note(&[span(piece, 1, None)], 200 * SEC);
         let again: Vec<TraceId> = tracker.due(210 * SEC).iter().map(|c| c.trace).collect();
         assert_eq!(again, vec![piece]);
+    }
+
+    fn llm(trace: TraceId, id: u8, parent: Option<u8>) -> SpanRecord {
+        let mut s = span(trace, id, parent);
+        s.kind = agentrace_core::SpanKind::Llm;
+        s.request_model = Some("gpt-4o".into());
+        s.usage = agentrace_core::TokenUsage::new(10, 5);
+        s
+    }
+
+    #[test]
+    fn children_sent_before_their_parent_are_planned_from_memory_and_never_read_back() {
+        let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
+        let (first, deep) = (TraceId::random(), TraceId::random());
+        // An agent's calls, then the agent; a deeper tree in three pieces, leaves first.
+        tracker.note(&[llm(first, 2, Some(1)), span(first, 3, Some(1))], 0);
+        tracker.note(&[span(first, 1, None)], SEC / 10);
+        tracker.note(&[llm(deep, 4, Some(3)), span(deep, 5, Some(3))], 0);
+        tracker.note(&[span(deep, 3, Some(2)), span(deep, 2, Some(1))], SEC / 10);
+        tracker.note(&[span(deep, 1, None), span(deep, 4, None)], SEC / 5); // 4 again: a duplicate
+        assert!(
+            tracker.due(10 * SEC).is_empty(),
+            "nothing to repair, nothing read"
+        );
+        assert_eq!(
+            tracker
+                .lock()
+                .values()
+                .filter(|s| s.shapes.is_some())
+                .count(),
+            0
+        );
+        assert!(
+            tracker.due(70 * SEC).is_empty(),
+            "and nothing at the end of the grace"
+        );
+        assert_eq!(tracker.lock().len(), 0);
+    }
+
+    #[test]
+    fn a_piece_that_needs_a_repair_is_read_back() {
+        let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
+        let (aggregate, orphan, marked) = (TraceId::random(), TraceId::random(), TraceId::random());
+        // An LLM call over an LLM call sent earlier: billed twice until repaired.
+        tracker.note(&[llm(aggregate, 2, Some(1))], 0);
+        tracker.note(&[llm(aggregate, 1, None)], SEC);
+        // A span whose parent never comes, and one that arrives marked as an orphan.
+        tracker.note(&[span(orphan, 2, Some(1)), span(orphan, 3, None)], 0);
+        let mut flagged = span(marked, 2, Some(1));
+        flagged.attributes.insert(ORPHAN, true);
+        tracker.note(&[flagged], 0);
+        tracker.note(&[span(marked, 1, None)], SEC);
+        let settled: HashSet<TraceId> = tracker.due(10 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(settled, HashSet::from([aggregate, marked]));
+        let last: HashSet<TraceId> = tracker.due(70 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(last, HashSet::from([aggregate, orphan, marked]));
     }
 }
