@@ -25,10 +25,12 @@
 //! calls before the agent span): from its first piece on, a suspect trace's spans are noted in
 //! memory as [`SpanShape`]s, and each check plans from them with the same rules, reading the
 //! trace back only when there is something to repair (or when its first piece looked whole,
-//! so that its shapes were not kept). A trace found at the settled check to need nothing then
-//! or at the final check (every parent arrived, one root, no call over another) is done with:
-//! its shapes are dropped. So shapes are held for about the settle delay per trace, beyond it
-//! only for traces with missing parents. At most
+//! so that its shapes were not kept). A trace whose next piece leaves nothing to repair, now or
+//! at the end of its grace (every parent arrived, one root, no call over another), is done
+//! with at once: its shapes are dropped, and a piece arriving after that makes it suspect
+//! again, to be read back. So shapes are held from a trace's first piece to the one that
+//! completes it (its agent span, usually), and to its checks only for traces still missing
+//! parents. At most
 //! [`MAX_TRACKED`] traces are remembered; beyond that the oldest unsuspicious ones, then the
 //! oldest suspects, are forgotten (suspects forgotten unchecked are counted in
 //! `repairs.forgotten`). The tracker lives in memory:
@@ -181,6 +183,15 @@ impl Tracker {
                     s.last_unix_nano = now_unix_nano;
                     if let Some(shapes) = &mut s.shapes {
                         shapes.extend(noted());
+                        // Complete now (its agent span came): done with, unless more comes.
+                        let end_of_grace = now_unix_nano.saturating_add(self.grace_ns);
+                        let grace = Duration::from_nanos(self.grace_ns);
+                        if !needs_repair(shapes, now_unix_nano, now_unix_nano, grace)
+                            && !needs_repair(shapes, now_unix_nano, end_of_grace, grace)
+                        {
+                            s.suspect = false;
+                            s.shapes = None;
+                        }
                     }
                 }
                 Entry::Vacant(e) => {
@@ -541,28 +552,28 @@ mod tests {
     fn children_sent_before_their_parent_are_planned_from_memory_and_never_read_back() {
         let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
         let (first, deep) = (TraceId::random(), TraceId::random());
+        let held = |t: &Tracker| t.lock().values().filter(|s| s.shapes.is_some()).count();
         // An agent's calls, then the agent; a deeper tree in three pieces, leaves first.
         tracker.note(&[llm(first, 2, Some(1)), span(first, 3, Some(1))], 0);
-        tracker.note(&[span(first, 1, None)], SEC / 10);
         tracker.note(&[llm(deep, 4, Some(3)), span(deep, 5, Some(3))], 0);
+        assert_eq!(held(&tracker), 2);
+        tracker.note(&[span(first, 1, None)], SEC / 10);
+        assert_eq!(held(&tracker), 1, "complete: done with at once");
         tracker.note(&[span(deep, 3, Some(2)), span(deep, 2, Some(1))], SEC / 10);
-        tracker.note(&[span(deep, 1, None), span(deep, 4, None)], SEC / 5); // 4 again: a duplicate
+        let duplicate = llm(deep, 4, Some(3));
+        tracker.note(&[span(deep, 1, None), duplicate], SEC / 5);
+        assert_eq!(held(&tracker), 0);
         assert!(
             tracker.due(10 * SEC).is_empty(),
             "nothing to repair, nothing read"
         );
-        assert_eq!(
-            tracker
-                .lock()
-                .values()
-                .filter(|s| s.shapes.is_some())
-                .count(),
-            0
-        );
-        assert!(
-            tracker.due(70 * SEC).is_empty(),
-            "and nothing at the end of the grace"
-        );
+        // A piece after that: read back, as a trace whose pieces were not all noted.
+        tracker.note(&[span(first, 9, Some(1))], 20 * SEC);
+        let settled: Vec<TraceId> = tracker.due(30 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(settled, vec![first]);
+        assert!(tracker.due(70 * SEC).is_empty());
+        let last: Vec<TraceId> = tracker.due(81 * SEC).iter().map(|c| c.trace).collect();
+        assert_eq!(last, vec![first]);
         assert_eq!(tracker.lock().len(), 0);
     }
 
