@@ -109,6 +109,7 @@ impl Processing {
             Records::Measurements(measurements) => batch.metrics = measurements,
         }
         cx.drain_into(&mut batch.derived);
+        agentrace_core::metrics::merge_counters(&mut batch.derived);
         Ok(batch)
     }
 
