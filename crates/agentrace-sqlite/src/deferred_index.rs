@@ -32,7 +32,11 @@
 //! levels or among the pending rows, which it keeps in memory ([`DeferredIndexer`]). It knows
 //! them all: it reloads them inside its write transaction whenever another connection
 //! (another process writing the same file) has committed since (`PRAGMA data_version`), or its
-//! own rows may have changed (a rollback, retention, a repair).
+//! own rows may have changed (a rollback, retention, a repair). Before the levels it asks a
+//! Bloom filter of every stored id ([`IdFilter`]): a new trace, the usual case, is known to be
+//! new without a lookup. The filter is built from the levels and the pending rows at the first
+//! write, and kept whole by adding each row's id as it is made and, after another connection
+//! has committed, the ids of the rows numbered past the last it covered (`trace_no` only grows).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -43,6 +47,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{Db, DbError};
+use crate::id_filter::{IdFilter, MAX_IDS};
 use crate::wal::WalBound;
 
 /// How often the writer indexes the pending rows at most.
@@ -163,12 +168,21 @@ pub(crate) struct DeferredIndexer {
     merging: bool,
     /// `PRAGMA data_version` when `pending` was last complete; `None`: reload it.
     data_version: Option<i64>,
+    /// Every stored id, and some no longer stored; `None`: not built yet, or too many traces.
+    filter: Option<IdFilter>,
+    /// The filter holds the ids of every row numbered up to this.
+    covered: i64,
+    /// `covered` when the last write began: what holds if that write is rolled back.
+    covered_before: i64,
+    /// Too many traces for a filter: every id is looked up.
+    unfiltered: bool,
 }
 
 impl DeferredIndexer {
     /// Makes the pending rows known complete. Call it inside the write transaction, before
     /// [`find`](Self::find): no other connection can add rows until it ends.
     pub(crate) fn sync(&mut self, conn: &Connection) -> Result<(), DbError> {
+        self.covered_before = self.covered;
         let version: i64 = conn
             .query_row("PRAGMA data_version", [], |r| r.get(0))
             .db()?;
@@ -197,7 +211,60 @@ impl DeferredIndexer {
             }
         }
         self.data_version = Some(version);
+        self.sync_filter(conn)?;
+        self.covered_before = self.covered;
         Ok(())
+    }
+
+    /// Builds the filter, or adds the ids of the rows made since it last covered them.
+    fn sync_filter(&mut self, conn: &Connection) -> Result<(), DbError> {
+        if self.unfiltered {
+            return Ok(());
+        }
+        let newest: Option<i64> = conn
+            .query_row("SELECT max(trace_no) FROM traces", [], |r| r.get(0))
+            .db()?;
+        let newest = newest.unwrap_or(0);
+        let mut ids = Vec::new();
+        let (sql, params): (&str, &[i64]) = match self.filter {
+            Some(_) if newest <= self.covered => return Ok(()),
+            Some(_) => (
+                "SELECT trace_id FROM traces WHERE trace_no > ?1",
+                std::slice::from_ref(&self.covered),
+            ),
+            None if usize::try_from(newest).unwrap_or(usize::MAX) > MAX_IDS => {
+                self.unfiltered = true;
+                return Ok(());
+            }
+            // Every row is pending or has its id in a level.
+            None => (
+                "SELECT trace_id FROM trace_ids UNION ALL \
+                 SELECT trace_id FROM trace_ids_recent UNION ALL \
+                 SELECT trace_id FROM traces INDEXED BY traces_pending WHERE indexed = 0",
+                &[],
+            ),
+        };
+        let mut stmt = conn.prepare_cached(sql).db()?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params)).db()?;
+        while let Some(row) = rows.next().db()? {
+            if let ValueRef::Blob(id) = row.get_ref(0).db()?
+                && let Ok(id) = <[u8; 16]>::try_from(id)
+            {
+                ids.push(TraceId::from_bytes(id));
+            }
+        }
+        let filter = self.filter.get_or_insert_with(IdFilter::new);
+        if !ids.into_iter().all(|id| filter.insert(id)) {
+            self.drop_filter();
+            return Ok(());
+        }
+        self.covered = newest;
+        Ok(())
+    }
+
+    fn drop_filter(&mut self) {
+        self.filter = None;
+        self.unfiltered = true;
     }
 
     /// The `trace_no` of a stored trace: among the pending rows, else in a level.
@@ -208,6 +275,13 @@ impl DeferredIndexer {
     ) -> Result<Option<i64>, DbError> {
         if let Some(&n) = self.pending.get(&trace_id) {
             return Ok(Some(n));
+        }
+        if self
+            .filter
+            .as_ref()
+            .is_some_and(|f| !f.may_contain(trace_id))
+        {
+            return Ok(None);
         }
         let mut stmt = conn
             .prepare_cached(
@@ -227,6 +301,13 @@ impl DeferredIndexer {
     /// Notes a row just created (pending).
     pub(crate) fn created(&mut self, trace_id: TraceId, trace_no: i64) {
         self.pending.insert(trace_id, trace_no);
+        if let Some(filter) = &mut self.filter {
+            if filter.insert(trace_id) {
+                self.covered = self.covered.max(trace_no);
+            } else {
+                self.drop_filter();
+            }
+        }
     }
 
     /// Forgets the pending rows (reloaded by the next [`sync`](Self::sync)): after a rollback,
@@ -237,6 +318,9 @@ impl DeferredIndexer {
     pub(crate) fn forget(&mut self) {
         self.pending.clear();
         self.data_version = None;
+        // The rows numbered past it may have been rolled back, their numbers to be taken by
+        // others: the next `sync` adds those again.
+        self.covered = self.covered_before;
     }
 
     /// Indexes the pending rows if it is time to, then moves a chunk of a merge if one is due,

@@ -78,6 +78,7 @@ mod deferred_index;
 mod encoded;
 mod error;
 mod footprint;
+mod id_filter;
 mod metric_points;
 mod model;
 mod orphans;

@@ -286,6 +286,23 @@ fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
 }
 
 #[test]
+fn a_trace_another_store_made_and_indexed_is_found_by_this_one() -> TestResult {
+    let (dir, a) = common::open()?;
+    let b = agentrace_sqlite::SqliteStore::open(dir.path().join("store.db"))?;
+    let t = tid(6);
+    // `b` knows the file's ids as of its first write; `a`'s first write then makes trace 6
+    // and indexes it at once, so it is not among the pending rows `b` reloads.
+    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
+    a.insert_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
+    b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
+    let page = b.list_traces(&TraceFilter::new(), None, 10)?;
+    let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
+    assert_eq!(rows.len(), 1, "one row for the trace");
+    assert_eq!(rows[0].span_count, 2);
+    Ok(())
+}
+
+#[test]
 fn rows_left_pending_when_writes_stop_are_indexed_in_the_background() -> TestResult {
     let (dir, store) = common::open()?;
     // The first write indexes at once, the second leaves its row pending; then nothing.
