@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 
 use agentrace_core::{SpanKind, TokenUsage, TraceId, Usd};
-use agentrace_sqlite::{Cursor, QueryError, StatusFilter, TimeRange, TraceFilter};
+use agentrace_sqlite::{Cursor, QueryError, SqliteStore, StatusFilter, TimeRange, TraceFilter};
 use common::{MS, SEC, T0, TestResult, failed, llm, sid, span, tid};
 
 #[test]
@@ -264,8 +264,7 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
 
 #[test]
 fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
-    let (dir, a) = common::open()?;
-    let b = agentrace_sqlite::SqliteStore::open(dir.path().join("store.db"))?;
+    let (_dir, a, b) = two_stores()?;
     let t = tid(5);
     // A store's first write indexes at once; the next ones within a second leave their rows
     // pending: trace 5 is pending, created by `a` after `b` last looked.
@@ -275,10 +274,7 @@ fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
     b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
     a.insert_spans(&[span(t, sid(3), Some(sid(1)), "child", T0 + 2 * SEC, SEC)])?;
     for store in [&a, &b] {
-        let page = store.list_traces(&TraceFilter::new(), None, 10)?;
-        let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
-        assert_eq!(rows.len(), 1, "one row for the trace");
-        assert_eq!(rows[0].span_count, 3);
+        assert_eq!(span_count_of_one_row(store, t)?, 3);
         let tree = store.trace(t)?.ok_or("trace 5 not found")?;
         assert_eq!(tree.nodes.len(), 3);
     }
@@ -287,19 +283,34 @@ fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
 
 #[test]
 fn a_trace_another_store_made_and_indexed_is_found_by_this_one() -> TestResult {
-    let (dir, a) = common::open()?;
-    let b = agentrace_sqlite::SqliteStore::open(dir.path().join("store.db"))?;
+    let (_dir, a, b) = two_stores()?;
     let t = tid(6);
     // `b` knows the file's ids as of its first write; `a`'s first write then makes trace 6
     // and indexes it at once, so it is not among the pending rows `b` reloads.
     b.insert_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
     a.insert_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
     b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
-    let page = b.list_traces(&TraceFilter::new(), None, 10)?;
+    assert_eq!(span_count_of_one_row(&b, t)?, 2);
+    Ok(())
+}
+
+/// Two stores on one file.
+fn two_stores() -> Result<(tempfile::TempDir, SqliteStore, SqliteStore), Box<dyn std::error::Error>>
+{
+    let (dir, a) = common::open()?;
+    let b = SqliteStore::open(dir.path().join("store.db"))?;
+    Ok((dir, a, b))
+}
+
+/// The span count of trace `t`'s row in `store`'s trace list, checking it has one row.
+fn span_count_of_one_row(
+    store: &SqliteStore,
+    t: TraceId,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let page = store.list_traces(&TraceFilter::new(), None, 10)?;
     let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
     assert_eq!(rows.len(), 1, "one row for the trace");
-    assert_eq!(rows[0].span_count, 2);
-    Ok(())
+    Ok(rows[0].span_count)
 }
 
 #[test]
