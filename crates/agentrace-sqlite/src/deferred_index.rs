@@ -36,7 +36,9 @@
 //! Bloom filter of every stored id ([`IdFilter`]): a new trace, the usual case, is known to be
 //! new without a lookup. The filter is built from the levels and the pending rows at the first
 //! write, and kept whole by adding each row's id as it is made and, after another connection
-//! has committed, the ids of the rows numbered past the last it covered (`trace_no` only grows).
+//! has committed, the ids of the rows numbered past the newest it covered (a new row takes the
+//! next number; if that newest row is gone, numbers may have been taken again and the filter is
+//! built anew).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -93,6 +95,27 @@ pub(crate) const TRACES_OF_SESSION: &str = "t.trace_no IN (\
      UNION ALL \
      SELECT trace_no FROM traces INDEXED BY traces_pending \
      WHERE indexed = 0 AND session_id = ?)";
+
+/// The row numbered `at`, else the newest row: its number and id (number 0, no id: none).
+fn top(conn: &Connection, at: Option<i64>) -> Result<Top, DbError> {
+    let sql = match at {
+        Some(_) => "SELECT trace_no, trace_id FROM traces WHERE trace_no = ?1",
+        None => "SELECT trace_no, trace_id FROM traces ORDER BY trace_no DESC LIMIT 1",
+    };
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(at)).db()?;
+    let Some(row) = rows.next().db()? else {
+        return Ok(Top::default());
+    };
+    let id = match row.get_ref(1).db()? {
+        ValueRef::Blob(id) => <[u8; 16]>::try_from(id).ok().map(TraceId::from_bytes),
+        _ => None,
+    };
+    Ok(Top {
+        trace_no: row.get(0).db()?,
+        id,
+    })
+}
 
 /// Moves every pending row into the session index and the recent level; returns the number of
 /// ids added to the recent level.
@@ -156,6 +179,13 @@ fn in_write<T>(
     Ok(out)
 }
 
+/// The newest row a filter covers: its number and id.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Top {
+    trace_no: i64,
+    id: Option<TraceId>,
+}
+
 /// The writer's side: the pending rows, when it last indexed them, and the merges.
 #[derive(Debug, Default)]
 pub(crate) struct DeferredIndexer {
@@ -170,10 +200,12 @@ pub(crate) struct DeferredIndexer {
     data_version: Option<i64>,
     /// Every stored id, and some no longer stored; `None`: not built yet, or too many traces.
     filter: Option<IdFilter>,
-    /// The filter holds the ids of every row numbered up to this.
-    covered: i64,
+    /// The filter holds the ids of every row numbered up to this one, the newest it has seen
+    /// (its number and id: if it is gone when another connection has committed, rows at the
+    /// top were deleted and their numbers may have been taken again).
+    covered: Top,
     /// `covered` when the last write began: what holds if that write is rolled back.
-    covered_before: i64,
+    covered_before: Top,
     /// Too many traces for a filter: every id is looked up.
     unfiltered: bool,
 }
@@ -221,18 +253,19 @@ impl DeferredIndexer {
         if self.unfiltered {
             return Ok(());
         }
-        let newest: Option<i64> = conn
-            .query_row("SELECT max(trace_no) FROM traces", [], |r| r.get(0))
-            .db()?;
-        let newest = newest.unwrap_or(0);
+        let newest = top(conn, None)?;
+        if self.filter.is_some() && top(conn, Some(self.covered.trace_no))? != self.covered {
+            // Rows at the top were deleted since: numbers it covered may name other traces.
+            self.filter = None;
+        }
         let mut ids = Vec::new();
         let (sql, params): (&str, &[i64]) = match self.filter {
-            Some(_) if newest <= self.covered => return Ok(()),
+            Some(_) if newest.trace_no <= self.covered.trace_no => return Ok(()),
             Some(_) => (
                 "SELECT trace_id FROM traces WHERE trace_no > ?1",
-                std::slice::from_ref(&self.covered),
+                std::slice::from_ref(&self.covered.trace_no),
             ),
-            None if usize::try_from(newest).unwrap_or(usize::MAX) > MAX_IDS => {
+            None if usize::try_from(newest.trace_no).unwrap_or(usize::MAX) > MAX_IDS => {
                 self.unfiltered = true;
                 return Ok(());
             }
@@ -302,10 +335,13 @@ impl DeferredIndexer {
     pub(crate) fn created(&mut self, trace_id: TraceId, trace_no: i64) {
         self.pending.insert(trace_id, trace_no);
         if let Some(filter) = &mut self.filter {
-            if filter.insert(trace_id) {
-                self.covered = self.covered.max(trace_no);
-            } else {
+            if !filter.insert(trace_id) {
                 self.drop_filter();
+            } else if trace_no > self.covered.trace_no {
+                self.covered = Top {
+                    trace_no,
+                    id: Some(trace_id),
+                };
             }
         }
     }

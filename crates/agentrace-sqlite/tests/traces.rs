@@ -294,6 +294,39 @@ fn a_trace_another_store_made_and_indexed_is_found_by_this_one() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn a_trace_made_where_another_store_deleted_the_newest_is_found_by_this_one() -> TestResult {
+    let (_dir, a, b) = two_stores()?;
+    let (old, new) = (tid(7), tid(8));
+    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
+    // `a` makes the newest row (an old trace), `b` learns of it (writing to a trace it has)...
+    a.insert_spans(&[span(old, sid(1), None, "old", T0, SEC)])?;
+    b.insert_spans(&[span(
+        tid(2),
+        sid(2),
+        Some(sid(1)),
+        "step",
+        T0 + 100 * SEC,
+        SEC,
+    )])?;
+    // ...then `a` deletes it (retention), and a new trace takes its number.
+    a.delete_before(agentrace_sqlite::Signal::Spans, T0 + 50 * SEC)?;
+    a.insert_spans(&[span(new, sid(1), None, "root", T0 + 100 * SEC, SEC)])?;
+    // A second on, `a` indexes its rows: `new` is not among the pending rows `b` reloads.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    a.insert_spans(&[span(tid(4), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
+    b.insert_spans(&[span(
+        new,
+        sid(2),
+        Some(sid(1)),
+        "child",
+        T0 + 101 * SEC,
+        SEC,
+    )])?;
+    assert_eq!(span_count_of_one_row(&b, new)?, 2);
+    Ok(())
+}
+
 /// Two stores on one file.
 fn two_stores() -> Result<(tempfile::TempDir, SqliteStore, SqliteStore), Box<dyn std::error::Error>>
 {
