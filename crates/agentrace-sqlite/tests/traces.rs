@@ -301,14 +301,8 @@ fn a_trace_made_where_another_store_deleted_the_newest_is_found_by_this_one() ->
     b.insert_spans(&[span(tid(2), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
     // `a` makes the newest row (an old trace), `b` learns of it (writing to a trace it has)...
     a.insert_spans(&[span(old, sid(1), None, "old", T0, SEC)])?;
-    b.insert_spans(&[span(
-        tid(2),
-        sid(2),
-        Some(sid(1)),
-        "step",
-        T0 + 100 * SEC,
-        SEC,
-    )])?;
+    let step = span(tid(2), sid(2), Some(sid(1)), "step", T0 + 100 * SEC, SEC);
+    b.insert_spans(&[step])?;
     // ...then `a` deletes it (retention), and a new trace takes its number.
     a.delete_before(agentrace_sqlite::Signal::Spans, T0 + 50 * SEC)?;
     a.insert_spans(&[span(new, sid(1), None, "root", T0 + 100 * SEC, SEC)])?;
