@@ -6,8 +6,9 @@
 //! (`cargo xtask bench ingest`, docs/benchmarks.md §7.3). The filter holds every stored id (and
 //! some that no longer are): an id it does not hold is not stored, and is not looked up.
 //!
-//! It grows in blocks, each twice the size of the one before, about 10 bits an id (a false
-//! "maybe" about 1 % of the time per block), so that adding ids never rebuilds it. The bit
+//! It grows in blocks, each twice the size of the one before, so that adding ids never
+//! rebuilds it; a block has 10 bits an id rounded up to a power of two (10–16, a false "maybe"
+//! at most about 1 % of the time per full block). The bit
 //! positions come from the id's two halves mixed with a key drawn when the filter is made, so
 //! that ids chosen by a sender cannot pile onto the same bits.
 
@@ -19,8 +20,8 @@ const PROBES: u64 = 7;
 /// Ids the first block holds.
 const FIRST_BLOCK: usize = 1 << 16;
 
-/// Ids held at most (about 60 MiB of filter); past it the filter is dropped and every id is
-/// looked up.
+/// Ids held at most (its blocks then take 128 MiB); past it the filter is dropped and every
+/// id is looked up.
 pub(crate) const MAX_IDS: usize = 50_000_000;
 
 /// A Bloom filter over trace ids; see the module docs.
@@ -117,16 +118,12 @@ impl IdFilter {
             return false;
         }
         let h = self.hashes(id);
-        let last = match self.blocks.last_mut() {
-            Some(b) if b.ids < b.capacity => b,
-            _ => {
-                let capacity = self.blocks.last().map_or(FIRST_BLOCK, |b| b.capacity * 2);
-                self.blocks.push(Block::new(capacity));
-                match self.blocks.last_mut() {
-                    Some(b) => b,
-                    None => return false,
-                }
-            }
+        if let Some(full) = self.blocks.last().filter(|b| b.ids >= b.capacity) {
+            let capacity = full.capacity * 2;
+            self.blocks.push(Block::new(capacity));
+        }
+        let Some(last) = self.blocks.last_mut() else {
+            return false;
         };
         last.insert(h);
         self.ids += 1;
