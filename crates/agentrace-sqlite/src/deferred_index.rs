@@ -6,10 +6,11 @@
 //! bytes the writer wrote were these pages. So the entries go through stages, each written in
 //! batches that touch a page once for many entries:
 //!
-//! 1. **Pending**: a new trace row starts with `indexed = 0`, listed by `traces_pending`, an
-//!    index in arrival order that grows at its end. At most once a second (or once
-//!    [`MAX_PENDING`] are pending) the writer moves them all on, in one transaction: the row's
-//!    session into `traces_session`, its id into the recent level (`indexed = 1`).
+//! 1. **Pending**: a new trace row is listed in `pending_traces` by its `trace_no` (a table that
+//!    grows at its end). At most once a second (or once [`MAX_PENDING`] are pending) the writer
+//!    moves them all on, in one transaction: the row's session into `trace_sessions`, its id into
+//!    the recent level, and empties `pending_traces`. The row itself is not written again (up
+//!    to schema version 7 a flag on it was set, rewriting every row).
 //! 2. **Recent**: `trace_ids_recent`, a small table of (trace id, `trace_no`), which stays in
 //!    the page cache.
 //! 3. **Main**: `trace_ids`, the same for every other trace. A random insert into a main level
@@ -20,10 +21,11 @@
 //!    [`MERGE_CHUNK`] entries per transaction, so that a transaction touches at most that many
 //!    main pages whatever the ids (the write-ahead log's ceiling holds).
 //!
-//! A query by trace id reads the three ([`TRACE_NO_OF_ID`]), by session both the index and the
-//! pending rows ([`TRACES_OF_SESSION`]). Nothing is ever missing from an answer: a row is pending
-//! or indexed, an indexed row's id is in one of the levels (a trigger removes it with the row),
-//! and SQLite keeps both partial indexes right through every update and delete.
+//! A query by trace id reads the three ([`TRACE_NO_OF_ID`]), by session both `trace_sessions`
+//! and the pending rows ([`TRACES_OF_SESSION`]). Nothing is ever missing from an answer: a row is
+//! pending or indexed; an indexed row's id is in one of the levels and, if it has a session, its
+//! (session, start) in `trace_sessions`; triggers remove them with the row and move the session
+//! entry when an indexed row's session or start changes.
 //!
 //! The writer indexes while it writes; rows it leaves pending when it stops writing are indexed
 //! by the checkpointing thread ([`IdleIndexer`]) once the oldest has waited two seconds.
@@ -81,8 +83,8 @@ pub(crate) fn trace_no_of_id(param: &str) -> String {
          UNION ALL \
          SELECT trace_no FROM trace_ids_recent WHERE trace_id = {param} \
          UNION ALL \
-         SELECT trace_no FROM traces INDEXED BY traces_pending \
-         WHERE indexed = 0 AND trace_id = {param} \
+         SELECT p.trace_no FROM pending_traces p CROSS JOIN traces t \
+         ON t.trace_no = p.trace_no WHERE t.trace_id = {param} \
          LIMIT 1)"
     )
 }
@@ -90,11 +92,23 @@ pub(crate) fn trace_no_of_id(param: &str) -> String {
 /// A `WHERE` term selecting the traces (aliased `t`) of one session; binds the session id
 /// twice.
 pub(crate) const TRACES_OF_SESSION: &str = "t.trace_no IN (\
-     SELECT trace_no FROM traces INDEXED BY traces_session \
-     WHERE session_id = ? AND indexed = 1 \
+     SELECT trace_no FROM trace_sessions WHERE session_id = ? \
      UNION ALL \
-     SELECT trace_no FROM traces INDEXED BY traces_pending \
-     WHERE indexed = 0 AND session_id = ?)";
+     SELECT p.trace_no FROM pending_traces p CROSS JOIN traces s \
+     ON s.trace_no = p.trace_no WHERE s.session_id = ?)";
+
+/// The id and `trace_no` of every pending row.
+const PENDING_IDS: &str = "SELECT t.trace_id, t.trace_no \
+     FROM pending_traces p CROSS JOIN traces t ON t.trace_no = p.trace_no";
+
+/// Lists a new row as pending (its writer calls it in the transaction that made the row).
+pub(crate) fn pending(conn: &Connection, trace_no: i64) -> Result<(), DbError> {
+    conn.prepare_cached("INSERT INTO pending_traces (trace_no) VALUES (?1)")
+        .db()?
+        .execute([trace_no])
+        .db()?;
+    Ok(())
+}
 
 /// The row numbered `at`, else the newest row: its number and id (number 0, no id: none).
 fn top(conn: &Connection, at: Option<i64>) -> Result<Top, DbError> {
@@ -121,19 +135,25 @@ fn top(conn: &Connection, at: Option<i64>) -> Result<Top, DbError> {
 /// ids added to the recent level.
 fn index_pending(conn: &Connection) -> Result<usize, DbError> {
     let added = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO trace_ids_recent (trace_id, trace_no) \
-             SELECT trace_id, trace_no FROM traces INDEXED BY traces_pending WHERE indexed = 0",
-        )
+        .prepare_cached(&format!(
+            "INSERT OR IGNORE INTO trace_ids_recent (trace_id, trace_no) {PENDING_IDS}"
+        ))
         .db()?
         .execute([])
         .db()?;
     conn.prepare_cached(
-        "UPDATE traces INDEXED BY traces_pending SET indexed = 1 WHERE indexed = 0",
+        "INSERT OR IGNORE INTO trace_sessions (session_id, start_ns, trace_no) \
+         SELECT t.session_id, t.start_ns, t.trace_no \
+         FROM pending_traces p CROSS JOIN traces t ON t.trace_no = p.trace_no \
+         WHERE t.session_id IS NOT NULL",
     )
     .db()?
     .execute([])
     .db()?;
+    conn.prepare_cached("DELETE FROM pending_traces")
+        .db()?
+        .execute([])
+        .db()?;
     Ok(added)
 }
 
@@ -226,12 +246,7 @@ impl DeferredIndexer {
             self.recent = None;
         }
         self.pending.clear();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT trace_id, trace_no FROM traces INDEXED BY traces_pending \
-                 WHERE indexed = 0",
-            )
-            .db()?;
+        let mut stmt = conn.prepare_cached(PENDING_IDS).db()?;
         let mut rows = stmt.query([]).db()?;
         while let Some(row) = rows.next().db()? {
             // A row whose id is not 16 bytes can match no lookup.
@@ -273,7 +288,8 @@ impl DeferredIndexer {
             None => (
                 "SELECT trace_id FROM trace_ids UNION ALL \
                  SELECT trace_id FROM trace_ids_recent UNION ALL \
-                 SELECT trace_id FROM traces INDEXED BY traces_pending WHERE indexed = 0",
+                 SELECT t.trace_id FROM pending_traces p CROSS JOIN traces t \
+                 ON t.trace_no = p.trace_no",
                 &[],
             ),
         };
@@ -440,11 +456,7 @@ const IDLE_AFTER: Duration = Duration::from_secs(2);
 impl IdleIndexer {
     pub(crate) fn tick(&mut self, conn: &Connection) -> Result<(), DbError> {
         let oldest: Option<i64> = conn
-            .query_row(
-                "SELECT min(trace_no) FROM traces INDEXED BY traces_pending WHERE indexed = 0",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT min(trace_no) FROM pending_traces", [], |r| r.get(0))
             .db()?;
         let Some(oldest) = oldest else {
             self.oldest = None;

@@ -17,7 +17,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use crate::codec::{self, to_sql};
-use crate::deferred_index::DeferredIndexer;
+use crate::deferred_index::{self, DeferredIndexer};
 use crate::error::{Db, DbError, QueryError};
 
 /// What one span adds to its trace's row.
@@ -207,15 +207,15 @@ impl Rollups {
     }
 }
 
-/// Inserts a trace's complete row, pending in the trace-id and session indexes (see
-/// `deferred_index`). `?1` trace id, `?2` list time, then the rollup's values.
+/// Inserts a trace's complete row. `?1` trace id, `?2` list time, then the rollup's values.
+/// (`indexed` is unused since schema version 8.)
 const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
      root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id, \
      indexed) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-     ?19, ?20, ?21, ?22, 0)";
+     ?19, ?20, ?21, ?22, 1)";
 
 fn insert_row(
     conn: &Connection,
@@ -228,7 +228,9 @@ fn insert_row(
         .db()?
         .execute(params_from_iter(keys.into_iter().chain(r.values())))
         .db()?;
-    Ok(conn.last_insert_rowid())
+    let trace_no = conn.last_insert_rowid();
+    deferred_index::pending(conn, trace_no)?;
+    Ok(trace_no)
 }
 
 /// The trace rows of one batch of spans.

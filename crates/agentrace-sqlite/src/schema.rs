@@ -320,6 +320,46 @@ END;
 ",
         then: None,
     },
+    // 7 → 8: pending rows are listed in a table of their own and the session index is a table,
+    // so that indexing a row no longer rewrites it (see `deferred_index`). `traces.indexed` is
+    // left unused: dropping it would rewrite every row.
+    Migration {
+        sql: r"
+DROP TRIGGER traces_forget_id;
+DROP INDEX traces_session;
+DROP INDEX traces_pending;
+CREATE TABLE pending_traces (
+    trace_no  INTEGER PRIMARY KEY
+);
+INSERT INTO pending_traces (trace_no) SELECT trace_no FROM traces WHERE indexed = 0;
+CREATE TABLE trace_sessions (
+    session_id  TEXT NOT NULL,
+    start_ns    INTEGER NOT NULL,
+    trace_no    INTEGER NOT NULL,
+    PRIMARY KEY (session_id, start_ns, trace_no)
+) WITHOUT ROWID;
+INSERT INTO trace_sessions (session_id, start_ns, trace_no)
+    SELECT session_id, start_ns, trace_no FROM traces
+    WHERE indexed = 1 AND session_id IS NOT NULL ORDER BY 1, 2, 3;
+CREATE TRIGGER traces_forget AFTER DELETE ON traces BEGIN
+    DELETE FROM pending_traces WHERE trace_no = old.trace_no;
+    DELETE FROM trace_ids WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+    DELETE FROM trace_ids_recent WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+    DELETE FROM trace_sessions
+        WHERE session_id = old.session_id AND start_ns = old.start_ns AND trace_no = old.trace_no;
+END;
+CREATE TRIGGER traces_session_moved AFTER UPDATE OF session_id, start_ns ON traces
+    WHEN old.session_id IS NOT new.session_id OR old.start_ns IS NOT new.start_ns BEGIN
+    DELETE FROM trace_sessions
+        WHERE session_id = old.session_id AND start_ns = old.start_ns AND trace_no = old.trace_no;
+    INSERT INTO trace_sessions (session_id, start_ns, trace_no)
+        SELECT new.session_id, new.start_ns, new.trace_no
+        WHERE new.session_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM pending_traces WHERE trace_no = new.trace_no);
+END;
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

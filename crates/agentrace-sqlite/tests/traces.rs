@@ -219,11 +219,7 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     };
     let pending = || -> Result<i64, Box<dyn std::error::Error>> {
         let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
-        Ok(
-            raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {
-                r.get(0)
-            })?,
-        )
+        Ok(raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))?)
     };
     let find = |session: &str| -> Result<Vec<TraceId>, Box<dyn std::error::Error>> {
         let page = store.list_traces(&TraceFilter::new().session(session), None, 10)?;
@@ -259,6 +255,77 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     assert_eq!(find("b")?, Vec::<TraceId>::new());
     assert_eq!(store.session("a")?.map(|s| s.traces), Some(4));
     assert_eq!(find("nobody")?, Vec::<TraceId>::new());
+    Ok(())
+}
+
+#[test]
+fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -> TestResult {
+    let (dir, store) = common::open()?;
+    let in_session = |n: u64, session: &str| {
+        let mut s = span(tid(n), sid(n), None, "turn", T0 + n * SEC, SEC);
+        s.session_id = Some(session.into());
+        s
+    };
+    // Trace 1 indexed, traces 2 and 3 pending.
+    store.insert_spans(&[in_session(1, "a")])?;
+    store.insert_spans(&[in_session(2, "a"), in_session(3, "b")])?;
+    drop(store);
+    // Make it a version-7 file: a flag on each row, partial indexes by it.
+    let path = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute_batch(
+            "DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;
+             UPDATE traces SET indexed = trace_no NOT IN (SELECT trace_no FROM pending_traces);
+             DROP TABLE trace_sessions; DROP TABLE pending_traces;
+             CREATE INDEX traces_session ON traces (session_id, start_ns)
+                 WHERE session_id IS NOT NULL AND indexed = 1;
+             CREATE INDEX traces_pending ON traces (trace_no) WHERE indexed = 0;
+             CREATE TRIGGER traces_forget_id AFTER DELETE ON traces WHEN old.indexed = 1 BEGIN
+                 DELETE FROM trace_ids WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+                 DELETE FROM trace_ids_recent
+                     WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
+             END;
+             PRAGMA user_version = 7;",
+        )?;
+        let flagged: i64 =
+            raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {
+                r.get(0)
+            })?;
+        assert_eq!(flagged, 2, "two rows pending in the version-7 file");
+    }
+    let store = SqliteStore::open(&path)?;
+    assert_eq!(store.schema_version()?, agentrace_sqlite::SCHEMA_VERSION);
+    let find = |session: &str| -> Result<Vec<TraceId>, Box<dyn std::error::Error>> {
+        let page = store.list_traces(&TraceFilter::new().session(session), None, 10)?;
+        Ok(page.traces.iter().map(|t| t.trace_id).collect())
+    };
+    assert_eq!(find("a")?, vec![tid(2), tid(1)]);
+    assert_eq!(find("b")?, vec![tid(3)]);
+    // The pending rows are found by id and join their traces; then indexed, still found. The
+    // indexed one too.
+    store.insert_spans(&[span(tid(2), sid(20), Some(sid(2)), "step", T0, SEC)])?;
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    store.insert_spans(&[span(tid(3), sid(30), Some(sid(3)), "step", T0, SEC)])?;
+    store.insert_spans(&[span(tid(1), sid(10), Some(sid(1)), "step", T0, SEC)])?;
+    let raw = rusqlite::Connection::open(&path)?;
+    let pending: i64 = raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))?;
+    assert_eq!(pending, 0);
+    assert_eq!(span_count_of_one_row(&store, tid(2))?, 2);
+    assert_eq!(span_count_of_one_row(&store, tid(3))?, 2);
+    assert_eq!(span_count_of_one_row(&store, tid(1))?, 2);
+    assert_eq!(find("a")?, vec![tid(2), tid(1)]);
+    assert_eq!(find("b")?, vec![tid(3)]);
+    // The earlier steps moved the traces' starts: their session entries moved with them.
+    let entries: Vec<(String, bool)> = raw
+        .prepare(
+            "SELECT e.session_id, e.start_ns = t.start_ns AND e.session_id = t.session_id \
+             FROM trace_sessions e JOIN traces t USING (trace_no) ORDER BY t.trace_no",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let same = |s: &str| (s.to_owned(), true);
+    assert_eq!(entries, vec![same("a"), same("a"), same("b")]);
     Ok(())
 }
 
@@ -348,9 +415,7 @@ fn rows_left_pending_when_writes_stop_are_indexed_in_the_background() -> TestRes
     store.insert_spans(&[span(tid(2), sid(1), None, "b", T0, SEC)])?;
     let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
     let pending = || -> Result<i64, rusqlite::Error> {
-        raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {
-            r.get(0)
-        })
+        raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))
     };
     assert_eq!(pending()?, 1);
     let started = std::time::Instant::now();
@@ -741,7 +806,7 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
     }
     let main = count("SELECT count(*) FROM trace_ids")?;
     let recent = count("SELECT count(*) FROM trace_ids_recent")?;
-    let pending = count("SELECT count(*) FROM traces WHERE indexed = 0")?;
+    let pending = count("SELECT count(*) FROM pending_traces")?;
     assert!(
         main >= 32_768 && recent < 100,
         "main {main}, recent {recent}"
@@ -768,7 +833,9 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
     store.delete_before(agentrace_sqlite::Signal::Spans, T0 + 20_000 * SEC)?;
     let ids =
         count("SELECT (SELECT count(*) FROM trace_ids) + (SELECT count(*) FROM trace_ids_recent)")?;
-    let indexed = count("SELECT count(*) FROM traces WHERE indexed = 1")?;
+    let indexed = count(
+        "SELECT count(*) FROM traces WHERE trace_no NOT IN (SELECT trace_no FROM pending_traces)",
+    )?;
     assert_eq!(ids, indexed);
     assert!(store.trace(tid(5))?.is_none());
     store.insert_spans(&traces(5..6))?;

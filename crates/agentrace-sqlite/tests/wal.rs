@@ -49,27 +49,38 @@ fn continuous_writes_keep_the_log_under_its_ceiling() -> TestResult {
         SqliteStore::open_with(&path, &StoreOptions::default().wal_ceiling(MIN_WAL_CEILING))?;
     // About 60 MiB of log at full speed, fifteen times the ceiling, with no pause for the
     // checkpointing thread to catch up.
+    let commits: u64 = 300;
     let mut largest_transaction = 0;
     let mut peak_file = 0;
-    for trace in 0..300 {
+    // Commits after which the log was past half the ceiling.
+    let mut past_half = 0;
+    for trace in 0..commits {
         let before = store.wal().bytes;
         store.insert_spans(&batch(trace, 200))?;
         let after = store.wal().bytes;
         largest_transaction = largest_transaction.max(after.saturating_sub(before));
         peak_file = peak_file.max(wal_file_bytes(&path));
+        past_half += u64::from(after > MIN_WAL_CEILING / 2);
     }
     let wal = store.wal();
     assert!(wal.restarts >= 10, "{wal:?}");
     assert_eq!(wal.refused_writes, 0, "{wal:?}");
-    // The writer lets the log start over at a quarter of the ceiling (a commit or two later
-    // if the checkpointing thread was busy then), long before the ceiling's last resort.
-    let bound = MIN_WAL_CEILING / 2 + largest_transaction;
+    // Never past the ceiling by more than one transaction...
+    let bound = MIN_WAL_CEILING + largest_transaction;
     assert!(wal.peak_bytes <= bound, "{wal:?}, bound {bound}");
     assert!(
         peak_file <= bound,
         "the file reached {peak_file}, bound {bound}"
     );
-    assert_eq!(stored(&path)?, 300 * 200);
+    // ...and mostly far below it: the writer lets the log start over at a quarter of the
+    // ceiling, a few commits later when the checkpointing thread holds the checkpoint (for
+    // longer on a loaded machine: a bound of half the ceiling on every commit failed about one
+    // run in eight, with the other test binaries running beside it).
+    assert!(
+        past_half <= commits / 4,
+        "{past_half} of {commits} commits left the log past half the ceiling: {wal:?}"
+    );
+    assert_eq!(stored(&path)?, usize::try_from(commits * 200)?);
     Ok(())
 }
 
