@@ -209,14 +209,16 @@ fn a_new_trace_counts_a_span_repeated_in_its_batch_once() -> TestResult {
     Ok(())
 }
 
+/// Trace `n`'s root, starting at `T0 + n` s, in `session`.
+fn in_session(n: u64, session: &str) -> agentrace_core::SpanRecord {
+    let mut s = span(tid(n), sid(n), None, "turn", T0 + n * SEC, SEC);
+    s.session_id = Some(session.into());
+    s
+}
+
 #[test]
 fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResult {
     let (dir, store) = common::open()?;
-    let in_session = |n: u64, session: &str| {
-        let mut s = span(tid(n), sid(n), None, "turn", T0 + n * SEC, SEC);
-        s.session_id = Some(session.into());
-        s
-    };
     let pending = || -> Result<i64, Box<dyn std::error::Error>> {
         let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
         Ok(raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))?)
@@ -261,11 +263,6 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
 #[test]
 fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -> TestResult {
     let (dir, store) = common::open()?;
-    let in_session = |n: u64, session: &str| {
-        let mut s = span(tid(n), sid(n), None, "turn", T0 + n * SEC, SEC);
-        s.session_id = Some(session.into());
-        s
-    };
     // Trace 1 indexed, traces 2 and 3 pending.
     store.insert_spans(&[in_session(1, "a")])?;
     store.insert_spans(&[in_session(2, "a"), in_session(3, "b")])?;
