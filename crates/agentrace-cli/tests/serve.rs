@@ -135,18 +135,22 @@ fn sighup_reloads_the_budgets_file() -> TestResult {
                 .unwrap_or(());
         }
     });
-    // Rewrite the file with its old modification time, so that only the signal can tell.
+    // Replace the file by one with its old modification time, so that only the signal can
+    // tell: written beside it, given the old time, then renamed over it, so that no poll sees
+    // a new time in between (writing it in place did, once in a loaded CI run).
     let stamp = Command::new("stat")
         .args(["-c", "%y", file.to_str().ok_or("UTF-8")?])
         .output()?;
     let stamp = String::from_utf8(stamp.stdout)?.trim().to_owned();
-    std::fs::write(&file, budget("7.5"))?;
+    let next = dir.path().join("budgets.toml.next");
+    std::fs::write(&next, budget("7.5"))?;
     assert!(
         Command::new("touch")
-            .args(["-d", &stamp, file.to_str().ok_or("UTF-8")?])
+            .args(["-d", &stamp, next.to_str().ok_or("UTF-8")?])
             .status()?
             .success()
     );
+    std::fs::rename(&next, &file)?;
     // Two polls of the file: it looks unchanged, nothing is reloaded.
     std::thread::sleep(Duration::from_secs(5));
     let signalled = Instant::now();
