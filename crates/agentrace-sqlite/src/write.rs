@@ -501,6 +501,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn execute_typed_binds_every_parameter_and_refuses_a_short_list() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
+            .expect("table");
+        let mut insert = conn
+            .prepare("INSERT INTO t (a, b) VALUES (?1, ?2)")
+            .expect("prepare");
+        let text: Option<String> = Some("x".into());
+        assert_eq!(execute_typed!(insert, [7_i64, text]).expect("insert"), 1);
+        assert!(matches!(
+            execute_typed!(insert, [8_i64]),
+            Err(rusqlite::Error::InvalidParameterCount(1, 2))
+        ));
+        let none: Option<&str> = None;
+        assert_eq!(execute_typed!(insert, [9_i64, none]).expect("insert"), 1);
+        let rows: Vec<(i64, Option<String>)> = conn
+            .prepare("SELECT a, b FROM t ORDER BY a")
+            .expect("select")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(rows, vec![(7, Some("x".into())), (9, None)]);
+    }
+
+    #[test]
     fn fnv_is_the_reference_fnv1a() {
         // Reference values of FNV-1a 64.
         let mut h = Fnv::new();
