@@ -233,6 +233,23 @@ fn insert_row(
     Ok(trace_no)
 }
 
+/// The `trace_no` of each span's trace if it is stored, by the batch's order.
+pub(crate) fn stored_traces(
+    conn: &Connection,
+    spans: &[&SpanRecord],
+    indexer: &mut DeferredIndexer,
+) -> Result<Vec<Option<i64>>, DbError> {
+    indexer.sync(conn)?;
+    let mut found: HashMap<TraceId, Option<i64>> = HashMap::new();
+    spans
+        .iter()
+        .map(|s| match found.entry(s.trace_id) {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => Ok(*e.insert(indexer.find(conn, s.trace_id)?)),
+        })
+        .collect()
+}
+
 /// The trace rows of one batch of spans.
 ///
 /// A trace not stored before gets its complete row here, from the batch's spans (each span id
@@ -241,7 +258,8 @@ fn insert_row(
 /// ([`Rollups`]), since only the insert knows which of them are new.
 #[derive(Debug)]
 pub(crate) struct TraceRows {
-    /// The `trace_no` of each span's trace, in the order of the batch.
+    /// The `trace_no` of each span's trace, in the order of the batch (0 for the spans left
+    /// out).
     pub(crate) numbers: Vec<i64>,
     /// The traces whose rows this batch created, already complete.
     pub(crate) created: HashSet<i64>,
@@ -254,20 +272,27 @@ enum BatchTrace {
 }
 
 impl TraceRows {
-    /// Finds the traces of `spans`, creating the rows of those not stored before, in order of
-    /// first appearance, listed at the earliest start among their spans here.
+    /// Creates the rows of the traces of `spans` not stored before (`stored`, from
+    /// [`stored_traces`]), in order of first appearance, listed at the earliest start among
+    /// their spans here. `spans` are as they will be stored (their values filled in); those
+    /// `left_out` are not.
     pub(crate) fn of(
         conn: &Connection,
-        spans: &[SpanRecord],
-        stored: &mut DeferredIndexer,
+        spans: &[&SpanRecord],
+        stored: &[Option<i64>],
+        left_out: impl Fn(usize) -> bool,
+        indexer: &mut DeferredIndexer,
     ) -> Result<Self, DbError> {
-        stored.sync(conn)?;
         let mut traces: Vec<BatchTrace> = Vec::new();
         let mut index: HashMap<TraceId, usize> = HashMap::new();
         // The spans counted in new traces' rollups: each span id once.
         let mut counted: HashSet<(TraceId, SpanId)> = HashSet::new();
         let mut places = Vec::with_capacity(spans.len());
-        for s in spans {
+        for (i, s) in spans.iter().enumerate() {
+            if left_out(i) {
+                places.push(None);
+                continue;
+            }
             let place = match index.entry(s.trace_id) {
                 Entry::Occupied(e) => {
                     let place = *e.get();
@@ -279,7 +304,7 @@ impl TraceRows {
                     place
                 }
                 Entry::Vacant(e) => {
-                    let trace = match stored.find(conn, s.trace_id)? {
+                    let trace = match stored[i] {
                         Some(n) => BatchTrace::Stored(n),
                         None => {
                             counted.insert((s.trace_id, s.span_id));
@@ -293,7 +318,7 @@ impl TraceRows {
                     *e.insert(traces.len() - 1)
                 }
             };
-            places.push(place);
+            places.push(Some(place));
         }
         let mut created = HashSet::new();
         let mut numbers = Vec::with_capacity(traces.len());
@@ -302,14 +327,17 @@ impl TraceRows {
                 BatchTrace::Stored(n) => *n,
                 BatchTrace::New(trace_id, r) => {
                     let n = insert_row(conn, &trace_id.to_bytes(), to_sql(r.start), r)?;
-                    stored.created(*trace_id, n);
+                    indexer.created(*trace_id, n);
                     created.insert(n);
                     n
                 }
             });
         }
         Ok(Self {
-            numbers: places.into_iter().map(|p| numbers[p]).collect(),
+            numbers: places
+                .into_iter()
+                .map(|p| p.map_or(0, |p| numbers[p]))
+                .collect(),
             created,
         })
     }

@@ -30,9 +30,12 @@
 //! what follows it in `fill`.
 
 mod fill;
+mod hold;
 mod pending;
 
 pub(crate) use fill::{after_reparenting, fix_trace_rows};
+pub use hold::MAX_HELD;
+pub(crate) use hold::{Held, HoldChanges};
 pub(crate) use pending::{Pending, PendingChanges};
 
 use std::collections::{HashMap, HashSet};
@@ -76,6 +79,24 @@ pub struct LateAttribution {
     pub start_time_unix_nano: u64,
 }
 
+/// A held span written with the values its ancestors completed: `span` as received, `filled`
+/// as written.
+pub(crate) fn completed(span: &SpanRecord, filled: &SpanRecord) -> LateAttribution {
+    LateAttribution {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        before: Attribution::of(span),
+        after: Attribution::of(filled),
+        model: span
+            .response_model
+            .as_deref()
+            .or(span.request_model.as_deref())
+            .map(str::to_owned),
+        cost: span.cost.map(|c| c.total),
+        start_time_unix_nano: span.start_time_unix_nano,
+    }
+}
+
 /// The attribution columns of `spans`, in [`InheritedField::ALL`]'s order.
 fn columns() -> String {
     InheritedField::ALL.map(InheritedField::name).join(", ")
@@ -99,27 +120,31 @@ pub(crate) struct FromAncestors {
     pub(crate) filled: HashMap<usize, SpanRecord>,
     /// The spans that lack values and whose parent is neither in the batch nor stored.
     pub(crate) awaiting: HashSet<usize>,
+    /// The spans that lack values their missing ancestors may give: those awaiting a parent
+    /// and their descendants in the batch that still lack values (the spans a store that
+    /// holds back such spans holds, see `hold`).
+    pub(crate) open: HashSet<usize>,
 }
 
-/// Where a span of the batch stands in the down pass.
+/// Where a span of the batch stands in the down pass: done, its values and whether it is
+/// open (see [`FromAncestors::open`]).
 #[derive(Clone)]
 enum State {
     Todo,
     Climbing,
-    Done(Attribution),
+    Done(Attribution, bool),
 }
 
 /// The down pass over a batch: each span's values from its own, else its nearest ancestor's,
-/// in the batch or stored. `numbers` are the spans' `trace_no`s, `created` the traces this
-/// batch created (nothing of them is stored).
+/// in the batch or stored. `stored` is the `trace_no` of each span's trace if it was stored
+/// before this batch (else nothing of it is).
 pub(crate) fn from_ancestors(
     conn: &Connection,
-    spans: &[SpanRecord],
-    numbers: &[i64],
-    created: &HashSet<i64>,
+    spans: &[&SpanRecord],
+    stored: &[Option<i64>],
 ) -> Result<FromAncestors, WriteError> {
     let mut out = FromAncestors::default();
-    if !spans.iter().any(agentrace_core::lacks_attribution) {
+    if !spans.iter().any(|s| agentrace_core::lacks_attribution(s)) {
         return Ok(out);
     }
     let index: HashMap<(TraceId, SpanId), usize> = spans
@@ -128,7 +153,7 @@ pub(crate) fn from_ancestors(
         .map(|(i, s)| ((s.trace_id, s.span_id), i))
         .collect();
     let parent_in_batch = |i: usize| -> Option<usize> {
-        let s = &spans[i];
+        let s = spans[i];
         s.parent_span_id
             .and_then(|p| index.get(&(s.trace_id, p)).copied())
     };
@@ -142,8 +167,9 @@ pub(crate) fn from_ancestors(
         let mut chain = vec![start];
         states[start] = State::Climbing;
         let mut above: Option<Attribution> = None;
+        let mut above_open = false;
         while let Some(&top) = chain.last() {
-            if !agentrace_core::lacks_attribution(&spans[top]) {
+            if !agentrace_core::lacks_attribution(spans[top]) {
                 break;
             }
             match parent_in_batch(top) {
@@ -152,32 +178,35 @@ pub(crate) fn from_ancestors(
                         states[p] = State::Climbing;
                         chain.push(p);
                     }
-                    State::Done(values) => {
+                    State::Done(values, open) => {
                         above = Some(values.clone());
+                        above_open = *open;
                         break;
                     }
                     State::Climbing => break,
                 },
                 None => {
-                    let s = &spans[top];
+                    let s = spans[top];
                     if let Some(parent) = s.parent_span_id {
-                        let stored = if created.contains(&numbers[top]) {
-                            None
-                        } else {
-                            let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
-                            let mut rows =
-                                stmt.query(params![numbers[top], parent.to_bytes()]).db()?;
-                            match rows.next().db()? {
-                                Some(row) => {
-                                    Some(read_attribution(row, 0).map_err(WriteError::Rollup)?)
+                        let found = match stored[top] {
+                            None => None,
+                            Some(trace_no) => {
+                                let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
+                                let mut rows =
+                                    stmt.query(params![trace_no, parent.to_bytes()]).db()?;
+                                match rows.next().db()? {
+                                    Some(row) => {
+                                        Some(read_attribution(row, 0).map_err(WriteError::Rollup)?)
+                                    }
+                                    None => None,
                                 }
-                                None => None,
                             }
                         };
-                        match stored {
+                        match found {
                             Some(values) => above = Some(values),
                             None => {
                                 out.awaiting.insert(top);
+                                above_open = true;
                             }
                         }
                     }
@@ -186,7 +215,7 @@ pub(crate) fn from_ancestors(
             }
         }
         while let Some(i) = chain.pop() {
-            let own = Attribution::of(&spans[i]);
+            let own = Attribution::of(spans[i]);
             let mut values = own.clone();
             if let Some(above) = &above {
                 values.inherit_from(above);
@@ -196,11 +225,15 @@ pub(crate) fn from_ancestors(
                 values.apply_to(&mut filled);
                 out.filled.insert(i, filled);
             }
-            if out.awaiting.contains(&i) && values.is_complete() {
+            let open = above_open && !values.is_complete();
+            if open {
+                out.open.insert(i);
+            } else {
                 out.awaiting.remove(&i);
             }
             above = Some(values.clone());
-            states[i] = State::Done(values);
+            above_open = open;
+            states[i] = State::Done(values, open);
         }
     }
     Ok(out)
