@@ -93,9 +93,7 @@ mod wal;
 mod write;
 
 pub use alerts::{AlertRecord, MAX_ALERT_RECORDS};
-pub use attribution::{
-    HORIZON as ATTRIBUTION_HORIZON, MAX_HELD, MAX_PENDING as MAX_AWAITING_PARENT,
-};
+pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
 pub use encoded::{EncodedSpans, SpanRows};
 pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
 pub use model::{

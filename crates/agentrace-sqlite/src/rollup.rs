@@ -258,8 +258,7 @@ pub(crate) fn stored_traces(
 /// ([`Rollups`]), since only the insert knows which of them are new.
 #[derive(Debug)]
 pub(crate) struct TraceRows {
-    /// The `trace_no` of each span's trace, in the order of the batch (0 for the spans left
-    /// out).
+    /// The `trace_no` of each span's trace, in the order of the batch.
     pub(crate) numbers: Vec<i64>,
     /// The traces whose rows this batch created, already complete.
     pub(crate) created: HashSet<i64>,
@@ -274,13 +273,12 @@ enum BatchTrace {
 impl TraceRows {
     /// Creates the rows of the traces of `spans` not stored before (`stored`, from
     /// [`stored_traces`]), in order of first appearance, listed at the earliest start among
-    /// their spans here. `spans` are as they will be stored (their values filled in); those
-    /// `left_out` are not.
+    /// their spans here. `spans` are as they will be stored (their values filled in), so
+    /// that a new row is right when made.
     pub(crate) fn of(
         conn: &Connection,
         spans: &[&SpanRecord],
         stored: &[Option<i64>],
-        left_out: impl Fn(usize) -> bool,
         indexer: &mut DeferredIndexer,
     ) -> Result<Self, DbError> {
         let mut traces: Vec<BatchTrace> = Vec::new();
@@ -289,10 +287,6 @@ impl TraceRows {
         let mut counted: HashSet<(TraceId, SpanId)> = HashSet::new();
         let mut places = Vec::with_capacity(spans.len());
         for (i, s) in spans.iter().enumerate() {
-            if left_out(i) {
-                places.push(None);
-                continue;
-            }
             let place = match index.entry(s.trace_id) {
                 Entry::Occupied(e) => {
                     let place = *e.get();
@@ -318,7 +312,7 @@ impl TraceRows {
                     *e.insert(traces.len() - 1)
                 }
             };
-            places.push(Some(place));
+            places.push(place);
         }
         let mut created = HashSet::new();
         let mut numbers = Vec::with_capacity(traces.len());
@@ -334,10 +328,7 @@ impl TraceRows {
             });
         }
         Ok(Self {
-            numbers: places
-                .into_iter()
-                .map(|p| p.map_or(0, |p| numbers[p]))
-                .collect(),
+            numbers: places.into_iter().map(|p| numbers[p]).collect(),
             created,
         })
     }

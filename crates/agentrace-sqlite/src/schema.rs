@@ -360,18 +360,6 @@ END;
 ",
         then: None,
     },
-    // 8 → 9: spans held back while their parent is awaited are staged here, so that a crash
-    // loses none of them (see `attribution::hold`): each row the JSON array of the spans one
-    // write held.
-    Migration {
-        sql: r"
-CREATE TABLE held_spans (
-    id     INTEGER PRIMARY KEY,
-    spans  TEXT NOT NULL
-);
-",
-        then: None,
-    },
 ];
 
 /// The schema version this build writes and reads.

@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use agentrace_core::{
     Event, EventSink, ExportError, FlushError, Measurement, ShutdownError, Sink, SpanRecord,
@@ -35,35 +34,17 @@ pub struct StoreOptions {
     /// error if it cannot happen, so the log never exceeds the ceiling by more than one
     /// transaction.
     pub wal_ceiling: u64,
-    /// How long a received span that lacks values its missing parent may give (agent,
-    /// session, user, …) is held back, its parent awaited, before it is written without them
-    /// (default zero: never held). A parent arriving meanwhile is written with it and fills it
-    /// in once, as a whole trace is; without the hold, the span is written, then rewritten
-    /// with its rollups moved when the parent comes. Held spans are durable (staged in the
-    /// file) but in no query until written: [`write_held_spans`](SqliteStore::write_held_spans)
-    /// writes them at once, [`write_overdue_held_spans`](SqliteStore::write_overdue_held_spans)
-    /// those past this window, and every write of spans the latter too. At most
-    /// [`MAX_HELD`](crate::MAX_HELD) are held.
-    pub hold_awaiting_parent: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             wal_ceiling: DEFAULT_WAL_CEILING,
-            hold_awaiting_parent: Duration::ZERO,
         }
     }
 }
 
 impl StoreOptions {
-    /// Sets [`hold_awaiting_parent`](Self::hold_awaiting_parent).
-    #[must_use]
-    pub fn hold_awaiting_parent(mut self, window: Duration) -> Self {
-        self.hold_awaiting_parent = window;
-        self
-    }
-
     /// Sets [`wal_ceiling`](Self::wal_ceiling).
     #[must_use]
     pub fn wal_ceiling(mut self, bytes: u64) -> Self {
@@ -126,13 +107,7 @@ impl SqliteStore {
         let writer = schema::open_writer(&path)?;
         let checkpointer = Checkpointer::start(&path)?;
         let writer =
-            Writer::new(
-                writer,
-                options.hold_awaiting_parent,
-                options.wal_ceiling,
-                checkpointer.waker(),
-            )
-            .map_err(|source| {
+            Writer::new(writer, options.wal_ceiling, checkpointer.waker()).map_err(|source| {
                 OpenError::State {
                     path: path.clone(),
                     source,
@@ -178,39 +153,6 @@ impl SqliteStore {
     /// arrival, at most [`MAX_AWAITING_PARENT`](crate::MAX_AWAITING_PARENT)).
     pub fn spans_awaiting_parent(&self) -> usize {
         self.writer().awaiting_parent()
-    }
-
-    /// How many received spans are held back, their parent awaited (see
-    /// [`StoreOptions::hold_awaiting_parent`]).
-    pub fn held_spans(&self) -> usize {
-        self.writer().held()
-    }
-
-    /// When the first held span's window ends, in nanoseconds since the Unix epoch, if any
-    /// span is held: [`write_overdue_held_spans`](Self::write_overdue_held_spans) writes it
-    /// then.
-    pub fn next_held_span_due(&self) -> Option<u64> {
-        self.writer().next_held_due()
-    }
-
-    /// Writes the held spans whose window has ended (see
-    /// [`StoreOptions::hold_awaiting_parent`]), with those their write completes; every write
-    /// of spans does it too. The report lists the written spans whose values were completed
-    /// ([`InsertReport::attributed`]); they were counted as stored when received.
-    pub fn write_overdue_held_spans(&self) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        self.writer().write_held(false)
-    }
-
-    /// Writes every held span now (a flush and a shutdown do it), as
-    /// [`write_overdue_held_spans`](Self::write_overdue_held_spans) does the overdue ones.
-    pub fn write_held_spans(&self) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        self.writer().write_held(true)
     }
 
     /// The schema version of the file (this build's [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)
@@ -341,20 +283,16 @@ impl Sink for SqliteStore {
         Some(self)
     }
 
-    /// Writes the held spans, then checkpoints.
     async fn flush(&self) -> Result<(), FlushError> {
-        self.write_held_spans().map_err(FlushError::failed)?;
         self.checkpoint().map_err(FlushError::failed)
     }
 
-    /// Writes the held spans, flushes and refuses later writes. Queries keep working.
-    /// Idempotent.
+    /// Flushes and refuses later writes. Queries keep working. Idempotent.
     async fn shutdown(&self) -> Result<(), ShutdownError> {
         if self.inner.shut_down.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let mut writer = self.writer();
-        writer.write_held(true).map_err(ShutdownError::failed)?;
+        let writer = self.writer();
         writer.checkpoint().map_err(ShutdownError::failed)?;
         writer.optimize().map_err(ShutdownError::failed)
     }

@@ -1,17 +1,16 @@
 //! Batched writes: one transaction per batch, cached prepared statements, idempotent inserts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use agentrace_core::{Event, Measurement, Resource, SpanId, SpanRecord, TraceId};
+use agentrace_core::{Event, Measurement, Resource, SpanRecord};
 use rusqlite::{Connection, Transaction, params};
 
-use crate::attribution::{self, Held, HoldChanges, Pending, PendingChanges};
+use crate::attribution::{self, Pending, PendingChanges};
 use crate::checkpointer::Wake;
 use crate::codec::{attributes_json, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
-use crate::encoded::{SpanJson, SpanRows};
+use crate::encoded::SpanRows;
 use crate::error::{Db, DbError, QueryError, WriteError};
 use crate::metric_points::{self, SeriesIds};
 use crate::model::InsertReport;
@@ -76,26 +75,20 @@ pub(crate) struct Writer {
     series: SeriesIds,
     /// Spans awaiting their parent (see `attribution`).
     pending: Pending,
-    /// Spans held back while their parent is awaited (see `attribution::hold`).
-    held: Held,
     /// Keeps the write-ahead log under its ceiling.
     wal: WalBound,
 }
 
 impl Writer {
-    /// The writer over `conn`, with the spans awaiting their parent and those staged by a
-    /// store that held them loaded from it, holding spans back for at most `hold` (see
-    /// `attribution::hold`), and its write-ahead log kept under `wal_ceiling` bytes, waking
-    /// the checkpointing thread as the log grows.
+    /// The writer over `conn`, with the spans awaiting their parent loaded from it and its
+    /// write-ahead log kept under `wal_ceiling` bytes, waking the checkpointing thread as the
+    /// log grows.
     pub(crate) fn new(
         mut conn: Connection,
-        hold: Duration,
         wal_ceiling: u64,
         checkpointer: Wake,
     ) -> Result<Self, QueryError> {
         let pending = Pending::load(&conn, agentrace_core::now_unix_nano())?;
-        let mut held = Held::new(hold);
-        held.load(&conn)?;
         let wal = WalBound::install(&mut conn, wal_ceiling, checkpointer)?;
         Ok(Self {
             conn,
@@ -105,7 +98,6 @@ impl Writer {
             index: DeferredIndexer::default(),
             series: SeriesIds::default(),
             pending,
-            held,
             wal,
         })
     }
@@ -144,34 +136,7 @@ impl Writer {
     }
 
     pub(crate) fn insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
-        self.guarded(|w| w.try_insert_spans(rows, false))
-    }
-
-    /// Writes the held spans past the window (all of them with `all`); see
-    /// `attribution::hold`.
-    pub(crate) fn write_held(&mut self, all: bool) -> Result<InsertReport, WriteError> {
-        let due = self
-            .held
-            .next_due()
-            .is_some_and(|due| all || due <= agentrace_core::now_unix_nano());
-        if !due {
-            return Ok(InsertReport::default());
-        }
-        let none = SpanRows {
-            spans: &[],
-            json: &[],
-        };
-        self.guarded(|w| w.try_insert_spans(none, all))
-    }
-
-    /// How many spans are held back.
-    pub(crate) fn held(&self) -> usize {
-        self.held.len()
-    }
-
-    /// When the first held span is due (ns since the epoch), if any is held.
-    pub(crate) fn next_held_due(&self) -> Option<u64> {
-        self.held.next_due()
+        self.guarded(|w| w.try_insert_spans(rows))
     }
 
     pub(crate) fn insert_events(&mut self, events: &[Event]) -> Result<InsertReport, WriteError> {
@@ -212,117 +177,43 @@ impl Writer {
         self.cached_resources = 0;
     }
 
-    /// Writes `rows` and the held spans their write takes up (all of them with `all_held`):
-    /// those whose parent is among the spans written, and those held past the window.
-    fn try_insert_spans(
-        &mut self,
-        rows: SpanRows<'_>,
-        all_held: bool,
-    ) -> Result<InsertReport, WriteError> {
+    fn try_insert_spans(&mut self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
         let now = agentrace_core::now_unix_nano();
         let tx = self.wal.begin(&mut self.conn)?;
         let mut report = InsertReport::default();
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
-        // The write's spans: the batch's (less those held already), then the held ones it
-        // takes up.
-        let mut spans: Vec<&SpanRecord> = Vec::with_capacity(rows.spans.len());
-        let mut json: Vec<&SpanJson> = Vec::with_capacity(rows.spans.len());
-        for (s, j) in rows.spans.iter().zip(rows.json) {
-            if self.held.contains(&(s.trace_id, s.span_id)) {
-                report.duplicates += 1;
-            } else {
-                spans.push(s);
-                json.push(j);
-            }
-        }
-        let from_batch = spans.len();
-        let released = self.held.released(&spans, now, all_held);
-        let mut forced = Vec::with_capacity(released.len());
-        for r in &released {
-            if let Some(held) = self.held.get(&r.key) {
-                spans.push(&held.span);
-                json.push(&held.json);
-                forced.push(r.forced);
-            }
-        }
-        let stored_traces = rollup::stored_traces(&tx, &spans, &mut self.index)?;
-        let down = attribution::from_ancestors(&tx, &spans, &stored_traces)?;
-        let mut hold = HoldChanges::default();
-        // The spans this write does not write: held (again), or duplicates of stored spans.
-        let mut not_written = HashSet::new();
-        if self.held.is_on() {
-            let mut holding = HashSet::new();
-            let mut open: Vec<usize> = down.open.iter().copied().collect();
-            open.sort_unstable();
-            for i in open {
-                if i >= from_batch {
-                    if !forced[i - from_batch] {
-                        not_written.insert(i);
-                    }
-                    continue;
-                }
-                let s = spans[i];
-                if !holding.contains(&(s.trace_id, s.span_id))
-                    && !self.held.has_room(holding.len())
-                {
-                    continue;
-                }
-                not_written.insert(i);
-                let duplicate = !holding.insert((s.trace_id, s.span_id))
-                    || match stored_traces[i] {
-                        Some(trace_no) => is_stored(&tx, trace_no, s)?,
-                        None => false,
-                    };
-                if duplicate {
-                    report.duplicates += 1;
-                } else {
-                    report.inserted += 1;
-                    Held::hold(&mut hold, s, json[i]);
-                }
-            }
-        }
-        // A span written while its parent is not (held) awaits it, as a span whose parent is
-        // nowhere does.
-        let unwritten_parents: HashSet<(TraceId, SpanId)> = not_written
+        let received: Vec<&SpanRecord> = rows.spans.iter().collect();
+        let stored_traces = rollup::stored_traces(&tx, &received, &mut self.index)?;
+        let down = attribution::from_ancestors(&tx, &received, &stored_traces)?;
+        // The spans as they are stored: those the down pass filled in, copies with their values.
+        let filled: HashMap<usize, SpanRecord> = down
+            .filled
             .iter()
-            .map(|&i| (spans[i].trace_id, spans[i].span_id))
+            .map(|(&i, values)| {
+                let mut span = rows.spans[i].clone();
+                values.apply_to(&mut span);
+                (i, span)
+            })
             .collect();
-        let awaits_parent = |i: usize| {
-            down.awaiting.contains(&i)
-                || (down.open.contains(&i)
-                    && spans[i]
-                        .parent_span_id
-                        .is_some_and(|p| unwritten_parents.contains(&(spans[i].trace_id, p))))
-        };
-        let as_stored: Vec<&SpanRecord> = spans
+        let spans: Vec<&SpanRecord> = received
             .iter()
             .enumerate()
-            .map(|(i, s)| down.filled.get(&i).unwrap_or(s))
+            .map(|(i, s)| filled.get(&i).unwrap_or(s))
             .collect();
-        let traces = TraceRows::of(
-            &tx,
-            &as_stored,
-            &stored_traces,
-            |i| not_written.contains(&i),
-            &mut self.index,
-        )?;
+        let traces = TraceRows::of(&tx, &spans, &stored_traces, &mut self.index)?;
         let mut pending = PendingChanges::default();
         // Spans of traces stored before: their stored descendants may await them.
         let mut arrived = Vec::new();
-        // Held spans written with values their parent completed.
-        let mut completed = Vec::new();
         // The spans inserted: (index, trace_no, rowid).
-        let mut inserted = Vec::with_capacity(spans.len());
+        let mut stored = Vec::with_capacity(rows.spans.len());
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
-            for (i, (s, json)) in as_stored.iter().zip(&json).enumerate() {
-                if not_written.contains(&i) {
-                    continue;
-                }
-                let trace_no = traces.numbers[i];
-                let awaiting = awaits_parent(i);
+            for (i, ((s, json), &trace_no)) in
+                spans.iter().zip(rows.json).zip(&traces.numbers).enumerate()
+            {
+                let awaiting = down.awaiting.contains(&i);
                 let resource_id = resources.id(&tx, &s.resource)?;
                 let cost = s.cost.as_ref();
                 let changed = execute_typed!(
@@ -371,22 +262,12 @@ impl Writer {
                     ]
                 )
                 .db()?;
-                let was_held = i >= from_batch;
-                if was_held {
-                    hold.written((s.trace_id, s.span_id));
-                }
                 if changed == 0 {
-                    report.duplicates += usize::from(!was_held);
+                    report.duplicates += 1;
                     continue;
                 }
-                if was_held {
-                    if down.filled.contains_key(&i) {
-                        completed.push(attribution::completed(spans[i], s));
-                    }
-                } else {
-                    report.inserted += 1;
-                }
-                inserted.push((i, trace_no, tx.last_insert_rowid()));
+                report.inserted += 1;
+                stored.push((i, trace_no, tx.last_insert_rowid()));
                 if !traces.created.contains(&trace_no) {
                     rollups.add(trace_no, &Contribution::of(s));
                     arrived.push((s.trace_id, trace_no, s.span_id));
@@ -399,9 +280,9 @@ impl Writer {
         }
         self.pending.note_stored(
             &mut pending,
-            inserted
+            stored
                 .iter()
-                .map(|&(i, trace_no, rowid)| (as_stored[i], trace_no, rowid)),
+                .map(|&(i, trace_no, rowid)| (spans[i], trace_no, rowid)),
         );
         let resolved = self
             .pending
@@ -410,14 +291,9 @@ impl Writer {
         attribution::fix_trace_rows(&tx, &resolved)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         self.pending.sweep(&tx, now, &mut pending)?;
-        self.held.stage(&tx, &mut hold, now)?;
         tx.commit().db()?;
         self.pending.apply(pending, now);
-        self.held.apply(hold);
-        report.attributed = completed
-            .into_iter()
-            .chain(resolved.late.into_iter().map(|(_, l)| l))
-            .collect();
+        report.attributed = resolved.late.into_iter().map(|(_, l)| l).collect();
         // What is committed stays committed; indexing that fails is tried again next time.
         let _ = self.index.run_if_due(&mut self.conn, &self.wal);
         Ok(report)
@@ -475,14 +351,6 @@ impl Writer {
     pub(crate) fn optimize(&self) -> Result<(), DbError> {
         self.conn.execute_batch("PRAGMA optimize").db()
     }
-}
-
-/// Whether the span `s` of the trace `trace_no` is stored.
-fn is_stored(conn: &Connection, trace_no: i64, s: &SpanRecord) -> Result<bool, DbError> {
-    conn.prepare_cached("SELECT 1 FROM spans WHERE trace_no = ?1 AND span_id = ?2")
-        .db()?
-        .exists(params![trace_no, s.span_id.to_bytes()])
-        .db()
 }
 
 /// Finds or creates `resources` rows for the records of one batch.

@@ -6,13 +6,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::time::Duration;
 
 use agentrace_core::{Attribution, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId};
 use agentrace_sqlite::{
-    AggregateQuery, GroupBy, GroupKey, MAX_HELD, SpanFilter, SpanQuery, SqliteStore,
-    StoreOptions, TraceFilter,
+    AggregateQuery, GroupBy, GroupKey, SpanFilter, SpanQuery, SqliteStore, TraceFilter,
 };
 use common::{SEC, T0, TestResult, llm, sid, span, tid};
 
@@ -363,27 +360,8 @@ fn forest(rng: &mut Lcg, traces: u64) -> Vec<SpanRecord> {
     spans
 }
 
-/// How long a store holds spans whose parent it awaits, in the tests that run with each.
-const HOLDS: [(&str, Duration); 3] = [
-    ("not held", Duration::ZERO),
-    ("held", Duration::from_secs(3_600)),
-    // Due as soon as held: every later write writes them as awaiting their parent.
-    ("held a nanosecond", Duration::from_nanos(1)),
-];
-
-fn open_holding(path: &Path, hold: Duration) -> Result<SqliteStore, agentrace_sqlite::OpenError> {
-    SqliteStore::open_with(path, &StoreOptions::default().hold_awaiting_parent(hold))
-}
-
 #[test]
 fn any_order_any_split_and_duplicates_give_the_parents_first_record() -> TestResult {
-    for (held, hold) in HOLDS {
-        any_order_gives_the_parents_first_record(held, hold)?;
-    }
-    Ok(())
-}
-
-fn any_order_gives_the_parents_first_record(held: &str, hold: Duration) -> TestResult {
     let mut rng = Lcg(11);
     let spans = forest(&mut rng, 40);
 
@@ -393,9 +371,8 @@ fn any_order_gives_the_parents_first_record(held: &str, hold: Duration) -> TestR
 
     // The same spans children-first (reversed: every parent after its children), then
     // shuffled, over many writes of random size, a third of them sent twice, the store
-    // reopened halfway (without a flush: what it held is staged in the file).
+    // reopened halfway.
     for order in ["children first", "shuffled"] {
-        let order = format!("{order}, {held}");
         let mut sent = spans.clone();
         sent.reverse();
         if order == "shuffled" {
@@ -405,38 +382,28 @@ fn any_order_gives_the_parents_first_record(held: &str, hold: Duration) -> TestR
         }
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("store.db");
-        let mut store = open_holding(&path, hold)?;
+        let mut store = SqliteStore::open(&path)?;
         let mut at = 0;
         let mut writes = 0;
-        let mut reported = 0;
         while at < sent.len() {
             let n = (1 + rng.next(12) as usize).min(sent.len() - at);
             let chunk = &sent[at..at + n];
-            let first = store.insert_spans(chunk)?;
-            reported += first.inserted;
+            store.insert_spans(chunk)?;
             if rng.next(3) == 0 {
                 let again = store.insert_spans(chunk)?;
-                assert_eq!(again.inserted, 0, "{order}");
-                assert_eq!(again.duplicates, n, "{order}");
-                // A held span whose parent was written past its window, awaiting its own,
-                // is taken up by a write of that parent, even a resent one.
-                if hold.is_zero() {
-                    assert!(
-                        again.attributed.is_empty(),
-                        "{order}: a resent write fills nothing"
-                    );
-                }
+                assert_eq!(again.inserted, 0);
+                assert!(
+                    again.attributed.is_empty(),
+                    "{order}: a resent write fills nothing"
+                );
             }
             at += n;
             writes += 1;
             if writes == 20 {
                 drop(store);
-                store = open_holding(&path, hold)?;
+                store = SqliteStore::open(&path)?;
             }
         }
-        assert_eq!(reported, spans.len(), "{order}: each span counted once");
-        store.write_held_spans()?;
-        assert_eq!(store.held_spans(), 0);
         assert_eq!(
             all_spans(&store)?,
             all_spans(&reference)?,
@@ -476,103 +443,5 @@ fn a_deep_chain_sent_leaf_first_takes_the_root_s_values() -> TestResult {
             .values()
             .all(|s| s.agent_name.as_deref() == Some("planner"))
     );
-    Ok(())
-}
-
-#[test]
-fn children_held_while_their_agent_is_awaited_are_written_with_it_once() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = open_holding(&dir.path().join("store.db"), Duration::from_secs(3_600))?;
-    let trace = tid(5);
-    let mut root = agent(trace, sid(1), None, "planner");
-    root.session_id = Some("s-5".into());
-    let chat = call(trace, sid(2), sid(1), 5_000);
-    let search = tool(trace, sid(3), sid(1));
-
-    let first = store.insert_spans(&[chat.clone(), search.clone()])?;
-    assert_eq!((first.inserted, first.duplicates), (2, 0));
-    assert_eq!(store.held_spans(), 2);
-    assert_eq!(store.spans_awaiting_parent(), 0, "held, not written");
-    assert!(all_spans(&store)?.is_empty());
-    assert!(by_agent(&store)?.is_empty());
-    assert!(store.next_held_span_due().is_some());
-    let resent = store.insert_spans(std::slice::from_ref(&chat))?;
-    assert_eq!((resent.inserted, resent.duplicates), (0, 1));
-
-    let second = store.insert_spans(std::slice::from_ref(&root))?;
-    assert_eq!(second.inserted, 1);
-    assert_eq!(store.held_spans(), 0);
-    assert_eq!(store.next_held_span_due(), None);
-    let late = second
-        .attributed
-        .iter()
-        .find(|l| l.span_id == chat.span_id)
-        .ok_or("the LLM call is reported as attributed")?;
-    assert_eq!(late.before, Attribution::default());
-    assert_eq!(late.after.agent_name.as_deref(), Some("planner"));
-    assert_eq!(late.after.session_id.as_deref(), Some("s-5"));
-    assert_eq!(late.cost.map(|c| c.nanos()), Some(5_000));
-    assert_eq!(second.attributed.len(), 2);
-
-    // The same record as the spans sent parents first.
-    let (_r, reference) = common::open()?;
-    reference.insert_spans(&[root.clone(), chat.clone(), search.clone()])?;
-    assert_eq!(all_spans(&store)?, all_spans(&reference)?);
-    assert_eq!(by_agent(&store)?, by_agent(&reference)?);
-    assert_eq!(trace_rows(&store)?, trace_rows(&reference)?);
-    let again = store.insert_spans(&[root, chat, search])?;
-    assert_eq!((again.inserted, again.duplicates), (0, 3));
-    Ok(())
-}
-
-#[test]
-fn held_spans_survive_the_process_and_are_written_when_the_store_is_flushed() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let path = dir.path().join("store.db");
-    let trace = tid(6);
-    let chat = call(trace, sid(2), sid(1), 7_000);
-    {
-        let store = open_holding(&path, Duration::from_secs(3_600))?;
-        store.insert_spans(std::slice::from_ref(&chat))?;
-        assert_eq!(store.held_spans(), 1);
-        // Dropped without a flush, as if the process ended.
-    }
-    // Opened again, holding or not: the staged span is held, due at once.
-    let store = SqliteStore::open(&path)?;
-    assert_eq!(store.held_spans(), 1, "loaded from the file");
-    let written = store.write_overdue_held_spans()?;
-    assert!(written.attributed.is_empty());
-    assert_eq!(store.held_spans(), 0);
-    assert_eq!(store.spans_awaiting_parent(), 1, "written awaiting its parent");
-    assert_eq!(
-        all_spans(&store)?[&(trace, chat.span_id)].agent_name,
-        None
-    );
-    let report = store.insert_spans(&[agent(trace, sid(1), None, "planner")])?;
-    assert_eq!(report.attributed.len(), 1);
-    assert_eq!(
-        by_agent(&store)?,
-        BTreeMap::from([(Some("planner".to_owned()), (2, Some(7_000)))])
-    );
-    drop(store);
-    let store = SqliteStore::open(&path)?;
-    assert_eq!(store.held_spans(), 0, "nothing staged is left");
-    Ok(())
-}
-
-#[test]
-fn a_store_holds_at_most_max_held_spans_and_writes_the_others_awaiting() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = open_holding(&dir.path().join("store.db"), Duration::from_secs(3_600))?;
-    let children: Vec<SpanRecord> = (0..MAX_HELD as u64 + 10)
-        .map(|i| call(tid(1_000 + i), sid(2), sid(1), 1_000))
-        .collect();
-    let report = store.insert_spans(&children)?;
-    assert_eq!(report.inserted, children.len());
-    assert_eq!(store.held_spans(), MAX_HELD);
-    assert_eq!(store.spans_awaiting_parent(), children.len() - MAX_HELD);
-    store.write_held_spans()?;
-    assert_eq!(store.held_spans(), 0);
-    assert_eq!(store.spans_awaiting_parent(), children.len());
     Ok(())
 }

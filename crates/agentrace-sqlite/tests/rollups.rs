@@ -581,7 +581,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
              DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
              DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;
              DROP TABLE trace_ids; DROP TABLE trace_ids_recent;
-             DROP TABLE trace_sessions; DROP TABLE pending_traces; DROP TABLE held_spans;
+             DROP TABLE trace_sessions; DROP TABLE pending_traces;
              ALTER TABLE traces DROP COLUMN indexed;
              CREATE UNIQUE INDEX traces_id_v3 ON traces (trace_id);
              CREATE INDEX traces_session ON traces (session_id, start_ns)

@@ -274,7 +274,7 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
         raw.execute_batch(
             "DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;
              UPDATE traces SET indexed = trace_no NOT IN (SELECT trace_no FROM pending_traces);
-             DROP TABLE trace_sessions; DROP TABLE pending_traces; DROP TABLE held_spans;
+             DROP TABLE trace_sessions; DROP TABLE pending_traces;
              CREATE INDEX traces_session ON traces (session_id, start_ns)
                  WHERE session_id IS NOT NULL AND indexed = 1;
              CREATE INDEX traces_pending ON traces (trace_no) WHERE indexed = 0;

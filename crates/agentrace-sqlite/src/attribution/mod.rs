@@ -30,12 +30,9 @@
 //! what follows it in `fill`.
 
 mod fill;
-mod hold;
 mod pending;
 
 pub(crate) use fill::{after_reparenting, fix_trace_rows};
-pub use hold::MAX_HELD;
-pub(crate) use hold::{Held, HoldChanges};
 pub(crate) use pending::{Pending, PendingChanges};
 
 use std::collections::{HashMap, HashSet};
@@ -79,24 +76,6 @@ pub struct LateAttribution {
     pub start_time_unix_nano: u64,
 }
 
-/// A held span written with the values its ancestors completed: `span` as received, `filled`
-/// as written.
-pub(crate) fn completed(span: &SpanRecord, filled: &SpanRecord) -> LateAttribution {
-    LateAttribution {
-        trace_id: span.trace_id,
-        span_id: span.span_id,
-        before: Attribution::of(span),
-        after: Attribution::of(filled),
-        model: span
-            .response_model
-            .as_deref()
-            .or(span.request_model.as_deref())
-            .map(str::to_owned),
-        cost: span.cost.map(|c| c.total),
-        start_time_unix_nano: span.start_time_unix_nano,
-    }
-}
-
 /// The attribution columns of `spans`, in [`InheritedField::ALL`]'s order.
 fn columns() -> String {
     InheritedField::ALL.map(InheritedField::name).join(", ")
@@ -116,23 +95,18 @@ fn read_attribution(row: &rusqlite::Row<'_>, at: usize) -> Result<Attribution, Q
 /// What the down pass found for a batch.
 #[derive(Debug, Default)]
 pub(crate) struct FromAncestors {
-    /// The spans whose values it filled, with them filled.
-    pub(crate) filled: HashMap<usize, SpanRecord>,
+    /// The spans whose values it filled, with their values filled.
+    pub(crate) filled: HashMap<usize, Attribution>,
     /// The spans that lack values and whose parent is neither in the batch nor stored.
     pub(crate) awaiting: HashSet<usize>,
-    /// The spans that lack values their missing ancestors may give: those awaiting a parent
-    /// and their descendants in the batch that still lack values (the spans a store that
-    /// holds back such spans holds, see `hold`).
-    pub(crate) open: HashSet<usize>,
 }
 
-/// Where a span of the batch stands in the down pass: done, its values and whether it is
-/// open (see [`FromAncestors::open`]).
+/// Where a span of the batch stands in the down pass.
 #[derive(Clone)]
 enum State {
     Todo,
     Climbing,
-    Done(Attribution, bool),
+    Done(Attribution),
 }
 
 /// The down pass over a batch: each span's values from its own, else its nearest ancestor's,
@@ -167,7 +141,6 @@ pub(crate) fn from_ancestors(
         let mut chain = vec![start];
         states[start] = State::Climbing;
         let mut above: Option<Attribution> = None;
-        let mut above_open = false;
         while let Some(&top) = chain.last() {
             if !agentrace_core::lacks_attribution(spans[top]) {
                 break;
@@ -178,9 +151,8 @@ pub(crate) fn from_ancestors(
                         states[p] = State::Climbing;
                         chain.push(p);
                     }
-                    State::Done(values, open) => {
+                    State::Done(values) => {
                         above = Some(values.clone());
-                        above_open = *open;
                         break;
                     }
                     State::Climbing => break,
@@ -206,7 +178,6 @@ pub(crate) fn from_ancestors(
                             Some(values) => above = Some(values),
                             None => {
                                 out.awaiting.insert(top);
-                                above_open = true;
                             }
                         }
                     }
@@ -221,19 +192,13 @@ pub(crate) fn from_ancestors(
                 values.inherit_from(above);
             }
             if values != own {
-                let mut filled = spans[i].clone();
-                values.apply_to(&mut filled);
-                out.filled.insert(i, filled);
+                out.filled.insert(i, values.clone());
             }
-            let open = above_open && !values.is_complete();
-            if open {
-                out.open.insert(i);
-            } else {
+            if out.awaiting.contains(&i) && values.is_complete() {
                 out.awaiting.remove(&i);
             }
             above = Some(values.clone());
-            above_open = open;
-            states[i] = State::Done(values, open);
+            states[i] = State::Done(values);
         }
     }
     Ok(out)
