@@ -60,6 +60,7 @@ macro_rules! execute_typed {
         })()
     };
 }
+pub(crate) use execute_typed;
 
 /// The writer connection and what it remembers between batches.
 pub(crate) struct Writer {

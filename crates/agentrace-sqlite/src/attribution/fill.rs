@@ -5,12 +5,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
-use rusqlite::{Connection, params};
+use rusqlite::{CachedStatement, Connection, params};
 
 use super::{LateAttribution, Resolved, columns, read_attribution};
 use crate::codec;
 use crate::error::{Db, DbError, QueryError, WriteError};
-use crate::rollup;
+use crate::rollup::{self, update_traces};
+use crate::write::execute_typed;
 use crate::span_rollups::{self, AGENT, FACT_COLUMNS, FRAMEWORK, KeyIds, OwnedFacts};
 
 /// A stored span of a trace and what the up pass needs of it.
@@ -60,13 +61,14 @@ pub(super) fn fill_traces(
     // The rollup facts of filled spans whose agent or framework changed: before, after.
     let mut moved = Vec::new();
     let mut after = Vec::with_capacity(by_trace.len());
+    let mut rows = RowWrites::prepare(conn)?;
     for (trace_no, (trace_id, parents)) in by_trace {
         let mut nodes = match cached(trace_no) {
             Some(nodes) => nodes,
             None => read_trace(conn, trace_no)?,
         };
         fill_down(
-            conn, trace_id, trace_no, &parents, &mut nodes, &mut out, &mut moved,
+            &mut rows, trace_id, trace_no, &parents, &mut nodes, &mut out, &mut moved,
         )?;
         after.push((trace_no, nodes));
     }
@@ -79,7 +81,7 @@ pub(super) fn fill_traces(
 /// children. Adds the filled spans to `out` and their rollup moves to `moved` (applied by the
 /// caller); `nodes` take their new values.
 fn fill_down(
-    conn: &Connection,
+    rows: &mut RowWrites<'_>,
     trace_id: TraceId,
     trace_no: i64,
     parents: &[SpanId],
@@ -130,7 +132,7 @@ fn fill_down(
     }
     for &kid in &unflag {
         if !changed[kid] {
-            clear_flag(conn, nodes[kid].rowid)?;
+            rows.clear_flag(nodes[kid].rowid)?;
         }
     }
     for ((node, after), _) in nodes
@@ -139,7 +141,7 @@ fn fill_down(
         .zip(&changed)
         .filter(|(_, changed)| **changed)
     {
-        update_span(conn, node.rowid, &after)?;
+        rows.update(node.rowid, &after)?;
         out.late.push((
             trace_no,
             LateAttribution {
@@ -249,30 +251,45 @@ fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError>
     Ok(nodes)
 }
 
-fn clear_flag(conn: &Connection, rowid: i64) -> Result<(), DbError> {
-    conn.prepare_cached("UPDATE spans SET awaiting_parent_since = NULL WHERE rowid = ?1")
-        .db()?
-        .execute([rowid])
-        .db()?;
-    Ok(())
+/// The up pass's writes of span rows, prepared once for a write's traces.
+struct RowWrites<'c> {
+    update: CachedStatement<'c>,
+    clear: CachedStatement<'c>,
 }
 
-/// Writes a span's new values (and clears its flag).
-fn update_span(conn: &Connection, rowid: i64, after: &Attribution) -> Result<(), DbError> {
-    let value = |f: InheritedField| after.get(f).map(|t| t.as_str());
-    conn.prepare_cached(&UPDATE_VALUES)
-        .db()?
-        .execute(params![
-            rowid,
-            value(InheritedField::SessionId),
-            value(InheritedField::UserId),
-            value(InheritedField::CorrelationId),
-            value(InheritedField::AgentName),
-            value(InheritedField::AgentId),
-            value(InheritedField::Framework),
-        ])
+impl<'c> RowWrites<'c> {
+    fn prepare(conn: &'c Connection) -> Result<Self, DbError> {
+        Ok(Self {
+            update: conn.prepare_cached(&UPDATE_VALUES).db()?,
+            clear: conn
+                .prepare_cached("UPDATE spans SET awaiting_parent_since = NULL WHERE rowid = ?1")
+                .db()?,
+        })
+    }
+
+    /// Writes a span's new values (and clears its flag).
+    fn update(&mut self, rowid: i64, after: &Attribution) -> Result<(), DbError> {
+        let value = |f: InheritedField| after.get(f).map(|t| t.as_str());
+        execute_typed!(
+            self.update,
+            [
+                rowid,
+                value(InheritedField::SessionId),
+                value(InheritedField::UserId),
+                value(InheritedField::CorrelationId),
+                value(InheritedField::AgentName),
+                value(InheritedField::AgentId),
+                value(InheritedField::Framework),
+            ]
+        )
         .db()?;
-    Ok(())
+        Ok(())
+    }
+
+    fn clear_flag(&mut self, rowid: i64) -> Result<(), DbError> {
+        execute_typed!(self.clear, [rowid]).db()?;
+        Ok(())
+    }
 }
 
 /// Corrects the rows of the traces whose spans the up pass filled in: the row's session,
@@ -306,11 +323,11 @@ pub(crate) fn fix_trace_rows(conn: &Connection, resolved: &Resolved) -> Result<(
             any.inherit_from(&l.after);
         }
         let text = |t: &Option<agentrace_core::Text>| t.as_deref().map(str::to_owned);
-        conn.prepare_cached(
-            "UPDATE traces SET session_id = coalesce(session_id, ?2), \
+        conn.prepare_cached(update_traces!(
+            "SET session_id = coalesce(session_id, ?2), \
              agent_name = coalesce(agent_name, ?3), user_id = coalesce(user_id, ?4) \
-             WHERE trace_no = ?1",
-        )
+             WHERE trace_no = ?1"
+        ))
         .db()?
         .execute(params![
             trace_no,
