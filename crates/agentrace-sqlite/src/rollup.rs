@@ -354,7 +354,8 @@ impl TraceRows {
 
 /// Adds a rollup to a row; the head columns change when the rollup's head beats the row's
 /// (mirrors [`Head::is_beaten_by`]; `?14` is the rollup's `has_root`, `?15` its head start).
-const ADD_TO_ROW: &str = update_traces!("SET
+const ADD_TO_ROW: &str = update_traces!(
+    "SET
     start_ns = CASE WHEN ?2 < start_ns THEN ?2 ELSE start_ns END,
     end_ns = CASE WHEN ?3 > end_ns THEN ?3 ELSE end_ns END,
     span_count = span_count + ?4,
@@ -383,7 +384,8 @@ const ADD_TO_ROW: &str = update_traces!("SET
     root_start_ns = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
                          THEN ?15 ELSE root_start_ns END,
     has_root = CASE WHEN ?14 > has_root THEN ?14 ELSE has_root END
-    WHERE trace_no = ?1");
+    WHERE trace_no = ?1"
+);
 
 fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), DbError> {
     conn.prepare_cached(ADD_TO_ROW)

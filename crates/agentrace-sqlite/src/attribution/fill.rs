@@ -11,8 +11,8 @@ use super::{LateAttribution, Resolved, columns, read_attribution};
 use crate::codec;
 use crate::error::{Db, DbError, QueryError, WriteError};
 use crate::rollup::{self, update_traces};
-use crate::write::execute_typed;
 use crate::span_rollups::{self, AGENT, FACT_COLUMNS, FRAMEWORK, KeyIds, OwnedFacts};
+use crate::write::execute_typed;
 
 /// A stored span of a trace and what the up pass needs of it.
 #[derive(Debug, Clone)]
