@@ -176,6 +176,12 @@ pub mod vercel_ai {
     pub const USAGE_OUTPUT_REASONING_TOKENS: &str = "ai.usage.outputTokenDetails.reasoningTokens";
     /// Uncached input tokens (v6): input = these + cache reads + cache writes.
     pub const USAGE_NO_CACHE_TOKENS: &str = "ai.usage.inputTokenDetails.noCacheTokens";
+    /// Input tokens of an embedding (`ai.embed`, `ai.embedMany` and their `doEmbed`: the
+    /// only usage name they carry through v6).
+    pub const USAGE_TOKENS: &str = "ai.usage.tokens";
+    /// The application's name for the call (`experimental_telemetry.functionId`): the agent
+    /// name, as AI SDK 7 itself writes it (`gen_ai.agent.name` on `invoke_agent`).
+    pub const FUNCTION_ID: &str = "ai.telemetry.functionId";
     /// Tool name.
     pub const TOOL_CALL_NAME: &str = "ai.toolCall.name";
     /// Tool call id.
@@ -184,6 +190,24 @@ pub mod vercel_ai {
     pub const SESSION_ID: &str = "ai.telemetry.metadata.sessionId";
     /// User id by convention.
     pub const USER_ID: &str = "ai.telemetry.metadata.userId";
+    /// Session id from AI SDK 7's runtime context (`runtimeContext.sessionId`, exported with
+    /// `includeRuntimeContext`).
+    pub const CONTEXT_SESSION_ID: &str = "ai.settings.context.sessionId";
+    /// User id from AI SDK 7's runtime context.
+    pub const CONTEXT_USER_ID: &str = "ai.settings.context.userId";
+    /// AI SDK 7's instrumentation scope (`@ai-sdk/otel`), whose spans carry OTel GenAI names.
+    pub const SCOPE_V7: &str = "gen_ai";
+}
+
+/// PydanticAI's own usage names, beside the OTel GenAI ones it writes: the provider's usage
+/// details under `gen_ai.usage.details.*`.
+pub mod pydantic_ai {
+    /// Reasoning tokens (subset of output).
+    pub const USAGE_DETAILS_REASONING_TOKENS: &str = "gen_ai.usage.details.reasoning_tokens";
+    /// Cache reads (subset of input).
+    pub const USAGE_DETAILS_CACHE_READ_TOKENS: &str = "gen_ai.usage.details.cache_read_tokens";
+    /// Cache writes (subset of input).
+    pub const USAGE_DETAILS_CACHE_WRITE_TOKENS: &str = "gen_ai.usage.details.cache_write_tokens";
 }
 
 /// OpenLIT's scopes and the attributes its rules read (it otherwise writes OTel GenAI names).
@@ -280,9 +304,11 @@ pub mod agentrace {
     pub const COST_OUTPUT: &str = "agentrace.cost.output";
     /// The `tracing` field holding an event's message.
     pub const MESSAGE: &str = "message";
-    /// `true` on an LLM span whose usage sums the calls of LLM spans beneath it (a framework's
-    /// wrapper around an instrumented client call): it is not billed, so a trace's cost counts
-    /// each call once. See [`crate::normalize::mark_aggregate`].
+    /// `true` on a span that repeats what is reported beneath it: usage summing its steps'
+    /// (an AI SDK `ai.generateText`, an `invoke_agent` with run totals) or a call wrapping a
+    /// call (a framework's LLM span around an instrumented client's). It counts in no total,
+    /// call count, rollup, metric or budget; its own counts are kept as
+    /// `agentrace.aggregate.*_tokens`. See [`crate::normalize::mark_aggregate`].
     pub const AGGREGATE: &str = "agentrace.aggregate";
     /// How many string values of an ingested record were truncated at the ingest limit.
     pub const INGEST_TRUNCATED: &str = "agentrace.ingest.truncated";

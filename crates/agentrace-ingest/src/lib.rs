@@ -35,12 +35,12 @@
 //! output includes reasoning, clamps): [`normalize_span`](agentrace_core::normalize::dialect::normalize_span),
 //! the same steps the `tracing` layer takes. Then, across the spans of one request: session, user,
 //! correlation, agent and framework are inherited from the nearest ancestor that has them (as
-//! the `tracing` layer does), and an LLM span with an LLM call beneath it is marked as an
-//! aggregate, so only leaf calls are billed ([`billing`]). Provider names are canonical
+//! the `tracing` layer does), and a step (a span reporting usage, or a model call) with a step
+//! beneath it is marked as an aggregate, its usage moved out of every total ([`billing`]). Provider names are canonical
 //! (`az.ai.openai` → `azure.ai.openai`, `openai.chat` → `openai`) for the price book.
 //!
 //! Fields added by the ingest, beside the raw attributes: `otel.kind` (the OTLP span kind),
-//! `otel.scope.version`, `agentrace.aggregate` (leaf-only billing) and
+//! `otel.scope.version`, `agentrace.aggregate` with `agentrace.aggregate.*_tokens` (aggregates) and
 //! `agentrace.ingest.truncated` (how many strings were cut).
 //!
 //! ## Orphan repair

@@ -193,7 +193,8 @@ mod tests {
             end_time_unix_nano: end * S,
             received_unix_nano: NOW - 2 * GRACE.as_nanos() as u64,
             orphan: false,
-            llm_call: false,
+            step: false,
+            reports_usage: false,
         }
     }
 

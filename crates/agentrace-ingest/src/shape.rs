@@ -1,8 +1,7 @@
 //! The shape of a stored span: what the tree rules ([`crate::orphans`], [`crate::billing`])
 //! need to know of it.
 
-use agentrace_core::cost::is_billable;
-use agentrace_core::normalize::is_aggregate;
+use agentrace_core::normalize::{is_step, reports_usage};
 use agentrace_core::{SpanId, SpanRecord};
 
 /// A span as the tree rules see it: its place in the tree and in time.
@@ -23,9 +22,11 @@ pub struct SpanShape {
     pub received_unix_nano: u64,
     /// Whether it is marked as an orphan now.
     pub orphan: bool,
-    /// Whether it is an LLM or embedding call with usage: billable, or already marked as an
-    /// aggregate of the calls beneath it.
-    pub llm_call: bool,
+    /// Whether it is a step: it reports usage, is a model call, or is marked as an aggregate
+    /// already ([`is_step`]); what [`crate::billing`] decides aggregates by.
+    pub step: bool,
+    /// Whether it reports usage ([`reports_usage`]).
+    pub reports_usage: bool,
 }
 
 impl SpanShape {
@@ -38,7 +39,8 @@ impl SpanShape {
             end_time_unix_nano: record.end_time_unix_nano,
             received_unix_nano,
             orphan: false,
-            llm_call: is_billable(record) || is_aggregate(record),
+            step: is_step(record),
+            reports_usage: reports_usage(record),
         }
     }
 }

@@ -164,7 +164,7 @@ fn otel_kind(kind: i32) -> Option<&'static str> {
 }
 
 /// Completes the accepted spans of one request from each other: fields inherited from
-/// ancestors, and LLM spans that sum the LLM calls beneath them marked as aggregates.
+/// ancestors, and steps with a step beneath them marked as aggregates ([`billing`]).
 fn complete(records: &mut [SpanRecord]) {
     let index: HashMap<(TraceId, SpanId), usize> = records
         .iter()

@@ -7,8 +7,9 @@
 //! than one request. A suspect trace is checked twice:
 //!
 //! - **settled** (a few seconds after its last span arrived, at most half the grace period):
-//!   LLM calls that turned out to have an LLM call beneath them are marked as aggregates
-//!   (`agentrace.aggregate`) and their cost removed, so each call is billed once; spans marked
+//!   steps (spans reporting usage, model calls) that turned out to have a step beneath them
+//!   are marked as aggregates (`agentrace.aggregate`) and their usage and cost taken out of
+//!   the stored totals, so each call and token counts once; spans marked
 //!   as orphans whose parent has arrived are unmarked;
 //! - **final** (the grace period after its last span arrived): spans still missing their
 //!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
@@ -42,11 +43,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agentrace_core::cost::{PriceBook, price_span};
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
 use agentrace_ingest::{SpanShape, billing, orphans};
-use agentrace_sqlite::{CostUpdate, QueryError, SqliteStore, WriteError};
+use agentrace_sqlite::{QueryError, SqliteStore, WriteError};
 use tokio::sync::watch;
 
 use crate::state::{ServerStats, add};
@@ -338,7 +338,6 @@ fn marked_orphan(span: &SpanRecord) -> bool {
 /// as orphans afterwards.
 fn repair(
     store: &SqliteStore,
-    prices: &dyn PriceBook,
     stats: &ServerStats,
     attributions: &Attributions,
     check: Check,
@@ -363,7 +362,6 @@ fn repair(
         .map(|(i, s)| (s.span_id, i))
         .collect();
     let mut changed = HashSet::new();
-    let mut costs = Vec::new();
     for id in billing::aggregates(&shapes) {
         let Some(span) = index.get(&id).and_then(|&i| spans.get_mut(i)) else {
             continue;
@@ -371,17 +369,10 @@ fn repair(
         if is_aggregate(span) {
             continue;
         }
+        // Its usage and cost leave every stored total with the rewrite below.
         mark_aggregate(span);
         changed.insert(id);
         add(&stats.repair_aggregates, 1);
-        let cost = price_span(prices, span);
-        if cost != span.cost {
-            costs.push(CostUpdate {
-                trace_id: span.trace_id,
-                span_id: span.span_id,
-                cost,
-            });
-        }
     }
     for planned in orphans::plan(&shapes, now_unix_nano, grace) {
         let (id, counter) = match planned {
@@ -414,9 +405,6 @@ fn repair(
             attributions.publish(repaired.attributed);
         }
     }
-    if !costs.is_empty() {
-        store.update_costs(&costs)?;
-    }
     Ok(orphans)
 }
 
@@ -424,7 +412,6 @@ fn repair(
 pub(crate) struct Repairer {
     pub(crate) tracker: Arc<Tracker>,
     pub(crate) store: SqliteStore,
-    pub(crate) prices: Arc<dyn PriceBook>,
     pub(crate) stats: Arc<ServerStats>,
     /// Where the attribution a re-attachment completes is made known (budgets, live feed).
     pub(crate) attributions: Attributions,
@@ -449,15 +436,7 @@ impl Repairer {
             let run = tokio::task::spawn_blocking(move || {
                 for check in due {
                     let w = &worker;
-                    let repaired = repair(
-                        &w.store,
-                        &*w.prices,
-                        &w.stats,
-                        &w.attributions,
-                        check,
-                        w.grace,
-                        now,
-                    );
+                    let repaired = repair(&w.store, &w.stats, &w.attributions, check, w.grace, now);
                     match repaired {
                         Ok(true) => w.tracker.remember_orphans(check.trace, now),
                         Ok(false) => {}

@@ -326,7 +326,6 @@ impl Server {
         let repairer = Repairer {
             tracker,
             store: store.clone(),
-            prices: state.prices.clone(),
             stats: stats.clone(),
             attributions,
             grace: config.orphan_grace,

@@ -84,9 +84,16 @@ pub(crate) fn level_from_sql(v: i64) -> Result<Level, QueryError> {
 }
 
 /// Whether a span is billable but has no price: an LLM or embedding call, or any span
-/// reporting tokens, whose cost is unknown.
-pub(crate) fn is_unpriced(kind: SpanKind, usage: &TokenUsage, priced: bool) -> bool {
+/// reporting tokens, whose cost is unknown, that is not an aggregate (what it reports counts
+/// beneath it: docs/conventions.md, "Aggregates").
+pub(crate) fn is_unpriced(
+    kind: SpanKind,
+    usage: &TokenUsage,
+    priced: bool,
+    aggregate: bool,
+) -> bool {
     !priced
+        && !aggregate
         && (matches!(kind, SpanKind::Llm | SpanKind::Embedding)
             || usage.input_tokens > 0
             || usage.output_tokens > 0)
@@ -420,9 +427,18 @@ mod tests {
     #[test]
     fn unpriced_means_billable_without_cost() {
         let none = TokenUsage::default();
-        assert!(is_unpriced(SpanKind::Llm, &none, false));
-        assert!(is_unpriced(SpanKind::Other, &TokenUsage::new(1, 0), false));
-        assert!(!is_unpriced(SpanKind::Tool, &none, false));
-        assert!(!is_unpriced(SpanKind::Llm, &none, true));
+        assert!(is_unpriced(SpanKind::Llm, &none, false, false));
+        assert!(is_unpriced(
+            SpanKind::Other,
+            &TokenUsage::new(1, 0),
+            false,
+            false
+        ));
+        assert!(!is_unpriced(SpanKind::Tool, &none, false, false));
+        assert!(!is_unpriced(SpanKind::Llm, &none, true, false));
+        assert!(
+            !is_unpriced(SpanKind::Llm, &none, false, true),
+            "an aggregate is no call"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! ([`EncodedSpans::push`]), so that the one thread that writes only binds and steps
 //! ([`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans)).
 
+use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanEvent, SpanRecord};
 
 use crate::codec::{attributes_json, json};
@@ -24,6 +25,9 @@ pub struct EncodedSpans {
 pub(crate) struct SpanJson {
     pub(crate) attributes: Option<String>,
     pub(crate) events: Option<String>,
+    /// Whether the span is an aggregate (read off its attributes here, off the writer's
+    /// thread).
+    pub(crate) aggregate: bool,
 }
 
 impl SpanJson {
@@ -33,6 +37,7 @@ impl SpanJson {
             events: (!span.events.is_empty())
                 .then(|| json::<[SpanEvent]>(&span.events, "span events"))
                 .transpose()?,
+            aggregate: is_aggregate(span),
         })
     }
 }

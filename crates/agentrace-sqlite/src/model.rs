@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
 use serde::{Deserialize, Serialize};
 
@@ -620,6 +621,7 @@ impl SubtreeTotals {
                 span.kind,
                 &span.usage,
                 cost.is_some(),
+                is_aggregate(span),
             )),
         }
     }

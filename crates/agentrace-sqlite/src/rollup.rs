@@ -12,6 +12,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
+use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
@@ -68,7 +69,7 @@ impl<'a> Contribution<'a> {
             is_error: s.status.code == StatusCode::Error,
             usage: s.usage,
             cost_nanos: s.cost.map(|c| c.total.nanos()),
-            unpriced: codec::is_unpriced(s.kind, &s.usage, s.cost.is_some()),
+            unpriced: codec::is_unpriced(s.kind, &s.usage, s.cost.is_some(), is_aggregate(s)),
             session: s.session_id.as_deref(),
             agent: s.agent_name.as_deref(),
             user: s.user_id.as_deref(),
@@ -419,7 +420,7 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 "SELECT span_id, parent_span_id IS NULL, name, service_name, start_ns, end_ns, \
                  status_code, input_tokens, output_tokens, cache_read_tokens, \
                  cache_write_tokens, reasoning_tokens, cost_total, kind, session_id, agent_name, \
-                 user_id FROM spans WHERE trace_no = ?1",
+                 user_id, aggregate FROM spans WHERE trace_no = ?1",
             )
             .db()?;
         let mut rows = stmt.query([trace_no]).db()?;
@@ -452,7 +453,12 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 is_error: codec::int(row, 6)? == codec::STATUS_ERROR,
                 usage,
                 cost_nanos,
-                unpriced: codec::is_unpriced(kind, &usage, cost_nanos.is_some()),
+                unpriced: codec::is_unpriced(
+                    kind,
+                    &usage,
+                    cost_nanos.is_some(),
+                    codec::int(row, 17)? != 0,
+                ),
                 session: session.as_deref(),
                 agent: agent.as_deref(),
                 user: user.as_deref(),

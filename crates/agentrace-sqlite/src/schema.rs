@@ -360,6 +360,14 @@ END;
 ",
         then: None,
     },
+    // 8 → 9: aggregates (spans repeating what is reported beneath them) are marked in a column
+    // and count in no total; those marked before have their usage and cost moved out.
+    Migration {
+        sql: r"
+ALTER TABLE spans ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
+",
+        then: Some(crate::orphans::recount_marked_aggregates),
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -28,10 +28,10 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, paren
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
      cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
      agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens, \
-     awaiting_parent_since) \
+     awaiting_parent_since, aggregate) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38, ?39, ?40) ON CONFLICT (trace_no, span_id) DO NOTHING";
+     ?37, ?38, ?39, ?40, ?41) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -260,6 +260,7 @@ impl Writer {
                         json.events,
                         to_sql(s.usage.cache_write_1h_tokens),
                         awaiting.then(|| to_sql(now)),
+                        i64::from(json.aggregate),
                     ]
                 )
                 .db()?;

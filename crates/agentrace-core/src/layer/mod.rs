@@ -31,12 +31,13 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use self::visit::{EventVisitor, SpanVisitor};
-use crate::cost::is_billable;
 use crate::model::{
     AttributeValue, Attribution, Event, EventKind, Level, Resource, SpanId, SpanRecord, SpanStatus,
     StatusCode, Text, TraceId, inherit, lacks_attribution,
 };
-use crate::normalize::{KeyPlan, SpanNormalizer, dialect, mark_aggregate};
+use crate::normalize::{
+    KeyPlan, SpanNormalizer, dialect, is_step, mark_aggregate, repeats_what_is_below, reports_usage,
+};
 use crate::now_unix_nano;
 use crate::pipeline::Pipeline;
 use crate::sampling::Sampler;
@@ -49,9 +50,9 @@ pub(crate) struct SpanState {
     plans: Plans,
     pub(crate) sampled: bool,
     error_event: Option<String>,
-    /// A billable call was recorded beneath this span: if it is a call itself, it is an
-    /// aggregate of those (leaf-only billing, docs/conventions.md).
-    bills_below: bool,
+    /// What was recorded beneath this span: a step (a span reporting usage, or a model call),
+    /// and usage. What [`repeats_what_is_below`] decides aggregates by.
+    below: Below,
 }
 
 impl SpanState {
@@ -255,19 +256,28 @@ where
     }
 }
 
-/// Tells every open ancestor that a billable call was recorded beneath it (up to the first that
-/// knows already).
-fn mark_ancestors_billed_below<S>(start: Option<SpanRef<'_, S>>)
+/// What was recorded beneath an open span.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Below {
+    step: bool,
+    usage: bool,
+}
+
+/// Tells every open ancestor what a closed step brings beneath it (up to the first that knows
+/// already).
+fn tell_ancestors<S>(start: Option<SpanRef<'_, S>>, brought: Below)
 where
     S: for<'a> LookupSpan<'a>,
 {
     let mut current = start;
     while let Some(ancestor) = current {
         if let Some(state) = ancestor.extensions_mut().get_mut::<SpanState>() {
-            if state.bills_below {
+            let known = state.below;
+            state.below.step |= brought.step;
+            state.below.usage |= brought.usage;
+            if state.below == known {
                 return;
             }
-            state.bills_below = true;
         }
         current = ancestor.parent();
     }
@@ -344,7 +354,7 @@ where
             normalizer,
             plans,
             error_event: None,
-            bills_below: false,
+            below: Below::default(),
         };
         span.extensions_mut().insert(state);
     }
@@ -436,7 +446,7 @@ where
             sampled,
             error_event,
             plans,
-            bills_below,
+            below,
         } = state;
         record.end_time_unix_nano = now_unix_nano();
         if record.name.is_empty() {
@@ -449,15 +459,23 @@ where
         {
             record.status = SpanStatus::error(message);
         }
-        if bills_below && is_billable(&record) {
+        let reports = reports_usage(&record);
+        let step = is_step(&record);
+        if repeats_what_is_below(reports, step, below.usage, below.step) {
             mark_aggregate(&mut record);
         }
         let keep = sampled || (self.sampler.keeps_errors() && record.is_error());
         if !keep {
             return;
         }
-        if is_billable(&record) {
-            mark_ancestors_billed_below(span.parent());
+        if step {
+            tell_ancestors(
+                span.parent(),
+                Below {
+                    step,
+                    usage: reports,
+                },
+            );
         }
         if lacks_attribution(&record) {
             walk_ancestors(span.parent(), |ancestor| !inherit(&mut record, ancestor));

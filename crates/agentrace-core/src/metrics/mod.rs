@@ -33,6 +33,7 @@ mod instruments;
 pub use instruments::{Instrument, Meter};
 
 use crate::model::{InstrumentKind, Labels, Measurement, SpanKind, SpanRecord, StatusCode, Text};
+use crate::normalize::is_aggregate;
 use crate::processor::{ProcessContext, Processor, Verdict};
 use crate::semconv::{agentrace, gen_ai};
 
@@ -128,7 +129,9 @@ impl Processor for MetricsProcessor {
     fn process_span(&self, span: &mut SpanRecord, cx: &mut ProcessContext) -> Verdict {
         let at = span.end_time_unix_nano;
         match span.kind {
-            SpanKind::Llm | SpanKind::Embedding => {
+            // A call wrapping a call is not one (its usage was moved out: docs/conventions.md,
+            // "Aggregates").
+            SpanKind::Llm | SpanKind::Embedding if !is_aggregate(span) => {
                 // Sized so that no label list ever grows: one allocation per measurement.
                 let mut base = Labels::with_capacity(4);
                 push(&mut base, gen_ai::OPERATION_NAME, span.operation.as_deref());

@@ -16,8 +16,9 @@
 //! - Token counts are stored as reported by the `tracing` layer (pricing applies the clamp
 //!   rule itself); the OTLP ingest, which meets every emitter's idea of them, makes them
 //!   consistent with [`reconcile_usage`] (cache-inclusive input, reasoning inside output).
-//! - **Leaf-only billing**: an LLM span whose usage sums LLM calls beneath it is marked with
-//!   [`mark_aggregate`], and pricing skips it ([`is_aggregate`]).
+//! - **Aggregates**: a span that reports usage or is a model call, with such a span beneath
+//!   it, repeats what is reported below; [`mark_aggregate`] moves its usage out of every total
+//!   ([`is_step`], [`is_aggregate`]).
 //!
 //! The `tracing` layer keeps in [`SpanRecord::attributes`] only the attributes that were not
 //! lifted; the OTLP ingest keeps every raw attribute alongside the typed fields.
@@ -28,7 +29,8 @@ use crate::model::{
     AttributeValue, SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage,
 };
 use crate::semconv::{
-    agentrace, gen_ai, gen_ai_legacy, langfuse, openinference, otel, traceloop, vercel_ai,
+    agentrace, gen_ai, gen_ai_legacy, langfuse, openinference, otel, pydantic_ai, traceloop,
+    vercel_ai,
 };
 
 /// A typed destination of an attribute.
@@ -108,23 +110,27 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
         openinference::TOKEN_COUNT_PROMPT => &[(F::InputTokens, OPENINFERENCE)],
         vercel_ai::USAGE_INPUT_TOKENS => &[(F::InputTokens, VERCEL)],
         vercel_ai::USAGE_PROMPT_TOKENS => &[(F::InputTokens, VERCEL + 1)],
+        vercel_ai::USAGE_TOKENS => &[(F::InputTokens, VERCEL + 2)],
         gen_ai::USAGE_OUTPUT_TOKENS => &[(F::OutputTokens, OTEL)],
         gen_ai_legacy::USAGE_COMPLETION_TOKENS => &[(F::OutputTokens, LEGACY)],
         openinference::TOKEN_COUNT_COMPLETION => &[(F::OutputTokens, OPENINFERENCE)],
         vercel_ai::USAGE_OUTPUT_TOKENS => &[(F::OutputTokens, VERCEL)],
         vercel_ai::USAGE_COMPLETION_TOKENS => &[(F::OutputTokens, VERCEL + 1)],
         gen_ai::USAGE_CACHE_READ_INPUT_TOKENS => &[(F::CacheReadTokens, OTEL)],
+        pydantic_ai::USAGE_DETAILS_CACHE_READ_TOKENS => &[(F::CacheReadTokens, OTEL + 1)],
         gen_ai_legacy::USAGE_CACHE_READ_INPUT_TOKENS => &[(F::CacheReadTokens, LEGACY)],
         openinference::TOKEN_COUNT_CACHE_READ => &[(F::CacheReadTokens, OPENINFERENCE)],
         vercel_ai::USAGE_CACHE_READ_TOKENS => &[(F::CacheReadTokens, VERCEL)],
         vercel_ai::USAGE_CACHED_INPUT_TOKENS => &[(F::CacheReadTokens, VERCEL + 1)],
         gen_ai::USAGE_CACHE_WRITE_INPUT_TOKENS => &[(F::CacheWriteTokens, OTEL)],
         gen_ai::USAGE_CACHE_CREATION_INPUT_TOKENS => &[(F::CacheWriteTokens, OTEL)],
+        pydantic_ai::USAGE_DETAILS_CACHE_WRITE_TOKENS => &[(F::CacheWriteTokens, OTEL + 1)],
         gen_ai_legacy::USAGE_CACHE_CREATION_INPUT_TOKENS => &[(F::CacheWriteTokens, LEGACY)],
         openinference::TOKEN_COUNT_CACHE_WRITE => &[(F::CacheWriteTokens, OPENINFERENCE)],
         vercel_ai::USAGE_CACHE_WRITE_TOKENS => &[(F::CacheWriteTokens, VERCEL)],
         agentrace::USAGE_CACHE_WRITE_1H_TOKENS => &[(F::CacheWrite1hTokens, OWN)],
         gen_ai::USAGE_REASONING_OUTPUT_TOKENS => &[(F::ReasoningTokens, OTEL)],
+        pydantic_ai::USAGE_DETAILS_REASONING_TOKENS => &[(F::ReasoningTokens, OTEL + 1)],
         gen_ai_legacy::USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY)],
         gen_ai_legacy::LLM_USAGE_REASONING_TOKENS => &[(F::ReasoningTokens, LEGACY + 1)],
         openinference::TOKEN_COUNT_REASONING => &[(F::ReasoningTokens, OPENINFERENCE)],
@@ -134,16 +140,19 @@ fn classify(key: &str) -> &'static [(Field, u8)] {
         gen_ai::CONVERSATION_ID => &[(F::SessionId, OTEL)],
         openinference::SESSION_ID => &[(F::SessionId, OPENINFERENCE)],
         vercel_ai::SESSION_ID => &[(F::SessionId, VERCEL)],
+        vercel_ai::CONTEXT_SESSION_ID => &[(F::SessionId, VERCEL + 1)],
         traceloop::SESSION_ID => &[(F::SessionId, TRACELOOP)],
         langfuse::SESSION_ID => &[(F::SessionId, LANGFUSE)],
         openinference::USER_ID => &[(F::UserId, OPENINFERENCE)],
         otel::ENDUSER_ID => &[(F::UserId, OTEL)],
         vercel_ai::USER_ID => &[(F::UserId, VERCEL)],
+        vercel_ai::CONTEXT_USER_ID => &[(F::UserId, VERCEL + 1)],
         traceloop::USER_ID => &[(F::UserId, TRACELOOP)],
         langfuse::USER_ID => &[(F::UserId, LANGFUSE)],
         agentrace::CORRELATION_ID => &[(F::CorrelationId, OWN)],
         gen_ai::AGENT_NAME => &[(F::AgentName, OTEL)],
         openinference::AGENT_NAME => &[(F::AgentName, OPENINFERENCE)],
+        vercel_ai::FUNCTION_ID => &[(F::AgentName, VERCEL)],
         gen_ai::AGENT_ID => &[(F::AgentId, OTEL)],
         gen_ai::TOOL_NAME => &[(F::ToolName, OTEL)],
         openinference::TOOL_NAME => &[(F::ToolName, OPENINFERENCE)],
@@ -459,16 +468,81 @@ pub fn reconcile_usage(usage: &mut TokenUsage) {
     usage.cache_write_1h_tokens = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
 }
 
-/// Marks an LLM span whose usage sums the LLM calls beneath it (a framework's span around an
-/// instrumented client call, both reporting the same tokens), so that only the leaf calls are
-/// billed: sets [`agentrace::AGGREGATE`] to `true`.
+/// Whether a span reports token usage: counted, or kept as an aggregate's
+/// (`agentrace.aggregate.*_tokens`).
+pub fn reports_usage(record: &SpanRecord) -> bool {
+    !record.usage.is_empty()
+        || AGGREGATE_USAGE_NAMES
+            .iter()
+            .any(|name| record.attributes.get(name).is_some())
+}
+
+/// Whether a span takes part in the aggregate rule as a *step*: it reports usage, it is a
+/// model call (LLM or embedding, with or without usage), or it is an aggregate already.
+pub fn is_step(record: &SpanRecord) -> bool {
+    reports_usage(record)
+        || matches!(record.kind, SpanKind::Llm | SpanKind::Embedding)
+        || is_aggregate(record)
+}
+
+/// The aggregate rule (docs/conventions.md, "Aggregates"), for a step given what is beneath
+/// it: a span that reports usage is an aggregate when usage is reported beneath it (its
+/// numbers are a copy; only the deepest reports count); a call that reports none is one when
+/// a step is beneath it (it wraps the call). So a span whose usage has nothing reporting
+/// usage beneath it counts — never both, never neither.
+pub fn repeats_what_is_below(
+    reports_usage: bool,
+    is_step: bool,
+    usage_below: bool,
+    step_below: bool,
+) -> bool {
+    if reports_usage {
+        usage_below
+    } else {
+        is_step && step_below
+    }
+}
+
+/// Where [`mark_aggregate`] keeps an aggregate's usage counts, in [`TokenUsage`]'s field order.
+const AGGREGATE_USAGE_NAMES: [&str; 6] = [
+    "agentrace.aggregate.input_tokens",
+    "agentrace.aggregate.output_tokens",
+    "agentrace.aggregate.cache_read_tokens",
+    "agentrace.aggregate.cache_write_tokens",
+    "agentrace.aggregate.cache_write_1h_tokens",
+    "agentrace.aggregate.reasoning_tokens",
+];
+
+/// Marks a span that repeats what is reported beneath it (a step with a step beneath it, see
+/// [`is_step`]): sets [`agentrace::AGGREGATE`] to `true`, moves its usage out of
+/// [`SpanRecord::usage`] into `agentrace.aggregate.*_tokens` attributes (non-zero counts) and
+/// removes its cost. So its numbers stay on the span, to be read, and enter no token total,
+/// call count, unpriced count, rollup, metric or budget. Idempotent.
 pub fn mark_aggregate(record: &mut SpanRecord) {
+    let usage = std::mem::take(&mut record.usage);
+    let counts = [
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cache_read_tokens,
+        usage.cache_write_tokens,
+        usage.cache_write_1h_tokens,
+        usage.reasoning_tokens,
+    ];
+    for (name, n) in AGGREGATE_USAGE_NAMES.into_iter().zip(counts) {
+        if n > 0 {
+            record.attributes.insert(
+                name,
+                AttributeValue::I64(i64::try_from(n).unwrap_or(i64::MAX)),
+            );
+        }
+    }
+    record.cost = None;
     record
         .attributes
         .insert(agentrace::AGGREGATE, AttributeValue::Bool(true));
 }
 
-/// Whether a span was marked by [`mark_aggregate`]: its calls are billed on its descendants.
+/// Whether a span was marked by [`mark_aggregate`]: what it reports counts on its descendants.
 pub fn is_aggregate(record: &SpanRecord) -> bool {
     matches!(
         record.attributes.get(agentrace::AGGREGATE),
@@ -623,6 +697,11 @@ fn kind_of_llm_request_type(kind: &str) -> Option<SpanKind> {
     })
 }
 
+/// The AI SDK's operations: its provider calls (`*.doGenerate`, `*.doStream`, `*.doEmbed`),
+/// tool calls, and the calls of the application that run them: `ai.generateText`,
+/// `ai.streamText`, `ai.generateObject`, `ai.streamObject` run a loop of model calls and tools
+/// — an agent, as AI SDK 7 says of the same calls (`invoke_agent`) — and the rest
+/// (`ai.embed`, `ai.embedMany`, …) wrap their provider calls.
 fn kind_of_vercel_operation(op: &str) -> SpanKind {
     if op.ends_with(".doEmbed") {
         SpanKind::Embedding
@@ -630,6 +709,11 @@ fn kind_of_vercel_operation(op: &str) -> SpanKind {
         SpanKind::Llm
     } else if op == "ai.toolCall" {
         SpanKind::Tool
+    } else if matches!(
+        op,
+        "ai.generateText" | "ai.streamText" | "ai.generateObject" | "ai.streamObject"
+    ) {
+        SpanKind::Agent
     } else {
         SpanKind::Chain
     }
@@ -742,7 +826,8 @@ mod tests {
                 &[("ai.operationId", "ai.generateText.doGenerate")],
                 SpanKind::Llm,
             ),
-            (&[("ai.operationId", "ai.generateText")], SpanKind::Chain),
+            (&[("ai.operationId", "ai.generateText")], SpanKind::Agent),
+            (&[("ai.operationId", "ai.embed")], SpanKind::Chain),
             (
                 &[("langfuse.observation.type", "generation")],
                 SpanKind::Llm,
@@ -878,6 +963,19 @@ mod tests {
         mark_aggregate(&mut rec);
         assert!(is_aggregate(&rec));
         assert!(!crate::cost::is_billable(&rec));
+        assert!(
+            rec.usage.is_empty() && rec.cost.is_none(),
+            "counted nowhere"
+        );
+        assert_eq!(
+            rec.attributes.get("agentrace.aggregate.input_tokens"),
+            Some(&AttributeValue::I64(10)),
+            "its numbers kept"
+        );
+        assert!(is_step(&rec));
+        let kept = rec.clone();
+        mark_aggregate(&mut rec);
+        assert_eq!(rec, kept, "idempotent");
         rec.attributes.insert(agentrace::AGGREGATE, "true");
         assert!(!is_aggregate(&rec), "only the boolean marks");
     }

@@ -1,7 +1,7 @@
 //! One fixture per dialect: an agent span, LLM spans with usage (cache included), a tool span
 //! that failed, session and user. Every typed field is checked, and every raw attribute kept.
 
-use agentrace_core::{AttributeValue, SpanKind, StatusCode};
+use agentrace_core::{AttributeValue, SpanKind, StatusCode, TokenUsage};
 
 use crate::common::{
     Fields, TestResult, assert_raw_attributes_kept, fields, ingest_fixture, named, usage,
@@ -24,10 +24,17 @@ fn otel_genai_current_names() -> TestResult {
         Fields {
             kind: SpanKind::Agent,
             provider: Some("openai"),
-            // The run's totals on the agent span: kept, never billed.
-            usage: usage(2_400, 430, 0, 0, 0),
+            // The run's totals on the agent span repeat its calls': an aggregate, its numbers
+            // kept as attributes, counted nowhere.
+            aggregate: true,
             ..inherited.clone()
         }
+    );
+    assert_eq!(
+        named(&spans, "invoke_agent researcher")
+            .attributes
+            .get("agentrace.aggregate.input_tokens"),
+        Some(&AttributeValue::I64(2_400))
     );
     assert_eq!(
         fields(named(&spans, "chat gpt-4o")),
@@ -234,7 +241,8 @@ fn openinference() -> TestResult {
         }
     );
     // LangChain's span around the OpenAI call reports the same tokens as the OpenAI
-    // instrumentor's span beneath it: only the leaf is billed.
+    // instrumentor's span beneath it: only the leaf counts; the wrapper keeps its numbers as
+    // `agentrace.aggregate.*` attributes, out of every total.
     let openai = Fields {
         kind: SpanKind::Llm,
         provider: Some("openai"),
@@ -247,9 +255,22 @@ fn openinference() -> TestResult {
         fields(named(&spans, "ChatOpenAI")),
         Fields {
             aggregate: true,
+            usage: TokenUsage::default(),
             ..openai.clone()
         }
     );
+    let wrapper = named(&spans, "ChatOpenAI");
+    for (name, n) in [
+        ("agentrace.aggregate.input_tokens", 800),
+        ("agentrace.aggregate.output_tokens", 100),
+        ("agentrace.aggregate.cache_read_tokens", 512),
+    ] {
+        assert_eq!(
+            wrapper.attributes.get(name),
+            Some(&AttributeValue::I64(n)),
+            "{name}"
+        );
+    }
     assert_eq!(
         fields(named(&spans, "ChatCompletion")),
         Fields {
@@ -349,17 +370,20 @@ fn vercel_ai_sdk() -> TestResult {
     let session = Fields {
         session_id: Some("chat-123"),
         user_id: Some("user-5"),
+        // `ai.telemetry.functionId` names the agent (AI SDK 7 writes it as `gen_ai.agent.name`).
+        agent_name: Some("support-agent"),
         framework: Some("vercel-ai"),
         ..Fields::default()
     };
     assert_eq!(
         fields(named(&spans, "ai.generateText")),
         Fields {
-            // The enclosing call: a chain, its usage totals never billed.
-            kind: SpanKind::Chain,
+            // The enclosing run of model calls and tools: an agent (as AI SDK 7 calls it),
+            // its usage totals an aggregate's, counted nowhere.
+            kind: SpanKind::Agent,
             provider: Some("openai"),
             request_model: Some("gpt-4o"),
-            usage: usage(3_000, 400, 0, 0, 0),
+            aggregate: true,
             ..session.clone()
         }
     );

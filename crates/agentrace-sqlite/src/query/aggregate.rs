@@ -27,13 +27,14 @@ struct Fact {
     is_error: bool,
     usage: TokenUsage,
     cost: Option<i64>,
+    aggregate: bool,
 }
 
 /// The columns [`fact`] reads, first in every aggregate query.
 const FACT_COLUMNS: &str = "s.kind, s.duration_ns, s.status_code, s.input_tokens, \
      s.output_tokens, s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, \
-     s.cost_total, s.cache_write_1h_tokens";
-const FACTS: usize = 10;
+     s.cost_total, s.cache_write_1h_tokens, s.aggregate";
+const FACTS: usize = 11;
 
 fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
     let kind = match row.get_ref(0).db()?.as_str() {
@@ -55,12 +56,13 @@ fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
             reasoning_tokens: from_sql(codec::int(row, 7)?),
         },
         cost: codec::opt_int(row, 8)?,
+        aggregate: codec::int(row, 10)? != 0,
     })
 }
 
 impl Fact {
     fn is_unpriced(&self) -> bool {
-        codec::is_unpriced(self.kind, &self.usage, self.cost.is_some())
+        codec::is_unpriced(self.kind, &self.usage, self.cost.is_some(), self.aggregate)
     }
 
     /// Priced, or billable without a price (see [`codec::is_unpriced`]).

@@ -1,5 +1,6 @@
 //! What a rollup row is kept by (its key), and what a span contributes to one (its facts).
 
+use agentrace_core::normalize::is_aggregate;
 use agentrace_core::semconv::gen_ai;
 use agentrace_core::{SpanKind, SpanRecord, StatusCode, Text, TokenUsage};
 use rusqlite::Row;
@@ -147,6 +148,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) error_type: Option<&'a str>,
     /// The status message, for failed spans.
     pub(crate) message: Option<&'a str>,
+    /// Whether it is an aggregate: it counts as a span, never as a call.
+    pub(crate) aggregate: bool,
 }
 
 impl<'a> Facts<'a> {
@@ -174,12 +177,13 @@ impl<'a> Facts<'a> {
                 .then(|| s.attributes.get(gen_ai::ERROR_TYPE)?.as_str())
                 .flatten(),
             message: is_error.then_some(s.status.message.as_deref()).flatten(),
+            aggregate: is_aggregate(s),
         }
     }
 
     /// Billable but without a price (see [`codec::is_unpriced`]).
     pub(crate) fn is_unpriced(&self) -> bool {
-        codec::is_unpriced(self.kind, &self.usage, self.cost.is_some())
+        codec::is_unpriced(self.kind, &self.usage, self.cost.is_some(), self.aggregate)
     }
 
     pub(crate) fn is_billable(&self) -> bool {
@@ -195,17 +199,33 @@ impl<'a> Facts<'a> {
     }
 }
 
+/// The columns of a stored span that [`OwnedFacts::read`] decodes, with the expression of
+/// its aggregate mark last.
+macro_rules! fact_columns {
+    ($aggregate:literal) => {
+        concat!(
+            "start_ns, duration_ns, status_code, input_tokens, output_tokens, \
+             cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, \
+             cost_total, kind, provider, request_model, response_model, agent_name, framework, \
+             service_name, tool_name, operation, \
+             CASE WHEN status_code = 2 THEN json_extract(attributes, '$.\"error.type\"') END, \
+             CASE WHEN status_code = 2 THEN status_message END, ",
+            $aggregate
+        )
+    };
+}
+
 /// The columns of a stored span that [`OwnedFacts::read`] decodes (`spans` unaliased, as in a
 /// `RETURNING` clause).
-pub(crate) const FACT_COLUMNS: &str = "start_ns, duration_ns, status_code, input_tokens, \
-     output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, \
-     reasoning_tokens, cost_total, kind, provider, request_model, response_model, agent_name, \
-     framework, service_name, tool_name, operation, \
-     CASE WHEN status_code = 2 THEN json_extract(attributes, '$.\"error.type\"') END, \
-     CASE WHEN status_code = 2 THEN status_message END";
+pub(crate) const FACT_COLUMNS: &str = fact_columns!("aggregate");
+
+/// [`FACT_COLUMNS`] for a file older than the `aggregate` column (schema version 9), as the
+/// migrations before it read it: no span is an aggregate (migration 8 → 9 recounts those
+/// marked).
+pub(crate) const FACT_COLUMNS_BEFORE_AGGREGATES: &str = fact_columns!("0");
 
 /// [`Facts`] read from a stored span.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OwnedFacts {
     kind: SpanKind,
     pub(crate) start: u64,
@@ -217,6 +237,7 @@ pub(crate) struct OwnedFacts {
     dims: [Option<Text>; DIMS],
     error_type: Option<Text>,
     message: Option<Text>,
+    aggregate: bool,
 }
 
 impl OwnedFacts {
@@ -235,6 +256,7 @@ impl OwnedFacts {
             dims,
             error_type: f.error_type.map(Text::new),
             message: f.message.map(Text::new),
+            aggregate: f.aggregate,
         }
     }
 
@@ -272,7 +294,24 @@ impl OwnedFacts {
             dims,
             error_type,
             message: codec::opt_text(row, at + 11 + DIMS)?.map(Text::from),
+            aggregate: codec::int(row, at + 12 + DIMS)? != 0,
         })
+    }
+
+    /// The same facts with other counts: token usage, total cost (nano-dollars) and the
+    /// aggregate mark.
+    pub(crate) fn with_counts(
+        &self,
+        usage: TokenUsage,
+        cost: Option<i64>,
+        aggregate: bool,
+    ) -> Self {
+        Self {
+            usage,
+            cost,
+            aggregate,
+            ..self.clone()
+        }
     }
 
     /// Replaces a text dimension (not the kind).
@@ -300,6 +339,7 @@ impl OwnedFacts {
             dims,
             error_type: self.error_type.as_deref(),
             message: self.message.as_deref(),
+            aggregate: self.aggregate,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! | `otel` | OTel GenAI, current (v1.37+) and legacy names | agent and tool names from `invoke_agent {name}` / `execute_tool {name}` span names |
 //! | `openinference` | OpenInference (Arize Phoenix) | `AGENT` names from `graph.node.id` (CrewAI), `AGENT`/`TOOL` names from the span name; LangGraph from run metadata |
 //! | `traceloop` | OpenLLMetry / Traceloop | names from `{entity}.{kind}` span names |
-//! | `vercel` | Vercel AI SDK (`ai.*`) | v6 uncached input; framework |
+//! | `vercel` | Vercel AI SDK (`ai.*`; v7's `@ai-sdk/otel` writes OTel GenAI names under the scope `gen_ai`) | v6 uncached input; framework |
 //! | `langfuse` | Langfuse attributes | `usage_details`, observation level, observation names |
 //! | `openlit` | OpenLIT (scopes `openlit`, `openlit.instrumentation.*`) | its made-up stream usage dropped; tool spans by [`mark_requested_tool`] |
 //!
@@ -113,6 +113,10 @@ fn exception(record: &mut SpanRecord) {
     };
 }
 
+/// The AI SDK's framework name: its spans' (`ai.operationId`, v6 and earlier) and its scope's
+/// (`@ai-sdk/otel`'s `gen_ai`, v7).
+pub(crate) const VERCEL_AI: &str = "vercel-ai";
+
 /// Agent frameworks by a word in the instrumentation scope name (OpenInference and
 /// OpenLLMetry name their instrumentors after the framework; Rust `tracing` targets are
 /// crate paths).
@@ -163,6 +167,9 @@ pub fn framework_of_target(target: &str) -> Option<&'static str> {
 /// word of an OpenInference or OpenLLMetry instrumentor's name.
 pub fn framework_of_scope(scope: Option<&str>) -> Option<&'static str> {
     let scope = scope?;
+    if scope == crate::semconv::vercel_ai::SCOPE_V7 {
+        return Some(VERCEL_AI);
+    }
     if let Some(framework) = framework_of_target(scope) {
         return Some(framework);
     }
@@ -197,6 +204,7 @@ mod tests {
             ("my_app::agents", None),
             ("opentelemetry.instrumentation.openai", None),
             ("ai", None),
+            ("gen_ai", Some("vercel-ai")),
         ] {
             assert_eq!(framework_of_scope(Some(scope)), framework, "{scope}");
         }

@@ -5,7 +5,8 @@
 //! core's [`normalize`](crate::normalize). Particular to the dialect: agent and tool
 //! spans are named `invoke_agent {gen_ai.agent.name}`, `create_agent {…}` and
 //! `execute_tool {gen_ai.tool.name}`, so a span that left the attribute out still has its
-//! name.
+//! name — unless what follows the operation is the span's model (AI SDK 7 names an agent run
+//! without a `functionId` `invoke_agent {model}`): a model is no agent's name.
 
 use crate::SpanRecord;
 use crate::semconv::gen_ai;
@@ -23,6 +24,11 @@ pub(crate) fn apply(record: &mut SpanRecord) {
         .name
         .strip_prefix(operation)
         .filter(|rest| rest.starts_with(' '))
+        .filter(|rest| {
+            let rest = rest.trim();
+            record.request_model.as_deref() != Some(rest)
+                && record.response_model.as_deref() != Some(rest)
+        })
         .map(str::to_owned);
     name_from(record, name.as_deref());
 }
