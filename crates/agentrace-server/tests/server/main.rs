@@ -2,6 +2,7 @@
 //! store opened afresh from its file to check what was acknowledged.
 
 mod admission;
+mod aggregates;
 mod alerts;
 mod attribution;
 mod browser;
