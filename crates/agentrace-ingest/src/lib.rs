@@ -20,7 +20,7 @@
 //! | [`Ingestor::metrics`] | data points → measurements (gauges, sums as increments, histograms and summaries as `.count`/`.sum` counters; see the `metrics` table in `docs/ingest.md`) |
 //! | [`Limits`] | the validation bounds; a record over one is rejected with its reason |
 //! | [`orphans`] | the repair rule for spans whose parent is late, missing, or detached |
-//! | [`billing`] | leaf-only billing: LLM spans summing the calls beneath them |
+//! | [`billing`] | aggregates: spans repeating the usage or wrapping the calls reported beneath them |
 //! | [`wire`] | a protobuf request's records, key-value pairs and nesting counted from its bytes, before decoding |
 //! | [`gzip`] | gzip bodies decompressed up to a limit |
 //!
