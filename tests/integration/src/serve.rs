@@ -1,5 +1,6 @@
 //! `agentrace serve` for the suite's tests: started on free ports over a temporary store, read
-//! through its REST API as a user would, fed by client scripts of `tests/integration/python`.
+//! through its REST API as a user would, fed by client scripts of `tests/integration/python`
+//! and `tests/integration/node`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -110,20 +111,34 @@ pub fn python_endpoints(server: &RunningServer) -> [(&'static str, String); 2] {
 /// # Panics
 /// When the script fails, hangs past [`PATIENCE`] or prints no JSON.
 pub async fn run_python(python: &Path, script: &str, args: &[&str]) -> Json {
+    let path = workspace_root()
+        .join("tests/integration/python")
+        .join(script);
+    run_client(python, &path, args).await
+}
+
+/// Runs a script of `tests/integration/node` with the Node.js `node` ([`crate::node_client`])
+/// and `args`, and returns the JSON report it prints last.
+///
+/// # Panics
+/// When the script fails, hangs past [`PATIENCE`] or prints no JSON.
+pub async fn run_node(node: &Path, script: &str, args: &[&str]) -> Json {
+    run_client(node, &crate::node_suite().join(script), args).await
+}
+
+/// Runs `script` with the interpreter `program` and `args`; the JSON report printed last.
+async fn run_client(program: &Path, script: &Path, args: &[&str]) -> Json {
     let output = tokio::time::timeout(
         PATIENCE,
-        tokio::process::Command::new(python)
-            .arg(
-                workspace_root()
-                    .join("tests/integration/python")
-                    .join(script),
-            )
+        tokio::process::Command::new(program)
+            .arg(script)
             .args(args)
             .output(),
     )
     .await
     .expect("the client finishes")
     .expect("the client starts");
+    let script = script.display();
     assert!(
         output.status.success(),
         "{script} {args:?}: {}",

@@ -116,9 +116,9 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
 }
 
 /// A billable span, in SQL (mirrors [`codec::is_unpriced`](crate::codec::is_unpriced)):
-/// priced, an LLM or embedding call, or reporting input or output tokens.
-const BILLABLE: &str = "(s.cost_total IS NOT NULL OR s.kind IN ('llm', 'embedding') \
-     OR s.input_tokens <> 0 OR s.output_tokens <> 0)";
+/// priced, or no aggregate and an LLM or embedding call or reporting input or output tokens.
+const BILLABLE: &str = "(s.cost_total IS NOT NULL OR (s.aggregate = 0 \
+     AND (s.kind IN ('llm', 'embedding') OR s.input_tokens <> 0 OR s.output_tokens <> 0)))";
 
 /// Span fields shared by span and trace filters.
 struct SpanFields<'a> {
