@@ -18,7 +18,7 @@ fn bench_cost(c: &mut Criterion) {
         cache_read_tokens: 8_000,
         cache_write_tokens: 0,
         cache_write_1h_tokens: 0,
-        reasoning_tokens: 200,
+        reasoning_tokens: Some(200),
     };
     let mut group = c.benchmark_group("price_span");
     for (name, provider, model) in [

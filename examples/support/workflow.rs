@@ -95,7 +95,7 @@ fn usage(input: u64, output: u64, cache_read: u64, reasoning: u64) -> TokenUsage
         cache_read_tokens: cache_read,
         cache_write_tokens: 0,
         cache_write_1h_tokens: 0,
-        reasoning_tokens: reasoning,
+        reasoning_tokens: Some(reasoning),
     }
 }
 

@@ -30,7 +30,7 @@ const fn u(
         cache_read_tokens,
         cache_write_tokens,
         cache_write_1h_tokens: 0,
-        reasoning_tokens: 0,
+        reasoning_tokens: None,
     }
 }
 
@@ -47,7 +47,7 @@ const fn u1h(
         cache_read_tokens: 0,
         cache_write_tokens,
         cache_write_1h_tokens,
-        reasoning_tokens: 0,
+        reasoning_tokens: None,
     }
 }
 
@@ -508,7 +508,7 @@ fn reasoning_tokens_are_billed_inside_output() {
         .price(Some("openai"), "o3", at)
         .map(|m| m.price.clone());
     let mut with_reasoning = u(2_000, 3_000, 0, 0);
-    with_reasoning.reasoning_tokens = 2_500;
+    with_reasoning.reasoning_tokens = Some(2_500);
     let plain = u(2_000, 3_000, 0, 0);
     let costs = price.map(|p| (compute_cost(&with_reasoning, &p), compute_cost(&plain, &p)));
     assert!(

@@ -80,7 +80,7 @@ fn agent_llm_tool_tree_with_usage_and_inheritance() -> TestResult {
                 cache_read_tokens: 800,
                 cache_write_tokens: 0,
                 cache_write_1h_tokens: 0,
-                reasoning_tokens: 50,
+                reasoning_tokens: Some(50),
             });
             spans::record_response_model(&llm, "gpt-4o-2024-08-06");
         }
@@ -110,7 +110,7 @@ fn agent_llm_tool_tree_with_usage_and_inheritance() -> TestResult {
     assert_eq!(llm.response_model.as_deref(), Some("gpt-4o-2024-08-06"));
     assert_eq!(llm.usage.input_tokens, 1_000);
     assert_eq!(llm.usage.cache_read_tokens, 800);
-    assert_eq!(llm.usage.reasoning_tokens, 50);
+    assert_eq!(llm.usage.reasoning_tokens, Some(50));
     assert_eq!(
         llm.cost, None,
         "no price processor: cost stays unknown, never a silent 0"
@@ -412,7 +412,7 @@ fn record_usage_records_every_count_the_llm_span_declares() -> TestResult {
         cache_read_tokens: 8_000,
         cache_write_tokens: 2_000,
         cache_write_1h_tokens: 1_500,
-        reasoning_tokens: 300,
+        reasoning_tokens: Some(300),
     };
     h.run(|| {
         let llm = spans::llm("anthropic", "claude-sonnet-4-5");

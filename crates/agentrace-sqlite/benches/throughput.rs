@@ -84,7 +84,7 @@ fn trace(t: u64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
                 cache_read_tokens: 1_000,
                 cache_write_tokens: 0,
                 cache_write_1h_tokens: 0,
-                reasoning_tokens: 12,
+                reasoning_tokens: Some(12),
             };
             s.cost = (model != "gemini-2.5-pro").then(|| {
                 Cost::from_parts(

@@ -99,6 +99,13 @@ pub(crate) fn is_unpriced(
             || usage.output_tokens > 0)
 }
 
+/// A total's reasoning count, from the sum of its spans' counts: unknown (`None`) when zero.
+/// Totals keep sums, not which spans reported a count; a sum of zero says that none reported
+/// reasoning tokens spent, so a total shows "unknown" rather than a zero that may not be one.
+pub(crate) fn total_reasoning(sum: u64) -> Option<u64> {
+    (sum > 0).then_some(sum)
+}
+
 // ---- reading columns ----
 
 pub(crate) fn int(row: &Row<'_>, idx: usize) -> Result<i64, QueryError> {
@@ -300,11 +307,13 @@ impl ResourceCache {
     }
 }
 
-/// The columns [`span`] decodes, in order, for a `spans` table aliased `s`.
+/// The columns [`span`] decodes, in order, for a `spans` table aliased `s`. The reasoning count
+/// is `NULL` where it was not reported (`reasoning_reported`, schema version 10).
 pub(crate) const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, \
      s.start_ns, s.end_ns, s.status_code, s.status_message, s.resource_id, s.scope, s.operation, \
      s.provider, s.request_model, s.response_model, s.input_tokens, s.output_tokens, \
-     s.cache_read_tokens, s.cache_write_tokens, s.reasoning_tokens, s.cost_input, \
+     s.cache_read_tokens, s.cache_write_tokens, \
+     CASE WHEN s.reasoning_reported THEN s.reasoning_tokens END, s.cost_input, \
      s.cost_cache_read, s.cost_cache_write, s.cost_output, s.cost_total, s.session_id, \
      s.user_id, s.correlation_id, s.agent_name, s.agent_id, s.tool_name, s.tool_call_id, \
      s.framework, s.attributes, s.events, s.cache_write_1h_tokens";
@@ -353,7 +362,7 @@ pub(crate) fn span(
             cache_read_tokens: from_sql(int(row, 17)?),
             cache_write_tokens: from_sql(int(row, 18)?),
             cache_write_1h_tokens: from_sql(int(row, 35)?),
-            reasoning_tokens: from_sql(int(row, 19)?),
+            reasoning_tokens: opt_int(row, 19)?.map(from_sql),
         },
         cost,
         session_id: opt_text(row, 25)?.map(Text::from),

@@ -34,12 +34,13 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
          output_tokens = ?6, cache_read_tokens = ?7, cache_write_tokens = ?8, \
          reasoning_tokens = ?9, cache_write_1h_tokens = ?10, cost_input = ?11, \
          cost_cache_read = ?12, cost_cache_write = ?13, cost_output = ?14, cost_total = ?15, \
-         aggregate = ?16 \
+         aggregate = ?16, reasoning_reported = ?17 \
          WHERE trace_no = {} AND span_id = ?4 \
          AND (parent_span_id IS NOT ?1 OR attributes IS NOT ?2 OR input_tokens IS NOT ?5 \
          OR output_tokens IS NOT ?6 OR cache_read_tokens IS NOT ?7 \
          OR cache_write_tokens IS NOT ?8 OR reasoning_tokens IS NOT ?9 \
-         OR cache_write_1h_tokens IS NOT ?10 OR cost_total IS NOT ?15 OR aggregate IS NOT ?16) \
+         OR cache_write_1h_tokens IS NOT ?10 OR cost_total IS NOT ?15 OR aggregate IS NOT ?16 \
+         OR reasoning_reported IS NOT ?17) \
          RETURNING trace_no",
         trace_no_of_id("?3")
     )
@@ -101,7 +102,7 @@ fn rewrite(
                 to_sql(usage.output_tokens),
                 to_sql(usage.cache_read_tokens),
                 to_sql(usage.cache_write_tokens),
-                to_sql(usage.reasoning_tokens),
+                to_sql(usage.reasoning_or_zero()),
                 to_sql(usage.cache_write_1h_tokens),
                 cost.map(|c| c.input.nanos()),
                 cost.map(|c| c.cache_read.nanos()),
@@ -109,6 +110,7 @@ fn rewrite(
                 cost.map(|c| c.output.nanos()),
                 cost.map(|c| c.total.nanos()),
                 i64::from(aggregate),
+                i64::from(usage.reasoning_tokens.is_some()),
             ])
             .db()?;
         while let Some(row) = rows.next().db()? {

@@ -162,7 +162,7 @@ impl TraceRollup {
             int(self.usage.output_tokens),
             int(self.usage.cache_read_tokens),
             int(self.usage.cache_write_tokens),
-            int(self.usage.reasoning_tokens),
+            int(self.usage.reasoning_or_zero()),
             self.cost_nanos.map_or(Value::Null, Value::Integer),
             int(self.priced),
             int(self.unpriced),
@@ -437,7 +437,7 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 cache_write_tokens: codec::from_sql(codec::int(row, 10)?),
                 // Trace summaries count cache writes; their one-hour share is kept per span.
                 cache_write_1h_tokens: 0,
-                reasoning_tokens: codec::from_sql(codec::int(row, 11)?),
+                reasoning_tokens: codec::total_reasoning(codec::from_sql(codec::int(row, 11)?)),
             };
             let cost_nanos = codec::opt_int(row, 12)?;
             let kind = codec::text(row, 13)?

@@ -361,10 +361,21 @@ END;
         then: None,
     },
     // 8 → 9: aggregates (spans repeating what is reported beneath them) are marked in a column
-    // and count in no total; those marked before have their usage and cost moved out.
+    // and count in no total; those marked before have their usage and cost moved out — after
+    // 9 → 10, whose spans' columns that rewrite reads and writes.
     Migration {
         sql: r"
 ALTER TABLE spans ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
+",
+        then: None,
+    },
+    // 9 → 10: a reasoning count not reported is unknown, not zero. Before, zero stood for
+    // both; a count above zero was reported. Then the recount of 8 → 9 (a file of version 9
+    // has none left to do).
+    Migration {
+        sql: r"
+ALTER TABLE spans ADD COLUMN reasoning_reported INTEGER NOT NULL DEFAULT 0;
+UPDATE spans SET reasoning_reported = 1 WHERE reasoning_tokens <> 0;
 ",
         then: Some(crate::orphans::recount_marked_aggregates),
     },

@@ -28,10 +28,10 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, paren
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
      cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
      agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens, \
-     awaiting_parent_since, aggregate) \
+     awaiting_parent_since, aggregate, reasoning_reported) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38, ?39, ?40, ?41) ON CONFLICT (trace_no, span_id) DO NOTHING";
+     ?37, ?38, ?39, ?40, ?41, ?42) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -242,7 +242,7 @@ impl Writer {
                         to_sql(s.usage.output_tokens),
                         to_sql(s.usage.cache_read_tokens),
                         to_sql(s.usage.cache_write_tokens),
-                        to_sql(s.usage.reasoning_tokens),
+                        to_sql(s.usage.reasoning_or_zero()),
                         cost.map(|c| c.input.nanos()),
                         cost.map(|c| c.cache_read.nanos()),
                         cost.map(|c| c.cache_write.nanos()),
@@ -261,6 +261,7 @@ impl Writer {
                         to_sql(s.usage.cache_write_1h_tokens),
                         awaiting.then(|| to_sql(now)),
                         i64::from(json.aggregate),
+                        i64::from(s.usage.reasoning_tokens.is_some()),
                     ]
                 )
                 .db()?;

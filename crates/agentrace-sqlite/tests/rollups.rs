@@ -70,7 +70,7 @@ fn dataset(n: u64) -> Vec<SpanRecord> {
                         cache_read_tokens: rng.next(100),
                         cache_write_tokens: rng.next(50),
                         cache_write_1h_tokens: rng.next(10),
-                        reasoning_tokens: rng.next(30),
+                        reasoning_tokens: (rng.next(4) > 0).then(|| rng.next(30)),
                     };
                     if model != "local-llama" {
                         let c = rng.next(10_000) as i64;
@@ -585,7 +585,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
              DROP TABLE metric_points; DROP TABLE metric_series; DROP TABLE alert_notifications;
              DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
-             ALTER TABLE spans DROP COLUMN aggregate;
+             ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;
              DROP TABLE trace_ids; DROP TABLE trace_ids_recent;
              DROP TABLE trace_sessions; DROP TABLE pending_traces;

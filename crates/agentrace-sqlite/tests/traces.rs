@@ -283,7 +283,7 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
                  DELETE FROM trace_ids_recent
                      WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
              END;
-             ALTER TABLE spans DROP COLUMN aggregate;
+             ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
              PRAGMA user_version = 7;",
         )?;
         let flagged: i64 =

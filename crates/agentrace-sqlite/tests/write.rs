@@ -238,7 +238,7 @@ fn absurd_values_round_trip() -> TestResult {
         cache_read_tokens: 0,
         cache_write_tokens: 1,
         cache_write_1h_tokens: u64::MAX,
-        reasoning_tokens: 2,
+        reasoning_tokens: Some(2),
     };
     s.end_time_unix_nano = 0; // ends before it starts
     store.insert_spans(&[s.clone()])?;
@@ -246,6 +246,42 @@ fn absurd_values_round_trip() -> TestResult {
     // Aggregates over them answer instead of failing.
     store.summary(Default::default())?;
     store.list_traces(&TraceFilter::new(), None, 10)?;
+    Ok(())
+}
+
+#[test]
+fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
+    let (dir, store) = common::open()?;
+    let reasoning = [None, Some(0), Some(7)];
+    let spans: Vec<_> = (0..3)
+        .map(|i| {
+            let mut s = span(tid(1), sid(i), None, "chat", T0 + i, 1);
+            s.usage = TokenUsage {
+                reasoning_tokens: reasoning[i as usize],
+                ..TokenUsage::new(10, 9)
+            };
+            s
+        })
+        .collect();
+    store.insert_spans(&spans)?;
+    let stored = |store: &agentrace_sqlite::SqliteStore| -> Result<Vec<Option<u64>>, Box<dyn std::error::Error>> {
+        let mut got = store.spans(&SpanQuery::default())?.spans;
+        got.sort_by_key(|s| s.start_time_unix_nano);
+        Ok(got.iter().map(|s| s.usage.reasoning_tokens).collect())
+    };
+    assert_eq!(stored(&store)?, reasoning);
+    drop(store);
+
+    // A file of schema version 9 knew no difference: zero stood for both, and becomes unknown.
+    let path = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute_batch(
+            "ALTER TABLE spans DROP COLUMN reasoning_reported; PRAGMA user_version = 9;",
+        )?;
+    }
+    let store = agentrace_sqlite::SqliteStore::open(&path)?;
+    assert_eq!(stored(&store)?, [None, None, Some(7)]);
     Ok(())
 }
 

@@ -33,14 +33,15 @@ fn replies() -> Vec<Reply> {
 }
 
 /// The usage agentrace stores for a reply: OpenAI's counts are cache-inclusive, as
-/// agentrace's are; cached tokens the instrumentation does not report stay unknown (zero).
-fn stored_usage(usage: Usage, reports_cache_read: bool) -> TokenUsage {
+/// agentrace's are; cached and reasoning tokens the instrumentation does not report stay
+/// unknown (zero, and `None` for reasoning).
+fn stored_usage(usage: Usage, reports_details: bool) -> TokenUsage {
+    if !reports_details {
+        return TokenUsage::new(usage.input, usage.output);
+    }
     TokenUsage {
-        cache_read_tokens: if reports_cache_read {
-            usage.cache_read
-        } else {
-            0
-        },
+        cache_read_tokens: usage.cache_read,
+        reasoning_tokens: Some(usage.reasoning),
         ..TokenUsage::new(usage.input, usage.output)
     }
 }
@@ -51,7 +52,7 @@ async fn check(
     fake: &FakeOpenAi,
     framework: &str,
     venv: &str,
-    reports_cache_read: bool,
+    reports_details: bool,
 ) {
     let Some(python) = installed(
         framework_python(venv),
@@ -121,7 +122,7 @@ async fn check(
         assert_eq!(span.provider.as_deref(), Some("openai"), "{what}");
         assert_eq!(span.request_model.as_deref(), Some(MODEL), "{what}");
         assert_attributed(span, &run, &what);
-        let usage = stored_usage(reply.usage(), reports_cache_read);
+        let usage = stored_usage(reply.usage(), reports_details);
         assert_eq!(span.usage, usage, "{what}");
         let price = prices
             .price(Some("openai"), MODEL, span.end_time_unix_nano)
@@ -175,14 +176,14 @@ async fn real_frameworks_land_with_agent_tool_tokens_and_cost() {
     let fake = FakeOpenAi::start()
         .await
         .expect("the fake OpenAI server starts");
-    for (framework, venv, reports_cache_read) in [
+    for (framework, venv, reports_details) in [
         ("langgraph", "langgraph", true),
         // openinference-instrumentation-openai-agents reports only input and output tokens of
-        // the chat completions model.
+        // the chat completions model: no cached or reasoning tokens.
         ("openai-agents", "openai_agents", false),
         ("crewai", "crewai", true),
     ] {
-        check(&server, &fake, framework, venv, reports_cache_read).await;
+        check(&server, &fake, framework, venv, reports_details).await;
     }
     fake.shutdown().await;
     server.shutdown().await.expect("a clean shutdown");

@@ -69,9 +69,7 @@ fn usage(value: &Value) -> Option<TokenUsage> {
     usage.cache_read_tokens = value["prompt_tokens_details"]["cached_tokens"]
         .as_u64()
         .unwrap_or(0);
-    usage.reasoning_tokens = value["completion_tokens_details"]["reasoning_tokens"]
-        .as_u64()
-        .unwrap_or(0);
+    usage.reasoning_tokens = value["completion_tokens_details"]["reasoning_tokens"].as_u64();
     Some(usage)
 }
 

@@ -44,7 +44,7 @@ pub(crate) fn usage(usage: &Usage) -> Option<TokenUsage> {
             .map_or(0, |d| count(d.ephemeral_1h_tokens));
     }
     if let Some(details) = &usage.completion_tokens_details {
-        tokens.reasoning_tokens = count(details.reasoning_tokens);
+        tokens.reasoning_tokens = details.reasoning_tokens.and_then(|n| u64::try_from(n).ok());
     }
     Some(tokens)
 }

@@ -70,6 +70,11 @@ fn outcome<T>(result: Result<T, Error>) -> Outcome {
 
 #[async_trait::async_trait]
 impl Adapter for Genai {
+    /// genai deserializes a zero in `completion_tokens_details` as absent (`zero_as_none`).
+    fn reports_zero_reasoning(&self) -> bool {
+        false
+    }
+
     async fn chat(&self, call: &ChatCall, budgets: Option<Arc<Budgets>>) -> Outcome {
         outcome(Self::call(call, budgets).await)
     }

@@ -120,7 +120,11 @@ fn span_row(s: &SpanRecord) -> Result<Vec<String>, CliError> {
         s.usage.output_tokens.to_string(),
         s.usage.cache_read_tokens.to_string(),
         s.usage.cache_write_tokens.to_string(),
-        s.usage.reasoning_tokens.to_string(),
+        // Empty when not reported, as the cost when unpriced.
+        s.usage
+            .reasoning_tokens
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         // Empty when unpriced: an unknown cost is not zero.
         s.cost
             .map(|c| format!("{:.9}", c.total.dollars()))

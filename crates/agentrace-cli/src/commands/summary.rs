@@ -104,7 +104,8 @@ pub(crate) fn render(s: &Summary, db: &str) -> String {
                 count(u.cache_read_tokens),
                 count(u.cache_write_tokens),
                 count(u.output_tokens),
-                count(u.reasoning_tokens),
+                u.reasoning_tokens
+                    .map_or_else(|| "unknown".to_owned(), count),
                 count(u.total_tokens())
             ),
         ),

@@ -8,7 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Token counts of one LLM call, with OpenTelemetry GenAI semantics:
 /// `input_tokens` **includes** cache reads and cache writes, and `output_tokens` **includes**
-/// reasoning tokens (see docs/conventions.md, "Dialects"). Zero means "not reported".
+/// reasoning tokens (see docs/conventions.md, "Dialects"). A zero count means "not reported",
+/// except for reasoning, which many models never do: `None` is not reported, `Some(0)` none
+/// spent. A sum of usages adds the reasoning counts reported, and is `None` when none was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TokenUsage {
@@ -23,8 +25,8 @@ pub struct TokenUsage {
     /// Of the cache writes, those with a one-hour lifetime (Anthropic), priced at the one-hour
     /// write rate; the rest are five-minute writes.
     pub cache_write_1h_tokens: u64,
-    /// Reasoning tokens (subset of output).
-    pub reasoning_tokens: u64,
+    /// Reasoning tokens (subset of output); `None` when not reported.
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl TokenUsage {
@@ -36,12 +38,21 @@ impl TokenUsage {
             cache_read_tokens: 0,
             cache_write_tokens: 0,
             cache_write_1h_tokens: 0,
-            reasoning_tokens: 0,
+            reasoning_tokens: None,
+        }
+    }
+
+    /// The reasoning tokens, zero when not reported: for arithmetic (a sum, a bound).
+    pub const fn reasoning_or_zero(&self) -> u64 {
+        match self.reasoning_tokens {
+            Some(n) => n,
+            None => 0,
         }
     }
 
     /// The non-zero counts under their span attribute names: OTel GenAI's, and agentrace's for
-    /// one-hour cache writes (which OTel does not name). What spans carry and exporters send.
+    /// one-hour cache writes (which OTel does not name), and a reported reasoning count even
+    /// when zero. What spans carry and exporters send.
     pub fn attributes(&self) -> impl Iterator<Item = (&'static str, u64)> + use<> {
         use crate::semconv::{agentrace, gen_ai};
         [
@@ -59,10 +70,13 @@ impl TokenUsage {
                 agentrace::USAGE_CACHE_WRITE_1H_TOKENS,
                 self.cache_write_1h_tokens,
             ),
-            (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, self.reasoning_tokens),
         ]
         .into_iter()
         .filter(|(_, count)| *count > 0)
+        .chain(
+            self.reasoning_tokens
+                .map(|n| (gen_ai::USAGE_REASONING_OUTPUT_TOKENS, n)),
+        )
     }
 
     /// Input plus output.
@@ -77,7 +91,7 @@ impl TokenUsage {
             && self.cache_read_tokens == 0
             && self.cache_write_tokens == 0
             && self.cache_write_1h_tokens == 0
-            && self.reasoning_tokens == 0
+            && self.reasoning_or_zero() == 0
     }
 }
 
@@ -90,7 +104,10 @@ impl AddAssign for TokenUsage {
         self.cache_write_1h_tokens = self
             .cache_write_1h_tokens
             .saturating_add(o.cache_write_1h_tokens);
-        self.reasoning_tokens = self.reasoning_tokens.saturating_add(o.reasoning_tokens);
+        self.reasoning_tokens = match (self.reasoning_tokens, o.reasoning_tokens) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
     }
 }
 

@@ -462,8 +462,9 @@ pub fn reconcile_usage(usage: &mut TokenUsage) {
     if usage.input_tokens < cached {
         usage.input_tokens = usage.input_tokens.saturating_add(cached);
     }
-    if usage.output_tokens < usage.reasoning_tokens {
-        usage.output_tokens = usage.output_tokens.saturating_add(usage.reasoning_tokens);
+    let reasoning = usage.reasoning_or_zero();
+    if usage.output_tokens < reasoning {
+        usage.output_tokens = usage.output_tokens.saturating_add(reasoning);
     }
     usage.cache_write_1h_tokens = usage.cache_write_1h_tokens.min(usage.cache_write_tokens);
 }
@@ -526,7 +527,7 @@ pub fn mark_aggregate(record: &mut SpanRecord) {
         usage.cache_read_tokens,
         usage.cache_write_tokens,
         usage.cache_write_1h_tokens,
-        usage.reasoning_tokens,
+        usage.reasoning_or_zero(),
     ];
     for (name, n) in AGGREGATE_USAGE_NAMES.into_iter().zip(counts) {
         if n > 0 {
@@ -559,7 +560,7 @@ fn set_tokens(record: &mut SpanRecord, field: Field, value: i64) {
         Field::CacheReadTokens => usage.cache_read_tokens = n,
         Field::CacheWriteTokens => usage.cache_write_tokens = n,
         Field::CacheWrite1hTokens => usage.cache_write_1h_tokens = n,
-        Field::ReasoningTokens => usage.reasoning_tokens = n,
+        Field::ReasoningTokens => usage.reasoning_tokens = Some(n),
         _ => {}
     }
 }
@@ -897,7 +898,7 @@ mod tests {
         ]);
         assert_eq!(rec.provider.as_deref(), Some("gcp.vertex_ai"));
         assert_eq!(rec.request_model.as_deref(), Some("text-embedding-3-small"));
-        assert_eq!(rec.usage.reasoning_tokens, 9);
+        assert_eq!(rec.usage.reasoning_tokens, Some(9));
         // The host wins over the family, the OpenInference model over the embedding model.
         let rec = normalize(&[
             ("llm.system", "openai"),
@@ -917,7 +918,7 @@ mod tests {
             cache_read_tokens: read,
             cache_write_tokens: write,
             cache_write_1h_tokens: write_1h,
-            reasoning_tokens: reasoning,
+            reasoning_tokens: Some(reasoning),
         };
         for (reported, expected) in [
             // Cache-inclusive input (OTel, OpenInference, OpenLLMetry): kept.

@@ -39,7 +39,7 @@ pub fn llm_span(trace_id: TraceId, parent: Option<SpanId>, start: u64) -> SpanRe
         cache_read_tokens: 1_000,
         cache_write_tokens: 0,
         cache_write_1h_tokens: 0,
-        reasoning_tokens: 12,
+        reasoning_tokens: Some(12),
     };
     s.cost = Some(Cost::from_parts(
         Usd::from_nanos(500_000),

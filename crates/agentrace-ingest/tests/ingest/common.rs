@@ -91,8 +91,14 @@ pub(crate) fn fields(record: &SpanRecord) -> Fields {
     }
 }
 
-/// Usage from its six counts: input, output, cache read, cache write, 1-hour writes, reasoning.
-pub(crate) fn usage(input: u64, output: u64, read: u64, write: u64, reasoning: u64) -> TokenUsage {
+/// Usage from its counts: input, output, cache read, cache write, reasoning (if reported).
+pub(crate) fn usage(
+    input: u64,
+    output: u64,
+    read: u64,
+    write: u64,
+    reasoning: Option<u64>,
+) -> TokenUsage {
     TokenUsage {
         input_tokens: input,
         output_tokens: output,

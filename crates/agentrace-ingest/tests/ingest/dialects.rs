@@ -43,7 +43,7 @@ fn otel_genai_current_names() -> TestResult {
             provider: Some("openai"),
             request_model: Some("gpt-4o"),
             response_model: Some("gpt-4o-2024-08-06"),
-            usage: usage(1_200, 340, 1_000, 0, 12),
+            usage: usage(1_200, 340, 1_000, 0, Some(12)),
             billable: true,
             ..inherited.clone()
         }
@@ -66,7 +66,7 @@ fn otel_genai_current_names() -> TestResult {
             provider: Some("anthropic"),
             request_model: Some("claude-sonnet-4-5"),
             response_model: Some("claude-sonnet-4-5-20250929"),
-            usage: usage(1_200, 90, 200, 800, 0),
+            usage: usage(1_200, 90, 200, 800, None),
             billable: true,
             ..inherited
         }
@@ -152,7 +152,7 @@ fn otel_genai_legacy_names() -> TestResult {
             provider: Some("azure.ai.openai"),
             request_model: Some("gpt-4o-mini"),
             response_model: Some("gpt-4o-mini-2024-07-18"),
-            usage: usage(500, 80, 0, 0, 0),
+            usage: usage(500, 80, 0, 0, None),
             billable: true,
             ..inherited.clone()
         }
@@ -164,7 +164,7 @@ fn otel_genai_legacy_names() -> TestResult {
             provider: Some("anthropic"),
             request_model: Some("claude-3-5-haiku-20241022"),
             // Input reported without its cache (20 < 3,000 + 400): the cache is added.
-            usage: usage(3_420, 60, 3_000, 400, 0),
+            usage: usage(3_420, 60, 3_000, 400, None),
             billable: true,
             ..inherited.clone()
         }
@@ -175,7 +175,7 @@ fn otel_genai_legacy_names() -> TestResult {
             kind: SpanKind::Llm,
             provider: Some("gcp.vertex_ai"),
             request_model: Some("gemini-2.5-flash"),
-            usage: usage(300, 40, 0, 0, 0),
+            usage: usage(300, 40, 0, 0, None),
             billable: true,
             ..inherited.clone()
         }
@@ -235,7 +235,7 @@ fn openinference() -> TestResult {
             provider: Some("anthropic"),
             request_model: Some("claude-sonnet-4-5-20250929"),
             response_model: Some("claude-sonnet-4-5-20250929"),
-            usage: usage(1_500, 200, 1_000, 300, 50),
+            usage: usage(1_500, 200, 1_000, 300, Some(50)),
             billable: true,
             ..in_agent.clone()
         }
@@ -248,7 +248,7 @@ fn openinference() -> TestResult {
         provider: Some("openai"),
         request_model: Some("gpt-4o-mini-2024-07-18"),
         response_model: Some("gpt-4o-mini-2024-07-18"),
-        usage: usage(800, 100, 512, 0, 0),
+        usage: usage(800, 100, 512, 0, None),
         ..in_agent.clone()
     };
     assert_eq!(
@@ -334,7 +334,7 @@ fn openllmetry_traceloop() -> TestResult {
             provider: Some("openai"),
             request_model: Some("gpt-4.1"),
             response_model: Some("gpt-4.1-2025-04-14"),
-            usage: usage(2_000, 150, 1_500, 0, 0),
+            usage: usage(2_000, 150, 1_500, 0, None),
             billable: true,
             ..in_agent.clone()
         }
@@ -346,7 +346,7 @@ fn openllmetry_traceloop() -> TestResult {
             provider: Some("anthropic"),
             request_model: Some("claude-3-7-sonnet-20250219"),
             // Pre-0.5 names; the input already includes the cache, so it is kept.
-            usage: usage(4_625, 300, 4_000, 600, 0),
+            usage: usage(4_625, 300, 4_000, 600, None),
             billable: true,
             ..in_agent.clone()
         }
@@ -399,7 +399,7 @@ fn vercel_ai_sdk() -> TestResult {
             provider: Some("openai"),
             request_model: Some("gpt-4o"),
             response_model: Some("gpt-4o-2024-08-06"),
-            usage: usage(1_800, 250, 1_024, 0, 0),
+            usage: usage(1_800, 250, 1_024, 0, None),
             billable: true,
             ..session.clone()
         }
@@ -411,7 +411,7 @@ fn vercel_ai_sdk() -> TestResult {
             provider: Some("anthropic"),
             request_model: Some("claude-haiku-4-5"),
             // AI SDK 6 details: input = no-cache 200 + reads 900 + writes 100.
-            usage: usage(1_200, 150, 900, 100, 40),
+            usage: usage(1_200, 150, 900, 100, Some(40)),
             billable: true,
             ..session.clone()
         }
@@ -451,7 +451,7 @@ fn langfuse() -> TestResult {
             kind: SpanKind::Llm,
             request_model: Some("gpt-4o"),
             // usage_details are disjoint parts: input 300 + cached 700, output 120 + reasoning 30.
-            usage: usage(1_000, 150, 700, 0, 30),
+            usage: usage(1_000, 150, 700, 0, Some(30)),
             billable: true,
             ..in_agent.clone()
         }
@@ -473,7 +473,7 @@ fn langfuse() -> TestResult {
             provider: Some("openai"),
             // Every other dialect outranks Langfuse: the OTel model and usage win.
             request_model: Some("gpt-4o-mini"),
-            usage: usage(500, 50, 0, 0, 0),
+            usage: usage(500, 50, 0, 0, None),
             billable: true,
             ..in_agent
         }

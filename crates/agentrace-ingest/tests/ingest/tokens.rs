@@ -23,7 +23,7 @@ fn cache_inclusive_input_is_kept() {
             ("gen_ai.usage.cache_creation.input_tokens", 200),
             ("gen_ai.usage.output_tokens", 10),
         ]),
-        usage(1_200, 10, 1_000, 200, 0)
+        usage(1_200, 10, 1_000, 200, None)
     );
 }
 
@@ -37,7 +37,7 @@ fn input_that_left_the_cache_out_gets_it_added() {
             ("gen_ai.usage.cache_write.input_tokens", 400),
             ("gen_ai.usage.output_tokens", 5),
         ]),
-        usage(3_420, 5, 3_000, 400, 0)
+        usage(3_420, 5, 3_000, 400, None)
     );
     // AI SDK before v6 with Anthropic: `promptTokens` without the cache.
     let record = one(vec![
@@ -46,11 +46,11 @@ fn input_that_left_the_cache_out_gets_it_added() {
         kv("ai.usage.cachedInputTokens", int(2_000)),
         kv("ai.usage.completionTokens", int(7)),
     ]);
-    assert_eq!(record.usage, usage(2_050, 7, 2_000, 0, 0));
+    assert_eq!(record.usage, usage(2_050, 7, 2_000, 0, None));
     // Only cache reported: the input is the cache.
     assert_eq!(
         tokens(&[("llm.token_count.prompt_details.cache_read", 64)]),
-        usage(64, 0, 64, 0, 0)
+        usage(64, 0, 64, 0, None)
     );
 }
 
@@ -61,7 +61,7 @@ fn reasoning_is_inside_output() {
             ("gen_ai.usage.output_tokens", 600),
             ("gen_ai.usage.reasoning.output_tokens", 500),
         ]),
-        usage(0, 600, 0, 0, 500)
+        usage(0, 600, 0, 0, Some(500))
     );
     // An emitter reporting output without reasoning (Langfuse-style split).
     assert_eq!(
@@ -69,7 +69,7 @@ fn reasoning_is_inside_output() {
             ("gen_ai.usage.output_tokens", 100),
             ("gen_ai.usage.reasoning_tokens", 500),
         ]),
-        usage(0, 600, 0, 0, 500)
+        usage(0, 600, 0, 0, Some(500))
     );
 }
 
@@ -81,7 +81,7 @@ fn counts_are_clamped_and_read_leniently() {
             ("gen_ai.usage.input_tokens", -5),
             ("gen_ai.usage.output_tokens", 3),
         ]),
-        usage(0, 3, 0, 0, 0)
+        usage(0, 3, 0, 0, None)
     );
     // One-hour writes cannot exceed the writes.
     let u = tokens(&[
@@ -101,7 +101,7 @@ fn counts_are_clamped_and_read_leniently() {
         ),
         kv("gen_ai.usage.cache_read.input_tokens", string("n/a")),
     ]);
-    assert_eq!(record.usage, usage(42, 7, 0, 0, 0));
+    assert_eq!(record.usage, usage(42, 7, 0, 0, None));
     assert_eq!(
         record
             .attributes
@@ -117,7 +117,7 @@ fn reconciling_never_changes_the_price() -> TestResult {
         .price(Some("anthropic"), "claude-sonnet-4-5", T0)
         .ok_or("claude-sonnet-4-5 is priced")?
         .price;
-    let reported = usage(20, 5, 3_000, 400, 0);
+    let reported = usage(20, 5, 3_000, 400, None);
     let record = one(vec![
         kv("gen_ai.operation.name", string("chat")),
         kv("gen_ai.usage.input_tokens", int(20)),

@@ -188,7 +188,10 @@ fn cost_csv(answer: &Cost) -> Result<String, ApiError> {
             row.usage.output_tokens.to_string(),
             row.usage.cache_read_tokens.to_string(),
             row.usage.cache_write_tokens.to_string(),
-            row.usage.reasoning_tokens.to_string(),
+            row.usage
+                .reasoning_tokens
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             row.cost
                 .map(|c| c.to_string().replacen('$', "", 1))
                 .unwrap_or_default(),

@@ -53,7 +53,7 @@ fn fact(row: &Row<'_>) -> Result<Fact, QueryError> {
             cache_read_tokens: from_sql(codec::int(row, 5)?),
             cache_write_tokens: from_sql(codec::int(row, 6)?),
             cache_write_1h_tokens: from_sql(codec::int(row, 9)?),
-            reasoning_tokens: from_sql(codec::int(row, 7)?),
+            reasoning_tokens: codec::total_reasoning(from_sql(codec::int(row, 7)?)),
         },
         cost: codec::opt_int(row, 8)?,
         aggregate: codec::int(row, 10)? != 0,

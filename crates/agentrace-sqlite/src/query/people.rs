@@ -97,7 +97,7 @@ fn group(
                 cache_write_tokens: codec::count(row, 6)?,
                 // Summaries count cache writes; their one-hour share is kept per span.
                 cache_write_1h_tokens: 0,
-                reasoning_tokens: codec::count(row, 7)?,
+                reasoning_tokens: codec::total_reasoning(codec::count(row, 7)?),
             };
             if let Some(cost) = codec::opt_usd(row, 8)? {
                 g.cost = Some(g.cost.unwrap_or(0).saturating_add(cost.nanos()));

@@ -79,7 +79,7 @@ fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
             cache_write_tokens: from_sql(codec::int(row, 12)?),
             // Trace summaries count cache writes; their one-hour share is kept per span only.
             cache_write_1h_tokens: 0,
-            reasoning_tokens: from_sql(codec::int(row, 13)?),
+            reasoning_tokens: codec::total_reasoning(from_sql(codec::int(row, 13)?)),
         },
         cost: codec::opt_usd(row, 14)?,
         unpriced_count: codec::count(row, 15)?,

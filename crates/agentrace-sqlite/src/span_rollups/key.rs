@@ -288,7 +288,7 @@ impl OwnedFacts {
                 cache_read_tokens: n(5)?,
                 cache_write_tokens: n(6)?,
                 cache_write_1h_tokens: n(7)?,
-                reasoning_tokens: n(8)?,
+                reasoning_tokens: codec::total_reasoning(n(8)?),
             },
             cost: codec::opt_int(row, at + 9)?,
             dims,

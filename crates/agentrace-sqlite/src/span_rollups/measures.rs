@@ -5,7 +5,7 @@ use agentrace_core::{TokenUsage, Usd};
 
 use super::histogram::{self, Histogram};
 use super::key::Facts;
-use crate::codec::{bound, from_sql, to_sql};
+use crate::codec::{self, bound, from_sql, to_sql};
 use crate::model::{AggregateRow, GroupKey, Percentiles};
 
 /// The counter columns of `rollups`, in order (checked against the table by a test).
@@ -47,7 +47,7 @@ fn tokens(u: &TokenUsage) -> [u64; 6] {
         u.cache_read_tokens,
         u.cache_write_tokens,
         u.cache_write_1h_tokens,
-        u.reasoning_tokens,
+        u.reasoning_or_zero(),
     ]
 }
 
@@ -59,7 +59,7 @@ fn usage(c: &[i64]) -> TokenUsage {
         cache_read_tokens: t(2),
         cache_write_tokens: t(3),
         cache_write_1h_tokens: t(4),
-        reasoning_tokens: t(5),
+        reasoning_tokens: codec::total_reasoning(t(5)),
     }
 }
 

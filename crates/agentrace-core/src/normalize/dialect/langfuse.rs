@@ -92,12 +92,12 @@ fn usage(details: &AttributeValue) -> Option<TokenUsage> {
                 .saturating_add(split_1h)
         });
     let cache_read = first(&CACHE_READ);
-    let reasoning = first(&REASONING);
+    let reasoning = REASONING.iter().find_map(|k| count(k));
     let usage = TokenUsage {
         input_tokens: first(&["input"])
             .saturating_add(cache_read)
             .saturating_add(cache_write),
-        output_tokens: first(&["output"]).saturating_add(reasoning),
+        output_tokens: first(&["output"]).saturating_add(reasoning.unwrap_or(0)),
         cache_read_tokens: cache_read,
         cache_write_tokens: cache_write,
         cache_write_1h_tokens: split_1h,
@@ -123,7 +123,7 @@ mod tests {
                 cache_read_tokens: 47_105,
                 cache_write_tokens: 1_076,
                 cache_write_1h_tokens: 1_076,
-                reasoning_tokens: 500,
+                reasoning_tokens: Some(500),
             })
         );
         assert_eq!(usage(&AttributeValue::String("not json".into())), None);

@@ -16,15 +16,16 @@ function Usage({ span }) {
     ['  cache read', u.cache_read_tokens, c?.cache_read],
     ['  cache write', u.cache_write_tokens, c?.cache_write],
     ['Output (reasoning included)', u.output_tokens, c?.output],
-    ['  reasoning', u.reasoning_tokens, null],
-  ].filter(([, tokens]) => tokens);
+    // A call's reasoning count is null when the instrumentation did not report one.
+    ['  reasoning', u.reasoning_tokens ?? (span.kind === 'llm' ? null : 0), null],
+  ].filter(([, tokens]) => tokens !== 0 && tokens !== undefined);
   if (!rows.length && !c) return null;
   return html`<section class="detail-section">
     <h3>Usage and cost</h3>
     <table class="table compact">
       <thead><tr><th>Tokens</th><th class="num">Count</th><th class="num">Cost</th></tr></thead>
       <tbody>
-        ${rows.map(([label, tokens, cost]) => html`<tr><td class="pre">${label}</td><td class="num">${fmt.count(tokens)}</td><td class="num">${cost === null || cost === undefined ? '' : fmt.usd(cost)}</td></tr>`)}
+        ${rows.map(([label, tokens, cost]) => html`<tr><td class="pre">${label}</td><td class="num">${tokens === null ? html`<span class="muted" title="The instrumentation did not report this count">not reported</span>` : fmt.count(tokens)}</td><td class="num">${cost === null || cost === undefined ? '' : fmt.usd(cost)}</td></tr>`)}
         <tr class="total"><td>Total</td><td class="num">${fmt.count(fmt.totalTokens(u))}</td><td class="num">${c ? fmt.usd(c.total) : span.kind === 'llm' || span.kind === 'embedding' ? html`<span class="warn-text" title="No price is known for this model">unpriced</span>` : '—'}</td></tr>
       </tbody>
     </table>
