@@ -230,6 +230,10 @@ describe('the dashboard', () => {
     await page.waitForSelector('.detail tr.total');
     assert.match(page.url(), new RegExp(`span=${llm.span_id}`));
     assert.equal(await text(page, '.detail tr.total td:last-child'), fmt.usd(llm.cost.total));
+    // The call reports no reasoning count: unknown, not zero.
+    assert.equal(llm.usage.reasoning_tokens, null);
+    const reasoning = page.locator('.detail tr').filter({ has: page.locator('td.pre', { hasText: /^\s*reasoning$/ }) });
+    assert.equal((await reasoning.locator('td.num').first().innerText()).trim(), 'not reported');
     await page.waitForSelector('.detail .message.role-user');
     assert.equal(await text(page, '.detail .message.role-user pre'), 'Which agents need tracing?');
     // The keyboard moves through the tree: down to the next span, left up to the parent.
