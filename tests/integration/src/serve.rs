@@ -73,6 +73,15 @@ pub async fn trace_spans(server: &RunningServer, trace_id: &str) -> Vec<SpanReco
         .collect()
 }
 
+/// `spans`, one a line, for a failure message.
+pub fn dump(spans: &[SpanRecord]) -> String {
+    spans
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Asserts that `span` is attributed as `want` (a client script's report) says: its `agent`,
 /// `session` and `user`.
 ///

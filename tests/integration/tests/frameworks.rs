@@ -11,7 +11,7 @@ use agentrace_core::{SpanKind, SpanRecord, TokenUsage};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::framework_python;
 use agentrace_integration::serve::{
-    assert_attributed, installed, one_cost_group, run_python, start, trace_spans,
+    assert_attributed, dump, installed, one_cost_group, run_python, start, trace_spans,
 };
 use agentrace_server::RunningServer;
 
@@ -92,13 +92,6 @@ async fn check(
     );
     let trace_id = run["trace_id"].as_str().expect("trace id");
     let spans = trace_spans(server, trace_id).await;
-    let dump = || {
-        spans
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     // Recognized on every span: the framework's own and the model client's beneath them.
     for span in &spans {
         assert_eq!(
@@ -114,7 +107,7 @@ async fn check(
         llm.len(),
         replies.len(),
         "{framework}: one LLM span per call:\n{}",
-        dump()
+        dump(&spans)
     );
     let prices = PriceTable::builtin();
     for (reply, span) in replies.iter().zip(&llm) {
@@ -131,7 +124,12 @@ async fn check(
     }
 
     let tools: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
-    assert_eq!(tools.len(), 1, "{framework}: one tool span:\n{}", dump());
+    assert_eq!(
+        tools.len(),
+        1,
+        "{framework}: one tool span:\n{}",
+        dump(&spans)
+    );
     let what = format!("{framework}: {:?}", tools[0]);
     assert_eq!(tools[0].tool_name.as_deref(), Some(TOOL), "{what}");
     assert_attributed(tools[0], &run, &what);
@@ -144,7 +142,7 @@ async fn check(
     assert!(
         !agents.is_empty(),
         "{framework}: an agent span of the agent:\n{}",
-        dump()
+        dump(&spans)
     );
     for agent in agents {
         assert_attributed(agent, &run, &format!("{framework}: {agent:?}"));
@@ -156,7 +154,7 @@ async fn check(
         billed,
         replies.len(),
         "{framework}: billed spans:\n{}",
-        dump()
+        dump(&spans)
     );
     let service = run["service"].as_str().expect("service");
     let group = one_cost_group(server, "agent,framework,session,user", service).await;

@@ -11,7 +11,7 @@ use agentrace_core::{SpanKind, SpanRecord, TokenUsage};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::instrumentation_python;
 use agentrace_integration::serve::{
-    assert_attributed, installed, one_cost_group, run_python, start, trace_spans,
+    assert_attributed, dump, installed, one_cost_group, run_python, start, trace_spans,
 };
 use agentrace_server::RunningServer;
 
@@ -171,13 +171,6 @@ async fn check(
     );
     let trace_id = run["trace_id"].as_str().expect("trace id");
     let spans = trace_spans(server, trace_id).await;
-    let dump = || {
-        spans
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
 
     let mut llm: Vec<&SpanRecord> = spans
         .iter()
@@ -188,7 +181,7 @@ async fn check(
         llm.len(),
         calls.len(),
         "{instrumentation}: one LLM span per call:\n{}",
-        dump()
+        dump(&spans)
     );
     let prices = PriceTable::builtin();
     for (call, span) in calls.iter().zip(&llm) {
@@ -215,7 +208,7 @@ async fn check(
         tools.len(),
         1,
         "{instrumentation}: one tool span:\n{}",
-        dump()
+        dump(&spans)
     );
     assert_eq!(tools[0].tool_name.as_deref(), Some("get_weather"));
     assert_eq!(tools[0].agent_name.as_deref(), run["agent"].as_str());
@@ -227,7 +220,7 @@ async fn check(
         billed.len(),
         calls.iter().filter(|c| c.reported).count(),
         "{instrumentation}: billed spans:\n{}",
-        dump()
+        dump(&spans)
     );
     let service = run["service"].as_str().expect("service");
     let group = one_cost_group(server, "agent", service).await;

@@ -16,8 +16,8 @@ use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{Cost, SpanKind, SpanRecord, TokenUsage, Usd};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
 use agentrace_integration::serve::{
-    PATIENCE, api, assert_attributed, get_json, installed, one_cost_group, run_node, run_python,
-    start, trace_spans,
+    PATIENCE, api, assert_attributed, dump, get_json, installed, one_cost_group, run_node,
+    run_python, start, trace_spans,
 };
 use agentrace_integration::{framework_python, node_client};
 use agentrace_server::RunningServer;
@@ -194,13 +194,6 @@ async fn check(server: &RunningServer, stack: &Stack, run: &Json) {
     let trace_id = run["trace_id"].as_str().expect("a trace id");
     let want = calls(stack);
     let spans = settled(server, trace_id, want.len()).await;
-    let dump = || {
-        spans
-            .iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
 
     // Every span of the stack (all but the app's own root) is recognized.
     for span in spans.iter().filter(|s| s.name != "weather-run") {
@@ -223,7 +216,7 @@ async fn check(server: &RunningServer, stack: &Stack, run: &Json) {
             stored.len(),
             wanted.len(),
             "{name}: one {kind:?} span per call, no phantom:\n{}",
-            dump()
+            dump(&spans)
         );
         for (call, span) in wanted.iter().zip(stored) {
             let what = format!("{name}: {span:?}");
@@ -258,15 +251,19 @@ async fn check(server: &RunningServer, stack: &Stack, run: &Json) {
         spans.iter().any(is_aggregate),
         stack.repeats_usage,
         "{name}: wrappers that repeat usage are marked so:\n{}",
-        dump()
+        dump(&spans)
     );
     let agents: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == SpanKind::Agent).collect();
-    assert!(!agents.is_empty(), "{name}: an agent span:\n{}", dump());
+    assert!(
+        !agents.is_empty(),
+        "{name}: an agent span:\n{}",
+        dump(&spans)
+    );
     for agent in agents {
         assert_attributed(agent, run, &format!("{name}: {agent:?}"));
     }
     let tools: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
-    assert_eq!(tools.len(), 1, "{name}: one tool span:\n{}", dump());
+    assert_eq!(tools.len(), 1, "{name}: one tool span:\n{}", dump(&spans));
     assert_eq!(tools[0].tool_name.as_deref(), Some("get_weather"), "{name}");
 
     // The totals are the sum of the calls: the trace's, the session's, the user's, /cost's.
