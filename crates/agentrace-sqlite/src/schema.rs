@@ -361,23 +361,21 @@ END;
         then: None,
     },
     // 8 → 9: aggregates (spans repeating what is reported beneath them) are marked in a column
-    // and count in no total; those marked before have their usage and cost moved out — after
-    // 9 → 10, whose spans' columns that rewrite reads and writes.
+    // and count in no total; those marked before have their usage and cost moved out.
     Migration {
         sql: r"
 ALTER TABLE spans ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
 ",
-        then: None,
+        then: Some(crate::orphans::recount_marked_aggregates),
     },
     // 9 → 10: a reasoning count not reported is unknown, not zero. Before, zero stood for
-    // both; a count above zero was reported. Then the recount of 8 → 9 (a file of version 9
-    // has none left to do).
+    // both; a count above zero was reported.
     Migration {
         sql: r"
 ALTER TABLE spans ADD COLUMN reasoning_reported INTEGER NOT NULL DEFAULT 0;
 UPDATE spans SET reasoning_reported = 1 WHERE reasoning_tokens <> 0;
 ",
-        then: Some(crate::orphans::recount_marked_aggregates),
+        then: None,
     },
 ];
 
@@ -519,16 +517,19 @@ fn migrate(conn: &mut Connection, path: &Path, application_id: i32) -> Result<()
         source: DbError(e),
     };
     let first = usize::try_from(version).unwrap_or(0);
-    for migration in MIGRATIONS.iter().skip(first) {
+    let missing = MIGRATIONS.get(first..).unwrap_or_default();
+    for migration in missing {
         tx.execute_batch(migration.sql).map_err(migration_error)?;
-        if let Some(then) = migration.then {
-            then(&tx).map_err(|source| OpenError::MigrationStep {
-                path: path.to_owned(),
-                from,
-                to: SCHEMA_VERSION,
-                source,
-            })?;
-        }
+    }
+    // The steps in Rust read and write through this build's code: they run once the schema
+    // is current, in the order of their migrations.
+    for then in missing.iter().filter_map(|m| m.then) {
+        then(&tx).map_err(|source| OpenError::MigrationStep {
+            path: path.to_owned(),
+            from,
+            to: SCHEMA_VERSION,
+            source,
+        })?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)
         .map_err(migration_error)?;

@@ -286,6 +286,68 @@ fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
 }
 
 #[test]
+fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestResult {
+    let (dir, store) = common::open()?;
+    // A version-8 writer kept a marked aggregate's usage and cost in its columns.
+    let mut run = llm(
+        tid(1),
+        sid(1),
+        "gpt-4o",
+        T0,
+        100,
+        TokenUsage::new(30, 6),
+        Some(90),
+    );
+    run.attributes.insert("agentrace.aggregate", true);
+    let mut call = llm(
+        tid(1),
+        sid(2),
+        "gpt-4o",
+        T0 + 1,
+        50,
+        TokenUsage::new(30, 6),
+        Some(90),
+    );
+    call.parent_span_id = Some(sid(1));
+    store.insert_spans(&[run, call])?;
+    drop(store);
+    let path = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute_batch(
+            "UPDATE spans SET input_tokens = 30, output_tokens = 6, cost_input = 30, \
+                 cost_cache_read = 0, cost_cache_write = 0, cost_output = 60, cost_total = 90 \
+                 WHERE span_id = (SELECT span_id FROM spans WHERE aggregate = 1);
+             ALTER TABLE spans DROP COLUMN aggregate;
+             ALTER TABLE spans DROP COLUMN reasoning_reported;
+             PRAGMA user_version = 8;",
+        )?;
+    }
+    let store = agentrace_sqlite::SqliteStore::open(&path)?;
+    let tree = store.trace(tid(1))?.ok_or("the trace")?;
+    assert_eq!(tree.summary.usage, TokenUsage::new(30, 6));
+    assert_eq!(tree.summary.cost.map(|c| c.nanos()), Some(90));
+    let run = &tree
+        .nodes
+        .iter()
+        .find(|n| n.span.span_id == sid(1))
+        .ok_or("the run")?
+        .span;
+    assert!(run.usage.is_empty(), "{run:?}");
+    assert_eq!(run.cost, None);
+    assert_eq!(
+        run.attributes.get("agentrace.aggregate.input_tokens"),
+        Some(&AttributeValue::I64(30))
+    );
+    let billed = store.rollup(&agentrace_sqlite::AggregateQuery::new(
+        SpanFilter::new().billable(true),
+        [],
+    ))?;
+    assert_eq!(billed.total.count, 1, "{billed:?}");
+    Ok(())
+}
+
+#[test]
 fn many_resources_are_each_stored_once() -> TestResult {
     let (dir, store) = common::open()?;
     let spans: Vec<_> = (0..300u64)

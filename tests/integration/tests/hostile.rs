@@ -226,10 +226,10 @@ async fn concurrent_gzip_amplification_stays_under_the_documented_memory_bound()
     let Some(bin) = serve_binary() else { return };
     let dir = tempfile::tempdir().expect("a temp dir");
     // docs/server.md: peak RSS ≤ 100 MiB + 2 × max_in_flight × (max_body +
-    // max_decompressed_body) + decode_budget × 0.75 KiB.
+    // max_decompressed_body) + decode_budget × 1 KiB.
     let (in_flight, max_body, max_decompressed, budget) =
         (8u64, 1u64 << 20, 4u64 << 20, 262_144u64);
-    let bound = (100 << 20) + 2 * in_flight * (max_body + max_decompressed) + budget * 768;
+    let bound = (100 << 20) + 2 * in_flight * (max_body + max_decompressed) + budget * 1024;
     let server = ServeProcess::start(
         &bin,
         dir.path(),
@@ -276,14 +276,15 @@ async fn concurrent_gzip_amplification_stays_under_the_documented_memory_bound()
         "taken, or refused with a time to retry: {answers:?}"
     );
     let peak = server.peak_rss_bytes().expect("the server's /proc status");
+    let taken = answers.iter().filter(|a| a.0 == 200).count();
     assert!(
         peak <= bound,
-        "peak RSS {} MiB over the documented bound {} MiB",
+        "peak RSS {} MiB over the documented bound {} MiB ({taken} of 24 taken)",
         peak >> 20,
         bound >> 20
     );
     eprintln!(
-        "gzip amplification: peak RSS {} MiB, bound {} MiB, answers {answers:?}",
+        "gzip amplification: peak RSS {} MiB, bound {} MiB, {taken} of 24 taken",
         peak >> 20,
         bound >> 20
     );

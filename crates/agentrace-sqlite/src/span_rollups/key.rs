@@ -199,30 +199,14 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// The columns of a stored span that [`OwnedFacts::read`] decodes, with the expression of
-/// its aggregate mark last.
-macro_rules! fact_columns {
-    ($aggregate:literal) => {
-        concat!(
-            "start_ns, duration_ns, status_code, input_tokens, output_tokens, \
-             cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, \
-             cost_total, kind, provider, request_model, response_model, agent_name, framework, \
-             service_name, tool_name, operation, \
-             CASE WHEN status_code = 2 THEN json_extract(attributes, '$.\"error.type\"') END, \
-             CASE WHEN status_code = 2 THEN status_message END, ",
-            $aggregate
-        )
-    };
-}
-
 /// The columns of a stored span that [`OwnedFacts::read`] decodes (`spans` unaliased, as in a
 /// `RETURNING` clause).
-pub(crate) const FACT_COLUMNS: &str = fact_columns!("aggregate");
-
-/// [`FACT_COLUMNS`] for a file older than the `aggregate` column (schema version 9), as the
-/// migrations before it read it: no span is an aggregate (migration 8 → 9 recounts those
-/// marked).
-pub(crate) const FACT_COLUMNS_BEFORE_AGGREGATES: &str = fact_columns!("0");
+pub(crate) const FACT_COLUMNS: &str = "start_ns, duration_ns, status_code, input_tokens, \
+     output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, \
+     reasoning_tokens, cost_total, kind, provider, request_model, response_model, agent_name, \
+     framework, service_name, tool_name, operation, \
+     CASE WHEN status_code = 2 THEN json_extract(attributes, '$.\"error.type\"') END, \
+     CASE WHEN status_code = 2 THEN status_message END, aggregate";
 
 /// [`Facts`] read from a stored span.
 #[derive(Debug, Clone, PartialEq, Eq)]

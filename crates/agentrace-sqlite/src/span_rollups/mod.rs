@@ -23,9 +23,7 @@ mod read;
 mod write;
 
 pub(crate) use histogram::register as register_functions;
-pub(crate) use key::{
-    AGENT, FACT_COLUMNS, FACT_COLUMNS_BEFORE_AGGREGATES, FRAMEWORK, Facts, OwnedFacts,
-};
+pub(crate) use key::{AGENT, FACT_COLUMNS, FRAMEWORK, Facts, OwnedFacts};
 pub(crate) use write::{Batch, KeyIds};
 
 use rusqlite::Connection;
@@ -88,7 +86,7 @@ pub(crate) fn backfill(conn: &Connection) -> Result<(), QueryError> {
         {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT rowid, {FACT_COLUMNS_BEFORE_AGGREGATES} FROM spans WHERE rowid > ?1 \
+                    "SELECT rowid, {FACT_COLUMNS} FROM spans WHERE rowid > ?1 \
                      ORDER BY rowid LIMIT ?2"
                 ))
                 .db()?;
