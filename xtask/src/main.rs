@@ -364,6 +364,7 @@ fn integration() -> Result<(), String> {
     let instrumentation_venvs = target_dir().join("instrumentation-venvs");
     let framework_venvs = target_dir().join("framework-venvs");
     let schemathesis_venv = target_dir().join("schemathesis-venv");
+    let clickhouse_venv = target_dir().join("clickhouse-venv");
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
@@ -371,6 +372,7 @@ fn integration() -> Result<(), String> {
         .env("AGENTRACE_INSTRUMENTATION_VENVS", &instrumentation_venvs)
         .env("AGENTRACE_FRAMEWORK_VENVS", &framework_venvs)
         .env("AGENTRACE_SCHEMATHESIS_VENV", &schemathesis_venv)
+        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv)
         .current_dir(root());
     step("integration: install test dependencies", install)?;
 
@@ -414,7 +416,8 @@ fn integration() -> Result<(), String> {
         .env("AGENTRACE_PYTHON", venv.join("bin").join("python"))
         .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs)
         .env("AGENTRACE_FRAMEWORK_VENVS", framework_venvs)
-        .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv);
+        .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv)
+        .env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv);
     step("integration: the suite", suite)?;
 
     let mut browser = Command::new("npm");

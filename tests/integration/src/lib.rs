@@ -11,6 +11,7 @@
 //!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
 //!   down.
 //! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
+//! - [`clickhouse`]: the ClickHouse engine (chdb) behind ClickHouse's HTTP interface.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
 //! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.
 //! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
@@ -19,6 +20,7 @@
 //!   scripts of `tests/integration/python` and `tests/integration/node`.
 
 pub mod alertmanager;
+pub mod clickhouse;
 pub mod load;
 pub mod process;
 pub mod prometheus;
