@@ -27,7 +27,7 @@ fn probe(i: u64) -> Probe {
         start_ns: 1_795_000_000_000_000_000 + i64::try_from(i).unwrap_or(0),
         model: ["gpt-4o-mini", "claude-sonnet-4"][usize::from(i % 2 == 1)].to_owned(),
         cost_nanos: i64::try_from(i * 1_250).unwrap_or(0),
-        session: (i % 3 == 0).then(|| format!("session-{}", i % 7)),
+        session: i.is_multiple_of(3).then(|| format!("session-{}", i % 7)),
         attributes: vec![("gen_ai.agent.name".to_owned(), format!("agent-{}", i % 5))],
     }
 }
