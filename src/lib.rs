@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | `file` | yes | [`file::JsonlSink`]: JSON-lines files with rotation and retention |
 //! | `sqlite` | yes | [`sqlite::SqliteStore`]: embedded store with a query API |
+//! | `clickhouse` | no | `clickhouse::ClickHouseStore`: spans and events in a ClickHouse database, read back |
 //! | `prometheus` | no | `prometheus::PrometheusSink`: metrics on `/metrics` in Prometheus text format |
 //! | `otlp` | no | `otlp::OtlpSink`: spans, events (as logs) and metrics over OTLP gRPC or HTTP |
 //! | `jaeger` | no | `jaeger::builder()`: OTLP to Jaeger with W3C propagation (the deprecated `opentelemetry-jaeger` is not used; see `docs/backends.md`) |
@@ -92,6 +93,12 @@ pub use agentrace_file as file;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[doc(inline)]
 pub use agentrace_sqlite as sqlite;
+
+/// The ClickHouse backend (`agentrace-clickhouse`, feature `clickhouse`).
+#[cfg(feature = "clickhouse")]
+#[cfg_attr(docsrs, doc(cfg(feature = "clickhouse")))]
+#[doc(inline)]
+pub use agentrace_clickhouse as clickhouse;
 
 /// The Prometheus backend: metrics on `/metrics` (feature `prometheus`).
 #[cfg(feature = "prometheus")]

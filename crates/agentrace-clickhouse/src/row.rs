@@ -1,0 +1,299 @@
+//! Spans and events as the rows of their tables, both ways.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use agentrace_core::{
+    AttributeValue, Attributes, Cost, Event, EventKind, Level, Resource, SpanEvent, SpanId,
+    SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage, TraceId, Usd,
+};
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+/// A stored value that does not decode: what, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("a stored {what} does not decode: {reason}")]
+pub struct DecodeError {
+    what: &'static str,
+    reason: String,
+}
+
+impl DecodeError {
+    fn new(what: &'static str, reason: impl ToString) -> Self {
+        Self {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A row of `spans` (see [`crate::schema`]): times in nanoseconds, money in nano-dollars.
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub(crate) struct SpanRow {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent_span_id: Option<[u8; 8]>,
+    name: String,
+    kind: String,
+    start: i64,
+    end: i64,
+    status_code: u8,
+    status_message: Option<String>,
+    service_name: String,
+    resource_attributes: String,
+    scope: Option<String>,
+    operation: Option<String>,
+    provider: Option<String>,
+    request_model: Option<String>,
+    response_model: Option<String>,
+    input_tokens: u64,
+    output_tokens: u64,
+    cache_read_tokens: u64,
+    cache_write_tokens: u64,
+    cache_write_1h_tokens: u64,
+    reasoning_tokens: Option<u64>,
+    cost_input: Option<i64>,
+    cost_cache_read: Option<i64>,
+    cost_cache_write: Option<i64>,
+    cost_output: Option<i64>,
+    cost_total: Option<i64>,
+    session_id: Option<String>,
+    user_id: Option<String>,
+    correlation_id: Option<String>,
+    agent_name: Option<String>,
+    agent_id: Option<String>,
+    tool_name: Option<String>,
+    tool_call_id: Option<String>,
+    framework: Option<String>,
+    attributes: Vec<(String, String)>,
+    events: String,
+    version: u64,
+}
+
+/// A row of `events` (its `event_hash` is computed by ClickHouse).
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub(crate) struct EventRow {
+    time: i64,
+    level: String,
+    kind: String,
+    message: String,
+    service_name: String,
+    resource_attributes: String,
+    trace_id: Option<[u8; 16]>,
+    span_id: Option<[u8; 8]>,
+    session_id: Option<String>,
+    correlation_id: Option<String>,
+    agent_id: Option<String>,
+    framework: Option<String>,
+    scope: Option<String>,
+    attributes: Vec<(String, String)>,
+}
+
+/// Nanoseconds since the epoch as `DateTime64(9)` stores them (times past 2262 saturate).
+fn time(ns: u64) -> i64 {
+    i64::try_from(ns).unwrap_or(i64::MAX)
+}
+
+fn text(t: Option<&Text>) -> Option<String> {
+    t.map(|t| t.as_str().to_owned())
+}
+
+/// Attributes as a `Map(String, String)` of JSON values: their keys queryable, their values'
+/// types kept.
+fn attribute_map(attributes: &Attributes) -> Vec<(String, String)> {
+    attributes
+        .iter()
+        .map(|(k, v)| {
+            let json = serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned());
+            (k.to_owned(), json)
+        })
+        .collect()
+}
+
+fn attributes_from_map(map: Vec<(String, String)>) -> Result<Attributes, DecodeError> {
+    map.into_iter()
+        .map(|(k, v)| {
+            serde_json::from_str::<AttributeValue>(&v)
+                .map(|v| (k, v))
+                .map_err(|e| DecodeError::new("attribute", e))
+        })
+        .collect()
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    s: &str,
+) -> Result<T, DecodeError> {
+    serde_json::from_str(s).map_err(|e| DecodeError::new(what, e))
+}
+
+fn resource(service_name: String, attributes: &str) -> Result<Arc<Resource>, DecodeError> {
+    let mut r = Resource::new(service_name);
+    r.attributes = from_json("resource", attributes)?;
+    Ok(Arc::new(r))
+}
+
+const fn status_code(code: StatusCode) -> u8 {
+    match code {
+        StatusCode::Unset => 0,
+        StatusCode::Ok => 1,
+        StatusCode::Error => 2,
+    }
+}
+
+fn status_from(code: u8) -> Result<StatusCode, DecodeError> {
+    match code {
+        0 => Ok(StatusCode::Unset),
+        1 => Ok(StatusCode::Ok),
+        2 => Ok(StatusCode::Error),
+        other => Err(DecodeError::new("status code", other)),
+    }
+}
+
+impl SpanRow {
+    /// The row of `span`, as of `version` (a newer version replaces an older one).
+    pub(crate) fn new(s: &SpanRecord, version: u64) -> Self {
+        let cost = s.cost.as_ref();
+        Self {
+            trace_id: s.trace_id.to_bytes(),
+            span_id: s.span_id.to_bytes(),
+            parent_span_id: s.parent_span_id.map(SpanId::to_bytes),
+            name: s.name.as_str().to_owned(),
+            kind: s.kind.as_str().to_owned(),
+            start: time(s.start_time_unix_nano),
+            end: time(s.end_time_unix_nano),
+            status_code: status_code(s.status.code),
+            status_message: s.status.message.clone(),
+            service_name: s.resource.service_name.clone(),
+            resource_attributes: json(&s.resource.attributes),
+            scope: s.scope.as_deref().map(str::to_owned),
+            operation: text(s.operation.as_ref()),
+            provider: text(s.provider.as_ref()),
+            request_model: text(s.request_model.as_ref()),
+            response_model: text(s.response_model.as_ref()),
+            input_tokens: s.usage.input_tokens,
+            output_tokens: s.usage.output_tokens,
+            cache_read_tokens: s.usage.cache_read_tokens,
+            cache_write_tokens: s.usage.cache_write_tokens,
+            cache_write_1h_tokens: s.usage.cache_write_1h_tokens,
+            reasoning_tokens: s.usage.reasoning_tokens,
+            cost_input: cost.map(|c| c.input.nanos()),
+            cost_cache_read: cost.map(|c| c.cache_read.nanos()),
+            cost_cache_write: cost.map(|c| c.cache_write.nanos()),
+            cost_output: cost.map(|c| c.output.nanos()),
+            cost_total: cost.map(|c| c.total.nanos()),
+            session_id: text(s.session_id.as_ref()),
+            user_id: text(s.user_id.as_ref()),
+            correlation_id: text(s.correlation_id.as_ref()),
+            agent_name: text(s.agent_name.as_ref()),
+            agent_id: text(s.agent_id.as_ref()),
+            tool_name: text(s.tool_name.as_ref()),
+            tool_call_id: text(s.tool_call_id.as_ref()),
+            framework: text(s.framework.as_ref()),
+            attributes: attribute_map(&s.attributes),
+            events: json(&s.events),
+            version,
+        }
+    }
+
+    /// The span the row holds.
+    pub(crate) fn into_record(self) -> Result<SpanRecord, DecodeError> {
+        let kind = self
+            .kind
+            .parse::<SpanKind>()
+            .map_err(|e| DecodeError::new("span kind", e))?;
+        let mut s = SpanRecord::new(
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.span_id),
+            self.name,
+            u64::try_from(self.start).unwrap_or(0),
+            u64::try_from(self.end).unwrap_or(0),
+            resource(self.service_name, &self.resource_attributes)?,
+        );
+        s.parent_span_id = self.parent_span_id.map(SpanId::from_bytes);
+        s.kind = kind;
+        s.status = SpanStatus {
+            code: status_from(self.status_code)?,
+            message: self.status_message,
+        };
+        s.scope = self.scope.map(Cow::Owned);
+        s.operation = self.operation.map(Text::from);
+        s.provider = self.provider.map(Text::from);
+        s.request_model = self.request_model.map(Text::from);
+        s.response_model = self.response_model.map(Text::from);
+        s.usage = TokenUsage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_read_tokens: self.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens,
+            cache_write_1h_tokens: self.cache_write_1h_tokens,
+            reasoning_tokens: self.reasoning_tokens,
+        };
+        s.cost = self.cost_total.map(|total| Cost {
+            input: Usd::from_nanos(self.cost_input.unwrap_or(0)),
+            cache_read: Usd::from_nanos(self.cost_cache_read.unwrap_or(0)),
+            cache_write: Usd::from_nanos(self.cost_cache_write.unwrap_or(0)),
+            output: Usd::from_nanos(self.cost_output.unwrap_or(0)),
+            total: Usd::from_nanos(total),
+        });
+        s.session_id = self.session_id.map(Text::from);
+        s.user_id = self.user_id.map(Text::from);
+        s.correlation_id = self.correlation_id.map(Text::from);
+        s.agent_name = self.agent_name.map(Text::from);
+        s.agent_id = self.agent_id.map(Text::from);
+        s.tool_name = self.tool_name.map(Text::from);
+        s.tool_call_id = self.tool_call_id.map(Text::from);
+        s.framework = self.framework.map(Text::from);
+        s.attributes = attributes_from_map(self.attributes)?;
+        s.events = from_json::<Vec<SpanEvent>>("span events", &self.events)?;
+        Ok(s)
+    }
+}
+
+impl EventRow {
+    pub(crate) fn new(e: &Event) -> Self {
+        Self {
+            time: time(e.time_unix_nano),
+            level: e.level.as_str().to_owned(),
+            kind: e.kind.as_str().to_owned(),
+            message: e.message.clone(),
+            service_name: e.resource.service_name.clone(),
+            resource_attributes: json(&e.resource.attributes),
+            trace_id: e.trace_id.map(TraceId::to_bytes),
+            span_id: e.span_id.map(SpanId::to_bytes),
+            session_id: text(e.session_id.as_ref()),
+            correlation_id: text(e.correlation_id.as_ref()),
+            agent_id: text(e.agent_id.as_ref()),
+            framework: text(e.framework.as_ref()),
+            scope: e.scope.as_deref().map(str::to_owned),
+            attributes: attribute_map(&e.attributes),
+        }
+    }
+
+    pub(crate) fn into_event(self) -> Result<Event, DecodeError> {
+        let level = self
+            .level
+            .parse::<Level>()
+            .map_err(|e| DecodeError::new("event level", e))?;
+        let mut e = Event::new(
+            u64::try_from(self.time).unwrap_or(0),
+            level,
+            EventKind::from_name(&self.kind),
+            self.message,
+            resource(self.service_name, &self.resource_attributes)?,
+        );
+        e.trace_id = self.trace_id.map(TraceId::from_bytes);
+        e.span_id = self.span_id.map(SpanId::from_bytes);
+        e.session_id = self.session_id.map(Text::from);
+        e.correlation_id = self.correlation_id.map(Text::from);
+        e.agent_id = self.agent_id.map(Text::from);
+        e.framework = self.framework.map(Text::from);
+        e.scope = self.scope.map(Cow::Owned);
+        e.attributes = attributes_from_map(self.attributes)?;
+        Ok(e)
+    }
+}

@@ -1,0 +1,106 @@
+//! The tables, and the versioned migrations that make them: applied in order when a store is
+//! opened, each once (`agentrace_migrations` records them), every statement idempotent so that
+//! nodes starting together on one database agree.
+//!
+//! Designed for ClickHouse, not copied from the SQLite schema:
+//! - `spans` is a `ReplacingMergeTree`: a span delivered again (an exporter's retry) or
+//!   rewritten later (late attribution, repricing) is a new row with a newer `version`, and
+//!   reads take the newest (`FINAL`); nothing is updated in place.
+//! - Ordered by `(toDate(start), trace_id, span_id)`: a day's spans together, a trace's spans
+//!   together within it, the replacing key unique per span; partitioned by month, so that
+//!   retention drops whole partitions. A bloom filter on `trace_id` finds a trace across days.
+//! - Typed columns for what the API filters and sums: `LowCardinality` dimensions, `UInt64`
+//!   token counts (`Nullable` for reasoning, which may be unknown), `Decimal64(9)` dollars
+//!   (nano-dollars, as agentrace counts them), `DateTime64(9)` times; the rest of a span's
+//!   attributes in a `Map(String, String)` of JSON values, span events as JSON text.
+//! - Codecs: `Delta` + `ZSTD` for times, `ZSTD(1)` for text.
+//! - `events` is a `ReplacingMergeTree` on a hash of every field that ClickHouse computes
+//!   (`event_hash`, materialized): the same event delivered twice is stored once.
+
+/// One migration: the schema version it brings the database to, and its statements (with
+/// `{db}` standing for the database).
+pub(crate) struct Migration {
+    pub(crate) version: u32,
+    pub(crate) statements: &'static [&'static str],
+}
+
+/// Records which migrations a database has.
+pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.agentrace_migrations \
+     (version UInt32, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) \
+     ENGINE = MergeTree ORDER BY version";
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    statements: &[
+        "CREATE TABLE IF NOT EXISTS {db}.spans (
+            trace_id FixedString(16),
+            span_id FixedString(8),
+            parent_span_id Nullable(FixedString(8)),
+            name String CODEC(ZSTD(1)),
+            kind LowCardinality(String),
+            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            status_code UInt8,
+            status_message Nullable(String) CODEC(ZSTD(1)),
+            service_name LowCardinality(String),
+            resource_attributes String CODEC(ZSTD(1)),
+            scope LowCardinality(Nullable(String)),
+            operation LowCardinality(Nullable(String)),
+            provider LowCardinality(Nullable(String)),
+            request_model LowCardinality(Nullable(String)),
+            response_model LowCardinality(Nullable(String)),
+            input_tokens UInt64,
+            output_tokens UInt64,
+            cache_read_tokens UInt64,
+            cache_write_tokens UInt64,
+            cache_write_1h_tokens UInt64,
+            reasoning_tokens Nullable(UInt64),
+            cost_input Nullable(Decimal64(9)),
+            cost_cache_read Nullable(Decimal64(9)),
+            cost_cache_write Nullable(Decimal64(9)),
+            cost_output Nullable(Decimal64(9)),
+            cost_total Nullable(Decimal64(9)),
+            session_id Nullable(String) CODEC(ZSTD(1)),
+            user_id Nullable(String) CODEC(ZSTD(1)),
+            correlation_id Nullable(String) CODEC(ZSTD(1)),
+            agent_name LowCardinality(Nullable(String)),
+            agent_id Nullable(String) CODEC(ZSTD(1)),
+            tool_name LowCardinality(Nullable(String)),
+            tool_call_id Nullable(String) CODEC(ZSTD(1)),
+            framework LowCardinality(Nullable(String)),
+            attributes Map(String, String) CODEC(ZSTD(1)),
+            events String CODEC(ZSTD(1)),
+            version UInt64,
+            INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1
+        )
+        ENGINE = ReplacingMergeTree(version)
+        PARTITION BY toYYYYMM(start)
+        ORDER BY (toDate(start), trace_id, span_id)",
+        "CREATE TABLE IF NOT EXISTS {db}.events (
+            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            level LowCardinality(String),
+            kind LowCardinality(String),
+            message String CODEC(ZSTD(1)),
+            service_name LowCardinality(String),
+            resource_attributes String CODEC(ZSTD(1)),
+            trace_id Nullable(FixedString(16)),
+            span_id Nullable(FixedString(8)),
+            session_id Nullable(String) CODEC(ZSTD(1)),
+            correlation_id Nullable(String) CODEC(ZSTD(1)),
+            agent_id Nullable(String) CODEC(ZSTD(1)),
+            framework LowCardinality(Nullable(String)),
+            scope LowCardinality(Nullable(String)),
+            attributes Map(String, String) CODEC(ZSTD(1)),
+            event_hash UInt64 MATERIALIZED cityHash64(toString(tuple(time, level, kind, message,
+                service_name, resource_attributes, trace_id, span_id, session_id,
+                correlation_id, agent_id, framework, scope, attributes)))
+        )
+        ENGINE = ReplacingMergeTree
+        PARTITION BY toYYYYMM(time)
+        ORDER BY (toDate(time), service_name, time, event_hash)",
+    ],
+}];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
