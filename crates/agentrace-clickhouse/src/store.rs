@@ -173,16 +173,11 @@ impl ClickHouseStore {
     /// # Errors
     /// When the query fails or a row does not decode.
     pub async fn spans(&self) -> Result<Vec<SpanRecord>, ReadError> {
-        let rows: Vec<SpanRow> = self
-            .inner
-            .client
-            .query("SELECT ?fields FROM spans FINAL ORDER BY start, trace_id, span_id")
-            .fetch_all()
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(SpanRow::into_record)
-            .collect::<Result<_, _>>()?)
+        self.read(
+            "SELECT ?fields FROM spans FINAL ORDER BY start, trace_id, span_id",
+            SpanRow::into_record,
+        )
+        .await
     }
 
     /// Every event stored, by time.
@@ -190,16 +185,24 @@ impl ClickHouseStore {
     /// # Errors
     /// When the query fails or a row does not decode.
     pub async fn events(&self) -> Result<Vec<Event>, ReadError> {
-        let rows: Vec<EventRow> = self
-            .inner
-            .client
-            .query("SELECT ?fields FROM events FINAL ORDER BY time, event_hash")
-            .fetch_all()
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(EventRow::into_event)
-            .collect::<Result<_, _>>()?)
+        self.read(
+            "SELECT ?fields FROM events FINAL ORDER BY time, event_hash",
+            EventRow::into_event,
+        )
+        .await
+    }
+
+    /// The rows `sql` selects, each decoded.
+    async fn read<R, T>(
+        &self,
+        sql: &str,
+        decode: fn(R) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, ReadError>
+    where
+        R: clickhouse::RowOwned + clickhouse::RowRead,
+    {
+        let rows: Vec<R> = self.inner.client.query(sql).fetch_all().await?;
+        Ok(rows.into_iter().map(decode).collect::<Result<_, _>>()?)
     }
 
     fn check_open(&self) -> Result<(), ExportError> {
