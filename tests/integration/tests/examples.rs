@@ -1,13 +1,17 @@
-//! The OTLP and Jaeger examples, run as a user would run them, against the OTLP receiver:
-//! `otlp` over gRPC, HTTP/protobuf and HTTP/JSON with gzip, `jaeger` with its preset and an
-//! incoming W3C `traceparent`. Each run must deliver the whole workflow: every span with its
-//! parent, the GenAI attributes of the model calls, the events as logs in their trace, the
-//! derived metrics.
+//! The OTLP, Jaeger and ClickHouse examples, run as a user would run them: `otlp` over gRPC,
+//! HTTP/protobuf and HTTP/JSON with gzip and `jaeger` with its preset and an incoming W3C
+//! `traceparent`, against the OTLP receiver; `clickhouse` against the ClickHouse engine (chdb
+//! behind ClickHouse's HTTP interface). Each run must deliver the whole workflow: every span
+//! with its parent, the GenAI attributes of the model calls, the events as logs in their
+//! trace, the derived metrics; in ClickHouse, every span and event, read back.
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+use agentrace_clickhouse::ClickHouseStore;
+use agentrace_core::{SpanKind, StatusCode};
+use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_integration::receiver::{OtlpReceiver, ReceivedSpan, Signal, Transport};
 use agentrace_integration::{example_binary, require};
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value::Value};
@@ -240,4 +244,77 @@ async fn jaeger_example_continues_the_incoming_trace() {
             .all(|r| r.signal == Signal::Traces)
     );
     assert!(receiver.logs().is_empty() && receiver.metrics().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clickhouse_example_stores_the_workflow_through_a_pipeline() {
+    let Some(bin) = example("clickhouse") else {
+        return;
+    };
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, dir.path());
+    let stdout = run(
+        &bin,
+        &["--url", server.url(), "--database", "workflow"],
+        &[],
+    )
+    .await;
+    assert!(
+        stdout.contains("failed 0, dropped 0"),
+        "nothing lost: {stdout}"
+    );
+
+    let store = ClickHouseStore::open(server.url(), "workflow")
+        .await
+        .expect("the store opens");
+    let spans = store.spans().await.expect("the spans");
+    let calls = spans.iter().filter(|s| s.kind == SpanKind::Llm).count();
+    assert!(
+        stdout.contains(&format!("{} spans, {calls} LLM calls", spans.len())),
+        "the example read back what is stored: {stdout}"
+    );
+    let sessions: HashSet<&str> = spans
+        .iter()
+        .filter_map(|s| s.session_id.as_deref())
+        .collect();
+    assert_eq!(sessions.len(), 2, "two sessions: {sessions:?}");
+    for agent in ["planner", "researcher", "coder"] {
+        assert!(
+            spans
+                .iter()
+                .any(|s| s.kind == SpanKind::Agent && s.agent_name.as_deref() == Some(agent)),
+            "agent {agent}"
+        );
+    }
+    let gpt = spans
+        .iter()
+        .find(|s| s.request_model.as_deref() == Some("gpt-4o"))
+        .expect("the gpt-4o call");
+    assert_eq!(gpt.usage.input_tokens, 5_200);
+    assert_eq!(gpt.usage.output_tokens, 900);
+    assert_eq!(gpt.usage.cache_read_tokens, 4_096);
+    assert!(gpt.cost.is_some_and(|c| c.total.nanos() > 0), "{gpt:?}");
+    assert!(
+        spans
+            .iter()
+            .any(|s| s.name == "execute_tool run_tests" && s.status.code == StatusCode::Error)
+    );
+    let ids: HashSet<_> = spans.iter().map(|s| s.span_id).collect();
+    assert!(
+        spans
+            .iter()
+            .filter_map(|s| s.parent_span_id)
+            .all(|p| ids.contains(&p)),
+        "every parent stored"
+    );
+    let events = store.events().await.expect("the events");
+    assert!(!events.is_empty(), "the events");
+    assert!(
+        events
+            .iter()
+            .filter_map(|e| e.span_id)
+            .all(|id| ids.contains(&id)),
+        "every event's span stored"
+    );
 }
