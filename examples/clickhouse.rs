@@ -27,19 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     support::workflow::two_sessions().await?;
 
-    if let Err(e) = guard.flush() {
-        eprintln!("flush: {e}");
-    }
-    let stats = guard.stats();
-    if let Err(e) = guard.shutdown() {
-        eprintln!("shutdown: {e}");
-    }
-    for sink in &stats.sinks {
-        println!(
-            "sink {}: exported {}, failed {}, dropped {}",
-            sink.name, sink.exported, sink.failed, sink.dropped
-        );
-    }
+    support::finish(guard);
 
     let spans = store.spans().await?;
     let calls: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Llm).collect();

@@ -56,18 +56,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    if let Err(e) = guard.flush() {
-        eprintln!("flush: {e} (is Jaeger running?)");
-    }
-    let stats = guard.stats();
-    if let Err(e) = guard.shutdown() {
-        eprintln!("shutdown: {e}");
-    }
-    for sink in &stats.sinks {
-        println!(
-            "sink {}: exported {}, failed {}, dropped {}",
-            sink.name, sink.exported, sink.failed, sink.dropped
-        );
-    }
+    support::finish(guard);
     Ok(())
 }

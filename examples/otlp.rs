@@ -39,26 +39,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     support::workflow::two_sessions().await?;
 
-    // A receiver that is down makes these fail: the records are lost and counted, the run goes on.
-    if let Err(e) = guard.flush() {
-        eprintln!("flush: {e}");
-    }
-    let stats = guard.stats();
-    if let Err(e) = guard.shutdown() {
-        eprintln!("shutdown: {e}");
-    }
-    for sink in &stats.sinks {
-        println!(
-            "sink {}: exported {}, failed {}, dropped {}{}",
-            sink.name,
-            sink.exported,
-            sink.failed,
-            sink.dropped,
-            sink.last_error
-                .as_deref()
-                .map(|e| format!(" (last error: {e})"))
-                .unwrap_or_default()
-        );
-    }
+    support::finish(guard);
     Ok(())
 }
