@@ -12,13 +12,13 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
-use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use crate::codec::{self, to_sql};
 use crate::deferred_index::{self, DeferredIndexer};
+use crate::encoded::SpanJson;
 use crate::error::{Db, DbError, QueryError};
 
 /// An `UPDATE` of trace rows: `update_traces!("SET … WHERE …")`.
@@ -58,7 +58,8 @@ pub(crate) struct Contribution<'a> {
 }
 
 impl<'a> Contribution<'a> {
-    pub(crate) fn of(s: &'a SpanRecord) -> Self {
+    /// The contribution of `s`, whose aggregate mark its caller read once.
+    pub(crate) fn of(s: &'a SpanRecord, aggregate: bool) -> Self {
         Self {
             span_id: s.span_id,
             is_root: s.parent_span_id.is_none(),
@@ -69,7 +70,7 @@ impl<'a> Contribution<'a> {
             is_error: s.status.code == StatusCode::Error,
             usage: s.usage,
             cost_nanos: s.cost.map(|c| c.total.nanos()),
-            unpriced: codec::is_unpriced(s.kind, &s.usage, s.cost.is_some(), is_aggregate(s)),
+            unpriced: codec::is_unpriced(s.kind, &s.usage, s.cost.is_some(), aggregate),
             session: s.session_id.as_deref(),
             agent: s.agent_name.as_deref(),
             user: s.user_id.as_deref(),
@@ -297,6 +298,7 @@ impl TraceRows {
     pub(crate) fn of(
         conn: &Connection,
         spans: &[&SpanRecord],
+        json: &[SpanJson],
         stored: &[Option<i64>],
         indexer: &mut DeferredIndexer,
     ) -> Result<Self, DbError> {
@@ -312,7 +314,7 @@ impl TraceRows {
                     if let BatchTrace::New(_, rollup) = &mut traces[place]
                         && counted.insert((s.trace_id, s.span_id))
                     {
-                        rollup.add(&Contribution::of(s));
+                        rollup.add(&Contribution::of(s, json[i].aggregate));
                     }
                     place
                 }
@@ -323,7 +325,7 @@ impl TraceRows {
                             counted.insert((s.trace_id, s.span_id));
                             BatchTrace::New(
                                 s.trace_id,
-                                Box::new(TraceRollup::new(&Contribution::of(s))),
+                                Box::new(TraceRollup::new(&Contribution::of(s, json[i].aggregate))),
                             )
                         }
                     };

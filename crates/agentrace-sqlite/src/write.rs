@@ -203,7 +203,7 @@ impl Writer {
             .enumerate()
             .map(|(i, s)| filled.get(&i).unwrap_or(s))
             .collect();
-        let traces = TraceRows::of(&tx, &spans, &stored_traces, &mut self.index)?;
+        let traces = TraceRows::of(&tx, &spans, rows.json, &stored_traces, &mut self.index)?;
         let mut pending = PendingChanges::default();
         // Spans of traces stored before: their stored descendants may await them.
         let mut arrived = Vec::new();
@@ -272,10 +272,10 @@ impl Writer {
                 report.inserted += 1;
                 stored.push((i, trace_no, tx.last_insert_rowid()));
                 if !traces.created.contains(&trace_no) {
-                    rollups.add(trace_no, &Contribution::of(s));
+                    rollups.add(trace_no, &Contribution::of(s, json.aggregate));
                     arrived.push((s.trace_id, trace_no, s.span_id));
                 }
-                span_rollups.add(&span_rollups::Facts::of(s), 1);
+                span_rollups.add(&span_rollups::Facts::of(s, json.aggregate), 1);
                 if awaiting && let Some(parent) = s.parent_span_id {
                     pending.add(now, trace_no, parent, s.span_id);
                 }

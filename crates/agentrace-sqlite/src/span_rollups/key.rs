@@ -153,7 +153,8 @@ pub(crate) struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    pub(crate) fn of(s: &'a SpanRecord) -> Self {
+    /// The facts of `s`, whose aggregate mark its caller read ([`is_aggregate`]) once.
+    pub(crate) fn of(s: &'a SpanRecord, aggregate: bool) -> Self {
         let mut dims = [None; DIMS];
         dims[KIND] = Some(s.kind.as_str());
         dims[PROVIDER] = s.provider.as_deref();
@@ -177,7 +178,7 @@ impl<'a> Facts<'a> {
                 .then(|| s.attributes.get(gen_ai::ERROR_TYPE)?.as_str())
                 .flatten(),
             message: is_error.then_some(s.status.message.as_deref()).flatten(),
-            aggregate: is_aggregate(s),
+            aggregate,
         }
     }
 
@@ -227,7 +228,7 @@ pub(crate) struct OwnedFacts {
 impl OwnedFacts {
     /// What `span` contributes, owned.
     pub(crate) fn of(span: &SpanRecord) -> Self {
-        let f = Facts::of(span);
+        let f = Facts::of(span, is_aggregate(span));
         let mut dims = f.dims.map(|d| d.map(Text::new));
         dims[KIND] = None;
         Self {
