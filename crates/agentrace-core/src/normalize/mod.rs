@@ -472,10 +472,13 @@ pub fn reconcile_usage(usage: &mut TokenUsage) {
 /// Whether a span reports token usage: counted, or kept as an aggregate's
 /// (`agentrace.aggregate.*_tokens`).
 pub fn reports_usage(record: &SpanRecord) -> bool {
+    // The six names are looked for only on a marked aggregate: one attribute scan for the
+    // spans without usage (most of a trace) rather than six.
     !record.usage.is_empty()
-        || AGGREGATE_USAGE_NAMES
-            .iter()
-            .any(|name| record.attributes.get(name).is_some())
+        || (is_aggregate(record)
+            && AGGREGATE_USAGE_NAMES
+                .iter()
+                .any(|name| record.attributes.get(name).is_some()))
 }
 
 /// Whether a span takes part in the aggregate rule as a *step*: it reports usage, it is a
