@@ -160,12 +160,12 @@ impl Builder {
                     source: e.into(),
                 })?;
             if let Some(budgets) = &self.budgets {
-                store
-                    .restore_budgets(budgets)
-                    .map_err(|e| InitError::Sink {
+                agentrace_sqlite::restore_budgets(&store, budgets).map_err(|e| {
+                    InitError::Sink {
                         sink: "sqlite",
                         source: e.into(),
-                    })?;
+                    }
+                })?;
             }
             telemetry = telemetry.with_sink(store);
         }

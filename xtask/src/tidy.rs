@@ -16,7 +16,8 @@ use crate::root;
 const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-core", &[]),
     ("agentrace-file", &["agentrace-core"]),
-    ("agentrace-sqlite", &["agentrace-core"]),
+    ("agentrace-store", &["agentrace-core"]),
+    ("agentrace-sqlite", &["agentrace-core", "agentrace-store"]),
     ("agentrace-clickhouse", &["agentrace-core"]),
     ("agentrace-ingest", &["agentrace-core"]),
     ("agentrace-otel", &["agentrace-core"]),
@@ -42,6 +43,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-core",
             "agentrace-ingest",
             "agentrace-alerts",
+            "agentrace-store",
             "agentrace-sqlite",
             "agentrace-prometheus",
             "agentrace-otlp",

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use agentrace_core::budget::{Budgets, load_budgets};
-use agentrace_sqlite::SqliteStore;
+use agentrace_store::Store;
+
+use crate::state::SharedStore;
 use tokio::sync::watch;
 
 /// How often the file's modification time is looked at.
@@ -23,7 +25,7 @@ fn modified(path: &Path) -> Option<SystemTime> {
 pub(crate) async fn run(
     path: PathBuf,
     budgets: Arc<Budgets>,
-    store: SqliteStore,
+    store: SharedStore,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut seen = modified(&path);
@@ -54,14 +56,14 @@ pub(crate) async fn run(
         }
         seen = now;
         let (path, budgets, store) = (path.clone(), budgets.clone(), store.clone());
-        let outcome = tokio::task::spawn_blocking(move || reload(&path, &budgets, &store)).await;
+        let outcome = tokio::task::spawn_blocking(move || reload(&path, &budgets, &*store)).await;
         if let Err(e) = outcome {
             tracing::error!(error = %e, "reloading the budgets failed");
         }
     }
 }
 
-fn reload(path: &Path, budgets: &Budgets, store: &SqliteStore) {
+fn reload(path: &Path, budgets: &Budgets, store: &dyn Store) {
     let list = match load_budgets(path) {
         Ok(list) => list,
         Err(e) => {
@@ -73,7 +75,7 @@ fn reload(path: &Path, budgets: &Budgets, store: &SqliteStore) {
         return;
     }
     let report = budgets.reload(list);
-    if let Err(e) = store.restore_budgets(budgets) {
+    if let Err(e) = agentrace_store::restore_budgets(store, budgets) {
         tracing::error!(error = %e, "rebuilding the spend of changed budgets from the store failed");
     }
     tracing::info!(

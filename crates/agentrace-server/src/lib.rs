@@ -87,9 +87,11 @@ mod retention;
 mod self_metrics;
 mod server;
 pub mod state;
+pub(crate) mod store;
 pub mod tool_health;
 mod writer;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
 pub use server::{RunningServer, Server, StartError, StopError, shutdown_signal};
-pub use state::{AppState, Committed, ServerStats, StatsSnapshot};
+pub use state::{AppState, Committed, ServerStats, SharedStore, StatsSnapshot};
+pub use store::OpenStoreError;

@@ -12,8 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, ProcessContext, Processor, SpanRecord, Verdict};
-use agentrace_sqlite::{EncodedSpans, SqliteStore, WriteError};
+use agentrace_store::{EncodedSpans, WriteError};
 
+use crate::state::SharedStore;
 use crate::state::{ServerStats, add};
 
 /// The records of one decoded export request.
@@ -58,14 +59,14 @@ pub(crate) struct Processing {
     processors: Arc<[Arc<dyn Processor>]>,
     stats: Arc<ServerStats>,
     /// Read for the calls before OpenLIT's function spans ([`crate::requested_tools`]).
-    store: SqliteStore,
+    store: SharedStore,
 }
 
 impl Processing {
     pub(crate) fn new(
         processors: Vec<Arc<dyn Processor>>,
         stats: Arc<ServerStats>,
-        store: SqliteStore,
+        store: SharedStore,
     ) -> Self {
         Self {
             processors: processors.into(),
@@ -81,7 +82,7 @@ impl Processing {
         let mut batch = Batch::default();
         match records {
             Records::Spans(mut spans) => {
-                crate::requested_tools::mark(&mut spans, &self.store);
+                crate::requested_tools::mark(&mut spans, &*self.store);
                 let before = spans.len();
                 batch.spans = EncodedSpans::with_capacity(before);
                 for mut span in spans {

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentrace_core::{InstrumentKind, Measurement};
-use agentrace_sqlite::SqliteStore;
 use tokio::sync::watch;
 
 use crate::state::ServerStats;
+use crate::state::SharedStore;
 
 /// The metric's name.
 pub(crate) const METRIC: &str = "agentrace.redactions";
@@ -22,7 +22,7 @@ const EVERY: Duration = Duration::from_secs(60);
 /// Records until `stopped`, then once more.
 pub(crate) async fn run(
     stats: Arc<ServerStats>,
-    store: SqliteStore,
+    store: SharedStore,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();

@@ -46,9 +46,10 @@ use std::time::Duration;
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
 use agentrace_ingest::{SpanShape, billing, orphans};
-use agentrace_sqlite::{QueryError, SqliteStore, WriteError};
+use agentrace_store::{QueryError, Store, WriteError};
 use tokio::sync::watch;
 
+use crate::state::SharedStore;
 use crate::state::{ServerStats, add};
 use crate::writer::Attributions;
 
@@ -337,7 +338,7 @@ fn marked_orphan(span: &SpanRecord) -> bool {
 /// Reads one trace, plans its repairs and writes them. Returns whether spans of it are marked
 /// as orphans afterwards.
 fn repair(
-    store: &SqliteStore,
+    store: &dyn Store,
     stats: &ServerStats,
     attributions: &Attributions,
     check: Check,
@@ -411,7 +412,7 @@ fn repair(
 /// Everything the repair task needs.
 pub(crate) struct Repairer {
     pub(crate) tracker: Arc<Tracker>,
-    pub(crate) store: SqliteStore,
+    pub(crate) store: SharedStore,
     pub(crate) stats: Arc<ServerStats>,
     /// Where the attribution a re-attachment completes is made known (budgets, live feed).
     pub(crate) attributions: Attributions,
@@ -436,7 +437,8 @@ impl Repairer {
             let run = tokio::task::spawn_blocking(move || {
                 for check in due {
                     let w = &worker;
-                    let repaired = repair(&w.store, &w.stats, &w.attributions, check, w.grace, now);
+                    let repaired =
+                        repair(&*w.store, &w.stats, &w.attributions, check, w.grace, now);
                     match repaired {
                         Ok(true) => w.tracker.remember_orphans(check.trace, now),
                         Ok(false) => {}

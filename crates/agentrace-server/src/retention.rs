@@ -9,17 +9,18 @@
 //!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
 //!
-//! Deletes go through [`SqliteStore::delete_before`], a few thousand rows per short
+//! Deletes go through [`Store::delete_before`], a few thousand rows per short
 //! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
 //! The work runs on a blocking thread, never on the receivers' runtime threads.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentrace_sqlite::{QueryError, RetentionError, Signal, SqliteStore};
+use agentrace_store::{QueryError, RetentionError, Signal, Store};
 use tokio::sync::watch;
 
 use crate::config::{Retention, RetentionRule};
+use crate::state::SharedStore;
 use crate::state::{ServerStats, add, set_error};
 
 /// Rounds of size-based deletion per data type and run (each measures, then deletes).
@@ -43,7 +44,7 @@ fn nanos(d: Duration) -> u64 {
 
 /// Deletes what `rule` no longer keeps of `signal`; returns how many records.
 fn enforce(
-    store: &SqliteStore,
+    store: &dyn Store,
     signal: Signal,
     rule: &RetentionRule,
     now_unix_nano: u64,
@@ -78,7 +79,7 @@ fn enforce(
 
 /// One run over every data type, counted in `stats`.
 pub(crate) fn run_once(
-    store: &SqliteStore,
+    store: &dyn Store,
     retention: &Retention,
     stats: &ServerStats,
 ) -> Result<(), RetentionRunError> {
@@ -109,7 +110,7 @@ pub(crate) fn run_once(
 
 /// Runs retention every `retention.interval` until `stop` turns true.
 pub(crate) async fn run(
-    store: SqliteStore,
+    store: SharedStore,
     retention: Retention,
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
@@ -124,7 +125,7 @@ pub(crate) async fn run(
             () = tokio::time::sleep(retention.interval) => {}
         }
         let (store, retention, stats) = (store.clone(), retention.clone(), stats.clone());
-        let run = tokio::task::spawn_blocking(move || run_once(&store, &retention, &stats));
+        let run = tokio::task::spawn_blocking(move || run_once(&*store, &retention, &stats));
         match run.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "retention run failed"),

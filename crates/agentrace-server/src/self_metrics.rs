@@ -13,6 +13,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
 use agentrace_alerts::{ChannelStatus, Notification, State};
+use agentrace_store::WalStatus;
 
 use crate::alerting::Alerting;
 use crate::state::{ServerStats, StatsSnapshot};
@@ -223,31 +224,31 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             name: "agentrace_server_wal_bytes",
             kind: "gauge",
             help: "Bytes in the store's write-ahead log since it last started over.",
-            samples: vec![(vec![], w.wal.bytes)],
+            samples: wal_sample(w.wal, |l| l.bytes),
         },
         Family {
             name: "agentrace_server_wal_file_bytes",
             kind: "gauge",
             help: "Size of the write-ahead log's file on disk.",
-            samples: vec![(vec![], w.wal.file_bytes)],
+            samples: wal_sample(w.wal, |l| l.file_bytes),
         },
         Family {
             name: "agentrace_server_wal_ceiling_bytes",
             kind: "gauge",
             help: "The write-ahead log's ceiling (limits.wal_ceiling).",
-            samples: vec![(vec![], w.wal.ceiling_bytes)],
+            samples: wal_sample(w.wal, |l| l.ceiling_bytes),
         },
         Family {
             name: "agentrace_server_wal_restarts_total",
             kind: "counter",
             help: "Times the write-ahead log started over from its beginning.",
-            samples: vec![(vec![], w.wal.restarts)],
+            samples: wal_sample(w.wal, |l| l.restarts),
         },
         Family {
             name: "agentrace_server_wal_refused_writes_total",
             kind: "counter",
             help: "Writes refused (retryable) because the write-ahead log was at its ceiling and could not start over.",
-            samples: vec![(vec![], w.wal.refused_writes)],
+            samples: wal_sample(w.wal, |l| l.refused_writes),
         },
         Family {
             name: "agentrace_server_writer_queue_requests",
@@ -298,6 +299,14 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
         .write_to(&mut out);
     }
     out
+}
+
+/// A write-ahead log figure, if the store keeps a log (none for ClickHouse).
+fn wal_sample(
+    wal: Option<WalStatus>,
+    figure: fn(&WalStatus) -> u64,
+) -> Vec<(Vec<(&'static str, &'static str)>, u64)> {
+    wal.map(|l| vec![(vec![], figure(&l))]).unwrap_or_default()
 }
 
 #[cfg(test)]

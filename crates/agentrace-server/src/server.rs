@@ -16,7 +16,7 @@ use agentrace_core::{Pipeline, ProcessorChain};
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
-use agentrace_sqlite::{DbError, OpenError, QueryError, SqliteStore, StoreOptions};
+use agentrace_store::{QueryError, WriteError};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -57,7 +57,7 @@ pub enum StartError {
     },
     /// The store could not be opened.
     #[error(transparent)]
-    Store(#[from] OpenError),
+    Store(#[from] crate::store::OpenStoreError),
     /// A price file could not be loaded.
     #[error(transparent)]
     Prices(#[from] LoadPricesError),
@@ -105,9 +105,10 @@ pub enum StopError {
     /// The fan-out pipeline did not flush (a sink was down or slow); stored data is unaffected.
     #[error("flushing the fan-out pipeline failed: {0}")]
     Pipeline(#[from] agentrace_core::ShutdownError),
-    /// The final checkpoint of the store failed; committed data is in its write-ahead log.
-    #[error("checkpointing the store failed: {0}")]
-    Checkpoint(#[from] DbError),
+    /// Closing the store failed (SQLite: its final checkpoint; committed data is in its
+    /// write-ahead log).
+    #[error("closing the store failed: {0}")]
+    Close(#[from] WriteError),
     /// A task of the server panicked.
     #[error("a server task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
@@ -130,10 +131,7 @@ impl Server {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store = SqliteStore::open_with(
-            config.db_path(),
-            &StoreOptions::default().wal_ceiling(config.limits.wal_ceiling_bytes),
-        )?;
+        let store = crate::store::open(&config)?;
 
         let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
             load_price_files(&config.prices)?,
@@ -191,7 +189,7 @@ impl Server {
                 let budgets =
                     Arc::new(Budgets::new(list).with_alert_channel(Arc::new(budget_channel)));
                 let (s, b) = (store.clone(), budgets.clone());
-                tokio::task::spawn_blocking(move || s.restore_budgets(&b))
+                tokio::task::spawn_blocking(move || agentrace_store::restore_budgets(&*s, &b))
                     .await
                     .map_err(|e| StartError::Spawn(io::Error::other(e)))?
                     .map_err(StartError::RestoreBudgets)?;
@@ -359,7 +357,7 @@ impl Server {
 
         tracing::info!(
             %otlp_http_addr, %otlp_grpc_addr, %app_addr,
-            store = %store.path().display(),
+            store = %store.describe(),
             "agentrace server started"
         );
         Ok(RunningServer {
@@ -483,7 +481,7 @@ impl RunningServer {
             if let Some(pipeline) = pipeline {
                 pipeline.shutdown()?;
             }
-            store.checkpoint()?;
+            store.close()?;
             Ok(())
         })
         .await??;

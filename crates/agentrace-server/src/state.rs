@@ -8,7 +8,7 @@ use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
 use agentrace_core::redact::Redactor;
 use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
-use agentrace_sqlite::{LateAttribution, SqliteStore, WalStatus};
+use agentrace_store::{LateAttribution, Store, WalStatus};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -32,11 +32,15 @@ pub enum Committed {
     Alerts(Arc<[agentrace_alerts::Notification]>),
 }
 
+/// The store every part of the server shares: any implementation of
+/// [`agentrace_store::Store`] (SQLite, ClickHouse), chosen by the configuration's `store`.
+pub type SharedStore = Arc<dyn Store>;
+
 /// The state behind every route.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The store: reads for the API, writes for the receivers.
-    pub store: SqliteStore,
+    pub store: SharedStore,
     /// Publishes what was committed; the live feed subscribes.
     pub live: broadcast::Sender<Committed>,
     /// Counters of the receivers, the writer, retention and the fan-out pipeline.
@@ -56,7 +60,7 @@ impl AppState {
     /// A state over `store` with a fresh live feed and counters, the built-in prices and no
     /// budgets (what a test of the API needs; [`Server::start`](crate::Server::start) builds
     /// the real one).
-    pub fn new(store: SqliteStore, config: ServerConfig) -> Self {
+    pub fn new(store: SharedStore, config: ServerConfig) -> Self {
         Self {
             store,
             live: broadcast::channel(LIVE_CAPACITY).0,
@@ -121,7 +125,7 @@ pub struct ServerStats {
     /// busy or read-only file); 0 while commits succeed.
     pub(crate) store_failing_since_unix_nano: AtomicU64,
     /// The store's write-ahead log as of the writer's last group.
-    pub(crate) wal: Mutex<WalStatus>,
+    pub(crate) wal: Mutex<Option<WalStatus>>,
     pub(crate) retention_runs: AtomicU64,
     pub(crate) retention_spans_deleted: AtomicU64,
     pub(crate) retention_events_deleted: AtomicU64,
@@ -186,7 +190,7 @@ impl ServerStats {
             last_commit_unix_nano: AtomicU64::new(0),
             last_write_error: Mutex::new(None),
             store_failing_since_unix_nano: AtomicU64::new(0),
-            wal: Mutex::new(WalStatus::default()),
+            wal: Mutex::new(None),
             retention_runs: AtomicU64::new(0),
             retention_spans_deleted: AtomicU64::new(0),
             retention_events_deleted: AtomicU64::new(0),
@@ -353,9 +357,10 @@ pub struct WriterStats {
     /// Since when commits have failed because the store cannot write (a full disk, an I/O
     /// error, a busy or read-only file); `None` while they succeed. `/readyz` fails meanwhile.
     pub failing_since_unix_nano: Option<u64>,
-    /// The store's write-ahead log: its length, peak, file size and ceiling
-    /// (`limits.wal_ceiling`), how often it started over, writes refused at the ceiling.
-    pub wal: WalStatus,
+    /// The store's write-ahead log, if it keeps one (SQLite): its length, peak, file size and
+    /// ceiling (`limits.wal_ceiling`), how often it started over, writes refused at the
+    /// ceiling.
+    pub wal: Option<WalStatus>,
 }
 
 /// Background retention.

@@ -18,7 +18,7 @@
 //! page, which all read [`tools_with_health`].
 
 use agentrace_core::now_unix_nano;
-use agentrace_sqlite::{QueryError, SqliteStore, TimeRange, ToolStats};
+use agentrace_store::{QueryError, Store, TimeRange, ToolStats};
 use serde::Serialize;
 
 /// Baseline calls below which a tool is judged without a baseline.
@@ -90,10 +90,10 @@ pub struct ToolsHealth {
     pub tools: Vec<ToolReport>,
 }
 
-/// Tools over `range` (see [`SqliteStore::tools`]), each with its health: four rollup reads
+/// Tools over `range` (see [`Store::tools`]), each with its health: four rollup reads
 /// (the range, its two halves, the baseline).
 pub fn tools_with_health(
-    store: &SqliteStore,
+    store: &dyn Store,
     range: TimeRange,
     top: usize,
     bucket_ns: Option<u64>,
@@ -286,7 +286,7 @@ fn duration(ns: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use agentrace_sqlite::{ErrorCount, Percentiles};
+    use agentrace_store::{ErrorCount, Percentiles};
 
     use super::*;
 

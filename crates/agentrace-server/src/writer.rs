@@ -37,14 +37,13 @@ use std::time::{Duration, Instant};
 
 use agentrace_core::budget::{Budgets, CallContext};
 use agentrace_core::{Attribution, Event, Measurement, Pipeline};
-use agentrace_sqlite::{
-    EncodedSpans, InsertReport, LateAttribution, SpanRows, SqliteStore, WriteError,
-};
+use agentrace_store::{EncodedSpans, InsertReport, LateAttribution, SpanRows, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::process::Batch;
 use crate::repair::Tracker;
+use crate::state::SharedStore;
 use crate::state::{Committed, ServerStats, add, set_error};
 
 /// Records one group commit takes at most; the rest waits for the next.
@@ -185,7 +184,7 @@ impl Drop for Permit {
 
 /// Everything the writer and publisher threads need.
 pub(crate) struct WriterParts {
-    pub(crate) store: SqliteStore,
+    pub(crate) store: SharedStore,
     pub(crate) stats: Arc<ServerStats>,
     pub(crate) live: broadcast::Sender<Committed>,
     pub(crate) pipeline: Pipeline,
@@ -281,7 +280,7 @@ impl Drop for Alive {
 
 struct Writer {
     rx: Receiver<Message>,
-    store: SqliteStore,
+    store: SharedStore,
     stats: Arc<ServerStats>,
     publish: Sender<Group>,
     log: FailureLog,
@@ -435,7 +434,7 @@ impl Writer {
         metrics: &[Measurement],
     ) -> Result<Reports, WriteError> {
         Ok(Reports {
-            spans: self.store.insert_encoded_spans(spans)?,
+            spans: self.store.insert_spans(spans)?,
             events: self.store.insert_events(events)?,
             metrics: self.store.insert_measurements(metrics)?,
         })

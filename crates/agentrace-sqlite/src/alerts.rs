@@ -5,68 +5,28 @@
 //! reason, time) in columns to query by and the whole notification as JSON, as the engine
 //! wrote it. The newest [`MAX_ALERT_RECORDS`] are kept.
 
+use agentrace_store::AlertRecord;
 use rusqlite::{Row, params};
 
 use crate::codec::{from_sql, to_sql};
-use crate::error::{Db, QueryError, WriteError};
+use crate::error::Db;
 use crate::store::SqliteStore;
+use agentrace_store::{QueryError, WriteError};
 
 /// Notifications kept at most; older ones are deleted as new ones arrive.
 pub const MAX_ALERT_RECORDS: u64 = 100_000;
 
-/// One stored notification.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AlertRecord {
-    /// When it was evaluated (ns since the epoch).
-    pub time_unix_nano: u64,
-    /// The alert (a rule, with its per-dimension value).
-    pub alert: String,
-    /// The rule.
-    pub rule: String,
-    /// The state it reports.
-    pub state: String,
-    /// The state before.
-    pub previous: String,
-    /// Why it was sent (`change`, `reminder`).
-    pub reason: String,
-    /// The notification, as JSON.
-    pub body: String,
-}
-
-impl AlertRecord {
-    /// A record of a notification.
-    pub fn new(
-        time_unix_nano: u64,
-        alert: impl Into<String>,
-        rule: impl Into<String>,
-        state: impl Into<String>,
-        previous: impl Into<String>,
-        reason: impl Into<String>,
-        body: impl Into<String>,
-    ) -> Self {
-        Self {
-            time_unix_nano,
-            alert: alert.into(),
-            rule: rule.into(),
-            state: state.into(),
-            previous: previous.into(),
-            reason: reason.into(),
-            body: body.into(),
-        }
-    }
-
-    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            time_unix_nano: from_sql(row.get(0)?),
-            alert: row.get(1)?,
-            rule: row.get(2)?,
-            state: row.get(3)?,
-            previous: row.get(4)?,
-            reason: row.get(5)?,
-            body: row.get(6)?,
-        })
-    }
+/// A row of `alert_notifications` (its columns in [`COLUMNS`]' order).
+fn read_record(row: &Row<'_>) -> rusqlite::Result<AlertRecord> {
+    Ok(AlertRecord::new(
+        from_sql(row.get(0)?),
+        row.get::<_, String>(1)?,
+        row.get::<_, String>(2)?,
+        row.get::<_, String>(3)?,
+        row.get::<_, String>(4)?,
+        row.get::<_, String>(5)?,
+        row.get::<_, String>(6)?,
+    ))
 }
 
 const COLUMNS: &str = "time_ns, alert, rule, state, previous, reason, body";
@@ -135,7 +95,7 @@ impl SqliteStore {
                         before.map_or(i64::MAX, to_sql),
                         i64::try_from(limit).unwrap_or(i64::MAX)
                     ],
-                    AlertRecord::read,
+                    read_record,
                 )
                 .db()?;
             Ok(rows.collect::<Result<Vec<_>, _>>().db()?)
@@ -151,7 +111,7 @@ impl SqliteStore {
                      (SELECT max(id) FROM alert_notifications GROUP BY alert) ORDER BY alert"
                 ))
                 .db()?;
-            let rows = stmt.query_map([], AlertRecord::read).db()?;
+            let rows = stmt.query_map([], read_record).db()?;
             Ok(rows.collect::<Result<Vec<_>, _>>().db()?)
         })
     }

@@ -18,24 +18,10 @@ use agentrace_core::{
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row};
 
-use crate::error::WriteError;
+pub(crate) use agentrace_store::{attributes_json, json};
 
-/// `value` as JSON text; `what` names it in the error.
-pub(crate) fn json<T: serde::Serialize + ?Sized>(
-    value: &T,
-    what: &'static str,
-) -> Result<String, WriteError> {
-    serde_json::to_string(value).map_err(|source| WriteError::Encode { what, source })
-}
-
-/// Attributes as a JSON object, `None` (NULL) when there are none.
-pub(crate) fn attributes_json(attributes: &Attributes) -> Result<Option<String>, WriteError> {
-    (!attributes.is_empty())
-        .then(|| json(attributes, "attributes"))
-        .transpose()
-}
-
-use crate::error::{Db, QueryError};
+use crate::error::Db;
+use agentrace_store::QueryError;
 
 /// A `u64` as the INTEGER with the same bits.
 pub(crate) const fn to_sql(v: u64) -> i64 {
@@ -83,21 +69,7 @@ pub(crate) fn level_from_sql(v: i64) -> Result<Level, QueryError> {
         .ok_or_else(|| QueryError::decode("event level", format!("unknown severity {v}")))
 }
 
-/// Whether a span is billable but has no price: an LLM or embedding call, or any span
-/// reporting tokens, whose cost is unknown, that is not an aggregate (what it reports counts
-/// beneath it: docs/conventions.md, "Aggregates").
-pub(crate) fn is_unpriced(
-    kind: SpanKind,
-    usage: &TokenUsage,
-    priced: bool,
-    aggregate: bool,
-) -> bool {
-    !priced
-        && !aggregate
-        && (matches!(kind, SpanKind::Llm | SpanKind::Embedding)
-            || usage.input_tokens > 0
-            || usage.output_tokens > 0)
-}
+pub(crate) use agentrace_store::is_unpriced;
 
 /// A total's reasoning count, from the sum of its spans' counts: unknown (`None`) when zero.
 /// Totals keep sums, not which spans reported a count; a sum of zero says that none reported

@@ -1,9 +1,10 @@
-//! Errors, one enum per operation: opening, writing, querying, retention.
+//! SQLite's errors: opening a store ([`OpenError`]), and SQLite's own ([`DbError`]), which the
+//! neutral errors of `agentrace-store` carry, classified.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use agentrace_core::ExportError;
+use agentrace_store::{QueryError, RetentionError, WriteError};
 use rusqlite::ErrorCode;
 
 /// An error reported by SQLite. Opaque, so that the store's API does not expose the SQLite
@@ -185,100 +186,33 @@ pub enum OpenError {
     },
 }
 
-/// Writing records failed. The batch is written whole or not at all.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum WriteError {
-    /// The store was shut down (as a sink).
-    #[error("the SQLite store is shut down")]
-    ShutDown,
-    /// SQLite failed.
-    #[error("writing to the SQLite store failed: {0}")]
-    Db(#[from] DbError),
-    /// Recomputing the summaries of changed traces failed.
-    #[error("recomputing trace summaries failed: {0}")]
-    Rollup(#[source] QueryError),
-    /// A record could not be encoded as JSON.
-    #[error("encoding the {what} of a record as JSON failed: {source}")]
-    Encode {
-        /// Which part.
-        what: &'static str,
-        /// The encoder's error.
-        #[source]
-        source: serde_json::Error,
-    },
-}
-
-impl WriteError {
-    /// Whether trying again may succeed (busy database, full disk that may clear).
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Db(e) if e.is_transient())
-    }
-
-    /// Whether the store itself failed (a full disk, an I/O error, a busy, read-only or
-    /// damaged file), as opposed to records it cannot store: until it is fixed, every write
-    /// fails.
-    pub fn is_store_failure(&self) -> bool {
-        match self {
-            Self::Db(e) | Self::Rollup(QueryError::Db(e)) => !e.is_about_the_data(),
-            Self::ShutDown | Self::Rollup(_) | Self::Encode { .. } => false,
+impl From<DbError> for WriteError {
+    /// Busy, locked, a full disk, an I/O error: unavailable (retry); SQLite refusing the
+    /// data: rejected; anything else (a read-only or damaged file): failed.
+    fn from(e: DbError) -> Self {
+        if e.is_transient() {
+            Self::Unavailable(Box::new(e))
+        } else if e.is_about_the_data() {
+            Self::Rejected(Box::new(e))
+        } else {
+            Self::Failed(Box::new(e))
         }
     }
 }
 
-impl From<WriteError> for ExportError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::ShutDown => ExportError::ShutDown,
-            e if e.is_retryable() => ExportError::transient(e),
-            e => ExportError::permanent(e),
+impl From<DbError> for QueryError {
+    /// Busy or locked: unavailable (ask again); anything else: failed.
+    fn from(e: DbError) -> Self {
+        if e.is_busy() {
+            Self::Unavailable(Box::new(e))
+        } else {
+            Self::Failed(Box::new(e))
         }
     }
 }
 
-/// A query failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum QueryError {
-    /// SQLite failed.
-    #[error("querying the SQLite store failed: {0}")]
-    Db(#[from] DbError),
-    /// The cursor was not produced by this kind of query.
-    #[error("invalid cursor {0:?}: pass back a cursor returned by the same kind of query")]
-    InvalidCursor(String),
-    /// The query itself is invalid (e.g. a zero-width time bucket).
-    #[error("invalid query: {0}")]
-    Invalid(String),
-    /// A stored value cannot be decoded (the file was edited by hand, or is corrupt).
-    #[error("a stored {what} cannot be decoded: {reason}")]
-    Decode {
-        /// Which value.
-        what: &'static str,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl QueryError {
-    pub(crate) fn decode(what: &'static str, reason: impl fmt::Display) -> Self {
-        Self::Decode {
-            what,
-            reason: reason.to_string(),
-        }
+impl From<DbError> for RetentionError {
+    fn from(e: DbError) -> Self {
+        Self::Failed(Box::new(e))
     }
-}
-
-/// Deleting old records failed. Chunks deleted before the failure stay deleted.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RetentionError {
-    /// The store was shut down.
-    #[error("the SQLite store is shut down")]
-    ShutDown,
-    /// SQLite failed.
-    #[error("deleting old records failed: {0}")]
-    Db(#[from] DbError),
-    /// A remaining span could not be read back to recompute its trace's summary.
-    #[error("recomputing a trace summary failed: {0}")]
-    Query(#[from] QueryError),
 }

@@ -4,9 +4,10 @@
 use rusqlite::OptionalExtension;
 
 use crate::codec::{count, from_sql};
-use crate::error::{Db, QueryError};
-use crate::model::Signal;
+use crate::error::Db;
 use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::Signal;
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
 /// summaries, which retention shrinks with them.

@@ -71,16 +71,14 @@
 
 mod alerts;
 mod attribution;
-mod budgets;
 mod checkpointer;
 mod codec;
 mod deferred_index;
-mod encoded;
 mod error;
 mod footprint;
 mod id_filter;
+mod interface;
 mod metric_points;
-mod model;
 mod orphans;
 mod query;
 mod reprice;
@@ -92,20 +90,19 @@ mod store;
 mod wal;
 mod write;
 
-pub use alerts::{AlertRecord, MAX_ALERT_RECORDS};
-pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
-pub use encoded::{EncodedSpans, SpanRows};
-pub use error::{DbError, OpenError, QueryError, RetentionError, WriteError};
-pub use model::{
-    AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
-    EventQuery, GroupBy, GroupKey, InsertReport, LateAttribution, MetricInfo, MetricPoint,
-    MetricQuery, MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer,
-    RollupSource, SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage,
-    SpanQuery, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+pub use agentrace_store::{
+    AggregateQuery, AggregateRow, AlertRecord, CostUpdate, Cursor, DiskUsage, EncodedSpans,
+    ErrorCount, ErrorPattern, EventFilter, EventPage, EventQuery, GroupBy, GroupKey, InsertReport,
+    LateAttribution, MetricInfo, MetricPoint, MetricQuery, MetricSeries, Order, Overview,
+    OverviewQuery, Percentiles, QueryError, Repaired, RetentionError, RollupAnswer, RollupSource,
+    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, SpanRows,
+    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
+    WalStatus, WriteError, restore_budgets,
 };
-pub use orphans::Repaired;
-pub use reprice::CostUpdate;
+pub use alerts::MAX_ALERT_RECORDS;
+pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
+pub use error::{DbError, OpenError};
 pub use schema::SCHEMA_VERSION;
 pub use store::{SqliteStore, StoreOptions};
-pub use wal::{DEFAULT_WAL_CEILING, MIN_WAL_CEILING, WalStatus};
+pub use wal::{DEFAULT_WAL_CEILING, MIN_WAL_CEILING};

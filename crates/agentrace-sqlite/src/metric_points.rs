@@ -12,11 +12,14 @@ use agentrace_core::Measurement;
 use rusqlite::{Connection, params};
 
 use crate::codec::{bound, count, from_sql, json, to_sql};
-use crate::error::{Db, DbError, QueryError, WriteError};
-use crate::model::{InsertReport, MetricInfo, MetricPoint, MetricQuery, MetricSeries, TimeRange};
+use crate::error::{Db, DbError};
 use crate::span_rollups::{MINUTE_NS, floor};
 use crate::store::SqliteStore;
 use crate::write::Fnv;
+use agentrace_store::{
+    InsertReport, MetricInfo, MetricPoint, MetricQuery, MetricSeries, TimeRange,
+};
+use agentrace_store::{QueryError, WriteError};
 
 /// Series ids remembered by the writer before the cache is reset.
 const MAX_CACHED_SERIES: usize = 100_000;

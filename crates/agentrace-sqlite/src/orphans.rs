@@ -12,13 +12,16 @@ use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{SpanRecord, TraceId};
 use rusqlite::{Connection, params};
 
-use crate::attribution::{self, LateAttribution};
+use agentrace_store::Repaired;
+
+use crate::attribution;
 use crate::codec::{self, ResourceCache, SPAN_COLUMNS, attributes_json, to_sql};
 use crate::deferred_index::trace_no_of_id;
-use crate::error::{Db, QueryError, WriteError};
+use crate::error::Db;
 use crate::rollup;
 use crate::span_rollups::{self, FACT_COLUMNS, KeyIds, OwnedFacts};
 use crate::store::SqliteStore;
+use agentrace_store::{QueryError, WriteError};
 
 /// A span's rollup facts, before it is rewritten.
 static CURRENT: LazyLock<String> = LazyLock::new(|| {
@@ -45,17 +48,6 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
         trace_no_of_id("?3")
     )
 });
-
-/// What [`SqliteStore::repair_spans`] changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Repaired {
-    /// The spans rewritten.
-    pub changed: usize,
-    /// Stored spans whose attribution their new ancestors completed (the re-parented spans
-    /// and their subtrees), for what the caller keeps outside the store (budgets, a live feed).
-    pub attributed: Vec<LateAttribution>,
-}
 
 /// What [`rewrite`] did: the traces it touched, the spans it changed, and those given a
 /// parent.
@@ -84,7 +76,7 @@ fn rewrite(
                 .query(params![s.trace_id.to_bytes(), s.span_id.to_bytes()])
                 .db()?;
             match rows.next().db()? {
-                Some(row) => OwnedFacts::read(row, 0).map_err(WriteError::Rollup)?,
+                Some(row) => OwnedFacts::read(row, 0).map_err(WriteError::from)?,
                 None => continue,
             }
         };
@@ -155,7 +147,7 @@ impl SqliteStore {
             let done = rewrite(tx, spans, keys)?;
             let resolved = attribution::after_reparenting(tx, &done.with_parent, keys)?;
             for &trace_no in &done.traces {
-                rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
+                rollup::recompute(tx, trace_no).map_err(WriteError::from)?;
             }
             attribution::fix_trace_rows(tx, &resolved)?;
             Ok(Repaired {
@@ -202,8 +194,8 @@ pub(crate) fn recount_marked_aggregates(conn: &Connection) -> Result<(), QueryEr
             return Ok(());
         }
         let done = rewrite(conn, &marked, &mut keys).map_err(|e| match e {
-            WriteError::Db(e) => QueryError::Db(e),
-            WriteError::Rollup(e) => e,
+            WriteError::Unavailable(e) => QueryError::Unavailable(e),
+            WriteError::Failed(e) => QueryError::Failed(e),
             other => QueryError::decode("aggregate span", other),
         })?;
         for &trace_no in &done.traces {

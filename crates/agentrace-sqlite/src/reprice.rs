@@ -1,28 +1,18 @@
 //! Repricing: replacing the cost of stored spans after a price change.
 
+use agentrace_store::CostUpdate;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use agentrace_core::{Cost, SpanId, TraceId};
 use rusqlite::params;
 
 use crate::codec;
 use crate::deferred_index::trace_no_of_id;
-use crate::error::{Db, WriteError};
+use crate::error::Db;
 use crate::rollup;
 use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
-
-/// A new cost for one stored span (`None`: unpriced).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CostUpdate {
-    /// The span's trace.
-    pub trace_id: TraceId,
-    /// The span.
-    pub span_id: SpanId,
-    /// Its new cost.
-    pub cost: Option<Cost>,
-}
+use agentrace_store::WriteError;
 
 /// A span's costs and rollup facts, before the update.
 static CURRENT: LazyLock<String> = LazyLock::new(|| {
@@ -67,9 +57,9 @@ impl SqliteStore {
                         Some(row) => {
                             let mut old = [None; 5];
                             for (i, o) in old.iter_mut().enumerate() {
-                                *o = codec::opt_int(row, 1 + i).map_err(WriteError::Rollup)?;
+                                *o = codec::opt_int(row, 1 + i).map_err(WriteError::from)?;
                             }
-                            let facts = OwnedFacts::read(row, 6).map_err(WriteError::Rollup)?;
+                            let facts = OwnedFacts::read(row, 6).map_err(WriteError::from)?;
                             Some((row.get::<_, i64>(0).db()?, old, facts))
                         }
                     }
@@ -92,7 +82,7 @@ impl SqliteStore {
                 changed.push((facts, after));
             }
             for &trace_no in &traces {
-                rollup::recompute(tx, trace_no).map_err(WriteError::Rollup)?;
+                rollup::recompute(tx, trace_no).map_err(WriteError::from)?;
             }
             let mut batch = span_rollups::Batch::default();
             for (before, after) in &changed {

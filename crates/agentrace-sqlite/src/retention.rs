@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 
 use crate::codec::bound;
-use crate::error::{Db, RetentionError};
-use crate::model::Signal;
+use crate::error::Db;
 use crate::rollup;
 use crate::store::SqliteStore;
+use agentrace_store::RetentionError;
+use agentrace_store::Signal;
 
 /// Deletes a chunk of old spans, returning their traces.
 const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \

@@ -18,8 +18,9 @@ use rusqlite::{Connection, params_from_iter};
 
 use crate::codec::{self, to_sql};
 use crate::deferred_index::{self, DeferredIndexer};
-use crate::encoded::SpanJson;
-use crate::error::{Db, DbError, QueryError};
+use crate::error::{Db, DbError};
+use agentrace_store::QueryError;
+use agentrace_store::SpanJson;
 
 /// An `UPDATE` of trace rows: `update_traces!("SET … WHERE …")`.
 ///

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
-use crate::error::{DbError, OpenError, QueryError};
+use crate::error::{DbError, OpenError};
 use crate::span_rollups;
+use agentrace_store::QueryError;
 
 /// `PRAGMA application_id` of agentrace stores: "AGTR".
 pub(crate) const APPLICATION_ID: i32 = 0x4147_5452;

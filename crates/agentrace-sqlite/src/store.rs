@@ -14,11 +14,14 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use crate::checkpointer::Checkpointer;
-use crate::encoded::{SpanJson, SpanRows};
-use crate::error::{Db, DbError, OpenError, QueryError, WriteError};
-use crate::model::InsertReport;
+use crate::error::{Db, DbError, OpenError};
 use crate::schema;
-use crate::wal::{DEFAULT_WAL_CEILING, WalStats, WalStatus};
+use agentrace_store::InsertReport;
+use agentrace_store::WalStatus;
+use agentrace_store::{QueryError, WriteError};
+use agentrace_store::{SpanJson, SpanRows};
+
+use crate::wal::{DEFAULT_WAL_CEILING, WalStats};
 use crate::write::Writer;
 
 /// Read connections kept open between queries.
@@ -183,7 +186,7 @@ impl SqliteStore {
             .iter()
             .map(SpanJson::of)
             .collect::<Result<Vec<_>, _>>()?;
-        self.writer().insert_spans(SpanRows { spans, json: &json })
+        self.writer().insert_spans(SpanRows::new(spans, &json))
     }
 
     /// Stores spans encoded ahead (see [`EncodedSpans`](crate::EncodedSpans)) in one transaction, as

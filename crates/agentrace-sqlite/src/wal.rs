@@ -23,6 +23,7 @@
 //! truncated back to [`WalBound::restart_at`] at the first commit after each restart
 //! (`journal_size_limit`).
 
+use agentrace_store::WalStatus;
 use std::ffi::c_int;
 use std::path::Path;
 use std::sync::Arc;
@@ -47,26 +48,6 @@ const ROOM_WAIT: Duration = Duration::from_secs(5);
 /// A log frame's header, and the log's.
 const FRAME_HEADER: u64 = 24;
 const LOG_HEADER: u64 = 32;
-
-/// What the store reports of its write-ahead log (see [`SqliteStore::wal`](crate::SqliteStore::wal)).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[non_exhaustive]
-pub struct WalStatus {
-    /// Bytes written to the log since it last started over, as of the writer's last commit.
-    pub bytes: u64,
-    /// The most [`bytes`](Self::bytes) has been since the store was opened.
-    pub peak_bytes: u64,
-    /// The log file's size on disk now (the file is reused from its beginning when the log
-    /// starts over, and truncated to a quarter of the ceiling at the next commit).
-    pub file_bytes: u64,
-    /// The ceiling: past it, writes wait for the log to start over, and are refused if it
-    /// cannot.
-    pub ceiling_bytes: u64,
-    /// Times the log started over from its beginning.
-    pub restarts: u64,
-    /// Writes refused because the log was at its ceiling and could not start over.
-    pub refused_writes: u64,
-}
 
 /// The log's figures, shared by the writer (which updates them) and the store's handle.
 #[derive(Debug)]

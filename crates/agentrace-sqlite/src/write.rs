@@ -10,13 +10,14 @@ use crate::attribution::{self, Pending, PendingChanges};
 use crate::checkpointer::Wake;
 use crate::codec::{attributes_json, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
-use crate::encoded::SpanRows;
-use crate::error::{Db, DbError, QueryError, WriteError};
+use crate::error::{Db, DbError};
 use crate::metric_points::{self, SeriesIds};
-use crate::model::InsertReport;
 use crate::rollup::{self, Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
 use crate::wal::{WalBound, WalStats};
+use agentrace_store::InsertReport;
+use agentrace_store::SpanRows;
+use agentrace_store::{QueryError, WriteError};
 
 /// Resources remembered by the writer before the cache is reset (bounds memory against
 /// senders that vary their resource attributes).
@@ -185,7 +186,7 @@ impl Writer {
         let mut rollups = Rollups::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
-        let received: Vec<&SpanRecord> = rows.spans.iter().collect();
+        let received: Vec<&SpanRecord> = rows.spans().iter().collect();
         let stored_traces = rollup::stored_traces(&tx, &received, &mut self.index)?;
         let down = attribution::from_ancestors(&tx, &received, &stored_traces)?;
         // The spans as they are stored: those the down pass filled in, copies with their values.
@@ -193,7 +194,7 @@ impl Writer {
             .filled
             .iter()
             .map(|(&i, values)| {
-                let mut span = rows.spans[i].clone();
+                let mut span = rows.spans()[i].clone();
                 values.apply_to(&mut span);
                 (i, span)
             })
@@ -203,16 +204,19 @@ impl Writer {
             .enumerate()
             .map(|(i, s)| filled.get(&i).unwrap_or(s))
             .collect();
-        let traces = TraceRows::of(&tx, &spans, rows.json, &stored_traces, &mut self.index)?;
+        let traces = TraceRows::of(&tx, &spans, rows.json(), &stored_traces, &mut self.index)?;
         let mut pending = PendingChanges::default();
         // Spans of traces stored before: their stored descendants may await them.
         let mut arrived = Vec::new();
         // The spans inserted: (index, trace_no, rowid).
-        let mut stored = Vec::with_capacity(rows.spans.len());
+        let mut stored = Vec::with_capacity(rows.spans().len());
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
-            for (i, ((s, json), &trace_no)) in
-                spans.iter().zip(rows.json).zip(&traces.numbers).enumerate()
+            for (i, ((s, json), &trace_no)) in spans
+                .iter()
+                .zip(rows.json())
+                .zip(&traces.numbers)
+                .enumerate()
             {
                 let awaiting = down.awaiting.contains(&i);
                 let resource_id = resources.id(&tx, &s.resource)?;

@@ -102,7 +102,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
 pub(crate) fn budget_status(store: &StoreArgs, args: &BudgetStatusArgs) -> Result<(), CliError> {
     let budgets = Budgets::new(load_budgets(&args.budgets)?);
     let db = super::open(store)?;
-    db.restore_budgets(&budgets)?;
+    agentrace_sqlite::restore_budgets(&db, &budgets)?;
     let status = budgets.status();
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -17,10 +17,11 @@ use agentrace_alerts::{
 };
 use agentrace_core::budget::{AlertChannel, BudgetAlert};
 use agentrace_core::now_unix_nano;
-use agentrace_sqlite::{AlertRecord, SqliteStore};
+use agentrace_store::AlertRecord;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
+use crate::state::SharedStore;
 use crate::state::{Committed, ServerStats};
 
 /// Budget notifications waiting to be stored and sent at most.
@@ -48,7 +49,7 @@ pub struct Alerting {
     engine: Mutex<Engine>,
     source: source::StoreSource,
     notifier: Notifier,
-    store: SqliteStore,
+    store: SharedStore,
     live: broadcast::Sender<Committed>,
 }
 
@@ -72,7 +73,7 @@ impl Alerting {
     pub(crate) fn start(
         file: Option<&std::path::Path>,
         demo: bool,
-        store: SqliteStore,
+        store: SharedStore,
         stats: Arc<ServerStats>,
         live: broadcast::Sender<Committed>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {

@@ -9,17 +9,18 @@ use std::time::Instant;
 
 use agentrace_alerts::{Aggregate, Dimension, Measure, Query, Reading, Rule, Source};
 use agentrace_core::{EventKind, SpanKind};
-use agentrace_sqlite::{
+use agentrace_store::{
     AggregateQuery, AggregateRow, EventFilter, EventQuery, GroupBy, MetricQuery, MetricSeries,
-    QueryError, SpanFilter, SqliteStore, StatusFilter, TimeRange,
+    QueryError, SpanFilter, StatusFilter, TimeRange,
 };
 
 use crate::state::ServerStats;
+use crate::state::SharedStore;
 
 /// Reads rules' measures from the store and the server.
 #[derive(Debug)]
 pub(crate) struct StoreSource {
-    store: SqliteStore,
+    store: SharedStore,
     stats: Arc<ServerStats>,
     /// The process's CPU seconds at the previous evaluation, and when.
     cpu: Mutex<Option<(Instant, f64)>>,
@@ -89,7 +90,7 @@ impl Source for StoreSource {
 }
 
 impl StoreSource {
-    pub(crate) fn new(store: SqliteStore, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(store: SharedStore, stats: Arc<ServerStats>) -> Self {
         Self {
             store,
             stats,
@@ -106,7 +107,7 @@ impl StoreSource {
                 (s.queue_capacity_records > 0)
                     .then(|| s.queued_records as f64 / s.queue_capacity_records as f64)
             }
-            Measure::ServerStore => Some(self.store.bytes_on_disk() as f64),
+            Measure::ServerStore => Some(self.store.disk_usage().ok()?.total_bytes as f64),
             Measure::ServerMemory => process::resident_bytes().map(|b| b as f64),
             Measure::ServerCpu => {
                 let now = (Instant::now(), process::cpu_seconds()?);

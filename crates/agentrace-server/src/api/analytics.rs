@@ -1,7 +1,7 @@
 //! `/overview`, `/cost`, `/tools`: the dashboard's numbers, from the store's rollups.
 
 use agentrace_core::{TokenUsage, Usd};
-use agentrace_sqlite::{
+use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, RollupSource,
     SeriesPoint, SpanFilter, Summary, TimeRange,
 };

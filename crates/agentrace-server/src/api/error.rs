@@ -1,6 +1,10 @@
 //! Errors of the API, answered as JSON: `{"error": {"code": "...", "message": "..."}}`.
 
-use agentrace_sqlite::{QueryError, SqliteStore};
+use std::sync::Arc;
+
+use agentrace_store::{QueryError, Store};
+
+use crate::state::SharedStore;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -103,7 +107,7 @@ impl From<QueryError> for ApiError {
         match e {
             QueryError::InvalidCursor(_) => Self::bad("cursor", e),
             QueryError::Invalid(message) => Self::BadRequest(message),
-            QueryError::Db(db) if db.is_busy() => Self::Busy,
+            QueryError::Unavailable(_) => Self::Busy,
             other => Self::Internal(other.to_string()),
         }
     }
@@ -128,13 +132,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Runs a query on the store on a blocking thread (store calls block on file I/O).
+/// Runs a query on the store on a blocking thread (store calls block: on file I/O, or on
+/// their server).
 pub(crate) async fn blocking<T: Send + 'static>(
-    store: &SqliteStore,
-    query: impl FnOnce(&SqliteStore) -> Result<T, QueryError> + Send + 'static,
+    store: &SharedStore,
+    query: impl FnOnce(&dyn Store) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || query(&store))
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || query(&*store))
         .await
         .map_err(|e| ApiError::Internal(format!("the query task failed: {e}")))?
         .map_err(ApiError::from)

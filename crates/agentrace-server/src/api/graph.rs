@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use agentrace_core::{SpanId, SpanKind};
-use agentrace_sqlite::{SubtreeTotals, TraceNode, TraceTree};
+use agentrace_store::{SubtreeTotals, TraceNode, TraceTree};
 use serde::Serialize;
 
 /// Which graph.

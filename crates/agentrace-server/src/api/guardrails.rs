@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use agentrace_core::semconv::gen_ai;
 use agentrace_core::{EventKind, SpanId, SpanKind, StatusCode, TraceId};
-use agentrace_sqlite::{
+use agentrace_store::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, GroupKey, MetricQuery, QueryError,
-    SpanFilter, SpanQuery, SqliteStore, TimeRange,
+    SpanFilter, SpanQuery, Store, TimeRange,
 };
 use axum::Json;
 use axum::extract::State;
@@ -97,7 +97,7 @@ pub(super) async fn guardrails(
     ))
 }
 
-fn collect(store: &SqliteStore, range: TimeRange, bucket: u64) -> Result<Guardrails, QueryError> {
+fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrails, QueryError> {
     let mut series: BTreeMap<u64, Point> = BTreeMap::new();
     let at = |t: u64| t - t % bucket;
     let guardrail = SpanFilter::new().range(range).kind(SpanKind::Guardrail);

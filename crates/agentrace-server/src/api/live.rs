@@ -15,7 +15,7 @@ use agentrace_core::{
     Event, EventKind, Level, SpanId, SpanKind, SpanRecord, StatusCode, TokenUsage, TraceId, Usd,
     now_unix_nano,
 };
-use agentrace_sqlite::LateAttribution;
+use agentrace_store::LateAttribution;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};

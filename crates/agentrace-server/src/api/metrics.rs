@@ -1,7 +1,7 @@
 //! `GET /metrics` and `GET /metrics/{name}`: the metrics received over OTLP, as stored by
 //! series and minute.
 
-use agentrace_sqlite::{MetricInfo, MetricQuery, MetricSeries, TimeRange};
+use agentrace_store::{MetricInfo, MetricQuery, MetricSeries, TimeRange};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};

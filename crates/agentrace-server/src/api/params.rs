@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use agentrace_core::now_unix_nano;
-use agentrace_sqlite::{Cursor, Order, StatusFilter, TimeRange};
+use agentrace_store::{Cursor, Order, StatusFilter, TimeRange};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 

@@ -3,7 +3,7 @@
 
 use agentrace_core::content::SpanContent;
 use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
-use agentrace_sqlite::{
+use agentrace_store::{
     Cursor, EventFilter, EventPage, EventQuery, Order, SessionSort, SessionSummary, TraceFilter,
     TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
@@ -228,7 +228,7 @@ fn cut(text: String) -> String {
 }
 
 impl Turn {
-    /// From [`turn_spans`](agentrace_sqlite::SqliteStore::turn_spans): the root, the first
+    /// From [`turn_spans`](agentrace_store::TraceReader::turn_spans): the root, the first
     /// and the last LLM call.
     fn of(spans: &[SpanRecord]) -> Self {
         let root = spans.iter().find(|s| s.parent_span_id.is_none());

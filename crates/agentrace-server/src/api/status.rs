@@ -64,10 +64,11 @@ pub(super) async fn status(
 ) -> Result<Json<Status>, ApiError> {
     p.finish()?;
     let store = blocking(&state.store, |s| {
+        let disk = s.disk_usage()?;
         Ok(StoreStatus {
             schema_version: s.schema_version()?,
-            database_bytes: s.database_file_bytes(),
-            file_bytes: s.bytes_on_disk(),
+            database_bytes: disk.data_bytes,
+            file_bytes: disk.total_bytes,
         })
     })
     .await?;

@@ -121,7 +121,7 @@ async fn internal_errors_are_500_without_their_cause() -> TestResult {
     let api = Api::start().await?;
     let run = &api.runs[0];
     // A row edited by hand: a span kind no build knows.
-    let path = api.state.store.path().to_owned();
+    let path = api.state.config.db_path();
     rusqlite::Connection::open(path)?.execute(
         "UPDATE spans SET kind = 'secret-robot' WHERE trace_id = ?1",
         [run.trace_id.to_bytes()],

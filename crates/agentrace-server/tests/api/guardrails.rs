@@ -40,7 +40,7 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
             check("pii check", BASE + 11 * MIN, Some("pii")),
             check("toxicity check", BASE + 70 * MIN, None),
         ];
-        store.insert_spans(&spans).unwrap_or_else(|e| panic!("{e}"));
+        store.write_spans(&spans).unwrap_or_else(|e| panic!("{e}"));
         // The failed check says which rule it broke: the same violation, counted once.
         let mut on_check = Event::new(
             BASE + 11 * MIN,

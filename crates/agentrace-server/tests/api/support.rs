@@ -226,7 +226,7 @@ impl Api {
         store.insert_events(&events)?;
         store.insert_measurements(&metrics())?;
 
-        let mut state = AppState::new(store, config);
+        let mut state = AppState::new(std::sync::Arc::new(store), config);
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -183,7 +183,7 @@ async fn with_multi_agent() -> Result<(Api, String), Error> {
     let api = Api::start().await?;
     api.state
         .store
-        .insert_spans(&multi_agent(5_000, T0 + 3 * SEC))?;
+        .write_spans(&multi_agent(5_000, T0 + 3 * SEC))?;
     Ok((api, trace_id(5_000).to_string()))
 }
 
@@ -340,7 +340,7 @@ async fn a_session_reads_as_a_conversation_in_order() -> TestResult {
     // A second turn, later.
     api.state
         .store
-        .insert_spans(&multi_agent(5_001, T0 + 90 * SEC))?;
+        .write_spans(&multi_agent(5_001, T0 + 90 * SEC))?;
     let page = api
         .ok(
             "/sessions/conversation-7?order=asc&messages=true",

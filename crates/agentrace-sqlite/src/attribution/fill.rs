@@ -7,12 +7,15 @@ use std::sync::LazyLock;
 use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
 use rusqlite::{CachedStatement, Connection, params};
 
-use super::{LateAttribution, Resolved, columns, read_attribution};
+use agentrace_store::LateAttribution;
+
+use super::{Resolved, columns, read_attribution};
 use crate::codec;
-use crate::error::{Db, DbError, QueryError, WriteError};
+use crate::error::{Db, DbError};
 use crate::rollup::{self, update_traces};
 use crate::span_rollups::{self, AGENT, FACT_COLUMNS, FRAMEWORK, KeyIds, OwnedFacts};
 use crate::write::execute_typed;
+use agentrace_store::{QueryError, WriteError};
 
 /// A stored span of a trace and what the up pass needs of it.
 #[derive(Debug, Clone)]
@@ -245,7 +248,7 @@ fn read_trace(conn: &Connection, trace_no: i64) -> Result<Vec<Node>, WriteError>
                 facts: OwnedFacts::read(row, facts_at)?,
             })
         })()
-        .map_err(WriteError::Rollup)?;
+        .map_err(WriteError::from)?;
         nodes.push(node);
     }
     Ok(nodes)
@@ -315,7 +318,7 @@ pub(crate) fn fix_trace_rows(conn: &Connection, resolved: &Resolved) -> Result<(
             .db()?;
         let Some(head) = head else { continue };
         if filled.iter().any(|l| l.span_id.to_bytes()[..] == head[..]) {
-            rollup::recompute(conn, trace_no).map_err(WriteError::Rollup)?;
+            rollup::recompute(conn, trace_no).map_err(WriteError::from)?;
             continue;
         }
         let mut any = Attribution::default();

@@ -35,15 +35,17 @@ mod pending;
 pub(crate) use fill::{after_reparenting, fix_trace_rows};
 pub(crate) use pending::{Pending, PendingChanges};
 
+use agentrace_store::LateAttribution;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
+use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId};
 use rusqlite::{Connection, params};
 
 use crate::codec;
-use crate::error::{Db, QueryError, WriteError};
+use crate::error::Db;
+use agentrace_store::{QueryError, WriteError};
 
 /// How long after its arrival a span waits for its parent: an hour, the time a trace with
 /// orphans is watched for late parents (six orphan grace periods of ten minutes).
@@ -55,26 +57,6 @@ pub const MAX_PENDING: usize = 500_000;
 /// Spans of waiting traces whose values and rollup facts are kept in memory at most (a few
 /// hundred bytes each).
 pub(crate) const MAX_CACHED_NODES: usize = 100_000;
-
-/// A stored span whose inherited fields a later write filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LateAttribution {
-    /// The span's trace.
-    pub trace_id: TraceId,
-    /// The span.
-    pub span_id: SpanId,
-    /// Its values before.
-    pub before: Attribution,
-    /// Its values now.
-    pub after: Attribution,
-    /// Its model (response model, else request model).
-    pub model: Option<String>,
-    /// Its cost (`None`: unpriced or not billable).
-    pub cost: Option<Usd>,
-    /// Its start.
-    pub start_time_unix_nano: u64,
-}
 
 /// The attribution columns of `spans`, in [`InheritedField::ALL`]'s order.
 fn columns() -> String {
@@ -168,7 +150,7 @@ pub(crate) fn from_ancestors(
                                     stmt.query(params![trace_no, parent.to_bytes()]).db()?;
                                 match rows.next().db()? {
                                     Some(row) => {
-                                        Some(read_attribution(row, 0).map_err(WriteError::Rollup)?)
+                                        Some(read_attribution(row, 0).map_err(WriteError::from)?)
                                     }
                                     None => None,
                                 }

@@ -9,8 +9,9 @@ use rusqlite::{Connection, params};
 use super::fill::{self, Node, TraceNodes};
 use super::{MAX_CACHED_NODES, MAX_PENDING, Resolved, horizon_ns};
 use crate::codec::{self, to_sql};
-use crate::error::{Db, DbError, QueryError, WriteError};
+use crate::error::{Db, DbError};
 use crate::span_rollups::KeyIds;
+use agentrace_store::{QueryError, WriteError};
 
 /// How often flags older than the horizon are cleared from the store.
 const SWEEP_EVERY_NS: u64 = 60_000_000_000;

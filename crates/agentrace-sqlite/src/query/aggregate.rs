@@ -14,11 +14,12 @@ use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where};
 use crate::codec::{self, STATUS_ERROR, from_sql};
-use crate::error::{Db, QueryError};
-use crate::model::{
+use crate::error::Db;
+use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SpanFilter, Summary, TimeRange,
 };
-use crate::store::SqliteStore;
 
 /// The measures of a span, read from [`FACT_COLUMNS`].
 struct Fact {

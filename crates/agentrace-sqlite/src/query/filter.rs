@@ -4,8 +4,8 @@ use rusqlite::types::Value;
 
 use crate::codec::{STATUS_ERROR, bound};
 use crate::deferred_index::{TRACES_OF_SESSION, trace_no_of_id};
-use crate::error::QueryError;
-use crate::model::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
+use agentrace_store::QueryError;
+use agentrace_store::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
 
 /// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
 #[derive(Debug, Default)]
@@ -232,13 +232,13 @@ pub(crate) fn cursor(tag: char, key: &[u8]) -> Cursor {
         text.push(char::from(HEX[usize::from(b >> 4)]));
         text.push(char::from(HEX[usize::from(b & 0xf)]));
     }
-    Cursor(text)
+    Cursor::from(text)
 }
 
 /// The key bytes of a cursor made by [`cursor`] with the same tag.
 pub(crate) fn cursor_key<const N: usize>(c: &Cursor, tag: char) -> Result<[u8; N], QueryError> {
-    let invalid = || QueryError::InvalidCursor(c.0.clone());
-    let hex = c.0.strip_prefix(tag).ok_or_else(invalid)?;
+    let invalid = || QueryError::InvalidCursor(c.as_str().to_owned());
+    let hex = c.as_str().strip_prefix(tag).ok_or_else(invalid)?;
     if hex.len() != N * 2 {
         return Err(invalid());
     }
@@ -273,8 +273,8 @@ mod tests {
         assert_eq!(cursor_key::<3>(&c, 't')?, [0x00, 0xab, 0xff]);
         assert!(cursor_key::<3>(&c, 's').is_err());
         assert!(cursor_key::<4>(&c, 't').is_err());
-        assert!(cursor_key::<3>(&Cursor("t00abfz".into()), 't').is_err());
-        assert!(cursor_key::<1>(&Cursor("té".into()), 't').is_err());
+        assert!(cursor_key::<3>(&Cursor::from("t00abfz".to_owned()), 't').is_err());
+        assert!(cursor_key::<1>(&Cursor::from("té".to_owned()), 't').is_err());
         let (v, rest) = split_i64(&[0, 0, 0, 0, 0, 0, 1, 2, 9]);
         assert_eq!((v, rest), (258, &[9u8][..]));
         Ok(())

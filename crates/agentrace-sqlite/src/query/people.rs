@@ -17,9 +17,10 @@ use rusqlite::types::Value;
 use super::filter::Where;
 use crate::codec::{self, from_sql};
 use crate::deferred_index::TRACES_OF_SESSION;
-use crate::error::{Db, QueryError};
-use crate::model::{SessionSort, SessionSummary, TimeRange, UserSummary};
+use crate::error::Db;
 use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::{SessionSort, SessionSummary, TimeRange, UserSummary};
 
 /// The sums of one session's or user's traces.
 #[derive(Debug, Default)]

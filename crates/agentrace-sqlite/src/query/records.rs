@@ -5,9 +5,10 @@ use rusqlite::types::Value;
 
 use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
 use crate::codec::{self, EVENT_COLUMNS, ResourceCache, SPAN_COLUMNS, to_sql};
-use crate::error::{Db, QueryError};
-use crate::model::{EventPage, EventQuery, Order, SpanPage, SpanQuery};
+use crate::error::Db;
 use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::{EventPage, EventQuery, Order, SpanPage, SpanQuery};
 
 impl SqliteStore {
     /// Spans matching the query, by start time (then trace and span id), a page at a time.

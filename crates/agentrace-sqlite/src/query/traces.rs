@@ -10,12 +10,13 @@ use rusqlite::{Connection, Row, params_from_iter};
 use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
 use crate::codec::{self, ResourceCache, SPAN_COLUMNS, from_sql};
 use crate::deferred_index::TRACE_NO_OF_ID;
-use crate::error::{Db, QueryError};
-use crate::model::{
+use crate::error::Db;
+use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::{
     Cursor, SubtreeTotals, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary,
     TraceTree,
 };
-use crate::store::SqliteStore;
 
 const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
      t.service_name, t.start_ns, t.end_ns, t.span_count, t.error_count, t.input_tokens, \

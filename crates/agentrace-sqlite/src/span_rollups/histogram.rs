@@ -14,7 +14,7 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 
-use crate::model::Percentiles;
+use agentrace_store::Percentiles;
 
 /// Sub-buckets per power of two, as bits.
 const SUB_BITS: u32 = 4;

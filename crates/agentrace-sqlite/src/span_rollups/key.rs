@@ -6,8 +6,8 @@ use agentrace_core::{SpanKind, SpanRecord, StatusCode, Text, TokenUsage};
 use rusqlite::Row;
 
 use crate::codec::{self, from_sql};
-use crate::error::QueryError;
 use crate::write::Fnv;
+use agentrace_store::QueryError;
 
 /// Index of each text dimension in [`Key::dims`] and [`DIM_COLUMNS`].
 pub(crate) const KIND: usize = 0;

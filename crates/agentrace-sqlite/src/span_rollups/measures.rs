@@ -6,7 +6,7 @@ use agentrace_core::{TokenUsage, Usd};
 use super::histogram::{self, Histogram};
 use super::key::Facts;
 use crate::codec::{self, bound, from_sql, to_sql};
-use crate::model::{AggregateRow, GroupKey, Percentiles};
+use agentrace_store::{AggregateRow, GroupKey, Percentiles};
 
 /// The counter columns of `rollups`, in order (checked against the table by a test).
 pub(crate) const COUNTERS: [&str; N] = [

@@ -28,7 +28,8 @@ pub(crate) use write::{Batch, KeyIds};
 
 use rusqlite::Connection;
 
-use crate::error::{Db, QueryError};
+use crate::error::Db;
+use agentrace_store::QueryError;
 
 /// A tier of rollups: the width of its buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -16,14 +16,15 @@ use super::key::{
 use super::measures::{COUNTERS, Measures, N};
 use super::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
 use crate::codec::{self, bound, from_sql};
-use crate::error::{Db, QueryError};
-use crate::model::{
+use crate::error::Db;
+use crate::query::{by_cost, count_traces, exact_aggregate, key_order};
+use crate::store::SqliteStore;
+use agentrace_store::QueryError;
+use agentrace_store::{
     AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, Overview,
     OverviewQuery, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
     ToolPoint, ToolStats, ToolsAnswer,
 };
-use crate::query::{by_cost, count_traces, exact_aggregate, key_order};
-use crate::store::SqliteStore;
 
 /// `range` widened to whole minutes: the start rounded down, the end up.
 fn align(range: TimeRange) -> TimeRange {

@@ -1,5 +1,8 @@
 //! The query API's types: what is asked (filters, queries) and what comes back (pages, trees,
 //! aggregates). All serialize with serde, for the HTTP server.
+//!
+//! None is `#[non_exhaustive]`, on purpose: they are the vocabulary every store answers, so a
+//! new filter field, order or grouping is a compile error in every store until it handles it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,7 +11,7 @@ use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
 use serde::{Deserialize, Serialize};
 
-pub use crate::attribution::LateAttribution;
+use crate::changes::LateAttribution;
 
 /// Generates chained setters for `Option<String>` fields.
 macro_rules! string_setters {
@@ -101,7 +104,7 @@ pub enum StatusFilter {
 /// An opaque pagination cursor: pass back the `next_cursor` of a page to get the next one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Cursor(pub(crate) String);
+pub struct Cursor(String);
 
 impl Cursor {
     /// The cursor's text, e.g. for a URL query parameter.
@@ -126,7 +129,6 @@ impl fmt::Display for Cursor {
 /// Which spans to consider. Every field that is set must match (AND); the default matches all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct SpanFilter {
     /// Span start within this range.
     pub range: TimeRange,
@@ -209,7 +211,6 @@ impl SpanFilter {
 /// duration) apply to the trace's summary row.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct TraceFilter {
     /// Trace start (its earliest span's start) within this range.
     pub range: TimeRange,
@@ -269,7 +270,6 @@ impl TraceFilter {
 /// Which events to consider. Every field that is set must match (AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct EventFilter {
     /// Event time within this range.
     pub range: TimeRange,
@@ -336,7 +336,6 @@ pub enum Order {
 /// A page of spans: a filter, an order, a size and where to continue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct SpanQuery {
     /// Which spans.
     pub filter: SpanFilter,
@@ -370,7 +369,6 @@ impl SpanQuery {
 /// A page of events: a filter, an order, a size and where to continue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct EventQuery {
     /// Which events.
     pub filter: EventFilter,
@@ -473,7 +471,6 @@ pub struct TraceSummary {
 /// What the trace list is ordered by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[non_exhaustive]
 pub enum TraceSort {
     /// When the trace was first seen (its list time, which never changes): the default, and
     /// the only order whose pages stay stable while spans arrive.
@@ -521,7 +518,6 @@ impl std::str::FromStr for TraceSort {
 /// The order of the session list (and of the user list).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-#[non_exhaustive]
 pub enum SessionSort {
     /// Most recently active first (the default).
     #[default]
@@ -610,14 +606,14 @@ impl SubtreeTotals {
     }
 
     /// The span's own contribution.
-    pub(crate) fn of(span: &SpanRecord) -> Self {
+    pub fn of(span: &SpanRecord) -> Self {
         let cost = span.cost.map(|c| c.total);
         Self {
             spans: 1,
             errors: u64::from(span.is_error()),
             usage: span.usage,
             cost,
-            unpriced: u64::from(crate::codec::is_unpriced(
+            unpriced: u64::from(is_unpriced(
                 span.kind,
                 &span.usage,
                 cost.is_some(),
@@ -628,7 +624,7 @@ impl SubtreeTotals {
 
     /// Fills `nodes[i].subtree` from the spans, children before parents (nodes are depth
     /// first, so walking them backwards visits every child before its parent).
-    pub(crate) fn fill(nodes: &mut [TraceNode]) {
+    pub fn fill(nodes: &mut [TraceNode]) {
         for i in (0..nodes.len()).rev() {
             let mut totals = Self::of(&nodes[i].span);
             for &c in &nodes[i].children {
@@ -639,6 +635,17 @@ impl SubtreeTotals {
             nodes[i].subtree = totals;
         }
     }
+}
+
+/// Whether a span is billable but has no price: an LLM or embedding call, or any span
+/// reporting tokens, whose cost is unknown, that is not an aggregate (what it reports counts
+/// beneath it: docs/conventions.md, "Aggregates").
+pub fn is_unpriced(kind: SpanKind, usage: &TokenUsage, priced: bool, aggregate: bool) -> bool {
+    !priced
+        && !aggregate
+        && (matches!(kind, SpanKind::Llm | SpanKind::Embedding)
+            || usage.input_tokens > 0
+            || usage.output_tokens > 0)
 }
 
 /// Every span of a trace as a tree, flattened: nodes in depth-first order, each parent before
@@ -729,7 +736,6 @@ pub struct UserSummary {
 /// A dimension to group spans by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum GroupBy {
     /// The responding model, else the requested one.
     Model,
@@ -793,7 +799,6 @@ impl fmt::Display for GroupKey {
 /// Spans to aggregate, and how to group them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct AggregateQuery {
     /// Which spans.
     pub filter: SpanFilter,
@@ -888,11 +893,11 @@ pub enum RollupSource {
     /// The rollup tables: fast; percentiles within 3.2 %.
     Rollups,
     /// The spans themselves, because the rollups do not cover the filter or grouping: exact,
-    /// and as slow as [`SqliteStore::aggregate`](crate::SqliteStore::aggregate).
+    /// and as slow as [`Analytics::aggregate`](crate::Analytics::aggregate).
     Spans,
 }
 
-/// The answer of [`SqliteStore::rollup`](crate::SqliteStore::rollup).
+/// The answer of [`Analytics::rollup`](crate::Analytics::rollup).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollupAnswer {
     /// The range covered: the query's, widened to whole minutes.
@@ -905,10 +910,9 @@ pub struct RollupAnswer {
     pub total: AggregateRow,
 }
 
-/// What [`SqliteStore::overview`](crate::SqliteStore::overview) covers.
+/// What [`Analytics::overview`](crate::Analytics::overview) covers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[non_exhaustive]
 pub struct OverviewQuery {
     /// Span start within this range (widened to whole minutes).
     pub range: TimeRange,
@@ -1026,7 +1030,7 @@ pub struct ToolPoint {
     pub duration: Percentiles,
 }
 
-/// The answer of [`SqliteStore::tools`](crate::SqliteStore::tools).
+/// The answer of [`Analytics::tools`](crate::Analytics::tools).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolsAnswer {
     /// The range covered, widened to whole minutes.
@@ -1036,7 +1040,7 @@ pub struct ToolsAnswer {
 }
 
 /// A metric received over OTLP (or stored with
-/// [`SqliteStore::insert_measurements`](crate::SqliteStore::insert_measurements)).
+/// [`RecordWriter::insert_measurements`](crate::RecordWriter::insert_measurements)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MetricInfo {
     /// Its name, e.g. `gen_ai.client.token.usage.sum`.
@@ -1051,7 +1055,6 @@ pub struct MetricInfo {
 
 /// Which metric, over which range, in which steps.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub struct MetricQuery {
     /// The metric's name.
     pub name: String,

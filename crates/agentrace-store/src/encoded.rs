@@ -1,37 +1,57 @@
 //! Spans with the JSON columns of their rows encoded ahead of the write.
 //!
 //! Encoding a span's attributes and events is a good part of the cost of storing it and needs
-//! nothing from the database. A server that receives spans on many threads encodes them there
-//! ([`EncodedSpans::push`]), so that the one thread that writes only binds and steps
-//! ([`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans)).
+//! nothing from the store. A server that receives spans on many threads encodes them there
+//! ([`EncodedSpans::push`]), so that the thread that writes only binds and sends
+//! ([`RecordWriter::insert_spans`](crate::RecordWriter::insert_spans)). Every store keeps
+//! attributes and span events as JSON: an object of the attributes, an array of the events.
 
 use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanEvent, SpanRecord};
 
-use crate::codec::{attributes_json, json};
+use agentrace_core::Attributes;
+
 use crate::error::WriteError;
+
+/// `value` as JSON text; `what` names it in the error.
+pub fn json<T: serde::Serialize + ?Sized>(
+    value: &T,
+    what: &'static str,
+) -> Result<String, WriteError> {
+    serde_json::to_string(value).map_err(|source| WriteError::Encode { what, source })
+}
+
+/// Attributes as a JSON object, `None` when there are none.
+pub fn attributes_json(attributes: &Attributes) -> Result<Option<String>, WriteError> {
+    (!attributes.is_empty())
+        .then(|| json(attributes, "attributes"))
+        .transpose()
+}
 
 /// Spans and the JSON columns of their rows (attributes, span events), encoded. Built with
 /// [`push`](Self::push); written with
-/// [`SqliteStore::insert_encoded_spans`](crate::SqliteStore::insert_encoded_spans).
+/// [`RecordWriter::insert_spans`](crate::RecordWriter::insert_spans).
 #[derive(Debug, Default, Clone)]
 pub struct EncodedSpans {
     spans: Vec<SpanRecord>,
     json: Vec<SpanJson>,
 }
 
-/// The JSON columns of one span's row: `None` stores NULL (nothing to encode).
+/// The JSON of one span: `None` where there is nothing to encode.
 #[derive(Debug, Clone)]
-pub(crate) struct SpanJson {
-    pub(crate) attributes: Option<String>,
-    pub(crate) events: Option<String>,
+pub struct SpanJson {
+    /// Its attributes, as a JSON object.
+    pub attributes: Option<String>,
+    /// Its span events, as a JSON array.
+    pub events: Option<String>,
     /// Whether the span is an aggregate (read off its attributes here, off the writer's
     /// thread).
-    pub(crate) aggregate: bool,
+    pub aggregate: bool,
 }
 
 impl SpanJson {
-    pub(crate) fn of(span: &SpanRecord) -> Result<Self, WriteError> {
+    /// Encodes `span`.
+    pub fn of(span: &SpanRecord) -> Result<Self, WriteError> {
         Ok(Self {
             attributes: attributes_json(&span.attributes)?,
             events: (!span.events.is_empty())
@@ -112,11 +132,30 @@ impl EncodedSpans {
 /// Some of the spans of an [`EncodedSpans`], to write.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanRows<'a> {
-    pub(crate) spans: &'a [SpanRecord],
-    pub(crate) json: &'a [SpanJson],
+    spans: &'a [SpanRecord],
+    json: &'a [SpanJson],
 }
 
-impl SpanRows<'_> {
+impl<'a> SpanRows<'a> {
+    /// Spans and their JSON, one for one.
+    ///
+    /// # Panics
+    /// If the two differ in length (a bug of the caller).
+    pub fn new(spans: &'a [SpanRecord], json: &'a [SpanJson]) -> Self {
+        assert_eq!(spans.len(), json.len(), "one JSON per span");
+        Self { spans, json }
+    }
+
+    /// The spans.
+    pub fn spans(&self) -> &'a [SpanRecord] {
+        self.spans
+    }
+
+    /// Their JSON, in the same order.
+    pub fn json(&self) -> &'a [SpanJson] {
+        self.json
+    }
+
     /// How many spans.
     pub fn len(&self) -> usize {
         self.spans.len()

@@ -1,0 +1,218 @@
+//! The store as `agentrace-store`'s traits: what `agentrace serve` and the CLI call. Each
+//! method is the inherent method of the same name (documented there, with what is particular
+//! to SQLite).
+
+use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
+use agentrace_store::{
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
+    DiskUsage, EventPage, EventQuery, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries,
+    Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
+    RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
+    SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
+    TraceTree, UserSummary, WalStatus, WriteError,
+};
+
+use crate::store::SqliteStore;
+
+impl RecordWriter for SqliteStore {
+    fn insert_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        self.insert_encoded_spans(rows)
+    }
+
+    fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        SqliteStore::insert_events(self, events)
+    }
+
+    fn insert_measurements(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        SqliteStore::insert_measurements(self, measurements)
+    }
+}
+
+impl TraceReader for SqliteStore {
+    fn list_traces_by(
+        &self,
+        filter: &TraceFilter,
+        order: TraceOrder,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<TracePage, QueryError> {
+        SqliteStore::list_traces_by(self, filter, order, cursor, limit)
+    }
+
+    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        SqliteStore::trace(self, trace_id)
+    }
+
+    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        SqliteStore::trace_outline(self, trace_id)
+    }
+
+    fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError> {
+        SqliteStore::span(self, trace_id, span_id)
+    }
+
+    fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError> {
+        SqliteStore::turn_spans(self, trace_id)
+    }
+
+    fn last_llm_call_before(
+        &self,
+        trace_id: TraceId,
+        parent: SpanId,
+        ended_by_unix_nano: u64,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        SqliteStore::last_llm_call_before(self, trace_id, parent, ended_by_unix_nano)
+    }
+
+    fn sessions_by(
+        &self,
+        range: TimeRange,
+        sort: SessionSort,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, QueryError> {
+        SqliteStore::sessions_by(self, range, sort, limit)
+    }
+
+    fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
+        SqliteStore::session(self, session_id)
+    }
+
+    fn users(
+        &self,
+        range: TimeRange,
+        sort: SessionSort,
+        limit: usize,
+    ) -> Result<Vec<UserSummary>, QueryError> {
+        SqliteStore::users(self, range, sort, limit)
+    }
+
+    fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError> {
+        SqliteStore::spans(self, q)
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
+        SqliteStore::events(self, q)
+    }
+}
+
+impl Analytics for SqliteStore {
+    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
+        SqliteStore::aggregate(self, q)
+    }
+
+    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+        SqliteStore::summary(self, range)
+    }
+
+    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+        SqliteStore::rollup(self, q)
+    }
+
+    fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
+        SqliteStore::overview(self, q)
+    }
+
+    fn tools(
+        &self,
+        range: TimeRange,
+        top: usize,
+        bucket_ns: Option<u64>,
+    ) -> Result<ToolsAnswer, QueryError> {
+        SqliteStore::tools(self, range, top, bucket_ns)
+    }
+
+    fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {
+        SqliteStore::metric_names(self, range)
+    }
+
+    fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
+        SqliteStore::metric(self, q)
+    }
+}
+
+impl AlertHistory for SqliteStore {
+    fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
+        SqliteStore::insert_alert_records(self, records)
+    }
+
+    fn alert_records(
+        &self,
+        alert: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AlertRecord>, QueryError> {
+        SqliteStore::alert_records(self, alert, before, limit)
+    }
+
+    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
+        SqliteStore::latest_alert_records(self)
+    }
+}
+
+impl Retention for SqliteStore {
+    fn delete_before(
+        &self,
+        signal: Signal,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError> {
+        SqliteStore::delete_before(self, signal, cutoff_unix_nano)
+    }
+
+    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+        SqliteStore::stored_bytes(self, signal)
+    }
+
+    fn count(&self, signal: Signal) -> Result<u64, QueryError> {
+        SqliteStore::count(self, signal)
+    }
+
+    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
+        SqliteStore::nth_oldest(self, signal, n)
+    }
+}
+
+impl Repairs for SqliteStore {
+    fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
+        SqliteStore::repair_spans(self, spans)
+    }
+
+    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
+        SqliteStore::update_costs(self, updates)
+    }
+
+    fn spans_awaiting_parent(&self) -> usize {
+        SqliteStore::spans_awaiting_parent(self)
+    }
+}
+
+impl Health for SqliteStore {
+    fn describe(&self) -> String {
+        format!("SQLite file {}", self.path().display())
+    }
+
+    fn schema_version(&self) -> Result<i64, QueryError> {
+        SqliteStore::schema_version(self)
+    }
+
+    fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
+        Ok(DiskUsage {
+            data_bytes: self.database_file_bytes(),
+            total_bytes: self.bytes_on_disk(),
+        })
+    }
+
+    fn wal(&self) -> Option<WalStatus> {
+        Some(SqliteStore::wal(self))
+    }
+
+    fn is_shut_down(&self) -> bool {
+        SqliteStore::is_shut_down(self)
+    }
+
+    fn close(&self) -> Result<(), WriteError> {
+        self.checkpoint().map_err(WriteError::from)
+    }
+}

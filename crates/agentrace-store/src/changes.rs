@@ -1,0 +1,88 @@
+//! What a store reports it changed beyond the records it was given: spans whose attribution a
+//! later write completed, repairs, new costs, and the alert history it keeps.
+
+use agentrace_core::{Attribution, Cost, SpanId, TraceId, Usd};
+
+/// A stored span whose inherited fields a later write filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateAttribution {
+    /// The span's trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// Its values before.
+    pub before: Attribution,
+    /// Its values now.
+    pub after: Attribution,
+    /// Its model (response model, else request model).
+    pub model: Option<String>,
+    /// Its cost (`None`: unpriced or not billable).
+    pub cost: Option<Usd>,
+    /// Its start.
+    pub start_time_unix_nano: u64,
+}
+
+/// What [`Repairs::repair_spans`](crate::Repairs::repair_spans) changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    /// The spans rewritten.
+    pub changed: usize,
+    /// Stored spans whose attribution their new ancestors completed (the re-parented spans
+    /// and their subtrees), for what the caller keeps outside the store (budgets, a live feed).
+    pub attributed: Vec<LateAttribution>,
+}
+
+/// A new cost for one stored span (`None`: unpriced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CostUpdate {
+    /// The span's trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// Its new cost.
+    pub cost: Option<Cost>,
+}
+
+/// One notification an alert engine sent, as the store keeps it: its identity in fields to
+/// query by, the whole notification as the engine wrote it (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AlertRecord {
+    /// When it was evaluated (ns since the epoch).
+    pub time_unix_nano: u64,
+    /// The alert (a rule, with its per-dimension value).
+    pub alert: String,
+    /// The rule.
+    pub rule: String,
+    /// The state it reports.
+    pub state: String,
+    /// The state before.
+    pub previous: String,
+    /// Why it was sent (`change`, `reminder`).
+    pub reason: String,
+    /// The notification, as JSON.
+    pub body: String,
+}
+
+impl AlertRecord {
+    /// A record of a notification.
+    pub fn new(
+        time_unix_nano: u64,
+        alert: impl Into<String>,
+        rule: impl Into<String>,
+        state: impl Into<String>,
+        previous: impl Into<String>,
+        reason: impl Into<String>,
+        body: impl Into<String>,
+    ) -> Self {
+        Self {
+            time_unix_nano,
+            alert: alert.into(),
+            rule: rule.into(),
+            state: state.into(),
+            previous: previous.into(),
+            reason: reason.into(),
+            body: body.into(),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! What a store reports of itself: its size, and (SQLite) its write-ahead log.
+
+use serde::Serialize;
+
+/// How much a store holds on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct DiskUsage {
+    /// Bytes of the stored data itself (SQLite: the database file; ClickHouse: the compressed
+    /// parts of agentrace's tables).
+    pub data_bytes: u64,
+    /// Bytes on disk all told (SQLite: with its write-ahead log).
+    pub total_bytes: u64,
+}
+
+/// What a store with a local write-ahead log (SQLite) reports of it (see
+/// [`Health::wal`](crate::Health::wal)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WalStatus {
+    /// Bytes written to the log since it last started over, as of the writer's last commit.
+    pub bytes: u64,
+    /// The most [`bytes`](Self::bytes) has been since the store was opened.
+    pub peak_bytes: u64,
+    /// The log file's size on disk now (the file is reused from its beginning when the log
+    /// starts over, and truncated to a quarter of the ceiling at the next commit).
+    pub file_bytes: u64,
+    /// The ceiling: past it, writes wait for the log to start over, and are refused if it
+    /// cannot.
+    pub ceiling_bytes: u64,
+    /// Times the log started over from its beginning.
+    pub restarts: u64,
+    /// Writes refused because the log was at its ceiling and could not start over.
+    pub refused_writes: u64,
+}

@@ -1,0 +1,117 @@
+//! # agentrace-store
+//!
+//! What `agentrace serve` and the CLI need from a store, as traits, and the types they speak.
+//! The server and the CLI depend on these traits only; a store is a crate that implements
+//! them (`agentrace-sqlite`, the embedded default; `agentrace-clickhouse`, for a fleet of
+//! stateless nodes). It depends on `agentrace-core` only.
+//!
+//! ## The traits, by concern
+//!
+//! | trait | what the server does with it |
+//! |---|---|
+//! | [`RecordWriter`] | its writer thread stores the batches the receivers decoded, and acknowledges them once stored |
+//! | [`TraceReader`] | the API and the CLI read traces, spans, sessions, users and events |
+//! | [`Analytics`] | the dashboard, the alerts and the CLI read grouped numbers |
+//! | [`AlertHistory`] | the alert engine keeps its notifications and resumes from them |
+//! | [`Retention`] | retention deletes by age and by size |
+//! | [`Repairs`] | background repairs re-attach, re-mark and reprice stored spans |
+//! | [`Health`] | `/readyz`, `/status` and `/metrics` report the store; shutdown closes it |
+//!
+//! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
+//! from any store by [`restore_budgets`].
+//!
+//! ## Writing a store
+//!
+//! Implement the seven traits; the contract of each is in its documentation. Every method
+//! blocks: an embedded store does its I/O on the calling thread, a networked one waits for
+//! its server (on a runtime of its own), and the server calls them from its blocking pool and
+//! its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
+//! [`RetentionError`]), classified by what the caller can do: retry
+//! ([`WriteError::Unavailable`]), wait for an operator ([`WriteError::Failed`]), drop the
+//! records ([`WriteError::Rejected`]). Then run the conformance suite of
+//! `tests/integration` (`store_conformance`) against it: each query's answer on fixed data,
+//! attribution whatever the arrival order, exact rollups, duplicates stored once, retention,
+//! alert history and budget replay.
+//!
+//! ## Example
+//!
+//! Code written against the traits works on any store:
+//!
+//! ```
+//! use agentrace_core::{Resource, SpanId, SpanRecord, TraceId};
+//! use agentrace_store::{EncodedSpans, RecordWriter, Store, TraceFilter, TraceReader};
+//!
+//! /// Stores one span and lists it back.
+//! fn round_trip(store: &dyn Store) -> Result<usize, Box<dyn std::error::Error>> {
+//!     let resource = std::sync::Arc::new(Resource::new("my-agent"));
+//!     let span = SpanRecord::new(TraceId::random(), SpanId::random(), "plan", 1, 2, resource);
+//!     let mut batch = EncodedSpans::new();
+//!     batch.push(span)?;
+//!     let report = store.insert_spans(batch.rows())?;
+//!     assert_eq!(report.inserted, 1);
+//!     Ok(store.list_traces(&TraceFilter::new(), None, 10)?.traces.len())
+//! }
+//! # let _ = round_trip;
+//! ```
+
+mod analytics;
+mod budgets;
+mod changes;
+mod encoded;
+mod error;
+mod health;
+mod model;
+mod read;
+mod upkeep;
+mod write;
+
+pub use analytics::Analytics;
+pub use budgets::restore_budgets;
+pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
+pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
+pub use error::{BoxError, QueryError, RetentionError, WriteError};
+pub use health::{DiskUsage, WalStatus};
+pub use model::{
+    AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
+    EventQuery, GroupBy, GroupKey, InsertReport, MetricInfo, MetricPoint, MetricQuery,
+    MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer, RollupSource,
+    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
+    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
+    is_unpriced,
+};
+pub use read::TraceReader;
+pub use upkeep::{AlertHistory, Health, Repairs, Retention};
+pub use write::RecordWriter;
+
+/// A whole store: everything the server needs, behind one `Arc<dyn Store>`. Implemented for
+/// every type that implements the seven traits.
+pub trait Store:
+    RecordWriter
+    + TraceReader
+    + Analytics
+    + AlertHistory
+    + Retention
+    + Repairs
+    + Health
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: RecordWriter
+        + TraceReader
+        + Analytics
+        + AlertHistory
+        + Retention
+        + Repairs
+        + Health
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static
+{
+}

@@ -1,0 +1,90 @@
+//! What a store keeps besides the records, and how it is kept: alert history, retention,
+//! repairs, health.
+
+use agentrace_core::SpanRecord;
+
+use crate::changes::{AlertRecord, CostUpdate, Repaired};
+use crate::error::{QueryError, RetentionError, WriteError};
+use crate::health::{DiskUsage, WalStatus};
+use crate::model::Signal;
+
+/// The history of alert notifications: what the alert engine sent, and the states it resumes
+/// from after a restart (on any node of a fleet).
+pub trait AlertHistory {
+    /// Stores notifications, all or none.
+    fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError>;
+
+    /// Stored notifications, newest first: at most `limit`, before `before` (ns, exclusive)
+    /// if given, of one alert if given.
+    fn alert_records(
+        &self,
+        alert: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AlertRecord>, QueryError>;
+
+    /// Each alert's newest notification.
+    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError>;
+}
+
+/// Deleting old records, by age or to stay within a size.
+pub trait Retention {
+    /// Deletes the spans (by start), events (by time) or metrics (by the end of their
+    /// bucket) older than `cutoff_unix_nano`; returns how many were deleted. Summaries stay
+    /// right: a trace that lost some spans is recomputed from the rest. May work in chunks;
+    /// what a failure leaves deleted stays deleted.
+    fn delete_before(&self, signal: Signal, cutoff_unix_nano: u64)
+    -> Result<usize, RetentionError>;
+
+    /// Bytes in use by one data type, or (`None`) by the whole store.
+    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError>;
+
+    /// How many records of a data type are stored.
+    fn count(&self, signal: Signal) -> Result<u64, QueryError>;
+
+    /// The time of the `n`-th oldest record (0: the oldest), by the time
+    /// [`delete_before`](Self::delete_before) deletes by; `None` when fewer are stored.
+    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError>;
+}
+
+/// Rewriting stored spans: the server's background repairs and repricing.
+pub trait Repairs {
+    /// Rewrites the parent, the attributes and the counts (usage, cost, aggregate mark) of
+    /// stored spans with those of `spans` (matched by trace and span id; every other field
+    /// as stored), all or none: a span given a parent takes, with its subtree, what it lacks
+    /// of the attribution from its new ancestors; rollups and trace summaries follow. A span
+    /// not stored changes nothing.
+    fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError>;
+
+    /// Replaces the cost of stored spans, all or none, rollups and summaries following;
+    /// returns how many changed.
+    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError>;
+
+    /// How many stored spans lack an attribution their parent has not brought yet (a gauge
+    /// for `/status`; 0 for a store that completes attribution at read time).
+    fn spans_awaiting_parent(&self) -> usize;
+}
+
+/// What the server reports of its store, and its last word at shutdown.
+pub trait Health {
+    /// What and where the store is, for logs (a path, a URL without credentials).
+    fn describe(&self) -> String;
+
+    /// The schema version the store holds (a cheap round trip: `/readyz` asks it).
+    fn schema_version(&self) -> Result<i64, QueryError>;
+
+    /// Bytes on disk.
+    fn disk_usage(&self) -> Result<DiskUsage, QueryError>;
+
+    /// The write-ahead log of a store that keeps one locally (SQLite); `None` otherwise.
+    fn wal(&self) -> Option<WalStatus> {
+        None
+    }
+
+    /// Whether the store was shut down (writes fail, queries may still work).
+    fn is_shut_down(&self) -> bool;
+
+    /// Makes everything written durable before the process exits (SQLite: a checkpoint of
+    /// its log).
+    fn close(&self) -> Result<(), WriteError>;
+}
