@@ -87,7 +87,7 @@ mod retention;
 mod self_metrics;
 mod server;
 pub mod state;
-pub(crate) mod store;
+pub mod store;
 pub mod tool_health;
 mod writer;
 

@@ -102,6 +102,15 @@ pub const KEYS: &[Key] = &[
         "/var/lib/agentrace",
     ),
     key(
+        "store",
+        "AGENTRACE_STORE",
+        Flagged("store"),
+        Text,
+        "`sqlite`: `agentrace.db` in the data directory",
+        "The store: `sqlite`, or a ClickHouse database `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` shared by any number of nodes (docs/scale-out.md)",
+        "clickhouse://agentrace:s3cret@ch.internal:8123/agentrace",
+    ),
+    key(
         "bind",
         "AGENTRACE_BIND",
         Flagged("bind"),

@@ -37,8 +37,10 @@ pub const DB_FILE_NAME: &str = "agentrace.db";
 pub const CONFIG_ENV: &str = "AGENTRACE_CONFIG";
 
 mod keys;
+mod store;
 
 pub use keys::{Flag, KEYS, Key, Value, markdown_table};
+pub use store::{ClickHouseLocation, StoreLocation};
 
 /// The configuration could not be read or is not usable.
 #[derive(Debug, thiserror::Error)]
@@ -323,6 +325,8 @@ pub struct ForwardLayer {
 pub struct ConfigLayer {
     /// Where the store lives.
     pub data_dir: Option<PathBuf>,
+    /// Which store: SQLite in the data directory, or a ClickHouse database.
+    pub store: Option<StoreLocation>,
     /// The address every listener binds.
     pub bind: Option<IpAddr>,
     /// Ports.
@@ -386,6 +390,7 @@ impl ConfigLayer {
     pub fn over(self, lower: Self) -> Self {
         Self {
             data_dir: self.data_dir.or(lower.data_dir),
+            store: self.store.or(lower.store),
             bind: self.bind.or(lower.bind),
             ports: PortsLayer {
                 otlp_http: self.ports.otlp_http.or(lower.ports.otlp_http),
@@ -569,8 +574,10 @@ impl Forward {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerConfig {
-    /// The data directory; the store is `agentrace.db` inside it.
+    /// The data directory; the SQLite store is `agentrace.db` inside it.
     pub data_dir: PathBuf,
+    /// Which store.
+    pub store: StoreLocation,
     /// The address every listener binds (OTLP/HTTP, OTLP/gRPC, app).
     pub bind: IpAddr,
     /// OTLP/HTTP port (0: any free port).
@@ -630,6 +637,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            store: StoreLocation::Sqlite,
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             otlp_http_port: DEFAULT_OTLP_HTTP_PORT,
             otlp_grpc_port: DEFAULT_OTLP_GRPC_PORT,
@@ -698,6 +706,7 @@ impl ServerConfig {
             None => default_data_dir(env)?,
         };
         let mut config = Self::new(data_dir);
+        config.store = layer.store.unwrap_or_default();
         if let Some(bind) = layer.bind {
             config.bind = bind;
         }

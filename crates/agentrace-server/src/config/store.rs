@@ -1,0 +1,161 @@
+//! Which store the server (and the CLI) uses: the `store` key.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+/// The store, as the `store` key names it: `sqlite` (the default: `agentrace.db` in the data
+/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` (port 8123 by default,
+/// ClickHouse's HTTP interface).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+#[non_exhaustive]
+pub enum StoreLocation {
+    /// The SQLite file in the data directory.
+    #[default]
+    Sqlite,
+    /// A ClickHouse server (or cluster, behind one address).
+    ClickHouse(ClickHouseLocation),
+}
+
+/// Where a ClickHouse store is.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClickHouseLocation {
+    /// Its HTTP interface: `http://HOST:PORT`.
+    pub url: String,
+    /// The database agentrace's tables are in (created if missing).
+    pub database: String,
+    /// The user, if not `default`.
+    pub user: Option<String>,
+    /// The user's password.
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for ClickHouseLocation {
+    /// Without the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClickHouseLocation")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    /// The location without the password, for logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("sqlite"),
+            Self::ClickHouse(c) => {
+                let host = c.url.trim_start_matches("http://");
+                match &c.user {
+                    Some(user) => write!(f, "clickhouse://{user}@{host}/{}", c.database),
+                    None => write!(f, "clickhouse://{host}/{}", c.database),
+                }
+            }
+        }
+    }
+}
+
+impl FromStr for StoreLocation {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("sqlite") {
+            return Ok(Self::Sqlite);
+        }
+        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`";
+        let url = url::Url::parse(text).map_err(|e| format!("{e}: {expected}"))?;
+        if url.scheme() != "clickhouse" {
+            return Err(format!("unknown store {:?}: {expected}", url.scheme()));
+        }
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| format!("no host: {expected}"))?;
+        let database = url.path().trim_start_matches('/');
+        if database.is_empty() || database.contains('/') {
+            return Err(format!("name one database: {expected}"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("no query or fragment: {expected}"));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(String::from)
+                .map_err(|_| format!("{s:?} is not valid percent-encoded UTF-8"))
+        };
+        Ok(Self::ClickHouse(ClickHouseLocation {
+            url: format!("http://{host}:{}", url.port().unwrap_or(8123)),
+            database: decode(database)?,
+            user: (!url.username().is_empty())
+                .then(|| decode(url.username()))
+                .transpose()?,
+            password: url.password().map(decode).transpose()?,
+        }))
+    }
+}
+
+impl TryFrom<String> for StoreLocation {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_sqlite_or_a_clickhouse_database() -> Result<(), String> {
+        assert_eq!("sqlite".parse::<StoreLocation>()?, StoreLocation::Sqlite);
+        let StoreLocation::ClickHouse(c) = "clickhouse://ch.internal/traces".parse()? else {
+            return Err("not ClickHouse".into());
+        };
+        assert_eq!(
+            (c.url.as_str(), c.database.as_str()),
+            ("http://ch.internal:8123", "traces")
+        );
+        assert_eq!((c.user, c.password), (None, None));
+
+        let location: StoreLocation =
+            "clickhouse://agent%40ops:p%3Ass@10.0.0.5:18123/db".parse()?;
+        let StoreLocation::ClickHouse(c) = &location else {
+            return Err("not ClickHouse".into());
+        };
+        assert_eq!(c.url, "http://10.0.0.5:18123");
+        assert_eq!(c.user.as_deref(), Some("agent@ops"));
+        assert_eq!(c.password.as_deref(), Some("p:ss"));
+        // Shown without the password.
+        assert_eq!(
+            location.to_string(),
+            "clickhouse://agent@ops@10.0.0.5:18123/db"
+        );
+        assert!(!format!("{location:?}").contains("p:ss"));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_use() {
+        for bad in [
+            "postgres://h/db",
+            "clickhouse://h",
+            "clickhouse://h/",
+            "clickhouse://h/a/b",
+            "clickhouse://h/db?secure=1",
+            "clickhouse:///db",
+            "h:8123/db",
+            "clickhouse://h/%ff",
+        ] {
+            assert!(bad.parse::<StoreLocation>().is_err(), "{bad} accepted");
+        }
+    }
+}
