@@ -10,6 +10,7 @@
 //! failed and dropped, and what ClickHouse holds: spans, LLM calls, their tokens and cost.
 
 use agentrace::clickhouse::ClickHouseStore;
+use agentrace::store::{SpanFilter, SpanQuery, TraceReader};
 use agentrace::{SpanKind, TokenUsage, Usd};
 
 #[path = "support/mod.rs"]
@@ -29,7 +30,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     support::finish(guard);
 
-    let spans = store.spans().await?;
+    // The store's queries block (on its own runtime): run them off the async threads.
+    let spans = tokio::task::spawn_blocking(move || {
+        TraceReader::spans(&store, &SpanQuery::new(SpanFilter::new())).map(|page| page.spans)
+    })
+    .await??;
     let calls: Vec<_> = spans.iter().filter(|s| s.kind == SpanKind::Llm).collect();
     let mut usage = TokenUsage::default();
     let mut cost = Usd::ZERO;

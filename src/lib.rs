@@ -88,6 +88,13 @@ pub use init::{Builder, env, init};
 #[doc(inline)]
 pub use agentrace_file as file;
 
+/// What a store answers, as traits every store implements, and the types they speak
+/// (`agentrace-store`; with the `sqlite` or `clickhouse` feature).
+#[cfg(any(feature = "sqlite", feature = "clickhouse"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "clickhouse"))))]
+#[doc(inline)]
+pub use agentrace_store as store;
+
 /// The SQLite backend and query API (`agentrace-sqlite`).
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]

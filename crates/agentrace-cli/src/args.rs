@@ -18,6 +18,10 @@ pub(crate) struct Cli {
 /// Where the store is.
 #[derive(Debug, Args)]
 pub(crate) struct StoreArgs {
+    /// The store: `sqlite` (the default) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`,
+    /// as `agentrace serve` takes it.
+    #[arg(long, global = true, env = "AGENTRACE_STORE", value_name = "STORE")]
+    pub(crate) store: Option<String>,
     /// The SQLite store (else AGENTRACE_SQLITE_PATH, else ./agentrace-data/agentrace.db if it
     /// exists — the library examples' — else `agentrace serve`'s, in its per-user data dir).
     #[arg(long, global = true, env = "AGENTRACE_SQLITE_PATH")]
@@ -406,6 +410,9 @@ pub(crate) struct ServeArgs {
     pub(crate) keys: ConfigFlags,
 }
 
+/// The configuration key whose flag is the global `--store`.
+const GLOBAL_STORE: &str = "store";
+
 /// The flag of every configuration key, built from the server's declaration of its keys
 /// ([`KEYS`]): what was given, each with its values as typed.
 #[derive(Debug, Clone, Default)]
@@ -439,27 +446,31 @@ impl clap::FromArgMatches for ConfigFlags {
 
 impl Args for ConfigFlags {
     fn augment_args(command: clap::Command) -> clap::Command {
-        KEYS.iter().fold(command, |command, key| {
-            let value_name = match key.value {
-                Value::Integer => "N",
-                Value::List => "ITEM",
-                _ => "VALUE",
-            };
-            let arg = Arg::new(key.name)
-                .long(key.flag.name())
-                .value_name(value_name);
-            let arg = match key.flag {
-                Flag::Switch(..) => arg.help(key.help).action(ArgAction::SetTrue),
-                Flag::Repeated(_) => arg
-                    .help(format!("{} (repeatable; e.g. {})", key.help, key.example))
-                    .action(ArgAction::Append)
-                    .value_delimiter(','),
-                _ => arg
-                    .help(format!("{} (e.g. {})", key.help, key.example))
-                    .action(ArgAction::Set),
-            };
-            command.arg(arg)
-        })
+        // `store` is the global `--store` (every store command takes it): serve reads it from
+        // there, under the same name.
+        KEYS.iter()
+            .filter(|key| key.name != GLOBAL_STORE)
+            .fold(command, |command, key| {
+                let value_name = match key.value {
+                    Value::Integer => "N",
+                    Value::List => "ITEM",
+                    _ => "VALUE",
+                };
+                let arg = Arg::new(key.name)
+                    .long(key.flag.name())
+                    .value_name(value_name);
+                let arg = match key.flag {
+                    Flag::Switch(..) => arg.help(key.help).action(ArgAction::SetTrue),
+                    Flag::Repeated(_) => arg
+                        .help(format!("{} (repeatable; e.g. {})", key.help, key.example))
+                        .action(ArgAction::Append)
+                        .value_delimiter(','),
+                    _ => arg
+                        .help(format!("{} (e.g. {})", key.help, key.example))
+                        .action(ArgAction::Set),
+                };
+                command.arg(arg)
+            })
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {

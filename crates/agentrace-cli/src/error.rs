@@ -12,15 +12,18 @@ pub(crate) enum CliError {
         .0.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" or ")
     )]
     NoStore(Vec<PathBuf>),
-    /// The store could not be opened.
+    /// The SQLite store could not be opened.
     #[error("cannot open the store: {0}")]
     Open(#[from] agentrace_sqlite::OpenError),
+    /// The store named by --store could not be opened.
+    #[error("cannot open the store: {0}")]
+    OpenStore(#[from] agentrace_server::OpenStoreError),
     /// A query failed.
     #[error("query failed: {0}")]
-    Query(#[from] agentrace_sqlite::QueryError),
+    Query(#[from] agentrace_store::QueryError),
     /// Writing to the store failed.
     #[error("cannot write to the store: {0}")]
-    Write(#[from] agentrace_sqlite::WriteError),
+    Write(#[from] agentrace_store::WriteError),
     /// A budgets file could not be loaded.
     #[error("{0}")]
     Budgets(#[from] agentrace_core::budget::LoadBudgetsError),

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use agentrace_sqlite::TimeRange;
+use agentrace_store::TimeRange;
 
 use crate::args::RangeArgs;
 use crate::error::CliError;

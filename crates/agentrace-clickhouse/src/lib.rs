@@ -33,10 +33,17 @@
 //! It is tested against the real ClickHouse engine (chdb behind ClickHouse's HTTP interface) in
 //! `cargo xtask integration`, with the conformance suite every sink runs.
 
+mod analytics;
+mod error;
+mod interface;
+mod read;
 mod row;
 pub mod schema;
+mod sql;
 mod store;
+mod upkeep;
+mod write;
 
 pub use row::DecodeError;
 pub use schema::SCHEMA_VERSION;
-pub use store::{ClickHouseStore, OpenError, ReadError};
+pub use store::{ClickHouseStore, OpenError};

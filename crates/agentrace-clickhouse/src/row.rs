@@ -19,11 +19,21 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(what: &'static str, reason: impl ToString) -> Self {
+    pub(crate) fn new(what: &'static str, reason: impl ToString) -> Self {
         Self {
             what,
             reason: reason.to_string(),
         }
+    }
+
+    /// What does not decode.
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// Why.
+    pub fn reason(&self) -> &str {
+        &self.reason
     }
 }
 
@@ -57,6 +67,7 @@ pub(crate) struct SpanRow {
     cost_cache_write: Option<i64>,
     cost_output: Option<i64>,
     cost_total: Option<i64>,
+    aggregate: u8,
     session_id: Option<String>,
     user_id: Option<String>,
     correlation_id: Option<String>,
@@ -155,8 +166,9 @@ fn status_from(code: u8) -> Result<StatusCode, DecodeError> {
 }
 
 impl SpanRow {
-    /// The row of `span`, as of `version` (a newer version replaces an older one).
-    pub(crate) fn new(s: &SpanRecord, version: u64) -> Self {
+    /// The row of `span` (an aggregate if `aggregate`), as of `version` (a newer version
+    /// replaces an older one).
+    pub(crate) fn new(s: &SpanRecord, aggregate: bool, version: u64) -> Self {
         let cost = s.cost.as_ref();
         Self {
             trace_id: s.trace_id.to_bytes(),
@@ -186,6 +198,7 @@ impl SpanRow {
             cost_cache_write: cost.map(|c| c.cache_write.nanos()),
             cost_output: cost.map(|c| c.output.nanos()),
             cost_total: cost.map(|c| c.total.nanos()),
+            aggregate: u8::from(aggregate),
             session_id: text(s.session_id.as_ref()),
             user_id: text(s.user_id.as_ref()),
             correlation_id: text(s.correlation_id.as_ref()),
@@ -198,6 +211,16 @@ impl SpanRow {
             events: json(&s.events),
             version,
         }
+    }
+
+    /// Its version.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether it is an aggregate.
+    pub(crate) fn is_aggregate(&self) -> bool {
+        self.aggregate != 0
     }
 
     /// The span the row holds.

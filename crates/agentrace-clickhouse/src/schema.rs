@@ -16,6 +16,12 @@
 //! - Codecs: `Delta` + `ZSTD` for times, `ZSTD(1)` for text.
 //! - `events` is a `ReplacingMergeTree` on a hash of every field that ClickHouse computes
 //!   (`event_hash`, materialized): the same event delivered twice is stored once.
+//! - `trace_heads` holds each trace's list time (the earliest start among the spans of the
+//!   write that first brought it; the smallest if two nodes both did), so that a trace keeps
+//!   its place in the list as more of its spans arrive.
+//! - `metric_points`: received metrics summed per series and minute by each write, summed
+//!   again at read time (a counter's increments add up, a gauge keeps its latest value).
+//! - `alert_notifications`: the alert history, as the engine wrote it.
 
 /// One migration: the schema version it brings the database to, and its statements (with
 /// `{db}` standing for the database).
@@ -61,6 +67,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             cost_cache_write Nullable(Decimal64(9)),
             cost_output Nullable(Decimal64(9)),
             cost_total Nullable(Decimal64(9)),
+            aggregate UInt8,
             session_id Nullable(String) CODEC(ZSTD(1)),
             user_id Nullable(String) CODEC(ZSTD(1)),
             correlation_id Nullable(String) CODEC(ZSTD(1)),
@@ -99,6 +106,39 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
         ENGINE = ReplacingMergeTree
         PARTITION BY toYYYYMM(time)
         ORDER BY (toDate(time), service_name, time, event_hash)",
+        "CREATE TABLE IF NOT EXISTS {db}.trace_heads (
+            trace_id FixedString(16),
+            list_time SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
+        )
+        ENGINE = AggregatingMergeTree
+        ORDER BY trace_id",
+        "CREATE TABLE IF NOT EXISTS {db}.metric_points (
+            name LowCardinality(String),
+            kind LowCardinality(String),
+            unit LowCardinality(Nullable(String)),
+            labels String CODEC(ZSTD(1)),
+            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            count UInt64,
+            sum Float64,
+            min Float64,
+            max Float64,
+            last Float64,
+            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1))
+        )
+        ENGINE = MergeTree
+        PARTITION BY toYYYYMM(bucket)
+        ORDER BY (name, bucket)",
+        "CREATE TABLE IF NOT EXISTS {db}.alert_notifications (
+            time DateTime64(9, 'UTC'),
+            alert String,
+            rule LowCardinality(String),
+            state LowCardinality(String),
+            previous LowCardinality(String),
+            reason LowCardinality(String),
+            body String CODEC(ZSTD(1))
+        )
+        ENGINE = MergeTree
+        ORDER BY (time, alert)",
     ],
 }];
 

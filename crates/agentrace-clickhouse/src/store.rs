@@ -2,16 +2,16 @@
 //! written as a sink and read back.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use agentrace_core::{
     Event, EventSink, ExportError, ShutdownError, Sink, SpanRecord, SpanSink, async_trait,
-    now_unix_nano,
 };
+use agentrace_store::EncodedSpans;
 use clickhouse::Client;
+use tokio::runtime::Runtime;
 
-use crate::row::{DecodeError, EventRow, SpanRow};
 use crate::schema::{MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION};
 
 /// Opening a store failed.
@@ -39,29 +39,21 @@ pub enum OpenError {
         /// The newest this build knows.
         supported: u32,
     },
+    /// The runtime of the store's blocking calls could not start.
+    #[error("cannot start the ClickHouse store's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// The database name is not a plain identifier.
     #[error("{0:?} is not a ClickHouse database name agentrace uses (letters, digits, _)")]
     DatabaseName(String),
 }
 
-/// Reading from a store failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ReadError {
-    /// The query failed.
-    #[error("ClickHouse: {0}")]
-    Server(#[from] clickhouse::error::Error),
-    /// A stored row does not decode.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-}
-
 /// Spans and events in a ClickHouse database.
 ///
-/// A sink: each [`SpanSink::export_spans`] and [`EventSink::export_events`] is one `INSERT`,
-/// answered when ClickHouse has the rows; [`Sink::flush`] has nothing left to write. A failed
-/// insert is [`ExportError::Transient`] (the pipeline retries it): a span written again is
-/// stored once (the newest version wins), an event written again once (its hash is its key).
+/// A store of `agentrace-store` (what `agentrace serve --store clickhouse://…` runs on) and a
+/// sink of the core pipeline: each write is one `INSERT`, answered when ClickHouse has the
+/// rows; [`Sink::flush`] has nothing left to write. A failed insert is
+/// [`ExportError::Transient`] when ClickHouse is unreachable or overloaded (the pipeline retries
+/// it): a span written again is stored once, an event written again once (its hash is its key).
 #[derive(Clone)]
 pub struct ClickHouseStore {
     inner: Arc<Inner>,
@@ -69,6 +61,7 @@ pub struct ClickHouseStore {
 
 struct Inner {
     client: Client,
+    runtime: &'static Runtime,
     url: String,
     database: String,
     shut_down: AtomicBool,
@@ -93,6 +86,17 @@ impl ClickHouseStore {
     /// for a name that is not a plain identifier.
     pub async fn open(url: &str, database: &str) -> Result<Self, OpenError> {
         Self::open_with(Client::default().with_url(url), url, database).await
+    }
+
+    /// [`open_with`](Self::open_with), blocking the calling thread, its I/O on the store's
+    /// runtime (where the client's connections then live): what a blocking caller (the
+    /// server's store opener, the CLI) uses.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_blocking(client: Client, url: &str, database: &str) -> Result<Self, OpenError> {
+        let _store_runtime = runtime().map_err(OpenError::Runtime)?.enter();
+        futures_executor::block_on(Self::open_with(client, url, database))
     }
 
     /// Opens as [`open`](Self::open) through `client` (credentials, compression, settings),
@@ -148,6 +152,7 @@ impl ClickHouseStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 client: client.with_database(database),
+                runtime: runtime().map_err(OpenError::Runtime)?,
                 url: url.to_owned(),
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
@@ -155,80 +160,31 @@ impl ClickHouseStore {
         })
     }
 
-    /// The database's schema version.
-    ///
-    /// # Errors
-    /// When the query fails.
-    pub async fn schema_version(&self) -> Result<u32, ReadError> {
-        Ok(self
-            .inner
-            .client
-            .query("SELECT max(version) FROM agentrace_migrations")
-            .fetch_one()
-            .await?)
+    /// The client, on the store's database.
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
     }
 
-    /// Every span stored, the newest version of each, by start time.
-    ///
-    /// # Errors
-    /// When the query fails or a row does not decode.
-    pub async fn spans(&self) -> Result<Vec<SpanRecord>, ReadError> {
-        self.read(
-            "SELECT ?fields FROM spans FINAL ORDER BY start, trace_id, span_id",
-            SpanRow::into_record,
+    /// Runs `future` to completion, blocking the calling thread, its I/O driven by the store's
+    /// runtime (what the blocking traits of `agentrace-store` do). Safe from any thread, even
+    /// one of another runtime (it is blocked meanwhile, as by file I/O: the server calls stores
+    /// from its blocking pool).
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        let _store_runtime = self.inner.runtime.enter();
+        futures_executor::block_on(future)
+    }
+
+    /// Whether the store was shut down.
+    pub(crate) fn shut_down(&self) -> bool {
+        self.inner.shut_down.load(Ordering::Acquire)
+    }
+
+    /// The server's URL and the database, for logs.
+    pub(crate) fn location(&self) -> String {
+        format!(
+            "ClickHouse database {} at {}",
+            self.inner.database, self.inner.url
         )
-        .await
-    }
-
-    /// Every event stored, by time.
-    ///
-    /// # Errors
-    /// When the query fails or a row does not decode.
-    pub async fn events(&self) -> Result<Vec<Event>, ReadError> {
-        self.read(
-            "SELECT ?fields FROM events FINAL ORDER BY time, event_hash",
-            EventRow::into_event,
-        )
-        .await
-    }
-
-    /// The rows `sql` selects, each decoded.
-    async fn read<R, T>(
-        &self,
-        sql: &str,
-        decode: fn(R) -> Result<T, DecodeError>,
-    ) -> Result<Vec<T>, ReadError>
-    where
-        R: clickhouse::RowOwned + clickhouse::RowRead,
-    {
-        let rows: Vec<R> = self.inner.client.query(sql).fetch_all().await?;
-        Ok(rows.into_iter().map(decode).collect::<Result<_, _>>()?)
-    }
-
-    fn check_open(&self) -> Result<(), ExportError> {
-        if self.inner.shut_down.load(Ordering::Acquire) {
-            Err(ExportError::ShutDown)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Inserts `rows` into `table` in one `INSERT`.
-    async fn insert<R>(&self, table: &str, rows: impl Iterator<Item = R>) -> Result<(), ExportError>
-    where
-        R: clickhouse::Row + serde::Serialize + Send + Sync,
-        for<'a> R: clickhouse::RowWrite<Value<'a> = R>,
-    {
-        let mut insert = self
-            .inner
-            .client
-            .insert::<R>(table)
-            .await
-            .map_err(ExportError::transient)?;
-        for row in rows {
-            insert.write(&row).await.map_err(ExportError::transient)?;
-        }
-        insert.end().await.map_err(ExportError::transient)
     }
 }
 
@@ -255,24 +211,41 @@ impl Sink for ClickHouseStore {
 #[async_trait]
 impl SpanSink for ClickHouseStore {
     async fn export_spans(&self, spans: &[SpanRecord]) -> Result<(), ExportError> {
-        self.check_open()?;
-        if spans.is_empty() {
-            return Ok(());
+        let mut batch = EncodedSpans::with_capacity(spans.len());
+        for span in spans {
+            batch.push(span.clone()).map_err(ExportError::permanent)?;
         }
-        let version = now_unix_nano();
-        self.insert("spans", spans.iter().map(|s| SpanRow::new(s, version)))
-            .await
+        self.write_spans(batch.rows()).await?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl EventSink for ClickHouseStore {
     async fn export_events(&self, events: &[Event]) -> Result<(), ExportError> {
-        self.check_open()?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        self.insert("events", events.iter().map(EventRow::new))
-            .await
+        self.write_events(events).await?;
+        Ok(())
     }
+}
+
+/// The runtime every store's blocking calls run on: one for the process, started by the first
+/// store opened, never dropped (a runtime may not be dropped from async code, and a store's
+/// last handle may be).
+fn runtime() -> Result<&'static Runtime, std::io::Error> {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    static STARTING: Mutex<()> = Mutex::new(());
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    // One thread starts it (a second runtime would have to be dropped, maybe in async code).
+    let _starting = STARTING.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("agentrace-clickhouse")
+        .enable_all()
+        .build()?;
+    Ok(RUNTIME.get_or_init(|| runtime))
 }

@@ -131,7 +131,12 @@ impl Server {
             path: config.data_dir.clone(),
             source,
         })?;
-        let store = crate::store::open(&config)?;
+        let store = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || crate::store::open(&config))
+                .await
+                .map_err(|e| StartError::Spawn(io::Error::other(e)))??
+        };
 
         let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
             load_price_files(&config.prices)?,

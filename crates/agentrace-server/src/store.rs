@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use agentrace_sqlite::{SqliteStore, StoreOptions};
 
-use crate::config::{ServerConfig, StoreLocation};
+use crate::config::{ClickHouseLocation, ServerConfig, StoreLocation};
 use crate::state::SharedStore;
 
 /// The configured store could not be opened.
@@ -15,17 +15,17 @@ pub enum OpenStoreError {
     /// The SQLite file could not be opened, created or migrated.
     #[error(transparent)]
     Sqlite(#[from] agentrace_sqlite::OpenError),
-    /// This build cannot use the store named.
-    #[error("{location}: {reason}")]
-    Unsupported {
-        /// The store named (without its password).
-        location: String,
-        /// Why.
-        reason: &'static str,
-    },
+    /// The ClickHouse database could not be reached, created or migrated.
+    #[cfg(feature = "clickhouse")]
+    #[error(transparent)]
+    ClickHouse(#[from] agentrace_clickhouse::OpenError),
+    /// This build has no ClickHouse store.
+    #[cfg(not(feature = "clickhouse"))]
+    #[error("{0}: this build of agentrace has no ClickHouse store (cargo feature `clickhouse`)")]
+    NotBuilt(String),
 }
 
-/// Opens (creates, migrates) the store `config` names.
+/// Opens (creates, migrates) the store `config` names. Blocks: call it off async threads.
 pub fn open(config: &ServerConfig) -> Result<SharedStore, OpenStoreError> {
     match &config.store {
         StoreLocation::Sqlite => {
@@ -35,9 +35,28 @@ pub fn open(config: &ServerConfig) -> Result<SharedStore, OpenStoreError> {
             )?;
             Ok(Arc::new(store))
         }
-        location @ StoreLocation::ClickHouse(_) => Err(OpenStoreError::Unsupported {
-            location: location.to_string(),
-            reason: "the ClickHouse store does not serve the API yet",
-        }),
+        StoreLocation::ClickHouse(c) => open_clickhouse(c),
     }
+}
+
+/// Opens (creates, migrates) a ClickHouse store. Blocks: call it off async threads.
+#[cfg(feature = "clickhouse")]
+pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreError> {
+    let mut client = clickhouse::Client::default();
+    if let Some(user) = &c.user {
+        client = client.with_user(user);
+    }
+    if let Some(password) = &c.password {
+        client = client.with_password(password);
+    }
+    let store = agentrace_clickhouse::ClickHouseStore::open_blocking(client, &c.url, &c.database)?;
+    Ok(Arc::new(store))
+}
+
+/// Refuses: this build has no ClickHouse store.
+#[cfg(not(feature = "clickhouse"))]
+pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreError> {
+    Err(OpenStoreError::NotBuilt(
+        StoreLocation::ClickHouse(c.clone()).to_string(),
+    ))
 }

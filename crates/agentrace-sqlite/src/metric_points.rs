@@ -24,12 +24,6 @@ use agentrace_store::{QueryError, WriteError};
 /// Series ids remembered by the writer before the cache is reset.
 const MAX_CACHED_SERIES: usize = 100_000;
 
-/// Series a query answers at most.
-const MAX_SERIES: usize = 200;
-
-/// Points per series a query answers at most (its step widens to fit).
-const MAX_POINTS: u64 = 1_440;
-
 /// A series: what identifies it, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct SeriesKey {
@@ -288,11 +282,11 @@ impl SqliteStore {
             }
             let first = raw.iter().filter_map(|(_, m)| m.first().map(|p| p.0)).min();
             let last = raw.iter().filter_map(|(_, m)| m.last().map(|p| p.0)).max();
-            let step = step(q, first, last);
+            let step = q.step_for(first, last);
             raw.sort_by_key(|(_, minutes)| {
                 std::cmp::Reverse(minutes.iter().map(|m| m.1.count).sum::<i64>())
             });
-            raw.truncate(MAX_SERIES);
+            raw.truncate(agentrace_store::MAX_METRIC_SERIES);
             Ok(raw
                 .into_iter()
                 .map(|(mut series, minutes)| {
@@ -312,20 +306,6 @@ fn bounds(range: &TimeRange) -> (i64, i64) {
             .map_or(i64::MIN, |s| to_sql(floor(s, MINUTE_NS))),
         range.end_unix_nano.map_or(i64::MAX, bound),
     )
-}
-
-/// The step: the query's, else one minute, widened to whole minutes so that the range (or the
-/// points found, for open ends) has at most [`MAX_POINTS`] steps.
-fn step(q: &MetricQuery, first: Option<u64>, last: Option<u64>) -> u64 {
-    let start = q.range.start_unix_nano.or(first).unwrap_or(0);
-    let end = q
-        .range
-        .end_unix_nano
-        .or(last.map(|l| l + MINUTE_NS))
-        .unwrap_or(start);
-    let minutes = end.saturating_sub(start).div_ceil(MINUTE_NS);
-    let fit = minutes.div_ceil(MAX_POINTS).max(1) * MINUTE_NS;
-    q.step_ns.unwrap_or(MINUTE_NS).max(fit)
 }
 
 /// Minute rows merged into steps.

@@ -55,6 +55,7 @@
 //! ```
 
 mod analytics;
+pub mod attribution;
 mod budgets;
 mod changes;
 mod encoded;
@@ -62,6 +63,8 @@ mod error;
 mod health;
 mod model;
 mod read;
+pub mod series;
+mod tree;
 mod upkeep;
 mod write;
 
@@ -73,12 +76,12 @@ pub use error::{BoxError, QueryError, RetentionError, WriteError};
 pub use health::{DiskUsage, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
-    EventQuery, GroupBy, GroupKey, InsertReport, MetricInfo, MetricPoint, MetricQuery,
-    MetricSeries, Order, Overview, OverviewQuery, Percentiles, RollupAnswer, RollupSource,
-    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery,
-    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
-    TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
-    is_unpriced,
+    EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
+    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, Percentiles,
+    RollupAnswer, RollupSource, SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter,
+    SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats,
+    ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
+    UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};

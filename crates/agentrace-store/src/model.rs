@@ -1053,6 +1053,12 @@ pub struct MetricInfo {
     pub series: u64,
 }
 
+/// Points per series a metric query answers at most (its step widens to fit).
+pub const MAX_METRIC_POINTS: u64 = 1_440;
+
+/// Series a metric query answers at most, the busiest.
+pub const MAX_METRIC_SERIES: usize = 200;
+
 /// Which metric, over which range, in which steps.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MetricQuery {
@@ -1086,6 +1092,22 @@ impl MetricQuery {
     pub fn step(mut self, step_ns: u64) -> Self {
         self.step_ns = Some(step_ns);
         self
+    }
+
+    /// The step to answer with: the query's, else one minute, widened to whole minutes so that
+    /// the range (or, for open ends, the minutes `first` to `last` found) has at most
+    /// [`MAX_METRIC_POINTS`] steps.
+    pub fn step_for(&self, first: Option<u64>, last: Option<u64>) -> u64 {
+        const MINUTE_NS: u64 = crate::series::MINUTE_NS;
+        let start = self.range.start_unix_nano.or(first).unwrap_or(0);
+        let end = self
+            .range
+            .end_unix_nano
+            .or(last.map(|l| l + MINUTE_NS))
+            .unwrap_or(start);
+        let minutes = end.saturating_sub(start).div_ceil(MINUTE_NS);
+        let fit = minutes.div_ceil(MAX_METRIC_POINTS).max(1) * MINUTE_NS;
+        self.step_ns.unwrap_or(MINUTE_NS).max(fit)
     }
 }
 

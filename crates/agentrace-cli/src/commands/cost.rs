@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use agentrace_core::SpanKind;
 use agentrace_core::budget::{Budgets, load_budgets};
-use agentrace_sqlite::{AggregateQuery, GroupBy, GroupKey, SpanFilter};
+use agentrace_store::{AggregateQuery, GroupBy, GroupKey, SpanFilter};
 
 use crate::args::{BudgetStatusArgs, CostArgs, CostBy, StoreArgs};
 use crate::error::CliError;
@@ -102,7 +102,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
 pub(crate) fn budget_status(store: &StoreArgs, args: &BudgetStatusArgs) -> Result<(), CliError> {
     let budgets = Budgets::new(load_budgets(&args.budgets)?);
     let db = super::open(store)?;
-    agentrace_sqlite::restore_budgets(&db, &budgets)?;
+    agentrace_store::restore_budgets(&*db, &budgets)?;
     let status = budgets.status();
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::time::SystemTime;
 
 use agentrace_core::{Event, SpanRecord};
-use agentrace_sqlite::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
+use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
 use crate::args::{ExportArgs, ExportTo, Format, OutputArgs, PrometheusRulesArgs, StoreArgs, What};
 use crate::error::CliError;
@@ -228,7 +228,8 @@ pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> 
             let mut query = SpanQuery::new(SpanFilter::new().range(range))
                 .order(Order::Asc)
                 .limit(PAGE);
-            let progress = Progress::new("exporting spans", super::span_count(&db, &query.filter)?);
+            let progress =
+                Progress::new("exporting spans", super::span_count(&*db, &query.filter)?);
             loop {
                 let page = db.spans(&query)?;
                 for span in &page.spans {

@@ -14,14 +14,19 @@ pub(crate) mod traces;
 
 use std::path::PathBuf;
 
-use agentrace_sqlite::{AggregateQuery, RollupSource, SpanFilter, SqliteStore};
+use std::sync::Arc;
+
+use agentrace_server::SharedStore;
+use agentrace_server::config::StoreLocation;
+use agentrace_sqlite::SqliteStore;
+use agentrace_store::{AggregateQuery, RollupSource, SpanFilter, Store};
 
 use crate::args::StoreArgs;
 use crate::error::CliError;
 
 /// About how many spans `filter` matches, from the rollups (a progress bar's total); `None`
 /// for a filter the rollups do not cover.
-fn span_count(store: &SqliteStore, filter: &SpanFilter) -> Result<Option<u64>, CliError> {
+fn span_count(store: &dyn Store, filter: &SpanFilter) -> Result<Option<u64>, CliError> {
     let answer = store.rollup(&AggregateQuery::new(filter.clone(), []))?;
     Ok((answer.source == RollupSource::Rollups).then_some(answer.total.count))
 }
@@ -41,11 +46,23 @@ fn candidates(store: &StoreArgs) -> Vec<PathBuf> {
     paths
 }
 
-/// Opens the store, refusing to create one where none exists.
-pub(crate) fn open(store: &StoreArgs) -> Result<SqliteStore, CliError> {
-    let paths = candidates(store);
-    match paths.iter().find(|p| p.is_file()) {
-        Some(path) => Ok(SqliteStore::open(path)?),
-        None => Err(CliError::NoStore(paths)),
+/// Opens the store `--store` names: a ClickHouse database, else the SQLite file (refusing to
+/// create one where none exists).
+pub(crate) fn open(store: &StoreArgs) -> Result<SharedStore, CliError> {
+    let location: StoreLocation = match &store.store {
+        Some(text) => text
+            .parse()
+            .map_err(|e| CliError::Usage(format!("--store: {e}")))?,
+        None => StoreLocation::Sqlite,
+    };
+    match location {
+        StoreLocation::ClickHouse(c) => Ok(agentrace_server::store::open_clickhouse(&c)?),
+        _ => {
+            let paths = candidates(store);
+            match paths.iter().find(|p| p.is_file()) {
+                Some(path) => Ok(Arc::new(SqliteStore::open(path)?)),
+                None => Err(CliError::NoStore(paths)),
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use agentrace_core::cost::{
     load_price_files, price_span,
 };
 use agentrace_core::{Usd, now_unix_nano};
-use agentrace_sqlite::{CostUpdate, Order, SpanFilter, SpanQuery};
+use agentrace_store::{CostUpdate, Order, SpanFilter, SpanQuery};
 
 use crate::args::{
     PriceFiles, PricesEstimateArgs, PricesImportArgs, PricesListArgs, PricesRepriceArgs,
@@ -211,7 +211,7 @@ pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(),
             .order(Order::Asc)
             .limit(PAGE);
     let (mut billable, mut changed, mut now_unpriced) = (0u64, 0usize, 0u64);
-    let progress = Progress::new("repricing", super::span_count(&db, &query.filter)?);
+    let progress = Progress::new("repricing", super::span_count(&*db, &query.filter)?);
     let (mut before, mut after) = (Usd::ZERO, Usd::ZERO);
     let mut by_model: std::collections::BTreeMap<String, (u64, Usd, Usd)> =
         std::collections::BTreeMap::new();

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use agentrace_sqlite::{AggregateRow, Summary};
+use agentrace_store::{AggregateRow, Summary};
 
 use crate::args::{StoreArgs, SummaryArgs};
 use crate::error::CliError;
@@ -18,7 +18,7 @@ pub(crate) fn run(store: &StoreArgs, args: &SummaryArgs) -> Result<(), CliError>
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
     } else {
-        out.write_all(render(&summary, &db.path().display().to_string()).as_bytes())?;
+        out.write_all(render(&summary, &db.describe()).as_bytes())?;
     }
     Ok(())
 }

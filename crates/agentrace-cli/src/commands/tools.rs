@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::time::SystemTime;
 
 use agentrace_server::tool_health::{ToolsHealth, tools_with_health};
-use agentrace_sqlite::TimeRange;
+use agentrace_store::TimeRange;
 
 use crate::args::{StoreArgs, ToolsArgs};
 use crate::error::CliError;
@@ -23,7 +23,7 @@ pub(crate) fn run(store: &StoreArgs, args: &ToolsArgs) -> Result<(), CliError> {
     if range.start_unix_nano.is_none() && range.end_unix_nano.is_none() {
         range = TimeRange::since(agentrace_core::now_unix_nano().saturating_sub(DEFAULT_SINCE_NS));
     }
-    let report = tools_with_health(&db, range, 3, None)?;
+    let report = tools_with_health(&*db, range, 3, None)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

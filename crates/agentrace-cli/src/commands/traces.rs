@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use agentrace_core::{SpanKind, SpanRecord, StatusCode, TraceId};
-use agentrace_sqlite::{Cursor, StatusFilter, TraceFilter, TraceTree};
+use agentrace_store::{Cursor, StatusFilter, TraceFilter, TraceTree};
 
 use crate::args::{ListArgs, ShowArgs, StoreArgs};
 use crate::error::CliError;
@@ -78,8 +78,8 @@ pub(crate) fn show(store: &StoreArgs, args: &ShowArgs) -> Result<(), CliError> {
     let db = super::open(store)?;
     let Some(tree) = db.trace(trace_id)? else {
         return Err(CliError::Usage(format!(
-            "no trace {trace_id} in {}",
-            db.path().display()
+            "no trace {trace_id} in the {}",
+            db.describe()
         )));
     };
     let mut out = std::io::stdout().lock();

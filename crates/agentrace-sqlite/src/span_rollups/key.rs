@@ -80,58 +80,6 @@ impl Key<String> {
     }
 }
 
-/// Error messages are kept as patterns, at most this long (bytes).
-const MAX_PATTERN: usize = 200;
-
-/// An error message as a pattern: words (runs of ASCII letters, digits and `-`) that look like
-/// ids (8 or more hex digits and dashes, with a digit) become `<id>`, other runs of digits
-/// `<n>`; cut to 200 bytes. "timeout after 30s" → "timeout after <n>s".
-pub(crate) fn pattern(message: &str) -> String {
-    let mut out = String::with_capacity(message.len().min(MAX_PATTERN));
-    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '-';
-    let mut rest = message;
-    while let Some(c) = rest.chars().next() {
-        if out.len() >= MAX_PATTERN {
-            break;
-        }
-        if !is_word(c) {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-            continue;
-        }
-        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
-        let (word, tail) = rest.split_at(end);
-        rest = tail;
-        let is_id = word.len() >= 8
-            && word.bytes().any(|b| b.is_ascii_digit())
-            && word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
-        if is_id {
-            out.push_str("<id>");
-            continue;
-        }
-        let mut in_digits = false;
-        for c in word.chars() {
-            if c.is_ascii_digit() {
-                if !in_digits {
-                    out.push_str("<n>");
-                }
-                in_digits = true;
-            } else {
-                out.push(c);
-                in_digits = false;
-            }
-        }
-    }
-    if out.len() > MAX_PATTERN {
-        let mut cut = MAX_PATTERN;
-        while !out.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        out.truncate(cut);
-    }
-    out
-}
-
 /// What one span contributes to rollups.
 #[derive(Debug, Clone)]
 pub(crate) struct Facts<'a> {
@@ -326,27 +274,5 @@ impl OwnedFacts {
             message: self.message.as_deref(),
             aggregate: self.aggregate,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_hide_numbers_and_ids() {
-        assert_eq!(pattern("timeout after 30s"), "timeout after <n>s");
-        assert_eq!(
-            pattern("request 4bf92f3577b34da6 failed: HTTP 503"),
-            "request <id> failed: HTTP <n>"
-        );
-        assert_eq!(
-            pattern("id 123e4567-e89b-12d3-a456-426614174000 not found"),
-            "id <id> not found"
-        );
-        assert_eq!(pattern("gpt-4o rate-limited"), "gpt-<n>o rate-limited");
-        assert_eq!(pattern("Ünïcödé 12 ✓"), "Ünïcödé <n> ✓");
-        let long = pattern(&"é".repeat(500));
-        assert!(long.len() <= MAX_PATTERN && long.chars().all(|c| c == 'é'));
     }
 }

@@ -38,10 +38,7 @@ pub(crate) enum Tier {
     Hour,
 }
 
-/// A minute, in nanoseconds.
-pub(crate) const MINUTE_NS: u64 = 60_000_000_000;
-/// An hour, in nanoseconds.
-pub(crate) const HOUR_NS: u64 = 3_600_000_000_000;
+pub(crate) use agentrace_store::series::{HOUR_NS, MINUTE_NS, ceil, floor};
 
 impl Tier {
     pub(crate) const fn width_ns(self) -> u64 {
@@ -57,20 +54,6 @@ impl Tier {
             Self::Minute => 60,
             Self::Hour => 3_600,
         }
-    }
-}
-
-/// The start of the bucket of width `width` (> 0) holding `t`.
-pub(crate) const fn floor(t: u64, width: u64) -> u64 {
-    t - t % width
-}
-
-/// The end of that bucket, unless `t` starts one (saturating).
-pub(crate) const fn ceil(t: u64, width: u64) -> u64 {
-    if t.is_multiple_of(width) {
-        t
-    } else {
-        floor(t, width).saturating_add(width)
     }
 }
 

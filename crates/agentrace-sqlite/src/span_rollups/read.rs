@@ -1,6 +1,7 @@
 //! Queries answered from the rollups: [`SqliteStore::rollup`], [`SqliteStore::overview`] and
 //! [`SqliteStore::tools`].
 
+use agentrace_store::series::{MAX_POINTS, align, auto_width};
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -25,14 +26,6 @@ use agentrace_store::{
     OverviewQuery, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
     ToolPoint, ToolStats, ToolsAnswer,
 };
-
-/// `range` widened to whole minutes: the start rounded down, the end up.
-fn align(range: TimeRange) -> TimeRange {
-    TimeRange {
-        start_unix_nano: range.start_unix_nano.map(|s| floor(s, MINUTE_NS)),
-        end_unix_nano: range.end_unix_nano.map(|e| ceil(e, MINUTE_NS)),
-    }
-}
 
 /// Buckets `[lo, hi)` of one tier (a missing bound is open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,27 +337,6 @@ fn grouped(
         .collect();
     rows.sort_by(|a, b| key_order(&a.keys, &b.keys));
     Ok((rows, total.row(Vec::new())))
-}
-
-/// Series bucket widths tried, smallest first, for about 60 points or fewer.
-const AUTO_WIDTHS: [u64; 7] = [
-    MINUTE_NS,
-    5 * MINUTE_NS,
-    15 * MINUTE_NS,
-    HOUR_NS,
-    6 * HOUR_NS,
-    24 * HOUR_NS,
-    7 * 24 * HOUR_NS,
-];
-const AUTO_POINTS: u64 = 60;
-/// The most points a series may have.
-const MAX_POINTS: u64 = 10_000;
-
-fn auto_width(span: u64) -> u64 {
-    AUTO_WIDTHS
-        .into_iter()
-        .find(|w| span.div_ceil(*w) <= AUTO_POINTS)
-        .unwrap_or_else(|| ceil(span.div_ceil(AUTO_POINTS), 24 * HOUR_NS))
 }
 
 /// The running totals of one series point.

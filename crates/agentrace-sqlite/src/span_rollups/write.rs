@@ -9,12 +9,13 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
 use super::histogram::MERGE_FUNCTION;
-use super::key::{DIM_COLUMNS, DIMS, Facts, Key, pattern};
+use super::key::{DIM_COLUMNS, DIMS, Facts, Key};
 use super::measures::{COUNTERS, Measures, N};
 use super::{Tier, floor};
 use crate::codec::to_sql;
 use crate::error::{Db, DbError};
 use crate::write::Fnv;
+use agentrace_store::series::error_pattern as pattern;
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 

@@ -1,0 +1,523 @@
+//! Grouped numbers (`agentrace_store::Analytics`), from the spans: exact counts, tokens and
+//! costs, exact nearest-rank duration percentiles.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use agentrace_core::{SpanKind, TokenUsage, Usd};
+use agentrace_store::series::{MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor};
+use agentrace_store::{
+    AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, Overview,
+    OverviewQuery, Percentiles, QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter,
+    Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+};
+use clickhouse::Row;
+use serde::Deserialize;
+
+use crate::error;
+use crate::read::traces::starting_in;
+use crate::sql::{self, DURATION, UNPRICED, Where};
+use crate::store::ClickHouseStore;
+
+/// One group: its keys (text, `NULL` for a missing value) and its measures.
+#[derive(Debug, Row, Deserialize)]
+struct GroupRow {
+    keys: Vec<Option<String>>,
+    n: u64,
+    errs: u64,
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+    cache_write_1h: u64,
+    reasoning: u64,
+    cost_nanos: i64,
+    priced: u64,
+    unpriced: u64,
+    u_input: u64,
+    u_output: u64,
+    u_cache_read: u64,
+    u_cache_write: u64,
+    u_cache_write_1h: u64,
+    u_reasoning: u64,
+    p50: u64,
+    p95: u64,
+    p99: u64,
+}
+
+/// The duration percentiles of a group, by nearest rank (the value at rank ⌈p·n/100⌉ of the
+/// sorted durations), over [`MEASURES`]' `durations`.
+const PERCENTILES: &str = "durations[greatest(intDiv(50 * length(durations) + 99, 100), 1)] AS p50, \
+     durations[greatest(intDiv(95 * length(durations) + 99, 100), 1)] AS p95, \
+     durations[greatest(intDiv(99 * length(durations) + 99, 100), 1)] AS p99";
+
+/// The measures of a group of spans, and its sorted durations last.
+const MEASURES: &str = "count() AS n, countIf(status_code = 2) AS errs, \
+     sum(input_tokens) AS input, sum(output_tokens) AS output, \
+     sum(cache_read_tokens) AS cache_read, sum(cache_write_tokens) AS cache_write, \
+     sum(cache_write_1h_tokens) AS cache_write_1h, \
+     sum(ifNull(reasoning_tokens, 0)) AS reasoning, \
+     toInt64(sumIf(toDecimal128(assumeNotNull(cost_total), 9), isNotNull(cost_total)) \
+        * 1000000000) AS cost_nanos, \
+     countIf(isNotNull(cost_total)) AS priced, countIf(UNPRICED) AS unpriced, \
+     sumIf(input_tokens, UNPRICED) AS u_input, sumIf(output_tokens, UNPRICED) AS u_output, \
+     sumIf(cache_read_tokens, UNPRICED) AS u_cache_read, \
+     sumIf(cache_write_tokens, UNPRICED) AS u_cache_write, \
+     sumIf(cache_write_1h_tokens, UNPRICED) AS u_cache_write_1h, \
+     sumIf(ifNull(reasoning_tokens, 0), UNPRICED) AS u_reasoning, \
+     arraySort(groupArray(toUInt64(greatest(DURATION_NS, 0)))) AS durations";
+
+fn usage(
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+    cache_write_1h: u64,
+    reasoning: u64,
+) -> TokenUsage {
+    TokenUsage {
+        input_tokens: input,
+        output_tokens: output,
+        cache_read_tokens: cache_read,
+        cache_write_tokens: cache_write,
+        cache_write_1h_tokens: cache_write_1h,
+        reasoning_tokens: (reasoning > 0).then_some(reasoning),
+    }
+}
+
+impl GroupRow {
+    fn row(self, group_by: &[GroupBy]) -> Result<AggregateRow, QueryError> {
+        let keys = group_by
+            .iter()
+            .zip(self.keys)
+            .map(|(g, k)| match (g, k) {
+                (_, None) => Ok(GroupKey::None),
+                (GroupBy::TimeBucket { .. }, Some(t)) => t
+                    .parse()
+                    .map(GroupKey::Bucket)
+                    .map_err(|e| QueryError::decode("time bucket", e)),
+                (_, Some(v)) => Ok(GroupKey::Value(v)),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(AggregateRow {
+            keys,
+            count: self.n,
+            errors: self.errs,
+            duration: Percentiles {
+                p50_ns: self.p50,
+                p95_ns: self.p95,
+                p99_ns: self.p99,
+            },
+            usage: usage(
+                self.input,
+                self.output,
+                self.cache_read,
+                self.cache_write,
+                self.cache_write_1h,
+                self.reasoning,
+            ),
+            cost: (self.priced > 0).then(|| Usd::from_nanos(self.cost_nanos)),
+            priced: self.priced,
+            unpriced: self.unpriced,
+            unpriced_usage: usage(
+                self.u_input,
+                self.u_output,
+                self.u_cache_read,
+                self.u_cache_write,
+                self.u_cache_write_1h,
+                self.u_reasoning,
+            ),
+        })
+    }
+}
+
+/// The key of a grouping, as nullable text.
+fn key(g: GroupBy) -> Result<String, QueryError> {
+    Ok(match g {
+        GroupBy::Model => "coalesce(response_model, request_model)".to_owned(),
+        GroupBy::Provider => "provider".to_owned(),
+        GroupBy::Agent => "agent_name".to_owned(),
+        GroupBy::Framework => "framework".to_owned(),
+        GroupBy::Kind => "kind".to_owned(),
+        GroupBy::Service => "service_name".to_owned(),
+        GroupBy::Tool => "tool_name".to_owned(),
+        GroupBy::Operation => "operation".to_owned(),
+        GroupBy::Session => "session_id".to_owned(),
+        GroupBy::User => "user_id".to_owned(),
+        GroupBy::TimeBucket { width_ns: 0 } => {
+            return Err(QueryError::Invalid(
+                "a time bucket must be at least 1 ns wide".into(),
+            ));
+        }
+        GroupBy::TimeBucket { width_ns } => format!(
+            "toString(intDiv(toUInt64(toUnixTimestamp64Nano(start)), {width_ns}) * {width_ns})"
+        ),
+    })
+}
+
+/// Keys in ascending order, missing values last.
+fn key_order(a: &AggregateRow, b: &AggregateRow) -> std::cmp::Ordering {
+    for (x, y) in a.keys.iter().zip(&b.keys) {
+        let o = match (x, y) {
+            (GroupKey::None, GroupKey::None) => std::cmp::Ordering::Equal,
+            (GroupKey::None, _) => std::cmp::Ordering::Greater,
+            (_, GroupKey::None) => std::cmp::Ordering::Less,
+            (x, y) => x.cmp(y),
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// Costliest first, then busiest.
+fn by_cost(rows: &mut [AggregateRow]) {
+    rows.sort_by_key(|r| (Reverse(r.cost), Reverse(r.count)));
+}
+
+/// A row of failed tool calls: the tool, its `error.type` (JSON) and status message.
+#[derive(Debug, Row, Deserialize)]
+struct ToolErrorRow {
+    tool: Option<String>,
+    error_type: Option<String>,
+    message: Option<String>,
+    n: u64,
+}
+
+/// The `top` most frequent of `counts`, most frequent first (ties by key).
+fn top<K: Ord + Clone>(counts: HashMap<K, u64>, top: usize) -> Vec<(K, u64)> {
+    let mut v: Vec<(K, u64)> = counts.into_iter().collect();
+    v.sort_by(|(a, x), (b, y)| y.cmp(x).then_with(|| a.cmp(b)));
+    v.truncate(top);
+    v
+}
+
+impl ClickHouseStore {
+    pub(crate) async fn aggregate(
+        &self,
+        filter: &SpanFilter,
+        group_by: &[GroupBy],
+    ) -> Result<Vec<AggregateRow>, QueryError> {
+        let mut w = Where::default();
+        sql::spans(&mut w, filter);
+        let keys = group_by
+            .iter()
+            .map(|g| key(*g).map(|k| format!("CAST({k} AS Nullable(String))")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let query = format!(
+            "SELECT * EXCEPT (durations), {PERCENTILES} FROM \
+             (SELECT [{}]::Array(Nullable(String)) AS keys, {} FROM spans FINAL WHERE {} \
+              GROUP BY keys)",
+            keys.join(", "),
+            MEASURES
+                .replace("DURATION_NS", DURATION)
+                .replace("UNPRICED", UNPRICED),
+            w.sql()
+        );
+        let rows: Vec<GroupRow> = w
+            .bind(self.client().query(&query))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        let mut out = rows
+            .into_iter()
+            .map(|r| r.row(group_by))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(key_order);
+        Ok(out)
+    }
+
+    /// The whole of `filter`'s spans as one row (zero when there are none).
+    async fn total(&self, filter: &SpanFilter) -> Result<AggregateRow, QueryError> {
+        Ok(self
+            .aggregate(filter, &[])
+            .await?
+            .pop()
+            .unwrap_or_else(|| AggregateRow {
+                keys: Vec::new(),
+                count: 0,
+                errors: 0,
+                duration: Percentiles::default(),
+                usage: TokenUsage::default(),
+                cost: None,
+                priced: 0,
+                unpriced: 0,
+                unpriced_usage: TokenUsage::default(),
+            }))
+    }
+
+    pub(crate) async fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+        let all = SpanFilter::new().range(range);
+        let total = self.total(&all).await?;
+        let llm = self.total(&all.clone().kind(SpanKind::Llm)).await?;
+        let billable = all.clone().billable(true);
+        let mut by_model: Vec<AggregateRow> = self
+            .aggregate(&billable, &[GroupBy::Model])
+            .await?
+            .into_iter()
+            .filter(|r| r.keys.first() != Some(&GroupKey::None))
+            .collect();
+        by_cost(&mut by_model);
+        let mut by_agent = self.aggregate(&billable, &[GroupBy::Agent]).await?;
+        by_cost(&mut by_agent);
+        let (requests, errors) = (llm.count, llm.errors);
+        Ok(Summary {
+            range,
+            traces: self.count_traces(range).await?,
+            spans: total.count,
+            span_errors: total.errors,
+            requests,
+            errors,
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
+            latency: (requests > 0).then_some(llm.duration),
+            usage: total.usage,
+            cost: total.cost,
+            priced: total.priced,
+            unpriced: total.unpriced,
+            unpriced_usage: total.unpriced_usage,
+            by_model,
+            by_agent,
+        })
+    }
+
+    /// Traces starting in `range`.
+    async fn count_traces(&self, range: TimeRange) -> Result<u64, QueryError> {
+        let (candidates, having) = starting_in(&range);
+        let query = format!(
+            "SELECT count() FROM (SELECT trace_id FROM spans FINAL WHERE {} GROUP BY trace_id \
+             HAVING {})",
+            candidates.sql(),
+            having.sql()
+        );
+        having
+            .bind(candidates.bind(self.client().query(&query)))
+            .fetch_one()
+            .await
+            .map_err(error::query)
+    }
+
+    pub(crate) async fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+        let mut filter = q.filter.clone();
+        filter.range = align(filter.range);
+        let rows = self.aggregate(&filter, &q.group_by).await?;
+        let total = self.total(&filter).await?;
+        Ok(RollupAnswer {
+            range: filter.range,
+            source: RollupSource::Spans,
+            rows,
+            total,
+        })
+    }
+
+    pub(crate) async fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
+        if let Some(w) = q.bucket_ns
+            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
+        {
+            return Err(QueryError::Invalid(format!(
+                "the series' bucket width must be a whole number of minutes, not {w} ns"
+            )));
+        }
+        let range = align(q.range);
+        let extent = match (range.start_unix_nano, range.end_unix_nano) {
+            (Some(s), Some(e)) => Some((s, e)),
+            _ => self.extent(range).await?.map(|(first, last)| {
+                (
+                    range.start_unix_nano.unwrap_or(first),
+                    range
+                        .end_unix_nano
+                        .unwrap_or_else(|| last.saturating_add(MINUTE_NS)),
+                )
+            }),
+        };
+        let width = q
+            .bucket_ns
+            .unwrap_or_else(|| auto_width(extent.map_or(0, |(s, e)| e.saturating_sub(s))));
+        let (series_start, points) = match extent {
+            Some((s, e)) => {
+                let start = floor(s, width);
+                (start, e.saturating_sub(start).div_ceil(width))
+            }
+            None => (0, 0),
+        };
+        if points > MAX_POINTS {
+            return Err(QueryError::Invalid(format!(
+                "a series of {points} points of {} s is too long (at most {MAX_POINTS}): widen the buckets or narrow the range",
+                width / 1_000_000_000
+            )));
+        }
+        let summary = self.summary(range).await?;
+        let bucket = [GroupBy::TimeBucket { width_ns: width }];
+        let all = SpanFilter::new().range(range);
+        let by_bucket = |rows: Vec<AggregateRow>| -> HashMap<u64, AggregateRow> {
+            rows.into_iter()
+                .filter_map(|r| match r.keys.first() {
+                    Some(GroupKey::Bucket(b)) => Some((*b, r)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut spans = by_bucket(self.aggregate(&all, &bucket).await?);
+        let mut llm = by_bucket(
+            self.aggregate(&all.clone().kind(SpanKind::Llm), &bucket)
+                .await?,
+        );
+        let series = (0..points)
+            .map(|i| {
+                let start = series_start + i * width;
+                let s = spans.remove(&start);
+                let l = llm.remove(&start);
+                SeriesPoint {
+                    start_unix_nano: start,
+                    spans: s.as_ref().map_or(0, |r| r.count),
+                    span_errors: s.as_ref().map_or(0, |r| r.errors),
+                    requests: l.as_ref().map_or(0, |r| r.count),
+                    errors: l.as_ref().map_or(0, |r| r.errors),
+                    latency: l.as_ref().filter(|r| r.count > 0).map(|r| r.duration),
+                    usage: s.as_ref().map(|r| r.usage).unwrap_or_default(),
+                    cost: s.as_ref().and_then(|r| r.cost),
+                    unpriced: s.as_ref().map_or(0, |r| r.unpriced),
+                }
+            })
+            .collect();
+        Ok(Overview {
+            summary,
+            bucket_ns: width,
+            series,
+        })
+    }
+
+    /// The earliest and latest span start in `range`, if it has spans.
+    async fn extent(&self, range: TimeRange) -> Result<Option<(u64, u64)>, QueryError> {
+        let mut w = Where::default();
+        w.range("start", &range);
+        let (n, first, last): (u64, i64, i64) = self
+            .client()
+            .query(&format!(
+                "SELECT count(), toUnixTimestamp64Nano(min(start)), \
+                 toUnixTimestamp64Nano(max(start)) FROM spans WHERE {}",
+                w.sql()
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::query)?;
+        Ok((n > 0).then(|| {
+            (
+                u64::try_from(first).unwrap_or(0),
+                u64::try_from(last).unwrap_or(0),
+            )
+        }))
+    }
+
+    pub(crate) async fn tools(
+        &self,
+        range: TimeRange,
+        n: usize,
+        bucket_ns: Option<u64>,
+    ) -> Result<ToolsAnswer, QueryError> {
+        if let Some(w) = bucket_ns
+            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
+        {
+            return Err(QueryError::Invalid(format!(
+                "the trend's bucket width must be a whole number of minutes, not {w} ns"
+            )));
+        }
+        let range = align(range);
+        let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
+        let rows = self.aggregate(&filter, &[GroupBy::Tool]).await?;
+        let tool_of = |k: Option<&GroupKey>| match k {
+            Some(GroupKey::Value(v)) => Some(v.clone()),
+            _ => None,
+        };
+        let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
+        if let Some(width_ns) = bucket_ns {
+            let points = self
+                .aggregate(&filter, &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }])
+                .await?;
+            for p in points {
+                let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(1) else {
+                    continue;
+                };
+                trends
+                    .entry(tool_of(p.keys.first()))
+                    .or_default()
+                    .push(ToolPoint {
+                        start_unix_nano: *start_unix_nano,
+                        calls: p.count,
+                        errors: p.errors,
+                        duration: p.duration,
+                    });
+            }
+        }
+        let mut w = Where::default();
+        sql::spans(
+            &mut w,
+            &filter.clone().status(agentrace_store::StatusFilter::Error),
+        );
+        let failed: Vec<ToolErrorRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT CAST(tool_name AS Nullable(String)) AS tool, \
+                 nullIf(attributes['error.type'], '') AS error_type, \
+                 status_message AS message, count() AS n FROM spans FINAL WHERE {} \
+                 GROUP BY tool, error_type, message",
+                w.sql()
+            )))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        type Counts = (
+            HashMap<Option<String>, u64>,
+            HashMap<(Option<String>, Option<String>), u64>,
+        );
+        let mut errors: HashMap<Option<String>, Counts> = HashMap::new();
+        for f in failed {
+            // `error.type` is kept as JSON: a string names a type, anything else does not.
+            let error_type = f
+                .error_type
+                .and_then(|json| serde_json::from_str::<String>(&json).ok());
+            let pattern = error_pattern(f.message.as_deref().unwrap_or(""));
+            let (by_type, by_pattern) = errors.entry(f.tool).or_default();
+            *by_type.entry(error_type.clone()).or_default() += f.n;
+            *by_pattern.entry((error_type, Some(pattern))).or_default() += f.n;
+        }
+        let mut tools: Vec<ToolStats> = rows
+            .into_iter()
+            .map(|row| {
+                let tool = tool_of(row.keys.first());
+                let (by_type, by_pattern) = errors.remove(&tool).unwrap_or_default();
+                let mut trend = trends.remove(&tool).unwrap_or_default();
+                trend.sort_by_key(|p| p.start_unix_nano);
+                ToolStats {
+                    trend,
+                    calls: row.count,
+                    errors: row.errors,
+                    success_rate: if row.count == 0 {
+                        1.0
+                    } else {
+                        1.0 - row.errors as f64 / row.count as f64
+                    },
+                    duration: row.duration,
+                    error_types: top(by_type, n)
+                        .into_iter()
+                        .map(|(error_type, count)| ErrorCount { error_type, count })
+                        .collect(),
+                    top_errors: top(by_pattern, n)
+                        .into_iter()
+                        .map(|((error_type, pattern), count)| ErrorPattern {
+                            error_type,
+                            pattern,
+                            count,
+                        })
+                        .collect(),
+                    tool,
+                }
+            })
+            .collect();
+        tools.sort_by(|a, b| (Reverse(a.calls), &a.tool).cmp(&(Reverse(b.calls), &b.tool)));
+        Ok(ToolsAnswer { range, tools })
+    }
+}

@@ -1,0 +1,88 @@
+//! ClickHouse's errors in the neutral errors of `agentrace-store`, classified by what the
+//! caller can do: an unreachable, timed out or overloaded server is worth retrying; anything
+//! else is the store failing.
+
+use agentrace_store::{QueryError, RetentionError, WriteError};
+use clickhouse::error::Error;
+
+use crate::row::DecodeError;
+
+/// Server error codes that clear by themselves: too many queries or simultaneous inserts,
+/// memory limits, timeouts, too many parts (merges catching up), a replica or keeper away.
+const TRANSIENT_CODES: &[u32] = &[
+    159, // TIMEOUT_EXCEEDED
+    202, // TOO_MANY_SIMULTANEOUS_QUERIES
+    203, // NO_FREE_CONNECTION
+    209, // SOCKET_TIMEOUT
+    210, // NETWORK_ERROR
+    241, // MEMORY_LIMIT_EXCEEDED
+    242, // TABLE_IS_READ_ONLY (a replica without its keeper)
+    252, // TOO_MANY_PARTS
+    285, // TOO_FEW_LIVE_REPLICAS
+    319, // UNKNOWN_STATUS_OF_INSERT
+    425, // SYSTEM_ERROR
+    999, // KEEPER_EXCEPTION
+];
+
+/// Whether trying again may succeed.
+pub(crate) fn is_transient(e: &Error) -> bool {
+    match e {
+        Error::Network(_) | Error::TimedOut => true,
+        Error::BadResponse(text) => code(text).is_some_and(|c| TRANSIENT_CODES.contains(&c)),
+        _ => false,
+    }
+}
+
+/// The code of a server's exception text (`Code: 241. DB::Exception: …`).
+fn code(text: &str) -> Option<u32> {
+    let rest = &text[text.find("Code: ")? + 6..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+pub(crate) fn write(e: Error) -> WriteError {
+    if is_transient(&e) {
+        WriteError::Unavailable(Box::new(e))
+    } else {
+        WriteError::Failed(Box::new(e))
+    }
+}
+
+pub(crate) fn query(e: Error) -> QueryError {
+    if is_transient(&e) {
+        QueryError::Unavailable(Box::new(e))
+    } else {
+        QueryError::Failed(Box::new(e))
+    }
+}
+
+pub(crate) fn retention(e: Error) -> RetentionError {
+    RetentionError::Failed(Box::new(e))
+}
+
+pub(crate) fn decode(e: DecodeError) -> QueryError {
+    QueryError::Decode {
+        what: e.what(),
+        reason: e.reason().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overload_and_network_are_transient_the_rest_is_not() {
+        let overloaded = Error::BadResponse(
+            "Code: 202. DB::Exception: Too many simultaneous queries. (TOO_MANY_SIMULTANEOUS_QUERIES)".into(),
+        );
+        assert!(is_transient(&overloaded));
+        assert!(is_transient(&Error::TimedOut));
+        let syntax = Error::BadResponse("Code: 62. DB::Exception: Syntax error".into());
+        assert!(!is_transient(&syntax));
+        assert!(!is_transient(&Error::BadResponse("no code here".into())));
+        assert!(write(syntax).is_store_failure());
+    }
+}

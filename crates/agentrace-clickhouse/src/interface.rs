@@ -1,0 +1,224 @@
+//! The store as `agentrace-store`'s blocking traits: each method runs its async counterpart on
+//! the store's runtime ([`ClickHouseStore::block_on`]). The server calls them from its
+//! blocking pool and its writer thread, never from async code.
+
+use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
+use agentrace_store::{
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
+    DiskUsage, EventPage, EventQuery, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries,
+    Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
+    RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
+    SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
+    TraceTree, UserSummary, WriteError,
+};
+
+use crate::store::ClickHouseStore;
+
+impl RecordWriter for ClickHouseStore {
+    fn insert_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        self.block_on(self.write_spans(rows))
+    }
+
+    fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        self.block_on(self.write_events(events))
+    }
+
+    fn insert_measurements(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        self.block_on(self.write_measurements(measurements))
+    }
+}
+
+impl TraceReader for ClickHouseStore {
+    fn list_traces_by(
+        &self,
+        filter: &TraceFilter,
+        order: TraceOrder,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<TracePage, QueryError> {
+        self.block_on(ClickHouseStore::list_traces_by(
+            self, filter, order, cursor, limit,
+        ))
+    }
+
+    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.block_on(ClickHouseStore::trace(self, trace_id, false))
+    }
+
+    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.block_on(ClickHouseStore::trace(self, trace_id, true))
+    }
+
+    fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError> {
+        self.block_on(ClickHouseStore::span(self, trace_id, span_id))
+    }
+
+    fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError> {
+        self.block_on(ClickHouseStore::turn_spans(self, trace_id))
+    }
+
+    fn last_llm_call_before(
+        &self,
+        trace_id: TraceId,
+        parent: SpanId,
+        ended_by_unix_nano: u64,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        self.block_on(ClickHouseStore::last_llm_call_before(
+            self,
+            trace_id,
+            parent,
+            ended_by_unix_nano,
+        ))
+    }
+
+    fn sessions_by(
+        &self,
+        range: TimeRange,
+        sort: SessionSort,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>, QueryError> {
+        self.block_on(ClickHouseStore::sessions_by(self, range, sort, limit))
+    }
+
+    fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
+        self.block_on(ClickHouseStore::session(self, session_id))
+    }
+
+    fn users(
+        &self,
+        range: TimeRange,
+        sort: SessionSort,
+        limit: usize,
+    ) -> Result<Vec<UserSummary>, QueryError> {
+        self.block_on(ClickHouseStore::users(self, range, sort, limit))
+    }
+
+    fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError> {
+        self.block_on(ClickHouseStore::spans(self, q))
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
+        self.block_on(ClickHouseStore::events(self, q))
+    }
+}
+
+impl Analytics for ClickHouseStore {
+    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
+        self.block_on(ClickHouseStore::aggregate(self, &q.filter, &q.group_by))
+    }
+
+    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+        self.block_on(ClickHouseStore::summary(self, range))
+    }
+
+    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+        self.block_on(ClickHouseStore::rollup(self, q))
+    }
+
+    fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
+        self.block_on(ClickHouseStore::overview(self, q))
+    }
+
+    fn tools(
+        &self,
+        range: TimeRange,
+        top: usize,
+        bucket_ns: Option<u64>,
+    ) -> Result<ToolsAnswer, QueryError> {
+        self.block_on(ClickHouseStore::tools(self, range, top, bucket_ns))
+    }
+
+    fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {
+        self.block_on(ClickHouseStore::metric_names(self, range))
+    }
+
+    fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
+        self.block_on(ClickHouseStore::metric(self, q))
+    }
+}
+
+impl AlertHistory for ClickHouseStore {
+    fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
+        self.block_on(self.write_alerts(records))
+    }
+
+    fn alert_records(
+        &self,
+        alert: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AlertRecord>, QueryError> {
+        self.block_on(ClickHouseStore::alert_records(self, alert, before, limit))
+    }
+
+    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
+        self.block_on(ClickHouseStore::latest_alert_records(self))
+    }
+}
+
+impl Retention for ClickHouseStore {
+    fn delete_before(
+        &self,
+        signal: Signal,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError> {
+        self.block_on(ClickHouseStore::delete_before(
+            self,
+            signal,
+            cutoff_unix_nano,
+        ))
+    }
+
+    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+        self.block_on(ClickHouseStore::stored_bytes(self, signal))
+    }
+
+    fn count(&self, signal: Signal) -> Result<u64, QueryError> {
+        self.block_on(ClickHouseStore::count(self, signal))
+    }
+
+    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
+        self.block_on(ClickHouseStore::nth_oldest(self, signal, n))
+    }
+}
+
+impl Repairs for ClickHouseStore {
+    fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
+        self.block_on(ClickHouseStore::repair_spans(self, spans))
+    }
+
+    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
+        self.block_on(ClickHouseStore::update_costs(self, updates))
+    }
+
+    /// Attribution is completed at each write (from what is stored), so no span waits here.
+    fn spans_awaiting_parent(&self) -> usize {
+        0
+    }
+}
+
+impl Health for ClickHouseStore {
+    fn describe(&self) -> String {
+        self.location()
+    }
+
+    fn schema_version(&self) -> Result<i64, QueryError> {
+        self.block_on(ClickHouseStore::schema_version(self))
+    }
+
+    fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
+        self.block_on(ClickHouseStore::disk_usage(self))
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.shut_down()
+    }
+
+    /// Every write was answered once ClickHouse had it: nothing is left to flush.
+    fn close(&self) -> Result<(), WriteError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,392 @@
+//! The trace list and the trace tree.
+
+use agentrace_core::{SpanId, SpanRecord, TraceId};
+use agentrace_store::{
+    Cursor, QueryError, TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary,
+    TraceTree,
+};
+use clickhouse::Row;
+use serde::Deserialize;
+
+use super::{TOTALS, Totals};
+use crate::error;
+use crate::row::SpanRow;
+use crate::sql::{self, Param, SpanFields, Where};
+use crate::store::ClickHouseStore;
+
+/// A trace's summary: [`TOTALS`] and its head span (its root if received, else its earliest
+/// span), grouped by `trace_id`. The head's session, agent and user, else the earliest
+/// span's that has one.
+const SUMMARY: &str = "trace_id, \
+     argMin(span_id, (isNotNull(parent_span_id), start)) AS root_span_id, \
+     argMin(name, (isNotNull(parent_span_id), start)) AS root_name, \
+     toUInt8(countIf(isNull(parent_span_id)) > 0) AS has_root, \
+     CAST(argMin(service_name, (isNotNull(parent_span_id), start)) AS String) AS service, \
+     toUnixTimestamp64Nano(min(start)) AS start_ns, \
+     toUnixTimestamp64Nano(max(end)) AS end_ns, \
+     CAST(coalesce(argMin(session_id, (isNotNull(parent_span_id), start)), \
+        argMinIf(session_id, start, isNotNull(session_id))) AS Nullable(String)) AS head_session, \
+     CAST(coalesce(argMin(agent_name, (isNotNull(parent_span_id), start)), \
+        argMinIf(agent_name, start, isNotNull(agent_name))) AS Nullable(String)) AS head_agent, \
+     CAST(coalesce(argMin(user_id, (isNotNull(parent_span_id), start)), \
+        argMinIf(user_id, start, isNotNull(user_id))) AS Nullable(String)) AS head_user";
+
+/// A row of a trace list: the summary, its list time and the value it is ordered by.
+#[derive(Debug, Row, Deserialize)]
+struct TraceRow {
+    trace_id: [u8; 16],
+    root_span_id: [u8; 8],
+    root_name: String,
+    has_root: u8,
+    service: String,
+    start_ns: i64,
+    end_ns: i64,
+    head_session: Option<String>,
+    head_agent: Option<String>,
+    head_user: Option<String>,
+    span_count: u64,
+    error_count: u64,
+    sum_input: u64,
+    sum_output: u64,
+    sum_cache_read: u64,
+    sum_cache_write: u64,
+    sum_reasoning: u64,
+    cost_nanos: i64,
+    priced: u64,
+    unpriced: u64,
+    sort_key: i64,
+}
+
+impl TraceRow {
+    fn totals(&self) -> Totals {
+        Totals {
+            span_count: self.span_count,
+            error_count: self.error_count,
+            sum_input: self.sum_input,
+            sum_output: self.sum_output,
+            sum_cache_read: self.sum_cache_read,
+            sum_cache_write: self.sum_cache_write,
+            sum_reasoning: self.sum_reasoning,
+            cost_nanos: self.cost_nanos,
+            priced: self.priced,
+            unpriced: self.unpriced,
+        }
+    }
+
+    fn summary(&self) -> TraceSummary {
+        let totals = self.totals();
+        let start = u64::try_from(self.start_ns).unwrap_or(0);
+        let end = u64::try_from(self.end_ns).unwrap_or(0);
+        TraceSummary {
+            trace_id: TraceId::from_bytes(self.trace_id),
+            root_span_id: SpanId::from_bytes(self.root_span_id),
+            root_name: self.root_name.clone(),
+            has_root: self.has_root == 1,
+            service_name: self.service.clone(),
+            start_unix_nano: start,
+            end_unix_nano: end,
+            duration_ns: end.saturating_sub(start),
+            span_count: totals.span_count,
+            error_count: totals.error_count,
+            usage: totals.usage(),
+            cost: totals.cost(),
+            unpriced_count: totals.unpriced,
+            session_id: self.head_session.clone(),
+            agent_name: self.head_agent.clone(),
+            user_id: self.head_user.clone(),
+        }
+    }
+}
+
+/// The value a trace list is ordered by, over the summary's columns.
+fn sort_key(by: TraceSort) -> &'static str {
+    match by {
+        TraceSort::Start => "list_ns",
+        TraceSort::Duration => "(end_ns - start_ns)",
+        TraceSort::Cost => "if(priced > 0, cost_nanos, -1)",
+        TraceSort::Tokens => "toInt64(sum_input + sum_output)",
+        TraceSort::Spans => "toInt64(span_count)",
+        TraceSort::Errors => "toInt64(error_count)",
+    }
+}
+
+/// A list cursor's tag (one per order and direction), the comparison after it, the direction.
+fn cursor_tag(order: TraceOrder) -> (char, &'static str, &'static str) {
+    let tag = match order.by {
+        TraceSort::Start => 't',
+        TraceSort::Duration => 'd',
+        TraceSort::Cost => 'c',
+        TraceSort::Tokens => 'k',
+        TraceSort::Spans => 's',
+        TraceSort::Errors => 'x',
+    };
+    if order.ascending {
+        (tag.to_ascii_uppercase(), ">", "ASC")
+    } else {
+        (tag, "<", "DESC")
+    }
+}
+
+/// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
+/// `having`, their list times and `key`.
+pub(crate) fn summaries_sql(candidates: &str, having: &str, key: &str) -> String {
+    format!(
+        "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
+         toUnixTimestamp64Nano(h.first_time)) AS list_ns, toInt64({key}) AS sort_key FROM \
+         (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
+          GROUP BY trace_id HAVING {having}) AS s \
+         LEFT JOIN (SELECT trace_id, min(list_time) AS first_time FROM trace_heads \
+          GROUP BY trace_id) AS h USING (trace_id))"
+    )
+}
+
+/// The traces starting in `range`: the candidate spans (`WHERE`: the traces with a span in
+/// the range, as a trace starting in it has its earliest span there) and the check of each
+/// trace's own start (`HAVING`).
+pub(crate) fn starting_in(range: &TimeRange) -> (Where, Where) {
+    let mut candidates = Where::default();
+    if *range != TimeRange::ALL {
+        let mut inner = Where::default();
+        inner.range("start", range);
+        candidates.push(
+            format!(
+                "trace_id IN (SELECT trace_id FROM spans WHERE {})",
+                inner.sql()
+            ),
+            inner.params,
+        );
+    }
+    let mut having = Where::default();
+    if let Some(start) = range.start_unix_nano {
+        having.push(format!("min(start) >= {}", sql::time(start)), []);
+    }
+    if let Some(end) = range.end_unix_nano {
+        having.push(format!("min(start) < {}", sql::time(end)), []);
+    }
+    (candidates, having)
+}
+
+impl ClickHouseStore {
+    pub(crate) async fn list_traces_by(
+        &self,
+        filter: &TraceFilter,
+        order: TraceOrder,
+        cursor: Option<&Cursor>,
+        limit: usize,
+    ) -> Result<TracePage, QueryError> {
+        let (candidates, mut having) = starting_in(&filter.range);
+        sql::status(
+            &mut having,
+            filter.status,
+            "error_count > 0",
+            "error_count = 0",
+        );
+        if let Some(d) = filter.min_duration_ns {
+            having.push(
+                format!(
+                    "end_ns - start_ns >= {}",
+                    i64::try_from(d).unwrap_or(i64::MAX)
+                ),
+                [],
+            );
+        }
+        if let Some(session) = &filter.session {
+            having.push("head_session = ?", [Param::Text(session.clone())]);
+        }
+        let mut some_span = Where::default();
+        sql::span_fields(
+            &mut some_span,
+            &SpanFields {
+                service: filter.service.as_ref(),
+                kind: filter.kind.map(|k| k.as_str()),
+                model: filter.model.as_ref(),
+                agent: filter.agent.as_ref(),
+                session: None,
+                user: filter.user.as_ref(),
+                name_contains: filter.name_contains.as_ref(),
+            },
+        );
+        if !some_span.is_empty() {
+            having.push(
+                format!("countIf({}) > 0", some_span.sql()),
+                some_span.params,
+            );
+        }
+        let key = sort_key(order.by);
+        let (tag, cmp, dir) = cursor_tag(order);
+        let mut after = Where::default();
+        if let Some(c) = cursor {
+            let fields = sql::cursor_fields(c, tag, 2)?;
+            let value = sql::number(c, &fields[0])?;
+            let trace_id = sql::trace_id_field(c, &fields[1])?;
+            after.push(
+                format!(
+                    "(sort_key, trace_id) {cmp} ({value}, {})",
+                    sql::trace_id(trace_id)
+                ),
+                [],
+            );
+        }
+        let query = format!(
+            "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
+            summaries_sql(&candidates.sql(), &having.sql(), key),
+            after.sql(),
+            limit.saturating_add(1)
+        );
+        let mut q = self.client().query(&query);
+        q = candidates.bind(q);
+        q = having.bind(q);
+        let mut rows: Vec<TraceRow> = q.fetch_all().await.map_err(error::query)?;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| {
+                sql::cursor(
+                    tag,
+                    &[
+                        r.sort_key.to_string(),
+                        TraceId::from_bytes(r.trace_id).to_string(),
+                    ],
+                )
+            })
+        } else {
+            None
+        };
+        Ok(TracePage {
+            traces: rows.iter().map(TraceRow::summary).collect(),
+            next_cursor,
+        })
+    }
+
+    /// The summary of one trace.
+    async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
+        let query = summaries_sql(&format!("trace_id = {}", sql::trace_id(trace_id)), "1", "0");
+        let row: Option<TraceRow> = self
+            .client()
+            .query(&query)
+            .fetch_optional()
+            .await
+            .map_err(error::query)?;
+        Ok(row.map(|r| r.summary()))
+    }
+
+    pub(crate) async fn trace(
+        &self,
+        trace_id: TraceId,
+        outline: bool,
+    ) -> Result<Option<TraceTree>, QueryError> {
+        let Some(summary) = self.trace_summary(trace_id).await? else {
+            return Ok(None);
+        };
+        let mut spans = self
+            .span_rows(&format!("trace_id = {}", sql::trace_id(trace_id)), "")
+            .await?;
+        if spans.is_empty() {
+            return Ok(None);
+        }
+        if outline {
+            for s in &mut spans {
+                let reattached = s
+                    .attributes
+                    .get(agentrace_core::semconv::agentrace::REATTACHED)
+                    .cloned();
+                s.attributes = agentrace_core::Attributes::default();
+                if let Some(mark) = reattached {
+                    s.attributes
+                        .insert(agentrace_core::semconv::agentrace::REATTACHED, mark);
+                }
+                s.events.clear();
+            }
+        }
+        Ok(Some(TraceTree::build(summary, spans)))
+    }
+
+    pub(crate) async fn span(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        Ok(self
+            .span_rows(
+                &format!(
+                    "trace_id = {} AND span_id = {}",
+                    sql::trace_id(trace_id),
+                    sql::span_id(span_id)
+                ),
+                "",
+            )
+            .await?
+            .pop())
+    }
+
+    pub(crate) async fn turn_spans(
+        &self,
+        trace_id: TraceId,
+    ) -> Result<Vec<SpanRecord>, QueryError> {
+        let spans = self
+            .span_rows(
+                &format!(
+                    "trace_id = {} AND (parent_span_id IS NULL OR kind = 'llm')",
+                    sql::trace_id(trace_id)
+                ),
+                "",
+            )
+            .await?;
+        let root = spans
+            .iter()
+            .filter(|s| s.parent_span_id.is_none())
+            .min_by_key(|s| s.start_time_unix_nano);
+        let llm = || {
+            spans
+                .iter()
+                .filter(|s| s.kind == agentrace_core::SpanKind::Llm)
+        };
+        let first = llm().min_by_key(|s| s.start_time_unix_nano);
+        let last = llm().max_by_key(|s| s.end_time_unix_nano);
+        let mut out: Vec<SpanRecord> = Vec::new();
+        for s in [root, first, last].into_iter().flatten() {
+            if !out.iter().any(|o| o.span_id == s.span_id) {
+                out.push(s.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn last_llm_call_before(
+        &self,
+        trace_id: TraceId,
+        parent: SpanId,
+        ended_by_unix_nano: u64,
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        Ok(self
+            .span_rows(
+                &format!(
+                    "trace_id = {} AND parent_span_id = {} AND kind = 'llm' AND end <= {}",
+                    sql::trace_id(trace_id),
+                    sql::span_id(parent),
+                    sql::time(ended_by_unix_nano)
+                ),
+                "ORDER BY end DESC LIMIT 1",
+            )
+            .await?
+            .pop())
+    }
+
+    /// The spans `condition` selects (newest versions), decoded, `tail` after the `WHERE`.
+    pub(crate) async fn span_rows(
+        &self,
+        condition: &str,
+        tail: &str,
+    ) -> Result<Vec<SpanRecord>, QueryError> {
+        let rows: Vec<SpanRow> = self
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM spans FINAL WHERE {condition} {tail}"
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        rows.into_iter()
+            .map(|r| r.into_record().map_err(error::decode))
+            .collect()
+    }
+}

@@ -1,0 +1,473 @@
+//! Alert history, metric reads, retention, repairs and health.
+
+use std::collections::{BTreeMap, HashMap};
+
+use agentrace_core::normalize::is_aggregate;
+use agentrace_core::{SpanId, SpanRecord, TraceId, now_unix_nano};
+use agentrace_store::attribution::{self, StoredNode};
+use agentrace_store::series::{MINUTE_NS, floor};
+use agentrace_store::{
+    AlertRecord, CostUpdate, DiskUsage, MAX_METRIC_SERIES, MetricInfo, MetricPoint, MetricQuery,
+    MetricSeries, QueryError, Repaired, RetentionError, Signal, TimeRange, WriteError,
+};
+use clickhouse::Row;
+use serde::Deserialize;
+
+use crate::error;
+use crate::row::SpanRow;
+use crate::sql::{self, Param, Where, id_pairs, trace_ids};
+use crate::store::ClickHouseStore;
+use crate::write::AlertRow;
+
+/// A series: its kind, unit and labels (JSON).
+type SeriesKey = (String, Option<String>, String);
+
+/// A metric's series and steps: what `metric` reads.
+#[derive(Debug, Row, Deserialize)]
+struct PointRow {
+    kind: String,
+    unit: Option<String>,
+    labels: String,
+    step_start: i64,
+    n: u64,
+    total: f64,
+    low: f64,
+    high: f64,
+    latest: f64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct MetricInfoRow {
+    name: String,
+    kind: String,
+    unit: Option<String>,
+    series: u64,
+}
+
+/// The table and time column of a data type, and how its retention counts time.
+fn table(signal: Signal) -> (&'static str, &'static str) {
+    match signal {
+        Signal::Spans => ("spans", "start"),
+        Signal::Events => ("events", "time"),
+        // A metric row's time is the end of its minute.
+        Signal::Metrics => ("metric_points", "(bucket + INTERVAL 1 MINUTE)"),
+    }
+}
+
+/// The tables holding a data type.
+fn tables(signal: Option<Signal>) -> &'static str {
+    match signal {
+        Some(Signal::Spans) => "'spans', 'trace_heads'",
+        Some(Signal::Events) => "'events'",
+        Some(Signal::Metrics) => "'metric_points'",
+        None => "'spans', 'trace_heads', 'events', 'metric_points', 'alert_notifications'",
+    }
+}
+
+impl ClickHouseStore {
+    pub(crate) async fn alert_records(
+        &self,
+        alert: Option<&str>,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AlertRecord>, QueryError> {
+        let mut w = Where::default();
+        if let Some(a) = alert {
+            w.push("alert = ?", [Param::Text(a.to_owned())]);
+        }
+        if let Some(b) = before {
+            w.push(format!("time < {}", sql::time(b)), []);
+        }
+        let rows: Vec<AlertRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT ?fields FROM alert_notifications WHERE {} \
+                 ORDER BY time DESC, alert DESC LIMIT {limit}",
+                w.sql()
+            )))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    pub(crate) async fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
+        let rows: Vec<AlertRow> = self
+            .client()
+            .query("SELECT ?fields FROM alert_notifications ORDER BY time DESC LIMIT 1 BY alert")
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    pub(crate) async fn metric_names(
+        &self,
+        range: TimeRange,
+    ) -> Result<Vec<MetricInfo>, QueryError> {
+        let mut w = Where::default();
+        w.range("bucket", &minutes(range));
+        let rows: Vec<MetricInfoRow> = self
+            .client()
+            .query(&format!(
+                "SELECT name, kind, unit, uniqExact(labels) AS series FROM metric_points \
+                 WHERE {} GROUP BY name, kind, unit ORDER BY name, kind, unit",
+                w.sql()
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MetricInfo {
+                name: r.name,
+                kind: r.kind,
+                unit: r.unit,
+                series: r.series,
+            })
+            .collect())
+    }
+
+    pub(crate) async fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
+        if q.step_ns
+            .is_some_and(|s| s == 0 || !s.is_multiple_of(MINUTE_NS))
+        {
+            return Err(QueryError::Invalid(
+                "step must be a whole number of minutes".into(),
+            ));
+        }
+        let mut w = Where::default();
+        w.push("name = ?", [Param::Text(q.name.clone())]);
+        w.range("bucket", &minutes(q.range));
+        let (n, first, last): (u64, i64, i64) = w
+            .bind(self.client().query(&format!(
+                "SELECT count(), toUnixTimestamp64Nano(min(bucket)), \
+                 toUnixTimestamp64Nano(max(bucket)) FROM metric_points WHERE {}",
+                w.sql()
+            )))
+            .fetch_one()
+            .await
+            .map_err(error::query)?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let step = q.step_for(u64::try_from(first).ok(), u64::try_from(last).ok());
+        let rows: Vec<PointRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT kind, unit, labels, \
+                 toInt64(intDiv(toUInt64(toUnixTimestamp64Nano(bucket)), {step}) * {step}) \
+                    AS step_start, \
+                 sum(count) AS n, sum(sum) AS total, min(min) AS low, max(max) AS high, \
+                 argMax(last, last_time) AS latest \
+                 FROM metric_points WHERE {} GROUP BY kind, unit, labels, step_start \
+                 ORDER BY kind, unit, labels, step_start",
+                w.sql()
+            )))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        let mut series: BTreeMap<SeriesKey, (u64, Vec<MetricPoint>)> = BTreeMap::new();
+        for r in rows {
+            let entry = series.entry((r.kind, r.unit, r.labels)).or_default();
+            entry.0 += r.n;
+            entry.1.push(MetricPoint {
+                bucket_unix_nano: u64::try_from(r.step_start).unwrap_or(0),
+                count: r.n,
+                sum: r.total,
+                min: r.low,
+                max: r.high,
+                last: r.latest,
+            });
+        }
+        let mut out: Vec<(u64, MetricSeries)> = series
+            .into_iter()
+            .map(|((kind, unit, labels), (count, points))| {
+                let labels = serde_json::from_str(&labels)
+                    .map_err(|e| QueryError::decode("metric labels", e))?;
+                Ok((
+                    count,
+                    MetricSeries {
+                        kind,
+                        unit,
+                        labels,
+                        points,
+                    },
+                ))
+            })
+            .collect::<Result<_, QueryError>>()?;
+        out.sort_by_key(|(count, _)| std::cmp::Reverse(*count));
+        out.truncate(MAX_METRIC_SERIES);
+        Ok(out.into_iter().map(|(_, s)| s).collect())
+    }
+
+    pub(crate) async fn delete_before(
+        &self,
+        signal: Signal,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError> {
+        if self.shut_down() {
+            return Err(RetentionError::ShutDown);
+        }
+        let (name, time) = table(signal);
+        let condition = format!("{time} < {}", sql::time(cutoff_unix_nano));
+        let final_ = if signal == Signal::Metrics {
+            ""
+        } else {
+            "FINAL"
+        };
+        let n: u64 = self
+            .client()
+            .query(&format!(
+                "SELECT count() FROM {name} {final_} WHERE {condition}"
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::retention)?;
+        if n > 0 {
+            self.client()
+                .query(&format!("DELETE FROM {name} WHERE {condition}"))
+                .execute()
+                .await
+                .map_err(error::retention)?;
+            if signal == Signal::Spans {
+                self.client()
+                    .query(
+                        "DELETE FROM trace_heads WHERE trace_id NOT IN \
+                         (SELECT trace_id FROM spans)",
+                    )
+                    .execute()
+                    .await
+                    .map_err(error::retention)?;
+            }
+        }
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    pub(crate) async fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+        self.client()
+            .query(&format!(
+                "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                 WHERE database = currentDatabase() AND active AND table IN ({})",
+                tables(signal)
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::query)
+    }
+
+    pub(crate) async fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
+        let (data, total): (u64, u64) = self
+            .client()
+            .query(&format!(
+                "SELECT toUInt64(sum(data_compressed_bytes)), toUInt64(sum(bytes_on_disk)) \
+                 FROM system.parts WHERE database = currentDatabase() AND active \
+                 AND table IN ({})",
+                tables(None)
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::query)?;
+        Ok(DiskUsage {
+            data_bytes: data,
+            total_bytes: total,
+        })
+    }
+
+    pub(crate) async fn count(&self, signal: Signal) -> Result<u64, QueryError> {
+        let (name, _) = table(signal);
+        let final_ = if signal == Signal::Metrics {
+            ""
+        } else {
+            "FINAL"
+        };
+        self.client()
+            .query(&format!("SELECT count() FROM {name} {final_}"))
+            .fetch_one()
+            .await
+            .map_err(error::query)
+    }
+
+    pub(crate) async fn nth_oldest(
+        &self,
+        signal: Signal,
+        n: u64,
+    ) -> Result<Option<u64>, QueryError> {
+        let (name, time) = table(signal);
+        let final_ = if signal == Signal::Metrics {
+            ""
+        } else {
+            "FINAL"
+        };
+        let t: Option<i64> = self
+            .client()
+            .query(&format!(
+                "SELECT toUnixTimestamp64Nano({time}) AS t FROM {name} {final_} \
+                 ORDER BY t LIMIT 1 OFFSET {n}"
+            ))
+            .fetch_optional()
+            .await
+            .map_err(error::query)?;
+        Ok(t.map(|t| u64::try_from(t).unwrap_or(0)))
+    }
+
+    pub(crate) async fn schema_version(&self) -> Result<i64, QueryError> {
+        let v: u32 = self
+            .client()
+            .query("SELECT max(version) FROM agentrace_migrations")
+            .fetch_one()
+            .await
+            .map_err(error::query)?;
+        Ok(i64::from(v))
+    }
+
+    /// The stored rows of `ids`, newest versions.
+    async fn stored_rows(
+        &self,
+        ids: impl Iterator<Item = (TraceId, SpanId)>,
+    ) -> Result<Vec<SpanRow>, WriteError> {
+        self.client()
+            .query(&format!(
+                "SELECT ?fields FROM spans FINAL WHERE (trace_id, span_id) IN ({})",
+                id_pairs(ids)
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::write)
+    }
+
+    pub(crate) async fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        let rows = self
+            .stored_rows(updates.iter().map(|u| (u.trace_id, u.span_id)))
+            .await?;
+        let new: HashMap<(TraceId, SpanId), _> = updates
+            .iter()
+            .map(|u| ((u.trace_id, u.span_id), u.cost))
+            .collect();
+        let now = now_unix_nano();
+        let mut out = Vec::new();
+        for row in rows {
+            let (aggregate, version) = (row.is_aggregate(), row.version());
+            let mut span = row
+                .into_record()
+                .map_err(|e| WriteError::Rejected(Box::new(e)))?;
+            let Some(cost) = new.get(&(span.trace_id, span.span_id)) else {
+                continue;
+            };
+            if span.cost == *cost {
+                continue;
+            }
+            span.cost = *cost;
+            out.push(SpanRow::new(&span, aggregate, now.max(version + 1)));
+        }
+        self.insert_rows("spans", out.iter()).await?;
+        Ok(out.len())
+    }
+
+    pub(crate) async fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let mut repaired = Repaired::default();
+        if spans.is_empty() {
+            return Ok(repaired);
+        }
+        let rows = self
+            .stored_rows(spans.iter().map(|s| (s.trace_id, s.span_id)))
+            .await?;
+        let given: HashMap<(TraceId, SpanId), &SpanRecord> =
+            spans.iter().map(|s| ((s.trace_id, s.span_id), s)).collect();
+        let now = now_unix_nano();
+        let mut out = Vec::new();
+        for row in rows {
+            let version = row.version();
+            let mut span = row
+                .into_record()
+                .map_err(|e| WriteError::Rejected(Box::new(e)))?;
+            let Some(new) = given.get(&(span.trace_id, span.span_id)) else {
+                continue;
+            };
+            let before = span.clone();
+            span.parent_span_id = new.parent_span_id;
+            span.attributes = new.attributes.clone();
+            span.usage = new.usage;
+            span.cost = new.cost;
+            if span == before {
+                continue;
+            }
+            out.push(SpanRow::new(
+                &span,
+                is_aggregate(&span),
+                now.max(version + 1),
+            ));
+        }
+        repaired.changed = out.len();
+        self.insert_rows("spans", out.iter()).await?;
+        // Spans given a parent take, with their subtrees, what their new ancestors bring.
+        let traces: Vec<TraceId> = {
+            let mut t: Vec<TraceId> = spans.iter().map(|s| s.trace_id).collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        let nodes: Vec<NodeRow> = self
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
+                trace_ids(traces.iter())
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::write)?;
+        let mut by_trace: HashMap<TraceId, Vec<StoredNode>> = HashMap::new();
+        let mut versions: HashMap<(TraceId, SpanId), u64> = HashMap::new();
+        for n in &nodes {
+            let (trace_id, node) = n.node();
+            versions.insert((trace_id, node.span_id), n.version);
+            by_trace.entry(trace_id).or_default().push(node);
+        }
+        let mut completed = Vec::new();
+        for (trace_id, stored) in by_trace {
+            for c in attribution::complete(&stored, &mut []) {
+                let old = versions.get(&(trace_id, c.span_id)).copied().unwrap_or(0);
+                completed.push((trace_id, c, old));
+            }
+        }
+        if !completed.is_empty() {
+            let rewritten = self
+                .rewrite_attribution(&completed, now_unix_nano())
+                .await?;
+            let (rows, late): (Vec<SpanRow>, Vec<_>) = rewritten.into_iter().unzip();
+            self.insert_rows("spans", rows.iter()).await?;
+            repaired.attributed = late;
+        }
+        Ok(repaired)
+    }
+}
+
+/// What repairs read of a stored span (as a write does).
+pub(crate) use crate::write::StoredRow as NodeRow;
+
+fn record(r: AlertRow) -> AlertRecord {
+    AlertRecord::new(
+        u64::try_from(r.time).unwrap_or(0),
+        r.alert,
+        r.rule,
+        r.state,
+        r.previous,
+        r.reason,
+        r.body,
+    )
+}
+
+/// `range` with its start at the beginning of its minute (metric rows are whole minutes).
+fn minutes(range: TimeRange) -> TimeRange {
+    TimeRange {
+        start_unix_nano: range.start_unix_nano.map(|s| floor(s, MINUTE_NS)),
+        end_unix_nano: range.end_unix_nano,
+    }
+}

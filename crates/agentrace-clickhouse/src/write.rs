@@ -1,0 +1,374 @@
+//! Writes: spans (deduplicated, their attribution completed across writes), events, metric
+//! points, alert notifications. Each write is one `INSERT` per table, answered once
+//! ClickHouse has the rows.
+//!
+//! A span batch first reads what is stored of its traces (the attribution columns and the
+//! version of each span; the bloom filter on `trace_id` finds them): spans already stored
+//! are duplicates, arriving spans take what they lack from stored ancestors, and stored
+//! descendants that the arriving spans complete are written again, whole, with a newer
+//! version (the `ReplacingMergeTree` keeps the newest; nothing is updated in place).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use agentrace_core::{Attribution, Event, Measurement, SpanId, SpanRecord, TraceId, now_unix_nano};
+use agentrace_store::attribution::{self, StoredNode};
+use agentrace_store::{AlertRecord, InsertReport, LateAttribution, SpanRows, WriteError};
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+use crate::error;
+use crate::row::{EventRow, SpanRow};
+use crate::sql::{id_pairs, trace_ids};
+use crate::store::ClickHouseStore;
+
+/// What a write reads of a stored span.
+#[derive(Debug, Row, Deserialize)]
+pub(crate) struct StoredRow {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent_span_id: Option<[u8; 8]>,
+    session_id: Option<String>,
+    user_id: Option<String>,
+    correlation_id: Option<String>,
+    agent_name: Option<String>,
+    agent_id: Option<String>,
+    framework: Option<String>,
+    pub(crate) version: u64,
+}
+
+impl StoredRow {
+    /// Its trace, and the span as attribution sees it.
+    pub(crate) fn node(&self) -> (TraceId, StoredNode) {
+        (
+            TraceId::from_bytes(self.trace_id),
+            StoredNode {
+                span_id: SpanId::from_bytes(self.span_id),
+                parent_span_id: self.parent_span_id.map(SpanId::from_bytes),
+                attribution: Attribution {
+                    session_id: self.session_id.clone().map(Into::into),
+                    user_id: self.user_id.clone().map(Into::into),
+                    correlation_id: self.correlation_id.clone().map(Into::into),
+                    agent_name: self.agent_name.clone().map(Into::into),
+                    agent_id: self.agent_id.clone().map(Into::into),
+                    framework: self.framework.clone().map(Into::into),
+                },
+            },
+        )
+    }
+}
+
+/// A row of `trace_heads`.
+#[derive(Debug, Row, Serialize)]
+struct HeadRow {
+    trace_id: [u8; 16],
+    list_time: i64,
+}
+
+/// A row of `metric_points`: one series' measurements of one minute in one write.
+#[derive(Debug, Row, Serialize)]
+struct PointRow {
+    name: String,
+    kind: String,
+    unit: Option<String>,
+    labels: String,
+    bucket: i64,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+    last_time: i64,
+}
+
+/// A row of `alert_notifications`.
+#[derive(Debug, Row, Serialize, Deserialize)]
+pub(crate) struct AlertRow {
+    pub(crate) time: i64,
+    pub(crate) alert: String,
+    pub(crate) rule: String,
+    pub(crate) state: String,
+    pub(crate) previous: String,
+    pub(crate) reason: String,
+    pub(crate) body: String,
+}
+
+const MINUTE_NS: u64 = 60_000_000_000;
+
+/// Nanoseconds as `DateTime64(9)` stores them.
+pub(crate) fn ns(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+impl ClickHouseStore {
+    /// Stores spans: see the module's documentation.
+    pub(crate) async fn write_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let mut report = InsertReport::default();
+        if rows.is_empty() {
+            return Ok(report);
+        }
+        let traces: HashSet<TraceId> = rows.spans().iter().map(|s| s.trace_id).collect();
+        let stored: Vec<StoredRow> = self
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
+                trace_ids(traces.iter())
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::write)?;
+        let mut stored_by_trace: HashMap<TraceId, Vec<&StoredRow>> = HashMap::new();
+        for row in &stored {
+            stored_by_trace
+                .entry(TraceId::from_bytes(row.trace_id))
+                .or_default()
+                .push(row);
+        }
+        // The arriving spans, by trace: neither stored nor earlier in the batch.
+        let mut seen: HashSet<(TraceId, SpanId)> = stored
+            .iter()
+            .map(|r| {
+                (
+                    TraceId::from_bytes(r.trace_id),
+                    SpanId::from_bytes(r.span_id),
+                )
+            })
+            .collect();
+        let mut arriving: BTreeMap<TraceId, Vec<(SpanRecord, bool)>> = BTreeMap::new();
+        for (span, json) in rows.spans().iter().zip(rows.json()) {
+            if seen.insert((span.trace_id, span.span_id)) {
+                arriving
+                    .entry(span.trace_id)
+                    .or_default()
+                    .push((span.clone(), json.aggregate));
+            } else {
+                report.duplicates += 1;
+            }
+        }
+        let version = now_unix_nano();
+        let mut out: Vec<SpanRow> = Vec::new();
+        let mut heads = Vec::new();
+        let mut completed: Vec<(TraceId, attribution::Completed, u64)> = Vec::new();
+        for (trace_id, spans) in arriving {
+            let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
+            let nodes: Vec<StoredNode> = stored.iter().map(|r| r.node().1).collect();
+            let (mut records, aggregates): (Vec<SpanRecord>, Vec<bool>) = spans.into_iter().unzip();
+            if stored.is_empty() {
+                heads.push(HeadRow {
+                    trace_id: trace_id.to_bytes(),
+                    list_time: records
+                        .iter()
+                        .map(|s| ns(s.start_time_unix_nano))
+                        .min()
+                        .unwrap_or(0),
+                });
+            }
+            let versions: HashMap<SpanId, u64> = stored
+                .iter()
+                .map(|r| (SpanId::from_bytes(r.span_id), r.version))
+                .collect();
+            for c in attribution::complete(&nodes, &mut records) {
+                let old = versions.get(&c.span_id).copied().unwrap_or(0);
+                completed.push((trace_id, c, old));
+            }
+            report.inserted += records.len();
+            out.extend(
+                records
+                    .iter()
+                    .zip(aggregates)
+                    .map(|(s, aggregate)| SpanRow::new(s, aggregate, version)),
+            );
+        }
+        if !completed.is_empty() {
+            let rewritten = self.rewrite_attribution(&completed, version).await?;
+            for (row, late) in rewritten {
+                out.push(row);
+                report.attributed.push(late);
+            }
+        }
+        self.insert_rows("spans", out.iter()).await?;
+        self.insert_rows("trace_heads", heads.iter()).await?;
+        Ok(report)
+    }
+
+    /// The stored spans of `completed`, read whole and given their new attribution and a
+    /// version newer than the stored one (and than `version`).
+    pub(crate) async fn rewrite_attribution(
+        &self,
+        completed: &[(TraceId, attribution::Completed, u64)],
+        version: u64,
+    ) -> Result<Vec<(SpanRow, LateAttribution)>, WriteError> {
+        let rows: Vec<SpanRow> = self
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM spans FINAL WHERE (trace_id, span_id) IN ({})",
+                id_pairs(completed.iter().map(|(t, c, _)| (*t, c.span_id)))
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::write)?;
+        let by_id: HashMap<(TraceId, SpanId), &(TraceId, attribution::Completed, u64)> =
+            completed.iter().map(|c| ((c.0, c.1.span_id), c)).collect();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let aggregate = row.is_aggregate();
+            let mut span = row
+                .into_record()
+                .map_err(|e| WriteError::Rejected(Box::new(e)))?;
+            let Some((trace_id, c, old)) = by_id.get(&(span.trace_id, span.span_id)) else {
+                continue;
+            };
+            c.after.apply_to(&mut span);
+            let late = LateAttribution {
+                trace_id: *trace_id,
+                span_id: c.span_id,
+                before: c.before.clone(),
+                after: c.after.clone(),
+                model: span
+                    .response_model
+                    .as_deref()
+                    .or(span.request_model.as_deref())
+                    .map(str::to_owned),
+                cost: span.cost.filter(|_| !aggregate).map(|c| c.total),
+                start_time_unix_nano: span.start_time_unix_nano,
+            };
+            out.push((SpanRow::new(&span, aggregate, version.max(old + 1)), late));
+        }
+        Ok(out)
+    }
+
+    /// Stores events; an event stored before is kept once (its hash is its key).
+    pub(crate) async fn write_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let rows: Vec<EventRow> = events.iter().map(EventRow::new).collect();
+        self.insert_rows("events", rows.iter()).await?;
+        Ok(InsertReport {
+            inserted: events.len(),
+            ..InsertReport::default()
+        })
+    }
+
+    /// Stores measurements, summed per series and minute.
+    pub(crate) async fn write_measurements(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let mut points: HashMap<(String, String, Option<String>, String, i64), PointRow> =
+            HashMap::new();
+        for m in measurements {
+            if !m.value.is_finite() {
+                return Err(WriteError::Encode {
+                    what: "metric value",
+                    source: serde::ser::Error::custom(format!(
+                        "{} of {} is not a finite number",
+                        m.value, m.name
+                    )),
+                });
+            }
+            let kind = serde_json::to_value(m.kind)
+                .map_err(|source| WriteError::Encode {
+                    what: "instrument kind",
+                    source,
+                })?
+                .as_str()
+                .unwrap_or("unknown")
+                .to_owned();
+            let labels: BTreeMap<&str, &str> = m
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_ref(), v.as_str()))
+                .collect();
+            let labels = agentrace_store::json(&labels, "metric labels")?;
+            let bucket = ns(m.time_unix_nano - m.time_unix_nano % MINUTE_NS);
+            let at = ns(m.time_unix_nano);
+            let key = (
+                m.name.to_string(),
+                kind,
+                m.unit.as_deref().map(str::to_owned),
+                labels,
+                bucket,
+            );
+            points
+                .entry(key.clone())
+                .and_modify(|p| {
+                    p.count += 1;
+                    p.sum += m.value;
+                    p.min = p.min.min(m.value);
+                    p.max = p.max.max(m.value);
+                    if at >= p.last_time {
+                        p.last = m.value;
+                        p.last_time = at;
+                    }
+                })
+                .or_insert_with(|| PointRow {
+                    name: key.0,
+                    kind: key.1,
+                    unit: key.2,
+                    labels: key.3,
+                    bucket,
+                    count: 1,
+                    sum: m.value,
+                    min: m.value,
+                    max: m.value,
+                    last: m.value,
+                    last_time: at,
+                });
+        }
+        self.insert_rows("metric_points", points.values()).await?;
+        Ok(InsertReport {
+            inserted: measurements.len(),
+            ..InsertReport::default()
+        })
+    }
+
+    /// Stores alert notifications.
+    pub(crate) async fn write_alerts(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let rows: Vec<AlertRow> = records
+            .iter()
+            .map(|r| AlertRow {
+                time: ns(r.time_unix_nano),
+                alert: r.alert.clone(),
+                rule: r.rule.clone(),
+                state: r.state.clone(),
+                previous: r.previous.clone(),
+                reason: r.reason.clone(),
+                body: r.body.clone(),
+            })
+            .collect();
+        self.insert_rows("alert_notifications", rows.iter()).await
+    }
+
+    /// Inserts `rows` into `table` in one `INSERT` (none if there are none).
+    pub(crate) async fn insert_rows<'r, R>(
+        &self,
+        table: &str,
+        rows: impl ExactSizeIterator<Item = &'r R>,
+    ) -> Result<(), WriteError>
+    where
+        R: Row + Serialize + Send + Sync + 'r,
+        for<'a> R: clickhouse::RowWrite<Value<'a> = R>,
+    {
+        if rows.len() == 0 {
+            return Ok(());
+        }
+        let mut insert = self
+            .client()
+            .insert::<R>(table)
+            .await
+            .map_err(error::write)?;
+        for row in rows {
+            insert.write(row).await.map_err(error::write)?;
+        }
+        insert.end().await.map_err(error::write)
+    }
+}

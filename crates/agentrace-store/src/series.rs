@@ -1,0 +1,132 @@
+//! Time buckets, shared by every store: widths, alignment, a series' automatic width, and
+//! error messages as patterns.
+
+use crate::model::TimeRange;
+
+/// A minute, in nanoseconds.
+pub const MINUTE_NS: u64 = 60_000_000_000;
+/// An hour, in nanoseconds.
+pub const HOUR_NS: u64 = 3_600_000_000_000;
+
+/// The start of the bucket of width `width` (> 0) holding `t`.
+pub const fn floor(t: u64, width: u64) -> u64 {
+    t - t % width
+}
+
+/// The end of that bucket, unless `t` starts one (saturating).
+pub const fn ceil(t: u64, width: u64) -> u64 {
+    if t.is_multiple_of(width) {
+        t
+    } else {
+        floor(t, width).saturating_add(width)
+    }
+}
+
+/// `range` widened to whole minutes: the start rounded down, the end up.
+pub fn align(range: TimeRange) -> TimeRange {
+    TimeRange {
+        start_unix_nano: range.start_unix_nano.map(|s| floor(s, MINUTE_NS)),
+        end_unix_nano: range.end_unix_nano.map(|e| ceil(e, MINUTE_NS)),
+    }
+}
+
+/// Series bucket widths tried, smallest first, for about 60 points or fewer.
+pub const AUTO_WIDTHS: [u64; 7] = [
+    MINUTE_NS,
+    5 * MINUTE_NS,
+    15 * MINUTE_NS,
+    HOUR_NS,
+    6 * HOUR_NS,
+    24 * HOUR_NS,
+    7 * 24 * HOUR_NS,
+];
+/// The points an automatic width aims at, at most.
+pub const AUTO_POINTS: u64 = 60;
+/// The most points a series may have.
+pub const MAX_POINTS: u64 = 10_000;
+
+/// The width of a series over `span` ns: the smallest of [`AUTO_WIDTHS`] giving at most
+/// [`AUTO_POINTS`] points, else whole days.
+pub fn auto_width(span: u64) -> u64 {
+    AUTO_WIDTHS
+        .into_iter()
+        .find(|w| span.div_ceil(*w) <= AUTO_POINTS)
+        .unwrap_or_else(|| ceil(span.div_ceil(AUTO_POINTS), 24 * HOUR_NS))
+}
+
+/// Error messages are kept as patterns, at most this long (bytes).
+const MAX_PATTERN: usize = 200;
+
+/// An error message as a pattern: words (runs of ASCII letters, digits and `-`) that look like
+/// ids (8 or more hex digits and dashes, with a digit) become `<id>`, other runs of digits
+/// `<n>`; cut to 200 bytes. "timeout after 30s" → "timeout after <n>s".
+pub fn error_pattern(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_PATTERN));
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        if out.len() >= MAX_PATTERN {
+            break;
+        }
+        if !is_word(c) {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        let is_id = word.len() >= 8
+            && word.bytes().any(|b| b.is_ascii_digit())
+            && word.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if is_id {
+            out.push_str("<id>");
+            continue;
+        }
+        let mut in_digits = false;
+        for c in word.chars() {
+            if c.is_ascii_digit() {
+                if !in_digits {
+                    out.push_str("<n>");
+                }
+                in_digits = true;
+            } else {
+                out.push(c);
+                in_digits = false;
+            }
+        }
+    }
+    if out.len() > MAX_PATTERN {
+        let mut cut = MAX_PATTERN;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_hide_numbers_and_ids() {
+        assert_eq!(error_pattern("timeout after 30s"), "timeout after <n>s");
+        assert_eq!(
+            error_pattern("request 4bf92f3577b34da6 failed: HTTP 503"),
+            "request <id> failed: HTTP <n>"
+        );
+        assert_eq!(
+            error_pattern("id 123e4567-e89b-12d3-a456-426614174000 not found"),
+            "id <id> not found"
+        );
+        assert_eq!(
+            error_pattern("gpt-4o rate-limited"),
+            "gpt-<n>o rate-limited"
+        );
+        assert_eq!(error_pattern("Ünïcödé 12 ✓"), "Ünïcödé <n> ✓");
+        let long = error_pattern(&"é".repeat(500));
+        assert!(long.len() <= MAX_PATTERN && long.chars().all(|c| c == 'é'));
+    }
+}
