@@ -4,9 +4,9 @@
 
 use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
-    DiskUsage, EventPage, EventQuery, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries,
-    Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
+    Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
+    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
     RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
     SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
     TraceTree, UserSummary, WriteError,
@@ -220,5 +220,23 @@ impl Health for ClickHouseStore {
     /// Every write was answered once ClickHouse had it: nothing is left to flush.
     fn close(&self) -> Result<(), WriteError> {
         Ok(())
+    }
+}
+
+impl Fleet for ClickHouseStore {
+    fn node(&self) -> Option<&str> {
+        Some(self.node_id())
+    }
+
+    fn heartbeat(&self, at_unix_nano: u64) -> Result<(), WriteError> {
+        self.block_on(ClickHouseStore::heartbeat(self, at_unix_nano))
+    }
+
+    fn nodes_since(&self, since_unix_nano: u64) -> Result<Vec<String>, QueryError> {
+        self.block_on(ClickHouseStore::nodes_since(self, since_unix_nano))
+    }
+
+    fn arrivals(&self, since_unix_nano: u64, limit: usize) -> Result<Arrivals, QueryError> {
+        self.block_on(ClickHouseStore::arrivals(self, since_unix_nano, limit))
     }
 }

@@ -35,6 +35,7 @@
 
 mod analytics;
 mod error;
+mod fleet;
 mod interface;
 mod read;
 mod row;

@@ -79,6 +79,17 @@ pub(crate) struct SpanRow {
     attributes: Vec<(String, String)>,
     events: String,
     version: u64,
+    node: String,
+    arrived: i64,
+}
+
+/// Which write a row comes from: its version (a newer one replaces an older one), the node
+/// that first stored the span and when (a rewrite keeps both).
+#[derive(Debug, Clone)]
+pub(crate) struct Stamp {
+    pub(crate) version: u64,
+    pub(crate) node: String,
+    pub(crate) arrived: i64,
 }
 
 /// A row of `events` (its `event_hash` is computed by ClickHouse).
@@ -98,6 +109,8 @@ pub(crate) struct EventRow {
     framework: Option<String>,
     scope: Option<String>,
     attributes: Vec<(String, String)>,
+    node: String,
+    arrived: i64,
 }
 
 /// Nanoseconds since the epoch as `DateTime64(9)` stores them (times past 2262 saturate).
@@ -166,9 +179,8 @@ fn status_from(code: u8) -> Result<StatusCode, DecodeError> {
 }
 
 impl SpanRow {
-    /// The row of `span` (an aggregate if `aggregate`), as of `version` (a newer version
-    /// replaces an older one).
-    pub(crate) fn new(s: &SpanRecord, aggregate: bool, version: u64) -> Self {
+    /// The row of `span` (an aggregate if `aggregate`), stamped.
+    pub(crate) fn new(s: &SpanRecord, aggregate: bool, stamp: Stamp) -> Self {
         let cost = s.cost.as_ref();
         Self {
             trace_id: s.trace_id.to_bytes(),
@@ -209,13 +221,24 @@ impl SpanRow {
             framework: text(s.framework.as_ref()),
             attributes: attribute_map(&s.attributes),
             events: json(&s.events),
-            version,
+            version: stamp.version,
+            node: stamp.node,
+            arrived: stamp.arrived,
         }
     }
 
-    /// Its version.
-    pub(crate) fn version(&self) -> u64 {
-        self.version
+    /// Its stamp with a version newer than both its own and `at_least`: a rewrite's.
+    pub(crate) fn restamp(&self, at_least: u64) -> Stamp {
+        Stamp {
+            version: at_least.max(self.version + 1),
+            node: self.node.clone(),
+            arrived: self.arrived,
+        }
+    }
+
+    /// When the span was first stored.
+    pub(crate) fn arrived(&self) -> i64 {
+        self.arrived
     }
 
     /// Whether it is an aggregate.
@@ -278,7 +301,8 @@ impl SpanRow {
 }
 
 impl EventRow {
-    pub(crate) fn new(e: &Event) -> Self {
+    /// The row of `e`, stored by `node` at `arrived`.
+    pub(crate) fn new(e: &Event, node: &str, arrived: i64) -> Self {
         Self {
             time: time(e.time_unix_nano),
             level: e.level.as_str().to_owned(),
@@ -294,7 +318,14 @@ impl EventRow {
             framework: text(e.framework.as_ref()),
             scope: e.scope.as_deref().map(str::to_owned),
             attributes: attribute_map(&e.attributes),
+            node: node.to_owned(),
+            arrived,
         }
+    }
+
+    /// When it was stored.
+    pub(crate) fn arrived(&self) -> i64 {
+        self.arrived
     }
 
     pub(crate) fn into_event(self) -> Result<Event, DecodeError> {

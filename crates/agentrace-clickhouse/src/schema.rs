@@ -22,6 +22,9 @@
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
+//! - `node_heartbeats`: when each node of a fleet was last alive (kept a day); spans and events
+//!   carry the node that first stored them and when (`node`, `arrived`), so that each node
+//!   learns what the others stored.
 
 /// One migration: the schema version it brings the database to, and its statements (with
 /// `{db}` standing for the database).
@@ -79,7 +82,10 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             attributes Map(String, String) CODEC(ZSTD(1)),
             events String CODEC(ZSTD(1)),
             version UInt64,
-            INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1
+            node LowCardinality(String),
+            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
+            INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
         )
         ENGINE = ReplacingMergeTree(version)
         PARTITION BY toYYYYMM(start)
@@ -99,6 +105,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             framework LowCardinality(Nullable(String)),
             scope LowCardinality(Nullable(String)),
             attributes Map(String, String) CODEC(ZSTD(1)),
+            node LowCardinality(String),
+            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
             event_hash UInt64 MATERIALIZED cityHash64(toString(tuple(time, level, kind, message,
                 service_name, resource_attributes, trace_id, span_id, session_id,
                 correlation_id, agent_id, framework, scope, attributes)))
@@ -128,6 +136,13 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
         ENGINE = MergeTree
         PARTITION BY toYYYYMM(bucket)
         ORDER BY (name, bucket)",
+        "CREATE TABLE IF NOT EXISTS {db}.node_heartbeats (
+            node String,
+            at DateTime64(9, 'UTC')
+        )
+        ENGINE = MergeTree
+        ORDER BY (at, node)
+        TTL toDateTime(at) + INTERVAL 1 DAY",
         "CREATE TABLE IF NOT EXISTS {db}.alert_notifications (
             time DateTime64(9, 'UTC'),
             alert String,

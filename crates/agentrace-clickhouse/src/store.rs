@@ -61,6 +61,7 @@ pub struct ClickHouseStore {
 
 struct Inner {
     client: Client,
+    node: String,
     runtime: &'static Runtime,
     url: String,
     database: String,
@@ -152,6 +153,7 @@ impl ClickHouseStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 client: client.with_database(database),
+                node: agentrace_core::TraceId::random().to_string()[..12].to_owned(),
                 runtime: runtime().map_err(OpenError::Runtime)?,
                 url: url.to_owned(),
                 database: database.to_owned(),
@@ -172,6 +174,12 @@ impl ClickHouseStore {
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         let _store_runtime = self.inner.runtime.enter();
         futures_executor::block_on(future)
+    }
+
+    /// This node's id (random, made when the store was opened): what it writes is tagged with
+    /// it.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
     }
 
     /// Whether the store was shut down.

@@ -351,7 +351,7 @@ impl ClickHouseStore {
         let now = now_unix_nano();
         let mut out = Vec::new();
         for row in rows {
-            let (aggregate, version) = (row.is_aggregate(), row.version());
+            let (aggregate, stamp) = (row.is_aggregate(), row.restamp(now));
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
@@ -362,7 +362,7 @@ impl ClickHouseStore {
                 continue;
             }
             span.cost = *cost;
-            out.push(SpanRow::new(&span, aggregate, now.max(version + 1)));
+            out.push(SpanRow::new(&span, aggregate, stamp));
         }
         self.insert_rows("spans", out.iter()).await?;
         Ok(out.len())
@@ -384,7 +384,7 @@ impl ClickHouseStore {
         let now = now_unix_nano();
         let mut out = Vec::new();
         for row in rows {
-            let version = row.version();
+            let stamp = row.restamp(now);
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
@@ -399,11 +399,7 @@ impl ClickHouseStore {
             if span == before {
                 continue;
             }
-            out.push(SpanRow::new(
-                &span,
-                is_aggregate(&span),
-                now.max(version + 1),
-            ));
+            out.push(SpanRow::new(&span, is_aggregate(&span), stamp));
         }
         repaired.changed = out.len();
         self.insert_rows("spans", out.iter()).await?;
@@ -424,17 +420,14 @@ impl ClickHouseStore {
             .await
             .map_err(error::write)?;
         let mut by_trace: HashMap<TraceId, Vec<StoredNode>> = HashMap::new();
-        let mut versions: HashMap<(TraceId, SpanId), u64> = HashMap::new();
         for n in &nodes {
             let (trace_id, node) = n.node();
-            versions.insert((trace_id, node.span_id), n.version);
             by_trace.entry(trace_id).or_default().push(node);
         }
         let mut completed = Vec::new();
         for (trace_id, stored) in by_trace {
             for c in attribution::complete(&stored, &mut []) {
-                let old = versions.get(&(trace_id, c.span_id)).copied().unwrap_or(0);
-                completed.push((trace_id, c, old));
+                completed.push((trace_id, c));
             }
         }
         if !completed.is_empty() {

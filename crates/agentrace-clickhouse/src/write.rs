@@ -17,7 +17,7 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
 use crate::error;
-use crate::row::{EventRow, SpanRow};
+use crate::row::{EventRow, SpanRow, Stamp};
 use crate::sql::{id_pairs, trace_ids};
 use crate::store::ClickHouseStore;
 
@@ -33,7 +33,6 @@ pub(crate) struct StoredRow {
     agent_name: Option<String>,
     agent_id: Option<String>,
     framework: Option<String>,
-    pub(crate) version: u64,
 }
 
 impl StoredRow {
@@ -150,7 +149,7 @@ impl ClickHouseStore {
         let version = now_unix_nano();
         let mut out: Vec<SpanRow> = Vec::new();
         let mut heads = Vec::new();
-        let mut completed: Vec<(TraceId, attribution::Completed, u64)> = Vec::new();
+        let mut completed: Vec<(TraceId, attribution::Completed)> = Vec::new();
         for (trace_id, spans) in arriving {
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let nodes: Vec<StoredNode> = stored.iter().map(|r| r.node().1).collect();
@@ -165,20 +164,15 @@ impl ClickHouseStore {
                         .unwrap_or(0),
                 });
             }
-            let versions: HashMap<SpanId, u64> = stored
-                .iter()
-                .map(|r| (SpanId::from_bytes(r.span_id), r.version))
-                .collect();
             for c in attribution::complete(&nodes, &mut records) {
-                let old = versions.get(&c.span_id).copied().unwrap_or(0);
-                completed.push((trace_id, c, old));
+                completed.push((trace_id, c));
             }
             report.inserted += records.len();
             out.extend(
                 records
                     .iter()
                     .zip(aggregates)
-                    .map(|(s, aggregate)| SpanRow::new(s, aggregate, version)),
+                    .map(|(s, aggregate)| SpanRow::new(s, aggregate, self.stamp(version))),
             );
         }
         if !completed.is_empty() {
@@ -194,30 +188,31 @@ impl ClickHouseStore {
     }
 
     /// The stored spans of `completed`, read whole and given their new attribution and a
-    /// version newer than the stored one (and than `version`).
+    /// version newer than the stored one (and than `version`), keeping who first stored them.
     pub(crate) async fn rewrite_attribution(
         &self,
-        completed: &[(TraceId, attribution::Completed, u64)],
+        completed: &[(TraceId, attribution::Completed)],
         version: u64,
     ) -> Result<Vec<(SpanRow, LateAttribution)>, WriteError> {
         let rows: Vec<SpanRow> = self
             .client()
             .query(&format!(
                 "SELECT ?fields FROM spans FINAL WHERE (trace_id, span_id) IN ({})",
-                id_pairs(completed.iter().map(|(t, c, _)| (*t, c.span_id)))
+                id_pairs(completed.iter().map(|(t, c)| (*t, c.span_id)))
             ))
             .fetch_all()
             .await
             .map_err(error::write)?;
-        let by_id: HashMap<(TraceId, SpanId), &(TraceId, attribution::Completed, u64)> =
+        let by_id: HashMap<(TraceId, SpanId), &(TraceId, attribution::Completed)> =
             completed.iter().map(|c| ((c.0, c.1.span_id), c)).collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let aggregate = row.is_aggregate();
+            let stamp = row.restamp(version);
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
-            let Some((trace_id, c, old)) = by_id.get(&(span.trace_id, span.span_id)) else {
+            let Some((trace_id, c)) = by_id.get(&(span.trace_id, span.span_id)) else {
                 continue;
             };
             c.after.apply_to(&mut span);
@@ -234,9 +229,18 @@ impl ClickHouseStore {
                 cost: span.cost.filter(|_| !aggregate).map(|c| c.total),
                 start_time_unix_nano: span.start_time_unix_nano,
             };
-            out.push((SpanRow::new(&span, aggregate, version.max(old + 1)), late));
+            out.push((SpanRow::new(&span, aggregate, stamp), late));
         }
         Ok(out)
+    }
+
+    /// The stamp of a first write, at `version` (its time).
+    fn stamp(&self, version: u64) -> Stamp {
+        Stamp {
+            version,
+            node: self.node_id().to_owned(),
+            arrived: ns(version),
+        }
     }
 
     /// Stores events; an event stored before is kept once (its hash is its key).
@@ -244,7 +248,11 @@ impl ClickHouseStore {
         if self.shut_down() {
             return Err(WriteError::ShutDown);
         }
-        let rows: Vec<EventRow> = events.iter().map(EventRow::new).collect();
+        let arrived = ns(now_unix_nano());
+        let rows: Vec<EventRow> = events
+            .iter()
+            .map(|e| EventRow::new(e, self.node_id(), arrived))
+            .collect();
         self.insert_rows("events", rows.iter()).await?;
         Ok(InsertReport {
             inserted: events.len(),

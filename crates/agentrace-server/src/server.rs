@@ -26,6 +26,7 @@ use crate::app;
 use crate::auth::{Auth, Sessions};
 use crate::config::{ConfigError, ServerConfig};
 use crate::dashboard::Assets;
+use crate::fleet::Membership;
 use crate::guard::Guard;
 use crate::listen;
 use crate::process::Processing;
@@ -179,8 +180,12 @@ impl Server {
                 .mask_secrets
                 .then(|| Arc::new(Redactor::secrets_only()))
         };
-        let stats =
-            Arc::new(ServerStats::new(Some(pipeline.clone())).with_redactor(redactor.clone()));
+        let membership = Arc::new(Membership::of(store.node().map(str::to_owned)));
+        let stats = Arc::new(
+            ServerStats::new(Some(pipeline.clone()))
+                .with_redactor(redactor.clone())
+                .with_fleet(membership.clone()),
+        );
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let (alerting, budget_channel, budget_alerts) = Alerting::start(
             config.alerts.as_deref(),
@@ -188,6 +193,7 @@ impl Server {
             store.clone(),
             stats.clone(),
             live.clone(),
+            membership.clone(),
         )?;
         let budgets = match budget_list {
             Some(list) => {
@@ -341,12 +347,22 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
-            tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
+            tokio::spawn(alerting.clone().run(budget_alerts, stopped.clone())),
             tokio::spawn(crate::redaction_series::run(
                 stats.clone(),
                 store.clone(),
                 stopped.clone(),
             )),
+            tokio::spawn(
+                crate::fleet::Beat {
+                    store: store.clone(),
+                    membership,
+                    budgets: state.budgets.clone(),
+                    alerting: Some(alerting.clone()),
+                    live: state.live.clone(),
+                }
+                .run(stopped.clone()),
+            ),
         ];
         if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
             background.push(tokio::spawn(crate::budget_reload::run(

@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::config::ServerConfig;
+use crate::fleet::{FleetSnapshot, Membership};
 
 /// How many committed batches the live feed buffers for a slow subscriber before it lags.
 pub const LIVE_CAPACITY: usize = 1_024;
@@ -102,6 +103,7 @@ pub struct ServerStats {
     started_unix_nano: u64,
     pipeline: Option<Pipeline>,
     redactor: Option<Arc<Redactor>>,
+    fleet: Arc<Membership>,
     pub(crate) requests: AtomicU64,
     pub(crate) requests_invalid: AtomicU64,
     pub(crate) requests_unauthorized: AtomicU64,
@@ -170,6 +172,7 @@ impl ServerStats {
             started_unix_nano: agentrace_core::now_unix_nano(),
             pipeline,
             redactor: None,
+            fleet: Arc::new(Membership::default()),
             requests: AtomicU64::new(0),
             requests_invalid: AtomicU64::new(0),
             requests_unauthorized: AtomicU64::new(0),
@@ -215,6 +218,13 @@ impl ServerStats {
     #[must_use]
     pub fn with_redactor(mut self, redactor: Option<Arc<Redactor>>) -> Self {
         self.redactor = redactor;
+        self
+    }
+
+    /// Includes this node's membership of its fleet in the snapshots.
+    #[must_use]
+    pub fn with_fleet(mut self, fleet: Arc<Membership>) -> Self {
+        self.fleet = fleet;
         self
     }
 
@@ -281,6 +291,7 @@ impl ServerStats {
                     app: app.snapshot(),
                 }
             },
+            fleet: self.fleet.snapshot(),
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
                 RedactionSnapshot {
@@ -449,6 +460,8 @@ pub struct StatsSnapshot {
     /// The fan-out pipeline (`/metrics`, the forwarder): per-sink exported, dropped, failed
     /// and last error.
     pub pipeline: Option<PipelineStats>,
+    /// This node in its fleet (nodes sharing one store).
+    pub fleet: FleetSnapshot,
 }
 
 /// One listener's counters (see `crate::listen`).

@@ -5,8 +5,8 @@
 use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
-    DiskUsage, EventPage, EventQuery, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries,
-    Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
+    DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
+    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
     RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
     SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
     TraceTree, UserSummary, WalStatus, WriteError,
@@ -216,3 +216,6 @@ impl Health for SqliteStore {
         self.checkpoint().map_err(WriteError::from)
     }
 }
+
+/// One process writes a SQLite file: the fleet is this node.
+impl Fleet for SqliteStore {}

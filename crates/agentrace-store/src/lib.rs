@@ -16,16 +16,17 @@
 //! | [`Retention`] | retention deletes by age and by size |
 //! | [`Repairs`] | background repairs re-attach, re-mark and reprice stored spans |
 //! | [`Health`] | `/readyz`, `/status` and `/metrics` report the store; shutdown closes it |
+//! | [`Fleet`] | nodes sharing the store choose who evaluates alerts, and learn what the others stored |
 //!
 //! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
 //! from any store by [`restore_budgets`].
 //!
 //! ## Writing a store
 //!
-//! Implement the seven traits; the contract of each is in its documentation. Every method
-//! blocks: an embedded store does its I/O on the calling thread, a networked one waits for
-//! its server (on a runtime of its own), and the server calls them from its blocking pool and
-//! its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
+//! Implement the eight traits (a store of one node keeps [`Fleet`]'s defaults); the contract
+//! of each is in its documentation. Every method blocks: an embedded store does its I/O on the
+//! calling thread, a networked one waits for its server (its I/O on a runtime of its own), and
+//! the server calls them from its blocking pool and its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
 //! [`RetentionError`]), classified by what the caller can do: retry
 //! ([`WriteError::Unavailable`]), wait for an operator ([`WriteError::Failed`]), drop the
 //! records ([`WriteError::Rejected`]). Then run the conformance suite of
@@ -60,6 +61,7 @@ mod budgets;
 mod changes;
 mod encoded;
 mod error;
+mod fleet;
 mod health;
 mod model;
 mod read;
@@ -73,6 +75,7 @@ pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
 pub use error::{BoxError, QueryError, RetentionError, WriteError};
+pub use fleet::{Arrivals, Fleet};
 pub use health::{DiskUsage, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
@@ -88,7 +91,7 @@ pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;
 
 /// A whole store: everything the server needs, behind one `Arc<dyn Store>`. Implemented for
-/// every type that implements the seven traits.
+/// every type that implements the eight traits.
 pub trait Store:
     RecordWriter
     + TraceReader
@@ -97,6 +100,7 @@ pub trait Store:
     + Retention
     + Repairs
     + Health
+    + Fleet
     + std::fmt::Debug
     + Send
     + Sync
@@ -112,6 +116,7 @@ impl<T> Store for T where
         + Retention
         + Repairs
         + Health
+        + Fleet
         + std::fmt::Debug
         + Send
         + Sync

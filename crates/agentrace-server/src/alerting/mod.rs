@@ -21,6 +21,7 @@ use agentrace_store::AlertRecord;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
+use crate::fleet::Membership;
 use crate::state::SharedStore;
 use crate::state::{Committed, ServerStats};
 
@@ -51,6 +52,7 @@ pub struct Alerting {
     notifier: Notifier,
     store: SharedStore,
     live: broadcast::Sender<Committed>,
+    membership: Arc<Membership>,
 }
 
 /// The budgets' alert channel: hands each threshold to the alerting task without waiting.
@@ -76,6 +78,7 @@ impl Alerting {
         store: SharedStore,
         stats: Arc<ServerStats>,
         live: broadcast::Sender<Committed>,
+        membership: Arc<Membership>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
         let config = match file {
             Some(path) => load_alerts(path)?,
@@ -86,17 +89,7 @@ impl Alerting {
             source::check(rule).map_err(AlertsError::Rule)?;
         }
         let notifier = Notifier::start(config.channels_or_log(), Retry::default())?;
-        let mut engine = Engine::new(config.rules.clone(), config.renotify);
-        match store.latest_alert_records() {
-            Ok(records) => engine.restore(
-                records
-                    .iter()
-                    .filter_map(|r| serde_json::from_str::<Notification>(&r.body).ok()),
-            ),
-            Err(e) => {
-                tracing::warn!(error = %e, "alert states could not be read back; alerts start from OK")
-            }
-        }
+        let engine = Engine::new(config.rules.clone(), config.renotify);
         let (tx, rx) = mpsc::channel(BUDGET_QUEUE);
         let alerting = Arc::new(Self {
             config,
@@ -105,7 +98,9 @@ impl Alerting {
             notifier,
             store,
             live,
+            membership,
         });
+        alerting.resume();
         Ok((alerting, BudgetChannel(tx), rx))
     }
 
@@ -121,7 +116,13 @@ impl Alerting {
             let me = Arc::clone(&self);
             let work: Box<dyn FnOnce() + Send> = tokio::select! {
                 _ = tick.tick() => Box::new(move || me.evaluate()),
-                Some(n) = budgets.recv() => Box::new(move || me.publish(vec![n])),
+                // Every node's budgets see the fleet's spend; the leader speaks for them.
+                Some(n) = budgets.recv() => {
+                    if !self.membership.is_leader() {
+                        continue;
+                    }
+                    Box::new(move || me.publish(vec![n]))
+                }
                 _ = stopped.wait_for(|s| *s) => break,
             };
             if let Err(e) = tokio::task::spawn_blocking(work).await {
@@ -134,7 +135,26 @@ impl Alerting {
         self.engine.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Resumes every alert's state from the stored history (at start, and when this node
+    /// takes over the fleet's alerts from another).
+    pub(crate) fn resume(&self) {
+        match self.store.latest_alert_records() {
+            Ok(records) => self.engine().restore(
+                records
+                    .iter()
+                    .filter_map(|r| serde_json::from_str::<Notification>(&r.body).ok()),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "alert states could not be read back; alerts start from OK")
+            }
+        }
+    }
+
+    /// Evaluates the rules, if this node leads its fleet (the others stay silent).
     fn evaluate(&self) {
+        if !self.membership.is_leader() {
+            return;
+        }
         let evaluation = self.engine().evaluate(&self.source, now_unix_nano());
         for f in &evaluation.failures {
             tracing::warn!(rule = %f.rule, error = %f.message, "alert rule not evaluated");

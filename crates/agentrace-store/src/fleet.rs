@@ -1,0 +1,49 @@
+//! What the nodes sharing one store know of each other: who is alive (to choose the one that
+//! evaluates alerts), and what the others stored (for budgets and the live feed).
+
+use agentrace_core::{Event, SpanRecord};
+
+use crate::error::{QueryError, WriteError};
+
+/// Records the other nodes of a fleet stored since some time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Arrivals {
+    /// Spans, as first stored (a span rewritten later, e.g. to complete its attribution, is
+    /// not repeated).
+    pub spans: Vec<SpanRecord>,
+    /// Events.
+    pub events: Vec<Event>,
+    /// Pass this back as the next call's `since`: everything before it was returned.
+    pub until_unix_nano: u64,
+}
+
+/// A store shared by several nodes. The defaults are a store with one node (SQLite): this
+/// node is the fleet, it is always alive and the only one, and nobody else stores anything.
+///
+/// A shared store tags what each node writes with the node's id ([`node`](Self::node)) and
+/// when it arrived, so that [`arrivals`](Self::arrivals) returns what the others stored.
+pub trait Fleet {
+    /// This node's id, if the store is shared by several nodes; `None` for a store of one.
+    fn node(&self) -> Option<&str> {
+        None
+    }
+
+    /// Records that this node is alive at `at_unix_nano`.
+    fn heartbeat(&self, _at_unix_nano: u64) -> Result<(), WriteError> {
+        Ok(())
+    }
+
+    /// The nodes alive since `since_unix_nano` (their last heartbeat), sorted.
+    fn nodes_since(&self, _since_unix_nano: u64) -> Result<Vec<String>, QueryError> {
+        Ok(self.node().map(str::to_owned).into_iter().collect())
+    }
+
+    /// What the other nodes stored since `since_unix_nano` (by arrival), at most `limit`
+    /// spans and `limit` events; pass back [`Arrivals::until_unix_nano`] to continue.
+    fn arrivals(&self, since_unix_nano: u64, _limit: usize) -> Result<Arrivals, QueryError> {
+        Ok(Arrivals {
+            until_unix_nano: since_unix_nano,
+            ..Arrivals::default()
+        })
+    }
+}
