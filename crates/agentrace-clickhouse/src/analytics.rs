@@ -250,7 +250,9 @@ impl ClickHouseStore {
     pub(crate) async fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
         let all = SpanFilter::new().range(range);
         let total = self.total(&all).await?;
-        let llm = self.total(&all.clone().kind(SpanKind::Llm)).await?;
+        // LLM calls: an aggregate is a span, not a call, and never billable.
+        let calls = all.clone().kind(SpanKind::Llm).billable(true);
+        let llm = self.total(&calls).await?;
         let billable = all.clone().billable(true);
         let mut by_model: Vec<AggregateRow> = self
             .aggregate(&billable, &[GroupBy::Model])
@@ -363,7 +365,7 @@ impl ClickHouseStore {
         };
         let mut spans = by_bucket(self.aggregate(&all, &bucket).await?);
         let mut llm = by_bucket(
-            self.aggregate(&all.clone().kind(SpanKind::Llm), &bucket)
+            self.aggregate(&all.clone().kind(SpanKind::Llm).billable(true), &bucket)
                 .await?,
         );
         let series = (0..points)
@@ -391,7 +393,7 @@ impl ClickHouseStore {
         })
     }
 
-    /// The earliest and latest span start in `range`, if it has spans.
+    /// The minutes of the earliest and latest span start in `range`, if it has spans.
     async fn extent(&self, range: TimeRange) -> Result<Option<(u64, u64)>, QueryError> {
         let mut w = Where::default();
         w.range("start", &range);
@@ -407,8 +409,8 @@ impl ClickHouseStore {
             .map_err(error::query)?;
         Ok((n > 0).then(|| {
             (
-                u64::try_from(first).unwrap_or(0),
-                u64::try_from(last).unwrap_or(0),
+                floor(u64::try_from(first).unwrap_or(0), MINUTE_NS),
+                floor(u64::try_from(last).unwrap_or(0), MINUTE_NS),
             )
         }))
     }

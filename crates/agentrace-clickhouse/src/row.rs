@@ -92,7 +92,7 @@ pub(crate) struct Stamp {
     pub(crate) arrived: i64,
 }
 
-/// A row of `events` (its `event_hash` is computed by ClickHouse).
+/// A row of `events`, keyed by [`event_key`].
 #[derive(Debug, Clone, Row, Serialize, Deserialize)]
 pub(crate) struct EventRow {
     time: i64,
@@ -111,6 +111,17 @@ pub(crate) struct EventRow {
     attributes: Vec<(String, String)>,
     node: String,
     arrived: i64,
+    event_key: u64,
+}
+
+/// An event's key: the first 8 bytes of the SHA-256 of its JSON, the same on every node and
+/// build for the same event.
+pub(crate) fn event_key(e: &Event) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(serde_json::to_vec(e).unwrap_or_default());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// Nanoseconds since the epoch as `DateTime64(9)` stores them (times past 2262 saturate).
@@ -320,12 +331,18 @@ impl EventRow {
             attributes: attribute_map(&e.attributes),
             node: node.to_owned(),
             arrived,
+            event_key: event_key(e),
         }
     }
 
     /// When it was stored.
     pub(crate) fn arrived(&self) -> i64 {
         self.arrived
+    }
+
+    /// Its key.
+    pub(crate) fn key(&self) -> u64 {
+        self.event_key
     }
 
     pub(crate) fn into_event(self) -> Result<Event, DecodeError> {

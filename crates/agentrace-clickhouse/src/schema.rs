@@ -14,8 +14,9 @@
 //!   (nano-dollars, as agentrace counts them), `DateTime64(9)` times; the rest of a span's
 //!   attributes in a `Map(String, String)` of JSON values, span events as JSON text.
 //! - Codecs: `Delta` + `ZSTD` for times, `ZSTD(1)` for text.
-//! - `events` is a `ReplacingMergeTree` on a hash of every field that ClickHouse computes
-//!   (`event_hash`, materialized): the same event delivered twice is stored once.
+//! - `events` is a `ReplacingMergeTree` on a key hashed from the whole event (`event_key`, the
+//!   first 8 bytes of the SHA-256 of its JSON, computed by the writer, which skips the keys
+//!   already stored): the same event delivered twice is stored once.
 //! - `trace_heads` holds each trace's list time (the earliest start among the spans of the
 //!   write that first brought it; the smallest if two nodes both did), so that a trace keeps
 //!   its place in the list as more of its spans arrive.
@@ -107,13 +108,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             attributes Map(String, String) CODEC(ZSTD(1)),
             node LowCardinality(String),
             arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
-            event_hash UInt64 MATERIALIZED cityHash64(toString(tuple(time, level, kind, message,
-                service_name, resource_attributes, trace_id, span_id, session_id,
-                correlation_id, agent_id, framework, scope, attributes)))
+            event_key UInt64
         )
         ENGINE = ReplacingMergeTree
         PARTITION BY toYYYYMM(time)
-        ORDER BY (toDate(time), service_name, time, event_hash)",
+        ORDER BY (toDate(time), service_name, time, event_key)",
         "CREATE TABLE IF NOT EXISTS {db}.trace_heads (
             trace_id FixedString(16),
             list_time SimpleAggregateFunction(min, DateTime64(9, 'UTC'))

@@ -97,7 +97,9 @@ impl ClickHouseStore {
     /// As [`open`](Self::open).
     pub fn open_blocking(client: Client, url: &str, database: &str) -> Result<Self, OpenError> {
         let _store_runtime = runtime().map_err(OpenError::Runtime)?.enter();
-        futures_executor::block_on(Self::open_with(client, url, database))
+        futures_executor::block_on(tokio::task::unconstrained(Self::open_with(
+            client, url, database,
+        )))
     }
 
     /// Opens as [`open`](Self::open) through `client` (credentials, compression, settings),
@@ -173,7 +175,10 @@ impl ClickHouseStore {
     /// from its blocking pool).
     pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         let _store_runtime = self.inner.runtime.enter();
-        futures_executor::block_on(future)
+        // Unconstrained: called from a task of another runtime, the future would otherwise
+        // share that task's cooperative budget, which only refills when the task yields —
+        // never, while it blocks here — and then wait forever on every resource.
+        futures_executor::block_on(tokio::task::unconstrained(future))
     }
 
     /// This node's id (random, made when the store was opened): what it writes is tagged with

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error;
 use crate::row::{EventRow, SpanRow, Stamp};
-use crate::sql::{id_pairs, trace_ids};
+use crate::sql::{self, id_pairs, trace_ids};
 use crate::store::ClickHouseStore;
 
 /// What a write reads of a stored span.
@@ -248,16 +248,38 @@ impl ClickHouseStore {
         if self.shut_down() {
             return Err(WriteError::ShutDown);
         }
+        let mut report = InsertReport::default();
+        if events.is_empty() {
+            return Ok(report);
+        }
         let arrived = ns(now_unix_nano());
         let rows: Vec<EventRow> = events
             .iter()
             .map(|e| EventRow::new(e, self.node_id(), arrived))
             .collect();
-        self.insert_rows("events", rows.iter()).await?;
-        Ok(InsertReport {
-            inserted: events.len(),
-            ..InsertReport::default()
-        })
+        // The keys already stored, found by time (the sort key) and key.
+        let (first, last) = events.iter().fold((u64::MAX, 0), |(lo, hi), e| {
+            (lo.min(e.time_unix_nano), hi.max(e.time_unix_nano))
+        });
+        let keys: Vec<String> = rows.iter().map(|r| r.key().to_string()).collect();
+        let stored: Vec<u64> = self
+            .client()
+            .query(&format!(
+                "SELECT event_key FROM events WHERE time >= {} AND time <= {} \
+                 AND event_key IN ({})",
+                sql::time(first),
+                sql::time(last),
+                keys.join(", ")
+            ))
+            .fetch_all()
+            .await
+            .map_err(error::write)?;
+        let mut seen: HashSet<u64> = stored.into_iter().collect();
+        let fresh: Vec<&EventRow> = rows.iter().filter(|r| seen.insert(r.key())).collect();
+        report.inserted = fresh.len();
+        report.duplicates = rows.len() - fresh.len();
+        self.insert_rows("events", fresh.into_iter()).await?;
+        Ok(report)
     }
 
     /// Stores measurements, summed per series and minute.

@@ -102,13 +102,15 @@ impl SqliteStore {
         })
     }
 
-    /// Each alert's newest notification: the states to resume from after a restart.
+    /// Each alert's newest notification (by evaluation time, then by arrival): the states to
+    /// resume from after a restart.
     pub fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM alert_notifications WHERE id IN \
-                     (SELECT max(id) FROM alert_notifications GROUP BY alert) ORDER BY alert"
+                    "SELECT {COLUMNS} FROM (SELECT *, row_number() OVER \
+                     (PARTITION BY alert ORDER BY time_ns DESC, id DESC) AS newest \
+                     FROM alert_notifications) WHERE newest = 1 ORDER BY alert"
                 ))
                 .db()?;
             let rows = stmt.query_map([], read_record).db()?;

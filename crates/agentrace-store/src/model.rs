@@ -454,7 +454,8 @@ pub struct TraceSummary {
     pub span_count: u64,
     /// Spans that failed.
     pub error_count: u64,
-    /// Tokens summed over the trace's spans.
+    /// Tokens summed over the trace's spans, but for the one-hour share of cache writes, kept
+    /// per span only (0 here; `cache_write_tokens` counts every cache write).
     pub usage: TokenUsage,
     /// Cost summed over priced spans; `None` when no span was priced.
     pub cost: Option<Usd>,
@@ -693,7 +694,8 @@ pub struct SessionSummary {
     pub spans: u64,
     /// Failed spans.
     pub errors: u64,
-    /// Tokens summed.
+    /// Tokens summed over the traces (the one-hour share of cache writes aside, as in
+    /// [`TraceSummary::usage`]).
     pub usage: TokenUsage,
     /// Cost of priced spans; `None` when none was priced.
     pub cost: Option<Usd>,
@@ -721,7 +723,8 @@ pub struct UserSummary {
     pub spans: u64,
     /// Failed spans.
     pub errors: u64,
-    /// Tokens summed.
+    /// Tokens summed over the traces (the one-hour share of cache writes aside, as in
+    /// [`TraceSummary::usage`]).
     pub usage: TokenUsage,
     /// Cost of priced spans; `None` when none was priced.
     pub cost: Option<Usd>,

@@ -22,13 +22,21 @@ impl Readback for StoreReadback {
     async fn read_spans(&self) -> Result<Vec<SpanRecord>, BoxError> {
         let store = self.0.clone();
         let query = SpanQuery::new(SpanFilter::new());
-        Ok(tokio::task::spawn_blocking(move || TraceReader::spans(&store, &query)).await??.spans)
+        Ok(
+            tokio::task::spawn_blocking(move || TraceReader::spans(&store, &query))
+                .await??
+                .spans,
+        )
     }
 
     async fn read_events(&self) -> Result<Vec<Event>, BoxError> {
         let store = self.0.clone();
         let query = EventQuery::new(EventFilter::new());
-        Ok(tokio::task::spawn_blocking(move || TraceReader::events(&store, &query)).await??.events)
+        Ok(
+            tokio::task::spawn_blocking(move || TraceReader::events(&store, &query))
+                .await??
+                .events,
+        )
     }
 }
 

@@ -14,6 +14,7 @@ use agentrace_core::{SpanKind, StatusCode};
 use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_integration::receiver::{OtlpReceiver, ReceivedSpan, Signal, Transport};
 use agentrace_integration::{example_binary, require};
+use agentrace_store::{EventFilter, EventQuery, SpanFilter, SpanQuery, TraceReader};
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value::Value};
 
 /// Generous: a bound on a hung process, not a performance figure.
@@ -265,10 +266,20 @@ async fn clickhouse_example_stores_the_workflow_through_a_pipeline() {
         "nothing lost: {stdout}"
     );
 
-    let store = ClickHouseStore::open(server.url(), "workflow")
-        .await
-        .expect("the store opens");
-    let spans = store.spans().await.expect("the spans");
+    let url = server.url().to_owned();
+    let (spans, events) = tokio::task::spawn_blocking(move || {
+        let store = ClickHouseStore::open_blocking(clickhouse::Client::default(), &url, "workflow")
+            .expect("the store opens");
+        let spans = TraceReader::spans(&store, &SpanQuery::new(SpanFilter::new()))
+            .expect("the spans")
+            .spans;
+        let events = TraceReader::events(&store, &EventQuery::new(EventFilter::new()))
+            .expect("the events")
+            .events;
+        (spans, events)
+    })
+    .await
+    .expect("the read ends");
     let calls = spans.iter().filter(|s| s.kind == SpanKind::Llm).count();
     assert!(
         stdout.contains(&format!("{} spans, {calls} LLM calls", spans.len())),
@@ -308,7 +319,6 @@ async fn clickhouse_example_stores_the_workflow_through_a_pipeline() {
             .all(|p| ids.contains(&p)),
         "every parent stored"
     );
-    let events = store.events().await.expect("the events");
     assert!(!events.is_empty(), "the events");
     assert!(
         events

@@ -92,7 +92,7 @@ impl ClickHouseStore {
             at = Some(time);
         }
         let query = format!(
-            "SELECT ?fields FROM events FINAL WHERE {} ORDER BY time {dir}, event_hash {dir} \
+            "SELECT ?fields FROM events FINAL WHERE {} ORDER BY time {dir}, event_key {dir} \
              {} OFFSET {skip}",
             w.sql(),
             if q.limit.is_some() {

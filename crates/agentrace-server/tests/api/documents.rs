@@ -6,7 +6,7 @@ use agentrace_core::Usd;
 use agentrace_core::budget::{Budget, Budgets, Period, Scope};
 use serde_json::Value;
 
-use crate::support::{Api, T0, TestResult};
+use crate::support::{Api, T0, TestResult, on_clickhouse};
 
 /// Every documented operation, called with every documented parameter (their examples; path
 /// parameters naming stored records), is served: 200 and an answer valid against the
@@ -121,11 +121,25 @@ async fn internal_errors_are_500_without_their_cause() -> TestResult {
     let api = Api::start().await?;
     let run = &api.runs[0];
     // A row edited by hand: a span kind no build knows.
-    let path = api.state.config.db_path();
-    rusqlite::Connection::open(path)?.execute(
-        "UPDATE spans SET kind = 'secret-robot' WHERE trace_id = ?1",
-        [run.trace_id.to_bytes()],
-    )?;
+    match &api.clickhouse {
+        Some(client) => {
+            client
+                .query(&format!(
+                    "INSERT INTO spans SELECT * REPLACE ('secret-robot' AS kind, \
+                     version + 1 AS version) FROM spans FINAL \
+                     WHERE hex(trace_id) = upper('{}')",
+                    run.trace_id
+                ))
+                .execute()
+                .await?;
+        }
+        None => {
+            rusqlite::Connection::open(api.state.config.db_path())?.execute(
+                "UPDATE spans SET kind = 'secret-robot' WHERE trace_id = ?1",
+                [run.trace_id.to_bytes()],
+            )?;
+        }
+    }
     let (status, body) = api.get(&format!("/traces/{}", run.trace_id)).await?;
     assert_eq!(status, 500);
     assert_eq!(body["error"]["code"], "internal");
@@ -190,11 +204,13 @@ async fn budgets_list_every_account_or_none() -> TestResult {
 async fn status_reports_the_pipeline_counters_and_the_store() -> TestResult {
     let api = Api::start().await?;
     let status = api.ok("/status", "Status").await?;
-    assert_eq!(
-        status["store"]["schema_version"],
-        agentrace_sqlite::SCHEMA_VERSION
-    );
-    assert!(status["store"]["file_bytes"].as_u64() > Some(100_000));
+    let (schema, least_bytes) = if on_clickhouse() {
+        (i64::from(agentrace_clickhouse::SCHEMA_VERSION), 1)
+    } else {
+        (agentrace_sqlite::SCHEMA_VERSION, 100_000)
+    };
+    assert_eq!(status["store"]["schema_version"], schema);
+    assert!(status["store"]["file_bytes"].as_u64() >= Some(least_bytes));
     for signal in ["spans", "events", "measurements"] {
         api.check(&status[signal], "SignalStats")?;
     }

@@ -9,12 +9,42 @@ use agentrace_core::{
     Cost, Event, EventKind, Level, Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage,
     TraceId, Usd,
 };
-use agentrace_server::{AppState, ServerConfig};
+use agentrace_server::{AppState, ServerConfig, SharedStore};
 use agentrace_sqlite::SqliteStore;
 use serde_json::Value;
 use tempfile::TempDir;
 
 pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// The ClickHouse server the suite runs on instead of SQLite, if set (its HTTP interface,
+/// e.g. `http://127.0.0.1:8123`: `cargo xtask integration` runs the suite on both).
+pub(crate) const CLICKHOUSE_ENV: &str = "AGENTRACE_TEST_CLICKHOUSE";
+
+/// Which store the suite runs on.
+pub(crate) fn on_clickhouse() -> bool {
+    std::env::var_os(CLICKHOUSE_ENV).is_some()
+}
+
+/// A fresh store: a database of its own on the ClickHouse server of [`CLICKHOUSE_ENV`], else
+/// a SQLite file in the configuration's data directory; and the ClickHouse client on its
+/// database.
+fn open_store(config: &ServerConfig) -> Result<(SharedStore, Option<clickhouse::Client>), Error> {
+    match std::env::var(CLICKHOUSE_ENV) {
+        Ok(url) => {
+            let database = format!("api_{}", &TraceId::random().to_string()[..16]);
+            let store = agentrace_clickhouse::ClickHouseStore::open_blocking(
+                clickhouse::Client::default(),
+                &url,
+                &database,
+            )?;
+            let client = clickhouse::Client::default()
+                .with_url(&url)
+                .with_database(&database);
+            Ok((Arc::new(store), Some(client)))
+        }
+        Err(_) => Ok((Arc::new(SqliteStore::open(config.db_path())?), None)),
+    }
+}
 pub(crate) type Error = Box<dyn std::error::Error>;
 
 pub(crate) const SEC: u64 = 1_000_000_000;
@@ -189,6 +219,8 @@ pub(crate) struct Api {
     pub(crate) events: Vec<Event>,
     client: reqwest::Client,
     doc: Value,
+    /// The ClickHouse database the store is, when on ClickHouse.
+    pub(crate) clickhouse: Option<clickhouse::Client>,
 }
 
 impl Api {
@@ -202,7 +234,7 @@ impl Api {
     pub(crate) async fn start_with(configure: impl FnOnce(&mut AppState)) -> Result<Self, Error> {
         let dir = tempfile::tempdir()?;
         let config = ServerConfig::new(dir.path());
-        let store = SqliteStore::open(config.db_path())?;
+        let (store, clickhouse) = open_store(&config)?;
         let mut samples = Vec::new();
         for k in 0..3u64 {
             let mut spans = fixtures::sample_spans(trace_id(1_000 + k), T0 + k * MIN);
@@ -214,19 +246,19 @@ impl Api {
                 orphan.name = "late child".into();
                 spans.push(orphan);
             }
-            store.insert_spans(&spans)?;
+            store.write_spans(&spans)?;
             samples.push(spans);
         }
         let runs: Vec<Run> = (0..TRACES).map(run).collect();
         for r in &runs {
-            store.insert_spans(&r.spans)?;
+            store.write_spans(&r.spans)?;
         }
         let mut events = fixtures::sample_events(trace_id(1_000), T0);
         events.extend((0..EVENTS).map(event));
         store.insert_events(&events)?;
         store.insert_measurements(&metrics())?;
 
-        let mut state = AppState::new(std::sync::Arc::new(store), config);
+        let mut state = AppState::new(store, config);
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -248,6 +280,7 @@ impl Api {
             events,
             client: reqwest::Client::new(),
             doc,
+            clickhouse,
         })
     }
 

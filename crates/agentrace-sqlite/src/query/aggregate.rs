@@ -316,7 +316,8 @@ fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
                 all.unpriced += 1;
                 all.unpriced_usage += f.usage;
             }
-            if f.kind == SpanKind::Llm {
+            // An aggregate is a span, not a call (docs/conventions.md, "Aggregates").
+            if f.kind == SpanKind::Llm && !f.aggregate {
                 llm.add(&f);
             }
             if f.is_billable() {

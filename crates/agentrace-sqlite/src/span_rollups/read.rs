@@ -387,7 +387,9 @@ fn overview(
     let mut by_agent: HashMap<Option<String>, Measures> = HashMap::new();
     let parts = plan(range, width.is_multiple_of(HOUR_NS));
     reader.rows(&parts, |bucket, key, m| {
-        let is_llm = key.dim(KIND) == Some(SpanKind::Llm.as_str());
+        // An LLM call is billable; an aggregate (one reporting its steps') is a span, not a
+        // call, and never billable.
+        let is_llm = key.dim(KIND) == Some(SpanKind::Llm.as_str()) && key.billable;
         all.merge(m, false);
         if is_llm {
             llm.merge(m, true);

@@ -1,0 +1,254 @@
+//! The store conformance suite: the checks every implementation of `agentrace_store::Store`
+//! runs, as `object_store`'s `integration` module is for its stores.
+//!
+//! Each check takes a fresh, empty store, writes fixed data through the traits only
+//! ([`fixtures`]), and compares every answer with values computed by hand from those fixtures
+//! (each expectation says how), never with "whatever SQLite answers". A new store that passes
+//! them answers like the reference store (`agentrace-sqlite`), whatever it computes at write
+//! time and whatever it computes at read time.
+//!
+//! ```text
+//! #[test]
+//! fn my_store_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
+//!     store_conformance::run_all(&|| Ok(Arc::new(MyStore::open_fresh()?) as Arc<dyn Store>))
+//! }
+//! ```
+//!
+//! Run one check alone (while fixing a store) by calling it with a store:
+//! `store_conformance::traces::trace_list_orders(&*store)`. The data they write is described
+//! in [`fixtures`].
+//!
+//! The checks, by concern:
+//!
+//! - [`writes`]: batches counted, duplicates stored once, attribution whatever the arrival
+//!   order;
+//! - [`traces`]: the trace list (filters, orders, pages, cursors, summaries);
+//! - [`people`]: sessions and end users;
+//! - [`records`]: spans and events a page at a time;
+//! - [`tree`]: one trace as a tree, its outline, single spans, a turn's spans;
+//! - [`analytics`]: exact aggregates and the summary, aggregate spans;
+//! - [`tokens`]: cache, one-hour cache-write and reasoning counts, kept and summed;
+//! - [`rollups`]: rollups, the overview and tools from them, received metrics;
+//! - [`repairs`]: new costs, re-attached roots, aggregates marked late, budget replay;
+//! - [`upkeep`]: alert history, retention, an empty store, health.
+//!
+//! What the suite does not require: which store answers a rollup from what
+//! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
+//! a store learns of late attribution at the write (what it reports in
+//! [`InsertReport::attributed`](agentrace_store::InsertReport::attributed) is checked only
+//! when it reports something).
+
+use std::error::Error;
+use std::fmt::{Debug, Display};
+use std::sync::Arc;
+
+use agentrace_core::{SpanId, SpanRecord, TraceId};
+use agentrace_store::{
+    AggregateRow, GroupKey, QueryError, SpanFilter, SpanQuery, Store, TracePage,
+};
+
+pub mod analytics;
+pub mod fixtures;
+pub mod people;
+pub mod records;
+pub mod repairs;
+pub mod rollups;
+pub mod tokens;
+pub mod traces;
+pub mod tree;
+pub mod upkeep;
+pub mod writes;
+
+/// What a check returns: `Err` says what differed.
+pub type CheckResult = Result<(), Box<dyn Error>>;
+
+/// A check: it writes its fixtures into `store` (fresh and empty) and checks the answers.
+pub type Check = fn(&dyn Store) -> CheckResult;
+
+/// `[(name, check)]` of checks named by their functions.
+macro_rules! checks {
+    ($($module:ident::$check:ident),* $(,)?) => {
+        &[$((stringify!($check), $module::$check as Check)),*]
+    };
+}
+
+/// Every check, by name, in the order [`run_all`] runs them.
+pub const CHECKS: &[(&str, Check)] = checks![
+    // Writes.
+    writes::writes_are_stored_and_counted,
+    writes::duplicate_spans_are_stored_once,
+    writes::duplicate_events_are_stored_once,
+    writes::attribution_in_one_batch,
+    writes::attribution_children_first,
+    writes::attribution_grandchild_first,
+    // The trace list.
+    traces::trace_list_newest_first_with_summaries,
+    traces::trace_list_filters,
+    traces::trace_list_orders,
+    traces::trace_list_pages,
+    traces::invalid_cursors_are_refused,
+    // One trace.
+    tree::trace_tree,
+    tree::trace_outline_and_single_spans,
+    tree::turn_spans_and_last_llm_call,
+    // Sessions and users.
+    people::sessions,
+    people::one_session,
+    people::users,
+    // Records.
+    records::span_pages,
+    records::span_filters,
+    records::spans_with_equal_starts,
+    records::event_pages_and_filters,
+    // Exact analytics.
+    analytics::aggregate_by_model,
+    analytics::aggregate_by_agent_kind_and_minute,
+    analytics::aggregate_spans_count_as_spans_only,
+    analytics::aggregate_spans_are_not_calls,
+    analytics::summary,
+    // Token detail.
+    tokens::token_details_are_summed,
+    tokens::trace_summaries_keep_one_hour_cache_writes_per_span,
+    // Rollups and metrics.
+    rollups::rollup_matches_aggregate,
+    rollups::overview,
+    rollups::tools,
+    rollups::metrics,
+    // Repairs.
+    repairs::update_costs,
+    repairs::repair_reattaches_a_detached_root,
+    repairs::repair_marks_an_aggregate,
+    repairs::budget_replay,
+    // Upkeep.
+    upkeep::alert_history,
+    upkeep::latest_alert_is_newest_by_time,
+    upkeep::retention_counts_and_ranks,
+    upkeep::retention_deletes_spans_and_events,
+    upkeep::retention_deletes_metric_points,
+    upkeep::empty_store,
+    upkeep::health,
+];
+
+/// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its
+/// check is done). Every check runs, whatever the others did; the error ([`Failures`]) names
+/// each failing check, one per line (`attribution_children_first: the span records: …`).
+pub fn run_all(
+    new_store: &dyn Fn() -> Result<Arc<dyn Store>, Box<dyn Error>>,
+) -> Result<(), Box<dyn Error>> {
+    let mut failed = Vec::new();
+    for (name, check) in CHECKS {
+        let outcome = new_store()
+            .map_err(|e| format!("opening a fresh store failed: {e}").into())
+            .and_then(|store| check(&*store));
+        if let Err(e) = outcome {
+            failed.push(format!("{name}: {e}"));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Box::new(Failures {
+            failed,
+            checks: CHECKS.len(),
+        }))
+    }
+}
+
+/// The checks [`run_all`] saw fail: `check: what differed`, one per failing check. Its
+/// `Debug` is its `Display`, so that a test returning it prints one failure a line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Failures {
+    /// One line per failing check.
+    pub failed: Vec<String>,
+    /// How many checks ran.
+    pub checks: usize,
+}
+
+impl Display for Failures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} of {} store checks failed:",
+            self.failed.len(),
+            self.checks
+        )?;
+        for line in &self.failed {
+            writeln!(f, "- {line}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Debug for Failures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Display::fmt(self, f)
+    }
+}
+
+impl Error for Failures {}
+
+/// `Ok` if `got` is `expected`, else an error saying `what` differed and how.
+pub fn expect_eq<T: PartialEq + Debug + ?Sized>(
+    what: impl Display,
+    expected: &T,
+    got: &T,
+) -> CheckResult {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(format!("{what}: expected {expected:?}, got {got:?}").into())
+    }
+}
+
+/// `Ok` if `condition` holds, else an error saying `what` failed.
+pub fn ensure(condition: bool, what: impl Display) -> CheckResult {
+    if condition {
+        Ok(())
+    } else {
+        Err(what.to_string().into())
+    }
+}
+
+/// Every span matching `filter`, oldest first, in one page.
+pub fn all_spans(
+    store: &dyn Store,
+    filter: SpanFilter,
+) -> Result<Vec<SpanRecord>, Box<dyn std::error::Error>> {
+    let page = store.spans(&SpanQuery::new(filter))?;
+    ensure(
+        page.next_cursor.is_none(),
+        "a span query without a limit returned a next cursor",
+    )?;
+    Ok(page.spans)
+}
+
+/// The ids of `spans`, in order.
+pub fn ids_of(spans: &[SpanRecord]) -> Vec<SpanId> {
+    spans.iter().map(|s| s.span_id).collect()
+}
+
+/// The keys and span counts of aggregate rows.
+pub fn keyed_counts(rows: &[AggregateRow]) -> Vec<(Vec<GroupKey>, u64)> {
+    rows.iter().map(|r| (r.keys.clone(), r.count)).collect()
+}
+
+/// A text group key.
+pub fn key(value: &str) -> GroupKey {
+    GroupKey::Value(value.to_owned())
+}
+
+/// The trace ids of a page of the trace list, in order.
+pub fn listed(page: &TracePage) -> Vec<TraceId> {
+    page.traces.iter().map(|t| t.trace_id).collect()
+}
+
+/// `Ok` if `result` is [`QueryError::InvalidCursor`], else an error saying what `what` gave.
+pub fn expect_invalid_cursor<T: Debug>(
+    what: impl Display,
+    result: Result<T, QueryError>,
+) -> CheckResult {
+    match result {
+        Err(QueryError::InvalidCursor(_)) => Ok(()),
+        other => Err(format!("{what}: expected QueryError::InvalidCursor, got {other:?}").into()),
+    }
+}

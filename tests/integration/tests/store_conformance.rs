@@ -1,0 +1,45 @@
+//! The store conformance suite (`agentrace_integration::store_conformance`) on the reference
+//! store, SQLite: each check on a fresh database file of its own.
+
+use std::cell::RefCell;
+use std::error::Error;
+use std::sync::Arc;
+
+use agentrace_integration::store_conformance;
+use agentrace_sqlite::SqliteStore;
+use agentrace_store::Store;
+
+#[test]
+fn sqlite_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
+    // Every check's directory lives until the suite ends: its store may still be open.
+    let dirs = RefCell::new(Vec::new());
+    let new_store = || -> Result<Arc<dyn Store>, Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path().join("agentrace.db"))?;
+        dirs.borrow_mut().push(dir);
+        Ok(Arc::new(store))
+    };
+    store_conformance::run_all(&new_store)
+}
+
+/// The same suite on the real ClickHouse engine (chdb behind ClickHouse's HTTP interface):
+/// each check on a database of its own.
+#[test]
+fn clickhouse_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
+    let Some(python) = agentrace_integration::clickhouse::python() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let server = agentrace_integration::clickhouse::ChdbServer::start(&python, dir.path());
+    let checks = std::cell::Cell::new(0u32);
+    let new_store = || -> Result<Arc<dyn Store>, Box<dyn Error>> {
+        checks.set(checks.get() + 1);
+        let store = agentrace_clickhouse::ClickHouseStore::open_blocking(
+            clickhouse::Client::default(),
+            server.url(),
+            &format!("check_{}", checks.get()),
+        )?;
+        Ok(Arc::new(store))
+    };
+    store_conformance::run_all(&new_store)
+}
