@@ -417,9 +417,42 @@ fn integration() -> Result<(), String> {
         .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs)
         .env("AGENTRACE_FRAMEWORK_VENVS", framework_venvs)
         .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv)
-        .env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv);
+        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv);
     step("integration: the suite", suite)?;
 
+    step(
+        "integration: the dashboard in headless Chromium (tests/browser)",
+        browser_suite(None),
+    )?;
+
+    // The same API tests and dashboard on a ClickHouse store: the real engine (chdb) behind
+    // ClickHouse's HTTP interface, each test on a database of its own.
+    let clickhouse = ChdbFixture::start(&clickhouse_venv)?;
+    let mut api = cargo();
+    if has_nextest() {
+        api.args([
+            "nextest",
+            "run",
+            "-p",
+            "agentrace-server",
+            "--test",
+            "api",
+            "--profile",
+            "ci",
+        ]);
+    } else {
+        api.args(["test", "-p", "agentrace-server", "--test", "api"]);
+    }
+    api.env("AGENTRACE_TEST_CLICKHOUSE", &clickhouse.url);
+    step("integration: the server's API tests on ClickHouse", api)?;
+    step(
+        "integration: the dashboard in headless Chromium on ClickHouse",
+        browser_suite(Some(&clickhouse.url)),
+    )
+}
+
+/// The browser suite's command: on SQLite, or on the ClickHouse server at `clickhouse`.
+fn browser_suite(clickhouse: Option<&str>) -> Command {
     let mut browser = Command::new("npm");
     browser
         .args(["test", "--silent"])
@@ -432,10 +465,57 @@ fn integration() -> Result<(), String> {
             "AGENTRACE_SCREENSHOTS",
             target_dir().join("dashboard-screenshots"),
         );
-    step(
-        "integration: the dashboard in headless Chromium (tests/browser)",
-        browser,
-    )
+    if let Some(url) = clickhouse {
+        browser.env("AGENTRACE_TEST_CLICKHOUSE", url);
+    }
+    browser
+}
+
+/// The chdb fixture (`tests/integration/python/clickhouse/chdb_http.py`) serving ClickHouse's
+/// HTTP interface on a free port, over a data directory in the target dir; stopped on drop.
+struct ChdbFixture {
+    child: std::process::Child,
+    url: String,
+}
+
+impl ChdbFixture {
+    fn start(venv: &Path) -> Result<Self, String> {
+        use std::io::{BufRead, BufReader};
+        let data = target_dir().join("chdb-fixture-data");
+        let _ = std::fs::remove_dir_all(&data);
+        let mut child = Command::new(venv.join("bin").join("python"))
+            .arg(root().join("tests/integration/python/clickhouse/chdb_http.py"))
+            .arg("--data")
+            .arg(&data)
+            .args(["--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the chdb fixture: {e}"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the chdb fixture has no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("the chdb fixture did not start: {e}"))?;
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("the chdb fixture did not start: {line:?}"))?
+            .to_owned();
+        Ok(Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        })
+    }
+}
+
+impl Drop for ChdbFixture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn bench(names: &[String]) -> Result<(), String> {

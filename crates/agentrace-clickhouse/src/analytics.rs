@@ -156,7 +156,7 @@ fn key(g: GroupBy) -> Result<String, QueryError> {
 }
 
 /// Keys in ascending order, missing values last.
-fn key_order(a: &AggregateRow, b: &AggregateRow) -> std::cmp::Ordering {
+pub(crate) fn key_order(a: &AggregateRow, b: &AggregateRow) -> std::cmp::Ordering {
     for (x, y) in a.keys.iter().zip(&b.keys) {
         let o = match (x, y) {
             (GroupKey::None, GroupKey::None) => std::cmp::Ordering::Equal,
@@ -228,10 +228,24 @@ impl ClickHouseStore {
         Ok(out)
     }
 
+    /// [`aggregate`](Self::aggregate), from the rollups if `rollups` and they keep what the
+    /// query needs.
+    async fn grouped(
+        &self,
+        filter: &SpanFilter,
+        group_by: &[GroupBy],
+        rollups: bool,
+    ) -> Result<Vec<AggregateRow>, QueryError> {
+        if rollups && let Some(rows) = self.rollup_rows(filter, group_by).await? {
+            return Ok(rows);
+        }
+        self.aggregate(filter, group_by).await
+    }
+
     /// The whole of `filter`'s spans as one row (zero when there are none).
-    async fn total(&self, filter: &SpanFilter) -> Result<AggregateRow, QueryError> {
+    async fn total(&self, filter: &SpanFilter, rollups: bool) -> Result<AggregateRow, QueryError> {
         Ok(self
-            .aggregate(filter, &[])
+            .grouped(filter, &[], rollups)
             .await?
             .pop()
             .unwrap_or_else(|| AggregateRow {
@@ -248,20 +262,25 @@ impl ClickHouseStore {
     }
 
     pub(crate) async fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+        self.summary_with(range, false).await
+    }
+
+    /// The summary of `range`, from the rollups if `rollups` (percentiles within 3.1 %).
+    async fn summary_with(&self, range: TimeRange, rollups: bool) -> Result<Summary, QueryError> {
         let all = SpanFilter::new().range(range);
-        let total = self.total(&all).await?;
+        let total = self.total(&all, rollups).await?;
         // LLM calls: an aggregate is a span, not a call, and never billable.
         let calls = all.clone().kind(SpanKind::Llm).billable(true);
-        let llm = self.total(&calls).await?;
+        let llm = self.total(&calls, rollups).await?;
         let billable = all.clone().billable(true);
         let mut by_model: Vec<AggregateRow> = self
-            .aggregate(&billable, &[GroupBy::Model])
+            .grouped(&billable, &[GroupBy::Model], rollups)
             .await?
             .into_iter()
             .filter(|r| r.keys.first() != Some(&GroupKey::None))
             .collect();
         by_cost(&mut by_model);
-        let mut by_agent = self.aggregate(&billable, &[GroupBy::Agent]).await?;
+        let mut by_agent = self.grouped(&billable, &[GroupBy::Agent], rollups).await?;
         by_cost(&mut by_agent);
         let (requests, errors) = (llm.count, llm.errors);
         Ok(Summary {
@@ -306,11 +325,17 @@ impl ClickHouseStore {
     pub(crate) async fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
         let mut filter = q.filter.clone();
         filter.range = align(filter.range);
-        let rows = self.aggregate(&filter, &q.group_by).await?;
-        let total = self.total(&filter).await?;
+        let (source, rows) = match self.rollup_rows(&filter, &q.group_by).await? {
+            Some(rows) => (RollupSource::Rollups, rows),
+            None => (
+                RollupSource::Spans,
+                self.aggregate(&filter, &q.group_by).await?,
+            ),
+        };
+        let total = self.total(&filter, source == RollupSource::Rollups).await?;
         Ok(RollupAnswer {
             range: filter.range,
-            source: RollupSource::Spans,
+            source,
             rows,
             total,
         })
@@ -352,7 +377,7 @@ impl ClickHouseStore {
                 width / 1_000_000_000
             )));
         }
-        let summary = self.summary(range).await?;
+        let summary = self.summary_with(range, true).await?;
         let bucket = [GroupBy::TimeBucket { width_ns: width }];
         let all = SpanFilter::new().range(range);
         let by_bucket = |rows: Vec<AggregateRow>| -> HashMap<u64, AggregateRow> {
@@ -363,11 +388,9 @@ impl ClickHouseStore {
                 })
                 .collect()
         };
-        let mut spans = by_bucket(self.aggregate(&all, &bucket).await?);
-        let mut llm = by_bucket(
-            self.aggregate(&all.clone().kind(SpanKind::Llm).billable(true), &bucket)
-                .await?,
-        );
+        let mut spans = by_bucket(self.grouped(&all, &bucket, true).await?);
+        let calls = all.clone().kind(SpanKind::Llm).billable(true);
+        let mut llm = by_bucket(self.grouped(&calls, &bucket, true).await?);
         let series = (0..points)
             .map(|i| {
                 let start = series_start + i * width;
@@ -430,7 +453,7 @@ impl ClickHouseStore {
         }
         let range = align(range);
         let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
-        let rows = self.aggregate(&filter, &[GroupBy::Tool]).await?;
+        let rows = self.grouped(&filter, &[GroupBy::Tool], true).await?;
         let tool_of = |k: Option<&GroupKey>| match k {
             Some(GroupKey::Value(v)) => Some(v.clone()),
             _ => None,
@@ -438,7 +461,11 @@ impl ClickHouseStore {
         let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
         if let Some(width_ns) = bucket_ns {
             let points = self
-                .aggregate(&filter, &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }])
+                .grouped(
+                    &filter,
+                    &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
+                    true,
+                )
                 .await?;
             for p in points {
                 let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(1) else {

@@ -38,6 +38,7 @@ mod error;
 mod fleet;
 mod interface;
 mod read;
+mod rollups;
 mod row;
 pub mod schema;
 mod sql;

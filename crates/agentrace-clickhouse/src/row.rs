@@ -81,6 +81,7 @@ pub(crate) struct SpanRow {
     version: u64,
     node: String,
     arrived: i64,
+    sign: i8,
 }
 
 /// Which write a row comes from: its version (a newer one replaces an older one), the node
@@ -235,6 +236,7 @@ impl SpanRow {
             version: stamp.version,
             node: stamp.node,
             arrived: stamp.arrived,
+            sign: 1,
         }
     }
 
@@ -244,6 +246,15 @@ impl SpanRow {
             version: at_least.max(self.version + 1),
             node: self.node.clone(),
             arrived: self.arrived,
+        }
+    }
+
+    /// The row that cancels this one in the rollups (the same values and version, `sign` -1):
+    /// written before the row that replaces it.
+    pub(crate) fn cancelling(&self) -> Self {
+        Self {
+            sign: -1,
+            ..self.clone()
         }
     }
 

@@ -89,6 +89,11 @@ pub(crate) fn time(ns: u64) -> String {
     )
 }
 
+/// A time in nanoseconds, in whole seconds, as a `DateTime` literal.
+pub(crate) fn time_seconds(ns: u64) -> String {
+    format!("toDateTime({}, 'UTC')", ns / 1_000_000_000)
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -125,8 +130,7 @@ pub(crate) const BILLABLE: &str = "(cost_total IS NOT NULL OR (aggregate = 0 \
      AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))";
 
 /// A billable span without a price.
-pub(crate) const UNPRICED: &str = "(cost_total IS NULL AND aggregate = 0 \
-     AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0))";
+pub(crate) const UNPRICED: &str = crate::schema::UNPRICED_SQL;
 
 /// Span fields shared by span and trace filters.
 pub(crate) struct SpanFields<'a> {

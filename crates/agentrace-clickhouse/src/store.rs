@@ -120,7 +120,11 @@ impl ClickHouseStore {
             source,
         };
         let client = client.with_url(url);
-        let run = |sql: &str| client.query(&sql.replace("{db}", database)).execute();
+        let run = |sql: &str| {
+            client
+                .query(&crate::schema::statement(sql, database))
+                .execute()
+        };
         run("CREATE DATABASE IF NOT EXISTS {db}")
             .await
             .map_err(server)?;

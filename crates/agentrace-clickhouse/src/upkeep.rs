@@ -351,7 +351,8 @@ impl ClickHouseStore {
         let now = now_unix_nano();
         let mut out = Vec::new();
         for row in rows {
-            let (aggregate, stamp) = (row.is_aggregate(), row.restamp(now));
+            let (aggregate, stamp, cancel) =
+                (row.is_aggregate(), row.restamp(now), row.cancelling());
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
@@ -362,10 +363,11 @@ impl ClickHouseStore {
                 continue;
             }
             span.cost = *cost;
+            out.push(cancel);
             out.push(SpanRow::new(&span, aggregate, stamp));
         }
         self.insert_rows("spans", out.iter()).await?;
-        Ok(out.len())
+        Ok(out.len() / 2)
     }
 
     pub(crate) async fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
@@ -384,7 +386,7 @@ impl ClickHouseStore {
         let now = now_unix_nano();
         let mut out = Vec::new();
         for row in rows {
-            let stamp = row.restamp(now);
+            let (stamp, cancel) = (row.restamp(now), row.cancelling());
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
@@ -399,9 +401,10 @@ impl ClickHouseStore {
             if span == before {
                 continue;
             }
+            out.push(cancel);
             out.push(SpanRow::new(&span, is_aggregate(&span), stamp));
         }
-        repaired.changed = out.len();
+        repaired.changed = out.len() / 2;
         self.insert_rows("spans", out.iter()).await?;
         // Spans given a parent take, with their subtrees, what their new ancestors bring.
         let traces: Vec<TraceId> = {
@@ -434,9 +437,13 @@ impl ClickHouseStore {
             let rewritten = self
                 .rewrite_attribution(&completed, now_unix_nano())
                 .await?;
-            let (rows, late): (Vec<SpanRow>, Vec<_>) = rewritten.into_iter().unzip();
+            let mut rows = Vec::with_capacity(2 * rewritten.len());
+            for (cancel, row, late) in rewritten {
+                rows.push(cancel);
+                rows.push(row);
+                repaired.attributed.push(late);
+            }
             self.insert_rows("spans", rows.iter()).await?;
-            repaired.attributed = late;
         }
         Ok(repaired)
     }

@@ -177,7 +177,8 @@ impl ClickHouseStore {
         }
         if !completed.is_empty() {
             let rewritten = self.rewrite_attribution(&completed, version).await?;
-            for (row, late) in rewritten {
+            for (cancel, row, late) in rewritten {
+                out.push(cancel);
                 out.push(row);
                 report.attributed.push(late);
             }
@@ -188,12 +189,13 @@ impl ClickHouseStore {
     }
 
     /// The stored spans of `completed`, read whole and given their new attribution and a
-    /// version newer than the stored one (and than `version`), keeping who first stored them.
+    /// version newer than the stored one (and than `version`), keeping who first stored them;
+    /// each after the row cancelling its stored one in the rollups.
     pub(crate) async fn rewrite_attribution(
         &self,
         completed: &[(TraceId, attribution::Completed)],
         version: u64,
-    ) -> Result<Vec<(SpanRow, LateAttribution)>, WriteError> {
+    ) -> Result<Vec<(SpanRow, SpanRow, LateAttribution)>, WriteError> {
         let rows: Vec<SpanRow> = self
             .client()
             .query(&format!(
@@ -209,6 +211,7 @@ impl ClickHouseStore {
         for row in rows {
             let aggregate = row.is_aggregate();
             let stamp = row.restamp(version);
+            let cancel = row.cancelling();
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
@@ -229,7 +232,7 @@ impl ClickHouseStore {
                 cost: span.cost.filter(|_| !aggregate).map(|c| c.total),
                 start_time_unix_nano: span.start_time_unix_nano,
             };
-            out.push((SpanRow::new(&span, aggregate, stamp), late));
+            out.push((cancel, SpanRow::new(&span, aggregate, stamp), late));
         }
         Ok(out)
     }

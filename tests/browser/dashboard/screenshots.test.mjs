@@ -31,9 +31,11 @@ test('every view over the demo workload, as a screenshot', async (t) => {
   if (!browser) return t.skip('no Chromium');
   mkdirSync(OUT, { recursive: true });
   // A multi-agent run with a failed tool, and a session with several turns, once the demo's
-  // history is in (the demo back-fills a day when it starts).
+  // history is in (the demo back-fills a day when it starts: two minutes on SQLite; on the
+  // ClickHouse test fixture, an engine in a Python process, several).
+  const polls = process.env.AGENTRACE_TEST_CLICKHOUSE ? 1_200 : 240;
   let trace;
-  for (let i = 0; i < 240 && !trace; i += 1) {
+  for (let i = 0; i < polls && !trace; i += 1) {
     const { traces } = await api(server, '/traces?from=-1h&service=research-assistant&status=error&limit=50');
     const overview = await api(server, '/overview?from=-24h');
     if (overview.traces >= 1_300) trace = traces.find((x) => x.span_count >= 10);

@@ -1,8 +1,10 @@
 // `agentrace serve` as a child process: the binary the suite was built with (AGENTRACE_BIN,
 // else target/debug/agentrace), a fresh data directory, every port chosen by the system and
-// read back from the startup banner.
+// read back from the startup banner. With AGENTRACE_TEST_CLICKHOUSE (the URL of a ClickHouse
+// HTTP interface), each server stores in a fresh database there instead of SQLite.
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,9 +24,13 @@ export async function startServer({ args = [], env = {} } = {}) {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no agentrace binary at ${bin}: cargo build -p agentrace-cli (or set AGENTRACE_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'agentrace-browser-'));
+  const clickhouse = process.env.AGENTRACE_TEST_CLICKHOUSE;
+  const store = clickhouse
+    ? ['--store', `clickhouse://${clickhouse.replace(/^http:\/\//, '')}/browser_${randomBytes(6).toString('hex')}`]
+    : [];
   const child = spawn(
     bin,
-    ['serve', '--data-dir', dataDir, '--app-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...args],
+    ['serve', '--data-dir', dataDir, ...store, '--app-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...args],
     { env: { ...process.env, AGENTRACE_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

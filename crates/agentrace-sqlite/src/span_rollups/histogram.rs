@@ -16,37 +16,12 @@ use rusqlite::types::ValueRef;
 
 use agentrace_store::Percentiles;
 
-/// Sub-buckets per power of two, as bits.
-const SUB_BITS: u32 = 4;
-const SUB: u64 = 1 << SUB_BITS;
-/// The last bucket (that of `u64::MAX`).
-const LAST: u64 = (64 - SUB_BITS as u64) * SUB + SUB - 1;
+pub(crate) use agentrace_store::series::duration_bucket as bucket;
+use agentrace_store::series::{LAST_BUCKET as LAST, histogram_percentiles};
 
 /// The SQL function `agentrace_hist_merge(a, b)`: the histogram with the counts of both (NULL
 /// is empty), registered on the writer connection.
 pub(crate) const MERGE_FUNCTION: &str = "agentrace_hist_merge";
-
-/// The bucket of a duration.
-pub(crate) fn bucket(d: u64) -> u16 {
-    let b = if d < 2 * SUB {
-        d
-    } else {
-        let shift = 63 - d.leading_zeros() - SUB_BITS;
-        (u64::from(shift) + 1) * SUB + ((d >> shift) - SUB)
-    };
-    u16::try_from(b).unwrap_or(u16::MAX)
-}
-
-/// The duration reported for a bucket: its midpoint.
-fn midpoint(bucket: u16) -> u64 {
-    let b = u64::from(bucket).min(LAST);
-    if b < 2 * SUB {
-        return b;
-    }
-    let shift = b / SUB - 1;
-    let low = (b % SUB + SUB) << shift;
-    low + ((1u64 << shift) - 1) / 2
-}
 
 /// A malformed histogram BLOB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +82,7 @@ impl Histogram {
     }
 
     /// The non-zero buckets, in increasing order.
-    fn iter(&self) -> impl Iterator<Item = (u16, i64)> + '_ {
+    fn iter(&self) -> impl Iterator<Item = (u16, i64)> + Clone + '_ {
         (self.first..)
             .zip(&self.counts)
             .filter(|(_, n)| **n != 0)
@@ -130,26 +105,7 @@ impl Histogram {
     /// Nearest-rank percentiles (the bucket holding rank ⌈p·n/100⌉), reported as the bucket's
     /// midpoint clamped to `[min, max]`, the smallest and largest durations added.
     pub(crate) fn percentiles(&self, min: u64, max: u64) -> Percentiles {
-        let n: i64 = self.iter().map(|(_, c)| c.max(0)).sum();
-        let n = u64::try_from(n).unwrap_or(0);
-        let at = |p: u64| -> u64 {
-            let rank = u64::try_from((u128::from(p) * u128::from(n)).div_ceil(100))
-                .unwrap_or(u64::MAX)
-                .max(1);
-            let mut seen = 0u64;
-            for (b, c) in self.iter() {
-                seen += u64::try_from(c).unwrap_or(0);
-                if seen >= rank {
-                    return midpoint(b).clamp(min, max.max(min));
-                }
-            }
-            0
-        };
-        Percentiles {
-            p50_ns: at(50),
-            p95_ns: at(95),
-            p99_ns: at(99),
-        }
+        histogram_percentiles(self.iter(), min, max)
     }
 }
 
@@ -209,6 +165,7 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentrace_store::series::bucket_midpoint as midpoint;
 
     #[test]
     fn buckets_are_exact_then_within_one_thirty_second() {
