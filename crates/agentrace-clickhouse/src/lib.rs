@@ -1,37 +1,45 @@
 //! # agentrace-clickhouse
 //!
-//! The ClickHouse backend of agentrace: spans and events in a ClickHouse database, through the
-//! official [`clickhouse`] crate (HTTP, RowBinary). It depends on `agentrace-core` only:
-//! [`ClickHouseStore`] implements core's [`Sink`](agentrace_core::Sink),
-//! [`SpanSink`](agentrace_core::SpanSink) and [`EventSink`](agentrace_core::EventSink), so it
-//! plugs into a core [`Pipeline`](agentrace_core::Pipeline) like any other backend, and reads
-//! back what it stored.
+//! The ClickHouse backend of agentrace: spans, events, metrics and alert history in a
+//! ClickHouse database, through the official [`clickhouse`] crate (HTTP, RowBinary). It depends
+//! on `agentrace-core` and `agentrace-store` only. [`ClickHouseStore`] is
+//!
+//! - a **store** of `agentrace-store` (every trait: writes, the API's queries, rollups,
+//!   alert history, retention, repairs, health, and a **fleet**: any number of
+//!   `agentrace serve --store clickhouse://…` nodes share one database, docs/scale-out.md);
+//! - a **sink** of the core pipeline ([`Sink`](agentrace_core::Sink),
+//!   [`SpanSink`](agentrace_core::SpanSink), [`EventSink`](agentrace_core::EventSink)), so an
+//!   application stores there directly, with the same writes.
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`ClickHouseStore::open`] | a database on a server, created if missing, its schema made current (versioned migrations, each once) |
-//! | [`ClickHouseStore::spans`], [`ClickHouseStore::events`] | what is stored, the newest version of each span |
-//! | [`schema`] | the tables and why they are shaped so |
+//! | [`ClickHouseStore::open`], [`open_blocking`](ClickHouseStore::open_blocking) | a database on a server, created if missing, its schema made current (versioned migrations, each once) |
+//! | [`schema`] | the tables and why they are shaped so: a wide `ReplacingMergeTree` of spans, rollups kept by a materialized view, nothing updated in place |
+//! | the store traits | blocking calls, their I/O on a runtime of the store's own: call them off async threads |
 //!
 //! ## Example
 //!
 //! ```no_run
 //! use agentrace_clickhouse::ClickHouseStore;
 //! use agentrace_core::Pipeline;
+//! use agentrace_store::{TraceFilter, TraceReader};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let store = ClickHouseStore::open("http://127.0.0.1:8123", "agentrace").await?;
 //! let pipeline = Pipeline::builder().with_sink(store.clone()).build()?;
 //! // … instrument with `tracing`, the spans reach ClickHouse …
 //! pipeline.flush()?;
-//! let stored = store.spans().await?;
-//! # let _ = stored;
+//! // The store's queries block: run them off the async threads.
+//! let page = tokio::task::spawn_blocking(move || store.list_traces(&TraceFilter::new(), None, 20))
+//!     .await??;
+//! # let _ = page;
 //! # Ok(())
 //! # }
 //! ```
 //!
 //! It is tested against the real ClickHouse engine (chdb behind ClickHouse's HTTP interface) in
-//! `cargo xtask integration`, with the conformance suite every sink runs.
+//! `cargo xtask integration`: the sink conformance suite, the store conformance suite, the
+//! server's API tests and the dashboard in a browser.
 
 mod analytics;
 mod error;

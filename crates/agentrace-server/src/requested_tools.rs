@@ -15,7 +15,7 @@ use agentrace_core::{SpanKind, SpanRecord};
 use agentrace_store::Store;
 
 /// Marks the tool spans among `spans`: each candidate's call is the latest of those in the
-/// request and the one stored ([`Store::last_llm_call_before`]); a read that fails
+/// request and the one stored ([`TraceReader::last_llm_call_before`](agentrace_store::TraceReader::last_llm_call_before)); a read that fails
 /// leaves the candidate as it is.
 pub(crate) fn mark(spans: &mut [SpanRecord], store: &dyn Store) {
     for at in 0..spans.len() {

@@ -9,7 +9,7 @@
 //!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
 //!
-//! Deletes go through [`Store::delete_before`], a few thousand rows per short
+//! Deletes go through [`Retention::delete_before`](agentrace_store::Retention::delete_before), a few thousand rows per short
 //! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
 //! The work runs on a blocking thread, never on the receivers' runtime threads.
 

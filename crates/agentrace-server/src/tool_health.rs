@@ -90,7 +90,7 @@ pub struct ToolsHealth {
     pub tools: Vec<ToolReport>,
 }
 
-/// Tools over `range` (see [`Store::tools`]), each with its health: four rollup reads
+/// Tools over `range` (see [`Analytics::tools`](agentrace_store::Analytics::tools)), each with its health: four rollup reads
 /// (the range, its two halves, the baseline).
 pub fn tools_with_health(
     store: &dyn Store,

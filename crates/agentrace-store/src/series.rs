@@ -59,7 +59,7 @@ const MAX_PATTERN: usize = 200;
 
 /// An error message as a pattern: words (runs of ASCII letters, digits and `-`) that look like
 /// ids (8 or more hex digits and dashes, with a digit) become `<id>`, other runs of digits
-/// `<n>`; cut to 200 bytes. "timeout after 30s" → "timeout after <n>s".
+/// `<n>`; cut to 200 bytes. `"timeout after 30s"` → `"timeout after <n>s"`.
 pub fn error_pattern(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(MAX_PATTERN));
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '-';

@@ -235,7 +235,7 @@ impl SqliteStore {
     /// Every span of a trace as a tree; `None` if no span of it is stored.
     ///
     /// Spans whose parent is missing (not received, deleted by retention, or part of a
-    /// parent cycle) become extra roots marked [`TraceNode::orphan`]; no span is dropped.
+    /// parent cycle) become extra roots marked [`TraceNode::orphan`](agentrace_store::TraceNode::orphan); no span is dropped.
     pub fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
         self.read(|conn| read_trace(conn, trace_id, Detail::Full))
     }
