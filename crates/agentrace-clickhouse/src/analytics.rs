@@ -1,15 +1,14 @@
 //! Grouped numbers (`agentrace_store::Analytics`), from the spans: exact counts, tokens and
 //! costs, exact nearest-rank duration percentiles.
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::series::{MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, Overview,
-    OverviewQuery, Percentiles, QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter,
-    Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, Percentiles,
+    QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
+    ToolFailures, ToolsAnswer, tools_answer,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -87,18 +86,7 @@ fn usage(
 
 impl GroupRow {
     fn row(self, group_by: &[GroupBy]) -> Result<AggregateRow, QueryError> {
-        let keys = group_by
-            .iter()
-            .zip(self.keys)
-            .map(|(g, k)| match (g, k) {
-                (_, None) => Ok(GroupKey::None),
-                (GroupBy::TimeBucket { .. }, Some(t)) => t
-                    .parse()
-                    .map(GroupKey::Bucket)
-                    .map_err(|e| QueryError::decode("time bucket", e)),
-                (_, Some(v)) => Ok(GroupKey::Value(v)),
-            })
-            .collect::<Result<_, _>>()?;
+        let keys = group_keys(group_by, self.keys)?;
         Ok(AggregateRow {
             keys,
             count: self.n,
@@ -131,6 +119,25 @@ impl GroupRow {
     }
 }
 
+/// A group's keys, read back from their text (`NULL`: no value).
+pub(crate) fn group_keys(
+    group_by: &[GroupBy],
+    keys: Vec<Option<String>>,
+) -> Result<Vec<GroupKey>, QueryError> {
+    group_by
+        .iter()
+        .zip(keys)
+        .map(|(g, k)| match (g, k) {
+            (_, None) => Ok(GroupKey::None),
+            (GroupBy::TimeBucket { .. }, Some(t)) => t
+                .parse()
+                .map(GroupKey::Bucket)
+                .map_err(|e| QueryError::decode("time bucket", e)),
+            (_, Some(v)) => Ok(GroupKey::Value(v)),
+        })
+        .collect()
+}
+
 /// The key of a grouping, as nullable text.
 fn key(g: GroupBy) -> Result<String, QueryError> {
     Ok(match g {
@@ -155,27 +162,6 @@ fn key(g: GroupBy) -> Result<String, QueryError> {
     })
 }
 
-/// Keys in ascending order, missing values last.
-pub(crate) fn key_order(a: &AggregateRow, b: &AggregateRow) -> std::cmp::Ordering {
-    for (x, y) in a.keys.iter().zip(&b.keys) {
-        let o = match (x, y) {
-            (GroupKey::None, GroupKey::None) => std::cmp::Ordering::Equal,
-            (GroupKey::None, _) => std::cmp::Ordering::Greater,
-            (_, GroupKey::None) => std::cmp::Ordering::Less,
-            (x, y) => x.cmp(y),
-        };
-        if o != std::cmp::Ordering::Equal {
-            return o;
-        }
-    }
-    std::cmp::Ordering::Equal
-}
-
-/// Costliest first, then busiest.
-fn by_cost(rows: &mut [AggregateRow]) {
-    rows.sort_by_key(|r| (Reverse(r.cost), Reverse(r.count)));
-}
-
 /// A row of failed tool calls: the tool, its `error.type` (JSON) and status message.
 #[derive(Debug, Row, Deserialize)]
 struct ToolErrorRow {
@@ -183,14 +169,6 @@ struct ToolErrorRow {
     error_type: Option<String>,
     message: Option<String>,
     n: u64,
-}
-
-/// The `top` most frequent of `counts`, most frequent first (ties by key).
-fn top<K: Ord + Clone>(counts: HashMap<K, u64>, top: usize) -> Vec<(K, u64)> {
-    let mut v: Vec<(K, u64)> = counts.into_iter().collect();
-    v.sort_by(|(a, x), (b, y)| y.cmp(x).then_with(|| a.cmp(b)));
-    v.truncate(top);
-    v
 }
 
 impl ClickHouseStore {
@@ -224,7 +202,7 @@ impl ClickHouseStore {
             .into_iter()
             .map(|r| r.row(group_by))
             .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(key_order);
+        out.sort_by(AggregateRow::key_order);
         Ok(out)
     }
 
@@ -279,9 +257,9 @@ impl ClickHouseStore {
             .into_iter()
             .filter(|r| r.keys.first() != Some(&GroupKey::None))
             .collect();
-        by_cost(&mut by_model);
+        AggregateRow::sort_by_cost(&mut by_model);
         let mut by_agent = self.grouped(&billable, &[GroupBy::Agent], rollups).await?;
-        by_cost(&mut by_agent);
+        AggregateRow::sort_by_cost(&mut by_agent);
         let (requests, errors) = (llm.count, llm.errors);
         Ok(Summary {
             range,
@@ -454,34 +432,17 @@ impl ClickHouseStore {
         let range = align(range);
         let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
         let rows = self.grouped(&filter, &[GroupBy::Tool], true).await?;
-        let tool_of = |k: Option<&GroupKey>| match k {
-            Some(GroupKey::Value(v)) => Some(v.clone()),
-            _ => None,
-        };
-        let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
-        if let Some(width_ns) = bucket_ns {
-            let points = self
-                .grouped(
+        let points = match bucket_ns {
+            Some(width_ns) => {
+                self.grouped(
                     &filter,
                     &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
                     true,
                 )
-                .await?;
-            for p in points {
-                let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(1) else {
-                    continue;
-                };
-                trends
-                    .entry(tool_of(p.keys.first()))
-                    .or_default()
-                    .push(ToolPoint {
-                        start_unix_nano: *start_unix_nano,
-                        calls: p.count,
-                        errors: p.errors,
-                        duration: p.duration,
-                    });
+                .await?
             }
-        }
+            None => Vec::new(),
+        };
         let mut w = Where::default();
         sql::spans(
             &mut w,
@@ -498,55 +459,20 @@ impl ClickHouseStore {
             .fetch_all()
             .await
             .map_err(error::query)?;
-        type Counts = (
-            HashMap<Option<String>, u64>,
-            HashMap<(Option<String>, Option<String>), u64>,
-        );
-        let mut errors: HashMap<Option<String>, Counts> = HashMap::new();
+        let mut failures = ToolFailures::default();
         for f in failed {
             // `error.type` is kept as JSON: a string names a type, anything else does not.
             let error_type = f
                 .error_type
                 .and_then(|json| serde_json::from_str::<String>(&json).ok());
             let pattern = error_pattern(f.message.as_deref().unwrap_or(""));
-            let (by_type, by_pattern) = errors.entry(f.tool).or_default();
-            *by_type.entry(error_type.clone()).or_default() += f.n;
-            *by_pattern.entry((error_type, Some(pattern))).or_default() += f.n;
+            failures.add(
+                f.tool,
+                error_type,
+                Some(pattern),
+                i64::try_from(f.n).unwrap_or(i64::MAX),
+            );
         }
-        let mut tools: Vec<ToolStats> = rows
-            .into_iter()
-            .map(|row| {
-                let tool = tool_of(row.keys.first());
-                let (by_type, by_pattern) = errors.remove(&tool).unwrap_or_default();
-                let mut trend = trends.remove(&tool).unwrap_or_default();
-                trend.sort_by_key(|p| p.start_unix_nano);
-                ToolStats {
-                    trend,
-                    calls: row.count,
-                    errors: row.errors,
-                    success_rate: if row.count == 0 {
-                        1.0
-                    } else {
-                        1.0 - row.errors as f64 / row.count as f64
-                    },
-                    duration: row.duration,
-                    error_types: top(by_type, n)
-                        .into_iter()
-                        .map(|(error_type, count)| ErrorCount { error_type, count })
-                        .collect(),
-                    top_errors: top(by_pattern, n)
-                        .into_iter()
-                        .map(|((error_type, pattern), count)| ErrorPattern {
-                            error_type,
-                            pattern,
-                            count,
-                        })
-                        .collect(),
-                    tool,
-                }
-            })
-            .collect();
-        tools.sort_by(|a, b| (Reverse(a.calls), &a.tool).cmp(&(Reverse(b.calls), &b.tool)));
-        Ok(ToolsAnswer { range, tools })
+        Ok(tools_answer(range, rows, points, failures, n))
     }
 }

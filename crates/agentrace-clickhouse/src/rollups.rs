@@ -3,7 +3,7 @@
 
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_store::series::{MINUTE_NS, histogram_percentiles};
-use agentrace_store::{AggregateRow, GroupBy, GroupKey, QueryError, SpanFilter};
+use agentrace_store::{AggregateRow, GroupBy, QueryError, SpanFilter};
 use clickhouse::Row;
 use serde::Deserialize;
 
@@ -61,18 +61,7 @@ fn usage(t: [i64; 6]) -> TokenUsage {
 
 impl RollupRow {
     fn row(self, group_by: &[GroupBy]) -> Result<AggregateRow, QueryError> {
-        let keys = group_by
-            .iter()
-            .zip(self.keys)
-            .map(|(g, k)| match (g, k) {
-                (_, None) => Ok(GroupKey::None),
-                (GroupBy::TimeBucket { .. }, Some(t)) => t
-                    .parse()
-                    .map(GroupKey::Bucket)
-                    .map_err(|e| QueryError::decode("time bucket", e)),
-                (_, Some(v)) => Ok(GroupKey::Value(v)),
-            })
-            .collect::<Result<_, _>>()?;
+        let keys = crate::analytics::group_keys(group_by, self.keys)?;
         let (buckets, counts) = self.durations;
         let buckets: Vec<(u16, i64)> = buckets.into_iter().zip(counts).collect();
         Ok(AggregateRow {
@@ -207,7 +196,7 @@ impl ClickHouseStore {
             .into_iter()
             .map(|r| r.row(group_by))
             .collect::<Result<Vec<_>, _>>()?;
-        out.sort_by(crate::analytics::key_order);
+        out.sort_by(AggregateRow::key_order);
         Ok(Some(out))
     }
 }

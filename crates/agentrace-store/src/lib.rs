@@ -66,6 +66,7 @@ mod health;
 mod model;
 mod read;
 pub mod series;
+mod tools;
 mod tree;
 mod upkeep;
 mod write;
@@ -87,6 +88,7 @@ pub use model::{
     UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
+pub use tools::{ToolFailures, tools_answer};
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;
 

@@ -854,6 +854,30 @@ pub struct AggregateRow {
     pub unpriced_usage: TokenUsage,
 }
 
+impl AggregateRow {
+    /// Rows' order by key: ascending, missing values last.
+    pub fn key_order(a: &Self, b: &Self) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        for (x, y) in a.keys.iter().zip(&b.keys) {
+            let o = match (x, y) {
+                (GroupKey::None, GroupKey::None) => Ordering::Equal,
+                (GroupKey::None, _) => Ordering::Greater,
+                (_, GroupKey::None) => Ordering::Less,
+                (x, y) => x.cmp(y),
+            };
+            if o != Ordering::Equal {
+                return o;
+            }
+        }
+        Ordering::Equal
+    }
+
+    /// Sorts `rows` costliest first, then busiest.
+    pub fn sort_by_cost(rows: &mut [Self]) {
+        rows.sort_by_key(|r| (std::cmp::Reverse(r.cost), std::cmp::Reverse(r.count)));
+    }
+}
+
 /// The overview of a time range, as the CLI's `summary` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

@@ -6,7 +6,6 @@
 //! several times slower than sorting integers in memory, and one pass can feed several
 //! groupings at once (the summary needs four).
 
-use std::cmp::{Ordering, Reverse};
 use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
@@ -166,27 +165,6 @@ fn group_key(row: &Row<'_>, idx: usize, g: GroupBy) -> Result<GroupKey, QueryErr
     })
 }
 
-/// Keys in ascending order, missing values last.
-pub(crate) fn key_order(a: &[GroupKey], b: &[GroupKey]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let o = match (x, y) {
-            (GroupKey::None, GroupKey::None) => Ordering::Equal,
-            (GroupKey::None, _) => Ordering::Greater,
-            (_, GroupKey::None) => Ordering::Less,
-            (x, y) => x.cmp(y),
-        };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
-}
-
-/// Costliest first, then busiest.
-pub(crate) fn by_cost(rows: &mut [AggregateRow]) {
-    rows.sort_by_key(|r| (Reverse(r.cost), Reverse(r.count)));
-}
-
 /// Spans matching `filter` grouped by `group_by`, read one by one.
 pub(crate) fn aggregate(
     conn: &Connection,
@@ -213,7 +191,7 @@ pub(crate) fn aggregate(
         groups.entry(keys).or_default().add(&f);
     }
     let mut out: Vec<_> = groups.into_iter().map(|(k, acc)| acc.row(k)).collect();
-    out.sort_by(|a, b| key_order(&a.keys, &b.keys));
+    out.sort_by(AggregateRow::key_order);
     Ok(out)
 }
 
@@ -266,7 +244,7 @@ impl ByText {
         if self.none.count > 0 {
             rows.push(self.none.row(vec![GroupKey::None]));
         }
-        by_cost(&mut rows);
+        AggregateRow::sort_by_cost(&mut rows);
         rows
     }
 }

@@ -7,4 +7,4 @@ mod people;
 mod records;
 mod traces;
 
-pub(crate) use aggregate::{aggregate as exact_aggregate, by_cost, count_traces, key_order};
+pub(crate) use aggregate::{aggregate as exact_aggregate, count_traces};

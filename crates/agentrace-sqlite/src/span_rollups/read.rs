@@ -2,7 +2,6 @@
 //! [`SqliteStore::tools`].
 
 use agentrace_store::series::{MAX_POINTS, align, auto_width};
-use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::LazyLock;
@@ -18,13 +17,13 @@ use super::measures::{COUNTERS, Measures, N};
 use super::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
 use crate::codec::{self, bound, from_sql};
 use crate::error::Db;
-use crate::query::{by_cost, count_traces, exact_aggregate, key_order};
+use crate::query::{count_traces, exact_aggregate};
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{
-    AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, Overview,
-    OverviewQuery, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
-    ToolPoint, ToolStats, ToolsAnswer,
+    AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, RollupAnswer,
+    RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange, ToolFailures, ToolsAnswer,
+    tools_answer,
 };
 
 /// Buckets `[lo, hi)` of one tier (a missing bound is open).
@@ -335,7 +334,7 @@ fn grouped(
         .filter(|(_, m)| m.spans() > 0)
         .map(|(keys, m)| m.row(keys))
         .collect();
-    rows.sort_by(|a, b| key_order(&a.keys, &b.keys));
+    rows.sort_by(AggregateRow::key_order);
     Ok((rows, total.row(Vec::new())))
 }
 
@@ -421,7 +420,7 @@ fn overview(
             .filter(|(_, m)| m.spans() > 0)
             .map(|(k, m)| m.row(vec![k]))
             .collect();
-        by_cost(&mut rows);
+        AggregateRow::sort_by_cost(&mut rows);
         rows
     };
     let totals = all.row(Vec::new());
@@ -479,23 +478,6 @@ fn overview(
     })
 }
 
-/// Sorts counted items, most frequent first, and keeps `top`.
-fn top<T: Ord>(counts: HashMap<T, i64>, top: usize) -> Vec<(T, u64)> {
-    let mut v: Vec<_> = counts
-        .into_iter()
-        .filter_map(|(k, n)| Some((k, u64::try_from(n).ok().filter(|n| *n > 0)?)))
-        .collect();
-    v.sort_by(|a, b| (Reverse(a.1), &a.0).cmp(&(Reverse(b.1), &b.0)));
-    v.truncate(top);
-    v
-}
-
-/// Failures of one tool: by type, and by type and pattern.
-type ToolErrors = (
-    HashMap<Option<String>, i64>,
-    HashMap<(Option<String>, Option<String>), i64>,
-);
-
 fn tools(
     conn: &Connection,
     range: TimeRange,
@@ -504,77 +486,24 @@ fn tools(
 ) -> Result<ToolsAnswer, QueryError> {
     let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
     let (rows, _) = grouped(conn, &filter, &[GroupBy::Tool])?;
-    let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
-    if let Some(width_ns) = bucket_ns {
-        let (points, _) = grouped(
-            conn,
-            &filter,
-            &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
-        )?;
-        for p in points {
-            let mut keys = p.keys.into_iter();
-            let tool = match keys.next() {
-                Some(GroupKey::Value(v)) => Some(v),
-                _ => None,
-            };
-            let Some(GroupKey::Bucket(start_unix_nano)) = keys.next() else {
-                continue;
-            };
-            trends.entry(tool).or_default().push(ToolPoint {
-                start_unix_nano,
-                calls: p.count,
-                errors: p.errors,
-                duration: p.duration,
-            });
+    let points = match bucket_ns {
+        Some(width_ns) => {
+            grouped(
+                conn,
+                &filter,
+                &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
+            )?
+            .0
         }
-    }
-    let mut errors: HashMap<Option<String>, ToolErrors> = HashMap::new();
+        None => Vec::new(),
+    };
+    let mut failures = ToolFailures::default();
     Reader::new(conn).errors(&plan(range, true), |key, error_type, pattern, count| {
-        if key.dim(KIND) != Some(SpanKind::Tool.as_str()) {
-            return;
+        if key.dim(KIND) == Some(SpanKind::Tool.as_str()) {
+            failures.add(key.dim(TOOL).map(str::to_owned), error_type, pattern, count);
         }
-        let (by_type, by_pattern) = errors.entry(key.dim(TOOL).map(str::to_owned)).or_default();
-        *by_type.entry(error_type.clone()).or_default() += count;
-        *by_pattern.entry((error_type, pattern)).or_default() += count;
     })?;
-    let mut tools: Vec<_> = rows
-        .into_iter()
-        .map(|row| {
-            let tool = row.keys.into_iter().next().and_then(|k| match k {
-                GroupKey::Value(v) => Some(v),
-                _ => None,
-            });
-            let (by_type, by_pattern) = errors.remove(&tool).unwrap_or_default();
-            let mut trend = trends.remove(&tool).unwrap_or_default();
-            trend.sort_by_key(|p| p.start_unix_nano);
-            ToolStats {
-                trend,
-                calls: row.count,
-                errors: row.errors,
-                success_rate: if row.count == 0 {
-                    1.0
-                } else {
-                    1.0 - row.errors as f64 / row.count as f64
-                },
-                duration: row.duration,
-                error_types: top(by_type, n)
-                    .into_iter()
-                    .map(|(error_type, count)| ErrorCount { error_type, count })
-                    .collect(),
-                top_errors: top(by_pattern, n)
-                    .into_iter()
-                    .map(|((error_type, pattern), count)| ErrorPattern {
-                        error_type,
-                        pattern,
-                        count,
-                    })
-                    .collect(),
-                tool,
-            }
-        })
-        .collect();
-    tools.sort_by(|a, b| (Reverse(a.calls), &a.tool).cmp(&(Reverse(b.calls), &b.tool)));
-    Ok(ToolsAnswer { range, tools })
+    Ok(tools_answer(range, rows, points, failures, n))
 }
 
 impl SqliteStore {
