@@ -548,6 +548,27 @@ pub struct TraceOrder {
     pub ascending: bool,
 }
 
+impl TraceOrder {
+    /// What a store's list cursor of this order says: a tag letter (one per key and direction,
+    /// so that a cursor of one order is refused by another), the comparison that continues
+    /// after the cursor, and the SQL direction.
+    pub fn cursor_tag(self) -> (char, &'static str, &'static str) {
+        let tag = match self.by {
+            TraceSort::Start => 't',
+            TraceSort::Duration => 'd',
+            TraceSort::Cost => 'c',
+            TraceSort::Tokens => 'k',
+            TraceSort::Spans => 's',
+            TraceSort::Errors => 'x',
+        };
+        if self.ascending {
+            (tag.to_ascii_uppercase(), ">", "ASC")
+        } else {
+            (tag, "<", "DESC")
+        }
+    }
+}
+
 /// A page of the trace list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TracePage {

@@ -110,23 +110,6 @@ fn sort_key(by: TraceSort) -> &'static str {
     }
 }
 
-/// A list cursor's tag (one per order and direction), the comparison after it, the direction.
-fn cursor_tag(order: TraceOrder) -> (char, &'static str, &'static str) {
-    let tag = match order.by {
-        TraceSort::Start => 't',
-        TraceSort::Duration => 'd',
-        TraceSort::Cost => 'c',
-        TraceSort::Tokens => 'k',
-        TraceSort::Spans => 's',
-        TraceSort::Errors => 'x',
-    };
-    if order.ascending {
-        (tag.to_ascii_uppercase(), ">", "ASC")
-    } else {
-        (tag, "<", "DESC")
-    }
-}
-
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
 pub(crate) fn summaries_sql(candidates: &str, having: &str, key: &str) -> String {
@@ -213,7 +196,7 @@ impl ClickHouseStore {
             );
         }
         let key = sort_key(order.by);
-        let (tag, cmp, dir) = cursor_tag(order);
+        let (tag, cmp, dir) = order.cursor_tag();
         let mut after = Where::default();
         if let Some(c) = cursor {
             let fields = sql::cursor_fields(c, tag, 2)?;

@@ -38,24 +38,6 @@ fn sort_key(by: TraceSort) -> &'static str {
     }
 }
 
-/// A trace list cursor's tag (one per order and direction, so a cursor of one order is
-/// refused by another), the comparison continuing after it, and the SQL direction.
-fn cursor_tag(order: TraceOrder) -> (char, &'static str, &'static str) {
-    let tag = match order.by {
-        TraceSort::Start => 't',
-        TraceSort::Duration => 'd',
-        TraceSort::Cost => 'c',
-        TraceSort::Tokens => 'k',
-        TraceSort::Spans => 's',
-        TraceSort::Errors => 'x',
-    };
-    if order.ascending {
-        (tag.to_ascii_uppercase(), ">", "ASC")
-    } else {
-        (tag, "<", "DESC")
-    }
-}
-
 fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
     let start = from_sql(codec::int(row, 5)?);
     let end = from_sql(codec::int(row, 6)?);
@@ -116,7 +98,7 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<TracePage, QueryError> {
         let key = sort_key(order.by);
-        let (tag, cmp, dir) = cursor_tag(order);
+        let (tag, cmp, dir) = order.cursor_tag();
         let mut w = Where::default();
         filter::traces(&mut w, filter);
         if let Some(c) = cursor_in {
