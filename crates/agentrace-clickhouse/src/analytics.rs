@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
-use agentrace_store::series::{MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor};
+use agentrace_store::series::{
+    MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor, whole_minutes,
+};
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, Percentiles,
     QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
@@ -320,13 +322,7 @@ impl ClickHouseStore {
     }
 
     pub(crate) async fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
-        if let Some(w) = q.bucket_ns
-            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
-        {
-            return Err(QueryError::Invalid(format!(
-                "the series' bucket width must be a whole number of minutes, not {w} ns"
-            )));
-        }
+        whole_minutes(q.bucket_ns, "the series' bucket width")?;
         let range = align(q.range);
         let extent = match (range.start_unix_nano, range.end_unix_nano) {
             (Some(s), Some(e)) => Some((s, e)),
@@ -422,13 +418,7 @@ impl ClickHouseStore {
         n: usize,
         bucket_ns: Option<u64>,
     ) -> Result<ToolsAnswer, QueryError> {
-        if let Some(w) = bucket_ns
-            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
-        {
-            return Err(QueryError::Invalid(format!(
-                "the trend's bucket width must be a whole number of minutes, not {w} ns"
-            )));
-        }
+        whole_minutes(bucket_ns, "the trend's bucket width")?;
         let range = align(range);
         let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
         let rows = self.grouped(&filter, &[GroupBy::Tool], true).await?;

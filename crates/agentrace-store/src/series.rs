@@ -22,6 +22,16 @@ pub const fn ceil(t: u64, width: u64) -> u64 {
     }
 }
 
+/// Refuses a bucket width (`what`: which) that is not a whole, non-zero number of minutes.
+pub fn whole_minutes(width_ns: Option<u64>, what: &str) -> Result<(), crate::QueryError> {
+    match width_ns {
+        Some(w) if w == 0 || !w.is_multiple_of(MINUTE_NS) => Err(crate::QueryError::Invalid(
+            format!("{what} must be a whole number of minutes, not {w} ns"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// `range` widened to whole minutes: the start rounded down, the end up.
 pub fn align(range: TimeRange) -> TimeRange {
     TimeRange {

@@ -1,7 +1,7 @@
 //! Queries answered from the rollups: [`SqliteStore::rollup`], [`SqliteStore::overview`] and
 //! [`SqliteStore::tools`].
 
-use agentrace_store::series::{MAX_POINTS, align, auto_width};
+use agentrace_store::series::{MAX_POINTS, align, auto_width, whole_minutes};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::LazyLock;
@@ -543,13 +543,7 @@ impl SqliteStore {
     /// [`summary`](Self::summary) numbers (latency percentiles within 3.2 %) and a time
     /// series, all from one consistent snapshot.
     pub fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
-        if let Some(w) = q.bucket_ns
-            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
-        {
-            return Err(QueryError::Invalid(format!(
-                "the series' bucket width must be a whole number of minutes, not {w} ns"
-            )));
-        }
+        whole_minutes(q.bucket_ns, "the series' bucket width")?;
         let range = align(q.range);
         self.snapshot(|conn| overview(conn, range, q.bucket_ns))
     }
@@ -566,13 +560,7 @@ impl SqliteStore {
         top: usize,
         bucket_ns: Option<u64>,
     ) -> Result<ToolsAnswer, QueryError> {
-        if let Some(w) = bucket_ns
-            && (w == 0 || !w.is_multiple_of(MINUTE_NS))
-        {
-            return Err(QueryError::Invalid(format!(
-                "the trend's bucket width must be a whole number of minutes, not {w} ns"
-            )));
-        }
+        whole_minutes(bucket_ns, "the trend's bucket width")?;
         let range = align(range);
         self.snapshot(|conn| tools(conn, range, top, bucket_ns))
     }
