@@ -4,6 +4,8 @@
 #   prometheus   the Prometheus server (Debian/Ubuntu package; 2.42 on bookworm)
 #   alertmanager Prometheus Alertmanager (Debian package prometheus-alertmanager; 0.25 on
 #                bookworm), which receives agentrace's alerts over its v2 API
+#   nginx        nginx (Debian package), the load balancer in front of the multi-node test's
+#                three `agentrace serve` nodes (OTLP/HTTP and gRPC)
 #   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
 #                tests/integration/python/requirements.txt), in a virtualenv at
 #                ${AGENTRACE_VENV:-target/integration-venv}
@@ -59,7 +61,7 @@ install_tool() {
     local name="$1" package="$2" binary="$3" var="$4"
     local override="${!var:-}"
     if [[ -n "$override" && -x "$override" ]] || command -v "$binary" >/dev/null 2>&1 \
-        || [[ -x "/usr/bin/$binary" ]]; then
+        || [[ -x "/usr/bin/$binary" ]] || [[ -x "/usr/sbin/$binary" ]]; then
         log "$name: already installed"
         return 0
     fi
@@ -163,6 +165,7 @@ install_npm_suites() {
 
 install_tool prometheus prometheus prometheus AGENTRACE_PROMETHEUS_BIN
 install_tool alertmanager prometheus-alertmanager prometheus-alertmanager AGENTRACE_ALERTMANAGER_BIN
+install_tool nginx nginx nginx AGENTRACE_NGINX_BIN
 install_python_clients
 install_chromium
 install_npm_suites

@@ -56,4 +56,4 @@ mod write;
 
 pub use row::DecodeError;
 pub use schema::SCHEMA_VERSION;
-pub use store::{ClickHouseStore, OpenError};
+pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, OpenError};

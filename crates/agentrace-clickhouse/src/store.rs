@@ -4,11 +4,12 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 
 use agentrace_core::{
     Event, EventSink, ExportError, ShutdownError, Sink, SpanRecord, SpanSink, async_trait,
 };
-use agentrace_store::EncodedSpans;
+use agentrace_store::{EncodedSpans, QueryError, RetentionError, WriteError};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
@@ -57,6 +58,7 @@ pub enum OpenError {
 #[derive(Clone)]
 pub struct ClickHouseStore {
     inner: Arc<Inner>,
+    timeout: Duration,
 }
 
 struct Inner {
@@ -68,11 +70,44 @@ struct Inner {
     shut_down: AtomicBool,
 }
 
+/// How long a blocking call waits for ClickHouse by default before it fails as unavailable.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The error a call that ClickHouse did not answer in time fails with.
+pub(crate) trait Deadline {
+    /// ClickHouse did not answer within `limit`.
+    fn missed(limit: Duration) -> Self;
+}
+
+/// The reason of a missed deadline.
+fn no_answer(limit: Duration) -> agentrace_store::BoxError {
+    format!("ClickHouse did not answer within {} ms", limit.as_millis()).into()
+}
+
+impl Deadline for WriteError {
+    fn missed(limit: Duration) -> Self {
+        Self::Unavailable(no_answer(limit))
+    }
+}
+
+impl Deadline for QueryError {
+    fn missed(limit: Duration) -> Self {
+        Self::Unavailable(no_answer(limit))
+    }
+}
+
+impl Deadline for RetentionError {
+    fn missed(limit: Duration) -> Self {
+        Self::Failed(no_answer(limit))
+    }
+}
+
 impl fmt::Debug for ClickHouseStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClickHouseStore")
             .field("url", &self.inner.url)
             .field("database", &self.inner.database)
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
 }
@@ -165,6 +200,7 @@ impl ClickHouseStore {
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
             }),
+            timeout: DEFAULT_TIMEOUT,
         })
     }
 
@@ -177,12 +213,33 @@ impl ClickHouseStore {
     /// runtime (what the blocking traits of `agentrace-store` do). Safe from any thread, even
     /// one of another runtime (it is blocked meanwhile, as by file I/O: the server calls stores
     /// from its blocking pool).
-    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+    ///
+    /// A call ClickHouse has not answered within the store's [timeout](Self::with_timeout)
+    /// fails as unavailable (retryable): a hung server makes the server refuse writes with the
+    /// retryable status, not wait forever. A write that timed out may still land; written
+    /// again, it is stored once.
+    pub(crate) fn block_on<T, E, F>(&self, future: F) -> Result<T, E>
+    where
+        F: std::future::Future<Output = Result<T, E>>,
+        E: Deadline,
+    {
         let _store_runtime = self.inner.runtime.enter();
+        let limit = self.timeout;
+        let within = async move {
+            tokio::time::timeout(limit, future)
+                .await
+                .unwrap_or_else(|_| Err(E::missed(limit)))
+        };
         // Unconstrained: called from a task of another runtime, the future would otherwise
         // share that task's cooperative budget, which only refills when the task yields —
         // never, while it blocks here — and then wait forever on every resource.
-        futures_executor::block_on(tokio::task::unconstrained(future))
+        futures_executor::block_on(tokio::task::unconstrained(within))
+    }
+
+    /// This store with a different timeout for each call (by default [`DEFAULT_TIMEOUT`]).
+    #[must_use]
+    pub fn with_timeout(self, timeout: Duration) -> Self {
+        Self { timeout, ..self }
     }
 
     /// This node's id (random, made when the store was opened): what it writes is tagged with

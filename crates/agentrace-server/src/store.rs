@@ -50,7 +50,10 @@ pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreE
         client = client.with_password(password);
     }
     let store = agentrace_clickhouse::ClickHouseStore::open_blocking(client, &c.url, &c.database)?;
-    Ok(Arc::new(store))
+    Ok(Arc::new(match c.timeout {
+        Some(limit) => store.with_timeout(limit),
+        None => store,
+    }))
 }
 
 /// Refuses: this build has no ClickHouse store.

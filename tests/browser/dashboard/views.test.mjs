@@ -149,6 +149,10 @@ describe('the dashboard', () => {
       async status(page) {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));
+        // A fleet card for a shared store (ClickHouse) only.
+        const fleet = page.locator('.card', { hasText: 'Nodes alive' });
+        assert.equal(await fleet.count(), s.fleet.node ? 1 : 0);
+        if (s.fleet.node) assert.ok((await fleet.innerText()).includes(s.fleet.node));
       },
       async guardrails(page) {
         const g = await api(server, '/guardrails?from=-1h&bucket=1m');

@@ -29,8 +29,9 @@ pub fn python() -> Option<PathBuf> {
 /// ClickHouse's HTTP interface over the engine, stopped when dropped.
 #[derive(Debug)]
 pub struct ChdbServer {
-    _process: Running,
+    process: Running,
     url: String,
+    port: u16,
 }
 
 impl ChdbServer {
@@ -39,10 +40,21 @@ impl ChdbServer {
     /// # Panics
     /// If it does not start within a minute (loading the engine takes a few seconds).
     pub fn start(python: &Path, dir: &Path) -> Self {
+        Self::start_on(python, dir, 0)
+    }
+
+    /// Serves the engine with its data in `dir` on `port` (0: a free one), once it listens: a
+    /// server started again where one died finds its data and its clients.
+    ///
+    /// # Panics
+    /// If it does not start within a minute.
+    pub fn start_on(python: &Path, dir: &Path, port: u16) -> Self {
         let child = Command::new(python)
             .arg(workspace_root().join("tests/integration/python/clickhouse/chdb_http.py"))
             .arg("--data")
             .arg(dir)
+            .arg("--port")
+            .arg(port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -69,10 +81,32 @@ impl ChdbServer {
         let Some(port) = line.trim().strip_prefix("listening on ") else {
             panic!("chdb_http.py: unexpected first line {line:?}")
         };
+        let Ok(port) = port.parse() else {
+            panic!("chdb_http.py: no port in {line:?}")
+        };
         Self {
-            _process: process,
+            process,
             url: format!("http://127.0.0.1:{port}"),
+            port,
         }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends it `signal` (`STOP`: it hangs, answering nothing; `CONT`: it goes on; `KILL`).
+    ///
+    /// # Panics
+    /// If `kill` fails.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.process.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} chdb_http.py");
     }
 
     /// Its URL, as a ClickHouse server's HTTP interface (`http://127.0.0.1:PORT`).

@@ -12,6 +12,7 @@
 //!   down.
 //! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
 //! - [`clickhouse`]: the ClickHouse engine (chdb) behind ClickHouse's HTTP interface.
+//! - [`nginx`]: Debian's nginx balancing OTLP/HTTP and gRPC over several nodes.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
 //! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.
 //! - [`process`]: `agentrace serve` as a process of its own (the built binary): for `kill -9`,
@@ -20,15 +21,18 @@
 //!   scripts of `tests/integration/python` and `tests/integration/node`.
 //! - [`store_conformance`]: the checks every `agentrace_store::Store` passes (SQLite's in
 //!   `tests/store_conformance.rs`), each on a fresh store with fixed data and exact answers.
+//! - [`webhook`]: a receiver of signed alert notifications.
 
 pub mod alertmanager;
 pub mod clickhouse;
 pub mod load;
+pub mod nginx;
 pub mod process;
 pub mod prometheus;
 pub mod receiver;
 pub mod serve;
 pub mod store_conformance;
+pub mod webhook;
 
 /// Whether the suite runs under CI (`CI=true`), where a missing component is a failure.
 pub fn in_ci() -> bool {
@@ -54,8 +58,29 @@ pub fn require(available: bool, what: &str) -> bool {
     false
 }
 
+/// How long [`eventually`] waits for a condition (a bound on a hung test, not a performance
+/// figure).
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until `check` holds, checking every 200 ms.
+///
+/// # Panics
+/// If it does not hold within [`PATIENCE`]: the message says `what` was awaited, and
+/// `context()` (a log, say).
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+    context: impl Fn() -> String,
+) {
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < PATIENCE, "{what}; {}", context());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// A tool's binary: the path in the environment variable `var` if set (and a file), else
-/// `name` on `PATH`, else `/usr/bin/<name>`.
+/// `name` on `PATH`, else `/usr/bin/<name>`, else `/usr/sbin/<name>`.
 pub fn tool_binary(var: &str, name: &str) -> Option<std::path::PathBuf> {
     if let Some(bin) = std::env::var_os(var).filter(|v| !v.is_empty()) {
         return Some(std::path::PathBuf::from(bin)).filter(|p| p.is_file());
@@ -64,7 +89,7 @@ pub fn tool_binary(var: &str, name: &str) -> Option<std::path::PathBuf> {
         .iter()
         .flat_map(std::env::split_paths)
         .map(|dir| dir.join(name))
-        .chain([std::path::Path::new("/usr/bin").join(name)])
+        .chain(["/usr/bin", "/usr/sbin"].map(|dir| std::path::Path::new(dir).join(name)))
         .find(|p| p.is_file())
 }
 

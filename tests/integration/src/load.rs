@@ -49,37 +49,107 @@ pub fn trace_request(client: u8, n: u32, spans: u8, padding: usize) -> (TraceId,
 /// A request of `n` priced gpt-4o chat calls of agent "planner" (1,000 input and 200 output
 /// tokens each) that just ended, ids from `first`; the first `failed` of them failed.
 pub fn llm_calls(first: u64, n: u64, failed: u64) -> Vec<u8> {
-    use any_value::Value::{IntValue, StringValue};
-    let attr = |key: &str, value: any_value::Value| KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..KeyValue::default()
-    };
-    let now = now_ns();
     let spans = (first..first + n)
-        .map(|i| Span {
-            trace_id: [&[0x6b; 8][..], &i.to_be_bytes()].concat(),
-            span_id: (i | 1 << 60).to_be_bytes().to_vec(),
-            name: "chat gpt-4o".into(),
-            kind: 3,
-            start_time_unix_nano: now - 2_000_000_000,
-            end_time_unix_nano: now - 1_000_000_000,
-            attributes: vec![
-                attr("gen_ai.operation.name", StringValue("chat".into())),
-                attr("gen_ai.provider.name", StringValue("openai".into())),
-                attr("gen_ai.request.model", StringValue("gpt-4o".into())),
-                attr("gen_ai.agent.name", StringValue("planner".into())),
-                attr("gen_ai.usage.input_tokens", IntValue(1_000)),
-                attr("gen_ai.usage.output_tokens", IntValue(200)),
-            ],
-            status: (i < first + failed).then(|| Status {
-                code: 2,
-                message: "upstream 429".into(),
-            }),
-            ..Span::default()
+        .map(|i| {
+            let mut trace = [0x6b; 16];
+            trace[8..].copy_from_slice(&i.to_be_bytes());
+            let trace = TraceId::from_bytes(trace);
+            let span = agentrace_core::SpanId::from_bytes((i | 1 << 60).to_be_bytes());
+            llm_call(
+                (trace, span),
+                None,
+                "gpt-4o",
+                (Some("planner"), None),
+                i < first + failed,
+            )
         })
         .collect();
     export(spans).encode_to_vec()
+}
+
+/// A call of agent `agent` in session `session`: a `model` chat span of 1,000 input and 200
+/// output tokens, ended a second ago, failed if `failed`; under the span `parent` if any.
+pub fn llm_call(
+    ids: (TraceId, agentrace_core::SpanId),
+    parent: Option<agentrace_core::SpanId>,
+    model: &str,
+    who: (Option<&str>, Option<&str>),
+    failed: bool,
+) -> Span {
+    use any_value::Value::{IntValue, StringValue};
+    let (agent, session) = who;
+    let now = now_ns();
+    let mut attributes = vec![
+        attr("gen_ai.operation.name", StringValue("chat".into())),
+        attr("gen_ai.provider.name", StringValue("openai".into())),
+        attr("gen_ai.request.model", StringValue(model.into())),
+        attr("gen_ai.usage.input_tokens", IntValue(1_000)),
+        attr("gen_ai.usage.output_tokens", IntValue(200)),
+    ];
+    attributes.extend(agent.map(|a| attr("gen_ai.agent.name", StringValue(a.into()))));
+    attributes.extend(session.map(|s| attr("gen_ai.conversation.id", StringValue(s.into()))));
+    Span {
+        trace_id: ids.0.to_bytes().to_vec(),
+        span_id: ids.1.to_bytes().to_vec(),
+        parent_span_id: parent.map(|p| p.to_bytes().to_vec()).unwrap_or_default(),
+        name: format!("chat {model}"),
+        kind: 3,
+        start_time_unix_nano: now - 2_000_000_000,
+        end_time_unix_nano: now - 1_000_000_000,
+        attributes,
+        status: failed.then(|| Status {
+            code: 2,
+            message: "upstream 429".into(),
+        }),
+        ..Span::default()
+    }
+}
+
+/// A trace of agent `agent` as it arrives when its calls end before it: `calls` gpt-4o-mini
+/// calls that do not name their agent (the first request) and the agent's `invoke_agent` span,
+/// their parent (the second). The trace id is `client`, `n`.
+pub fn children_first(client: u8, n: u32, calls: u8, agent: &str) -> (TraceId, [Vec<u8>; 2]) {
+    use any_value::Value::StringValue;
+    let mut trace = [0u8; 16];
+    trace[0] = 0xc0 | client;
+    trace[12..].copy_from_slice(&n.to_be_bytes());
+    let trace = TraceId::from_bytes(trace);
+    let root = agentrace_core::SpanId::from_bytes([0xa0, client, 0, 0, 0, 0, 0, 1]);
+    let children = (1..=calls)
+        .map(|i| {
+            let id = agentrace_core::SpanId::from_bytes([0xb0, client, 0, 0, 0, 0, 0, i]);
+            llm_call((trace, id), Some(root), "gpt-4o-mini", (None, None), false)
+        })
+        .collect();
+    let now = now_ns();
+    let agent_span = Span {
+        trace_id: trace.to_bytes().to_vec(),
+        span_id: root.to_bytes().to_vec(),
+        name: format!("invoke_agent {agent}"),
+        kind: 1,
+        start_time_unix_nano: now - 3_000_000_000,
+        end_time_unix_nano: now,
+        attributes: vec![
+            attr("gen_ai.operation.name", StringValue("invoke_agent".into())),
+            attr("gen_ai.agent.name", StringValue(agent.into())),
+        ],
+        ..Span::default()
+    };
+    (
+        trace,
+        [
+            export(children).encode_to_vec(),
+            export(vec![agent_span]).encode_to_vec(),
+        ],
+    )
+}
+
+fn attr(key: &str, value: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..KeyValue::default()
+    }
 }
 
 /// POSTs an OTLP/HTTP protobuf `body` to `url` and requires a 200.

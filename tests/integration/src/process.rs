@@ -39,6 +39,8 @@ pub struct ServeProcess {
     pub child: tokio::process::Child,
     /// Its OTLP/HTTP port.
     pub otlp_http: u16,
+    /// Its OTLP/gRPC port.
+    pub otlp_grpc: u16,
     /// Its app port (API, `/metrics`, health).
     pub app: u16,
     /// Its data directory.
@@ -61,7 +63,7 @@ impl ServeProcess {
         args: &[&str],
         file_size_limit: Option<u64>,
     ) -> Self {
-        let (otlp_http, app) = (free_port(), free_port());
+        let (otlp_http, otlp_grpc, app) = (free_port(), free_port(), free_port());
         let log = data_dir.join("server.log");
         let out = std::fs::File::create(&log).expect("the log file");
         let err = out.try_clone().expect("the log file");
@@ -73,7 +75,7 @@ impl ServeProcess {
             "--otlp-http-port".into(),
             otlp_http.to_string().into(),
             "--otlp-grpc-port".into(),
-            "0".into(),
+            otlp_grpc.to_string().into(),
             "--app-port".into(),
             app.to_string().into(),
         ];
@@ -107,6 +109,7 @@ impl ServeProcess {
         let server = Self {
             child,
             otlp_http,
+            otlp_grpc,
             app,
             data_dir: data_dir.to_owned(),
             log,

@@ -11,70 +11,13 @@
 //! Needs the `agentrace` binary and Alertmanager (`scripts/install-test-deps.sh`); under
 //! `CI=true` either missing fails.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-use agentrace_alerts::webhook;
 use agentrace_integration::alertmanager::{self, Alertmanager};
 use agentrace_integration::load::{llm_calls, post_traces};
 use agentrace_integration::process::{ServeProcess, serve_binary};
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
+use agentrace_integration::{eventually, webhook};
 use serde_json::Value;
 
 const SECRET: &str = "integration-secret";
-
-/// How long a condition may take (not a performance bound).
-const PATIENCE: Duration = Duration::from_secs(60);
-
-type Received = Arc<Mutex<Vec<Value>>>;
-
-/// A webhook receiver keeping the notifications whose signature is right.
-async fn webhook_receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let seen = Arc::clone(&received);
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let seen = Arc::clone(&seen);
-            async move {
-                let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-                let timestamp = get(webhook::TIMESTAMP_HEADER).and_then(|t| t.parse().ok());
-                let signed = matches!(
-                    (timestamp, get(webhook::SIGNATURE_HEADER)),
-                    (Some(t), Some(s)) if s == webhook::sign(SECRET, t, &body)
-                );
-                if !signed {
-                    return StatusCode::UNAUTHORIZED;
-                }
-                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                seen.lock().unwrap_or_else(|e| e.into_inner()).push(json);
-                StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let url = format!(
-        "http://{}/hook",
-        listener.local_addr().expect("its address")
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
-}
-
-async fn eventually<F: std::future::Future<Output = bool>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-    context: impl Fn() -> String,
-) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < PATIENCE, "{what}; {}", context());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 fn ours(alert: &Value) -> bool {
     alert["labels"]["alertname"] == "llm errors" && alert["labels"]["model"] == "gpt-4o"
@@ -88,7 +31,7 @@ async fn alerts_reach_alertmanager_and_a_signed_webhook_and_recover() {
     };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let am = Alertmanager::start(&am_bin, dir.path()).await;
-    let (hook, received) = webhook_receiver().await;
+    let (hook, received) = webhook::receiver(SECRET).await;
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         format!("http://{}/hook", l.local_addr().expect("its address"))
@@ -154,10 +97,7 @@ critical = 0.5
     assert!(summary.contains("error_rate 75.0 % over 1m"), "{summary}");
     eventually(
         "the webhook hears the alert",
-        || async {
-            let got = received.lock().unwrap_or_else(|e| e.into_inner());
-            got.iter().any(|n| n["state"] == "ALERT")
-        },
+        || async { received.all().iter().any(|n| n["state"] == "ALERT") },
         || server.log_text(),
     )
     .await;
@@ -167,8 +107,9 @@ critical = 0.5
     eventually(
         "the webhook hears the recovery",
         || async {
-            let got = received.lock().unwrap_or_else(|e| e.into_inner());
-            got.iter()
+            received
+                .all()
+                .iter()
                 .any(|n| n["state"] == "OK" && n["previous"] == "ALERT")
         },
         || server.log_text(),

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
+use super::error::ApiError;
 use super::params::Params;
 use crate::state::{AppState, StatsSnapshot};
 
@@ -39,14 +39,18 @@ pub(super) async fn budgets(
     }))
 }
 
-/// The store, in `/status`.
+/// The store, in `/status`: its figures, or why it did not give them.
 #[derive(Debug, Serialize)]
 pub(super) struct StoreStatus {
-    schema_version: i64,
-    /// Bytes of the database file.
-    database_bytes: u64,
-    /// Bytes on disk: the database file and its write-ahead log.
-    file_bytes: u64,
+    /// What and where it is (a SQLite file, a ClickHouse database and its server).
+    location: String,
+    schema_version: Option<i64>,
+    /// Bytes of its data (compressed, on ClickHouse).
+    database_bytes: Option<u64>,
+    /// Bytes on disk: the data and, for SQLite, its write-ahead log.
+    file_bytes: Option<u64>,
+    /// Why the figures are missing: the store did not answer.
+    error: Option<String>,
 }
 
 /// `GET /status` answer.
@@ -57,21 +61,37 @@ pub(super) struct Status {
     store: StoreStatus,
 }
 
-/// `GET /status`: the pipeline's counters and the store.
+/// `GET /status`: the pipeline's counters and the store. Answered when the store is not (a
+/// store down is what an operator opens it for): its part then says why.
 pub(super) async fn status(
     State(state): State<AppState>,
     p: Params,
 ) -> Result<Json<Status>, ApiError> {
     p.finish()?;
-    let store = blocking(&state.store, |s| {
-        let disk = s.disk_usage()?;
-        Ok(StoreStatus {
-            schema_version: s.schema_version()?,
-            database_bytes: disk.data_bytes,
-            file_bytes: disk.total_bytes,
-        })
+    let location = state.store.describe();
+    let store = std::sync::Arc::clone(&state.store);
+    let figures = tokio::task::spawn_blocking(move || {
+        let disk = store.disk_usage()?;
+        Ok::<_, agentrace_store::QueryError>((store.schema_version()?, disk))
     })
-    .await?;
+    .await
+    .unwrap_or_else(|e| Err(agentrace_store::QueryError::Failed(e.into())));
+    let store = match figures {
+        Ok((schema_version, disk)) => StoreStatus {
+            location,
+            schema_version: Some(schema_version),
+            database_bytes: Some(disk.data_bytes),
+            file_bytes: Some(disk.total_bytes),
+            error: None,
+        },
+        Err(e) => StoreStatus {
+            location,
+            schema_version: None,
+            database_bytes: None,
+            file_bytes: None,
+            error: Some(e.to_string()),
+        },
+    };
     Ok(Json(Status {
         stats: state.stats.snapshot(),
         store,

@@ -6,8 +6,9 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 /// The store, as the `store` key names it: `sqlite` (the default: `agentrace.db` in the data
-/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE` (port 8123 by default,
-/// ClickHouse's HTTP interface).
+/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION]` (port
+/// 8123 by default, ClickHouse's HTTP interface; `timeout`: how long a call waits for ClickHouse
+/// before it fails as unavailable, 30 s by default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 #[non_exhaustive]
@@ -31,6 +32,8 @@ pub struct ClickHouseLocation {
     pub user: Option<String>,
     /// The user's password.
     pub password: Option<String>,
+    /// How long a call waits for ClickHouse (the store's default if `None`).
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl fmt::Debug for ClickHouseLocation {
@@ -41,6 +44,7 @@ impl fmt::Debug for ClickHouseLocation {
             .field("database", &self.database)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "…"))
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -53,8 +57,12 @@ impl fmt::Display for StoreLocation {
             Self::ClickHouse(c) => {
                 let host = c.url.trim_start_matches("http://");
                 match &c.user {
-                    Some(user) => write!(f, "clickhouse://{user}@{host}/{}", c.database),
-                    None => write!(f, "clickhouse://{host}/{}", c.database),
+                    Some(user) => write!(f, "clickhouse://{user}@{host}/{}", c.database)?,
+                    None => write!(f, "clickhouse://{host}/{}", c.database)?,
+                }
+                match c.timeout {
+                    Some(limit) => write!(f, "?timeout={}", humantime::format_duration(limit)),
+                    None => Ok(()),
                 }
             }
         }
@@ -69,7 +77,7 @@ impl FromStr for StoreLocation {
         if text.eq_ignore_ascii_case("sqlite") {
             return Ok(Self::Sqlite);
         }
-        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE`";
+        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION]`";
         let url = url::Url::parse(text).map_err(|e| format!("{e}: {expected}"))?;
         if url.scheme() != "clickhouse" {
             return Err(format!("unknown store {:?}: {expected}", url.scheme()));
@@ -82,8 +90,22 @@ impl FromStr for StoreLocation {
         if database.is_empty() || database.contains('/') {
             return Err(format!("name one database: {expected}"));
         }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!("no query or fragment: {expected}"));
+        if url.fragment().is_some() {
+            return Err(format!("no fragment: {expected}"));
+        }
+        let mut timeout = None;
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "timeout" => {
+                    let limit = humantime::parse_duration(&value)
+                        .map_err(|e| format!("timeout {value:?}: {e}"))?;
+                    if limit.is_zero() {
+                        return Err("timeout: must be longer than zero".into());
+                    }
+                    timeout = Some(limit);
+                }
+                other => return Err(format!("unknown parameter {other:?}: {expected}")),
+            }
         }
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
@@ -98,6 +120,7 @@ impl FromStr for StoreLocation {
                 .then(|| decode(url.username()))
                 .transpose()?,
             password: url.password().map(decode).transpose()?,
+            timeout,
         }))
     }
 }
@@ -140,6 +163,13 @@ mod tests {
             "clickhouse://agent@ops@10.0.0.5:18123/db"
         );
         assert!(!format!("{location:?}").contains("p:ss"));
+
+        let location: StoreLocation = "clickhouse://h/db?timeout=5s".parse()?;
+        let StoreLocation::ClickHouse(c) = &location else {
+            return Err("not ClickHouse".into());
+        };
+        assert_eq!(c.timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(location.to_string(), "clickhouse://h:8123/db?timeout=5s");
         Ok(())
     }
 
@@ -151,6 +181,9 @@ mod tests {
             "clickhouse://h/",
             "clickhouse://h/a/b",
             "clickhouse://h/db?secure=1",
+            "clickhouse://h/db?timeout=soon",
+            "clickhouse://h/db?timeout=0s",
+            "clickhouse://h/db#top",
             "clickhouse:///db",
             "h:8123/db",
             "clickhouse://h/%ff",

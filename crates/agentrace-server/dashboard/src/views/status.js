@@ -1,6 +1,6 @@
 // Status: the pipeline's health — what was accepted, stored, dropped and refused, the writer
-// and its queue, retention, repairs, the fan-out sinks, the store. Refreshed every 5 seconds
-// while the page is visible.
+// and its queue, retention, repairs, the fan-out sinks, the store and, when several nodes share
+// it, the fleet. Refreshed every 5 seconds while the page is visible.
 
 import { html, useEffect, useState } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
@@ -17,6 +17,27 @@ function Signal({ name, s }) {
     <td class=${`num ${s.rejected ? 'warn-text' : ''}`}>${fmt.count(s.rejected)}</td>
     <td class=${`num ${s.dropped ? 'error-text' : ''}`}>${fmt.count(s.dropped)}</td>
   </tr>`;
+}
+
+function StoreStat({ store }) {
+  if (store.error) {
+    return html`<${Stat} label="Store" value="not answering" tone="bad" detail=${store.error} title=${store.location} />`;
+  }
+  return html`<${Stat} label="Store" value=${fmt.bytes(store.file_bytes)} detail=${`schema v${store.schema_version}`} title=${store.location} />`;
+}
+
+/** This node among the nodes sharing its store; nothing for a store of its own. */
+function Fleet({ fleet }) {
+  if (!fleet.node) return null;
+  return html`<${Card} title="Fleet">
+    <${Facts} items=${[
+      ['This node', fleet.node],
+      ['Nodes alive', fmt.count(fleet.nodes)],
+      ['Role', fleet.leader ? 'leader (evaluates alerts, sends budget notifications)' : 'follower'],
+      ["Other nodes' records read", fmt.count(fleet.arrivals)],
+      ['Failed heartbeats', fmt.count(fleet.beat_errors)],
+    ]} />
+  </${Card}>`;
 }
 
 export function Status() {
@@ -38,7 +59,7 @@ export function Status() {
       <${Stat} label="Writer" value=${w.alive ? 'running' : 'stopped'} tone=${w.alive ? 'good' : 'bad'} detail=${`${fmt.count(w.commits)} commits · last ${w.last_commit_unix_nano ? fmt.ago(w.last_commit_unix_nano) : 'never'}`} />
       <${Stat} label="Queue" value=${`${fmt.count(w.queued_records)} / ${fmt.count(w.queue_capacity_records)}`} tone=${queueRatio > 0.8 ? 'warn' : ''} detail=${`${fmt.count(w.queued_requests)} of ${fmt.count(w.queue_capacity_requests)} requests waiting`} />
       <${Stat} label="Spans stored" value=${fmt.count(st.spans.stored)} detail=${`${fmt.count(st.spans.duplicates)} duplicates · ${fmt.count(st.spans.dropped)} dropped`} />
-      <${Stat} label="Store" value=${fmt.bytes(st.store.file_bytes)} detail=${`schema v${st.store.schema_version}`} />
+      <${StoreStat} store=${st.store} />
       <${Stat} label="Up since" value=${fmt.ago(st.started_unix_nano)} detail=${fmt.dateTime(st.started_unix_nano)} />
     </div>
     <div class="grid two">
@@ -85,6 +106,7 @@ export function Status() {
           ['Aggregate calls marked', fmt.count(st.repairs.aggregates_marked)],
         ]} />
       </${Card}>
+      <${Fleet} fleet=${st.fleet} />
     </div>
     ${st.pipeline &&
     html`<${Card} title="Fan-out sinks (/metrics, forwarding)">

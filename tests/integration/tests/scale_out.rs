@@ -1,0 +1,512 @@
+//! `agentrace serve` on ClickHouse (the real engine: chdb behind ClickHouse's HTTP interface,
+//! `agentrace_integration::clickhouse`) as a team that outgrew one machine runs it.
+//!
+//! - ClickHouse hung (`SIGSTOP`) and then down (`SIGKILL`, started again over its data): the
+//!   node refuses OTLP with the retryable status over HTTP (503) and gRPC (`UNAVAILABLE`),
+//!   `/readyz` and `/status` say why, and it recovers by itself; every span it acknowledged is
+//!   stored.
+//! - Three nodes behind Debian's nginx (OTLP/HTTP and gRPC), children-first traces whose two
+//!   requests land on different nodes, the leader killed with `SIGKILL` mid-load: every
+//!   acknowledged span is stored and every call attributed to its agent, another node takes
+//!   over within the lease, one notification per change of an alert's state and per budget
+//!   threshold; how stale one node's view of the fleet's budget spend is, measured.
+//!
+//! Needs the `agentrace` binary, the chdb virtualenv and nginx (`scripts/install-test-deps.sh`);
+//! under `CI=true` any missing fails.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use agentrace_core::{SpanId, TraceId};
+use agentrace_integration::clickhouse::{ChdbServer, python};
+use agentrace_integration::load::{children_first, export, llm_call, llm_calls, trace_request};
+use agentrace_integration::nginx::{self, Nginx};
+use agentrace_integration::process::{ServeProcess, serve_binary};
+use agentrace_integration::{PATIENCE, eventually, webhook};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
+use serde_json::Value;
+
+const SECRET: &str = "scale-out-secret";
+
+/// Calls in each trace of the load, under its agent span.
+const CALLS: u8 = 3;
+
+/// POSTs an OTLP/HTTP protobuf body to `url`: the status (0 when nothing answered).
+async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> u16 {
+    let answer = client
+        .post(url)
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await;
+    answer.map_or(0, |r| r.status().as_u16())
+}
+
+/// Exports an OTLP protobuf body over gRPC to `port` of loopback: its status code.
+async fn export_grpc(port: u16, body: &[u8]) -> tonic::Code {
+    let request = ExportTraceServiceRequest::decode(body).expect("a request made here");
+    let Ok(mut client) = TraceServiceClient::connect(format!("http://127.0.0.1:{port}")).await
+    else {
+        return tonic::Code::Unavailable;
+    };
+    match client.export(request).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// `GET path` on `node`, as JSON (`Null` when it is not).
+async fn get_json(node: &ServeProcess, path: &str) -> (u16, Value) {
+    let (code, body) = node.get(path).await;
+    (code, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+/// The spans of a stored trace (none when it is not found).
+async fn stored_spans(node: &ServeProcess, trace: TraceId) -> Vec<Value> {
+    let (_, tree) = get_json(node, &format!("/api/v1/traces/{trace}")).await;
+    tree["nodes"]
+        .as_array()
+        .map(|nodes| nodes.iter().map(|n| n["span"].clone()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_or_down_clickhouse_is_refused_retryably_shown_and_recovered_from() {
+    let Some(bin) = serve_binary() else { return };
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let (data, node_dir) = (dir.path().join("clickhouse"), dir.path().join("node"));
+    for d in [&data, &node_dir] {
+        std::fs::create_dir_all(d).expect("a directory");
+    }
+    let chdb = ChdbServer::start(&python, &data);
+    let port = chdb.port();
+    let store = format!("clickhouse://127.0.0.1:{port}/outage?timeout=2s");
+    let node = ServeProcess::start(&bin, &node_dir, &["--store", &store], None).await;
+    let (client, url) = (reqwest::Client::new(), node.traces_url());
+    let mut acknowledged = Vec::new();
+
+    let (trace, body) = trace_request(0, 0, 5, 0);
+    assert_eq!(post(&client, &url, body).await, 200, "{}", node.log_text());
+    acknowledged.push(trace);
+
+    // Hung: every call waits until the store's timeout, then the node refuses retryably.
+    chdb.signal("STOP");
+    let (trace, body) = trace_request(0, 1, 5, 0);
+    assert_eq!(post(&client, &url, body.clone()).await, 503, "HTTP: retry");
+    assert_eq!(
+        export_grpc(node.otlp_grpc, &body).await,
+        tonic::Code::Unavailable,
+        "gRPC: retry"
+    );
+    let (code, ready) = get_json(&node, "/readyz").await;
+    assert_eq!(code, 503, "{ready}");
+    let reason = ready["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("ClickHouse did not answer within 2000 ms"),
+        "{reason}"
+    );
+    let (_, status) = get_json(&node, "/api/v1/status").await;
+    let writer = &status["writer"];
+    assert!(writer["failing_since_unix_nano"].is_u64(), "{status}");
+    assert!(writer["errors"].as_u64() >= Some(2), "{writer}");
+
+    // Going on: the client's retry is stored, the node is ready again.
+    chdb.signal("CONT");
+    eventually(
+        "a retry is acknowledged once ClickHouse answers",
+        || {
+            let (client, url, body) = (&client, &url, body.clone());
+            async move { post(client, url, body).await == 200 }
+        },
+        || node.log_text(),
+    )
+    .await;
+    acknowledged.push(trace);
+    eventually(
+        "/readyz is 200 again",
+        || async { node.get("/readyz").await.0 == 200 },
+        || node.log_text(),
+    )
+    .await;
+
+    // Down: refused at once; started again over its data, found again.
+    chdb.signal("KILL");
+    drop(chdb);
+    let (trace, body) = trace_request(0, 2, 5, 0);
+    assert_eq!(post(&client, &url, body.clone()).await, 503, "HTTP: retry");
+    assert_eq!(
+        export_grpc(node.otlp_grpc, &body).await,
+        tonic::Code::Unavailable,
+        "gRPC: retry"
+    );
+    let (code, ready) = get_json(&node, "/readyz").await;
+    assert_eq!(code, 503, "{ready}");
+    let _chdb = ChdbServer::start_on(&python, &data, port);
+    eventually(
+        "a retry is acknowledged once ClickHouse is back",
+        || {
+            let (client, url, body) = (&client, &url, body.clone());
+            async move { post(client, url, body).await == 200 }
+        },
+        || node.log_text(),
+    )
+    .await;
+    acknowledged.push(trace);
+    eventually(
+        "/readyz is 200 again",
+        || async { node.get("/readyz").await.0 == 200 },
+        || node.log_text(),
+    )
+    .await;
+    let writer = &node.status().await["writer"];
+    assert!(writer["failing_since_unix_nano"].is_null(), "{writer}");
+
+    for trace in acknowledged {
+        assert_eq!(stored_spans(&node, trace).await.len(), 5, "trace {trace}");
+    }
+    node.stop().await;
+}
+
+/// Each fully acknowledged trace of the load, with its agent.
+type Acknowledged = Arc<Mutex<Vec<(TraceId, String)>>>;
+
+/// A sender of children-first traces through the load balancer, over HTTP or gRPC, that
+/// retries each request until it is acknowledged (as OTLP exporters do) and stops between
+/// traces.
+async fn send_traces(
+    sender: u8,
+    nginx: (u16, bool),
+    stop: Arc<AtomicBool>,
+    acknowledged: Acknowledged,
+    retries: Arc<AtomicU64>,
+) {
+    let (port, grpc) = nginx;
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/v1/traces");
+    let agent = format!("agent-{sender}");
+    for n in 0.. {
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let (trace, pieces) = children_first(sender, n, CALLS, &agent);
+        for piece in pieces {
+            let started = Instant::now();
+            loop {
+                let ok = if grpc {
+                    export_grpc(port, &piece).await == tonic::Code::Ok
+                } else {
+                    post(&client, &url, piece.clone()).await == 200
+                };
+                if ok {
+                    break;
+                }
+                retries.fetch_add(1, Ordering::Relaxed);
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "a request of trace {trace} is acknowledged in the end"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        acknowledged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((trace, agent.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Whether the nodes agree on one leader among `alive` nodes: its index.
+async fn one_leader(nodes: &[&ServeProcess], alive: u64) -> Option<usize> {
+    let mut leaders = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (code, status) = get_json(node, "/api/v1/status").await;
+        let fleet = &status["fleet"];
+        if code != 200 || fleet["nodes"].as_u64() != Some(alive) {
+            return None;
+        }
+        if fleet["leader"] == true {
+            leaders.push(i);
+        }
+    }
+    match leaders[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// The notifications of `alert`, as (previous, state) in arrival order.
+fn changes(received: &webhook::Received, alert: &str) -> Vec<(String, String)> {
+    received
+        .all()
+        .iter()
+        .filter(|n| n["alert"] == alert)
+        .map(|n| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&n["previous"]), text(&n["state"]))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
+    let Some(bin) = serve_binary() else { return };
+    let Some(python) = python() else { return };
+    let Some(nginx_bin) = nginx::binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data = dir.path().join("clickhouse");
+    std::fs::create_dir_all(&data).expect("a directory");
+    let chdb = ChdbServer::start(&python, &data);
+    let (hook, received) = webhook::receiver(SECRET).await;
+    let alerts = dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            "interval = \"1s\"\n\n[[channels]]\nname = \"hook\"\ntype = \"webhook\"\n\
+             url = \"{hook}\"\nsecret = \"{SECRET}\"\n\n[[rules]]\nname = \"llm errors\"\n\
+             measure = \"error_rate\"\nwindow = \"1m\"\nper = \"model\"\nmin_requests = 3\n\
+             critical = 0.5\n"
+        ),
+    )
+    .expect("the alerts file");
+    let budgets = dir.path().join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"per session\"\nscope = \"session\"\nperiod = \"day\"\n\
+         limit_usd = 100.0\n\n[[budget]]\nname = \"biller\"\nscope = \"agent\"\n\
+         only = \"biller\"\nperiod = \"day\"\nlimit_usd = 0.01\nthresholds = [50]\n",
+    )
+    .expect("the budgets file");
+    let store = format!("clickhouse://127.0.0.1:{}/fleet", chdb.port());
+    let args = [
+        "--store",
+        &store,
+        "--alerts",
+        alerts.to_str().expect("UTF-8"),
+        "--budgets",
+        budgets.to_str().expect("UTF-8"),
+    ];
+    let mut nodes = Vec::new();
+    for i in 0..3 {
+        let node_dir = dir.path().join(format!("node-{i}"));
+        std::fs::create_dir_all(&node_dir).expect("a directory");
+        nodes.push(ServeProcess::start(&bin, &node_dir, &args, None).await);
+    }
+    let logs = |nodes: &[ServeProcess]| {
+        nodes
+            .iter()
+            .map(ServeProcess::log_text)
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let nginx_dir = dir.path().join("nginx");
+    std::fs::create_dir_all(&nginx_dir).expect("a directory");
+    let balancer = Nginx::start(
+        &nginx_bin,
+        &nginx_dir,
+        &nodes.iter().map(|n| n.otlp_http).collect::<Vec<_>>(),
+        &nodes.iter().map(|n| n.otlp_grpc).collect::<Vec<_>>(),
+    );
+    let started = Instant::now();
+    let leader = loop {
+        if let Some(leader) = one_leader(&nodes.iter().collect::<Vec<_>>(), 3).await {
+            break leader;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the three nodes agree on a leader; {}",
+            logs(&nodes)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    // Load: children-first traces over HTTP and gRPC through nginx.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Acknowledged::default();
+    let retries = Arc::new(AtomicU64::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..4u8 {
+        let port = if sender % 2 == 0 {
+            balancer.http_port
+        } else {
+            balancer.grpc_port
+        };
+        senders.spawn(send_traces(
+            sender,
+            (port, sender % 2 == 1),
+            stop.clone(),
+            acknowledged.clone(),
+            retries.clone(),
+        ));
+    }
+    let traces_url = format!("http://127.0.0.1:{}/v1/traces", balancer.http_port);
+    let client = reqwest::Client::new();
+    let alert = "llm errors{model=gpt-4o}";
+
+    // Three of four calls fail: the leader fires the alert.
+    assert_eq!(post(&client, &traces_url, llm_calls(1, 4, 3)).await, 200);
+    eventually(
+        "the webhook hears the alert",
+        || async { !changes(&received, alert).is_empty() },
+        || logs(&nodes),
+    )
+    .await;
+
+    // The balancer spreads the load: every node takes a part of it.
+    eventually(
+        "every node receives spans through nginx",
+        || async {
+            for node in &nodes {
+                let (_, status) = get_json(node, "/api/v1/status").await;
+                if status["spans"]["accepted"].as_u64().unwrap_or(0) == 0 {
+                    return false;
+                }
+            }
+            true
+        },
+        || balancer.log_text(),
+    )
+    .await;
+
+    // The leader dies mid-load; another takes over.
+    let mut killed = nodes.remove(leader);
+    killed.child.start_kill().expect("SIGKILL");
+    let _ = killed.child.wait().await;
+    let killed_at = Instant::now();
+    let survivors: Vec<&ServeProcess> = nodes.iter().collect();
+    eventually(
+        "a surviving node takes over",
+        || async { one_leader(&survivors, 2).await.is_some() },
+        || logs(&nodes),
+    )
+    .await;
+    let takeover = killed_at.elapsed();
+
+    // Ninety-six good calls: 3 of 100 fail; the new leader sends the recovery.
+    assert_eq!(post(&client, &traces_url, llm_calls(100, 96, 0)).await, 200);
+    eventually(
+        "the webhook hears the recovery",
+        || async { changes(&received, alert).len() >= 2 },
+        || logs(&nodes),
+    )
+    .await;
+
+    // Budgets: a call on one node, seen by the other.
+    let mut staleness = Vec::new();
+    for k in 0..5u8 {
+        let session = format!("stale-{k}");
+        let trace = TraceId::from_bytes([0xd0, k, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        let call = llm_call(
+            (trace, SpanId::from_bytes([0xd1, k, 0, 0, 0, 0, 0, 1])),
+            None,
+            "gpt-4o",
+            (Some("biller"), Some(&session)),
+            false,
+        );
+        let (on, seen_by) = (
+            nodes[usize::from(k % 2)].traces_url(),
+            &nodes[1 - usize::from(k % 2)],
+        );
+        let sent = Instant::now();
+        assert_eq!(
+            post(&client, &on, export(vec![call]).encode_to_vec()).await,
+            200
+        );
+        eventually(
+            "the other node's budget sees the call",
+            || async {
+                let (_, budgets) = get_json(seen_by, "/api/v1/budgets").await;
+                budgets["budgets"].as_array().is_some_and(|b| {
+                    b.iter().any(|account| {
+                        account["budget"] == "per session"
+                            && account["scope"] == session.as_str()
+                            && account["spent"].as_f64() > Some(0.0)
+                    })
+                })
+            },
+            || logs(&nodes),
+        )
+        .await;
+        staleness.push(sent.elapsed());
+    }
+
+    stop.store(true, Ordering::Release);
+    while let Some(sent) = senders.join_next().await {
+        sent.expect("a sender ends");
+    }
+    // A few more evaluations: nothing is notified twice.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let alert_changes = changes(&received, alert);
+    let pairs: Vec<(&str, &str)> = alert_changes
+        .iter()
+        .map(|(p, s)| (p.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("OK", "ALERT"), ("ALERT", "OK")],
+        "{:#?}",
+        received.all()
+    );
+    let mut per_change: BTreeMap<String, usize> = BTreeMap::new();
+    for n in received.all() {
+        if n["rule"].as_str().is_some_and(|r| r.starts_with("budget:")) {
+            *per_change
+                .entry(format!("{} {} {}", n["alert"], n["state"], n["threshold"]))
+                .or_default() += 1;
+        }
+    }
+    assert!(!per_change.is_empty(), "the biller's budget notified");
+    assert!(per_change.values().all(|n| *n == 1), "{per_change:#?}");
+
+    // Every acknowledged span stored, every call attributed to its agent.
+    let acknowledged = acknowledged
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    assert!(acknowledged.len() >= 20, "{} traces", acknowledged.len());
+    let mut wrong = acknowledged.clone();
+    let started = Instant::now();
+    while !wrong.is_empty() {
+        let mut still = Vec::new();
+        for (trace, agent) in wrong {
+            let spans = stored_spans(&nodes[0], trace).await;
+            let whole = spans.len() == usize::from(CALLS) + 1;
+            if !whole || spans.iter().any(|s| s["agent_name"] != agent.as_str()) {
+                still.push((trace, agent, spans));
+            }
+        }
+        assert!(
+            still.is_empty() || started.elapsed() < PATIENCE,
+            "every acknowledged trace is stored whole, its calls attributed: {} are not, the \
+             first {:#?}",
+            still.len(),
+            still.first()
+        );
+        wrong = still.into_iter().map(|(t, a, _)| (t, a)).collect();
+        if !wrong.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    staleness.sort();
+    println!(
+        "fleet: {} traces acknowledged ({} retries), leader taken over after {} ms, budget spend \
+         seen by the other node after {} ms (median) / {} ms (max)",
+        acknowledged.len(),
+        retries.load(Ordering::Relaxed),
+        takeover.as_millis(),
+        staleness[staleness.len() / 2].as_millis(),
+        staleness[staleness.len() - 1].as_millis(),
+    );
+    drop(balancer);
+    for node in nodes {
+        node.stop().await;
+    }
+}
