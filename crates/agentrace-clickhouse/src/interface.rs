@@ -183,6 +183,15 @@ impl Retention for ClickHouseStore {
     fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
         self.block_on(ClickHouseStore::nth_oldest(self, signal, n))
     }
+
+    /// A TTL on the data type's tables: ClickHouse expires the rows itself.
+    fn expire_after(
+        &self,
+        signal: Signal,
+        max_age: Option<std::time::Duration>,
+    ) -> Result<bool, RetentionError> {
+        self.block_on(ClickHouseStore::expire_after(self, signal, max_age))
+    }
 }
 
 impl Repairs for ClickHouseStore {

@@ -46,6 +46,7 @@ mod error;
 mod fleet;
 mod interface;
 mod read;
+mod retention;
 mod rollups;
 mod row;
 pub mod schema;

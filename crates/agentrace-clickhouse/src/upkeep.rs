@@ -8,7 +8,7 @@ use agentrace_store::attribution::{self, StoredNode};
 use agentrace_store::series::{MINUTE_NS, floor};
 use agentrace_store::{
     AlertRecord, CostUpdate, DiskUsage, MAX_METRIC_SERIES, MetricInfo, MetricPoint, MetricQuery,
-    MetricSeries, QueryError, Repaired, RetentionError, Signal, TimeRange, WriteError,
+    MetricSeries, QueryError, Repaired, TimeRange, WriteError,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -42,26 +42,6 @@ struct MetricInfoRow {
     kind: String,
     unit: Option<String>,
     series: u64,
-}
-
-/// The table and time column of a data type, and how its retention counts time.
-fn table(signal: Signal) -> (&'static str, &'static str) {
-    match signal {
-        Signal::Spans => ("spans", "start"),
-        Signal::Events => ("events", "time"),
-        // A metric row's time is the end of its minute.
-        Signal::Metrics => ("metric_points", "(bucket + INTERVAL 1 MINUTE)"),
-    }
-}
-
-/// The tables holding a data type.
-fn tables(signal: Option<Signal>) -> &'static str {
-    match signal {
-        Some(Signal::Spans) => "'spans', 'trace_heads'",
-        Some(Signal::Events) => "'events'",
-        Some(Signal::Metrics) => "'metric_points'",
-        None => "'spans', 'trace_heads', 'events', 'metric_points', 'alert_notifications'",
-    }
 }
 
 impl ClickHouseStore {
@@ -199,61 +179,6 @@ impl ClickHouseStore {
         Ok(out.into_iter().map(|(_, s)| s).collect())
     }
 
-    pub(crate) async fn delete_before(
-        &self,
-        signal: Signal,
-        cutoff_unix_nano: u64,
-    ) -> Result<usize, RetentionError> {
-        if self.shut_down() {
-            return Err(RetentionError::ShutDown);
-        }
-        let (name, time) = table(signal);
-        let condition = format!("{time} < {}", sql::time(cutoff_unix_nano));
-        let final_ = if signal == Signal::Metrics {
-            ""
-        } else {
-            "FINAL"
-        };
-        let n: u64 = self
-            .client()
-            .query(&format!(
-                "SELECT count() FROM {name} {final_} WHERE {condition}"
-            ))
-            .fetch_one()
-            .await
-            .map_err(error::retention)?;
-        if n > 0 {
-            self.client()
-                .query(&format!("DELETE FROM {name} WHERE {condition}"))
-                .execute()
-                .await
-                .map_err(error::retention)?;
-            if signal == Signal::Spans {
-                self.client()
-                    .query(
-                        "DELETE FROM trace_heads WHERE trace_id NOT IN \
-                         (SELECT trace_id FROM spans)",
-                    )
-                    .execute()
-                    .await
-                    .map_err(error::retention)?;
-            }
-        }
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
-    }
-
-    pub(crate) async fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
-        self.client()
-            .query(&format!(
-                "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
-                 WHERE database = currentDatabase() AND active AND table IN ({})",
-                tables(signal)
-            ))
-            .fetch_one()
-            .await
-            .map_err(error::query)
-    }
-
     pub(crate) async fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
         let (data, total): (u64, u64) = self
             .client()
@@ -261,7 +186,7 @@ impl ClickHouseStore {
                 "SELECT toUInt64(sum(data_compressed_bytes)), toUInt64(sum(bytes_on_disk)) \
                  FROM system.parts WHERE database = currentDatabase() AND active \
                  AND table IN ({})",
-                tables(None)
+                crate::retention::tables(None)
             ))
             .fetch_one()
             .await
@@ -270,43 +195,6 @@ impl ClickHouseStore {
             data_bytes: data,
             total_bytes: total,
         })
-    }
-
-    pub(crate) async fn count(&self, signal: Signal) -> Result<u64, QueryError> {
-        let (name, _) = table(signal);
-        let final_ = if signal == Signal::Metrics {
-            ""
-        } else {
-            "FINAL"
-        };
-        self.client()
-            .query(&format!("SELECT count() FROM {name} {final_}"))
-            .fetch_one()
-            .await
-            .map_err(error::query)
-    }
-
-    pub(crate) async fn nth_oldest(
-        &self,
-        signal: Signal,
-        n: u64,
-    ) -> Result<Option<u64>, QueryError> {
-        let (name, time) = table(signal);
-        let final_ = if signal == Signal::Metrics {
-            ""
-        } else {
-            "FINAL"
-        };
-        let t: Option<i64> = self
-            .client()
-            .query(&format!(
-                "SELECT toUnixTimestamp64Nano({time}) AS t FROM {name} {final_} \
-                 ORDER BY t LIMIT 1 OFFSET {n}"
-            ))
-            .fetch_optional()
-            .await
-            .map_err(error::query)?;
-        Ok(t.map(|t| u64::try_from(t).unwrap_or(0)))
     }
 
     pub(crate) async fn schema_version(&self) -> Result<i64, QueryError> {

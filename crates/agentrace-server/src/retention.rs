@@ -9,6 +9,10 @@
 //!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
 //!
+//! A store that expires records by age itself (ClickHouse: a TTL per data type, see
+//! [`Retention::expire_after`](agentrace_store::Retention::expire_after)) is handed the age
+//! rules when the server starts, and the server enforces only what is left (sizes).
+//!
 //! Deletes go through [`Retention::delete_before`](agentrace_store::Retention::delete_before), a few thousand rows per short
 //! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
 //! The work runs on a blocking thread, never on the receivers' runtime threads.
@@ -108,13 +112,48 @@ pub(crate) fn run_once(
     result
 }
 
-/// Runs retention every `retention.interval` until `stop` turns true.
+/// Hands each data type's age rule to the store where it expires records itself (ClickHouse's
+/// TTL; also removing a TTL no rule asks for any more); returns the rules left for the server
+/// to enforce. A store that fails to take a rule leaves it to the server.
+fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention {
+    for (signal, rule) in [
+        (Signal::Spans, &mut retention.spans),
+        (Signal::Events, &mut retention.events),
+        (Signal::Metrics, &mut retention.metrics),
+    ] {
+        match store.expire_after(signal, rule.max_age) {
+            Ok(true) => {
+                if let Some(age) = rule.max_age.take() {
+                    tracing::info!(?signal, ?age, "the store expires records by age itself");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(
+                ?signal,
+                error = %e,
+                "the store could not take the age rule; the server deletes by age"
+            ),
+        }
+    }
+    retention
+}
+
+/// Runs retention every `retention.interval` until `stop` turns true, after handing the age
+/// rules to a store that expires records itself.
 pub(crate) async fn run(
     store: SharedStore,
     retention: Retention,
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let handing = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || hand_ages_to_store(&*store, retention))
+    };
+    let Ok(retention) = handing.await else {
+        tracing::warn!("retention did not start");
+        return;
+    };
     if !(retention.spans.is_set() || retention.events.is_set() || retention.metrics.is_set()) {
         return;
     }

@@ -45,6 +45,20 @@ pub trait Retention {
     /// The time of the `n`-th oldest record (0: the oldest), by the time
     /// [`delete_before`](Self::delete_before) deletes by; `None` when fewer are stored.
     fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError>;
+
+    /// Has the store itself expire a data type's records older than `max_age` (`None`: keep
+    /// them), if it can, and says whether it does. A store that can (ClickHouse: a TTL on the
+    /// data type's tables, applied by its merges) spares the server deleting by age with
+    /// [`delete_before`](Self::delete_before) on every run; by default a store cannot, and
+    /// the server does. Called when the server starts, with the same rules on every node.
+    fn expire_after(
+        &self,
+        signal: Signal,
+        max_age: Option<std::time::Duration>,
+    ) -> Result<bool, RetentionError> {
+        let _ = (signal, max_age);
+        Ok(false)
+    }
 }
 
 /// Rewriting stored spans: the server's background repairs and repricing.

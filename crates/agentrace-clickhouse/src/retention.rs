@@ -1,0 +1,267 @@
+//! Retention: by age through ClickHouse's own TTL on each data type's tables
+//! ([`expire_after`](ClickHouseStore::expire_after)), by size through lightweight deletes of
+//! the oldest rows ([`delete_before`](ClickHouseStore::delete_before)), and the measures size
+//! retention works from.
+//!
+//! A TTL is applied by ClickHouse itself: rows already expired are dropped as they are inserted,
+//! the rest by merges in the background (at the latest `merge_with_ttl_timeout`, 4 h by default,
+//! after they expire), whole parts at once when all their rows have expired. No node deletes
+//! by age, so a fleet does not repeat the work, and nothing runs while no node does.
+
+use std::time::Duration;
+
+use agentrace_store::{QueryError, RetentionError, Signal};
+
+use crate::error;
+use crate::sql;
+use crate::store::ClickHouseStore;
+
+/// A table of a data type, with the time its rows count from for retention (a metric row's is
+/// the end of its minute, `after` seconds past its column).
+struct Expiring {
+    table: &'static str,
+    column: &'static str,
+    after: u64,
+}
+
+/// The tables holding a data type, each with its time.
+fn expiring(signal: Signal) -> &'static [Expiring] {
+    const SPANS: &[Expiring] = &[
+        Expiring {
+            table: "spans",
+            column: "start",
+            after: 0,
+        },
+        // A trace leaves the list with its earliest span.
+        Expiring {
+            table: "trace_heads",
+            column: "list_time",
+            after: 0,
+        },
+    ];
+    const EVENTS: &[Expiring] = &[Expiring {
+        table: "events",
+        column: "time",
+        after: 0,
+    }];
+    const METRICS: &[Expiring] = &[
+        Expiring {
+            table: "metric_points",
+            column: "bucket",
+            after: 60,
+        },
+        Expiring {
+            table: "span_rollups",
+            column: "minute",
+            after: 60,
+        },
+    ];
+    match signal {
+        Signal::Spans => SPANS,
+        Signal::Events => EVENTS,
+        Signal::Metrics => METRICS,
+    }
+}
+
+/// The tables holding a data type (`None`: every table of the store), as a SQL list.
+pub(crate) fn tables(signal: Option<Signal>) -> String {
+    let signals = match signal {
+        Some(s) => vec![s],
+        None => vec![Signal::Spans, Signal::Events, Signal::Metrics],
+    };
+    let mut names: Vec<&str> = signals
+        .into_iter()
+        .flat_map(|s| expiring(s).iter().map(|e| e.table))
+        .collect();
+    if signal.is_none() {
+        names.push("alert_notifications");
+    }
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a data type's rows are read with `FINAL` (replaced versions are not rows).
+fn final_of(signal: Signal) -> &'static str {
+    if signal == Signal::Metrics {
+        ""
+    } else {
+        "FINAL"
+    }
+}
+
+/// The TTL clause of a table keeping its rows `seconds`, as ClickHouse shows it back in
+/// `system.tables.engine_full`.
+fn ttl_clause(e: &Expiring, seconds: u64) -> String {
+    format!(
+        "TTL toDateTime({}) + toIntervalSecond({})",
+        e.column,
+        seconds.saturating_add(e.after)
+    )
+}
+
+impl ClickHouseStore {
+    /// Sets (or with `None` removes) the TTL of `signal`'s tables so that ClickHouse drops rows
+    /// older than `max_age`; a table whose TTL is already that is left alone (a changed TTL
+    /// rewrites the table's parts once, in the background).
+    pub(crate) async fn expire_after(
+        &self,
+        signal: Signal,
+        max_age: Option<Duration>,
+    ) -> Result<bool, RetentionError> {
+        for e in expiring(signal) {
+            let engine: String = self
+                .client()
+                .query(
+                    "SELECT engine_full FROM system.tables \
+                     WHERE database = currentDatabase() AND name = ?",
+                )
+                .bind(e.table)
+                .fetch_one()
+                .await
+                .map_err(error::retention)?;
+            let change = match max_age {
+                Some(age) => {
+                    let clause = ttl_clause(e, age.as_secs().max(1));
+                    (!engine.contains(&clause)).then(|| format!("MODIFY {clause}"))
+                }
+                None => engine.contains(" TTL ").then(|| "REMOVE TTL".to_owned()),
+            };
+            if let Some(change) = change {
+                self.client()
+                    .query(&format!("ALTER TABLE {} {change}", e.table))
+                    .execute()
+                    .await
+                    .map_err(error::retention)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Deletes `signal`'s rows older than `cutoff_unix_nano` (lightweight deletes, applied by
+    /// merges); returns how many rows of its main table.
+    pub(crate) async fn delete_before(
+        &self,
+        signal: Signal,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError> {
+        if self.shut_down() {
+            return Err(RetentionError::ShutDown);
+        }
+        let cutoff = sql::time(cutoff_unix_nano);
+        let mut deleted = 0u64;
+        // Trace heads go with their traces' last spans, not by their own time.
+        for e in expiring(signal).iter().filter(|e| e.table != "trace_heads") {
+            let condition = format!("{} + INTERVAL {} SECOND < {cutoff}", e.column, e.after);
+            let final_ = final_of(signal);
+            let n: u64 = self
+                .client()
+                .query(&format!(
+                    "SELECT count() FROM {} {final_} WHERE {condition}",
+                    e.table
+                ))
+                .fetch_one()
+                .await
+                .map_err(error::retention)?;
+            if n == 0 {
+                continue;
+            }
+            self.client()
+                .query(&format!("DELETE FROM {} WHERE {condition}", e.table))
+                .execute()
+                .await
+                .map_err(error::retention)?;
+            deleted += n;
+        }
+        if signal == Signal::Spans && deleted > 0 {
+            self.client()
+                .query(
+                    "DELETE FROM trace_heads WHERE trace_id NOT IN \
+                     (SELECT trace_id FROM spans)",
+                )
+                .execute()
+                .await
+                .map_err(error::retention)?;
+        }
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
+    }
+
+    pub(crate) async fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+        self.client()
+            .query(&format!(
+                "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                 WHERE database = currentDatabase() AND active AND table IN ({})",
+                tables(signal)
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::query)
+    }
+
+    pub(crate) async fn count(&self, signal: Signal) -> Result<u64, QueryError> {
+        let main = &expiring(signal)[0];
+        self.client()
+            .query(&format!(
+                "SELECT count() FROM {} {}",
+                main.table,
+                final_of(signal)
+            ))
+            .fetch_one()
+            .await
+            .map_err(error::query)
+    }
+
+    pub(crate) async fn nth_oldest(
+        &self,
+        signal: Signal,
+        n: u64,
+    ) -> Result<Option<u64>, QueryError> {
+        let main = &expiring(signal)[0];
+        let t: Option<i64> = self
+            .client()
+            .query(&format!(
+                "SELECT toUnixTimestamp64Nano({} + INTERVAL {} SECOND) AS t FROM {} {} \
+                 ORDER BY t LIMIT 1 OFFSET {n}",
+                main.column,
+                main.after,
+                main.table,
+                final_of(signal)
+            ))
+            .fetch_optional()
+            .await
+            .map_err(error::query)?;
+        Ok(t.map(|t| u64::try_from(t).unwrap_or(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_data_type_names_its_tables_and_the_store_all_of_them() {
+        assert_eq!(tables(Some(Signal::Spans)), "'spans', 'trace_heads'");
+        assert_eq!(
+            tables(Some(Signal::Metrics)),
+            "'metric_points', 'span_rollups'"
+        );
+        assert_eq!(
+            tables(None),
+            "'spans', 'trace_heads', 'events', 'metric_points', 'span_rollups', \
+             'alert_notifications'"
+        );
+    }
+
+    #[test]
+    fn a_metric_row_expires_a_minute_after_its_bucket_starts() {
+        let [points, _] = expiring(Signal::Metrics) else {
+            panic!("two metric tables")
+        };
+        assert_eq!(
+            ttl_clause(points, 86_400),
+            "TTL toDateTime(bucket) + toIntervalSecond(86460)"
+        );
+    }
+}
