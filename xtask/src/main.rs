@@ -11,7 +11,9 @@
 //!   with each trace whole in a request, then with its agent span in a later request than its
 //!   calls (children first), checking that every call is attributed to its agent, then a
 //!   sustained run of 5 minutes at the maximum rate: the write-ahead log's peak and the
-//!   database's bytes per span.
+//!   database's bytes per span. `bench ingest --store clickhouse [--nodes N]`: the same (but
+//!   the sustained run) on N nodes sharing a ClickHouse store (the chdb fixture), the requests
+//!   spread over them; server CPU per span and compressed bytes per span.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
 //!   headless Chromium (render times, the API calls each makes, bytes, heap).
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -48,7 +50,7 @@ fn main() -> ExitCode {
         Some("dashboard") => dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | fuzz [SECONDS] [TARGET…] | bench [layer|sinks|cost|metrics|ingest|dashboard…] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | fuzz [SECONDS] [TARGET…] | bench [layer|sinks|cost|metrics|ingest|dashboard…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }
@@ -518,19 +520,20 @@ impl Drop for ChdbFixture {
     }
 }
 
-fn bench(names: &[String]) -> Result<(), String> {
+fn bench(args: &[String]) -> Result<(), String> {
+    let (store, names) = bench_store(args)?;
     let names: Vec<&str> = if names.is_empty() {
         vec!["layer", "sinks", "cost", "metrics"]
     } else {
-        names.iter().map(String::as_str).collect()
+        names
     };
     for name in names {
         if name == "ingest" {
-            bench_ingest()?;
+            bench_ingest(&store)?;
             continue;
         }
         if name == "dashboard" {
-            bench_dashboard()?;
+            bench_dashboard(store)?;
             continue;
         }
         let mut cmd = cargo();
@@ -565,18 +568,65 @@ fn http_ok(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
 }
 
-/// A release `agentrace serve` on free ports over a fresh data directory.
+/// The store `bench ingest` runs on: `--store sqlite` (the default) or `--store clickhouse`
+/// (the chdb fixture) with `--nodes N` servers sharing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BenchStore {
+    Sqlite,
+    ClickHouse { nodes: usize },
+}
+
+/// `bench`'s flags (`--store`, `--nodes`) and the benchmarks named.
+fn bench_store(args: &[String]) -> Result<(BenchStore, Vec<&str>), String> {
+    let (mut store, mut nodes, mut names) = ("sqlite", 1usize, Vec::new());
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--store" => store = it.next().ok_or("--store needs sqlite or clickhouse")?,
+            "--nodes" => {
+                nodes = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n >= 1)
+                    .ok_or("--nodes needs a number of servers")?;
+            }
+            name => names.push(name),
+        }
+    }
+    match (store, nodes) {
+        ("sqlite", 1) => Ok((BenchStore::Sqlite, names)),
+        ("sqlite", _) => Err("--nodes: several servers share a ClickHouse store only".into()),
+        ("clickhouse", nodes) => Ok((BenchStore::ClickHouse { nodes }, names)),
+        (other, _) => Err(format!("--store {other}: expected sqlite or clickhouse")),
+    }
+}
+
+/// Release `agentrace serve` nodes on free ports, over a fresh data directory each and their
+/// store: a SQLite file of the one node, or a fresh ClickHouse database on the chdb fixture.
 struct BenchServer {
+    nodes: Vec<BenchNode>,
+    data: PathBuf,
+    _clickhouse: Option<ChdbFixture>,
+}
+
+/// One node of a [`BenchServer`].
+struct BenchNode {
     child: std::process::Child,
     http: u16,
     app: u16,
-    data: PathBuf,
+}
+
+impl Drop for BenchNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl BenchServer {
-    /// Builds the server and the load generator (release), starts the server in
-    /// `target/<name>`, waits until it is ready.
-    fn start(name: &str) -> Result<Self, String> {
+    /// Builds the server and the load generator (release), starts the nodes in
+    /// `target/bench-<name>`, waits until each is ready.
+    fn start(name: &str, store: BenchStore) -> Result<Self, String> {
         let mut build = cargo();
         build.args([
             "build",
@@ -592,65 +642,107 @@ impl BenchServer {
         )?;
         let data = target_dir().join(format!("bench-{name}"));
         let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-        let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
-        let log = std::fs::File::create(data.join("server.log")).map_err(|e| e.to_string())?;
-        let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut child = Command::new(target_dir().join("release").join("agentrace"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["--otlp-http-port", &http.to_string()])
-            .args(["--otlp-grpc-port", &grpc.to_string()])
-            .args(["--app-port", &app.to_string()])
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| format!("cannot start the server: {e}"))?;
-        let started = Instant::now();
-        while !http_ok(app, "/readyz") {
-            if started.elapsed() > std::time::Duration::from_secs(60)
-                || matches!(child.try_wait(), Ok(Some(_)))
-            {
-                let _ = child.kill();
-                return Err(format!(
-                    "the server did not become ready; see {}",
-                    data.join("server.log").display()
-                ));
+        let (clickhouse, nodes) = match store {
+            BenchStore::Sqlite => (None, 1),
+            BenchStore::ClickHouse { nodes } => {
+                let venv = target_dir().join("clickhouse-venv");
+                if !venv.join("bin").join("python").is_file() {
+                    return Err(format!(
+                        "no chdb virtualenv at {}: run scripts/install-test-deps.sh",
+                        venv.display()
+                    ));
+                }
+                (Some(ChdbFixture::start(&venv)?), nodes)
             }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let mut started_nodes = Vec::new();
+        for n in 0..nodes {
+            let dir = data.join(format!("node-{n}"));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let store = clickhouse
+                .as_ref()
+                .map(|c| format!("clickhouse://{}/bench", c.url.trim_start_matches("http://")));
+            started_nodes.push(BenchNode::start(&dir, store.as_deref())?);
         }
         Ok(Self {
-            child,
-            http,
-            app,
+            nodes: started_nodes,
             data,
+            _clickhouse: clickhouse,
         })
     }
 
     /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`),
-    /// each trace whole in a request or (`children-first`) its agent span in a later request.
+    /// each trace whole in a request or (`children-first`) its agent span in a later request;
+    /// the requests spread over the nodes, the API read on the first.
     fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<(), String> {
         warn_if_busy();
+        let list = |f: &dyn Fn(&BenchNode) -> String| {
+            self.nodes.iter().map(f).collect::<Vec<_>>().join(",")
+        };
         let mut cmd = Command::new(target_dir().join("release").join("agentrace-loadgen"));
-        cmd.args(["--endpoint", &format!("http://127.0.0.1:{}", self.http)])
-            .args(["--api", &format!("http://127.0.0.1:{}", self.app)])
-            .args(load)
-            .args(["--order", order])
-            .args(["--server-pid", &self.child.id().to_string()]);
+        cmd.args([
+            "--endpoint",
+            &list(&|n| format!("http://127.0.0.1:{}", n.http)),
+        ])
+        .args(["--api", &format!("http://127.0.0.1:{}", self.nodes[0].app)])
+        .args(load)
+        .args(["--order", order])
+        .args(["--server-pid", &list(&|n| n.child.id().to_string())]);
         step(&format!("bench {name}: load, traces {order}"), cmd)
     }
 
     /// A graceful stop (SIGTERM), as an operator would.
     fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        for node in &mut self.nodes {
+            let _ = Command::new("kill")
+                .args(["-TERM", &node.child.id().to_string()])
+                .status();
+            let _ = node.child.wait();
+        }
         println!(
-            "\nRecord the figures in docs/benchmarks.md; the server's log is in {}.",
-            self.data.join("server.log").display()
+            "\nRecord the figures in docs/benchmarks.md; the servers' logs are in {}.",
+            self.data.display()
         );
+    }
+}
+
+impl BenchNode {
+    /// A release `agentrace serve` over `dir` (its log in `dir/server.log`) and `store` if
+    /// given, once ready.
+    fn start(dir: &Path, store: Option<&str>) -> Result<Self, String> {
+        let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
+        let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
+        let log_err = log.try_clone().map_err(|e| e.to_string())?;
+        let mut serve = Command::new(target_dir().join("release").join("agentrace"));
+        serve
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--otlp-http-port", &http.to_string()])
+            .args(["--otlp-grpc-port", &grpc.to_string()])
+            .args(["--app-port", &app.to_string()]);
+        if let Some(store) = store {
+            serve.args(["--store", store]);
+        }
+        let child = serve
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .map_err(|e| format!("cannot start the server: {e}"))?;
+        let mut node = Self { child, http, app };
+        let started = Instant::now();
+        while !http_ok(app, "/readyz") {
+            if started.elapsed() > std::time::Duration::from_secs(60)
+                || matches!(node.child.try_wait(), Ok(Some(_)))
+            {
+                return Err(format!(
+                    "the server did not become ready; see {}",
+                    dir.join("server.log").display()
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ok(node)
     }
 }
 
@@ -698,7 +790,9 @@ fn bench_spans() -> String {
 /// trace whole in one request; as many with each trace's agent span after its calls, in a later
 /// request; and traces whole for `AGENTRACE_BENCH_SECONDS` (default 300) at the maximum rate,
 /// the sustained run that shows the write-ahead log's peak and the database's bytes per span.
-fn bench_ingest() -> Result<(), String> {
+/// On ClickHouse (`--store clickhouse [--nodes N]`, N nodes on the chdb fixture) the first two:
+/// a ClickHouse store has no write-ahead log of agentrace's.
+fn bench_ingest(store: &BenchStore) -> Result<(), String> {
     let spans = bench_spans();
     let seconds = std::env::var("AGENTRACE_BENCH_SECONDS").unwrap_or_else(|_| "300".into());
     for (name, order, load) in [
@@ -714,7 +808,10 @@ fn bench_ingest() -> Result<(), String> {
             ["--duration", seconds.as_str()],
         ),
     ] {
-        let server = BenchServer::start(name)?;
+        if name == "ingest-sustained" && *store != BenchStore::Sqlite {
+            continue;
+        }
+        let server = BenchServer::start(name, *store)?;
         let result = server.load(name, order, load);
         server.stop();
         result?;
@@ -723,8 +820,9 @@ fn bench_ingest() -> Result<(), String> {
 }
 
 /// The dashboard in headless Chromium over a release server holding the load generator's
-/// million spans and a 10,000-span trace (`tests/browser/bench/dashboard.mjs`).
-fn bench_dashboard() -> Result<(), String> {
+/// million spans and a 10,000-span trace (`tests/browser/bench/dashboard.mjs`), on the store
+/// `store` names.
+fn bench_dashboard(store: BenchStore) -> Result<(), String> {
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
@@ -735,15 +833,21 @@ fn bench_dashboard() -> Result<(), String> {
         install,
     )?;
     let spans = bench_spans();
-    let server = BenchServer::start("dashboard")?;
+    let server = BenchServer::start("dashboard", store)?;
     let result = server
         .load("dashboard", "whole", ["--spans", spans.as_str()])
         .and_then(|()| {
             let mut measure = Command::new("node");
             measure
                 .arg("bench/dashboard.mjs")
-                .args(["--app", &format!("http://127.0.0.1:{}", server.app)])
-                .args(["--otlp", &format!("http://127.0.0.1:{}", server.http)])
+                .args([
+                    "--app",
+                    &format!("http://127.0.0.1:{}", server.nodes[0].app),
+                ])
+                .args([
+                    "--otlp",
+                    &format!("http://127.0.0.1:{}", server.nodes[0].http),
+                ])
                 .current_dir(root().join("tests").join("browser"));
             step("bench dashboard: every view in headless Chromium", measure)
         });

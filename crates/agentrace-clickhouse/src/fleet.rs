@@ -1,6 +1,6 @@
 //! The fleet: nodes' heartbeats, and what the other nodes stored.
 
-use agentrace_store::{Arrivals, QueryError, WriteError};
+use agentrace_store::{Arrivals, QueryError, Wanted, WriteError};
 use clickhouse::Row;
 use serde::Serialize;
 
@@ -43,27 +43,35 @@ impl ClickHouseStore {
     pub(crate) async fn arrivals(
         &self,
         since_unix_nano: u64,
+        wanted: Wanted,
         limit: usize,
     ) -> Result<Arrivals, QueryError> {
         let mut w = Where::default();
         w.push(format!("arrived > {}", sql::time(since_unix_nano)), []);
         w.push("node <> ?", [Param::Text(self.node_id().to_owned())]);
-        let spans: Vec<SpanRow> = w
+        let mut spans_where = w.clone();
+        if wanted == Wanted::Priced {
+            spans_where.push("cost_total IS NOT NULL", []);
+        }
+        let spans: Vec<SpanRow> = spans_where
             .bind(self.client().query(&format!(
                 "SELECT ?fields FROM spans FINAL WHERE {} ORDER BY arrived LIMIT {limit}",
-                w.sql()
+                spans_where.sql()
             )))
             .fetch_all()
             .await
             .map_err(error::query)?;
-        let events: Vec<EventRow> = w
-            .bind(self.client().query(&format!(
+        let events: Vec<EventRow> = if wanted == Wanted::Everything {
+            w.bind(self.client().query(&format!(
                 "SELECT ?fields FROM events FINAL WHERE {} ORDER BY arrived LIMIT {limit}",
                 w.sql()
             )))
             .fetch_all()
             .await
-            .map_err(error::query)?;
+            .map_err(error::query)?
+        } else {
+            Vec::new()
+        };
         let until = spans
             .iter()
             .map(SpanRow::arrived)

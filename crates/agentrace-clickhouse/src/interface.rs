@@ -9,7 +9,7 @@ use agentrace_store::{
     MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
     RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
     SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
-    TraceTree, UserSummary, WriteError,
+    TraceTree, UserSummary, Wanted, WriteError,
 };
 
 use crate::store::ClickHouseStore;
@@ -245,7 +245,17 @@ impl Fleet for ClickHouseStore {
         self.block_on(ClickHouseStore::nodes_since(self, since_unix_nano))
     }
 
-    fn arrivals(&self, since_unix_nano: u64, limit: usize) -> Result<Arrivals, QueryError> {
-        self.block_on(ClickHouseStore::arrivals(self, since_unix_nano, limit))
+    fn arrivals(
+        &self,
+        since_unix_nano: u64,
+        wanted: Wanted,
+        limit: usize,
+    ) -> Result<Arrivals, QueryError> {
+        self.block_on(ClickHouseStore::arrivals(
+            self,
+            since_unix_nano,
+            wanted,
+            limit,
+        ))
     }
 }

@@ -56,5 +56,5 @@ mod upkeep;
 mod write;
 
 pub use row::DecodeError;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{Layout, SCHEMA_VERSION};
 pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, OpenError};

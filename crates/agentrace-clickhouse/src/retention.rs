@@ -13,6 +13,7 @@ use std::time::Duration;
 use agentrace_store::{QueryError, RetentionError, Signal};
 
 use crate::error;
+use crate::schema::Layout;
 use crate::sql;
 use crate::store::ClickHouseStore;
 
@@ -63,8 +64,9 @@ fn expiring(signal: Signal) -> &'static [Expiring] {
     }
 }
 
-/// The tables holding a data type (`None`: every table of the store), as a SQL list.
-pub(crate) fn tables(signal: Option<Signal>) -> String {
+/// The tables holding a data type (`None`: every table of the store) on each server, as a SQL
+/// list.
+pub(crate) fn tables(signal: Option<Signal>, layout: &Layout) -> String {
     let signals = match signal {
         Some(s) => vec![s],
         None => vec![Signal::Spans, Signal::Events, Signal::Metrics],
@@ -78,7 +80,7 @@ pub(crate) fn tables(signal: Option<Signal>) -> String {
     }
     names
         .iter()
-        .map(|n| format!("'{n}'"))
+        .map(|n| format!("'{}'", layout.local(n)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -118,7 +120,7 @@ impl ClickHouseStore {
                     "SELECT engine_full FROM system.tables \
                      WHERE database = currentDatabase() AND name = ?",
                 )
-                .bind(e.table)
+                .bind(self.layout().local(e.table))
                 .fetch_one()
                 .await
                 .map_err(error::retention)?;
@@ -131,7 +133,10 @@ impl ClickHouseStore {
             };
             if let Some(change) = change {
                 self.client()
-                    .query(&format!("ALTER TABLE {} {change}", e.table))
+                    .query(&format!(
+                        "ALTER TABLE {} {change}",
+                        self.layout().target(e.table)
+                    ))
                     .execute()
                     .await
                     .map_err(error::retention)?;
@@ -169,7 +174,10 @@ impl ClickHouseStore {
                 continue;
             }
             self.client()
-                .query(&format!("DELETE FROM {} WHERE {condition}", e.table))
+                .query(&format!(
+                    "DELETE FROM {} WHERE {condition}",
+                    self.layout().target(e.table)
+                ))
                 .execute()
                 .await
                 .map_err(error::retention)?;
@@ -177,10 +185,10 @@ impl ClickHouseStore {
         }
         if signal == Signal::Spans && deleted > 0 {
             self.client()
-                .query(
-                    "DELETE FROM trace_heads WHERE trace_id NOT IN \
-                     (SELECT trace_id FROM spans)",
-                )
+                .query(&format!(
+                    "DELETE FROM {} WHERE trace_id NOT IN (SELECT trace_id FROM spans)",
+                    self.layout().target("trace_heads")
+                ))
                 .execute()
                 .await
                 .map_err(error::retention)?;
@@ -191,9 +199,11 @@ impl ClickHouseStore {
     pub(crate) async fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
         self.client()
             .query(&format!(
-                "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
-                 WHERE database = currentDatabase() AND active AND table IN ({})",
-                tables(signal)
+                "SELECT toUInt64(sum(bytes_on_disk)) FROM {} \
+                 WHERE database = '{}' AND active AND table IN ({})",
+                self.layout().parts(),
+                self.database(),
+                tables(signal, self.layout())
             ))
             .fetch_one()
             .await
@@ -242,13 +252,21 @@ mod tests {
 
     #[test]
     fn every_data_type_names_its_tables_and_the_store_all_of_them() {
-        assert_eq!(tables(Some(Signal::Spans)), "'spans', 'trace_heads'");
+        let single = &Layout::Single;
         assert_eq!(
-            tables(Some(Signal::Metrics)),
+            tables(Some(Signal::Spans), single),
+            "'spans', 'trace_heads'"
+        );
+        assert_eq!(
+            tables(Some(Signal::Metrics), single),
             "'metric_points', 'span_rollups'"
         );
         assert_eq!(
-            tables(None),
+            tables(Some(Signal::Events), &Layout::Cluster("c".into())),
+            "'events_local'"
+        );
+        assert_eq!(
+            tables(None, single),
             "'spans', 'trace_heads', 'events', 'metric_points', 'span_rollups', \
              'alert_notifications'"
         );

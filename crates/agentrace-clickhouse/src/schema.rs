@@ -33,23 +33,64 @@
 //!   carry the node that first stored them and when (`node`, `arrived`), so that each node
 //!   learns what the others stored.
 
-/// One migration: the schema version it brings the database to, and its statements (with
-/// placeholders: see [`statement`]).
+/// One migration: the schema version it brings the database to, and its statements.
 pub(crate) struct Migration {
     pub(crate) version: u32,
-    pub(crate) statements: &'static [&'static str],
+    pub(crate) statements: &'static [Statement],
+}
+
+/// A statement of a migration, rendered for a single server or a cluster ([`Layout`]).
+pub(crate) enum Statement {
+    /// A table.
+    Table(Table),
+    /// A materialized view from one table into another.
+    View(View),
+}
+
+/// A table: its columns, engine, clauses (partition, order, TTL, settings) and, on a cluster,
+/// how its rows are sharded.
+pub(crate) struct Table {
+    pub(crate) name: &'static str,
+    /// `( … )`, with indexes.
+    pub(crate) columns: &'static str,
+    pub(crate) engine: MergeTree,
+    pub(crate) clauses: &'static str,
+    /// The `Distributed` table's sharding key: what must meet on one shard does (a trace's
+    /// spans and head, for `FINAL` and the list; an event's copies).
+    pub(crate) shard_key: &'static str,
+}
+
+/// A table's engine, of the MergeTree family; on a cluster, its replicated form.
+pub(crate) enum MergeTree {
+    Plain,
+    Replacing { version: Option<&'static str> },
+    Aggregating,
+}
+
+/// A materialized view: `select` (its source written `{source}`) over `from`, into `to`.
+pub(crate) struct View {
+    pub(crate) name: &'static str,
+    pub(crate) to: &'static str,
+    pub(crate) from: &'static str,
+    pub(crate) select: &'static str,
 }
 
 /// Records which migrations a database has.
-pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS {db}.agentrace_migrations \
-     (version UInt32, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) \
-     ENGINE = MergeTree ORDER BY version";
+pub(crate) const MIGRATIONS_TABLE: Statement = Statement::Table(Table {
+    name: "agentrace_migrations",
+    columns: "(version UInt32, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))",
+    engine: MergeTree::Plain,
+    clauses: "ORDER BY version",
+    shard_key: "rand()",
+});
 
 /// Every migration, oldest first.
 pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     statements: &[
-        "CREATE TABLE IF NOT EXISTS {db}.spans (
+        Statement::Table(Table {
+            name: "spans",
+            columns: "(
             trace_id FixedString(16),
             span_id FixedString(8),
             parent_span_id Nullable(FixedString(8)),
@@ -94,11 +135,17 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             sign Int8,
             INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
             INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
-        )
-        ENGINE = ReplacingMergeTree(version)
-        PARTITION BY toYYYYMM(start)
+        )",
+            engine: MergeTree::Replacing {
+                version: Some("version"),
+            },
+            clauses: "PARTITION BY toYYYYMM(start)
         ORDER BY (toDate(start), trace_id, span_id)",
-        "CREATE TABLE IF NOT EXISTS {db}.events (
+            shard_key: "cityHash64(trace_id)",
+        }),
+        Statement::Table(Table {
+            name: "events",
+            columns: "(
             time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
             level LowCardinality(String),
             kind LowCardinality(String),
@@ -116,17 +163,25 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             node LowCardinality(String),
             arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
             event_key UInt64
-        )
-        ENGINE = ReplacingMergeTree
-        PARTITION BY toYYYYMM(time)
+        )",
+            engine: MergeTree::Replacing { version: None },
+            clauses: "PARTITION BY toYYYYMM(time)
         ORDER BY (toDate(time), service_name, time, event_key)",
-        "CREATE TABLE IF NOT EXISTS {db}.trace_heads (
+            shard_key: "event_key",
+        }),
+        Statement::Table(Table {
+            name: "trace_heads",
+            columns: "(
             trace_id FixedString(16),
             list_time SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
-        )
-        ENGINE = AggregatingMergeTree
-        ORDER BY trace_id",
-        "CREATE TABLE IF NOT EXISTS {db}.metric_points (
+        )",
+            engine: MergeTree::Aggregating,
+            clauses: "ORDER BY trace_id",
+            shard_key: "cityHash64(trace_id)",
+        }),
+        Statement::Table(Table {
+            name: "metric_points",
+            columns: "(
             name LowCardinality(String),
             kind LowCardinality(String),
             unit LowCardinality(Nullable(String)),
@@ -138,11 +193,15 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             max Float64,
             last Float64,
             last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1))
-        )
-        ENGINE = MergeTree
-        PARTITION BY toYYYYMM(bucket)
+        )",
+            engine: MergeTree::Plain,
+            clauses: "PARTITION BY toYYYYMM(bucket)
         ORDER BY (name, bucket)",
-        "CREATE TABLE IF NOT EXISTS {db}.span_rollups (
+            shard_key: "rand()",
+        }),
+        Statement::Table(Table {
+            name: "span_rollups",
+            columns: "(
             minute DateTime('UTC'),
             billable UInt8,
             kind LowCardinality(String),
@@ -172,14 +231,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             r_u_cache_write_1h SimpleAggregateFunction(sum, Int64),
             r_u_reasoning SimpleAggregateFunction(sum, Int64),
             r_durations AggregateFunction(sumMap, Array(UInt16), Array(Int64))
-        )
-        ENGINE = AggregatingMergeTree
-        PARTITION BY toYYYYMM(minute)
+        )",
+            engine: MergeTree::Aggregating,
+            clauses: "PARTITION BY toYYYYMM(minute)
         ORDER BY (minute, billable, kind, service_name, provider, request_model, response_model,
             agent_name, framework, tool_name, operation)
         SETTINGS allow_nullable_key = 1",
-        "CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.span_rollups_mv TO {db}.span_rollups AS
-        SELECT toStartOfMinute(start) AS minute,
+            shard_key: "rand()",
+        }),
+        Statement::View(View {
+            name: "span_rollups_mv",
+            to: "span_rollups",
+            from: "spans",
+            select: "SELECT toStartOfMinute(start) AS minute,
             toUInt8(cost_total IS NOT NULL OR (aggregate = 0
                 AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))
                 AS billable,
@@ -204,17 +268,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             sum(toInt64(sign) * {unpriced} * toInt64(cache_write_1h_tokens)) AS r_u_cache_write_1h,
             sum(toInt64(sign) * {unpriced} * toInt64(ifNull(reasoning_tokens, 0))) AS r_u_reasoning,
             sumMapState([{duration_bucket}], [toInt64(sign)]) AS r_durations
-        FROM {db}.spans
+        FROM {source}
         GROUP BY minute, billable, kind, service_name, provider, request_model, response_model,
             agent_name, framework, tool_name, operation",
-        "CREATE TABLE IF NOT EXISTS {db}.node_heartbeats (
+        }),
+        Statement::Table(Table {
+            name: "node_heartbeats",
+            columns: "(
             node String,
             at DateTime64(9, 'UTC')
-        )
-        ENGINE = MergeTree
-        ORDER BY (at, node)
+        )",
+            engine: MergeTree::Plain,
+            clauses: "ORDER BY (at, node)
         TTL toDateTime(at) + INTERVAL 1 DAY",
-        "CREATE TABLE IF NOT EXISTS {db}.alert_notifications (
+            shard_key: "rand()",
+        }),
+        Statement::Table(Table {
+            name: "alert_notifications",
+            columns: "(
             time DateTime64(9, 'UTC'),
             alert String,
             rule LowCardinality(String),
@@ -222,9 +293,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             previous LowCardinality(String),
             reason LowCardinality(String),
             body String CODEC(ZSTD(1))
-        )
-        ENGINE = MergeTree
-        ORDER BY (time, alert)",
+        )",
+            engine: MergeTree::Plain,
+            clauses: "ORDER BY (time, alert)",
+            shard_key: "rand()",
+        }),
     ],
 }];
 
@@ -249,5 +322,249 @@ pub(crate) fn statement(sql: &str, database: &str) -> String {
         .replace("{duration_bucket}", DURATION_BUCKET_SQL)
 }
 
+/// Where a database's tables live: on one server (or several behind one address sharing its
+/// disks), or on every node of a ClickHouse cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layout {
+    /// Plain MergeTree tables on one server.
+    #[default]
+    Single,
+    /// On every node of the cluster of this name (as the servers' `remote_servers` name it):
+    /// each table as a replicated table `<name>_local` on every shard (its replicas kept by
+    /// ClickHouse Keeper, under `/clickhouse/tables/{shard}/<database>/<name>`) and a
+    /// `Distributed` table `<name>` over them, which agentrace reads and writes (inserts wait
+    /// until every shard has its rows: `insert_distributed_sync`). Changes to a table
+    /// (retention's deletes and TTLs) go to the local tables, `ON CLUSTER`.
+    Cluster(String),
+}
+
+impl Layout {
+    /// A cluster name agentrace puts into statements: letters, digits, `_`, `-`, `.`.
+    pub fn is_valid_cluster_name(name: &str) -> bool {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    }
+
+    /// `ON CLUSTER '…'` on a cluster, nothing on one server.
+    fn on_cluster(&self) -> String {
+        match self {
+            Self::Single => String::new(),
+            Self::Cluster(c) => format!(" ON CLUSTER '{c}'"),
+        }
+    }
+
+    /// The table holding `name`'s rows on each server: `name`, or `name_local` on a cluster.
+    pub(crate) fn local(&self, name: &str) -> String {
+        match self {
+            Self::Single => name.to_owned(),
+            Self::Cluster(_) => format!("{name}_local"),
+        }
+    }
+
+    /// What a statement changing `name` (`ALTER`, `DELETE`) names: its local tables, on every
+    /// node.
+    pub(crate) fn target(&self, name: &str) -> String {
+        format!("{}{}", self.local(name), self.on_cluster())
+    }
+
+    /// `system.parts` of every server holding the tables.
+    pub(crate) fn parts(&self) -> String {
+        match self {
+            Self::Single => "system.parts".to_owned(),
+            Self::Cluster(c) => format!("clusterAllReplicas('{c}', system.parts)"),
+        }
+    }
+}
+
+impl MergeTree {
+    /// The engine clause: plain, or replicated under `path`.
+    fn render(&self, replicated: Option<&str>) -> String {
+        let (family, version) = match self {
+            Self::Plain => ("MergeTree", None),
+            Self::Replacing { version } => ("ReplacingMergeTree", *version),
+            Self::Aggregating => ("AggregatingMergeTree", None),
+        };
+        let mut arguments: Vec<String> = Vec::new();
+        if let Some(path) = replicated {
+            arguments.push(format!("'{path}'"));
+            arguments.push("'{replica}'".to_owned());
+        }
+        arguments.extend(version.map(str::to_owned));
+        let prefix = if replicated.is_some() {
+            "Replicated"
+        } else {
+            ""
+        };
+        if arguments.is_empty() {
+            format!("{prefix}{family}")
+        } else {
+            format!("{prefix}{family}({})", arguments.join(", "))
+        }
+    }
+}
+
+impl Statement {
+    /// Its SQL on `database` laid out as `layout`: one statement on one server; a table is two
+    /// on a cluster (its local tables, then the `Distributed` table over them).
+    pub(crate) fn render(&self, database: &str, layout: &Layout) -> Vec<String> {
+        let on = layout.on_cluster();
+        let sql = match (self, layout) {
+            (Self::Table(t), Layout::Single) => vec![format!(
+                "CREATE TABLE IF NOT EXISTS {database}.{name} {columns}\nENGINE = {engine}\n{clauses}",
+                name = t.name,
+                columns = t.columns,
+                engine = t.engine.render(None),
+                clauses = t.clauses,
+            )],
+            (Self::Table(t), Layout::Cluster(cluster)) => {
+                let local = layout.local(t.name);
+                let path = format!("/clickhouse/tables/{{shard}}/{database}/{}", t.name);
+                vec![
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {database}.{local}{on} {columns}\nENGINE = {engine}\n{clauses}",
+                        columns = t.columns,
+                        engine = t.engine.render(Some(&path)),
+                        clauses = t.clauses,
+                    ),
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {database}.{local}\n\
+                         ENGINE = Distributed('{cluster}', '{database}', '{local}', {key})",
+                        name = t.name,
+                        key = t.shard_key,
+                    ),
+                ]
+            }
+            (Self::View(v), _) => vec![format!(
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{name}{on} TO {database}.{to} AS {select}",
+                name = v.name,
+                to = layout.local(v.to),
+                select = v
+                    .select
+                    .replace("{source}", &format!("{database}.{}", layout.local(v.from))),
+            )],
+        };
+        sql.into_iter().map(|s| statement(&s, database)).collect()
+    }
+}
+
+/// `CREATE DATABASE` for `database` laid out as `layout`.
+pub(crate) fn create_database(database: &str, layout: &Layout) -> String {
+    format!(
+        "CREATE DATABASE IF NOT EXISTS {database}{}",
+        layout.on_cluster()
+    )
+}
+
+/// Every statement that makes this build's schema on `database` laid out as `layout`, in
+/// order: the database, the migrations' record, each migration's statements. What
+/// [`ClickHouseStore::open_on`](crate::ClickHouseStore::open_on) runs (each migration once);
+/// for a cluster, what `docs/clickhouse-cluster.sql` shows.
+pub fn create_statements(database: &str, layout: &Layout) -> Vec<String> {
+    std::iter::once(create_database(database, layout))
+        .chain(MIGRATIONS_TABLE.render(database, layout))
+        .chain(
+            MIGRATIONS
+                .iter()
+                .flat_map(|m| m.statements.iter().flat_map(|s| s.render(database, layout))),
+        )
+        .collect()
+}
+
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_server_gets_plain_tables_and_a_view_over_them() {
+        let sql = create_statements("db", &Layout::Single);
+        assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db");
+        let spans = sql
+            .iter()
+            .find(|s| s.starts_with("CREATE TABLE IF NOT EXISTS db.spans "))
+            .expect("the spans table");
+        assert!(spans.contains("ENGINE = ReplacingMergeTree(version)\nPARTITION BY"));
+        let view = sql.iter().find(|s| s.contains("VIEW")).expect("the view");
+        assert!(view.contains("TO db.span_rollups AS SELECT"), "{view}");
+        assert!(view.contains("FROM db.spans\n"), "{view}");
+        assert!(
+            !sql.iter().any(|s| s.contains("{")),
+            "every placeholder filled"
+        );
+    }
+
+    #[test]
+    fn a_cluster_gets_replicated_local_tables_distributed_tables_over_them_and_local_views() {
+        let layout = Layout::Cluster("prod".into());
+        let sql = create_statements("db", &layout);
+        assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
+        let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
+        // Each table twice: the migrations' record and eight of the schema's.
+        assert_eq!(tables, 2 * 8);
+        for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
+            assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
+            if s.contains("_local ON CLUSTER") {
+                assert!(s.contains("ENGINE = Replicated"), "{s}");
+                assert!(s.contains("('/clickhouse/tables/{shard}/db/"), "{s}");
+            } else {
+                assert!(s.contains("ENGINE = Distributed('prod', 'db', '"), "{s}");
+            }
+        }
+        let spans = sql
+            .iter()
+            .find(|s| s.starts_with("CREATE TABLE IF NOT EXISTS db.spans_local "))
+            .expect("the local spans table");
+        assert!(spans.contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/spans', \
+             '{replica}', version)"
+        ));
+        assert!(sql.iter().any(|s| {
+            s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
+        }));
+        let view = sql.iter().find(|s| s.contains("VIEW")).expect("the view");
+        assert!(
+            view.contains("ON CLUSTER 'prod' TO db.span_rollups_local AS"),
+            "{view}"
+        );
+        assert!(view.contains("FROM db.spans_local\n"), "{view}");
+        assert_eq!(layout.target("spans"), "spans_local ON CLUSTER 'prod'");
+        assert_eq!(layout.parts(), "clusterAllReplicas('prod', system.parts)");
+    }
+
+    #[test]
+    fn cluster_names_are_checked_before_they_go_into_statements() {
+        assert!(Layout::is_valid_cluster_name("prod-eu.1_a"));
+        for bad in ["", "a'b", "a b", "a;DROP"] {
+            assert!(!Layout::is_valid_cluster_name(bad), "{bad}");
+        }
+    }
+
+    /// docs/clickhouse-cluster.sql is what this build makes on a cluster (`UPDATE_DOCS=1`
+    /// rewrites it).
+    #[test]
+    fn the_documented_cluster_schema_is_this_builds() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/clickhouse-cluster.sql");
+        let sql = create_statements("agentrace", &Layout::Cluster("agentrace".into()));
+        let text = format!(
+            "-- The ClickHouse schema of agentrace (schema version {SCHEMA_VERSION}) on a cluster named\n\
+             -- `agentrace`, database `agentrace`: what `agentrace serve --store\n\
+             -- 'clickhouse://HOST/agentrace?cluster=agentrace'` runs when it starts (each statement\n\
+             -- idempotent). Generated by agentrace-clickhouse's tests; see docs/scale-out.md.\n\n{};\n",
+            sql.join(";\n\n")
+        );
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &text).expect("docs/clickhouse-cluster.sql written");
+        }
+        let documented = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            documented == text,
+            "docs/clickhouse-cluster.sql is stale: UPDATE_DOCS=1 cargo test -p agentrace-clickhouse"
+        );
+    }
+}

@@ -17,7 +17,7 @@ pub(crate) enum Param {
 }
 
 /// `WHERE` clauses (ANDed) and their values, in the order of their `?`s.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Where {
     clauses: Vec<String>,
     pub(crate) params: Vec<Param>,

@@ -13,7 +13,7 @@ use agentrace_store::{EncodedSpans, QueryError, RetentionError, WriteError};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
-use crate::schema::{MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION};
+use crate::schema::{Layout, MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, create_database};
 
 /// Opening a store failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,9 @@ pub enum OpenError {
     /// The database name is not a plain identifier.
     #[error("{0:?} is not a ClickHouse database name agentrace uses (letters, digits, _)")]
     DatabaseName(String),
+    /// The cluster name is not one agentrace puts into statements.
+    #[error("{0:?} is not a ClickHouse cluster name agentrace uses (letters, digits, _, -, .)")]
+    ClusterName(String),
 }
 
 /// Spans and events in a ClickHouse database.
@@ -68,6 +71,7 @@ struct Inner {
     url: String,
     database: String,
     shut_down: AtomicBool,
+    layout: Layout,
 }
 
 /// How long a blocking call waits for ClickHouse by default before it fails as unavailable.
@@ -131,9 +135,23 @@ impl ClickHouseStore {
     /// # Errors
     /// As [`open`](Self::open).
     pub fn open_blocking(client: Client, url: &str, database: &str) -> Result<Self, OpenError> {
+        Self::open_blocking_on(client, url, database, &Layout::Single)
+    }
+
+    /// [`open_on`](Self::open_on), blocking the calling thread (as
+    /// [`open_blocking`](Self::open_blocking)).
+    ///
+    /// # Errors
+    /// As [`open_on`](Self::open_on).
+    pub fn open_blocking_on(
+        client: Client,
+        url: &str,
+        database: &str,
+        layout: &Layout,
+    ) -> Result<Self, OpenError> {
         let _store_runtime = runtime().map_err(OpenError::Runtime)?.enter();
-        futures_executor::block_on(tokio::task::unconstrained(Self::open_with(
-            client, url, database,
+        futures_executor::block_on(tokio::task::unconstrained(Self::open_on(
+            client, url, database, layout,
         )))
     }
 
@@ -143,6 +161,28 @@ impl ClickHouseStore {
     /// # Errors
     /// As [`open`](Self::open).
     pub async fn open_with(client: Client, url: &str, database: &str) -> Result<Self, OpenError> {
+        Self::open_on(client, url, database, &Layout::Single).await
+    }
+
+    /// Opens as [`open_with`](Self::open_with), its tables laid out as `layout`: on a cluster
+    /// (`Layout::Cluster`), made `ON CLUSTER` as replicated local tables with `Distributed`
+    /// tables over them (see [`schema::create_statements`](crate::schema::create_statements)),
+    /// inserts answered once every shard has its rows.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open); [`OpenError::ClusterName`] for a cluster name agentrace does
+    /// not put into statements.
+    pub async fn open_on(
+        client: Client,
+        url: &str,
+        database: &str,
+        layout: &Layout,
+    ) -> Result<Self, OpenError> {
+        if let Layout::Cluster(name) = layout
+            && !Layout::is_valid_cluster_name(name)
+        {
+            return Err(OpenError::ClusterName(name.clone()));
+        }
         if database.is_empty()
             || !database
                 .chars()
@@ -154,16 +194,21 @@ impl ClickHouseStore {
             url: url.to_owned(),
             source,
         };
-        let client = client.with_url(url);
-        let run = |sql: &str| {
-            client
-                .query(&crate::schema::statement(sql, database))
-                .execute()
+        let client = match layout {
+            Layout::Single => client.with_url(url),
+            // An insert into a Distributed table is answered once the shards have its rows.
+            Layout::Cluster(_) => client
+                .with_url(url)
+                .with_setting("insert_distributed_sync", "1"),
         };
-        run("CREATE DATABASE IF NOT EXISTS {db}")
+        let client = &client;
+        let run = |sql: String| async move { client.query(&sql).execute().await };
+        run(create_database(database, layout))
             .await
             .map_err(server)?;
-        run(MIGRATIONS_TABLE).await.map_err(server)?;
+        for sql in MIGRATIONS_TABLE.render(database, layout) {
+            run(sql).await.map_err(server)?;
+        }
         let found: u32 = client
             .query(&format!(
                 "SELECT max(version) FROM {database}.agentrace_migrations"
@@ -179,8 +224,12 @@ impl ClickHouseStore {
             });
         }
         for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
-            for statement in migration.statements {
-                run(statement).await.map_err(server)?;
+            for sql in migration
+                .statements
+                .iter()
+                .flat_map(|s| s.render(database, layout))
+            {
+                run(sql).await.map_err(server)?;
             }
             client
                 .query(&format!(
@@ -193,15 +242,26 @@ impl ClickHouseStore {
         }
         Ok(Self {
             inner: Arc::new(Inner {
-                client: client.with_database(database),
+                client: client.clone().with_database(database),
                 node: agentrace_core::TraceId::random().to_string()[..12].to_owned(),
                 runtime: runtime().map_err(OpenError::Runtime)?,
                 url: url.to_owned(),
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
+                layout: layout.clone(),
             }),
             timeout: DEFAULT_TIMEOUT,
         })
+    }
+
+    /// How the store's tables are laid out.
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.inner.layout
+    }
+
+    /// The database's name (a plain identifier).
+    pub(crate) fn database(&self) -> &str {
+        &self.inner.database
     }
 
     /// The client, on the store's database.

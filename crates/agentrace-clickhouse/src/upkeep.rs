@@ -184,9 +184,10 @@ impl ClickHouseStore {
             .client()
             .query(&format!(
                 "SELECT toUInt64(sum(data_compressed_bytes)), toUInt64(sum(bytes_on_disk)) \
-                 FROM system.parts WHERE database = currentDatabase() AND active \
-                 AND table IN ({})",
-                crate::retention::tables(None)
+                 FROM {} WHERE database = '{}' AND active AND table IN ({})",
+                self.layout().parts(),
+                self.database(),
+                crate::retention::tables(None, self.layout())
             ))
             .fetch_one()
             .await

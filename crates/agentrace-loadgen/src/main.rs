@@ -7,14 +7,19 @@
 //! - sustained spans/s acknowledged (a 2xx means committed to the store);
 //! - visibility: from sending a request to its first trace answering `GET /api/v1/traces/{id}`
 //!   (p50, p99), sampled every `--visibility-every` requests;
-//! - the server's resident memory (current and peak) when given `--server-pid`;
-//! - the latency of the overview and cost queries afterwards (p50, p99 over `--queries` runs);
+//! - the server's resident memory (current and peak) and CPU time per span when given
+//!   `--server-pid` (several: `--server-pid A,B`, their sum);
+//! - the latency of the dashboard's main API calls afterwards (overview, cost by model, the
+//!   trace list, sessions, tools; p50, p99 over `--queries` runs);
 //! - the write-ahead log: its peak (the server's), its file's largest size (sampled every
 //!   second), restarts and writes refused at its ceiling; the database's bytes per span;
 //! - the LLM calls `/cost?group_by=agent` attributes to an agent, and those without one (an
 //!   error: every call's agent span was sent).
 //!
 //! `--duration SECONDS` sends for that long instead of `--spans` spans (the sustained run).
+//!
+//! `--endpoint A,B` spreads the requests over several nodes sharing one store: request `k` goes
+//! to endpoint `k mod n`, so a children-first trace's two requests reach different nodes.
 //!
 //! `--order children-first` sends each batch's calls with the previous batch's agent spans (the
 //! roots): every trace over two requests, its agent span in the later one, as the OTel SDKs'
@@ -26,9 +31,9 @@
 //! and records the figures.
 //!
 //! ```text
-//! agentrace-loadgen --endpoint http://127.0.0.1:4318 --api http://127.0.0.1:4319 \
+//! agentrace-loadgen --endpoint http://127.0.0.1:4318[,URL…] --api http://127.0.0.1:4319 \
 //!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--order children-first] \
-//!     [--duration SECONDS] [--server-pid PID] [--token T]
+//!     [--duration SECONDS] [--server-pid PID[,PID…]] [--token T]
 //! ```
 
 mod traces;
@@ -47,12 +52,13 @@ const VISIBILITY_PATIENCE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 struct Args {
-    endpoint: String,
+    /// The nodes' OTLP/HTTP endpoints.
+    endpoints: Vec<String>,
     api: String,
     spans: u64,
     traces_per_request: usize,
     concurrency: usize,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
     queries: usize,
     token: Option<String>,
     visibility_every: u64,
@@ -73,12 +79,12 @@ enum Order {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
-        endpoint: "http://127.0.0.1:4318".into(),
+        endpoints: vec!["http://127.0.0.1:4318".into()],
         api: "http://127.0.0.1:4319".into(),
         spans: 1_000_000,
         traces_per_request: 50,
         concurrency: 4,
-        server_pid: None,
+        server_pids: Vec::new(),
         queries: 30,
         token: None,
         visibility_every: 20,
@@ -90,14 +96,18 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         let number = |v: String| v.parse::<u64>().map_err(|e| format!("{flag}: {e}"));
         match flag.as_str() {
-            "--endpoint" => args.endpoint = value()?,
+            "--endpoint" => {
+                args.endpoints = value()?.split(',').map(str::to_owned).collect();
+            }
             "--api" => args.api = value()?,
             "--spans" => args.spans = number(value()?)?,
             "--traces-per-request" => args.traces_per_request = number(value()?)?.max(1) as usize,
             "--concurrency" => args.concurrency = number(value()?)?.max(1) as usize,
             "--server-pid" => {
-                args.server_pid =
-                    Some(u32::try_from(number(value()?)?).map_err(|e| e.to_string())?);
+                args.server_pids = value()?
+                    .split(',')
+                    .map(|pid| pid.parse::<u32>().map_err(|e| format!("{flag}: {e}")))
+                    .collect::<Result<_, _>>()?;
             }
             "--queries" => args.queries = number(value()?)?.max(1) as usize,
             "--token" => args.token = Some(value()?),
@@ -208,19 +218,25 @@ async fn send_all(
     let counters = Arc::new(Counters::default());
     let visibility = Arc::new(Mutex::new(Vec::new()));
     let watchers = Arc::new(Mutex::new(tokio::task::JoinSet::new()));
-    let url = format!("{}/v1/traces", args.endpoint.trim_end_matches('/'));
+    let urls: Arc<Vec<String>> = Arc::new(
+        args.endpoints
+            .iter()
+            .map(|e| format!("{}/v1/traces", e.trim_end_matches('/')))
+            .collect(),
+    );
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..args.concurrency {
-        let (args, client, next, counters, visibility, watchers, url) = (
+        let (args, client, next, counters, visibility, watchers, urls) = (
             args.clone(),
             client.clone(),
             next.clone(),
             counters.clone(),
             visibility.clone(),
             watchers.clone(),
-            url.clone(),
+            urls.clone(),
         );
+        let url = move |k: u64| urls[(k % urls.len() as u64) as usize].clone();
         let mut requests = Requests::new(
             shapes.clone(),
             now_ns() ^ ((worker as u64) << 48),
@@ -236,7 +252,7 @@ async fn send_all(
                 let body = requests.next(now_ns(), first, args.traces_per_request);
                 let sent = Instant::now();
                 let sample = body.sample;
-                deliver(&client, &args, &url, body, k, &counters).await;
+                deliver(&client, &args, &url(k), body, k, &counters).await;
                 if let Some(sample) = sample.filter(|_| k.is_multiple_of(args.visibility_every)) {
                     watchers.lock().await.spawn(watch(
                         client.clone(),
@@ -249,6 +265,7 @@ async fn send_all(
                 }
             }
             if let Some(last) = requests.finish() {
+                let url = url(total_requests);
                 deliver(&client, &args, &url, last, total_requests, &counters).await;
             }
         });
@@ -369,6 +386,29 @@ async fn wal_file_peak(
     }
 }
 
+/// CPU time the process has used (user and system), from `/proc/PID/stat`, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's closing parenthesis: state is field 3, utime 14 and stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Clock ticks a second (`getconf CLK_TCK`; 100 on Linux when it cannot say).
+fn ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The servers' CPU time, summed, in ticks (`None` if one cannot be read).
+fn servers_cpu(pids: &[u32]) -> Option<u64> {
+    pids.iter().map(|pid| cpu_ticks(*pid)).sum()
+}
+
 /// Resident memory now and at its peak, in MiB, from `/proc/PID/status`.
 fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -379,6 +419,15 @@ fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
+
+/// The dashboard's main API calls, timed after the load: (name, path).
+const DASHBOARD_QUERIES: &[(&str, &str)] = &[
+    ("overview", "/api/v1/overview"),
+    ("cost by model", "/api/v1/cost?group_by=model"),
+    ("trace list", "/api/v1/traces?limit=50"),
+    ("sessions", "/api/v1/sessions?limit=50"),
+    ("tools", "/api/v1/tools"),
+];
 
 async fn query_latency(
     client: &reqwest::Client,
@@ -413,7 +462,11 @@ async fn run(args: Args) -> Result<(), String> {
     let (done, watching) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
     let shapes = Arc::new(Shapes::new()?);
+    let cpu_before = servers_cpu(&args.server_pids);
     let (elapsed, counters, visibility) = send_all(args.clone(), client.clone(), shapes).await;
+    let cpu_seconds = cpu_before
+        .zip(servers_cpu(&args.server_pids))
+        .map(|(before, after)| after.saturating_sub(before) as f64 / ticks_per_second());
     let _ = done.send(true);
     let wal_file_peak = sampler.await.unwrap_or(0);
     let store = status(&client, &args).await?;
@@ -421,9 +474,21 @@ async fn run(args: Args) -> Result<(), String> {
     let database_bytes = store["store"]["database_bytes"].as_u64().unwrap_or(0);
     let spans = counters.spans_acknowledged.load(Ordering::Relaxed);
     let rate = spans as f64 / elapsed.as_secs_f64().max(1e-9);
-    let rss = args.server_pid.and_then(rss_mib);
-    let overview = query_latency(&client, &args, "/api/v1/overview").await?;
-    let cost = query_latency(&client, &args, "/api/v1/cost?group_by=model").await?;
+    // Summed over the nodes; the peak is the largest node's.
+    let rss = args
+        .server_pids
+        .iter()
+        .map(|pid| rss_mib(*pid))
+        .collect::<Option<Vec<_>>>()
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.iter()
+                .fold((0.0, 0.0f64), |(now, peak), (n, p)| (now + n, peak.max(*p)))
+        });
+    let mut queries = Vec::new();
+    for (name, path) in DASHBOARD_QUERIES {
+        queries.push((*name, query_latency(&client, &args, path).await?));
+    }
     let (attributed, unattributed) = calls_by_agent(&client, &args).await?;
 
     println!(
@@ -447,16 +512,20 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some((now, peak)) = rss {
         println!("server RSS             {now:.0} MiB now, {peak:.0} MiB peak");
     }
-    println!(
-        "overview query         p50 {:.1} ms, p99 {:.1} ms",
-        ms(overview.0),
-        ms(overview.1)
-    );
-    println!(
-        "cost query (by model)  p50 {:.1} ms, p99 {:.1} ms",
-        ms(cost.0),
-        ms(cost.1)
-    );
+    if let Some(cpu) = cpu_seconds {
+        println!(
+            "server CPU             {cpu:.1} s, {:.1} µs a span",
+            cpu * 1e6 / spans.max(1) as f64
+        );
+    }
+    for (name, (p50, p99)) in &queries {
+        println!(
+            "{:<23}p50 {:.1} ms, p99 {:.1} ms",
+            format!("{name} query"),
+            ms(*p50),
+            ms(*p99)
+        );
+    }
     println!(
         "write-ahead log        peak {:.1} MiB (file {:.1} MiB sampled each second), ceiling {:.0} MiB, {} restarts, {} writes refused",
         mib(wal["peak_bytes"].as_u64().unwrap_or(0)),
@@ -485,8 +554,13 @@ async fn run(args: Args) -> Result<(), String> {
         "failed": counters.failed.load(Ordering::Relaxed),
         "visibility_ms": {"p50": ms(percentile(&visibility, 0.5)), "p99": ms(percentile(&visibility, 0.99)), "samples": visibility.len()},
         "rss_mib": rss.map(|(now, peak)| serde_json::json!({"now": now, "peak": peak})),
-        "overview_ms": {"p50": ms(overview.0), "p99": ms(overview.1)},
-        "cost_ms": {"p50": ms(cost.0), "p99": ms(cost.1)},
+        "server_cpu_seconds": cpu_seconds,
+        "server_cpu_us_per_span": cpu_seconds.map(|c| c * 1e6 / spans.max(1) as f64),
+        "nodes": args.endpoints.len(),
+        "queries_ms": queries
+            .iter()
+            .map(|(name, (p50, p99))| (name.to_string(), serde_json::json!({"p50": ms(*p50), "p99": ms(*p99)})))
+            .collect::<serde_json::Map<_, _>>(),
         "order": match args.order { Order::Whole => "whole", Order::ChildrenFirst => "children-first" },
         "calls_attributed": attributed,
         "calls_without_agent": unattributed,

@@ -11,7 +11,8 @@
 //! Each beat also reads what the other nodes stored since the last one: their priced spans
 //! are added to this node's budgets (so that a budget check on any node sees the fleet's
 //! spend, a beat and a store round trip late), and their spans and events go to this node's
-//! live feed.
+//! live feed. A node reads only what it uses: every span and event while someone watches its
+//! live feed, else the priced spans if it has budgets, else nothing.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use agentrace_core::budget::Budgets;
 use agentrace_core::{SpanId, TraceId, now_unix_nano};
+use agentrace_store::Wanted;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
@@ -186,10 +188,19 @@ impl Beat {
         self.read_arrivals(&mut seen.lock().unwrap_or_else(PoisonError::into_inner));
     }
 
-    /// Reads the others' new spans and events into the budgets and the live feed.
+    /// Reads the others' new spans and events into the budgets and the live feed: no more than
+    /// they use (priced spans while nobody watches the feed; nothing without budgets either).
     fn read_arrivals(&self, seen: &mut Seen) {
+        let wanted = if self.live.receiver_count() > 0 {
+            Wanted::Everything
+        } else if self.budgets.is_some() {
+            Wanted::Priced
+        } else {
+            seen.watermark = now_unix_nano();
+            return;
+        };
         let since = seen.watermark.saturating_sub(OVERLAP_NS);
-        let arrivals = match self.store.arrivals(since, MAX_ARRIVALS) {
+        let arrivals = match self.store.arrivals(since, wanted, MAX_ARRIVALS) {
             Ok(a) => a,
             Err(e) => {
                 self.membership.beat_errors.fetch_add(1, Ordering::Relaxed);

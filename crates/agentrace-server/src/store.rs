@@ -49,7 +49,16 @@ pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreE
     if let Some(password) = &c.password {
         client = client.with_password(password);
     }
-    let store = agentrace_clickhouse::ClickHouseStore::open_blocking(client, &c.url, &c.database)?;
+    let layout = match &c.cluster {
+        Some(name) => agentrace_clickhouse::Layout::Cluster(name.clone()),
+        None => agentrace_clickhouse::Layout::Single,
+    };
+    let store = agentrace_clickhouse::ClickHouseStore::open_blocking_on(
+        client,
+        &c.url,
+        &c.database,
+        &layout,
+    )?;
     Ok(Arc::new(match c.timeout {
         Some(limit) => store.with_timeout(limit),
         None => store,

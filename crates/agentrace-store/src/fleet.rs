@@ -17,6 +17,16 @@ pub struct Arrivals {
     pub until_unix_nano: u64,
 }
 
+/// Which of the other nodes' records [`Fleet::arrivals`] reads: each node reads what every
+/// other stored, so it reads no more than it uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wanted {
+    /// The priced spans only (what budgets add up), no events.
+    Priced,
+    /// Every span and event (someone watches this node's live feed).
+    Everything,
+}
+
 /// A store shared by several nodes. The defaults are a store with one node (SQLite): this
 /// node is the fleet, it is always alive and the only one, and nobody else stores anything.
 ///
@@ -38,9 +48,15 @@ pub trait Fleet {
         Ok(self.node().map(str::to_owned).into_iter().collect())
     }
 
-    /// What the other nodes stored since `since_unix_nano` (by arrival), at most `limit`
-    /// spans and `limit` events; pass back [`Arrivals::until_unix_nano`] to continue.
-    fn arrivals(&self, since_unix_nano: u64, _limit: usize) -> Result<Arrivals, QueryError> {
+    /// What the other nodes stored since `since_unix_nano` (by arrival), as much as `wanted`
+    /// asks, at most `limit` spans and `limit` events; pass back
+    /// [`Arrivals::until_unix_nano`] to continue.
+    fn arrivals(
+        &self,
+        since_unix_nano: u64,
+        _wanted: Wanted,
+        _limit: usize,
+    ) -> Result<Arrivals, QueryError> {
         Ok(Arrivals {
             until_unix_nano: since_unix_nano,
             ..Arrivals::default()

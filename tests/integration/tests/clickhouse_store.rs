@@ -1,7 +1,8 @@
 //! The ClickHouse backend against the real ClickHouse engine (chdb behind ClickHouse's HTTP
 //! interface, `agentrace_integration::clickhouse`): the conformance suite every sink runs,
 //! reading back through the store; its schema made once and kept when reopened; a database of
-//! a newer agentrace refused; retention by age as TTLs that ClickHouse applies itself.
+//! a newer agentrace refused; retention by age as TTLs that ClickHouse applies itself; the
+//! cluster schema (`ON CLUSTER`, replicated and distributed tables) parsed by the engine.
 
 use std::sync::Arc;
 
@@ -189,4 +190,34 @@ async fn retention_by_age_is_a_ttl_per_data_type_that_clickhouse_applies() {
         set(Signal::Events, None).await,
         "nothing to remove is no error"
     );
+}
+
+/// No cluster runs here (chdb has no Keeper and no `remote_servers`), but the engine's own
+/// parser checks every statement of the cluster schema, and reads it as the same statement
+/// kinds, engines and `ON CLUSTER` clauses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cluster_schema_is_valid_clickhouse_sql() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, dir.path());
+    let client = clickhouse::Client::default().with_url(server.url());
+    let layout = agentrace_clickhouse::Layout::Cluster("agentrace".into());
+    let statements = agentrace_clickhouse::schema::create_statements("agentrace", &layout);
+    assert!(statements.len() > 10);
+    for sql in statements {
+        let formatted: String = client
+            .query("SELECT formatQuerySingleLine(?)")
+            .bind(sql.as_str())
+            .fetch_one()
+            .await
+            .unwrap_or_else(|e| panic!("ClickHouse parses {sql}: {e}"));
+        assert!(formatted.contains("ON CLUSTER agentrace"), "{formatted}");
+        if formatted.starts_with("CREATE TABLE") {
+            assert!(
+                formatted.contains("ENGINE = Replicated")
+                    || formatted.contains("ENGINE = Distributed"),
+                "{formatted}"
+            );
+        }
+    }
 }

@@ -6,9 +6,10 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 /// The store, as the `store` key names it: `sqlite` (the default: `agentrace.db` in the data
-/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION]` (port
-/// 8123 by default, ClickHouse's HTTP interface; `timeout`: how long a call waits for ClickHouse
-/// before it fails as unavailable, 30 s by default).
+/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME]`
+/// (port 8123 by default, ClickHouse's HTTP interface; `timeout`: how long a call waits for
+/// ClickHouse before it fails as unavailable, 30 s by default; `cluster`: the tables made on
+/// every node of that ClickHouse cluster, replicated and distributed, docs/scale-out.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 #[non_exhaustive]
@@ -34,6 +35,8 @@ pub struct ClickHouseLocation {
     pub password: Option<String>,
     /// How long a call waits for ClickHouse (the store's default if `None`).
     pub timeout: Option<std::time::Duration>,
+    /// The ClickHouse cluster whose every node holds the tables (`None`: one server).
+    pub cluster: Option<String>,
 }
 
 impl fmt::Debug for ClickHouseLocation {
@@ -45,6 +48,7 @@ impl fmt::Debug for ClickHouseLocation {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "…"))
             .field("timeout", &self.timeout)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -60,10 +64,17 @@ impl fmt::Display for StoreLocation {
                     Some(user) => write!(f, "clickhouse://{user}@{host}/{}", c.database)?,
                     None => write!(f, "clickhouse://{host}/{}", c.database)?,
                 }
-                match c.timeout {
-                    Some(limit) => write!(f, "?timeout={}", humantime::format_duration(limit)),
-                    None => Ok(()),
+                let mut parameters = Vec::new();
+                if let Some(limit) = c.timeout {
+                    parameters.push(format!("timeout={}", humantime::format_duration(limit)));
                 }
+                if let Some(cluster) = &c.cluster {
+                    parameters.push(format!("cluster={cluster}"));
+                }
+                if !parameters.is_empty() {
+                    write!(f, "?{}", parameters.join("&"))?;
+                }
+                Ok(())
             }
         }
     }
@@ -77,7 +88,7 @@ impl FromStr for StoreLocation {
         if text.eq_ignore_ascii_case("sqlite") {
             return Ok(Self::Sqlite);
         }
-        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION]`";
+        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME]`";
         let url = url::Url::parse(text).map_err(|e| format!("{e}: {expected}"))?;
         if url.scheme() != "clickhouse" {
             return Err(format!("unknown store {:?}: {expected}", url.scheme()));
@@ -93,7 +104,7 @@ impl FromStr for StoreLocation {
         if url.fragment().is_some() {
             return Err(format!("no fragment: {expected}"));
         }
-        let mut timeout = None;
+        let (mut timeout, mut cluster) = (None, None);
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
                 "timeout" => {
@@ -103,6 +114,18 @@ impl FromStr for StoreLocation {
                         return Err("timeout: must be longer than zero".into());
                     }
                     timeout = Some(limit);
+                }
+                "cluster" => {
+                    let valid = !value.is_empty()
+                        && value
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                    if !valid {
+                        return Err(format!(
+                            "cluster {value:?}: a ClickHouse cluster name (letters, digits, _, -, .)"
+                        ));
+                    }
+                    cluster = Some(value.into_owned());
                 }
                 other => return Err(format!("unknown parameter {other:?}: {expected}")),
             }
@@ -121,6 +144,7 @@ impl FromStr for StoreLocation {
                 .transpose()?,
             password: url.password().map(decode).transpose()?,
             timeout,
+            cluster,
         }))
     }
 }
@@ -170,6 +194,15 @@ mod tests {
         };
         assert_eq!(c.timeout, Some(std::time::Duration::from_secs(5)));
         assert_eq!(location.to_string(), "clickhouse://h:8123/db?timeout=5s");
+        let location: StoreLocation = "clickhouse://h/db?cluster=prod-1&timeout=1m".parse()?;
+        let StoreLocation::ClickHouse(c) = &location else {
+            return Err("not ClickHouse".into());
+        };
+        assert_eq!(c.cluster.as_deref(), Some("prod-1"));
+        assert_eq!(
+            location.to_string(),
+            "clickhouse://h:8123/db?timeout=1m&cluster=prod-1"
+        );
         Ok(())
     }
 
@@ -183,6 +216,8 @@ mod tests {
             "clickhouse://h/db?secure=1",
             "clickhouse://h/db?timeout=soon",
             "clickhouse://h/db?timeout=0s",
+            "clickhouse://h/db?cluster=a%27b",
+            "clickhouse://h/db?cluster=",
             "clickhouse://h/db#top",
             "clickhouse:///db",
             "h:8123/db",
