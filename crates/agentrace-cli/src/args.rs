@@ -40,6 +40,9 @@ pub(crate) enum Command {
     Traces(TracesCommand),
     /// Export spans or events in a time range as JSON lines or CSV.
     Export(ExportArgs),
+    /// Import spans and events from JSON lines (what `export` writes) into the store; records
+    /// already stored are skipped, so an interrupted import is run again.
+    Import(ImportArgs),
     /// The price book: list prices, show one model's, estimate a call's cost, reprice.
     #[command(subcommand)]
     Prices(PricesCommand),
@@ -372,6 +375,13 @@ pub(crate) struct ExportArgs {
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// JSONL files of spans and events (`-`: standard input).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,6 +54,9 @@ pub(crate) enum CliError {
     /// The server could not be asked, or refused.
     #[error("{0}")]
     Server(String),
+    /// A file of records could not be read (its path and line are in the message).
+    #[error("cannot import: {0}")]
+    Read(#[from] agentrace_file::ReadError),
     /// Serializing JSON failed.
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),

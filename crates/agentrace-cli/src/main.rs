@@ -6,6 +6,7 @@
 //! agentrace traces list --errors --since 1h
 //! agentrace traces show 4bf92f3577b34da6a3ce929d0e0e4736
 //! agentrace export --what spans --format csv --since 7d --output spans.csv
+//! agentrace --store clickhouse://ch.internal/agentrace import spans.jsonl events.jsonl
 //! agentrace prices show openrouter/anthropic/claude-sonnet-4.5
 //! agentrace prices estimate gpt-4o --text "Summarize this" --output-tokens 300
 //! agentrace export prometheus-rules --alerts alerts.toml -o agentrace-rules.yml
@@ -56,6 +57,7 @@ fn main() -> ExitCode {
         Command::Traces(TracesCommand::List(a)) => commands::traces::list(&cli.store, a),
         Command::Traces(TracesCommand::Show(a)) => commands::traces::show(&cli.store, a),
         Command::Export(a) => commands::export::run(&cli.store, a),
+        Command::Import(a) => commands::import::run(&cli.store, a),
         Command::Prices(PricesCommand::List(a)) => commands::prices::list(a),
         Command::Prices(PricesCommand::Show(a)) => commands::prices::show(a),
         Command::Prices(PricesCommand::Estimate(a)) => commands::prices::estimate(a),

@@ -171,6 +171,76 @@ fn export_csv_and_jsonl_round_trip() -> TestResult {
 }
 
 #[test]
+fn import_brings_an_export_into_another_store_once_and_keeps_what_preceded_a_bad_line() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let jsonl = dir.path().join("spans.jsonl");
+    let out = agentrace(
+        &db,
+        &[
+            "export",
+            "--since",
+            "1h",
+            "-o",
+            jsonl.to_str().unwrap_or(""),
+        ],
+    )?;
+    assert!(out.status.success(), "{out:?}");
+
+    let other = dir.path().join("other.db");
+    drop(SqliteStore::open(&other)?);
+    let out = agentrace(&other, &["import", jsonl.to_str().unwrap_or("")])?;
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!(
+            "imported {} spans (0 already stored)",
+            spans.len()
+        )),
+        "{said}"
+    );
+    let store = SqliteStore::open(&other)?;
+    let mut stored = agentrace_store::TraceReader::spans(
+        &store,
+        &agentrace_store::SpanQuery::new(agentrace_store::SpanFilter::new()).limit(1_000),
+    )?
+    .spans;
+    let mut sent = spans.clone();
+    stored.sort_by_key(|s| (s.trace_id, s.span_id));
+    sent.sort_by_key(|s| (s.trace_id, s.span_id));
+    assert_eq!(stored, sent, "the same spans, as exported");
+
+    // Again: every span already stored.
+    let out = agentrace(&other, &["import", jsonl.to_str().unwrap_or("")])?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!(
+            "imported 0 spans ({} already stored)",
+            spans.len()
+        )),
+        "{said}"
+    );
+
+    // A bad line stops the import with its place; the line before it is stored.
+    let text = std::fs::read_to_string(&jsonl)?;
+    let first = text.lines().next().unwrap_or_default();
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, format!("{first}\n{{\"v\":1,\"type\":\"span\"}}\n"))?;
+    let fresh = dir.path().join("fresh.db");
+    drop(SqliteStore::open(&fresh)?);
+    let out = agentrace(&fresh, &["import", bad.to_str().unwrap_or("")])?;
+    assert!(!out.status.success(), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("bad.jsonl:2"), "{said}");
+    assert!(
+        said.contains("imported 1 spans (0 already stored)"),
+        "{said}"
+    );
+    Ok(())
+}
+
+#[test]
 fn clear_errors() -> TestResult {
     let dir = tempfile::tempdir()?;
     let missing = agentrace(&dir.path().join("missing.db"), &["summary"])?;

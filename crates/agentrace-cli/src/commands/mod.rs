@@ -4,6 +4,7 @@ pub(crate) mod alerts;
 pub(crate) mod cost;
 pub(crate) mod export;
 mod grafana;
+pub(crate) mod import;
 pub(crate) mod prices;
 pub(crate) mod serve;
 pub(crate) mod status;
