@@ -74,6 +74,39 @@ async fn stored_spans(node: &ServeProcess, trace: TraceId) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Sends `body` over HTTP and gRPC to a node whose store fails: both refused with the
+/// retryable status, and `/readyz` 503. Returns `/readyz`'s reason.
+async fn refused_retryably(node: &ServeProcess, client: &reqwest::Client, body: &[u8]) -> String {
+    let http = post(client, &node.traces_url(), body.to_vec()).await;
+    assert_eq!(http, 503, "HTTP: retry");
+    let grpc = export_grpc(node.otlp_grpc, body).await;
+    assert_eq!(grpc, tonic::Code::Unavailable, "gRPC: retry");
+    let (code, ready) = get_json(node, "/readyz").await;
+    assert_eq!(code, 503, "{ready}");
+    ready["reason"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Once the store is back, `body` sent again (as the exporter retries) is acknowledged, and
+/// `/readyz` says ready again.
+async fn recovers(node: &ServeProcess, client: &reqwest::Client, body: Vec<u8>) {
+    let url = node.traces_url();
+    eventually(
+        "a retry is acknowledged once ClickHouse answers",
+        || {
+            let (url, body) = (&url, body.clone());
+            async move { post(client, url, body).await == 200 }
+        },
+        || node.log_text(),
+    )
+    .await;
+    eventually(
+        "/readyz is 200 again",
+        || async { node.get("/readyz").await.0 == 200 },
+        || node.log_text(),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_or_down_clickhouse_is_refused_retryably_shown_and_recovered_from() {
     let Some(bin) = serve_binary() else { return };
@@ -87,25 +120,22 @@ async fn a_hung_or_down_clickhouse_is_refused_retryably_shown_and_recovered_from
     let port = chdb.port();
     let store = format!("clickhouse://127.0.0.1:{port}/outage?timeout=2s");
     let node = ServeProcess::start(&bin, &node_dir, &["--store", &store], None).await;
-    let (client, url) = (reqwest::Client::new(), node.traces_url());
+    let client = reqwest::Client::new();
     let mut acknowledged = Vec::new();
 
     let (trace, body) = trace_request(0, 0, 5, 0);
-    assert_eq!(post(&client, &url, body).await, 200, "{}", node.log_text());
+    assert_eq!(
+        post(&client, &node.traces_url(), body).await,
+        200,
+        "{}",
+        node.log_text()
+    );
     acknowledged.push(trace);
 
     // Hung: every call waits until the store's timeout, then the node refuses retryably.
     chdb.signal("STOP");
     let (trace, body) = trace_request(0, 1, 5, 0);
-    assert_eq!(post(&client, &url, body.clone()).await, 503, "HTTP: retry");
-    assert_eq!(
-        export_grpc(node.otlp_grpc, &body).await,
-        tonic::Code::Unavailable,
-        "gRPC: retry"
-    );
-    let (code, ready) = get_json(&node, "/readyz").await;
-    assert_eq!(code, 503, "{ready}");
-    let reason = ready["reason"].as_str().unwrap_or_default();
+    let reason = refused_retryably(&node, &client, &body).await;
     assert!(
         reason.contains("ClickHouse did not answer within 2000 ms"),
         "{reason}"
@@ -117,52 +147,17 @@ async fn a_hung_or_down_clickhouse_is_refused_retryably_shown_and_recovered_from
 
     // Going on: the client's retry is stored, the node is ready again.
     chdb.signal("CONT");
-    eventually(
-        "a retry is acknowledged once ClickHouse answers",
-        || {
-            let (client, url, body) = (&client, &url, body.clone());
-            async move { post(client, url, body).await == 200 }
-        },
-        || node.log_text(),
-    )
-    .await;
+    recovers(&node, &client, body).await;
     acknowledged.push(trace);
-    eventually(
-        "/readyz is 200 again",
-        || async { node.get("/readyz").await.0 == 200 },
-        || node.log_text(),
-    )
-    .await;
 
     // Down: refused at once; started again over its data, found again.
     chdb.signal("KILL");
     drop(chdb);
     let (trace, body) = trace_request(0, 2, 5, 0);
-    assert_eq!(post(&client, &url, body.clone()).await, 503, "HTTP: retry");
-    assert_eq!(
-        export_grpc(node.otlp_grpc, &body).await,
-        tonic::Code::Unavailable,
-        "gRPC: retry"
-    );
-    let (code, ready) = get_json(&node, "/readyz").await;
-    assert_eq!(code, 503, "{ready}");
+    refused_retryably(&node, &client, &body).await;
     let _chdb = ChdbServer::start_on(&python, &data, port);
-    eventually(
-        "a retry is acknowledged once ClickHouse is back",
-        || {
-            let (client, url, body) = (&client, &url, body.clone());
-            async move { post(client, url, body).await == 200 }
-        },
-        || node.log_text(),
-    )
-    .await;
+    recovers(&node, &client, body).await;
     acknowledged.push(trace);
-    eventually(
-        "/readyz is 200 again",
-        || async { node.get("/readyz").await.0 == 200 },
-        || node.log_text(),
-    )
-    .await;
     let writer = &node.status().await["writer"];
     assert!(writer["failing_since_unix_nano"].is_null(), "{writer}");
 
