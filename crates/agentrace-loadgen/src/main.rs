@@ -510,7 +510,9 @@ async fn run(args: Args) -> Result<(), String> {
         counters.invisible.load(Ordering::Relaxed)
     );
     if let Some((now, peak)) = rss {
-        println!("server RSS             {now:.0} MiB now, {peak:.0} MiB peak");
+        println!(
+            "server RSS             {now:.0} MiB now (all nodes), {peak:.0} MiB peak (the largest node's)"
+        );
     }
     if let Some(cpu) = cpu_seconds {
         println!(
