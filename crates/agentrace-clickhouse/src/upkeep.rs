@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanId, SpanRecord, TraceId, now_unix_nano};
-use agentrace_store::attribution::{self, StoredNode};
 use agentrace_store::series::{MINUTE_NS, floor};
 use agentrace_store::{
     AlertRecord, CostUpdate, DiskUsage, MAX_METRIC_SERIES, MetricInfo, MetricPoint, MetricQuery,
@@ -311,17 +310,7 @@ impl ClickHouseStore {
             .fetch_all()
             .await
             .map_err(error::write)?;
-        let mut by_trace: HashMap<TraceId, Vec<StoredNode>> = HashMap::new();
-        for n in &nodes {
-            let (trace_id, node) = n.node();
-            by_trace.entry(trace_id).or_default().push(node);
-        }
-        let mut completed = Vec::new();
-        for (trace_id, stored) in by_trace {
-            for c in attribution::complete(&stored, &mut []) {
-                completed.push((trace_id, c));
-            }
-        }
+        let completed = crate::write::complete(nodes.iter().map(NodeRow::node).collect(), &mut []);
         if !completed.is_empty() {
             let rewritten = self
                 .rewrite_attribution(&completed, now_unix_nano())

@@ -10,8 +10,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use agentrace_core::{Attribution, Event, Measurement, SpanId, SpanRecord, TraceId, now_unix_nano};
-use agentrace_store::attribution::{self, StoredNode};
+use agentrace_core::{
+    Attribution, AttributionNode, Event, Measurement, SpanId, SpanRecord, TraceId,
+    complete_attribution, now_unix_nano,
+};
 use agentrace_store::{AlertRecord, InsertReport, LateAttribution, SpanRows, WriteError};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -36,24 +38,59 @@ pub(crate) struct StoredRow {
 }
 
 impl StoredRow {
-    /// Its trace, and the span as attribution sees it.
-    pub(crate) fn node(&self) -> (TraceId, StoredNode) {
-        (
-            TraceId::from_bytes(self.trace_id),
-            StoredNode {
-                span_id: SpanId::from_bytes(self.span_id),
-                parent_span_id: self.parent_span_id.map(SpanId::from_bytes),
-                attribution: Attribution {
-                    session_id: self.session_id.clone().map(Into::into),
-                    user_id: self.user_id.clone().map(Into::into),
-                    correlation_id: self.correlation_id.clone().map(Into::into),
-                    agent_name: self.agent_name.clone().map(Into::into),
-                    agent_id: self.agent_id.clone().map(Into::into),
-                    framework: self.framework.clone().map(Into::into),
-                },
+    /// The span as attribution sees it.
+    pub(crate) fn node(&self) -> AttributionNode {
+        AttributionNode {
+            trace_id: TraceId::from_bytes(self.trace_id),
+            span_id: SpanId::from_bytes(self.span_id),
+            parent_span_id: self.parent_span_id.map(SpanId::from_bytes),
+            values: Attribution {
+                session_id: self.session_id.clone().map(Into::into),
+                user_id: self.user_id.clone().map(Into::into),
+                correlation_id: self.correlation_id.clone().map(Into::into),
+                agent_name: self.agent_name.clone().map(Into::into),
+                agent_id: self.agent_id.clone().map(Into::into),
+                framework: self.framework.clone().map(Into::into),
             },
-        )
+        }
     }
+}
+
+/// A stored span whose values spans arriving later complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Completed {
+    /// The span, as stored.
+    pub(crate) node: AttributionNode,
+    /// Its values now.
+    pub(crate) after: Attribution,
+}
+
+/// Completes the attribution of `stored` spans (as read) and `arriving` ones together
+/// (`agentrace_core::complete_attribution`): fills what each arriving span lacks, returns the
+/// stored spans it completes.
+pub(crate) fn complete(
+    stored: Vec<AttributionNode>,
+    arriving: &mut [SpanRecord],
+) -> Vec<Completed> {
+    let first_arriving = stored.len();
+    let mut nodes = stored;
+    nodes.extend(arriving.iter().map(AttributionNode::of));
+    let before: Vec<Attribution> = nodes[..first_arriving]
+        .iter()
+        .map(|n| n.values.clone())
+        .collect();
+    let mut completed = Vec::new();
+    for i in complete_attribution(&mut nodes).filled {
+        match i.checked_sub(first_arriving) {
+            Some(a) => nodes[i].values.apply_to(&mut arriving[a]),
+            None => {
+                let mut node = nodes[i].clone();
+                let after = std::mem::replace(&mut node.values, before[i].clone());
+                completed.push(Completed { node, after });
+            }
+        }
+    }
+    completed
 }
 
 /// A row of `trace_heads`.
@@ -149,10 +186,9 @@ impl ClickHouseStore {
         let version = now_unix_nano();
         let mut out: Vec<SpanRow> = Vec::new();
         let mut heads = Vec::new();
-        let mut completed: Vec<(TraceId, attribution::Completed)> = Vec::new();
+        let mut completed: Vec<Completed> = Vec::new();
         for (trace_id, spans) in arriving {
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
-            let nodes: Vec<StoredNode> = stored.iter().map(|r| r.node().1).collect();
             let (mut records, aggregates): (Vec<SpanRecord>, Vec<bool>) = spans.into_iter().unzip();
             if stored.is_empty() {
                 heads.push(HeadRow {
@@ -164,9 +200,10 @@ impl ClickHouseStore {
                         .unwrap_or(0),
                 });
             }
-            for c in attribution::complete(&nodes, &mut records) {
-                completed.push((trace_id, c));
-            }
+            completed.extend(complete(
+                stored.iter().map(|r| r.node()).collect(),
+                &mut records,
+            ));
             report.inserted += records.len();
             out.extend(
                 records
@@ -193,20 +230,22 @@ impl ClickHouseStore {
     /// each after the row cancelling its stored one in the rollups.
     pub(crate) async fn rewrite_attribution(
         &self,
-        completed: &[(TraceId, attribution::Completed)],
+        completed: &[Completed],
         version: u64,
     ) -> Result<Vec<(SpanRow, SpanRow, LateAttribution)>, WriteError> {
         let rows: Vec<SpanRow> = self
             .client()
             .query(&format!(
                 "SELECT ?fields FROM spans FINAL WHERE (trace_id, span_id) IN ({})",
-                id_pairs(completed.iter().map(|(t, c)| (*t, c.span_id)))
+                id_pairs(completed.iter().map(|c| (c.node.trace_id, c.node.span_id)))
             ))
             .fetch_all()
             .await
             .map_err(error::write)?;
-        let by_id: HashMap<(TraceId, SpanId), &(TraceId, attribution::Completed)> =
-            completed.iter().map(|c| ((c.0, c.1.span_id), c)).collect();
+        let by_id: HashMap<(TraceId, SpanId), &Completed> = completed
+            .iter()
+            .map(|c| ((c.node.trace_id, c.node.span_id), c))
+            .collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let aggregate = row.is_aggregate();
@@ -215,14 +254,14 @@ impl ClickHouseStore {
             let mut span = row
                 .into_record()
                 .map_err(|e| WriteError::Rejected(Box::new(e)))?;
-            let Some((trace_id, c)) = by_id.get(&(span.trace_id, span.span_id)) else {
+            let Some(c) = by_id.get(&(span.trace_id, span.span_id)) else {
                 continue;
             };
             c.after.apply_to(&mut span);
             let late = LateAttribution {
-                trace_id: *trace_id,
-                span_id: c.span_id,
-                before: c.before.clone(),
+                trace_id: c.node.trace_id,
+                span_id: c.node.span_id,
+                before: c.node.values.clone(),
                 after: c.after.clone(),
                 model: span
                     .response_model

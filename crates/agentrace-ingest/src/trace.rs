@@ -7,8 +7,8 @@ use std::sync::Arc;
 use agentrace_core::normalize::{dialect, mark_aggregate};
 use agentrace_core::semconv::{agentrace, otel};
 use agentrace_core::{
-    Attribution, Resource, SpanEvent, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
-    lacks_attribution,
+    AttributionNode, Resource, SpanEvent, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId,
+    complete_attribution,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
@@ -171,30 +171,9 @@ fn complete(records: &mut [SpanRecord]) {
         .enumerate()
         .map(|(i, r)| ((r.trace_id, r.span_id), i))
         .collect();
-    let parent_of = |record: &SpanRecord| {
-        record
-            .parent_span_id
-            .and_then(|p| index.get(&(record.trace_id, p)).copied())
-    };
-    let parents: Vec<Option<usize>> = records.iter().map(parent_of).collect();
-    // Each span from its ancestors' own values (not those they inherit here: the nearest
-    // ancestor that has a field wins).
-    let own: Vec<Attribution> = records.iter().map(Attribution::of).collect();
-    for (i, record) in records.iter_mut().enumerate() {
-        if !lacks_attribution(record) {
-            continue;
-        }
-        let mut current = parents[i];
-        // At most one step per span of the request: parent links may form a cycle.
-        for _ in 0..own.len() {
-            let Some(ancestor) = current.filter(|&a| a != i) else {
-                break;
-            };
-            if !own[ancestor].fill_missing(record) {
-                break;
-            }
-            current = parents[ancestor];
-        }
+    let mut nodes: Vec<AttributionNode> = records.iter().map(AttributionNode::of).collect();
+    for i in complete_attribution(&mut nodes).filled {
+        nodes[i].values.apply_to(&mut records[i]);
     }
     let mut by_trace: HashMap<TraceId, Vec<usize>> = HashMap::new();
     for (i, record) in records.iter().enumerate() {

@@ -56,7 +56,6 @@
 //! ```
 
 mod analytics;
-pub mod attribution;
 mod budgets;
 mod changes;
 mod encoded;

@@ -11,7 +11,10 @@ mod text;
 mod usage;
 
 pub use attributes::{AttributeValue, Attributes, Key};
-pub use attribution::{Attribution, InheritedField, inherit, lacks_attribution};
+pub use attribution::{
+    Attribution, AttributionNode, Completion, InheritedField, complete_attribution, inherit,
+    lacks_attribution,
+};
 pub use event::{Event, EventKind, Level, ParseLevelError};
 pub use ids::{ParseIdError, SpanId, TraceId};
 pub use metric::{InstrumentKind, Labels, Measurement};

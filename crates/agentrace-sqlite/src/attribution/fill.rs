@@ -4,7 +4,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
-use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId, Usd};
+use agentrace_core::{
+    Attribution, AttributionNode, InheritedField, SpanId, SpanRecord, TraceId, Usd,
+    complete_attribution,
+};
 use rusqlite::{CachedStatement, Connection, params};
 
 use agentrace_store::LateAttribution;
@@ -79,10 +82,11 @@ pub(super) fn fill_traces(
     Ok((out, after))
 }
 
-/// Fills the descendants of `parents` (spans of the trace `trace_no`, stored, among `nodes`)
-/// from them, down their stored subtrees, where they lack values; clears the flags of their
-/// children. Adds the filled spans to `out` and their rollup moves to `moved` (applied by the
-/// caller); `nodes` take their new values.
+/// Completes the stored spans of the trace `trace_no` (`nodes`) now that `parents` arrived
+/// among them (`agentrace_core::complete_attribution`: each takes what it lacks from its
+/// nearest stored ancestor), and clears the flags of the parents' children. Adds the filled
+/// spans to `out` and their rollup moves to `moved` (applied by the caller); `nodes` take
+/// their new values.
 fn fill_down(
     rows: &mut RowWrites<'_>,
     trace_id: TraceId,
@@ -92,47 +96,28 @@ fn fill_down(
     out: &mut Resolved,
     moved: &mut Vec<(OwnedFacts, OwnedFacts)>,
 ) -> Result<(), WriteError> {
-    let at: HashMap<SpanId, usize> = nodes
+    let mut tree: Vec<AttributionNode> = nodes
         .iter()
-        .enumerate()
-        .map(|(i, n)| (n.span_id, i))
+        .map(|n| AttributionNode {
+            trace_id,
+            span_id: n.span_id,
+            parent_span_id: n.parent,
+            values: n.values.clone(),
+        })
         .collect();
-    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-    for (i, n) in nodes.iter().enumerate() {
-        if let Some(p) = n.parent {
-            children.entry(p).or_default().push(i);
-        }
+    let mut changed = vec![false; nodes.len()];
+    for i in complete_attribution(&mut tree).filled {
+        changed[i] = true;
     }
-    let mut values: Vec<Attribution> = nodes.iter().map(|n| n.values.clone()).collect();
-    let mut changed: Vec<bool> = vec![false; nodes.len()];
-    let mut unflag = Vec::new();
-    let mut by_roots_only = true;
-    for &parent in parents {
-        let Some(&from) = at.get(&parent) else {
-            continue;
-        };
-        by_roots_only &= nodes[from].parent.is_none();
-        let mut stack = vec![from];
-        let mut seen = HashSet::from([from]);
-        while let Some(node) = stack.pop() {
-            let Some(kids) = children.get(&nodes[node].span_id) else {
-                continue;
-            };
-            for &kid in kids {
-                if node == from {
-                    unflag.push(kid);
-                }
-                if !seen.insert(kid) {
-                    continue;
-                }
-                let above = values[node].clone();
-                if values[kid].inherit_from(&above) {
-                    changed[kid] = true;
-                    stack.push(kid);
-                }
-            }
-        }
-    }
+    let values: Vec<Attribution> = tree.into_iter().map(|n| n.values).collect();
+    let arrived: HashSet<SpanId> = parents.iter().copied().collect();
+    let by_roots_only = nodes
+        .iter()
+        .filter(|n| arrived.contains(&n.span_id))
+        .all(|n| n.parent.is_none());
+    let unflag: Vec<usize> = (0..nodes.len())
+        .filter(|&i| nodes[i].parent.is_some_and(|p| arrived.contains(&p)))
+        .collect();
     for &kid in &unflag {
         if !changed[kid] {
             rows.clear_flag(nodes[kid].rowid)?;

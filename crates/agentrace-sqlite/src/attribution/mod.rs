@@ -5,7 +5,8 @@
 //! Spans usually end, and so are exported, before their parents: an agent's LLM and tool calls
 //! reach the store before the agent span that names the agent. The writer keeps one invariant:
 //! *every stored span holds its own values, else those of its nearest stored ancestor*. Two
-//! passes of each write keep it:
+//! passes of each write keep it, both completing spans with the one function of the rule,
+//! `agentrace_core::complete_attribution`; what is SQLite's here is what they read and write:
 //!
 //! - **down** ([`from_ancestors`]): a span of the batch takes what it lacks from its parent, in
 //!   the batch or already stored (whose values are complete as far as the stored tree goes);
@@ -40,7 +41,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use agentrace_core::{Attribution, InheritedField, SpanId, SpanRecord, TraceId};
+use agentrace_core::{
+    Attribution, AttributionNode, InheritedField, SpanId, SpanRecord, TraceId, complete_attribution,
+};
 use rusqlite::{Connection, params};
 
 use crate::codec;
@@ -83,17 +86,10 @@ pub(crate) struct FromAncestors {
     pub(crate) awaiting: HashSet<usize>,
 }
 
-/// Where a span of the batch stands in the down pass.
-#[derive(Clone)]
-enum State {
-    Todo,
-    Climbing,
-    Done(Attribution),
-}
-
 /// The down pass over a batch: each span's values from its own, else its nearest ancestor's,
-/// in the batch or stored. `stored` is the `trace_no` of each span's trace if it was stored
-/// before this batch (else nothing of it is).
+/// in the batch or stored (`agentrace_core::complete_attribution` over the batch and the
+/// stored parents it reaches). `stored` is the `trace_no` of each span's trace if it was
+/// stored before this batch (else nothing of it is).
 pub(crate) fn from_ancestors(
     conn: &Connection,
     spans: &[&SpanRecord],
@@ -103,86 +99,39 @@ pub(crate) fn from_ancestors(
     if !spans.iter().any(|s| agentrace_core::lacks_attribution(s)) {
         return Ok(out);
     }
-    let index: HashMap<(TraceId, SpanId), usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.trace_id, s.span_id), i))
-        .collect();
-    let parent_in_batch = |i: usize| -> Option<usize> {
-        let s = spans[i];
-        s.parent_span_id
-            .and_then(|p| index.get(&(s.trace_id, p)).copied())
-    };
-    let mut states = vec![State::Todo; spans.len()];
-    for start in 0..spans.len() {
-        if !matches!(states[start], State::Todo) {
+    let mut nodes: Vec<AttributionNode> = spans.iter().map(|s| AttributionNode::of(s)).collect();
+    let in_batch: HashSet<(TraceId, SpanId)> =
+        spans.iter().map(|s| (s.trace_id, s.span_id)).collect();
+    // The stored parents of the spans that lack values and whose parent is not in the batch:
+    // their values are complete as far as the stored tree goes.
+    let mut looked_up = HashSet::new();
+    for (s, trace_no) in spans.iter().zip(stored) {
+        let (Some(parent), Some(trace_no)) = (s.parent_span_id, *trace_no) else {
+            continue;
+        };
+        if !agentrace_core::lacks_attribution(s)
+            || in_batch.contains(&(s.trace_id, parent))
+            || !looked_up.insert((s.trace_id, parent))
+        {
             continue;
         }
-        // Climb to the first span whose values are known (or need no ancestor), then come
-        // back down. A parent link back into the chain is a cycle: no parent.
-        let mut chain = vec![start];
-        states[start] = State::Climbing;
-        let mut above: Option<Attribution> = None;
-        while let Some(&top) = chain.last() {
-            if !agentrace_core::lacks_attribution(spans[top]) {
-                break;
-            }
-            match parent_in_batch(top) {
-                Some(p) => match &states[p] {
-                    State::Todo => {
-                        states[p] = State::Climbing;
-                        chain.push(p);
-                    }
-                    State::Done(values) => {
-                        above = Some(values.clone());
-                        break;
-                    }
-                    State::Climbing => break,
-                },
-                None => {
-                    let s = spans[top];
-                    if let Some(parent) = s.parent_span_id {
-                        let found = match stored[top] {
-                            None => None,
-                            Some(trace_no) => {
-                                let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
-                                let mut rows =
-                                    stmt.query(params![trace_no, parent.to_bytes()]).db()?;
-                                match rows.next().db()? {
-                                    Some(row) => {
-                                        Some(read_attribution(row, 0).map_err(WriteError::from)?)
-                                    }
-                                    None => None,
-                                }
-                            }
-                        };
-                        match found {
-                            Some(values) => above = Some(values),
-                            None => {
-                                out.awaiting.insert(top);
-                            }
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-        while let Some(i) = chain.pop() {
-            let own = Attribution::of(spans[i]);
-            let mut values = own.clone();
-            if let Some(above) = &above {
-                values.inherit_from(above);
-            }
-            if values != own {
-                out.filled.insert(i, values.clone());
-            }
-            if out.awaiting.contains(&i) && values.is_complete() {
-                out.awaiting.remove(&i);
-            }
-            above = Some(values.clone());
-            states[i] = State::Done(values);
+        let mut stmt = conn.prepare_cached(&LOOKUP).db()?;
+        let mut rows = stmt.query(params![trace_no, parent.to_bytes()]).db()?;
+        if let Some(row) = rows.next().db()? {
+            nodes.push(AttributionNode {
+                trace_id: s.trace_id,
+                span_id: parent,
+                parent_span_id: None,
+                values: read_attribution(row, 0).map_err(WriteError::from)?,
+            });
         }
     }
+    let done = complete_attribution(&mut nodes);
+    let batch = spans.len();
+    for i in done.filled.into_iter().filter(|&i| i < batch) {
+        out.filled.insert(i, std::mem::take(&mut nodes[i].values));
+    }
+    out.awaiting = done.awaiting.into_iter().filter(|&i| i < batch).collect();
     Ok(out)
 }
 

@@ -3,8 +3,14 @@
 //!
 //! The rule (docs/conventions.md, "Attribution"): each of these fields flows from the nearest
 //! ancestor that has it to every descendant that lacks it; a span's own value is never
-//! overwritten. The `tracing` layer applies it as spans close, OTLP ingest within a request,
-//! and the SQLite store across requests, whatever order the spans arrive in.
+//! overwritten. The `tracing` layer applies it as spans close (a span's parent is still open,
+//! and complete); every route that holds several spans of a trace at once — OTLP ingest within
+//! a request, each store across requests, whatever order the spans arrive in — completes them
+//! with [`complete_attribution`] (`tree`).
+
+mod tree;
+
+pub use tree::{AttributionNode, Completion, complete_attribution};
 
 use serde::{Deserialize, Serialize};
 
