@@ -114,7 +114,7 @@ pub use model::{
 pub use pipeline::{
     BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, RetryPolicy, SinkStats,
 };
-pub use processor::{ProcessContext, Processor, ProcessorChain, Verdict};
+pub use processor::{Outcome, ProcessContext, Processor, ProcessorChain, Processors, Verdict};
 pub use sampling::{Sampler, SamplingProcessor};
 pub use sink::{
     BoxError, EventSink, ExportError, FlushError, MetricSink, ShutdownError, Sink, SpanSink,

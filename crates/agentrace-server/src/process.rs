@@ -4,14 +4,14 @@
 //! SQLite.
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
-//! (the one thing that cannot run in parallel) only writes. Processors are `Sync` and keep
-//! their state behind their own locks; a processor that panics drops the record it panicked on
-//! (counted), never the server.
+//! (the one thing that cannot run in parallel) only writes. The chain is run by
+//! `agentrace_core::Processors`, the library pipeline's runner: a processor that panics drops
+//! the record it panicked on (counted), never the server; the measurements derived from a
+//! request leave with it, each counter series summed.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use agentrace_core::{Event, Measurement, ProcessContext, Processor, SpanRecord, Verdict};
+use agentrace_core::{Event, Measurement, Outcome, ProcessContext, Processors, SpanRecord};
 use agentrace_store::{EncodedSpans, WriteError};
 
 use crate::state::SharedStore;
@@ -56,20 +56,16 @@ impl Batch {
 /// The processors of received records.
 #[derive(Debug, Clone)]
 pub(crate) struct Processing {
-    processors: Arc<[Arc<dyn Processor>]>,
+    processors: Processors,
     stats: Arc<ServerStats>,
     /// Read for the calls before OpenLIT's function spans ([`crate::requested_tools`]).
     store: SharedStore,
 }
 
 impl Processing {
-    pub(crate) fn new(
-        processors: Vec<Arc<dyn Processor>>,
-        stats: Arc<ServerStats>,
-        store: SharedStore,
-    ) -> Self {
+    pub(crate) fn new(processors: Processors, stats: Arc<ServerStats>, store: SharedStore) -> Self {
         Self {
-            processors: processors.into(),
+            processors,
             stats,
             store,
         }
@@ -86,7 +82,7 @@ impl Processing {
                 let before = spans.len();
                 batch.spans = EncodedSpans::with_capacity(before);
                 for mut span in spans {
-                    if self.keep(&mut cx, &mut span, |p, s, cx| p.process_span(s, cx)) {
+                    if self.kept(self.processors.span(&mut span, &mut cx)) {
                         batch.spans.push(span)?;
                     }
                 }
@@ -98,7 +94,7 @@ impl Processing {
             Records::Events(events) => {
                 let before = events.len();
                 for mut event in events {
-                    if self.keep(&mut cx, &mut event, |p, e, cx| p.process_event(e, cx)) {
+                    if self.kept(self.processors.event(&mut event, &mut cx)) {
                         batch.events.push(event);
                     }
                 }
@@ -110,27 +106,27 @@ impl Processing {
             Records::Measurements(measurements) => batch.metrics = measurements,
         }
         cx.drain_into(&mut batch.derived);
-        agentrace_core::metrics::merge_counters(&mut batch.derived);
         Ok(batch)
     }
 
-    /// Runs the processors on one record; `false` if it is dropped.
-    fn keep<T>(
-        &self,
-        cx: &mut ProcessContext,
-        record: &mut T,
-        process: impl Fn(&dyn Processor, &mut T, &mut ProcessContext) -> Verdict,
-    ) -> bool {
-        for p in self.processors.iter() {
-            match catch_unwind(AssertUnwindSafe(|| process(&**p, record, cx))) {
-                Ok(Verdict::Keep) => {}
-                Ok(Verdict::Drop) => return false,
-                Err(_) => {
-                    add(&self.stats.processor_panics, 1);
-                    return false;
-                }
-            }
+    /// Lets the processors emit what they hold back, at shutdown: the measurements, for the
+    /// fan-out pipeline (where a request's derived measurements go).
+    pub(crate) fn shutdown(&self) -> Vec<Measurement> {
+        let mut cx = ProcessContext::new();
+        add(
+            &self.stats.processor_panics,
+            self.processors.shutdown(&mut cx) as u64,
+        );
+        let mut out = Vec::new();
+        cx.drain_into(&mut out);
+        out
+    }
+
+    /// Whether a record goes on; a panic is counted.
+    fn kept(&self, outcome: Outcome) -> bool {
+        if outcome == Outcome::Panicked {
+            add(&self.stats.processor_panics, 1);
         }
-        true
+        outcome.is_kept()
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use agentrace_core::budget::{Budgets, LoadBudgetsError, load_budgets};
 use agentrace_core::cost::{LayeredPriceBook, LoadPricesError, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Pipeline, ProcessorChain};
+use agentrace_core::{Pipeline, ProcessorChain, Processors};
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
@@ -209,12 +209,18 @@ impl Server {
             None => None,
         };
 
-        let processors = ProcessorChain::new()
-            .masking(redactor.clone())
-            .pricing(Some(prices.clone()))
-            .budgets(budgets.clone())
-            .metrics(true)
-            .build();
+        let processing = Processing::new(
+            Processors::new(
+                ProcessorChain::new()
+                    .masking(redactor.clone())
+                    .pricing(Some(prices.clone()))
+                    .budgets(budgets.clone())
+                    .metrics(true)
+                    .build(),
+            ),
+            stats.clone(),
+            store.clone(),
+        );
 
         stats
             .awaiting_parent
@@ -238,7 +244,7 @@ impl Server {
         let receiver = Receiver::new(
             Ingestor::new(agentrace_ingest::Limits::default()),
             &config.limits,
-            Processing::new(processors, stats.clone(), store.clone()),
+            processing.clone(),
             writer,
             stats.clone(),
         );
@@ -391,6 +397,7 @@ impl Server {
             background,
             writer: guard.writer.take(),
             pipeline: guard.pipeline.take(),
+            processing,
         })
     }
 }
@@ -447,6 +454,8 @@ pub struct RunningServer {
     background: Tasks,
     writer: Option<WriterThread>,
     pipeline: Option<Pipeline>,
+    /// For what the processors hold back at the end.
+    processing: Processing,
 }
 
 impl RunningServer {
@@ -477,7 +486,7 @@ impl RunningServer {
 
     /// Stops gracefully: the listeners stop accepting and finish the requests in flight (each
     /// still answered after its commit), the demo and retention stop, the writer writes what
-    /// is queued, the fan-out pipeline flushes (`/metrics`, the forwarder), the store is
+    /// is queued, the processors release what they hold back, the fan-out pipeline flushes (`/metrics`, the forwarder), the store is
     /// checkpointed. Returns the final counters.
     pub async fn shutdown(mut self) -> Result<StatsSnapshot, StopError> {
         self.stop.send_replace(true);
@@ -494,12 +503,17 @@ impl RunningServer {
         }
         let writer = self.writer.take();
         let pipeline = self.pipeline.take();
+        let processing = self.processing.clone();
         let store = self.state.store.clone();
         tokio::task::spawn_blocking(move || -> Result<(), StopError> {
             if let Some(writer) = writer {
                 writer.stop();
             }
+            let released = processing.shutdown();
             if let Some(pipeline) = pipeline {
+                for m in released {
+                    pipeline.submit_measurement(m);
+                }
                 pipeline.shutdown()?;
             }
             store.close()?;

@@ -1,7 +1,6 @@
 //! The dispatcher thread: drains the ingress queue, runs processors, batches by size and time,
 //! and offers each batch to every sink worker without waiting.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,18 +10,19 @@ use super::health::Health;
 use super::stats::{PipelineCounters, SinkCounters, add};
 use super::worker::WorkerHandle;
 use super::{Batch, Control, PipelineConfig, Record};
-use crate::processor::{ProcessContext, Processor, Verdict};
+use crate::processor::{Outcome, ProcessContext, Processors};
 
 pub(crate) struct Dispatcher {
     pub(crate) health: Health,
     pub(crate) sink_counters: Vec<Arc<SinkCounters>>,
     pub(crate) ingress: Receiver<Record>,
     pub(crate) control: Receiver<Control>,
-    pub(crate) processors: Vec<Arc<dyn Processor>>,
+    pub(crate) processors: Processors,
     pub(crate) workers: Vec<WorkerHandle>,
     pub(crate) counters: Arc<PipelineCounters>,
     pub(crate) config: PipelineConfig,
-    /// Reused for every record, so emitting measurements allocates nothing per record.
+    /// What the processors emit, drained into each batch as it goes out; reused, so emitting
+    /// allocates nothing per record.
     pub(crate) cx: ProcessContext,
 }
 
@@ -45,7 +45,9 @@ impl Dispatcher {
                         if pending.len() >= self.config.max_batch_size {
                             self.dispatch(&mut pending);
                             deadline = None;
-                        } else if deadline.is_none() && !pending.is_empty() {
+                        } else if deadline.is_none()
+                            && (!pending.is_empty() || !self.cx.is_empty())
+                        {
                             deadline = Some(Instant::now() + self.config.batch_timeout);
                         }
                     }
@@ -121,50 +123,42 @@ impl Dispatcher {
     }
 
     fn accept(&mut self, record: Record, pending: &mut Batch) {
-        let cx = &mut self.cx;
-        let processors = &self.processors;
-        let kept = catch_unwind(AssertUnwindSafe(|| match record {
+        let outcome = match record {
             Record::Span(mut span) => {
-                let keep = processors
-                    .iter()
-                    .all(|p| p.process_span(&mut span, cx) == Verdict::Keep);
-                keep.then(|| pending.spans.push(*span))
+                let outcome = self.processors.span(&mut span, &mut self.cx);
+                if outcome.is_kept() {
+                    pending.spans.push(*span);
+                }
+                outcome
             }
             Record::Event(mut event) => {
-                let keep = processors
-                    .iter()
-                    .all(|p| p.process_event(&mut event, cx) == Verdict::Keep);
-                keep.then(|| pending.events.push(*event))
+                let outcome = self.processors.event(&mut event, &mut self.cx);
+                if outcome.is_kept() {
+                    pending.events.push(*event);
+                }
+                outcome
             }
             Record::Measurement(m) => {
                 pending.measurements.push(*m);
-                Some(())
+                Outcome::Kept
             }
-        }));
-        match kept {
-            Ok(Some(())) => {}
-            Ok(None) => add(&self.counters.filtered, 1),
-            Err(_) => add(&self.counters.processor_panics, 1),
+        };
+        match outcome {
+            Outcome::Kept => {}
+            Outcome::Dropped => add(&self.counters.filtered, 1),
+            Outcome::Panicked => add(&self.counters.processor_panics, 1),
         }
-        cx.drain_into(&mut pending.measurements);
     }
 
     /// Lets every processor emit what it holds back: `flush`, or `shutdown` at the end.
     fn flush_processors(&mut self, pending: &mut Batch, shutting_down: bool) {
-        let mut cx = ProcessContext::new();
-        for p in &self.processors {
-            let hook = || {
-                if shutting_down {
-                    p.shutdown(&mut cx);
-                } else {
-                    p.flush(&mut cx);
-                }
-            };
-            if catch_unwind(AssertUnwindSafe(hook)).is_err() {
-                add(&self.counters.processor_panics, 1);
-            }
-        }
-        pending.measurements.extend(cx.take_measurements());
+        let panics = if shutting_down {
+            self.processors.shutdown(&mut self.cx)
+        } else {
+            self.processors.flush(&mut self.cx)
+        };
+        add(&self.counters.processor_panics, panics);
+        self.cx.drain_into(&mut pending.measurements);
     }
 
     /// Adds the pipeline-health measurements, if any sink takes measurements.
@@ -180,6 +174,7 @@ impl Dispatcher {
     }
 
     fn dispatch(&mut self, pending: &mut Batch) {
+        self.cx.drain_into(&mut pending.measurements);
         if self.health.due() {
             self.report_health(pending);
         }

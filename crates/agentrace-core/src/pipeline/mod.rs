@@ -38,7 +38,7 @@ use self::dispatcher::Dispatcher;
 use self::stats::{PipelineCounters, SinkCounters, add};
 use self::worker::WorkerHandle;
 use crate::model::{Event, Measurement, SpanRecord};
-use crate::processor::Processor;
+use crate::processor::{Processor, Processors};
 use crate::sink::{FlushError, ShutdownError, Sink};
 
 /// Retries of transient export failures.
@@ -223,7 +223,7 @@ impl PipelineBuilder {
             sink_counters: sink_counters.clone(),
             ingress: ingress_rx,
             control: control_rx,
-            processors: self.processors,
+            processors: Processors::new(self.processors),
             workers,
             counters: counters.clone(),
             config: config.clone(),
