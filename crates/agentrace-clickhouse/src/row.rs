@@ -259,6 +259,14 @@ impl SpanRow {
     }
 
     /// When the span was first stored.
+    /// Its trace and span.
+    pub(crate) fn ids(&self) -> (TraceId, SpanId) {
+        (
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.span_id),
+        )
+    }
+
     pub(crate) fn arrived(&self) -> i64 {
         self.arrived
     }

@@ -117,13 +117,6 @@ pub(crate) fn trace_ids<'a>(ids: impl Iterator<Item = &'a TraceId>) -> String {
     ids.map(|&id| trace_id(id)).collect::<Vec<_>>().join(", ")
 }
 
-/// `(trace id, span id)` pairs, comma-separated tuples (for `(trace_id, span_id) IN (…)`).
-pub(crate) fn id_pairs(ids: impl Iterator<Item = (TraceId, SpanId)>) -> String {
-    ids.map(|(t, s)| format!("({}, {})", trace_id(t), span_id(s)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A span billable: priced, or no aggregate and an LLM or embedding call or reporting input or
 /// output tokens (mirrors `agentrace_store::is_unpriced`).
 pub(crate) const BILLABLE: &str = "(cost_total IS NOT NULL OR (aggregate = 0 \

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error;
 use crate::row::SpanRow;
-use crate::sql::{self, Param, Where, id_pairs, trace_ids};
+use crate::sql::{self, Param, Where, trace_ids};
 use crate::store::ClickHouseStore;
 use crate::write::AlertRow;
 
@@ -207,21 +207,6 @@ impl ClickHouseStore {
         Ok(i64::from(v))
     }
 
-    /// The stored rows of `ids`, newest versions.
-    async fn stored_rows(
-        &self,
-        ids: impl Iterator<Item = (TraceId, SpanId)>,
-    ) -> Result<Vec<SpanRow>, WriteError> {
-        self.client()
-            .query(&format!(
-                "SELECT ?fields FROM spans FINAL WHERE (trace_id, span_id) IN ({})",
-                id_pairs(ids)
-            ))
-            .fetch_all()
-            .await
-            .map_err(error::write)
-    }
-
     pub(crate) async fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
         if self.shut_down() {
             return Err(WriteError::ShutDown);
@@ -230,7 +215,7 @@ impl ClickHouseStore {
             return Ok(0);
         }
         let rows = self
-            .stored_rows(updates.iter().map(|u| (u.trace_id, u.span_id)))
+            .stored_spans(updates.iter().map(|u| (u.trace_id, u.span_id)))
             .await?;
         let new: HashMap<(TraceId, SpanId), _> = updates
             .iter()
@@ -267,7 +252,7 @@ impl ClickHouseStore {
             return Ok(repaired);
         }
         let rows = self
-            .stored_rows(spans.iter().map(|s| (s.trace_id, s.span_id)))
+            .stored_spans(spans.iter().map(|s| (s.trace_id, s.span_id)))
             .await?;
         let given: HashMap<(TraceId, SpanId), &SpanRecord> =
             spans.iter().map(|s| ((s.trace_id, s.span_id), s)).collect();
