@@ -93,13 +93,19 @@ ENGINE = Distributed('agentrace', 'agentrace', 'events_local', event_key);
 
 CREATE TABLE IF NOT EXISTS agentrace.trace_heads_local ON CLUSTER 'agentrace' (
             trace_id FixedString(16),
-            list_time SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
+            list_time SimpleAggregateFunction(min, Nullable(DateTime64(9, 'UTC'))),
+            start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
         )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/agentrace/trace_heads', '{replica}')
 ORDER BY trace_id;
 
 CREATE TABLE IF NOT EXISTS agentrace.trace_heads ON CLUSTER 'agentrace' AS agentrace.trace_heads_local
 ENGINE = Distributed('agentrace', 'agentrace', 'trace_heads_local', cityHash64(trace_id));
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS agentrace.trace_heads_mv ON CLUSTER 'agentrace' TO agentrace.trace_heads_local AS SELECT trace_id, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS list_time,
+            min(start) AS start
+        FROM agentrace.spans_local
+        GROUP BY trace_id;
 
 CREATE TABLE IF NOT EXISTS agentrace.metric_points_local ON CLUSTER 'agentrace' (
             name LowCardinality(String),

@@ -36,7 +36,7 @@ fn expiring(signal: Signal) -> &'static [Expiring] {
         // A trace leaves the list with its earliest span.
         Expiring {
             table: "trace_heads",
-            column: "list_time",
+            column: "start",
             after: 0,
         },
     ];

@@ -19,7 +19,9 @@
 //!   already stored): the same event delivered twice is stored once.
 //! - `trace_heads` holds each trace's list time (the earliest start among the spans of the
 //!   write that first brought it; the smallest if two nodes both did), so that a trace keeps
-//!   its place in the list as more of its spans arrive.
+//!   its place in the list as more of its spans arrive, and its start (the earliest of its
+//!   spans, kept by a materialized view over `spans`, `trace_heads_mv`): one small row a trace,
+//!   from which the trace list picks its page before it reads any span.
 //! - `span_rollups`: counts, tokens, costs and a duration histogram per minute and dimension
 //!   (kind, service, provider, models, agent, framework, tool, operation, billable), kept by a
 //!   materialized view over `spans` (`span_rollups_mv`). A span rewritten later (its
@@ -173,11 +175,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             name: "trace_heads",
             columns: "(
             trace_id FixedString(16),
-            list_time SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
+            list_time SimpleAggregateFunction(min, Nullable(DateTime64(9, 'UTC'))),
+            start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
         )",
             engine: MergeTree::Aggregating,
             clauses: "ORDER BY trace_id",
             shard_key: "cityHash64(trace_id)",
+        }),
+        Statement::View(View {
+            name: "trace_heads_mv",
+            to: "trace_heads",
+            from: "spans",
+            select: "SELECT trace_id, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS list_time,
+            min(start) AS start
+        FROM {source}
+        GROUP BY trace_id",
         }),
         Statement::Table(Table {
             name: "metric_points",
@@ -489,9 +501,12 @@ mod tests {
             .find(|s| s.starts_with("CREATE TABLE IF NOT EXISTS db.spans "))
             .expect("the spans table");
         assert!(spans.contains("ENGINE = ReplacingMergeTree(version)\nPARTITION BY"));
-        let view = sql.iter().find(|s| s.contains("VIEW")).expect("the view");
-        assert!(view.contains("TO db.span_rollups AS SELECT"), "{view}");
-        assert!(view.contains("FROM db.spans\n"), "{view}");
+        let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
+        assert_eq!(views.len(), 2, "the rollups' and the trace heads'");
+        for (view, into) in views.iter().zip(["trace_heads", "span_rollups"]) {
+            assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
+            assert!(view.contains("FROM db.spans\n"), "{view}");
+        }
         assert!(
             !sql.iter().any(|s| s.contains("{")),
             "every placeholder filled"
@@ -526,12 +541,15 @@ mod tests {
         assert!(sql.iter().any(|s| {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
         }));
-        let view = sql.iter().find(|s| s.contains("VIEW")).expect("the view");
-        assert!(
-            view.contains("ON CLUSTER 'prod' TO db.span_rollups_local AS"),
-            "{view}"
-        );
-        assert!(view.contains("FROM db.spans_local\n"), "{view}");
+        let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
+        assert_eq!(views.len(), 2);
+        for (view, into) in views.iter().zip(["trace_heads", "span_rollups"]) {
+            assert!(
+                view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),
+                "{view}"
+            );
+            assert!(view.contains("FROM db.spans_local\n"), "{view}");
+        }
         assert_eq!(layout.target("spans"), "spans_local ON CLUSTER 'prod'");
         assert_eq!(layout.parts(), "clusterAllReplicas('prod', system.parts)");
     }

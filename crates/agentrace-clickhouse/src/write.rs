@@ -93,11 +93,12 @@ pub(crate) fn complete(
     completed
 }
 
-/// A row of `trace_heads`.
+/// A row of `trace_heads` (written for a trace's first write; the view keeps `start`).
 #[derive(Debug, Row, Serialize)]
 struct HeadRow {
     trace_id: [u8; 16],
-    list_time: i64,
+    list_time: Option<i64>,
+    start: i64,
 }
 
 /// A row of `metric_points`: one series' measurements of one minute in one write.
@@ -191,13 +192,15 @@ impl ClickHouseStore {
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let (mut records, aggregates): (Vec<SpanRecord>, Vec<bool>) = spans.into_iter().unzip();
             if stored.is_empty() {
+                let start = records
+                    .iter()
+                    .map(|s| ns(s.start_time_unix_nano))
+                    .min()
+                    .unwrap_or(0);
                 heads.push(HeadRow {
                     trace_id: trace_id.to_bytes(),
-                    list_time: records
-                        .iter()
-                        .map(|s| ns(s.start_time_unix_nano))
-                        .min()
-                        .unwrap_or(0),
+                    list_time: Some(start),
+                    start,
                 });
             }
             completed.extend(complete(

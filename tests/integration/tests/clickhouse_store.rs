@@ -131,7 +131,7 @@ async fn retention_by_age_is_a_ttl_per_data_type_that_clickhouse_applies() {
         ("spans", "TTL toDateTime(start) + toIntervalSecond(86400)"),
         (
             "trace_heads",
-            "TTL toDateTime(list_time) + toIntervalSecond(86400)",
+            "TTL toDateTime(start) + toIntervalSecond(86400)",
         ),
         (
             "metric_points",

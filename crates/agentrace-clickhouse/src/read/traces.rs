@@ -112,14 +112,37 @@ fn sort_key(by: TraceSort) -> &'static str {
 
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
-pub(crate) fn summaries_sql(candidates: &str, having: &str, key: &str) -> String {
+/// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`).
+pub(crate) fn summaries_sql(candidates: &str, heads: &str, having: &str, key: &str) -> String {
     format!(
-        "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
-         toUnixTimestamp64Nano(h.first_time)) AS list_ns, toInt64({key}) AS sort_key FROM \
+        "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, \
+         ifNull(toUnixTimestamp64Nano(h.first_time), s.start_ns) AS list_ns, \
+         toInt64({key}) AS sort_key FROM \
          (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
           GROUP BY trace_id HAVING {having}) AS s \
          LEFT JOIN (SELECT trace_id, min(list_time) AS first_time FROM trace_heads \
-          GROUP BY trace_id) AS h USING (trace_id))"
+          WHERE {heads} GROUP BY trace_id) AS h USING (trace_id))"
+    )
+}
+
+/// A page of the trace list in its own order (list time), picked from `trace_heads` alone:
+/// the traces starting in `range` (the earliest start of each, kept by the view), newest
+/// (or oldest) first by list time, after the cursor's. One small row a trace is read, not
+/// its spans.
+#[derive(Debug, Row, Deserialize)]
+struct HeadPick {
+    trace_id: [u8; 16],
+}
+
+fn heads_page_sql(range: &TimeRange, after: &str, dir: &str, limit: usize) -> String {
+    let mut having = Where::default();
+    having.range("min(start)", range);
+    format!(
+        "SELECT trace_id FROM (SELECT trace_id, \
+         toInt64(toUnixTimestamp64Nano(ifNull(min(list_time), min(start)))) AS sort_key \
+         FROM trace_heads GROUP BY trace_id HAVING {}) WHERE {after} \
+         ORDER BY sort_key {dir}, trace_id {dir} LIMIT {limit}",
+        having.sql()
     )
 }
 
@@ -157,7 +180,15 @@ impl ClickHouseStore {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<TracePage, QueryError> {
-        let (candidates, mut having) = starting_in(&filter.range);
+        // The list's own order over every trace of a range: its page comes from the heads.
+        let by_heads = order.by == TraceSort::Start
+            && *filter
+                == (TraceFilter {
+                    range: filter.range,
+                    ..TraceFilter::default()
+                });
+        let (mut candidates, mut having) = starting_in(&filter.range);
+        let mut heads = "1".to_owned();
         sql::status(
             &mut having,
             filter.status,
@@ -210,9 +241,36 @@ impl ClickHouseStore {
                 [],
             );
         }
+        if by_heads {
+            let picked: Vec<HeadPick> = self
+                .client()
+                .query(&heads_page_sql(
+                    &filter.range,
+                    &after.sql(),
+                    dir,
+                    limit.saturating_add(1),
+                ))
+                .fetch_all()
+                .await
+                .map_err(error::query)?;
+            if picked.is_empty() {
+                return Ok(TracePage {
+                    traces: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            let ids: Vec<TraceId> = picked
+                .iter()
+                .map(|p| TraceId::from_bytes(p.trace_id))
+                .collect();
+            heads = format!("trace_id IN ({})", sql::trace_ids(ids.iter()));
+            candidates = Where::default();
+            candidates.push(heads.clone(), []);
+            having = Where::default();
+        }
         let query = format!(
             "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
-            summaries_sql(&candidates.sql(), &having.sql(), key),
+            summaries_sql(&candidates.sql(), &heads, &having.sql(), key),
             after.sql(),
             limit.saturating_add(1)
         );
@@ -242,7 +300,8 @@ impl ClickHouseStore {
 
     /// The summary of one trace.
     async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
-        let query = summaries_sql(&format!("trace_id = {}", sql::trace_id(trace_id)), "1", "0");
+        let one = format!("trace_id = {}", sql::trace_id(trace_id));
+        let query = summaries_sql(&one, &one, "1", "0");
         let row: Option<TraceRow> = self
             .client()
             .query(&query)
