@@ -16,14 +16,14 @@ CREATE TABLE IF NOT EXISTS agentrace.spans_local ON CLUSTER 'agentrace' (
             trace_id FixedString(16),
             span_id FixedString(8),
             parent_span_id Nullable(FixedString(8)),
-            name String CODEC(ZSTD(1)),
+            name String CODEC(ZSTD(3)),
             kind LowCardinality(String),
-            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
-            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
+            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             status_code UInt8,
-            status_message Nullable(String) CODEC(ZSTD(1)),
+            status_message Nullable(String) CODEC(ZSTD(3)),
             service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(1)),
+            resource_attributes String CODEC(ZSTD(3)),
             scope LowCardinality(Nullable(String)),
             operation LowCardinality(Nullable(String)),
             provider LowCardinality(Nullable(String)),
@@ -41,19 +41,19 @@ CREATE TABLE IF NOT EXISTS agentrace.spans_local ON CLUSTER 'agentrace' (
             cost_output Nullable(Decimal64(9)),
             cost_total Nullable(Decimal64(9)),
             aggregate UInt8,
-            session_id Nullable(String) CODEC(ZSTD(1)),
-            user_id Nullable(String) CODEC(ZSTD(1)),
-            correlation_id Nullable(String) CODEC(ZSTD(1)),
+            session_id Nullable(String) CODEC(ZSTD(3)),
+            user_id Nullable(String) CODEC(ZSTD(3)),
+            correlation_id Nullable(String) CODEC(ZSTD(3)),
             agent_name LowCardinality(Nullable(String)),
-            agent_id Nullable(String) CODEC(ZSTD(1)),
+            agent_id Nullable(String) CODEC(ZSTD(3)),
             tool_name LowCardinality(Nullable(String)),
-            tool_call_id Nullable(String) CODEC(ZSTD(1)),
+            tool_call_id Nullable(String) CODEC(ZSTD(3)),
             framework LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(1)),
-            events String CODEC(ZSTD(1)),
+            attributes Map(String, String) CODEC(ZSTD(3)),
+            events String CODEC(ZSTD(3)),
             version UInt64,
             node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            arrived DateTime64(9, 'UTC') CODEC(ZSTD(3)),
             sign Int8,
             INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
             INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
@@ -66,22 +66,22 @@ CREATE TABLE IF NOT EXISTS agentrace.spans ON CLUSTER 'agentrace' AS agentrace.s
 ENGINE = Distributed('agentrace', 'agentrace', 'spans_local', cityHash64(trace_id));
 
 CREATE TABLE IF NOT EXISTS agentrace.events_local ON CLUSTER 'agentrace' (
-            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             level LowCardinality(String),
             kind LowCardinality(String),
-            message String CODEC(ZSTD(1)),
+            message String CODEC(ZSTD(3)),
             service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(1)),
+            resource_attributes String CODEC(ZSTD(3)),
             trace_id Nullable(FixedString(16)),
             span_id Nullable(FixedString(8)),
-            session_id Nullable(String) CODEC(ZSTD(1)),
-            correlation_id Nullable(String) CODEC(ZSTD(1)),
-            agent_id Nullable(String) CODEC(ZSTD(1)),
+            session_id Nullable(String) CODEC(ZSTD(3)),
+            correlation_id Nullable(String) CODEC(ZSTD(3)),
+            agent_id Nullable(String) CODEC(ZSTD(3)),
             framework LowCardinality(Nullable(String)),
             scope LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(1)),
+            attributes Map(String, String) CODEC(ZSTD(3)),
             node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             event_key UInt64
         )
 ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/agentrace/events', '{replica}')
@@ -93,7 +93,8 @@ ENGINE = Distributed('agentrace', 'agentrace', 'events_local', event_key);
 
 CREATE TABLE IF NOT EXISTS agentrace.trace_heads_local ON CLUSTER 'agentrace' (
             trace_id FixedString(16),
-            list_time SimpleAggregateFunction(min, Nullable(DateTime64(9, 'UTC'))),
+            list_time AggregateFunction(argMin, DateTime64(9, 'UTC'),
+                Tuple(DateTime64(9, 'UTC'), DateTime64(9, 'UTC'))),
             start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
         )
 ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/agentrace/trace_heads', '{replica}')
@@ -102,23 +103,23 @@ ORDER BY trace_id;
 CREATE TABLE IF NOT EXISTS agentrace.trace_heads ON CLUSTER 'agentrace' AS agentrace.trace_heads_local
 ENGINE = Distributed('agentrace', 'agentrace', 'trace_heads_local', cityHash64(trace_id));
 
-CREATE MATERIALIZED VIEW IF NOT EXISTS agentrace.trace_heads_mv ON CLUSTER 'agentrace' TO agentrace.trace_heads_local AS SELECT trace_id, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS list_time,
-            min(start) AS start
-        FROM agentrace.spans_local
+CREATE MATERIALIZED VIEW IF NOT EXISTS agentrace.trace_heads_mv ON CLUSTER 'agentrace' TO agentrace.trace_heads_local AS SELECT s.trace_id AS trace_id,
+            argMinState(s.start, (s.arrived, s.start)) AS list_time, min(s.start) AS start
+        FROM agentrace.spans_local AS s
         GROUP BY trace_id;
 
 CREATE TABLE IF NOT EXISTS agentrace.metric_points_local ON CLUSTER 'agentrace' (
             name LowCardinality(String),
             kind LowCardinality(String),
             unit LowCardinality(Nullable(String)),
-            labels String CODEC(ZSTD(1)),
-            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            labels String CODEC(ZSTD(3)),
+            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             count UInt64,
             sum Float64,
             min Float64,
             max Float64,
             last Float64,
-            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1))
+            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3))
         )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/agentrace/metric_points', '{replica}')
 PARTITION BY toYYYYMM(bucket)
@@ -214,7 +215,7 @@ CREATE TABLE IF NOT EXISTS agentrace.alert_notifications_local ON CLUSTER 'agent
             state LowCardinality(String),
             previous LowCardinality(String),
             reason LowCardinality(String),
-            body String CODEC(ZSTD(1))
+            body String CODEC(ZSTD(3))
         )
 ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/agentrace/alert_notifications', '{replica}')
 ORDER BY (time, alert);

@@ -13,7 +13,8 @@
 //!   sustained run of 5 minutes at the maximum rate: the write-ahead log's peak and the
 //!   database's bytes per span. `bench ingest --store clickhouse [--nodes N]`: the same (but
 //!   the sustained run) on N nodes sharing a ClickHouse store (the chdb fixture), the requests
-//!   spread over them; server CPU per span and compressed bytes per span.
+//!   spread over them; server CPU per span and compressed bytes per span, and those bytes under
+//!   the column codecs the schema's were chosen over.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
 //!   headless Chromium (render times, the API calls each makes, bytes, heap).
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -790,8 +791,9 @@ fn bench_spans() -> String {
 /// trace whole in one request; as many with each trace's agent span after its calls, in a later
 /// request; and traces whole for `AGENTRACE_BENCH_SECONDS` (default 300) at the maximum rate,
 /// the sustained run that shows the write-ahead log's peak and the database's bytes per span.
-/// On ClickHouse (`--store clickhouse [--nodes N]`, N nodes on the chdb fixture) the first two:
-/// a ClickHouse store has no write-ahead log of agentrace's.
+/// On ClickHouse (`--store clickhouse [--nodes N]`, N nodes on the chdb fixture) the first two
+/// (a ClickHouse store has no write-ahead log of agentrace's), and after the first the bytes a
+/// span of its spans under other column codecs (`benches/clickhouse_codecs.py`).
 fn bench_ingest(store: &BenchStore) -> Result<(), String> {
     let spans = bench_spans();
     let seconds = std::env::var("AGENTRACE_BENCH_SECONDS").unwrap_or_else(|_| "300".into());
@@ -815,6 +817,14 @@ fn bench_ingest(store: &BenchStore) -> Result<(), String> {
         let result = server.load(name, order, load);
         server.stop();
         result?;
+        if name == "ingest" && *store != BenchStore::Sqlite {
+            // The spans just stored, under each codec the schema's were chosen over.
+            let mut codecs = Command::new(target_dir().join("clickhouse-venv/bin/python"));
+            codecs
+                .arg(root().join("benches/clickhouse_codecs.py"))
+                .arg(target_dir().join("chdb-fixture-data"));
+            step("bench ingest: the spans table's column codecs", codecs)?;
+        }
     }
     Ok(())
 }

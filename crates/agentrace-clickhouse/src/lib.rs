@@ -42,6 +42,7 @@
 //! server's API tests and the dashboard in a browser.
 
 mod analytics;
+mod awaiting;
 mod error;
 mod fleet;
 mod interface;

@@ -249,16 +249,21 @@ impl SpanRow {
         }
     }
 
-    /// The row that cancels this one in the rollups (the same values and version, `sign` -1):
-    /// written before the row that replaces it.
+    /// The row that cancels this one in the views (the same version, `sign` -1), written
+    /// before the row that replaces it, in the same insert. It is never read as a span (the
+    /// replacing row's version is newer), so it carries only what the views count: its
+    /// attributes, events, resource and status message are left out (most of a row's bytes).
     pub(crate) fn cancelling(&self) -> Self {
         Self {
             sign: -1,
+            status_message: None,
+            resource_attributes: String::new(),
+            attributes: Vec::new(),
+            events: String::new(),
             ..self.clone()
         }
     }
 
-    /// When the span was first stored.
     /// Its trace and span.
     pub(crate) fn ids(&self) -> (TraceId, SpanId) {
         (
@@ -267,6 +272,18 @@ impl SpanRow {
         )
     }
 
+    /// Its version.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// About the bytes it holds: its text, and a fixed part.
+    pub(crate) fn approximate_size(&self) -> usize {
+        let attributes: usize = self.attributes.iter().map(|(k, v)| k.len() + v.len()).sum();
+        512 + attributes + self.name.len() + self.events.len() + self.resource_attributes.len()
+    }
+
+    /// When the span was first stored.
     pub(crate) fn arrived(&self) -> i64 {
         self.arrived
     }

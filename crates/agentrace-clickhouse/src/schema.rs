@@ -13,21 +13,23 @@
 //!   token counts (`Nullable` for reasoning, which may be unknown), `Decimal64(9)` dollars
 //!   (nano-dollars, as agentrace counts them), `DateTime64(9)` times; the rest of a span's
 //!   attributes in a `Map(String, String)` of JSON values, span events as JSON text.
-//! - Codecs: `Delta` + `ZSTD` for times, `ZSTD(1)` for text.
+//! - Codecs: `Delta` + `ZSTD` for times, `ZSTD(3)` for text.
 //! - `events` is a `ReplacingMergeTree` on a key hashed from the whole event (`event_key`, the
 //!   first 8 bytes of the SHA-256 of its JSON, computed by the writer, which skips the keys
 //!   already stored): the same event delivered twice is stored once.
-//! - `trace_heads` holds each trace's list time (the earliest start among the spans of the
-//!   write that first brought it; the smallest if two nodes both did), so that a trace keeps
+//! - `trace_heads`, kept by a materialized view over `spans` (`trace_heads_mv`), holds each
+//!   trace's list time (the earliest start among the spans of the write that first brought it,
+//!   the one with the earliest `arrived`; a rewrite keeps its span's), so that a trace keeps
 //!   its place in the list as more of its spans arrive, and its start (the earliest of its
-//!   spans, kept by a materialized view over `spans`, `trace_heads_mv`): one small row a trace,
-//!   from which the trace list picks its page before it reads any span.
+//!   spans): one small row a trace, from which the trace list picks its page before it reads
+//!   any span.
 //! - `span_rollups`: counts, tokens, costs and a duration histogram per minute and dimension
 //!   (kind, service, provider, models, agent, framework, tool, operation, billable), kept by a
 //!   materialized view over `spans` (`span_rollups_mv`). A span rewritten later (its
 //!   attribution completed, repriced, repaired) is written with a cancelling row (`sign` -1,
-//!   its old values) before its new one, so that the view's sums stay exact; reads of `spans`
-//!   take the newest version, which is never a cancelling row.
+//!   its old version and counted values, without its attributes, events and resource) before
+//!   its new one, in one insert, so that the view's sums stay exact; reads of `spans` take the
+//!   newest version, which is never a cancelling row.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
@@ -96,14 +98,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             trace_id FixedString(16),
             span_id FixedString(8),
             parent_span_id Nullable(FixedString(8)),
-            name String CODEC(ZSTD(1)),
+            name String CODEC(ZSTD(3)),
             kind LowCardinality(String),
-            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
-            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
+            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             status_code UInt8,
-            status_message Nullable(String) CODEC(ZSTD(1)),
+            status_message Nullable(String) CODEC(ZSTD(3)),
             service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(1)),
+            resource_attributes String CODEC(ZSTD(3)),
             scope LowCardinality(Nullable(String)),
             operation LowCardinality(Nullable(String)),
             provider LowCardinality(Nullable(String)),
@@ -121,19 +123,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             cost_output Nullable(Decimal64(9)),
             cost_total Nullable(Decimal64(9)),
             aggregate UInt8,
-            session_id Nullable(String) CODEC(ZSTD(1)),
-            user_id Nullable(String) CODEC(ZSTD(1)),
-            correlation_id Nullable(String) CODEC(ZSTD(1)),
+            session_id Nullable(String) CODEC(ZSTD(3)),
+            user_id Nullable(String) CODEC(ZSTD(3)),
+            correlation_id Nullable(String) CODEC(ZSTD(3)),
             agent_name LowCardinality(Nullable(String)),
-            agent_id Nullable(String) CODEC(ZSTD(1)),
+            agent_id Nullable(String) CODEC(ZSTD(3)),
             tool_name LowCardinality(Nullable(String)),
-            tool_call_id Nullable(String) CODEC(ZSTD(1)),
+            tool_call_id Nullable(String) CODEC(ZSTD(3)),
             framework LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(1)),
-            events String CODEC(ZSTD(1)),
+            attributes Map(String, String) CODEC(ZSTD(3)),
+            events String CODEC(ZSTD(3)),
             version UInt64,
             node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            arrived DateTime64(9, 'UTC') CODEC(ZSTD(3)),
             sign Int8,
             INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
             INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
@@ -148,22 +150,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
         Statement::Table(Table {
             name: "events",
             columns: "(
-            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             level LowCardinality(String),
             kind LowCardinality(String),
-            message String CODEC(ZSTD(1)),
+            message String CODEC(ZSTD(3)),
             service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(1)),
+            resource_attributes String CODEC(ZSTD(3)),
             trace_id Nullable(FixedString(16)),
             span_id Nullable(FixedString(8)),
-            session_id Nullable(String) CODEC(ZSTD(1)),
-            correlation_id Nullable(String) CODEC(ZSTD(1)),
-            agent_id Nullable(String) CODEC(ZSTD(1)),
+            session_id Nullable(String) CODEC(ZSTD(3)),
+            correlation_id Nullable(String) CODEC(ZSTD(3)),
+            agent_id Nullable(String) CODEC(ZSTD(3)),
             framework LowCardinality(Nullable(String)),
             scope LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(1)),
+            attributes Map(String, String) CODEC(ZSTD(3)),
             node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             event_key UInt64
         )",
             engine: MergeTree::Replacing { version: None },
@@ -175,7 +177,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             name: "trace_heads",
             columns: "(
             trace_id FixedString(16),
-            list_time SimpleAggregateFunction(min, Nullable(DateTime64(9, 'UTC'))),
+            list_time AggregateFunction(argMin, DateTime64(9, 'UTC'),
+                Tuple(DateTime64(9, 'UTC'), DateTime64(9, 'UTC'))),
             start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
         )",
             engine: MergeTree::Aggregating,
@@ -186,9 +189,9 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             name: "trace_heads_mv",
             to: "trace_heads",
             from: "spans",
-            select: "SELECT trace_id, CAST(NULL AS Nullable(DateTime64(9, 'UTC'))) AS list_time,
-            min(start) AS start
-        FROM {source}
+            select: "SELECT s.trace_id AS trace_id,
+            argMinState(s.start, (s.arrived, s.start)) AS list_time, min(s.start) AS start
+        FROM {source} AS s
         GROUP BY trace_id",
         }),
         Statement::Table(Table {
@@ -197,14 +200,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             name LowCardinality(String),
             kind LowCardinality(String),
             unit LowCardinality(Nullable(String)),
-            labels String CODEC(ZSTD(1)),
-            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+            labels String CODEC(ZSTD(3)),
+            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             count UInt64,
             sum Float64,
             min Float64,
             max Float64,
             last Float64,
-            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1))
+            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3))
         )",
             engine: MergeTree::Plain,
             clauses: "PARTITION BY toYYYYMM(bucket)
@@ -304,7 +307,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             state LowCardinality(String),
             previous LowCardinality(String),
             reason LowCardinality(String),
-            body String CODEC(ZSTD(1))
+            body String CODEC(ZSTD(3))
         )",
             engine: MergeTree::Plain,
             clauses: "ORDER BY (time, alert)",
@@ -505,7 +508,7 @@ mod tests {
         assert_eq!(views.len(), 2, "the rollups' and the trace heads'");
         for (view, into) in views.iter().zip(["trace_heads", "span_rollups"]) {
             assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
-            assert!(view.contains("FROM db.spans\n"), "{view}");
+            assert!(view.contains("FROM db.spans\n") || view.contains("FROM db.spans AS s\n"));
         }
         assert!(
             !sql.iter().any(|s| s.contains("{")),
@@ -548,7 +551,10 @@ mod tests {
                 view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),
                 "{view}"
             );
-            assert!(view.contains("FROM db.spans_local\n"), "{view}");
+            assert!(
+                view.contains("FROM db.spans_local\n")
+                    || view.contains("FROM db.spans_local AS s\n")
+            );
         }
         assert_eq!(layout.target("spans"), "spans_local ON CLUSTER 'prod'");
         assert_eq!(layout.parts(), "clusterAllReplicas('prod', system.parts)");

@@ -13,6 +13,7 @@ use agentrace_store::{EncodedSpans, QueryError, RetentionError, WriteError};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
+use crate::awaiting::AwaitingRows;
 use crate::schema::{Layout, MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, create_database};
 
 /// Opening a store failed.
@@ -72,6 +73,8 @@ struct Inner {
     database: String,
     shut_down: AtomicBool,
     layout: Layout,
+    /// The rows this node wrote of spans awaiting their parent.
+    awaiting: AwaitingRows,
 }
 
 /// How long a blocking call waits for ClickHouse by default before it fails as unavailable.
@@ -249,6 +252,7 @@ impl ClickHouseStore {
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
                 layout: layout.clone(),
+                awaiting: AwaitingRows::default(),
             }),
             timeout: DEFAULT_TIMEOUT,
         })
@@ -267,6 +271,11 @@ impl ClickHouseStore {
     /// The client, on the store's database.
     pub(crate) fn client(&self) -> &Client {
         &self.inner.client
+    }
+
+    /// The rows this node wrote of spans awaiting their parent.
+    pub(crate) fn awaiting(&self) -> &AwaitingRows {
+        &self.inner.awaiting
     }
 
     /// Runs `future` to completion, blocking the calling thread, its I/O driven by the store's

@@ -295,7 +295,8 @@ impl ClickHouseStore {
             .fetch_all()
             .await
             .map_err(error::write)?;
-        let completed = crate::write::complete(nodes.iter().map(NodeRow::node).collect(), &mut []);
+        let stored: Vec<&NodeRow> = nodes.iter().collect();
+        let completed = crate::write::complete(&stored, &mut []).completed;
         if !completed.is_empty() {
             let rewritten = self
                 .rewrite_attribution(&completed, now_unix_nano())

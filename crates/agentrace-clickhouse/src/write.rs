@@ -35,6 +35,7 @@ pub(crate) struct StoredRow {
     agent_name: Option<String>,
     agent_id: Option<String>,
     framework: Option<String>,
+    version: u64,
 }
 
 impl StoredRow {
@@ -61,44 +62,56 @@ impl StoredRow {
 pub(crate) struct Completed {
     /// The span, as stored.
     pub(crate) node: AttributionNode,
+    /// Its stored version.
+    pub(crate) version: u64,
     /// Its values now.
     pub(crate) after: Attribution,
 }
 
+/// What [`complete`] found.
+#[derive(Debug, Default)]
+pub(crate) struct Completion {
+    /// The stored spans the arriving ones complete.
+    pub(crate) completed: Vec<Completed>,
+    /// The arriving spans that await their parent, by index.
+    pub(crate) awaiting: Vec<usize>,
+}
+
 /// Completes the attribution of `stored` spans (as read) and `arriving` ones together
-/// (`agentrace_core::complete_attribution`): fills what each arriving span lacks, returns the
-/// stored spans it completes.
-pub(crate) fn complete(
-    stored: Vec<AttributionNode>,
-    arriving: &mut [SpanRecord],
-) -> Vec<Completed> {
+/// (`agentrace_core::complete_attribution`): fills what each arriving span lacks, and says
+/// which stored spans that completes and which arriving ones await their parent.
+pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Completion {
     let first_arriving = stored.len();
-    let mut nodes = stored;
+    let mut nodes: Vec<AttributionNode> = stored.iter().map(|r| r.node()).collect();
     nodes.extend(arriving.iter().map(AttributionNode::of));
     let before: Vec<Attribution> = nodes[..first_arriving]
         .iter()
         .map(|n| n.values.clone())
         .collect();
-    let mut completed = Vec::new();
-    for i in complete_attribution(&mut nodes).filled {
+    let done = complete_attribution(&mut nodes);
+    let mut out = Completion {
+        awaiting: done
+            .awaiting
+            .iter()
+            .filter_map(|i| i.checked_sub(first_arriving))
+            .collect(),
+        ..Completion::default()
+    };
+    for i in done.filled {
         match i.checked_sub(first_arriving) {
             Some(a) => nodes[i].values.apply_to(&mut arriving[a]),
             None => {
                 let mut node = nodes[i].clone();
                 let after = std::mem::replace(&mut node.values, before[i].clone());
-                completed.push(Completed { node, after });
+                out.completed.push(Completed {
+                    node,
+                    version: stored[i].version,
+                    after,
+                });
             }
         }
     }
-    completed
-}
-
-/// A row of `trace_heads` (written for a trace's first write; the view keeps `start`).
-#[derive(Debug, Row, Serialize)]
-struct HeadRow {
-    trace_id: [u8; 16],
-    list_time: Option<i64>,
-    start: i64,
+    out
 }
 
 /// A row of `metric_points`: one series' measurements of one minute in one write.
@@ -186,34 +199,23 @@ impl ClickHouseStore {
         }
         let version = now_unix_nano();
         let mut out: Vec<SpanRow> = Vec::new();
-        let mut heads = Vec::new();
         let mut completed: Vec<Completed> = Vec::new();
+        // The rows of arriving spans that await their parent, kept once written.
+        let mut awaiting: Vec<SpanRow> = Vec::new();
         for (trace_id, spans) in arriving {
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let (mut records, aggregates): (Vec<SpanRecord>, Vec<bool>) = spans.into_iter().unzip();
-            if stored.is_empty() {
-                let start = records
-                    .iter()
-                    .map(|s| ns(s.start_time_unix_nano))
-                    .min()
-                    .unwrap_or(0);
-                heads.push(HeadRow {
-                    trace_id: trace_id.to_bytes(),
-                    list_time: Some(start),
-                    start,
-                });
-            }
-            completed.extend(complete(
-                stored.iter().map(|r| r.node()).collect(),
-                &mut records,
-            ));
+            let completion = complete(&stored, &mut records);
+            completed.extend(completion.completed);
             report.inserted += records.len();
+            let first = out.len();
             out.extend(
                 records
                     .iter()
                     .zip(aggregates)
                     .map(|(s, aggregate)| SpanRow::new(s, aggregate, self.stamp(version))),
             );
+            awaiting.extend(completion.awaiting.iter().map(|&i| out[first + i].clone()));
         }
         if !completed.is_empty() {
             let rewritten = self.rewrite_attribution(&completed, version).await?;
@@ -224,21 +226,31 @@ impl ClickHouseStore {
             }
         }
         self.insert_rows("spans", out.iter()).await?;
-        self.insert_rows("trace_heads", heads.iter()).await?;
+        self.awaiting().keep(awaiting);
         Ok(report)
     }
 
-    /// The stored spans of `completed`, read whole and given their new attribution and a
-    /// version newer than the stored one (and than `version`), keeping who first stored them;
-    /// each after the row cancelling its stored one in the rollups.
+    /// The stored spans of `completed` (as this node wrote them if it kept them at the stored
+    /// version, else read whole) given their new attribution and a version newer than the
+    /// stored one (and than `version`), keeping who first stored them; each after the row
+    /// cancelling its stored one in the rollups.
     pub(crate) async fn rewrite_attribution(
         &self,
         completed: &[Completed],
         version: u64,
     ) -> Result<Vec<(SpanRow, SpanRow, LateAttribution)>, WriteError> {
-        let rows = self
-            .stored_spans(completed.iter().map(|c| (c.node.trace_id, c.node.span_id)))
-            .await?;
+        let mut rows = Vec::with_capacity(completed.len());
+        let mut unkept = Vec::new();
+        for c in completed {
+            let id = (c.node.trace_id, c.node.span_id);
+            match self.awaiting().take(id, c.version) {
+                Some(row) => rows.push(row),
+                None => unkept.push(id),
+            }
+        }
+        if !unkept.is_empty() {
+            rows.extend(self.stored_spans(unkept.into_iter()).await?);
+        }
         let by_id: HashMap<(TraceId, SpanId), &Completed> = completed
             .iter()
             .map(|c| ((c.node.trace_id, c.node.span_id), c))

@@ -116,11 +116,12 @@ fn sort_key(by: TraceSort) -> &'static str {
 pub(crate) fn summaries_sql(candidates: &str, heads: &str, having: &str, key: &str) -> String {
     format!(
         "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, \
-         ifNull(toUnixTimestamp64Nano(h.first_time), s.start_ns) AS list_ns, \
+         if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
+         toUnixTimestamp64Nano(h.first_time)) AS list_ns, \
          toInt64({key}) AS sort_key FROM \
          (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
           GROUP BY trace_id HAVING {having}) AS s \
-         LEFT JOIN (SELECT trace_id, min(list_time) AS first_time FROM trace_heads \
+         LEFT JOIN (SELECT trace_id, argMinMerge(list_time) AS first_time FROM trace_heads \
           WHERE {heads} GROUP BY trace_id) AS h USING (trace_id))"
     )
 }
@@ -139,7 +140,7 @@ fn heads_page_sql(range: &TimeRange, after: &str, dir: &str, limit: usize) -> St
     having.range("min(start)", range);
     format!(
         "SELECT trace_id FROM (SELECT trace_id, \
-         toInt64(toUnixTimestamp64Nano(ifNull(min(list_time), min(start)))) AS sort_key \
+         toInt64(toUnixTimestamp64Nano(argMinMerge(list_time))) AS sort_key \
          FROM trace_heads GROUP BY trace_id HAVING {}) WHERE {after} \
          ORDER BY sort_key {dir}, trace_id {dir} LIMIT {limit}",
         having.sql()
