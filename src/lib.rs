@@ -67,14 +67,15 @@ pub mod testing {
     pub use agentrace_core::testing::{Fault, FaultySink, MemorySink, conformance, fixtures};
 }
 pub use agentrace_core::{
-    AgentraceLayer, AttributeValue, Attributes, Attribution, BoxError, BuildError, Cost, CostEntry,
-    Event, EventKind, EventSink, ExportError, Filter, FlushError, InheritedField, InitError,
-    InstrumentKind, Key, Labels, Level, Measurement, MetricSink, ParseIdError, ParseLevelError,
-    ParseSpanKindError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, ProcessContext,
-    Processor, ProcessorChain, Resource, RetryPolicy, Sampler, SamplingProcessor, ShutdownError,
-    Sink, SinkStats, SpanEvent, SpanId, SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode,
-    Telemetry, TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId, Usd, Verdict,
-    async_trait, inherit, lacks_attribution, now_unix_nano,
+    AgentraceLayer, AttributeValue, Attributes, Attribution, AttributionNode, BoxError, BuildError,
+    Completion, Cost, CostEntry, Event, EventKind, EventSink, ExportError, Filter, FlushError,
+    InheritedField, InitError, InstrumentKind, Key, Labels, Level, Measurement, MetricSink,
+    Outcome, ParseIdError, ParseLevelError, ParseSpanKindError, Pipeline, PipelineBuilder,
+    PipelineConfig, PipelineStats, ProcessContext, Processor, ProcessorChain, Processors, Resource,
+    RetryPolicy, Sampler, SamplingProcessor, ShutdownError, Sink, SinkStats, SpanEvent, SpanId,
+    SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode, Telemetry, TelemetryBuilder,
+    TelemetryGuard, Text, TokenUsage, TraceId, Usd, Verdict, async_trait, complete_attribution,
+    inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
     budget, capture, content, cost, events, metrics, model_call, normalize, propagation, semconv,
