@@ -15,8 +15,9 @@ use agentrace_core::{SpanId, TraceId};
 
 use crate::row::SpanRow;
 
-/// The bytes of rows kept at most (about: their text).
-const MAX_BYTES: usize = 64 << 20;
+/// The bytes of rows kept at most (about: [`SpanRow::approximate_size`]). When the parents
+/// arrive at other nodes, nothing is taken and this much stays held.
+const MAX_BYTES: usize = 32 << 20;
 
 /// How long a row is kept: a parent arriving later is rare, and its children are read back.
 const MAX_AGE: Duration = Duration::from_secs(600);

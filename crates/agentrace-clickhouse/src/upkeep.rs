@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error;
 use crate::row::SpanRow;
-use crate::sql::{self, Param, Where, trace_ids};
+use crate::sql::{self, Param, Where};
 use crate::store::ClickHouseStore;
 use crate::write::AlertRow;
 
@@ -286,15 +286,7 @@ impl ClickHouseStore {
             t.dedup();
             t
         };
-        let nodes: Vec<NodeRow> = self
-            .client()
-            .query(&format!(
-                "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
-                trace_ids(traces.iter())
-            ))
-            .fetch_all()
-            .await
-            .map_err(error::write)?;
+        let nodes: Vec<NodeRow> = self.spans_of_traces(traces.iter()).await?;
         let stored: Vec<&NodeRow> = nodes.iter().collect();
         let completed = crate::write::complete(&stored, &mut []).completed;
         if !completed.is_empty() {

@@ -15,7 +15,7 @@ use agentrace_core::{
     complete_attribution, now_unix_nano,
 };
 use agentrace_store::{AlertRecord, InsertReport, LateAttribution, SpanRows, WriteError};
-use clickhouse::Row;
+use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
@@ -160,15 +160,7 @@ impl ClickHouseStore {
             return Ok(report);
         }
         let traces: HashSet<TraceId> = rows.spans().iter().map(|s| s.trace_id).collect();
-        let stored: Vec<StoredRow> = self
-            .client()
-            .query(&format!(
-                "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
-                trace_ids(traces.iter())
-            ))
-            .fetch_all()
-            .await
-            .map_err(error::write)?;
+        let stored: Vec<StoredRow> = self.spans_of_traces(traces.iter()).await?;
         let mut stored_by_trace: HashMap<TraceId, Vec<&StoredRow>> = HashMap::new();
         for row in &stored {
             stored_by_trace
@@ -295,17 +287,25 @@ impl ClickHouseStore {
     ) -> Result<Vec<SpanRow>, WriteError> {
         let wanted: HashSet<(TraceId, SpanId)> = ids.collect();
         let traces: BTreeSet<TraceId> = wanted.iter().map(|(t, _)| *t).collect();
-        let mut rows: Vec<SpanRow> = self
-            .client()
+        let mut rows: Vec<SpanRow> = self.spans_of_traces(traces.iter()).await?;
+        rows.retain(|r| wanted.contains(&r.ids()));
+        Ok(rows)
+    }
+
+    /// The stored spans of `traces` (newest versions) as `R` reads them; the bloom filter on
+    /// `trace_id` finds their granules.
+    pub(crate) async fn spans_of_traces<'a, R: RowOwned + RowRead>(
+        &self,
+        traces: impl Iterator<Item = &'a TraceId>,
+    ) -> Result<Vec<R>, WriteError> {
+        self.client()
             .query(&format!(
                 "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
-                trace_ids(traces.iter())
+                trace_ids(traces)
             ))
             .fetch_all()
             .await
-            .map_err(error::write)?;
-        rows.retain(|r| wanted.contains(&r.ids()));
-        Ok(rows)
+            .map_err(error::write)
     }
 
     /// The stamp of a first write, at `version` (its time).

@@ -178,20 +178,6 @@ impl Attribution {
         changed
     }
 
-    /// Fills the fields `span` lacks from these values; returns whether some are still
-    /// missing.
-    pub fn fill_missing(&self, span: &mut SpanRecord) -> bool {
-        let mut missing = false;
-        for field in InheritedField::ALL {
-            let slot = field.slot(span);
-            if slot.is_none() {
-                slot.clone_from(&self.get(field).cloned());
-                missing |= slot.is_none();
-            }
-        }
-        missing
-    }
-
     /// Writes these values onto `span`.
     pub fn apply_to(&self, span: &mut SpanRecord) {
         for field in InheritedField::ALL {
