@@ -164,6 +164,10 @@ def error_code(message):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # An answer's headers and body are two writes: with Nagle's algorithm the body waits for
+    # the client's delayed acknowledgement of the headers, 40 ms a statement on a kept-alive
+    # connection. ClickHouse sets TCP_NODELAY on its connections too.
+    disable_nagle_algorithm = True
     server_version = "chdb-http"
     engine = None  # set by main
 
