@@ -12,6 +12,7 @@ use agentrace_store::{
     TraceTree, UserSummary, Wanted, WriteError,
 };
 
+use crate::held::HeldSpans;
 use crate::store::ClickHouseStore;
 
 impl RecordWriter for ClickHouseStore {
@@ -204,8 +205,10 @@ impl Repairs for ClickHouseStore {
     }
 
     /// Attribution is completed at each write (from what is stored), so no span waits here.
+    /// The spans held awaiting their parent (`hold_awaiting`): those written awaiting it
+    /// are completed when it comes, whichever node it reaches.
     fn spans_awaiting_parent(&self) -> usize {
-        0
+        self.held().map_or(0, HeldSpans::len)
     }
 }
 
@@ -227,8 +230,9 @@ impl Health for ClickHouseStore {
     }
 
     /// Every write was answered once ClickHouse had it: nothing is left to flush.
+    /// Writes every span held (`hold_awaiting`).
     fn close(&self) -> Result<(), WriteError> {
-        Ok(())
+        self.block_on(self.write_held(true)).map(|_| ())
     }
 }
 

@@ -42,9 +42,9 @@
 //! server's API tests and the dashboard in a browser.
 
 mod analytics;
-mod awaiting;
 mod error;
 mod fleet;
+mod held;
 mod interface;
 mod read;
 mod retention;
@@ -56,6 +56,7 @@ mod store;
 mod upkeep;
 mod write;
 
+pub use held::SpoolError;
 pub use row::DecodeError;
 pub use schema::{Layout, SCHEMA_VERSION};
-pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, OpenError};
+pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, HoldError, OpenError};

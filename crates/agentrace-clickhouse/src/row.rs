@@ -272,28 +272,6 @@ impl SpanRow {
         )
     }
 
-    /// Its version.
-    pub(crate) fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// About the bytes it holds in memory: its text, each string's header and allocation,
-    /// and the fixed part.
-    pub(crate) fn approximate_size(&self) -> usize {
-        const STRING: usize = 24 + 16;
-        let attributes: usize = self
-            .attributes
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 2 * STRING)
-            .sum();
-        std::mem::size_of::<Self>()
-            + 12 * STRING
-            + attributes
-            + self.name.len()
-            + self.events.len()
-            + self.resource_attributes.len()
-    }
-
     /// When the span was first stored.
     pub(crate) fn arrived(&self) -> i64 {
         self.arrived

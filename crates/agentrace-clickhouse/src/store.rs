@@ -2,6 +2,7 @@
 //! written as a sink and read back.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -13,7 +14,7 @@ use agentrace_store::{EncodedSpans, QueryError, RetentionError, WriteError};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
-use crate::awaiting::AwaitingRows;
+use crate::held::{HeldSpans, SpoolError};
 use crate::schema::{Layout, MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, create_database};
 
 /// Opening a store failed.
@@ -73,8 +74,29 @@ struct Inner {
     database: String,
     shut_down: AtomicBool,
     layout: Layout,
-    /// The rows this node wrote of spans awaiting their parent.
-    awaiting: AwaitingRows,
+    /// Spans awaiting their parent, held (`hold_awaiting`).
+    held: OnceLock<HeldSpans>,
+    /// Taken by each write of spans and each writing of held ones: one at a time.
+    writing: tokio::sync::Mutex<()>,
+}
+
+/// How often the spans whose hold ended are written, at least and at most.
+const TICK_MIN: Duration = Duration::from_millis(100);
+const TICK_MAX: Duration = Duration::from_secs(1);
+
+/// Spans awaiting their parent could not be held ([`ClickHouseStore::hold_awaiting`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HoldError {
+    /// The spool could not be opened.
+    #[error(transparent)]
+    Spool(#[from] SpoolError),
+    /// What the spool held could not be written.
+    #[error("writing the spans held before: {0}")]
+    Replay(#[source] WriteError),
+    /// The store holds spans already.
+    #[error("the store holds spans awaiting their parent already")]
+    Holding,
 }
 
 /// How long a blocking call waits for ClickHouse by default before it fails as unavailable.
@@ -252,7 +274,8 @@ impl ClickHouseStore {
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
                 layout: layout.clone(),
-                awaiting: AwaitingRows::default(),
+                held: OnceLock::new(),
+                writing: tokio::sync::Mutex::new(()),
             }),
             timeout: DEFAULT_TIMEOUT,
         })
@@ -273,9 +296,48 @@ impl ClickHouseStore {
         &self.inner.client
     }
 
-    /// The rows this node wrote of spans awaiting their parent.
-    pub(crate) fn awaiting(&self) -> &AwaitingRows {
-        &self.inner.awaiting
+    /// The spans held awaiting their parent, if this store holds them.
+    pub(crate) fn held(&self) -> Option<&HeldSpans> {
+        self.inner.held.get()
+    }
+
+    /// Taken for each write of spans (one at a time: what a write reads of its traces, held
+    /// and stored, stays true until it is written).
+    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.writing.lock().await
+    }
+
+    /// Holds spans that await their parent (an agent's calls that arrive before the agent
+    /// span) on this node, in a spool in `dir`, for at most `hold`, and writes them once with
+    /// their parent: a children-first trace then costs ClickHouse no rewrite
+    /// (docs/scale-out.md, "Spans awaiting their parent"). First writes what the spool still
+    /// holds (this node stopped before writing it); then a task of the store writes each span
+    /// whose hold ended, as it is. Blocks: call it off async threads.
+    ///
+    /// # Errors
+    /// [`HoldError::Spool`] when the spool cannot be opened, [`HoldError::Replay`] when what
+    /// it held cannot be written, [`HoldError::Holding`] if the store holds already.
+    pub fn hold_awaiting(&self, dir: &Path, hold: Duration) -> Result<usize, HoldError> {
+        let held = HeldSpans::open(dir, hold)?;
+        let recovered = held.len();
+        self.inner.held.set(held).map_err(|_| HoldError::Holding)?;
+        self.block_on(self.write_held(true))
+            .map_err(HoldError::Replay)?;
+        let store = Arc::downgrade(&self.inner);
+        let (timeout, tick) = (self.timeout, (hold / 4).clamp(TICK_MIN, TICK_MAX));
+        self.inner.runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(tick).await;
+                let Some(inner) = store.upgrade() else { break };
+                let store = ClickHouseStore { inner, timeout };
+                if store.shut_down() {
+                    break;
+                }
+                // A failed write leaves the spans held: written at the next tick.
+                let _ = tokio::time::timeout(timeout, store.write_held(false)).await;
+            }
+        });
+        Ok(recovered)
     }
 
     /// Runs `future` to completion, blocking the calling thread, its I/O driven by the store's
@@ -345,9 +407,13 @@ impl Sink for ClickHouseStore {
         Some(self)
     }
 
+    /// Writes every span held, then refuses writes.
     async fn shutdown(&self) -> Result<(), ShutdownError> {
+        let written = self.write_held(true).await;
         self.inner.shut_down.store(true, Ordering::Release);
-        Ok(())
+        written
+            .map(|_| ())
+            .map_err(|e| ShutdownError::Failed(Box::new(e)))
     }
 }
 

@@ -7,9 +7,15 @@
 //! are duplicates, arriving spans take what they lack from stored ancestors, and stored
 //! descendants that the arriving spans complete are written again, whole, with a newer
 //! version (the `ReplacingMergeTree` keeps the newest; nothing is updated in place).
+//!
+//! A store that holds spans awaiting their parent (`hold_awaiting`, the `held` module) reads
+//! the held spans of the batch's traces too: held spans the batch completes are written
+//! with it, once; arriving spans that await their parent are held instead of written.
+//! Writes are one at a time (what a write reads must stay true until it is written).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{
     Attribution, AttributionNode, Event, Measurement, SpanId, SpanRecord, TraceId,
     complete_attribution, now_unix_nano,
@@ -19,6 +25,7 @@ use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
+use crate::held::Held;
 use crate::row::{EventRow, SpanRow, Stamp};
 use crate::sql::{self, trace_ids};
 use crate::store::ClickHouseStore;
@@ -114,6 +121,78 @@ pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Co
     out
 }
 
+/// The spans of a trace's `records` (completed) that await a parent not among them: those
+/// `awaiting` it, and those still lacking a value below one of them (they complete from it
+/// when its parent comes), by index.
+fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> {
+    let tops: HashSet<usize> = awaiting.iter().copied().collect();
+    let index: HashMap<SpanId, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.span_id, i))
+        .collect();
+    (0..records.len())
+        .filter(|&k| {
+            if tops.contains(&k) {
+                return true;
+            }
+            if Attribution::of(&records[k]).is_complete() {
+                return false;
+            }
+            let mut at = k;
+            // At most one step a span: a cycle ends.
+            for _ in 0..records.len() {
+                match records[at].parent_span_id.and_then(|p| index.get(&p)) {
+                    Some(&parent) if tops.contains(&parent) => return true,
+                    Some(&parent) => at = parent,
+                    None => return false,
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+/// Whether a write may hold spans that await their parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holding {
+    /// Spans arriving: those awaiting their parent are held (if the store holds any).
+    Awaiting,
+    /// Held spans written: nothing is held again.
+    Nothing,
+}
+
+/// Where a span a write stores comes from.
+enum Origin {
+    /// Held (its index among those taken), with its values when it arrived.
+    Held { index: usize, before: Attribution },
+    /// Arriving now.
+    Arriving { aggregate: bool },
+}
+
+/// What the caller learns of a span whose values a write completed (`after`, applied to
+/// `span`), from `before`.
+fn late_attribution(
+    span: &SpanRecord,
+    aggregate: bool,
+    before: Attribution,
+    after: Attribution,
+) -> LateAttribution {
+    LateAttribution {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        before,
+        after,
+        model: span
+            .response_model
+            .as_deref()
+            .or(span.request_model.as_deref())
+            .map(str::to_owned),
+        cost: span.cost.filter(|_| !aggregate).map(|c| c.total),
+        start_time_unix_nano: span.start_time_unix_nano,
+    }
+}
+
 /// A row of `metric_points`: one series' measurements of one minute in one write.
 #[derive(Debug, Row, Serialize)]
 struct PointRow {
@@ -155,11 +234,72 @@ impl ClickHouseStore {
         if self.shut_down() {
             return Err(WriteError::ShutDown);
         }
-        let mut report = InsertReport::default();
         if rows.is_empty() {
-            return Ok(report);
+            return Ok(InsertReport::default());
         }
-        let traces: HashSet<TraceId> = rows.spans().iter().map(|s| s.trace_id).collect();
+        let arriving: Vec<(SpanRecord, bool)> = rows
+            .spans()
+            .iter()
+            .cloned()
+            .zip(rows.json().iter().map(|j| j.aggregate))
+            .collect();
+        let _writing = self.writing().await;
+        self.store_spans(arriving, HashSet::new(), Holding::Awaiting)
+            .await
+    }
+
+    /// Writes the held spans of every trace with one held past the hold (`all`: every held
+    /// span), whatever they await: how many.
+    pub(crate) async fn write_held(&self, all: bool) -> Result<usize, WriteError> {
+        let Some(held) = self.held() else {
+            return Ok(0);
+        };
+        let _writing = self.writing().await;
+        let due = held.due(all);
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let before = held.len();
+        self.store_spans(Vec::new(), due, Holding::Nothing).await?;
+        Ok(before.saturating_sub(held.len()))
+    }
+
+    /// Stores `arriving` spans with the held spans of their traces and of `traces`: the held
+    /// ones taken out, and settled once the write is done (put back if it failed).
+    async fn store_spans(
+        &self,
+        arriving: Vec<(SpanRecord, bool)>,
+        mut traces: HashSet<TraceId>,
+        holding: Holding,
+    ) -> Result<InsertReport, WriteError> {
+        traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
+        let taken = self.held().map(|h| h.take(&traces)).unwrap_or_default();
+        match self.store_with(arriving, &taken, &traces, holding).await {
+            Ok((report, kept)) => {
+                if let Some(held) = self.held() {
+                    held.settle(taken, &kept);
+                }
+                Ok(report)
+            }
+            Err(e) => {
+                if let Some(held) = self.held() {
+                    held.put_back(taken);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// [`store_spans`](Self::store_spans) once the held spans are `taken`: the report, and
+    /// which of `taken` stay held.
+    async fn store_with(
+        &self,
+        arriving: Vec<(SpanRecord, bool)>,
+        taken: &[Held],
+        traces: &HashSet<TraceId>,
+        holding: Holding,
+    ) -> Result<(InsertReport, HashSet<usize>), WriteError> {
+        let mut report = InsertReport::default();
         let stored: Vec<StoredRow> = self.spans_of_traces(traces.iter()).await?;
         let mut stored_by_trace: HashMap<TraceId, Vec<&StoredRow>> = HashMap::new();
         for row in &stored {
@@ -168,7 +308,8 @@ impl ClickHouseStore {
                 .or_default()
                 .push(row);
         }
-        // The arriving spans, by trace: neither stored nor earlier in the batch.
+        // Each trace's spans to write: those held (unless a copy was stored since: a node
+        // started again over its spool), then those arriving, neither stored nor earlier.
         let mut seen: HashSet<(TraceId, SpanId)> = stored
             .iter()
             .map(|r| {
@@ -178,13 +319,26 @@ impl ClickHouseStore {
                 )
             })
             .collect();
-        let mut arriving: BTreeMap<TraceId, Vec<(SpanRecord, bool)>> = BTreeMap::new();
-        for (span, json) in rows.spans().iter().zip(rows.json()) {
+        let mut by_trace: BTreeMap<TraceId, Vec<(SpanRecord, Origin)>> = BTreeMap::new();
+        for (i, held) in taken.iter().enumerate() {
+            let span = &held.span;
             if seen.insert((span.trace_id, span.span_id)) {
-                arriving
+                by_trace.entry(span.trace_id).or_default().push((
+                    span.clone(),
+                    Origin::Held {
+                        index: i,
+                        before: Attribution::of(span),
+                    },
+                ));
+            }
+        }
+        for (span, aggregate) in arriving {
+            if seen.insert((span.trace_id, span.span_id)) {
+                report.inserted += 1;
+                by_trace
                     .entry(span.trace_id)
                     .or_default()
-                    .push((span.clone(), json.aggregate));
+                    .push((span, Origin::Arriving { aggregate }));
             } else {
                 report.duplicates += 1;
             }
@@ -192,22 +346,44 @@ impl ClickHouseStore {
         let version = now_unix_nano();
         let mut out: Vec<SpanRow> = Vec::new();
         let mut completed: Vec<Completed> = Vec::new();
-        // The rows of arriving spans that await their parent, kept once written.
-        let mut awaiting: Vec<SpanRow> = Vec::new();
-        for (trace_id, spans) in arriving {
+        let mut kept = HashSet::new();
+        let mut to_hold = Vec::new();
+        let hold = holding == Holding::Awaiting && self.held().is_some();
+        for (trace_id, spans) in by_trace {
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
-            let (mut records, aggregates): (Vec<SpanRecord>, Vec<bool>) = spans.into_iter().unzip();
+            let (mut records, origins): (Vec<SpanRecord>, Vec<Origin>) = spans.into_iter().unzip();
             let completion = complete(&stored, &mut records);
             completed.extend(completion.completed);
-            report.inserted += records.len();
-            let first = out.len();
-            out.extend(
-                records
-                    .iter()
-                    .zip(aggregates)
-                    .map(|(s, aggregate)| SpanRow::new(s, aggregate, self.stamp(version))),
-            );
-            awaiting.extend(completion.awaiting.iter().map(|&i| out[first + i].clone()));
+            let awaiting = awaiting_below(&records, &completion.awaiting);
+            for (k, (span, origin)) in records.into_iter().zip(origins).enumerate() {
+                let waits = hold && awaiting.contains(&k);
+                match origin {
+                    Origin::Held { index, .. } if waits => {
+                        kept.insert(index);
+                    }
+                    Origin::Held { before, .. } => {
+                        let aggregate = is_aggregate(&span);
+                        let after = Attribution::of(&span);
+                        if after != before {
+                            report
+                                .attributed
+                                .push(late_attribution(&span, aggregate, before, after));
+                        }
+                        out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
+                    }
+                    Origin::Arriving { .. } if waits => to_hold.push(span),
+                    Origin::Arriving { aggregate } => {
+                        out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
+                    }
+                }
+            }
+        }
+        if let Some(held) = self.held().filter(|_| !to_hold.is_empty()) {
+            // What cannot be held is written now (and rewritten when its parent comes).
+            for span in held.add(to_hold) {
+                let aggregate = is_aggregate(&span);
+                out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
+            }
         }
         if !completed.is_empty() {
             let rewritten = self.rewrite_attribution(&completed, version).await?;
@@ -218,31 +394,20 @@ impl ClickHouseStore {
             }
         }
         self.insert_rows("spans", out.iter()).await?;
-        self.awaiting().keep(awaiting);
-        Ok(report)
+        Ok((report, kept))
     }
 
-    /// The stored spans of `completed` (as this node wrote them if it kept them at the stored
-    /// version, else read whole) given their new attribution and a version newer than the
-    /// stored one (and than `version`), keeping who first stored them; each after the row
-    /// cancelling its stored one in the rollups.
+    /// The stored spans of `completed` (read whole) given their new attribution and a version
+    /// newer than the stored one (and than `version`), keeping who first stored them; each
+    /// after the row cancelling its stored one in the rollups.
     pub(crate) async fn rewrite_attribution(
         &self,
         completed: &[Completed],
         version: u64,
     ) -> Result<Vec<(SpanRow, SpanRow, LateAttribution)>, WriteError> {
-        let mut rows = Vec::with_capacity(completed.len());
-        let mut unkept = Vec::new();
-        for c in completed {
-            let id = (c.node.trace_id, c.node.span_id);
-            match self.awaiting().take(id, c.version) {
-                Some(row) => rows.push(row),
-                None => unkept.push(id),
-            }
-        }
-        if !unkept.is_empty() {
-            rows.extend(self.stored_spans(unkept.into_iter()).await?);
-        }
+        let rows = self
+            .stored_spans(completed.iter().map(|c| (c.node.trace_id, c.node.span_id)))
+            .await?;
         let by_id: HashMap<(TraceId, SpanId), &Completed> = completed
             .iter()
             .map(|c| ((c.node.trace_id, c.node.span_id), c))
@@ -259,19 +424,7 @@ impl ClickHouseStore {
                 continue;
             };
             c.after.apply_to(&mut span);
-            let late = LateAttribution {
-                trace_id: c.node.trace_id,
-                span_id: c.node.span_id,
-                before: c.node.values.clone(),
-                after: c.after.clone(),
-                model: span
-                    .response_model
-                    .as_deref()
-                    .or(span.request_model.as_deref())
-                    .map(str::to_owned),
-                cost: span.cost.filter(|_| !aggregate).map(|c| c.total),
-                start_time_unix_nano: span.start_time_unix_nano,
-            };
+            let late = late_attribution(&span, aggregate, c.node.values.clone(), c.after.clone());
             out.push((cancel, SpanRow::new(&span, aggregate, stamp), late));
         }
         Ok(out)

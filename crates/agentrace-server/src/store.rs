@@ -19,6 +19,10 @@ pub enum OpenStoreError {
     #[cfg(feature = "clickhouse")]
     #[error(transparent)]
     ClickHouse(#[from] agentrace_clickhouse::OpenError),
+    /// The spool of spans awaiting their parent could not be opened, or what it held written.
+    #[cfg(feature = "clickhouse")]
+    #[error(transparent)]
+    Hold(#[from] agentrace_clickhouse::HoldError),
     /// This build has no ClickHouse store.
     #[cfg(not(feature = "clickhouse"))]
     #[error("{0}: this build of agentrace has no ClickHouse store (cargo feature `clickhouse`)")]
@@ -35,13 +39,55 @@ pub fn open(config: &ServerConfig) -> Result<SharedStore, OpenStoreError> {
             )?;
             Ok(Arc::new(store))
         }
-        StoreLocation::ClickHouse(c) => open_clickhouse(c),
+        StoreLocation::ClickHouse(c) => serve_clickhouse(c, &config.data_dir),
     }
 }
 
-/// Opens (creates, migrates) a ClickHouse store. Blocks: call it off async threads.
+/// The directory in `serve`'s data directory where a node spools the spans it holds awaiting
+/// their parent.
+pub const HELD_SPANS_DIR: &str = "held-spans";
+
+/// Opens a ClickHouse store as `serve` writes it: spans awaiting their parent held (for
+/// `c.hold`, [`DEFAULT_HOLD`](crate::config::DEFAULT_HOLD) by default) in a spool in
+/// `data_dir`, what it held before written first.
+#[cfg(feature = "clickhouse")]
+fn serve_clickhouse(
+    c: &ClickHouseLocation,
+    data_dir: &std::path::Path,
+) -> Result<SharedStore, OpenStoreError> {
+    let store = connect_clickhouse(c)?;
+    let hold = c.hold.unwrap_or(crate::config::DEFAULT_HOLD);
+    if !hold.is_zero() {
+        let recovered = store.hold_awaiting(&data_dir.join(HELD_SPANS_DIR), hold)?;
+        if recovered > 0 {
+            tracing::info!(
+                spans = recovered,
+                "wrote the spans held before the last stop"
+            );
+        }
+    }
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "clickhouse"))]
+fn serve_clickhouse(
+    c: &ClickHouseLocation,
+    _data_dir: &std::path::Path,
+) -> Result<SharedStore, OpenStoreError> {
+    open_clickhouse(c)
+}
+
+/// Opens (creates, migrates) a ClickHouse store, holding nothing (what the CLI's store
+/// commands read). Blocks: call it off async threads.
 #[cfg(feature = "clickhouse")]
 pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreError> {
+    Ok(Arc::new(connect_clickhouse(c)?))
+}
+
+#[cfg(feature = "clickhouse")]
+fn connect_clickhouse(
+    c: &ClickHouseLocation,
+) -> Result<agentrace_clickhouse::ClickHouseStore, OpenStoreError> {
     let mut client = clickhouse::Client::default();
     if let Some(user) = &c.user {
         client = client.with_user(user);
@@ -59,10 +105,10 @@ pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreE
         &c.database,
         &layout,
     )?;
-    Ok(Arc::new(match c.timeout {
+    Ok(match c.timeout {
         Some(limit) => store.with_timeout(limit),
         None => store,
-    }))
+    })
 }
 
 /// Refuses: this build has no ClickHouse store.

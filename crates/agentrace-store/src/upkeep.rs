@@ -74,8 +74,8 @@ pub trait Repairs {
     /// returns how many changed.
     fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError>;
 
-    /// How many stored spans lack an attribution their parent has not brought yet (a gauge
-    /// for `/status`; 0 for a store that completes attribution at read time).
+    /// How many spans lack an attribution their parent has not brought yet, stored or held
+    /// for it (a gauge for `/status`; 0 for a store that keeps no count of them).
     fn spans_awaiting_parent(&self) -> usize;
 }
 

@@ -2,16 +2,20 @@
 //! interface, `agentrace_integration::clickhouse`): the conformance suite every sink runs,
 //! reading back through the store; its schema made once and kept when reopened; a database of
 //! a newer agentrace refused; retention by age as TTLs that ClickHouse applies itself; the
-//! cluster schema (`ON CLUSTER`, replicated and distributed tables) parsed by the engine.
+//! cluster schema (`ON CLUSTER`, replicated and distributed tables) parsed by the engine;
+//! spans awaiting their parent held in a node's spool and written once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use agentrace_clickhouse::{ClickHouseStore, OpenError, SCHEMA_VERSION};
 use agentrace_core::testing::conformance::{self, Readback};
-use agentrace_core::{BoxError, Event, Sink, SpanRecord, async_trait};
+use agentrace_core::{BoxError, Event, Sink, SpanKind, SpanRecord, Usd, async_trait};
 use agentrace_integration::clickhouse::{ChdbServer, python};
+use agentrace_integration::store_conformance::fixtures;
 use agentrace_store::{
-    EventFilter, EventQuery, Health, Retention, Signal, SpanFilter, SpanQuery, TraceReader,
+    EventFilter, EventQuery, Health, RecordWriter, Repairs, Retention, Signal, SpanFilter,
+    SpanQuery, TraceReader,
 };
 
 struct StoreReadback(ClickHouseStore);
@@ -220,4 +224,184 @@ async fn the_cluster_schema_is_valid_clickhouse_sql() {
             );
         }
     }
+}
+
+/// Rows of `spans` (every version, cancelling rows apart) and cancelling rows of `trace`.
+fn versions(store_url: &str, database: &str, trace: u8) -> (u64, u64) {
+    let client = clickhouse::Client::default()
+        .with_url(store_url)
+        .with_database(database);
+    let sql = format!(
+        "SELECT countIf(sign = 1), countIf(sign = -1) FROM spans WHERE trace_id = unhex('{}')",
+        fixtures::trace_id(trace)
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(client.query(&sql).fetch_one::<(u64, u64)>())
+        .expect("the count")
+}
+
+/// The spans stored of `trace`, by id: (agent, session).
+fn stored(store: &ClickHouseStore, trace: u8) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut query = SpanQuery::new(SpanFilter::new());
+    query.filter.trace_id = Some(fixtures::trace_id(trace));
+    let mut spans: Vec<_> = TraceReader::spans(store, &query)
+        .expect("the spans")
+        .spans
+        .into_iter()
+        .map(|s| {
+            (
+                s.span_id.to_string(),
+                s.agent_name.as_deref().map(str::to_owned),
+                s.session_id.as_deref().map(str::to_owned),
+            )
+        })
+        .collect();
+    spans.sort();
+    spans
+}
+
+/// A store that holds spans awaiting their parent (`serve`'s default): an agent's calls that
+/// arrive before it are written once, with it, attributed (no rewrite: one version of each,
+/// no cancelling row), and reported attributed late; a span whose parent never comes is
+/// written when its hold ends; what a node held when it died is written when it starts again
+/// over its spool; closing writes everything held.
+#[test]
+fn spans_awaiting_their_parent_are_held_and_written_once() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, &dir.path().join("engine"));
+    let spool = dir.path().join("spool");
+    let open = |hold: Duration| {
+        let store =
+            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), "held")
+                .expect("the store opens");
+        let recovered = store.hold_awaiting(&spool, hold).expect("the spool opens");
+        (store, recovered)
+    };
+    let (store, recovered) = open(Duration::from_secs(3600));
+    assert_eq!(recovered, 0);
+
+    // Trace 1: a call and its tool, then their agent.
+    let agent = fixtures::span(1, 1, "invoke_agent planner", 1_000, 9_000)
+        .kind(SpanKind::Agent)
+        .agent("planner")
+        .session("s-1")
+        .build();
+    let call = fixtures::span(1, 2, "chat gpt-4o", 2_000, 3_000)
+        .parent(1)
+        .llm("openai", "gpt-4o")
+        .tokens(10, 5)
+        .cost(3_000)
+        .build();
+    let tool = fixtures::span(1, 3, "execute_tool search", 4_000, 5_000)
+        .parent(2)
+        .tool("search")
+        .build();
+    let report = store
+        .write_spans(&[call.clone(), tool.clone()])
+        .expect("written");
+    assert_eq!(report.inserted, 2, "accepted: held");
+    assert_eq!(store.spans_awaiting_parent(), 2);
+    assert_eq!(
+        versions(server.url(), "held", 1),
+        (0, 0),
+        "nothing written yet"
+    );
+    assert_eq!(
+        store
+            .write_spans(std::slice::from_ref(&call))
+            .expect("written")
+            .duplicates,
+        1,
+        "a span held is stored: sent again, it is a duplicate"
+    );
+    let report = store.write_spans(&[agent]).expect("written");
+    assert_eq!(store.spans_awaiting_parent(), 0);
+    assert_eq!(
+        versions(server.url(), "held", 1),
+        (3, 0),
+        "one version each"
+    );
+    let planner = (Some("planner".to_owned()), Some("s-1".to_owned()));
+    assert_eq!(
+        stored(&store, 1),
+        [1u16, 2, 3]
+            .iter()
+            .map(|id| (
+                fixtures::span_id(*id).to_string(),
+                planner.0.clone(),
+                planner.1.clone()
+            ))
+            .collect::<Vec<_>>()
+    );
+    let mut late: Vec<_> = report
+        .attributed
+        .iter()
+        .map(|l| {
+            (
+                l.span_id,
+                l.after.agent_name.as_deref().map(str::to_owned),
+                l.cost,
+            )
+        })
+        .collect();
+    late.sort();
+    assert_eq!(
+        late,
+        [
+            (
+                call.span_id,
+                planner.0.clone(),
+                Some(Usd::from_nanos(3_000))
+            ),
+            (tool.span_id, planner.0.clone(), None)
+        ],
+        "reported attributed late, for budgets"
+    );
+
+    // Trace 2: a call whose agent never comes, held until the node stops (it is closed).
+    let orphan = fixtures::span(2, 1, "chat gpt-4o", 2_000, 3_000)
+        .parent(9)
+        .llm("openai", "gpt-4o")
+        .build();
+    store.write_spans(&[orphan]).expect("written");
+    assert!(stored(&store, 2).is_empty(), "held");
+    store.close().expect("closed");
+    assert_eq!(stored(&store, 2).len(), 1, "closing wrote it");
+
+    // Trace 3: held by a node that dies, written when it starts again over its spool.
+    let (store, _) = open(Duration::from_secs(3600));
+    let stray = fixtures::span(3, 2, "chat gpt-4o", 2_000, 3_000)
+        .parent(1)
+        .build();
+    store.write_spans(&[stray]).expect("written");
+    drop(store);
+    let (store, recovered) = open(Duration::from_secs(3600));
+    assert_eq!(recovered, 1, "the spool held it");
+    assert_eq!(stored(&store, 3).len(), 1, "written at the start");
+    assert_eq!(
+        versions(server.url(), "held", 1),
+        (3, 0),
+        "trace 1 untouched"
+    );
+    drop(store);
+
+    // Trace 4: held for a second, then written as it is.
+    let (store, _) = open(Duration::from_secs(1));
+    let late_one = fixtures::span(4, 2, "chat gpt-4o", 2_000, 3_000)
+        .parent(1)
+        .build();
+    store.write_spans(&[late_one]).expect("written");
+    let started = std::time::Instant::now();
+    while stored(&store, 4).is_empty() {
+        assert!(
+            started.elapsed() < agentrace_integration::PATIENCE,
+            "the hold ended, the span is written"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(store.spans_awaiting_parent(), 0);
 }

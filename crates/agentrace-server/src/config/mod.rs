@@ -40,7 +40,7 @@ mod keys;
 mod store;
 
 pub use keys::{Flag, KEYS, Key, Value, markdown_table};
-pub use store::{ClickHouseLocation, StoreLocation};
+pub use store::{ClickHouseLocation, DEFAULT_HOLD, StoreLocation};
 
 /// The configuration could not be read or is not usable.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 
 /// The store, as the `store` key names it: `sqlite` (the default: `agentrace.db` in the data
-/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME]`
+/// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME&hold=DURATION]`
 /// (port 8123 by default, ClickHouse's HTTP interface; `timeout`: how long a call waits for
 /// ClickHouse before it fails as unavailable, 30 s by default; `cluster`: the tables made on
 /// every node of that ClickHouse cluster, replicated and distributed, docs/scale-out.md).
@@ -37,7 +37,16 @@ pub struct ClickHouseLocation {
     pub timeout: Option<std::time::Duration>,
     /// The ClickHouse cluster whose every node holds the tables (`None`: one server).
     pub cluster: Option<String>,
+    /// How long `serve` holds a span awaiting its parent before writing it
+    /// ([`DEFAULT_HOLD`] if `None`; zero: never held, as a node without a durable data
+    /// directory runs).
+    pub hold: Option<std::time::Duration>,
 }
+
+/// How long `serve` holds a span awaiting its parent by default: two of the OpenTelemetry
+/// SDKs' export intervals (5 s), so that an agent span ending just after its calls, exported
+/// in the batch after theirs, completes them before they are written.
+pub const DEFAULT_HOLD: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl fmt::Debug for ClickHouseLocation {
     /// Without the password.
@@ -49,6 +58,7 @@ impl fmt::Debug for ClickHouseLocation {
             .field("password", &self.password.as_ref().map(|_| "…"))
             .field("timeout", &self.timeout)
             .field("cluster", &self.cluster)
+            .field("hold", &self.hold)
             .finish()
     }
 }
@@ -71,6 +81,9 @@ impl fmt::Display for StoreLocation {
                 if let Some(cluster) = &c.cluster {
                     parameters.push(format!("cluster={cluster}"));
                 }
+                if let Some(hold) = c.hold {
+                    parameters.push(format!("hold={}", humantime::format_duration(hold)));
+                }
                 if !parameters.is_empty() {
                     write!(f, "?{}", parameters.join("&"))?;
                 }
@@ -88,7 +101,7 @@ impl FromStr for StoreLocation {
         if text.eq_ignore_ascii_case("sqlite") {
             return Ok(Self::Sqlite);
         }
-        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME]`";
+        let expected = "expected `sqlite` or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME&hold=DURATION]`";
         let url = url::Url::parse(text).map_err(|e| format!("{e}: {expected}"))?;
         if url.scheme() != "clickhouse" {
             return Err(format!("unknown store {:?}: {expected}", url.scheme()));
@@ -104,7 +117,7 @@ impl FromStr for StoreLocation {
         if url.fragment().is_some() {
             return Err(format!("no fragment: {expected}"));
         }
-        let (mut timeout, mut cluster) = (None, None);
+        let (mut timeout, mut cluster, mut hold) = (None, None, None);
         for (key, value) in url.query_pairs() {
             match key.as_ref() {
                 "timeout" => {
@@ -122,6 +135,12 @@ impl FromStr for StoreLocation {
                         return Err("cluster: name the ClickHouse cluster".into());
                     }
                     cluster = Some(value.into_owned());
+                }
+                "hold" => {
+                    hold = Some(
+                        humantime::parse_duration(&value)
+                            .map_err(|e| format!("hold {value:?}: {e}"))?,
+                    );
                 }
                 other => return Err(format!("unknown parameter {other:?}: {expected}")),
             }
@@ -141,6 +160,7 @@ impl FromStr for StoreLocation {
             password: url.password().map(decode).transpose()?,
             timeout,
             cluster,
+            hold,
         }))
     }
 }
@@ -195,10 +215,17 @@ mod tests {
             return Err("not ClickHouse".into());
         };
         assert_eq!(c.cluster.as_deref(), Some("prod-1"));
+        assert_eq!(c.hold, None);
         assert_eq!(
             location.to_string(),
             "clickhouse://h:8123/db?timeout=1m&cluster=prod-1"
         );
+        let location: StoreLocation = "clickhouse://h/db?hold=0s".parse()?;
+        let StoreLocation::ClickHouse(c) = &location else {
+            return Err("not ClickHouse".into());
+        };
+        assert_eq!(c.hold, Some(std::time::Duration::ZERO), "never held");
+        assert_eq!(location.to_string(), "clickhouse://h:8123/db?hold=0s");
         Ok(())
     }
 
@@ -213,6 +240,7 @@ mod tests {
             "clickhouse://h/db?timeout=soon",
             "clickhouse://h/db?timeout=0s",
             "clickhouse://h/db?cluster=",
+            "clickhouse://h/db?hold=later",
             "clickhouse://h/db#top",
             "clickhouse:///db",
             "h:8123/db",

@@ -1,0 +1,542 @@
+//! Spans awaiting their parent, held on this node until it arrives, then written once,
+//! completed: a children-first trace (an agent's calls exported before the agent span that
+//! ends after them, as the OpenTelemetry SDKs' batch processors send agent runs) costs no
+//! rewrite in ClickHouse (a cancelling row and a second version of every call).
+//!
+//! - **Durable.** A span is held only once it is in the node's spool (appended and
+//!   `fsync`ed), so answering its request keeps the store's promise; a node started again over
+//!   its spool writes what it held before anything else ([`HeldSpans::open`]: every recovered
+//!   span is due at once). A span held is written at the latest hold after it
+//!   arrived: then as it is, and completed by a rewrite if its parent comes later.
+//! - **Bounded.** At most [`MAX_BYTES`] held (about: twice its JSON); past it, spans awaiting
+//!   their parent are written at once, as without a spool. A spool that cannot be written (a
+//!   full disk) holds nothing: the spans are written at once.
+//! - **One node's.** A parent arriving at another node finds nothing here: the held spans are
+//!   written when their hold ends and completed then from the stored parent.
+//!
+//! The spool is a directory of segments (`NNNNNNNNNNNNNNNN.spool`), each a sequence of records
+//! (length, CRC-32 of the payload, the span as JSON); a segment is deleted (the current one
+//! emptied) once none of its spans is held any more. A torn record at a segment's end (a crash
+//! mid-append, before the answer) ends what is read of it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use agentrace_core::{SpanRecord, TraceId};
+
+/// The spans held at most, in bytes (about: twice their JSON).
+pub(crate) const MAX_BYTES: usize = 64 << 20;
+
+/// A segment past this size is closed and a new one begun.
+const SEGMENT_BYTES: u64 = 8 << 20;
+
+/// A record's header: the payload's length and its CRC-32, little-endian.
+const HEADER: usize = 8;
+
+/// The spool could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpoolError {
+    /// Its directory or a segment could not be created, read or removed.
+    #[error("the spool of held spans at {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A span held, and where its record is.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub(crate) span: SpanRecord,
+    since: Instant,
+    segment: u64,
+    size: usize,
+}
+
+/// See the module's documentation.
+#[derive(Debug)]
+pub(crate) struct HeldSpans {
+    hold: Duration,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    traces: HashMap<TraceId, Vec<Held>>,
+    spans: usize,
+    bytes: usize,
+    spool: Spool,
+}
+
+impl HeldSpans {
+    /// Opens the spool in `dir` (created if missing), each span held at most `hold`; the
+    /// spans it still holds (a node stopped before writing them) are held again, due at once.
+    pub(crate) fn open(dir: &Path, hold: Duration) -> Result<Self, SpoolError> {
+        let (spool, recovered) = Spool::open(dir)?;
+        let due = Instant::now()
+            .checked_sub(hold)
+            .unwrap_or_else(Instant::now);
+        let mut state = State {
+            traces: HashMap::new(),
+            spans: 0,
+            bytes: 0,
+            spool,
+        };
+        for (segment, span, size) in recovered {
+            state.put(Held {
+                span,
+                since: due,
+                segment,
+                size,
+            });
+        }
+        Ok(Self {
+            hold,
+            state: Mutex::new(state),
+        })
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the spans held of `traces` out (still in the spool: [`settle`](Self::settle) or
+    /// [`put_back`](Self::put_back) them).
+    pub(crate) fn take(&self, traces: &HashSet<TraceId>) -> Vec<Held> {
+        let mut state = self.state();
+        let mut taken = Vec::new();
+        for trace in traces {
+            if let Some(spans) = state.traces.remove(trace) {
+                taken.extend(spans);
+            }
+        }
+        for held in &taken {
+            state.spans -= 1;
+            state.bytes -= held.size;
+        }
+        taken
+    }
+
+    /// Puts spans taken back, as they were (their write failed).
+    pub(crate) fn put_back(&self, taken: Vec<Held>) {
+        let mut state = self.state();
+        for held in taken {
+            state.put(held);
+        }
+    }
+
+    /// After a write: the spans taken whose index is in `kept` are held still, the others
+    /// were written (their records are released).
+    pub(crate) fn settle(&self, taken: Vec<Held>, kept: &HashSet<usize>) {
+        let mut state = self.state();
+        let mut released: BTreeMap<u64, usize> = BTreeMap::new();
+        for (i, held) in taken.into_iter().enumerate() {
+            if kept.contains(&i) {
+                state.put(held);
+            } else {
+                *released.entry(held.segment).or_default() += 1;
+            }
+        }
+        for (segment, n) in released {
+            state.spool.release(segment, n);
+        }
+    }
+
+    /// Holds `spans` (in the spool first, then here): those that do not fit under
+    /// [`MAX_BYTES`], or all if the spool cannot be written, are given back, to be written.
+    pub(crate) fn add(&self, spans: Vec<SpanRecord>) -> Vec<SpanRecord> {
+        let mut state = self.state();
+        let mut records = Vec::with_capacity(spans.len());
+        let mut room = MAX_BYTES.saturating_sub(state.bytes);
+        let mut unheld = Vec::new();
+        for span in spans {
+            let Ok(json) = serde_json::to_vec(&span) else {
+                unheld.push(span);
+                continue;
+            };
+            let size = 2 * json.len();
+            if size > room {
+                unheld.push(span);
+                continue;
+            }
+            room -= size;
+            records.push((span, json, size));
+        }
+        if records.is_empty() {
+            return unheld;
+        }
+        let segment = match state
+            .spool
+            .append(records.iter().map(|(_, json, _)| json.as_slice()))
+        {
+            Ok(segment) => segment,
+            Err(_) => {
+                unheld.extend(records.into_iter().map(|(span, ..)| span));
+                return unheld;
+            }
+        };
+        let since = Instant::now();
+        for (span, _, size) in records {
+            state.put(Held {
+                span,
+                since,
+                segment,
+                size,
+            });
+        }
+        unheld
+    }
+
+    /// The traces with a span held past the hold (every trace held if `all`).
+    pub(crate) fn due(&self, all: bool) -> HashSet<TraceId> {
+        let state = self.state();
+        let now = Instant::now();
+        state
+            .traces
+            .iter()
+            .filter(|(_, spans)| {
+                all || spans
+                    .iter()
+                    .any(|h| now.duration_since(h.since) >= self.hold)
+            })
+            .map(|(trace, _)| *trace)
+            .collect()
+    }
+
+    /// How many spans are held.
+    pub(crate) fn len(&self) -> usize {
+        self.state().spans
+    }
+}
+
+impl State {
+    fn put(&mut self, held: Held) {
+        self.spans += 1;
+        self.bytes += held.size;
+        self.traces
+            .entry(held.span.trace_id)
+            .or_default()
+            .push(held);
+    }
+}
+
+/// A span read back from the spool: its segment, the span, the size it is held at.
+type Recovered = (u64, SpanRecord, usize);
+
+/// The segments on disk, and how many held spans each still has.
+#[derive(Debug)]
+struct Spool {
+    dir: PathBuf,
+    current: Segment,
+    live: BTreeMap<u64, usize>,
+}
+
+#[derive(Debug)]
+struct Segment {
+    id: u64,
+    file: File,
+    bytes: u64,
+}
+
+impl Spool {
+    /// Opens `dir`: the spans of its segments, oldest first (segment, span, size held), and a
+    /// new segment to append to.
+    fn open(dir: &Path) -> Result<(Self, Vec<Recovered>), SpoolError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| SpoolError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let name = entry.map_err(io(dir))?.file_name();
+            if let Some(id) = name
+                .to_str()
+                .and_then(|n| n.strip_suffix(".spool"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        let mut recovered = Vec::new();
+        let mut live = BTreeMap::new();
+        for &id in &ids {
+            let path = segment_path(dir, id);
+            let mut bytes = Vec::new();
+            File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut bytes))
+                .map_err(io(&path))?;
+            let spans = read_records(&bytes);
+            if spans.is_empty() {
+                std::fs::remove_file(&path).map_err(io(&path))?;
+                continue;
+            }
+            live.insert(id, spans.len());
+            recovered.extend(spans.into_iter().map(|(span, size)| (id, span, size)));
+        }
+        let id = ids.last().map_or(0, |last| last + 1);
+        let current = Segment::create(dir, id).map_err(io(&segment_path(dir, id)))?;
+        Ok((
+            Self {
+                dir: dir.to_owned(),
+                current,
+                live,
+            },
+            recovered,
+        ))
+    }
+
+    /// Appends `payloads` to the current segment (a new one if it is full) and syncs it:
+    /// the segment they are in.
+    fn append<'a>(&mut self, payloads: impl Iterator<Item = &'a [u8]>) -> io::Result<u64> {
+        if self.current.bytes >= SEGMENT_BYTES {
+            let next = Segment::create(&self.dir, self.current.id + 1)?;
+            let done = std::mem::replace(&mut self.current, next);
+            if !self.live.contains_key(&done.id) {
+                std::fs::remove_file(segment_path(&self.dir, done.id))?;
+            }
+        }
+        let mut buffer = Vec::new();
+        let mut n = 0;
+        for payload in payloads {
+            let length = u32::try_from(payload.len())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a span over 4 GiB"))?;
+            buffer.extend_from_slice(&length.to_le_bytes());
+            buffer.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+            buffer.extend_from_slice(payload);
+            n += 1;
+        }
+        let segment = &mut self.current;
+        segment.file.write_all(&buffer)?;
+        segment.file.sync_data()?;
+        segment.bytes += buffer.len() as u64;
+        *self.live.entry(segment.id).or_default() += n;
+        Ok(segment.id)
+    }
+
+    /// `n` spans of `segment` are held no more: a segment left without any is removed (the
+    /// current one emptied). A failure leaves the file, read again at the next start (its
+    /// spans then stored once: they are duplicates).
+    fn release(&mut self, segment: u64, n: usize) {
+        let Some(live) = self.live.get_mut(&segment) else {
+            return;
+        };
+        *live = live.saturating_sub(n);
+        if *live > 0 {
+            return;
+        }
+        self.live.remove(&segment);
+        if segment == self.current.id {
+            if self.current.file.set_len(0).is_ok() {
+                self.current.bytes = 0;
+            }
+        } else {
+            let _ = std::fs::remove_file(segment_path(&self.dir, segment));
+        }
+    }
+}
+
+impl Segment {
+    fn create(dir: &Path, id: u64) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(segment_path(dir, id))?;
+        // The new file's name, durable.
+        File::open(dir)?.sync_all()?;
+        Ok(Self { id, file, bytes: 0 })
+    }
+}
+
+fn segment_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:016}.spool"))
+}
+
+/// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
+/// record.
+fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
+    let mut spans = Vec::new();
+    while bytes.len() >= HEADER {
+        let (header, rest) = bytes.split_at(HEADER);
+        let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let Some(payload) = rest.get(..length) else {
+            break;
+        };
+        if crc32fast::hash(payload) != crc {
+            break;
+        }
+        let Ok(span) = serde_json::from_slice::<SpanRecord>(payload) else {
+            break;
+        };
+        spans.push((span, 2 * length));
+        bytes = &rest[length..];
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use agentrace_core::{Resource, SpanId};
+
+    use super::*;
+
+    fn span(trace: u8, id: u8) -> SpanRecord {
+        SpanRecord::new(
+            TraceId::from_bytes([trace; 16]),
+            SpanId::from_bytes([id; 8]),
+            "chat",
+            1,
+            2,
+            Arc::new(Resource::new("svc")),
+        )
+    }
+
+    fn traces(ids: &[u8]) -> HashSet<TraceId> {
+        ids.iter().map(|t| TraceId::from_bytes([*t; 16])).collect()
+    }
+
+    fn spool_files(dir: &Path) -> Vec<(String, u64)> {
+        let mut files: Vec<(String, u64)> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|e| {
+                        let size = e.metadata().map_or(0, |m| m.len());
+                        (e.file_name().to_string_lossy().into_owned(), size)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn held_spans_survive_a_restart_until_written() -> Result<(), SpoolError> {
+        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let hold = Duration::from_secs(3600);
+        let held = HeldSpans::open(dir.path(), hold)?;
+        assert!(
+            held.add(vec![span(1, 1), span(1, 2), span(2, 1)])
+                .is_empty()
+        );
+        assert_eq!(held.len(), 3);
+        assert!(held.due(false).is_empty(), "held for an hour");
+        drop(held);
+
+        // Started again: everything held before is due at once.
+        let held = HeldSpans::open(dir.path(), hold)?;
+        assert_eq!(held.len(), 3);
+        assert_eq!(held.due(false), traces(&[1, 2]));
+        let taken = held.take(&traces(&[1]));
+        assert_eq!(taken.len(), 2);
+        held.settle(taken, &HashSet::new());
+        assert_eq!(held.len(), 1);
+        let taken = held.take(&traces(&[2]));
+        held.settle(taken, &HashSet::new());
+        assert!(
+            spool_files(dir.path()).iter().all(|(_, size)| *size == 0),
+            "nothing held, nothing left: {:?}",
+            spool_files(dir.path())
+        );
+        drop(held);
+        assert_eq!(HeldSpans::open(dir.path(), hold)?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn spans_kept_or_put_back_stay_held() -> Result<(), SpoolError> {
+        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
+        assert!(held.add(vec![span(1, 1), span(1, 2)]).is_empty());
+        let taken = held.take(&traces(&[1]));
+        assert_eq!(held.len(), 0);
+        held.put_back(taken);
+        let taken = held.take(&traces(&[1]));
+        let kept: HashSet<usize> = [1].into();
+        held.settle(taken, &kept);
+        assert_eq!(held.len(), 1);
+        assert_eq!(held.due(false), traces(&[1]), "a zero hold: due at once");
+        drop(held);
+        // A segment keeps the record of a span written until none of its spans is held:
+        // read again, it is a duplicate the store skips.
+        assert_eq!(HeldSpans::open(dir.path(), Duration::ZERO)?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_torn_record_ends_what_is_read() -> Result<(), SpoolError> {
+        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
+        assert!(held.add(vec![span(1, 1)]).is_empty());
+        assert!(held.add(vec![span(1, 2)]).is_empty());
+        drop(held);
+        let path = segment_path(dir.path(), 0);
+        let bytes = std::fs::read(&path).map_err(|source| SpoolError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        // The second record cut short, then one whose checksum is wrong.
+        let mut torn = bytes[..bytes.len() - 3].to_vec();
+        std::fs::write(&path, &torn).map_err(|source| SpoolError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        assert_eq!(HeldSpans::open(dir.path(), Duration::ZERO)?.len(), 1);
+        torn.truncate(bytes.len() / 2);
+        if let Some(b) = torn.get_mut(HEADER + 1) {
+            *b ^= 0xff;
+        }
+        let path = segment_path(dir.path(), 9);
+        std::fs::write(&path, &torn).map_err(|source| SpoolError::Io { path, source })?;
+        assert_eq!(
+            HeldSpans::open(dir.path(), Duration::ZERO)?.len(),
+            1,
+            "the corrupt segment yields nothing"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn spans_over_the_bound_are_given_back() -> Result<(), SpoolError> {
+        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
+            path: PathBuf::new(),
+            source,
+        })?;
+        let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
+        let mut big = span(1, 1);
+        big.attributes.insert("content", "x".repeat(MAX_BYTES / 3));
+        let mut bigger = span(1, 2);
+        bigger
+            .attributes
+            .insert("content", "x".repeat(MAX_BYTES / 3));
+        let given_back = held.add(vec![big, bigger, span(1, 3)]);
+        assert_eq!(
+            given_back.iter().map(|s| s.span_id).collect::<Vec<_>>(),
+            [SpanId::from_bytes([2; 8])]
+        );
+        assert_eq!(held.len(), 2);
+        Ok(())
+    }
+}
