@@ -108,7 +108,7 @@ pub const KEYS: &[Key] = &[
         Text,
         "`sqlite`: `agentrace.db` in the data directory",
         "The store: `sqlite`, or a ClickHouse database `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME&hold=DURATION]` shared by any number of nodes (docs/scale-out.md)",
-        "clickhouse://agentrace:s3cret@ch.internal:8123/agentrace?timeout=10s&cluster=agentrace",
+        "clickhouse://agentrace:s3cret@ch.internal:8123/agentrace?timeout=10s&cluster=agentrace&hold=5s",
     ),
     key(
         "bind",
