@@ -6,7 +6,9 @@
 //!   `/readyz` and `/status` say why, and it recovers by itself; every span it acknowledged is
 //!   stored.
 //! - Three nodes behind Debian's nginx (OTLP/HTTP and gRPC), children-first traces whose two
-//!   requests land on different nodes, the leader killed with `SIGKILL` mid-load: every
+//!   requests land on different nodes, the leader killed with `SIGKILL` mid-load (and
+//!   started again over its data directory at the end, as a supervisor does: the spans it
+//!   held awaiting their parent are in its spool): every
 //!   acknowledged span is stored and every call attributed to its agent, another node takes
 //!   over within the lease, one notification per change of an alert's state and per budget
 //!   threshold; how stale one node's view of the fleet's budget spend is, measured.
@@ -459,6 +461,11 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
     }
     assert!(!per_change.is_empty(), "the biller's budget notified");
     assert!(per_change.values().all(|n| *n == 1), "{per_change:#?}");
+
+    // The killed node started again over its data directory, as its supervisor does: it
+    // writes what it held awaiting a parent when it died.
+    let killed_dir = killed.data_dir.clone();
+    nodes.push(ServeProcess::start(&bin, &killed_dir, &args, None).await);
 
     // Every acknowledged span stored, every call attributed to its agent.
     let acknowledged = acknowledged
