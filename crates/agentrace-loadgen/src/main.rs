@@ -5,8 +5,9 @@
 //! concurrent clients as fast as the server acknowledges them. It reports:
 //!
 //! - sustained spans/s acknowledged (a 2xx means committed to the store);
-//! - visibility: from sending a request to its first trace answering `GET /api/v1/traces/{id}`
-//!   (p50, p99), sampled every `--visibility-every` requests;
+//! - visibility: from sending a request to the first trace it completes answering
+//!   `GET /api/v1/traces/{id}` (children first: the previous batch's first, whose agent span it
+//!   carries; p50, p99), sampled every `--visibility-every` requests;
 //! - the server's resident memory (current and peak) and CPU time per span when given
 //!   `--server-pid` (several: `--server-pid A,B`, their sum);
 //! - the latency of the dashboard's main API calls afterwards (overview, cost by model, the

@@ -328,7 +328,8 @@ impl Shapes {
 pub(crate) struct Body {
     pub(crate) bytes: Vec<u8>,
     pub(crate) spans: u64,
-    /// The id of one whole trace in it (its first), to watch for visibility.
+    /// The id of one trace it completes (its first; children first, the first of the
+    /// previous batch, whose agent span it carries), to watch for visibility.
     pub(crate) sample: Option<[u8; 16]>,
 }
 
@@ -341,6 +342,8 @@ pub(crate) struct Requests {
     /// Children first: the previous batch's roots, sent with the next batch.
     carried: Vec<u8>,
     carried_spans: u64,
+    /// Children first: the first trace of the previous batch.
+    carried_sample: Option<[u8; 16]>,
     scratch: Vec<u8>,
 }
 
@@ -352,6 +355,7 @@ impl Requests {
             children_first,
             carried: Vec::new(),
             carried_spans: 0,
+            carried_sample: None,
             scratch: Vec::new(),
         }
     }
@@ -379,6 +383,7 @@ impl Requests {
             count = count - traces as u64 + self.carried_spans;
             spans.append(&mut std::mem::replace(&mut self.carried, roots));
             self.carried_spans = traces as u64;
+            sample = std::mem::replace(&mut self.carried_sample, sample);
         }
         Body {
             bytes: self.shapes.request(&spans),
@@ -392,7 +397,7 @@ impl Requests {
         (self.carried_spans > 0).then(|| Body {
             bytes: self.shapes.request(&std::mem::take(&mut self.carried)),
             spans: std::mem::take(&mut self.carried_spans),
-            sample: None,
+            sample: self.carried_sample.take(),
         })
     }
 }
@@ -456,10 +461,21 @@ mod tests {
             .into_iter()
             .partition(|s| s.parent_span_id.is_empty());
 
-        assert_eq!(spans_of(&requests.next(end_ns, 0, 10)), children_1);
+        let first = requests.next(end_ns, 0, 10);
+        assert_eq!(spans_of(&first), children_1);
+        assert_eq!(first.sample, None, "it completes no trace");
         let second = requests.next(end_ns + 1, 10, 10);
+        assert_eq!(
+            second.sample.map(|id| id.to_vec()),
+            Some(roots_1[0].trace_id.clone()),
+            "the first trace it completes"
+        );
         assert_eq!(spans_of(&second), [children_2, roots_1].concat());
         let last = requests.finish().expect("the last roots");
+        assert_eq!(
+            last.sample.map(|id| id.to_vec()),
+            Some(roots_2[0].trace_id.clone())
+        );
         assert_eq!(spans_of(&last), roots_2);
         assert!(requests.finish().is_none());
     }
