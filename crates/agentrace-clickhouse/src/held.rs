@@ -61,6 +61,52 @@ pub(crate) struct Held {
     size: usize,
 }
 
+/// Spans taken out for a write ([`HeldSpans::take`]); put back when dropped unsettled.
+#[derive(Debug)]
+pub(crate) struct Taken<'a> {
+    from: &'a HeldSpans,
+    spans: Vec<Held>,
+}
+
+impl Taken<'_> {
+    /// The write is done: the spans whose index is in `kept` are held still, the others were
+    /// written (their records are released).
+    pub(crate) fn settle(mut self, kept: &HashSet<usize>) {
+        let mut state = self.from.state();
+        let mut released: BTreeMap<u64, usize> = BTreeMap::new();
+        for (i, held) in std::mem::take(&mut self.spans).into_iter().enumerate() {
+            if kept.contains(&i) {
+                state.put(held);
+            } else {
+                *released.entry(held.segment).or_default() += 1;
+            }
+        }
+        for (segment, n) in released {
+            state.spool.release(segment, n);
+        }
+    }
+}
+
+impl std::ops::Deref for Taken<'_> {
+    type Target = [Held];
+
+    fn deref(&self) -> &[Held] {
+        &self.spans
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        if self.spans.is_empty() {
+            return;
+        }
+        let mut state = self.from.state();
+        for held in std::mem::take(&mut self.spans) {
+            state.put(held);
+        }
+    }
+}
+
 /// See the module's documentation.
 #[derive(Debug)]
 pub(crate) struct HeldSpans {
@@ -108,46 +154,22 @@ impl HeldSpans {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the spans held of `traces` out (still in the spool: [`settle`](Self::settle) or
-    /// [`put_back`](Self::put_back) them).
-    pub(crate) fn take(&self, traces: &HashSet<TraceId>) -> Vec<Held> {
+    /// Takes the spans held of `traces` out (still in the spool) for a write: settled when it
+    /// is done ([`Taken::settle`]), put back as they were if it fails or is dropped (a write
+    /// that timed out).
+    pub(crate) fn take(&self, traces: &HashSet<TraceId>) -> Taken<'_> {
         let mut state = self.state();
-        let mut taken = Vec::new();
+        let mut spans = Vec::new();
         for trace in traces {
-            if let Some(spans) = state.traces.remove(trace) {
-                taken.extend(spans);
+            if let Some(held) = state.traces.remove(trace) {
+                spans.extend(held);
             }
         }
-        for held in &taken {
+        for held in &spans {
             state.spans -= 1;
             state.bytes -= held.size;
         }
-        taken
-    }
-
-    /// Puts spans taken back, as they were (their write failed).
-    pub(crate) fn put_back(&self, taken: Vec<Held>) {
-        let mut state = self.state();
-        for held in taken {
-            state.put(held);
-        }
-    }
-
-    /// After a write: the spans taken whose index is in `kept` are held still, the others
-    /// were written (their records are released).
-    pub(crate) fn settle(&self, taken: Vec<Held>, kept: &HashSet<usize>) {
-        let mut state = self.state();
-        let mut released: BTreeMap<u64, usize> = BTreeMap::new();
-        for (i, held) in taken.into_iter().enumerate() {
-            if kept.contains(&i) {
-                state.put(held);
-            } else {
-                *released.entry(held.segment).or_default() += 1;
-            }
-        }
-        for (segment, n) in released {
-            state.spool.release(segment, n);
-        }
+        Taken { from: self, spans }
     }
 
     /// Holds `spans` (in the spool first, then here): those that do not fit under
@@ -250,14 +272,10 @@ impl Spool {
     /// Opens `dir`: the spans of its segments, oldest first (segment, span, size held), and a
     /// new segment to append to.
     fn open(dir: &Path) -> Result<(Self, Vec<Recovered>), SpoolError> {
-        let io = |path: &Path| {
-            let path = path.to_owned();
-            move |source| SpoolError::Io { path, source }
-        };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
         let mut ids = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-            let name = entry.map_err(io(dir))?.file_name();
+        for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+            let name = entry.map_err(io_error(dir))?.file_name();
             if let Some(id) = name
                 .to_str()
                 .and_then(|n| n.strip_suffix(".spool"))
@@ -274,17 +292,17 @@ impl Spool {
             let mut bytes = Vec::new();
             File::open(&path)
                 .and_then(|mut f| f.read_to_end(&mut bytes))
-                .map_err(io(&path))?;
+                .map_err(io_error(&path))?;
             let spans = read_records(&bytes);
             if spans.is_empty() {
-                std::fs::remove_file(&path).map_err(io(&path))?;
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
                 continue;
             }
             live.insert(id, spans.len());
             recovered.extend(spans.into_iter().map(|(span, size)| (id, span, size)));
         }
         let id = ids.last().map_or(0, |last| last + 1);
-        let current = Segment::create(dir, id).map_err(io(&segment_path(dir, id)))?;
+        let current = Segment::create(dir, id).map_err(io_error(&segment_path(dir, id)))?;
         Ok((
             Self {
                 dir: dir.to_owned(),
@@ -357,6 +375,12 @@ impl Segment {
     }
 }
 
+/// The error of an I/O operation on `path`.
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + use<> {
+    let path = path.to_owned();
+    move |source| SpoolError::Io { path, source }
+}
+
 fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:016}.spool"))
 }
@@ -403,6 +427,10 @@ mod tests {
         )
     }
 
+    fn temp_dir() -> Result<tempfile::TempDir, SpoolError> {
+        tempfile::tempdir().map_err(io_error(&std::env::temp_dir()))
+    }
+
     fn traces(ids: &[u8]) -> HashSet<TraceId> {
         ids.iter().map(|t| TraceId::from_bytes([*t; 16])).collect()
     }
@@ -425,10 +453,7 @@ mod tests {
 
     #[test]
     fn held_spans_survive_a_restart_until_written() -> Result<(), SpoolError> {
-        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
-            path: PathBuf::new(),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let hold = Duration::from_secs(3600);
         let held = HeldSpans::open(dir.path(), hold)?;
         assert!(
@@ -445,10 +470,9 @@ mod tests {
         assert_eq!(held.due(false), traces(&[1, 2]));
         let taken = held.take(&traces(&[1]));
         assert_eq!(taken.len(), 2);
-        held.settle(taken, &HashSet::new());
+        taken.settle(&HashSet::new());
         assert_eq!(held.len(), 1);
-        let taken = held.take(&traces(&[2]));
-        held.settle(taken, &HashSet::new());
+        held.take(&traces(&[2])).settle(&HashSet::new());
         assert!(
             spool_files(dir.path()).iter().all(|(_, size)| *size == 0),
             "nothing held, nothing left: {:?}",
@@ -461,18 +485,15 @@ mod tests {
 
     #[test]
     fn spans_kept_or_put_back_stay_held() -> Result<(), SpoolError> {
-        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
-            path: PathBuf::new(),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
         assert!(held.add(vec![span(1, 1), span(1, 2)]).is_empty());
         let taken = held.take(&traces(&[1]));
         assert_eq!(held.len(), 0);
-        held.put_back(taken);
-        let taken = held.take(&traces(&[1]));
+        drop(taken);
+        assert_eq!(held.len(), 2, "a write dropped unsettled puts them back");
         let kept: HashSet<usize> = [1].into();
-        held.settle(taken, &kept);
+        held.take(&traces(&[1])).settle(&kept);
         assert_eq!(held.len(), 1);
         assert_eq!(held.due(false), traces(&[1]), "a zero hold: due at once");
         drop(held);
@@ -484,32 +505,23 @@ mod tests {
 
     #[test]
     fn a_torn_record_ends_what_is_read() -> Result<(), SpoolError> {
-        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
-            path: PathBuf::new(),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
         assert!(held.add(vec![span(1, 1)]).is_empty());
         assert!(held.add(vec![span(1, 2)]).is_empty());
         drop(held);
         let path = segment_path(dir.path(), 0);
-        let bytes = std::fs::read(&path).map_err(|source| SpoolError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
         // The second record cut short, then one whose checksum is wrong.
         let mut torn = bytes[..bytes.len() - 3].to_vec();
-        std::fs::write(&path, &torn).map_err(|source| SpoolError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        std::fs::write(&path, &torn).map_err(io_error(&path))?;
         assert_eq!(HeldSpans::open(dir.path(), Duration::ZERO)?.len(), 1);
         torn.truncate(bytes.len() / 2);
         if let Some(b) = torn.get_mut(HEADER + 1) {
             *b ^= 0xff;
         }
         let path = segment_path(dir.path(), 9);
-        std::fs::write(&path, &torn).map_err(|source| SpoolError::Io { path, source })?;
+        std::fs::write(&path, &torn).map_err(io_error(&path))?;
         assert_eq!(
             HeldSpans::open(dir.path(), Duration::ZERO)?.len(),
             1,
@@ -520,10 +532,7 @@ mod tests {
 
     #[test]
     fn spans_over_the_bound_are_given_back() -> Result<(), SpoolError> {
-        let dir = tempfile::tempdir().map_err(|source| SpoolError::Io {
-            path: PathBuf::new(),
-            source,
-        })?;
+        let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
         let mut big = span(1, 1);
         big.attributes.insert("content", "x".repeat(MAX_BYTES / 3));

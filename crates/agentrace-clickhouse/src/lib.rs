@@ -15,6 +15,7 @@
 //! |---|---|
 //! | [`ClickHouseStore::open`], [`open_blocking`](ClickHouseStore::open_blocking) | a database on a server, created if missing, its schema made current (versioned migrations, each once) |
 //! | [`schema`] | the tables and why they are shaped so: a wide `ReplacingMergeTree` of spans, rollups kept by a materialized view, nothing updated in place |
+//! | [`ClickHouseStore::hold_awaiting`] | spans awaiting their parent held in a durable spool on the node and written once with it (what `serve` does) |
 //! | the store traits | blocking calls, their I/O on a runtime of the store's own: call them off async threads |
 //!
 //! ## Example

@@ -125,6 +125,9 @@ pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Co
 /// `awaiting` it, and those still lacking a value below one of them (they complete from it
 /// when its parent comes), by index.
 fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> {
+    if awaiting.is_empty() {
+        return HashSet::new();
+    }
     let tops: HashSet<usize> = awaiting.iter().copied().collect();
     let index: HashMap<SpanId, usize> = records
         .iter()
@@ -156,7 +159,7 @@ fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> 
 /// Whether a write may hold spans that await their parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Holding {
-    /// Spans arriving: those awaiting their parent are held (if the store holds any).
+    /// Spans arriving: those awaiting their parent are held (if the store holds spans).
     Awaiting,
     /// Held spans written: nothing is held again.
     Nothing,
@@ -265,7 +268,8 @@ impl ClickHouseStore {
     }
 
     /// Stores `arriving` spans with the held spans of their traces and of `traces`: the held
-    /// ones taken out, and settled once the write is done (put back if it failed).
+    /// ones taken out, and settled once the write is done (put back if it fails or is
+    /// dropped, timed out).
     async fn store_spans(
         &self,
         arriving: Vec<(SpanRecord, bool)>,
@@ -273,21 +277,13 @@ impl ClickHouseStore {
         holding: Holding,
     ) -> Result<InsertReport, WriteError> {
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
-        let taken = self.held().map(|h| h.take(&traces)).unwrap_or_default();
-        match self.store_with(arriving, &taken, &traces, holding).await {
-            Ok((report, kept)) => {
-                if let Some(held) = self.held() {
-                    held.settle(taken, &kept);
-                }
-                Ok(report)
-            }
-            Err(e) => {
-                if let Some(held) = self.held() {
-                    held.put_back(taken);
-                }
-                Err(e)
-            }
+        let taken = self.held().map(|h| h.take(&traces));
+        let spans: &[Held] = taken.as_deref().unwrap_or_default();
+        let (report, kept) = self.store_with(arriving, spans, &traces, holding).await?;
+        if let Some(taken) = taken {
+            taken.settle(&kept);
         }
+        Ok(report)
     }
 
     /// [`store_spans`](Self::store_spans) once the held spans are `taken`: the report, and
@@ -354,9 +350,13 @@ impl ClickHouseStore {
             let (mut records, origins): (Vec<SpanRecord>, Vec<Origin>) = spans.into_iter().unzip();
             let completion = complete(&stored, &mut records);
             completed.extend(completion.completed);
-            let awaiting = awaiting_below(&records, &completion.awaiting);
+            let awaiting = if hold {
+                awaiting_below(&records, &completion.awaiting)
+            } else {
+                HashSet::new()
+            };
             for (k, (span, origin)) in records.into_iter().zip(origins).enumerate() {
-                let waits = hold && awaiting.contains(&k);
+                let waits = awaiting.contains(&k);
                 match origin {
                     Origin::Held { index, .. } if waits => {
                         kept.insert(index);
