@@ -334,8 +334,17 @@ impl Spool {
             n += 1;
         }
         let segment = &mut self.current;
-        segment.file.write_all(&buffer)?;
-        segment.file.sync_data()?;
+        if let Err(e) = segment
+            .file
+            .write_all(&buffer)
+            .and_then(|()| segment.file.sync_data())
+        {
+            // A part written would end what is read of the segment at a restart, records
+            // appended after it included: cut it off, and begin a new segment next time.
+            let _ = segment.file.set_len(segment.bytes);
+            segment.bytes = SEGMENT_BYTES;
+            return Err(e);
+        }
         segment.bytes += buffer.len() as u64;
         *self.live.entry(segment.id).or_default() += n;
         Ok(segment.id)
