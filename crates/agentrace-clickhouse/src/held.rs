@@ -11,8 +11,11 @@
 //! - **Bounded.** At most [`MAX_BYTES`] held (about: twice its JSON); past it, spans awaiting
 //!   their parent are written at once, as without a spool. A spool that cannot be written (a
 //!   full disk) holds nothing: the spans are written at once.
-//! - **One node's.** A parent arriving at another node finds nothing here: the held spans are
-//!   written when their hold ends and completed then from the stored parent.
+//! - **Looked up.** A parent arriving at another node (its own spans there) is written by
+//!   that node: each trace held here is looked up in ClickHouse one tick after it was first
+//!   held, then after two more, four more, … ([`HeldSpans::pending`]); its spans whose parent is
+//!   stored are written then, completed from it, the others held on. A trace whose parent
+//!   arrives late is read a few times, not every tick.
 //!
 //! The spool is a directory of segments (`NNNNNNNNNNNNNNNN.spool`), each a sequence of records
 //! (length, CRC-32 of the payload, the span as JSON); a segment is deleted (the current one
@@ -30,6 +33,13 @@ use agentrace_core::{SpanRecord, TraceId};
 
 /// The spans held at most, in bytes (about: twice their JSON).
 pub(crate) const MAX_BYTES: usize = 64 << 20;
+
+/// How often held spans are looked at (a quarter of the hold), at least and at most.
+const TICK_MIN: Duration = Duration::from_millis(100);
+const TICK_MAX: Duration = Duration::from_secs(1);
+
+/// The traces looked up in ClickHouse at most a tick (one statement: its size bounded).
+const MAX_LOOKED_UP: usize = 4096;
 
 /// A segment past this size is closed and a new one begun.
 const SEGMENT_BYTES: u64 = 8 << 20;
@@ -74,7 +84,9 @@ impl Taken<'_> {
     pub(crate) fn settle(mut self, kept: &HashSet<usize>) {
         let mut state = self.from.state();
         let mut released: BTreeMap<u64, usize> = BTreeMap::new();
+        let mut traces = HashSet::new();
         for (i, held) in std::mem::take(&mut self.spans).into_iter().enumerate() {
+            traces.insert(held.span.trace_id);
             if kept.contains(&i) {
                 state.put(held);
             } else {
@@ -83,6 +95,11 @@ impl Taken<'_> {
         }
         for (segment, n) in released {
             state.spool.release(segment, n);
+        }
+        for trace in traces {
+            if !state.traces.contains_key(&trace) {
+                state.lookups.remove(&trace);
+            }
         }
     }
 }
@@ -114,9 +131,33 @@ pub(crate) struct HeldSpans {
     state: Mutex<State>,
 }
 
+/// The held traces a tick writes ([`HeldSpans::pending`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Pending {
+    /// Traces with a span held past the hold: their held spans are written as they are.
+    pub(crate) released: HashSet<TraceId>,
+    /// Traces due to be looked up: their held spans whose parent is stored are written.
+    pub(crate) looked_up: HashSet<TraceId>,
+}
+
+impl Pending {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.released.is_empty() && self.looked_up.is_empty()
+    }
+}
+
+/// When a held trace is next looked up in ClickHouse, and how long after that.
+#[derive(Debug, Clone, Copy)]
+struct Lookup {
+    next: Instant,
+    then: Duration,
+}
+
 #[derive(Debug)]
 struct State {
     traces: HashMap<TraceId, Vec<Held>>,
+    lookups: HashMap<TraceId, Lookup>,
+    tick: Duration,
     spans: usize,
     bytes: usize,
     spool: Spool,
@@ -132,6 +173,8 @@ impl HeldSpans {
             .unwrap_or_else(Instant::now);
         let mut state = State {
             traces: HashMap::new(),
+            lookups: HashMap::new(),
+            tick: tick(hold),
             spans: 0,
             bytes: 0,
             spool,
@@ -148,6 +191,11 @@ impl HeldSpans {
             hold,
             state: Mutex::new(state),
         })
+    }
+
+    /// How often the held spans are looked at ([`pending`](Self::pending)).
+    pub(crate) fn tick(&self) -> Duration {
+        tick(self.hold)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -217,11 +265,12 @@ impl HeldSpans {
         unheld
     }
 
-    /// The traces with a span held past the hold (every trace held if `all`).
-    pub(crate) fn due(&self, all: bool) -> HashSet<TraceId> {
-        let state = self.state();
+    /// The traces a tick writes: those with a span held past the hold (every trace held if
+    /// `all`), and those due to be looked up (each then next looked up twice as long after).
+    pub(crate) fn pending(&self, all: bool) -> Pending {
+        let mut state = self.state();
         let now = Instant::now();
-        state
+        let released: HashSet<TraceId> = state
             .traces
             .iter()
             .filter(|(_, spans)| {
@@ -230,7 +279,22 @@ impl HeldSpans {
                     .any(|h| now.duration_since(h.since) >= self.hold)
             })
             .map(|(trace, _)| *trace)
-            .collect()
+            .collect();
+        let mut looked_up = HashSet::new();
+        for (trace, lookup) in &mut state.lookups {
+            if looked_up.len() == MAX_LOOKED_UP {
+                break;
+            }
+            if lookup.next <= now && !released.contains(trace) {
+                looked_up.insert(*trace);
+                lookup.next = now + lookup.then;
+                lookup.then *= 2;
+            }
+        }
+        Pending {
+            released,
+            looked_up,
+        }
     }
 
     /// How many spans are held.
@@ -243,11 +307,23 @@ impl State {
     fn put(&mut self, held: Held) {
         self.spans += 1;
         self.bytes += held.size;
+        let tick = self.tick;
+        self.lookups
+            .entry(held.span.trace_id)
+            .or_insert_with(|| Lookup {
+                next: held.since + tick,
+                then: 2 * tick,
+            });
         self.traces
             .entry(held.span.trace_id)
             .or_default()
             .push(held);
     }
+}
+
+/// How often spans held at most `hold` are looked at.
+fn tick(hold: Duration) -> Duration {
+    (hold / 4).clamp(TICK_MIN, TICK_MAX)
 }
 
 /// A span read back from the spool: its segment, the span, the size it is held at.
@@ -470,13 +546,13 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(held.len(), 3);
-        assert!(held.due(false).is_empty(), "held for an hour");
+        assert!(held.pending(false).is_empty(), "held for an hour");
         drop(held);
 
         // Started again: everything held before is due at once.
         let held = HeldSpans::open(dir.path(), hold)?;
         assert_eq!(held.len(), 3);
-        assert_eq!(held.due(false), traces(&[1, 2]));
+        assert_eq!(held.pending(false).released, traces(&[1, 2]));
         let taken = held.take(&traces(&[1]));
         assert_eq!(taken.len(), 2);
         taken.settle(&HashSet::new());
@@ -504,11 +580,50 @@ mod tests {
         let kept: HashSet<usize> = [1].into();
         held.take(&traces(&[1])).settle(&kept);
         assert_eq!(held.len(), 1);
-        assert_eq!(held.due(false), traces(&[1]), "a zero hold: due at once");
+        assert_eq!(
+            held.pending(false).released,
+            traces(&[1]),
+            "a zero hold: due at once"
+        );
         drop(held);
         // A segment keeps the record of a span written until none of its spans is held:
         // read again, it is a duplicate the store skips.
         assert_eq!(HeldSpans::open(dir.path(), Duration::ZERO)?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn held_traces_are_looked_up_ever_less_often() -> Result<(), SpoolError> {
+        let dir = temp_dir()?;
+        let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
+        assert_eq!(held.tick(), TICK_MAX);
+        assert!(held.add(vec![span(1, 1), span(2, 1)]).is_empty());
+        assert!(held.pending(false).is_empty(), "not before a tick");
+        std::thread::sleep(held.tick() + Duration::from_millis(50));
+        let pending = held.pending(false);
+        assert_eq!(pending.looked_up, traces(&[1, 2]));
+        assert!(pending.released.is_empty(), "held for an hour");
+        assert!(
+            held.pending(false).is_empty(),
+            "looked up again two ticks later"
+        );
+        // Trace 1's span is still awaiting: it stays held, on the same schedule.
+        held.take(&traces(&[1])).settle(&[0].into());
+        held.take(&traces(&[2])).settle(&HashSet::new());
+        assert_eq!(held.len(), 1);
+        let state = held.state();
+        assert_eq!(
+            state.lookups.len(),
+            1,
+            "a trace written is looked up no more"
+        );
+        assert_eq!(
+            state
+                .lookups
+                .get(&TraceId::from_bytes([1; 16]))
+                .map(|l| l.then),
+            Some(4 * TICK_MAX)
+        );
         Ok(())
     }
 

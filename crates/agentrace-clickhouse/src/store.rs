@@ -80,10 +80,6 @@ struct Inner {
     writing: tokio::sync::Mutex<()>,
 }
 
-/// How often the spans whose hold ended are written, at least and at most.
-const TICK_MIN: Duration = Duration::from_millis(100);
-const TICK_MAX: Duration = Duration::from_secs(1);
-
 /// Spans awaiting their parent could not be held ([`ClickHouseStore::hold_awaiting`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -311,20 +307,22 @@ impl ClickHouseStore {
     /// span) on this node, in a spool in `dir`, for at most `hold`, and writes them once with
     /// their parent: a children-first trace then costs ClickHouse no rewrite
     /// (docs/scale-out.md, "Spans awaiting their parent"). First writes what the spool still
-    /// holds (this node stopped before writing it); then a task of the store writes each span
-    /// whose hold ended, as it is. Blocks: call it off async threads.
+    /// holds (this node stopped before writing it); then a task of the store, each tick (a
+    /// quarter of `hold`, 100 ms to 1 s), looks the held traces up in ClickHouse (on a
+    /// schedule that backs off) and writes the spans whose parent another node stored, and
+    /// writes each span whose hold ended, as it is. Blocks: call it off async threads.
     ///
     /// # Errors
     /// [`HoldError::Spool`] when the spool cannot be opened, [`HoldError::Replay`] when what
     /// it held cannot be written, [`HoldError::Holding`] if the store holds already.
     pub fn hold_awaiting(&self, dir: &Path, hold: Duration) -> Result<usize, HoldError> {
         let held = HeldSpans::open(dir, hold)?;
-        let recovered = held.len();
+        let (recovered, tick) = (held.len(), held.tick());
         self.inner.held.set(held).map_err(|_| HoldError::Holding)?;
         self.block_on(self.write_held(true))
             .map_err(HoldError::Replay)?;
         let store = Arc::downgrade(&self.inner);
-        let (timeout, tick) = (self.timeout, (hold / 4).clamp(TICK_MIN, TICK_MAX));
+        let timeout = self.timeout;
         self.inner.runtime.spawn(async move {
             loop {
                 tokio::time::sleep(tick).await;

@@ -10,7 +10,9 @@
 //!
 //! A store that holds spans awaiting their parent (`hold_awaiting`, the `held` module) reads
 //! the held spans of the batch's traces too: held spans the batch completes are written
-//! with it, once; arriving spans that await their parent are held instead of written.
+//! with it, once; arriving spans that await their parent are held instead of written. Its
+//! timer writes the same way the held spans of traces looked up (those whose parent another
+//! node stored are written) and of those released (held past the hold: written as they are).
 //! Writes are one at a time (what a write reads must stay true until it is written).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -25,7 +27,7 @@ use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
-use crate::held::Held;
+use crate::held::{Held, Pending};
 use crate::row::{EventRow, SpanRow, Stamp};
 use crate::sql::{self, trace_ids};
 use crate::store::ClickHouseStore;
@@ -156,15 +158,6 @@ fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> 
         .collect()
 }
 
-/// Whether a write may hold spans that await their parent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Holding {
-    /// Spans arriving: those awaiting their parent are held (if the store holds spans).
-    Awaiting,
-    /// Held spans written: nothing is held again.
-    Nothing,
-}
-
 /// Where a span a write stores comes from.
 enum Origin {
     /// Held (its index among those taken), with its values when it arrived.
@@ -247,39 +240,42 @@ impl ClickHouseStore {
             .zip(rows.json().iter().map(|j| j.aggregate))
             .collect();
         let _writing = self.writing().await;
-        self.store_spans(arriving, HashSet::new(), Holding::Awaiting)
-            .await
+        self.store_spans(arriving, Pending::default()).await
     }
 
-    /// Writes the held spans of every trace with one held past the hold (`all`: every held
-    /// span), whatever they await: how many.
+    /// Writes the held spans of the traces a tick writes (`HeldSpans::pending`; `all`: every
+    /// held span, whatever it awaits): how many.
     pub(crate) async fn write_held(&self, all: bool) -> Result<usize, WriteError> {
         let Some(held) = self.held() else {
             return Ok(0);
         };
         let _writing = self.writing().await;
-        let due = held.due(all);
-        if due.is_empty() {
+        let pending = held.pending(all);
+        if pending.is_empty() {
             return Ok(0);
         }
         let before = held.len();
-        self.store_spans(Vec::new(), due, Holding::Nothing).await?;
+        self.store_spans(Vec::new(), pending).await?;
         Ok(before.saturating_sub(held.len()))
     }
 
-    /// Stores `arriving` spans with the held spans of their traces and of `traces`: the held
-    /// ones taken out, and settled once the write is done (put back if it fails or is
-    /// dropped, timed out).
+    /// Stores `arriving` spans with the held spans of their traces and of the `pending` ones:
+    /// the held ones taken out, and settled once the write is done (put back if it fails or
+    /// is dropped, timed out).
     async fn store_spans(
         &self,
         arriving: Vec<(SpanRecord, bool)>,
-        mut traces: HashSet<TraceId>,
-        holding: Holding,
+        pending: Pending,
     ) -> Result<InsertReport, WriteError> {
+        let Pending {
+            released,
+            looked_up: mut traces,
+        } = pending;
+        traces.extend(released.iter().copied());
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
         let taken = self.held().map(|h| h.take(&traces));
         let spans: &[Held] = taken.as_deref().unwrap_or_default();
-        let (report, kept) = self.store_with(arriving, spans, &traces, holding).await?;
+        let (report, kept) = self.store_with(arriving, spans, &traces, &released).await?;
         if let Some(taken) = taken {
             taken.settle(&kept);
         }
@@ -287,13 +283,13 @@ impl ClickHouseStore {
     }
 
     /// [`store_spans`](Self::store_spans) once the held spans are `taken`: the report, and
-    /// which of `taken` stay held.
+    /// which of `taken` stay held (none of the `released` traces').
     async fn store_with(
         &self,
         arriving: Vec<(SpanRecord, bool)>,
         taken: &[Held],
         traces: &HashSet<TraceId>,
-        holding: Holding,
+        released: &HashSet<TraceId>,
     ) -> Result<(InsertReport, HashSet<usize>), WriteError> {
         let mut report = InsertReport::default();
         let stored: Vec<StoredRow> = self.spans_of_traces(traces.iter()).await?;
@@ -344,8 +340,8 @@ impl ClickHouseStore {
         let mut completed: Vec<Completed> = Vec::new();
         let mut kept = HashSet::new();
         let mut to_hold = Vec::new();
-        let hold = holding == Holding::Awaiting && self.held().is_some();
         for (trace_id, spans) in by_trace {
+            let hold = self.held().is_some() && !released.contains(&trace_id);
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let (mut records, origins): (Vec<SpanRecord>, Vec<Origin>) = spans.into_iter().unzip();
             let completion = complete(&stored, &mut records);

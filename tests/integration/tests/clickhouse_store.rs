@@ -405,3 +405,57 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
     }
     assert_eq!(store.spans_awaiting_parent(), 0);
 }
+
+/// Spans held on one node whose parent reaches another are written by the first once its
+/// lookup finds the stored parent, long before their hold ends: attributed, one version
+/// each, no cancelling row.
+#[test]
+fn held_spans_whose_parent_another_node_stored_are_written_when_looked_up() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, &dir.path().join("engine"));
+    let node = |name: &str| {
+        let store =
+            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), "lookup")
+                .expect("the store opens");
+        store
+            .hold_awaiting(&dir.path().join(name), Duration::from_secs(3600))
+            .expect("the spool opens");
+        store
+    };
+    let (a, b) = (node("a"), node("b"));
+    let call = fixtures::span(5, 2, "chat gpt-4o", 2_000, 3_000)
+        .parent(1)
+        .llm("openai", "gpt-4o")
+        .build();
+    a.write_spans(&[call]).expect("written");
+    assert_eq!(a.spans_awaiting_parent(), 1);
+    let agent = fixtures::span(5, 1, "invoke_agent planner", 1_000, 9_000)
+        .kind(SpanKind::Agent)
+        .agent("planner")
+        .session("s-5")
+        .build();
+    b.write_spans(&[agent]).expect("written");
+    assert_eq!(b.spans_awaiting_parent(), 0);
+    let started = std::time::Instant::now();
+    while a.spans_awaiting_parent() > 0 {
+        assert!(
+            started.elapsed() < agentrace_integration::PATIENCE,
+            "node a looks the trace up and writes its call"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(versions(server.url(), "lookup", 5), (2, 0));
+    let planner = (Some("planner".to_owned()), Some("s-5".to_owned()));
+    assert_eq!(
+        stored(&a, 5),
+        [1u16, 2]
+            .iter()
+            .map(|id| (
+                fixtures::span_id(*id).to_string(),
+                planner.0.clone(),
+                planner.1.clone()
+            ))
+            .collect::<Vec<_>>()
+    );
+}
