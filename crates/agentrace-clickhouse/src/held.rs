@@ -20,7 +20,8 @@
 //! The spool is a directory of segments (`NNNNNNNNNNNNNNNN.spool`), each a sequence of records
 //! (length, CRC-32 of the payload, the span as JSON); a segment is deleted (the current one
 //! emptied) once none of its spans is held any more. A torn record at a segment's end (a crash
-//! mid-append, before the answer) ends what is read of it.
+//! mid-append, before the answer) ends what is read of it. The directory is locked while open
+//! (its `lock` file): a second node opening it fails, so two never replay one spool.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -30,6 +31,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_core::{SpanRecord, TraceId};
+use agentrace_store::HeldStatus;
 
 /// The spans held at most, in bytes (about: twice their JSON).
 pub(crate) const MAX_BYTES: usize = 64 << 20;
@@ -59,6 +61,14 @@ pub enum SpoolError {
         /// What the system said.
         #[source]
         source: io::Error,
+    },
+    /// Another process holds its lock: two nodes must not share a data directory.
+    #[error(
+        "the spool of held spans at {path} is in use by another process (each node needs a data directory of its own)"
+    )]
+    Locked {
+        /// The directory.
+        path: PathBuf,
     },
 }
 
@@ -160,6 +170,9 @@ struct State {
     tick: Duration,
     spans: usize,
     bytes: usize,
+    /// Spans written at once: over [`MAX_BYTES`], and because the spool failed.
+    over_ceiling: u64,
+    spool_failures: u64,
     spool: Spool,
 }
 
@@ -177,6 +190,8 @@ impl HeldSpans {
             tick: tick(hold),
             spans: 0,
             bytes: 0,
+            over_ceiling: 0,
+            spool_failures: 0,
             spool,
         };
         for (segment, span, size) in recovered {
@@ -234,6 +249,7 @@ impl HeldSpans {
             };
             let size = 2 * json.len();
             if size > room {
+                state.over_ceiling += 1;
                 unheld.push(span);
                 continue;
             }
@@ -249,6 +265,7 @@ impl HeldSpans {
         {
             Ok(segment) => segment,
             Err(_) => {
+                state.spool_failures += records.len() as u64;
                 unheld.extend(records.into_iter().map(|(span, ..)| span));
                 return unheld;
             }
@@ -301,6 +318,18 @@ impl HeldSpans {
     pub(crate) fn len(&self) -> usize {
         self.state().spans
     }
+
+    /// What `/status` shows of the held spans.
+    pub(crate) fn status(&self) -> HeldStatus {
+        let state = self.state();
+        HeldStatus {
+            spans: state.spans as u64,
+            bytes: state.bytes as u64,
+            ceiling_bytes: MAX_BYTES as u64,
+            over_ceiling: state.over_ceiling,
+            spool_failures: state.spool_failures,
+        }
+    }
 }
 
 impl State {
@@ -335,6 +364,8 @@ struct Spool {
     dir: PathBuf,
     current: Segment,
     live: BTreeMap<u64, usize>,
+    /// Locked while the spool is open (released when the process ends, however it ends).
+    _lock: File,
 }
 
 #[derive(Debug)]
@@ -349,6 +380,22 @@ impl Spool {
     /// new segment to append to.
     fn open(dir: &Path) -> Result<(Self, Vec<Recovered>), SpoolError> {
         std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => SpoolError::Locked {
+                path: dir.to_owned(),
+            },
+            std::fs::TryLockError::Error(source) => SpoolError::Io {
+                path: lock_path.clone(),
+                source,
+            },
+        })?;
         let mut ids = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
             let name = entry.map_err(io_error(dir))?.file_name();
@@ -384,6 +431,7 @@ impl Spool {
                 dir: dir.to_owned(),
                 current,
                 live,
+                _lock: lock,
             },
             recovered,
         ))
@@ -628,6 +676,18 @@ mod tests {
     }
 
     #[test]
+    fn a_spool_in_use_cannot_be_opened_again() -> Result<(), SpoolError> {
+        let dir = temp_dir()?;
+        let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
+        assert!(matches!(
+            HeldSpans::open(dir.path(), Duration::ZERO),
+            Err(SpoolError::Locked { .. })
+        ));
+        drop(held);
+        HeldSpans::open(dir.path(), Duration::ZERO).map(drop)
+    }
+
+    #[test]
     fn a_torn_record_ends_what_is_read() -> Result<(), SpoolError> {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
@@ -670,6 +730,16 @@ mod tests {
             [SpanId::from_bytes([2; 8])]
         );
         assert_eq!(held.len(), 2);
+        let status = held.status();
+        assert_eq!((status.spans, status.over_ceiling), (2, 1));
+        assert!(status.bytes > MAX_BYTES as u64 / 2 && status.bytes <= status.ceiling_bytes);
+
+        // A spool that cannot be written holds nothing, and says so.
+        held.state().spool.current.file =
+            File::open(dir.path().join("lock")).map_err(io_error(dir.path()))?;
+        held.state().spool.current.bytes = 0;
+        assert_eq!(held.add(vec![span(2, 1)]).len(), 1);
+        assert_eq!(held.status().spool_failures, 1);
         Ok(())
     }
 }

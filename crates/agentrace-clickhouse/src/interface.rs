@@ -5,11 +5,11 @@
 use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
-    Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
-    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
-    RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
-    SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
-    TraceTree, UserSummary, Wanted, WriteError,
+    Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, HeldStatus, InsertReport, MetricInfo,
+    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
+    Repairs, Retention, RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal,
+    SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder,
+    TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
 use crate::held::HeldSpans;
@@ -208,7 +208,7 @@ impl Repairs for ClickHouseStore {
     /// The spans held awaiting their parent (`hold_awaiting`): those written awaiting it
     /// are completed when it comes, whichever node it reaches.
     fn spans_awaiting_parent(&self) -> usize {
-        self.held().map_or(0, HeldSpans::len)
+        self.held_spans().map_or(0, HeldSpans::len)
     }
 }
 
@@ -223,6 +223,10 @@ impl Health for ClickHouseStore {
 
     fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
         self.block_on(ClickHouseStore::disk_usage(self))
+    }
+
+    fn held(&self) -> Option<HeldStatus> {
+        self.held_spans().map(HeldSpans::status)
     }
 
     fn is_shut_down(&self) -> bool {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use agentrace_core::{
     Event, EventSink, ExportError, ShutdownError, Sink, SpanRecord, SpanSink, async_trait,
 };
-use agentrace_store::{EncodedSpans, QueryError, RetentionError, WriteError};
+use agentrace_store::{EncodedSpans, LateAttribution, QueryError, RetentionError, WriteError};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
@@ -76,8 +76,10 @@ struct Inner {
     layout: Layout,
     /// Spans awaiting their parent, held (`hold_awaiting`).
     held: OnceLock<HeldSpans>,
-    /// Taken by each write of spans and each writing of held ones: one at a time.
-    writing: tokio::sync::Mutex<()>,
+    /// Taken by each write of spans and each writing of held ones: one at a time. Holds the
+    /// late attributions of the held spans the store's timer wrote, reported with the next
+    /// write of spans (at most the spans held, as each is written once).
+    writing: tokio::sync::Mutex<Vec<LateAttribution>>,
 }
 
 /// Spans awaiting their parent could not be held ([`ClickHouseStore::hold_awaiting`]).
@@ -271,7 +273,7 @@ impl ClickHouseStore {
                 shut_down: AtomicBool::new(false),
                 layout: layout.clone(),
                 held: OnceLock::new(),
-                writing: tokio::sync::Mutex::new(()),
+                writing: tokio::sync::Mutex::new(Vec::new()),
             }),
             timeout: DEFAULT_TIMEOUT,
         })
@@ -293,13 +295,14 @@ impl ClickHouseStore {
     }
 
     /// The spans held awaiting their parent, if this store holds them.
-    pub(crate) fn held(&self) -> Option<&HeldSpans> {
+    pub(crate) fn held_spans(&self) -> Option<&HeldSpans> {
         self.inner.held.get()
     }
 
     /// Taken for each write of spans (one at a time: what a write reads of its traces, held
-    /// and stored, stays true until it is written).
-    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, ()> {
+    /// and stored, stays true until it is written), with the late attributions not reported
+    /// yet.
+    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, Vec<LateAttribution>> {
         self.inner.writing.lock().await
     }
 

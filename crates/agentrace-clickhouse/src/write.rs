@@ -10,9 +10,10 @@
 //!
 //! A store that holds spans awaiting their parent (`hold_awaiting`, the `held` module) reads
 //! the held spans of the batch's traces too: held spans the batch completes are written
-//! with it, once; arriving spans that await their parent are held instead of written. Its
-//! timer writes the same way the held spans of traces looked up (those whose parent another
-//! node stored are written) and of those released (held past the hold: written as they are).
+//! with it, once; arriving spans that await their parent are held instead of written. The
+//! held traces due are written with the batch too: those looked up (their spans whose parent
+//! another node stored are written) and those released (held past the hold: written as they
+//! are); the store's timer writes them when no batch comes.
 //! Writes are one at a time (what a write reads must stay true until it is written).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -239,23 +240,32 @@ impl ClickHouseStore {
             .cloned()
             .zip(rows.json().iter().map(|j| j.aggregate))
             .collect();
-        let _writing = self.writing().await;
-        self.store_spans(arriving, Pending::default()).await
+        let mut unreported = self.writing().await;
+        // The held traces due are read and written with the batch: no statement of their own.
+        let pending = self
+            .held_spans()
+            .map(|h| h.pending(false))
+            .unwrap_or_default();
+        let mut report = self.store_spans(arriving, pending).await?;
+        report.attributed.splice(0..0, unreported.drain(..));
+        Ok(report)
     }
 
-    /// Writes the held spans of the traces a tick writes (`HeldSpans::pending`; `all`: every
-    /// held span, whatever it awaits): how many.
+    /// Writes the held spans of the traces due (`HeldSpans::pending`; `all`: every held span,
+    /// whatever it awaits) when no batch came to write them: how many. Their late
+    /// attributions are reported with the next batch.
     pub(crate) async fn write_held(&self, all: bool) -> Result<usize, WriteError> {
-        let Some(held) = self.held() else {
+        let Some(held) = self.held_spans() else {
             return Ok(0);
         };
-        let _writing = self.writing().await;
+        let mut unreported = self.writing().await;
         let pending = held.pending(all);
         if pending.is_empty() {
             return Ok(0);
         }
         let before = held.len();
-        self.store_spans(Vec::new(), pending).await?;
+        let report = self.store_spans(Vec::new(), pending).await?;
+        unreported.extend(report.attributed);
         Ok(before.saturating_sub(held.len()))
     }
 
@@ -273,7 +283,7 @@ impl ClickHouseStore {
         } = pending;
         traces.extend(released.iter().copied());
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
-        let taken = self.held().map(|h| h.take(&traces));
+        let taken = self.held_spans().map(|h| h.take(&traces));
         let spans: &[Held] = taken.as_deref().unwrap_or_default();
         let (report, kept) = self.store_with(arriving, spans, &traces, &released).await?;
         if let Some(taken) = taken {
@@ -341,7 +351,7 @@ impl ClickHouseStore {
         let mut kept = HashSet::new();
         let mut to_hold = Vec::new();
         for (trace_id, spans) in by_trace {
-            let hold = self.held().is_some() && !released.contains(&trace_id);
+            let hold = self.held_spans().is_some() && !released.contains(&trace_id);
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let (mut records, origins): (Vec<SpanRecord>, Vec<Origin>) = spans.into_iter().unzip();
             let completion = complete(&stored, &mut records);
@@ -374,7 +384,7 @@ impl ClickHouseStore {
                 }
             }
         }
-        if let Some(held) = self.held().filter(|_| !to_hold.is_empty()) {
+        if let Some(held) = self.held_spans().filter(|_| !to_hold.is_empty()) {
             // What cannot be held is written now (and rewritten when its parent comes).
             for span in held.add(to_hold) {
                 let aggregate = is_aggregate(&span);

@@ -13,24 +13,28 @@ use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
 use agentrace_alerts::{ChannelStatus, Notification, State};
-use agentrace_store::WalStatus;
+use agentrace_store::{HeldStatus, WalStatus};
 
 use crate::alerting::Alerting;
-use crate::state::{ServerStats, StatsSnapshot};
+use crate::state::{ServerStats, SharedStore, StatsSnapshot};
 
-/// `GET /metrics`: the sink's exposition followed by [`render`]'s.
+/// `GET /metrics`: the sink's exposition followed by [`render`]'s, [`render_held`]'s and
+/// [`render_alerts`]'.
 pub(crate) fn router(
     sink: PrometheusSink,
     stats: Arc<ServerStats>,
+    store: SharedStore,
     alerting: Arc<Alerting>,
 ) -> Router {
     Router::new().route(
         METRICS_PATH,
         get(move || {
-            let (sink, stats, alerting) = (sink.clone(), stats.clone(), alerting.clone());
+            let (sink, stats, store, alerting) =
+                (sink.clone(), stats.clone(), store.clone(), alerting.clone());
             async move {
                 let mut text = sink.render();
                 text.push_str(&render(&stats.snapshot()));
+                text.push_str(&render_held(store.held()));
                 text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
                 ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
             }
@@ -120,6 +124,45 @@ pub(crate) fn render_alerts(current: &[Notification], channels: &[ChannelStatus]
     ];
     let mut out = String::new();
     for family in &families {
+        family.write_to(&mut out);
+    }
+    out
+}
+
+/// The spans this node holds for their parent (a ClickHouse store that holds them; nothing
+/// otherwise).
+pub(crate) fn render_held(held: Option<HeldStatus>) -> String {
+    let mut out = String::new();
+    let Some(h) = held else { return out };
+    for family in [
+        Family {
+            name: "agentrace_server_held_spans",
+            kind: "gauge",
+            help: "Spans held for their parent in this node's spool (docs/scale-out.md).",
+            samples: vec![(vec![], h.spans)],
+        },
+        Family {
+            name: "agentrace_server_held_bytes",
+            kind: "gauge",
+            help: "What the held spans are held at, in bytes.",
+            samples: vec![(vec![], h.bytes)],
+        },
+        Family {
+            name: "agentrace_server_held_ceiling_bytes",
+            kind: "gauge",
+            help: "The bound on held bytes: past it, spans awaiting their parent are written at once.",
+            samples: vec![(vec![], h.ceiling_bytes)],
+        },
+        Family {
+            name: "agentrace_server_held_written_at_once_total",
+            kind: "counter",
+            help: "Spans awaiting their parent written at once instead of held: the bound reached, the spool failing.",
+            samples: vec![
+                (vec![("reason", "ceiling")], h.over_ceiling),
+                (vec![("reason", "spool_failed")], h.spool_failures),
+            ],
+        },
+    ] {
         family.write_to(&mut out);
     }
     out
@@ -312,6 +355,27 @@ fn wal_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_spans_are_shown_for_a_store_that_holds_them() {
+        assert!(render_held(None).is_empty());
+        let text = render_held(Some(HeldStatus {
+            spans: 4,
+            bytes: 900,
+            ceiling_bytes: 1_000,
+            over_ceiling: 2,
+            spool_failures: 3,
+        }));
+        for line in [
+            "agentrace_server_held_spans 4",
+            "agentrace_server_held_bytes 900",
+            "agentrace_server_held_ceiling_bytes 1000",
+            "agentrace_server_held_written_at_once_total{reason=\"ceiling\"} 2",
+            "agentrace_server_held_written_at_once_total{reason=\"spool_failed\"} 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+    }
 
     #[test]
     fn every_family_is_declared_once_with_its_samples() {

@@ -299,7 +299,12 @@ impl Server {
             app::with_cors(
                 app::router(
                     state.clone(),
-                    crate::self_metrics::router(metrics.clone(), stats.clone(), alerting.clone()),
+                    crate::self_metrics::router(
+                        metrics.clone(),
+                        stats.clone(),
+                        state.store.clone(),
+                        alerting.clone(),
+                    ),
                     app_auth,
                     hosts.clone(),
                     assets,

@@ -1,4 +1,5 @@
-//! What a store reports of itself: its size, and (SQLite) its write-ahead log.
+//! What a store reports of itself: its size, (SQLite) its write-ahead log, (ClickHouse) the
+//! spans it holds for their parent.
 
 use serde::Serialize;
 
@@ -30,4 +31,22 @@ pub struct WalStatus {
     pub restarts: u64,
     /// Writes refused because the log was at its ceiling and could not start over.
     pub refused_writes: u64,
+}
+
+/// What a store that holds spans awaiting their parent in a node-local spool (ClickHouse)
+/// reports of them (see [`Health::held`](crate::Health::held)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HeldStatus {
+    /// Spans held now.
+    pub spans: u64,
+    /// What they are held at, in bytes (about twice their JSON).
+    pub bytes: u64,
+    /// The bound on [`bytes`](Self::bytes): past it, spans awaiting their parent are written
+    /// at once (and written again, completed, when their parent comes).
+    pub ceiling_bytes: u64,
+    /// Spans written at once because the bound was reached.
+    pub over_ceiling: u64,
+    /// Spans written at once because the spool could not be written (a full disk, an I/O
+    /// error).
+    pub spool_failures: u64,
 }

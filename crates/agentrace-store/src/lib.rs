@@ -76,7 +76,7 @@ pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
 pub use error::{BoxError, QueryError, RetentionError, WriteError};
 pub use fleet::{Arrivals, Fleet, Wanted};
-pub use health::{DiskUsage, WalStatus};
+pub use health::{DiskUsage, HeldStatus, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,

@@ -5,7 +5,7 @@ use agentrace_core::SpanRecord;
 
 use crate::changes::{AlertRecord, CostUpdate, Repaired};
 use crate::error::{QueryError, RetentionError, WriteError};
-use crate::health::{DiskUsage, WalStatus};
+use crate::health::{DiskUsage, HeldStatus, WalStatus};
 use crate::model::Signal;
 
 /// The history of alert notifications: what the alert engine sent, and the states it resumes
@@ -92,6 +92,12 @@ pub trait Health {
 
     /// The write-ahead log of a store that keeps one locally (SQLite); `None` otherwise.
     fn wal(&self) -> Option<WalStatus> {
+        None
+    }
+
+    /// The spans a store holds for their parent in a local spool (ClickHouse with
+    /// `hold_awaiting`); `None` for a store that holds none.
+    fn held(&self) -> Option<HeldStatus> {
         None
     }
 

@@ -371,6 +371,7 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
     assert!(stored(&store, 2).is_empty(), "held");
     store.close().expect("closed");
     assert_eq!(stored(&store, 2).len(), 1, "closing wrote it");
+    drop(store);
 
     // Trace 3: held by a node that dies, written when it starts again over its spool.
     let (store, _) = open(Duration::from_secs(3600));

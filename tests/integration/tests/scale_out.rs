@@ -497,6 +497,29 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
         }
     }
 
+    // Every node held the calls that reached it before their agent, and holds none now: each
+    // found its agents, wherever they arrived; none was written unheld.
+    for node in &nodes {
+        let (_, status) = get_json(node, "/api/v1/status").await;
+        let held = &status["store"]["held"];
+        assert_eq!(
+            (
+                held["spans"].as_u64(),
+                held["over_ceiling"].as_u64(),
+                held["spool_failures"].as_u64()
+            ),
+            (Some(0), Some(0), Some(0)),
+            "{status}"
+        );
+        let (_, metrics) = node.get("/metrics").await;
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l == "agentrace_server_held_spans 0"),
+            "{metrics}"
+        );
+    }
+
     staleness.sort();
     println!(
         "fleet: {} traces acknowledged ({} retries), leader taken over after {} ms, budget spend \

@@ -1,6 +1,7 @@
 //! `/budgets`, `/status`, `/openapi.json`.
 
 use agentrace_core::budget::BudgetStatus;
+use agentrace_store::HeldStatus;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -51,6 +52,9 @@ pub(super) struct StoreStatus {
     file_bytes: Option<u64>,
     /// Why the figures are missing: the store did not answer.
     error: Option<String>,
+    /// The spans this node holds for their parent (ClickHouse; `None` for a store that holds
+    /// none).
+    held: Option<HeldStatus>,
 }
 
 /// `GET /status` answer.
@@ -69,6 +73,7 @@ pub(super) async fn status(
 ) -> Result<Json<Status>, ApiError> {
     p.finish()?;
     let location = state.store.describe();
+    let held = state.store.held();
     let store = std::sync::Arc::clone(&state.store);
     let figures = tokio::task::spawn_blocking(move || {
         let disk = store.disk_usage()?;
@@ -83,6 +88,7 @@ pub(super) async fn status(
             database_bytes: Some(disk.data_bytes),
             file_bytes: Some(disk.total_bytes),
             error: None,
+            held,
         },
         Err(e) => StoreStatus {
             location,
@@ -90,6 +96,7 @@ pub(super) async fn status(
             database_bytes: None,
             file_bytes: None,
             error: Some(e.to_string()),
+            held,
         },
     };
     Ok(Json(Status {
