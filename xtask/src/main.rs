@@ -430,7 +430,8 @@ fn integration() -> Result<(), String> {
     )?;
 
     // The same API tests and dashboard on a ClickHouse store: the real engine (chdb) behind
-    // ClickHouse's HTTP interface, each test on a database of its own.
+    // ClickHouse's HTTP interface, each test on a database of its own, opened as `serve` opens
+    // it (the server's `clickhouse` feature: `--all-features`, as the tests above built it).
     let clickhouse = ChdbFixture::start(&clickhouse_venv)?;
     let mut api = cargo();
     if has_nextest() {
@@ -441,11 +442,19 @@ fn integration() -> Result<(), String> {
             "agentrace-server",
             "--test",
             "api",
+            "--all-features",
             "--profile",
             "ci",
         ]);
     } else {
-        api.args(["test", "-p", "agentrace-server", "--test", "api"]);
+        api.args([
+            "test",
+            "-p",
+            "agentrace-server",
+            "--test",
+            "api",
+            "--all-features",
+        ]);
     }
     api.env("AGENTRACE_TEST_CLICKHOUSE", &clickhouse.url);
     step("integration: the server's API tests on ClickHouse", api)?;
