@@ -263,6 +263,23 @@ fn stored(store: &ClickHouseStore, trace: u8) -> Vec<(String, Option<String>, Op
     spans
 }
 
+/// What [`stored`] reads of spans `ids` attributed to `agent` in `session`.
+fn attributed(
+    ids: &[u16],
+    agent: &str,
+    session: &str,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    ids.iter()
+        .map(|id| {
+            (
+                fixtures::span_id(*id).to_string(),
+                Some(agent.to_owned()),
+                Some(session.to_owned()),
+            )
+        })
+        .collect()
+}
+
 /// A store that holds spans awaiting their parent (`serve`'s default): an agent's calls that
 /// arrive before it are written once, with it, attributed (no rewrite: one version of each,
 /// no cancelling row), and reported attributed late; a span whose parent never comes is
@@ -325,18 +342,8 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
         (3, 0),
         "one version each"
     );
-    let planner = (Some("planner".to_owned()), Some("s-1".to_owned()));
-    assert_eq!(
-        stored(&store, 1),
-        [1u16, 2, 3]
-            .iter()
-            .map(|id| (
-                fixtures::span_id(*id).to_string(),
-                planner.0.clone(),
-                planner.1.clone()
-            ))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(stored(&store, 1), attributed(&[1, 2, 3], "planner", "s-1"));
+    let planner = Some("planner".to_owned());
     let mut late: Vec<_> = report
         .attributed
         .iter()
@@ -352,12 +359,8 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
     assert_eq!(
         late,
         [
-            (
-                call.span_id,
-                planner.0.clone(),
-                Some(Usd::from_nanos(3_000))
-            ),
-            (tool.span_id, planner.0.clone(), None)
+            (call.span_id, planner.clone(), Some(Usd::from_nanos(3_000))),
+            (tool.span_id, planner.clone(), None)
         ],
         "reported attributed late, for budgets"
     );
@@ -447,16 +450,5 @@ fn held_spans_whose_parent_another_node_stored_are_written_when_looked_up() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(versions(server.url(), "lookup", 5), (2, 0));
-    let planner = (Some("planner".to_owned()), Some("s-5".to_owned()));
-    assert_eq!(
-        stored(&a, 5),
-        [1u16, 2]
-            .iter()
-            .map(|id| (
-                fixtures::span_id(*id).to_string(),
-                planner.0.clone(),
-                planner.1.clone()
-            ))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(stored(&a, 5), attributed(&[1, 2], "planner", "s-5"));
 }

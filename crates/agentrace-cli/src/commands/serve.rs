@@ -1,6 +1,7 @@
 //! `agentrace serve`: flags over the environment over the configuration file, then the server
 //! until SIGINT or SIGTERM, then a graceful shutdown.
 
+use agentrace_server::config::StoreLocation;
 use agentrace_server::{ConfigLayer, RunningServer, Server, ServerConfig, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
@@ -19,7 +20,14 @@ fn banner(server: &RunningServer, config: &ServerConfig) {
     println!("  OTLP/gRPC  http://{}", server.otlp_grpc_addr());
     println!("  API        http://{app}/api/v1");
     println!("  metrics    http://{app}/metrics");
-    println!("  store      {}", config.db_path().display());
+    match &config.store {
+        StoreLocation::Sqlite => println!("  store      {}", config.db_path().display()),
+        // Without the password; held spans are spooled in the data directory.
+        clickhouse => println!(
+            "  store      {clickhouse} (data directory {})",
+            config.data_dir.display()
+        ),
+    }
     if let Some(forward) = &config.forward {
         println!("  forward    {} ({})", forward.endpoint, forward.protocol);
     }
