@@ -204,9 +204,9 @@ impl Repairs for ClickHouseStore {
         self.block_on(ClickHouseStore::update_costs(self, updates))
     }
 
-    /// Attribution is completed at each write (from what is stored), so no span waits here.
-    /// The spans held awaiting their parent (`hold_awaiting`): those written awaiting it
-    /// are completed when it comes, whichever node it reaches.
+    /// The spans this node holds awaiting their parent (`hold_awaiting`; 0 if it holds none).
+    /// A stored span never waits here: attribution is completed at each write, from what is
+    /// stored, whichever node the parent reaches.
     fn spans_awaiting_parent(&self) -> usize {
         self.held_spans().map_or(0, HeldSpans::len)
     }
