@@ -40,8 +40,8 @@ pub(crate) const MAX_BYTES: usize = 64 << 20;
 const TICK_MIN: Duration = Duration::from_millis(100);
 const TICK_MAX: Duration = Duration::from_secs(1);
 
-/// The traces looked up in ClickHouse at most a tick (one statement: its size bounded).
-const MAX_LOOKED_UP: usize = 4096;
+/// The traces one statement looks up in ClickHouse at most (its size bounded).
+pub(crate) const MAX_LOOKED_UP: usize = 4096;
 
 /// A segment past this size is closed and a new one begun.
 const SEGMENT_BYTES: u64 = 8 << 20;
@@ -283,8 +283,9 @@ impl HeldSpans {
     }
 
     /// The traces a tick writes: those with a span held past the hold (every trace held if
-    /// `all`), and those due to be looked up (each then next looked up twice as long after).
-    pub(crate) fn pending(&self, all: bool) -> Pending {
+    /// `all`), and at most `lookups` of those due to be looked up (each then next looked up
+    /// twice as long after; the others stay due).
+    pub(crate) fn pending(&self, all: bool, lookups: usize) -> Pending {
         let mut state = self.state();
         let now = Instant::now();
         let released: HashSet<TraceId> = state
@@ -299,7 +300,7 @@ impl HeldSpans {
             .collect();
         let mut looked_up = HashSet::new();
         for (trace, lookup) in &mut state.lookups {
-            if looked_up.len() == MAX_LOOKED_UP {
+            if looked_up.len() >= lookups.min(MAX_LOOKED_UP) {
                 break;
             }
             if lookup.next <= now && !released.contains(trace) {
@@ -594,13 +595,16 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(held.len(), 3);
-        assert!(held.pending(false).is_empty(), "held for an hour");
+        assert!(
+            held.pending(false, MAX_LOOKED_UP).is_empty(),
+            "held for an hour"
+        );
         drop(held);
 
         // Started again: everything held before is due at once.
         let held = HeldSpans::open(dir.path(), hold)?;
         assert_eq!(held.len(), 3);
-        assert_eq!(held.pending(false).released, traces(&[1, 2]));
+        assert_eq!(held.pending(false, MAX_LOOKED_UP).released, traces(&[1, 2]));
         let taken = held.take(&traces(&[1]));
         assert_eq!(taken.len(), 2);
         taken.settle(&HashSet::new());
@@ -629,7 +633,7 @@ mod tests {
         held.take(&traces(&[1])).settle(&kept);
         assert_eq!(held.len(), 1);
         assert_eq!(
-            held.pending(false).released,
+            held.pending(false, MAX_LOOKED_UP).released,
             traces(&[1]),
             "a zero hold: due at once"
         );
@@ -646,13 +650,16 @@ mod tests {
         let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
         assert_eq!(held.tick(), TICK_MAX);
         assert!(held.add(vec![span(1, 1), span(2, 1)]).is_empty());
-        assert!(held.pending(false).is_empty(), "not before a tick");
+        assert!(
+            held.pending(false, MAX_LOOKED_UP).is_empty(),
+            "not before a tick"
+        );
         std::thread::sleep(held.tick() + Duration::from_millis(50));
-        let pending = held.pending(false);
+        let pending = held.pending(false, MAX_LOOKED_UP);
         assert_eq!(pending.looked_up, traces(&[1, 2]));
         assert!(pending.released.is_empty(), "held for an hour");
         assert!(
-            held.pending(false).is_empty(),
+            held.pending(false, MAX_LOOKED_UP).is_empty(),
             "looked up again two ticks later"
         );
         // Trace 1's span is still awaiting: it stays held, on the same schedule.
@@ -672,6 +679,26 @@ mod tests {
                 .map(|l| l.then),
             Some(4 * TICK_MAX)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn lookups_beyond_a_batchs_share_wait_for_the_next() -> Result<(), SpoolError> {
+        let dir = temp_dir()?;
+        let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
+        assert!(
+            held.add(vec![span(1, 1), span(2, 1), span(3, 1)])
+                .is_empty()
+        );
+        std::thread::sleep(held.tick() + Duration::from_millis(50));
+        let mut looked_up = HashSet::new();
+        for _ in 0..3 {
+            let pending = held.pending(false, 1);
+            assert_eq!(pending.looked_up.len(), 1, "one a batch");
+            looked_up.extend(pending.looked_up);
+        }
+        assert_eq!(looked_up, traces(&[1, 2, 3]), "each in its turn");
+        assert!(held.pending(false, 1).is_empty(), "none due again yet");
         Ok(())
     }
 

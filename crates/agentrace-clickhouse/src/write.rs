@@ -29,7 +29,7 @@ use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
-use crate::held::{Held, Pending};
+use crate::held::{Held, MAX_LOOKED_UP, Pending};
 use crate::row::{EventRow, SpanRow, Stamp};
 use crate::sql::{self, trace_ids};
 use crate::store::ClickHouseStore;
@@ -260,6 +260,14 @@ pub(crate) struct AlertRow {
 
 const MINUTE_NS: u64 = 60_000_000_000;
 
+/// The traces one read of stored spans names at most: 43 bytes of SQL each, so that a read
+/// stays well within ClickHouse's `max_query_size` (256 KiB by default), whatever a batch
+/// brings.
+const TRACES_A_READ: usize = 2048;
+
+/// The held traces a batch looks up at least, however few traces it brings.
+const LOOKUPS_WITH_A_BATCH: usize = 64;
+
 /// Nanoseconds as `DateTime64(9)` stores them.
 pub(crate) fn ns(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
@@ -281,10 +289,19 @@ impl ClickHouseStore {
             .zip(rows.json().iter().map(|j| j.aggregate))
             .collect();
         let mut unreported = self.writing().await;
-        // The held traces due are read and written with the batch: no statement of their own.
+        // The held traces due are read and written with the batch: no statement of their own,
+        // and at most as many looked up as the batch brings traces (at least
+        // `LOOKUPS_WITH_A_BATCH`): under load, when every held trace is soon due, the
+        // batch's read stays about its own size; the others wait for the next batch.
+        let lookups = arriving
+            .iter()
+            .map(|(s, _)| s.trace_id)
+            .collect::<HashSet<_>>()
+            .len()
+            .max(LOOKUPS_WITH_A_BATCH);
         let pending = self
             .held_spans()
-            .map(|h| h.pending(false))
+            .map(|h| h.pending(false, lookups))
             .unwrap_or_default();
         let mut report = self.store_spans(arriving, pending).await?;
         report.attributed.splice(0..0, unreported.drain(..));
@@ -299,7 +316,7 @@ impl ClickHouseStore {
             return Ok(0);
         };
         let mut unreported = self.writing().await;
-        let pending = held.pending(all);
+        let pending = held.pending(all, MAX_LOOKED_UP);
         if pending.is_empty() {
             return Ok(0);
         }
@@ -502,15 +519,20 @@ impl ClickHouseStore {
     where
         R: RowOwned + RowRead + Versioned,
     {
-        let rows: Vec<R> = self
-            .client()
-            .query(&format!(
-                "SELECT ?fields FROM spans WHERE trace_id IN ({}) AND sign = 1",
-                trace_ids(traces)
-            ))
-            .fetch_all()
-            .await
-            .map_err(error::write)?;
+        let traces: Vec<&TraceId> = traces.collect();
+        let mut rows: Vec<R> = Vec::new();
+        for chunk in traces.chunks(TRACES_A_READ) {
+            let mut read: Vec<R> = self
+                .client()
+                .query(&format!(
+                    "SELECT ?fields FROM spans WHERE trace_id IN ({}) AND sign = 1",
+                    trace_ids(chunk.iter().copied())
+                ))
+                .fetch_all()
+                .await
+                .map_err(error::write)?;
+            rows.append(&mut read);
+        }
         Ok(newest(rows))
     }
 

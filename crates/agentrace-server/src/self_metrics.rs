@@ -258,6 +258,12 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             samples: vec![(vec![], w.errors)],
         },
         Family {
+            name: "agentrace_server_writer_groups_split_total",
+            kind: "counter",
+            help: "Groups that could not be written together for a reason that will not pass, written one request at a time.",
+            samples: vec![(vec![], w.groups_split)],
+        },
+        Family {
             name: "agentrace_server_store_failing",
             kind: "gauge",
             help: "1 while commits fail because the store cannot write (full disk, I/O error, busy or read-only file).",

@@ -120,6 +120,7 @@ pub struct ServerStats {
     pub(crate) queue_capacity_records: AtomicUsize,
     pub(crate) commits: AtomicU64,
     pub(crate) write_errors: AtomicU64,
+    pub(crate) groups_split: AtomicU64,
     pub(crate) processor_panics: AtomicU64,
     pub(crate) last_commit_unix_nano: AtomicU64,
     pub(crate) last_write_error: Mutex<Option<String>>,
@@ -189,6 +190,7 @@ impl ServerStats {
             queue_capacity_records: AtomicUsize::new(0),
             commits: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
+            groups_split: AtomicU64::new(0),
             processor_panics: AtomicU64::new(0),
             last_commit_unix_nano: AtomicU64::new(0),
             last_write_error: Mutex::new(None),
@@ -257,6 +259,7 @@ impl ServerStats {
                 queue_capacity_records: self.queue_capacity_records.load(Ordering::Relaxed),
                 commits: get(&self.commits),
                 errors: get(&self.write_errors),
+                groups_split: get(&self.groups_split),
                 processor_panics: get(&self.processor_panics),
                 last_commit_unix_nano: nonzero(&self.last_commit_unix_nano),
                 last_error: read_error(&self.last_write_error),
@@ -359,6 +362,9 @@ pub struct WriterStats {
     pub commits: u64,
     /// Failed writes.
     pub errors: u64,
+    /// Groups that could not be written together for a reason that will not pass (a
+    /// statement the store refused), written one request at a time instead.
+    pub groups_split: u64,
     /// Records dropped because a processor panicked on them.
     pub processor_panics: u64,
     /// When the last commit finished.

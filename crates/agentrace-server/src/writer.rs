@@ -294,6 +294,8 @@ struct FailureLog {
     last: Cell<Option<Instant>>,
     /// Failures since the last message.
     unlogged: Cell<u64>,
+    /// When a split group was last logged.
+    last_split: Cell<Option<Instant>>,
 }
 
 impl FailureLog {
@@ -303,6 +305,7 @@ impl FailureLog {
             dispatch: tracing::dispatcher::get_default(Clone::clone),
             last: Cell::new(None),
             unlogged: Cell::new(0),
+            last_split: Cell::new(None),
         }
     }
 
@@ -320,6 +323,26 @@ impl FailureLog {
                 store_failure = e.is_store_failure(),
                 failures_since_last_message = unlogged,
                 "storing received records failed"
+            );
+        });
+    }
+
+    /// A group written one request at a time: a request the store cannot take, or a
+    /// statement too large for it (which every request then passes alone).
+    fn split(&self, e: &WriteError, requests: usize) {
+        let due = self
+            .last_split
+            .get()
+            .is_none_or(|at| at.elapsed() >= LOG_EVERY);
+        if !due {
+            return;
+        }
+        self.last_split.set(Some(Instant::now()));
+        tracing::dispatcher::with_default(&self.dispatch, || {
+            tracing::warn!(
+                error = %e,
+                requests,
+                "a group could not be written together; writing its requests one by one"
             );
         });
     }
@@ -452,6 +475,8 @@ impl Writer {
             }
             Err(e) if slots.len() > 1 && !e.is_retryable() => {
                 // Find the request that cannot be stored; store the others one by one.
+                add(&self.stats.groups_split, 1);
+                self.log.split(&e, slots.len());
                 let spans = split(std::mem::take(&mut group.spans), &slots, |s| s.spans);
                 let events = split(std::mem::take(&mut group.events), &slots, |s| s.events);
                 let metrics = split(std::mem::take(&mut group.metrics), &slots, |s| s.metrics);

@@ -81,6 +81,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     writes::attribution_in_one_batch,
     writes::attribution_children_first,
     writes::attribution_grandchild_first,
+    writes::attribution_across_many_traces,
     // The trace list.
     traces::trace_list_newest_first_with_summaries,
     traces::trace_list_filters,

@@ -368,3 +368,64 @@ pub fn attribution_grandchild_first(store: &dyn Store) -> CheckResult {
     }
     check_attributed(store, &reported)
 }
+
+/// Traces in one batch: more than a store's statement can name at once in a naive
+/// write (ClickHouse refuses a query over 256 KiB: about 6,000 trace ids).
+const MANY_TRACES: u32 = 10_000;
+
+/// Trace `n` of [`MANY_TRACES`]: `0xb0`, eleven zero bytes, then `n` big-endian.
+fn many_trace_id(n: u32) -> agentrace_core::TraceId {
+    let mut bytes = [0u8; 16];
+    bytes[0] = 0xb0;
+    bytes[12..].copy_from_slice(&n.to_be_bytes());
+    agentrace_core::TraceId::from_bytes(bytes)
+}
+
+/// [`MANY_TRACES`] traces children first, each batch naming every trace: the calls in one
+/// batch, their agent spans in the next. Every span stored, every call attributed to its
+/// agent (and reported attributed late, if the store reports it), as for one trace.
+pub fn attribution_across_many_traces(store: &dyn Store) -> CheckResult {
+    let of_trace = |mut s: SpanRecord, n: u32| {
+        s.trace_id = many_trace_id(n);
+        s
+    };
+    let [agent, call, _] = agent_trace();
+    let calls: Vec<SpanRecord> = (0..MANY_TRACES)
+        .map(|n| of_trace(call.clone(), n))
+        .collect();
+    let agents: Vec<SpanRecord> = (0..MANY_TRACES)
+        .map(|n| of_trace(agent.clone(), n))
+        .collect();
+    let mut reported = store.write_spans(&calls)?.attributed;
+    let report = store.write_spans(&agents)?;
+    expect_eq(
+        "agent spans inserted",
+        &(MANY_TRACES as usize),
+        &report.inserted,
+    )?;
+    reported.extend(report.attributed);
+    expect_eq(
+        "stored spans",
+        &(2 * u64::from(MANY_TRACES)),
+        &store.count(Signal::Spans)?,
+    )?;
+    if !reported.is_empty() {
+        let late: BTreeSet<_> = reported.iter().map(|r| r.trace_id).collect();
+        expect_eq(
+            "traces whose call was reported attributed late",
+            &(MANY_TRACES as usize),
+            &late.len(),
+        )?;
+    }
+    let q = AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]);
+    expect_eq(
+        "spans by agent",
+        &vec![(vec![key("planner")], 2 * u64::from(MANY_TRACES))],
+        &keyed_counts(&store.aggregate(&q)?),
+    )?;
+    expect_eq(
+        "spans awaiting their parent",
+        &0,
+        &store.spans_awaiting_parent(),
+    )
+}
