@@ -13,7 +13,7 @@
 //!   sustained run of 5 minutes at the maximum rate: the write-ahead log's peak and the
 //!   database's bytes per span. `bench ingest --store clickhouse [--nodes N]`: the same (but
 //!   the sustained run) on N nodes sharing a ClickHouse store (the chdb fixture), the requests
-//!   spread over them; server CPU per span and compressed bytes per span, and those bytes under
+//!   of 64 clients (4 on SQLite) spread over them; server CPU per span and compressed bytes per span, and those bytes under
 //!   the column codecs the schema's were chosen over.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
 //!   headless Chromium (render times, the API calls each makes, bytes, heap).
@@ -685,7 +685,8 @@ impl BenchServer {
                 BenchStore::Sqlite => 4,
                 // A node answers once ClickHouse has the rows, tens of milliseconds a write:
                 // four requests in flight measure that wait, not the rate. 64 fill the group
-                // commits as a fleet of exporters would (the rate rose 2.1× from 16 to 64).
+                // commits as a fleet of exporters would (two nodes on the fixture: 7.8 k
+                // spans/s from 4 clients, 16.7 k from 16, 32.4 k from 64; docs/benchmarks.md §9).
                 BenchStore::ClickHouse { .. } => 64,
             },
             data,
