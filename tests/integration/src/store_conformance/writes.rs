@@ -373,7 +373,7 @@ pub fn attribution_grandchild_first(store: &dyn Store) -> CheckResult {
 /// write (ClickHouse refuses a query over 256 KiB: about 6,000 trace ids).
 const MANY_TRACES: u32 = 10_000;
 
-/// Trace `n` of [`MANY_TRACES`]: `0xb0`, eleven zero bytes, then `n` big-endian.
+/// Trace `n` of `MANY_TRACES`: `0xb0`, eleven zero bytes, then `n` big-endian.
 fn many_trace_id(n: u32) -> agentrace_core::TraceId {
     let mut bytes = [0u8; 16];
     bytes[0] = 0xb0;
@@ -381,7 +381,7 @@ fn many_trace_id(n: u32) -> agentrace_core::TraceId {
     agentrace_core::TraceId::from_bytes(bytes)
 }
 
-/// [`MANY_TRACES`] traces children first, each batch naming every trace: the calls in one
+/// 10,000 traces (`MANY_TRACES`) children first, each batch naming every trace: the calls in one
 /// batch, their agent spans in the next. Every span stored, every call attributed to its
 /// agent (and reported attributed late, if the store reports it), as for one trace.
 pub fn attribution_across_many_traces(store: &dyn Store) -> CheckResult {
