@@ -33,8 +33,9 @@ pub(crate) fn router(
                 (sink.clone(), stats.clone(), store.clone(), alerting.clone());
             async move {
                 let mut text = sink.render();
-                text.push_str(&render(&stats.snapshot()));
-                text.push_str(&render_held(store.held()));
+                let held = store.held();
+                text.push_str(&render(&stats.snapshot().with_held(held)));
+                text.push_str(&render_held(held));
                 text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
                 ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
             }
@@ -365,13 +366,29 @@ mod tests {
     #[test]
     fn held_spans_are_shown_for_a_store_that_holds_them() {
         assert!(render_held(None).is_empty());
-        let text = render_held(Some(HeldStatus {
+        let held = HeldStatus {
             spans: 4,
             bytes: 900,
             ceiling_bytes: 1_000,
             over_ceiling: 2,
             spool_failures: 3,
-        }));
+        };
+        // The count taken at the last commit gives way to the held spans now.
+        let stats = ServerStats::new(None);
+        stats
+            .awaiting_parent
+            .store(9, std::sync::atomic::Ordering::Relaxed);
+        let gauge = "agentrace_server_spans_awaiting_parent";
+        for (snapshot, want) in [
+            (stats.snapshot(), 9),
+            (stats.snapshot().with_held(None), 9),
+            (stats.snapshot().with_held(Some(held)), 4),
+        ] {
+            let line = format!("{gauge} {want}");
+            let text = render(&snapshot);
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+        let text = render_held(Some(held));
         for line in [
             "agentrace_server_held_spans 4",
             "agentrace_server_held_bytes 900",

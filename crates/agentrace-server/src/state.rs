@@ -8,7 +8,7 @@ use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
 use agentrace_core::redact::Redactor;
 use agentrace_core::{Event, Pipeline, PipelineStats, SpanRecord};
-use agentrace_store::{LateAttribution, Store, WalStatus};
+use agentrace_store::{HeldStatus, LateAttribution, Store, WalStatus};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -468,6 +468,19 @@ pub struct StatsSnapshot {
     pub pipeline: Option<PipelineStats>,
     /// This node in its fleet (nodes sharing one store).
     pub fleet: FleetSnapshot,
+}
+
+impl StatsSnapshot {
+    /// With the spans awaiting their parent as `held` counts them now, for a store that holds
+    /// them (a ClickHouse node): its timer writes held spans between commits, when the count
+    /// taken at each commit would go stale.
+    #[must_use]
+    pub(crate) fn with_held(mut self, held: Option<HeldStatus>) -> Self {
+        if let Some(held) = held {
+            self.repairs.awaiting_parent = usize::try_from(held.spans).unwrap_or(usize::MAX);
+        }
+        self
+    }
 }
 
 /// One listener's counters (see `crate::listen`).

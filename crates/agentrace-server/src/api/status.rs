@@ -100,7 +100,7 @@ pub(super) async fn status(
         },
     };
     Ok(Json(Status {
-        stats: state.stats.snapshot(),
+        stats: state.stats.snapshot().with_held(held),
         store,
     }))
 }
