@@ -67,15 +67,16 @@ pub mod testing {
     pub use agentrace_core::testing::{Fault, FaultySink, MemorySink, conformance, fixtures};
 }
 pub use agentrace_core::{
-    AgentraceLayer, AttributeValue, Attributes, Attribution, AttributionNode, BoxError, BuildError,
-    Completion, Cost, CostEntry, Event, EventKind, EventSink, ExportError, Filter, FlushError,
-    InheritedField, InitError, InstrumentKind, Key, Labels, Level, Measurement, MetricSink,
-    Outcome, ParseIdError, ParseLevelError, ParseSpanKindError, Pipeline, PipelineBuilder,
-    PipelineConfig, PipelineStats, ProcessContext, Processor, ProcessorChain, Processors, Resource,
-    RetryPolicy, Sampler, SamplingProcessor, ShutdownError, Sink, SinkStats, SpanEvent, SpanId,
-    SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode, Telemetry, TelemetryBuilder,
-    TelemetryGuard, Text, TokenUsage, TraceId, Usd, Verdict, async_trait, complete_attribution,
-    inherit, lacks_attribution, now_unix_nano,
+    AgentraceLayer, AnnotatorKind, AttributeValue, Attributes, Attribution, AttributionNode,
+    BoxError, BuildError, Completion, Cost, CostEntry, Event, EventKind, EventSink, ExportError,
+    Filter, FlushError, InheritedField, InitError, InstrumentKind, InvalidScore,
+    InvalidScoreConfig, Key, Labels, Level, Measurement, MetricSink, Outcome, ParseIdError,
+    ParseLevelError, ParseSpanKindError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats,
+    ProcessContext, Processor, ProcessorChain, Processors, Resource, RetryPolicy, Sampler,
+    SamplingProcessor, Score, ScoreConfig, ScoreKind, ScoreSource, ScoreTarget, ScoreValue,
+    ShutdownError, Sink, SinkStats, SpanEvent, SpanId, SpanKind, SpanRecord, SpanSink, SpanStatus,
+    StatusCode, Telemetry, TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId, Usd,
+    Verdict, async_trait, complete_attribution, inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
     budget, capture, content, cost, events, metrics, model_call, normalize, propagation, semconv,

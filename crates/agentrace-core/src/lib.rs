@@ -104,11 +104,12 @@ pub use filter::Filter;
 #[cfg(feature = "pipeline")]
 pub use layer::AgentraceLayer;
 pub use model::{
-    AttributeValue, Attributes, Attribution, AttributionNode, Completion, Cost, CostEntry, Event,
-    EventKind, InheritedField, InstrumentKind, Key, Labels, Level, Measurement, ParseIdError,
-    ParseLevelError, ParseSpanKindError, Resource, SpanEvent, SpanId, SpanKind, SpanRecord,
-    SpanStatus, StatusCode, Text, TokenUsage, TraceId, Usd, complete_attribution, inherit,
-    lacks_attribution,
+    AnnotatorKind, AttributeValue, Attributes, Attribution, AttributionNode, Completion, Cost,
+    CostEntry, Event, EventKind, InheritedField, InstrumentKind, InvalidScore, InvalidScoreConfig,
+    Key, Labels, Level, Measurement, ParseIdError, ParseLevelError, ParseSpanKindError, Resource,
+    Score, ScoreConfig, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanEvent, SpanId,
+    SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage, TraceId, Usd,
+    complete_attribution, inherit, lacks_attribution,
 };
 #[cfg(feature = "pipeline")]
 pub use pipeline::{

@@ -6,6 +6,7 @@ mod event;
 mod ids;
 mod metric;
 mod resource;
+mod score;
 mod span;
 mod text;
 mod usage;
@@ -19,6 +20,10 @@ pub use event::{Event, EventKind, Level, ParseLevelError};
 pub use ids::{ParseIdError, SpanId, TraceId};
 pub use metric::{InstrumentKind, Labels, Measurement};
 pub use resource::Resource;
+pub use score::{
+    AnnotatorKind, InvalidScore, InvalidScoreConfig, Score, ScoreConfig, ScoreKind, ScoreSource,
+    ScoreTarget, ScoreValue,
+};
 pub use span::{
     CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,
 };
