@@ -75,8 +75,9 @@ pub use agentrace_core::{
     ProcessContext, Processor, ProcessorChain, Processors, Resource, RetryPolicy, Sampler,
     SamplingProcessor, Score, ScoreConfig, ScoreKind, ScoreSource, ScoreTarget, ScoreValue,
     ShutdownError, Sink, SinkStats, SpanEvent, SpanId, SpanKind, SpanRecord, SpanSink, SpanStatus,
-    StatusCode, Telemetry, TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId, Usd,
-    Verdict, async_trait, complete_attribution, inherit, lacks_attribution, now_unix_nano,
+    StatusCode, Telemetry, TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId,
+    UnknownName, Usd, Verdict, async_trait, complete_attribution, inherit, lacks_attribution,
+    now_unix_nano,
 };
 pub use agentrace_core::{
     budget, capture, content, cost, events, metrics, model_call, normalize, propagation, semconv,

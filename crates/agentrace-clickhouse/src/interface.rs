@@ -2,14 +2,14 @@
 //! the store's runtime ([`ClickHouseStore::block_on`]). The server calls them from its
 //! blocking pool and its writer thread, never from async code.
 
-use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
+use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
     Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, HeldStatus, InsertReport, MetricInfo,
     MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
-    Repairs, Retention, RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal,
-    SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder,
-    TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
+    Repairs, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort,
+    SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer,
+    TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
 use crate::held::HeldSpans;
@@ -237,6 +237,20 @@ impl Health for ClickHouseStore {
     /// Writes every span held (`hold_awaiting`).
     fn close(&self) -> Result<(), WriteError> {
         self.block_on(self.write_held(true)).map(|_| ())
+    }
+}
+
+impl Scores for ClickHouseStore {
+    fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
+        self.block_on(ClickHouseStore::write_scores(self, scores))
+    }
+
+    fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
+        self.block_on(self.read_scores(query))
+    }
+
+    fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
+        self.block_on(ClickHouseStore::delete_score(self, id))
     }
 }
 

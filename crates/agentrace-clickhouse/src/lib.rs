@@ -52,6 +52,7 @@ mod retention;
 mod rollups;
 mod row;
 pub mod schema;
+mod scores;
 mod sql;
 mod store;
 mod upkeep;

@@ -33,6 +33,9 @@
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
+//! - `scores` (version 2): scores of traces, spans and sessions, a `ReplacingMergeTree` on the
+//!   score's id (its idempotency key): a score written again is a newer version of its row, a
+//!   deleted one a newer version marked `deleted`.
 //! - `node_heartbeats`: when each node of a fleet was last alive (kept a day); spans and events
 //!   carry the node that first stored them and when (`node`, `arrived`), so that each node
 //!   learns what the others stored.
@@ -89,12 +92,13 @@ pub(crate) const MIGRATIONS_TABLE: Statement = Statement::Table(Table {
 });
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    statements: &[
-        Statement::Table(Table {
-            name: "spans",
-            columns: "(
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        statements: &[
+            Statement::Table(Table {
+                name: "spans",
+                columns: "(
             trace_id FixedString(16),
             span_id FixedString(8),
             parent_span_id Nullable(FixedString(8)),
@@ -140,16 +144,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
             INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
         )",
-            engine: MergeTree::Replacing {
-                version: Some("version"),
-            },
-            clauses: "PARTITION BY toYYYYMM(start)
+                engine: MergeTree::Replacing {
+                    version: Some("version"),
+                },
+                clauses: "PARTITION BY toYYYYMM(start)
         ORDER BY (toDate(start), trace_id, span_id)",
-            shard_key: "cityHash64(trace_id)",
-        }),
-        Statement::Table(Table {
-            name: "events",
-            columns: "(
+                shard_key: "cityHash64(trace_id)",
+            }),
+            Statement::Table(Table {
+                name: "events",
+                columns: "(
             time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             level LowCardinality(String),
             kind LowCardinality(String),
@@ -168,35 +172,35 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
             event_key UInt64
         )",
-            engine: MergeTree::Replacing { version: None },
-            clauses: "PARTITION BY toYYYYMM(time)
+                engine: MergeTree::Replacing { version: None },
+                clauses: "PARTITION BY toYYYYMM(time)
         ORDER BY (toDate(time), service_name, time, event_key)",
-            shard_key: "event_key",
-        }),
-        Statement::Table(Table {
-            name: "trace_heads",
-            columns: "(
+                shard_key: "event_key",
+            }),
+            Statement::Table(Table {
+                name: "trace_heads",
+                columns: "(
             trace_id FixedString(16),
             list_time AggregateFunction(argMin, DateTime64(9, 'UTC'),
                 Tuple(DateTime64(9, 'UTC'), DateTime64(9, 'UTC'))),
             start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
         )",
-            engine: MergeTree::Aggregating,
-            clauses: "ORDER BY trace_id",
-            shard_key: "cityHash64(trace_id)",
-        }),
-        Statement::View(View {
-            name: "trace_heads_mv",
-            to: "trace_heads",
-            from: "spans",
-            select: "SELECT s.trace_id AS trace_id,
+                engine: MergeTree::Aggregating,
+                clauses: "ORDER BY trace_id",
+                shard_key: "cityHash64(trace_id)",
+            }),
+            Statement::View(View {
+                name: "trace_heads_mv",
+                to: "trace_heads",
+                from: "spans",
+                select: "SELECT s.trace_id AS trace_id,
             argMinState(s.start, (s.arrived, s.start)) AS list_time, min(s.start) AS start
         FROM {source} AS s
         GROUP BY trace_id",
-        }),
-        Statement::Table(Table {
-            name: "metric_points",
-            columns: "(
+            }),
+            Statement::Table(Table {
+                name: "metric_points",
+                columns: "(
             name LowCardinality(String),
             kind LowCardinality(String),
             unit LowCardinality(Nullable(String)),
@@ -209,14 +213,14 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             last Float64,
             last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3))
         )",
-            engine: MergeTree::Plain,
-            clauses: "PARTITION BY toYYYYMM(bucket)
+                engine: MergeTree::Plain,
+                clauses: "PARTITION BY toYYYYMM(bucket)
         ORDER BY (name, bucket)",
-            shard_key: "rand()",
-        }),
-        Statement::Table(Table {
-            name: "span_rollups",
-            columns: "(
+                shard_key: "rand()",
+            }),
+            Statement::Table(Table {
+                name: "span_rollups",
+                columns: "(
             minute DateTime('UTC'),
             billable UInt8,
             kind LowCardinality(String),
@@ -247,18 +251,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             r_u_reasoning SimpleAggregateFunction(sum, Int64),
             r_durations AggregateFunction(sumMap, Array(UInt16), Array(Int64))
         )",
-            engine: MergeTree::Aggregating,
-            clauses: "PARTITION BY toYYYYMM(minute)
+                engine: MergeTree::Aggregating,
+                clauses: "PARTITION BY toYYYYMM(minute)
         ORDER BY (minute, billable, kind, service_name, provider, request_model, response_model,
             agent_name, framework, tool_name, operation)
         SETTINGS allow_nullable_key = 1",
-            shard_key: "rand()",
-        }),
-        Statement::View(View {
-            name: "span_rollups_mv",
-            to: "span_rollups",
-            from: "spans",
-            select: "SELECT toStartOfMinute(start) AS minute,
+                shard_key: "rand()",
+            }),
+            Statement::View(View {
+                name: "span_rollups_mv",
+                to: "span_rollups",
+                from: "spans",
+                select: "SELECT toStartOfMinute(start) AS minute,
             toUInt8(cost_total IS NOT NULL OR (aggregate = 0
                 AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))
                 AS billable,
@@ -286,21 +290,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
         FROM {source}
         GROUP BY minute, billable, kind, service_name, provider, request_model, response_model,
             agent_name, framework, tool_name, operation",
-        }),
-        Statement::Table(Table {
-            name: "node_heartbeats",
-            columns: "(
+            }),
+            Statement::Table(Table {
+                name: "node_heartbeats",
+                columns: "(
             node String,
             at DateTime64(9, 'UTC')
         )",
-            engine: MergeTree::Plain,
-            clauses: "ORDER BY (at, node)
+                engine: MergeTree::Plain,
+                clauses: "ORDER BY (at, node)
         TTL toDateTime(at) + INTERVAL 1 DAY",
-            shard_key: "rand()",
-        }),
-        Statement::Table(Table {
-            name: "alert_notifications",
-            columns: "(
+                shard_key: "rand()",
+            }),
+            Statement::Table(Table {
+                name: "alert_notifications",
+                columns: "(
             time DateTime64(9, 'UTC'),
             alert String,
             rule LowCardinality(String),
@@ -309,12 +313,42 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             reason LowCardinality(String),
             body String CODEC(ZSTD(3))
         )",
-            engine: MergeTree::Plain,
-            clauses: "ORDER BY (time, alert)",
-            shard_key: "rand()",
-        }),
-    ],
-}];
+                engine: MergeTree::Plain,
+                clauses: "ORDER BY (time, alert)",
+                shard_key: "rand()",
+            }),
+        ],
+    },
+    Migration {
+        version: 2,
+        statements: &[Statement::Table(Table {
+            name: "scores",
+            columns: "(
+            id String,
+            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
+            trace_id Nullable(FixedString(16)),
+            span_id Nullable(FixedString(8)),
+            session_id Nullable(String) CODEC(ZSTD(3)),
+            name LowCardinality(String),
+            kind LowCardinality(String),
+            value Nullable(Float64),
+            label Nullable(String) CODEC(ZSTD(3)),
+            explanation Nullable(String) CODEC(ZSTD(3)),
+            source LowCardinality(String),
+            annotator LowCardinality(String),
+            author Nullable(String) CODEC(ZSTD(3)),
+            metadata String CODEC(ZSTD(3)),
+            version UInt64,
+            deleted UInt8
+        )",
+            engine: MergeTree::Replacing {
+                version: Some("version, deleted"),
+            },
+            clauses: "ORDER BY id",
+            shard_key: "cityHash64(id)",
+        })],
+    },
+];
 
 /// A span billable but without a price (mirrors `agentrace_store::is_unpriced`), as 0 or 1:
 /// `{unpriced}` in a statement.
@@ -522,8 +556,8 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and eight of the schema's.
-        assert_eq!(tables, 2 * 8);
+        // Each table twice: the migrations' record and nine of the schema's.
+        assert_eq!(tables, 2 * 9);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {

@@ -108,7 +108,7 @@ pub use model::{
     CostEntry, Event, EventKind, InheritedField, InstrumentKind, InvalidScore, InvalidScoreConfig,
     Key, Labels, Level, Measurement, ParseIdError, ParseLevelError, ParseSpanKindError, Resource,
     Score, ScoreConfig, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanEvent, SpanId,
-    SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage, TraceId, Usd,
+    SpanKind, SpanRecord, SpanStatus, StatusCode, Text, TokenUsage, TraceId, UnknownName, Usd,
     complete_attribution, inherit, lacks_attribution,
 };
 #[cfg(feature = "pipeline")]

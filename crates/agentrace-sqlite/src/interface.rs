@@ -2,14 +2,14 @@
 //! method is the inherent method of the same name (documented there, with what is particular
 //! to SQLite).
 
-use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
+use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
     DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
     MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
-    RetentionError, RollupAnswer, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
-    SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader,
-    TraceTree, UserSummary, WalStatus, WriteError,
+    RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary,
+    Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter,
+    TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -219,3 +219,17 @@ impl Health for SqliteStore {
 
 /// One process writes a SQLite file: the fleet is this node.
 impl Fleet for SqliteStore {}
+
+impl Scores for SqliteStore {
+    fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
+        SqliteStore::write_scores(self, scores)
+    }
+
+    fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
+        SqliteStore::scores(self, query)
+    }
+
+    fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
+        SqliteStore::delete_score(self, id)
+    }
+}

@@ -85,6 +85,7 @@ mod reprice;
 mod retention;
 mod rollup;
 mod schema;
+mod scores;
 mod span_rollups;
 mod store;
 mod wal;

@@ -378,6 +378,33 @@ UPDATE spans SET reasoning_reported = 1 WHERE reasoning_tokens <> 0;
 ",
         then: None,
     },
+    // 10 → 11: scores of traces, spans and sessions, one row per id.
+    Migration {
+        sql: r"
+CREATE TABLE scores (
+    id           TEXT PRIMARY KEY,
+    time_ns      INTEGER NOT NULL,
+    trace_id     BLOB,
+    span_id      BLOB,
+    session_id   TEXT,
+    name         TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    value        REAL,
+    label        TEXT,
+    explanation  TEXT,
+    source       TEXT NOT NULL,
+    annotator    TEXT NOT NULL,
+    author       TEXT,
+    metadata     TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX scores_time ON scores (time_ns, id);
+CREATE INDEX scores_trace ON scores (trace_id, time_ns) WHERE trace_id IS NOT NULL;
+CREATE INDEX scores_span ON scores (span_id, time_ns) WHERE span_id IS NOT NULL;
+CREATE INDEX scores_session ON scores (session_id, time_ns) WHERE session_id IS NOT NULL;
+CREATE INDEX scores_name ON scores (name, time_ns);
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -17,13 +17,14 @@
 //! | [`Repairs`] | background repairs re-attach, re-mark and reprice stored spans |
 //! | [`Health`] | `/readyz`, `/status` and `/metrics` report the store; shutdown closes it |
 //! | [`Fleet`] | nodes sharing the store choose who evaluates alerts, and learn what the others stored |
+//! | [`Scores`] | the API keeps and reads scores of traces, spans and sessions |
 //!
 //! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
 //! from any store by [`restore_budgets`].
 //!
 //! ## Writing a store
 //!
-//! Implement the eight traits (a store of one node keeps [`Fleet`]'s defaults); the contract
+//! Implement the nine traits (a store of one node keeps [`Fleet`]'s defaults); the contract
 //! of each is in its documentation. Every method blocks: an embedded store does its I/O on the
 //! calling thread, a networked one waits for its server (its I/O on a runtime of its own), and
 //! the server calls them from its blocking pool and its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
@@ -64,6 +65,7 @@ mod fleet;
 mod health;
 mod model;
 mod read;
+mod scores;
 pub mod series;
 mod tools;
 mod tree;
@@ -87,12 +89,15 @@ pub use model::{
     UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
+pub use scores::{
+    ScoreCursor, ScoreFilter, ScorePage, ScoreQuery, Scores, StoredScore, score_ids, with_score_ids,
+};
 pub use tools::{ToolFailures, tools_answer};
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;
 
 /// A whole store: everything the server needs, behind one `Arc<dyn Store>`. Implemented for
-/// every type that implements the eight traits.
+/// every type that implements the nine traits.
 pub trait Store:
     RecordWriter
     + TraceReader
@@ -102,6 +107,7 @@ pub trait Store:
     + Repairs
     + Health
     + Fleet
+    + Scores
     + std::fmt::Debug
     + Send
     + Sync
@@ -118,6 +124,7 @@ impl<T> Store for T where
         + Repairs
         + Health
         + Fleet
+        + Scores
         + std::fmt::Debug
         + Send
         + Sync

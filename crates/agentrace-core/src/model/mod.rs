@@ -22,7 +22,7 @@ pub use metric::{InstrumentKind, Labels, Measurement};
 pub use resource::Resource;
 pub use score::{
     AnnotatorKind, InvalidScore, InvalidScoreConfig, Score, ScoreConfig, ScoreKind, ScoreSource,
-    ScoreTarget, ScoreValue,
+    ScoreTarget, ScoreValue, UnknownName,
 };
 pub use span::{
     CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,

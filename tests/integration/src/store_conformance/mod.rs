@@ -30,7 +30,8 @@
 //! - [`tokens`]: cache, one-hour cache-write and reasoning counts, kept and summed;
 //! - [`rollups`]: rollups, the overview and tools from them, received metrics;
 //! - [`repairs`]: new costs, re-attached roots, aggregates marked late, budget replay;
-//! - [`upkeep`]: alert history, retention, an empty store, health.
+//! - [`upkeep`]: alert history, retention, an empty store, health;
+//! - [`scores`]: scores kept, found, replaced and deleted.
 //!
 //! What the suite does not require: which store answers a rollup from what
 //! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
@@ -53,6 +54,7 @@ pub mod people;
 pub mod records;
 pub mod repairs;
 pub mod rollups;
+pub mod scores;
 pub mod tokens;
 pub mod traces;
 pub mod tree;
@@ -128,6 +130,9 @@ pub const CHECKS: &[(&str, Check)] = checks![
     upkeep::retention_deletes_metric_points,
     upkeep::empty_store,
     upkeep::health,
+    // Scores.
+    scores::scores_are_kept_and_found,
+    scores::scores_are_replaced_under_their_id_and_deleted,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its

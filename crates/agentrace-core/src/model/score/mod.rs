@@ -50,62 +50,99 @@ pub enum ScoreTarget {
     Session(String),
 }
 
-/// What a score's value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScoreKind {
-    /// A number (`value`), e.g. 0.8 helpfulness; `label` may name it.
-    Numeric,
-    /// One of a set of labels (`label`), e.g. `correct`; `value` may rank it.
-    Categorical,
-    /// True or false: `value` 1 or 0, `label` `true` or `false` (either gives the other).
-    Boolean,
-    /// Free text (`label`), e.g. a reviewer's correction.
-    Text,
+/// A field's value that names none of its kind, e.g. a `source` of `robot`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {given:?} is not one of {expected}")]
+pub struct UnknownName {
+    /// The field.
+    pub field: &'static str,
+    /// What was given.
+    pub given: String,
+    /// The names it takes.
+    pub expected: &'static str,
 }
 
-impl ScoreKind {
-    /// The name in JSON: `numeric`, `categorical`, `boolean`, `text`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Numeric => "numeric",
-            Self::Categorical => "categorical",
-            Self::Boolean => "boolean",
-            Self::Text => "text",
+/// An enum of a score's field with its names (snake case, as in JSON) both ways.
+macro_rules! named {
+    ($(#[$doc:meta])* $name:ident ($field:literal) $([$($derive:ident),*])? { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize $($(, $derive)*)?)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
         }
+
+        impl $name {
+            /// Its name, as in JSON.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownName;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    _ => Err(UnknownName {
+                        field: $field,
+                        given: text.to_owned(),
+                        expected: concat!($($text, " "),+),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+named! {
+    /// What a score's value is.
+    ScoreKind ("data_type") {
+        /// A number (`value`), e.g. 0.8 helpfulness; `label` may name it.
+        Numeric = "numeric",
+        /// One of a set of labels (`label`), e.g. `correct`; `value` may rank it.
+        Categorical = "categorical",
+        /// True or false: `value` 1 or 0, `label` `true` or `false` (either gives the other).
+        Boolean = "boolean",
+        /// Free text (`label`), e.g. a reviewer's correction.
+        Text = "text",
     }
 }
 
-impl fmt::Display for ScoreKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named! {
+    /// How a score came in.
+    ScoreSource ("source") [Default] {
+        /// Written through the API or a client library (the default).
+        #[default]
+        Api = "api",
+        /// A person annotated it in the dashboard (or Phoenix's annotation endpoints).
+        Annotation = "annotation",
+        /// An evaluation produced it: an online evaluator, or a `gen_ai.evaluation.result`
+        /// event.
+        Eval = "eval",
     }
 }
 
-/// How a score came in.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScoreSource {
-    /// Written through the API or a client library.
-    #[default]
-    Api,
-    /// A person annotated it in the dashboard (or Phoenix's annotation endpoints).
-    Annotation,
-    /// An evaluation produced it: an online evaluator, or a `gen_ai.evaluation.result` event.
-    Eval,
-}
-
-/// Who or what gave a score.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnnotatorKind {
-    /// A person.
-    #[default]
-    Human,
-    /// An LLM judge.
-    Llm,
-    /// Code: a check, a heuristic.
-    Code,
+named! {
+    /// Who or what gave a score.
+    AnnotatorKind ("annotator_kind") [Default] {
+        /// A person (the default).
+        #[default]
+        Human = "human",
+        /// An LLM judge.
+        Llm = "llm",
+        /// Code: a check, a heuristic.
+        Code = "code",
+    }
 }
 
 /// One score of a trace, span or session. Made whole by [`Score::new`] or from JSON (its
@@ -458,5 +495,27 @@ mod tests {
         score.kind = ScoreKind::Boolean;
         score.value = Some(3.0);
         assert!(matches!(score.check(), Err(InvalidScore::NotBoolean(_))));
+    }
+
+    #[test]
+    fn names_read_back_as_written() {
+        for kind in [
+            ScoreKind::Numeric,
+            ScoreKind::Categorical,
+            ScoreKind::Boolean,
+            ScoreKind::Text,
+        ] {
+            assert_eq!(kind.as_str().parse(), Ok(kind));
+        }
+        assert_eq!("eval".parse(), Ok(ScoreSource::Eval));
+        assert_eq!("llm".parse(), Ok(AnnotatorKind::Llm));
+        let e = "robot"
+            .parse::<AnnotatorKind>()
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("annotator_kind: \"robot\" is not one of human llm code ")
+        );
     }
 }

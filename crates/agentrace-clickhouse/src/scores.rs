@@ -1,0 +1,166 @@
+//! Scores of traces, spans and sessions (table `scores`, a `ReplacingMergeTree` on the score's
+//! id): a score written again is a newer version of its row, a deleted one a newer version
+//! marked `deleted`; reads take the newest version (`FINAL`) and skip the deleted.
+
+use agentrace_core::{Score, now_unix_nano};
+use agentrace_store::{QueryError, ScoreCursor, ScorePage, ScoreQuery, StoredScore, WriteError};
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+
+use crate::error;
+use crate::sql::{self, Param, Where};
+use crate::store::ClickHouseStore;
+use crate::write::ns;
+
+/// A row of `scores`.
+#[derive(Debug, Row, Serialize, Deserialize)]
+struct ScoreRow {
+    id: String,
+    time: i64,
+    trace_id: Option<[u8; 16]>,
+    span_id: Option<[u8; 8]>,
+    session_id: Option<String>,
+    name: String,
+    kind: String,
+    value: Option<f64>,
+    label: Option<String>,
+    explanation: Option<String>,
+    source: String,
+    annotator: String,
+    author: Option<String>,
+    metadata: String,
+    version: u64,
+    deleted: u8,
+}
+
+impl ScoreRow {
+    /// The row of `s` at `version`.
+    fn of(s: StoredScore, version: u64) -> Self {
+        Self {
+            id: s.id,
+            time: ns(s.time_unix_nano),
+            trace_id: s.trace_id,
+            span_id: s.span_id,
+            session_id: s.session_id,
+            name: s.name,
+            kind: s.kind,
+            value: s.value,
+            label: s.label,
+            explanation: s.explanation,
+            source: s.source,
+            annotator: s.annotator,
+            author: s.author,
+            metadata: s.metadata,
+            version,
+            deleted: 0,
+        }
+    }
+
+    fn stored(self) -> StoredScore {
+        StoredScore {
+            id: self.id,
+            time_unix_nano: u64::try_from(self.time).unwrap_or(0),
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            session_id: self.session_id,
+            name: self.name,
+            kind: self.kind,
+            value: self.value,
+            label: self.label,
+            explanation: self.explanation,
+            source: self.source,
+            annotator: self.annotator,
+            author: self.author,
+            metadata: self.metadata,
+        }
+    }
+}
+
+impl ClickHouseStore {
+    /// Stores `scores` in one insert, each a newer version of the row of its id.
+    pub(crate) async fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let version = now_unix_nano();
+        let rows = scores
+            .iter()
+            .map(|s| StoredScore::of(s).map(|s| ScoreRow::of(s, version)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.insert_rows("scores", rows.iter()).await
+    }
+
+    /// The scores `query` asks for, newest first.
+    pub(crate) async fn read_scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
+        let f = &query.filter;
+        let mut w = Where::default();
+        w.push("deleted = 0", []);
+        w.range("time", &f.range);
+        if let Some(t) = f.trace_id {
+            w.push(format!("trace_id = {}", sql::trace_id(t)), []);
+        }
+        if let Some(s) = f.span_id {
+            w.push(format!("span_id = {}", sql::span_id(s)), []);
+        }
+        for (column, value) in [
+            ("session_id", f.session_id.clone()),
+            ("name", f.name.clone()),
+            ("source", f.source.map(|s| s.as_str().to_owned())),
+        ] {
+            if let Some(v) = value {
+                w.push(format!("{column} = ?"), [Param::Text(v)]);
+            }
+        }
+        for (condition, bound) in [
+            ("value >= toFloat64(?)", f.min_value),
+            ("value <= toFloat64(?)", f.max_value),
+        ] {
+            if let Some(b) = bound {
+                w.push(condition, [Param::Text(b.to_string())]);
+            }
+        }
+        if let Some(c) = query.cursor.as_ref().map(ScoreCursor::decode).transpose()? {
+            let at = sql::time(c.time_unix_nano);
+            w.push(
+                format!("(time < {at} OR (time = {at} AND id < ?))"),
+                [Param::Text(c.id)],
+            );
+        }
+        let rows: Vec<ScoreRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT ?fields FROM scores FINAL WHERE {} ORDER BY time DESC, id DESC LIMIT {}",
+                w.sql(),
+                query.limit.saturating_add(1)
+            )))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        let scores = rows
+            .into_iter()
+            .map(|r| r.stored().into_score())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ScorePage::of(scores, query.limit))
+    }
+
+    /// Deletes the score `id` (a newer version of its row, marked deleted); whether one was
+    /// stored.
+    pub(crate) async fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
+        if self.shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let rows: Vec<ScoreRow> = self
+            .client()
+            .query("SELECT ?fields FROM scores FINAL WHERE id = ? AND deleted = 0")
+            .bind(id)
+            .fetch_all()
+            .await
+            .map_err(error::write)?;
+        let Some(mut row) = rows.into_iter().next() else {
+            return Ok(false);
+        };
+        row.version = now_unix_nano().max(row.version.saturating_add(1));
+        row.deleted = 1;
+        self.insert_rows("scores", std::iter::once(&row)).await?;
+        Ok(true)
+    }
+}

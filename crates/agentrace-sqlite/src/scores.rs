@@ -1,0 +1,173 @@
+//! Scores of traces, spans and sessions (table `scores`, docs/sql-schema.md): one row per
+//! score id, replaced when a score with its id is written again.
+
+use agentrace_core::Score;
+use agentrace_store::{QueryError, ScoreCursor, ScorePage, ScoreQuery, StoredScore, WriteError};
+use rusqlite::types::Value;
+use rusqlite::{Row, params, params_from_iter};
+
+use crate::codec::{bound, from_sql, to_sql};
+use crate::error::Db;
+use crate::store::SqliteStore;
+
+/// The columns of a score, in [`read_row`]'s order.
+const COLUMNS: &str = "id, time_ns, trace_id, span_id, session_id, name, kind, value, label, \
+     explanation, source, annotator, author, metadata";
+
+impl SqliteStore {
+    /// Stores `scores` in one transaction, each replacing the one stored under its id.
+    pub fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let rows = scores
+            .iter()
+            .map(StoredScore::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let writer = self.writer();
+        let tx = writer.conn().unchecked_transaction().db()?;
+        {
+            let mut insert = tx
+                .prepare_cached(&format!(
+                    "INSERT OR REPLACE INTO scores ({COLUMNS}) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ))
+                .db()?;
+            for r in rows {
+                insert
+                    .execute(params![
+                        r.id,
+                        to_sql(r.time_unix_nano),
+                        r.trace_id.map(Vec::from),
+                        r.span_id.map(Vec::from),
+                        r.session_id,
+                        r.name,
+                        r.kind,
+                        r.value,
+                        r.label,
+                        r.explanation,
+                        r.source,
+                        r.annotator,
+                        r.author,
+                        r.metadata,
+                    ])
+                    .db()?;
+            }
+        }
+        tx.commit().db()?;
+        Ok(())
+    }
+
+    /// The scores `query` asks for, newest first.
+    pub fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
+        let f = &query.filter;
+        let mut conditions: Vec<&str> = Vec::new();
+        let mut values: Vec<Value> = Vec::new();
+        let mut when = |condition: &'static str, value: Option<Value>| {
+            if let Some(v) = value {
+                conditions.push(condition);
+                values.push(v);
+            }
+        };
+        when(
+            "time_ns >= ?",
+            f.range.start_unix_nano.map(|t| Value::Integer(bound(t))),
+        );
+        when(
+            "time_ns < ?",
+            f.range.end_unix_nano.map(|t| Value::Integer(bound(t))),
+        );
+        when(
+            "trace_id = ?",
+            f.trace_id.map(|t| Value::Blob(t.to_bytes().to_vec())),
+        );
+        when(
+            "span_id = ?",
+            f.span_id.map(|s| Value::Blob(s.to_bytes().to_vec())),
+        );
+        when("session_id = ?", f.session_id.clone().map(Value::Text));
+        when("name = ?", f.name.clone().map(Value::Text));
+        when(
+            "source = ?",
+            f.source.map(|s| Value::Text(s.as_str().to_owned())),
+        );
+        when("value >= ?", f.min_value.map(Value::Real));
+        when("value <= ?", f.max_value.map(Value::Real));
+        let cursor = query.cursor.as_ref().map(ScoreCursor::decode).transpose()?;
+        if let Some(c) = cursor {
+            conditions.push("(time_ns < ? OR (time_ns = ? AND id < ?))");
+            values.extend([
+                Value::Integer(to_sql(c.time_unix_nano)),
+                Value::Integer(to_sql(c.time_unix_nano)),
+                Value::Text(c.id),
+            ]);
+        }
+        let condition = if conditions.is_empty() {
+            "1".to_owned()
+        } else {
+            conditions.join(" AND ")
+        };
+        values.push(Value::Integer(
+            i64::try_from(query.limit.saturating_add(1)).unwrap_or(i64::MAX),
+        ));
+        let scores = self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM scores WHERE {condition} \
+                     ORDER BY time_ns DESC, id DESC LIMIT ?"
+                ))
+                .db()?;
+            let rows = stmt.query_map(params_from_iter(values), read_row).db()?;
+            let rows = rows.collect::<Result<Vec<_>, _>>().db()?;
+            rows.into_iter()
+                .map(StoredScore::into_score)
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        Ok(ScorePage::of(scores, query.limit))
+    }
+
+    /// Deletes the score `id`; whether one was stored.
+    pub fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        let writer = self.writer();
+        let deleted = writer
+            .conn()
+            .execute("DELETE FROM scores WHERE id = ?", [id])
+            .db()?;
+        Ok(deleted > 0)
+    }
+}
+
+/// A row of `scores` (its columns in [`COLUMNS`]' order).
+fn read_row(row: &Row<'_>) -> rusqlite::Result<StoredScore> {
+    Ok(StoredScore {
+        id: row.get(0)?,
+        time_unix_nano: from_sql(row.get(1)?),
+        trace_id: fixed(row, 2)?,
+        span_id: fixed(row, 3)?,
+        session_id: row.get(4)?,
+        name: row.get(5)?,
+        kind: row.get(6)?,
+        value: row.get(7)?,
+        label: row.get(8)?,
+        explanation: row.get(9)?,
+        source: row.get(10)?,
+        annotator: row.get(11)?,
+        author: row.get(12)?,
+        metadata: row.get(13)?,
+    })
+}
+
+/// An id column (`i`) as its bytes, `N` of them.
+fn fixed<const N: usize>(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<[u8; N]>> {
+    let bytes: Option<Vec<u8>> = row.get(i)?;
+    bytes
+        .map(|b| {
+            b.try_into().map_err(|_| {
+                rusqlite::Error::InvalidColumnType(i, "id".into(), rusqlite::types::Type::Blob)
+            })
+        })
+        .transpose()
+}

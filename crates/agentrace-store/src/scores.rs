@@ -1,0 +1,354 @@
+//! Scores of traces, spans and sessions ([`Score`]): what a store keeps of them and how they
+//! are asked for.
+//!
+//! A store keeps each score under its id (the writer's idempotency key, or one made by
+//! [`with_score_ids`]): a score written again with the same id replaces the stored one. Scores are
+//! read newest first, a page at a time, by what they target, their name, source, value and
+//! time.
+
+use agentrace_core::{Score, ScoreSource, ScoreTarget, ScoreValue, SpanId, TraceId};
+
+use crate::error::{QueryError, WriteError};
+use crate::model::{Cursor, TimeRange};
+
+/// What a store keeps of scores.
+pub trait Scores {
+    /// Stores `scores`, all or none, each under its id (give them ids with [`with_score_ids`]
+    /// first): one stored under the same id is replaced. A score without an id is
+    /// [`WriteError::Rejected`].
+    fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError>;
+
+    /// The scores `query` asks for, newest first (by time, then id).
+    fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError>;
+
+    /// Deletes the score `id`; whether one was stored.
+    fn delete_score(&self, id: &str) -> Result<bool, WriteError>;
+}
+
+/// Each of `scores` with an id: its own, or a new random one (32 hex digits).
+pub fn with_score_ids(scores: &[Score]) -> Vec<Score> {
+    scores
+        .iter()
+        .map(|s| {
+            let mut s = s.clone();
+            s.id.get_or_insert_with(|| TraceId::random().to_string());
+            s
+        })
+        .collect()
+}
+
+/// `scores`' ids, or [`WriteError::Rejected`] for the first without one.
+pub fn score_ids(scores: &[Score]) -> Result<Vec<&str>, WriteError> {
+    scores
+        .iter()
+        .map(|s| {
+            s.id.as_deref()
+                .ok_or_else(|| WriteError::Rejected("a score to store needs an id".into()))
+        })
+        .collect()
+}
+
+/// A score as a store keeps it: plain columns, names as text, metadata as JSON text. Made
+/// from a score ([`StoredScore::of`]) to write, and back ([`StoredScore::into_score`]),
+/// checked as any score is, when read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredScore {
+    /// The id.
+    pub id: String,
+    /// When it was given.
+    pub time_unix_nano: u64,
+    /// The trace scored, or the scored span's if named.
+    pub trace_id: Option<[u8; 16]>,
+    /// The span scored.
+    pub span_id: Option<[u8; 8]>,
+    /// The session scored.
+    pub session_id: Option<String>,
+    /// The name.
+    pub name: String,
+    /// The kind's name.
+    pub kind: String,
+    /// The value.
+    pub value: Option<f64>,
+    /// The label.
+    pub label: Option<String>,
+    /// The explanation.
+    pub explanation: Option<String>,
+    /// The source's name.
+    pub source: String,
+    /// The annotator kind's name.
+    pub annotator: String,
+    /// The author.
+    pub author: Option<String>,
+    /// The metadata, a JSON object.
+    pub metadata: String,
+}
+
+impl StoredScore {
+    /// The columns of `score`, which has an id ([`WriteError::Rejected`] otherwise).
+    pub fn of(score: &Score) -> Result<Self, WriteError> {
+        let id = score_ids(std::slice::from_ref(score))?.concat();
+        let (trace_id, span_id, session_id) = match &score.target {
+            ScoreTarget::Trace(t) => (Some(t.to_bytes()), None, None),
+            ScoreTarget::Span { span_id, trace_id } => (
+                trace_id.map(TraceId::to_bytes),
+                Some(span_id.to_bytes()),
+                None,
+            ),
+            ScoreTarget::Session(s) => (None, None, Some(s.clone())),
+        };
+        Ok(Self {
+            id,
+            time_unix_nano: score.time_unix_nano,
+            trace_id,
+            span_id,
+            session_id,
+            name: score.name.clone(),
+            kind: score.kind.as_str().to_owned(),
+            value: score.value,
+            label: score.label.clone(),
+            explanation: score.explanation.clone(),
+            source: score.source.as_str().to_owned(),
+            annotator: score.annotator.as_str().to_owned(),
+            author: score.author.clone(),
+            metadata: serde_json::Value::Object(score.metadata.clone()).to_string(),
+        })
+    }
+
+    /// The score these columns hold, or [`QueryError::Failed`] saying what in them is not
+    /// one.
+    pub fn into_score(self) -> Result<Score, QueryError> {
+        let id = self.id;
+        let corrupt =
+            |what: String| QueryError::Failed(format!("stored score {id:?}: {what}").into());
+        let target = match (self.session_id, self.span_id, self.trace_id) {
+            (Some(s), ..) => ScoreTarget::Session(s),
+            (None, Some(span), trace) => ScoreTarget::Span {
+                span_id: SpanId::from_bytes(span),
+                trace_id: trace.map(TraceId::from_bytes),
+            },
+            (None, None, Some(t)) => ScoreTarget::Trace(TraceId::from_bytes(t)),
+            (None, None, None) => return Err(corrupt("no target".into())),
+        };
+        let value = ScoreValue {
+            kind: Some(self.kind.parse().map_err(|e| corrupt(format!("{e}")))?),
+            value: self.value,
+            label: self.label,
+        };
+        let mut score = Score::new(target, self.name, value).map_err(|e| corrupt(e.to_string()))?;
+        score.time_unix_nano = self.time_unix_nano;
+        score.explanation = self.explanation;
+        score.source = self.source.parse().map_err(|e| corrupt(format!("{e}")))?;
+        score.annotator = self
+            .annotator
+            .parse()
+            .map_err(|e| corrupt(format!("{e}")))?;
+        score.author = self.author;
+        score.metadata =
+            serde_json::from_str(&self.metadata).map_err(|e| corrupt(format!("metadata: {e}")))?;
+        score.check().map_err(|e| corrupt(e.to_string()))?;
+        score.id = Some(id);
+        Ok(score)
+    }
+}
+
+/// Which scores. Every field that is set must match; the default matches all.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ScoreFilter {
+    /// Given within this range.
+    pub range: TimeRange,
+    /// Of this trace: the trace's own, and its spans' that name it.
+    pub trace_id: Option<TraceId>,
+    /// Of this span.
+    pub span_id: Option<SpanId>,
+    /// Of this session.
+    pub session_id: Option<String>,
+    /// Named so.
+    pub name: Option<String>,
+    /// Come in so.
+    pub source: Option<ScoreSource>,
+    /// With a value at least this.
+    pub min_value: Option<f64>,
+    /// With a value at most this.
+    pub max_value: Option<f64>,
+}
+
+impl ScoreFilter {
+    /// Every score.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `score` matches (what a store's query must select).
+    pub fn matches(&self, score: &Score) -> bool {
+        let (trace, span, session) = match &score.target {
+            ScoreTarget::Trace(t) => (Some(*t), None, None),
+            ScoreTarget::Span { span_id, trace_id } => (*trace_id, Some(*span_id), None),
+            ScoreTarget::Session(s) => (None, None, Some(s.as_str())),
+        };
+        let value = |bound: Option<f64>, ok: fn(f64, f64) -> bool| {
+            bound.is_none_or(|b| score.value.is_some_and(|v| ok(v, b)))
+        };
+        self.range.contains(score.time_unix_nano)
+            && self.trace_id.is_none_or(|t| trace == Some(t))
+            && self.span_id.is_none_or(|s| span == Some(s))
+            && self
+                .session_id
+                .as_deref()
+                .is_none_or(|s| session == Some(s))
+            && self.name.as_deref().is_none_or(|n| score.name == n)
+            && self.source.is_none_or(|s| score.source == s)
+            && value(self.min_value, |v, b| v >= b)
+            && value(self.max_value, |v, b| v <= b)
+    }
+}
+
+/// A page of scores.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ScoreQuery {
+    /// Which scores.
+    pub filter: ScoreFilter,
+    /// At most this many.
+    pub limit: usize,
+    /// After the page that returned this.
+    pub cursor: Option<Cursor>,
+}
+
+impl ScoreQuery {
+    /// The first `limit` scores `filter` matches.
+    pub fn new(filter: ScoreFilter, limit: usize) -> Self {
+        Self {
+            filter,
+            limit,
+            cursor: None,
+        }
+    }
+
+    /// The page after the one that returned `cursor`.
+    #[must_use]
+    pub fn after(mut self, cursor: Option<Cursor>) -> Self {
+        self.cursor = cursor;
+        self
+    }
+}
+
+/// Scores, newest first, and where to continue.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ScorePage {
+    /// The scores, each with its id.
+    pub scores: Vec<Score>,
+    /// Where the next page begins; `None` after the last.
+    pub next_cursor: Option<Cursor>,
+}
+
+impl ScorePage {
+    /// The page of `limit` from `scores` (newest first, one more than `limit` read if more
+    /// follow): the first `limit`, and the cursor after the last of them if more follow.
+    pub fn of(mut scores: Vec<Score>, limit: usize) -> Self {
+        let more = scores.len() > limit;
+        scores.truncate(limit);
+        let next_cursor = scores
+            .last()
+            .filter(|_| more)
+            .map(|s| ScoreCursor::after(s).encode());
+        Self {
+            scores,
+            next_cursor,
+        }
+    }
+}
+
+/// Where a page of scores ends: the last score's time and id (the order's key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreCursor {
+    /// The last score's time.
+    pub time_unix_nano: u64,
+    /// Its id.
+    pub id: String,
+}
+
+impl ScoreCursor {
+    /// The cursor after `score` (which has an id).
+    fn after(score: &Score) -> Self {
+        Self {
+            time_unix_nano: score.time_unix_nano,
+            id: score.id.clone().unwrap_or_default(),
+        }
+    }
+
+    fn encode(&self) -> Cursor {
+        Cursor::from(format!("c{}:{}", self.time_unix_nano, self.id))
+    }
+
+    /// The position `cursor` names, or [`QueryError::InvalidCursor`] if no page of scores
+    /// returned it.
+    pub fn decode(cursor: &Cursor) -> Result<Self, QueryError> {
+        let invalid = || QueryError::InvalidCursor(cursor.to_string());
+        let (time, id) = cursor
+            .as_str()
+            .strip_prefix('c')
+            .and_then(|rest| rest.split_once(':'))
+            .ok_or_else(invalid)?;
+        Ok(Self {
+            time_unix_nano: time.parse().map_err(|_| invalid())?,
+            id: id.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use agentrace_core::ScoreValue;
+
+    use super::*;
+
+    fn score(id: Option<&str>, time: u64) -> Result<Score, agentrace_core::InvalidScore> {
+        let value = ScoreValue {
+            kind: None,
+            value: Some(1.0),
+            label: None,
+        };
+        let mut s = Score::new(ScoreTarget::Session("s".into()), "q", value)?;
+        s.id = id.map(str::to_owned);
+        s.time_unix_nano = time;
+        Ok(s)
+    }
+
+    #[test]
+    fn a_page_ends_with_a_cursor_that_names_its_last_score()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let scores = vec![
+            score(Some("b"), 9)?,
+            score(Some("a:1"), 7)?,
+            score(Some("z"), 5)?,
+        ];
+        let page = ScorePage::of(scores.clone(), 2);
+        assert_eq!(page.scores.len(), 2);
+        let cursor = page.next_cursor.ok_or("a cursor")?;
+        let at = ScoreCursor::decode(&cursor)?;
+        assert_eq!((at.time_unix_nano, at.id.as_str()), (7, "a:1"));
+        assert_eq!(ScorePage::of(scores, 3).next_cursor, None, "the last page");
+        for bad in ["", "c", "c12", "cx:1", "t1:2"] {
+            assert!(matches!(
+                ScoreCursor::decode(&Cursor::from(bad.to_owned())),
+                Err(QueryError::InvalidCursor(_))
+            ));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn scores_without_an_id_are_given_one_and_refused_without()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let scores = vec![score(None, 1)?, score(Some("k"), 2)?];
+        assert!(score_ids(&scores).is_err());
+        let given = with_score_ids(&scores);
+        let ids = score_ids(&given)?;
+        assert_eq!(ids[1], "k");
+        assert_eq!(ids[0].len(), 32);
+        assert_ne!(with_score_ids(&scores)[0].id, given[0].id, "random");
+        Ok(())
+    }
+}
