@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use agentrace_store::{QueryError, Store};
+use agentrace_store::{QueryError, Store, WriteError};
 
 use crate::state::SharedStore;
 use axum::Json;
@@ -113,6 +113,18 @@ impl From<QueryError> for ApiError {
     }
 }
 
+impl From<WriteError> for ApiError {
+    /// A write the store refused for what it was given is the request's fault (400); one it
+    /// could not do now may be retried (503).
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Rejected(cause) => Self::BadRequest(cause.to_string()),
+            WriteError::Unavailable(_) => Self::Busy,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {
@@ -138,9 +150,24 @@ pub(crate) async fn blocking<T: Send + 'static>(
     store: &SharedStore,
     query: impl FnOnce(&dyn Store) -> Result<T, QueryError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    on_blocking_thread(store, query).await
+}
+
+/// [`blocking`] for a write.
+pub(crate) async fn blocking_write<T: Send + 'static>(
+    store: &SharedStore,
+    write: impl FnOnce(&dyn Store) -> Result<T, WriteError> + Send + 'static,
+) -> Result<T, ApiError> {
+    on_blocking_thread(store, write).await
+}
+
+async fn on_blocking_thread<T: Send + 'static, E: Into<ApiError> + Send + 'static>(
+    store: &SharedStore,
+    call: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError> {
     let store = Arc::clone(store);
-    tokio::task::spawn_blocking(move || query(&*store))
+    tokio::task::spawn_blocking(move || call(&*store))
         .await
-        .map_err(|e| ApiError::Internal(format!("the query task failed: {e}")))?
-        .map_err(ApiError::from)
+        .map_err(|e| ApiError::Internal(format!("the store's task failed: {e}")))?
+        .map_err(Into::into)
 }

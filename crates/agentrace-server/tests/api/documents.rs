@@ -16,27 +16,51 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 23);
+    assert_eq!(paths.len(), 25);
     let trace = api.runs[3].trace_id.to_string();
     let span = api.runs[3].spans[0].span_id.to_string();
-    for (template, item) in paths {
+    let operations = paths.iter().flat_map(|(template, item)| {
+        let methods = item.as_object().into_iter().flatten();
+        methods.map(move |(method, op)| (template, method.as_str(), op))
+    });
+    // POSTs first: the scores they write are read and deleted after.
+    let (posts, others): (Vec<_>, Vec<_>) = operations.partition(|(_, m, _)| *m == "post");
+    for (template, method, op) in posts.into_iter().chain(others) {
         if template.starts_with("/api/v1/auth/") {
             // The login routes belong to the app around the API: tests/server/security.rs
             // calls them on a running server.
             continue;
         }
-        if let Some(post) = item.get("post") {
-            // A POST route: its documented example body is taken and answered as documented.
-            let example = &post["requestBody"]["content"]["application/json"]["example"];
-            let path = template.trim_start_matches("/api/v1");
+        let path = template.trim_start_matches("/api/v1");
+        if method == "post" {
+            // Its documented example body is taken and answered as documented.
+            let example = &op["requestBody"]["content"]["application/json"]["example"];
             let (status, body) = api.post(path, example).await?;
-            assert_eq!(status, 200, "{path}: {body}");
-            let schema = &post["responses"]["200"]["content"]["application/json"]["schema"];
+            let (code, answer) = op["responses"]
+                .as_object()
+                .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
+                .ok_or("a success answer")?;
+            assert_eq!(status.to_string(), *code, "{path}: {body}");
+            let schema = &answer["content"]["application/json"]["schema"];
             crate::support::validate(&doc, &body, schema, "$")
                 .map_err(|e| format!("{path}: {e}"))?;
             continue;
         }
-        let op = &item["get"];
+        if method == "delete" {
+            // The record the example names (written by the POST above) is deleted, once.
+            let id = op["parameters"][0]["example"]
+                .as_str()
+                .ok_or("an id example")?;
+            let path = path.replace("{id}", id);
+            assert_eq!(api.delete(&path).await?.0, 204, "{path}");
+            let (status, body) = api.delete(&path).await?;
+            assert_eq!(
+                (status, &body["error"]["code"]),
+                (404, &Value::from("not_found"))
+            );
+            continue;
+        }
+        assert_eq!(method, "get", "{template}: a {method}");
         let mut path = template.trim_start_matches("/api/v1").to_owned();
         let mut query = Vec::new();
         for p in op["parameters"].as_array().into_iter().flatten() {

@@ -9,5 +9,6 @@ mod documents;
 mod guardrails;
 mod live;
 mod records;
+mod scores;
 mod support;
 mod views;

@@ -322,6 +322,23 @@ impl Api {
         Ok((status, body))
     }
 
+    /// DELETE `path` (under `/api/v1`): status, and the JSON body if there is one.
+    pub(crate) async fn delete(&self, path: &str) -> Result<(u16, Value), Error> {
+        let response = self
+            .client
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))?
+        };
+        Ok((status, body))
+    }
+
     /// GET `path`, expecting 200 and a body valid against the document's schema `schema`.
     pub(crate) async fn ok(&self, path: &str, schema: &str) -> Result<Value, Error> {
         let (status, body) = self.get(path).await?;

@@ -229,7 +229,7 @@ async fn secrets_are_masked_by_default_and_kept_when_turned_off() -> Result {
 const READ_TOKEN: &str = "read-only-token";
 
 /// Every route of the OpenAPI document, with a made-up value in each path parameter.
-async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<(String, String)>> {
+async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<Route>> {
     let doc = get(
         &t.app_url("/api/v1/openapi.json"),
         &[("authorization", bearer)],
@@ -243,11 +243,41 @@ async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<(String, 
             .replace("{span_id}", "00f067aa0ba902b7")
             .replace("{session_id}", "s-1")
             .replace("{name}", "gen_ai.client.token.usage");
-        for method in item.as_object().ok_or("an item")?.keys() {
-            routes.push((method.clone(), concrete.clone()));
+        for (method, op) in item.as_object().ok_or("an item")? {
+            // A path's other parameters (a score's id): their examples.
+            let mut concrete = concrete.clone();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if let (Some("path"), Some(name), Some(example)) =
+                    (p["in"].as_str(), p["name"].as_str(), p["example"].as_str())
+                {
+                    concrete = concrete.replace(&format!("{{{name}}}"), example);
+                }
+            }
+            let success = op["responses"]
+                .as_object()
+                .and_then(|r| r.keys().find(|code| code.starts_with('2')))
+                .and_then(|code| code.parse().ok())
+                .unwrap_or(200);
+            let body = op["requestBody"]["content"]["application/json"]["example"].to_string();
+            routes.push(Route {
+                method: method.to_uppercase().parse()?,
+                path: concrete,
+                body: body.into_bytes(),
+                success,
+            });
         }
     }
     Ok(routes)
+}
+
+/// A documented operation: its method, a concrete path, its example body (`null` without one)
+/// and the status of its success.
+#[derive(Debug)]
+struct Route {
+    method: reqwest::Method,
+    path: String,
+    body: Vec<u8>,
+    success: u16,
 }
 
 #[tokio::test]
@@ -261,30 +291,36 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
     let reader = format!("Bearer {READ_TOKEN}");
     let routes = documented_routes(&t, &admin).await?;
     assert!(routes.len() >= 20, "{routes:?}");
-    let check_body = br#"{"session": "s-1", "estimate_usd": 0.01}"#.to_vec();
-    for (method, path) in &routes {
+    // The POSTs first: what they write (a score) is what the DELETEs delete.
+    let (mut routes, others): (Vec<Route>, Vec<Route>) = routes
+        .into_iter()
+        .partition(|r| r.method == reqwest::Method::POST);
+    routes.extend(others);
+    for Route {
+        method,
+        path,
+        body,
+        success,
+    } in &routes
+    {
         if path.starts_with("/api/v1/auth/") {
             continue; // the login routes are open: they are how a browser gets a session
         }
         let url = t.app_url(path);
-        let as_reader = match method.as_str() {
-            "get" => get(&url, &[("authorization", &reader)]).await?,
-            _ => {
-                post(
-                    &url,
-                    JSON,
-                    &[("authorization", &reader)],
-                    check_body.clone(),
-                )
-                .await?
+        let call = |token: Option<String>| {
+            let (method, url, body) = (method.clone(), url.clone(), body.clone());
+            async move {
+                let mut headers = vec![("content-type", JSON)];
+                if let Some(t) = &token {
+                    headers.push(("authorization", t.as_str()));
+                }
+                send(method, &url, &headers, body).await
             }
         };
-        let as_nobody = match method.as_str() {
-            "get" => get(&url, &[]).await?,
-            _ => post(&url, JSON, &[], check_body.clone()).await?,
-        };
+        let as_reader = call(Some(reader.clone())).await?;
+        let as_nobody = call(None).await?;
         assert_eq!(as_nobody.status, 401, "{method} {path} without a token");
-        if method == "get" {
+        if *method == reqwest::Method::GET {
             assert!(
                 ![401, 403].contains(&as_reader.status),
                 "{method} {path} with the read token: {} {}",
@@ -299,9 +335,13 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
                 as_reader.text()
             );
             assert_eq!(as_reader.json()?["error"]["code"], "forbidden");
-            let as_admin =
-                post(&url, JSON, &[("authorization", &admin)], check_body.clone()).await?;
-            assert_eq!(as_admin.status, 200, "{method} {path}: {}", as_admin.text());
+            let as_admin = call(Some(admin.clone())).await?;
+            assert_eq!(
+                as_admin.status,
+                *success,
+                "{method} {path}: {}",
+                as_admin.text()
+            );
         }
     }
     assert_eq!(
@@ -364,7 +404,7 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
         &t.app_url("/api/v1/budgets/check"),
         JSON,
         &same_origin,
-        check_body,
+        br#"{"session": "s-1", "estimate_usd": 0.01}"#.to_vec(),
     )
     .await?;
     assert_eq!(write.status, 403, "{}", write.text());

@@ -1,0 +1,126 @@
+//! `/scores`: scores of traces, spans and sessions (issue #33, docs/api.md). `POST` takes one
+//! score or `{"scores": [...]}`, each checked whole before any is stored; `GET` reads them
+//! newest first by target, name, source, value and time; `DELETE /scores/{id}` deletes one
+//! (writes need the API token, not the read-only one).
+
+use agentrace_core::{Score, ScoreSource, SpanId, TraceId};
+use agentrace_store::{Cursor, ScoreFilter, ScoreQuery, with_score_ids};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, blocking, blocking_write};
+use super::params::Params;
+use crate::state::AppState;
+
+/// Scores a page holds by default and at most.
+const PAGE: (usize, usize) = (100, 1_000);
+
+/// Scores one request may write.
+const MAX_WRITTEN: usize = 1_000;
+
+/// A request's body: one score, or several.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Written {
+    Many { scores: Vec<serde_json::Value> },
+    One(serde_json::Value),
+}
+
+/// What `POST /scores` answers: the stored scores' ids, in the request's order.
+#[derive(Debug, Serialize)]
+pub(super) struct WrittenIds {
+    ids: Vec<String>,
+}
+
+/// A page of scores.
+#[derive(Debug, Serialize)]
+pub(super) struct ScoresPage {
+    scores: Vec<Score>,
+    next_cursor: Option<Cursor>,
+}
+
+/// `POST /scores`.
+pub(super) async fn write(
+    State(state): State<AppState>,
+    p: Params,
+    body: Bytes,
+) -> Result<(StatusCode, Json<WrittenIds>), ApiError> {
+    p.finish()?;
+    let written: Written = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not a score: {e}")))?;
+    let values = match written {
+        Written::Many { scores } => scores,
+        Written::One(score) => vec![score],
+    };
+    if values.is_empty() || values.len() > MAX_WRITTEN {
+        return Err(ApiError::BadRequest(format!(
+            "a request writes 1 to {MAX_WRITTEN} scores, not {}",
+            values.len()
+        )));
+    }
+    let scores = values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            serde_json::from_value::<Score>(v)
+                .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let scores = with_score_ids(&scores);
+    let ids = scores.iter().filter_map(|s| s.id.clone()).collect();
+    blocking_write(&state.store, move |s| s.write_scores(&scores)).await?;
+    Ok((StatusCode::CREATED, Json(WrittenIds { ids })))
+}
+
+/// `GET /scores`.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<ScoresPage>, ApiError> {
+    let mut filter = ScoreFilter::new();
+    filter.range = p.range()?;
+    filter.trace_id = p.parsed::<TraceId>("trace_id")?;
+    filter.span_id = p.parsed::<SpanId>("span_id")?;
+    filter.session_id = p.text("session_id")?;
+    filter.name = p.text("name")?;
+    filter.source = p.parsed::<ScoreSource>("source")?;
+    filter.min_value = finite(&mut p, "min_value")?;
+    filter.max_value = finite(&mut p, "max_value")?;
+    let limit = p.limit(PAGE.0, PAGE.1)?;
+    let cursor = p.cursor()?;
+    p.finish()?;
+    let query = ScoreQuery::new(filter, limit).after(cursor);
+    let page = blocking(&state.store, move |s| s.scores(&query)).await?;
+    Ok(Json(ScoresPage {
+        scores: page.scores,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// `DELETE /scores/{id}`.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    p: Params,
+) -> Result<StatusCode, ApiError> {
+    let Path(id) = id.map_err(|e| ApiError::bad("id", e.body_text()))?;
+    p.finish()?;
+    let wanted = id.clone();
+    if blocking_write(&state.store, move |s| s.delete_score(&wanted)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(format!("no score {id:?}")))
+    }
+}
+
+/// A finite number, if given.
+fn finite(p: &mut Params, name: &'static str) -> Result<Option<f64>, ApiError> {
+    match p.parsed::<f64>(name)? {
+        Some(v) if !v.is_finite() => Err(ApiError::bad(name, "must be a finite number")),
+        v => Ok(v),
+    }
+}

@@ -1,0 +1,157 @@
+//! `/scores`: scores written one or many at a time, each checked whole before any is stored;
+//! read back by target, name, source and value, a page at a time; replaced under their id;
+//! deleted.
+
+use serde_json::{Value, json};
+
+use crate::support::{Api, TestResult};
+
+const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SPAN: &str = "00f067aa0ba902b7";
+
+/// The names of a `GET /scores` answer's scores, in order.
+async fn names(api: &Api, query: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let body = api.ok(&format!("/scores?{query}"), "ScorePage").await?;
+    Ok(body["scores"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_owned))
+        .collect())
+}
+
+#[tokio::test]
+async fn scores_are_written_found_replaced_and_deleted() -> TestResult {
+    let api = Api::start().await?;
+    let one = json!({"trace_id": TRACE, "name": "helpfulness", "value": 0.75,
+                     "time_unix_nano": 1_000});
+    let (status, body) = api.post("/scores", &one).await?;
+    assert_eq!(status, 201, "{body}");
+    let first = body["ids"][0].as_str().ok_or("an id")?.to_owned();
+    assert_eq!(first.len(), 32, "an id made for it");
+    let many = json!({"scores": [
+        {"id": "judge-1", "span_id": SPAN, "trace_id": TRACE, "name": "correct",
+         "label": "yes", "source": "eval", "annotator_kind": "llm", "time_unix_nano": 2_000,
+         "explanation": "matches the reference", "metadata": {"judge_trace_id": TRACE}},
+        {"id": "thumbs-1", "session_id": "sess-1", "name": "thumbs", "value": false,
+         "source": "annotation", "time_unix_nano": 3_000}
+    ]});
+    let (status, body) = api.post("/scores", &many).await?;
+    assert_eq!(
+        (status, &body["ids"]),
+        (201, &json!(["judge-1", "thumbs-1"]))
+    );
+
+    assert_eq!(names(&api, "").await?, ["thumbs", "correct", "helpfulness"]);
+    assert_eq!(
+        names(&api, &format!("trace_id={TRACE}")).await?,
+        ["correct", "helpfulness"]
+    );
+    assert_eq!(names(&api, &format!("span_id={SPAN}")).await?, ["correct"]);
+    assert_eq!(names(&api, "session_id=sess-1").await?, ["thumbs"]);
+    assert_eq!(names(&api, "source=eval").await?, ["correct"]);
+    assert_eq!(names(&api, "min_value=0.5").await?, ["helpfulness"]);
+    assert_eq!(names(&api, "max_value=0.5").await?, ["thumbs"]);
+    // Two pages of two and one.
+    let page = api.ok("/scores?limit=2", "ScorePage").await?;
+    let cursor = page["next_cursor"].as_str().ok_or("a cursor")?;
+    let rest = api
+        .ok(&format!("/scores?limit=2&cursor={cursor}"), "ScorePage")
+        .await?;
+    assert_eq!(rest["scores"][0]["name"], "helpfulness");
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let judged = api.ok("/scores?name=correct", "ScorePage").await?;
+    let judged = &judged["scores"][0];
+    assert_eq!(
+        (
+            &judged["data_type"],
+            &judged["annotator_kind"],
+            &judged["explanation"]
+        ),
+        (
+            &json!("categorical"),
+            &json!("llm"),
+            &json!("matches the reference")
+        )
+    );
+    assert_eq!(judged["metadata"]["judge_trace_id"], TRACE);
+    let thumbs = api.ok("/scores?name=thumbs", "ScorePage").await?;
+    assert_eq!(
+        (&thumbs["scores"][0]["value"], &thumbs["scores"][0]["label"]),
+        (&json!(0.0), &json!("false")),
+        "a boolean: 0 and false"
+    );
+
+    // Written again under its id: replaced.
+    let again = json!({"id": "thumbs-1", "session_id": "sess-1", "name": "thumbs",
+                       "value": true, "time_unix_nano": 3_000});
+    assert_eq!(api.post("/scores", &again).await?.0, 201);
+    let thumbs = api.ok("/scores?name=thumbs", "ScorePage").await?;
+    assert_eq!(thumbs["scores"].as_array().map(Vec::len), Some(1));
+    assert_eq!(thumbs["scores"][0]["label"], "true");
+
+    assert_eq!(api.delete("/scores/thumbs-1").await?.0, 204);
+    assert_eq!(names(&api, "").await?, ["correct", "helpfulness"]);
+    let (status, body) = api.delete("/scores/thumbs-1").await?;
+    assert_eq!((status, &body["error"]["code"]), (404, &json!("not_found")));
+    assert_eq!(api.delete(&format!("/scores/{first}")).await?.0, 204);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_score_that_is_not_one_is_refused_and_nothing_of_its_request_is_stored() -> TestResult {
+    let api = Api::start().await?;
+    let good = json!({"trace_id": TRACE, "name": "ok", "value": 1});
+    for (bad, says) in [
+        (json!({"name": "q", "value": 1}), "needs a target"),
+        (
+            json!({"session_id": "s", "trace_id": TRACE, "name": "q", "value": 1}),
+            "one thing",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "q"}),
+            "a value or a label",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "q", "data_type": "boolean", "value": 0.5}),
+            "boolean",
+        ),
+        (
+            json!({"trace_id": "nope", "name": "q", "value": 1}),
+            "trace_id",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "q", "value": 1, "source": "robot"}),
+            "unknown variant",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "", "value": 1}),
+            "needs a name",
+        ),
+    ] {
+        let (status, body) = api
+            .post("/scores", &json!({"scores": [good.clone(), bad.clone()]}))
+            .await?;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (400, &json!("bad_request")),
+            "{bad}"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("score 1") && message.contains(says),
+            "{bad}: {message}"
+        );
+    }
+    let (status, _) = api.post("/scores", &json!({"scores": []})).await?;
+    assert_eq!(status, 400, "an empty request");
+    assert!(names(&api, "").await?.is_empty(), "nothing stored");
+    api.fails("/scores?min_value=inf", 400, "bad_parameter", "finite")
+        .await?;
+    api.fails("/scores?cursor=nonsense", 400, "bad_parameter", "cursor")
+        .await?;
+    api.fails("/scores?source=robot", 400, "bad_parameter", "source")
+        .await?;
+    Ok(())
+}
