@@ -26,8 +26,15 @@ const MAX_WRITTEN: usize = 1_000;
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Written {
-    Many { scores: Vec<serde_json::Value> },
+    Many(Many),
     One(serde_json::Value),
+}
+
+/// `{"scores": [...]}` and nothing else (else it is read as one score, and refused as one).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Many {
+    scores: Vec<serde_json::Value>,
 }
 
 /// What `POST /scores` answers: the stored scores' ids, in the request's order.
@@ -53,7 +60,7 @@ pub(super) async fn write(
     let written: Written = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a score: {e}")))?;
     let values = match written {
-        Written::Many { scores } => scores,
+        Written::Many(Many { scores }) => scores,
         Written::One(score) => vec![score],
     };
     if values.is_empty() || values.len() > MAX_WRITTEN {

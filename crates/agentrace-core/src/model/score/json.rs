@@ -8,37 +8,98 @@ use super::{
 };
 use crate::model::{SpanId, TraceId};
 
-/// [`Score`] as JSON gives it: flat, the target as three optional ids, the kind optional.
+/// [`Score`] as JSON gives it: flat, the target as three optional ids, the kind optional. A
+/// field is given with a value or left out: `null` is refused.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ScoreJson {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     trace_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     span_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     session_id: Option<String>,
     name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     data_type: Option<ScoreKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     value: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     label: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     explanation: Option<String>,
     #[serde(default)]
     source: ScoreSource,
     #[serde(default)]
     annotator_kind: AnnotatorKind,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     author: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     metadata: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    time_unix_nano: Option<u64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    time_unix_nano: Option<serde_json::Number>,
+}
+
+/// A whole number of 0 to 2⁶⁴ − 1, written `145` or `145.0` (JSON Schema's integers).
+fn whole(n: &serde_json::Number) -> Option<u64> {
+    n.as_u64().or_else(|| {
+        let f = n.as_f64()?;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just before
+        (f.fract() == 0.0 && (0.0..1.8e19).contains(&f)).then_some(f as u64)
+    })
+}
+
+/// A field given with a value (`null` is not one).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl TryFrom<ScoreJson> for Score {
@@ -67,16 +128,19 @@ impl TryFrom<ScoreJson> for Score {
             (None, None, None) => return Err(InvalidScore::NoTarget),
         };
         let (value, boolean) = match j.value {
-            None | Some(Value::Null) => (None, false),
+            None => (None, false),
             Some(Value::Bool(b)) => (Some(if b { 1.0 } else { 0.0 }), true),
             Some(Value::Number(n)) => (Some(n.as_f64().ok_or(InvalidScore::NotFinite)?), false),
             Some(_) => return Err(InvalidScore::ValueNotNumber),
         };
         let metadata = match j.metadata {
-            None | Some(Value::Null) => Map::new(),
+            None => Map::new(),
             Some(Value::Object(map)) => map,
             Some(_) => return Err(InvalidScore::MetadataNotObject),
         };
+        if boolean && j.data_type.is_some_and(|k| k != ScoreKind::Boolean) {
+            return Err(InvalidScore::ValueNotNumber);
+        }
         let kind = j.data_type.or(boolean.then_some(ScoreKind::Boolean));
         let (kind, value, label) = resolve(ScoreValue {
             kind,
@@ -95,7 +159,10 @@ impl TryFrom<ScoreJson> for Score {
             annotator: j.annotator_kind,
             author: j.author,
             metadata,
-            time_unix_nano: j.time_unix_nano.unwrap_or_else(crate::now_unix_nano),
+            time_unix_nano: match j.time_unix_nano {
+                Some(n) => whole(&n).ok_or(InvalidScore::NotATime)?,
+                None => crate::now_unix_nano(),
+            },
         };
         score.check()?;
         Ok(score)
@@ -130,7 +197,7 @@ impl From<Score> for ScoreJson {
             annotator_kind: s.annotator,
             author: s.author,
             metadata: (!s.metadata.is_empty()).then_some(Value::Object(s.metadata)),
-            time_unix_nano: Some(s.time_unix_nano),
+            time_unix_nano: Some(s.time_unix_nano.into()),
         }
     }
 }
@@ -248,7 +315,18 @@ mod tests {
                 json!({"data_type": "boolean", "value": 1, "label": "false"}),
                 "disagree",
             ),
-            (json!({"value": "high"}), "a number or a boolean"),
+            (json!({"value": "high"}), "value: a number"),
+            (
+                json!({"data_type": "categorical", "value": true, "label": "x"}),
+                "for a boolean score",
+            ),
+            (json!({"value": 1, "label": null}), "invalid type: null"),
+            (json!({"value": null, "label": "x"}), "value: a number"),
+            (json!({"value": 1, "metadata": null}), "JSON object"),
+            (json!({"value": 1, "time_unix_nano": 1.5}), "time_unix_nano"),
+            (json!({"value": 1, "time_unix_nano": -1}), "time_unix_nano"),
+            (json!({"value": 1, "id": ""}), "id: empty"),
+            (json!({"value": 1, "name": " \t"}), "needs a name"),
             (json!({"value": 1, "metadata": [1]}), "JSON object"),
             (json!({"value": 1, "colour": "red"}), "unknown field"),
         ] {

@@ -235,8 +235,16 @@ impl Score {
     /// # Errors
     /// The first [`InvalidScore`] found.
     pub fn check(&self) -> Result<(), InvalidScore> {
-        if self.name.trim().is_empty() {
+        // Blank: nothing but spaces, tabs and line breaks (as the API's document says).
+        if self
+            .name
+            .chars()
+            .all(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+        {
             return Err(InvalidScore::EmptyName);
+        }
+        if self.id.as_deref() == Some("") {
+            return Err(InvalidScore::EmptyId);
         }
         bounded("name", Some(&self.name), Score::MAX_NAME_CHARS)?;
         bounded("id", self.id.as_deref(), Score::MAX_NAME_CHARS)?;
@@ -366,9 +374,12 @@ pub enum InvalidScore {
     /// An all-zero trace or span id.
     #[error("{0}: an all-zero id is invalid")]
     ZeroId(&'static str),
-    /// An empty name.
+    /// An empty or blank name.
     #[error("a score needs a name")]
     EmptyName,
+    /// An empty id (leave it out for one to be made).
+    #[error("id: empty (leave it out for one to be made)")]
+    EmptyId,
     /// Neither a value nor a label.
     #[error("a score needs a value or a label")]
     NoValue,
@@ -401,11 +412,14 @@ pub enum InvalidScore {
         /// Characters or bytes.
         unit: &'static str,
     },
+    /// `time_unix_nano` not a whole number of nanoseconds from 0 to 2⁶⁴ − 1.
+    #[error("time_unix_nano: a whole number of nanoseconds since the Unix epoch")]
+    NotATime,
     /// `metadata` not a JSON object.
     #[error("metadata: a JSON object")]
     MetadataNotObject,
-    /// `value` neither a number nor a boolean.
-    #[error("value: a number or a boolean")]
+    /// `value` neither a number nor a boolean, or a boolean for a score of another kind.
+    #[error("value: a number (or a boolean, for a boolean score)")]
     ValueNotNumber,
     /// A score whose configuration says another kind.
     #[error("{name} is configured as a {configured} score, not {given}")]
