@@ -65,6 +65,9 @@ pub enum StartError {
     /// The budgets file could not be loaded.
     #[error(transparent)]
     Budgets(#[from] LoadBudgetsError),
+    /// The score configurations file could not be loaded.
+    #[error(transparent)]
+    ScoreConfigs(#[from] agentrace_core::LoadScoreConfigsError),
     /// Budget spend could not be restored from the store.
     #[error("cannot restore budget spend from the store: {0}")]
     RestoreBudgets(#[source] QueryError),
@@ -142,6 +145,10 @@ impl Server {
         let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
             load_price_files(&config.prices)?,
         ));
+        let score_configs = match &config.scores {
+            Some(path) => agentrace_core::ScoreConfigs::load(path)?,
+            None => agentrace_core::ScoreConfigs::default(),
+        };
         let budget_list = match &config.budgets {
             Some(path) => Some(load_budgets(path)?),
             None if config.demo => Some(crate::demo::budgets()),
@@ -260,6 +267,7 @@ impl Server {
             prices,
             config: config.clone(),
             alerts: Some(alerting.clone()),
+            score_configs: Arc::new(score_configs),
         };
 
         let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;

@@ -55,6 +55,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The alert rules, their states and channels (`None` in a state built for API tests).
     pub alerts: Option<Arc<crate::alerting::Alerting>>,
+    /// What a score of each configured name must fit (none configured: any score is taken).
+    pub score_configs: Arc<agentrace_core::ScoreConfigs>,
 }
 
 impl AppState {
@@ -70,6 +72,7 @@ impl AppState {
             prices: Arc::new(PriceTable::builtin()),
             config: Arc::new(config),
             alerts: None,
+            score_configs: Arc::default(),
         }
     }
 }

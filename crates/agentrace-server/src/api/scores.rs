@@ -1,5 +1,6 @@
 //! `/scores`: scores of traces, spans and sessions (issue #33, docs/api.md). `POST` takes one
-//! score or `{"scores": [...]}`, each checked whole before any is stored; `GET` reads them
+//! score or `{"scores": [...]}`, each checked whole (and against the configuration of its
+//! name, `scores` in the server's configuration) before any is stored; `GET` reads them
 //! newest first by target, name, source, value and time; `DELETE /scores/{id}` deletes one
 //! (writes need the API token, not the read-only one).
 
@@ -73,7 +74,15 @@ pub(super) async fn write(
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            serde_json::from_value::<Score>(v)
+            let score = serde_json::from_value::<Score>(v).map_err(|e| e.to_string());
+            score
+                .and_then(|s| {
+                    state
+                        .score_configs
+                        .check(&s)
+                        .map(|()| s)
+                        .map_err(|e| e.to_string())
+                })
                 .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -219,6 +219,15 @@ pub const KEYS: &[Key] = &[
         "alerts.toml",
     ),
     key(
+        "scores",
+        "AGENTRACE_SCORES",
+        Flagged("scores"),
+        Text,
+        "none: a score of any name is taken as it is ([api.md](api.md))",
+        "A score configurations file: each name's kind, range or categories (TOML `[[score]]`)",
+        "scores.toml",
+    ),
+    key(
         "limits.max_body",
         "AGENTRACE_MAX_BODY",
         Flagged("max-body"),

@@ -349,6 +349,8 @@ pub struct ConfigLayer {
     pub budgets: Option<PathBuf>,
     /// An alerts file.
     pub alerts: Option<PathBuf>,
+    /// A score configurations file.
+    pub scores: Option<PathBuf>,
     /// Receiver limits.
     #[serde(default)]
     pub limits: LimitsLayer,
@@ -405,6 +407,7 @@ impl ConfigLayer {
             prices: self.prices.or(lower.prices),
             budgets: self.budgets.or(lower.budgets),
             alerts: self.alerts.or(lower.alerts),
+            scores: self.scores.or(lower.scores),
             limits: LimitsLayer {
                 max_body: self.limits.max_body.or(lower.limits.max_body),
                 max_decompressed_body: self
@@ -608,6 +611,9 @@ pub struct ServerConfig {
     pub budgets: Option<PathBuf>,
     /// An alerts file: rules and channels (docs/alerts.md).
     pub alerts: Option<PathBuf>,
+    /// A score configurations file: what a score of each configured name must fit
+    /// (`agentrace_core::ScoreConfigs::load`).
+    pub scores: Option<PathBuf>,
     /// Receiver bounds.
     pub limits: ReceiveLimits,
     /// Retention.
@@ -650,6 +656,7 @@ impl ServerConfig {
             prices: Vec::new(),
             budgets: None,
             alerts: None,
+            scores: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
             mask_secrets: true,
@@ -721,6 +728,7 @@ impl ServerConfig {
         config.prices = layer.prices.unwrap_or_default();
         config.budgets = layer.budgets;
         config.alerts = layer.alerts;
+        config.scores = layer.scores;
         let limits = &mut config.limits;
         let bytes = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
         if let Some(b) = layer.limits.max_body {

@@ -2,6 +2,9 @@
 //! read back by target, name, source and value, a page at a time; replaced under their id;
 //! deleted.
 
+use std::sync::Arc;
+
+use agentrace_core::{ScoreConfig, ScoreConfigs};
 use serde_json::{Value, json};
 
 use crate::support::{Api, TestResult};
@@ -153,5 +156,45 @@ async fn a_score_that_is_not_one_is_refused_and_nothing_of_its_request_is_stored
         .await?;
     api.fails("/scores?source=robot", 400, "bad_parameter", "source")
         .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_score_outside_its_configuration_is_refused_with_the_reason() -> TestResult {
+    let configs = ScoreConfigs::new([
+        ScoreConfig::numeric("helpfulness", Some(0.0), Some(1.0))?,
+        ScoreConfig::categorical("verdict", ["correct", "wrong"])?,
+    ])?;
+    let api = Api::start_with(|state| state.score_configs = Arc::new(configs)).await?;
+    for (bad, says) in [
+        (
+            json!({"trace_id": TRACE, "name": "helpfulness", "value": 1.5}),
+            "helpfulness: 1.5 is outside its configured range [0, 1]",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "helpfulness", "label": "good"}),
+            "helpfulness is configured as a numeric score, not categorical",
+        ),
+        (
+            json!({"trace_id": TRACE, "name": "verdict", "label": "maybe"}),
+            "verdict: \"maybe\" is not one of its configured categories",
+        ),
+    ] {
+        let (status, body) = api.post("/scores", &bad).await?;
+        assert_eq!(status, 400, "{bad}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{bad}: {message}");
+    }
+    assert!(
+        names(&api, "").await?.is_empty(),
+        "none stored, nothing clamped"
+    );
+    for good in [
+        json!({"trace_id": TRACE, "name": "helpfulness", "value": 1}),
+        json!({"trace_id": TRACE, "name": "verdict", "label": "wrong"}),
+        json!({"trace_id": TRACE, "name": "unconfigured", "value": 42}),
+    ] {
+        assert_eq!(api.post("/scores", &good).await?.0, 201, "{good}");
+    }
     Ok(())
 }

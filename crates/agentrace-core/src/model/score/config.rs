@@ -43,6 +43,9 @@ pub enum InvalidScoreConfig {
     /// A categorical score without categories, or categories on another kind.
     #[error("{0}: a categorical score lists its categories (distinct, non-empty), and only it")]
     Categories(String),
+    /// Two configurations of one name.
+    #[error("{0}: configured twice")]
+    Duplicate(String),
 }
 
 impl ScoreConfig {
@@ -200,6 +203,110 @@ impl TryFrom<ScoreConfigJson> for ScoreConfig {
     }
 }
 
+/// The score configurations in force, by name: what a score of a configured name must fit
+/// ([`ScoreConfigs::check`]); a score of another name is taken as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoreConfigs(std::collections::BTreeMap<String, ScoreConfig>);
+
+/// A score configurations file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadScoreConfigsError {
+    /// It could not be read.
+    #[error("cannot read the score configurations {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// It is not a list of score configurations.
+    #[error("invalid score configurations {path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A score configurations file: `[[score]]` tables.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoreConfigsFile {
+    #[serde(default)]
+    score: Vec<ScoreConfig>,
+}
+
+impl ScoreConfigs {
+    /// `configs`, each name once.
+    ///
+    /// # Errors
+    /// [`InvalidScoreConfig::Duplicate`] for a name given twice.
+    pub fn new(configs: impl IntoIterator<Item = ScoreConfig>) -> Result<Self, InvalidScoreConfig> {
+        let mut by_name = std::collections::BTreeMap::new();
+        for config in configs {
+            let name = config.name.clone();
+            if by_name.insert(name.clone(), config).is_some() {
+                return Err(InvalidScoreConfig::Duplicate(name));
+            }
+        }
+        Ok(Self(by_name))
+    }
+
+    /// Loads a TOML file of `[[score]]` tables:
+    ///
+    /// ```toml
+    /// [[score]]
+    /// name = "helpfulness"
+    /// kind = "numeric"          # numeric | categorical | boolean | text
+    /// min = 0.0                 # numeric: the range, each bound optional
+    /// max = 1.0
+    /// description = "How well the answer helps, by an LLM judge"
+    ///
+    /// [[score]]
+    /// name = "verdict"
+    /// kind = "categorical"
+    /// categories = ["correct", "partly", "wrong"]
+    /// ```
+    ///
+    /// # Errors
+    /// [`LoadScoreConfigsError`] when it cannot be read or holds what is not a configuration
+    /// (a name twice, a range on a categorical score, …).
+    pub fn load(path: &std::path::Path) -> Result<Self, LoadScoreConfigsError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| LoadScoreConfigsError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        let invalid = |reason: String| LoadScoreConfigsError::Invalid {
+            path: shown.clone(),
+            reason,
+        };
+        let file: ScoreConfigsFile = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        Self::new(file.score).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// The configuration of scores named `name`.
+    pub fn get(&self, name: &str) -> Option<&ScoreConfig> {
+        self.0.get(name)
+    }
+
+    /// Every configuration, by name.
+    pub fn iter(&self) -> impl Iterator<Item = &ScoreConfig> {
+        self.0.values()
+    }
+
+    /// Whether `score` fits the configuration of its name (any score fits when none is).
+    ///
+    /// # Errors
+    /// What [`ScoreConfig::check`] says.
+    pub fn check(&self, score: &Score) -> Result<(), InvalidScore> {
+        self.get(&score.name).map_or(Ok(()), |c| c.check(score))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -295,5 +402,49 @@ mod tests {
             "name = \"tone\"\nkind = \"categorical\"\ncategories = [\"warm\", \"cold\"]",
         );
         assert_eq!(toml.map(|c| c.categories.len()), Ok(2));
+    }
+
+    #[test]
+    fn a_file_of_configurations_is_loaded_each_name_once() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir =
+            std::env::temp_dir().join(format!("agentrace-score-configs-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("scores.toml");
+        std::fs::write(
+            &path,
+            "[[score]]\nname = \"q\"\nkind = \"numeric\"\nmin = 0.0\nmax = 1.0\n\n\
+             [[score]]\nname = \"verdict\"\nkind = \"categorical\"\ncategories = [\"ok\"]\n",
+        )?;
+        let configs = ScoreConfigs::load(&path)?;
+        assert_eq!(configs.iter().count(), 2);
+        assert!(
+            configs
+                .check(&parse(json!({"trace_id": TRACE, "name": "q", "value": 2}))?)
+                .is_err()
+        );
+        configs.check(&parse(
+            json!({"trace_id": TRACE, "name": "other", "value": 2}),
+        )?)?;
+        std::fs::write(
+            &path,
+            "[[score]]\nname = \"q\"\nkind = \"text\"\n[[score]]\nname = \"q\"\nkind = \"text\"\n",
+        )?;
+        let e = ScoreConfigs::load(&path)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("q: configured twice"), "{e}");
+        std::fs::write(
+            &path,
+            "[[score]]\nname = \"q\"\nkind = \"boolean\"\nmin = 1.0\n",
+        )?;
+        assert!(ScoreConfigs::load(&path).is_err());
+        assert!(matches!(
+            ScoreConfigs::load(&dir.join("missing.toml")),
+            Err(LoadScoreConfigsError::Io { .. })
+        ));
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
     }
 }

@@ -31,7 +31,7 @@ use super::{SpanId, TraceId};
 mod config;
 mod json;
 
-pub use config::{InvalidScoreConfig, ScoreConfig};
+pub use config::{InvalidScoreConfig, LoadScoreConfigsError, ScoreConfig, ScoreConfigs};
 
 /// What a score is about: exactly one trace, span or session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
