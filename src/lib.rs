@@ -80,8 +80,8 @@ pub use agentrace_core::{
     complete_attribution, inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
-    budget, capture, content, cost, events, metrics, model_call, normalize, propagation, semconv,
-    sink, spans, tokenize,
+    budget, capture, content, cost, events, json_fields, metrics, model_call, normalize,
+    propagation, semconv, sink, spans, tokenize,
 };
 pub use init::{Builder, env, init};
 

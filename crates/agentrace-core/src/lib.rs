@@ -20,6 +20,8 @@
 //! | [`budget`] | budgets per scope and period, thresholds, check-and-reserve before a call |
 //! | [`metrics`] | GenAI client metrics and agent/tool/error/cost counters derived from spans |
 //! | [`cost`] | the price book, exact cost arithmetic, the price processor |
+//! | [`Score`], [`ScoreConfig`] | scores of traces, spans and sessions, and what a score of a name may be |
+//! | [`json_fields`] | fields of the JSON bodies agentrace takes: present or absent, whole numbers |
 //! | [`Telemetry`] | the builder that assembles all of it and installs the subscriber |
 //! | `testing` (feature) | in-memory and faulty sinks, fixtures, the sink conformance suite |
 //!
@@ -74,6 +76,7 @@ pub mod env;
 pub mod events;
 #[cfg(feature = "pipeline")]
 mod filter;
+pub mod json_fields;
 #[cfg(feature = "pipeline")]
 mod layer;
 pub mod metrics;

@@ -90,7 +90,7 @@ pub use model::{
 };
 pub use read::TraceReader;
 pub use scores::{
-    ScoreCursor, ScoreFilter, ScorePage, ScoreQuery, Scores, StoredScore, score_ids, with_score_ids,
+    ScoreCursor, ScoreFilter, ScorePage, ScoreQuery, Scores, StoredScore, with_score_ids,
 };
 pub use tools::{ToolFailures, tools_answer};
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};

@@ -25,27 +25,12 @@ pub trait Scores {
     fn delete_score(&self, id: &str) -> Result<bool, WriteError>;
 }
 
-/// Each of `scores` with an id: its own, or a new random one (32 hex digits).
-pub fn with_score_ids(scores: &[Score]) -> Vec<Score> {
+/// `scores`, each with an id: its own, or a new random one (32 hex digits).
+pub fn with_score_ids(mut scores: Vec<Score>) -> Vec<Score> {
+    for s in &mut scores {
+        s.id.get_or_insert_with(|| TraceId::random().to_string());
+    }
     scores
-        .iter()
-        .map(|s| {
-            let mut s = s.clone();
-            s.id.get_or_insert_with(|| TraceId::random().to_string());
-            s
-        })
-        .collect()
-}
-
-/// `scores`' ids, or [`WriteError::Rejected`] for the first without one.
-pub fn score_ids(scores: &[Score]) -> Result<Vec<&str>, WriteError> {
-    scores
-        .iter()
-        .map(|s| {
-            s.id.as_deref()
-                .ok_or_else(|| WriteError::Rejected("a score to store needs an id".into()))
-        })
-        .collect()
 }
 
 /// A score as a store keeps it: plain columns, names as text, metadata as JSON text. Made
@@ -86,7 +71,10 @@ pub struct StoredScore {
 impl StoredScore {
     /// The columns of `score`, which has an id ([`WriteError::Rejected`] otherwise).
     pub fn of(score: &Score) -> Result<Self, WriteError> {
-        let id = score_ids(std::slice::from_ref(score))?.concat();
+        let id = score
+            .id
+            .clone()
+            .ok_or_else(|| WriteError::Rejected("a score to store needs an id".into()))?;
         let (trace_id, span_id, session_id) = match &score.target {
             ScoreTarget::Trace(t) => (Some(t.to_bytes()), None, None),
             ScoreTarget::Span { span_id, trace_id } => (
@@ -343,12 +331,15 @@ mod tests {
     fn scores_without_an_id_are_given_one_and_refused_without()
     -> Result<(), Box<dyn std::error::Error>> {
         let scores = vec![score(None, 1)?, score(Some("k"), 2)?];
-        assert!(score_ids(&scores).is_err());
-        let given = with_score_ids(&scores);
-        let ids = score_ids(&given)?;
+        assert!(StoredScore::of(&scores[0]).is_err());
+        let given = with_score_ids(scores.clone());
+        let ids = given
+            .iter()
+            .map(|s| StoredScore::of(s).map(|stored| stored.id))
+            .collect::<Result<Vec<_>, _>>()?;
         assert_eq!(ids[1], "k");
         assert_eq!(ids[0].len(), 32);
-        assert_ne!(with_score_ids(&scores)[0].id, given[0].id, "random");
+        assert_ne!(with_score_ids(scores)[0].id, given[0].id, "random");
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 
 use agentrace_core::budget::{BudgetExceeded, BudgetStatus, CallContext};
 use agentrace_core::cost::{CostEstimate, compute_cost, estimate_text_cost};
+use agentrace_core::json_fields::{present, whole_number};
 use agentrace_core::tokenize::TokenCount;
 use agentrace_core::{SpanId, TokenUsage, Usd, now_unix_nano};
 use axum::Json;
@@ -58,21 +59,12 @@ struct Check {
     span_id: Option<String>,
 }
 
-/// A field given with a value (`null` is not one).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
 /// A whole number ≥ 0, written `145` or `145.0` (JSON Schema's integers).
 fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
     let n = serde_json::Number::deserialize(d)?;
-    if let Some(u) = n.as_u64() {
-        return Ok(Some(u));
-    }
-    match n.as_f64() {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just before
-        Some(f) if f.fract() == 0.0 && (0.0..1.8e19).contains(&f) => Ok(Some(f as u64)),
-        _ => Err(serde::de::Error::custom(format!(
+    match whole_number(&n) {
+        Some(u) => Ok(Some(u)),
+        None => Err(serde::de::Error::custom(format!(
             "{n} is not a whole number ≥ 0"
         ))),
     }

@@ -86,7 +86,7 @@ pub(super) async fn write(
                 .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let scores = with_score_ids(&scores);
+    let scores = with_score_ids(scores);
     let ids = scores.iter().filter_map(|s| s.id.clone()).collect();
     blocking_write(&state.store, move |s| s.write_scores(&scores)).await?;
     Ok((StatusCode::CREATED, Json(WrittenIds { ids })))

@@ -75,7 +75,7 @@ fn six() -> Result<Vec<Score>, agentrace_core::InvalidScore> {
         },
     )?;
     verdict.id = Some("verdict-21".into());
-    Ok(with_score_ids(&[
+    Ok(with_score_ids(vec![
         score(1, trace.clone(), "helpfulness", number(0.75))?,
         verdict,
         judged,

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::{
     AnnotatorKind, InvalidScore, Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, resolve,
 };
+use crate::json_fields::{present, whole_number};
 use crate::model::{SpanId, TraceId};
 
 /// [`Score`] as JSON gives it: flat, the target as three optional ids, the kind optional. A
@@ -86,22 +87,6 @@ pub(super) struct ScoreJson {
     time_unix_nano: Option<serde_json::Number>,
 }
 
-/// A whole number of 0 to 2⁶⁴ − 1, written `145` or `145.0` (JSON Schema's integers).
-fn whole(n: &serde_json::Number) -> Option<u64> {
-    n.as_u64().or_else(|| {
-        let f = n.as_f64()?;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just before
-        (f.fract() == 0.0 && (0.0..1.8e19).contains(&f)).then_some(f as u64)
-    })
-}
-
-/// A field given with a value (`null` is not one).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(d).map(Some)
-}
-
 impl TryFrom<ScoreJson> for Score {
     type Error = InvalidScore;
 
@@ -160,7 +145,7 @@ impl TryFrom<ScoreJson> for Score {
             author: j.author,
             metadata,
             time_unix_nano: match j.time_unix_nano {
-                Some(n) => whole(&n).ok_or(InvalidScore::NotATime)?,
+                Some(n) => whole_number(&n).ok_or(InvalidScore::NotATime)?,
                 None => crate::now_unix_nano(),
             },
         };
