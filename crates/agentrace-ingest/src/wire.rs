@@ -256,12 +256,17 @@ impl Walk<'_> {
     }
 }
 
+/// prost's recursion limit (private to it): how deep messages and the groups in them nest
+/// before it refuses a request. Groups are refused only past it, so that the count never
+/// refuses what prost decodes.
+const PROST_RECURSION_LIMIT: usize = 100;
+
 /// Skips a (deprecated) group of field `field`, up to its end tag, as prost skips unknown
 /// groups; groups nested in it are skipped along.
 fn skip_group(mut bytes: &[u8], field: u32) -> Result<&[u8], WireError> {
     let mut open = vec![field];
     while let Some(&innermost) = open.last() {
-        if open.len() > 64 {
+        if open.len() > PROST_RECURSION_LIMIT {
             return Err(WireError::Malformed("groups nested too deep"));
         }
         let (number, wire_type) = key(&mut bytes)?;

@@ -247,3 +247,24 @@ fn malformed_bytes_are_refused_and_what_prost_decodes_is_counted() -> TestResult
     );
     Ok(())
 }
+
+/// Unknown groups nested as deep as prost still decodes them are counted, not refused (found
+/// by the `otlp_protobuf` fuzz target: 64 levels were refused, prost takes about 100); deeper
+/// than prost's limit they are refused, as prost refuses them.
+#[test]
+fn groups_nested_as_deep_as_prost_takes_them_are_counted() {
+    // Field 5 of a logs request: a group's start tag is 0x2b, its end tag 0x2c.
+    let nested = |depth: usize| [vec![0x2b; depth], vec![0x2c; depth]].concat();
+    let deep = nested(80);
+    assert!(ExportLogsServiceRequest::decode(&deep[..]).is_ok());
+    assert_eq!(
+        count_logs(&deep, &WireLimits::default()).map(|c| c.records),
+        Ok(0)
+    );
+    let too_deep = nested(PROST_RECURSION_LIMIT + 1);
+    assert!(ExportLogsServiceRequest::decode(&too_deep[..]).is_err());
+    assert_eq!(
+        count_logs(&too_deep, &WireLimits::default()).map(|c| c.records),
+        Err(WireError::Malformed("groups nested too deep"))
+    );
+}
