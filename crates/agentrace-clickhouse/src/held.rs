@@ -81,7 +81,9 @@ pub(crate) struct Held {
     size: usize,
 }
 
-/// Spans taken out for a write ([`HeldSpans::take`]); put back when dropped unsettled.
+/// Spans taken out for a write ([`HeldSpans::take`]); put back when dropped unsettled. They
+/// are counted as held until the write settles them: a span is held until it is in
+/// ClickHouse.
 #[derive(Debug)]
 pub(crate) struct Taken<'a> {
     from: &'a HeldSpans,
@@ -98,8 +100,10 @@ impl Taken<'_> {
         for (i, held) in std::mem::take(&mut self.spans).into_iter().enumerate() {
             traces.insert(held.span.trace_id);
             if kept.contains(&i) {
-                state.put(held);
+                state.place(held);
             } else {
+                state.spans -= 1;
+                state.bytes -= held.size;
                 *released.entry(held.segment).or_default() += 1;
             }
         }
@@ -129,7 +133,7 @@ impl Drop for Taken<'_> {
         }
         let mut state = self.from.state();
         for held in std::mem::take(&mut self.spans) {
-            state.put(held);
+            state.place(held);
         }
     }
 }
@@ -217,9 +221,9 @@ impl HeldSpans {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the spans held of `traces` out (still in the spool) for a write: settled when it
-    /// is done ([`Taken::settle`]), put back as they were if it fails or is dropped (a write
-    /// that timed out).
+    /// Takes the spans held of `traces` out (still in the spool, still counted) for a write:
+    /// settled when it is done ([`Taken::settle`]), put back as they were if it fails or is
+    /// dropped (a write that timed out).
     pub(crate) fn take(&self, traces: &HashSet<TraceId>) -> Taken<'_> {
         let mut state = self.state();
         let mut spans = Vec::new();
@@ -227,10 +231,6 @@ impl HeldSpans {
             if let Some(held) = state.traces.remove(trace) {
                 spans.extend(held);
             }
-        }
-        for held in &spans {
-            state.spans -= 1;
-            state.bytes -= held.size;
         }
         Taken { from: self, spans }
     }
@@ -315,7 +315,8 @@ impl HeldSpans {
         }
     }
 
-    /// How many spans are held.
+    /// How many spans are held (those a write has taken out included: they are not in
+    /// ClickHouse yet).
     pub(crate) fn len(&self) -> usize {
         self.state().spans
     }
@@ -334,9 +335,15 @@ impl HeldSpans {
 }
 
 impl State {
+    /// Holds a span newly held: counted, and placed.
     fn put(&mut self, held: Held) {
         self.spans += 1;
         self.bytes += held.size;
+        self.place(held);
+    }
+
+    /// Places a span that is counted already (one a write took out and gave back).
+    fn place(&mut self, held: Held) {
         let tick = self.tick;
         self.lookups
             .entry(held.span.trace_id)
@@ -626,7 +633,11 @@ mod tests {
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
         assert!(held.add(vec![span(1, 1), span(1, 2)]).is_empty());
         let taken = held.take(&traces(&[1]));
-        assert_eq!(held.len(), 0);
+        assert_eq!(held.len(), 2, "held until written");
+        assert!(
+            held.pending(true, MAX_LOOKED_UP).is_empty(),
+            "not due twice"
+        );
         drop(taken);
         assert_eq!(held.len(), 2, "a write dropped unsettled puts them back");
         let kept: HashSet<usize> = [1].into();
