@@ -68,16 +68,16 @@ pub mod testing {
 }
 pub use agentrace_core::{
     AgentraceLayer, AnnotatorKind, AttributeValue, Attributes, Attribution, AttributionNode,
-    BoxError, BuildError, Completion, Cost, CostEntry, Event, EventKind, EventSink, ExportError,
-    Filter, FlushError, InheritedField, InitError, InstrumentKind, InvalidScore,
-    InvalidScoreConfig, Key, Labels, Level, LoadScoreConfigsError, Measurement, MetricSink,
-    Outcome, ParseIdError, ParseLevelError, ParseSpanKindError, Pipeline, PipelineBuilder,
-    PipelineConfig, PipelineStats, ProcessContext, Processor, ProcessorChain, Processors, Resource,
-    RetryPolicy, Sampler, SamplingProcessor, Score, ScoreConfig, ScoreConfigs, ScoreKind,
-    ScoreSource, ScoreTarget, ScoreValue, ShutdownError, Sink, SinkStats, SpanEvent, SpanId,
-    SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode, Telemetry, TelemetryBuilder,
-    TelemetryGuard, Text, TokenUsage, TraceId, UnknownName, Usd, Verdict, async_trait,
-    complete_attribution, inherit, lacks_attribution, now_unix_nano,
+    BoxError, BuildError, Completion, Cost, CostEntry, Evaluation, EvaluationError, Event,
+    EventKind, EventSink, ExportError, Filter, FlushError, InheritedField, InitError,
+    InstrumentKind, InvalidScore, InvalidScoreConfig, Key, Labels, Level, LoadScoreConfigsError,
+    Measurement, MetricSink, Outcome, ParseIdError, ParseLevelError, ParseSpanKindError, Pipeline,
+    PipelineBuilder, PipelineConfig, PipelineStats, ProcessContext, Processor, ProcessorChain,
+    Processors, Resource, RetryPolicy, Sampler, SamplingProcessor, Score, ScoreConfig,
+    ScoreConfigs, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, ShutdownError, Sink, SinkStats,
+    SpanEvent, SpanId, SpanKind, SpanRecord, SpanSink, SpanStatus, StatusCode, Telemetry,
+    TelemetryBuilder, TelemetryGuard, Text, TokenUsage, TraceId, UnknownName, Usd, Verdict,
+    async_trait, complete_attribution, inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
     budget, capture, content, cost, events, json_fields, metrics, model_call, normalize,

@@ -2,7 +2,8 @@
 //! in JSONL, and the guard's shutdown loses nothing.
 
 use agentrace::sqlite::{SpanFilter, SpanQuery, SqliteStore};
-use agentrace::{SpanKind, TokenUsage, events, spans};
+use agentrace::store::{ScoreFilter, ScoreQuery};
+use agentrace::{Evaluation, ScoreSource, ScoreTarget, SpanKind, TokenUsage, events, spans};
 use tracing_subscriber::prelude::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -56,6 +57,45 @@ fn one_run_lands_in_sqlite_and_jsonl() -> TestResult {
     );
     let events = agentrace::file::read_events(&jsonl)?;
     assert_eq!(events.len(), 2);
+    Ok(())
+}
+
+/// An agent scores its own call in one line (`events::evaluation`); the store used as the
+/// library's sink keeps it as a score of that call, whatever the exporter's order.
+#[test]
+fn an_agent_scores_its_own_work_in_one_line() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("agentrace.db");
+    let (layer, guard) = agentrace::init().sqlite(&db).build()?;
+    let judged =
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let llm = spans::llm("openai", "gpt-4o");
+            let _l = llm.enter();
+            events::evaluation(&Evaluation::new("json_valid").value(1.0).label("pass"));
+            agentrace::propagation::current().map(|cx| (cx.trace_id, cx.span_id))
+        });
+    guard.shutdown()?;
+    let (trace_id, span_id) = judged.ok_or("inside a span")?;
+    let store = SqliteStore::open(&db)?;
+    let scores = store
+        .scores(&ScoreQuery::new(ScoreFilter::new(), 10))?
+        .scores;
+    assert_eq!(scores.len(), 1, "{scores:?}");
+    assert_eq!(
+        scores[0].target,
+        ScoreTarget::Span {
+            span_id,
+            trace_id: Some(trace_id)
+        }
+    );
+    assert_eq!(
+        (
+            scores[0].value,
+            scores[0].label.as_deref(),
+            scores[0].source
+        ),
+        (Some(1.0), Some("pass"), ScoreSource::Eval)
+    );
     Ok(())
 }
 

@@ -7,9 +7,10 @@ use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
     Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, HeldStatus, InsertReport, MetricInfo,
     MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
-    Repairs, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort,
-    SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer,
-    TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
+    Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery,
+    Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange,
+    ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, Wanted,
+    WriteError,
 };
 
 use crate::held::HeldSpans;
@@ -251,6 +252,14 @@ impl Scores for ClickHouseStore {
 
     fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
         self.block_on(ClickHouseStore::delete_score(self, id))
+    }
+
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        self.block_on(ClickHouseStore::responding_spans(self, response_ids, range))
     }
 }
 

@@ -57,10 +57,16 @@ fn expiring(signal: Signal) -> &'static [Expiring] {
             after: 60,
         },
     ];
+    const SCORES: &[Expiring] = &[Expiring {
+        table: "scores",
+        column: "time",
+        after: 0,
+    }];
     match signal {
         Signal::Spans => SPANS,
         Signal::Events => EVENTS,
         Signal::Metrics => METRICS,
+        Signal::Scores => SCORES,
     }
 }
 
@@ -69,7 +75,12 @@ fn expiring(signal: Signal) -> &'static [Expiring] {
 pub(crate) fn tables(signal: Option<Signal>, layout: &Layout) -> String {
     let signals = match signal {
         Some(s) => vec![s],
-        None => vec![Signal::Spans, Signal::Events, Signal::Metrics],
+        None => vec![
+            Signal::Spans,
+            Signal::Events,
+            Signal::Metrics,
+            Signal::Scores,
+        ],
     };
     let mut names: Vec<&str> = signals
         .into_iter()
@@ -85,12 +96,13 @@ pub(crate) fn tables(signal: Option<Signal>, layout: &Layout) -> String {
         .join(", ")
 }
 
-/// Whether a data type's rows are read with `FINAL` (replaced versions are not rows).
-fn final_of(signal: Signal) -> &'static str {
-    if signal == Signal::Metrics {
-        ""
-    } else {
-        "FINAL"
+/// How a data type's rows are read: with `FINAL` or not (replaced versions are not rows),
+/// and the condition of a live row (a deleted score's newest version is not one).
+fn rows_of(signal: Signal) -> (&'static str, &'static str) {
+    match signal {
+        Signal::Metrics => ("", "1"),
+        Signal::Scores => ("FINAL", "deleted = 0"),
+        Signal::Spans | Signal::Events => ("FINAL", "1"),
     }
 }
 
@@ -160,11 +172,11 @@ impl ClickHouseStore {
         // Trace heads go with their traces' last spans, not by their own time.
         for e in expiring(signal).iter().filter(|e| e.table != "trace_heads") {
             let condition = format!("{} + INTERVAL {} SECOND < {cutoff}", e.column, e.after);
-            let final_ = final_of(signal);
+            let (final_, live) = rows_of(signal);
             let n: u64 = self
                 .client()
                 .query(&format!(
-                    "SELECT count() FROM {} {final_} WHERE {condition}",
+                    "SELECT count() FROM {} {final_} WHERE {live} AND {condition}",
                     e.table
                 ))
                 .fetch_one()
@@ -212,11 +224,11 @@ impl ClickHouseStore {
 
     pub(crate) async fn count(&self, signal: Signal) -> Result<u64, QueryError> {
         let main = &expiring(signal)[0];
+        let (final_, live) = rows_of(signal);
         self.client()
             .query(&format!(
-                "SELECT count() FROM {} {}",
-                main.table,
-                final_of(signal)
+                "SELECT count() FROM {} {final_} WHERE {live}",
+                main.table
             ))
             .fetch_one()
             .await
@@ -229,15 +241,13 @@ impl ClickHouseStore {
         n: u64,
     ) -> Result<Option<u64>, QueryError> {
         let main = &expiring(signal)[0];
+        let (final_, live) = rows_of(signal);
         let t: Option<i64> = self
             .client()
             .query(&format!(
-                "SELECT toUnixTimestamp64Nano({} + INTERVAL {} SECOND) AS t FROM {} {} \
-                 ORDER BY t LIMIT 1 OFFSET {n}",
-                main.column,
-                main.after,
-                main.table,
-                final_of(signal)
+                "SELECT toUnixTimestamp64Nano({} + INTERVAL {} SECOND) AS t FROM {} {final_} \
+                 WHERE {live} ORDER BY t LIMIT 1 OFFSET {n}",
+                main.column, main.after, main.table,
             ))
             .fetch_optional()
             .await
@@ -267,7 +277,7 @@ mod tests {
         );
         assert_eq!(
             tables(None, single),
-            "'spans', 'trace_heads', 'events', 'metric_points', 'span_rollups', \
+            "'spans', 'trace_heads', 'events', 'metric_points', 'span_rollups', 'scores', \
              'alert_notifications'"
         );
     }

@@ -2,8 +2,12 @@
 //! id): a score written again is a newer version of its row, a deleted one a newer version
 //! marked `deleted`; reads take the newest version (`FINAL`) and skip the deleted.
 
-use agentrace_core::{Score, now_unix_nano};
-use agentrace_store::{QueryError, ScoreCursor, ScorePage, ScoreQuery, StoredScore, WriteError};
+use agentrace_core::semconv::gen_ai::RESPONSE_ID;
+use agentrace_core::{Score, SpanId, TraceId, now_unix_nano};
+use agentrace_store::{
+    QueryError, RespondingSpan, ScoreCursor, ScorePage, ScoreQuery, StoredScore, TimeRange,
+    WriteError,
+};
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +15,14 @@ use crate::error;
 use crate::sql::{self, Param, Where};
 use crate::store::ClickHouseStore;
 use crate::write::ns;
+
+/// A span that gave a response, as read (the id JSON-quoted, as attribute values are stored).
+#[derive(Debug, Row, Deserialize)]
+struct ResponseRow {
+    response_id: String,
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+}
 
 /// A row of `scores`.
 #[derive(Debug, Row, Serialize, Deserialize)]
@@ -140,6 +152,44 @@ impl ClickHouseStore {
             .map(|r| r.stored().into_score())
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ScorePage::of(scores, query.limit))
+    }
+
+    /// The spans that gave the responses `response_ids`, started in `range` (attribute values
+    /// are JSON in the map: the ids are looked up JSON-quoted).
+    pub(crate) async fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        RespondingSpan::check_lookup(response_ids)?;
+        if response_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let quoted = response_ids
+            .iter()
+            .map(|id| serde_json::Value::from(id.as_str()).to_string())
+            .collect::<Vec<_>>();
+        let mut w = Where::default();
+        w.range("start", &range);
+        w.push(format!("has(?, attributes['{RESPONSE_ID}'])"), []);
+        let rows: Vec<ResponseRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT attributes['{RESPONSE_ID}'] AS response_id, trace_id, span_id FROM spans \
+                 WHERE {} ORDER BY start",
+                w.sql()
+            )))
+            .bind(quoted)
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        let spans = rows.into_iter().filter_map(|row| {
+            Some(RespondingSpan {
+                response_id: serde_json::from_str(&row.response_id).ok()?,
+                trace_id: TraceId::from_bytes(row.trace_id),
+                span_id: SpanId::from_bytes(row.span_id),
+            })
+        });
+        Ok(RespondingSpan::first_of_each(spans))
     }
 
     /// Deletes the score `id` (a newer version of its row, marked deleted); whether one was

@@ -10,7 +10,9 @@ use std::time::Duration;
 use agentrace_core::{
     Event, EventSink, ExportError, ShutdownError, Sink, SpanRecord, SpanSink, async_trait,
 };
-use agentrace_store::{EncodedSpans, LateAttribution, QueryError, RetentionError, WriteError};
+use agentrace_store::{
+    EncodedSpans, LateAttribution, QueryError, RetentionError, WriteError, evaluation_results,
+};
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
@@ -426,14 +428,18 @@ impl SpanSink for ClickHouseStore {
             batch.push(span.clone()).map_err(ExportError::permanent)?;
         }
         self.write_spans(batch.rows()).await?;
+        agentrace_store::store_evaluations(self, evaluation_results(spans, &[]).results)?;
         Ok(())
     }
 }
 
 #[async_trait]
 impl EventSink for ClickHouseStore {
+    /// Stores the events, then the scores of those that are `gen_ai.evaluation.result`s
+    /// (`agentrace_store::store_evaluations`).
     async fn export_events(&self, events: &[Event]) -> Result<(), ExportError> {
         self.write_events(events).await?;
+        agentrace_store::store_evaluations(self, evaluation_results(&[], events).results)?;
         Ok(())
     }
 }

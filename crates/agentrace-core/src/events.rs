@@ -184,6 +184,42 @@ pub fn system_error(component: &str, error: &str, critical: bool) {
     }
 }
 
+/// `gen_ai.evaluation.result` (INFO; WARNING for a failed evaluation): how an evaluation of
+/// the current span came out. `agentrace serve` makes it a score of the span (docs/scores.md),
+/// so an agent scores its own work in one line:
+///
+/// ```
+/// use agentrace_core::{Evaluation, events};
+///
+/// events::evaluation(&Evaluation::new("answer_relevance").value(0.92).explanation("on topic"));
+/// events::evaluation(&Evaluation::new("json_valid").label("fail").value(0.0));
+/// ```
+pub fn evaluation(result: &crate::Evaluation) {
+    let annotator = result.annotator.as_str();
+    match &result.error_type {
+        None => tracing::info!(
+            agentrace.event = crate::Evaluation::EVENT,
+            gen_ai.evaluation.name = result.name.as_str(),
+            gen_ai.evaluation.score.value = result.value,
+            gen_ai.evaluation.score.label = result.label.as_deref(),
+            gen_ai.evaluation.explanation = result.explanation.as_deref(),
+            gen_ai.response.id = result.response_id.as_deref(),
+            agentrace.evaluation.annotator_kind = annotator,
+            "{} evaluated",
+            result.name
+        ),
+        Some(error_type) => tracing::warn!(
+            agentrace.event = crate::Evaluation::EVENT,
+            gen_ai.evaluation.name = result.name.as_str(),
+            error.r#type = error_type.as_str(),
+            gen_ai.response.id = result.response_id.as_deref(),
+            agentrace.evaluation.annotator_kind = annotator,
+            "{} failed: {error_type}",
+            result.name
+        ),
+    }
+}
+
 /// A custom event type (a dotted name of your choosing) at INFO.
 pub fn custom(kind: &str, message: &str) {
     tracing::info!(agentrace.event = kind, "{message}");

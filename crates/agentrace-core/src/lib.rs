@@ -108,11 +108,12 @@ pub use filter::Filter;
 pub use layer::AgentraceLayer;
 pub use model::{
     AnnotatorKind, AttributeValue, Attributes, Attribution, AttributionNode, Completion, Cost,
-    CostEntry, Event, EventKind, InheritedField, InstrumentKind, InvalidScore, InvalidScoreConfig,
-    Key, Labels, Level, LoadScoreConfigsError, Measurement, ParseIdError, ParseLevelError,
-    ParseSpanKindError, Resource, Score, ScoreConfig, ScoreConfigs, ScoreKind, ScoreSource,
-    ScoreTarget, ScoreValue, SpanEvent, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode, Text,
-    TokenUsage, TraceId, UnknownName, Usd, complete_attribution, inherit, lacks_attribution,
+    CostEntry, Evaluation, EvaluationError, Event, EventKind, InheritedField, InstrumentKind,
+    InvalidScore, InvalidScoreConfig, Key, Labels, Level, LoadScoreConfigsError, Measurement,
+    ParseIdError, ParseLevelError, ParseSpanKindError, Resource, Score, ScoreConfig, ScoreConfigs,
+    ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanEvent, SpanId, SpanKind, SpanRecord,
+    SpanStatus, StatusCode, Text, TokenUsage, TraceId, UnknownName, Usd, complete_attribution,
+    inherit, lacks_attribution,
 };
 #[cfg(feature = "pipeline")]
 pub use pipeline::{

@@ -58,6 +58,16 @@ pub mod gen_ai {
     pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
     /// Low-cardinality error type; set with status ERROR.
     pub const ERROR_TYPE: &str = "error.type";
+    /// The event of an evaluation's outcome (v1.38), as a log record or a span event.
+    pub const EVALUATION_RESULT: &str = "gen_ai.evaluation.result";
+    /// What was evaluated, e.g. `relevance`.
+    pub const EVALUATION_NAME: &str = "gen_ai.evaluation.name";
+    /// The evaluation's score (a number).
+    pub const EVALUATION_SCORE_VALUE: &str = "gen_ai.evaluation.score.value";
+    /// The evaluation's label, e.g. `pass`.
+    pub const EVALUATION_SCORE_LABEL: &str = "gen_ai.evaluation.score.label";
+    /// Why the evaluation came out so.
+    pub const EVALUATION_EXPLANATION: &str = "gen_ai.evaluation.explanation";
     /// Token type label of the token usage metric: `input`, `output`.
     pub const TOKEN_TYPE: &str = "gen_ai.token.type";
     /// Token usage histogram.
@@ -282,6 +292,9 @@ pub mod agentrace {
     pub const LEVEL: &str = "agentrace.level";
     /// Agent framework (`rig`, `langgraph`, `crewai`, …).
     pub const FRAMEWORK: &str = "agentrace.framework";
+    /// Who judged a `gen_ai.evaluation.result` (`llm`, `code`, `human`), which the convention
+    /// does not say.
+    pub const EVALUATION_ANNOTATOR_KIND: &str = "agentrace.evaluation.annotator_kind";
     /// Correlation id, inherited by descendants and events.
     pub const CORRELATION_ID: &str = "agentrace.correlation_id";
     /// Session id (same meaning as `session.id`).

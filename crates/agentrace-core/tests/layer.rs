@@ -6,8 +6,8 @@ use std::time::Duration;
 use agentrace_core::propagation::{self, TraceContext};
 use agentrace_core::testing::MemorySink;
 use agentrace_core::{
-    AgentraceLayer, EventKind, Level, Pipeline, Resource, Sampler, SpanKind, SpanRecord,
-    StatusCode, TokenUsage, events, spans,
+    AgentraceLayer, AnnotatorKind, Evaluation, EventKind, Level, Pipeline, Resource, Sampler,
+    SpanKind, SpanRecord, StatusCode, TokenUsage, events, spans,
 };
 use tracing::Instrument;
 use tracing_subscriber::prelude::*;
@@ -317,6 +317,37 @@ fn events_are_typed_stamped_and_inherit_context() -> TestResult {
         find(&spans, "invoke_agent coder").status.code,
         StatusCode::Error
     );
+    Ok(())
+}
+
+/// `events::evaluation` records a `gen_ai.evaluation.result` of the current span whose
+/// attributes read back as the evaluation, a failed one included.
+#[test]
+fn evaluations_are_results_of_the_current_span() -> TestResult {
+    let h = harness()?;
+    let judged = Evaluation::new("relevance")
+        .value(0.5)
+        .label("partial")
+        .explanation("half of it")
+        .response_id("chatcmpl-7")
+        .annotator(AnnotatorKind::Llm);
+    let failed = Evaluation::new("faithfulness").failed("judge_timeout");
+    let span_id = h.run(|| {
+        let call = spans::llm("openai", "gpt-4o");
+        let _c = call.enter();
+        events::evaluation(&judged);
+        events::evaluation(&failed);
+        propagation::current().map(|cx| cx.span_id)
+    });
+    h.pipeline.flush()?;
+    let events = h.memory.events();
+    assert_eq!(events.len(), 2);
+    for (event, evaluation) in events.iter().zip([&judged, &failed]) {
+        assert_eq!(event.kind, EventKind::Custom(Evaluation::EVENT.into()));
+        assert_eq!(event.span_id, span_id);
+        assert_eq!(&Evaluation::from_attributes(&event.attributes)?, evaluation);
+    }
+    assert_eq!(events[1].level, Level::Warning);
     Ok(())
 }
 

@@ -76,6 +76,7 @@ mod budget_reload;
 pub mod config;
 mod dashboard;
 mod demo;
+mod evaluation_results;
 pub mod fleet;
 mod guard;
 mod listen;

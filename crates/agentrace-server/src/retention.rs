@@ -1,8 +1,10 @@
 //! Retention in the background: per data type, by age and by size.
 //!
-//! Every `retention.interval`, for spans, events and span metrics (the rollups) separately:
+//! Every `retention.interval`, for spans, events, span metrics (the rollups) and scores
+//! separately:
 //!
-//! 1. **Age**: records older than `max_age` are deleted (spans by start time, events by time,
+//! 1. **Age**: records older than `max_age` are deleted (spans by start time, events and
+//!    scores by time,
 //!    metrics by the end of their minute or hour). The metrics of deleted spans stay until
 //!    their own rule deletes them.
 //! 2. **Size**: while the data type's tables and indexes take more than `max_size`, the oldest
@@ -95,6 +97,8 @@ pub(crate) fn run_once(
         add(&stats.retention_events_deleted, events);
         let metrics = enforce(store, Signal::Metrics, &retention.metrics, now)?;
         add(&stats.retention_metrics_deleted, metrics);
+        let scores = enforce(store, Signal::Scores, &retention.scores, now)?;
+        add(&stats.retention_scores_deleted, scores);
         Ok(())
     })();
     add(&stats.retention_runs, 1);
@@ -120,6 +124,7 @@ fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention 
         (Signal::Spans, &mut retention.spans),
         (Signal::Events, &mut retention.events),
         (Signal::Metrics, &mut retention.metrics),
+        (Signal::Scores, &mut retention.scores),
     ] {
         match store.expire_after(signal, rule.max_age) {
             Ok(true) => {
@@ -154,7 +159,13 @@ pub(crate) async fn run(
         tracing::warn!("retention did not start");
         return;
     };
-    if !(retention.spans.is_set() || retention.events.is_set() || retention.metrics.is_set()) {
+    let rules = [
+        &retention.spans,
+        &retention.events,
+        &retention.metrics,
+        &retention.scores,
+    ];
+    if !rules.iter().any(|r| r.is_set()) {
         return;
     }
     let retention = Arc::new(retention);

@@ -186,6 +186,7 @@ fn labelled<'a, T>(
 pub(crate) fn render(s: &StatsSnapshot) -> String {
     let r = &s.requests;
     let w = &s.writer;
+    let e = &s.evaluation_results;
     let signals = [
         ("spans", &s.spans),
         ("events", &s.events),
@@ -323,6 +324,27 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             kind: "counter",
             help: "Requests refused at once because limits.max_in_flight were being handled.",
             samples: listeners(|l| l.requests_shed),
+        },
+        Family {
+            name: "agentrace_server_evaluation_results_total",
+            kind: "counter",
+            help: "gen_ai.evaluation.result events received, by outcome: a score made, the evaluation failed, no score in it, its response's span not found.",
+            samples: labelled(
+                "outcome",
+                &[
+                    ("scored", &e.scored),
+                    ("failed", &e.failed),
+                    ("invalid", &e.invalid),
+                    ("unmatched", &e.unmatched),
+                ],
+                |n| *n,
+            ),
+        },
+        Family {
+            name: "agentrace_server_evaluation_results_awaiting_response",
+            kind: "gauge",
+            help: "gen_ai.evaluation.result events waiting for the span of the response they name.",
+            samples: vec![(vec![], e.awaiting_response as u64)],
         },
         Family {
             name: "agentrace_server_spans_awaiting_parent",

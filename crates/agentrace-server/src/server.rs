@@ -366,6 +366,12 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
+            tokio::spawn(
+                stats
+                    .evaluation_results
+                    .clone()
+                    .run(store.clone(), stopped.clone()),
+            ),
             tokio::spawn(alerting.clone().run(budget_alerts, stopped.clone())),
             tokio::spawn(crate::redaction_series::run(
                 stats.clone(),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::config::ServerConfig;
+use crate::evaluation_results::{EvaluationResultStats, EvaluationResults};
 use crate::fleet::{FleetSnapshot, Membership};
 
 /// How many committed batches the live feed buffers for a slow subscriber before it lags.
@@ -136,6 +137,7 @@ pub struct ServerStats {
     pub(crate) retention_spans_deleted: AtomicU64,
     pub(crate) retention_events_deleted: AtomicU64,
     pub(crate) retention_metrics_deleted: AtomicU64,
+    pub(crate) retention_scores_deleted: AtomicU64,
     pub(crate) retention_last_run_unix_nano: AtomicU64,
     pub(crate) retention_last_error: Mutex<Option<String>>,
     pub(crate) repair_tracked: AtomicUsize,
@@ -148,6 +150,8 @@ pub struct ServerStats {
     pub(crate) repair_errors: AtomicU64,
     pub(crate) attributed_late: AtomicU64,
     pub(crate) awaiting_parent: AtomicUsize,
+    /// The `gen_ai.evaluation.result` events received, made scores.
+    pub(crate) evaluation_results: Arc<EvaluationResults>,
     /// The OTLP/HTTP, OTLP/gRPC and app listeners' connection counters.
     pub(crate) listeners: [Arc<ListenerStats>; 3],
 }
@@ -164,7 +168,7 @@ pub(crate) fn set_error(slot: &Mutex<Option<String>>, error: Option<String>) {
     *slot.lock().unwrap_or_else(PoisonError::into_inner) = error;
 }
 
-fn read_error(slot: &Mutex<Option<String>>) -> Option<String> {
+pub(crate) fn read_error(slot: &Mutex<Option<String>>) -> Option<String> {
     slot.lock().unwrap_or_else(PoisonError::into_inner).clone()
 }
 
@@ -203,6 +207,7 @@ impl ServerStats {
             retention_spans_deleted: AtomicU64::new(0),
             retention_events_deleted: AtomicU64::new(0),
             retention_metrics_deleted: AtomicU64::new(0),
+            retention_scores_deleted: AtomicU64::new(0),
             retention_last_run_unix_nano: AtomicU64::new(0),
             retention_last_error: Mutex::new(None),
             repair_tracked: AtomicUsize::new(0),
@@ -215,6 +220,7 @@ impl ServerStats {
             repair_errors: AtomicU64::new(0),
             attributed_late: AtomicU64::new(0),
             awaiting_parent: AtomicUsize::new(0),
+            evaluation_results: Arc::default(),
             listeners: Default::default(),
         }
     }
@@ -274,6 +280,7 @@ impl ServerStats {
                 spans_deleted: get(&self.retention_spans_deleted),
                 events_deleted: get(&self.retention_events_deleted),
                 metrics_deleted: get(&self.retention_metrics_deleted),
+                scores_deleted: get(&self.retention_scores_deleted),
                 last_run_unix_nano: nonzero(&self.retention_last_run_unix_nano),
                 last_error: read_error(&self.retention_last_error),
             },
@@ -298,6 +305,7 @@ impl ServerStats {
                 }
             },
             fleet: self.fleet.snapshot(),
+            evaluation_results: self.evaluation_results.stats(),
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
                 RedactionSnapshot {
@@ -395,6 +403,8 @@ pub struct RetentionStats {
     pub events_deleted: u64,
     /// Span metric rows (rollups by minute and hour) deleted.
     pub metrics_deleted: u64,
+    /// Scores deleted.
+    pub scores_deleted: u64,
     /// When the last run finished.
     pub last_run_unix_nano: Option<u64>,
     /// The last error, cleared by a successful run.
@@ -471,6 +481,9 @@ pub struct StatsSnapshot {
     pub pipeline: Option<PipelineStats>,
     /// This node in its fleet (nodes sharing one store).
     pub fleet: FleetSnapshot,
+    /// The `gen_ai.evaluation.result` events received: scores made, evaluations failed,
+    /// results invalid, waiting for their response's span, unmatched.
+    pub evaluation_results: EvaluationResultStats,
 }
 
 impl StatsSnapshot {

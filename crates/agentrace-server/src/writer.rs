@@ -11,7 +11,8 @@
 //! rows ([`crate::process`]) on its own thread, hands the writer the result and waits for its
 //! answer. The writer takes every request waiting (up to [`MAX_GROUP_RECORDS`]), inserts the
 //! group's spans in one transaction, its events in another and its received metrics in a
-//! third, and only then answers each request. So an acknowledgement means committed: a crash right after it loses nothing. A
+//! third, then the scores of the `gen_ai.evaluation.result` events among them
+//! ([`crate::evaluation_results`]), and only then answers each request. So an acknowledgement means committed: a crash right after it loses nothing. A
 //! request is processed only once the queue has room for it
 //! ([`WriterHandle::reserve`]): a request refused for overload has not been counted against a
 //! budget when it comes back.
@@ -456,11 +457,15 @@ impl Writer {
         events: &[Event],
         metrics: &[Measurement],
     ) -> Result<Reports, WriteError> {
-        Ok(Reports {
+        let reports = Reports {
             spans: self.store.insert_spans(spans)?,
             events: self.store.insert_events(events)?,
             metrics: self.store.insert_measurements(metrics)?,
-        })
+        };
+        self.stats
+            .evaluation_results
+            .store(&*self.store, spans.spans(), events)?;
+        Ok(reports)
     }
 
     fn write_group(&self, mut group: Group) {

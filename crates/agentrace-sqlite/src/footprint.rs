@@ -22,6 +22,7 @@ fn tables(signal: Signal) -> &'static [&'static str] {
             "metric_points",
             "metric_series",
         ],
+        Signal::Scores => &["scores"],
     }
 }
 
@@ -69,6 +70,7 @@ impl SqliteStore {
         let sql = match signal {
             Signal::Spans => "SELECT count(*) FROM spans",
             Signal::Events => "SELECT count(*) FROM events",
+            Signal::Scores => "SELECT count(*) FROM scores",
             Signal::Metrics => {
                 "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM metric_points)"
             }
@@ -77,12 +79,13 @@ impl SqliteStore {
     }
 
     /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
-    /// time, metrics (rollup and metric point rows) by the end of their bucket; `None` when fewer are stored.
+    /// time, scores by time, metrics (rollup and metric point rows) by the end of their bucket; `None` when fewer are stored.
     /// `delete_before(signal, t + 1)` then deletes at least `n + 1` records.
     pub fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
         let sql = match signal {
             Signal::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
             Signal::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            Signal::Scores => "SELECT time_ns FROM scores ORDER BY time_ns LIMIT 1 OFFSET ?1",
             Signal::Metrics => {
                 "SELECT end_ns FROM (SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
                  UNION ALL SELECT bucket_ns + 60000000000 FROM metric_points) \

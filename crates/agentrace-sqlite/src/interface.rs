@@ -6,10 +6,11 @@ use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
     DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
-    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs, Retention,
-    RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary,
-    Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange, ToolsAnswer, TraceFilter,
-    TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, WalStatus, WriteError,
+    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs,
+    RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores,
+    SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange,
+    ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary,
+    WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -231,5 +232,13 @@ impl Scores for SqliteStore {
 
     fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
         SqliteStore::delete_score(self, id)
+    }
+
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        SqliteStore::responding_spans(self, response_ids, range)
     }
 }

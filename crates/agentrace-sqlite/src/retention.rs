@@ -13,6 +13,14 @@ use agentrace_store::Signal;
 const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \
      (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no";
 
+/// Deletes a chunk of old events.
+const DELETE_EVENTS: &str = "DELETE FROM events WHERE rowid IN \
+     (SELECT rowid FROM events WHERE time_ns < ?1 LIMIT ?2)";
+
+/// Deletes a chunk of old scores (a table without rowid: by its key).
+const DELETE_SCORES: &str = "DELETE FROM scores WHERE id IN \
+     (SELECT id FROM scores WHERE time_ns < ?1 LIMIT ?2)";
+
 /// Deletes a chunk of rollup rows whose bucket ended by `?1`.
 const DELETE_ROLLUPS: &str = "DELETE FROM rollups WHERE (tier, bucket_ns, key_id) IN \
      (SELECT tier, bucket_ns, key_id FROM rollups \
@@ -38,7 +46,7 @@ const DELETE_ROLLUP_ERRORS: &str = "DELETE FROM rollup_errors \
 const CHUNK: i64 = 2_000;
 
 impl SqliteStore {
-    /// Deletes the spans (by start time) or events (by time) older than `cutoff_unix_nano`,
+    /// Deletes the spans (by start time), events or scores (by time) older than `cutoff_unix_nano`,
     /// or the metrics (rollup rows, received metric points) whose bucket ended by then, and
     /// returns how many were deleted.
     ///
@@ -60,7 +68,8 @@ impl SqliteStore {
             }
             let (n, full) = match signal {
                 Signal::Spans => full(self.delete_span_chunk(cutoff)?),
-                Signal::Events => full(self.delete_event_chunk(cutoff)?),
+                Signal::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
+                Signal::Scores => full(self.delete_chunk(DELETE_SCORES, cutoff)?),
                 Signal::Metrics => self.delete_metric_chunk(cutoff)?,
             };
             deleted += n;
@@ -115,14 +124,12 @@ impl SqliteStore {
         })
     }
 
-    fn delete_event_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
+    /// Runs one of the chunked deletes of a single table (`?1` the cutoff, `?2` the chunk).
+    fn delete_chunk(&self, sql: &str, cutoff: i64) -> Result<usize, RetentionError> {
         let writer = self.writer();
         let n = writer
             .conn()
-            .prepare_cached(
-                "DELETE FROM events WHERE rowid IN \
-                 (SELECT rowid FROM events WHERE time_ns < ?1 LIMIT ?2)",
-            )
+            .prepare_cached(sql)
             .db()?
             .execute([cutoff, CHUNK])
             .db()?;

@@ -1,8 +1,12 @@
 //! Scores of traces, spans and sessions (table `scores`, docs/sql-schema.md): one row per
 //! score id, replaced when a score with its id is written again.
 
-use agentrace_core::Score;
-use agentrace_store::{QueryError, ScoreCursor, ScorePage, ScoreQuery, StoredScore, WriteError};
+use agentrace_core::semconv::gen_ai::RESPONSE_ID;
+use agentrace_core::{Score, SpanId, TraceId};
+use agentrace_store::{
+    QueryError, RespondingSpan, ScoreCursor, ScorePage, ScoreQuery, StoredScore, TimeRange,
+    WriteError,
+};
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
 
@@ -137,6 +141,50 @@ impl SqliteStore {
             .execute("DELETE FROM scores WHERE id = ?", [id])
             .db()?;
         Ok(deleted > 0)
+    }
+}
+
+impl SqliteStore {
+    /// The spans that gave the responses `response_ids`, started in `range`: a scan of the
+    /// range's spans (by the start time index) whose attributes name a response.
+    pub fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        RespondingSpan::check_lookup(response_ids)?;
+        if response_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; response_ids.len()].join(", ");
+        let sql = format!(
+            "SELECT response_id, trace_id, span_id FROM (\
+                SELECT json_extract(attributes, '$.\"{RESPONSE_ID}\"') AS response_id, \
+                       trace_id, span_id, start_ns \
+                FROM spans \
+                WHERE start_ns >= ? AND start_ns < ? \
+                  AND instr(attributes, '\"{RESPONSE_ID}\"') > 0) \
+             WHERE response_id IN ({marks}) ORDER BY start_ns"
+        );
+        let mut values = vec![
+            Value::Integer(bound(range.start_unix_nano.unwrap_or(0))),
+            Value::Integer(bound(range.end_unix_nano.unwrap_or(u64::MAX))),
+        ];
+        values.extend(response_ids.iter().map(|id| Value::Text(id.clone())));
+        let spans = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let rows = stmt
+                .query_map(params_from_iter(values), |row| {
+                    Ok(RespondingSpan {
+                        response_id: row.get(0)?,
+                        trace_id: TraceId::from_bytes(fixed(row, 1)?.unwrap_or_default()),
+                        span_id: SpanId::from_bytes(fixed(row, 2)?.unwrap_or_default()),
+                    })
+                })
+                .db()?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>().db()?)
+        })?;
+        Ok(RespondingSpan::first_of_each(spans))
     }
 }
 

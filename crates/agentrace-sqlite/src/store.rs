@@ -18,6 +18,7 @@ use crate::error::{Db, DbError, OpenError};
 use crate::schema;
 use agentrace_store::InsertReport;
 use agentrace_store::WalStatus;
+use agentrace_store::evaluation_results;
 use agentrace_store::{QueryError, WriteError};
 use agentrace_store::{SpanJson, SpanRows};
 
@@ -303,16 +304,23 @@ impl Sink for SqliteStore {
 
 #[async_trait]
 impl SpanSink for SqliteStore {
+    /// Stores the spans, then the scores of the `gen_ai.evaluation.result` events they carry
+    /// (`agentrace_store::store_evaluations`).
     async fn export_spans(&self, spans: &[SpanRecord]) -> Result<(), ExportError> {
         self.insert_spans(spans)?;
+        agentrace_store::store_evaluations(self, evaluation_results(spans, &[]).results)?;
         Ok(())
     }
 }
 
 #[async_trait]
 impl EventSink for SqliteStore {
+    /// Stores the events, then the scores of those that are `gen_ai.evaluation.result`s
+    /// (`agentrace_store::store_evaluations`; one naming a response whose span is not stored
+    /// yet makes no score).
     async fn export_events(&self, events: &[Event]) -> Result<(), ExportError> {
         self.insert_events(events)?;
+        agentrace_store::store_evaluations(self, evaluation_results(&[], events).results)?;
         Ok(())
     }
 }

@@ -20,7 +20,8 @@
 //! | [`Scores`] | the API keeps and reads scores of traces, spans and sessions |
 //!
 //! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
-//! from any store by [`restore_budgets`].
+//! from any store by [`restore_budgets`]; the scores of `gen_ai.evaluation.result` events
+//! are made for any store by [`evaluation_results`] and [`store_evaluations`].
 //!
 //! ## Writing a store
 //!
@@ -61,6 +62,7 @@ mod budgets;
 mod changes;
 mod encoded;
 mod error;
+mod evaluations;
 mod fleet;
 mod health;
 mod model;
@@ -77,6 +79,10 @@ pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
 pub use error::{BoxError, QueryError, RetentionError, WriteError};
+pub use evaluations::{
+    EvaluationReport, EvaluationResult, FoundEvaluations, Judged, LOOKUP_AFTER, LOOKUP_BEFORE,
+    evaluation_results, store_evaluations,
+};
 pub use fleet::{Arrivals, Fleet, Wanted};
 pub use health::{DiskUsage, HeldStatus, WalStatus};
 pub use model::{
@@ -90,7 +96,8 @@ pub use model::{
 };
 pub use read::TraceReader;
 pub use scores::{
-    ScoreCursor, ScoreFilter, ScorePage, ScoreQuery, Scores, StoredScore, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScoreQuery,
+    Scores, StoredScore, with_score_ids,
 };
 pub use tools::{ToolFailures, tools_answer};
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};

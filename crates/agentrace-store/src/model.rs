@@ -1203,4 +1203,7 @@ pub enum Signal {
     /// retention deletes them, so a store can keep raw spans for days and their metrics for
     /// a year.
     Metrics,
+    /// Scores of traces, spans and sessions (by the time they were given). They outlive the
+    /// spans they judge until their own retention deletes them.
+    Scores,
 }

@@ -23,6 +23,57 @@ pub trait Scores {
 
     /// Deletes the score `id`; whether one was stored.
     fn delete_score(&self, id: &str) -> Result<bool, WriteError>;
+
+    /// The spans that gave the responses `response_ids` (their `gen_ai.response.id`
+    /// attribute), started in `range`: each response id found with its trace and span, in no
+    /// order, once (the earliest span, if several gave it). For an evaluation result that
+    /// names the response it judges but not its span. At most [`MAX_RESPONSES_A_LOOKUP`]
+    /// ids; a store scans the spans of `range`, so keep it short.
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError>;
+}
+
+/// Response ids one [`Scores::responding_spans`] looks up at most.
+pub const MAX_RESPONSES_A_LOOKUP: usize = 256;
+
+/// A span that gave a response ([`Scores::responding_spans`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RespondingSpan {
+    /// The response's id.
+    pub response_id: String,
+    /// The span's trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+}
+
+impl RespondingSpan {
+    /// Refuses more than [`MAX_RESPONSES_A_LOOKUP`] ids, for a store's
+    /// [`Scores::responding_spans`].
+    ///
+    /// # Errors
+    /// [`QueryError::Invalid`] for too many.
+    pub fn check_lookup(response_ids: &[String]) -> Result<(), QueryError> {
+        if response_ids.len() > MAX_RESPONSES_A_LOOKUP {
+            return Err(QueryError::Invalid(format!(
+                "{} response ids in one lookup, at most {MAX_RESPONSES_A_LOOKUP}",
+                response_ids.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The first span of each response id among `spans` (give them earliest first).
+    pub fn first_of_each(spans: impl IntoIterator<Item = Self>) -> Vec<Self> {
+        let mut seen = std::collections::HashSet::new();
+        spans
+            .into_iter()
+            .filter(|s| seen.insert(s.response_id.clone()))
+            .collect()
+    }
 }
 
 /// `scores`, each with an id: its own, or a new random one (32 hex digits).

@@ -21,8 +21,9 @@ pub use ids::{ParseIdError, SpanId, TraceId};
 pub use metric::{InstrumentKind, Labels, Measurement};
 pub use resource::Resource;
 pub use score::{
-    AnnotatorKind, InvalidScore, InvalidScoreConfig, LoadScoreConfigsError, Score, ScoreConfig,
-    ScoreConfigs, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, UnknownName,
+    AnnotatorKind, Evaluation, EvaluationError, InvalidScore, InvalidScoreConfig,
+    LoadScoreConfigsError, Score, ScoreConfig, ScoreConfigs, ScoreKind, ScoreSource, ScoreTarget,
+    ScoreValue, UnknownName,
 };
 pub use span::{
     CostEntry, ParseSpanKindError, SpanEvent, SpanKind, SpanRecord, SpanStatus, StatusCode,

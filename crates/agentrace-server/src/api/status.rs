@@ -1,7 +1,7 @@
 //! `/budgets`, `/status`, `/openapi.json`.
 
 use agentrace_core::budget::BudgetStatus;
-use agentrace_store::HeldStatus;
+use agentrace_store::{HeldStatus, Signal};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -50,6 +50,8 @@ pub(super) struct StoreStatus {
     database_bytes: Option<u64>,
     /// Bytes on disk: the data and, for SQLite, its write-ahead log.
     file_bytes: Option<u64>,
+    /// Scores stored.
+    scores: Option<u64>,
     /// Why the figures are missing: the store did not answer.
     error: Option<String>,
     /// The spans this node holds for their parent (ClickHouse; `None` for a store that holds
@@ -77,16 +79,18 @@ pub(super) async fn status(
     let store = std::sync::Arc::clone(&state.store);
     let figures = tokio::task::spawn_blocking(move || {
         let disk = store.disk_usage()?;
-        Ok::<_, agentrace_store::QueryError>((store.schema_version()?, disk))
+        let scores = store.count(Signal::Scores)?;
+        Ok::<_, agentrace_store::QueryError>((store.schema_version()?, disk, scores))
     })
     .await
     .unwrap_or_else(|e| Err(agentrace_store::QueryError::Failed(e.into())));
     let store = match figures {
-        Ok((schema_version, disk)) => StoreStatus {
+        Ok((schema_version, disk, scores)) => StoreStatus {
             location,
             schema_version: Some(schema_version),
             database_bytes: Some(disk.data_bytes),
             file_bytes: Some(disk.total_bytes),
+            scores: Some(scores),
             error: None,
             held,
         },
@@ -95,6 +99,7 @@ pub(super) async fn status(
             schema_version: None,
             database_bytes: None,
             file_bytes: None,
+            scores: None,
             error: Some(e.to_string()),
             held,
         },

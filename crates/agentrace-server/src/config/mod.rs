@@ -303,6 +303,9 @@ pub struct RetentionLayer {
     /// Span metrics (the rollups).
     #[serde(default)]
     pub metrics: RuleLayer,
+    /// Scores.
+    #[serde(default)]
+    pub scores: RuleLayer,
 }
 
 /// Forwarding of a [`ConfigLayer`].
@@ -432,6 +435,7 @@ impl ConfigLayer {
                 spans: self.retention.spans.over(lower.retention.spans),
                 events: self.retention.events.over(lower.retention.events),
                 metrics: self.retention.metrics.over(lower.retention.metrics),
+                scores: self.retention.scores.over(lower.retention.scores),
             },
             mask_secrets: self.mask_secrets.or(lower.mask_secrets),
             redact: self.redact.or(lower.redact),
@@ -537,6 +541,8 @@ pub struct Retention {
     pub events: RetentionRule,
     /// Span metrics (the rollups).
     pub metrics: RetentionRule,
+    /// Scores: they outlive the spans they judge until their own rule deletes them.
+    pub scores: RetentionRule,
     /// How often retention runs (default 5 minutes).
     pub interval: Duration,
 }
@@ -547,6 +553,7 @@ impl Default for Retention {
             spans: RetentionRule::default(),
             events: RetentionRule::default(),
             metrics: RetentionRule::default(),
+            scores: RetentionRule::default(),
             interval: Duration::from_secs(300),
         }
     }
@@ -771,6 +778,7 @@ impl ServerConfig {
         retention.spans = layer.retention.spans.resolve();
         retention.events = layer.retention.events.resolve();
         retention.metrics = layer.retention.metrics.resolve();
+        retention.scores = layer.retention.scores.resolve();
         config.mask_secrets = layer.mask_secrets.unwrap_or(true);
         config.redact = layer.redact.unwrap_or(false);
         config.capture_content = layer.capture_content.unwrap_or(false);
@@ -853,6 +861,7 @@ impl ServerConfig {
             ("retention.spans", &self.retention.spans),
             ("retention.events", &self.retention.events),
             ("retention.metrics", &self.retention.metrics),
+            ("retention.scores", &self.retention.scores),
         ] {
             if rule.max_age.is_some_and(|a| a.is_zero()) || rule.max_bytes == Some(0) {
                 return invalid(
@@ -989,6 +998,8 @@ max_size = "1GiB"
 [retention.metrics]
 max_age = "400d"
 max_size = "1GiB"
+[retention.scores]
+max_age = "90d"
 [forward]
 endpoint = "http://collector:4317"
 protocol = "grpc"
@@ -1021,6 +1032,10 @@ protocol = "grpc"
                 max_bytes: Some(256 << 20),
             },
             "each key of a rule from its own layer"
+        );
+        assert_eq!(
+            config.retention.scores.max_age,
+            Some(Duration::from_secs(90 * 86_400))
         );
         assert_eq!(
             config.forward,

@@ -9,6 +9,7 @@ mod browser;
 mod budgets;
 mod common;
 mod connections;
+mod evaluations;
 mod ingest;
 mod lifecycle;
 mod overload;

@@ -31,7 +31,8 @@
 //! - [`rollups`]: rollups, the overview and tools from them, received metrics;
 //! - [`repairs`]: new costs, re-attached roots, aggregates marked late, budget replay;
 //! - [`upkeep`]: alert history, retention, an empty store, health;
-//! - [`scores`]: scores kept, found, replaced and deleted.
+//! - [`scores`]: scores kept, found, replaced, deleted and expired; spans found by the
+//!   response they gave.
 //!
 //! What the suite does not require: which store answers a rollup from what
 //! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
@@ -133,6 +134,8 @@ pub const CHECKS: &[(&str, Check)] = checks![
     // Scores.
     scores::scores_are_kept_and_found,
     scores::scores_are_replaced_under_their_id_and_deleted,
+    scores::retention_deletes_scores,
+    scores::responding_spans_are_found_by_response_id,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its

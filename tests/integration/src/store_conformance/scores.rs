@@ -2,14 +2,16 @@
 //! name, source, value and time, a page at a time; replaced when written again under their
 //! id; deleted.
 
+use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{
     AnnotatorKind, Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, TraceId,
 };
 use agentrace_store::{
-    QueryError, ScoreFilter, ScoreQuery, Store, TimeRange, WriteError, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, QueryError, RespondingSpan, ScoreFilter, ScoreQuery, Signal, Store,
+    TimeRange, WriteError, with_score_ids,
 };
 
-use super::fixtures::{SEC, T0, span_id, trace_id};
+use super::fixtures::{SEC, T0, span, span_id, trace_id};
 use super::{CheckResult, ensure, expect_eq};
 
 /// Score `n` (given at T0 + n s) of `target`, named `name`, giving `value`.
@@ -211,4 +213,96 @@ pub fn scores_are_replaced_under_their_id_and_deleted(store: &dyn Store) -> Chec
     expect_eq("scores after the deletion", &5, &all.scores.len())?;
     store.write_scores(&[changed.clone()])?;
     expect_eq("the thumbs, written again", &vec![changed], &thumbs(store)?)
+}
+
+/// Retention of scores by the time they were given: counted, ranked, the two oldest deleted
+/// by a cutoff of T0+3 s (a deleted score neither counted nor ranked); the spans they judge
+/// have their own rule.
+pub fn retention_deletes_scores(store: &dyn Store) -> CheckResult {
+    let written = six()?;
+    store.write_scores(&written)?;
+    store.delete_score(written[5].id.as_deref().unwrap_or_default())?;
+    expect_eq("scores", &5, &store.count(Signal::Scores)?)?;
+    for (n, expected) in [(0, Some(T0 + SEC)), (4, Some(T0 + 5 * SEC)), (5, None)] {
+        expect_eq(
+            format!("the {n}-th oldest score"),
+            &expected,
+            &store.nth_oldest(Signal::Scores, n)?,
+        )?;
+    }
+    expect_eq(
+        "scores deleted",
+        &2,
+        &store.delete_before(Signal::Scores, T0 + 3 * SEC)?,
+    )?;
+    expect_eq("scores left", &3, &store.count(Signal::Scores)?)?;
+    let left = store
+        .scores(&ScoreQuery::new(ScoreFilter::new(), 100))?
+        .scores;
+    let mut want = written[2..5].to_vec();
+    want.reverse();
+    expect_eq("the scores left", &want, &left)?;
+    expect_eq(
+        "scores deleted again",
+        &0,
+        &store.delete_before(Signal::Scores, T0 + 3 * SEC)?,
+    )
+}
+
+/// Spans found by the response they gave (`gen_ai.response.id`), within a time range: each
+/// response once (its earliest span), unknown ids and spans out of range not found, too many
+/// ids refused.
+pub fn responding_spans_are_found_by_response_id(store: &dyn Store) -> CheckResult {
+    let call = |trace: u8, id: u16, start: u64, response: &'static str| {
+        span(trace, id, "chat gpt-4o", start, start + SEC)
+            .llm("openai", "gpt-4o")
+            .attribute(RESPONSE_ID, response)
+            .build()
+    };
+    store.write_spans(&[
+        call(1, 11, T0, "chatcmpl-a"),
+        call(1, 12, T0 + 2 * SEC, "chatcmpl-b"),
+        call(2, 21, T0 + SEC, "chatcmpl-a"),
+        call(3, 31, T0 + 90 * SEC, "chatcmpl-c"),
+        span(4, 41, "tool search", T0, T0 + SEC)
+            .tool("search")
+            .build(),
+    ])?;
+    let ids = |ids: &[&str]| ids.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let responding = |response: &str, trace: u8, span: u16| RespondingSpan {
+        response_id: response.to_owned(),
+        trace_id: trace_id(trace),
+        span_id: span_id(span),
+    };
+    let mut found = store.responding_spans(
+        &ids(&["chatcmpl-a", "chatcmpl-b", "chatcmpl-c", "chatcmpl-x"]),
+        TimeRange::new(T0, T0 + 60 * SEC),
+    )?;
+    found.sort_by(|a, b| a.response_id.cmp(&b.response_id));
+    expect_eq(
+        "the spans of a, b (c out of range, x unknown)",
+        &vec![
+            responding("chatcmpl-a", 1, 11),
+            responding("chatcmpl-b", 1, 12),
+        ],
+        &found,
+    )?;
+    expect_eq(
+        "c, in a range of all time",
+        &vec![responding("chatcmpl-c", 3, 31)],
+        &store.responding_spans(&ids(&["chatcmpl-c"]), TimeRange::default())?,
+    )?;
+    expect_eq(
+        "no ids",
+        &Vec::<RespondingSpan>::new(),
+        &store.responding_spans(&[], TimeRange::default())?,
+    )?;
+    let too_many = vec!["chatcmpl-a".to_owned(); MAX_RESPONSES_A_LOOKUP + 1];
+    ensure(
+        matches!(
+            store.responding_spans(&too_many, TimeRange::default()),
+            Err(QueryError::Invalid(_))
+        ),
+        "too many ids are refused",
+    )
 }

@@ -29,9 +29,11 @@ use serde_json::{Map, Value};
 use super::{SpanId, TraceId};
 
 mod config;
+mod evaluation;
 mod json;
 
 pub use config::{InvalidScoreConfig, LoadScoreConfigsError, ScoreConfig, ScoreConfigs};
+pub use evaluation::{Evaluation, EvaluationError};
 
 /// What a score is about: exactly one trace, span or session.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
