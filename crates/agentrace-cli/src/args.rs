@@ -59,6 +59,58 @@ pub(crate) enum Command {
     Tail(TailArgs),
     /// A running server's health: the writer, its queue, what was stored and refused, alerts.
     Status(StatusArgs),
+    /// Give a trace, span or session a score on a running server (checked against the score's
+    /// configuration there; docs/scores.md).
+    Score(ScoreArgs),
+}
+
+/// `agentrace score`: one score, as `POST /api/v1/scores` takes it.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["trace", "span", "session"]))]
+pub(crate) struct ScoreArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// What is measured, e.g. `helpfulness`.
+    pub(crate) name: String,
+    /// The trace scored (or the trace of `--span`).
+    #[arg(long)]
+    pub(crate) trace: Option<String>,
+    /// The span scored.
+    #[arg(long)]
+    pub(crate) span: Option<String>,
+    /// The session scored.
+    #[arg(long, conflicts_with_all = ["trace", "span"])]
+    pub(crate) session: Option<String>,
+    /// The number (a boolean's 1 or 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub(crate) value: Option<f64>,
+    /// The category (a boolean's `true` or `false`; a text score's text).
+    #[arg(long)]
+    pub(crate) label: Option<String>,
+    /// numeric, categorical, boolean or text (else taken from what is given).
+    #[arg(long)]
+    pub(crate) data_type: Option<String>,
+    /// Why.
+    #[arg(long)]
+    pub(crate) explanation: Option<String>,
+    /// api, annotation or eval (the server's default: api).
+    #[arg(long)]
+    pub(crate) source: Option<String>,
+    /// human, llm or code (the server's default: human).
+    #[arg(long)]
+    pub(crate) annotator: Option<String>,
+    /// Who gives it.
+    #[arg(long)]
+    pub(crate) author: Option<String>,
+    /// A JSON object of anything else.
+    #[arg(long)]
+    pub(crate) metadata: Option<String>,
+    /// Its id: a score given again under the same id replaces it.
+    #[arg(long)]
+    pub(crate) id: Option<String>,
+    /// Print the server's answer as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
 //! A client of a running `agentrace serve`'s API, for the commands that follow a server
-//! rather than read a store file (`alerts`).
+//! rather than read a store file (`alerts`, `status`, `tail`, `score`).
 
 use std::time::Duration;
 
@@ -52,8 +52,26 @@ impl ApiClient {
 
     /// `GET /api/v1{path}` as JSON; a refusal is an error with the server's message.
     pub(crate) async fn get(&self, path: &str) -> Result<Value, CliError> {
-        let url = format!("{}/api/v1{path}", self.base);
-        let mut request = self.http.get(&url);
+        self.send(self.http.get(self.url(path)), path).await
+    }
+
+    /// `POST /api/v1{path}` with a JSON `body`; its answer as JSON, a refusal an error with
+    /// the server's message.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.send(self.http.post(self.url(path)).json(body), path)
+            .await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    async fn send(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<Value, CliError> {
+        let url = self.url(path);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }

@@ -69,6 +69,7 @@ fn main() -> ExitCode {
         Command::Tools(a) => commands::tools::run(&cli.store, a),
         Command::Tail(a) => commands::tail::run(a),
         Command::Status(a) => commands::status::run(a),
+        Command::Score(a) => commands::score::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

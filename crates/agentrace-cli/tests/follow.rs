@@ -1,5 +1,5 @@
-//! The commands that follow a running server — `tail`, `status`, `alerts` — against a real
-//! `agentrace serve` (in this process) with an API token.
+//! The commands that follow a running server — `tail`, `status`, `alerts`, `score` — against a
+//! real `agentrace serve` (in this process) with an API token.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -107,6 +107,71 @@ async fn tail_status_and_alerts_follow_a_running_server() -> TestResult {
         String::from_utf8_lossy(&refused.stderr).contains("401"),
         "{refused:?}"
     );
+    server.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn score_gives_a_running_server_a_score_it_checks() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+    config.api_token = Some(TOKEN.into());
+    let server = Server::start(config).await?;
+    let app = format!("http://{}", server.app_addr());
+    let trace = "5b8aa5a2d2c872e8321cf37308d69df2";
+
+    let given = agentrace(
+        &app,
+        &[
+            "score",
+            "helpfulness",
+            "--trace",
+            trace,
+            "--value",
+            "0.8",
+            "--explanation",
+            "answered",
+            "--source",
+            "annotation",
+            "--id",
+            "review-1",
+        ],
+    )
+    .output()?;
+    assert!(given.status.success(), "{given:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&given.stdout),
+        "score review-1 stored\n"
+    );
+    let stored: serde_json::Value = reqwest::Client::new()
+        .get(format!("{app}/api/v1/scores?trace_id={trace}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let score = &stored["scores"][0];
+    assert_eq!(
+        (
+            &score["name"],
+            &score["value"],
+            &score["source"],
+            &score["explanation"]
+        ),
+        (
+            &serde_json::json!("helpfulness"),
+            &serde_json::json!(0.8),
+            &serde_json::json!("annotation"),
+            &serde_json::json!("answered")
+        ),
+        "{stored}"
+    );
+
+    // What the server refuses is said, and the command fails.
+    let refused = agentrace(&app, &["score", "helpfulness", "--trace", trace]).output()?;
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("400") && said.contains("score 0"), "{said}");
     server.shutdown().await?;
     Ok(())
 }
