@@ -109,7 +109,15 @@ impl ClickHouseStore {
         w.push("deleted = 0", []);
         w.range("time", &f.range);
         if let Some(t) = f.trace_id {
-            w.push(format!("trace_id = {}", sql::trace_id(t)), []);
+            // Its own, and those of its spans, whether they name it or not.
+            let t = sql::trace_id(t);
+            w.push(
+                format!(
+                    "(trace_id = {t} OR (trace_id IS NULL AND span_id IN \
+                     (SELECT span_id FROM spans WHERE trace_id = {t})))"
+                ),
+                [],
+            );
         }
         if let Some(s) = f.span_id {
             w.push(format!("span_id = {}", sql::span_id(s)), []);

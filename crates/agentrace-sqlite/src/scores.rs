@@ -11,6 +11,7 @@ use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
 
 use crate::codec::{bound, from_sql, to_sql};
+use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
 use crate::store::SqliteStore;
 
@@ -65,11 +66,11 @@ impl SqliteStore {
     /// The scores `query` asks for, newest first.
     pub fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
         let f = &query.filter;
-        let mut conditions: Vec<&str> = Vec::new();
+        let mut conditions: Vec<String> = Vec::new();
         let mut values: Vec<Value> = Vec::new();
-        let mut when = |condition: &'static str, value: Option<Value>| {
+        let mut when = |condition: &str, value: Option<Value>| {
             if let Some(v) = value {
-                conditions.push(condition);
+                conditions.push(condition.to_owned());
                 values.push(v);
             }
         };
@@ -80,10 +81,6 @@ impl SqliteStore {
         when(
             "time_ns < ?",
             f.range.end_unix_nano.map(|t| Value::Integer(bound(t))),
-        );
-        when(
-            "trace_id = ?",
-            f.trace_id.map(|t| Value::Blob(t.to_bytes().to_vec())),
         );
         when(
             "span_id = ?",
@@ -97,9 +94,19 @@ impl SqliteStore {
         );
         when("value >= ?", f.min_value.map(Value::Real));
         when("value <= ?", f.max_value.map(Value::Real));
+        if let Some(t) = f.trace_id {
+            // Its own, and those of its spans, whether they name it or not.
+            conditions.push(format!(
+                "(trace_id = ? OR (trace_id IS NULL AND span_id IN \
+                 (SELECT span_id FROM spans WHERE trace_no = {})))",
+                trace_no_of_id("?")
+            ));
+            let id = Value::Blob(t.to_bytes().to_vec());
+            values.extend(std::iter::repeat_n(id, 4));
+        }
         let cursor = query.cursor.as_ref().map(ScoreCursor::decode).transpose()?;
         if let Some(c) = cursor {
-            conditions.push("(time_ns < ? OR (time_ns = ? AND id < ?))");
+            conditions.push("(time_ns < ? OR (time_ns = ? AND id < ?))".to_owned());
             values.extend([
                 Value::Integer(to_sql(c.time_unix_nano)),
                 Value::Integer(to_sql(c.time_unix_nano)),

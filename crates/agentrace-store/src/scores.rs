@@ -196,7 +196,8 @@ impl StoredScore {
 pub struct ScoreFilter {
     /// Given within this range.
     pub range: TimeRange,
-    /// Of this trace: the trace's own, and its spans' that name it.
+    /// Of this trace: the trace's own, and its spans' (those that name it, and those that
+    /// name no trace and whose span is stored in it).
     pub trace_id: Option<TraceId>,
     /// Of this span.
     pub span_id: Option<SpanId>,
@@ -218,7 +219,9 @@ impl ScoreFilter {
         Self::default()
     }
 
-    /// Whether `score` matches (what a store's query must select).
+    /// Whether `score` matches (what a store's query must select), as far as the score alone
+    /// tells: a score of a span that names no trace is of the trace the span is stored in,
+    /// which a store knows and this does not (it matches no trace here).
     pub fn matches(&self, score: &Score) -> bool {
         let (trace, span, session) = match &score.target {
             ScoreTarget::Trace(t) => (Some(*t), None, None),

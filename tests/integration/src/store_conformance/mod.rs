@@ -136,6 +136,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     scores::scores_are_replaced_under_their_id_and_deleted,
     scores::retention_deletes_scores,
     scores::responding_spans_are_found_by_response_id,
+    scores::span_scores_are_found_by_their_stored_trace,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its

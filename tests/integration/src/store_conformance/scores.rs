@@ -306,3 +306,52 @@ pub fn responding_spans_are_found_by_response_id(store: &dyn Store) -> CheckResu
         "too many ids are refused",
     )
 }
+
+/// A score of a span that names no trace (as Phoenix's span annotations give them) is found
+/// by the trace its span is stored in, beside the trace's own and its spans' that name it;
+/// one of a span stored in another trace, or not stored, is not.
+pub fn span_scores_are_found_by_their_stored_trace(store: &dyn Store) -> CheckResult {
+    store.write_spans(&[
+        span(1, 11, "invoke_agent planner", T0, T0 + 9 * SEC).build(),
+        span(1, 12, "chat gpt-4o", T0 + SEC, T0 + 2 * SEC)
+            .parent(11)
+            .build(),
+        span(2, 21, "chat gpt-4o", T0, T0 + SEC).build(),
+    ])?;
+    let lone = |span: u16| ScoreTarget::Span {
+        span_id: span_id(span),
+        trace_id: None,
+    };
+    let named = ScoreTarget::Span {
+        span_id: span_id(11),
+        trace_id: Some(trace_id(1)),
+    };
+    let written = with_score_ids(vec![
+        score(
+            1,
+            ScoreTarget::Trace(trace_id(1)),
+            "of the trace",
+            number(1.0),
+        )?,
+        score(2, named, "of a span naming it", number(1.0))?,
+        score(3, lone(12), "of a span naming none", number(1.0))?,
+        score(4, lone(21), "of another trace's span", number(1.0))?,
+        score(5, lone(99), "of a span not stored", number(1.0))?,
+    ]);
+    store.write_scores(&written)?;
+    let mut filter = ScoreFilter::new();
+    filter.trace_id = Some(trace_id(1));
+    let mut want = written[..3].to_vec();
+    want.reverse();
+    expect_eq(
+        "the scores of trace 1",
+        &want,
+        &store.scores(&ScoreQuery::new(filter.clone(), 100))?.scores,
+    )?;
+    filter.name = Some("of a span naming none".into());
+    expect_eq(
+        "with another filter too",
+        &vec![written[2].clone()],
+        &store.scores(&ScoreQuery::new(filter, 100))?.scores,
+    )
+}
