@@ -1,6 +1,8 @@
 //! The app port: the dashboard at `/`, `/api/v1/**` (the REST API, its OpenAPI document, the
-//! live feed and the dashboard's login), `/metrics`, `/healthz` and `/readyz`; and the layers
-//! the HTTP listeners share (the `Host` and `Origin` guards, the API token, CORS).
+//! live feed and the dashboard's login), `/metrics`, `/healthz` and `/readyz`, the APIs of
+//! other products agentrace speaks ([`crate::compat`]: Phoenix's annotations, Langfuse's
+//! ingest); and the layers the HTTP listeners share (the `Host` and `Origin` guards, the API
+//! token, CORS).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,13 +19,15 @@ use crate::dashboard::{self, Assets};
 use crate::guard::{Guard, check_host, check_origin};
 use crate::state::AppState;
 
-/// The app router. The API and `/metrics` need the token (or the dashboard's session cookie)
-/// when one is configured; the health checks, the dashboard's files and its login never do.
+/// The app router. The API, `/metrics` and `compat` (its routes already behind the token)
+/// need the token (or the dashboard's session cookie) when one is configured; the health
+/// checks, the dashboard's files and its login never do.
 /// Requests from pages of other origins are refused where they could do harm (see
 /// [`crate::guard`]).
 pub(crate) fn router(
     state: AppState,
     metrics: Router,
+    compat: Router,
     auth: Option<Auth>,
     guard: Guard,
     assets: Arc<Assets>,
@@ -37,6 +41,7 @@ pub(crate) fn router(
         .merge(dashboard::router(assets))
         .merge(crate::auth::login::router(auth.clone()))
         .merge(with_auth(protected, auth))
+        .merge(compat)
         .fallback(move |request: Request| dashboard::page(fallback.clone(), request))
         .layer(axum::middleware::map_response(no_sniff))
         .layer(axum::middleware::from_fn_with_state(guard, check_origin))

@@ -73,6 +73,7 @@ pub mod api;
 mod app;
 mod auth;
 mod budget_reload;
+mod compat;
 pub mod config;
 mod dashboard;
 mod demo;

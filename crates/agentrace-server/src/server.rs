@@ -313,6 +313,12 @@ impl Server {
                         state.store.clone(),
                         alerting.clone(),
                     ),
+                    crate::compat::router(
+                        state.clone(),
+                        receiver.clone(),
+                        &config.limits,
+                        app_auth.clone(),
+                    ),
                     app_auth,
                     hosts.clone(),
                     assets,

@@ -63,7 +63,25 @@ pub async fn one_cost_group(server: &RunningServer, group_by: &str, service: &st
 /// # Panics
 /// When the trace is not found.
 pub async fn trace_spans(server: &RunningServer, trace_id: &str) -> Vec<SpanRecord> {
-    let (status, tree) = get_json(&api(server, &format!("/traces/{trace_id}"))).await;
+    trace_spans_as(server, trace_id, None).await
+}
+
+/// [`trace_spans`] of a server with an API token, sending `token`.
+///
+/// # Panics
+/// When the trace is not found.
+pub async fn trace_spans_as(
+    server: &RunningServer,
+    trace_id: &str,
+    token: Option<&str>,
+) -> Vec<SpanRecord> {
+    let mut request = reqwest::Client::new().get(api(server, &format!("/traces/{trace_id}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    let tree: Json = response.json().await.unwrap_or(Json::Null);
     assert_eq!(status, 200, "trace {trace_id}: {tree}");
     tree["nodes"]
         .as_array()

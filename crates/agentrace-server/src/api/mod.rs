@@ -38,7 +38,7 @@ mod live;
 mod metrics;
 mod params;
 mod records;
-mod scores;
+pub(crate) mod scores;
 mod status;
 
 use axum::Router;
@@ -47,6 +47,8 @@ use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 pub use error::ApiError;
+pub(crate) use error::blocking;
+pub(crate) use params::{parse_time, rfc3339};
 
 use crate::state::AppState;
 

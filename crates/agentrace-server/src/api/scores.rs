@@ -86,10 +86,18 @@ pub(super) async fn write(
                 .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let ids = store(&state, scores).await?;
+    Ok((StatusCode::CREATED, Json(WrittenIds { ids })))
+}
+
+/// Gives `scores` ids (their own, else new ones), stores them all or none, and returns their
+/// ids in order: every way scores come in (this API, Phoenix's and Langfuse's) ends here,
+/// each having checked its scores against their configurations.
+pub(crate) async fn store(state: &AppState, scores: Vec<Score>) -> Result<Vec<String>, ApiError> {
     let scores = with_score_ids(scores);
     let ids = scores.iter().filter_map(|s| s.id.clone()).collect();
     blocking_write(&state.store, move |s| s.write_scores(&scores)).await?;
-    Ok((StatusCode::CREATED, Json(WrittenIds { ids })))
+    Ok(ids)
 }
 
 /// `GET /scores`.

@@ -8,6 +8,7 @@ mod attribution;
 mod browser;
 mod budgets;
 mod common;
+mod compat;
 mod connections;
 mod evaluations;
 mod ingest;

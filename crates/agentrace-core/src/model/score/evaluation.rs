@@ -246,32 +246,16 @@ impl Evaluation {
     }
 }
 
-/// `eval-` and 16 hex digits: FNV-1a (64 bits) of the target, name and time, the same on
-/// every machine and version.
+/// `eval-` and 16 hex digits ([`Score::stable_id`]) of the target, name and time.
 fn stable_id(score: &Score) -> String {
-    let target = match &score.target {
-        ScoreTarget::Trace(t) => format!("t{t}"),
-        ScoreTarget::Span { span_id, trace_id } => {
-            format!(
-                "s{span_id}{}",
-                trace_id.map(|t| t.to_string()).unwrap_or_default()
-            )
-        }
-        ScoreTarget::Session(s) => format!("c{s}"),
-    };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let parts = [
-        target.as_bytes(),
-        score.name.as_bytes(),
-        &score.time_unix_nano.to_le_bytes(),
-    ];
-    for part in parts {
-        for &byte in part.iter().chain(&[0xff]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("eval-{hash:016x}")
+    Score::stable_id(
+        "eval",
+        &[
+            score.target.key().as_bytes(),
+            score.name.as_bytes(),
+            &score.time_unix_nano.to_le_bytes(),
+        ],
+    )
 }
 
 #[cfg(test)]

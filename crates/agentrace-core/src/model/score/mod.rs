@@ -52,6 +52,24 @@ pub enum ScoreTarget {
     Session(String),
 }
 
+impl ScoreTarget {
+    /// The target as text, the same on every machine and version (for ids made from it,
+    /// [`Score::stable_id`]): `t` and the trace id, `s` and the span id (and its trace's
+    /// when named), `c` and the session id.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Trace(t) => format!("t{t}"),
+            Self::Span { span_id, trace_id } => {
+                format!(
+                    "s{span_id}{}",
+                    trace_id.map(|t| t.to_string()).unwrap_or_default()
+                )
+            }
+            Self::Session(s) => format!("c{s}"),
+        }
+    }
+}
+
 /// A field's value that names none of its kind, e.g. a `source` of `robot`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {given:?} is not one of {expected}")]
@@ -229,6 +247,21 @@ impl Score {
         };
         score.check()?;
         Ok(score)
+    }
+
+    /// An id made of `parts`, the same on every machine and version: `prefix`, `-` and 16
+    /// hex digits (FNV-1a, 64 bits, of the parts, each ended by a 0xff byte). For scores whose
+    /// sender's own identity (an event, an annotation's name, target and identifier) must give
+    /// the same score when sent again.
+    pub fn stable_id(prefix: &str, parts: &[&[u8]]) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in parts {
+            for &byte in part.iter().chain(&[0xff]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        format!("{prefix}-{hash:016x}")
     }
 
     /// Checks the whole score: a name, a target with valid ids, a value fitting its kind,

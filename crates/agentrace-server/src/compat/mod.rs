@@ -1,0 +1,40 @@
+//! The APIs of other products that agentrace speaks, on the app port, so that their own
+//! client packages work with agentrace unchanged (docs/scores.md says what each covers):
+//!
+//! - [`phoenix`]: Arize Phoenix's annotations (`arize-phoenix-client`);
+//! - [`langfuse`]: Langfuse's OpenTelemetry endpoint, scores and ingestion (the `langfuse`
+//!   SDK).
+//!
+//! They need the API token as the API does (Langfuse's Basic credentials carry it as their
+//! secret key), and turn what they receive into agentrace's own records: spans through the
+//! OTLP receiver, scores through the API's store of scores.
+
+mod langfuse;
+mod phoenix;
+
+use axum::Router;
+
+use crate::app::with_auth;
+use crate::auth::Auth;
+use crate::config::ReceiveLimits;
+use crate::receive::Receiver;
+use crate::state::AppState;
+
+/// Where Langfuse's SDK sends its OpenTelemetry spans (it appends `/v1/traces`).
+pub(crate) const LANGFUSE_OTEL: &str = "/api/public/otel";
+
+/// Every route of the products agentrace speaks, behind `auth`.
+pub(crate) fn router(
+    state: AppState,
+    receiver: Receiver,
+    limits: &ReceiveLimits,
+    auth: Option<Auth>,
+) -> Router {
+    let langfuse = langfuse::router(state.clone()).nest(
+        LANGFUSE_OTEL,
+        crate::receive::http::router(receiver, limits),
+    );
+    with_auth(phoenix::router(state), auth.clone()).merge(
+        with_auth(langfuse, auth).layer(axum::middleware::from_fn(langfuse::basic_as_bearer)),
+    )
+}
