@@ -81,7 +81,7 @@ pub use agentrace_core::{
 };
 pub use agentrace_core::{
     budget, capture, content, cost, events, json_fields, metrics, model_call, normalize,
-    propagation, semconv, sink, spans, tokenize,
+    propagation, semconv, serde_duration, sink, spans, tokenize,
 };
 pub use init::{Builder, env, init};
 

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-ingest", &["agentrace-core"]),
     ("agentrace-otel", &["agentrace-core"]),
     ("agentrace-alerts", &["agentrace-core"]),
+    ("agentrace-evaluators", &["agentrace-core"]),
     ("agentrace-otlp", &["agentrace-core", "agentrace-otel"]),
     (
         "agentrace-prometheus",

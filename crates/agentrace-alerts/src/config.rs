@@ -40,10 +40,10 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
 #[non_exhaustive]
 pub struct AlertsConfig {
     /// How often every rule is evaluated.
-    #[serde(default = "default_interval", with = "crate::duration")]
+    #[serde(default = "default_interval", with = "agentrace_core::serde_duration")]
     pub interval: Duration,
     /// How often a firing alert is notified again; `None`: only on changes.
-    #[serde(default, with = "crate::duration::option")]
+    #[serde(default, with = "agentrace_core::serde_duration::option")]
     pub renotify: Option<Duration>,
     /// The channels; empty: the log.
     #[serde(default)]

@@ -44,7 +44,6 @@
 mod budget;
 mod channel;
 mod config;
-mod duration;
 mod engine;
 mod notification;
 mod notifier;

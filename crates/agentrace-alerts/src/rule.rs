@@ -353,7 +353,7 @@ pub struct Rule {
     #[serde(default)]
     pub per_label: Option<String>,
     /// The window measured, ending now (whole minutes; at least one).
-    #[serde(with = "crate::duration")]
+    #[serde(with = "agentrace_core::serde_duration")]
     pub window: Duration,
     /// Fewer spans than this in the window: not judged, the state is `OK` (no alert on one
     /// failure out of two calls).
@@ -375,7 +375,7 @@ pub struct Rule {
     #[serde(default)]
     pub no_data: NoData,
     /// Repeat the notification of a firing alert this often; unset: the file's `renotify`.
-    #[serde(default, with = "crate::duration::option")]
+    #[serde(default, with = "agentrace_core::serde_duration::option")]
     pub renotify: Option<Duration>,
     /// Send to these channels only; unset: to every channel.
     #[serde(default)]

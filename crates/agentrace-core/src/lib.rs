@@ -92,6 +92,7 @@ pub mod propagation;
 pub mod redact;
 mod sampling;
 pub mod semconv;
+pub mod serde_duration;
 pub mod sink;
 pub mod spans;
 #[cfg(feature = "pipeline")]
