@@ -47,6 +47,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-core",
             "agentrace-ingest",
             "agentrace-alerts",
+            "agentrace-evaluators",
             "agentrace-store",
             "agentrace-sqlite",
             "agentrace-clickhouse",

@@ -295,6 +295,12 @@ pub mod agentrace {
     /// Who judged a `gen_ai.evaluation.result` (`llm`, `code`, `human`), which the convention
     /// does not say.
     pub const EVALUATION_ANNOTATOR_KIND: &str = "agentrace.evaluation.annotator_kind";
+    /// On a judge's spans: the evaluator rule it judged for.
+    pub const EVALUATION_RULE: &str = "agentrace.evaluation.rule";
+    /// On a judge's spans: the judge (a `[[judge]]` of the evaluators file).
+    pub const EVALUATION_JUDGE: &str = "agentrace.evaluation.judge";
+    /// On a judge's spans: what it judged (`t<trace id>`, `s<span id><trace id>`).
+    pub const EVALUATION_TARGET: &str = "agentrace.evaluation.target";
     /// Correlation id, inherited by descendants and events.
     pub const CORRELATION_ID: &str = "agentrace.correlation_id";
     /// Session id (same meaning as `session.id`).

@@ -81,6 +81,7 @@ mod evaluation_results;
 pub mod fleet;
 mod guard;
 mod listen;
+mod online;
 mod process;
 mod receive;
 mod redaction_series;

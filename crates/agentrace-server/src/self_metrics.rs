@@ -357,6 +357,9 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
     for family in &families {
         family.write_to(&mut out);
     }
+    if let Some(online) = &s.evaluators {
+        render_online(online, &mut out);
+    }
     if let Some(r) = &s.redaction {
         Family {
             name: "agentrace_server_redactions_total",
@@ -371,6 +374,89 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
         .write_to(&mut out);
     }
     out
+}
+
+/// The online evaluations' metrics: each rule's evaluations by outcome, its passes and
+/// retries, the backlog, the judges' calls and spend. The `evaluator` label is a rule's name
+/// from the evaluators file (the operator's words, a few of them).
+fn render_online(o: &crate::state::OnlineStats, out: &mut String) {
+    let by_rule = |f: fn(&crate::state::RuleStats) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
+        o.rules
+            .iter()
+            .map(|r| (vec![("evaluator", r.name.as_str())], f(r)))
+            .collect()
+    };
+    let outcomes: Vec<(Vec<(&str, &str)>, u64)> = o
+        .rules
+        .iter()
+        .flat_map(|r| {
+            [
+                ("scored", r.scored),
+                ("not_applicable", r.not_applicable),
+                ("error", r.errors),
+                ("dropped", r.dropped),
+            ]
+            .map(|(outcome, n)| {
+                (
+                    vec![("evaluator", r.name.as_str()), ("outcome", outcome)],
+                    n,
+                )
+            })
+        })
+        .collect();
+    for family in [
+        Family {
+            name: "agentrace_server_evaluations_total",
+            kind: "counter",
+            help: "Online evaluations by rule and outcome: scored, not applicable (nothing to read), error, dropped (the queue was full).",
+            samples: outcomes,
+        },
+        Family {
+            name: "agentrace_server_evaluations_passed_total",
+            kind: "counter",
+            help: "Scored code checks that passed (a judge's scores are not counted here).",
+            samples: by_rule(|r| r.passed),
+        },
+        Family {
+            name: "agentrace_server_evaluation_retries_total",
+            kind: "counter",
+            help: "Online evaluations tried again after their judge was unavailable.",
+            samples: by_rule(|r| r.retries),
+        },
+        Family {
+            name: "agentrace_server_evaluation_backlog",
+            kind: "gauge",
+            help: "Online evaluations waiting (due or delayed).",
+            samples: vec![(vec![], o.backlog as u64)],
+        },
+        Family {
+            name: "agentrace_server_evaluation_backlog_capacity",
+            kind: "gauge",
+            help: "The bound on waiting online evaluations: past it, new ones are dropped.",
+            samples: vec![(vec![], o.capacity as u64)],
+        },
+        Family {
+            name: "agentrace_server_judge_calls_total",
+            kind: "counter",
+            help: "LLM judges' calls, by outcome.",
+            samples: vec![
+                (
+                    vec![("outcome", "ok")],
+                    o.judge_calls.saturating_sub(o.judge_call_errors),
+                ),
+                (vec![("outcome", "failed")], o.judge_call_errors),
+            ],
+        },
+    ] {
+        family.write_to(out);
+    }
+    let _ = writeln!(
+        out,
+        "# HELP agentrace_server_judge_spend_usd_total What the LLM judges' calls cost since the start, in US dollars.\n\
+         # TYPE agentrace_server_judge_spend_usd_total counter\n\
+         agentrace_server_judge_spend_usd_total {}",
+        o.judge_spend.dollars()
+    );
 }
 
 /// A write-ahead log figure, if the store keeps a log (none for ClickHouse).

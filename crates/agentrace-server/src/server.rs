@@ -29,6 +29,7 @@ use crate::dashboard::Assets;
 use crate::fleet::Membership;
 use crate::guard::Guard;
 use crate::listen;
+use crate::online::Online;
 use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
 use crate::repair::{Repairer, Tracker};
@@ -68,6 +69,12 @@ pub enum StartError {
     /// The score configurations file could not be loaded.
     #[error(transparent)]
     ScoreConfigs(#[from] agentrace_core::LoadScoreConfigsError),
+    /// The evaluators file cannot be used.
+    #[error(transparent)]
+    Evaluators(#[from] agentrace_evaluators::LoadEvaluatorsError),
+    /// An evaluator cannot run as configured (a judge's budget without a price).
+    #[error("evaluators: {0}")]
+    Online(String),
     /// Budget spend could not be restored from the store.
     #[error("cannot restore budget spend from the store: {0}")]
     RestoreBudgets(#[source] QueryError),
@@ -149,6 +156,21 @@ impl Server {
             Some(path) => agentrace_core::ScoreConfigs::load(path)?,
             None => agentrace_core::ScoreConfigs::default(),
         };
+        let score_configs = Arc::new(score_configs);
+        let evaluators = match &config.evaluators {
+            Some(path) => Some(agentrace_evaluators::Evaluators::load(
+                path,
+                &agentrace_core::env::process,
+            )?),
+            None => None,
+        };
+        let online = match evaluators {
+            Some(evaluators) => Some(Arc::new(
+                Online::new(evaluators, prices.clone(), score_configs.clone())
+                    .map_err(StartError::Online)?,
+            )),
+            None => None,
+        };
         let budget_list = match &config.budgets {
             Some(path) => Some(load_budgets(path)?),
             None if config.demo => Some(crate::demo::budgets()),
@@ -191,7 +213,8 @@ impl Server {
         let stats = Arc::new(
             ServerStats::new(Some(pipeline.clone()))
                 .with_redactor(redactor.clone())
-                .with_fleet(membership.clone()),
+                .with_fleet(membership.clone())
+                .with_online(online.clone()),
         );
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let (alerting, budget_channel, budget_alerts) = Alerting::start(
@@ -215,6 +238,15 @@ impl Server {
             }
             None => None,
         };
+        if let Some(online) = &online {
+            let (s, o) = (store.clone(), online.clone());
+            tokio::task::spawn_blocking(move || {
+                agentrace_store::restore_budgets(&*s, o.judge_budgets())
+            })
+            .await
+            .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+            .map_err(StartError::RestoreBudgets)?;
+        }
 
         let processing = Processing::new(
             Processors::new(
@@ -242,6 +274,7 @@ impl Server {
             fan_out_records: config.forward.is_some(),
             tracker: tracker.clone(),
             attributions: attributions.clone(),
+            online: online.clone(),
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })
@@ -267,7 +300,8 @@ impl Server {
             prices,
             config: config.clone(),
             alerts: Some(alerting.clone()),
-            score_configs: Arc::new(score_configs),
+            score_configs,
+            online: online.clone(),
         };
 
         let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;
@@ -402,6 +436,13 @@ impl Server {
                 store.clone(),
                 stopped.clone(),
             )));
+        }
+        if let Some(online) = &online {
+            let parts = crate::online::Parts {
+                store: store.clone(),
+                receiver: receiver.clone(),
+            };
+            background.push(tokio::spawn(online.clone().run(parts, stopped.clone())));
         }
         if config.demo {
             background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));

@@ -13,8 +13,10 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::config::ServerConfig;
-use crate::evaluation_results::{EvaluationResultStats, EvaluationResults};
+pub use crate::evaluation_results::EvaluationResultStats;
+use crate::evaluation_results::EvaluationResults;
 use crate::fleet::{FleetSnapshot, Membership};
+pub use crate::online::{OnlineStats, RuleStats};
 
 /// How many committed batches the live feed buffers for a slow subscriber before it lags.
 pub const LIVE_CAPACITY: usize = 1_024;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub alerts: Option<Arc<crate::alerting::Alerting>>,
     /// What a score of each configured name must fit (none configured: any score is taken).
     pub score_configs: Arc<agentrace_core::ScoreConfigs>,
+    /// The online evaluations, when an evaluators file is configured.
+    pub(crate) online: Option<Arc<crate::online::Online>>,
 }
 
 impl AppState {
@@ -74,7 +78,27 @@ impl AppState {
             config: Arc::new(config),
             alerts: None,
             score_configs: Arc::default(),
+            online: None,
         }
+    }
+
+    /// With the online evaluations of `evaluators` over this state's store, for a test of
+    /// their API: [`Server::start`](crate::Server::start) runs their workers, without which
+    /// evaluations stay queued.
+    ///
+    /// # Errors
+    /// A judge whose budget cannot be kept (its model has no price).
+    pub fn with_evaluators(
+        mut self,
+        evaluators: agentrace_evaluators::Evaluators,
+    ) -> Result<Self, String> {
+        let online = crate::online::Online::new(
+            evaluators,
+            self.prices.clone(),
+            self.score_configs.clone(),
+        )?;
+        self.online = Some(Arc::new(online));
+        Ok(self)
     }
 }
 
@@ -108,6 +132,7 @@ pub struct ServerStats {
     pipeline: Option<Pipeline>,
     redactor: Option<Arc<Redactor>>,
     fleet: Arc<Membership>,
+    online: Option<Arc<crate::online::Online>>,
     pub(crate) requests: AtomicU64,
     pub(crate) requests_invalid: AtomicU64,
     pub(crate) requests_unauthorized: AtomicU64,
@@ -181,6 +206,7 @@ impl ServerStats {
             pipeline,
             redactor: None,
             fleet: Arc::new(Membership::default()),
+            online: None,
             requests: AtomicU64::new(0),
             requests_invalid: AtomicU64::new(0),
             requests_unauthorized: AtomicU64::new(0),
@@ -236,6 +262,13 @@ impl ServerStats {
     #[must_use]
     pub fn with_fleet(mut self, fleet: Arc<Membership>) -> Self {
         self.fleet = fleet;
+        self
+    }
+
+    /// Includes the online evaluations' figures in the snapshots.
+    #[must_use]
+    pub(crate) fn with_online(mut self, online: Option<Arc<crate::online::Online>>) -> Self {
+        self.online = online;
         self
     }
 
@@ -306,6 +339,7 @@ impl ServerStats {
             },
             fleet: self.fleet.snapshot(),
             evaluation_results: self.evaluation_results.stats(),
+            evaluators: self.online.as_ref().map(|o| o.stats()),
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
                 RedactionSnapshot {
@@ -484,6 +518,9 @@ pub struct StatsSnapshot {
     /// The `gen_ai.evaluation.result` events received: scores made, evaluations failed,
     /// results invalid, waiting for their response's span, unmatched.
     pub evaluation_results: EvaluationResultStats,
+    /// The online evaluations, when an evaluators file is configured: the backlog, each
+    /// rule's figures, the judges' calls and spend.
+    pub evaluators: Option<OnlineStats>,
 }
 
 impl StatsSnapshot {

@@ -18,7 +18,8 @@
 //! budget when it comes back.
 //!
 //! Then the writer hands what was committed to the publisher thread, which notes the
-//! committed traces for the background repairs ([`crate::repair`]), publishes them to the live
+//! committed traces for the background repairs ([`crate::repair`]), queues what the online
+//! evaluations want ([`crate::online`]), publishes them to the live
 //! feed and hands records and measurements to the fan-out pipeline (which never blocks: a slow
 //! or down sink drops and counts), and frees them, all off the writer's path.
 //!
@@ -195,6 +196,8 @@ pub(crate) struct WriterParts {
     pub(crate) tracker: Arc<Tracker>,
     /// Budgets and live clients to tell when a late ancestor completes spans' attribution.
     pub(crate) attributions: Attributions,
+    /// The online evaluations, told of committed spans.
+    pub(crate) online: Option<Arc<crate::online::Online>>,
     pub(crate) queue_requests: usize,
     pub(crate) queue_records: usize,
 }
@@ -233,6 +236,7 @@ impl WriterThread {
             fan_out_records: parts.fan_out_records,
             tracker: parts.tracker,
             attributions: parts.attributions,
+            online: parts.online,
         };
         let publisher = std::thread::Builder::new()
             .name("agentrace-publish".into())
@@ -615,6 +619,7 @@ struct Publisher {
     fan_out_records: bool,
     tracker: Arc<Tracker>,
     attributions: Attributions,
+    online: Option<Arc<crate::online::Online>>,
 }
 
 impl Publisher {
@@ -628,6 +633,9 @@ impl Publisher {
     fn publish(&self, group: Group) {
         self.tracker
             .note(group.spans.spans(), agentrace_core::now_unix_nano());
+        if let Some(online) = &self.online {
+            online.notice(group.spans.spans());
+        }
         for m in group.metrics.into_iter().chain(group.derived) {
             self.pipeline.submit_measurement(m);
         }

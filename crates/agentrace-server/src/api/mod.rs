@@ -21,6 +21,8 @@
 //! | `/guardrails` | guardrail checks against violations over time, violations by rule, blocks by type, data masked by kind |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
 //! | `/scores`, `POST /scores`, `DELETE /scores/{id}` | scores of traces, spans and sessions: read by target, name, source, value and time; written (one or many, replacing under their id); deleted |
+//! | `/evaluators` | the online evaluations: rules, judges, their budgets and figures |
+//! | `/evaluations/runs`, `POST /evaluations/runs`, `/evaluations/runs/{id}` | re-runs of a rule on a past time range, and their progress |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
 //!
@@ -32,6 +34,7 @@ mod alerts;
 mod analytics;
 mod budget_check;
 mod error;
+mod evaluators;
 mod graph;
 mod guardrails;
 mod live;
@@ -74,6 +77,9 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/budgets", get(status::budgets)),
         ("/alerts", get(alerts::alerts)),
         ("/guardrails", get(guardrails::guardrails)),
+        ("/evaluators", get(evaluators::list)),
+        ("/evaluations/runs", get(evaluators::runs)),
+        ("/evaluations/runs/{id}", get(evaluators::run)),
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),
         ("/live", get(live::feed)),
@@ -85,6 +91,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             ("/scores", "get", get(scores::list)),
             ("/scores", "post", post(scores::write)),
             ("/scores/{id}", "delete", delete(scores::delete)),
+            ("/evaluations/runs", "post", post(evaluators::start_run)),
         ])
         .collect()
 }

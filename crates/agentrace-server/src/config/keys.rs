@@ -228,6 +228,15 @@ pub const KEYS: &[Key] = &[
         "scores.toml",
     ),
     key(
+        "evaluators",
+        "AGENTRACE_EVALUATORS",
+        Flagged("evaluators"),
+        Text,
+        "none: nothing is judged online ([scores.md](scores.md))",
+        "An evaluators file: judges and the rules that score spans and traces online (TOML `[[judge]]`, `[[evaluator]]`)",
+        "evaluators.toml",
+    ),
+    key(
         "limits.max_body",
         "AGENTRACE_MAX_BODY",
         Flagged("max-body"),

@@ -354,6 +354,8 @@ pub struct ConfigLayer {
     pub alerts: Option<PathBuf>,
     /// A score configurations file.
     pub scores: Option<PathBuf>,
+    /// An evaluators file.
+    pub evaluators: Option<PathBuf>,
     /// Receiver limits.
     #[serde(default)]
     pub limits: LimitsLayer,
@@ -411,6 +413,7 @@ impl ConfigLayer {
             budgets: self.budgets.or(lower.budgets),
             alerts: self.alerts.or(lower.alerts),
             scores: self.scores.or(lower.scores),
+            evaluators: self.evaluators.or(lower.evaluators),
             limits: LimitsLayer {
                 max_body: self.limits.max_body.or(lower.limits.max_body),
                 max_decompressed_body: self
@@ -621,6 +624,9 @@ pub struct ServerConfig {
     /// A score configurations file: what a score of each configured name must fit
     /// (`agentrace_core::ScoreConfigs::load`).
     pub scores: Option<PathBuf>,
+    /// An evaluators file: the judges and the rules that score spans and traces online
+    /// (`agentrace_evaluators::Evaluators::load`, docs/scores.md).
+    pub evaluators: Option<PathBuf>,
     /// Receiver bounds.
     pub limits: ReceiveLimits,
     /// Retention.
@@ -664,6 +670,7 @@ impl ServerConfig {
             budgets: None,
             alerts: None,
             scores: None,
+            evaluators: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
             mask_secrets: true,
@@ -736,6 +743,7 @@ impl ServerConfig {
         config.budgets = layer.budgets;
         config.alerts = layer.alerts;
         config.scores = layer.scores;
+        config.evaluators = layer.evaluators;
         let limits = &mut config.limits;
         let bytes = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
         if let Some(b) = layer.limits.max_body {

@@ -263,8 +263,7 @@ impl Receiver {
             S::decode(&self.ingestor, request, agentrace_core::now_unix_nano());
         let counters = S::counters(stats);
         add(&counters.rejected, rejected);
-        let n = records.len();
-        if n == 0 {
+        if records.len() == 0 {
             if rejected > 0 {
                 add(&stats.requests_invalid, 1);
                 return Err(ExportFailure::Invalid(format!(
@@ -274,6 +273,33 @@ impl Receiver {
             }
             return Ok(S::Response::default());
         }
+        self.store(records, counters).await?;
+        Ok(S::response(rejected, message))
+    }
+
+    /// Stores records the server made itself (an LLM judge's calls, an evaluation's failure)
+    /// as if received: processed (priced, counted against budgets) and committed before it
+    /// returns. Not counted as a request.
+    pub(crate) async fn submit(&self, records: Records) -> Result<(), ExportFailure> {
+        let counters = match &records {
+            Records::Spans(_) => &self.stats.spans,
+            Records::Events(_) => &self.stats.events,
+            Records::Measurements(_) => &self.stats.measurements,
+        };
+        if records.len() == 0 {
+            return Ok(());
+        }
+        self.store(records, counters).await
+    }
+
+    /// Processes `records`, hands them to the writer and waits for their commit.
+    async fn store(
+        &self,
+        records: Records,
+        counters: &SignalCounters,
+    ) -> Result<(), ExportFailure> {
+        let stats = &self.stats;
+        let n = records.len();
         // Room first: a request refused for overload is not processed (a budget does not
         // count it twice when it comes back).
         let permit = match self.writer.reserve(n) {
@@ -294,7 +320,7 @@ impl Receiver {
         };
         add(&counters.accepted, n as u64);
         let failure = match answer.await {
-            Ok(Ok(())) => return Ok(S::response(rejected, message)),
+            Ok(Ok(())) => return Ok(()),
             Ok(Err(WriteFailure::Retryable(m))) => ExportFailure::Unavailable(m),
             Ok(Err(WriteFailure::Permanent(m))) => ExportFailure::Failed(m),
             Err(_) => ExportFailure::Unavailable("the server is shutting down".into()),

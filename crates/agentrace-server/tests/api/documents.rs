@@ -16,7 +16,7 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 25);
+    assert_eq!(paths.len(), 28);
     let trace = api.runs[3].trace_id.to_string();
     let span = api.runs[3].spans[0].span_id.to_string();
     let operations = paths.iter().flat_map(|(template, item)| {
@@ -75,6 +75,8 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
                 (Some("path"), "trace_id") => path = path.replace("{trace_id}", &trace),
                 (Some("path"), "session_id") => path = path.replace("{session_id}", "s-3"),
                 (Some("path"), "span_id") => path = path.replace("{span_id}", &span),
+                // The re-run the POST above started.
+                (Some("path"), "id") => path = path.replace("{id}", &p["example"].to_string()),
                 (Some("path"), "name") => {
                     let example = p["example"].as_str().ok_or("a metric name example")?;
                     path = path.replace("{name}", example);

@@ -52,6 +52,14 @@ fn open_store(config: &ServerConfig) -> Result<(SharedStore, Option<clickhouse::
 }
 pub(crate) type Error = Box<dyn std::error::Error>;
 
+/// The evaluators of the API's state: a code check (no workers run: re-runs stay queued).
+const EVALUATORS: &str = r#"
+[[evaluator]]
+name = "answer_is_json"
+filter = { kind = "llm" }
+check = { type = "json_valid" }
+"#;
+
 pub(crate) const SEC: u64 = 1_000_000_000;
 pub(crate) const MIN: u64 = 60 * SEC;
 /// 2025-11-21T08:00:00Z.
@@ -263,7 +271,9 @@ impl Api {
         store.insert_events(&events)?;
         store.insert_measurements(&metrics())?;
 
-        let mut state = AppState::new(store, config);
+        let evaluators =
+            agentrace_evaluators::Evaluators::new(toml::from_str(EVALUATORS)?, &|_| None)?;
+        let mut state = AppState::new(store, config).with_evaluators(evaluators)?;
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

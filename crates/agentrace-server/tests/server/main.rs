@@ -13,6 +13,7 @@ mod connections;
 mod evaluations;
 mod ingest;
 mod lifecycle;
+mod online;
 mod overload;
 mod repair;
 mod retention;

@@ -282,9 +282,17 @@ struct Route {
 
 #[tokio::test]
 async fn the_read_token_reads_every_route_and_writes_none() -> Result {
+    // An evaluator, so that a re-run (a POST) can be started.
+    let files = tempfile::tempdir()?;
+    let evaluators = files.path().join("evaluators.toml");
+    std::fs::write(
+        &evaluators,
+        "[[evaluator]]\nname = \"answer_is_json\"\ncheck = { type = \"json_valid\" }\n",
+    )?;
     let t = TestServer::start(|c| {
         c.api_token = Some(TOKEN.into());
         c.read_token = Some(READ_TOKEN.into());
+        c.evaluators = Some(evaluators);
     })
     .await?;
     let admin = format!("Bearer {TOKEN}");

@@ -1,0 +1,339 @@
+//! Online evaluations end to end: an evaluators file of code checks and an LLM judge (the
+//! fake OpenAI-compatible server), spans received over OTLP, scores stored with their reason,
+//! the judge's calls traced as its own and priced, its malformed answers and refusals recorded
+//! as evaluation errors, a 429 tried again, its budget kept, its own spans never judged, and a
+//! re-run of a rule on past data.
+
+use std::time::Duration;
+
+use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// An LLM span answering `output`, with its prompt.
+fn answering(trace: u64, span: u64, output: &str) -> Span {
+    let mut s = llm_span(trace, span, now() - 2_000_000_000);
+    s.attributes.push(text(
+        "gen_ai.input.messages",
+        &json!([{"role": "user", "parts": [{"type": "text", "content": "Capital of France? Answer in JSON."}]}]).to_string(),
+    ));
+    s.attributes.push(text(
+        "gen_ai.output.messages",
+        &json!([{"role": "assistant", "parts": [{"type": "text", "content": output}]}]).to_string(),
+    ));
+    s
+}
+
+fn evaluators_file(
+    dir: &std::path::Path,
+    fake: &FakeOpenAi,
+    budget: f64,
+) -> Result<std::path::PathBuf> {
+    let path = dir.join("evaluators.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[[judge]]
+name = "mini"
+endpoint = "{}"
+model = "gpt-4o-mini"
+daily_budget_usd = {budget}
+
+[[evaluator]]
+name = "answer_is_json"
+filter = {{ kind = "llm" }}
+check = {{ type = "json_valid" }}
+
+[[evaluator]]
+name = "helpfulness"
+filter = {{ kind = "llm", service = "svc" }}
+check = {{ type = "llm_judge", judge = "mini", prompt = "Question: {{{{input}}}}\nAnswer: {{{{output}}}}\nHow helpful is the answer?" }}
+"#,
+            fake.base_url()
+        ),
+    )?;
+    Ok(path)
+}
+
+async fn api(t: &TestServer, path: &str) -> Result<Value> {
+    let answer = get(&t.app_url(&format!("/api/v1{path}")), &[]).await?;
+    assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    answer.json()
+}
+
+async fn scores(t: &TestServer, query: &str) -> Result<Vec<Value>> {
+    Ok(api(t, &format!("/scores?{query}")).await?["scores"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// Waits until the rule `rule` has settled `n` evaluations (scored, not applicable or failed).
+async fn settled(t: &TestServer, rule: &str, n: u64) -> Result<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = api(t, "/status").await?;
+        let rules = status["evaluators"]["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(r) = rules.iter().find(|r| r["name"] == rule) {
+            let done = ["scored", "not_applicable", "errors"]
+                .iter()
+                .map(|k| r[*k].as_u64().unwrap_or(0))
+                .sum::<u64>();
+            if done >= n {
+                return Ok(r.clone());
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{rule}: {n} evaluations: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_score_spans_and_the_judge_is_traced_priced_and_guarded() -> Result {
+    let fake = FakeOpenAi::start().await?;
+    let dir = tempfile::tempdir()?;
+    let file = evaluators_file(dir.path(), &fake, 5.0)?;
+    let t = TestServer::start(|c| c.evaluators = Some(file)).await?;
+
+    // A good verdict.
+    fake.script([Reply::text(
+        r#"{"score": 0.9, "label": "helpful", "explanation": "answers the question"}"#,
+        Usage::new(150, 25),
+    )]);
+    t.export(&traces(vec![answering(1, 1, r#"{"capital": "Paris"}"#)]))
+        .await?;
+    settled(&t, "helpfulness", 1).await?;
+    settled(&t, "answer_is_json", 1).await?;
+    let of_span = scores(&t, &format!("span_id={}", hex(&span_id(1)))).await?;
+    let json_check = of_span
+        .iter()
+        .find(|s| s["name"] == "answer_is_json")
+        .ok_or("the check's score")?;
+    assert_eq!(
+        (
+            &json_check["value"],
+            &json_check["data_type"],
+            &json_check["explanation"]
+        ),
+        (&json!(1.0), &json!("boolean"), &json!("valid JSON"))
+    );
+    assert_eq!(
+        (&json_check["source"], &json_check["annotator_kind"]),
+        (&json!("eval"), &json!("code"))
+    );
+    let judged = of_span
+        .iter()
+        .find(|s| s["name"] == "helpfulness")
+        .ok_or("the judge's score")?;
+    assert_eq!(
+        (
+            &judged["value"],
+            &judged["label"],
+            &judged["annotator_kind"]
+        ),
+        (&json!(0.9), &json!("helpful"), &json!("llm"))
+    );
+    assert_eq!(judged["explanation"], "answers the question");
+
+    // The judge's call: a trace of its own, priced, the judge's agent; never judged itself.
+    let judge_trace = judged["metadata"]["judge_trace_id"]
+        .as_str()
+        .ok_or("a judge trace")?;
+    let tree = api(&t, &format!("/traces/{judge_trace}")).await?;
+    let nodes = tree["nodes"].as_array().ok_or("nodes")?;
+    assert_eq!(nodes.len(), 2, "{tree}");
+    let call = &nodes
+        .iter()
+        .find(|n| n["span"]["kind"] == "llm")
+        .ok_or("the judge's call")?["span"];
+    assert_eq!(
+        (&call["resource"]["service_name"], &call["agent_name"]),
+        (&json!("agentrace-judge"), &json!("judge:mini")),
+        "{call}"
+    );
+    assert!(
+        call["cost"]["total"].as_f64().is_some_and(|c| c > 0.0),
+        "priced: {call}"
+    );
+    assert_eq!(
+        scores(&t, &format!("trace_id={judge_trace}")).await?.len(),
+        0,
+        "the judge is not judged"
+    );
+    let sent = fake.requests();
+    let prompt = sent[0].body["messages"][1]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        prompt.contains("Capital of France?") && prompt.contains("Paris"),
+        "{prompt}"
+    );
+
+    // A malformed answer: an evaluation error on the span, no score.
+    fake.script([Reply::text("Quite helpful I'd say", Usage::new(150, 6))]);
+    t.export(&traces(vec![answering(2, 2, "not json at all")]))
+        .await?;
+    let rule = settled(&t, "helpfulness", 2).await?;
+    assert_eq!(rule["errors"], 1, "{rule}");
+    assert!(
+        rule["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("malformed")),
+        "{rule}"
+    );
+    settled(&t, "answer_is_json", 2).await?;
+    let of_two = scores(&t, &format!("span_id={}", hex(&span_id(2)))).await?;
+    assert_eq!(of_two.len(), 1, "only the check's: {of_two:?}");
+    assert_eq!(of_two[0]["value"], 0.0);
+    let events = api(
+        &t,
+        &format!(
+            "/events?type=gen_ai.evaluation.result&span={}",
+            hex(&span_id(2))
+        ),
+    )
+    .await?;
+    let recorded = &events["events"][0];
+    assert_eq!(
+        recorded["attributes"]["error.type"], "malformed_answer",
+        "{events}"
+    );
+    assert_eq!(
+        recorded["attributes"]["gen_ai.evaluation.name"],
+        "helpfulness"
+    );
+
+    // A 429, then a verdict: tried again.
+    fake.script([
+        Reply::rate_limited(),
+        Reply::text(
+            r#"{"score": 0.4, "explanation": "partly"}"#,
+            Usage::new(150, 10),
+        ),
+    ]);
+    t.export(&traces(vec![answering(3, 3, "{}")])).await?;
+    let rule = settled(&t, "helpfulness", 3).await?;
+    assert_eq!(
+        (&rule["scored"], &rule["retries"]),
+        (&json!(2), &json!(1)),
+        "{rule}"
+    );
+
+    let status = api(&t, "/status").await?;
+    let online = &status["evaluators"];
+    assert_eq!(online["judge_calls"], 4, "{online}");
+    assert_eq!(online["judge_call_errors"], 1, "{online}");
+    assert!(
+        online["judge_spend"].as_f64().is_some_and(|s| s > 0.0),
+        "{online}"
+    );
+    let metrics = get(&t.app_url("/metrics"), &[]).await?.text();
+    for line in [
+        "agentrace_server_evaluations_total{evaluator=\"helpfulness\",outcome=\"scored\"} 2",
+        "agentrace_server_evaluations_total{evaluator=\"helpfulness\",outcome=\"error\"} 1",
+        "agentrace_server_evaluations_passed_total{evaluator=\"answer_is_json\"} 2",
+        "agentrace_server_evaluation_retries_total{evaluator=\"helpfulness\"} 1",
+        "agentrace_server_judge_calls_total{outcome=\"failed\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    let listed = api(&t, "/evaluators").await?;
+    assert_eq!(
+        listed["rules"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
+    assert_eq!(listed["budgets"][0]["budget"], "judge mini", "{listed}");
+
+    // A re-run of the check on the last hour: every LLM span of the app again (the judge's
+    // are not its targets), the same scores replaced.
+    let started = post(
+        &t.app_url("/api/v1/evaluations/runs"),
+        JSON,
+        &[],
+        serde_json::to_vec(&json!({"evaluator": "answer_is_json", "from": "-1h"}))?,
+    )
+    .await?;
+    assert_eq!(started.status, 202, "{}", started.text());
+    let id = started.json()?["id"].as_u64().ok_or("a run id")?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let run = loop {
+        let run = api(&t, &format!("/evaluations/runs/{id}")).await?;
+        if run["state"] == "done" {
+            break run;
+        }
+        assert!(std::time::Instant::now() < deadline, "{run}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        (&run["queued"], &run["scored"], &run["failed"]),
+        (&json!(3), &json!(3), &json!(0)),
+        "{run}"
+    );
+    assert_eq!(
+        scores(&t, "name=answer_is_json").await?.len(),
+        3,
+        "replaced, not added"
+    );
+    fake.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spent_judge_budget_stops_the_call() -> Result {
+    let fake = FakeOpenAi::start().await?;
+    let dir = tempfile::tempdir()?;
+    let file = evaluators_file(dir.path(), &fake, 0.000_001)?;
+    let t = TestServer::start(|c| c.evaluators = Some(file)).await?;
+    t.export(&traces(vec![answering(1, 1, "{}")])).await?;
+    let rule = settled(&t, "helpfulness", 1).await?;
+    assert_eq!(rule["errors"], 1, "{rule}");
+    assert!(
+        rule["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("budget")),
+        "{rule}"
+    );
+    assert_eq!(fake.request_count(), 0, "no call made");
+    let events = api(&t, "/events?type=gen_ai.evaluation.result").await?;
+    assert_eq!(
+        events["events"][0]["attributes"]["error.type"],
+        "judge_budget_exceeded"
+    );
+    fake.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_bad_evaluators_file_stops_the_start_with_the_reason() -> Result {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("evaluators.toml");
+    std::fs::write(
+        &path,
+        "[[evaluator]]\nname = \"x\"\ncheck = { type = \"llm_judge\", judge = \"nobody\", prompt = \"{{output}}\" }\n",
+    )?;
+    let failed = TestServer::start(|c| c.evaluators = Some(path.clone())).await;
+    let why = failed.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(why.contains("no judge is named \"nobody\""), "{why}");
+    std::fs::write(
+        &path,
+        "[[judge]]\nname = \"j\"\nendpoint = \"http://127.0.0.1:9\"\nmodel = \"model-with-no-price\"\ndaily_budget_usd = 1.0\n",
+    )?;
+    let failed = TestServer::start(|c| c.evaluators = Some(path)).await;
+    let why = failed.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(why.contains("has no price"), "{why}");
+    Ok(())
+}
