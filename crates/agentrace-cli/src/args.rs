@@ -62,6 +62,24 @@ pub(crate) enum Command {
     /// Give a trace, span or session a score on a running server (checked against the score's
     /// configuration there; docs/scores.md).
     Score(ScoreArgs),
+    /// Run an online evaluator of a running server again on a past time range, following its
+    /// progress (docs/scores.md).
+    Evaluate(EvaluateArgs),
+}
+
+/// `agentrace evaluate`: a re-run, as `POST /api/v1/evaluations/runs` starts it.
+#[derive(Debug, Args)]
+pub(crate) struct EvaluateArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The evaluator (a rule of the server's evaluators file).
+    pub(crate) evaluator: String,
+    /// The spans started in this range (default: the last hour).
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Print the finished run as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 /// `agentrace score`: one score, as `POST /api/v1/scores` takes it.

@@ -70,6 +70,7 @@ fn main() -> ExitCode {
         Command::Tail(a) => commands::tail::run(a),
         Command::Status(a) => commands::status::run(a),
         Command::Score(a) => commands::score::run(a),
+        Command::Evaluate(a) => commands::evaluate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

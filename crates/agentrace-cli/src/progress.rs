@@ -51,6 +51,12 @@ impl Progress {
         self.0.set_position(done);
     }
 
+    /// Shows `done` of `total` (a total that is still growing).
+    pub(crate) fn show(&self, done: u64, total: u64) {
+        self.0.set_length(total.max(done));
+        self.0.set_position(done);
+    }
+
     /// Removes the bar (the command prints its own summary).
     pub(crate) fn finish(self) {
         self.0.finish_and_clear();

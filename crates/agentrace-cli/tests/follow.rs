@@ -175,3 +175,51 @@ async fn score_gives_a_running_server_a_score_it_checks() -> TestResult {
     server.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evaluate_runs_an_evaluator_again_and_follows_it_to_the_end() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let evaluators = dir.path().join("evaluators.toml");
+    std::fs::write(
+        &evaluators,
+        "[[evaluator]]\nname = \"is_planner\"\nfilter = { agent = \"planner\" }\ncheck = { type = \"tool_error\" }\n",
+    )?;
+    let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+    config.api_token = Some(TOKEN.into());
+    config.evaluators = Some(evaluators);
+    let server = Server::start(config).await?;
+    let app = format!("http://{}", server.app_addr());
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", server.otlp_http_addr()))
+        .header("content-type", "application/json")
+        .bearer_auth(TOKEN)
+        .body(two_spans())
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 200);
+
+    let ran = agentrace(&app, &["evaluate", "is_planner", "--since", "1h", "--json"]).output()?;
+    assert!(ran.status.success(), "{ran:?}");
+    let run: serde_json::Value = serde_json::from_slice(&ran.stdout)?;
+    assert_eq!(run["state"], "done", "{run}");
+    // Planner's span read (the rule's filter narrows the scan) and judged again (the online
+    // evaluation judged it first).
+    assert_eq!(
+        (&run["scanned"], &run["queued"], &run["scored"]),
+        (&1.into(), &1.into(), &1.into()),
+        "{run}"
+    );
+    let text = agentrace(&app, &["evaluate", "is_planner"]).output()?;
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout),
+        "is_planner: 1 scored, 0 not applicable, 0 failed (1 targets among 1 spans)\n"
+    );
+    let unknown = agentrace(&app, &["evaluate", "nobody"]).output()?;
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("no evaluator is named"),
+        "{unknown:?}"
+    );
+    server.shutdown().await?;
+    Ok(())
+}

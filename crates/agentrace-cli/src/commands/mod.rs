@@ -2,6 +2,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod cost;
+pub(crate) mod evaluate;
 pub(crate) mod export;
 mod grafana;
 pub(crate) mod import;
