@@ -157,11 +157,18 @@ impl Server {
             None => agentrace_core::ScoreConfigs::default(),
         };
         let score_configs = Arc::new(score_configs);
+        let (stop, stopped) = watch::channel(false);
         let evaluators = match &config.evaluators {
             Some(path) => Some(agentrace_evaluators::Evaluators::load(
                 path,
                 &agentrace_core::env::process,
             )?),
+            None if config.demo => {
+                let judge = crate::demo::judge::serve(stopped.clone())
+                    .await
+                    .map_err(StartError::Spawn)?;
+                Some(crate::demo::judge::evaluators(&judge).map_err(StartError::Online)?)
+            }
             None => None,
         };
         let online = match evaluators {
@@ -318,7 +325,6 @@ impl Server {
         let otlp_grpc_addr = addr(&grpc_listener, "OTLP/gRPC")?;
         let app_addr = addr(&app_listener, "the app")?;
 
-        let (stop, stopped) = watch::channel(false);
         let signal = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };

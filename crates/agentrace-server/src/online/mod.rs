@@ -17,7 +17,8 @@
 //!   answer, a refusal, the judge's budget spent) is recorded as a `gen_ai.evaluation.result`
 //!   event with its `error.type` on the target, never as a score.
 //! - A score's id is made from the rule and the target: judging again (a retry, a re-run)
-//!   replaces it. A judge's score links its trace (`metadata.judge_trace_id`).
+//!   replaces it. It is dated by the end of what it judged, so that quality lines up with
+//!   the traffic. A judge's score links its trace (`metadata.judge_trace_id`).
 //! - Re-runs ([`runs`]) queue a rule's targets among the spans of a time range.
 //! - `/status` (`evaluators`) and `/metrics` show each rule's figures and the backlog.
 
@@ -309,7 +310,8 @@ impl Online {
                         &rule.spec.name,
                         &rule.spec.name,
                         rule.evaluator.annotator(),
-                        now_unix_nano(),
+                        // Dated by what it judged, so that quality lines up with the traffic.
+                        subject.end_unix_nano,
                     )
                     .map_err(|e| e.to_string())
                     .and_then(|mut score| {

@@ -13,7 +13,8 @@
 //! real instrumentation does with content capture on. On start, a day of history is
 //! back-filled (the last hour as dense as the live workload, the rest one run every three
 //! minutes); then a new run arrives every few seconds until the server stops. Without a
-//! budgets file, the demo sets daily and hourly budgets.
+//! budgets file, the demo sets daily and hourly budgets; without an evaluators file, it judges
+//! its runs with a code check and an LLM judge of its own ([`judge`]).
 
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use tokio::sync::watch;
+
+pub(crate) mod judge;
 
 use crate::receive::{Logs, Receiver, Traces};
 
