@@ -118,7 +118,7 @@ async fn complete(Json(request): Json<Value>) -> Json<Value> {
 fn verdict(prompt: &str) -> String {
     let hash = Score::stable_id("", &[prompt.as_bytes()]);
     let bits = u64::from_str_radix(&hash[1..], 16).unwrap_or(0);
-    if bits % 25 == 0 {
+    if bits.is_multiple_of(25) {
         return "I would say this answer is quite helpful overall, maybe an 8 out of 10.".into();
     }
     let base = QUALITY
