@@ -261,6 +261,17 @@ impl Scores for ClickHouseStore {
     ) -> Result<Vec<RespondingSpan>, QueryError> {
         self.block_on(ClickHouseStore::responding_spans(self, response_ids, range))
     }
+
+    fn judged_spans(
+        &self,
+        targets: &[agentrace_core::ScoreTarget],
+    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
+        self.block_on(ClickHouseStore::judged_spans(self, targets))
+    }
+
+    fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
+        self.block_on(ClickHouseStore::score_names(self, range))
+    }
 }
 
 impl Fleet for ClickHouseStore {

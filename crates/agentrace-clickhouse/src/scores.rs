@@ -3,10 +3,12 @@
 //! marked `deleted`; reads take the newest version (`FINAL`) and skip the deleted.
 
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
-use agentrace_core::{Score, SpanId, TraceId, now_unix_nano};
+use std::collections::{BTreeMap, HashSet};
+
+use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId, now_unix_nano};
 use agentrace_store::{
-    QueryError, RespondingSpan, ScoreCursor, ScorePage, ScoreQuery, StoredScore, TimeRange,
-    WriteError,
+    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage,
+    ScoreQuery, StoredScore, TimeRange, WriteError,
 };
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -15,6 +17,14 @@ use crate::error;
 use crate::sql::{self, Param, Where};
 use crate::store::ClickHouseStore;
 use crate::write::ns;
+
+/// A score name, as [`ClickHouseStore::score_names`] reads it.
+#[derive(Debug, Row, Deserialize)]
+struct NameRow {
+    name: String,
+    kind: String,
+    count: u64,
+}
 
 /// A span that gave a response, as read (the id JSON-quoted, as attribute values are stored).
 #[derive(Debug, Row, Deserialize)]
@@ -198,6 +208,100 @@ impl ClickHouseStore {
             })
         });
         Ok(RespondingSpan::first_of_each(spans))
+    }
+
+    /// The spans scores of `targets` judge (`agentrace_store::Scores::judged_spans`): the
+    /// spans named, read by trace and span id, and the roots of the traces named.
+    pub(crate) async fn judged_spans(
+        &self,
+        targets: &[ScoreTarget],
+    ) -> Result<Vec<SpanRecord>, QueryError> {
+        if targets.len() > MAX_TARGETS_A_LOOKUP {
+            return Err(QueryError::Invalid(format!(
+                "{} targets in one lookup, at most {MAX_TARGETS_A_LOOKUP}",
+                targets.len()
+            )));
+        }
+        let mut pairs = HashSet::new();
+        let mut traces = HashSet::new();
+        for target in targets {
+            match target {
+                ScoreTarget::Span {
+                    span_id,
+                    trace_id: Some(trace_id),
+                } => {
+                    pairs.insert((*trace_id, *span_id));
+                }
+                ScoreTarget::Trace(trace_id) => {
+                    traces.insert(*trace_id);
+                }
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        if !pairs.is_empty() {
+            let condition = format!(
+                "trace_id IN ({}) AND span_id IN ({})",
+                sql::trace_ids(pairs.iter().map(|(t, _)| t)),
+                pairs
+                    .iter()
+                    .map(|(_, s)| sql::span_id(*s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let spans = self.span_rows(&condition, "").await?;
+            found.extend(
+                spans
+                    .into_iter()
+                    .filter(|s| pairs.contains(&(s.trace_id, s.span_id))),
+            );
+        }
+        if !traces.is_empty() {
+            let condition = format!(
+                "trace_id IN ({}) AND parent_span_id IS NULL",
+                sql::trace_ids(traces.iter())
+            );
+            let mut roots: BTreeMap<TraceId, SpanRecord> = BTreeMap::new();
+            for span in self.span_rows(&condition, "").await? {
+                match roots.get(&span.trace_id) {
+                    Some(kept)
+                        if (kept.start_time_unix_nano, kept.span_id)
+                            <= (span.start_time_unix_nano, span.span_id) => {}
+                    _ => {
+                        roots.insert(span.trace_id, span);
+                    }
+                }
+            }
+            found.extend(roots.into_values());
+        }
+        Ok(found)
+    }
+
+    /// Each score name given in `range`, the kind of its newest score and how many.
+    pub(crate) async fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
+        let mut w = Where::default();
+        w.push("deleted = 0", []);
+        w.range("time", &range);
+        let rows: Vec<NameRow> = w
+            .bind(self.client().query(&format!(
+                "SELECT name, argMax(kind, time) AS kind, count() AS count FROM scores FINAL \
+                 WHERE {} GROUP BY name ORDER BY name",
+                w.sql()
+            )))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ScoreName {
+                    kind: r.kind.parse().map_err(|e| {
+                        QueryError::Failed(format!("the scores of {:?}: {e}", r.name).into())
+                    })?,
+                    name: r.name,
+                    count: r.count,
+                })
+            })
+            .collect()
     }
 
     /// Deletes the score `id` (a newer version of its row, marked deleted); whether one was

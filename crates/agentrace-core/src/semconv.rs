@@ -133,6 +133,8 @@ pub mod openinference {
     pub const TOOL_CALL_ID: &str = "tool_call.id";
     /// Model of an embedding span.
     pub const EMBEDDING_MODEL_NAME: &str = "embedding.model_name";
+    /// The version of the prompt template a call used.
+    pub const PROMPT_TEMPLATE_VERSION: &str = "llm.prompt_template.version";
     /// Free-form metadata, a JSON object as a string (LangChain run metadata, LangGraph's
     /// `langgraph_node`, …).
     pub const METADATA: &str = "metadata";
@@ -252,6 +254,10 @@ pub mod langfuse {
     /// `input_cached_tokens`, `input_cache_creation`, `output` (without reasoning),
     /// `output_reasoning_tokens`, `total`, …
     pub const USAGE_DETAILS: &str = "langfuse.observation.usage_details";
+    /// The name of the managed prompt a generation used.
+    pub const PROMPT_NAME: &str = "langfuse.observation.prompt.name";
+    /// Its version (an integer).
+    pub const PROMPT_VERSION: &str = "langfuse.observation.prompt.version";
 }
 
 /// General OpenTelemetry names and the `tracing-opentelemetry` field conventions.
@@ -295,6 +301,9 @@ pub mod agentrace {
     /// Who judged a `gen_ai.evaluation.result` (`llm`, `code`, `human`), which the convention
     /// does not say.
     pub const EVALUATION_ANNOTATOR_KIND: &str = "agentrace.evaluation.annotator_kind";
+    /// The prompt a call used, by name (and version: `support-answer@3`), where no dialect of
+    /// the instrumentation names it.
+    pub const PROMPT: &str = "agentrace.prompt";
     /// On a judge's spans: the evaluator rule it judged for.
     pub const EVALUATION_RULE: &str = "agentrace.evaluation.rule";
     /// On a judge's spans: the judge (a `[[judge]]` of the evaluators file).

@@ -241,4 +241,15 @@ impl Scores for SqliteStore {
     ) -> Result<Vec<RespondingSpan>, QueryError> {
         SqliteStore::responding_spans(self, response_ids, range)
     }
+
+    fn judged_spans(
+        &self,
+        targets: &[agentrace_core::ScoreTarget],
+    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
+        SqliteStore::judged_spans(self, targets)
+    }
+
+    fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
+        SqliteStore::score_names(self, range)
+    }
 }

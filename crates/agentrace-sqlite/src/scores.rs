@@ -2,16 +2,16 @@
 //! score id, replaced when a score with its id is written again.
 
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
-use agentrace_core::{Score, SpanId, TraceId};
+use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    QueryError, RespondingSpan, ScoreCursor, ScorePage, ScoreQuery, StoredScore, TimeRange,
-    WriteError,
+    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage,
+    ScoreQuery, StoredScore, TimeRange, WriteError,
 };
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
 
-use crate::codec::{bound, from_sql, to_sql};
-use crate::deferred_index::trace_no_of_id;
+use crate::codec::{ResourceCache, SPAN_COLUMNS, bound, from_sql, to_sql};
+use crate::deferred_index::{TRACE_NO_OF_ID, trace_no_of_id};
 use crate::error::Db;
 use crate::store::SqliteStore;
 
@@ -192,6 +192,92 @@ impl SqliteStore {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>().db()?)
         })?;
         Ok(RespondingSpan::first_of_each(spans))
+    }
+}
+
+impl SqliteStore {
+    /// The spans scores of `targets` judge (`agentrace_store::Scores::judged_spans`): each by
+    /// its key, in one read.
+    pub fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError> {
+        if targets.len() > MAX_TARGETS_A_LOOKUP {
+            return Err(QueryError::Invalid(format!(
+                "{} targets in one lookup, at most {MAX_TARGETS_A_LOOKUP}",
+                targets.len()
+            )));
+        }
+        self.read(|conn| {
+            let mut span = conn
+                .prepare_cached(&format!(
+                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                     WHERE s.trace_no = {} AND s.span_id = ?2",
+                    *TRACE_NO_OF_ID
+                ))
+                .db()?;
+            let mut root = conn
+                .prepare_cached(&format!(
+                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                     WHERE s.trace_no = {} AND s.parent_span_id IS NULL \
+                     ORDER BY s.start_ns, s.span_id LIMIT 1",
+                    *TRACE_NO_OF_ID
+                ))
+                .db()?;
+            let mut cache = ResourceCache::default();
+            let mut found = Vec::new();
+            for target in targets {
+                let mut rows = match target {
+                    ScoreTarget::Span {
+                        span_id,
+                        trace_id: Some(trace_id),
+                    } => span.query((trace_id.to_bytes(), span_id.to_bytes())).db()?,
+                    ScoreTarget::Trace(trace_id) => root.query([trace_id.to_bytes()]).db()?,
+                    _ => continue,
+                };
+                if let Some(row) = rows.next().db()? {
+                    found.push(crate::codec::span(row, conn, &mut cache)?);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    /// Each score name given in `range`, the kind of its newest score and how many.
+    pub fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
+        self.read(|conn| {
+            // SQLite takes a bare column of an aggregate query from the row of its max().
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT name, kind, max(time_ns), count(*) FROM scores \
+                     WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY name ORDER BY name",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(
+                    [
+                        bound(range.start_unix_nano.unwrap_or(0)),
+                        bound(range.end_unix_nano.unwrap_or(u64::MAX)),
+                    ],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .db()?;
+            let mut names = Vec::new();
+            for row in rows {
+                let (name, kind, count) = row.db()?;
+                names.push(ScoreName {
+                    kind: kind.parse().map_err(|e| {
+                        QueryError::Failed(format!("the scores of {name:?}: {e}").into())
+                    })?,
+                    name,
+                    count: u64::try_from(count).unwrap_or(0),
+                });
+            }
+            Ok(names)
+        })
     }
 }
 

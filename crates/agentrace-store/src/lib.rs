@@ -67,6 +67,7 @@ mod fleet;
 mod health;
 mod model;
 mod read;
+mod score_stats;
 mod scores;
 pub mod series;
 mod tools;
@@ -95,6 +96,10 @@ pub use model::{
     UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
+pub use score_stats::{
+    Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup, ScoreName,
+    ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,
+};
 pub use scores::{
     MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScoreQuery,
     Scores, StoredScore, with_score_ids,

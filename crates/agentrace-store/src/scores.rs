@@ -6,7 +6,9 @@
 //! read newest first, a page at a time, by what they target, their name, source, value and
 //! time.
 
-use agentrace_core::{Score, ScoreSource, ScoreTarget, ScoreValue, SpanId, TraceId};
+use agentrace_core::{Score, ScoreSource, ScoreTarget, ScoreValue, SpanId, SpanRecord, TraceId};
+
+use crate::score_stats::ScoreName;
 
 use crate::error::{QueryError, WriteError};
 use crate::model::{Cursor, TimeRange};
@@ -34,6 +36,17 @@ pub trait Scores {
         response_ids: &[String],
         range: TimeRange,
     ) -> Result<Vec<RespondingSpan>, QueryError>;
+
+    /// The spans scores of `targets` judge, for statistics by what they judged
+    /// ([`crate::score_stats`]): each span target's span (one that names its trace), each
+    /// trace target's root (its earliest span without a parent), in no order; targets not
+    /// stored, sessions and spans that name no trace are left out. At most
+    /// [`MAX_TARGETS_A_LOOKUP`](crate::MAX_TARGETS_A_LOOKUP) targets.
+    fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError>;
+
+    /// Each score name given in `range`, with the kind of its newest score and how many were
+    /// given, by name.
+    fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError>;
 }
 
 /// Response ids one [`Scores::responding_spans`] looks up at most.

@@ -21,6 +21,7 @@
 //! | `/guardrails` | guardrail checks against violations over time, violations by rule, blocks by type, data masked by kind |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
 //! | `/scores`, `POST /scores`, `DELETE /scores/{id}` | scores of traces, spans and sessions: read by target, name, source, value and time; written (one or many, replacing under their id); deleted |
+//! | `/scores/names`, `/scores/stats` | the score names given in a range; one score's statistics (mean, range, distribution, labels, trend) split by model, agent, service, prompt, source or annotator |
 //! | `/evaluators` | the online evaluations: rules, judges, their budgets and figures |
 //! | `/evaluations/runs`, `POST /evaluations/runs`, `/evaluations/runs/{id}` | re-runs of a rule on a past time range, and their progress |
 //! | `/openapi.json` | the OpenAPI document |
@@ -89,6 +90,8 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         .chain([
             ("/budgets/check", "post", post(budget_check::check)),
             ("/scores", "get", get(scores::list)),
+            ("/scores/names", "get", get(scores::names)),
+            ("/scores/stats", "get", get(scores::stats)),
             ("/scores", "post", post(scores::write)),
             ("/scores/{id}", "delete", delete(scores::delete)),
             ("/evaluations/runs", "post", post(evaluators::start_run)),

@@ -5,7 +5,10 @@
 //! (writes need the API token, not the read-only one).
 
 use agentrace_core::{Score, ScoreSource, SpanId, TraceId};
-use agentrace_store::{Cursor, ScoreFilter, ScoreQuery, with_score_ids};
+use agentrace_store::{
+    Cursor, ScoreDimension, ScoreFilter, ScoreName, ScoreQuery, ScoreStats, ScoreStatsQuery,
+    score_stats, with_score_ids,
+};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -139,6 +142,54 @@ pub(super) async fn delete(
     } else {
         Err(ApiError::NotFound(format!("no score {id:?}")))
     }
+}
+
+/// `GET /scores/names`.
+#[derive(Debug, Serialize)]
+pub(super) struct ScoreNames {
+    names: Vec<ScoreName>,
+}
+
+/// `GET /scores/names`: the score names given in the range, their kinds and counts.
+pub(super) async fn names(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<ScoreNames>, ApiError> {
+    let range = p.range()?;
+    p.finish()?;
+    let names = blocking(&state.store, move |s| s.score_names(range)).await?;
+    Ok(Json(ScoreNames { names }))
+}
+
+/// Trend points a statistics may hold at most over its range.
+const MAX_TREND_POINTS: u64 = 10_000;
+
+/// `GET /scores/stats`: one score's statistics over the range, split by what it judged.
+pub(super) async fn stats(
+    State(state): State<AppState>,
+    mut p: Params,
+) -> Result<Json<ScoreStats>, ApiError> {
+    let range = p.range()?;
+    let name = p.text("name")?;
+    let group_by = p.parsed::<ScoreDimension>("group_by")?.unwrap_or_default();
+    let source = p.parsed::<ScoreSource>("source")?;
+    let bucket = super::analytics::minutes(&mut p, "bucket")?.unwrap_or(3_600_000_000_000);
+    p.finish()?;
+    let name = name.ok_or_else(|| ApiError::bad("name", "is required: the score's name"))?;
+    if let (Some(start), Some(end)) = (range.start_unix_nano, range.end_unix_nano)
+        && (end.saturating_sub(start)) / bucket > MAX_TREND_POINTS
+    {
+        return Err(ApiError::bad(
+            "bucket",
+            "too short (at most 10,000 points over the range)",
+        ));
+    }
+    let mut query = ScoreStatsQuery::new(name, range, bucket);
+    query.group_by = group_by;
+    query.source = source;
+    Ok(Json(
+        blocking(&state.store, move |s| score_stats(s, &query)).await?,
+    ))
 }
 
 /// A finite number, if given.

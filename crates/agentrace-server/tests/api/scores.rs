@@ -198,3 +198,62 @@ async fn a_score_outside_its_configuration_is_refused_with_the_reason() -> TestR
     }
     Ok(())
 }
+
+/// `/scores/stats` splits a score by what it judged (here the model of each run's LLM call),
+/// and `/scores/names` lists what was given; both as documented.
+#[tokio::test]
+async fn statistics_split_a_score_by_the_model_it_judged() -> TestResult {
+    let api = Api::start().await?;
+    // Runs 0–3: even runs call one model, odd ones the other (support.rs).
+    let scores: Vec<Value> = (0..4)
+        .map(|i| {
+            let llm = &api.runs[i].spans[0];
+            json!({"trace_id": llm.trace_id.to_string(), "span_id": llm.span_id.to_string(),
+                   "name": "correct", "value": if i % 2 == 0 { 1.0 } else { 0.0 },
+                   "data_type": "boolean", "time_unix_nano": crate::support::T0 + i as u64})
+        })
+        .collect();
+    let (status, body) = api.post("/scores", &json!({"scores": scores})).await?;
+    assert_eq!(status, 201, "{body}");
+    let models: Vec<&str> = (0..2).map(|i| api.runs[i].model).collect();
+    let range = "from=2025-11-21T07:00:00Z&to=2025-11-21T10:00:00Z";
+    let stats = api
+        .ok(
+            &format!("/scores/stats?name=correct&group_by=model&bucket=1h&{range}"),
+            "ScoreStats",
+        )
+        .await?;
+    let groups: Vec<(Value, Value, Value)> = stats["groups"]
+        .as_array()
+        .ok_or("groups")?
+        .iter()
+        .map(|g| (g["key"].clone(), g["count"].clone(), g["pass_rate"].clone()))
+        .collect();
+    let mut want = vec![
+        (json!(models[0]), json!(2), json!(1.0)),
+        (json!(models[1]), json!(2), json!(0.0)),
+    ];
+    want.sort_by_key(|(k, ..)| k.to_string());
+    let mut got = groups;
+    got.sort_by_key(|(k, ..)| k.to_string());
+    assert_eq!(got, want, "{stats}");
+    let names = api.ok(&format!("/scores/names?{range}"), "ScoreName").await;
+    assert!(names.is_err(), "an answer is not one name");
+    let (status, names) = api.get(&format!("/scores/names?{range}")).await?;
+    assert_eq!(status, 200);
+    assert_eq!(
+        names["names"],
+        json!([{"name": "correct", "kind": "boolean", "count": 4}])
+    );
+    let (status, body) = api.get("/scores/stats?group_by=model").await?;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("bad_parameter")),
+        "no name"
+    );
+    let (status, _) = api
+        .get("/scores/stats?name=correct&group_by=colour")
+        .await?;
+    assert_eq!(status, 400);
+    Ok(())
+}

@@ -355,3 +355,194 @@ pub fn span_scores_are_found_by_their_stored_trace(store: &dyn Store) -> CheckRe
         &store.scores(&ScoreQuery::new(filter, 100))?.scores,
     )
 }
+
+/// The spans scores judge, and the statistics of a score by what it judged
+/// (`agentrace_store::score_stats`, which reads through [`Store::judged_spans`]): by model,
+/// agent, service and prompt of the judged span (a trace's: its root's), unknown for a
+/// session, a span not stored and one that names no trace; counts, means, ranges, bins and
+/// the trend computed by hand from the scores below. And the names given in a range.
+pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
+    use agentrace_core::semconv::langfuse;
+    use agentrace_store::{ScoreDimension, ScoreStatsQuery, score_stats};
+
+    store.write_spans(&[
+        span(1, 11, "invoke_agent planner", T0, T0 + 9 * SEC)
+            .agent("planner")
+            .build(),
+        span(1, 12, "chat gpt-4o", T0 + SEC, T0 + 2 * SEC)
+            .parent(11)
+            .llm("openai", "gpt-4o")
+            .agent_name("planner")
+            .build(),
+        span(2, 21, "invoke_agent support", T0, T0 + 9 * SEC)
+            .agent("support")
+            .service("svc-b")
+            .build(),
+        span(2, 22, "chat claude", T0 + SEC, T0 + 2 * SEC)
+            .parent(21)
+            .llm("anthropic", "claude-sonnet-4")
+            .agent_name("support")
+            .service("svc-b")
+            .attribute(langfuse::PROMPT_NAME, "support-answer")
+            .attribute(langfuse::PROMPT_VERSION, 3_i64)
+            .build(),
+    ])?;
+    let of_span = |s: u16, t: u8| ScoreTarget::Span {
+        span_id: span_id(s),
+        trace_id: Some(trace_id(t)),
+    };
+    // helpfulness: gpt-4o 0.8 (1 s) and 0.6 (2 s), claude 0.4 (3 s), trace 1 (its root:
+    // planner, no model) 1.0 (61 s), a session 0.2 (62 s), a span not stored 0.0 (63 s).
+    let written = with_score_ids(vec![
+        score(1, of_span(12, 1), "helpfulness", number(0.8))?,
+        score(2, of_span(12, 1), "helpfulness", number(0.6))?,
+        score(3, of_span(22, 2), "helpfulness", number(0.4))?,
+        score(
+            61,
+            ScoreTarget::Trace(trace_id(1)),
+            "helpfulness",
+            number(1.0),
+        )?,
+        score(
+            62,
+            ScoreTarget::Session("s-1".into()),
+            "helpfulness",
+            number(0.2),
+        )?,
+        score(63, of_span(99, 9), "helpfulness", number(0.0))?,
+        score(
+            4,
+            of_span(22, 2),
+            "grounded",
+            ScoreValue {
+                kind: Some(ScoreKind::Boolean),
+                value: Some(0.0),
+                label: None,
+            },
+        )?,
+    ]);
+    store.write_scores(&written)?;
+
+    let mut judged = store.judged_spans(&[
+        of_span(12, 1),
+        ScoreTarget::Trace(trace_id(2)),
+        of_span(99, 9),
+        ScoreTarget::Session("s-1".into()),
+        ScoreTarget::Span {
+            span_id: span_id(12),
+            trace_id: None,
+        },
+    ])?;
+    judged.sort_by_key(|s| s.span_id);
+    expect_eq(
+        "the spans judged: span 12, trace 2's root",
+        &vec![span_id(12), span_id(21)],
+        &judged.iter().map(|s| s.span_id).collect::<Vec<_>>(),
+    )?;
+
+    let range = TimeRange::new(T0, T0 + 3_600 * SEC);
+    /// A group's key, count and mean (rounded to a millionth).
+    type Row = (Option<String>, u64, Option<f64>);
+    let stats = |group_by| -> Result<Vec<Row>, QueryError> {
+        let mut query = ScoreStatsQuery::new("helpfulness", range, 60 * SEC);
+        query.group_by = group_by;
+        let stats = score_stats(store, &query)?;
+        Ok(stats
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    g.key.clone(),
+                    g.count,
+                    g.mean.map(|m| (m * 1e6).round() / 1e6),
+                )
+            })
+            .collect())
+    };
+    let key = |k: &str| Some(k.to_owned());
+    expect_eq(
+        "by model: gpt-4o's two, claude's one, the rest unknown (largest first, unknown last)",
+        &vec![
+            (key("gpt-4o"), 2, Some(0.7)),
+            (key("claude-sonnet-4"), 1, Some(0.4)),
+            (None, 3, Some(0.4)),
+        ],
+        &stats(ScoreDimension::Model)?,
+    )?;
+    expect_eq(
+        "by agent: the trace's root counts for planner",
+        &vec![
+            (key("planner"), 3, Some(0.8)),
+            (key("support"), 1, Some(0.4)),
+            (None, 2, Some(0.1)),
+        ],
+        &stats(ScoreDimension::Agent)?,
+    )?;
+    expect_eq(
+        "by service",
+        &vec![
+            (key("svc-a"), 3, Some(0.8)),
+            (key("svc-b"), 1, Some(0.4)),
+            (None, 2, Some(0.1)),
+        ],
+        &stats(ScoreDimension::Service)?,
+    )?;
+    expect_eq(
+        "by prompt",
+        &vec![
+            (key("support-answer@3"), 1, Some(0.4)),
+            (None, 5, Some(0.52)),
+        ],
+        &stats(ScoreDimension::Prompt)?,
+    )?;
+
+    let mut all = ScoreStatsQuery::new("helpfulness", range, 60 * SEC);
+    all.group_by = ScoreDimension::None;
+    let whole = score_stats(store, &all)?;
+    let group = whole.groups.first().ok_or("one group")?;
+    expect_eq("scores", &6, &group.count)?;
+    expect_eq("range", &(Some(0.0), Some(1.0)), &(group.min, group.max))?;
+    expect_eq(
+        "ten bins of 0.1 from 0 to 1: 0.0, 0.2, 0.4, 0.6, 0.8 and 1.0 (the last bin closed)",
+        &vec![1, 0, 1, 0, 1, 0, 1, 0, 1, 1],
+        &group.histogram.iter().map(|b| b.count).collect::<Vec<_>>(),
+    )?;
+    expect_eq(
+        "the trend by minute: three in the first, three in the second",
+        &vec![(T0, 3), (T0 + 60 * SEC, 3)],
+        &group
+            .trend
+            .iter()
+            .map(|p| (p.start_unix_nano, p.count))
+            .collect::<Vec<_>>(),
+    )?;
+    let boolean = score_stats(store, &ScoreStatsQuery::new("grounded", range, 60 * SEC))?;
+    let g = boolean.groups.first().ok_or("one group")?;
+    expect_eq("a boolean's pass rate", &Some(0.0), &g.pass_rate)?;
+    expect_eq(
+        "its labels",
+        &vec![("false".to_owned(), 1)],
+        &g.labels
+            .iter()
+            .map(|l| (l.label.clone(), l.count))
+            .collect::<Vec<_>>(),
+    )?;
+
+    let names = store.score_names(range)?;
+    expect_eq(
+        "the names given",
+        &vec![
+            ("grounded".to_owned(), ScoreKind::Boolean, 1),
+            ("helpfulness".to_owned(), ScoreKind::Numeric, 6),
+        ],
+        &names
+            .iter()
+            .map(|n| (n.name.clone(), n.kind, n.count))
+            .collect::<Vec<_>>(),
+    )?;
+    expect_eq(
+        "none before the range",
+        &0,
+        &store.score_names(TimeRange::new(0, T0))?.len(),
+    )
+}
