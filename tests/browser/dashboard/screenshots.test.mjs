@@ -43,7 +43,16 @@ test('every view over the demo workload, as a screenshot', async (t) => {
   }
   assert.ok(trace, 'the demo back-filled its history');
   const tree = await api(server, `/traces/${trace.trace_id}`);
-  const llm = tree.nodes.find((n) => n.span.kind === 'llm' && n.span.attributes?.['gen_ai.output.messages']?.includes('tool_call'))
+  // An LLM call the demo's judge scored (its scores in the span's detail), else one asking
+  // for a tool.
+  let scores = [];
+  for (let i = 0; i < 240 && !scores.length; i += 1) {
+    ({ scores } = await api(server, `/scores?trace_id=${trace.trace_id}&name=helpfulness`));
+    if (!scores.length) await new Promise((r) => setTimeout(r, 500));
+  }
+  const judged = new Set(scores.map((s) => s.span_id));
+  const llm = tree.nodes.find((n) => n.span.kind === 'llm' && judged.has(n.span.span_id))
+    ?? tree.nodes.find((n) => n.span.kind === 'llm' && n.span.attributes?.['gen_ai.output.messages']?.includes('tool_call'))
     ?? tree.nodes.find((n) => n.span.kind === 'llm');
   const { sessions } = await api(server, '/sessions?from=-1h&limit=50');
   const session = sessions.reduce((a, b) => (b.traces > a.traces ? b : a));

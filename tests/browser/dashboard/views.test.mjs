@@ -17,6 +17,17 @@ import { views } from '../lib/views.mjs';
 const XSS_NAME = '<img src=x onerror="window.__xss = 1"> agent';
 const XSS_PROMPT = '<script>window.__xss = 2</script><img src=x onerror="window.__xss = 3">';
 const XSS_MODEL = '<img src=x onerror="window.__xss = 5">';
+const XSS_SCORE = '<img src=x onerror="window.__xss = 6">';
+
+/** POSTs `scores` (`{"scores": [...]}`) to the server's API. */
+async function postScores(server, scores) {
+  const response = await fetch(`${server.app}/api/v1/scores`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ scores }),
+  });
+  if (response.status !== 201) throw new Error(`scores: ${response.status} ${await response.text()}`);
+}
 
 /** An alerts file whose rule fires for every model called (one alert each, named by it). */
 function alertsFile() {
@@ -58,6 +69,18 @@ describe('the dashboard', () => {
       timeMs: now - 100_000,
       messages: [['INFO', 9, 'web_search returned'], ['ERROR', 17, 'fetch_url timed out after 30s']],
     });
+    // Helpfulness of each run's LLM calls, by an LLM judge: gpt-4o's 0.9, gpt-4o-mini's 0.5;
+    // a score whose every text carries markup.
+    const llmOf = async (run) => (await api(server, `/traces/${run.traceId}`)).nodes.filter((n) => n.span.kind === 'llm').map((n) => n.span);
+    const judged = [];
+    for (const [run, value] of [[runs.first, 0.9], [runs.second, 0.9], [runs.other, 0.5]]) {
+      for (const span of await llmOf(run)) {
+        judged.push({ trace_id: run.traceId, span_id: span.span_id, name: 'helpfulness', value, source: 'eval', annotator_kind: 'llm', author: 'judge', explanation: 'rated by the judge' });
+      }
+    }
+    const [xssCall] = await llmOf(runs.xss);
+    judged.push({ trace_id: runs.xss.traceId, span_id: xssCall.span_id, name: 'helpfulness', value: 0.1, label: XSS_SCORE, explanation: XSS_SCORE, author: XSS_SCORE, source: 'eval', annotator_kind: 'llm', metadata: { judge_trace_id: runs.first.traceId } });
+    await postScores(server, judged);
     await sendEvents(server.otlpHttp, {
       traceId: runs.xss.traceId,
       spanId: runs.xss.rootSpanId,
@@ -140,6 +163,14 @@ describe('the dashboard', () => {
         assert.deepEqual(scores, tools.tools.map((x) => x.health.score));
         const said = await page.$$eval('.tools-table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('.recommendations li')].map((li) => li.innerText)));
         assert.deepEqual(said, tools.tools.map((x) => x.health.recommendations));
+      },
+      async scores(page) {
+        const stats = await api(server, '/scores/stats?from=-24h&name=helpfulness&group_by=model&bucket=1h');
+        const shown = await page.$$eval('.score-groups tbody tr', (rows) => rows.map((r) => r.dataset.group));
+        assert.deepEqual(shown, stats.groups.map((g) => g.key ?? '(unknown)'));
+        const mean = await page.locator(`.score-groups tr[data-group="gpt-4o"] td.num`).nth(1).innerText();
+        assert.equal(mean, fmt.scoreNumber(stats.groups.find((g) => g.key === 'gpt-4o').mean));
+        assert.equal(await text(page, '[data-stat="Scores"]'), fmt.count(stats.count));
       },
       async events(page) {
         const e = await api(server, '/events?from=-1h&limit=100');
@@ -304,6 +335,65 @@ describe('the dashboard', () => {
     await page.context().close();
   });
 
+  test('a person annotates a span, a trace and a session, and sees the scores where they belong', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const tree = await api(server, `/traces/${runs.second.traceId}`);
+    const llm = tree.nodes.find((n) => n.span.kind === 'llm').span;
+    const page = await visit(`/traces/${runs.second.traceId}?span=${llm.span_id}`, '.detail .annotate');
+    // The judge's score of this span is shown with its reason.
+    await page.waitForSelector('.detail .score[data-score="helpfulness"]');
+    assert.match(await text(page, '.detail .score[data-score="helpfulness"]'), /0\.9[\s\S]*eval[\s\S]*rated by the judge/);
+    await page.click('.detail button[aria-label="Thumbs down"]');
+    await page.waitForSelector('.detail .score[data-score="thumbs"] .score-fail');
+    await page.fill('.detail .annotate-name', 'verdict');
+    await page.fill('.detail .annotate-value', 'partly right');
+    await page.fill('.detail .annotate-comment', 'misses the second part');
+    await page.click('.detail .annotate button[type="submit"]');
+    await page.waitForSelector('.detail .score[data-score="verdict"]');
+    assert.match(await text(page, '.detail .score[data-score="verdict"]'), /partly right[\s\S]*annotation[\s\S]*misses the second part/);
+    const stored = await api(server, `/scores?span_id=${llm.span_id}`);
+    const verdict = stored.scores.find((s) => s.name === 'verdict');
+    assert.deepEqual([verdict.label, verdict.data_type, verdict.source, verdict.annotator_kind, verdict.trace_id], ['partly right', 'categorical', 'annotation', 'human', runs.second.traceId]);
+    assert.equal(stored.scores.find((s) => s.name === 'thumbs').value, 0);
+    // The trace's scores: the span's, listed with a link to it, and one given to the trace.
+    await page.click('.trace-scores > summary');
+    await page.fill('.trace-scores .annotate-comment', 'good run');
+    await page.click('.trace-scores button:has-text("Add comment")');
+    await page.waitForSelector('.trace-scores .score[data-score="comment"]');
+    assert.equal(await page.locator('.trace-scores .score').count(), 6, 'three helpfulness, thumbs, verdict, the comment');
+    const ofTrace = await api(server, `/scores?trace_id=${runs.second.traceId}`);
+    assert.equal(ofTrace.scores.length, 6);
+    // A session's.
+    const session = await visit('/sessions/s-alpha', '.scores-section .annotate');
+    await session.click('.scores-section button[aria-label="Thumbs up"]');
+    await session.waitForSelector('.scores-section .score[data-score="thumbs"] .score-pass');
+    const ofSession = await api(server, '/scores?session_id=s-alpha');
+    assert.deepEqual(ofSession.scores.map((s) => [s.name, s.value]), [['thumbs', 1]]);
+    assert.deepEqual([...page.errors, ...session.errors], []);
+    await page.context().close();
+    await session.context().close();
+  });
+
+  test('the scores page splits a score by model and compares two side by side', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit('/scores?name=helpfulness&split=model', '.score-groups tbody tr');
+    const stats = await api(server, '/scores/stats?from=-1h&name=helpfulness&group_by=model&bucket=1m');
+    const [a, b] = ['gpt-4o', 'gpt-4o-mini'].map((k) => stats.groups.find((g) => g.key === k));
+    await page.check('input[aria-label="Compare gpt-4o"]');
+    await page.check('input[aria-label="Compare gpt-4o-mini"]');
+    await page.waitForSelector('.compare');
+    assert.match(page.url(), /compare=gpt-4o%2Cgpt-4o-mini|compare=gpt-4o,gpt-4o-mini/);
+    const sides = await page.$$eval('.compare-side h3', (hs) => hs.map((h) => h.innerText));
+    assert.deepEqual(sides, ['gpt-4o', 'gpt-4o-mini']);
+    assert.equal(await text(page, '.compare-diff span'), `+${fmt.scoreNumber(a.mean - b.mean)}`);
+    assert.ok(await page.locator('.u-legend').count() > 0, 'the trend is drawn');
+    // The latest scores link what they judged.
+    const first = page.locator('.card', { hasText: 'Latest helpfulness scores' }).locator('.score a').first();
+    assert.match(await first.getAttribute('href'), /^\/traces\/[0-9a-f]{32}\?span=[0-9a-f]{16}$/);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('telemetry that carries markup is shown as text and runs nothing', async (t) => {
     if (!browser) return t.skip('no Chromium');
     const tree = await api(server, `/traces/${runs.xss.traceId}`);
@@ -317,6 +407,8 @@ describe('the dashboard', () => {
       ['/cost?group_by=model,hour', '.total-line'],
       ['/events?text=%3Cimg', '.event-message'],
       ['/alerts', '.alerts-table tbody tr'],
+      ['/scores?name=helpfulness&split=model', '.score-groups tbody tr'],
+      [`/traces/${runs.xss.traceId}?span=${llm.span_id}`, '.detail .score[data-score="helpfulness"]'],
     ]) {
       const page = await visit(path, ready);
       await page.hover(ready);
@@ -329,6 +421,8 @@ describe('the dashboard', () => {
       if (path.startsWith('/sessions')) assert.equal(await text(page, '.bubble.user pre'), XSS_PROMPT);
       if (path.startsWith('/events')) assert.equal(await text(page, '.event-message'), XSS_MODEL);
       if (path === '/alerts') assert.ok((await text(page, '.alerts-table')).includes(`llm calls{model=${XSS_MODEL}}`), 'the model in the alert, as text');
+      if (path.includes('span=') && ready.includes('score')) assert.ok((await text(page, '.detail .score')).includes(XSS_SCORE), 'the score\'s texts, as text');
+      if (path.startsWith('/scores')) assert.ok((await text(page, '.scores')).includes(XSS_SCORE), 'the latest scores, as text');
       if (path.startsWith('/cost')) assert.ok((await page.locator('.u-legend').innerText()).includes(XSS_MODEL), 'the model name in the legend, as text');
       await page.context().close();
     }

@@ -11,6 +11,7 @@ export function views({ traceId, spanId, sessionId }) {
     { name: 'session', path: `/sessions/${encodeURIComponent(sessionId)}`, ready: '.thread .turn' },
     { name: 'cost', path: '/cost?group_by=model,hour&range=24h', ready: '.total-line' },
     { name: 'tools', path: '/tools', ready: '.tools-table tbody tr' },
+    { name: 'scores', path: '/scores?range=24h&split=model', ready: '.score-groups tbody tr' },
     { name: 'events', path: '/events', ready: 'table tbody tr[data-key], .view.events .empty' },
     { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
     { name: 'guardrails', path: '/guardrails', ready: '[data-stat="Checks"]' },

@@ -17,6 +17,7 @@ import { Events } from './views/events.js';
 import { AlertsView } from './views/alerts.js';
 import { Guardrails } from './views/guardrails.js';
 import { Status } from './views/status.js';
+import { Scores } from './views/scores.js';
 import { Login } from './views/login.js';
 
 /** [pattern, title, view, shows the time range] */
@@ -29,6 +30,7 @@ const ROUTES = [
   ['/sessions/:id', 'Session', Session, false],
   ['/cost', 'Cost', Cost, true],
   ['/tools', 'Tools', Tools, true],
+  ['/scores', 'Scores', Scores, true],
   ['/events', 'Events', Events, true],
   ['/guardrails', 'Guardrails', Guardrails, true],
   ['/alerts', 'Alerts', AlertsView, false],
@@ -81,7 +83,7 @@ function App() {
   const title = found?.title ?? 'Not found';
   return html`<${Title} text=${`${title} · agentrace`} />
   <${Layout} path=${path} range=${range} title=${title} showRange=${found?.showRange ?? false} session=${session} onLogout=${logout}>
-    ${found ? html`<${found.view} key=${found.view.name} params=${found.params} query=${query} range=${range} path=${path} />` : html`<${NotFound} path=${path} />`}
+    ${found ? html`<${found.view} key=${found.view.name} params=${found.params} query=${query} range=${range} path=${path} canWrite=${session.can_write} />` : html`<${NotFound} path=${path} />`}
   </${Layout}>`;
 }
 

@@ -44,3 +44,10 @@ test('ago counts back from now', () => {
   assert.equal(fmt.ago((now - 7_200_000) * 1e6, now), '2h ago');
   assert.equal(fmt.ago((now - 3 * 86_400_000) * 1e6, now), '3d ago');
 });
+
+test('score numbers keep at most three decimals', () => {
+  assert.equal(fmt.scoreNumber(0.5), '0.5');
+  assert.equal(fmt.scoreNumber(0.83333), '0.833');
+  assert.equal(fmt.scoreNumber(12), '12');
+  assert.equal(fmt.scoreNumber(null), '—');
+});

@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::sessions::{COOKIE, cookie};
-use super::{Auth, Credential};
+use super::{Auth, Credential, Role};
 use crate::api::{ApiError, PREFIX};
 
 /// The login routes' paths under the API's prefix, and their methods.
@@ -41,6 +41,9 @@ struct SessionState {
     token_required: bool,
     /// Whether this request may use the API (always, without a token).
     authenticated: bool,
+    /// Whether it may also write (annotate, delete): the API token's role, not the
+    /// read-only one's (always, without a token).
+    can_write: bool,
 }
 
 async fn session(State(auth): State<Option<Auth>>, headers: HeaderMap) -> Response {
@@ -48,11 +51,19 @@ async fn session(State(auth): State<Option<Auth>>, headers: HeaderMap) -> Respon
         None => SessionState {
             token_required: false,
             authenticated: true,
+            can_write: true,
         },
-        Some(auth) => SessionState {
-            token_required: true,
-            authenticated: auth.credential(&headers) != Credential::None,
-        },
+        Some(auth) => {
+            let credential = auth.credential(&headers);
+            SessionState {
+                token_required: true,
+                authenticated: credential != Credential::None,
+                can_write: matches!(
+                    credential,
+                    Credential::Bearer(Role::Admin) | Credential::Session(Role::Admin)
+                ),
+            }
+        }
     };
     no_store(axum::Json(state).into_response())
 }

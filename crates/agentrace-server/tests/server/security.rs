@@ -358,6 +358,16 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
             .status,
         200
     );
+    // The dashboard offers writing (annotations) to the API token's role only.
+    for (who, can_write) in [(&reader, false), (&admin, true)] {
+        let session = get(
+            &t.app_url("/api/v1/auth/session"),
+            &[("authorization", who)],
+        )
+        .await?
+        .json()?;
+        assert_eq!(session["can_write"], can_write, "{session}");
+    }
 
     // No telemetry with the read token, over HTTP or gRPC.
     let body = protobuf(&llm_traces(1, 1));

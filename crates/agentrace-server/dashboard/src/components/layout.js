@@ -12,6 +12,7 @@ const NAV = [
   ['/sessions', 'Sessions', 'sessions'],
   ['/cost', 'Cost', 'cost'],
   ['/tools', 'Tools', 'tools'],
+  ['/scores', 'Scores', 'scores'],
   ['/events', 'Events', 'events'],
   ['/guardrails', 'Guardrails', 'guardrails'],
   ['/alerts', 'Alerts', 'alerts'],

@@ -63,6 +63,12 @@ export function duration(ns) {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** A score's number: at most three decimals, no trailing zeros (`0.5`, `0.833`, `12`). */
+export function scoreNumber(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  return String(Number(v.toFixed(3)));
+}
+
 /** A ratio as a percentage: `0.0123` → `1.23%`. */
 export function percent(ratio, digits = 1) {
   if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—';

@@ -8,6 +8,7 @@ import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import * as fmt from '../lib/format.js';
 import { ErrorBox, Facts, Loading } from '../components/common.js';
 import { StatusBadge } from '../components/badges.js';
+import { ScoresSection } from '../components/scores.js';
 
 const PAGE = 25;
 
@@ -28,7 +29,7 @@ function Turn({ t, running }) {
   </li>`;
 }
 
-export function Session({ params }) {
+export function Session({ params, canWrite }) {
   const id = params.id;
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
@@ -84,6 +85,7 @@ export function Session({ params }) {
         ]}
       />
     </div>
+    <${ScoresSection} title="Scores of this session" query=${{ session_id: id }} target=${{ session_id: id }} canWrite=${canWrite} empty="No scores of this session." />
     <ol class="thread">
       ${turns.map(({ t, running: r }) => html`<${Turn} key=${t.trace_id} t=${t} running=${r} />`)}
     </ol>

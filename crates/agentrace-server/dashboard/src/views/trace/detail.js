@@ -7,6 +7,7 @@ import * as fmt from '../../lib/format.js';
 import { Copy, Facts, Pending } from '../../components/common.js';
 import { KindBadge, StatusBadge } from '../../components/badges.js';
 import { Content, pretty } from '../../components/messages.js';
+import { ScoresSection } from '../../components/scores.js';
 
 function Usage({ span }) {
   const u = span.usage ?? {};
@@ -64,7 +65,7 @@ function Events({ span }) {
   </section>`;
 }
 
-export function SpanDetail({ traceId, node, traceStart, onClose }) {
+export function SpanDetail({ traceId, node, traceStart, onClose, canWrite }) {
   const spanId = node.span.span_id;
   const state = useApi(`/traces/${traceId}/spans/${spanId}`, {});
   const s = state.data?.span ?? node.span;
@@ -99,6 +100,7 @@ export function SpanDetail({ traceId, node, traceStart, onClose }) {
         ${node.children.length > 0 &&
         html`<p class="muted small">Subtree: ${fmt.count(node.subtree.spans)} spans · ${fmt.count(node.subtree.errors)} failed · ${fmt.compact(fmt.totalTokens(node.subtree.usage))} tokens · ${fmt.usdWithUnpriced(node.subtree.cost, node.subtree.unpriced)}</p>`}
       </section>
+      <${ScoresSection} query=${{ span_id: spanId }} target=${{ span_id: spanId, trace_id: traceId }} canWrite=${canWrite} empty="No scores of this span." />
       <${Usage} span=${s} />
       ${state.data?.content && Object.keys(state.data.content).length > 0 && html`<section class="detail-section"><h3>Content</h3><${Content} content=${state.data.content} /></section>`}
       <${Pending} state=${state} />

@@ -10,6 +10,7 @@ import { Timeline } from './timeline.js';
 import { SpanDetail } from './detail.js';
 import { AgentGraph } from './graph.js';
 import { allParents, ancestors, initialExpanded } from './tree.js';
+import { ScoresSection } from '../../components/scores.js';
 
 function Header({ tree }) {
   const s = tree.summary;
@@ -36,7 +37,7 @@ function Header({ tree }) {
   </div>`;
 }
 
-export function Trace({ params, query, path }) {
+export function Trace({ params, query, path, canWrite }) {
   const id = params.id;
   // The tree without attributes: a 10,000-span trace stays light; the detail pane reads its
   // span in full.
@@ -66,6 +67,10 @@ export function Trace({ params, query, path }) {
   };
   return html`<div class="view trace">
     <${Header} tree=${tree} />
+    <details class="trace-scores" open=${query.scores === 'open' ? true : undefined}>
+      <summary>Scores of this trace and its spans</summary>
+      <${ScoresSection} title="" query=${{ trace_id: id }} target=${{ trace_id: id }} canWrite=${canWrite} showTarget=${true} empty="No scores yet: send them over the API, OpenTelemetry (gen_ai.evaluation.result) or Phoenix's and Langfuse's clients, or run an evaluator." />
+    </details>
     <div class="trace-tabs">
       <${Tabs} items=${[
         ['Timeline', withQuery(base, { span: query.span }), !graph],
@@ -85,7 +90,7 @@ export function Trace({ params, query, path }) {
       : html`<div class=${`trace-body ${selected !== undefined ? 'with-detail' : ''}`}>
           <${Timeline} tree=${tree} expanded=${expanded} setExpanded=${setExpanded} selected=${selected} onSelect=${select} />
           ${selected !== undefined &&
-          html`<${SpanDetail} key=${query.span} traceId=${id} node=${tree.nodes[selected]} traceStart=${tree.summary.start_unix_nano} onClose=${() => setQuery({ span: null })} />`}
+          html`<${SpanDetail} key=${query.span} traceId=${id} node=${tree.nodes[selected]} traceStart=${tree.summary.start_unix_nano} onClose=${() => setQuery({ span: null })} canWrite=${canWrite} />`}
         </div>`}
   </div>`;
 }
