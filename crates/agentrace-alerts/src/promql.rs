@@ -10,7 +10,9 @@
 //! The series are the Prometheus sink's (docs/backends.md): the LLM call histogram
 //! (`gen_ai_client_operation_duration_seconds`) by operation, provider, model and error type;
 //! tokens by model; cost by provider, model, agent and framework; tool calls by tool and
-//! status. A rule whose scope or `per` names something those series do not carry (a user, a
+//! status; and the server's scores by name and source (`agentrace_score_value`,
+//! `agentrace_score_passed_total`; a score rule split by model, agent or service has no
+//! Prometheus form). A rule whose scope or `per` names something those series do not carry (a user, a
 //! service, an agent for latency), or that measures safety violations, has no Prometheus
 //! form: it is left out and said so ([`Export::skipped`]).
 
@@ -28,6 +30,10 @@ pub const TOKENS: &str = "gen_ai_client_token_usage";
 pub const COST: &str = "agentrace_cost_usd_total";
 /// Tool calls by tool and status.
 pub const TOOL_CALLS: &str = "agentrace_tool_calls_total";
+/// Scores' values by score name and source: a summary (`_sum`, `_count`) of the numbers.
+pub const SCORE_VALUES: &str = "agentrace_score_value";
+/// Boolean scores that passed, by score name and source.
+pub const SCORES_PASSED: &str = "agentrace_score_passed_total";
 
 /// The rules file and what could not go in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +51,7 @@ enum Family {
     Tokens,
     Cost,
     Tools,
+    Scores,
 }
 
 impl Family {
@@ -58,6 +65,7 @@ impl Family {
             Measure::Tokens => Self::Tokens,
             Measure::Cost => Self::Cost,
             Measure::ToolSuccessRate => Self::Tools,
+            Measure::ScoreMean | Measure::ScorePassRate => Self::Scores,
             _ => return None,
         })
     }
@@ -132,6 +140,9 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
             matchers.push(format!("{label}={}", quote(v)));
         }
     }
+    if let Some(score) = &rule.score {
+        matchers.push(format!("score_name={}", quote(score)));
+    }
     match (family, rule.effective_kind()) {
         (Family::Calls | Family::Tokens, Some("llm")) => {
             matchers.push("gen_ai_operation_name!=\"embeddings\"".into());
@@ -139,7 +150,9 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         (Family::Calls | Family::Tokens, Some("embedding")) => {
             matchers.push("gen_ai_operation_name=\"embeddings\"".into());
         }
-        (Family::Cost, Some("llm" | "embedding")) | (Family::Tools, Some("tool")) => {}
+        (Family::Cost, Some("llm" | "embedding"))
+        | (Family::Tools, Some("tool"))
+        | (Family::Scores, None) => {}
         (_, kind) => {
             return Err(format!(
                 "the series of {} are not kept per span kind {kind:?}",
@@ -193,10 +206,21 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
                 sum(sel(TOOL_CALLS, &["agentrace_status=\"error\""]))
             )
         }
+        Measure::ScoreMean => format!(
+            "{} / {}",
+            sum(sel(&format!("{SCORE_VALUES}_sum"), &[])),
+            sum(sel(&format!("{SCORE_VALUES}_count"), &[]))
+        ),
+        Measure::ScorePassRate => format!(
+            "({} or {count} * 0) / {count}",
+            sum(sel(SCORES_PASSED, &[])),
+            count = sum(sel(&format!("{SCORE_VALUES}_count"), &[]))
+        ),
         _ => return Err(format!("{} has no Prometheus series", rule.measure)),
     };
     let requests = match family {
         Family::Tools => sum(sel(TOOL_CALLS, &[])),
+        Family::Scores => sum(sel(&format!("{SCORE_VALUES}_count"), &[])),
         _ => calls,
     };
     Ok(Compiled {
@@ -524,6 +548,41 @@ mod tests {
         assert!(
             !e.yaml.contains("agentrace-rules"),
             "no rule group without rules"
+        );
+    }
+
+    #[test]
+    fn score_rules_read_the_score_series() {
+        let config = AlertsConfig {
+            rules: vec![
+                Rule::new("helpful", Measure::ScoreMean, minutes(15))
+                    .score("helpfulness")
+                    .min_requests(20)
+                    .warning(0.7),
+                Rule::new("json", Measure::ScorePassRate, minutes(15))
+                    .score("answer_is_json")
+                    .critical(0.9),
+                Rule::new("helpful by model", Measure::ScoreMean, minutes(15))
+                    .score("helpfulness")
+                    .per(Dimension::Model)
+                    .warning(0.7),
+            ],
+            ..AlertsConfig::default()
+        };
+        let e = prometheus_rules(&config);
+        let y = &e.yaml;
+        assert!(y.contains("expr: \"sum (increase(agentrace_score_value_sum{score_name=\\\"helpfulness\\\"}[15m])) / sum (increase(agentrace_score_value_count{score_name=\\\"helpfulness\\\"}[15m]))\""), "{y}");
+        assert!(y.contains("expr: \"(sum (increase(agentrace_score_passed_total{score_name=\\\"answer_is_json\\\"}[15m])) or sum (increase(agentrace_score_value_count{score_name=\\\"answer_is_json\\\"}[15m])) * 0) / sum (increase(agentrace_score_value_count{score_name=\\\"answer_is_json\\\"}[15m]))\""), "{y}");
+        assert!(
+            y.contains(">= 20"),
+            "the minimum sample count guards it: {y}"
+        );
+        assert_eq!(
+            e.skipped,
+            [(
+                "helpful by model".to_owned(),
+                "the series of score_mean carry no model label".to_owned()
+            )]
         );
     }
 

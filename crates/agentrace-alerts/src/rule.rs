@@ -41,6 +41,10 @@ pub enum Measure {
     ServerStore,
     /// The server's CPU use, in cores (CPU seconds per second) since the last evaluation.
     ServerCpu,
+    /// The mean value of the score named `score` given in the window (docs/scores.md).
+    ScoreMean,
+    /// The share of the boolean score named `score` that passed (value 1), 0–1.
+    ScorePassRate,
 }
 
 /// How a [`Measure::Metric`] rule combines a metric's points over its window (every series
@@ -63,7 +67,7 @@ pub enum Aggregate {
 
 impl Measure {
     /// Every measure, in the order the docs list them.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 16] = [
         Self::ErrorRate,
         Self::LatencyP50,
         Self::LatencyP95,
@@ -78,6 +82,8 @@ impl Measure {
         Self::ServerMemory,
         Self::ServerStore,
         Self::ServerCpu,
+        Self::ScoreMean,
+        Self::ScorePassRate,
     ];
 
     /// The name written in rules.
@@ -97,7 +103,14 @@ impl Measure {
             Self::ServerMemory => "server_memory",
             Self::ServerStore => "server_store",
             Self::ServerCpu => "server_cpu",
+            Self::ScoreMean => "score_mean",
+            Self::ScorePassRate => "score_pass_rate",
         }
+    }
+
+    /// Whether the measure reads a score's values (the rule names it: `score`).
+    pub const fn is_score(self) -> bool {
+        matches!(self, Self::ScoreMean | Self::ScorePassRate)
     }
 
     /// Whether the measure is about the server itself (not about spans or metrics received).
@@ -127,16 +140,18 @@ impl Measure {
             | Self::ServerQueue
             | Self::ServerMemory
             | Self::ServerStore
-            | Self::ServerCpu => None,
+            | Self::ServerCpu
+            | Self::ScoreMean
+            | Self::ScorePassRate => None,
             _ => Some("llm"),
         }
     }
 
-    /// Which way is bad unless the rule says: a success rate is bad when low, everything else
-    /// when high.
+    /// Which way is bad unless the rule says: a success rate and a score are bad when low,
+    /// everything else when high.
     pub const fn default_direction(self) -> Direction {
         match self {
-            Self::ToolSuccessRate => Direction::Below,
+            Self::ToolSuccessRate | Self::ScoreMean | Self::ScorePassRate => Direction::Below,
             _ => Direction::Above,
         }
     }
@@ -145,7 +160,10 @@ impl Measure {
     /// cost in dollars.
     pub fn format(self, value: f64) -> String {
         match self {
-            Self::ErrorRate | Self::ToolSuccessRate => format!("{:.1} %", value * 100.0),
+            Self::ErrorRate | Self::ToolSuccessRate | Self::ScorePassRate => {
+                format!("{:.1} %", value * 100.0)
+            }
+            Self::ScoreMean => format!("{value:.3}"),
             Self::LatencyP50 | Self::LatencyP95 | Self::LatencyP99 if value < 1.0 => {
                 format!("{:.0} ms", value * 1000.0)
             }
@@ -352,6 +370,9 @@ pub struct Rule {
     /// (`host.name`).
     #[serde(default)]
     pub per_label: Option<String>,
+    /// For `score_mean` and `score_pass_rate`: the score's name.
+    #[serde(default)]
+    pub score: Option<String>,
     /// The window measured, ending now (whole minutes; at least one).
     #[serde(with = "agentrace_core::serde_duration")]
     pub window: Duration,
@@ -410,6 +431,7 @@ impl Rule {
             metric: None,
             aggregate: None,
             per_label: None,
+            score: None,
             window,
             min_requests: 0,
             warning: None,
@@ -477,6 +499,13 @@ impl Rule {
     pub fn metric(mut self, name: impl Into<String>, aggregate: Aggregate) -> Self {
         self.metric = Some(name.into());
         self.aggregate = Some(aggregate);
+        self
+    }
+
+    /// Measures the score `name` (a `score_mean` or `score_pass_rate` rule).
+    #[must_use]
+    pub fn score(mut self, name: impl Into<String>) -> Self {
+        self.score = Some(name.into());
         self
     }
 
@@ -586,6 +615,34 @@ impl Rule {
             }
             _ => {}
         }
+        match (self.measure.is_score(), &self.score) {
+            (true, None) => {
+                return Err(fail(format!(
+                    "`measure = \"{}\"` needs `score`, the score's name",
+                    self.measure
+                )));
+            }
+            (true, Some(_))
+                if self.per.is_some_and(|d| {
+                    !matches!(d, Dimension::Model | Dimension::Agent | Dimension::Service)
+                }) =>
+            {
+                return Err(fail(
+                    "a score rule splits by the judged span's model, agent or service".into(),
+                ));
+            }
+            (true, Some(_)) if self.scope != Scope::default() => {
+                return Err(fail(
+                    "a score rule takes no `scope`: it measures every score of its name".into(),
+                ));
+            }
+            (false, Some(_)) => {
+                return Err(fail(
+                    "`score` is for `measure = \"score_mean\"` and `\"score_pass_rate\"`".into(),
+                ));
+            }
+            _ => {}
+        }
         if self.renotify.is_some_and(|r| r < Duration::from_secs(60)) {
             return Err(fail("`renotify` must be at least 1m".into()));
         }
@@ -623,6 +680,35 @@ mod tests {
             .anomaly(Anomaly::Rolling { periods: 12 })
             .critical(-1.0);
         assert!(sigma.validate().is_err());
+    }
+
+    #[test]
+    fn score_rules_name_their_score_and_split_by_what_it_judged() {
+        let minute = Duration::from_secs(60);
+        let low = Rule::new("helpful", Measure::ScoreMean, minute).warning(0.6);
+        assert!(
+            low.validate()
+                .is_err_and(|e| e.reason.contains("needs `score`"))
+        );
+        let low = low.score("helpfulness").min_requests(20);
+        assert_eq!(low.validate(), Ok(()));
+        assert_eq!(low.effective_direction(), Direction::Below);
+        assert_eq!(low.effective_kind(), None);
+        assert_eq!(low.clone().per(Dimension::Model).validate(), Ok(()));
+        assert!(low.clone().per(Dimension::User).validate().is_err());
+        let scoped = low.clone().scope(Scope {
+            model: Some("gpt-4o".into()),
+            ..Scope::default()
+        });
+        assert!(scoped.validate().is_err());
+        assert!(
+            Rule::new("e", Measure::ErrorRate, minute)
+                .critical(0.1)
+                .score("x")
+                .validate()
+                .is_err()
+        );
+        assert_eq!(Measure::ScorePassRate.format(0.925), "92.5 %");
     }
 
     #[test]

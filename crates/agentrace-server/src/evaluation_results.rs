@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_core::{Event, SpanRecord};
@@ -22,6 +22,7 @@ use agentrace_store::{
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::score_metrics::ScoreMetrics;
 use crate::state::{SharedStore, add, get, read_error, set_error};
 
 /// How long a result waits for the span that gave its response.
@@ -49,10 +50,12 @@ fn key(result: &EvaluationResult) -> Key {
 }
 
 /// The evaluation results of received records, and those waiting for their response's span.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct EvaluationResults {
     awaiting: Mutex<VecDeque<(Instant, EvaluationResult)>>,
     counters: Counters,
+    /// Where the scores made are counted for `/metrics`.
+    metrics: Arc<ScoreMetrics>,
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +89,15 @@ pub struct EvaluationResultStats {
 }
 
 impl EvaluationResults {
+    /// Results counting the scores they make in `metrics`.
+    pub(crate) fn new(metrics: Arc<ScoreMetrics>) -> Self {
+        Self {
+            awaiting: Mutex::default(),
+            counters: Counters::default(),
+            metrics,
+        }
+    }
+
     /// Stores the scores of the evaluation results among a group's records, on the writer's
     /// thread, after the records (a failure fails the group: it is sent again).
     pub(crate) fn store(
@@ -111,7 +123,7 @@ impl EvaluationResults {
 
     /// Looks the waiting results up again every [`RETRY_EVERY`] until `stopped`.
     pub(crate) async fn run(
-        self: std::sync::Arc<Self>,
+        self: Arc<Self>,
         store: SharedStore,
         mut stopped: watch::Receiver<bool>,
     ) {
@@ -179,7 +191,8 @@ impl EvaluationResults {
 
     fn count(&self, report: &EvaluationReport) {
         let c = &self.counters;
-        add(&c.scored, report.scored as u64);
+        add(&c.scored, report.scored.len() as u64);
+        self.metrics.record(&report.scored);
         add(&c.failed, report.failed as u64);
         if report.invalid > 0 {
             add(&c.invalid, report.invalid as u64);

@@ -88,6 +88,7 @@ mod redaction_series;
 pub mod repair;
 mod requested_tools;
 mod retention;
+mod score_metrics;
 mod self_metrics;
 mod server;
 pub mod state;

@@ -37,6 +37,7 @@ pub(crate) fn router(
                 text.push_str(&render(&stats.snapshot().with_held(held)));
                 text.push_str(&render_held(held));
                 text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
+                text.push_str(&stats.scores.render());
                 ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
             }
         }),
@@ -70,7 +71,7 @@ impl Family<'_> {
 }
 
 /// A label value in the text format: backslash, quote and newline escaped.
-fn escape(value: &str) -> String {
+pub(crate) fn escape(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")

@@ -177,6 +177,8 @@ pub struct ServerStats {
     pub(crate) awaiting_parent: AtomicUsize,
     /// The `gen_ai.evaluation.result` events received, made scores.
     pub(crate) evaluation_results: Arc<EvaluationResults>,
+    /// The scores stored, for `/metrics`.
+    pub(crate) scores: Arc<crate::score_metrics::ScoreMetrics>,
     /// The OTLP/HTTP, OTLP/gRPC and app listeners' connection counters.
     pub(crate) listeners: [Arc<ListenerStats>; 3],
 }
@@ -201,6 +203,7 @@ impl ServerStats {
     /// Counters starting now; `pipeline` is the fan-out pipeline whose stats the snapshot
     /// includes.
     pub fn new(pipeline: Option<Pipeline>) -> Self {
+        let scores = Arc::new(crate::score_metrics::ScoreMetrics::default());
         Self {
             started_unix_nano: agentrace_core::now_unix_nano(),
             pipeline,
@@ -246,7 +249,8 @@ impl ServerStats {
             repair_errors: AtomicU64::new(0),
             attributed_late: AtomicU64::new(0),
             awaiting_parent: AtomicUsize::new(0),
-            evaluation_results: Arc::default(),
+            evaluation_results: Arc::new(EvaluationResults::new(scores.clone())),
+            scores,
             listeners: Default::default(),
         }
     }

@@ -86,8 +86,8 @@ impl FoundEvaluations {
 /// What became of evaluation results ([`store_evaluations`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EvaluationReport {
-    /// Scores written.
-    pub scored: usize,
+    /// The scores written.
+    pub scored: Vec<Score>,
     /// Evaluations that failed (`error.type`): no score.
     pub failed: usize,
     /// Results whose outcome is no score (no value and no label, a value not finite, …).
@@ -216,7 +216,7 @@ pub fn store_evaluations(
     if !scores.is_empty() {
         store.write_scores(&scores)?;
     }
-    report.scored = scores.len();
+    report.scored = scores;
     Ok(report)
 }
 

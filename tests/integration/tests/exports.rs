@@ -1,7 +1,7 @@
 //! `agentrace export prometheus-rules` and `agentrace export grafana-dashboard` against the real
 //! tools: the rules pass `promtool check rules`, a real Prometheus loads them while scraping a
 //! real `agentrace serve`, and the LLM-error rule fires into a real Alertmanager when calls
-//! fail; every PromQL expression of the Grafana dashboard evaluates on that Prometheus, and the
+//! fail, the quality rule when the scores given are low; every PromQL expression of the Grafana dashboard evaluates on that Prometheus, and the
 //! headline ones have data.
 //!
 //! Needs the `agentrace` binary, Prometheus with promtool, and Alertmanager
@@ -66,6 +66,15 @@ measure = "cost"
 window = "1h"
 scope = { user = "u-1" }
 critical = 1.0
+
+[[rules]]
+name = "answers unhelpful"
+measure = "score_mean"
+score = "helpfulness"
+window = "1m"
+min_requests = 2
+warning = 0.7
+description = "helpfulness is low"
 "#;
 
 fn run(bin: &Path, args: &[&str]) -> std::process::Output {
@@ -204,6 +213,54 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
             "Alertmanager never got the rule's alert: {held:?}\nPrometheus alerts: {}\nlog: {}",
             prom.get_json("/api/v1/alerts", &[]).await,
             prom.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The quality rule, from the score series: one good score first (the series exists),
+    // then three bad ones.
+    let scores = |value: f64, n: usize| {
+        let one = serde_json::json!({"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "name": "helpfulness", "value": value});
+        serde_json::json!({"scores": vec![one; n]})
+    };
+    let client = reqwest::Client::new();
+    let scores_url = format!("http://127.0.0.1:{}/api/v1/scores", server.app);
+    let post_scores = |body: Value| {
+        let (client, url) = (client.clone(), scores_url.clone());
+        async move {
+            let answer = client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .expect("the API answers");
+            assert_eq!(answer.status(), 201);
+        }
+    };
+    post_scores(scores(0.9, 1)).await;
+    prom.query_nonempty(
+        "agentrace_score_value_count{score_name=\"helpfulness\"}",
+        &[],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    post_scores(scores(0.1, 3)).await;
+    let started = Instant::now();
+    loop {
+        let held = am.alerts().await;
+        let fired = held.iter().any(|a| {
+            a["labels"]["alertname"] == "answers unhelpful"
+                && a["labels"]["severity"] == "warning"
+                && a["annotations"]["description"] == "helpfulness is low"
+        });
+        if fired {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "Alertmanager never got the quality alert: {held:?}\nPrometheus alerts: {}",
+            prom.get_json("/api/v1/alerts", &[]).await,
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -11,7 +11,7 @@ use agentrace_alerts::{Aggregate, Dimension, Measure, Query, Reading, Rule, Sour
 use agentrace_core::{EventKind, SpanKind};
 use agentrace_store::{
     AggregateQuery, AggregateRow, EventFilter, EventQuery, GroupBy, MetricQuery, MetricSeries,
-    QueryError, SpanFilter, StatusFilter, TimeRange,
+    QueryError, ScoreDimension, ScoreStatsQuery, SpanFilter, StatusFilter, TimeRange, score_stats,
 };
 
 use crate::state::ServerStats;
@@ -59,6 +59,9 @@ impl Source for StoreSource {
         if q.rule.measure == Measure::Metric {
             return self.metric(q.rule, range);
         }
+        if q.rule.measure.is_score() {
+            return self.score(q.rule, range);
+        }
         if q.rule.measure == Measure::SafetyViolations {
             return self.safety_violations(q.rule, range).map(|n| {
                 vec![Reading {
@@ -96,6 +99,47 @@ impl StoreSource {
             stats,
             cpu: Mutex::new(None),
         }
+    }
+
+    /// A score rule's readings: the score's mean (or a boolean's pass rate) over the window,
+    /// per the judged span's model, agent or service (`agentrace_store::score_stats`), the
+    /// scores counted as its requests.
+    fn score(&self, rule: &Rule, range: TimeRange) -> Result<Vec<Reading>, QueryError> {
+        let window = range
+            .end_unix_nano
+            .zip(range.start_unix_nano)
+            .map_or(1, |(end, start)| end.saturating_sub(start).max(1));
+        let mut query = ScoreStatsQuery::new(rule.score.clone().unwrap_or_default(), range, window);
+        query.group_by = match rule.per {
+            Some(Dimension::Model) => ScoreDimension::Model,
+            Some(Dimension::Agent) => ScoreDimension::Agent,
+            Some(Dimension::Service) => ScoreDimension::Service,
+            _ => ScoreDimension::None,
+        };
+        let stats = score_stats(&*self.store, &query)?;
+        let readings: Vec<Reading> = stats
+            .groups
+            .into_iter()
+            .filter(|g| rule.per.is_none() || g.key.is_some())
+            .map(|g| Reading {
+                group: g.key,
+                requests: g.count,
+                value: match rule.measure {
+                    Measure::ScorePassRate => g.pass_rate,
+                    _ => g.mean,
+                },
+            })
+            .collect();
+        Ok(if readings.is_empty() && rule.per.is_none() {
+            // No score in the window: a mean of nothing, as a rate of nothing is.
+            vec![Reading {
+                group: None,
+                requests: 0,
+                value: None,
+            }]
+        } else {
+            readings
+        })
     }
 
     /// A measure of the server itself, now; `None` where `/proc` is not there to read.

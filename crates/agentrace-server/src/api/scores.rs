@@ -99,7 +99,11 @@ pub(super) async fn write(
 pub(crate) async fn store(state: &AppState, scores: Vec<Score>) -> Result<Vec<String>, ApiError> {
     let scores = with_score_ids(scores);
     let ids = scores.iter().filter_map(|s| s.id.clone()).collect();
-    blocking_write(&state.store, move |s| s.write_scores(&scores)).await?;
+    let scores = blocking_write(&state.store, move |s| {
+        s.write_scores(&scores).map(|()| scores)
+    })
+    .await?;
+    state.stats.scores.record(&scores);
     Ok(ids)
 }
 

@@ -333,10 +333,15 @@ impl Online {
                     }
                 };
                 let store = parts.store.clone();
-                let written =
-                    tokio::task::spawn_blocking(move || store.write_scores(&[score])).await;
+                let written = tokio::task::spawn_blocking(move || {
+                    store
+                        .write_scores(std::slice::from_ref(&score))
+                        .map(|()| score)
+                })
+                .await;
                 match written {
-                    Ok(Ok(())) => {
+                    Ok(Ok(score)) => {
+                        parts.receiver.stats.scores.record(&[score]);
                         add(&c.scored, 1);
                         if verdict.kind == agentrace_core::ScoreKind::Boolean && verdict.passed() {
                             add(&c.passed, 1);

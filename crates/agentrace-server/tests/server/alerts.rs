@@ -15,7 +15,9 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{Result, TestServer, llm_span, now, post, traces};
+use crate::common::{
+    Result, TestServer, get, llm_span, now, post, span_id, text, trace_id, traces,
+};
 
 const SECRET: &str = "webhook-secret";
 
@@ -322,5 +324,103 @@ critical = 1e15
         memory["value"].as_f64().is_some_and(|v| v > 1e6),
         "{memory}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_below_its_floor_alerts_per_model_with_enough_scores() -> Result {
+    let (hook, received) = receiver().await?;
+    let config_dir = tempfile::tempdir()?;
+    let alerts = config_dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            r#"{}
+
+[[rules]]
+name = "unhelpful"
+measure = "score_mean"
+score = "helpfulness"
+per = "model"
+window = "5m"
+min_requests = 3
+warning = 0.7
+critical = 0.4
+
+[[rules]]
+name = "json"
+measure = "score_pass_rate"
+score = "answer_is_json"
+window = "5m"
+critical = 0.5
+"#,
+            alerts_head(&hook)
+        ),
+    )?;
+    let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
+    // Calls of two models; the judge scores gpt-4o low three times, another model low once
+    // (fewer than min_requests: not judged), and half the answers are not JSON.
+    let start = now() - 60_000_000_000;
+    let mut spans = Vec::new();
+    for i in 1..=4 {
+        let mut span = llm_span(i, i, start);
+        if i == 4 {
+            span.attributes
+                .retain(|kv| kv.key != "gen_ai.request.model");
+            span.attributes
+                .push(text("gen_ai.request.model", "gpt-4o-mini"));
+        }
+        spans.push(span);
+    }
+    t.export(&traces(spans)).await?;
+    let hexed = |bytes: Vec<u8>| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let scores: Vec<Value> = (1..=4u64)
+        .flat_map(|i| {
+            let (trace, span) = (hexed(trace_id(i)), hexed(span_id(i)));
+            [
+                serde_json::json!({"trace_id": trace, "span_id": span, "name": "helpfulness", "value": 0.3}),
+                serde_json::json!({"trace_id": trace, "span_id": span, "name": "answer_is_json",
+                                   "data_type": "boolean", "value": i % 2}),
+            ]
+        })
+        .collect();
+    let answer = post(
+        &t.app_url("/api/v1/scores"),
+        crate::common::JSON,
+        &[],
+        serde_json::to_vec(&serde_json::json!({"scores": scores}))?,
+    )
+    .await?;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    wait_for(&received, "the quality alerts", |got| {
+        got.iter()
+            .any(|n| n["alert"] == "unhelpful{model=gpt-4o}" && n["state"] == "ALERT")
+            && got
+                .iter()
+                .any(|n| n["alert"] == "json" && n["state"] == "ALERT")
+    })
+    .await?;
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let low = got
+        .iter()
+        .find(|n| n["alert"] == "unhelpful{model=gpt-4o}")
+        .ok_or("gpt-4o's alert")?;
+    assert_eq!(low["value"], 0.3, "{low}");
+    let json = got.iter().find(|n| n["alert"] == "json").ok_or("json")?;
+    assert_eq!(json["value"], 0.5, "{json}");
+    assert!(
+        !got.iter()
+            .any(|n| n["alert"] == "unhelpful{model=gpt-4o-mini}"),
+        "one score is below min_requests: not judged"
+    );
+    // And the scores are series on /metrics.
+    let metrics = get(&t.app_url("/metrics"), &[]).await?.text();
+    for line in [
+        "agentrace_scores_total{score_name=\"helpfulness\",score_source=\"api\"} 4",
+        "agentrace_score_value_sum{score_name=\"helpfulness\",score_source=\"api\"} 1.2",
+        "agentrace_score_passed_total{score_name=\"answer_is_json\",score_source=\"api\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
     Ok(())
 }
