@@ -31,7 +31,12 @@ struct Counts {
 }
 
 /// A series family: its name, type, help, and its value of each name and source.
-type Family = (&'static str, &'static str, &'static str, fn(&Counts) -> String);
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Counts) -> String,
+);
 
 /// The counts by name and source.
 #[derive(Debug, Default)]
