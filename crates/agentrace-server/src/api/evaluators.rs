@@ -124,7 +124,8 @@ pub(super) struct RunStarted {
     id: u64,
 }
 
-/// `POST /evaluations/runs`: starts a re-run; 202 with its id.
+/// `POST /evaluations/runs`: starts a re-run; 202 with its id, 404 for an evaluator that is not
+/// there.
 pub(super) async fn start_run(
     State(state): State<AppState>,
     p: Params,
@@ -134,7 +135,10 @@ pub(super) async fn start_run(
     let request: RunRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a re-run: {e}")))?;
     let online = state.online.as_ref().ok_or_else(|| {
-        ApiError::BadRequest("no evaluators are configured (the evaluators key)".into())
+        ApiError::NotFound(format!(
+            "no evaluator is named {:?}: none is configured (the evaluators key)",
+            request.evaluator
+        ))
     })?;
     let now = agentrace_core::now_unix_nano();
     let time = |name: &'static str, text: Option<&str>, default: u64| match text {
@@ -148,7 +152,7 @@ pub(super) async fn start_run(
     )?;
     let to = time("to", request.to.as_deref(), now)?;
     if from >= to {
-        return Err(ApiError::bad("from", "must be before `to`"));
+        return Err(ApiError::bad("to", "must be after `from`"));
     }
     let id = online
         .rerun(
@@ -156,7 +160,7 @@ pub(super) async fn start_run(
             &request.evaluator,
             TimeRange::new(from, to),
         )
-        .map_err(ApiError::BadRequest)?;
+        .map_err(ApiError::NotFound)?;
     Ok((StatusCode::ACCEPTED, Json(RunStarted { id })))
 }
 

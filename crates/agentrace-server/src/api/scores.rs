@@ -185,7 +185,7 @@ pub(super) async fn stats(
     {
         return Err(ApiError::bad(
             "bucket",
-            "too short (at most 10,000 points over the range)",
+            "too long (at most 10,000 points over the range)",
         ));
     }
     let mut query = ScoreStatsQuery::new(name, range, bucket);
