@@ -90,10 +90,10 @@ pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
     MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, Percentiles,
-    RollupAnswer, RollupSource, SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter,
-    SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats,
-    ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
-    UserSummary, is_unpriced,
+    RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort,
+    SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary,
+    TimeRange, ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage,
+    TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use score_stats::{

@@ -12,6 +12,7 @@ use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TokenUsage, Tra
 use serde::{Deserialize, Serialize};
 
 use crate::changes::LateAttribution;
+use crate::error::QueryError;
 
 /// Generates chained setters for `Option<String>` fields.
 macro_rules! string_setters {
@@ -206,10 +207,46 @@ impl SpanFilter {
     );
 }
 
+/// Traces with a score of one name (the trace's own, or one of its spans' that names it),
+/// its value within the bounds given ([`TraceFilter::score`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScoreCondition {
+    /// The score's name.
+    pub name: String,
+    /// A value at least this.
+    pub min: Option<f64>,
+    /// A value at most this.
+    pub max: Option<f64>,
+}
+
+impl ScoreCondition {
+    /// Traces with any score named `name`.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            min: None,
+            max: None,
+        }
+    }
+
+    /// Only values from `min` to `max` (each optional).
+    #[must_use]
+    pub fn within(mut self, min: Option<f64>, max: Option<f64>) -> Self {
+        self.min = min;
+        self.max = max;
+        self
+    }
+}
+
+/// The sort key of a trace by its score (the mean of its scores of the name), in millionths:
+/// an integer to order and page by, as the other keys are.
+pub const SCORE_KEY_SCALE: f64 = 1e6;
+
 /// Which traces to list. Span-level fields (service, kind, model, agent, user, name) select
 /// traces having **at least one** matching span; the others (range, session, status,
-/// duration) apply to the trace's summary row.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// duration) apply to the trace's summary row; `score` selects traces scored so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TraceFilter {
     /// Trace start (its earliest span's start) within this range.
@@ -232,6 +269,8 @@ pub struct TraceFilter {
     pub min_duration_ns: Option<u64>,
     /// A span whose name contains this text (case-insensitive for ASCII).
     pub name_contains: Option<String>,
+    /// A score of this name within its bounds; the score [`TraceSort::Score`] orders by.
+    pub score: Option<ScoreCondition>,
 }
 
 impl TraceFilter {
@@ -249,6 +288,8 @@ impl TraceFilter {
         status: StatusFilter,
         /// Sets the minimum duration.
         min_duration_ns: u64,
+        /// Sets the score condition.
+        score: ScoreCondition,
     );
 
     string_setters!(
@@ -265,6 +306,17 @@ impl TraceFilter {
         /// Sets the text a span name must contain.
         name_contains,
     );
+
+    /// Whether traces of this filter can be listed in the order `by`: the order by score ranks
+    /// by the score the filter names, [`QueryError::Invalid`] when it names none.
+    pub fn check_order(&self, by: TraceSort) -> Result<(), QueryError> {
+        if by == TraceSort::Score && self.score.is_none() {
+            return Err(QueryError::Invalid(
+                "the order by score needs the name of the score to filter by".to_owned(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Which events to consider. Every field that is set must match (AND).
@@ -487,17 +539,21 @@ pub enum TraceSort {
     Spans,
     /// Number of failed spans.
     Errors,
+    /// The mean of the trace's scores of the filter's score name ([`TraceFilter::score`],
+    /// which it needs): its own and its spans' that name it.
+    Score,
 }
 
 impl TraceSort {
     /// Every order, by name.
-    pub const ALL: [(&'static str, Self); 6] = [
+    pub const ALL: [(&'static str, Self); 7] = [
         ("start", Self::Start),
         ("duration", Self::Duration),
         ("cost", Self::Cost),
         ("tokens", Self::Tokens),
         ("spans", Self::Spans),
         ("errors", Self::Errors),
+        ("score", Self::Score),
     ];
 }
 
@@ -560,6 +616,7 @@ impl TraceOrder {
             TraceSort::Tokens => 'k',
             TraceSort::Spans => 's',
             TraceSort::Errors => 'x',
+            TraceSort::Score => 'q',
         };
         if self.ascending {
             (tag.to_ascii_uppercase(), ">", "ASC")

@@ -2,8 +2,8 @@
 
 use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    Cursor, QueryError, TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary,
-    TraceTree,
+    Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition, TimeRange, TraceFilter, TraceOrder,
+    TracePage, TraceSort, TraceSummary, TraceTree,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -99,21 +99,72 @@ impl TraceRow {
 }
 
 /// The value a trace list is ordered by, over the summary's columns.
-fn sort_key(by: TraceSort) -> &'static str {
+fn sort_key(by: TraceSort) -> String {
     match by {
-        TraceSort::Start => "list_ns",
-        TraceSort::Duration => "(end_ns - start_ns)",
-        TraceSort::Cost => "if(priced > 0, cost_nanos, -1)",
-        TraceSort::Tokens => "toInt64(sum_input + sum_output)",
-        TraceSort::Spans => "toInt64(span_count)",
-        TraceSort::Errors => "toInt64(error_count)",
+        TraceSort::Start => "list_ns".to_owned(),
+        TraceSort::Duration => "(end_ns - start_ns)".to_owned(),
+        TraceSort::Cost => "if(priced > 0, cost_nanos, -1)".to_owned(),
+        TraceSort::Tokens => "toInt64(sum_input + sum_output)".to_owned(),
+        TraceSort::Spans => "toInt64(span_count)".to_owned(),
+        TraceSort::Errors => "toInt64(error_count)".to_owned(),
+        // In millionths (held within the integers, as SQLite's cast does), the least value
+        // for a trace whose scores of the name have none.
+        TraceSort::Score => format!(
+            "coalesce(toInt64(least(greatest(round(score_mean * {SCORE_KEY_SCALE}), -9.2e18), \
+             9.2e18)), toInt64(-9223372036854775807) - 1)"
+        ),
     }
+}
+
+/// The scores named as `score` says, as rows of `scored_trace` and `scored_value`: those
+/// naming a trace, and those of a span naming none with its trace looked up among the spans.
+/// (The columns are named apart from the table's: an alias shadows a column of its name.)
+fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
+    let mut of = Where::default();
+    of.push("deleted = 0 AND name = ?", [Param::Text(score.name.clone())]);
+    if bounded {
+        for (condition, bound) in [
+            ("value >= toFloat64(?)", score.min),
+            ("value <= toFloat64(?)", score.max),
+        ] {
+            if let Some(b) = bound {
+                of.push(condition, [Param::Text(b.to_string())]);
+            }
+        }
+    }
+    let of_sql = of.sql();
+    let untraced = format!(
+        "SELECT assumeNotNull(span_id) AS scored_span, value AS scored_value FROM scores FINAL \
+         WHERE trace_id IS NULL AND span_id IS NOT NULL AND {of_sql}"
+    );
+    let mut rows = Where::default();
+    rows.push(
+        format!(
+            "SELECT assumeNotNull(trace_id) AS scored_trace, value AS scored_value \
+             FROM scores FINAL WHERE trace_id IS NOT NULL AND {of_sql} \
+             UNION ALL SELECT sp.trace_id AS scored_trace, q.scored_value AS scored_value \
+             FROM ({untraced}) AS q \
+             INNER JOIN (SELECT span_id, any(trace_id) AS trace_id FROM spans \
+              WHERE span_id IN (SELECT scored_span FROM ({untraced})) GROUP BY span_id) AS sp \
+             ON sp.span_id = q.scored_span"
+        ),
+        std::iter::repeat_n(of.params, 3).flatten(),
+    );
+    rows
 }
 
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
-/// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`).
-pub(crate) fn summaries_sql(candidates: &str, heads: &str, having: &str, key: &str) -> String {
+/// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
+/// `joined`, more joins (on `s.trace_id`) for `key`, or nothing: their tables have no
+/// column named `trace_id` (with two joins, `s.*` would lose it).
+pub(crate) fn summaries_sql(
+    candidates: &str,
+    heads: &str,
+    having: &str,
+    key: &str,
+    joined: &str,
+) -> String {
     format!(
         "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, \
          if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
@@ -121,8 +172,9 @@ pub(crate) fn summaries_sql(candidates: &str, heads: &str, having: &str, key: &s
          toInt64({key}) AS sort_key FROM \
          (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
           GROUP BY trace_id HAVING {having}) AS s \
-         LEFT JOIN (SELECT trace_id, argMinMerge(list_time) AS first_time FROM trace_heads \
-          WHERE {heads} GROUP BY trace_id) AS h USING (trace_id))"
+         LEFT JOIN (SELECT trace_id AS head_trace, argMinMerge(list_time) AS first_time \
+          FROM trace_heads WHERE {heads} GROUP BY trace_id) AS h ON h.head_trace = s.trace_id\
+         {joined})"
     )
 }
 
@@ -181,6 +233,7 @@ impl ClickHouseStore {
         cursor: Option<&Cursor>,
         limit: usize,
     ) -> Result<TracePage, QueryError> {
+        filter.check_order(order.by)?;
         // The list's own order over every trace of a range: its page comes from the heads.
         let by_heads = order.by == TraceSort::Start
             && *filter
@@ -227,6 +280,26 @@ impl ClickHouseStore {
                 some_span.params,
             );
         }
+        if let Some(score) = &filter.score {
+            let rows = scored_rows(score, true);
+            candidates.push(
+                format!("trace_id IN (SELECT scored_trace FROM ({}))", rows.sql()),
+                rows.params,
+            );
+        }
+        // The mean of each trace's scores of the name, for the order by score.
+        let mut joined = Where::default();
+        if let (TraceSort::Score, Some(score)) = (order.by, &filter.score) {
+            let rows = scored_rows(score, false);
+            joined.push(
+                format!(
+                    " LEFT JOIN (SELECT scored_trace, avg(scored_value) AS score_mean \
+                     FROM ({}) GROUP BY scored_trace) AS q ON q.scored_trace = s.trace_id",
+                    rows.sql()
+                ),
+                rows.params,
+            );
+        }
         let key = sort_key(order.by);
         let (tag, cmp, dir) = order.cursor_tag();
         let mut after = Where::default();
@@ -269,15 +342,21 @@ impl ClickHouseStore {
             candidates.push(heads.clone(), []);
             having = Where::default();
         }
+        let joined_sql = if joined.is_empty() {
+            String::new()
+        } else {
+            joined.sql()
+        };
         let query = format!(
             "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
-            summaries_sql(&candidates.sql(), &heads, &having.sql(), key),
+            summaries_sql(&candidates.sql(), &heads, &having.sql(), &key, &joined_sql),
             after.sql(),
             limit.saturating_add(1)
         );
         let mut q = self.client().query(&query);
         q = candidates.bind(q);
         q = having.bind(q);
+        q = joined.bind(q);
         let mut rows: Vec<TraceRow> = q.fetch_all().await.map_err(error::query)?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
@@ -302,7 +381,7 @@ impl ClickHouseStore {
     /// The summary of one trace.
     async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
         let one = format!("trace_id = {}", sql::trace_id(trace_id));
-        let query = summaries_sql(&one, &one, "1", "0");
+        let query = summaries_sql(&one, &one, "1", "0", "");
         let row: Option<TraceRow> = self
             .client()
             .query(&query)

@@ -5,7 +5,10 @@ use rusqlite::types::Value;
 use crate::codec::{STATUS_ERROR, bound};
 use crate::deferred_index::{TRACES_OF_SESSION, trace_no_of_id};
 use agentrace_store::QueryError;
-use agentrace_store::{Cursor, EventFilter, SpanFilter, StatusFilter, TimeRange, TraceFilter};
+use agentrace_store::{
+    Cursor, EventFilter, SCORE_KEY_SCALE, ScoreCondition, SpanFilter, StatusFilter, TimeRange,
+    TraceFilter,
+};
 
 /// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
 #[derive(Debug, Default)]
@@ -149,9 +152,14 @@ fn span_fields(w: &mut Where, f: &SpanFields<'_>) {
 }
 
 /// The clauses of a [`TraceFilter`] over `traces` aliased `t`: trace-level fields directly,
-/// span-level fields as "some span of the trace matches".
-pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
+/// span-level fields as "some span of the trace matches". `untraced_scores`: whether scores
+/// of spans naming no trace may be among those of the filter's score name (they are then
+/// looked up span by span of each trace).
+pub(crate) fn traces(w: &mut Where, f: &TraceFilter, untraced_scores: bool) {
     w.range("t.start_ns", &f.range);
+    if let Some(score) = &f.score {
+        scored(w, score, untraced_scores);
+    }
     match f.status {
         Some(StatusFilter::Error) => w.push("t.error_count > 0", []),
         Some(StatusFilter::Ok) => w.push("t.error_count = 0", []),
@@ -191,6 +199,63 @@ pub(crate) fn traces(w: &mut Where, f: &TraceFilter) {
             sub.params,
         );
     }
+}
+
+/// Traces with a score as `score` says: their own and their spans' naming them (from the
+/// scores of the name, by index), or, when `untraced`, one of a span of theirs naming no trace.
+fn scored(w: &mut Where, score: &ScoreCondition, untraced: bool) {
+    let mut of = Where::default();
+    of.push("q.name = ?", [Value::Text(score.name.clone())]);
+    if let Some(min) = score.min {
+        of.push("q.value >= ?", [Value::Real(min)]);
+    }
+    if let Some(max) = score.max {
+        of.push("q.value <= ?", [Value::Real(max)]);
+    }
+    let named = format!(
+        "t.trace_id IN (SELECT q.trace_id FROM scores AS q WHERE q.trace_id IS NOT NULL AND {})",
+        of.sql()
+    );
+    if untraced {
+        let mut params = of.params.clone();
+        params.extend(of.params.iter().cloned());
+        w.push(
+            format!(
+                "({named} OR EXISTS (SELECT 1 FROM spans AS sp JOIN scores AS q \
+                 ON q.span_id = sp.span_id AND q.trace_id IS NULL \
+                 WHERE sp.trace_no = t.trace_no AND {}))",
+                of.sql()
+            ),
+            params,
+        );
+    } else {
+        w.push(named, of.params);
+    }
+}
+
+/// Whether some score named `name` is of a span naming no trace (by the partial index).
+pub(crate) const UNTRACED_SCORE_OF_NAME: &str = "SELECT EXISTS (SELECT 1 FROM scores \
+     WHERE name = ? AND trace_id IS NULL AND span_id IS NOT NULL)";
+
+/// The mean of trace `t`'s scores of the name `score_name.name` (a `WITH` table), in
+/// millionths ([`SCORE_KEY_SCALE`]), the least integer when
+/// none has a value: its own and its spans' naming it, and with `untraced` those of its spans
+/// naming no trace.
+pub(crate) fn score_mean(untraced: bool) -> String {
+    let of_spans = if untraced {
+        " UNION ALL SELECT q.value FROM spans AS sp JOIN scores AS q \
+         ON q.span_id = sp.span_id AND q.trace_id IS NULL \
+         WHERE sp.trace_no = t.trace_no AND q.name = (SELECT name FROM score_name)"
+    } else {
+        ""
+    };
+    format!(
+        "coalesce((SELECT CAST(round(avg(value) * {SCORE_KEY_SCALE}) AS INTEGER) FROM \
+         (SELECT q.value FROM scores AS q WHERE q.trace_id = t.trace_id \
+          AND q.name = (SELECT name FROM score_name){of_spans})), {})",
+        // The least integer as an expression: the literal would be read as a real.
+        "(-9223372036854775807 - 1)"
+    )
 }
 
 /// The clauses of an [`EventFilter`] over `events` aliased `e`.

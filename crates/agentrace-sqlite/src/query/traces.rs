@@ -26,15 +26,17 @@ const TRACE_NO_COLUMN: usize = 20;
 /// Index of the sort key a trace list selects after [`TRACE_COLUMNS`].
 const SORT_COLUMN: usize = 21;
 
-/// The SQL value a trace list is ordered by.
-fn sort_key(by: TraceSort) -> &'static str {
+/// The SQL value a trace list is ordered by; `untraced_scores` as for
+/// [`filter::score_mean`].
+fn sort_key(by: TraceSort, untraced_scores: bool) -> String {
     match by {
-        TraceSort::Start => "t.order_ns",
-        TraceSort::Duration => "(t.end_ns - t.start_ns)",
-        TraceSort::Cost => "coalesce(t.cost_total, -1)",
-        TraceSort::Tokens => "(t.input_tokens + t.output_tokens)",
-        TraceSort::Spans => "t.span_count",
-        TraceSort::Errors => "t.error_count",
+        TraceSort::Start => "t.order_ns".to_owned(),
+        TraceSort::Duration => "(t.end_ns - t.start_ns)".to_owned(),
+        TraceSort::Cost => "coalesce(t.cost_total, -1)".to_owned(),
+        TraceSort::Tokens => "(t.input_tokens + t.output_tokens)".to_owned(),
+        TraceSort::Spans => "t.span_count".to_owned(),
+        TraceSort::Errors => "t.error_count".to_owned(),
+        TraceSort::Score => filter::score_mean(untraced_scores),
     }
 }
 
@@ -86,10 +88,13 @@ impl SqliteStore {
         self.list_traces_by(filter, TraceOrder::default(), cursor_in, limit)
     }
 
-    /// [`list_traces`](Self::list_traces) in another order: by duration, cost, tokens, spans
-    /// or failed spans (ties by the trace's arrival), largest or smallest first. Pages of
-    /// these orders are stable only over data that no longer changes: a trace whose spans are
-    /// still arriving can move between pages.
+    /// [`list_traces`](Self::list_traces) in another order: by duration, cost, tokens, spans,
+    /// failed spans or score (ties by the trace's arrival), largest or smallest first. Pages
+    /// of these orders are stable only over data that no longer changes: a trace whose spans
+    /// (or scores) are still arriving can move between pages.
+    ///
+    /// [`QueryError::Invalid`] for an order the filter does not allow
+    /// ([`TraceFilter::check_order`]).
     pub fn list_traces_by(
         &self,
         filter: &TraceFilter,
@@ -97,10 +102,22 @@ impl SqliteStore {
         cursor_in: Option<&Cursor>,
         limit: usize,
     ) -> Result<TracePage, QueryError> {
-        let key = sort_key(order.by);
+        filter.check_order(order.by)?;
+        let score_name = filter.score.as_ref().map(|s| s.name.clone());
+        let untraced_scores = match &score_name {
+            Some(name) => self.read(|conn| {
+                Ok(conn
+                    .prepare_cached(filter::UNTRACED_SCORE_OF_NAME)
+                    .db()?
+                    .query_row([name], |r| r.get::<_, bool>(0))
+                    .db()?)
+            })?,
+            None => false,
+        };
+        let key = sort_key(order.by, untraced_scores);
         let (tag, cmp, dir) = order.cursor_tag();
         let mut w = Where::default();
-        filter::traces(&mut w, filter);
+        filter::traces(&mut w, filter, untraced_scores);
         if let Some(c) = cursor_in {
             let bytes = cursor_key::<16>(c, tag)?;
             let (value, rest) = split_i64(&bytes);
@@ -114,7 +131,7 @@ impl SqliteStore {
                 ],
             );
         }
-        let sql = if order.by == TraceSort::Start {
+        let mut sql = if order.by == TraceSort::Start {
             // The list order has an index: rows come in order, no sorting.
             format!(
                 "SELECT {TRACE_COLUMNS}, {key} FROM traces AS t WHERE {} \
@@ -133,6 +150,12 @@ impl SqliteStore {
             )
         };
         w.params.push(page_limit(Some(limit)));
+        if order.by == TraceSort::Score {
+            // The score's name, for the key, as a table: the key is written several times.
+            sql.insert_str(0, "WITH score_name (name) AS (VALUES (?)) ");
+            w.params
+                .insert(0, Value::Text(score_name.unwrap_or_default()));
+        }
         let mut rows_out = self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql).db()?;
             let mut rows = stmt.query(params_from_iter(&w.params)).db()?;

@@ -32,7 +32,8 @@
 //! - [`repairs`]: new costs, re-attached roots, aggregates marked late, budget replay;
 //! - [`upkeep`]: alert history, retention, an empty store, health;
 //! - [`scores`]: scores kept, found, replaced, deleted and expired; spans found by the
-//!   response they gave; the spans scores judge, and a score's statistics by them.
+//!   response they gave; the spans scores judge, and a score's statistics by them; the trace
+//!   list by score.
 //!
 //! What the suite does not require: which store answers a rollup from what
 //! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
@@ -138,6 +139,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     scores::responding_spans_are_found_by_response_id,
     scores::span_scores_are_found_by_their_stored_trace,
     scores::score_statistics_by_what_they_judged,
+    scores::traces_filtered_and_ordered_by_score,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its

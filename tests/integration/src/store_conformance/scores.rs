@@ -1,6 +1,6 @@
 //! Scores of traces, spans and sessions: kept under their ids, read newest first by target,
 //! name, source, value and time, a page at a time; replaced when written again under their
-//! id; deleted.
+//! id; deleted. The trace list filtered and ordered by score.
 
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{
@@ -11,8 +11,9 @@ use agentrace_store::{
     TimeRange, WriteError, with_score_ids,
 };
 
-use super::fixtures::{SEC, T0, span, span_id, trace_id};
-use super::{CheckResult, ensure, expect_eq};
+use super::fixtures::{SEC, T0, span, span_id, trace_id, trace_ids};
+use super::traces::pages;
+use super::{CheckResult, ensure, expect_eq, listed};
 
 /// Score `n` (given at T0 + n s) of `target`, named `name`, giving `value`.
 fn score(
@@ -545,5 +546,138 @@ pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
         "none before the range",
         &0,
         &store.score_names(TimeRange::new(0, T0))?.len(),
+    )
+}
+
+/// The trace list by score: the traces with a score of a name (their own, their spans'
+/// naming them, and their spans' naming no trace), within bounds; ordered by the mean of
+/// their scores of the name (a trace whose scores have no value last, or first ascending),
+/// a page at a time; the order by score without a name to filter by is refused.
+pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
+    use agentrace_store::{ScoreCondition, TraceFilter, TraceOrder, TraceSort};
+
+    let mut spans = Vec::new();
+    for t in 1..=5u8 {
+        let start = T0 + u64::from(t) * SEC;
+        let root = u16::from(t) * 10 + 1;
+        spans.push(span(t, root, "invoke_agent", start, start + SEC).build());
+        spans.push(
+            span(t, root + 1, "chat gpt-4o", start, start + SEC)
+                .parent(root)
+                .build(),
+        );
+    }
+    store.write_spans(&spans)?;
+    let of_span = |span: u16, trace: Option<u8>| ScoreTarget::Span {
+        span_id: span_id(span),
+        trace_id: trace.map(trace_id),
+    };
+    let mut deleted = score(
+        6,
+        ScoreTarget::Trace(trace_id(4)),
+        "helpfulness",
+        number(0.0),
+    )?;
+    deleted.id = Some("deleted".into());
+    let label_only = ScoreValue {
+        kind: None,
+        value: None,
+        label: Some("good".into()),
+    };
+    store.write_scores(&with_score_ids(vec![
+        // Trace 1: 0.9 of its own.
+        score(
+            1,
+            ScoreTarget::Trace(trace_id(1)),
+            "helpfulness",
+            number(0.9),
+        )?,
+        // Trace 2: 0.2 of its own and 0.4 of a span naming it (a mean of 0.3).
+        score(
+            2,
+            ScoreTarget::Trace(trace_id(2)),
+            "helpfulness",
+            number(0.2),
+        )?,
+        score(3, of_span(22, Some(2)), "helpfulness", number(0.4))?,
+        // Trace 3: 0.6 of a span naming no trace.
+        score(4, of_span(32, None), "helpfulness", number(0.6))?,
+        // Trace 4: another name only (its score of the name is deleted below).
+        score(
+            5,
+            ScoreTarget::Trace(trace_id(4)),
+            "latency_ok",
+            number(0.1),
+        )?,
+        deleted,
+        // Trace 5: a label without a value.
+        score(
+            7,
+            ScoreTarget::Trace(trace_id(5)),
+            "helpfulness",
+            label_only,
+        )?,
+        // Of a span not stored: no trace.
+        score(8, of_span(99, None), "helpfulness", number(0.5))?,
+    ]))?;
+    ensure(
+        store.delete_score("deleted")?,
+        "the score to delete is deleted",
+    )?;
+    let by = |min: Option<f64>, max: Option<f64>| {
+        TraceFilter::new().score(ScoreCondition::named("helpfulness").within(min, max))
+    };
+    for (what, filter, newest_first) in [
+        ("any score", by(None, None), vec![5, 3, 2, 1]),
+        ("a score of 0.5 or more", by(Some(0.5), None), vec![3, 1]),
+        ("a score of 0.3 or less", by(None, Some(0.3)), vec![2]),
+        ("a score from 0.3 to 0.5", by(Some(0.3), Some(0.5)), vec![2]),
+        ("a score above any", by(Some(2.0), None), vec![]),
+        (
+            "another name",
+            TraceFilter::new().score(ScoreCondition::named("latency_ok")),
+            vec![4],
+        ),
+    ] {
+        let page = store.list_traces(&filter, None, 10)?;
+        expect_eq(
+            format!("the traces with {what}"),
+            &trace_ids(&newest_first),
+            &listed(&page),
+        )?;
+    }
+    for ascending in [false, true] {
+        let order = TraceOrder {
+            by: TraceSort::Score,
+            ascending,
+        };
+        // Means 0.9, 0.6 and 0.3; trace 5's scores have no value.
+        let mut expected = vec![1, 3, 2, 5];
+        if ascending {
+            expected.reverse();
+        }
+        expect_eq(
+            format!("the traces by score, ascending {ascending}"),
+            &vec![expected.clone()],
+            &pages(store, &by(None, None), order, 10)?,
+        )?;
+        expect_eq(
+            format!("the traces by score a page of one at a time, ascending {ascending}"),
+            &expected.iter().map(|t| vec![*t]).collect::<Vec<_>>(),
+            &pages(store, &by(None, None), order, 1)?,
+        )?;
+    }
+    let unnamed = store.list_traces_by(
+        &TraceFilter::new(),
+        TraceOrder {
+            by: TraceSort::Score,
+            ascending: false,
+        },
+        None,
+        10,
+    );
+    ensure(
+        matches!(unnamed, Err(QueryError::Invalid(_))),
+        format!("the order by score without a name is refused, not {unnamed:?}"),
     )
 }

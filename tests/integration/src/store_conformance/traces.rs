@@ -264,7 +264,7 @@ pub fn trace_list_orders(store: &dyn Store) -> CheckResult {
 
 /// Reads the pages of `filter` in `order`, `limit` at a time, until one comes without a
 /// cursor: each page's trace numbers.
-fn pages(
+pub fn pages(
     store: &dyn Store,
     filter: &TraceFilter,
     order: TraceOrder,
