@@ -484,7 +484,7 @@ pub struct InsertReport {
 }
 
 /// One row of the trace list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceSummary {
     /// The trace.
     pub trace_id: TraceId,
@@ -519,6 +519,11 @@ pub struct TraceSummary {
     pub agent_name: Option<String>,
     /// End user (the head span's, else the first seen).
     pub user_id: Option<String>,
+    /// In a list filtered by score ([`TraceFilter::score`]): the mean of the trace's scores
+    /// of the name (all of them, whatever the bounds), `None` when they have no value; `None`
+    /// elsewhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_mean: Option<f64>,
 }
 
 /// What the trace list is ordered by.
@@ -627,7 +632,7 @@ impl TraceOrder {
 }
 
 /// A page of the trace list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TracePage {
     /// Newest first.
     pub traces: Vec<TraceSummary>,

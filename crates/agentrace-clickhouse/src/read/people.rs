@@ -115,7 +115,7 @@ impl ClickHouseStore {
              min(start_ns) AS first_ns, max(end_ns) AS last_ns, max({other}) AS max_other, \
              uniqExact({other}) AS distinct_other \
              FROM ({}) GROUP BY group_key ORDER BY {order} LIMIT {limit}",
-            summaries_sql(&candidates.sql(), "1", &having.sql(), "0", ""),
+            summaries_sql(&candidates.sql(), "1", &having.sql(), "0", None),
         );
         let q = having.bind(candidates.bind(self.client().query(&query)));
         q.fetch_all().await.map_err(error::query)

@@ -55,6 +55,7 @@ struct TraceRow {
     priced: u64,
     unpriced: u64,
     sort_key: i64,
+    score_mean: Option<f64>,
 }
 
 impl TraceRow {
@@ -94,6 +95,7 @@ impl TraceRow {
             session_id: self.head_session.clone(),
             agent_name: self.head_agent.clone(),
             user_id: self.head_user.clone(),
+            score_mean: self.score_mean,
         }
     }
 }
@@ -121,7 +123,10 @@ fn sort_key(by: TraceSort) -> String {
 /// (The columns are named apart from the table's: an alias shadows a column of its name.)
 fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
     let mut of = Where::default();
-    of.push("deleted = 0 AND name = ?", [Param::Text(score.name.clone())]);
+    of.push(
+        "deleted = 0 AND name = ?",
+        [Param::Text(score.name.clone())],
+    );
     if bounded {
         for (condition, bound) in [
             ("value >= toFloat64(?)", score.min),
@@ -156,20 +161,28 @@ fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
 /// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
-/// `joined`, more joins (on `s.trace_id`) for `key`, or nothing: their tables have no
-/// column named `trace_id` (with two joins, `s.*` would lose it).
+/// `score_means`, rows of `scored_trace` and `score_mean` to join as each trace's
+/// `score_mean` (else `NULL`). (The joined tables have no column named `trace_id`: with two
+/// joins, `s.*` would lose it.)
 pub(crate) fn summaries_sql(
     candidates: &str,
     heads: &str,
     having: &str,
     key: &str,
-    joined: &str,
+    score_means: Option<&str>,
 ) -> String {
+    let (score_mean, joined) = match score_means {
+        Some(rows) => (
+            "q.score_mean",
+            format!(" LEFT JOIN ({rows}) AS q ON q.scored_trace = s.trace_id"),
+        ),
+        None => ("CAST(NULL AS Nullable(Float64))", String::new()),
+    };
     format!(
         "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, \
          if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
          toUnixTimestamp64Nano(h.first_time)) AS list_ns, \
-         toInt64({key}) AS sort_key FROM \
+         toInt64({key}) AS sort_key, {score_mean} AS score_mean FROM \
          (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
           GROUP BY trace_id HAVING {having}) AS s \
          LEFT JOIN (SELECT trace_id AS head_trace, argMinMerge(list_time) AS first_time \
@@ -287,19 +300,20 @@ impl ClickHouseStore {
                 rows.params,
             );
         }
-        // The mean of each trace's scores of the name, for the order by score.
-        let mut joined = Where::default();
-        if let (TraceSort::Score, Some(score)) = (order.by, &filter.score) {
+        // The mean of each trace's scores of the name, shown and for the order by score.
+        let score_means = filter.score.as_ref().map(|score| {
             let rows = scored_rows(score, false);
-            joined.push(
+            let mut means = Where::default();
+            means.push(
                 format!(
-                    " LEFT JOIN (SELECT scored_trace, avg(scored_value) AS score_mean \
-                     FROM ({}) GROUP BY scored_trace) AS q ON q.scored_trace = s.trace_id",
+                    "SELECT scored_trace, avg(scored_value) AS score_mean FROM ({}) \
+                     GROUP BY scored_trace",
                     rows.sql()
                 ),
                 rows.params,
             );
-        }
+            means
+        });
         let key = sort_key(order.by);
         let (tag, cmp, dir) = order.cursor_tag();
         let mut after = Where::default();
@@ -342,21 +356,24 @@ impl ClickHouseStore {
             candidates.push(heads.clone(), []);
             having = Where::default();
         }
-        let joined_sql = if joined.is_empty() {
-            String::new()
-        } else {
-            joined.sql()
-        };
         let query = format!(
             "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
-            summaries_sql(&candidates.sql(), &heads, &having.sql(), &key, &joined_sql),
+            summaries_sql(
+                &candidates.sql(),
+                &heads,
+                &having.sql(),
+                &key,
+                score_means.as_ref().map(Where::sql).as_deref()
+            ),
             after.sql(),
             limit.saturating_add(1)
         );
         let mut q = self.client().query(&query);
         q = candidates.bind(q);
         q = having.bind(q);
-        q = joined.bind(q);
+        if let Some(means) = &score_means {
+            q = means.bind(q);
+        }
         let mut rows: Vec<TraceRow> = q.fetch_all().await.map_err(error::query)?;
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
@@ -381,7 +398,7 @@ impl ClickHouseStore {
     /// The summary of one trace.
     async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
         let one = format!("trace_id = {}", sql::trace_id(trace_id));
-        let query = summaries_sql(&one, &one, "1", "0", "");
+        let query = summaries_sql(&one, &one, "1", "0", None);
         let row: Option<TraceRow> = self
             .client()
             .query(&query)

@@ -134,6 +134,14 @@ impl Params {
             .transpose()
     }
 
+    /// A finite number.
+    pub(crate) fn finite(&mut self, name: &'static str) -> Result<Option<f64>, ApiError> {
+        match self.parsed::<f64>(name)? {
+            Some(v) if !v.is_finite() => Err(ApiError::bad(name, "must be a finite number")),
+            v => Ok(v),
+        }
+    }
+
     /// A time (see [`parse_time`]).
     pub(crate) fn time(&mut self, name: &'static str, now: u64) -> Result<Option<u64>, ApiError> {
         self.text(name)?

@@ -4,8 +4,8 @@
 use agentrace_core::content::SpanContent;
 use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
 use agentrace_store::{
-    Cursor, EventFilter, EventPage, EventQuery, Order, SessionSort, SessionSummary, TraceFilter,
-    TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
+    Cursor, EventFilter, EventPage, EventQuery, Order, ScoreCondition, SessionSort, SessionSummary,
+    TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -38,12 +38,34 @@ fn trace_filter(p: &mut Params, with_session: bool) -> Result<TraceFilter, ApiEr
     f.status = p.status()?;
     f.min_duration_ns = p.duration_ns("min_duration")?;
     f.name_contains = p.text("name")?;
+    let (min, max) = (p.finite("score_min")?, p.finite("score_max")?);
+    f.score = match p.text("score")? {
+        Some(name) => Some(ScoreCondition::named(name).within(min, max)),
+        None if min.is_some() || max.is_some() => {
+            return Err(ApiError::bad(
+                if min.is_some() {
+                    "score_min"
+                } else {
+                    "score_max"
+                },
+                "needs `score`, the name of the score it bounds",
+            ));
+        }
+        None => None,
+    };
     Ok(f)
 }
 
-/// `sort` and `order`: the trace list's order (default: newest first).
-fn trace_order(p: &mut Params) -> Result<TraceOrder, ApiError> {
+/// `sort` and `order`: the trace list's order (default: newest first); by score only with a
+/// score to filter by.
+fn trace_order(p: &mut Params, filter: &TraceFilter) -> Result<TraceOrder, ApiError> {
     let by = p.parsed::<TraceSort>("sort")?.unwrap_or_default();
+    if filter.check_order(by).is_err() {
+        return Err(ApiError::bad(
+            "sort",
+            "`score` needs `score`, the name of the score to order by",
+        ));
+    }
     let ascending = p.order("order")? == Order::Asc;
     Ok(TraceOrder { by, ascending })
 }
@@ -54,7 +76,7 @@ pub(super) async fn list(
     mut p: Params,
 ) -> Result<Json<TracePage>, ApiError> {
     let filter = trace_filter(&mut p, true)?;
-    let order = trace_order(&mut p)?;
+    let order = trace_order(&mut p, &filter)?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;

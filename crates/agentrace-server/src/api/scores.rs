@@ -119,8 +119,8 @@ pub(super) async fn list(
     filter.session_id = p.text("session_id")?;
     filter.name = p.text("name")?;
     filter.source = p.parsed::<ScoreSource>("source")?;
-    filter.min_value = finite(&mut p, "min_value")?;
-    filter.max_value = finite(&mut p, "max_value")?;
+    filter.min_value = p.finite("min_value")?;
+    filter.max_value = p.finite("max_value")?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
@@ -194,12 +194,4 @@ pub(super) async fn stats(
     Ok(Json(
         blocking(&state.store, move |s| score_stats(s, &query)).await?,
     ))
-}
-
-/// A finite number, if given.
-fn finite(p: &mut Params, name: &'static str) -> Result<Option<f64>, ApiError> {
-    match p.parsed::<f64>(name)? {
-        Some(v) if !v.is_finite() => Err(ApiError::bad(name, "must be a finite number")),
-        v => Ok(v),
-    }
 }

@@ -257,3 +257,78 @@ async fn statistics_split_a_score_by_the_model_it_judged() -> TestResult {
     assert_eq!(status, 400);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_trace_list_filters_and_orders_by_score() -> TestResult {
+    let api = Api::start().await?;
+    let mut traces: Vec<String> = api.all_traces().into_iter().collect();
+    traces.sort();
+    let [a, b, c] = [traces[0].as_str(), traces[1].as_str(), traces[2].as_str()];
+    let scores = json!({"scores": [
+        {"trace_id": a, "name": "quality", "value": 0.9},
+        {"trace_id": b, "name": "quality", "value": 0.2},
+        {"trace_id": b, "name": "quality", "value": 0.6},
+        {"trace_id": c, "name": "quality", "value": 0.5},
+        {"trace_id": c, "name": "other", "value": 0.0},
+    ]});
+    assert_eq!(api.post("/scores", &scores).await?.0, 201);
+    let listed = |query: &'static str| {
+        let api = &api;
+        async move {
+            let page = api.ok(&format!("/traces?{query}"), "TracePage").await?;
+            Ok::<_, Box<dyn std::error::Error>>(
+                page["traces"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t["trace_id"].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    // Means 0.9, 0.4 and 0.5, each listed with its trace.
+    assert_eq!(listed("score=quality&sort=score").await?, [a, c, b]);
+    let page = api
+        .ok("/traces?score=quality&sort=score", "TracePage")
+        .await?;
+    let means: Vec<f64> = page["traces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["score_mean"].as_f64())
+        .collect();
+    assert_eq!(means.len(), 3, "{page}");
+    for (got, want) in means.iter().zip([0.9, 0.5, 0.4]) {
+        assert!((got - want).abs() < 1e-9, "{means:?}");
+    }
+    let unfiltered = api.ok("/traces", "TracePage").await?;
+    assert!(
+        unfiltered["traces"][0].get("score_mean").is_none(),
+        "no mean without a score filter"
+    );
+    assert_eq!(
+        listed("score=quality&sort=score&order=asc").await?,
+        [b, c, a]
+    );
+    assert_eq!(
+        listed("score=quality&score_min=0.55&sort=score").await?,
+        [a, b],
+        "a score of 0.55 or more: b's 0.6 (its mean is 0.4)"
+    );
+    assert_eq!(listed("score=quality&score_max=0.3").await?, [b]);
+    assert_eq!(listed("score=other").await?, [c]);
+    assert_eq!(listed("score=unheard").await?, Vec::<String>::new());
+
+    api.fails("/traces?sort=score", 400, "bad_parameter", "sort")
+        .await?;
+    api.fails("/traces?score_min=0.5", 400, "bad_parameter", "score_min")
+        .await?;
+    api.fails(
+        "/traces?score=quality&score_max=NaN",
+        400,
+        "bad_parameter",
+        "score_max",
+    )
+    .await?;
+    Ok(())
+}

@@ -237,10 +237,9 @@ fn scored(w: &mut Where, score: &ScoreCondition, untraced: bool) {
 pub(crate) const UNTRACED_SCORE_OF_NAME: &str = "SELECT EXISTS (SELECT 1 FROM scores \
      WHERE name = ? AND trace_id IS NULL AND span_id IS NOT NULL)";
 
-/// The mean of trace `t`'s scores of the name `score_name.name` (a `WITH` table), in
-/// millionths ([`SCORE_KEY_SCALE`]), the least integer when
-/// none has a value: its own and its spans' naming it, and with `untraced` those of its spans
-/// naming no trace.
+/// The mean of trace `t`'s scores of the name `score_name.name` (a `WITH` table), `NULL`
+/// when none has a value: its own and its spans' naming it, and with `untraced` those of its
+/// spans naming no trace.
 pub(crate) fn score_mean(untraced: bool) -> String {
     let of_spans = if untraced {
         " UNION ALL SELECT q.value FROM spans AS sp JOIN scores AS q \
@@ -250,9 +249,17 @@ pub(crate) fn score_mean(untraced: bool) -> String {
         ""
     };
     format!(
-        "coalesce((SELECT CAST(round(avg(value) * {SCORE_KEY_SCALE}) AS INTEGER) FROM \
-         (SELECT q.value FROM scores AS q WHERE q.trace_id = t.trace_id \
-          AND q.name = (SELECT name FROM score_name){of_spans})), {})",
+        "(SELECT avg(value) FROM (SELECT q.value FROM scores AS q \
+          WHERE q.trace_id = t.trace_id AND q.name = (SELECT name FROM score_name){of_spans}))"
+    )
+}
+
+/// [`score_mean`] as the key to order by: in millionths ([`SCORE_KEY_SCALE`]), the least
+/// integer when the scores have no value.
+pub(crate) fn score_key(untraced: bool) -> String {
+    format!(
+        "coalesce(CAST(round({} * {SCORE_KEY_SCALE}) AS INTEGER), {})",
+        score_mean(untraced),
         // The least integer as an expression: the literal would be read as a real.
         "(-9223372036854775807 - 1)"
     )

@@ -645,6 +645,9 @@ pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
             &trace_ids(&newest_first),
             &listed(&page),
         )?;
+        if what == "any score" {
+            expect_means(what, &page, &[None, Some(0.6), Some(0.3), Some(0.9)])?;
+        }
     }
     for ascending in [false, true] {
         let order = TraceOrder {
@@ -661,6 +664,13 @@ pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
             &vec![expected.clone()],
             &pages(store, &by(None, None), order, 10)?,
         )?;
+        // Each with its mean, in any order.
+        let page = store.list_traces_by(&by(Some(0.5), None), order, None, 10)?;
+        let mut want = vec![Some(0.9), Some(0.6)];
+        if ascending {
+            want.reverse();
+        }
+        expect_means("traces with a score of 0.5 or more", &page, &want)?;
         expect_eq(
             format!("the traces by score a page of one at a time, ascending {ascending}"),
             &expected.iter().map(|t| vec![*t]).collect::<Vec<_>>(),
@@ -679,5 +689,23 @@ pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
     ensure(
         matches!(unnamed, Err(QueryError::Invalid(_))),
         format!("the order by score without a name is refused, not {unnamed:?}"),
+    )
+}
+
+/// `Ok` if the page's traces have the score means `want`, within a float's rounding.
+fn expect_means(
+    what: &str,
+    page: &agentrace_store::TracePage,
+    want: &[Option<f64>],
+) -> CheckResult {
+    let means: Vec<Option<f64>> = page.traces.iter().map(|t| t.score_mean).collect();
+    let same = means.len() == want.len()
+        && means.iter().zip(want).all(|(got, want)| match (got, want) {
+            (Some(g), Some(w)) => (g - w).abs() < 1e-9,
+            (g, w) => g == w,
+        });
+    ensure(
+        same,
+        format!("the score means of {what}: {means:?}, not {want:?}"),
     )
 }

@@ -32,6 +32,7 @@ pub fn trace_summary(n: u8, root: u16, name: &str) -> TraceSummary {
         session_id: None,
         agent_name: None,
         user_id: None,
+        score_mean: None,
     }
 }
 

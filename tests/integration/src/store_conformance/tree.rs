@@ -174,6 +174,7 @@ fn expected_tree() -> Result<TraceTree, Box<dyn std::error::Error>> {
         session_id: None,
         agent_name: None,
         user_id: None,
+        score_mean: None,
     };
     Ok(TraceTree {
         summary,

@@ -180,6 +180,7 @@ pub fn retention_deletes_spans_and_events(store: &dyn Store) -> CheckResult {
         session_id: Some("s-2".to_owned()),
         agent_name: Some("research".to_owned()),
         user_id: Some("u-2".to_owned()),
+        score_mean: None,
     };
     expect_eq("trace 2 in the list", &Some(&expected), &page.traces.last())?;
     let tree = store.trace(trace_id(2))?.ok_or("trace 2 is missing")?;
