@@ -394,6 +394,32 @@ describe('the dashboard', () => {
     await page.context().close();
   });
 
+  test('the scores page opens the traces of a score, lowest first, with each mean and bounds to set', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit('/scores?name=helpfulness', '.filter-link');
+    await page.click('.filter-link');
+    await page.waitForSelector('table tbody tr[data-key]');
+    assert.equal(new URL(page.url()).pathname, '/traces');
+    // Means: the markup run 0.1, the other 0.5, the first two 0.9 each.
+    const listed = await keys(page);
+    assert.deepEqual(listed.slice(0, 2), [runs.xss.traceId, runs.other.traceId]);
+    assert.deepEqual(new Set(listed.slice(2)), new Set([runs.first.traceId, runs.second.traceId]));
+    assert.equal(await page.locator('th[aria-sort="ascending"]').innerText(), 'helpfulness ▲');
+    assert.equal(await text(page, `tr[data-key="${runs.other.traceId}"] td:last-child`), '0.5');
+    assert.equal(await page.inputValue('select[name="score"]'), 'helpfulness');
+    // A lower bound, typed: the markup run goes.
+    await page.fill('input[name="score_min"]', '0.4');
+    await page.waitForFunction(() => document.querySelectorAll('table tbody tr[data-key]').length === 3);
+    assert.equal((await keys(page))[0], runs.other.traceId);
+    assert.match(page.url(), /score_min=0\.4/);
+    // Highest first, by the column's header.
+    await page.click('th[aria-sort="ascending"] button');
+    await page.waitForSelector('th[aria-sort="descending"]');
+    await page.waitForFunction((id) => document.querySelector('table tbody tr[data-key]:last-child')?.dataset.key === id, runs.other.traceId);
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+  });
+
   test('telemetry that carries markup is shown as text and runs nothing', async (t) => {
     if (!browser) return t.skip('no Chromium');
     const tree = await api(server, `/traces/${runs.xss.traceId}`);

@@ -4,8 +4,8 @@
 
 import { html, useMemo } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
-import { apiRange, bucketFor } from '../lib/range.js';
-import { setQuery } from '../lib/router.js';
+import { apiRange, bucketFor, rangeQuery } from '../lib/range.js';
+import { setQuery, withQuery } from '../lib/router.js';
 import * as fmt from '../lib/format.js';
 import { Card, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
@@ -128,7 +128,7 @@ function Stats({ name, query, range }) {
             ${stats.groups.map(
               (g) => html`<tr data-group=${keyLabel(g.key)}>
                 ${query.split && html`<td><input type="checkbox" aria-label=${`Compare ${keyLabel(g.key)}`} checked=${compared.includes(keyLabel(g.key))} onChange=${() => pick(g.key)} /></td>`}
-                <td>${g.key === null ? html`<span class="muted">(unknown)</span>` : g.key}</td>
+                <td>${!query.split ? 'All' : g.key === null ? html`<span class="muted">(unknown)</span>` : g.key}</td>
                 <td class="num">${fmt.count(g.count)}</td>
                 <td class="num">${headline(kind, g)}</td>
                 ${kind === 'numeric' && html`<td class="num">${fmt.scoreNumber(g.min)}</td><td class="num">${fmt.scoreNumber(g.max)}</td>`}
@@ -188,13 +188,14 @@ export function Scores({ query, range }) {
     ${list.length === 0
       ? html`<div class="empty">No scores in this range. Scores come from the API (<code>POST /api/v1/scores</code>), OpenTelemetry's <code>gen_ai.evaluation.result</code>, Phoenix's and Langfuse's clients, annotations in the trace view, and online evaluators.</div>`
       : html`<div class="filter-bar">
-            <label class="filter"><span>Score</span>
+            <label class="filter score-name"><span>Score</span>
               <select name="name" value=${name} onChange=${(e) => setQuery({ name: e.target.value, compare: null })}>
                 ${list.map((n) => html`<option value=${n.name}>${n.name} (${n.kind}, ${fmt.count(n.count)})</option>`)}
               </select>
             </label>
             <${SelectFilter} name="split" label="Split by" query=${query} options=${SPLITS} />
             <${SelectFilter} name="source" label="Source" query=${query} options=${SOURCES} />
+            <a class="filter-link" href=${withQuery('/traces', { ...rangeQuery(range), score: name, sort: 'score', order: 'asc' })}>Its traces, lowest first →</a>
           </div>
           <${Stats} key=${name} name=${name} query=${query} range=${range} />
           <${Card} title=${`Latest ${name} scores`}><${ScoreList} query=${{ name, ...apiRange(range), source: query.source }} showTarget=${true} /></${Card}>`}

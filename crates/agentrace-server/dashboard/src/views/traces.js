@@ -1,8 +1,9 @@
 // Traces: the trace list with the API's filters, sortable, paged by cursor. While the range
 // follows "now" and the list is newest first, new traces appear at the top as they arrive.
+// Filtered by a score, the list shows each trace's mean of it and can be ordered by it.
 
 import { html, useEffect, useRef, useState } from '../lib/html.js';
-import { get } from '../lib/api.js';
+import { get, useApi } from '../lib/api.js';
 import { apiRange } from '../lib/range.js';
 import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import { setQuery } from '../lib/router.js';
@@ -13,7 +14,7 @@ import { Table } from '../components/table.js';
 import { StatusBadge } from '../components/badges.js';
 
 const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'other'];
-const FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name'];
+const FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name', 'score', 'score_min', 'score_max'];
 const PAGE = 50;
 
 const COLUMNS = [
@@ -44,13 +45,39 @@ const COLUMNS = [
   { key: 'cost', label: 'Cost', align: 'num', sortKey: 'cost', render: (t) => fmt.usdWithUnpriced(t.cost, t.unpriced_count) },
 ];
 
-/** The API query of the list: filters, order and range. */
+/** The column of the score the list is filtered by: each trace's mean of it. */
+const scoreColumn = (name) => ({
+  key: 'score',
+  label: name,
+  align: 'num',
+  sortKey: 'score',
+  render: (t) => (t.score_mean == null ? html`<span class="muted" title="Labels only">—</span>` : fmt.scoreNumber(t.score_mean)),
+});
+
+/** The API query of the list: filters, order and range (bounds and the order by score only
+ * with a score). */
 function listQuery(query, range) {
   const q = { ...apiRange(range), limit: PAGE };
   for (const f of FILTERS) if (query[f]) q[f] = query[f];
-  if (query.sort) q.sort = query.sort;
+  if (!query.score) {
+    delete q.score_min;
+    delete q.score_max;
+  }
+  if (query.sort && (query.sort !== 'score' || query.score)) q.sort = query.sort;
   if (query.order) q.order = query.order;
   return q;
+}
+
+/** The score filter: a name given in the range, and bounds once one is chosen. */
+function ScoreFilters({ query, range }) {
+  const names = useApi('/scores/names', apiRange(range));
+  const list = names.data?.names ?? [];
+  if (list.length === 0 && !query.score) return null;
+  const options = [['', 'any'], ...list.map((n) => [n.name, n.name])];
+  if (query.score && !list.some((n) => n.name === query.score)) options.push([query.score, query.score]);
+  return html`<${SelectFilter} name="score" label="Has a score" query=${query} options=${options} />
+    ${query.score && html`<${TextFilter} name="score_min" label="Score from" query=${query} placeholder="min" width="5.5rem" />
+      <${TextFilter} name="score_max" label="to" query=${query} placeholder="max" width="5.5rem" />`}`;
 }
 
 export function Traces({ query, range }) {
@@ -91,7 +118,7 @@ export function Traces({ query, range }) {
     loadFirst(false);
   }, [key]);
 
-  const newestFirst = !query.sort || query.sort === 'start';
+  const newestFirst = !q.sort || q.sort === 'start';
   useLiveRefresh({}, () => loadFirst(true), {
     enabled: range.follows && newestFirst && query.order !== 'asc',
     everyMs: 1000,
@@ -108,7 +135,8 @@ export function Traces({ query, range }) {
       .finally(() => setLoadingMore(false));
   };
 
-  const sort = { key: query.sort ?? 'start', ascending: query.order === 'asc' };
+  const sort = { key: q.sort ?? 'start', ascending: query.order === 'asc' };
+  const columns = query.score ? [...COLUMNS, scoreColumn(query.score)] : COLUMNS;
   const onSort = (k) =>
     setQuery({ sort: k === 'start' ? null : k, order: sort.key === k && !sort.ascending ? 'asc' : null }, { push: true });
 
@@ -123,12 +151,13 @@ export function Traces({ query, range }) {
       <${TextFilter} name="user" label="User" query=${query} />
       <${SelectFilter} name="status" label="Status" query=${query} options=${[['', 'any'], ['error', 'failed'], ['ok', 'ok']]} />
       <${TextFilter} name="min_duration" label="Min duration" query=${query} placeholder="e.g. 2s" width="7.5rem" />
+      <${ScoreFilters} query=${query} range=${range} />
     </${FilterBar}>
     <${ErrorBox} error=${error} />
     ${rows === null
       ? !error && html`<${Loading} />`
       : html`<${Table}
-          columns=${COLUMNS}
+          columns=${columns}
           rows=${rows}
           rowKey=${(t) => t.trace_id}
           href=${(t) => `/traces/${t.trace_id}`}
