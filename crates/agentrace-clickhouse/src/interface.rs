@@ -5,12 +5,12 @@
 use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
-    Cursor, DiskUsage, EventPage, EventQuery, Fleet, Health, HeldStatus, InsertReport, MetricInfo,
-    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
-    Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery,
-    Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange,
-    ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary, Wanted,
-    WriteError,
+    Cursor, DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, HeldStatus,
+    InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError,
+    RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer,
+    ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
+    SpanRows, StoredRule, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage,
+    TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
 use crate::held::HeldSpans;
@@ -238,6 +238,20 @@ impl Health for ClickHouseStore {
     /// Writes every span held (`hold_awaiting`).
     fn close(&self) -> Result<(), WriteError> {
         self.block_on(self.write_held(true)).map(|_| ())
+    }
+}
+
+impl EvaluatorRules for ClickHouseStore {
+    fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
+        self.block_on(ClickHouseStore::evaluator_rules(self))
+    }
+
+    fn put_evaluator_rule(&self, rule: &StoredRule) -> Result<(), WriteError> {
+        self.block_on(ClickHouseStore::put_evaluator_rule(self, rule))
+    }
+
+    fn delete_evaluator_rule(&self, name: &str) -> Result<bool, WriteError> {
+        self.block_on(ClickHouseStore::delete_evaluator_rule(self, name))
     }
 }
 

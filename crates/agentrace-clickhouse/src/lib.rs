@@ -44,6 +44,7 @@
 
 mod analytics;
 mod error;
+mod evaluator_rules;
 mod fleet;
 mod held;
 mod interface;

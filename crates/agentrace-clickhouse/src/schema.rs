@@ -36,6 +36,8 @@
 //! - `scores` (version 2): scores of traces, spans and sessions, a `ReplacingMergeTree` on the
 //!   score's id (its idempotency key): a score written again is a newer version of its row, a
 //!   deleted one a newer version marked `deleted`.
+//! - `evaluator_rules` (version 3): the evaluator rules given through the API, a
+//!   `ReplacingMergeTree` on the rule's name (deleted as scores are), read by every node.
 //! - `node_heartbeats`: when each node of a fleet was last alive (kept a day); spans and events
 //!   carry the node that first stored them and when (`node`, `arrived`), so that each node
 //!   learns what the others stored.
@@ -348,6 +350,24 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             shard_key: "cityHash64(id)",
         })],
     },
+    Migration {
+        version: 3,
+        statements: &[Statement::Table(Table {
+            name: "evaluator_rules",
+            columns: "(
+            name String,
+            definition String CODEC(ZSTD(3)),
+            updated DateTime64(9, 'UTC'),
+            version UInt64,
+            deleted UInt8
+        )",
+            engine: MergeTree::Replacing {
+                version: Some("version, deleted"),
+            },
+            clauses: "ORDER BY name",
+            shard_key: "cityHash64(name)",
+        })],
+    },
 ];
 
 /// A span billable but without a price (mirrors `agentrace_store::is_unpriced`), as 0 or 1:
@@ -556,8 +576,8 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and nine of the schema's.
-        assert_eq!(tables, 2 * 9);
+        // Each table twice: the migrations' record and ten of the schema's.
+        assert_eq!(tables, 2 * 10);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {

@@ -5,12 +5,12 @@
 use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
-    DiskUsage, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
-    MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired, Repairs,
-    RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery, Scores,
-    SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, Summary, TimeRange,
-    ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary,
-    WalStatus, WriteError,
+    DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
+    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
+    Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery,
+    Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, StoredRule,
+    Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree,
+    UserSummary, WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -220,6 +220,20 @@ impl Health for SqliteStore {
 
 /// One process writes a SQLite file: the fleet is this node.
 impl Fleet for SqliteStore {}
+
+impl EvaluatorRules for SqliteStore {
+    fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
+        SqliteStore::evaluator_rules(self)
+    }
+
+    fn put_evaluator_rule(&self, rule: &StoredRule) -> Result<(), WriteError> {
+        SqliteStore::put_evaluator_rule(self, rule)
+    }
+
+    fn delete_evaluator_rule(&self, name: &str) -> Result<bool, WriteError> {
+        SqliteStore::delete_evaluator_rule(self, name)
+    }
+}
 
 impl Scores for SqliteStore {
     fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {

@@ -75,6 +75,7 @@ mod checkpointer;
 mod codec;
 mod deferred_index;
 mod error;
+mod evaluator_rules;
 mod footprint;
 mod id_filter;
 mod interface;

@@ -406,11 +406,17 @@ CREATE INDEX scores_name ON scores (name, time_ns);
         then: None,
     },
     // 11 → 12: scores of spans naming no trace (Phoenix's span annotations), by name: the
-    // trace list's score filter looks them up span by span only where some exist.
+    // trace list's score filter looks them up span by span only where some exist. Evaluator
+    // rules given through the API.
     Migration {
         sql: r"
 CREATE INDEX scores_untraced ON scores (name, span_id)
     WHERE trace_id IS NULL AND span_id IS NOT NULL;
+CREATE TABLE evaluator_rules (
+    name        TEXT PRIMARY KEY,
+    definition  TEXT NOT NULL,
+    updated_ns  INTEGER NOT NULL
+) WITHOUT ROWID;
 ",
         then: None,
     },

@@ -18,6 +18,7 @@
 //! | [`Health`] | `/readyz`, `/status` and `/metrics` report the store; shutdown closes it |
 //! | [`Fleet`] | nodes sharing the store choose who evaluates alerts, and learn what the others stored |
 //! | [`Scores`] | the API keeps and reads scores of traces, spans and sessions |
+//! | [`EvaluatorRules`] | the API keeps evaluator rules, for every node and every restart |
 //!
 //! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
 //! from any store by [`restore_budgets`]; the scores of `gen_ai.evaluation.result` events
@@ -25,7 +26,7 @@
 //!
 //! ## Writing a store
 //!
-//! Implement the nine traits (a store of one node keeps [`Fleet`]'s defaults); the contract
+//! Implement the ten traits (a store of one node keeps [`Fleet`]'s defaults); the contract
 //! of each is in its documentation. Every method blocks: an embedded store does its I/O on the
 //! calling thread, a networked one waits for its server (its I/O on a runtime of its own), and
 //! the server calls them from its blocking pool and its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
@@ -63,6 +64,7 @@ mod changes;
 mod encoded;
 mod error;
 mod evaluations;
+mod evaluator_rules;
 mod fleet;
 mod health;
 mod model;
@@ -84,6 +86,7 @@ pub use evaluations::{
     EvaluationReport, EvaluationResult, FoundEvaluations, Judged, LOOKUP_AFTER, LOOKUP_BEFORE,
     evaluation_results, store_evaluations,
 };
+pub use evaluator_rules::{EvaluatorRules, StoredRule};
 pub use fleet::{Arrivals, Fleet, Wanted};
 pub use health::{DiskUsage, HeldStatus, WalStatus};
 pub use model::{
@@ -109,7 +112,7 @@ pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;
 
 /// A whole store: everything the server needs, behind one `Arc<dyn Store>`. Implemented for
-/// every type that implements the nine traits.
+/// every type that implements the ten traits.
 pub trait Store:
     RecordWriter
     + TraceReader
@@ -120,6 +123,7 @@ pub trait Store:
     + Health
     + Fleet
     + Scores
+    + EvaluatorRules
     + std::fmt::Debug
     + Send
     + Sync
@@ -137,6 +141,7 @@ impl<T> Store for T where
         + Health
         + Fleet
         + Scores
+        + EvaluatorRules
         + std::fmt::Debug
         + Send
         + Sync

@@ -33,7 +33,7 @@
 //! - [`upkeep`]: alert history, retention, an empty store, health;
 //! - [`scores`]: scores kept, found, replaced, deleted and expired; spans found by the
 //!   response they gave; the spans scores judge, and a score's statistics by them; the trace
-//!   list by score.
+//!   list by score; evaluator rules.
 //!
 //! What the suite does not require: which store answers a rollup from what
 //! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
@@ -140,6 +140,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     scores::span_scores_are_found_by_their_stored_trace,
     scores::score_statistics_by_what_they_judged,
     scores::traces_filtered_and_ordered_by_score,
+    scores::evaluator_rules_are_kept_replaced_and_deleted,
 ];
 
 /// Runs every check of [`CHECKS`], each on a fresh store made by `new_store` (dropped once its

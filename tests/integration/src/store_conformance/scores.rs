@@ -1,6 +1,6 @@
 //! Scores of traces, spans and sessions: kept under their ids, read newest first by target,
 //! name, source, value and time, a page at a time; replaced when written again under their
-//! id; deleted. The trace list filtered and ordered by score.
+//! id; deleted. The trace list filtered and ordered by score. Evaluator rules kept.
 
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{
@@ -707,5 +707,53 @@ fn expect_means(
     ensure(
         same,
         format!("the score means of {what}: {means:?}, not {want:?}"),
+    )
+}
+
+/// Evaluator rules given through the API: kept by name, read back by name, replaced when
+/// stored again (the newest definition read, whatever the clock said), deleted once.
+pub fn evaluator_rules_are_kept_replaced_and_deleted(store: &dyn Store) -> CheckResult {
+    use agentrace_store::StoredRule;
+
+    expect_eq("no rule at first", &Vec::new(), &store.evaluator_rules()?)?;
+    let concise = StoredRule::new("concise", r#"{"check":{"type":"length","max":180}}"#, T0);
+    let json = StoredRule::new("json", r#"{"check":{"type":"json_valid"}}"#, T0 + SEC);
+    store.put_evaluator_rule(&json)?;
+    store.put_evaluator_rule(&concise)?;
+    expect_eq(
+        "two rules, by name",
+        &vec![concise.clone(), json.clone()],
+        &store.evaluator_rules()?,
+    )?;
+    let shorter = StoredRule::new(
+        "concise",
+        r#"{"check":{"type":"length","max":80}}"#,
+        T0 + 2 * SEC,
+    );
+    store.put_evaluator_rule(&shorter)?;
+    expect_eq(
+        "a rule stored again is replaced",
+        &vec![shorter, json.clone()],
+        &store.evaluator_rules()?,
+    )?;
+    ensure(
+        store.delete_evaluator_rule("concise")?,
+        "a stored rule is deleted",
+    )?;
+    ensure(
+        !store.delete_evaluator_rule("concise")?,
+        "a deleted rule is not deleted again",
+    )?;
+    expect_eq("what is left", &vec![json], &store.evaluator_rules()?)?;
+    // A rule deleted then stored again is back.
+    let back = StoredRule::new(
+        "concise",
+        r#"{"check":{"type":"json_valid"}}"#,
+        T0 + 3 * SEC,
+    );
+    store.put_evaluator_rule(&back)?;
+    ensure(
+        store.evaluator_rules()?.contains(&back),
+        "a rule stored again after its deletion is back",
     )
 }
