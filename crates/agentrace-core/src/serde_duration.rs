@@ -36,9 +36,10 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error
     })
 }
 
-/// The same for an `Option<Duration>` (with `#[serde(default)]`: absent is `None`).
+/// The same for an `Option<Duration>` (with `#[serde(default)]`: absent is `None`; `null`, as
+/// JSON writes `None`, is `None` too).
 pub mod option {
-    use super::{Deserializer, Duration, Serializer};
+    use super::{Deserialize, Deserializer, Duration, Serializer};
 
     /// Writes `Some` as a duration, `None` as nothing.
     pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -48,8 +49,11 @@ pub mod option {
         }
     }
 
-    /// Reads a duration.
+    /// Reads a duration, or `null`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::deserialize(d).map(Some)
+        /// A duration inside an `Option`, read as the outer module reads one.
+        #[derive(serde::Deserialize)]
+        struct Written(#[serde(with = "super")] Duration);
+        Ok(Option::<Written>::deserialize(d)?.map(|Written(d)| d))
     }
 }

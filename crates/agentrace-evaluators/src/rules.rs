@@ -162,6 +162,46 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Prepares the rule `spec`, its judge (if it asks one) among `judges`.
+    ///
+    /// # Errors
+    /// What is wrong, naming the rule: a name empty or too long, a sample outside [0, 1], a
+    /// judge that is not there, a check that does not compile.
+    pub fn new(spec: RuleSpec, judges: &BTreeMap<String, JudgeClient>) -> Result<Self, String> {
+        let what = format!("evaluator {:?}", spec.name);
+        if spec.name.trim().is_empty() || spec.name.chars().count() > Score::MAX_NAME_CHARS {
+            return Err(format!(
+                "{what}: a name of 1 to {} characters",
+                Score::MAX_NAME_CHARS
+            ));
+        }
+        if !(0.0..=1.0).contains(&spec.sample) {
+            return Err(format!("{what}: sample {} is not from 0 to 1", spec.sample));
+        }
+        let (evaluator, judge): (Arc<dyn Evaluator>, _) = match &spec.check {
+            CheckSpec::LlmJudge(check) => {
+                let client = judges
+                    .get(&check.judge)
+                    .ok_or_else(|| format!("{what}: no judge is named {:?}", check.judge))?;
+                (
+                    Arc::new(
+                        LlmJudge::new(client.clone(), check).map_err(|e| format!("{what}: {e}"))?,
+                    ),
+                    Some(check.judge.clone()),
+                )
+            }
+            check => (
+                Arc::new(CodeCheck::new(check).map_err(|e| format!("{what}: {e}"))?),
+                None,
+            ),
+        };
+        Ok(Self {
+            spec,
+            evaluator,
+            judge,
+        })
+    }
+
     /// Whether `span` is a target of this rule: a span it matches (a trace rule: a root span
     /// it matches), never a judge's, and within the sample.
     pub fn wants(&self, span: &SpanRecord) -> bool {
@@ -284,42 +324,10 @@ impl Evaluators {
         let mut names = HashSet::new();
         let mut rules = Vec::new();
         for spec in config.rules {
-            let what = format!("evaluator {:?}", spec.name);
-            if spec.name.trim().is_empty() || spec.name.chars().count() > Score::MAX_NAME_CHARS {
-                return Err(format!(
-                    "{what}: a name of 1 to {} characters",
-                    Score::MAX_NAME_CHARS
-                ));
-            }
             if !names.insert(spec.name.clone()) {
                 return Err(format!("two evaluators are named {:?}", spec.name));
             }
-            if !(0.0..=1.0).contains(&spec.sample) {
-                return Err(format!("{what}: sample {} is not from 0 to 1", spec.sample));
-            }
-            let (evaluator, judge): (Arc<dyn Evaluator>, _) = match &spec.check {
-                CheckSpec::LlmJudge(check) => {
-                    let client = judges
-                        .get(&check.judge)
-                        .ok_or_else(|| format!("{what}: no judge is named {:?}", check.judge))?;
-                    (
-                        Arc::new(
-                            LlmJudge::new(client.clone(), check)
-                                .map_err(|e| format!("{what}: {e}"))?,
-                        ),
-                        Some(check.judge.clone()),
-                    )
-                }
-                check => (
-                    Arc::new(CodeCheck::new(check).map_err(|e| format!("{what}: {e}"))?),
-                    None,
-                ),
-            };
-            rules.push(Rule {
-                spec,
-                evaluator,
-                judge,
-            });
+            rules.push(Rule::new(spec, &judges)?);
         }
         Ok(Self { judges, rules })
     }
@@ -351,6 +359,21 @@ target = "trace"
 delay = "30s"
 check = { type = "llm_judge", judge = "mini", prompt = "Rate {{output}}", max = 5 }
 "#;
+
+    #[test]
+    fn a_rule_written_as_json_reads_back_the_same() -> Result<(), Box<dyn std::error::Error>> {
+        // What a rule given through the API is stored as.
+        let config: EvaluatorsConfig = toml::from_str(FILE)?;
+        for spec in config.rules {
+            let written = serde_json::to_string(&spec)?;
+            assert_eq!(
+                serde_json::from_str::<RuleSpec>(&written)?,
+                spec,
+                "{written}"
+            );
+        }
+        Ok(())
+    }
 
     fn load(text: &str) -> Result<Evaluators, String> {
         let config: EvaluatorsConfig = toml::from_str(text).map_err(|e| e.to_string())?;

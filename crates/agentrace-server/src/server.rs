@@ -171,13 +171,15 @@ impl Server {
             }
             None => None,
         };
-        let online = match evaluators {
-            Some(evaluators) => Some(Arc::new(
-                Online::new(evaluators, prices.clone(), score_configs.clone())
-                    .map_err(StartError::Online)?,
-            )),
-            None => None,
-        };
+        // Always: rules may be given through the API at any time.
+        let online = Arc::new(
+            Online::new(
+                evaluators.unwrap_or_default(),
+                prices.clone(),
+                score_configs.clone(),
+            )
+            .map_err(StartError::Online)?,
+        );
         let budget_list = match &config.budgets {
             Some(path) => Some(load_budgets(path)?),
             None if config.demo => Some(crate::demo::budgets()),
@@ -221,7 +223,7 @@ impl Server {
             ServerStats::new(Some(pipeline.clone()))
                 .with_redactor(redactor.clone())
                 .with_fleet(membership.clone())
-                .with_online(online.clone()),
+                .with_online(Some(online.clone())),
         );
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let (alerting, budget_channel, budget_alerts) = Alerting::start(
@@ -245,7 +247,7 @@ impl Server {
             }
             None => None,
         };
-        if let Some(online) = &online {
+        {
             let (s, o) = (store.clone(), online.clone());
             tokio::task::spawn_blocking(move || {
                 agentrace_store::restore_budgets(&*s, o.judge_budgets())
@@ -254,6 +256,10 @@ impl Server {
             .map_err(|e| StartError::Spawn(io::Error::other(e)))?
             .map_err(StartError::RestoreBudgets)?;
         }
+        online
+            .load_rules(&store)
+            .await
+            .map_err(StartError::Online)?;
 
         let processing = Processing::new(
             Processors::new(
@@ -281,7 +287,7 @@ impl Server {
             fan_out_records: config.forward.is_some(),
             tracker: tracker.clone(),
             attributions: attributions.clone(),
-            online: online.clone(),
+            online: Some(online.clone()),
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })
@@ -308,7 +314,7 @@ impl Server {
             config: config.clone(),
             alerts: Some(alerting.clone()),
             score_configs,
-            online: online.clone(),
+            online: Some(online.clone()),
         };
 
         let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;
@@ -443,13 +449,11 @@ impl Server {
                 stopped.clone(),
             )));
         }
-        if let Some(online) = &online {
-            let parts = crate::online::Parts {
-                store: store.clone(),
-                receiver: receiver.clone(),
-            };
-            background.push(tokio::spawn(online.clone().run(parts, stopped.clone())));
-        }
+        let parts = crate::online::Parts {
+            store: store.clone(),
+            receiver: receiver.clone(),
+        };
+        background.push(tokio::spawn(online.clone().run(parts, stopped.clone())));
         if config.demo {
             background.push(tokio::spawn(crate::demo::run(receiver, stopped.clone())));
         }

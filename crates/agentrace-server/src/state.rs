@@ -60,7 +60,7 @@ pub struct AppState {
     pub alerts: Option<Arc<crate::alerting::Alerting>>,
     /// What a score of each configured name must fit (none configured: any score is taken).
     pub score_configs: Arc<agentrace_core::ScoreConfigs>,
-    /// The online evaluations, when an evaluators file is configured.
+    /// The online evaluations (`None` only in a state a test built without them).
     pub(crate) online: Option<Arc<crate::online::Online>>,
 }
 
@@ -69,16 +69,26 @@ impl AppState {
     /// budgets (what a test of the API needs; [`Server::start`](crate::Server::start) builds
     /// the real one).
     pub fn new(store: SharedStore, config: ServerConfig) -> Self {
+        let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
+        let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
+        // Without an evaluators file, rules may still be given through the API.
+        let online = crate::online::Online::new(
+            agentrace_evaluators::Evaluators::default(),
+            prices.clone(),
+            score_configs.clone(),
+        )
+        .ok()
+        .map(Arc::new);
         Self {
             store,
             live: broadcast::channel(LIVE_CAPACITY).0,
             stats: Arc::new(ServerStats::new(None)),
             budgets: None,
-            prices: Arc::new(PriceTable::builtin()),
+            prices,
             config: Arc::new(config),
             alerts: None,
-            score_configs: Arc::default(),
-            online: None,
+            score_configs,
+            online,
         }
     }
 

@@ -49,6 +49,10 @@ pub enum ApiError {
     /// No such trace, session or route (404 `not_found`).
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with what is configured, e.g. a change to a rule of a file
+    /// (409 `conflict`).
+    #[error("{0}")]
+    Conflict(String),
     /// The route exists but not for this method (405 `method_not_allowed`).
     #[error("method not allowed: the API answers GET")]
     MethodNotAllowed,
@@ -79,6 +83,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Busy => "unavailable",
             Self::Internal(_) => "internal",
@@ -95,6 +100,7 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -46,7 +46,7 @@ pub(crate) mod scores;
 mod status;
 
 use axum::Router;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -79,6 +79,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/alerts", get(alerts::alerts)),
         ("/guardrails", get(guardrails::guardrails)),
         ("/evaluators", get(evaluators::list)),
+        ("/evaluators/{name}", get(evaluators::one)),
         ("/evaluations/runs", get(evaluators::runs)),
         ("/evaluations/runs/{id}", get(evaluators::run)),
         ("/status", get(status::status)),
@@ -95,6 +96,8 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
             ("/scores", "post", post(scores::write)),
             ("/scores/{id}", "delete", delete(scores::delete)),
             ("/evaluations/runs", "post", post(evaluators::start_run)),
+            ("/evaluators/{name}", "put", put(evaluators::put)),
+            ("/evaluators/{name}", "delete", delete(evaluators::remove)),
         ])
         .collect()
 }

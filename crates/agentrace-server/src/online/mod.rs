@@ -20,10 +20,13 @@
 //!   replaces it. It is dated by the end of what it judged, so that quality lines up with
 //!   the traffic. A judge's score links its trace (`metadata.judge_trace_id`).
 //! - Re-runs ([`runs`]) queue a rule's targets among the spans of a time range.
+//! - Rules come from the evaluators file and from the API, kept in the store for every node
+//!   ([`rules`]).
 //! - `/status` (`evaluators`) and `/metrics` show each rule's figures and the backlog.
 
 mod judges;
 mod queue;
+pub(crate) mod rules;
 pub(crate) mod runs;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,12 +37,13 @@ use agentrace_core::semconv::{agentrace as agentrace_keys, gen_ai};
 use agentrace_core::{
     Event, EventKind, Level, Resource, ScoreConfigs, SpanRecord, Usd, now_unix_nano,
 };
-use agentrace_evaluators::{EvaluateError, Evaluators, JUDGE_SERVICE, Rule, Subject, TargetKind};
+use agentrace_evaluators::{EvaluateError, Evaluators, JUDGE_SERVICE, Subject, TargetKind};
 use serde::Serialize;
 use tokio::sync::watch;
 
 use judges::JudgeBudgets;
 use queue::{Job, Next, Queue};
+use rules::{NotLoaded, RuleSet, SYNC_INTERVAL};
 
 use crate::process::Records;
 use crate::receive::Receiver;
@@ -53,7 +57,7 @@ const WORKERS: usize = 4;
 
 /// The figures of one rule.
 #[derive(Debug, Default)]
-struct RuleCounters {
+pub(crate) struct RuleCounters {
     queued: AtomicU64,
     dropped: AtomicU64,
     scored: AtomicU64,
@@ -70,6 +74,8 @@ struct RuleCounters {
 pub struct RuleStats {
     /// The rule (the name of its scores).
     pub name: String,
+    /// Where it comes from: `file` or `api`.
+    pub origin: &'static str,
     /// Targets queued.
     pub queued: u64,
     /// Targets not queued: the queue was full.
@@ -105,14 +111,14 @@ pub struct OnlineStats {
     pub judge_calls: u64,
     /// Of them, failed (no answer, an error status).
     pub judge_call_errors: u64,
+    /// Rules given through the API that this node could not load, with why.
+    pub not_loaded: Vec<NotLoaded>,
 }
 
 /// The online evaluations of one server.
 #[derive(Debug)]
 pub(crate) struct Online {
-    rules: Vec<Rule>,
-    judge_clients: std::collections::BTreeMap<String, agentrace_evaluators::JudgeClient>,
-    counters: Vec<RuleCounters>,
+    pub(crate) rules: RuleSet,
     queue: Queue,
     judges: JudgeBudgets,
     configs: Arc<ScoreConfigs>,
@@ -150,15 +156,8 @@ impl Online {
                 ));
             }
         }
-        let counters = evaluators
-            .rules
-            .iter()
-            .map(|_| RuleCounters::default())
-            .collect();
         Ok(Self {
-            rules: evaluators.rules,
-            judge_clients: evaluators.judges,
-            counters,
+            rules: RuleSet::new(evaluators.judges, evaluators.rules),
             queue: Queue::default(),
             judges,
             configs,
@@ -169,14 +168,9 @@ impl Online {
         })
     }
 
-    /// The rules.
-    pub(crate) fn rules(&self) -> &[Rule] {
-        &self.rules
-    }
-
     /// The judges.
     pub(crate) fn judges(&self) -> impl Iterator<Item = &agentrace_evaluators::JudgeClient> {
-        self.judge_clients.values()
+        self.rules.judges().values()
     }
 
     /// The judges' budgets (their spend is restored from the store at start).
@@ -188,17 +182,18 @@ impl Online {
     /// it only queues).
     pub(crate) fn notice(&self, spans: &[SpanRecord]) {
         let now = Instant::now();
+        let rules = self.rules.active();
         for span in spans {
-            for (index, rule) in self.rules.iter().enumerate() {
-                if rule.wants(span) {
+            for active in rules.iter() {
+                if active.rule.wants(span) {
                     let job = Job {
-                        rule: index,
+                        rule: active.clone(),
                         trace_id: span.trace_id,
                         span_id: span.span_id,
                         attempt: 0,
                         run: None,
                     };
-                    self.queue_job(job, now + rule.delay());
+                    self.queue_job(job, now + active.rule.delay());
                 }
             }
         }
@@ -206,7 +201,7 @@ impl Online {
 
     /// Queues `job` due at `due`; counted queued, or dropped when the queue is full.
     fn queue_job(&self, job: Job, due: Instant) -> bool {
-        let c = &self.counters[job.rule];
+        let c = job.rule.counters.clone();
         if self.queue.push(job, due) {
             add(&c.queued, 1);
             true
@@ -216,13 +211,44 @@ impl Online {
         }
     }
 
-    /// Runs the workers until `stopped`.
+    /// Runs the workers, and reads the rules given through the API from the store every
+    /// [`SYNC_INTERVAL`], until `stopped`.
     pub(crate) async fn run(self: Arc<Self>, parts: Parts, stopped: watch::Receiver<bool>) {
-        let workers: Vec<_> = (0..WORKERS)
+        let mut tasks: Vec<_> = (0..WORKERS)
             .map(|_| tokio::spawn(self.clone().work(parts.clone(), stopped.clone())))
             .collect();
-        for worker in workers {
-            let _ = worker.await;
+        tasks.push(tokio::spawn(
+            self.clone().sync_rules(parts.store.clone(), stopped),
+        ));
+        for task in tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Reads the rules given through the API from the store and runs them
+    /// ([`RuleSet::sync`]).
+    ///
+    /// # Errors
+    /// The store could not be read (the rules run stay as they were).
+    pub(crate) async fn load_rules(&self, store: &SharedStore) -> Result<(), String> {
+        let store = store.clone();
+        let stored = tokio::task::spawn_blocking(move || store.evaluator_rules())
+            .await
+            .map_err(|e| format!("reading the evaluator rules: {e}"))?
+            .map_err(|e| format!("reading the evaluator rules: {e}"))?;
+        self.rules.sync(&stored);
+        Ok(())
+    }
+
+    async fn sync_rules(self: Arc<Self>, store: SharedStore, mut stopped: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(SYNC_INTERVAL) => {}
+            }
+            if let Err(e) = self.load_rules(&store).await {
+                tracing::warn!("{e}; the rules run stay as they were");
+            }
         }
     }
 
@@ -250,12 +276,17 @@ impl Online {
     /// One evaluation: read its subject, hold a judge to its budget, evaluate, store what
     /// came of it.
     async fn evaluate(&self, parts: &Parts, job: Job) {
-        let rule = &self.rules[job.rule];
-        let c = &self.counters[job.rule];
+        let active = job.rule.clone();
+        if active.is_retired() {
+            // Replaced or removed since it was queued.
+            self.runs.done(job.run, runs::Fate::Failed);
+            return;
+        }
+        let (rule, c) = (&active.rule, &*active.counters);
         let subject = match self.subject(parts, rule, &job).await {
             Ok(subject) => subject,
             Err(why) => {
-                self.failed(c, &job, why);
+                self.failed(c, job.run, why);
                 return;
             }
         };
@@ -267,7 +298,7 @@ impl Online {
                     let why = format!("the judge's budget is spent: {exceeded}");
                     self.record_error(parts, rule, &subject, "judge_budget_exceeded", &why)
                         .await;
-                    self.failed(c, &job, why);
+                    self.failed(c, job.run, why);
                     return;
                 }
             },
@@ -328,7 +359,7 @@ impl Online {
                     Err(why) => {
                         self.record_error(parts, rule, &subject, "invalid_score", &why)
                             .await;
-                        self.failed(c, &job, why);
+                        self.failed(c, job.run, why);
                         return;
                     }
                 };
@@ -349,8 +380,8 @@ impl Online {
                         self.runs.done(job.run, runs::Fate::Scored);
                     }
                     Ok(Err(e)) if e.is_retryable() => self.retry(c, job, e.to_string()),
-                    Ok(Err(e)) => self.failed(c, &job, format!("storing the score: {e}")),
-                    Err(e) => self.failed(c, &job, format!("storing the score: {e}")),
+                    Ok(Err(e)) => self.failed(c, job.run, format!("storing the score: {e}")),
+                    Err(e) => self.failed(c, job.run, format!("storing the score: {e}")),
                 }
             }
             Err(EvaluateError::NotApplicable(_)) => {
@@ -363,13 +394,18 @@ impl Online {
             Err(e) => {
                 self.record_error(parts, rule, &subject, e.error_type(), &e.to_string())
                     .await;
-                self.failed(c, &job, e.to_string());
+                self.failed(c, job.run, e.to_string());
             }
         }
     }
 
     /// The subject of `job`, read from the store.
-    async fn subject(&self, parts: &Parts, rule: &Rule, job: &Job) -> Result<Subject, String> {
+    async fn subject(
+        &self,
+        parts: &Parts,
+        rule: &agentrace_evaluators::Rule,
+        job: &Job,
+    ) -> Result<Subject, String> {
         let store = parts.store.clone();
         let (trace, span, target) = (job.trace_id, job.span_id, rule.spec.target);
         let read = tokio::task::spawn_blocking(move || match target {
@@ -404,15 +440,17 @@ impl Online {
         set_error(&c.last_error, Some(why.clone()));
         let backoff = Duration::from_secs(1 << job.attempt.min(6));
         job.attempt += 1;
+        let run = job.run;
         if !self.queue.push(job, Instant::now() + backoff) {
-            self.failed(c, &job, format!("{why}; no room to try again"));
+            self.failed(c, run, format!("{why}; no room to try again"));
         }
     }
 
-    fn failed(&self, c: &RuleCounters, job: &Job, why: String) {
+    /// An evaluation (of the re-run `run`, if any) that failed for good.
+    fn failed(&self, c: &RuleCounters, run: Option<u64>, why: String) {
         add(&c.errors, 1);
         set_error(&c.last_error, Some(why));
-        self.runs.done(job.run, runs::Fate::Failed);
+        self.runs.done(run, runs::Fate::Failed);
     }
 
     /// Stores an evaluation error as a `gen_ai.evaluation.result` event on its target, with
@@ -420,7 +458,7 @@ impl Online {
     async fn record_error(
         &self,
         parts: &Parts,
-        rule: &Rule,
+        rule: &agentrace_evaluators::Rule,
         subject: &Subject,
         error_type: &str,
         why: &str,
@@ -462,10 +500,15 @@ impl Online {
             capacity: queue::CAPACITY,
             rules: self
                 .rules
+                .active()
                 .iter()
-                .zip(&self.counters)
-                .map(|(rule, c)| RuleStats {
-                    name: rule.spec.name.clone(),
+                .map(|active| (active, &*active.counters))
+                .map(|(active, c)| RuleStats {
+                    name: active.name().to_owned(),
+                    origin: match active.origin {
+                        rules::Origin::File => "file",
+                        rules::Origin::Api { .. } => "api",
+                    },
                     queued: get(&c.queued),
                     dropped: get(&c.dropped),
                     scored: get(&c.scored),
@@ -481,6 +524,7 @@ impl Online {
             ),
             judge_calls: get(&self.judge_calls),
             judge_call_errors: get(&self.judge_call_errors),
+            not_loaded: self.rules.not_loaded(),
         }
     }
 }

@@ -5,17 +5,21 @@ use std::collections::BinaryHeap;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use agentrace_core::{SpanId, TraceId};
 use tokio::sync::Notify;
+
+use super::rules::ActiveRule;
 
 /// Evaluations queued at most; past it a new one is dropped (counted).
 pub(crate) const CAPACITY: usize = 10_000;
 
 /// One evaluation to run: a rule on a span (or a trace, `span` its root), its attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Job {
-    /// The rule, by its index.
-    pub(crate) rule: usize,
+    /// The rule (retired if replaced or removed since).
+    pub(crate) rule: Arc<ActiveRule>,
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,
     /// Attempts made so far.
@@ -117,32 +121,41 @@ impl Queue {
 mod tests {
     use std::time::Duration;
 
+    use agentrace_evaluators::{Rule, RuleSpec};
+
+    use super::super::rules::Origin;
     use super::*;
 
-    fn job(rule: usize) -> Job {
+    /// A job told apart by its `attempt`.
+    fn job(rule: &Arc<ActiveRule>, attempt: u8) -> Job {
         Job {
-            rule,
+            rule: rule.clone(),
             trace_id: TraceId::from_bytes([1; 16]),
             span_id: SpanId::from_bytes([1; 8]),
-            attempt: 0,
+            attempt,
             run: None,
         }
     }
 
     #[test]
     fn jobs_come_out_when_due_earliest_first_and_the_queue_is_bounded() {
+        let spec: RuleSpec =
+            serde_json::from_str(r#"{"name": "json", "check": {"type": "json_valid"}}"#)
+                .expect("a rule");
+        let rule = Rule::new(spec, &Default::default()).expect("a rule");
+        let rule = Arc::new(ActiveRule::new(rule, Origin::File, Arc::default()));
         let q = Queue::default();
         let now = Instant::now();
         assert!(matches!(q.next(now), Next::Empty));
-        assert!(q.push(job(2), now + Duration::from_secs(5)));
-        assert!(q.push(job(1), now));
-        assert!(matches!(q.next(now), Next::Due(j) if j.rule == 1));
+        assert!(q.push(job(&rule, 2), now + Duration::from_secs(5)));
+        assert!(q.push(job(&rule, 1), now));
+        assert!(matches!(q.next(now), Next::Due(j) if j.attempt == 1));
         assert!(matches!(q.next(now), Next::Wait(t) if t == now + Duration::from_secs(5)));
-        assert!(matches!(q.next(now + Duration::from_secs(5)), Next::Due(j) if j.rule == 2));
+        assert!(matches!(q.next(now + Duration::from_secs(5)), Next::Due(j) if j.attempt == 2));
         for _ in 0..CAPACITY {
-            assert!(q.push(job(0), now));
+            assert!(q.push(job(&rule, 0), now));
         }
-        assert!(!q.push(job(0), now), "full");
+        assert!(!q.push(job(&rule, 0), now), "full");
         assert_eq!(q.len(), CAPACITY);
     }
 }

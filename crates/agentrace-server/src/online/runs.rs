@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Online;
 use super::queue::Job;
+use super::rules::ActiveRule;
 use crate::state::SharedStore;
 
 /// Runs remembered at most (the oldest finished ones are forgotten).
@@ -162,8 +163,7 @@ impl Online {
     ) -> Result<u64, String> {
         let rule = self
             .rules
-            .iter()
-            .position(|r| r.spec.name == evaluator)
+            .find(evaluator)
             .ok_or_else(|| format!("no evaluator is named {evaluator:?}"))?;
         let id = self.runs.start(evaluator, range);
         let online = self.clone();
@@ -184,11 +184,11 @@ impl Online {
     async fn scan(
         &self,
         store: SharedStore,
-        rule: usize,
+        rule: Arc<ActiveRule>,
         range: TimeRange,
         run: u64,
     ) -> Result<(), String> {
-        let filter = &self.rules[rule].spec.filter;
+        let filter = &rule.rule.spec.filter;
         let mut query = SpanQuery::new(SpanFilter {
             range,
             kind: filter.kind,
@@ -207,21 +207,21 @@ impl Online {
             let wanted: Vec<_> = page
                 .spans
                 .iter()
-                .filter(|s| self.rules[rule].wants(s))
+                .filter(|s| rule.rule.wants(s))
                 .map(|s| (s.trace_id, s.span_id))
                 .collect();
             self.runs
                 .update(run, |r| r.scanned += page.spans.len() as u64);
             for (trace_id, span_id) in wanted {
                 let job = Job {
-                    rule,
+                    rule: rule.clone(),
                     trace_id,
                     span_id,
                     attempt: 0,
                     run: Some(run),
                 };
                 // A re-run waits for room rather than dropping.
-                while !self.queue_job_quietly(job) {
+                while !self.queue_job_quietly(job.clone()) {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 self.runs.update(run, |r| r.queued += 1);
@@ -236,9 +236,10 @@ impl Online {
     /// Queues a re-run's job now, counted queued; `false` when there is no room (not counted
     /// dropped: it is tried again).
     fn queue_job_quietly(&self, job: Job) -> bool {
+        let counters = job.rule.counters.clone();
         let queued = self.queue.push(job, Instant::now());
         if queued {
-            crate::state::add(&self.counters[job.rule].queued, 1);
+            crate::state::add(&counters.queued, 1);
         }
         queued
     }

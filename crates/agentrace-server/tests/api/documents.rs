@@ -16,29 +16,43 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 30);
+    assert_eq!(paths.len(), 31);
     let trace = api.runs[3].trace_id.to_string();
     let span = api.runs[3].spans[0].span_id.to_string();
     let operations = paths.iter().flat_map(|(template, item)| {
         let methods = item.as_object().into_iter().flatten();
         methods.map(move |(method, op)| (template, method.as_str(), op))
     });
-    // POSTs first: the scores they write are read and deleted after.
-    let (posts, others): (Vec<_>, Vec<_>) = operations.partition(|(_, m, _)| *m == "post");
-    for (template, method, op) in posts.into_iter().chain(others) {
+    // POSTs and PUTs first, DELETEs last: the scores and rules they write are read, then
+    // deleted.
+    let mut operations: Vec<_> = operations.collect();
+    operations.sort_by_key(|(_, method, _)| match *method {
+        "post" | "put" => 0,
+        "delete" => 2,
+        _ => 1,
+    });
+    for (template, method, op) in operations {
         if template.starts_with("/api/v1/auth/") {
             // The login routes belong to the app around the API: tests/server/security.rs
             // calls them on a running server.
             continue;
         }
         let path = template.trim_start_matches("/api/v1");
-        if method == "post" {
+        if matches!(method, "post" | "put") {
             // Its documented example body is taken and answered as documented.
             let example = &op["requestBody"]["content"]["application/json"]["example"];
-            let (status, body) = api.post(path, example).await?;
+            let (status, body) = if method == "put" {
+                let name = op["parameters"][0]["example"]
+                    .as_str()
+                    .ok_or("a name example")?;
+                api.put(&path.replace("{name}", name), example).await?
+            } else {
+                api.post(path, example).await?
+            };
+            // The last success documented: a PUT of a new rule creates it (201, not 200).
             let (code, answer) = op["responses"]
                 .as_object()
-                .and_then(|r| r.iter().find(|(code, _)| code.starts_with('2')))
+                .and_then(|r| r.iter().rfind(|(code, _)| code.starts_with('2')))
                 .ok_or("a success answer")?;
             assert_eq!(status.to_string(), *code, "{path}: {body}");
             let schema = &answer["content"]["application/json"]["schema"];
@@ -51,7 +65,7 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
             let id = op["parameters"][0]["example"]
                 .as_str()
                 .ok_or("an id example")?;
-            let path = path.replace("{id}", id);
+            let path = path.replace("{id}", id).replace("{name}", id);
             assert_eq!(api.delete(&path).await?.0, 204, "{path}");
             let (status, body) = api.delete(&path).await?;
             assert_eq!(

@@ -319,9 +319,23 @@ impl Api {
 
     /// POST `body` as JSON to `path` (under `/api/v1`): status and JSON body.
     pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<(u16, Value), Error> {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
+        self.send(self.client.post(format!("{}{path}", self.base)), path, body)
+            .await
+    }
+
+    /// PUT `body` (JSON) to `path` (under `/api/v1`): status and JSON body.
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Result<(u16, Value), Error> {
+        self.send(self.client.put(format!("{}{path}", self.base)), path, body)
+            .await
+    }
+
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        path: &str,
+        body: &Value,
+    ) -> Result<(u16, Value), Error> {
+        let response = request
             .header("content-type", "application/json")
             .body(body.to_string())
             .send()

@@ -36,6 +36,17 @@ impl TestServer {
         Ok(Self { server, dir })
     }
 
+    /// The same server stopped and started again over its data, `configure` applied to a
+    /// fresh configuration (a restarted process).
+    pub(crate) async fn restart(self, configure: impl FnOnce(&mut ServerConfig)) -> Result<Self> {
+        let Self { server, dir } = self;
+        server.shutdown().await?;
+        let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+        configure(&mut config);
+        let server = Server::start(config).await?;
+        Ok(Self { server, dir })
+    }
+
     pub(crate) fn http_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.server.otlp_http_addr())
     }

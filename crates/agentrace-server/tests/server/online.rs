@@ -2,7 +2,8 @@
 //! fake OpenAI-compatible server), spans received over OTLP, scores stored with their reason,
 //! the judge's calls traced as its own and priced, its malformed answers and refusals recorded
 //! as evaluation errors, a 429 tried again, its budget kept, its own spans never judged, and a
-//! re-run of a rule on past data.
+//! re-run of a rule on past data. Rules given through the API: checked, run at once, kept
+//! over a restart, taken from the store when another node wrote them, removed.
 
 use std::time::Duration;
 
@@ -335,5 +336,266 @@ async fn a_bad_evaluators_file_stops_the_start_with_the_reason() -> Result {
     let failed = TestServer::start(|c| c.evaluators = Some(path)).await;
     let why = failed.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(why.contains("has no price"), "{why}");
+    Ok(())
+}
+
+/// `method` `path` (under `/api/v1`) with a JSON `body`: status and JSON answer (`Null` when
+/// empty).
+async fn call(
+    t: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    body: Value,
+) -> Result<(u16, Value)> {
+    let answer = send(
+        method,
+        &t.app_url(&format!("/api/v1{path}")),
+        &[("content-type", "application/json")],
+        body.to_string().into_bytes(),
+    )
+    .await?;
+    let json = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        answer.json()?
+    };
+    Ok((answer.status, json))
+}
+
+/// The names and origins of the rules `GET /evaluators` lists.
+async fn rules_listed(t: &TestServer) -> Result<Vec<(String, String)>> {
+    Ok(api(t, "/evaluators").await?["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_owned(),
+                r["origin"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
+}
+
+/// Whether `GET /evaluators` answers what `holds` wants within 15 s.
+async fn evaluators_within(t: &TestServer, holds: impl Fn(&Value) -> bool) -> Result<bool> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if holds(&api(t, "/evaluators").await?) {
+            return Ok(true);
+        }
+        if std::time::Instant::now() > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether the rule `name`, given through the API, is listed (`want`) or not within 15 s.
+async fn listed_within(t: &TestServer, name: &str, want: bool) -> Result<bool> {
+    evaluators_within(t, |answer| {
+        let listed = answer["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["name"] == name && r["origin"] == "api");
+        listed == want
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_given_through_the_api_run_at_once_outlive_a_restart_and_follow_the_store() -> Result
+{
+    let fake = FakeOpenAi::start().await?;
+    let dir = tempfile::tempdir()?;
+    let file = evaluators_file(dir.path(), &fake, 5.0)?;
+    let with_file = |c: &mut agentrace_server::ServerConfig| c.evaluators = Some(file.clone());
+    let t = TestServer::start(with_file).await?;
+    use reqwest::Method;
+
+    // Refused, with the reason: a rule of the file, a judge not there, a check that does not
+    // compile, a name that is not the path's, not a rule at all.
+    for (path, body, status, says) in [
+        (
+            "/evaluators/answer_is_json",
+            json!({"check": {"type": "json_valid"}}),
+            409,
+            "evaluators file",
+        ),
+        (
+            "/evaluators/judged",
+            json!({"check": {"type": "llm_judge", "judge": "nobody", "prompt": "{{output}}"}}),
+            400,
+            "no judge is named \"nobody\"",
+        ),
+        (
+            "/evaluators/pattern",
+            json!({"check": {"type": "regex", "pattern": "(unclosed"}}),
+            400,
+            "pattern",
+        ),
+        (
+            "/evaluators/short",
+            json!({"name": "long", "check": {"type": "json_valid"}}),
+            400,
+            "names the rule",
+        ),
+        (
+            "/evaluators/short",
+            json!({"check": {"type": "no_such_check"}}),
+            400,
+            "not a rule",
+        ),
+        (
+            "/evaluators/short",
+            json!({"sample": 2.0, "check": {"type": "json_valid"}}),
+            400,
+            "sample",
+        ),
+    ] {
+        let (got, answer) = call(&t, Method::PUT, path, body).await?;
+        assert_eq!(got, status, "{path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{path}: {message}");
+    }
+    assert_eq!(rules_listed(&t).await?.len(), 2, "nothing refused was kept");
+
+    // Created, then replaced: at most 10 characters of output.
+    let short =
+        |max: u64| json!({"filter": {"kind": "llm"}, "check": {"type": "length", "max": max}});
+    let (status, created) = call(&t, Method::PUT, "/evaluators/short", short(100)).await?;
+    assert_eq!(
+        (status, &created["origin"]),
+        (201, &json!("api")),
+        "{created}"
+    );
+    let (status, replaced) = call(&t, Method::PUT, "/evaluators/short", short(10)).await?;
+    assert_eq!(
+        (status, &replaced["check"]["max"]),
+        (200, &json!(10)),
+        "{replaced}"
+    );
+    assert_eq!(
+        rules_listed(&t).await?,
+        [
+            ("answer_is_json", "file"),
+            ("helpfulness", "file"),
+            ("short", "api")
+        ]
+        .map(|(n, o)| (n.to_owned(), o.to_owned()))
+    );
+    // It runs at once: a 21-character answer fails it.
+    fake.script([Reply::text(r#"{"score": 1}"#, Usage::new(10, 5))]);
+    t.export(&traces(vec![answering(1, 1, r#"{"capital": "Paris"}"#)]))
+        .await?;
+    let rule = settled(&t, "short", 1).await?;
+    assert_eq!(
+        (&rule["scored"], &rule["origin"]),
+        (&json!(1), &json!("api")),
+        "{rule}"
+    );
+    let given = scores(&t, "name=short").await?;
+    assert_eq!(given.len(), 1);
+    assert_eq!(given[0]["value"], 0.0, "{}", given[0]);
+
+    // Over a restart: loaded from the store before the first span.
+    let t = t.restart(with_file).await?;
+    assert!(
+        rules_listed(&t)
+            .await?
+            .contains(&("short".into(), "api".into()))
+    );
+    fake.script([Reply::text(r#"{"score": 1}"#, Usage::new(10, 5))]);
+    t.export(&traces(vec![answering(2, 2, "{}")])).await?;
+    settled(&t, "short", 1).await?;
+    assert_eq!(scores(&t, "name=short").await?.len(), 2);
+
+    // Written by another node (another handle on the store): taken within the sync interval;
+    // removed there: stopped here.
+    let elsewhere = t.fresh_store()?;
+    let rule = agentrace_store::StoredRule::new(
+        "from_elsewhere",
+        json!({"name": "from_elsewhere", "check": {"type": "json_valid"}}).to_string(),
+        now(),
+    );
+    agentrace_store::EvaluatorRules::put_evaluator_rule(&elsewhere, &rule)?;
+    assert!(
+        listed_within(&t, "from_elsewhere", true).await?,
+        "a rule stored by another node runs here"
+    );
+    assert!(agentrace_store::EvaluatorRules::delete_evaluator_rule(
+        &elsewhere,
+        "from_elsewhere"
+    )?);
+    // One this node cannot run (its judge is not here): kept out, and said why.
+    let orphan = agentrace_store::StoredRule::new(
+        "orphan",
+        json!({"name": "orphan", "check": {"type": "llm_judge", "judge": "elsewhere", "prompt": "{{output}}"}})
+            .to_string(),
+        now(),
+    );
+    agentrace_store::EvaluatorRules::put_evaluator_rule(&elsewhere, &orphan)?;
+    assert!(
+        evaluators_within(&t, |answer| {
+            answer["stats"]["not_loaded"][0]["name"] == "orphan"
+                && answer["stats"]["not_loaded"][0]["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("no judge is named \"elsewhere\""))
+        })
+        .await?,
+        "a rule this node cannot run is shown with why"
+    );
+    assert!(
+        !rules_listed(&t)
+            .await?
+            .iter()
+            .any(|(name, _)| name == "orphan"),
+        "and not run"
+    );
+    assert!(
+        listed_within(&t, "from_elsewhere", false).await?,
+        "a rule removed by another node stops here"
+    );
+
+    // Removed: 204, then 404; the file's cannot be.
+    assert_eq!(
+        call(&t, Method::DELETE, "/evaluators/short", Value::Null)
+            .await?
+            .0,
+        204
+    );
+    assert_eq!(
+        call(&t, Method::DELETE, "/evaluators/short", Value::Null)
+            .await?
+            .0,
+        404
+    );
+    assert_eq!(
+        call(&t, Method::GET, "/evaluators/short", Value::Null)
+            .await?
+            .0,
+        404
+    );
+    assert_eq!(
+        call(
+            &t,
+            Method::DELETE,
+            "/evaluators/answer_is_json",
+            Value::Null
+        )
+        .await?
+        .0,
+        409
+    );
+    fake.script([Reply::text(r#"{"score": 1}"#, Usage::new(10, 5))]);
+    t.export(&traces(vec![answering(3, 3, "{}")])).await?;
+    settled(&t, "answer_is_json", 2).await?;
+    assert_eq!(
+        scores(&t, "name=short").await?.len(),
+        2,
+        "no score of a removed rule"
+    );
+    fake.shutdown().await;
     Ok(())
 }

@@ -253,9 +253,10 @@ async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<Route>> {
                     concrete = concrete.replace(&format!("{{{name}}}"), example);
                 }
             }
+            // The last success documented: a PUT of a new rule creates it (201, not 200).
             let success = op["responses"]
                 .as_object()
-                .and_then(|r| r.keys().find(|code| code.starts_with('2')))
+                .and_then(|r| r.keys().rfind(|code| code.starts_with('2')))
                 .and_then(|code| code.parse().ok())
                 .unwrap_or(200);
             let body = op["requestBody"]["content"]["application/json"]["example"].to_string();
@@ -299,11 +300,14 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
     let reader = format!("Bearer {READ_TOKEN}");
     let routes = documented_routes(&t, &admin).await?;
     assert!(routes.len() >= 20, "{routes:?}");
-    // The POSTs first: what they write (a score) is what the DELETEs delete.
-    let (mut routes, others): (Vec<Route>, Vec<Route>) = routes
-        .into_iter()
-        .partition(|r| r.method == reqwest::Method::POST);
-    routes.extend(others);
+    // The POSTs and PUTs first, the DELETEs last: what they write (a score, a rule) is what
+    // the DELETEs delete.
+    let mut routes = routes;
+    routes.sort_by_key(|r| match r.method {
+        reqwest::Method::POST | reqwest::Method::PUT => 0,
+        reqwest::Method::DELETE => 2,
+        _ => 1,
+    });
     for Route {
         method,
         path,
