@@ -54,7 +54,7 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     /// The route exists but not for this method (405 `method_not_allowed`).
-    #[error("method not allowed: the API answers GET")]
+    #[error("method not allowed: see the OpenAPI document for the methods of each route")]
     MethodNotAllowed,
     /// The store stayed locked by another writer; retrying may succeed (503 `unavailable`).
     #[error("the store is busy; try again")]
