@@ -394,9 +394,17 @@ describe('the dashboard', () => {
     await page.context().close();
   });
 
-  test('the scores page opens the traces of a score, lowest first, with each mean and bounds to set', async (t) => {
+  test('the scores page lists a rule given through the API and opens the traces of a score, lowest first, with each mean and bounds to set', async (t) => {
     if (!browser) return t.skip('no Chromium');
-    const page = await visit('/scores?name=helpfulness', '.filter-link');
+    // A rule given through the API is listed with where it comes from.
+    const put = await fetch(`${server.app}/api/v1/evaluators/short_answers`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ filter: { kind: 'llm' }, check: { type: 'length', max: 2000 } }),
+    });
+    assert.equal(put.status, 201, await put.text());
+    const page = await visit('/scores?name=helpfulness', '.evaluators-table tbody tr');
+    assert.match(await text(page, '.evaluators-table tbody tr'), /short_answers\s+API\s+length/);
     await page.click('.filter-link');
     await page.waitForSelector('table tbody tr[data-key]');
     assert.equal(new URL(page.url()).pathname, '/traces');

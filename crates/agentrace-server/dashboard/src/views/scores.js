@@ -147,7 +147,7 @@ function Evaluators() {
   const state = useApi('/evaluators', {});
   if (!state.data) return html`<${Pending} state=${state} />`;
   const e = state.data;
-  if (!e.configured) return html`<div class="empty small">No online evaluators. Start the server with <code>--evaluators evaluators.toml</code> (docs/scores.md) to score spans and traces as they arrive.</div>`;
+  if (!e.configured) return html`<div class="empty small">No online evaluators. Give rules with <code>PUT /api/v1/evaluators/{name}</code>, or start the server with <code>--evaluators evaluators.toml</code> (docs/scores.md), to score spans and traces as they arrive.</div>`;
   const figures = new Map((e.stats?.rules ?? []).map((r) => [r.name, r]));
   return html`<div class="evaluators">
     <div class="stats compact">
@@ -157,12 +157,13 @@ function Evaluators() {
     </div>
     <div class="table-wrap">
       <table class="table evaluators-table">
-        <thead><tr><th>Evaluator</th><th>Check</th><th>Target</th><th class="num">Sample</th><th class="num">Scored</th><th class="num">Passed</th><th class="num">Not applicable</th><th class="num">Errors</th><th>Last error</th></tr></thead>
+        <thead><tr><th>Evaluator</th><th>From</th><th>Check</th><th>Target</th><th class="num">Sample</th><th class="num">Scored</th><th class="num">Passed</th><th class="num">Not applicable</th><th class="num">Errors</th><th>Last error</th></tr></thead>
         <tbody>
           ${e.rules.map((r) => {
             const f = figures.get(r.name) ?? {};
             return html`<tr>
               <td><a href=${`?name=${encodeURIComponent(r.name)}`}>${r.name}</a></td>
+              <td class="small" title=${r.origin === 'api' ? `given through the API, ${fmt.dateTime(r.updated_unix_nano)}` : 'the evaluators file'}>${r.origin === 'api' ? 'API' : 'file'}</td>
               <td><span class="badge">${r.check.type}</span>${r.judge && html` <span class="muted small">${r.judge}</span>`}</td>
               <td>${r.target}</td>
               <td class="num">${fmt.percent(r.sample, 0)}</td>
@@ -176,6 +177,7 @@ function Evaluators() {
         </tbody>
       </table>
     </div>
+    ${(e.stats?.not_loaded ?? []).map((n) => html`<div class="error-text small not-loaded">Rule <b>${n.name}</b> is not run on this node: ${n.reason}</div>`)}
   </div>`;
 }
 
