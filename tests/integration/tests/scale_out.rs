@@ -12,6 +12,8 @@
 //!   acknowledged span is stored and every call attributed to its agent, another node takes
 //!   over within the lease, one notification per change of an alert's state and per budget
 //!   threshold; how stale one node's view of the fleet's budget spend is, measured.
+//! - Two nodes on one database: an evaluator rule given to one (`PUT /api/v1/evaluators`)
+//!   scores what the other receives; removed on the other, it stops on both.
 //!
 //! Needs the `agentrace` binary, the chdb virtualenv and nginx (`scripts/install-test-deps.sh`);
 //! under `CI=true` any missing fails.
@@ -23,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use agentrace_core::{SpanId, TraceId};
 use agentrace_integration::clickhouse::{ChdbServer, python};
-use agentrace_integration::load::{children_first, export, llm_call, llm_calls, trace_request};
+use agentrace_integration::load::{
+    children_first, export, llm_call, llm_calls, post_traces, trace_request,
+};
 use agentrace_integration::nginx::{self, Nginx};
 use agentrace_integration::process::{ServeProcess, serve_binary};
 use agentrace_integration::{PATIENCE, eventually, webhook};
@@ -531,6 +535,98 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
         staleness[staleness.len() - 1].as_millis(),
     );
     drop(balancer);
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// Sends `method` `path` with the JSON `body` to `node`'s API: the status.
+async fn send_json(node: &ServeProcess, method: reqwest::Method, path: &str, body: &str) -> u16 {
+    reqwest::Client::new()
+        .request(method, format!("http://127.0.0.1:{}{path}", node.app))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// Whether `node` runs the rule `name` given through the API.
+async fn runs_rule(node: &ServeProcess, name: &str) -> bool {
+    let (_, answer) = get_json(node, "/api/v1/evaluators").await;
+    answer["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["name"] == name && r["origin"] == "api")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluator_rule_given_to_one_node_runs_on_every_node() {
+    let Some(bin) = serve_binary() else { return };
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let data = dir.path().join("clickhouse");
+    std::fs::create_dir_all(&data).expect("a directory");
+    let chdb = ChdbServer::start(&python, &data);
+    let store = format!("clickhouse://127.0.0.1:{}/rules", chdb.port());
+    let mut nodes = Vec::new();
+    for i in 0..2 {
+        let node_dir = dir.path().join(format!("node-{i}"));
+        std::fs::create_dir_all(&node_dir).expect("a directory");
+        nodes.push(ServeProcess::start(&bin, &node_dir, &["--store", &store], None).await);
+    }
+    let (a, b) = (&nodes[0], &nodes[1]);
+    let logs = || format!("{}\n----\n{}", a.log_text(), b.log_text());
+
+    // Given to node A: a check every call of a minute or less passes.
+    let rule = r#"{"filter": {"kind": "llm"}, "check": {"type": "latency", "max": "60s"}}"#;
+    assert_eq!(
+        send_json(a, reqwest::Method::PUT, "/api/v1/evaluators/quick", rule).await,
+        201,
+        "{}",
+        logs()
+    );
+    eventually(
+        "node B runs the rule given to node A",
+        || runs_rule(b, "quick"),
+        logs,
+    )
+    .await;
+    // What node B receives is scored by it.
+    post_traces(&b.traces_url(), llm_calls(1, 3, 0)).await;
+    eventually(
+        "node B scores the calls it received by the rule given to node A",
+        || async {
+            let (_, scores) = get_json(a, "/api/v1/scores?name=quick").await;
+            scores["scores"].as_array().map_or(0, Vec::len) == 3
+        },
+        logs,
+    )
+    .await;
+    let (_, b_status) = get_json(b, "/api/v1/status").await;
+    let rules = b_status["evaluators"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["name"] == "quick" && r["scored"] == 3),
+        "node B gave the scores: {rules:?}"
+    );
+
+    // Removed on node B: it stops on node A too.
+    assert_eq!(
+        send_json(b, reqwest::Method::DELETE, "/api/v1/evaluators/quick", "").await,
+        204
+    );
+    eventually(
+        "node A stops the rule removed on node B",
+        || async { !runs_rule(a, "quick").await },
+        logs,
+    )
+    .await;
     for node in nodes {
         node.stop().await;
     }
