@@ -584,7 +584,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
         raw.execute_batch(
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
              DROP TABLE metric_points; DROP TABLE metric_series; DROP TABLE alert_notifications;
-             DROP TABLE scores;
+             DROP TABLE scores; DROP TABLE evaluator_rules;
              DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
              ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;

@@ -162,9 +162,11 @@ mod tests {
         let mut paths: Vec<String> = served.iter().map(|(p, _)| p.clone()).collect();
         paths.dedup();
         for path in paths {
-            let operations = doc["paths"][&path]
-                .as_object()
-                .map(|o| o.keys().cloned().collect::<Vec<_>>());
+            let operations = doc["paths"][&path].as_object().map(|o| {
+                let mut methods = o.keys().cloned().collect::<Vec<_>>();
+                methods.sort();
+                methods
+            });
             let mut methods: Vec<String> = served
                 .iter()
                 .filter(|(p, _)| *p == path)
@@ -199,6 +201,7 @@ mod tests {
                 retry_after: std::time::Duration::from_secs(1),
             },
             ApiError::NotFound("x".into()),
+            ApiError::Conflict("x".into()),
             ApiError::MethodNotAllowed,
             ApiError::Busy,
             ApiError::Internal("x".into()),

@@ -253,10 +253,10 @@ async fn documented_routes(t: &TestServer, bearer: &str) -> Result<Vec<Route>> {
                     concrete = concrete.replace(&format!("{{{name}}}"), example);
                 }
             }
-            // The last success documented: a PUT of a new rule creates it (201, not 200).
+            // The greatest success documented: a PUT of a new rule creates it (201, not 200).
             let success = op["responses"]
                 .as_object()
-                .and_then(|r| r.keys().rfind(|code| code.starts_with('2')))
+                .and_then(|r| r.keys().filter(|code| code.starts_with('2')).max())
                 .and_then(|code| code.parse().ok())
                 .unwrap_or(200);
             let body = op["requestBody"]["content"]["application/json"]["example"].to_string();
