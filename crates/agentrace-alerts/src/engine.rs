@@ -687,6 +687,45 @@ mod tests {
     }
 
     #[test]
+    fn a_score_that_drops_below_its_own_baseline_alerts() {
+        let window = 30 * MIN;
+        let now = 1_000 * window;
+        let rule = Rule::new(
+            "less helpful",
+            Measure::ScoreMean,
+            Duration::from_secs(1800),
+        )
+        .score("helpfulness")
+        .anomaly(Anomaly::Rolling { periods: 12 })
+        .min_requests(20)
+        .warning(2.0)
+        .critical(4.0);
+        assert_eq!(rule.validate(), Ok(()));
+        // The past 12 windows' means hover around 0.85; now 0.5, over enough scores.
+        let source = Scripted(RefCell::default(), move |start| {
+            let back = (now - window - start) / window;
+            let mean = if back == 0 {
+                0.5
+            } else {
+                0.85 + if back % 2 == 0 { 0.02 } else { -0.02 }
+            };
+            one(40, Some(mean))
+        });
+        let mut engine = Engine::new(vec![rule.clone()], None);
+        let e = engine.evaluate(&source, now);
+        assert_eq!(source.0.borrow().len(), 13, "the window and 12 before it");
+        let n = &e.notifications[0];
+        assert_eq!((n.state, n.value), (State::Alert, Some(0.5)));
+        assert!(n.baseline.as_ref().is_some_and(|b| b.points == 12));
+        // A rise is no alert: a score is bad when low.
+        let risen = Scripted(RefCell::default(), move |start| {
+            one(40, Some(if start == now - window { 0.99 } else { 0.85 }))
+        });
+        let mut engine = Engine::new(vec![rule], None);
+        assert!(engine.evaluate(&risen, now).notifications.is_empty());
+    }
+
+    #[test]
     fn restored_states_are_not_notified_again() {
         let mut first = Engine::new(vec![errors()], None);
         let source = Scripted(RefCell::default(), |_| one(50, Some(0.3)));
