@@ -707,7 +707,7 @@ mod tests {
             let mean = if back == 0 {
                 0.5
             } else {
-                0.85 + if back % 2 == 0 { 0.02 } else { -0.02 }
+                0.85 + if back.is_multiple_of(2) { 0.02 } else { -0.02 }
             };
             one(40, Some(mean))
         });
