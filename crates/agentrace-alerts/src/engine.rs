@@ -703,7 +703,7 @@ mod tests {
         assert_eq!(rule.validate(), Ok(()));
         // The past 12 windows' means hover around 0.85; now 0.5, over enough scores.
         let source = Scripted(RefCell::default(), move |start| {
-            let back = (now - window - start) / window;
+            let back: u64 = (now - window - start) / window;
             let mean = if back == 0 {
                 0.5
             } else {
