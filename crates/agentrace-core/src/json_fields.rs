@@ -14,6 +14,14 @@
 //! assert!(serde_json::from_str::<Body>(r#"{"name": null}"#).is_err());
 //! assert_eq!(serde_json::from_str::<Body>("{}")?.name, None);
 //! assert_eq!(whole_number(&serde_json::Number::from_f64(145.0).ok_or("a number")?), Some(145));
+//!
+//! #[derive(Deserialize)]
+//! struct Limits {
+//!     #[serde(default, deserialize_with = "agentrace_core::json_fields::whole")]
+//!     tokens: Option<u64>,
+//! }
+//! assert_eq!(serde_json::from_str::<Limits>(r#"{"tokens": 145.0}"#)?.tokens, Some(145));
+//! assert!(serde_json::from_str::<Limits>(r#"{"tokens": 1.5}"#).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -38,4 +46,31 @@ pub fn whole_number(n: &serde_json::Number) -> Option<u64> {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // checked just before
         (f.fract() == 0.0 && (0.0..1.8e19).contains(&f)).then_some(f as u64)
     })
+}
+
+/// A whole number ≥ 0 given with a value, written `145` or `145.0` (JSON Schema's integers):
+/// `#[serde(default, deserialize_with = "whole")]` on an `Option<u64>` (`null` refused).
+///
+/// # Errors
+/// The deserializer's, for `null`, a value of another type, a fraction, a negative number or
+/// one too large.
+pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    checked_whole(&n).map(Some)
+}
+
+/// As [`whole`], with `null` read as left out: `#[serde(default, deserialize_with =
+/// "whole_or_null")]`.
+///
+/// # Errors
+/// The deserializer's, for a value of another type, a fraction, a negative number or one too
+/// large.
+pub fn whole_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Option::<serde_json::Number>::deserialize(d)?
+        .map(|n| checked_whole(&n))
+        .transpose()
+}
+
+fn checked_whole<E: serde::de::Error>(n: &serde_json::Number) -> Result<u64, E> {
+    whole_number(n).ok_or_else(|| E::custom(format!("{n} is not a whole number ≥ 0")))
 }

@@ -102,10 +102,16 @@ pub enum CheckSpec {
     /// The text's length is within bounds.
     Length {
         /// At least this long.
-        #[serde(default)]
+        #[serde(
+            default,
+            deserialize_with = "agentrace_core::json_fields::whole_or_null"
+        )]
         min: Option<u64>,
         /// At most this long.
-        #[serde(default)]
+        #[serde(
+            default,
+            deserialize_with = "agentrace_core::json_fields::whole_or_null"
+        )]
         max: Option<u64>,
         /// Counted in characters or words.
         #[serde(default)]
@@ -430,6 +436,23 @@ mod tests {
 
     fn passes(spec: CheckSpec, output: &str) -> bool {
         run(spec, &answering(output)).is_ok_and(|v| v.passed())
+    }
+
+    #[test]
+    fn a_length_bound_is_a_whole_number_as_json_schema_counts_one() {
+        let read = |json: &str| serde_json::from_str::<CheckSpec>(json);
+        let bounds = |spec: CheckSpec| match spec {
+            CheckSpec::Length { min, max, .. } => (min, max),
+            other => panic!("not a length check: {other:?}"),
+        };
+        let whole = read(r#"{"type": "length", "min": 2.0, "max": 2000}"#).expect("a check");
+        assert_eq!(bounds(whole), (Some(2), Some(2000)));
+        let null = read(r#"{"type": "length", "min": null, "max": 10}"#).expect("a check");
+        assert_eq!(bounds(null), (None, Some(10)));
+        for wrong in ["1.5", "-1", "\"3\""] {
+            let json = format!(r#"{{"type": "length", "max": {wrong}}}"#);
+            assert!(read(&json).is_err(), "{json}");
+        }
     }
 
     #[test]

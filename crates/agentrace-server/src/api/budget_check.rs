@@ -6,13 +6,13 @@
 
 use agentrace_core::budget::{BudgetExceeded, BudgetStatus, CallContext};
 use agentrace_core::cost::{CostEstimate, compute_cost, estimate_text_cost};
-use agentrace_core::json_fields::{present, whole_number};
+use agentrace_core::json_fields::{present, whole};
 use agentrace_core::tokenize::TokenCount;
 use agentrace_core::{SpanId, TokenUsage, Usd, now_unix_nano};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::params::Params;
@@ -57,17 +57,6 @@ struct Check {
     /// The call's span (16 hex digits): the estimate is held until it arrives.
     #[serde(default, deserialize_with = "present")]
     span_id: Option<String>,
-}
-
-/// A whole number ≥ 0, written `145` or `145.0` (JSON Schema's integers).
-fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    match whole_number(&n) {
-        Some(u) => Ok(Some(u)),
-        None => Err(serde::de::Error::custom(format!(
-            "{n} is not a whole number ≥ 0"
-        ))),
-    }
 }
 
 /// How the estimate was made, when the server made it.
