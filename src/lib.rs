@@ -25,6 +25,7 @@
 //! | `async-openai` | [`async_openai`]: async-openai's chat completions and embeddings traced, priced, stopped before they spend |
 //! | `genai` | [`genai`]: genai's chats (whole and streamed) and embeddings traced, priced, stopped before they spend |
 //! | `rig` | [`rig`]: rig's own agent, chat and tool spans completed, priced, every model call stopped before it spends |
+//! | `rmcp` | [`rmcp`]: an agent's MCP calls and an MCP server's handlers traced (`mcp.client`, `mcp.server`), one trace across the two processes |
 //!
 //! Each feature builds alone and with none (CI checks it).
 //!
@@ -139,6 +140,12 @@ pub use agentrace_genai as genai;
 #[cfg_attr(docsrs, doc(cfg(feature = "rig")))]
 #[doc(inline)]
 pub use agentrace_rig as rig;
+
+/// The rmcp adapter (feature `rmcp`).
+#[cfg(feature = "rmcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rmcp")))]
+#[doc(inline)]
+pub use agentrace_rmcp as rmcp;
 
 /// The Jaeger backend: OTLP preset for Jaeger with W3C propagation (feature `jaeger`).
 #[cfg(feature = "jaeger")]

@@ -37,6 +37,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agentrace-async-openai", &["agentrace-core"]),
     ("agentrace-genai", &["agentrace-core"]),
     ("agentrace-rig", &["agentrace-core"]),
+    ("agentrace-rmcp", &["agentrace-core"]),
     (
         "agentrace-adapter-kit",
         &["agentrace-core", "agentrace-fake-openai"],
@@ -81,6 +82,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agentrace-async-openai",
             "agentrace-genai",
             "agentrace-rig",
+            "agentrace-rmcp",
             "agentrace-adapter-kit",
         ],
     ),

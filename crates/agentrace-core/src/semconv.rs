@@ -260,6 +260,35 @@ pub mod langfuse {
     pub const PROMPT_VERSION: &str = "langfuse.observation.prompt.version";
 }
 
+/// The Model Context Protocol's spans (OTel GenAI conventions, `mcp.client` and `mcp.server`;
+/// docs/conventions.md, "MCP").
+pub mod mcp {
+    /// The JSON-RPC method: `tools/call`, `resources/read`, `prompts/get`, `tools/list`, …
+    pub const METHOD_NAME: &str = "mcp.method.name";
+    /// The session (a `Mcp-Session-Id`; none from the 2026-07-28 revision on).
+    pub const SESSION_ID: &str = "mcp.session.id";
+    /// The protocol revision, e.g. `2025-06-18`, `2026-07-28`.
+    pub const PROTOCOL_VERSION: &str = "mcp.protocol.version";
+    /// The resource a `resources/read` reads.
+    pub const RESOURCE_URI: &str = "mcp.resource.uri";
+    /// The prompt a `prompts/get` gets.
+    pub const PROMPT_NAME: &str = "gen_ai.prompt.name";
+    /// The JSON-RPC request id, as a string.
+    pub const JSONRPC_REQUEST_ID: &str = "jsonrpc.request.id";
+    /// The JSON-RPC error code of the answer, as a string (`-32602`).
+    pub const RPC_RESPONSE_STATUS_CODE: &str = "rpc.response.status_code";
+    /// `error.type` of a tool call whose result says `isError`: the tool failed, the protocol
+    /// did not.
+    pub const TOOL_ERROR: &str = "tool_error";
+    /// The method of a tool call.
+    pub const TOOLS_CALL: &str = "tools/call";
+    /// Instrumentation scope of OpenLLMetry's MCP instrumentation
+    /// (`opentelemetry-instrumentation-mcp`).
+    pub const TRACELOOP_SCOPE: &str = "opentelemetry.instrumentation.mcp";
+    /// The MCP Python SDK's (2.x) own client spans are named `MCP send {method} {target}`.
+    pub const SDK_CLIENT_PREFIX: &str = "MCP send ";
+}
+
 /// General OpenTelemetry names and the `tracing-opentelemetry` field conventions.
 pub mod otel {
     /// Overrides the span name (`tracing` span names are static).
@@ -286,6 +315,10 @@ pub mod otel {
     pub const EXCEPTION_TYPE: &str = "exception.type";
     /// Exception message, on an exception event.
     pub const EXCEPTION_MESSAGE: &str = "exception.message";
+    /// The server a client called (host name or address).
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Its port.
+    pub const SERVER_PORT: &str = "server.port";
 }
 
 /// agentrace's own field names, for what no convention covers.
@@ -342,6 +375,12 @@ pub mod agentrace {
     pub const INGEST_TRUNCATED: &str = "agentrace.ingest.truncated";
     /// `true` on a span whose parent was still missing when the server's grace period ended.
     pub const ORPHAN: &str = "agentrace.orphan";
+    /// On an MCP span: which side reported it, `client` (the caller) or `server` (the MCP
+    /// server's handler). See docs/conventions.md, "MCP".
+    pub const MCP_SIDE: &str = "agentrace.mcp.side";
+    /// On an MCP span: the MCP server it went to (the server side: its service; the client
+    /// side: the server's address when it has one).
+    pub const MCP_SERVER: &str = "agentrace.mcp.server";
     /// `true` on a detached root that the server re-attached to the span containing it in time
     /// (the emitter did not report that link).
     pub const REATTACHED: &str = "agentrace.reattached";

@@ -129,13 +129,14 @@ fn decode_span(
     };
     record.attributes = attributes;
     record.events = events;
-    dialect::normalize_span(&mut record, scope.framework);
-    // Beside the raw attributes, never over one of them.
+    // Beside the raw attributes, never over one of them; before normalizing, whose MCP rule
+    // tells a client from a server by it.
     if let Some(kind) = otel_kind(kind)
         && record.attributes.get(otel::KIND).is_none()
     {
         record.attributes.insert(otel::KIND, kind);
     }
+    dialect::normalize_span(&mut record, scope.framework);
     if let Some(version) = &scope.version
         && record.attributes.get(otel::SCOPE_VERSION).is_none()
     {

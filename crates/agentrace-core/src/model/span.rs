@@ -34,6 +34,10 @@ pub enum SpanKind {
     Task,
     /// A guardrail or safety check.
     Guardrail,
+    /// A Model Context Protocol operation other than a tool call (`resources/read`,
+    /// `prompts/get`, `tools/list`, `initialize`, …), or the MCP server's side of a tool call
+    /// its caller reports (the call itself, `tools/call`, is a [`Tool`](Self::Tool)).
+    Mcp,
     /// Anything else.
     #[default]
     Other,
@@ -41,7 +45,7 @@ pub enum SpanKind {
 
 impl SpanKind {
     /// Every kind, in declaration order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Agent,
         Self::Llm,
         Self::Tool,
@@ -51,6 +55,7 @@ impl SpanKind {
         Self::Workflow,
         Self::Task,
         Self::Guardrail,
+        Self::Mcp,
         Self::Other,
     ];
 
@@ -66,6 +71,7 @@ impl SpanKind {
             Self::Workflow => "workflow",
             Self::Task => "task",
             Self::Guardrail => "guardrail",
+            Self::Mcp => "mcp",
             Self::Other => "other",
         }
     }
@@ -80,7 +86,7 @@ impl fmt::Display for SpanKind {
 /// An unknown span kind name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown span kind {0:?}; expected one of agent, llm, tool, chain, retriever, embedding, workflow, task, guardrail, other"
+    "unknown span kind {0:?}; expected one of agent, llm, tool, chain, retriever, embedding, workflow, task, guardrail, mcp, other"
 )]
 pub struct ParseSpanKindError(pub String);
 

@@ -663,6 +663,8 @@ fn kind_of_operation(op: &str) -> Option<SpanKind> {
         "invoke_agent" | "create_agent" => SpanKind::Agent,
         "execute_tool" => SpanKind::Tool,
         "invoke_workflow" => SpanKind::Workflow,
+        // An agent's planning step: the model call that plans runs beneath it.
+        "plan" => SpanKind::Chain,
         "execute_task" => SpanKind::Task,
         _ => return None,
     })

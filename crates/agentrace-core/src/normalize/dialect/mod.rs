@@ -11,6 +11,7 @@
 //! | `traceloop` | OpenLLMetry / Traceloop | names from `{entity}.{kind}` span names |
 //! | `vercel` | Vercel AI SDK (`ai.*`; v7's `@ai-sdk/otel` writes OTel GenAI names under the scope `gen_ai`) | v6 uncached input; framework |
 //! | `langfuse` | Langfuse attributes | `usage_details`, observation level, observation names |
+//! | `mcp` | the Model Context Protocol's spans (OTel GenAI `mcp.client`/`mcp.server`, the MCP Python SDK 2, OpenLLMetry's MCP instrumentation) | the method and side written the conventions' way, `tools/call` a tool call, other methods MCP operations, the server side of a traced tool call an MCP operation |
 //! | `openlit` | OpenLIT (scopes `openlit`, `openlit.instrumentation.*`) | its made-up stream usage dropped; tool spans by [`mark_requested_tool`] |
 //!
 //! Exceptions (span events named `exception`) complete an error status of any dialect, and
@@ -18,6 +19,7 @@
 
 mod agentrace;
 mod langfuse;
+mod mcp;
 mod openinference;
 mod openlit;
 mod otel;
@@ -65,6 +67,7 @@ pub fn complete(
         traceloop::apply(record, kind);
     }
     openlit::apply(record);
+    mcp::apply(record);
     exception(record);
     if record.framework.is_none() {
         record.framework = scope_framework.map(Text::from);

@@ -13,7 +13,7 @@ import { FilterBar, SelectFilter, TextFilter } from '../components/filters.js';
 import { Table } from '../components/table.js';
 import { StatusBadge } from '../components/badges.js';
 
-const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'other'];
+const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'mcp', 'other'];
 const FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name', 'score', 'score_min', 'score_max'];
 const PAGE = 50;
 
