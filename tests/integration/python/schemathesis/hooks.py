@@ -1,7 +1,7 @@
 """Schemathesis hooks for agentrace's API: the rules between parameters that an OpenAPI
 document cannot state (each parameter's own grammar is in the document, as patterns).
 
-Schemathesis generates each query parameter on its own. Five rules of the API join two
+Schemathesis generates each query parameter on its own. Six rules of the API join two
 parameters, and a request that breaks one is refused with 400 as documented:
 
 - `to` must be after `from`;
@@ -10,7 +10,8 @@ parameters, and a request that breaks one is refused with 400 as documented:
   points over the range;
 - a budget check estimated from a prompt or a token count needs a `model` the price book knows
   (the document cannot list every priced model);
-- `score_min` and `score_max` bound the score that `score` names, and need it.
+- `score_min` and `score_max` bound the score that `score` names, and need it;
+- `sort=score` orders by the score that `score` names, and needs it.
 
 An evaluator rule given with `PUT /evaluators/{name}` is checked whole, beyond what its schema
 states: a `name` in the body is the path's; an `llm_judge` names a judge of the evaluators file
@@ -35,6 +36,7 @@ JOINT_RULES = (
     ("model", "no price known"),
     ("score_min", "needs `score`"),
     ("score_max", "needs `score`"),
+    ("sort", "needs `score`"),
 )
 
 # Words of the server's message for each check of a rule beyond its schema; see the module's
