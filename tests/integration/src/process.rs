@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
+/// How many times [`ServeProcess::start`] starts a server whose port was taken meanwhile.
+const PORT_ATTEMPTS: u32 = 3;
+
 /// A free TCP port on loopback (free when asked; the server binds it right after).
 ///
 /// # Panics
@@ -55,6 +58,10 @@ impl ServeProcess {
     /// under that soft limit on the size of the files it writes, with `SIGXFSZ` ignored, so a
     /// write past it fails as on a full disk ([`ServeProcess::lift_file_size_limit`] lifts it).
     ///
+    /// A free port is found by binding port 0 and letting it go, so another process may take it
+    /// before the server binds it: a server that exits saying its address is in use is started
+    /// again on other ports (at most [`PORT_ATTEMPTS`] times).
+    ///
     /// # Panics
     /// If the process cannot start or does not become ready.
     pub async fn start(
@@ -63,6 +70,34 @@ impl ServeProcess {
         args: &[&str],
         file_size_limit: Option<u64>,
     ) -> Self {
+        for attempt in 1..=PORT_ATTEMPTS {
+            let mut server = Self::spawn(bin, data_dir, args, file_size_limit);
+            let started = Instant::now();
+            loop {
+                if server.get("/readyz").await.0 == 200 {
+                    return server;
+                }
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    let log = server.log_text();
+                    assert!(
+                        log.contains("Address already in use") && attempt < PORT_ATTEMPTS,
+                        "the server exited before it was ready ({status}); its log: {log}"
+                    );
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the server gets ready; its log: {}",
+                    server.log_text()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        unreachable!("every attempt returns, starts again or fails")
+    }
+
+    /// Spawns `bin serve` on free ports (see [`start`](Self::start)).
+    fn spawn(bin: &Path, data_dir: &Path, args: &[&str], file_size_limit: Option<u64>) -> Self {
         let (otlp_http, otlp_grpc, app) = (free_port(), free_port(), free_port());
         let log = data_dir.join("server.log");
         let out = std::fs::File::create(&log).expect("the log file");
@@ -106,24 +141,14 @@ impl ServeProcess {
             .kill_on_drop(true)
             .spawn()
             .expect("the server starts");
-        let server = Self {
+        Self {
             child,
             otlp_http,
             otlp_grpc,
             app,
             data_dir: data_dir.to_owned(),
             log,
-        };
-        let started = Instant::now();
-        while server.get("/readyz").await.0 != 200 {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the server gets ready; its log: {}",
-                server.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        server
     }
 
     /// The process id.
