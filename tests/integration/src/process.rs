@@ -60,7 +60,7 @@ impl ServeProcess {
     ///
     /// A free port is found by binding port 0 and letting it go, so another process may take it
     /// before the server binds it: a server that exits saying its address is in use is started
-    /// again on other ports (at most [`PORT_ATTEMPTS`] times).
+    /// again on other ports (at most three times in all).
     ///
     /// # Panics
     /// If the process cannot start or does not become ready.
