@@ -99,10 +99,7 @@ impl TracedPeer {
     /// The span of a request of `method` (on `target`, a tool or prompt), under the current
     /// span, naming the server when it named itself.
     fn span(&self, method: &'static str, target: Option<&str>) -> Span {
-        let name = match target {
-            Some(target) => format!("{method} {target}"),
-            None => method.to_owned(),
-        };
+        let name = crate::span_name(method, target);
         let span = tracing::info_span!(
             target: "agentrace_rmcp",
             "mcp.client",

@@ -57,3 +57,12 @@ mod server;
 
 pub use client::TracedPeer;
 pub use server::TracedServer;
+
+/// The conventions' span name of an MCP operation: `{method} {target}` (`tools/call
+/// get-weather`), or the method alone when it has no tool or prompt.
+fn span_name(method: &str, target: Option<&str>) -> String {
+    match target {
+        Some(target) => format!("{method} {target}"),
+        None => method.to_owned(),
+    }
+}

@@ -39,10 +39,7 @@ impl<S: Service<RoleServer>> TracedServer<S> {
             ClientRequest::GetPromptRequest(r) => Some(r.params.name.as_str()),
             _ => None,
         };
-        let name = match target {
-            Some(target) => format!("{method} {target}"),
-            None => method.to_owned(),
-        };
+        let name = crate::span_name(method, target);
         let span = tracing::info_span!(
             target: "agentrace_rmcp",
             "mcp.server",
