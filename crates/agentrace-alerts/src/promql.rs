@@ -131,6 +131,7 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         (Dimension::Tool, &rule.scope.tool),
         (Dimension::Service, &rule.scope.service),
         (Dimension::User, &rule.scope.user),
+        (Dimension::McpServer, &rule.scope.mcp_server),
     ];
     for (d, value) in scope {
         if let Some(v) = value {

@@ -223,6 +223,8 @@ pub enum Dimension {
     User,
     /// The framework.
     Framework,
+    /// The MCP server a tool call or MCP operation went to.
+    McpServer,
 }
 
 impl Dimension {
@@ -236,6 +238,7 @@ impl Dimension {
             Self::Tool => "tool",
             Self::User => "user",
             Self::Framework => "framework",
+            Self::McpServer => "mcp_server",
         }
     }
 }
@@ -259,6 +262,8 @@ pub struct Scope {
     pub user: Option<String>,
     /// The framework.
     pub framework: Option<String>,
+    /// The MCP server a tool call or MCP operation went to (`agentrace.mcp.server`).
+    pub mcp_server: Option<String>,
     /// The span kind (`llm`, `tool`, `agent`, …); unset: the measure's default
     /// ([`Measure::default_kind`]).
     pub kind: Option<String>,
@@ -275,6 +280,7 @@ impl Scope {
             ("tool", &self.tool),
             ("user", &self.user),
             ("framework", &self.framework),
+            ("mcp_server", &self.mcp_server),
             ("kind", &self.kind),
         ]
         .into_iter()

@@ -9,14 +9,15 @@ use agentrace_store::series::{
 };
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, Percentiles,
-    QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
-    ToolFailures, ToolsAnswer, tools_answer,
+    QueryError, RollupAnswer, RollupSource, SeriesPoint, SpanFilter, Summary, TOOL_GROUPS,
+    TimeRange, ToolFailures, ToolsAnswer, tools_answer,
 };
 use clickhouse::Row;
 use serde::Deserialize;
 
 use crate::error;
 use crate::read::traces::starting_in;
+use crate::schema::MCP_SERVER_SQL;
 use crate::sql::{self, DURATION, UNPRICED, Where};
 use crate::store::ClickHouseStore;
 
@@ -151,6 +152,7 @@ fn key(g: GroupBy) -> Result<String, QueryError> {
         GroupBy::Service => "service_name".to_owned(),
         GroupBy::Tool => "tool_name".to_owned(),
         GroupBy::Operation => "operation".to_owned(),
+        GroupBy::McpServer => MCP_SERVER_SQL.to_owned(),
         GroupBy::Session => "session_id".to_owned(),
         GroupBy::User => "user_id".to_owned(),
         GroupBy::TimeBucket { width_ns: 0 } => {
@@ -167,6 +169,7 @@ fn key(g: GroupBy) -> Result<String, QueryError> {
 /// A row of failed tool calls: the tool, its `error.type` (JSON) and status message.
 #[derive(Debug, Row, Deserialize)]
 struct ToolErrorRow {
+    mcp_server: Option<String>,
     tool: Option<String>,
     error_type: Option<String>,
     message: Option<String>,
@@ -421,12 +424,13 @@ impl ClickHouseStore {
         whole_minutes(bucket_ns, "the trend's bucket width")?;
         let range = align(range);
         let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
-        let rows = self.grouped(&filter, &[GroupBy::Tool], true).await?;
+        let rows = self.grouped(&filter, &TOOL_GROUPS, true).await?;
         let points = match bucket_ns {
             Some(width_ns) => {
+                let [server, tool] = TOOL_GROUPS;
                 self.grouped(
                     &filter,
-                    &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
+                    &[server, tool, GroupBy::TimeBucket { width_ns }],
                     true,
                 )
                 .await?
@@ -440,10 +444,11 @@ impl ClickHouseStore {
         );
         let failed: Vec<ToolErrorRow> = w
             .bind(self.client().query(&format!(
-                "SELECT CAST(tool_name AS Nullable(String)) AS tool, \
+                "SELECT {MCP_SERVER_SQL} AS mcp_server, \
+                 CAST(tool_name AS Nullable(String)) AS tool, \
                  nullIf(attributes['error.type'], '') AS error_type, \
                  status_message AS message, count() AS n FROM spans FINAL WHERE {} \
-                 GROUP BY tool, error_type, message",
+                 GROUP BY mcp_server, tool, error_type, message",
                 w.sql()
             )))
             .fetch_all()
@@ -457,7 +462,7 @@ impl ClickHouseStore {
                 .and_then(|json| serde_json::from_str::<String>(&json).ok());
             let pattern = error_pattern(f.message.as_deref().unwrap_or(""));
             failures.add(
-                f.tool,
+                (f.mcp_server, f.tool),
                 error_type,
                 Some(pattern),
                 i64::try_from(f.n).unwrap_or(i64::MAX),

@@ -104,6 +104,7 @@ fn key(g: GroupBy) -> Option<String> {
         GroupBy::Service => "service_name".to_owned(),
         GroupBy::Tool => "tool_name".to_owned(),
         GroupBy::Operation => "operation".to_owned(),
+        GroupBy::McpServer => "mcp_server".to_owned(),
         GroupBy::Session | GroupBy::User => return None,
         GroupBy::TimeBucket { width_ns } if width_ns == 0 || width_ns % MINUTE_NS != 0 => {
             return None;
@@ -156,6 +157,7 @@ fn filter(f: &SpanFilter) -> Option<Where> {
     text(&mut w, "agent_name = ?", &f.agent);
     text(&mut w, "framework = ?", &f.framework);
     text(&mut w, "tool_name = ?", &f.tool);
+    text(&mut w, "mcp_server = ?", &f.mcp_server);
     if let Some(billable) = f.billable {
         w.push(format!("billable = {}", u8::from(billable)), []);
     }

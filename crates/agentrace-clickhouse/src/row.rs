@@ -10,6 +10,8 @@ use agentrace_core::{
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
+use crate::schema::VIEW_ATTRIBUTES;
+
 /// A stored value that does not decode: what, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("a stored {what} does not decode: {reason}")]
@@ -252,13 +254,19 @@ impl SpanRow {
     /// The row that cancels this one in the views (the same version, `sign` -1), written
     /// before the row that replaces it, in the same insert. It is never read as a span (the
     /// replacing row's version is newer), so it carries only what the views count: its
-    /// attributes, events, resource and status message are left out (most of a row's bytes).
+    /// events, resource, status message and the attributes the views do not read
+    /// ([`VIEW_ATTRIBUTES`]) are left out (most of a row's bytes).
     pub(crate) fn cancelling(&self) -> Self {
         Self {
             sign: -1,
             status_message: None,
             resource_attributes: String::new(),
-            attributes: Vec::new(),
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|(k, _)| VIEW_ATTRIBUTES.contains(&k.as_str()))
+                .cloned()
+                .collect(),
             events: String::new(),
             ..self.clone()
         }

@@ -24,12 +24,15 @@
 //!   spans): one small row a trace, from which the trace list picks its page before it reads
 //!   any span.
 //! - `span_rollups`: counts, tokens, costs and a duration histogram per minute and dimension
-//!   (kind, service, provider, models, agent, framework, tool, operation, billable), kept by a
-//!   materialized view over `spans` (`span_rollups_mv`). A span rewritten later (its
+//!   (kind, service, provider, models, agent, framework, tool, operation, billable, and from
+//!   version 4 the MCP server, added to the sorting key and the view's query in place: `ADD
+//!   COLUMN … MODIFY ORDER BY`, `MODIFY QUERY`, so that no insert meets the view missing), kept
+//!   by a materialized view over `spans` (`span_rollups_mv`). A span rewritten later (its
 //!   attribution completed, repriced, repaired) is written with a cancelling row (`sign` -1,
 //!   its old version and counted values, without its attributes, events and resource) before
-//!   its new one, in one insert, so that the view's sums stay exact; reads of `spans` take the
-//!   newest version, which is never a cancelling row.
+//!   its new one, in one insert, so that the view's sums stay exact (it keeps the attributes
+//!   the view reads, [`VIEW_ATTRIBUTES`]); reads of `spans` take the newest version, which is
+//!   never a cancelling row.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
@@ -41,6 +44,46 @@
 //! - `node_heartbeats`: when each node of a fleet was last alive (kept a day); spans and events
 //!   carry the node that first stored them and when (`node`, `arrived`), so that each node
 //!   learns what the others stored.
+
+/// The select of `span_rollups_mv` keeping the rollups' dimensions up to `tool_name`, then
+/// `$select` (the later dimensions, as selected) grouped by `$group` (the same, by name).
+macro_rules! rollups_select {
+    ($select:literal, $group:literal) => {
+        concat!(
+            "SELECT toStartOfMinute(start) AS minute,
+            toUInt8(cost_total IS NOT NULL OR (aggregate = 0
+                AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))
+                AS billable,
+            kind, service_name, provider, request_model, response_model, agent_name, framework,
+            ",
+            $select,
+            ",
+            sum(toInt64(sign)) AS r_spans,
+            sum(toInt64(sign) * (status_code = 2)) AS r_errors,
+            sum(toInt64(sign) * toInt64(input_tokens)) AS r_input,
+            sum(toInt64(sign) * toInt64(output_tokens)) AS r_output,
+            sum(toInt64(sign) * toInt64(cache_read_tokens)) AS r_cache_read,
+            sum(toInt64(sign) * toInt64(cache_write_tokens)) AS r_cache_write,
+            sum(toInt64(sign) * toInt64(cache_write_1h_tokens)) AS r_cache_write_1h,
+            sum(toInt64(sign) * toInt64(ifNull(reasoning_tokens, 0))) AS r_reasoning,
+            sum(toInt64(sign) * toInt64(toDecimal128(ifNull(cost_total, 0), 9) * 1000000000))
+                AS r_cost_nanos,
+            sum(toInt64(sign) * isNotNull(cost_total)) AS r_priced,
+            sum(toInt64(sign) * {unpriced}) AS r_unpriced,
+            sum(toInt64(sign) * {unpriced} * toInt64(input_tokens)) AS r_u_input,
+            sum(toInt64(sign) * {unpriced} * toInt64(output_tokens)) AS r_u_output,
+            sum(toInt64(sign) * {unpriced} * toInt64(cache_read_tokens)) AS r_u_cache_read,
+            sum(toInt64(sign) * {unpriced} * toInt64(cache_write_tokens)) AS r_u_cache_write,
+            sum(toInt64(sign) * {unpriced} * toInt64(cache_write_1h_tokens)) AS r_u_cache_write_1h,
+            sum(toInt64(sign) * {unpriced} * toInt64(ifNull(reasoning_tokens, 0))) AS r_u_reasoning,
+            sumMapState([{duration_bucket}], [toInt64(sign)]) AS r_durations
+        FROM {source}
+        GROUP BY minute, billable, kind, service_name, provider, request_model, response_model,
+            agent_name, framework, ",
+            $group
+        )
+    };
+}
 
 /// One migration: the schema version it brings the database to, and its statements.
 pub(crate) struct Migration {
@@ -54,6 +97,19 @@ pub(crate) enum Statement {
     Table(Table),
     /// A materialized view from one table into another.
     View(View),
+    /// A column added to a table (and to its sorting key, which it then ends).
+    AddColumn(AddColumn),
+    /// A materialized view's select replaced, atomically (`MODIFY QUERY`).
+    ViewQuery(View),
+}
+
+/// A column added to a table; with `order_by`, the table's new sorting key (the old one and
+/// the column: `ADD COLUMN` and `MODIFY ORDER BY` in one statement, as ClickHouse requires).
+pub(crate) struct AddColumn {
+    pub(crate) table: &'static str,
+    /// `name Type`.
+    pub(crate) column: &'static str,
+    pub(crate) order_by: Option<&'static str>,
 }
 
 /// A table: its columns, engine, clauses (partition, order, TTL, settings) and, on a cluster,
@@ -92,6 +148,14 @@ pub(crate) const MIGRATIONS_TABLE: Statement = Statement::Table(Table {
     clauses: "ORDER BY version",
     shard_key: "rand()",
 });
+
+/// The rollups' sorting key up to `operation`, the dimensions of schema version 1.
+macro_rules! rollups_key {
+    () => {
+        "minute, billable, kind, service_name, provider, request_model, response_model,
+            agent_name, framework, tool_name, operation"
+    };
+}
 
 /// Every migration, oldest first.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -254,44 +318,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             r_durations AggregateFunction(sumMap, Array(UInt16), Array(Int64))
         )",
                 engine: MergeTree::Aggregating,
-                clauses: "PARTITION BY toYYYYMM(minute)
-        ORDER BY (minute, billable, kind, service_name, provider, request_model, response_model,
-            agent_name, framework, tool_name, operation)
-        SETTINGS allow_nullable_key = 1",
+                clauses: concat!(
+                    "PARTITION BY toYYYYMM(minute)
+        ORDER BY (",
+                    rollups_key!(),
+                    ")
+        SETTINGS allow_nullable_key = 1"
+                ),
                 shard_key: "rand()",
             }),
             Statement::View(View {
                 name: "span_rollups_mv",
                 to: "span_rollups",
                 from: "spans",
-                select: "SELECT toStartOfMinute(start) AS minute,
-            toUInt8(cost_total IS NOT NULL OR (aggregate = 0
-                AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))
-                AS billable,
-            kind, service_name, provider, request_model, response_model, agent_name, framework,
-            tool_name, operation,
-            sum(toInt64(sign)) AS r_spans,
-            sum(toInt64(sign) * (status_code = 2)) AS r_errors,
-            sum(toInt64(sign) * toInt64(input_tokens)) AS r_input,
-            sum(toInt64(sign) * toInt64(output_tokens)) AS r_output,
-            sum(toInt64(sign) * toInt64(cache_read_tokens)) AS r_cache_read,
-            sum(toInt64(sign) * toInt64(cache_write_tokens)) AS r_cache_write,
-            sum(toInt64(sign) * toInt64(cache_write_1h_tokens)) AS r_cache_write_1h,
-            sum(toInt64(sign) * toInt64(ifNull(reasoning_tokens, 0))) AS r_reasoning,
-            sum(toInt64(sign) * toInt64(toDecimal128(ifNull(cost_total, 0), 9) * 1000000000))
-                AS r_cost_nanos,
-            sum(toInt64(sign) * isNotNull(cost_total)) AS r_priced,
-            sum(toInt64(sign) * {unpriced}) AS r_unpriced,
-            sum(toInt64(sign) * {unpriced} * toInt64(input_tokens)) AS r_u_input,
-            sum(toInt64(sign) * {unpriced} * toInt64(output_tokens)) AS r_u_output,
-            sum(toInt64(sign) * {unpriced} * toInt64(cache_read_tokens)) AS r_u_cache_read,
-            sum(toInt64(sign) * {unpriced} * toInt64(cache_write_tokens)) AS r_u_cache_write,
-            sum(toInt64(sign) * {unpriced} * toInt64(cache_write_1h_tokens)) AS r_u_cache_write_1h,
-            sum(toInt64(sign) * {unpriced} * toInt64(ifNull(reasoning_tokens, 0))) AS r_u_reasoning,
-            sumMapState([{duration_bucket}], [toInt64(sign)]) AS r_durations
-        FROM {source}
-        GROUP BY minute, billable, kind, service_name, provider, request_model, response_model,
-            agent_name, framework, tool_name, operation",
+                select: rollups_select!("tool_name, operation", "tool_name, operation"),
             }),
             Statement::Table(Table {
                 name: "node_heartbeats",
@@ -368,6 +408,25 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             shard_key: "cityHash64(name)",
         })],
     },
+    Migration {
+        version: 4,
+        statements: &[
+            Statement::AddColumn(AddColumn {
+                table: "span_rollups",
+                column: "mcp_server LowCardinality(Nullable(String))",
+                order_by: Some(concat!("(", rollups_key!(), ", mcp_server)")),
+            }),
+            Statement::ViewQuery(View {
+                name: "span_rollups_mv",
+                to: "span_rollups",
+                from: "spans",
+                select: rollups_select!(
+                    "tool_name, operation, {mcp_server} AS mcp_server",
+                    "tool_name, operation, mcp_server"
+                ),
+            }),
+        ],
+    },
 ];
 
 /// A span billable but without a price (mirrors `agentrace_store::is_unpriced`), as 0 or 1:
@@ -384,10 +443,20 @@ pub(crate) const DURATION_BUCKET_SQL: &str = "toUInt16(if(\
      + bitShiftRight(toUInt64(toUnixTimestamp64Nano(end) - toUnixTimestamp64Nano(start)), \
        toUInt64(log2(toUnixTimestamp64Nano(end) - toUnixTimestamp64Nano(start))) - 4) - 16))";
 
-/// A statement with its placeholders filled: `{db}`, `{unpriced}`, `{duration_bucket}`.
+/// A span's MCP server (`agentrace.mcp.server`, a JSON string in `attributes`), else NULL:
+/// `{mcp_server}` in a statement.
+pub(crate) const MCP_SERVER_SQL: &str = "if(JSONType(attributes['agentrace.mcp.server']) = 'String', \
+     JSONExtractString(attributes['agentrace.mcp.server']), NULL)";
+
+/// The attributes the views read: what a cancelling row keeps of its span's.
+pub(crate) const VIEW_ATTRIBUTES: [&str; 1] = ["agentrace.mcp.server"];
+
+/// A statement with its placeholders filled: `{db}`, `{unpriced}`, `{duration_bucket}`,
+/// `{mcp_server}`.
 pub(crate) fn statement(sql: &str, database: &str) -> String {
     sql.replace("{db}", database)
         .replace("{unpriced}", UNPRICED_SQL)
+        .replace("{mcp_server}", MCP_SERVER_SQL)
         .replace("{duration_bucket}", DURATION_BUCKET_SQL)
 }
 
@@ -510,12 +579,41 @@ impl Statement {
                 "CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{name}{on} TO {database}.{to} AS {select}",
                 name = v.name,
                 to = layout.local(v.to),
-                select = v
-                    .select
-                    .replace("{source}", &format!("{database}.{}", layout.local(v.from))),
+                select = v.select(database, layout),
             )],
+            (Self::ViewQuery(v), _) => vec![format!(
+                "ALTER TABLE {database}.{name}{on} MODIFY QUERY {select}",
+                name = v.name,
+                select = v.select(database, layout),
+            )],
+            (Self::AddColumn(a), _) => {
+                let add = format!("ADD COLUMN IF NOT EXISTS {}", a.column);
+                let keyed = match a.order_by {
+                    Some(key) => format!("{add}, MODIFY ORDER BY {key}"),
+                    None => add.clone(),
+                };
+                let mut sql = vec![format!(
+                    "ALTER TABLE {database}.{}{on} {keyed}",
+                    layout.local(a.table)
+                )];
+                if matches!(layout, Layout::Cluster(_)) {
+                    // The `Distributed` table over them has no sorting key.
+                    sql.push(format!("ALTER TABLE {database}.{}{on} {add}", a.table));
+                }
+                sql
+            }
         };
         sql.into_iter().map(|s| statement(&s, database)).collect()
+    }
+}
+
+impl View {
+    /// Its select over `database`'s source table laid out as `layout`.
+    fn select(&self, database: &str, layout: &Layout) -> String {
+        self.select.replace(
+            "{source}",
+            &format!("{database}.{}", layout.local(self.from)),
+        )
     }
 }
 

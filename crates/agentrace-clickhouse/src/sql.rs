@@ -9,6 +9,8 @@ use agentrace_core::{SpanId, TraceId};
 use agentrace_store::{Cursor, EventFilter, QueryError, SpanFilter, StatusFilter, TimeRange};
 use serde::Serialize;
 
+use crate::schema::MCP_SERVER_SQL;
+
 /// A value bound to a `?`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
@@ -174,6 +176,7 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
     w.text("provider = ?", f.provider.as_ref());
     w.text("framework = ?", f.framework.as_ref());
     w.text("tool_name = ?", f.tool.as_ref());
+    w.text(&format!("{MCP_SERVER_SQL} = ?"), f.mcp_server.as_ref());
     status(w, f.status, "status_code = 2", "status_code <> 2");
     if let Some(d) = f.min_duration_ns {
         w.push(

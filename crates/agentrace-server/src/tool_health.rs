@@ -119,16 +119,20 @@ pub fn tools_with_health(
         }
         _ => None,
     };
-    let find =
-        |list: &[ToolStats], tool: &Option<String>| list.iter().find(|t| t.tool == *tool).cloned();
+    // A tool is its MCP server's and its name: two servers' `search` are two tools.
+    let find = |list: &[ToolStats], tool: &ToolStats| {
+        list.iter()
+            .find(|t| t.tool == tool.tool && t.mcp_server == tool.mcp_server)
+            .cloned()
+    };
     let tools = answer
         .tools
         .into_iter()
         .map(|stats| {
-            let usual = find(&baseline, &stats.tool);
+            let usual = find(&baseline, &stats);
             let split = halves
                 .as_ref()
-                .map(|(early, late)| (find(early, &stats.tool), find(late, &stats.tool)));
+                .map(|(early, late)| (find(early, &stats), find(late, &stats)));
             let health = assess(&stats, usual.as_ref(), split);
             ToolReport { stats, health }
         })

@@ -420,6 +420,12 @@ CREATE TABLE evaluator_rules (
 ",
         then: None,
     },
+    // 12 → 13: rollups keyed by MCP server too; the tool calls and MCP operations stored
+    // before move to their server's rows.
+    Migration {
+        sql: r"ALTER TABLE rollup_keys ADD COLUMN mcp_server TEXT;",
+        then: Some(span_rollups::key_mcp_servers),
+    },
 ];
 
 /// The schema version this build writes and reads.

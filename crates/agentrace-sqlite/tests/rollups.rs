@@ -5,6 +5,7 @@
 mod common;
 
 use agentrace_core::normalize::mark_aggregate;
+use agentrace_core::semconv::agentrace::MCP_SERVER;
 use agentrace_core::{Cost, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
@@ -91,6 +92,12 @@ fn dataset(n: u64) -> Vec<SpanRecord> {
                     let tool = ["web_search", "calculator"][rng.next(2) as usize];
                     s.tool_name = Some(tool.into());
                     s.operation = Some("execute_tool".into());
+                    // A third on MCP servers (chosen without the generator: the other spans
+                    // stay as they were).
+                    if i % 3 == 0 {
+                        s.attributes
+                            .insert(MCP_SERVER, ["docs", "web"][(i / 3 % 2) as usize]);
+                    }
                     match rng.next(6) {
                         0 => {
                             s.status =
@@ -192,6 +199,7 @@ fn assert_rollups_match_spans(store: &SqliteStore) -> TestResult {
         vec![GroupBy::Kind],
         vec![GroupBy::Service, GroupBy::Operation],
         vec![GroupBy::Tool],
+        vec![GroupBy::McpServer, GroupBy::Tool],
         vec![day, GroupBy::Model],
         vec![GroupBy::TimeBucket { width_ns: HOUR }],
         vec![GroupBy::TimeBucket {
@@ -506,13 +514,26 @@ fn tools_count_calls_failures_and_error_patterns() -> TestResult {
     let spans = dataset(2_000);
     let (_dir, store) = store_with(&spans)?;
     let answer = store.tools(TimeRange::ALL, 3, None)?;
-    let tools: Vec<_> = answer.tools.iter().map(|t| t.tool.as_deref()).collect();
-    assert_eq!(tools.len(), 2);
+    assert_eq!(
+        answer.tools.len(),
+        6,
+        "two tools, local and on two MCP servers"
+    );
+    let server_of = |s: &SpanRecord| {
+        s.attributes
+            .get(MCP_SERVER)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     for t in &answer.tools {
         let name = t.tool.as_deref().ok_or("a tool without name")?;
         let mine: Vec<_> = spans
             .iter()
-            .filter(|s| s.kind == SpanKind::Tool && s.tool_name.as_deref() == Some(name))
+            .filter(|s| {
+                s.kind == SpanKind::Tool
+                    && s.tool_name.as_deref() == Some(name)
+                    && server_of(s) == t.mcp_server
+            })
             .collect();
         let failed: Vec<_> = mine.iter().filter(|s| s.status.message.is_some()).collect();
         assert_eq!(
@@ -555,14 +576,17 @@ fn tools_count_calls_failures_and_error_patterns() -> TestResult {
             Some("upstream returned <n>"),
             failed.len() as u64 - timeouts
         )));
-        let exact = store.aggregate(&AggregateQuery::new(
-            SpanFilter::new().kind(SpanKind::Tool).tool(name),
-            [],
-        ))?;
+        let mut on = SpanFilter::new().kind(SpanKind::Tool).tool(name);
+        on.mcp_server.clone_from(&t.mcp_server);
+        let exact = store.aggregate(&AggregateQuery::new(on, [GroupBy::McpServer]))?;
+        let exact: Vec<_> = exact
+            .into_iter()
+            .filter(|r| r.keys[0].as_str() == t.mcp_server.as_deref())
+            .collect();
         assert_close(&t.duration, &exact[0].duration, "tool duration");
     }
     assert!(
-        answer.tools[0].calls >= answer.tools[1].calls,
+        answer.tools.windows(2).all(|w| w[0].calls >= w[1].calls),
         "most called first"
     );
     Ok(())
@@ -605,11 +629,52 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     ))?;
     assert_eq!(after, before);
     assert_rollups_match_spans(&store)?;
-    assert_eq!(store.tools(TimeRange::ALL, 5, None)?.tools.len(), 2);
+    assert_eq!(
+        store.tools(TimeRange::ALL, 5, None)?.tools.len(),
+        6,
+        "two tools, each local and on two MCP servers"
+    );
     // Its traces are found by id (their ids moved into the levels of `trace_ids`).
     for t in store.list_traces(&TraceFilter::new(), None, 50)?.traces {
         assert!(store.trace(t.trace_id)?.is_some(), "{:?}", t.trace_id);
     }
+    Ok(())
+}
+
+#[test]
+fn a_version_12_store_moves_its_mcp_tool_calls_to_their_servers_when_opened() -> TestResult {
+    // Version 12 kept the MCP server among a span's attributes, not in its rollup key: store
+    // the spans without it, then give them the attribute behind the rollups' back.
+    let mut spans = dataset(600);
+    let mut on_servers = 0;
+    for s in &mut spans {
+        if s.attributes.remove(MCP_SERVER).is_some() {
+            on_servers += 1;
+        }
+    }
+    assert!(on_servers > 20, "{on_servers} spans on MCP servers");
+    let (dir, store) = store_with(&spans)?;
+    drop(store);
+    let path = dir.path().join("store.db");
+    {
+        let raw = rusqlite::Connection::open(&path)?;
+        raw.execute_batch(&format!(
+            "UPDATE spans SET attributes = json_set(coalesce(attributes, '{{}}'), \
+                 '$.\"{MCP_SERVER}\"', CASE WHEN rowid % 2 = 0 THEN 'docs' ELSE 'web' END)
+                 WHERE kind = 'tool' AND rowid % 3 = 0;
+             ALTER TABLE rollup_keys DROP COLUMN mcp_server; PRAGMA user_version = 12;"
+        ))?;
+    }
+    let store = SqliteStore::open(&path)?;
+    assert_eq!(store.schema_version()?, agentrace_sqlite::SCHEMA_VERSION);
+    assert_rollups_match_spans(&store)?;
+    let servers: Vec<_> = store
+        .tools(TimeRange::ALL, 5, None)?
+        .tools
+        .into_iter()
+        .filter_map(|t| t.mcp_server)
+        .collect();
+    assert_eq!(servers.len(), 4, "both tools on both servers: {servers:?}");
     Ok(())
 }
 

@@ -284,7 +284,8 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
                      WHERE trace_id = old.trace_id AND trace_no = old.trace_no;
              END;
              ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
-             DROP TABLE scores; DROP TABLE evaluator_rules; PRAGMA user_version = 7;",
+             DROP TABLE scores; DROP TABLE evaluator_rules;
+             ALTER TABLE rollup_keys DROP COLUMN mcp_server; PRAGMA user_version = 7;",
         )?;
         let flagged: i64 =
             raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {

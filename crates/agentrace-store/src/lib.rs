@@ -107,7 +107,8 @@ pub use scores::{
     MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScoreQuery,
     Scores, StoredScore, with_score_ids,
 };
-pub use tools::{ToolFailures, tools_answer};
+pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tools_answer};
+pub use tree::OUTLINE_ATTRIBUTES;
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;
 

@@ -153,6 +153,8 @@ pub struct SpanFilter {
     pub framework: Option<String>,
     /// Tool name.
     pub tool: Option<String>,
+    /// The MCP server a tool call or MCP operation went to (`agentrace.mcp.server`).
+    pub mcp_server: Option<String>,
     /// Failed or not.
     pub status: Option<StatusFilter>,
     /// Duration at least this long.
@@ -202,6 +204,8 @@ impl SpanFilter {
         framework,
         /// Sets the tool name.
         tool,
+        /// Sets the MCP server.
+        mcp_server,
         /// Sets the text the name must contain.
         name_contains,
     );
@@ -839,6 +843,8 @@ pub enum GroupBy {
     Tool,
     /// Operation (`chat`, `execute_tool`, …).
     Operation,
+    /// The MCP server a tool call or MCP operation went to.
+    McpServer,
     /// Session.
     Session,
     /// End user.
@@ -1109,6 +1115,9 @@ pub struct ErrorPattern {
 pub struct ToolStats {
     /// Tool name; `None` for tool spans without one.
     pub tool: Option<String>,
+    /// The MCP server the tool is on; `None` for a tool of the agent's own process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_server: Option<String>,
     /// Calls.
     pub calls: u64,
     /// Failed calls.

@@ -45,7 +45,8 @@ pub trait TraceReader {
     /// span is dropped.
     fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError>;
 
-    /// [`trace`](Self::trace) without the spans' attributes and span events: the tree of a
+    /// [`trace`](Self::trace) without the spans' span events and attributes (but the few the
+    /// trace's views read, [`OUTLINE_ATTRIBUTES`](crate::OUTLINE_ATTRIBUTES)): the tree of a
     /// large trace at a fraction of the cost.
     fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError>;
 

@@ -1,11 +1,13 @@
 //! The tools page's answer, assembled the same way from any store's groups: calls, failures
-//! and durations per tool, its trend, and its most frequent error types and patterns.
+//! and durations per tool (a tool named by its MCP server and its name: two servers' `search`
+//! are two tools), its trend, and its most frequent error types and patterns.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use crate::model::{
-    AggregateRow, ErrorCount, ErrorPattern, GroupKey, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, TimeRange, ToolPoint, ToolStats,
+    ToolsAnswer,
 };
 
 /// One tool's failures: by error type, and by type and message pattern.
@@ -14,16 +16,23 @@ type Failures = (
     HashMap<(Option<String>, Option<String>), i64>,
 );
 
+/// A tool: its MCP server (`None` for the agent's own) and its name.
+pub type ToolId = (Option<String>, Option<String>);
+
+/// The dimensions a store groups tool calls by for [`tools_answer`]'s `rows` (and, followed by
+/// a time bucket, its `points`).
+pub const TOOL_GROUPS: [GroupBy; 2] = [GroupBy::McpServer, GroupBy::Tool];
+
 /// Failed tool calls, counted by tool as a store reads them.
 #[derive(Debug, Default)]
-pub struct ToolFailures(HashMap<Option<String>, Failures>);
+pub struct ToolFailures(HashMap<ToolId, Failures>);
 
 impl ToolFailures {
     /// Adds `count` failures (possibly a negative delta) of `tool` with `error_type` and
     /// message `pattern`.
     pub fn add(
         &mut self,
-        tool: Option<String>,
+        tool: ToolId,
         error_type: Option<String>,
         pattern: Option<String>,
         count: i64,
@@ -45,16 +54,18 @@ fn top<T: Ord>(counts: HashMap<T, i64>, top: usize) -> Vec<(T, u64)> {
     v
 }
 
-fn tool_of(key: Option<&GroupKey>) -> Option<String> {
-    match key {
-        Some(GroupKey::Value(v)) => Some(v.clone()),
-        _ => None,
-    }
+fn value_of(key: Option<&GroupKey>) -> Option<String> {
+    key.and_then(GroupKey::as_str).map(str::to_owned)
 }
 
-/// The answer over `range`: `rows` grouped by tool, `points` by tool and time bucket (the
-/// trends; empty without), `failures`, the `top` error types and patterns of each; busiest
-/// tool first.
+/// The tool of a row grouped by [`TOOL_GROUPS`] (and maybe more).
+fn tool_of(row: &AggregateRow) -> ToolId {
+    (value_of(row.keys.first()), value_of(row.keys.get(1)))
+}
+
+/// The answer over `range`: `rows` grouped by [`TOOL_GROUPS`], `points` by those and a time
+/// bucket (the trends; empty without), `failures`, the `top` error types and patterns of each;
+/// busiest tool first.
 pub fn tools_answer(
     range: TimeRange,
     rows: Vec<AggregateRow>,
@@ -62,27 +73,25 @@ pub fn tools_answer(
     mut failures: ToolFailures,
     top_n: usize,
 ) -> ToolsAnswer {
-    let mut trends: HashMap<Option<String>, Vec<ToolPoint>> = HashMap::new();
+    let mut trends: HashMap<ToolId, Vec<ToolPoint>> = HashMap::new();
     for p in points {
-        let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(1) else {
+        let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(TOOL_GROUPS.len()) else {
             continue;
         };
-        trends
-            .entry(tool_of(p.keys.first()))
-            .or_default()
-            .push(ToolPoint {
-                start_unix_nano: *start_unix_nano,
-                calls: p.count,
-                errors: p.errors,
-                duration: p.duration,
-            });
+        trends.entry(tool_of(&p)).or_default().push(ToolPoint {
+            start_unix_nano: *start_unix_nano,
+            calls: p.count,
+            errors: p.errors,
+            duration: p.duration,
+        });
     }
     let mut tools: Vec<ToolStats> = rows
         .into_iter()
         .map(|row| {
-            let tool = tool_of(row.keys.first());
-            let (by_type, by_pattern) = failures.0.remove(&tool).unwrap_or_default();
-            let mut trend = trends.remove(&tool).unwrap_or_default();
+            let id = tool_of(&row);
+            let (by_type, by_pattern) = failures.0.remove(&id).unwrap_or_default();
+            let mut trend = trends.remove(&id).unwrap_or_default();
+            let (mcp_server, tool) = id;
             trend.sort_by_key(|p| p.start_unix_nano);
             ToolStats {
                 trend,
@@ -107,9 +116,12 @@ pub fn tools_answer(
                     })
                     .collect(),
                 tool,
+                mcp_server,
             }
         })
         .collect();
-    tools.sort_by(|a, b| (Reverse(a.calls), &a.tool).cmp(&(Reverse(b.calls), &b.tool)));
+    tools.sort_by(|a, b| {
+        (Reverse(a.calls), &a.tool, &a.mcp_server).cmp(&(Reverse(b.calls), &b.tool, &b.mcp_server))
+    });
     ToolsAnswer { range, tools }
 }

@@ -8,6 +8,15 @@ use agentrace_core::{AttributeValue, SpanRecord};
 
 use crate::model::{SubtreeTotals, TraceNode, TraceSummary, TraceTree};
 
+/// The attributes a trace outline ([`TraceReader::trace_outline`](crate::TraceReader::trace_outline))
+/// keeps of each span: the re-attach mark, and the MCP side and server (the agent graph draws
+/// MCP servers).
+pub const OUTLINE_ATTRIBUTES: [&str; 3] = [
+    agentrace::REATTACHED,
+    agentrace::MCP_SIDE,
+    agentrace::MCP_SERVER,
+];
+
 impl TraceTree {
     /// The tree of `spans` (every span of the trace, in any order), with its summary.
     pub fn build(summary: TraceSummary, spans: Vec<SpanRecord>) -> Self {

@@ -424,15 +424,8 @@ impl ClickHouseStore {
         }
         if outline {
             for s in &mut spans {
-                let reattached = s
-                    .attributes
-                    .get(agentrace_core::semconv::agentrace::REATTACHED)
-                    .cloned();
-                s.attributes = agentrace_core::Attributes::default();
-                if let Some(mark) = reattached {
-                    s.attributes
-                        .insert(agentrace_core::semconv::agentrace::REATTACHED, mark);
-                }
+                s.attributes
+                    .retain(|key, _| agentrace_store::OUTLINE_ATTRIBUTES.contains(&key));
                 s.events.clear();
             }
         }

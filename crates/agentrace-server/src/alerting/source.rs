@@ -273,6 +273,7 @@ fn span_filter(rule: &Rule, range: TimeRange) -> SpanFilter {
     f.tool.clone_from(&s.tool);
     f.user.clone_from(&s.user);
     f.framework.clone_from(&s.framework);
+    f.mcp_server.clone_from(&s.mcp_server);
     f.kind = rule.effective_kind().and_then(|k| k.parse().ok());
     f
 }
@@ -286,6 +287,7 @@ fn group_by(d: Dimension) -> GroupBy {
         Dimension::Tool => GroupBy::Tool,
         Dimension::User => GroupBy::User,
         Dimension::Framework => GroupBy::Framework,
+        Dimension::McpServer => GroupBy::McpServer,
         // A dimension added to the alerts crate but not here yet groups nothing.
         _ => GroupBy::Kind,
     }

@@ -20,7 +20,7 @@ use crate::tool_health::{ToolsHealth, tools_with_health};
 const MINUTE_NS: u64 = 60_000_000_000;
 
 /// The dimensions `/cost` groups by, by name.
-const DIMENSIONS: [(&str, GroupBy); 13] = [
+const DIMENSIONS: [(&str, GroupBy); 14] = [
     ("provider", GroupBy::Provider),
     ("model", GroupBy::Model),
     ("agent", GroupBy::Agent),
@@ -31,6 +31,7 @@ const DIMENSIONS: [(&str, GroupBy); 13] = [
     ("service", GroupBy::Service),
     ("tool", GroupBy::Tool),
     ("operation", GroupBy::Operation),
+    ("mcp_server", GroupBy::McpServer),
     (
         "minute",
         GroupBy::TimeBucket {
@@ -219,6 +220,8 @@ pub(super) async fn cost(
     f.model = p.text("model")?;
     f.agent = p.text("agent")?;
     f.framework = p.text("framework")?;
+    f.tool = p.text("tool")?;
+    f.mcp_server = p.text("mcp_server")?;
     f.service = p.text("service")?;
     f.kind = p.parsed("kind")?;
     f.session = p.text("session")?;

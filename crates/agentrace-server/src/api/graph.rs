@@ -7,6 +7,12 @@
 //! belong to the trace's root (a node of kind `root`), so a trace without agents still shows
 //! what it called.
 //!
+//! A tool on an MCP server (a tool span naming its server, `agentrace.mcp.server`) is reached
+//! through its server: a node of kind `mcp` between the caller and the tool (`calls_mcp`, then
+//! `calls_tool`), so that two servers' `search` are two tools. The client side of the other MCP
+//! operations (`resources/read`, `prompts/get`, …) is a call of the server alone; the server's
+//! side of a call is not a call of its own (it is the same call, seen from the server).
+//!
 //! - **aggregated** (default): one node per agent name, tool name and model; an edge per
 //!   caller and callee with the number of calls; a loop (A delegates to B, B back to A) is a
 //!   cycle.
@@ -18,7 +24,8 @@
 
 use std::collections::HashMap;
 
-use agentrace_core::{SpanId, SpanKind};
+use agentrace_core::semconv::agentrace;
+use agentrace_core::{SpanId, SpanKind, SpanRecord};
 use agentrace_store::{SubtreeTotals, TraceNode, TraceTree};
 use serde::Serialize;
 
@@ -51,6 +58,8 @@ pub(super) enum NodeKind {
     Agent,
     Tool,
     Model,
+    /// An MCP server.
+    Mcp,
 }
 
 /// A node: an agent, tool or model (aggregated), or one call (expanded).
@@ -76,7 +85,7 @@ pub(super) struct GraphNode {
 pub(super) struct GraphEdge {
     from: String,
     to: String,
-    /// `delegates` (agent to agent), `calls_tool`, `calls_model`.
+    /// `delegates` (agent to agent), `calls_tool`, `calls_model`, `calls_mcp`.
     kind: &'static str,
     calls: u64,
     errors: u64,
@@ -99,13 +108,23 @@ pub(super) struct Graph {
 /// Span ids kept per aggregated node.
 const MAX_SPAN_IDS: usize = 100;
 
-fn node_kind(kind: SpanKind) -> Option<NodeKind> {
-    match kind {
+fn node_kind(span: &SpanRecord) -> Option<NodeKind> {
+    match span.kind {
         SpanKind::Agent => Some(NodeKind::Agent),
         SpanKind::Tool => Some(NodeKind::Tool),
         SpanKind::Llm | SpanKind::Embedding => Some(NodeKind::Model),
+        SpanKind::Mcp if text(span, agentrace::MCP_SIDE) == Some("client") => Some(NodeKind::Mcp),
         _ => None,
     }
+}
+
+fn text<'a>(span: &'a SpanRecord, key: &str) -> Option<&'a str> {
+    span.attributes.get(key).and_then(|v| v.as_str())
+}
+
+/// The MCP server a tool call or MCP operation went to.
+fn mcp_server(span: &SpanRecord) -> Option<&str> {
+    text(span, agentrace::MCP_SERVER)
 }
 
 /// The name a node of `kind` shows for `node`'s span.
@@ -126,6 +145,7 @@ fn label(node: &TraceNode, kind: NodeKind) -> String {
             Some(p) => format!("{p}/{m}"),
             None => m.to_owned(),
         }),
+        NodeKind::Mcp => mcp_server(s).map(str::to_owned),
         NodeKind::Root => None,
     };
     named.unwrap_or_else(|| s.name.to_string())
@@ -136,6 +156,7 @@ fn edge_kind(to: NodeKind) -> &'static str {
         NodeKind::Agent | NodeKind::Root => "delegates",
         NodeKind::Tool => "calls_tool",
         NodeKind::Model => "calls_model",
+        NodeKind::Mcp => "calls_mcp",
     }
 }
 
@@ -168,7 +189,7 @@ pub(super) fn build(tree: &TraceTree, mode: Mode) -> Graph {
     let mut calls_of: HashMap<Option<usize>, u64> = HashMap::new();
     let root_id = "root".to_owned();
     for (i, n) in nodes.iter().enumerate() {
-        let Some(kind) = node_kind(n.span.kind) else {
+        let Some(kind) = node_kind(&n.span) else {
             continue;
         };
         let label = label(n, kind);
@@ -176,7 +197,13 @@ pub(super) fn build(tree: &TraceTree, mode: Mode) -> Graph {
             Mode::Aggregated => format!("{}:{label}", kind_name(kind)),
             Mode::Expanded => nodes[index].span.span_id.to_string(),
         };
-        let id = id_of(i, kind, &label);
+        // A server is one node in either mode; a tool is its server's.
+        let server = mcp_server(&n.span).filter(|_| kind == NodeKind::Tool);
+        let id = match (kind, server) {
+            (NodeKind::Mcp, _) => format!("mcp:{label}"),
+            (_, Some(server)) if mode == Mode::Aggregated => format!("tool:{server}/{label}"),
+            _ => id_of(i, kind, &label),
+        };
         let from = match caller[i] {
             Some(c) => id_of(c, NodeKind::Agent, &self::label(&nodes[c], NodeKind::Agent)),
             None if kind == NodeKind::Agent => {
@@ -202,6 +229,29 @@ pub(super) fn build(tree: &TraceTree, mode: Mode) -> Graph {
             }
         };
         add_call(&mut graph.nodes, &mut node_at, &id, kind, &label, n);
+        let from = match server {
+            Some(server) => {
+                let via = format!("mcp:{server}");
+                add_call(
+                    &mut graph.nodes,
+                    &mut node_at,
+                    &via,
+                    NodeKind::Mcp,
+                    server,
+                    n,
+                );
+                count_edge(
+                    &mut graph.edges,
+                    &mut edge_at,
+                    (from, via.clone()),
+                    NodeKind::Mcp,
+                    None,
+                    n,
+                );
+                via
+            }
+            None => from,
+        };
         let order = match mode {
             Mode::Aggregated => None,
             Mode::Expanded => {
@@ -210,26 +260,38 @@ pub(super) fn build(tree: &TraceTree, mode: Mode) -> Graph {
                 Some(*count)
             }
         };
-        let at = *edge_at
-            .entry((from.clone(), id.clone()))
-            .or_insert_with(|| {
-                graph.edges.push(GraphEdge {
-                    from,
-                    to: id,
-                    kind: edge_kind(kind),
-                    calls: 0,
-                    errors: 0,
-                    totals: SubtreeTotals::default(),
-                    order,
-                });
-                graph.edges.len() - 1
-            });
-        let edge = &mut graph.edges[at];
-        edge.calls += 1;
-        edge.errors += u64::from(n.span.is_error());
-        edge.totals.add(&n.subtree);
+        count_edge(&mut graph.edges, &mut edge_at, (from, id), kind, order, n);
     }
     graph
+}
+
+/// Counts span `n` on the edge `from → to` (to a node of kind `to_kind`), creating it first.
+fn count_edge(
+    edges: &mut Vec<GraphEdge>,
+    edge_at: &mut HashMap<(String, String), usize>,
+    (from, to): (String, String),
+    to_kind: NodeKind,
+    order: Option<u64>,
+    n: &TraceNode,
+) {
+    let at = *edge_at
+        .entry((from.clone(), to.clone()))
+        .or_insert_with(|| {
+            edges.push(GraphEdge {
+                from,
+                to,
+                kind: edge_kind(to_kind),
+                calls: 0,
+                errors: 0,
+                totals: SubtreeTotals::default(),
+                order,
+            });
+            edges.len() - 1
+        });
+    let edge = &mut edges[at];
+    edge.calls += 1;
+    edge.errors += u64::from(n.span.is_error());
+    edge.totals.add(&n.subtree);
 }
 
 fn kind_name(kind: NodeKind) -> &'static str {
@@ -238,6 +300,7 @@ fn kind_name(kind: NodeKind) -> &'static str {
         NodeKind::Agent => "agent",
         NodeKind::Tool => "tool",
         NodeKind::Model => "model",
+        NodeKind::Mcp => "mcp",
     }
 }
 

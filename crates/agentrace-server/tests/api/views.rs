@@ -5,8 +5,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use agentrace_core::semconv::agentrace;
 use agentrace_core::{Cost, Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::support::{Api, Error, SEC, T0, TestResult, all_pages, trace_id};
 
@@ -285,6 +286,129 @@ async fn the_expanded_graph_has_a_node_per_call_numbered_in_order() -> TestResul
         "mode",
     )
     .await?;
+    Ok(())
+}
+
+/// An agent calling `search` on MCP servers `docs` and `web` and a `search` of its own, and
+/// reading a resource of `docs`; the `docs` server's side of its call is under the call.
+fn mcp_calls(trace: u64, start: u64) -> Vec<SpanRecord> {
+    let mcp = |mut s: SpanRecord, side: &str, server: &str| {
+        s.attributes.insert(agentrace::MCP_SIDE, side.to_owned());
+        s.attributes
+            .insert(agentrace::MCP_SERVER, server.to_owned());
+        s
+    };
+    let tool = |id, at| {
+        let mut s = span(trace, id, Some(1), SpanKind::Tool, "tools/call search", at);
+        s.tool_name = Some("search".into());
+        s
+    };
+    let mut agent = span(
+        trace,
+        1,
+        None,
+        SpanKind::Agent,
+        "invoke_agent helper",
+        start,
+    );
+    agent.agent_name = Some("helper".into());
+    let mut failed = mcp(tool(3, start + 30), "client", "web");
+    failed.status = SpanStatus::error("no results");
+    vec![
+        agent,
+        mcp(tool(2, start + 10), "client", "docs"),
+        mcp(
+            span(
+                trace,
+                20,
+                Some(2),
+                SpanKind::Mcp,
+                "tools/call search",
+                start + 11,
+            ),
+            "server",
+            "docs",
+        ),
+        failed,
+        tool(4, start + 50),
+        mcp(
+            span(
+                trace,
+                5,
+                Some(1),
+                SpanKind::Mcp,
+                "resources/read file:///a",
+                start + 70,
+            ),
+            "client",
+            "docs",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn the_graph_reaches_mcp_tools_through_their_server() -> TestResult {
+    let api = Api::start().await?;
+    api.state
+        .store
+        .write_spans(&mcp_calls(6_000, T0 + 3 * SEC))?;
+    let trace = trace_id(6_000).to_string();
+    let g = api.ok(&format!("/traces/{trace}/graph"), "Graph").await?;
+    let ids: HashSet<&str> = g["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        HashSet::from([
+            "agent:helper",
+            "mcp:docs",
+            "mcp:web",
+            "tool:docs/search",
+            "tool:web/search",
+            "tool:search"
+        ]),
+        "two servers' search are two tools, the agent's own a third"
+    );
+    let edge = |from: &str, to: &str| -> Result<(Value, Value, Value), Error> {
+        g["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["from"] == from && e["to"] == to)
+            .map(|e| (e["kind"].clone(), e["calls"].clone(), e["errors"].clone()))
+            .ok_or_else(|| format!("no edge {from} -> {to} in {}", g["edges"]).into())
+    };
+    assert_eq!(
+        edge("agent:helper", "mcp:docs")?,
+        (json!("calls_mcp"), json!(2), json!(0)),
+        "a tool call and a resource read; the server's side is no call of its own"
+    );
+    assert_eq!(
+        edge("mcp:docs", "tool:docs/search")?,
+        (json!("calls_tool"), json!(1), json!(0))
+    );
+    assert_eq!(
+        edge("mcp:web", "tool:web/search")?,
+        (json!("calls_tool"), json!(1), json!(1))
+    );
+    assert_eq!(
+        edge("agent:helper", "tool:search")?,
+        (json!("calls_tool"), json!(1), json!(0))
+    );
+    assert_eq!(find(&g["nodes"], "id", "mcp:docs")?["label"], "docs");
+    let expanded = api
+        .ok(&format!("/traces/{trace}/graph?mode=expanded"), "Graph")
+        .await?;
+    let servers = expanded["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["kind"] == "mcp")
+        .count();
+    assert_eq!(servers, 2, "a server is one node call by call too");
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use rusqlite::{Connection, Row, params_from_iter};
 
-use super::filter::{self, Where};
+use super::filter::{self, MCP_SERVER_SQL, Where};
 use crate::codec::{self, STATUS_ERROR, from_sql};
 use crate::error::Db;
 use crate::store::SqliteStore;
@@ -141,6 +141,7 @@ fn group_column(g: GroupBy) -> Result<&'static str, QueryError> {
         GroupBy::Service => "s.service_name",
         GroupBy::Tool => "s.tool_name",
         GroupBy::Operation => "s.operation",
+        GroupBy::McpServer => MCP_SERVER_SQL,
         GroupBy::Session => "s.session_id",
         GroupBy::User => "s.user_id",
         GroupBy::TimeBucket { width_ns: 0 } => {

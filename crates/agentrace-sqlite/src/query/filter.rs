@@ -10,6 +10,11 @@ use agentrace_store::{
     TraceFilter,
 };
 
+/// A span's MCP server (`agentrace.mcp.server`, text only), for `spans` aliased `s`.
+pub(crate) const MCP_SERVER_SQL: &str = "CASE WHEN json_type(s.attributes, \
+     '$.\"agentrace.mcp.server\"') = 'text' \
+     THEN json_extract(s.attributes, '$.\"agentrace.mcp.server\"') END";
+
 /// `WHERE` clauses (ANDed) and their parameters, in the order of their `?` placeholders.
 #[derive(Debug, Default)]
 pub(crate) struct Where {
@@ -100,6 +105,7 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
     w.text("s.provider = ?", f.provider.as_ref());
     w.text("s.framework = ?", f.framework.as_ref());
     w.text("s.tool_name = ?", f.tool.as_ref());
+    w.text(&format!("{MCP_SERVER_SQL} = ?"), f.mcp_server.as_ref());
     match f.status {
         Some(StatusFilter::Error) => w.push(format!("s.status_code = {STATUS_ERROR}"), []),
         Some(StatusFilter::Ok) => w.push(format!("s.status_code <> {STATUS_ERROR}"), []),

@@ -1,6 +1,5 @@
 //! The trace list and the trace tree.
 
-use agentrace_core::semconv::agentrace;
 use agentrace_core::{SpanId, SpanRecord, TokenUsage, TraceId};
 use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
@@ -12,7 +11,8 @@ use crate::error::Db;
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{
-    Cursor, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
+    Cursor, OUTLINE_ATTRIBUTES, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary,
+    TraceTree,
 };
 
 const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
@@ -301,15 +301,21 @@ enum Detail {
     Outline,
 }
 
-/// The span columns of an outline: attributes and events left out, but the re-attach mark.
+/// The span columns of an outline: events left out, and the attributes but
+/// [`OUTLINE_ATTRIBUTES`] (JSON `true` and `false` kept as such, not as SQL's 1 and 0).
 static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let keys: Vec<String> = OUTLINE_ATTRIBUTES
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect();
     SPAN_COLUMNS
         .replace(
             "s.attributes,",
             &format!(
-                "CASE WHEN json_extract(s.attributes, '$.\"{}\"') THEN '{{\"{}\":true}}' END,",
-                agentrace::REATTACHED,
-                agentrace::REATTACHED
+                "(SELECT nullif(json_group_object(key, CASE type WHEN 'true' THEN json('true') \
+                 WHEN 'false' THEN json('false') ELSE value END), '{{}}') \
+                 FROM json_each(s.attributes) WHERE key IN ({})),",
+                keys.join(", ")
             ),
         )
         .replace("s.events,", "NULL,")

@@ -1,7 +1,7 @@
 //! What a rollup row is kept by (its key), and what a span contributes to one (its facts).
 
 use agentrace_core::normalize::is_aggregate;
-use agentrace_core::semconv::gen_ai;
+use agentrace_core::semconv::{agentrace, gen_ai};
 use agentrace_core::{SpanKind, SpanRecord, StatusCode, Text, TokenUsage};
 use rusqlite::Row;
 
@@ -19,7 +19,10 @@ pub(crate) const FRAMEWORK: usize = 5;
 pub(crate) const SERVICE: usize = 6;
 pub(crate) const TOOL: usize = 7;
 pub(crate) const OPERATION: usize = 8;
-pub(crate) const DIMS: usize = 9;
+/// The MCP server (`agentrace.mcp.server`), from schema version 13: hashed only when set, so
+/// that the keys written before keep their hashes.
+pub(crate) const MCP_SERVER: usize = 9;
+pub(crate) const DIMS: usize = 10;
 
 /// The `rollup_keys` (and `spans`) columns of the text dimensions.
 pub(crate) const DIM_COLUMNS: [&str; DIMS] = [
@@ -32,6 +35,7 @@ pub(crate) const DIM_COLUMNS: [&str; DIMS] = [
     "service_name",
     "tool_name",
     "operation",
+    "mcp_server",
 ];
 
 /// The key of a rollup row: what its spans have in common.
@@ -52,7 +56,10 @@ impl<S: AsRef<str>> Key<S> {
         let mut h = Fnv::new();
         h.bytes(&[u8::from(self.billable)]);
         for i in 0..DIMS {
-            h.opt(self.dim(i).map(str::as_bytes));
+            match self.dim(i) {
+                None if i == MCP_SERVER => {}
+                d => h.opt(d.map(str::as_bytes)),
+            }
         }
         codec::to_sql(h.finish())
     }
@@ -64,7 +71,8 @@ impl<S: AsRef<str>> Key<S> {
 
 /// The columns [`Key::read`] decodes, for `rollup_keys` aliased `k`.
 pub(crate) const KEY_COLUMNS: &str = "k.billable, k.kind, k.provider, k.request_model, \
-     k.response_model, k.agent_name, k.framework, k.service_name, k.tool_name, k.operation";
+     k.response_model, k.agent_name, k.framework, k.service_name, k.tool_name, k.operation, \
+     k.mcp_server";
 
 impl Key<String> {
     /// Decodes [`KEY_COLUMNS`] starting at column `at`.
@@ -113,6 +121,10 @@ impl<'a> Facts<'a> {
         dims[SERVICE] = Some(s.resource.service_name.as_str());
         dims[TOOL] = s.tool_name.as_deref();
         dims[OPERATION] = s.operation.as_deref();
+        dims[MCP_SERVER] = s
+            .attributes
+            .get(agentrace::MCP_SERVER)
+            .and_then(|v| v.as_str());
         let is_error = s.status.code == StatusCode::Error;
         Self {
             kind: s.kind,
@@ -154,6 +166,8 @@ pub(crate) const FACT_COLUMNS: &str = "start_ns, duration_ns, status_code, input
      output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, \
      reasoning_tokens, cost_total, kind, provider, request_model, response_model, agent_name, \
      framework, service_name, tool_name, operation, \
+     CASE WHEN json_type(attributes, '$.\"agentrace.mcp.server\"') = 'text' \
+     THEN json_extract(attributes, '$.\"agentrace.mcp.server\"') END, \
      CASE WHEN status_code = 2 THEN json_extract(attributes, '$.\"error.type\"') END, \
      CASE WHEN status_code = 2 THEN status_message END, aggregate";
 

@@ -2,7 +2,8 @@
 //!
 //! Every stored span is counted in one row of `rollups` per **tier** (the minute and the hour
 //! of its start), the row of its **key**: its low-cardinality dimensions (kind, billable,
-//! provider, requested and responding model, agent, framework, service, tool, operation),
+//! provider, requested and responding model, agent, framework, service, tool, operation, MCP
+//! server),
 //! interned in `rollup_keys`. Sessions and users are not dimensions: there are as many as
 //! traces, and keeping them would cost a row per span. A row holds counters (spans, errors,
 //! tokens by type, cost, priced, unpriced and their tokens), the duration bounds and a duration
@@ -23,7 +24,7 @@ mod read;
 mod write;
 
 pub(crate) use histogram::register as register_functions;
-pub(crate) use key::{AGENT, FACT_COLUMNS, FRAMEWORK, Facts, OwnedFacts};
+pub(crate) use key::{AGENT, FACT_COLUMNS, FRAMEWORK, Facts, MCP_SERVER, OwnedFacts};
 pub(crate) use write::{Batch, KeyIds};
 
 use rusqlite::Connection;
@@ -89,4 +90,48 @@ pub(crate) fn backfill(conn: &Connection) -> Result<(), QueryError> {
         }
         batch.apply(conn, &mut ids)?;
     }
+}
+
+/// Moves the spans that name an MCP server (`agentrace.mcp.server`) from the rows keyed without
+/// one to their server's (migration 12 → 13, when the key gained the server). Nothing to move
+/// when some key has a server already: the rollups were computed by this build in the same
+/// opening ([`backfill`], from a file older than 3).
+pub(crate) fn key_mcp_servers(conn: &Connection) -> Result<(), QueryError> {
+    let keyed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM rollup_keys WHERE mcp_server IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .db()?;
+    if keyed > 0 {
+        return Ok(());
+    }
+    let mut facts = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {FACT_COLUMNS} FROM spans \
+                 WHERE json_type(attributes, '$.\"agentrace.mcp.server\"') = 'text'"
+            ))
+            .db()?;
+        let mut rows = stmt.query([]).db()?;
+        while let Some(row) = rows.next().db()? {
+            facts.push(OwnedFacts::read(row, 0)?);
+        }
+    }
+    let unkeyed: Vec<OwnedFacts> = facts
+        .iter()
+        .map(|keyed| {
+            let mut f = keyed.clone();
+            f.set_dim(MCP_SERVER, None);
+            f
+        })
+        .collect();
+    let mut batch = Batch::default();
+    for (keyed, unkeyed) in facts.iter().zip(&unkeyed) {
+        batch.add(&unkeyed.facts(), -1);
+        batch.add(&keyed.facts(), 1);
+    }
+    Ok(batch.apply(conn, &mut KeyIds::default())?)
 }

@@ -10,8 +10,8 @@ use agentrace_core::SpanKind;
 use rusqlite::{Connection, params};
 
 use super::key::{
-    AGENT, FRAMEWORK, KEY_COLUMNS, KIND, Key, OPERATION, PROVIDER, REQUEST_MODEL, RESPONSE_MODEL,
-    SERVICE, TOOL,
+    AGENT, FRAMEWORK, KEY_COLUMNS, KIND, Key, MCP_SERVER, OPERATION, PROVIDER, REQUEST_MODEL,
+    RESPONSE_MODEL, SERVICE, TOOL,
 };
 use super::measures::{COUNTERS, Measures, N};
 use super::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
@@ -22,8 +22,8 @@ use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, RollupAnswer,
-    RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange, ToolFailures, ToolsAnswer,
-    tools_answer,
+    RollupSource, SeriesPoint, SpanFilter, Summary, TOOL_GROUPS, TimeRange, ToolFailures,
+    ToolsAnswer, tools_answer,
 };
 
 /// Buckets `[lo, hi)` of one tier (a missing bound is open).
@@ -225,6 +225,7 @@ fn covered(filter: &SpanFilter, group_by: &[GroupBy]) -> Result<bool, QueryError
         user,
         framework: _,
         tool: _,
+        mcp_server: _,
         status,
         min_duration_ns,
         name_contains,
@@ -256,7 +257,8 @@ fn covered(filter: &SpanFilter, group_by: &[GroupBy]) -> Result<bool, QueryError
             | GroupBy::Kind
             | GroupBy::Service
             | GroupBy::Tool
-            | GroupBy::Operation => {}
+            | GroupBy::Operation
+            | GroupBy::McpServer => {}
         }
     }
     Ok(true)
@@ -278,6 +280,7 @@ fn matches(filter: &SpanFilter, key: &Key<String>) -> bool {
         && eq(&filter.agent, AGENT)
         && eq(&filter.framework, FRAMEWORK)
         && eq(&filter.tool, TOOL)
+        && eq(&filter.mcp_server, MCP_SERVER)
         && filter.billable.is_none_or(|b| key.billable == b)
 }
 
@@ -300,6 +303,7 @@ fn group_key(g: GroupBy, bucket: u64, key: &Key<String>) -> GroupKey {
         GroupBy::Service => text_key(key, SERVICE),
         GroupBy::Tool => text_key(key, TOOL),
         GroupBy::Operation => text_key(key, OPERATION),
+        GroupBy::McpServer => text_key(key, MCP_SERVER),
         // Not covered: never asked of the rollups.
         GroupBy::Session | GroupBy::User => GroupKey::None,
         GroupBy::TimeBucket { width_ns } => GroupKey::Bucket(floor(bucket, width_ns.max(1))),
@@ -485,13 +489,14 @@ fn tools(
     bucket_ns: Option<u64>,
 ) -> Result<ToolsAnswer, QueryError> {
     let filter = SpanFilter::new().range(range).kind(SpanKind::Tool);
-    let (rows, _) = grouped(conn, &filter, &[GroupBy::Tool])?;
+    let (rows, _) = grouped(conn, &filter, &TOOL_GROUPS)?;
     let points = match bucket_ns {
         Some(width_ns) => {
+            let [server, tool] = TOOL_GROUPS;
             grouped(
                 conn,
                 &filter,
-                &[GroupBy::Tool, GroupBy::TimeBucket { width_ns }],
+                &[server, tool, GroupBy::TimeBucket { width_ns }],
             )?
             .0
         }
@@ -500,7 +505,8 @@ fn tools(
     let mut failures = ToolFailures::default();
     Reader::new(conn).errors(&plan(range, true), |key, error_type, pattern, count| {
         if key.dim(KIND) == Some(SpanKind::Tool.as_str()) {
-            failures.add(key.dim(TOOL).map(str::to_owned), error_type, pattern, count);
+            let text = |dim| key.dim(dim).map(str::to_owned);
+            failures.add((text(MCP_SERVER), text(TOOL)), error_type, pattern, count);
         }
     })?;
     Ok(tools_answer(range, rows, points, failures, n))
@@ -512,8 +518,8 @@ impl SqliteStore {
     /// cover the query, else (and [`RollupAnswer::source`] says so) from the spans.
     ///
     /// The rollups cover filters on the time range, service, kind, model, provider, agent,
-    /// framework, tool and billable, grouped by any of model, provider, agent, framework, kind,
-    /// service, tool, operation and time buckets of whole minutes (not sessions nor users,
+    /// framework, tool, MCP server and billable, grouped by any of model, provider, agent,
+    /// framework, kind, service, tool, operation, MCP server and time buckets of whole minutes (not sessions nor users,
     /// whose numbers would make the rollups as large as the spans). Counts, tokens and costs
     /// are exact; duration percentiles are within 3.2 % (they are exact from the spans).
     pub fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
@@ -548,7 +554,8 @@ impl SqliteStore {
         self.snapshot(|conn| overview(conn, range, q.bucket_ns))
     }
 
-    /// Tool calls (spans of kind `tool`) in a range widened to whole minutes, by tool: calls,
+    /// Tool calls (spans of kind `tool`) in a range widened to whole minutes, by tool (its MCP
+    /// server and name): calls,
     /// failures, success rate, duration percentiles (within 3.2 %), and the `top` most
     /// frequent error types and error message patterns. From the rollups.
     ///

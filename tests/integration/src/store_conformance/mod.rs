@@ -118,6 +118,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     rollups::rollup_matches_aggregate,
     rollups::overview,
     rollups::tools,
+    rollups::tools_of_mcp_servers,
     rollups::metrics,
     // Repairs.
     repairs::update_costs,

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use agentrace_core::{InstrumentKind, TokenUsage, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, MetricInfo, MetricPoint,
-    MetricQuery, MetricSeries, OverviewQuery, Percentiles, SpanFilter, Store, Summary, TimeRange,
-    ToolStats,
+    AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, MetricInfo,
+    MetricPoint, MetricQuery, MetricSeries, OverviewQuery, Percentiles, RollupSource, SpanFilter,
+    Store, Summary, TimeRange, ToolStats,
 };
 
 use super::analytics::{RowExt, row, row_of_all, rows_by_agent, rows_by_kind, rows_by_model};
-use super::fixtures::{MINUTE, SEC, T0, five_traces, measurement};
-use super::{CheckResult, ensure, expect_eq, key};
+use super::fixtures::{MINUTE, SEC, T0, five_traces, measurement, span};
+use super::{CheckResult, ensure, expect_eq, key, keyed_counts};
 
 /// `Ok` if `got` is within 3.2 % of the exact `expected`.
 fn expect_close(what: &str, expected: u64, got: u64) -> CheckResult {
@@ -373,6 +373,113 @@ pub fn tools(store: &dyn Store) -> CheckResult {
     let got: Vec<_> = narrow.tools.iter().map(tool_counts).collect();
     expect_eq("tools of [T0+30 s, T0+61 s)", &vec![search], &got)?;
     Ok(())
+}
+
+/// Tools on MCP servers: `search` on servers `docs` and `web` and a local `search` are three
+/// tools; the MCP server is a dimension of the rollups (grouped and filtered as the exact
+/// aggregates are), and an MCP operation (`resources/read`, kind `mcp`) is not a tool call.
+/// One trace at T0: `search` on `docs` twice (one failed with `tool_error`), on `web` once,
+/// locally once; a `resources/read` on `docs`.
+pub fn tools_of_mcp_servers(store: &dyn Store) -> CheckResult {
+    use agentrace_core::SpanKind;
+    use agentrace_core::semconv::agentrace::MCP_SERVER;
+    let call = |id: u16, at: u64, server: Option<&str>| {
+        let s = span(
+            9,
+            id,
+            "tools/call search",
+            T0 + at * SEC,
+            T0 + at * SEC + SEC,
+        )
+        .parent(1)
+        .tool("search");
+        match server {
+            Some(name) => s.attribute(MCP_SERVER, name),
+            None => s,
+        }
+    };
+    store.write_spans(&[
+        span(9, 1, "invoke_agent helper", T0, T0 + 30 * SEC)
+            .agent("helper")
+            .build(),
+        call(2, 1, Some("docs")).build(),
+        call(3, 3, Some("docs"))
+            .error("no such page", Some("tool_error"))
+            .build(),
+        call(4, 5, Some("web")).build(),
+        call(5, 7, None).build(),
+        span(
+            9,
+            6,
+            "resources/read file:///a",
+            T0 + 9 * SEC,
+            T0 + 10 * SEC,
+        )
+        .parent(1)
+        .kind(SpanKind::Mcp)
+        .attribute(MCP_SERVER, "docs")
+        .build(),
+    ])?;
+    let answer = store.tools(TimeRange::ALL, 5, None)?;
+    let got: Vec<_> = answer
+        .tools
+        .iter()
+        .map(|t| (t.mcp_server.clone(), t.tool.clone(), t.calls, t.errors))
+        .collect();
+    let search = |server: Option<&str>, calls, errors| {
+        (
+            server.map(str::to_owned),
+            Some("search".to_owned()),
+            calls,
+            errors,
+        )
+    };
+    expect_eq(
+        "tools (server, name, calls, errors), busiest first, then by server",
+        &vec![
+            search(Some("docs"), 2, 1),
+            search(None, 1, 0),
+            search(Some("web"), 1, 0),
+        ],
+        &got,
+    )?;
+    expect_eq(
+        "the failure on docs",
+        &vec![ErrorCount {
+            error_type: Some("tool_error".to_owned()),
+            count: 1,
+        }],
+        &answer.tools[0].error_types,
+    )?;
+    let by_server = AggregateQuery::new(SpanFilter::new(), vec![GroupBy::McpServer, GroupBy::Kind]);
+    let rolled = store.rollup(&by_server)?;
+    expect_rows_close(
+        "spans by MCP server and kind, rollups against the spans",
+        &store.aggregate(&by_server)?,
+        &rolled.rows,
+    )?;
+    expect_eq(
+        "spans by MCP server and kind",
+        &vec![
+            (vec![key("docs"), key("mcp")], 1),
+            (vec![key("docs"), key("tool")], 2),
+            (vec![key("web"), key("tool")], 1),
+            (vec![GroupKey::None, key("agent")], 1),
+            (vec![GroupKey::None, key("tool")], 1),
+        ],
+        &keyed_counts(&rolled.rows),
+    )?;
+    let mut on_docs = SpanFilter::new();
+    on_docs.mcp_server = Some("docs".to_owned());
+    let q = AggregateQuery::new(on_docs, vec![GroupBy::Operation]);
+    let rolled = store.rollup(&q)?;
+    expect_eq(
+        "spans on docs: from the rollups",
+        &RollupSource::Rollups,
+        &rolled.source,
+    )?;
+    expect_rows_close("spans on docs", &store.aggregate(&q)?, &rolled.rows)?;
+    expect_eq("spans on docs", &3, &rolled.total.count)
 }
 
 /// Measurements of three metrics, and what is read back. Token usage (histogram, `{token}`):
