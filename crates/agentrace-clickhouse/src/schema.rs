@@ -630,11 +630,19 @@ pub(crate) fn create_database(database: &str, layout: &Layout) -> String {
 /// [`ClickHouseStore::open_on`](crate::ClickHouseStore::open_on) runs (each migration once);
 /// for a cluster, what `docs/clickhouse-cluster.sql` shows.
 pub fn create_statements(database: &str, layout: &Layout) -> Vec<String> {
+    statements_until(database, layout, SCHEMA_VERSION)
+}
+
+/// The statements of [`create_statements`] up to schema version `version`: an older build's
+/// schema, on which to test an upgrade (the caller records the versions in
+/// `agentrace_migrations`).
+pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<String> {
     std::iter::once(create_database(database, layout))
         .chain(MIGRATIONS_TABLE.render(database, layout))
         .chain(
             MIGRATIONS
                 .iter()
+                .filter(|m| m.version <= version)
                 .flat_map(|m| m.statements.iter().flat_map(|s| s.render(database, layout))),
         )
         .collect()

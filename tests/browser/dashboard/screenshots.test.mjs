@@ -30,18 +30,27 @@ after(async () => {
 test('every view over the demo workload, as a screenshot', async (t) => {
   if (!browser) return t.skip('no Chromium');
   mkdirSync(OUT, { recursive: true });
-  // A multi-agent run with a failed tool, and a session with several turns, once the demo's
-  // history is in (the demo back-fills a day when it starts: two minutes on SQLite; on the
-  // ClickHouse test fixture, an engine in a Python process, several).
+  // A multi-agent run with a failed tool, reaching tools through an MCP server, and a session
+  // with several turns, once the demo's history is in (the demo back-fills a day when it
+  // starts: two minutes on SQLite; on the ClickHouse test fixture, an engine in a Python
+  // process, several).
   const polls = process.env.AGENTRACE_TEST_CLICKHOUSE ? 1_200 : 240;
   let trace;
   for (let i = 0; i < polls && !trace; i += 1) {
     const { traces } = await api(server, '/traces?from=-1h&service=research-assistant&status=error&limit=50');
     const overview = await api(server, '/overview?from=-24h');
-    if (overview.traces >= 1_300) trace = traces.find((x) => x.span_count >= 10);
+    if (overview.traces >= 1_300) {
+      for (const candidate of traces.filter((x) => x.span_count >= 10)) {
+        const graph = await api(server, `/traces/${candidate.trace_id}/graph`);
+        if (graph.nodes.some((n) => n.kind === 'mcp')) {
+          trace = candidate;
+          break;
+        }
+      }
+    }
     if (!trace) await new Promise((r) => setTimeout(r, 500));
   }
-  assert.ok(trace, 'the demo back-filled its history');
+  assert.ok(trace, 'the demo back-filled its history, MCP servers included');
   const tree = await api(server, `/traces/${trace.trace_id}`);
   // An LLM call the demo's judge scored (its scores in the span's detail), else one asking
   // for a tool.

@@ -158,7 +158,9 @@ describe('the dashboard', () => {
         const tools = await api(server, '/tools?from=-1h&top=3&bucket=1m');
         const names = await page.$$eval('.tools-table tbody tr td:first-child', (cells) => cells.map((c) => c.innerText));
         assert.deepEqual(names, tools.tools.map((x) => x.tool));
-        assert.equal(await text(page, '.tools-table tbody tr td:nth-child(2)'), fmt.count(tools.tools[0].calls));
+        const servers = await page.$$eval('.tools-table tbody tr td.mcp-server', (cells) => cells.map((c) => c.innerText));
+        assert.deepEqual(servers, tools.tools.map((x) => x.mcp_server ?? 'local'));
+        assert.equal(await text(page, '.tools-table tbody tr td:nth-child(3)'), fmt.count(tools.tools[0].calls));
         const scores = await page.$$eval('.tools-table .health-score', (cells) => cells.map((c) => Number(c.innerText)));
         assert.deepEqual(scores, tools.tools.map((x) => x.health.score));
         const said = await page.$$eval('.tools-table tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('.recommendations li')].map((li) => li.innerText)));

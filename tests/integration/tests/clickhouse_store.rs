@@ -94,6 +94,80 @@ async fn the_schema_is_made_once_and_a_newer_one_is_refused() {
     ));
 }
 
+/// A database of schema version 3, holding tool calls, is upgraded when opened: migration 4
+/// adds the MCP server to the rollups' sorting key and to their view in place. The rollups of
+/// the calls stored before stay exact (under no server); the calls stored after are under
+/// their server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_database_gets_rollups_by_mcp_server_and_keeps_its_own() {
+    use agentrace_core::semconv::agentrace::MCP_SERVER;
+    use agentrace_store::{AggregateQuery, Analytics, GroupBy, GroupKey, TimeRange};
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, dir.path());
+    let client = clickhouse::Client::default().with_url(server.url());
+    let single = agentrace_clickhouse::Layout::Single;
+    for sql in agentrace_clickhouse::schema::statements_until("old", &single, 3) {
+        client
+            .query(&sql)
+            .execute()
+            .await
+            .expect("the version-3 schema");
+    }
+    client
+        .query("INSERT INTO old.agentrace_migrations (version) VALUES (1), (2), (3)")
+        .execute()
+        .await
+        .expect("its versions recorded");
+    // A call stored by version 3: the server among its attributes only.
+    client
+        .query(&format!(
+            "INSERT INTO old.spans (trace_id, span_id, name, kind, start, end, service_name, \
+             tool_name, operation, attributes, version, sign) VALUES \
+             (unhex('a0000000000000000000000000000001'), unhex('5a00000000000001'), \
+             'tools/call search', 'tool', {at}, {at} + 1, 'agent', 'search', 'execute_tool', \
+             map('{MCP_SERVER}', '\"docs\"'), 1, 1)",
+            at = fixtures::T0 / 1_000_000_000,
+        ))
+        .execute()
+        .await
+        .expect("a span of version 3");
+    let store = ClickHouseStore::open(server.url(), "old")
+        .await
+        .expect("the store opens and upgrades");
+    let new = fixtures::span(2, 1, "tools/call search", fixtures::T0, fixtures::T0 + 1)
+        .tool("search")
+        .attribute(MCP_SERVER, "docs")
+        .build();
+    let rollup = tokio::task::spawn_blocking(move || {
+        store.write_spans(&[new]).expect("a span of this version");
+        Analytics::rollup(
+            &store,
+            &AggregateQuery::new(
+                SpanFilter::new().range(TimeRange::ALL),
+                vec![GroupBy::McpServer, GroupBy::Tool],
+            ),
+        )
+    })
+    .await
+    .expect("the task ends")
+    .expect("the rollups");
+    let got: Vec<_> = rollup
+        .rows
+        .iter()
+        .map(|r| (r.keys.clone(), r.count))
+        .collect();
+    let search = GroupKey::Value("search".into());
+    assert_eq!(
+        got,
+        vec![
+            (vec![GroupKey::Value("docs".into()), search.clone()], 1),
+            (vec![GroupKey::None, search], 1),
+        ],
+        "the call of version 3 kept, under no server; the new one under its server"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_by_age_is_a_ttl_per_data_type_that_clickhouse_applies() {
     let Some(python) = python() else { return };

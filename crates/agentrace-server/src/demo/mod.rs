@@ -4,7 +4,9 @@
 //! Three services — a LangGraph research assistant, a CrewAI support bot and an OpenAI Agents
 //! coder — run agents that call LLMs across providers (OpenAI, Anthropic, Google, Mistral,
 //! DeepSeek) with token usage and prompt caching, and tools that sometimes fail, for a handful
-//! of users and their sessions. Each run is an OTLP trace in the OTel GenAI conventions plus
+//! of users and their sessions. Some tools are on MCP servers (`web-tools-mcp`, `kb-mcp`,
+//! `filesystem-mcp`): the agent's `tools/call` client span, and the server's own span in the
+//! server's service under it, as the OTel GenAI MCP conventions give them. Each run is an OTLP trace in the OTel GenAI conventions plus
 //! OTLP log records for its events (`agent.start`, `tool.call`, `tool.result`, `agent.stop`),
 //! and goes through the same path as data from a real agent: decoded and normalized by
 //! `agentrace-ingest`, priced, counted against budgets, committed, fanned out.
@@ -21,7 +23,7 @@ use std::time::Duration;
 use agentrace_alerts::{AlertsConfig, Anomaly, Dimension, Direction, Measure, Rule};
 use agentrace_core::Usd;
 use agentrace_core::budget::{Budget, Period, Scope};
-use agentrace_core::semconv::{agentrace, gen_ai, openinference, otel};
+use agentrace_core::semconv::{agentrace, gen_ai, mcp, openinference, otel};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -48,7 +50,11 @@ const MS: u64 = 1_000_000;
 
 struct Tool {
     name: &'static str,
+    /// The MCP server the tool is on (its service name and address); `None` for a tool of the
+    /// agent's own process.
+    mcp_server: Option<&'static str>,
     failure_rate: f64,
+    /// `error.type` of a failure (`tool_error` on an MCP server, as the conventions say).
     error: &'static str,
     /// What a call is given and returns (captured content).
     arguments: &'static str,
@@ -90,20 +96,23 @@ const SCENARIOS: [Scenario; 3] = [
         tools: &[
             Tool {
                 name: "web_search",
+                mcp_server: Some("web-tools-mcp"),
                 failure_rate: 0.10,
-                error: "TimeoutError",
+                error: "tool_error",
                 arguments: r#"{"query": "EU AI Act obligations for general-purpose models", "top_k": 5}"#,
                 result: r#"5 results: eur-lex.europa.eu, artificialintelligenceact.eu, iapp.org, …"#,
             },
             Tool {
                 name: "fetch_url",
+                mcp_server: Some("web-tools-mcp"),
                 failure_rate: 0.15,
-                error: "HTTPError",
+                error: "tool_error",
                 arguments: r#"{"url": "https://artificialintelligenceact.eu/article/53/"}"#,
                 result: r#"Article 53: Obligations for providers of general-purpose AI models … (4,812 characters)"#,
             },
             Tool {
                 name: "summarize_pdf",
+                mcp_server: None,
                 failure_rate: 0.05,
                 error: "ValueError",
                 arguments: r#"{"path": "reports/q3-ai-policy.pdf", "max_words": 200}"#,
@@ -134,6 +143,7 @@ const SCENARIOS: [Scenario; 3] = [
         tools: &[
             Tool {
                 name: "lookup_order",
+                mcp_server: None,
                 failure_rate: 0.05,
                 error: "NotFound",
                 arguments: r#"{"order_id": "A-10442"}"#,
@@ -141,6 +151,7 @@ const SCENARIOS: [Scenario; 3] = [
             },
             Tool {
                 name: "issue_refund",
+                mcp_server: None,
                 failure_rate: 0.12,
                 error: "PermissionDenied",
                 arguments: r#"{"order_id": "A-10442", "amount": 49.90, "reason": "damaged"}"#,
@@ -148,8 +159,9 @@ const SCENARIOS: [Scenario; 3] = [
             },
             Tool {
                 name: "kb_search",
+                mcp_server: Some("kb-mcp"),
                 failure_rate: 0.02,
-                error: "TimeoutError",
+                error: "tool_error",
                 arguments: r#"{"query": "return policy damaged items"}"#,
                 result: r#"3 articles: Returns within 30 days; Damaged on arrival; Refund timelines"#,
             },
@@ -178,6 +190,7 @@ const SCENARIOS: [Scenario; 3] = [
         tools: &[
             Tool {
                 name: "run_python",
+                mcp_server: None,
                 failure_rate: 0.20,
                 error: "SyntaxError",
                 arguments: r#"{"code": "import pandas as pd\nprint(pd.read_csv('data.csv').describe())"}"#,
@@ -185,13 +198,15 @@ const SCENARIOS: [Scenario; 3] = [
             },
             Tool {
                 name: "read_file",
+                mcp_server: Some("filesystem-mcp"),
                 failure_rate: 0.05,
-                error: "FileNotFoundError",
+                error: "tool_error",
                 arguments: r#"{"path": "src/parser.rs"}"#,
                 result: r#"pub fn parse(input: &str) -> Result<Ast, ParseError> { … } (212 lines)"#,
             },
             Tool {
                 name: "git_commit",
+                mcp_server: None,
                 failure_rate: 0.05,
                 error: "CalledProcessError",
                 arguments: r#"{"message": "parser: accept trailing commas"}"#,
@@ -248,6 +263,11 @@ pub(crate) fn alerts() -> AlertsConfig {
             .critical(20.0),
         Rule::new("tool failures", Measure::ToolSuccessRate, minutes(5))
             .per(Dimension::Tool)
+            .min_requests(5)
+            .warning(0.95)
+            .critical(0.8),
+        Rule::new("mcp server failures", Measure::ToolSuccessRate, minutes(5))
+            .per(Dimension::McpServer)
             .min_requests(5)
             .warning(0.95)
             .critical(0.8),
@@ -323,6 +343,20 @@ fn int(key: &str, value: u64) -> KeyValue {
     )
 }
 
+/// A span's status: failed with `error`'s message, else OK.
+fn status(error: Option<String>) -> Status {
+    match error {
+        Some(message) => Status {
+            code: StatusCode::Error as i32,
+            message,
+        },
+        None => Status {
+            code: StatusCode::Ok as i32,
+            message: String::new(),
+        },
+    }
+}
+
 /// One simulated agent run: its spans and log records.
 struct Run<'a> {
     rng: &'a mut Rng,
@@ -331,6 +365,8 @@ struct Run<'a> {
     session: String,
     user: &'static str,
     spans: Vec<Span>,
+    /// The spans of the MCP servers the run's tools are on, by server (its service name).
+    server_spans: Vec<(&'static str, Span)>,
     logs: Vec<LogRecord>,
     /// What the user asked, and the answer the run ends with.
     question: &'static str,
@@ -398,16 +434,7 @@ impl Run<'_> {
             start_time_unix_nano: start,
             end_time_unix_nano: self.now,
             attributes,
-            status: Some(match error {
-                Some(message) => Status {
-                    code: StatusCode::Error as i32,
-                    message,
-                },
-                None => Status {
-                    code: StatusCode::Ok as i32,
-                    message: String::new(),
-                },
-            }),
+            status: Some(status(error)),
             ..Span::default()
         });
     }
@@ -521,18 +548,64 @@ impl Run<'_> {
             Some(e) => (SeverityNumber::Error, e.clone()),
             None => (SeverityNumber::Info, format!("{} returned", tool.name)),
         };
-        self.span(
-            id,
-            Some(parent),
-            format!("execute_tool {}", tool.name),
-            SpanKind::Internal,
-            start,
-            attributes,
-            error,
-        );
+        let (name, kind) = match tool.mcp_server {
+            Some(server) => {
+                let call = self.mcp_call(id, start, server, tool, error.as_deref());
+                attributes.extend(call);
+                (format!("tools/call {}", tool.name), SpanKind::Client)
+            }
+            None => (format!("execute_tool {}", tool.name), SpanKind::Internal),
+        };
+        self.span(id, Some(parent), name, kind, start, attributes, error);
         self.log(id, agent, "tool.result", severity, message);
         self.now += self.rng.between(2, 30) * MS;
         failed
+    }
+
+    /// A tool call on an MCP server, as the OTel GenAI conventions give it: the server's own
+    /// span (its service, under the client's call `client`, a little shorter), and the
+    /// attributes of the client's span.
+    fn mcp_call(
+        &mut self,
+        client: [u8; 8],
+        start: u64,
+        server: &'static str,
+        tool: &Tool,
+        error: Option<&str>,
+    ) -> Vec<KeyValue> {
+        let request = (self.rng.below(500) + 1).to_string();
+        let session = format!("{:016x}", self.rng.next());
+        let protocol = [
+            text(mcp::METHOD_NAME, mcp::TOOLS_CALL),
+            text(mcp::SESSION_ID, &session),
+            text(mcp::PROTOCOL_VERSION, "2025-06-18"),
+            text(mcp::JSONRPC_REQUEST_ID, &request),
+        ];
+        let mut served: Vec<KeyValue> = protocol.to_vec();
+        served.push(text(gen_ai::TOOL_NAME, tool.name));
+        served.push(text(gen_ai::OPERATION_NAME, "execute_tool"));
+        if error.is_some() {
+            served.push(text(gen_ai::ERROR_TYPE, mcp::TOOL_ERROR));
+        }
+        let end = self.now.saturating_sub(MS);
+        self.server_spans.push((
+            server,
+            Span {
+                trace_id: self.trace_id.to_vec(),
+                span_id: self.rng.bytes::<8>().to_vec(),
+                parent_span_id: client.to_vec(),
+                name: format!("tools/call {}", tool.name),
+                kind: SpanKind::Server as i32,
+                start_time_unix_nano: (start + 2 * MS).min(end),
+                end_time_unix_nano: end,
+                attributes: served,
+                status: Some(status(error.map(str::to_owned))),
+                ..Span::default()
+            },
+        ));
+        let mut attributes = protocol.to_vec();
+        attributes.push(text(otel::SERVER_ADDRESS, server));
+        attributes
     }
 
     /// The input guardrail a run starts with: an OpenInference `GUARDRAIL` span that now and
@@ -683,13 +756,18 @@ fn simulate(
         session,
         user,
         spans: Vec::new(),
+        server_spans: Vec::new(),
         logs: Vec::new(),
         now: end_unix_nano.saturating_sub(30_000 * MS),
     };
     run.agent(None, scenario.root, scenario.helpers);
     // Shift the run so that it ends at `end_unix_nano` (never in the future).
     let shift = end_unix_nano.saturating_sub(run.now);
-    for span in &mut run.spans {
+    for span in run
+        .spans
+        .iter_mut()
+        .chain(run.server_spans.iter_mut().map(|(_, s)| s))
+    {
         span.start_time_unix_nano += shift;
         span.end_time_unix_nano += shift;
     }
@@ -697,29 +775,47 @@ fn simulate(
         log.time_unix_nano += shift;
         log.observed_time_unix_nano += shift;
     }
-    let resource = Some(Resource {
-        attributes: vec![
-            text(otel::SERVICE_NAME, scenario.service),
-            text("telemetry.sdk.language", scenario.language),
-            text("deployment.environment.name", "demo"),
-        ],
-        ..Resource::default()
-    });
+    let service = |name: &str, language: &str| {
+        Some(Resource {
+            attributes: vec![
+                text(otel::SERVICE_NAME, name),
+                text("telemetry.sdk.language", language),
+                text("deployment.environment.name", "demo"),
+            ],
+            ..Resource::default()
+        })
+    };
+    let resource = service(scenario.service, scenario.language);
     let scope = Some(InstrumentationScope {
         name: "agentrace.demo".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         ..InstrumentationScope::default()
     });
-    let traces = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: resource.clone(),
-            scope_spans: vec![ScopeSpans {
-                scope: scope.clone(),
-                spans: run.spans,
-                schema_url: String::new(),
-            }],
+    let resource_spans = |resource: Option<Resource>, spans: Vec<Span>| ResourceSpans {
+        resource,
+        scope_spans: vec![ScopeSpans {
+            scope: scope.clone(),
+            spans,
             schema_url: String::new(),
         }],
+        schema_url: String::new(),
+    };
+    let mut by_server: Vec<(&str, Vec<Span>)> = Vec::new();
+    for (server, span) in run.server_spans {
+        match by_server.iter_mut().find(|(s, _)| *s == server) {
+            Some((_, spans)) => spans.push(span),
+            None => by_server.push((server, vec![span])),
+        }
+    }
+    // The MCP servers run in processes of their own: a resource each (Python, as most are).
+    let traces = ExportTraceServiceRequest {
+        resource_spans: std::iter::once(resource_spans(resource.clone(), run.spans))
+            .chain(
+                by_server
+                    .into_iter()
+                    .map(|(server, spans)| resource_spans(service(server, "python"), spans)),
+            )
+            .collect(),
     };
     let logs = ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {

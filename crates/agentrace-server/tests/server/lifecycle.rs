@@ -268,6 +268,34 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
             .any(|s| s.session_id.is_some() && s.user_id.is_some())
     );
     assert!(spans.iter().any(|s| s.cost.is_some()));
+    // Tools on MCP servers: each server's own span under the agent's call, of the same server
+    // (its service name), and the call counted once, under its server.
+    let server_of = |s: &agentrace_core::SpanRecord| {
+        s.attributes
+            .get(agentrace_core::semconv::agentrace::MCP_SERVER)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let served: Vec<_> = spans
+        .iter()
+        .filter(|s| s.kind == agentrace_core::SpanKind::Mcp)
+        .collect();
+    assert!(!served.is_empty(), "the MCP servers' own spans");
+    for s in served {
+        let call = spans
+            .iter()
+            .find(|c| Some(c.span_id) == s.parent_span_id)
+            .ok_or("an MCP server's span without its call")?;
+        assert_eq!(call.kind, agentrace_core::SpanKind::Tool);
+        assert_eq!(server_of(call), server_of(s));
+        assert_eq!(server_of(s).as_deref(), Some(&*s.resource.service_name));
+    }
+    let tools = store.tools(agentrace_store::TimeRange::ALL, 3, None)?;
+    assert!(
+        tools.tools.iter().any(|t| t.mcp_server.is_some()),
+        "{:?}",
+        tools.tools
+    );
     t.server.shutdown().await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-// Tools: per tool, calls, success rate, its health (score and recommendations), duration
-// percentiles, its most frequent failures and its trend over the range.
+// Tools: per tool (a tool on an MCP server is its server's: two servers' `search` are two
+// rows), calls, success rate, its health (score and recommendations), duration percentiles,
+// its most frequent failures and its trend over the range.
 
 import { html } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
@@ -51,7 +52,7 @@ export function Tools({ range }) {
       <table class="table tools-table">
         <thead>
           <tr>
-            <th>Tool</th><th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
+            <th>Tool</th><th>MCP server</th><th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
             <th>Top failures</th><th>Calls over the range <span class="muted">(per ${bucket})</span></th>
           </tr>
         </thead>
@@ -59,6 +60,7 @@ export function Tools({ range }) {
           ${tools.map(
             (t) => html`<tr class=${t.success_rate < 0.9 ? 'has-error' : ''}>
               <td><a href=${`/traces?kind=tool&name=${encodeURIComponent(t.tool ?? '')}`}>${t.tool ?? '(unnamed)'}</a></td>
+              <td class="mcp-server">${t.mcp_server ? html`<span class="badge kind-mcp">${t.mcp_server}</span>` : html`<span class="muted">local</span>`}</td>
               <td class="num">${fmt.count(t.calls)}</td>
               <td class="num"><span class=${t.success_rate < 0.9 ? 'error-text' : t.success_rate < 0.99 ? 'warn-text' : 'ok-text'}>${fmt.percent(t.success_rate)}</span></td>
               <td class="health-cell"><${Health} health=${t.health} /></td>

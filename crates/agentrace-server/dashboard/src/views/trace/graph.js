@@ -1,5 +1,5 @@
-// The agent graph: agents, the tools and models they called and the agents they delegated
-// to, laid out left to right by dagre and drawn as SVG. Edges carry call counts, tokens, cost
+// The agent graph: agents, the tools and models they called (a tool on an MCP server through
+// its server's node) and the agents they delegated to, laid out left to right by dagre and drawn as SVG. Edges carry call counts, tokens, cost
 // and failures; aggregated (one node per name, loops as cycles) or expanded (one node per
 // call, numbered in order).
 
