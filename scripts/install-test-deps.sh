@@ -11,7 +11,8 @@
 #                ${AGENTRACE_VENV:-target/integration-venv}
 #   instrumentations
 #                real GenAI instrumentations with the openai client (OpenInference,
-#                OpenLLMetry/traceloop-sdk, OpenLIT), a virtualenv each (their pins conflict)
+#                OpenLLMetry/traceloop-sdk, OpenLIT) and with the MCP Python SDK (mcp 2 with
+#                OpenInference's, mcp 1 with OpenLLMetry's), a virtualenv each (their pins conflict)
 #                from tests/integration/python/instrumentations/NAME.txt, at
 #                ${AGENTRACE_INSTRUMENTATION_VENVS:-target/instrumentation-venvs}/NAME
 #   frameworks   real Python agent frameworks with their OpenInference instrumentations

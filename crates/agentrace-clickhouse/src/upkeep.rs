@@ -269,6 +269,7 @@ impl ClickHouseStore {
             let before = span.clone();
             span.parent_span_id = new.parent_span_id;
             span.attributes = new.attributes.clone();
+            span.status = new.status.clone();
             span.usage = new.usage;
             span.cost = new.cost;
             if span == before {

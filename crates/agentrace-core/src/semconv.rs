@@ -283,8 +283,12 @@ pub mod mcp {
     /// The method of a tool call.
     pub const TOOLS_CALL: &str = "tools/call";
     /// Instrumentation scope of OpenLLMetry's MCP instrumentation
-    /// (`opentelemetry-instrumentation-mcp`).
+    /// (`opentelemetry-instrumentation-mcp`), or the start of it (`….instrumentation`).
     pub const TRACELOOP_SCOPE: &str = "opentelemetry.instrumentation.mcp";
+    /// OpenLLMetry's span of a message written by an MCP transport.
+    pub const TRACELOOP_WRITER: &str = "ResponseStreamWriter";
+    /// On it: the result a server's transport wrote (JSON), which makes it the server's side.
+    pub const TRACELOOP_RESPONSE: &str = "mcp.response.value";
     /// The MCP Python SDK's (2.x) own client spans are named `MCP send {method} {target}`.
     pub const SDK_CLIENT_PREFIX: &str = "MCP send ";
 }

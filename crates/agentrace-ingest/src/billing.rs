@@ -80,6 +80,7 @@ mod tests {
             orphan: false,
             step,
             reports_usage: false,
+            mcp: None,
         }
     }
 

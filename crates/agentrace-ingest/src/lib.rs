@@ -21,6 +21,7 @@
 //! | [`Limits`] | the validation bounds; a record over one is rejected with its reason |
 //! | [`orphans`] | the repair rule for spans whose parent is late, missing, or detached |
 //! | [`billing`] | aggregates: spans repeating the usage or wrapping the calls reported beneath them |
+//! | [`mcp_calls`] | an MCP call's client side completed from its server side (the server's name, a tool's failure) |
 //! | [`wire`] | a protobuf request's records, key-value pairs and nesting counted from its bytes, before decoding |
 //! | [`gzip`] | gzip bodies decompressed up to a limit |
 //!
@@ -36,7 +37,9 @@
 //! the same steps the `tracing` layer takes. Then, across the spans of one request: session, user,
 //! correlation, agent and framework are inherited from the nearest ancestor that has them (as
 //! the `tracing` layer does), and a step (a span reporting usage, or a model call) with a step
-//! beneath it is marked as an aggregate, its usage moved out of every total ([`billing`]). Provider names are canonical
+//! beneath it is marked as an aggregate, its usage moved out of every total ([`billing`]); the
+//! client side of an MCP call takes from its server side the server's name and a tool's
+//! failure ([`mcp_calls`]). Provider names are canonical
 //! (`az.ai.openai` → `azure.ai.openai`, `openai.chat` → `openai`) for the price book.
 //!
 //! Fields added by the ingest, beside the raw attributes: `otel.kind` (the OTLP span kind),
@@ -108,6 +111,7 @@
 pub mod billing;
 pub mod gzip;
 mod logs;
+pub mod mcp_calls;
 mod metrics;
 pub mod orphans;
 mod reject;

@@ -195,6 +195,7 @@ mod tests {
             orphan: false,
             step: false,
             reports_usage: false,
+            mcp: None,
         }
     }
 

@@ -1,8 +1,10 @@
-//! The shape of a stored span: what the tree rules ([`crate::orphans`], [`crate::billing`])
-//! need to know of it.
+//! The shape of a stored span: what the tree rules ([`crate::orphans`], [`crate::billing`],
+//! [`crate::mcp_calls`]) need to know of it.
 
 use agentrace_core::normalize::{is_step, reports_usage};
 use agentrace_core::{SpanId, SpanRecord};
+
+use crate::mcp_calls::{self, McpSide};
 
 /// A span as the tree rules see it: its place in the tree and in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct SpanShape {
     pub step: bool,
     /// Whether it reports usage ([`reports_usage`]).
     pub reports_usage: bool,
+    /// Its side of an MCP call, if it is one ([`crate::mcp_calls`]).
+    pub mcp: Option<McpSide>,
 }
 
 impl SpanShape {
@@ -41,6 +45,7 @@ impl SpanShape {
             orphan: false,
             step: is_step(record),
             reports_usage: reports_usage(record),
+            mcp: mcp_calls::side_of(record),
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::reject::{self, Hex, Rejection, Short};
 use crate::resource::{self, Scope};
 use crate::shape::SpanShape;
 use crate::value::Converter;
-use crate::{Decoded, Limits, billing};
+use crate::{Decoded, Limits, billing, mcp_calls};
 
 pub(crate) fn decode(
     limits: &Limits,
@@ -165,8 +165,10 @@ fn otel_kind(kind: i32) -> Option<&'static str> {
 }
 
 /// Completes the accepted spans of one request from each other: fields inherited from
-/// ancestors, and steps with a step beneath them marked as aggregates ([`billing`]).
+/// ancestors, the client sides of MCP calls from their server sides ([`mcp_calls`]), and steps
+/// with a step beneath them marked as aggregates ([`billing`]).
 fn complete(records: &mut [SpanRecord]) {
+    mcp_calls::complete(records);
     let index: HashMap<(TraceId, SpanId), usize> = records
         .iter()
         .enumerate()

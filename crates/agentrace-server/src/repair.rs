@@ -1,5 +1,6 @@
-//! Repairs of stored traces in the background: the rules of `agentrace_ingest::orphans` and
-//! `agentrace_ingest::billing`, applied to traces whose spans arrived in pieces.
+//! Repairs of stored traces in the background: the rules of `agentrace_ingest::orphans`,
+//! `agentrace_ingest::billing` and `agentrace_ingest::mcp_calls`, applied to traces whose spans
+//! arrived in pieces.
 //!
 //! The ingestor repairs what it sees within one request. Across requests, the writer notes
 //! every committed trace; a trace becomes *suspect* when a request carried
@@ -9,7 +10,9 @@
 //! - **settled** (a few seconds after its last span arrived, at most half the grace period):
 //!   steps (spans reporting usage, model calls) that turned out to have a step beneath them
 //!   are marked as aggregates (`agentrace.aggregate`) and their usage and cost taken out of
-//!   the stored totals, so each call and token counts once; spans marked
+//!   the stored totals, so each call and token counts once; the client side of an MCP call
+//!   takes from its server side, exported by another process, the server's name and a tool's
+//!   failure (the rollups move it to its server, tool health counts the failure); spans marked
 //!   as orphans whose parent has arrived are unmarked;
 //! - **final** (the grace period after its last span arrived): spans still missing their
 //!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
@@ -45,7 +48,7 @@ use std::time::Duration;
 
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
-use agentrace_ingest::{SpanShape, billing, orphans};
+use agentrace_ingest::{SpanShape, billing, mcp_calls, orphans};
 use agentrace_store::{QueryError, Store, WriteError};
 use tokio::sync::watch;
 
@@ -121,6 +124,7 @@ fn needs_repair(
     billing::aggregates(&shapes)
         .iter()
         .any(|id| !aggregates.contains(id))
+        || mcp_calls::incomplete(&shapes)
         || !orphans::plan(&shapes, at_unix_nano, grace).is_empty()
 }
 
@@ -374,6 +378,10 @@ fn repair(
         mark_aggregate(span);
         changed.insert(id);
         add(&stats.repair_aggregates, 1);
+    }
+    for id in mcp_calls::complete(&mut spans) {
+        changed.insert(id);
+        add(&stats.repair_mcp_calls, 1);
     }
     for planned in orphans::plan(&shapes, now_unix_nano, grace) {
         let (id, counter) = match planned {

@@ -179,6 +179,7 @@ pub struct ServerStats {
     pub(crate) repair_forgotten: AtomicU64,
     pub(crate) repair_checked: AtomicU64,
     pub(crate) repair_aggregates: AtomicU64,
+    pub(crate) repair_mcp_calls: AtomicU64,
     pub(crate) repair_orphans_marked: AtomicU64,
     pub(crate) repair_orphans_cleared: AtomicU64,
     pub(crate) repair_reattached: AtomicU64,
@@ -253,6 +254,7 @@ impl ServerStats {
             repair_forgotten: AtomicU64::new(0),
             repair_checked: AtomicU64::new(0),
             repair_aggregates: AtomicU64::new(0),
+            repair_mcp_calls: AtomicU64::new(0),
             repair_orphans_marked: AtomicU64::new(0),
             repair_orphans_cleared: AtomicU64::new(0),
             repair_reattached: AtomicU64::new(0),
@@ -336,6 +338,7 @@ impl ServerStats {
                 forgotten: get(&self.repair_forgotten),
                 checked: get(&self.repair_checked),
                 aggregates_marked: get(&self.repair_aggregates),
+                mcp_calls_completed: get(&self.repair_mcp_calls),
                 orphans_marked: get(&self.repair_orphans_marked),
                 orphans_cleared: get(&self.repair_orphans_cleared),
                 reattached: get(&self.repair_reattached),
@@ -472,6 +475,9 @@ pub struct RepairStats {
     pub checked: u64,
     /// LLM spans found to sum calls beneath them, marked and no longer billed.
     pub aggregates_marked: u64,
+    /// Client sides of MCP calls completed from their server sides (the server's name, a
+    /// tool's failure).
+    pub mcp_calls_completed: u64,
     /// Spans marked as orphans (their parent never arrived).
     pub orphans_marked: u64,
     /// Orphan marks removed (the parent arrived after all).

@@ -2,6 +2,13 @@
 //! starts — two processes, traced with `agentrace-rmcp` — form one trace, in the SQLite file
 //! both write and in a real `agentrace serve` both export to over OTLP; each tool call counts
 //! once, with the latency its caller saw, and a failing tool is a `tool_error`.
+//!
+//! The same with the official MCP Python SDK from PyPI (`tests/integration/python/mcp_app.py`:
+//! an agent and an MCP server in two processes, over stdio and over streamable HTTP), traced
+//! by what exists for it: mcp 2's own OpenTelemetry with `openinference-instrumentation-mcp`,
+//! and mcp 1 with OpenLLMetry's `opentelemetry-instrumentation-mcp`. Each process exports on
+//! its own; the server's side completes the client's (its name, a tool's failure), so that the
+//! tools are under their server in tool health, each call once.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,7 +16,12 @@ use std::time::Duration;
 use agentrace_core::semconv::{agentrace, gen_ai, mcp};
 use agentrace_core::{SpanKind, SpanRecord, StatusCode};
 use agentrace_integration::process::{ServeProcess, serve_binary};
-use agentrace_integration::{eventually, example_binary, require};
+use agentrace_integration::serve::{
+    api, dump, get_json, installed, run_python, start, trace_spans,
+};
+use agentrace_integration::{
+    eventually, example_binary, instrumentation_python, require, workspace_root,
+};
 use agentrace_sqlite::{SpanFilter, SpanQuery, SqliteStore};
 use agentrace_store::TimeRange;
 use serde_json::Value;
@@ -172,4 +184,191 @@ fn side<'a>(spans: &'a [SpanRecord], name: &str, side: &str) -> &'a SpanRecord {
         .iter()
         .find(|s| s.name == name && text(s, agentrace::MCP_SIDE) == Some(side))
         .unwrap_or_else(|| panic!("the {side} span {name:?} in {spans:#?}"))
+}
+
+/// How the Python agent reaches its MCP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// The agent starts the server as its child process.
+    Stdio,
+    /// The server listens on a port of its own (`/mcp`).
+    StreamableHttp,
+}
+
+/// The Python MCP server over streamable HTTP, on a free port; interrupted (so that it exports
+/// what it traced) by [`HttpServer::stop`].
+struct HttpServer {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl HttpServer {
+    async fn start(python: &std::path::Path, endpoint: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = tokio::process::Command::new(python)
+            .arg(workspace_root().join("tests/integration/python/mcp_app.py"))
+            .args(["server", "--transport", "http", "--endpoint", endpoint])
+            .args(["--port", &port.to_string()])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the MCP server starts");
+        let started = std::time::Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(started.elapsed() < PATIENCE, "the MCP server listens");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            let interrupted = tokio::process::Command::new("kill")
+                .args(["-INT", &pid.to_string()])
+                .status()
+                .await
+                .is_ok_and(|s| s.success());
+            assert!(interrupted, "the MCP server interrupted");
+        }
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the MCP server stops")
+            .expect("its status");
+        assert!(status.success() || status.code().is_none(), "{status}");
+    }
+}
+
+/// The Python agent and MCP server of the virtualenv `venv` over `transport`, exporting to a
+/// fresh `agentrace serve`: one trace across the two processes, the server's spans under the
+/// client's calls, and in tool health each call once under its server, the failing tool a
+/// `tool_error`.
+async fn python_sdk(venv: &str, transport: Transport) {
+    let Some(python) = installed(
+        instrumentation_python(venv),
+        &format!("the {venv} virtualenv (scripts/install-test-deps.sh)"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(dir.path()).await;
+    let endpoint = format!("http://{}", server.otlp_http_addr());
+    let http = match transport {
+        Transport::Stdio => None,
+        Transport::StreamableHttp => Some(HttpServer::start(&python, &endpoint).await),
+    };
+    let mut args = vec!["agent", "--endpoint", endpoint.as_str()];
+    match &http {
+        None => args.extend(["--transport", "stdio"]),
+        Some(h) => args.extend(["--transport", "http", "--url", h.url.as_str()]),
+    }
+    let report = run_python(&python, "mcp_app.py", &args).await;
+    assert_eq!(report["outage_failed"], true, "{report}");
+    assert_eq!(report["forecasts"].as_array().map(Vec::len), Some(2));
+    if let Some(h) = http {
+        h.stop().await;
+    }
+    let trace = report["trace_id"].as_str().expect("a trace id").to_owned();
+
+    // One trace: the server's process exported its side of every request under the client's.
+    let served = |spans: &[SpanRecord]| {
+        spans
+            .iter()
+            .filter(|s| text(s, agentrace::MCP_SIDE) == Some("server"))
+            .count()
+    };
+    eventually(
+        "the server's side of the three tool calls and the resource read, in the agent's trace",
+        || async { served(&trace_spans(&server, &trace).await) >= 4 },
+        String::new,
+    )
+    .await;
+    let spans = trace_spans(&server, &trace).await;
+    let what = format!("{venv} over {transport:?}:\n{}", dump(&spans));
+    for s in spans
+        .iter()
+        .filter(|s| &*s.resource.service_name == "weather-mcp")
+    {
+        assert_eq!(
+            text(s, agentrace::MCP_SERVER),
+            Some("weather-mcp"),
+            "{what}"
+        );
+        assert!(
+            s.parent_span_id.is_some(),
+            "under the client's span: {what}"
+        );
+    }
+    let calls: Vec<&SpanRecord> = spans.iter().filter(|s| s.kind == SpanKind::Tool).collect();
+    assert_eq!(calls.len(), 3, "a tool span per call, the client's: {what}");
+    assert!(
+        spans.iter().any(|s| s.kind == SpanKind::Agent),
+        "the agent's span: {what}"
+    );
+
+    // Tool health: each tool under its server, each call once, the failure a tool error.
+    let health = || async {
+        let (_, tools) = get_json(&api(&server, "/tools?from=-1h")).await;
+        let rows: Vec<(String, String, u64, u64)> = tools["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| {
+                let field = |k: &str| t[k].as_str().unwrap_or("-").to_owned();
+                (
+                    field("mcp_server"),
+                    field("tool"),
+                    t["calls"].as_u64().unwrap_or(0),
+                    t["errors"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        (rows, tools)
+    };
+    let want = vec![
+        ("weather-mcp".to_owned(), "forecast".to_owned(), 2, 0),
+        ("weather-mcp".to_owned(), "outage".to_owned(), 1, 1),
+    ];
+    eventually(
+        "the tools under their server, each call once",
+        || async { health().await.0 == want },
+        String::new,
+    )
+    .await;
+    let (_, tools) = health().await;
+    let outage = &tools["tools"][1];
+    assert_eq!(
+        outage["error_types"][0]["error_type"], "tool_error",
+        "{tools}"
+    );
+    assert_eq!(outage["error_types"][0]["count"], 1, "{tools}");
+    server.shutdown().await.expect("the server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_python_sdk_2_over_stdio_is_one_trace_with_its_tools_under_their_server() {
+    python_sdk("mcp_sdk", Transport::Stdio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_python_sdk_2_over_streamable_http_is_one_trace_with_its_tools_under_their_server()
+{
+    python_sdk("mcp_sdk", Transport::StreamableHttp).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_python_sdk_1_traced_by_openllmetry_over_stdio_is_one_trace() {
+    python_sdk("mcp_openllmetry", Transport::Stdio).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_python_sdk_1_traced_by_openllmetry_over_streamable_http_is_one_trace() {
+    python_sdk("mcp_openllmetry", Transport::StreamableHttp).await;
 }

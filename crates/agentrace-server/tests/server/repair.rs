@@ -156,3 +156,73 @@ async fn an_llm_call_over_one_stored_earlier_is_billed_once() -> Result {
     assert_eq!(t.server.stats().repairs.aggregates_marked, 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn an_mcp_call_exported_by_two_processes_is_completed_by_its_server_side() -> Result {
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+    use opentelemetry_proto::tonic::trace::v1::{Status, status::StatusCode};
+    let t = TestServer::start(start(2_000)).await?;
+    let t0 = now() - 60 * SECOND;
+    // The agent's process: the MCP Python SDK's client span, OK (a tool's failure is a
+    // JSON-RPC success), naming no server.
+    let mut call = span(1, None, "MCP send tools/call outage", t0, 0, 2);
+    call.kind = SpanKind::Client as i32;
+    call.attributes = vec![text("mcp.method.name", "tools/call")];
+    t.export(&traces(vec![call])).await?;
+    // The server's process, another service: its span under the call, the tool failed.
+    let mut served = span(2, Some(1), "tools/call outage", t0, 0, 1);
+    served.kind = SpanKind::Server as i32;
+    served.attributes = vec![
+        text("mcp.method.name", "tools/call"),
+        text("gen_ai.tool.name", "outage"),
+        text("error.type", "tool_error"),
+    ];
+    served.status = Some(Status {
+        code: StatusCode::Error as i32,
+        message: "the weather service is down".into(),
+    });
+    let mut request = traces(vec![served]);
+    for r in &mut request.resource_spans {
+        if let Some(resource) = r.resource.as_mut() {
+            resource.attributes = vec![text("service.name", "weather-mcp")];
+        }
+    }
+    t.export(&request).await?;
+    let server_of = |s: &SpanRecord| {
+        s.attributes
+            .get("agentrace.mcp.server")
+            .and_then(AttributeValue::as_str)
+            .map(str::to_owned)
+    };
+    let completed = eventually(Duration::from_secs(10), || {
+        let spans = stored_trace(&t)?;
+        Ok(spans
+            .iter()
+            .find(|s| s.span_id == id(1))
+            .is_some_and(|c| server_of(c).as_deref() == Some("weather-mcp") && c.is_error()))
+    })
+    .await?;
+    assert!(completed, "{:?}", stored_trace(&t)?);
+    assert_eq!(t.server.stats().repairs.mcp_calls_completed, 1);
+    let tools = t
+        .fresh_store()?
+        .tools(agentrace_store::TimeRange::ALL, 3, None)?;
+    let counted: Vec<_> = tools
+        .tools
+        .iter()
+        .map(|x| {
+            (
+                x.mcp_server.as_deref(),
+                x.tool.as_deref(),
+                x.calls,
+                x.errors,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counted,
+        [(Some("weather-mcp"), Some("outage"), 1, 1)],
+        "one call, under its server, failed"
+    );
+    Ok(())
+}

@@ -245,18 +245,21 @@ impl OwnedFacts {
         })
     }
 
-    /// The same facts with other counts: token usage, total cost (nano-dollars) and the
-    /// aggregate mark.
-    pub(crate) fn with_counts(
-        &self,
-        usage: TokenUsage,
-        cost: Option<i64>,
-        aggregate: bool,
-    ) -> Self {
+    /// The same facts with what a repair rewrites taken from `span`: its counts (token usage,
+    /// total cost, the aggregate mark `aggregate`), its outcome (failed or not, `error.type`,
+    /// message) and its MCP server (an attribute).
+    pub(crate) fn repaired(&self, span: &SpanRecord, aggregate: bool) -> Self {
+        let f = Facts::of(span, aggregate);
+        let mut dims = self.dims.clone();
+        dims[MCP_SERVER] = f.dims[MCP_SERVER].map(Text::new);
         Self {
-            usage,
-            cost,
+            usage: f.usage,
+            cost: f.cost,
             aggregate,
+            is_error: f.is_error,
+            error_type: f.error_type.map(Text::new),
+            message: f.message.map(Text::new),
+            dims,
             ..self.clone()
         }
     }

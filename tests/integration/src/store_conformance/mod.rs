@@ -124,6 +124,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     repairs::update_costs,
     repairs::repair_reattaches_a_detached_root,
     repairs::repair_marks_an_aggregate,
+    repairs::repair_completes_an_mcp_call,
     repairs::budget_replay,
     // Upkeep.
     upkeep::alert_history,

@@ -226,6 +226,92 @@ pub fn repair_reattaches_a_detached_root(store: &dyn Store) -> CheckResult {
     Ok(())
 }
 
+/// A repair rewrites a span's status and attributes with its counts: the client side of an
+/// MCP call completed from its server side (`agentrace_ingest::mcp_calls`) names its server
+/// and fails with the tool; the tool's calls, the rollups and the trace follow.
+pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
+    use agentrace_core::SpanStatus;
+    use agentrace_core::semconv::{agentrace, gen_ai};
+    let call = span(13, 1301, "MCP send tools/call outage", T0, T0 + 2 * SEC)
+        .tool("outage")
+        .attribute(agentrace::MCP_SIDE, "client")
+        .build();
+    let served = span(13, 1302, "tools/call outage", T0 + MS, T0 + SEC)
+        .parent(1301)
+        .kind(agentrace_core::SpanKind::Mcp)
+        .service("weather-mcp")
+        .attribute(agentrace::MCP_SIDE, "server")
+        .attribute(agentrace::MCP_SERVER, "weather-mcp")
+        .error("the weather service is down", Some("tool_error"))
+        .build();
+    store.write_spans(&[call.clone(), served])?;
+    let mut completed = call;
+    completed
+        .attributes
+        .insert(agentrace::MCP_SERVER, "weather-mcp");
+    completed
+        .attributes
+        .insert(gen_ai::ERROR_TYPE, "tool_error");
+    completed.status = SpanStatus::error("the weather service is down");
+    expect_eq(
+        "spans changed by the repair",
+        &1,
+        &store
+            .repair_spans(std::slice::from_ref(&completed))?
+            .changed,
+    )?;
+    let tools = store.tools(TimeRange::ALL, 5, None)?;
+    let got: Vec<_> = tools
+        .tools
+        .iter()
+        .map(|t| (t.mcp_server.clone(), t.tool.clone(), t.calls, t.errors))
+        .collect();
+    expect_eq(
+        "the tool (server, name, calls, errors)",
+        &vec![(
+            Some("weather-mcp".to_owned()),
+            Some("outage".to_owned()),
+            1,
+            1,
+        )],
+        &got,
+    )?;
+    expect_eq(
+        "its failure's type",
+        &Some("tool_error".to_owned()),
+        &tools.tools[0]
+            .error_types
+            .first()
+            .and_then(|e| e.error_type.clone()),
+    )?;
+    let by_server = AggregateQuery::new(SpanFilter::new(), [GroupBy::McpServer, GroupBy::Kind]);
+    let rolled = store.rollup(&by_server)?.rows;
+    expect_eq(
+        "the rollups by server and kind (keys, calls, errors)",
+        &store
+            .aggregate(&by_server)?
+            .iter()
+            .map(|r| (r.keys.clone(), r.count, r.errors))
+            .collect::<Vec<_>>(),
+        &rolled
+            .iter()
+            .map(|r| (r.keys.clone(), r.count, r.errors))
+            .collect::<Vec<_>>(),
+    )?;
+    let tree = store.trace(trace_id(13))?.ok_or("trace 13 is missing")?;
+    expect_eq("the trace's errors", &2, &tree.summary.error_count)?;
+    let stored = tree
+        .nodes
+        .iter()
+        .find(|n| n.span.span_id == span_id(1301))
+        .ok_or("the call is missing")?;
+    expect_eq(
+        "the call's status message",
+        &Some("the weather service is down"),
+        &stored.span.status.message.as_deref(),
+    )
+}
+
 /// Trace 12: a model call W (300/60 tokens, 5000 n$) wrapping its step S (the same): counted
 /// twice until the repair marks W as an aggregate; then every total is S's alone.
 pub fn repair_marks_an_aggregate(store: &dyn Store) -> CheckResult {

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | OTel GenAI conventions (`mcp.client`, `mcp.server`), agentrace's `rmcp` adapter | `mcp.method.name`; the side from the span kind (`CLIENT`, `SERVER`) |
 //! | the MCP Python SDK 2 | the same; its client spans are named `MCP send {method} {target}` |
-//! | OpenLLMetry (`opentelemetry-instrumentation-mcp`) | `{tool}.tool` for a tool call, `{method}.mcp` for the other methods, the client's only |
+//! | OpenLLMetry (`opentelemetry-instrumentation-mcp`) | `{tool}.tool` for a tool call, `{method}.mcp` for the other methods (the client's); on the server, only its transport's `ResponseStreamWriter` spans, the one writing a response (`mcp.response.value`) its side of the call |
 //!
 //! A `tools/call` is a tool call ([`SpanKind::Tool`], named by `gen_ai.tool.name` or the span
 //! name's target); every other method is an MCP operation ([`SpanKind::Mcp`]). So is the server
@@ -55,7 +55,7 @@ pub(crate) fn apply(record: &mut SpanRecord) {
     let Some(op) = recognize(record) else {
         return;
     };
-    if text(record, mcp::METHOD_NAME).is_none() {
+    if text(record, mcp::METHOD_NAME).is_none() && !op.method.is_empty() {
         record
             .attributes
             .insert(mcp::METHOD_NAME, AttributeValue::from(op.method.as_str()));
@@ -104,11 +104,26 @@ fn recognize(record: &SpanRecord) -> Option<Operation> {
             target,
         });
     }
-    if record.scope.as_deref() != Some(mcp::TRACELOOP_SCOPE) {
+    // OpenLLMetry's scope is its module's name: `opentelemetry.instrumentation.mcp[.…]`.
+    let traceloop = record.scope.as_deref().is_some_and(|scope| {
+        scope
+            .strip_prefix(mcp::TRACELOOP_SCOPE)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    });
+    if !traceloop {
         return None;
     }
+    // A response written by the server's transport is the server's side of a call (which
+    // method, it does not say).
+    if name == mcp::TRACELOOP_WRITER && record.attributes.get(mcp::TRACELOOP_RESPONSE).is_some() {
+        return Some(Operation {
+            method: String::new(),
+            side: Side::Server,
+            target: None,
+        });
+    }
     // OpenLLMetry names a tool call `{tool}.tool` and another request `{method}.mcp`; its
-    // transport spans (`ResponseStreamWriter`, …) are no operation.
+    // other transport spans (the client's requests written, …) are no operation.
     if let Some(tool) = name.strip_suffix(".tool") {
         let tool = tool.strip_prefix(mcp::TOOLS_CALL).map_or(tool, |_| "");
         return Some(Operation {
@@ -309,22 +324,25 @@ mod tests {
 
     #[test]
     fn openllmetry_names_its_mcp_spans_by_tool_and_method() {
-        let scoped = |name: &str, attributes: &[(&'static str, &str)]| {
+        let on = |service: &str, name: &str, attributes: &[(&'static str, &str)]| {
             let mut span = SpanRecord::new(
                 TraceId::from_bytes([7; 16]),
                 SpanId::from_bytes([2; 8]),
                 name,
                 0,
                 10,
-                Arc::new(Resource::new("agent")),
+                Arc::new(Resource::new(service)),
             );
-            span.scope = Some(mcp::TRACELOOP_SCOPE.into());
+            // Its scope is its module's name.
+            span.scope = Some(format!("{}.instrumentation", mcp::TRACELOOP_SCOPE).into());
             for (key, value) in attributes {
                 span.attributes.insert(*key, *value);
             }
             normalize_span(&mut span, None);
             span
         };
+        let scoped =
+            |name: &str, attributes: &[(&'static str, &str)]| on("agent", name, attributes);
         let tool = scoped(
             "add.tool",
             &[
@@ -342,6 +360,37 @@ mod tests {
         let writer = scoped("ResponseStreamWriter", &[("mcp.request.id", "2")]);
         assert_eq!(writer.kind, SpanKind::Other);
         assert_eq!(attribute(&writer, mcp::METHOD_NAME), None);
+        // The server's transport writing its response: the server's side of the call.
+        let response = on(
+            "weather-mcp",
+            "ResponseStreamWriter",
+            &[("mcp.request.id", "2"), (mcp::TRACELOOP_RESPONSE, "{}")],
+        );
+        assert_eq!(response.kind, SpanKind::Mcp);
+        assert_eq!(attribute(&response, agentrace::MCP_SIDE), Some("server"));
+        assert_eq!(
+            attribute(&response, agentrace::MCP_SERVER),
+            Some("weather-mcp")
+        );
+        assert_eq!(attribute(&response, mcp::METHOD_NAME), None);
+        let elsewhere = {
+            let mut s = SpanRecord::new(
+                TraceId::from_bytes([7; 16]),
+                SpanId::from_bytes([2; 8]),
+                "add.tool",
+                0,
+                10,
+                Arc::new(Resource::new("agent")),
+            );
+            s.scope = Some(format!("{}x", mcp::TRACELOOP_SCOPE).into());
+            normalize_span(&mut s, None);
+            s
+        };
+        assert_eq!(
+            attribute(&elsewhere, agentrace::MCP_SIDE),
+            None,
+            "another scope"
+        );
         // The same names from another scope are no MCP spans.
         let other = normalized("agent", "search.tool", true, &[]);
         assert_eq!(attribute(&other, mcp::METHOD_NAME), None);

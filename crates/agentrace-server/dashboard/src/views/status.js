@@ -104,6 +104,7 @@ export function Status() {
           ['Roots re-attached', fmt.count(st.repairs.reattached)],
           ['Spans attributed late / awaiting their parent', `${fmt.count(st.repairs.attributed_late)} / ${fmt.count(st.repairs.awaiting_parent)}`],
           ['Aggregate calls marked', fmt.count(st.repairs.aggregates_marked)],
+          ['MCP calls completed by their server', fmt.count(st.repairs.mcp_calls_completed)],
         ]} />
       </${Card}>
       <${Fleet} fleet=${st.fleet} />
