@@ -551,7 +551,12 @@ fn tools_show_health_and_recommendations() -> TestResult {
             );
             s.kind = SpanKind::Tool;
             s.tool_name = Some("fetch_url".into());
-            if i % 5 < 2 {
+            // Two calls of a `fetch_url` on an MCP server: another tool.
+            if i >= 28 {
+                s.attributes
+                    .insert(agentrace_core::semconv::agentrace::MCP_SERVER, "web-mcp");
+            }
+            if i % 5 < 2 && i < 28 {
                 s.status = SpanStatus::error("failed");
                 s.attributes.insert(
                     gen_ai::ERROR_TYPE,
@@ -567,11 +572,11 @@ fn tools_show_health_and_recommendations() -> TestResult {
     let text = stdout(&out);
     let row = text
         .lines()
-        .find(|l| l.starts_with("fetch_url"))
+        .find(|l| l.starts_with("fetch_url") && l.contains(" local "))
         .ok_or(text.clone())?;
     assert!(
-        row.contains("30")
-            && row.contains("60.0 %")
+        row.contains("28")
+            && row.contains("57.1 %")
             && row.ends_with(|c: char| c.is_ascii_digit() || c == 's'),
         "{row}"
     );
@@ -579,6 +584,14 @@ fn tools_show_health_and_recommendations() -> TestResult {
     assert!(
         text.contains("  - timeout is 83.3 % of failures (10 of 12)"),
         "{text}"
+    );
+    let served = text
+        .lines()
+        .find(|l| l.starts_with("fetch_url") && l.contains(" web-mcp "))
+        .ok_or(text.clone())?;
+    assert!(
+        served.contains(" 2 ") && served.contains("100.0 %"),
+        "{served}"
     );
     assert!(text.contains("  - no baseline yet"), "{text}");
     let json = agentrace(&db, &["tools", "--since", "1h", "--json"])?;

@@ -268,6 +268,7 @@ impl ClickHouseStore {
             };
             let before = span.clone();
             span.parent_span_id = new.parent_span_id;
+            span.kind = new.kind;
             span.attributes = new.attributes.clone();
             span.status = new.status.clone();
             span.usage = new.usage;

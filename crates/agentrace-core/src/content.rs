@@ -8,7 +8,7 @@
 //!
 //! | dialect | where |
 //! |---|---|
-//! | OTel GenAI ≥ 1.37 | `gen_ai.system_instructions`, `gen_ai.input.messages`, `gen_ai.output.messages` (JSON: `{role, parts: [{type: text \| tool_call \| tool_call_response, …}]}`); tools: `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
+//! | OTel GenAI ≥ 1.37 | `gen_ai.system_instructions`, `gen_ai.input.messages`, `gen_ai.output.messages` (JSON: `{role, parts: [{type: text \| tool_call \| tool_call_response \| any other (generic: its `content`, else its JSON)}]}`); the tools offered: `gen_ai.tool.definitions`; tools: `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
 //! | OTel GenAI 1.28–1.36 | span events `gen_ai.system.message`, `gen_ai.user.message`, `gen_ai.assistant.message`, `gen_ai.tool.message`, `gen_ai.choice` |
 //! | OTel GenAI ≤ 1.27 | span events `gen_ai.content.prompt` / `gen_ai.content.completion` with `gen_ai.prompt` / `gen_ai.completion` (JSON) |
 //! | OpenLLMetry | `gen_ai.prompt.{i}.role/content`, `gen_ai.completion.{i}.role/content/finish_reason/tool_calls.{j}.name/arguments` |
@@ -121,6 +121,20 @@ pub struct ToolIo {
     pub result: Option<String>,
 }
 
+/// A tool offered to the model (`gen_ai.tool.definitions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ToolDefinition {
+    /// Its name.
+    pub name: String,
+    /// What it does, as the model was told.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Its parameters' JSON Schema, as JSON text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<String>,
+}
+
 /// Everything a span captured, as messages. Empty when nothing was captured.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -128,6 +142,9 @@ pub struct SpanContent {
     /// System instructions given apart from the messages.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub system: Vec<String>,
+    /// The tools offered to the model.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolDefinition>,
     /// The messages sent (the prompt, the conversation so far).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input: Vec<Message>,
@@ -143,6 +160,7 @@ impl SpanContent {
     /// Whether nothing was captured.
     pub fn is_empty(&self) -> bool {
         self.system.is_empty()
+            && self.tools.is_empty()
             && self.input.is_empty()
             && self.output.is_empty()
             && self.tool.is_none()
@@ -154,6 +172,7 @@ impl SpanContent {
         let a = &span.attributes;
         let mut c = Self {
             system: system_instructions(a),
+            tools: tool_definitions(a),
             ..Self::default()
         };
         for read in [
@@ -241,6 +260,25 @@ fn system_instructions(a: &Attributes) -> Vec<String> {
             .collect(),
         _ => vec![attribute_text(value)],
     }
+}
+
+/// The tools of `gen_ai.tool.definitions`: OTel's `{type, name, description, parameters}`, or
+/// OpenAI's `{type: "function", function: {name, …}}`; an entry without a name is left out.
+fn tool_definitions(a: &Attributes) -> Vec<ToolDefinition> {
+    let Some(Value::Array(tools)) = a.get(gen_ai::TOOL_DEFINITIONS).and_then(json) else {
+        return Vec::new();
+    };
+    tools
+        .iter()
+        .filter_map(|t| {
+            let t = t.get("function").unwrap_or(t);
+            Some(ToolDefinition {
+                name: t.get("name")?.as_str()?.to_owned(),
+                description: t.get("description").map(text_of),
+                parameters: t.get("parameters").map(|p| p.to_string()),
+            })
+        })
+        .collect()
 }
 
 /// Parts in OTel GenAI's shape (`{type, content | id, name, arguments | response}`), also

@@ -47,6 +47,7 @@ pub const CONTENT_PREFIXES: &[&str] = &[
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
     "gen_ai.tool.call.arguments",
     "gen_ai.tool.call.result",
     "gen_ai.prompt",

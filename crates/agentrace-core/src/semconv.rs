@@ -54,6 +54,9 @@ pub mod gen_ai {
     pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
     /// System instructions given apart from the messages, JSON (opt-in content, v1.37).
     pub const SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+    /// The tools offered to the model, JSON: `[{type, name, description, parameters}]`
+    /// (opt-in content, v1.37).
+    pub const TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
     /// Workflow name (v1.41).
     pub const WORKFLOW_NAME: &str = "gen_ai.workflow.name";
     /// Low-cardinality error type; set with status ERROR.
@@ -385,6 +388,9 @@ pub mod agentrace {
     /// On an MCP span: the MCP server it went to (the server side: its service; the client
     /// side: the server's address when it has one).
     pub const MCP_SERVER: &str = "agentrace.mcp.server";
+    /// `true` on a framework's tool span around an MCP client's call of the same tool: the
+    /// same call, counted once as the client's (the span became a `chain`).
+    pub const MCP_WRAPPER: &str = "agentrace.mcp.wrapper";
     /// `true` on a detached root that the server re-attached to the span containing it in time
     /// (the emitter did not report that link).
     pub const REATTACHED: &str = "agentrace.reattached";

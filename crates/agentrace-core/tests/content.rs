@@ -74,6 +74,52 @@ fn otel_genai_current_messages_with_tool_calls_and_system_instructions() {
 }
 
 #[test]
+fn the_tools_offered_and_generic_parts_of_the_current_conventions() {
+    let s = span(&[
+        (
+            "gen_ai.tool.definitions",
+            r#"[{"type": "function", "name": "get_weather", "description": "Weather of a city",
+                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                {"type": "function", "function": {"name": "search"}},
+                {"type": "function", "description": "no name: left out"}]"#
+                .into(),
+        ),
+        (
+            "gen_ai.output.messages",
+            r#"[{"role": "assistant", "parts": [
+                 {"type": "reasoning", "content": "The user wants weather."},
+                 {"type": "blob", "modality": "image", "mime_type": "image/png"}]}]"#
+                .into(),
+        ),
+    ]);
+    let c = SpanContent::of(&s);
+    let tools: Vec<_> = c
+        .tools
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.description.as_deref(),
+                t.parameters.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        [
+            ("get_weather", Some("Weather of a city"), true),
+            ("search", None, false)
+        ]
+    );
+    assert!(!c.is_empty());
+    assert_eq!(c.output[0].parts[0], text("The user wants weather."));
+    match &c.output[0].parts[1] {
+        Part::Text { text } => assert!(text.contains(r#""modality":"image""#), "{text}"),
+        other => panic!("a generic part kept as its JSON: {other:?}"),
+    }
+}
+
+#[test]
 fn openllmetry_flattened_prompts_and_completions() {
     let s = span(&[
         ("gen_ai.prompt.0.role", "system".into()),

@@ -81,6 +81,7 @@ mod tests {
             step,
             reports_usage: false,
             mcp: None,
+            tool: false,
         }
     }
 

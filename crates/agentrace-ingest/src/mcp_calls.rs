@@ -15,14 +15,23 @@
 //! the call stays one call (the client's: its latency is the caller's; the server's span keeps
 //! its own time, an MCP operation of its own kind).
 //!
-//! [`crate::Ingestor::traces`] applies [`complete`] to the spans of each request; the server
-//! applies it to a stored trace whose sides arrived in different requests (each process
-//! exports its own), planning from [`SpanShape`]s with [`incomplete`].
+//! A framework may report the call once more, around the MCP client's: its own `execute_tool`
+//! span (an agent's tool that calls an MCP server). **A tool span of no MCP side with the
+//! client side of a `tools/call` of the same tool beneath it (its child, or through at most
+//! [`MAX_BETWEEN`] spans of no side) is the same call**: it becomes a step of kind `chain`,
+//! marked [`agentrace::MCP_WRAPPER`], so that the call counts once, as the MCP client's tool
+//! call (named by its server).
+//!
+//! [`crate::Ingestor::traces`] applies [`complete`] and [`unwrap`] to the spans of each
+//! request; the server applies them to a stored trace whose pieces arrived in different
+//! requests (each process exports its own), planning from [`SpanShape`]s with [`incomplete`].
 
 use std::collections::HashMap;
 
 use agentrace_core::semconv::{agentrace, gen_ai, mcp};
-use agentrace_core::{AttributeValue, SpanId, SpanRecord, SpanStatus, StatusCode, TraceId};
+use agentrace_core::{
+    AttributeValue, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode, TraceId,
+};
 
 use crate::shape::SpanShape;
 
@@ -97,8 +106,29 @@ fn completes(client: McpSide, server: McpSide) -> bool {
     }
 }
 
-/// Whether [`complete`] would change one of these spans (of one trace): what the server plans
-/// from without reading the trace back.
+/// The nearest ancestor of `inner` (through at most [`MAX_BETWEEN`] spans of no side) if it is
+/// a tool span of no side: the framework's span around an MCP client's tool call.
+fn wrapper(
+    inner: usize,
+    parent_of: impl Fn(usize) -> Option<usize>,
+    plain_tool: impl Fn(usize) -> bool,
+    side_of: impl Fn(usize) -> Option<McpSide>,
+) -> Option<usize> {
+    let mut at = inner;
+    for _ in 0..=MAX_BETWEEN {
+        at = parent_of(at).filter(|&p| p != inner)?;
+        if plain_tool(at) {
+            return Some(at);
+        }
+        if side_of(at).is_some() {
+            return None;
+        }
+    }
+    None
+}
+
+/// Whether [`complete`] or [`unwrap`] may change one of these spans (of one trace): what the
+/// server plans from without reading the trace back (a wrapper's tool name is checked then).
 pub fn incomplete(spans: &[SpanShape]) -> bool {
     let index: HashMap<SpanId, usize> = spans
         .iter()
@@ -106,14 +136,51 @@ pub fn incomplete(spans: &[SpanShape]) -> bool {
         .map(|(i, s)| (s.span_id, i))
         .collect();
     let parent_of = |i: usize| index.get(&spans[i].parent_span_id?).copied();
-    spans.iter().enumerate().any(|(i, s)| {
-        let Some(server @ McpSide::Server { .. }) = s.mcp else {
-            return false;
-        };
-        caller(i, parent_of, |j| spans[j].mcp)
+    let plain_tool = |i: usize| spans[i].tool && spans[i].mcp.is_none();
+    spans.iter().enumerate().any(|(i, s)| match s.mcp {
+        Some(server @ McpSide::Server { .. }) => caller(i, parent_of, |j| spans[j].mcp)
             .and_then(|c| spans[c].mcp)
-            .is_some_and(|client| completes(client, server))
+            .is_some_and(|client| completes(client, server)),
+        Some(McpSide::Client { .. }) if s.tool => {
+            wrapper(i, parent_of, plain_tool, |j| spans[j].mcp).is_some()
+        }
+        _ => false,
     })
+}
+
+/// Re-kinds every framework tool span of `spans` wrapping an MCP client's call of the same
+/// tool, as the module says; returns the spans changed, in input order.
+pub fn unwrap(spans: &mut [SpanRecord]) -> Vec<SpanId> {
+    let index: HashMap<(TraceId, SpanId), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id, s.span_id), i))
+        .collect();
+    let sides: Vec<Option<McpSide>> = spans.iter().map(side_of).collect();
+    let parent_of = |i: usize| {
+        let s: &SpanRecord = &spans[i];
+        index.get(&(s.trace_id, s.parent_span_id?)).copied()
+    };
+    let plain_tool = |i: usize| spans[i].kind == SpanKind::Tool && sides[i].is_none();
+    let mut wrappers: Vec<usize> = (0..spans.len())
+        .filter(|&i| spans[i].kind == SpanKind::Tool)
+        .filter(|&i| matches!(sides[i], Some(McpSide::Client { .. })))
+        .filter_map(|i| {
+            let w = wrapper(i, parent_of, plain_tool, |j| sides[j])?;
+            (spans[w].tool_name.is_some() && spans[w].tool_name == spans[i].tool_name).then_some(w)
+        })
+        .collect();
+    wrappers.sort_unstable();
+    wrappers.dedup();
+    wrappers
+        .into_iter()
+        .map(|w| {
+            let s = &mut spans[w];
+            s.kind = SpanKind::Chain;
+            s.attributes.insert(agentrace::MCP_WRAPPER, true);
+            s.span_id
+        })
+        .collect()
 }
 
 /// Completes every client-side MCP span of `spans` (of any traces) from the server-side span
@@ -274,6 +341,48 @@ mod tests {
         assert!(complete(&mut far).is_empty());
         let mut nested = vec![span(1, None, "client", "agent"), server(2, 1), server(3, 2)];
         assert_eq!(complete(&mut nested), vec![SpanId::from_bytes([1; 8])]);
+    }
+
+    #[test]
+    fn a_frameworks_tool_span_around_an_mcp_clients_call_of_it_is_the_same_call() {
+        let tool = |id: u8, parent: Option<u8>, name: &str| {
+            let mut s = span(id, parent, "client", "agent");
+            s.attributes.remove(agentrace::MCP_SIDE);
+            s.tool_name = Some(name.into());
+            s
+        };
+        let client = |id: u8, parent: u8, name: &str| {
+            let mut s = span(id, Some(parent), "client", "agent");
+            s.tool_name = Some(name.into());
+            s
+        };
+        let mut spans = vec![
+            tool(1, None, "forecast"),
+            client(2, 1, "forecast"),
+            tool(3, None, "search"),
+            client(4, 3, "fetch"),
+            tool(5, None, "local"),
+        ];
+        let shapes: Vec<SpanShape> = spans.iter().map(|s| SpanShape::of(s, 0)).collect();
+        assert!(incomplete(&shapes));
+        assert_eq!(unwrap(&mut spans), vec![SpanId::from_bytes([1; 8])]);
+        assert_eq!(spans[0].kind, SpanKind::Chain);
+        assert_eq!(
+            spans[0].attributes.get(agentrace::MCP_WRAPPER),
+            Some(&AttributeValue::Bool(true))
+        );
+        assert_eq!(
+            spans[1].kind,
+            SpanKind::Tool,
+            "the MCP client's call stays the call"
+        );
+        assert_eq!(
+            spans[2].kind,
+            SpanKind::Tool,
+            "another tool's call is its own"
+        );
+        assert_eq!(spans[4].kind, SpanKind::Tool);
+        assert!(unwrap(&mut spans).is_empty(), "done once");
     }
 
     #[test]

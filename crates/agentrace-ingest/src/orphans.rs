@@ -196,6 +196,7 @@ mod tests {
             step: false,
             reports_usage: false,
             mcp: None,
+            tool: false,
         }
     }
 

@@ -2,7 +2,7 @@
 //! [`crate::mcp_calls`]) need to know of it.
 
 use agentrace_core::normalize::{is_step, reports_usage};
-use agentrace_core::{SpanId, SpanRecord};
+use agentrace_core::{SpanId, SpanKind, SpanRecord};
 
 use crate::mcp_calls::{self, McpSide};
 
@@ -31,6 +31,8 @@ pub struct SpanShape {
     pub reports_usage: bool,
     /// Its side of an MCP call, if it is one ([`crate::mcp_calls`]).
     pub mcp: Option<McpSide>,
+    /// Whether it is a tool call (kind `tool`).
+    pub tool: bool,
 }
 
 impl SpanShape {
@@ -46,6 +48,7 @@ impl SpanShape {
             step: is_step(record),
             reports_usage: reports_usage(record),
             mcp: mcp_calls::side_of(record),
+            tool: record.kind == SpanKind::Tool,
         }
     }
 }

@@ -165,10 +165,12 @@ fn otel_kind(kind: i32) -> Option<&'static str> {
 }
 
 /// Completes the accepted spans of one request from each other: fields inherited from
-/// ancestors, the client sides of MCP calls from their server sides ([`mcp_calls`]), and steps
+/// ancestors, the client sides of MCP calls from their server sides and the framework spans
+/// around them re-kinded ([`mcp_calls`]), and steps
 /// with a step beneath them marked as aggregates ([`billing`]).
 fn complete(records: &mut [SpanRecord]) {
     mcp_calls::complete(records);
+    mcp_calls::unwrap(records);
     let index: HashMap<(TraceId, SpanId), usize> = records
         .iter()
         .enumerate()

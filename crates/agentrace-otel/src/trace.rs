@@ -106,7 +106,7 @@ pub fn span_data(record: &SpanRecord) -> SpanData {
             .parent_span_id
             .map_or(SpanId::INVALID, |p| SpanId::from_bytes(p.to_bytes())),
         parent_span_is_remote: false,
-        span_kind: span_kind(record.kind),
+        span_kind: record_span_kind(record),
         name: Cow::Owned(record.name.to_string()),
         start_time: system_time(record.start_time_unix_nano),
         end_time: system_time(record.end_time_unix_nano),
@@ -116,6 +116,24 @@ pub fn span_data(record: &SpanRecord) -> SpanData {
         links: SpanLinks::default(),
         status: status(&record.status),
         instrumentation_scope: scope(record.scope.as_ref()),
+    }
+}
+
+/// The OpenTelemetry span kind of a record: the one it says it is (`otel.kind`: an MCP client's
+/// or server's span, a received span's), else [`span_kind`] of its agentrace kind.
+pub fn record_span_kind(record: &SpanRecord) -> SpanKind {
+    let said = record
+        .attributes
+        .get(otel::KIND)
+        .and_then(|v| v.as_str())
+        .map(str::to_ascii_lowercase);
+    match said.as_deref() {
+        Some("client") => SpanKind::Client,
+        Some("server") => SpanKind::Server,
+        Some("producer") => SpanKind::Producer,
+        Some("consumer") => SpanKind::Consumer,
+        Some("internal") => SpanKind::Internal,
+        _ => span_kind(record.kind),
     }
 }
 
@@ -518,5 +536,14 @@ mod tests {
             );
             assert_eq!(span_kind(kind) == SpanKind::Client, expected, "{kind}");
         }
+        // A span that says its kind keeps it: an MCP server's handler is a server span.
+        let mut served = ok.clone();
+        served.kind = RecordKind::Mcp;
+        served.attributes.insert(otel::KIND, "server");
+        assert_eq!(span_data(&served).span_kind, SpanKind::Server);
+        served.attributes.insert(otel::KIND, "Client");
+        assert_eq!(span_data(&served).span_kind, SpanKind::Client);
+        served.attributes.insert(otel::KIND, "sideways");
+        assert_eq!(span_data(&served).span_kind, SpanKind::Internal);
     }
 }

@@ -12,7 +12,8 @@
 //!   are marked as aggregates (`agentrace.aggregate`) and their usage and cost taken out of
 //!   the stored totals, so each call and token counts once; the client side of an MCP call
 //!   takes from its server side, exported by another process, the server's name and a tool's
-//!   failure (the rollups move it to its server, tool health counts the failure); spans marked
+//!   failure (the rollups move it to its server, tool health counts the failure), and a
+//!   framework's tool span around it becomes a step (the call counts once); spans marked
 //!   as orphans whose parent has arrived are unmarked;
 //! - **final** (the grace period after its last span arrived): spans still missing their
 //!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
@@ -379,7 +380,10 @@ fn repair(
         changed.insert(id);
         add(&stats.repair_aggregates, 1);
     }
-    for id in mcp_calls::complete(&mut spans) {
+    for id in mcp_calls::complete(&mut spans)
+        .into_iter()
+        .chain(mcp_calls::unwrap(&mut spans))
+    {
         changed.insert(id);
         add(&stats.repair_mcp_calls, 1);
     }

@@ -476,7 +476,7 @@ pub struct RepairStats {
     /// LLM spans found to sum calls beneath them, marked and no longer billed.
     pub aggregates_marked: u64,
     /// Client sides of MCP calls completed from their server sides (the server's name, a
-    /// tool's failure).
+    /// tool's failure), and framework tool spans around them made steps.
     pub mcp_calls_completed: u64,
     /// Spans marked as orphans (their parent never arrived).
     pub orphans_marked: u64,

@@ -37,14 +37,15 @@ static UPDATE: LazyLock<String> = LazyLock::new(|| {
          output_tokens = ?6, cache_read_tokens = ?7, cache_write_tokens = ?8, \
          reasoning_tokens = ?9, cache_write_1h_tokens = ?10, cost_input = ?11, \
          cost_cache_read = ?12, cost_cache_write = ?13, cost_output = ?14, cost_total = ?15, \
-         aggregate = ?16, reasoning_reported = ?17, status_code = ?18, status_message = ?19 \
+         aggregate = ?16, reasoning_reported = ?17, status_code = ?18, status_message = ?19, \
+         kind = ?20 \
          WHERE trace_no = {} AND span_id = ?4 \
          AND (parent_span_id IS NOT ?1 OR attributes IS NOT ?2 OR input_tokens IS NOT ?5 \
          OR output_tokens IS NOT ?6 OR cache_read_tokens IS NOT ?7 \
          OR cache_write_tokens IS NOT ?8 OR reasoning_tokens IS NOT ?9 \
          OR cache_write_1h_tokens IS NOT ?10 OR cost_total IS NOT ?15 OR aggregate IS NOT ?16 \
          OR reasoning_reported IS NOT ?17 OR status_code IS NOT ?18 \
-         OR status_message IS NOT ?19) \
+         OR status_message IS NOT ?19 OR kind IS NOT ?20) \
          RETURNING trace_no",
         trace_no_of_id("?3")
     )
@@ -59,9 +60,9 @@ struct Rewritten {
     with_parent: Vec<(TraceId, i64, agentrace_core::SpanId)>,
 }
 
-/// Rewrites the parent, the attributes, the status and the counts of stored spans with those
-/// of `spans`, moving the contributions of those whose counts, outcome or MCP server changed in
-/// the span rollups.
+/// Rewrites the parent, the kind, the attributes, the status and the counts of stored spans
+/// with those of `spans`, moving the contributions of those whose kind, counts, outcome or MCP
+/// server changed in the span rollups.
 fn rewrite(
     tx: &Connection,
     spans: &[SpanRecord],
@@ -107,6 +108,7 @@ fn rewrite(
                 i64::from(usage.reasoning_tokens.is_some()),
                 codec::status_to_sql(s.status.code),
                 s.status.message.as_deref(),
+                s.kind.as_str(),
             ])
             .db()?;
         while let Some(row) = rows.next().db()? {
@@ -132,8 +134,8 @@ fn rewrite(
 }
 
 impl SqliteStore {
-    /// Rewrites the parent span id, the attributes, the status and the counts (token usage,
-    /// cost, the aggregate mark) of stored spans with those of `spans` (matched by trace and span id;
+    /// Rewrites the parent span id, the kind, the attributes, the status and the counts (token
+    /// usage, cost, the aggregate mark) of stored spans with those of `spans` (matched by trace and span id;
     /// every other field is left as stored), in one transaction: a span given a parent takes,
     /// with its subtree, what it lacks of the attribution (agent, session, user, …) from its
     /// new ancestors, with the span rollups; a span whose counts changed moves its

@@ -63,8 +63,8 @@ pub trait Retention {
 
 /// Rewriting stored spans: the server's background repairs and repricing.
 pub trait Repairs {
-    /// Rewrites the parent, the attributes, the status and the counts (usage, cost, aggregate
-    /// mark) of stored spans with those of `spans` (matched by trace and span id; every other
+    /// Rewrites the parent, the kind, the attributes, the status and the counts (usage, cost,
+    /// aggregate mark) of stored spans with those of `spans` (matched by trace and span id; every other
     /// field as stored), all or none: a span given a parent takes, with its subtree, what it lacks
     /// of the attribution from its new ancestors; rollups and trace summaries follow. A span
     /// not stored changes nothing.

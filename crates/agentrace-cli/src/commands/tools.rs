@@ -1,4 +1,5 @@
-//! `agentrace tools`: each tool's calls, success rate, latency and health — the score and
+//! `agentrace tools`: each tool's calls (a tool on an MCP server as its server's), success rate,
+//! latency and health — the score and
 //! recommendations of `agentrace_server::tool_health`, the same as the API's and the
 //! dashboard's.
 
@@ -38,11 +39,21 @@ fn render(report: &ToolsHealth) -> String {
     if report.tools.is_empty() {
         return "no tool call in this range\n".to_owned();
     }
-    let mut table = Table::new(&["tool", "calls", "success", "health", "p50", "p95", "p99"]);
+    let mut table = Table::new(&[
+        "tool",
+        "mcp server",
+        "calls",
+        "success",
+        "health",
+        "p50",
+        "p95",
+        "p99",
+    ]);
     for t in &report.tools {
         let s = &t.stats;
         table.row(vec![
             terminal_text(s.tool.as_deref().unwrap_or("(unnamed)")),
+            terminal_text(s.mcp_server.as_deref().unwrap_or("local")),
             count(s.calls),
             format!("{:.1} %", s.success_rate * 100.0),
             format!("{} {:?}", t.health.score, t.health.grade).to_lowercase(),
@@ -57,11 +68,11 @@ fn render(report: &ToolsHealth) -> String {
         .iter()
         .filter(|t| !t.health.recommendations.is_empty())
     {
-        let _ = writeln!(
-            out,
-            "\n{}:",
-            terminal_text(t.stats.tool.as_deref().unwrap_or("(unnamed)"))
-        );
+        let tool = terminal_text(t.stats.tool.as_deref().unwrap_or("(unnamed)"));
+        let _ = match &t.stats.mcp_server {
+            Some(server) => writeln!(out, "\n{tool} on {}:", terminal_text(server)),
+            None => writeln!(out, "\n{tool}:"),
+        };
         for r in &t.health.recommendations {
             let _ = writeln!(out, "  - {}", terminal_text(r));
         }

@@ -355,6 +355,67 @@ mod tests {
     }
 
     #[test]
+    fn a_tool_rule_reads_one_group_per_mcp_server_or_the_servers_scope()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use agentrace_core::semconv::agentrace::MCP_SERVER;
+        use agentrace_core::{Resource, SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
+        let dir = tempfile::tempdir()?;
+        let store: SharedStore = Arc::new(agentrace_sqlite::SqliteStore::open(
+            dir.path().join("a.db"),
+        )?);
+        let resource = Arc::new(Resource::new("agent"));
+        let t0 = 1_700_000_000_000_000_000u64;
+        let calls: Vec<SpanRecord> = [("docs", true), ("docs", false), ("web", false)]
+            .into_iter()
+            .map(|(server, failed)| {
+                let mut s = SpanRecord::new(
+                    TraceId::random(),
+                    SpanId::random(),
+                    "tools/call search",
+                    t0,
+                    t0 + 1_000,
+                    resource.clone(),
+                );
+                s.kind = SpanKind::Tool;
+                s.tool_name = Some("search".into());
+                s.attributes.insert(MCP_SERVER, server);
+                if failed {
+                    s.status = SpanStatus::error("down");
+                }
+                s
+            })
+            .collect();
+        store.write_spans(&calls)?;
+        let source = StoreSource::new(store, Arc::new(ServerStats::new(None)));
+        let window = std::time::Duration::from_secs(60);
+        let read = |rule: &Rule| {
+            source.read(&Query {
+                rule,
+                start_unix_nano: t0 - 60_000_000_000,
+                end_unix_nano: t0 + 60_000_000_000,
+            })
+        };
+        let per_server =
+            Rule::new("mcp", Measure::ToolSuccessRate, window).per(Dimension::McpServer);
+        let got: Vec<_> = read(&per_server)?
+            .into_iter()
+            .map(|r| (r.group, r.requests, r.value))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some("docs".to_owned()), 2, Some(0.5)),
+                (Some("web".to_owned()), 1, Some(1.0))
+            ]
+        );
+        let mut on_web = Rule::new("web", Measure::ToolSuccessRate, window);
+        on_web.scope.mcp_server = Some("web".into());
+        let got: Vec<_> = read(&on_web)?.into_iter().map(|r| r.requests).collect();
+        assert_eq!(got, vec![1]);
+        Ok(())
+    }
+
+    #[test]
     fn unknown_kinds_and_per_on_safety_are_refused() {
         let mut rule = Rule::new("r", Measure::Requests, std::time::Duration::from_secs(60));
         assert_eq!(check(&rule), Ok(()));

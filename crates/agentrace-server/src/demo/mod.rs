@@ -439,6 +439,30 @@ impl Run<'_> {
         });
     }
 
+    /// The scenario's tools as offered to the model (`gen_ai.tool.definitions`).
+    fn tools_offered(&self) -> KeyValue {
+        let tools: Vec<serde_json::Value> = self
+            .scenario
+            .tools
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "type": "function",
+                    "name": t.name,
+                    "description": match t.mcp_server {
+                        Some(server) => format!("{}, on the MCP server {server}", t.name.replace('_', " ")),
+                        None => format!("{}, in the agent's process", t.name.replace('_', " ")),
+                    },
+                    "parameters": {"type": "object"},
+                })
+            })
+            .collect();
+        text(
+            gen_ai::TOOL_DEFINITIONS,
+            &serde_json::Value::Array(tools).to_string(),
+        )
+    }
+
     /// The content an LLM call captured: the system prompt and the user's question in, the
     /// reply (text, or a call of a tool) out, as OTel GenAI message attributes.
     fn messages(&self, agent: &str, reply: &Reply<'_>) -> [KeyValue; 2] {
@@ -485,6 +509,7 @@ impl Run<'_> {
             int(gen_ai::USAGE_OUTPUT_TOKENS, output),
         ]);
         attributes.extend(self.messages(agent, reply));
+        attributes.push(self.tools_offered());
         if caching && self.rng.chance(0.5) {
             attributes.push(int(gen_ai::USAGE_CACHE_READ_INPUT_TOKENS, input / 2));
         }

@@ -163,12 +163,17 @@ async fn an_mcp_call_exported_by_two_processes_is_completed_by_its_server_side()
     use opentelemetry_proto::tonic::trace::v1::{Status, status::StatusCode};
     let t = TestServer::start(start(2_000)).await?;
     let t0 = now() - 60 * SECOND;
-    // The agent's process: the MCP Python SDK's client span, OK (a tool's failure is a
-    // JSON-RPC success), naming no server.
-    let mut call = span(1, None, "MCP send tools/call outage", t0, 0, 2);
+    // The agent's process: the framework's tool span and under it the MCP Python SDK's
+    // client span, OK (a tool's failure is a JSON-RPC success), naming no server.
+    let mut framework = span(3, None, "execute_tool outage", t0, 0, 3);
+    framework.attributes = vec![
+        text("gen_ai.operation.name", "execute_tool"),
+        text("gen_ai.tool.name", "outage"),
+    ];
+    let mut call = span(1, Some(3), "MCP send tools/call outage", t0, 0, 2);
     call.kind = SpanKind::Client as i32;
     call.attributes = vec![text("mcp.method.name", "tools/call")];
-    t.export(&traces(vec![call])).await?;
+    t.export(&traces(vec![call, framework])).await?;
     // The server's process, another service: its span under the call, the tool failed.
     let mut served = span(2, Some(1), "tools/call outage", t0, 0, 1);
     served.kind = SpanKind::Server as i32;
@@ -224,5 +229,11 @@ async fn an_mcp_call_exported_by_two_processes_is_completed_by_its_server_side()
         [(Some("weather-mcp"), Some("outage"), 1, 1)],
         "one call, under its server, failed"
     );
+    let wrapper = stored_trace(&t)?
+        .into_iter()
+        .find(|s| s.span_id == id(3))
+        .ok_or("the framework's span")?;
+    assert_eq!(wrapper.kind, agentrace_core::SpanKind::Chain);
+    assert!(flag(Some(&wrapper), "agentrace.mcp.wrapper"));
     Ok(())
 }

@@ -245,14 +245,15 @@ impl OwnedFacts {
         })
     }
 
-    /// The same facts with what a repair rewrites taken from `span`: its counts (token usage,
-    /// total cost, the aggregate mark `aggregate`), its outcome (failed or not, `error.type`,
-    /// message) and its MCP server (an attribute).
+    /// The same facts with what a repair rewrites taken from `span`: its kind, its counts
+    /// (token usage, total cost, the aggregate mark `aggregate`), its outcome (failed or not,
+    /// `error.type`, message) and its MCP server (an attribute).
     pub(crate) fn repaired(&self, span: &SpanRecord, aggregate: bool) -> Self {
         let f = Facts::of(span, aggregate);
         let mut dims = self.dims.clone();
         dims[MCP_SERVER] = f.dims[MCP_SERVER].map(Text::new);
         Self {
+            kind: f.kind,
             usage: f.usage,
             cost: f.cost,
             aggregate,

@@ -226,13 +226,18 @@ pub fn repair_reattaches_a_detached_root(store: &dyn Store) -> CheckResult {
     Ok(())
 }
 
-/// A repair rewrites a span's status and attributes with its counts: the client side of an
-/// MCP call completed from its server side (`agentrace_ingest::mcp_calls`) names its server
-/// and fails with the tool; the tool's calls, the rollups and the trace follow.
+/// A repair rewrites a span's kind, status and attributes with its counts: the client side of
+/// an MCP call completed from its server side (`agentrace_ingest::mcp_calls`) names its server
+/// and fails with the tool, the framework's tool span around it becomes a step; the tool's
+/// calls (one), the rollups and the trace follow.
 pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
-    use agentrace_core::SpanStatus;
     use agentrace_core::semconv::{agentrace, gen_ai};
+    use agentrace_core::{SpanKind, SpanStatus};
+    let framework = span(13, 1300, "execute_tool outage", T0, T0 + 3 * SEC)
+        .tool("outage")
+        .build();
     let call = span(13, 1301, "MCP send tools/call outage", T0, T0 + 2 * SEC)
+        .parent(1300)
         .tool("outage")
         .attribute(agentrace::MCP_SIDE, "client")
         .build();
@@ -244,7 +249,10 @@ pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
         .attribute(agentrace::MCP_SERVER, "weather-mcp")
         .error("the weather service is down", Some("tool_error"))
         .build();
-    store.write_spans(&[call.clone(), served])?;
+    store.write_spans(&[framework.clone(), call.clone(), served])?;
+    let mut step = framework;
+    step.kind = SpanKind::Chain;
+    step.attributes.insert(agentrace::MCP_WRAPPER, true);
     let mut completed = call;
     completed
         .attributes
@@ -255,10 +263,8 @@ pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
     completed.status = SpanStatus::error("the weather service is down");
     expect_eq(
         "spans changed by the repair",
-        &1,
-        &store
-            .repair_spans(std::slice::from_ref(&completed))?
-            .changed,
+        &2,
+        &store.repair_spans(&[step, completed])?.changed,
     )?;
     let tools = store.tools(TimeRange::ALL, 5, None)?;
     let got: Vec<_> = tools
@@ -300,6 +306,15 @@ pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
     )?;
     let tree = store.trace(trace_id(13))?.ok_or("trace 13 is missing")?;
     expect_eq("the trace's errors", &2, &tree.summary.error_count)?;
+    expect_eq(
+        "the framework's span, a step",
+        &Some(SpanKind::Chain),
+        &tree
+            .nodes
+            .iter()
+            .find(|n| n.span.span_id == span_id(1300))
+            .map(|n| n.span.kind),
+    )?;
     let stored = tree
         .nodes
         .iter()

@@ -39,11 +39,26 @@ export function Message({ message }) {
   </div>`;
 }
 
-/** A span's content: system instructions, messages in and out, tool input and output. */
+/** The tools offered to the model, each with what it was told of it. */
+function ToolsOffered({ tools }) {
+  return html`<div class="captured-group tools-offered">
+    <h4>Tools offered</h4>
+    ${tools.map(
+      (t) => html`<details class="part tool-definition">
+        <summary><strong>${t.name}</strong>${t.description && html` <span class="muted">${t.description}</span>`}</summary>
+        ${t.parameters && html`<pre class="text">${pretty(t.parameters)}</pre>`}
+      </details>`,
+    )}
+  </div>`;
+}
+
+/** A span's content: system instructions, the tools offered, messages in and out, tool input
+ * and output. */
 export function Content({ content }) {
   if (!content || !Object.keys(content).length) return null;
   return html`<div class="captured">
     ${content.system?.map((t) => html`<div class="message role-system"><div class="role">system instructions</div><pre class="text">${t}</pre></div>`)}
+    ${content.tools?.length > 0 && html`<${ToolsOffered} tools=${content.tools} />`}
     ${content.input?.length > 0 && html`<div class="captured-group"><h4>Input</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
     ${content.output?.length > 0 && html`<div class="captured-group"><h4>Output</h4>${content.output.map((m) => html`<${Message} message=${m} />`)}</div>`}
     ${content.tool &&
