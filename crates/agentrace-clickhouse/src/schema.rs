@@ -29,9 +29,9 @@
 //!   COLUMN … MODIFY ORDER BY`, `MODIFY QUERY`, so that no insert meets the view missing), kept
 //!   by a materialized view over `spans` (`span_rollups_mv`). A span rewritten later (its
 //!   attribution completed, repriced, repaired) is written with a cancelling row (`sign` -1,
-//!   its old version and counted values, without its attributes, events and resource) before
-//!   its new one, in one insert, so that the view's sums stay exact (it keeps the attributes
-//!   the view reads, [`VIEW_ATTRIBUTES`]); reads of `spans` take the newest version, which is
+//!   its old version and counted values, without its events and resource, and of its
+//!   attributes only those the views read, the MCP server) before its new one, in one insert,
+//!   so that the view's sums stay exact; reads of `spans` take the newest version, which is
 //!   never a cancelling row.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
