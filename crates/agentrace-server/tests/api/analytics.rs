@@ -173,7 +173,7 @@ async fn cost_groups_by_several_dimensions_filters_and_falls_back_for_sessions()
         "group_by",
     )
     .await?;
-    api.fails("/cost?tool=web_search", 400, "unknown_parameter", "tool")
+    api.fails("/cost?colour=red", 400, "unknown_parameter", "colour")
         .await?;
     Ok(())
 }
