@@ -20,7 +20,8 @@
 //! per = "model"
 //! ```
 //!
-//! Without `[[channels]]`, alerts go to the log. docs/alerts.md lists every field.
+//! Without `[[channels]]`, alerts go to the log. docs/alerts.md lists every field; the
+//! service level objectives (`[[slos]]`) are in docs/slos.md.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::{ChannelConfig, ChannelKind};
 use crate::rule::{Rule, RuleError};
+use crate::slo::Slo;
 
 /// The default evaluation interval.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -51,6 +53,9 @@ pub struct AlertsConfig {
     /// The rules.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// The service level objectives (docs/slos.md).
+    #[serde(default)]
+    pub slos: Vec<Slo>,
 }
 
 const fn default_interval() -> Duration {
@@ -64,6 +69,7 @@ impl Default for AlertsConfig {
             renotify: None,
             channels: Vec::new(),
             rules: Vec::new(),
+            slos: Vec::new(),
         }
     }
 }
@@ -188,6 +194,13 @@ impl AlertsConfig {
                         rule.name
                     )));
                 }
+            }
+        }
+        let mut slos = HashSet::new();
+        for slo in &self.slos {
+            slo.validate().map_err(Invalid::Rule)?;
+            if !slos.insert(slo.name.as_str()) {
+                return Err(Invalid::Other(format!("two SLOs are named {:?}", slo.name)));
             }
         }
         Ok(())

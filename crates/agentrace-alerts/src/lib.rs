@@ -12,6 +12,7 @@
 //! | [`Notifier`] | one thread delivering notifications to the channels ([`ChannelKind`]: log, signed webhook, Slack, Alertmanager v2) with retries and backoff; never blocks its caller; counts what it drops; marks failing channels |
 //! | [`load_alerts`] | reads and checks the alerts file ([`AlertsConfig`]) |
 //! | [`promql::prometheus_rules`] | the rules as a Prometheus rules file over agentrace's `/metrics` |
+//! | [`slo::Slo`] | a service level objective: an indicator's share of good events over a rolling window, its error budget and burn rates, multi-window burn-rate alerts |
 //!
 //! ## Example
 //!
@@ -49,6 +50,7 @@ mod notification;
 mod notifier;
 pub mod promql;
 mod rule;
+pub mod slo;
 
 pub use budget::notification as budget_notification;
 pub use channel::{ChannelConfig, ChannelKind, DeliveryError};

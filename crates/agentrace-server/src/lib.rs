@@ -91,6 +91,7 @@ mod retention;
 mod score_metrics;
 mod self_metrics;
 mod server;
+pub mod slos;
 pub mod state;
 pub mod store;
 pub mod tool_health;

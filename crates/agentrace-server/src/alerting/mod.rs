@@ -7,7 +7,7 @@
 //! a restart each alert resumes from its newest stored notification: nothing is notified
 //! twice.
 
-mod source;
+pub(crate) mod source;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -195,6 +195,11 @@ impl Alerting {
     /// The rules.
     pub fn rules(&self) -> &[Rule] {
         &self.config.rules
+    }
+
+    /// The service level objectives.
+    pub fn slos(&self) -> &[agentrace_alerts::slo::Slo] {
+        &self.config.slos
     }
 
     /// How often rules are evaluated.

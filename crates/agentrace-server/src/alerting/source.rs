@@ -264,7 +264,13 @@ mod process {
 }
 
 fn span_filter(rule: &Rule, range: TimeRange) -> SpanFilter {
-    let s = &rule.scope;
+    let mut f = scope_filter(&rule.scope, range);
+    f.kind = rule.effective_kind().and_then(|k| k.parse().ok());
+    f
+}
+
+/// The spans of a rule's or SLO's scope in `range` (its `kind` left to the caller).
+pub(crate) fn scope_filter(s: &agentrace_alerts::Scope, range: TimeRange) -> SpanFilter {
     let mut f = SpanFilter::new().range(range);
     f.service.clone_from(&s.service);
     f.model.clone_from(&s.model);
@@ -274,7 +280,6 @@ fn span_filter(rule: &Rule, range: TimeRange) -> SpanFilter {
     f.user.clone_from(&s.user);
     f.framework.clone_from(&s.framework);
     f.mcp_server.clone_from(&s.mcp_server);
-    f.kind = rule.effective_kind().and_then(|k| k.parse().ok());
     f
 }
 

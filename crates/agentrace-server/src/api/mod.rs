@@ -20,6 +20,7 @@
 //! | `POST /budgets/check` | an agent elsewhere asks whether its call fits its budgets, and may hold the estimate until the call's span arrives |
 //! | `/guardrails` | guardrail checks against violations over time, violations by rule, blocks by type, data masked by kind |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
+//! | `/slos` | the service level objectives: attainment, error budget left, burn rates, burn-rate alerts |
 //! | `/scores`, `POST /scores`, `DELETE /scores/{id}` | scores of traces, spans and sessions: read by target, name, source, value and time; written (one or many, replacing under their id); deleted |
 //! | `/scores/names`, `/scores/stats` | the score names given in a range; one score's statistics (mean, range, distribution, labels, trend) split by model, agent, service, prompt, source or annotator |
 //! | `/evaluators` | the online evaluations: rules, judges, their budgets and figures |
@@ -77,6 +78,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/metrics/{name}", get(metrics::series)),
         ("/budgets", get(status::budgets)),
         ("/alerts", get(alerts::alerts)),
+        ("/slos", get(alerts::slos)),
         ("/guardrails", get(guardrails::guardrails)),
         ("/evaluators", get(evaluators::list)),
         ("/evaluators/{name}", get(evaluators::one)),

@@ -20,6 +20,7 @@
 
 use std::time::Duration;
 
+use agentrace_alerts::slo::{Indicator, Slo, Target};
 use agentrace_alerts::{AlertsConfig, Anomaly, Dimension, Direction, Measure, Rule};
 use agentrace_core::Usd;
 use agentrace_core::budget::{Budget, Period, Scope};
@@ -279,6 +280,29 @@ pub(crate) fn alerts() -> AlertsConfig {
             .direction(Direction::Below)
             .critical(1.0),
     ];
+    // Two objectives: the support bot's runs, which mostly hold, and every tool call, which
+    // the demo's failing tools burn through.
+    let days = |d: u64| std::time::Duration::from_secs(d * 86_400);
+    let mut support = Slo::new(
+        "support runs succeed",
+        Indicator::Success {
+            of: Target::AgentRuns,
+        },
+        0.9,
+        days(28),
+    );
+    support.scope.service = Some("support-bot".into());
+    support.description = Some("nine support conversations in ten end without an error".into());
+    let mut tools = Slo::new(
+        "tool calls succeed",
+        Indicator::Success {
+            of: Target::ToolCalls,
+        },
+        0.99,
+        days(7),
+    );
+    tools.description = Some("99 % of tool calls work, MCP servers included".into());
+    config.slos = vec![support, tools];
     config
 }
 

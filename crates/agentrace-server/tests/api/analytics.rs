@@ -382,3 +382,43 @@ async fn received_metrics_are_listed_and_read_as_series() -> TestResult {
     assert_eq!(none["series"], json!([]));
     Ok(())
 }
+
+#[tokio::test]
+async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
+    use agentrace_alerts::slo::{Indicator, Slo, Target};
+    let api = Api::start().await?;
+    let slo = Slo::new(
+        "tools work",
+        Indicator::Success {
+            of: Target::ToolCalls,
+        },
+        0.99,
+        std::time::Duration::from_secs(28 * 86_400),
+    );
+    let end = api.runs.iter().map(|r| r.start).max().unwrap_or(T0) + 10 * MIN;
+    let judged = agentrace_server::slos::statuses(&*api.state.store, &[slo], end)?;
+    let status = serde_json::to_value(&judged[0])?;
+    // The same counts read span by span, as the exact aggregate does.
+    let exact = api.state.store.aggregate(&AggregateQuery::new(
+        SpanFilter::new()
+            .kind(SpanKind::Tool)
+            .range(TimeRange::until(end)),
+        Vec::new(),
+    ))?;
+    let (total, failed) = exact.first().map_or((0, 0), |r| (r.count, r.errors));
+    assert!(
+        failed > 0 && failed < total,
+        "{total} calls, {failed} failed"
+    );
+    assert_eq!(
+        status["counts"],
+        json!({"good": total - failed, "total": total})
+    );
+    crate::support::validate(
+        api.doc(),
+        &status,
+        &json!({"$ref": "#/components/schemas/SloStatus"}),
+        "SloStatus",
+    )?;
+    Ok(())
+}

@@ -424,3 +424,72 @@ critical = 0.5
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_slo_of_agent_runs_is_judged_on_the_rollups_with_its_budget_and_burn() -> Result {
+    let config_dir = tempfile::tempdir()?;
+    let alerts = config_dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        r#"
+[[slos]]
+name = "runs succeed"
+objective = 0.9
+window = "28d"
+indicator = { type = "success", of = "agent_runs" }
+scope = { service = "svc" }
+"#,
+    )?;
+    let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
+    // Ten agent runs in the last minutes, three failed: 30 % bad against a 10 % budget.
+    let start = now() - 120_000_000_000;
+    let runs: Vec<_> = (1..=10u64)
+        .map(|i| {
+            let mut s = llm_span(i, i, start);
+            s.name = "invoke_agent helper".into();
+            s.attributes = vec![
+                text("gen_ai.operation.name", "invoke_agent"),
+                text("gen_ai.agent.name", "helper"),
+            ];
+            if i <= 3 {
+                s.status = Some(opentelemetry_proto::tonic::trace::v1::Status {
+                    code: 2,
+                    message: "gave up".into(),
+                });
+            }
+            s
+        })
+        .collect();
+    t.export(&traces(runs)).await?;
+    let slos: Value = get(&t.app_url("/api/v1/slos"), &[]).await?.json()?;
+    let status = &slos["slos"][0];
+    assert_eq!(status["slo"]["name"], "runs succeed", "{slos}");
+    assert_eq!(
+        status["counts"],
+        serde_json::json!({"good": 7, "total": 10})
+    );
+    assert_eq!(status["attainment"], 0.7);
+    let left = status["budget_remaining"].as_f64().ok_or("a budget")?;
+    assert!((left - -2.0).abs() < 1e-9, "overspent twice over: {left}");
+    let hour = status["burn_rates"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["window"] == "1h"))
+        .ok_or("the hour's burn rate")?;
+    assert!(
+        (hour["burn_rate"].as_f64().unwrap_or_default() - 3.0).abs() < 1e-9,
+        "{hour}"
+    );
+    let firing: Vec<&Value> = status["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["firing"] == true)
+        .collect();
+    assert_eq!(
+        firing.len(),
+        1,
+        "3× burns past the 3-day pair's 1×: {status}"
+    );
+    assert_eq!(firing[0]["severity"], "warning");
+    Ok(())
+}

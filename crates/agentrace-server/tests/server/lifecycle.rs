@@ -296,6 +296,17 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
         "{:?}",
         tools.tools
     );
+    // Two objectives, the tools' burning its budget.
+    let slos: serde_json::Value = get(&t.app_url("/api/v1/slos"), &[]).await?.json()?;
+    let names: Vec<&str> = slos["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["slo"]["name"].as_str())
+        .collect();
+    assert_eq!(names, ["support runs succeed", "tool calls succeed"]);
+    let burn = slos["slos"][1]["burn_rate"].as_f64().unwrap_or_default();
+    assert!(burn > 1.0, "the demo's tools burn their budget: {burn}");
     t.server.shutdown().await?;
     Ok(())
 }

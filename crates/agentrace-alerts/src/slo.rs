@@ -1,0 +1,505 @@
+//! Service level objectives for agents: an objective on the share of good events over a
+//! rolling window, its error budget, and how fast the budget burns (docs/slos.md).
+//!
+//! An SLO names what it measures (its [`Indicator`]) of a [`Scope`] of spans, the share of good
+//! events it promises (`objective`, e.g. 0.95) and the window it is judged over. From the good
+//! and total events of the window ([`Counts`], read by the caller from its rollups) follow the
+//! attainment, the **error budget** (the share of events allowed to be bad, `1 − objective`),
+//! the share of it left, and the **burn rate**: how many times faster than the window allows
+//! the budget is being spent (1 spends it exactly by the window's end). A burn rate is read over
+//! the windows of the [`BurnAlert`]s — by default the SRE workbook's multi-window,
+//! multi-burn-rate pairs: 14.4× over 1 h and 5 m (critical), 6× over 6 h and 30 m (critical),
+//! 1× over 3 d and 6 h (warning) — and an alert fires when both of its windows burn at least at
+//! its factor: the long window for significance, the short one so that it stops soon after the
+//! burning does.
+//!
+//! ```
+//! use std::time::Duration;
+//! use agentrace_alerts::slo::{Counts, Indicator, Slo, Target};
+//!
+//! let slo = Slo::new(
+//!     "support runs succeed",
+//!     Indicator::Success { of: Target::AgentRuns },
+//!     0.95,
+//!     Duration::from_secs(28 * 86_400),
+//! );
+//! slo.validate()?;
+//! // 1,000 runs in the window, 30 failed: 3 % of the allowed 5 % spent.
+//! let status = slo.status(|_window| Counts { good: 970, total: 1_000 });
+//! assert_eq!(status.attainment, Some(0.97));
+//! assert!((status.budget_remaining.unwrap() - 0.4).abs() < 1e-9);
+//! assert!((status.burn_rate.unwrap() - 0.6).abs() < 1e-9);
+//! # Ok::<(), agentrace_alerts::RuleError>(())
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rule::{RuleError, Scope};
+
+/// What the good events are of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Target {
+    /// Agent runs (spans of kind `agent`).
+    AgentRuns,
+    /// LLM calls (spans of kind `llm`).
+    LlmCalls,
+    /// Tool calls (spans of kind `tool`).
+    ToolCalls,
+}
+
+impl Target {
+    /// The span kind counted (`agent`, `llm`, `tool`).
+    pub const fn kind(self) -> &'static str {
+        match self {
+            Self::AgentRuns => "agent",
+            Self::LlmCalls => "llm",
+            Self::ToolCalls => "tool",
+        }
+    }
+}
+
+/// What an SLO measures: which events are good.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Indicator {
+    /// The share of `of` that did not fail.
+    Success {
+        /// Runs or calls.
+        of: Target,
+    },
+}
+
+impl Indicator {
+    /// The events counted.
+    pub const fn target(&self) -> Target {
+        match self {
+            Self::Success { of } => *of,
+        }
+    }
+
+    /// The good and total events of a window with `events` of the target, `failed` of them.
+    pub const fn counts(&self, events: u64, failed: u64) -> Counts {
+        match self {
+            Self::Success { .. } => Counts {
+                good: events.saturating_sub(failed),
+                total: events,
+            },
+        }
+    }
+}
+
+/// How bad a burning budget is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A ticket: the budget will run out, not soon.
+    Warning,
+    /// A page: the budget runs out within days at this rate.
+    Critical,
+}
+
+/// A multi-window burn-rate alert: it fires when the budget burns at least `factor` times the
+/// sustainable rate over both `long` and `short`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurnAlert {
+    /// The long window (significance).
+    #[serde(with = "agentrace_core::serde_duration")]
+    pub long: Duration,
+    /// The short window (it stops firing soon after the burning does).
+    #[serde(with = "agentrace_core::serde_duration")]
+    pub short: Duration,
+    /// The burn rate both windows must reach.
+    pub factor: f64,
+    /// How bad it is.
+    pub severity: Severity,
+}
+
+impl BurnAlert {
+    /// The SRE workbook's three pairs (for a 30-day window): 14.4× over 1 h and 5 m and 6×
+    /// over 6 h and 30 m (critical: 2 % and 5 % of the budget gone), 1× over 3 d and 6 h
+    /// (warning: 10 %).
+    pub fn workbook() -> Vec<Self> {
+        let h = |n: u64| Duration::from_secs(n * 3_600);
+        let m = |n: u64| Duration::from_secs(n * 60);
+        vec![
+            Self {
+                long: h(1),
+                short: m(5),
+                factor: 14.4,
+                severity: Severity::Critical,
+            },
+            Self {
+                long: h(6),
+                short: m(30),
+                factor: 6.0,
+                severity: Severity::Critical,
+            },
+            Self {
+                long: h(72),
+                short: h(6),
+                factor: 1.0,
+                severity: Severity::Warning,
+            },
+        ]
+    }
+}
+
+/// A service level objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Slo {
+    /// Unique; names it everywhere.
+    pub name: String,
+    /// A line for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Which spans (service, agent, model, …); its `kind` is the indicator's.
+    #[serde(default)]
+    pub scope: Scope,
+    /// What is measured.
+    pub indicator: Indicator,
+    /// The share of good events promised, above 0 and below 1 (0.95: 95 %).
+    pub objective: f64,
+    /// The rolling window it is judged over (whole minutes).
+    #[serde(with = "agentrace_core::serde_duration")]
+    pub window: Duration,
+    /// The burn-rate alerts; default: [`BurnAlert::workbook`].
+    #[serde(default = "BurnAlert::workbook")]
+    pub burn_alerts: Vec<BurnAlert>,
+}
+
+/// Good and total events over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Good events.
+    pub good: u64,
+    /// All events.
+    pub total: u64,
+}
+
+impl Counts {
+    /// The share of bad events; `None` without events.
+    #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+    pub fn bad_share(self) -> Option<f64> {
+        (self.total > 0).then(|| self.total.saturating_sub(self.good) as f64 / self.total as f64)
+    }
+}
+
+/// The burn rate over one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurnReading {
+    /// The window, ending now.
+    #[serde(with = "agentrace_core::serde_duration")]
+    pub window: Duration,
+    /// Its events.
+    pub counts: Counts,
+    /// Bad share ÷ error budget; `None` without events.
+    pub burn_rate: Option<f64>,
+}
+
+/// A burn-rate alert, judged now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BurnAlertState {
+    /// The alert.
+    #[serde(flatten)]
+    pub alert: BurnAlert,
+    /// Both windows burn at least at its factor.
+    pub firing: bool,
+}
+
+/// An SLO judged now: attainment, budget and burn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SloStatus {
+    /// The SLO.
+    pub slo: Slo,
+    /// The window's events.
+    pub counts: Counts,
+    /// Good ÷ total over the window; `None` without events.
+    pub attainment: Option<f64>,
+    /// The error budget: the share of events allowed to be bad (`1 − objective`).
+    pub error_budget: f64,
+    /// The share of the budget left (1: untouched, 0: spent, below 0: overspent); `None`
+    /// without events.
+    pub budget_remaining: Option<f64>,
+    /// The burn rate over the whole window.
+    pub burn_rate: Option<f64>,
+    /// The burn rate over each alert window, shortest first.
+    pub burn_rates: Vec<BurnReading>,
+    /// How long until the budget is spent at the burn rate of the shortest long window (the
+    /// last hour, by default); `None` when it is not burning or is spent.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "agentrace_core::serde_duration::option"
+    )]
+    pub exhausted_in: Option<Duration>,
+    /// The burn-rate alerts.
+    pub alerts: Vec<BurnAlertState>,
+}
+
+impl Slo {
+    /// An SLO of every span the indicator counts, with the workbook's burn-rate alerts.
+    pub fn new(
+        name: impl Into<String>,
+        indicator: Indicator,
+        objective: f64,
+        window: Duration,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            description: None,
+            scope: Scope::default(),
+            indicator,
+            objective,
+            window,
+            burn_alerts: BurnAlert::workbook(),
+        }
+    }
+
+    /// The share of events allowed to be bad.
+    pub fn error_budget(&self) -> f64 {
+        1.0 - self.objective
+    }
+
+    /// Checks the objective, the windows and the scope.
+    pub fn validate(&self) -> Result<(), RuleError> {
+        let fail = |reason: String| RuleError {
+            rule: self.name.clone(),
+            reason,
+        };
+        let minutes = |d: Duration| {
+            d.as_secs() > 0 && d.as_secs().is_multiple_of(60) && d.subsec_nanos() == 0
+        };
+        if self.name.trim().is_empty() {
+            return Err(fail("the SLO's name is empty".into()));
+        }
+        if !(self.objective > 0.0 && self.objective < 1.0) {
+            return Err(fail(format!(
+                "`objective` {} is not a share between 0 and 1 (0.95 for 95 %)",
+                self.objective
+            )));
+        }
+        if !minutes(self.window) {
+            return Err(fail("`window` is not a whole number of minutes".into()));
+        }
+        if self.scope.kind.is_some() {
+            return Err(fail(
+                "`scope.kind` is the indicator's (`of`): leave it out".into(),
+            ));
+        }
+        for a in &self.burn_alerts {
+            if !(minutes(a.long) && minutes(a.short)) || a.short >= a.long {
+                return Err(fail(
+                    "a burn alert's `short` and `long` are whole minutes, `short` the shorter"
+                        .into(),
+                ));
+            }
+            if a.long > self.window {
+                return Err(fail(format!(
+                    "a burn alert's `long` window ({} min) is longer than the SLO's",
+                    a.long.as_secs() / 60
+                )));
+            }
+            if !(a.factor.is_finite() && a.factor > 0.0) {
+                return Err(fail("a burn alert's `factor` is a number above 0".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The burn rate of `counts`: their bad share ÷ the error budget.
+    pub fn burn_rate(&self, counts: Counts) -> Option<f64> {
+        Some(counts.bad_share()? / self.error_budget())
+    }
+
+    /// The SLO judged now, from `counts(window)`: the good and total events of the last
+    /// `window` (called for the SLO's window and each alert window).
+    pub fn status(&self, mut counts: impl FnMut(Duration) -> Counts) -> SloStatus {
+        let whole = counts(self.window);
+        let mut windows: Vec<Duration> = self
+            .burn_alerts
+            .iter()
+            .flat_map(|a| [a.short, a.long])
+            .collect();
+        windows.sort_unstable();
+        windows.dedup();
+        let burn_rates: Vec<BurnReading> = windows
+            .into_iter()
+            .map(|window| {
+                let c = if window == self.window {
+                    whole
+                } else {
+                    counts(window)
+                };
+                BurnReading {
+                    window,
+                    counts: c,
+                    burn_rate: self.burn_rate(c),
+                }
+            })
+            .collect();
+        let rate_over = |w: Duration| {
+            burn_rates
+                .iter()
+                .find(|r| r.window == w)
+                .and_then(|r| r.burn_rate)
+        };
+        let alerts = self
+            .burn_alerts
+            .iter()
+            .map(|a| BurnAlertState {
+                alert: a.clone(),
+                firing: [a.long, a.short]
+                    .iter()
+                    .all(|w| rate_over(*w).is_some_and(|r| r >= a.factor)),
+            })
+            .collect();
+        let budget_remaining = self.burn_rate(whole).map(|spent| 1.0 - spent);
+        let now_rate = self
+            .burn_alerts
+            .iter()
+            .map(|a| a.long)
+            .min()
+            .and_then(rate_over);
+        let exhausted_in = match (budget_remaining, now_rate) {
+            (Some(left), Some(rate)) if left > 0.0 && rate > 0.0 => {
+                Some(self.window.mul_f64(left / rate))
+            }
+            _ => None,
+        };
+        SloStatus {
+            slo: self.clone(),
+            counts: whole,
+            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
+            attainment: (whole.total > 0).then(|| whole.good as f64 / whole.total as f64),
+            error_budget: self.error_budget(),
+            budget_remaining,
+            burn_rate: self.burn_rate(whole),
+            burn_rates,
+            exhausted_in,
+            alerts,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: Duration = Duration::from_secs(86_400);
+
+    fn slo() -> Slo {
+        Slo::new(
+            "runs",
+            Indicator::Success {
+                of: Target::AgentRuns,
+            },
+            0.999,
+            Duration::from_secs(30 * 86_400),
+        )
+    }
+
+    #[test]
+    fn the_workbooks_worked_example_pages_when_an_hour_burns_two_percent_of_the_budget() {
+        // 99.9 % over 30 days: 0.1 % may fail. Over the last hour and 5 minutes 1.5 % fail
+        // (15× the budget's pace): the 14.4× pair fires, 2 % of the month's budget is gone
+        // in that hour; the 6 h pair burns at 6× too if the failures started 6 h ago.
+        let s = slo();
+        let status = s.status(|w| {
+            let per_hour = 10_000;
+            let hours = (w.as_secs() / 3_600).max(1);
+            let total = per_hour * hours;
+            let bad = match w.as_secs() {
+                t if t <= 3_600 => total * 15 / 1_000,
+                t if t <= 6 * 3_600 => total * 7 / 1_000,
+                _ => total / 2_000,
+            };
+            Counts {
+                good: total - bad,
+                total,
+            }
+        });
+        let firing: Vec<(f64, Severity)> = status
+            .alerts
+            .iter()
+            .filter(|a| a.firing)
+            .map(|a| (a.alert.factor, a.alert.severity))
+            .collect();
+        assert_eq!(
+            firing,
+            vec![(14.4, Severity::Critical), (6.0, Severity::Critical)]
+        );
+        let hour = status
+            .burn_rates
+            .iter()
+            .find(|r| r.window == Duration::from_secs(3_600))
+            .and_then(|r| r.burn_rate)
+            .unwrap_or_default();
+        assert!((hour - 15.0).abs() < 1e-9, "{hour}");
+        // Half the month's budget spent (0.05 % of 0.1 %), at 15× the pace: gone in a day.
+        let left = status.budget_remaining.unwrap_or_default();
+        assert!((left - 0.5).abs() < 1e-9, "{left}");
+        let exhausted = status.exhausted_in.map(|d| d.as_secs_f64() / 3_600.0);
+        assert!(
+            exhausted.is_some_and(|h| (h - 24.0).abs() < 1e-6),
+            "{exhausted:?}"
+        );
+    }
+
+    #[test]
+    fn a_quiet_window_has_no_rate_and_fires_nothing() {
+        let status = slo().status(|_| Counts::default());
+        assert_eq!(status.attainment, None);
+        assert_eq!(status.budget_remaining, None);
+        assert!(status.alerts.iter().all(|a| !a.firing));
+        assert_eq!(status.exhausted_in, None);
+        let spent = slo().status(|_| Counts { good: 0, total: 10 });
+        assert!(
+            spent.budget_remaining.is_some_and(|b| b < -900.0),
+            "overspent"
+        );
+        assert_eq!(spent.exhausted_in, None, "nothing left to exhaust");
+    }
+
+    #[test]
+    fn objectives_windows_and_alerts_are_checked() {
+        let bad = |f: &dyn Fn(&mut Slo)| {
+            let mut s = slo();
+            f(&mut s);
+            s.validate().map_err(|e| e.reason)
+        };
+        assert!(slo().validate().is_ok());
+        assert!(bad(&|s| s.objective = 95.0).is_err_and(|e| e.contains("0.95")));
+        assert!(bad(&|s| s.objective = 1.0).is_err());
+        assert!(bad(&|s| s.window = Duration::from_secs(90)).is_err());
+        assert!(bad(&|s| s.scope.kind = Some("llm".into())).is_err());
+        assert!(bad(&|s| s.window = DAY).is_err_and(|e| e.contains("longer")));
+        assert!(bad(&|s| s.burn_alerts[0].factor = f64::NAN).is_err());
+        assert!(bad(&|s| s.burn_alerts[0].short = Duration::from_secs(7_200)).is_err());
+    }
+
+    #[test]
+    fn an_slo_reads_from_toml_with_the_workbooks_alerts_by_default() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "support runs succeed"
+            objective = 0.95
+            window = "28d"
+            indicator = { type = "success", of = "agent_runs" }
+            scope = { service = "support-bot" }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.burn_alerts, BurnAlert::workbook());
+        assert_eq!(s.indicator.target().kind(), "agent");
+        assert_eq!(s.scope.service.as_deref(), Some("support-bot"));
+        assert!(s.validate().is_ok());
+    }
+}
