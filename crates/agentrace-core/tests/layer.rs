@@ -548,3 +548,60 @@ fn a_call_around_a_recorded_call_is_an_aggregate_and_not_billed() -> TestResult 
     );
     Ok(())
 }
+
+#[test]
+fn a_frameworks_tool_span_around_an_mcp_clients_call_of_it_is_a_step() -> TestResult {
+    let h = harness()?;
+    h.run(|| {
+        let agent = spans::agent("a").entered();
+        // The framework's tool span, then the MCP client's call of the same tool inside it.
+        let framework = spans::tool("search").entered();
+        let call = tracing::info_span!(
+            "mcp.client",
+            otel.name = "tools/call search",
+            otel.kind = "client",
+            mcp.method.name = "tools/call",
+            gen_ai.tool.name = "search",
+        );
+        drop(call.entered());
+        drop(framework);
+        // A tool of the agent's own, and one around an MCP call of another tool, stay calls.
+        drop(spans::tool("local").entered());
+        let other = spans::tool("fetch").entered();
+        drop(
+            tracing::info_span!(
+                "mcp.client",
+                otel.name = "tools/call crawl",
+                otel.kind = "client",
+                mcp.method.name = "tools/call",
+                gen_ai.tool.name = "crawl",
+            )
+            .entered(),
+        );
+        drop(other);
+        drop(agent);
+    });
+    let spans = h.spans()?;
+    let tools: Vec<(&str, SpanKind)> = spans
+        .iter()
+        .filter(|s| s.kind != SpanKind::Agent)
+        .map(|s| (s.name.as_str(), s.kind))
+        .collect();
+    let kind_of = |name: &str| {
+        tools
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, k)| *k)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kind_of("execute_tool search"),
+        [SpanKind::Chain],
+        "{tools:?}"
+    );
+    assert_eq!(kind_of("tools/call search"), [SpanKind::Tool]);
+    assert_eq!(kind_of("execute_tool local"), [SpanKind::Tool]);
+    assert_eq!(kind_of("execute_tool fetch"), [SpanKind::Tool]);
+    assert_eq!(kind_of("tools/call crawl"), [SpanKind::Tool]);
+    Ok(())
+}

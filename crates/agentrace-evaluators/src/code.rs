@@ -131,8 +131,9 @@ pub enum CheckSpec {
         /// The ceiling in US dollars.
         max_usd: f64,
     },
-    /// None of its tool calls failed.
-    ToolError,
+    /// None of its tool calls failed. (A struct variant, though it has no fields, so that a
+    /// field given to it is refused as unknown, as for every other check.)
+    ToolError {},
     /// The answer is not a refusal.
     Refusal {
         /// The phrases of a refusal, matched ignoring case (default [`REFUSAL_PHRASES`]).
@@ -233,7 +234,7 @@ impl CodeCheck {
                 }
                 Compiled::Cost(Usd::from_dollars(max_usd))
             }
-            CheckSpec::ToolError => Compiled::ToolError,
+            CheckSpec::ToolError {} => Compiled::ToolError,
             CheckSpec::Refusal { phrases, field } => {
                 let phrases: Vec<String> = match phrases {
                     Some(p) => p.iter().map(|p| p.to_lowercase()).collect(),
@@ -542,15 +543,31 @@ mod tests {
             run(CheckSpec::Cost { max_usd: 0.01 }, &subject),
             Err(EvaluateError::NotApplicable(_))
         ));
-        assert!(run(CheckSpec::ToolError, &subject).is_ok_and(|v| v.passed()));
+        assert!(run(CheckSpec::ToolError {}, &subject).is_ok_and(|v| v.passed()));
         subject.tool_failures.push(ToolFailure {
             tool: "search".into(),
             error: "timeout".into(),
         });
-        let failed = run(CheckSpec::ToolError, &subject).expect("a verdict");
+        let failed = run(CheckSpec::ToolError {}, &subject).expect("a verdict");
         assert_eq!(
             failed.explanation,
             "1 tool call(s) failed: search (timeout)"
+        );
+        // A field it does not take is refused, as for every check (Schemathesis sent `max`).
+        let read = |json: &str| serde_json::from_str::<CheckSpec>(json);
+        assert_eq!(
+            read(r#"{"type": "tool_error"}"#).ok(),
+            Some(CheckSpec::ToolError {})
+        );
+        assert!(
+            read(r#"{"type": "tool_error", "max": 2000}"#)
+                .is_err_and(|e| e.to_string().contains("unknown field `max`"))
+        );
+        assert_eq!(
+            serde_json::to_string(&CheckSpec::ToolError {})
+                .ok()
+                .as_deref(),
+            Some(r#"{"type":"tool_error"}"#)
         );
     }
 

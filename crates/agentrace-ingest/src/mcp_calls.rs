@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 
+use agentrace_core::normalize::{mark_mcp_wrapper, mcp_client_tool_call, wraps_mcp_call};
 use agentrace_core::semconv::{agentrace, gen_ai, mcp};
 use agentrace_core::{
     AttributeValue, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode, TraceId,
@@ -35,8 +36,7 @@ use agentrace_core::{
 
 use crate::shape::SpanShape;
 
-/// Spans of no MCP side that may stand between a call's client side and its server side.
-pub const MAX_BETWEEN: usize = 2;
+pub use agentrace_core::normalize::MCP_MAX_BETWEEN as MAX_BETWEEN;
 
 /// The client side of the call whose server side is `server`: the nearest ancestor with a
 /// side, through at most [`MAX_BETWEEN`] without one, if that ancestor is a client side.
@@ -163,11 +163,10 @@ pub fn unwrap(spans: &mut [SpanRecord]) -> Vec<SpanId> {
     };
     let plain_tool = |i: usize| spans[i].kind == SpanKind::Tool && sides[i].is_none();
     let mut wrappers: Vec<usize> = (0..spans.len())
-        .filter(|&i| spans[i].kind == SpanKind::Tool)
-        .filter(|&i| matches!(sides[i], Some(McpSide::Client { .. })))
         .filter_map(|i| {
+            let tool = mcp_client_tool_call(&spans[i])?;
             let w = wrapper(i, parent_of, plain_tool, |j| sides[j])?;
-            (spans[w].tool_name.is_some() && spans[w].tool_name == spans[i].tool_name).then_some(w)
+            wraps_mcp_call(&spans[w], tool).then_some(w)
         })
         .collect();
     wrappers.sort_unstable();
@@ -175,10 +174,8 @@ pub fn unwrap(spans: &mut [SpanRecord]) -> Vec<SpanId> {
     wrappers
         .into_iter()
         .map(|w| {
-            let s = &mut spans[w];
-            s.kind = SpanKind::Chain;
-            s.attributes.insert(agentrace::MCP_WRAPPER, true);
-            s.span_id
+            mark_mcp_wrapper(&mut spans[w]);
+            spans[w].span_id
         })
         .collect()
 }

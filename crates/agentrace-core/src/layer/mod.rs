@@ -36,7 +36,8 @@ use crate::model::{
     StatusCode, Text, TraceId, inherit, lacks_attribution,
 };
 use crate::normalize::{
-    KeyPlan, SpanNormalizer, dialect, is_step, mark_aggregate, repeats_what_is_below, reports_usage,
+    KeyPlan, MCP_MAX_BETWEEN, SpanNormalizer, dialect, is_step, mark_aggregate, mark_mcp_wrapper,
+    mcp_client_tool_call, repeats_what_is_below, reports_usage, wraps_mcp_call,
 };
 use crate::now_unix_nano;
 use crate::pipeline::Pipeline;
@@ -53,6 +54,9 @@ pub(crate) struct SpanState {
     /// What was recorded beneath this span: a step (a span reporting usage, or a model call),
     /// and usage. What [`repeats_what_is_below`] decides aggregates by.
     below: Below,
+    /// The tools of the MCP client calls closed beneath it (within [`MCP_MAX_BETWEEN`] spans):
+    /// what [`wraps_mcp_call`] decides a framework's wrapping tool span by.
+    mcp_calls_below: Vec<Text>,
 }
 
 impl SpanState {
@@ -355,6 +359,7 @@ where
             plans,
             error_event: None,
             below: Below::default(),
+            mcp_calls_below: Vec::new(),
         };
         span.extensions_mut().insert(state);
     }
@@ -447,6 +452,7 @@ where
             error_event,
             plans,
             below,
+            mcp_calls_below,
         } = state;
         record.end_time_unix_nano = now_unix_nano();
         if record.name.is_empty() {
@@ -464,9 +470,26 @@ where
         if repeats_what_is_below(reports, step, below.usage, below.step) {
             mark_aggregate(&mut record);
         }
+        if mcp_calls_below
+            .iter()
+            .any(|tool| wraps_mcp_call(&record, tool))
+        {
+            mark_mcp_wrapper(&mut record);
+        }
         let keep = sampled || (self.sampler.keeps_errors() && record.is_error());
         if !keep {
             return;
+        }
+        if let Some(tool) = mcp_client_tool_call(&record) {
+            let tool = Text::new(tool);
+            let mut ancestor = span.parent();
+            for _ in 0..=MCP_MAX_BETWEEN {
+                let Some(a) = ancestor else { break };
+                if let Some(state) = a.extensions_mut().get_mut::<SpanState>() {
+                    state.mcp_calls_below.push(tool.clone());
+                }
+                ancestor = a.parent();
+            }
         }
         if step {
             tell_ancestors(

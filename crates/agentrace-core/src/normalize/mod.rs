@@ -554,6 +554,41 @@ pub fn is_aggregate(record: &SpanRecord) -> bool {
     )
 }
 
+/// Spans of no MCP side that may stand between the two sides of an MCP call, or between a
+/// framework's tool span and the MCP client's call beneath it (OpenLLMetry writes a request in
+/// a transport span of its own).
+pub const MCP_MAX_BETWEEN: usize = 2;
+
+/// The tool of a client-side MCP `tools/call` span (kind `tool`, `agentrace.mcp.side` =
+/// `client`): what it tells the spans above it.
+pub fn mcp_client_tool_call(record: &SpanRecord) -> Option<&str> {
+    let client = matches!(
+        record.attributes.get(agentrace::MCP_SIDE),
+        Some(AttributeValue::String(side)) if side == "client"
+    );
+    (client && record.kind == SpanKind::Tool)
+        .then_some(record.tool_name.as_deref())
+        .flatten()
+}
+
+/// The MCP wrapper rule (docs/conventions.md, "MCP"): a tool span of no MCP side with the
+/// client side of a `tools/call` of the same `tool` beneath it is the same call, reported by
+/// the framework around the MCP client.
+pub fn wraps_mcp_call(record: &SpanRecord, tool: &str) -> bool {
+    record.kind == SpanKind::Tool
+        && record.attributes.get(agentrace::MCP_SIDE).is_none()
+        && record.tool_name.as_deref() == Some(tool)
+}
+
+/// Makes a span found by [`wraps_mcp_call`] a step: kind `chain`, [`agentrace::MCP_WRAPPER`]
+/// set, so that the call counts once, as the MCP client's. Idempotent.
+pub fn mark_mcp_wrapper(record: &mut SpanRecord) {
+    record.kind = SpanKind::Chain;
+    record
+        .attributes
+        .insert(agentrace::MCP_WRAPPER, AttributeValue::Bool(true));
+}
+
 fn set_tokens(record: &mut SpanRecord, field: Field, value: i64) {
     let n = u64::try_from(value).unwrap_or(0);
     let usage = &mut record.usage;

@@ -78,6 +78,12 @@ impl Source for StoreSource {
             answer
                 .rows
                 .iter()
+                // One alert per MCP server: the calls of no server (the agent's own tools) are
+                // no server's.
+                .filter(|row| {
+                    q.rule.per != Some(Dimension::McpServer)
+                        || row.keys.first().is_some_and(|k| k.as_str().is_some())
+                })
                 .map(|row| {
                     reading(
                         q.rule.measure,
@@ -370,26 +376,33 @@ mod tests {
         )?);
         let resource = Arc::new(Resource::new("agent"));
         let t0 = 1_700_000_000_000_000_000u64;
-        let calls: Vec<SpanRecord> = [("docs", true), ("docs", false), ("web", false)]
-            .into_iter()
-            .map(|(server, failed)| {
-                let mut s = SpanRecord::new(
-                    TraceId::random(),
-                    SpanId::random(),
-                    "tools/call search",
-                    t0,
-                    t0 + 1_000,
-                    resource.clone(),
-                );
-                s.kind = SpanKind::Tool;
-                s.tool_name = Some("search".into());
+        let calls: Vec<SpanRecord> = [
+            (Some("docs"), true),
+            (Some("docs"), false),
+            (Some("web"), false),
+            (None, true),
+        ]
+        .into_iter()
+        .map(|(server, failed)| {
+            let mut s = SpanRecord::new(
+                TraceId::random(),
+                SpanId::random(),
+                "tools/call search",
+                t0,
+                t0 + 1_000,
+                resource.clone(),
+            );
+            s.kind = SpanKind::Tool;
+            s.tool_name = Some("search".into());
+            if let Some(server) = server {
                 s.attributes.insert(MCP_SERVER, server);
-                if failed {
-                    s.status = SpanStatus::error("down");
-                }
-                s
-            })
-            .collect();
+            }
+            if failed {
+                s.status = SpanStatus::error("down");
+            }
+            s
+        })
+        .collect();
         store.write_spans(&calls)?;
         let source = StoreSource::new(store, Arc::new(ServerStats::new(None)));
         let window = std::time::Duration::from_secs(60);
@@ -411,7 +424,8 @@ mod tests {
             vec![
                 (Some("docs".to_owned()), 2, Some(0.5)),
                 (Some("web".to_owned()), 1, Some(1.0))
-            ]
+            ],
+            "the agent's own tool is no server's"
         );
         let mut on_web = Rule::new("web", Measure::ToolSuccessRate, window);
         on_web.scope.mcp_server = Some("web".into());
