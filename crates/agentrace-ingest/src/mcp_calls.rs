@@ -148,19 +148,40 @@ pub fn incomplete(spans: &[SpanShape]) -> bool {
     })
 }
 
+/// What [`complete`] and [`unwrap`] walk: each span's parent (as an index) and side.
+struct Links {
+    parents: Vec<Option<usize>>,
+    sides: Vec<Option<McpSide>>,
+}
+
+impl Links {
+    /// The links of `spans` (of any traces); `None` when no span is a side of an MCP call, as
+    /// in most requests, which then cost a look at each span's attributes and nothing more.
+    fn of(spans: &[SpanRecord]) -> Option<Self> {
+        let sides: Vec<Option<McpSide>> = spans.iter().map(side_of).collect();
+        if sides.iter().all(Option::is_none) {
+            return None;
+        }
+        let index: HashMap<(TraceId, SpanId), usize> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ((s.trace_id, s.span_id), i))
+            .collect();
+        let parents = spans
+            .iter()
+            .map(|s| index.get(&(s.trace_id, s.parent_span_id?)).copied())
+            .collect();
+        Some(Self { parents, sides })
+    }
+}
+
 /// Re-kinds every framework tool span of `spans` wrapping an MCP client's call of the same
 /// tool, as the module says; returns the spans changed, in input order.
 pub fn unwrap(spans: &mut [SpanRecord]) -> Vec<SpanId> {
-    let index: HashMap<(TraceId, SpanId), usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.trace_id, s.span_id), i))
-        .collect();
-    let sides: Vec<Option<McpSide>> = spans.iter().map(side_of).collect();
-    let parent_of = |i: usize| {
-        let s: &SpanRecord = &spans[i];
-        index.get(&(s.trace_id, s.parent_span_id?)).copied()
+    let Some(Links { parents, sides }) = Links::of(spans) else {
+        return Vec::new();
     };
+    let parent_of = |i: usize| parents[i];
     let plain_tool = |i: usize| spans[i].kind == SpanKind::Tool && sides[i].is_none();
     let mut wrappers: Vec<usize> = (0..spans.len())
         .filter_map(|i| {
@@ -183,16 +204,10 @@ pub fn unwrap(spans: &mut [SpanRecord]) -> Vec<SpanId> {
 /// Completes every client-side MCP span of `spans` (of any traces) from the server-side span
 /// beneath it, as the module says; returns the spans changed, in input order.
 pub fn complete(spans: &mut [SpanRecord]) -> Vec<SpanId> {
-    let index: HashMap<(TraceId, SpanId), usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.trace_id, s.span_id), i))
-        .collect();
-    let sides: Vec<Option<McpSide>> = spans.iter().map(side_of).collect();
-    let parent_of = |i: usize| {
-        let s: &SpanRecord = &spans[i];
-        index.get(&(s.trace_id, s.parent_span_id?)).copied()
+    let Some(Links { parents, sides }) = Links::of(spans) else {
+        return Vec::new();
     };
+    let parent_of = |i: usize| parents[i];
     // (client, server) index pairs, by client.
     let mut pairs: Vec<(usize, usize)> = (0..spans.len())
         .filter(|&i| matches!(sides[i], Some(McpSide::Server { .. })))
