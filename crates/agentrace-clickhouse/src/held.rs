@@ -75,7 +75,7 @@ pub enum SpoolError {
 /// A span held, and where its record is.
 #[derive(Debug)]
 pub(crate) struct Held {
-    pub(crate) span: SpanRecord,
+    pub(crate) span: Box<SpanRecord>,
     since: Instant,
     segment: u64,
     size: usize,
@@ -200,7 +200,7 @@ impl HeldSpans {
         };
         for (segment, span, size) in recovered {
             state.put(Held {
-                span,
+                span: Box::new(span),
                 since: due,
                 segment,
                 size,
@@ -240,38 +240,40 @@ impl HeldSpans {
     pub(crate) fn add(&self, spans: Vec<SpanRecord>) -> Vec<SpanRecord> {
         let mut state = self.state();
         let mut records = Vec::with_capacity(spans.len());
+        // The records, encoded where they are appended from: no copy a span.
+        let mut buffer = Vec::with_capacity(spans.len() * 1024);
         let mut room = MAX_BYTES.saturating_sub(state.bytes);
         let mut unheld = Vec::new();
         for span in spans {
-            let Ok(json) = serde_json::to_vec(&span) else {
+            let start = buffer.len();
+            let Some(size) = encode_record(&mut buffer, &span).map(|json| 2 * json) else {
+                buffer.truncate(start);
                 unheld.push(span);
                 continue;
             };
-            let size = 2 * json.len();
             if size > room {
+                buffer.truncate(start);
                 state.over_ceiling += 1;
                 unheld.push(span);
                 continue;
             }
             room -= size;
-            records.push((span, json, size));
+            // Boxed: a held span is moved a few times more, and a record is big.
+            records.push((Box::new(span), size));
         }
         if records.is_empty() {
             return unheld;
         }
-        let segment = match state
-            .spool
-            .append(records.iter().map(|(_, json, _)| json.as_slice()))
-        {
+        let segment = match state.spool.append(&buffer, records.len()) {
             Ok(segment) => segment,
             Err(_) => {
                 state.spool_failures += records.len() as u64;
-                unheld.extend(records.into_iter().map(|(span, ..)| span));
+                unheld.extend(records.into_iter().map(|(span, _)| *span));
                 return unheld;
             }
         };
         let since = Instant::now();
-        for (span, _, size) in records {
+        for (span, size) in records {
             state.put(Held {
                 span,
                 since,
@@ -445,9 +447,9 @@ impl Spool {
         ))
     }
 
-    /// Appends `payloads` to the current segment (a new one if it is full) and syncs it:
-    /// the segment they are in.
-    fn append<'a>(&mut self, payloads: impl Iterator<Item = &'a [u8]>) -> io::Result<u64> {
+    /// Appends `n` records (`encoded`, [`encode_record`]) to the current segment (a new one
+    /// if it is full) and syncs it: the segment they are in.
+    fn append(&mut self, encoded: &[u8], n: usize) -> io::Result<u64> {
         if self.current.bytes >= SEGMENT_BYTES {
             let next = Segment::create(&self.dir, self.current.id + 1)?;
             let done = std::mem::replace(&mut self.current, next);
@@ -455,20 +457,10 @@ impl Spool {
                 std::fs::remove_file(segment_path(&self.dir, done.id))?;
             }
         }
-        let mut buffer = Vec::new();
-        let mut n = 0;
-        for payload in payloads {
-            let length = u32::try_from(payload.len())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a span over 4 GiB"))?;
-            buffer.extend_from_slice(&length.to_le_bytes());
-            buffer.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-            buffer.extend_from_slice(payload);
-            n += 1;
-        }
         let segment = &mut self.current;
         if let Err(e) = segment
             .file
-            .write_all(&buffer)
+            .write_all(encoded)
             .and_then(|()| segment.file.sync_data())
         {
             // A part written would end what is read of the segment at a restart, records
@@ -477,7 +469,7 @@ impl Spool {
             segment.bytes = SEGMENT_BYTES;
             return Err(e);
         }
-        segment.bytes += buffer.len() as u64;
+        segment.bytes += encoded.len() as u64;
         *self.live.entry(segment.id).or_default() += n;
         Ok(segment.id)
     }
@@ -528,6 +520,19 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
 
 /// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
 /// record.
+/// Appends `span`'s record to `buffer` (its header, then its JSON): the JSON's length, or
+/// `None` if it cannot be encoded (`buffer` then holds a part: cut it off).
+fn encode_record(buffer: &mut Vec<u8>, span: &SpanRecord) -> Option<usize> {
+    let start = buffer.len();
+    buffer.extend_from_slice(&[0; HEADER]);
+    serde_json::to_writer(&mut *buffer, span).ok()?;
+    let (header, payload) = buffer[start..].split_at_mut(HEADER);
+    let length = u32::try_from(payload.len()).ok()?;
+    header[..4].copy_from_slice(&length.to_le_bytes());
+    header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    Some(payload.len())
+}
+
 fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
     let mut spans = Vec::new();
     while bytes.len() >= HEADER {

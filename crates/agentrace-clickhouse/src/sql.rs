@@ -1,7 +1,10 @@
 //! SQL pieces: ids as literals, filters as `WHERE` clauses with bound values, cursors.
 //!
 //! Values from a request (names, models, search text) are always bound (`?`, escaped by the
-//! client); ids are written as `unhex('…')` literals of the hex agentrace formats itself.
+//! client); ids are written as string literals of their bytes, each escaped (`'\x0a\x1b…'`),
+//! which agentrace formats itself. Not `unhex('…')`: a function call an id costs the engine
+//! its parsing and folding, 128 ms against 34 for a read of 2,900 traces' spans (timed in chdb;
+//! docs/benchmarks.md §9).
 
 use std::fmt::Write as _;
 
@@ -96,22 +99,25 @@ pub(crate) fn time_seconds(ns: u64) -> String {
     format!("toDateTime({}, 'UTC')", ns / 1_000_000_000)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
+/// `bytes` as a string literal, every byte escaped.
+fn bytes_literal(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 4 + 2);
+    out.push('\'');
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        let _ = write!(out, "\\x{b:02x}");
     }
+    out.push('\'');
     out
 }
 
-/// A trace id as a `FixedString(16)` literal.
+/// A trace id as a literal of its 16 bytes (compared with a `FixedString(16)`).
 pub(crate) fn trace_id(id: TraceId) -> String {
-    format!("unhex('{}')", hex(&id.to_bytes()))
+    bytes_literal(&id.to_bytes())
 }
 
-/// A span id as a `FixedString(8)` literal.
+/// A span id as a literal of its 8 bytes (compared with a `FixedString(8)`).
 pub(crate) fn span_id(id: SpanId) -> String {
-    format!("unhex('{}')", hex(&id.to_bytes()))
+    bytes_literal(&id.to_bytes())
 }
 
 /// Trace ids, comma-separated literals (for `IN (…)`).

@@ -260,7 +260,7 @@ pub(crate) struct AlertRow {
 
 const MINUTE_NS: u64 = 60_000_000_000;
 
-/// The traces one read of stored spans names at most: 43 bytes of SQL each, so that a read
+/// The traces one read of stored spans names at most: 68 bytes of SQL each, so that a read
 /// stays well within ClickHouse's `max_query_size` (256 KiB by default), whatever a batch
 /// brings.
 const TRACES_A_READ: usize = 2048;
@@ -383,7 +383,7 @@ impl ClickHouseStore {
             let span = &held.span;
             if seen.insert((span.trace_id, span.span_id)) {
                 by_trace.entry(span.trace_id).or_default().push((
-                    span.clone(),
+                    SpanRecord::clone(span),
                     Origin::Held {
                         index: i,
                         before: Attribution::of(span),
@@ -403,7 +403,8 @@ impl ClickHouseStore {
             }
         }
         let version = now_unix_nano();
-        let mut out: Vec<SpanRow> = Vec::new();
+        // Sized for every span up front: a row is half a kilobyte, and a write has thousands.
+        let mut out: Vec<SpanRow> = Vec::with_capacity(by_trace.values().map(Vec::len).sum());
         let mut completed: Vec<Completed> = Vec::new();
         let mut kept = HashSet::new();
         let mut to_hold = Vec::new();
@@ -441,13 +442,6 @@ impl ClickHouseStore {
                 }
             }
         }
-        if let Some(held) = self.held_spans().filter(|_| !to_hold.is_empty()) {
-            // What cannot be held is written now (and rewritten when its parent comes).
-            for span in held.add(to_hold) {
-                let aggregate = is_aggregate(&span);
-                out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
-            }
-        }
         if !completed.is_empty() {
             let rewritten = self.rewrite_attribution(&completed, version).await?;
             for (cancel, row, late) in rewritten {
@@ -456,7 +450,31 @@ impl ClickHouseStore {
                 report.attributed.push(late);
             }
         }
-        self.insert_rows("spans", out.iter()).await?;
+        // The spool's append (an `fsync`) runs on a thread of its own while ClickHouse takes
+        // the insert, neither waiting for the other; both are done before the write is.
+        let holding = (!to_hold.is_empty()).then(|| {
+            let store = self.clone();
+            tokio::task::spawn_blocking(move || match store.held_spans() {
+                Some(held) => held.add(to_hold),
+                None => to_hold,
+            })
+        });
+        let inserted = self.insert_rows("spans", out.iter()).await;
+        let unheld = match holding {
+            // The thread cannot fail (`add` does not panic); if it did, its spans are
+            // neither held nor written: the write fails, to be sent again.
+            Some(holding) => holding
+                .await
+                .map_err(|e| WriteError::Unavailable(Box::new(e)))?,
+            None => Vec::new(),
+        };
+        inserted?;
+        // What could not be held is written now (and rewritten when its parent comes).
+        let unheld: Vec<SpanRow> = unheld
+            .iter()
+            .map(|span| SpanRow::new(span, is_aggregate(span), self.stamp(version)))
+            .collect();
+        self.insert_rows("spans", unheld.iter()).await?;
         Ok((report, kept))
     }
 
