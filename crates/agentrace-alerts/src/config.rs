@@ -176,12 +176,26 @@ impl AlertsConfig {
                 }
             }
         }
+        let mut slos = HashSet::new();
+        for slo in &self.slos {
+            slo.validate().map_err(Invalid::Rule)?;
+            if !slos.insert(slo.name.as_str()) {
+                return Err(Invalid::Other(format!("two SLOs are named {:?}", slo.name)));
+            }
+        }
+        let all = self.all_rules();
         let mut rules = HashSet::new();
-        for rule in &self.rules {
+        for rule in &all {
             rule.validate().map_err(Invalid::Rule)?;
             if !rules.insert(rule.name.as_str()) {
                 return Err(Invalid::Other(format!(
-                    "two rules are named {:?}",
+                    "two rules are named {:?} (an SLO's burn-rate rules are named \"<slo> burn rate <long>/<short>\")",
+                    rule.name
+                )));
+            }
+            if let Some(slo) = rule.slo.as_deref().filter(|s| !slos.contains(s)) {
+                return Err(Invalid::Other(format!(
+                    "rule {:?} measures the burn rate of SLO {slo:?}, which is not configured",
                     rule.name
                 )));
             }
@@ -196,14 +210,17 @@ impl AlertsConfig {
                 }
             }
         }
-        let mut slos = HashSet::new();
-        for slo in &self.slos {
-            slo.validate().map_err(Invalid::Rule)?;
-            if !slos.insert(slo.name.as_str()) {
-                return Err(Invalid::Other(format!("two SLOs are named {:?}", slo.name)));
-            }
-        }
         Ok(())
+    }
+
+    /// The rules the engine runs: those written, then each SLO's burn-rate alerts
+    /// ([`Slo::burn_rules`]).
+    pub fn all_rules(&self) -> Vec<Rule> {
+        self.rules
+            .iter()
+            .cloned()
+            .chain(self.slos.iter().flat_map(Slo::burn_rules))
+            .collect()
     }
 }
 
@@ -258,6 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn each_slo_brings_its_burn_rate_rules() -> Result<(), LoadAlertsError> {
+        let config = load(
+            "[[rules]]\nname='cost'\nmeasure='cost'\nwindow='1h'\ncritical=5.0\n\
+             [[rules]]\nname='runs burning'\nmeasure='burn_rate'\nslo='runs'\nwindow='2h'\nshort_window='10m'\nwarning=3.0\n\
+             [[slos]]\nname='runs'\nobjective=0.99\nwindow='28d'\nindicator={type='success',of='agent_runs'}",
+        )?;
+        let names: Vec<String> = config.all_rules().into_iter().map(|r| r.name).collect();
+        assert_eq!(
+            names,
+            [
+                "cost",
+                "runs burning",
+                "runs burn rate 1h/5m",
+                "runs burn rate 6h/30m",
+                "runs burn rate 3days/6h"
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let cases = [
             ("interval = 'soon'", "not a duration"),
@@ -280,6 +318,15 @@ mod tests {
             (
                 "[[rules]]\nname='r'\nmeasure='costs'\nwindow='1m'",
                 "unknown variant",
+            ),
+            (
+                "[[rules]]\nname='r'\nmeasure='burn_rate'\nslo='gone'\nwindow='1h'\nshort_window='5m'\ncritical=14.4",
+                "SLO \"gone\", which is not configured",
+            ),
+            (
+                "[[rules]]\nname='runs burn rate 1h/5m'\nmeasure='cost'\nwindow='1m'\ncritical=1.0\n\
+                 [[slos]]\nname='runs'\nobjective=0.99\nwindow='28d'\nindicator={type='success',of='agent_runs'}",
+                "two rules are named",
             ),
         ];
         for (text, expected) in cases {

@@ -461,7 +461,15 @@ fn notification(
 
 /// "errors{model=gpt-4o} is ALERT: error_rate 25.0 % over 5m (critical at 10.0 %, 120 requests)".
 fn summary(rule: &Rule, alert: &str, requests: u64, v: &Verdict, previous: State) -> String {
-    let window = humantime::format_duration(rule.window);
+    let window = match rule.short_window {
+        // A burn rate's value is the lower of its two windows'.
+        Some(short) => format!(
+            "{} and {}",
+            humantime::format_duration(rule.window),
+            humantime::format_duration(short)
+        ),
+        None => humantime::format_duration(rule.window).to_string(),
+    };
     let measure = rule.measure;
     let Some(value) = v.value else {
         return format!("{alert} is {}: no {measure} data over {window}", v.state);

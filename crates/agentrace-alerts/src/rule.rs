@@ -45,6 +45,11 @@ pub enum Measure {
     ScoreMean,
     /// The share of the boolean score named `score` that passed (value 1), 0–1.
     ScorePassRate,
+    /// How fast the SLO named `slo` spends its error budget (×, 1 = exactly its budget over
+    /// its window): the lower of the rates over `window` and over `short_window`, so that it
+    /// is high only while both are (the SRE workbook's multi-window alert; docs/slos.md).
+    /// The SLO's scope and indicator say which events count.
+    BurnRate,
 }
 
 /// How a [`Measure::Metric`] rule combines a metric's points over its window (every series
@@ -67,7 +72,7 @@ pub enum Aggregate {
 
 impl Measure {
     /// Every measure, in the order the docs list them.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 17] = [
         Self::ErrorRate,
         Self::LatencyP50,
         Self::LatencyP95,
@@ -84,6 +89,7 @@ impl Measure {
         Self::ServerCpu,
         Self::ScoreMean,
         Self::ScorePassRate,
+        Self::BurnRate,
     ];
 
     /// The name written in rules.
@@ -105,6 +111,7 @@ impl Measure {
             Self::ServerCpu => "server_cpu",
             Self::ScoreMean => "score_mean",
             Self::ScorePassRate => "score_pass_rate",
+            Self::BurnRate => "burn_rate",
         }
     }
 
@@ -142,7 +149,8 @@ impl Measure {
             | Self::ServerStore
             | Self::ServerCpu
             | Self::ScoreMean
-            | Self::ScorePassRate => None,
+            | Self::ScorePassRate
+            | Self::BurnRate => None,
             _ => Some("llm"),
         }
     }
@@ -174,6 +182,7 @@ impl Measure {
             Self::ServerMemory | Self::ServerStore => format!("{:.1} MiB", value / 1_048_576.0),
             Self::ServerCpu => format!("{value:.2} cores"),
             Self::Metric => format!("{value}"),
+            Self::BurnRate => format!("{value:.1}×"),
         }
     }
 }
@@ -379,6 +388,13 @@ pub struct Rule {
     /// For `score_mean` and `score_pass_rate`: the score's name.
     #[serde(default)]
     pub score: Option<String>,
+    /// For `burn_rate`: the SLO's name (`[[slos]]`).
+    #[serde(default)]
+    pub slo: Option<String>,
+    /// For `burn_rate`: the short window, which must burn as fast as `window` (whole minutes,
+    /// shorter than `window`).
+    #[serde(default, with = "agentrace_core::serde_duration::option")]
+    pub short_window: Option<Duration>,
     /// The window measured, ending now (whole minutes; at least one).
     #[serde(with = "agentrace_core::serde_duration")]
     pub window: Duration,
@@ -438,6 +454,8 @@ impl Rule {
             aggregate: None,
             per_label: None,
             score: None,
+            slo: None,
+            short_window: None,
             window,
             min_requests: 0,
             warning: None,
@@ -512,6 +530,15 @@ impl Rule {
     #[must_use]
     pub fn score(mut self, name: impl Into<String>) -> Self {
         self.score = Some(name.into());
+        self
+    }
+
+    /// Measures how fast the SLO `name` burns its budget over the window and over `short`
+    /// (a `burn_rate` rule).
+    #[must_use]
+    pub fn slo(mut self, name: impl Into<String>, short: Duration) -> Self {
+        self.slo = Some(name.into());
+        self.short_window = Some(short);
         self
     }
 
@@ -649,8 +676,43 @@ impl Rule {
             }
             _ => {}
         }
+        self.validate_burn_rate().map_err(fail)?;
         if self.renotify.is_some_and(|r| r < Duration::from_secs(60)) {
             return Err(fail("`renotify` must be at least 1m".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Rule {
+    /// A `burn_rate` rule names its SLO and a short window shorter than its window, and takes
+    /// its scope from the SLO; no other rule names either.
+    fn validate_burn_rate(&self) -> Result<(), String> {
+        if self.measure != Measure::BurnRate {
+            return match (&self.slo, self.short_window) {
+                (None, None) => Ok(()),
+                _ => Err("`slo` and `short_window` are for `measure = \"burn_rate\"`".into()),
+            };
+        }
+        let (Some(_), Some(short)) = (&self.slo, self.short_window) else {
+            return Err(
+                "`measure = \"burn_rate\"` needs `slo`, the SLO's name, and `short_window`".into(),
+            );
+        };
+        if short < Duration::from_secs(60)
+            || !short.as_secs().is_multiple_of(60)
+            || short >= self.window
+        {
+            return Err(format!(
+                "`short_window` must be whole minutes, at least 1m and shorter than `window` (got {})",
+                humantime::format_duration(short)
+            ));
+        }
+        if self.per.is_some() || self.scope != Scope::default() || self.anomaly.is_some() {
+            return Err(
+                "a burn_rate rule takes its scope from its SLO: no `scope`, `per` nor `anomaly`"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -686,6 +748,28 @@ mod tests {
             .anomaly(Anomaly::Rolling { periods: 12 })
             .critical(-1.0);
         assert!(sigma.validate().is_err());
+    }
+
+    #[test]
+    fn burn_rate_rules_name_their_slo_and_a_shorter_window() {
+        let hour = Duration::from_secs(3_600);
+        let burn = || Rule::new("burn", Measure::BurnRate, hour).critical(14.4);
+        let five = Duration::from_secs(300);
+        assert_eq!(burn().slo("runs", five).validate(), Ok(()));
+        for (rule, says) in [
+            (burn(), "needs `slo`"),
+            (burn().slo("runs", hour), "shorter than `window`"),
+            (burn().slo("runs", Duration::from_secs(90)), "whole minutes"),
+            (
+                burn().slo("runs", five).per(Dimension::Agent),
+                "scope from its SLO",
+            ),
+            (rule().critical(0.1).slo("runs", five), "are for"),
+        ] {
+            let error = rule.validate().err().map(|e| e.reason).unwrap_or_default();
+            assert!(error.contains(says), "{error:?} should say {says:?}");
+        }
+        assert_eq!(Measure::BurnRate.format(14.44), "14.4×");
     }
 
     #[test]

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rule::{RuleError, Scope};
+use crate::rule::{Measure, NoData, Rule, RuleError, Scope};
 
 /// What the good events are of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -314,9 +314,55 @@ impl Slo {
         Ok(())
     }
 
+    /// Its burn-rate alerts as rules of the alert engine (`measure = "burn_rate"`, named
+    /// `"<slo> burn rate <long>/<short>"`), so that they have states, history and channels as
+    /// every alert does. A window without events burns nothing: `OK`, not `NO_DATA`.
+    pub fn burn_rules(&self) -> Vec<Rule> {
+        let minutes = |d: Duration| humantime::format_duration(d).to_string();
+        self.burn_alerts
+            .iter()
+            .map(|a| {
+                let spent = a.factor * a.long.as_secs_f64() / self.window.as_secs_f64();
+                let rule = Rule::new(
+                    format!(
+                        "{} burn rate {}/{}",
+                        self.name,
+                        minutes(a.long),
+                        minutes(a.short)
+                    ),
+                    Measure::BurnRate,
+                    a.long,
+                )
+                .slo(self.name.clone(), a.short)
+                .no_data(NoData::Ok);
+                let mut rule = match a.severity {
+                    Severity::Critical => rule.critical(a.factor),
+                    Severity::Warning => rule.warning(a.factor),
+                };
+                rule.description = Some(format!(
+                    "SLO {:?} burns its error budget at {}× or more over {} and {}: {:.1} % of it gone in {}",
+                    self.name,
+                    a.factor,
+                    minutes(a.long),
+                    minutes(a.short),
+                    spent * 100.0,
+                    minutes(a.long)
+                ));
+                rule
+            })
+            .collect()
+    }
+
     /// The burn rate of `counts`: their bad share ÷ the error budget.
     pub fn burn_rate(&self, counts: Counts) -> Option<f64> {
         Some(counts.bad_share()? / self.error_budget())
+    }
+
+    /// The burn rate a [`BurnAlert`] is judged on, from the counts of its `long` and `short`
+    /// windows: the lower of their rates, which reaches its factor only when both do; `None`
+    /// when either window has no events (nothing burns).
+    pub fn alert_burn_rate(&self, long: Counts, short: Counts) -> Option<f64> {
+        both(self.burn_rate(long), self.burn_rate(short))
     }
 
     /// The SLO judged now, from `counts(window)`: the good and total events of the last
@@ -356,9 +402,7 @@ impl Slo {
             .iter()
             .map(|a| BurnAlertState {
                 alert: a.clone(),
-                firing: [a.long, a.short]
-                    .iter()
-                    .all(|w| rate_over(*w).is_some_and(|r| r >= a.factor)),
+                firing: both(rate_over(a.long), rate_over(a.short)).is_some_and(|r| r >= a.factor),
             })
             .collect();
         let budget_remaining = self.burn_rate(whole).map(|spent| 1.0 - spent);
@@ -387,6 +431,11 @@ impl Slo {
             alerts,
         }
     }
+}
+
+/// The lower of two windows' burn rates, if both have one.
+fn both(long: Option<f64>, short: Option<f64>) -> Option<f64> {
+    Some(long?.min(short?))
 }
 
 #[cfg(test)]
@@ -450,6 +499,86 @@ mod tests {
         assert!(
             exhausted.is_some_and(|h| (h - 24.0).abs() < 1e-6),
             "{exhausted:?}"
+        );
+    }
+
+    #[test]
+    fn the_burn_alerts_are_rules_the_engine_judges_on_both_windows() {
+        use crate::{Engine, Query, Reading, Source, State};
+
+        let s = slo();
+        let rules = s.burn_rules();
+        let names: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "runs burn rate 1h/5m",
+                "runs burn rate 6h/30m",
+                "runs burn rate 3days/6h"
+            ]
+        );
+        for rule in &rules {
+            assert_eq!(rule.validate(), Ok(()), "{}", rule.name);
+        }
+        assert_eq!(
+            (rules[0].critical, rules[2].warning),
+            (Some(14.4), Some(1.0))
+        );
+        assert!(
+            rules[0]
+                .description
+                .as_deref()
+                .is_some_and(|d| d.contains("2.0 % of it gone in 1h")),
+            "{:?}",
+            rules[0].description
+        );
+
+        /// 1.5 % of the last 5 minutes fail, and of the last hour; 0.5 % before.
+        struct Failing(Slo);
+        impl Source for Failing {
+            type Error = std::convert::Infallible;
+            fn read(&self, q: &Query<'_>) -> Result<Vec<Reading>, Self::Error> {
+                let counts = |window: Duration| {
+                    let bad_per_mille = if window <= Duration::from_secs(3_600) {
+                        15
+                    } else {
+                        5
+                    };
+                    Counts {
+                        good: 1_000 - bad_per_mille,
+                        total: 1_000,
+                    }
+                };
+                let long = Duration::from_nanos(q.end_unix_nano - q.start_unix_nano);
+                let short = q.rule.short_window.unwrap_or(long);
+                Ok(vec![Reading {
+                    group: None,
+                    requests: 1_000,
+                    value: self.0.alert_burn_rate(counts(long), counts(short)),
+                }])
+            }
+        }
+        let mut engine = Engine::new(rules, None);
+        let evaluation = engine.evaluate(&Failing(s), 1_800_000_000_000_000_000);
+        let fired: Vec<(&str, State)> = evaluation
+            .notifications
+            .iter()
+            .map(|n| (n.rule.as_str(), n.state))
+            .collect();
+        // 15× over 1 h and 5 m pages; 6 h burns at 5×: below 6×; 3 days at 5× warn.
+        assert_eq!(
+            fired,
+            [
+                ("runs burn rate 1h/5m", State::Alert),
+                ("runs burn rate 3days/6h", State::Warning)
+            ]
+        );
+        assert!(
+            evaluation.notifications[0]
+                .summary
+                .contains("burn_rate 15.0× over 1h and 5m"),
+            "{}",
+            evaluation.notifications[0].summary
         );
     }
 

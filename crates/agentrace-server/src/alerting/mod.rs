@@ -47,6 +47,8 @@ pub enum AlertsError {
 #[derive(Debug)]
 pub struct Alerting {
     config: AlertsConfig,
+    /// The rules evaluated: the file's, then its SLOs' burn-rate rules.
+    rules: Vec<Rule>,
     engine: Mutex<Engine>,
     source: source::StoreSource,
     notifier: Notifier,
@@ -85,16 +87,19 @@ impl Alerting {
             None if demo => crate::demo::alerts(),
             None => AlertsConfig::default(),
         };
-        for rule in &config.rules {
+        let rules = config.all_rules();
+        for rule in &rules {
             source::check(rule).map_err(AlertsError::Rule)?;
         }
         let notifier = Notifier::start(config.channels_or_log(), Retry::default())?;
-        let engine = Engine::new(config.rules.clone(), config.renotify);
+        let engine = Engine::new(rules.clone(), config.renotify);
+        let source = source::StoreSource::new(store.clone(), stats, config.slos.clone());
         let (tx, rx) = mpsc::channel(BUDGET_QUEUE);
         let alerting = Arc::new(Self {
+            rules,
             config,
             engine: Mutex::new(engine),
-            source: source::StoreSource::new(store.clone(), stats),
+            source,
             notifier,
             store,
             live,
@@ -192,9 +197,9 @@ impl Alerting {
         let _ = self.live.send(Committed::Alerts(notifications.into()));
     }
 
-    /// The rules.
+    /// The rules: the alerts file's, then its SLOs' burn-rate rules.
     pub fn rules(&self) -> &[Rule] {
-        &self.config.rules
+        &self.rules
     }
 
     /// The service level objectives.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use agentrace_alerts::slo::Slo;
 use agentrace_alerts::{Aggregate, Dimension, Measure, Query, Reading, Rule, Source};
 use agentrace_core::{EventKind, SpanKind};
 use agentrace_store::{
@@ -22,6 +23,8 @@ use crate::state::SharedStore;
 pub(crate) struct StoreSource {
     store: SharedStore,
     stats: Arc<ServerStats>,
+    /// The SLOs whose burn rates `burn_rate` rules read.
+    slos: Vec<Slo>,
     /// The process's CPU seconds at the previous evaluation, and when.
     cpu: Mutex<Option<(Instant, f64)>>,
 }
@@ -58,6 +61,9 @@ impl Source for StoreSource {
         }
         if q.rule.measure == Measure::Metric {
             return self.metric(q.rule, range);
+        }
+        if q.rule.measure == Measure::BurnRate {
+            return self.burn_rate(q);
         }
         if q.rule.measure.is_score() {
             return self.score(q.rule, range);
@@ -99,12 +105,44 @@ impl Source for StoreSource {
 }
 
 impl StoreSource {
-    pub(crate) fn new(store: SharedStore, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(store: SharedStore, stats: Arc<ServerStats>, slos: Vec<Slo>) -> Self {
         Self {
             store,
             stats,
+            slos,
             cpu: Mutex::new(None),
         }
+    }
+
+    /// A `burn_rate` rule's reading: its SLO's burn rate over the rule's window and its short
+    /// window (the lower), from the SLO's counts over each (`crate::slos::counts`); the
+    /// window's events are its requests.
+    fn burn_rate(&self, q: &Query<'_>) -> Result<Vec<Reading>, QueryError> {
+        let Some(slo) = self
+            .slos
+            .iter()
+            .find(|s| Some(&s.name) == q.rule.slo.as_ref())
+        else {
+            // The alerts file names only configured SLOs (checked when it is read).
+            return Ok(Vec::new());
+        };
+        let store = &*self.store;
+        let window = |nanos: u64| std::time::Duration::from_nanos(nanos);
+        let long = crate::slos::counts(
+            store,
+            slo,
+            window(q.end_unix_nano.saturating_sub(q.start_unix_nano)),
+            q.end_unix_nano,
+        )?;
+        let short = match q.rule.short_window {
+            Some(short) => crate::slos::counts(store, slo, short, q.end_unix_nano)?,
+            None => long,
+        };
+        Ok(vec![Reading {
+            group: None,
+            requests: long.total,
+            value: slo.alert_burn_rate(long, short),
+        }])
     }
 
     /// A score rule's readings: the score's mean (or a boolean's pass rate) over the window,
@@ -404,7 +442,7 @@ mod tests {
         })
         .collect();
         store.write_spans(&calls)?;
-        let source = StoreSource::new(store, Arc::new(ServerStats::new(None)));
+        let source = StoreSource::new(store, Arc::new(ServerStats::new(None)), Vec::new());
         let window = std::time::Duration::from_secs(60);
         let read = |rule: &Rule| {
             source.read(&Query {

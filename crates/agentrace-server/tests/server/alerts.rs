@@ -427,18 +427,22 @@ critical = 0.5
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_slo_of_agent_runs_is_judged_on_the_rollups_with_its_budget_and_burn() -> Result {
+    let (hook, received) = receiver().await?;
     let config_dir = tempfile::tempdir()?;
     let alerts = config_dir.path().join("alerts.toml");
     std::fs::write(
         &alerts,
-        r#"
+        format!(
+            r#"{}
 [[slos]]
 name = "runs succeed"
 objective = 0.9
 window = "28d"
-indicator = { type = "success", of = "agent_runs" }
-scope = { service = "svc" }
+indicator = {{ type = "success", of = "agent_runs" }}
+scope = {{ service = "svc" }}
 "#,
+            alerts_head(&hook)
+        ),
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
     // Ten agent runs in the last minutes, three failed: 30 % bad against a 10 % budget.
@@ -491,5 +495,46 @@ scope = { service = "svc" }
         "3× burns past the 3-day pair's 1×: {status}"
     );
     assert_eq!(firing[0]["severity"], "warning");
+
+    // The same alert through the engine: its state, its notification, its channel.
+    wait_for(&received, "the 3-day burn-rate WARNING", |got| {
+        got.iter()
+            .any(|n| n["rule"] == "runs succeed burn rate 3days/6h" && n["state"] == "WARNING")
+    })
+    .await?;
+    let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let rules: Vec<&Value> = got.iter().map(|n| &n["rule"]).collect();
+    assert_eq!(
+        rules.len(),
+        1,
+        "the 1 h and 6 h pairs burn at 3×, below 14.4× and 6×: {rules:?}"
+    );
+    let value = got[0]["value"].as_f64().unwrap_or_default();
+    assert!((value - 3.0).abs() < 1e-9, "{}", got[0]);
+    assert_eq!(got[0]["requests"], 10);
+    assert!(
+        got[0]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("burn_rate 3.0× over 3days and 6h (warning at 1.0×")),
+        "{}",
+        got[0]
+    );
+    let api = alerts_api(&t).await?;
+    let names: Vec<&Value> = api["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| &r["name"])
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "runs succeed burn rate 1h/5m",
+            "runs succeed burn rate 6h/30m",
+            "runs succeed burn rate 3days/6h"
+        ]
+    );
+    assert_eq!(api["rules"][2]["slo"], "runs succeed");
+    assert_eq!(api["rules"][2]["short_window"], "6h");
     Ok(())
 }

@@ -307,6 +307,31 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
     assert_eq!(names, ["support runs succeed", "tool calls succeed"]);
     let burn = slos["slos"][1]["burn_rate"].as_f64().unwrap_or_default();
     assert!(burn > 1.0, "the demo's tools burn their budget: {burn}");
+    // ... and its burn-rate alerts fire through the alert engine (evaluated every 10 s).
+    let mut firing = Vec::new();
+    for _ in 0..30 {
+        let alerts: serde_json::Value = get(&t.app_url("/api/v1/alerts"), &[]).await?.json()?;
+        firing = alerts["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| {
+                a["rule"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("tool calls succeed burn rate"))
+                    && a["state"] != "OK"
+            })
+            .map(|a| a["rule"].to_string())
+            .collect();
+        if !firing.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(
+        !firing.is_empty(),
+        "a burn-rate alert of the tools' SLO fires"
+    );
     t.server.shutdown().await?;
     Ok(())
 }
