@@ -72,23 +72,59 @@ pub enum Indicator {
         /// Runs or calls.
         of: Target,
     },
+    /// The share of `of` that took at most `threshold`, failed or not. Read from the rollups'
+    /// duration buckets: a run up to 1/16 longer than the threshold, in its bucket, counts as
+    /// fast (docs/slos.md).
+    Latency {
+        /// Runs or calls.
+        of: Target,
+        /// The longest a good run or call takes (`60s`, `800ms`).
+        #[serde(with = "agentrace_core::serde_duration")]
+        threshold: Duration,
+    },
+}
+
+/// What a window holds of an indicator's target, as the caller's rollups count it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Runs or calls.
+    pub events: u64,
+    /// Those that failed.
+    pub failed: u64,
+    /// Those that took at most the indicator's [`threshold`](Indicator::threshold) (0 when it
+    /// has none).
+    pub within: u64,
 }
 
 impl Indicator {
     /// The events counted.
     pub const fn target(&self) -> Target {
         match self {
-            Self::Success { of } => *of,
+            Self::Success { of } | Self::Latency { of, .. } => *of,
         }
     }
 
-    /// The good and total events of a window with `events` of the target, `failed` of them.
-    pub const fn counts(&self, events: u64, failed: u64) -> Counts {
+    /// A latency indicator's threshold: the caller counts the events within it.
+    pub const fn threshold(&self) -> Option<Duration> {
         match self {
-            Self::Success { .. } => Counts {
-                good: events.saturating_sub(failed),
-                total: events,
+            Self::Latency { threshold, .. } => Some(*threshold),
+            Self::Success { .. } => None,
+        }
+    }
+
+    /// The good and total events of a window.
+    pub const fn counts(&self, tally: Tally) -> Counts {
+        let good = match self {
+            Self::Success { .. } => tally.events.saturating_sub(tally.failed),
+            Self::Latency { .. } => tally.within,
+        };
+        Counts {
+            good: if good < tally.events {
+                good
+            } else {
+                tally.events
             },
+            total: tally.events,
         }
     }
 }
@@ -288,6 +324,9 @@ impl Slo {
         }
         if !minutes(self.window) {
             return Err(fail("`window` is not a whole number of minutes".into()));
+        }
+        if self.indicator.threshold().is_some_and(|t| t.is_zero()) {
+            return Err(fail("a latency indicator's `threshold` is above 0".into()));
         }
         if self.scope.kind.is_some() {
             return Err(fail(
@@ -580,6 +619,41 @@ mod tests {
             "{}",
             evaluation.notifications[0].summary
         );
+    }
+
+    #[test]
+    fn a_latency_objective_counts_the_runs_within_its_threshold() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "research runs are fast"
+            objective = 0.95
+            window = "7d"
+            indicator = { type = "latency", of = "agent_runs", threshold = "60s" }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.indicator.threshold(), Some(Duration::from_secs(60)));
+        assert_eq!(s.indicator.target(), Target::AgentRuns);
+        // 200 runs, 10 of them failed, 188 within a minute: failures do not make a run slow.
+        let tally = Tally {
+            events: 200,
+            failed: 10,
+            within: 188,
+        };
+        assert_eq!(
+            s.indicator.counts(tally),
+            Counts {
+                good: 188,
+                total: 200
+            }
+        );
+        let mut zero = s.clone();
+        zero.indicator = Indicator::Latency {
+            of: Target::AgentRuns,
+            threshold: Duration::ZERO,
+        };
+        assert!(zero.validate().is_err());
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::series::{
-    MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor, whole_minutes,
+    DurationHistogram, MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor,
+    whole_minutes,
 };
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, Percentiles,
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use crate::error;
 use crate::read::traces::starting_in;
-use crate::schema::MCP_SERVER_SQL;
+use crate::schema::{DURATION_BUCKET_SQL, MCP_SERVER_SQL};
 use crate::sql::{self, DURATION, UNPRICED, Where};
 use crate::store::ClickHouseStore;
 
@@ -42,6 +43,8 @@ struct GroupRow {
     u_cache_write: u64,
     u_cache_write_1h: u64,
     u_reasoning: u64,
+    /// `(bucket, spans)`: the durations by `agentrace_store::series::duration_bucket`.
+    buckets: (Vec<u16>, Vec<i64>),
     p50: u64,
     p95: u64,
     p99: u64,
@@ -67,6 +70,7 @@ const MEASURES: &str = "count() AS n, countIf(status_code = 2) AS errs, \
      sumIf(cache_write_tokens, UNPRICED) AS u_cache_write, \
      sumIf(cache_write_1h_tokens, UNPRICED) AS u_cache_write_1h, \
      sumIf(ifNull(reasoning_tokens, 0), UNPRICED) AS u_reasoning, \
+     sumMap([DURATION_BUCKET], [toInt64(1)]) AS buckets, \
      arraySort(groupArray(toUInt64(greatest(DURATION_NS, 0)))) AS durations";
 
 fn usage(
@@ -99,6 +103,9 @@ impl GroupRow {
                 p95_ns: self.p95,
                 p99_ns: self.p99,
             },
+            durations: DurationHistogram::from_buckets(
+                self.buckets.0.into_iter().zip(self.buckets.1),
+            ),
             usage: usage(
                 self.input,
                 self.output,
@@ -195,6 +202,7 @@ impl ClickHouseStore {
             keys.join(", "),
             MEASURES
                 .replace("DURATION_NS", DURATION)
+                .replace("DURATION_BUCKET", DURATION_BUCKET_SQL)
                 .replace("UNPRICED", UNPRICED),
             w.sql()
         );
@@ -236,6 +244,7 @@ impl ClickHouseStore {
                 count: 0,
                 errors: 0,
                 duration: Percentiles::default(),
+                durations: DurationHistogram::default(),
                 usage: TokenUsage::default(),
                 cost: None,
                 priced: 0,

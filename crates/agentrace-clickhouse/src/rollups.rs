@@ -2,7 +2,7 @@
 //! over any number of spans in milliseconds, for the filters and groupings the rollups keep.
 
 use agentrace_core::{TokenUsage, Usd};
-use agentrace_store::series::{MINUTE_NS, histogram_percentiles};
+use agentrace_store::series::{DurationHistogram, MINUTE_NS, histogram_percentiles};
 use agentrace_store::{AggregateRow, GroupBy, QueryError, SpanFilter};
 use clickhouse::Row;
 use serde::Deserialize;
@@ -69,6 +69,7 @@ impl RollupRow {
             count: count(self.n),
             errors: count(self.errs),
             duration: histogram_percentiles(buckets.iter().copied(), 0, u64::MAX),
+            durations: DurationHistogram::from_buckets(buckets),
             usage: usage([
                 self.input,
                 self.output,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use agentrace_alerts::slo::{Counts, Slo, SloStatus};
+use agentrace_alerts::slo::{Counts, Slo, SloStatus, Tally};
 use agentrace_store::{AggregateQuery, QueryError, Store, TimeRange};
 
 use crate::alerting::source::scope_filter;
@@ -23,7 +23,16 @@ pub fn counts(
     let total = store
         .rollup(&AggregateQuery::new(filter, Vec::new()))?
         .total;
-    Ok(slo.indicator.counts(total.count, total.errors))
+    let within = slo.indicator.threshold().map_or(0, |t| {
+        total
+            .durations
+            .at_most(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
+    });
+    Ok(slo.indicator.counts(Tally {
+        events: total.count,
+        failed: total.errors,
+        within,
+    }))
 }
 
 /// Every SLO of `slos` judged at `now_unix_nano`.

@@ -9,6 +9,7 @@ use agentrace_sqlite::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, QueryError, SpanFilter,
     SqliteStore, TimeRange,
 };
+use agentrace_store::series::DurationHistogram;
 use common::{MS, SEC, T0, TestResult, failed, llm, sid, span, tid};
 
 /// 100 priced `m-a` calls (i = 1..=100: duration i ms, cost i nano-dollars, agent alpha when i
@@ -93,6 +94,7 @@ fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
                 count: 100,
                 errors: 10,
                 duration: p(50, 95, 99),
+                durations: DurationHistogram::from_durations((1..=100).map(|i| i * MS)),
                 usage: TokenUsage::new(1_000, 100),
                 cost: Some(Usd::from_nanos(5_050)),
                 priced: 100,
@@ -104,6 +106,7 @@ fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
                 count: 3,
                 errors: 0,
                 duration: p(20, 30, 30),
+                durations: DurationHistogram::from_durations([10 * MS, 20 * MS, 30 * MS]),
                 usage: TokenUsage::default(),
                 cost: None, // unpriced stays unknown, never a silent zero
                 priced: 0,

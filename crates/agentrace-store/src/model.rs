@@ -931,6 +931,10 @@ pub struct AggregateRow {
     pub errors: u64,
     /// Duration percentiles.
     pub duration: Percentiles,
+    /// The durations by bucket (for the share within a duration: a latency objective). Not
+    /// serialized: the API's rows carry the percentiles.
+    #[serde(skip)]
+    pub durations: crate::series::DurationHistogram,
     /// Tokens summed.
     pub usage: TokenUsage,
     /// Cost summed over priced spans; `None` when none was priced.

@@ -136,6 +136,47 @@ pub fn duration_bucket(d: u64) -> u16 {
     u16::try_from(b).unwrap_or(u16::MAX)
 }
 
+/// Span durations counted by [`duration_bucket`]: what the rollups keep of them, so that a
+/// share of spans within a duration reads the same from the rollups and from the spans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DurationHistogram {
+    /// `(bucket, spans)`, buckets increasing, none empty.
+    buckets: Vec<(u16, u64)>,
+}
+
+impl DurationHistogram {
+    /// From buckets' counts in any order (counts may be negative deltas, summed; a bucket
+    /// summing to zero or less is dropped).
+    pub fn from_buckets(buckets: impl IntoIterator<Item = (u16, i64)>) -> Self {
+        let mut summed: std::collections::BTreeMap<u16, i64> = std::collections::BTreeMap::new();
+        for (b, n) in buckets {
+            *summed.entry(b).or_default() += n;
+        }
+        Self {
+            buckets: summed
+                .into_iter()
+                .filter_map(|(b, n)| Some((b, u64::try_from(n).ok().filter(|&n| n > 0)?)))
+                .collect(),
+        }
+    }
+
+    /// From the durations themselves (ns).
+    pub fn from_durations(durations: impl IntoIterator<Item = u64>) -> Self {
+        Self::from_buckets(durations.into_iter().map(|d| (duration_bucket(d), 1)))
+    }
+
+    /// The spans at most `threshold_ns` long, to the bucket: every span of the threshold's
+    /// bucket counts (up to 1/16 longer than the threshold; spans shorter than 32 ns exactly).
+    pub fn at_most(&self, threshold_ns: u64) -> u64 {
+        let limit = duration_bucket(threshold_ns);
+        self.buckets
+            .iter()
+            .take_while(|(b, _)| *b <= limit)
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 /// The duration reported for a bucket: its midpoint.
 pub fn bucket_midpoint(bucket: u16) -> u64 {
     let b = u64::from(bucket).min(LAST_BUCKET);
@@ -180,6 +221,27 @@ pub fn histogram_percentiles(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_histogram_counts_the_spans_within_a_duration_to_its_bucket() {
+        let ms = 1_000_000;
+        let h =
+            DurationHistogram::from_durations([10, 900 * ms, 1_010 * ms, 1_020 * ms, 2_000 * ms]);
+        assert_eq!(h.at_most(0), 0);
+        assert_eq!(h.at_most(10), 1);
+        assert_eq!(h.at_most(1_000 * ms), 2);
+        // 1,020 ms shares 1,015 ms's bucket: [30·2^25, 31·2^25) ns, 1,006.6 to 1,040.2 ms.
+        assert_eq!(h.at_most(1_015 * ms), 4);
+        assert_eq!(h.at_most(1_500 * ms), 4);
+        assert_eq!(h.at_most(u64::MAX), 5);
+        let deltas = DurationHistogram::from_buckets([
+            (duration_bucket(900 * ms), 2),
+            (duration_bucket(10), 1),
+            (duration_bucket(900 * ms), -1),
+            (duration_bucket(2_000 * ms), -1),
+        ]);
+        assert_eq!(deltas, DurationHistogram::from_durations([10, 900 * ms]));
+    }
 
     #[test]
     fn patterns_hide_numbers_and_ids() {

@@ -440,16 +440,24 @@ objective = 0.9
 window = "28d"
 indicator = {{ type = "success", of = "agent_runs" }}
 scope = {{ service = "svc" }}
+
+[[slos]]
+name = "runs are fast"
+objective = 0.4
+window = "7d"
+indicator = {{ type = "latency", of = "agent_runs", threshold = "5s" }}
 "#,
             alerts_head(&hook)
         ),
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
-    // Ten agent runs in the last minutes, three failed: 30 % bad against a 10 % budget.
+    // Ten agent runs in the last minutes, three failed: 30 % bad against a 10 % budget. Run
+    // i lasts i seconds: five within 5 s.
     let start = now() - 120_000_000_000;
     let runs: Vec<_> = (1..=10u64)
         .map(|i| {
             let mut s = llm_span(i, i, start);
+            s.end_time_unix_nano = start + i * 1_000_000_000;
             s.name = "invoke_agent helper".into();
             s.attributes = vec![
                 text("gen_ai.operation.name", "invoke_agent"),
@@ -495,6 +503,13 @@ scope = {{ service = "svc" }}
         "3× burns past the 3-day pair's 1×: {status}"
     );
     assert_eq!(firing[0]["severity"], "warning");
+    let fast = &slos["slos"][1];
+    assert_eq!(fast["slo"]["name"], "runs are fast", "{slos}");
+    assert_eq!(fast["counts"], serde_json::json!({"good": 5, "total": 10}));
+    assert_eq!(
+        fast["slo"]["indicator"],
+        serde_json::json!({"type": "latency", "of": "agent_runs", "threshold": "5s"})
+    );
 
     // The same alert through the engine: its state, its notification, its channel.
     wait_for(&received, "the 3-day burn-rate WARNING", |got| {
@@ -531,7 +546,10 @@ scope = {{ service = "svc" }}
         [
             "runs succeed burn rate 1h/5m",
             "runs succeed burn rate 6h/30m",
-            "runs succeed burn rate 3days/6h"
+            "runs succeed burn rate 3days/6h",
+            "runs are fast burn rate 1h/5m",
+            "runs are fast burn rate 6h/30m",
+            "runs are fast burn rate 3days/6h"
         ]
     );
     assert_eq!(api["rules"][2]["slo"], "runs succeed");

@@ -16,6 +16,7 @@ use crate::codec::{self, STATUS_ERROR, from_sql};
 use crate::error::Db;
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
+use agentrace_store::series::DurationHistogram;
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SpanFilter, Summary, TimeRange,
 };
@@ -121,6 +122,7 @@ impl Acc {
             count: self.count,
             errors: self.errors,
             duration: self.percentiles(),
+            durations: DurationHistogram::from_durations(self.durations.iter().copied()),
             usage: self.usage,
             cost: self.cost.map(Usd::from_nanos),
             priced: self.priced,

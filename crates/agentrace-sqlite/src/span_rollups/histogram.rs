@@ -82,7 +82,7 @@ impl Histogram {
     }
 
     /// The non-zero buckets, in increasing order.
-    fn iter(&self) -> impl Iterator<Item = (u16, i64)> + Clone + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u16, i64)> + Clone + '_ {
         (self.first..)
             .zip(&self.counts)
             .filter(|(_, n)| **n != 0)

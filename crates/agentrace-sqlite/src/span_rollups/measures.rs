@@ -6,6 +6,7 @@ use agentrace_core::{TokenUsage, Usd};
 use super::histogram::{self, Histogram};
 use super::key::Facts;
 use crate::codec::{self, bound, from_sql, to_sql};
+use agentrace_store::series::DurationHistogram;
 use agentrace_store::{AggregateRow, GroupKey, Percentiles};
 
 /// The counter columns of `rollups`, in order (checked against the table by a test).
@@ -164,6 +165,7 @@ impl Measures {
             count: self.spans(),
             errors: self.errors(),
             duration: self.percentiles(),
+            durations: DurationHistogram::from_buckets(self.hist.iter()),
             usage: self.usage(),
             cost: self.cost(),
             priced: count(self.counters[PRICED]),

@@ -7,6 +7,7 @@
 
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{SpanKind, SpanRecord, TokenUsage, Usd};
+use agentrace_store::series::DurationHistogram;
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, SpanFilter, Store,
     Summary, TimeRange,
@@ -22,6 +23,7 @@ pub fn row(keys: Vec<GroupKey>) -> AggregateRow {
         count: 0,
         errors: 0,
         duration: Percentiles::default(),
+        durations: DurationHistogram::default(),
         usage: TokenUsage::default(),
         cost: None,
         priced: 0,
@@ -176,14 +178,76 @@ pub fn row_of_all() -> AggregateRow {
         .unpriced(1, 50, 10)
 }
 
-/// Compares rows one by one, so that a difference names its keys.
+/// Compares rows one by one, so that a difference names its keys; their durations by their
+/// percentiles (the rows written by hand have no histogram; [`latency_within`] checks it).
 pub fn expect_rows(what: &str, expected: &[AggregateRow], got: &[AggregateRow]) -> CheckResult {
     let keys = |rows: &[AggregateRow]| rows.iter().map(|r| r.keys.clone()).collect::<Vec<_>>();
     expect_eq(format!("{what}: keys"), &keys(expected), &keys(got))?;
     for (e, g) in expected.iter().zip(got) {
-        expect_eq(format!("{what}: row {:?}", e.keys), e, g)?;
+        let mut e = e.clone();
+        e.durations = g.durations.clone();
+        expect_eq(format!("{what}: row {:?}", e.keys), &e, g)?;
     }
     Ok(())
+}
+
+/// The spans within a duration (a latency objective's good events) read the same from the
+/// rollups, from the spans, and from the durations themselves, to the rollups' bucket.
+pub fn latency_within(store: &dyn Store) -> CheckResult {
+    store.write_spans(&five_traces())?;
+    let spans = all_spans(store, SpanFilter::new())?;
+    let measured = DurationHistogram::from_durations(
+        spans
+            .iter()
+            .map(|s| s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)),
+    );
+    let exact = store
+        .aggregate(&AggregateQuery::new(SpanFilter::new(), []))?
+        .pop()
+        .ok_or("no aggregate row")?;
+    let rolled = store.rollup(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let by_kind = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Kind]))?;
+    let llm = by_kind
+        .rows
+        .iter()
+        .find(|r| r.keys == [key("llm")])
+        .ok_or("no llm row")?;
+    let llm_spans = spans.iter().filter(|s| s.kind == SpanKind::Llm);
+    for threshold in [0, SEC, 4 * SEC, 5 * SEC, 50 * SEC, 3_600 * SEC] {
+        let what = format!("spans within {} s", threshold / SEC);
+        let expected = measured.at_most(threshold);
+        expect_eq(
+            format!("{what}, from the spans' aggregate"),
+            &expected,
+            &exact.durations.at_most(threshold),
+        )?;
+        expect_eq(
+            format!("{what}, from the rollups"),
+            &expected,
+            &rolled.total.durations.at_most(threshold),
+        )?;
+        let llm_expected = DurationHistogram::from_durations(
+            llm_spans
+                .clone()
+                .map(|s| s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)),
+        )
+        .at_most(threshold);
+        expect_eq(
+            format!("LLM calls {what}, by kind"),
+            &llm_expected,
+            &llm.durations.at_most(threshold),
+        )?;
+    }
+    // By hand: 15 spans, half of them within the median's 4 s, all within the longest 50 s.
+    expect_eq(
+        "spans within 50 s",
+        &15,
+        &rolled.total.durations.at_most(50 * SEC),
+    )?;
+    ensure(
+        rolled.total.durations.at_most(4 * SEC) >= 8,
+        "at least 8 of 15 spans within the 4 s median",
+    )
 }
 
 /// Aggregates of the five traces by model, with no grouping, and filtered: by model the rows
@@ -341,6 +405,7 @@ pub fn aggregate_spans_count_as_spans_only(store: &dyn Store) -> CheckResult {
     let rollup = store.rollup(&AggregateQuery::new(SpanFilter::new(), []))?;
     let mut got = rollup.total.clone();
     got.duration = total.duration;
+    got.durations = total.durations.clone();
     expect_eq("the rollup's total (durations aside)", &total, &got)?;
     let overview = store.overview(&OverviewQuery::new(TimeRange::new(T0, T0 + MINUTE)))?;
     expect_eq("the overview's spans", &3, &overview.summary.spans)?;

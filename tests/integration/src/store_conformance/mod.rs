@@ -111,6 +111,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     analytics::aggregate_spans_count_as_spans_only,
     analytics::aggregate_spans_are_not_calls,
     analytics::summary,
+    analytics::latency_within,
     // Token detail.
     tokens::token_details_are_summed,
     tokens::trace_summaries_keep_one_hour_cache_writes_per_span,
