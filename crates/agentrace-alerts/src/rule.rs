@@ -279,6 +279,28 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// The spans of both scopes: every field set in either; `None` when they set one field to
+    /// two values (no span is in both).
+    pub fn and(&self, other: &Self) -> Option<Self> {
+        fn both(a: &Option<String>, b: &Option<String>) -> Option<Option<String>> {
+            match (a, b) {
+                (Some(x), Some(y)) if x != y => None,
+                _ => Some(a.clone().or_else(|| b.clone())),
+            }
+        }
+        Some(Self {
+            service: both(&self.service, &other.service)?,
+            model: both(&self.model, &other.model)?,
+            provider: both(&self.provider, &other.provider)?,
+            agent: both(&self.agent, &other.agent)?,
+            tool: both(&self.tool, &other.tool)?,
+            user: both(&self.user, &other.user)?,
+            framework: both(&self.framework, &other.framework)?,
+            mcp_server: both(&self.mcp_server, &other.mcp_server)?,
+            kind: both(&self.kind, &other.kind)?,
+        })
+    }
+
     /// The set fields as `name=value` pairs, in declaration order.
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
         [

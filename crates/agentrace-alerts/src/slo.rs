@@ -72,6 +72,16 @@ pub enum Indicator {
         /// Runs or calls.
         of: Target,
     },
+    /// The share of `total` that `good` counts: any ratio of two counts the rollups keep (LLM
+    /// calls served by the small model among all LLM calls; tool calls of one MCP server that
+    /// did not fail among all its calls). `good` narrows `total`: the same target, its scope
+    /// and status and maybe more.
+    Ratio {
+        /// The good events.
+        good: Box<Count>,
+        /// All events.
+        total: Box<Count>,
+    },
     /// The share of `of` that took at most `threshold`, failed or not. Read from the rollups'
     /// duration buckets: a run up to 1/16 longer than the threshold, in its bucket, counts as
     /// fast (docs/slos.md).
@@ -84,6 +94,42 @@ pub enum Indicator {
     },
 }
 
+/// A count of a ratio indicator: runs or calls of a scope (within the SLO's), of a status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Count {
+    /// Runs or calls.
+    pub of: Target,
+    /// Which of them, within the SLO's scope (no `kind`: it is `of`'s).
+    #[serde(default)]
+    pub scope: Scope,
+    /// Only those that failed (`error`) or did not (`ok`); unset: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+impl Count {
+    /// Every event of `of`.
+    pub fn of(of: Target) -> Self {
+        Self {
+            of,
+            scope: Scope::default(),
+            status: None,
+        }
+    }
+}
+
+/// A count's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Did not fail.
+    Ok,
+    /// Failed.
+    Error,
+}
+
 /// What a window holds of an indicator's target, as the caller's rollups count it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
@@ -94,6 +140,8 @@ pub struct Tally {
     /// Those that took at most the indicator's [`threshold`](Indicator::threshold) (0 when it
     /// has none).
     pub within: u64,
+    /// For a ratio: the events `good` counts, and `events` those `total` does.
+    pub selected: u64,
 }
 
 impl Indicator {
@@ -101,6 +149,7 @@ impl Indicator {
     pub const fn target(&self) -> Target {
         match self {
             Self::Success { of } | Self::Latency { of, .. } => *of,
+            Self::Ratio { total, .. } => total.of,
         }
     }
 
@@ -108,7 +157,7 @@ impl Indicator {
     pub const fn threshold(&self) -> Option<Duration> {
         match self {
             Self::Latency { threshold, .. } => Some(*threshold),
-            Self::Success { .. } => None,
+            Self::Success { .. } | Self::Ratio { .. } => None,
         }
     }
 
@@ -117,6 +166,7 @@ impl Indicator {
         let good = match self {
             Self::Success { .. } => tally.events.saturating_sub(tally.failed),
             Self::Latency { .. } => tally.within,
+            Self::Ratio { .. } => tally.selected,
         };
         Counts {
             good: if good < tally.events {
@@ -328,6 +378,9 @@ impl Slo {
         if self.indicator.threshold().is_some_and(|t| t.is_zero()) {
             return Err(fail("a latency indicator's `threshold` is above 0".into()));
         }
+        if let Indicator::Ratio { good, total } = &self.indicator {
+            ratio_narrows(&self.scope, good, total).map_err(fail)?;
+        }
         if self.scope.kind.is_some() {
             return Err(fail(
                 "`scope.kind` is the indicator's (`of`): leave it out".into(),
@@ -470,6 +523,28 @@ impl Slo {
             alerts,
         }
     }
+}
+
+/// Why a ratio's `good` does not narrow its `total` within `scope`, if it does not.
+fn ratio_narrows(scope: &Scope, good: &Count, total: &Count) -> Result<(), String> {
+    if good.scope.kind.is_some() || total.scope.kind.is_some() {
+        return Err("a count's `scope.kind` is its `of`: leave it out".into());
+    }
+    if good.of != total.of {
+        return Err("a ratio's `good` and `total` count the same `of`".into());
+    }
+    let (Some(good_scope), Some(total_scope)) = (scope.and(&good.scope), scope.and(&total.scope))
+    else {
+        return Err("a count's scope names another value than the SLO's".into());
+    };
+    if good_scope.and(&total_scope).as_ref() != Some(&good_scope)
+        || (total.status.is_some() && good.status != total.status)
+    {
+        return Err(
+            "a ratio's `good` narrows its `total`: its scope and status, and maybe more".into(),
+        );
+    }
+    Ok(())
 }
 
 /// The lower of two windows' burn rates, if both have one.
@@ -640,6 +715,7 @@ mod tests {
             events: 200,
             failed: 10,
             within: 188,
+            ..Tally::default()
         };
         assert_eq!(
             s.indicator.counts(tally),
@@ -654,6 +730,56 @@ mod tests {
             threshold: Duration::ZERO,
         };
         assert!(zero.validate().is_err());
+    }
+
+    #[test]
+    fn a_ratio_counts_what_good_selects_among_total() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "small model serves most calls"
+            objective = 0.8
+            window = "28d"
+            scope = { service = "support-bot" }
+            indicator = { type = "ratio", good = { of = "llm_calls", scope = { model = "gpt-4o-mini" } }, total = { of = "llm_calls" } }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.indicator.target(), Target::LlmCalls);
+        let tally = Tally {
+            events: 50,
+            selected: 42,
+            ..Tally::default()
+        };
+        assert_eq!(
+            s.indicator.counts(tally),
+            Counts {
+                good: 42,
+                total: 50
+            }
+        );
+        let ratio = |good: Count, total: Count| {
+            let mut r = s.clone();
+            r.indicator = Indicator::Ratio {
+                good: Box::new(good),
+                total: Box::new(total),
+            };
+            r.validate().err().map(|e| e.reason).unwrap_or_default()
+        };
+        let mut wider = Count::of(Target::LlmCalls);
+        wider.scope.model = Some("gpt-4o".into());
+        let mut small = Count::of(Target::LlmCalls);
+        small.scope.model = Some("gpt-4o-mini".into());
+        assert!(ratio(Count::of(Target::LlmCalls), wider.clone()).contains("narrows"));
+        assert!(ratio(small.clone(), wider).contains("narrows"));
+        assert!(ratio(small, Count::of(Target::ToolCalls)).contains("same `of`"));
+        let mut elsewhere = Count::of(Target::LlmCalls);
+        elsewhere.scope.service = Some("other".into());
+        assert!(ratio(elsewhere, Count::of(Target::LlmCalls)).contains("another value"));
+        let mut ok = Count::of(Target::LlmCalls);
+        ok.status = Some(Status::Ok);
+        assert_eq!(ratio(ok.clone(), Count::of(Target::LlmCalls)), "");
+        assert!(ratio(Count::of(Target::LlmCalls), ok).contains("narrows"));
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use agentrace_alerts::slo::{Counts, Slo, SloStatus, Tally};
-use agentrace_store::{AggregateQuery, QueryError, Store, TimeRange};
+use agentrace_alerts::slo::{Count, Counts, Indicator, Slo, SloStatus, Status, Tally};
+use agentrace_store::{AggregateQuery, AggregateRow, QueryError, Store, TimeRange};
 
 use crate::alerting::source::scope_filter;
 
@@ -18,21 +18,63 @@ pub fn counts(
 ) -> Result<Counts, QueryError> {
     let width = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
     let range = TimeRange::new(now_unix_nano.saturating_sub(width), now_unix_nano);
-    let mut filter = scope_filter(&slo.scope, range);
-    filter.kind = slo.indicator.target().kind().parse().ok();
-    let total = store
-        .rollup(&AggregateQuery::new(filter, Vec::new()))?
-        .total;
+    let (total_count, good_count) = match &slo.indicator {
+        Indicator::Ratio { good, total } => (&**total, Some(&**good)),
+        _ => (&Count::of(slo.indicator.target()), None),
+    };
+    let total = rollup_total(store, slo, total_count, range)?;
+    let selected = match good_count {
+        Some(good) => of_status(&rollup_total(store, slo, good, range)?, good.status),
+        None => 0,
+    };
+    let (events, failed) = match total_count.status {
+        Some(status) => {
+            let events = of_status(&total, Some(status));
+            (events, if status == Status::Error { events } else { 0 })
+        }
+        None => (total.count, total.errors),
+    };
     let within = slo.indicator.threshold().map_or(0, |t| {
         total
             .durations
             .at_most(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
     });
     Ok(slo.indicator.counts(Tally {
-        events: total.count,
-        failed: total.errors,
+        events,
+        failed,
         within,
+        selected,
     }))
+}
+
+/// The events of `row` of `status` (all without one): from its count and errors, so that a
+/// status costs no read of the spans (the rollups keep no status, they count the errors).
+fn of_status(row: &AggregateRow, status: Option<Status>) -> u64 {
+    match status {
+        None => row.count,
+        Some(Status::Ok) => row.count.saturating_sub(row.errors),
+        Some(Status::Error) => row.errors,
+    }
+}
+
+/// The rollups' total of `count`'s target and scope within `slo`'s scope over `range` (its
+/// status aside: [`of_status`]).
+fn rollup_total(
+    store: &dyn Store,
+    slo: &Slo,
+    count: &Count,
+    range: TimeRange,
+) -> Result<AggregateRow, QueryError> {
+    // A count naming another value than the SLO's scope is refused when the file is read.
+    let scope = slo
+        .scope
+        .and(&count.scope)
+        .unwrap_or_else(|| slo.scope.clone());
+    let mut filter = scope_filter(&scope, range);
+    filter.kind = count.of.kind().parse().ok();
+    Ok(store
+        .rollup(&AggregateQuery::new(filter, Vec::new()))?
+        .total)
 }
 
 /// Every SLO of `slos` judged at `now_unix_nano`.

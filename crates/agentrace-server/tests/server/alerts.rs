@@ -446,6 +446,12 @@ name = "runs are fast"
 objective = 0.4
 window = "7d"
 indicator = {{ type = "latency", of = "agent_runs", threshold = "5s" }}
+
+[[slos]]
+name = "helper runs succeed among all"
+objective = 0.5
+window = "7d"
+indicator = {{ type = "ratio", good = {{ of = "agent_runs", scope = {{ agent = "helper" }}, status = "ok" }}, total = {{ of = "agent_runs" }} }}
 "#,
             alerts_head(&hook)
         ),
@@ -510,6 +516,12 @@ indicator = {{ type = "latency", of = "agent_runs", threshold = "5s" }}
         fast["slo"]["indicator"],
         serde_json::json!({"type": "latency", "of": "agent_runs", "threshold": "5s"})
     );
+    let ratio = &slos["slos"][2];
+    assert_eq!(
+        ratio["counts"],
+        serde_json::json!({"good": 7, "total": 10}),
+        "{ratio}"
+    );
 
     // The same alert through the engine: its state, its notification, its channel.
     wait_for(&received, "the 3-day burn-rate WARNING", |got| {
@@ -549,7 +561,10 @@ indicator = {{ type = "latency", of = "agent_runs", threshold = "5s" }}
             "runs succeed burn rate 3days/6h",
             "runs are fast burn rate 1h/5m",
             "runs are fast burn rate 6h/30m",
-            "runs are fast burn rate 3days/6h"
+            "runs are fast burn rate 3days/6h",
+            "helper runs succeed among all burn rate 1h/5m",
+            "helper runs succeed among all burn rate 6h/30m",
+            "helper runs succeed among all burn rate 3days/6h"
         ]
     );
     assert_eq!(api["rules"][2]["slo"], "runs succeed");
