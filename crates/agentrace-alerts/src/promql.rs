@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use crate::config::AlertsConfig;
 use crate::rule::{Anomaly, Dimension, Direction, Measure, NoData, Rule};
+use crate::slo::{Indicator, Slo, Target};
 
 /// LLM calls: a histogram of their durations, in seconds.
 pub const CALLS: &str = "gen_ai_client_operation_duration_seconds";
@@ -337,6 +338,63 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
     }
 }
 
+/// The bad share of `slo`'s events over `window`, in PromQL: a success objective of LLM calls
+/// from the call histogram's failures, of tool calls from the tool calls' status.
+fn bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
+    let measure = match slo.indicator {
+        Indicator::Success {
+            of: Target::LlmCalls,
+        } => Measure::ErrorRate,
+        Indicator::Success {
+            of: Target::ToolCalls,
+        } => Measure::ToolSuccessRate,
+        Indicator::Success {
+            of: Target::AgentRuns,
+        } => return Err("/metrics counts no agent runs".into()),
+        _ => {
+            return Err(
+                "only success objectives of LLM or tool calls have a Prometheus form yet".into(),
+            );
+        }
+    };
+    let c = compile(&Rule::new(slo.name.clone(), measure, window).scope(slo.scope.clone()))?;
+    Ok(match measure {
+        Measure::ToolSuccessRate => format!("(1 - ({}))", c.measure),
+        _ => format!("({})", c.measure),
+    })
+}
+
+/// A burn-rate rule of `slo` (`measure = "burn_rate"`): the burn rate over its window
+/// recorded (`agentrace:rule:<name>`), and an alert when it and the short window's both reach
+/// the threshold.
+fn burn_rate_rules(rule: &Rule, slo: &Slo) -> Result<String, String> {
+    // 1 − 0.99 is 0.010000000000000009 in binary floating point: written as people would.
+    let budget = (slo.error_budget() * 1e12).round() / 1e12;
+    let short = rule.short_window.unwrap_or(rule.window);
+    let long_rate = format!("{} / {budget}", bad_share(slo, rule.window)?);
+    let short_rate = format!("{} / {budget}", bad_share(slo, short)?);
+    let mut out = String::new();
+    let name = record_name(rule);
+    record(&mut out, &name, &long_rate);
+    for (severity, threshold) in [("warning", rule.warning), ("critical", rule.critical)] {
+        let Some(t) = threshold else { continue };
+        let expr = format!("{name} >= {t} and ({short_rate}) >= {t}");
+        alert(
+            &mut out,
+            rule,
+            severity,
+            &expr,
+            &format!(
+                "SLO {:?} burns its error budget at {t}× or more over {} and {}",
+                slo.name,
+                range(rule.window),
+                range(short)
+            ),
+        );
+    }
+    Ok(out)
+}
+
 fn alert(out: &mut String, rule: &Rule, severity: &str, expr: &str, what: &str) {
     let _ = writeln!(out, "      - alert: {}", json(&rule.name));
     let _ = writeln!(out, "        expr: {}", json(expr));
@@ -448,7 +506,19 @@ pub fn prometheus_rules(config: &AlertsConfig) -> Export {
     let interval = format!("{}s", config.interval.as_secs().max(1));
     let mut skipped = Vec::new();
     let mut rules = String::new();
-    for rule in &config.rules {
+    for rule in &config.all_rules() {
+        if rule.measure == Measure::BurnRate {
+            let slo = config
+                .slos
+                .iter()
+                .find(|s| Some(&s.name) == rule.slo.as_ref());
+            match slo.map(|slo| burn_rate_rules(rule, slo)) {
+                Some(Ok(compiled)) => rules.push_str(&compiled),
+                Some(Err(why)) => skipped.push((rule.name.clone(), why)),
+                None => skipped.push((rule.name.clone(), "its SLO is not configured".into())),
+            }
+            continue;
+        }
         match compile(rule) {
             Ok(c) => {
                 record(&mut rules, &record_name(rule), &c.measure);
@@ -516,6 +586,68 @@ mod tests {
         assert!(y.contains("expr: \"((agentrace:rule:llm_errors) >= 0.05 < 0.2) and on (gen_ai_request_model) (sum by (gen_ai_request_model) (increase(gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name!=\\\"embeddings\\\"}[5m])) >= 20)\""), "{y}");
         assert!(y.contains("severity: critical"));
         assert!(y.contains("expr: \"absent(agentrace:rule:llm_errors)\""));
+    }
+
+    #[test]
+    fn an_slos_burn_rate_alerts_read_both_windows_and_what_has_no_series_is_said() {
+        let days = |d: u64| Duration::from_secs(d * 86_400);
+        let mut tools = Slo::new(
+            "tools work",
+            Indicator::Success {
+                of: Target::ToolCalls,
+            },
+            0.99,
+            days(28),
+        );
+        tools.scope.tool = Some("search".into());
+        let runs = Slo::new(
+            "runs work",
+            Indicator::Success {
+                of: Target::AgentRuns,
+            },
+            0.9,
+            days(28),
+        );
+        let config = AlertsConfig {
+            slos: vec![tools, runs],
+            ..AlertsConfig::default()
+        };
+        let e = prometheus_rules(&config);
+        let tool_calls = |w: &str, extra: &str| {
+            format!(
+                "sum (increase(agentrace_tool_calls_total{{gen_ai_tool_name=\\\"search\\\"{extra}}}[{w}]))"
+            )
+        };
+        let share = |w: &str| {
+            format!(
+                "(1 - (1 - ({} or {} * 0) / {}))",
+                tool_calls(w, ", agentrace_status=\\\"error\\\""),
+                tool_calls(w, ""),
+                tool_calls(w, "")
+            )
+        };
+        let y = &e.yaml;
+        let recorded = format!(
+            "- record: agentrace:rule:tools_work_burn_rate_1h_5m\n        expr: \"{} / 0.01\"",
+            share("1h")
+        );
+        assert!(y.contains(&recorded), "{recorded}\n{y}");
+        let fires = format!(
+            "expr: \"agentrace:rule:tools_work_burn_rate_1h_5m >= 14.4 and ({} / 0.01) >= 14.4\"",
+            share("5m")
+        );
+        assert!(y.contains(&fires), "{fires}\n{y}");
+        assert!(y.contains("alert: \"tools work burn rate 3days/6h\"\n        expr: \"agentrace:rule:tools_work_burn_rate_3days_6h >= 1 and"));
+        let skipped: Vec<&str> = e.skipped.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(
+            skipped,
+            [
+                "runs work burn rate 1h/5m",
+                "runs work burn rate 6h/30m",
+                "runs work burn rate 3days/6h"
+            ]
+        );
+        assert_eq!(e.skipped[0].1, "/metrics counts no agent runs");
     }
 
     #[test]

@@ -75,6 +75,12 @@ window = "1m"
 min_requests = 2
 warning = 0.7
 description = "helpfulness is low"
+
+[[slos]]
+name = "llm calls succeed"
+objective = 0.99
+window = "7d"
+indicator = { type = "success", of = "llm_calls" }
 "#;
 
 fn run(bin: &Path, args: &[&str]) -> std::process::Output {
@@ -213,6 +219,26 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
             "Alertmanager never got the rule's alert: {held:?}\nPrometheus alerts: {}\nlog: {}",
             prom.get_json("/api/v1/alerts", &[]).await,
             prom.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The SLO's fastest burn-rate alert: 4 failures of 6 calls burn 67× the 1 % budget, over
+    // the hour and its last five minutes.
+    let started = Instant::now();
+    loop {
+        let held = am.alerts().await;
+        let fired = held.iter().any(|a| {
+            a["labels"]["alertname"] == "llm calls succeed burn rate 1h/5m"
+                && a["labels"]["severity"] == "critical"
+        });
+        if fired {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "Alertmanager never got the SLO's burn-rate alert: {held:?}\nPrometheus alerts: {}",
+            prom.get_json("/api/v1/alerts", &[]).await,
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
