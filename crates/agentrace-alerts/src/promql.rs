@@ -339,8 +339,9 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
 }
 
 /// The bad share of `slo`'s events over `window`, in PromQL: a success objective of LLM calls
-/// from the call histogram's failures, of tool calls from the tool calls' status.
-fn bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
+/// from the call histogram's failures, of tool calls from the tool calls' status; why there is
+/// none for the others.
+pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
     let measure = match slo.indicator {
         Indicator::Success {
             of: Target::LlmCalls,
@@ -371,8 +372,8 @@ fn burn_rate_rules(rule: &Rule, slo: &Slo) -> Result<String, String> {
     // 1 − 0.99 is 0.010000000000000009 in binary floating point: written as people would.
     let budget = (slo.error_budget() * 1e12).round() / 1e12;
     let short = rule.short_window.unwrap_or(rule.window);
-    let long_rate = format!("{} / {budget}", bad_share(slo, rule.window)?);
-    let short_rate = format!("{} / {budget}", bad_share(slo, short)?);
+    let long_rate = format!("{} / {budget}", slo_bad_share(slo, rule.window)?);
+    let short_rate = format!("{} / {budget}", slo_bad_share(slo, short)?);
     let mut out = String::new();
     let name = record_name(rule);
     record(&mut out, &name, &long_rate);

@@ -460,7 +460,16 @@ pub(crate) enum ExportTo {
     /// server's own rules and recording rules for dashboards (YAML).
     PrometheusRules(PrometheusRulesArgs),
     /// A Grafana dashboard over agentrace's /metrics as Prometheus scrapes it (JSON).
-    GrafanaDashboard(OutputArgs),
+    GrafanaDashboard(GrafanaDashboardArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GrafanaDashboardArgs {
+    /// The alerts file (docs/alerts.md): its SLOs get a row (attainment, burn rates).
+    #[arg(long, env = "AGENTRACE_ALERTS")]
+    pub(crate) alerts: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 #[derive(Debug, Args)]

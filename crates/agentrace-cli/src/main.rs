@@ -10,7 +10,7 @@
 //! agentrace prices show openrouter/anthropic/claude-sonnet-4.5
 //! agentrace prices estimate gpt-4o --text "Summarize this" --output-tokens 300
 //! agentrace export prometheus-rules --alerts alerts.toml -o agentrace-rules.yml
-//! agentrace export grafana-dashboard -o agentrace-dashboard.json
+//! agentrace export grafana-dashboard --alerts alerts.toml -o agentrace-dashboard.json
 //! agentrace alerts --server http://127.0.0.1:4319
 //! agentrace tools --since 6h
 //! agentrace tail --agent planner

@@ -135,6 +135,8 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
         &[
             "export",
             "grafana-dashboard",
+            "--alerts",
+            alerts.to_str().expect("UTF-8"),
             "-o",
             dashboard_path.to_str().expect("UTF-8"),
         ],
@@ -155,6 +157,16 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
         assert!(!dashboard[key].is_null(), "dashboard.{key}");
     }
     assert!(dashboard["schemaVersion"].as_u64() >= Some(36));
+    let titles: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["title"].as_str())
+        .collect();
+    assert!(
+        titles.contains(&"llm calls succeed: attained over 7d (objective 0.99)"),
+        "the SLO row: {titles:?}"
+    );
 
     std::fs::create_dir_all(dir.path().join("am")).expect("a directory");
     let am = Alertmanager::start(&am_bin, &dir.path().join("am")).await;

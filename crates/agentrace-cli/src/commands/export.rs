@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use agentrace_core::{Event, SpanRecord};
 use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
-use crate::args::{ExportArgs, ExportTo, Format, OutputArgs, PrometheusRulesArgs, StoreArgs, What};
+use crate::args::{
+    ExportArgs, ExportTo, Format, GrafanaDashboardArgs, OutputArgs, PrometheusRulesArgs, StoreArgs,
+    What,
+};
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::time::{range, rfc3339_nanos};
@@ -24,6 +27,20 @@ fn prometheus_rules(args: &PrometheusRulesArgs) -> Result<(), CliError> {
         eprintln!("agentrace: rule {rule:?} left out: {why}");
     }
     write_text(&args.output, &export.yaml)
+}
+
+/// The Grafana dashboard, with a row for the alerts file's SLOs (if any); SLOs with no
+/// Prometheus form are named on standard error.
+fn grafana_dashboard(args: &GrafanaDashboardArgs) -> Result<(), CliError> {
+    let slos = match &args.alerts {
+        Some(path) => agentrace_alerts::load_alerts(path)?.slos,
+        None => Vec::new(),
+    };
+    let (dashboard, skipped) = super::grafana::dashboard(&slos);
+    for (slo, why) in &skipped {
+        eprintln!("agentrace: SLO {slo:?} left out of the dashboard: {why}");
+    }
+    write_text(&args.output, &serde_json::to_string_pretty(&dashboard)?)
 }
 
 /// `text` to the output file, or standard output.
@@ -205,10 +222,7 @@ impl<W: Write> Output<W> {
 pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> {
     match &args.to {
         Some(ExportTo::PrometheusRules(a)) => return prometheus_rules(a),
-        Some(ExportTo::GrafanaDashboard(o)) => {
-            let text = serde_json::to_string_pretty(&super::grafana::dashboard())?;
-            return write_text(o, &text);
-        }
+        Some(ExportTo::GrafanaDashboard(a)) => return grafana_dashboard(a),
         None => {}
     }
     let db = super::open(store)?;

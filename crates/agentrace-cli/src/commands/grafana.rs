@@ -1,31 +1,101 @@
 //! `agentrace export grafana-dashboard`: a Grafana dashboard (the classic JSON model, schema
 //! version 39) over agentrace's `/metrics` as Prometheus scrapes it — requests, errors,
 //! latency percentiles, tokens, cost by model and agent, budgets, tools, and the server's own
-//! health. The data source is a dashboard variable (`datasource`, any Prometheus).
+//! health; and a row per alerts file's SLOs (attainment over its window, burn rates over its
+//! alert windows: docs/slos.md). The data source is a dashboard variable (`datasource`, any
+//! Prometheus).
 
-use agentrace_alerts::promql::{CALLS, COST, TOKENS, TOOL_CALLS};
+use std::time::Duration;
+
+use agentrace_alerts::promql::{CALLS, COST, TOKENS, TOOL_CALLS, slo_bad_share};
+use agentrace_alerts::slo::Slo;
 use serde_json::{Value, json};
 
 /// One panel: its title, type, unit, and its queries (legend, PromQL).
 struct Panel {
-    title: &'static str,
+    title: String,
     kind: &'static str,
     unit: &'static str,
-    queries: Vec<(&'static str, String)>,
+    queries: Vec<(String, String)>,
 }
 
 fn panel(
-    title: &'static str,
+    title: &str,
     kind: &'static str,
     unit: &'static str,
-    queries: Vec<(&'static str, String)>,
+    queries: Vec<(&str, String)>,
 ) -> Panel {
     Panel {
-        title,
+        title: title.to_owned(),
         kind,
         unit,
-        queries,
+        queries: queries
+            .into_iter()
+            .map(|(legend, expr)| (legend.to_owned(), expr))
+            .collect(),
     }
+}
+
+/// A window as Prometheus writes a range (`28d`, `6h`, `5m`).
+fn range(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        s if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        s => format!("{}m", s / 60),
+    }
+}
+
+/// The SLOs' row: a heading, then per SLO its attainment over its window and its burn rates
+/// over its alerts' long windows; and the SLOs left out, each with why.
+fn slo_panels(slos: &[Slo]) -> (Vec<Panel>, Vec<(String, String)>) {
+    let mut panels = Vec::new();
+    let mut skipped = Vec::new();
+    for slo in slos {
+        let share = |w: Duration| slo_bad_share(slo, w);
+        let whole = match share(slo.window) {
+            Ok(whole) => whole,
+            Err(why) => {
+                skipped.push((slo.name.clone(), why));
+                continue;
+            }
+        };
+        let mut windows: Vec<Duration> = slo.burn_alerts.iter().map(|a| a.long).collect();
+        windows.sort_unstable();
+        windows.dedup();
+        let budget = slo.error_budget();
+        let burns: Vec<(String, String)> = windows
+            .into_iter()
+            .filter_map(|w| {
+                let expr = share(w).ok()?;
+                Some((range(w), format!("{expr} / {budget:.6}")))
+            })
+            .collect();
+        panels.push(panel(
+            &format!(
+                "{}: attained over {} (objective {})",
+                slo.name,
+                range(slo.window),
+                slo.objective
+            ),
+            "stat",
+            "percentunit",
+            vec![("attained", format!("1 - {whole}"))],
+        ));
+        panels.push(Panel {
+            title: format!("{}: burn rate (1 = the budget lasts the window)", slo.name),
+            kind: "timeseries",
+            unit: "short",
+            queries: burns,
+        });
+    }
+    if !panels.is_empty() {
+        panels.insert(
+            0,
+            panel("Service level objectives", "row", "short", Vec::new()),
+        );
+    }
+    (panels, skipped)
 }
 
 /// The panels, in reading order: headline numbers first, then series.
@@ -210,18 +280,24 @@ fn panels() -> Vec<Panel> {
     ]
 }
 
-/// The dashboard's JSON.
-pub(crate) fn dashboard() -> Value {
+/// The dashboard's JSON, with a row for `slos`; the SLOs left out of it, each with why.
+pub(crate) fn dashboard(slos: &[Slo]) -> (Value, Vec<(String, String)>) {
     let datasource = json!({"type": "prometheus", "uid": "${datasource}"});
     let mut x = 0;
     let mut y = 0;
     let mut row_height = 0;
+    let (slo_panels, skipped) = slo_panels(slos);
     let panels: Vec<Value> = panels()
         .into_iter()
+        .chain(slo_panels)
         .enumerate()
         .map(|(i, p)| {
-            let (w, h) = if p.kind == "stat" { (6, 4) } else { (12, 8) };
-            if x + w > 24 {
+            let (w, h) = match p.kind {
+                "stat" => (6, 4),
+                "row" => (24, 1),
+                _ => (12, 8),
+            };
+            if x + w > 24 || p.kind == "row" {
                 x = 0;
                 y += row_height;
                 row_height = 0;
@@ -244,7 +320,7 @@ pub(crate) fn dashboard() -> Value {
                     })
                 })
                 .collect();
-            json!({
+            let mut panel = json!({
                 "id": i + 1,
                 "type": p.kind,
                 "title": p.title,
@@ -253,10 +329,15 @@ pub(crate) fn dashboard() -> Value {
                 "fieldConfig": {"defaults": {"unit": p.unit}, "overrides": []},
                 "options": {},
                 "targets": targets,
-            })
+            });
+            if p.kind == "row" {
+                panel["collapsed"] = json!(false);
+                panel["panels"] = json!([]);
+            }
+            panel
         })
         .collect();
-    json!({
+    let dashboard = json!({
         "uid": "agentrace-overview",
         "title": "agentrace: LLM agents",
         "description": "LLM calls, errors, latency, tokens, cost, budgets and tools from agentrace's /metrics (generated by `agentrace export grafana-dashboard`; see docs/alerts.md).",
@@ -280,7 +361,8 @@ pub(crate) fn dashboard() -> Value {
             "hide": 0,
         }]},
         "panels": panels,
-    })
+    });
+    (dashboard, skipped)
 }
 
 /// Every PromQL expression of the dashboard, for checks.
@@ -300,9 +382,47 @@ mod tests {
 
     #[test]
     fn panels_tile_without_overlap_and_have_unique_ids_and_queries() {
-        let d = dashboard();
+        let slo = |name: &str, of| {
+            Slo::new(
+                name,
+                agentrace_alerts::slo::Indicator::Success { of },
+                0.99,
+                Duration::from_secs(7 * 86_400),
+            )
+        };
+        let (d, skipped) = dashboard(&[
+            slo("calls work", agentrace_alerts::slo::Target::LlmCalls),
+            slo("runs work", agentrace_alerts::slo::Target::AgentRuns),
+        ]);
+        assert_eq!(
+            skipped,
+            [(
+                "runs work".to_owned(),
+                "/metrics counts no agent runs".to_owned()
+            )]
+        );
         let panels = d["panels"].as_array().cloned().unwrap_or_default();
-        assert_eq!(panels.len(), super::panels().len());
+        assert_eq!(panels.len(), super::panels().len() + 3, "a row, two panels");
+        let titles: Vec<&str> = panels[panels.len() - 3..]
+            .iter()
+            .filter_map(|p| p["title"].as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "Service level objectives",
+                "calls work: attained over 7d (objective 0.99)",
+                "calls work: burn rate (1 = the budget lasts the window)"
+            ]
+        );
+        let burns = &panels[panels.len() - 1]["targets"];
+        let legends: Vec<&str> = burns
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["legendFormat"].as_str())
+            .collect();
+        assert_eq!(legends, ["1h", "6h", "3d"]);
         let mut cells = HashSet::new();
         for p in &panels {
             for key in ["id", "type", "title", "datasource", "gridPos", "targets"] {
