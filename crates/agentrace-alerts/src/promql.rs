@@ -87,13 +87,12 @@ impl Family {
     }
 }
 
-/// PromQL's duration: whole minutes as `5m`, hours as `2h`.
-fn range(d: Duration) -> String {
-    let s = d.as_secs();
-    if s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else {
-        format!("{}m", s / 60)
+/// PromQL's duration: whole minutes as `5m`, hours as `2h`, days as `3d`.
+pub fn range(d: Duration) -> String {
+    match d.as_secs() {
+        s if s > 0 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        s => format!("{}m", s / 60),
     }
 }
 

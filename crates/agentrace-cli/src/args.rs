@@ -458,23 +458,17 @@ pub(crate) struct ImportArgs {
 pub(crate) enum ExportTo {
     /// The alerts file's rules as Prometheus alerting rules over agentrace's /metrics, with the
     /// server's own rules and recording rules for dashboards (YAML).
-    PrometheusRules(PrometheusRulesArgs),
-    /// A Grafana dashboard over agentrace's /metrics as Prometheus scrapes it (JSON).
-    GrafanaDashboard(GrafanaDashboardArgs),
+    PrometheusRules(FromAlertsArgs),
+    /// A Grafana dashboard over agentrace's /metrics as Prometheus scrapes it, with a row of the
+    /// alerts file's SLOs (JSON).
+    GrafanaDashboard(FromAlertsArgs),
 }
 
+/// An export of the alerts file's rules and SLOs (to Prometheus, to Grafana).
 #[derive(Debug, Args)]
-pub(crate) struct GrafanaDashboardArgs {
-    /// The alerts file (docs/alerts.md): its SLOs get a row (attainment, burn rates).
-    #[arg(long, env = "AGENTRACE_ALERTS")]
-    pub(crate) alerts: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) output: OutputArgs,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct PrometheusRulesArgs {
-    /// The alerts file (docs/alerts.md); without it, only the server's and the dashboards' rules.
+pub(crate) struct FromAlertsArgs {
+    /// The alerts file (docs/alerts.md); without it, only what needs none (the server's
+    /// rules, the dashboards' records and panels).
     #[arg(long, env = "AGENTRACE_ALERTS")]
     pub(crate) alerts: Option<PathBuf>,
     #[command(flatten)]

@@ -7,17 +7,14 @@ use std::time::SystemTime;
 use agentrace_core::{Event, SpanRecord};
 use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
-use crate::args::{
-    ExportArgs, ExportTo, Format, GrafanaDashboardArgs, OutputArgs, PrometheusRulesArgs, StoreArgs,
-    What,
-};
+use crate::args::{ExportArgs, ExportTo, Format, FromAlertsArgs, OutputArgs, StoreArgs, What};
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::time::{range, rfc3339_nanos};
 
 /// The alerts file's rules (if any) as a Prometheus rules file; rules with no Prometheus form
 /// are named on standard error.
-fn prometheus_rules(args: &PrometheusRulesArgs) -> Result<(), CliError> {
+fn prometheus_rules(args: &FromAlertsArgs) -> Result<(), CliError> {
     let config = match &args.alerts {
         Some(path) => agentrace_alerts::load_alerts(path)?,
         None => agentrace_alerts::AlertsConfig::default(),
@@ -31,7 +28,7 @@ fn prometheus_rules(args: &PrometheusRulesArgs) -> Result<(), CliError> {
 
 /// The Grafana dashboard, with a row for the alerts file's SLOs (if any); SLOs with no
 /// Prometheus form are named on standard error.
-fn grafana_dashboard(args: &GrafanaDashboardArgs) -> Result<(), CliError> {
+fn grafana_dashboard(args: &FromAlertsArgs) -> Result<(), CliError> {
     let slos = match &args.alerts {
         Some(path) => agentrace_alerts::load_alerts(path)?.slos,
         None => Vec::new(),

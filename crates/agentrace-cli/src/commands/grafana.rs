@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use agentrace_alerts::promql::{CALLS, COST, TOKENS, TOOL_CALLS, slo_bad_share};
+use agentrace_alerts::promql::{CALLS, COST, TOKENS, TOOL_CALLS, range, slo_bad_share};
 use agentrace_alerts::slo::Slo;
 use serde_json::{Value, json};
 
@@ -33,16 +33,6 @@ fn panel(
             .into_iter()
             .map(|(legend, expr)| (legend.to_owned(), expr))
             .collect(),
-    }
-}
-
-/// A window as Prometheus writes a range (`28d`, `6h`, `5m`).
-fn range(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        s if s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
-        s if s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
-        s => format!("{}m", s / 60),
     }
 }
 
