@@ -12,6 +12,9 @@ use agentrace_core::budget::{AlertChannel, BudgetAlert};
 use crate::notification::{Notification, Reason, State};
 use crate::notifier::Notifier;
 
+/// The measure of a budget's notifications.
+pub const MEASURE: &str = "budget_spend";
+
 /// The notification of a budget alert.
 pub fn notification(a: &BudgetAlert) -> Notification {
     let state = if a.threshold_percent >= 100 {
@@ -31,7 +34,7 @@ pub fn notification(a: &BudgetAlert) -> Notification {
         state,
         previous: State::Ok,
         reason: Reason::Change,
-        measure: "budget_spend".to_owned(),
+        measure: MEASURE.to_owned(),
         value: Some(a.spent.dollars()),
         threshold: Some(threshold),
         requests: 0,

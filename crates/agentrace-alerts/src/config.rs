@@ -56,6 +56,26 @@ pub struct AlertsConfig {
     /// The service level objectives (docs/slos.md).
     #[serde(default)]
     pub slos: Vec<Slo>,
+    /// The report sent on a schedule (docs/slos.md, "The report"); none without.
+    #[serde(default)]
+    pub report: Option<ReportSchedule>,
+}
+
+/// The report sent through channels at the end of every period (`[report]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ReportSchedule {
+    /// The period each report covers, and how often one is sent (`7d`: weekly, periods
+    /// starting Monday 00:00 UTC).
+    #[serde(with = "agentrace_core::serde_duration")]
+    pub every: Duration,
+    /// The channels it goes to; empty: every channel.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// The dashboard's URL, for the report's links (`https://agentrace.example.com`).
+    #[serde(default)]
+    pub link: Option<String>,
 }
 
 const fn default_interval() -> Duration {
@@ -70,6 +90,7 @@ impl Default for AlertsConfig {
             channels: Vec::new(),
             rules: Vec::new(),
             slos: Vec::new(),
+            report: None,
         }
     }
 }
@@ -181,6 +202,26 @@ impl AlertsConfig {
             slo.validate().map_err(Invalid::Rule)?;
             if !slos.insert(slo.name.as_str()) {
                 return Err(Invalid::Other(format!("two SLOs are named {:?}", slo.name)));
+            }
+        }
+        if let Some(report) = &self.report {
+            let every = report.every;
+            if every < Duration::from_secs(60)
+                || !every.as_secs().is_multiple_of(60)
+                || every.subsec_nanos() != 0
+            {
+                return Err(Invalid::Other(
+                    "`report.every` is a whole number of minutes (7d for a weekly report)".into(),
+                ));
+            }
+            for wanted in &report.channels {
+                if !(names.contains(wanted.as_str())
+                    || (self.channels.is_empty() && wanted == "log"))
+                {
+                    return Err(Invalid::Other(format!(
+                        "the report goes to channel {wanted:?}, which is not configured"
+                    )));
+                }
             }
         }
         let all = self.all_rules();

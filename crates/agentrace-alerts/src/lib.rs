@@ -49,15 +49,17 @@ mod engine;
 mod notification;
 mod notifier;
 pub mod promql;
+mod report;
 mod rule;
 pub mod slo;
 
-pub use budget::notification as budget_notification;
+pub use budget::{MEASURE as BUDGET_MEASURE, notification as budget_notification};
 pub use channel::{ChannelConfig, ChannelKind, DeliveryError};
-pub use config::{AlertsConfig, DEFAULT_INTERVAL, LoadAlertsError, load_alerts};
+pub use config::{AlertsConfig, DEFAULT_INTERVAL, LoadAlertsError, ReportSchedule, load_alerts};
 pub use engine::{Engine, Evaluation, Query, Reading, RuleFailure, Source};
 pub use notification::{Baseline, Notification, Reason, State};
 pub use notifier::{ChannelStatus, FAILING_AFTER, Notifier, QUEUE, Retry, StartError};
+pub use report::ReportMessage;
 pub use rule::{
     Aggregate, Anomaly, Dimension, Direction, MIN_BASELINE_POINTS, Measure, NoData, Rule,
     RuleError, Scope,

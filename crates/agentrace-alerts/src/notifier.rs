@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::channel::{self, ChannelConfig, Delivery};
 use crate::notification::Notification;
+use crate::report::ReportMessage;
 
 /// Notifications waiting per channel at most.
 pub const QUEUE: usize = 1_024;
@@ -177,6 +178,16 @@ impl Notifier {
         for handle in &self.channels {
             if n.routed_to(&handle.channel.config.name) {
                 handle.offer(Delivery::Notification(Arc::clone(&shared)));
+            }
+        }
+    }
+
+    /// Queues a report for every channel it is routed to; never blocks.
+    pub fn report(&self, r: &ReportMessage) {
+        let shared = Arc::new(r.clone());
+        for handle in &self.channels {
+            if r.routed_to(&handle.channel.config.name) {
+                handle.offer(Delivery::Report(Arc::clone(&shared)));
             }
         }
     }

@@ -300,6 +300,19 @@ pub struct BurnAlertState {
     pub firing: bool,
 }
 
+/// The error budget of the window ending at one time: a point of an SLO's burn-down.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BudgetPoint {
+    /// The end of the window.
+    pub time_unix_nano: u64,
+    /// The window's events.
+    pub counts: Counts,
+    /// Good ÷ total; `None` without events.
+    pub attainment: Option<f64>,
+    /// The share of the budget left then; `None` without events.
+    pub budget_remaining: Option<f64>,
+}
+
 /// An SLO judged now: attainment, budget and burn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloStatus {
@@ -445,6 +458,16 @@ impl Slo {
             .collect()
     }
 
+    /// The budget of the window ending at `time_unix_nano`, from its `counts`.
+    pub fn budget_at(&self, time_unix_nano: u64, counts: Counts) -> BudgetPoint {
+        BudgetPoint {
+            time_unix_nano,
+            counts,
+            attainment: attainment(counts),
+            budget_remaining: self.burn_rate(counts).map(|spent| 1.0 - spent),
+        }
+    }
+
     /// The burn rate of `counts`: their bad share ÷ the error budget.
     pub fn burn_rate(&self, counts: Counts) -> Option<f64> {
         Some(counts.bad_share()? / self.error_budget())
@@ -497,26 +520,27 @@ impl Slo {
                 firing: both(rate_over(a.long), rate_over(a.short)).is_some_and(|r| r >= a.factor),
             })
             .collect();
-        let budget_remaining = self.burn_rate(whole).map(|spent| 1.0 - spent);
+        let now = self.budget_at(0, whole);
         let now_rate = self
             .burn_alerts
             .iter()
             .map(|a| a.long)
             .min()
             .and_then(rate_over);
-        let exhausted_in = match (budget_remaining, now_rate) {
+        let exhausted_in = match (now.budget_remaining, now_rate) {
+            // To the minute: a budget's end is not known closer than its rollups'.
             (Some(left), Some(rate)) if left > 0.0 && rate > 0.0 => {
-                Some(self.window.mul_f64(left / rate))
+                let seconds = self.window.mul_f64(left / rate).as_secs();
+                Some(Duration::from_secs(seconds / 60 * 60))
             }
             _ => None,
         };
         SloStatus {
             slo: self.clone(),
             counts: whole,
-            #[allow(clippy::cast_precision_loss)] // counts far below 2^52
-            attainment: (whole.total > 0).then(|| whole.good as f64 / whole.total as f64),
+            attainment: now.attainment,
             error_budget: self.error_budget(),
-            budget_remaining,
+            budget_remaining: now.budget_remaining,
             burn_rate: self.burn_rate(whole),
             burn_rates,
             exhausted_in,
@@ -545,6 +569,12 @@ fn ratio_narrows(scope: &Scope, good: &Count, total: &Count) -> Result<(), Strin
         );
     }
     Ok(())
+}
+
+/// Good ÷ total; `None` without events.
+#[allow(clippy::cast_precision_loss)] // counts far below 2^52
+fn attainment(counts: Counts) -> Option<f64> {
+    (counts.total > 0).then(|| counts.good as f64 / counts.total as f64)
 }
 
 /// The lower of two windows' burn rates, if both have one.

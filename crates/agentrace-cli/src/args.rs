@@ -65,6 +65,48 @@ pub(crate) enum Command {
     /// Run an online evaluator of a running server again on a past time range, following its
     /// progress (docs/scores.md).
     Evaluate(EvaluateArgs),
+    /// A running server's report of a period — SLOs, cost against the period before, top
+    /// failures, slowest tools, budget overruns, alerts — as self-contained HTML, Markdown or
+    /// JSON (docs/slos.md).
+    Report(ReportArgs),
+}
+
+/// `agentrace report`: the report of a period, as `GET /api/v1/report` gives it.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The period (default: the last 7 days).
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Where to write it (`-`: standard output).
+    #[arg(long, short)]
+    pub(crate) output: PathBuf,
+    /// html, markdown or json (default: from the output's extension, else html).
+    #[arg(long, value_enum)]
+    pub(crate) format: Option<ReportFormat>,
+}
+
+/// How the report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ReportFormat {
+    /// One self-contained page.
+    Html,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// The API's JSON.
+    Json,
+}
+
+impl ReportFormat {
+    /// The format a file name asks for: `.md` Markdown, `.json` JSON, else HTML.
+    pub(crate) fn of(path: &std::path::Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("md" | "markdown") => Self::Markdown,
+            Some("json") => Self::Json,
+            _ => Self::Html,
+        }
+    }
 }
 
 /// `agentrace evaluate`: a re-run, as `POST /api/v1/evaluations/runs` starts it.

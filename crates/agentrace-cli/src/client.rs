@@ -1,5 +1,5 @@
 //! A client of a running `agentrace serve`'s API, for the commands that follow a server
-//! rather than read a store file (`alerts`, `status`, `tail`, `score`).
+//! rather than read a store file (`alerts`, `status`, `tail`, `score`, `evaluate`, `report`).
 
 use std::time::Duration;
 
@@ -30,6 +30,14 @@ impl ApiClient {
             token: args.api_token.clone().filter(|t| !t.is_empty()),
             http,
         })
+    }
+
+    /// The same client, with requests that may take up to `timeout`.
+    pub(crate) fn timeout(mut self, timeout: Duration) -> Self {
+        if let Ok(http) = reqwest::Client::builder().timeout(timeout).build() {
+            self.http = http;
+        }
+        self
     }
 
     /// The live feed's WebSocket URL, with `query` (already encoded).

@@ -71,6 +71,7 @@ fn main() -> ExitCode {
         Command::Status(a) => commands::status::run(a),
         Command::Score(a) => commands::score::run(a),
         Command::Evaluate(a) => commands::evaluate::run(a),
+        Command::Report(a) => commands::report::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

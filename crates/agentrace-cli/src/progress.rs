@@ -1,4 +1,4 @@
-//! Progress of long work (export, repricing, a price import) on standard error — a bar when
+//! Progress of long work (export, repricing, a price import, a report) on standard error — a bar when
 //! the total is known, a spinner otherwise — shown only when standard error is a terminal, so
 //! that piped and scripted runs stay quiet.
 
@@ -49,6 +49,11 @@ impl Progress {
             self.0.set_length(done);
         }
         self.0.set_position(done);
+    }
+
+    /// Changes the label (what is being done now).
+    pub(crate) fn say(&self, label: &str) {
+        self.0.set_message(label.to_owned());
     }
 
     /// Shows `done` of `total` (a total that is still growing).

@@ -86,6 +86,7 @@ mod process;
 mod receive;
 mod redaction_series;
 pub mod repair;
+pub mod report;
 mod requested_tools;
 mod retention;
 mod score_metrics;

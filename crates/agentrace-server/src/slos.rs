@@ -4,8 +4,13 @@
 
 use std::time::Duration;
 
-use agentrace_alerts::slo::{Count, Counts, Indicator, Slo, SloStatus, Status, Tally};
-use agentrace_store::{AggregateQuery, AggregateRow, QueryError, Store, TimeRange};
+use agentrace_alerts::slo::{BudgetPoint, Count, Counts, Indicator, Slo, SloStatus, Status, Tally};
+use agentrace_core::{SpanId, TraceId};
+use agentrace_store::{
+    AggregateQuery, AggregateRow, Order, QueryError, SpanFilter, SpanQuery, StatusFilter, Store,
+    TimeRange,
+};
+use serde::Serialize;
 
 use crate::alerting::source::scope_filter;
 
@@ -77,6 +82,18 @@ fn rollup_total(
         .total)
 }
 
+/// `slo` judged at `now_unix_nano`.
+pub fn status(store: &dyn Store, slo: &Slo, now_unix_nano: u64) -> Result<SloStatus, QueryError> {
+    let mut failed = None;
+    let status = slo.status(|window| {
+        counts(store, slo, window, now_unix_nano).unwrap_or_else(|e| {
+            failed.get_or_insert(e);
+            Counts::default()
+        })
+    });
+    failed.map_or(Ok(status), Err)
+}
+
 /// Every SLO of `slos` judged at `now_unix_nano`.
 pub fn statuses(
     store: &dyn Store,
@@ -84,15 +101,112 @@ pub fn statuses(
     now_unix_nano: u64,
 ) -> Result<Vec<SloStatus>, QueryError> {
     slos.iter()
-        .map(|slo| {
-            let mut failed = None;
-            let status = slo.status(|window| {
-                counts(store, slo, window, now_unix_nano).unwrap_or_else(|e| {
-                    failed.get_or_insert(e);
-                    Counts::default()
-                })
-            });
-            failed.map_or(Ok(status), Err)
+        .map(|slo| status(store, slo, now_unix_nano))
+        .collect()
+}
+
+/// The burn-down of `slo` over `range`: at `points + 1` times evenly from its start to its
+/// end (the oldest first), the budget of the SLO's window ending then — how it was spent and
+/// when. Each point reads the rollups, so it costs what [`counts`] does.
+pub fn burn_down(
+    store: &dyn Store,
+    slo: &Slo,
+    range: (u64, u64),
+    points: u32,
+) -> Result<Vec<BudgetPoint>, QueryError> {
+    let (start, end) = range;
+    let step = end.saturating_sub(start) / u64::from(points.max(1));
+    (0..=u64::from(points.max(1)))
+        .rev()
+        .map(|back| {
+            let at = end.saturating_sub(back * step);
+            Ok(slo.budget_at(at, counts(store, slo, slo.window, at)?))
         })
         .collect()
+}
+
+/// A run or call that spent budget: it failed, or took longer than the threshold.
+#[derive(Debug, Clone, Serialize)]
+pub struct BadEvent {
+    /// Its trace.
+    pub trace_id: TraceId,
+    /// The span.
+    pub span_id: SpanId,
+    /// The span's name.
+    pub name: String,
+    /// Its agent, if known.
+    pub agent_name: Option<String>,
+    /// When it started.
+    pub start_unix_nano: u64,
+    /// How long it took.
+    pub duration_ns: u64,
+    /// Its error message, if it failed with one.
+    pub error: Option<String>,
+}
+
+/// The newest (at most `limit`) bad events of `slo`'s window ending at `now_unix_nano`:
+/// failures for a success objective, the slower ones for a latency objective, and for a ratio
+/// whose `good` is its `total` without failures, those failures. `None` when the bad events
+/// are not one filter (a ratio narrowed by scope).
+pub fn bad_events(
+    store: &dyn Store,
+    slo: &Slo,
+    limit: usize,
+    now_unix_nano: u64,
+) -> Result<Option<Vec<BadEvent>>, QueryError> {
+    let width = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
+    let range = TimeRange::new(now_unix_nano.saturating_sub(width), now_unix_nano);
+    let Some(filter) = bad_filter(slo, range) else {
+        return Ok(None);
+    };
+    let page = store.spans(&SpanQuery::new(filter).order(Order::Desc).limit(limit))?;
+    Ok(Some(
+        page.spans
+            .into_iter()
+            .map(|s| BadEvent {
+                trace_id: s.trace_id,
+                span_id: s.span_id,
+                name: s.name.to_string(),
+                agent_name: s.agent_name.map(|a| a.to_string()),
+                start_unix_nano: s.start_time_unix_nano,
+                duration_ns: s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano),
+                error: s.status.message,
+            })
+            .collect(),
+    ))
+}
+
+/// The spans that are `slo`'s bad events over `range`, when one filter says which.
+fn bad_filter(slo: &Slo, range: TimeRange) -> Option<SpanFilter> {
+    let of = |count: &Count| {
+        let scope = slo.scope.and(&count.scope)?;
+        let mut filter = scope_filter(&scope, range);
+        filter.kind = count.of.kind().parse().ok();
+        Some(filter)
+    };
+    match &slo.indicator {
+        Indicator::Success { of: target } => {
+            let mut filter = of(&Count::of(*target))?;
+            filter.status = Some(StatusFilter::Error);
+            Some(filter)
+        }
+        Indicator::Latency {
+            of: target,
+            threshold,
+        } => {
+            let mut filter = of(&Count::of(*target))?;
+            let ns = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX);
+            filter.min_duration_ns = Some(ns.saturating_add(1));
+            Some(filter)
+        }
+        Indicator::Ratio { good, total } => {
+            let failures_only = good.status == Some(Status::Ok)
+                && total.status.is_none()
+                && slo.scope.and(&good.scope) == slo.scope.and(&total.scope);
+            let mut filter = of(total).filter(|_| failures_only)?;
+            filter.status = Some(StatusFilter::Error);
+            Some(filter)
+        }
+        _ => None,
+    }
 }

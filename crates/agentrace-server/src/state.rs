@@ -110,6 +110,27 @@ impl AppState {
         self.online = Some(Arc::new(online));
         Ok(self)
     }
+
+    /// With the rules, SLOs and channels of the alerts file at `path`, for a test of their API:
+    /// [`Server::start`](crate::Server::start) also evaluates them every interval.
+    ///
+    /// # Errors
+    /// The file cannot be used, or the notifier did not start.
+    pub fn with_alerts(
+        mut self,
+        path: &std::path::Path,
+    ) -> Result<Self, crate::alerting::AlertsError> {
+        let (alerting, _, _) = crate::alerting::Alerting::start(
+            Some(path),
+            false,
+            self.store.clone(),
+            self.stats.clone(),
+            self.live.clone(),
+            Arc::new(crate::fleet::Membership::of(None)),
+        )?;
+        self.alerts = Some(alerting);
+        Ok(self)
+    }
 }
 
 /// Counters of one record type.

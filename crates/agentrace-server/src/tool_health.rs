@@ -19,7 +19,7 @@
 
 use agentrace_core::now_unix_nano;
 use agentrace_store::{QueryError, Store, TimeRange, ToolStats};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Baseline calls below which a tool is judged without a baseline.
 pub const MIN_BASELINE_CALLS: u64 = 20;
@@ -30,7 +30,7 @@ pub const BASELINE_NS: u64 = 7 * 86_400 * 1_000_000_000;
 const MINUTE_NS: u64 = 60_000_000_000;
 
 /// Healthy, degraded, unhealthy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grade {
     /// Score 90 and above.

@@ -3,12 +3,13 @@
 // must also load without a console error with live data flowing.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { launch, openPage } from '../lib/browser.mjs';
-import { ROOT, api, startServer } from '../lib/server.mjs';
+import { ROOT, api, binary, startServer } from '../lib/server.mjs';
 import { views } from '../lib/views.mjs';
 
 const OUT = process.env.AGENTRACE_SCREENSHOTS ?? join(ROOT, 'target', 'dashboard-screenshots');
@@ -65,7 +66,8 @@ test('every view over the demo workload, as a screenshot', async (t) => {
     ?? tree.nodes.find((n) => n.span.kind === 'llm');
   const { sessions } = await api(server, '/sessions?from=-1h&limit=50');
   const session = sessions.reduce((a, b) => (b.traces > a.traces ? b : a));
-  for (const view of views({ traceId: trace.trace_id, spanId: llm.span.span_id, sessionId: session.session_id })) {
+  // The demo's burning SLO: every tool call, which its failing tools spend.
+  for (const view of views({ traceId: trace.trace_id, spanId: llm.span.span_id, sessionId: session.session_id, sloName: 'tool calls succeed' })) {
     const page = await openPage(browser);
     await page.goto(server.app + view.path);
     await page.waitForSelector(view.ready, { timeout: 15_000 });
@@ -74,5 +76,15 @@ test('every view over the demo workload, as a screenshot', async (t) => {
     assert.deepEqual(page.errors, [], `${view.name}: ${page.errors.join('\n')}`);
     await page.context().close();
   }
+  // The report of the demo's last day, written by the CLI and opened from the file.
+  const report = join(OUT, 'report.html');
+  const run = spawnSync(binary(), ['report', '--server', server.app, '--since', '24h', '--output', report], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const page = await openPage(browser, { width: 1100, height: 900 });
+  await page.goto(`file://${report}`);
+  await page.waitForSelector('#slos tr[data-slo]');
+  await page.screenshot({ path: join(OUT, 'report.png'), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
   console.log(`screenshots in ${OUT}`);
 });

@@ -3,14 +3,15 @@
 // links and the back button, and telemetry that tries to run script.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import * as fmt from '../../../crates/agentrace-server/dashboard/src/lib/format.js';
 import { launch, openPage } from '../lib/browser.mjs';
-import { api, startServer } from '../lib/server.mjs';
+import { api, binary, startServer } from '../lib/server.mjs';
 import { provider, sendEvents, sendRun } from '../lib/telemetry.mjs';
 import { views } from '../lib/views.mjs';
 
@@ -18,6 +19,7 @@ const XSS_NAME = '<img src=x onerror="window.__xss = 1"> agent';
 const XSS_PROMPT = '<script>window.__xss = 2</script><img src=x onerror="window.__xss = 3">';
 const XSS_MODEL = '<img src=x onerror="window.__xss = 5">';
 const XSS_SCORE = '<img src=x onerror="window.__xss = 6">';
+const XSS_SLO = '<img src=x onerror=\'window.__xss = 7\'>';
 
 /** POSTs `scores` (`{"scores": [...]}`) to the server's API. */
 async function postScores(server, scores) {
@@ -29,7 +31,8 @@ async function postScores(server, scores) {
   if (response.status !== 201) throw new Error(`scores: ${response.status} ${await response.text()}`);
 }
 
-/** An alerts file whose rule fires for every model called (one alert each, named by it). */
+/** An alerts file whose rule fires for every model called (one alert each, named by it), and
+ * two SLOs: one burning, one held (its name carries markup). */
 function alertsFile() {
   const path = join(mkdtempSync(join(tmpdir(), 'agentrace-alerts-')), 'alerts.toml');
   writeFileSync(path, [
@@ -41,6 +44,18 @@ function alertsFile() {
     'per = "model"',
     'warning = 1',
     'description = "every model called"',
+    // Half the tool calls fail (each run's fetch_url times out): this one burns.
+    '[[slos]]',
+    'name = "tools succeed"',
+    'objective = 0.95',
+    'window = "7d"',
+    'indicator = { type = "success", of = "tool_calls" }',
+    // Every LLM call takes 400 ms: this one holds.
+    '[[slos]]',
+    `name = "answers within 2s ${XSS_SLO}"`,
+    'objective = 0.9',
+    'window = "7d"',
+    'indicator = { type = "latency", of = "llm_calls", threshold = "2s" }',
   ].join('\n'));
   return path;
 }
@@ -201,8 +216,35 @@ describe('the dashboard', () => {
         assert.ok(a.alerts.some((x) => x.alert === 'llm calls{model=gpt-4o}' && x.state === 'WARNING'), JSON.stringify(a.alerts));
         assert.equal(await page.locator('.alert-history li').count(), a.history.length);
       },
+      async slos(page) {
+        const { slos } = await api(server, '/slos');
+        const rows = await page.$$eval('.slos-table tbody tr', (trs) => trs.map((r) => [r.querySelector('th a').textContent, r.className]));
+        assert.deepEqual(rows.map(([name]) => name), slos.map((x) => x.slo.name));
+        const tools = slos.find((x) => x.slo.name === 'tools succeed');
+        assert.equal(tools.counts.total, 8, 'two tool calls in each of four runs');
+        assert.equal(tools.counts.good, 4, 'half failed');
+        assert.equal(rows[0][1], 'bad', 'the burning SLO is marked');
+        assert.equal(rows[1][1], '', 'the held one is not');
+        assert.equal(await text(page, '[data-stat="At risk"]'), '1');
+        assert.equal(await page.locator('.slos-table tbody tr').first().locator('td.num').first().evaluate((td) => td.firstChild.textContent), fmt.percent(tools.attainment, 2));
+      },
+      async slo(page) {
+        const d = await api(server, '/slos/tools%20succeed?points=56');
+        assert.equal(await text(page, '[data-stat="Attainment"]'), fmt.percent(d.attainment, 2));
+        assert.equal(await text(page, '[data-stat="Budget left"]'), fmt.percent(d.budget_remaining, 1));
+        assert.equal(d.burn_down.length, 57);
+        assert.equal(await page.locator('.burn-alerts tbody tr.firing').count(), d.alerts.filter((a) => a.firing).length);
+        // The failed tool calls, newest first, each a link to its trace.
+        const links = await page.$$eval('.bad-events tbody th a', (as) => as.map((a) => a.getAttribute('href')));
+        assert.equal(links.length, 4);
+        assert.deepEqual(links, d.bad_events.map((e) => `/traces/${e.trace_id}?span=${e.span_id}`));
+        assert.ok(d.bad_events.every((e) => e.error === 'timeout after 30s' && e.name === 'execute_tool fetch_url'));
+        await page.click('.bad-events tbody th a');
+        await page.waitForSelector('.detail .detail-section');
+        assert.match(await text(page, '.detail-title'), /execute_tool fetch_url/);
+      },
     };
-    for (const view of views({ traceId: runs.first.traceId, spanId: llm.span_id, sessionId: 's-alpha' })) {
+    for (const view of views({ traceId: runs.first.traceId, spanId: llm.span_id, sessionId: 's-alpha', sloName: 'tools succeed' })) {
       const page = await visit(view.path, view.ready);
       await checks[view.name](page);
       // Let late answers and the live feed settle, then require a clean console.
@@ -210,6 +252,54 @@ describe('the dashboard', () => {
       assert.deepEqual(page.errors, [], `${view.name}: ${page.errors.join('\n')}`);
       await page.context().close();
     }
+  });
+
+  test('the report, written by the CLI, opens offline and says what the API says', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const dir = mkdtempSync(join(tmpdir(), 'agentrace-report-'));
+    const [from, to] = [new Date(Date.now() - 3_600_000), new Date(Date.now() + 60_000)].map((d) => d.toISOString().slice(0, 19) + 'Z');
+    const write = (output) => {
+      const run = spawnSync(binary(), ['report', '--server', server.app, '--from', from, '--to', to, '--output', output], { encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      return readFileSync(output, 'utf8');
+    };
+    const file = join(dir, 'report.html');
+    write(file);
+    const report = await api(server, `/report?from=${from}&to=${to}`);
+    const page = await openPage(browser, { width: 1100, height: 900 });
+    const fetched = [];
+    page.on('request', (r) => fetched.push(r.url()));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('#slos tr[data-slo]');
+    assert.deepEqual(fetched.filter((u) => !u.startsWith('file:') && !u.startsWith('data:')), [], 'nothing fetched');
+    const now = report.totals.this;
+    for (const [label, value] of [['Agent runs', now.agent_runs], ['LLM calls', now.llm_calls], ['Tool calls', now.tool_calls], ['Failed spans', now.errors]]) {
+      assert.equal(await text(page, `[data-figure="${label}"]`), fmt.count(value), label);
+    }
+    assert.equal(await text(page, '[data-figure="Cost"]'), `$${now.cost.toFixed(2)}`);
+    // The SLOs: the burning one missed, as /slos judges it over the same period.
+    const slos = await page.$$eval('#slos tr[data-slo]', (rows) => rows.map((r) => [r.dataset.slo, r.querySelector('td:nth-child(3)').firstChild.textContent]));
+    assert.deepEqual(slos, report.slos.map((s) => [s.name, `${(s.attainment * 100).toFixed(2)} %`]));
+    const tools = report.slos.find((s) => s.name === 'tools succeed');
+    assert.deepEqual(tools.counts, { good: 4, total: 8 });
+    // The failures: fetch_url's timeouts, its example a link to the span on the server.
+    const failed = report.failures.find((f) => f.kind === 'tool' && f.name === 'fetch_url');
+    assert.equal(failed.failures, 4);
+    const link = `${server.app}/traces/${failed.example.trace_id}?span=${failed.example.span_id}`;
+    assert.equal(await page.locator(`#failures a[href="${link}"]`).count(), 1);
+    assert.equal(await page.locator('#cost svg.chart rect.bar').count(), report.cost.daily.filter((d) => d.cost !== null).length);
+    // Telemetry's markup is text here too.
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.locator('img, script').count(), 0);
+    assert.ok((await text(page, '#slos')).includes(XSS_SLO), 'the SLO name, as text');
+    assert.ok((await text(page, '#cost')).includes(XSS_MODEL), 'the model, as text');
+    assert.deepEqual(page.errors, []);
+    await page.context().close();
+    // The Markdown: the same figures, the markup escaped.
+    const markdown = write(join(dir, 'report.md'));
+    assert.ok(markdown.includes(`| agent runs | ${fmt.count(now.agent_runs)} |`), markdown);
+    assert.ok(!markdown.includes('<img'), 'no raw markup');
+    assert.ok(markdown.includes('&lt;img src=x onerror='), markdown);
   });
 
   test('a span sent over OTLP appears in the live trace list within 2 s, without reload', async (t) => {
@@ -443,6 +533,8 @@ describe('the dashboard', () => {
       ['/cost?group_by=model,hour', '.total-line'],
       ['/events?text=%3Cimg', '.event-message'],
       ['/alerts', '.alerts-table tbody tr'],
+      ['/slos', '.slos-table tbody tr'],
+      [`/slos/${encodeURIComponent(`answers within 2s ${XSS_SLO}`)}`, '.slo-head h2'],
       ['/scores?name=helpfulness&split=model', '.score-groups tbody tr'],
       [`/traces/${runs.xss.traceId}?span=${llm.span_id}`, '.detail .score[data-score="helpfulness"]'],
     ]) {
@@ -457,6 +549,7 @@ describe('the dashboard', () => {
       if (path.startsWith('/sessions')) assert.equal(await text(page, '.bubble.user pre'), XSS_PROMPT);
       if (path.startsWith('/events')) assert.equal(await text(page, '.event-message'), XSS_MODEL);
       if (path === '/alerts') assert.ok((await text(page, '.alerts-table')).includes(`llm calls{model=${XSS_MODEL}}`), 'the model in the alert, as text');
+      if (path.startsWith('/slos')) assert.ok((await text(page, '.view')).includes(XSS_SLO), 'the SLO\'s name, as text');
       if (path.includes('span=') && ready.includes('score')) assert.ok((await text(page, '.detail .score')).includes(XSS_SCORE), 'the score\'s texts, as text');
       if (path.startsWith('/scores')) assert.ok((await text(page, '.scores')).includes(XSS_SCORE), 'the latest scores, as text');
       if (path.startsWith('/cost')) assert.ok((await page.locator('.u-legend').innerText()).includes(XSS_MODEL), 'the model name in the legend, as text');

@@ -1,7 +1,7 @@
-// Every view of the dashboard: its URL (given a trace and a session to show) and what is on
-// screen once it has loaded. The screenshots, the tests and the benchmark walk this list.
+// Every view of the dashboard: its URL (given a trace, a session and an SLO to show; the SLO
+// views only with an SLO) and what is on screen once it has loaded. The screenshots, the tests and the benchmark walk this list.
 
-export function views({ traceId, spanId, sessionId }) {
+export function views({ traceId, spanId, sessionId, sloName }) {
   return [
     { name: 'overview', path: '/', ready: '[data-stat="LLM calls"]' },
     { name: 'traces', path: '/traces', ready: 'table tbody tr[data-key]' },
@@ -16,5 +16,11 @@ export function views({ traceId, spanId, sessionId }) {
     { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
     { name: 'guardrails', path: '/guardrails', ready: '[data-stat="Checks"]' },
     { name: 'alerts', path: '/alerts', ready: '.alerts-table tbody tr' },
+    ...(sloName
+      ? [
+        { name: 'slos', path: '/slos', ready: '.slos-table tbody tr' },
+        { name: 'slo', path: `/slos/${encodeURIComponent(sloName)}`, ready: '.slo .chart canvas' },
+      ]
+      : []),
   ];
 }

@@ -27,3 +27,15 @@ pub(super) fn deliver(n: &Notification) {
         );
     }
 }
+
+/// A report: its title and lines at info (`agentrace.event = "report"`).
+pub(super) fn report(r: &crate::report::ReportMessage) {
+    tracing::info!(
+        agentrace.event = "report",
+        from = %super::rfc3339(r.from_unix_nano),
+        to = %super::rfc3339(r.to_unix_nano),
+        "{}: {}",
+        r.title,
+        r.lines.join("; ")
+    );
+}

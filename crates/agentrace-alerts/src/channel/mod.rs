@@ -18,6 +18,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::notification::Notification;
+use crate::report::ReportMessage;
 
 /// A channel, as written in the alerts file (`[[channels]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,6 +105,8 @@ pub(crate) enum Delivery {
     Notification(std::sync::Arc<Notification>),
     /// Every alert firing now (channels that [want it](ChannelKind::wants_firing)).
     Firing(Vec<Notification>),
+    /// A scheduled report.
+    Report(std::sync::Arc<ReportMessage>),
 }
 
 /// A delivery did not arrive.
@@ -141,10 +144,10 @@ pub(crate) async fn deliver(
             Ok(())
         }
         (ChannelKind::Webhook { url, secret }, Delivery::Notification(n)) => {
-            webhook::deliver(client, url, secret.as_deref(), n).await
+            webhook::post(client, url, secret.as_deref(), serde_json::to_vec(&**n)?).await
         }
         (ChannelKind::Slack { url }, Delivery::Notification(n)) => {
-            slack::deliver(client, url, n).await
+            slack::post(client, url, &slack::text(n)).await
         }
         (ChannelKind::Alertmanager { url }, Delivery::Notification(n)) => {
             alertmanager::deliver(client, url, &alertmanager::of_notification(n)).await
@@ -157,6 +160,18 @@ pub(crate) async fn deliver(
             alertmanager::deliver(client, url, &alerts).await
         }
         (_, Delivery::Firing(_)) => Ok(()),
+        (ChannelKind::Log, Delivery::Report(r)) => {
+            log::report(r);
+            Ok(())
+        }
+        (ChannelKind::Webhook { url, secret }, Delivery::Report(r)) => {
+            webhook::post(client, url, secret.as_deref(), serde_json::to_vec(&**r)?).await
+        }
+        (ChannelKind::Slack { url }, Delivery::Report(r)) => {
+            slack::post(client, url, &slack::report_text(r)).await
+        }
+        // Alertmanager takes alerts only.
+        (ChannelKind::Alertmanager { .. }, Delivery::Report(_)) => Ok(()),
     }
 }
 

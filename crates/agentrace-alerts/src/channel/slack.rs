@@ -2,13 +2,15 @@
 
 use super::{DeliveryError, REQUEST_TIMEOUT, check};
 use crate::notification::{Notification, Reason, State};
+use crate::report::ReportMessage;
 
-pub(super) async fn deliver(
+/// POSTs `{"text": text}`.
+pub(super) async fn post(
     client: &reqwest::Client,
     url: &str,
-    n: &Notification,
+    text: &str,
 ) -> Result<(), DeliveryError> {
-    let body = serde_json::json!({ "text": text(n) });
+    let body = serde_json::json!({ "text": text });
     check(
         client
             .post(url)
@@ -18,6 +20,19 @@ pub(super) async fn deliver(
             .await?,
     )
     .await
+}
+
+/// A report's message: its title in bold, its lines, and the link to the whole report.
+pub(super) fn report_text(r: &ReportMessage) -> String {
+    let mut text = format!(":bar_chart: *{}*", escape(&r.title));
+    for line in &r.lines {
+        text.push_str("\n• ");
+        text.push_str(&escape(line));
+    }
+    if let Some(link) = &r.link {
+        text.push_str(&format!("\n<{}|The whole report>", escape(link)));
+    }
+    text
 }
 
 /// The message: an icon, the state, the alert, the summary, the rule's description.

@@ -1,23 +1,22 @@
-//! The webhook channel: the notification as JSON, signed.
+//! The webhook channel: the notification (or report) as JSON, signed.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::{DeliveryError, REQUEST_TIMEOUT, check};
-use crate::notification::Notification;
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-agentrace-signature";
 /// The header carrying the time the signature covers (Unix seconds).
 pub const TIMESTAMP_HEADER: &str = "x-agentrace-timestamp";
 
-pub(super) async fn deliver(
+/// POSTs the JSON `body`, signed when a secret is set.
+pub(super) async fn post(
     client: &reqwest::Client,
     url: &str,
     secret: Option<&str>,
-    n: &Notification,
+    body: Vec<u8>,
 ) -> Result<(), DeliveryError> {
-    let body = serde_json::to_vec(n)?;
     let mut request = client
         .post(url)
         .timeout(REQUEST_TIMEOUT)

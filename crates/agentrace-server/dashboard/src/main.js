@@ -15,6 +15,7 @@ import { Cost } from './views/cost.js';
 import { Tools } from './views/tools.js';
 import { Events } from './views/events.js';
 import { AlertsView } from './views/alerts.js';
+import { SloPage, Slos } from './views/slos.js';
 import { Guardrails } from './views/guardrails.js';
 import { Status } from './views/status.js';
 import { Scores } from './views/scores.js';
@@ -33,6 +34,8 @@ const ROUTES = [
   ['/scores', 'Scores', Scores, true],
   ['/events', 'Events', Events, true],
   ['/guardrails', 'Guardrails', Guardrails, true],
+  ['/slos', 'SLOs', Slos, false],
+  ['/slos/:name', 'SLO', SloPage, false],
   ['/alerts', 'Alerts', AlertsView, false],
   ['/status', 'Status', Status, false],
 ];

@@ -55,6 +55,9 @@ pub struct Alerting {
     store: SharedStore,
     live: broadcast::Sender<Committed>,
     membership: Arc<Membership>,
+    /// The end of the last period reported, as this node knows it (at first, when it
+    /// started: a server reports the periods that end while it runs).
+    reported_until: Mutex<u64>,
 }
 
 /// The budgets' alert channel: hands each threshold to the alerting task without waiting.
@@ -95,6 +98,15 @@ impl Alerting {
         let engine = Engine::new(rules.clone(), config.renotify);
         let source = source::StoreSource::new(store.clone(), stats, config.slos.clone());
         let (tx, rx) = mpsc::channel(BUDGET_QUEUE);
+        // A period that ended while no node ran is reported now; without a report sent yet,
+        // the first is of the period that ends after this start.
+        let reported_until = match &config.report {
+            Some(_) => crate::report::schedule::last_sent(&*store)
+                .ok()
+                .flatten()
+                .unwrap_or_else(now_unix_nano),
+            None => now_unix_nano(),
+        };
         let alerting = Arc::new(Self {
             rules,
             config,
@@ -104,6 +116,7 @@ impl Alerting {
             store,
             live,
             membership,
+            reported_until: Mutex::new(reported_until),
         });
         alerting.resume();
         Ok((alerting, BudgetChannel(tx), rx))
@@ -166,6 +179,49 @@ impl Alerting {
         }
         self.publish(evaluation.notifications);
         self.notifier.firing(&evaluation.firing);
+        self.report(now_unix_nano());
+    }
+
+    /// Sends the report of the period that ended, if one did since the last sent (the
+    /// history decides, so that a period is sent once by the fleet).
+    fn report(&self, now: u64) {
+        use crate::report::schedule;
+        let Some(plan) = &self.config.report else {
+            return;
+        };
+        let mut until = self
+            .reported_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(period) = schedule::due(plan.every, now, *until) else {
+            return;
+        };
+        match schedule::last_sent(&*self.store) {
+            Ok(Some(end)) if end >= period.1 => {
+                *until = end;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the report history could not be read; the report waits");
+                return;
+            }
+        }
+        match schedule::message(&*self.store, &self.config.slos, plan, period, now) {
+            Ok(message) => {
+                self.notifier.report(&message);
+                if let Err(e) = self
+                    .store
+                    .insert_alert_records(&[schedule::record(period, now)])
+                {
+                    tracing::warn!(error = %e, "the report was sent but not recorded");
+                }
+                *until = period.1;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the report could not be gathered; it is tried again")
+            }
+        }
     }
 
     /// Stores, sends and publishes notifications.

@@ -1,5 +1,4 @@
-//! `/alerts`: the rules, every alert's state, the channels, and the history; `/slos`: the
-//! service level objectives judged now.
+//! `/alerts`: the rules, every alert's state, the channels, and the history.
 
 use agentrace_alerts::{ChannelStatus, Notification, Rule};
 use agentrace_core::now_unix_nano;
@@ -49,30 +48,5 @@ pub(super) async fn alerts(
         alerts: alerting.map(|a| a.current()).unwrap_or_default(),
         channels: alerting.map(|a| a.channels()).unwrap_or_default(),
         history,
-    }))
-}
-
-/// `GET /slos` answer.
-#[derive(Debug, Serialize)]
-pub(super) struct Slos {
-    /// When they were judged.
-    at: String,
-    /// Each SLO with its attainment, error budget and burn rates, as configured.
-    slos: Vec<agentrace_alerts::slo::SloStatus>,
-}
-
-/// `GET /slos`: every service level objective judged now.
-pub(super) async fn slos(State(state): State<AppState>, p: Params) -> Result<Json<Slos>, ApiError> {
-    p.finish()?;
-    let now = now_unix_nano();
-    let slos = state
-        .alerts
-        .as_ref()
-        .map(|a| a.slos().to_vec())
-        .unwrap_or_default();
-    let judged = blocking(&state.store, move |s| crate::slos::statuses(s, &slos, now)).await?;
-    Ok(Json(Slos {
-        at: super::rfc3339(now),
-        slos: judged,
     }))
 }

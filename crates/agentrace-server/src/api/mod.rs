@@ -20,7 +20,8 @@
 //! | `POST /budgets/check` | an agent elsewhere asks whether its call fits its budgets, and may hold the estimate until the call's span arrives |
 //! | `/guardrails` | guardrail checks against violations over time, violations by rule, blocks by type, data masked by kind |
 //! | `/alerts` | alert rules, every alert's state, the channels' figures, and the history of notifications |
-//! | `/slos` | the service level objectives: attainment, error budget left, burn rates, burn-rate alerts |
+//! | `/report` | the report of a period: SLOs, cost against the period before, top failures, slowest tools, budget overruns, alerts fired, tool health changes; JSON, self-contained HTML or Markdown |
+//! | `/slos`, `/slos/{name}` | the service level objectives: attainment, error budget left, burn rates, burn-rate alerts; one with its burn-down and the runs that spent its budget |
 //! | `/scores`, `POST /scores`, `DELETE /scores/{id}` | scores of traces, spans and sessions: read by target, name, source, value and time; written (one or many, replacing under their id); deleted |
 //! | `/scores/names`, `/scores/stats` | the score names given in a range; one score's statistics (mean, range, distribution, labels, trend) split by model, agent, service, prompt, source or annotator |
 //! | `/evaluators` | the online evaluations: rules, judges, their budgets and figures |
@@ -43,7 +44,9 @@ mod live;
 mod metrics;
 mod params;
 mod records;
+mod report;
 pub(crate) mod scores;
+mod slos;
 mod status;
 
 use axum::Router;
@@ -78,7 +81,9 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/metrics/{name}", get(metrics::series)),
         ("/budgets", get(status::budgets)),
         ("/alerts", get(alerts::alerts)),
-        ("/slos", get(alerts::slos)),
+        ("/slos", get(slos::list)),
+        ("/slos/{name}", get(slos::one)),
+        ("/report", get(report::report)),
         ("/guardrails", get(guardrails::guardrails)),
         ("/evaluators", get(evaluators::list)),
         ("/evaluators/{name}", get(evaluators::one)),

@@ -9,6 +9,7 @@ mod documents;
 mod guardrails;
 mod live;
 mod records;
+mod report;
 mod scores;
 mod support;
 mod views;

@@ -60,6 +60,15 @@ filter = { kind = "llm" }
 check = { type = "json_valid" }
 "#;
 
+/// One SLO: the generated runs' tool calls, every fifth of which fails.
+pub(crate) const ALERTS: &str = r#"
+[[slos]]
+name = "tools work"
+objective = 0.99
+window = "28d"
+indicator = { type = "success", of = "tool_calls" }
+"#;
+
 pub(crate) const SEC: u64 = 1_000_000_000;
 pub(crate) const MIN: u64 = 60 * SEC;
 /// 2025-11-21T08:00:00Z.
@@ -273,7 +282,11 @@ impl Api {
 
         let evaluators =
             agentrace_evaluators::Evaluators::new(toml::from_str(EVALUATORS)?, &|_| None)?;
-        let mut state = AppState::new(store, config).with_evaluators(evaluators)?;
+        let alerts = dir.path().join("alerts.toml");
+        std::fs::write(&alerts, ALERTS)?;
+        let mut state = AppState::new(store, config)
+            .with_evaluators(evaluators)?
+            .with_alerts(&alerts)?;
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{
-    Result, TestServer, get, llm_span, now, post, span_id, text, trace_id, traces,
+    Result, TestServer, get, llm_span, llm_traces, now, post, span_id, text, trace_id, traces,
 };
 
 const SECRET: &str = "webhook-secret";
@@ -523,6 +523,71 @@ indicator = {{ type = "ratio", good = {{ of = "agent_runs", scope = {{ agent = "
         "{ratio}"
     );
 
+    // One SLO: its burn-down over the window and the runs that spent its budget.
+    let one: Value = get(&t.app_url("/api/v1/slos/runs%20succeed?points=4"), &[])
+        .await?
+        .json()?;
+    assert_eq!(one["counts"], status["counts"], "{one}");
+    let points = one["burn_down"].as_array().ok_or("a burn-down")?;
+    assert_eq!(points.len(), 5, "{one}");
+    assert_eq!(
+        points[0]["counts"],
+        serde_json::json!({"good": 0, "total": 0})
+    );
+    assert_eq!(
+        points[0]["budget_remaining"],
+        Value::Null,
+        "no run 28 days ago"
+    );
+    assert_eq!(
+        points[4]["counts"],
+        serde_json::json!({"good": 7, "total": 10})
+    );
+    assert_eq!(points[4]["budget_remaining"], status["budget_remaining"]);
+    let bad = one["bad_events"].as_array().ok_or("bad events")?;
+    assert_eq!(bad.len(), 3, "the three failed runs: {one}");
+    assert!(
+        bad.iter()
+            .all(|e| e["error"] == "gave up" && e["name"] == "invoke_agent helper"),
+        "{one}"
+    );
+    let slow: Value = get(&t.app_url("/api/v1/slos/runs%20are%20fast?limit=100"), &[])
+        .await?
+        .json()?;
+    let mut slow: Vec<u64> = slow["bad_events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["duration_ns"].as_u64())
+        .collect();
+    slow.sort_unstable();
+    assert_eq!(
+        slow,
+        (6..=10).map(|s| s * 1_000_000_000).collect::<Vec<_>>(),
+        "the runs longer than 5 s"
+    );
+    let ratio_one: Value = get(
+        &t.app_url("/api/v1/slos/helper%20runs%20succeed%20among%20all"),
+        &[],
+    )
+    .await?
+    .json()?;
+    assert_eq!(
+        ratio_one["bad_events"],
+        Value::Null,
+        "a ratio narrowed by scope has no one filter of bad events"
+    );
+    assert_eq!(
+        get(&t.app_url("/api/v1/slos/nothing"), &[]).await?.status,
+        404
+    );
+    assert_eq!(
+        get(&t.app_url("/api/v1/slos/runs%20succeed?points=0"), &[])
+            .await?
+            .status,
+        400
+    );
+
     // The same alert through the engine: its state, its notification, its channel.
     wait_for(&received, "the 3-day burn-rate WARNING", |got| {
         got.iter()
@@ -569,5 +634,98 @@ indicator = {{ type = "ratio", good = {{ of = "agent_runs", scope = {{ agent = "
     );
     assert_eq!(api["rules"][2]["slo"], "runs succeed");
     assert_eq!(api["rules"][2]["short_window"], "6h");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_goes_out_at_the_end_of_each_period_once_across_a_restart() -> Result {
+    let (hook, received) = receiver().await?;
+    let config_dir = tempfile::tempdir()?;
+    let alerts = config_dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        format!(
+            r#"{}
+[[slos]]
+name = "runs succeed"
+objective = 0.9
+window = "28d"
+indicator = {{ type = "success", of = "agent_runs" }}
+
+[report]
+every = "1m"
+link = "https://agentrace.example.com/"
+"#,
+            alerts_head(&hook)
+        ),
+    )?;
+    let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
+    t.export(&llm_traces(1, 3)).await?;
+    // The first period to report is the one that ends after the start: within a minute.
+    let reports = || -> Vec<Value> {
+        received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|n| n["type"] == "report")
+            .cloned()
+            .collect()
+    };
+    for _ in 0..1_600 {
+        if !reports().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let first = reports().into_iter().next().ok_or("no report in 80 s")?;
+    let (from, to) = (
+        first["from_unix_nano"].as_u64().unwrap_or_default(),
+        first["to_unix_nano"].as_u64().unwrap_or_default(),
+    );
+    assert_eq!(to - from, 60_000_000_000, "{first}");
+    assert_eq!(to % 60_000_000_000, 0, "aligned on the minute");
+    assert!(
+        first["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("agentrace report, ")),
+        "{first}"
+    );
+    assert_eq!(
+        first["link"],
+        format!("https://agentrace.example.com/api/v1/report?from={from}&to={to}&format=html")
+    );
+    let lines: Vec<&str> = first["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("SLO runs succeed: ")),
+        "{lines:?}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("cost ")), "{lines:?}");
+    assert!(
+        first["markdown"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("# agentrace report")),
+        "{first}"
+    );
+    assert_eq!(first["report"]["from_unix_nano"], from);
+    assert!(first["report"]["slos"].is_array() && first["report"]["cost"].is_object());
+
+    // A restart within the next period sends nothing again: the history says it went out.
+    let t = t.restart(|c| c.alerts = Some(alerts.clone())).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let again: Vec<Value> = reports()
+        .into_iter()
+        .filter(|r| r["to_unix_nano"] == to)
+        .collect();
+    assert_eq!(
+        again.len(),
+        1,
+        "the period of {to} was sent once: {again:?}"
+    );
+    drop(t);
     Ok(())
 }

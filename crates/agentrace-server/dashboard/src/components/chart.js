@@ -18,11 +18,16 @@ function stacked(values) {
   return out;
 }
 
+/** The default y axis: from 0 to a tenth above the top. */
+const fromZero = (min, max) => [0, max > 0 ? max * 1.1 : 1];
+
 /**
  * `times`: bucket starts in Unix seconds; `series`: `[{ label, color, values, kind }]` with
- * kind `line` (default), `area` or `bar` (bars stack). `format` turns a y value into text.
+ * kind `line` (default), `area` or `bar` (bars stack). `format` turns a y value into text;
+ * `yRange(min, max)` the data's extent into the y axis' (default: from 0 to a tenth above the
+ * top).
  */
-export function TimeChart({ times, series, height = 180, format = (v) => String(v) }) {
+export function TimeChart({ times, series, height = 180, format = (v) => String(v), yRange = fromZero }) {
   const box = useRef(null);
   const chart = useRef(null);
   useEffect(() => {
@@ -43,7 +48,7 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
       legend: { show: series.length > 1 },
       scales: {
         x: { time: true, range: (u, min, max) => [min - half, max + half] },
-        y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        y: { range: (u, min, max) => yRange(min, max) },
       },
       axes: [
         { ...AXIS, space: 60 },
@@ -73,6 +78,6 @@ export function TimeChart({ times, series, height = 180, format = (v) => String(
       chart.current?.destroy();
       chart.current = null;
     };
-  }, [times, series, height]);
+  }, [times, series, height, yRange]);
   return html`<div class="chart" ref=${box}></div>`;
 }

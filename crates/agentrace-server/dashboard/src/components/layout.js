@@ -15,6 +15,7 @@ const NAV = [
   ['/scores', 'Scores', 'scores'],
   ['/events', 'Events', 'events'],
   ['/guardrails', 'Guardrails', 'guardrails'],
+  ['/slos', 'SLOs', 'slos'],
   ['/alerts', 'Alerts', 'alerts'],
   ['/status', 'Status', 'status'],
 ];

@@ -1,5 +1,6 @@
 // Overview: the range's requests, errors, latency, tokens and cost, as numbers and over time;
-// the costliest models, agents, users and sessions. Live: refreshed as spans arrive.
+// the SLOs at risk; the costliest models, agents, users and sessions. Live: refreshed as spans
+// arrive.
 
 import { html, useMemo, useState } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
@@ -10,6 +11,7 @@ import * as fmt from '../lib/format.js';
 import { Card, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
 import { BarList } from '../components/bar-list.js';
+import { SlosAtRisk } from './slos.js';
 
 const COLORS = {
   requests: '#60a5fa',
@@ -135,6 +137,7 @@ export function Overview({ range }) {
   }
   return html`<div class="view overview">
     <${Numbers} o=${o} />
+    <${SlosAtRisk} refresh=${Math.floor(refresh / TOPS_EVERY)} />
     <${Series} overview=${o} />
     <${Tops} o=${o} range=${range} refresh=${Math.floor(refresh / TOPS_EVERY)} />
   </div>`;

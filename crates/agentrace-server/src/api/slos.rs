@@ -1,0 +1,93 @@
+//! `/slos`: the service level objectives judged now; `/slos/{name}`: one of them with its
+//! burn-down over its window and the runs that spent its budget.
+
+use agentrace_alerts::slo::{BudgetPoint, Slo, SloStatus};
+use agentrace_core::now_unix_nano;
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use serde::Serialize;
+
+use super::error::{ApiError, blocking};
+use super::params::Params;
+use crate::slos::BadEvent;
+use crate::state::AppState;
+
+/// `GET /slos` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct Slos {
+    /// When they were judged.
+    at: String,
+    /// Each SLO with its attainment, error budget and burn rates, as configured.
+    slos: Vec<SloStatus>,
+}
+
+/// `GET /slos`: every service level objective judged now.
+pub(super) async fn list(State(state): State<AppState>, p: Params) -> Result<Json<Slos>, ApiError> {
+    p.finish()?;
+    let now = now_unix_nano();
+    let slos = configured(&state);
+    let judged = blocking(&state.store, move |s| crate::slos::statuses(s, &slos, now)).await?;
+    Ok(Json(Slos {
+        at: super::rfc3339(now),
+        slos: judged,
+    }))
+}
+
+/// `GET /slos/{name}` answer.
+#[derive(Debug, Serialize)]
+pub(super) struct SloDetail {
+    /// When it was judged.
+    at: String,
+    /// The SLO judged now.
+    #[serde(flatten)]
+    status: SloStatus,
+    /// The budget of the window ending at each of `points + 1` times over the last window,
+    /// oldest first.
+    burn_down: Vec<BudgetPoint>,
+    /// The newest runs or calls that spent budget (`limit`); `null` when the bad events of the
+    /// indicator are not one filter (a ratio narrowed by scope).
+    bad_events: Option<Vec<BadEvent>>,
+}
+
+/// `GET /slos/{name}`: one SLO, its burn-down (`points`, 1 to 200, default 48) and its
+/// newest bad events (`limit`, 1 to 100, default 20).
+pub(super) async fn one(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    mut p: Params,
+) -> Result<Json<SloDetail>, ApiError> {
+    let Path(name) = name.map_err(|e| ApiError::bad("name", e.body_text()))?;
+    let points = p.count("points", 48, 200)?;
+    let limit = p.limit(20, 100)?;
+    p.finish()?;
+    let slo = configured(&state)
+        .into_iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("no SLO is named {name:?}")))?;
+    let now = now_unix_nano();
+    let points = u32::try_from(points).unwrap_or(u32::MAX);
+    let (status, burn_down, bad_events) = blocking(&state.store, move |s| {
+        let status = crate::slos::status(s, &slo, now)?;
+        let width = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
+        let burn_down = crate::slos::burn_down(s, &slo, (now.saturating_sub(width), now), points)?;
+        let bad_events = crate::slos::bad_events(s, &slo, limit, now)?;
+        Ok((status, burn_down, bad_events))
+    })
+    .await?;
+    Ok(Json(SloDetail {
+        at: super::rfc3339(now),
+        status,
+        burn_down,
+        bad_events,
+    }))
+}
+
+/// The SLOs of the alerts file (none without one).
+fn configured(state: &AppState) -> Vec<Slo> {
+    state
+        .alerts
+        .as_ref()
+        .map(|a| a.slos().to_vec())
+        .unwrap_or_default()
+}
