@@ -12,6 +12,7 @@
 //! | [`Notifier`] | one thread delivering notifications to the channels ([`ChannelKind`]: log, signed webhook, Slack, Alertmanager v2) with retries and backoff; never blocks its caller; counts what it drops; marks failing channels |
 //! | [`load_alerts`] | reads and checks the alerts file ([`AlertsConfig`]) |
 //! | [`promql::prometheus_rules`] | the rules as a Prometheus rules file over agentrace's `/metrics` |
+//! | [`openslo`] | SLOs in the OpenSLO v1 form, written and read, saying what cannot be honoured |
 //! | [`slo::Slo`] | a service level objective: an indicator's share of good events over a rolling window, its error budget and burn rates, multi-window burn-rate alerts |
 //!
 //! ## Example
@@ -48,6 +49,7 @@ mod config;
 mod engine;
 mod notification;
 mod notifier;
+pub mod openslo;
 pub mod promql;
 mod report;
 mod rule;

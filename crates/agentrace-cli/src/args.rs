@@ -65,10 +65,43 @@ pub(crate) enum Command {
     /// Run an online evaluator of a running server again on a past time range, following its
     /// progress (docs/scores.md).
     Evaluate(EvaluateArgs),
+    /// The alerts file's SLOs as OpenSLO v1 YAML, and OpenSLO SLOs as the alerts file's
+    /// `[[slos]]` (docs/slos.md).
+    #[command(subcommand)]
+    Slo(SloCommand),
     /// A running server's report of a period — SLOs, cost against the period before, top
     /// failures, slowest tools, budget overruns, alerts — as self-contained HTML, Markdown or
     /// JSON (docs/slos.md).
     Report(ReportArgs),
+}
+
+/// `agentrace slo`: SLOs to and from OpenSLO.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SloCommand {
+    /// Write the alerts file's SLOs as OpenSLO v1 documents (YAML).
+    Export(SloExportArgs),
+    /// Read OpenSLO v1 documents and write the SLOs agentrace can judge as `[[slos]]` (TOML);
+    /// what it cannot honour is named on standard error.
+    Import(SloImportArgs),
+}
+
+/// `agentrace slo export`.
+#[derive(Debug, Args)]
+pub(crate) struct SloExportArgs {
+    /// The alerts file whose `[[slos]]` are written.
+    #[arg(long, env = "AGENTRACE_ALERTS")]
+    pub(crate) alerts: PathBuf,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+/// `agentrace slo import`.
+#[derive(Debug, Args)]
+pub(crate) struct SloImportArgs {
+    /// An OpenSLO YAML file (one or many documents).
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
 }
 
 /// `agentrace report`: the report of a period, as `GET /api/v1/report` gives it.

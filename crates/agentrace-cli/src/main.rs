@@ -34,7 +34,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{BudgetCommand, Cli, Command, PricesCommand, TracesCommand};
+use crate::args::{BudgetCommand, Cli, Command, PricesCommand, SloCommand, TracesCommand};
 use crate::error::CliError;
 
 /// mimalloc: the server allocates and frees millions of small strings a second, on one thread
@@ -72,6 +72,8 @@ fn main() -> ExitCode {
         Command::Score(a) => commands::score::run(a),
         Command::Evaluate(a) => commands::evaluate::run(a),
         Command::Report(a) => commands::report::run(a),
+        Command::Slo(SloCommand::Export(a)) => commands::slo::export(a),
+        Command::Slo(SloCommand::Import(a)) => commands::slo::import(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -600,3 +600,87 @@ fn tools_show_health_and_recommendations() -> TestResult {
     assert_eq!(report["tools"][0]["health"]["grade"], "unhealthy");
     Ok(())
 }
+
+#[test]
+fn slos_go_out_as_openslo_and_come_back_and_openslos_own_examples_are_explained() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let alerts = dir.path().join("alerts.toml");
+    std::fs::write(
+        &alerts,
+        r#"
+[[slos]]
+name = "support runs succeed"
+description = "nine support conversations in ten end without an error"
+objective = 0.9
+window = "28d"
+indicator = { type = "success", of = "agent_runs" }
+scope = { service = "support-bot" }
+
+[[slos]]
+name = "research runs finish within a minute"
+objective = 0.95
+window = "28d"
+indicator = { type = "latency", of = "agent_runs", threshold = "60s" }
+scope = { agent = "researcher" }
+"#,
+    )?;
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args(args)
+            .output()
+    };
+    let yaml = dir.path().join("slos.yaml");
+    let out = run(&[
+        "slo",
+        "export",
+        "--alerts",
+        &alerts.to_string_lossy(),
+        "-o",
+        &yaml.to_string_lossy(),
+    ])?;
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&yaml)?;
+    assert_eq!(text.matches("kind: SLO").count(), 2, "{text}");
+    assert!(text.contains("type: agentrace"), "{text}");
+
+    // Back in: the same SLOs, which the alerts file takes as they are.
+    let out = run(&["slo", "import", &yaml.to_string_lossy()])?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "", "nothing left out");
+    let again = dir.path().join("again.toml");
+    std::fs::write(&again, &out.stdout)?;
+    let reread = run(&["slo", "export", "--alerts", &again.to_string_lossy()])?;
+    assert!(reread.status.success(), "{reread:?}");
+    assert_eq!(stdout(&reread), text, "the round trip changes nothing");
+
+    // OpenSLO's own examples measure with `type: Any` sources: each is explained, none taken.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openslo");
+    for entry in std::fs::read_dir(&examples)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let out = run(&["slo", "import", &path.to_string_lossy()])?;
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{}: {said}", path.display());
+        assert!(said.contains("left out"), "{}: {said}", path.display());
+        assert!(
+            said.contains("no SLO agentrace can judge"),
+            "{}: {said}",
+            path.display()
+        );
+        assert!(
+            said.contains("of type \"Any\"")
+                || said.contains("budgetingMethod")
+                || said.contains("calendar-aligned"),
+            "{}: says why: {said}",
+            path.display()
+        );
+    }
+    let garbage = dir.path().join("garbage.yaml");
+    std::fs::write(&garbage, "kind: [unclosed")?;
+    let out = run(&["slo", "import", &garbage.to_string_lossy()])?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an OpenSLO file"));
+    Ok(())
+}

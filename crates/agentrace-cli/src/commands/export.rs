@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use agentrace_core::{Event, SpanRecord};
 use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 
-use crate::args::{ExportArgs, ExportTo, Format, FromAlertsArgs, OutputArgs, StoreArgs, What};
+use crate::args::{ExportArgs, ExportTo, Format, FromAlertsArgs, StoreArgs, What};
 use crate::error::CliError;
 use crate::progress::Progress;
 use crate::time::{range, rfc3339_nanos};
@@ -23,7 +23,7 @@ fn prometheus_rules(args: &FromAlertsArgs) -> Result<(), CliError> {
     for (rule, why) in &export.skipped {
         eprintln!("agentrace: rule {rule:?} left out: {why}");
     }
-    write_text(&args.output, &export.yaml)
+    super::write_text(&args.output, &export.yaml)
 }
 
 /// The Grafana dashboard, with a row for the alerts file's SLOs (if any); SLOs with no
@@ -37,16 +37,7 @@ fn grafana_dashboard(args: &FromAlertsArgs) -> Result<(), CliError> {
     for (slo, why) in &skipped {
         eprintln!("agentrace: SLO {slo:?} left out of the dashboard: {why}");
     }
-    write_text(&args.output, &serde_json::to_string_pretty(&dashboard)?)
-}
-
-/// `text` to the output file, or standard output.
-fn write_text(output: &OutputArgs, text: &str) -> Result<(), CliError> {
-    match &output.output {
-        Some(path) => std::fs::write(path, text)?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
+    super::write_text(&args.output, &serde_json::to_string_pretty(&dashboard)?)
 }
 
 /// Records fetched per query.

@@ -10,6 +10,7 @@ pub(crate) mod prices;
 pub(crate) mod report;
 pub(crate) mod score;
 pub(crate) mod serve;
+pub(crate) mod slo;
 pub(crate) mod status;
 pub(crate) mod summary;
 pub(crate) mod tail;
@@ -27,6 +28,16 @@ use agentrace_store::{AggregateQuery, RollupSource, SpanFilter, Store};
 
 use crate::args::StoreArgs;
 use crate::error::CliError;
+
+/// `text` to the output file, or standard output.
+fn write_text(output: &crate::args::OutputArgs, text: &str) -> Result<(), CliError> {
+    use std::io::Write as _;
+    match &output.output {
+        Some(path) => std::fs::write(path, text)?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
 
 /// About how many spans `filter` matches, from the rollups (a progress bar's total); `None`
 /// for a filter the rollups do not cover.
