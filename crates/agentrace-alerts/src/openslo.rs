@@ -45,6 +45,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use agentrace_core::budget::Period;
+
 use crate::slo::{BurnAlert, Count, Indicator, Severity, Slo, Status};
 
 /// The annotation that carries a burn-rate alert's short window.
@@ -193,7 +195,7 @@ fn document(slo: &Slo, name: &str) -> Value {
             "metadata": { "name": suffixed(name, "sli") },
             "spec": indicator,
         },
-        "timeWindow": [{ "duration": shorthand(slo.window), "isRolling": true }],
+        "timeWindow": [time_window(slo)],
         "budgetingMethod": "Occurrences",
         "objectives": [objective],
         "alertPolicies": policies,
@@ -207,6 +209,24 @@ fn document(slo: &Slo, name: &str) -> Value {
         "metadata": { "name": name, "displayName": slo.name },
         "spec": spec,
     })
+}
+
+/// The SLO's window: rolling, or a UTC calendar day, week or month (from a start that is a
+/// Monday and the first of a month).
+fn time_window(slo: &Slo) -> Value {
+    let calendar = |duration: &str| {
+        json!({
+            "duration": duration,
+            "calendar": { "startTime": "2024-01-01 00:00:00", "timeZone": "UTC" },
+            "isRolling": false,
+        })
+    };
+    match slo.calendar {
+        Some(Period::Day) => calendar("1d"),
+        Some(Period::Week) => calendar("1w"),
+        Some(Period::Month) => calendar("1M"),
+        _ => json!({ "duration": shorthand(slo.window), "isRolling": true }),
+    }
 }
 
 /// A name as OpenSLO requires (RFC 1123: at most 63 of `a-z0-9-`, alphanumeric at both ends).
@@ -368,18 +388,18 @@ fn slo_of(
             "budgetingMethod {method} (agentrace counts occurrences: good events ÷ all events)"
         ));
     }
-    let window = match spec
-        .get("timeWindow")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-    {
+    let windows = spec.get("timeWindow").and_then(Value::as_array);
+    let (window, calendar) = match windows.map(Vec::as_slice) {
         Some([w]) => {
-            if w.get("calendar").is_some() || w.get("isRolling") == Some(&Value::Bool(false)) {
-                return Err("a calendar-aligned timeWindow (agentrace's windows roll)".into());
-            }
             let duration = text(w, "duration").ok_or("a timeWindow without a duration")?;
-            parse_shorthand(duration, notes, at)
-                .ok_or_else(|| format!("timeWindow duration {duration:?} is not a shorthand"))?
+            if w.get("calendar").is_some() || w.get("isRolling") == Some(&Value::Bool(false)) {
+                (Duration::ZERO, Some(calendar_of(w, duration)?))
+            } else {
+                let rolling = parse_shorthand(duration, notes, at).ok_or_else(|| {
+                    format!("timeWindow duration {duration:?} is not a shorthand")
+                })?;
+                (rolling, None)
+            }
         }
         _ => return Err("not exactly one timeWindow".into()),
     };
@@ -440,9 +460,31 @@ fn slo_of(
         window,
     );
     slo.scope = scope;
+    slo.calendar = calendar;
     slo.description = text(spec, "description").map(str::to_owned);
     slo.burn_alerts = burn_alerts(spec, at, notes);
     Ok(slo)
+}
+
+/// A calendar-aligned window agentrace keeps: a UTC day, week or month.
+fn calendar_of(window: &Value, duration: &str) -> Result<Period, String> {
+    let zone = window
+        .pointer("/calendar/timeZone")
+        .and_then(Value::as_str)
+        .unwrap_or("UTC");
+    if !matches!(zone, "UTC" | "Etc/UTC" | "GMT" | "Etc/GMT") {
+        return Err(format!(
+            "a calendar window in time zone {zone:?} (agentrace's calendar windows are UTC)"
+        ));
+    }
+    match duration {
+        "1d" => Ok(Period::Day),
+        "1w" => Ok(Period::Week),
+        "1M" => Ok(Period::Month),
+        other => Err(format!(
+            "a calendar window of {other} (agentrace's are a day, a week from Monday, or a month)"
+        )),
+    }
 }
 
 /// An agentrace metric source's count, or why the source is not one.
@@ -613,13 +655,23 @@ mod tests {
             0.8,
             days(7),
         );
-        vec![support, fast, small]
+        let weekly = Slo::new(
+            "tools work this week",
+            Indicator::Success {
+                of: Target::ToolCalls,
+            },
+            0.99,
+            days(7),
+        )
+        .calendar(Period::Week);
+        vec![support, fast, small, weekly]
     }
 
     #[test]
     fn every_indicator_goes_out_and_comes_back_the_same() -> Result<(), OpensloError> {
         let yaml = export(&slos())?;
-        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 3, "{yaml}");
+        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 4, "{yaml}");
+        assert!(yaml.contains("timeZone: UTC"), "{yaml}");
         assert!(yaml.contains("budgetingMethod: Occurrences"));
         assert!(yaml.contains("lookbackWindow: 3d"), "{yaml}");
         assert!(yaml.contains("agentrace.dev/short-window: 6h"), "{yaml}");
@@ -742,7 +794,7 @@ spec: {}
         );
         let said = got.notes.join("\n");
         for expected in [
-            "SLO \"prom-availability\": left out: a calendar-aligned timeWindow",
+            "SLO \"prom-availability\": left out: its metric source is of type \"Prometheus\": agentrace judges SLOs on the spans it stores",
             "SLO \"sliced\": left out: budgetingMethod Timeslices",
             "SLO \"tools-work\": 1M taken as 30 days",
             "SLO \"tools-work\": 2 objectives; the first is taken",
@@ -752,15 +804,13 @@ spec: {}
         ] {
             assert!(said.contains(expected), "{expected:?} in:\n{said}");
         }
-        // A Prometheus source with a rolling window: said as such.
-        let prom = yaml.replace(
-            "{ duration: 1M, calendar: { startTime: '2020-01-01 00:00:00', timeZone: UTC } }",
-            "{ duration: 28d, isRolling: true }",
-        );
-        let got = import(&prom)?;
+        // A calendar month of another time zone: said as such.
+        let zoned = yaml.replace("timeZone: UTC", "timeZone: America/New_York");
+        let got = import(&zoned)?;
         assert!(
-            got.notes.iter().any(|n| n
-                .contains("of type \"Prometheus\": agentrace judges SLOs on the spans it stores")),
+            got.notes.iter().any(|n| n.contains(
+                "left out: a calendar window in time zone \"America/New_York\" (agentrace's calendar windows are UTC)"
+            )),
             "{:?}",
             got.notes
         );

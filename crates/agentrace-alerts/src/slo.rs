@@ -25,7 +25,7 @@
 //! );
 //! slo.validate()?;
 //! // 1,000 runs in the window, 30 failed: 3 % of the allowed 5 % spent.
-//! let status = slo.status(|_window| Counts { good: 970, total: 1_000 });
+//! let status = slo.status(0, |_window| Counts { good: 970, total: 1_000 });
 //! assert_eq!(status.attainment, Some(0.97));
 //! assert!((status.budget_remaining.unwrap() - 0.4).abs() < 1e-9);
 //! assert!((status.burn_rate.unwrap() - 0.6).abs() < 1e-9);
@@ -35,6 +35,8 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use agentrace_core::budget::Period;
 
 use crate::rule::{Measure, NoData, Rule, RuleError, Scope};
 
@@ -253,9 +255,17 @@ pub struct Slo {
     pub indicator: Indicator,
     /// The share of good events promised, above 0 and below 1 (0.95: 95 %).
     pub objective: f64,
-    /// The rolling window it is judged over (whole minutes).
-    #[serde(with = "agentrace_core::serde_duration")]
+    /// The rolling window it is judged over (whole minutes); zero with a `calendar`.
+    #[serde(
+        default,
+        with = "agentrace_core::serde_duration",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub window: Duration,
+    /// Judged over the calendar `day`, `week` (from Monday) or `month` it is in, UTC, instead
+    /// of a rolling window: the budget starts afresh with each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<Period>,
     /// The burn-rate alerts; default: [`BurnAlert::workbook`].
     #[serde(default = "BurnAlert::workbook")]
     pub burn_alerts: Vec<BurnAlert>,
@@ -318,6 +328,8 @@ pub struct BudgetPoint {
 pub struct SloStatus {
     /// The SLO.
     pub slo: Slo,
+    /// When the window it was judged over starts (ns since the epoch).
+    pub since_unix_nano: u64,
     /// The window's events.
     pub counts: Counts,
     /// Good ÷ total over the window; `None` without events.
@@ -358,7 +370,46 @@ impl Slo {
             indicator,
             objective,
             window,
+            calendar: None,
             burn_alerts: BurnAlert::workbook(),
+        }
+    }
+
+    /// The same SLO judged over the calendar `period` it is in (UTC) instead of a rolling
+    /// window.
+    pub fn calendar(mut self, period: Period) -> Self {
+        self.window = Duration::ZERO;
+        self.calendar = Some(period);
+        self
+    }
+
+    /// How long its window is: the rolling window, or the calendar period's nominal length
+    /// (a month: 30 days). The burn rates and the alerts' share of the budget are of it.
+    pub fn span(&self) -> Duration {
+        match self.calendar.and_then(Period::length_ns) {
+            Some(ns) => Duration::from_nanos(ns),
+            None => self.window,
+        }
+    }
+
+    /// When its window ending at `now_unix_nano` starts: `window` before, or the start of the
+    /// calendar period.
+    pub fn window_start(&self, now_unix_nano: u64) -> u64 {
+        match self.calendar {
+            Some(period) => period.calendar_start(now_unix_nano),
+            None => now_unix_nano
+                .saturating_sub(u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX)),
+        }
+    }
+
+    /// How much of its window has passed at `now_unix_nano`: the whole rolling window, or the
+    /// calendar period so far.
+    pub fn elapsed(&self, now_unix_nano: u64) -> Duration {
+        match self.calendar {
+            Some(_) => {
+                Duration::from_nanos(now_unix_nano.saturating_sub(self.window_start(now_unix_nano)))
+            }
+            None => self.window,
         }
     }
 
@@ -385,8 +436,24 @@ impl Slo {
                 self.objective
             )));
         }
-        if !minutes(self.window) {
-            return Err(fail("`window` is not a whole number of minutes".into()));
+        match self.calendar {
+            Some(Period::Day | Period::Week | Period::Month) if self.window.is_zero() => {}
+            Some(Period::Day | Period::Week | Period::Month) => {
+                return Err(fail(
+                    "a `calendar` SLO has no `window`: leave one of them out".into(),
+                ));
+            }
+            Some(other) => {
+                return Err(fail(format!(
+                    "`calendar` {other:?} is not a calendar window: `day`, `week` or `month`"
+                )));
+            }
+            None if !minutes(self.window) => {
+                return Err(fail(
+                    "`window` is not a whole number of minutes (or give a `calendar`)".into(),
+                ));
+            }
+            None => {}
         }
         if self.indicator.threshold().is_some_and(|t| t.is_zero()) {
             return Err(fail("a latency indicator's `threshold` is above 0".into()));
@@ -406,9 +473,11 @@ impl Slo {
                         .into(),
                 ));
             }
-            if a.long > self.window {
+            if a.long > self.span() {
                 return Err(fail(format!(
-                    "a burn alert's `long` window ({} min) is longer than the SLO's",
+                    "a burn alert's `long` window ({} min) is longer than the SLO's (the default \
+                     alerts are the SRE workbook's, up to 3 days: give `burn_alerts` for a \
+                     shorter window)",
                     a.long.as_secs() / 60
                 )));
             }
@@ -427,7 +496,7 @@ impl Slo {
         self.burn_alerts
             .iter()
             .map(|a| {
-                let spent = a.factor * a.long.as_secs_f64() / self.window.as_secs_f64();
+                let spent = a.factor * a.long.as_secs_f64() / self.span().as_secs_f64();
                 let rule = Rule::new(
                     format!(
                         "{} burn rate {}/{}",
@@ -480,10 +549,15 @@ impl Slo {
         both(self.burn_rate(long), self.burn_rate(short))
     }
 
-    /// The SLO judged now, from `counts(window)`: the good and total events of the last
-    /// `window` (called for the SLO's window and each alert window).
-    pub fn status(&self, mut counts: impl FnMut(Duration) -> Counts) -> SloStatus {
-        let whole = counts(self.window);
+    /// The SLO judged at `now_unix_nano`, from `counts(window)`: the good and total events of
+    /// the last `window` (called for the SLO's window so far and each alert window).
+    pub fn status(
+        &self,
+        now_unix_nano: u64,
+        mut counts: impl FnMut(Duration) -> Counts,
+    ) -> SloStatus {
+        let elapsed = self.elapsed(now_unix_nano);
+        let whole = counts(elapsed);
         let mut windows: Vec<Duration> = self
             .burn_alerts
             .iter()
@@ -494,7 +568,7 @@ impl Slo {
         let burn_rates: Vec<BurnReading> = windows
             .into_iter()
             .map(|window| {
-                let c = if window == self.window {
+                let c = if window == elapsed {
                     whole
                 } else {
                     counts(window)
@@ -530,13 +604,14 @@ impl Slo {
         let exhausted_in = match (now.budget_remaining, now_rate) {
             // To the minute: a budget's end is not known closer than its rollups'.
             (Some(left), Some(rate)) if left > 0.0 && rate > 0.0 => {
-                let seconds = self.window.mul_f64(left / rate).as_secs();
+                let seconds = self.span().mul_f64(left / rate).as_secs();
                 Some(Duration::from_secs(seconds / 60 * 60))
             }
             _ => None,
         };
         SloStatus {
             slo: self.clone(),
+            since_unix_nano: self.window_start(now_unix_nano),
             counts: whole,
             attainment: now.attainment,
             error_budget: self.error_budget(),
@@ -588,6 +663,47 @@ mod tests {
 
     const DAY: Duration = Duration::from_secs(86_400);
 
+    #[test]
+    fn a_calendar_month_judges_the_month_so_far_and_burns_against_thirty_days() {
+        let month = slo().calendar(Period::Month);
+        assert_eq!(month.validate(), Ok(()));
+        // 2026-11-26 12:00 UTC: the month so far is 25.5 days.
+        let now = 1_795_651_200_000_000_000 + 12 * 3_600_000_000_000;
+        let start = month.window_start(now);
+        assert_eq!(start, 1_793_491_200_000_000_000, "2026-11-01 00:00 UTC");
+        assert_eq!(
+            month.elapsed(now),
+            Duration::from_secs(25 * 86_400 + 12 * 3_600)
+        );
+        assert_eq!(month.span(), Duration::from_secs(30 * 86_400));
+        let mut asked = Vec::new();
+        let status = month.status(now, |w| {
+            asked.push(w);
+            Counts {
+                good: 999,
+                total: 1_000,
+            }
+        });
+        assert_eq!(asked[0], month.elapsed(now), "the month so far first");
+        assert_eq!(status.since_unix_nano, start);
+        let left = status.budget_remaining.unwrap_or_default();
+        assert!(left.abs() < 1e-9, "0.1 % failed of 0.1 % allowed: {left}");
+        // A window and a calendar at once, or an hour's calendar, are refused.
+        let mut both = month.clone();
+        both.window = DAY;
+        assert!(
+            both.validate()
+                .is_err_and(|e| e.reason.contains("leave one"))
+        );
+        assert!(slo().calendar(Period::Hour).validate().is_err());
+        // As the alerts file writes it: `calendar = "month"`, no window.
+        let written = toml::to_string(&month).unwrap_or_default();
+        assert!(
+            written.contains("calendar = \"month\"") && !written.contains("window"),
+            "{written}"
+        );
+    }
+
     fn slo() -> Slo {
         Slo::new(
             "runs",
@@ -605,7 +721,7 @@ mod tests {
         // (15× the budget's pace): the 14.4× pair fires, 2 % of the month's budget is gone
         // in that hour; the 6 h pair burns at 6× too if the failures started 6 h ago.
         let s = slo();
-        let status = s.status(|w| {
+        let status = s.status(0, |w| {
             let per_hour = 10_000;
             let hours = (w.as_secs() / 3_600).max(1);
             let total = per_hour * hours;
@@ -814,12 +930,12 @@ mod tests {
 
     #[test]
     fn a_quiet_window_has_no_rate_and_fires_nothing() {
-        let status = slo().status(|_| Counts::default());
+        let status = slo().status(0, |_| Counts::default());
         assert_eq!(status.attainment, None);
         assert_eq!(status.budget_remaining, None);
         assert!(status.alerts.iter().all(|a| !a.firing));
         assert_eq!(status.exhausted_in, None);
-        let spent = slo().status(|_| Counts { good: 0, total: 10 });
+        let spent = slo().status(0, |_| Counts { good: 0, total: 10 });
         assert!(
             spent.budget_remaining.is_some_and(|b| b < -900.0),
             "overspent"

@@ -85,7 +85,7 @@ fn rollup_total(
 /// `slo` judged at `now_unix_nano`.
 pub fn status(store: &dyn Store, slo: &Slo, now_unix_nano: u64) -> Result<SloStatus, QueryError> {
     let mut failed = None;
-    let status = slo.status(|window| {
+    let status = slo.status(now_unix_nano, |window| {
         counts(store, slo, window, now_unix_nano).unwrap_or_else(|e| {
             failed.get_or_insert(e);
             Counts::default()
@@ -106,8 +106,8 @@ pub fn statuses(
 }
 
 /// The burn-down of `slo` over `range`: at `points + 1` times evenly from its start to its
-/// end (the oldest first), the budget of the SLO's window ending then — how it was spent and
-/// when. Each point reads the rollups, so it costs what [`counts`] does.
+/// end (the oldest first), the budget of the SLO's window ending then (for a calendar SLO, of
+/// its period so far) — how it was spent and when. Each point reads the rollups, so it costs what [`counts`] does.
 pub fn burn_down(
     store: &dyn Store,
     slo: &Slo,
@@ -120,7 +120,7 @@ pub fn burn_down(
         .rev()
         .map(|back| {
             let at = end.saturating_sub(back * step);
-            Ok(slo.budget_at(at, counts(store, slo, slo.window, at)?))
+            Ok(slo.budget_at(at, counts(store, slo, slo.elapsed(at), at)?))
         })
         .collect()
 }
@@ -154,8 +154,7 @@ pub fn bad_events(
     limit: usize,
     now_unix_nano: u64,
 ) -> Result<Option<Vec<BadEvent>>, QueryError> {
-    let width = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
-    let range = TimeRange::new(now_unix_nano.saturating_sub(width), now_unix_nano);
+    let range = TimeRange::new(slo.window_start(now_unix_nano), now_unix_nano);
     let Some(filter) = bad_filter(slo, range) else {
         return Ok(None);
     };

@@ -43,6 +43,13 @@ fn slo_panels(slos: &[Slo]) -> (Vec<Panel>, Vec<(String, String)>) {
     let mut skipped = Vec::new();
     for slo in slos {
         let share = |w: Duration| slo_bad_share(slo, w);
+        if slo.calendar.is_some() {
+            skipped.push((
+                slo.name.clone(),
+                "its window is a calendar period: Prometheus ranges roll".to_owned(),
+            ));
+            continue;
+        }
         let whole = match share(slo.window) {
             Ok(whole) => whole,
             Err(why) => {

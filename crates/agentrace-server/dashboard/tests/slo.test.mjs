@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { badTracesQuery, burnNow, promise, risk, scopeText, seconds, timeLeft } from '../src/lib/slo.js';
+import { badTracesQuery, burnNow, promise, risk, scopeText, seconds, timeLeft, windowText } from '../src/lib/slo.js';
 
 /** An SLO status as `/slos` answers it. */
 function status({ left = 0.6, firing = [], rates = {} } = {}) {
@@ -64,10 +64,10 @@ test('at risk: a firing alert (the critical one named), a spent budget, or under
   assert.equal(risk(status({ left: null })), null, 'no events, no risk');
 });
 
-test('the bad runs are the failed (or slow) ones of the scope over the window', () => {
+test('the bad runs are the failed (or slow) ones of the scope over the window judged', () => {
   const now = Date.UTC(2026, 10, 26, 12);
-  const slo = status().slo;
-  assert.deepEqual(badTracesQuery(slo, now), {
+  const s = { ...status(), since_unix_nano: (now - 28 * 86400e3) * 1e6 };
+  assert.deepEqual(badTracesQuery(s, now), {
     service: undefined,
     agent: 'support',
     model: null,
@@ -76,10 +76,15 @@ test('the bad runs are the failed (or slow) ones of the scope over the window', 
     to: String(now),
     status: 'error',
   });
-  const slow = badTracesQuery({ ...slo, indicator: { type: 'latency', of: 'tool_calls', threshold: '2s' } }, now);
+  const slow = badTracesQuery({ ...s, slo: { ...s.slo, indicator: { type: 'latency', of: 'tool_calls', threshold: '2s' } } }, now);
   assert.equal(slow.kind, 'tool');
   assert.equal(slow.min_duration, '2s');
   assert.equal(slow.status, undefined);
+});
+
+test('a calendar window reads as the period it is', () => {
+  assert.equal(windowText({ window: '28days' }), '28days');
+  assert.equal(windowText({ calendar: 'month' }), 'this month (UTC)');
 });
 
 test('the time a budget has left reads to people\'s precision', () => {

@@ -69,7 +69,7 @@ pub(super) async fn one(
     let points = u32::try_from(points).unwrap_or(u32::MAX);
     let (status, burn_down, bad_events) = blocking(&state.store, move |s| {
         let status = crate::slos::status(s, &slo, now)?;
-        let width = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
+        let width = u64::try_from(slo.span().as_nanos()).unwrap_or(u64::MAX);
         let burn_down = crate::slos::burn_down(s, &slo, (now.saturating_sub(width), now), points)?;
         let bad_events = crate::slos::bad_events(s, &slo, limit, now)?;
         Ok((status, burn_down, bad_events))

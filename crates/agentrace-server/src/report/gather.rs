@@ -95,14 +95,14 @@ fn activity(store: &dyn Store, range: TimeRange) -> Result<Activity, QueryError>
 
 fn slo_line(store: &dyn Store, slo: &Slo, (from, to): (u64, u64)) -> Result<SloLine, QueryError> {
     let counts = crate::slos::counts(store, slo, std::time::Duration::from_nanos(to - from), to)?;
-    let at_end = crate::slos::counts(store, slo, slo.window, to)?;
-    let share_of_window = (to - from) as f64 / slo.window.as_nanos() as f64;
+    let at_end = crate::slos::counts(store, slo, slo.elapsed(to), to)?;
+    let share_of_window = (to - from) as f64 / slo.span().as_nanos() as f64;
     let point = slo.budget_at(to, counts);
     Ok(SloLine {
         name: slo.name.clone(),
         description: slo.description.clone(),
         objective: slo.objective,
-        window: slo.window,
+        window: slo.span(),
         counts,
         attainment: point.attainment,
         budget_spent: slo.burn_rate(counts).map(|rate| rate * share_of_window),

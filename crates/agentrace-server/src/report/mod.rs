@@ -161,7 +161,7 @@ pub struct SloLine {
     pub description: Option<String>,
     /// The share promised.
     pub objective: f64,
-    /// Its window.
+    /// Its window (a calendar period's nominal length: a month is 30 days).
     #[serde(with = "agentrace_core::serde_duration")]
     pub window: std::time::Duration,
     /// The period's good and total events.

@@ -422,3 +422,49 @@ async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
     )?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
+    use agentrace_alerts::slo::{Indicator, Slo, Target};
+    use agentrace_core::budget::Period;
+    let api = Api::start().await?;
+    let mut slo = Slo::new(
+        "tools work today",
+        Indicator::Success {
+            of: Target::ToolCalls,
+        },
+        0.99,
+        std::time::Duration::ZERO,
+    )
+    .calendar(Period::Day);
+    // A day is shorter than the workbook's 3-day alert: its two shorter pairs.
+    slo.burn_alerts.truncate(2);
+    slo.validate()?;
+    // Half-way through the generated runs: the day so far holds the first half of them.
+    let end = T0 + 10 * MIN + 60 * 7 * SEC;
+    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let day_start = T0 - T0 % (86_400 * SEC);
+    assert_eq!(judged.since_unix_nano, day_start);
+    let exact = api.state.store.aggregate(&AggregateQuery::new(
+        SpanFilter::new()
+            .kind(SpanKind::Tool)
+            .range(TimeRange::new(day_start, end)),
+        Vec::new(),
+    ))?;
+    let (total, failed) = exact.first().map_or((0, 0), |r| (r.count, r.errors));
+    assert!(total > 0 && total < 130, "{total}");
+    assert_eq!(
+        (judged.counts.good, judged.counts.total),
+        (total - failed, total)
+    );
+    let status = serde_json::to_value(&judged)?;
+    assert_eq!(status["slo"]["calendar"], "day");
+    assert!(status["slo"].get("window").is_none(), "{status}");
+    crate::support::validate(
+        api.doc(),
+        &status,
+        &json!({"$ref": "#/components/schemas/SloStatus"}),
+        "SloStatus",
+    )?;
+    Ok(())
+}

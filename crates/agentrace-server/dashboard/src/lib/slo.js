@@ -56,13 +56,18 @@ export function promise(slo) {
   return `${share} of ${of}`;
 }
 
+/** An SLO's window in words: `28days`, or `this month (UTC)` for a calendar one. */
+export function windowText(slo) {
+  return slo.calendar ? `this ${slo.calendar} (UTC)` : slo.window;
+}
+
 /** The burn rate now: over the shortest long window of its alerts (what `exhausted_in` is
  * judged on), else over the whole window. */
 export function burnNow(status) {
   const longs = status.alerts.map((a) => a.long);
   const shortest = longs.sort((a, b) => seconds(a) - seconds(b))[0];
   const reading = status.burn_rates.find((r) => r.window === shortest);
-  return { window: reading ? shortest : status.slo.window, rate: reading ? reading.burn_rate : status.burn_rate };
+  return { window: reading ? shortest : windowText(status.slo), rate: reading ? reading.burn_rate : status.burn_rate };
 }
 
 /** Why an SLO is at risk, or null: a burn-rate alert fires, its budget is spent, or less than
@@ -79,18 +84,19 @@ export function risk(status) {
   return null;
 }
 
-/** The query of the trace list that holds an SLO's bad events over its window: its scope,
- * the target's kind, failed (or slower than the threshold). `nowMs`: the window's end. */
-export function badTracesQuery(slo, nowMs) {
+/** The query of the trace list that holds an SLO's bad events over the window it was judged
+ * on (`status.since_unix_nano` to `nowMs`): its scope, the target's kind, failed (or slower
+ * than the threshold). */
+export function badTracesQuery(status, nowMs) {
+  const slo = status.slo;
   const i = slo.indicator;
   const target = i.of ?? i.total?.of;
-  const windowMs = seconds(slo.window) * 1000;
   const q = {
     service: slo.scope?.service,
     agent: slo.scope?.agent,
     model: slo.scope?.model,
     kind: KINDS[target],
-    from: String(Math.round(nowMs - windowMs)),
+    from: String(Math.round(status.since_unix_nano / 1e6)),
     to: String(Math.round(nowMs)),
   };
   if (i.type === 'latency') q.min_duration = i.threshold;

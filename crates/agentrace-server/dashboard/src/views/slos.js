@@ -8,7 +8,7 @@ import { useApi } from '../lib/api.js';
 import { useActive } from '../lib/live.js';
 import { withQuery } from '../lib/router.js';
 import * as fmt from '../lib/format.js';
-import { badTracesQuery, burnNow, promise, risk, scopeText, timeLeft } from '../lib/slo.js';
+import { badTracesQuery, burnNow, promise, risk, scopeText, timeLeft, windowText } from '../lib/slo.js';
 import { Card, Empty, Facts, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
 
@@ -68,7 +68,7 @@ function SloTable({ slos }) {
         const r = risk(s);
         const now = burnNow(s);
         return html`<tr class=${r ? r.level : ''}>
-          <th scope="row"><a href=${`/slos/${encodeURIComponent(s.slo.name)}`}>${s.slo.name}</a><span class="sub">${promise(s.slo)} over ${s.slo.window}${scopeText(s.slo.scope) && ` · ${scopeText(s.slo.scope)}`}</span></th>
+          <th scope="row"><a href=${`/slos/${encodeURIComponent(s.slo.name)}`}>${s.slo.name}</a><span class="sub">${promise(s.slo)} over ${windowText(s.slo)}${scopeText(s.slo.scope) && ` · ${scopeText(s.slo.scope)}`}</span></th>
           <td class="num">${share(s.attainment)}<span class="sub">${fmt.count(s.counts.good)} of ${fmt.count(s.counts.total)}</span></td>
           <td><${BudgetBar} left=${s.budget_remaining} /></td>
           <td class="num" title=${`over ${now.window}`}>${rate(now.rate)}<span class="sub">over ${now.window}</span></td>
@@ -129,7 +129,7 @@ function BurnAlerts({ status }) {
 }
 
 function BadEvents({ status, events, nowMs }) {
-  const all = withQuery('/traces', badTracesQuery(status.slo, nowMs));
+  const all = withQuery('/traces', badTracesQuery(status, nowMs));
   const what = status.slo.indicator.type === 'latency' ? 'slower than the threshold' : 'failed';
   if (events === null) {
     return html`<${Empty}>This ratio's bad events are not one filter: <a href=${all}>the failures of its traces</a>.</${Empty}>`;
@@ -167,16 +167,16 @@ export function SloPage({ params }) {
     </div>
     <div class="stats">
       <${Stat} label="Attainment" value=${share(d.attainment)} tone=${d.attainment !== null && d.attainment < d.slo.objective ? 'bad' : 'good'} detail=${`objective ${fmt.percent(d.slo.objective, 2)} · ${fmt.count(d.counts.good)} of ${fmt.count(d.counts.total)} good`} />
-      <${Stat} label="Budget left" value=${d.budget_remaining === null ? '—' : fmt.percent(d.budget_remaining, 1)} tone=${r ? r.level : 'good'} detail=${`${fmt.percent(d.error_budget, 2)} of events may be bad over ${d.slo.window}`} />
+      <${Stat} label="Budget left" value=${d.budget_remaining === null ? '—' : fmt.percent(d.budget_remaining, 1)} tone=${r ? r.level : 'good'} detail=${`${fmt.percent(d.error_budget, 2)} of events may be bad over ${windowText(d.slo)}`} />
       <${Stat} label="Burn rate now" value=${rate(now.rate)} tone=${now.rate > 1 ? 'warn' : ''} detail=${`over ${now.window}; ${rate(d.burn_rate)} over the window`} />
       <${Stat} label="Budget runs out in" value=${timeLeft(d.exhausted_in)} detail=${d.exhausted_in ? 'at the burn rate now' : 'not burning faster than it refills'} />
     </div>
-    <${Card} title=${`Error budget left over the last ${d.slo.window}`}><${BurnDown} points=${d.burn_down} /></${Card}>
+    <${Card} title=${d.slo.calendar ? `Error budget left, each point of its ${d.slo.calendar} so far` : `Error budget left over the last ${d.slo.window}`}><${BurnDown} points=${d.burn_down} /></${Card}>
     <div class="grid two">
       <${Card} title="Burn-rate alerts"><${BurnAlerts} status=${d} /></${Card}>
       <${Card} title="Definition"><${Facts} items=${[
         ['Promise', promise(d.slo)],
-        ['Window', `${d.slo.window}, rolling`],
+        ['Window', d.slo.calendar ? `the calendar ${d.slo.calendar}, UTC` : `${d.slo.window}, rolling`],
         ['Of', scopeText(d.slo.scope) || 'everything'],
         ['Error budget', fmt.percent(d.error_budget, 2)],
       ]} /></${Card}>
