@@ -20,17 +20,7 @@ pub(crate) fn duration(ns: u64) -> String {
 }
 
 /// `1,234,567`.
-pub(crate) fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use agentrace_server::report::text::count;
 
 /// `$0.012345`, or `unpriced` when no price is known (never a made-up zero).
 pub(crate) fn cost(cost: Option<Usd>) -> String {

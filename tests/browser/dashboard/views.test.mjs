@@ -297,7 +297,7 @@ describe('the dashboard', () => {
     await page.context().close();
     // The Markdown: the same figures, the markup escaped.
     const markdown = write(join(dir, 'report.md'));
-    assert.ok(markdown.includes(`| agent runs | ${fmt.count(now.agent_runs)} |`), markdown);
+    assert.ok(markdown.includes(`| Agent runs | ${fmt.count(now.agent_runs)} |`), markdown);
     assert.ok(!markdown.includes('<img'), 'no raw markup');
     assert.ok(markdown.includes('&lt;img src=x onerror='), markdown);
   });

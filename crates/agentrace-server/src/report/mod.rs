@@ -12,9 +12,10 @@
 mod gather;
 pub mod html;
 pub mod markdown;
+mod page;
 pub mod schedule;
 mod svg;
-mod text;
+pub mod text;
 
 use agentrace_alerts::slo::{BudgetPoint, Counts};
 use agentrace_core::{SpanId, TraceId, Usd};

@@ -5,19 +5,25 @@ use std::fmt::Write as _;
 
 use super::text;
 
-/// Bars of `values` (`None`: no bar), labelled below with `labels` (every few when many) and
-/// the top value's `format` on the left. `label` names the chart for screen readers.
+/// Bars of `values` (`None`: no bar), labelled below with `labels` (every few when many), each
+/// value's text (`texts`) in its tooltip and the top one's on the left. `label` names the chart
+/// for screen readers.
 pub(super) fn bars(
     label: &str,
     labels: &[String],
     values: &[Option<f64>],
-    format: impl Fn(f64) -> String,
+    texts: &[String],
 ) -> String {
     const W: f64 = 720.0;
     const H: f64 = 170.0;
     const LEFT: f64 = 64.0;
     const BOTTOM: f64 = 22.0;
     let top = values.iter().flatten().copied().fold(0.0_f64, f64::max);
+    let top_text = values
+        .iter()
+        .zip(texts)
+        .find(|(v, _)| **v == Some(top))
+        .map_or("", |(_, t)| t.as_str());
     let mut out = format!(
         r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
         text::html(label)
@@ -26,7 +32,7 @@ pub(super) fn bars(
     let _ = write!(
         out,
         r#"<line x1="{LEFT}" y1="{y}" x2="{W}" y2="{y}" class="axis"/><text x="{tx}" y="14" class="tick" text-anchor="end">{}</text><text x="{tx}" y="{y}" class="tick" text-anchor="end">0</text>"#,
-        text::html(&format(top)),
+        text::html(top_text),
         y = H - BOTTOM,
         tx = LEFT - 6.0,
     );
@@ -34,7 +40,7 @@ pub(super) fn bars(
     #[allow(clippy::cast_precision_loss)] // a few hundred bars
     let slot = (W - LEFT) / n as f64;
     let every = n.div_ceil(12);
-    for (i, (value, name)) in values.iter().zip(labels).enumerate() {
+    for (i, ((value, name), text)) in values.iter().zip(labels).zip(texts).enumerate() {
         #[allow(clippy::cast_precision_loss)]
         let x = LEFT + slot * i as f64;
         if let Some(v) = value {
@@ -46,7 +52,7 @@ pub(super) fn bars(
                 H - BOTTOM - h,
                 slot * 0.7,
                 text::html(name),
-                text::html(&format(*v)),
+                text::html(text),
             );
         }
         if i % every == 0 {
@@ -118,7 +124,7 @@ mod tests {
             "cost <by> day",
             &["<b>".to_owned(), "two".to_owned()],
             &[Some(2.0), Some(1.0)],
-            |v| format!("${v}"),
+            &["$2".to_owned(), "$1".to_owned()],
         );
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("aria-label=\"cost &lt;by&gt; day\""));

@@ -1,11 +1,11 @@
-//! Figures as the report writes them, in HTML and Markdown alike, and the escaping of
-//! telemetry text (attacker-controlled) for each.
+//! Figures as people read them — the report, in HTML and Markdown alike, and the CLI — and the
+//! escaping of telemetry text (attacker-controlled) for each format.
 
 use agentrace_core::Usd;
 
 /// `$1,234.57` from a cent up; below, every digit that is not zero (`$0.000042`); `unpriced`
 /// when nothing was priced — never `$0` for an unknown cost.
-pub(super) fn money(cost: Option<Usd>) -> String {
+pub fn money(cost: Option<Usd>) -> String {
     let Some(cost) = cost else {
         return "unpriced".into();
     };
@@ -20,7 +20,7 @@ pub(super) fn money(cost: Option<Usd>) -> String {
 }
 
 /// `12,345`.
-pub(super) fn count(n: u64) -> String {
+pub fn count(n: u64) -> String {
     grouped(n)
 }
 
@@ -37,12 +37,12 @@ fn grouped(n: u64) -> String {
 }
 
 /// `97.25 %` (two decimals); `—` for none.
-pub(super) fn percent(share: Option<f64>) -> String {
+pub fn percent(share: Option<f64>) -> String {
     share.map_or_else(|| "—".into(), |s| format!("{:.2} %", s * 100.0))
 }
 
 /// The change from `before` to `now`: `+12.5 %`, `−3.0 %`, `new` (nothing before), `—`.
-pub(super) fn change(now: Option<Usd>, before: Option<Usd>) -> String {
+pub fn change(now: Option<Usd>, before: Option<Usd>) -> String {
     match (now, before) {
         (Some(n), Some(b)) if b.nanos() != 0 => {
             #[allow(clippy::cast_precision_loss)] // dollars far below 2^52 nano-dollars
@@ -57,7 +57,7 @@ pub(super) fn change(now: Option<Usd>, before: Option<Usd>) -> String {
 
 /// `1.24 s`, `350 ms`, `2.5 min`.
 #[allow(clippy::cast_precision_loss)] // durations far below 2^52 ns
-pub(super) fn duration(ns: u64) -> String {
+pub fn duration(ns: u64) -> String {
     let s = ns as f64 / 1e9;
     if s >= 120.0 {
         format!("{:.1} min", s / 60.0)
@@ -69,18 +69,18 @@ pub(super) fn duration(ns: u64) -> String {
 }
 
 /// `2026-11-26 09:00 UTC`.
-pub(super) fn time(unix_nano: u64) -> String {
+pub fn time(unix_nano: u64) -> String {
     let text = crate::api::rfc3339(unix_nano);
     format!("{} {} UTC", &text[..10], &text[11..16])
 }
 
 /// `2026-11-26`.
-pub(super) fn day(unix_nano: u64) -> String {
+pub fn day(unix_nano: u64) -> String {
     crate::api::rfc3339(unix_nano)[..10].to_owned()
 }
 
 /// Text for HTML, as element content or a quoted attribute.
-pub(super) fn html(text: &str) -> String {
+pub fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -97,7 +97,7 @@ pub(super) fn html(text: &str) -> String {
 
 /// Text for a Markdown table cell or line: what Markdown or an HTML renderer of it would read
 /// as markup is escaped, line breaks become spaces.
-pub(super) fn markdown(text: &str) -> String {
+pub fn markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -223,7 +223,7 @@ async fn a_report_comes_a_section_at_a_time_as_a_page_or_as_markdown() -> TestRe
         .await?;
     assert!(markdown.starts_with("# agentrace report"));
     assert!(
-        markdown.contains(&format!("| agent runs | {runs} | 0 |")),
+        markdown.contains(&format!("| Agent runs | {runs} | 0 |")),
         "{markdown}"
     );
     Ok(())

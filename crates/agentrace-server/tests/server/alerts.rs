@@ -67,6 +67,13 @@ fn alerts_head(hook: &str) -> String {
     )
 }
 
+/// An alerts file in `dir`: the webhook channel to `hook` (every second), then `rest`.
+fn alerts_file(dir: &std::path::Path, hook: &str, rest: &str) -> Result<std::path::PathBuf> {
+    let path = dir.join("alerts.toml");
+    std::fs::write(&path, format!("{}\n{rest}", alerts_head(hook)))?;
+    Ok(path)
+}
+
 fn files(dir: &std::path::Path, hook: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let alerts = dir.join("alerts.toml");
     std::fs::write(
@@ -429,32 +436,29 @@ critical = 0.5
 async fn an_slo_of_agent_runs_is_judged_on_the_rollups_with_its_budget_and_burn() -> Result {
     let (hook, received) = receiver().await?;
     let config_dir = tempfile::tempdir()?;
-    let alerts = config_dir.path().join("alerts.toml");
-    std::fs::write(
-        &alerts,
-        format!(
-            r#"{}
+    let alerts = alerts_file(
+        config_dir.path(),
+        &hook,
+        r#"
 [[slos]]
 name = "runs succeed"
 objective = 0.9
 window = "28d"
-indicator = {{ type = "success", of = "agent_runs" }}
-scope = {{ service = "svc" }}
+indicator = { type = "success", of = "agent_runs" }
+scope = { service = "svc" }
 
 [[slos]]
 name = "runs are fast"
 objective = 0.4
 window = "7d"
-indicator = {{ type = "latency", of = "agent_runs", threshold = "5s" }}
+indicator = { type = "latency", of = "agent_runs", threshold = "5s" }
 
 [[slos]]
 name = "helper runs succeed among all"
 objective = 0.5
 window = "7d"
-indicator = {{ type = "ratio", good = {{ of = "agent_runs", scope = {{ agent = "helper" }}, status = "ok" }}, total = {{ of = "agent_runs" }} }}
+indicator = { type = "ratio", good = { of = "agent_runs", scope = { agent = "helper" }, status = "ok" }, total = { of = "agent_runs" } }
 "#,
-            alerts_head(&hook)
-        ),
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
     // Ten agent runs in the last minutes, three failed: 30 % bad against a 10 % budget. Run
@@ -641,23 +645,20 @@ indicator = {{ type = "ratio", good = {{ of = "agent_runs", scope = {{ agent = "
 async fn the_report_goes_out_at_the_end_of_each_period_once_across_a_restart() -> Result {
     let (hook, received) = receiver().await?;
     let config_dir = tempfile::tempdir()?;
-    let alerts = config_dir.path().join("alerts.toml");
-    std::fs::write(
-        &alerts,
-        format!(
-            r#"{}
+    let alerts = alerts_file(
+        config_dir.path(),
+        &hook,
+        r#"
 [[slos]]
 name = "runs succeed"
 objective = 0.9
 window = "28d"
-indicator = {{ type = "success", of = "agent_runs" }}
+indicator = { type = "success", of = "agent_runs" }
 
 [report]
 every = "1m"
 link = "https://agentrace.example.com/"
 "#,
-            alerts_head(&hook)
-        ),
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
     t.export(&llm_traces(1, 3)).await?;
