@@ -70,7 +70,21 @@ fn escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, report_text};
+    use crate::report::ReportMessage;
+
+    #[test]
+    fn a_report_is_its_title_its_lines_and_a_link_with_telemetry_escaped() {
+        let mut r = ReportMessage::new("agentrace report, 2026-11-16 → 2026-11-23", 0, 1);
+        r.lines = vec!["SLO <!here> runs: 97.00 % of 95.00 % (met)".into()];
+        r.link = Some("https://agentrace.example.com/api/v1/report?from=0&to=1&format=html".into());
+        assert_eq!(
+            report_text(&r),
+            ":bar_chart: *agentrace report, 2026-11-16 → 2026-11-23*\n\
+             • SLO &lt;!here&gt; runs: 97.00 % of 95.00 % (met)\n\
+             <https://agentrace.example.com/api/v1/report?from=0&amp;to=1&amp;format=html|The whole report>"
+        );
+    }
 
     #[test]
     fn telemetry_cannot_ping_channels_or_forge_links() {

@@ -31,7 +31,10 @@ pub(super) async fn report(
         .start_unix_nano
         .unwrap_or_else(|| to.saturating_sub(7 * 86_400 * 1_000_000_000));
     if from >= to {
-        return Err(ApiError::bad("from", "must be before `to` (default: now)"));
+        return Err(ApiError::bad(
+            "to",
+            "must be after `from` (`to` defaults to now)",
+        ));
     }
     if to - from > MAX_PERIOD_NS {
         return Err(ApiError::bad("from", "a report covers at most 366 days"));

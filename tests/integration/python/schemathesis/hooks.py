@@ -1,10 +1,11 @@
 """Schemathesis hooks for agentrace's API: the rules between parameters that an OpenAPI
 document cannot state (each parameter's own grammar is in the document, as patterns).
 
-Schemathesis generates each query parameter on its own. Six rules of the API join two
+Schemathesis generates each query parameter on its own. Seven rules of the API join two
 parameters, and a request that breaks one is refused with 400 as documented:
 
-- `to` must be after `from`;
+- `to` must be after `from` (for /report, `to` defaults to now);
+- a report (`/report`) covers at most 366 days from `from` to `to`;
 - a `cursor` continues the listing it came from: a page of another `sort` or `order` is refused;
 - a series (`bucket` of /overview and /tools, `step` of /metrics/{name}) has at most 10,000
   points over the range;
@@ -30,6 +31,7 @@ import schemathesis
 # (parameter, words of the server's message) for each rule; see the module's docs.
 JOINT_RULES = (
     ("to", "must be after `from`"),
+    ("from", "a report covers at most 366 days"),
     ("cursor", "pass back a cursor returned by the same kind of query"),
     ("bucket", "too long (at most"),
     ("step", "too long (at most"),
