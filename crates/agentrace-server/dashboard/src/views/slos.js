@@ -169,7 +169,7 @@ export function SloPage({ params }) {
       <${Stat} label="Attainment" value=${share(d.attainment)} tone=${d.attainment !== null && d.attainment < d.slo.objective ? 'bad' : 'good'} detail=${`objective ${fmt.percent(d.slo.objective, 2)} · ${fmt.count(d.counts.good)} of ${fmt.count(d.counts.total)} good`} />
       <${Stat} label="Budget left" value=${d.budget_remaining === null ? '—' : fmt.percent(d.budget_remaining, 1)} tone=${r ? r.level : 'good'} detail=${`${fmt.percent(d.error_budget, 2)} of events may be bad over ${windowText(d.slo)}`} />
       <${Stat} label="Burn rate now" value=${rate(now.rate)} tone=${now.rate > 1 ? 'warn' : ''} detail=${`over ${now.window}; ${rate(d.burn_rate)} over the window`} />
-      <${Stat} label="Budget runs out in" value=${timeLeft(d.exhausted_in)} detail=${d.exhausted_in ? 'at the burn rate now' : 'not burning faster than it refills'} />
+      <${Stat} label="Budget runs out in" value=${timeLeft(d.exhausted_in)} detail=${d.exhausted_in ? 'at the burn rate now' : d.budget_remaining !== null && d.budget_remaining <= 0 ? 'spent already' : 'not burning faster than it refills'} />
     </div>
     <${Card} title=${d.slo.calendar ? `Error budget left, each point of its ${d.slo.calendar} so far` : `Error budget left over the last ${d.slo.window}`}><${BurnDown} points=${d.burn_down} /></${Card}>
     <div class="grid two">
