@@ -8,7 +8,10 @@
 //! - success: a `ratioMetric` whose `good` is `total` with `status: ok`;
 //! - ratio: a `ratioMetric` of its two counts;
 //! - latency: a `thresholdMetric` of the runs' durations, the objective `op: lte` and `value`
-//!   the threshold in seconds.
+//!   the threshold in seconds;
+//! - quality: a `ratioMetric` of scores, `total` a source whose `spec` names the score
+//!   (`score: groundedness`) and `good` one that also says what passes (`min`, `max`,
+//!   `labels`).
 //!
 //! The window is a rolling `timeWindow`, the budgeting `Occurrences`, and each burn-rate alert
 //! an inline `AlertPolicy` with one `burnrate` condition (`op: gte`, `threshold` the factor,
@@ -101,7 +104,37 @@ fn source(count: &Count) -> Value {
     {
         o.remove("scope");
     }
+    metric_source(spec)
+}
+
+/// The agentrace metric source of `spec`.
+fn metric_source(spec: Value) -> Value {
     json!({ "metricSource": { "type": SOURCE_TYPE, "spec": spec } })
+}
+
+/// The scores a quality indicator counts, as its metric source's `spec`: the score's name,
+/// and for the good ones what passes.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScoreCount {
+    score: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<String>,
+}
+
+impl ScoreCount {
+    fn source(&self) -> Value {
+        metric_source(serde_json::to_value(self).unwrap_or(Value::Null))
+    }
+
+    /// Whether it says what passes (a good count) or not (a total).
+    fn passes_some(&self) -> bool {
+        self.min.is_some() || self.max.is_some() || !self.labels.is_empty()
+    }
 }
 
 fn strip_nulls(value: Value) -> Value {
@@ -136,8 +169,32 @@ fn document(slo: &Slo, name: &str) -> Value {
             "good": source(&within(good)),
             "total": source(&within(total)),
         }}),
-        other => {
-            let total = within(&Count::of(other.target()));
+        Indicator::Quality {
+            score,
+            min,
+            max,
+            labels,
+        } => {
+            let good = ScoreCount {
+                score: score.clone(),
+                min: *min,
+                max: *max,
+                labels: labels.clone(),
+            };
+            let total = ScoreCount {
+                score: score.clone(),
+                min: None,
+                max: None,
+                labels: Vec::new(),
+            };
+            json!({ "ratioMetric": {
+                "counter": true,
+                "good": good.source(),
+                "total": total.source(),
+            }})
+        }
+        Indicator::Success { of } => {
+            let total = within(&Count::of(*of));
             let good = Count {
                 status: Some(Status::Ok),
                 ..total.clone()
@@ -509,6 +566,44 @@ fn count_of(holder: &Value) -> Result<Count, String> {
     }
 }
 
+/// A quality indicator, when the ratio's metric sources count scores: `good` the scores of a
+/// name that pass, `total` all of them.
+fn quality_of(good: &Value, total: &Value) -> Result<Option<Indicator>, String> {
+    let spec = |holder: &Value| {
+        holder
+            .pointer("/metricSource/spec/score")
+            .is_some()
+            .then(|| {
+                serde_json::from_value::<ScoreCount>(
+                    holder
+                        .pointer("/metricSource/spec")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )
+                .map_err(|e| format!("its {SOURCE_TYPE} metric source's score spec: {e}"))
+            })
+            .transpose()
+    };
+    match (spec(good)?, spec(total)?) {
+        (None, None) => Ok(None),
+        (Some(good), Some(total))
+            if good.score == total.score && good.passes_some() && !total.passes_some() =>
+        {
+            Ok(Some(Indicator::Quality {
+                score: good.score,
+                min: good.min,
+                max: good.max,
+                labels: good.labels,
+            }))
+        }
+        _ => Err(
+            "a ratio of scores whose `good` is not the `total`'s score with what passes \
+             (min, max, labels) and whose `total` is not all of them"
+                .into(),
+        ),
+    }
+}
+
 /// The scope of a threshold indicator's count.
 fn count_scope(sli: &Value) -> Result<Option<crate::Scope>, String> {
     match sli.get("thresholdMetric") {
@@ -522,8 +617,13 @@ fn indicator_of(sli: &Value, objective: &Value) -> Result<Indicator, String> {
         if ratio.get("raw").is_some() || ratio.get("bad").is_some() {
             return Err("a ratioMetric of `raw` or `bad` (agentrace counts good and total)".into());
         }
-        let good = count_of(ratio.get("good").ok_or("a ratioMetric without good")?)?;
-        let total = count_of(ratio.get("total").ok_or("a ratioMetric without total")?)?;
+        let good = ratio.get("good").ok_or("a ratioMetric without good")?;
+        let total = ratio.get("total").ok_or("a ratioMetric without total")?;
+        if let Some(quality) = quality_of(good, total)? {
+            return Ok(quality);
+        }
+        let good = count_of(good)?;
+        let total = count_of(total)?;
         return Ok(Indicator::Ratio {
             good: Box::new(good),
             total: Box::new(total),
@@ -664,13 +764,24 @@ mod tests {
             days(7),
         )
         .calendar(Period::Week);
-        vec![support, fast, small, weekly]
+        let grounded = Slo::new(
+            "answers are grounded",
+            Indicator::Quality {
+                score: "groundedness".into(),
+                min: Some(0.7),
+                max: None,
+                labels: vec!["grounded".into()],
+            },
+            0.9,
+            days(7),
+        );
+        vec![support, fast, small, weekly, grounded]
     }
 
     #[test]
     fn every_indicator_goes_out_and_comes_back_the_same() -> Result<(), OpensloError> {
         let yaml = export(&slos())?;
-        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 4, "{yaml}");
+        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 5, "{yaml}");
         assert!(yaml.contains("timeZone: UTC"), "{yaml}");
         assert!(yaml.contains("budgetingMethod: Occurrences"));
         assert!(yaml.contains("lookbackWindow: 3d"), "{yaml}");
@@ -818,6 +929,22 @@ spec: {}
             import("kind: [unclosed"),
             Err(OpensloError::Parse(_))
         ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_ratio_of_two_scores_is_not_a_quality_objective() -> Result<(), OpensloError> {
+        let yaml = export(&slos()[4..])?;
+        let other = yaml.replacen("score: groundedness", "score: helpfulness", 1);
+        assert_ne!(other, yaml);
+        let got = import(&other)?;
+        assert!(got.slos.is_empty());
+        assert!(
+            got.notes.iter().any(|n| n
+                .contains("left out: a ratio of scores whose `good` is not the `total`'s score")),
+            "{:?}",
+            got.notes
+        );
         Ok(())
     }
 }

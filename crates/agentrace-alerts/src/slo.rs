@@ -94,6 +94,24 @@ pub enum Indicator {
         #[serde(with = "agentrace_core::serde_duration")]
         threshold: Duration,
     },
+    /// The share of the scores named `score` given in the window that pass: a value from
+    /// `min` to `max` (both included, either left out), or a label among `labels`
+    /// (docs/scores.md). Read from the store's scores, not from the rollups: every score of
+    /// the name counts, whatever it judged, so an SLO per agent names the score its
+    /// evaluator gives (no `scope`).
+    Quality {
+        /// The score's name (`groundedness`, an evaluator's).
+        score: String,
+        /// The lowest passing value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<f64>,
+        /// The highest passing value.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<f64>,
+        /// The passing labels (`["correct"]`; a boolean score's `true` passes with `min = 1`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        labels: Vec<String>,
+    },
 }
 
 /// A count of a ratio indicator: runs or calls of a scope (within the SLO's), of a status.
@@ -142,16 +160,18 @@ pub struct Tally {
     /// Those that took at most the indicator's [`threshold`](Indicator::threshold) (0 when it
     /// has none).
     pub within: u64,
-    /// For a ratio: the events `good` counts, and `events` those `total` does.
+    /// For a ratio: the events `good` counts, and `events` those `total` does. For quality:
+    /// the scores that passed, and `events` the scores given.
     pub selected: u64,
 }
 
 impl Indicator {
-    /// The events counted.
-    pub const fn target(&self) -> Target {
+    /// The spans counted; `None` for a quality indicator (it counts scores).
+    pub const fn target(&self) -> Option<Target> {
         match self {
-            Self::Success { of } | Self::Latency { of, .. } => *of,
-            Self::Ratio { total, .. } => total.of,
+            Self::Success { of } | Self::Latency { of, .. } => Some(*of),
+            Self::Ratio { total, .. } => Some(total.of),
+            Self::Quality { .. } => None,
         }
     }
 
@@ -159,7 +179,7 @@ impl Indicator {
     pub const fn threshold(&self) -> Option<Duration> {
         match self {
             Self::Latency { threshold, .. } => Some(*threshold),
-            Self::Success { .. } | Self::Ratio { .. } => None,
+            Self::Success { .. } | Self::Ratio { .. } | Self::Quality { .. } => None,
         }
     }
 
@@ -168,7 +188,7 @@ impl Indicator {
         let good = match self {
             Self::Success { .. } => tally.events.saturating_sub(tally.failed),
             Self::Latency { .. } => tally.within,
-            Self::Ratio { .. } => tally.selected,
+            Self::Ratio { .. } | Self::Quality { .. } => tally.selected,
         };
         Counts {
             good: if good < tally.events {
@@ -458,8 +478,17 @@ impl Slo {
         if self.indicator.threshold().is_some_and(|t| t.is_zero()) {
             return Err(fail("a latency indicator's `threshold` is above 0".into()));
         }
-        if let Indicator::Ratio { good, total } = &self.indicator {
-            ratio_narrows(&self.scope, good, total).map_err(fail)?;
+        match &self.indicator {
+            Indicator::Ratio { good, total } => {
+                ratio_narrows(&self.scope, good, total).map_err(fail)?;
+            }
+            Indicator::Quality {
+                score,
+                min,
+                max,
+                labels,
+            } => quality_passes(&self.scope, score, *min, *max, labels).map_err(fail)?,
+            Indicator::Success { .. } | Indicator::Latency { .. } => {}
         }
         if self.scope.kind.is_some() {
             return Err(fail(
@@ -625,6 +654,42 @@ impl Slo {
 }
 
 /// Why a ratio's `good` does not narrow its `total` within `scope`, if it does not.
+/// Checks that a quality indicator names its score and says what passes, within bounds that
+/// leave something passing, and that its SLO has no scope (scores are counted by name).
+fn quality_passes(
+    scope: &Scope,
+    score: &str,
+    min: Option<f64>,
+    max: Option<f64>,
+    labels: &[String],
+) -> Result<(), String> {
+    if score.trim().is_empty() {
+        return Err("a quality indicator names its `score`".into());
+    }
+    if min.is_none() && max.is_none() && labels.is_empty() {
+        return Err(format!(
+            "a quality indicator says which scores of {score:?} pass: `min`, `max` or `labels`"
+        ));
+    }
+    if [min, max].into_iter().flatten().any(|b| !b.is_finite()) {
+        return Err("a quality indicator's `min` and `max` are numbers".into());
+    }
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        return Err(format!(
+            "`min` {min} is above `max` {max}: no value would pass"
+        ));
+    }
+    if *scope != Scope::default() {
+        return Err(format!(
+            "a quality SLO counts every score named {score:?}, whatever it judged: leave \
+             `scope` out (for one agent, give its evaluator a score name of its own)"
+        ));
+    }
+    Ok(())
+}
+
 fn ratio_narrows(scope: &Scope, good: &Count, total: &Count) -> Result<(), String> {
     if good.scope.kind.is_some() || total.scope.kind.is_some() {
         return Err("a count's `scope.kind` is its `of`: leave it out".into());
@@ -855,7 +920,7 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.validate(), Ok(()));
         assert_eq!(s.indicator.threshold(), Some(Duration::from_secs(60)));
-        assert_eq!(s.indicator.target(), Target::AgentRuns);
+        assert_eq!(s.indicator.target(), Some(Target::AgentRuns));
         // 200 runs, 10 of them failed, 188 within a minute: failures do not make a run slow.
         let tally = Tally {
             events: 200,
@@ -891,7 +956,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.validate(), Ok(()));
-        assert_eq!(s.indicator.target(), Target::LlmCalls);
+        assert_eq!(s.indicator.target(), Some(Target::LlmCalls));
         let tally = Tally {
             events: 50,
             selected: 42,
@@ -926,6 +991,63 @@ mod tests {
         ok.status = Some(Status::Ok);
         assert_eq!(ratio(ok.clone(), Count::of(Target::LlmCalls)), "");
         assert!(ratio(Count::of(Target::LlmCalls), ok).contains("narrows"));
+    }
+
+    #[test]
+    fn a_quality_objective_counts_the_scores_that_pass() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "answers are grounded"
+            objective = 0.9
+            window = "7d"
+            indicator = { type = "quality", score = "groundedness", min = 0.7 }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.indicator.target(), None);
+        let tally = Tally {
+            events: 40,
+            selected: 38,
+            ..Tally::default()
+        };
+        assert_eq!(
+            s.indicator.counts(tally),
+            Counts {
+                good: 38,
+                total: 40
+            }
+        );
+        let refused = |edit: &dyn Fn(&mut Slo)| {
+            let mut q = s.clone();
+            edit(&mut q);
+            q.validate().err().map(|e| e.reason).unwrap_or_default()
+        };
+        let pass = |q: &mut Slo, min: Option<f64>, max: Option<f64>, labels: Vec<String>| {
+            q.indicator = Indicator::Quality {
+                score: "groundedness".into(),
+                min,
+                max,
+                labels,
+            };
+        };
+        assert!(refused(&|q| pass(q, None, None, Vec::new())).contains("`min`, `max` or `labels`"));
+        assert!(refused(&|q| pass(q, Some(0.9), Some(0.1), Vec::new())).contains("no value"));
+        assert!(refused(&|q| pass(q, Some(f64::NAN), None, Vec::new())).contains("numbers"));
+        assert!(refused(&|q| q.scope.agent = Some("researcher".into())).contains("leave"));
+        assert_eq!(
+            refused(&|q| pass(q, None, None, vec!["correct".into()])),
+            ""
+        );
+        let unknown: Result<Slo, _> = toml::from_str(
+            r#"
+            name = "q"
+            objective = 0.9
+            window = "7d"
+            indicator = { type = "quality", score = "g", threshold = 0.7 }
+            "#,
+        );
+        assert!(unknown.is_err(), "an unknown field is refused");
     }
 
     #[test]
@@ -973,7 +1095,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.burn_alerts, BurnAlert::workbook());
-        assert_eq!(s.indicator.target().kind(), "agent");
+        assert_eq!(s.indicator.target().map(Target::kind), Some("agent"));
         assert_eq!(s.scope.service.as_deref(), Some("support-bot"));
         assert!(s.validate().is_ok());
     }

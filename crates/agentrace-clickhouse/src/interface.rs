@@ -286,6 +286,15 @@ impl Scores for ClickHouseStore {
     fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
         self.block_on(ClickHouseStore::score_names(self, range))
     }
+
+    fn score_tally(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &agentrace_store::ScorePass,
+    ) -> Result<agentrace_store::ScoreTally, QueryError> {
+        self.block_on(ClickHouseStore::score_tally(self, name, range, pass))
+    }
 }
 
 impl Fleet for ClickHouseStore {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashSet};
 
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId, now_unix_nano};
 use agentrace_store::{
-    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage,
-    ScoreQuery, StoredScore, TimeRange, WriteError,
+    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError,
 };
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,13 @@ struct NameRow {
     name: String,
     kind: String,
     count: u64,
+}
+
+/// The scores of a name and those that passed, as [`ClickHouseStore::score_tally`] reads them.
+#[derive(Debug, Row, Deserialize)]
+struct TallyRow {
+    scored: u64,
+    passed: u64,
 }
 
 /// A span that gave a response, as read (the id JSON-quoted, as attribute values are stored).
@@ -302,6 +309,47 @@ impl ClickHouseStore {
                 })
             })
             .collect()
+    }
+
+    /// How many scores named `name` were given in `range`, and how many of them `pass`
+    /// passes.
+    pub(crate) async fn score_tally(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+    ) -> Result<ScoreTally, QueryError> {
+        // The bounds are numbers the caller checked (written as Rust writes them: `0.7`,
+        // `1e100`, which ClickHouse reads as Float64); a bound that is not finite passes nothing.
+        let bound = |b: Option<f64>, op: &str| match b {
+            Some(b) if b.is_finite() => format!(" AND value {op} {b:?}"),
+            Some(_) => " AND 0".to_owned(),
+            None => String::new(),
+        };
+        let by_value = if pass.min.is_some() || pass.max.is_some() {
+            format!(
+                "(value IS NOT NULL{}{})",
+                bound(pass.min, ">="),
+                bound(pass.max, "<=")
+            )
+        } else {
+            "0".to_owned()
+        };
+        let mut w = Where::default();
+        w.push("deleted = 0", []);
+        w.push("name = ?", [Param::Text(name.to_owned())]);
+        w.range("time", &range);
+        let query = self
+            .client()
+            .query(&format!(
+                "SELECT count() AS scored, \
+                 countIf({by_value} OR (label IS NOT NULL AND has(?, assumeNotNull(label)))) \
+                 AS passed FROM scores FINAL WHERE {}",
+                w.sql()
+            ))
+            .bind(&pass.labels);
+        let row: TallyRow = w.bind(query).fetch_one().await.map_err(error::query)?;
+        Ok(ScoreTally::new(row.scored, row.passed))
     }
 
     /// Deletes the score `id` (a newer version of its row, marked deleted); whether one was

@@ -7,8 +7,8 @@ use std::time::Duration;
 use agentrace_alerts::slo::{BudgetPoint, Count, Counts, Indicator, Slo, SloStatus, Status, Tally};
 use agentrace_core::{SpanId, TraceId};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, Order, QueryError, SpanFilter, SpanQuery, StatusFilter, Store,
-    TimeRange,
+    AggregateQuery, AggregateRow, Order, QueryError, ScorePass, SpanFilter, SpanQuery,
+    StatusFilter, Store, TimeRange,
 };
 use serde::Serialize;
 
@@ -25,7 +25,26 @@ pub fn counts(
     let range = TimeRange::new(now_unix_nano.saturating_sub(width), now_unix_nano);
     let (total_count, good_count) = match &slo.indicator {
         Indicator::Ratio { good, total } => (&**total, Some(&**good)),
-        _ => (&Count::of(slo.indicator.target()), None),
+        Indicator::Success { of } | Indicator::Latency { of, .. } => (&Count::of(*of), None),
+        Indicator::Quality {
+            score,
+            min,
+            max,
+            labels,
+        } => {
+            let pass = ScorePass::new(*min, *max, labels.clone());
+            let tally = store.score_tally(score, range, &pass)?;
+            return Ok(slo.indicator.counts(Tally {
+                events: tally.scored,
+                selected: tally.passed,
+                ..Tally::default()
+            }));
+        }
+        _ => {
+            return Err(QueryError::Invalid(
+                "an indicator this server does not know".into(),
+            ));
+        }
     };
     let total = rollup_total(store, slo, total_count, range)?;
     let selected = match good_count {

@@ -266,4 +266,13 @@ impl Scores for SqliteStore {
     fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
         SqliteStore::score_names(self, range)
     }
+
+    fn score_tally(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &agentrace_store::ScorePass,
+    ) -> Result<agentrace_store::ScoreTally, QueryError> {
+        SqliteStore::score_tally(self, name, range, pass)
+    }
 }

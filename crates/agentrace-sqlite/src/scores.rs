@@ -4,8 +4,8 @@
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage,
-    ScoreQuery, StoredScore, TimeRange, WriteError,
+    MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError,
 };
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
@@ -277,6 +277,47 @@ impl SqliteStore {
                 });
             }
             Ok(names)
+        })
+    }
+
+    /// How many scores named `name` were given in `range`, and how many of them `pass`
+    /// passes: one count over the `scores_name` index.
+    pub fn score_tally(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+    ) -> Result<ScoreTally, QueryError> {
+        let labels = serde_json::Value::from(pass.labels.clone()).to_string();
+        let by_value = pass.min.is_some() || pass.max.is_some();
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT count(*), coalesce(sum( \
+                         (?4 AND value IS NOT NULL AND (?5 IS NULL OR value >= ?5) \
+                             AND (?6 IS NULL OR value <= ?6)) \
+                         OR (label IS NOT NULL AND label IN (SELECT value FROM json_each(?7))) \
+                     ), 0) FROM scores WHERE name = ?1 AND time_ns >= ?2 AND time_ns < ?3",
+                )
+                .db()?;
+            let (scored, passed) = stmt
+                .query_row(
+                    params![
+                        name,
+                        bound(range.start_unix_nano.unwrap_or(0)),
+                        bound(range.end_unix_nano.unwrap_or(u64::MAX)),
+                        by_value,
+                        pass.min,
+                        pass.max,
+                        labels,
+                    ],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+                )
+                .db()?;
+            Ok(ScoreTally::new(
+                u64::try_from(scored).unwrap_or(0),
+                u64::try_from(passed).unwrap_or(0),
+            ))
         })
     }
 }

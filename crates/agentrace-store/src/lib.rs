@@ -104,8 +104,8 @@ pub use score_stats::{
     ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,
 };
 pub use scores::{
-    MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScoreQuery,
-    Scores, StoredScore, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScorePass,
+    ScoreQuery, ScoreTally, Scores, StoredScore, with_score_ids,
 };
 pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tools_answer};
 pub use tree::OUTLINE_ATTRIBUTES;

@@ -47,6 +47,63 @@ pub trait Scores {
     /// Each score name given in `range`, with the kind of its newest score and how many were
     /// given, by name.
     fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError>;
+
+    /// How many scores named `name` were given in `range`, and how many of them `pass`
+    /// passes ([`ScorePass::passes`] says which): a quality objective's good and total events.
+    /// Counted in the store, through an index on the name and time: it costs what the scores of
+    /// the range are, never a read of spans.
+    fn score_tally(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+    ) -> Result<ScoreTally, QueryError>;
+}
+
+/// Which scores of a name pass: a value from `min` to `max` (both included; a bound left out
+/// does not bound), or a label among `labels`. With no bound and no label nothing passes.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ScorePass {
+    /// The lowest passing value.
+    pub min: Option<f64>,
+    /// The highest passing value.
+    pub max: Option<f64>,
+    /// The passing labels.
+    pub labels: Vec<String>,
+}
+
+impl ScorePass {
+    /// Values from `min` to `max` pass, and the `labels`.
+    pub fn new(min: Option<f64>, max: Option<f64>, labels: Vec<String>) -> Self {
+        Self { min, max, labels }
+    }
+
+    /// Whether a score of `value` and `label` passes: what a store's count must select.
+    pub fn passes(&self, value: Option<f64>, label: Option<&str>) -> bool {
+        let by_value = (self.min.is_some() || self.max.is_some())
+            && value.is_some_and(|v| {
+                self.min.is_none_or(|min| v >= min) && self.max.is_none_or(|max| v <= max)
+            });
+        by_value || label.is_some_and(|l| self.labels.iter().any(|p| p == l))
+    }
+}
+
+/// The scores of a name over a range ([`Scores::score_tally`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ScoreTally {
+    /// Scores given.
+    pub scored: u64,
+    /// Of them, those that passed.
+    pub passed: u64,
+}
+
+impl ScoreTally {
+    /// `passed` of `scored`.
+    pub const fn new(scored: u64, passed: u64) -> Self {
+        Self { scored, passed }
+    }
 }
 
 /// Response ids one [`Scores::responding_spans`] looks up at most.

@@ -280,8 +280,8 @@ pub(crate) fn alerts() -> AlertsConfig {
             .direction(Direction::Below)
             .critical(1.0),
     ];
-    // Two objectives: the support bot's runs, which mostly hold, and every tool call, which
-    // the demo's failing tools burn through.
+    // Three objectives: the support bot's runs, which mostly hold; every tool call, which the
+    // demo's failing tools burn through; and the judge's helpfulness of the answers.
     let days = |d: u64| std::time::Duration::from_secs(d * 86_400);
     let mut support = Slo::new(
         "support runs succeed",
@@ -302,7 +302,18 @@ pub(crate) fn alerts() -> AlertsConfig {
         days(7),
     );
     tools.description = Some("99 % of tool calls work, MCP servers included".into());
-    config.slos = vec![support, tools];
+    let helpful = Slo::new(
+        "answers are helpful",
+        Indicator::Quality {
+            score: "helpfulness".into(),
+            min: Some(0.6),
+            max: None,
+            labels: Vec::new(),
+        },
+        0.8,
+        days(7),
+    );
+    config.slos = vec![support, tools, helpful];
     config
 }
 

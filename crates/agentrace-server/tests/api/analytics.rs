@@ -424,6 +424,72 @@ async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
+    use agentrace_alerts::slo::{Indicator, Slo};
+    use agentrace_core::{Score, ScoreTarget, ScoreValue};
+    use agentrace_store::{ScorePass, with_score_ids};
+    let api = Api::start().await?;
+    let trace = ScoreTarget::Trace(api.runs[0].trace_id);
+    let given = |n: u64, name: &str, value: Option<f64>, label: Option<&str>| {
+        let mut s = Score::new(
+            trace.clone(),
+            name,
+            ScoreValue {
+                kind: None,
+                value,
+                label: label.map(str::to_owned),
+            },
+        )?;
+        s.time_unix_nano = T0 + n * MIN;
+        Ok::<_, agentrace_core::InvalidScore>(s)
+    };
+    let mut scores = Vec::new();
+    for (n, v) in [0.9, 0.4, 0.75, 0.7, 0.65, 1.0].into_iter().enumerate() {
+        scores.push(given(n as u64, "groundedness", Some(v), None)?);
+    }
+    scores.push(given(7, "groundedness", None, Some("grounded"))?);
+    scores.push(given(8, "groundedness", None, Some("made up"))?);
+    scores.push(given(9, "helpfulness", Some(0.1), None)?);
+    let scores = with_score_ids(scores);
+    api.state.store.write_scores(&scores)?;
+    let mut slo = Slo::new(
+        "answers are grounded",
+        Indicator::Quality {
+            score: "groundedness".into(),
+            min: Some(0.7),
+            max: None,
+            labels: vec!["grounded".into()],
+        },
+        0.9,
+        std::time::Duration::from_secs(86_400),
+    );
+    slo.burn_alerts.truncate(2);
+    slo.validate()?;
+    let end = T0 + 30 * MIN;
+    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let pass = ScorePass::new(Some(0.7), None, vec!["grounded".into()]);
+    let of_name: Vec<_> = scores.iter().filter(|s| s.name == "groundedness").collect();
+    let passed = of_name
+        .iter()
+        .filter(|s| pass.passes(s.value, s.label.as_deref()))
+        .count() as u64;
+    assert_eq!((passed, of_name.len()), (5, 8), "the fixture");
+    assert_eq!((judged.counts.good, judged.counts.total), (5, 8));
+    // The last five minutes (T0 + 25 to 30 min) hold none of them.
+    let short = agentrace_server::slos::counts(
+        &*api.state.store,
+        &slo,
+        std::time::Duration::from_secs(300),
+        end,
+    )?;
+    assert_eq!((short.good, short.total), (0, 0));
+    let status = serde_json::to_value(&judged)?;
+    assert_eq!(status["slo"]["indicator"]["type"], "quality");
+    api.check(&status, "SloStatus")?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     use agentrace_alerts::slo::{Indicator, Slo, Target};
     use agentrace_core::budget::Period;

@@ -296,7 +296,7 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
         "{:?}",
         tools.tools
     );
-    // Two objectives, the tools' burning its budget.
+    // Three objectives, the tools' burning its budget.
     // The demo's history arrives in several requests: on a loaded machine the first ones may
     // be all that is stored yet. Wait until the tools' failures show.
     let mut slos = serde_json::Value::Null;
@@ -313,7 +313,14 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
         .flatten()
         .filter_map(|s| s["slo"]["name"].as_str())
         .collect();
-    assert_eq!(names, ["support runs succeed", "tool calls succeed"]);
+    assert_eq!(
+        names,
+        [
+            "support runs succeed",
+            "tool calls succeed",
+            "answers are helpful"
+        ]
+    );
     let burn = slos["slos"][1]["burn_rate"].as_f64().unwrap_or_default();
     assert!(burn > 1.0, "the demo's tools burn their budget: {slos}");
     // ... and its burn-rate alerts fire through the alert engine (evaluated every 10 s).

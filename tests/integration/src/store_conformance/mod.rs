@@ -142,6 +142,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     scores::responding_spans_are_found_by_response_id,
     scores::span_scores_are_found_by_their_stored_trace,
     scores::score_statistics_by_what_they_judged,
+    scores::score_tallies_count_what_passes,
     scores::traces_filtered_and_ordered_by_score,
     scores::evaluator_rules_are_kept_replaced_and_deleted,
 ];

@@ -7,8 +7,8 @@ use agentrace_core::{
     AnnotatorKind, Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, TraceId,
 };
 use agentrace_store::{
-    MAX_RESPONSES_A_LOOKUP, QueryError, RespondingSpan, ScoreFilter, ScoreQuery, Signal, Store,
-    TimeRange, WriteError, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, QueryError, RespondingSpan, ScoreFilter, ScorePass, ScoreQuery,
+    ScoreTally, Signal, Store, TimeRange, WriteError, with_score_ids,
 };
 
 use super::fixtures::{SEC, T0, span, span_id, trace_id, trace_ids};
@@ -546,6 +546,101 @@ pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
         "none before the range",
         &0,
         &store.score_names(TimeRange::new(0, T0))?.len(),
+    )
+}
+
+/// A quality objective's counts: the scores of a name in a range, and those a [`ScorePass`]
+/// passes — by value (a lower bound, an upper one, both, bounds included), by label, or
+/// either — each equal to [`ScorePass::passes`] over what was written; a score written again
+/// under its id counts once, as it now is; a deleted one not at all; other names and times
+/// never.
+pub fn score_tallies_count_what_passes(store: &dyn Store) -> CheckResult {
+    let trace = ScoreTarget::Trace(trace_id(1));
+    let labelled = |n: u64, label: &str| {
+        score(
+            n,
+            trace.clone(),
+            "verdict",
+            ScoreValue {
+                kind: None,
+                value: None,
+                label: Some(label.into()),
+            },
+        )
+    };
+    let mut written = Vec::new();
+    for (n, value) in [0.25, 0.5, 0.75, 1.0, 0.7].into_iter().enumerate() {
+        written.push(score(
+            n as u64 + 1,
+            trace.clone(),
+            "groundedness",
+            number(value),
+        )?);
+    }
+    written.push(labelled(6, "correct")?);
+    written.push(labelled(7, "wrong")?);
+    written.push(labelled(8, "correct")?);
+    let mut both = score(9, trace.clone(), "verdict", number(0.9))?;
+    both.label = Some("unsure".into());
+    written.push(both);
+    written.push(score(10, trace.clone(), "other", number(1.0))?);
+    written.push(score(100, trace.clone(), "groundedness", number(1.0))?);
+    let mut written = with_score_ids(written);
+    store.write_scores(&written)?;
+    // 0.25 becomes 0.95 under its id; 0.5 is deleted.
+    written[0].value = Some(0.95);
+    store.write_scores(&written[..1])?;
+    let deleted = written.remove(1);
+    store.delete_score(deleted.id.as_deref().unwrap_or_default())?;
+
+    let range = TimeRange::new(T0, T0 + 50 * SEC);
+    let check = |name: &str, pass: ScorePass| -> CheckResult {
+        let expected = written
+            .iter()
+            .filter(|s| s.name == name && range.contains(s.time_unix_nano))
+            .fold(ScoreTally::default(), |t, s| {
+                let passed = u64::from(pass.passes(s.value, s.label.as_deref()));
+                ScoreTally::new(t.scored + 1, t.passed + passed)
+            });
+        ensure(expected.scored > 0, "the check reads scores")?;
+        expect_eq(
+            format!("{name} passing {pass:?}"),
+            &expected,
+            &store.score_tally(name, range, &pass)?,
+        )
+    };
+    check("groundedness", ScorePass::new(Some(0.7), None, Vec::new()))?;
+    check("groundedness", ScorePass::new(None, Some(0.75), Vec::new()))?;
+    check(
+        "groundedness",
+        ScorePass::new(Some(0.7), Some(0.75), Vec::new()),
+    )?;
+    check(
+        "verdict",
+        ScorePass::new(None, None, vec!["correct".into()]),
+    )?;
+    check(
+        "verdict",
+        ScorePass::new(Some(0.8), None, vec!["wrong".into(), "correct".into()]),
+    )?;
+    check("verdict", ScorePass::new(None, None, Vec::new()))?;
+    expect_eq(
+        "0.95 (replaced), 0.75, 1.0 and 0.7 pass; 0.5 is deleted; T0 + 100 s is outside",
+        &ScoreTally::new(4, 4),
+        &store.score_tally(
+            "groundedness",
+            range,
+            &ScorePass::new(Some(0.7), None, Vec::new()),
+        )?,
+    )?;
+    expect_eq(
+        "a name never given",
+        &ScoreTally::default(),
+        &store.score_tally(
+            "nothing",
+            range,
+            &ScorePass::new(Some(0.0), None, Vec::new()),
+        )?,
     )
 }
 
