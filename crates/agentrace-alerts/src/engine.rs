@@ -84,6 +84,8 @@ pub struct Engine {
     /// Re-notify firing alerts this often unless their rule says; `None`: never.
     renotify: Option<Duration>,
     alerts: HashMap<(String, Option<String>), Alert>,
+    /// Since when what the rules read has been observed (ns since the epoch; 0: always).
+    observed_since: u64,
 }
 
 /// One alert's memory.
@@ -110,7 +112,18 @@ impl Engine {
             rules,
             renotify,
             alerts: HashMap::new(),
+            observed_since: 0,
         }
+    }
+
+    /// The same engine, told that nothing was observed before `since` (when the server
+    /// started): a rule that is bad when a count is low ([`Rule::judges_absence`]) waits until
+    /// its whole window lies after it, since time no one watched holds no traffic and would
+    /// read as an outage — a false alert, and its recovery, at every restart.
+    #[must_use]
+    pub fn observing_since(mut self, since: u64) -> Self {
+        self.observed_since = since;
+        self
     }
 
     /// The rules.
@@ -169,6 +182,10 @@ impl Engine {
             let Some(rule) = self.rules.get(index).cloned() else {
                 continue;
             };
+            let unobserved = now.saturating_sub(duration_ns(rule.window)) < self.observed_since;
+            if rule.judges_absence() && unobserved {
+                continue;
+            }
             match judge_rule(&rule, source, now) {
                 Ok(verdicts) => self.apply(&rule, verdicts, now, &mut out),
                 Err(message) => out.failures.push(RuleFailure {
@@ -571,6 +588,35 @@ mod tests {
             ]
         );
         assert!(engine.current().iter().all(|n| n.state == State::Ok));
+    }
+
+    #[test]
+    fn a_rule_on_too_little_traffic_waits_until_its_window_was_observed() {
+        let no_traffic = Rule::new("no traffic", Measure::Requests, Duration::from_secs(300))
+            .direction(Direction::Below)
+            .critical(1.0);
+        assert!(no_traffic.judges_absence());
+        assert!(!errors().judges_absence(), "a rate of nothing is no data");
+        let started = 1_000 * MIN;
+        let quiet = Scripted(RefCell::default(), |_| Vec::new());
+        let mut engine = Engine::new(vec![no_traffic, errors()], None).observing_since(started);
+        // The first five minutes reach back before the start: not judged, nothing said.
+        for step in [0, 1, 4] {
+            let e = engine.evaluate(&quiet, started + step * MIN);
+            assert!(e.notifications.is_empty(), "{:?}", e.notifications);
+            assert!(engine.current().iter().all(|n| n.rule != "no traffic"));
+        }
+        // Five minutes observed, still nothing: now it is an outage.
+        let e = engine.evaluate(&quiet, started + 5 * MIN);
+        let said: Vec<_> = e
+            .notifications
+            .iter()
+            .map(|n| (n.rule.as_str(), n.state))
+            .collect();
+        assert_eq!(said, [("no traffic", State::Alert)]);
+        // Without a start, the same rule is judged at once.
+        let mut at_once = Engine::new(vec![engine.rules()[0].clone()], None);
+        assert_eq!(at_once.evaluate(&quiet, started).notifications.len(), 1);
     }
 
     #[test]

@@ -583,6 +583,13 @@ impl Rule {
             .unwrap_or_else(|| self.measure.default_direction())
     }
 
+    /// Whether it is bad when a count or a sum is low (`no traffic`: requests below 1): time
+    /// no one observed reads as such an outage, so it is judged only on a window observed
+    /// whole ([`Engine::observing_since`](crate::Engine::observing_since)).
+    pub fn judges_absence(&self) -> bool {
+        self.measure.defined_when_empty() && self.effective_direction() == Direction::Below
+    }
+
     /// The span kind in effect.
     pub fn effective_kind(&self) -> Option<&str> {
         self.scope

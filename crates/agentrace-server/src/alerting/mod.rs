@@ -95,7 +95,8 @@ impl Alerting {
             source::check(rule).map_err(AlertsError::Rule)?;
         }
         let notifier = Notifier::start(config.channels_or_log(), Retry::default())?;
-        let engine = Engine::new(rules.clone(), config.renotify);
+        // What no node observed (before this start) is not judged as an outage.
+        let engine = Engine::new(rules.clone(), config.renotify).observing_since(now_unix_nano());
         let source = source::StoreSource::new(store.clone(), stats, config.slos.clone());
         let (tx, rx) = mpsc::channel(BUDGET_QUEUE);
         // A period that ended while no node ran is reported now; without a report sent yet,

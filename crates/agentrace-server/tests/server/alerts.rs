@@ -730,3 +730,40 @@ link = "https://agentrace.example.com/"
     drop(t);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_or_a_restart_is_not_an_outage() -> Result {
+    let (hook, received) = receiver().await?;
+    let config_dir = tempfile::tempdir()?;
+    let alerts = alerts_file(
+        config_dir.path(),
+        &hook,
+        r#"
+[[rules]]
+name = "no traffic"
+measure = "requests"
+direction = "below"
+window = "5m"
+critical = 1
+"#,
+    )?;
+    let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
+    // Evaluated every second: three evaluations on a window reaching back before the start.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let t = t.restart(|c| c.alerts = Some(alerts.clone())).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let said = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    assert_eq!(
+        said,
+        Vec::<Value>::new(),
+        "no notification at start or restart"
+    );
+    let api = alerts_api(&t).await?;
+    assert_eq!(api["rules"][0]["name"], "no traffic", "{api}");
+    assert_eq!(
+        api["alerts"],
+        serde_json::json!([]),
+        "not judged yet: {api}"
+    );
+    Ok(())
+}
