@@ -9,6 +9,8 @@
 //! - ratio: a `ratioMetric` of its two counts;
 //! - latency: a `thresholdMetric` of the runs' durations, the objective `op: lte` and `value`
 //!   the threshold in seconds;
+//! - cost: a `thresholdMetric` whose source's `spec` says what is counted (`cost_of: traces`
+//!   or `sessions`) and the SLO's scope, the objective `op: lte` and `value` the dollars;
 //! - quality: a `ratioMetric` of scores, `total` a source whose `spec` names the score
 //!   (`score: groundedness`) and `good` one that also says what passes (`min`, `max`,
 //!   `labels`).
@@ -50,7 +52,7 @@ use serde_json::{Map, Value, json};
 
 use agentrace_core::budget::Period;
 
-use crate::slo::{BurnAlert, Count, Indicator, Severity, Slo, Status};
+use crate::slo::{BurnAlert, CostOf, Count, Indicator, Severity, Slo, Status};
 
 /// The annotation that carries a burn-rate alert's short window.
 pub const SHORT_WINDOW: &str = "agentrace.dev/short-window";
@@ -126,6 +128,30 @@ struct ScoreCount {
     labels: Vec<String>,
 }
 
+/// The traces or sessions a cost indicator counts, as its metric source's `spec`: what
+/// (`cost_of`) and the SLO's scope.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CostCount {
+    cost_of: CostOf,
+    #[serde(default, skip_serializing_if = "is_everything")]
+    scope: crate::Scope,
+}
+
+fn is_everything(scope: &crate::Scope) -> bool {
+    *scope == crate::Scope::default()
+}
+
+/// A threshold metric's cost spec, if its source counts traces or sessions.
+fn cost_count(metric: &Value) -> Result<Option<CostCount>, String> {
+    match metric.pointer("/metricSource/spec") {
+        Some(spec) if spec.get("cost_of").is_some() => serde_json::from_value(spec.clone())
+            .map(Some)
+            .map_err(|e| format!("its {SOURCE_TYPE} metric source's cost spec: {e}")),
+        _ => Ok(None),
+    }
+}
+
 impl ScoreCount {
     fn source(&self) -> Value {
         metric_source(serde_json::to_value(self).unwrap_or(Value::Null))
@@ -192,6 +218,17 @@ fn document(slo: &Slo, name: &str) -> Value {
                 "good": good.source(),
                 "total": total.source(),
             }})
+        }
+        Indicator::Cost { of, max_usd } => {
+            objective["op"] = json!("lte");
+            objective["value"] = json!(max_usd);
+            let spec = CostCount {
+                cost_of: *of,
+                scope: slo.scope.clone(),
+            };
+            json!({ "thresholdMetric": metric_source(strip_nulls(
+                serde_json::to_value(&spec).unwrap_or(Value::Null)
+            )) })
         }
         Indicator::Success { of } => {
             let total = within(&Count::of(*of));
@@ -604,10 +641,13 @@ fn quality_of(good: &Value, total: &Value) -> Result<Option<Indicator>, String> 
     }
 }
 
-/// The scope of a threshold indicator's count.
+/// The scope of a threshold indicator's count (or cost spec).
 fn count_scope(sli: &Value) -> Result<Option<crate::Scope>, String> {
     match sli.get("thresholdMetric") {
-        Some(m) => Ok(Some(count_of(m)?.scope)),
+        Some(m) => match cost_count(m)? {
+            Some(cost) => Ok(Some(cost.scope)),
+            None => Ok(Some(count_of(m)?.scope)),
+        },
         None => Ok(None),
     }
 }
@@ -632,6 +672,20 @@ fn indicator_of(sli: &Value, objective: &Value) -> Result<Indicator, String> {
     let metric = sli
         .get("thresholdMetric")
         .ok_or("an indicator without ratioMetric or thresholdMetric")?;
+    if let Some(cost) = cost_count(metric)? {
+        return match (
+            text(objective, "op"),
+            objective.get("value").and_then(Value::as_f64),
+        ) {
+            (Some("lte" | "lt"), Some(usd)) if usd.is_finite() && usd >= 0.0 => {
+                Ok(Indicator::Cost {
+                    of: cost.cost_of,
+                    max_usd: usd,
+                })
+            }
+            _ => Err("a cost objective other than `op: lte` and a `value` in dollars".into()),
+        };
+    }
     let count = count_of(metric)?;
     match (text(objective, "op"), objective.get("value").and_then(Value::as_f64)) {
         (Some("lte" | "lt"), Some(seconds)) if seconds.is_finite() && seconds > 0.0 => {
@@ -775,13 +829,23 @@ mod tests {
             0.9,
             days(7),
         );
-        vec![support, fast, small, weekly, grounded]
+        let mut cheap = Slo::new(
+            "a ticket costs under 40 cents",
+            Indicator::Cost {
+                of: CostOf::Traces,
+                max_usd: 0.4,
+            },
+            0.95,
+            days(28),
+        );
+        cheap.scope.service = Some("support-bot".into());
+        vec![support, fast, small, weekly, grounded, cheap]
     }
 
     #[test]
     fn every_indicator_goes_out_and_comes_back_the_same() -> Result<(), OpensloError> {
         let yaml = export(&slos())?;
-        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 5, "{yaml}");
+        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 6, "{yaml}");
         assert!(yaml.contains("timeZone: UTC"), "{yaml}");
         assert!(yaml.contains("budgetingMethod: Occurrences"));
         assert!(yaml.contains("lookbackWindow: 3d"), "{yaml}");
@@ -934,7 +998,7 @@ spec: {}
 
     #[test]
     fn a_ratio_of_two_scores_is_not_a_quality_objective() -> Result<(), OpensloError> {
-        let yaml = export(&slos()[4..])?;
+        let yaml = export(&slos()[4..5])?;
         let other = yaml.replacen("score: groundedness", "score: helpfulness", 1);
         assert_ne!(other, yaml);
         let got = import(&other)?;

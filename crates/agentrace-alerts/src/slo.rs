@@ -112,6 +112,27 @@ pub enum Indicator {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         labels: Vec<String>,
     },
+    /// The share of `of` (traces or sessions) starting in the window that cost at most
+    /// `max_usd`. Read from the store's per-trace summaries; one with an unpriced call has no
+    /// known cost and is left out of both counts. Its scope may name the trace head's
+    /// `service`, `agent` and `user` (docs/slos.md).
+    Cost {
+        /// Traces or sessions.
+        of: CostOf,
+        /// The most a good one costs, in US dollars (included).
+        max_usd: f64,
+    },
+}
+
+/// What a cost indicator counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CostOf {
+    /// Traces: a run of an agent, end to end, its sub-agents' and tools' calls included.
+    Traces,
+    /// Sessions: a conversation's traces together.
+    Sessions,
 }
 
 /// A count of a ratio indicator: runs or calls of a scope (within the SLO's), of a status.
@@ -161,17 +182,19 @@ pub struct Tally {
     /// has none).
     pub within: u64,
     /// For a ratio: the events `good` counts, and `events` those `total` does. For quality:
-    /// the scores that passed, and `events` the scores given.
+    /// the scores that passed, and `events` the scores given. For cost: the traces or
+    /// sessions at most the threshold, and `events` those of known cost.
     pub selected: u64,
 }
 
 impl Indicator {
-    /// The spans counted; `None` for a quality indicator (it counts scores).
+    /// The spans counted; `None` for a quality indicator (it counts scores) and a cost one
+    /// (traces or sessions).
     pub const fn target(&self) -> Option<Target> {
         match self {
             Self::Success { of } | Self::Latency { of, .. } => Some(*of),
             Self::Ratio { total, .. } => Some(total.of),
-            Self::Quality { .. } => None,
+            Self::Quality { .. } | Self::Cost { .. } => None,
         }
     }
 
@@ -179,7 +202,10 @@ impl Indicator {
     pub const fn threshold(&self) -> Option<Duration> {
         match self {
             Self::Latency { threshold, .. } => Some(*threshold),
-            Self::Success { .. } | Self::Ratio { .. } | Self::Quality { .. } => None,
+            Self::Success { .. }
+            | Self::Ratio { .. }
+            | Self::Quality { .. }
+            | Self::Cost { .. } => None,
         }
     }
 
@@ -188,7 +214,7 @@ impl Indicator {
         let good = match self {
             Self::Success { .. } => tally.events.saturating_sub(tally.failed),
             Self::Latency { .. } => tally.within,
-            Self::Ratio { .. } | Self::Quality { .. } => tally.selected,
+            Self::Ratio { .. } | Self::Quality { .. } | Self::Cost { .. } => tally.selected,
         };
         Counts {
             good: if good < tally.events {
@@ -488,6 +514,7 @@ impl Slo {
                 max,
                 labels,
             } => quality_passes(&self.scope, score, *min, *max, labels).map_err(fail)?,
+            Indicator::Cost { max_usd, .. } => cost_bounds(&self.scope, *max_usd).map_err(fail)?,
             Indicator::Success { .. } | Indicator::Latency { .. } => {}
         }
         if self.scope.kind.is_some() {
@@ -686,6 +713,30 @@ fn quality_passes(
             "a quality SLO counts every score named {score:?}, whatever it judged: leave \
              `scope` out (for one agent, give its evaluator a score name of its own)"
         ));
+    }
+    Ok(())
+}
+
+/// Checks that a cost indicator's threshold is an amount of dollars and that its SLO's scope
+/// names only what a trace head carries.
+fn cost_bounds(scope: &Scope, max_usd: f64) -> Result<(), String> {
+    if !(max_usd.is_finite() && max_usd >= 0.0) {
+        return Err(format!(
+            "a cost indicator's `max_usd` {max_usd} is not an amount of dollars (0.40 for 40 cents)"
+        ));
+    }
+    let head = Scope {
+        service: scope.service.clone(),
+        agent: scope.agent.clone(),
+        user: scope.user.clone(),
+        ..Scope::default()
+    };
+    if *scope != head {
+        return Err(
+            "a cost SLO counts traces or sessions by their head span: its scope names only \
+             `service`, `agent` and `user`"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -1048,6 +1099,50 @@ mod tests {
             "#,
         );
         assert!(unknown.is_err(), "an unknown field is refused");
+    }
+
+    #[test]
+    fn a_cost_objective_counts_the_cheap_traces_of_known_cost() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "a ticket costs under 40 cents"
+            objective = 0.95
+            window = "28d"
+            scope = { service = "support-bot" }
+            indicator = { type = "cost", of = "traces", max_usd = 0.40 }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.indicator.target(), None);
+        let tally = Tally {
+            events: 200,
+            selected: 190,
+            ..Tally::default()
+        };
+        assert_eq!(
+            s.indicator.counts(tally),
+            Counts {
+                good: 190,
+                total: 200
+            }
+        );
+        let refused = |edit: &dyn Fn(&mut Slo)| {
+            let mut c = s.clone();
+            edit(&mut c);
+            c.validate().err().map(|e| e.reason).unwrap_or_default()
+        };
+        let max = |c: &mut Slo, max_usd: f64| {
+            c.indicator = Indicator::Cost {
+                of: CostOf::Sessions,
+                max_usd,
+            };
+        };
+        assert!(refused(&|c| max(c, -1.0)).contains("amount of dollars"));
+        assert!(refused(&|c| max(c, f64::INFINITY)).contains("amount of dollars"));
+        assert_eq!(refused(&|c| max(c, 0.0)), "");
+        assert!(refused(&|c| c.scope.model = Some("gpt-4o".into())).contains("head span"));
+        assert_eq!(refused(&|c| c.scope.user = Some("u-1".into())), "");
     }
 
     #[test]

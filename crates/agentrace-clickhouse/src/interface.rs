@@ -140,6 +140,13 @@ impl Analytics for ClickHouseStore {
     fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
         self.block_on(ClickHouseStore::metric(self, q))
     }
+
+    fn cost_tally(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+    ) -> Result<agentrace_store::CostTally, QueryError> {
+        self.block_on(ClickHouseStore::cost_tally(self, q))
+    }
 }
 
 impl AlertHistory for ClickHouseStore {

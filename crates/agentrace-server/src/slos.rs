@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
-use agentrace_alerts::slo::{BudgetPoint, Count, Counts, Indicator, Slo, SloStatus, Status, Tally};
-use agentrace_core::{SpanId, TraceId};
+use agentrace_alerts::slo::{
+    BudgetPoint, CostOf, Count, Counts, Indicator, Slo, SloStatus, Status, Tally,
+};
+use agentrace_core::{SpanId, TraceId, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, Order, QueryError, ScorePass, SpanFilter, SpanQuery,
-    StatusFilter, Store, TimeRange,
+    AggregateQuery, AggregateRow, CostTallyQuery, CostUnit, Order, QueryError, ScorePass,
+    SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
 };
 use serde::Serialize;
 
@@ -32,14 +34,15 @@ pub fn counts(
             max,
             labels,
         } => {
-            let pass = ScorePass::new(*min, *max, labels.clone());
-            let tally = store.score_tally(score, range, &pass)?;
+            let tally =
+                store.score_tally(score, range, &ScorePass::new(*min, *max, labels.clone()))?;
             return Ok(slo.indicator.counts(Tally {
                 events: tally.scored,
                 selected: tally.passed,
                 ..Tally::default()
             }));
         }
+        Indicator::Cost { of, max_usd } => return cost_counts(store, slo, *of, *max_usd, range),
         _ => {
             return Err(QueryError::Invalid(
                 "an indicator this server does not know".into(),
@@ -68,6 +71,31 @@ pub fn counts(
         failed,
         within,
         selected,
+    }))
+}
+
+/// A cost objective's counts over `range`: the traces or sessions of the SLO's scope at most
+/// `max_usd`, among those of known cost (one with an unpriced call is neither cheap nor dear).
+fn cost_counts(
+    store: &dyn Store,
+    slo: &Slo,
+    of: CostOf,
+    max_usd: f64,
+    range: TimeRange,
+) -> Result<Counts, QueryError> {
+    let unit = match of {
+        CostOf::Sessions => CostUnit::Sessions,
+        _ => CostUnit::Traces,
+    };
+    let mut q = CostTallyQuery::new(unit, range, Usd::from_dollars(max_usd));
+    q.service.clone_from(&slo.scope.service);
+    q.agent.clone_from(&slo.scope.agent);
+    q.user.clone_from(&slo.scope.user);
+    let tally = store.cost_tally(&q)?;
+    Ok(slo.indicator.counts(Tally {
+        events: tally.counted.saturating_sub(tally.unpriced),
+        selected: tally.within,
+        ..Tally::default()
     }))
 }
 

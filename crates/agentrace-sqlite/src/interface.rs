@@ -132,6 +132,13 @@ impl Analytics for SqliteStore {
     fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
         SqliteStore::metric(self, q)
     }
+
+    fn cost_tally(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+    ) -> Result<agentrace_store::CostTally, QueryError> {
+        SqliteStore::cost_tally(self, q)
+    }
 }
 
 impl AlertHistory for SqliteStore {

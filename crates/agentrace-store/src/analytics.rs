@@ -1,5 +1,8 @@
 //! Grouped numbers: aggregates, the overview, tools, metrics.
 
+use agentrace_core::Usd;
+use serde::{Deserialize, Serialize};
+
 use crate::error::QueryError;
 use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
@@ -48,4 +51,79 @@ pub trait Analytics {
     /// The series of one metric over a range, one point per step (at most 1,440 points, at
     /// most 200 series, the busiest first).
     fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError>;
+
+    /// How many traces (or sessions) the query selects, how many of them cost at most its
+    /// threshold, and how many have an unpriced call (their cost unknown: neither cheap nor
+    /// dear): a cost objective's counts. From the per-trace summaries, never a read of spans
+    /// one by one.
+    fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
+}
+
+/// What a cost objective counts: traces (one run of an agent, end to end, its sub-agents'
+/// calls included) or sessions (a conversation's traces together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CostUnit {
+    /// Each trace, by its start.
+    Traces,
+    /// Each session: the traces of it starting in the range, summed.
+    Sessions,
+}
+
+/// The traces or sessions a [`Analytics::cost_tally`] counts: those starting in `range` (a
+/// session: its traces that do), whose trace head (root, else earliest span) is of `service`,
+/// `agent` and `user` where given — as the trace list names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CostTallyQuery {
+    /// Traces or sessions.
+    pub of: CostUnit,
+    /// Traces starting within it.
+    pub range: TimeRange,
+    /// The head's service.
+    pub service: Option<String>,
+    /// The trace's agent.
+    pub agent: Option<String>,
+    /// The trace's user.
+    pub user: Option<String>,
+    /// The most a cheap one costs (included).
+    pub threshold: Usd,
+}
+
+impl CostTallyQuery {
+    /// Every trace or session of `range`, cheap at `threshold` or less.
+    pub fn new(of: CostUnit, range: TimeRange, threshold: Usd) -> Self {
+        Self {
+            of,
+            range,
+            service: None,
+            agent: None,
+            user: None,
+            threshold,
+        }
+    }
+}
+
+/// What a [`Analytics::cost_tally`] found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CostTally {
+    /// Traces or sessions selected.
+    pub counted: u64,
+    /// Of them, priced in full and at most the threshold (no cost at all is $0).
+    pub within: u64,
+    /// Of them, with an unpriced billable call: their cost is not known.
+    pub unpriced: u64,
+}
+
+impl CostTally {
+    /// `within` and `unpriced` of `counted`.
+    pub const fn new(counted: u64, within: u64, unpriced: u64) -> Self {
+        Self {
+            counted,
+            within,
+            unpriced,
+        }
+    }
 }

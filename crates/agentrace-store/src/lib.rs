@@ -77,7 +77,7 @@ mod tree;
 mod upkeep;
 mod write;
 
-pub use analytics::Analytics;
+pub use analytics::{Analytics, CostTally, CostTallyQuery, CostUnit};
 pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};

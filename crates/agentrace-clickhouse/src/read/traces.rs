@@ -2,8 +2,8 @@
 
 use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition, TimeRange, TraceFilter, TraceOrder,
-    TracePage, TraceSort, TraceSummary, TraceTree,
+    CostTally, CostTallyQuery, CostUnit, Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition,
+    TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -158,6 +158,14 @@ fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
     rows
 }
 
+/// A cost objective's counts, as [`ClickHouseStore::cost_tally`] reads them.
+#[derive(Debug, Row, Deserialize)]
+struct TallyRow {
+    counted: u64,
+    within: u64,
+    unknown: u64,
+}
+
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
 /// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
@@ -239,6 +247,51 @@ pub(crate) fn starting_in(range: &TimeRange) -> (Where, Where) {
 }
 
 impl ClickHouseStore {
+    /// How many traces (or sessions) `q` selects, how many cost at most its threshold and how
+    /// many have an unpriced call: the traces' summaries (as the trace list makes them) of the
+    /// range, a session's summed.
+    pub(crate) async fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
+        let (candidates, mut having) = starting_in(&q.range);
+        for (column, value) in [
+            ("service", &q.service),
+            ("head_agent", &q.agent),
+            ("head_user", &q.user),
+        ] {
+            if let Some(v) = value {
+                having.push(format!("{column} = ?"), [Param::Text(v.clone())]);
+            }
+        }
+        let traces = format!(
+            "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {} GROUP BY trace_id HAVING {}",
+            candidates.sql(),
+            having.sql()
+        );
+        // Each unit's cost and unpriced calls, under names no input column has (an alias
+        // naming a column would be read inside its own aggregate).
+        let units = match q.of {
+            CostUnit::Sessions => format!(
+                "SELECT sum(cost_nanos) AS unit_cost, sum(unpriced) AS unit_unpriced \
+                 FROM ({traces}) WHERE head_session IS NOT NULL GROUP BY head_session"
+            ),
+            _ => {
+                format!("SELECT cost_nanos AS unit_cost, unpriced AS unit_unpriced FROM ({traces})")
+            }
+        };
+        let mut params = candidates.params;
+        params.extend(having.params);
+        let mut query = self.client().query(&format!(
+            "SELECT count() AS counted, \
+             countIf(unit_unpriced = 0 AND unit_cost <= {}) AS within, \
+             countIf(unit_unpriced > 0) AS unknown FROM ({units})",
+            q.threshold.nanos()
+        ));
+        for p in params {
+            query = query.bind(p);
+        }
+        let row: TallyRow = query.fetch_one().await.map_err(error::query)?;
+        Ok(CostTally::new(row.counted, row.within, row.unknown))
+    }
+
     pub(crate) async fn list_traces_by(
         &self,
         filter: &TraceFilter,

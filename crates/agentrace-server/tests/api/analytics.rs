@@ -490,6 +490,89 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
 }
 
 #[tokio::test]
+async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() -> TestResult {
+    use agentrace_alerts::slo::{CostOf, Indicator, Slo};
+    use agentrace_core::Usd;
+    use agentrace_sqlite::TraceFilter;
+    let api = Api::start().await?;
+    let end = api.runs.iter().map(|r| r.start).max().unwrap_or(T0) + 10 * MIN;
+    let mut listed = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = api.state.store.list_traces(
+            &TraceFilter::new().range(TimeRange::until(end)),
+            cursor.as_ref(),
+            500,
+        )?;
+        listed.extend(page.traces);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    // A threshold between the cheapest and the dearest trace of known cost.
+    let mut known: Vec<Usd> = listed
+        .iter()
+        .filter(|t| t.unpriced_count == 0)
+        .map(|t| t.cost.unwrap_or(Usd::ZERO))
+        .collect();
+    known.sort();
+    let threshold = known
+        .get(known.len() / 2)
+        .copied()
+        .ok_or("no trace of known cost")?;
+    let cheap = known.iter().filter(|c| **c <= threshold).count() as u64;
+    assert!(cheap > 0 && cheap < known.len() as u64, "{known:?}");
+    let mut slo = Slo::new(
+        "cheap runs",
+        Indicator::Cost {
+            of: CostOf::Traces,
+            max_usd: threshold.dollars(),
+        },
+        0.5,
+        std::time::Duration::from_secs(28 * 86_400),
+    );
+    slo.validate()?;
+    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    assert_eq!(
+        (judged.counts.good, judged.counts.total),
+        (cheap, known.len() as u64),
+        "as the trace list prices them"
+    );
+    // Sessions: each session's traces summed; one with an unpriced call left out.
+    let mut sessions: std::collections::BTreeMap<&str, (Usd, u64)> = Default::default();
+    for t in &listed {
+        if let Some(s) = &t.session_id {
+            let e = sessions.entry(s).or_insert((Usd::ZERO, 0));
+            e.0 += t.cost.unwrap_or(Usd::ZERO);
+            e.1 += t.unpriced_count;
+        }
+    }
+    let known_sessions: Vec<Usd> = sessions
+        .values()
+        .filter(|(_, unpriced)| *unpriced == 0)
+        .map(|(cost, _)| *cost)
+        .collect();
+    slo.indicator = Indicator::Cost {
+        of: CostOf::Sessions,
+        max_usd: threshold.dollars(),
+    };
+    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    assert_eq!(
+        (judged.counts.good, judged.counts.total),
+        (
+            known_sessions.iter().filter(|c| **c <= threshold).count() as u64,
+            known_sessions.len() as u64
+        )
+    );
+    assert!(judged.counts.total > 0);
+    let status = serde_json::to_value(&judged)?;
+    assert_eq!(status["slo"]["indicator"]["type"], "cost");
+    api.check(&status, "SloStatus")?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     use agentrace_alerts::slo::{Indicator, Slo, Target};
     use agentrace_core::budget::Period;

@@ -2,6 +2,7 @@
 //! own and sees the last committed state, even while a write is in progress.
 
 mod aggregate;
+mod cost;
 mod filter;
 mod people;
 mod records;

@@ -89,6 +89,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     // The trace list.
     traces::trace_list_newest_first_with_summaries,
     traces::trace_list_filters,
+    traces::cost_tallies_count_cheap_traces_and_sessions,
     traces::trace_list_orders,
     traces::trace_list_pages,
     traces::invalid_cursors_are_refused,

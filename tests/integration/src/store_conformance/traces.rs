@@ -164,6 +164,84 @@ pub fn trace_list_newest_first_with_summaries(store: &dyn Store) -> CheckResult 
     Ok(())
 }
 
+/// A cost objective's counts over the five traces (costs 2000/13000/—/900/20010 nano-dollars):
+/// traces and sessions (s-1 holds traces 1 and 3, so its cost is unknown) at most a
+/// threshold (included), those with an unpriced call apart, by head service, agent and user,
+/// and by the traces' start.
+pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckResult {
+    use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
+    store.write_spans(&five_traces())?;
+    let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
+    let tally = |of, range, nanos, scope: (Option<&str>, Option<&str>, Option<&str>)| {
+        let mut q = CostTallyQuery::new(of, range, Usd::from_nanos(nanos));
+        q.service = scope.0.map(str::to_owned);
+        q.agent = scope.1.map(str::to_owned);
+        q.user = scope.2.map(str::to_owned);
+        store.cost_tally(&q)
+    };
+    let all = (None, None, None);
+    for (what, got, expected) in [
+        (
+            "traces at most 2000 (1 and 4; 3 unpriced)",
+            tally(CostUnit::Traces, hour, 2000, all)?,
+            CostTally::new(5, 2, 1),
+        ),
+        (
+            "traces at most 13000",
+            tally(CostUnit::Traces, hour, 13_000, all)?,
+            CostTally::new(5, 3, 1),
+        ),
+        (
+            "traces of svc-a at most 2000",
+            tally(CostUnit::Traces, hour, 2000, (Some("svc-a"), None, None))?,
+            CostTally::new(3, 2, 0),
+        ),
+        (
+            "traces of agent research at most 20010",
+            tally(
+                CostUnit::Traces,
+                hour,
+                20_010,
+                (None, Some("research"), None),
+            )?,
+            CostTally::new(2, 2, 0),
+        ),
+        (
+            "traces of user u-1 at most 1000",
+            tally(CostUnit::Traces, hour, 1000, (None, None, Some("u-1")))?,
+            CostTally::new(3, 1, 1),
+        ),
+        (
+            "traces starting from T0 + 60 s to T0 + 200 s at most 13000",
+            tally(
+                CostUnit::Traces,
+                TimeRange::new(T0 + 60 * SEC, T0 + 200 * SEC),
+                13_000,
+                all,
+            )?,
+            CostTally::new(3, 2, 1),
+        ),
+        (
+            "sessions at most 2000 (s-3; s-1 unknown)",
+            tally(CostUnit::Sessions, hour, 2000, all)?,
+            CostTally::new(4, 1, 1),
+        ),
+        (
+            "sessions at most 13000",
+            tally(CostUnit::Sessions, hour, 13_000, all)?,
+            CostTally::new(4, 2, 1),
+        ),
+        (
+            "nothing before T0",
+            tally(CostUnit::Traces, TimeRange::new(0, T0), 13_000, all)?,
+            CostTally::default(),
+        ),
+    ] {
+        expect_eq(what, &expected, &got)?;
+    }
+    Ok(())
+}
+
 /// Each filter of the trace list, newest first (which traces match, from the table).
 pub fn trace_list_filters(store: &dyn Store) -> CheckResult {
     store.write_spans(&five_traces())?;
