@@ -1,9 +1,11 @@
 // The dashboard: which view each URL shows, and the login when the server wants a token.
 
 import { html, render, useEffect, useState } from './lib/html.js';
-import { match, navigate, useRoute, withQuery } from './lib/router.js';
+import { navigate, useRoute, withQuery } from './lib/router.js';
 import { get, onUnauthorized, post } from './lib/api.js';
 import { rangeOf } from './lib/range.js';
+import { route } from './lib/routes.js';
+import { nextPath } from './lib/url.js';
 import { Layout } from './components/layout.js';
 import { ErrorBox, Loading } from './components/common.js';
 import { Overview } from './views/overview.js';
@@ -21,30 +23,42 @@ import { Status } from './views/status.js';
 import { Scores } from './views/scores.js';
 import { Login } from './views/login.js';
 
-/** [pattern, title, view, shows the time range] */
-const ROUTES = [
-  ['/', 'Overview', Overview, true],
-  ['/traces', 'Traces', Traces, true],
-  ['/traces/:id', 'Trace', Trace, false],
-  ['/traces/:id/graph', 'Agent graph', Trace, false],
-  ['/sessions', 'Sessions', Sessions, true],
-  ['/sessions/:id', 'Session', Session, false],
-  ['/cost', 'Cost', Cost, true],
-  ['/tools', 'Tools', Tools, true],
-  ['/scores', 'Scores', Scores, true],
-  ['/events', 'Events', Events, true],
-  ['/guardrails', 'Guardrails', Guardrails, true],
-  ['/slos', 'SLOs', Slos, false],
-  ['/slos/:name', 'SLO', SloPage, false],
-  ['/alerts', 'Alerts', AlertsView, false],
-  ['/status', 'Status', Status, false],
-];
+/**
+ * @import { ApiError } from './lib/api.js'
+ * @import { ViewName, ViewProps } from './lib/routes.js'
+ */
 
+/**
+ * Each view's component (routes.js says which URL shows which); each takes what it needs of
+ * the `ViewProps`.
+ * @type {Record<ViewName, (props: ViewProps) => unknown>}
+ */
+const VIEWS = {
+  overview: Overview,
+  traces: Traces,
+  trace: Trace,
+  sessions: Sessions,
+  session: Session,
+  cost: Cost,
+  tools: Tools,
+  scores: Scores,
+  events: Events,
+  guardrails: Guardrails,
+  slos: Slos,
+  slo: SloPage,
+  alerts: AlertsView,
+  status: Status,
+};
+
+/** @param {{ path: string }} props */
 function NotFound({ path }) {
   return html`<div class="empty">No view at <code>${path}</code>. <a href="/">Go to the overview</a>.</div>`;
 }
 
-/** Sets the document's title. */
+/**
+ * Sets the document's title.
+ * @param {{ text: string }} props
+ */
 function Title({ text }) {
   useEffect(() => {
     document.title = text;
@@ -54,20 +68,20 @@ function Title({ text }) {
 
 function App() {
   const { path, query } = useRoute();
-  const [session, setSession] = useState(null);
-  const [failure, setFailure] = useState(null);
+  const [session, setSession] = useState(/** @type {Api.AuthSession | null} */ (null));
+  const [failure, setFailure] = useState(/** @type {ApiError | null} */ (null));
   const check = () =>
-    get('/auth/session').then(setSession, (e) => setFailure(e));
+    /** @type {Promise<Api.AuthSession>} */ (get('/auth/session')).then(setSession, (e) => setFailure(e));
   useEffect(() => {
     check();
-    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true }), authenticated: false })));
+    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false }), authenticated: false })));
   }, []);
 
   if (failure) return html`<div class="boot"><${ErrorBox} error=${failure} /></div>`;
   if (!session) return html`<div class="boot"><${Loading} /></div>`;
   if (!session.authenticated || path === '/login') {
     if (session.authenticated) {
-      navigate(query.next && query.next.startsWith('/') && !query.next.startsWith('//') ? query.next : '/', { replace: true });
+      navigate(nextPath(query.next, location.origin), { replace: true });
       return null;
     }
     if (path !== '/login') {
@@ -81,15 +95,16 @@ function App() {
     setSession({ ...session, authenticated: false });
     navigate('/login');
   });
-  const found = ROUTES.map(([pattern, title, view, showRange]) => ({ params: match(pattern, path), title, view, showRange })).find((r) => r.params);
+  const found = route(path);
+  const View = found && VIEWS[found.view];
   const range = rangeOf(query);
   const title = found?.title ?? 'Not found';
   return html`<${Title} text=${`${title} · agentrace`} />
   <${Layout} path=${path} range=${range} title=${title} showRange=${found?.showRange ?? false} session=${session} onLogout=${logout}>
-    ${found ? html`<${found.view} key=${found.view.name} params=${found.params} query=${query} range=${range} path=${path} canWrite=${session.can_write} />` : html`<${NotFound} path=${path} />`}
+    ${found && View ? html`<${View} key=${View.name} params=${found.params} query=${query} range=${range} path=${path} canWrite=${session.can_write} />` : html`<${NotFound} path=${path} />`}
   </${Layout}>`;
 }
 
-const root = document.getElementById('app');
+const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 root.textContent = '';
 render(html`<${App} />`, root);

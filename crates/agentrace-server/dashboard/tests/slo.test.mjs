@@ -45,6 +45,13 @@ test('a promise in words, for each indicator', () => {
     good: { of: 'llm_calls', scope: { model: 'small' }, status: 'ok' },
   };
   assert.equal(promise({ ...slo, indicator: ratio }), '95 % of LLM calls are LLM calls · model=small · status ok');
+  const quality = (pass) => promise({ ...slo, objective: 0.9, indicator: { type: 'quality', score: 'groundedness', ...pass } });
+  assert.equal(quality({ min: 0.7 }), '90 % of groundedness scores at least 0.7');
+  assert.equal(quality({ max: 2 }), '90 % of groundedness scores at most 2');
+  assert.equal(quality({ min: 0.2, max: 0.8, labels: ['ok', 'fine'] }), '90 % of groundedness scores from 0.2 to 0.8 or labelled ok or fine');
+  assert.equal(quality({ min: 0, labels: [] }), '90 % of groundedness scores at least 0');
+  assert.equal(promise({ ...slo, indicator: { type: 'cost', of: 'traces', max_usd: 0.4 } }), '95 % of traces at most $0.400');
+  assert.equal(promise({ ...slo, indicator: { type: 'cost', of: 'sessions', max_usd: 2 } }), '95 % of sessions at most $2.00');
   assert.equal(scopeText({ agent: 'a', model: null, user: 'u' }), 'agent=a · user=u');
   assert.equal(scopeText({}), '');
 });
@@ -80,6 +87,10 @@ test('the bad runs are the failed (or slow) ones of the scope over the window ju
   assert.equal(slow.kind, 'tool');
   assert.equal(slow.min_duration, '2s');
   assert.equal(slow.status, undefined);
+  const scored = badTracesQuery({ ...s, slo: { ...s.slo, indicator: { type: 'quality', score: 'groundedness', min: 0.7 } } }, now);
+  assert.deepEqual(scored, { score: 'groundedness', sort: 'score', order: 'asc', from: String(now - 28 * 86400e3), to: String(now) });
+  const dear = badTracesQuery({ ...s, slo: { ...s.slo, indicator: { type: 'cost', of: 'traces', max_usd: 0.4 } } }, now);
+  assert.deepEqual(dear, { service: undefined, agent: 'support', user: undefined, sort: 'cost', order: 'desc', from: String(now - 28 * 86400e3), to: String(now) });
 });
 
 test('a calendar window reads as the period it is', () => {

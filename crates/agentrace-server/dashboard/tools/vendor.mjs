@@ -5,7 +5,9 @@
 //
 // Each package is fetched with `npm pack <name>@<version>` (the registry's tarball), its
 // integrity compared with the pinned value, the listed files copied (source-map comments
-// dropped, bare import specifiers rewritten as listed). `cargo xtask dashboard` runs this.
+// dropped, bare import specifiers rewritten as listed), and each module's one-line type
+// declaration written beside it (`declarations`: the types of the same npm package, which
+// package.json installs for tsc; rust-embed leaves them out). `cargo xtask dashboard` runs this.
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -63,7 +65,13 @@ try {
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, text);
     }
-    console.log(`vendor: ${spec} (${Object.keys(pkg.files).length} files)`);
+    const declarations = Object.entries(pkg.declarations ?? {});
+    for (const [to, text] of declarations) {
+      const target = join(out, to);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, `// For the type check only (never served): the types of ${spec}, from package.json's devDependencies.\n${text}\n`);
+    }
+    console.log(`vendor: ${spec} (${Object.keys(pkg.files).length} files, ${declarations.length} type declarations)`);
   }
   if (check) {
     const committed = join(root, 'vendor');

@@ -18,6 +18,9 @@ use flate2::write::GzEncoder;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
+/// What the page loads, and nothing else: not the front end's tests, tools, type declarations
+/// (the `.d.ts` beside the vendored modules are for the type check), configurations or
+/// `node_modules` (its development tools).
 #[derive(RustEmbed)]
 #[folder = "dashboard/"]
 #[include = "index.html"]
@@ -25,6 +28,8 @@ use sha2::{Digest, Sha256};
 #[include = "src/**"]
 #[include = "styles/**"]
 #[include = "vendor/**"]
+#[exclude = "**/*.d.ts"]
+#[exclude = "**/*.d.mts"]
 struct Embedded;
 
 /// The page's template: `{{base}}` becomes the assets' URL prefix, `{{preload}}` the
@@ -189,7 +194,10 @@ fn list(dir: &Path) -> Vec<String> {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = format!("{prefix}{name}");
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                walk(&entry.path(), &format!("{path}/"), out);
+                // The front end's development tools (TypeScript, ESLint): never served.
+                if name != "node_modules" {
+                    walk(&entry.path(), &format!("{path}/"), out);
+                }
             } else {
                 out.push(path);
             }
@@ -273,6 +281,15 @@ mod tests {
             "only what the page uses is embedded"
         );
         assert!(assets.get("tools/vendor.mjs").is_none());
+        assert!(assets.get("package.json").is_none());
+        assert!(
+            assets.get("vendor/preact/preact.d.mts").is_none(),
+            "type declarations are for the type check only"
+        );
+        assert!(
+            !page.contains(".d.mts") && !page.contains(".d.ts"),
+            "{page}"
+        );
     }
 
     #[test]

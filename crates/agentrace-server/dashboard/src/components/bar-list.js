@@ -5,8 +5,15 @@ import { html } from '../lib/html.js';
 import * as fmt from '../lib/format.js';
 
 /**
+ * A row of a `BarList`: what it names, its cost (null: nothing priced), the calls without a
+ * price, and how many calls (or `unit`s) it counts.
+ * @typedef {{ label: string, href?: string, cost: number | null, unpriced: number, calls: number, unit?: string }} CostRow
+ */
+
+/**
  * `rows`: `{ label, href?, cost, unpriced, calls }`. Bars are proportional to cost; rows
  * without any priced call show "unpriced", never $0.
+ * @param {{ rows: CostRow[], empty?: string }} props
  */
 export function BarList({ rows, empty = 'Nothing in this range.' }) {
   if (!rows.length) return html`<div class="empty small">${empty}</div>`;
@@ -23,7 +30,10 @@ export function BarList({ rows, empty = 'Nothing in this range.' }) {
   </ol>`;
 }
 
-/** `rows`: `{ label, count }`, bars proportional to the count. */
+/**
+ * `rows`: `{ label, count }`, bars proportional to the count.
+ * @param {{ rows: { label: string, count: number }[], unit?: string, empty?: string }} props
+ */
 export function CountList({ rows, unit = '', empty = 'Nothing in this range.' }) {
   if (!rows.length) return html`<div class="empty small">${empty}</div>`;
   const max = Math.max(...rows.map((r) => r.count), 1);

@@ -3,7 +3,15 @@
 import { html, useState } from '../lib/html.js';
 import { Icon } from './icons.js';
 
-/** A titled panel. */
+/**
+ * @import { ComponentChildren } from 'preact'
+ * @import { ApiState } from '../lib/api.js'
+ */
+
+/**
+ * A titled panel.
+ * @param {{ title?: ComponentChildren, actions?: ComponentChildren, children?: ComponentChildren, class?: string }} props
+ */
 export function Card({ title, actions, children, class: cls = '' }) {
   return html`<section class=${`card ${cls}`}>
     ${(title || actions) && html`<header class="card-head"><h2>${title}</h2>${actions && html`<div class="card-actions">${actions}</div>`}</header>`}
@@ -11,7 +19,10 @@ export function Card({ title, actions, children, class: cls = '' }) {
   </section>`;
 }
 
-/** A headline number with a label and an optional detail line. */
+/**
+ * A headline number with a label and an optional detail line.
+ * @param {{ label: string, value: ComponentChildren, detail?: ComponentChildren, tone?: string, title?: string }} props
+ */
 export function Stat({ label, value, detail, tone = '', title }) {
   return html`<div class=${`stat ${tone}`} title=${title}>
     <div class="stat-label">${label}</div>
@@ -20,7 +31,10 @@ export function Stat({ label, value, detail, tone = '', title }) {
   </div>`;
 }
 
-/** Label → value pairs. */
+/**
+ * Label → value pairs; a pair without a value (null, undefined or '') is left out.
+ * @param {{ items: [string, ComponentChildren][] }} props
+ */
 export function Facts({ items }) {
   return html`<dl class="facts">
     ${items
@@ -29,6 +43,7 @@ export function Facts({ items }) {
   </dl>`;
 }
 
+/** @param {{ children?: ComponentChildren }} props */
 export function Empty({ children }) {
   return html`<div class="empty">${children}</div>`;
 }
@@ -37,6 +52,10 @@ export function Loading() {
   return html`<div class="loading" aria-busy="true"><span class="spinner"></span> Loading…</div>`;
 }
 
+/**
+ * An error as the API gave it (`ApiError`: its status and code), or any other.
+ * @param {{ error: { message: string, status?: number, code?: string } | null | undefined }} props
+ */
 export function ErrorBox({ error }) {
   if (!error) return null;
   return html`<div class="error-box" role="alert">
@@ -44,14 +63,20 @@ export function ErrorBox({ error }) {
   </div>`;
 }
 
-/** What a view shows while its first answer loads or after it failed. */
+/**
+ * What a view shows while its first answer loads or after it failed.
+ * @param {{ state: ApiState<unknown> }} props
+ */
 export function Pending({ state }) {
   if (state.error && !state.data) return html`<${ErrorBox} error=${state.error} />`;
   if (!state.data) return html`<${Loading} />`;
   return null;
 }
 
-/** A value with a button copying it. */
+/**
+ * A value with a button copying it.
+ * @param {{ text: string, label?: ComponentChildren }} props
+ */
 export function Copy({ text, label }) {
   const [done, setDone] = useState(false);
   const copy = () =>
@@ -62,7 +87,10 @@ export function Copy({ text, label }) {
   return html`<span class="copy"><code>${label ?? text}</code><button type="button" class="icon-button" title=${done ? 'Copied' : 'Copy'} aria-label="Copy" onClick=${copy}><${Icon} name=${done ? 'check' : 'copy'} size=${13} /></button></span>`;
 }
 
-/** Tabs as links (each tab its own URL). */
+/**
+ * Tabs as links (each tab its own URL): `[label, href, active]`.
+ * @param {{ items: [string, string, boolean][] }} props
+ */
 export function Tabs({ items }) {
   return html`<nav class="tabs">
     ${items.map(([label, href, active]) => html`<a href=${href} class=${active ? 'tab active' : 'tab'} aria-current=${active ? 'page' : undefined}>${label}</a>`)}

@@ -2,6 +2,7 @@
 
 import { html } from '../lib/html.js';
 
+/** @type {Record<string, string>} */
 const PATHS = {
   overview: 'M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z',
   traces: 'M4 6h10M4 12h16M4 18h7M17 5l3 1-3 1M14 17l3 1-3 1',
@@ -21,6 +22,10 @@ const PATHS = {
   check: 'M5 12l5 5L20 7',
 };
 
+/**
+ * The icon `name` (one of PATHS), `size` pixels square.
+ * @param {{ name: string, size?: number }} props
+ */
 export function Icon({ name, size = 18 }) {
   return html`<svg class="icon" width=${size} height=${size} viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">
     <path d=${PATHS[name]} />

@@ -6,6 +6,12 @@ import { RangePicker } from './range-picker.js';
 import { setPaused, useConnectionState, useLive, usePaused } from '../lib/live.js';
 import * as fmt from '../lib/format.js';
 
+/**
+ * @import { ComponentChildren } from 'preact'
+ * @import { Range } from '../lib/range.js'
+ */
+
+/** @type {[string, string, string][]} [href, label, icon] */
 const NAV = [
   ['/', 'Overview', 'overview'],
   ['/traces', 'Traces', 'traces'],
@@ -20,6 +26,11 @@ const NAV = [
   ['/status', 'Status', 'status'],
 ];
 
+/**
+ * Whether the navigation link `href` is the view at `path` (or a page inside it).
+ * @param {string} href
+ * @param {string} path
+ */
 function navActive(href, path) {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
 }
@@ -29,7 +40,7 @@ function LiveControl() {
   const paused = usePaused();
   const state = useConnectionState();
   // Spans per second over the last ten summaries (one a second): steadier than one second's.
-  const [rates, setRates] = useState([]);
+  const [rates, setRates] = useState(/** @type {number[]} */ ([]));
   useLive({}, (m) => m.type === 'summary' && setRates((r) => [...r.slice(-9), m.spans_per_second]));
   const rate = rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : null;
   const label = paused ? 'Paused' : state === 'live' ? 'Live' : 'Connecting…';
@@ -41,6 +52,17 @@ function LiveControl() {
   </div>`;
 }
 
+/**
+ * @param {{
+ *   path: string,
+ *   range: Range,
+ *   title: string,
+ *   showRange?: boolean,
+ *   session: Api.AuthSession | null,
+ *   onLogout: () => void,
+ *   children?: ComponentChildren,
+ * }} props
+ */
 export function Layout({ path, range, title, showRange = true, session, onLogout, children }) {
   return html`<div class="layout">
     <aside class="sidebar">

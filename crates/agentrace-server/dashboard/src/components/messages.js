@@ -3,7 +3,11 @@
 
 import { html } from '../lib/html.js';
 
-/** JSON text pretty-printed when it is JSON, else as it is. */
+/**
+ * JSON text pretty-printed when it is JSON, else as it is; any other value as JSON.
+ * @param {unknown} text
+ * @returns {string}
+ */
 export function pretty(text) {
   if (typeof text !== 'string') return JSON.stringify(text, null, 2);
   const trimmed = text.trim();
@@ -15,6 +19,7 @@ export function pretty(text) {
   }
 }
 
+/** @param {{ part: Api.Part }} props */
 function Part({ part }) {
   switch (part.type) {
     case 'tool_call':
@@ -32,6 +37,7 @@ function Part({ part }) {
   }
 }
 
+/** @param {{ message: Api.Message }} props */
 export function Message({ message }) {
   return html`<div class=${`message role-${String(message.role).replace(/[^a-z_]/gi, '')}`}>
     <div class="role">${message.role}${message.finish_reason && html` <span class="muted">· ${message.finish_reason}</span>`}</div>
@@ -39,7 +45,10 @@ export function Message({ message }) {
   </div>`;
 }
 
-/** The tools offered to the model, each with what it was told of it. */
+/**
+ * The tools offered to the model, each with what it was told of it.
+ * @param {{ tools: NonNullable<Api.SpanContent['tools']> }} props
+ */
 function ToolsOffered({ tools }) {
   return html`<div class="captured-group tools-offered">
     <h4>Tools offered</h4>
@@ -52,15 +61,18 @@ function ToolsOffered({ tools }) {
   </div>`;
 }
 
-/** A span's content: system instructions, the tools offered, messages in and out, tool input
- * and output. */
+/**
+ * A span's content: system instructions, the tools offered, messages in and out, tool input
+ * and output.
+ * @param {{ content: Api.SpanContent | null | undefined }} props
+ */
 export function Content({ content }) {
   if (!content || !Object.keys(content).length) return null;
   return html`<div class="captured">
     ${content.system?.map((t) => html`<div class="message role-system"><div class="role">system instructions</div><pre class="text">${t}</pre></div>`)}
-    ${content.tools?.length > 0 && html`<${ToolsOffered} tools=${content.tools} />`}
-    ${content.input?.length > 0 && html`<div class="captured-group"><h4>Input</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
-    ${content.output?.length > 0 && html`<div class="captured-group"><h4>Output</h4>${content.output.map((m) => html`<${Message} message=${m} />`)}</div>`}
+    ${content.tools && content.tools.length > 0 && html`<${ToolsOffered} tools=${content.tools} />`}
+    ${content.input && content.input.length > 0 && html`<div class="captured-group"><h4>Input</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
+    ${content.output && content.output.length > 0 && html`<div class="captured-group"><h4>Output</h4>${content.output.map((m) => html`<${Message} message=${m} />`)}</div>`}
     ${content.tool &&
     html`<div class="captured-group">
       <h4>Tool call</h4>

@@ -2,12 +2,19 @@
 // browser (never a token in script). A 401 tells the app to show the login.
 
 import { useEffect, useRef, useState } from './html.js';
-import { withQuery } from './router.js';
+import { withQuery } from './url.js';
+
+/** @import { QueryPatch } from './url.js' */
 
 export const API = '/api/v1';
 
 /** An answer that was not 2xx: `status`, the API's `code` and message. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   */
   constructor(status, code, message) {
     super(message);
     this.status = status;
@@ -15,19 +22,42 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * What `useApi` holds: the latest answer (kept while the next one loads), the error of the
+ * latest request, and whether one is on its way. `error` is an `ApiError`, or what `fetch`
+ * threw (the network failed).
+ * @template T
+ * @typedef {{ data: T | null, error: ApiError | Error | null, loading: boolean }} ApiState
+ */
+
+/** @type {Set<() => void>} */
 const unauthorizedListeners = new Set();
 
-/** Calls `listener` whenever the API answers 401 (the session ended or never began). */
+/**
+ * Calls `listener` whenever the API answers 401 (the session ended or never began).
+ * @param {() => void} listener
+ * @returns {() => void} what stops it
+ */
 export function onUnauthorized(listener) {
   unauthorizedListeners.add(listener);
   return () => unauthorizedListeners.delete(listener);
 }
 
-/** The URL of an API path with query parameters. */
+/**
+ * The URL of an API path with query parameters.
+ * @param {string} path
+ * @param {QueryPatch} [query]
+ */
 export function apiUrl(path, query = {}) {
   return withQuery(`${API}${path}`, query);
 }
 
+/**
+ * The error of an answer that was not 2xx (the API's `{ error: { code, message } }`, if it
+ * sent one).
+ * @param {Response} response
+ * @returns {Promise<ApiError>}
+ */
 async function failure(response) {
   let code = 'http_error';
   let message = `${response.status} ${response.statusText}`;
@@ -42,7 +72,15 @@ async function failure(response) {
   return new ApiError(response.status, code, message);
 }
 
-/** GET an API path; resolves with the JSON answer, rejects with an ApiError. */
+/**
+ * GET an API path; resolves with the JSON answer, rejects with an ApiError. The caller says
+ * what the answer is (`Api.Responses[path]`): the type is not checked at run time.
+ * @template [T=unknown]
+ * @param {string} path
+ * @param {QueryPatch} [query]
+ * @param {{ signal?: AbortSignal }} [options]
+ * @returns {Promise<T>}
+ */
 export async function get(path, query = {}, { signal } = {}) {
   const response = await fetch(apiUrl(path, query), {
     credentials: 'same-origin',
@@ -53,7 +91,12 @@ export async function get(path, query = {}, { signal } = {}) {
   return response.json();
 }
 
-/** POST JSON to an API path; resolves with the JSON answer (or null for 204). */
+/**
+ * POST JSON to an API path; resolves with the JSON answer (or null for 204).
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<unknown>}
+ */
 export async function post(path, body) {
   const response = await fetch(apiUrl(path), {
     method: 'POST',
@@ -68,19 +111,25 @@ export async function post(path, body) {
 /**
  * Loads `path` with `query` whenever they change (and when `refresh` changes): `{ data,
  * error, loading }`. The previous data stays while a new answer loads, so views do not
- * flicker; an answer that arrives after a newer request was made is ignored.
+ * flicker; an answer that arrives after a newer request was made is ignored. `T` is the
+ * answer's type, which the caller names (`Api.Responses[path]`).
+ * @template [T=unknown]
+ * @param {string | null} path null: nothing to load
+ * @param {QueryPatch} [query]
+ * @param {number} [refresh] a counter: each change loads again
+ * @returns {ApiState<T>}
  */
 export function useApi(path, query = {}, refresh = 0) {
-  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const [state, setState] = useState(/** @type {ApiState<T>} */ ({ data: null, error: null, loading: true }));
   const key = path === null ? null : apiUrl(path, query);
-  const latest = useRef(null);
+  const latest = useRef(/** @type {string | null} */ (null));
   useEffect(() => {
     if (key === null) return undefined;
     const controller = new AbortController();
     latest.current = key;
     setState((s) => ({ ...s, loading: true }));
-    get(path, query, { signal: controller.signal }).then(
-      (data) => latest.current === key && setState({ data, error: null, loading: false }),
+    get(/** @type {string} */ (path), query, { signal: controller.signal }).then(
+      (data) => latest.current === key && setState({ data: /** @type {T} */ (data), error: null, loading: false }),
       (error) => {
         if (error.name === 'AbortError') return;
         if (latest.current === key) setState((s) => ({ data: s.data, error, loading: false }));

@@ -3,16 +3,26 @@
 
 const NS_PER_MS = 1e6;
 
-/** `1234` → `1,234`; `null` → `—`. */
+/** A number the API may leave out: unknown reads `—` (or, for money, "unpriced").
+ * @typedef {number | null | undefined} Maybe */
+
+/**
+ * `1234` → `1,234`; `null` → `—`.
+ * @param {Maybe} n
+ */
 export function count(n) {
   if (n === null || n === undefined) return '—';
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** Compact counts: `950`, `1.2k`, `3.4M`, `1.1B`. */
+/**
+ * Compact counts: `950`, `1.2k`, `3.4M`, `1.1B`.
+ * @param {Maybe} n
+ */
 export function compact(n) {
   if (n === null || n === undefined) return '—';
   const abs = Math.abs(n);
+  /** @type {[number, string][]} */
   const units = [
     [1e9, 'B'],
     [1e6, 'M'],
@@ -30,6 +40,7 @@ export function compact(n) {
 /**
  * US dollars. Unknown (`null`) is never shown as $0: it reads "unpriced". Small amounts keep
  * their significant digits ($0.000123).
+ * @param {Maybe} cost
  */
 export function usd(cost) {
   if (cost === null || cost === undefined) return 'unpriced';
@@ -41,14 +52,21 @@ export function usd(cost) {
   return `$${cost.toPrecision(3)}`;
 }
 
-/** Cost with the unpriced calls beside it: `$1.20 + 3 unpriced`. */
+/**
+ * Cost with the unpriced calls beside it: `$1.20 + 3 unpriced`.
+ * @param {Maybe} cost
+ * @param {Maybe} unpriced
+ */
 export function usdWithUnpriced(cost, unpriced) {
   if (!unpriced) return usd(cost);
   if (cost === null || cost === undefined) return `unpriced (${count(unpriced)})`;
   return `${usd(cost)} + ${count(unpriced)} unpriced`;
 }
 
-/** A duration in nanoseconds: `850µs`, `12.3ms`, `4.56s`, `2m 05s`, `1h 02m`. */
+/**
+ * A duration in nanoseconds: `850µs`, `12.3ms`, `4.56s`, `2m 05s`, `1h 02m`.
+ * @param {Maybe} ns
+ */
 export function duration(ns) {
   if (ns === null || ns === undefined) return '—';
   if (ns < 1e3) return `${Math.round(ns)}ns`;
@@ -63,35 +81,56 @@ export function duration(ns) {
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, '0')}m`;
 }
 
-/** A score's number: at most three decimals, no trailing zeros (`0.5`, `0.833`, `12`). */
+/**
+ * A score's number: at most three decimals, no trailing zeros (`0.5`, `0.833`, `12`).
+ * @param {Maybe} v
+ */
 export function scoreNumber(v) {
   if (v === null || v === undefined || Number.isNaN(v)) return '—';
   return String(Number(v.toFixed(3)));
 }
 
-/** A ratio as a percentage: `0.0123` → `1.23%`. */
+/**
+ * A ratio as a percentage: `0.0123` → `1.23%`.
+ * @param {Maybe} ratio
+ * @param {number} [digits]
+ */
 export function percent(ratio, digits = 1) {
   if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '—';
   return `${(ratio * 100).toFixed(digits)}%`;
 }
 
+/**
+ * @param {number} n
+ * @param {number} [w]
+ */
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
-/** Unix nanoseconds as local date and time: `2026-11-22 08:15:02`. */
+/**
+ * Unix nanoseconds as local date and time: `2026-11-22 08:15:02`.
+ * @param {Maybe} unixNano
+ */
 export function dateTime(unixNano) {
   if (!unixNano) return '—';
   const d = new Date(unixNano / NS_PER_MS);
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-/** Unix nanoseconds as local time of day with milliseconds: `08:15:02.123`. */
+/**
+ * Unix nanoseconds as local time of day with milliseconds: `08:15:02.123`.
+ * @param {Maybe} unixNano
+ */
 export function timeOfDay(unixNano) {
   if (!unixNano) return '—';
   const d = new Date(unixNano / NS_PER_MS);
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-/** How long ago, from `nowMs` (default now): `12s ago`, `5m ago`, `3h ago`, `2d ago`. */
+/**
+ * How long ago, from `nowMs` (default now): `12s ago`, `5m ago`, `3h ago`, `2d ago`.
+ * @param {Maybe} unixNano
+ * @param {number} [nowMs]
+ */
 export function ago(unixNano, nowMs = Date.now()) {
   if (!unixNano) return '—';
   const s = Math.max(0, (nowMs - unixNano / NS_PER_MS) / 1000);
@@ -101,7 +140,10 @@ export function ago(unixNano, nowMs = Date.now()) {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-/** Bytes: `512 B`, `1.5 KiB`, `2.0 GiB`. */
+/**
+ * Bytes: `512 B`, `1.5 KiB`, `2.0 GiB`.
+ * @param {Maybe} n
+ */
 export function bytes(n) {
   if (n === null || n === undefined) return '—';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -114,7 +156,10 @@ export function bytes(n) {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** Every token type of a usage object summed the way people read it: input + output. */
+/**
+ * Every token type of a usage object summed the way people read it: input + output.
+ * @param {{ input_tokens?: number, output_tokens?: number } | null | undefined} usage
+ */
 export function totalTokens(usage) {
   if (!usage) return 0;
   return (usage.input_tokens ?? 0) + (usage.output_tokens ?? 0);

@@ -16,3 +16,11 @@ export {
 } from '../../vendor/preact/hooks.mjs';
 
 export const html = htm.bind(h);
+
+/**
+ * An `onInput` or `onChange` handler giving `set` the value of the input or select it is on
+ * (template values are not typed, so handlers that read their event come from here).
+ * @param {(value: string) => void} set
+ * @returns {(event: Event) => void}
+ */
+export const withValue = (set) => (event) => set(/** @type {HTMLInputElement | HTMLSelectElement} */ (event.target).value);

@@ -4,19 +4,50 @@
 // page is hidden or the user paused live updates, and reopens (views refreshing once) after.
 
 import { useEffect, useRef, useState } from './html.js';
-import { withQuery } from './router.js';
+import { withQuery } from './url.js';
 import { API } from './api.js';
+
+/** @import { QueryPatch } from './url.js' */
+
+/**
+ * A message of the live feed (docs/api.md); the dashboard reads its type, and a summary's
+ * rate.
+ * @typedef {{ type: 'spans', spans: unknown[] }
+ *   | { type: 'events', events: unknown[] }
+ *   | { type: 'attributed', spans: unknown[] }
+ *   | { type: 'summary', time_unix_nano: number, interval_ms: number, spans_per_second: number }
+ *   | { type: 'lagged', missed: number }
+ *   | { type: 'alerts', alerts: unknown[] }} LiveMessage
+ */
+
+/**
+ * One shared connection: the URL, who listens, the socket (or the timer of the next attempt).
+ * @typedef {{
+ *   url: string,
+ *   handlers: Set<(message: LiveMessage) => void>,
+ *   socket: WebSocket | null,
+ *   timer: ReturnType<typeof setTimeout> | null,
+ *   backoff: number,
+ * }} Connection
+ */
 
 const INITIAL_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30000;
 
 // ---- small observable values ----
 
+/**
+ * A value components can watch.
+ * @template T
+ * @param {T} initial
+ */
 function observable(initial) {
   let value = initial;
+  /** @type {Set<(value: T) => void>} */
   const listeners = new Set();
   return {
     get: () => value,
+    /** @param {T} next */
     set(next) {
       if (next === value) return;
       value = next;
@@ -37,7 +68,7 @@ function observable(initial) {
 const paused = observable(sessionStorage.getItem('agentrace.paused') === '1');
 const visible = observable(!document.hidden);
 /** `live`, `connecting`, `paused`, `hidden` or `idle` (nobody subscribed). */
-const state = observable('idle');
+const state = observable(/** @type {'live' | 'connecting' | 'paused' | 'hidden' | 'idle'} */ ('idle'));
 
 document.addEventListener('visibilitychange', () => {
   visible.set(!document.hidden);
@@ -53,7 +84,10 @@ export function useActive() {
   return !usePaused() && visible.use();
 }
 
-/** Pauses or resumes live updates everywhere. */
+/**
+ * Pauses or resumes live updates everywhere.
+ * @param {boolean} value
+ */
 export function setPaused(value) {
   paused.set(value);
   sessionStorage.setItem('agentrace.paused', value ? '1' : '0');
@@ -62,9 +96,10 @@ export function setPaused(value) {
 
 // ---- the shared connections ----
 
-/** filter key → { url, handlers, socket, timer, backoff } */
+/** @type {Map<string, Connection>} filter key → connection */
 const connections = new Map();
 
+/** @param {Connection} c */
 function open(c) {
   state.set('connecting');
   const socket = new WebSocket(c.url);
@@ -96,8 +131,9 @@ function open(c) {
   };
 }
 
+/** @param {Connection} c */
 function close(c) {
-  clearTimeout(c.timer);
+  clearTimeout(c.timer ?? undefined);
   c.timer = null;
   const socket = c.socket;
   c.socket = null;
@@ -125,6 +161,11 @@ function sync() {
   else if (!visible.get()) state.set('hidden');
 }
 
+/**
+ * @param {QueryPatch} filter
+ * @param {(message: LiveMessage) => void} handler
+ * @returns {() => void} the unsubscription
+ */
 function subscribe(filter, handler) {
   const path = withQuery(`${API}/live`, filter);
   let c = connections.get(path);
@@ -140,8 +181,9 @@ function subscribe(filter, handler) {
   }
   c.handlers.add(handler);
   sync();
+  const connection = c;
   return () => {
-    c.handlers.delete(handler);
+    connection.handlers.delete(handler);
     sync();
   };
 }
@@ -149,6 +191,9 @@ function subscribe(filter, handler) {
 /**
  * Receives the live feed's messages (`spans`, `events`, `summary`, `lagged`) matching
  * `filter` (`session`, `service`, `kind`) while `enabled`.
+ * @param {QueryPatch} filter
+ * @param {(message: LiveMessage) => void} onMessage
+ * @param {boolean} [enabled]
  */
 export function useLive(filter, onMessage, enabled = true) {
   const handler = useRef(onMessage);
@@ -163,16 +208,20 @@ export function useLive(filter, onMessage, enabled = true) {
 /**
  * Whether a live message changes stored spans: new spans, or spans stored before whose agent,
  * session, user or framework an ancestor arriving later filled in (`attributed`).
+ * @param {LiveMessage} m
  */
 export const changesSpans = (m) => m.type === 'spans' || m.type === 'attributed';
 
 /**
  * Calls `refresh` when a live message satisfies `when` (at most once per `everyMs`), and once
  * whenever updates resume (the page shown again, or un-paused): for views that re-query.
+ * @param {QueryPatch} filter
+ * @param {() => void} refresh
+ * @param {{ enabled?: boolean, everyMs?: number, when?: (message: LiveMessage) => boolean }} [options]
  */
 export function useLiveRefresh(filter, refresh, { enabled = true, everyMs = 2000, when = () => true } = {}) {
   const last = useRef(0);
-  const pending = useRef(null);
+  const pending = useRef(/** @type {ReturnType<typeof setTimeout> | null} */ (null));
   const run = useRef(refresh);
   run.current = refresh;
   const active = useActive();
@@ -181,7 +230,7 @@ export function useLiveRefresh(filter, refresh, { enabled = true, everyMs = 2000
     if (enabled && active && !wasActive.current) run.current();
     wasActive.current = active;
   }, [active, enabled]);
-  useEffect(() => () => clearTimeout(pending.current), []);
+  useEffect(() => () => clearTimeout(pending.current ?? undefined), []);
   useLive(
     filter,
     (message) => {

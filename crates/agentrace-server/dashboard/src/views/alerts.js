@@ -9,11 +9,17 @@ import * as fmt from '../lib/format.js';
 import { Card, Empty, Pending, Stat } from '../components/common.js';
 import { AlertStateBadge } from '../components/badges.js';
 
+/** @import { ApiState } from '../lib/api.js' */
+
 const FIRING = new Set(['ALERT', 'WARNING', 'NO_DATA']);
 
-/** A rule's thresholds in words: "≥ 5.0 % warning, ≥ 20.0 % critical" (σ for anomalies). */
+/**
+ * A rule's thresholds in words: "≥ 5.0 % warning, ≥ 20.0 % critical" (σ for anomalies).
+ * @param {Api.AlertRule} rule
+ */
 function thresholds(rule) {
   const side = (rule.direction ?? (rule.measure === 'tool_success_rate' ? 'below' : 'above')) === 'below' ? '≤' : '≥';
+  /** @param {number} v */
   const unit = (v) => {
     if (rule.anomaly) return `${v}σ`;
     if (rule.measure === 'error_rate' || rule.measure === 'tool_success_rate') return fmt.percent(v);
@@ -27,12 +33,17 @@ function thresholds(rule) {
   ].filter(Boolean).join(', ') || `no data: ${rule.no_data}`;
 }
 
+/**
+ * What a rule watches: its scope, and what it judges each of.
+ * @param {Api.AlertRule} rule
+ */
 function scope(rule) {
   const parts = Object.entries(rule.scope).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
   if (rule.per) parts.push(`per ${rule.per}`);
   return parts.join(' · ') || 'everything';
 }
 
+/** @param {{ alerts: Api.AlertNotification[] }} props */
 function Alerts({ alerts }) {
   if (!alerts.length) return html`<${Empty}>No alert has been judged yet: rules are evaluated every interval.</${Empty}>`;
   return html`<table class="table alerts-table">
@@ -50,6 +61,7 @@ function Alerts({ alerts }) {
   </table>`;
 }
 
+/** @param {{ channels: Api.AlertChannel[] }} props */
 function Channels({ channels }) {
   return html`<table class="table compact">
     <thead><tr><th>Channel</th><th>Kind</th><th class="num">Delivered</th><th class="num">Failed</th><th class="num">Retries</th><th class="num">Dropped</th><th>Status</th></tr></thead>
@@ -71,6 +83,7 @@ function Channels({ channels }) {
   </table>`;
 }
 
+/** @param {{ rules: Api.AlertRule[] }} props */
 function Rules({ rules }) {
   if (!rules.length) return html`<${Empty}>No rules: start the server with an alerts file (<code>--alerts</code>; see docs/alerts.md). Budget thresholds still alert.</${Empty}>`;
   return html`<table class="table compact">
@@ -89,6 +102,7 @@ function Rules({ rules }) {
   </table>`;
 }
 
+/** @param {{ history: Api.AlertNotification[] }} props */
 function History({ history }) {
   if (!history.length) return html`<${Empty}>No notification yet.</${Empty}>`;
   return html`<ol class="alert-history">
@@ -111,6 +125,7 @@ export function AlertsView() {
     return () => clearInterval(timer);
   }, [active]);
   useLiveRefresh({}, () => setTick((n) => n + 1), { everyMs: 1000, when: (m) => m.type === 'alerts' });
+  /** @type {ApiState<Api.Alerts>} */
   const state = useApi('/alerts', { limit: 50 }, tick);
   const a = state.data;
   if (!a) return html`<${Pending} state=${state} />`;

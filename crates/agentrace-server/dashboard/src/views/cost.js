@@ -1,10 +1,11 @@
 // Cost: billable calls grouped by one or two dimensions, as a chart and a table, with a CSV
 // download; and every budget with its spend in the current period.
 
-import { html, useMemo } from '../lib/html.js';
+import { html, useMemo, withValue } from '../lib/html.js';
 import { apiUrl, useApi } from '../lib/api.js';
-import { apiRange } from '../lib/range.js';
 import { setQuery } from '../lib/router.js';
+import { COST_DIMENSIONS as DIMENSIONS, COST_FILTERS as FILTERS, COST_TIME as TIME, costGroups, costQuery } from '../lib/queries.js';
+import { costLabel as label, costOverTime } from '../lib/series.js';
 import * as fmt from '../lib/format.js';
 import { Card, Pending } from '../components/common.js';
 import { BarList } from '../components/bar-list.js';
@@ -12,43 +13,26 @@ import { TimeChart } from '../components/chart.js';
 import { FilterBar, TextFilter } from '../components/filters.js';
 import { Table } from '../components/table.js';
 
-const DIMENSIONS = [
-  ['model', 'Model'],
-  ['provider', 'Provider'],
-  ['agent', 'Agent'],
-  ['framework', 'Framework'],
-  ['service', 'Service'],
-  ['session', 'Session'],
-  ['user', 'User'],
-  ['day', 'Day'],
-  ['hour', 'Hour'],
-];
-const TIME = new Set(['day', 'hour']);
-const FILTERS = ['provider', 'model', 'agent', 'framework', 'service', 'session', 'user'];
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
+ * @import { Column } from '../components/table.js'
+ */
+
 const PALETTE = ['#818cf8', '#22d3ee', '#c084fc', '#34d399', '#fbbf24', '#f472b6', '#60a5fa', '#fb923c', '#a3e635', '#94a3b8'];
 
-const label = (v) => (v === null || v === undefined ? '(none)' : v);
-
-/** Stacked cost over time by the other dimension: its 9 costliest values, the rest as "other". */
+/**
+ * Stacked cost over time by the other dimension: its 9 costliest values, the rest as "other".
+ * @param {{ rows: Api.CostRow[], time: string, by: string }} props
+ */
 function CostOverTime({ rows, time, by }) {
-  const chart = useMemo(() => {
-    const totals = new Map();
-    for (const r of rows) totals.set(label(r.keys[by]), (totals.get(label(r.keys[by])) ?? 0) + (r.cost ?? 0));
-    const top = [...totals.entries()].sort((a, b) => b[1] - a[1]).slice(0, 9).map(([k]) => k);
-    const buckets = [...new Set(rows.map((r) => r.keys[time]))].sort();
-    const at = new Map(buckets.map((b, i) => [b, i]));
-    const series = [...top, ...(totals.size > top.length ? ['other'] : [])].map((name, i) => ({ label: name, color: PALETTE[i], values: buckets.map(() => 0), kind: 'bar' }));
-    for (const r of rows) {
-      const name = label(r.keys[by]);
-      const s = series.find((x) => x.label === name) ?? series[series.length - 1];
-      s.values[at.get(r.keys[time])] += r.cost ?? 0;
-    }
-    return { times: buckets.map((b) => Date.parse(b) / 1000), series };
-  }, [rows, time, by]);
+  const chart = useMemo(() => costOverTime(rows, time, by, PALETTE), [rows, time, by]);
   return html`<${TimeChart} times=${chart.times} series=${chart.series} format=${fmt.usd} height=${240} />`;
 }
 
 function Budgets() {
+  /** @type {ApiState<Api.Budgets>} */
   const state = useApi('/budgets', {});
   if (!state.data) return html`<${Pending} state=${state} />`;
   if (!state.data.configured) return html`<div class="empty small">No budgets configured. Start the server with <code>--budgets budgets.toml</code> (see docs/budgets.md).</div>`;
@@ -64,17 +48,22 @@ function Budgets() {
   </ul>`;
 }
 
+/** @param {{ query: Query, range: Range }} props */
 export function Cost({ query, range }) {
-  const dims = (query.group_by ?? 'model').split(',').filter((d) => DIMENSIONS.some(([k]) => k === d)).slice(0, 2);
-  if (!dims.length) dims.push('model');
-  const q = { ...apiRange(range), group_by: dims.join(',') };
-  for (const f of FILTERS) if (query[f]) q[f] = query[f];
+  const dims = costGroups(query);
+  const q = costQuery(query, range, dims);
+  /** @type {ApiState<Api.CostAnswer>} */
   const state = useApi('/cost', q);
+  /**
+   * @param {string} first
+   * @param {string | null} second
+   */
   const setDims = (first, second) => setQuery({ group_by: [first, second].filter(Boolean).join(',') }, { push: true });
   const time = dims.find((d) => TIME.has(d));
   const other = dims.find((d) => d !== time);
+  /** @type {Column<Api.CostRow>[]} */
   const columns = [
-    ...dims.map((d) => ({ key: d, label: DIMENSIONS.find(([k]) => k === d)[1], render: (r) => label(r.keys[d]) })),
+    ...dims.map((d) => ({ key: d, label: DIMENSIONS.find(([k]) => k === d)?.[1] ?? d, render: (/** @type {Api.CostRow} */ r) => label(r.keys[d]) })),
     { key: 'calls', label: 'Calls', align: 'num', render: (r) => fmt.count(r.calls) },
     { key: 'errors', label: 'Failed', align: 'num', render: (r) => (r.errors ? html`<span class="error-text">${fmt.count(r.errors)}</span>` : '0') },
     { key: 'p95', label: 'p95', align: 'num', render: (r) => fmt.duration(r.latency.p95_ns) },
@@ -89,12 +78,12 @@ export function Cost({ query, range }) {
   return html`<div class="view cost">
     <div class="toolbar">
       <label class="filter"><span>Group by</span>
-        <select value=${dims[0]} onChange=${(e) => setDims(e.target.value, dims[1] === e.target.value ? null : dims[1])}>
+        <select value=${dims[0]} onChange=${withValue((v) => setDims(v, dims[1] === v ? null : dims[1]))}>
           ${DIMENSIONS.map(([k, l]) => html`<option value=${k}>${l}</option>`)}
         </select>
       </label>
       <label class="filter"><span>then by</span>
-        <select value=${dims[1] ?? ''} onChange=${(e) => setDims(dims[0], e.target.value || null)}>
+        <select value=${dims[1] ?? ''} onChange=${withValue((v) => setDims(dims[0], v || null))}>
           <option value="">—</option>
           ${DIMENSIONS.filter(([k]) => k !== dims[0]).map(([k, l]) => html`<option value=${k}>${l}</option>`)}
         </select>
@@ -112,12 +101,12 @@ export function Cost({ query, range }) {
             ${time && other
               ? html`<${CostOverTime} rows=${a.rows} time=${time} by=${other} />`
               : time
-                ? html`<${TimeChart} times=${a.rows.map((r) => Date.parse(r.keys[time]) / 1000)} series=${[{ label: 'cost', color: PALETTE[0], values: a.rows.map((r) => r.cost ?? 0), kind: 'bar' }]} format=${fmt.usd} height=${240} />`
+                ? html`<${TimeChart} times=${a.rows.map((r) => Date.parse(r.keys[time] ?? '') / 1000)} series=${[{ label: 'cost', color: PALETTE[0], values: a.rows.map((r) => r.cost ?? 0), kind: 'bar' }]} format=${fmt.usd} height=${240} />`
                 : html`<${BarList} rows=${byCost.slice(0, 12).map((r) => ({ label: dims.map((d) => label(r.keys[d])).join(' · '), cost: r.cost, unpriced: r.unpriced, calls: r.calls }))} />`}
             <p class="muted small total-line">Total: <strong>${fmt.usdWithUnpriced(a.total.cost, a.total.unpriced)}</strong> over ${fmt.count(a.total.calls)} calls · ${fmt.compact(fmt.totalTokens(a.total.usage))} tokens</p>
           </${Card}>
           <${Card} title="Budgets"><${Budgets} /></${Card}>
         </div>
-        <${Table} columns=${columns} rows=${time ? a.rows : byCost} rowKey=${(r) => JSON.stringify(r.keys)} empty="No billable call in this range." />`}
+        <${Table} columns=${columns} rows=${time ? a.rows : byCost} rowKey=${(/** @type {Api.CostRow} */ r) => JSON.stringify(r.keys)} empty="No billable call in this range." />`}
   </div>`;
 }

@@ -3,16 +3,23 @@
 
 import { html, useEffect, useState } from '../lib/html.js';
 import { get } from '../lib/api.js';
-import { apiRange } from '../lib/range.js';
+import { EVENT_FILTERS, eventsQuery } from '../lib/queries.js';
 import * as fmt from '../lib/format.js';
 import { ErrorBox, Loading } from '../components/common.js';
 import { FilterBar, SelectFilter, TextFilter } from '../components/filters.js';
 import { Table } from '../components/table.js';
 import { LevelBadge } from '../components/badges.js';
 
-const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'];
-const FILTERS = ['level', 'type', 'session', 'text', 'service', 'agent', 'trace'];
+/**
+ * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
+ * @import { Column } from '../components/table.js'
+ */
 
+/** @type {Api.Event['level'][]} */
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'SUCCESS', 'WARNING', 'ERROR', 'CRITICAL'];
+
+/** @type {Column<Api.Event>[]} */
 const COLUMNS = [
   { key: 'time', label: 'Time', render: (e) => html`<span title=${fmt.dateTime(e.time_unix_nano)}>${fmt.timeOfDay(e.time_unix_nano)}</span>` },
   { key: 'level', label: 'Level', render: (e) => html`<${LevelBadge} level=${e.level} />` },
@@ -30,28 +37,28 @@ const COLUMNS = [
   },
 ];
 
+/** @param {{ query: Query, range: Range }} props */
 export function Events({ query, range }) {
-  const [rows, setRows] = useState(null);
-  const [next, setNext] = useState(null);
-  const [error, setError] = useState(null);
-  const q = { ...apiRange(range), limit: 100 };
-  for (const f of FILTERS) if (query[f]) q[f] = query[f];
+  const [rows, setRows] = useState(/** @type {Api.Event[] | null} */ (null));
+  const [next, setNext] = useState(/** @type {string | null} */ (null));
+  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const q = eventsQuery(query, range);
   const key = JSON.stringify(q);
   useEffect(() => {
     setRows(null);
-    get('/events', q).then((page) => {
+    /** @type {Promise<Api.EventPage>} */ (get('/events', q)).then((page) => {
       setError(null);
       setRows(page.events);
       setNext(page.next_cursor);
     }, setError);
   }, [key]);
   const more = () =>
-    get('/events', { ...q, cursor: next }).then((page) => {
-      setRows((old) => [...old, ...page.events]);
+    /** @type {Promise<Api.EventPage>} */ (get('/events', { ...q, cursor: next })).then((page) => {
+      setRows((old) => [...(old ?? []), ...page.events]);
       setNext(page.next_cursor);
     }, setError);
   return html`<div class="view events">
-    <${FilterBar} query=${query} names=${FILTERS}>
+    <${FilterBar} query=${query} names=${EVENT_FILTERS}>
       <${TextFilter} name="text" label="Message contains" query=${query} placeholder="text" />
       <${SelectFilter} name="level" label="Level at least" query=${query} options=${[['', 'any'], ...LEVELS.map((l) => [l, l])]} />
       <${TextFilter} name="type" label="Type" query=${query} placeholder="e.g. tool.call" />
@@ -62,7 +69,7 @@ export function Events({ query, range }) {
     <${ErrorBox} error=${error} />
     ${rows === null
       ? !error && html`<${Loading} />`
-      : html`<${Table} columns=${COLUMNS} rows=${rows} rowKey=${(e) => `${e.time_unix_nano}-${e.kind}-${e.message}`} rowClass=${(e) => `level-row-${e.level.toLowerCase()}`} empty="No event matches in this range." />`}
+      : html`<${Table} columns=${COLUMNS} rows=${rows} rowKey=${(/** @type {Api.Event} */ e) => `${e.time_unix_nano}-${e.kind}-${e.message}`} rowClass=${(/** @type {Api.Event} */ e) => `level-row-${e.level.toLowerCase()}`} empty="No event matches in this range." />`}
     ${next && html`<div class="more"><button type="button" onClick=${more}>Load more</button></div>`}
   </div>`;
 }

@@ -10,20 +10,31 @@ import { Card, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
 import { CountList } from '../components/bar-list.js';
 
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Series } from '../lib/series.js'
+ */
+
 const COLORS = { checks: '#60a5fa', violations: '#f87171', detections: '#fbbf24' };
 
+/** @param {Api.NamedCount[]} list */
 const rows = (list) => list.map((c) => ({ label: c.name, count: c.count }));
 
+/** @param {{ range: Range }} props */
 export function Guardrails({ range }) {
   const [tick, setTick] = useState(0);
   const bucket = bucketFor(range);
   useLiveRefresh({}, () => setTick((n) => n + 1), { everyMs: 5000, when: (m) => changesSpans(m) || m.type === 'events' });
+  /** @type {ApiState<Api.Guardrails>} */
   const state = useApi('/guardrails', { ...apiRange(range), bucket }, tick);
   const g = state.data;
   const chart = useMemo(() => {
     if (!g) return null;
+    /** @param {(point: Api.Guardrails['series'][number]) => number} f */
     const pick = (f) => g.series.map(f);
-    return {
+    /** @type {{ times: number[], series: Series[] }} */
+    const lines = {
       times: pick((p) => p.start_unix_nano / 1e9),
       series: [
         { label: 'checks', color: COLORS.checks, values: pick((p) => p.checks), kind: 'bar' },
@@ -31,8 +42,9 @@ export function Guardrails({ range }) {
         { label: 'masked', color: COLORS.detections, values: pick((p) => p.detections), kind: 'line' },
       ],
     };
+    return lines;
   }, [g]);
-  if (!g) return html`<${Pending} state=${state} />`;
+  if (!g || !chart) return html`<${Pending} state=${state} />`;
   const rate = g.checks ? g.violations / g.checks : null;
   return html`<div class="view guardrails">
     <div class="stats">

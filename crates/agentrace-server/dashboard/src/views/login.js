@@ -1,13 +1,15 @@
 // Login: the API token, once; the server answers with an HttpOnly session cookie, so no
 // script ever holds the token afterwards.
 
-import { html, useState } from '../lib/html.js';
+import { html, useState, withValue } from '../lib/html.js';
 import { post } from '../lib/api.js';
 
+/** @param {{ onLogin: () => void }} props */
 export function Login({ onLogin }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState(null);
+  const [error, setError] = useState(/** @type {string | null} */ (null));
   const [busy, setBusy] = useState(false);
+  /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
     setBusy(true);
@@ -24,7 +26,7 @@ export function Login({ onLogin }) {
       <div class="brand"><span class="logo"></span>agentrace</div>
       <p class="muted">This server needs its API token. You enter it once; the browser keeps a session.</p>
       <label>API token
-        <input type="password" name="token" autocomplete="current-password" required value=${token} onInput=${(e) => setToken(e.target.value)} />
+        <input type="password" name="token" autocomplete="current-password" required value=${token} onInput=${withValue(setToken)} />
       </label>
       ${error && html`<div class="error-box" role="alert">${error}</div>`}
       <button type="submit" class="primary" disabled=${busy || !token}>${busy ? 'Checking…' : 'Log in'}</button>

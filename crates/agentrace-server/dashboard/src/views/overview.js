@@ -13,6 +13,12 @@ import { TimeChart } from '../components/chart.js';
 import { BarList } from '../components/bar-list.js';
 import { SlosAtRisk } from './slos.js';
 
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Series as ChartSeries } from '../lib/series.js'
+ */
+
 const COLORS = {
   requests: '#60a5fa',
   errors: '#f87171',
@@ -31,14 +37,18 @@ const COLORS = {
  * refreshed on every sixth live refresh (about every 30 s) rather than each. */
 const TOPS_EVERY = 6;
 
+/** @param {number | null | undefined} ns */
 const ms = (ns) => (ns === null || ns === undefined ? null : ns / 1e6);
 
+/** @param {{ overview: Api.Overview }} props */
 function Series({ overview }) {
   const s = overview.series;
   const charts = useMemo(() => {
     const times = s.map((p) => p.start_unix_nano / 1e9);
+    /** @param {(point: Api.SeriesPoint) => number | null} f */
     const pick = (f) => s.map(f);
-    return {
+    /** @type {{ times: number[], requests: ChartSeries[], latency: ChartSeries[], tokens: ChartSeries[], cost: ChartSeries[] }} */
+    const all = {
       times,
       requests: [
         { label: 'LLM calls', color: COLORS.requests, values: pick((p) => p.requests), kind: 'bar' },
@@ -55,15 +65,17 @@ function Series({ overview }) {
       ],
       cost: [{ label: 'cost', color: COLORS.cost, values: pick((p) => p.cost), kind: 'area' }],
     };
+    return all;
   }, [s]);
   return html`<div class="grid two">
     <${Card} title="LLM calls and failures"><${TimeChart} times=${charts.times} series=${charts.requests} format=${fmt.compact} /></${Card}>
-    <${Card} title="LLM latency"><${TimeChart} times=${charts.times} series=${charts.latency} format=${(v) => fmt.duration(v * 1e6)} /></${Card}>
+    <${Card} title="LLM latency"><${TimeChart} times=${charts.times} series=${charts.latency} format=${(/** @type {number} */ v) => fmt.duration(v * 1e6)} /></${Card}>
     <${Card} title="Tokens"><${TimeChart} times=${charts.times} series=${charts.tokens} format=${fmt.compact} /></${Card}>
-    <${Card} title="Cost"><${TimeChart} times=${charts.times} series=${charts.cost} format=${(v) => fmt.usd(v)} /></${Card}>
+    <${Card} title="Cost"><${TimeChart} times=${charts.times} series=${charts.cost} format=${(/** @type {number} */ v) => fmt.usd(v)} /></${Card}>
   </div>`;
 }
 
+/** @param {{ o: Api.Overview }} props */
 function Numbers({ o }) {
   const u = o.usage;
   const latency = o.latency;
@@ -94,10 +106,14 @@ function Numbers({ o }) {
   </div>`;
 }
 
+/** @param {{ o: Api.Overview, range: Range, refresh: number }} props */
 function Tops({ o, range, refresh }) {
   const r = apiRange(range);
+  /** @type {ApiState<Api.Users>} */
   const users = useApi('/users', { ...r, sort: 'cost', limit: 6 }, refresh);
+  /** @type {ApiState<Api.Sessions>} */
   const sessions = useApi('/sessions', { ...r, sort: 'cost', limit: 6 }, refresh);
+  /** @param {Api.CostRow} row */
   const cost = (row) => ({ cost: row.cost, unpriced: row.unpriced, calls: row.calls });
   return html`<div class="grid four">
     <${Card} title="Models by cost">
@@ -119,8 +135,10 @@ function Tops({ o, range, refresh }) {
   </div>`;
 }
 
+/** @param {{ range: Range }} props */
 export function Overview({ range }) {
   const [refresh, setRefresh] = useState(0);
+  /** @type {ApiState<Api.Overview>} */
   const state = useApi('/overview', apiRange(range), refresh);
   useLiveRefresh({}, () => setRefresh((n) => n + 1), {
     enabled: range.follows,

@@ -2,16 +2,28 @@
 // trend, split by model, agent, service, prompt, source or annotator, two of those side by
 // side — with its latest scores, and the online evaluators with what quality costs.
 
-import { html, useMemo } from '../lib/html.js';
+import { html, useMemo, withValue } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
 import { apiRange, bucketFor, rangeQuery } from '../lib/range.js';
 import { setQuery, withQuery } from '../lib/router.js';
+import { toggleCompared } from '../lib/queries.js';
+import { scoreTrend } from '../lib/series.js';
 import * as fmt from '../lib/format.js';
 import { Card, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
 import { SelectFilter } from '../components/filters.js';
 import { ScoreList } from '../components/scores.js';
 
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
+ */
+
+/** @typedef {Api.ScoreStats['groups'][number]} Group */
+/** @typedef {Api.ScoreStats['kind']} Kind */
+
+/** @type {[string, string][]} */
 const SPLITS = [
   ['', 'Nothing (all together)'],
   ['model', 'Model'],
@@ -21,6 +33,7 @@ const SPLITS = [
   ['source', 'Source'],
   ['annotator', 'Annotator'],
 ];
+/** @type {[string, string][]} */
 const SOURCES = [
   ['', 'Any source'],
   ['eval', 'Evaluations'],
@@ -29,16 +42,24 @@ const SOURCES = [
 ];
 const PALETTE = ['#818cf8', '#22d3ee', '#c084fc', '#34d399', '#fbbf24', '#f472b6', '#60a5fa', '#fb923c'];
 
+/** @param {string | null | undefined} key */
 const keyLabel = (key) => (key === null || key === undefined ? '(unknown)' : key);
 
-/** What a group's headline is: a boolean's pass rate, else its mean. */
+/**
+ * What a group's headline is: a boolean's pass rate, else its mean.
+ * @param {Kind} kind
+ * @param {Group} g
+ */
 function headline(kind, g) {
   if (kind === 'boolean') return g.pass_rate === null ? '—' : fmt.percent(g.pass_rate);
   if (kind === 'numeric') return fmt.scoreNumber(g.mean);
   return g.labels[0] ? `${g.labels[0].label} (${fmt.percent(g.labels[0].count / g.count, 0)})` : '—';
 }
 
-/** A numeric group's distribution (bars), or its labels' shares. */
+/**
+ * A numeric group's distribution (bars), or its labels' shares.
+ * @param {{ group: Group, kind: Kind, max?: number }} props
+ */
 function Distribution({ group, kind, max }) {
   if (kind === 'numeric' && group.histogram.length) {
     const top = max ?? Math.max(...group.histogram.map((b) => b.count), 1);
@@ -51,9 +72,13 @@ function Distribution({ group, kind, max }) {
   return html`<div class="label-shares">${group.labels.slice(0, 4).map((l) => html`<span class="badge score-label">${l.label} ${fmt.percent(l.count / group.count, 0)}</span>`)}</div>`;
 }
 
-/** Two groups side by side. */
+/**
+ * Two groups side by side.
+ * @param {{ kind: Kind, left: Group, right: Group }} props
+ */
 function Compare({ kind, left, right }) {
   const max = Math.max(...[...left.histogram, ...right.histogram].map((b) => b.count), 1);
+  /** @param {Group} g */
   const side = (g) => html`<div class="compare-side">
     <h3>${keyLabel(g.key)}</h3>
     <div class="stats compact">
@@ -76,26 +101,21 @@ function Compare({ kind, left, right }) {
   </div>`;
 }
 
-/** Means (pass rates) per bucket, a line per group (the eight largest). */
+/**
+ * Means (pass rates) per bucket, a line per group (the eight largest).
+ * @param {{ stats: Api.ScoreStats }} props
+ */
 function Trend({ stats }) {
-  const chart = useMemo(() => {
-    const groups = stats.groups.slice(0, PALETTE.length);
-    const times = [...new Set(groups.flatMap((g) => g.trend.map((p) => p.start_unix_nano)))].sort((x, y) => x - y);
-    const at = new Map(times.map((t, i) => [t, i]));
-    const series = groups.map((g, i) => {
-      const values = times.map(() => null);
-      for (const p of g.trend) values[at.get(p.start_unix_nano)] = p.mean;
-      return { label: keyLabel(g.key), color: PALETTE[i], values };
-    });
-    return { times: times.map((t) => t / 1e9), series };
-  }, [stats]);
+  const chart = useMemo(() => scoreTrend(stats.groups, PALETTE, keyLabel), [stats]);
   if (!chart.times.length) return html`<div class="empty small">No scores in this range.</div>`;
-  const format = stats.kind === 'boolean' ? (v) => fmt.percent(v, 0) : fmt.scoreNumber;
+  const format = stats.kind === 'boolean' ? (/** @type {number} */ v) => fmt.percent(v, 0) : fmt.scoreNumber;
   return html`<${TimeChart} times=${chart.times} series=${chart.series} format=${format} height=${220} />`;
 }
 
+/** @param {{ name: string, query: Query, range: Range }} props */
 function Stats({ name, query, range }) {
   const bucket = bucketFor(range);
+  /** @type {ApiState<Api.ScoreStats>} */
   const state = useApi('/scores/stats', { ...apiRange(range), name, group_by: query.split || 'none', source: query.source, bucket });
   if (!state.data) return html`<${Pending} state=${state} />`;
   const stats = state.data;
@@ -105,12 +125,12 @@ function Stats({ name, query, range }) {
     { count: 0, sum: 0 },
   );
   const compared = (query.compare ?? '').split(',').filter(Boolean);
+  /** @param {string | null} key */
   const pick = (key) => {
-    const k = keyLabel(key);
-    const next = compared.includes(k) ? compared.filter((c) => c !== k) : [...compared, k].slice(-2);
+    const next = toggleCompared(compared, keyLabel(key));
     setQuery({ compare: next.join(',') || null });
   };
-  const pair = compared.map((c) => stats.groups.find((g) => keyLabel(g.key) === c)).filter(Boolean);
+  const pair = compared.flatMap((c) => stats.groups.find((g) => keyLabel(g.key) === c) ?? []);
   const max = Math.max(...stats.groups.flatMap((g) => g.histogram.map((b) => b.count)), 1);
   return html`<div class="score-stats">
     <div class="stats">
@@ -144,6 +164,7 @@ function Stats({ name, query, range }) {
 
 /** The online evaluators, their figures and the judges' spend: the cost of quality. */
 function Evaluators() {
+  /** @type {ApiState<Api.Evaluators>} */
   const state = useApi('/evaluators', {});
   if (!state.data) return html`<${Pending} state=${state} />`;
   const e = state.data;
@@ -160,7 +181,7 @@ function Evaluators() {
         <thead><tr><th>Evaluator</th><th>From</th><th>Check</th><th>Target</th><th class="num">Sample</th><th class="num">Scored</th><th class="num">Passed</th><th class="num">Not applicable</th><th class="num">Errors</th><th>Last error</th></tr></thead>
         <tbody>
           ${e.rules.map((r) => {
-            const f = figures.get(r.name) ?? {};
+            const f = figures.get(r.name) ?? /** @type {Partial<Api.RuleStats>} */ ({});
             return html`<tr>
               <td><a href=${`?name=${encodeURIComponent(r.name)}`}>${r.name}</a></td>
               <td class="small" title=${r.origin === 'api' ? `given through the API, ${fmt.dateTime(r.updated_unix_nano)}` : 'the evaluators file'}>${r.origin === 'api' ? 'API' : 'file'}</td>
@@ -181,7 +202,9 @@ function Evaluators() {
   </div>`;
 }
 
+/** @param {{ query: Query, range: Range }} props */
 export function Scores({ query, range }) {
+  /** @type {ApiState<Api.Responses['/scores/names']>} */
   const names = useApi('/scores/names', apiRange(range));
   if (!names.data) return html`<${Pending} state=${names} />`;
   const list = names.data.names;
@@ -191,7 +214,7 @@ export function Scores({ query, range }) {
       ? html`<div class="empty">No scores in this range. Scores come from the API (<code>POST /api/v1/scores</code>), OpenTelemetry's <code>gen_ai.evaluation.result</code>, Phoenix's and Langfuse's clients, annotations in the trace view, and online evaluators.</div>`
       : html`<div class="filter-bar">
             <label class="filter score-name"><span>Score</span>
-              <select name="name" value=${name} onChange=${(e) => setQuery({ name: e.target.value, compare: null })}>
+              <select name="name" value=${name} onChange=${withValue((v) => setQuery({ name: v, compare: null }))}>
                 ${list.map((n) => html`<option value=${n.name}>${n.name} (${n.kind}, ${fmt.count(n.count)})</option>`)}
               </select>
             </label>

@@ -12,6 +12,10 @@ import { ScoresSection } from '../components/scores.js';
 
 const PAGE = 25;
 
+/**
+ * One turn: a trace of the session with what was said, and the session's cost up to it.
+ * @param {{ t: Api.SessionTrace, running: number }} props
+ */
 function Turn({ t, running }) {
   return html`<li class=${`turn ${t.error_count ? 'has-error' : ''}`}>
     <div class="turn-meta">
@@ -29,26 +33,27 @@ function Turn({ t, running }) {
   </li>`;
 }
 
+/** @param {{ params: Record<string, string>, canWrite: boolean }} props */
 export function Session({ params, canWrite }) {
   const id = params.id;
-  const [data, setData] = useState(null);
-  const [error, setError] = useState(null);
+  const [data, setData] = useState(/** @type {Api.SessionPage | null} */ (null));
+  const [error, setError] = useState(/** @type {Error | null} */ (null));
   const [loading, setLoading] = useState(false);
-  const latest = useRef(null);
+  const latest = useRef(/** @type {Api.SessionPage | null} */ (null));
   latest.current = data;
   const query = { order: 'asc', messages: 'true', limit: PAGE };
   const path = `/sessions/${encodeURIComponent(id)}`;
 
   useEffect(() => {
     setData(null);
-    get(path, query).then(setData, setError);
+    /** @type {Promise<Api.SessionPage>} */ (get(path, query)).then(setData, setError);
   }, [id]);
 
   const more = () => {
     const d = latest.current;
     if (!d?.next_cursor) return Promise.resolve();
     setLoading(true);
-    return get(path, { ...query, cursor: d.next_cursor })
+    return /** @type {Promise<Api.SessionPage>} */ (get(path, { ...query, cursor: d.next_cursor }))
       .then((page) => setData({ ...page, traces: [...d.traces, ...page.traces] }), setError)
       .finally(() => setLoading(false));
   };
@@ -57,7 +62,7 @@ export function Session({ params, canWrite }) {
   const refresh = () => {
     const d = latest.current;
     if (!d) return;
-    get(path, { ...query, limit: Math.min(1000, d.traces.length + PAGE) }).then(setData, setError);
+    /** @type {Promise<Api.SessionPage>} */ (get(path, { ...query, limit: Math.min(1000, d.traces.length + PAGE) })).then(setData, setError);
   };
   useLiveRefresh({ session: id }, refresh, { everyMs: 1500, when: changesSpans });
 

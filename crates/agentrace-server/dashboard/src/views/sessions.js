@@ -8,6 +8,14 @@ import * as fmt from '../lib/format.js';
 import { Pending } from '../components/common.js';
 import { Table } from '../components/table.js';
 
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
+ * @import { Column } from '../components/table.js'
+ */
+
+/** @type {Column<Api.SessionSummary>[]} */
 const COLUMNS = [
   { key: 'session', label: 'Session', render: (s) => html`<span class="mono">${s.session_id}</span>` },
   { key: 'user', label: 'User', render: (s) => s.user_id ?? html`<span class="muted">—</span>` },
@@ -20,8 +28,10 @@ const COLUMNS = [
   { key: 'last', label: 'Last active', sortKey: 'recent', render: (s) => html`<span title=${fmt.dateTime(s.last_seen_unix_nano)}>${fmt.ago(s.last_seen_unix_nano)}</span>` },
 ];
 
+/** @param {{ query: Query, range: Range }} props */
 export function Sessions({ query, range }) {
   const sort = query.sort === 'cost' ? 'cost' : 'recent';
+  /** @type {ApiState<Api.Sessions>} */
   const state = useApi('/sessions', { ...apiRange(range), sort, limit: 200 });
   if (!state.data) return html`<${Pending} state=${state} />`;
   return html`<div class="view sessions">
@@ -29,10 +39,10 @@ export function Sessions({ query, range }) {
     <${Table}
       columns=${COLUMNS}
       rows=${state.data.sessions}
-      rowKey=${(s) => s.session_id}
-      href=${(s) => `/sessions/${encodeURIComponent(s.session_id)}`}
+      rowKey=${(/** @type {Api.SessionSummary} */ s) => s.session_id}
+      href=${(/** @type {Api.SessionSummary} */ s) => `/sessions/${encodeURIComponent(s.session_id)}`}
       sort=${{ key: sort, ascending: false }}
-      onSort=${(k) => setQuery({ sort: k === 'cost' ? 'cost' : null }, { push: true })}
+      onSort=${(/** @type {string} */ k) => setQuery({ sort: k === 'cost' ? 'cost' : null }, { push: true })}
       empty="No session in this range: spans name their session with gen_ai.conversation.id, session.id or their dialect's equivalent."
     />
   </div>`;

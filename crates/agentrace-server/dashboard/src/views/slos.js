@@ -12,6 +12,11 @@ import { badTracesQuery, burnNow, promise, risk, scopeText, timeLeft, windowText
 import { Card, Empty, Facts, Pending, Stat } from '../components/common.js';
 import { TimeChart } from '../components/chart.js';
 
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Series } from '../lib/series.js'
+ */
+
 const REFRESH_MS = 30000;
 
 /** A counter that moves every `REFRESH_MS` while the tab is shown. */
@@ -26,12 +31,17 @@ function useTicks() {
   return tick;
 }
 
+/** @param {number | null | undefined} r */
 const rate = (r) => (r === null || r === undefined ? '—' : `${r < 10 ? r.toFixed(2) : r.toFixed(1)}×`);
+/** @param {number | null | undefined} v */
 const share = (v) => (v === null || v === undefined ? '—' : fmt.percent(v, 2));
 
 const TEXT = { bad: 'error-text', warn: 'warn-text', good: 'ok-text' };
 
-/** The share of the budget left as a bar (amber under a quarter, red when spent). */
+/**
+ * The share of the budget left as a bar (amber under a quarter, red when spent).
+ * @param {{ left: number | null | undefined }} props
+ */
 export function BudgetBar({ left }) {
   if (left === null || left === undefined) return html`<span class="muted">no events</span>`;
   const tone = left <= 0 ? 'bad' : left < 0.25 ? 'warn' : 'good';
@@ -41,11 +51,18 @@ export function BudgetBar({ left }) {
   </div>`;
 }
 
-/** The SLOs at risk (a burn alert firing, or little budget left), for the overview. */
+/**
+ * The SLOs at risk (a burn alert firing, or little budget left), for the overview.
+ * @param {{ refresh: number }} props
+ */
 export function SlosAtRisk({ refresh }) {
+  /** @type {ApiState<Api.Responses['/slos']>} */
   const state = useApi('/slos', {}, refresh);
   const slos = state.data?.slos ?? [];
-  const at = slos.map((s) => ({ s, r: risk(s) })).filter((x) => x.r);
+  const at = slos.flatMap((s) => {
+    const r = risk(s);
+    return r ? [{ s, r }] : [];
+  });
   if (!slos.length) return null;
   return html`<${Card} title="SLOs at risk" class="slos-at-risk" actions=${html`<a href="/slos">All ${fmt.count(slos.length)} SLOs</a>`}>
     ${at.length
@@ -60,6 +77,7 @@ export function SlosAtRisk({ refresh }) {
   </${Card}>`;
 }
 
+/** @param {{ slos: Api.SloStatus[] }} props */
 function SloTable({ slos }) {
   return html`<table class="table slos-table">
     <thead><tr><th>SLO</th><th class="num">Attainment</th><th>Budget left</th><th class="num">Burn now</th><th class="num">Runs out in</th><th>State</th></tr></thead>
@@ -81,13 +99,14 @@ function SloTable({ slos }) {
 }
 
 export function Slos() {
+  /** @type {ApiState<Api.Responses['/slos']>} */
   const state = useApi('/slos', {}, useTicks());
   const d = state.data;
   if (!d) return html`<${Pending} state=${state} />`;
   if (!d.slos.length) {
     return html`<${Empty}>No SLOs: define them in the alerts file (<code>[[slo]]</code>, see docs/slos.md) and start the server with <code>--alerts</code>.</${Empty}>`;
   }
-  const risky = d.slos.map(risk).filter(Boolean);
+  const risky = d.slos.flatMap((s) => risk(s) ?? []);
   const firing = d.slos.reduce((n, s) => n + s.alerts.filter((a) => a.firing).length, 0);
   const spent = d.slos.filter((s) => s.budget_remaining !== null && s.budget_remaining <= 0).length;
   return html`<div class="view slos">
@@ -100,18 +119,26 @@ export function Slos() {
   </div>`;
 }
 
+/** @param {{ points: Api.BudgetPoint[] }} props */
 function BurnDown({ points }) {
-  const chart = useMemo(() => ({
+  const chart = useMemo(() => /** @type {{ times: number[], series: Series[] }} */ ({
     times: points.map((p) => p.time_unix_nano / 1e9),
     series: [
       { label: 'budget left', color: '#34d399', values: points.map((p) => (p.budget_remaining === null ? null : p.budget_remaining * 100)), kind: 'area' },
     ],
   }), [points]);
+  /**
+   * @param {number | null} min
+   * @param {number | null} max
+   * @returns {[number, number]}
+   */
   const yRange = (min, max) => [Math.min(0, min ?? 0) * 1.05, Math.max(100, max ?? 100) * 1.05];
-  return html`<${TimeChart} times=${chart.times} series=${chart.series} format=${(v) => `${Math.round(v)} %`} yRange=${yRange} height=${220} />`;
+  return html`<${TimeChart} times=${chart.times} series=${chart.series} format=${(/** @type {number} */ v) => `${Math.round(v)} %`} yRange=${yRange} height=${220} />`;
 }
 
+/** @param {{ status: Api.SloStatus }} props */
 function BurnAlerts({ status }) {
+  /** @param {string} w */
   const reading = (w) => status.burn_rates.find((r) => r.window === w)?.burn_rate;
   return html`<table class="table compact burn-alerts">
     <thead><tr><th>Windows</th><th class="num">Factor</th><th class="num">Burn (long)</th><th class="num">Burn (short)</th><th>Severity</th><th>State</th></tr></thead>
@@ -128,9 +155,19 @@ function BurnAlerts({ status }) {
   </table>`;
 }
 
+/**
+ * The runs that spent the budget (null: the indicator's bad events are not one filter).
+ * @param {{ status: Api.SloStatus, events: Api.BadEvent[] | null, nowMs: number }} props
+ */
 function BadEvents({ status, events, nowMs }) {
   const all = withQuery('/traces', badTracesQuery(status, nowMs));
   const what = status.slo.indicator.type === 'latency' ? 'slower than the threshold' : 'failed';
+  if (events === null && status.slo.indicator.type === 'quality') {
+    return html`<${Empty}>Its bad events are scores that did not pass: <a href=${all}>the traces scored ${status.slo.indicator.score}, lowest first</a>.</${Empty}>`;
+  }
+  if (events === null && status.slo.indicator.type === 'cost') {
+    return html`<${Empty}>Its bad events are the ${status.slo.indicator.of} that cost more: <a href=${all}>the traces of the window, dearest first</a>.</${Empty}>`;
+  }
   if (events === null) {
     return html`<${Empty}>This ratio's bad events are not one filter: <a href=${all}>the failures of its traces</a>.</${Empty}>`;
   }
@@ -152,7 +189,9 @@ function BadEvents({ status, events, nowMs }) {
   </div>`;
 }
 
+/** @param {{ params: Record<string, string> }} props */
 export function SloPage({ params }) {
+  /** @type {ApiState<Api.SloDetail>} */
   const state = useApi(`/slos/${encodeURIComponent(params.name)}`, { points: 56 }, useTicks());
   const d = state.data;
   if (!d) return html`<${Pending} state=${state} />`;
@@ -168,7 +207,7 @@ export function SloPage({ params }) {
     <div class="stats">
       <${Stat} label="Attainment" value=${share(d.attainment)} tone=${d.attainment !== null && d.attainment < d.slo.objective ? 'bad' : 'good'} detail=${`objective ${fmt.percent(d.slo.objective, 2)} · ${fmt.count(d.counts.good)} of ${fmt.count(d.counts.total)} good`} />
       <${Stat} label="Budget left" value=${d.budget_remaining === null ? '—' : fmt.percent(d.budget_remaining, 1)} tone=${r ? r.level : 'good'} detail=${`${fmt.percent(d.error_budget, 2)} of events may be bad over ${windowText(d.slo)}`} />
-      <${Stat} label="Burn rate now" value=${rate(now.rate)} tone=${now.rate > 1 ? 'warn' : ''} detail=${`over ${now.window}; ${rate(d.burn_rate)} over the window`} />
+      <${Stat} label="Burn rate now" value=${rate(now.rate)} tone=${now.rate !== null && now.rate > 1 ? 'warn' : ''} detail=${`over ${now.window}; ${rate(d.burn_rate)} over the window`} />
       <${Stat} label="Budget runs out in" value=${timeLeft(d.exhausted_in)} detail=${d.exhausted_in ? 'at the burn rate now' : d.budget_remaining !== null && d.budget_remaining <= 0 ? 'spent already' : 'not burning faster than it refills'} />
     </div>
     <${Card} title=${d.slo.calendar ? `Error budget left, each point of its ${d.slo.calendar} so far` : `Error budget left over the last ${d.slo.window}`}><${BurnDown} points=${d.burn_down} /></${Card}>

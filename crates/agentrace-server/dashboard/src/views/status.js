@@ -8,6 +8,32 @@ import { useActive } from '../lib/live.js';
 import * as fmt from '../lib/format.js';
 import { Card, Facts, Pending, Stat } from '../components/common.js';
 
+/** @import { ApiState } from '../lib/api.js' */
+
+/**
+ * `/status` with the figures this view reads of the parts the OpenAPI document leaves open
+ * (`requests`, `writer`, `retention`, `repairs`: `StatsSnapshot` in the server's state.rs) and
+ * `fleet`, which the server always sends.
+ * @typedef {Api.Status & {
+ *   requests: { received: number, invalid: number, unauthorized: number, forbidden: number, overloaded: number, failed: number },
+ *   writer: {
+ *     alive: boolean, queued_requests: number, queued_records: number, queue_capacity_requests: number,
+ *     queue_capacity_records: number, commits: number, errors: number, processor_panics: number,
+ *     last_commit_unix_nano: number | null, last_error: string | null,
+ *   },
+ *   retention: {
+ *     runs: number, spans_deleted: number, events_deleted: number, metrics_deleted: number,
+ *     last_run_unix_nano: number | null, last_error: string | null,
+ *   },
+ *   repairs: {
+ *     tracked: number, orphans_marked: number, orphans_cleared: number, reattached: number,
+ *     attributed_late: number, awaiting_parent: number, aggregates_marked: number, mcp_calls_completed: number,
+ *   },
+ *   fleet: NonNullable<Api.Status['fleet']>,
+ * }} StatusFigures
+ */
+
+/** @param {{ name: string, s: Api.SignalStats }} props */
 function Signal({ name, s }) {
   return html`<tr>
     <th scope="row">${name}</th>
@@ -19,6 +45,7 @@ function Signal({ name, s }) {
   </tr>`;
 }
 
+/** @param {{ store: Api.Status['store'] }} props */
 function StoreStat({ store }) {
   if (store.error) {
     return html`<${Stat} label="Store" value="not answering" tone="bad" detail=${store.error} title=${store.location} />`;
@@ -26,7 +53,10 @@ function StoreStat({ store }) {
   return html`<${Stat} label="Store" value=${fmt.bytes(store.file_bytes)} detail=${`schema v${store.schema_version}`} title=${store.location} />`;
 }
 
-/** This node among the nodes sharing its store; nothing for a store of its own. */
+/**
+ * This node among the nodes sharing its store; nothing for a store of its own.
+ * @param {{ fleet: StatusFigures['fleet'] }} props
+ */
 function Fleet({ fleet }) {
   if (!fleet.node) return null;
   return html`<${Card} title="Fleet">
@@ -48,6 +78,7 @@ export function Status() {
     const timer = setInterval(() => setTick((n) => n + 1), 5000);
     return () => clearInterval(timer);
   }, [active]);
+  /** @type {ApiState<StatusFigures>} */
   const state = useApi('/status', {}, tick);
   const st = state.data;
   if (!st) return html`<${Pending} state=${state} />`;

@@ -5,22 +5,21 @@
 import { html } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
 import { apiRange, bucketFor } from '../lib/range.js';
+import { callsPerBucket } from '../lib/series.js';
 import * as fmt from '../lib/format.js';
 import { Pending } from '../components/common.js';
 
-/** Calls per bucket as a small bar chart (failures in red), gaps included. */
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ */
+
+/**
+ * Calls per bucket as a small bar chart (failures in red), gaps included.
+ * @param {{ points: Api.ToolPoint[], range: Range, bucketMs: number }} props
+ */
 function Trend({ points, range, bucketMs }) {
-  const n = Math.max(1, Math.ceil((range.toMs - range.fromMs) / bucketMs));
-  const start = Math.floor(range.fromMs / bucketMs) * bucketMs;
-  const calls = new Array(n + 1).fill(0);
-  const errors = new Array(n + 1).fill(0);
-  for (const p of points) {
-    const i = Math.floor((p.start_unix_nano / 1e6 - start) / bucketMs);
-    if (i >= 0 && i <= n) {
-      calls[i] += p.calls;
-      errors[i] += p.errors;
-    }
-  }
+  const { calls, errors } = callsPerBucket(points, range, bucketMs);
   const max = Math.max(...calls, 1);
   const w = 100 / calls.length;
   return html`<svg class="trend" viewBox="0 0 100 30" preserveAspectRatio="none" role="img" aria-label="Calls over the range">
@@ -29,7 +28,10 @@ function Trend({ points, range, bucketMs }) {
   </svg>`;
 }
 
-/** The health score, coloured by grade, with what stands out. */
+/**
+ * The health score, coloured by grade, with what stands out.
+ * @param {{ health: Api.ToolHealth }} props
+ */
 function Health({ health }) {
   const parts = `success ${health.success.toFixed(2)} · latency ${health.latency.toFixed(2)} · trend ${health.trend.toFixed(2)}`;
   return html`<div class="health">
@@ -39,10 +41,13 @@ function Health({ health }) {
   </div>`;
 }
 
+/** @type {Record<string, number>} */
 const BUCKET_MS = { '1m': 60e3, '5m': 300e3, '15m': 900e3, '1h': 3600e3, '6h': 6 * 3600e3, '1d': 86400e3 };
 
+/** @param {{ range: Range }} props */
 export function Tools({ range }) {
   const bucket = bucketFor(range);
+  /** @type {ApiState<Api.ToolsAnswer>} */
   const state = useApi('/tools', { ...apiRange(range), top: 3, bucket });
   if (!state.data) return html`<${Pending} state=${state} />`;
   const tools = state.data.tools;

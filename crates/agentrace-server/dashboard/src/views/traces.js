@@ -7,16 +7,24 @@ import { get, useApi } from '../lib/api.js';
 import { apiRange } from '../lib/range.js';
 import { changesSpans, useLiveRefresh } from '../lib/live.js';
 import { setQuery } from '../lib/router.js';
+import { TRACE_FILTERS, tracesQuery, tracesSort, tracesSortQuery } from '../lib/queries.js';
 import * as fmt from '../lib/format.js';
 import { ErrorBox, Loading } from '../components/common.js';
 import { FilterBar, SelectFilter, TextFilter } from '../components/filters.js';
 import { Table } from '../components/table.js';
 import { StatusBadge } from '../components/badges.js';
 
-const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'mcp', 'other'];
-const FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name', 'score', 'score_min', 'score_max'];
-const PAGE = 50;
+/**
+ * @import { ApiState } from '../lib/api.js'
+ * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
+ * @import { Column } from '../components/table.js'
+ */
 
+/** @type {Api.SpanKind[]} */
+const KINDS = ['agent', 'llm', 'tool', 'chain', 'retriever', 'embedding', 'workflow', 'task', 'guardrail', 'mcp', 'other'];
+
+/** @type {Column<Api.TraceSummary>[]} */
 const COLUMNS = [
   {
     key: 'start',
@@ -45,7 +53,11 @@ const COLUMNS = [
   { key: 'cost', label: 'Cost', align: 'num', sortKey: 'cost', render: (t) => fmt.usdWithUnpriced(t.cost, t.unpriced_count) },
 ];
 
-/** The column of the score the list is filtered by: each trace's mean of it. */
+/**
+ * The column of the score the list is filtered by: each trace's mean of it.
+ * @param {string} name
+ * @returns {Column<Api.TraceSummary>}
+ */
 const scoreColumn = (name) => ({
   key: 'score',
   label: name,
@@ -54,45 +66,38 @@ const scoreColumn = (name) => ({
   render: (t) => (t.score_mean == null ? html`<span class="muted" title="Labels only">—</span>` : fmt.scoreNumber(t.score_mean)),
 });
 
-/** The API query of the list: filters, order and range (bounds and the order by score only
- * with a score). */
-function listQuery(query, range) {
-  const q = { ...apiRange(range), limit: PAGE };
-  for (const f of FILTERS) if (query[f]) q[f] = query[f];
-  if (!query.score) {
-    delete q.score_min;
-    delete q.score_max;
-  }
-  if (query.sort && (query.sort !== 'score' || query.score)) q.sort = query.sort;
-  if (query.order) q.order = query.order;
-  return q;
-}
-
-/** The score filter: a name given in the range, and bounds once one is chosen. */
+/**
+ * The score filter: a name given in the range, and bounds once one is chosen.
+ * @param {{ query: Query, range: Range }} props
+ */
 function ScoreFilters({ query, range }) {
+  /** @type {ApiState<Api.Responses['/scores/names']>} */
   const names = useApi('/scores/names', apiRange(range));
   const list = names.data?.names ?? [];
   if (list.length === 0 && !query.score) return null;
-  const options = [['', 'any'], ...list.map((n) => [n.name, n.name])];
+  /** @type {[string, string][]} */
+  const options = [['', 'any'], ...list.map((n) => /** @type {[string, string]} */ ([n.name, n.name]))];
   if (query.score && !list.some((n) => n.name === query.score)) options.push([query.score, query.score]);
   return html`<${SelectFilter} name="score" label="Has a score" query=${query} options=${options} />
     ${query.score && html`<${TextFilter} name="score_min" label="Score from" query=${query} placeholder="min" width="5.5rem" />
       <${TextFilter} name="score_max" label="to" query=${query} placeholder="max" width="5.5rem" />`}`;
 }
 
+/** @param {{ query: Query, range: Range }} props */
 export function Traces({ query, range }) {
-  const [rows, setRows] = useState(null);
-  const [next, setNext] = useState(null);
-  const [error, setError] = useState(null);
+  const [rows, setRows] = useState(/** @type {Api.TraceSummary[] | null} */ (null));
+  const [next, setNext] = useState(/** @type {string | null} */ (null));
+  const [error, setError] = useState(/** @type {Error | null} */ (null));
   const [loadingMore, setLoadingMore] = useState(false);
-  const fresh = useRef(new Set());
-  const q = listQuery(query, range);
+  const fresh = useRef(/** @type {Set<string>} */ (new Set()));
+  const q = tracesQuery(query, range);
   const key = JSON.stringify(q);
 
-  const current = useRef(null);
+  const current = useRef(/** @type {Api.TraceSummary[] | null} */ (null));
   current.current = rows;
+  /** @param {boolean} merge keep the rows shown, new ones on top */
   const loadFirst = (merge) =>
-    get('/traces', q).then(
+    /** @type {Promise<Api.TracePage>} */ (get('/traces', q)).then(
       (page) => {
         setError(null);
         const old = current.current;
@@ -127,7 +132,7 @@ export function Traces({ query, range }) {
 
   const more = () => {
     setLoadingMore(true);
-    get('/traces', { ...q, cursor: next })
+    /** @type {Promise<Api.TracePage>} */ (get('/traces', { ...q, cursor: next }))
       .then((page) => {
         setRows((old) => [...(old ?? []), ...page.traces]);
         setNext(page.next_cursor);
@@ -135,13 +140,13 @@ export function Traces({ query, range }) {
       .finally(() => setLoadingMore(false));
   };
 
-  const sort = { key: q.sort ?? 'start', ascending: query.order === 'asc' };
+  const sort = tracesSort(query, q);
   const columns = query.score ? [...COLUMNS, scoreColumn(query.score)] : COLUMNS;
-  const onSort = (k) =>
-    setQuery({ sort: k === 'start' ? null : k, order: sort.key === k && !sort.ascending ? 'asc' : null }, { push: true });
+  /** @param {string} k */
+  const onSort = (k) => setQuery(tracesSortQuery(sort, k), { push: true });
 
   return html`<div class="view traces">
-    <${FilterBar} query=${query} names=${FILTERS}>
+    <${FilterBar} query=${query} names=${TRACE_FILTERS}>
       <${TextFilter} name="name" label="Name contains" query=${query} placeholder="span name" />
       <${TextFilter} name="service" label="Service" query=${query} />
       <${SelectFilter} name="kind" label="Has a span of kind" query=${query} options=${[['', 'any'], ...KINDS.map((k) => [k, k])]} />
@@ -159,11 +164,11 @@ export function Traces({ query, range }) {
       : html`<${Table}
           columns=${columns}
           rows=${rows}
-          rowKey=${(t) => t.trace_id}
-          href=${(t) => `/traces/${t.trace_id}`}
+          rowKey=${(/** @type {Api.TraceSummary} */ t) => t.trace_id}
+          href=${(/** @type {Api.TraceSummary} */ t) => `/traces/${t.trace_id}`}
           sort=${sort}
           onSort=${onSort}
-          rowClass=${(t) => [fresh.current.has(t.trace_id) ? 'fresh' : '', t.error_count ? 'has-error' : ''].join(' ')}
+          rowClass=${(/** @type {Api.TraceSummary} */ t) => [fresh.current.has(t.trace_id) ? 'fresh' : '', t.error_count ? 'has-error' : ''].join(' ')}
           empty="No trace matches these filters in this range."
         />`}
     ${next && html`<div class="more"><button type="button" onClick=${more} disabled=${loadingMore}>${loadingMore ? 'Loading…' : 'Load more'}</button></div>`}

@@ -1,7 +1,7 @@
 // One span in full: timings, usage and cost by token type, what it captured (messages, tool
 // calls), its span events and every attribute. Loaded when selected.
 
-import { html, useMemo, useState } from '../../lib/html.js';
+import { html, useMemo, useState, withValue } from '../../lib/html.js';
 import { useApi } from '../../lib/api.js';
 import * as fmt from '../../lib/format.js';
 import { Copy, Facts, Pending } from '../../components/common.js';
@@ -9,17 +9,22 @@ import { KindBadge, StatusBadge } from '../../components/badges.js';
 import { Content, pretty } from '../../components/messages.js';
 import { ScoresSection } from '../../components/scores.js';
 
+/** @import { ApiState } from '../../lib/api.js' */
+
+/** @param {{ span: Api.Span }} props */
 function Usage({ span }) {
+  /** @type {Partial<Api.TokenUsage>} */
   const u = span.usage ?? {};
   const c = span.cost;
-  const rows = [
+  // [label, tokens, cost]
+  const rows = /** @type {[string, number | null | undefined, number | null | undefined][]} */ ([
     ['Input (cache included)', u.input_tokens, c?.input],
     ['  cache read', u.cache_read_tokens, c?.cache_read],
     ['  cache write', u.cache_write_tokens, c?.cache_write],
     ['Output (reasoning included)', u.output_tokens, c?.output],
     // A call's reasoning count is null when the instrumentation did not report one.
     ['  reasoning', u.reasoning_tokens ?? (span.kind === 'llm' ? null : 0), null],
-  ].filter(([, tokens]) => tokens !== 0 && tokens !== undefined);
+  ]).filter(([, tokens]) => tokens !== 0 && tokens !== undefined);
   if (!rows.length && !c) return null;
   return html`<section class="detail-section">
     <h3>Usage and cost</h3>
@@ -33,6 +38,7 @@ function Usage({ span }) {
   </section>`;
 }
 
+/** @param {{ attributes: Api.Attributes | undefined }} props */
 function Attributes({ attributes }) {
   const [filter, setFilter] = useState('');
   const entries = useMemo(() => Object.entries(attributes ?? {}), [attributes]);
@@ -41,7 +47,7 @@ function Attributes({ attributes }) {
   const shown = f ? entries.filter(([k, v]) => k.toLowerCase().includes(f) || String(v).toLowerCase().includes(f)) : entries;
   return html`<section class="detail-section">
     <h3>Attributes <span class="muted">${entries.length}</span></h3>
-    ${entries.length > 8 && html`<input class="attr-filter" type="search" placeholder="Filter attributes" value=${filter} onInput=${(e) => setFilter(e.target.value)} />`}
+    ${entries.length > 8 && html`<input class="attr-filter" type="search" placeholder="Filter attributes" value=${filter} onInput=${withValue(setFilter)} />`}
     <table class="table compact attributes">
       <tbody>
         ${shown.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><pre class="text">${typeof v === 'string' ? v : pretty(v)}</pre></td></tr>`)}
@@ -50,6 +56,7 @@ function Attributes({ attributes }) {
   </section>`;
 }
 
+/** @param {{ span: Api.Span }} props */
 function Events({ span }) {
   if (!span.events?.length) return null;
   return html`<section class="detail-section">
@@ -65,8 +72,13 @@ function Events({ span }) {
   </section>`;
 }
 
+/**
+ * The span of `node` in full, loaded when shown.
+ * @param {{ traceId: string, node: Api.TraceNode, traceStart: number, onClose: () => void, canWrite: boolean }} props
+ */
 export function SpanDetail({ traceId, node, traceStart, onClose, canWrite }) {
   const spanId = node.span.span_id;
+  /** @type {ApiState<Api.SpanView>} */
   const state = useApi(`/traces/${traceId}/spans/${spanId}`, {});
   const s = state.data?.span ?? node.span;
   const model = s.response_model && s.request_model && s.response_model !== s.request_model ? `${s.request_model} → ${s.response_model}` : s.response_model ?? s.request_model;

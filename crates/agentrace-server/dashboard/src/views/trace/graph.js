@@ -6,63 +6,18 @@
 import { html, useMemo } from '../../lib/html.js';
 import { useApi } from '../../lib/api.js';
 import { setQuery } from '../../lib/router.js';
-import * as fmt from '../../lib/format.js';
 import { Empty, Pending } from '../../components/common.js';
-import dagre from '../../../vendor/dagre/dagre.esm.js';
+import { callOrder, edgeLabel, layout, nodeDetail, path, shortLabel } from './graph-layout.js';
 
-const NODE_H = 62;
-const LABEL_CHAR = 7.6;
-const DETAIL_CHAR = 6.6;
-const MAX_LABEL = 40;
+/**
+ * @import { ApiState } from '../../lib/api.js'
+ * @import { PlacedNode } from './graph-layout.js'
+ */
 
-const shortLabel = (label) => (label.length > MAX_LABEL ? `${label.slice(0, MAX_LABEL - 1)}…` : label);
-
-function nodeDetail(n) {
-  const cost = n.totals.cost;
-  return [
-    `${n.calls} ${n.calls === 1 ? 'call' : 'calls'}`,
-    n.errors ? `${n.errors} failed` : null,
-    cost !== null && cost !== undefined ? fmt.usd(cost) : null,
-    fmt.duration(n.duration_ns),
-  ]
-    .filter(Boolean)
-    .join(' · ');
-}
-
-/** Positions for the graph's nodes and edges. */
-export function layout(graph) {
-  const g = new dagre.graphlib.Graph({ multigraph: false });
-  g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 90, edgesep: 16, marginx: 16, marginy: 16 });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const n of graph.nodes) {
-    const width = Math.max(shortLabel(n.label).length * LABEL_CHAR, nodeDetail(n).length * DETAIL_CHAR, 120) + 28;
-    g.setNode(n.id, { width, height: NODE_H });
-  }
-  for (const e of graph.edges) {
-    g.setEdge(e.from, e.to, { width: 92, height: 28, labelpos: 'c' });
-  }
-  dagre.layout(g);
-  const { width, height } = g.graph();
-  return {
-    width,
-    height,
-    nodes: graph.nodes.map((n) => ({ ...n, ...g.node(n.id) })),
-    edges: graph.edges.map((e) => ({ ...e, ...g.edge(e.from, e.to) })),
-  };
-}
-
-function path(points) {
-  return points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
-}
-
-function edgeLabel(e) {
-  const parts = [`×${e.calls}`];
-  const tokens = fmt.totalTokens(e.totals.usage);
-  if (tokens) parts.push(`${fmt.compact(tokens)} tok`);
-  if (e.totals.cost !== null && e.totals.cost !== undefined) parts.push(fmt.usd(e.totals.cost));
-  return parts.join(' · ');
-}
-
+/**
+ * A node, numbered with its call's `order` in an expanded graph.
+ * @param {{ n: PlacedNode & { order?: number }, onOpen: (n: Api.GraphNode) => void }} props
+ */
 function Node({ n, onOpen }) {
   const x = n.x - n.width / 2;
   const y = n.y - n.height / 2;
@@ -76,7 +31,9 @@ function Node({ n, onOpen }) {
   </g>`;
 }
 
+/** @param {{ traceId: string, mode: 'aggregated' | 'expanded', onOpenSpan: (spanId: string) => void }} props */
 export function AgentGraph({ traceId, mode, onOpenSpan }) {
+  /** @type {ApiState<Api.Graph>} */
   const state = useApi(`/traces/${traceId}/graph`, { mode });
   const laid = useMemo(() => (state.data && state.data.nodes.length ? layout(state.data) : null), [state.data]);
   const toggle = html`<div class="segmented" role="group" aria-label="Graph mode">
@@ -87,7 +44,8 @@ export function AgentGraph({ traceId, mode, onOpenSpan }) {
   const g = state.data;
   if (!laid) return html`<div>${toggle}<${Empty}>This trace has no agent, LLM or tool spans to draw.</${Empty}></div>`;
   // Expanded edges are numbered: show the order on the called node.
-  const order = new Map(g.edges.filter((e) => e.order).map((e) => [e.to, e.order]));
+  const order = callOrder(g.edges);
+  /** @param {Api.GraphNode} n */
   const open = (n) => {
     const span = n.span_ids?.[0];
     if (span) onOpenSpan(span);

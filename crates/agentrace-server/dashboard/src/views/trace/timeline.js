@@ -6,29 +6,33 @@
 import { html, useEffect, useLayoutEffect, useMemo, useRef, useState } from '../../lib/html.js';
 import * as fmt from '../../lib/format.js';
 import { KindBadge } from '../../components/badges.js';
-import { visibleRows } from './tree.js';
+import { keyMove, rowFigures, visibleRows } from './tree.js';
 
 const ROW = 30;
 const OVERSCAN = 12;
 
+/** @param {{ total: number }} props the trace's duration */
 function Ticks({ total }) {
   return html`<div class="ticks">
     ${[0, 0.25, 0.5, 0.75, 1].map((f) => html`<span style=${{ left: `${f * 100}%` }}>${fmt.duration(total * f)}</span>`)}
   </div>`;
 }
 
+/**
+ * @param {{
+ *   node: Api.TraceNode,
+ *   index: number,
+ *   expanded: boolean,
+ *   onToggle: (index: number) => void,
+ *   selected: boolean,
+ *   onSelect: (index: number) => void,
+ *   total: number,
+ * }} props
+ */
 function Row({ node, index, expanded, onToggle, selected, onSelect, total }) {
   const s = node.span;
-  const own = { tokens: fmt.totalTokens(s.usage), cost: s.cost?.total ?? null };
-  const parent = node.children.length > 0;
   const sub = node.subtree;
-  const left = total ? (node.offset_ns / total) * 100 : 0;
-  const width = total ? Math.max((node.duration_ns / total) * 100, 0.15) : 100;
-  const isError = s.status?.code === 'error';
-  const model = s.response_model ?? s.request_model;
-  const tokens = parent ? fmt.totalTokens(sub.usage) : own.tokens;
-  const cost = parent ? sub.cost : own.cost;
-  const unpriced = parent ? sub.unpriced : Number(s.kind === 'llm' && own.cost === null && own.tokens > 0);
+  const { parent, left, width, isError, model, tokens, cost, unpriced } = rowFigures(node, total);
   return html`<div
     class=${`row ${selected ? 'selected' : ''} ${isError ? 'error' : ''}`}
     role="treeitem"
@@ -40,7 +44,7 @@ function Row({ node, index, expanded, onToggle, selected, onSelect, total }) {
   >
     <div class="cell tree-cell" style=${{ paddingLeft: `${node.depth * 16 + 6}px` }}>
       ${parent
-        ? html`<button type="button" class="toggle" aria-label=${expanded ? 'Collapse' : 'Expand'} onClick=${(e) => {
+        ? html`<button type="button" class="toggle" aria-label=${expanded ? 'Collapse' : 'Expand'} onClick=${(/** @type {MouseEvent} */ e) => {
             e.stopPropagation();
             onToggle(index);
           }}>${expanded ? '▾' : '▸'}</button>`
@@ -63,11 +67,20 @@ function Row({ node, index, expanded, onToggle, selected, onSelect, total }) {
   </div>`;
 }
 
+/**
+ * @param {{
+ *   tree: Api.TraceTree,
+ *   expanded: Set<number>,
+ *   setExpanded: (expanded: Set<number>) => void,
+ *   selected: number | undefined,
+ *   onSelect: (index: number) => void,
+ * }} props
+ */
 export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
   const { nodes, roots } = tree;
   const rows = useMemo(() => visibleRows(nodes, roots, expanded), [nodes, roots, expanded]);
   const total = tree.summary.duration_ns;
-  const box = useRef(null);
+  const box = useRef(/** @type {HTMLDivElement | null} */ (null));
   const [view, setView] = useState({ top: 0, height: 600 });
   useLayoutEffect(() => {
     const el = box.current;
@@ -84,7 +97,7 @@ export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
   }, []);
   // Bring the selected span into view (after a deep link or a click in the graph).
   useEffect(() => {
-    const at = rows.indexOf(selected);
+    const at = selected === undefined ? -1 : rows.indexOf(selected);
     const el = box.current;
     if (at < 0 || !el) return;
     const y = at * ROW;
@@ -92,6 +105,7 @@ export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
   }, [selected, rows.length]);
   const first = Math.max(0, Math.floor(view.top / ROW) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((view.top + view.height) / ROW) + OVERSCAN);
+  /** @param {number} i */
   const toggle = (i) => {
     const next = new Set(expanded);
     if (next.has(i)) next.delete(i);
@@ -100,27 +114,13 @@ export function Timeline({ tree, expanded, setExpanded, selected, onSelect }) {
   };
   // Keys: up and down move the selection, right opens a span's subtree (or goes into it),
   // left closes it (or goes up to the parent).
+  /** @param {KeyboardEvent} event */
   const onKeyDown = (event) => {
-    const at = rows.indexOf(selected);
-    const node = nodes[selected];
-    const moves = {
-      ArrowDown: () => onSelect(rows[Math.min(rows.length - 1, at + 1)]),
-      ArrowUp: () => onSelect(rows[Math.max(0, at - 1)]),
-      ArrowRight: () => {
-        if (!node?.children.length) return;
-        if (expanded.has(selected)) onSelect(node.children[0]);
-        else toggle(selected);
-      },
-      ArrowLeft: () => {
-        if (expanded.has(selected)) toggle(selected);
-        else if (node && node.parent !== null) onSelect(node.parent);
-      },
-    };
-    const move = moves[event.key];
+    const move = keyMove(event.key, rows, nodes, selected, expanded);
     if (!move) return;
     event.preventDefault();
-    if (at < 0) onSelect(rows[0]);
-    else move();
+    if (move.select !== undefined) onSelect(move.select);
+    if (move.toggle !== undefined) toggle(move.toggle);
   };
   return html`<div class="timeline" role="tree" aria-label="Spans">
     <div class="timeline-head">

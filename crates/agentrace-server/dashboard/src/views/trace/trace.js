@@ -12,6 +12,12 @@ import { AgentGraph } from './graph.js';
 import { allParents, ancestors, initialExpanded } from './tree.js';
 import { ScoresSection } from '../../components/scores.js';
 
+/**
+ * @import { ApiState } from '../../lib/api.js'
+ * @import { Query } from '../../lib/url.js'
+ */
+
+/** @param {{ tree: Api.TraceTree }} props */
 function Header({ tree }) {
   const s = tree.summary;
   const orphans = tree.nodes.filter((n) => n.orphan).length;
@@ -37,13 +43,15 @@ function Header({ tree }) {
   </div>`;
 }
 
+/** @param {{ params: Record<string, string>, query: Query, path: string, canWrite: boolean }} props */
 export function Trace({ params, query, path, canWrite }) {
   const id = params.id;
   // The tree without attributes: a 10,000-span trace stays light; the detail pane reads its
   // span in full.
+  /** @type {ApiState<Api.TraceTree>} */
   const state = useApi(`/traces/${id}`, { attributes: 'false' });
   const tree = state.data;
-  const [expanded, setExpanded] = useState(new Set());
+  const [expanded, setExpanded] = useState(/** @type {Set<number>} */ (new Set()));
   const index = useMemo(() => new Map((tree?.nodes ?? []).map((n, i) => [n.span.span_id, i])), [tree]);
   useEffect(() => {
     if (!tree) return;
@@ -57,7 +65,9 @@ export function Trace({ params, query, path, canWrite }) {
   const graph = path.endsWith('/graph');
   const base = `/traces/${id}`;
   const selected = index.get(query.span);
+  /** @param {number} i */
   const select = (i) => setQuery({ span: tree.nodes[i].span.span_id });
+  /** @param {string} spanId */
   const openSpan = (spanId) => {
     const at = index.get(spanId);
     if (at === undefined) return;
@@ -83,7 +93,7 @@ export function Trace({ params, query, path, canWrite }) {
       </div>`}
     </div>
     ${graph
-      ? html`<${AgentGraph} traceId=${id} mode=${query.mode === 'expanded' ? 'expanded' : 'aggregated'} onOpenSpan=${(spanId) => {
+      ? html`<${AgentGraph} traceId=${id} mode=${query.mode === 'expanded' ? 'expanded' : 'aggregated'} onOpenSpan=${(/** @type {string} */ spanId) => {
           openSpan(spanId);
           navigate(withQuery(base, { span: spanId }));
         }} />`

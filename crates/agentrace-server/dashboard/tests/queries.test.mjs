@@ -1,0 +1,83 @@
+// node --test: what the lists ask the API, from the filters in their URL.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  TRACE_FILTERS,
+  costGroups,
+  costQuery,
+  eventsQuery,
+  toggleCompared,
+  tracesQuery,
+  tracesSort,
+  tracesSortQuery,
+} from '../src/lib/queries.js';
+import { rangeOf } from '../src/lib/range.js';
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const LAST_HOUR = rangeOf({}, NOW);
+const WINDOW = rangeOf({ from: String(NOW - 60_000), to: String(NOW) }, NOW);
+
+test('the trace list passes its filters on, and nothing else of the URL', () => {
+  assert.deepEqual(tracesQuery({}, LAST_HOUR), { from: '-1h', limit: 50 });
+  const query = Object.fromEntries(TRACE_FILTERS.map((f) => [f, `${f}-value`]));
+  const q = tracesQuery({ ...query, span: 'abc', range: '1h', compare: 'x' }, WINDOW);
+  assert.deepEqual(q, { ...query, from: String((NOW - 60_000) * 1e6), to: String(NOW * 1e6), limit: 50 });
+  assert.deepEqual(tracesQuery({ agent: '', model: 'm' }, LAST_HOUR), { from: '-1h', limit: 50, model: 'm' }, 'an empty filter is no filter');
+});
+
+test('score bounds and the order by score only with a score', () => {
+  const bounds = { score_min: '0.2', score_max: '0.8' };
+  assert.deepEqual(tracesQuery({ ...bounds, sort: 'score' }, LAST_HOUR), { from: '-1h', limit: 50 });
+  assert.deepEqual(tracesQuery({ ...bounds, score: 'helpful', sort: 'score', order: 'asc' }, LAST_HOUR), {
+    from: '-1h',
+    limit: 50,
+    score: 'helpful',
+    ...bounds,
+    sort: 'score',
+    order: 'asc',
+  });
+  assert.equal(tracesQuery({ sort: 'cost' }, LAST_HOUR).sort, 'cost');
+});
+
+test('a header sorts descending, then ascending; by start (newest first) is the default', () => {
+  const byStart = tracesSort({}, tracesQuery({}, LAST_HOUR));
+  assert.deepEqual(byStart, { key: 'start', ascending: false });
+  assert.deepEqual(tracesSortQuery(byStart, 'cost'), { sort: 'cost', order: null });
+  assert.deepEqual(tracesSortQuery(byStart, 'start'), { sort: null, order: 'asc' });
+  const byCost = tracesSort({ sort: 'cost' }, tracesQuery({ sort: 'cost' }, LAST_HOUR));
+  assert.deepEqual(byCost, { key: 'cost', ascending: false });
+  assert.deepEqual(tracesSortQuery(byCost, 'cost'), { sort: 'cost', order: 'asc' });
+  const ascending = tracesSort({ sort: 'cost', order: 'asc' }, tracesQuery({ sort: 'cost', order: 'asc' }, LAST_HOUR));
+  assert.deepEqual(tracesSortQuery(ascending, 'cost'), { sort: 'cost', order: null }, 'a third click: descending again');
+  assert.deepEqual(tracesSortQuery(ascending, 'spans'), { sort: 'spans', order: null });
+});
+
+test('the event list passes its filters on', () => {
+  assert.deepEqual(eventsQuery({ level: 'ERROR', text: 'timeout', kind: 'llm', span: 'x' }, LAST_HOUR), {
+    from: '-1h',
+    limit: 100,
+    level: 'ERROR',
+    text: 'timeout',
+  });
+});
+
+test('cost groups by at most two known dimensions, the model by default', () => {
+  assert.deepEqual(costGroups({}), ['model']);
+  assert.deepEqual(costGroups({ group_by: 'agent,day' }), ['agent', 'day']);
+  assert.deepEqual(costGroups({ group_by: 'agent,bogus,day,user' }), ['agent', 'day']);
+  assert.deepEqual(costGroups({ group_by: 'bogus' }), ['model']);
+  assert.deepEqual(costGroups({ group_by: '' }), ['model']);
+  assert.deepEqual(costQuery({ agent: 'a', span: 'x', user: '' }, LAST_HOUR, ['model', 'day']), {
+    from: '-1h',
+    group_by: 'model,day',
+    agent: 'a',
+  });
+});
+
+test('two groups are compared at most; a third ticked replaces the earliest', () => {
+  assert.deepEqual(toggleCompared([], 'a'), ['a']);
+  assert.deepEqual(toggleCompared(['a'], 'b'), ['a', 'b']);
+  assert.deepEqual(toggleCompared(['a', 'b'], 'c'), ['b', 'c']);
+  assert.deepEqual(toggleCompared(['a', 'b'], 'a'), ['b']);
+});
