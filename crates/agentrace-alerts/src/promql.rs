@@ -20,8 +20,9 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::config::AlertsConfig;
+use crate::rule::Scope;
 use crate::rule::{Anomaly, Dimension, Direction, Measure, NoData, Rule};
-use crate::slo::{Indicator, Slo, Target};
+use crate::slo::{Count, Indicator, Slo, Status, Target};
 
 /// LLM calls: a histogram of their durations, in seconds.
 pub const CALLS: &str = "gen_ai_client_operation_duration_seconds";
@@ -31,6 +32,13 @@ pub const TOKENS: &str = "gen_ai_client_token_usage";
 pub const COST: &str = "agentrace_cost_usd_total";
 /// Tool calls by tool and status.
 pub const TOOL_CALLS: &str = "agentrace_tool_calls_total";
+/// Agent runs by agent, framework and status.
+pub const AGENT_RUNS: &str = "agentrace_agent_runs_total";
+/// The call histogram's bucket bounds, in seconds (the advised ones the server's `/metrics`
+/// keeps): a latency objective's threshold must be one of them to have a Prometheus form.
+pub const CALL_BUCKETS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
 /// Scores' values by score name and source: a summary (`_sum`, `_count`) of the numbers.
 pub const SCORE_VALUES: &str = "agentrace_score_value";
 /// Boolean scores that passed, by score name and source.
@@ -46,13 +54,15 @@ pub struct Export {
 }
 
 /// Which series a measure reads, and their label for each dimension.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Family {
     Calls,
     Tokens,
     Cost,
     Tools,
     Scores,
+    /// Agent runs (read by SLOs only).
+    Runs,
 }
 
 impl Family {
@@ -79,8 +89,8 @@ impl Family {
             (Self::Calls | Self::Tokens | Self::Cost, Dimension::Provider) => {
                 Some("gen_ai_provider_name")
             }
-            (Self::Cost, Dimension::Agent) => Some("gen_ai_agent_name"),
-            (Self::Cost, Dimension::Framework) => Some("agentrace_framework"),
+            (Self::Cost | Self::Runs, Dimension::Agent) => Some("gen_ai_agent_name"),
+            (Self::Cost | Self::Runs, Dimension::Framework) => Some("agentrace_framework"),
             (Self::Tools, Dimension::Tool) => Some("gen_ai_tool_name"),
             _ => None,
         }
@@ -122,25 +132,7 @@ struct Compiled {
 fn compile(rule: &Rule) -> Result<Compiled, String> {
     let family = Family::of(rule.measure)
         .ok_or_else(|| format!("{} has no Prometheus series", rule.measure))?;
-    let mut matchers: Vec<String> = Vec::new();
-    let scope = [
-        (Dimension::Model, &rule.scope.model),
-        (Dimension::Provider, &rule.scope.provider),
-        (Dimension::Agent, &rule.scope.agent),
-        (Dimension::Framework, &rule.scope.framework),
-        (Dimension::Tool, &rule.scope.tool),
-        (Dimension::Service, &rule.scope.service),
-        (Dimension::User, &rule.scope.user),
-        (Dimension::McpServer, &rule.scope.mcp_server),
-    ];
-    for (d, value) in scope {
-        if let Some(v) = value {
-            let label = family.label(d).ok_or_else(|| {
-                format!("the series of {} carry no {} label", rule.measure, d.name())
-            })?;
-            matchers.push(format!("{label}={}", quote(v)));
-        }
-    }
+    let mut matchers = scope_matchers(family, &rule.scope, &rule.measure.to_string())?;
     if let Some(score) = &rule.score {
         matchers.push(format!("score_name={}", quote(score)));
     }
@@ -229,6 +221,31 @@ fn compile(rule: &Rule) -> Result<Compiled, String> {
         requests,
         by,
     })
+}
+
+/// The label matchers that select `scope` on `family`'s series (`what` reads them, for the
+/// error: a scope naming a label they do not carry).
+fn scope_matchers(family: Family, scope: &Scope, what: &str) -> Result<Vec<String>, String> {
+    let fields = [
+        (Dimension::Model, &scope.model),
+        (Dimension::Provider, &scope.provider),
+        (Dimension::Agent, &scope.agent),
+        (Dimension::Framework, &scope.framework),
+        (Dimension::Tool, &scope.tool),
+        (Dimension::Service, &scope.service),
+        (Dimension::User, &scope.user),
+        (Dimension::McpServer, &scope.mcp_server),
+    ];
+    let mut matchers = Vec::new();
+    for (d, value) in fields {
+        if let Some(v) = value {
+            let label = family
+                .label(d)
+                .ok_or_else(|| format!("the series of {what} carry no {} label", d.name()))?;
+            matchers.push(format!("{label}={}", quote(v)));
+        }
+    }
+    Ok(matchers)
 }
 
 /// `agentrace:rule:<name>`, the name made a metric name.
@@ -337,31 +354,94 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
     }
 }
 
-/// The bad share of `slo`'s events over `window`, in PromQL: a success objective of LLM calls
-/// from the call histogram's failures, of tool calls from the tool calls' status; why there is
-/// none for the others.
+/// The bad share of `slo`'s events over `window`, in PromQL, from the counters of `/metrics`:
+/// LLM calls from the call histogram (failures by `error_type`, a latency threshold by its
+/// bucket), tool calls and agent runs from their counters by status. Why there is none: an
+/// indicator `/metrics` keeps no series for (quality, cost), a latency of tool calls or agent
+/// runs or at a threshold that is not a bucket bound, a scope the series carry no label for.
 pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
-    let measure = match slo.indicator {
-        Indicator::Success {
-            of: Target::LlmCalls,
-        } => Measure::ErrorRate,
-        Indicator::Success {
-            of: Target::ToolCalls,
-        } => Measure::ToolSuccessRate,
-        Indicator::Success {
-            of: Target::AgentRuns,
-        } => return Err("/metrics counts no agent runs".into()),
-        _ => {
-            return Err(
-                "only success objectives of LLM or tool calls have a Prometheus form yet".into(),
-            );
+    let count = |c: &Count, le: Option<f64>| slo_count(slo, c, window, le);
+    let share = |part: String, total: String| format!("({part} or {total} * 0) / {total}");
+    match &slo.indicator {
+        Indicator::Success { of } => {
+            let total = Count::of(*of);
+            let failed = Count {
+                status: Some(Status::Error),
+                ..total.clone()
+            };
+            Ok(format!(
+                "({})",
+                share(count(&failed, None)?, count(&total, None)?)
+            ))
         }
+        Indicator::Ratio { good, total } => Ok(format!(
+            "(1 - {})",
+            share(count(good, None)?, count(total, None)?)
+        )),
+        Indicator::Latency {
+            of: Target::LlmCalls,
+            threshold,
+        } => {
+            let seconds = threshold.as_secs_f64();
+            let bound = CALL_BUCKETS
+                .into_iter()
+                .find(|b| (b - seconds).abs() < 1e-9)
+                .ok_or_else(|| {
+                    format!(
+                        "the call histogram has no bucket at {seconds} s (its bounds: 0.01, 0.02 … 81.92 s)"
+                    )
+                })?;
+            let total = Count::of(Target::LlmCalls);
+            Ok(format!(
+                "(1 - {})",
+                share(count(&total, Some(bound))?, count(&total, None)?)
+            ))
+        }
+        Indicator::Latency { .. } => Err("/metrics keeps the durations of LLM calls only".into()),
+        Indicator::Quality { .. } => {
+            Err("/metrics keeps no distribution of a score's values".into())
+        }
+        _ => Err("/metrics keeps no per-trace cost".into()),
+    }
+}
+
+/// `count`'s events over `window` within `slo`'s scope, in PromQL; with `le`, only the LLM
+/// calls that took at most that many seconds (a bucket bound of the call histogram).
+fn slo_count(
+    slo: &Slo,
+    count: &Count,
+    window: Duration,
+    le: Option<f64>,
+) -> Result<String, String> {
+    let scope = slo
+        .scope
+        .and(&count.scope)
+        .ok_or("a count whose scope names another value than the SLO's")?;
+    let (family, series) = match (count.of, le) {
+        (Target::LlmCalls, None) => (Family::Calls, format!("{CALLS}_count")),
+        (Target::LlmCalls, Some(_)) => (Family::Calls, format!("{CALLS}_bucket")),
+        (Target::ToolCalls, _) => (Family::Tools, TOOL_CALLS.to_owned()),
+        (_, _) => (Family::Runs, AGENT_RUNS.to_owned()),
     };
-    let c = compile(&Rule::new(slo.name.clone(), measure, window).scope(slo.scope.clone()))?;
-    Ok(match measure {
-        Measure::ToolSuccessRate => format!("(1 - ({}))", c.measure),
-        _ => format!("({})", c.measure),
-    })
+    let mut matchers = scope_matchers(family, &scope, &series)?;
+    if family == Family::Calls {
+        matchers.push("gen_ai_operation_name!=\"embeddings\"".into());
+    }
+    match (family, count.status) {
+        (_, None) => {}
+        (Family::Calls, Some(Status::Ok)) => matchers.push("error_type=\"\"".into()),
+        (Family::Calls, Some(Status::Error)) => matchers.push("error_type!=\"\"".into()),
+        (_, Some(Status::Ok)) => matchers.push("agentrace_status=\"ok\"".into()),
+        (_, Some(Status::Error)) => matchers.push("agentrace_status=\"error\"".into()),
+    }
+    if let Some(le) = le {
+        matchers.push(format!("le={}", quote(&le.to_string())));
+    }
+    Ok(format!(
+        "sum (increase({series}{{{}}}[{}]))",
+        matchers.join(", "),
+        range(window)
+    ))
 }
 
 /// A burn-rate rule of `slo` (`measure = "burn_rate"`): the burn rate over its window
@@ -602,8 +682,9 @@ mod tests {
         tools.scope.tool = Some("search".into());
         let runs = Slo::new(
             "runs work",
-            Indicator::Success {
+            Indicator::Latency {
                 of: Target::AgentRuns,
+                threshold: Duration::from_secs(60),
             },
             0.9,
             days(28),
@@ -620,7 +701,7 @@ mod tests {
         };
         let share = |w: &str| {
             format!(
-                "(1 - (1 - ({} or {} * 0) / {}))",
+                "(({} or {} * 0) / {})",
                 tool_calls(w, ", agentrace_status=\\\"error\\\""),
                 tool_calls(w, ""),
                 tool_calls(w, "")
@@ -647,7 +728,87 @@ mod tests {
                 "runs work burn rate 3days/6h"
             ]
         );
-        assert_eq!(e.skipped[0].1, "/metrics counts no agent runs");
+        assert_eq!(
+            e.skipped[0].1,
+            "/metrics keeps the durations of LLM calls only"
+        );
+    }
+
+    #[test]
+    fn every_span_objective_reads_its_counter_and_what_has_no_series_is_said() {
+        let days = |d: u64| Duration::from_secs(d * 86_400);
+        let hour = Duration::from_secs(3_600);
+        let slo = |indicator| Slo::new("s", indicator, 0.9, days(7));
+        let calls = "gen_ai_client_operation_duration_seconds";
+        // Agent runs, by their counter's status.
+        let mut runs = slo(Indicator::Success {
+            of: Target::AgentRuns,
+        });
+        runs.scope.agent = Some("planner".into());
+        let count = |extra: &str| {
+            format!(
+                "sum (increase(agentrace_agent_runs_total{{gen_ai_agent_name=\"planner\"{extra}}}[1h]))"
+            )
+        };
+        assert_eq!(
+            slo_bad_share(&runs, hour),
+            Ok(format!(
+                "(({} or {} * 0) / {})",
+                count(", agentrace_status=\"error\""),
+                count(""),
+                count("")
+            ))
+        );
+        // A latency of LLM calls at a bucket bound: the calls within it, from the bucket.
+        let fast = slo(Indicator::Latency {
+            of: Target::LlmCalls,
+            threshold: Duration::from_millis(1_280),
+        });
+        let all =
+            format!("sum (increase({calls}_count{{gen_ai_operation_name!=\"embeddings\"}}[1h]))");
+        let within = format!(
+            "sum (increase({calls}_bucket{{gen_ai_operation_name!=\"embeddings\", le=\"1.28\"}}[1h]))"
+        );
+        assert_eq!(
+            slo_bad_share(&fast, hour),
+            Ok(format!("(1 - ({within} or {all} * 0) / {all})"))
+        );
+        let between = slo(Indicator::Latency {
+            of: Target::LlmCalls,
+            threshold: Duration::from_secs(1),
+        });
+        assert!(slo_bad_share(&between, hour).is_err_and(|e| e.contains("no bucket at 1 s")));
+        // A ratio: good among total, each within the SLO's scope, statuses by error type.
+        let mut small = Count::of(Target::LlmCalls);
+        small.scope.model = Some("gpt-4o-mini".into());
+        small.status = Some(Status::Ok);
+        let ratio = slo(Indicator::Ratio {
+            good: Box::new(small),
+            total: Box::new(Count::of(Target::LlmCalls)),
+        });
+        let good = format!(
+            "sum (increase({calls}_count{{gen_ai_request_model=\"gpt-4o-mini\", gen_ai_operation_name!=\"embeddings\", error_type=\"\"}}[1h]))"
+        );
+        assert_eq!(
+            slo_bad_share(&ratio, hour),
+            Ok(format!("(1 - ({good} or {all} * 0) / {all})"))
+        );
+        // What the series do not carry.
+        let mut by_service = runs.clone();
+        by_service.scope.service = Some("support".into());
+        assert!(slo_bad_share(&by_service, hour).is_err_and(|e| e.contains("no service label")));
+        let quality = slo(Indicator::Quality {
+            score: "g".into(),
+            min: Some(0.5),
+            max: None,
+            labels: Vec::new(),
+        });
+        assert!(slo_bad_share(&quality, hour).is_err());
+        let cost = slo(Indicator::Cost {
+            of: crate::slo::CostOf::Traces,
+            max_usd: 0.4,
+        });
+        assert!(slo_bad_share(&cost, hour).is_err_and(|e| e.contains("per-trace cost")));
     }
 
     #[test]

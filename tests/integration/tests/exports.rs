@@ -81,6 +81,25 @@ name = "llm calls succeed"
 objective = 0.99
 window = "7d"
 indicator = { type = "success", of = "llm_calls" }
+
+[[slos]]
+name = "llm calls are fast"
+objective = 0.9
+window = "7d"
+indicator = { type = "latency", of = "llm_calls", threshold = "1280ms" }
+
+[[slos]]
+name = "gpt-4o serves"
+objective = 0.5
+window = "7d"
+indicator = { type = "ratio", good = { of = "llm_calls", scope = { model = "gpt-4o" } }, total = { of = "llm_calls" } }
+
+[[slos]]
+name = "planner runs succeed"
+objective = 0.9
+window = "7d"
+scope = { agent = "planner" }
+indicator = { type = "success", of = "agent_runs" }
 "#;
 
 fn run(bin: &Path, args: &[&str]) -> std::process::Output {
@@ -330,8 +349,22 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
                     "{title}: {expr} = {result:?}"
                 );
             }
+            // Every call took a second: all within 1.28 s (read from the histogram's bucket
+            // `le="1.28"`, which the query must name as /metrics writes it), all of gpt-4o.
+            if [
+                "llm calls are fast: attained over 7d (objective 0.9)",
+                "gpt-4o serves: attained over 7d (objective 0.5)",
+            ]
+            .contains(&title)
+            {
+                let result = prom.query_nonempty(&expr, &[]).await;
+                assert!(
+                    result.values().all(|v| (v - 1.0).abs() < 1e-9),
+                    "{title}: {expr} = {result:?}"
+                );
+            }
         }
     }
-    assert!(evaluated >= 17, "{evaluated} expressions");
+    assert!(evaluated >= 29, "{evaluated} expressions");
     server.stop().await;
 }

@@ -387,15 +387,20 @@ mod tests {
                 Duration::from_secs(7 * 86_400),
             )
         };
+        let mut cheap = slo("cheap runs", agentrace_alerts::slo::Target::AgentRuns);
+        cheap.indicator = agentrace_alerts::slo::Indicator::Cost {
+            of: agentrace_alerts::slo::CostOf::Traces,
+            max_usd: 0.4,
+        };
         let (d, skipped) = dashboard(&[
             slo("calls work", agentrace_alerts::slo::Target::LlmCalls),
-            slo("runs work", agentrace_alerts::slo::Target::AgentRuns),
+            cheap,
         ]);
         assert_eq!(
             skipped,
             [(
-                "runs work".to_owned(),
-                "/metrics counts no agent runs".to_owned()
+                "cheap runs".to_owned(),
+                "/metrics keeps no per-trace cost".to_owned()
             )]
         );
         let panels = d["panels"].as_array().cloned().unwrap_or_default();
