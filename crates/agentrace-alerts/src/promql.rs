@@ -34,6 +34,11 @@ pub const COST: &str = "agentrace_cost_usd_total";
 pub const TOOL_CALLS: &str = "agentrace_tool_calls_total";
 /// Agent runs by agent, framework and status.
 pub const AGENT_RUNS: &str = "agentrace_agent_runs_total";
+/// An SLO's events over one of its alert windows, as the server last counted them (a gauge
+/// by `slo` and `window_seconds`, on the node that evaluates alerts).
+pub const SLO_EVENTS: &str = "agentrace_slo_events";
+/// Of them, the good ones.
+pub const SLO_GOOD_EVENTS: &str = "agentrace_slo_good_events";
 /// The call histogram's bucket bounds, in seconds (the advised ones the server's `/metrics`
 /// keeps): a latency objective's threshold must be one of them to have a Prometheus form.
 pub const CALL_BUCKETS: [f64; 14] = [
@@ -356,9 +361,11 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
 
 /// The bad share of `slo`'s events over `window`, in PromQL, from the counters of `/metrics`:
 /// LLM calls from the call histogram (failures by `error_type`, a latency threshold by its
-/// bucket), tool calls and agent runs from their counters by status. Why there is none: an
-/// indicator `/metrics` keeps no series for (quality, cost), a latency of tool calls or agent
-/// runs or at a threshold that is not a bucket bound, a scope the series carry no label for.
+/// bucket), tool calls and agent runs from their counters by status; quality and cost from the
+/// server's counts of each alert window ([`SLO_EVENTS`], [`SLO_GOOD_EVENTS`]). Why there is
+/// none: a latency of tool calls or agent runs or at a threshold that is not a bucket bound, a
+/// scope the series carry no label for, a quality or cost objective over another window than
+/// its alerts'.
 pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
     let count = |c: &Count, le: Option<f64>| slo_count(slo, c, window, le);
     let share = |part: String, total: String| format!("({part} or {total} * 0) / {total}");
@@ -398,10 +405,30 @@ pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
             ))
         }
         Indicator::Latency { .. } => Err("/metrics keeps the durations of LLM calls only".into()),
-        Indicator::Quality { .. } => {
-            Err("/metrics keeps no distribution of a score's values".into())
+        // Scores and per-trace costs have no counters: the server's own counts of the alert
+        // windows, which it shows on /metrics as it evaluates them.
+        _ if slo
+            .burn_alerts
+            .iter()
+            .any(|a| a.long == window || a.short == window) =>
+        {
+            let gauge = |name: &str| {
+                format!(
+                    "max({name}{{slo={}, window_seconds=\"{}\"}})",
+                    quote(&slo.name),
+                    window.as_secs()
+                )
+            };
+            Ok(format!(
+                "(1 - {} / {})",
+                gauge(SLO_GOOD_EVENTS),
+                gauge(SLO_EVENTS)
+            ))
         }
-        _ => Err("/metrics keeps no per-trace cost".into()),
+        _ => Err(format!(
+            "the server counts a quality or cost objective over its alert windows only, not {}",
+            range(window)
+        )),
     }
 }
 
@@ -803,12 +830,28 @@ mod tests {
             max: None,
             labels: Vec::new(),
         });
-        assert!(slo_bad_share(&quality, hour).is_err());
+        // Quality and cost: the server's counts of the alert windows, and no other.
+        let gauge =
+            |name: &str, w: u64| format!("max({name}{{slo=\"s\", window_seconds=\"{w}\"}})");
+        assert_eq!(
+            slo_bad_share(&quality, hour),
+            Ok(format!(
+                "(1 - {} / {})",
+                gauge(SLO_GOOD_EVENTS, 3_600),
+                gauge(SLO_EVENTS, 3_600)
+            ))
+        );
         let cost = slo(Indicator::Cost {
             of: crate::slo::CostOf::Traces,
             max_usd: 0.4,
         });
-        assert!(slo_bad_share(&cost, hour).is_err_and(|e| e.contains("per-trace cost")));
+        assert!(
+            slo_bad_share(&cost, Duration::from_secs(300))
+                .is_ok_and(|q| q.contains("window_seconds=\"300\""))
+        );
+        assert!(
+            slo_bad_share(&cost, days(7)).is_err_and(|e| e.contains("alert windows only, not 7d"))
+        );
     }
 
     #[test]

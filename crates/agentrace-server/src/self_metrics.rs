@@ -2,7 +2,8 @@
 //! same text format — requests by outcome, records by fate, commits, write errors and whether
 //! the store is failing, the writer's queue, repairs — so that an operator can alert on a
 //! server that cannot store (see docs/server.md, "The server's own metrics") — and the alerts:
-//! how many are in each state, and each channel's deliveries and whether it is failing.
+//! how many are in each state, and each channel's deliveries and whether it is failing — and
+//! each SLO's counts over its alert windows.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 
+use agentrace_alerts::promql::{SLO_EVENTS, SLO_GOOD_EVENTS};
+use agentrace_alerts::slo::Counts;
 use agentrace_alerts::{ChannelStatus, Notification, State};
 use agentrace_store::{HeldStatus, WalStatus};
 
@@ -37,6 +40,7 @@ pub(crate) fn router(
                 text.push_str(&render(&stats.snapshot().with_held(held)));
                 text.push_str(&render_held(held));
                 text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
+                text.push_str(&render_slo_counts(&alerting.slo_counts()));
                 text.push_str(&stats.scores.render());
                 ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
             }
@@ -126,6 +130,49 @@ pub(crate) fn render_alerts(current: &[Notification], channels: &[ChannelStatus]
     ];
     let mut out = String::new();
     for family in &families {
+        family.write_to(&mut out);
+    }
+    out
+}
+
+/// Each SLO's good and total events over each window its burn-rate alerts last read, by
+/// `slo` and `window_seconds` (on the node that evaluates alerts; none elsewhere): the
+/// Prometheus form of the objectives the span counters cannot express reads them
+/// (`agentrace_alerts::promql`, docs/slos.md).
+pub(crate) fn render_slo_counts(counts: &[(String, u64, Counts)]) -> String {
+    let windows: Vec<(&str, String, Counts)> = counts
+        .iter()
+        .map(|(name, window, c)| (name.as_str(), window.to_string(), *c))
+        .collect();
+    let samples = |value: fn(&Counts) -> u64| {
+        windows
+            .iter()
+            .map(|(name, window, c)| {
+                (
+                    vec![("slo", *name), ("window_seconds", window.as_str())],
+                    value(c),
+                )
+            })
+            .collect()
+    };
+    let mut out = String::new();
+    if windows.is_empty() {
+        return out;
+    }
+    for family in [
+        Family {
+            name: SLO_EVENTS,
+            kind: "gauge",
+            help: "An SLO's events over the window ending at its last evaluation (docs/slos.md).",
+            samples: samples(|c| c.total),
+        },
+        Family {
+            name: SLO_GOOD_EVENTS,
+            kind: "gauge",
+            help: "Of them, the good ones.",
+            samples: samples(|c| c.good),
+        },
+    ] {
         family.write_to(&mut out);
     }
     out
@@ -504,6 +551,24 @@ mod tests {
             "agentrace_server_held_ceiling_bytes 1000",
             "agentrace_server_held_written_at_once_total{reason=\"ceiling\"} 2",
             "agentrace_server_held_written_at_once_total{reason=\"spool_failed\"} 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in {text}");
+        }
+    }
+
+    #[test]
+    fn an_slos_counts_are_shown_by_window_with_its_name_escaped() {
+        assert!(render_slo_counts(&[]).is_empty(), "no SLO, no family");
+        let counts = |good, total| Counts { good, total };
+        let text = render_slo_counts(&[
+            ("answers \"grounded\"".to_owned(), 3_600, counts(9, 10)),
+            ("answers \"grounded\"".to_owned(), 300, counts(0, 0)),
+        ]);
+        for line in [
+            "# TYPE agentrace_slo_events gauge",
+            "agentrace_slo_events{slo=\"answers \\\"grounded\\\"\",window_seconds=\"3600\"} 10",
+            "agentrace_slo_good_events{slo=\"answers \\\"grounded\\\"\",window_seconds=\"3600\"} 9",
+            "agentrace_slo_events{slo=\"answers \\\"grounded\\\"\",window_seconds=\"300\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
         }

@@ -95,6 +95,12 @@ window = "7d"
 indicator = { type = "ratio", good = { of = "llm_calls", scope = { model = "gpt-4o" } }, total = { of = "llm_calls" } }
 
 [[slos]]
+name = "answers are helpful"
+objective = 0.9
+window = "7d"
+indicator = { type = "quality", score = "helpfulness", min = 0.5 }
+
+[[slos]]
 name = "planner runs succeed"
 objective = 0.9
 window = "7d"
@@ -191,7 +197,9 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
     let am = Alertmanager::start(&am_bin, &dir.path().join("am")).await;
     let data = dir.path().join("agentrace");
     std::fs::create_dir_all(&data).expect("a directory");
-    let server = ServeProcess::start(&bin, &data, &[], None).await;
+    // With the alerts file: the server counts the quality SLO over its alert windows.
+    let alerts_arg = alerts.to_str().expect("UTF-8");
+    let server = ServeProcess::start(&bin, &data, &["--alerts", alerts_arg], None).await;
     let target = format!("127.0.0.1:{}", server.app)
         .parse()
         .expect("an address");
@@ -318,6 +326,25 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
             started.elapsed() < PATIENCE,
             "Alertmanager never got the quality alert: {held:?}\nPrometheus alerts: {}",
             prom.get_json("/api/v1/alerts", &[]).await,
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The quality SLO's burn rate, from the server's counts of its alert windows: one of the
+    // four scores passes 0.5, so 75 % are bad against a 10 % budget: 7.5× (once the server has
+    // counted after the last scores, and Prometheus recorded it).
+    let record = "agentrace:rule:answers_are_helpful_burn_rate_1h_5m";
+    let started = Instant::now();
+    loop {
+        let burn = prom.query(record, &[]).await;
+        if burn.values().any(|v| (v - 7.5).abs() < 1e-9) {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{record} = {burn:?}; the counts: {:?}",
+            prom.query("agentrace_slo_good_events", &["slo", "window_seconds"])
+                .await
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -172,6 +172,7 @@ impl Alerting {
     /// Evaluates the rules, if this node leads its fleet (the others stay silent).
     fn evaluate(&self) {
         if !self.membership.is_leader() {
+            self.source.forget_slo_counts();
             return;
         }
         let evaluation = self.engine().evaluate(&self.source, now_unix_nano());
@@ -277,5 +278,11 @@ impl Alerting {
     /// The channels' figures.
     pub fn channels(&self) -> Vec<ChannelStatus> {
         self.notifier.status()
+    }
+
+    /// Each SLO's good and total events over each window its burn-rate alerts last read (on
+    /// the node that evaluates them): (name, window in seconds, counts).
+    pub(crate) fn slo_counts(&self) -> Vec<(String, u64, agentrace_alerts::slo::Counts)> {
+        self.source.slo_counts()
     }
 }

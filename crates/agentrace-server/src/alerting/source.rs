@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use agentrace_alerts::slo::Slo;
+use agentrace_alerts::slo::{Counts, Slo};
 use agentrace_alerts::{Aggregate, Dimension, Measure, Query, Reading, Rule, Source};
 use agentrace_core::{EventKind, SpanKind};
 use agentrace_store::{
@@ -27,6 +27,10 @@ pub(crate) struct StoreSource {
     slos: Vec<Slo>,
     /// The process's CPU seconds at the previous evaluation, and when.
     cpu: Mutex<Option<(Instant, f64)>>,
+    /// Each SLO's counts over each window its burn-rate rules last read (by name and window
+    /// in seconds): `/metrics` shows them, for the Prometheus form of the objectives its
+    /// counters cannot express (quality, cost).
+    slo_counts: Mutex<BTreeMap<(String, u64), Counts>>,
 }
 
 /// Events read per page when counting safety violations.
@@ -111,7 +115,27 @@ impl StoreSource {
             stats,
             slos,
             cpu: Mutex::new(None),
+            slo_counts: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Each SLO's counts over each window its burn-rate rules last read: (name, window in
+    /// seconds, counts), by name and window.
+    pub(crate) fn slo_counts(&self) -> Vec<(String, u64, Counts)> {
+        self.slo_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|((name, window), counts)| (name.clone(), *window, *counts))
+            .collect()
+    }
+
+    /// Forgets them (a node that does not evaluate shows none: they would go stale).
+    pub(crate) fn forget_slo_counts(&self) {
+        self.slo_counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// A `burn_rate` rule's reading: its SLO's burn rate over the rule's window and its short
@@ -138,6 +162,18 @@ impl StoreSource {
             Some(short) => crate::slos::counts(store, slo, short, q.end_unix_nano)?,
             None => long,
         };
+        {
+            let mut kept = self
+                .slo_counts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let seconds = |nanos: u64| nanos / 1_000_000_000;
+            let long_window = seconds(q.end_unix_nano.saturating_sub(q.start_unix_nano));
+            kept.insert((slo.name.clone(), long_window), long);
+            if let Some(w) = q.rule.short_window {
+                kept.insert((slo.name.clone(), w.as_secs()), short);
+            }
+        }
         Ok(vec![Reading {
             group: None,
             requests: long.total,
