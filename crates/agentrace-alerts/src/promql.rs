@@ -359,14 +359,42 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
     }
 }
 
-/// The bad share of `slo`'s events over `window`, in PromQL, from the counters of `/metrics`:
-/// LLM calls from the call histogram (failures by `error_type`, a latency threshold by its
-/// bucket), tool calls and agent runs from their counters by status; quality and cost from the
-/// server's counts of each alert window ([`SLO_EVENTS`], [`SLO_GOOD_EVENTS`]). Why there is
-/// none: a latency of tool calls or agent runs or at a threshold that is not a bucket bound, a
-/// scope the series carry no label for, a quality or cost objective over another window than
-/// its alerts'.
+/// The bad share of `slo`'s events over `window`, in PromQL: from the counters of `/metrics`
+/// where they express it ([`counters_bad_share`]), else — quality, cost, a latency of tool calls
+/// or agent runs or between bucket bounds, a scope the counters carry no label for — from the
+/// server's own counts of each alert window ([`SLO_EVENTS`], [`SLO_GOOD_EVENTS`]), which exist
+/// for those windows only (why not, for another window).
 pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
+    counters_bad_share(slo, window).or_else(|why| {
+        if !slo
+            .burn_alerts
+            .iter()
+            .any(|a| a.long == window || a.short == window)
+        {
+            return Err(format!(
+                "{why}, and the server counts it over its alert windows only, not {}",
+                range(window)
+            ));
+        }
+        let gauge = |name: &str| {
+            format!(
+                "max({name}{{slo={}, window_seconds=\"{}\"}})",
+                quote(&slo.name),
+                window.as_secs()
+            )
+        };
+        Ok(format!(
+            "(1 - {} / {})",
+            gauge(SLO_GOOD_EVENTS),
+            gauge(SLO_EVENTS)
+        ))
+    })
+}
+
+/// The bad share of `slo`'s events over `window` from the counters of `/metrics`: LLM calls
+/// from the call histogram (failures by `error_type`, a latency threshold by its bucket), tool
+/// calls and agent runs from their counters by status; why not.
+fn counters_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
     let count = |c: &Count, le: Option<f64>| slo_count(slo, c, window, le);
     let share = |part: String, total: String| format!("({part} or {total} * 0) / {total}");
     match &slo.indicator {
@@ -405,30 +433,10 @@ pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
             ))
         }
         Indicator::Latency { .. } => Err("/metrics keeps the durations of LLM calls only".into()),
-        // Scores and per-trace costs have no counters: the server's own counts of the alert
-        // windows, which it shows on /metrics as it evaluates them.
-        _ if slo
-            .burn_alerts
-            .iter()
-            .any(|a| a.long == window || a.short == window) =>
-        {
-            let gauge = |name: &str| {
-                format!(
-                    "max({name}{{slo={}, window_seconds=\"{}\"}})",
-                    quote(&slo.name),
-                    window.as_secs()
-                )
-            };
-            Ok(format!(
-                "(1 - {} / {})",
-                gauge(SLO_GOOD_EVENTS),
-                gauge(SLO_EVENTS)
-            ))
+        Indicator::Quality { .. } => {
+            Err("/metrics keeps no distribution of a score's values".into())
         }
-        _ => Err(format!(
-            "the server counts a quality or cost objective over its alert windows only, not {}",
-            range(window)
-        )),
+        _ => Err("/metrics keeps no per-trace cost".into()),
     }
 }
 
@@ -746,18 +754,13 @@ mod tests {
         );
         assert!(y.contains(&fires), "{fires}\n{y}");
         assert!(y.contains("alert: \"tools work burn rate 3days/6h\"\n        expr: \"agentrace:rule:tools_work_burn_rate_3days_6h >= 1 and"));
-        let skipped: Vec<&str> = e.skipped.iter().map(|(r, _)| r.as_str()).collect();
+        // A latency of agent runs: no counter keeps it, the server's counts of each window do.
+        assert_eq!(e.skipped, Vec::new());
+        let recorded = "- record: agentrace:rule:runs_work_burn_rate_1h_5m\n        expr: \"(1 - max(agentrace_slo_good_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"}) / max(agentrace_slo_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"})) / 0.1\"";
+        assert!(y.contains(recorded), "{recorded}\n{y}");
         assert_eq!(
-            skipped,
-            [
-                "runs work burn rate 1h/5m",
-                "runs work burn rate 6h/30m",
-                "runs work burn rate 3days/6h"
-            ]
-        );
-        assert_eq!(
-            e.skipped[0].1,
-            "/metrics keeps the durations of LLM calls only"
+            slo_bad_share(&config.slos[1], days(28)),
+            Err("/metrics keeps the durations of LLM calls only, and the server counts it over its alert windows only, not 28d".into())
         );
     }
 
@@ -804,7 +807,7 @@ mod tests {
             of: Target::LlmCalls,
             threshold: Duration::from_secs(1),
         });
-        assert!(slo_bad_share(&between, hour).is_err_and(|e| e.contains("no bucket at 1 s")));
+        assert!(slo_bad_share(&between, days(7)).is_err_and(|e| e.contains("no bucket at 1 s")));
         // A ratio: good among total, each within the SLO's scope, statuses by error type.
         let mut small = Count::of(Target::LlmCalls);
         small.scope.model = Some("gpt-4o-mini".into());
@@ -823,7 +826,7 @@ mod tests {
         // What the series do not carry.
         let mut by_service = runs.clone();
         by_service.scope.service = Some("support".into());
-        assert!(slo_bad_share(&by_service, hour).is_err_and(|e| e.contains("no service label")));
+        assert!(slo_bad_share(&by_service, days(7)).is_err_and(|e| e.contains("no service label")));
         let quality = slo(Indicator::Quality {
             score: "g".into(),
             min: Some(0.5),

@@ -400,7 +400,7 @@ mod tests {
             skipped,
             [(
                 "cheap runs".to_owned(),
-                "the server counts a quality or cost objective over its alert windows only, not 7d"
+                "/metrics keeps no per-trace cost, and the server counts it over its alert windows only, not 7d"
                     .to_owned()
             )]
         );
