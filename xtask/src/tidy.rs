@@ -154,6 +154,61 @@ fn crates_depend_only_on_the_layers_below_them() {
     assert!(wrong.is_empty(), "layering broken:\n{}", wrong.join("\n"));
 }
 
+/// The dependencies of a `Cargo.toml` (every `*dependencies` table) that name a version of
+/// their own: neither `workspace = true` nor a `path`.
+fn versioned_here(manifest: &str) -> Vec<String> {
+    let mut in_dependencies = false;
+    let mut out = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_dependencies = line.trim_matches(['[', ']']).ends_with("dependencies");
+            continue;
+        }
+        if in_dependencies
+            && !line.starts_with('#')
+            && line.contains('=')
+            && !line.contains("workspace")
+            && !line.contains("path")
+        {
+            out.push(line.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn every_dependency_is_declared_once_in_the_workspace() {
+    let mut manifests = manifests();
+    for dir in ["xtask", "tests/integration", "examples"] {
+        let path = root().join(dir).join("Cargo.toml");
+        if path.exists() {
+            manifests.insert(dir.to_owned(), read(&path));
+        }
+    }
+    let wrong: Vec<String> = manifests
+        .iter()
+        .flat_map(|(name, manifest)| {
+            // The facade's own [workspace.dependencies] are the declarations.
+            let manifest = match name.as_str() {
+                "agentrace" => manifest
+                    .split("[workspace.dependencies]")
+                    .next()
+                    .unwrap_or_default(),
+                _ => manifest.as_str(),
+            };
+            versioned_here(manifest)
+                .into_iter()
+                .map(move |line| format!("{name}: {line}"))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "declare these in [workspace.dependencies] and write `name.workspace = true`:\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// Every file under `dir` (recursively) whose name ends with `suffix`, skipping build output,
 /// dependencies and vendored code.
 fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
@@ -364,5 +419,12 @@ fn the_scanners_find_what_they_look_for() {
     assert_eq!(
         variables("env AGENTRACE_DB_PATH and `AGENTRACE_`"),
         BTreeSet::from(["AGENTRACE_DB_PATH".to_owned()])
+    );
+    assert_eq!(
+        versioned_here(
+            "[dependencies]\na = \"1\"\nb.workspace = true\nc = { path = \"x\" }\n# d = \"1\"\n\
+             [target.'cfg(unix)'.dev-dependencies]\ne = { version = \"2\" }\n[features]\nx = []\n"
+        ),
+        ["a = \"1\"", "e = { version = \"2\" }"]
     );
 }

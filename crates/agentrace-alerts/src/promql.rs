@@ -360,7 +360,7 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
 }
 
 /// The bad share of `slo`'s events over `window`, in PromQL: from the counters of `/metrics`
-/// where they express it ([`counters_bad_share`]), else — quality, cost, a latency of tool calls
+/// where they express it (`counters_bad_share`), else — quality, cost, a latency of tool calls
 /// or agent runs or between bucket bounds, a scope the counters carry no label for — from the
 /// server's own counts of each alert window ([`SLO_EVENTS`], [`SLO_GOOD_EVENTS`]), which exist
 /// for those windows only (why not, for another window).
