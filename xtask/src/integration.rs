@@ -1,0 +1,131 @@
+//! `cargo xtask integration`: the real components installed, then the integration suite and
+//! the browser suite, on SQLite and on ClickHouse.
+
+use std::process::Command;
+
+use crate::{cargo, has_nextest, root, services::ChdbFixture, step, target_dir};
+
+/// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
+pub(crate) const INTEGRATION_CRATE: &str = "agentrace-integration";
+
+/// Installs the real components, builds the examples the suite drives, runs the suite.
+pub(crate) fn integration() -> Result<(), String> {
+    let venv = target_dir().join("integration-venv");
+    let instrumentation_venvs = target_dir().join("instrumentation-venvs");
+    let framework_venvs = target_dir().join("framework-venvs");
+    let schemathesis_venv = target_dir().join("schemathesis-venv");
+    let clickhouse_venv = target_dir().join("clickhouse-venv");
+    let mut install = Command::new("bash");
+    install
+        .arg(root().join("scripts").join("install-test-deps.sh"))
+        .env("AGENTRACE_VENV", &venv)
+        .env("AGENTRACE_INSTRUMENTATION_VENVS", &instrumentation_venvs)
+        .env("AGENTRACE_FRAMEWORK_VENVS", &framework_venvs)
+        .env("AGENTRACE_SCHEMATHESIS_VENV", &schemathesis_venv)
+        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv)
+        .current_dir(root());
+    step("integration: install test dependencies", install)?;
+
+    let mut examples = cargo();
+    examples.args([
+        "build",
+        "--examples",
+        "--bins",
+        "--all-features",
+        "-p",
+        "agentrace",
+        "-p",
+        "agentrace-cli",
+    ]);
+    step(
+        "integration: build the examples and the agentrace binary",
+        examples,
+    )?;
+
+    let examples_dir = target_dir().join("debug").join("examples");
+    let mut suite = cargo();
+    if has_nextest() {
+        suite.args([
+            "nextest",
+            "run",
+            "-p",
+            INTEGRATION_CRATE,
+            "--all-features",
+            "--profile",
+            "ci",
+        ]);
+    } else {
+        suite.args(["test", "-p", INTEGRATION_CRATE, "--all-features"]);
+    }
+    suite
+        .env(
+            "AGENTRACE_BIN",
+            target_dir().join("debug").join("agentrace"),
+        )
+        .env("AGENTRACE_EXAMPLES_DIR", examples_dir)
+        .env("AGENTRACE_PYTHON", venv.join("bin").join("python"))
+        .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs)
+        .env("AGENTRACE_FRAMEWORK_VENVS", framework_venvs)
+        .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv)
+        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv);
+    step("integration: the suite", suite)?;
+
+    step(
+        "integration: the dashboard in headless Chromium (tests/browser)",
+        browser_suite(None),
+    )?;
+
+    // The same API tests and dashboard on a ClickHouse store: the real engine (chdb) behind
+    // ClickHouse's HTTP interface, each test on a database of its own, opened as `serve` opens
+    // it (the server's `clickhouse` feature: `--all-features`, as the tests above built it).
+    let clickhouse = ChdbFixture::start(&clickhouse_venv)?;
+    let mut api = cargo();
+    if has_nextest() {
+        api.args([
+            "nextest",
+            "run",
+            "-p",
+            "agentrace-server",
+            "--test",
+            "api",
+            "--all-features",
+            "--profile",
+            "ci",
+        ]);
+    } else {
+        api.args([
+            "test",
+            "-p",
+            "agentrace-server",
+            "--test",
+            "api",
+            "--all-features",
+        ]);
+    }
+    api.env("AGENTRACE_TEST_CLICKHOUSE", &clickhouse.url);
+    step("integration: the server's API tests on ClickHouse", api)?;
+    step(
+        "integration: the dashboard in headless Chromium on ClickHouse",
+        browser_suite(Some(&clickhouse.url)),
+    )
+}
+
+/// The browser suite's command: on SQLite, or on the ClickHouse server at `clickhouse`.
+pub(crate) fn browser_suite(clickhouse: Option<&str>) -> Command {
+    let mut browser = Command::new("npm");
+    browser
+        .args(["test", "--silent"])
+        .current_dir(root().join("tests").join("browser"))
+        .env(
+            "AGENTRACE_BIN",
+            target_dir().join("debug").join("agentrace"),
+        )
+        .env(
+            "AGENTRACE_SCREENSHOTS",
+            target_dir().join("dashboard-screenshots"),
+        );
+    if let Some(url) = clickhouse {
+        browser.env("AGENTRACE_TEST_CLICKHOUSE", url);
+    }
+    browser
+}
