@@ -12,7 +12,73 @@ use crate::{
     step, target_dir,
 };
 
+/// How big a benchmark run is: spans loaded, seconds of the sustained run, the spans of the
+/// dashboard's big trace, and the build the servers run.
+#[derive(Debug, Clone)]
+pub(crate) struct Sizes {
+    spans: String,
+    seconds: String,
+    trace_spans: String,
+    release: bool,
+}
+
+impl Sizes {
+    /// The measured runs: `AGENTRACE_BENCH_SPANS` (default a million),
+    /// `AGENTRACE_BENCH_SECONDS` (default 300), a 10,000-span trace, release builds.
+    fn measured() -> Self {
+        let var =
+            |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+        Self {
+            spans: var("AGENTRACE_BENCH_SPANS", "1000000"),
+            seconds: var("AGENTRACE_BENCH_SECONDS", "300"),
+            trace_spans: "10000".into(),
+            release: true,
+        }
+    }
+
+    /// `ci`'s smoke runs: every step of every benchmark, at a size of seconds, on the debug
+    /// build CI has made already; the figures mean nothing, a broken benchmark fails.
+    fn smoke() -> Self {
+        Self {
+            spans: "2000".into(),
+            seconds: "3".into(),
+            trace_spans: "300".into(),
+            release: false,
+        }
+    }
+
+    /// Where the binaries of this build are.
+    fn bin(&self, name: &str) -> PathBuf {
+        target_dir()
+            .join(if self.release { "release" } else { "debug" })
+            .join(name)
+    }
+}
+
+/// `ci`'s smoke run of every benchmark: the criterion benches once each (`cargo test
+/// --benches`, debug), `ingest` and `dashboard` on SQLite at [`Sizes::smoke`].
+pub(crate) fn smoke() -> Result<(), String> {
+    let mut criterion = cargo();
+    // The workspace and features of the tests step, so that its build is reused.
+    criterion.args([
+        "test",
+        "--workspace",
+        "--exclude",
+        crate::integration::INTEGRATION_CRATE,
+        "--all-features",
+        "--benches",
+    ]);
+    step("bench smoke: the criterion benches, once each", criterion)?;
+    let sizes = Sizes::smoke();
+    bench_ingest(&BenchStore::Sqlite, &sizes)?;
+    bench_dashboard(BenchStore::Sqlite, &sizes)
+}
+
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
+    if args.first().is_some_and(|a| a == "smoke") {
+        return smoke();
+    }
+    let sizes = Sizes::measured();
     let (store, names) = bench_store(args)?;
     let names: Vec<&str> = if names.is_empty() {
         vec!["layer", "sinks", "cost", "metrics"]
@@ -21,11 +87,11 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     };
     for name in names {
         if name == "ingest" {
-            bench_ingest(&store)?;
+            bench_ingest(&store, &sizes)?;
             continue;
         }
         if name == "dashboard" {
-            bench_dashboard(store)?;
+            bench_dashboard(store, &sizes)?;
             continue;
         }
         let mut cmd = cargo();
@@ -78,6 +144,8 @@ pub(crate) struct BenchServer {
     /// The load generator's clients, each with one request in flight.
     clients: usize,
     data: PathBuf,
+    /// The load generator of the same build.
+    loadgen: PathBuf,
     _clickhouse: Option<ChdbFixture>,
 }
 
@@ -96,19 +164,21 @@ impl Drop for BenchNode {
 }
 
 impl BenchServer {
-    /// Builds the server and the load generator (release), starts the nodes in
-    /// `target/bench-<name>` (`serve_args` added to each command line), waits until each is
-    /// ready.
-    fn start(name: &str, store: BenchStore, serve_args: &[&OsStr]) -> Result<Self, String> {
+    /// Builds the server and the load generator (release, unless `sizes` says debug), starts
+    /// the nodes in `target/bench-<name>` (`serve_args` added to each command line), waits
+    /// until each is ready.
+    fn start(
+        name: &str,
+        store: BenchStore,
+        sizes: &Sizes,
+        serve_args: &[&OsStr],
+    ) -> Result<Self, String> {
         let mut build = cargo();
-        build.args([
-            "build",
-            "--release",
-            "-p",
-            "agentrace-cli",
-            "-p",
-            "agentrace-loadgen",
-        ]);
+        build.arg("build");
+        if sizes.release {
+            build.arg("--release");
+        }
+        build.args(["-p", "agentrace-cli", "-p", "agentrace-loadgen"]);
         step(
             &format!("bench {name}: build the server and the load generator"),
             build,
@@ -135,7 +205,12 @@ impl BenchServer {
             let store = clickhouse
                 .as_ref()
                 .map(|c| format!("clickhouse://{}/bench", c.url.trim_start_matches("http://")));
-            started_nodes.push(BenchNode::start(&dir, store.as_deref(), serve_args)?);
+            started_nodes.push(BenchNode::start(
+                &sizes.bin("agentrace"),
+                &dir,
+                store.as_deref(),
+                serve_args,
+            )?);
         }
         Ok(Self {
             nodes: started_nodes,
@@ -149,6 +224,7 @@ impl BenchServer {
                 BenchStore::ClickHouse { .. } => 64,
             },
             data,
+            loadgen: sizes.bin("agentrace-loadgen"),
             _clickhouse: clickhouse,
         })
     }
@@ -161,7 +237,7 @@ impl BenchServer {
         let list = |f: &dyn Fn(&BenchNode) -> String| {
             self.nodes.iter().map(f).collect::<Vec<_>>().join(",")
         };
-        let mut cmd = Command::new(target_dir().join("release").join("agentrace-loadgen"));
+        let mut cmd = Command::new(&self.loadgen);
         cmd.args([
             "--endpoint",
             &list(&|n| format!("http://127.0.0.1:{}", n.http)),
@@ -190,13 +266,18 @@ impl BenchServer {
 }
 
 impl BenchNode {
-    /// A release `agentrace serve` over `dir` (its log in `dir/server.log`) and `store` if
-    /// given, once ready.
-    fn start(dir: &Path, store: Option<&str>, serve_args: &[&OsStr]) -> Result<Self, String> {
+    /// `agentrace serve` (the binary `bin`) over `dir` (its log in `dir/server.log`) and
+    /// `store` if given, once ready.
+    fn start(
+        bin: &Path,
+        dir: &Path,
+        store: Option<&str>,
+        serve_args: &[&OsStr],
+    ) -> Result<Self, String> {
         let (http, grpc, app) = (free_port()?, free_port()?, free_port()?);
         let log = std::fs::File::create(dir.join("server.log")).map_err(|e| e.to_string())?;
         let log_err = log.try_clone().map_err(|e| e.to_string())?;
-        let mut serve = Command::new(target_dir().join("release").join("agentrace"));
+        let mut serve = Command::new(bin);
         serve
             .arg("serve")
             .arg("--data-dir")
@@ -264,11 +345,6 @@ pub(crate) fn warn_if_busy() {
     }
 }
 
-/// `AGENTRACE_BENCH_SPANS`, default a million.
-pub(crate) fn bench_spans() -> String {
-    std::env::var("AGENTRACE_BENCH_SPANS").unwrap_or_else(|_| "1000000".into())
-}
-
 /// `agentrace serve` (release, SQLite in a fresh directory) under the load generator, three
 /// times, each on a fresh server: `AGENTRACE_BENCH_SPANS` spans (default a million) with each
 /// trace whole in one request; as many with each trace's agent span after its calls, in a later
@@ -277,26 +353,21 @@ pub(crate) fn bench_spans() -> String {
 /// On ClickHouse (`--store clickhouse [--nodes N]`, N nodes on the chdb fixture) the first two
 /// (a ClickHouse store has no write-ahead log of agentrace's), and after the first the bytes a
 /// span of its spans under other column codecs (`benches/clickhouse_codecs.py`).
-pub(crate) fn bench_ingest(store: &BenchStore) -> Result<(), String> {
-    let spans = bench_spans();
-    let seconds = std::env::var("AGENTRACE_BENCH_SECONDS").unwrap_or_else(|_| "300".into());
+pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<(), String> {
+    let (spans, seconds) = (sizes.spans.as_str(), sizes.seconds.as_str());
     for (name, order, load) in [
-        ("ingest", "whole", ["--spans", spans.as_str()]),
+        ("ingest", "whole", ["--spans", spans]),
         (
             "ingest-children-first",
             "children-first",
-            ["--spans", spans.as_str()],
+            ["--spans", spans],
         ),
-        (
-            "ingest-sustained",
-            "whole",
-            ["--duration", seconds.as_str()],
-        ),
+        ("ingest-sustained", "whole", ["--duration", seconds]),
     ] {
         if name == "ingest-sustained" && *store != BenchStore::Sqlite {
             continue;
         }
-        let server = BenchServer::start(name, *store, &[])?;
+        let server = BenchServer::start(name, *store, sizes, &[])?;
         let result = server.load(name, order, load);
         server.stop();
         result?;
@@ -315,7 +386,7 @@ pub(crate) fn bench_ingest(store: &BenchStore) -> Result<(), String> {
 /// The dashboard in headless Chromium over a release server holding the load generator's
 /// million spans and a 10,000-span trace (`tests/browser/bench/dashboard.mjs`), on the store
 /// `store` names.
-pub(crate) fn bench_dashboard(store: BenchStore) -> Result<(), String> {
+pub(crate) fn bench_dashboard(store: BenchStore, sizes: &Sizes) -> Result<(), String> {
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
@@ -325,16 +396,16 @@ pub(crate) fn bench_dashboard(store: BenchStore) -> Result<(), String> {
         "bench dashboard: install Chromium and the browser suite",
         install,
     )?;
-    let spans = bench_spans();
     // Alert rules, as a team runs them: the Alerts page has alerts to show.
     let alerts = root().join("benches").join("dashboard-alerts.toml");
     let server = BenchServer::start(
         "dashboard",
         store,
+        sizes,
         &[OsStr::new("--alerts"), alerts.as_os_str()],
     )?;
     let result = server
-        .load("dashboard", "whole", ["--spans", spans.as_str()])
+        .load("dashboard", "whole", ["--spans", sizes.spans.as_str()])
         .and_then(|()| {
             let mut measure = Command::new("node");
             measure
@@ -347,6 +418,7 @@ pub(crate) fn bench_dashboard(store: BenchStore) -> Result<(), String> {
                     "--otlp",
                     &format!("http://127.0.0.1:{}", server.nodes[0].http),
                 ])
+                .args(["--spans", sizes.trace_spans.as_str()])
                 .current_dir(root().join("tests").join("browser"));
             step("bench dashboard: every view in headless Chromium", measure)
         });

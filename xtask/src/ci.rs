@@ -78,6 +78,7 @@ pub(crate) fn ci() -> Result<(), String> {
     demo()?;
     fuzz(&["--dev".to_owned(), CI_FUZZ_SECONDS.to_string()])?;
     integration()?;
+    crate::bench::smoke()?;
     println!(
         "\nci: all steps passed in {:.0}s",
         started.elapsed().as_secs_f64()

@@ -4,7 +4,7 @@
 //! - `cargo xtask ci`: formatting, clippy with `-D warnings` (with every feature, then the
 //!   facade and the core with no default features and with each feature alone), every test with
 //!   every feature (nextest when installed, else `cargo test`), doc tests, docs without broken
-//!   links, the demo, then `integration`. What `.ci/run` calls.
+//!   links, the demo, then `integration` and `bench smoke`. What `.ci/run` calls.
 //! - `cargo xtask bench [NAME…]`: the criterion benchmarks (release); names as in `benches/`.
 //!   `bench ingest` runs `agentrace serve` (release) under `agentrace-loadgen` in another
 //!   process: sustained spans/s, visibility latency, server RSS, query latency at 1M spans,
@@ -16,7 +16,9 @@
 //!   of 64 clients (4 on SQLite) spread over them; server CPU per span and compressed bytes per span, and those bytes under
 //!   the column codecs the schema's were chosen over.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
-//!   headless Chromium (render times, the API calls each makes, bytes, heap).
+//!   headless Chromium (render times, the API calls each makes, bytes, heap). `bench smoke`
+//!   runs every benchmark at a size of seconds on the debug build (figures meaningless, a
+//!   broken benchmark fails): `ci` ends with it.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
 //!   receivers over gRPC and HTTP, the Jaeger preset), then the dashboard in Debian's headless
 //!   Chromium (`tests/browser`). Installs what it needs first with
@@ -61,7 +63,7 @@ fn main() -> ExitCode {
         Some("dashboard") => dashboard::dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | fuzz [--dev] [SECONDS] [TARGET…] | bench [layer|sinks|cost|metrics|ingest|dashboard…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }
