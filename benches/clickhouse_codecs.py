@@ -4,7 +4,7 @@ types, each merged into one part, then their compressed bytes a span and the tim
 
 Run by `cargo xtask bench ingest --store clickhouse` on the engine's data directory once the
 whole-traces run has stopped: `python benches/clickhouse_codecs.py DATA_DIR` (the chdb
-virtualenv's Python). Prints a Markdown table, as docs/benchmarks.md §9.2 records it.
+virtualenv's Python). Prints a Markdown table, as docs/benchmark-notebook.md §9.2 records it.
 """
 
 import re

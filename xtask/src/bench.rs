@@ -99,7 +99,7 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         step(&format!("bench {name}"), cmd)?;
     }
     println!(
-        "\nCriterion reports are in target/criterion/; record the figures in docs/benchmarks.md."
+        "\nCriterion reports are in target/criterion/; record the figures in docs/benchmark-notebook.md (today's in docs/benchmarks.md)."
     );
     Ok(())
 }
@@ -220,7 +220,7 @@ impl BenchServer {
                 // A node answers once ClickHouse has the rows, tens of milliseconds a write:
                 // four requests in flight measure that wait, not the rate. 64 fill the group
                 // commits as a fleet of exporters would (two nodes on the fixture: 7.8 k
-                // spans/s from 4 clients, 16.7 k from 16, 32.4 k from 64; docs/benchmarks.md §9).
+                // spans/s from 4 clients, 16.7 k from 16, 32.4 k from 64; docs/benchmark-notebook.md §9).
                 BenchStore::ClickHouse { .. } => 64,
             },
             data,
@@ -259,7 +259,7 @@ impl BenchServer {
             let _ = node.child.wait();
         }
         println!(
-            "\nRecord the figures in docs/benchmarks.md; the servers' logs are in {}.",
+            "\nRecord the figures in docs/benchmark-notebook.md (today's in docs/benchmarks.md); the servers' logs are in {}.",
             self.data.display()
         );
     }

@@ -40,7 +40,7 @@ use crate::error::CliError;
 /// mimalloc: the server allocates and frees millions of small strings a second, on one thread
 /// and freed on another (received on the receivers, freed after the commit). glibc's allocator
 /// spent a third of the receivers' time in `malloc` and `free`; with mimalloc the ingest
-/// benchmark runs ~15 % faster (`cargo xtask bench ingest`, docs/benchmarks.md §7).
+/// benchmark runs ~15 % faster (`cargo xtask bench ingest`, docs/benchmark-notebook.md §7).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

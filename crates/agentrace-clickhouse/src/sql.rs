@@ -4,7 +4,7 @@
 //! client); ids are written as string literals of their bytes, each escaped (`'\x0a\x1b…'`),
 //! which agentrace formats itself. Not `unhex('…')`: a function call an id costs the engine
 //! its parsing and folding, 128 ms against 34 for a read of 2,900 traces' spans (timed in chdb;
-//! docs/benchmarks.md §9).
+//! docs/benchmark-notebook.md §9).
 
 use std::fmt::Write as _;
 

@@ -3,7 +3,7 @@
 //! Nearly every trace the writer meets is new, and finding that out was a lookup in each level
 //! of the trace-id index (`deferred_index`) that finds nothing: B-tree seeks into a main level
 //! larger than the page cache, 12 % of the writer's time by the end of a 5-minute sustained run
-//! (`cargo xtask bench ingest`, docs/benchmarks.md §7.3). The filter holds every stored id (and
+//! (`cargo xtask bench ingest`, docs/benchmark-notebook.md §7.3). The filter holds every stored id (and
 //! some that no longer are): an id it does not hold is not stored, and is not looked up.
 //!
 //! It grows in blocks, each twice the size of the one before, so that adding ids never

@@ -42,7 +42,7 @@ const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind
 
 /// Runs a prepared statement with `?1`, `?2`, … bound to the values in order, each through its
 /// own type's `ToSql` rather than `params!`'s `&dyn ToSql`: for the span row's 40 parameters
-/// binding took 16–17 % of the writer's time through `params!`, 11 % this way (docs/benchmarks.md
+/// binding took 16–17 % of the writer's time through `params!`, 11 % this way (docs/benchmark-notebook.md
 /// §7.3). Like `params!`, it refuses a count of values other than the statement's parameters, so
 /// none keeps a previous row's value.
 macro_rules! execute_typed {

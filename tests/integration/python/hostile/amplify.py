@@ -2,7 +2,7 @@
 """Decompression amplification against `agentrace serve`: N concurrent OTLP/HTTP requests of
 M spans with nothing but ids and times (the most spans per byte), gzipped, from threads;
 prints the body sizes and the answers by status. Usage: amplify.py URL N M
-(docs/benchmarks.md §7.2)."""
+(docs/benchmark-notebook.md §7.2)."""
 import gzip, sys, threading, time, urllib.request, os
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
