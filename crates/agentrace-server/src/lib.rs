@@ -2,8 +2,8 @@
 //!
 //! `agentrace serve` as a library: one process that any agent in any language points its OTLP
 //! exporter at. It receives OTLP over HTTP (4318; protobuf and JSON, gzip) and gRPC (4317),
-//! runs every record through the same processors as in-process records (normalize → redact →
-//! price → budget → derive metrics), stores spans and events in SQLite **before** it
+//! runs every record through the same processors as in-process records (normalize, then mask
+//! secrets when on → price → budget → derive metrics), stores spans and events in SQLite **before** it
 //! acknowledges them, and serves the web dashboard at `/`, the REST API under `/api/v1` with a
 //! WebSocket live feed, `/metrics`, `/healthz` and `/readyz` on the app port (4319). It can
 //! forward everything upstream over OTLP, enforces retention in the background, and can run a
@@ -22,9 +22,10 @@
 //!
 //! ## Durability and overload
 //!
-//! Receivers hand records to one writer thread through a bounded queue. The writer takes every
-//! request waiting, runs the processors, inserts the spans in one transaction and the events
-//! in another (group commit), and only then answers each request: a 200 (gRPC `OK`) means the
+//! The threads that receive a request run the processors on its records (many requests at
+//! once) and encode each span's row, then hand the batch to one writer thread through a bounded
+//! queue. The writer takes every batch waiting, inserts the spans in one transaction and the
+//! events in another (group commit), and only then answers each request: a 200 (gRPC `OK`) means the
 //! records are committed to the write-ahead log, and a crash of the process right after loses
 //! nothing. Inserts are idempotent: a span sent again (same trace and span id) is stored once
 //! and counted as a duplicate. When the queue is full the receivers answer at once with a

@@ -13,9 +13,10 @@
 //!   then the shape of the span (a model and usage make an LLM call).
 //! - **Provider names** are canonicalized to OTel v1.37+ values (`az.ai.openai` →
 //!   `azure.ai.openai`, `vertex_ai` → `gcp.vertex_ai`, `openai.chat` → `openai`, …).
-//! - Token counts are stored as reported by the `tracing` layer (pricing applies the clamp
-//!   rule itself); the OTLP ingest, which meets every emitter's idea of them, makes them
-//!   consistent with [`reconcile_usage`] (cache-inclusive input, reasoning inside output).
+//! - Token counts are made consistent with [`reconcile_usage`] (cache-inclusive input,
+//!   reasoning inside output) on every route: [`dialect::complete`], which the `tracing` layer
+//!   and the OTLP ingest both run after [`finish`](SpanNormalizer::finish), reconciles them
+//!   whatever each emitter's idea of them was.
 //! - **Aggregates**: a span that reports usage or is a model call, with such a span beneath
 //!   it, repeats what is reported below; [`mark_aggregate`] moves its usage out of every total
 //!   ([`is_step`], [`is_aggregate`]).
