@@ -1,6 +1,7 @@
 //! Service level objectives judged on the store (`agentrace_alerts::slo`, docs/slos.md): each
-//! window's good and total events read from the rollups, so that a 28-day window costs what an
-//! hour does, on every store.
+//! window's good and total events read from the rollups for the objectives of spans (so that a
+//! 28-day window costs what an hour does, on every store), from the scores for quality and the
+//! per-trace summaries for cost; a burn-down of spans as one time series of the rollups.
 
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use agentrace_alerts::slo::{
 };
 use agentrace_core::{SpanId, TraceId, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, CostTallyQuery, CostUnit, Order, QueryError, ScorePass,
-    SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
+    AggregateQuery, AggregateRow, CostTallyQuery, CostUnit, GroupBy, GroupKey, Order, QueryError,
+    RollupAnswer, ScorePass, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
 };
 use serde::Serialize;
 
@@ -49,14 +50,27 @@ pub fn counts(
             ));
         }
     };
-    let total = rollup_total(store, slo, total_count, range)?;
-    let selected = match good_count {
-        Some(good) => of_status(&rollup_total(store, slo, good, range)?, good.status),
-        None => 0,
+    let total = rollup(store, slo, total_count, range, Vec::new())?.total;
+    let good = match good_count {
+        Some(good) => Some((good, rollup(store, slo, good, range, Vec::new())?.total)),
+        None => None,
     };
+    let good = good.as_ref().map(|(count, row)| (*count, row));
+    Ok(slo.indicator.counts(tally(slo, total_count, &total, good)))
+}
+
+/// What the rollup rows of a span indicator's counts hold: `total` of `total_count`'s spans,
+/// `good` of a ratio's good count.
+fn tally(
+    slo: &Slo,
+    total_count: &Count,
+    total: &AggregateRow,
+    good: Option<(&Count, &AggregateRow)>,
+) -> Tally {
+    let selected = good.map_or(0, |(count, row)| of_status(row, count.status));
     let (events, failed) = match total_count.status {
         Some(status) => {
-            let events = of_status(&total, Some(status));
+            let events = of_status(total, Some(status));
             (events, if status == Status::Error { events } else { 0 })
         }
         None => (total.count, total.errors),
@@ -66,12 +80,12 @@ pub fn counts(
             .durations
             .at_most(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX))
     });
-    Ok(slo.indicator.counts(Tally {
+    Tally {
         events,
         failed,
         within,
         selected,
-    }))
+    }
 }
 
 /// A cost objective's counts over `range`: the traces or sessions of the SLO's scope at most
@@ -109,14 +123,15 @@ fn of_status(row: &AggregateRow, status: Option<Status>) -> u64 {
     }
 }
 
-/// The rollups' total of `count`'s target and scope within `slo`'s scope over `range` (its
-/// status aside: [`of_status`]).
-fn rollup_total(
+/// The rollups of `count`'s target and scope within `slo`'s scope over `range`, grouped by
+/// `group_by` (its status aside: [`of_status`]).
+fn rollup(
     store: &dyn Store,
     slo: &Slo,
     count: &Count,
     range: TimeRange,
-) -> Result<AggregateRow, QueryError> {
+    group_by: Vec<GroupBy>,
+) -> Result<RollupAnswer, QueryError> {
     // A count naming another value than the SLO's scope is refused when the file is read.
     let scope = slo
         .scope
@@ -124,9 +139,7 @@ fn rollup_total(
         .unwrap_or_else(|| slo.scope.clone());
     let mut filter = scope_filter(&scope, range);
     filter.kind = count.of.kind().parse().ok();
-    Ok(store
-        .rollup(&AggregateQuery::new(filter, Vec::new()))?
-        .total)
+    store.rollup(&AggregateQuery::new(filter, group_by))
 }
 
 /// `slo` judged at `now_unix_nano`.
@@ -154,13 +167,18 @@ pub fn statuses(
 
 /// The burn-down of `slo` over `range`: at `points + 1` times evenly from its start to its
 /// end (the oldest first), the budget of the SLO's window ending then (for a calendar SLO, of
-/// its period so far) — how it was spent and when. Each point reads the rollups, so it costs what [`counts`] does.
+/// its period so far) — how it was spent and when. A rolling SLO of spans whose step is whole
+/// minutes and divides its window is read in one rollup query a count ([`bucketed_burn_down`]);
+/// any other reads each point's window as [`counts`] does.
 pub fn burn_down(
     store: &dyn Store,
     slo: &Slo,
     range: (u64, u64),
     points: u32,
 ) -> Result<Vec<BudgetPoint>, QueryError> {
+    if let Some(burn_down) = bucketed_burn_down(store, slo, range, points)? {
+        return Ok(burn_down);
+    }
     let (start, end) = range;
     let step = end.saturating_sub(start) / u64::from(points.max(1));
     (0..=u64::from(points.max(1)))
@@ -170,6 +188,96 @@ pub fn burn_down(
             Ok(slo.budget_at(at, counts(store, slo, slo.elapsed(at), at)?))
         })
         .collect()
+}
+
+/// The burn-down as one time series: the rollups of each count in buckets of the step, each
+/// point's window the sum of the buckets it covers. The points are the step's boundaries
+/// (so that every window is whole buckets, as exact as [`counts`]) up to the last before the
+/// range's end, then the end itself. `None` when that is not exact: a calendar SLO, an
+/// indicator not of spans, a step that is not whole minutes or does not divide the window.
+fn bucketed_burn_down(
+    store: &dyn Store,
+    slo: &Slo,
+    range: (u64, u64),
+    points: u32,
+) -> Result<Option<Vec<BudgetPoint>>, QueryError> {
+    const MINUTE: u64 = 60_000_000_000;
+    let (start, end) = range;
+    let n = u64::from(points.max(1));
+    let step = end.saturating_sub(start) / n;
+    let window = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
+    let (total_count, good_count) = match &slo.indicator {
+        Indicator::Ratio { good, total } => ((**total).clone(), Some((**good).clone())),
+        Indicator::Success { of } | Indicator::Latency { of, .. } => (Count::of(*of), None),
+        _ => return Ok(None),
+    };
+    if slo.calendar.is_some()
+        || step == 0
+        || !step.is_multiple_of(MINUTE)
+        || !window.is_multiple_of(step)
+    {
+        return Ok(None);
+    }
+    let last = end / step * step;
+    let first = last.saturating_sub((n - 1) * step);
+    let span = TimeRange::new(first.saturating_sub(window), last);
+    let by_bucket = |count: &Count| -> Result<Vec<(u64, AggregateRow)>, QueryError> {
+        let rows = rollup(
+            store,
+            slo,
+            count,
+            span,
+            vec![GroupBy::TimeBucket { width_ns: step }],
+        )?
+        .rows;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| match row.keys.first() {
+                Some(GroupKey::Bucket(at)) => Some((*at, row)),
+                _ => None,
+            })
+            .collect())
+    };
+    let totals = by_bucket(&total_count)?;
+    let goods = match &good_count {
+        Some(good) => by_bucket(good)?,
+        None => Vec::new(),
+    };
+    // A bucket's good events (a ratio's), none where its good count has no row.
+    let selected = |at: u64| {
+        good_count.as_ref().map_or(0, |count| {
+            goods
+                .iter()
+                .find(|(g, _)| *g == at)
+                .map_or(0, |(_, row)| of_status(row, count.status))
+        })
+    };
+    let bucket_tallies: Vec<(u64, Tally)> = totals
+        .iter()
+        .map(|(at, total)| {
+            let mut t = tally(slo, &total_count, total, None);
+            t.selected = selected(*at);
+            (*at, t)
+        })
+        .collect();
+    let mut burn_down: Vec<BudgetPoint> = (0..n)
+        .map(|k| {
+            let at = first + k * step;
+            let from = at.saturating_sub(window);
+            let sum = bucket_tallies
+                .iter()
+                .filter(|(b, _)| *b >= from && *b < at)
+                .fold(Tally::default(), |sum, (_, t)| Tally {
+                    events: sum.events + t.events,
+                    failed: sum.failed + t.failed,
+                    within: sum.within + t.within,
+                    selected: sum.selected + t.selected,
+                });
+            slo.budget_at(at, slo.indicator.counts(sum))
+        })
+        .collect();
+    burn_down.push(slo.budget_at(end, counts(store, slo, slo.span(), end)?));
+    Ok(Some(burn_down))
 }
 
 /// A run or call that spent budget: it failed, or took longer than the threshold.

@@ -573,6 +573,62 @@ async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() 
 }
 
 #[tokio::test]
+async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> TestResult {
+    use agentrace_alerts::slo::{Count, Indicator, Slo, Status, Target};
+    use std::time::Duration;
+    let api = Api::start().await?;
+    let store = &*api.state.store;
+    let hour = Duration::from_secs(3_600);
+    let mut ok_tools = Count::of(Target::ToolCalls);
+    ok_tools.status = Some(Status::Ok);
+    let mut small = Count::of(Target::LlmCalls);
+    small.scope.model = Some("gpt-4o-mini".into());
+    let indicators = [
+        Indicator::Success {
+            of: Target::ToolCalls,
+        },
+        Indicator::Latency {
+            of: Target::AgentRuns,
+            threshold: Duration::from_secs(2),
+        },
+        Indicator::Ratio {
+            good: Box::new(ok_tools),
+            total: Box::new(Count::of(Target::ToolCalls)),
+        },
+        Indicator::Ratio {
+            good: Box::new(small),
+            total: Box::new(Count::of(Target::LlmCalls)),
+        },
+    ];
+    // An end between the step's boundaries, while the runs arrive and after.
+    for end in [T0 + 7 * MIN + 13 * SEC, T0 + 25 * MIN + 1] {
+        for indicator in indicators.clone() {
+            let mut slo = Slo::new("series", indicator, 0.9, hour);
+            slo.burn_alerts.truncate(1);
+            // Twelve steps of five minutes over the hour.
+            let points = agentrace_server::slos::burn_down(store, &slo, (end - 60 * MIN, end), 12)?;
+            assert_eq!(points.len(), 13);
+            assert_eq!(points.last().map(|p| p.time_unix_nano), Some(end));
+            let aligned = &points[..12];
+            assert!(aligned.iter().all(|p| p.time_unix_nano % (5 * MIN) == 0));
+            assert!(
+                aligned
+                    .windows(2)
+                    .all(|w| w[1].time_unix_nano - w[0].time_unix_nano == 5 * MIN)
+            );
+            let mut seen = 0;
+            for p in &points {
+                let own = agentrace_server::slos::counts(store, &slo, hour, p.time_unix_nano)?;
+                assert_eq!(p.counts, own, "{:?} at {}", slo.indicator, p.time_unix_nano);
+                seen += own.total;
+            }
+            assert!(seen > 0, "the windows hold the runs");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     use agentrace_alerts::slo::{Indicator, Slo, Target};
     use agentrace_core::budget::Period;
