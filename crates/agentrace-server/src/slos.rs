@@ -168,7 +168,7 @@ pub fn statuses(
 /// The burn-down of `slo` over `range`: at `points + 1` times evenly from its start to its
 /// end (the oldest first), the budget of the SLO's window ending then (for a calendar SLO, of
 /// its period so far) — how it was spent and when. A rolling SLO of spans whose step is whole
-/// minutes and divides its window is read in one rollup query a count ([`bucketed_burn_down`]);
+/// minutes and divides its window is read in one rollup query a count (`bucketed_burn_down`);
 /// any other reads each point's window as [`counts`] does.
 pub fn burn_down(
     store: &dyn Store,
