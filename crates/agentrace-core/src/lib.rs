@@ -69,6 +69,7 @@
 
 pub mod budget;
 pub mod capture;
+mod chain;
 mod civil;
 pub mod content;
 pub mod cost;
@@ -103,6 +104,7 @@ pub mod testing;
 pub mod tokenize;
 
 pub use async_trait::async_trait;
+pub use chain::ProcessorChain;
 #[cfg(feature = "pipeline")]
 pub use filter::Filter;
 #[cfg(feature = "pipeline")]
@@ -120,7 +122,7 @@ pub use model::{
 pub use pipeline::{
     BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats, RetryPolicy, SinkStats,
 };
-pub use processor::{Outcome, ProcessContext, Processor, ProcessorChain, Processors, Verdict};
+pub use processor::{Outcome, ProcessContext, Processor, Processors, Verdict};
 pub use sampling::{Sampler, SamplingProcessor};
 pub use sink::{
     BoxError, EventSink, ExportError, FlushError, MetricSink, ShutdownError, Sink, SpanSink,

@@ -6,12 +6,13 @@ use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::prelude::*;
 
 use crate::budget::Budgets;
+use crate::chain::ProcessorChain;
 use crate::cost::{LayeredPriceBook, PriceBook, load_price_files};
 use crate::env::{self, EnvError, Source as EnvSource};
 use crate::layer::AgentraceLayer;
 use crate::model::{AttributeValue, Level, Resource};
 use crate::pipeline::{BuildError, Pipeline, PipelineBuilder, PipelineConfig, PipelineStats};
-use crate::processor::{Processor, ProcessorChain};
+use crate::processor::Processor;
 #[cfg(feature = "redact")]
 use crate::redact::Redactor;
 use crate::sampling::Sampler;

@@ -18,6 +18,7 @@ pub use attribution::{
 };
 pub use event::{Event, EventKind, Level, ParseLevelError};
 pub use ids::{ParseIdError, SpanId, TraceId};
+pub(crate) use metric::merge_counters;
 pub use metric::{InstrumentKind, Labels, Measurement};
 pub use resource::Resource;
 pub use score::{
