@@ -394,7 +394,15 @@ impl EventRow {
     }
 }
 
-impl crate::write::Versioned for SpanRow {
+/// A span's row as stored: which span, which version of it.
+pub(crate) trait Versioned {
+    /// Its trace and span.
+    fn ids(&self) -> (TraceId, SpanId);
+    /// Its version: the newest replaces the others.
+    fn version(&self) -> u64;
+}
+
+impl Versioned for SpanRow {
     fn ids(&self) -> (TraceId, SpanId) {
         (
             TraceId::from_bytes(self.trace_id),

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error;
 use crate::held::{Held, MAX_LOOKED_UP, Pending};
-use crate::row::{EventRow, SpanRow, Stamp};
+use crate::row::{EventRow, SpanRow, Stamp, Versioned};
 use crate::sql::{self, trace_ids};
 use crate::store::ClickHouseStore;
 
@@ -66,14 +66,6 @@ impl StoredRow {
             },
         }
     }
-}
-
-/// A span's row as stored: which span, which version of it.
-pub(crate) trait Versioned {
-    /// Its trace and span.
-    fn ids(&self) -> (TraceId, SpanId);
-    /// Its version: the newest replaces the others.
-    fn version(&self) -> u64;
 }
 
 impl Versioned for StoredRow {

@@ -81,11 +81,11 @@ mod sink;
 mod writer;
 
 pub use clock::{Clock, SystemClock};
-pub use config::{DEFAULT_BUFFER_SIZE, DEFAULT_PREFIX, JsonlSinkBuilder, OpenError, Rotation};
+pub use config::{DEFAULT_BUFFER_SIZE, DEFAULT_PREFIX, OpenError, Rotation};
 pub use reader::{
     DEFAULT_MAX_LINE_BYTES, JsonlReader, ReadAll, ReadError, Record, read_all, read_events,
     read_spans,
 };
 pub use retention::{RetentionError, RetentionReport};
 pub use schema::{SCHEMA_VERSION, write_event_line, write_span_line};
-pub use sink::JsonlSink;
+pub use sink::{JsonlSink, JsonlSinkBuilder};

@@ -112,6 +112,7 @@ pub mod billing;
 pub mod gzip;
 mod logs;
 pub mod mcp_calls;
+mod mcp_side;
 mod metrics;
 pub mod orphans;
 mod reject;

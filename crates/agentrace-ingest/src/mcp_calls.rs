@@ -30,11 +30,12 @@ use std::collections::HashMap;
 
 use agentrace_core::normalize::{mark_mcp_wrapper, mcp_client_tool_call, wraps_mcp_call};
 use agentrace_core::semconv::{agentrace, gen_ai, mcp};
-use agentrace_core::{
-    AttributeValue, SpanId, SpanKind, SpanRecord, SpanStatus, StatusCode, TraceId,
-};
+use agentrace_core::{SpanId, SpanKind, SpanRecord, SpanStatus, TraceId};
 
 use crate::shape::SpanShape;
+
+pub use crate::mcp_side::{McpSide, side_of};
+use crate::mcp_side::{reports_tool_error, text};
 
 pub use agentrace_core::normalize::MCP_MAX_BETWEEN as MAX_BETWEEN;
 
@@ -55,45 +56,6 @@ fn caller(
         }
     }
     None
-}
-
-/// A span's side of an MCP call, as [`complete`] reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum McpSide {
-    /// The client's: whether it names its server, whether it failed.
-    Client {
-        /// It names its server (`agentrace.mcp.server`).
-        named: bool,
-        /// It failed.
-        failed: bool,
-    },
-    /// The server's: whether it reports a tool's failure.
-    Server {
-        /// Failed with `error.type` `tool_error`.
-        tool_error: bool,
-    },
-}
-
-fn text<'a>(span: &'a SpanRecord, key: &str) -> Option<&'a str> {
-    span.attributes.get(key).and_then(AttributeValue::as_str)
-}
-
-/// The side of an MCP call `span` is (the normalizer's `agentrace.mcp.side`), if any.
-pub fn side_of(span: &SpanRecord) -> Option<McpSide> {
-    match text(span, agentrace::MCP_SIDE)? {
-        "client" => Some(McpSide::Client {
-            named: text(span, agentrace::MCP_SERVER).is_some(),
-            failed: span.status.code == StatusCode::Error,
-        }),
-        "server" => Some(McpSide::Server {
-            tool_error: reports_tool_error(span),
-        }),
-        _ => None,
-    }
-}
-
-fn reports_tool_error(span: &SpanRecord) -> bool {
-    span.status.code == StatusCode::Error && text(span, gen_ai::ERROR_TYPE) == Some(mcp::TOOL_ERROR)
 }
 
 /// Whether the server's side `server` has something for its client's side `client`.
@@ -249,6 +211,7 @@ mod tests {
     use agentrace_core::{Resource, SpanKind};
 
     use super::*;
+    use agentrace_core::{AttributeValue, StatusCode};
 
     fn span(id: u8, parent: Option<u8>, side: &str, service: &str) -> SpanRecord {
         let sid = |n: u8| SpanId::from_bytes([n; 8]);

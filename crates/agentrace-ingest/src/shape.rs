@@ -4,7 +4,7 @@
 use agentrace_core::normalize::{is_step, reports_usage};
 use agentrace_core::{SpanId, SpanKind, SpanRecord};
 
-use crate::mcp_calls::{self, McpSide};
+use crate::mcp_side::{self, McpSide};
 
 /// A span as the tree rules see it: its place in the tree and in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl SpanShape {
             orphan: false,
             step: is_step(record),
             reports_usage: reports_usage(record),
-            mcp: mcp_calls::side_of(record),
+            mcp: mcp_side::side_of(record),
             tool: record.kind == SpanKind::Tool,
         }
     }

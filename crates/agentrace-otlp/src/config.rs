@@ -14,8 +14,6 @@ use opentelemetry_otlp::{
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
 };
 
-use crate::sink::OtlpSink;
-
 /// Interval between metric exports, milliseconds (OpenTelemetry standard).
 pub const OTEL_METRIC_EXPORT_INTERVAL: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// The default OTLP/gRPC endpoint.
@@ -164,7 +162,7 @@ impl fmt::Display for Signal {
     }
 }
 
-/// Building an [`OtlpSink`] failed.
+/// Building an [`OtlpSink`](crate::OtlpSink) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -215,7 +213,7 @@ pub enum BuildError {
 pub(crate) use agentrace_core::env::Source as EnvSource;
 use agentrace_core::env::{EnvError, value as env_var};
 
-/// Builds an [`OtlpSink`]. Values set here win over the environment (see the crate docs for
+/// Builds an [`OtlpSink`](crate::OtlpSink). Values set here win over the environment (see the crate docs for
 /// the table); anything unset falls back to it, then to the OTLP defaults.
 #[derive(Debug, Clone)]
 pub struct OtlpSinkBuilder {
@@ -368,12 +366,6 @@ impl OtlpSinkBuilder {
     pub fn with_name(mut self, name: impl Into<String>) -> Self {
         self.name = name.into();
         self
-    }
-
-    /// Resolves the configuration and starts the sink's runtime.
-    pub fn build(self) -> Result<OtlpSink, BuildError> {
-        let config = self.resolve(&agentrace_core::env::process)?;
-        OtlpSink::start(self, config)
     }
 
     /// Resolves builder values over the environment over the defaults.

@@ -577,6 +577,14 @@ impl MetricReader for SharedReader {
     }
 }
 
+impl OtlpSinkBuilder {
+    /// Resolves the configuration and starts the sink's runtime.
+    pub fn build(self) -> Result<OtlpSink, BuildError> {
+        let config = self.resolve(&agentrace_core::env::process)?;
+        OtlpSink::start(self, config)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use opentelemetry::{Key, Value};

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::QueryError;
 use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
-    RollupAnswer, Summary, TimeRange, ToolsAnswer,
+    RollupAnswer, Summary, ToolsAnswer,
 };
+use crate::time_range::TimeRange;
 
 /// The numbers behind the dashboard, the alerts and the CLI's reports.
 ///

@@ -3,8 +3,9 @@
 use agentrace_core::budget::Budgets;
 
 use crate::error::QueryError;
-use crate::model::{SpanFilter, SpanQuery, TimeRange};
+use crate::model::{SpanFilter, SpanQuery};
 use crate::read::TraceReader;
+use crate::time_range::TimeRange;
 
 /// Replays the priced spans of the budgets' current periods from `store` into the budgets
 /// whose spend is not rebuilt yet (see [`Budgets::restore`]), then marks them rebuilt: budget

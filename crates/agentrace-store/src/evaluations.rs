@@ -32,8 +32,8 @@ use std::time::Duration;
 use agentrace_core::{Evaluation, EvaluationError, Event, Score, ScoreTarget, SpanRecord};
 
 use crate::error::WriteError;
-use crate::model::TimeRange;
 use crate::scores::{MAX_RESPONSES_A_LOOKUP, Scores};
+use crate::time_range::TimeRange;
 
 /// How long before an evaluation result the span it judges by response id may have started.
 pub const LOOKUP_BEFORE: Duration = Duration::from_secs(3_600);

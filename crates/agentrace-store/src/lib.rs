@@ -72,6 +72,7 @@ mod read;
 mod score_stats;
 mod scores;
 pub mod series;
+mod time_range;
 mod tools;
 mod tree;
 mod upkeep;
@@ -92,21 +93,23 @@ pub use health::{DiskUsage, HeldStatus, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
-    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, Percentiles,
-    RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort,
-    SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary,
-    TimeRange, ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage,
-    TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
+    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RollupAnswer,
+    RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort, SessionSummary,
+    Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary, ToolPoint,
+    ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary,
+    TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use score_stats::{
-    Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup, ScoreName,
+    Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup,
     ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,
 };
 pub use scores::{
-    MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScorePage, ScorePass,
-    ScoreQuery, ScoreTally, Scores, StoredScore, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScoreName, ScorePage,
+    ScorePass, ScoreQuery, ScoreTally, Scores, StoredScore, with_score_ids,
 };
+pub use series::Percentiles;
+pub use time_range::TimeRange;
 pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tools_answer};
 pub use tree::OUTLINE_ATTRIBUTES;
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};

@@ -4,9 +4,10 @@ use agentrace_core::{SpanId, SpanRecord, TraceId};
 
 use crate::error::QueryError;
 use crate::model::{
-    Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanPage, SpanQuery, TimeRange,
-    TraceFilter, TraceOrder, TracePage, TraceTree, UserSummary,
+    Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanPage, SpanQuery, TraceFilter,
+    TraceOrder, TracePage, TraceTree, UserSummary,
 };
+use crate::time_range::TimeRange;
 
 /// The record queries behind the API, the dashboard and the CLI.
 ///

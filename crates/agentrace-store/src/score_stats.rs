@@ -14,8 +14,8 @@ use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, SpanRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueryError;
-use crate::model::TimeRange;
 use crate::scores::{ScoreFilter, ScoreQuery, Scores};
+use crate::time_range::TimeRange;
 
 /// Scores one statistics reads at most (the newest of the range).
 pub const MAX_STATS_SCORES: usize = 20_000;
@@ -386,16 +386,4 @@ fn group(
         labels,
         trend,
     }
-}
-
-/// A score's name, its kind and how many were given in a range
-/// ([`Scores::score_names`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ScoreName {
-    /// The name.
-    pub name: String,
-    /// The kind of its newest score.
-    pub kind: ScoreKind,
-    /// How many.
-    pub count: u64,
 }

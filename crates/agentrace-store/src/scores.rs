@@ -6,12 +6,14 @@
 //! read newest first, a page at a time, by what they target, their name, source, value and
 //! time.
 
-use agentrace_core::{Score, ScoreSource, ScoreTarget, ScoreValue, SpanId, SpanRecord, TraceId};
-
-use crate::score_stats::ScoreName;
+use agentrace_core::{
+    Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanId, SpanRecord, TraceId,
+};
+use serde::Serialize;
 
 use crate::error::{QueryError, WriteError};
-use crate::model::{Cursor, TimeRange};
+use crate::model::Cursor;
+use crate::time_range::TimeRange;
 
 /// What a store keeps of scores.
 pub trait Scores {
@@ -408,6 +410,18 @@ impl ScoreCursor {
             id: id.to_owned(),
         })
     }
+}
+
+/// A score's name, its kind and how many were given in a range
+/// ([`Scores::score_names`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScoreName {
+    /// The name.
+    pub name: String,
+    /// The kind of its newest score.
+    pub kind: ScoreKind,
+    /// How many.
+    pub count: u64,
 }
 
 #[cfg(test)]

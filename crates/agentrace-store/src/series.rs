@@ -1,7 +1,9 @@
 //! Time buckets, shared by every store: widths, alignment, a series' automatic width, and
 //! error messages as patterns.
 
-use crate::model::TimeRange;
+use serde::{Deserialize, Serialize};
+
+use crate::time_range::TimeRange;
 
 /// A minute, in nanoseconds.
 pub const MINUTE_NS: u64 = 60_000_000_000;
@@ -203,7 +205,7 @@ pub fn histogram_percentiles(
     buckets: impl Iterator<Item = (u16, i64)> + Clone,
     min: u64,
     max: u64,
-) -> crate::model::Percentiles {
+) -> Percentiles {
     let n: i64 = buckets.clone().map(|(_, c)| c.max(0)).sum();
     let n = u64::try_from(n).unwrap_or(0);
     let at = |p: u64| -> u64 {
@@ -219,11 +221,23 @@ pub fn histogram_percentiles(
         }
         0
     };
-    crate::model::Percentiles {
+    Percentiles {
         p50_ns: at(50),
         p95_ns: at(95),
         p99_ns: at(99),
     }
+}
+
+/// Nearest-rank percentiles of span durations: the value at rank ⌈p·n/100⌉ of the sorted
+/// durations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50_ns: u64,
+    /// 95th percentile.
+    pub p95_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
 }
 
 #[cfg(test)]

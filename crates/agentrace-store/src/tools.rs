@@ -6,9 +6,9 @@ use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use crate::model::{
-    AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, TimeRange, ToolPoint, ToolStats,
-    ToolsAnswer,
+    AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, ToolPoint, ToolStats, ToolsAnswer,
 };
+use crate::time_range::TimeRange;
 
 /// One tool's failures: by error type, and by type and message pattern.
 type Failures = (

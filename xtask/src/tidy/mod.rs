@@ -234,8 +234,6 @@ const CIRCLES_TO_BREAK: &[(&str, &str, &[&str])] = &[
             "write",
         ],
     ),
-    ("crates/agentrace-file", "", &["config", "sink", "writer"]),
-    ("crates/agentrace-ingest", "", &["mcp_calls", "shape"]),
     (
         "crates/agentrace-server",
         "",
@@ -260,23 +258,6 @@ const CIRCLES_TO_BREAK: &[(&str, &str, &[&str])] = &[
             "state",
             "writer",
         ],
-    ),
-    (
-        "crates/agentrace-server",
-        "receive",
-        &["grpc", "grpc_service"],
-    ),
-    ("crates/agentrace-store", "", &["model", "series"]),
-    ("crates/agentrace-store", "", &["score_stats", "scores"]),
-    (
-        "crates/agentrace-otlp",
-        "",
-        &["config", "error", "sink", "transport"],
-    ),
-    (
-        "crates/agentrace-clickhouse",
-        "",
-        &["error", "row", "write"],
     ),
 ];
 

@@ -16,9 +16,9 @@ use tonic::codegen::http;
 use tonic::codegen::{BoxFuture, Service};
 use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 
-use super::grpc::{self, GrpcReceiver};
-use super::{Admitted, BodyFormat, OtlpSignal, Receiver};
+use super::{Admitted, BodyFormat, ExportFailure, OtlpSignal, RETRY_AFTER, Receiver};
 use crate::listen::GrpcHygiene;
 
 /// A signal served over gRPC: its service's name.
@@ -42,7 +42,7 @@ impl GrpcSignal for super::Metrics {
 /// The `Export` method of `S`'s service: gzip accepted and sent, messages up to `max` bytes
 /// (decompressed), each call admitted by the listener's [`GrpcHygiene`].
 pub(crate) struct ExportServer<S> {
-    receiver: GrpcReceiver,
+    receiver: Receiver,
     max: usize,
     hygiene: GrpcHygiene,
     signal: PhantomData<fn() -> S>,
@@ -60,7 +60,7 @@ impl<S> Clone for ExportServer<S> {
 }
 
 impl<S> ExportServer<S> {
-    pub(crate) fn new(receiver: GrpcReceiver, max: usize, hygiene: GrpcHygiene) -> Self {
+    pub(crate) fn new(receiver: Receiver, max: usize, hygiene: GrpcHygiene) -> Self {
         Self {
             receiver,
             max,
@@ -81,7 +81,7 @@ struct AdmittedRequest<R> {
 }
 
 /// The method itself, for tonic's unary handling.
-struct Export<S>(GrpcReceiver, PhantomData<fn() -> S>);
+struct Export<S>(Receiver, PhantomData<fn() -> S>);
 
 impl<S: GrpcSignal> UnaryService<AdmittedRequest<S::Request>> for Export<S> {
     type Response = S::Response;
@@ -89,13 +89,13 @@ impl<S: GrpcSignal> UnaryService<AdmittedRequest<S::Request>> for Export<S> {
 
     fn call(&mut self, request: tonic::Request<AdmittedRequest<S::Request>>) -> Self::Future {
         let receiver = self.0.clone();
-        let (metadata, extensions, admitted) = request.into_parts();
-        let AdmittedRequest { request, admitted } = admitted;
-        let request = tonic::Request::from_parts(metadata, extensions, request);
+        let AdmittedRequest { request, admitted } = request.into_inner();
         Box::pin(async move {
             let answer = receiver.export::<S>(request).await;
             drop(admitted);
             answer
+                .map(tonic::Response::new)
+                .map_err(|failure| status(&failure))
         })
     }
 }
@@ -120,7 +120,7 @@ impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
                 Err(refused) => return Ok(refused.into_http()),
             };
             let codec = ExportCodec::<S> {
-                receiver: this.receiver.receiver.clone(),
+                receiver: this.receiver.clone(),
                 signal: PhantomData,
             };
             let mut grpc = Grpc::new(codec)
@@ -199,9 +199,29 @@ impl<S: GrpcSignal> Decoder for ExportCodec<S> {
         let admitted = self
             .receiver
             .admit::<S>(&bytes, BodyFormat::Protobuf)
-            .map_err(|failure| grpc::status(&failure))?;
+            .map_err(|failure| status(&failure))?;
         let request = <S::Request as prost::Message>::decode(bytes)
             .map_err(|e| Status::invalid_argument(format!("the message does not decode: {e}")))?;
         Ok(Some(AdmittedRequest { request, admitted }))
     }
+}
+
+/// The status answering a failed export (see the table of `receive`).
+fn status(failure: &ExportFailure) -> Status {
+    match failure {
+        ExportFailure::Invalid(m) | ExportFailure::TooLarge(m) => {
+            Status::invalid_argument(m.clone())
+        }
+        ExportFailure::Overloaded(_) => retryable(Code::ResourceExhausted, failure.message()),
+        ExportFailure::Unavailable(m) => retryable(Code::Unavailable, m.clone()),
+        ExportFailure::Failed(m) => Status::internal(m.clone()),
+    }
+}
+
+fn retryable(code: Code, message: String) -> Status {
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+    )
 }
