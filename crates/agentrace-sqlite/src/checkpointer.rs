@@ -31,20 +31,10 @@ use rusqlite::{Connection, ffi};
 use crate::deferred_index::IdleIndexer;
 use crate::error::{DbError, OpenError};
 use crate::schema;
+use crate::wal::Wake;
 
 /// How often the log is checkpointed.
 pub(crate) const INTERVAL: Duration = Duration::from_millis(1000);
-
-/// Wakes the checkpointing thread before its next tick; never blocks (a wake already pending
-/// is enough).
-#[derive(Debug, Clone)]
-pub(crate) struct Wake(mpsc::SyncSender<()>);
-
-impl Wake {
-    pub(crate) fn now(&self) {
-        let _ = self.0.try_send(());
-    }
-}
 
 /// Syncs the database file of `conn` through SQLite's own handle of it (its `xSync`, the call
 /// a checkpoint makes), so that the pages this thread's checkpoints copied are on disk before
@@ -143,7 +133,7 @@ impl Checkpointer {
             })?;
         Ok(Self {
             stop,
-            wake: Wake(wake),
+            wake: Wake::new(wake),
             thread: Some(thread),
         })
     }

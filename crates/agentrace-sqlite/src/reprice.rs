@@ -9,9 +9,9 @@ use rusqlite::params;
 use crate::codec;
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
-use crate::rollup;
 use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
+use crate::trace_summaries;
 use agentrace_store::WriteError;
 
 /// A span's costs and rollup facts, before the update.
@@ -82,7 +82,7 @@ impl SqliteStore {
                 changed.push((facts, after));
             }
             for &trace_no in &traces {
-                rollup::recompute(tx, trace_no).map_err(WriteError::from)?;
+                trace_summaries::recompute(tx, trace_no).map_err(WriteError::from)?;
             }
             let mut batch = span_rollups::Batch::default();
             for (before, after) in &changed {

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use crate::codec::bound;
 use crate::error::Db;
-use crate::rollup;
 use crate::store::SqliteStore;
+use crate::trace_summaries;
 use agentrace_store::RetentionError;
 use agentrace_store::Signal;
 
@@ -94,7 +94,7 @@ impl SqliteStore {
                 }
             }
             for trace_no in traces {
-                rollup::recompute(tx, trace_no)?;
+                trace_summaries::recompute(tx, trace_no)?;
             }
             Ok(deleted)
         })

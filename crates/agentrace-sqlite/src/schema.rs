@@ -367,7 +367,7 @@ END;
         sql: r"
 ALTER TABLE spans ADD COLUMN aggregate INTEGER NOT NULL DEFAULT 0;
 ",
-        then: Some(crate::orphans::recount_marked_aggregates),
+        then: Some(crate::span_rewrite::recount_marked_aggregates),
     },
     // 9 → 10: a reasoning count not reported is unknown, not zero. Before, zero stood for
     // both; a count above zero was reported.

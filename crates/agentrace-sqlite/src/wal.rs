@@ -26,14 +26,13 @@
 use agentrace_store::WalStatus;
 use std::ffi::c_int;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use crate::checkpointer::Wake;
 use crate::error::{Db, DbError};
 
 /// The default ceiling of the log: 256 MiB.
@@ -192,5 +191,20 @@ impl WalBound {
                 }
             }
         }
+    }
+}
+
+/// Wakes the checkpointing thread before its next tick; never blocks (a wake already pending
+/// is enough).
+#[derive(Debug, Clone)]
+pub(crate) struct Wake(mpsc::SyncSender<()>);
+
+impl Wake {
+    pub(crate) fn new(sender: mpsc::SyncSender<()>) -> Self {
+        Self(sender)
+    }
+
+    pub(crate) fn now(&self) {
+        let _ = self.0.try_send(());
     }
 }

@@ -7,14 +7,14 @@ use agentrace_core::{Event, Measurement, Resource, SpanRecord};
 use rusqlite::{Connection, Transaction, params};
 
 use crate::attribution::{self, Pending, PendingChanges};
-use crate::checkpointer::Wake;
-use crate::codec::{attributes_json, json, status_to_sql, to_sql};
+use crate::codec::{attributes_json, execute_typed, json, status_to_sql, to_sql};
 use crate::deferred_index::DeferredIndexer;
 use crate::error::{Db, DbError};
+use crate::fnv::Fnv;
 use crate::metric_points::{self, SeriesIds};
-use crate::rollup::{self, Contribution, Rollups, TraceRows};
 use crate::span_rollups::{self, KeyIds};
-use crate::wal::{WalBound, WalStats};
+use crate::trace_summaries::{self, BatchSums, Contribution, TraceRows};
+use crate::wal::{Wake, WalBound, WalStats};
 use agentrace_store::InsertReport;
 use agentrace_store::SpanRows;
 use agentrace_store::{QueryError, WriteError};
@@ -39,29 +39,6 @@ const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind
      framework, scope, attributes) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
      ON CONFLICT (time_ns, event_hash) DO NOTHING";
-
-/// Runs a prepared statement with `?1`, `?2`, … bound to the values in order, each through its
-/// own type's `ToSql` rather than `params!`'s `&dyn ToSql`: for the span row's 40 parameters
-/// binding took 16–17 % of the writer's time through `params!`, 11 % this way (docs/benchmark-notebook.md
-/// §7.3). Like `params!`, it refuses a count of values other than the statement's parameters, so
-/// none keeps a previous row's value.
-macro_rules! execute_typed {
-    ($stmt:expr, [$($value:expr),+ $(,)?]) => {
-        (|| -> rusqlite::Result<usize> {
-            let mut index = 0_usize;
-            $(
-                index += 1;
-                $stmt.raw_bind_parameter(index, &$value)?;
-            )+
-            let expected = $stmt.parameter_count();
-            if index != expected {
-                return Err(rusqlite::Error::InvalidParameterCount(index, expected));
-            }
-            $stmt.raw_execute()
-        })()
-    };
-}
-pub(crate) use execute_typed;
 
 /// The writer connection and what it remembers between batches.
 pub(crate) struct Writer {
@@ -183,11 +160,11 @@ impl Writer {
         let now = agentrace_core::now_unix_nano();
         let tx = self.wal.begin(&mut self.conn)?;
         let mut report = InsertReport::default();
-        let mut rollups = Rollups::default();
+        let mut summaries = BatchSums::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         let received: Vec<&SpanRecord> = rows.spans().iter().collect();
-        let stored_traces = rollup::stored_traces(&tx, &received, &mut self.index)?;
+        let stored_traces = trace_summaries::stored_traces(&tx, &received, &mut self.index)?;
         let down = attribution::from_ancestors(&tx, &received, &stored_traces)?;
         // The spans as they are stored: those the down pass filled in, copies with their values.
         let filled: HashMap<usize, SpanRecord> = down
@@ -276,7 +253,7 @@ impl Writer {
                 report.inserted += 1;
                 stored.push((i, trace_no, tx.last_insert_rowid()));
                 if !traces.created.contains(&trace_no) {
-                    rollups.add(trace_no, &Contribution::of(s, json.aggregate));
+                    summaries.add(trace_no, &Contribution::of(s, json.aggregate));
                     arrived.push((s.trace_id, trace_no, s.span_id));
                 }
                 span_rollups.add(&span_rollups::Facts::of(s, json.aggregate), 1);
@@ -294,7 +271,7 @@ impl Writer {
         let resolved = self
             .pending
             .resolve(&tx, &arrived, &mut self.rollup_keys, &mut pending)?;
-        rollups.apply(&tx)?;
+        summaries.apply(&tx)?;
         attribution::fix_trace_rows(&tx, &resolved)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         self.pending.sweep(&tx, now, &mut pending)?;
@@ -428,60 +405,6 @@ impl<'a> ResourceIds<'a> {
     }
 }
 
-/// FNV-1a, 64 bits: a hash that is the same in every build, for event identity and rollup
-/// keys (and a fast hasher for short keys).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Fnv {
-    pub(crate) const fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-
-    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    /// A length-prefixed field, so that field boundaries cannot shift.
-    fn field(&mut self, bytes: &[u8]) {
-        self.bytes(&(bytes.len() as u64).to_le_bytes());
-        self.bytes(bytes);
-    }
-
-    pub(crate) fn opt(&mut self, bytes: Option<&[u8]>) {
-        match bytes {
-            None => self.bytes(&[0]),
-            Some(b) => {
-                self.bytes(&[1]);
-                self.field(b);
-            }
-        }
-    }
-
-    pub(crate) const fn finish(self) -> u64 {
-        self.0
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.bytes(bytes);
-    }
-}
-
 /// The identity of an event: a hash of every field (with the time, the primary key).
 fn event_hash(e: &Event, attributes_json: Option<&str>, resource_json: &str) -> i64 {
     let mut h = Fnv::new();
@@ -499,49 +422,12 @@ fn event_hash(e: &Event, attributes_json: Option<&str>, resource_json: &str) -> 
     h.opt(e.framework.as_deref().map(str::as_bytes));
     h.opt(e.scope.as_deref().map(str::as_bytes));
     h.opt(attributes_json.map(str::as_bytes));
-    to_sql(h.0)
+    to_sql(h.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn execute_typed_binds_every_parameter_and_refuses_a_short_list() {
-        let conn = Connection::open_in_memory().expect("open");
-        conn.execute_batch("CREATE TABLE t (a INTEGER, b TEXT)")
-            .expect("table");
-        let mut insert = conn
-            .prepare("INSERT INTO t (a, b) VALUES (?1, ?2)")
-            .expect("prepare");
-        let text: Option<String> = Some("x".into());
-        assert_eq!(execute_typed!(insert, [7_i64, text]).expect("insert"), 1);
-        assert!(matches!(
-            execute_typed!(insert, [8_i64]),
-            Err(rusqlite::Error::InvalidParameterCount(1, 2))
-        ));
-        let none: Option<&str> = None;
-        assert_eq!(execute_typed!(insert, [9_i64, none]).expect("insert"), 1);
-        let rows: Vec<(i64, Option<String>)> = conn
-            .prepare("SELECT a, b FROM t ORDER BY a")
-            .expect("select")
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
-        assert_eq!(rows, vec![(7, Some("x".into())), (9, None)]);
-    }
-
-    #[test]
-    fn fnv_is_the_reference_fnv1a() {
-        // Reference values of FNV-1a 64.
-        let mut h = Fnv::new();
-        h.bytes(b"");
-        assert_eq!(h.0, 0xcbf2_9ce4_8422_2325);
-        let mut h = Fnv::new();
-        h.bytes(b"a");
-        assert_eq!(h.0, 0xaf63_dc4c_8601_ec8c);
-    }
 
     #[test]
     fn event_hash_sees_every_field() {

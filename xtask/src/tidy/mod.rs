@@ -217,24 +217,6 @@ fn every_dependency_is_declared_once_in_the_workspace() {
 /// and so does one in it that is gone.
 const CIRCLES_TO_BREAK: &[(&str, &str, &[&str])] = &[
     (
-        "crates/agentrace-sqlite",
-        "",
-        &[
-            "attribution",
-            "checkpointer",
-            "deferred_index",
-            "metric_points",
-            "orphans",
-            "query",
-            "rollup",
-            "schema",
-            "span_rollups",
-            "store",
-            "wal",
-            "write",
-        ],
-    ),
-    (
         "crates/agentrace-server",
         "",
         &[

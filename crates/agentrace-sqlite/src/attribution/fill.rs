@@ -14,10 +14,10 @@ use agentrace_store::LateAttribution;
 
 use super::{Resolved, columns, read_attribution};
 use crate::codec;
+use crate::codec::execute_typed;
 use crate::error::{Db, DbError};
-use crate::rollup::{self, update_traces};
 use crate::span_rollups::{self, AGENT, FACT_COLUMNS, FRAMEWORK, KeyIds, OwnedFacts};
-use crate::write::execute_typed;
+use crate::trace_summaries::{self, update_traces};
 use agentrace_store::{QueryError, WriteError};
 
 /// A stored span of a trace and what the up pass needs of it.
@@ -303,7 +303,7 @@ pub(crate) fn fix_trace_rows(conn: &Connection, resolved: &Resolved) -> Result<(
             .db()?;
         let Some(head) = head else { continue };
         if filled.iter().any(|l| l.span_id.to_bytes()[..] == head[..]) {
-            rollup::recompute(conn, trace_no).map_err(WriteError::from)?;
+            trace_summaries::recompute(conn, trace_no).map_err(WriteError::from)?;
             continue;
         }
         let mut any = Attribution::default();

@@ -4,8 +4,10 @@
 mod aggregate;
 mod cost;
 mod filter;
+mod metric_points;
 mod people;
 mod records;
+mod rollups;
 mod traces;
 
 pub(crate) use aggregate::{aggregate as exact_aggregate, count_traces};

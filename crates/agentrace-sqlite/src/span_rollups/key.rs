@@ -6,7 +6,7 @@ use agentrace_core::{SpanKind, SpanRecord, StatusCode, Text, TokenUsage};
 use rusqlite::Row;
 
 use crate::codec::{self, from_sql};
-use crate::write::Fnv;
+use crate::fnv::Fnv;
 use agentrace_store::QueryError;
 
 /// Index of each text dimension in [`Key::dims`] and [`DIM_COLUMNS`].

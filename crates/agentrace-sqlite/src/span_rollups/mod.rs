@@ -18,9 +18,8 @@
 //! percentiles within 3.2 %.
 
 mod histogram;
-mod key;
-mod measures;
-mod read;
+pub(crate) mod key;
+pub(crate) mod measures;
 mod write;
 
 pub(crate) use histogram::register as register_functions;

@@ -14,7 +14,7 @@ use super::measures::{COUNTERS, Measures, N};
 use super::{Tier, floor};
 use crate::codec::to_sql;
 use crate::error::{Db, DbError};
-use crate::write::Fnv;
+use crate::fnv::Fnv;
 use agentrace_store::series::error_pattern as pattern;
 
 type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;

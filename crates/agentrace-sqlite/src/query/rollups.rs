@@ -9,15 +9,15 @@ use std::sync::LazyLock;
 use agentrace_core::SpanKind;
 use rusqlite::{Connection, params};
 
-use super::key::{
+use super::{count_traces, exact_aggregate};
+use crate::codec::{self, bound, from_sql};
+use crate::error::Db;
+use crate::span_rollups::key::{
     AGENT, FRAMEWORK, KEY_COLUMNS, KIND, Key, MCP_SERVER, OPERATION, PROVIDER, REQUEST_MODEL,
     RESPONSE_MODEL, SERVICE, TOOL,
 };
-use super::measures::{COUNTERS, Measures, N};
-use super::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
-use crate::codec::{self, bound, from_sql};
-use crate::error::Db;
-use crate::query::{count_traces, exact_aggregate};
+use crate::span_rollups::measures::{COUNTERS, Measures, N};
+use crate::span_rollups::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{

@@ -114,7 +114,7 @@ impl Head {
 
 /// The sum of some spans' contributions to one trace.
 #[derive(Debug)]
-pub(crate) struct TraceRollup {
+pub(crate) struct TraceSums {
     start: u64,
     end: u64,
     spans: u64,
@@ -129,7 +129,7 @@ pub(crate) struct TraceRollup {
     any_user: Option<String>,
 }
 
-impl TraceRollup {
+impl TraceSums {
     fn new(c: &Contribution<'_>) -> Self {
         let mut r = Self {
             start: c.start,
@@ -205,30 +205,30 @@ fn fill(slot: &mut Option<String>, value: Option<&str>) {
     }
 }
 
-/// Rollups of one batch, by `trace_no`.
+/// The sums of one batch's new spans, by `trace_no`: what each trace's row gains.
 #[derive(Debug, Default)]
-pub(crate) struct Rollups(HashMap<i64, TraceRollup>);
+pub(crate) struct BatchSums(HashMap<i64, TraceSums>);
 
-impl Rollups {
+impl BatchSums {
     pub(crate) fn add(&mut self, trace_no: i64, c: &Contribution<'_>) {
         match self.0.entry(trace_no) {
             Entry::Occupied(mut e) => e.get_mut().add(c),
             Entry::Vacant(e) => {
-                e.insert(TraceRollup::new(c));
+                e.insert(TraceSums::new(c));
             }
         }
     }
 
-    /// Adds every rollup to its trace's row.
+    /// Adds every trace's sums to its's row.
     pub(crate) fn apply(&self, conn: &Connection) -> Result<(), DbError> {
-        for (trace_no, rollup) in &self.0 {
-            add_to_row(conn, *trace_no, rollup)?;
+        for (trace_no, sums) in &self.0 {
+            add_to_row(conn, *trace_no, sums)?;
         }
         Ok(())
     }
 }
 
-/// Inserts a trace's complete row. `?1` trace id, `?2` list time, then the rollup's values.
+/// Inserts a trace's complete row. `?1` trace id, `?2` list time, then the sums.
 /// (`indexed` is unused since schema version 8.)
 const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
@@ -242,7 +242,7 @@ fn insert_row(
     conn: &Connection,
     trace_id: &[u8],
     order_ns: i64,
-    r: &TraceRollup,
+    r: &TraceSums,
 ) -> Result<i64, DbError> {
     let keys = [Value::Blob(trace_id.to_vec()), Value::Integer(order_ns)];
     conn.prepare_cached(INSERT_ROW)
@@ -276,7 +276,7 @@ pub(crate) fn stored_traces(
 /// A trace not stored before gets its complete row here, from the batch's spans (each span id
 /// once, the first occurrence, as the insert keeps it): one insert, its index entries written
 /// once. A trace already stored gets what its newly inserted spans add once they are in
-/// ([`Rollups`]), since only the insert knows which of them are new.
+/// ([`BatchSums`]), since only the insert knows which of them are new.
 #[derive(Debug)]
 pub(crate) struct TraceRows {
     /// The `trace_no` of each span's trace, in the order of the batch.
@@ -285,10 +285,10 @@ pub(crate) struct TraceRows {
     pub(crate) created: HashSet<i64>,
 }
 
-/// A trace of a batch: stored before, or new with the rollup of its spans in the batch.
+/// A trace of a batch: stored before, or new with the sums of its spans in the batch.
 enum BatchTrace {
     Stored(i64),
-    New(TraceId, Box<TraceRollup>),
+    New(TraceId, Box<TraceSums>),
 }
 
 impl TraceRows {
@@ -305,17 +305,17 @@ impl TraceRows {
     ) -> Result<Self, DbError> {
         let mut traces: Vec<BatchTrace> = Vec::new();
         let mut index: HashMap<TraceId, usize> = HashMap::new();
-        // The spans counted in new traces' rollups: each span id once.
+        // The spans counted in new traces' sums: each span id once.
         let mut counted: HashSet<(TraceId, SpanId)> = HashSet::new();
         let mut places = Vec::with_capacity(spans.len());
         for (i, s) in spans.iter().enumerate() {
             let place = match index.entry(s.trace_id) {
                 Entry::Occupied(e) => {
                     let place = *e.get();
-                    if let BatchTrace::New(_, rollup) = &mut traces[place]
+                    if let BatchTrace::New(_, sums) = &mut traces[place]
                         && counted.insert((s.trace_id, s.span_id))
                     {
-                        rollup.add(&Contribution::of(s, json[i].aggregate));
+                        sums.add(&Contribution::of(s, json[i].aggregate));
                     }
                     place
                 }
@@ -326,7 +326,7 @@ impl TraceRows {
                             counted.insert((s.trace_id, s.span_id));
                             BatchTrace::New(
                                 s.trace_id,
-                                Box::new(TraceRollup::new(&Contribution::of(s, json[i].aggregate))),
+                                Box::new(TraceSums::new(&Contribution::of(s, json[i].aggregate))),
                             )
                         }
                     };
@@ -356,8 +356,8 @@ impl TraceRows {
     }
 }
 
-/// Adds a rollup to a row; the head columns change when the rollup's head beats the row's
-/// (mirrors [`Head::is_beaten_by`]; `?14` is the rollup's `has_root`, `?15` its head start).
+/// Adds sums to a row; the head columns change when their head beats the row's
+/// (mirrors [`Head::is_beaten_by`]; `?14` is their `has_root`, `?15` its head start).
 const ADD_TO_ROW: &str = update_traces!(
     "SET
     start_ns = CASE WHEN ?2 < start_ns THEN ?2 ELSE start_ns END,
@@ -391,7 +391,7 @@ const ADD_TO_ROW: &str = update_traces!(
     WHERE trace_no = ?1"
 );
 
-fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), DbError> {
+fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceSums) -> Result<(), DbError> {
     conn.prepare_cached(ADD_TO_ROW)
         .db()?
         .execute(params_from_iter(
@@ -401,7 +401,7 @@ fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceRollup) -> Result<(), D
     Ok(())
 }
 
-/// Replaces a row's rollup; the row keeps its id, list position and place in the trace-id
+/// Replaces a row's sums; the row keeps its id, list position and place in the trace-id
 /// index (a row deleted and inserted again would be pending, unknown to the writer, which
 /// would then create a second row for the trace's next span).
 const SET_ROW: &str = update_traces!(
@@ -416,7 +416,7 @@ const SET_ROW: &str = update_traces!(
 /// Rebuilds the row of `trace_no` from the spans left (after retention), keeping its list
 /// position; deletes it when no span is left.
 pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryError> {
-    let mut rollup: Option<TraceRollup> = None;
+    let mut sums: Option<TraceSums> = None;
     {
         let mut stmt = conn
             .prepare_cached(
@@ -466,13 +466,13 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 agent: agent.as_deref(),
                 user: user.as_deref(),
             };
-            match &mut rollup {
+            match &mut sums {
                 Some(r) => r.add(&c),
-                None => rollup = Some(TraceRollup::new(&c)),
+                None => sums = Some(TraceSums::new(&c)),
             }
         }
     }
-    match rollup {
+    match sums {
         None => {
             conn.prepare_cached("DELETE FROM traces WHERE trace_no = ?1")
                 .db()?
