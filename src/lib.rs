@@ -81,7 +81,7 @@ pub use agentrace_core::{
     async_trait, complete_attribution, inherit, lacks_attribution, now_unix_nano,
 };
 pub use agentrace_core::{
-    budget, capture, content, cost, events, json_fields, metrics, model_call, normalize,
+    budget, capture, civil, content, cost, events, json_fields, metrics, model_call, normalize,
     propagation, semconv, serde_duration, sink, spans, tokenize,
 };
 pub use init::{Builder, env, init};

@@ -65,16 +65,6 @@ pub(crate) fn range(args: &RangeArgs, now: SystemTime) -> Result<TimeRange, CliE
     })
 }
 
-/// `2026-11-21T08:00:00Z` (seconds) for a Unix-nanosecond time.
-pub(crate) fn rfc3339(unix_nano: u64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_nanos(unix_nano)).to_string()
-}
-
-/// `2026-11-21T08:00:00.123456789Z` for exports.
-pub(crate) fn rfc3339_nanos(unix_nano: u64) -> String {
-    humantime::format_rfc3339_nanos(UNIX_EPOCH + Duration::from_nanos(unix_nano)).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,7 @@ impl ProcessorChain {
         self
     }
 
-    /// The processors, in order (a [`Processors`] runs them; a
+    /// The processors, in order (a [`Processors`](crate::Processors) runs them; a
     /// pipeline builder takes them one by one).
     pub fn build(self) -> Vec<Arc<dyn Processor>> {
         let mut chain: Vec<Arc<dyn Processor>> = Vec::new();

@@ -70,7 +70,7 @@
 pub mod budget;
 pub mod capture;
 mod chain;
-mod civil;
+pub mod civil;
 pub mod content;
 pub mod cost;
 pub mod env;

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use agentrace_core::civil::civil_from_days;
+
 /// Where the sink reads the time: the UTC date names files and triggers daily rotation, and
 /// `now - max_age` decides which files retention deletes.
 ///
@@ -65,7 +67,7 @@ impl UtcDate {
         Self::from_days(secs.div_euclid(86_400))
     }
 
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    /// The date `days` days after 1970-01-01 (core's [`civil_from_days`]), clamped to years 0–9999.
     pub(crate) fn from_days(days: i64) -> Self {
         // Outside years 0–9999 the date is clamped; keeps the arithmetic far from overflow.
         const MIN_DAYS: i64 = -719_528; // 0000-01-01
@@ -84,15 +86,7 @@ impl UtcDate {
                 day: 31,
             };
         }
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097); // day of era, [0, 146096]
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of year from March 1st
-        let mp = (5 * doy + 2) / 153; // month from March, [0, 11]
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = civil_from_days(days);
         // In range by the clamp above: year 0–9999, month 1–12, day 1–31.
         Self {
             year: u16::try_from(year).unwrap_or(0),

@@ -85,7 +85,7 @@ impl Default for Rotation {
     }
 }
 
-/// Opening a [`JsonlSink`] failed.
+/// Opening a [`JsonlSink`](crate::JsonlSink) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpenError {

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use agentrace_core::budget::{Budgets, load_budgets};
 use agentrace_store::Store;
 
-use crate::state::SharedStore;
+use crate::store::SharedStore;
 use tokio::sync::watch;
 
 /// How often the file's modification time is looked at.

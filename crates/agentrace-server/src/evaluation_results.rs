@@ -22,8 +22,9 @@ use agentrace_store::{
 use serde::Serialize;
 use tokio::sync::watch;
 
+use crate::counters::{add, get, read_error, set_error};
 use crate::score_metrics::ScoreMetrics;
-use crate::state::{SharedStore, add, get, read_error, set_error};
+use crate::store::SharedStore;
 
 /// How long a result waits for the span that gave its response.
 pub(crate) const AWAIT: Duration = Duration::from_secs(600);

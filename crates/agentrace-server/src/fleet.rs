@@ -26,8 +26,8 @@ use agentrace_store::Wanted;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::alerting::Alerting;
-use crate::state::{Committed, SharedStore};
+use crate::live::Committed;
+use crate::store::SharedStore;
 
 /// How often a node beats: records that it is alive and reads the others' arrivals.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -108,7 +108,6 @@ pub(crate) struct Beat {
     pub(crate) store: SharedStore,
     pub(crate) membership: Arc<Membership>,
     pub(crate) budgets: Option<Arc<Budgets>>,
-    pub(crate) alerting: Option<Arc<Alerting>>,
     pub(crate) live: broadcast::Sender<Committed>,
 }
 
@@ -172,9 +171,6 @@ impl Beat {
                 let was = m.leader.swap(leads, Ordering::AcqRel);
                 if leads != was {
                     tracing::info!(node = ?m.node, nodes = nodes.len(), leader = leads, "fleet leadership changed");
-                    if leads && let Some(alerting) = &self.alerting {
-                        alerting.resume();
-                    }
                 }
             }
             Err(e) => {

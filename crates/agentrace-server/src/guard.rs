@@ -26,7 +26,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::ServerConfig;
-use crate::state::{ServerStats, add};
+use crate::counters::add;
+use crate::stats::ServerStats;
 
 /// Which `Host` names and which `Origin`s the server answers, and where refusals are counted.
 #[derive(Debug, Clone)]
@@ -170,7 +171,7 @@ pub(crate) async fn check_origin(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     // The live feed is always checked: a WebSocket is not subject to CORS.
-    let live = request.uri().path().strip_prefix(crate::api::PREFIX) == Some("/live");
+    let live = request.uri().path().strip_prefix(crate::api_base::PREFIX) == Some("/live");
     let checked = !safe || live;
     if checked && guard.is_other_origin(request.headers()) {
         let origin = request

@@ -71,17 +71,21 @@
 
 pub mod alerting;
 pub mod api;
+mod api_base;
 mod app;
 mod auth;
 mod budget_reload;
 mod compat;
 pub mod config;
+mod counters;
 mod dashboard;
 mod demo;
 mod evaluation_results;
+mod exposition;
 pub mod fleet;
 mod guard;
 mod listen;
+mod live;
 mod online;
 mod process;
 mod receive;
@@ -95,11 +99,15 @@ mod self_metrics;
 mod server;
 pub mod slos;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod tool_health;
 mod writer;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
+pub use live::{Committed, LIVE_CAPACITY};
 pub use server::{RunningServer, Server, StartError, StopError, shutdown_signal};
-pub use state::{AppState, Committed, ServerStats, SharedStore, StatsSnapshot};
+pub use state::AppState;
+pub use stats::{ServerStats, StatsSnapshot};
 pub use store::OpenStoreError;
+pub use store::SharedStore;

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use agentrace_core::{Event, Measurement, Outcome, ProcessContext, Processors, SpanRecord};
 use agentrace_store::{EncodedSpans, WriteError};
 
-use crate::state::SharedStore;
-use crate::state::{ServerStats, add};
+use crate::counters::add;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// The records of one decoded export request.
 #[derive(Debug)]

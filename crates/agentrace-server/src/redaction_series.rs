@@ -11,8 +11,8 @@ use std::time::Duration;
 use agentrace_core::{InstrumentKind, Measurement};
 use tokio::sync::watch;
 
-use crate::state::ServerStats;
-use crate::state::SharedStore;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// The metric's name.
 pub(crate) const METRIC: &str = "agentrace.redactions";

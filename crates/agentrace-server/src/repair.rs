@@ -53,9 +53,10 @@ use agentrace_ingest::{SpanShape, billing, mcp_calls, orphans};
 use agentrace_store::{QueryError, Store, WriteError};
 use tokio::sync::watch;
 
-use crate::state::SharedStore;
-use crate::state::{ServerStats, add};
-use crate::writer::Attributions;
+use crate::counters::add;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
+use crate::writer::{Attributions, CommitWatcher};
 
 pub use agentrace_core::semconv::agentrace::{ORPHAN, REATTACHED};
 /// Traces remembered at most.
@@ -465,6 +466,12 @@ impl Repairer {
                 tracing::warn!(error = %e, "the repair task panicked");
             }
         }
+    }
+}
+
+impl CommitWatcher for Tracker {
+    fn committed(&self, spans: &[SpanRecord]) {
+        self.note(spans, agentrace_core::now_unix_nano());
     }
 }
 

@@ -26,8 +26,9 @@ use agentrace_store::{QueryError, RetentionError, Signal, Store};
 use tokio::sync::watch;
 
 use crate::config::{Retention, RetentionRule};
-use crate::state::SharedStore;
-use crate::state::{ServerStats, add, set_error};
+use crate::counters::{add, set_error};
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// Rounds of size-based deletion per data type and run (each measures, then deletes).
 const SIZE_ROUNDS: usize = 8;

@@ -111,7 +111,7 @@ impl ScoreMetrics {
                 let _ = writeln!(
                     out,
                     "{name}{{score_name=\"{}\",score_source=\"{source}\"}} {}",
-                    crate::self_metrics::escape(score),
+                    crate::exposition::escape(score),
                     value(counts)
                 );
             }

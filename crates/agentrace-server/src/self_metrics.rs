@@ -19,7 +19,9 @@ use agentrace_alerts::{ChannelStatus, Notification, State};
 use agentrace_store::{HeldStatus, WalStatus};
 
 use crate::alerting::Alerting;
-use crate::state::{ServerStats, SharedStore, StatsSnapshot};
+use crate::exposition::escape;
+use crate::stats::{ServerStats, StatsSnapshot};
+use crate::store::SharedStore;
 
 /// `GET /metrics`: the sink's exposition followed by [`render`]'s, [`render_held`]'s and
 /// [`render_alerts`]'.
@@ -72,14 +74,6 @@ impl Family<'_> {
             }
         }
     }
-}
-
-/// A label value in the text format: backslash, quote and newline escaped.
-pub(crate) fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// The alerts' metrics: alerts by state, and each channel's deliveries by outcome and whether
@@ -240,14 +234,14 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
         ("events", &s.events),
         ("measurements", &s.measurements),
     ];
-    let by_signal = |f: fn(&crate::state::SignalStats) -> u64| labelled("signal", &signals, f);
+    let by_signal = |f: fn(&crate::stats::SignalStats) -> u64| labelled("signal", &signals, f);
     let by_listener = [
         ("otlp_http", &s.listeners.otlp_http),
         ("otlp_grpc", &s.listeners.otlp_grpc),
         ("app", &s.listeners.app),
     ];
     let listeners =
-        |f: fn(&crate::state::ListenerSnapshot) -> u64| labelled("listener", &by_listener, f);
+        |f: fn(&crate::stats::ListenerSnapshot) -> u64| labelled("listener", &by_listener, f);
     let families = [
         Family {
             name: "agentrace_server_requests_total",
@@ -427,8 +421,8 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
 /// The online evaluations' metrics: each rule's evaluations by outcome, its passes and
 /// retries, the backlog, the judges' calls and spend. The `evaluator` label is a rule's name
 /// from the evaluators file (the operator's words, a few of them).
-fn render_online(o: &crate::state::OnlineStats, out: &mut String) {
-    let by_rule = |f: fn(&crate::state::RuleStats) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
+fn render_online(o: &crate::stats::OnlineStats, out: &mut String) {
+    let by_rule = |f: fn(&crate::stats::RuleStats) -> u64| -> Vec<(Vec<(&str, &str)>, u64)> {
         o.rules
             .iter()
             .map(|r| (vec![("evaluator", r.name.as_str())], f(r)))

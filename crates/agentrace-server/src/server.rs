@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use agentrace_alerts::{AlertsConfig, load_alerts};
 use agentrace_core::budget::{Budgets, LoadBudgetsError, load_budgets};
 use agentrace_core::cost::{LayeredPriceBook, LoadPricesError, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
@@ -29,11 +30,13 @@ use crate::dashboard::Assets;
 use crate::fleet::Membership;
 use crate::guard::Guard;
 use crate::listen;
+use crate::live::LIVE_CAPACITY;
 use crate::online::Online;
 use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
 use crate::repair::{Repairer, Tracker};
-use crate::state::{AppState, LIVE_CAPACITY, ServerStats, StatsSnapshot};
+use crate::state::AppState;
+use crate::stats::{ServerStats, StatsSnapshot};
 use crate::writer::{WriterParts, WriterThread};
 
 /// How long shutdown waits for open connections to finish their requests.
@@ -226,9 +229,14 @@ impl Server {
                 .with_online(Some(online.clone())),
         );
         let live = broadcast::channel(LIVE_CAPACITY).0;
+        // Without an alerts file, the demo has rules of its own.
+        let alerts = match config.alerts.as_deref() {
+            Some(path) => load_alerts(path).map_err(crate::alerting::AlertsError::from)?,
+            None if config.demo => crate::demo::alerts(),
+            None => AlertsConfig::default(),
+        };
         let (alerting, budget_channel, budget_alerts) = Alerting::start(
-            config.alerts.as_deref(),
-            config.demo,
+            alerts,
             store.clone(),
             stats.clone(),
             live.clone(),
@@ -285,9 +293,8 @@ impl Server {
             live: live.clone(),
             pipeline: pipeline.clone(),
             fan_out_records: config.forward.is_some(),
-            tracker: tracker.clone(),
             attributions: attributions.clone(),
-            online: Some(online.clone()),
+            watchers: vec![tracker.clone(), online.clone()],
             queue_requests: config.limits.queue_requests,
             queue_records: config.limits.queue_records,
         })
@@ -435,7 +442,6 @@ impl Server {
                     store: store.clone(),
                     membership,
                     budgets: state.budgets.clone(),
-                    alerting: Some(alerting.clone()),
                     live: state.live.clone(),
                 }
                 .run(stopped.clone()),

@@ -15,8 +15,6 @@ use agentrace_store::{
 };
 use serde::Serialize;
 
-use crate::alerting::source::scope_filter;
-
 /// The good and total events of `slo` in the `window` ending at `now_unix_nano`.
 pub fn counts(
     store: &dyn Store,
@@ -363,4 +361,18 @@ fn bad_filter(slo: &Slo, range: TimeRange) -> Option<SpanFilter> {
         }
         _ => None,
     }
+}
+
+/// The spans of a rule's or SLO's scope in `range` (its `kind` left to the caller).
+pub(crate) fn scope_filter(s: &agentrace_alerts::Scope, range: TimeRange) -> SpanFilter {
+    let mut f = SpanFilter::new().range(range);
+    f.service.clone_from(&s.service);
+    f.model.clone_from(&s.model);
+    f.provider.clone_from(&s.provider);
+    f.agent.clone_from(&s.agent);
+    f.tool.clone_from(&s.tool);
+    f.user.clone_from(&s.user);
+    f.framework.clone_from(&s.framework);
+    f.mcp_server.clone_from(&s.mcp_server);
+    f
 }

@@ -4,9 +4,13 @@
 use std::sync::Arc;
 
 use agentrace_sqlite::{SqliteStore, StoreOptions};
+use agentrace_store::Store;
 
 use crate::config::{ClickHouseLocation, ServerConfig, StoreLocation};
-use crate::state::SharedStore;
+
+/// The store every part of the server shares: any implementation of
+/// [`agentrace_store::Store`] (SQLite, ClickHouse), chosen by the configuration's `store`.
+pub type SharedStore = Arc<dyn Store>;
 
 /// The configured store could not be opened.
 #[derive(Debug, thiserror::Error)]

@@ -43,10 +43,11 @@ use agentrace_store::{EncodedSpans, InsertReport, LateAttribution, SpanRows, Wri
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::counters::{add, set_error};
+use crate::live::Committed;
 use crate::process::Batch;
-use crate::repair::Tracker;
-use crate::state::SharedStore;
-use crate::state::{Committed, ServerStats, add, set_error};
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// Records one group commit takes at most; the rest waits for the next.
 pub(crate) const MAX_GROUP_RECORDS: usize = 32_768;
@@ -192,12 +193,11 @@ pub(crate) struct WriterParts {
     pub(crate) pipeline: Pipeline,
     /// Whether spans and events go to the pipeline (only a forwarder takes them).
     pub(crate) fan_out_records: bool,
-    /// Notes committed traces for the background repairs.
-    pub(crate) tracker: Arc<Tracker>,
     /// Budgets and live clients to tell when a late ancestor completes spans' attribution.
     pub(crate) attributions: Attributions,
-    /// The online evaluations, told of committed spans.
-    pub(crate) online: Option<Arc<crate::online::Online>>,
+    /// Told of committed spans, in this order: the background repairs' tracker, the online
+    /// evaluations.
+    pub(crate) watchers: Vec<Arc<dyn CommitWatcher>>,
     pub(crate) queue_requests: usize,
     pub(crate) queue_records: usize,
 }
@@ -234,9 +234,8 @@ impl WriterThread {
             live: parts.live,
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
-            tracker: parts.tracker,
             attributions: parts.attributions,
-            online: parts.online,
+            watchers: parts.watchers,
         };
         let publisher = std::thread::Builder::new()
             .name("agentrace-publish".into())
@@ -610,16 +609,23 @@ fn split<T: SplitOff>(mut all: T, slots: &[Slot], len: fn(&Slot) -> usize) -> Ve
     parts
 }
 
-/// After the answers, off the writer's thread: the repairs' tracker, the live feed, the
+/// What watches the spans committed (the background repairs, the online evaluations): told
+/// of each group on the publisher's thread, after the answers. It must not block: it notes
+/// what it needs and does its work elsewhere.
+pub(crate) trait CommitWatcher: Send + Sync {
+    /// Spans just committed together.
+    fn committed(&self, spans: &[agentrace_core::SpanRecord]);
+}
+
+/// After the answers, off the writer's thread: the commit's watchers, the live feed, the
 /// fan-out pipeline (never blocks); then the records are freed here.
 struct Publisher {
     rx: Receiver<Group>,
     live: broadcast::Sender<Committed>,
     pipeline: Pipeline,
     fan_out_records: bool,
-    tracker: Arc<Tracker>,
     attributions: Attributions,
-    online: Option<Arc<crate::online::Online>>,
+    watchers: Vec<Arc<dyn CommitWatcher>>,
 }
 
 impl Publisher {
@@ -631,10 +637,8 @@ impl Publisher {
     }
 
     fn publish(&self, group: Group) {
-        self.tracker
-            .note(group.spans.spans(), agentrace_core::now_unix_nano());
-        if let Some(online) = &self.online {
-            online.notice(group.spans.spans());
+        for watcher in &self.watchers {
+            watcher.committed(group.spans.spans());
         }
         for m in group.metrics.into_iter().chain(group.derived) {
             self.pipeline.submit_measurement(m);

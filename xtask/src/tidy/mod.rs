@@ -212,37 +212,6 @@ fn every_dependency_is_declared_once_in_the_workspace() {
     );
 }
 
-/// Circles among the modules of a crate that are still to be broken: (crate folder, parent
-/// module, its children round the circle). The list only shrinks: a circle not in it fails,
-/// and so does one in it that is gone.
-const CIRCLES_TO_BREAK: &[(&str, &str, &[&str])] = &[
-    (
-        "crates/agentrace-server",
-        "",
-        &[
-            "alerting",
-            "api",
-            "auth",
-            "demo",
-            "evaluation_results",
-            "fleet",
-            "guard",
-            "listen",
-            "online",
-            "process",
-            "receive",
-            "redaction_series",
-            "repair",
-            "report",
-            "score_metrics",
-            "self_metrics",
-            "slos",
-            "state",
-            "writer",
-        ],
-    ),
-];
-
 /// The source folders of the workspace's crates.
 fn source_folders() -> Vec<PathBuf> {
     let mut folders = vec![
@@ -269,7 +238,6 @@ fn source_folders() -> Vec<PathBuf> {
 /// Such a circle means no module of it can be read, tested or moved without the others.
 #[test]
 fn modules_refer_to_their_siblings_one_way() {
-    let mut found = BTreeSet::new();
     let mut report = String::new();
     for src in source_folders() {
         let folder = src
@@ -279,13 +247,6 @@ fn modules_refer_to_their_siblings_one_way() {
             .unwrap_or_default();
         for circle in module_graph::ModuleGraph::read(&src).circles() {
             let parent = circle.parent.join("::");
-            found.insert((folder.clone(), parent.clone(), circle.members.clone()));
-            if CIRCLES_TO_BREAK
-                .iter()
-                .any(|(f, p, m)| *f == folder && *p == parent && *m == circle.members)
-            {
-                continue;
-            }
             report.push_str(&format!(
                 "{folder}: the modules under `{}` refer round a circle:\n",
                 if parent.is_empty() { "crate" } else { &parent }
@@ -294,14 +255,6 @@ fn modules_refer_to_their_siblings_one_way() {
                 let file = file.strip_prefix(root()).unwrap_or(file).display();
                 report.push_str(&format!("  {from} -> {to} ({written} in {file})\n"));
             }
-        }
-    }
-    for (folder, parent, members) in CIRCLES_TO_BREAK {
-        let members: Vec<String> = members.iter().map(|m| (*m).to_owned()).collect();
-        if !found.contains(&((*folder).to_owned(), (*parent).to_owned(), members.clone())) {
-            report.push_str(&format!(
-                "{folder}: the circle {members:?} under `{parent}` is broken: take it off CIRCLES_TO_BREAK\n"
-            ));
         }
     }
     assert!(report.is_empty(), "{report}");

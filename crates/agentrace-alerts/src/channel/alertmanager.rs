@@ -6,11 +6,12 @@
 //! heard of for its `resolve_timeout`); a change of severity resolves the alert of the old
 //! severity; a recovery sends `endsAt`.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{DeliveryError, REQUEST_TIMEOUT, check, rfc3339};
+use super::{DeliveryError, REQUEST_TIMEOUT, check};
 use crate::notification::{Notification, State};
 
 /// One alert of the v2 API's `postableAlerts`.
@@ -32,7 +33,11 @@ pub(super) fn of_notification(n: &Notification) -> Vec<PostableAlert> {
         out.push(alert(n, n.state, None));
     }
     if n.previous.is_firing() && n.previous != n.state {
-        out.push(alert(n, n.previous, Some(rfc3339(n.time_unix_nano))));
+        out.push(alert(
+            n,
+            n.previous,
+            Some(rfc3339(n.time_unix_nano, Precision::Millis)),
+        ));
     }
     out
 }
@@ -67,7 +72,7 @@ fn alert(n: &Notification, state: State, ends_at: Option<String>) -> PostableAle
     PostableAlert {
         labels,
         annotations,
-        starts_at: rfc3339(n.since_unix_nano),
+        starts_at: rfc3339(n.since_unix_nano, Precision::Millis),
         ends_at,
     }
 }

@@ -2,6 +2,7 @@
 //! a warning while firing, info on recovery.
 
 use crate::notification::{Notification, State};
+use agentrace_core::civil::{Precision, rfc3339};
 
 pub(super) fn deliver(n: &Notification) {
     let value = n.value.map_or_else(|| "none".to_owned(), |v| v.to_string());
@@ -32,8 +33,8 @@ pub(super) fn deliver(n: &Notification) {
 pub(super) fn report(r: &crate::report::ReportMessage) {
     tracing::info!(
         agentrace.event = "report",
-        from = %super::rfc3339(r.from_unix_nano),
-        to = %super::rfc3339(r.to_unix_nano),
+        from = %rfc3339(r.from_unix_nano, Precision::Millis),
+        to = %rfc3339(r.to_unix_nano, Precision::Millis),
         "{}: {}",
         r.title,
         r.lines.join("; ")

@@ -187,9 +187,3 @@ async fn check(response: reqwest::Response) -> Result<(), DeliveryError> {
         body: body.chars().take(200).collect(),
     })
 }
-
-/// RFC 3339 with milliseconds, UTC.
-pub(crate) fn rfc3339(unix_nano: u64) -> String {
-    let time = std::time::UNIX_EPOCH + Duration::from_nanos(unix_nano);
-    humantime::format_rfc3339_millis(time).to_string()
-}

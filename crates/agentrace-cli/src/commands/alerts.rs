@@ -1,6 +1,7 @@
 //! `agentrace alerts`: a running server's alerts — every alert's state, the channels, the
 //! latest notifications.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -10,7 +11,6 @@ use crate::args::AlertsArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::format::{Table, colours, count, terminal_text};
-use crate::time::rfc3339;
 
 pub(crate) fn run(args: &AlertsArgs) -> Result<(), CliError> {
     let client = ApiClient::new(&args.server)?;
@@ -75,7 +75,10 @@ fn render(answer: &Value, colour: bool) -> String {
                 text(&a["alert"]),
                 // Plain in the table: colour codes would upset its column widths.
                 text(&a["state"]),
-                rfc3339(a["since_unix_nano"].as_u64().unwrap_or(0)),
+                rfc3339(
+                    a["since_unix_nano"].as_u64().unwrap_or(0),
+                    Precision::Seconds,
+                ),
                 text(&a["summary"]),
             ]);
         }
@@ -118,7 +121,10 @@ fn render(answer: &Value, colour: bool) -> String {
             let _ = writeln!(
                 s,
                 "  {}  {} -> {}  {}",
-                rfc3339(n["time_unix_nano"].as_u64().unwrap_or(0)),
+                rfc3339(
+                    n["time_unix_nano"].as_u64().unwrap_or(0),
+                    Precision::Seconds
+                ),
                 state(&n["previous"], colour),
                 state(&n["state"], colour),
                 text(&n["summary"])

@@ -1,5 +1,6 @@
 //! `agentrace cost` and `agentrace budget status`.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -10,7 +11,7 @@ use agentrace_store::{AggregateQuery, GroupBy, GroupKey, SpanFilter};
 use crate::args::{BudgetStatusArgs, CostArgs, CostBy, StoreArgs};
 use crate::error::CliError;
 use crate::format::{Table, cost, count};
-use crate::time::{range, rfc3339};
+use crate::time::range;
 
 const DAY_NS: u64 = 86_400 * 1_000_000_000;
 
@@ -56,7 +57,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
         (0, agentrace_core::Usd::ZERO, 0, 0);
     for row in &rows {
         let key = match row.keys.first() {
-            Some(GroupKey::Bucket(t)) => rfc3339(*t)[..10].to_owned(),
+            Some(GroupKey::Bucket(t)) => rfc3339(*t, Precision::Seconds)[..10].to_owned(),
             Some(k) => k.to_string(),
             None => "(all)".to_owned(),
         };
@@ -119,7 +120,7 @@ pub(crate) fn budget_status(store: &StoreArgs, args: &BudgetStatusArgs) -> Resul
         let since = if s.period_start_unix_nano == 0 {
             "-".to_owned()
         } else {
-            rfc3339(s.period_start_unix_nano)
+            rfc3339(s.period_start_unix_nano, Precision::Seconds)
         };
         table.row(vec![
             s.budget,

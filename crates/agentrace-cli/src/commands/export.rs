@@ -1,5 +1,6 @@
 //! `agentrace export`: spans or events of a range, as JSON lines or CSV, page by page.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::SystemTime;
@@ -10,7 +11,7 @@ use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
 use crate::args::{ExportArgs, ExportTo, Format, FromAlertsArgs, StoreArgs, What};
 use crate::error::CliError;
 use crate::progress::Progress;
-use crate::time::{range, rfc3339_nanos};
+use crate::time::range;
 
 /// The alerts file's rules (if any) as a Prometheus rules file; rules with no Prometheus form
 /// are named on standard error.
@@ -107,8 +108,8 @@ fn span_row(s: &SpanRecord) -> Result<Vec<String>, CliError> {
         s.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
         s.name.to_string(),
         s.kind.to_string(),
-        rfc3339_nanos(s.start_time_unix_nano),
-        rfc3339_nanos(s.end_time_unix_nano),
+        rfc3339(s.start_time_unix_nano, Precision::Nanos),
+        rfc3339(s.end_time_unix_nano, Precision::Nanos),
         format!("{:.3}", s.duration_ns() as f64 / 1e6),
         serde_json::to_value(s.status.code)?
             .as_str()
@@ -148,7 +149,7 @@ fn span_row(s: &SpanRecord) -> Result<Vec<String>, CliError> {
 
 fn event_row(e: &Event) -> Result<Vec<String>, CliError> {
     Ok(vec![
-        rfc3339_nanos(e.time_unix_nano),
+        rfc3339(e.time_unix_nano, Precision::Nanos),
         e.level.to_string(),
         e.kind.to_string(),
         e.message.clone(),

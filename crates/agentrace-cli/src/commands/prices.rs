@@ -1,5 +1,6 @@
 //! `agentrace prices`: the price book from the command line.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::{Read, Write};
 
 use agentrace_core::cost::{
@@ -16,7 +17,7 @@ use crate::args::{
 use crate::error::CliError;
 use crate::format::{Table, count};
 use crate::progress::Progress;
-use crate::time::{range, rfc3339};
+use crate::time::range;
 
 /// The user's files over the built-in table, as the library layers them.
 fn book(files: &PriceFiles) -> Result<(LayeredPriceBook, Vec<PriceTable>), CliError> {
@@ -87,7 +88,7 @@ pub(crate) fn list(args: &PricesListArgs) -> Result<(), CliError> {
                 write_1h,
                 output,
                 tiers,
-                rfc3339(current.since_unix_nano)[..10].to_owned(),
+                rfc3339(current.since_unix_nano, Precision::Seconds)[..10].to_owned(),
                 source.to_owned(),
             ]);
         }
@@ -130,7 +131,7 @@ pub(crate) fn show(args: &PricesShowArgs) -> Result<(), CliError> {
         "output",
     ]);
     for p in history.unwrap_or_else(|| vec![found.price.clone()]) {
-        let mut row = vec![rfc3339(p.since_unix_nano)[..10].to_owned()];
+        let mut row = vec![rfc3339(p.since_unix_nano, Precision::Seconds)[..10].to_owned()];
         row.extend(rates_row(&p));
         table.row(row);
         for tier in &p.tiers {

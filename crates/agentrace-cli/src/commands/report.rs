@@ -3,6 +3,7 @@
 //! at a time — a bar shows the progress on a long range — and rendered here by the server's
 //! own renderers, so the file says what the API says.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -48,8 +49,8 @@ pub(crate) fn run(args: &ReportArgs) -> Result<(), CliError> {
         std::fs::write(&args.output, text)?;
         eprintln!(
             "the report of {} → {} is in {}",
-            time::rfc3339(from),
-            time::rfc3339(to),
+            rfc3339(from, Precision::Seconds),
+            rfc3339(to, Precision::Seconds),
             args.output.display()
         );
     }

@@ -1,6 +1,7 @@
 //! `agentrace status`: a running server's health — ready or not, the writer and its queue,
 //! what was stored, dropped and refused, the store's size, the alerts firing.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -10,7 +11,6 @@ use crate::args::StatusArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::format::{Facts, count};
-use crate::time::rfc3339;
 
 pub(crate) fn run(args: &StatusArgs) -> Result<(), CliError> {
     let client = ApiClient::new(&args.server)?;
@@ -51,7 +51,10 @@ fn render(s: &Value, alerts: &Value) -> String {
     let mut facts = Facts::default();
     facts.add(
         "up since",
-        rfc3339(s["started_unix_nano"].as_u64().unwrap_or(0)),
+        rfc3339(
+            s["started_unix_nano"].as_u64().unwrap_or(0),
+            Precision::Seconds,
+        ),
     );
     facts.add(
         "writer",

@@ -1,5 +1,6 @@
 //! `agentrace summary`: the text dashboard.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -8,7 +9,7 @@ use agentrace_store::{AggregateRow, Summary};
 use crate::args::{StoreArgs, SummaryArgs};
 use crate::error::CliError;
 use crate::format::{Table, cost, count, duration};
-use crate::time::{range, rfc3339};
+use crate::time::range;
 
 pub(crate) fn run(store: &StoreArgs, args: &SummaryArgs) -> Result<(), CliError> {
     let db = super::open(store)?;
@@ -61,14 +62,14 @@ fn breakdown(title: &str, rows: &[AggregateRow]) -> Table {
 
 /// The dashboard as text.
 pub(crate) fn render(s: &Summary, db: &str) -> String {
-    let from = s
-        .range
-        .start_unix_nano
-        .map_or_else(|| "the beginning".to_owned(), rfc3339);
+    let from = s.range.start_unix_nano.map_or_else(
+        || "the beginning".to_owned(),
+        |t| rfc3339(t, Precision::Seconds),
+    );
     let to = s
         .range
         .end_unix_nano
-        .map_or_else(|| "now".to_owned(), rfc3339);
+        .map_or_else(|| "now".to_owned(), |t| rfc3339(t, Precision::Seconds));
     let mut text = format!("agentrace summary: {from} to {to} ({db})\n\n");
     let u = &s.usage;
     let headline = [

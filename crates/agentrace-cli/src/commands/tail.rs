@@ -4,6 +4,7 @@
 //! Session, service and kind are filtered by the server; agent and minimum event level here.
 //! Telemetry text is printed with its control characters escaped.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::Write;
 
 use futures_util::StreamExt;
@@ -16,7 +17,6 @@ use crate::args::TailArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::format::{colours, cost, duration, terminal_text};
-use crate::time::rfc3339;
 
 /// Event levels, least severe first (the feed's names).
 const LEVELS: [&str; 7] = [
@@ -156,7 +156,10 @@ fn lines(m: &Value, args: &TailArgs, colour: bool) -> Vec<String> {
                     let code = if state == "OK" { "32" } else { "31;1" };
                     format!(
                         "{}  {} {}  {}",
-                        rfc3339(a["time_unix_nano"].as_u64().unwrap_or(0)),
+                        rfc3339(
+                            a["time_unix_nano"].as_u64().unwrap_or(0),
+                            Precision::Seconds
+                        ),
                         paint("alert", "35", colour),
                         paint(&state, code, colour),
                         text(&a["summary"])
@@ -176,7 +179,10 @@ fn span_line(s: &Value, colour: bool) -> String {
     let failed = s["status"] == "error";
     let mut line = format!(
         "{}  {} {:<9} {}  {}  {}",
-        rfc3339(s["start_unix_nano"].as_u64().unwrap_or(0)),
+        rfc3339(
+            s["start_unix_nano"].as_u64().unwrap_or(0),
+            Precision::Seconds
+        ),
         paint("span", "36", colour),
         text(&s["kind"]),
         text(&s["name"]),
@@ -213,7 +219,10 @@ fn event_line(e: &Value, colour: bool) -> String {
     };
     format!(
         "{}  {} {:<8} {}  {}  service={}",
-        rfc3339(e["time_unix_nano"].as_u64().unwrap_or(0)),
+        rfc3339(
+            e["time_unix_nano"].as_u64().unwrap_or(0),
+            Precision::Seconds
+        ),
         paint("event", "34", colour),
         paint(&level, code, colour),
         text(&e["type"]),

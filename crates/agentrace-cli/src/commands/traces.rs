@@ -1,5 +1,6 @@
 //! `agentrace traces list` and `agentrace traces show`.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::io::Write;
 use std::time::SystemTime;
 
@@ -9,7 +10,7 @@ use agentrace_store::{Cursor, StatusFilter, TraceFilter, TraceTree};
 use crate::args::{ListArgs, ShowArgs, StoreArgs};
 use crate::error::CliError;
 use crate::format::{Table, cost, count, duration};
-use crate::time::{parse_duration, range, rfc3339};
+use crate::time::{parse_duration, range};
 
 pub(crate) fn list(store: &StoreArgs, args: &ListArgs) -> Result<(), CliError> {
     let db = super::open(store)?;
@@ -51,7 +52,7 @@ pub(crate) fn list(store: &StoreArgs, args: &ListArgs) -> Result<(), CliError> {
     for t in &page.traces {
         table.row(vec![
             t.trace_id.to_string(),
-            rfc3339(t.start_unix_nano),
+            rfc3339(t.start_unix_nano, Precision::Seconds),
             duration(t.duration_ns),
             count(t.span_count),
             count(t.error_count),

@@ -9,11 +9,12 @@
 
 pub(crate) mod source;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use agentrace_alerts::{
     AlertsConfig, ChannelStatus, Engine, LoadAlertsError, Notification, Notifier, Retry, Rule,
-    StartError as NotifierStartError, budget_notification, load_alerts,
+    StartError as NotifierStartError, budget_notification,
 };
 use agentrace_core::budget::{AlertChannel, BudgetAlert};
 use agentrace_core::now_unix_nano;
@@ -22,8 +23,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use crate::fleet::Membership;
-use crate::state::SharedStore;
-use crate::state::{Committed, ServerStats};
+use crate::live::Committed;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// Budget notifications waiting to be stored and sent at most.
 const BUDGET_QUEUE: usize = 1_024;
@@ -58,6 +60,9 @@ pub struct Alerting {
     /// The end of the last period reported, as this node knows it (at first, when it
     /// started: a server reports the periods that end while it runs).
     reported_until: Mutex<u64>,
+    /// Whether this node led at its last evaluation: one that takes the lead over from
+    /// another resumes the states the other stored before it evaluates.
+    led: AtomicBool,
 }
 
 /// The budgets' alert channel: hands each threshold to the alerting task without waiting.
@@ -73,23 +78,16 @@ impl AlertChannel for BudgetChannel {
 }
 
 impl Alerting {
-    /// Reads the alerts file (if any), starts the notifier and resumes the stored states.
-    /// Returns the alerting, the budgets' channel into it, and what [`run`](Self::run) reads
-    /// that channel from.
-    /// Without a file, the demo has its own rules ([`crate::demo::alerts`]).
+    /// Checks the rules of `config` (an alerts file's, the demo's, or none), starts the
+    /// notifier and resumes the stored states. Returns the alerting, the budgets' channel into
+    /// it, and what [`run`](Self::run) reads that channel from.
     pub(crate) fn start(
-        file: Option<&std::path::Path>,
-        demo: bool,
+        config: AlertsConfig,
         store: SharedStore,
         stats: Arc<ServerStats>,
         live: broadcast::Sender<Committed>,
         membership: Arc<Membership>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
-        let config = match file {
-            Some(path) => load_alerts(path)?,
-            None if demo => crate::demo::alerts(),
-            None => AlertsConfig::default(),
-        };
         let rules = config.all_rules();
         for rule in &rules {
             source::check(rule).map_err(AlertsError::Rule)?;
@@ -118,6 +116,7 @@ impl Alerting {
             live,
             membership,
             reported_until: Mutex::new(reported_until),
+            led: AtomicBool::new(true),
         });
         alerting.resume();
         Ok((alerting, BudgetChannel(tx), rx))
@@ -156,7 +155,7 @@ impl Alerting {
 
     /// Resumes every alert's state from the stored history (at start, and when this node
     /// takes over the fleet's alerts from another).
-    pub(crate) fn resume(&self) {
+    fn resume(&self) {
         match self.store.latest_alert_records() {
             Ok(records) => self.engine().restore(
                 records
@@ -169,11 +168,16 @@ impl Alerting {
         }
     }
 
-    /// Evaluates the rules, if this node leads its fleet (the others stay silent).
+    /// Evaluates the rules, if this node leads its fleet (the others stay silent); a node that
+    /// has just taken the lead first resumes the states its predecessor stored.
     fn evaluate(&self) {
         if !self.membership.is_leader() {
+            self.led.store(false, Ordering::Relaxed);
             self.source.forget_slo_counts();
             return;
+        }
+        if !self.led.swap(true, Ordering::Relaxed) {
+            self.resume();
         }
         let evaluation = self.engine().evaluate(&self.source, now_unix_nano());
         for f in &evaluation.failures {

@@ -15,8 +15,8 @@ use agentrace_store::{
     QueryError, ScoreDimension, ScoreStatsQuery, SpanFilter, StatusFilter, TimeRange, score_stats,
 };
 
-use crate::state::ServerStats;
-use crate::state::SharedStore;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// Reads rules' measures from the store and the server.
 #[derive(Debug)]
@@ -344,22 +344,8 @@ mod process {
 }
 
 fn span_filter(rule: &Rule, range: TimeRange) -> SpanFilter {
-    let mut f = scope_filter(&rule.scope, range);
+    let mut f = crate::slos::scope_filter(&rule.scope, range);
     f.kind = rule.effective_kind().and_then(|k| k.parse().ok());
-    f
-}
-
-/// The spans of a rule's or SLO's scope in `range` (its `kind` left to the caller).
-pub(crate) fn scope_filter(s: &agentrace_alerts::Scope, range: TimeRange) -> SpanFilter {
-    let mut f = SpanFilter::new().range(range);
-    f.service.clone_from(&s.service);
-    f.model.clone_from(&s.model);
-    f.provider.clone_from(&s.provider);
-    f.agent.clone_from(&s.agent);
-    f.tool.clone_from(&s.tool);
-    f.user.clone_from(&s.user);
-    f.framework.clone_from(&s.framework);
-    f.mcp_server.clone_from(&s.mcp_server);
     f
 }
 

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::state::AppState;
 
 /// `GET /alerts` answer.

@@ -1,5 +1,6 @@
 //! `/overview`, `/cost`, `/tools`: the dashboard's numbers, from the store's rollups.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, RollupSource,
@@ -12,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::error::{ApiError, blocking};
-use super::params::{Params, rfc3339};
+use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::state::AppState;
 use crate::tool_health::{ToolsHealth, tools_with_health};
 
@@ -104,7 +105,7 @@ impl CostRow {
             .map(|(name, key)| {
                 let value = match key {
                     GroupKey::Value(v) => Value::String(v),
-                    GroupKey::Bucket(t) => Value::String(rfc3339(t)),
+                    GroupKey::Bucket(t) => Value::String(rfc3339(t, Precision::Seconds)),
                     GroupKey::None => Value::Null,
                 };
                 ((*name).to_owned(), value)

@@ -14,8 +14,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::error::ApiError;
 use super::params::Params;
+use crate::api_base::ApiError;
 use crate::state::AppState;
 
 /// Output tokens assumed when the request does not say.

@@ -12,12 +12,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, blocking_write};
 use super::params::{Params, parse_time};
-use crate::online::OnlineStats;
+use crate::api_base::{ApiError, blocking_write};
 use crate::online::rules::{ActiveRule, Origin, RuleError};
 use crate::online::runs::RunStatus;
 use crate::state::AppState;
+use crate::stats::OnlineStats;
 use agentrace_store::{StoredRule, TimeRange};
 
 /// A rule as `GET /evaluators` shows it.

@@ -19,8 +19,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::redaction_series::METRIC;
 use crate::state::AppState;
 

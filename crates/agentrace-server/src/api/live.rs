@@ -25,9 +25,10 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::MissedTickBehavior;
 
-use super::error::ApiError;
 use super::params::Params;
-use crate::state::{AppState, Committed};
+use crate::api_base::ApiError;
+use crate::live::Committed;
+use crate::state::AppState;
 
 /// How often a summary is sent.
 const SUMMARY_EVERY: Duration = Duration::from_secs(1);

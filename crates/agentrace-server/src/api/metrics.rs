@@ -7,8 +7,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::state::AppState;
 
 /// `GET /metrics` answer.

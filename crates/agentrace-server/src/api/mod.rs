@@ -36,7 +36,6 @@
 mod alerts;
 mod analytics;
 mod budget_check;
-mod error;
 mod evaluators;
 mod graph;
 mod guardrails;
@@ -54,14 +53,11 @@ use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
-pub use error::ApiError;
-pub(crate) use error::blocking;
-pub(crate) use params::{parse_time, rfc3339};
+pub(crate) use crate::api_base::blocking;
+pub use crate::api_base::{ApiError, PREFIX};
+pub(crate) use params::parse_time;
 
 use crate::state::AppState;
-
-/// Where the API is mounted; [`router`]'s routes include it.
-pub const PREFIX: &str = "/api/v1";
 
 /// Every route, relative to [`PREFIX`], with its method and handler.
 fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {

@@ -3,14 +3,14 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use agentrace_core::now_unix_nano;
 use agentrace_store::{Cursor, Order, StatusFilter, TimeRange};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 
-use super::error::ApiError;
+use crate::api_base::ApiError;
 
 /// The query string of a request, consumed parameter by parameter.
 #[derive(Debug)]
@@ -84,12 +84,6 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
         return Some((local, if offset.starts_with('-') { -secs } else { secs }));
     }
     Some((text, 0))
-}
-
-/// `t` as RFC 3339 with seconds (what time-bucket keys look like).
-pub(crate) fn rfc3339(unix_nano: u64) -> String {
-    humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_nanos(unix_nano))
-        .to_string()
 }
 
 impl Params {
@@ -310,10 +304,5 @@ mod tests {
         ] {
             assert_eq!(parse_time(bad, now), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn keys_are_rfc3339() {
-        assert_eq!(rfc3339(T), "2025-11-21T08:00:00Z");
     }
 }

@@ -14,9 +14,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
 use super::graph::{self, Graph, Mode};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::state::AppState;
 
 /// Trace and session pages: 50 by default, at most 1,000.

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::error::{ApiError, blocking};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::report::{Section, gather, html, markdown};
 use crate::state::AppState;
 

@@ -16,8 +16,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::error::{ApiError, blocking, blocking_write};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking, blocking_write};
 use crate::state::AppState;
 
 /// Scores a page holds by default and at most.

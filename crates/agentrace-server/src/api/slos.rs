@@ -2,14 +2,15 @@
 //! burn-down over its window and the runs that spent its budget.
 
 use agentrace_alerts::slo::{BudgetPoint, Slo, SloStatus};
+use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::now_unix_nano;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use serde::Serialize;
 
-use super::error::{ApiError, blocking};
 use super::params::Params;
+use crate::api_base::{ApiError, blocking};
 use crate::slos::BadEvent;
 use crate::state::AppState;
 
@@ -29,7 +30,7 @@ pub(super) async fn list(State(state): State<AppState>, p: Params) -> Result<Jso
     let slos = configured(&state);
     let judged = blocking(&state.store, move |s| crate::slos::statuses(s, &slos, now)).await?;
     Ok(Json(Slos {
-        at: super::rfc3339(now),
+        at: rfc3339(now, Precision::Seconds),
         slos: judged,
     }))
 }
@@ -76,7 +77,7 @@ pub(super) async fn one(
     })
     .await?;
     Ok(Json(SloDetail {
-        at: super::rfc3339(now),
+        at: rfc3339(now, Precision::Seconds),
         status,
         burn_down,
         bad_events,

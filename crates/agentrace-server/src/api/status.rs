@@ -8,9 +8,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Serialize;
 
-use super::error::ApiError;
 use super::params::Params;
-use crate::state::{AppState, StatsSnapshot};
+use crate::api_base::ApiError;
+use crate::state::AppState;
+use crate::stats::StatsSnapshot;
 
 /// The OpenAPI 3.1 document of the API.
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::sessions::{COOKIE, cookie};
 use super::{Auth, Credential, Role};
-use crate::api::{ApiError, PREFIX};
+use crate::api_base::{ApiError, PREFIX};
 
 /// The login routes' paths under the API's prefix, and their methods.
 pub(crate) const ROUTES: [(&str, &str); 3] = [

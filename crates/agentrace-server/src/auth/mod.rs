@@ -19,9 +19,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub(crate) use self::sessions::Sessions;
-use crate::api::ApiError;
+use crate::api_base::ApiError;
+use crate::counters::add;
 use crate::guard::Guard;
-use crate::state::{ServerStats, add};
+use crate::stats::ServerStats;
 
 /// A configured token and the counters to report refusals in; on the app listener, the
 /// login sessions and the guard that checks where a cookie-authenticated request comes from.

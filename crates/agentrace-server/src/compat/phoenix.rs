@@ -17,6 +17,7 @@
 //! (Phoenix answers 404 for a span it does not have). The project is not checked: agentrace
 //! keeps one.
 
+use agentrace_core::civil::{Precision, rfc3339};
 use std::collections::HashSet;
 
 use agentrace_core::{
@@ -33,7 +34,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiError, blocking, rfc3339, scores};
+use crate::api::{ApiError, blocking, scores};
 use crate::state::AppState;
 
 /// The Phoenix release whose annotation API this is (its client needs 12.0 for session
@@ -367,7 +368,7 @@ fn as_phoenix(score: &Score) -> Value {
         ScoreKind::Text => (None, score.label.clone()),
         _ => (score.label.clone(), score.explanation.clone()),
     };
-    let at = rfc3339(score.time_unix_nano);
+    let at = rfc3339(score.time_unix_nano, Precision::Seconds);
     json!({
         "id": score.id,
         "span_id": span_id.to_string(),

@@ -22,7 +22,7 @@ use tonic::transport::server::{Connected, TcpConnectInfo};
 use super::Gate;
 use super::body::MinRate;
 use crate::config::ReceiveLimits;
-use crate::state::ListenerStats;
+use crate::stats::ListenerStats;
 
 /// The connections `gate` lets in, each closed if its first bytes do not come within
 /// `first_bytes` (HTTP/2 has no header timeout of its own; once it runs, its pings find dead

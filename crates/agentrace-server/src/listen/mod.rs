@@ -43,7 +43,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 pub(crate) use grpc::{GrpcHygiene, incoming};
 
 use crate::config::ReceiveLimits;
-use crate::state::ListenerStats;
+use crate::stats::ListenerStats;
 
 /// How often an HTTP/2 connection is pinged, and how long the answer may take.
 const H2_KEEP_ALIVE: Duration = Duration::from_secs(30);

@@ -38,16 +38,18 @@ use agentrace_core::{
     Event, EventKind, Level, Resource, ScoreConfigs, SpanRecord, Usd, now_unix_nano,
 };
 use agentrace_evaluators::{EvaluateError, Evaluators, JUDGE_SERVICE, Subject, TargetKind};
-use serde::Serialize;
 use tokio::sync::watch;
 
 use judges::JudgeBudgets;
 use queue::{Job, Next, Queue};
-use rules::{NotLoaded, RuleSet, SYNC_INTERVAL};
+use rules::{RuleSet, SYNC_INTERVAL};
 
+use crate::counters::{add, get, read_error, set_error};
 use crate::process::Records;
 use crate::receive::Receiver;
-use crate::state::{SharedStore, add, get, read_error, set_error};
+use crate::stats::{EvaluatorFigures, OnlineStats, RuleStats};
+use crate::store::SharedStore;
+use crate::writer::CommitWatcher;
 
 /// Attempts at one evaluation at most.
 pub(crate) const MAX_ATTEMPTS: u8 = 4;
@@ -66,53 +68,6 @@ pub(crate) struct RuleCounters {
     retries: AtomicU64,
     errors: AtomicU64,
     last_error: Mutex<Option<String>>,
-}
-
-/// A rule's figures, on `/status` and `GET /evaluators`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct RuleStats {
-    /// The rule (the name of its scores).
-    pub name: String,
-    /// Where it comes from: `file` or `api`.
-    pub origin: &'static str,
-    /// Targets queued.
-    pub queued: u64,
-    /// Targets not queued: the queue was full.
-    pub dropped: u64,
-    /// Scores given.
-    pub scored: u64,
-    /// Of them, checks passed (a code check's 1; a judge's scores are not counted here).
-    pub passed: u64,
-    /// Targets without what the evaluator reads (no content captured, not priced).
-    pub not_applicable: u64,
-    /// Attempts made again after a judge was unavailable.
-    pub retries: u64,
-    /// Evaluation errors: malformed answers, refusals, budgets spent, the judge unavailable
-    /// past its attempts, targets gone.
-    pub errors: u64,
-    /// The last error.
-    pub last_error: Option<String>,
-}
-
-/// What the online evaluations did, on `/status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct OnlineStats {
-    /// Evaluations waiting (due or not).
-    pub backlog: usize,
-    /// The queue's bound.
-    pub capacity: usize,
-    /// Each rule's figures.
-    pub rules: Vec<RuleStats>,
-    /// What the judges' calls cost since the start (US dollars).
-    pub judge_spend: Usd,
-    /// The judges' calls made, and failed.
-    pub judge_calls: u64,
-    /// Of them, failed (no answer, an error status).
-    pub judge_call_errors: u64,
-    /// Rules given through the API that this node could not load, with why.
-    pub not_loaded: Vec<NotLoaded>,
 }
 
 /// The online evaluations of one server.
@@ -526,5 +481,16 @@ impl Online {
             judge_call_errors: get(&self.judge_call_errors),
             not_loaded: self.rules.not_loaded(),
         }
+    }
+}
+impl CommitWatcher for Online {
+    fn committed(&self, spans: &[SpanRecord]) {
+        self.notice(spans);
+    }
+}
+
+impl EvaluatorFigures for Online {
+    fn figures(&self) -> OnlineStats {
+        self.stats()
     }
 }

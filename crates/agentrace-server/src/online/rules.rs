@@ -17,6 +17,7 @@ use agentrace_store::StoredRule;
 use serde::Serialize;
 
 use super::RuleCounters;
+use crate::stats::NotLoaded;
 
 /// How often a node reads the rules given through the API from the store.
 pub(crate) const SYNC_INTERVAL: Duration = Duration::from_secs(5);
@@ -78,16 +79,6 @@ pub(crate) enum RuleError {
     /// A rule of the evaluators file has its name: the file's rules are changed in the file.
     #[error("{0:?} is a rule of the evaluators file: change it there")]
     OfTheFile(String),
-}
-
-/// A rule of the store that this node could not load (one naming a judge this node lacks, or
-/// written by a newer version).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NotLoaded {
-    /// The rule's name.
-    pub name: String,
-    /// Why.
-    pub reason: String,
 }
 
 /// The rules of one node.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::Online;
 use super::queue::Job;
 use super::rules::ActiveRule;
-use crate::state::SharedStore;
+use crate::store::SharedStore;
 
 /// Runs remembered at most (the oldest finished ones are forgotten).
 const KEPT: usize = 100;
@@ -239,7 +239,7 @@ impl Online {
         let counters = job.rule.counters.clone();
         let queued = self.queue.push(job, Instant::now());
         if queued {
-            crate::state::add(&counters.queued, 1);
+            crate::counters::add(&counters.queued, 1);
         }
         queued
     }

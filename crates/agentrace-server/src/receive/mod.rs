@@ -46,8 +46,9 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use admission::{Admitted, BodyFormat};
 
+use crate::counters::add;
 use crate::process::{Processing, Records};
-use crate::state::{ServerStats, SignalCounters, add};
+use crate::stats::{ServerStats, SignalCounters};
 use crate::writer::{Refused, WriteFailure, WriterHandle};
 
 /// How long a client is asked to wait before retrying after a retryable refusal.

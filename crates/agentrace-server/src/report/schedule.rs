@@ -144,6 +144,7 @@ fn headlines(report: &Report) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentrace_core::civil::{Precision, rfc3339};
 
     const DAY: u64 = 86_400 * 1_000_000_000;
 
@@ -153,7 +154,7 @@ mod tests {
         // 2026-11-26 (a Thursday) 12:00 UTC: the last week ended Monday 2026-11-23.
         let now = 1_795_651_200 * 1_000_000_000 + 12 * 3_600 * 1_000_000_000;
         let monday = 1_795_392_000 * 1_000_000_000;
-        assert_eq!(crate::api::rfc3339(monday), "2026-11-23T00:00:00Z");
+        assert_eq!(rfc3339(monday, Precision::Seconds), "2026-11-23T00:00:00Z");
         assert_eq!(due(week, now, 0), Some((monday - 7 * DAY, monday)));
         assert_eq!(due(week, now, monday), None, "sent already");
         assert_eq!(due(week, now, monday + DAY), None, "started after it ended");

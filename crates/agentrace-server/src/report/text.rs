@@ -2,6 +2,7 @@
 //! escaping of telemetry text (attacker-controlled) for each format.
 
 use agentrace_core::Usd;
+use agentrace_core::civil::{Precision, rfc3339};
 
 /// `$1,234.57` from a cent up; below, every digit that is not zero (`$0.000042`); `unpriced`
 /// when nothing was priced — never `$0` for an unknown cost.
@@ -70,13 +71,13 @@ pub fn duration(ns: u64) -> String {
 
 /// `2026-11-26 09:00 UTC`.
 pub fn time(unix_nano: u64) -> String {
-    let text = crate::api::rfc3339(unix_nano);
+    let text = rfc3339(unix_nano, Precision::Seconds);
     format!("{} {} UTC", &text[..10], &text[11..16])
 }
 
 /// `2026-11-26`.
 pub fn day(unix_nano: u64) -> String {
-    crate::api::rfc3339(unix_nano)[..10].to_owned()
+    rfc3339(unix_nano, Precision::Seconds)[..10].to_owned()
 }
 
 /// Text for HTML, as element content or a quoted attribute.

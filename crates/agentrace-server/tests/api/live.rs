@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentrace_core::SpanRecord;
-use agentrace_server::state::{Committed, LIVE_CAPACITY};
+use agentrace_server::{Committed, LIVE_CAPACITY};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpStream;

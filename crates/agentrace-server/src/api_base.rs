@@ -1,13 +1,19 @@
-//! Errors of the API, answered as JSON: `{"error": {"code": "...", "message": "..."}}`.
+//! What the API shares with the parts of the server beneath it (authentication, the request
+//! guard): where it is mounted ([`PREFIX`]), its errors, answered as JSON
+//! (`{"error": {"code": "...", "message": "..."}}`), and how a handler runs a store call
+//! ([`blocking`]).
 
 use std::sync::Arc;
 
 use agentrace_store::{QueryError, Store, WriteError};
 
-use crate::state::SharedStore;
+use crate::store::SharedStore;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+
+/// Where the API is mounted; the API's routes include it.
+pub const PREFIX: &str = "/api/v1";
 
 /// Why a request failed. Every variant is answered with its status and a JSON body naming a
 /// stable `code` and a message for people; internal details go to the server log only.
