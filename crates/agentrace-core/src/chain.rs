@@ -105,3 +105,40 @@ impl ProcessorChain {
         chain
     }
 }
+
+#[cfg(all(test, feature = "redact"))]
+mod tests {
+    use super::*;
+    use crate::budget::Budgets;
+    use crate::cost::{PriceBook, PriceTable};
+    use crate::redact::Redactor;
+
+    /// The order `docs/architecture.md` states ("**Processors, in order**: `redact` → …") is
+    /// the order the chain is built in.
+    #[test]
+    fn the_documented_order_is_the_built_order() {
+        let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
+        let built: Vec<String> = ProcessorChain::new()
+            .masking(Some(Arc::new(Redactor::secrets_only())))
+            .pricing(Some(prices))
+            .budgets(Some(Arc::new(Budgets::new(Vec::new()))))
+            .metrics(true)
+            .build()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/architecture.md");
+        let docs = std::fs::read_to_string(path).expect("docs/architecture.md");
+        let line = docs
+            .lines()
+            .find(|l| l.contains("**Processors, in order**"))
+            .expect("the documented order");
+        let documented: Vec<String> = line
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(documented, built, "{line}");
+    }
+}
