@@ -116,6 +116,25 @@ pub(crate) fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     }
 }
 
+/// Every file under `dir` (recursively) whose name ends with `suffix`, skipping build output,
+/// dependencies and vendored code.
+pub(crate) fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if !matches!(name.as_str(), "target" | "node_modules" | "vendor" | ".git") {
+                files(&path, suffix, out);
+            }
+        } else if name.ends_with(suffix) {
+            out.push(path);
+        }
+    }
+}
+
 /// Whether cargo-nextest is installed (the tests run with it, else with `cargo test`).
 pub(crate) fn has_nextest() -> bool {
     cargo()

@@ -134,6 +134,8 @@ const { traces } = await api('/traces?limit=5');
 const sample = traces.find((t) => t.trace_id !== bigTrace);
 const sampleTree = await api(`/traces/${sample.trace_id}`);
 const results = [];
+/** The renderer processes' memory with the big trace open (MiB, proportional set size). */
+let rendererMiB = 0;
 
 // A first visit (cold cache), then every view on a warm cache.
 {
@@ -190,7 +192,7 @@ const results = [];
     .map((line) => line.trim().split(/\s+/)[0]);
   const pss = (pid) => Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
   const perRenderer = renderers.map((pid) => pss(pid) / 1024).sort((a, b) => b - a);
-  const rendererMiB = perRenderer.reduce((a, b) => a + b, 0);
+  rendererMiB = perRenderer.reduce((a, b) => a + b, 0);
   console.log(`renderer processes (PSS) with the ${BIG}-span trace open: ${perRenderer.map((m) => `${m.toFixed(0)} MiB`).join(', ')}; ${rendererMiB.toFixed(0)} MiB in all`);
   const { metrics } = await cdp.send('Performance.getMetrics');
   const heap = (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? 0) / 2 ** 20;
@@ -209,4 +211,4 @@ for (const r of results) {
     `${r.view.padEnd(44)}${r.rendered.toFixed(0).padStart(9)}   ${(slow?.url ?? '—').slice(0, 24).padEnd(24)}${(slow ? slow.ms.toFixed(1) : '—').padStart(7)}   ${kib(r.transferred).padStart(11)}  ${r.heapMiB.toFixed(1).padStart(8)}`,
   );
 }
-console.log(JSON.stringify({ big_trace_spans: BIG, results }));
+console.log(JSON.stringify({ big_trace_spans: BIG, renderer_mib: rendererMiB, results }));

@@ -8,7 +8,7 @@ mod module_graph;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::root;
+use crate::{files, root};
 
 /// Which crates of ours each library crate may depend on (its `[dependencies]`, not its
 /// dev-dependencies). Core depends on nothing of ours; backends, framework adapters and the
@@ -258,25 +258,6 @@ fn modules_refer_to_their_siblings_one_way() {
         }
     }
     assert!(report.is_empty(), "{report}");
-}
-
-/// Every file under `dir` (recursively) whose name ends with `suffix`, skipping build output,
-/// dependencies and vendored code.
-fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if path.is_dir() {
-            if !matches!(name.as_str(), "target" | "node_modules" | "vendor" | ".git") {
-                files(&path, suffix, out);
-            }
-        } else if name.ends_with(suffix) {
-            out.push(path);
-        }
-    }
 }
 
 /// Relative link targets of Markdown text: `](target)`, without an anchor or a title.

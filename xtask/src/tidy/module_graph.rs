@@ -35,7 +35,7 @@ impl ModuleGraph {
     /// Reads every `.rs` file under `src` (a crate's source folder).
     pub(super) fn read(src: &Path) -> ModuleGraph {
         let mut files = Vec::new();
-        super::files(src, ".rs", &mut files);
+        crate::files(src, ".rs", &mut files);
         let mut graph = ModuleGraph::default();
         for file in &files {
             let Ok(relative) = file.strip_prefix(src) else {

@@ -12,6 +12,8 @@ use crate::{
     step, target_dir,
 };
 
+mod results;
+
 /// How big a benchmark run is: spans loaded, seconds of the sustained run, the spans of the
 /// dashboard's big trace, and the build the servers run.
 #[derive(Debug, Clone)]
@@ -70,8 +72,10 @@ pub(crate) fn smoke() -> Result<(), String> {
     ]);
     step("bench smoke: the criterion benches, once each", criterion)?;
     let sizes = Sizes::smoke();
-    bench_ingest(&BenchStore::Sqlite, &sizes)?;
-    bench_dashboard(BenchStore::Sqlite, &sizes)
+    let mut rows = bench_ingest(&BenchStore::Sqlite, &sizes)?;
+    rows.extend(bench_dashboard(BenchStore::Sqlite, &sizes)?);
+    results::print(&rows, true);
+    Ok(())
 }
 
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
@@ -85,22 +89,27 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     } else {
         names
     };
+    let mut rows = Vec::new();
+    let mut criterion = Vec::new();
     for name in names {
         if name == "ingest" {
-            bench_ingest(&store, &sizes)?;
+            rows.extend(bench_ingest(&store, &sizes)?);
             continue;
         }
         if name == "dashboard" {
-            bench_dashboard(store, &sizes)?;
+            rows.extend(bench_dashboard(store, &sizes)?);
             continue;
         }
         let mut cmd = cargo();
         cmd.args(["bench", "--all-features", "--bench", name]);
         step(&format!("bench {name}"), cmd)?;
+        criterion.push(name);
     }
+    rows.extend(results::criterion(&criterion)?);
     println!(
-        "\nCriterion reports are in target/criterion/; record the figures in docs/benchmark-notebook.md (today's in docs/benchmarks.md)."
+        "\nCriterion reports are in target/criterion/; record the figures in docs/benchmark-notebook.md."
     );
+    results::print(&rows, false);
     Ok(())
 }
 
@@ -232,7 +241,7 @@ impl BenchServer {
     /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`),
     /// each trace whole in a request or (`children-first`) its agent span in a later request;
     /// the requests spread over the nodes, the API read on the first.
-    fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<(), String> {
+    fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<serde_json::Value, String> {
         warn_if_busy();
         let list = |f: &dyn Fn(&BenchNode) -> String| {
             self.nodes.iter().map(f).collect::<Vec<_>>().join(",")
@@ -247,7 +256,7 @@ impl BenchServer {
         .args(["--order", order])
         .args(["--concurrency", &self.clients.to_string()])
         .args(["--server-pid", &list(&|n| n.child.id().to_string())]);
-        step(&format!("bench {name}: load, traces {order}"), cmd)
+        results::step_with_report(&format!("bench {name}: load, traces {order}"), cmd)
     }
 
     /// A graceful stop (SIGTERM), as an operator would.
@@ -353,8 +362,9 @@ pub(crate) fn warn_if_busy() {
 /// On ClickHouse (`--store clickhouse [--nodes N]`, N nodes on the chdb fixture) the first two
 /// (a ClickHouse store has no write-ahead log of agentrace's), and after the first the bytes a
 /// span of its spans under other column codecs (`benches/clickhouse_codecs.py`).
-pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<(), String> {
+pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<Vec<results::Row>, String> {
     let (spans, seconds) = (sizes.spans.as_str(), sizes.seconds.as_str());
+    let mut reports = Vec::new();
     for (name, order, load) in [
         ("ingest", "whole", ["--spans", spans]),
         (
@@ -370,7 +380,7 @@ pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<(), Stri
         let server = BenchServer::start(name, *store, sizes, &[])?;
         let result = server.load(name, order, load);
         server.stop();
-        result?;
+        reports.push(result?);
         if name == "ingest" && *store != BenchStore::Sqlite {
             // The spans just stored, under each codec the schema's were chosen over.
             let mut codecs = Command::new(target_dir().join("clickhouse-venv/bin/python"));
@@ -380,13 +390,21 @@ pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<(), Stri
             step("bench ingest: the spans table's column codecs", codecs)?;
         }
     }
-    Ok(())
+    match reports.as_slice() {
+        [whole, children_first, rest @ ..] => {
+            results::ingest(*store, whole, children_first, rest.first())
+        }
+        _ => Err("bench ingest: a run made no report".into()),
+    }
 }
 
 /// The dashboard in headless Chromium over a release server holding the load generator's
 /// million spans and a 10,000-span trace (`tests/browser/bench/dashboard.mjs`), on the store
 /// `store` names.
-pub(crate) fn bench_dashboard(store: BenchStore, sizes: &Sizes) -> Result<(), String> {
+pub(crate) fn bench_dashboard(
+    store: BenchStore,
+    sizes: &Sizes,
+) -> Result<Vec<results::Row>, String> {
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
@@ -406,7 +424,7 @@ pub(crate) fn bench_dashboard(store: BenchStore, sizes: &Sizes) -> Result<(), St
     )?;
     let result = server
         .load("dashboard", "whole", ["--spans", sizes.spans.as_str()])
-        .and_then(|()| {
+        .and_then(|_| {
             let mut measure = Command::new("node");
             measure
                 .arg("bench/dashboard.mjs")
@@ -420,8 +438,8 @@ pub(crate) fn bench_dashboard(store: BenchStore, sizes: &Sizes) -> Result<(), St
                 ])
                 .args(["--spans", sizes.trace_spans.as_str()])
                 .current_dir(root().join("tests").join("browser"));
-            step("bench dashboard: every view in headless Chromium", measure)
+            results::step_with_report("bench dashboard: every view in headless Chromium", measure)
         });
     server.stop();
-    result
+    results::dashboard(&result?)
 }
