@@ -2,8 +2,9 @@
 //!
 //! The embedded store of [agentrace](https://example.invalid/agentrace): one SQLite file that
 //! is both a **sink** of the core pipeline and the **query layer** the CLI and the server read
-//! from. It depends on `agentrace-core` only: it implements core's [`Sink`], [`SpanSink`] and
-//! [`EventSink`], and answers queries with its own serde-serializable types.
+//! from. It depends on `agentrace-core` and `agentrace-store`: it implements core's [`Sink`],
+//! [`SpanSink`] and [`EventSink`], and the store traits of `agentrace-store`, answering with
+//! their serde-serializable types.
 //!
 //! ## The pieces
 //!

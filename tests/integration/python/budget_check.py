@@ -9,7 +9,6 @@ Prints one JSON report: each call's verdict as the server gave it.
 """
 
 import argparse
-import json
 import sys
 
 from opentelemetry import trace
@@ -19,6 +18,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 # --- snippet: docs/budgets.md ---
+import json
 import os
 import urllib.request
 

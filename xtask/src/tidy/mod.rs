@@ -144,7 +144,7 @@ fn crates_depend_only_on_the_layers_below_them() {
     for (name, manifest) in manifests() {
         let Some(allowed) = layers.get(name.as_str()) else {
             wrong.push(format!(
-                "{name}: not in tidy.rs's LAYERS; give it its place"
+                "{name}: not in the tidy test's LAYERS; give it its place"
             ));
             continue;
         };

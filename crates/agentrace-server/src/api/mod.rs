@@ -1,7 +1,9 @@
 //! The REST API under `/api/v1`, its OpenAPI document, and the WebSocket live feed.
 //!
-//! Every route but one answers `GET` with JSON (`docs/api.md` has each one with examples; the OpenAPI
-//! 3.1 document is served at `/api/v1/openapi.json`):
+//! Reads answer `GET` with JSON, and so do the writes (`POST /budgets/check`, `POST /scores`,
+//! `DELETE /scores/{id}`, `POST /evaluations/runs`, `PUT` and `DELETE /evaluators/{name}`);
+//! `docs/api.md` has each one with examples, and the OpenAPI 3.1 document is served at
+//! `/api/v1/openapi.json`:
 //!
 //! | route | what |
 //! |---|---|
