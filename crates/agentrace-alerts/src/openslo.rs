@@ -52,7 +52,7 @@ use serde_json::{Map, Value, json};
 
 use agentrace_core::budget::Period;
 
-use crate::slo::{BurnAlert, CostOf, Count, Indicator, Severity, Slo, Status};
+use crate::slo::{BurnAlert, CostUnit, Count, Indicator, Severity, Slo, Status};
 
 /// The annotation that carries a burn-rate alert's short window.
 pub const SHORT_WINDOW: &str = "agentrace.dev/short-window";
@@ -133,7 +133,7 @@ struct ScoreCount {
 #[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CostCount {
-    cost_of: CostOf,
+    cost_of: CostUnit,
     #[serde(default, skip_serializing_if = "is_everything")]
     scope: crate::Scope,
 }
@@ -832,7 +832,7 @@ mod tests {
         let mut cheap = Slo::new(
             "a ticket costs under 40 cents",
             Indicator::Cost {
-                of: CostOf::Traces,
+                of: CostUnit::Traces,
                 max_usd: 0.4,
             },
             0.95,

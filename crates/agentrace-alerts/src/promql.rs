@@ -255,17 +255,7 @@ fn scope_matchers(family: Family, scope: &Scope, what: &str) -> Result<Vec<Strin
 
 /// `agentrace:rule:<name>`, the name made a metric name.
 fn record_name(rule: &Rule) -> String {
-    let slug: String = rule
-        .name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let slug = agentrace_core::metrics::prometheus_slug(&rule.name);
     format!("agentrace:rule:{}", slug.trim_matches('_'))
 }
 
@@ -845,7 +835,7 @@ mod tests {
             ))
         );
         let cost = slo(Indicator::Cost {
-            of: crate::slo::CostOf::Traces,
+            of: crate::slo::CostUnit::Traces,
             max_usd: 0.4,
         });
         assert!(

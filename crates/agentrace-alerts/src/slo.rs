@@ -37,6 +37,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use agentrace_core::budget::Period;
+pub use agentrace_core::cost::CostUnit;
 
 use crate::rule::{Measure, NoData, Rule, RuleError, Scope};
 
@@ -118,21 +119,10 @@ pub enum Indicator {
     /// `service`, `agent` and `user` (docs/slos.md).
     Cost {
         /// Traces or sessions.
-        of: CostOf,
+        of: CostUnit,
         /// The most a good one costs, in US dollars (included).
         max_usd: f64,
     },
-}
-
-/// What a cost indicator counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CostOf {
-    /// Traces: a run of an agent, end to end, its sub-agents' and tools' calls included.
-    Traces,
-    /// Sessions: a conversation's traces together.
-    Sessions,
 }
 
 /// A count of a ratio indicator: runs or calls of a scope (within the SLO's), of a status.
@@ -1134,7 +1124,7 @@ mod tests {
         };
         let max = |c: &mut Slo, max_usd: f64| {
             c.indicator = Indicator::Cost {
-                of: CostOf::Sessions,
+                of: CostUnit::Sessions,
                 max_usd,
             };
         };

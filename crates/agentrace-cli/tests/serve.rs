@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use agentrace_sqlite::{Signal, SqliteStore};
+use agentrace_sqlite::{RecordKind, SqliteStore};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -87,10 +87,13 @@ fn the_demo_runs_and_sigterm_stops_gracefully() -> TestResult {
 
     let store = SqliteStore::open(dir.path().join("agentrace.db"))?;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while store.count(Signal::Spans)? == 0 && Instant::now() < deadline {
+    while store.count(RecordKind::Spans)? == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(store.count(Signal::Spans)? > 0, "the demo stored nothing");
+    assert!(
+        store.count(RecordKind::Spans)? > 0,
+        "the demo stored nothing"
+    );
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -100,7 +103,7 @@ fn the_demo_runs_and_sigterm_stops_gracefully() -> TestResult {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{:?}: {stderr}", out.status);
     assert!(stderr.contains("stopped; this run stored"), "{stderr}");
-    assert!(store.count(Signal::Events)? > 0);
+    assert!(store.count(RecordKind::Events)? > 0);
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
     Cursor, DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, HeldStatus,
     InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError,
-    RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer,
-    ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery,
+    RecordKind, RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError,
+    RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery,
     SpanRows, StoredRule, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage,
     TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
@@ -171,35 +171,31 @@ impl AlertHistory for ClickHouseStore {
 impl Retention for ClickHouseStore {
     fn delete_before(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         cutoff_unix_nano: u64,
     ) -> Result<usize, RetentionError> {
-        self.block_on(ClickHouseStore::delete_before(
-            self,
-            signal,
-            cutoff_unix_nano,
-        ))
+        self.block_on(ClickHouseStore::delete_before(self, kind, cutoff_unix_nano))
     }
 
-    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
-        self.block_on(ClickHouseStore::stored_bytes(self, signal))
+    fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
+        self.block_on(ClickHouseStore::stored_bytes(self, kind))
     }
 
-    fn count(&self, signal: Signal) -> Result<u64, QueryError> {
-        self.block_on(ClickHouseStore::count(self, signal))
+    fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        self.block_on(ClickHouseStore::count(self, kind))
     }
 
-    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
-        self.block_on(ClickHouseStore::nth_oldest(self, signal, n))
+    fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError> {
+        self.block_on(ClickHouseStore::nth_oldest(self, kind, n))
     }
 
     /// A TTL on the data type's tables: ClickHouse expires the rows itself.
     fn expire_after(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         max_age: Option<std::time::Duration>,
     ) -> Result<bool, RetentionError> {
-        self.block_on(ClickHouseStore::expire_after(self, signal, max_age))
+        self.block_on(ClickHouseStore::expire_after(self, kind, max_age))
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use agentrace_store::{QueryError, RetentionError, Signal};
+use agentrace_store::{QueryError, RecordKind, RetentionError};
 
 use crate::error;
 use crate::schema::Layout;
@@ -26,7 +26,7 @@ struct Expiring {
 }
 
 /// The tables holding a data type, each with its time.
-fn expiring(signal: Signal) -> &'static [Expiring] {
+fn expiring(kind: RecordKind) -> &'static [Expiring] {
     const SPANS: &[Expiring] = &[
         Expiring {
             table: "spans",
@@ -62,31 +62,31 @@ fn expiring(signal: Signal) -> &'static [Expiring] {
         column: "time",
         after: 0,
     }];
-    match signal {
-        Signal::Spans => SPANS,
-        Signal::Events => EVENTS,
-        Signal::Metrics => METRICS,
-        Signal::Scores => SCORES,
+    match kind {
+        RecordKind::Spans => SPANS,
+        RecordKind::Events => EVENTS,
+        RecordKind::Metrics => METRICS,
+        RecordKind::Scores => SCORES,
     }
 }
 
 /// The tables holding a data type (`None`: every table of the store) on each server, as a SQL
 /// list.
-pub(crate) fn tables(signal: Option<Signal>, layout: &Layout) -> String {
-    let signals = match signal {
+pub(crate) fn tables(kind: Option<RecordKind>, layout: &Layout) -> String {
+    let kinds = match kind {
         Some(s) => vec![s],
         None => vec![
-            Signal::Spans,
-            Signal::Events,
-            Signal::Metrics,
-            Signal::Scores,
+            RecordKind::Spans,
+            RecordKind::Events,
+            RecordKind::Metrics,
+            RecordKind::Scores,
         ],
     };
-    let mut names: Vec<&str> = signals
+    let mut names: Vec<&str> = kinds
         .into_iter()
         .flat_map(|s| expiring(s).iter().map(|e| e.table))
         .collect();
-    if signal.is_none() {
+    if kind.is_none() {
         names.push("alert_notifications");
     }
     names
@@ -98,11 +98,11 @@ pub(crate) fn tables(signal: Option<Signal>, layout: &Layout) -> String {
 
 /// How a data type's rows are read: with `FINAL` or not (replaced versions are not rows),
 /// and the condition of a live row (a deleted score's newest version is not one).
-fn rows_of(signal: Signal) -> (&'static str, &'static str) {
-    match signal {
-        Signal::Metrics => ("", "1"),
-        Signal::Scores => ("FINAL", "deleted = 0"),
-        Signal::Spans | Signal::Events => ("FINAL", "1"),
+fn rows_of(kind: RecordKind) -> (&'static str, &'static str) {
+    match kind {
+        RecordKind::Metrics => ("", "1"),
+        RecordKind::Scores => ("FINAL", "deleted = 0"),
+        RecordKind::Spans | RecordKind::Events => ("FINAL", "1"),
     }
 }
 
@@ -117,15 +117,15 @@ fn ttl_clause(e: &Expiring, seconds: u64) -> String {
 }
 
 impl ClickHouseStore {
-    /// Sets (or with `None` removes) the TTL of `signal`'s tables so that ClickHouse drops rows
+    /// Sets (or with `None` removes) the TTL of `kind`'s tables so that ClickHouse drops rows
     /// older than `max_age`; a table whose TTL is already that is left alone (a changed TTL
     /// rewrites the table's parts once, in the background).
     pub(crate) async fn expire_after(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         max_age: Option<Duration>,
     ) -> Result<bool, RetentionError> {
-        for e in expiring(signal) {
+        for e in expiring(kind) {
             let engine: String = self
                 .client()
                 .query(
@@ -157,11 +157,11 @@ impl ClickHouseStore {
         Ok(true)
     }
 
-    /// Deletes `signal`'s rows older than `cutoff_unix_nano` (lightweight deletes, applied by
+    /// Deletes `kind`'s rows older than `cutoff_unix_nano` (lightweight deletes, applied by
     /// merges); returns how many rows of its main table.
     pub(crate) async fn delete_before(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         cutoff_unix_nano: u64,
     ) -> Result<usize, RetentionError> {
         if self.shut_down() {
@@ -170,9 +170,9 @@ impl ClickHouseStore {
         let cutoff = sql::time(cutoff_unix_nano);
         let mut deleted = 0u64;
         // Trace heads go with their traces' last spans, not by their own time.
-        for e in expiring(signal).iter().filter(|e| e.table != "trace_heads") {
+        for e in expiring(kind).iter().filter(|e| e.table != "trace_heads") {
             let condition = format!("{} + INTERVAL {} SECOND < {cutoff}", e.column, e.after);
-            let (final_, live) = rows_of(signal);
+            let (final_, live) = rows_of(kind);
             let n: u64 = self
                 .client()
                 .query(&format!(
@@ -195,7 +195,7 @@ impl ClickHouseStore {
                 .map_err(error::retention)?;
             deleted += n;
         }
-        if signal == Signal::Spans && deleted > 0 {
+        if kind == RecordKind::Spans && deleted > 0 {
             self.client()
                 .query(&format!(
                     "DELETE FROM {} WHERE trace_id NOT IN (SELECT trace_id FROM spans)",
@@ -208,23 +208,23 @@ impl ClickHouseStore {
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
-    pub(crate) async fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
+    pub(crate) async fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
         self.client()
             .query(&format!(
                 "SELECT toUInt64(sum(bytes_on_disk)) FROM {} \
                  WHERE database = '{}' AND active AND table IN ({})",
                 self.layout().parts(),
                 self.database(),
-                tables(signal, self.layout())
+                tables(kind, self.layout())
             ))
             .fetch_one()
             .await
             .map_err(error::query)
     }
 
-    pub(crate) async fn count(&self, signal: Signal) -> Result<u64, QueryError> {
-        let main = &expiring(signal)[0];
-        let (final_, live) = rows_of(signal);
+    pub(crate) async fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        let main = &expiring(kind)[0];
+        let (final_, live) = rows_of(kind);
         self.client()
             .query(&format!(
                 "SELECT count() FROM {} {final_} WHERE {live}",
@@ -237,11 +237,11 @@ impl ClickHouseStore {
 
     pub(crate) async fn nth_oldest(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         n: u64,
     ) -> Result<Option<u64>, QueryError> {
-        let main = &expiring(signal)[0];
-        let (final_, live) = rows_of(signal);
+        let main = &expiring(kind)[0];
+        let (final_, live) = rows_of(kind);
         let t: Option<i64> = self
             .client()
             .query(&format!(
@@ -264,15 +264,15 @@ mod tests {
     fn every_data_type_names_its_tables_and_the_store_all_of_them() {
         let single = &Layout::Single;
         assert_eq!(
-            tables(Some(Signal::Spans), single),
+            tables(Some(RecordKind::Spans), single),
             "'spans', 'trace_heads'"
         );
         assert_eq!(
-            tables(Some(Signal::Metrics), single),
+            tables(Some(RecordKind::Metrics), single),
             "'metric_points', 'span_rollups'"
         );
         assert_eq!(
-            tables(Some(Signal::Events), &Layout::Cluster("c".into())),
+            tables(Some(RecordKind::Events), &Layout::Cluster("c".into())),
             "'events_local'"
         );
         assert_eq!(
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_metric_row_expires_a_minute_after_its_bucket_starts() {
-        let [points, _] = expiring(Signal::Metrics) else {
+        let [points, _] = expiring(RecordKind::Metrics) else {
             panic!("two metric tables")
         };
         assert_eq!(

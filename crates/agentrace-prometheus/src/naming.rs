@@ -8,21 +8,14 @@
 //! Prometheus names units), and nothing is appended when the name already ends with the unit. `opentelemetry-prometheus` 0.33 would drop
 //! `USD` and append `_ratio` to `spend_ratio` again, hence this module.
 
+use agentrace_core::metrics::prometheus_slug;
+
 /// The SDK instrument name for a measurement `name` and `unit`: the name with the unit's
 /// Prometheus suffix, or `None` to keep the name.
 pub(crate) fn instrument_name(name: &str, unit: Option<&str>) -> Option<String> {
     let suffix = unit_suffix(unit?)?;
     // Compare as Prometheus will see it: separators as `_`, case-insensitively.
-    let seen: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let seen = prometheus_slug(name);
     let suffix_seen = suffix.to_ascii_lowercase();
     let already = seen == suffix_seen || seen.ends_with(&format!("_{suffix_seen}"));
     (!already).then(|| format!("{name}_{suffix}"))
@@ -45,12 +38,9 @@ pub(crate) fn unit_suffix(unit: &str) -> Option<String> {
         }
         None => word(unit).unwrap_or(unit).to_owned(),
     };
-    let suffix: String = suffix
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
+    let suffix = prometheus_slug(&suffix);
     let suffix = suffix.trim_matches('_');
-    (!suffix.is_empty()).then(|| suffix.to_ascii_lowercase())
+    (!suffix.is_empty()).then(|| suffix.to_owned())
 }
 
 /// The unit without its `{…}` annotations.

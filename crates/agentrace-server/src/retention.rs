@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentrace_store::{QueryError, RetentionError, Signal, Store};
+use agentrace_store::{QueryError, RecordKind, RetentionError, Store};
 use tokio::sync::watch;
 
 use crate::config::{Retention, RetentionRule};
@@ -49,17 +49,17 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Deletes what `rule` no longer keeps of `signal`; returns how many records.
+/// Deletes what `rule` no longer keeps of `kind`; returns how many records.
 fn enforce(
     store: &dyn Store,
-    signal: Signal,
+    kind: RecordKind,
     rule: &RetentionRule,
     now_unix_nano: u64,
 ) -> Result<u64, RetentionRunError> {
     let mut deleted = 0u64;
     if let Some(age) = rule.max_age {
         let cutoff = now_unix_nano.saturating_sub(nanos(age));
-        deleted += store.delete_before(signal, cutoff)? as u64;
+        deleted += store.delete_before(kind, cutoff)? as u64;
     }
     if let Some(max) = rule.max_bytes {
         for _ in 0..SIZE_ROUNDS {
@@ -67,18 +67,18 @@ fn enforce(
             if store.stored_bytes(None)? <= max {
                 break;
             }
-            let bytes = store.stored_bytes(Some(signal))?;
-            let rows = store.count(signal)?;
+            let bytes = store.stored_bytes(Some(kind))?;
+            let rows = store.count(kind)?;
             if bytes <= max || rows == 0 {
                 break;
             }
             let target = max / 10 * 9;
             let share = (bytes - target) as f64 / bytes as f64;
             let n = ((rows as f64 * share).ceil() as u64).clamp(1, rows);
-            let Some(newest_deleted) = store.nth_oldest(signal, n - 1)? else {
+            let Some(newest_deleted) = store.nth_oldest(kind, n - 1)? else {
                 break;
             };
-            deleted += store.delete_before(signal, newest_deleted.saturating_add(1))? as u64;
+            deleted += store.delete_before(kind, newest_deleted.saturating_add(1))? as u64;
         }
     }
     Ok(deleted)
@@ -92,13 +92,13 @@ pub(crate) fn run_once(
 ) -> Result<(), RetentionRunError> {
     let now = agentrace_core::now_unix_nano();
     let result = (|| {
-        let spans = enforce(store, Signal::Spans, &retention.spans, now)?;
+        let spans = enforce(store, RecordKind::Spans, &retention.spans, now)?;
         add(&stats.retention_spans_deleted, spans);
-        let events = enforce(store, Signal::Events, &retention.events, now)?;
+        let events = enforce(store, RecordKind::Events, &retention.events, now)?;
         add(&stats.retention_events_deleted, events);
-        let metrics = enforce(store, Signal::Metrics, &retention.metrics, now)?;
+        let metrics = enforce(store, RecordKind::Metrics, &retention.metrics, now)?;
         add(&stats.retention_metrics_deleted, metrics);
-        let scores = enforce(store, Signal::Scores, &retention.scores, now)?;
+        let scores = enforce(store, RecordKind::Scores, &retention.scores, now)?;
         add(&stats.retention_scores_deleted, scores);
         Ok(())
     })();
@@ -121,21 +121,21 @@ pub(crate) fn run_once(
 /// TTL; also removing a TTL no rule asks for any more); returns the rules left for the server
 /// to enforce. A store that fails to take a rule leaves it to the server.
 fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention {
-    for (signal, rule) in [
-        (Signal::Spans, &mut retention.spans),
-        (Signal::Events, &mut retention.events),
-        (Signal::Metrics, &mut retention.metrics),
-        (Signal::Scores, &mut retention.scores),
+    for (kind, rule) in [
+        (RecordKind::Spans, &mut retention.spans),
+        (RecordKind::Events, &mut retention.events),
+        (RecordKind::Metrics, &mut retention.metrics),
+        (RecordKind::Scores, &mut retention.scores),
     ] {
-        match store.expire_after(signal, rule.max_age) {
+        match store.expire_after(kind, rule.max_age) {
             Ok(true) => {
                 if let Some(age) = rule.max_age.take() {
-                    tracing::info!(?signal, ?age, "the store expires records by age itself");
+                    tracing::info!(?kind, ?age, "the store expires records by age itself");
                 }
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(
-                ?signal,
+                ?kind,
                 error = %e,
                 "the store could not take the age rule; the server deletes by age"
             ),

@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use agentrace_alerts::slo::{
-    BudgetPoint, CostOf, Count, Counts, Indicator, Slo, SloStatus, Status, Tally,
+    BudgetPoint, CostUnit, Count, Counts, Indicator, Slo, SloStatus, Status, Tally,
 };
 use agentrace_core::{SpanId, TraceId, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, CostTallyQuery, CostUnit, GroupBy, GroupKey, Order, QueryError,
+    AggregateQuery, AggregateRow, CostTallyQuery, GroupBy, GroupKey, Order, QueryError,
     RollupAnswer, ScorePass, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
 };
 use serde::Serialize;
@@ -91,15 +91,11 @@ fn tally(
 fn cost_counts(
     store: &dyn Store,
     slo: &Slo,
-    of: CostOf,
+    of: CostUnit,
     max_usd: f64,
     range: TimeRange,
 ) -> Result<Counts, QueryError> {
-    let unit = match of {
-        CostOf::Sessions => CostUnit::Sessions,
-        _ => CostUnit::Traces,
-    };
-    let mut q = CostTallyQuery::new(unit, range, Usd::from_dollars(max_usd));
+    let mut q = CostTallyQuery::new(of, range, Usd::from_dollars(max_usd));
     q.service.clone_from(&slo.scope.service);
     q.agent.clone_from(&slo.scope.agent);
     q.user.clone_from(&slo.scope.user);

@@ -7,22 +7,22 @@ use crate::codec::{count, from_sql};
 use crate::error::Db;
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
-use agentrace_store::Signal;
+use agentrace_store::RecordKind;
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
 /// summaries, which retention shrinks with them.
-fn tables(signal: Signal) -> &'static [&'static str] {
-    match signal {
-        Signal::Spans => &["spans", "traces"],
-        Signal::Events => &["events"],
-        Signal::Metrics => &[
+fn tables(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::Spans => &["spans", "traces"],
+        RecordKind::Events => &["events"],
+        RecordKind::Metrics => &[
             "rollups",
             "rollup_errors",
             "rollup_keys",
             "metric_points",
             "metric_series",
         ],
-        Signal::Scores => &["scores"],
+        RecordKind::Scores => &["scores"],
     }
 }
 
@@ -34,8 +34,8 @@ impl SqliteStore {
     /// Measuring one data type reads every page of its tables (SQLite's `dbstat`), which takes
     /// a while on a large store; measuring the whole store is instant, and an upper bound of
     /// every data type's size.
-    pub fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
-        self.read(|conn| match signal {
+    pub fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
+        self.read(|conn| match kind {
             None => {
                 let pages: i64 = conn
                     .query_row(
@@ -50,8 +50,8 @@ impl SqliteStore {
                     .db()?;
                 Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
             }
-            Some(signal) => {
-                let names = tables(signal)
+            Some(kind) => {
+                let names = tables(kind)
                     .iter()
                     .map(|t| format!("'{t}'"))
                     .collect::<Vec<_>>()
@@ -66,12 +66,12 @@ impl SqliteStore {
     }
 
     /// How many records of a data type are stored.
-    pub fn count(&self, signal: Signal) -> Result<u64, QueryError> {
-        let sql = match signal {
-            Signal::Spans => "SELECT count(*) FROM spans",
-            Signal::Events => "SELECT count(*) FROM events",
-            Signal::Scores => "SELECT count(*) FROM scores",
-            Signal::Metrics => {
+    pub fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        let sql = match kind {
+            RecordKind::Spans => "SELECT count(*) FROM spans",
+            RecordKind::Events => "SELECT count(*) FROM events",
+            RecordKind::Scores => "SELECT count(*) FROM scores",
+            RecordKind::Metrics => {
                 "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM metric_points)"
             }
         };
@@ -80,13 +80,13 @@ impl SqliteStore {
 
     /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
     /// time, scores by time, metrics (rollup and metric point rows) by the end of their bucket; `None` when fewer are stored.
-    /// `delete_before(signal, t + 1)` then deletes at least `n + 1` records.
-    pub fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
-        let sql = match signal {
-            Signal::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
-            Signal::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
-            Signal::Scores => "SELECT time_ns FROM scores ORDER BY time_ns LIMIT 1 OFFSET ?1",
-            Signal::Metrics => {
+    /// `delete_before(kind, t + 1)` then deletes at least `n + 1` records.
+    pub fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError> {
+        let sql = match kind {
+            RecordKind::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Scores => "SELECT time_ns FROM scores ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Metrics => {
                 "SELECT end_ns FROM (SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
                  UNION ALL SELECT bucket_ns + 60000000000 FROM metric_points) \
                  ORDER BY end_ns LIMIT 1 OFFSET ?1"
@@ -130,18 +130,18 @@ mod tests {
                 s
             })
             .collect();
-        let empty = store.stored_bytes(Some(Signal::Spans))?;
+        let empty = store.stored_bytes(Some(RecordKind::Spans))?;
         store.insert_spans(&spans)?;
-        let full = store.stored_bytes(Some(Signal::Spans))?;
+        let full = store.stored_bytes(Some(RecordKind::Spans))?;
         assert!(full > empty + 100_000, "{empty} → {full}");
         assert!(store.stored_bytes(None)? >= full);
-        assert_eq!(store.count(Signal::Spans)?, 500);
-        assert_eq!(store.count(Signal::Events)?, 0);
-        assert_eq!(store.nth_oldest(Signal::Spans, 0)?, Some(1_000));
-        assert_eq!(store.nth_oldest(Signal::Spans, 99)?, Some(1_099));
-        assert_eq!(store.nth_oldest(Signal::Spans, 500)?, None);
-        assert_eq!(store.delete_before(Signal::Spans, 1_100)?, 100);
-        assert!(store.stored_bytes(Some(Signal::Spans))? < full);
+        assert_eq!(store.count(RecordKind::Spans)?, 500);
+        assert_eq!(store.count(RecordKind::Events)?, 0);
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 0)?, Some(1_000));
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 99)?, Some(1_099));
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 500)?, None);
+        assert_eq!(store.delete_before(RecordKind::Spans, 1_100)?, 100);
+        assert!(store.stored_bytes(Some(RecordKind::Spans))? < full);
         Ok(())
     }
 }

@@ -6,9 +6,9 @@ use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
     DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
-    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordWriter, Repaired,
-    Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage, ScoreQuery,
-    Scores, SessionSort, SessionSummary, Signal, SpanPage, SpanQuery, SpanRows, StoredRule,
+    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordKind, RecordWriter,
+    Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage,
+    ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows, StoredRule,
     Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree,
     UserSummary, WalStatus, WriteError,
 };
@@ -163,22 +163,22 @@ impl AlertHistory for SqliteStore {
 impl Retention for SqliteStore {
     fn delete_before(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         cutoff_unix_nano: u64,
     ) -> Result<usize, RetentionError> {
-        SqliteStore::delete_before(self, signal, cutoff_unix_nano)
+        SqliteStore::delete_before(self, kind, cutoff_unix_nano)
     }
 
-    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError> {
-        SqliteStore::stored_bytes(self, signal)
+    fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
+        SqliteStore::stored_bytes(self, kind)
     }
 
-    fn count(&self, signal: Signal) -> Result<u64, QueryError> {
-        SqliteStore::count(self, signal)
+    fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        SqliteStore::count(self, kind)
     }
 
-    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError> {
-        SqliteStore::nth_oldest(self, signal, n)
+    fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError> {
+        SqliteStore::nth_oldest(self, kind, n)
     }
 }
 

@@ -99,9 +99,9 @@ pub use agentrace_store::{
     AggregateQuery, AggregateRow, AlertRecord, CostUpdate, Cursor, DiskUsage, EncodedSpans,
     ErrorCount, ErrorPattern, EventFilter, EventPage, EventQuery, GroupBy, GroupKey, InsertReport,
     LateAttribution, MetricInfo, MetricPoint, MetricQuery, MetricSeries, Order, Overview,
-    OverviewQuery, Percentiles, QueryError, Repaired, RetentionError, RollupAnswer, RollupSource,
-    SeriesPoint, SessionSort, SessionSummary, Signal, SpanFilter, SpanPage, SpanQuery, SpanRows,
-    StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
+    OverviewQuery, Percentiles, QueryError, RecordKind, Repaired, RetentionError, RollupAnswer,
+    RollupSource, SeriesPoint, SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery,
+    SpanRows, StatusFilter, SubtreeTotals, Summary, TimeRange, ToolPoint, ToolStats, ToolsAnswer,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
     WalStatus, WriteError, restore_budgets,
 };

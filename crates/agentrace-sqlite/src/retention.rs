@@ -6,8 +6,8 @@ use crate::codec::bound;
 use crate::error::Db;
 use crate::store::SqliteStore;
 use crate::trace_summaries;
+use agentrace_store::RecordKind;
 use agentrace_store::RetentionError;
-use agentrace_store::Signal;
 
 /// Deletes a chunk of old spans, returning their traces.
 const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \
@@ -54,10 +54,10 @@ impl SqliteStore {
     /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
     /// left without spans disappears from the list, a trace that lost some is recomputed from
     /// the rest (and keeps its place in the list). The metrics of deleted spans stay: they
-    /// have their own retention ([`Signal::Metrics`]).
+    /// have their own retention ([`RecordKind::Metrics`]).
     pub fn delete_before(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         cutoff_unix_nano: u64,
     ) -> Result<usize, RetentionError> {
         let cutoff = bound(cutoff_unix_nano);
@@ -66,11 +66,11 @@ impl SqliteStore {
             if self.is_shut_down() {
                 return Err(RetentionError::ShutDown);
             }
-            let (n, full) = match signal {
-                Signal::Spans => full(self.delete_span_chunk(cutoff)?),
-                Signal::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
-                Signal::Scores => full(self.delete_chunk(DELETE_SCORES, cutoff)?),
-                Signal::Metrics => self.delete_metric_chunk(cutoff)?,
+            let (n, full) = match kind {
+                RecordKind::Spans => full(self.delete_span_chunk(cutoff)?),
+                RecordKind::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
+                RecordKind::Scores => full(self.delete_chunk(DELETE_SCORES, cutoff)?),
+                RecordKind::Metrics => self.delete_metric_chunk(cutoff)?,
             };
             deleted += n;
             if !full {

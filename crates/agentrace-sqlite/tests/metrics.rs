@@ -5,7 +5,7 @@ mod common;
 use std::borrow::Cow;
 
 use agentrace_core::{InstrumentKind, Measurement, Text};
-use agentrace_sqlite::{MetricQuery, Signal, TimeRange};
+use agentrace_sqlite::{MetricQuery, RecordKind, TimeRange};
 use common::{SEC, T0, TestResult};
 
 const MINUTE: u64 = 60 * SEC;
@@ -81,13 +81,13 @@ fn counters_sum_and_gauges_keep_their_last_value_per_series_and_minute() -> Test
     assert!(store.metric(&MetricQuery::new("tokens").step(SEC)).is_err());
     assert!(store.metric(&MetricQuery::new("nothing"))?.is_empty());
     // Not a number: a clear error, nothing stored.
-    let before = store.count(Signal::Metrics)?;
+    let before = store.count(RecordKind::Metrics)?;
     assert!(
         store
             .insert_measurements(&[tokens(f64::NAN, M0, "a")])
             .is_err()
     );
-    assert_eq!(store.count(Signal::Metrics)?, before);
+    assert_eq!(store.count(RecordKind::Metrics)?, before);
     Ok(())
 }
 
@@ -96,11 +96,14 @@ fn retention_deletes_points_by_the_end_of_their_minute_and_empty_series() -> Tes
     let (dir, store) = common::open()?;
     let m = |model, at| measurement("tokens", InstrumentKind::Counter, 1.0, at, model);
     store.insert_measurements(&[m("old", M0), m("both", M0), m("both", M0 + 10 * MINUTE)])?;
-    assert_eq!(store.count(Signal::Metrics)?, 3);
-    assert_eq!(store.nth_oldest(Signal::Metrics, 0)?, Some(M0 + MINUTE));
+    assert_eq!(store.count(RecordKind::Metrics)?, 3);
+    assert_eq!(store.nth_oldest(RecordKind::Metrics, 0)?, Some(M0 + MINUTE));
     // The minute of M0 ends at M0 + 1 min: deleted by that cutoff, not by one a second less.
-    assert_eq!(store.delete_before(Signal::Metrics, M0 + MINUTE - SEC)?, 0);
-    assert_eq!(store.delete_before(Signal::Metrics, M0 + MINUTE)?, 2);
+    assert_eq!(
+        store.delete_before(RecordKind::Metrics, M0 + MINUTE - SEC)?,
+        0
+    );
+    assert_eq!(store.delete_before(RecordKind::Metrics, M0 + MINUTE)?, 2);
     let series = store.metric(&MetricQuery::new("tokens"))?;
     assert_eq!(series.len(), 1);
     assert_eq!(series[0].labels["gen_ai.request.model"], "both");

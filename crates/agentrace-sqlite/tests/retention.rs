@@ -4,7 +4,7 @@ mod common;
 
 use agentrace_core::{EventKind, Level, TokenUsage, Usd};
 use agentrace_sqlite::{
-    EventFilter, EventQuery, Signal, SpanFilter, SpanQuery, TimeRange, TraceFilter,
+    EventFilter, EventQuery, RecordKind, SpanFilter, SpanQuery, TimeRange, TraceFilter,
 };
 use common::{SEC, T0, TestResult, event, llm, sid, tid};
 
@@ -29,7 +29,7 @@ fn deleting_spans_before_a_cutoff() -> TestResult {
         store.insert_spans(chunk)?;
     }
     let cutoff = T0 + 4_005; // in the middle of trace 400
-    assert_eq!(store.delete_before(Signal::Spans, cutoff)?, 4_005);
+    assert_eq!(store.delete_before(RecordKind::Spans, cutoff)?, 4_005);
     let left = store.spans(&SpanQuery::default())?.spans;
     assert_eq!(left.len(), 2_995);
     assert!(left.iter().all(|s| s.start_time_unix_nano >= cutoff));
@@ -51,7 +51,7 @@ fn deleting_spans_before_a_cutoff() -> TestResult {
     let order: Vec<_> = page.traces.iter().map(|t| t.trace_id).collect();
     assert_eq!(order, (400..700).rev().map(tid).collect::<Vec<_>>());
     // Nothing older is left: deleting again removes nothing.
-    assert_eq!(store.delete_before(Signal::Spans, cutoff)?, 0);
+    assert_eq!(store.delete_before(RecordKind::Spans, cutoff)?, 0);
     Ok(())
 }
 
@@ -63,14 +63,14 @@ fn deleting_events_before_a_cutoff() -> TestResult {
         .collect();
     store.insert_events(&events)?;
     assert_eq!(
-        store.delete_before(Signal::Events, T0 + 2_500 * SEC)?,
+        store.delete_before(RecordKind::Events, T0 + 2_500 * SEC)?,
         2_500
     );
     let left = store.events(&EventQuery::new(EventFilter::new()))?.events;
     assert_eq!(left, events[2_500..]);
     // Spans are untouched by event retention.
     store.insert_spans(&[llm(tid(1), sid(1), "m", T0, 1, TokenUsage::default(), None)])?;
-    assert_eq!(store.delete_before(Signal::Events, u64::MAX)?, 2_500);
+    assert_eq!(store.delete_before(RecordKind::Events, u64::MAX)?, 2_500);
     assert_eq!(
         store.spans(&SpanQuery::new(SpanFilter::new()))?.spans.len(),
         1

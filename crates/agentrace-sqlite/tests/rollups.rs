@@ -9,7 +9,7 @@ use agentrace_core::semconv::agentrace::MCP_SERVER;
 use agentrace_core::{Cost, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
-    RollupSource, Signal, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
+    RecordKind, RollupSource, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
 use common::{MS, SEC, T0, TestResult, sid, span, tid};
 
@@ -327,10 +327,10 @@ fn metrics_outlive_the_spans_until_their_own_retention() -> TestResult {
         ))
     };
     let before = by_model()?;
-    store.delete_before(Signal::Spans, u64::MAX)?;
-    assert_eq!(store.count(Signal::Spans)?, 0);
+    store.delete_before(RecordKind::Spans, u64::MAX)?;
+    assert_eq!(store.count(RecordKind::Spans)?, 0);
     assert_eq!(by_model()?, before, "the metrics of deleted spans stay");
-    let rows = store.count(Signal::Metrics)?;
+    let rows = store.count(RecordKind::Metrics)?;
     assert!(rows > 0);
     let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
     let count =
@@ -338,13 +338,15 @@ fn metrics_outlive_the_spans_until_their_own_retention() -> TestResult {
     // Mid-hour: the minute rows that ended by then go, and the hour rows that ended by then;
     // the hour under way stays whole.
     let cutoff = H0 + HOUR + 17 * MINUTE + 29 * SEC;
-    let oldest = store.nth_oldest(Signal::Metrics, 0)?.ok_or("no metrics")?;
-    let deleted = store.delete_before(Signal::Metrics, cutoff)?;
+    let oldest = store
+        .nth_oldest(RecordKind::Metrics, 0)?
+        .ok_or("no metrics")?;
+    let deleted = store.delete_before(RecordKind::Metrics, cutoff)?;
     assert!(
         deleted > 0 && (deleted as u64) < rows,
         "{deleted} of {rows}"
     );
-    assert_eq!(store.count(Signal::Metrics)?, rows - deleted as u64);
+    assert_eq!(store.count(RecordKind::Metrics)?, rows - deleted as u64);
     let ended = format!(
         "SELECT count(*) FROM rollups WHERE bucket_ns + tier * 1000000000 <= {}",
         i64::try_from(cutoff)?
@@ -357,10 +359,10 @@ fn metrics_outlive_the_spans_until_their_own_retention() -> TestResult {
     );
     assert!(
         store
-            .nth_oldest(Signal::Metrics, 0)?
+            .nth_oldest(RecordKind::Metrics, 0)?
             .is_some_and(|t| t > oldest)
     );
-    store.delete_before(Signal::Metrics, u64::MAX)?;
+    store.delete_before(RecordKind::Metrics, u64::MAX)?;
     assert_eq!(
         count("SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM rollup_errors)")?,
         0

@@ -370,7 +370,7 @@ fn a_trace_made_where_another_store_deleted_the_newest_is_found_by_this_one() ->
     let step = span(tid(2), sid(2), Some(sid(1)), "step", T0 + 100 * SEC, SEC);
     b.insert_spans(&[step])?;
     // ...then `a` deletes it (retention), and a new trace takes its number.
-    a.delete_before(agentrace_sqlite::Signal::Spans, T0 + 50 * SEC)?;
+    a.delete_before(agentrace_sqlite::RecordKind::Spans, T0 + 50 * SEC)?;
     a.insert_spans(&[span(new, sid(1), None, "root", T0 + 100 * SEC, SEC)])?;
     // A second on, `a` indexes its rows: `new` is not among the pending rows `b` reloads.
     std::thread::sleep(std::time::Duration::from_millis(1_100));
@@ -829,7 +829,7 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
         1
     );
     // Deleted traces leave no id behind, and their ids make new traces.
-    store.delete_before(agentrace_sqlite::Signal::Spans, T0 + 20_000 * SEC)?;
+    store.delete_before(agentrace_sqlite::RecordKind::Spans, T0 + 20_000 * SEC)?;
     let ids =
         count("SELECT (SELECT count(*) FROM trace_ids) + (SELECT count(*) FROM trace_ids_recent)")?;
     let indexed = count(

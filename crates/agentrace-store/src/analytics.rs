@@ -1,7 +1,7 @@
 //! Grouped numbers: aggregates, the overview, tools, metrics.
 
 use agentrace_core::Usd;
-use serde::{Deserialize, Serialize};
+use agentrace_core::cost::CostUnit;
 
 use crate::error::QueryError;
 use crate::model::{
@@ -58,18 +58,6 @@ pub trait Analytics {
     /// dear): a cost objective's counts. From the per-trace summaries, never a read of spans
     /// one by one.
     fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
-}
-
-/// What a cost objective counts: traces (one run of an agent, end to end, its sub-agents'
-/// calls included) or sessions (a conversation's traces together).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CostUnit {
-    /// Each trace, by its start.
-    Traces,
-    /// Each session: the traces of it starting in the range, summed.
-    Sessions,
 }
 
 /// The traces or sessions a [`Analytics::cost_tally`] counts: those starting in `range` (a

@@ -78,7 +78,8 @@ mod tree;
 mod upkeep;
 mod write;
 
-pub use analytics::{Analytics, CostTally, CostTallyQuery, CostUnit};
+pub use agentrace_core::cost::CostUnit;
+pub use analytics::{Analytics, CostTally, CostTallyQuery};
 pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
@@ -93,11 +94,11 @@ pub use health::{DiskUsage, HeldStatus, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
-    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RollupAnswer,
-    RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort, SessionSummary,
-    Signal, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary, ToolPoint,
-    ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary,
-    TraceTree, UserSummary, is_unpriced,
+    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
+    RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort,
+    SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary,
+    ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort,
+    TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use score_stats::{

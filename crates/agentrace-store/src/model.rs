@@ -1205,10 +1205,11 @@ pub struct MetricPoint {
     pub last: f64,
 }
 
-/// Which records retention deletes.
+/// A kind of record the stores keep: what retention deletes, counts and sizes, one kind at a
+/// time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Signal {
+pub enum RecordKind {
     /// Spans (by start time); trace summaries follow.
     Spans,
     /// Events (by time).

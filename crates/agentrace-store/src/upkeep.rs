@@ -6,7 +6,7 @@ use agentrace_core::SpanRecord;
 use crate::changes::{AlertRecord, CostUpdate, Repaired};
 use crate::error::{QueryError, RetentionError, WriteError};
 use crate::health::{DiskUsage, HeldStatus, WalStatus};
-use crate::model::Signal;
+use crate::model::RecordKind;
 
 /// The history of alert notifications: what the alert engine sent, and the states it resumes
 /// from after a restart (on any node of a fleet).
@@ -33,18 +33,21 @@ pub trait Retention {
     /// bucket) older than `cutoff_unix_nano`; returns how many were deleted. Summaries stay
     /// right: a trace that lost some spans is recomputed from the rest. May work in chunks;
     /// what a failure leaves deleted stays deleted.
-    fn delete_before(&self, signal: Signal, cutoff_unix_nano: u64)
-    -> Result<usize, RetentionError>;
+    fn delete_before(
+        &self,
+        kind: RecordKind,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError>;
 
     /// Bytes in use by one data type, or (`None`) by the whole store.
-    fn stored_bytes(&self, signal: Option<Signal>) -> Result<u64, QueryError>;
+    fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError>;
 
     /// How many records of a data type are stored.
-    fn count(&self, signal: Signal) -> Result<u64, QueryError>;
+    fn count(&self, kind: RecordKind) -> Result<u64, QueryError>;
 
     /// The time of the `n`-th oldest record (0: the oldest), by the time
     /// [`delete_before`](Self::delete_before) deletes by; `None` when fewer are stored.
-    fn nth_oldest(&self, signal: Signal, n: u64) -> Result<Option<u64>, QueryError>;
+    fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError>;
 
     /// Has the store itself expire a data type's records older than `max_age` (`None`: keep
     /// them), if it can, and says whether it does. A store that can (ClickHouse: a TTL on the
@@ -53,10 +56,10 @@ pub trait Retention {
     /// the server does. Called when the server starts, with the same rules on every node.
     fn expire_after(
         &self,
-        signal: Signal,
+        kind: RecordKind,
         max_age: Option<std::time::Duration>,
     ) -> Result<bool, RetentionError> {
-        let _ = (signal, max_age);
+        let _ = (kind, max_age);
         Ok(false)
     }
 }

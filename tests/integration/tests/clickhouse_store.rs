@@ -14,7 +14,7 @@ use agentrace_core::{BoxError, Event, Sink, SpanKind, SpanRecord, Usd, async_tra
 use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_integration::store_conformance::fixtures;
 use agentrace_store::{
-    EventFilter, EventQuery, Health, RecordWriter, Repairs, Retention, Signal, SpanFilter,
+    EventFilter, EventQuery, Health, RecordKind, RecordWriter, Repairs, Retention, SpanFilter,
     SpanQuery, TraceReader,
 };
 
@@ -201,10 +201,10 @@ async fn retention_by_age_is_a_ttl_per_data_type_that_clickhouse_applies() {
         }
     };
     assert!(
-        set(Signal::Spans, Some(day)).await,
+        set(RecordKind::Spans, Some(day)).await,
         "ClickHouse expires spans itself"
     );
-    assert!(set(Signal::Metrics, Some(2 * day)).await);
+    assert!(set(RecordKind::Metrics, Some(2 * day)).await);
     for (table, ttl) in [
         ("spans", "TTL toDateTime(start) + toIntervalSecond(86400)"),
         (
@@ -261,11 +261,11 @@ async fn retention_by_age_is_a_ttl_per_data_type_that_clickhouse_applies() {
     assert_eq!(kept, [2]);
 
     // Same rule again: left alone; no rule: the TTL goes.
-    assert!(set(Signal::Spans, Some(day)).await);
-    assert!(set(Signal::Spans, None).await);
+    assert!(set(RecordKind::Spans, Some(day)).await);
+    assert!(set(RecordKind::Spans, None).await);
     assert!(!engine("spans").await.contains(" TTL "));
     assert!(
-        set(Signal::Events, None).await,
+        set(RecordKind::Events, None).await,
         "nothing to remove is no error"
     );
 }

@@ -389,7 +389,7 @@ mod tests {
         };
         let mut cheap = slo("cheap runs", agentrace_alerts::slo::Target::AgentRuns);
         cheap.indicator = agentrace_alerts::slo::Indicator::Cost {
-            of: agentrace_alerts::slo::CostOf::Traces,
+            of: agentrace_alerts::slo::CostUnit::Traces,
             max_usd: 0.4,
         };
         let (d, skipped) = dashboard(&[

@@ -269,6 +269,19 @@ pub fn compute_cost(usage: &TokenUsage, price: &ModelPrice) -> Cost {
     )
 }
 
+/// What a cost is counted over: a trace (one run of an agent, end to end, its sub-agents' and
+/// tools' calls included) or a session (a conversation's traces together). What a cost SLO
+/// promises of (`agentrace-alerts`) and what a store tallies (`agentrace-store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CostUnit {
+    /// Each trace, by its start.
+    Traces,
+    /// Each session: its traces starting in the range, summed.
+    Sessions,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

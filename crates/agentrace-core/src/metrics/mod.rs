@@ -73,6 +73,26 @@ pub const STATUS: &str = "agentrace.status";
 /// The guardrail label: the guardrail span's name.
 pub const GUARDRAIL_NAME: &str = "agentrace.guardrail";
 
+/// Text as Prometheus writes it in a metric name: ASCII letters and digits lower-cased, every
+/// other character `_` (`gen_ai.client.token.usage` → `gen_ai_client_token_usage`). The
+/// Prometheus backend compares names and units in this form; the alert rules' Prometheus
+/// export names its recording rules with it.
+///
+/// ```
+/// assert_eq!(agentrace_core::metrics::prometheus_slug("Tool errors: kb.search"), "tool_errors__kb_search");
+/// ```
+pub fn prometheus_slug(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Derives the metrics of the module docs from every span. Put it after the price processor
 /// (cost comes from the stamped price).
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,7 +1,7 @@
 //! `/budgets`, `/status`, `/openapi.json`.
 
 use agentrace_core::budget::BudgetStatus;
-use agentrace_store::{HeldStatus, Signal};
+use agentrace_store::{HeldStatus, RecordKind};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -80,7 +80,7 @@ pub(super) async fn status(
     let store = std::sync::Arc::clone(&state.store);
     let figures = tokio::task::spawn_blocking(move || {
         let disk = store.disk_usage()?;
-        let scores = store.count(Signal::Scores)?;
+        let scores = store.count(RecordKind::Scores)?;
         Ok::<_, agentrace_store::QueryError>((store.schema_version()?, disk, scores))
     })
     .await

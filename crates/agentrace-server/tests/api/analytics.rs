@@ -491,7 +491,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
 
 #[tokio::test]
 async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() -> TestResult {
-    use agentrace_alerts::slo::{CostOf, Indicator, Slo};
+    use agentrace_alerts::slo::{CostUnit, Indicator, Slo};
     use agentrace_core::Usd;
     use agentrace_sqlite::TraceFilter;
     let api = Api::start().await?;
@@ -526,7 +526,7 @@ async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() 
     let mut slo = Slo::new(
         "cheap runs",
         Indicator::Cost {
-            of: CostOf::Traces,
+            of: CostUnit::Traces,
             max_usd: threshold.dollars(),
         },
         0.5,
@@ -554,7 +554,7 @@ async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() 
         .map(|(cost, _)| *cost)
         .collect();
     slo.indicator = Indicator::Cost {
-        of: CostOf::Sessions,
+        of: CostUnit::Sessions,
         max_usd: threshold.dollars(),
     };
     let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use agentrace_sqlite::Signal;
+use agentrace_sqlite::RecordKind;
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::common::*;
@@ -50,12 +50,12 @@ async fn a_request_over_the_record_limit_is_refused_before_decoding_even_gzipped
         .err()
         .ok_or("accepted")?;
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
-    assert_eq!(t.stored(Signal::Spans)?, 0);
+    assert_eq!(t.stored(RecordKind::Spans)?, 0);
 
     // At the limit, it is taken.
     let answer = post(&url, PROTOBUF, &[], tiny_spans(1_000)).await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(t.stored(Signal::Spans)?, 1_000);
+    assert_eq!(t.stored(RecordKind::Spans)?, 1_000);
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use agentrace_server::{RunningServer, Server, ServerConfig};
-use agentrace_sqlite::{Signal, SqliteStore};
+use agentrace_sqlite::{RecordKind, SqliteStore};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -101,7 +101,7 @@ impl TestServer {
         Ok(SqliteStore::open(self.dir.path().join("agentrace.db"))?)
     }
 
-    pub(crate) fn stored(&self, signal: Signal) -> Result<u64> {
+    pub(crate) fn stored(&self, signal: RecordKind) -> Result<u64> {
         Ok(self.fresh_store()?.count(signal)?)
     }
 }

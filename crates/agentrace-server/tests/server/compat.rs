@@ -114,7 +114,7 @@ async fn langfuse_needs_the_token_as_its_secret_key() -> Result {
     )
     .await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(t.stored(agentrace_sqlite::Signal::Spans)?, 1);
+    assert_eq!(t.stored(agentrace_sqlite::RecordKind::Spans)?, 1);
     let answer = post_json(&t, "/api/public/scores", &basic("pk", TOKEN), &score).await?;
     assert_eq!(answer.status, 202, "{}", answer.text());
     assert_eq!(answer.json()?, json!({"message": "Accepted"}));

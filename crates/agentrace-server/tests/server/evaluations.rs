@@ -232,7 +232,7 @@ async fn failed_and_invalid_results_are_counted_not_scored() -> Result {
     send_logs(&t, &results(vec![failed, empty, unnamed, lost])).await?;
     assert!(scores_of(&t, "toxicity")?.is_empty());
     // The events themselves are stored, as any log record.
-    assert_eq!(t.stored(agentrace_sqlite::Signal::Events)?, 4);
+    assert_eq!(t.stored(agentrace_sqlite::RecordKind::Events)?, 4);
     let status = get(&t.app_url("/api/v1/status"), &[]).await?.json()?;
     let results = &status["evaluation_results"];
     assert_eq!(

@@ -1,7 +1,7 @@
 //! OTLP/HTTP (protobuf, JSON, gzip) and OTLP/gRPC ingest: stored, durable, idempotent, with
 //! the OTLP answers for partial and total rejections and for bad bodies.
 
-use agentrace_sqlite::{Signal, SpanFilter, SpanQuery};
+use agentrace_sqlite::{RecordKind, SpanFilter, SpanQuery};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tonic::codec::CompressionEncoding;
@@ -53,7 +53,7 @@ async fn http_json_and_gzip_are_stored() -> Result {
     )
     .await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(t.stored(Signal::Spans)?, 6);
+    assert_eq!(t.stored(RecordKind::Spans)?, 6);
     Ok(())
 }
 
@@ -65,7 +65,7 @@ async fn grpc_with_and_without_gzip_is_stored() -> Result {
     assert_eq!(response.partial_success, None);
     let mut gzipped = t.grpc().await?.send_compressed(CompressionEncoding::Gzip);
     gzipped.export(llm_traces(100, 4)).await?;
-    assert_eq!(t.stored(Signal::Spans)?, 8);
+    assert_eq!(t.stored(RecordKind::Spans)?, 8);
     Ok(())
 }
 
@@ -80,7 +80,7 @@ async fn logs_become_events() -> Result {
     )
     .await?;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(t.stored(Signal::Events)?, 2);
+    assert_eq!(t.stored(RecordKind::Events)?, 2);
     Ok(())
 }
 
@@ -92,7 +92,7 @@ async fn a_span_sent_twice_is_stored_once_and_counted() -> Result {
         let answer = post(&t.http_url("/v1/traces"), PROTOBUF, &[], body.clone()).await?;
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
-    assert_eq!(t.stored(Signal::Spans)?, 5);
+    assert_eq!(t.stored(RecordKind::Spans)?, 5);
     let stats = t.server.stats();
     assert_eq!(stats.spans.stored, 5);
     assert_eq!(stats.spans.duplicates, 10);
@@ -118,7 +118,7 @@ async fn some_invalid_spans_are_a_partial_success() -> Result {
         "{}",
         partial.error_message
     );
-    assert_eq!(t.stored(Signal::Spans)?, 3);
+    assert_eq!(t.stored(RecordKind::Spans)?, 3);
 
     // gRPC says the same.
     let mut request = llm_traces(10, 1);
@@ -155,7 +155,7 @@ async fn every_span_invalid_is_a_400_and_invalid_argument() -> Result {
         .err()
         .ok_or("accepted")?;
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
-    assert_eq!(t.stored(Signal::Spans)?, 0);
+    assert_eq!(t.stored(RecordKind::Spans)?, 0);
     Ok(())
 }
 
@@ -235,7 +235,7 @@ async fn oversized_bodies_and_gzip_bombs_are_413() -> Result {
     let err = t.grpc().await?.export(big).await.err().ok_or("accepted")?;
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
     assert!(err.message().contains("too large"), "{err}");
-    assert_eq!(t.stored(Signal::Spans)?, 0);
+    assert_eq!(t.stored(RecordKind::Spans)?, 0);
 
     // Bytes that are not protobuf: refused for good too, on each service.
     for path in [

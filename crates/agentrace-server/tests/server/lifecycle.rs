@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use agentrace_otlp::Protocol;
 use agentrace_server::config::Forward;
-use agentrace_sqlite::Signal;
+use agentrace_sqlite::RecordKind;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::{
     Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric, number_data_point,
@@ -135,7 +135,7 @@ async fn a_store_that_cannot_write_is_logged_counted_and_unready_until_a_commit_
         log.text()
     );
     // The refused request stored nothing; the sender will send it again.
-    assert_eq!(t.stored(Signal::Spans)?, 2);
+    assert_eq!(t.stored(RecordKind::Spans)?, 2);
     Ok(())
 }
 
@@ -209,13 +209,13 @@ async fn received_data_is_forwarded_upstream() -> Result {
     .await?;
     assert_eq!(answer.status, 200);
     let arrived = eventually(Duration::from_secs(10), || {
-        Ok(upstream.stored(Signal::Spans)? == 3 && upstream.stored(Signal::Events)? == 1)
+        Ok(upstream.stored(RecordKind::Spans)? == 3 && upstream.stored(RecordKind::Events)? == 1)
     })
     .await?;
     assert!(
         arrived,
         "upstream has {:?} spans",
-        upstream.stored(Signal::Spans)
+        upstream.stored(RecordKind::Spans)
     );
     let forwarded = upstream
         .fresh_store()?
@@ -236,7 +236,7 @@ async fn a_down_upstream_never_blocks_local_storage() -> Result {
     for i in 0..5 {
         t.export(&llm_traces(i * 10, 10)).await?;
     }
-    assert_eq!(t.stored(Signal::Spans)?, 50);
+    assert_eq!(t.stored(RecordKind::Spans)?, 50);
     let stats = t.server.stats();
     let forward = stats.pipeline.ok_or("no pipeline")?;
     assert!(forward.sinks.iter().any(|s| s.name == "forward"));
@@ -247,7 +247,7 @@ async fn a_down_upstream_never_blocks_local_storage() -> Result {
 async fn the_demo_fills_the_store_through_the_same_path() -> Result {
     let t = TestServer::start(|c| c.demo = true).await?;
     let filled = eventually(Duration::from_secs(20), || {
-        Ok(t.stored(Signal::Spans)? > 20 && t.stored(Signal::Events)? > 20)
+        Ok(t.stored(RecordKind::Spans)? > 20 && t.stored(RecordKind::Events)? > 20)
     })
     .await?;
     assert!(filled);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use agentrace_sqlite::Signal;
+use agentrace_sqlite::RecordKind;
 use tonic_types::StatusExt;
 
 use crate::common::*;
@@ -54,7 +54,7 @@ async fn a_full_queue_answers_503_with_retry_after() -> Result {
     }
     assert!((1..REQUESTS).contains(&ok), "{ok} of {REQUESTS} accepted");
     // Every acknowledged span is stored, nothing else.
-    assert_eq!(t.stored(Signal::Spans)?, ok * 10);
+    assert_eq!(t.stored(RecordKind::Spans)?, ok * 10);
     let stats = t.server.stats();
     assert_eq!(stats.requests.overloaded, REQUESTS - ok);
     assert_eq!(stats.writer.queued_requests, 0);
@@ -106,7 +106,7 @@ async fn grpc_overload_is_resource_exhausted_with_retry_info() -> Result {
         }
     }
     assert!(refused >= 1);
-    assert_eq!(t.stored(Signal::Spans)?, (REQUESTS - refused) * 10);
+    assert_eq!(t.stored(RecordKind::Spans)?, (REQUESTS - refused) * 10);
     Ok(())
 }
 
@@ -154,6 +154,6 @@ async fn graceful_shutdown_stores_and_answers_what_is_in_flight() -> Result {
     assert!(metrics.exported > 0);
     assert_eq!(metrics.exported, metrics.accepted);
     let store = agentrace_sqlite::SqliteStore::open(dir.path().join("agentrace.db"))?;
-    assert_eq!(store.count(Signal::Spans)?, 50);
+    assert_eq!(store.count(RecordKind::Spans)?, 50);
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use agentrace_sqlite::{AggregateQuery, GroupBy, Signal, SpanFilter, SpanQuery};
+use agentrace_sqlite::{AggregateQuery, GroupBy, RecordKind, SpanFilter, SpanQuery};
 
 use crate::common::*;
 
@@ -32,14 +32,14 @@ async fn spans_and_events_older_than_max_age_are_deleted() -> Result {
     assert_eq!(answer.status, 200, "{}", answer.text());
 
     let gone = eventually(Duration::from_secs(10), || {
-        Ok(t.stored(Signal::Spans)? == 1 && t.stored(Signal::Events)? == 0)
+        Ok(t.stored(RecordKind::Spans)? == 1 && t.stored(RecordKind::Events)? == 0)
     })
     .await?;
     assert!(
         gone,
         "spans {:?}, events {:?}",
-        t.stored(Signal::Spans),
-        t.stored(Signal::Events)
+        t.stored(RecordKind::Spans),
+        t.stored(RecordKind::Events)
     );
     let left = t
         .fresh_store()?
@@ -74,10 +74,10 @@ async fn span_metrics_outlive_their_spans_until_their_own_max_age() -> Result {
     })
     .await?;
     assert!(done, "{:?}", t.server.stats().retention);
-    assert_eq!(t.stored(Signal::Spans)?, 0);
+    assert_eq!(t.stored(RecordKind::Spans)?, 0);
     // What is left: the minute and hour of the span of 10 days ago, which the cost view reads.
     let store = t.fresh_store()?;
-    assert_eq!(store.count(Signal::Metrics)?, 2);
+    assert_eq!(store.count(RecordKind::Metrics)?, 2);
     let cost = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
     assert_eq!(cost.total.count, 1, "{cost:?}");
     Ok(())
@@ -105,19 +105,19 @@ async fn the_oldest_spans_go_when_spans_take_more_than_max_size() -> Result {
         t.export(&traces(spans)).await?;
     }
     let under = eventually(Duration::from_secs(20), || {
-        Ok(t.fresh_store()?.stored_bytes(Some(Signal::Spans))? <= MAX)
+        Ok(t.fresh_store()?.stored_bytes(Some(RecordKind::Spans))? <= MAX)
     })
     .await?;
     assert!(
         under,
         "spans still take {:?} bytes",
-        t.fresh_store()?.stored_bytes(Some(Signal::Spans))
+        t.fresh_store()?.stored_bytes(Some(RecordKind::Spans))
     );
     let store = t.fresh_store()?;
-    let left = store.count(Signal::Spans)?;
+    let left = store.count(RecordKind::Spans)?;
     assert!(left > 0 && left < 2_000, "{left} spans left");
     // The oldest went first: what is left is the newest.
-    let oldest_left = store.nth_oldest(Signal::Spans, 0)?.ok_or("empty")?;
+    let oldest_left = store.nth_oldest(RecordKind::Spans, 0)?.ok_or("empty")?;
     assert_eq!(oldest_left, start + (2_000 - left) * 1_000_000);
     assert_eq!(t.server.stats().retention.spans_deleted, 2_000 - left);
     Ok(())

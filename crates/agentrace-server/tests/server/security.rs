@@ -3,7 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use agentrace_server::{ConfigError, Server, ServerConfig, StartError};
-use agentrace_sqlite::Signal;
+use agentrace_sqlite::RecordKind;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 
 use crate::common::*;
@@ -100,7 +100,7 @@ async fn a_configured_token_is_required_for_ingest_api_and_metrics() -> Result {
         .metadata_mut()
         .insert("authorization", bearer.parse()?);
     client.export(request).await?;
-    assert_eq!(t.stored(Signal::Spans)?, 2);
+    assert_eq!(t.stored(RecordKind::Spans)?, 2);
 
     // The app: the API and /metrics need it, the health checks do not.
     let refused = get(&t.app_url("/api/v1/traces"), &[]).await?;
@@ -396,7 +396,7 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
         .insert("authorization", reader.parse()?);
     let err = client.export(request).await.err().ok_or("accepted")?;
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
-    assert_eq!(t.stored(Signal::Spans)?, 0);
+    assert_eq!(t.stored(RecordKind::Spans)?, 0);
 
     // A session logged in with the read token reads, and writes nothing.
     let login = post(

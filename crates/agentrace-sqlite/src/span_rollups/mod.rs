@@ -13,7 +13,7 @@
 //! The writer keeps rows exact in the same transaction as the spans: inserts add the new spans
 //! (not the duplicates), repricing moves a span's old contribution out and its new one in.
 //! Span retention leaves the rows alone: they have a retention of their own (that of metrics,
-//! `Signal::Metrics`), by the end of their bucket. A query over a range widened to whole minutes reads
+//! `RecordKind::Metrics`), by the end of their bucket. A query over a range widened to whole minutes reads
 //! whole hours from the hour tier and the edges from the minute tier, so it reads a few
 //! thousand rows whatever the number of spans; counts, tokens and costs are exact and
 //! percentiles within 3.2 %.

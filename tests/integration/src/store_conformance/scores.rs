@@ -7,8 +7,8 @@ use agentrace_core::{
     AnnotatorKind, Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, TraceId,
 };
 use agentrace_store::{
-    MAX_RESPONSES_A_LOOKUP, QueryError, RespondingSpan, ScoreFilter, ScorePass, ScoreQuery,
-    ScoreTally, Signal, Store, TimeRange, WriteError, with_score_ids,
+    MAX_RESPONSES_A_LOOKUP, QueryError, RecordKind, RespondingSpan, ScoreFilter, ScorePass,
+    ScoreQuery, ScoreTally, Store, TimeRange, WriteError, with_score_ids,
 };
 
 use super::fixtures::{SEC, T0, span, span_id, trace_id, trace_ids};
@@ -223,20 +223,20 @@ pub fn retention_deletes_scores(store: &dyn Store) -> CheckResult {
     let written = six()?;
     store.write_scores(&written)?;
     store.delete_score(written[5].id.as_deref().unwrap_or_default())?;
-    expect_eq("scores", &5, &store.count(Signal::Scores)?)?;
+    expect_eq("scores", &5, &store.count(RecordKind::Scores)?)?;
     for (n, expected) in [(0, Some(T0 + SEC)), (4, Some(T0 + 5 * SEC)), (5, None)] {
         expect_eq(
             format!("the {n}-th oldest score"),
             &expected,
-            &store.nth_oldest(Signal::Scores, n)?,
+            &store.nth_oldest(RecordKind::Scores, n)?,
         )?;
     }
     expect_eq(
         "scores deleted",
         &2,
-        &store.delete_before(Signal::Scores, T0 + 3 * SEC)?,
+        &store.delete_before(RecordKind::Scores, T0 + 3 * SEC)?,
     )?;
-    expect_eq("scores left", &3, &store.count(Signal::Scores)?)?;
+    expect_eq("scores left", &3, &store.count(RecordKind::Scores)?)?;
     let left = store
         .scores(&ScoreQuery::new(ScoreFilter::new(), 100))?
         .scores;
@@ -246,7 +246,7 @@ pub fn retention_deletes_scores(store: &dyn Store) -> CheckResult {
     expect_eq(
         "scores deleted again",
         &0,
-        &store.delete_before(Signal::Scores, T0 + 3 * SEC)?,
+        &store.delete_before(RecordKind::Scores, T0 + 3 * SEC)?,
     )
 }
 

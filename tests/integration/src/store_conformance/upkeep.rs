@@ -4,7 +4,8 @@
 use agentrace_core::{InstrumentKind, TokenUsage, Usd};
 use agentrace_store::{
     AggregateQuery, AlertRecord, EventFilter, EventQuery, GroupBy, GroupKey, MetricQuery,
-    OverviewQuery, SessionSort, Signal, SpanFilter, Store, TimeRange, TraceFilter, TraceSummary,
+    OverviewQuery, RecordKind, SessionSort, SpanFilter, Store, TimeRange, TraceFilter,
+    TraceSummary,
 };
 
 use super::fixtures::{
@@ -116,24 +117,28 @@ pub fn latest_alert_is_newest_by_time(store: &dyn Store) -> CheckResult {
 /// Counts and ranks for retention: nothing in an empty store; then the 15 spans (starts T0,
 /// T0+1 s, T0+60 s, …, T0+247 s) and 5 events (T0+1 s … T0+185 s).
 pub fn retention_counts_and_ranks(store: &dyn Store) -> CheckResult {
-    expect_eq("spans of an empty store", &0, &store.count(Signal::Spans)?)?;
+    expect_eq(
+        "spans of an empty store",
+        &0,
+        &store.count(RecordKind::Spans)?,
+    )?;
     expect_eq(
         "the oldest span of an empty store",
         &None,
-        &store.nth_oldest(Signal::Spans, 0)?,
+        &store.nth_oldest(RecordKind::Spans, 0)?,
     )?;
     store.write_spans(&five_traces())?;
     store.insert_events(&five_events())?;
-    expect_eq("spans", &15, &store.count(Signal::Spans)?)?;
-    expect_eq("events", &5, &store.count(Signal::Events)?)?;
-    let cases: [(Signal, u64, Option<u64>); 7] = [
-        (Signal::Spans, 0, Some(T0)),
-        (Signal::Spans, 2, Some(T0 + 60 * SEC)),
-        (Signal::Spans, 14, Some(T0 + 247 * SEC)),
-        (Signal::Spans, 15, None),
-        (Signal::Events, 0, Some(T0 + SEC)),
-        (Signal::Events, 4, Some(T0 + 185 * SEC)),
-        (Signal::Events, 5, None),
+    expect_eq("spans", &15, &store.count(RecordKind::Spans)?)?;
+    expect_eq("events", &5, &store.count(RecordKind::Events)?)?;
+    let cases: [(RecordKind, u64, Option<u64>); 7] = [
+        (RecordKind::Spans, 0, Some(T0)),
+        (RecordKind::Spans, 2, Some(T0 + 60 * SEC)),
+        (RecordKind::Spans, 14, Some(T0 + 247 * SEC)),
+        (RecordKind::Spans, 15, None),
+        (RecordKind::Events, 0, Some(T0 + SEC)),
+        (RecordKind::Events, 4, Some(T0 + 185 * SEC)),
+        (RecordKind::Events, 5, None),
     ];
     for (signal, n, expected) in cases {
         expect_eq(
@@ -155,9 +160,9 @@ pub fn retention_deletes_spans_and_events(store: &dyn Store) -> CheckResult {
     expect_eq(
         "spans deleted",
         &3,
-        &store.delete_before(Signal::Spans, T0 + 61 * SEC)?,
+        &store.delete_before(RecordKind::Spans, T0 + 61 * SEC)?,
     )?;
-    expect_eq("spans left", &12, &store.count(Signal::Spans)?)?;
+    expect_eq("spans left", &12, &store.count(RecordKind::Spans)?)?;
     let left = ids_of(&all_spans(store, SpanFilter::new())?);
     expect_eq("the spans left", &span_ids(&five::ALL[3..]), &left)?;
     let page = store.list_traces(&TraceFilter::new(), None, 10)?;
@@ -205,15 +210,15 @@ pub fn retention_deletes_spans_and_events(store: &dyn Store) -> CheckResult {
     expect_eq(
         "spans deleted again",
         &0,
-        &store.delete_before(Signal::Spans, T0 + 61 * SEC)?,
+        &store.delete_before(RecordKind::Spans, T0 + 61 * SEC)?,
     )?;
 
     expect_eq(
         "events deleted",
         &2,
-        &store.delete_before(Signal::Events, T0 + 66 * SEC)?,
+        &store.delete_before(RecordKind::Events, T0 + 66 * SEC)?,
     )?;
-    expect_eq("events left", &3, &store.count(Signal::Events)?)?;
+    expect_eq("events left", &3, &store.count(RecordKind::Events)?)?;
     let events = store.events(&EventQuery::new(EventFilter::new()))?.events;
     expect_eq("the events left", &five_events()[2..].to_vec(), &events)?;
     Ok(())
@@ -228,7 +233,7 @@ pub fn retention_deletes_metric_points(store: &dyn Store) -> CheckResult {
         measurement("m", g, None, &[], 1.0, T0 + 5 * SEC),
         measurement("m", g, None, &[], 2.0, T0 + 125 * SEC),
     ])?;
-    let deleted = store.delete_before(Signal::Metrics, T0 + 120 * SEC)?;
+    let deleted = store.delete_before(RecordKind::Metrics, T0 + 120 * SEC)?;
     ensure(
         deleted >= 1,
         format!("{deleted} metric rows deleted, expected at least the old point"),
@@ -247,7 +252,7 @@ pub fn retention_deletes_metric_points(store: &dyn Store) -> CheckResult {
         &vec![(T0 + 120 * SEC, 1, 2.0)],
         &points,
     )?;
-    expect_eq("spans left", &15, &store.count(Signal::Spans)?)?;
+    expect_eq("spans left", &15, &store.count(RecordKind::Spans)?)?;
     Ok(())
 }
 
@@ -335,11 +340,11 @@ pub fn empty_store(store: &dyn Store) -> CheckResult {
         &0,
         &store.spans_awaiting_parent(),
     )?;
-    expect_eq("stored events", &0, &store.count(Signal::Events)?)?;
+    expect_eq("stored events", &0, &store.count(RecordKind::Events)?)?;
     expect_eq(
         "the oldest event",
         &None,
-        &store.nth_oldest(Signal::Events, 0)?,
+        &store.nth_oldest(RecordKind::Events, 0)?,
     )?;
     Ok(())
 }
@@ -366,7 +371,7 @@ pub fn health(store: &dyn Store) -> CheckResult {
             usage.total_bytes, usage.data_bytes
         ),
     )?;
-    let spans = store.stored_bytes(Some(Signal::Spans))?;
+    let spans = store.stored_bytes(Some(RecordKind::Spans))?;
     ensure(spans > 0, "no bytes in use by 15 spans")?;
     let all = store.stored_bytes(None)?;
     ensure(

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use agentrace_core::{Attribution, SpanRecord, Usd};
 use agentrace_store::{
-    AggregateQuery, EventFilter, EventQuery, GroupBy, LateAttribution, SessionSort, Signal,
+    AggregateQuery, EventFilter, EventQuery, GroupBy, LateAttribution, RecordKind, SessionSort,
     SpanFilter, Store, TimeRange, TraceFilter,
 };
 
@@ -26,7 +26,7 @@ pub fn writes_are_stored_and_counted(store: &dyn Store) -> CheckResult {
         &0,
         &report.attributed.len(),
     )?;
-    expect_eq("stored spans", &15, &store.count(Signal::Spans)?)?;
+    expect_eq("stored spans", &15, &store.count(RecordKind::Spans)?)?;
     // Stored as written, with the root's agent, session and user on each child.
     let stored = all_spans(store, SpanFilter::new())?;
     expect_eq("the spans read back", &five_traces_attributed(), &stored)?;
@@ -40,7 +40,7 @@ pub fn writes_are_stored_and_counted(store: &dyn Store) -> CheckResult {
     let report = store.insert_events(&five_events())?;
     expect_eq("inserted events", &5, &report.inserted)?;
     expect_eq("duplicate events", &0, &report.duplicates)?;
-    expect_eq("stored events", &5, &store.count(Signal::Events)?)?;
+    expect_eq("stored events", &5, &store.count(RecordKind::Events)?)?;
     let events = store.events(&EventQuery::new(EventFilter::new()))?.events;
     expect_eq("the events read back", &five_events(), &events)?;
     Ok(())
@@ -74,7 +74,7 @@ pub fn duplicate_spans_are_stored_once(store: &dyn Store) -> CheckResult {
     expect_eq("inserted of the mixed batch", &2, &mixed.inserted)?;
     expect_eq("duplicates of the mixed batch", &1, &mixed.duplicates)?;
 
-    expect_eq("stored spans", &17, &store.count(Signal::Spans)?)?;
+    expect_eq("stored spans", &17, &store.count(RecordKind::Spans)?)?;
     let l1 = store
         .span(trace_id(1), span_id(five::L1))?
         .ok_or("L1 is not stored")?;
@@ -144,7 +144,7 @@ pub fn duplicate_events_are_stored_once(store: &dyn Store) -> CheckResult {
     let mixed = store.insert_events(&[events[0].clone(), other.clone(), third.clone()])?;
     expect_eq("inserted of the mixed batch", &2, &mixed.inserted)?;
     expect_eq("duplicates of the mixed batch", &1, &mixed.duplicates)?;
-    expect_eq("stored events", &7, &store.count(Signal::Events)?)?;
+    expect_eq("stored events", &7, &store.count(RecordKind::Events)?)?;
     let stored = store.events(&EventQuery::new(EventFilter::new()))?.events;
     expect_eq("events read back", &7, &stored.len())?;
     let copies = stored.iter().filter(|e| **e == events[0]).count();
@@ -407,7 +407,7 @@ pub fn attribution_across_many_traces(store: &dyn Store) -> CheckResult {
     expect_eq(
         "stored spans",
         &(2 * u64::from(MANY_TRACES)),
-        &store.count(Signal::Spans)?,
+        &store.count(RecordKind::Spans)?,
     )?;
     if !reported.is_empty() {
         let late: BTreeSet<_> = reported.iter().map(|r| r.trace_id).collect();
