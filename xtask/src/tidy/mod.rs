@@ -119,22 +119,24 @@ fn read(path: &Path) -> String {
 fn manifests() -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     out.insert("agentrace".to_owned(), read(&root().join("Cargo.toml")));
+    for dir in crate_dirs() {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        out.insert(name.unwrap_or_default(), read(&dir.join("Cargo.toml")));
+    }
+    out
+}
+
+/// The folders of the crates under `crates/` and `crates/adapters/`.
+fn crate_dirs() -> Vec<PathBuf> {
     let crates = root().join("crates");
-    for entry in [crates.clone(), crates.join("adapters")]
+    [crates.clone(), crates.join("adapters")]
         .iter()
         .flat_map(std::fs::read_dir)
         .flatten()
         .flatten()
-    {
-        let manifest = entry.path().join("Cargo.toml");
-        if manifest.exists() {
-            out.insert(
-                entry.file_name().to_string_lossy().into_owned(),
-                read(&manifest),
-            );
-        }
-    }
-    out
+        .map(|entry| entry.path())
+        .filter(|dir| dir.join("Cargo.toml").exists())
+        .collect()
 }
 
 #[test]
@@ -214,23 +216,11 @@ fn every_dependency_is_declared_once_in_the_workspace() {
 
 /// The source folders of the workspace's crates.
 fn source_folders() -> Vec<PathBuf> {
-    let mut folders = vec![
-        root().join("src"),
-        root().join("xtask/src"),
-        root().join("tests/integration/src"),
-    ];
-    let crates = root().join("crates");
-    for entry in [crates.clone(), crates.join("adapters")]
-        .iter()
-        .flat_map(std::fs::read_dir)
-        .flatten()
-        .flatten()
-    {
-        if entry.path().join("Cargo.toml").exists() {
-            folders.push(entry.path().join("src"));
-        }
-    }
-    folders
+    let others = ["src", "xtask/src", "tests/integration/src"].map(|p| root().join(p));
+    others
+        .into_iter()
+        .chain(crate_dirs().into_iter().map(|dir| dir.join("src")))
+        .collect()
 }
 
 /// Within a crate, the arrows between sibling modules run one way: a module's children form
