@@ -99,12 +99,19 @@ pub(crate) fn cargo() -> Command {
 }
 
 /// Runs a step, printing its name, command and duration; fails on a non-zero exit.
-pub(crate) fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+pub(crate) fn step(name: &str, cmd: Command) -> Result<(), String> {
+    step_with(name, cmd, |cmd| cmd.status())
+}
+
+/// [`step`], with `run` starting `cmd` and waiting for it (to read its output on the way).
+pub(crate) fn step_with(
+    name: &str,
+    mut cmd: Command,
+    run: impl FnOnce(&mut Command) -> std::io::Result<std::process::ExitStatus>,
+) -> Result<(), String> {
     println!("\n==> {name}: {cmd:?}");
     let started = Instant::now();
-    let status = cmd
-        .status()
-        .map_err(|e| format!("{name}: could not start: {e}"))?;
+    let status = run(&mut cmd).map_err(|e| format!("{name}: {e}"))?;
     println!(
         "<== {name}: {status} in {:.1}s",
         started.elapsed().as_secs_f64()

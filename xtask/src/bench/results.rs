@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use serde_json::Value;
 
@@ -66,32 +65,22 @@ pub(crate) fn print(rows: &[Row], smoke: bool) {
 
 /// Runs `cmd` as [`crate::step`] does, its output passed through, and returns the JSON object
 /// its last such line printed (the load generator's and the dashboard script's report).
-pub(crate) fn step_with_report(name: &str, mut cmd: Command) -> Result<Value, String> {
-    println!("\n==> {name}: {cmd:?}");
-    let started = Instant::now();
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{name}: could not start: {e}"))?;
+pub(crate) fn step_with_report(name: &str, cmd: Command) -> Result<Value, String> {
     let mut report = None;
-    if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            println!("{line}");
-            if line.starts_with('{')
-                && let Ok(value) = serde_json::from_str::<Value>(&line)
-            {
-                report = Some(value);
+    crate::step_with(name, cmd, |cmd| {
+        let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+        if let Some(out) = child.stdout.take() {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                println!("{line}");
+                if line.starts_with('{')
+                    && let Ok(value) = serde_json::from_str::<Value>(&line)
+                {
+                    report = Some(value);
+                }
             }
         }
-    }
-    let status = child.wait().map_err(|e| format!("{name}: {e}"))?;
-    println!(
-        "<== {name}: {status} in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
-    if !status.success() {
-        return Err(format!("{name} failed ({status})"));
-    }
+        child.wait()
+    })?;
     report.ok_or_else(|| format!("{name} printed no JSON report"))
 }
 
@@ -134,7 +123,7 @@ pub(crate) fn ingest(
                 met: w >= 100_000.0,
             });
             rows.push(Row {
-                target: "children first (the agent span after its calls) as fast as whole traces (issue #11)".into(),
+                target: "children first (the agent span after its calls) as fast as whole traces, within 15 % (issue #11)".into(),
                 figure: format!(
                     "{} spans/s against {} whole ({change:+.1} %); {:.1} µs of server CPU a span against {:.1}",
                     thousands(c),
@@ -227,7 +216,7 @@ pub(crate) fn dashboard(report: &Value) -> Result<Vec<Row>, String> {
         .filter(|(_, ms)| *ms >= 100.0)
         .map(|(url, ms)| format!("`{url}` {ms:.0} ms"))
         .collect();
-    let fastest_slow = calls
+    let slowest_fast = calls
         .iter()
         .find(|(_, ms)| *ms < 100.0)
         .map_or(0.0, |c| c.1);
@@ -243,9 +232,9 @@ pub(crate) fn dashboard(report: &Value) -> Result<Vec<Row>, String> {
         Row {
             target: "every API call a dashboard view makes < 100 ms at 1 M spans (issue #10)".into(),
             figure: if slow.is_empty() {
-                format!("all ≤ {fastest_slow:.0} ms")
+                format!("all ≤ {slowest_fast:.0} ms")
             } else {
-                format!("all ≤ {fastest_slow:.0} ms but {}", slow.join(", "))
+                format!("all ≤ {slowest_fast:.0} ms but {}", slow.join(", "))
             },
             command: "cargo xtask bench dashboard".into(),
             met: slow.is_empty(),
