@@ -639,6 +639,7 @@ impl Args for ConfigFlags {
 #[cfg(test)]
 mod tests {
     use agentrace_server::ConfigLayer;
+    use agentrace_server::config::keys;
     use clap::Parser;
 
     use super::{Cli, Command};
@@ -669,21 +670,23 @@ mod tests {
                 .iter()
                 .map(|(key, values)| (*key, values.clone())),
         )?;
-        assert_eq!(layer.ports.app, Some(7777));
+        assert_eq!(layer.get(keys::PORTS_APP)?, Some(7777));
         assert_eq!(
-            layer.cors_origins.as_deref(),
-            Some(
-                &[
-                    "http://a.example".to_owned(),
-                    "http://b.example".to_owned(),
-                    "http://c.example".to_owned()
-                ][..]
-            )
+            layer.get(keys::CORS_ORIGINS)?,
+            Some(vec![
+                "http://a.example".to_owned(),
+                "http://b.example".to_owned(),
+                "http://c.example".to_owned()
+            ])
         );
-        assert!(layer.retention.spans.max_age.is_some());
-        assert_eq!(layer.mask_secrets, Some(false));
-        assert_eq!(layer.demo, Some(true));
-        assert_eq!(layer.redact, None, "a switch not given is not set");
+        assert!(layer.get(keys::RETENTION_SPANS_MAX_AGE)?.is_some());
+        assert_eq!(layer.get(keys::MASK_SECRETS)?, Some(false));
+        assert_eq!(layer.get(keys::DEMO)?, Some(true));
+        assert_eq!(
+            layer.get(keys::REDACT)?,
+            None,
+            "a switch not given is not set"
+        );
 
         let bad = Cli::try_parse_from(["agentrace", "serve", "--app-port", "lots"])?;
         let Command::Serve(serve) = bad.command else {

@@ -6,8 +6,9 @@
 //! result. A value that cannot be used is an error naming where it came from: the file's key
 //! (with its line), the environment variable, or the flag.
 //!
-//! Every key — its TOML name, environment variable, flag, default — is declared once, in
-//! [`KEYS`]; docs/server.md shows the same table.
+//! Every key — its TOML name, environment variable, flag, type, default — is declared once, in
+//! [`keys`]; docs/server.md shows the same table. [`ServerConfig::resolve`] is where each key
+//! is used.
 //!
 //! The file itself is named by `--config` or `AGENTRACE_CONFIG`. Durations are written like
 //! `90s`, `15m`, `12h`, `30d`; sizes like `512KiB`, `64MiB`, `2GB` or a plain number of bytes.
@@ -21,8 +22,7 @@ use std::time::Duration;
 use agentrace_core::env::{EnvError, value as env_value};
 pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 use agentrace_otlp::Protocol;
-use serde::de::{self, Deserializer, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The default OTLP/HTTP port.
 pub const DEFAULT_OTLP_HTTP_PORT: u16 = 4318;
@@ -36,10 +36,12 @@ pub const DB_FILE_NAME: &str = "agentrace.db";
 /// The environment variable naming the configuration file (else `--config`).
 pub const CONFIG_ENV: &str = "AGENTRACE_CONFIG";
 
-mod keys;
+pub mod keys;
+mod layer;
 mod store;
 
-pub use keys::{Flag, KEYS, Key, Value, markdown_table};
+pub use keys::{Flag, KEYS, Key, KeyValue, TypedKey, Value, markdown_table};
+pub use layer::ConfigLayer;
 pub use store::{ClickHouseLocation, DEFAULT_HOLD, StoreLocation};
 
 /// The configuration could not be read or is not usable.
@@ -174,282 +176,6 @@ impl FromStr for Age {
 impl fmt::Display for Age {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", humantime::format_duration(self.0))
-    }
-}
-
-/// Deserializes a value from its string form (or, for sizes, a plain integer).
-struct FromText<T>(std::marker::PhantomData<T>);
-
-impl<T: FromStr<Err = String>> Visitor<'_> for FromText<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        v.parse().map_err(E::custom)
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
-        v.to_string().parse().map_err(E::custom)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
-        v.to_string().parse().map_err(E::custom)
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(FromText(std::marker::PhantomData))
-    }
-}
-
-impl<'de> Deserialize<'de> for Age {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(FromText(std::marker::PhantomData))
-    }
-}
-
-fn protocol_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Protocol>, D::Error> {
-    let text = String::deserialize(d)?;
-    text.parse().map(Some).map_err(de::Error::custom)
-}
-
-/// Ports of a [`ConfigLayer`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PortsLayer {
-    /// OTLP/HTTP.
-    pub otlp_http: Option<u16>,
-    /// OTLP/gRPC.
-    pub otlp_grpc: Option<u16>,
-    /// The app: API, `/metrics`, health.
-    pub app: Option<u16>,
-}
-
-/// Receiver limits of a [`ConfigLayer`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct LimitsLayer {
-    /// Largest request body as sent (compressed or not).
-    pub max_body: Option<ByteSize>,
-    /// Largest request body after gzip decompression.
-    pub max_decompressed_body: Option<ByteSize>,
-    /// Requests waiting for the writer before new ones are refused.
-    pub queue_requests: Option<usize>,
-    /// Records waiting for the writer before new requests are refused.
-    pub queue_records: Option<usize>,
-    /// Records in one request.
-    pub max_records_per_request: Option<u64>,
-    /// Decoded messages held at once.
-    pub decode_budget: Option<u64>,
-    /// Open connections per listener.
-    pub max_connections: Option<usize>,
-    /// Requests handled at once per listener.
-    pub max_in_flight: Option<usize>,
-    /// Time for a request's headers.
-    pub header_timeout: Option<Age>,
-    /// Slowest request body accepted, bytes a second.
-    pub body_min_rate: Option<ByteSize>,
-    /// The store's write-ahead log's ceiling.
-    pub wal_ceiling: Option<ByteSize>,
-}
-
-/// One data type's retention in a [`ConfigLayer`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct RuleLayer {
-    /// Records older than this are deleted.
-    pub max_age: Option<Age>,
-    /// The oldest records are deleted while the data type takes more than this.
-    pub max_size: Option<ByteSize>,
-}
-
-impl RuleLayer {
-    /// This layer's values where set, else `lower`'s.
-    fn over(self, lower: Self) -> Self {
-        Self {
-            max_age: self.max_age.or(lower.max_age),
-            max_size: self.max_size.or(lower.max_size),
-        }
-    }
-
-    fn resolve(self) -> RetentionRule {
-        RetentionRule {
-            max_age: self.max_age.map(|a| a.0),
-            max_bytes: self.max_size.map(|s| s.0),
-        }
-    }
-}
-
-/// Retention of a [`ConfigLayer`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct RetentionLayer {
-    /// How often retention runs.
-    pub interval: Option<Age>,
-    /// Spans.
-    #[serde(default)]
-    pub spans: RuleLayer,
-    /// Events.
-    #[serde(default)]
-    pub events: RuleLayer,
-    /// Span metrics (the rollups).
-    #[serde(default)]
-    pub metrics: RuleLayer,
-    /// Scores.
-    #[serde(default)]
-    pub scores: RuleLayer,
-}
-
-/// Forwarding of a [`ConfigLayer`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ForwardLayer {
-    /// The upstream OTLP endpoint (`http://collector:4318`, `http://collector:4317` for gRPC).
-    pub endpoint: Option<String>,
-    /// `grpc`, `http/protobuf` or `http/json`.
-    #[serde(default, deserialize_with = "protocol_de")]
-    pub protocol: Option<Protocol>,
-}
-
-/// One source of configuration (file, environment or flags): every value optional. Stack
-/// layers with [`over`](Self::over) and resolve them with [`ServerConfig::resolve`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ConfigLayer {
-    /// Where the store lives.
-    pub data_dir: Option<PathBuf>,
-    /// Which store: SQLite in the data directory, or a ClickHouse database.
-    pub store: Option<StoreLocation>,
-    /// The address every listener binds.
-    pub bind: Option<IpAddr>,
-    /// Ports.
-    #[serde(default)]
-    pub ports: PortsLayer,
-    /// The bearer token required for ingest, the API and `/metrics`.
-    pub api_token: Option<String>,
-    /// A read-only token: the dashboard, API reads, the live feed and `/metrics`, nothing that
-    /// writes.
-    pub read_token: Option<String>,
-    /// Origins allowed by CORS.
-    pub cors_origins: Option<Vec<String>>,
-    /// Host names the server answers to besides `localhost` and IP addresses.
-    pub allowed_hosts: Option<Vec<String>>,
-    /// Serve the dashboard from this folder instead of the copy embedded in the binary.
-    pub dashboard_dir: Option<PathBuf>,
-    /// Price files over the built-in table, first wins.
-    pub prices: Option<Vec<PathBuf>>,
-    /// A budgets file.
-    pub budgets: Option<PathBuf>,
-    /// An alerts file.
-    pub alerts: Option<PathBuf>,
-    /// A score configurations file.
-    pub scores: Option<PathBuf>,
-    /// An evaluators file.
-    pub evaluators: Option<PathBuf>,
-    /// Receiver limits.
-    #[serde(default)]
-    pub limits: LimitsLayer,
-    /// Retention.
-    #[serde(default)]
-    pub retention: RetentionLayer,
-    /// Mask secrets (API keys, tokens, private keys, card numbers) before anything else sees
-    /// a record.
-    pub mask_secrets: Option<bool>,
-    /// Mask secrets and personal data before anything else sees a record.
-    pub redact: Option<bool>,
-    /// With `redact`: keep prompt and response content (still masked).
-    pub capture_content: Option<bool>,
-    /// How long a span may wait for its parent before it is marked as an orphan (and a
-    /// detached root before it is re-attached).
-    pub orphan_grace: Option<Age>,
-    /// Forwarding.
-    #[serde(default)]
-    pub forward: ForwardLayer,
-    /// Run the built-in demo workload.
-    pub demo: Option<bool>,
-}
-
-impl ConfigLayer {
-    /// Reads a TOML configuration file.
-    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
-            path: path.to_owned(),
-            source,
-        })?;
-        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })
-    }
-
-    /// This layer over `lower`: each value set here wins, the others come from `lower`.
-    #[must_use]
-    pub fn over(self, lower: Self) -> Self {
-        Self {
-            data_dir: self.data_dir.or(lower.data_dir),
-            store: self.store.or(lower.store),
-            bind: self.bind.or(lower.bind),
-            ports: PortsLayer {
-                otlp_http: self.ports.otlp_http.or(lower.ports.otlp_http),
-                otlp_grpc: self.ports.otlp_grpc.or(lower.ports.otlp_grpc),
-                app: self.ports.app.or(lower.ports.app),
-            },
-            api_token: self.api_token.or(lower.api_token),
-            read_token: self.read_token.or(lower.read_token),
-            cors_origins: self.cors_origins.or(lower.cors_origins),
-            allowed_hosts: self.allowed_hosts.or(lower.allowed_hosts),
-            dashboard_dir: self.dashboard_dir.or(lower.dashboard_dir),
-            prices: self.prices.or(lower.prices),
-            budgets: self.budgets.or(lower.budgets),
-            alerts: self.alerts.or(lower.alerts),
-            scores: self.scores.or(lower.scores),
-            evaluators: self.evaluators.or(lower.evaluators),
-            limits: LimitsLayer {
-                max_body: self.limits.max_body.or(lower.limits.max_body),
-                max_decompressed_body: self
-                    .limits
-                    .max_decompressed_body
-                    .or(lower.limits.max_decompressed_body),
-                queue_requests: self.limits.queue_requests.or(lower.limits.queue_requests),
-                queue_records: self.limits.queue_records.or(lower.limits.queue_records),
-                max_records_per_request: self
-                    .limits
-                    .max_records_per_request
-                    .or(lower.limits.max_records_per_request),
-                decode_budget: self.limits.decode_budget.or(lower.limits.decode_budget),
-                max_connections: self.limits.max_connections.or(lower.limits.max_connections),
-                max_in_flight: self.limits.max_in_flight.or(lower.limits.max_in_flight),
-                header_timeout: self.limits.header_timeout.or(lower.limits.header_timeout),
-                body_min_rate: self.limits.body_min_rate.or(lower.limits.body_min_rate),
-                wal_ceiling: self.limits.wal_ceiling.or(lower.limits.wal_ceiling),
-            },
-            retention: RetentionLayer {
-                interval: self.retention.interval.or(lower.retention.interval),
-                spans: self.retention.spans.over(lower.retention.spans),
-                events: self.retention.events.over(lower.retention.events),
-                metrics: self.retention.metrics.over(lower.retention.metrics),
-                scores: self.retention.scores.over(lower.retention.scores),
-            },
-            mask_secrets: self.mask_secrets.or(lower.mask_secrets),
-            redact: self.redact.or(lower.redact),
-            capture_content: self.capture_content.or(lower.capture_content),
-            orphan_grace: self.orphan_grace.or(lower.orphan_grace),
-            forward: ForwardLayer {
-                endpoint: self.forward.endpoint.or(lower.forward.endpoint),
-                protocol: self.forward.protocol.or(lower.forward.protocol),
-            },
-            demo: self.demo.or(lower.demo),
-        }
     }
 }
 
@@ -722,84 +448,88 @@ impl ServerConfig {
     /// Fills what `layer` leaves unset with the defaults and checks the result. `env` is only
     /// asked for `XDG_DATA_HOME` and `HOME`, to find the default data directory.
     pub fn resolve(layer: ConfigLayer, env: EnvSource<'_>) -> Result<Self, ConfigError> {
-        let data_dir = match layer.data_dir {
+        let data_dir = match layer.get(keys::DATA_DIR)? {
             Some(dir) => dir,
             None => default_data_dir(env)?,
         };
         let mut config = Self::new(data_dir);
-        config.store = layer.store.unwrap_or_default();
-        if let Some(bind) = layer.bind {
-            config.bind = bind;
-        }
-        config.otlp_http_port = layer.ports.otlp_http.unwrap_or(config.otlp_http_port);
-        config.otlp_grpc_port = layer.ports.otlp_grpc.unwrap_or(config.otlp_grpc_port);
-        config.app_port = layer.ports.app.unwrap_or(config.app_port);
-        config.api_token = layer.api_token.filter(|t| !t.is_empty());
-        config.read_token = layer.read_token.filter(|t| !t.is_empty());
-        config.cors_origins = layer.cors_origins.unwrap_or_default();
-        config.allowed_hosts = layer.allowed_hosts.unwrap_or_default();
-        config.dashboard_dir = layer.dashboard_dir;
-        config.prices = layer.prices.unwrap_or_default();
-        config.budgets = layer.budgets;
-        config.alerts = layer.alerts;
-        config.scores = layer.scores;
-        config.evaluators = layer.evaluators;
+        layer.read_into(keys::STORE, &mut config.store)?;
+        layer.read_into(keys::BIND, &mut config.bind)?;
+        layer.read_into(keys::PORTS_OTLP_HTTP, &mut config.otlp_http_port)?;
+        layer.read_into(keys::PORTS_OTLP_GRPC, &mut config.otlp_grpc_port)?;
+        layer.read_into(keys::PORTS_APP, &mut config.app_port)?;
+        config.api_token = layer.get(keys::API_TOKEN)?.filter(|t| !t.is_empty());
+        config.read_token = layer.get(keys::READ_TOKEN)?.filter(|t| !t.is_empty());
+        layer.read_into(keys::CORS_ORIGINS, &mut config.cors_origins)?;
+        layer.read_into(keys::ALLOWED_HOSTS, &mut config.allowed_hosts)?;
+        config.dashboard_dir = layer.get(keys::DASHBOARD_DIR)?;
+        layer.read_into(keys::PRICES, &mut config.prices)?;
+        config.budgets = layer.get(keys::BUDGETS)?;
+        config.alerts = layer.get(keys::ALERTS)?;
+        config.scores = layer.get(keys::SCORES)?;
+        config.evaluators = layer.get(keys::EVALUATORS)?;
+
         let limits = &mut config.limits;
         let bytes = |b: ByteSize| usize::try_from(b.0).unwrap_or(usize::MAX);
-        if let Some(b) = layer.limits.max_body {
+        if let Some(b) = layer.get(keys::LIMITS_MAX_BODY)? {
             limits.max_body_bytes = bytes(b);
         }
-        if let Some(b) = layer.limits.max_decompressed_body {
+        if let Some(b) = layer.get(keys::LIMITS_MAX_DECOMPRESSED_BODY)? {
             limits.max_decompressed_bytes = bytes(b);
         }
-        if let Some(n) = layer.limits.queue_requests {
-            limits.queue_requests = n;
-        }
-        if let Some(n) = layer.limits.queue_records {
-            limits.queue_records = n;
-        }
-        if let Some(n) = layer.limits.max_records_per_request {
-            limits.max_records_per_request = n;
-        }
-        if let Some(n) = layer.limits.decode_budget {
-            limits.decode_budget = n;
-        }
-        if let Some(n) = layer.limits.max_connections {
-            limits.max_connections = n;
-        }
-        if let Some(n) = layer.limits.max_in_flight {
-            limits.max_in_flight = n;
-        }
-        if let Some(t) = layer.limits.header_timeout {
+        layer.read_into(keys::LIMITS_QUEUE_REQUESTS, &mut limits.queue_requests)?;
+        layer.read_into(keys::LIMITS_QUEUE_RECORDS, &mut limits.queue_records)?;
+        layer.read_into(
+            keys::LIMITS_MAX_RECORDS_PER_REQUEST,
+            &mut limits.max_records_per_request,
+        )?;
+        layer.read_into(keys::LIMITS_DECODE_BUDGET, &mut limits.decode_budget)?;
+        layer.read_into(keys::LIMITS_MAX_CONNECTIONS, &mut limits.max_connections)?;
+        layer.read_into(keys::LIMITS_MAX_IN_FLIGHT, &mut limits.max_in_flight)?;
+        if let Some(t) = layer.get(keys::LIMITS_HEADER_TIMEOUT)? {
             limits.header_timeout = t.0;
         }
-        if let Some(r) = layer.limits.body_min_rate {
+        if let Some(r) = layer.get(keys::LIMITS_BODY_MIN_RATE)? {
             limits.body_min_rate = r.0;
         }
-        if let Some(c) = layer.limits.wal_ceiling {
+        if let Some(c) = layer.get(keys::LIMITS_WAL_CEILING)? {
             limits.wal_ceiling_bytes = c.0;
         }
+
         let retention = &mut config.retention;
-        if let Some(i) = layer.retention.interval {
+        if let Some(i) = layer.get(keys::RETENTION_INTERVAL)? {
             retention.interval = i.0;
         }
-        retention.spans = layer.retention.spans.resolve();
-        retention.events = layer.retention.events.resolve();
-        retention.metrics = layer.retention.metrics.resolve();
-        retention.scores = layer.retention.scores.resolve();
-        config.mask_secrets = layer.mask_secrets.unwrap_or(true);
-        config.redact = layer.redact.unwrap_or(false);
-        config.capture_content = layer.capture_content.unwrap_or(false);
-        if let Some(grace) = layer.orphan_grace {
+        let rule = |max_age, max_size| -> Result<RetentionRule, ConfigError> {
+            Ok(RetentionRule {
+                max_age: layer.get(max_age)?.map(|a: Age| a.0),
+                max_bytes: layer.get(max_size)?.map(|s: ByteSize| s.0),
+            })
+        };
+        use keys::{
+            RETENTION_EVENTS_MAX_AGE, RETENTION_EVENTS_MAX_SIZE, RETENTION_METRICS_MAX_AGE,
+            RETENTION_METRICS_MAX_SIZE, RETENTION_SCORES_MAX_AGE, RETENTION_SCORES_MAX_SIZE,
+            RETENTION_SPANS_MAX_AGE, RETENTION_SPANS_MAX_SIZE,
+        };
+        retention.spans = rule(RETENTION_SPANS_MAX_AGE, RETENTION_SPANS_MAX_SIZE)?;
+        retention.events = rule(RETENTION_EVENTS_MAX_AGE, RETENTION_EVENTS_MAX_SIZE)?;
+        retention.metrics = rule(RETENTION_METRICS_MAX_AGE, RETENTION_METRICS_MAX_SIZE)?;
+        retention.scores = rule(RETENTION_SCORES_MAX_AGE, RETENTION_SCORES_MAX_SIZE)?;
+
+        layer.read_into(keys::MASK_SECRETS, &mut config.mask_secrets)?;
+        layer.read_into(keys::REDACT, &mut config.redact)?;
+        layer.read_into(keys::CAPTURE_CONTENT, &mut config.capture_content)?;
+        if let Some(grace) = layer.get(keys::ORPHAN_GRACE)? {
             config.orphan_grace = grace.0;
         }
-        config.forward = match (layer.forward.endpoint, layer.forward.protocol) {
+        let protocol = layer.get(keys::FORWARD_PROTOCOL)?;
+        config.forward = match (layer.get(keys::FORWARD_ENDPOINT)?, protocol) {
             (Some(endpoint), protocol) => {
                 Some(Forward::new(endpoint, protocol.unwrap_or_default()))
             }
             (None, Some(_)) => {
                 return Err(ConfigError::Invalid {
-                    key: "forward.protocol",
+                    key: keys::FORWARD_PROTOCOL.key.name,
                     reason:
                         "a protocol without forward.endpoint (--forward-otlp): set the endpoint too"
                             .into(),
@@ -807,7 +537,7 @@ impl ServerConfig {
             }
             (None, None) => None,
         };
-        config.demo = layer.demo.unwrap_or(false);
+        layer.read_into(keys::DEMO, &mut config.demo)?;
         config.validate()?;
         Ok(config)
     }
@@ -1020,8 +750,7 @@ protocol = "grpc"
             ("AGENTRACE_RETENTION_METRICS_MAX_SIZE", "256MiB"),
             ("HOME", "/home/someone"),
         ]);
-        let mut flags = ConfigLayer::default();
-        flags.ports.app = Some(7777);
+        let flags = ConfigLayer::from_flags([(keys::PORTS_APP.key, vec!["7777".to_owned()])])?;
         let config = ServerConfig::load_with_env(Some(&file), flags, &env)?;
         assert_eq!(config.data_dir, PathBuf::from("/from/file"));
         assert_eq!(config.otlp_http_port, 1111, "file");
@@ -1106,10 +835,8 @@ protocol = "grpc"
         .unwrap_or_default();
         assert!(err.contains("prots"), "{err}");
 
-        let flags = ConfigLayer {
-            cors_origins: Some(vec!["localhost:3000".into()]),
-            ..ConfigLayer::default()
-        };
+        let flags =
+            ConfigLayer::from_flags([(keys::CORS_ORIGINS.key, vec!["localhost:3000".to_owned()])])?;
         let err = ServerConfig::load_with_env(None, flags, &env_of(&[("HOME", "/h")]))
             .err()
             .map(|e| e.to_string())

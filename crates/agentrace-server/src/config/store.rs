@@ -3,15 +3,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Deserialize;
-
 /// The store, as the `store` key names it: `sqlite` (the default: `agentrace.db` in the data
 /// directory) or `clickhouse://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?timeout=DURATION&cluster=NAME&hold=DURATION]`
 /// (port 8123 by default, ClickHouse's HTTP interface; `timeout`: how long a call waits for
 /// ClickHouse before it fails as unavailable, 30 s by default; `cluster`: the tables made on
 /// every node of that ClickHouse cluster, replicated and distributed, docs/scale-out.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreLocation {
     /// The SQLite file in the data directory.
@@ -162,14 +159,6 @@ impl FromStr for StoreLocation {
             cluster,
             hold,
         }))
-    }
-}
-
-impl TryFrom<String> for StoreLocation {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
     }
 }
 
