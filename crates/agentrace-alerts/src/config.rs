@@ -330,7 +330,7 @@ mod tests {
                 "runs burning",
                 "runs burn rate 1h/5m",
                 "runs burn rate 6h/30m",
-                "runs burn rate 3days/6h"
+                "runs burn rate 3d/6h"
             ]
         );
         Ok(())

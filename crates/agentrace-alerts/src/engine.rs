@@ -482,10 +482,10 @@ fn summary(rule: &Rule, alert: &str, requests: u64, v: &Verdict, previous: State
         // A burn rate's value is the lower of its two windows'.
         Some(short) => format!(
             "{} and {}",
-            humantime::format_duration(rule.window),
-            humantime::format_duration(short)
+            agentrace_core::serde_duration::text(rule.window),
+            agentrace_core::serde_duration::text(short)
         ),
-        None => humantime::format_duration(rule.window).to_string(),
+        None => agentrace_core::serde_duration::text(rule.window),
     };
     let measure = rule.measure;
     let Some(value) = v.value else {

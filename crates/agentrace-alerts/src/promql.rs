@@ -743,7 +743,7 @@ mod tests {
             share("5m")
         );
         assert!(y.contains(&fires), "{fires}\n{y}");
-        assert!(y.contains("alert: \"tools work burn rate 3days/6h\"\n        expr: \"agentrace:rule:tools_work_burn_rate_3days_6h >= 1 and"));
+        assert!(y.contains("alert: \"tools work burn rate 3d/6h\"\n        expr: \"agentrace:rule:tools_work_burn_rate_3d_6h >= 1 and"));
         // A latency of agent runs: no counter keeps it, the server's counts of each window do.
         assert_eq!(e.skipped, Vec::new());
         let recorded = "- record: agentrace:rule:runs_work_burn_rate_1h_5m\n        expr: \"(1 - max(agentrace_slo_good_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"}) / max(agentrace_slo_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"})) / 0.1\"";

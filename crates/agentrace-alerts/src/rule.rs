@@ -637,7 +637,7 @@ impl Rule {
         if self.window < Duration::from_secs(60) || !self.window.as_secs().is_multiple_of(60) {
             return Err(fail(format!(
                 "`window` must be whole minutes, at least 1m (got {})",
-                humantime::format_duration(self.window)
+                agentrace_core::serde_duration::text(self.window)
             )));
         }
         match self.anomaly {
@@ -734,7 +734,7 @@ impl Rule {
         {
             return Err(format!(
                 "`short_window` must be whole minutes, at least 1m and shorter than `window` (got {})",
-                humantime::format_duration(short)
+                agentrace_core::serde_duration::text(short)
             ));
         }
         if self.per.is_some() || self.scope != Scope::default() || self.anomaly.is_some() {

@@ -538,7 +538,7 @@ impl Slo {
     /// `"<slo> burn rate <long>/<short>"`), so that they have states, history and channels as
     /// every alert does. A window without events burns nothing: `OK`, not `NO_DATA`.
     pub fn burn_rules(&self) -> Vec<Rule> {
-        let minutes = |d: Duration| humantime::format_duration(d).to_string();
+        let minutes = agentrace_core::serde_duration::text;
         self.burn_alerts
             .iter()
             .map(|a| {
@@ -880,7 +880,7 @@ mod tests {
             [
                 "runs burn rate 1h/5m",
                 "runs burn rate 6h/30m",
-                "runs burn rate 3days/6h"
+                "runs burn rate 3d/6h"
             ]
         );
         for rule in &rules {
@@ -936,7 +936,7 @@ mod tests {
             fired,
             [
                 ("runs burn rate 1h/5m", State::Alert),
-                ("runs burn rate 3days/6h", State::Warning)
+                ("runs burn rate 3d/6h", State::Warning)
             ]
         );
         assert!(

@@ -1063,12 +1063,12 @@ declare namespace Api {
       max_usd: number;
     };
     objective: number;
-    /** A duration, e.g. `5m`, `28days`. */
+    /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
     window?: string;
     burn_alerts: {
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       long: string;
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       short: string;
       factor: number;
       severity: "warning" | "critical";
@@ -1087,17 +1087,17 @@ declare namespace Api {
     budget_remaining: number | null;
     burn_rate: number | null;
     burn_rates: {
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       window: string;
       counts: SloCounts;
       burn_rate: number | null;
     }[];
-    /** A duration, e.g. `5m`, `28days`. */
+    /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
     exhausted_in?: string;
     alerts: {
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       long: string;
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       short: string;
       factor: number;
       severity: "warning" | "critical";
@@ -1116,17 +1116,17 @@ declare namespace Api {
     budget_remaining: number | null;
     burn_rate: number | null;
     burn_rates: {
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       window: string;
       counts: SloCounts;
       burn_rate: number | null;
     }[];
-    /** A duration, e.g. `5m`, `28days`. */
+    /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
     exhausted_in?: string;
     alerts: {
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       long: string;
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       short: string;
       factor: number;
       severity: "warning" | "critical";
@@ -1208,7 +1208,7 @@ declare namespace Api {
       name: string;
       description: string | null;
       objective: number;
-      /** A duration, e.g. `5m`, `28days`. */
+      /** A duration, e.g. `5m`, `28d`, `3d 6h`. */
       window: string;
       counts: SloCounts;
       attainment: number | null;

@@ -175,7 +175,7 @@ impl FromStr for Age {
 
 impl fmt::Display for Age {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&agentrace_core::serde_duration::text(self.0))
     }
 }
 

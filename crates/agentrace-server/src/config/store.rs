@@ -73,13 +73,19 @@ impl fmt::Display for StoreLocation {
                 }
                 let mut parameters = Vec::new();
                 if let Some(limit) = c.timeout {
-                    parameters.push(format!("timeout={}", humantime::format_duration(limit)));
+                    parameters.push(format!(
+                        "timeout={}",
+                        agentrace_core::serde_duration::text(limit)
+                    ));
                 }
                 if let Some(cluster) = &c.cluster {
                     parameters.push(format!("cluster={cluster}"));
                 }
                 if let Some(hold) = c.hold {
-                    parameters.push(format!("hold={}", humantime::format_duration(hold)));
+                    parameters.push(format!(
+                        "hold={}",
+                        agentrace_core::serde_duration::text(hold)
+                    ));
                 }
                 if !parameters.is_empty() {
                     write!(f, "?{}", parameters.join("&"))?;

@@ -788,10 +788,7 @@ enum Reply<'a> {
 }
 
 /// One run of a random scenario that ends around `end_unix_nano`.
-fn simulate(
-    rng: &mut Rng,
-    end_unix_nano: u64,
-) -> (ExportTraceServiceRequest, ExportLogsServiceRequest) {
+fn simulate(rng: &mut Rng, end_unix_nano: u64) -> Runs {
     let scenario = rng.pick(&SCENARIOS).unwrap_or(&SCENARIOS[0]);
     let user = rng.pick(&USERS).copied().unwrap_or("alice");
     // A session per user and hour-ish slot: several runs share one.
@@ -891,32 +888,51 @@ fn simulate(
     (traces, logs)
 }
 
-async fn send(receiver: &Receiver, rng: &mut Rng, end_unix_nano: u64) {
-    let (traces, logs) = simulate(rng, end_unix_nano);
+/// Stores `runs`: their spans in one request, their events in another.
+async fn send(receiver: &Receiver, runs: Runs) {
+    let (traces, logs) = runs;
     if let Err(e) = receiver.export::<Traces>(traces).await {
-        tracing::debug!(error = e.message(), "demo: a run was not stored");
+        tracing::debug!(error = e.message(), "demo: runs were not stored");
     }
     if let Err(e) = receiver.export::<Logs>(logs).await {
-        tracing::debug!(error = e.message(), "demo: a run's events were not stored");
+        tracing::debug!(error = e.message(), "demo: runs' events were not stored");
     }
 }
+
+/// Runs as OTLP requests: their spans and their events.
+type Runs = (ExportTraceServiceRequest, ExportLogsServiceRequest);
+
+/// Back-filled runs sent together: the history is stored in a few dozen commits, so that it
+/// is in within seconds on any store (a commit to ClickHouse is a round trip; one per run made
+/// the day take minutes there).
+const BACKFILL_BATCH: usize = 64;
 
 /// Feeds runs until `stop` turns true.
 pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
     let mut rng = Rng::seeded();
     let now = agentrace_core::now_unix_nano();
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let mut history: Vec<u64> = Vec::new();
     for (i, (since, spacing)) in BACKFILL.iter().enumerate() {
         // Each stretch ends where the next, denser one begins.
         let end = BACKFILL.get(i + 1).map_or(0, |(next, _)| nanos(*next));
         let mut ago = nanos(*since);
         while ago > end {
-            if *stop.borrow() {
-                return;
-            }
-            send(&receiver, &mut rng, now.saturating_sub(ago)).await;
+            history.push(now.saturating_sub(ago));
             ago = ago.saturating_sub(nanos(*spacing));
         }
+    }
+    for ends in history.chunks(BACKFILL_BATCH) {
+        if *stop.borrow() {
+            return;
+        }
+        let mut batch: Runs = Default::default();
+        for &end in ends {
+            let (traces, logs) = simulate(&mut rng, end);
+            batch.0.resource_spans.extend(traces.resource_spans);
+            batch.1.resource_logs.extend(logs.resource_logs);
+        }
+        send(&receiver, batch).await;
     }
     loop {
         let pause = Duration::from_millis(rng.between(LIVE_PAUSE_MS.0, LIVE_PAUSE_MS.1));
@@ -924,7 +940,11 @@ pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(pause) => {}
         }
-        send(&receiver, &mut rng, agentrace_core::now_unix_nano()).await;
+        send(
+            &receiver,
+            simulate(&mut rng, agentrace_core::now_unix_nano()),
+        )
+        .await;
     }
 }
 

@@ -274,7 +274,7 @@ fn slos(report: &Report) -> Option<Vec<Section>> {
                         Cell::of(format!(
                             "{} over {}",
                             percent(Some(s.objective)),
-                            humantime::format_duration(s.window)
+                            agentrace_core::serde_duration::text(s.window)
                         )),
                         Cell::toned(percent(s.attainment), attained_tone).sub(format!(
                             "{} of {}",

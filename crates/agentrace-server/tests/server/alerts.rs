@@ -595,7 +595,7 @@ indicator = { type = "ratio", good = { of = "agent_runs", scope = { agent = "hel
     // The same alert through the engine: its state, its notification, its channel.
     wait_for(&received, "the 3-day burn-rate WARNING", |got| {
         got.iter()
-            .any(|n| n["rule"] == "runs succeed burn rate 3days/6h" && n["state"] == "WARNING")
+            .any(|n| n["rule"] == "runs succeed burn rate 3d/6h" && n["state"] == "WARNING")
     })
     .await?;
     let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -611,7 +611,7 @@ indicator = { type = "ratio", good = { of = "agent_runs", scope = { agent = "hel
     assert!(
         got[0]["summary"]
             .as_str()
-            .is_some_and(|s| s.contains("burn_rate 3.0× over 3days and 6h (warning at 1.0×")),
+            .is_some_and(|s| s.contains("burn_rate 3.0× over 3d and 6h (warning at 1.0×")),
         "{}",
         got[0]
     );
@@ -627,13 +627,13 @@ indicator = { type = "ratio", good = { of = "agent_runs", scope = { agent = "hel
         [
             "runs succeed burn rate 1h/5m",
             "runs succeed burn rate 6h/30m",
-            "runs succeed burn rate 3days/6h",
+            "runs succeed burn rate 3d/6h",
             "runs are fast burn rate 1h/5m",
             "runs are fast burn rate 6h/30m",
-            "runs are fast burn rate 3days/6h",
+            "runs are fast burn rate 3d/6h",
             "helper runs succeed among all burn rate 1h/5m",
             "helper runs succeed among all burn rate 6h/30m",
-            "helper runs succeed among all burn rate 3days/6h"
+            "helper runs succeed among all burn rate 3d/6h"
         ]
     );
     assert_eq!(api["rules"][2]["slo"], "runs succeed");

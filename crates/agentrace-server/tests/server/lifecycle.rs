@@ -253,7 +253,7 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
     assert!(filled);
     let store = t.fresh_store()?;
     let stats = t.server.stats();
-    assert!(stats.spans.accepted > 20 && stats.requests.received > 2);
+    assert!(stats.spans.accepted > 20 && stats.requests.received >= 2);
     assert_eq!(stats.spans.rejected, 0, "the demo's spans are all valid");
     let spans = store
         .spans(&agentrace_sqlite::SpanQuery::new(Default::default()))?

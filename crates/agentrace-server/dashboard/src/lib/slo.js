@@ -18,17 +18,14 @@ const KINDS = { agent_runs: 'agent', llm_calls: 'llm', tool_calls: 'tool' };
 const counted = (i) => (i.type === 'success' || i.type === 'latency' ? i.of : i.type === 'ratio' ? i.total.of : undefined);
 
 /**
- * Seconds per unit of the durations the API writes (humantime's: `28days`, `6h 30m`).
+ * Seconds per unit of the durations the API writes (`28d`, `6h 30m`, `250ms`), the units of
+ * the configuration files.
  * @type {Record<string, number>}
  */
-const UNITS = {
-  ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, sec: 1, m: 60, min: 60, h: 3600, hour: 3600, hours: 3600,
-  d: 86400, day: 86400, days: 86400, w: 604800, week: 604800, weeks: 604800,
-  M: 2630016, month: 2630016, months: 2630016, y: 31557600, year: 31557600, years: 31557600,
-};
+const UNITS = { ns: 1e-9, us: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 };
 
 /**
- * The seconds of a duration the API wrote (`3days 6h` → 280800); NaN if it is not one.
+ * The seconds of a duration the API wrote (`3d 6h` → 280800); NaN if it is not one.
  * @param {string} text
  */
 export function seconds(text) {
@@ -101,7 +98,7 @@ export function passText(i) {
 }
 
 /**
- * An SLO's window in words: `28days`, or `this month (UTC)` for a calendar one.
+ * An SLO's window in words: `28d`, or `this month (UTC)` for a calendar one.
  * @param {Pick<Api.Slo, 'calendar' | 'window'>} slo
  */
 export function windowText(slo) {
