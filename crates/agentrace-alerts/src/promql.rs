@@ -352,17 +352,18 @@ fn severity_rules(rule: &Rule, c: &Compiled, out: &mut String) {
 /// The bad share of `slo`'s events over `window`, in PromQL: from the counters of `/metrics`
 /// where they express it (`counters_bad_share`), else — quality, cost, a latency of tool calls
 /// or agent runs or between bucket bounds, a scope the counters carry no label for — from the
-/// server's own counts of each alert window ([`SLO_EVENTS`], [`SLO_GOOD_EVENTS`]), which exist
-/// for those windows only (why not, for another window).
+/// server's own counts of each alert window and of the SLO's rolling window ([`SLO_EVENTS`],
+/// [`SLO_GOOD_EVENTS`]), which exist for those windows only (why not, for another window).
 pub fn slo_bad_share(slo: &Slo, window: Duration) -> Result<String, String> {
     counters_bad_share(slo, window).or_else(|why| {
-        if !slo
+        let counted = slo
             .burn_alerts
             .iter()
             .any(|a| a.long == window || a.short == window)
-        {
+            || (window == slo.window && slo.calendar.is_none() && !slo.burn_alerts.is_empty());
+        if !counted {
             return Err(format!(
-                "{why}, and the server counts it over its alert windows only, not {}",
+                "{why}, and the server counts it over its alert windows and its rolling window only, not {}",
                 range(window)
             ));
         }
@@ -748,9 +749,14 @@ mod tests {
         assert_eq!(e.skipped, Vec::new());
         let recorded = "- record: agentrace:rule:runs_work_burn_rate_1h_5m\n        expr: \"(1 - max(agentrace_slo_good_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"}) / max(agentrace_slo_events{slo=\\\"runs work\\\", window_seconds=\\\"3600\\\"})) / 0.1\"";
         assert!(y.contains(recorded), "{recorded}\n{y}");
+        // Its whole window too (the attainment), and no other.
+        assert!(
+            slo_bad_share(&config.slos[1], days(28))
+                .is_ok_and(|q| q.contains("window_seconds=\"2419200\""))
+        );
         assert_eq!(
-            slo_bad_share(&config.slos[1], days(28)),
-            Err("/metrics keeps the durations of LLM calls only, and the server counts it over its alert windows only, not 28d".into())
+            slo_bad_share(&config.slos[1], days(14)),
+            Err("/metrics keeps the durations of LLM calls only, and the server counts it over its alert windows and its rolling window only, not 14d".into())
         );
     }
 
@@ -797,7 +803,7 @@ mod tests {
             of: Target::LlmCalls,
             threshold: Duration::from_secs(1),
         });
-        assert!(slo_bad_share(&between, days(7)).is_err_and(|e| e.contains("no bucket at 1 s")));
+        assert!(slo_bad_share(&between, days(14)).is_err_and(|e| e.contains("no bucket at 1 s")));
         // A ratio: good among total, each within the SLO's scope, statuses by error type.
         let mut small = Count::of(Target::LlmCalls);
         small.scope.model = Some("gpt-4o-mini".into());
@@ -816,14 +822,14 @@ mod tests {
         // What the series do not carry.
         let mut by_service = runs.clone();
         by_service.scope.service = Some("support".into());
-        assert!(slo_bad_share(&by_service, days(7)).is_err_and(|e| e.contains("no service label")));
+        assert!(slo_bad_share(&by_service, days(14)).is_err_and(|e| e.contains("no service label")));
         let quality = slo(Indicator::Quality {
             score: "g".into(),
             min: Some(0.5),
             max: None,
             labels: Vec::new(),
         });
-        // Quality and cost: the server's counts of the alert windows, and no other.
+        // Quality and cost: the server's counts of the alert windows and the whole, no other.
         let gauge =
             |name: &str, w: u64| format!("max({name}{{slo=\"s\", window_seconds=\"{w}\"}})");
         assert_eq!(
@@ -843,8 +849,15 @@ mod tests {
                 .is_ok_and(|q| q.contains("window_seconds=\"300\""))
         );
         assert!(
-            slo_bad_share(&cost, days(7)).is_err_and(|e| e.contains("alert windows only, not 7d"))
+            slo_bad_share(&cost, days(7)).is_ok_and(|q| q.contains("window_seconds=\"604800\""))
         );
+        assert!(
+            slo_bad_share(&cost, days(14))
+                .is_err_and(|e| e.contains("its rolling window only, not 14d"))
+        );
+        let mut calendar = cost.clone();
+        calendar.calendar = Some(agentrace_core::budget::Period::Month);
+        assert!(slo_bad_share(&calendar, days(7)).is_err());
     }
 
     #[test]

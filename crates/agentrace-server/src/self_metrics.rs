@@ -3,7 +3,7 @@
 //! the store is failing, the writer's queue, repairs — so that an operator can alert on a
 //! server that cannot store (see docs/server.md, "The server's own metrics") — and the alerts:
 //! how many are in each state, and each channel's deliveries and whether it is failing — and
-//! each SLO's counts over its alert windows.
+//! each SLO's counts over its alert windows and its whole window.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -129,10 +129,10 @@ pub(crate) fn render_alerts(current: &[Notification], channels: &[ChannelStatus]
     out
 }
 
-/// Each SLO's good and total events over each window its burn-rate alerts last read, by
-/// `slo` and `window_seconds` (on the node that evaluates alerts; none elsewhere): the
-/// Prometheus form of the objectives the span counters cannot express reads them
-/// (`agentrace_alerts::promql`, docs/slos.md).
+/// Each SLO's good and total events over each window its burn-rate alerts last read and over
+/// its whole window, by `slo` and `window_seconds` (on the node that evaluates alerts; none
+/// elsewhere): the Prometheus form of the objectives the span counters cannot express reads
+/// them (`agentrace_alerts::promql`, docs/slos.md).
 pub(crate) fn render_slo_counts(counts: &[(String, u64, Counts)]) -> String {
     let windows: Vec<(&str, String, Counts)> = counts
         .iter()

@@ -197,7 +197,8 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
     let am = Alertmanager::start(&am_bin, &dir.path().join("am")).await;
     let data = dir.path().join("agentrace");
     std::fs::create_dir_all(&data).expect("a directory");
-    // With the alerts file: the server counts the quality SLO over its alert windows.
+    // With the alerts file: the server counts the quality SLO over its alert windows and its
+    // whole window.
     let alerts_arg = alerts.to_str().expect("UTF-8");
     let server = ServeProcess::start(&bin, &data, &["--alerts", alerts_arg], None).await;
     let target = format!("127.0.0.1:{}", server.app)
@@ -343,6 +344,31 @@ async fn exported_rules_and_dashboard_work_in_prometheus_and_alertmanager() {
         assert!(
             started.elapsed() < PATIENCE,
             "{record} = {burn:?}; the counts: {:?}",
+            prom.query("agentrace_slo_good_events", &["slo", "window_seconds"])
+                .await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // The quality SLO's attainment in the Grafana row, from the server's count of its whole
+    // window: one score of the four passes.
+    let title = "answers are helpful: attained over 7d (objective 0.9)";
+    let attained = dashboard["panels"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["title"] == title)
+        .and_then(|p| p["targets"][0]["expr"].as_str())
+        .unwrap_or_else(|| panic!("no panel {title:?}: {titles:?}"));
+    let started = Instant::now();
+    loop {
+        let result = prom.query(attained, &[]).await;
+        if !result.is_empty() && result.values().all(|v| (v - 0.25).abs() < 1e-9) {
+            break;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{attained} = {result:?}; the counts: {:?}",
             prom.query("agentrace_slo_good_events", &["slo", "window_seconds"])
                 .await
         );

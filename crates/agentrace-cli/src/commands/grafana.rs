@@ -392,21 +392,27 @@ mod tests {
             of: agentrace_alerts::slo::CostUnit::Traces,
             max_usd: 0.4,
         };
+        let mut monthly = slo("monthly", agentrace_alerts::slo::Target::LlmCalls);
+        monthly.calendar = Some(agentrace_core::budget::Period::Month);
         let (d, skipped) = dashboard(&[
             slo("calls work", agentrace_alerts::slo::Target::LlmCalls),
             cheap,
+            monthly,
         ]);
         assert_eq!(
             skipped,
             [(
-                "cheap runs".to_owned(),
-                "/metrics keeps no per-trace cost, and the server counts it over its alert windows only, not 7d"
-                    .to_owned()
+                "monthly".to_owned(),
+                "its window is a calendar period: Prometheus ranges roll".to_owned()
             )]
         );
         let panels = d["panels"].as_array().cloned().unwrap_or_default();
-        assert_eq!(panels.len(), super::panels().len() + 3, "a row, two panels");
-        let titles: Vec<&str> = panels[panels.len() - 3..]
+        assert_eq!(
+            panels.len(),
+            super::panels().len() + 5,
+            "a row, two panels each"
+        );
+        let titles: Vec<&str> = panels[panels.len() - 5..]
             .iter()
             .filter_map(|p| p["title"].as_str())
             .collect();
@@ -415,8 +421,18 @@ mod tests {
             [
                 "Service level objectives",
                 "calls work: attained over 7d (objective 0.99)",
-                "calls work: burn rate (1 = the budget lasts the window)"
+                "calls work: burn rate (1 = the budget lasts the window)",
+                "cheap runs: attained over 7d (objective 0.99)",
+                "cheap runs: burn rate (1 = the budget lasts the window)"
             ]
+        );
+        // A cost objective's attainment: the server's count of its whole window.
+        let attained = &panels[panels.len() - 2]["targets"][0]["expr"];
+        assert!(
+            attained
+                .as_str()
+                .is_some_and(|q| q.contains("window_seconds=\"604800\"")),
+            "{attained}"
         );
         let burns = &panels[panels.len() - 1]["targets"];
         let legends: Vec<&str> = burns

@@ -27,9 +27,9 @@ pub(crate) struct StoreSource {
     slos: Vec<Slo>,
     /// The process's CPU seconds at the previous evaluation, and when.
     cpu: Mutex<Option<(Instant, f64)>>,
-    /// Each SLO's counts over each window its burn-rate rules last read (by name and window
-    /// in seconds): `/metrics` shows them, for the Prometheus form of the objectives its
-    /// counters cannot express (quality, cost).
+    /// Each SLO's counts over each window its burn-rate rules last read, and over its whole
+    /// window (by name and window in seconds): `/metrics` shows them, for the Prometheus form
+    /// of the objectives its counters cannot express (quality, cost).
     slo_counts: Mutex<BTreeMap<(String, u64), Counts>>,
 }
 
@@ -162,6 +162,16 @@ impl StoreSource {
             Some(short) => crate::slos::counts(store, slo, short, q.end_unix_nano)?,
             None => long,
         };
+        // Once an evaluation (with the longest of its alerts), the whole window too, so that
+        // the Prometheus form can show the attainment of an objective its counters cannot
+        // express; a calendar period is no rolling window Prometheus could read.
+        let longest = slo.burn_alerts.iter().map(|a| a.long).max();
+        let whole = match longest {
+            Some(longest) if slo.calendar.is_none() && q.rule.window == longest => Some(
+                crate::slos::counts(store, slo, slo.window, q.end_unix_nano)?,
+            ),
+            _ => None,
+        };
         {
             let mut kept = self
                 .slo_counts
@@ -172,6 +182,9 @@ impl StoreSource {
             kept.insert((slo.name.clone(), long_window), long);
             if let Some(w) = q.rule.short_window {
                 kept.insert((slo.name.clone(), w.as_secs()), short);
+            }
+            if let Some(whole) = whole {
+                kept.insert((slo.name.clone(), slo.window.as_secs()), whole);
             }
         }
         Ok(vec![Reading {
