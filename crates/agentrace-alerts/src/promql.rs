@@ -822,7 +822,9 @@ mod tests {
         // What the series do not carry.
         let mut by_service = runs.clone();
         by_service.scope.service = Some("support".into());
-        assert!(slo_bad_share(&by_service, days(14)).is_err_and(|e| e.contains("no service label")));
+        assert!(
+            slo_bad_share(&by_service, days(14)).is_err_and(|e| e.contains("no service label"))
+        );
         let quality = slo(Indicator::Quality {
             score: "g".into(),
             min: Some(0.5),
