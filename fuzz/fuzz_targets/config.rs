@@ -6,7 +6,7 @@ use agentrace_server::{ConfigLayer, ServerConfig};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    let Ok(layer) = toml::from_str::<ConfigLayer>(text) else {
+    let Ok(layer) = ConfigLayer::from_toml(text) else {
         return;
     };
     let no_env = |_: &str| None;

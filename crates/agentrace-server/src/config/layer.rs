@@ -40,8 +40,12 @@ impl ConfigLayer {
         })
     }
 
-    /// Reads a TOML document; an error says its line and key.
-    fn from_toml(text: &str) -> Result<Self, String> {
+    /// Reads the text of a TOML configuration file.
+    ///
+    /// # Errors
+    /// Why not, naming the line and the key of the first value that is not TOML, not a key, or
+    /// not of its key's type.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
         let document = DeTable::parse(text).map_err(|e| e.to_string())?;
         let mut layer = Self::default();
         layer.read_table(document.get_ref(), "", text)?;
