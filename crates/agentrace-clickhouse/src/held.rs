@@ -8,7 +8,7 @@
 //!   its spool writes what it held before anything else ([`HeldSpans::open`]: every recovered
 //!   span is due at once). A span held is written at the latest hold after it
 //!   arrived: then as it is, and completed by a rewrite if its parent comes later.
-//! - **Bounded.** At most [`MAX_BYTES`] held (about: twice its JSON); past it, spans awaiting
+//! - **Bounded.** At most [`MAX_BYTES`] held (about: twice their records); past it, spans awaiting
 //!   their parent are written at once, as without a spool. A spool that cannot be written (a
 //!   full disk) holds nothing: the spans are written at once.
 //! - **Looked up.** A parent arriving at another node (its own spans there) is written by
@@ -18,7 +18,8 @@
 //!   arrives late is read a few times, not every tick.
 //!
 //! The spool is a directory of segments (`NNNNNNNNNNNNNNNN.spool`), each a sequence of records
-//! (length, CRC-32 of the payload, the span as JSON); a segment is deleted (the current one
+//! (length, CRC-32 of the payload, the span as MessagePack with its fields named; a spool
+//! written before holds JSON records, read as such); a segment is deleted (the current one
 //! emptied) once none of its spans is held any more. A torn record at a segment's end (a crash
 //! mid-append, before the answer) ends what is read of it. The directory is locked while open
 //! (its `lock` file): a second node opening it fails, so two never replay one spool.
@@ -30,10 +31,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use agentrace_core::{SpanRecord, TraceId};
+use agentrace_core::{Attribution, SpanRecord, TraceId};
 use agentrace_store::HeldStatus;
 
-/// The spans held at most, in bytes (about: twice their JSON).
+/// The spans held at most, in bytes (about: twice their records).
 pub(crate) const MAX_BYTES: usize = 64 << 20;
 
 /// How often held spans are looked at (a quarter of the hold), at least and at most.
@@ -84,22 +85,46 @@ pub(crate) struct Held {
 /// Spans taken out for a write ([`HeldSpans::take`]); put back when dropped unsettled. They
 /// are counted as held until the write settles them: a span is held until it is in
 /// ClickHouse.
+///
+/// The write completes their attribution in place ([`for_write`](Self::for_write)), not in
+/// copies (a span record with its attributes is half a kilobyte, and a write children first
+/// takes thousands); a span held on or put back gets its attribution as taken back.
 #[derive(Debug)]
 pub(crate) struct Taken<'a> {
     from: &'a HeldSpans,
     spans: Vec<Held>,
+    /// Each span's attribution as taken.
+    taken_as: Vec<Attribution>,
 }
 
 impl Taken<'_> {
-    /// The write is done: the spans whose index is in `kept` are held still, the others were
-    /// written (their records are released).
+    /// The spans, for the write to complete in place: each with its index and its
+    /// attribution as taken.
+    pub(crate) fn for_write(
+        &mut self,
+    ) -> impl Iterator<Item = (usize, &mut SpanRecord, &Attribution)> {
+        self.spans
+            .iter_mut()
+            .zip(&self.taken_as)
+            .enumerate()
+            .map(|(i, (held, taken_as))| (i, &mut *held.span, taken_as))
+    }
+
+    /// The write is done: the spans whose index is in `kept` are held still (as taken), the
+    /// others were written (their records are released).
     pub(crate) fn settle(mut self, kept: &HashSet<usize>) {
         let mut state = self.from.state();
         let mut released: BTreeMap<u64, usize> = BTreeMap::new();
         let mut traces = HashSet::new();
-        for (i, held) in std::mem::take(&mut self.spans).into_iter().enumerate() {
+        let taken_as = std::mem::take(&mut self.taken_as);
+        for ((i, mut held), taken_as) in std::mem::take(&mut self.spans)
+            .into_iter()
+            .enumerate()
+            .zip(taken_as)
+        {
             traces.insert(held.span.trace_id);
             if kept.contains(&i) {
+                taken_as.apply_to(&mut held.span);
                 state.place(held);
             } else {
                 state.spans -= 1;
@@ -118,21 +143,15 @@ impl Taken<'_> {
     }
 }
 
-impl std::ops::Deref for Taken<'_> {
-    type Target = [Held];
-
-    fn deref(&self) -> &[Held] {
-        &self.spans
-    }
-}
-
 impl Drop for Taken<'_> {
     fn drop(&mut self) {
         if self.spans.is_empty() {
             return;
         }
         let mut state = self.from.state();
-        for held in std::mem::take(&mut self.spans) {
+        let taken_as = std::mem::take(&mut self.taken_as);
+        for (mut held, taken_as) in std::mem::take(&mut self.spans).into_iter().zip(taken_as) {
+            taken_as.apply_to(&mut held.span);
             state.place(held);
         }
     }
@@ -232,7 +251,12 @@ impl HeldSpans {
                 spans.extend(held);
             }
         }
-        Taken { from: self, spans }
+        let taken_as = spans.iter().map(|h| Attribution::of(&h.span)).collect();
+        Taken {
+            from: self,
+            spans,
+            taken_as,
+        }
     }
 
     /// Holds `spans` (in the spool first, then here): those that do not fit under
@@ -246,7 +270,7 @@ impl HeldSpans {
         let mut unheld = Vec::new();
         for span in spans {
             let start = buffer.len();
-            let Some(size) = encode_record(&mut buffer, &span).map(|json| 2 * json) else {
+            let Some(size) = encode_record(&mut buffer, &span).map(|encoded| 2 * encoded) else {
                 buffer.truncate(start);
                 unheld.push(span);
                 continue;
@@ -520,12 +544,13 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
 
 /// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
 /// record.
-/// Appends `span`'s record to `buffer` (its header, then its JSON): the JSON's length, or
-/// `None` if it cannot be encoded (`buffer` then holds a part: cut it off).
+/// Appends `span`'s record to `buffer` (its header, then its MessagePack, fields by name): the
+/// payload's length, or `None` if it cannot be encoded (`buffer` then holds a part: cut it
+/// off).
 fn encode_record(buffer: &mut Vec<u8>, span: &SpanRecord) -> Option<usize> {
     let start = buffer.len();
     buffer.extend_from_slice(&[0; HEADER]);
-    serde_json::to_writer(&mut *buffer, span).ok()?;
+    rmp_serde::encode::write_named(&mut *buffer, span).ok()?;
     let (header, payload) = buffer[start..].split_at_mut(HEADER);
     let length = u32::try_from(payload.len()).ok()?;
     header[..4].copy_from_slice(&length.to_le_bytes());
@@ -545,7 +570,14 @@ fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
         if crc32fast::hash(payload) != crc {
             break;
         }
-        let Ok(span) = serde_json::from_slice::<SpanRecord>(payload) else {
+        // A record of a spool written before MessagePack is JSON: an object, `{`; a
+        // MessagePack map begins with 0x80–0x8f, 0xde or 0xdf.
+        let span = if payload.first() == Some(&b'{') {
+            serde_json::from_slice::<SpanRecord>(payload).ok()
+        } else {
+            rmp_serde::from_slice::<SpanRecord>(payload).ok()
+        };
+        let Some(span) = span else {
             break;
         };
         spans.push((span, 2 * length));
@@ -617,8 +649,8 @@ mod tests {
         let held = HeldSpans::open(dir.path(), hold)?;
         assert_eq!(held.len(), 3);
         assert_eq!(held.pending(false, MAX_LOOKED_UP).released, traces(&[1, 2]));
-        let taken = held.take(&traces(&[1]));
-        assert_eq!(taken.len(), 2);
+        let mut taken = held.take(&traces(&[1]));
+        assert_eq!(taken.for_write().count(), 2);
         taken.settle(&HashSet::new());
         assert_eq!(held.len(), 1);
         held.take(&traces(&[2])).settle(&HashSet::new());
@@ -637,7 +669,25 @@ mod tests {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
         assert!(held.add(vec![span(1, 1), span(1, 2)]).is_empty());
-        let taken = held.take(&traces(&[1]));
+        // A write completes the spans it takes in place; a span put back or held on is held
+        // as it was taken.
+        let complete = |taken: &mut Taken<'_>| {
+            for (_, span, taken_as) in taken.for_write() {
+                assert_eq!(taken_as, &Attribution::of(span));
+                span.agent_name = Some("planner".into());
+            }
+        };
+        let as_taken = |held: &HeldSpans| {
+            let mut taken = held.take(&traces(&[1]));
+            let names: Vec<_> = taken
+                .for_write()
+                .map(|(_, span, _)| span.agent_name.clone())
+                .collect();
+            drop(taken);
+            names
+        };
+        let mut taken = held.take(&traces(&[1]));
+        complete(&mut taken);
         assert_eq!(held.len(), 2, "held until written");
         assert!(
             held.pending(true, MAX_LOOKED_UP).is_empty(),
@@ -645,9 +695,13 @@ mod tests {
         );
         drop(taken);
         assert_eq!(held.len(), 2, "a write dropped unsettled puts them back");
+        assert_eq!(as_taken(&held), [None, None]);
         let kept: HashSet<usize> = [1].into();
-        held.take(&traces(&[1])).settle(&kept);
+        let mut taken = held.take(&traces(&[1]));
+        complete(&mut taken);
+        taken.settle(&kept);
         assert_eq!(held.len(), 1);
+        assert_eq!(as_taken(&held), [None]);
         assert_eq!(
             held.pending(false, MAX_LOOKED_UP).released,
             traces(&[1]),
@@ -728,6 +782,35 @@ mod tests {
         ));
         drop(held);
         HeldSpans::open(dir.path(), Duration::ZERO).map(drop)
+    }
+
+    #[test]
+    fn records_bring_back_every_field_and_json_ones_are_still_read() {
+        let spans =
+            agentrace_core::testing::fixtures::sample_spans(TraceId::from_bytes([7; 16]), 1_000);
+        let mut records = Vec::new();
+        for s in &spans {
+            assert!(encode_record(&mut records, s).is_some(), "{s:?}");
+        }
+        let read: Vec<SpanRecord> = read_records(&records).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(read, spans);
+        // A spool written before MessagePack: each record's payload JSON.
+        let mut json = Vec::new();
+        for s in &spans {
+            let payload = serde_json::to_vec(s).unwrap_or_default();
+            let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+            json.extend_from_slice(&length.to_le_bytes());
+            json.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            json.extend_from_slice(&payload);
+        }
+        let read: Vec<SpanRecord> = read_records(&json).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(read, spans);
+        assert!(
+            records.len() < json.len(),
+            "{} against {}",
+            records.len(),
+            json.len()
+        );
     }
 
     #[test]

@@ -290,7 +290,7 @@ impl ClickHouseStore {
         };
         let nodes: Vec<NodeRow> = self.spans_of_traces(traces.iter()).await?;
         let stored: Vec<&NodeRow> = nodes.iter().collect();
-        let completed = crate::write::complete(&stored, &mut []).completed;
+        let completed = crate::write::complete::<SpanRecord>(&stored, &mut []).completed;
         if !completed.is_empty() {
             let rewritten = self
                 .rewrite_attribution(&completed, now_unix_nano())

@@ -16,6 +16,7 @@
 //! are); the store's timer writes them when no batch comes.
 //! Writes are one at a time (what a write reads must stay true until it is written).
 
+use std::borrow::{Borrow, BorrowMut};
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -29,7 +30,7 @@ use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
-use crate::held::{Held, MAX_LOOKED_UP, Pending};
+use crate::held::{MAX_LOOKED_UP, Pending, Taken};
 use crate::row::{EventRow, SpanRow, Stamp, Versioned};
 use crate::sql::{self, trace_ids};
 use crate::store::ClickHouseStore;
@@ -122,10 +123,13 @@ pub(crate) struct Completion {
 /// Completes the attribution of `stored` spans (as read) and `arriving` ones together
 /// (`agentrace_core::complete_attribution`): fills what each arriving span lacks, and says
 /// which stored spans that completes and which arriving ones await their parent.
-pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Completion {
+pub(crate) fn complete<R: BorrowMut<SpanRecord>>(
+    stored: &[&StoredRow],
+    arriving: &mut [R],
+) -> Completion {
     let first_arriving = stored.len();
     let mut nodes: Vec<AttributionNode> = stored.iter().map(|r| r.node()).collect();
-    nodes.extend(arriving.iter().map(AttributionNode::of));
+    nodes.extend(arriving.iter().map(|s| AttributionNode::of(s.borrow())));
     let before: Vec<Attribution> = nodes[..first_arriving]
         .iter()
         .map(|n| n.values.clone())
@@ -141,7 +145,7 @@ pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Co
     };
     for i in done.filled {
         match i.checked_sub(first_arriving) {
-            Some(a) => nodes[i].values.apply_to(&mut arriving[a]),
+            Some(a) => nodes[i].values.apply_to(arriving[a].borrow_mut()),
             None => {
                 let mut node = nodes[i].clone();
                 let after = std::mem::replace(&mut node.values, before[i].clone());
@@ -159,11 +163,12 @@ pub(crate) fn complete(stored: &[&StoredRow], arriving: &mut [SpanRecord]) -> Co
 /// The spans of a trace's `records` (completed) that await a parent not among them: those
 /// `awaiting` it, and those still lacking a value below one of them (they complete from it
 /// when its parent comes), by index.
-fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> {
+fn awaiting_below<R: Borrow<SpanRecord>>(records: &[R], awaiting: &[usize]) -> HashSet<usize> {
     if awaiting.is_empty() {
         return HashSet::new();
     }
     let tops: HashSet<usize> = awaiting.iter().copied().collect();
+    let records: Vec<&SpanRecord> = records.iter().map(Borrow::borrow).collect();
     let index: HashMap<SpanId, usize> = records
         .iter()
         .enumerate()
@@ -174,7 +179,7 @@ fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> 
             if tops.contains(&k) {
                 return true;
             }
-            if Attribution::of(&records[k]).is_complete() {
+            if Attribution::of(records[k]).is_complete() {
                 return false;
             }
             let mut at = k;
@@ -191,12 +196,39 @@ fn awaiting_below(records: &[SpanRecord], awaiting: &[usize]) -> HashSet<usize> 
         .collect()
 }
 
-/// Where a span a write stores comes from.
-enum Origin {
-    /// Held (its index among those taken), with its values when it arrived.
-    Held { index: usize, before: Attribution },
+/// A span a write stores, by where it comes from.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "an arriving span is moved in once, per trace; a box would cost an allocation a span"
+)]
+enum Writing<'t> {
+    /// Held: its index among those taken, the span (completed in place), its values when it
+    /// arrived.
+    Held {
+        index: usize,
+        span: &'t mut SpanRecord,
+        before: &'t Attribution,
+    },
     /// Arriving now.
-    Arriving { aggregate: bool },
+    Arriving { span: SpanRecord, aggregate: bool },
+}
+
+impl Borrow<SpanRecord> for Writing<'_> {
+    fn borrow(&self) -> &SpanRecord {
+        match self {
+            Writing::Held { span, .. } => span,
+            Writing::Arriving { span, .. } => span,
+        }
+    }
+}
+
+impl BorrowMut<SpanRecord> for Writing<'_> {
+    fn borrow_mut(&mut self) -> &mut SpanRecord {
+        match self {
+            Writing::Held { span, .. } => span,
+            Writing::Arriving { span, .. } => span,
+        }
+    }
 }
 
 /// What the caller learns of a span whose values a write completed (`after`, applied to
@@ -332,9 +364,9 @@ impl ClickHouseStore {
         } = pending;
         traces.extend(released.iter().copied());
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
-        let taken = self.held_spans().map(|h| h.take(&traces));
-        let spans: &[Held] = taken.as_deref().unwrap_or_default();
-        let (report, kept) = self.store_with(arriving, spans, &traces, &released).await?;
+        let mut taken = self.held_spans().map(|h| h.take(&traces));
+        let held = taken.iter_mut().flat_map(Taken::for_write).collect();
+        let (report, kept) = self.store_with(arriving, held, &traces, &released).await?;
         if let Some(taken) = taken {
             taken.settle(&kept);
         }
@@ -346,7 +378,7 @@ impl ClickHouseStore {
     async fn store_with(
         &self,
         arriving: Vec<(SpanRecord, bool)>,
-        taken: &[Held],
+        taken: Vec<(usize, &mut SpanRecord, &Attribution)>,
         traces: &HashSet<TraceId>,
         released: &HashSet<TraceId>,
     ) -> Result<(InsertReport, HashSet<usize>), WriteError> {
@@ -370,17 +402,17 @@ impl ClickHouseStore {
                 )
             })
             .collect();
-        let mut by_trace: BTreeMap<TraceId, Vec<(SpanRecord, Origin)>> = BTreeMap::new();
-        for (i, held) in taken.iter().enumerate() {
-            let span = &held.span;
+        let mut by_trace: BTreeMap<TraceId, Vec<Writing<'_>>> = BTreeMap::new();
+        for (index, span, before) in taken {
             if seen.insert((span.trace_id, span.span_id)) {
-                by_trace.entry(span.trace_id).or_default().push((
-                    SpanRecord::clone(span),
-                    Origin::Held {
-                        index: i,
-                        before: Attribution::of(span),
-                    },
-                ));
+                by_trace
+                    .entry(span.trace_id)
+                    .or_default()
+                    .push(Writing::Held {
+                        index,
+                        span,
+                        before,
+                    });
             }
         }
         for (span, aggregate) in arriving {
@@ -389,7 +421,7 @@ impl ClickHouseStore {
                 by_trace
                     .entry(span.trace_id)
                     .or_default()
-                    .push((span, Origin::Arriving { aggregate }));
+                    .push(Writing::Arriving { span, aggregate });
             } else {
                 report.duplicates += 1;
             }
@@ -400,35 +432,38 @@ impl ClickHouseStore {
         let mut completed: Vec<Completed> = Vec::new();
         let mut kept = HashSet::new();
         let mut to_hold = Vec::new();
-        for (trace_id, spans) in by_trace {
+        for (trace_id, mut spans) in by_trace {
             let hold = self.held_spans().is_some() && !released.contains(&trace_id);
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
-            let (mut records, origins): (Vec<SpanRecord>, Vec<Origin>) = spans.into_iter().unzip();
-            let completion = complete(&stored, &mut records);
+            let completion = complete(&stored, &mut spans);
             completed.extend(completion.completed);
             let awaiting = if hold {
-                awaiting_below(&records, &completion.awaiting)
+                awaiting_below(&spans, &completion.awaiting)
             } else {
                 HashSet::new()
             };
-            for (k, (span, origin)) in records.into_iter().zip(origins).enumerate() {
+            for (k, writing) in spans.into_iter().enumerate() {
                 let waits = awaiting.contains(&k);
-                match origin {
-                    Origin::Held { index, .. } if waits => {
+                match writing {
+                    // Given its values as taken back when the write settles.
+                    Writing::Held { index, .. } if waits => {
                         kept.insert(index);
                     }
-                    Origin::Held { before, .. } => {
-                        let aggregate = is_aggregate(&span);
-                        let after = Attribution::of(&span);
-                        if after != before {
-                            report
-                                .attributed
-                                .push(late_attribution(&span, aggregate, before, after));
+                    Writing::Held { span, before, .. } => {
+                        let aggregate = is_aggregate(span);
+                        let after = Attribution::of(span);
+                        if after != *before {
+                            report.attributed.push(late_attribution(
+                                span,
+                                aggregate,
+                                before.clone(),
+                                after,
+                            ));
                         }
-                        out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
+                        out.push(SpanRow::new(span, aggregate, self.stamp(version)));
                     }
-                    Origin::Arriving { .. } if waits => to_hold.push(span),
-                    Origin::Arriving { aggregate } => {
+                    Writing::Arriving { span, .. } if waits => to_hold.push(span),
+                    Writing::Arriving { span, aggregate } => {
                         out.push(SpanRow::new(&span, aggregate, self.stamp(version)));
                     }
                 }
