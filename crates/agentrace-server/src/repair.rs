@@ -101,13 +101,9 @@ impl Noted {
 }
 
 /// Whether a trace of these spans, the last received at `received_unix_nano`, needs a repair
-/// at `at_unix_nano`: [`repair`]'s rules, planned without reading the trace.
-fn needs_repair(
-    noted: &[Noted],
-    received_unix_nano: u64,
-    at_unix_nano: u64,
-    grace: Duration,
-) -> bool {
+/// at any of the instants `at` (nanoseconds): [`repair`]'s rules, planned without reading the
+/// trace, its shapes built once.
+fn needs_repair(noted: &[Noted], received_unix_nano: u64, at: &[u64], grace: Duration) -> bool {
     let mut shapes: Vec<SpanShape> = noted
         .iter()
         .map(|n| SpanShape {
@@ -127,7 +123,9 @@ fn needs_repair(
         .iter()
         .any(|id| !aggregates.contains(id))
         || mcp_calls::incomplete(&shapes)
-        || !orphans::plan(&shapes, at_unix_nano, grace).is_empty()
+        || at
+            .iter()
+            .any(|&t| !orphans::plan(&shapes, t, grace).is_empty())
 }
 
 /// Remembers recently committed traces and says which are due for a check.
@@ -193,9 +191,12 @@ impl Tracker {
                         // Complete now (its agent span came): done with, unless more comes.
                         let end_of_grace = now_unix_nano.saturating_add(self.grace_ns);
                         let grace = Duration::from_nanos(self.grace_ns);
-                        if !needs_repair(shapes, now_unix_nano, now_unix_nano, grace)
-                            && !needs_repair(shapes, now_unix_nano, end_of_grace, grace)
-                        {
+                        if !needs_repair(
+                            shapes,
+                            now_unix_nano,
+                            &[now_unix_nano, end_of_grace],
+                            grace,
+                        ) {
                             s.suspect = false;
                             s.shapes = None;
                         }
@@ -255,7 +256,7 @@ impl Tracker {
             let needs_repair_at = |s: &Seen, at| {
                 s.shapes
                     .as_deref()
-                    .is_none_or(|n| needs_repair(n, s.last_unix_nano, at, grace))
+                    .is_none_or(|n| needs_repair(n, s.last_unix_nano, &[at], grace))
             };
             if age >= self.grace_ns {
                 if s.suspect {
