@@ -542,8 +542,6 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:016}.spool"))
 }
 
-/// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
-/// record.
 /// Appends `span`'s record to `buffer` (its header, then its MessagePack, fields by name): the
 /// payload's length, or `None` if it cannot be encoded (`buffer` then holds a part: cut it
 /// off).
@@ -558,6 +556,8 @@ fn encode_record(buffer: &mut Vec<u8>, span: &SpanRecord) -> Option<usize> {
     Some(payload.len())
 }
 
+/// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
+/// record.
 fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
     let mut spans = Vec::new();
     while bytes.len() >= HEADER {

@@ -445,7 +445,7 @@ impl ClickHouseStore {
             for (k, writing) in spans.into_iter().enumerate() {
                 let waits = awaiting.contains(&k);
                 match writing {
-                    // Given its values as taken back when the write settles.
+                    // Held on: `Taken::settle` gives it back its values as taken.
                     Writing::Held { index, .. } if waits => {
                         kept.insert(index);
                     }
