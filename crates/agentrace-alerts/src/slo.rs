@@ -177,6 +177,26 @@ pub struct Tally {
     pub selected: u64,
 }
 
+/// Two windows' tallies as one: the tally of a window from those of its parts.
+impl std::ops::Add for Tally {
+    type Output = Self;
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            events: self.events + other.events,
+            failed: self.failed + other.failed,
+            within: self.within + other.within,
+            selected: self.selected + other.selected,
+        }
+    }
+}
+
+impl std::iter::Sum for Tally {
+    fn sum<I: Iterator<Item = Self>>(parts: I) -> Self {
+        parts.fold(Self::default(), std::ops::Add::add)
+    }
+}
+
 impl Indicator {
     /// The spans counted; `None` for a quality indicator (it counts scores) and a cost one
     /// (traces or sessions).

@@ -147,6 +147,14 @@ impl Analytics for ClickHouseStore {
     ) -> Result<agentrace_store::CostTally, QueryError> {
         self.block_on(ClickHouseStore::cost_tally(self, q))
     }
+
+    fn cost_tally_by_bucket(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, agentrace_store::CostTally)>, QueryError> {
+        self.block_on(ClickHouseStore::cost_tally_by_bucket(self, q, width_ns))
+    }
 }
 
 impl AlertHistory for ClickHouseStore {
@@ -297,6 +305,18 @@ impl Scores for ClickHouseStore {
         pass: &agentrace_store::ScorePass,
     ) -> Result<agentrace_store::ScoreTally, QueryError> {
         self.block_on(ClickHouseStore::score_tally(self, name, range, pass))
+    }
+
+    fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &agentrace_store::ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, agentrace_store::ScoreTally)>, QueryError> {
+        self.block_on(ClickHouseStore::score_tally_by_bucket(
+            self, name, range, pass, width_ns,
+        ))
     }
 }
 

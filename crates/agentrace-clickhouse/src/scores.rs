@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId, now_unix_nano};
 use agentrace_store::{
     MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
-    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width, whole_tally,
 };
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,7 @@ struct NameRow {
 /// The scores of a name and those that passed, as [`ClickHouseStore::score_tally`] reads them.
 #[derive(Debug, Row, Deserialize)]
 struct TallyRow {
+    bucket: u64,
     scored: u64,
     passed: u64,
 }
@@ -319,6 +320,32 @@ impl ClickHouseStore {
         range: TimeRange,
         pass: &ScorePass,
     ) -> Result<ScoreTally, QueryError> {
+        Ok(whole_tally(
+            self.score_tallies(name, range, pass, None).await?,
+        ))
+    }
+
+    /// [`score_tally`](Self::score_tally) in buckets of `width_ns` of the time given, in the
+    /// same read.
+    pub(crate) async fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
+        self.score_tallies(name, range, pass, Some(check_bucket_width(width_ns)?))
+            .await
+    }
+
+    /// The tallies by bucket of `width_ns` (all in one, keyed 0, without).
+    async fn score_tallies(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
         // The bounds are numbers the caller checked (written as Rust writes them: `0.7`,
         // `1e100`, which ClickHouse reads as Float64); a bound that is not finite passes nothing.
         let bound = |b: Option<f64>, op: &str| match b {
@@ -335,6 +362,10 @@ impl ClickHouseStore {
         } else {
             "0".to_owned()
         };
+        let bucket = width_ns.map_or_else(
+            || "toUInt64(0)".to_owned(),
+            |width| format!("intDiv(toUInt64(toUnixTimestamp64Nano(time)), {width}) * {width}"),
+        );
         let mut w = Where::default();
         w.push("deleted = 0", []);
         w.push("name = ?", [Param::Text(name.to_owned())]);
@@ -342,14 +373,17 @@ impl ClickHouseStore {
         let query = self
             .client()
             .query(&format!(
-                "SELECT count() AS scored, \
+                "SELECT {bucket} AS bucket, count() AS scored, \
                  countIf({by_value} OR (label IS NOT NULL AND has(?, assumeNotNull(label)))) \
-                 AS passed FROM scores FINAL WHERE {}",
+                 AS passed FROM scores FINAL WHERE {} GROUP BY bucket ORDER BY bucket",
                 w.sql()
             ))
             .bind(&pass.labels);
-        let row: TallyRow = w.bind(query).fetch_one().await.map_err(error::query)?;
-        Ok(ScoreTally::new(row.scored, row.passed))
+        let rows: Vec<TallyRow> = w.bind(query).fetch_all().await.map_err(error::query)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.bucket, ScoreTally::new(row.scored, row.passed)))
+            .collect())
     }
 
     /// Deletes the score `id` (a newer version of its row, marked deleted); whether one was

@@ -139,6 +139,14 @@ impl Analytics for SqliteStore {
     ) -> Result<agentrace_store::CostTally, QueryError> {
         SqliteStore::cost_tally(self, q)
     }
+
+    fn cost_tally_by_bucket(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, agentrace_store::CostTally)>, QueryError> {
+        SqliteStore::cost_tally_by_bucket(self, q, width_ns)
+    }
 }
 
 impl AlertHistory for SqliteStore {
@@ -281,5 +289,15 @@ impl Scores for SqliteStore {
         pass: &agentrace_store::ScorePass,
     ) -> Result<agentrace_store::ScoreTally, QueryError> {
         SqliteStore::score_tally(self, name, range, pass)
+    }
+
+    fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &agentrace_store::ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, agentrace_store::ScoreTally)>, QueryError> {
+        SqliteStore::score_tally_by_bucket(self, name, range, pass, width_ns)
     }
 }

@@ -5,7 +5,7 @@ use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
-    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width, whole_tally,
 };
 use rusqlite::types::Value;
 use rusqlite::{Row, params, params_from_iter};
@@ -288,20 +288,46 @@ impl SqliteStore {
         range: TimeRange,
         pass: &ScorePass,
     ) -> Result<ScoreTally, QueryError> {
+        Ok(whole_tally(self.score_tallies(name, range, pass, None)?))
+    }
+
+    /// [`score_tally`](Self::score_tally) in buckets of `width_ns` of the time given, in the
+    /// same pass.
+    pub fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
+        self.score_tallies(name, range, pass, Some(check_bucket_width(width_ns)?))
+    }
+
+    /// The tallies by bucket of `width_ns` (all in one, keyed 0, without).
+    fn score_tallies(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
         let labels = serde_json::Value::from(pass.labels.clone()).to_string();
         let by_value = pass.min.is_some() || pass.max.is_some();
+        let width = width_ns.map(|w| i64::try_from(w).unwrap_or(i64::MAX));
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT count(*), coalesce(sum( \
+                    "SELECT CASE WHEN ?8 IS NULL THEN 0 ELSE time_ns / ?8 * ?8 END AS bucket, \
+                     count(*), coalesce(sum( \
                          (?4 AND value IS NOT NULL AND (?5 IS NULL OR value >= ?5) \
                              AND (?6 IS NULL OR value <= ?6)) \
                          OR (label IS NOT NULL AND label IN (SELECT value FROM json_each(?7))) \
-                     ), 0) FROM scores WHERE name = ?1 AND time_ns >= ?2 AND time_ns < ?3",
+                     ), 0) FROM scores WHERE name = ?1 AND time_ns >= ?2 AND time_ns < ?3 \
+                     GROUP BY bucket ORDER BY bucket",
                 )
                 .db()?;
-            let (scored, passed) = stmt
-                .query_row(
+            let rows = stmt
+                .query_map(
                     params![
                         name,
                         bound(range.start_unix_nano.unwrap_or(0)),
@@ -310,14 +336,23 @@ impl SqliteStore {
                         pass.min,
                         pass.max,
                         labels,
+                        width,
                     ],
-                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+                    |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, i64>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    },
                 )
                 .db()?;
-            Ok(ScoreTally::new(
-                u64::try_from(scored).unwrap_or(0),
-                u64::try_from(passed).unwrap_or(0),
-            ))
+            let count = |n: i64| u64::try_from(n).unwrap_or(0);
+            rows.map(|row| {
+                let (bucket, scored, passed) = row.db()?;
+                Ok((count(bucket), ScoreTally::new(count(scored), count(passed))))
+            })
+            .collect()
         })
     }
 }

@@ -58,6 +58,38 @@ pub trait Analytics {
     /// dear): a cost objective's counts. From the per-trace summaries, never a read of spans
     /// one by one.
     fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
+
+    /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` (aligned on the epoch, each
+    /// keyed by its start) of the traces' start, in one read: each bucket judged as a range
+    /// of its own (a session on its traces starting in it). Oldest first; a bucket without a
+    /// trace is left out. A width of 0 is [`QueryError::Invalid`].
+    fn cost_tally_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError>;
+}
+
+/// The tally of a read in one bucket (a store's plain tally, read as its tally by bucket
+/// with every row in one): that bucket's, nothing counted without one.
+pub fn whole_tally<T: Default>(buckets: Vec<(u64, T)>) -> T {
+    buckets
+        .into_iter()
+        .next()
+        .map_or_else(T::default, |(_, tally)| tally)
+}
+
+/// Refuses a bucket width of 0, for a store's
+/// [`cost_tally_by_bucket`](Analytics::cost_tally_by_bucket) and
+/// [`score_tally_by_bucket`](crate::Scores::score_tally_by_bucket).
+///
+/// # Errors
+/// [`QueryError::Invalid`] for 0.
+pub fn check_bucket_width(width_ns: u64) -> Result<u64, QueryError> {
+    if width_ns == 0 {
+        return Err(QueryError::Invalid("a bucket width of 0".into()));
+    }
+    Ok(width_ns)
 }
 
 /// The traces or sessions a [`Analytics::cost_tally`] counts: those starting in `range` (a

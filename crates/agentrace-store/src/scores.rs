@@ -60,6 +60,17 @@ pub trait Scores {
         range: TimeRange,
         pass: &ScorePass,
     ) -> Result<ScoreTally, QueryError>;
+
+    /// [`score_tally`](Self::score_tally) in buckets of `width_ns` (aligned on the epoch, each
+    /// keyed by its start) of the time the scores were given, in one read. Oldest first; a
+    /// bucket without a score is left out. A width of 0 is [`QueryError::Invalid`].
+    fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError>;
 }
 
 /// Which scores of a name pass: a value from `min` to `max` (both included; a bound left out

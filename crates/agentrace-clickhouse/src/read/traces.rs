@@ -4,6 +4,7 @@ use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     CostTally, CostTallyQuery, CostUnit, Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition,
     TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
+    check_bucket_width, whole_tally,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -161,6 +162,7 @@ fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
 /// A cost objective's counts, as [`ClickHouseStore::cost_tally`] reads them.
 #[derive(Debug, Row, Deserialize)]
 struct TallyRow {
+    bucket: u64,
     counted: u64,
     within: u64,
     unknown: u64,
@@ -251,6 +253,26 @@ impl ClickHouseStore {
     /// many have an unpriced call: the traces' summaries (as the trace list makes them) of the
     /// range, a session's summed.
     pub(crate) async fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
+        Ok(whole_tally(self.cost_tallies(q, None).await?))
+    }
+
+    /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` of the traces' start, in the
+    /// same read.
+    pub(crate) async fn cost_tally_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        self.cost_tallies(q, Some(check_bucket_width(width_ns)?))
+            .await
+    }
+
+    /// The tallies of `q` by bucket of `width_ns` (all in one, keyed 0, without).
+    async fn cost_tallies(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
         let (candidates, mut having) = starting_in(&q.range);
         for (column, value) in [
             ("service", &q.service),
@@ -266,30 +288,45 @@ impl ClickHouseStore {
             candidates.sql(),
             having.sql()
         );
+        let bucket = width_ns.map_or_else(
+            || "toUInt64(0)".to_owned(),
+            |width| format!("intDiv(toUInt64(start_ns), {width}) * {width}"),
+        );
         // Each unit's cost and unpriced calls, under names no input column has (an alias
         // naming a column would be read inside its own aggregate).
         let units = match q.of {
             CostUnit::Sessions => format!(
-                "SELECT sum(cost_nanos) AS unit_cost, sum(unpriced) AS unit_unpriced \
-                 FROM ({traces}) WHERE head_session IS NOT NULL GROUP BY head_session"
+                "SELECT {bucket} AS unit_bucket, sum(cost_nanos) AS unit_cost, \
+                 sum(unpriced) AS unit_unpriced FROM ({traces}) \
+                 WHERE head_session IS NOT NULL GROUP BY unit_bucket, head_session"
             ),
-            _ => {
-                format!("SELECT cost_nanos AS unit_cost, unpriced AS unit_unpriced FROM ({traces})")
-            }
+            _ => format!(
+                "SELECT {bucket} AS unit_bucket, cost_nanos AS unit_cost, \
+                 unpriced AS unit_unpriced FROM ({traces})"
+            ),
         };
         let mut params = candidates.params;
         params.extend(having.params);
         let mut query = self.client().query(&format!(
-            "SELECT count() AS counted, \
+            "SELECT unit_bucket AS bucket, count() AS counted, \
              countIf(unit_unpriced = 0 AND unit_cost <= {}) AS within, \
-             countIf(unit_unpriced > 0) AS unknown FROM ({units})",
+             countIf(unit_unpriced > 0) AS unknown FROM ({units}) \
+             GROUP BY unit_bucket ORDER BY unit_bucket",
             q.threshold.nanos()
         ));
         for p in params {
             query = query.bind(p);
         }
-        let row: TallyRow = query.fetch_one().await.map_err(error::query)?;
-        Ok(CostTally::new(row.counted, row.within, row.unknown))
+        let rows: Vec<TallyRow> = query.fetch_all().await.map_err(error::query)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                (
+                    row.bucket,
+                    CostTally::new(row.counted, row.within, row.unknown),
+                )
+            })
+            .collect())
     }
 
     pub(crate) async fn list_traces_by(

@@ -269,6 +269,12 @@ impl Alerting {
         &self.config.slos
     }
 
+    /// The settled hours of the quality and cost objectives, shared by the evaluation and
+    /// the API.
+    pub(crate) const fn settled_hours(&self) -> &crate::slos::SettledHours {
+        self.source.settled_hours()
+    }
+
     /// How often rules are evaluated.
     pub fn interval(&self) -> std::time::Duration {
         self.config.interval

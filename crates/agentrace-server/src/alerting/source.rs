@@ -15,6 +15,7 @@ use agentrace_store::{
     QueryError, ScoreDimension, ScoreStatsQuery, SpanFilter, StatusFilter, TimeRange, score_stats,
 };
 
+use crate::slos::SettledHours;
 use crate::stats::ServerStats;
 use crate::store::SharedStore;
 
@@ -31,6 +32,8 @@ pub(crate) struct StoreSource {
     /// window (by name and window in seconds): `/metrics` shows them, for the Prometheus form
     /// of the objectives its counters cannot express (quality, cost).
     slo_counts: Mutex<BTreeMap<(String, u64), Counts>>,
+    /// The settled hours of the quality and cost objectives, which the API reads too.
+    settled: SettledHours,
 }
 
 /// Events read per page when counting safety violations.
@@ -116,7 +119,13 @@ impl StoreSource {
             slos,
             cpu: Mutex::new(None),
             slo_counts: Mutex::new(BTreeMap::new()),
+            settled: SettledHours::default(),
         }
+    }
+
+    /// The settled hours of the quality and cost objectives.
+    pub(crate) const fn settled_hours(&self) -> &SettledHours {
+        &self.settled
     }
 
     /// Each SLO's counts over each window its burn-rate rules last read: (name, window in
@@ -139,7 +148,7 @@ impl StoreSource {
     }
 
     /// A `burn_rate` rule's reading: its SLO's burn rate over the rule's window and its short
-    /// window (the lower), from the SLO's counts over each (`crate::slos::counts`); the
+    /// window (the lower), from the SLO's counts over each (`SettledHours::counts`); the
     /// window's events are its requests.
     fn burn_rate(&self, q: &Query<'_>) -> Result<Vec<Reading>, QueryError> {
         let Some(slo) = self
@@ -152,14 +161,14 @@ impl StoreSource {
         };
         let store = &*self.store;
         let window = |nanos: u64| std::time::Duration::from_nanos(nanos);
-        let long = crate::slos::counts(
+        let long = self.settled.counts(
             store,
             slo,
             window(q.end_unix_nano.saturating_sub(q.start_unix_nano)),
             q.end_unix_nano,
         )?;
         let short = match q.rule.short_window {
-            Some(short) => crate::slos::counts(store, slo, short, q.end_unix_nano)?,
+            Some(short) => self.settled.counts(store, slo, short, q.end_unix_nano)?,
             None => long,
         };
         // Once an evaluation (with the longest of its alerts), the whole window too, so that
@@ -168,7 +177,8 @@ impl StoreSource {
         let longest = slo.burn_alerts.iter().map(|a| a.long).max();
         let whole = match longest {
             Some(longest) if slo.calendar.is_none() && q.rule.window == longest => Some(
-                crate::slos::counts(store, slo, slo.window, q.end_unix_nano)?,
+                self.settled
+                    .counts(store, slo, slo.window, q.end_unix_nano)?,
             ),
             _ => None,
         };

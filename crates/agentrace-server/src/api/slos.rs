@@ -1,7 +1,7 @@
 //! `/slos`: the service level objectives judged now; `/slos/{name}`: one of them with its
 //! burn-down over its window and the runs that spent its budget.
 
-use agentrace_alerts::slo::{BudgetPoint, Slo, SloStatus};
+use agentrace_alerts::slo::{BudgetPoint, SloStatus};
 use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::now_unix_nano;
 use axum::Json;
@@ -27,8 +27,15 @@ pub(super) struct Slos {
 pub(super) async fn list(State(state): State<AppState>, p: Params) -> Result<Json<Slos>, ApiError> {
     p.finish()?;
     let now = now_unix_nano();
-    let slos = configured(&state);
-    let judged = blocking(&state.store, move |s| crate::slos::statuses(s, &slos, now)).await?;
+    let judged = match state.alerts.clone() {
+        Some(alerts) => {
+            blocking(&state.store, move |s| {
+                alerts.settled_hours().statuses(s, alerts.slos(), now)
+            })
+            .await?
+        }
+        None => Vec::new(),
+    };
     Ok(Json(Slos {
         at: rfc3339(now, Precision::Seconds),
         slos: judged,
@@ -62,14 +69,18 @@ pub(super) async fn one(
     let points = p.count("points", 48, 200)?;
     let limit = p.limit(20, 100)?;
     p.finish()?;
-    let slo = configured(&state)
-        .into_iter()
+    let not_found = || ApiError::NotFound(format!("no SLO is named {name:?}"));
+    let alerts = state.alerts.clone().ok_or_else(not_found)?;
+    let slo = alerts
+        .slos()
+        .iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| ApiError::NotFound(format!("no SLO is named {name:?}")))?;
+        .cloned()
+        .ok_or_else(not_found)?;
     let now = now_unix_nano();
     let points = u32::try_from(points).unwrap_or(u32::MAX);
     let (status, burn_down, bad_events) = blocking(&state.store, move |s| {
-        let status = crate::slos::status(s, &slo, now)?;
+        let status = alerts.settled_hours().status(s, &slo, now)?;
         let width = u64::try_from(slo.span().as_nanos()).unwrap_or(u64::MAX);
         let burn_down = crate::slos::burn_down(s, &slo, (now.saturating_sub(width), now), points)?;
         let bad_events = crate::slos::bad_events(s, &slo, limit, now)?;
@@ -82,13 +93,4 @@ pub(super) async fn one(
         burn_down,
         bad_events,
     }))
-}
-
-/// The SLOs of the alerts file (none without one).
-fn configured(state: &AppState) -> Vec<Slo> {
-    state
-        .alerts
-        .as_ref()
-        .map(|a| a.slos().to_vec())
-        .unwrap_or_default()
 }

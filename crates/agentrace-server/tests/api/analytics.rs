@@ -574,10 +574,27 @@ async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() 
 
 #[tokio::test]
 async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> TestResult {
-    use agentrace_alerts::slo::{Count, Indicator, Slo, Status, Target};
+    use agentrace_alerts::slo::{CostUnit, Count, Indicator, Slo, Status, Target};
+    use agentrace_core::{Score, ScoreTarget, ScoreValue};
     use std::time::Duration;
     let api = Api::start().await?;
     let store = &*api.state.store;
+    // A score every two minutes, one in three failing.
+    let mut scores = Vec::new();
+    for n in 0..13 {
+        let mut s = Score::new(
+            ScoreTarget::Trace(api.runs[0].trace_id),
+            "groundedness",
+            ScoreValue {
+                kind: None,
+                value: Some(if n % 3 == 0 { 0.2 } else { 0.9 }),
+                label: None,
+            },
+        )?;
+        s.time_unix_nano = T0 + n * 2 * MIN;
+        scores.push(s);
+    }
+    store.write_scores(&agentrace_store::with_score_ids(scores))?;
     let hour = Duration::from_secs(3_600);
     let mut ok_tools = Count::of(Target::ToolCalls);
     ok_tools.status = Some(Status::Ok);
@@ -599,11 +616,22 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
             good: Box::new(small),
             total: Box::new(Count::of(Target::LlmCalls)),
         },
+        Indicator::Quality {
+            score: "groundedness".into(),
+            min: Some(0.7),
+            max: None,
+            labels: Vec::new(),
+        },
+        Indicator::Cost {
+            of: CostUnit::Traces,
+            max_usd: 0.001,
+        },
     ];
     // An end between the step's boundaries, while the runs arrive and after.
-    for end in [T0 + 7 * MIN + 13 * SEC, T0 + 25 * MIN + 1] {
-        for indicator in indicators.clone() {
-            let mut slo = Slo::new("series", indicator, 0.9, hour);
+    for indicator in indicators {
+        let mut seen = 0;
+        for end in [T0 + 7 * MIN + 13 * SEC, T0 + 25 * MIN + 1] {
+            let mut slo = Slo::new("series", indicator.clone(), 0.9, hour);
             slo.burn_alerts.truncate(1);
             // Twelve steps of five minutes over the hour.
             let points = agentrace_server::slos::burn_down(store, &slo, (end - 60 * MIN, end), 12)?;
@@ -616,14 +644,13 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
                     .windows(2)
                     .all(|w| w[1].time_unix_nano - w[0].time_unix_nano == 5 * MIN)
             );
-            let mut seen = 0;
             for p in &points {
                 let own = agentrace_server::slos::counts(store, &slo, hour, p.time_unix_nano)?;
                 assert_eq!(p.counts, own, "{:?} at {}", slo.indicator, p.time_unix_nano);
                 seen += own.total;
             }
-            assert!(seen > 0, "the windows hold the runs");
         }
+        assert!(seen > 0, "the windows of {indicator:?} hold the runs");
     }
     Ok(())
 }

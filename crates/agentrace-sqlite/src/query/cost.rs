@@ -1,7 +1,9 @@
 //! A cost objective's counts: the traces (or sessions) of a range, those at most a threshold
 //! and those whose cost is unknown, from the per-trace summaries (`traces`) alone.
 
-use agentrace_store::{CostTally, CostTallyQuery, CostUnit, QueryError};
+use agentrace_store::{
+    CostTally, CostTallyQuery, CostUnit, QueryError, check_bucket_width, whole_tally,
+};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
@@ -15,6 +17,25 @@ impl SqliteStore {
     /// many have an unpriced call: one pass over the summaries of the traces starting in its
     /// range (the `traces_start` index), a session's traces summed first.
     pub fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
+        Ok(whole_tally(self.cost_tallies(q, None)?))
+    }
+
+    /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` of the traces' start, in the
+    /// same pass.
+    pub fn cost_tally_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        self.cost_tallies(q, Some(check_bucket_width(width_ns)?))
+    }
+
+    /// The tallies of `q` by bucket of `width_ns` (all in one, keyed 0, without).
+    fn cost_tallies(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
         let mut w = Where::default();
         w.range("start_ns", &q.range);
         for (column, value) in [
@@ -26,37 +47,49 @@ impl SqliteStore {
                 w.push(format!("{column} = ?"), [Value::Text(v.clone())]);
             }
         }
+        let bucket = width_ns.map_or_else(
+            || "0".to_owned(),
+            |width| {
+                let width = i64::try_from(width).unwrap_or(i64::MAX);
+                format!("start_ns / {width} * {width}")
+            },
+        );
         let units = match q.of {
             CostUnit::Sessions => {
                 w.push("session_id IS NOT NULL", []);
                 format!(
-                    "SELECT sum(coalesce(cost_total, 0)) AS cost, sum(unpriced_count) AS unpriced \
-                     FROM traces WHERE {} GROUP BY session_id",
+                    "SELECT {bucket} AS bucket, sum(coalesce(cost_total, 0)) AS cost, \
+                     sum(unpriced_count) AS unpriced \
+                     FROM traces WHERE {} GROUP BY bucket, session_id",
                     w.sql()
                 )
             }
             _ => format!(
-                "SELECT coalesce(cost_total, 0) AS cost, unpriced_count AS unpriced \
-                 FROM traces WHERE {}",
+                "SELECT {bucket} AS bucket, coalesce(cost_total, 0) AS cost, \
+                 unpriced_count AS unpriced FROM traces WHERE {}",
                 w.sql()
             ),
         };
         let sql = format!(
-            "SELECT count(*), coalesce(sum(unpriced = 0 AND cost <= {}), 0), \
-             coalesce(sum(unpriced > 0), 0) FROM ({units})",
+            "SELECT bucket, count(*), coalesce(sum(unpriced = 0 AND cost <= {}), 0), \
+             coalesce(sum(unpriced > 0), 0) FROM ({units}) GROUP BY bucket ORDER BY bucket",
             q.threshold.nanos()
         );
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql).db()?;
             let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-            match rows.next().db()? {
-                Some(row) => Ok(CostTally::new(
+            let mut tallies = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                tallies.push((
                     codec::count(row, 0)?,
-                    codec::count(row, 1)?,
-                    codec::count(row, 2)?,
-                )),
-                None => Ok(CostTally::default()),
+                    CostTally::new(
+                        codec::count(row, 1)?,
+                        codec::count(row, 2)?,
+                        codec::count(row, 3)?,
+                    ),
+                ));
             }
+            Ok(tallies)
         })
     }
 }

@@ -47,7 +47,7 @@ use std::sync::Arc;
 
 use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    AggregateRow, GroupKey, QueryError, SpanFilter, SpanQuery, Store, TracePage,
+    AggregateRow, GroupKey, QueryError, SpanFilter, SpanQuery, Store, TimeRange, TracePage,
 };
 
 pub mod analytics;
@@ -235,6 +235,36 @@ pub fn expect_eq<T: PartialEq + Debug + ?Sized>(
     } else {
         Err(format!("{what}: expected {expected:?}, got {got:?}").into())
     }
+}
+
+/// `Ok` if a tally by bucket of `width` over `range` (`by_bucket`, a store's answer) is, oldest
+/// first, the tally of each bucket's part of the range on its own (`tally`), with the buckets
+/// that hold nothing (`T::default()`) left out.
+pub fn expect_buckets<T: PartialEq + Debug + Default>(
+    what: impl Display,
+    range: TimeRange,
+    width: u64,
+    by_bucket: &[(u64, T)],
+    tally: impl Fn(TimeRange) -> Result<T, QueryError>,
+) -> CheckResult {
+    let (start, end) = (
+        range.start_unix_nano.unwrap_or(0),
+        range.end_unix_nano.unwrap_or(u64::MAX),
+    );
+    let mut expected = Vec::new();
+    let mut bucket = start / width * width;
+    while bucket < end {
+        let part = tally(TimeRange::new(bucket.max(start), (bucket + width).min(end)))?;
+        if part != T::default() {
+            expected.push((bucket, part));
+        }
+        bucket += width;
+    }
+    ensure(
+        !expected.is_empty(),
+        format!("{what}: the check reads a bucket"),
+    )?;
+    expect_eq(what, expected.as_slice(), by_bucket)
 }
 
 /// `Ok` if `condition` holds, else an error saying `what` failed.

@@ -13,7 +13,7 @@ use agentrace_store::{
 
 use super::fixtures::{SEC, T0, span, span_id, trace_id, trace_ids};
 use super::traces::pages;
-use super::{CheckResult, ensure, expect_eq, listed};
+use super::{CheckResult, ensure, expect_buckets, expect_eq, listed};
 
 /// Score `n` (given at T0 + n s) of `target`, named `name`, giving `value`.
 fn score(
@@ -624,6 +624,16 @@ pub fn score_tallies_count_what_passes(store: &dyn Store) -> CheckResult {
         ScorePass::new(Some(0.8), None, vec!["wrong".into(), "correct".into()]),
     )?;
     check("verdict", ScorePass::new(None, None, Vec::new()))?;
+    for (name, width) in [("groundedness", 7 * SEC), ("verdict", 20 * SEC)] {
+        let pass = ScorePass::new(Some(0.7), None, vec!["correct".into()]);
+        expect_buckets(
+            format!("{name} by buckets of {width} ns"),
+            range,
+            width,
+            &store.score_tally_by_bucket(name, range, &pass, width)?,
+            |part| store.score_tally(name, part, &pass),
+        )?;
+    }
     expect_eq(
         "0.95 (replaced), 0.75, 1.0 and 0.7 pass; 0.5 is deleted; T0 + 100 s is outside",
         &ScoreTally::new(4, 4),

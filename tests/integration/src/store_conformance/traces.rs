@@ -10,7 +10,7 @@ use agentrace_store::{
 use super::fixtures::{
     MINUTE, SEC, T0, five, five_events, five_traces, span, span_id, trace_id, trace_ids,
 };
-use super::{CheckResult, ensure, expect_eq, expect_invalid_cursor, listed};
+use super::{CheckResult, ensure, expect_buckets, expect_eq, expect_invalid_cursor, listed};
 
 /// The summary of trace `n` whose head span is `root`, named `name`: a true root of service
 /// `svc-a`, nothing counted yet; fill it in with [`SummaryExt`].
@@ -239,7 +239,28 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
     ] {
         expect_eq(what, &expected, &got)?;
     }
-    Ok(())
+    // By bucket: each bucket (of two minutes, and of 90 s, which cuts the hour unevenly) as a
+    // range of its own, a session judged on its traces starting in it.
+    for (of, width) in [
+        (CostUnit::Traces, 2 * MINUTE),
+        (CostUnit::Sessions, 2 * MINUTE),
+        (CostUnit::Traces, 90 * SEC),
+    ] {
+        let q = CostTallyQuery::new(of, hour, Usd::from_nanos(2000));
+        expect_buckets(
+            format!("{of:?} at most 2000 by buckets of {width} ns"),
+            hour,
+            width,
+            &store.cost_tally_by_bucket(&q, width)?,
+            |range| tally(of, range, 2000, all),
+        )?;
+    }
+    ensure(
+        store
+            .cost_tally_by_bucket(&CostTallyQuery::new(CostUnit::Traces, hour, Usd::ZERO), 0)
+            .is_err(),
+        "a bucket width of 0 is refused",
+    )
 }
 
 /// Each filter of the trace list, newest first (which traces match, from the table).

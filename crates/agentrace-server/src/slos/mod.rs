@@ -1,7 +1,10 @@
 //! Service level objectives judged on the store (`agentrace_alerts::slo`, docs/slos.md): each
 //! window's good and total events read from the rollups for the objectives of spans (so that a
 //! 28-day window costs what an hour does, on every store), from the scores for quality and the
-//! per-trace summaries for cost; a burn-down of spans as one time series of the rollups.
+//! per-trace summaries for cost — those two by the hour once an hour has settled
+//! ([`SettledHours`]); a burn-down as one time series.
+
+mod settled;
 
 use std::time::Duration;
 
@@ -10,56 +13,201 @@ use agentrace_alerts::slo::{
 };
 use agentrace_core::{SpanId, TraceId, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, CostTallyQuery, GroupBy, GroupKey, Order, QueryError,
-    RollupAnswer, ScorePass, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
+    AggregateQuery, AggregateRow, CostTally, CostTallyQuery, GroupBy, GroupKey, Order, QueryError,
+    RollupAnswer, ScorePass, ScoreTally, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
 };
 use serde::Serialize;
 
-/// The good and total events of `slo` in the `window` ending at `now_unix_nano`.
+pub use settled::SettledHours;
+
+/// The good and total events of `slo` in the `window` ending at `now_unix_nano`, read whole.
 pub fn counts(
     store: &dyn Store,
     slo: &Slo,
     window: Duration,
     now_unix_nano: u64,
 ) -> Result<Counts, QueryError> {
+    Ok(slo
+        .indicator
+        .counts(tally(store, slo, window_range(window, now_unix_nano))?))
+}
+
+/// The `window` ending at `end`.
+fn window_range(window: Duration, end: u64) -> TimeRange {
     let width = u64::try_from(window.as_nanos()).unwrap_or(u64::MAX);
-    let range = TimeRange::new(now_unix_nano.saturating_sub(width), now_unix_nano);
-    let (total_count, good_count) = match &slo.indicator {
-        Indicator::Ratio { good, total } => (&**total, Some(&**good)),
-        Indicator::Success { of } | Indicator::Latency { of, .. } => (&Count::of(*of), None),
-        Indicator::Quality {
-            score,
-            min,
-            max,
-            labels,
-        } => {
-            let tally =
-                store.score_tally(score, range, &ScorePass::new(*min, *max, labels.clone()))?;
-            return Ok(slo.indicator.counts(Tally {
-                events: tally.scored,
-                selected: tally.passed,
-                ..Tally::default()
-            }));
+    TimeRange::new(end.saturating_sub(width), end)
+}
+
+/// What an indicator counts, and how the store counts it.
+enum Counted<'s> {
+    /// Spans, from the rollups: `total`, and a ratio's `good`.
+    Spans {
+        total: Count,
+        good: Option<&'s Count>,
+    },
+    /// The scores of a name, those that pass.
+    Scores { name: &'s str, pass: ScorePass },
+    /// Traces or sessions, those at most a cost.
+    Costs { of: CostUnit, max_usd: f64 },
+}
+
+impl<'s> Counted<'s> {
+    fn of(indicator: &'s Indicator) -> Result<Self, QueryError> {
+        Ok(match indicator {
+            Indicator::Ratio { good, total } => Self::Spans {
+                total: (**total).clone(),
+                good: Some(&**good),
+            },
+            Indicator::Success { of } | Indicator::Latency { of, .. } => Self::Spans {
+                total: Count::of(*of),
+                good: None,
+            },
+            Indicator::Quality {
+                score,
+                min,
+                max,
+                labels,
+            } => Self::Scores {
+                name: score,
+                pass: ScorePass::new(*min, *max, labels.clone()),
+            },
+            Indicator::Cost { of, max_usd } => Self::Costs {
+                of: *of,
+                max_usd: *max_usd,
+            },
+            _ => {
+                return Err(QueryError::Invalid(
+                    "an indicator this server does not know".into(),
+                ));
+            }
+        })
+    }
+}
+
+/// What `slo`'s indicator counts over `range`, read whole.
+fn tally(store: &dyn Store, slo: &Slo, range: TimeRange) -> Result<Tally, QueryError> {
+    match Counted::of(&slo.indicator)? {
+        Counted::Scores { name, pass } => Ok(of_scores(store.score_tally(name, range, &pass)?)),
+        Counted::Costs { of, max_usd } => Ok(of_costs(
+            store.cost_tally(&cost_query(slo, of, max_usd, range))?,
+        )),
+        Counted::Spans { total, good } => {
+            let total_row = rollup(store, slo, &total, range, Vec::new())?.total;
+            let good = match good {
+                Some(good) => Some((good, rollup(store, slo, good, range, Vec::new())?.total)),
+                None => None,
+            };
+            let good = good.as_ref().map(|(count, row)| (*count, row));
+            Ok(span_tally(slo, &total, &total_row, good))
         }
-        Indicator::Cost { of, max_usd } => return cost_counts(store, slo, *of, *max_usd, range),
-        _ => {
-            return Err(QueryError::Invalid(
-                "an indicator this server does not know".into(),
+    }
+}
+
+/// What `slo`'s indicator counts in each bucket of `width` (aligned on the epoch) over
+/// `range`, in one read a count, oldest first (a bucket with nothing left out); `None` where
+/// buckets are not exact: the cost of sessions (a session is judged on its part of the whole
+/// window, not on its part of each bucket). The rollups keep minutes: `width` is whole minutes
+/// for an indicator of spans.
+fn tally_by_bucket(
+    store: &dyn Store,
+    slo: &Slo,
+    range: TimeRange,
+    width: u64,
+) -> Result<Option<Vec<(u64, Tally)>>, QueryError> {
+    let (total, good) = match Counted::of(&slo.indicator)? {
+        Counted::Scores { name, pass } => {
+            let buckets = store.score_tally_by_bucket(name, range, &pass, width)?;
+            return Ok(Some(
+                buckets
+                    .into_iter()
+                    .map(|(at, t)| (at, of_scores(t)))
+                    .collect(),
             ));
         }
+        Counted::Costs {
+            of: CostUnit::Traces,
+            max_usd,
+        } => {
+            let q = cost_query(slo, CostUnit::Traces, max_usd, range);
+            let buckets = store.cost_tally_by_bucket(&q, width)?;
+            return Ok(Some(
+                buckets
+                    .into_iter()
+                    .map(|(at, t)| (at, of_costs(t)))
+                    .collect(),
+            ));
+        }
+        Counted::Costs { .. } => return Ok(None),
+        Counted::Spans { total, good } => (total, good),
     };
-    let total = rollup(store, slo, total_count, range, Vec::new())?.total;
-    let good = match good_count {
-        Some(good) => Some((good, rollup(store, slo, good, range, Vec::new())?.total)),
-        None => None,
+    let by_bucket = |count: &Count| -> Result<Vec<(u64, AggregateRow)>, QueryError> {
+        let rows = rollup(
+            store,
+            slo,
+            count,
+            range,
+            vec![GroupBy::TimeBucket { width_ns: width }],
+        )?
+        .rows;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| match row.keys.first() {
+                Some(GroupKey::Bucket(at)) => Some((*at, row)),
+                _ => None,
+            })
+            .collect())
     };
-    let good = good.as_ref().map(|(count, row)| (*count, row));
-    Ok(slo.indicator.counts(tally(slo, total_count, &total, good)))
+    let totals = by_bucket(&total)?;
+    let goods = match good {
+        Some(good) => by_bucket(good)?,
+        None => Vec::new(),
+    };
+    Ok(Some(
+        totals
+            .iter()
+            .map(|(at, total_row)| {
+                let good = good.and_then(|count| {
+                    let (_, row) = goods.iter().find(|(g, _)| g == at)?;
+                    Some((count, row))
+                });
+                (*at, span_tally(slo, &total, total_row, good))
+            })
+            .collect(),
+    ))
+}
+
+/// A quality indicator's tally: of the scores given, those that passed.
+fn of_scores(t: ScoreTally) -> Tally {
+    Tally {
+        events: t.scored,
+        selected: t.passed,
+        ..Tally::default()
+    }
+}
+
+/// A cost indicator's tally: of the traces or sessions of known cost (one with an unpriced
+/// call is neither cheap nor dear), those at most the threshold.
+fn of_costs(t: CostTally) -> Tally {
+    Tally {
+        events: t.counted.saturating_sub(t.unpriced),
+        selected: t.within,
+        ..Tally::default()
+    }
+}
+
+/// A cost objective's query over `range`: the traces or sessions of the SLO's scope, cheap at
+/// `max_usd` or less.
+fn cost_query(slo: &Slo, of: CostUnit, max_usd: f64, range: TimeRange) -> CostTallyQuery {
+    let mut q = CostTallyQuery::new(of, range, Usd::from_dollars(max_usd));
+    q.service.clone_from(&slo.scope.service);
+    q.agent.clone_from(&slo.scope.agent);
+    q.user.clone_from(&slo.scope.user);
+    q
 }
 
 /// What the rollup rows of a span indicator's counts hold: `total` of `total_count`'s spans,
 /// `good` of a ratio's good count.
-fn tally(
+fn span_tally(
     slo: &Slo,
     total_count: &Count,
     total: &AggregateRow,
@@ -84,27 +232,6 @@ fn tally(
         within,
         selected,
     }
-}
-
-/// A cost objective's counts over `range`: the traces or sessions of the SLO's scope at most
-/// `max_usd`, among those of known cost (one with an unpriced call is neither cheap nor dear).
-fn cost_counts(
-    store: &dyn Store,
-    slo: &Slo,
-    of: CostUnit,
-    max_usd: f64,
-    range: TimeRange,
-) -> Result<Counts, QueryError> {
-    let mut q = CostTallyQuery::new(of, range, Usd::from_dollars(max_usd));
-    q.service.clone_from(&slo.scope.service);
-    q.agent.clone_from(&slo.scope.agent);
-    q.user.clone_from(&slo.scope.user);
-    let tally = store.cost_tally(&q)?;
-    Ok(slo.indicator.counts(Tally {
-        events: tally.counted.saturating_sub(tally.unpriced),
-        selected: tally.within,
-        ..Tally::default()
-    }))
 }
 
 /// The events of `row` of `status` (all without one): from its count and errors, so that a
@@ -136,11 +263,22 @@ fn rollup(
     store.rollup(&AggregateQuery::new(filter, group_by))
 }
 
-/// `slo` judged at `now_unix_nano`.
+/// `slo` judged at `now_unix_nano`, each window read whole.
 pub fn status(store: &dyn Store, slo: &Slo, now_unix_nano: u64) -> Result<SloStatus, QueryError> {
+    judge(slo, now_unix_nano, |window| {
+        counts(store, slo, window, now_unix_nano)
+    })
+}
+
+/// `slo` judged at `now_unix_nano` with the counts of each window `counts` gives.
+fn judge(
+    slo: &Slo,
+    now_unix_nano: u64,
+    counts: impl Fn(Duration) -> Result<Counts, QueryError>,
+) -> Result<SloStatus, QueryError> {
     let mut failed = None;
     let status = slo.status(now_unix_nano, |window| {
-        counts(store, slo, window, now_unix_nano).unwrap_or_else(|e| {
+        counts(window).unwrap_or_else(|e| {
             failed.get_or_insert(e);
             Counts::default()
         })
@@ -148,7 +286,7 @@ pub fn status(store: &dyn Store, slo: &Slo, now_unix_nano: u64) -> Result<SloSta
     failed.map_or(Ok(status), Err)
 }
 
-/// Every SLO of `slos` judged at `now_unix_nano`.
+/// Every SLO of `slos` judged at `now_unix_nano`, each window read whole.
 pub fn statuses(
     store: &dyn Store,
     slos: &[Slo],
@@ -161,9 +299,9 @@ pub fn statuses(
 
 /// The burn-down of `slo` over `range`: at `points + 1` times evenly from its start to its
 /// end (the oldest first), the budget of the SLO's window ending then (for a calendar SLO, of
-/// its period so far) — how it was spent and when. A rolling SLO of spans whose step is whole
-/// minutes and divides its window is read in one rollup query a count (`bucketed_burn_down`);
-/// any other reads each point's window as [`counts`] does.
+/// its period so far) — how it was spent and when. A rolling SLO whose step is whole minutes
+/// and divides its window is read as one time series (`bucketed_burn_down`); any other reads
+/// each point's window as [`counts`] does.
 pub fn burn_down(
     store: &dyn Store,
     slo: &Slo,
@@ -184,11 +322,12 @@ pub fn burn_down(
         .collect()
 }
 
-/// The burn-down as one time series: the rollups of each count in buckets of the step, each
-/// point's window the sum of the buckets it covers. The points are the step's boundaries
-/// (so that every window is whole buckets, as exact as [`counts`]) up to the last before the
-/// range's end, then the end itself. `None` when that is not exact: a calendar SLO, an
-/// indicator not of spans, a step that is not whole minutes or does not divide the window.
+/// The burn-down as one time series: the tallies in buckets of the step
+/// ([`tally_by_bucket`]), each point's window the sum of the buckets it covers. The points are
+/// the step's boundaries (so that every window is whole buckets, as exact as [`counts`]) up to
+/// the last before the range's end, then the end itself. `None` when that is not exact: a
+/// calendar SLO, the cost of sessions, a step that is not whole minutes or does not divide the
+/// window.
 fn bucketed_burn_down(
     store: &dyn Store,
     slo: &Slo,
@@ -200,11 +339,6 @@ fn bucketed_burn_down(
     let n = u64::from(points.max(1));
     let step = end.saturating_sub(start) / n;
     let window = u64::try_from(slo.window.as_nanos()).unwrap_or(u64::MAX);
-    let (total_count, good_count) = match &slo.indicator {
-        Indicator::Ratio { good, total } => ((**total).clone(), Some((**good).clone())),
-        Indicator::Success { of } | Indicator::Latency { of, .. } => (Count::of(*of), None),
-        _ => return Ok(None),
-    };
     if slo.calendar.is_some()
         || step == 0
         || !step.is_multiple_of(MINUTE)
@@ -215,45 +349,9 @@ fn bucketed_burn_down(
     let last = end / step * step;
     let first = last.saturating_sub((n - 1) * step);
     let span = TimeRange::new(first.saturating_sub(window), last);
-    let by_bucket = |count: &Count| -> Result<Vec<(u64, AggregateRow)>, QueryError> {
-        let rows = rollup(
-            store,
-            slo,
-            count,
-            span,
-            vec![GroupBy::TimeBucket { width_ns: step }],
-        )?
-        .rows;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| match row.keys.first() {
-                Some(GroupKey::Bucket(at)) => Some((*at, row)),
-                _ => None,
-            })
-            .collect())
+    let Some(bucket_tallies) = tally_by_bucket(store, slo, span, step)? else {
+        return Ok(None);
     };
-    let totals = by_bucket(&total_count)?;
-    let goods = match &good_count {
-        Some(good) => by_bucket(good)?,
-        None => Vec::new(),
-    };
-    // A bucket's good events (a ratio's), none where its good count has no row.
-    let selected = |at: u64| {
-        good_count.as_ref().map_or(0, |count| {
-            goods
-                .iter()
-                .find(|(g, _)| *g == at)
-                .map_or(0, |(_, row)| of_status(row, count.status))
-        })
-    };
-    let bucket_tallies: Vec<(u64, Tally)> = totals
-        .iter()
-        .map(|(at, total)| {
-            let mut t = tally(slo, &total_count, total, None);
-            t.selected = selected(*at);
-            (*at, t)
-        })
-        .collect();
     let mut burn_down: Vec<BudgetPoint> = (0..n)
         .map(|k| {
             let at = first + k * step;
@@ -261,12 +359,8 @@ fn bucketed_burn_down(
             let sum = bucket_tallies
                 .iter()
                 .filter(|(b, _)| *b >= from && *b < at)
-                .fold(Tally::default(), |sum, (_, t)| Tally {
-                    events: sum.events + t.events,
-                    failed: sum.failed + t.failed,
-                    within: sum.within + t.within,
-                    selected: sum.selected + t.selected,
-                });
+                .map(|(_, t)| *t)
+                .sum();
             slo.budget_at(at, slo.indicator.counts(sum))
         })
         .collect();

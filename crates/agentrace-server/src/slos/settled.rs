@@ -1,0 +1,268 @@
+//! The tallies of quality and cost objectives by the hour, kept once an hour has settled: a
+//! window of days then reads from the store only its edges (its first, partial hour and the
+//! hours not yet settled), as the rollups make a window of spans cost what an hour does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use agentrace_alerts::slo::{CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
+use agentrace_store::{QueryError, Store, TimeRange};
+
+use super::{judge, tally, tally_by_bucket, window_range};
+
+const HOUR: u64 = 3_600_000_000_000;
+
+/// How long after its end an hour counts as settled: its traces' costs complete (a trace
+/// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
+const SETTLE: Duration = Duration::from_secs(3_600);
+
+/// How long the hours read are kept before all are read again: the most a change to a settled
+/// hour (a score deleted or given again, a span of a trace that started hours ago, a price
+/// change) waits before the counts show it.
+const REFRESH: Duration = Duration::from_secs(3_600);
+
+/// Settled hours of the quality and cost objectives (of traces), by SLO. The objectives of
+/// spans read the rollups and the cost of sessions its window whole (a session is judged on its
+/// part of the window, not on its part of each hour): those are passed through. One per server,
+/// shared by the alert evaluation and the API.
+#[derive(Debug, Default)]
+pub struct SettledHours {
+    kept: Mutex<HashMap<String, Kept>>,
+}
+
+/// The hours kept of one SLO.
+#[derive(Debug)]
+struct Kept {
+    /// The SLO as they were read for (a configuration read again may change it).
+    slo: Slo,
+    /// When (wall clock) the first of them was read.
+    since: u64,
+    /// Each hour's tally by its start, an hour without events included.
+    hours: BTreeMap<u64, Tally>,
+}
+
+impl SettledHours {
+    /// The good and total events of `slo` in the `window` ending at `now_unix_nano`, as
+    /// [`super::counts`] reads them.
+    pub fn counts(
+        &self,
+        store: &dyn Store,
+        slo: &Slo,
+        window: Duration,
+        now_unix_nano: u64,
+    ) -> Result<Counts, QueryError> {
+        let range = window_range(window, now_unix_nano);
+        Ok(slo
+            .indicator
+            .counts(self.tally(store, slo, range, agentrace_core::now_unix_nano())?))
+    }
+
+    /// `slo` judged at `now_unix_nano`.
+    pub fn status(
+        &self,
+        store: &dyn Store,
+        slo: &Slo,
+        now_unix_nano: u64,
+    ) -> Result<SloStatus, QueryError> {
+        judge(slo, now_unix_nano, |window| {
+            self.counts(store, slo, window, now_unix_nano)
+        })
+    }
+
+    /// Every SLO of `slos` judged at `now_unix_nano`.
+    pub fn statuses(
+        &self,
+        store: &dyn Store,
+        slos: &[Slo],
+        now_unix_nano: u64,
+    ) -> Result<Vec<SloStatus>, QueryError> {
+        slos.iter()
+            .map(|slo| self.status(store, slo, now_unix_nano))
+            .collect()
+    }
+
+    /// `slo`'s tally over `range` at the wall-clock time `wall`: the whole hours of it that
+    /// settled by then from those kept (reading the missing ones in one read), its edges from
+    /// the store.
+    fn tally(
+        &self,
+        store: &dyn Store,
+        slo: &Slo,
+        range: TimeRange,
+        wall: u64,
+    ) -> Result<Tally, QueryError> {
+        let kept_by_hour = matches!(
+            slo.indicator,
+            Indicator::Quality { .. }
+                | Indicator::Cost {
+                    of: CostUnit::Traces,
+                    ..
+                }
+        );
+        let start = range.start_unix_nano.unwrap_or(0);
+        let end = range.end_unix_nano.unwrap_or(u64::MAX);
+        let first = start.div_ceil(HOUR).saturating_mul(HOUR);
+        let settle = u64::try_from(SETTLE.as_nanos()).unwrap_or(u64::MAX);
+        let settled = (wall.saturating_sub(settle) / HOUR * HOUR).min(end / HOUR * HOUR);
+        if !kept_by_hour || first >= settled {
+            return tally(store, slo, range);
+        }
+        let edge = |from: u64, to: u64| {
+            if from < to {
+                tally(store, slo, TimeRange::new(from, to))
+            } else {
+                Ok(Tally::default())
+            }
+        };
+        Ok(edge(start, first)?
+            + self.hours(store, slo, (first, settled), wall)?
+            + edge(settled, end)?)
+    }
+
+    /// The sum of the hours from `first` to `settled` (whole hours), those not kept read in one
+    /// read, in buckets of an hour.
+    fn hours(
+        &self,
+        store: &dyn Store,
+        slo: &Slo,
+        (first, settled): (u64, u64),
+        wall: u64,
+    ) -> Result<Tally, QueryError> {
+        let refresh = u64::try_from(REFRESH.as_nanos()).unwrap_or(u64::MAX);
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = kept.entry(slo.name.clone()).or_insert_with(|| Kept {
+            slo: slo.clone(),
+            since: wall,
+            hours: BTreeMap::new(),
+        });
+        if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
+            *kept = Kept {
+                slo: slo.clone(),
+                since: wall,
+                hours: BTreeMap::new(),
+            };
+        }
+        let missing: Vec<u64> = (first / HOUR..settled / HOUR)
+            .map(|h| h * HOUR)
+            .filter(|h| !kept.hours.contains_key(h))
+            .collect();
+        if let (Some(&from), Some(&last)) = (missing.first(), missing.last()) {
+            let read = tally_by_bucket(store, slo, TimeRange::new(from, last + HOUR), HOUR)?
+                .ok_or_else(|| {
+                    QueryError::Invalid("an objective not counted by the hour".into())
+                })?;
+            kept.hours
+                .extend(missing.into_iter().map(|h| (h, Tally::default())));
+            kept.hours.extend(read);
+        }
+        Ok(kept.hours.range(first..settled).map(|(_, t)| *t).sum())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use agentrace_alerts::slo::{Indicator, Slo};
+    use agentrace_core::{Score, ScoreTarget, ScoreValue, TraceId};
+    use agentrace_store::with_score_ids;
+
+    use super::*;
+
+    const MIN: u64 = 60_000_000_000;
+
+    fn store() -> Result<(tempfile::TempDir, Arc<dyn Store>), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = agentrace_sqlite::SqliteStore::open(dir.path().join("agentrace.db"))?;
+        Ok((dir, Arc::new(store)))
+    }
+
+    fn scores(times_values: &[(u64, f64)]) -> Result<Vec<Score>, agentrace_core::InvalidScore> {
+        let scores = times_values
+            .iter()
+            .map(|&(time, value)| {
+                let mut s = Score::new(
+                    ScoreTarget::Trace(TraceId::from_bytes([7; 16])),
+                    "groundedness",
+                    ScoreValue {
+                        kind: None,
+                        value: Some(value),
+                        label: None,
+                    },
+                )?;
+                s.time_unix_nano = time;
+                Ok(s)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(with_score_ids(scores))
+    }
+
+    fn grounded() -> Slo {
+        Slo::new(
+            "grounded",
+            Indicator::Quality {
+                score: "groundedness".into(),
+                min: Some(0.7),
+                max: None,
+                labels: Vec::new(),
+            },
+            0.9,
+            Duration::from_secs(3 * 86_400),
+        )
+    }
+
+    /// Each window's tally from kept hours equals the tally read whole, at instants on and off
+    /// the hour; a score given later in a settled hour shows once the hours are read again.
+    #[test]
+    fn kept_hours_tally_as_a_whole_read_does_until_refreshed()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (_dir, store) = store()?;
+        let t0 = 1_700_000_000_000_000_000 / HOUR * HOUR;
+        // A score every 7 minutes for 30 hours, passing or not in turn.
+        let given: Vec<(u64, f64)> = (0..(30 * 60 / 7))
+            .map(|k| (t0 + k * 7 * MIN, if k % 3 == 0 { 0.5 } else { 0.9 }))
+            .collect();
+        store.write_scores(&scores(&given)?)?;
+        let slo = grounded();
+        let settled = SettledHours::default();
+        let wall = t0 + 31 * HOUR + 13 * MIN;
+        for (end, width) in [
+            (t0 + 31 * HOUR, 30 * HOUR),
+            (t0 + 29 * HOUR + 41 * MIN, 20 * HOUR + 5 * MIN),
+            (t0 + 28 * HOUR, 2 * HOUR + MIN),
+            (wall, 3 * 86_400 * 1_000_000_000),
+        ] {
+            let range = TimeRange::new(end - width.min(end), end);
+            let whole = tally(&*store, &slo, range)?;
+            assert!(whole.events > 0);
+            assert_eq!(
+                settled.tally(&*store, &slo, range, wall)?,
+                whole,
+                "{range:?}"
+            );
+        }
+        // Hours 0 to 29 are kept, so a score given in hour 2 is not counted until they are
+        // read again.
+        store.write_scores(&scores(&[(t0 + 2 * HOUR + MIN, 0.1)])?)?;
+        let range = TimeRange::new(t0, t0 + 30 * HOUR);
+        let whole = tally(&*store, &slo, range)?;
+        let kept = settled.tally(&*store, &slo, range, wall + MIN)?;
+        assert_eq!(kept.events + 1, whole.events);
+        let refresh = u64::try_from(REFRESH.as_nanos())?;
+        assert_eq!(settled.tally(&*store, &slo, range, wall + refresh)?, whole);
+        // An SLO changed under the same name is read again.
+        let mut stricter = slo.clone();
+        stricter.indicator = Indicator::Quality {
+            score: "groundedness".into(),
+            min: Some(0.95),
+            max: None,
+            labels: Vec::new(),
+        };
+        assert_eq!(
+            settled.tally(&*store, &stricter, range, wall + refresh)?,
+            tally(&*store, &stricter, range)?
+        );
+        Ok(())
+    }
+}
