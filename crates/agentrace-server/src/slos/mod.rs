@@ -84,13 +84,21 @@ impl<'s> Counted<'s> {
     }
 }
 
-/// What `slo`'s indicator counts over `range`, read whole.
+/// What `slo`'s indicator counts over `range` widened to whole minutes (as the rollups read
+/// it), read whole.
 fn tally(store: &dyn Store, slo: &Slo, range: TimeRange) -> Result<Tally, QueryError> {
     match Counted::of(&slo.indicator)? {
-        Counted::Scores { name, pass } => Ok(of_scores(store.score_tally(name, range, &pass)?)),
-        Counted::Costs { of, max_usd } => Ok(of_costs(
-            store.cost_tally(&cost_query(slo, of, max_usd, range))?,
-        )),
+        Counted::Scores { name, pass } => Ok(of_scores(store.score_tally(
+            name,
+            settled::whole_minutes(range),
+            &pass,
+        )?)),
+        Counted::Costs { of, max_usd } => Ok(of_costs(store.cost_tally(&cost_query(
+            slo,
+            of,
+            max_usd,
+            settled::whole_minutes(range),
+        ))?)),
         Counted::Spans { total, good } => {
             let total_row = rollup(store, slo, &total, range, Vec::new())?.total;
             let good = match good {

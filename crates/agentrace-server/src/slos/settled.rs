@@ -1,17 +1,16 @@
-//! The tallies of quality and cost objectives by the hour, kept once an hour has settled: a
-//! window of days then reads from the store only its edges (its first, partial hour and the
-//! hours not yet settled), as the rollups make a window of spans cost what an hour does.
+//! The tallies of quality and cost objectives by the hour, kept once an hour has settled (and
+//! the minutes of a window's first hour): a window of days then reads from the store only its
+//! hours not yet settled, as the rollups make a window of spans cost what an hour does.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use agentrace_alerts::slo::{CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
+use agentrace_store::series::{HOUR_NS, MINUTE_NS, ceil, floor};
 use agentrace_store::{QueryError, Store, TimeRange};
 
 use super::{judge, tally, tally_by_bucket, window_range};
-
-const HOUR: u64 = 3_600_000_000_000;
 
 /// How long after its end an hour counts as settled: its traces' costs complete (a trace
 /// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
@@ -31,15 +30,16 @@ pub struct SettledHours {
     kept: Mutex<HashMap<String, Kept>>,
 }
 
-/// The hours kept of one SLO.
+/// The buckets kept of one SLO.
 #[derive(Debug)]
 struct Kept {
     /// The SLO as they were read for (a configuration read again may change it).
     slo: Slo,
     /// When (wall clock) the first of them was read.
     since: u64,
-    /// Each hour's tally by its start, an hour without events included.
-    hours: BTreeMap<u64, Tally>,
+    /// Each bucket's tally by its width and start, a bucket without events included: settled
+    /// hours, and the minutes of a window's first hour.
+    buckets: BTreeMap<(u64, u64), Tally>,
 }
 
 impl SettledHours {
@@ -82,9 +82,10 @@ impl SettledHours {
             .collect()
     }
 
-    /// `slo`'s tally over `range` at the wall-clock time `wall`: the whole hours of it that
-    /// settled by then from those kept (reading the missing ones in one read), its edges from
-    /// the store.
+    /// `slo`'s tally over `range` (widened to whole minutes, as every window of an SLO is) at
+    /// the wall-clock time `wall`: its whole hours that settled by then from the hours kept,
+    /// its first, partial hour from that hour's minutes kept (once settled), the rest read from
+    /// the store; buckets not kept yet are read in one read a width.
     fn tally(
         &self,
         store: &dyn Store,
@@ -100,63 +101,79 @@ impl SettledHours {
                     ..
                 }
         );
+        let range = whole_minutes(range);
         let start = range.start_unix_nano.unwrap_or(0);
         let end = range.end_unix_nano.unwrap_or(u64::MAX);
-        let first = start.div_ceil(HOUR).saturating_mul(HOUR);
+        let first = ceil(start, HOUR_NS);
         let settle = u64::try_from(SETTLE.as_nanos()).unwrap_or(u64::MAX);
-        let settled = (wall.saturating_sub(settle) / HOUR * HOUR).min(end / HOUR * HOUR);
+        let settled = floor(wall.saturating_sub(settle), HOUR_NS).min(floor(end, HOUR_NS));
         if !kept_by_hour || first >= settled {
             return tally(store, slo, range);
         }
-        let edge = |from: u64, to: u64| {
-            if from < to {
-                tally(store, slo, TimeRange::new(from, to))
-            } else {
-                Ok(Tally::default())
-            }
-        };
-        Ok(edge(start, first)?
-            + self.hours(store, slo, (first, settled), wall)?
-            + edge(settled, end)?)
-    }
-
-    /// The sum of the hours from `first` to `settled` (whole hours), those not kept read in one
-    /// read, in buckets of an hour.
-    fn hours(
-        &self,
-        store: &dyn Store,
-        slo: &Slo,
-        (first, settled): (u64, u64),
-        wall: u64,
-    ) -> Result<Tally, QueryError> {
-        let refresh = u64::try_from(REFRESH.as_nanos()).unwrap_or(u64::MAX);
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let kept = kept.entry(slo.name.clone()).or_insert_with(|| Kept {
+        let kept = kept
+            .entry(slo.name.clone())
+            .or_insert_with(|| Kept::new(slo, wall));
+        let refresh = u64::try_from(REFRESH.as_nanos()).unwrap_or(u64::MAX);
+        if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
+            *kept = Kept::new(slo, wall);
+        }
+        let head = kept.sum(store, (start, first), MINUTE_NS)?;
+        let hours = kept.sum(store, (first, settled), HOUR_NS)?;
+        let tail = if settled < end {
+            tally(store, slo, TimeRange::new(settled, end))?
+        } else {
+            Tally::default()
+        };
+        Ok(head + hours + tail)
+    }
+}
+
+impl Kept {
+    fn new(slo: &Slo, wall: u64) -> Self {
+        Self {
             slo: slo.clone(),
             since: wall,
-            hours: BTreeMap::new(),
-        });
-        if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
-            *kept = Kept {
-                slo: slo.clone(),
-                since: wall,
-                hours: BTreeMap::new(),
-            };
+            buckets: BTreeMap::new(),
         }
-        let missing: Vec<u64> = (first / HOUR..settled / HOUR)
-            .map(|h| h * HOUR)
-            .filter(|h| !kept.hours.contains_key(h))
+    }
+
+    /// The sum of the buckets of `width` from `from` to `to` (both on the width), those not
+    /// kept read in one read.
+    fn sum(
+        &mut self,
+        store: &dyn Store,
+        (from, to): (u64, u64),
+        width: u64,
+    ) -> Result<Tally, QueryError> {
+        let missing: Vec<u64> = (from / width..to / width)
+            .map(|b| b * width)
+            .filter(|b| !self.buckets.contains_key(&(width, *b)))
             .collect();
-        if let (Some(&from), Some(&last)) = (missing.first(), missing.last()) {
-            let read = tally_by_bucket(store, slo, TimeRange::new(from, last + HOUR), HOUR)?
-                .ok_or_else(|| {
-                    QueryError::Invalid("an objective not counted by the hour".into())
-                })?;
-            kept.hours
-                .extend(missing.into_iter().map(|h| (h, Tally::default())));
-            kept.hours.extend(read);
+        if let (Some(&first), Some(&last)) = (missing.first(), missing.last()) {
+            let read =
+                tally_by_bucket(store, &self.slo, TimeRange::new(first, last + width), width)?
+                    .ok_or_else(|| {
+                        QueryError::Invalid("an objective not counted by the hour".into())
+                    })?;
+            self.buckets
+                .extend(missing.into_iter().map(|b| ((width, b), Tally::default())));
+            self.buckets
+                .extend(read.into_iter().map(|(b, t)| ((width, b), t)));
         }
-        Ok(kept.hours.range(first..settled).map(|(_, t)| *t).sum())
+        Ok(self
+            .buckets
+            .range((width, from)..(width, to))
+            .map(|(_, t)| *t)
+            .sum())
+    }
+}
+
+/// `range` widened to whole minutes, as the rollups read every window.
+pub(super) fn whole_minutes(range: TimeRange) -> TimeRange {
+    TimeRange {
+        start_unix_nano: range.start_unix_nano.map(|t| floor(t, MINUTE_NS)),
+        end_unix_nano: range.end_unix_nano.map(|t| ceil(t, MINUTE_NS)),
     }
 }
 
@@ -171,6 +188,7 @@ mod tests {
     use super::*;
 
     const MIN: u64 = 60_000_000_000;
+    const SEC: u64 = 1_000_000_000;
 
     fn store() -> Result<(tempfile::TempDir, Arc<dyn Store>), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
@@ -218,7 +236,7 @@ mod tests {
     fn kept_hours_tally_as_a_whole_read_does_until_refreshed()
     -> Result<(), Box<dyn std::error::Error>> {
         let (_dir, store) = store()?;
-        let t0 = 1_700_000_000_000_000_000 / HOUR * HOUR;
+        let t0 = 1_700_000_000_000_000_000 / HOUR_NS * HOUR_NS;
         // A score every 7 minutes for 30 hours, passing or not in turn.
         let given: Vec<(u64, f64)> = (0..(30 * 60 / 7))
             .map(|k| (t0 + k * 7 * MIN, if k % 3 == 0 { 0.5 } else { 0.9 }))
@@ -226,11 +244,12 @@ mod tests {
         store.write_scores(&scores(&given)?)?;
         let slo = grounded();
         let settled = SettledHours::default();
-        let wall = t0 + 31 * HOUR + 13 * MIN;
+        let wall = t0 + 31 * HOUR_NS + 13 * MIN;
         for (end, width) in [
-            (t0 + 31 * HOUR, 30 * HOUR),
-            (t0 + 29 * HOUR + 41 * MIN, 20 * HOUR + 5 * MIN),
-            (t0 + 28 * HOUR, 2 * HOUR + MIN),
+            (t0 + 31 * HOUR_NS, 30 * HOUR_NS),
+            (t0 + 29 * HOUR_NS + 41 * MIN, 20 * HOUR_NS + 5 * MIN),
+            (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
+            (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
             (wall, 3 * 86_400 * 1_000_000_000),
         ] {
             let range = TimeRange::new(end - width.min(end), end);
@@ -244,8 +263,8 @@ mod tests {
         }
         // Hours 0 to 29 are kept, so a score given in hour 2 is not counted until they are
         // read again.
-        store.write_scores(&scores(&[(t0 + 2 * HOUR + MIN, 0.1)])?)?;
-        let range = TimeRange::new(t0, t0 + 30 * HOUR);
+        store.write_scores(&scores(&[(t0 + 2 * HOUR_NS + MIN, 0.1)])?)?;
+        let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
         let whole = tally(&*store, &slo, range)?;
         let kept = settled.tally(&*store, &slo, range, wall + MIN)?;
         assert_eq!(kept.events + 1, whole.events);
