@@ -82,7 +82,10 @@ pub(super) async fn one(
     let (status, burn_down, bad_events) = blocking(&state.store, move |s| {
         let status = alerts.settled_hours().status(s, &slo, now)?;
         let width = u64::try_from(slo.span().as_nanos()).unwrap_or(u64::MAX);
-        let burn_down = crate::slos::burn_down(s, &slo, (now.saturating_sub(width), now), points)?;
+        let burn_down =
+            alerts
+                .settled_hours()
+                .burn_down(s, &slo, (now.saturating_sub(width), now), points)?;
         let bad_events = crate::slos::bad_events(s, &slo, limit, now)?;
         Ok((status, burn_down, bad_events))
     })

@@ -316,26 +316,42 @@ pub fn burn_down(
     range: (u64, u64),
     points: u32,
 ) -> Result<Vec<BudgetPoint>, QueryError> {
-    if let Some(burn_down) = bucketed_burn_down(store, slo, range, points)? {
+    burn_down_counting(store, slo, range, points, |window, end| {
+        counts(store, slo, window, end)
+    })
+}
+
+/// [`burn_down`] with the counts of each window ending at an instant that is no boundary of
+/// the series (the last point, and every point of a burn-down not read as one series) from
+/// `counts`.
+fn burn_down_counting(
+    store: &dyn Store,
+    slo: &Slo,
+    range: (u64, u64),
+    points: u32,
+    counts: impl Fn(Duration, u64) -> Result<Counts, QueryError>,
+) -> Result<Vec<BudgetPoint>, QueryError> {
+    let (start, end) = range;
+    if let Some(mut burn_down) = bucketed_burn_down(store, slo, range, points)? {
+        burn_down.push(slo.budget_at(end, counts(slo.span(), end)?));
         return Ok(burn_down);
     }
-    let (start, end) = range;
     let step = end.saturating_sub(start) / u64::from(points.max(1));
     (0..=u64::from(points.max(1)))
         .rev()
         .map(|back| {
             let at = end.saturating_sub(back * step);
-            Ok(slo.budget_at(at, counts(store, slo, slo.elapsed(at), at)?))
+            Ok(slo.budget_at(at, counts(slo.elapsed(at), at)?))
         })
         .collect()
 }
 
-/// The burn-down as one time series: the tallies in buckets of the step
-/// ([`tally_by_bucket`]), each point's window the sum of the buckets it covers. The points are
-/// the step's boundaries (so that every window is whole buckets, as exact as [`counts`]) up to
-/// the last before the range's end, then the end itself. `None` when that is not exact: a
-/// calendar SLO, the cost of sessions, a step that is not whole minutes or does not divide the
-/// window.
+/// The burn-down as one time series, but for its last point: the tallies in buckets of the
+/// step ([`tally_by_bucket`]), each point's window the sum of the buckets it covers. The points
+/// are the step's boundaries (so that every window is whole buckets, as exact as [`counts`])
+/// up to the last before the range's end; the end itself is the caller's. `None` when that is
+/// not exact: a calendar SLO, the cost of sessions, a step that is not whole minutes or does
+/// not divide the window.
 fn bucketed_burn_down(
     store: &dyn Store,
     slo: &Slo,
@@ -360,7 +376,7 @@ fn bucketed_burn_down(
     let Some(bucket_tallies) = tally_by_bucket(store, slo, span, step)? else {
         return Ok(None);
     };
-    let mut burn_down: Vec<BudgetPoint> = (0..n)
+    let burn_down: Vec<BudgetPoint> = (0..n)
         .map(|k| {
             let at = first + k * step;
             let from = at.saturating_sub(window);
@@ -372,7 +388,6 @@ fn bucketed_burn_down(
             slo.budget_at(at, slo.indicator.counts(sum))
         })
         .collect();
-    burn_down.push(slo.budget_at(end, counts(store, slo, slo.span(), end)?));
     Ok(Some(burn_down))
 }
 

@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use agentrace_alerts::slo::{CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
+use agentrace_alerts::slo::{BudgetPoint, CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
 use agentrace_store::series::{HOUR_NS, MINUTE_NS, ceil, floor};
 use agentrace_store::{QueryError, Store, TimeRange};
 
-use super::{judge, tally, tally_by_bucket, window_range};
+use super::{burn_down_counting, judge, tally, tally_by_bucket, window_range};
 
 /// How long after its end an hour counts as settled: its traces' costs complete (a trace
 /// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
@@ -67,6 +67,20 @@ impl SettledHours {
     ) -> Result<SloStatus, QueryError> {
         judge(slo, now_unix_nano, |window| {
             self.counts(store, slo, window, now_unix_nano)
+        })
+    }
+
+    /// The burn-down of `slo` over `range` (as [`super::burn_down`]), each window that is not
+    /// read as part of one series counted here.
+    pub fn burn_down(
+        &self,
+        store: &dyn Store,
+        slo: &Slo,
+        range: (u64, u64),
+        points: u32,
+    ) -> Result<Vec<BudgetPoint>, QueryError> {
+        burn_down_counting(store, slo, range, points, |window, end| {
+            self.counts(store, slo, window, end)
         })
     }
 
