@@ -15,7 +15,9 @@
 //!   that node: each trace held here is looked up in ClickHouse one tick after it was first
 //!   held, then after two more, four more, … ([`HeldSpans::pending`]); its spans whose parent is
 //!   stored are written then, completed from it, the others held on. A trace whose parent
-//!   arrives late is read a few times, not every tick.
+//!   arrives late is read a few times, not every tick. The lookups due ride with the node's
+//!   batches; the store's timer makes a write of its own only for a tick in which no batch
+//!   took every trace due ([`HeldSpans::caught_up_within_a_tick`]).
 //!
 //! The spool is a directory of segments (`NNNNNNNNNNNNNNNN.spool`), each a sequence of records
 //! (length, CRC-32 of the payload, the span as MessagePack with its fields named; a spool
@@ -191,6 +193,8 @@ struct State {
     traces: HashMap<TraceId, Vec<Held>>,
     lookups: HashMap<TraceId, Lookup>,
     tick: Duration,
+    /// When a write last took every held trace due ([`HeldSpans::pending`]).
+    caught_up: Option<Instant>,
     spans: usize,
     bytes: usize,
     /// Spans written at once: over [`MAX_BYTES`], and because the spool failed.
@@ -211,6 +215,7 @@ impl HeldSpans {
             traces: HashMap::new(),
             lookups: HashMap::new(),
             tick: tick(hold),
+            caught_up: None,
             spans: 0,
             bytes: 0,
             over_ceiling: 0,
@@ -325,20 +330,34 @@ impl HeldSpans {
             .map(|(trace, _)| *trace)
             .collect();
         let mut looked_up = HashSet::new();
+        let mut left_due = false;
         for (trace, lookup) in &mut state.lookups {
+            if lookup.next > now || released.contains(trace) {
+                continue;
+            }
             if looked_up.len() >= lookups.min(MAX_LOOKED_UP) {
+                left_due = true;
                 break;
             }
-            if lookup.next <= now && !released.contains(trace) {
-                looked_up.insert(*trace);
-                lookup.next = now + lookup.then;
-                lookup.then *= 2;
-            }
+            looked_up.insert(*trace);
+            lookup.next = now + lookup.then;
+            lookup.then *= 2;
         }
+        state.caught_up = (!left_due).then_some(now);
         Pending {
             released,
             looked_up,
         }
+    }
+
+    /// Whether a write took every held trace due within the last tick: then the store's
+    /// timer has nothing to write that the next batch would not (under load, batches come
+    /// every few milliseconds, each with the lookups due; a write of the timer's own would
+    /// cost ClickHouse a statement more a tick).
+    pub(crate) fn caught_up_within_a_tick(&self) -> bool {
+        self.state()
+            .caught_up
+            .is_some_and(|at| at.elapsed() < self.tick())
     }
 
     /// How many spans are held (those a write has taken out included: they are not in
@@ -753,7 +772,8 @@ mod tests {
     }
 
     #[test]
-    fn lookups_beyond_a_batchs_share_wait_for_the_next() -> Result<(), SpoolError> {
+    fn lookups_beyond_a_batchs_share_wait_for_the_next_batch_or_the_timer() -> Result<(), SpoolError>
+    {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
         assert!(
@@ -762,13 +782,23 @@ mod tests {
         );
         std::thread::sleep(held.tick() + Duration::from_millis(50));
         let mut looked_up = HashSet::new();
-        for _ in 0..3 {
+        for batch in 1..=3 {
             let pending = held.pending(false, 1);
             assert_eq!(pending.looked_up.len(), 1, "one a batch");
             looked_up.extend(pending.looked_up);
+            assert_eq!(
+                held.caught_up_within_a_tick(),
+                batch == 3,
+                "the timer writes what batch {batch} left due"
+            );
         }
         assert_eq!(looked_up, traces(&[1, 2, 3]), "each in its turn");
         assert!(held.pending(false, 1).is_empty(), "none due again yet");
+        std::thread::sleep(held.tick());
+        assert!(
+            !held.caught_up_within_a_tick(),
+            "no batch for a tick: the timer looks"
+        );
         Ok(())
     }
 

@@ -313,9 +313,10 @@ impl ClickHouseStore {
     /// their parent: a children-first trace then costs ClickHouse no rewrite
     /// (docs/scale-out.md, "Spans awaiting their parent"). First writes what the spool still
     /// holds (this node stopped before writing it); then a task of the store, each tick (a
-    /// quarter of `hold`, 100 ms to 1 s), looks the held traces up in ClickHouse (on a
-    /// schedule that backs off) and writes the spans whose parent another node stored, and
-    /// writes each span whose hold ended, as it is. Blocks: call it off async threads.
+    /// quarter of `hold`, 100 ms to 1 s) that no batch took every held trace due, looks the
+    /// held traces up in ClickHouse (on a schedule that backs off) and writes the spans whose
+    /// parent another node stored, and writes each span whose hold ended, as it is. Blocks:
+    /// call it off async threads.
     ///
     /// # Errors
     /// [`HoldError::Spool`] when the spool cannot be opened, [`HoldError::Replay`] when what

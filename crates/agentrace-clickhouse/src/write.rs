@@ -333,13 +333,16 @@ impl ClickHouseStore {
     }
 
     /// Writes the held spans of the traces due (`HeldSpans::pending`; `all`: every held span,
-    /// whatever it awaits) when no batch came to write them: how many. Their late
-    /// attributions are reported with the next batch.
+    /// whatever it awaits) when no batch came to write them (none within the last tick took
+    /// every trace due): how many. Their late attributions are reported with the next batch.
     pub(crate) async fn write_held(&self, all: bool) -> Result<usize, WriteError> {
         let Some(held) = self.held_spans() else {
             return Ok(0);
         };
         let mut unreported = self.writing().await;
+        if !all && held.caught_up_within_a_tick() {
+            return Ok(0);
+        }
         let pending = held.pending(all, MAX_LOOKED_UP);
         if pending.is_empty() {
             return Ok(0);
