@@ -82,6 +82,26 @@ impl<'s> Counted<'s> {
             }
         })
     }
+
+    /// Whether a window's count is the sum of its buckets' ([`tally_by_bucket`]): all but the
+    /// cost of sessions (a session is judged on its part of the whole window, not on its part
+    /// of each bucket).
+    fn sums_by_bucket(&self) -> bool {
+        !matches!(
+            self,
+            Self::Costs {
+                of: CostUnit::Sessions,
+                ..
+            }
+        )
+    }
+
+    /// Whether [`SettledHours`] keeps its settled hours: counts that sum by bucket and that the
+    /// store has no rollups of (scores, trace costs), whose windows would otherwise be read
+    /// whole.
+    fn kept_by_the_hour(&self) -> bool {
+        self.sums_by_bucket() && !matches!(self, Self::Spans { .. })
+    }
 }
 
 /// What `slo`'s indicator counts over `range` widened to whole minutes (as the rollups read
@@ -113,16 +133,19 @@ fn tally(store: &dyn Store, slo: &Slo, range: TimeRange) -> Result<Tally, QueryE
 
 /// What `slo`'s indicator counts in each bucket of `width` (aligned on the epoch) over
 /// `range`, in one read a count, oldest first (a bucket with nothing left out); `None` where
-/// buckets are not exact: the cost of sessions (a session is judged on its part of the whole
-/// window, not on its part of each bucket). The rollups keep minutes: `width` is whole minutes
-/// for an indicator of spans.
+/// a window is not the sum of its buckets ([`Counted::sums_by_bucket`]). The rollups keep
+/// minutes: `width` is whole minutes for an indicator of spans.
 fn tally_by_bucket(
     store: &dyn Store,
     slo: &Slo,
     range: TimeRange,
     width: u64,
 ) -> Result<Option<Vec<(u64, Tally)>>, QueryError> {
-    let (total, good) = match Counted::of(&slo.indicator)? {
+    let counted = Counted::of(&slo.indicator)?;
+    if !counted.sums_by_bucket() {
+        return Ok(None);
+    }
+    let (total, good) = match counted {
         Counted::Scores { name, pass } => {
             let buckets = store.score_tally_by_bucket(name, range, &pass, width)?;
             return Ok(Some(
@@ -132,11 +155,8 @@ fn tally_by_bucket(
                     .collect(),
             ));
         }
-        Counted::Costs {
-            of: CostUnit::Traces,
-            max_usd,
-        } => {
-            let q = cost_query(slo, CostUnit::Traces, max_usd, range);
+        Counted::Costs { of, max_usd } => {
+            let q = cost_query(slo, of, max_usd, range);
             let buckets = store.cost_tally_by_bucket(&q, width)?;
             return Ok(Some(
                 buckets
@@ -145,7 +165,6 @@ fn tally_by_bucket(
                     .collect(),
             ));
         }
-        Counted::Costs { .. } => return Ok(None),
         Counted::Spans { total, good } => (total, good),
     };
     let by_bucket = |count: &Count| -> Result<Vec<(u64, AggregateRow)>, QueryError> {

@@ -3,14 +3,14 @@
 //! hours not yet settled, as the rollups make a window of spans cost what an hour does.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agentrace_alerts::slo::{BudgetPoint, CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
+use agentrace_alerts::slo::{BudgetPoint, Counts, Slo, SloStatus, Tally};
 use agentrace_store::series::{HOUR_NS, MINUTE_NS, ceil, floor};
 use agentrace_store::{QueryError, Store, TimeRange};
 
-use super::{burn_down_counting, judge, tally, tally_by_bucket, window_range};
+use super::{Counted, burn_down_counting, judge, tally, tally_by_bucket, window_range};
 
 /// How long after its end an hour counts as settled: its traces' costs complete (a trace
 /// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
@@ -27,7 +27,7 @@ const REFRESH: Duration = Duration::from_secs(3_600);
 /// shared by the alert evaluation and the API.
 #[derive(Debug, Default)]
 pub struct SettledHours {
-    kept: Mutex<HashMap<String, Kept>>,
+    kept: Mutex<HashMap<String, Arc<Mutex<Kept>>>>,
 }
 
 /// The buckets kept of one SLO.
@@ -107,14 +107,7 @@ impl SettledHours {
         range: TimeRange,
         wall: u64,
     ) -> Result<Tally, QueryError> {
-        let kept_by_hour = matches!(
-            slo.indicator,
-            Indicator::Quality { .. }
-                | Indicator::Cost {
-                    of: CostUnit::Traces,
-                    ..
-                }
-        );
+        let kept_by_hour = Counted::of(&slo.indicator)?.kept_by_the_hour();
         let range = whole_minutes(range);
         let start = range.start_unix_nano.unwrap_or(0);
         let end = range.end_unix_nano.unwrap_or(u64::MAX);
@@ -124,10 +117,16 @@ impl SettledHours {
         if !kept_by_hour || first >= settled {
             return tally(store, slo, range);
         }
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let kept = kept
-            .entry(slo.name.clone())
-            .or_insert_with(|| Kept::new(slo, wall));
+        // The map is locked only to find the SLO's buckets: a read of one SLO's missing
+        // buckets (a cold window: tens of milliseconds) holds up no other SLO's count.
+        let slot = Arc::clone(
+            self.kept
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(slo.name.clone())
+                .or_insert_with(|| Arc::new(Mutex::new(Kept::new(slo, wall)))),
+        );
+        let mut kept = slot.lock().unwrap_or_else(PoisonError::into_inner);
         let refresh = u64::try_from(REFRESH.as_nanos()).unwrap_or(u64::MAX);
         if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
             *kept = Kept::new(slo, wall);
