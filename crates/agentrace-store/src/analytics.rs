@@ -53,14 +53,15 @@ pub trait Analytics {
     /// most 200 series, the busiest first).
     fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError>;
 
-    /// How many traces (or sessions) the query selects, how many of them cost at most its
-    /// threshold, and how many have an unpriced call (their cost unknown: neither cheap nor
-    /// dear): a cost objective's counts. From the per-trace summaries, never a read of spans
-    /// one by one.
+    /// How many traces (or sessions, or agent runs) the query selects, how many of them cost
+    /// at most its threshold, and how many have an unpriced call (their cost unknown: neither
+    /// cheap nor dear): a cost objective's counts. Traces and sessions from the per-trace
+    /// summaries, never a read of spans one by one; agent runs from the spans of the traces
+    /// that hold them, judged by [`agent_run_tallies`](crate::agent_run_tallies).
     fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
 
     /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` (aligned on the epoch, each
-    /// keyed by its start) of the traces' start, in one read: each bucket judged as a range
+    /// keyed by its start) of the traces' (or runs') start, in one read: each bucket judged as a range
     /// of its own (a session on its traces starting in it). Oldest first; a bucket without a
     /// trace is left out. A width of 0 is [`QueryError::Invalid`].
     fn cost_tally_by_bucket(
@@ -92,9 +93,11 @@ pub fn check_bucket_width(width_ns: u64) -> Result<u64, QueryError> {
     Ok(width_ns)
 }
 
-/// The traces or sessions a [`Analytics::cost_tally`] counts: those starting in `range` (a
-/// session: its traces that do), whose trace head (root, else earliest span) is of `service`,
-/// `agent` and `user` where given — as the trace list names them.
+/// The traces, sessions or agent runs a [`Analytics::cost_tally`] counts: those starting in
+/// `range` (a session: its traces that do), whose trace head (root, else earliest span) is of
+/// `service`, `agent` and `user` where given — as the trace list names them; an agent run (an
+/// agent span) by its own service, agent and user (attributed: a sub-agent's user is its
+/// caller's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CostTallyQuery {

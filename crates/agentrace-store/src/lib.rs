@@ -69,6 +69,7 @@ mod fleet;
 mod health;
 mod model;
 mod read;
+mod run_cost;
 mod score_stats;
 mod scores;
 pub mod series;
@@ -101,6 +102,7 @@ pub use model::{
     TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
+pub use run_cost::{RunCostSpan, agent_run_tallies};
 pub use score_stats::{
     Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup,
     ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,

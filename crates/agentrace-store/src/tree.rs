@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use agentrace_core::semconv::agentrace;
-use agentrace_core::{AttributeValue, SpanRecord};
+use agentrace_core::{AttributeValue, SpanId, SpanRecord};
 
 use crate::model::{SubtreeTotals, TraceNode, TraceSummary, TraceTree};
 
@@ -32,81 +32,25 @@ impl TraceTree {
 /// Arranges spans depth first, without recursion (any depth is safe).
 fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
     spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
+    let Shape { order, children } = Shape::of(
+        &spans
+            .iter()
+            .map(|s| (s.span_id, s.parent_span_id))
+            .collect::<Vec<_>>(),
+    );
     let n = spans.len();
-    let by_id: HashMap<_, _> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.span_id, i))
-        .collect();
-    let parent_of: Vec<Option<usize>> = spans
-        .iter()
-        .map(|s| {
-            s.parent_span_id
-                .and_then(|p| by_id.get(&p).copied())
-                .filter(|&p| spans[p].span_id != s.span_id)
-        })
-        .collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
-    // Spans are sorted by start, so children lists come out sorted too.
-    for (i, parent) in parent_of.iter().enumerate() {
-        if let Some(p) = parent {
-            children[*p].push(i);
-        }
-    }
-    // Roots: spans without a (present) parent, and for each parent cycle (bad input, out of
-    // reach of every root) its earliest span. Found by walking up parent links once per span,
-    // stamping the walk: meeting the current stamp again means a cycle.
-    let mut is_root: Vec<bool> = parent_of.iter().map(Option::is_none).collect();
-    let mut stamp = vec![0usize; n];
-    for i in 0..n {
-        if stamp[i] != 0 {
-            continue;
-        }
-        let walk = i + 1;
-        let mut j = i;
-        loop {
-            stamp[j] = walk;
-            match parent_of[j] {
-                Some(p) if stamp[p] == 0 => j = p,
-                Some(p) if stamp[p] == walk => {
-                    is_root[cycle_entry(&parent_of, p)] = true;
-                    break;
-                }
-                // A root, or a span an earlier walk explored.
-                _ => break,
-            }
-        }
-    }
-    // Depth-first order from the roots, by start: (span, depth, parent span, orphan).
-    let mut order: Vec<(usize, usize, Option<usize>, bool)> = Vec::with_capacity(n);
-    let mut visited = vec![false; n];
-    let mut stack: Vec<(usize, usize, Option<usize>)> = Vec::new();
-    for root in (0..n).filter(|&i| is_root[i]) {
-        stack.push((root, 0, None));
-        while let Some((i, depth, parent)) = stack.pop() {
-            if std::mem::replace(&mut visited[i], true) {
-                continue;
-            }
-            let orphan = parent.is_none() && spans[i].parent_span_id.is_some();
-            order.push((i, depth, parent, orphan));
-            for &c in children[i].iter().rev() {
-                if !visited[c] && !is_root[c] {
-                    stack.push((c, depth + 1, Some(i)));
-                }
-            }
-        }
-    }
     let mut position = vec![0usize; n];
     let mut tree_parent = vec![None; n];
-    for (pos, (i, _, parent, _)) in order.iter().enumerate() {
-        position[*i] = pos;
-        tree_parent[*i] = *parent;
+    for (pos, placed) in order.iter().enumerate() {
+        position[placed.span] = pos;
+        tree_parent[placed.span] = placed.parent;
     }
     let mut slots: Vec<Option<SpanRecord>> = spans.into_iter().map(Some).collect();
     let mut nodes = Vec::with_capacity(n);
     let mut roots = Vec::new();
-    for (pos, (i, depth, parent, orphan)) in order.into_iter().enumerate() {
-        if parent.is_none() {
+    for (pos, placed) in order.into_iter().enumerate() {
+        let i = placed.span;
+        if placed.parent.is_none() {
             roots.push(pos);
         }
         let Some(span) = slots[i].take() else {
@@ -118,21 +62,117 @@ fn build_tree(mut spans: Vec<SpanRecord>) -> (Vec<TraceNode>, Vec<usize>) {
         );
         nodes.push(TraceNode {
             span,
-            depth,
-            parent: parent.map(|p| position[p]),
+            depth: placed.depth,
+            parent: placed.parent.map(|p| position[p]),
             children: children[i]
                 .iter()
                 // The span where a parent cycle was entered is a root, not a child.
                 .filter(|&&c| tree_parent[c] == Some(i))
                 .map(|&c| position[c])
                 .collect(),
-            orphan,
+            orphan: placed.orphan,
             reattached,
             subtree: SubtreeTotals::default(),
         });
     }
     SubtreeTotals::fill(&mut nodes);
     (nodes, roots)
+}
+
+/// One span's place in a [`Shape`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placed {
+    /// The span, by its index among those given.
+    pub(crate) span: usize,
+    /// How deep: 0 for a root.
+    pub(crate) depth: usize,
+    /// Its parent in the tree, by index; `None` for a root.
+    pub(crate) parent: Option<usize>,
+    /// A root whose parent is not among the spans.
+    pub(crate) orphan: bool,
+}
+
+/// The arrangement of a trace's spans, given as `(span id, parent id)` with siblings in the
+/// order they should come: each span once, depth first, every parent before its children.
+/// The roots are the spans without a parent among them, and, for each parent cycle (bad
+/// input, out of reach of every root), its earliest span. Of spans sharing an id, children
+/// hang under the last.
+#[derive(Debug)]
+pub(crate) struct Shape {
+    pub(crate) order: Vec<Placed>,
+    /// Each span's children, by index, as given (a cycle's entry among them).
+    pub(crate) children: Vec<Vec<usize>>,
+}
+
+impl Shape {
+    pub(crate) fn of(links: &[(SpanId, Option<SpanId>)]) -> Self {
+        let n = links.len();
+        let by_id: HashMap<SpanId, usize> = links
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
+        let parent_of: Vec<Option<usize>> = links
+            .iter()
+            .map(|(id, parent)| {
+                parent
+                    .and_then(|p| by_id.get(&p).copied())
+                    .filter(|&p| links[p].0 != *id)
+            })
+            .collect();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, parent) in parent_of.iter().enumerate() {
+            if let Some(p) = parent {
+                children[*p].push(i);
+            }
+        }
+        // Found by walking up parent links once per span, stamping the walk: meeting the
+        // current stamp again means a cycle.
+        let mut is_root: Vec<bool> = parent_of.iter().map(Option::is_none).collect();
+        let mut stamp = vec![0usize; n];
+        for i in 0..n {
+            if stamp[i] != 0 {
+                continue;
+            }
+            let walk = i + 1;
+            let mut j = i;
+            loop {
+                stamp[j] = walk;
+                match parent_of[j] {
+                    Some(p) if stamp[p] == 0 => j = p,
+                    Some(p) if stamp[p] == walk => {
+                        is_root[cycle_entry(&parent_of, p)] = true;
+                        break;
+                    }
+                    // A root, or a span an earlier walk explored.
+                    _ => break,
+                }
+            }
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut visited = vec![false; n];
+        let mut stack: Vec<(usize, usize, Option<usize>)> = Vec::new();
+        for root in (0..n).filter(|&i| is_root[i]) {
+            stack.push((root, 0, None));
+            while let Some((i, depth, parent)) = stack.pop() {
+                if std::mem::replace(&mut visited[i], true) {
+                    continue;
+                }
+                order.push(Placed {
+                    span: i,
+                    depth,
+                    parent,
+                    orphan: parent.is_none() && links[i].1.is_some(),
+                });
+                for &c in children[i].iter().rev() {
+                    if !visited[c] && !is_root[c] {
+                        stack.push((c, depth + 1, Some(i)));
+                    }
+                }
+            }
+        }
+        Self { order, children }
+    }
 }
 
 /// The earliest span (lowest index) on the parent cycle through `start`.

@@ -3,6 +3,7 @@
 
 mod people;
 mod records;
+mod run_costs;
 pub(crate) mod traces;
 
 use agentrace_core::{TokenUsage, Usd};

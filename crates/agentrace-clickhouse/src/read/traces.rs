@@ -273,6 +273,9 @@ impl ClickHouseStore {
         q: &CostTallyQuery,
         width_ns: Option<u64>,
     ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        if q.of == CostUnit::AgentRuns {
+            return self.agent_run_tallies(q, width_ns).await;
+        }
         let (candidates, mut having) = starting_in(&q.range);
         for (column, value) in [
             ("service", &q.service),

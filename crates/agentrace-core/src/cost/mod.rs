@@ -270,8 +270,10 @@ pub fn compute_cost(usage: &TokenUsage, price: &ModelPrice) -> Cost {
 }
 
 /// What a cost is counted over: a trace (one run of an agent, end to end, its sub-agents' and
-/// tools' calls included) or a session (a conversation's traces together). What a cost SLO
-/// promises of (`agentrace-alerts`) and what a store tallies (`agentrace-store`).
+/// tools' calls included), a session (a conversation's traces together) or an agent run (an
+/// agent span with everything beneath it: a sub-agent's run counts on its own, and in the run
+/// that called it). What a cost SLO promises of (`agentrace-alerts`) and what a store tallies
+/// (`agentrace-store`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -280,6 +282,8 @@ pub enum CostUnit {
     Traces,
     /// Each session: its traces starting in the range, summed.
     Sessions,
+    /// Each agent span, by its start: its own cost and that of every span beneath it.
+    AgentRuns,
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! A cost objective's counts: the traces (or sessions) of a range, those at most a threshold
-//! and those whose cost is unknown, from the per-trace summaries (`traces`) alone.
+//! and those whose cost is unknown, from the per-trace summaries (`traces`) alone; agent runs
+//! from the spans of the traces that hold one.
 
+use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::{
-    CostTally, CostTallyQuery, CostUnit, QueryError, check_bucket_width, whole_tally,
+    CostTally, CostTallyQuery, CostUnit, QueryError, RunCostSpan, agent_run_tallies,
+    check_bucket_width, is_unpriced, whole_tally,
 };
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
@@ -36,6 +39,9 @@ impl SqliteStore {
         q: &CostTallyQuery,
         width_ns: Option<u64>,
     ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        if q.of == CostUnit::AgentRuns {
+            return self.agent_run_tallies(q, width_ns);
+        }
         let mut w = Where::default();
         w.range("start_ns", &q.range);
         for (column, value) in [
@@ -91,5 +97,58 @@ impl SqliteStore {
             }
             Ok(tallies)
         })
+    }
+
+    /// The tallies of agent runs ([`CostUnit::AgentRuns`]): the spans of every trace holding
+    /// an agent span of `q` (its range by the `spans_start` index, its scope on the span's own
+    /// columns), judged by `agentrace_store::agent_run_tallies`.
+    fn agent_run_tallies(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        let mut run = Where::default();
+        run.push("s.kind = 'agent'", []);
+        run.range("s.start_ns", &q.range);
+        for (column, value) in [
+            ("s.service_name", &q.service),
+            ("s.agent_name", &q.agent),
+            ("s.user_id", &q.user),
+        ] {
+            if let Some(v) = value {
+                run.push(format!("{column} = ?"), [Value::Text(v.clone())]);
+            }
+        }
+        let sql = format!(
+            "SELECT s.trace_id, s.span_id, s.parent_span_id, \
+             CASE WHEN {run} THEN s.start_ns END, s.kind, s.input_tokens, s.output_tokens, \
+             s.cost_total, s.aggregate FROM spans s \
+             WHERE s.trace_no IN (SELECT s.trace_no FROM spans s WHERE {run})",
+            run = run.sql()
+        );
+        let params = run.params.iter().chain(&run.params);
+        let spans = self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let mut rows = stmt.query(params_from_iter(params)).db()?;
+            let mut spans = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                let kind = codec::text(row, 4)?
+                    .parse::<SpanKind>()
+                    .map_err(|e| QueryError::decode("span kind", e))?;
+                let usage = TokenUsage::new(codec::count(row, 5)?, codec::count(row, 6)?);
+                let cost = codec::opt_int(row, 7)?;
+                let aggregate = codec::int(row, 8)? != 0;
+                spans.push(RunCostSpan {
+                    trace_id: codec::trace_id(row, 0)?,
+                    span_id: codec::span_id(row, 1)?,
+                    parent_span_id: codec::opt_span_id(row, 2)?,
+                    run_start: codec::opt_int(row, 3)?.map(codec::from_sql),
+                    cost: Usd::from_nanos(cost.filter(|_| !aggregate).unwrap_or(0)),
+                    unpriced: is_unpriced(kind, &usage, cost.is_some(), aggregate),
+                });
+            }
+            Ok(spans)
+        })?;
+        Ok(agent_run_tallies(spans, q.threshold, width_ns))
     }
 }

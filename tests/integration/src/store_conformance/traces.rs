@@ -263,6 +263,147 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
     )
 }
 
+/// Three traces of nested agent runs, for [`cost_tallies_count_agent_runs_with_what_is_beneath`]
+/// (nano-dollars; `?` an unpriced call):
+///
+/// ```text
+/// trace 21, T0:        planner (u-9) ─ call 300
+///                                    └ research (T0 + 70 s) ─ call 500
+///                                                           └ tool ─ call 100
+/// trace 22, T0 + 3 m:  research ─ call ?
+/// trace 23, T0 + 5 m:  planner, svc-b ─ call 50
+/// ```
+fn nested_agent_runs() -> Vec<agentrace_core::SpanRecord> {
+    let (t21, t22, t23) = (T0, T0 + 3 * MINUTE, T0 + 5 * MINUTE);
+    vec![
+        span(21, 1, "invoke_agent planner", t21, t21 + 100 * SEC)
+            .agent("planner")
+            .user("u-9")
+            .build(),
+        span(21, 2, "chat gpt-4o", t21 + SEC, t21 + 2 * SEC)
+            .parent(1)
+            .llm("openai", "gpt-4o")
+            .cost(300)
+            .build(),
+        span(
+            21,
+            3,
+            "invoke_agent research",
+            t21 + 70 * SEC,
+            t21 + 90 * SEC,
+        )
+        .parent(1)
+        .agent("research")
+        .build(),
+        span(21, 4, "chat gpt-4o", t21 + 71 * SEC, t21 + 72 * SEC)
+            .parent(3)
+            .llm("openai", "gpt-4o")
+            .cost(500)
+            .build(),
+        span(21, 5, "execute_tool search", t21 + 73 * SEC, t21 + 80 * SEC)
+            .parent(3)
+            .tool("search")
+            .build(),
+        span(21, 6, "chat gpt-4o-mini", t21 + 74 * SEC, t21 + 75 * SEC)
+            .parent(5)
+            .llm("openai", "gpt-4o-mini")
+            .cost(100)
+            .build(),
+        span(22, 1, "invoke_agent research", t22, t22 + 10 * SEC)
+            .agent("research")
+            .build(),
+        span(22, 2, "chat local-llama", t22 + SEC, t22 + 2 * SEC)
+            .parent(1)
+            .llm("ollama", "local-llama")
+            .tokens(50, 10)
+            .build(),
+        span(23, 1, "invoke_agent planner", t23, t23 + 10 * SEC)
+            .service("svc-b")
+            .agent("planner")
+            .build(),
+        span(23, 2, "chat gpt-4o", t23 + SEC, t23 + 2 * SEC)
+            .parent(1)
+            .service("svc-b")
+            .llm("openai", "gpt-4o")
+            .cost(50)
+            .build(),
+    ]
+}
+
+/// A cost objective of agent runs over [`nested_agent_runs`]: each agent span costs what is
+/// beneath it, a sub-agent's run counted on its own and in its caller's (planner 900,
+/// research 600 inside it, research ? alone, planner 50); an unpriced call leaves its runs'
+/// cost unknown; the scope is the agent span's own (its user inherited from its caller), and
+/// the range its start's.
+pub fn cost_tallies_count_agent_runs_with_what_is_beneath(store: &dyn Store) -> CheckResult {
+    use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
+    store.write_spans(&nested_agent_runs())?;
+    let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
+    let tally = |range, nanos, scope: (Option<&str>, Option<&str>, Option<&str>)| {
+        let mut q = CostTallyQuery::new(CostUnit::AgentRuns, range, Usd::from_nanos(nanos));
+        q.service = scope.0.map(str::to_owned);
+        q.agent = scope.1.map(str::to_owned);
+        q.user = scope.2.map(str::to_owned);
+        store.cost_tally(&q)
+    };
+    let all = (None, None, None);
+    for (what, got, expected) in [
+        (
+            "runs at most 600 (research in the planner's, planner alone; research alone unknown)",
+            tally(hour, 600, all)?,
+            CostTally::new(4, 2, 1),
+        ),
+        (
+            "runs at most 900",
+            tally(hour, 900, all)?,
+            CostTally::new(4, 3, 1),
+        ),
+        (
+            "runs at most 599",
+            tally(hour, 599, all)?,
+            CostTally::new(4, 1, 1),
+        ),
+        (
+            "runs of agent research at most 600",
+            tally(hour, 600, (None, Some("research"), None))?,
+            CostTally::new(2, 1, 1),
+        ),
+        (
+            "runs of svc-b",
+            tally(hour, 600, (Some("svc-b"), None, None))?,
+            CostTally::new(1, 1, 0),
+        ),
+        (
+            "runs for user u-9 (the research run inherits it)",
+            tally(hour, 600, (None, None, Some("u-9")))?,
+            CostTally::new(2, 1, 0),
+        ),
+        (
+            "runs starting from T0 + 60 s to T0 + 4 m: the planner's call outside counts nothing",
+            tally(TimeRange::new(T0 + 60 * SEC, T0 + 4 * MINUTE), 600, all)?,
+            CostTally::new(2, 1, 1),
+        ),
+        (
+            "nothing before T0",
+            tally(TimeRange::new(0, T0), 600, all)?,
+            CostTally::default(),
+        ),
+    ] {
+        expect_eq(what, &expected, &got)?;
+    }
+    for width in [2 * MINUTE, 90 * SEC] {
+        let q = CostTallyQuery::new(CostUnit::AgentRuns, hour, Usd::from_nanos(600));
+        expect_buckets(
+            format!("agent runs at most 600 by buckets of {width} ns"),
+            hour,
+            width,
+            &store.cost_tally_by_bucket(&q, width)?,
+            |range| tally(range, 600, all),
+        )?;
+    }
+    Ok(())
+}
+
 /// Each filter of the trace list, newest first (which traces match, from the table).
 pub fn trace_list_filters(store: &dyn Store) -> CheckResult {
     store.write_spans(&five_traces())?;

@@ -1,0 +1,89 @@
+//! The cost of agent runs ([`CostUnit::AgentRuns`](agentrace_store::CostUnit::AgentRuns)): the
+//! newest version of every span of the traces holding an agent span of the query, judged by
+//! `agentrace_store::agent_run_tallies`.
+
+use agentrace_core::{SpanId, SpanKind, TokenUsage, TraceId, Usd};
+use agentrace_store::{
+    CostTally, CostTallyQuery, QueryError, RunCostSpan, agent_run_tallies, is_unpriced,
+};
+use clickhouse::Row;
+use serde::Deserialize;
+
+use crate::error;
+use crate::sql::{Param, Where};
+use crate::store::ClickHouseStore;
+
+/// A span as the cost of agent runs reads it.
+#[derive(Debug, Row, Deserialize)]
+struct RunCostRow {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent_span_id: Option<[u8; 8]>,
+    run_start: Option<i64>,
+    kind: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_nanos: Option<i64>,
+    aggregate: u8,
+}
+
+impl RunCostRow {
+    fn span(self) -> Result<RunCostSpan, QueryError> {
+        let kind = self
+            .kind
+            .parse::<SpanKind>()
+            .map_err(|e| QueryError::decode("span kind", e))?;
+        let aggregate = self.aggregate != 0;
+        let usage = TokenUsage::new(self.input_tokens, self.output_tokens);
+        Ok(RunCostSpan {
+            trace_id: TraceId::from_bytes(self.trace_id),
+            span_id: SpanId::from_bytes(self.span_id),
+            parent_span_id: self.parent_span_id.map(SpanId::from_bytes),
+            run_start: self.run_start.and_then(|t| u64::try_from(t).ok()),
+            cost: Usd::from_nanos(self.cost_nanos.filter(|_| !aggregate).unwrap_or(0)),
+            unpriced: is_unpriced(kind, &usage, self.cost_nanos.is_some(), aggregate),
+        })
+    }
+}
+
+impl ClickHouseStore {
+    /// The tallies of agent runs: the agent spans of `q` (its range, its scope on the span's
+    /// own columns) and every span of their traces, in one read.
+    pub(crate) async fn agent_run_tallies(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: Option<u64>,
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        let mut run = Where::default();
+        run.push("kind = 'agent'", []);
+        run.range("start", &q.range);
+        for (column, value) in [
+            ("service_name", &q.service),
+            ("agent_name", &q.agent),
+            ("user_id", &q.user),
+        ] {
+            if let Some(v) = value {
+                run.push(format!("{column} = ?"), [Param::Text(v.clone())]);
+            }
+        }
+        let mut query = self.client().query(&format!(
+            "SELECT trace_id, span_id, parent_span_id, \
+             if({run}, toUnixTimestamp64Nano(start), NULL) AS run_start, \
+             CAST(kind AS String) AS kind, input_tokens, output_tokens, \
+             if(isNull(cost_total), NULL, \
+                toInt64(toDecimal128(assumeNotNull(cost_total), 9) * 1000000000)) AS cost_nanos, \
+             aggregate FROM spans FINAL \
+             WHERE trace_id IN (SELECT trace_id FROM spans WHERE {run})",
+            run = run.sql()
+        ));
+        for p in run.params.iter().chain(&run.params) {
+            query = query.bind(p.clone());
+        }
+        let rows: Vec<RunCostRow> = query.fetch_all().await.map_err(error::query)?;
+        let spans = rows
+            .into_iter()
+            .map(RunCostRow::span)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(agent_run_tallies(spans, q.threshold, width_ns))
+    }
+}
