@@ -9,8 +9,9 @@
 //! - ratio: a `ratioMetric` of its two counts;
 //! - latency: a `thresholdMetric` of the runs' durations, the objective `op: lte` and `value`
 //!   the threshold in seconds;
-//! - cost: a `thresholdMetric` whose source's `spec` says what is counted (`cost_of: traces`
-//!   or `sessions`) and the SLO's scope, the objective `op: lte` and `value` the dollars;
+//! - cost: a `thresholdMetric` whose source's `spec` says what is counted (`cost_of: traces`,
+//!   `sessions` or `agent_runs`) and the SLO's scope, the objective `op: lte` and `value` the
+//!   dollars;
 //! - quality: a `ratioMetric` of scores, `total` a source whose `spec` names the score
 //!   (`score: groundedness`) and `good` one that also says what passes (`min`, `max`,
 //!   `labels`).
@@ -839,13 +840,23 @@ mod tests {
             days(28),
         );
         cheap.scope.service = Some("support-bot".into());
-        vec![support, fast, small, weekly, grounded, cheap]
+        let mut cheap_runs = Slo::new(
+            "a research run costs under 10 cents",
+            Indicator::Cost {
+                of: CostUnit::AgentRuns,
+                max_usd: 0.1,
+            },
+            0.9,
+            days(28),
+        );
+        cheap_runs.scope.agent = Some("research".into());
+        vec![support, fast, small, weekly, grounded, cheap, cheap_runs]
     }
 
     #[test]
     fn every_indicator_goes_out_and_comes_back_the_same() -> Result<(), OpensloError> {
         let yaml = export(&slos())?;
-        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 6, "{yaml}");
+        assert_eq!(yaml.matches("apiVersion: openslo/v1").count(), 7, "{yaml}");
         assert!(yaml.contains("timeZone: UTC"), "{yaml}");
         assert!(yaml.contains("budgetingMethod: Occurrences"));
         assert!(yaml.contains("lookbackWindow: 3d"), "{yaml}");

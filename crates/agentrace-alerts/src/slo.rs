@@ -113,12 +113,14 @@ pub enum Indicator {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         labels: Vec<String>,
     },
-    /// The share of `of` (traces or sessions) starting in the window that cost at most
-    /// `max_usd`. Read from the store's per-trace summaries; one with an unpriced call has no
-    /// known cost and is left out of both counts. Its scope may name the trace head's
-    /// `service`, `agent` and `user` (docs/slos.md).
+    /// The share of `of` (traces, sessions or agent runs) starting in the window that cost at
+    /// most `max_usd`. Traces and sessions are read from the store's per-trace summaries, an
+    /// agent run (an agent span, everything beneath it included) from its trace's spans; one
+    /// with an unpriced call has no known cost and is left out of both counts. Its scope may
+    /// name the trace head's (an agent run's own) `service`, `agent` and `user`
+    /// (docs/slos.md).
     Cost {
-        /// Traces or sessions.
+        /// Traces, sessions or agent runs.
         of: CostUnit,
         /// The most a good one costs, in US dollars (included).
         max_usd: f64,
@@ -728,7 +730,7 @@ fn quality_passes(
 }
 
 /// Checks that a cost indicator's threshold is an amount of dollars and that its SLO's scope
-/// names only what a trace head carries.
+/// names only what a trace head (or an agent run's span) carries.
 fn cost_bounds(scope: &Scope, max_usd: f64) -> Result<(), String> {
     if !(max_usd.is_finite() && max_usd >= 0.0) {
         return Err(format!(
@@ -743,8 +745,8 @@ fn cost_bounds(scope: &Scope, max_usd: f64) -> Result<(), String> {
     };
     if *scope != head {
         return Err(
-            "a cost SLO counts traces or sessions by their head span: its scope names only \
-             `service`, `agent` and `user`"
+            "a cost SLO counts traces or sessions by their head span, agent runs by their \
+             own: its scope names only `service`, `agent` and `user`"
                 .into(),
         );
     }

@@ -152,6 +152,18 @@ fn slos(c: &mut Criterion) {
             ),
         ),
         (
+            "cost of agent runs",
+            Slo::new(
+                "an agent run under half a cent",
+                Indicator::Cost {
+                    of: CostUnit::AgentRuns,
+                    max_usd: 0.005,
+                },
+                0.9,
+                window,
+            ),
+        ),
+        (
             "quality",
             Slo::new(
                 "grounded",

@@ -52,6 +52,7 @@ test('a promise in words, for each indicator', () => {
   assert.equal(quality({ min: 0, labels: [] }), '90 % of groundedness scores at least 0');
   assert.equal(promise({ ...slo, indicator: { type: 'cost', of: 'traces', max_usd: 0.4 } }), '95 % of traces at most $0.400');
   assert.equal(promise({ ...slo, indicator: { type: 'cost', of: 'sessions', max_usd: 2 } }), '95 % of sessions at most $2.00');
+  assert.equal(promise({ ...slo, indicator: { type: 'cost', of: 'agent_runs', max_usd: 0.1 } }), '95 % of agent runs at most $0.100');
   assert.equal(scopeText({ agent: 'a', model: null, user: 'u' }), 'agent=a · user=u');
   assert.equal(scopeText({}), '');
 });

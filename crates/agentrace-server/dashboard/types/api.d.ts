@@ -1058,7 +1058,7 @@ declare namespace Api {
       labels?: string[];
     } | {
       type: "cost";
-      of: "traces" | "sessions";
+      of: "traces" | "sessions" | "agent_runs";
       /** The most a good one costs, in US dollars (included). */
       max_usd: number;
     };

@@ -490,7 +490,8 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() -> TestResult {
+async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and_view_show_cheap()
+-> TestResult {
     use agentrace_alerts::slo::{CostUnit, Indicator, Slo};
     use agentrace_core::Usd;
     use agentrace_sqlite::TraceFilter;
@@ -569,6 +570,36 @@ async fn a_cost_slo_counts_the_traces_and_sessions_the_trace_list_shows_cheap() 
     let status = serde_json::to_value(&judged)?;
     assert_eq!(status["slo"]["indicator"]["type"], "cost");
     api.check(&status, "SloStatus")?;
+    // Agent runs: each agent span as the trace view totals it, everything beneath included.
+    let mut runs = Vec::new();
+    for t in &listed {
+        let tree = api.state.store.trace(t.trace_id)?.ok_or("a listed trace")?;
+        runs.extend(
+            tree.nodes
+                .iter()
+                .filter(|n| n.span.kind == agentrace_core::SpanKind::Agent)
+                .filter(|n| n.subtree.unpriced == 0)
+                .map(|n| n.subtree.cost.unwrap_or(Usd::ZERO)),
+        );
+    }
+    slo.indicator = Indicator::Cost {
+        of: CostUnit::AgentRuns,
+        max_usd: threshold.dollars(),
+    };
+    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    assert_eq!(
+        (judged.counts.good, judged.counts.total),
+        (
+            runs.iter().filter(|c| **c <= threshold).count() as u64,
+            runs.len() as u64
+        ),
+        "as the trace view totals them"
+    );
+    assert!(
+        judged.counts.total > known.len() as u64,
+        "sub-agents' runs count too"
+    );
+    api.check(&serde_json::to_value(&judged)?, "SloStatus")?;
     Ok(())
 }
 
@@ -624,6 +655,10 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
         },
         Indicator::Cost {
             of: CostUnit::Traces,
+            max_usd: 0.001,
+        },
+        Indicator::Cost {
+            of: CostUnit::AgentRuns,
             max_usd: 0.001,
         },
     ];

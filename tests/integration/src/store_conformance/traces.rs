@@ -273,7 +273,7 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
 /// trace 22, T0 + 3 m:  research ─ call ?
 /// trace 23, T0 + 5 m:  planner, svc-b ─ call 50
 /// ```
-fn nested_agent_runs() -> Vec<agentrace_core::SpanRecord> {
+pub fn nested_agent_runs() -> Vec<agentrace_core::SpanRecord> {
     let (t21, t22, t23) = (T0, T0 + 3 * MINUTE, T0 + 5 * MINUTE);
     vec![
         span(21, 1, "invoke_agent planner", t21, t21 + 100 * SEC)

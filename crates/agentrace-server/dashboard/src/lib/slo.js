@@ -12,7 +12,8 @@ const KINDS = { agent_runs: 'agent', llm_calls: 'llm', tool_calls: 'tool' };
 
 /**
  * The spans an indicator counts (a ratio's: its total's): agent runs, LLM calls or tool
- * calls; nothing for a quality indicator (scores) nor a cost one (traces or sessions).
+ * calls; nothing for a quality indicator (scores) nor a cost one (traces, sessions or agent
+ * runs, each judged whole).
  * @param {Indicator} i
  */
 const counted = (i) => (i.type === 'success' || i.type === 'latency' ? i.of : i.type === 'ratio' ? i.total.of : undefined);
@@ -81,7 +82,7 @@ export function promise(slo) {
     return `${share} of ${count(i.total)} are ${count(i.good)}`;
   }
   if (i.type === 'quality') return `${share} of ${i.score} scores ${passText(i)}`;
-  if (i.type === 'cost') return `${share} of ${i.of} at most ${usd(i.max_usd)}`;
+  if (i.type === 'cost') return `${share} of ${TARGETS[i.of] ?? i.of} at most ${usd(i.max_usd)}`;
   return `${share} of ${of}`;
 }
 
@@ -139,7 +140,7 @@ export function risk(status) {
  * The query of the trace list that holds an SLO's bad events over the window it was judged
  * on (`status.since_unix_nano` to `nowMs`): its scope, the target's kind, failed (or slower
  * than the threshold); for a quality objective, the traces with its score, lowest first; for
- * a cost one, its traces, dearest first.
+ * a cost one, its traces (of agent runs: the traces holding them), dearest first.
  * @param {Api.SloStatus} status
  * @param {number} nowMs
  * @returns {Record<string, string | null | undefined>}
