@@ -57,7 +57,7 @@ pub trait Analytics {
     /// at most its threshold, and how many have an unpriced call (their cost unknown: neither
     /// cheap nor dear): a cost objective's counts. Traces and sessions from the per-trace
     /// summaries, never a read of spans one by one; agent runs from the spans of the traces
-    /// that hold them, judged by [`agent_run_tallies`](crate::agent_run_tallies).
+    /// that hold them, judged by [`AgentRunTallies`](crate::AgentRunTallies).
     fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
 
     /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` (aligned on the epoch, each

@@ -1,9 +1,10 @@
 //! The cost of agent runs ([`CostUnit::AgentRuns`](crate::CostUnit::AgentRuns)): each agent
 //! span's own cost and that of every span beneath it, its sub-agents' included, as the trace
 //! view's subtree totals give it. A store reads the spans of the traces that hold a run it
-//! counts ([`RunCostSpan`]); the runs are judged here, the same for every store.
+//! counts ([`RunCostSpan`]), ordered by trace; the runs are judged here ([`AgentRunTallies`]),
+//! the same for every store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use agentrace_core::{SpanId, TraceId, Usd};
 
@@ -28,25 +29,58 @@ pub struct RunCostSpan {
     pub unpriced: bool,
 }
 
-/// The tallies of the agent runs among `spans` (every span of each trace that holds one):
-/// each run's cost is its own and that of every span beneath it (a span whose parent is not
-/// among them counts from where it is; a parent cycle, bad input, is entered at one of its
-/// spans, so that each span counts once). A run with an unpriced span beneath it has no known cost; the others are
-/// within at `threshold` or less. By bucket of `width_ns` of the run's start (all in one,
-/// keyed 0, without), oldest first, a bucket without a run left out.
-pub fn agent_run_tallies(
-    spans: Vec<RunCostSpan>,
+/// The tallies of agent runs, judged one trace at a time as a store streams the spans of the
+/// traces that hold them, ordered by trace ([`push`](Self::push)): what a window's read holds
+/// in memory is one trace, not the window.
+///
+/// Each run's cost is its own and that of every span beneath it (a span whose parent is not
+/// among its trace's counts from where it is; a parent cycle, bad input, is entered at one of
+/// its spans, so that each span counts once). A run with an unpriced span beneath it has no
+/// known cost; the others are within at the threshold or less. By bucket of the run's start.
+#[derive(Debug)]
+pub struct AgentRunTallies {
     threshold: Usd,
     width_ns: Option<u64>,
-) -> Vec<(u64, CostTally)> {
-    let mut by_trace: HashMap<TraceId, Vec<RunCostSpan>> = HashMap::new();
-    for span in spans {
-        by_trace.entry(span.trace_id).or_default().push(span);
+    trace: Vec<RunCostSpan>,
+    tallies: BTreeMap<u64, CostTally>,
+}
+
+impl AgentRunTallies {
+    /// Runs at most `threshold` within, by bucket of `width_ns` of their start (all in one,
+    /// keyed 0, without).
+    pub fn new(threshold: Usd, width_ns: Option<u64>) -> Self {
+        Self {
+            threshold,
+            width_ns,
+            trace: Vec::new(),
+            tallies: BTreeMap::new(),
+        }
     }
-    let mut tallies: BTreeMap<u64, CostTally> = BTreeMap::new();
-    for mut trace in by_trace.into_values() {
+
+    /// The next span: a trace's spans come together (a store orders them by trace). A span of
+    /// another trace than the last judges the last.
+    pub fn push(&mut self, span: RunCostSpan) {
+        if self
+            .trace
+            .last()
+            .is_some_and(|s| s.trace_id != span.trace_id)
+        {
+            self.judge_trace();
+        }
+        self.trace.push(span);
+    }
+
+    /// The tallies, oldest bucket first, a bucket without a run left out.
+    pub fn finish(mut self) -> Vec<(u64, CostTally)> {
+        self.judge_trace();
+        self.tallies.into_iter().collect()
+    }
+
+    /// Counts the runs of the trace pushed last, and forgets its spans.
+    fn judge_trace(&mut self) {
+        let mut trace = std::mem::take(&mut self.trace);
         if !trace.iter().any(|s| s.run_start.is_some()) {
-            continue;
+            return;
         }
         // One order whatever the store's.
         trace.sort_by_key(|s| s.span_id);
@@ -68,22 +102,33 @@ pub fn agent_run_tallies(
             let Some(start) = trace[placed.span].run_start else {
                 continue;
             };
-            let bucket = width_ns.map_or(0, |width| start / width * width);
-            let tally = tallies.entry(bucket).or_default();
+            let bucket = self.width_ns.map_or(0, |width| start / width * width);
+            let tally = self.tallies.entry(bucket).or_default();
             tally.counted += 1;
             if unpriced[placed.span] > 0 {
                 tally.unpriced += 1;
-            } else if cost[placed.span] <= threshold {
+            } else if cost[placed.span] <= self.threshold {
                 tally.within += 1;
             }
         }
     }
-    tallies.into_iter().collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn agent_run_tallies(
+        spans: Vec<RunCostSpan>,
+        threshold: Usd,
+        width_ns: Option<u64>,
+    ) -> Vec<(u64, CostTally)> {
+        let mut tallies = AgentRunTallies::new(threshold, width_ns);
+        for span in spans {
+            tallies.push(span);
+        }
+        tallies.finish()
+    }
 
     fn span(id: u8, parent: Option<u8>, run_start: Option<u64>, cost: i64) -> RunCostSpan {
         RunCostSpan {
@@ -137,6 +182,25 @@ mod tests {
         assert_eq!(
             agent_run_tallies(spans, Usd::from_nanos(1_000), None),
             [(0, CostTally::new(4, 2, 2))]
+        );
+    }
+
+    #[test]
+    fn each_trace_is_judged_on_its_own_spans() {
+        let mut other = span(2, Some(1), None, 700);
+        other.trace_id = TraceId::from_bytes([2; 16]);
+        let mut other_run = span(1, None, Some(10), 0);
+        other_run.trace_id = other.trace_id;
+        let spans = vec![
+            span(1, None, Some(10), 0),
+            span(2, Some(1), None, 100),
+            other_run,
+            other,
+        ];
+        assert_eq!(
+            agent_run_tallies(spans, Usd::from_nanos(500), None),
+            [(0, CostTally::new(2, 1, 0))],
+            "the same ids in two traces are two runs: 100 and 700"
         );
     }
 

@@ -1,10 +1,10 @@
 //! The cost of agent runs ([`CostUnit::AgentRuns`](agentrace_store::CostUnit::AgentRuns)): the
-//! newest version of every span of the traces holding an agent span of the query, judged by
-//! `agentrace_store::agent_run_tallies`.
+//! newest version of every span of the traces holding an agent span of the query, streamed by
+//! trace and judged as they come (`agentrace_store::AgentRunTallies`).
 
 use agentrace_core::{SpanId, SpanKind, TokenUsage, TraceId, Usd};
 use agentrace_store::{
-    CostTally, CostTallyQuery, QueryError, RunCostSpan, agent_run_tallies, is_unpriced,
+    AgentRunTallies, CostTally, CostTallyQuery, QueryError, RunCostSpan, is_unpriced,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -48,7 +48,7 @@ impl RunCostRow {
 
 impl ClickHouseStore {
     /// The tallies of agent runs: the agent spans of `q` (its range, its scope on the span's
-    /// own columns) and every span of their traces, in one read.
+    /// own columns) and every span of their traces, in one read, by trace.
     pub(crate) async fn agent_run_tallies(
         &self,
         q: &CostTallyQuery,
@@ -73,17 +73,17 @@ impl ClickHouseStore {
              if(isNull(cost_total), NULL, \
                 toInt64(toDecimal128(assumeNotNull(cost_total), 9) * 1000000000)) AS cost_nanos, \
              aggregate FROM spans FINAL \
-             WHERE trace_id IN (SELECT trace_id FROM spans WHERE {run})",
+             WHERE trace_id IN (SELECT trace_id FROM spans WHERE {run}) ORDER BY trace_id",
             run = run.sql()
         ));
         for p in run.params.iter().chain(&run.params) {
             query = query.bind(p.clone());
         }
-        let rows: Vec<RunCostRow> = query.fetch_all().await.map_err(error::query)?;
-        let spans = rows
-            .into_iter()
-            .map(RunCostRow::span)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(agent_run_tallies(spans, q.threshold, width_ns))
+        let mut rows = query.fetch::<RunCostRow>().map_err(error::query)?;
+        let mut tallies = AgentRunTallies::new(q.threshold, width_ns);
+        while let Some(row) = rows.next().await.map_err(error::query)? {
+            tallies.push(row.span()?);
+        }
+        Ok(tallies.finish())
     }
 }

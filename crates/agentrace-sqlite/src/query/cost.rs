@@ -4,7 +4,7 @@
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::{
-    CostTally, CostTallyQuery, CostUnit, QueryError, RunCostSpan, agent_run_tallies,
+    AgentRunTallies, CostTally, CostTallyQuery, CostUnit, QueryError, RunCostSpan,
     check_bucket_width, is_unpriced, whole_tally,
 };
 use rusqlite::params_from_iter;
@@ -101,7 +101,8 @@ impl SqliteStore {
 
     /// The tallies of agent runs ([`CostUnit::AgentRuns`]): the spans of every trace holding
     /// an agent span of `q` (its range by the `spans_start` index, its scope on the span's own
-    /// columns), judged by `agentrace_store::agent_run_tallies`.
+    /// columns), in the order of the primary key (by trace), judged as they are read
+    /// (`agentrace_store::AgentRunTallies`).
     fn agent_run_tallies(
         &self,
         q: &CostTallyQuery,
@@ -123,14 +124,15 @@ impl SqliteStore {
             "SELECT s.trace_id, s.span_id, s.parent_span_id, \
              CASE WHEN {run} THEN s.start_ns END, s.kind, s.input_tokens, s.output_tokens, \
              s.cost_total, s.aggregate FROM spans s \
-             WHERE s.trace_no IN (SELECT s.trace_no FROM spans s WHERE {run})",
+             WHERE s.trace_no IN (SELECT s.trace_no FROM spans s WHERE {run}) \
+             ORDER BY s.trace_no",
             run = run.sql()
         );
         let params = run.params.iter().chain(&run.params);
-        let spans = self.read(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql).db()?;
             let mut rows = stmt.query(params_from_iter(params)).db()?;
-            let mut spans = Vec::new();
+            let mut tallies = AgentRunTallies::new(q.threshold, width_ns);
             while let Some(row) = rows.next().db()? {
                 let kind = codec::text(row, 4)?
                     .parse::<SpanKind>()
@@ -138,7 +140,7 @@ impl SqliteStore {
                 let usage = TokenUsage::new(codec::count(row, 5)?, codec::count(row, 6)?);
                 let cost = codec::opt_int(row, 7)?;
                 let aggregate = codec::int(row, 8)? != 0;
-                spans.push(RunCostSpan {
+                tallies.push(RunCostSpan {
                     trace_id: codec::trace_id(row, 0)?,
                     span_id: codec::span_id(row, 1)?,
                     parent_span_id: codec::opt_span_id(row, 2)?,
@@ -147,8 +149,7 @@ impl SqliteStore {
                     unpriced: is_unpriced(kind, &usage, cost.is_some(), aggregate),
                 });
             }
-            Ok(spans)
-        })?;
-        Ok(agent_run_tallies(spans, q.threshold, width_ns))
+            Ok(tallies.finish())
+        })
     }
 }
