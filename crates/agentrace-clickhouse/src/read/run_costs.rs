@@ -9,8 +9,9 @@ use agentrace_store::{
 use clickhouse::Row;
 use serde::Deserialize;
 
+use super::traces::push_scope;
 use crate::error;
-use crate::sql::{Param, Where};
+use crate::sql::Where;
 use crate::store::ClickHouseStore;
 
 /// A span as the cost of agent runs reads it.
@@ -57,15 +58,7 @@ impl ClickHouseStore {
         let mut run = Where::default();
         run.push("kind = 'agent'", []);
         run.range("start", &q.range);
-        for (column, value) in [
-            ("service_name", &q.service),
-            ("agent_name", &q.agent),
-            ("user_id", &q.user),
-        ] {
-            if let Some(v) = value {
-                run.push(format!("{column} = ?"), [Param::Text(v.clone())]);
-            }
-        }
+        push_scope(&mut run, q, ["service_name", "agent_name", "user_id"]);
         let mut query = self.client().query(&format!(
             "SELECT trace_id, span_id, parent_span_id, \
              if({run}, toUnixTimestamp64Nano(start), NULL) AS run_start, \

@@ -159,6 +159,15 @@ fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
     rows
 }
 
+/// `q`'s scope (its service, agent and user) on the three `columns` that hold them.
+pub(crate) fn push_scope(w: &mut Where, q: &CostTallyQuery, columns: [&str; 3]) {
+    for (column, value) in columns.into_iter().zip([&q.service, &q.agent, &q.user]) {
+        if let Some(v) = value {
+            w.push(format!("{column} = ?"), [Param::Text(v.clone())]);
+        }
+    }
+}
+
 /// A cost objective's counts, as [`ClickHouseStore::cost_tally`] reads them.
 #[derive(Debug, Row, Deserialize)]
 struct TallyRow {
@@ -277,15 +286,7 @@ impl ClickHouseStore {
             return self.agent_run_tallies(q, width_ns).await;
         }
         let (candidates, mut having) = starting_in(&q.range);
-        for (column, value) in [
-            ("service", &q.service),
-            ("head_agent", &q.agent),
-            ("head_user", &q.user),
-        ] {
-            if let Some(v) = value {
-                having.push(format!("{column} = ?"), [Param::Text(v.clone())]);
-            }
-        }
+        push_scope(&mut having, q, ["service", "head_agent", "head_user"]);
         let traces = format!(
             "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {} GROUP BY trace_id HAVING {}",
             candidates.sql(),

@@ -44,15 +44,7 @@ impl SqliteStore {
         }
         let mut w = Where::default();
         w.range("start_ns", &q.range);
-        for (column, value) in [
-            ("service_name", &q.service),
-            ("agent_name", &q.agent),
-            ("user_id", &q.user),
-        ] {
-            if let Some(v) = value {
-                w.push(format!("{column} = ?"), [Value::Text(v.clone())]);
-            }
-        }
+        push_scope(&mut w, q, "");
         let bucket = width_ns.map_or_else(
             || "0".to_owned(),
             |width| {
@@ -111,15 +103,7 @@ impl SqliteStore {
         let mut run = Where::default();
         run.push("s.kind = 'agent'", []);
         run.range("s.start_ns", &q.range);
-        for (column, value) in [
-            ("s.service_name", &q.service),
-            ("s.agent_name", &q.agent),
-            ("s.user_id", &q.user),
-        ] {
-            if let Some(v) = value {
-                run.push(format!("{column} = ?"), [Value::Text(v.clone())]);
-            }
-        }
+        push_scope(&mut run, q, "s.");
         let sql = format!(
             "SELECT s.trace_id, s.span_id, s.parent_span_id, \
              CASE WHEN {run} THEN s.start_ns END, s.kind, s.input_tokens, s.output_tokens, \
@@ -151,5 +135,19 @@ impl SqliteStore {
             }
             Ok(tallies.finish())
         })
+    }
+}
+
+/// `q`'s scope on the `service_name`, `agent_name` and `user_id` columns (of the table
+/// `prefix` names: `""` or `"s."`), the traces' and the spans' alike.
+fn push_scope(w: &mut Where, q: &CostTallyQuery, prefix: &str) {
+    for (column, value) in [
+        ("service_name", &q.service),
+        ("agent_name", &q.agent),
+        ("user_id", &q.user),
+    ] {
+        if let Some(v) = value {
+            w.push(format!("{prefix}{column} = ?"), [Value::Text(v.clone())]);
+        }
     }
 }

@@ -164,6 +164,23 @@ pub fn trace_list_newest_first_with_summaries(store: &dyn Store) -> CheckResult 
     Ok(())
 }
 
+/// A cost tally's scope: a service, an agent and a user, each where given.
+type CostScope<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
+/// The query of a cost tally of `of` over `range`, at most `nanos` nano-dollars, in `scope`.
+fn cost_query(
+    of: agentrace_store::CostUnit,
+    range: TimeRange,
+    nanos: i64,
+    (service, agent, user): CostScope<'_>,
+) -> agentrace_store::CostTallyQuery {
+    let mut q = agentrace_store::CostTallyQuery::new(of, range, Usd::from_nanos(nanos));
+    q.service = service.map(str::to_owned);
+    q.agent = agent.map(str::to_owned);
+    q.user = user.map(str::to_owned);
+    q
+}
+
 /// A cost objective's counts over the five traces (costs 2000/13000/—/900/20010 nano-dollars):
 /// traces and sessions (s-1 holds traces 1 and 3, so its cost is unknown) at most a
 /// threshold (included), those with an unpriced call apart, by head service, agent and user,
@@ -172,13 +189,7 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
     use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
     store.write_spans(&five_traces())?;
     let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
-    let tally = |of, range, nanos, scope: (Option<&str>, Option<&str>, Option<&str>)| {
-        let mut q = CostTallyQuery::new(of, range, Usd::from_nanos(nanos));
-        q.service = scope.0.map(str::to_owned);
-        q.agent = scope.1.map(str::to_owned);
-        q.user = scope.2.map(str::to_owned);
-        store.cost_tally(&q)
-    };
+    let tally = |of, range, nanos, scope| store.cost_tally(&cost_query(of, range, nanos, scope));
     let all = (None, None, None);
     for (what, got, expected) in [
         (
@@ -339,12 +350,8 @@ pub fn cost_tallies_count_agent_runs_with_what_is_beneath(store: &dyn Store) -> 
     use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
     store.write_spans(&nested_agent_runs())?;
     let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
-    let tally = |range, nanos, scope: (Option<&str>, Option<&str>, Option<&str>)| {
-        let mut q = CostTallyQuery::new(CostUnit::AgentRuns, range, Usd::from_nanos(nanos));
-        q.service = scope.0.map(str::to_owned);
-        q.agent = scope.1.map(str::to_owned);
-        q.user = scope.2.map(str::to_owned);
-        store.cost_tally(&q)
+    let tally = |range, nanos, scope| {
+        store.cost_tally(&cost_query(CostUnit::AgentRuns, range, nanos, scope))
     };
     let all = (None, None, None);
     for (what, got, expected) in [
