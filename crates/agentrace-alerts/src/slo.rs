@@ -1158,6 +1158,35 @@ mod tests {
     }
 
     #[test]
+    fn a_cost_objective_of_agent_runs_is_configured_as_docs_slos_md_shows() {
+        let s: Slo = toml::from_str(
+            r#"
+            name = "a research run costs under 10 cents"
+            objective = 0.9
+            window = "28d"
+            indicator = { type = "cost", of = "agent_runs", max_usd = 0.10 }
+            scope = { agent = "researcher" }
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(
+            s.indicator,
+            Indicator::Cost {
+                of: CostUnit::AgentRuns,
+                max_usd: 0.10
+            }
+        );
+        let mut tool = s.clone();
+        tool.scope.tool = Some("search".into());
+        assert!(
+            tool.validate()
+                .err()
+                .is_some_and(|e| e.reason.contains("agent runs by their own"))
+        );
+    }
+
+    #[test]
     fn a_quiet_window_has_no_rate_and_fires_nothing() {
         let status = slo().status(0, |_| Counts::default());
         assert_eq!(status.attainment, None);
