@@ -102,7 +102,7 @@ pub use model::{
     TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
-pub use run_cost::{AgentRunTallies, RunCostSpan};
+pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};
 pub use score_stats::{
     Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup,
     ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use agentrace_core::{SpanId, TraceId, Usd};
+use agentrace_core::{SpanId, SpanKind, TokenUsage, TraceId, Usd};
 
 use crate::analytics::CostTally;
+use crate::model::is_unpriced;
 use crate::tree::Shape;
 
 /// A span as the cost of agent runs reads it.
@@ -23,10 +24,28 @@ pub struct RunCostSpan {
     /// The start of an agent run counted (an agent span of the query's range and scope);
     /// `None` for every other span.
     pub run_start: Option<u64>,
-    /// Its own cost (nothing for an unpriced span or an aggregate, whose cost is its steps').
-    pub cost: Usd,
-    /// A billable span without a price ([`is_unpriced`](crate::is_unpriced)).
-    pub unpriced: bool,
+    /// What it adds to its runs.
+    pub adds: RunCost,
+}
+
+/// What a span adds to the cost of the runs above it: its own cost (nothing for an unpriced
+/// span or an aggregate, whose cost is its steps'), or that it is a billable span without a
+/// price, which leaves their cost unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCost {
+    cost: Usd,
+    unpriced: bool,
+}
+
+impl RunCost {
+    /// A span of `kind` with `usage` (its input and output tokens are enough), priced at
+    /// `cost` (`None`: no price), an aggregate or not — as the trace summaries count it.
+    pub fn of(kind: SpanKind, usage: &TokenUsage, cost: Option<Usd>, aggregate: bool) -> Self {
+        Self {
+            cost: cost.filter(|_| !aggregate).unwrap_or(Usd::ZERO),
+            unpriced: is_unpriced(kind, usage, cost.is_some(), aggregate),
+        }
+    }
 }
 
 /// The tallies of agent runs, judged one trace at a time as a store streams the spans of the
@@ -89,8 +108,8 @@ impl AgentRunTallies {
             .map(|s| (s.span_id, s.parent_span_id))
             .collect();
         let shape = Shape::of(&links);
-        let mut cost: Vec<Usd> = trace.iter().map(|s| s.cost).collect();
-        let mut unpriced: Vec<u64> = trace.iter().map(|s| u64::from(s.unpriced)).collect();
+        let mut cost: Vec<Usd> = trace.iter().map(|s| s.adds.cost).collect();
+        let mut unpriced: Vec<u64> = trace.iter().map(|s| u64::from(s.adds.unpriced)).collect();
         // Children come after their parent: backwards, each is summed before its parent.
         for placed in shape.order.iter().rev() {
             if let Some(parent) = placed.parent {
@@ -136,8 +155,10 @@ mod tests {
             span_id: SpanId::from_bytes([id; 8]),
             parent_span_id: parent.map(|p| SpanId::from_bytes([p; 8])),
             run_start,
-            cost: Usd::from_nanos(cost),
-            unpriced: false,
+            adds: RunCost {
+                cost: Usd::from_nanos(cost),
+                unpriced: false,
+            },
         }
     }
 
@@ -168,7 +189,7 @@ mod tests {
     #[test]
     fn an_unpriced_call_beneath_a_run_leaves_its_cost_unknown() {
         let mut unpriced = span(4, Some(3), None, 0);
-        unpriced.unpriced = true;
+        unpriced.adds = RunCost::of(SpanKind::Llm, &TokenUsage::new(50, 10), None, false);
         let spans = vec![
             span(1, None, Some(10), 0),
             span(2, Some(1), None, 300),

@@ -4,7 +4,7 @@
 
 use agentrace_core::{SpanId, SpanKind, TokenUsage, TraceId, Usd};
 use agentrace_store::{
-    AgentRunTallies, CostTally, CostTallyQuery, QueryError, RunCostSpan, is_unpriced,
+    AgentRunTallies, CostTally, CostTallyQuery, QueryError, RunCost, RunCostSpan,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -34,15 +34,17 @@ impl RunCostRow {
             .kind
             .parse::<SpanKind>()
             .map_err(|e| QueryError::decode("span kind", e))?;
-        let aggregate = self.aggregate != 0;
-        let usage = TokenUsage::new(self.input_tokens, self.output_tokens);
         Ok(RunCostSpan {
             trace_id: TraceId::from_bytes(self.trace_id),
             span_id: SpanId::from_bytes(self.span_id),
             parent_span_id: self.parent_span_id.map(SpanId::from_bytes),
             run_start: self.run_start.and_then(|t| u64::try_from(t).ok()),
-            cost: Usd::from_nanos(self.cost_nanos.filter(|_| !aggregate).unwrap_or(0)),
-            unpriced: is_unpriced(kind, &usage, self.cost_nanos.is_some(), aggregate),
+            adds: RunCost::of(
+                kind,
+                &TokenUsage::new(self.input_tokens, self.output_tokens),
+                self.cost_nanos.map(Usd::from_nanos),
+                self.aggregate != 0,
+            ),
         })
     }
 }

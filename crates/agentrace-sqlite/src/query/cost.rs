@@ -2,10 +2,10 @@
 //! and those whose cost is unknown, from the per-trace summaries (`traces`) alone; agent runs
 //! from the spans of the traces that hold one.
 
-use agentrace_core::{SpanKind, TokenUsage, Usd};
+use agentrace_core::{SpanKind, TokenUsage};
 use agentrace_store::{
-    AgentRunTallies, CostTally, CostTallyQuery, CostUnit, QueryError, RunCostSpan,
-    check_bucket_width, is_unpriced, whole_tally,
+    AgentRunTallies, CostTally, CostTallyQuery, CostUnit, QueryError, RunCost, RunCostSpan,
+    check_bucket_width, whole_tally,
 };
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
@@ -122,15 +122,17 @@ impl SqliteStore {
                     .parse::<SpanKind>()
                     .map_err(|e| QueryError::decode("span kind", e))?;
                 let usage = TokenUsage::new(codec::count(row, 5)?, codec::count(row, 6)?);
-                let cost = codec::opt_int(row, 7)?;
-                let aggregate = codec::int(row, 8)? != 0;
                 tallies.push(RunCostSpan {
                     trace_id: codec::trace_id(row, 0)?,
                     span_id: codec::span_id(row, 1)?,
                     parent_span_id: codec::opt_span_id(row, 2)?,
                     run_start: codec::opt_int(row, 3)?.map(codec::from_sql),
-                    cost: Usd::from_nanos(cost.filter(|_| !aggregate).unwrap_or(0)),
-                    unpriced: is_unpriced(kind, &usage, cost.is_some(), aggregate),
+                    adds: RunCost::of(
+                        kind,
+                        &usage,
+                        codec::opt_usd(row, 7)?,
+                        codec::int(row, 8)? != 0,
+                    ),
                 });
             }
             Ok(tallies.finish())
