@@ -155,6 +155,14 @@ impl Analytics for ClickHouseStore {
     ) -> Result<Vec<(u64, agentrace_store::CostTally)>, QueryError> {
         self.block_on(ClickHouseStore::cost_tally_by_bucket(self, q, width_ns))
     }
+
+    fn session_costs_by_bucket(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
+        self.block_on(ClickHouseStore::session_costs_by_bucket(self, q, width_ns))
+    }
 }
 
 impl AlertHistory for ClickHouseStore {

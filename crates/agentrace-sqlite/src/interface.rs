@@ -147,6 +147,14 @@ impl Analytics for SqliteStore {
     ) -> Result<Vec<(u64, agentrace_store::CostTally)>, QueryError> {
         SqliteStore::cost_tally_by_bucket(self, q, width_ns)
     }
+
+    fn session_costs_by_bucket(
+        &self,
+        q: &agentrace_store::CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
+        SqliteStore::session_costs_by_bucket(self, q, width_ns)
+    }
 }
 
 impl AlertHistory for SqliteStore {

@@ -69,6 +69,18 @@ pub trait Analytics {
         q: &CostTallyQuery,
         width_ns: u64,
     ) -> Result<Vec<(u64, CostTally)>, QueryError>;
+
+    /// The cost of each session of `q`'s range and scope in each bucket of `width_ns` (aligned
+    /// on the epoch) of its traces' start: the parts a window's cost of sessions is summed
+    /// from when it is kept by the bucket (a session is judged on its whole part of a window,
+    /// so its buckets are summed before it is judged: [`CostTally::count`]). `q`'s unit and
+    /// threshold are not read. Ordered by bucket, then session; a session with no trace in a
+    /// bucket has no part there. A width of 0 is [`QueryError::Invalid`].
+    fn session_costs_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<SessionCost>, QueryError>;
 }
 
 /// The tally of a read in one bucket (a store's plain tally, read as its tally by bucket
@@ -147,6 +159,44 @@ impl CostTally {
         Self {
             counted,
             within,
+            unpriced,
+        }
+    }
+
+    /// Counts one trace, session or run of `cost`: of unknown cost if `unpriced` (it holds an
+    /// unpriced call), else within at `threshold` or less.
+    pub fn count(&mut self, cost: Usd, unpriced: bool, threshold: Usd) {
+        self.counted += 1;
+        if unpriced {
+            self.unpriced += 1;
+        } else if cost <= threshold {
+            self.within += 1;
+        }
+    }
+}
+
+/// A session's part of one bucket, as [`Analytics::session_costs_by_bucket`] gives it: the
+/// cost of its traces starting in the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionCost {
+    /// The bucket's start.
+    pub bucket: u64,
+    /// The session.
+    pub session_id: String,
+    /// The summed cost of its priced calls.
+    pub cost: Usd,
+    /// How many unpriced billable calls they hold.
+    pub unpriced: u64,
+}
+
+impl SessionCost {
+    /// `session_id`'s part of the bucket starting at `bucket`.
+    pub fn new(bucket: u64, session_id: impl Into<String>, cost: Usd, unpriced: u64) -> Self {
+        Self {
+            bucket,
+            session_id: session_id.into(),
+            cost,
             unpriced,
         }
     }

@@ -80,7 +80,9 @@ mod upkeep;
 mod write;
 
 pub use agentrace_core::cost::CostUnit;
-pub use analytics::{Analytics, CostTally, CostTallyQuery, check_bucket_width, whole_tally};
+pub use analytics::{
+    Analytics, CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally,
+};
 pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};

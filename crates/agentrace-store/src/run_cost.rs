@@ -122,13 +122,11 @@ impl AgentRunTallies {
                 continue;
             };
             let bucket = self.width_ns.map_or(0, |width| start / width * width);
-            let tally = self.tallies.entry(bucket).or_default();
-            tally.counted += 1;
-            if unpriced[placed.span] > 0 {
-                tally.unpriced += 1;
-            } else if cost[placed.span] <= self.threshold {
-                tally.within += 1;
-            }
+            self.tallies.entry(bucket).or_default().count(
+                cost[placed.span],
+                unpriced[placed.span] > 0,
+                self.threshold,
+            );
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The trace list and the trace tree.
 
-use agentrace_core::{SpanId, SpanRecord, TraceId};
+use agentrace_core::{SpanId, SpanRecord, TraceId, Usd};
 use agentrace_store::{
     CostTally, CostTallyQuery, CostUnit, Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition,
-    TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
+    SessionCost, TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
     check_bucket_width, whole_tally,
 };
 use clickhouse::Row;
@@ -177,6 +177,48 @@ struct TallyRow {
     unknown: u64,
 }
 
+/// A session's part of a bucket, as [`ClickHouseStore::session_costs_by_bucket`] reads it.
+#[derive(Debug, Row, Deserialize)]
+struct SessionCostRow {
+    bucket: u64,
+    session_id: String,
+    cost: i64,
+    unpriced: u64,
+}
+
+/// The summaries of the traces a cost objective's query `q` selects (its range and scope), and
+/// the parameters they bind.
+fn cost_traces_sql(q: &CostTallyQuery) -> (String, Vec<Param>) {
+    let (candidates, mut having) = starting_in(&q.range);
+    push_scope(&mut having, q, ["service", "head_agent", "head_user"]);
+    let traces = format!(
+        "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {} GROUP BY trace_id HAVING {}",
+        candidates.sql(),
+        having.sql()
+    );
+    let mut params = candidates.params;
+    params.extend(having.params);
+    (traces, params)
+}
+
+/// The bucket of `width_ns` of a trace's start (all in one, 0, without), in SQL.
+fn bucket_sql(width_ns: Option<u64>) -> String {
+    width_ns.map_or_else(
+        || "toUInt64(0)".to_owned(),
+        |width| format!("intDiv(toUInt64(start_ns), {width}) * {width}"),
+    )
+}
+
+/// Each session's cost (`unit_cost`) and unpriced calls (`unit_unpriced`) by `unit_bucket`
+/// over the summaries `traces` (those of a session).
+fn session_costs_sql(traces: &str, bucket: &str) -> String {
+    format!(
+        "SELECT {bucket} AS unit_bucket, assumeNotNull(head_session) AS unit_session, \
+         sum(cost_nanos) AS unit_cost, sum(unpriced) AS unit_unpriced FROM ({traces}) \
+         WHERE head_session IS NOT NULL GROUP BY unit_bucket, unit_session"
+    )
+}
+
 /// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
 /// `having`, their list times and `key`.
 /// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
@@ -285,32 +327,17 @@ impl ClickHouseStore {
         if q.of == CostUnit::AgentRuns {
             return self.agent_run_tallies(q, width_ns).await;
         }
-        let (candidates, mut having) = starting_in(&q.range);
-        push_scope(&mut having, q, ["service", "head_agent", "head_user"]);
-        let traces = format!(
-            "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {} GROUP BY trace_id HAVING {}",
-            candidates.sql(),
-            having.sql()
-        );
-        let bucket = width_ns.map_or_else(
-            || "toUInt64(0)".to_owned(),
-            |width| format!("intDiv(toUInt64(start_ns), {width}) * {width}"),
-        );
+        let (traces, params) = cost_traces_sql(q);
+        let bucket = bucket_sql(width_ns);
         // Each unit's cost and unpriced calls, under names no input column has (an alias
         // naming a column would be read inside its own aggregate).
         let units = match q.of {
-            CostUnit::Sessions => format!(
-                "SELECT {bucket} AS unit_bucket, sum(cost_nanos) AS unit_cost, \
-                 sum(unpriced) AS unit_unpriced FROM ({traces}) \
-                 WHERE head_session IS NOT NULL GROUP BY unit_bucket, head_session"
-            ),
+            CostUnit::Sessions => session_costs_sql(&traces, &bucket),
             _ => format!(
                 "SELECT {bucket} AS unit_bucket, cost_nanos AS unit_cost, \
                  unpriced AS unit_unpriced FROM ({traces})"
             ),
         };
-        let mut params = candidates.params;
-        params.extend(having.params);
         let mut query = self.client().query(&format!(
             "SELECT unit_bucket AS bucket, count() AS counted, \
              countIf(unit_unpriced = 0 AND unit_cost <= {}) AS within, \
@@ -328,6 +355,37 @@ impl ClickHouseStore {
                 (
                     row.bucket,
                     CostTally::new(row.counted, row.within, row.unknown),
+                )
+            })
+            .collect())
+    }
+
+    /// The cost of each session of `q` in each bucket of `width_ns` of its traces' start, from
+    /// the traces' summaries (as [`cost_tally`](Self::cost_tally) reads them).
+    pub(crate) async fn session_costs_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<SessionCost>, QueryError> {
+        let (traces, params) = cost_traces_sql(q);
+        let bucket = bucket_sql(Some(check_bucket_width(width_ns)?));
+        let mut query = self.client().query(&format!(
+            "SELECT unit_bucket AS bucket, unit_session AS session_id, unit_cost AS cost, \
+             unit_unpriced AS unpriced FROM ({}) ORDER BY bucket, session_id",
+            session_costs_sql(&traces, &bucket)
+        ));
+        for p in params {
+            query = query.bind(p);
+        }
+        let rows: Vec<SessionCostRow> = query.fetch_all().await.map_err(error::query)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                SessionCost::new(
+                    row.bucket,
+                    row.session_id,
+                    Usd::from_nanos(row.cost),
+                    row.unpriced,
                 )
             })
             .collect())

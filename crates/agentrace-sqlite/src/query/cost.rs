@@ -2,10 +2,10 @@
 //! and those whose cost is unknown, from the per-trace summaries (`traces`) alone; agent runs
 //! from the spans of the traces that hold one.
 
-use agentrace_core::{SpanKind, TokenUsage};
+use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::{
     AgentRunTallies, CostTally, CostTallyQuery, CostUnit, QueryError, RunCost, RunCostSpan,
-    check_bucket_width, whole_tally,
+    SessionCost, check_bucket_width, whole_tally,
 };
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
@@ -42,26 +42,9 @@ impl SqliteStore {
         if q.of == CostUnit::AgentRuns {
             return self.agent_run_tallies(q, width_ns);
         }
-        let mut w = Where::default();
-        w.range("start_ns", &q.range);
-        push_scope(&mut w, q, "");
-        let bucket = width_ns.map_or_else(
-            || "0".to_owned(),
-            |width| {
-                let width = i64::try_from(width).unwrap_or(i64::MAX);
-                format!("start_ns / {width} * {width}")
-            },
-        );
+        let (mut w, bucket) = traces_of(q, width_ns);
         let units = match q.of {
-            CostUnit::Sessions => {
-                w.push("session_id IS NOT NULL", []);
-                format!(
-                    "SELECT {bucket} AS bucket, sum(coalesce(cost_total, 0)) AS cost, \
-                     sum(unpriced_count) AS unpriced \
-                     FROM traces WHERE {} GROUP BY bucket, session_id",
-                    w.sql()
-                )
-            }
+            CostUnit::Sessions => session_costs_sql(&mut w, &bucket),
             _ => format!(
                 "SELECT {bucket} AS bucket, coalesce(cost_total, 0) AS cost, \
                  unpriced_count AS unpriced FROM traces WHERE {}",
@@ -88,6 +71,34 @@ impl SqliteStore {
                 ));
             }
             Ok(tallies)
+        })
+    }
+
+    /// The cost of each session of `q` in each bucket of `width_ns` of its traces' start, in
+    /// one pass over the summaries of the traces starting in its range.
+    pub fn session_costs_by_bucket(
+        &self,
+        q: &CostTallyQuery,
+        width_ns: u64,
+    ) -> Result<Vec<SessionCost>, QueryError> {
+        let (mut w, bucket) = traces_of(q, Some(check_bucket_width(width_ns)?));
+        let sql = format!(
+            "{} ORDER BY bucket, session_id",
+            session_costs_sql(&mut w, &bucket)
+        );
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+            let mut parts = Vec::new();
+            while let Some(row) = rows.next().db()? {
+                parts.push(SessionCost::new(
+                    codec::count(row, 0)?,
+                    codec::text(row, 1)?,
+                    Usd::from_nanos(codec::int(row, 2)?),
+                    codec::count(row, 3)?,
+                ));
+            }
+            Ok(parts)
         })
     }
 
@@ -138,6 +149,33 @@ impl SqliteStore {
             Ok(tallies.finish())
         })
     }
+}
+
+/// The summaries of `q`'s traces (its range and scope), and the bucket of `width_ns` of
+/// their start (all in one, 0, without), in SQL.
+fn traces_of(q: &CostTallyQuery, width_ns: Option<u64>) -> (Where, String) {
+    let mut w = Where::default();
+    w.range("start_ns", &q.range);
+    push_scope(&mut w, q, "");
+    let bucket = width_ns.map_or_else(
+        || "0".to_owned(),
+        |width| {
+            let width = i64::try_from(width).unwrap_or(i64::MAX);
+            format!("start_ns / {width} * {width}")
+        },
+    );
+    (w, bucket)
+}
+
+/// Each session's cost (`cost`) and unpriced calls (`unpriced`) by `bucket` over the traces
+/// `w` selects (those of a session).
+fn session_costs_sql(w: &mut Where, bucket: &str) -> String {
+    w.push("session_id IS NOT NULL", []);
+    format!(
+        "SELECT {bucket} AS bucket, session_id, sum(coalesce(cost_total, 0)) AS cost, \
+         sum(unpriced_count) AS unpriced FROM traces WHERE {} GROUP BY bucket, session_id",
+        w.sql()
+    )
 }
 
 /// `q`'s scope on the `service_name`, `agent_name` and `user_id` columns (of the table

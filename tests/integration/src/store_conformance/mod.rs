@@ -90,6 +90,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     traces::trace_list_newest_first_with_summaries,
     traces::trace_list_filters,
     traces::cost_tallies_count_cheap_traces_and_sessions,
+    traces::session_costs_by_bucket_sum_to_the_cost_of_sessions,
     traces::cost_tallies_count_agent_runs_with_what_is_beneath,
     traces::trace_list_orders,
     traces::trace_list_pages,

@@ -274,6 +274,87 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
     )
 }
 
+/// Each session's cost by bucket over the five traces (s-1 holds trace 1, 2000 nano-dollars,
+/// and trace 3, unpriced, of svc-b; s-2 trace 2, 13000; s-3 trace 4, 900; s-4 trace 5, 20010,
+/// of svc-b): a session's part of each bucket, within the query's scope; summed by session and
+/// judged, the parts of any width give the cost tally of the sessions.
+pub fn session_costs_by_bucket_sum_to_the_cost_of_sessions(store: &dyn Store) -> CheckResult {
+    use agentrace_store::{CostTally, CostUnit, SessionCost};
+    store.write_spans(&five_traces())?;
+    let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
+    let all = (None, None, None);
+    let parts = |range, width, scope| {
+        store.session_costs_by_bucket(&cost_query(CostUnit::Sessions, range, 0, scope), width)
+    };
+    let part = |bucket, session: &str, nanos, unpriced| {
+        SessionCost::new(bucket, session, Usd::from_nanos(nanos), unpriced)
+    };
+    let (b0, b2, b4) = (T0, T0 + 2 * MINUTE, T0 + 4 * MINUTE);
+    for (what, got, expected) in [
+        (
+            "every session by two minutes",
+            parts(hour, 2 * MINUTE, all)?,
+            vec![
+                part(b0, "s-1", 2000, 0),
+                part(b0, "s-2", 13_000, 0),
+                part(b2, "s-1", 0, 1),
+                part(b2, "s-3", 900, 0),
+                part(b4, "s-4", 20_010, 0),
+            ],
+        ),
+        (
+            "every session in one bucket of the hour",
+            parts(hour, 60 * MINUTE, all)?,
+            vec![
+                part(b0, "s-1", 2000, 1),
+                part(b0, "s-2", 13_000, 0),
+                part(b0, "s-3", 900, 0),
+                part(b0, "s-4", 20_010, 0),
+            ],
+        ),
+        (
+            "the sessions of svc-b",
+            parts(hour, 2 * MINUTE, (Some("svc-b"), None, None))?,
+            vec![part(b2, "s-1", 0, 1), part(b4, "s-4", 20_010, 0)],
+        ),
+        (
+            "the traces starting from T0 + 60 s to T0 + 200 s",
+            parts(TimeRange::new(T0 + 60 * SEC, T0 + 200 * SEC), MINUTE, all)?,
+            vec![
+                part(T0 + MINUTE, "s-2", 13_000, 0),
+                part(b2, "s-1", 0, 1),
+                part(T0 + 3 * MINUTE, "s-3", 900, 0),
+            ],
+        ),
+    ] {
+        expect_eq(what, &expected, &got)?;
+    }
+    // Summed by session and judged, the parts of any width are the tally of the sessions.
+    for width in [MINUTE, 90 * SEC, 60 * MINUTE] {
+        for nanos in [0, 2000, 13_000] {
+            let mut sums: std::collections::BTreeMap<String, (Usd, u64)> = Default::default();
+            for p in parts(hour, width, all)? {
+                let sum = sums.entry(p.session_id).or_insert((Usd::ZERO, 0));
+                *sum = (sum.0 + p.cost, sum.1 + p.unpriced);
+            }
+            let mut judged = CostTally::default();
+            for (cost, unpriced) in sums.into_values() {
+                judged.count(cost, unpriced > 0, Usd::from_nanos(nanos));
+            }
+            let q = cost_query(CostUnit::Sessions, hour, nanos, all);
+            expect_eq(
+                format!("buckets of {width} ns summed, at most {nanos}"),
+                &store.cost_tally(&q)?,
+                &judged,
+            )?;
+        }
+    }
+    ensure(
+        parts(hour, 0, all).is_err(),
+        "a bucket width of 0 is refused",
+    )
+}
+
 /// Three traces of nested agent runs, for [`cost_tallies_count_agent_runs_with_what_is_beneath`]
 /// (nano-dollars; `?` an unpriced call):
 ///
