@@ -12,8 +12,8 @@
 //!
 //! Writes `AGENTRACE_BENCH_TRACES` traces (default 100,000; 2,000 under `cargo test
 //! --benches`) spread evenly over the 28 days before now, each an agent run, a priced LLM call
-//! and a tool call, and a score for every fifth. Asserts nothing about time; checks that the
-//! kept hours count what a whole read does.
+//! and a tool call, four consecutive traces a session, and a score for every fifth. Asserts
+//! nothing about time; checks that the kept hours count what a whole read does.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -32,8 +32,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const DAY: u64 = 86_400_000_000_000;
 
-/// A run of an agent: its root, an LLM call of `cost` nano-dollars, a tool call.
-fn run(start: u64, cost: i64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
+/// A run of an agent in `session`: its root, an LLM call of `cost` nano-dollars, a tool call.
+fn run(start: u64, cost: i64, session: &str, resource: &Arc<Resource>) -> Vec<SpanRecord> {
     let trace_id = TraceId::random();
     let root_id = SpanId::random();
     let mut root = SpanRecord::new(
@@ -46,6 +46,7 @@ fn run(start: u64, cost: i64, resource: &Arc<Resource>) -> Vec<SpanRecord> {
     );
     root.kind = SpanKind::Agent;
     root.agent_name = Some("support".into());
+    root.session_id = Some(session.into());
     let mut llm = SpanRecord::new(
         trace_id,
         SpanId::random(),
@@ -104,7 +105,7 @@ fn store(dir: &std::path::Path, n: u64, now: u64) -> SharedStore {
     for t in 0..n {
         let start = now - 28 * DAY + t * gap;
         let cost = i64::try_from(1_000_000 + (t * 7_919) % 9_000_000).expect("a cost");
-        let spans = run(start, cost, &resource);
+        let spans = run(start, cost, &format!("s-{}", t / 4), &resource);
         if t % 5 == 0 {
             let mut score = Score::new(
                 ScoreTarget::Trace(spans[0].trace_id),
@@ -146,6 +147,18 @@ fn slos(c: &mut Criterion) {
                 Indicator::Cost {
                     of: CostUnit::Traces,
                     max_usd: 0.005,
+                },
+                0.9,
+                window,
+            ),
+        ),
+        (
+            "cost of sessions",
+            Slo::new(
+                "a conversation under two cents",
+                Indicator::Cost {
+                    of: CostUnit::Sessions,
+                    max_usd: 0.02,
                 },
                 0.9,
                 window,

@@ -1,7 +1,7 @@
 //! Service level objectives judged on the store (`agentrace_alerts::slo`, docs/slos.md): each
 //! window's good and total events read from the rollups for the objectives of spans (so that a
 //! 28-day window costs what an hour does, on every store), from the scores for quality and the
-//! per-trace summaries for cost — those two by the hour once an hour has settled
+//! per-trace summaries or the spans for cost — those two by the hour once an hour has settled
 //! ([`SettledHours`]); a burn-down as one time series.
 
 mod settled;
@@ -96,11 +96,11 @@ impl<'s> Counted<'s> {
         )
     }
 
-    /// Whether [`SettledHours`] keeps its settled hours: counts that sum by bucket and that the
-    /// store has no rollups of (scores, trace costs), whose windows would otherwise be read
-    /// whole.
+    /// Whether [`SettledHours`] keeps its settled hours: the counts the store has no rollups of
+    /// (scores, costs), whose windows would otherwise be read whole — the cost of sessions as
+    /// each session's cost by the hour.
     fn kept_by_the_hour(&self) -> bool {
-        self.sums_by_bucket() && !matches!(self, Self::Spans { .. })
+        !matches!(self, Self::Spans { .. })
     }
 }
 

@@ -1,16 +1,21 @@
 //! The tallies of quality and cost objectives by the hour, kept once an hour has settled (and
 //! the minutes of a window's first hour): a window of days then reads from the store only its
-//! hours not yet settled, as the rollups make a window of spans cost what an hour does.
+//! hours not yet settled, as the rollups make a window of spans cost what an hour does. The
+//! cost of sessions keeps each session's cost by the hour instead, summed over the window
+//! before each session is judged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agentrace_alerts::slo::{BudgetPoint, Counts, Slo, SloStatus, Tally};
+use agentrace_alerts::slo::{BudgetPoint, CostUnit, Counts, Indicator, Slo, SloStatus, Tally};
+use agentrace_core::Usd;
 use agentrace_store::series::{HOUR_NS, MINUTE_NS, ceil, floor};
-use agentrace_store::{QueryError, Store, TimeRange};
+use agentrace_store::{CostTally, QueryError, Store, TimeRange};
 
-use super::{Counted, burn_down_counting, judge, tally, tally_by_bucket, window_range};
+use super::{
+    Counted, burn_down_counting, cost_query, judge, of_costs, tally, tally_by_bucket, window_range,
+};
 
 /// How long after its end an hour counts as settled: its traces' costs complete (a trace
 /// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
@@ -21,10 +26,9 @@ const SETTLE: Duration = Duration::from_secs(3_600);
 /// change) waits before the counts show it.
 const REFRESH: Duration = Duration::from_secs(3_600);
 
-/// Settled hours of the quality and cost objectives (of traces), by SLO. The objectives of
-/// spans read the rollups and the cost of sessions its window whole (a session is judged on its
-/// part of the window, not on its part of each hour): those are passed through. One per server,
-/// shared by the alert evaluation and the API.
+/// Settled hours of the quality and cost objectives, by SLO. The objectives of spans read the
+/// rollups: those are passed through. One per server, shared by the alert evaluation and the
+/// API.
 #[derive(Debug, Default)]
 pub struct SettledHours {
     kept: Mutex<HashMap<String, Arc<Mutex<Kept>>>>,
@@ -37,9 +41,44 @@ struct Kept {
     slo: Slo,
     /// When (wall clock) the first of them was read.
     since: u64,
-    /// Each bucket's tally by its width and start, a bucket without events included: settled
-    /// hours, and the minutes of a window's first hour.
-    buckets: BTreeMap<(u64, u64), Tally>,
+    /// Each bucket by its width and start, a bucket without events included: settled hours,
+    /// and the minutes of a window's first hour.
+    buckets: BTreeMap<(u64, u64), Bucket>,
+    /// For a cost of sessions, its threshold and the sessions met, numbered as its buckets
+    /// name them.
+    sessions: Option<Sessions>,
+}
+
+/// A bucket kept.
+#[derive(Debug)]
+enum Bucket {
+    /// The tally of a count that is the sum of its buckets'.
+    Tally(Tally),
+    /// Each session's part of the bucket, by its number: a session is judged on its whole part
+    /// of a window, its buckets summed first.
+    Sessions(Vec<(u32, SessionSum)>),
+}
+
+/// A session's cost and unpriced calls, over a bucket or a window.
+#[derive(Debug, Clone, Copy, Default)]
+struct SessionSum {
+    cost: Usd,
+    unpriced: u64,
+}
+
+/// The sessions a cost of sessions has met, numbered, and its threshold.
+#[derive(Debug)]
+struct Sessions {
+    threshold: Usd,
+    numbers: HashMap<String, u32>,
+}
+
+/// What a window's buckets add up to: a tally, and each session's cost by its number (of a cost
+/// of sessions), judged once every bucket is in.
+#[derive(Debug, Default)]
+struct Sum {
+    tally: Tally,
+    sessions: Vec<Option<SessionSum>>,
 }
 
 impl SettledHours {
@@ -131,54 +170,163 @@ impl SettledHours {
         if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
             *kept = Kept::new(slo, wall);
         }
-        let head = kept.sum(store, (start, first), MINUTE_NS)?;
-        let hours = kept.sum(store, (first, settled), HOUR_NS)?;
-        let tail = if settled < end {
-            tally(store, slo, TimeRange::new(settled, end))?
-        } else {
-            Tally::default()
-        };
-        Ok(head + hours + tail)
+        let mut sum = Sum::default();
+        kept.add(store, &mut sum, (start, first), MINUTE_NS)?;
+        kept.add(store, &mut sum, (first, settled), HOUR_NS)?;
+        if settled < end {
+            kept.add_unkept(store, &mut sum, TimeRange::new(settled, end))?;
+        }
+        Ok(kept.judge(sum))
     }
 }
 
 impl Kept {
     fn new(slo: &Slo, wall: u64) -> Self {
+        let sessions = match slo.indicator {
+            Indicator::Cost {
+                of: CostUnit::Sessions,
+                max_usd,
+            } => Some(Sessions {
+                threshold: Usd::from_dollars(max_usd),
+                numbers: HashMap::new(),
+            }),
+            _ => None,
+        };
         Self {
             slo: slo.clone(),
             since: wall,
             buckets: BTreeMap::new(),
+            sessions,
         }
     }
 
-    /// The sum of the buckets of `width` from `from` to `to` (both on the width), those not
-    /// kept read in one read.
-    fn sum(
+    /// Adds to `sum` the buckets of `width` from `from` to `to` (both on the width), those not
+    /// kept read in one read and kept.
+    fn add(
         &mut self,
         store: &dyn Store,
+        sum: &mut Sum,
         (from, to): (u64, u64),
         width: u64,
-    ) -> Result<Tally, QueryError> {
+    ) -> Result<(), QueryError> {
         let missing: Vec<u64> = (from / width..to / width)
             .map(|b| b * width)
             .filter(|b| !self.buckets.contains_key(&(width, *b)))
             .collect();
         if let (Some(&first), Some(&last)) = (missing.first(), missing.last()) {
-            let read =
-                tally_by_bucket(store, &self.slo, TimeRange::new(first, last + width), width)?
-                    .ok_or_else(|| {
-                        QueryError::Invalid("an objective not counted by the hour".into())
-                    })?;
+            let range = TimeRange::new(first, last + width);
+            let read = self.read(store, range, width)?;
+            let empty: Vec<((u64, u64), Bucket)> = missing
+                .into_iter()
+                .map(|b| ((width, b), self.empty_bucket()))
+                .collect();
+            self.buckets.extend(empty);
             self.buckets
-                .extend(missing.into_iter().map(|b| ((width, b), Tally::default())));
-            self.buckets
-                .extend(read.into_iter().map(|(b, t)| ((width, b), t)));
+                .extend(read.into_iter().map(|(b, bucket)| ((width, b), bucket)));
         }
-        Ok(self
+        for bucket in self
             .buckets
             .range((width, from)..(width, to))
-            .map(|(_, t)| *t)
-            .sum())
+            .map(|(_, b)| b)
+        {
+            sum.add(bucket);
+        }
+        Ok(())
+    }
+
+    /// Adds to `sum` what `range` holds, read from the store and not kept (its hours have not
+    /// settled).
+    fn add_unkept(
+        &mut self,
+        store: &dyn Store,
+        sum: &mut Sum,
+        range: TimeRange,
+    ) -> Result<(), QueryError> {
+        if self.sessions.is_none() {
+            sum.tally = sum.tally + tally(store, &self.slo, range)?;
+            return Ok(());
+        }
+        for (_, bucket) in self.read(store, range, HOUR_NS)? {
+            sum.add(&bucket);
+        }
+        Ok(())
+    }
+
+    /// The buckets of `width` over `range` that hold events, read from the store.
+    fn read(
+        &mut self,
+        store: &dyn Store,
+        range: TimeRange,
+        width: u64,
+    ) -> Result<Vec<(u64, Bucket)>, QueryError> {
+        let Some(sessions) = &mut self.sessions else {
+            let read = tally_by_bucket(store, &self.slo, range, width)?.ok_or_else(|| {
+                QueryError::Invalid("an objective not counted by the hour".into())
+            })?;
+            return Ok(read
+                .into_iter()
+                .map(|(b, t)| (b, Bucket::Tally(t)))
+                .collect());
+        };
+        let q = cost_query(&self.slo, CostUnit::Sessions, 0.0, range);
+        let mut buckets: Vec<(u64, Bucket)> = Vec::new();
+        for part in store.session_costs_by_bucket(&q, width)? {
+            let next = u32::try_from(sessions.numbers.len()).unwrap_or(u32::MAX);
+            let number = *sessions.numbers.entry(part.session_id).or_insert(next);
+            let sum = SessionSum {
+                cost: part.cost,
+                unpriced: part.unpriced,
+            };
+            match buckets.last_mut() {
+                Some((b, Bucket::Sessions(parts))) if *b == part.bucket => {
+                    parts.push((number, sum));
+                }
+                _ => buckets.push((part.bucket, Bucket::Sessions(vec![(number, sum)]))),
+            }
+        }
+        Ok(buckets)
+    }
+
+    /// A bucket that holds nothing.
+    fn empty_bucket(&self) -> Bucket {
+        match self.sessions {
+            Some(_) => Bucket::Sessions(Vec::new()),
+            None => Bucket::Tally(Tally::default()),
+        }
+    }
+
+    /// The tally of the window whose buckets `sum` adds up: for a cost of sessions, each
+    /// session judged on its sum.
+    fn judge(&self, sum: Sum) -> Tally {
+        let Some(sessions) = &self.sessions else {
+            return sum.tally;
+        };
+        let mut judged = CostTally::default();
+        for session in sum.sessions.into_iter().flatten() {
+            judged.count(session.cost, session.unpriced > 0, sessions.threshold);
+        }
+        sum.tally + of_costs(judged)
+    }
+}
+
+impl Sum {
+    fn add(&mut self, bucket: &Bucket) {
+        match bucket {
+            Bucket::Tally(t) => self.tally = self.tally + *t,
+            Bucket::Sessions(parts) => {
+                for &(number, part) in parts {
+                    let at = usize::try_from(number).unwrap_or(usize::MAX);
+                    if self.sessions.len() <= at {
+                        self.sessions.resize(at.saturating_add(1), None);
+                    }
+                    if let Some(slot) = self.sessions.get_mut(at) {
+                        let sum = slot.get_or_insert_with(SessionSum::default);
+                        sum.cost += part.cost;
+                        sum.unpriced += part.unpriced;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -195,7 +343,10 @@ mod tests {
     use std::sync::Arc;
 
     use agentrace_alerts::slo::{Indicator, Slo};
-    use agentrace_core::{Score, ScoreTarget, ScoreValue, TraceId};
+    use agentrace_core::{
+        Cost, Resource, Score, ScoreTarget, ScoreValue, SpanId, SpanKind, SpanRecord, TokenUsage,
+        TraceId,
+    };
     use agentrace_store::with_score_ids;
 
     use super::*;
@@ -227,6 +378,89 @@ mod tests {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(with_score_ids(scores))
+    }
+
+    /// A trace of one call of `session` at `start`, of `nanos` nano-dollars (`None`: unpriced).
+    fn call(session: &str, start: u64, nanos: Option<i64>) -> SpanRecord {
+        let mut span = SpanRecord::new(
+            TraceId::random(),
+            SpanId::random(),
+            "chat gpt-4o",
+            start,
+            start + SEC,
+            Arc::new(Resource::new("svc")),
+        );
+        span.kind = SpanKind::Llm;
+        span.usage = TokenUsage::new(100, 10);
+        span.cost =
+            nanos.map(|n| Cost::from_parts(Usd::from_nanos(n), Usd::ZERO, Usd::ZERO, Usd::ZERO));
+        span.session_id = Some(session.into());
+        span
+    }
+
+    /// Each window's tally of the cost of sessions from kept hours (each session's cost by the
+    /// hour) equals the tally read whole, for sessions that run across hours and windows that
+    /// cut them; a call added later to a settled hour shows once the hours are read again.
+    #[test]
+    fn kept_hours_judge_sessions_on_their_whole_part_of_the_window()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let (_dir, store) = store()?;
+        let t0 = 1_700_000_000_000_000_000 / HOUR_NS * HOUR_NS;
+        // A call every 7 minutes for 30 hours, 13 calls a session (91 minutes: across an
+        // hour), from 1 to 9 micro-dollars, every 97th unpriced.
+        let calls: Vec<SpanRecord> = (0..(30 * 60 / 7))
+            .map(|k: u64| {
+                let nanos = i64::try_from(1_000 + (k * 3_571) % 8_000).unwrap_or(0);
+                call(
+                    &format!("s-{}", k / 13),
+                    t0 + k * 7 * MIN,
+                    Some(nanos).filter(|_| k % 97 != 5),
+                )
+            })
+            .collect();
+        store.write_spans(&calls)?;
+        let slo = Slo::new(
+            "cheap conversations",
+            Indicator::Cost {
+                of: CostUnit::Sessions,
+                max_usd: 0.000_064,
+            },
+            0.9,
+            Duration::from_secs(3 * 86_400),
+        );
+        let settled = SettledHours::default();
+        let wall = t0 + 31 * HOUR_NS + 13 * MIN;
+        for (end, width) in [
+            (t0 + 31 * HOUR_NS, 30 * HOUR_NS),
+            (t0 + 29 * HOUR_NS + 41 * MIN, 20 * HOUR_NS + 5 * MIN),
+            (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
+            (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
+            (wall, 3 * 86_400 * 1_000_000_000),
+        ] {
+            let range = TimeRange::new(end - width.min(end), end);
+            let whole = tally(&*store, &slo, range)?;
+            assert!(whole.events > 0, "{range:?}");
+            assert_eq!(
+                settled.tally(&*store, &slo, range, wall)?,
+                whole,
+                "{range:?}"
+            );
+        }
+        // A dear call of session s-1 (a cheap one) in hour 2 (a settled hour) waits for the hours to be read
+        // again.
+        let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
+        let before = tally(&*store, &slo, range)?;
+        assert!(
+            before.selected > 0 && before.selected < before.events,
+            "{before:?}"
+        );
+        store.write_spans(&[call("s-1", t0 + 2 * HOUR_NS + 30 * MIN, Some(90_000))])?;
+        let whole = tally(&*store, &slo, range)?;
+        assert_eq!(whole.selected + 1, before.selected);
+        assert_eq!(settled.tally(&*store, &slo, range, wall + MIN)?, before);
+        let refresh = u64::try_from(REFRESH.as_nanos())?;
+        assert_eq!(settled.tally(&*store, &slo, range, wall + refresh)?, whole);
+        Ok(())
     }
 
     fn grounded() -> Slo {

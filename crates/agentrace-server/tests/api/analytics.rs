@@ -600,6 +600,29 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         "sub-agents' runs count too"
     );
     api.check(&serde_json::to_value(&judged)?, "SloStatus")?;
+    // Kept by the hour (the runs' hour settled, or cut by a window's first hour), each unit
+    // counts what a whole read does.
+    let settled = agentrace_server::slos::SettledHours::default();
+    let day = std::time::Duration::from_secs(86_400);
+    for of in [CostUnit::Traces, CostUnit::Sessions, CostUnit::AgentRuns] {
+        slo.indicator = Indicator::Cost {
+            of,
+            max_usd: threshold.dollars(),
+        };
+        for (window, end) in [
+            (slo.window, end),
+            (day, T0 + 3 * 60 * MIN),
+            (day, T0 + 24 * 60 * MIN + 9 * MIN + 13 * SEC),
+        ] {
+            let whole = agentrace_server::slos::counts(&*api.state.store, &slo, window, end)?;
+            assert!(whole.total > 0, "{of:?} ending at {end}");
+            assert_eq!(
+                settled.counts(&*api.state.store, &slo, window, end)?,
+                whole,
+                "{of:?} over {window:?} ending at {end}"
+            );
+        }
+    }
     Ok(())
 }
 
