@@ -163,6 +163,10 @@ impl Analytics for ClickHouseStore {
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         self.block_on(ClickHouseStore::session_costs_by_bucket(self, q, width_ns))
     }
+
+    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
+        self.block_on(ClickHouseStore::past_changes(self, cursor))
+    }
 }
 
 impl AlertHistory for ClickHouseStore {

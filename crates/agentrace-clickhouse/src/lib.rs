@@ -48,6 +48,7 @@ mod evaluator_rules;
 mod fleet;
 mod held;
 mod interface;
+mod past;
 mod read;
 mod retention;
 mod rollups;

@@ -205,6 +205,9 @@ impl ClickHouseStore {
                 .await
                 .map_err(error::retention)?;
         }
+        if matches!(kind, RecordKind::Spans | RecordKind::Scores) && deleted > 0 {
+            self.record_purge(cutoff_unix_nano).await?;
+        }
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 

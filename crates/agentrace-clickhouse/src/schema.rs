@@ -44,6 +44,9 @@
 //! - `node_heartbeats`: when each node of a fleet was last alive (kept a day); spans and events
 //!   carry the node that first stored them and when (`node`, `arrived`), so that each node
 //!   learns what the others stored.
+//! - `past_changes` (version 5): a row for each insert into `spans` or `scores` holding rows
+//!   older than `agentrace_store::PAST`, written by two materialized views, and one for each
+//!   purge by size (kept a day): what counts kept by the hour must read again (`past`).
 
 /// The select of `span_rollups_mv` keeping the rollups' dimensions up to `tool_name`, then
 /// `$select` (the later dimensions, as selected) grouped by `$group` (the same, by name).
@@ -84,6 +87,11 @@ macro_rules! rollups_select {
         )
     };
 }
+
+/// How many of the traces of a write to the past `past_changes` lists (their starts are looked
+/// up when all are listed; with more, every earlier count may have changed):
+/// `{past_traces}` in a statement.
+pub(crate) const PAST_TRACES: u64 = 256;
 
 /// One migration: the schema version it brings the database to, and its statements.
 pub(crate) struct Migration {
@@ -427,6 +435,46 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             }),
         ],
     },
+    Migration {
+        version: 5,
+        statements: &[
+            Statement::Table(Table {
+                name: "past_changes",
+                columns: "(
+            at DateTime64(9, 'UTC'),
+            from_time DateTime64(9, 'UTC'),
+            to_time DateTime64(9, 'UTC'),
+            traces Array(FixedString(16)),
+            trace_count UInt64
+        )",
+                engine: MergeTree::Plain,
+                clauses: "ORDER BY at
+        TTL toDateTime(at) + INTERVAL 1 DAY",
+                shard_key: "rand()",
+            }),
+            Statement::View(View {
+                name: "past_changes_spans_mv",
+                to: "past_changes",
+                from: "spans",
+                select: "SELECT now64(9) AS at, min(start) AS from_time, max(end) AS to_time,
+            groupUniqArray({past_traces})(trace_id) AS traces,
+            uniqExact(trace_id) AS trace_count
+        FROM {source}
+        WHERE start < now64(9) - INTERVAL {past_seconds} SECOND
+        HAVING count() > 0",
+            }),
+            Statement::View(View {
+                name: "past_changes_scores_mv",
+                to: "past_changes",
+                from: "scores",
+                select: "SELECT now64(9) AS at, min(time) AS from_time, max(time) AS to_time,
+            CAST([], 'Array(FixedString(16))') AS traces, toUInt64(0) AS trace_count
+        FROM {source}
+        WHERE time < now64(9) - INTERVAL {past_seconds} SECOND
+        HAVING count() > 0",
+            }),
+        ],
+    },
 ];
 
 /// A span billable but without a price (mirrors `agentrace_store::is_unpriced`), as 0 or 1:
@@ -452,9 +500,15 @@ pub(crate) const MCP_SERVER_SQL: &str = "if(JSONType(attributes['agentrace.mcp.s
 pub(crate) const VIEW_ATTRIBUTES: [&str; 1] = ["agentrace.mcp.server"];
 
 /// A statement with its placeholders filled: `{db}`, `{unpriced}`, `{duration_bucket}`,
-/// `{mcp_server}`.
+/// `{mcp_server}`, `{past_seconds}` ([`agentrace_store::PAST`]), `{past_traces}`
+/// ([`PAST_TRACES`]).
 pub(crate) fn statement(sql: &str, database: &str) -> String {
     sql.replace("{db}", database)
+        .replace(
+            "{past_seconds}",
+            &agentrace_store::PAST.as_secs().to_string(),
+        )
+        .replace("{past_traces}", &PAST_TRACES.to_string())
         .replace("{unpriced}", UNPRICED_SQL)
         .replace("{mcp_server}", MCP_SERVER_SQL)
         .replace("{duration_bucket}", DURATION_BUCKET_SQL)
@@ -665,10 +719,23 @@ mod tests {
             .expect("the spans table");
         assert!(spans.contains("ENGINE = ReplacingMergeTree(version)\nPARTITION BY"));
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
-        assert_eq!(views.len(), 2, "the rollups' and the trace heads'");
-        for (view, into) in views.iter().zip(["trace_heads", "span_rollups"]) {
+        assert_eq!(
+            views.len(),
+            4,
+            "the rollups', the trace heads' and the changes of the past"
+        );
+        for (view, (into, from)) in views.iter().zip([
+            ("trace_heads", "spans"),
+            ("span_rollups", "spans"),
+            ("past_changes", "spans"),
+            ("past_changes", "scores"),
+        ]) {
             assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
-            assert!(view.contains("FROM db.spans\n") || view.contains("FROM db.spans AS s\n"));
+            assert!(
+                view.contains(&format!("FROM db.{from}\n"))
+                    || view.contains(&format!("FROM db.{from} AS s\n")),
+                "{view}"
+            );
         }
         assert!(
             !sql.iter().any(|s| s.contains("{")),
@@ -682,8 +749,8 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and ten of the schema's.
-        assert_eq!(tables, 2 * 10);
+        // Each table twice: the migrations' record and eleven of the schema's.
+        assert_eq!(tables, 2 * 11);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {
@@ -705,15 +772,21 @@ mod tests {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
         }));
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
-        assert_eq!(views.len(), 2);
-        for (view, into) in views.iter().zip(["trace_heads", "span_rollups"]) {
+        assert_eq!(views.len(), 4);
+        for (view, (into, from)) in views.iter().zip([
+            ("trace_heads", "spans"),
+            ("span_rollups", "spans"),
+            ("past_changes", "spans"),
+            ("past_changes", "scores"),
+        ]) {
             assert!(
                 view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),
                 "{view}"
             );
             assert!(
-                view.contains("FROM db.spans_local\n")
-                    || view.contains("FROM db.spans_local AS s\n")
+                view.contains(&format!("FROM db.{from}_local\n"))
+                    || view.contains(&format!("FROM db.{from}_local AS s\n")),
+                "{view}"
             );
         }
         assert_eq!(layout.target("spans"), "spans_local ON CLUSTER 'prod'");

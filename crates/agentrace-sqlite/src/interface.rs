@@ -155,6 +155,10 @@ impl Analytics for SqliteStore {
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         SqliteStore::session_costs_by_bucket(self, q, width_ns)
     }
+
+    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
+        self.read(|conn| crate::past::since(conn, cursor))
+    }
 }
 
 impl AlertHistory for SqliteStore {

@@ -83,6 +83,7 @@ mod id_filter;
 mod interface;
 mod metric_points;
 mod orphans;
+mod past;
 mod query;
 mod reprice;
 mod retention;

@@ -9,6 +9,7 @@ use agentrace_core::SpanRecord;
 use agentrace_store::{Repaired, WriteError};
 
 use crate::attribution;
+use crate::past::Touched;
 use crate::span_rewrite::rewrite;
 use crate::store::SqliteStore;
 use crate::trace_summaries;
@@ -32,9 +33,11 @@ impl SqliteStore {
             // it lacks from it; for the others the fill finds nothing to do.
             let done = rewrite(tx, spans, keys)?;
             let resolved = attribution::after_reparenting(tx, &done.with_parent, keys)?;
+            let mut touched = Touched::default();
             for &trace_no in &done.traces {
-                trace_summaries::recompute(tx, trace_no).map_err(WriteError::from)?;
+                trace_summaries::recompute(tx, trace_no, &mut touched).map_err(WriteError::from)?;
             }
+            touched.record(tx, agentrace_core::now_unix_nano())?;
             attribution::fix_trace_rows(tx, &resolved)?;
             Ok(Repaired {
                 changed: done.changed,

@@ -9,6 +9,7 @@ use rusqlite::params;
 use crate::codec;
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
+use crate::past::Touched;
 use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
 use crate::trace_summaries;
@@ -81,9 +82,11 @@ impl SqliteStore {
                 after.cost = new[4];
                 changed.push((facts, after));
             }
+            let mut touched = Touched::default();
             for &trace_no in &traces {
-                trace_summaries::recompute(tx, trace_no).map_err(WriteError::from)?;
+                trace_summaries::recompute(tx, trace_no, &mut touched).map_err(WriteError::from)?;
             }
+            touched.record(tx, agentrace_core::now_unix_nano())?;
             let mut batch = span_rollups::Batch::default();
             for (before, after) in &changed {
                 batch.add(&before.facts(), -1);

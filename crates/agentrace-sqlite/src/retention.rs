@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use crate::codec::bound;
 use crate::error::Db;
+use crate::past::{self, Touched};
 use crate::store::SqliteStore;
 use crate::trace_summaries;
 use agentrace_store::RecordKind;
@@ -69,7 +70,7 @@ impl SqliteStore {
             let (n, full) = match kind {
                 RecordKind::Spans => full(self.delete_span_chunk(cutoff)?),
                 RecordKind::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
-                RecordKind::Scores => full(self.delete_chunk(DELETE_SCORES, cutoff)?),
+                RecordKind::Scores => full(self.delete_score_chunk(cutoff)?),
                 RecordKind::Metrics => self.delete_metric_chunk(cutoff)?,
             };
             deleted += n;
@@ -93,8 +94,12 @@ impl SqliteStore {
                     deleted += 1;
                 }
             }
+            // Within the purge's range, which is recorded whole.
             for trace_no in traces {
-                trace_summaries::recompute(tx, trace_no)?;
+                trace_summaries::recompute(tx, trace_no, &mut Touched::default())?;
+            }
+            if deleted > 0 {
+                past::purged(tx, cutoff)?;
             }
             Ok(deleted)
         })
@@ -121,6 +126,21 @@ impl SqliteStore {
                     .db()?;
             }
             Ok((deleted, more))
+        })
+    }
+
+    /// Deletes a chunk of scores, recording the purge as a change of the past.
+    fn delete_score_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
+        self.writer().transaction(|tx, _| {
+            let n = tx
+                .prepare_cached(DELETE_SCORES)
+                .db()?
+                .execute([cutoff, CHUNK])
+                .db()?;
+            if n > 0 {
+                past::purged(tx, cutoff)?;
+            }
+            Ok(n)
         })
     }
 

@@ -426,6 +426,19 @@ CREATE TABLE evaluator_rules (
         sql: r"ALTER TABLE rollup_keys ADD COLUMN mcp_server TEXT;",
         then: Some(span_rollups::key_mcp_servers),
     },
+    // 13 → 14: the changes of the past writes made (`past`): what counts kept by the hour
+    // must read again.
+    Migration {
+        sql: r"
+CREATE TABLE past_changes (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ns    INTEGER NOT NULL,
+    from_ns  INTEGER NOT NULL,
+    to_ns    INTEGER NOT NULL
+);
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

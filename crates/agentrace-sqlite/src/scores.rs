@@ -8,11 +8,12 @@ use agentrace_store::{
     ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width, whole_tally,
 };
 use rusqlite::types::Value;
-use rusqlite::{Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use crate::codec::{ResourceCache, SPAN_COLUMNS, bound, from_sql, to_sql};
 use crate::deferred_index::{TRACE_NO_OF_ID, trace_no_of_id};
 use crate::error::Db;
+use crate::past::Touched;
 use crate::store::SqliteStore;
 
 /// The columns of a score, in [`read_row`]'s order.
@@ -20,7 +21,8 @@ const COLUMNS: &str = "id, time_ns, trace_id, span_id, session_id, name, kind, v
      explanation, source, annotator, author, metadata";
 
 impl SqliteStore {
-    /// Stores `scores` in one transaction, each replacing the one stored under its id.
+    /// Stores `scores` in one transaction, each replacing the one stored under its id (its
+    /// time, and the time of the one it replaces, noted as changed: [`Touched`]).
     pub fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
@@ -31,7 +33,11 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()?;
         let writer = self.writer();
         let tx = writer.conn().unchecked_transaction().db()?;
+        let mut touched = Touched::default();
         {
+            let mut replaced = tx
+                .prepare_cached("SELECT time_ns FROM scores WHERE id = ?1")
+                .db()?;
             let mut insert = tx
                 .prepare_cached(&format!(
                     "INSERT OR REPLACE INTO scores ({COLUMNS}) \
@@ -39,6 +45,15 @@ impl SqliteStore {
                 ))
                 .db()?;
             for r in rows {
+                let time = to_sql(r.time_unix_nano);
+                touched.note(time, time);
+                if let Some(before) = replaced
+                    .query_row([&r.id], |row| row.get::<_, i64>(0))
+                    .optional()
+                    .db()?
+                {
+                    touched.note(before, before);
+                }
                 insert
                     .execute(params![
                         r.id,
@@ -59,6 +74,7 @@ impl SqliteStore {
                     .db()?;
             }
         }
+        touched.record(&tx, agentrace_core::now_unix_nano())?;
         tx.commit().db()?;
         Ok(())
     }
@@ -143,11 +159,20 @@ impl SqliteStore {
             return Err(WriteError::ShutDown);
         }
         let writer = self.writer();
-        let deleted = writer
-            .conn()
-            .execute("DELETE FROM scores WHERE id = ?", [id])
+        let tx = writer.conn().unchecked_transaction().db()?;
+        let time: Option<i64> = tx
+            .prepare_cached("DELETE FROM scores WHERE id = ?1 RETURNING time_ns")
+            .db()?
+            .query_row([id], |row| row.get(0))
+            .optional()
             .db()?;
-        Ok(deleted > 0)
+        if let Some(time) = time {
+            let mut touched = Touched::default();
+            touched.note(time, time);
+            touched.record(&tx, agentrace_core::now_unix_nano())?;
+        }
+        tx.commit().db()?;
+        Ok(time.is_some())
     }
 }
 

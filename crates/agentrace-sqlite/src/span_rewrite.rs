@@ -14,6 +14,7 @@ use rusqlite::{Connection, params};
 use crate::codec::{self, ResourceCache, SPAN_COLUMNS, attributes_json, to_sql};
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
+use crate::past::Touched;
 use crate::span_rollups::{self, FACT_COLUMNS, KeyIds, OwnedFacts};
 use crate::trace_summaries;
 
@@ -168,7 +169,8 @@ pub(crate) fn recount_marked_aggregates(conn: &Connection) -> Result<(), QueryEr
             other => QueryError::decode("aggregate span", other),
         })?;
         for &trace_no in &done.traces {
-            trace_summaries::recompute(conn, trace_no)?;
+            // A step of opening the file: no reader has counted anything yet.
+            trace_summaries::recompute(conn, trace_no, &mut Touched::default())?;
         }
     }
 }

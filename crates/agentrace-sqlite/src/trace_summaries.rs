@@ -14,11 +14,12 @@ use std::collections::{HashMap, HashSet};
 
 use agentrace_core::{SpanId, SpanRecord, StatusCode, TokenUsage, TraceId};
 use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::codec::{self, to_sql};
 use crate::deferred_index::{self, DeferredIndexer};
 use crate::error::{Db, DbError};
+use crate::past::Touched;
 use agentrace_store::QueryError;
 use agentrace_store::SpanJson;
 
@@ -219,10 +220,12 @@ impl BatchSums {
         }
     }
 
-    /// Adds every trace's sums to its's row.
-    pub(crate) fn apply(&self, conn: &Connection) -> Result<(), DbError> {
+    /// Adds every trace's sums to its row, and notes each trace's time in `touched`.
+    pub(crate) fn apply(&self, conn: &Connection, touched: &mut Touched) -> Result<(), DbError> {
         for (trace_no, sums) in &self.0 {
-            add_to_row(conn, *trace_no, sums)?;
+            if let Some((start, end)) = add_to_row(conn, *trace_no, sums)? {
+                touched.note(start, end);
+            }
         }
         Ok(())
     }
@@ -388,17 +391,23 @@ const ADD_TO_ROW: &str = update_traces!(
     root_start_ns = CASE WHEN ?14 > has_root OR (?14 = has_root AND ?15 < root_start_ns)
                          THEN ?15 ELSE root_start_ns END,
     has_root = CASE WHEN ?14 > has_root THEN ?14 ELSE has_root END
-    WHERE trace_no = ?1"
+    WHERE trace_no = ?1 RETURNING start_ns, end_ns"
 );
 
-fn add_to_row(conn: &Connection, trace_no: i64, r: &TraceSums) -> Result<(), DbError> {
+/// Adds `r` to the row of `trace_no`: the trace's start and end after (`None`: no such row).
+fn add_to_row(
+    conn: &Connection,
+    trace_no: i64,
+    r: &TraceSums,
+) -> Result<Option<(i64, i64)>, DbError> {
     conn.prepare_cached(ADD_TO_ROW)
         .db()?
-        .execute(params_from_iter(
-            std::iter::once(Value::Integer(trace_no)).chain(r.values()),
-        ))
-        .db()?;
-    Ok(())
+        .query_row(
+            params_from_iter(std::iter::once(Value::Integer(trace_no)).chain(r.values())),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .db()
 }
 
 /// Replaces a row's sums; the row keeps its id, list position and place in the trace-id
@@ -414,8 +423,13 @@ const SET_ROW: &str = update_traces!(
 );
 
 /// Rebuilds the row of `trace_no` from the spans left (after retention), keeping its list
-/// position; deletes it when no span is left.
-pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryError> {
+/// position; deletes it when no span is left. Notes the trace's time, as its spans are now,
+/// in `touched`.
+pub(crate) fn recompute(
+    conn: &Connection,
+    trace_no: i64,
+    touched: &mut Touched,
+) -> Result<(), QueryError> {
     let mut sums: Option<TraceSums> = None;
     {
         let mut stmt = conn
@@ -480,6 +494,7 @@ pub(crate) fn recompute(conn: &Connection, trace_no: i64) -> Result<(), QueryErr
                 .db()?;
         }
         Some(r) => {
+            touched.note(to_sql(r.start), to_sql(r.end));
             conn.prepare_cached(SET_ROW)
                 .db()?
                 .execute(params_from_iter(

@@ -12,6 +12,7 @@ use crate::deferred_index::DeferredIndexer;
 use crate::error::{Db, DbError};
 use crate::fnv::Fnv;
 use crate::metric_points::{self, SeriesIds};
+use crate::past::Touched;
 use crate::span_rollups::{self, KeyIds};
 use crate::trace_summaries::{self, BatchSums, Contribution, TraceRows};
 use crate::wal::{Wake, WalBound, WalStats};
@@ -161,6 +162,7 @@ impl Writer {
         let tx = self.wal.begin(&mut self.conn)?;
         let mut report = InsertReport::default();
         let mut summaries = BatchSums::default();
+        let mut touched = Touched::default();
         let mut span_rollups = span_rollups::Batch::default();
         let mut resources = ResourceIds::new(&mut self.resources, &mut self.cached_resources);
         let received: Vec<&SpanRecord> = rows.spans().iter().collect();
@@ -251,6 +253,7 @@ impl Writer {
                     continue;
                 }
                 report.inserted += 1;
+                touched.note(to_sql(s.start_time_unix_nano), to_sql(s.end_time_unix_nano));
                 stored.push((i, trace_no, tx.last_insert_rowid()));
                 if !traces.created.contains(&trace_no) {
                     summaries.add(trace_no, &Contribution::of(s, json.aggregate));
@@ -271,10 +274,11 @@ impl Writer {
         let resolved = self
             .pending
             .resolve(&tx, &arrived, &mut self.rollup_keys, &mut pending)?;
-        summaries.apply(&tx)?;
+        summaries.apply(&tx, &mut touched)?;
         attribution::fix_trace_rows(&tx, &resolved)?;
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         self.pending.sweep(&tx, now, &mut pending)?;
+        touched.record(&tx, now)?;
         tx.commit().db()?;
         self.pending.apply(pending, now);
         report.attributed = resolved.late.into_iter().map(|(_, l)| l).collect();

@@ -285,7 +285,8 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
              END;
              ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TABLE scores; DROP TABLE evaluator_rules;
-             ALTER TABLE rollup_keys DROP COLUMN mcp_server; PRAGMA user_version = 7;",
+             ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
+             PRAGMA user_version = 7;",
         )?;
         let flagged: i64 =
             raw.query_row("SELECT count(*) FROM traces WHERE indexed = 0", [], |r| {

@@ -278,7 +278,8 @@ fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
         let raw = rusqlite::Connection::open(&path)?;
         raw.execute_batch(
             "ALTER TABLE spans DROP COLUMN reasoning_reported; DROP TABLE scores; DROP TABLE evaluator_rules; \
-             ALTER TABLE rollup_keys DROP COLUMN mcp_server; PRAGMA user_version = 9;",
+             ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
+             PRAGMA user_version = 9;",
         )?;
     }
     let store = agentrace_sqlite::SqliteStore::open(&path)?;
@@ -322,7 +323,8 @@ fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestR
              ALTER TABLE spans DROP COLUMN aggregate;
              ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TABLE scores; DROP TABLE evaluator_rules;
-             ALTER TABLE rollup_keys DROP COLUMN mcp_server; PRAGMA user_version = 8;",
+             ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
+             PRAGMA user_version = 8;",
         )?;
     }
     let store = agentrace_sqlite::SqliteStore::open(&path)?;

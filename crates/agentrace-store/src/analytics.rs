@@ -3,6 +3,7 @@
 use agentrace_core::Usd;
 use agentrace_core::cost::CostUnit;
 
+use crate::changes::PastChanges;
 use crate::error::QueryError;
 use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
@@ -81,6 +82,17 @@ pub trait Analytics {
         q: &CostTallyQuery,
         width_ns: u64,
     ) -> Result<Vec<SessionCost>, QueryError>;
+
+    /// What the writes after `cursor` (0: the first read) changed of the past: the range of
+    /// the data they changed, whenever it reaches more than [`PAST`](crate::PAST) before the
+    /// write — spans (of a trace, its whole time: where its cost, its session's and its runs'
+    /// are counted), scores (their time, and a score written again or deleted its old time),
+    /// costs, repairs and purges. For whoever keeps counts of the past (the server's SLOs, by
+    /// the hour): they drop those the range meets. A store may report a change again (one that
+    /// cannot order its writes exactly reports those near the cursor twice), never miss one it
+    /// says it reports; what each store cannot see is in its documentation. Cheap: one read of
+    /// the changes recorded since the cursor.
+    fn past_changes(&self, cursor: u64) -> Result<PastChanges, QueryError>;
 }
 
 /// The tally of a read in one bucket (a store's plain tally, read as its tally by bucket

@@ -1,7 +1,35 @@
 //! What a store reports it changed beyond the records it was given: spans whose attribution a
-//! later write completed, repairs, new costs, and the alert history it keeps.
+//! later write completed, repairs, new costs, changes to the past, and the alert history it
+//! keeps.
+
+use std::time::Duration;
 
 use agentrace_core::{Attribution, Cost, SpanId, TraceId, Usd};
+
+/// How far back the data a write changes must reach for the write to be a change of the past
+/// ([`Analytics::past_changes`](crate::Analytics::past_changes)): a span of a trace that
+/// started earlier, a score given earlier, a repriced call, a repair, a purge. Whoever keeps
+/// counts of hours (the server's SLOs) keeps only hours that ended longer ago than this.
+pub const PAST: Duration = Duration::from_secs(30 * 60);
+
+/// What the writes after a cursor changed of the past, as
+/// [`Analytics::past_changes`](crate::Analytics::past_changes) reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PastChanges {
+    /// The cursor to give next.
+    pub cursor: u64,
+    /// The earliest and the latest instant (ns since the epoch) of the data they changed:
+    /// every count over a range that meets it may have changed. `None`: nothing changed.
+    pub range: Option<(u64, u64)>,
+}
+
+impl PastChanges {
+    /// Changes of `range`, the next read after `cursor`.
+    pub const fn new(cursor: u64, range: Option<(u64, u64)>) -> Self {
+        Self { cursor, range }
+    }
+}
 
 /// A stored span whose inherited fields a later write filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -84,7 +84,7 @@ pub use analytics::{
     Analytics, CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally,
 };
 pub use budgets::restore_budgets;
-pub use changes::{AlertRecord, CostUpdate, LateAttribution, Repaired};
+pub use changes::{AlertRecord, CostUpdate, LateAttribution, PAST, PastChanges, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
 pub use error::{BoxError, QueryError, RetentionError, WriteError};
 pub use evaluations::{

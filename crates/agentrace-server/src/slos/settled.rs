@@ -22,9 +22,13 @@ use super::{
 const SETTLE: Duration = Duration::from_secs(3_600);
 
 /// How long the hours read are kept before all are read again: the most a change to a settled
-/// hour (a score deleted or given again, a span of a trace that started hours ago, a price
-/// change) waits before the counts show it.
+/// hour that the store cannot report ([`Analytics::past_changes`](agentrace_store::Analytics::past_changes))
+/// waits before the counts show it.
 const REFRESH: Duration = Duration::from_secs(3_600);
+
+/// How often the store's changes of the past are read: a count reads them unless they were
+/// read less than this before (by the wall clock).
+const CHANGES_EVERY: Duration = Duration::from_secs(1);
 
 /// Settled hours of the quality and cost objectives, by SLO. The objectives of spans read the
 /// rollups: those are passed through. One per server, shared by the alert evaluation and the
@@ -32,6 +36,17 @@ const REFRESH: Duration = Duration::from_secs(3_600);
 #[derive(Debug, Default)]
 pub struct SettledHours {
     kept: Mutex<HashMap<String, Arc<Mutex<Kept>>>>,
+    /// The store's changes of the past read so far.
+    changes: Mutex<ChangesRead>,
+}
+
+/// Where the reading of the store's changes of the past is.
+#[derive(Debug, Default)]
+struct ChangesRead {
+    /// The cursor to read after (`None`: never read).
+    cursor: Option<u64>,
+    /// When (wall clock) they were last read.
+    at: u64,
 }
 
 /// The buckets kept of one SLO.
@@ -156,6 +171,7 @@ impl SettledHours {
         if !kept_by_hour || first >= settled {
             return tally(store, slo, range);
         }
+        self.drop_changed(store, wall)?;
         // The map is locked only to find the SLO's buckets: a read of one SLO's missing
         // buckets (a cold window: tens of milliseconds) holds up no other SLO's count.
         let slot = Arc::clone(
@@ -177,6 +193,41 @@ impl SettledHours {
             kept.add_unkept(store, &mut sum, TimeRange::new(settled, end))?;
         }
         Ok(kept.judge(sum))
+    }
+}
+
+impl SettledHours {
+    /// Reads the store's changes of the past (unless read within [`CHANGES_EVERY`] of `wall`)
+    /// and drops every kept bucket they meet, of every SLO: those are read again when next
+    /// counted. Before any bucket is read, so that none read before a change survives it.
+    fn drop_changed(&self, store: &dyn Store, wall: u64) -> Result<(), QueryError> {
+        let mut read = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        let every = u64::try_from(CHANGES_EVERY.as_nanos()).unwrap_or(u64::MAX);
+        if read.cursor.is_some() && wall.saturating_sub(read.at) < every {
+            return Ok(());
+        }
+        let changes = store.past_changes(read.cursor.unwrap_or(0))?;
+        *read = ChangesRead {
+            cursor: Some(changes.cursor),
+            at: wall,
+        };
+        let Some((from, to)) = changes.range else {
+            return Ok(());
+        };
+        let slots: Vec<Arc<Mutex<Kept>>> = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            slot.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .buckets
+                .retain(|&(width, start), _| start > to || start.saturating_add(width) <= from);
+        }
+        Ok(())
     }
 }
 
@@ -400,7 +451,8 @@ mod tests {
 
     /// Each window's tally of the cost of sessions from kept hours (each session's cost by the
     /// hour) equals the tally read whole, for sessions that run across hours and windows that
-    /// cut them; a call added later to a settled hour shows once the hours are read again.
+    /// cut them; a call added later to a settled hour shows once the store's changes of the past
+    /// are read again.
     #[test]
     fn kept_hours_judge_sessions_on_their_whole_part_of_the_window()
     -> Result<(), Box<dyn std::error::Error>> {
@@ -446,20 +498,19 @@ mod tests {
                 "{range:?}"
             );
         }
-        // A dear call of session s-1 (a cheap one) in hour 2 (a settled hour) waits for the hours to be read
-        // again.
+        // A dear call of session s-1 (a cheap one) in hour 2, a settled hour: the store
+        // reports it, and the next count after a second reads the hour again.
         let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
         let before = tally(&*store, &slo, range)?;
         assert!(
             before.selected > 0 && before.selected < before.events,
             "{before:?}"
         );
+        assert_eq!(settled.tally(&*store, &slo, range, wall)?, before);
         store.write_spans(&[call("s-1", t0 + 2 * HOUR_NS + 30 * MIN, Some(90_000))])?;
         let whole = tally(&*store, &slo, range)?;
         assert_eq!(whole.selected + 1, before.selected);
-        assert_eq!(settled.tally(&*store, &slo, range, wall + MIN)?, before);
-        let refresh = u64::try_from(REFRESH.as_nanos())?;
-        assert_eq!(settled.tally(&*store, &slo, range, wall + refresh)?, whole);
+        assert_eq!(settled.tally(&*store, &slo, range, wall + SEC)?, whole);
         Ok(())
     }
 
@@ -478,9 +529,10 @@ mod tests {
     }
 
     /// Each window's tally from kept hours equals the tally read whole, at instants on and off
-    /// the hour; a score given later in a settled hour shows once the hours are read again.
+    /// the hour; a score given later in a settled hour shows once the store's changes of the
+    /// past are read again.
     #[test]
-    fn kept_hours_tally_as_a_whole_read_does_until_refreshed()
+    fn kept_hours_tally_as_a_whole_read_does_and_follow_changes_of_the_past()
     -> Result<(), Box<dyn std::error::Error>> {
         let (_dir, store) = store()?;
         let t0 = 1_700_000_000_000_000_000 / HOUR_NS * HOUR_NS;
@@ -508,13 +560,19 @@ mod tests {
                 "{range:?}"
             );
         }
-        // Hours 0 to 29 are kept, so a score given in hour 2 is not counted until they are
-        // read again.
-        store.write_scores(&scores(&[(t0 + 2 * HOUR_NS + MIN, 0.1)])?)?;
+        // Hours 0 to 29 are kept; a score given in hour 2 is counted once the store's changes
+        // are read again, a second after they last were.
         let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
+        assert_eq!(
+            settled.tally(&*store, &slo, range, wall)?,
+            tally(&*store, &slo, range)?
+        );
+        store.write_scores(&scores(&[(t0 + 2 * HOUR_NS + MIN, 0.1)])?)?;
         let whole = tally(&*store, &slo, range)?;
-        let kept = settled.tally(&*store, &slo, range, wall + MIN)?;
-        assert_eq!(kept.events + 1, whole.events);
+        let kept = settled.tally(&*store, &slo, range, wall + SEC / 2)?;
+        assert_eq!(kept.events + 1, whole.events, "changes read a second apart");
+        assert_eq!(settled.tally(&*store, &slo, range, wall + SEC)?, whole);
+        // Every hour, all are read again (what a store cannot report).
         let refresh = u64::try_from(REFRESH.as_nanos())?;
         assert_eq!(settled.tally(&*store, &slo, range, wall + refresh)?, whole);
         // An SLO changed under the same name is read again.

@@ -623,6 +623,44 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
             );
         }
     }
+    // A cheap call of a new session arrives late, in an hour kept: the store reports it as a
+    // change of the past, and the next count (a second on) reads that hour again.
+    slo.indicator = Indicator::Cost {
+        of: CostUnit::Sessions,
+        max_usd: threshold.dollars(),
+    };
+    let (window, at) = (day, T0 + 3 * 60 * MIN);
+    let before = agentrace_server::slos::counts(&*api.state.store, &slo, window, at)?;
+    assert_eq!(settled.counts(&*api.state.store, &slo, window, at)?, before);
+    let mut late = agentrace_core::SpanRecord::new(
+        agentrace_core::TraceId::random(),
+        agentrace_core::SpanId::random(),
+        "chat gpt-4o",
+        T0 + 20 * MIN,
+        T0 + 20 * MIN + SEC,
+        std::sync::Arc::new(agentrace_core::Resource::new("agents")),
+    );
+    late.kind = SpanKind::Llm;
+    late.session_id = Some("s-late".into());
+    late.cost = Some(agentrace_core::Cost::from_parts(
+        Usd::ZERO,
+        Usd::ZERO,
+        Usd::ZERO,
+        Usd::ZERO,
+    ));
+    api.state.store.write_spans(&[late])?;
+    let after = agentrace_server::slos::counts(&*api.state.store, &slo, window, at)?;
+    assert_eq!(
+        (after.good, after.total),
+        (before.good + 1, before.total + 1),
+        "the late session counts"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    assert_eq!(
+        settled.counts(&*api.state.store, &slo, window, at)?,
+        after,
+        "seen at once"
+    );
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use super::{Resolved, columns, read_attribution};
 use crate::codec;
 use crate::codec::execute_typed;
 use crate::error::{Db, DbError};
+use crate::past::Touched;
 use crate::span_rollups::{self, AGENT, FACT_COLUMNS, FRAMEWORK, KeyIds, OwnedFacts};
 use crate::trace_summaries::{self, update_traces};
 use agentrace_store::{QueryError, WriteError};
@@ -303,7 +304,9 @@ pub(crate) fn fix_trace_rows(conn: &Connection, resolved: &Resolved) -> Result<(
             .db()?;
         let Some(head) = head else { continue };
         if filled.iter().any(|l| l.span_id.to_bytes()[..] == head[..]) {
-            trace_summaries::recompute(conn, trace_no).map_err(WriteError::from)?;
+            // Its time is noted by the write that brought the spans attributed.
+            trace_summaries::recompute(conn, trace_no, &mut Touched::default())
+                .map_err(WriteError::from)?;
             continue;
         }
         let mut any = Attribution::default();

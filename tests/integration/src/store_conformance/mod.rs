@@ -52,6 +52,7 @@ use agentrace_store::{
 
 pub mod analytics;
 pub mod fixtures;
+pub mod past;
 pub mod people;
 pub mod records;
 pub mod repairs;
@@ -130,6 +131,8 @@ pub const CHECKS: &[(&str, Check)] = checks![
     repairs::repair_marks_an_aggregate,
     repairs::repair_completes_an_mcp_call,
     repairs::budget_replay,
+    // Changes of the past.
+    past::past_changes_report_writes_to_the_past,
     // Upkeep.
     upkeep::alert_history,
     upkeep::latest_alert_is_newest_by_time,

@@ -1,0 +1,87 @@
+//! Changes of the past (`Analytics::past_changes`): a write transaction that changes data
+//! older than [`PAST`] records the range it changed, one row in `past_changes`, whose
+//! `seq` (never reused) is the cursor. The writers note what they change as they go
+//! ([`Touched`]): a span write the whole time of each trace it adds to, a repricing or a repair
+//! that of each trace it recomputes, a score its time (and the time it replaces), a purge
+//! everything before its cutoff. Rows are kept a day.
+
+use agentrace_store::{PAST, PastChanges, QueryError};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::codec::{self, to_sql};
+use crate::error::{Db, DbError};
+
+/// How long a recorded change is kept: far longer than a reader waits between reads.
+const KEPT_NS: u64 = 86_400 * 1_000_000_000;
+
+/// The range of the data one transaction changed, noted as it goes.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Touched(Option<(i64, i64)>);
+
+impl Touched {
+    /// Notes that data from `from` to `to` (ns, as stored) changed.
+    pub(crate) fn note(&mut self, from: i64, to: i64) {
+        self.0 = Some(match self.0 {
+            Some((f, t)) => (f.min(from), t.max(to)),
+            None => (from.min(to), to.max(from)),
+        });
+    }
+
+    /// Records what was noted in the transaction of `conn` if it reaches more than [`PAST`]
+    /// before `now`, and forgets the rows older than a day.
+    pub(crate) fn record(self, conn: &Connection, now: u64) -> Result<(), DbError> {
+        let Some((from, to)) = self.0 else {
+            return Ok(());
+        };
+        let past = u64::try_from(PAST.as_nanos()).unwrap_or(u64::MAX);
+        if from >= to_sql(now.saturating_sub(past)) {
+            return Ok(());
+        }
+        conn.prepare_cached("INSERT INTO past_changes (at_ns, from_ns, to_ns) VALUES (?1, ?2, ?3)")
+            .db()?
+            .execute(params![to_sql(now), from, to])
+            .db()?;
+        // The oldest few rows, if older than a day: each row written forgets up to eight, so
+        // what is kept stays about a day's, read from the start of the key.
+        conn.prepare_cached(
+            "DELETE FROM past_changes WHERE seq IN (SELECT seq FROM past_changes \
+             ORDER BY seq LIMIT 8) AND at_ns < ?1",
+        )
+        .db()?
+        .execute([to_sql(now.saturating_sub(KEPT_NS))])
+        .db()?;
+        Ok(())
+    }
+}
+
+/// Records that a purge changed everything before `cutoff` (ns, as stored).
+pub(crate) fn purged(conn: &Connection, cutoff: i64) -> Result<(), DbError> {
+    let mut touched = Touched::default();
+    touched.note(0, cutoff);
+    touched.record(conn, agentrace_core::now_unix_nano())
+}
+
+/// The changes recorded after `cursor`.
+pub(crate) fn since(conn: &Connection, cursor: u64) -> Result<PastChanges, QueryError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT max(seq), min(from_ns), max(to_ns) FROM past_changes WHERE seq > ?1",
+        )
+        .db()?
+        .query_row([to_sql(cursor)], |row| {
+            Ok((
+                row.get::<_, Option<i64>>(0)?,
+                row.get::<_, Option<i64>>(1)?,
+                row.get::<_, Option<i64>>(2)?,
+            ))
+        })
+        .optional()
+        .db()?;
+    Ok(match row {
+        Some((Some(seq), Some(from), Some(to))) => PastChanges::new(
+            codec::from_sql(seq),
+            Some((codec::from_sql(from), codec::from_sql(to))),
+        ),
+        _ => PastChanges::new(cursor, None),
+    })
+}
