@@ -41,15 +41,17 @@ impl Touched {
             .db()?
             .execute(params![to_sql(now), from, to])
             .db()?;
-        // The oldest few rows, if older than a day: each row written forgets up to eight, so
-        // what is kept stays about a day's, read from the start of the key.
-        conn.prepare_cached(
-            "DELETE FROM past_changes WHERE seq IN (SELECT seq FROM past_changes \
-             ORDER BY seq LIMIT 8) AND at_ns < ?1",
-        )
-        .db()?
-        .execute([to_sql(now.saturating_sub(KEPT_NS))])
-        .db()?;
+        // Every 64th row written forgets up to 512 of the oldest rows older than a day, read
+        // from the start of the key: what is kept stays about a day's.
+        if conn.last_insert_rowid() % 64 == 0 {
+            conn.prepare_cached(
+                "DELETE FROM past_changes WHERE seq IN (SELECT seq FROM past_changes \
+                 ORDER BY seq LIMIT 512) AND at_ns < ?1",
+            )
+            .db()?
+            .execute([to_sql(now.saturating_sub(KEPT_NS))])
+            .db()?;
+        }
         Ok(())
     }
 }
