@@ -87,3 +87,70 @@ pub(crate) fn since(conn: &Connection, cursor: u64) -> Result<PastChanges, Query
         _ => PastChanges::new(cursor, None),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR_NS: u64 = 3_600 * 1_000_000_000;
+
+    fn table() -> Result<Connection, rusqlite::Error> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(
+            "CREATE TABLE past_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             at_ns INTEGER NOT NULL, from_ns INTEGER NOT NULL, to_ns INTEGER NOT NULL);",
+        )?;
+        Ok(conn)
+    }
+
+    fn rows(conn: &Connection) -> Result<i64, rusqlite::Error> {
+        conn.query_row("SELECT count(*) FROM past_changes", [], |r| r.get(0))
+    }
+
+    /// Only what reaches before `PAST` is recorded; a reader gets the range after its cursor.
+    #[test]
+    fn writes_reaching_into_the_past_are_recorded_and_read_after_a_cursor()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let conn = table()?;
+        let now = 1_800_000_000 * 1_000_000_000;
+        let mut recent = Touched::default();
+        recent.note(to_sql(now - HOUR_NS / 4), to_sql(now));
+        recent.record(&conn, now)?;
+        assert_eq!(since(&conn, 0)?, PastChanges::new(0, None));
+        let mut old = Touched::default();
+        old.note(to_sql(now - 3 * HOUR_NS), to_sql(now - 2 * HOUR_NS));
+        old.note(to_sql(now - 5 * HOUR_NS), to_sql(now - 4 * HOUR_NS));
+        old.record(&conn, now)?;
+        let read = since(&conn, 0)?;
+        assert_eq!(read.range, Some((now - 5 * HOUR_NS, now - 2 * HOUR_NS)));
+        assert_eq!(
+            since(&conn, read.cursor)?,
+            PastChanges::new(read.cursor, None)
+        );
+        Ok(())
+    }
+
+    /// Rows older than a day are forgotten as more are written.
+    #[test]
+    fn rows_older_than_a_day_are_forgotten() -> Result<(), Box<dyn std::error::Error>> {
+        let conn = table()?;
+        let now = 1_800_000_000 * 1_000_000_000;
+        let write = |at: u64| {
+            let mut t = Touched::default();
+            t.note(0, 1);
+            t.record(&conn, at)
+        };
+        for _ in 0..100 {
+            write(now - 2 * KEPT_NS)?;
+        }
+        for _ in 0..100 {
+            write(now)?;
+        }
+        assert_eq!(
+            rows(&conn)?,
+            100,
+            "the day-old rows gone, the new ones kept"
+        );
+        Ok(())
+    }
+}
