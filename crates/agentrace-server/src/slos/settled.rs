@@ -481,23 +481,7 @@ mod tests {
             Duration::from_secs(3 * 86_400),
         );
         let settled = SettledHours::default();
-        let wall = t0 + 31 * HOUR_NS + 13 * MIN;
-        for (end, width) in [
-            (t0 + 31 * HOUR_NS, 30 * HOUR_NS),
-            (t0 + 29 * HOUR_NS + 41 * MIN, 20 * HOUR_NS + 5 * MIN),
-            (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
-            (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
-            (wall, 3 * 86_400 * 1_000_000_000),
-        ] {
-            let range = TimeRange::new(end - width.min(end), end);
-            let whole = tally(&*store, &slo, range)?;
-            assert!(whole.events > 0, "{range:?}");
-            assert_eq!(
-                settled.tally(&*store, &slo, range, wall)?,
-                whole,
-                "{range:?}"
-            );
-        }
+        let wall = expect_kept_as_read_whole(&*store, &settled, &slo, t0)?;
         // A dear call of session s-1 (a cheap one) in hour 2, a settled hour: the store
         // reports it, and the next count after a second reads the hour again.
         let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
@@ -512,6 +496,31 @@ mod tests {
         assert_eq!(whole.selected + 1, before.selected);
         assert_eq!(settled.tally(&*store, &slo, range, wall + SEC)?, whole);
         Ok(())
+    }
+
+    /// `Ok` if `slo`'s tallies from `settled` equal those read whole, at a wall clock 31 h 13
+    /// min after `t0` (returned), over windows ending on and off the hour and the minute, of
+    /// data from `t0` on; each window holds events.
+    fn expect_kept_as_read_whole(
+        store: &dyn Store,
+        settled: &SettledHours,
+        slo: &Slo,
+        t0: u64,
+    ) -> Result<u64, QueryError> {
+        let wall = t0 + 31 * HOUR_NS + 13 * MIN;
+        for (end, width) in [
+            (t0 + 31 * HOUR_NS, 30 * HOUR_NS),
+            (t0 + 29 * HOUR_NS + 41 * MIN, 20 * HOUR_NS + 5 * MIN),
+            (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
+            (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
+            (wall, 3 * 86_400 * 1_000_000_000),
+        ] {
+            let range = TimeRange::new(end - width.min(end), end);
+            let whole = tally(store, slo, range)?;
+            assert!(whole.events > 0, "{range:?}");
+            assert_eq!(settled.tally(store, slo, range, wall)?, whole, "{range:?}");
+        }
+        Ok(wall)
     }
 
     fn grounded() -> Slo {
@@ -543,23 +552,7 @@ mod tests {
         store.write_scores(&scores(&given)?)?;
         let slo = grounded();
         let settled = SettledHours::default();
-        let wall = t0 + 31 * HOUR_NS + 13 * MIN;
-        for (end, width) in [
-            (t0 + 31 * HOUR_NS, 30 * HOUR_NS),
-            (t0 + 29 * HOUR_NS + 41 * MIN, 20 * HOUR_NS + 5 * MIN),
-            (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
-            (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
-            (wall, 3 * 86_400 * 1_000_000_000),
-        ] {
-            let range = TimeRange::new(end - width.min(end), end);
-            let whole = tally(&*store, &slo, range)?;
-            assert!(whole.events > 0);
-            assert_eq!(
-                settled.tally(&*store, &slo, range, wall)?,
-                whole,
-                "{range:?}"
-            );
-        }
+        let wall = expect_kept_as_read_whole(&*store, &settled, &slo, t0)?;
         // Hours 0 to 29 are kept; a score given in hour 2 is counted once the store's changes
         // are read again, a second after they last were.
         let range = TimeRange::new(t0, t0 + 30 * HOUR_NS);
