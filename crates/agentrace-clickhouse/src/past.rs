@@ -4,14 +4,14 @@
 //! repriced, repaired: its new and cancelling rows keep its start), a score written with an
 //! old time or deleted (its deleted version keeps its time) — with the range of their times
 //! and, for spans, up to [`PAST_TRACES`] of their traces, whose starts widen the range (a
-//! trace's cost counts at its start). A purge by size writes one itself. The cursor is the
+//! trace's cost counts at its start). A purge by size writes one itself, and so does a write
+//! of scores replacing one whose old time is in the past. The cursor is the
 //! time of the last row read (by the server's clock); each read takes the rows of the
 //! [`MARGIN`] before it again, so that an insert made visible late is not missed. Rows are
 //! kept a day (TTL).
 //!
 //! Not seen: a span whose own start is recent, of a trace that started long before (it
-//! changes that trace's cost); a score written again under its id with another time (its old
-//! time); rows expired by age, which the engine drops in the background.
+//! changes that trace's cost); rows expired by age, which the engine drops in the background.
 
 use std::time::Duration;
 
@@ -77,17 +77,21 @@ impl ClickHouseStore {
         ))
     }
 
-    /// Records that a purge changed everything before `cutoff_unix_nano`.
-    pub(crate) async fn record_purge(&self, cutoff_unix_nano: u64) -> Result<(), QueryError> {
+    /// Records a change of the data from `from` to `to` (ns) that no view sees: everything
+    /// before a purge's cutoff, the old time of a score written again.
+    pub(crate) async fn record_past_change(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<(), clickhouse::error::Error> {
         self.client()
             .query(&format!(
                 "INSERT INTO past_changes (at, from_time, to_time, traces, trace_count) \
                  VALUES (now64(9), {}, {}, [], 0)",
-                sql::time(0),
-                sql::time(cutoff_unix_nano)
+                sql::time(from),
+                sql::time(to)
             ))
             .execute()
             .await
-            .map_err(error::query)
     }
 }

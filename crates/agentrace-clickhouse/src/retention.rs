@@ -206,7 +206,9 @@ impl ClickHouseStore {
                 .map_err(error::retention)?;
         }
         if matches!(kind, RecordKind::Spans | RecordKind::Scores) && deleted > 0 {
-            self.record_purge(cutoff_unix_nano).await?;
+            self.record_past_change(0, cutoff_unix_nano)
+                .await
+                .map_err(error::retention)?;
         }
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }

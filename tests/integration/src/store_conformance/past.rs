@@ -31,8 +31,8 @@ fn expect_covered(
 }
 
 /// A write of the present changes nothing of the past; old spans report their time, a late
-/// span of an old trace the trace's start, an old score its time, written and deleted,
-/// a new price the repriced trace's time, a purge what it purged.
+/// span of an old trace the trace's start, an old score its time — written, given again now,
+/// deleted —, a new price the repriced trace's time, a purge what it purged.
 pub fn past_changes_report_writes_to_the_past(store: &dyn Store) -> CheckResult {
     use five::*;
     let now = agentrace_core::now_unix_nano();
@@ -64,32 +64,44 @@ pub fn past_changes_report_writes_to_the_past(store: &dyn Store) -> CheckResult 
         cursor,
         (T0 + MINUTE, T0 + 31 * MINUTE),
     )?;
-    // A score given five hours after T0, then deleted.
-    let mut score = Score::new(
-        ScoreTarget::Trace(trace_id(1)),
-        "groundedness",
-        ScoreValue {
-            kind: None,
-            value: Some(0.5),
-            label: None,
-        },
-    )?;
-    score.time_unix_nano = T0 + 5 * HOUR;
-    let scores = with_score_ids(vec![score]);
+    // Two scores given five and six hours after T0; the first given again now, the second
+    // deleted.
+    let scores = with_score_ids(
+        [5, 6]
+            .into_iter()
+            .map(|hours| {
+                let mut score = Score::new(
+                    ScoreTarget::Trace(trace_id(1)),
+                    "groundedness",
+                    ScoreValue {
+                        kind: None,
+                        value: Some(0.5),
+                        label: None,
+                    },
+                )?;
+                score.time_unix_nano = T0 + hours * HOUR;
+                Ok(score)
+            })
+            .collect::<Result<Vec<_>, agentrace_core::InvalidScore>>()?,
+    );
     store.write_scores(&scores)?;
+    let cursor = expect_covered(store, "old scores", cursor, (T0 + 5 * HOUR, T0 + 6 * HOUR))?;
+    let mut again = scores[0].clone();
+    again.time_unix_nano = now;
+    store.write_scores(&[again])?;
     let cursor = expect_covered(
         store,
-        "an old score",
+        "an old score given again now",
         cursor,
         (T0 + 5 * HOUR, T0 + 5 * HOUR),
     )?;
-    let id = scores[0].id.clone().unwrap_or_default();
+    let id = scores[1].id.clone().unwrap_or_default();
     expect_eq("deleted", &true, &store.delete_score(&id)?)?;
     let cursor = expect_covered(
         store,
         "an old score deleted",
         cursor,
-        (T0 + 5 * HOUR, T0 + 5 * HOUR),
+        (T0 + 6 * HOUR, T0 + 6 * HOUR),
     )?;
     // Trace 4 (T0 + 3 min) repriced.
     let repriced = CostUpdate {
