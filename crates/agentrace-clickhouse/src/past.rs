@@ -11,7 +11,8 @@
 //! kept a day (TTL).
 //!
 //! Not seen: a span whose own start is recent, of a trace that started long before (it
-//! changes that trace's cost); rows expired by age, which the engine drops in the background.
+//! changes that trace's cost) — until the trace's root, exported last with the trace's start,
+//! arrives; rows expired by age, which the engine drops in the background.
 
 use std::time::Duration;
 
