@@ -22,7 +22,7 @@ const COLUMNS: &str = "id, time_ns, trace_id, span_id, session_id, name, kind, v
 
 impl SqliteStore {
     /// Stores `scores` in one transaction, each replacing the one stored under its id (its
-    /// time, and the time of the one it replaces, noted as changed: [`Touched`]).
+    /// time, and the time of the one it replaces, recorded as changes of the past when old).
     pub fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
