@@ -185,6 +185,17 @@ impl CostTally {
             self.within += 1;
         }
     }
+
+    /// Takes back a [`count`](Self::count) of the same `cost`, `unpriced` and `threshold`
+    /// (to count the unit again, judged on more of it).
+    pub fn uncount(&mut self, cost: Usd, unpriced: bool, threshold: Usd) {
+        self.counted = self.counted.saturating_sub(1);
+        if unpriced {
+            self.unpriced = self.unpriced.saturating_sub(1);
+        } else if cost <= threshold {
+            self.within = self.within.saturating_sub(1);
+        }
+    }
 }
 
 /// A session's part of one bucket, as [`Analytics::session_costs_by_bucket`] gives it: the

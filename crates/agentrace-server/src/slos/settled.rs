@@ -19,11 +19,15 @@ use super::{
 
 /// How long after its end an hour counts as settled: its traces' costs complete (a trace
 /// counts in the hour it starts, its later calls add to it) and its late spans and scores in.
+/// Longer than [`PAST`](agentrace_store::PAST), so that every change to a kept hour is one
+/// the store reports, with time to spare for the clocks of a fleet.
 const SETTLE: Duration = Duration::from_secs(3_600);
+const _: () = assert!(SETTLE.as_secs() >= 2 * agentrace_store::PAST.as_secs());
 
 /// How long the hours read are kept before all are read again: the most a change to a settled
-/// hour that the store cannot report ([`Analytics::past_changes`](agentrace_store::Analytics::past_changes))
-/// waits before the counts show it.
+/// hour that the store cannot report
+/// ([`Analytics::past_changes`](agentrace_store::Analytics::past_changes)) waits before the
+/// counts show it.
 const REFRESH: Duration = Duration::from_secs(3_600);
 
 /// How often the store's changes of the past are read: a count reads them unless they were
@@ -86,6 +90,19 @@ struct SessionSum {
 struct Sessions {
     threshold: Usd,
     numbers: HashMap<String, u32>,
+    /// The settled hours of the window counted last, summed by session and judged: the
+    /// windows counted within an hour share them, so that a count adds only its edges
+    /// (dropped with any bucket).
+    hours: Option<HoursJudged>,
+}
+
+/// Settled hours summed by session, and judged.
+#[derive(Debug)]
+struct HoursJudged {
+    /// Their start and end.
+    range: (u64, u64),
+    sessions: Vec<Option<SessionSum>>,
+    judged: CostTally,
 }
 
 /// What a window's buckets add up to: a tally, and each session's cost by its number (of a cost
@@ -186,13 +203,13 @@ impl SettledHours {
         if kept.slo != *slo || wall.saturating_sub(kept.since) >= refresh {
             *kept = Kept::new(slo, wall);
         }
-        let mut sum = Sum::default();
-        kept.add(store, &mut sum, (start, first), MINUTE_NS)?;
-        kept.add(store, &mut sum, (first, settled), HOUR_NS)?;
+        // The window's edges: its first hour's minutes, its hours not settled.
+        let mut edges = Sum::default();
+        kept.add(store, &mut edges, (start, first), MINUTE_NS)?;
         if settled < end {
-            kept.add_unkept(store, &mut sum, TimeRange::new(settled, end))?;
+            kept.add_unkept(store, &mut edges, TimeRange::new(settled, end))?;
         }
-        Ok(kept.judge(sum))
+        kept.judge(store, edges, (first, settled))
     }
 }
 
@@ -222,10 +239,12 @@ impl SettledHours {
             .cloned()
             .collect();
         for slot in slots {
-            slot.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .buckets
+            let mut kept = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.buckets
                 .retain(|&(width, start), _| start > to || start.saturating_add(width) <= from);
+            if let Some(sessions) = &mut kept.sessions {
+                sessions.hours = None;
+            }
         }
         Ok(())
     }
@@ -240,6 +259,7 @@ impl Kept {
             } => Some(Sessions {
                 threshold: Usd::from_dollars(max_usd),
                 numbers: HashMap::new(),
+                hours: None,
             }),
             _ => None,
         };
@@ -346,17 +366,60 @@ impl Kept {
         }
     }
 
-    /// The tally of the window whose buckets `sum` adds up: for a cost of sessions, each
-    /// session judged on its sum.
-    fn judge(&self, sum: Sum) -> Tally {
-        let Some(sessions) = &self.sessions else {
-            return sum.tally;
-        };
-        let mut judged = CostTally::default();
-        for session in sum.sessions.into_iter().flatten() {
-            judged.count(session.cost, session.unpriced > 0, sessions.threshold);
+    /// The tally of the window whose edges `edges` holds and whose settled hours run from
+    /// `hours.0` to `hours.1`: for a cost of sessions, each session judged on its whole part —
+    /// the hours' sessions summed and judged once for the windows that share them, then each
+    /// session of the edges judged again with its part there added.
+    fn judge(
+        &mut self,
+        store: &dyn Store,
+        mut edges: Sum,
+        hours: (u64, u64),
+    ) -> Result<Tally, QueryError> {
+        if self.sessions.is_none() {
+            self.add(store, &mut edges, hours, HOUR_NS)?;
+            return Ok(edges.tally);
         }
-        sum.tally + of_costs(judged)
+        if self
+            .sessions
+            .as_ref()
+            .and_then(|s| s.hours.as_ref())
+            .is_none_or(|h| h.range != hours)
+        {
+            let mut sum = Sum::default();
+            self.add(store, &mut sum, hours, HOUR_NS)?;
+            if let Some(sessions) = &mut self.sessions {
+                let mut judged = CostTally::default();
+                for session in sum.sessions.iter().flatten() {
+                    judged.count(session.cost, session.unpriced > 0, sessions.threshold);
+                }
+                sessions.hours = Some(HoursJudged {
+                    range: hours,
+                    sessions: sum.sessions,
+                    judged,
+                });
+            }
+        }
+        let Some(Sessions {
+            threshold,
+            hours: Some(settled),
+            ..
+        }) = &self.sessions
+        else {
+            return Err(QueryError::Invalid("settled hours not summed".into()));
+        };
+        let mut judged = settled.judged;
+        for (number, edge) in edges.sessions.iter().enumerate() {
+            let Some(edge) = edge else { continue };
+            let mut whole = *edge;
+            if let Some(Some(hours)) = settled.sessions.get(number) {
+                judged.uncount(hours.cost, hours.unpriced > 0, *threshold);
+                whole.cost += hours.cost;
+                whole.unpriced += hours.unpriced;
+            }
+            judged.count(whole.cost, whole.unpriced > 0, *threshold);
+        }
+        Ok(edges.tally + of_costs(judged))
     }
 }
 
@@ -514,6 +577,10 @@ mod tests {
             (t0 + 28 * HOUR_NS, 2 * HOUR_NS + MIN),
             (t0 + 27 * HOUR_NS + 17 * SEC, 26 * HOUR_NS + 3 * SEC),
             (wall, 3 * 86_400 * 1_000_000_000),
+            // The same settled hours (11 to 30) with other edges, one after the other.
+            (t0 + 30 * HOUR_NS + 20 * MIN, 20 * HOUR_NS + 7 * MIN),
+            (t0 + 30 * HOUR_NS + 50 * MIN, 20 * HOUR_NS + 29 * MIN),
+            (t0 + 30 * HOUR_NS + 50 * MIN, 20 * HOUR_NS + 37 * MIN),
         ] {
             let range = TimeRange::new(end - width.min(end), end);
             let whole = tally(store, slo, range)?;
