@@ -118,21 +118,28 @@ impl ClickHouseStore {
             .map(|s| StoredScore::of(s).map(|s| ScoreRow::of(s, version)))
             .collect::<Result<Vec<_>, _>>()?;
         // A score written again with another time changes its old time's counts too, which the
-        // view of changes of the past does not see (it sees the new row): recorded here.
-        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-        let (from, to): (Option<u64>, Option<u64>) = self
-            .client()
-            .query(&format!(
-                "SELECT toUInt64(toUnixTimestamp64Nano(minOrNull(time))), \
-                 toUInt64(toUnixTimestamp64Nano(maxOrNull(time))) FROM scores FINAL \
-                 WHERE id IN ? AND deleted = 0 AND time < now64(9) - INTERVAL {} SECOND",
-                agentrace_store::PAST.as_secs()
-            ))
-            .bind(ids)
-            .fetch_one()
-            .await
-            .map_err(error::write)?;
-        if let (Some(from), Some(to)) = (from, to) {
+        // view of changes of the past does not see (it sees the new row): recorded here, the
+        // ids looked up a thousand at a time (a statement's size is bounded).
+        let mut replaced: Option<(u64, u64)> = None;
+        for ids in rows.chunks(1_000) {
+            let ids: Vec<&str> = ids.iter().map(|r| r.id.as_str()).collect();
+            let (from, to): (Option<u64>, Option<u64>) = self
+                .client()
+                .query(&format!(
+                    "SELECT toUInt64(toUnixTimestamp64Nano(minOrNull(time))), \
+                     toUInt64(toUnixTimestamp64Nano(maxOrNull(time))) FROM scores FINAL \
+                     WHERE id IN ? AND deleted = 0 AND time < now64(9) - INTERVAL {} SECOND",
+                    agentrace_store::PAST.as_secs()
+                ))
+                .bind(ids)
+                .fetch_one()
+                .await
+                .map_err(error::write)?;
+            if let (Some(from), Some(to)) = (from, to) {
+                replaced = Some(replaced.map_or((from, to), |(f, t)| (f.min(from), t.max(to))));
+            }
+        }
+        if let Some((from, to)) = replaced {
             self.record_past_change(from, to)
                 .await
                 .map_err(error::write)?;

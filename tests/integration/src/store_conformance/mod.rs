@@ -144,6 +144,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     // Scores.
     scores::scores_are_kept_and_found,
     scores::scores_are_replaced_under_their_id_and_deleted,
+    scores::a_large_batch_of_scores_is_written_and_replaced,
     scores::retention_deletes_scores,
     scores::responding_spans_are_found_by_response_id,
     scores::span_scores_are_found_by_their_stored_trace,

@@ -216,6 +216,35 @@ pub fn scores_are_replaced_under_their_id_and_deleted(store: &dyn Store) -> Chec
     expect_eq("the thumbs, written again", &vec![changed], &thumbs(store)?)
 }
 
+/// Ten thousand scores in one write, then all written again with another value: one score
+/// each, the new value (a store may look the ids up, but a statement's size is bounded).
+pub fn a_large_batch_of_scores_is_written_and_replaced(store: &dyn Store) -> CheckResult {
+    let batch = |value: f64| -> Result<Vec<Score>, agentrace_core::InvalidScore> {
+        (0..10_000u64)
+            .map(|n| {
+                let mut s = score(
+                    n % 3_600,
+                    ScoreTarget::Trace(trace_id(1)),
+                    "groundedness",
+                    number(value),
+                )?;
+                s.id = Some(format!("a-score-with-a-long-identifier-{n:08}"));
+                Ok(s)
+            })
+            .collect()
+    };
+    store.write_scores(&batch(0.5)?)?;
+    store.write_scores(&batch(0.9)?)?;
+    expect_eq("scores", &10_000, &store.count(RecordKind::Scores)?)?;
+    let mut filter = ScoreFilter::new();
+    filter.name = Some("groundedness".into());
+    let page = store.scores(&ScoreQuery::new(filter, 5))?;
+    ensure(
+        !page.scores.is_empty() && page.scores.iter().all(|s| s.value == Some(0.9)),
+        "every score replaced by its second write",
+    )
+}
+
 /// Retention of scores by the time they were given: counted, ranked, the two oldest deleted
 /// by a cutoff of T0+3 s (a deleted score neither counted nor ranked); the spans they judge
 /// have their own rule.
