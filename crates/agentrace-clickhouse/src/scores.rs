@@ -119,7 +119,9 @@ impl ClickHouseStore {
             .collect::<Result<Vec<_>, _>>()?;
         // A score written again with another time changes its old time's counts too, which the
         // view of changes of the past does not see (it sees the new row): recorded here, the
-        // ids looked up a thousand at a time (a statement's size is bounded).
+        // ids looked up a thousand at a time (a statement's size is bounded), by the primary
+        // key without `FINAL` (an older version or a deleted one reported too is a re-read,
+        // never a miss).
         let mut replaced: Option<(u64, u64)> = None;
         for ids in rows.chunks(1_000) {
             let ids: Vec<&str> = ids.iter().map(|r| r.id.as_str()).collect();
@@ -127,8 +129,8 @@ impl ClickHouseStore {
                 .client()
                 .query(&format!(
                     "SELECT toUInt64(toUnixTimestamp64Nano(minOrNull(time))), \
-                     toUInt64(toUnixTimestamp64Nano(maxOrNull(time))) FROM scores FINAL \
-                     WHERE id IN ? AND deleted = 0 AND time < now64(9) - INTERVAL {} SECOND",
+                     toUInt64(toUnixTimestamp64Nano(maxOrNull(time))) FROM scores \
+                     WHERE id IN ? AND time < now64(9) - INTERVAL {} SECOND",
                     agentrace_store::PAST.as_secs()
                 ))
                 .bind(ids)

@@ -187,8 +187,8 @@ struct SessionCostRow {
 }
 
 /// The summaries of the traces a cost objective's query `q` selects (its range and scope), and
-/// the parameters they bind.
-fn cost_traces_sql(q: &CostTallyQuery) -> (String, Vec<Param>) {
+/// what binds their parameters, in order.
+fn cost_traces_sql(q: &CostTallyQuery) -> (String, [Where; 2]) {
     let (candidates, mut having) = starting_in(&q.range);
     push_scope(&mut having, q, ["service", "head_agent", "head_user"]);
     let traces = format!(
@@ -196,9 +196,7 @@ fn cost_traces_sql(q: &CostTallyQuery) -> (String, Vec<Param>) {
         candidates.sql(),
         having.sql()
     );
-    let mut params = candidates.params;
-    params.extend(having.params);
-    (traces, params)
+    (traces, [candidates, having])
 }
 
 /// The bucket of `width_ns` of a trace's start (all in one, 0, without), in SQL.
@@ -327,7 +325,7 @@ impl ClickHouseStore {
         if q.of == CostUnit::AgentRuns {
             return self.agent_run_tallies(q, width_ns).await;
         }
-        let (traces, params) = cost_traces_sql(q);
+        let (traces, [candidates, having]) = cost_traces_sql(q);
         let bucket = bucket_sql(width_ns);
         // Each unit's cost and unpriced calls, under names no input column has (an alias
         // naming a column would be read inside its own aggregate).
@@ -338,17 +336,18 @@ impl ClickHouseStore {
                  unpriced AS unit_unpriced FROM ({traces})"
             ),
         };
-        let mut query = self.client().query(&format!(
+        let query = self.client().query(&format!(
             "SELECT unit_bucket AS bucket, count() AS counted, \
              countIf(unit_unpriced = 0 AND unit_cost <= {}) AS within, \
              countIf(unit_unpriced > 0) AS unknown FROM ({units}) \
              GROUP BY unit_bucket ORDER BY unit_bucket",
             q.threshold.nanos()
         ));
-        for p in params {
-            query = query.bind(p);
-        }
-        let rows: Vec<TallyRow> = query.fetch_all().await.map_err(error::query)?;
+        let rows: Vec<TallyRow> = having
+            .bind(candidates.bind(query))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -367,17 +366,18 @@ impl ClickHouseStore {
         q: &CostTallyQuery,
         width_ns: u64,
     ) -> Result<Vec<SessionCost>, QueryError> {
-        let (traces, params) = cost_traces_sql(q);
+        let (traces, [candidates, having]) = cost_traces_sql(q);
         let bucket = bucket_sql(Some(check_bucket_width(width_ns)?));
-        let mut query = self.client().query(&format!(
+        let query = self.client().query(&format!(
             "SELECT unit_bucket AS bucket, unit_session AS session_id, unit_cost AS cost, \
              unit_unpriced AS unpriced FROM ({}) ORDER BY bucket, session_id",
             session_costs_sql(&traces, &bucket)
         ));
-        for p in params {
-            query = query.bind(p);
-        }
-        let rows: Vec<SessionCostRow> = query.fetch_all().await.map_err(error::query)?;
+        let rows: Vec<SessionCostRow> = having
+            .bind(candidates.bind(query))
+            .fetch_all()
+            .await
+            .map_err(error::query)?;
         Ok(rows
             .into_iter()
             .map(|row| {
