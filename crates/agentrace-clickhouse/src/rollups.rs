@@ -127,6 +127,7 @@ fn filter(f: &SpanFilter) -> Option<Where> {
         || f.status.is_some()
         || f.min_duration_ns.is_some()
         || f.name_contains.is_some()
+        || f.resource_attribute.is_some()
         || !whole(f.range.start_unix_nano)
         || !whole(f.range.end_unix_nano)
     {

@@ -195,6 +195,25 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
         Some(false) => w.push(format!("NOT {BILLABLE}"), []),
         None => {}
     }
+    if let Some(a) = &f.resource_attribute {
+        // The key given whole (`JSONExtract*` read a key, not a path); a string value only.
+        let has = "JSONType(resource_attributes, ?) = 'String' \
+                   AND JSONExtractString(resource_attributes, ?) = ?";
+        let mut params = vec![
+            Param::Text(a.key.clone()),
+            Param::Text(a.key.clone()),
+            Param::Text(a.value.clone()),
+        ];
+        if a.or_absent {
+            params.push(Param::Text(a.key.clone()));
+            w.push(
+                format!("(({has}) OR NOT JSONHas(resource_attributes, ?))"),
+                params,
+            );
+        } else {
+            w.push(format!("({has})"), params);
+        }
+    }
 }
 
 /// A span's duration in nanoseconds.

@@ -257,6 +257,11 @@ pub mod langfuse {
     /// `input_cached_tokens`, `input_cache_creation`, `output` (without reasoning),
     /// `output_reasoning_tokens`, `total`, …
     pub const USAGE_DETAILS: &str = "langfuse.observation.usage_details";
+    /// The cost the integration reported, a JSON object of USD parts (`input`, `output`,
+    /// `total`, …).
+    pub const COST_DETAILS: &str = "langfuse.observation.cost_details";
+    /// The trace's tags, a string array.
+    pub const TRACE_TAGS: &str = "langfuse.trace.tags";
     /// The name of the managed prompt a generation used.
     pub const PROMPT_NAME: &str = "langfuse.observation.prompt.name";
     /// Its version (an integer).
@@ -362,6 +367,9 @@ pub mod agentrace {
     /// Total cost of the call in USD, on exported spans (OpenLIT's `gen_ai.usage.cost`, which
     /// Langfuse and OpenLIT read).
     pub const COST_TOTAL: &str = "gen_ai.usage.cost";
+    /// The cost in USD the instrumentation itself reported for the call (Langfuse's
+    /// `cost_details`), kept beside agentrace's own price and never added to it.
+    pub const COST_REPORTED: &str = "agentrace.cost.reported";
     /// Cost of the uncached input tokens, USD.
     pub const COST_INPUT: &str = "agentrace.cost.input";
     /// Cost of the input tokens read from cache, USD.

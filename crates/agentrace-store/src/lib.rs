@@ -98,10 +98,10 @@ pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
     MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
-    RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint, SessionSort,
-    SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals, Summary,
-    ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort,
-    TraceSummary, TraceTree, UserSummary, is_unpriced,
+    ResourceAttribute, RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint,
+    SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals,
+    Summary, ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage,
+    TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};

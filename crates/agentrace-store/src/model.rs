@@ -116,6 +116,8 @@ pub struct SpanFilter {
     /// `true`: billable spans only (priced, or unpriced: an LLM or embedding call, or reporting
     /// input or output tokens); `false`: the others.
     pub billable: Option<bool>,
+    /// A resource attribute the span's resource carries (Phoenix's project is one).
+    pub resource_attribute: Option<ResourceAttribute>,
 }
 
 impl SpanFilter {
@@ -137,6 +139,8 @@ impl SpanFilter {
         min_duration_ns: u64,
         /// Keeps billable spans only (`true`) or the others (`false`).
         billable: bool,
+        /// Keeps the spans whose resource carries an attribute.
+        resource_attribute: ResourceAttribute,
     );
 
     string_setters!(
@@ -161,6 +165,38 @@ impl SpanFilter {
         /// Sets the text the name must contain.
         name_contains,
     );
+}
+
+/// A string attribute of a span's resource, for [`SpanFilter::resource_attribute`]: the key
+/// is compared whole (a dotted key is one key, not a path).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceAttribute {
+    /// The attribute's key, e.g. `openinference.project.name`.
+    pub key: String,
+    /// The string value it must have.
+    pub value: String,
+    /// Whether a resource without the key matches too (Phoenix's `default` project holds the
+    /// spans that name no project).
+    #[serde(default)]
+    pub or_absent: bool,
+}
+
+impl ResourceAttribute {
+    /// Resources whose `key` is `value`.
+    pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            value: value.into(),
+            or_absent: false,
+        }
+    }
+
+    /// Resources whose `key` is `value`, or that lack `key`.
+    #[must_use]
+    pub fn or_absent(mut self) -> Self {
+        self.or_absent = true;
+        self
+    }
 }
 
 /// Traces with a score of one name (the trace's own, or one of its spans' that names it),

@@ -6,8 +6,8 @@ use crate::codec::{STATUS_ERROR, bound};
 use crate::deferred_index::{TRACES_OF_SESSION, trace_no_of_id};
 use agentrace_store::QueryError;
 use agentrace_store::{
-    Cursor, EventFilter, SCORE_KEY_SCALE, ScoreCondition, SpanFilter, StatusFilter, TimeRange,
-    TraceFilter,
+    Cursor, EventFilter, ResourceAttribute, SCORE_KEY_SCALE, ScoreCondition, SpanFilter,
+    StatusFilter, TimeRange, TraceFilter,
 };
 
 /// A span's MCP server (`agentrace.mcp.server`, text only), for `spans` aliased `s`.
@@ -122,6 +122,29 @@ pub(crate) fn spans(w: &mut Where, f: &SpanFilter) {
         };
         w.push(clause, []);
     }
+    if let Some(a) = &f.resource_attribute {
+        resource_attribute(w, a);
+    }
+}
+
+/// Spans whose resource carries `a`: its key read whole from the resource's JSON object
+/// (`json_each`, so a dotted key is no path), among the few rows of `resources`.
+fn resource_attribute(w: &mut Where, a: &ResourceAttribute) {
+    let has = "EXISTS (SELECT 1 FROM json_each(r.attributes) AS a WHERE a.key = ? \
+               AND a.type = 'text' AND a.value = ?)";
+    let mut params = vec![Value::Text(a.key.clone()), Value::Text(a.value.clone())];
+    let condition = if a.or_absent {
+        params.push(Value::Text(a.key.clone()));
+        format!(
+            "({has} OR NOT EXISTS (SELECT 1 FROM json_each(r.attributes) AS a WHERE a.key = ?))"
+        )
+    } else {
+        has.to_owned()
+    };
+    w.push(
+        format!("s.resource_id IN (SELECT r.id FROM resources AS r WHERE {condition})"),
+        params,
+    );
 }
 
 /// A billable span, in SQL (mirrors [`codec::is_unpriced`](crate::codec::is_unpriced)):

@@ -230,8 +230,10 @@ fn covered(filter: &SpanFilter, group_by: &[GroupBy]) -> Result<bool, QueryError
         min_duration_ns,
         name_contains,
         billable: _,
+        resource_attribute,
     } = filter;
     if trace_id.is_some()
+        || resource_attribute.is_some()
         || session.is_some()
         || user.is_some()
         || status.is_some()

@@ -107,6 +107,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     // Records.
     records::span_pages,
     records::span_filters,
+    records::spans_by_resource_attribute,
     records::spans_with_equal_starts,
     records::event_pages_and_filters,
     // Exact analytics.

@@ -1,8 +1,13 @@
 //! Spans and events as records, a page at a time, in both orders, with filters.
 
-use agentrace_core::{Event, Level, SpanId, SpanKind, SpanRecord, TraceId};
+use std::sync::Arc;
+
+use agentrace_core::{
+    AttributeValue, Event, Level, Resource, SpanId, SpanKind, SpanRecord, TraceId,
+};
 use agentrace_store::{
-    Cursor, EventFilter, EventQuery, Order, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
+    Cursor, EventFilter, EventQuery, Order, ResourceAttribute, SpanFilter, SpanQuery, StatusFilter,
+    Store, TimeRange,
 };
 
 use super::fixtures::{
@@ -126,6 +131,78 @@ pub fn span_filters(store: &dyn Store) -> CheckResult {
             &span_ids(&expected),
             &got,
         )?;
+    }
+    Ok(())
+}
+
+/// Spans by an attribute of their resource, as Phoenix's projects select them: a string value
+/// compared whole (a dotted key is one key), a number never equal to its text, and the spans
+/// naming no project in the `default` one when absence is asked for.
+pub fn spans_by_resource_attribute(store: &dyn Store) -> CheckResult {
+    const PROJECT: &str = "openinference.project.name";
+    let with = |attributes: &[(&str, AttributeValue)]| {
+        let mut resource = Resource::new("svc-p");
+        for (k, v) in attributes {
+            resource.attributes.insert((*k).to_owned(), v.clone());
+        }
+        Arc::new(resource)
+    };
+    let text = |s: &str| AttributeValue::String(s.into());
+    let resources = [
+        with(&[(PROJECT, text("travel"))]),
+        with(&[
+            (PROJECT, text("travel")),
+            ("deployment.environment", text("prod")),
+        ]),
+        with(&[(PROJECT, text("support"))]),
+        with(&[]),
+        with(&[(PROJECT, AttributeValue::I64(7))]),
+        with(&[("openinference", text("x"))]),
+    ];
+    let spans: Vec<SpanRecord> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, resource)| {
+            let n = u16::try_from(i).unwrap_or_default() + 1;
+            let mut s = span(30, n, "p", T0 + u64::from(n) * SEC, T0 + 100 * SEC).build();
+            s.resource = Arc::clone(resource);
+            s
+        })
+        .collect();
+    store.write_spans(&spans)?;
+    let f =
+        |value: &str| SpanFilter::new().resource_attribute(ResourceAttribute::new(PROJECT, value));
+    let cases: Vec<(SpanFilter, Vec<u16>)> = vec![
+        (f("travel"), vec![1, 2]),
+        (f("support"), vec![3]),
+        (f("default"), vec![]),
+        (
+            f("default").resource_attribute(ResourceAttribute::new(PROJECT, "default").or_absent()),
+            vec![4, 6],
+        ),
+        (f("7"), vec![]),
+        (f("trav"), vec![]),
+        (
+            SpanFilter::new().resource_attribute(ResourceAttribute::new("openinference", "x")),
+            vec![6],
+        ),
+        (
+            SpanFilter::new().resource_attribute(ResourceAttribute::new("project.name", "travel")),
+            vec![],
+        ),
+        (
+            f("travel").name_contains("P").kind(SpanKind::Other),
+            vec![1, 2],
+        ),
+        (
+            f("travel").range(TimeRange::new(T0 + 2 * SEC, T0 + 9 * SEC)),
+            vec![2],
+        ),
+    ];
+    for (filter, expected) in cases {
+        let got: Vec<SpanId> = ids_of(&all_spans(store, filter.clone())?);
+        let expected: Vec<SpanId> = expected.into_iter().map(span_id).collect();
+        expect_eq(format!("spans matching {filter:?}"), &expected, &got)?;
     }
     Ok(())
 }
