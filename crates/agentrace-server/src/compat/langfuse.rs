@@ -7,6 +7,7 @@
 //! | `POST /api/public/scores` | scores: v5's array (202, or 207 naming the scores refused), or one score (200 `{"id"}`) |
 //! | `POST /api/public/ingestion` | v3 and v4's batches: each `score-create` a score; other event types refused by event (207) |
 //! | `GET /api/public/projects` | one project, `agentrace` (the SDK's `auth_check`) |
+//! | any other `/api/public/…` | 404 in Langfuse's shape, `{"message", "error": "LangfuseNotFoundError"}`: what the SDK takes for a missing thing (`get_prompt(…, fallback=…)` falls back) |
 //!
 //! The SDK authenticates with `Authorization: Basic base64(public_key:secret_key)`: with an API
 //! token configured, the secret key is the token (the public key is not checked).
@@ -24,10 +25,11 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
@@ -40,6 +42,7 @@ pub(super) fn router(state: AppState) -> Router {
         .route("/api/public/scores", post(write_scores))
         .route("/api/public/ingestion", post(ingestion))
         .route("/api/public/projects", get(projects))
+        .route("/api/public/{*rest}", any(not_served))
         .with_state(state)
 }
 
@@ -68,6 +71,22 @@ fn basic_secret(authorization: &str) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     text.split_once(':').map(|(_, secret)| secret.to_owned())
+}
+
+/// Any other route of Langfuse's public API: a 404 as Langfuse answers for a thing it does not
+/// have, so that the SDK handles it as such (a prompt's fallback is used).
+async fn not_served(method: Method, uri: axum::http::Uri) -> Response {
+    let message = format!(
+        "{method} {} is not served by agentrace: it takes Langfuse's OpenTelemetry spans \
+         (/api/public/otel/v1/traces), scores (/api/public/scores) and score-create ingestion \
+         (docs/migrating.md)",
+        uri.path()
+    );
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": message, "error": "LangfuseNotFoundError"})),
+    )
+        .into_response()
 }
 
 /// `GET /api/public/projects`.

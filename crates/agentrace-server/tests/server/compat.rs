@@ -122,6 +122,44 @@ async fn langfuse_needs_the_token_as_its_secret_key() -> Result {
 }
 
 #[tokio::test]
+async fn langfuse_routes_not_served_answer_as_langfuse_does_for_a_missing_thing() -> Result {
+    let t = server().await?;
+    let auth = basic("pk", TOKEN);
+    for path in [
+        "/api/public/v2/prompts/support-answer?label=production",
+        "/api/public/datasets/eval-set",
+        "/api/public/traces/4bf92f3577b34da6a3ce929d0e0e4736",
+    ] {
+        let answer = get(&t.app_url(path), &[("authorization", &auth)]).await?;
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text());
+        let body = answer.json()?;
+        assert_eq!(body["error"], "LangfuseNotFoundError", "{path}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(path.split('?').next().unwrap_or_default())
+                && message.contains("otel"),
+            "{path}: {message}"
+        );
+    }
+    let answer = post_json(&t, "/api/public/v2/prompts", &auth, &json!({"name": "p"})).await?;
+    assert_eq!(answer.status, 404, "{}", answer.text());
+    // Still behind the token, and the routes served are still served.
+    let answer = get(
+        &t.app_url("/api/public/v2/prompts/p"),
+        &[("authorization", &basic("pk", "wrong"))],
+    )
+    .await?;
+    assert_eq!(answer.status, 401);
+    let answer = get(
+        &t.app_url("/api/public/projects"),
+        &[("authorization", &auth)],
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    Ok(())
+}
+
+#[tokio::test]
 async fn phoenix_refuses_what_it_cannot_take_whole() -> Result {
     let t = server().await?;
     let bearer = format!("Bearer {TOKEN}");
