@@ -1,0 +1,338 @@
+//! A Langfuse or Phoenix user switching to agentrace with their code unchanged, one variable
+//! changed (docs/migrating.md): the Langfuse integrations users run (the `langfuse.openai`
+//! drop-in, `@observe` and `start_as_current_observation` with their own usage and cost, the
+//! LangChain handler) against a real `agentrace serve` with an API token, the model calls
+//! answered by the local fake OpenAI server; and Phoenix's client reading a run's spans back,
+//! judging them and logging its annotations. Every check reads back through agentrace's API,
+//! tokens and costs exactly.
+
+use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
+use agentrace_core::{AttributeValue, SpanKind, SpanRecord, TokenUsage, Usd};
+use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
+use agentrace_integration::python_client;
+use agentrace_integration::serve::{
+    assert_attributed, dump, installed, run_python, trace_spans_as,
+};
+use agentrace_server::{RunningServer, Server, ServerConfig};
+use serde_json::Value as Json;
+
+const TOKEN: &str = "migrating-token";
+
+async fn start(dir: &std::path::Path) -> RunningServer {
+    let mut config = ServerConfig::new(dir).with_any_free_ports();
+    config.api_token = Some(TOKEN.into());
+    Server::start(config).await.expect("the server starts")
+}
+
+/// A model call the app makes, in order, and what agentrace must store of it.
+struct Call {
+    what: &'static str,
+    model: &'static str,
+    kind: SpanKind,
+    /// The usage stored; empty when the integration reports none.
+    usage: TokenUsage,
+}
+
+/// The chat reply of `usage`, as OpenAI reports it (reasoning reported, zero or not).
+fn chat(what: &'static str, model: &'static str, usage: Usage) -> (Call, Reply) {
+    let call = Call {
+        what,
+        model,
+        kind: SpanKind::Llm,
+        usage: TokenUsage {
+            cache_read_tokens: usage.cache_read,
+            reasoning_tokens: Some(usage.reasoning),
+            ..TokenUsage::new(usage.input, usage.output)
+        },
+    };
+    (call, Reply::text(format!("answer to {what}"), usage))
+}
+
+/// Runs `langfuse_integrations.py --integration NAME` against the server (and `fake`);
+/// returns what it printed.
+async fn run_langfuse(
+    python: &std::path::Path,
+    server: &RunningServer,
+    integration: &str,
+    fake: Option<&FakeOpenAi>,
+) -> Json {
+    let base = format!("http://{}", server.app_addr());
+    let openai = fake.map(FakeOpenAi::base_url).unwrap_or_default();
+    let mut args = vec![
+        "--integration",
+        integration,
+        "--base-url",
+        &base,
+        "--secret-key",
+        TOKEN,
+    ];
+    if fake.is_some() {
+        args.extend(["--openai-base-url", openai.as_str()]);
+    }
+    run_python(python, "langfuse_integrations.py", &args).await
+}
+
+/// The trace's model calls (LLM and embedding spans) by start.
+fn calls_of(spans: &[SpanRecord]) -> Vec<&SpanRecord> {
+    let mut calls: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| matches!(s.kind, SpanKind::Llm | SpanKind::Embedding))
+        .collect();
+    calls.sort_by_key(|s| s.start_time_unix_nano);
+    calls
+}
+
+/// agentrace's price of `usage` of `model` for `span`, from the built-in table.
+fn priced(span: &SpanRecord, model: &str, usage: &TokenUsage) -> agentrace_core::Cost {
+    let price = PriceTable::builtin()
+        .price(span.provider.as_deref(), model, span.end_time_unix_nano)
+        .unwrap_or_else(|| panic!("{model}: a built-in price"));
+    compute_cost(usage, price.price)
+}
+
+/// Checks each call of `spans` against `calls`: kind, model, tokens exactly, agentrace's own
+/// cost exactly (unknown where no usage was reported), attributed to the run's agent, session
+/// and user, tagged with its tags.
+fn check_calls(spans: &[SpanRecord], calls: &[Call], run: &Json, what: &str) {
+    let stored = calls_of(spans);
+    assert_eq!(
+        stored.len(),
+        calls.len(),
+        "{what}: one span a call:\n{}",
+        dump(spans)
+    );
+    for (call, span) in calls.iter().zip(stored) {
+        let what = format!("{what} {}: {span:?}", call.what);
+        assert_eq!(span.kind, call.kind, "{what}");
+        assert_eq!(span.model(), Some(call.model), "{what}");
+        assert_attributed(span, run, &what);
+        assert_eq!(span.usage, call.usage, "{what}");
+        if call.usage.is_empty() {
+            assert_eq!(span.cost, None, "{what}: unknown, not $0");
+        } else {
+            assert_eq!(
+                span.cost,
+                Some(priced(span, call.model, &call.usage)),
+                "{what}"
+            );
+        }
+        assert_tagged(span, run, &what);
+    }
+}
+
+/// The trace's tags (`langfuse.trace.tags`) are on `span` as they were given.
+fn assert_tagged(span: &SpanRecord, run: &Json, what: &str) {
+    let mut tags: Vec<&str> = match span.attributes.get("langfuse.trace.tags") {
+        Some(AttributeValue::Array(tags)) => {
+            tags.iter().filter_map(AttributeValue::as_str).collect()
+        }
+        other => panic!("{what}: tags {other:?}"),
+    };
+    let mut want: Vec<&str> = run["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Json::as_str)
+        .collect();
+    // A set: LangChain's handler merges them in an order of its own.
+    tags.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(tags, want, "{what}");
+}
+
+/// The one span of `kind` named `name`, with the run's attribution.
+fn one<'a>(spans: &'a [SpanRecord], kind: SpanKind, name: &str) -> &'a SpanRecord {
+    let found: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|s| s.kind == kind && s.name.as_str() == name)
+        .collect();
+    assert_eq!(found.len(), 1, "one {kind:?} {name}:\n{}", dump(spans));
+    found[0]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_openai_drop_in_calls_land_with_tokens_cache_and_cost() {
+    let Some(python) = installed(python_client(), "the Langfuse SDK") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let fake = FakeOpenAi::start()
+        .await
+        .expect("the fake OpenAI server starts");
+    let (calls, replies): (Vec<Call>, Vec<Reply>) = [
+        chat(
+            "chat",
+            "gpt-4o-mini",
+            Usage::new(1_200, 40).with_cache_read(1_024),
+        ),
+        chat(
+            "reasoning",
+            "o3-mini",
+            Usage::new(200, 500).with_reasoning(448),
+        ),
+        chat(
+            "async_chat",
+            "gpt-4o-mini",
+            Usage::new(300, 30).with_cache_read(256),
+        ),
+        chat("stream_usage", "gpt-4o-mini", Usage::new(30, 12)),
+        {
+            let (mut call, reply) = chat("stream_bare", "gpt-4o-mini", Usage::new(31, 3));
+            call.usage = TokenUsage::default();
+            (call, reply)
+        },
+        (
+            chat("tool_request", "gpt-4o-mini", Usage::new(80, 16)).0,
+            Reply::tool_call(
+                "call_weather_1",
+                "get_weather",
+                r#"{"city":"Paris"}"#,
+                Usage::new(80, 16),
+            ),
+        ),
+        chat("tool_answer", "gpt-4o-mini", Usage::new(140, 20)),
+        (
+            Call {
+                what: "embeddings",
+                model: "text-embedding-3-small",
+                kind: SpanKind::Embedding,
+                usage: TokenUsage::new(9, 0),
+            },
+            Reply::embedding(9),
+        ),
+    ]
+    .into_iter()
+    .unzip();
+    fake.script(replies);
+    let run = run_langfuse(&python, &server, "openai", Some(&fake)).await;
+    assert_eq!(fake.unused_replies(), 0, "every call made");
+    let trace_id = run["trace_id"].as_str().expect("a trace id");
+    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
+    check_calls(&spans, &calls, &run, "langfuse.openai");
+
+    // The cached input at its cached rate: 1,024 of the first call's 1,200 tokens.
+    let first = calls_of(&spans)[0];
+    let cost = first.cost.expect("priced");
+    assert!(cost.cache_read > Usd::ZERO, "{cost:?}");
+    let uncached = priced(first, "gpt-4o-mini", &TokenUsage::new(1_200, 40));
+    assert!(cost.total < uncached.total, "{cost:?} against {uncached:?}");
+
+    let agent = one(&spans, SpanKind::Agent, "travel_agent");
+    assert_eq!(agent.agent_name.as_deref(), Some("travel_agent"));
+    let tool = one(&spans, SpanKind::Tool, "get_weather");
+    assert_eq!(tool.tool_name.as_deref(), Some("get_weather"));
+    assert_eq!(tool.parent_span_id, Some(agent.span_id));
+    assert_attributed(tool, &run, "the tool");
+    assert_eq!(tool.cost, None);
+    fake.shutdown().await;
+    server.shutdown().await.expect("a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
+    let Some(python) = installed(python_client(), "the Langfuse SDK") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let run = run_langfuse(&python, &server, "manual", None).await;
+    let trace_id = run["trace_id"].as_str().expect("a trace id");
+    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
+    let calls = [
+        // Anthropic's shape: the input without its cache.
+        Call {
+            what: "plan",
+            model: "claude-sonnet-4-5",
+            kind: SpanKind::Llm,
+            usage: TokenUsage {
+                cache_read_tokens: 1_000,
+                cache_write_tokens: 200,
+                ..TokenUsage::new(1_250, 30)
+            },
+        },
+        // Langfuse's disjoint parts.
+        Call {
+            what: "summarize",
+            model: "gpt-4o",
+            kind: SpanKind::Llm,
+            usage: TokenUsage {
+                cache_read_tokens: 1_500,
+                reasoning_tokens: Some(20),
+                ..TokenUsage::new(2_000, 80)
+            },
+        },
+        Call {
+            what: "embed-query",
+            model: "text-embedding-3-small",
+            kind: SpanKind::Embedding,
+            usage: TokenUsage::new(42, 0),
+        },
+    ];
+    check_calls(&spans, &calls, &run, "observations");
+    // The cost the app gave is kept apart, never added to agentrace's.
+    let summarize = one(&spans, SpanKind::Llm, "summarize");
+    assert_eq!(
+        summarize.attributes.get("agentrace.cost.reported"),
+        Some(&AttributeValue::F64(0.0029)),
+        "{summarize:?}"
+    );
+    assert_ne!(
+        summarize.cost.map(|c| c.total),
+        Some(Usd::from_dollars(0.0029))
+    );
+    let agent = one(&spans, SpanKind::Agent, "trip_planner");
+    let tool = one(&spans, SpanKind::Tool, "search_flights");
+    assert_eq!(
+        (tool.tool_name.as_deref(), tool.agent_name.as_deref()),
+        (Some("search_flights"), Some("trip_planner"))
+    );
+    assert_eq!(tool.parent_span_id, Some(agent.span_id));
+    server.shutdown().await.expect("a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_langchain_handler_runs_land_with_agent_tool_tokens_and_cost() {
+    let Some(python) = installed(python_client(), "the Langfuse SDK with LangChain") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let fake = FakeOpenAi::start()
+        .await
+        .expect("the fake OpenAI server starts");
+    let (calls, replies): (Vec<Call>, Vec<Reply>) = [
+        (
+            chat(
+                "tool_request",
+                "gpt-4o-mini",
+                Usage::new(80, 16).with_cache_read(64),
+            )
+            .0,
+            Reply::tool_call(
+                "call_weather_1",
+                "get_weather",
+                r#"{"city":"Paris"}"#,
+                Usage::new(80, 16).with_cache_read(64),
+            ),
+        ),
+        chat("tool_answer", "gpt-4o-mini", Usage::new(140, 20)),
+    ]
+    .into_iter()
+    .unzip();
+    fake.script(replies);
+    let run = run_langfuse(&python, &server, "langchain", Some(&fake)).await;
+    assert_eq!(fake.unused_replies(), 0, "every call made");
+    let trace_id = run["trace_id"].as_str().expect("a trace id");
+    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
+    check_calls(&spans, &calls, &run, "langchain");
+    let agent = one(&spans, SpanKind::Agent, "weather_agent");
+    assert_eq!(agent.agent_name.as_deref(), Some("weather_agent"));
+    let tool = one(&spans, SpanKind::Tool, "get_weather");
+    assert_eq!(
+        (tool.tool_name.as_deref(), tool.agent_name.as_deref()),
+        (Some("get_weather"), Some("weather_agent"))
+    );
+    fake.shutdown().await;
+    server.shutdown().await.expect("a clean stop");
+}
