@@ -336,3 +336,148 @@ async fn langfuse_langchain_handler_runs_land_with_agent_tool_tokens_and_cost() 
     fake.shutdown().await;
     server.shutdown().await.expect("a clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phoenix_client_reads_a_projects_spans_judges_them_and_annotates() {
+    let Some(python) = installed(python_client(), "arize-phoenix-client and pandas") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = start(dir.path()).await;
+    let base = format!("http://{}", server.app_addr());
+    let otlp = format!("http://{}", server.otlp_http_addr());
+    let said = run_python(
+        &python,
+        "phoenix_spans.py",
+        &[
+            "--base-url",
+            &base,
+            "--otlp-endpoint",
+            &otlp,
+            "--api-key",
+            TOKEN,
+        ],
+    )
+    .await;
+    let trace_id = said["trace_id"].as_str().expect("a trace id");
+    let spans = said["spans"].as_array().expect("spans");
+    // The project's four spans, newest first, and no other project's.
+    let names: Vec<&str> = spans.iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "ChatCompletion",
+            "get_weather",
+            "ChatCompletion",
+            "travel_agent"
+        ],
+        "{said}"
+    );
+    assert!(spans.iter().all(|s| s["trace_id"] == trace_id), "{said}");
+    let kinds: Vec<&str> = spans
+        .iter()
+        .filter_map(|s| s["span_kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["LLM", "TOOL", "LLM", "AGENT"]);
+    let first_call = &spans[2];
+    let attributes = &first_call["attributes"];
+    assert_eq!(attributes["llm.token_count.prompt"], 120, "{first_call}");
+    assert_eq!(attributes["llm.token_count.completion"], 8);
+    assert_eq!(attributes["llm.model_name"], "gpt-4o-mini");
+    assert_eq!(attributes["input.value"], "What is the capital of France?");
+    assert_eq!(attributes["session.id"], "sess-px-9");
+    assert_eq!(
+        attributes["agent.name"], "travel_agent",
+        "attributed by agentrace"
+    );
+    assert!(
+        attributes["llm.cost.total"]
+            .as_f64()
+            .is_some_and(|c| c > 0.0),
+        "priced"
+    );
+    assert!(
+        attributes.get("openinference.span.kind").is_none(),
+        "moved to span_kind"
+    );
+    assert_eq!(first_call["parent_id"], spans[3]["span_id"]);
+    // Filters: the trace's LLM calls; the roots.
+    let llm_ids: Vec<&Json> = spans
+        .iter()
+        .filter(|s| s["span_kind"] == "LLM")
+        .map(|s| &s["span_id"])
+        .collect();
+    assert_eq!(
+        said["llm"].as_array().map(|l| l.iter().collect::<Vec<_>>()),
+        Some(llm_ids.clone())
+    );
+    assert_eq!(said["roots"], serde_json::json!(["travel_agent"]));
+    // `default`: the call that named no project, alone.
+    assert_eq!(said["default"].as_array().map(Vec::len), Some(1), "{said}");
+    assert_ne!(said["default"][0], trace_id);
+
+    // The frame: the LLM calls, indexed by span id, with OpenInference's columns.
+    let frame = &said["frame"];
+    assert_eq!(frame["index_name"], "context.span_id");
+    let index: Vec<&Json> = frame["index"]
+        .as_array()
+        .expect("an index")
+        .iter()
+        .collect();
+    assert_eq!(index, llm_ids, "{frame}");
+    let columns = frame["columns"].as_array().expect("columns");
+    for column in [
+        "name",
+        "span_kind",
+        "context.span_id",
+        "attributes.input.value",
+        "attributes.llm.token_count.prompt",
+    ] {
+        assert!(columns.iter().any(|c| c == column), "{column} in {frame}");
+    }
+    assert_eq!(frame["prompt_tokens"], serde_json::json!([95.0, 120.0]));
+    assert_eq!(frame["start_time_dtype"], "datetime64[ns, UTC]");
+
+    // The judgements, read back by Phoenix's client and by agentrace's API.
+    let annotations = said["annotations"].as_array().expect("annotations");
+    assert_eq!(annotations.len(), 2, "{said}");
+    let url = format!(
+        "http://{}/api/v1/scores?trace_id={trace_id}",
+        server.app_addr()
+    );
+    let scores: Json = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("the API answers")
+        .json()
+        .await
+        .expect("JSON");
+    let mut labels: Vec<(String, String)> = scores["scores"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["name"] == "correctness")
+        .map(|s| {
+            (
+                s["span_id"].as_str().unwrap_or_default().to_owned(),
+                s["label"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    labels.sort();
+    let mut expected = vec![
+        (
+            spans[2]["span_id"].as_str().unwrap_or_default().to_owned(),
+            "correct".to_owned(),
+        ),
+        (
+            spans[0]["span_id"].as_str().unwrap_or_default().to_owned(),
+            "incorrect".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(labels, expected, "{scores}");
+    server.shutdown().await.expect("a clean stop");
+}

@@ -27,7 +27,7 @@ use agentrace_store::{ScoreFilter, ScoreQuery};
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -35,11 +35,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, blocking, scores};
+
+mod frame;
+mod list;
+mod spans;
 use crate::state::AppState;
 
-/// The Phoenix release whose annotation API this is (its client needs 12.0 for session
-/// annotations).
-const VERSION: &str = "12.0.0";
+/// The Phoenix release whose annotation and span APIs this answers as: the client checks it
+/// before it uses a filter of `get_spans` (20.8.0 is the newest any check of client 3.5 asks).
+const VERSION: &str = "20.8.0";
 
 /// Where an annotation's identifier is kept in its score's metadata.
 const IDENTIFIER: &str = "phoenix.identifier";
@@ -60,11 +64,21 @@ pub(super) fn router(state: AppState) -> Router {
             "/v1/projects/{project}/span_annotations",
             get(span_annotations),
         )
+        .route("/v1/projects/{project}", get(project))
+        .route("/v1/projects/{project}/spans", get(list::list))
+        .route("/v1/spans", post(frame::query).get(frame::query))
         .with_state(state)
 }
 
 async fn version() -> &'static str {
     VERSION
+}
+
+/// `GET /v1/projects/{project}`: the project of that name or id (every name is a project:
+/// one holds the spans that arrived with it).
+async fn project(Path(identifier): Path<String>) -> Json<Value> {
+    let name = spans::project_name(&identifier);
+    Json(json!({"data": {"id": spans::project_id(&name), "name": name, "description": null}}))
 }
 
 async fn documents() -> ApiError {
