@@ -1,9 +1,9 @@
 //! The APIs of other products that agentrace speaks, on the app port, so that their own
 //! client packages work with agentrace unchanged (docs/scores.md says what each covers):
 //!
-//! - [`phoenix`]: Arize Phoenix's annotations (`arize-phoenix-client`);
+//! - [`phoenix`]: Arize Phoenix's annotations and span reads (`arize-phoenix-client`);
 //! - [`langfuse`]: Langfuse's OpenTelemetry endpoint, scores and ingestion (the `langfuse`
-//!   SDK).
+//!   SDK), and Langfuse's 404 for the rest (docs/migrating.md).
 //!
 //! They need the API token as the API does (Langfuse's Basic credentials carry it as their
 //! secret key), and turn what they receive into agentrace's own records: spans through the

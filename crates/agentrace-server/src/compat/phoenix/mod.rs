@@ -1,12 +1,15 @@
-//! Arize Phoenix's annotation API, as `arize-phoenix-client` calls it with agentrace's app
-//! address as its `base_url` (its `api_key` is agentrace's API token):
+//! Arize Phoenix's annotation API and span reads, as `arize-phoenix-client` calls them with
+//! agentrace's app address as its `base_url` (its `api_key` is agentrace's API token):
 //!
 //! | route | what agentrace does |
 //! |---|---|
 //! | `POST /v1/span_annotations`, `/v1/trace_annotations`, `/v1/session_annotations` | each annotation a score (source `annotation`) of its span, trace or session; upserted on name + target + `identifier`, as Phoenix does |
 //! | `POST /v1/span_notes` | a note: a text score named `note` of the span, a new one each time |
 //! | `GET /v1/projects/{project}/span_annotations` | the scores of the spans named (`span_ids`), in Phoenix's form, a page at a time |
-//! | `GET /arize_phoenix_version` | the Phoenix version whose annotation API this is |
+//! | `GET /v1/projects/{project}/spans` | the project's spans in Phoenix's shape, newest first, with its filters and cursor ([`list`]) |
+//! | `POST /v1/spans` (and its older `GET`) | the project's spans as the pandas frame `get_spans_dataframe` decodes ([`frame`]) |
+//! | `GET /v1/projects/{project}` | the project of that name ([`spans`] says what a project is) |
+//! | `GET /arize_phoenix_version` | the Phoenix version whose annotation and span APIs this is |
 //! | `POST /v1/document_annotations` | refused (400): agentrace keeps no retrieved documents apart |
 //!
 //! An annotation's `result` gives the score: `score` its value, `label` its label,
@@ -14,8 +17,8 @@
 //! `annotator_kind` (`LLM`, `CODE`, `HUMAN`) who gave it; `metadata` carries over, the
 //! `identifier` kept in it as `phoenix.identifier`. Every annotation of a request is checked
 //! before any is stored (422 and why, as Phoenix does). A target need not be stored yet
-//! (Phoenix answers 404 for a span it does not have). The project is not checked: agentrace
-//! keeps one.
+//! (Phoenix answers 404 for a span it does not have). The project of an annotation read is
+//! not checked: a span id names its span.
 
 use agentrace_core::civil::{Precision, rfc3339};
 use std::collections::HashSet;

@@ -25,7 +25,11 @@ function Usage({ span }) {
     // A call's reasoning count is null when the instrumentation did not report one.
     ['  reasoning', u.reasoning_tokens ?? (span.kind === 'llm' ? null : 0), null],
   ]).filter(([, tokens]) => tokens !== 0 && tokens !== undefined);
-  if (!rows.length && !c) return null;
+  // The cost the instrumentation reported itself (Langfuse's cost_details), shown apart when it
+  // is not agentrace's: agentrace's price is the one every total counts.
+  const reported = span.attributes?.['agentrace.cost.reported'];
+  const reportedApart = typeof reported === 'number' && (!c || Math.abs(reported - c.total) > 5e-10) ? reported : null;
+  if (!rows.length && !c && reportedApart === null) return null;
   return html`<section class="detail-section">
     <h3>Usage and cost</h3>
     <table class="table compact">
@@ -33,6 +37,7 @@ function Usage({ span }) {
       <tbody>
         ${rows.map(([label, tokens, cost]) => html`<tr><td class="pre">${label}</td><td class="num">${tokens === null ? html`<span class="muted" title="The instrumentation did not report this count">not reported</span>` : fmt.count(tokens)}</td><td class="num">${cost === null || cost === undefined ? '' : fmt.usd(cost)}</td></tr>`)}
         <tr class="total"><td>Total</td><td class="num">${fmt.count(fmt.totalTokens(u))}</td><td class="num">${c ? fmt.usd(c.total) : span.kind === 'llm' || span.kind === 'embedding' ? html`<span class="warn-text" title="No price is known for this model">unpriced</span>` : '—'}</td></tr>
+        ${reportedApart !== null && html`<tr><td title="The cost the instrumentation reported; agentrace prices the call from its own table">Reported by the instrumentation</td><td></td><td class="num">${fmt.usd(reportedApart)}</td></tr>`}
       </tbody>
     </table>
   </section>`;
