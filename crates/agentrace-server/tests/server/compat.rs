@@ -168,7 +168,7 @@ async fn phoenix_refuses_what_it_cannot_take_whole() -> Result {
         &[("authorization", &bearer)],
     )
     .await?;
-    assert_eq!((version.status, version.text()), (200, "12.0.0".to_owned()));
+    assert_eq!((version.status, version.text()), (200, "20.8.0".to_owned()));
     let good = json!({"name": "ok", "annotator_kind": "HUMAN", "span_id": "00f067aa0ba902b7",
                       "result": {"score": 1}});
     let bad = json!({"name": "ok", "annotator_kind": "HUMAN", "span_id": "not-hex",
@@ -200,5 +200,144 @@ async fn phoenix_refuses_what_it_cannot_take_whole() -> Result {
     )
     .await?;
     assert_eq!(answer.status, 401);
+    Ok(())
+}
+
+/// Five OTLP/JSON spans of one trace in Phoenix project `travel` (ids 1 to 5, a second apart,
+/// 1 the root), and one in no project, with the token.
+async fn send_projects(t: &TestServer) -> Result {
+    let now = agentrace_core::now_unix_nano() - 60_000_000_000;
+    let span = |id: u64, parent: Option<u64>| {
+        let start = now + id * 1_000_000_000;
+        json!({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": format!("{id:016x}"),
+               "parentSpanId": parent.map(|p| format!("{p:016x}")).unwrap_or_default(),
+               "name": format!("step-{id}"), "kind": 1,
+               "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1).to_string(),
+               "attributes": [{"key": "openinference.span.kind",
+                               "value": {"stringValue": if id == 3 { "LLM" } else { "CHAIN" }}}]})
+    };
+    let resource = |project: Option<&str>| {
+        let mut attributes = vec![json!({"key": "service.name", "value": {"stringValue": "px"}})];
+        if let Some(p) = project {
+            attributes
+                .push(json!({"key": "openinference.project.name", "value": {"stringValue": p}}));
+        }
+        json!({"attributes": attributes})
+    };
+    let body = json!({"resourceSpans": [
+        {"resource": resource(Some("travel")), "scopeSpans": [{"spans":
+            (1..=5).map(|id| span(id, (id > 1).then_some(1))).collect::<Vec<_>>()}]},
+        {"resource": resource(None), "scopeSpans": [{"spans": [span(9, None)]}]},
+    ]});
+    let bearer = format!("Bearer {TOKEN}");
+    let answer = post(
+        &t.http_url("/v1/traces"),
+        JSON,
+        &[("authorization", &bearer)],
+        serde_json::to_vec(&body)?,
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    Ok(())
+}
+
+#[tokio::test]
+async fn phoenix_span_pages_and_filters_hold_to_the_project() -> Result {
+    let t = server().await?;
+    send_projects(&t).await?;
+    let bearer = format!("Bearer {TOKEN}");
+    let read = |query: String| {
+        let url = t.app_url(&format!("/v1/projects/travel/spans?{query}"));
+        let bearer = bearer.clone();
+        async move { get(&url, &[("authorization", &bearer)]).await }
+    };
+    // Pages of 2, newest first, each span once, the last without a cursor.
+    let mut names = Vec::new();
+    let mut cursor = String::new();
+    for page in 0.. {
+        assert!(page < 5, "too many pages");
+        let answer = read(format!("limit=2{cursor}")).await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let body = answer.json()?;
+        names.extend(
+            body["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["name"].as_str().map(str::to_owned)),
+        );
+        match body["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["step-5", "step-4", "step-3", "step-2", "step-1"]);
+    let only = |query: &'static str, want: &'static [&'static str]| {
+        let read = &read;
+        async move {
+            let body = read(query.to_owned()).await?.json()?;
+            let got: Vec<String> = body["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s["name"].as_str().map(str::to_owned))
+                .collect();
+            assert_eq!(got, want, "{query}: {body}");
+            Result::Ok(())
+        }
+    };
+    only("span_kind=llm", &["step-3"]).await?;
+    only("parent_id=null", &["step-1"]).await?;
+    only("name=step-2&name=step-4", &["step-4", "step-2"]).await?;
+    only(
+        "span_id=0000000000000005&trace_id=5b8efff798038103d269b633813fc60c",
+        &["step-5"],
+    )
+    .await?;
+    only("attribute=openinference.span.kind:LLM", &["step-3"]).await?;
+    only("attribute=llm.token_count.total:1", &[]).await?;
+    let default = get(
+        &t.app_url("/v1/projects/default/spans"),
+        &[("authorization", &bearer)],
+    )
+    .await?
+    .json()?;
+    assert_eq!(
+        default["data"].as_array().map(Vec::len),
+        Some(1),
+        "{default}"
+    );
+    assert_eq!(default["data"][0]["name"], "step-9");
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "cursor=%%%",
+        "span_kind=FOO",
+        "status_code=MAYBE",
+        "attribute=novalue",
+        "start_time=yesterday",
+    ] {
+        let answer = read(bad.to_owned()).await?;
+        assert_eq!(answer.status, 422, "{bad}: {}", answer.text());
+    }
+    // The frame: a condition read, one refused.
+    let frame = post_json(&t, "/v1/spans?project_name=travel", &bearer,
+        &json!({"queries": [{"filter": {"condition": "span_kind == 'CHAIN' and parent_id is not None"}}], "limit": 10})).await?;
+    assert_eq!(frame.status, 200, "{}", frame.text());
+    let text = frame.text();
+    assert!(text.contains("Content-Type: application/json"), "{text}");
+    assert_eq!(
+        text.matches("\"step-").count(),
+        3,
+        "steps 2, 4 and 5: {text}"
+    );
+    let refused = post_json(
+        &t,
+        "/v1/spans?project_name=travel",
+        &bearer,
+        &json!({"queries": [{"filter": {"condition": "span_kind == 'LLM' or name == 'x'"}}]}),
+    )
+    .await?;
+    assert_eq!(refused.status, 422, "{}", refused.text());
     Ok(())
 }
