@@ -48,6 +48,18 @@ fn chat(what: &'static str, model: &'static str, usage: Usage) -> (Call, Reply) 
     (call, Reply::text(format!("answer to {what}"), usage))
 }
 
+/// The call asking for `get_weather` (Paris) with `usage`, and its reply.
+fn tool_request(usage: Usage) -> (Call, Reply) {
+    let (call, _) = chat("tool_request", "gpt-4o-mini", usage);
+    let reply = Reply::tool_call(
+        "call_weather_1",
+        "get_weather",
+        r#"{"city":"Paris"}"#,
+        usage,
+    );
+    (call, reply)
+}
+
 /// Runs `langfuse_integrations.py --integration NAME` against the server (and `fake`);
 /// returns what it printed.
 async fn run_langfuse(
@@ -182,15 +194,7 @@ async fn langfuse_openai_drop_in_calls_land_with_tokens_cache_and_cost() {
             call.usage = TokenUsage::default();
             (call, reply)
         },
-        (
-            chat("tool_request", "gpt-4o-mini", Usage::new(80, 16)).0,
-            Reply::tool_call(
-                "call_weather_1",
-                "get_weather",
-                r#"{"city":"Paris"}"#,
-                Usage::new(80, 16),
-            ),
-        ),
+        tool_request(Usage::new(80, 16)),
         chat("tool_answer", "gpt-4o-mini", Usage::new(140, 20)),
         (
             Call {
@@ -302,20 +306,7 @@ async fn langfuse_langchain_handler_runs_land_with_agent_tool_tokens_and_cost() 
         .await
         .expect("the fake OpenAI server starts");
     let (calls, replies): (Vec<Call>, Vec<Reply>) = [
-        (
-            chat(
-                "tool_request",
-                "gpt-4o-mini",
-                Usage::new(80, 16).with_cache_read(64),
-            )
-            .0,
-            Reply::tool_call(
-                "call_weather_1",
-                "get_weather",
-                r#"{"city":"Paris"}"#,
-                Usage::new(80, 16).with_cache_read(64),
-            ),
-        ),
+        tool_request(Usage::new(80, 16).with_cache_read(64)),
         chat("tool_answer", "gpt-4o-mini", Usage::new(140, 20)),
     ]
     .into_iter()

@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::Pairs;
 use super::spans::{
     DEFAULT_PROJECT, Resume, attributes, events, in_project, span_kind, status_code, time,
 };
@@ -316,11 +317,11 @@ fn frame(rows: &[Map<String, Value>], query: &Query) -> Value {
 
 /// The project a request names: `project_name` or `project-name` in the query or as a
 /// header, `project_name` in the body, else `default` (Phoenix's order).
-fn project_of(pairs: &[(String, String)], headers: &HeaderMap, body: &Value) -> String {
+fn project_of(pairs: &Pairs, headers: &HeaderMap, body: &Value) -> String {
     pairs
-        .iter()
-        .find(|(k, _)| k == "project_name" || k == "project-name")
-        .map(|(_, v)| v.clone())
+        .one("project_name")
+        .or_else(|| pairs.one("project-name"))
+        .map(str::to_owned)
         .or_else(|| {
             headers
                 .get("project-name")
@@ -343,11 +344,7 @@ pub(super) async fn query(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?
     };
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let project = project_of(&pairs, &headers, &body);
+    let project = project_of(&Pairs::of(raw), &headers, &body);
     let queries = match body.get("queries") {
         None | Some(Value::Null) => vec![Value::Object(Map::new())],
         Some(Value::Array(q)) if q.is_empty() => {

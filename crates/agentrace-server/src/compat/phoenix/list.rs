@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::Pairs;
 use super::spans::{
     Resume, as_phoenix, attributes, in_project, project_name, span_kind, status_code,
 };
@@ -117,18 +118,9 @@ pub(super) async fn list(
     Path(project): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let all = |key: &str| -> Vec<&str> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
-    let one = |key: &str| all(key).first().copied();
+    let pairs = Pairs::of(query);
+    let all = |key: &str| pairs.all(key);
+    let one = |key: &str| pairs.one(key);
     let limit = match one("limit").map(str::parse::<usize>) {
         None => DEFAULT_LIMIT,
         Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,

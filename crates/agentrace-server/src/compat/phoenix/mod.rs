@@ -73,6 +73,34 @@ pub(super) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A request's query parameters, a repeated key's values all kept (Phoenix's filters repeat
+/// them).
+struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    fn of(query: Option<String>) -> Self {
+        Self(
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// Every value of `key`, in order.
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// The first value of `key`.
+    fn one(&self, key: &str) -> Option<&str> {
+        self.all(key).first().copied()
+    }
+}
+
 async fn version() -> &'static str {
     VERSION
 }
@@ -300,17 +328,8 @@ async fn span_annotations(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let pairs: Vec<(String, String)> =
-        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
-    let all = |key: &str| -> Vec<&str> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
+    let pairs = Pairs::of(query);
+    let all = |key: &str| pairs.all(key);
     let one = |key: &'static str| -> Result<Option<usize>, ApiError> {
         all(key)
             .first()
