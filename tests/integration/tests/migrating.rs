@@ -9,10 +9,10 @@
 use agentrace_core::cost::{PriceBook, PriceTable, compute_cost};
 use agentrace_core::{AttributeValue, SpanKind, SpanRecord, TokenUsage, Usd};
 use agentrace_fake_openai::{FakeOpenAi, Reply, Usage};
-use agentrace_integration::python_client;
 use agentrace_integration::serve::{
-    assert_attributed, dump, installed, run_python, trace_spans_as,
+    assert_attributed, dump, installed, run_node, run_python, trace_spans_as,
 };
+use agentrace_integration::{node_client, python_client};
 use agentrace_server::{RunningServer, Server, ServerConfig};
 use serde_json::Value as Json;
 
@@ -60,28 +60,72 @@ fn tool_request(usage: Usage) -> (Call, Reply) {
     (call, reply)
 }
 
-/// Runs `langfuse_integrations.py --integration NAME` against the server (and `fake`);
-/// returns what it printed.
-async fn run_langfuse(
-    python: &std::path::Path,
-    server: &RunningServer,
-    integration: &str,
-    fake: Option<&FakeOpenAi>,
-) -> Json {
-    let base = format!("http://{}", server.app_addr());
-    let openai = fake.map(FakeOpenAi::base_url).unwrap_or_default();
-    let mut args = vec![
-        "--integration",
-        integration,
-        "--base-url",
-        &base,
-        "--secret-key",
-        TOKEN,
-    ];
-    if fake.is_some() {
-        args.extend(["--openai-base-url", openai.as_str()]);
+/// Which of Langfuse's SDKs runs the app.
+#[derive(Clone, Copy)]
+enum Sdk {
+    /// `langfuse_integrations.py --integration NAME` (Python SDK 5).
+    Python(&'static str),
+    /// `langfuse_js.mjs` (the JS/TS SDK 4, on the machine's Node.js).
+    Js,
+}
+
+/// One app's run against a fresh server with an API token (and the fake OpenAI server
+/// scripted with the replies, when it calls a model): what the app printed, the spans of its
+/// trace as agentrace's API gives them.
+struct LangfuseRun {
+    server: RunningServer,
+    fake: FakeOpenAi,
+    run: Json,
+    spans: Vec<SpanRecord>,
+    _dir: tempfile::TempDir,
+}
+
+impl LangfuseRun {
+    /// `None` when the SDK is not installed (outside CI; under CI it fails).
+    async fn of(sdk: Sdk, replies: Vec<Reply>) -> Option<Self> {
+        let (program, what) = match sdk {
+            Sdk::Python(_) => (
+                python_client(),
+                "the Langfuse Python SDK (integration venv)",
+            ),
+            Sdk::Js => (
+                node_client(20),
+                "Langfuse's JS SDK (tests/integration/node)",
+            ),
+        };
+        let program = installed(program, what)?;
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let server = start(dir.path()).await;
+        let fake = FakeOpenAi::start()
+            .await
+            .expect("the fake OpenAI server starts");
+        fake.script(replies);
+        let base = format!("http://{}", server.app_addr());
+        let mut args = vec!["--base-url", &base, "--secret-key", TOKEN];
+        let run = match sdk {
+            Sdk::Python(integration) => {
+                let openai = fake.base_url();
+                args.extend(["--integration", integration, "--openai-base-url", &openai]);
+                run_python(&program, "langfuse_integrations.py", &args).await
+            }
+            Sdk::Js => run_node(&program, "langfuse_js.mjs", &args).await,
+        };
+        assert_eq!(fake.unused_replies(), 0, "every call made: {run}");
+        let trace_id = run["trace_id"].as_str().expect("a trace id");
+        let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
+        Some(Self {
+            server,
+            fake,
+            run,
+            spans,
+            _dir: dir,
+        })
     }
-    run_python(python, "langfuse_integrations.py", &args).await
+
+    async fn stop(self) {
+        self.fake.shutdown().await;
+        self.server.shutdown().await.expect("a clean stop");
+    }
 }
 
 /// The trace's model calls (LLM and embedding spans) by start.
@@ -164,14 +208,6 @@ fn one<'a>(spans: &'a [SpanRecord], kind: SpanKind, name: &str) -> &'a SpanRecor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn langfuse_openai_drop_in_calls_land_with_tokens_cache_and_cost() {
-    let Some(python) = installed(python_client(), "the Langfuse SDK") else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let server = start(dir.path()).await;
-    let fake = FakeOpenAi::start()
-        .await
-        .expect("the fake OpenAI server starts");
     let (calls, replies): (Vec<Call>, Vec<Reply>) = [
         chat(
             "chat",
@@ -208,41 +244,33 @@ async fn langfuse_openai_drop_in_calls_land_with_tokens_cache_and_cost() {
     ]
     .into_iter()
     .unzip();
-    fake.script(replies);
-    let run = run_langfuse(&python, &server, "openai", Some(&fake)).await;
-    assert_eq!(fake.unused_replies(), 0, "every call made");
-    let trace_id = run["trace_id"].as_str().expect("a trace id");
-    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
-    check_calls(&spans, &calls, &run, "langfuse.openai");
+    let Some(lf) = LangfuseRun::of(Sdk::Python("openai"), replies).await else {
+        return;
+    };
+    let (spans, run) = (&lf.spans, &lf.run);
+    check_calls(spans, &calls, run, "langfuse.openai");
 
     // The cached input at its cached rate: 1,024 of the first call's 1,200 tokens.
-    let first = calls_of(&spans)[0];
+    let first = calls_of(spans)[0];
     let cost = first.cost.expect("priced");
     assert!(cost.cache_read > Usd::ZERO, "{cost:?}");
     let uncached = priced(first, "gpt-4o-mini", &TokenUsage::new(1_200, 40));
     assert!(cost.total < uncached.total, "{cost:?} against {uncached:?}");
 
-    let agent = one(&spans, SpanKind::Agent, "travel_agent");
+    let agent = one(spans, SpanKind::Agent, "travel_agent");
     assert_eq!(agent.agent_name.as_deref(), Some("travel_agent"));
-    let tool = one(&spans, SpanKind::Tool, "get_weather");
+    let tool = one(spans, SpanKind::Tool, "get_weather");
     assert_eq!(tool.tool_name.as_deref(), Some("get_weather"));
     assert_eq!(tool.parent_span_id, Some(agent.span_id));
-    assert_attributed(tool, &run, "the tool");
+    assert_attributed(tool, run, "the tool");
     assert_eq!(tool.cost, None);
-    fake.shutdown().await;
-    server.shutdown().await.expect("a clean stop");
+    lf.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
-    let Some(python) = installed(python_client(), "the Langfuse SDK") else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let server = start(dir.path()).await;
-    let run = run_langfuse(&python, &server, "manual", None).await;
-    let trace_id = run["trace_id"].as_str().expect("a trace id");
-    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
+/// The observations an app gave their own usage and cost (`langfuse_integrations.py
+/// --integration manual`, `langfuse_js.mjs`: the same run), as stored.
+fn check_observations(lf: &LangfuseRun, what: &str) {
+    let (spans, run) = (&lf.spans, &lf.run);
     let calls = [
         // Anthropic's shape: the input without its cache.
         Call {
@@ -273,9 +301,9 @@ async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
             usage: TokenUsage::new(42, 0),
         },
     ];
-    check_calls(&spans, &calls, &run, "observations");
+    check_calls(spans, &calls, run, what);
     // The cost the app gave is kept apart, never added to agentrace's.
-    let summarize = one(&spans, SpanKind::Llm, "summarize");
+    let summarize = one(spans, SpanKind::Llm, "summarize");
     assert_eq!(
         summarize.attributes.get("agentrace.cost.reported"),
         Some(&AttributeValue::F64(0.0029)),
@@ -285,47 +313,51 @@ async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
         summarize.cost.map(|c| c.total),
         Some(Usd::from_dollars(0.0029))
     );
-    let agent = one(&spans, SpanKind::Agent, "trip_planner");
-    let tool = one(&spans, SpanKind::Tool, "search_flights");
+    let agent = one(spans, SpanKind::Agent, "trip_planner");
+    let tool = one(spans, SpanKind::Tool, "search_flights");
     assert_eq!(
         (tool.tool_name.as_deref(), tool.agent_name.as_deref()),
         (Some("search_flights"), Some("trip_planner"))
     );
     assert_eq!(tool.parent_span_id, Some(agent.span_id));
-    server.shutdown().await.expect("a clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
+    if let Some(lf) = LangfuseRun::of(Sdk::Python("manual"), Vec::new()).await {
+        check_observations(&lf, "Python observations");
+        lf.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn langfuse_js_sdk_observations_land_priced() {
+    if let Some(lf) = LangfuseRun::of(Sdk::Js, Vec::new()).await {
+        check_observations(&lf, "JS observations");
+        lf.stop().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn langfuse_langchain_handler_runs_land_with_agent_tool_tokens_and_cost() {
-    let Some(python) = installed(python_client(), "the Langfuse SDK with LangChain") else {
-        return;
-    };
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let server = start(dir.path()).await;
-    let fake = FakeOpenAi::start()
-        .await
-        .expect("the fake OpenAI server starts");
     let (calls, replies): (Vec<Call>, Vec<Reply>) = [
         tool_request(Usage::new(80, 16).with_cache_read(64)),
         chat("tool_answer", "gpt-4o-mini", Usage::new(140, 20)),
     ]
     .into_iter()
     .unzip();
-    fake.script(replies);
-    let run = run_langfuse(&python, &server, "langchain", Some(&fake)).await;
-    assert_eq!(fake.unused_replies(), 0, "every call made");
-    let trace_id = run["trace_id"].as_str().expect("a trace id");
-    let spans = trace_spans_as(&server, trace_id, Some(TOKEN)).await;
-    check_calls(&spans, &calls, &run, "langchain");
-    let agent = one(&spans, SpanKind::Agent, "weather_agent");
+    let Some(lf) = LangfuseRun::of(Sdk::Python("langchain"), replies).await else {
+        return;
+    };
+    check_calls(&lf.spans, &calls, &lf.run, "langchain");
+    let agent = one(&lf.spans, SpanKind::Agent, "weather_agent");
     assert_eq!(agent.agent_name.as_deref(), Some("weather_agent"));
-    let tool = one(&spans, SpanKind::Tool, "get_weather");
+    let tool = one(&lf.spans, SpanKind::Tool, "get_weather");
     assert_eq!(
         (tool.tool_name.as_deref(), tool.agent_name.as_deref()),
         (Some("get_weather"), Some("weather_agent"))
     );
-    fake.shutdown().await;
-    server.shutdown().await.expect("a clean stop");
+    lf.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
