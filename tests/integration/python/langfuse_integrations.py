@@ -22,7 +22,8 @@ NAME is one of
              `@observe(as_type="generation")` + `update_current_generation` (Anthropic's usage
              shape), `start_as_current_observation(as_type="generation", usage_details=...,
              cost_details=...)` (Langfuse's keys), an `@observe(as_type="embedding")` and a tool,
-             under an agent
+             under an agent; then `get_prompt(..., fallback=...)` of a prompt agentrace does
+             not keep
   langchain  Langfuse's LangChain `CallbackHandler` on a small LangChain chain (a prompt, a
              ChatOpenAI model bound to a tool, the tool, the model again), user, session and
              tags given as LangChain metadata. The calls: tool_request, then tool_answer.
@@ -141,7 +142,11 @@ def run_manual():
 
     with propagate_attributes(user_id=USER, session_id=SESSION, tags=TAGS):
         trace_id = agent()
-    return {"trace_id": trace_id, "agent": "trip_planner", "tool": "search_flights"}
+    # A managed prompt agentrace does not keep: the app's fallback, as with Langfuse.
+    prompt = langfuse.get_prompt("support-answer", fallback="Answer {{question}} briefly.")
+    return {"trace_id": trace_id, "agent": "trip_planner", "tool": "search_flights",
+            "prompt": {"is_fallback": prompt.is_fallback,
+                       "text": prompt.compile(question="this")}}
 
 
 def run_langchain(openai_base_url):

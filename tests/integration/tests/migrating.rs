@@ -128,13 +128,15 @@ impl LangfuseRun {
     }
 }
 
-/// The trace's model calls (LLM and embedding spans) by start.
+/// The trace's model calls (LLM and embedding spans) in the order they were made.
 fn calls_of(spans: &[SpanRecord]) -> Vec<&SpanRecord> {
     let mut calls: Vec<&SpanRecord> = spans
         .iter()
         .filter(|s| matches!(s.kind, SpanKind::Llm | SpanKind::Embedding))
         .collect();
-    calls.sort_by_key(|s| s.start_time_unix_nano);
+    // Then by end: the JS SDK's starts are whole milliseconds, which calls made one after
+    // another can share.
+    calls.sort_by_key(|s| (s.start_time_unix_nano, s.end_time_unix_nano));
     calls
 }
 
@@ -326,6 +328,13 @@ fn check_observations(lf: &LangfuseRun, what: &str) {
 async fn langfuse_observations_given_their_usage_and_cost_land_priced() {
     if let Some(lf) = LangfuseRun::of(Sdk::Python("manual"), Vec::new()).await {
         check_observations(&lf, "Python observations");
+        // get_prompt(…, fallback=…) of a prompt agentrace does not keep: the fallback.
+        assert_eq!(
+            lf.run["prompt"],
+            serde_json::json!({"is_fallback": true, "text": "Answer this briefly."}),
+            "{}",
+            lf.run
+        );
         lf.stop().await;
     }
 }
