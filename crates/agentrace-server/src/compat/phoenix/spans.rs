@@ -335,6 +335,78 @@ mod tests {
     }
 
     #[test]
+    fn a_span_of_any_dialect_reads_as_openinference() {
+        use agentrace_core::{Cost, Resource, SpanId, TokenUsage, TraceId, Usd};
+        let mut span = SpanRecord::new(
+            TraceId::from_bytes([1; 16]),
+            SpanId::from_bytes([2; 8]),
+            "llm-call",
+            1,
+            2,
+            std::sync::Arc::new(Resource::new("svc")),
+        );
+        span.kind = SpanKind::Llm;
+        span.request_model = Some("gpt-4o".into());
+        span.provider = Some("openai".into());
+        span.usage = TokenUsage {
+            cache_read_tokens: 40,
+            reasoning_tokens: Some(5),
+            ..TokenUsage::new(100, 20)
+        };
+        span.cost = Some(Cost::from_parts(
+            Usd::from_dollars(0.5),
+            Usd::ZERO,
+            Usd::ZERO,
+            Usd::from_dollars(0.25),
+        ));
+        span.session_id = Some("s-1".into());
+        span.agent_name = Some("planner".into());
+        span.attributes.insert(
+            "langfuse.observation.usage_details",
+            AttributeValue::String("{}".into()),
+        );
+        span.attributes.insert(
+            "gen_ai.input.messages",
+            AttributeValue::String(
+                r#"[{"role":"user","parts":[{"type":"text","content":"hi"}]}]"#.into(),
+            ),
+        );
+        let mut nested = std::collections::BTreeMap::new();
+        nested.insert("k".to_owned(), AttributeValue::I64(1));
+        span.attributes.insert("meta", AttributeValue::Map(nested));
+        let shown = attributes(&span, false);
+        for (key, want) in [
+            ("llm.model_name", json!("gpt-4o")),
+            ("llm.provider", json!("openai")),
+            ("llm.token_count.prompt", json!(100)),
+            ("llm.token_count.completion", json!(20)),
+            ("llm.token_count.total", json!(120)),
+            ("llm.token_count.prompt_details.cache_read", json!(40)),
+            ("llm.token_count.completion_details.reasoning", json!(5)),
+            ("llm.cost.total", json!(0.75)),
+            ("session.id", json!("s-1")),
+            ("agent.name", json!("planner")),
+            ("input.value", json!("hi")),
+            ("meta.k", json!(1)),
+            ("langfuse.observation.usage_details", json!("{}")),
+        ] {
+            assert_eq!(shown.get(key), Some(&want), "{key}: {shown:?}");
+        }
+        assert!(!shown.contains_key("openinference.span.kind"));
+        assert!(!shown.contains_key("llm.token_count.prompt_details.cache_write"));
+        assert_eq!(attributes(&span, true)["openinference.span.kind"], "LLM");
+        let phoenix = as_phoenix(&span);
+        assert_eq!(
+            (
+                &phoenix["span_kind"],
+                &phoenix["status_code"],
+                &phoenix["parent_id"]
+            ),
+            (&json!("LLM"), &json!("UNSET"), &Value::Null)
+        );
+    }
+
+    #[test]
     fn times_are_written_as_phoenix_writes_them() {
         assert_eq!(
             time(1_795_632_293_532_160_001),
