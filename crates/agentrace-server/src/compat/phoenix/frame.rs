@@ -30,9 +30,10 @@ use super::spans::{
 use crate::api::{ApiError, blocking, parse_time};
 use crate::state::AppState;
 
-/// Rows a frame holds unless asked (Phoenix's default), and at most.
+/// Rows a frame holds unless asked (Phoenix's default), and at most (Phoenix sets none; a
+/// frame is built whole in memory, so a larger read is made in windows of time).
 const DEFAULT_LIMIT: usize = 1_000;
-const MAX_LIMIT: usize = 100_000;
+const MAX_LIMIT: usize = 10_000;
 
 /// The columns every frame has, in Phoenix's order.
 const BASE: [&str; 10] = [
@@ -405,11 +406,24 @@ pub(super) async fn query(
     Ok(multipart(&parts))
 }
 
-/// `parts` as Phoenix sends frames: `multipart/mixed`, each part JSON.
+/// `parts` as Phoenix sends frames: `multipart/mixed`, each part JSON, between boundaries of
+/// random bytes that no part holds (spans' text is the sender's).
 fn multipart(parts: &[Value]) -> Response {
-    let boundary = format!("agentrace{:032x}", rand_boundary());
+    let parts: Vec<String> = parts.iter().map(Value::to_string).collect();
+    let boundary = loop {
+        let mut bytes = [0u8; 16];
+        // Without the system's randomness, the time: still checked against every part below.
+        let random = match getrandom::fill(&mut bytes) {
+            Ok(()) => u128::from_le_bytes(bytes),
+            Err(_) => u128::from(agentrace_core::now_unix_nano()),
+        };
+        let boundary = format!("agentrace{random:032x}");
+        if !parts.iter().any(|p| p.contains(&boundary)) {
+            break boundary;
+        }
+    };
     let mut body = String::new();
-    for part in parts {
+    for part in &parts {
         body.push_str(&format!(
             "--{boundary}\r\nContent-Type: application/json\r\n\r\n{part}\r\n"
         ));
@@ -420,11 +434,6 @@ fn multipart(parts: &[Value]) -> Response {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response
-}
-
-/// A boundary no JSON text of ours holds (it would have to appear after `--` outside a string).
-fn rand_boundary() -> u128 {
-    u128::from(agentrace_core::now_unix_nano()) << 32 | u128::from(std::process::id())
 }
 
 #[cfg(test)]
