@@ -13,7 +13,12 @@
 //!     `output_tokens` with `input_tokens_details` and `output_tokens_details`): counts that
 //!     include their details, as agentrace's do;
 //!   - Anthropic's usage (`input_tokens` without its cache, `cache_read_input_tokens`,
-//!     `cache_creation_input_tokens`, `cache_creation.ephemeral_1h_input_tokens`);
+//!     `cache_creation_input_tokens`, `cache_creation.ephemeral_1h_input_tokens`), and Amazon
+//!     Bedrock's Converse usage alike (`inputTokens`, `cacheReadInputTokens`,
+//!     `cacheWriteInputTokens`, `outputTokens`);
+//!   - Gemini's (`promptTokenCount` with its cache, `cachedContentTokenCount`,
+//!     `candidatesTokenCount` and `thoughtsTokenCount` the output and its reasoning; snake-cased
+//!     too);
 //!   - Langfuse's own keys, **disjoint** parts that Langfuse sums: `input` (the rest of the
 //!     input), cache reads (`input_cached_tokens`, `input_cache_read`), cache writes
 //!     (`input_cache_creation`, `input_cache_creation_5m`, `input_cache_creation_1h`,
@@ -156,6 +161,13 @@ fn usage(map: &Object) -> Option<TokenUsage> {
         )
     } else if map.contains_key("input_tokens") || map.contains_key("output_tokens") {
         anthropic(map)
+    } else if GEMINI
+        .iter()
+        .any(|(camel, snake)| map.contains_key(*camel) || map.contains_key(*snake))
+    {
+        gemini(map)
+    } else if map.contains_key("inputTokens") || map.contains_key("outputTokens") {
+        bedrock(map)
     } else {
         parts(map)
     };
@@ -196,6 +208,48 @@ fn anthropic(map: &Object) -> TokenUsage {
             .unwrap_or(0)
             .min(cache_write),
         reasoning_tokens: None,
+    }
+}
+
+/// Gemini's `usageMetadata` names, camel-cased as its REST API and the JS SDK give them and
+/// snake-cased as the Python SDK does: prompt (cache included), candidates, thoughts, cached.
+const GEMINI: [(&str, &str); 4] = [
+    ("promptTokenCount", "prompt_token_count"),
+    ("candidatesTokenCount", "candidates_token_count"),
+    ("thoughtsTokenCount", "thoughts_token_count"),
+    ("cachedContentTokenCount", "cached_content_token_count"),
+];
+
+/// Gemini's usage: the prompt includes its cached part; the answer's candidates leave out
+/// the thoughts, which are output too.
+fn gemini(map: &Object) -> TokenUsage {
+    let [prompt, candidates, thoughts, cached] =
+        GEMINI.map(|(camel, snake)| count(map, camel).or_else(|| count(map, snake)));
+    let cache_read = cached.unwrap_or(0);
+    TokenUsage {
+        input_tokens: prompt.unwrap_or(0).max(cache_read),
+        output_tokens: candidates
+            .unwrap_or(0)
+            .saturating_add(thoughts.unwrap_or(0)),
+        cache_read_tokens: cache_read,
+        reasoning_tokens: thoughts,
+        ..TokenUsage::default()
+    }
+}
+
+/// Amazon Bedrock's Converse usage: the input without its cache reads and writes.
+fn bedrock(map: &Object) -> TokenUsage {
+    let cache_read = count(map, "cacheReadInputTokens").unwrap_or(0);
+    let cache_write = count(map, "cacheWriteInputTokens").unwrap_or(0);
+    TokenUsage {
+        input_tokens: count(map, "inputTokens")
+            .unwrap_or(0)
+            .saturating_add(cache_read)
+            .saturating_add(cache_write),
+        output_tokens: count(map, "outputTokens").unwrap_or(0),
+        cache_read_tokens: cache_read,
+        cache_write_tokens: cache_write,
+        ..TokenUsage::default()
     }
 }
 
@@ -355,6 +409,41 @@ mod tests {
         assert_eq!(
             of(r#"{"input_tokens": 7, "output_tokens": 2}"#),
             Some(TokenUsage::new(7, 2))
+        );
+    }
+
+    #[test]
+    fn gemini_and_bedrock_usage_are_read_in_their_own_names() {
+        let expected = TokenUsage {
+            cache_read_tokens: 300,
+            reasoning_tokens: Some(40),
+            ..TokenUsage::new(1_000, 90)
+        };
+        assert_eq!(
+            of(
+                r#"{"promptTokenCount": 1000, "candidatesTokenCount": 50, "thoughtsTokenCount": 40, "cachedContentTokenCount": 300, "totalTokenCount": 1090}"#
+            ),
+            Some(expected)
+        );
+        assert_eq!(
+            of(
+                r#"{"prompt_token_count": 1000, "candidates_token_count": 50, "thoughts_token_count": 40, "cached_content_token_count": 300}"#
+            ),
+            Some(expected)
+        );
+        assert_eq!(
+            of(r#"{"prompt_token_count": 12, "candidates_token_count": 3}"#),
+            Some(TokenUsage::new(12, 3))
+        );
+        assert_eq!(
+            of(
+                r#"{"inputTokens": 100, "outputTokens": 20, "totalTokens": 1420, "cacheReadInputTokens": 1000, "cacheWriteInputTokens": 300}"#
+            ),
+            Some(TokenUsage {
+                cache_read_tokens: 1_000,
+                cache_write_tokens: 300,
+                ..TokenUsage::new(1_400, 20)
+            })
         );
     }
 
