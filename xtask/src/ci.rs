@@ -13,6 +13,12 @@ use crate::{
 };
 
 pub(crate) fn ci() -> Result<(), String> {
+    let result = every_step();
+    print!("{}", crate::step_times::table());
+    result
+}
+
+fn every_step() -> Result<(), String> {
     let started = Instant::now();
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);

@@ -45,6 +45,7 @@ mod demo;
 mod fuzz;
 mod integration;
 mod services;
+mod step_times;
 #[cfg(test)]
 mod tidy;
 
@@ -112,10 +113,9 @@ pub(crate) fn step_with(
     println!("\n==> {name}: {cmd:?}");
     let started = Instant::now();
     let status = run(&mut cmd).map_err(|e| format!("{name}: {e}"))?;
-    println!(
-        "<== {name}: {status} in {:.1}s",
-        started.elapsed().as_secs_f64()
-    );
+    let seconds = started.elapsed().as_secs_f64();
+    println!("<== {name}: {status} in {seconds:.1}s");
+    step_times::record(name, seconds, status.success());
     if status.success() {
         Ok(())
     } else {
