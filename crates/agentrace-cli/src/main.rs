@@ -18,8 +18,10 @@
 //! ```
 //!
 //! The store is a SQLite file written by the `sqlite` backend (`--db`, else
-//! `AGENTRACE_SQLITE_PATH`, else `agentrace-data/agentrace.db` if it exists, else the store of `agentrace serve` in its per-user data dir). This crate reads it through
-//! `agentrace-sqlite`'s query API and writes JSONL in `agentrace-file`'s schema; it holds the
+//! `AGENTRACE_SQLITE_PATH`, else `agentrace-data/agentrace.db` if it exists, else the store of
+//! `agentrace serve` in its per-user data dir), or the ClickHouse database of a fleet
+//! (`--store clickhouse://HOST:PORT/DATABASE`). This crate reads either through the store
+//! traits of `agentrace-store` and writes JSONL in `agentrace-file`'s schema; it holds the
 //! presentation only.
 
 mod args;

@@ -3,7 +3,8 @@
 //! `agentrace serve` as a library: one process that any agent in any language points its OTLP
 //! exporter at. It receives OTLP over HTTP (4318; protobuf and JSON, gzip) and gRPC (4317),
 //! runs every record through the same processors as in-process records (normalize, then mask
-//! secrets when on → price → budget → derive metrics), stores spans and events in SQLite **before** it
+//! secrets when on → price → budget → derive metrics), stores spans and events in its store
+//! (a SQLite file by default, or a ClickHouse database a fleet of nodes shares) **before** it
 //! acknowledges them, and serves the web dashboard at `/`, the REST API under `/api/v1` with a
 //! WebSocket live feed, `/metrics`, `/healthz` and `/readyz` on the app port (4319). It can
 //! forward everything upstream over OTLP, enforces retention in the background, and can run a

@@ -1,7 +1,7 @@
 //! What happens to received records before they are queued for the writer: OpenLIT's tool
 //! spans recognized ([`crate::requested_tools`]), the processors (redact when on → price →
 //! budget → derive metrics, the same as in-process records), then each span's row encoded for
-//! SQLite.
+//! the store.
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
 //! (the one thing that cannot run in parallel) only writes. The chain is run by

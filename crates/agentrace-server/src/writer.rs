@@ -1,7 +1,7 @@
 //! The writer: one thread that owns every write of received records, with group commit.
 //!
 //! ```text
-//! receivers ──reserve, send──▶ [bounded queue] ──▶ writer thread ──▶ SQLite (commit) ──▶ answers
+//! receivers ──reserve, send──▶ [bounded queue] ──▶ writer thread ──▶ store (commit) ──▶ answers
 //!  decode, process, encode                        drains the queue                        │
 //!  (full: retryable overload answer)                                                      ▼
 //!                                     publisher thread: repairs' tracker, live feed, fan-out pipeline
