@@ -32,8 +32,8 @@
 //! the server calls them from its blocking pool and its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
 //! [`RetentionError`]), classified by what the caller can do: retry
 //! ([`WriteError::Unavailable`]), wait for an operator ([`WriteError::Failed`]), drop the
-//! records ([`WriteError::Rejected`]). Then run the conformance suite of
-//! `tests/integration` (`store_conformance`) against it: each query's answer on fixed data,
+//! records ([`WriteError::Rejected`]). Then run the conformance suite (`conformance`, behind
+//! the `testing` feature) against it: each query's answer on fixed data,
 //! attribution whatever the arrival order, exact rollups, duplicates stored once, retention,
 //! alert history and budget replay.
 //!
@@ -61,6 +61,8 @@
 mod analytics;
 mod budgets;
 mod changes;
+#[cfg(feature = "testing")]
+pub mod conformance;
 mod encoded;
 mod error;
 mod evaluations;

@@ -19,8 +19,6 @@
 //!   its memory, a file-size limit, its log.
 //! - [`serve`]: `agentrace serve` on free ports, read through its API, fed by the client
 //!   scripts of `tests/integration/python` and `tests/integration/node`.
-//! - [`store_conformance`]: the checks every `agentrace_store::Store` passes (SQLite's in
-//!   `tests/store_conformance.rs`), each on a fresh store with fixed data and exact answers.
 //! - [`webhook`]: a receiver of signed alert notifications.
 
 pub mod alertmanager;
@@ -31,7 +29,6 @@ pub mod process;
 pub mod prometheus;
 pub mod receiver;
 pub mod serve;
-pub mod store_conformance;
 pub mod webhook;
 
 /// Whether the suite runs under CI (`CI=true`), where a missing component is a failure.

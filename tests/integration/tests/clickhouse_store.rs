@@ -12,7 +12,7 @@ use agentrace_clickhouse::{ClickHouseStore, OpenError, SCHEMA_VERSION};
 use agentrace_core::testing::conformance::{self, Readback};
 use agentrace_core::{BoxError, Event, Sink, SpanKind, SpanRecord, Usd, async_trait};
 use agentrace_integration::clickhouse::{ChdbServer, python};
-use agentrace_integration::store_conformance::fixtures;
+use agentrace_store::conformance::fixtures;
 use agentrace_store::{
     EventFilter, EventQuery, Health, RecordKind, RecordWriter, Repairs, Retention, SpanFilter,
     SpanQuery, TraceReader,

@@ -1,28 +1,12 @@
-//! The store conformance suite (`agentrace_integration::store_conformance`) on every store:
-//! SQLite (the reference, each check on a fresh database file of its own) and ClickHouse, as
-//! it is and holding spans awaiting their parent.
+//! The store conformance suite (`agentrace_store::conformance`) on ClickHouse, the real
+//! engine, as it is and holding spans awaiting their parent. (SQLite, the reference, runs it
+//! in its own crate's tests: `cargo test -p agentrace-sqlite`.)
 
-use std::cell::RefCell;
 use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentrace_integration::store_conformance;
-use agentrace_sqlite::SqliteStore;
-use agentrace_store::Store;
-
-#[test]
-fn sqlite_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
-    // Every check's directory lives until the suite ends: its store may still be open.
-    let dirs = RefCell::new(Vec::new());
-    let new_store = || -> Result<Arc<dyn Store>, Box<dyn Error>> {
-        let dir = tempfile::tempdir()?;
-        let store = SqliteStore::open(dir.path().join("agentrace.db"))?;
-        dirs.borrow_mut().push(dir);
-        Ok(Arc::new(store))
-    };
-    store_conformance::run_all(&new_store)
-}
+use agentrace_store::{Store, conformance};
 
 /// The same suite on the real ClickHouse engine (chdb behind ClickHouse's HTTP interface):
 /// each check on a database of its own.
@@ -69,5 +53,5 @@ fn on_clickhouse(hold: Option<Duration>, exempt: &[(&str, &str)]) -> Result<(), 
         }
         Ok(Arc::new(store))
     };
-    store_conformance::run_all_but(&new_store, exempt)
+    conformance::run_all_but(&new_store, exempt)
 }

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeSet;
 
+use crate::{
+    AggregateQuery, CostUpdate, GroupBy, GroupKey, SessionSort, SpanFilter, Store, TimeRange,
+    TraceFilter, restore_budgets,
+};
 use agentrace_core::budget::{Budget, Budgets, Period, Scope};
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::semconv::agentrace::REATTACHED;
 use agentrace_core::{Attribution, SpanRecord, TokenUsage, Usd};
-use agentrace_store::{
-    AggregateQuery, CostUpdate, GroupBy, GroupKey, SessionSort, SpanFilter, Store, TimeRange,
-    TraceFilter, restore_budgets,
-};
 
 use super::analytics::{RowExt, expect_rows, row, rows_by_model};
 use super::fixtures::{

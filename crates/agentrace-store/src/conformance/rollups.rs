@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use agentrace_core::{InstrumentKind, TokenUsage, Usd};
-use agentrace_store::{
+use crate::{
     AggregateQuery, AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, MetricInfo,
     MetricPoint, MetricQuery, MetricSeries, OverviewQuery, Percentiles, RollupSource, SpanFilter,
     Store, Summary, TimeRange, ToolStats,
 };
+use agentrace_core::{InstrumentKind, TokenUsage, Usd};
 
 use super::analytics::{RowExt, row, row_of_all, rows_by_agent, rows_by_kind, rows_by_model};
 use super::fixtures::{MINUTE, SEC, T0, five_traces, measurement, span};
@@ -127,9 +127,7 @@ pub fn rollup_matches_aggregate(store: &dyn Store) -> CheckResult {
             .secs(20, 20, 20)
             .tokens(50, 10)
             .unpriced(1, 50, 10),
-        row(vec![agentrace_store::GroupKey::None])
-            .spans(2, 1)
-            .secs(2, 40, 40),
+        row(vec![crate::GroupKey::None]).spans(2, 1).secs(2, 40, 40),
     ];
     expect_rows_close(
         "rollup of [T0+61 s, T0+179 s) by model",

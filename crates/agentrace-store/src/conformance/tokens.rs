@@ -3,10 +3,10 @@
 //! when its sum is zero), kept per span and summed everywhere (docs/conventions.md,
 //! "Reasoning").
 
-use agentrace_core::{SpanRecord, TokenUsage};
-use agentrace_store::{
+use crate::{
     AggregateQuery, GroupBy, OverviewQuery, SessionSort, SpanFilter, Store, TimeRange, TraceFilter,
 };
+use agentrace_core::{SpanRecord, TokenUsage};
 
 use super::fixtures::{MINUTE, SEC, T0, span, span_id, trace_id};
 use super::{CheckResult, expect_eq, key};
@@ -112,9 +112,9 @@ pub fn token_details_are_summed(store: &dyn Store) -> CheckResult {
         (vec![key("claude-haiku")], usage(500, 100, 0, 0, 0, None)),
         (vec![key("claude-sonnet-4")], k1_usage()),
         (vec![key("gpt-4o-mini")], k3_usage()),
-        (vec![agentrace_store::GroupKey::None], TokenUsage::default()),
+        (vec![crate::GroupKey::None], TokenUsage::default()),
     ];
-    let usages = |rows: &[agentrace_store::AggregateRow]| {
+    let usages = |rows: &[crate::AggregateRow]| {
         rows.iter()
             .map(|r| (r.keys.clone(), r.usage))
             .collect::<Vec<_>>()

@@ -1,5 +1,7 @@
-//! The store conformance suite: the checks every implementation of `agentrace_store::Store`
-//! runs, as `object_store`'s `integration` module is for its stores.
+//! The store conformance suite: the checks every implementation of [`Store`]
+//! runs, as `object_store`'s `integration` module is for its stores (behind this crate's
+//! `testing` feature; SQLite runs it in `cargo test -p agentrace-sqlite`, ClickHouse in the
+//! integration suite against the real engine).
 //!
 //! Each check takes a fresh, empty store, writes fixed data through the traits only
 //! ([`fixtures`]), and compares every answer with values computed by hand from those fixtures
@@ -10,12 +12,12 @@
 //! ```text
 //! #[test]
 //! fn my_store_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
-//!     store_conformance::run_all(&|| Ok(Arc::new(MyStore::open_fresh()?) as Arc<dyn Store>))
+//!     agentrace_store::conformance::run_all(&|| Ok(Arc::new(MyStore::open_fresh()?) as Arc<dyn Store>))
 //! }
 //! ```
 //!
 //! Run one check alone (while fixing a store) by calling it with a store:
-//! `store_conformance::traces::trace_list_orders(&*store)`. The data they write is described
+//! `conformance::traces::trace_list_orders(&*store)`. The data they write is described
 //! in [`fixtures`].
 //!
 //! The checks, by concern:
@@ -36,19 +38,19 @@
 //!   list by score; evaluator rules.
 //!
 //! What the suite does not require: which store answers a rollup from what
-//! ([`RollupSource`](agentrace_store::RollupSource)), the exact sizes a store reports, and that
+//! ([`RollupSource`](crate::RollupSource)), the exact sizes a store reports, and that
 //! a store learns of late attribution at the write (what it reports in
-//! [`InsertReport::attributed`](agentrace_store::InsertReport::attributed) is checked only
+//! [`InsertReport::attributed`](crate::InsertReport::attributed) is checked only
 //! when it reports something).
 
 use std::error::Error;
 use std::fmt::{Debug, Display};
 use std::sync::Arc;
 
-use agentrace_core::{SpanId, SpanRecord, TraceId};
-use agentrace_store::{
+use crate::{
     AggregateRow, GroupKey, QueryError, SpanFilter, SpanQuery, Store, TimeRange, TracePage,
 };
+use agentrace_core::{SpanId, SpanRecord, TraceId};
 
 pub mod analytics;
 pub mod fixtures;

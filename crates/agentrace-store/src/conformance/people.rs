@@ -4,8 +4,8 @@
 //! From the fixture table: session `s-1` holds traces 1 and 3, `s-2` trace 2, `s-3` trace 4,
 //! `s-4` trace 5; user `u-1` traces 1, 3 and 4, `u-2` trace 2, `u-3` trace 5.
 
+use crate::{SessionSort, SessionSummary, Store, TimeRange, UserSummary};
 use agentrace_core::{TokenUsage, Usd};
-use agentrace_store::{SessionSort, SessionSummary, Store, TimeRange, UserSummary};
 
 use super::fixtures::{MINUTE, SEC, T0, five_traces};
 use super::{CheckResult, expect_eq};

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use agentrace_core::{
-    AttributeValue, Event, Level, Resource, SpanId, SpanKind, SpanRecord, TraceId,
-};
-use agentrace_store::{
+use crate::{
     Cursor, EventFilter, EventQuery, Order, ResourceAttribute, SpanFilter, SpanQuery, StatusFilter,
     Store, TimeRange,
+};
+use agentrace_core::{
+    AttributeValue, Event, Level, Resource, SpanId, SpanKind, SpanRecord, TraceId,
 };
 
 use super::fixtures::{

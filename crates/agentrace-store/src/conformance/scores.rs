@@ -2,13 +2,13 @@
 //! name, source, value and time, a page at a time; replaced when written again under their
 //! id; deleted. The trace list filtered and ordered by score. Evaluator rules kept.
 
+use crate::{
+    MAX_RESPONSES_A_LOOKUP, QueryError, RecordKind, RespondingSpan, ScoreFilter, ScorePass,
+    ScoreQuery, ScoreTally, Store, TimeRange, WriteError, with_score_ids,
+};
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{
     AnnotatorKind, Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, TraceId,
-};
-use agentrace_store::{
-    MAX_RESPONSES_A_LOOKUP, QueryError, RecordKind, RespondingSpan, ScoreFilter, ScorePass,
-    ScoreQuery, ScoreTally, Store, TimeRange, WriteError, with_score_ids,
 };
 
 use super::fixtures::{SEC, T0, span, span_id, trace_id, trace_ids};
@@ -387,14 +387,14 @@ pub fn span_scores_are_found_by_their_stored_trace(store: &dyn Store) -> CheckRe
 }
 
 /// The spans scores judge, and the statistics of a score by what it judged
-/// (`agentrace_store::score_stats`, which reads through
-/// [`Scores::judged_spans`](agentrace_store::Scores::judged_spans)): by model,
+/// (`crate::score_stats`, which reads through
+/// [`Scores::judged_spans`](crate::Scores::judged_spans)): by model,
 /// agent, service and prompt of the judged span (a trace's: its root's), unknown for a
 /// session, a span not stored and one that names no trace; counts, means, ranges, bins and
 /// the trend computed by hand from the scores below. And the names given in a range.
 pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
+    use crate::{ScoreDimension, ScoreStatsQuery, score_stats};
     use agentrace_core::semconv::langfuse;
-    use agentrace_store::{ScoreDimension, ScoreStatsQuery, score_stats};
 
     store.write_spans(&[
         span(1, 11, "invoke_agent planner", T0, T0 + 9 * SEC)
@@ -688,7 +688,7 @@ pub fn score_tallies_count_what_passes(store: &dyn Store) -> CheckResult {
 /// their scores of the name (a trace whose scores have no value last, or first ascending),
 /// a page at a time; the order by score without a name to filter by is refused.
 pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
-    use agentrace_store::{ScoreCondition, TraceFilter, TraceOrder, TraceSort};
+    use crate::{ScoreCondition, TraceFilter, TraceOrder, TraceSort};
 
     let mut spans = Vec::new();
     for t in 1..=5u8 {
@@ -827,11 +827,7 @@ pub fn traces_filtered_and_ordered_by_score(store: &dyn Store) -> CheckResult {
 }
 
 /// `Ok` if the page's traces have the score means `want`, within a float's rounding.
-fn expect_means(
-    what: &str,
-    page: &agentrace_store::TracePage,
-    want: &[Option<f64>],
-) -> CheckResult {
+fn expect_means(what: &str, page: &crate::TracePage, want: &[Option<f64>]) -> CheckResult {
     let means: Vec<Option<f64>> = page.traces.iter().map(|t| t.score_mean).collect();
     let same = means.len() == want.len()
         && means.iter().zip(want).all(|(got, want)| match (got, want) {
@@ -847,7 +843,7 @@ fn expect_means(
 /// Evaluator rules given through the API: kept by name, read back by name, replaced when
 /// stored again (the newest definition read, whatever the clock said), deleted once.
 pub fn evaluator_rules_are_kept_replaced_and_deleted(store: &dyn Store) -> CheckResult {
-    use agentrace_store::StoredRule;
+    use crate::StoredRule;
 
     expect_eq("no rule at first", &Vec::new(), &store.evaluator_rules()?)?;
     let concise = StoredRule::new("concise", r#"{"check":{"type":"length","max":180}}"#, T0);

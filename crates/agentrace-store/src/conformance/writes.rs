@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use agentrace_core::{Attribution, SpanRecord, Usd};
-use agentrace_store::{
+use crate::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, LateAttribution, RecordKind, SessionSort,
     SpanFilter, Store, TimeRange, TraceFilter,
 };
+use agentrace_core::{Attribution, SpanRecord, Usd};
 
 use super::fixtures::{
     SEC, T0, attributed, cost, five, five_events, five_traces, five_traces_attributed, span,

@@ -1,8 +1,8 @@
 //! Changes of the past (`Analytics::past_changes`): what writes of old data report to whoever
 //! keeps counts of the past by the hour.
 
+use crate::{CostUpdate, PastChanges, RecordKind, Store, with_score_ids};
 use agentrace_core::{Score, ScoreTarget, ScoreValue};
-use agentrace_store::{CostUpdate, PastChanges, RecordKind, Store, with_score_ids};
 
 use super::fixtures::{HOUR, MINUTE, SEC, T0, cost, five, five_traces, span, span_id, trace_id};
 use super::{CheckResult, ensure, expect_eq};

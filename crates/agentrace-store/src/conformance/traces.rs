@@ -1,11 +1,11 @@
 //! The trace list: summaries, filters, orders, pages and cursors, over
 //! [`five_traces`].
 
-use agentrace_core::{SpanKind, TokenUsage, Usd};
-use agentrace_store::{
+use crate::{
     Cursor, EventFilter, EventQuery, SpanFilter, SpanQuery, StatusFilter, Store, TimeRange,
     TraceFilter, TraceOrder, TraceSort, TraceSummary,
 };
+use agentrace_core::{SpanKind, TokenUsage, Usd};
 
 use super::fixtures::{
     MINUTE, SEC, T0, five, five_events, five_traces, span, span_id, trace_id, trace_ids,
@@ -169,12 +169,12 @@ type CostScope<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>);
 
 /// The query of a cost tally of `of` over `range`, at most `nanos` nano-dollars, in `scope`.
 fn cost_query(
-    of: agentrace_store::CostUnit,
+    of: crate::CostUnit,
     range: TimeRange,
     nanos: i64,
     (service, agent, user): CostScope<'_>,
-) -> agentrace_store::CostTallyQuery {
-    let mut q = agentrace_store::CostTallyQuery::new(of, range, Usd::from_nanos(nanos));
+) -> crate::CostTallyQuery {
+    let mut q = crate::CostTallyQuery::new(of, range, Usd::from_nanos(nanos));
     q.service = service.map(str::to_owned);
     q.agent = agent.map(str::to_owned);
     q.user = user.map(str::to_owned);
@@ -186,7 +186,7 @@ fn cost_query(
 /// threshold (included), those with an unpriced call apart, by head service, agent and user,
 /// and by the traces' start.
 pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckResult {
-    use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
+    use crate::{CostTally, CostTallyQuery, CostUnit};
     store.write_spans(&five_traces())?;
     let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
     let tally = |of, range, nanos, scope| store.cost_tally(&cost_query(of, range, nanos, scope));
@@ -279,7 +279,7 @@ pub fn cost_tallies_count_cheap_traces_and_sessions(store: &dyn Store) -> CheckR
 /// of svc-b): a session's part of each bucket, within the query's scope; summed by session and
 /// judged, the parts of any width give the cost tally of the sessions.
 pub fn session_costs_by_bucket_sum_to_the_cost_of_sessions(store: &dyn Store) -> CheckResult {
-    use agentrace_store::{CostTally, CostUnit, SessionCost};
+    use crate::{CostTally, CostUnit, SessionCost};
     store.write_spans(&five_traces())?;
     let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
     let all = (None, None, None);
@@ -428,7 +428,7 @@ pub fn nested_agent_runs() -> Vec<agentrace_core::SpanRecord> {
 /// cost unknown; the scope is the agent span's own (its user inherited from its caller), and
 /// the range its start's.
 pub fn cost_tallies_count_agent_runs_with_what_is_beneath(store: &dyn Store) -> CheckResult {
-    use agentrace_store::{CostTally, CostTallyQuery, CostUnit};
+    use crate::{CostTally, CostTallyQuery, CostUnit};
     store.write_spans(&nested_agent_runs())?;
     let hour = TimeRange::new(T0, T0 + 60 * MINUTE);
     let tally = |range, nanos, scope| {

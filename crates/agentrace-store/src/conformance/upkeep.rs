@@ -1,12 +1,12 @@
 //! What a store keeps besides the records, and how it is kept: alert history, retention by
 //! age (spans, events, metrics), what an empty store answers, health.
 
-use agentrace_core::{InstrumentKind, TokenUsage, Usd};
-use agentrace_store::{
+use crate::{
     AggregateQuery, AlertRecord, EventFilter, EventQuery, GroupBy, GroupKey, MetricQuery,
     OverviewQuery, RecordKind, SessionSort, SpanFilter, Store, TimeRange, TraceFilter,
     TraceSummary,
 };
+use agentrace_core::{InstrumentKind, TokenUsage, Usd};
 
 use super::fixtures::{
     MS, SEC, T0, five, five_events, five_traces, measurement, span_id, span_ids, trace_id,

@@ -5,13 +5,13 @@
 //! Percentiles are nearest-rank: the value at rank ⌈p·n/100⌉ of the sorted durations, so for
 //! n ≤ 20 the p95 and p99 are the largest duration.
 
-use agentrace_core::normalize::{is_aggregate, mark_aggregate};
-use agentrace_core::{SpanKind, SpanRecord, TokenUsage, Usd};
-use agentrace_store::series::DurationHistogram;
-use agentrace_store::{
+use crate::series::DurationHistogram;
+use crate::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, SpanFilter, Store,
     Summary, TimeRange,
 };
+use agentrace_core::normalize::{is_aggregate, mark_aggregate};
+use agentrace_core::{SpanKind, SpanRecord, TokenUsage, Usd};
 
 use super::fixtures::{MINUTE, SEC, T0, five_traces, span, span_id, span_ids, trace_id};
 use super::{CheckResult, all_spans, ensure, expect_eq, ids_of, key, keyed_counts};

@@ -1,8 +1,8 @@
 //! One trace: its tree (depth first, orphans, subtree totals), its outline, single spans, the
 //! spans of a conversation turn, and the LLM call before a tool call.
 
+use crate::{Store, SubtreeTotals, TraceNode, TraceSummary, TraceTree};
 use agentrace_core::{Attributes, SpanEvent, SpanKind, SpanRecord, TokenUsage, Usd};
-use agentrace_store::{Store, SubtreeTotals, TraceNode, TraceSummary, TraceTree};
 
 use super::fixtures::{MS, SEC, T0, span, span_id, trace_id};
 use super::{CheckResult, expect_eq};
