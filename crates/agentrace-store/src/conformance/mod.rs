@@ -32,7 +32,9 @@
 //! - [`tokens`]: cache, one-hour cache-write and reasoning counts, kept and summed;
 //! - [`rollups`]: rollups, the overview and tools from them, received metrics;
 //! - [`repairs`]: new costs, re-attached roots, aggregates marked late, budget replay;
-//! - [`upkeep`]: alert history, retention, an empty store, health;
+//! - [`upkeep`]: alert history, retention (by the server, and by the store itself), an empty
+//!   store, health, closing;
+//! - [`fleet`]: a node alive from its heartbeat, its own writes never another's arrivals;
 //! - [`scores`]: scores kept, found, replaced, deleted and expired; spans found by the
 //!   response they gave; the spans scores judge, and a score's statistics by them; the trace
 //!   list by score; evaluator rules.
@@ -54,6 +56,7 @@ use agentrace_core::{SpanId, SpanRecord, TraceId};
 
 pub mod analytics;
 pub mod fixtures;
+pub mod fleet;
 pub mod past;
 pub mod people;
 pub mod records;
@@ -144,6 +147,10 @@ pub const CHECKS: &[(&str, Check)] = checks![
     upkeep::retention_deletes_metric_points,
     upkeep::empty_store,
     upkeep::health,
+    upkeep::closing_keeps_what_was_written,
+    upkeep::expiry_by_the_store_keeps_what_is_young,
+    // The fleet.
+    fleet::a_node_is_alive_from_its_heartbeat_and_never_its_own_arrival,
     // Scores.
     scores::scores_are_kept_and_found,
     scores::scores_are_replaced_under_their_id_and_deleted,

@@ -384,3 +384,55 @@ pub fn health(store: &dyn Store) -> CheckResult {
     )?;
     Ok(())
 }
+
+/// Closing makes what was written durable and keeps it: every span, one whose parent never
+/// came (a store that holds such spans writes them at the close) with them.
+pub fn closing_keeps_what_was_written(store: &dyn Store) -> CheckResult {
+    let mut spans = five_traces();
+    spans.push(
+        super::fixtures::span(9, 2, "orphan", T0 + SEC, T0 + 2 * SEC)
+            .parent(999)
+            .build(),
+    );
+    store.write_spans(&spans)?;
+    store.close()?;
+    expect_eq(
+        "spans stored after the close",
+        &(spans.len() as u64),
+        &store.count(RecordKind::Spans)?,
+    )?;
+    Ok(())
+}
+
+/// A store asked to expire records itself (or saying it cannot) keeps what is younger than
+/// the age, and stops when asked to keep everything.
+pub fn expiry_by_the_store_keeps_what_is_young(store: &dyn Store) -> CheckResult {
+    let now = agentrace_core::now_unix_nano();
+    let young: Vec<_> = (1..=3u16)
+        .map(|n| super::fixtures::span(7, n, "young", now - u64::from(n) * SEC, now).build())
+        .collect();
+    store.write_spans(&young)?;
+    let day = std::time::Duration::from_secs(86_400);
+    for kind in [
+        RecordKind::Spans,
+        RecordKind::Events,
+        RecordKind::Metrics,
+        RecordKind::Scores,
+    ] {
+        store.expire_after(kind, Some(day))?;
+    }
+    expect_eq(
+        "young spans after expiry by a day",
+        &3,
+        &store.count(RecordKind::Spans)?,
+    )?;
+    for kind in [RecordKind::Spans, RecordKind::Events] {
+        store.expire_after(kind, None)?;
+    }
+    expect_eq(
+        "spans after expiry is lifted",
+        &3,
+        &store.count(RecordKind::Spans)?,
+    )?;
+    Ok(())
+}
