@@ -160,14 +160,14 @@ fn usage(map: &Object) -> Option<TokenUsage> {
             "output_tokens_details",
         )
     } else if map.contains_key("input_tokens") || map.contains_key("output_tokens") {
-        anthropic(map)
+        cache_apart(map, ANTHROPIC)
     } else if GEMINI
         .iter()
         .any(|(camel, snake)| map.contains_key(*camel) || map.contains_key(*snake))
     {
         gemini(map)
     } else if map.contains_key("inputTokens") || map.contains_key("outputTokens") {
-        bedrock(map)
+        cache_apart(map, BEDROCK)
     } else {
         parts(map)
     };
@@ -192,16 +192,37 @@ fn openai(
     }
 }
 
-/// Anthropic's usage: the input without its cache reads and writes, which come apart.
-fn anthropic(map: &Object) -> TokenUsage {
-    let cache_read = count(map, "cache_read_input_tokens").unwrap_or(0);
-    let cache_write = count(map, "cache_creation_input_tokens").unwrap_or(0);
+/// The names of a usage whose input leaves its cache reads and writes apart: input, output,
+/// cache reads, cache writes.
+type CacheApart = [&'static str; 4];
+
+/// Anthropic's names.
+const ANTHROPIC: CacheApart = [
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+];
+
+/// Amazon Bedrock Converse's names.
+const BEDROCK: CacheApart = [
+    "inputTokens",
+    "outputTokens",
+    "cacheReadInputTokens",
+    "cacheWriteInputTokens",
+];
+
+/// A usage whose input leaves its cache apart (Anthropic's, Bedrock's): the cache added to
+/// the input; Anthropic's one-hour writes (`cache_creation.ephemeral_1h_input_tokens`) kept.
+fn cache_apart(map: &Object, [input, output, read, write]: CacheApart) -> TokenUsage {
+    let cache_read = count(map, read).unwrap_or(0);
+    let cache_write = count(map, write).unwrap_or(0);
     TokenUsage {
-        input_tokens: count(map, "input_tokens")
+        input_tokens: count(map, input)
             .unwrap_or(0)
             .saturating_add(cache_read)
             .saturating_add(cache_write),
-        output_tokens: count(map, "output_tokens").unwrap_or(0),
+        output_tokens: count(map, output).unwrap_or(0),
         cache_read_tokens: cache_read,
         cache_write_tokens: cache_write,
         cache_write_1h_tokens: nested(map, "cache_creation", "ephemeral_1h_input_tokens")
@@ -233,22 +254,6 @@ fn gemini(map: &Object) -> TokenUsage {
             .saturating_add(thoughts.unwrap_or(0)),
         cache_read_tokens: cache_read,
         reasoning_tokens: thoughts,
-        ..TokenUsage::default()
-    }
-}
-
-/// Amazon Bedrock's Converse usage: the input without its cache reads and writes.
-fn bedrock(map: &Object) -> TokenUsage {
-    let cache_read = count(map, "cacheReadInputTokens").unwrap_or(0);
-    let cache_write = count(map, "cacheWriteInputTokens").unwrap_or(0);
-    TokenUsage {
-        input_tokens: count(map, "inputTokens")
-            .unwrap_or(0)
-            .saturating_add(cache_read)
-            .saturating_add(cache_write),
-        output_tokens: count(map, "outputTokens").unwrap_or(0),
-        cache_read_tokens: cache_read,
-        cache_write_tokens: cache_write,
         ..TokenUsage::default()
     }
 }
