@@ -27,6 +27,10 @@ const USER = 'user-lf-js';
 const SESSION = 'sess-lf-js';
 const TAGS = ['migrated', 'js'];
 
+// The SDK's start times are whole milliseconds, and the test reads the calls in the order
+// they started: a tick between two.
+const tick = () => new Promise((resolve) => setTimeout(resolve, 3));
+
 const processor = new LangfuseSpanProcessor({
   baseUrl: args['base-url'],
   publicKey: 'pk-lf-migrated',
@@ -47,13 +51,16 @@ const traceId = await startActiveObservation(
           usageDetails: { input_tokens: 50, output_tokens: 30, cache_read_input_tokens: 1000, cache_creation_input_tokens: 200 },
         })
         .end();
+      await tick();
       startObservation('search_flights', { input: { city: 'Paris' } }, { asType: 'tool' }).update({ output: { flights: 3 } }).end();
+      await tick();
       startObservation('summarize', { model: 'gpt-4o' }, { asType: 'generation' })
         .update({
           usageDetails: { input: 500, input_cached_tokens: 1500, output: 60, output_reasoning_tokens: 20 },
           costDetails: { input: 0.0021, output: 0.0008, total: 0.0029 },
         })
         .end();
+      await tick();
       startObservation('embed-query', { model: 'text-embedding-3-small' }, { asType: 'embedding' })
         .update({ usageDetails: { input: 42 } })
         .end();
