@@ -58,9 +58,13 @@ struct Matches {
 
 impl Matches {
     fn keep(&self, span: &SpanRecord) -> bool {
+        // Ids written out only when a filter names some: every span of a read passes here.
         let one_of = |set: &HashSet<String>, v: &str| set.is_empty() || set.contains(v);
-        one_of(&self.trace_ids, &span.trace_id.to_string())
-            && one_of(&self.span_ids, &span.span_id.to_string())
+        let id_of = |set: &HashSet<String>, id: &dyn std::fmt::Display| {
+            set.is_empty() || set.contains(&id.to_string())
+        };
+        id_of(&self.trace_ids, &span.trace_id)
+            && id_of(&self.span_ids, &span.span_id)
             && self.parent.as_ref().is_none_or(|p| {
                 p.as_deref() == span.parent_span_id.map(|id| id.to_string()).as_deref()
             })
