@@ -9,8 +9,8 @@ use agentrace_store::{
     InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError,
     RecordKind, RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError,
     RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery,
-    SpanRows, StoredRule, Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage,
-    TraceReader, TraceTree, UserSummary, Wanted, WriteError,
+    SpanRows, StoredRule, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder,
+    TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
 use crate::held::HeldSpans;
@@ -46,12 +46,12 @@ impl TraceReader for ClickHouseStore {
         ))
     }
 
-    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        self.block_on(ClickHouseStore::trace(self, trace_id, false))
-    }
-
-    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        self.block_on(ClickHouseStore::trace(self, trace_id, true))
+    fn trace_tree(
+        &self,
+        trace_id: TraceId,
+        detail: TraceDetail,
+    ) -> Result<Option<TraceTree>, QueryError> {
+        self.block_on(ClickHouseStore::trace(self, trace_id, detail))
     }
 
     fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError> {
@@ -105,6 +105,21 @@ impl TraceReader for ClickHouseStore {
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
         self.block_on(ClickHouseStore::events(self, q))
     }
+
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        self.block_on(ClickHouseStore::responding_spans(self, response_ids, range))
+    }
+
+    fn judged_spans(
+        &self,
+        targets: &[agentrace_core::ScoreTarget],
+    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
+        self.block_on(ClickHouseStore::judged_spans(self, targets))
+    }
 }
 
 impl Analytics for ClickHouseStore {
@@ -141,13 +156,6 @@ impl Analytics for ClickHouseStore {
         self.block_on(ClickHouseStore::metric(self, q))
     }
 
-    fn cost_tally(
-        &self,
-        q: &agentrace_store::CostTallyQuery,
-    ) -> Result<agentrace_store::CostTally, QueryError> {
-        self.block_on(ClickHouseStore::cost_tally(self, q))
-    }
-
     fn cost_tally_by_bucket(
         &self,
         q: &agentrace_store::CostTallyQuery,
@@ -162,10 +170,6 @@ impl Analytics for ClickHouseStore {
         width_ns: u64,
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         self.block_on(ClickHouseStore::session_costs_by_bucket(self, q, width_ns))
-    }
-
-    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
-        self.block_on(ClickHouseStore::past_changes(self, cursor))
     }
 }
 
@@ -234,6 +238,10 @@ impl Repairs for ClickHouseStore {
     fn spans_awaiting_parent(&self) -> usize {
         self.held_spans().map_or(0, HeldSpans::len)
     }
+
+    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
+        self.block_on(ClickHouseStore::past_changes(self, cursor))
+    }
 }
 
 impl Health for ClickHouseStore {
@@ -291,32 +299,8 @@ impl Scores for ClickHouseStore {
         self.block_on(ClickHouseStore::delete_score(self, id))
     }
 
-    fn responding_spans(
-        &self,
-        response_ids: &[String],
-        range: TimeRange,
-    ) -> Result<Vec<RespondingSpan>, QueryError> {
-        self.block_on(ClickHouseStore::responding_spans(self, response_ids, range))
-    }
-
-    fn judged_spans(
-        &self,
-        targets: &[agentrace_core::ScoreTarget],
-    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
-        self.block_on(ClickHouseStore::judged_spans(self, targets))
-    }
-
     fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
         self.block_on(ClickHouseStore::score_names(self, range))
-    }
-
-    fn score_tally(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &agentrace_store::ScorePass,
-    ) -> Result<agentrace_store::ScoreTally, QueryError> {
-        self.block_on(ClickHouseStore::score_tally(self, name, range, pass))
     }
 
     fn score_tally_by_bucket(

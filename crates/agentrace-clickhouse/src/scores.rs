@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId, now_unix_nano};
 use agentrace_store::{
     MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
-    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width, whole_tally,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width,
 };
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -341,21 +341,8 @@ impl ClickHouseStore {
             .collect()
     }
 
-    /// How many scores named `name` were given in `range`, and how many of them `pass`
-    /// passes.
-    pub(crate) async fn score_tally(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &ScorePass,
-    ) -> Result<ScoreTally, QueryError> {
-        Ok(whole_tally(
-            self.score_tallies(name, range, pass, None).await?,
-        ))
-    }
-
-    /// [`score_tally`](Self::score_tally) in buckets of `width_ns` of the time given, in the
-    /// same read.
+    /// How many scores named `name` were given in `range` in each bucket of `width_ns` of the
+    /// time given, and how many of them `pass` passes.
     pub(crate) async fn score_tally_by_bucket(
         &self,
         name: &str,

@@ -12,6 +12,7 @@
 //! only the inserts, then times the dashboard's queries over what was stored. Prints figures;
 //! asserts nothing about time.
 
+use agentrace_store::TraceReader;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

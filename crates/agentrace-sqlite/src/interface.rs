@@ -9,8 +9,8 @@ use agentrace_store::{
     MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordKind, RecordWriter,
     Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage,
     ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows, StoredRule,
-    Summary, TimeRange, ToolsAnswer, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree,
-    UserSummary, WalStatus, WriteError,
+    Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader,
+    TraceTree, UserSummary, WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -43,12 +43,12 @@ impl TraceReader for SqliteStore {
         SqliteStore::list_traces_by(self, filter, order, cursor, limit)
     }
 
-    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        SqliteStore::trace(self, trace_id)
-    }
-
-    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        SqliteStore::trace_outline(self, trace_id)
+    fn trace_tree(
+        &self,
+        trace_id: TraceId,
+        detail: TraceDetail,
+    ) -> Result<Option<TraceTree>, QueryError> {
+        SqliteStore::trace_tree(self, trace_id, detail)
     }
 
     fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError> {
@@ -97,6 +97,21 @@ impl TraceReader for SqliteStore {
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
         SqliteStore::events(self, q)
     }
+
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        SqliteStore::responding_spans(self, response_ids, range)
+    }
+
+    fn judged_spans(
+        &self,
+        targets: &[agentrace_core::ScoreTarget],
+    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
+        SqliteStore::judged_spans(self, targets)
+    }
 }
 
 impl Analytics for SqliteStore {
@@ -133,13 +148,6 @@ impl Analytics for SqliteStore {
         SqliteStore::metric(self, q)
     }
 
-    fn cost_tally(
-        &self,
-        q: &agentrace_store::CostTallyQuery,
-    ) -> Result<agentrace_store::CostTally, QueryError> {
-        SqliteStore::cost_tally(self, q)
-    }
-
     fn cost_tally_by_bucket(
         &self,
         q: &agentrace_store::CostTallyQuery,
@@ -154,10 +162,6 @@ impl Analytics for SqliteStore {
         width_ns: u64,
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         SqliteStore::session_costs_by_bucket(self, q, width_ns)
-    }
-
-    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
-        self.read(|conn| crate::past::since(conn, cursor))
     }
 }
 
@@ -213,6 +217,10 @@ impl Repairs for SqliteStore {
 
     fn spans_awaiting_parent(&self) -> usize {
         SqliteStore::spans_awaiting_parent(self)
+    }
+
+    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
+        self.read(|conn| crate::past::since(conn, cursor))
     }
 }
 
@@ -275,32 +283,8 @@ impl Scores for SqliteStore {
         SqliteStore::delete_score(self, id)
     }
 
-    fn responding_spans(
-        &self,
-        response_ids: &[String],
-        range: TimeRange,
-    ) -> Result<Vec<RespondingSpan>, QueryError> {
-        SqliteStore::responding_spans(self, response_ids, range)
-    }
-
-    fn judged_spans(
-        &self,
-        targets: &[agentrace_core::ScoreTarget],
-    ) -> Result<Vec<agentrace_core::SpanRecord>, QueryError> {
-        SqliteStore::judged_spans(self, targets)
-    }
-
     fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
         SqliteStore::score_names(self, range)
-    }
-
-    fn score_tally(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &agentrace_store::ScorePass,
-    ) -> Result<agentrace_store::ScoreTally, QueryError> {
-        SqliteStore::score_tally(self, name, range, pass)
     }
 
     fn score_tally_by_bucket(

@@ -42,6 +42,7 @@
 //!
 //! use agentrace_core::{Resource, SpanId, SpanKind, SpanRecord, SpanSink, TokenUsage, TraceId};
 //! use agentrace_sqlite::{SqliteStore, TraceFilter};
+//! use agentrace_store::TraceReader;
 //!
 //! let dir = tempfile::tempdir()?;
 //! let store = SqliteStore::open(dir.path().join("agentrace.db"))?;

@@ -52,6 +52,7 @@ mod tests {
     use std::sync::Arc;
 
     use agentrace_core::{Resource, SpanId, TraceId};
+    use agentrace_store::TraceReader;
 
     use super::*;
 

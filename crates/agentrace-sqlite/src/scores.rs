@@ -5,7 +5,7 @@ use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
-    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width, whole_tally,
+    ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width,
 };
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
@@ -305,19 +305,8 @@ impl SqliteStore {
         })
     }
 
-    /// How many scores named `name` were given in `range`, and how many of them `pass`
-    /// passes: one count over the `scores_name` index.
-    pub fn score_tally(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &ScorePass,
-    ) -> Result<ScoreTally, QueryError> {
-        Ok(whole_tally(self.score_tallies(name, range, pass, None)?))
-    }
-
-    /// [`score_tally`](Self::score_tally) in buckets of `width_ns` of the time given, in the
-    /// same pass.
+    /// How many scores named `name` were given in `range` in each bucket of `width_ns` of the
+    /// time given, and how many of them `pass` passes: one count over the `scores_name` index.
     pub fn score_tally_by_bucket(
         &self,
         name: &str,

@@ -6,6 +6,7 @@ use agentrace_core::{EventKind, Level, Pipeline, SpanKind, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, SpanFilter, TimeRange, TraceFilter,
 };
+use agentrace_store::TraceReader;
 use common::{MS, T0, TestResult, event, llm, sid, span, tid};
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::TraceReader;
 use std::collections::HashSet;
 
 use agentrace_core::{SpanKind, TokenUsage, TraceId, Usd};

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::TraceReader;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -1,15 +1,19 @@
 //! Grouped numbers: aggregates, the overview, tools, metrics.
 
-use agentrace_core::Usd;
 use agentrace_core::cost::CostUnit;
+use agentrace_core::semconv::{agentrace, gen_ai};
+use agentrace_core::{SpanKind, Usd};
 
-use crate::changes::PastChanges;
 use crate::error::QueryError;
 use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
-    RollupAnswer, Summary, ToolsAnswer,
+    RollupAnswer, RollupSource, Summary, ToolsAnswer,
 };
+use crate::model::{GroupBy, SpanFilter, SpanQuery, StatusFilter};
+use crate::read::TraceReader;
+use crate::series::{align, error_pattern, whole_minutes};
 use crate::time_range::TimeRange;
+use crate::tools::{TOOL_GROUPS, ToolFailures, tools_answer};
 
 /// The numbers behind the dashboard, the alerts and the CLI's reports.
 ///
@@ -20,7 +24,7 @@ use crate::time_range::TimeRange;
 /// [`tools`](Self::tools)). An aggregate span (one that reports its steps' usage) counts as a
 /// span, its usage and cost do not (they are its steps'). An unpriced billable call is
 /// counted as unpriced, never as zero.
-pub trait Analytics {
+pub trait Analytics: TraceReader {
     /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
     /// nearest-rank duration percentiles, tokens and cost, exact, from the spans. Rows come
     /// sorted by key (missing values last).
@@ -32,7 +36,25 @@ pub trait Analytics {
     /// [`aggregate`](Self::aggregate) over the range widened to whole minutes, at any size
     /// in milliseconds: from rollups when they cover the query, else from the spans
     /// ([`RollupAnswer::source`] says which).
-    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError>;
+    ///
+    /// Provided: the exact answer from [`aggregate`](Self::aggregate) (source
+    /// [`RollupSource::Spans`]); a store that keeps rollups answers from them.
+    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+        let mut whole = q.clone();
+        whole.filter.range = align(q.filter.range);
+        let rows = self.aggregate(&whole)?;
+        whole.group_by.clear();
+        let total = self
+            .aggregate(&whole)?
+            .pop()
+            .unwrap_or_else(|| AggregateRow::empty(Vec::new()));
+        Ok(RollupAnswer {
+            range: whole.filter.range,
+            source: RollupSource::Spans,
+            rows,
+            total,
+        })
+    }
 
     /// The dashboard's overview of a range widened to whole minutes: the
     /// [`summary`](Self::summary) numbers and a time series.
@@ -40,12 +62,52 @@ pub trait Analytics {
 
     /// Tool calls in a range widened to whole minutes, by tool: calls, failures, duration
     /// percentiles, the `top` error types and message patterns, and with `bucket_ns` a trend.
+    ///
+    /// Provided: from [`rollup`](Self::rollup) and a read of the range's failed tool calls.
     fn tools(
         &self,
         range: TimeRange,
         top: usize,
         bucket_ns: Option<u64>,
-    ) -> Result<ToolsAnswer, QueryError>;
+    ) -> Result<ToolsAnswer, QueryError> {
+        whole_minutes(bucket_ns, "the trend's bucket width")?;
+        let range = align(range);
+        let calls = SpanFilter::new().range(range).kind(SpanKind::Tool);
+        let rows = self
+            .rollup(&AggregateQuery::new(calls.clone(), TOOL_GROUPS))?
+            .rows;
+        let points = match bucket_ns {
+            Some(width_ns) => {
+                let groups = TOOL_GROUPS
+                    .into_iter()
+                    .chain([GroupBy::TimeBucket { width_ns }]);
+                self.rollup(&AggregateQuery::new(calls.clone(), groups))?
+                    .rows
+            }
+            None => Vec::new(),
+        };
+        let mut failures = ToolFailures::default();
+        let failed = calls.status(StatusFilter::Error);
+        let mut cursor = None;
+        loop {
+            let page = self.spans(&SpanQuery::new(failed.clone()).limit(1_000).cursor(cursor))?;
+            for span in &page.spans {
+                let text = |key| span.attributes.get(key).and_then(|v| v.as_str());
+                let tool = (
+                    text(agentrace::MCP_SERVER).map(str::to_owned),
+                    span.tool_name.as_deref().map(str::to_owned),
+                );
+                let error_type = text(gen_ai::ERROR_TYPE).map(str::to_owned);
+                let pattern = error_pattern(span.status.message.as_deref().unwrap_or(""));
+                failures.add(tool, error_type, Some(pattern), 1);
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(tools_answer(range, rows, points, failures, top))
+    }
 
     /// The metrics received in `range`: name, kind, unit and how many series.
     fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError>;
@@ -59,7 +121,11 @@ pub trait Analytics {
     /// cheap nor dear): a cost objective's counts. Traces and sessions from the per-trace
     /// summaries, never a read of spans one by one; agent runs from the spans of the traces
     /// that hold them, judged by [`AgentRunTallies`](crate::AgentRunTallies).
-    fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError>;
+    ///
+    /// Provided: the one bucket of [`cost_tally_by_bucket`](Self::cost_tally_by_bucket).
+    fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
+        Ok(whole_tally(self.cost_tally_by_bucket(q, u64::MAX)?))
+    }
 
     /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` (aligned on the epoch, each
     /// keyed by its start) of the traces' (or runs') start, in one read: each bucket judged as a range
@@ -82,17 +148,6 @@ pub trait Analytics {
         q: &CostTallyQuery,
         width_ns: u64,
     ) -> Result<Vec<SessionCost>, QueryError>;
-
-    /// What the writes after `cursor` (0: the first read) changed of the past: the range of
-    /// the data they changed, whenever it reaches more than [`PAST`](crate::PAST) before the
-    /// write — spans (of a trace, its whole time: where its cost, its session's and its runs'
-    /// are counted), scores (their time, and a score written again or deleted its old time),
-    /// costs, repairs and purges. For whoever keeps counts of the past (the server's SLOs, by
-    /// the hour): they drop those the range meets. A store may report a change again (one that
-    /// cannot order its writes exactly reports those near the cursor twice), never miss one it
-    /// says it reports; what each store cannot see is in its documentation. Cheap: one read of
-    /// the changes recorded since the cursor.
-    fn past_changes(&self, cursor: u64) -> Result<PastChanges, QueryError>;
 }
 
 /// The tally of a read in one bucket (a store's plain tally, read as its tally by bucket

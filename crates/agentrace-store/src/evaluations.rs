@@ -32,6 +32,7 @@ use std::time::Duration;
 use agentrace_core::{Evaluation, EvaluationError, Event, Score, ScoreTarget, SpanRecord};
 
 use crate::error::WriteError;
+use crate::read::TraceReader;
 use crate::scores::{MAX_RESPONSES_A_LOOKUP, Scores};
 use crate::time_range::TimeRange;
 
@@ -162,7 +163,7 @@ pub fn evaluation_results(spans: &[SpanRecord], events: &[Event]) -> FoundEvalua
 /// # Errors
 /// What the store's [`Scores::write_scores`] or lookup fails with.
 pub fn store_evaluations(
-    store: &(impl Scores + ?Sized),
+    store: &(impl Scores + TraceReader + ?Sized),
     results: Vec<EvaluationResult>,
 ) -> Result<EvaluationReport, WriteError> {
     let mut report = EvaluationReport::default();

@@ -70,6 +70,7 @@ mod evaluator_rules;
 mod fleet;
 mod health;
 mod model;
+mod picks;
 mod read;
 mod run_cost;
 mod score_stats;
@@ -102,8 +103,8 @@ pub use model::{
     MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
     ResourceAttribute, RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint,
     SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals,
-    Summary, ToolPoint, ToolStats, ToolsAnswer, TraceFilter, TraceNode, TraceOrder, TracePage,
-    TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
+    Summary, ToolPoint, ToolStats, ToolsAnswer, TraceDetail, TraceFilter, TraceNode, TraceOrder,
+    TracePage, TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use read::TraceReader;
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};

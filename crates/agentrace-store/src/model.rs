@@ -632,6 +632,16 @@ pub struct TracePage {
     pub next_cursor: Option<Cursor>,
 }
 
+/// How much of each span a [`TraceTree`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceDetail {
+    /// Every span in full.
+    Full,
+    /// The spans without their span events and attributes, but
+    /// [`OUTLINE_ATTRIBUTES`](crate::OUTLINE_ATTRIBUTES).
+    Outline,
+}
+
 /// A span in a [`TraceTree`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceNode {
@@ -924,6 +934,22 @@ pub struct AggregateRow {
 }
 
 impl AggregateRow {
+    /// The row of a group without spans: every count 0, no cost.
+    pub fn empty(keys: Vec<GroupKey>) -> Self {
+        Self {
+            keys,
+            count: 0,
+            errors: 0,
+            duration: Percentiles::default(),
+            durations: crate::series::DurationHistogram::default(),
+            usage: TokenUsage::default(),
+            cost: None,
+            priced: 0,
+            unpriced: 0,
+            unpriced_usage: TokenUsage::default(),
+        }
+    }
+
     /// Rows' order by key: ascending, missing values last.
     pub fn key_order(a: &Self, b: &Self) -> std::cmp::Ordering {
         use std::cmp::Ordering;

@@ -1,12 +1,16 @@
 //! Reading traces, spans, sessions, users and events: the API's record queries.
 
-use agentrace_core::{SpanId, SpanRecord, TraceId};
+use agentrace_core::semconv::gen_ai::RESPONSE_ID;
+use agentrace_core::{ScoreTarget, SpanId, SpanRecord, TraceId};
 
 use crate::error::QueryError;
 use crate::model::{
-    Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanPage, SpanQuery, TraceFilter,
-    TraceOrder, TracePage, TraceTree, UserSummary,
+    Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery,
+    TraceDetail, TraceFilter, TraceOrder, TracePage, TraceTree, UserSummary,
 };
+use crate::picks;
+use crate::score_stats::MAX_TARGETS_A_LOOKUP;
+use crate::scores::RespondingSpan;
 use crate::time_range::TimeRange;
 
 /// The record queries behind the API, the dashboard and the CLI.
@@ -41,31 +45,120 @@ pub trait TraceReader {
         self.list_traces_by(filter, TraceOrder::default(), cursor, limit)
     }
 
-    /// Every span of a trace as a tree; `None` if no span of it is stored. Spans whose
-    /// parent is missing become extra roots marked [`orphan`](crate::TraceNode::orphan); no
-    /// span is dropped.
-    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError>;
+    /// A trace as a tree, in `detail`; `None` if no span of it is stored. Spans whose parent
+    /// is missing become extra roots marked [`orphan`](crate::TraceNode::orphan); no span is
+    /// dropped. [`TraceDetail::Outline`] leaves out the spans' span events and attributes
+    /// (but the few the trace's views read, [`OUTLINE_ATTRIBUTES`](crate::OUTLINE_ATTRIBUTES)):
+    /// the tree of a large trace at a fraction of the cost.
+    fn trace_tree(
+        &self,
+        trace_id: TraceId,
+        detail: TraceDetail,
+    ) -> Result<Option<TraceTree>, QueryError>;
 
-    /// [`trace`](Self::trace) without the spans' span events and attributes (but the few the
-    /// trace's views read, [`OUTLINE_ATTRIBUTES`](crate::OUTLINE_ATTRIBUTES)): the tree of a
-    /// large trace at a fraction of the cost.
-    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError>;
+    /// [`trace_tree`](Self::trace_tree) in full.
+    fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.trace_tree(trace_id, TraceDetail::Full)
+    }
 
-    /// One span of a trace; `None` if it is not stored.
-    fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError>;
+    /// [`trace_tree`](Self::trace_tree) in outline.
+    fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
+        self.trace_tree(trace_id, TraceDetail::Outline)
+    }
+
+    /// One span of a trace; `None` if it is not stored. Provided: a store with a key lookup
+    /// does better than reading the trace's spans.
+    fn span(&self, trace_id: TraceId, span_id: SpanId) -> Result<Option<SpanRecord>, QueryError> {
+        Ok(spans_of(self, trace_id)?
+            .into_iter()
+            .find(|s| s.span_id == span_id))
+    }
 
     /// The spans a conversation turn is read from: the trace's earliest root, its first LLM
-    /// call (by start) and its last (by end), in that order, each at most once.
-    fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError>;
+    /// call (by start) and its last (by end), in that order, each at most once. Provided.
+    fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError> {
+        Ok(picks::turn(&spans_of(self, trace_id)?))
+    }
 
     /// The LLM call under `parent` that ended last, at or before `ended_by_unix_nano` (which
-    /// call asked for a tool).
+    /// call asked for a tool). Provided.
     fn last_llm_call_before(
         &self,
         trace_id: TraceId,
         parent: SpanId,
         ended_by_unix_nano: u64,
-    ) -> Result<Option<SpanRecord>, QueryError>;
+    ) -> Result<Option<SpanRecord>, QueryError> {
+        Ok(picks::last_llm_call_before(
+            spans_of(self, trace_id)?,
+            parent,
+            ended_by_unix_nano,
+        ))
+    }
+
+    /// The spans scores of `targets` judge, for statistics by what they judged
+    /// ([`crate::score_stats`]): each span target's span (one that names its trace), each
+    /// trace target's root (its earliest span without a parent), in no order; targets not
+    /// stored, sessions and spans that name no trace are left out. At most
+    /// [`MAX_TARGETS_A_LOOKUP`](crate::MAX_TARGETS_A_LOOKUP) targets. Provided.
+    fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError> {
+        if targets.len() > MAX_TARGETS_A_LOOKUP {
+            return Err(QueryError::Invalid(format!(
+                "{} targets in one lookup, at most {MAX_TARGETS_A_LOOKUP}",
+                targets.len()
+            )));
+        }
+        let mut found = Vec::new();
+        for target in targets {
+            match target {
+                ScoreTarget::Span {
+                    span_id,
+                    trace_id: Some(trace_id),
+                } => found.extend(self.span(*trace_id, *span_id)?),
+                ScoreTarget::Trace(trace_id) => {
+                    found.extend(picks::root(&spans_of(self, *trace_id)?).cloned());
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The spans that gave the responses `response_ids` (their `gen_ai.response.id`
+    /// attribute), started in `range`: each response id found with its trace and span, in no
+    /// order, once (the earliest span, if several gave it). For an evaluation result that
+    /// names the response it judges but not its span. At most [`MAX_RESPONSES_A_LOOKUP`](crate::MAX_RESPONSES_A_LOOKUP)
+    /// ids; a store scans the spans of `range`, so keep it short. Provided.
+    fn responding_spans(
+        &self,
+        response_ids: &[String],
+        range: TimeRange,
+    ) -> Result<Vec<RespondingSpan>, QueryError> {
+        RespondingSpan::check_lookup(response_ids)?;
+        let mut found = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = self.spans(
+                &SpanQuery::new(SpanFilter::new().range(range))
+                    .limit(PAGE)
+                    .cursor(cursor),
+            )?;
+            found.extend(page.spans.iter().filter_map(|s| {
+                let id = s.attributes.get(RESPONSE_ID).and_then(|v| v.as_str())?;
+                response_ids
+                    .iter()
+                    .any(|r| r == id)
+                    .then(|| RespondingSpan {
+                        response_id: id.to_owned(),
+                        trace_id: s.trace_id,
+                        span_id: s.span_id,
+                    })
+            }));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(RespondingSpan::first_of_each(found)),
+            }
+        }
+    }
 
     /// Sessions with traces starting in `range`, with the sums of those traces (a trace
     /// belongs to the session of its head span, else the first one among its spans).
@@ -76,8 +169,14 @@ pub trait TraceReader {
         limit: usize,
     ) -> Result<Vec<SessionSummary>, QueryError>;
 
-    /// One session's activity (all its traces); `None` when no trace names it.
-    fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError>;
+    /// One session's activity (all its traces); `None` when no trace names it. Provided:
+    /// a store with an index of sessions does better than grouping every trace.
+    fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
+        Ok(self
+            .sessions_by(TimeRange::ALL, SessionSort::Recent, usize::MAX)?
+            .into_iter()
+            .find(|s| s.session_id == session_id))
+    }
 
     /// End users with traces starting in `range` (a trace belongs to its head span's user).
     fn users(
@@ -92,4 +191,28 @@ pub trait TraceReader {
 
     /// Events matching the query, by time, a page at a time.
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError>;
+}
+
+/// Spans read a page at a time by the provided methods.
+const PAGE: usize = 1_000;
+
+/// Every span of `trace_id`, in full, oldest first: what the provided lookups pick from.
+fn spans_of<R: TraceReader + ?Sized>(
+    reader: &R,
+    trace_id: TraceId,
+) -> Result<Vec<SpanRecord>, QueryError> {
+    let mut spans = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = reader.spans(
+            &SpanQuery::new(SpanFilter::new().trace_id(trace_id))
+                .limit(PAGE)
+                .cursor(cursor),
+        )?;
+        spans.extend(page.spans);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(spans),
+        }
+    }
 }

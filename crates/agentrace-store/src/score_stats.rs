@@ -14,6 +14,7 @@ use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, SpanRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueryError;
+use crate::read::TraceReader;
 use crate::scores::{ScoreFilter, ScoreQuery, Scores};
 use crate::time_range::TimeRange;
 
@@ -196,7 +197,7 @@ fn of_span(dimension: ScoreDimension, span: &SpanRecord) -> Option<String> {
 /// # Errors
 /// What the store's reads fail with.
 pub fn score_stats(
-    store: &(impl Scores + ?Sized),
+    store: &(impl Scores + TraceReader + ?Sized),
     query: &ScoreStatsQuery,
 ) -> Result<ScoreStats, QueryError> {
     let mut filter = ScoreFilter::new();
@@ -221,7 +222,7 @@ pub fn score_stats(
 
 /// Each score's group.
 fn group_keys(
-    store: &(impl Scores + ?Sized),
+    store: &(impl Scores + TraceReader + ?Sized),
     scores: &[Score],
     dimension: ScoreDimension,
 ) -> Result<Vec<Option<String>>, QueryError> {

@@ -6,11 +6,10 @@
 //! read newest first, a page at a time, by what they target, their name, source, value and
 //! time.
 
-use agentrace_core::{
-    Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanId, SpanRecord, TraceId,
-};
+use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanId, TraceId};
 use serde::Serialize;
 
+use crate::analytics::{check_bucket_width, whole_tally};
 use crate::error::{QueryError, WriteError};
 use crate::model::Cursor;
 use crate::time_range::TimeRange;
@@ -28,38 +27,47 @@ pub trait Scores {
     /// Deletes the score `id`; whether one was stored.
     fn delete_score(&self, id: &str) -> Result<bool, WriteError>;
 
-    /// The spans that gave the responses `response_ids` (their `gen_ai.response.id`
-    /// attribute), started in `range`: each response id found with its trace and span, in no
-    /// order, once (the earliest span, if several gave it). For an evaluation result that
-    /// names the response it judges but not its span. At most [`MAX_RESPONSES_A_LOOKUP`]
-    /// ids; a store scans the spans of `range`, so keep it short.
-    fn responding_spans(
-        &self,
-        response_ids: &[String],
-        range: TimeRange,
-    ) -> Result<Vec<RespondingSpan>, QueryError>;
-
-    /// The spans scores of `targets` judge, for statistics by what they judged
-    /// ([`crate::score_stats`]): each span target's span (one that names its trace), each
-    /// trace target's root (its earliest span without a parent), in no order; targets not
-    /// stored, sessions and spans that name no trace are left out. At most
-    /// [`MAX_TARGETS_A_LOOKUP`](crate::MAX_TARGETS_A_LOOKUP) targets.
-    fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError>;
-
     /// Each score name given in `range`, with the kind of its newest score and how many were
     /// given, by name.
-    fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError>;
+    ///
+    /// Provided: a store that can group in place does better than reading every score.
+    fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
+        let mut names: std::collections::BTreeMap<String, (u64, ScoreKind, u64)> =
+            std::collections::BTreeMap::new();
+        let mut filter = ScoreFilter::new();
+        filter.range = range;
+        each_score(self, filter, |score| {
+            let entry =
+                names
+                    .entry(score.name.clone())
+                    .or_insert((score.time_unix_nano, score.kind, 0));
+            if score.time_unix_nano > entry.0 {
+                (entry.0, entry.1) = (score.time_unix_nano, score.kind);
+            }
+            entry.2 += 1;
+        })?;
+        Ok(names
+            .into_iter()
+            .map(|(name, (_, kind, count))| ScoreName { name, kind, count })
+            .collect())
+    }
 
     /// How many scores named `name` were given in `range`, and how many of them `pass`
     /// passes ([`ScorePass::passes`] says which): a quality objective's good and total events.
-    /// Counted in the store, through an index on the name and time: it costs what the scores of
-    /// the range are, never a read of spans.
+    /// Provided: the one bucket of [`score_tally_by_bucket`](Self::score_tally_by_bucket).
     fn score_tally(
         &self,
         name: &str,
         range: TimeRange,
         pass: &ScorePass,
-    ) -> Result<ScoreTally, QueryError>;
+    ) -> Result<ScoreTally, QueryError> {
+        Ok(whole_tally(self.score_tally_by_bucket(
+            name,
+            range,
+            pass,
+            u64::MAX,
+        )?))
+    }
 
     /// [`score_tally`](Self::score_tally) in buckets of `width_ns` (aligned on the epoch, each
     /// keyed by its start) of the time the scores were given, in one read. Oldest first; a
@@ -70,7 +78,44 @@ pub trait Scores {
         range: TimeRange,
         pass: &ScorePass,
         width_ns: u64,
-    ) -> Result<Vec<(u64, ScoreTally)>, QueryError>;
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
+        let width = check_bucket_width(width_ns)?;
+        let mut buckets: std::collections::BTreeMap<u64, ScoreTally> =
+            std::collections::BTreeMap::new();
+        let mut filter = ScoreFilter::new();
+        filter.range = range;
+        filter.name = Some(name.to_owned());
+        each_score(self, filter, |score| {
+            let tally = buckets
+                .entry(score.time_unix_nano / width * width)
+                .or_default();
+            tally.scored += 1;
+            if pass.passes(score.value, score.label.as_deref()) {
+                tally.passed += 1;
+            }
+        })?;
+        Ok(buckets.into_iter().collect())
+    }
+}
+
+/// Scores read a page at a time by the provided methods.
+const PAGE: usize = 1_000;
+
+/// Calls `each` on every score matching `filter`: what the provided methods count.
+fn each_score<S: Scores + ?Sized>(
+    store: &S,
+    filter: ScoreFilter,
+    mut each: impl FnMut(&Score),
+) -> Result<(), QueryError> {
+    let mut cursor = None;
+    loop {
+        let page = store.scores(&ScoreQuery::new(filter.clone(), PAGE).after(cursor))?;
+        page.scores.iter().for_each(&mut each);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Which scores of a name pass: a value from `min` to `max` (both included; a bound left out
@@ -119,10 +164,10 @@ impl ScoreTally {
     }
 }
 
-/// Response ids one [`Scores::responding_spans`] looks up at most.
+/// Response ids one [`TraceReader::responding_spans`](crate::TraceReader::responding_spans) looks up at most.
 pub const MAX_RESPONSES_A_LOOKUP: usize = 256;
 
-/// A span that gave a response ([`Scores::responding_spans`]).
+/// A span that gave a response ([`TraceReader::responding_spans`](crate::TraceReader::responding_spans)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RespondingSpan {
     /// The response's id.
@@ -135,7 +180,7 @@ pub struct RespondingSpan {
 
 impl RespondingSpan {
     /// Refuses more than [`MAX_RESPONSES_A_LOOKUP`] ids, for a store's
-    /// [`Scores::responding_spans`].
+    /// [`TraceReader::responding_spans`](crate::TraceReader::responding_spans).
     ///
     /// # Errors
     /// [`QueryError::Invalid`] for too many.

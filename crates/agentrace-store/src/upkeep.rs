@@ -3,7 +3,7 @@
 
 use agentrace_core::SpanRecord;
 
-use crate::changes::{AlertRecord, CostUpdate, Repaired};
+use crate::changes::{AlertRecord, CostUpdate, PastChanges, Repaired};
 use crate::error::{QueryError, RetentionError, WriteError};
 use crate::health::{DiskUsage, HeldStatus, WalStatus};
 use crate::model::RecordKind;
@@ -23,9 +23,35 @@ pub trait AlertHistory {
         limit: usize,
     ) -> Result<Vec<AlertRecord>, QueryError>;
 
-    /// Each alert's newest notification.
-    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError>;
+    /// Each alert's newest notification, in no order. Provided: reads the history back to
+    /// the oldest; a store that can pick each alert's newest in place does better.
+    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
+        let mut latest: std::collections::BTreeMap<String, AlertRecord> =
+            std::collections::BTreeMap::new();
+        let mut before = None;
+        loop {
+            let page = self.alert_records(None, before, ALERT_PAGE)?;
+            let Some(oldest) = page.last().map(|r| r.time_unix_nano) else {
+                break;
+            };
+            let full = page.len() == ALERT_PAGE;
+            for record in page {
+                latest.entry(record.alert.clone()).or_insert(record);
+            }
+            // The next page starts with what shares the oldest time (seen again harmlessly);
+            // a page all of one time ends the read rather than repeat itself.
+            match before {
+                _ if !full => break,
+                Some(b) if b == oldest + 1 => break,
+                _ => before = Some(oldest + 1),
+            }
+        }
+        Ok(latest.into_values().collect())
+    }
 }
+
+/// Notifications read a page at a time by [`AlertHistory::latest_alert_records`].
+const ALERT_PAGE: usize = 1_000;
 
 /// Deleting old records, by age or to stay within a size.
 pub trait Retention {
@@ -42,8 +68,29 @@ pub trait Retention {
     /// Bytes in use by one data type, or (`None`) by the whole store.
     fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError>;
 
-    /// How many records of a data type are stored.
-    fn count(&self, kind: RecordKind) -> Result<u64, QueryError>;
+    /// How many records of a data type are stored. Provided: the first `n` at which
+    /// [`nth_oldest`](Self::nth_oldest) finds none, by doubling then halving (a few dozen
+    /// reads); a store that counts in place does better.
+    fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        if self.nth_oldest(kind, 0)?.is_none() {
+            return Ok(0);
+        }
+        // `nth_oldest(found)` finds one, `nth_oldest(beyond)` none.
+        let (mut found, mut beyond) = (0, 1u64);
+        while self.nth_oldest(kind, beyond)?.is_some() {
+            found = beyond;
+            beyond = beyond.saturating_mul(2);
+        }
+        while beyond - found > 1 {
+            let middle = found + (beyond - found) / 2;
+            if self.nth_oldest(kind, middle)?.is_some() {
+                found = middle;
+            } else {
+                beyond = middle;
+            }
+        }
+        Ok(found + 1)
+    }
 
     /// The time of the `n`-th oldest record (0: the oldest), by the time
     /// [`delete_before`](Self::delete_before) deletes by; `None` when fewer are stored.
@@ -78,8 +125,21 @@ pub trait Repairs {
     fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError>;
 
     /// How many spans lack an attribution their parent has not brought yet, stored or held
-    /// for it (a gauge for `/status`; 0 for a store that keeps no count of them).
-    fn spans_awaiting_parent(&self) -> usize;
+    /// for it (a gauge for `/status`). Provided: 0, for a store that keeps no count of them.
+    fn spans_awaiting_parent(&self) -> usize {
+        0
+    }
+
+    /// What the writes after `cursor` (0: the first read) changed of the past: the range of
+    /// the data they changed, whenever it reaches more than [`PAST`](crate::PAST) before the
+    /// write — spans (of a trace, its whole time: where its cost, its session's and its runs'
+    /// are counted), scores (their time, and a score written again or deleted its old time),
+    /// costs, repairs and purges. For whoever keeps counts of the past (the server's SLOs, by
+    /// the hour): they drop those the range meets. A store may report a change again (one that
+    /// cannot order its writes exactly reports those near the cursor twice), never miss one it
+    /// says it reports; what each store cannot see is in its documentation. Cheap: one read of
+    /// the changes recorded since the cursor.
+    fn past_changes(&self, cursor: u64) -> Result<PastChanges, QueryError>;
 }
 
 /// What the server reports of its store, and its last word at shutdown.

@@ -3,6 +3,7 @@
 
 use agentrace_core::TraceId;
 use agentrace_sqlite::SqliteStore;
+use agentrace_store::TraceReader;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};

@@ -3,8 +3,8 @@
 use agentrace_core::{SpanId, SpanRecord, TraceId, Usd};
 use agentrace_store::{
     CostTally, CostTallyQuery, CostUnit, Cursor, QueryError, SCORE_KEY_SCALE, ScoreCondition,
-    SessionCost, TimeRange, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree,
-    check_bucket_width, whole_tally,
+    SessionCost, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceSort,
+    TraceSummary, TraceTree, check_bucket_width,
 };
 use clickhouse::Row;
 use serde::Deserialize;
@@ -298,15 +298,9 @@ pub(crate) fn starting_in(range: &TimeRange) -> (Where, Where) {
 }
 
 impl ClickHouseStore {
-    /// How many traces (or sessions) `q` selects, how many cost at most its threshold and how
-    /// many have an unpriced call: the traces' summaries (as the trace list makes them) of the
-    /// range, a session's summed.
-    pub(crate) async fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
-        Ok(whole_tally(self.cost_tallies(q, None).await?))
-    }
-
-    /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` of the traces' start, in the
-    /// same read.
+    /// How many traces (or sessions) `q` selects in each bucket of `width_ns` of the traces'
+    /// start, how many cost at most its threshold and how many have an unpriced call: the
+    /// traces' summaries (as the trace list makes them) of the range, a session's summed.
     pub(crate) async fn cost_tally_by_bucket(
         &self,
         q: &CostTallyQuery,
@@ -563,7 +557,7 @@ impl ClickHouseStore {
     pub(crate) async fn trace(
         &self,
         trace_id: TraceId,
-        outline: bool,
+        detail: TraceDetail,
     ) -> Result<Option<TraceTree>, QueryError> {
         let Some(summary) = self.trace_summary(trace_id).await? else {
             return Ok(None);
@@ -574,7 +568,7 @@ impl ClickHouseStore {
         if spans.is_empty() {
             return Ok(None);
         }
-        if outline {
+        if detail == TraceDetail::Outline {
             for s in &mut spans {
                 s.attributes
                     .retain(|key, _| agentrace_store::OUTLINE_ATTRIBUTES.contains(&key));

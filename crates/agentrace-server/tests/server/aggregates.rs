@@ -4,6 +4,7 @@
 //! split over requests of random size. Once the server settled, every total — the trace's
 //! summary, `/cost` — is the sum of the steps, each call counted once, no phantom call.
 
+use agentrace_store::TraceReader;
 use std::time::Duration;
 
 use agentrace_core::{SpanRecord, TokenUsage, TraceId};

@@ -5,7 +5,7 @@
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::{
     AgentRunTallies, CostTally, CostTallyQuery, CostUnit, QueryError, RunCost, RunCostSpan,
-    SessionCost, check_bucket_width, whole_tally,
+    SessionCost, check_bucket_width,
 };
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
@@ -16,15 +16,10 @@ use crate::error::Db;
 use crate::store::SqliteStore;
 
 impl SqliteStore {
-    /// How many traces (or sessions) `q` selects, how many cost at most its threshold and how
-    /// many have an unpriced call: one pass over the summaries of the traces starting in its
-    /// range (the `traces_start` index), a session's traces summed first.
-    pub fn cost_tally(&self, q: &CostTallyQuery) -> Result<CostTally, QueryError> {
-        Ok(whole_tally(self.cost_tallies(q, None)?))
-    }
-
-    /// [`cost_tally`](Self::cost_tally) in buckets of `width_ns` of the traces' start, in the
-    /// same pass.
+    /// How many traces (or sessions) `q` selects in each bucket of `width_ns` of the traces'
+    /// start, how many cost at most its threshold and how many have an unpriced call: one pass
+    /// over the summaries of the traces starting in its range (the `traces_start` index), a
+    /// session's traces summed first.
     pub fn cost_tally_by_bucket(
         &self,
         q: &CostTallyQuery,

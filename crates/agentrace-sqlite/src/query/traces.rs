@@ -11,8 +11,8 @@ use crate::error::Db;
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{
-    Cursor, OUTLINE_ATTRIBUTES, TraceFilter, TraceOrder, TracePage, TraceSort, TraceSummary,
-    TraceTree,
+    Cursor, OUTLINE_ATTRIBUTES, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceSort,
+    TraceSummary, TraceTree,
 };
 
 const TRACE_COLUMNS: &str = "t.trace_id, t.root_span_id, t.root_name, t.has_root, \
@@ -246,19 +246,18 @@ impl SqliteStore {
         })
     }
 
-    /// Every span of a trace as a tree; `None` if no span of it is stored.
+    /// A trace as a tree, in `detail`; `None` if no span of it is stored.
     ///
     /// Spans whose parent is missing (not received, deleted by retention, or part of a
     /// parent cycle) become extra roots marked [`TraceNode::orphan`](agentrace_store::TraceNode::orphan); no span is dropped.
-    pub fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        self.read(|conn| read_trace(conn, trace_id, Detail::Full))
-    }
-
-    /// [`trace`](Self::trace) without the spans' attributes and span events (but the repair
-    /// marks): the tree of a large trace at a fraction of the cost (read [`span`](Self::span)
-    /// for one span in full).
-    pub fn trace_outline(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {
-        self.read(|conn| read_trace(conn, trace_id, Detail::Outline))
+    /// An outline leaves out the spans' attributes and span events (but the repair marks): the
+    /// tree of a large trace at a fraction of the cost.
+    pub fn trace_tree(
+        &self,
+        trace_id: TraceId,
+        detail: TraceDetail,
+    ) -> Result<Option<TraceTree>, QueryError> {
+        self.read(|conn| read_trace(conn, trace_id, detail))
     }
 
     /// The spans a conversation turn is read from: the trace's earliest root, its first LLM
@@ -294,13 +293,6 @@ impl SqliteStore {
     }
 }
 
-/// How much of each span a tree read decodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Detail {
-    Full,
-    Outline,
-}
-
 /// The span columns of an outline: events left out, and the attributes but
 /// [`OUTLINE_ATTRIBUTES`] (JSON `true` and `false` kept as such, not as SQL's 1 and 0).
 static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -324,7 +316,7 @@ static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 fn read_trace(
     conn: &Connection,
     trace_id: TraceId,
-    detail: Detail,
+    detail: TraceDetail,
 ) -> Result<Option<TraceTree>, QueryError> {
     let id = trace_id.to_bytes();
     let summary = {
@@ -344,8 +336,8 @@ fn read_trace(
     let mut spans = Vec::new();
     {
         let columns = match detail {
-            Detail::Full => SPAN_COLUMNS,
-            Detail::Outline => OUTLINE_COLUMNS.as_str(),
+            TraceDetail::Full => SPAN_COLUMNS,
+            TraceDetail::Outline => OUTLINE_COLUMNS.as_str(),
         };
         let mut stmt = conn
             .prepare_cached(&format!(

@@ -61,6 +61,7 @@ pub mod past;
 pub mod people;
 pub mod records;
 pub mod repairs;
+mod required_only;
 pub mod rollups;
 pub mod scores;
 pub mod tokens;
@@ -68,6 +69,8 @@ pub mod traces;
 pub mod tree;
 pub mod upkeep;
 pub mod writes;
+
+pub use required_only::RequiredOnly;
 
 /// What a check returns: `Err` says what differed.
 pub type CheckResult = Result<(), Box<dyn Error>>;
