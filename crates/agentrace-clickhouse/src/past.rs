@@ -1,4 +1,4 @@
-//! Changes of the past (`Analytics::past_changes`): two materialized views write a row into
+//! Changes of the past (`Repairs::past_changes`): two materialized views write a row into
 //! `past_changes` for each insert into `spans` or `scores` holding rows older than
 //! [`PAST`](agentrace_store::PAST) — a late span, a span rewritten (attribution completed,
 //! repriced, repaired: its new and cancelling rows keep its start), a score written with an

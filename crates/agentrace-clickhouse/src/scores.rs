@@ -247,7 +247,7 @@ impl ClickHouseStore {
         Ok(RespondingSpan::first_of_each(spans))
     }
 
-    /// The spans scores of `targets` judge (`agentrace_store::Scores::judged_spans`): the
+    /// The spans scores of `targets` judge (`agentrace_store::TraceReader::judged_spans`): the
     /// spans named, read by trace and span id, and the roots of the traces named.
     pub(crate) async fn judged_spans(
         &self,

@@ -13,7 +13,7 @@
 //! | [`SqliteStore::open`], [`open_with`](SqliteStore::open_with) | opens (creates, migrates) a store; WAL mode with a bounded log, one writer, pooled readers |
 //! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
 //! | [`EncodedSpans`], [`insert_encoded_spans`](SqliteStore::insert_encoded_spans) | spans whose rows were encoded on the caller's threads, so the writer only binds and steps (what `agentrace serve` does) |
-//! | [`trace`](SqliteStore::trace), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
+//! | [`trace_tree`](SqliteStore::trace_tree), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
 //! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost; exact, from the spans |
 //! | [`rollup`](SqliteStore::rollup), [`overview`](SqliteStore::overview), [`tools`](SqliteStore::tools) | the same from rollup tables kept by the writer: milliseconds at any size (percentiles within 3.2 %) |
 //! | [`spans`](SqliteStore::spans), [`events`](SqliteStore::events) | records a page at a time, for export and tail |

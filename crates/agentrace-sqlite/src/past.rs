@@ -1,4 +1,4 @@
-//! Changes of the past (`Analytics::past_changes`): a write transaction that changes data
+//! Changes of the past (`Repairs::past_changes`): a write transaction that changes data
 //! older than [`PAST`] records the range it changed, one row in `past_changes`, whose
 //! `seq` (never reused) is the cursor. The writers note what they change as they go
 //! ([`Touched`]): a span write the whole time of each trace it adds to, a repricing or a repair

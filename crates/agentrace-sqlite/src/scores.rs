@@ -221,7 +221,7 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// The spans scores of `targets` judge (`agentrace_store::Scores::judged_spans`): each by
+    /// The spans scores of `targets` judge (`agentrace_store::TraceReader::judged_spans`): each by
     /// its key, in one read.
     pub fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError> {
         if targets.len() > MAX_TARGETS_A_LOOKUP {

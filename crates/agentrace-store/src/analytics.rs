@@ -24,6 +24,13 @@ use crate::tools::{TOOL_GROUPS, ToolFailures, tools_answer};
 /// [`tools`](Self::tools)). An aggregate span (one that reports its steps' usage) counts as a
 /// span, its usage and cost do not (they are its steps'). An unpriced billable call is
 /// counted as unpriced, never as zero.
+///
+/// Required: [`aggregate`](Self::aggregate), [`summary`](Self::summary),
+/// [`overview`](Self::overview), [`metric_names`](Self::metric_names),
+/// [`metric`](Self::metric), [`cost_tally_by_bucket`](Self::cost_tally_by_bucket) and
+/// [`session_costs_by_bucket`](Self::session_costs_by_bucket). [`rollup`](Self::rollup)
+/// (exact, from the spans), [`tools`](Self::tools) and [`cost_tally`](Self::cost_tally) are
+/// provided; a store that keeps rollups overrides the first two.
 pub trait Analytics: TraceReader {
     /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
     /// nearest-rank duration percentiles, tokens and cost, exact, from the spans. Rows come

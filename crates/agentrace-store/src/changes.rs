@@ -7,13 +7,13 @@ use std::time::Duration;
 use agentrace_core::{Attribution, Cost, SpanId, TraceId, Usd};
 
 /// How far back the data a write changes must reach for the write to be a change of the past
-/// ([`Analytics::past_changes`](crate::Analytics::past_changes)): a span of a trace that
+/// ([`Repairs::past_changes`](crate::Repairs::past_changes)): a span of a trace that
 /// started earlier, a score given earlier, a repriced call, a repair, a purge. Whoever keeps
 /// counts of hours (the server's SLOs) keeps only hours that ended longer ago than this.
 pub const PAST: Duration = Duration::from_secs(30 * 60);
 
 /// What the writes after a cursor changed of the past, as
-/// [`Analytics::past_changes`](crate::Analytics::past_changes) reports them.
+/// [`Repairs::past_changes`](crate::Repairs::past_changes) reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PastChanges {

@@ -7,6 +7,10 @@
 use crate::error::{QueryError, WriteError};
 
 /// What a store keeps of evaluator rules.
+///
+/// # Contract (checked by the conformance suite)
+/// A rule is kept under its name, its definition as given, unread: put again it replaces the
+/// one stored, deleted it is gone; every node reads the same rules. All three are required.
 pub trait EvaluatorRules {
     /// Every rule stored, by name.
     fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError>;

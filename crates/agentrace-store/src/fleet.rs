@@ -30,6 +30,12 @@ pub enum Wanted {
 /// A store shared by several nodes. The defaults are a store with one node (SQLite): this
 /// node is the fleet, it is always alive and the only one, and nobody else stores anything.
 ///
+/// # Contract (checked by the conformance suite)
+/// A node that sent a heartbeat is among [`nodes_since`](Self::nodes_since) any earlier
+/// time; [`arrivals`](Self::arrivals) returns what other nodes stored after `since`, never
+/// this node's own writes, and an `until` to pass back as the next `since` so that nothing is
+/// read twice or missed. Nothing is required: a store of one node keeps every default.
+///
 /// A shared store tags what each node writes with the node's id ([`node`](Self::node)) and
 /// when it arrived, so that [`arrivals`](Self::arrivals) returns what the others stored.
 pub trait Fleet {

@@ -4,7 +4,7 @@
 //! (a trace: its root span), per source or annotator kind, or all together.
 //!
 //! Computed here once, for every store, from the store's scores ([`Scores::scores`]) and the
-//! spans they judge ([`Scores::judged_spans`]). The newest [`MAX_STATS_SCORES`] of the range
+//! spans they judge ([`TraceReader::judged_spans`]). The newest [`MAX_STATS_SCORES`] of the range
 //! are read; [`ScoreStats::sampled`] says when there were more.
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,7 +21,7 @@ use crate::time_range::TimeRange;
 /// Scores one statistics reads at most (the newest of the range).
 pub const MAX_STATS_SCORES: usize = 20_000;
 
-/// Targets one [`Scores::judged_spans`] looks up at most.
+/// Targets one [`TraceReader::judged_spans`] looks up at most.
 pub const MAX_TARGETS_A_LOOKUP: usize = 1_000;
 
 /// Bins of a numeric score's distribution.

@@ -15,6 +15,14 @@ use crate::model::Cursor;
 use crate::time_range::TimeRange;
 
 /// What a store keeps of scores.
+///
+/// # Contract (checked by the conformance suite)
+/// A score is kept under its id: written again it replaces the one stored, deleted it is gone
+/// from every answer (pages, names, tallies, the trace list by score). Pages are newest first
+/// and continue from their cursor without gaps or repeats. Required:
+/// [`write_scores`](Self::write_scores), [`scores`](Self::scores) and
+/// [`delete_score`](Self::delete_score); names and tallies are provided on top of them (a
+/// store that counts in place overrides them).
 pub trait Scores {
     /// Stores `scores`, all or none, each under its id (give them ids with [`with_score_ids`]
     /// first): one stored under the same id is replaced. A score without an id is

@@ -10,6 +10,11 @@ use crate::model::RecordKind;
 
 /// The history of alert notifications: what the alert engine sent, and the states it resumes
 /// from after a restart (on any node of a fleet).
+///
+/// # Contract (checked by the conformance suite)
+/// A batch is stored whole or not at all; what was stored is read back unchanged, newest
+/// first, by any node. Required: [`insert_alert_records`](Self::insert_alert_records) and
+/// [`alert_records`](Self::alert_records); the rest is provided on top of them.
 pub trait AlertHistory {
     /// Stores notifications, all or none.
     fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError>;
@@ -54,6 +59,13 @@ pub trait AlertHistory {
 const ALERT_PAGE: usize = 1_000;
 
 /// Deleting old records, by age or to stay within a size.
+///
+/// # Contract (checked by the conformance suite)
+/// A deletion never leaves a record half there: what a query answers after it is what it
+/// would answer had the deleted records never been written (trace summaries, rollups and
+/// sessions recomputed from what stays). Counts and sizes describe what is stored now, not
+/// what was ever written. Required: [`delete_before`](Self::delete_before),
+/// [`stored_bytes`](Self::stored_bytes) and [`nth_oldest`](Self::nth_oldest).
 pub trait Retention {
     /// Deletes the spans (by start), events (by time) or metrics (by the end of their
     /// bucket) older than `cutoff_unix_nano`; returns how many were deleted. Summaries stay
@@ -112,6 +124,13 @@ pub trait Retention {
 }
 
 /// Rewriting stored spans: the server's background repairs and repricing.
+///
+/// # Contract (checked by the conformance suite)
+/// A repair is whole or nothing, and every answer that depends on a repaired span (trees,
+/// the trace list, sessions, aggregates, rollups, tallies) reflects it once the call returns,
+/// as if the span had been written so in the first place. Every change that reaches the past
+/// is reported by [`past_changes`](Self::past_changes). Required: all but
+/// [`spans_awaiting_parent`](Self::spans_awaiting_parent).
 pub trait Repairs {
     /// Rewrites the parent, the kind, the attributes, the status and the counts (usage, cost,
     /// aggregate mark) of stored spans with those of `spans` (matched by trace and span id; every other
@@ -143,6 +162,12 @@ pub trait Repairs {
 }
 
 /// What the server reports of its store, and its last word at shutdown.
+///
+/// # Contract (checked by the conformance suite)
+/// Every method is cheap enough for `/readyz` and `/status` to call on each request; none
+/// writes. After [`close`](Self::close) returns, everything written is durable, and an
+/// empty store reports its schema version and a size. Required: all but
+/// [`wal`](Self::wal) and [`held`](Self::held), which say `None` for a store without them.
 pub trait Health {
     /// What and where the store is, for logs (a path, a URL without credentials).
     fn describe(&self) -> String;

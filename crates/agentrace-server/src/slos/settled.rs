@@ -26,7 +26,7 @@ const _: () = assert!(SETTLE.as_secs() >= 2 * agentrace_store::PAST.as_secs());
 
 /// How long the hours read are kept before all are read again: the most a change to a settled
 /// hour that the store cannot report
-/// ([`Analytics::past_changes`](agentrace_store::Analytics::past_changes)) waits before the
+/// ([`Repairs::past_changes`](agentrace_store::Repairs::past_changes)) waits before the
 /// counts show it.
 const REFRESH: Duration = Duration::from_secs(3_600);
 

@@ -1,4 +1,4 @@
-//! Changes of the past (`Analytics::past_changes`): what writes of old data report to whoever
+//! Changes of the past (`Repairs::past_changes`): what writes of old data report to whoever
 //! keeps counts of the past by the hour.
 
 use crate::{CostUpdate, PastChanges, RecordKind, Store, with_score_ids};

@@ -388,7 +388,7 @@ pub fn span_scores_are_found_by_their_stored_trace(store: &dyn Store) -> CheckRe
 
 /// The spans scores judge, and the statistics of a score by what it judged
 /// (`crate::score_stats`, which reads through
-/// [`Scores::judged_spans`](crate::Scores::judged_spans)): by model,
+/// [`TraceReader::judged_spans`](crate::TraceReader::judged_spans)): by model,
 /// agent, service and prompt of the judged span (a trace's: its root's), unknown for a
 /// session, a span not stored and one that names no trace; counts, means, ranges, bins and
 /// the trend computed by hand from the scores below. And the names given in a range.
