@@ -70,6 +70,7 @@ mod evaluator_rules;
 mod fleet;
 mod health;
 mod model;
+mod people;
 mod picks;
 mod read;
 mod run_cost;
@@ -106,6 +107,7 @@ pub use model::{
     Summary, ToolPoint, ToolStats, ToolsAnswer, TraceDetail, TraceFilter, TraceNode, TraceOrder,
     TracePage, TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
+pub use people::{People, TraceFigures};
 pub use read::TraceReader;
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};
 pub use score_stats::{

@@ -6,8 +6,9 @@ use agentrace_core::{ScoreTarget, SpanId, SpanRecord, TraceId};
 use crate::error::QueryError;
 use crate::model::{
     Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery,
-    TraceDetail, TraceFilter, TraceOrder, TracePage, TraceTree, UserSummary,
+    TraceDetail, TraceFilter, TraceOrder, TracePage, TraceSummary, TraceTree, UserSummary,
 };
+use crate::people::People;
 use crate::picks;
 use crate::score_stats::MAX_TARGETS_A_LOOKUP;
 use crate::scores::RespondingSpan;
@@ -167,13 +168,19 @@ pub trait TraceReader {
     }
 
     /// Sessions with traces starting in `range`, with the sums of those traces (a trace
-    /// belongs to the session of its head span, else the first one among its spans).
+    /// belongs to the session of its head span, else the first one among its spans), most
+    /// recently active or costliest first. Provided: the trace list of the range, summed by
+    /// [`People`](crate::People).
     fn sessions_by(
         &self,
         range: TimeRange,
         sort: SessionSort,
         limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError>;
+    ) -> Result<Vec<SessionSummary>, QueryError> {
+        let mut people = People::by_session();
+        each_trace(self, range, |t| people.add(t.into()))?;
+        Ok(people.sessions(sort, limit))
+    }
 
     /// One session's activity (all its traces); `None` when no trace names it. Provided:
     /// a store with an index of sessions does better than grouping every trace.
@@ -184,13 +191,19 @@ pub trait TraceReader {
             .find(|s| s.session_id == session_id))
     }
 
-    /// End users with traces starting in `range` (a trace belongs to its head span's user).
+    /// End users with traces starting in `range` (a trace belongs to its head span's user),
+    /// most recently active or costliest first. Provided, as
+    /// [`sessions_by`](Self::sessions_by) is.
     fn users(
         &self,
         range: TimeRange,
         sort: SessionSort,
         limit: usize,
-    ) -> Result<Vec<UserSummary>, QueryError>;
+    ) -> Result<Vec<UserSummary>, QueryError> {
+        let mut people = People::by_user();
+        each_trace(self, range, |t| people.add(t.into()))?;
+        Ok(people.users(sort, limit))
+    }
 
     /// Spans matching the query, by start time (then trace and span id), a page at a time.
     fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError>;
@@ -201,6 +214,24 @@ pub trait TraceReader {
 
 /// Spans read a page at a time by the provided methods.
 const PAGE: usize = 1_000;
+
+/// Calls `each` on the summary of every trace starting in `range`.
+pub(crate) fn each_trace<R: TraceReader + ?Sized>(
+    reader: &R,
+    range: TimeRange,
+    mut each: impl FnMut(&TraceSummary),
+) -> Result<(), QueryError> {
+    let filter = TraceFilter::new().range(range);
+    let mut cursor = None;
+    loop {
+        let page = reader.list_traces(&filter, cursor.as_ref(), PAGE)?;
+        page.traces.iter().for_each(&mut each);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
 
 /// Every span of `trace_id`, in full, oldest first: what the provided lookups pick from.
 fn spans_of<R: TraceReader + ?Sized>(

@@ -9,9 +9,8 @@ use crate::{
     CostUpdate, Cursor, DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health,
     InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, PastChanges,
     QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention, RetentionError, ScorePage,
-    ScoreQuery, Scores, SessionCost, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows,
-    Store, StoredRule, Summary, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage,
-    TraceReader, TraceTree, UserSummary, WriteError,
+    ScoreQuery, Scores, SessionCost, SpanPage, SpanQuery, SpanRows, Store, StoredRule, Summary,
+    TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -53,24 +52,6 @@ impl<S: Store> TraceReader for RequiredOnly<S> {
         detail: TraceDetail,
     ) -> Result<Option<TraceTree>, QueryError> {
         self.0.trace_tree(trace_id, detail)
-    }
-
-    fn sessions_by(
-        &self,
-        range: TimeRange,
-        sort: SessionSort,
-        limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError> {
-        self.0.sessions_by(range, sort, limit)
-    }
-
-    fn users(
-        &self,
-        range: TimeRange,
-        sort: SessionSort,
-        limit: usize,
-    ) -> Result<Vec<UserSummary>, QueryError> {
-        self.0.users(range, sort, limit)
     }
 
     fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError> {
