@@ -14,6 +14,7 @@ use crate::read::TraceReader;
 use crate::series::{align, error_pattern, whole_minutes};
 use crate::time_range::TimeRange;
 use crate::tools::{TOOL_GROUPS, ToolFailures, tools_answer};
+use crate::unit_costs;
 
 /// The numbers behind the dashboard, the alerts and the CLI's reports.
 ///
@@ -138,11 +139,16 @@ pub trait Analytics: TraceReader {
     /// keyed by its start) of the traces' (or runs') start, in one read: each bucket judged as a range
     /// of its own (a session on its traces starting in it). Oldest first; a bucket without a
     /// trace is left out. A width of 0 is [`QueryError::Invalid`].
+    ///
+    /// Provided: from the trace list (traces, sessions) and the spans of the traces holding
+    /// runs; a store that sums in place does better.
     fn cost_tally_by_bucket(
         &self,
         q: &CostTallyQuery,
         width_ns: u64,
-    ) -> Result<Vec<(u64, CostTally)>, QueryError>;
+    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
+        unit_costs::tallies(self, q, check_bucket_width(width_ns)?)
+    }
 
     /// The cost of each session of `q`'s range and scope in each bucket of `width_ns` (aligned
     /// on the epoch) of its traces' start: the parts a window's cost of sessions is summed
@@ -150,11 +156,15 @@ pub trait Analytics: TraceReader {
     /// so its buckets are summed before it is judged: [`CostTally::count`]). `q`'s unit and
     /// threshold are not read. Ordered by bucket, then session; a session with no trace in a
     /// bucket has no part there. A width of 0 is [`QueryError::Invalid`].
+    ///
+    /// Provided: from the trace list.
     fn session_costs_by_bucket(
         &self,
         q: &CostTallyQuery,
         width_ns: u64,
-    ) -> Result<Vec<SessionCost>, QueryError>;
+    ) -> Result<Vec<SessionCost>, QueryError> {
+        unit_costs::session_costs(self, q, check_bucket_width(width_ns)?)
+    }
 }
 
 /// The tally of a read in one bucket (a store's plain tally, read as its tally by bucket

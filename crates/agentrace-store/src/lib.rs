@@ -80,6 +80,7 @@ pub mod series;
 mod time_range;
 mod tools;
 mod tree;
+mod unit_costs;
 mod upkeep;
 mod write;
 

@@ -213,7 +213,7 @@ pub trait TraceReader {
 }
 
 /// Spans read a page at a time by the provided methods.
-const PAGE: usize = 1_000;
+pub(crate) const PAGE: usize = 1_000;
 
 /// Calls `each` on the summary of every trace starting in `range`.
 pub(crate) fn each_trace<R: TraceReader + ?Sized>(
@@ -234,7 +234,7 @@ pub(crate) fn each_trace<R: TraceReader + ?Sized>(
 }
 
 /// Every span of `trace_id`, in full, oldest first: what the provided lookups pick from.
-fn spans_of<R: TraceReader + ?Sized>(
+pub(crate) fn spans_of<R: TraceReader + ?Sized>(
     reader: &R,
     trace_id: TraceId,
 ) -> Result<Vec<SpanRecord>, QueryError> {

@@ -5,12 +5,12 @@
 use agentrace_core::{Event, Measurement, Score, SpanRecord, TraceId};
 
 use crate::{
-    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostTally, CostTallyQuery,
-    CostUpdate, Cursor, DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health,
-    InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, PastChanges,
-    QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention, RetentionError, ScorePage,
-    ScoreQuery, Scores, SessionCost, SpanPage, SpanQuery, SpanRows, Store, StoredRule, Summary,
-    TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, WriteError,
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
+    DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
+    MetricQuery, MetricSeries, Overview, OverviewQuery, PastChanges, QueryError, RecordKind,
+    RecordWriter, Repaired, Repairs, Retention, RetentionError, ScorePage, ScoreQuery, Scores,
+    SpanPage, SpanQuery, SpanRows, Store, StoredRule, Summary, TimeRange, TraceDetail, TraceFilter,
+    TraceOrder, TracePage, TraceReader, TraceTree, WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -82,22 +82,6 @@ impl<S: Store> Analytics for RequiredOnly<S> {
 
     fn metric(&self, q: &MetricQuery) -> Result<Vec<MetricSeries>, QueryError> {
         self.0.metric(q)
-    }
-
-    fn cost_tally_by_bucket(
-        &self,
-        q: &CostTallyQuery,
-        width_ns: u64,
-    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
-        self.0.cost_tally_by_bucket(q, width_ns)
-    }
-
-    fn session_costs_by_bucket(
-        &self,
-        q: &CostTallyQuery,
-        width_ns: u64,
-    ) -> Result<Vec<SessionCost>, QueryError> {
-        self.0.session_costs_by_bucket(q, width_ns)
     }
 }
 
