@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use agentrace_core::{SpanKind, TokenUsage, Usd};
 use agentrace_store::series::{
-    DurationHistogram, MAX_POINTS, MINUTE_NS, align, auto_width, error_pattern, floor,
-    whole_minutes,
+    DurationHistogram, MINUTE_NS, SeriesLayout, align, error_pattern, floor, whole_minutes,
 };
 use agentrace_store::{
     AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, Percentiles,
@@ -347,22 +346,9 @@ impl ClickHouseStore {
                 )
             }),
         };
-        let width = q
-            .bucket_ns
-            .unwrap_or_else(|| auto_width(extent.map_or(0, |(s, e)| e.saturating_sub(s))));
-        let (series_start, points) = match extent {
-            Some((s, e)) => {
-                let start = floor(s, width);
-                (start, e.saturating_sub(start).div_ceil(width))
-            }
-            None => (0, 0),
-        };
-        if points > MAX_POINTS {
-            return Err(QueryError::Invalid(format!(
-                "a series of {points} points of {} s is too long (at most {MAX_POINTS}): widen the buckets or narrow the range",
-                width / 1_000_000_000
-            )));
-        }
+        let layout = SeriesLayout::of(extent, q.bucket_ns)?;
+        let (width, series_start, points) =
+            (layout.width_ns, layout.start_unix_nano, layout.points);
         let summary = self.summary_with(range, true).await?;
         let bucket = [GroupBy::TimeBucket { width_ns: width }];
         let all = SpanFilter::new().range(range);

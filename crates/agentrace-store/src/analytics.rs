@@ -9,9 +9,9 @@ use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
     RollupAnswer, RollupSource, Summary, ToolsAnswer,
 };
-use crate::model::{GroupBy, SpanFilter, SpanQuery, StatusFilter};
+use crate::model::{GroupBy, GroupKey, Order, SeriesPoint, SpanFilter, SpanQuery, StatusFilter};
 use crate::read::TraceReader;
-use crate::series::{align, error_pattern, whole_minutes};
+use crate::series::{SeriesLayout, align, error_pattern, whole_minutes};
 use crate::time_range::TimeRange;
 use crate::tools::{TOOL_GROUPS, ToolFailures, tools_answer};
 use crate::unit_costs;
@@ -66,7 +66,55 @@ pub trait Analytics: TraceReader {
 
     /// The dashboard's overview of a range widened to whole minutes: the
     /// [`summary`](Self::summary) numbers and a time series.
-    fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError>;
+    ///
+    /// Provided: [`summary`](Self::summary) (exact) and the series from
+    /// [`rollup`](Self::rollup) by time bucket.
+    fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
+        whole_minutes(q.bucket_ns, "the series' bucket width")?;
+        let range = align(q.range);
+        let extent = match (range.start_unix_nano, range.end_unix_nano) {
+            (Some(start), Some(end)) => Some((start, end)),
+            _ => span_extent(self, range)?,
+        };
+        let layout = SeriesLayout::of(extent, q.bucket_ns)?;
+        let by_bucket = |filter: SpanFilter| -> Result<Vec<AggregateRow>, QueryError> {
+            let width_ns = layout.width_ns;
+            let q = AggregateQuery::new(filter, [GroupBy::TimeBucket { width_ns }]);
+            Ok(self.rollup(&q)?.rows)
+        };
+        let all = by_bucket(SpanFilter::new().range(range))?;
+        let mut calls = SpanFilter::new().range(range).kind(SpanKind::Llm);
+        calls.billable = Some(true);
+        let llm = by_bucket(calls)?;
+        let row_at = |rows: &[AggregateRow], start: u64| {
+            rows.iter()
+                .find(|r| r.keys.first() == Some(&GroupKey::Bucket(start)))
+                .cloned()
+        };
+        let series = layout
+            .starts()
+            .map(|start| {
+                let all = row_at(&all, start).unwrap_or_else(|| AggregateRow::empty(Vec::new()));
+                let llm = row_at(&llm, start);
+                SeriesPoint {
+                    start_unix_nano: start,
+                    spans: all.count,
+                    span_errors: all.errors,
+                    requests: llm.as_ref().map_or(0, |r| r.count),
+                    errors: llm.as_ref().map_or(0, |r| r.errors),
+                    latency: llm.filter(|r| r.count > 0).map(|r| r.duration),
+                    usage: all.usage,
+                    cost: all.cost,
+                    unpriced: all.unpriced,
+                }
+            })
+            .collect();
+        Ok(Overview {
+            summary: self.summary(range)?,
+            bucket_ns: layout.width_ns,
+            series,
+        })
+    }
 
     /// Tool calls in a range widened to whole minutes, by tool: calls, failures, duration
     /// percentiles, the `top` error types and message patterns, and with `bucket_ns` a trend.
@@ -295,4 +343,31 @@ impl SessionCost {
             unpriced,
         }
     }
+}
+
+/// The start of the first span of `range` and a minute past the start of the last, `None`
+/// without spans: where an open range's series begins and ends.
+fn span_extent<A: Analytics + ?Sized>(
+    store: &A,
+    range: TimeRange,
+) -> Result<Option<(u64, u64)>, QueryError> {
+    let edge = |order| -> Result<Option<u64>, QueryError> {
+        let q = SpanQuery::new(SpanFilter::new().range(range))
+            .order(order)
+            .limit(1);
+        Ok(store
+            .spans(&q)?
+            .spans
+            .first()
+            .map(|s| s.start_time_unix_nano))
+    };
+    let (Some(first), Some(last)) = (edge(Order::Asc)?, edge(Order::Desc)?) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        range.start_unix_nano.unwrap_or(first),
+        range
+            .end_unix_nano
+            .unwrap_or_else(|| last.saturating_add(crate::series::MINUTE_NS)),
+    )))
 }

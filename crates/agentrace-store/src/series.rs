@@ -57,6 +57,55 @@ pub const AUTO_POINTS: u64 = 60;
 /// The most points a series may have.
 pub const MAX_POINTS: u64 = 10_000;
 
+/// Where a time series' points fall: `points` buckets of `width_ns` from `start_unix_nano`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesLayout {
+    /// The first bucket's start (a multiple of the width).
+    pub start_unix_nano: u64,
+    /// How many buckets.
+    pub points: u64,
+    /// The buckets' width.
+    pub width_ns: u64,
+}
+
+impl SeriesLayout {
+    /// The series over `extent` (start, end; `None`: no data, no point) in buckets of
+    /// `bucket_ns`, or of [`auto_width`] of the extent.
+    ///
+    /// # Errors
+    /// [`QueryError::Invalid`](crate::QueryError::Invalid) for more than [`MAX_POINTS`].
+    pub fn of(
+        extent: Option<(u64, u64)>,
+        bucket_ns: Option<u64>,
+    ) -> Result<Self, crate::QueryError> {
+        let width_ns =
+            bucket_ns.unwrap_or_else(|| auto_width(extent.map_or(0, |(s, e)| e.saturating_sub(s))));
+        let (start_unix_nano, points) = match extent {
+            Some((s, e)) => {
+                let start = floor(s, width_ns);
+                (start, e.saturating_sub(start).div_ceil(width_ns))
+            }
+            None => (0, 0),
+        };
+        if points > MAX_POINTS {
+            return Err(crate::QueryError::Invalid(format!(
+                "a series of {points} points of {} s is too long (at most {MAX_POINTS}): widen the buckets or narrow the range",
+                width_ns / 1_000_000_000
+            )));
+        }
+        Ok(Self {
+            start_unix_nano,
+            points,
+            width_ns,
+        })
+    }
+
+    /// Each bucket's start, in order.
+    pub fn starts(self) -> impl Iterator<Item = u64> {
+        (0..self.points).map(move |i| self.start_unix_nano + i * self.width_ns)
+    }
+}
+
 /// The width of a series over `span` ns: the smallest of [`AUTO_WIDTHS`] giving at most
 /// [`AUTO_POINTS`] points, else whole days.
 pub fn auto_width(span: u64) -> u64 {

@@ -1,7 +1,7 @@
 //! Queries answered from the rollups: [`SqliteStore::rollup`], [`SqliteStore::overview`] and
 //! [`SqliteStore::tools`].
 
-use agentrace_store::series::{MAX_POINTS, align, auto_width, whole_minutes};
+use agentrace_store::series::{SeriesLayout, align, whole_minutes};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::LazyLock;
@@ -368,23 +368,8 @@ fn overview(
             )
         }),
     };
-    let width = match bucket_ns {
-        Some(w) => w,
-        None => auto_width(span.map_or(0, |(s, e)| e.saturating_sub(s))),
-    };
-    let (series_start, points) = match span {
-        Some((s, e)) => {
-            let start = floor(s, width);
-            (start, e.saturating_sub(start).div_ceil(width))
-        }
-        None => (0, 0),
-    };
-    if points > MAX_POINTS {
-        return Err(QueryError::Invalid(format!(
-            "a series of {points} points of {} s is too long (at most {MAX_POINTS}): widen the buckets or narrow the range",
-            width / 1_000_000_000
-        )));
-    }
+    let layout = SeriesLayout::of(span, bucket_ns)?;
+    let (width, series_start, points) = (layout.width_ns, layout.start_unix_nano, layout.points);
     let mut series: Vec<Point> = (0..points).map(|_| Point::default()).collect();
     let mut all = Measures::default();
     let mut llm = Measures::default();
@@ -578,6 +563,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agentrace_store::series::auto_width;
 
     const H: u64 = HOUR_NS;
     const M: u64 = MINUTE_NS;

@@ -7,10 +7,10 @@ use agentrace_core::{Event, Measurement, Score, SpanRecord, TraceId};
 use crate::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
     DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
-    MetricQuery, MetricSeries, Overview, OverviewQuery, PastChanges, QueryError, RecordKind,
-    RecordWriter, Repaired, Repairs, Retention, RetentionError, ScorePage, ScoreQuery, Scores,
-    SpanPage, SpanQuery, SpanRows, Store, StoredRule, Summary, TimeRange, TraceDetail, TraceFilter,
-    TraceOrder, TracePage, TraceReader, TraceTree, WriteError,
+    MetricQuery, MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired,
+    Repairs, Retention, RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery,
+    SpanRows, Store, StoredRule, Summary, TimeRange, TraceDetail, TraceFilter, TraceOrder,
+    TracePage, TraceReader, TraceTree, WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -70,10 +70,6 @@ impl<S: Store> Analytics for RequiredOnly<S> {
 
     fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
         self.0.summary(range)
-    }
-
-    fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
-        self.0.overview(q)
     }
 
     fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {
