@@ -39,7 +39,52 @@ pub trait Analytics: TraceReader {
     fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError>;
 
     /// The overview of a time range, exact, from one consistent snapshot.
-    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError>;
+    ///
+    /// Provided: from [`aggregate`](Self::aggregate) (every span, the calls, by model and
+    /// by agent) and a count of the trace list.
+    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+        let spans = SpanFilter::new().range(range);
+        let mut billable = spans.clone();
+        billable.billable = Some(true);
+        let calls = billable.clone().kind(SpanKind::Llm);
+        let total = |filter: SpanFilter| -> Result<AggregateRow, QueryError> {
+            Ok(self
+                .aggregate(&AggregateQuery::new(filter, []))?
+                .pop()
+                .unwrap_or_else(|| AggregateRow::empty(Vec::new())))
+        };
+        let by = |group: GroupBy| -> Result<Vec<AggregateRow>, QueryError> {
+            let mut rows = self.aggregate(&AggregateQuery::new(billable.clone(), [group]))?;
+            AggregateRow::sort_by_cost(&mut rows);
+            Ok(rows)
+        };
+        let (all, llm) = (total(spans)?, total(calls)?);
+        let mut traces = 0;
+        crate::read::each_trace(self, range, |_| traces += 1)?;
+        let mut by_model = by(GroupBy::Model)?;
+        by_model.retain(|r| r.keys.first() != Some(&GroupKey::None));
+        Ok(Summary {
+            range,
+            traces,
+            spans: all.count,
+            span_errors: all.errors,
+            requests: llm.count,
+            errors: llm.errors,
+            error_rate: if llm.count == 0 {
+                0.0
+            } else {
+                llm.errors as f64 / llm.count as f64
+            },
+            latency: (llm.count > 0).then_some(llm.duration),
+            usage: all.usage,
+            cost: all.cost,
+            priced: all.priced,
+            unpriced: all.unpriced,
+            unpriced_usage: all.unpriced_usage,
+            by_model,
+            by_agent: by(GroupBy::Agent)?,
+        })
+    }
 
     /// [`aggregate`](Self::aggregate) over the range widened to whole minutes, at any size
     /// in milliseconds: from rollups when they cover the query, else from the spans

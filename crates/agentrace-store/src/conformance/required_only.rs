@@ -9,8 +9,8 @@ use crate::{
     DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
     MetricQuery, MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired,
     Repairs, Retention, RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery,
-    SpanRows, Store, StoredRule, Summary, TimeRange, TraceDetail, TraceFilter, TraceOrder,
-    TracePage, TraceReader, TraceTree, WriteError,
+    SpanRows, Store, StoredRule, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage,
+    TraceReader, TraceTree, WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -66,10 +66,6 @@ impl<S: Store> TraceReader for RequiredOnly<S> {
 impl<S: Store> Analytics for RequiredOnly<S> {
     fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
         self.0.aggregate(q)
-    }
-
-    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
-        self.0.summary(range)
     }
 
     fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {
