@@ -7,6 +7,7 @@ use crate::changes::{AlertRecord, CostUpdate, PastChanges, Repaired};
 use crate::error::{QueryError, RetentionError, WriteError};
 use crate::health::{DiskUsage, HeldStatus, WalStatus};
 use crate::model::RecordKind;
+use crate::read::TraceReader;
 
 /// The history of alert notifications: what the alert engine sent, and the states it resumes
 /// from after a restart (on any node of a fleet).
@@ -131,7 +132,7 @@ pub trait Retention {
 /// as if the span had been written so in the first place. Every change that reaches the past
 /// is reported by [`past_changes`](Self::past_changes). Required: all but
 /// [`spans_awaiting_parent`](Self::spans_awaiting_parent).
-pub trait Repairs {
+pub trait Repairs: TraceReader {
     /// Rewrites the parent, the kind, the attributes, the status and the counts (usage, cost,
     /// aggregate mark) of stored spans with those of `spans` (matched by trace and span id; every other
     /// field as stored), all or none: a span given a parent takes, with its subtree, what it lacks
@@ -140,8 +141,30 @@ pub trait Repairs {
     fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError>;
 
     /// Replaces the cost of stored spans, all or none, rollups and summaries following;
-    /// returns how many changed.
-    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError>;
+    /// returns how many changed (an update to the same cost, or of a span not stored, changes
+    /// nothing). Provided: the spans read, given their new costs and rewritten by
+    /// [`repair_spans`](Self::repair_spans) in one call.
+    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
+        let mut changed: Vec<SpanRecord> = Vec::new();
+        for update in updates {
+            let stored = self.span(update.trace_id, update.span_id)?;
+            let Some(mut span) = stored.filter(|s| s.cost != update.cost) else {
+                continue;
+            };
+            span.cost = update.cost;
+            match changed
+                .iter_mut()
+                .find(|s| s.span_id == span.span_id && s.trace_id == span.trace_id)
+            {
+                Some(earlier) => *earlier = span,
+                None => changed.push(span),
+            }
+        }
+        if changed.is_empty() {
+            return Ok(0);
+        }
+        Ok(self.repair_spans(&changed)?.changed)
+    }
 
     /// How many spans lack an attribution their parent has not brought yet, stored or held
     /// for it (a gauge for `/status`). Provided: 0, for a store that keeps no count of them.

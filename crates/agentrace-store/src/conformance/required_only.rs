@@ -5,12 +5,12 @@
 use agentrace_core::{Event, Measurement, Score, SpanRecord, TraceId};
 
 use crate::{
-    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
-    DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
-    MetricQuery, MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired,
-    Repairs, Retention, RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery,
-    SpanRows, Store, StoredRule, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage,
-    TraceReader, TraceTree, WriteError,
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Cursor, DiskUsage,
+    EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
+    MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention,
+    RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery, SpanRows, Store,
+    StoredRule, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree,
+    WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -113,10 +113,6 @@ impl<S: Store> Retention for RequiredOnly<S> {
 impl<S: Store> Repairs for RequiredOnly<S> {
     fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
         self.0.repair_spans(spans)
-    }
-
-    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
-        self.0.update_costs(updates)
     }
 
     fn past_changes(&self, cursor: u64) -> Result<PastChanges, QueryError> {
