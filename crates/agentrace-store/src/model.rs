@@ -243,6 +243,8 @@ pub const SCORE_KEY_SCALE: f64 = 1e6;
 pub struct TraceFilter {
     /// Trace start (its earliest span's start) within this range.
     pub range: TimeRange,
+    /// This trace only.
+    pub trace_id: Option<TraceId>,
     /// A span of this service.
     pub service: Option<String>,
     /// A span of this kind.
@@ -274,6 +276,8 @@ impl TraceFilter {
     setters!(
         /// Sets the time range.
         range: TimeRange,
+        /// Sets the trace.
+        trace_id: TraceId,
         /// Sets the kind.
         kind: SpanKind,
         /// Sets the status.

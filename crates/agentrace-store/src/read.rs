@@ -13,6 +13,7 @@ use crate::picks;
 use crate::score_stats::MAX_TARGETS_A_LOOKUP;
 use crate::scores::RespondingSpan;
 use crate::time_range::TimeRange;
+use crate::tree::OUTLINE_ATTRIBUTES;
 
 /// The record queries behind the API, the dashboard and the CLI.
 ///
@@ -57,11 +58,31 @@ pub trait TraceReader {
     /// dropped. [`TraceDetail::Outline`] leaves out the spans' span events and attributes
     /// (but the few the trace's views read, [`OUTLINE_ATTRIBUTES`](crate::OUTLINE_ATTRIBUTES)):
     /// the tree of a large trace at a fraction of the cost.
+    ///
+    /// Provided: the trace's row of the trace list and its spans; a store that reads a
+    /// trace by its key, and leaves out what an outline does not show, does better.
     fn trace_tree(
         &self,
         trace_id: TraceId,
         detail: TraceDetail,
-    ) -> Result<Option<TraceTree>, QueryError>;
+    ) -> Result<Option<TraceTree>, QueryError> {
+        let listed = self.list_traces(&TraceFilter::new().trace_id(trace_id), None, 1)?;
+        let Some(summary) = listed.traces.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut spans = spans_of(self, trace_id)?;
+        if spans.is_empty() {
+            return Ok(None);
+        }
+        if detail == TraceDetail::Outline {
+            for span in &mut spans {
+                span.attributes
+                    .retain(|key, _| OUTLINE_ATTRIBUTES.contains(&key));
+                span.events.clear();
+            }
+        }
+        Ok(Some(TraceTree::build(summary, spans)))
+    }
 
     /// [`trace_tree`](Self::trace_tree) in full.
     fn trace(&self, trace_id: TraceId) -> Result<Option<TraceTree>, QueryError> {

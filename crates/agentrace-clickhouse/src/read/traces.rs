@@ -401,6 +401,9 @@ impl ClickHouseStore {
                     ..TraceFilter::default()
                 });
         let (mut candidates, mut having) = starting_in(&filter.range);
+        if let Some(id) = filter.trace_id {
+            candidates.push(format!("trace_id = {}", sql::trace_id(id)), []);
+        }
         let mut heads = "1".to_owned();
         sql::status(
             &mut having,

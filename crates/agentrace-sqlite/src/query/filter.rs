@@ -186,6 +186,13 @@ fn span_fields(w: &mut Where, f: &SpanFields<'_>) {
 /// looked up span by span of each trace).
 pub(crate) fn traces(w: &mut Where, f: &TraceFilter, untraced_scores: bool) {
     w.range("t.start_ns", &f.range);
+    if let Some(id) = f.trace_id {
+        let id = Value::Blob(id.to_bytes().to_vec());
+        w.push(
+            format!("t.trace_no = {}", trace_no_of_id("?")),
+            [id.clone(), id.clone(), id],
+        );
+    }
     if let Some(score) = &f.score {
         scored(w, score, untraced_scores);
     }

@@ -2,15 +2,14 @@
 //! the suite checks every provided method's answer (a new store's first answers, before it
 //! overrides any for speed) against the same expectations as the store's own.
 
-use agentrace_core::{Event, Measurement, Score, SpanRecord, TraceId};
+use agentrace_core::{Event, Measurement, Score, SpanRecord};
 
 use crate::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Cursor, DiskUsage,
     EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
     MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention,
     RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery, SpanRows, Store,
-    StoredRule, TimeRange, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree,
-    WriteError,
+    StoredRule, TimeRange, TraceFilter, TraceOrder, TracePage, TraceReader, WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -44,14 +43,6 @@ impl<S: Store> TraceReader for RequiredOnly<S> {
         limit: usize,
     ) -> Result<TracePage, QueryError> {
         self.0.list_traces_by(filter, order, cursor, limit)
-    }
-
-    fn trace_tree(
-        &self,
-        trace_id: TraceId,
-        detail: TraceDetail,
-    ) -> Result<Option<TraceTree>, QueryError> {
-        self.0.trace_tree(trace_id, detail)
     }
 
     fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError> {

@@ -536,6 +536,10 @@ pub fn trace_list_filters(store: &dyn Store) -> CheckResult {
         (f().agent("support").status(StatusFilter::Error), vec![4]),
         (f().user("u-1").service("svc-b"), vec![3]),
         (f().model("gpt-4o").agent("support"), vec![1]),
+        // One trace by its id; an id not stored, none; the id with what it fails, none.
+        (f().trace_id(trace_id(3)), vec![3]),
+        (f().trace_id(trace_id(9)), vec![]),
+        (f().trace_id(trace_id(3)).status(StatusFilter::Error), vec![]),
     ];
     for (filter, expected) in cases {
         let page = store.list_traces(&filter, None, 10)?;
