@@ -22,7 +22,7 @@
 #                conflict) from tests/integration/python/frameworks/NAME.txt, at
 #                ${AGENTRACE_FRAMEWORK_VENVS:-target/framework-venvs}/NAME
 #   clickhouse   the ClickHouse engine in-process (PyPI chdb, pinned in
-#                tests/integration/python/clickhouse/requirements.txt) behind the HTTP fixture
+#                crates/agentrace-clickhouse/testing/requirements.txt) behind the HTTP fixture
 #                chdb_http.py, in a virtualenv at ${AGENTRACE_CLICKHOUSE_VENV:-target/clickhouse-venv}
 #   schemathesis Schemathesis (PyPI, pinned in tests/integration/python/schemathesis/requirements.txt),
 #                for the API's property-based tests, in a virtualenv at
@@ -117,7 +117,7 @@ install_python_clients() {
         python_venv "$venvs/$(basename "$requirements" .txt)" "$requirements"
     done
     python_venv "${AGENTRACE_CLICKHOUSE_VENV:-$root/target/clickhouse-venv}" \
-        "$root/tests/integration/python/clickhouse/requirements.txt"
+        "$root/crates/agentrace-clickhouse/testing/requirements.txt"
     python_venv "${AGENTRACE_SCHEMATHESIS_VENV:-$root/target/schemathesis-venv}" \
         "$root/tests/integration/python/schemathesis/requirements.txt"
 }

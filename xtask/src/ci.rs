@@ -8,7 +8,7 @@ use crate::{
     demo::demo,
     fuzz::{CI_FUZZ_SECONDS, fuzz},
     has_nextest,
-    integration::{INTEGRATION_CRATE, integration},
+    integration::{INTEGRATION_CRATE, clickhouse_venv, install_test_deps, integration_suite},
     root, step,
 };
 
@@ -63,6 +63,9 @@ fn every_step() -> Result<(), String> {
             "--examples",
         ]);
     }
+    // The ClickHouse crate's own tests run the real engine: its virtualenv comes first.
+    install_test_deps()?;
+    tests.env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv());
     step("tests", tests)?;
 
     let mut doc = cargo();
@@ -83,7 +86,7 @@ fn every_step() -> Result<(), String> {
     dashboard("check")?;
     demo()?;
     fuzz(&["--dev".to_owned(), CI_FUZZ_SECONDS.to_string()])?;
-    integration()?;
+    integration_suite()?;
     crate::bench::smoke()?;
     println!(
         "\nci: all steps passed in {:.0}s",

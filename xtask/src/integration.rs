@@ -10,21 +10,46 @@ pub(crate) const INTEGRATION_CRATE: &str = "agentrace-integration";
 
 /// Installs the real components, builds the examples the suite drives, runs the suite.
 pub(crate) fn integration() -> Result<(), String> {
+    install_test_deps()?;
+    integration_suite()
+}
+
+/// The chdb virtualenv: the ClickHouse crate's own tests and the suite run the engine from it.
+pub(crate) fn clickhouse_venv() -> std::path::PathBuf {
+    target_dir().join("clickhouse-venv")
+}
+
+/// Installs the real components every suite runs against (`scripts/install-test-deps.sh`).
+pub(crate) fn install_test_deps() -> Result<(), String> {
+    let mut install = Command::new("bash");
+    install
+        .arg(root().join("scripts").join("install-test-deps.sh"))
+        .env("AGENTRACE_VENV", target_dir().join("integration-venv"))
+        .env(
+            "AGENTRACE_INSTRUMENTATION_VENVS",
+            target_dir().join("instrumentation-venvs"),
+        )
+        .env(
+            "AGENTRACE_FRAMEWORK_VENVS",
+            target_dir().join("framework-venvs"),
+        )
+        .env(
+            "AGENTRACE_SCHEMATHESIS_VENV",
+            target_dir().join("schemathesis-venv"),
+        )
+        .env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv())
+        .current_dir(root());
+    step("install test dependencies", install)
+}
+
+/// The integration suite, the browser suite and the API tests on ClickHouse, with the
+/// components [`install_test_deps`] installed.
+pub(crate) fn integration_suite() -> Result<(), String> {
     let venv = target_dir().join("integration-venv");
     let instrumentation_venvs = target_dir().join("instrumentation-venvs");
     let framework_venvs = target_dir().join("framework-venvs");
     let schemathesis_venv = target_dir().join("schemathesis-venv");
-    let clickhouse_venv = target_dir().join("clickhouse-venv");
-    let mut install = Command::new("bash");
-    install
-        .arg(root().join("scripts").join("install-test-deps.sh"))
-        .env("AGENTRACE_VENV", &venv)
-        .env("AGENTRACE_INSTRUMENTATION_VENVS", &instrumentation_venvs)
-        .env("AGENTRACE_FRAMEWORK_VENVS", &framework_venvs)
-        .env("AGENTRACE_SCHEMATHESIS_VENV", &schemathesis_venv)
-        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv)
-        .current_dir(root());
-    step("integration: install test dependencies", install)?;
+    let clickhouse_venv = clickhouse_venv();
 
     let mut examples = cargo();
     examples.args([

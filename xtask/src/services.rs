@@ -5,7 +5,7 @@ use std::process::Command;
 
 use crate::{root, target_dir};
 
-/// The chdb fixture (`tests/integration/python/clickhouse/chdb_http.py`) serving ClickHouse's
+/// The chdb fixture (`crates/agentrace-clickhouse/testing/chdb_http.py`) serving ClickHouse's
 /// HTTP interface on a free port, over a data directory in the target dir; stopped on drop.
 pub(crate) struct ChdbFixture {
     child: std::process::Child,
@@ -18,7 +18,7 @@ impl ChdbFixture {
         let data = target_dir().join("chdb-fixture-data");
         let _ = std::fs::remove_dir_all(&data);
         let mut child = Command::new(venv.join("bin").join("python"))
-            .arg(root().join("tests/integration/python/clickhouse/chdb_http.py"))
+            .arg(root().join("crates/agentrace-clickhouse/testing/chdb_http.py"))
             .arg("--data")
             .arg(&data)
             .args(["--port", "0"])

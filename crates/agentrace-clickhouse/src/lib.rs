@@ -57,6 +57,8 @@ pub mod schema;
 mod scores;
 mod sql;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod upkeep;
 mod write;
 

@@ -77,6 +77,7 @@ mod run_cost;
 mod score_stats;
 mod scores;
 pub mod series;
+mod tally;
 mod time_range;
 mod tools;
 mod tree;
@@ -85,9 +86,7 @@ mod upkeep;
 mod write;
 
 pub use agentrace_core::cost::CostUnit;
-pub use analytics::{
-    Analytics, CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally,
-};
+pub use analytics::Analytics;
 pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, PAST, PastChanges, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};
@@ -109,17 +108,18 @@ pub use model::{
     TracePage, TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use people::{People, TraceFigures};
-pub use read::TraceReader;
+pub use read::{MAX_TARGETS_A_LOOKUP, TraceReader};
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};
 pub use score_stats::{
-    Bin, LabelCount, MAX_STATS_SCORES, MAX_TARGETS_A_LOOKUP, ScoreDimension, ScoreGroup,
-    ScoreStats, ScoreStatsQuery, TrendPoint, prompt_of, score_stats,
+    Bin, LabelCount, MAX_STATS_SCORES, ScoreDimension, ScoreGroup, ScoreStats, ScoreStatsQuery,
+    TrendPoint, prompt_of, score_stats,
 };
 pub use scores::{
     MAX_RESPONSES_A_LOOKUP, RespondingSpan, ScoreCursor, ScoreFilter, ScoreName, ScorePage,
     ScorePass, ScoreQuery, ScoreTally, Scores, StoredScore, with_score_ids,
 };
 pub use series::Percentiles;
+pub use tally::{CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally};
 pub use time_range::TimeRange;
 pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tools_answer};
 pub use tree::OUTLINE_ATTRIBUTES;

@@ -10,7 +10,6 @@ use crate::model::{
 };
 use crate::people::People;
 use crate::picks;
-use crate::score_stats::MAX_TARGETS_A_LOOKUP;
 use crate::scores::RespondingSpan;
 use crate::time_range::TimeRange;
 use crate::tree::OUTLINE_ATTRIBUTES;
@@ -232,6 +231,9 @@ pub trait TraceReader {
     /// Events matching the query, by time, a page at a time.
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError>;
 }
+
+/// Targets one [`TraceReader::judged_spans`] looks up at most.
+pub const MAX_TARGETS_A_LOOKUP: usize = 1_000;
 
 /// Spans read a page at a time by the provided methods.
 pub(crate) const PAGE: usize = 1_000;

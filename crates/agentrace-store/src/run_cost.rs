@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use agentrace_core::{SpanId, SpanKind, TokenUsage, TraceId, Usd};
 
-use crate::analytics::CostTally;
 use crate::model::is_unpriced;
+use crate::tally::CostTally;
 use crate::tree::Shape;
 
 /// A span as the cost of agent runs reads it.

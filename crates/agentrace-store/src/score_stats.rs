@@ -14,15 +14,12 @@ use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, SpanRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueryError;
-use crate::read::TraceReader;
+use crate::read::{MAX_TARGETS_A_LOOKUP, TraceReader};
 use crate::scores::{ScoreFilter, ScoreQuery, Scores};
 use crate::time_range::TimeRange;
 
 /// Scores one statistics reads at most (the newest of the range).
 pub const MAX_STATS_SCORES: usize = 20_000;
-
-/// Targets one [`TraceReader::judged_spans`] looks up at most.
-pub const MAX_TARGETS_A_LOOKUP: usize = 1_000;
 
 /// Bins of a numeric score's distribution.
 const BINS: usize = 10;

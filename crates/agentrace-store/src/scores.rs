@@ -9,9 +9,9 @@
 use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanId, TraceId};
 use serde::Serialize;
 
-use crate::analytics::{check_bucket_width, whole_tally};
 use crate::error::{QueryError, WriteError};
 use crate::model::Cursor;
+use crate::tally::{check_bucket_width, whole_tally};
 use crate::time_range::TimeRange;
 
 /// What a store keeps of scores.

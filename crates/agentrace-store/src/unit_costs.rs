@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanId, SpanKind, TraceId, Usd};
 
-use crate::analytics::{CostTally, CostTallyQuery, SessionCost};
 use crate::error::QueryError;
 use crate::model::{SpanFilter, SpanQuery, TraceSummary};
 use crate::read::{PAGE, TraceReader, each_trace, spans_of};
 use crate::run_cost::{AgentRunTallies, RunCost, RunCostSpan};
+use crate::tally::{CostTally, CostTallyQuery, SessionCost};
 use agentrace_core::cost::CostUnit;
 
 /// `q`'s tallies by bucket of `width_ns`.

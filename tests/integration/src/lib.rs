@@ -22,7 +22,6 @@
 //! - [`webhook`]: a receiver of signed alert notifications.
 
 pub mod alertmanager;
-pub mod clickhouse;
 pub mod load;
 pub mod nginx;
 pub mod process;
@@ -31,29 +30,7 @@ pub mod receiver;
 pub mod serve;
 pub mod webhook;
 
-/// Whether the suite runs under CI (`CI=true`), where a missing component is a failure.
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// Reports a missing component: panics under CI (the test fails), else prints a loud notice.
-/// Returns `false` so a test can `if !require(...) { return; }`.
-///
-/// # Panics
-/// Under `CI=true`, always: a missing real component must fail the suite there.
-pub fn require(available: bool, what: &str) -> bool {
-    if available {
-        return true;
-    }
-    assert!(
-        !in_ci(),
-        "{what} is missing and CI=true: run scripts/install-test-deps.sh (cargo xtask integration does)"
-    );
-    eprintln!(
-        "\n!!! SKIPPED: {what} is missing; run scripts/install-test-deps.sh to test it !!!\n"
-    );
-    false
-}
+pub use agentrace_core::testing::components::{in_ci, require};
 
 /// How long [`eventually`] waits for a condition (a bound on a hung test, not a performance
 /// figure).

@@ -5,7 +5,7 @@
 //! ClickHouse's errors. The ClickHouse store is tested through it; this test keeps the fixture
 //! honest with the crate itself, each way of compressing.
 
-use agentrace_integration::clickhouse::{ChdbServer, python};
+use agentrace_clickhouse::testing::{ChdbServer, python};
 use clickhouse::{Client, Compression, Row};
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
 //! The ClickHouse backend against the real ClickHouse engine (chdb behind ClickHouse's HTTP
-//! interface, `agentrace_integration::clickhouse`): the conformance suite every sink runs,
+//! interface, `agentrace_clickhouse::testing`): the conformance suite every sink runs,
 //! reading back through the store; its schema made once and kept when reopened; a database of
 //! a newer agentrace refused; retention by age as TTLs that ClickHouse applies itself; the
 //! cluster schema (`ON CLUSTER`, replicated and distributed tables) parsed by the engine;
@@ -8,10 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrace_clickhouse::testing::{ChdbServer, python};
 use agentrace_clickhouse::{ClickHouseStore, OpenError, SCHEMA_VERSION};
 use agentrace_core::testing::conformance::{self, Readback};
 use agentrace_core::{BoxError, Event, Sink, SpanKind, SpanRecord, Usd, async_trait};
-use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_store::conformance::fixtures;
 use agentrace_store::{
     EventFilter, EventQuery, Health, RecordKind, RecordWriter, Repairs, Retention, SpanFilter,

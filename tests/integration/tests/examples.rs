@@ -10,8 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use agentrace_clickhouse::ClickHouseStore;
+use agentrace_clickhouse::testing::{ChdbServer, python};
 use agentrace_core::{SpanKind, StatusCode};
-use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_integration::receiver::{OtlpReceiver, ReceivedSpan, Signal, Transport};
 use agentrace_integration::{example_binary, require};
 use agentrace_store::{EventFilter, EventQuery, SpanFilter, SpanQuery, TraceReader};

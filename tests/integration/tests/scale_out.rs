@@ -1,5 +1,5 @@
 //! `agentrace serve` on ClickHouse (the real engine: chdb behind ClickHouse's HTTP interface,
-//! `agentrace_integration::clickhouse`) as a team that outgrew one machine runs it.
+//! `agentrace_clickhouse::testing`) as a team that outgrew one machine runs it.
 //!
 //! - ClickHouse hung (`SIGSTOP`) and then down (`SIGKILL`, started again over its data): the
 //!   node refuses OTLP with the retryable status over HTTP (503) and gRPC (`UNAVAILABLE`),
@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use agentrace_clickhouse::testing::{ChdbServer, python};
 use agentrace_core::{SpanId, TraceId};
-use agentrace_integration::clickhouse::{ChdbServer, python};
 use agentrace_integration::load::{
     children_first, export, llm_call, llm_calls, post_traces, trace_request,
 };

@@ -1,6 +1,7 @@
-//! Test support (feature `testing`): an in-memory sink, misbehaving sinks, fixtures, and the
-//! conformance suite every sink crate runs.
+//! Test support (feature `testing`): an in-memory sink, misbehaving sinks, fixtures, the
+//! conformance suite every sink crate runs, and the rule for tests of real components.
 
+pub mod components;
 pub mod conformance;
 pub mod fixtures;
 mod memory;

@@ -539,7 +539,10 @@ pub fn trace_list_filters(store: &dyn Store) -> CheckResult {
         // One trace by its id; an id not stored, none; the id with what it fails, none.
         (f().trace_id(trace_id(3)), vec![3]),
         (f().trace_id(trace_id(9)), vec![]),
-        (f().trace_id(trace_id(3)).status(StatusFilter::Error), vec![]),
+        (
+            f().trace_id(trace_id(3)).status(StatusFilter::Error),
+            vec![],
+        ),
     ];
     for (filter, expected) in cases {
         let page = store.list_traces(&filter, None, 10)?;

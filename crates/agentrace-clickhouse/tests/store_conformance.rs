@@ -1,6 +1,7 @@
 //! The store conformance suite (`agentrace_store::conformance`) on ClickHouse, the real
-//! engine, as it is and holding spans awaiting their parent. (SQLite, the reference, runs it
-//! in its own crate's tests: `cargo test -p agentrace-sqlite`.)
+//! engine (the chdb fixture, `agentrace_clickhouse::testing`), as it is and holding spans
+//! awaiting their parent. Without the fixture's virtualenv it skips, loudly (under `CI=true`
+//! it fails): `scripts/install-test-deps.sh` installs it.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ fn clickhouse_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>>
 fn clickhouse_holding_spans_awaiting_their_parent_passes_the_store_conformance_suite()
 -> Result<(), Box<dyn Error>> {
     let orphan = "its trace 8 has a span whose parent never comes: held for the hour, it is \
-                  written when the hold ends (tests/clickhouse_store.rs checks that it is)";
+                  written when the hold ends (the integration suite's clickhouse_store.rs checks that it is)";
     on_clickhouse(
         Some(Duration::from_secs(3600)),
         &[
@@ -34,11 +35,11 @@ fn clickhouse_holding_spans_awaiting_their_parent_passes_the_store_conformance_s
 /// The suite but `exempt` on ClickHouse stores of a chdb fixture of its own, each holding
 /// spans awaiting their parent for `hold` (in a spool of its own) if given.
 fn on_clickhouse(hold: Option<Duration>, exempt: &[(&str, &str)]) -> Result<(), Box<dyn Error>> {
-    let Some(python) = agentrace_integration::clickhouse::python() else {
+    let Some(python) = agentrace_clickhouse::testing::python() else {
         return Ok(());
     };
     let dir = tempfile::tempdir()?;
-    let server = agentrace_integration::clickhouse::ChdbServer::start(&python, dir.path());
+    let server = agentrace_clickhouse::testing::ChdbServer::start(&python, dir.path());
     let checks = std::cell::Cell::new(0u32);
     let new_store = || -> Result<Arc<dyn Store>, Box<dyn Error>> {
         checks.set(checks.get() + 1);

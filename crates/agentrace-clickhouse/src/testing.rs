@@ -1,23 +1,33 @@
-//! The ClickHouse engine behind ClickHouse's HTTP interface: `chdb_http.py`
-//! (`tests/integration/python/clickhouse`), the real engine in-process (PyPI chdb) served as a
-//! ClickHouse server is, started on a free port over a data directory. What it covers and what
-//! only a real server shows are in the script's docstring.
+//! The real ClickHouse engine for tests (feature `testing`): `testing/chdb_http.py` in this
+//! crate serves the engine in-process (PyPI chdb) behind ClickHouse's HTTP interface, on a
+//! free port over a data directory, as a ClickHouse server does. What it covers and what only
+//! a real server shows are in the script's docstring. This crate's own tests run the store
+//! conformance suite on it; the integration suite runs fleets and crashes on it.
+//!
+//! ```no_run
+//! use agentrace_clickhouse::testing::{ChdbServer, python};
+//!
+//! let Some(python) = python() else { return }; // missing: skipped, or failed under CI=true
+//! let dir = tempfile::tempdir()?;
+//! let server = ChdbServer::start(&python, dir.path());
+//! println!("ClickHouse's HTTP interface on {}", server.url());
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::prometheus::Running;
-use crate::{from_env_or, require, workspace_root};
+use agentrace_core::testing::components::require;
 
 /// The Python of the virtualenv with chdb: under `AGENTRACE_CLICKHOUSE_VENV` (set by `cargo
-/// xtask integration`), else `target/clickhouse-venv`; `None` after [`require`] said it is
-/// missing.
+/// xtask ci`), else the workspace's `target/clickhouse-venv`; `None` after
+/// [`require`] said it is missing (under `CI=true` it panics instead).
 pub fn python() -> Option<PathBuf> {
-    let python = from_env_or("AGENTRACE_CLICKHOUSE_VENV", &["target", "clickhouse-venv"])
-        .join("bin")
-        .join("python");
+    let venv = agentrace_core::env::process_path("AGENTRACE_CLICKHOUSE_VENV")
+        .unwrap_or_else(|| workspace_root().join("target").join("clickhouse-venv"));
+    let python = venv.join("bin").join("python");
     let found = python.is_file();
     require(
         found,
@@ -26,10 +36,15 @@ pub fn python() -> Option<PathBuf> {
     .then_some(python)
 }
 
+/// The workspace this crate is built in.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
 /// ClickHouse's HTTP interface over the engine, stopped when dropped.
 #[derive(Debug)]
 pub struct ChdbServer {
-    process: Running,
+    child: Child,
     url: String,
     port: u16,
 }
@@ -49,8 +64,11 @@ impl ChdbServer {
     /// # Panics
     /// If it does not start within a minute.
     pub fn start_on(python: &Path, dir: &Path, port: u16) -> Self {
-        let child = Command::new(python)
-            .arg(workspace_root().join("tests/integration/python/clickhouse/chdb_http.py"))
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testing")
+            .join("chdb_http.py");
+        let mut child = Command::new(python)
+            .arg(script)
             .arg("--data")
             .arg(dir)
             .arg("--port")
@@ -58,16 +76,16 @@ impl ChdbServer {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .spawn();
-        let mut process = match child {
-            Ok(child) => Running {
-                name: "chdb_http.py",
-                child,
-            },
-            Err(e) => panic!("cannot start {}: {e}", python.display()),
-        };
-        let Some(stdout) = process.child.stdout.take() else {
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+        let Some(stdout) = child.stdout.take() else {
             panic!("chdb_http.py: no stdout")
+        };
+        // Owned by the server from here: dropped (killed) if it never says where it listens.
+        let mut server = Self {
+            child,
+            url: String::new(),
+            port: 0,
         };
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -84,11 +102,9 @@ impl ChdbServer {
         let Ok(port) = port.parse() else {
             panic!("chdb_http.py: no port in {line:?}")
         };
-        Self {
-            process,
-            url: format!("http://127.0.0.1:{port}"),
-            port,
-        }
+        server.port = port;
+        server.url = format!("http://127.0.0.1:{port}");
+        server
     }
 
     /// Its port.
@@ -99,18 +115,25 @@ impl ChdbServer {
     /// Sends it `signal` (`STOP`: it hangs, answering nothing; `CONT`: it goes on; `KILL`).
     ///
     /// # Panics
-    /// If `kill` fails.
+    /// If `kill` cannot run or fails.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
-            .arg(self.process.child.id().to_string())
+            .arg(self.child.id().to_string())
             .status()
-            .expect("kill runs");
+            .unwrap_or_else(|e| panic!("kill -{signal}: {e}"));
         assert!(status.success(), "kill -{signal} chdb_http.py");
     }
 
     /// Its URL, as a ClickHouse server's HTTP interface (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> &str {
         &self.url
+    }
+}
+
+impl Drop for ChdbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
