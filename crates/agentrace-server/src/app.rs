@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrace_prometheus::{CONTENT_TYPE_TEXT, METRICS_PATH, PrometheusSink};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -14,10 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::alerting::Alerting;
 use crate::auth::{Auth, require_token};
 use crate::dashboard::{self, Assets};
 use crate::guard::{Guard, check_host, check_origin};
+use crate::self_metrics::{render, render_alerts, render_held, render_slo_counts};
 use crate::state::AppState;
+use crate::stats::ServerStats;
+use crate::store::SharedStore;
 
 /// The app router. The API, `/metrics` and `compat` (its routes already behind the token)
 /// need the token (or the dashboard's session cookie) when one is configured; the health
@@ -45,6 +50,34 @@ pub(crate) fn router(
         .fallback(move |request: Request| dashboard::page(fallback.clone(), request))
         .layer(axum::middleware::map_response(no_sniff))
         .layer(axum::middleware::from_fn_with_state(guard, check_origin))
+}
+
+/// `GET /metrics`: the sink's exposition followed by the server's own metrics
+/// ([`crate::self_metrics`]: [`render`]'s, [`render_held`]'s and [`render_alerts`]'), the
+/// SLOs' counts and the scores stored.
+pub(crate) fn metrics(
+    sink: PrometheusSink,
+    stats: Arc<ServerStats>,
+    store: SharedStore,
+    alerting: Arc<Alerting>,
+) -> Router {
+    Router::new().route(
+        METRICS_PATH,
+        get(move || {
+            let (sink, stats, store, alerting) =
+                (sink.clone(), stats.clone(), store.clone(), alerting.clone());
+            async move {
+                let mut text = sink.render();
+                let held = store.held();
+                text.push_str(&render(&stats.snapshot().with_held(held)));
+                text.push_str(&render_held(held));
+                text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
+                text.push_str(&render_slo_counts(&alerting.slo_counts()));
+                text.push_str(&stats.scores.render());
+                ([(header::CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
+            }
+        }),
+    )
 }
 
 /// `router` answering only the host names `guard` allows (every HTTP listener; the outermost

@@ -7,10 +7,11 @@
 //! often comes seconds after its evaluation: a result whose response is not stored yet waits
 //! here, looked up again every [`RETRY_EVERY`] for [`AWAIT`], at most [`MAX_AWAITING`] at
 //! once; past that it is counted unmatched (its event stays stored). What waits is in this
-//! node's memory: a restart forgets it (the event is stored; its score is not made).
+//! node's memory: a restart forgets it (the event is stored; its score is not made). What
+//! became of the results is counted in the server's counters (`/status`, `/metrics`).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,11 +20,10 @@ use agentrace_store::{
     EvaluationReport, EvaluationResult, Judged, Store, WriteError, evaluation_results,
     store_evaluations,
 };
-use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::counters::{add, get, read_error, set_error};
-use crate::score_metrics::ScoreMetrics;
+use crate::counters::{add, set_error};
+use crate::stats::ServerStats;
 use crate::store::SharedStore;
 
 /// How long a result waits for the span that gave its response.
@@ -54,48 +54,16 @@ fn key(result: &EvaluationResult) -> Key {
 #[derive(Debug)]
 pub(crate) struct EvaluationResults {
     awaiting: Mutex<VecDeque<(Instant, EvaluationResult)>>,
-    counters: Counters,
-    /// Where the scores made are counted for `/metrics`.
-    metrics: Arc<ScoreMetrics>,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    scored: AtomicU64,
-    failed: AtomicU64,
-    invalid: AtomicU64,
-    unmatched: AtomicU64,
-    awaiting: AtomicUsize,
-    last_invalid: Mutex<Option<String>>,
-}
-
-/// What became of the `gen_ai.evaluation.result` events received, on `/status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct EvaluationResultStats {
-    /// Results that made a score (a result received twice counts twice; its score is stored
-    /// once).
-    pub scored: u64,
-    /// Evaluations that failed (`error.type`): no score.
-    pub failed: u64,
-    /// Results that are no score: no name, no value or label, an attribute of another type
-    /// than the convention's, attached to nothing and naming no response.
-    pub invalid: u64,
-    /// Results whose response's span was not found in time.
-    pub unmatched: u64,
-    /// Results waiting for their response's span now.
-    pub awaiting_response: usize,
-    /// Why the last invalid one was.
-    pub last_invalid: Option<String>,
+    /// Where what became of them is counted, and the scores they made (for `/metrics`).
+    stats: Arc<ServerStats>,
 }
 
 impl EvaluationResults {
-    /// Results counting the scores they make in `metrics`.
-    pub(crate) fn new(metrics: Arc<ScoreMetrics>) -> Self {
+    /// Results counted in `stats`.
+    pub(crate) fn new(stats: Arc<ServerStats>) -> Self {
         Self {
             awaiting: Mutex::default(),
-            counters: Counters::default(),
-            metrics,
+            stats,
         }
     }
 
@@ -108,9 +76,10 @@ impl EvaluationResults {
         events: &[Event],
     ) -> Result<(), WriteError> {
         let found = evaluation_results(spans, events);
+        let counters = &self.stats.evaluation_results;
         if found.invalid > 0 {
-            add(&self.counters.invalid, found.invalid as u64);
-            set_error(&self.counters.last_invalid, found.last_invalid);
+            add(&counters.invalid, found.invalid as u64);
+            set_error(&counters.last_invalid, found.last_invalid);
         }
         if found.results.is_empty() {
             return Ok(());
@@ -135,7 +104,13 @@ impl EvaluationResults {
                 _ = tick.tick() => {}
                 _ = stopped.wait_for(|s| *s) => return,
             }
-            if self.counters.awaiting.load(Ordering::Relaxed) == 0 {
+            if self
+                .stats
+                .evaluation_results
+                .awaiting
+                .load(Ordering::Relaxed)
+                == 0
+            {
                 continue;
             }
             let (results, store) = (self.clone(), store.clone());
@@ -157,7 +132,7 @@ impl EvaluationResults {
                 for result in report.unmatched {
                     let t = since.get(&key(&result)).copied().unwrap_or(now);
                     if now.duration_since(t) >= AWAIT {
-                        add(&self.counters.unmatched, 1);
+                        add(&self.stats.evaluation_results.unmatched, 1);
                     } else {
                         back.push((t, result));
                     }
@@ -177,40 +152,26 @@ impl EvaluationResults {
 
     /// Adds results to the waiting ones, up to [`MAX_AWAITING`] (the rest counted unmatched).
     fn wait(&self, results: impl IntoIterator<Item = (Instant, EvaluationResult)>) {
+        let counters = &self.stats.evaluation_results;
         let mut awaiting = self.lock();
         for result in results {
             if awaiting.len() < MAX_AWAITING {
                 awaiting.push_back(result);
             } else {
-                add(&self.counters.unmatched, 1);
+                add(&counters.unmatched, 1);
             }
         }
-        self.counters
-            .awaiting
-            .store(awaiting.len(), Ordering::Relaxed);
+        counters.awaiting.store(awaiting.len(), Ordering::Relaxed);
     }
 
     fn count(&self, report: &EvaluationReport) {
-        let c = &self.counters;
+        let c = &self.stats.evaluation_results;
         add(&c.scored, report.scored.len() as u64);
-        self.metrics.record(&report.scored);
+        self.stats.scores.record(&report.scored);
         add(&c.failed, report.failed as u64);
         if report.invalid > 0 {
             add(&c.invalid, report.invalid as u64);
             set_error(&c.last_invalid, report.last_invalid.clone());
-        }
-    }
-
-    /// The counters now.
-    pub(crate) fn stats(&self) -> EvaluationResultStats {
-        let c = &self.counters;
-        EvaluationResultStats {
-            scored: get(&c.scored),
-            failed: get(&c.failed),
-            invalid: get(&c.invalid),
-            unmatched: get(&c.unmatched),
-            awaiting_response: c.awaiting.load(Ordering::Relaxed),
-            last_invalid: read_error(&c.last_invalid),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! This node's place in its fleet, when several `agentrace serve` nodes share one store.
+//! The fleet's beat, when several `agentrace serve` nodes share one store: how a node finds
+//! its place in its fleet (kept in its [`Membership`]).
 //!
 //! Every [`HEARTBEAT`] the node records that it is alive and reads who else is: the **leader**
 //! is the alive node with the smallest id (each node computes it from the same heartbeats, so
@@ -16,17 +17,16 @@
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use agentrace_core::budget::Budgets;
 use agentrace_core::{SpanId, TraceId, now_unix_nano};
 use agentrace_store::Wanted;
-use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::live::Committed;
+use crate::membership::Membership;
 use crate::store::SharedStore;
 
 /// How often a node beats: records that it is alive and reads the others' arrivals.
@@ -41,67 +41,6 @@ const OVERLAP_NS: u64 = 10_000_000_000;
 
 /// Records read per beat at most (the rest on the next beats).
 const MAX_ARRIVALS: usize = 20_000;
-
-/// What `/status` shows of the fleet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct FleetSnapshot {
-    /// This node's id (`None`: a store of its own).
-    pub node: Option<String>,
-    /// Nodes alive at the last beat.
-    pub nodes: usize,
-    /// Whether this node evaluates alerts and sends budget notifications.
-    pub leader: bool,
-    /// Spans and events of the other nodes read for budgets and the live feed.
-    pub arrivals: u64,
-    /// Beats that failed (the store was unreachable).
-    pub beat_errors: u64,
-}
-
-/// This node's membership: shared by the beat, the alerting and `/status`.
-#[derive(Debug)]
-pub struct Membership {
-    node: Option<String>,
-    leader: AtomicBool,
-    nodes: AtomicUsize,
-    arrivals: AtomicU64,
-    beat_errors: AtomicU64,
-}
-
-impl Default for Membership {
-    /// A fleet of one: always the leader.
-    fn default() -> Self {
-        Self::of(None)
-    }
-}
-
-impl Membership {
-    /// The membership of node `node` (`None`: a store of its own, always the leader).
-    pub fn of(node: Option<String>) -> Self {
-        Self {
-            leader: AtomicBool::new(node.is_none()),
-            nodes: AtomicUsize::new(1),
-            node,
-            arrivals: AtomicU64::new(0),
-            beat_errors: AtomicU64::new(0),
-        }
-    }
-
-    /// Whether this node leads.
-    pub fn is_leader(&self) -> bool {
-        self.leader.load(Ordering::Acquire)
-    }
-
-    /// The figures for `/status`.
-    pub fn snapshot(&self) -> FleetSnapshot {
-        FleetSnapshot {
-            node: self.node.clone(),
-            nodes: self.nodes.load(Ordering::Relaxed),
-            leader: self.is_leader(),
-            arrivals: self.arrivals.load(Ordering::Relaxed),
-            beat_errors: self.beat_errors.load(Ordering::Relaxed),
-        }
-    }
-}
 
 /// What a beat feeds.
 pub(crate) struct Beat {
@@ -129,7 +68,7 @@ fn key_of(trace_id: TraceId, span_id: SpanId) -> u64 {
 impl Beat {
     /// Beats every [`HEARTBEAT`] until `stopped` (nothing to do for a store of its own).
     pub(crate) async fn run(self, mut stopped: watch::Receiver<bool>) {
-        if self.membership.node.is_none() {
+        if self.membership.node().is_none() {
             return;
         }
         let beat = Arc::new(self);
@@ -166,17 +105,15 @@ impl Beat {
             });
         match alive {
             Ok(nodes) => {
-                m.nodes.store(nodes.len(), Ordering::Relaxed);
-                let leads = nodes.first().map(String::as_str) == m.node.as_deref();
-                let was = m.leader.swap(leads, Ordering::AcqRel);
+                let leads = nodes.first().map(String::as_str) == m.node();
+                let was = m.heard(nodes.len(), leads);
                 if leads != was {
-                    tracing::info!(node = ?m.node, nodes = nodes.len(), leader = leads, "fleet leadership changed");
+                    tracing::info!(node = ?m.node(), nodes = nodes.len(), leader = leads, "fleet leadership changed");
                 }
             }
             Err(e) => {
-                m.beat_errors.fetch_add(1, Ordering::Relaxed);
                 // Unable to hear the others: not safe to lead.
-                m.leader.store(false, Ordering::Release);
+                m.deaf();
                 tracing::warn!(error = %e, "fleet heartbeat failed");
                 return;
             }
@@ -199,7 +136,7 @@ impl Beat {
         let arrivals = match self.store.arrivals(since, wanted, MAX_ARRIVALS) {
             Ok(a) => a,
             Err(e) => {
-                self.membership.beat_errors.fetch_add(1, Ordering::Relaxed);
+                self.membership.read_failed();
                 tracing::warn!(error = %e, "the fleet's arrivals could not be read");
                 return;
             }
@@ -229,7 +166,7 @@ impl Beat {
         let horizon = watermark.saturating_sub(2 * OVERLAP_NS);
         seen.keys.retain(|_, at| *at >= horizon);
         let read = (spans.len() + events.len()) as u64;
-        self.membership.arrivals.fetch_add(read, Ordering::Relaxed);
+        self.membership.arrived(read);
         if let Some(budgets) = &self.budgets {
             for span in spans.iter().filter(|s| s.cost.is_some()) {
                 budgets.record_span(span);

@@ -87,6 +87,7 @@ pub mod fleet;
 mod guard;
 mod listen;
 mod live;
+pub mod membership;
 mod online;
 mod process;
 mod receive;

@@ -1,54 +1,20 @@
-//! `/metrics`: the span metrics of the Prometheus sink, then the server's own health in the
-//! same text format — requests by outcome, records by fate, commits, write errors and whether
-//! the store is failing, the writer's queue, repairs — so that an operator can alert on a
-//! server that cannot store (see docs/server.md, "The server's own metrics") — and the alerts:
-//! how many are in each state, and each channel's deliveries and whether it is failing — and
-//! each SLO's counts over its alert windows and its whole window.
+//! The server's own metrics in the Prometheus text format, which `/metrics` serves after the
+//! span metrics of the Prometheus sink ([`crate::app::metrics`]): its health — requests by
+//! outcome, records by fate, commits, write errors and whether the store is failing, the
+//! writer's queue, repairs — so that an operator can alert on a server that cannot store (see
+//! docs/server.md, "The server's own metrics") — and the alerts: how many are in each state,
+//! and each channel's deliveries and whether it is failing — and each SLO's counts over its
+//! alert windows and its whole window.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
-
-use agentrace_prometheus::{CONTENT_TYPE_TEXT, METRICS_PATH, PrometheusSink};
-use axum::Router;
-use axum::http::header::CONTENT_TYPE;
-use axum::routing::get;
 
 use agentrace_alerts::promql::{SLO_EVENTS, SLO_GOOD_EVENTS};
 use agentrace_alerts::slo::Counts;
 use agentrace_alerts::{ChannelStatus, Notification, State};
 use agentrace_store::{HeldStatus, WalStatus};
 
-use crate::alerting::Alerting;
 use crate::exposition::escape;
-use crate::stats::{ServerStats, StatsSnapshot};
-use crate::store::SharedStore;
-
-/// `GET /metrics`: the sink's exposition followed by [`render`]'s, [`render_held`]'s and
-/// [`render_alerts`]'.
-pub(crate) fn router(
-    sink: PrometheusSink,
-    stats: Arc<ServerStats>,
-    store: SharedStore,
-    alerting: Arc<Alerting>,
-) -> Router {
-    Router::new().route(
-        METRICS_PATH,
-        get(move || {
-            let (sink, stats, store, alerting) =
-                (sink.clone(), stats.clone(), store.clone(), alerting.clone());
-            async move {
-                let mut text = sink.render();
-                let held = store.held();
-                text.push_str(&render(&stats.snapshot().with_held(held)));
-                text.push_str(&render_held(held));
-                text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
-                text.push_str(&render_slo_counts(&alerting.slo_counts()));
-                text.push_str(&stats.scores.render());
-                ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
-            }
-        }),
-    )
-}
+use crate::stats::StatsSnapshot;
 
 /// One metric family: its name, type, help and samples (label pairs, value).
 struct Family<'a> {
@@ -512,6 +478,7 @@ fn wal_sample(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::ServerStats;
 
     #[test]
     fn held_spans_are_shown_for_a_store_that_holds_them() {

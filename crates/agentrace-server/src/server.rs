@@ -24,13 +24,15 @@ use tokio::task::JoinHandle;
 
 use crate::alerting::Alerting;
 use crate::app;
+use crate::auth::grpc::TokenCheck;
 use crate::auth::{Auth, Sessions};
 use crate::config::{ConfigError, ServerConfig};
 use crate::dashboard::Assets;
-use crate::fleet::Membership;
+use crate::evaluation_results::EvaluationResults;
 use crate::guard::Guard;
 use crate::listen;
 use crate::live::LIVE_CAPACITY;
+use crate::membership::Membership;
 use crate::online::Online;
 use crate::process::Processing;
 use crate::receive::{Receiver, grpc, http};
@@ -287,9 +289,11 @@ impl Server {
             .store(store.spans_awaiting_parent(), Ordering::Relaxed);
         let attributions = crate::writer::Attributions::new(budgets.clone(), live.clone());
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
+        let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {
             store: store.clone(),
             stats: stats.clone(),
+            evaluation_results: evaluation_results.clone(),
             live: live.clone(),
             pipeline: pipeline.clone(),
             fan_out_records: config.forward.is_some(),
@@ -360,7 +364,7 @@ impl Server {
             app::with_cors(
                 app::router(
                     state.clone(),
-                    crate::self_metrics::router(
+                    app::metrics(
                         metrics.clone(),
                         stats.clone(),
                         state.store.clone(),
@@ -383,7 +387,12 @@ impl Server {
         let limits = &config.limits;
         let [http_stats, grpc_stats, app_stats] = stats.listeners.clone();
         let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
-        let grpc_router = grpc::router(receiver.clone(), auth, limits, &grpc_hygiene);
+        let grpc_router = grpc::router(
+            receiver.clone(),
+            TokenCheck::new(auth),
+            limits,
+            &grpc_hygiene,
+        );
         // Outermost: a refused request costs no more than its headers.
         let otlp_http =
             listen::InFlight::new(limits, http_stats.clone(), listen::busy).around(otlp_http);
@@ -425,12 +434,7 @@ impl Server {
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
-            tokio::spawn(
-                stats
-                    .evaluation_results
-                    .clone()
-                    .run(store.clone(), stopped.clone()),
-            ),
+            tokio::spawn(evaluation_results.run(store.clone(), stopped.clone())),
             tokio::spawn(alerting.clone().run(budget_alerts, stopped.clone())),
             tokio::spawn(crate::redaction_series::run(
                 stats.clone(),

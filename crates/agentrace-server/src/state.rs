@@ -99,7 +99,7 @@ impl AppState {
             self.store.clone(),
             self.stats.clone(),
             self.live.clone(),
-            Arc::new(crate::fleet::Membership::of(None)),
+            Arc::new(crate::membership::Membership::of(None)),
         )?;
         self.alerts = Some(alerting);
         Ok(self)

@@ -10,9 +10,8 @@ use agentrace_store::{HeldStatus, WalStatus};
 use serde::Serialize;
 
 use crate::counters::{get, read_error};
-pub use crate::evaluation_results::EvaluationResultStats;
-use crate::evaluation_results::EvaluationResults;
-use crate::fleet::{FleetSnapshot, Membership};
+use crate::membership::{FleetSnapshot, Membership};
+use crate::score_metrics::ScoreMetrics;
 
 /// What `/status` reads of the online evaluations: implemented by the evaluations
 /// (`crate::online`), which sit above the counters.
@@ -39,6 +38,32 @@ impl SignalCounters {
             stored: get(&self.stored),
             duplicates: get(&self.duplicates),
             dropped: get(&self.dropped),
+        }
+    }
+}
+
+/// What became of the `gen_ai.evaluation.result` events received (counted by
+/// `crate::evaluation_results`).
+#[derive(Debug, Default)]
+pub(crate) struct EvaluationResultCounters {
+    pub(crate) scored: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) invalid: AtomicU64,
+    pub(crate) unmatched: AtomicU64,
+    /// Results waiting for their response's span now.
+    pub(crate) awaiting: AtomicUsize,
+    pub(crate) last_invalid: Mutex<Option<String>>,
+}
+
+impl EvaluationResultCounters {
+    fn snapshot(&self) -> EvaluationResultStats {
+        EvaluationResultStats {
+            scored: get(&self.scored),
+            failed: get(&self.failed),
+            invalid: get(&self.invalid),
+            unmatched: get(&self.unmatched),
+            awaiting_response: self.awaiting.load(Ordering::Relaxed),
+            last_invalid: read_error(&self.last_invalid),
         }
     }
 }
@@ -96,9 +121,9 @@ pub struct ServerStats {
     pub(crate) attributed_late: AtomicU64,
     pub(crate) awaiting_parent: AtomicUsize,
     /// The `gen_ai.evaluation.result` events received, made scores.
-    pub(crate) evaluation_results: Arc<EvaluationResults>,
+    pub(crate) evaluation_results: EvaluationResultCounters,
     /// The scores stored, for `/metrics`.
-    pub(crate) scores: Arc<crate::score_metrics::ScoreMetrics>,
+    pub(crate) scores: ScoreMetrics,
     /// The OTLP/HTTP, OTLP/gRPC and app listeners' connection counters.
     pub(crate) listeners: [Arc<ListenerStats>; 3],
 }
@@ -107,7 +132,6 @@ impl ServerStats {
     /// Counters starting now; `pipeline` is the fan-out pipeline whose stats the snapshot
     /// includes.
     pub fn new(pipeline: Option<Pipeline>) -> Self {
-        let scores = Arc::new(crate::score_metrics::ScoreMetrics::default());
         Self {
             started_unix_nano: agentrace_core::now_unix_nano(),
             pipeline,
@@ -154,8 +178,8 @@ impl ServerStats {
             repair_errors: AtomicU64::new(0),
             attributed_late: AtomicU64::new(0),
             awaiting_parent: AtomicUsize::new(0),
-            evaluation_results: Arc::new(EvaluationResults::new(scores.clone())),
-            scores,
+            evaluation_results: EvaluationResultCounters::default(),
+            scores: ScoreMetrics::default(),
             listeners: Default::default(),
         }
     }
@@ -248,7 +272,7 @@ impl ServerStats {
                 }
             },
             fleet: self.fleet.snapshot(),
-            evaluation_results: self.evaluation_results.stats(),
+            evaluation_results: self.evaluation_results.snapshot(),
             evaluators: self.online.as_ref().map(|o| o.figures()),
             redaction: self.redactor.as_ref().map(|r| {
                 let done = r.stats();
@@ -487,6 +511,26 @@ pub struct ListenersSnapshot {
     pub otlp_grpc: ListenerSnapshot,
     /// The app (API, dashboard, `/metrics`, health).
     pub app: ListenerSnapshot,
+}
+
+/// What became of the `gen_ai.evaluation.result` events received, on `/status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct EvaluationResultStats {
+    /// Results that made a score (a result received twice counts twice; its score is stored
+    /// once).
+    pub scored: u64,
+    /// Evaluations that failed (`error.type`): no score.
+    pub failed: u64,
+    /// Results that are no score: no name, no value or label, an attribute of another type
+    /// than the convention's, attached to nothing and naming no response.
+    pub invalid: u64,
+    /// Results whose response's span was not found in time.
+    pub unmatched: u64,
+    /// Results waiting for their response's span now.
+    pub awaiting_response: usize,
+    /// Why the last invalid one was.
+    pub last_invalid: Option<String>,
 }
 
 /// A rule's figures, on `/status` and `GET /evaluators`.

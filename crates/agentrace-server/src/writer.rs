@@ -44,6 +44,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::counters::{add, set_error};
+use crate::evaluation_results::EvaluationResults;
 use crate::live::Committed;
 use crate::process::Batch;
 use crate::stats::ServerStats;
@@ -189,6 +190,8 @@ impl Drop for Permit {
 pub(crate) struct WriterParts {
     pub(crate) store: SharedStore,
     pub(crate) stats: Arc<ServerStats>,
+    /// Makes the scores of the evaluation results among each group's records.
+    pub(crate) evaluation_results: Arc<EvaluationResults>,
     pub(crate) live: broadcast::Sender<Committed>,
     pub(crate) pipeline: Pipeline,
     /// Whether spans and events go to the pipeline (only a forwarder takes them).
@@ -245,6 +248,7 @@ impl WriterThread {
             rx,
             store: parts.store,
             stats: parts.stats,
+            evaluation_results: parts.evaluation_results,
             publish: publish_tx,
             log: FailureLog::new(),
         };
@@ -286,6 +290,7 @@ struct Writer {
     rx: Receiver<Message>,
     store: SharedStore,
     stats: Arc<ServerStats>,
+    evaluation_results: Arc<EvaluationResults>,
     publish: Sender<Group>,
     log: FailureLog,
 }
@@ -465,8 +470,7 @@ impl Writer {
             events: self.store.insert_events(events)?,
             metrics: self.store.insert_measurements(metrics)?,
         };
-        self.stats
-            .evaluation_results
+        self.evaluation_results
             .store(&*self.store, spans.spans(), events)?;
         Ok(reports)
     }

@@ -22,8 +22,8 @@ use agentrace_store::AlertRecord;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::fleet::Membership;
 use crate::live::Committed;
+use crate::membership::Membership;
 use crate::stats::ServerStats;
 use crate::store::SharedStore;
 

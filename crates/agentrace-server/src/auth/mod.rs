@@ -8,6 +8,7 @@
 //! is refused (403 `forbidden`) on ingest and on every request that writes. A session has the
 //! role of the token it logged in with.
 
+pub(crate) mod grpc;
 pub(crate) mod login;
 mod sessions;
 

@@ -1,49 +1,24 @@
 //! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of opentelemetry-proto
 //! (served by [`ExportServer`]), gzip accepted, messages bounded, the API token checked before
-//! a message is decoded.
+//! a message is decoded (by the interceptor [`router`] is given: [`crate::auth::grpc`]).
 
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::Router;
-use tonic::{Request, Status};
 
 use super::grpc_service::ExportServer;
 use super::{Logs, Metrics, Receiver, Traces};
-use crate::auth::{Auth, UNAUTHORIZED};
 use crate::config::ReceiveLimits;
 use crate::listen::GrpcHygiene;
 
-/// Checks the API token from the request's metadata, before its message is decoded.
-#[derive(Debug, Clone)]
-struct TokenCheck(Option<Auth>);
-
-impl Interceptor for TokenCheck {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        match &self.0 {
-            Some(auth) => {
-                let header = request
-                    .metadata()
-                    .get("authorization")
-                    .map(|v| v.as_bytes());
-                if auth.allows(header) {
-                    Ok(request)
-                } else {
-                    Err(Status::unauthenticated(UNAUTHORIZED))
-                }
-            }
-            None => Ok(request),
-        }
-    }
-}
-
-/// A tonic router serving the three OTLP services, each call admitted by `hygiene`.
+/// A tonic router serving the three OTLP services, each call admitted by `hygiene`, then by
+/// `check` (the API token) before its message is decoded.
 pub(crate) fn router(
     receiver: Receiver,
-    auth: Option<Auth>,
+    check: impl Interceptor + Clone + Send + Sync + 'static,
     limits: &ReceiveLimits,
     hygiene: &GrpcHygiene,
 ) -> Router {
-    let check = TokenCheck(auth);
     let max = limits.max_decompressed_bytes;
     let streams = u32::try_from(limits.max_in_flight).unwrap_or(u32::MAX);
     tonic::transport::Server::builder()
