@@ -70,46 +70,17 @@
 //! # }
 //! ```
 
-pub mod alerting;
-pub mod api;
-mod api_base;
-mod app;
-mod auth;
-mod budget_reload;
-mod compat;
 pub mod config;
-mod counters;
-mod dashboard;
-mod demo;
-mod evaluation_results;
-mod exposition;
-pub mod fleet;
-mod guard;
-mod listen;
-mod live;
-pub mod membership;
-mod online;
-mod process;
-mod receive;
-mod redaction_series;
-pub mod repair;
-pub mod report;
-mod requested_tools;
-mod retention;
-mod score_metrics;
-mod self_metrics;
-mod server;
-pub mod slos;
-pub mod state;
-pub mod stats;
+pub mod http;
+mod ingest;
+pub mod jobs;
+mod startup;
 pub mod store;
-pub mod tool_health;
-mod writer;
+pub mod telemetry;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
-pub use live::{Committed, LIVE_CAPACITY};
-pub use server::{RunningServer, Server, StartError, StopError, shutdown_signal};
-pub use state::AppState;
-pub use stats::{ServerStats, StatsSnapshot};
-pub use store::OpenStoreError;
-pub use store::SharedStore;
+pub use http::state::AppState;
+pub use ingest::live::{Committed, LIVE_CAPACITY};
+pub use startup::server::{RunningServer, Server, StartError, StopError, shutdown_signal};
+pub use store::{OpenStoreError, SharedStore};
+pub use telemetry::stats::{ServerStats, StatsSnapshot};
