@@ -80,7 +80,7 @@ pub mod telemetry;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
 pub use http::state::AppState;
-pub use ingest::live::{Committed, LIVE_CAPACITY};
+pub use ingest::committed::{Committed, LIVE_CAPACITY};
 pub use startup::server::{RunningServer, Server, StartError, StopError, shutdown_signal};
 pub use store::{OpenStoreError, SharedStore};
 pub use telemetry::stats::{ServerStats, StatsSnapshot};

@@ -8,7 +8,7 @@ use agentrace_core::cost::{PriceBook, PriceTable};
 use tokio::sync::broadcast;
 
 use crate::config::ServerConfig;
-use crate::ingest::live::{Committed, LIVE_CAPACITY};
+use crate::ingest::committed::{Committed, LIVE_CAPACITY};
 use crate::store::SharedStore;
 use crate::telemetry::stats::ServerStats;
 
@@ -33,7 +33,7 @@ pub struct AppState {
     /// What a score of each configured name must fit (none configured: any score is taken).
     pub score_configs: Arc<agentrace_core::ScoreConfigs>,
     /// The online evaluations (`None` only in a state a test built without them).
-    pub(crate) online: Option<Arc<crate::jobs::online::Online>>,
+    pub(crate) online: Option<Arc<crate::jobs::online_evaluations::Online>>,
 }
 
 impl AppState {
@@ -44,7 +44,7 @@ impl AppState {
         let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
         let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
         // Without an evaluators file, rules may still be given through the API.
-        let online = crate::jobs::online::Online::new(
+        let online = crate::jobs::online_evaluations::Online::new(
             agentrace_evaluators::Evaluators::default(),
             prices.clone(),
             score_configs.clone(),
@@ -74,7 +74,7 @@ impl AppState {
         mut self,
         evaluators: agentrace_evaluators::Evaluators,
     ) -> Result<Self, String> {
-        let online = crate::jobs::online::Online::new(
+        let online = crate::jobs::online_evaluations::Online::new(
             evaluators,
             self.prices.clone(),
             self.score_configs.clone(),

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! A receiver decodes a request, runs the processors on its records and encodes its spans'
-//! rows ([`crate::ingest::process`]) on its own thread, hands the writer the result and waits for its
+//! rows ([`crate::ingest::processors`]) on its own thread, hands the writer the result and waits for its
 //! answer. The writer takes every request waiting (up to [`MAX_GROUP_RECORDS`]), inserts the
 //! group's spans in one transaction, its events in another and its received metrics in a
 //! third, then the scores of the `gen_ai.evaluation.result` events among them
@@ -19,7 +19,7 @@
 //!
 //! Then the writer hands what was committed to the publisher thread, which notes the
 //! committed traces for the background repairs ([`crate::jobs::repair`]), queues what the online
-//! evaluations want ([`crate::jobs::online`]), publishes them to the live
+//! evaluations want ([`crate::jobs::online_evaluations`]), publishes them to the live
 //! feed and hands records and measurements to the fan-out pipeline (which never blocks: a slow
 //! or down sink drops and counts), and frees them, all off the writer's path.
 //!
@@ -43,9 +43,9 @@ use agentrace_store::{EncodedSpans, InsertReport, LateAttribution, SpanRows, Wri
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::ingest::committed::Committed;
 use crate::ingest::evaluation_results::EvaluationResults;
-use crate::ingest::live::Committed;
-use crate::ingest::process::Batch;
+use crate::ingest::processors::Batch;
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, set_error};
 use crate::telemetry::stats::ServerStats;

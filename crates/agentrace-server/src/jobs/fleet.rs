@@ -25,7 +25,7 @@ use agentrace_core::{SpanId, TraceId, now_unix_nano};
 use agentrace_store::Wanted;
 use tokio::sync::{broadcast, watch};
 
-use crate::ingest::live::Committed;
+use crate::ingest::committed::Committed;
 use crate::store::SharedStore;
 use crate::telemetry::membership::Membership;
 

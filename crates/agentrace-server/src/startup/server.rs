@@ -29,14 +29,14 @@ use crate::http::auth::{Auth, Sessions};
 use crate::http::dashboard::Assets;
 use crate::http::guard::Guard;
 use crate::http::state::AppState;
+use crate::ingest::committed::LIVE_CAPACITY;
 use crate::ingest::evaluation_results::EvaluationResults;
 use crate::ingest::listen;
-use crate::ingest::live::LIVE_CAPACITY;
-use crate::ingest::process::Processing;
+use crate::ingest::processors::Processing;
 use crate::ingest::receive::{Receiver, grpc, http};
 use crate::ingest::writer::{WriterParts, WriterThread};
 use crate::jobs::alerting::Alerting;
-use crate::jobs::online::Online;
+use crate::jobs::online_evaluations::Online;
 use crate::jobs::repair::{Repairer, Tracker};
 use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::{ServerStats, StatsSnapshot};
@@ -459,7 +459,7 @@ impl Server {
                 stopped.clone(),
             )));
         }
-        let parts = crate::jobs::online::Parts {
+        let parts = crate::jobs::online_evaluations::Parts {
             store: store.clone(),
             receiver: receiver.clone(),
         };

@@ -14,7 +14,7 @@ use crate::telemetry::membership::{FleetSnapshot, Membership};
 use crate::telemetry::score_metrics::ScoreMetrics;
 
 /// What `/status` reads of the online evaluations: implemented by the evaluations
-/// (`crate::jobs::online`), which sit above the counters.
+/// (`crate::jobs::online_evaluations`), which sit above the counters.
 pub(crate) trait EvaluatorFigures: Send + Sync + std::fmt::Debug {
     /// Their figures now.
     fn figures(&self) -> OnlineStats;

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::params::{Params, parse_time};
 use crate::http::api_base::{ApiError, blocking_write};
 use crate::http::state::AppState;
-use crate::jobs::online::rules::{ActiveRule, Origin, RuleError};
-use crate::jobs::online::runs::RunStatus;
+use crate::jobs::online_evaluations::rules::{ActiveRule, Origin, RuleError};
+use crate::jobs::online_evaluations::runs::RunStatus;
 use crate::telemetry::stats::OnlineStats;
 use agentrace_store::{StoredRule, TimeRange};
 
@@ -217,7 +217,9 @@ pub(super) async fn run(
 
 /// The online evaluations of `state` (a server always has them; a state built for a test of
 /// another part may not).
-fn online_of(state: &AppState) -> Result<&std::sync::Arc<crate::jobs::online::Online>, ApiError> {
+fn online_of(
+    state: &AppState,
+) -> Result<&std::sync::Arc<crate::jobs::online_evaluations::Online>, ApiError> {
     state
         .online
         .as_ref()

@@ -41,8 +41,8 @@ mod budget_check;
 mod evaluators;
 mod graph;
 mod guardrails;
-mod live;
-mod metrics;
+mod live_feed;
+mod otlp_metrics;
 mod params;
 mod records;
 mod report;
@@ -75,8 +75,8 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/cost", get(analytics::cost)),
         ("/tools", get(analytics::tools)),
         ("/overview", get(analytics::overview)),
-        ("/metrics", get(metrics::list)),
-        ("/metrics/{name}", get(metrics::series)),
+        ("/metrics", get(otlp_metrics::list)),
+        ("/metrics/{name}", get(otlp_metrics::series)),
         ("/budgets", get(status::budgets)),
         ("/alerts", get(alerts::alerts)),
         ("/slos", get(slos::list)),
@@ -89,7 +89,7 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/evaluations/runs/{id}", get(evaluators::run)),
         ("/status", get(status::status)),
         ("/openapi.json", get(status::openapi)),
-        ("/live", get(live::feed)),
+        ("/live", get(live_feed::feed)),
     ];
     gets.into_iter()
         .map(|(path, route)| (path, "get", route))

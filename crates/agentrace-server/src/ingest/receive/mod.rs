@@ -1,6 +1,6 @@
 //! The OTLP receivers: HTTP ([`http`]: protobuf and JSON, gzip) and gRPC ([`grpc`]), and the
 //! path they share ([`Receiver::export`]): decode and normalize with `agentrace-ingest`, run the
-//! processors and encode ([`crate::ingest::process`]), hand the result to the writer, wait until it is
+//! processors and encode ([`crate::ingest::processors`]), hand the result to the writer, wait until it is
 //! committed, answer.
 //!
 //! Answers follow the OTLP specification:
@@ -46,7 +46,7 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use admission::{Admitted, BodyFormat};
 
-use crate::ingest::process::{Processing, Records};
+use crate::ingest::processors::{Processing, Records};
 use crate::ingest::writer::{Refused, WriteFailure, WriterHandle};
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::{ServerStats, SignalCounters};

@@ -22,7 +22,7 @@ use agentrace_store::AlertRecord;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::ingest::live::Committed;
+use crate::ingest::committed::Committed;
 use crate::store::SharedStore;
 use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::ServerStats;

@@ -1,5 +1,7 @@
-//! The live feed: what was just committed, published to every subscriber (the dashboard's
-//! live view, the API's `/live`).
+//! What was just committed, broadcast to every subscriber: the source of the live feed (the
+//! API's WebSocket `/live`, `crate::http::api`'s `live_feed`, and through it the dashboard's
+//! live view). The publisher sends what the writer committed, the fleet's beat what the other
+//! nodes did, the alerting its notifications.
 
 use std::sync::Arc;
 

@@ -1,12 +1,12 @@
 //! `/live`: the WebSocket live feed of committed spans and events, and summary numbers every
 //! second.
 //!
-//! Each client has its own subscription to the writer's broadcast of committed batches. A
-//! client that reads too slowly falls behind in its own subscription only: when the writer
-//! has moved more than the broadcast's capacity ahead, the client is told how many batches it
-//! missed (`{"type": "lagged"}`) and continues from the oldest batch still held; nobody else
-//! waits for it. A client that stops reading altogether is disconnected after
-//! [`SEND_TIMEOUT`].
+//! Each client has its own subscription to the broadcast of committed batches
+//! ([`crate::ingest::committed`]). A client that reads too slowly falls behind in its own
+//! subscription only: when the writer has moved more than the broadcast's capacity ahead, the
+//! client is told how many batches it missed (`{"type": "lagged"}`) and continues from the
+//! oldest batch still held; nobody else waits for it. A client that stops reading altogether
+//! is disconnected after [`SEND_TIMEOUT`].
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use tokio::time::MissedTickBehavior;
 use super::params::Params;
 use crate::http::api_base::ApiError;
 use crate::http::state::AppState;
-use crate::ingest::live::Committed;
+use crate::ingest::committed::Committed;
 
 /// How often a summary is sent.
 const SUMMARY_EVERY: Duration = Duration::from_secs(1);

@@ -44,7 +44,7 @@ use judges::JudgeBudgets;
 use queue::{Job, Next, Queue};
 use rules::{RuleSet, SYNC_INTERVAL};
 
-use crate::ingest::process::Records;
+use crate::ingest::processors::Records;
 use crate::ingest::receive::Receiver;
 use crate::ingest::writer::CommitWatcher;
 use crate::store::SharedStore;

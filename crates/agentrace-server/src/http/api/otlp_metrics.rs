@@ -1,5 +1,6 @@
-//! `GET /metrics` and `GET /metrics/{name}`: the metrics received over OTLP, as stored by
-//! series and minute.
+//! `GET /api/v1/metrics` and `GET /api/v1/metrics/{name}`: the metrics received over OTLP, as
+//! stored by series and minute (not the server's own `/metrics`, which
+//! [`crate::telemetry::self_metrics`] renders).
 
 use agentrace_store::{MetricInfo, MetricQuery, MetricSeries, TimeRange};
 use axum::Json;
