@@ -7,13 +7,17 @@
 //!    receiving thread;
 //! 3. **write**: the writer thread's group commit ([`writer`]), the scores of evaluation results
 //!    made in the same group ([`evaluation_results`]); then the answer;
-//! 4. **publish**: what was committed, to the commit's watchers, the live feed ([`committed`]) and
-//!    the fan-out pipeline (`/metrics`, the forwarder).
+//! 4. **publish**: what was committed, on the publisher thread ([`publish`]): to the commit's
+//!    watchers, the spans whose attribution it completed to the budgets ([`late_attribution`]),
+//!    the records to the live feed ([`committed`]) and the fan-out pipeline (`/metrics`, the
+//!    forwarder).
 
 pub(crate) mod committed;
 pub(crate) mod evaluation_results;
+pub(crate) mod late_attribution;
 pub(crate) mod listen;
 pub(crate) mod processors;
+pub(crate) mod publish;
 pub(crate) mod receive;
 mod requested_tools;
 pub(crate) mod writer;

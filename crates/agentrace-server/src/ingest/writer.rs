@@ -8,20 +8,19 @@
 //! ```
 //!
 //! A receiver decodes a request, runs the processors on its records and encodes its spans'
-//! rows ([`crate::ingest::processors`]) on its own thread, hands the writer the result and waits for its
-//! answer. The writer takes every request waiting (up to [`MAX_GROUP_RECORDS`]), inserts the
-//! group's spans in one transaction, its events in another and its received metrics in a
-//! third, then the scores of the `gen_ai.evaluation.result` events among them
-//! ([`crate::ingest::evaluation_results`]), and only then answers each request. So an acknowledgement means committed: a crash right after it loses nothing. A
+//! rows ([`crate::ingest::processors`]) on its own thread, hands the writer the result and
+//! waits for its answer. The writer takes every request waiting (up to
+//! [`MAX_GROUP_RECORDS`]), inserts the group's spans in one transaction, its events in another
+//! and its received metrics in a third, then the scores of the `gen_ai.evaluation.result`
+//! events among them ([`crate::ingest::evaluation_results`]), and only then answers each
+//! request. So an acknowledgement means committed: a crash right after it loses nothing. A
 //! request is processed only once the queue has room for it
 //! ([`WriterHandle::reserve`]): a request refused for overload has not been counted against a
 //! budget when it comes back.
 //!
-//! Then the writer hands what was committed to the publisher thread, which notes the
-//! committed traces for the background repairs ([`crate::jobs::repair`]), queues what the online
-//! evaluations want ([`crate::jobs::online_evaluations`]), publishes them to the live
-//! feed and hands records and measurements to the fan-out pipeline (which never blocks: a slow
-//! or down sink drops and counts), and frees them, all off the writer's path.
+//! Then the writer hands what was committed to the publisher thread
+//! ([`crate::ingest::publish`]), which tells the commit's watchers, the live feed and the
+//! fan-out pipeline, all off the writer's path.
 //!
 //! When a group fails for a reason that is not transient (a record the store cannot store),
 //! its requests are written one by one, so one bad request does not fail the others.
@@ -37,15 +36,16 @@ use std::sync::{Arc, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use agentrace_core::budget::{Budgets, CallContext};
-use agentrace_core::{Attribution, Event, Measurement, Pipeline};
-use agentrace_store::{EncodedSpans, InsertReport, LateAttribution, SpanRows, WriteError};
+use agentrace_core::{Event, Measurement, Pipeline};
+use agentrace_store::{EncodedSpans, InsertReport, SpanRows, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::ingest::committed::Committed;
 use crate::ingest::evaluation_results::EvaluationResults;
+use crate::ingest::late_attribution::Attributions;
 use crate::ingest::processors::Batch;
+use crate::ingest::publish::{CommitWatcher, Group, Publisher};
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, set_error};
 use crate::telemetry::stats::ServerStats;
@@ -386,19 +386,15 @@ struct Reports {
     metrics: InsertReport,
 }
 
-/// The requests of one group commit, their records end to end.
+/// The requests the writer took for one group commit: where each one's records sit in the
+/// group's, and the group's records end to end.
 #[derive(Default)]
-struct Group {
+struct Pending {
     slots: Vec<Slot>,
-    spans: EncodedSpans,
-    events: Vec<Event>,
-    metrics: Vec<Measurement>,
-    derived: Vec<Measurement>,
-    /// Spans stored before whose attribution this group's spans completed.
-    attributed: Vec<LateAttribution>,
+    group: Group,
 }
 
-impl Group {
+impl Pending {
     fn push(&mut self, request: Request) {
         let Request { mut batch, reply } = request;
         self.slots.push(Slot {
@@ -407,10 +403,11 @@ impl Group {
             events: batch.events.len(),
             metrics: batch.metrics.len(),
         });
-        self.spans.append(&mut batch.spans);
-        self.events.append(&mut batch.events);
-        self.metrics.append(&mut batch.metrics);
-        self.derived.append(&mut batch.derived);
+        let group = &mut self.group;
+        group.spans.append(&mut batch.spans);
+        group.events.append(&mut batch.events);
+        group.metrics.append(&mut batch.metrics);
+        group.derived.append(&mut batch.derived);
     }
 }
 
@@ -420,17 +417,18 @@ impl Writer {
         let _alive = Alive(self.stats.clone());
         let mut stopping = false;
         while !stopping {
-            let mut group = Group::default();
+            let mut pending = Pending::default();
             match self.rx.recv() {
-                Ok(Message::Write(request)) => group.push(request),
+                Ok(Message::Write(request)) => pending.push(request),
                 Ok(Message::Stop) | Err(_) => break,
             }
+            let group = &pending.group;
             let mut records = group.spans.len() + group.events.len() + group.metrics.len();
             while records < MAX_GROUP_RECORDS {
                 match self.rx.try_recv() {
                     Ok(Message::Write(request)) => {
                         records += request.batch.records();
-                        group.push(request);
+                        pending.push(request);
                     }
                     Ok(Message::Stop) => {
                         stopping = true;
@@ -439,16 +437,16 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.dequeued(group.slots.len(), records);
-            self.write_group(group);
+            self.dequeued(pending.slots.len(), records);
+            self.write_group(pending);
         }
         // Requests that raced in behind the stop are answered too.
         while let Ok(message) = self.rx.try_recv() {
             if let Message::Write(request) = message {
                 self.dequeued(1, request.batch.records());
-                let mut group = Group::default();
-                group.push(request);
-                self.write_group(group);
+                let mut pending = Pending::default();
+                pending.push(request);
+                self.write_group(pending);
             }
         }
     }
@@ -475,8 +473,8 @@ impl Writer {
         Ok(reports)
     }
 
-    fn write_group(&self, mut group: Group) {
-        let slots = std::mem::take(&mut group.slots);
+    fn write_group(&self, pending: Pending) {
+        let Pending { slots, mut group } = pending;
         match self.insert(group.spans.rows(), &group.events, &group.metrics) {
             Ok(mut reports) => {
                 self.count(&reports);
@@ -611,108 +609,4 @@ fn split<T: SplitOff>(mut all: T, slots: &[Slot], len: fn(&Slot) -> usize) -> Ve
         .collect();
     parts.reverse();
     parts
-}
-
-/// What watches the spans committed (the background repairs, the online evaluations): told
-/// of each group on the publisher's thread, after the answers. It must not block: it notes
-/// what it needs and does its work elsewhere.
-pub(crate) trait CommitWatcher: Send + Sync {
-    /// Spans just committed together.
-    fn committed(&self, spans: &[agentrace_core::SpanRecord]);
-}
-
-/// After the answers, off the writer's thread: the commit's watchers, the live feed, the
-/// fan-out pipeline (never blocks); then the records are freed here.
-struct Publisher {
-    rx: Receiver<Group>,
-    live: broadcast::Sender<Committed>,
-    pipeline: Pipeline,
-    fan_out_records: bool,
-    attributions: Attributions,
-    watchers: Vec<Arc<dyn CommitWatcher>>,
-}
-
-impl Publisher {
-    fn run(self) {
-        agentrace_core::sink::silence_tracing_on_this_thread();
-        while let Ok(group) = self.rx.recv() {
-            self.publish(group);
-        }
-    }
-
-    fn publish(&self, group: Group) {
-        for watcher in &self.watchers {
-            watcher.committed(group.spans.spans());
-        }
-        for m in group.metrics.into_iter().chain(group.derived) {
-            self.pipeline.submit_measurement(m);
-        }
-        if !group.attributed.is_empty() {
-            self.attributions.publish(group.attributed);
-        }
-        // With nobody on the live feed and no forwarder, the records are only freed.
-        if self.live.receiver_count() == 0 && !self.fan_out_records {
-            return;
-        }
-        let spans: Arc<[_]> = group.spans.into_spans().into();
-        let events: Arc<[Event]> = group.events.into();
-        if !spans.is_empty() {
-            let _ = self.live.send(Committed::Spans(spans.clone()));
-        }
-        if !events.is_empty() {
-            let _ = self.live.send(Committed::Events(events.clone()));
-        }
-        if self.fan_out_records {
-            for span in spans.iter() {
-                self.pipeline.submit_span(span.clone());
-            }
-            for event in events.iter() {
-                self.pipeline.submit_event(event.clone());
-            }
-        }
-    }
-}
-
-/// Where spans completed by a late ancestor (or given one by a repair) are made known: their
-/// cost counts for the budgets they now belong to, and live clients hear of them. Used by the
-/// publisher thread and the background repairs.
-#[derive(Clone)]
-pub(crate) struct Attributions {
-    budgets: Option<Arc<Budgets>>,
-    live: broadcast::Sender<Committed>,
-}
-
-impl Attributions {
-    pub(crate) fn new(budgets: Option<Arc<Budgets>>, live: broadcast::Sender<Committed>) -> Self {
-        Self { budgets, live }
-    }
-
-    /// Spans whose attribution was completed after they were stored.
-    pub(crate) fn publish(&self, late: Vec<LateAttribution>) {
-        if let Some(budgets) = &self.budgets {
-            for l in &late {
-                let Some(cost) = l.cost else { continue };
-                let model = l.model.as_deref();
-                budgets.record_late_attribution(
-                    &context(&l.before, model),
-                    &context(&l.after, model),
-                    cost,
-                );
-            }
-        }
-        if self.live.receiver_count() > 0 {
-            let _ = self.live.send(Committed::Attributed(late.into()));
-        }
-    }
-}
-
-/// The budget context of a span with these values.
-fn context<'a>(a: &'a Attribution, model: Option<&'a str>) -> CallContext<'a> {
-    CallContext {
-        session: a.session_id.as_deref(),
-        agent: a.agent_name.as_deref(),
-        framework: a.framework.as_deref(),
-        model,
-        user: a.user_id.as_deref(),
-    }
 }

@@ -53,7 +53,8 @@ use agentrace_ingest::{SpanShape, billing, mcp_calls, orphans};
 use agentrace_store::{QueryError, Store, WriteError};
 use tokio::sync::watch;
 
-use crate::ingest::writer::{Attributions, CommitWatcher};
+use crate::ingest::late_attribution::Attributions;
+use crate::ingest::publish::CommitWatcher;
 use crate::store::SharedStore;
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;

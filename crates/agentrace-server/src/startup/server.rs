@@ -287,7 +287,8 @@ impl Server {
         stats
             .awaiting_parent
             .store(store.spans_awaiting_parent(), Ordering::Relaxed);
-        let attributions = crate::ingest::writer::Attributions::new(budgets.clone(), live.clone());
+        let attributions =
+            crate::ingest::late_attribution::Attributions::new(budgets.clone(), live.clone());
         let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
         let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
         let (writer, writer_thread) = WriterThread::spawn(WriterParts {

@@ -45,8 +45,8 @@ use queue::{Job, Next, Queue};
 use rules::{RuleSet, SYNC_INTERVAL};
 
 use crate::ingest::processors::Records;
+use crate::ingest::publish::CommitWatcher;
 use crate::ingest::receive::Receiver;
-use crate::ingest::writer::CommitWatcher;
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, get, read_error, set_error};
 use crate::telemetry::stats::{EvaluatorFigures, OnlineStats, RuleStats};
