@@ -1,451 +1,395 @@
-//! Starting and stopping the server: [`Server::start`] → [`RunningServer`] →
-//! [`RunningServer::shutdown`].
+//! [`Server::start`], the server's table of contents: one step a function, called in the
+//! order the parts need each other — the store, the configured catalogues (prices, score
+//! configurations, evaluators, budgets), the fan-out pipeline, the counters, the alerting and
+//! what the store remembers, the state the routes share, the write path (processors, writer,
+//! receiver), the listeners, the background jobs.
 
-use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agentrace_alerts::{AlertsConfig, load_alerts};
-use agentrace_core::budget::{Budgets, LoadBudgetsError, load_budgets};
-use agentrace_core::cost::{LayeredPriceBook, LoadPricesError, PriceBook, load_price_files};
+use agentrace_alerts::{AlertsConfig, Notification, load_alerts};
+use agentrace_core::budget::{Budget, Budgets, load_budgets};
+use agentrace_core::cost::{LayeredPriceBook, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Pipeline, ProcessorChain, Processors};
+use agentrace_core::{Pipeline, ProcessorChain, Processors, ScoreConfigs};
+use agentrace_evaluators::Evaluators;
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
-use agentrace_store::{QueryError, WriteError};
-use tokio::net::TcpListener;
-use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
+use agentrace_store::QueryError;
+use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::config::{ConfigError, ServerConfig};
-use crate::http::app;
-use crate::http::auth::grpc::TokenCheck;
-use crate::http::auth::{Auth, Sessions};
-use crate::http::dashboard::Assets;
-use crate::http::guard::Guard;
+use super::demo;
+use super::error::StartError;
+use super::listeners::Listeners;
+use super::running::{Addrs, RunningServer, Tasks};
+use crate::config::ServerConfig;
 use crate::http::state::AppState;
-use crate::ingest::committed::LIVE_CAPACITY;
+use crate::ingest::committed::{Committed, LIVE_CAPACITY};
 use crate::ingest::evaluation_results::EvaluationResults;
-use crate::ingest::listen;
+use crate::ingest::late_attribution::Attributions;
 use crate::ingest::processors::Processing;
-use crate::ingest::receive::{Receiver, grpc, http};
-use crate::ingest::writer::{WriterParts, WriterThread};
-use crate::jobs::alerting::Alerting;
-use crate::jobs::online_evaluations::Online;
+use crate::ingest::receive::Receiver;
+use crate::ingest::writer::{WriterHandle, WriterParts, WriterThread};
+use crate::jobs::alerting::{Alerting, AlertsError, BudgetChannel};
+use crate::jobs::fleet::Beat;
+use crate::jobs::online_evaluations::{self, Online};
 use crate::jobs::repair::{Repairer, Tracker};
+use crate::jobs::{budget_reload, retention};
+use crate::store::SharedStore;
 use crate::telemetry::membership::Membership;
-use crate::telemetry::stats::{ServerStats, StatsSnapshot};
+use crate::telemetry::redaction_series;
+use crate::telemetry::stats::ServerStats;
 
-/// How long shutdown waits for open connections to finish their requests.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the fan-out pipeline reports its own health to `/metrics`.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Starting the server failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// The configuration is not usable.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The data directory could not be created.
-    #[error("cannot create the data directory {}: {source}", path.display())]
-    DataDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// The store could not be opened.
-    #[error(transparent)]
-    Store(#[from] crate::store::OpenStoreError),
-    /// A price file could not be loaded.
-    #[error(transparent)]
-    Prices(#[from] LoadPricesError),
-    /// The budgets file could not be loaded.
-    #[error(transparent)]
-    Budgets(#[from] LoadBudgetsError),
-    /// The score configurations file could not be loaded.
-    #[error(transparent)]
-    ScoreConfigs(#[from] agentrace_core::LoadScoreConfigsError),
-    /// The evaluators file cannot be used.
-    #[error(transparent)]
-    Evaluators(#[from] agentrace_evaluators::LoadEvaluatorsError),
-    /// An evaluator cannot run as configured (a judge's budget without a price).
-    #[error("evaluators: {0}")]
-    Online(String),
-    /// Budget spend could not be restored from the store.
-    #[error("cannot restore budget spend from the store: {0}")]
-    RestoreBudgets(#[source] QueryError),
-    /// The alerts file or its channels cannot be used.
-    #[error(transparent)]
-    Alerts(#[from] crate::jobs::alerting::AlertsError),
-    /// The Prometheus sink could not be built.
-    #[error("cannot set up /metrics: {0}")]
-    Metrics(#[from] agentrace_prometheus::BuildError),
-    /// The forwarder could not be built.
-    #[error("cannot set up forwarding: {0}")]
-    Forward(#[from] agentrace_otlp::BuildError),
-    /// The redaction rules could not be compiled.
-    #[error("cannot set up redaction: {0}")]
-    Redaction(#[from] agentrace_core::redact::RuleError),
-    /// The fan-out pipeline could not start.
-    #[error("cannot start the fan-out pipeline: {0}")]
-    Pipeline(#[from] agentrace_core::BuildError),
-    /// A listener could not bind its address.
-    #[error("cannot listen for {what} on {addr}: {source}")]
-    Bind {
-        /// Which listener.
-        what: &'static str,
-        /// The address.
-        addr: SocketAddr,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
-    /// A thread could not be started.
-    #[error("cannot start a thread: {0}")]
-    Spawn(#[source] io::Error),
-}
-
-/// Stopping the server left something undone (what was acknowledged is stored regardless).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StopError {
-    /// The fan-out pipeline did not flush (a sink was down or slow); stored data is unaffected.
-    #[error("flushing the fan-out pipeline failed: {0}")]
-    Pipeline(#[from] agentrace_core::ShutdownError),
-    /// Closing the store failed (SQLite: its final checkpoint; committed data is in its
-    /// write-ahead log).
-    #[error("closing the store failed: {0}")]
-    Close(#[from] WriteError),
-    /// A task of the server panicked.
-    #[error("a server task failed: {0}")]
-    Task(#[from] tokio::task::JoinError),
-}
 
 /// Starts servers: see [`Server::start`].
 #[derive(Debug)]
 pub struct Server;
-
-/// Server tasks that are told to stop, then awaited.
-type Tasks = Vec<JoinHandle<()>>;
 
 impl Server {
     /// Opens the store, starts the writer, the fan-out pipeline, the three listeners (OTLP/HTTP,
     /// OTLP/gRPC, app — all on `config.bind`), retention and, with `config.demo`, the demo
     /// workload. Returns once every listener is bound. Must be called inside a tokio runtime.
     pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
-        config.validate()?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.clone(),
-            source,
-        })?;
-        let store = {
-            let config = config.clone();
-            tokio::task::spawn_blocking(move || crate::store::open(&config))
-                .await
-                .map_err(|e| StartError::Spawn(io::Error::other(e)))??
+        let config = Arc::new(config);
+        let store = open_store(&config).await?;
+        let (stop, stopped) = watch::channel(false);
+        let catalogues = Catalogues::load(&config, &stopped).await?;
+        let (metrics, pipeline) = start_pipeline(&config)?;
+        // From here a failed start stops what it started.
+        let mut started = StartGuard::new(&pipeline);
+        let redactor = redactor(&config)?;
+        let membership = Arc::new(Membership::of(store.node().map(str::to_owned)));
+        let online = catalogues.online;
+        let stats = counters(&pipeline, &redactor, &membership, &online);
+        let live = broadcast::channel(LIVE_CAPACITY).0;
+        let (alerting, budget_channel, budget_alerts) =
+            start_alerting(&config, &store, &stats, &live, &membership)?;
+        let budgets =
+            restore_from_store(&store, catalogues.budgets, budget_channel, &online).await?;
+        let state = AppState {
+            store,
+            live,
+            stats,
+            budgets,
+            prices: catalogues.prices,
+            config,
+            alerts: Some(alerting.clone()),
+            score_configs: catalogues.score_configs,
+            online: Some(online.clone()),
         };
+        let processing = processing(&state, redactor);
+        let (writer, writer_thread, write_jobs) = start_writer(&state, &pipeline, &online)?;
+        started.writer = Some(writer_thread);
+        let receiver = receiver(&state, processing.clone(), writer);
+        let listeners = Listeners::bind(&state.config).await?;
+        let addrs = listeners.addrs(&state.config)?;
+        let servers = listeners.serve(&state, &receiver, metrics, &alerting, &stopped);
+        let jobs = Jobs {
+            alerting: (alerting, budget_alerts),
+            membership,
+            online,
+            write: write_jobs,
+            receiver,
+        };
+        let background = jobs.spawn(&state, &stopped);
+        Ok(started.finish(addrs, state, stop, (servers, background), processing))
+    }
+}
 
+/// Checks the configuration, creates the data directory and opens the store (off the async
+/// threads: opening blocks).
+async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedStore, StartError> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || crate::store::open(&config))
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::from)
+}
+
+/// What the configured files give (the demo's own when it runs without them).
+struct Catalogues {
+    /// The price files over the built-in table.
+    prices: Arc<dyn PriceBook>,
+    score_configs: Arc<ScoreConfigs>,
+    /// The online evaluations, with the evaluators file's rules (rules may also come through
+    /// the API at any time).
+    online: Arc<Online>,
+    /// The budgets, not yet given their alert channel.
+    budgets: Option<Vec<Budget>>,
+}
+
+impl Catalogues {
+    /// Loads prices, score configurations, evaluators (with the demo: its judge, served until
+    /// `stopped`) and budgets.
+    async fn load(
+        config: &ServerConfig,
+        stopped: &watch::Receiver<bool>,
+    ) -> Result<Self, StartError> {
         let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
             load_price_files(&config.prices)?,
         ));
-        let score_configs = match &config.scores {
-            Some(path) => agentrace_core::ScoreConfigs::load(path)?,
-            None => agentrace_core::ScoreConfigs::default(),
-        };
-        let score_configs = Arc::new(score_configs);
-        let (stop, stopped) = watch::channel(false);
+        let score_configs = Arc::new(match &config.scores {
+            Some(path) => ScoreConfigs::load(path)?,
+            None => ScoreConfigs::default(),
+        });
         let evaluators = match &config.evaluators {
-            Some(path) => Some(agentrace_evaluators::Evaluators::load(
-                path,
-                &agentrace_core::env::process,
-            )?),
+            Some(path) => Evaluators::load(path, &agentrace_core::env::process)?,
             None if config.demo => {
-                let judge = crate::startup::demo::judge::serve(stopped.clone())
+                let judge = demo::judge::serve(stopped.clone())
                     .await
                     .map_err(StartError::Spawn)?;
-                Some(crate::startup::demo::judge::evaluators(&judge).map_err(StartError::Online)?)
+                demo::judge::evaluators(&judge).map_err(StartError::Online)?
             }
-            None => None,
+            None => Evaluators::default(),
         };
-        // Always: rules may be given through the API at any time.
-        let online = Arc::new(
-            Online::new(
-                evaluators.unwrap_or_default(),
-                prices.clone(),
-                score_configs.clone(),
-            )
-            .map_err(StartError::Online)?,
-        );
-        let budget_list = match &config.budgets {
-            Some(path) => Some(load_budgets(path)?),
-            None if config.demo => Some(crate::startup::demo::budgets()),
-            None => None,
-        };
-        let metrics = PrometheusSink::builder()
-            .service_name("agentrace")
-            .build()?;
-        let mut pipeline = Pipeline::builder()
-            .with_sink(metrics.clone())
-            .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
-        if let Some(forward) = &config.forward {
-            let sink = OtlpSink::builder()
-                .with_protocol(forward.protocol)
-                .with_endpoint(&forward.endpoint)
-                .with_name("forward")
-                .build()?;
-            pipeline = pipeline.with_sink(sink);
-        }
-        let pipeline = pipeline.build()?;
-        // From here a failed start stops what it started.
-        let mut guard = StartGuard {
-            writer: None,
-            pipeline: Some(pipeline.clone()),
-        };
-
-        // Redaction first: no processor, store or sink sees what it removes.
-        let redactor = if config.redact {
-            Some(Arc::new(
-                Redactor::builder()
-                    .capture_content(config.capture_content)
-                    .build()?,
-            ))
-        } else {
-            config
-                .mask_secrets
-                .then(|| Arc::new(Redactor::secrets_only()))
-        };
-        let membership = Arc::new(Membership::of(store.node().map(str::to_owned)));
-        let stats = Arc::new(
-            ServerStats::new(Some(pipeline.clone()))
-                .with_redactor(redactor.clone())
-                .with_fleet(membership.clone())
-                .with_online(Some(online.clone())),
-        );
-        let live = broadcast::channel(LIVE_CAPACITY).0;
-        // Without an alerts file, the demo has rules of its own.
-        let alerts = match config.alerts.as_deref() {
-            Some(path) => load_alerts(path).map_err(crate::jobs::alerting::AlertsError::from)?,
-            None if config.demo => crate::startup::demo::alerts(),
-            None => AlertsConfig::default(),
-        };
-        let (alerting, budget_channel, budget_alerts) = Alerting::start(
-            alerts,
-            store.clone(),
-            stats.clone(),
-            live.clone(),
-            membership.clone(),
-        )?;
-        let budgets = match budget_list {
-            Some(list) => {
-                let budgets =
-                    Arc::new(Budgets::new(list).with_alert_channel(Arc::new(budget_channel)));
-                let (s, b) = (store.clone(), budgets.clone());
-                tokio::task::spawn_blocking(move || agentrace_store::restore_budgets(&*s, &b))
-                    .await
-                    .map_err(|e| StartError::Spawn(io::Error::other(e)))?
-                    .map_err(StartError::RestoreBudgets)?;
-                Some(budgets)
-            }
-            None => None,
-        };
-        {
-            let (s, o) = (store.clone(), online.clone());
-            tokio::task::spawn_blocking(move || {
-                agentrace_store::restore_budgets(&*s, o.judge_budgets())
-            })
-            .await
-            .map_err(|e| StartError::Spawn(io::Error::other(e)))?
-            .map_err(StartError::RestoreBudgets)?;
-        }
-        online
-            .load_rules(&store)
-            .await
+        let online = Online::new(evaluators, prices.clone(), score_configs.clone())
             .map_err(StartError::Online)?;
-
-        let processing = Processing::new(
-            Processors::new(
-                ProcessorChain::new()
-                    .masking(redactor.clone())
-                    .pricing(Some(prices.clone()))
-                    .budgets(budgets.clone())
-                    .metrics(true)
-                    .build(),
-            ),
-            stats.clone(),
-            store.clone(),
-        );
-
-        stats
-            .awaiting_parent
-            .store(store.spans_awaiting_parent(), Ordering::Relaxed);
-        let attributions =
-            crate::ingest::late_attribution::Attributions::new(budgets.clone(), live.clone());
-        let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
-        let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
-        let (writer, writer_thread) = WriterThread::spawn(WriterParts {
-            store: store.clone(),
-            stats: stats.clone(),
-            evaluation_results: evaluation_results.clone(),
-            live: live.clone(),
-            pipeline: pipeline.clone(),
-            fan_out_records: config.forward.is_some(),
-            attributions: attributions.clone(),
-            watchers: vec![tracker.clone(), online.clone()],
-            queue_requests: config.limits.queue_requests,
-            queue_records: config.limits.queue_records,
-        })
-        .map_err(StartError::Spawn)?;
-        guard.writer = Some(writer_thread);
-
-        let receiver = Receiver::new(
-            Ingestor::new(agentrace_ingest::Limits::default()),
-            &config.limits,
-            processing.clone(),
-            writer,
-            stats.clone(),
-        );
-        let auth = config.api_token.as_deref().map(|token| {
-            Auth::new(token, stats.clone()).with_read_token(config.read_token.as_deref())
-        });
-        let config = Arc::new(config);
-        let state = AppState {
-            store: store.clone(),
-            live,
-            stats: stats.clone(),
-            budgets,
+        let budgets = match &config.budgets {
+            Some(path) => Some(load_budgets(path)?),
+            None if config.demo => Some(demo::budgets()),
+            None => None,
+        };
+        Ok(Self {
             prices,
-            config: config.clone(),
-            alerts: Some(alerting.clone()),
             score_configs,
-            online: Some(online.clone()),
-        };
+            online: Arc::new(online),
+            budgets,
+        })
+    }
+}
 
-        let http_listener = bind("OTLP/HTTP", &config, config.otlp_http_port).await?;
-        let grpc_listener = bind("OTLP/gRPC", &config, config.otlp_grpc_port).await?;
-        let app_listener = bind("the app", &config, config.app_port).await?;
-        let addr = |l: &TcpListener, what| {
-            l.local_addr().map_err(|source| StartError::Bind {
-                what,
-                addr: std::net::SocketAddr::new(config.bind, 0),
-                source,
-            })
-        };
-        let otlp_http_addr = addr(&http_listener, "OTLP/HTTP")?;
-        let otlp_grpc_addr = addr(&grpc_listener, "OTLP/gRPC")?;
-        let app_addr = addr(&app_listener, "the app")?;
+/// The fan-out pipeline of what was committed: `/metrics`' Prometheus sink, and the forwarder
+/// when one is configured.
+fn start_pipeline(config: &ServerConfig) -> Result<(PrometheusSink, Pipeline), StartError> {
+    let metrics = PrometheusSink::builder()
+        .service_name("agentrace")
+        .build()?;
+    let mut pipeline = Pipeline::builder()
+        .with_sink(metrics.clone())
+        .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
+    if let Some(forward) = &config.forward {
+        let sink = OtlpSink::builder()
+            .with_protocol(forward.protocol)
+            .with_endpoint(&forward.endpoint)
+            .with_name("forward")
+            .build()?;
+        pipeline = pipeline.with_sink(sink);
+    }
+    Ok((metrics, pipeline.build()?))
+}
 
-        let signal = |mut rx: watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
-        let hosts = Guard::new(&config, stats.clone());
-        let otlp_http = app::with_host_check(
-            app::with_cors(
-                app::with_auth(http::router(receiver.clone(), &config.limits), auth.clone()),
-                &config.cors_origins,
-            ),
-            hosts.clone(),
-        );
-        let assets = Arc::new(match &config.dashboard_dir {
-            Some(dir) => Assets::folder(dir.clone()),
-            None => Assets::embedded(),
-        });
-        let app_auth = auth
-            .clone()
-            .map(|a| a.with_sessions(Arc::new(Sessions::new()), hosts.clone()));
-        let app_router = app::with_host_check(
-            app::with_cors(
-                app::router(
-                    state.clone(),
-                    app::metrics(
-                        metrics.clone(),
-                        stats.clone(),
-                        state.store.clone(),
-                        alerting.clone(),
-                    ),
-                    crate::http::compat::router(
-                        state.clone(),
-                        receiver.clone(),
-                        &config.limits,
-                        app_auth.clone(),
-                    ),
-                    app_auth,
-                    hosts.clone(),
-                    assets,
-                ),
-                &config.cors_origins,
-            ),
-            hosts,
-        );
-        let limits = &config.limits;
-        let [http_stats, grpc_stats, app_stats] = stats.listeners.clone();
-        let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
-        let grpc_router = grpc::router(
-            receiver.clone(),
-            TokenCheck::new(auth),
-            limits,
-            &grpc_hygiene,
-        );
-        // Outermost: a refused request costs no more than its headers.
-        let otlp_http =
-            listen::InFlight::new(limits, http_stats.clone(), listen::busy).around(otlp_http);
-        let app_router =
-            listen::InFlight::new(limits, app_stats.clone(), listen::busy).around(app_router);
-        let mut servers: Tasks = Vec::new();
-        for (what, listener, router, listener_stats) in [
-            ("OTLP/HTTP", http_listener, otlp_http, http_stats),
-            ("the app", app_listener, app_router, app_stats),
-        ] {
-            let gate = listen::Gate::new(listener, limits.max_connections, listener_stats);
-            let limits = limits.clone();
-            let stopped = signal(stopped.clone());
-            servers.push(spawn_logged(what, async move {
-                listen::serve_http(gate, router, &limits, stopped).await
-            }));
-        }
-        let gate = listen::Gate::new(grpc_listener, limits.max_connections, grpc_stats);
-        servers.push(spawn_logged(
-            "OTLP/gRPC",
-            grpc_router.serve_with_incoming_shutdown(
-                listen::incoming(gate, limits.header_timeout),
-                signal(stopped.clone()),
-            ),
-        ));
+/// The redactor, when `redact` or `mask_secrets` is on. It runs first: no processor, store or
+/// sink sees what it removes.
+fn redactor(config: &ServerConfig) -> Result<Option<Arc<Redactor>>, StartError> {
+    if config.redact {
+        return Ok(Some(Arc::new(
+            Redactor::builder()
+                .capture_content(config.capture_content)
+                .build()?,
+        )));
+    }
+    Ok(config
+        .mask_secrets
+        .then(|| Arc::new(Redactor::secrets_only())))
+}
 
+/// The counters, showing the pipeline's, the redactor's, the fleet's and the online
+/// evaluations' figures too.
+fn counters(
+    pipeline: &Pipeline,
+    redactor: &Option<Arc<Redactor>>,
+    membership: &Arc<Membership>,
+    online: &Arc<Online>,
+) -> Arc<ServerStats> {
+    Arc::new(
+        ServerStats::new(Some(pipeline.clone()))
+            .with_redactor(redactor.clone())
+            .with_fleet(membership.clone())
+            .with_online(Some(online.clone())),
+    )
+}
+
+/// The alerting, on the alerts file's rules (without one, the demo's own). Returns it, the
+/// channel budgets notify through, and where it reads them.
+fn start_alerting(
+    config: &ServerConfig,
+    store: &SharedStore,
+    stats: &Arc<ServerStats>,
+    live: &broadcast::Sender<Committed>,
+    membership: &Arc<Membership>,
+) -> Result<(Arc<Alerting>, BudgetChannel, mpsc::Receiver<Notification>), StartError> {
+    let alerts = match config.alerts.as_deref() {
+        Some(path) => load_alerts(path).map_err(AlertsError::from)?,
+        None if config.demo => demo::alerts(),
+        None => AlertsConfig::default(),
+    };
+    Ok(Alerting::start(
+        alerts,
+        store.clone(),
+        stats.clone(),
+        live.clone(),
+        membership.clone(),
+    )?)
+}
+
+/// What the store remembers from before this start: each budget's spend (the budgets then
+/// notifying through `channel`), the judges' spend, the rules given through the API.
+async fn restore_from_store(
+    store: &SharedStore,
+    budgets: Option<Vec<Budget>>,
+    channel: BudgetChannel,
+    online: &Arc<Online>,
+) -> Result<Option<Arc<Budgets>>, StartError> {
+    let budgets =
+        budgets.map(|list| Arc::new(Budgets::new(list).with_alert_channel(Arc::new(channel))));
+    if let Some(budgets) = &budgets {
+        let (s, b) = (store.clone(), budgets.clone());
+        restore_spend(move || agentrace_store::restore_budgets(&*s, &b)).await?;
+    }
+    let (s, o) = (store.clone(), online.clone());
+    restore_spend(move || agentrace_store::restore_budgets(&*s, o.judge_budgets())).await?;
+    online.load_rules(store).await.map_err(StartError::Online)?;
+    Ok(budgets)
+}
+
+/// Runs a restore of spend on a blocking thread.
+async fn restore_spend(
+    restore: impl FnOnce() -> Result<(), QueryError> + Send + 'static,
+) -> Result<(), StartError> {
+    tokio::task::spawn_blocking(restore)
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::RestoreBudgets)
+}
+
+/// The processors of received records: mask → price → budget → metrics.
+fn processing(state: &AppState, redactor: Option<Arc<Redactor>>) -> Processing {
+    Processing::new(
+        Processors::new(
+            ProcessorChain::new()
+                .masking(redactor)
+                .pricing(Some(state.prices.clone()))
+                .budgets(state.budgets.clone())
+                .metrics(true)
+                .build(),
+        ),
+        state.stats.clone(),
+        state.store.clone(),
+    )
+}
+
+/// What the jobs take from the write path: the repairs' record of committed traces (a
+/// watcher of the commits), where what they attribute is made known, and the evaluation
+/// results awaiting their response.
+struct WriteJobs {
+    tracker: Arc<Tracker>,
+    attributions: Attributions,
+    evaluation_results: Arc<EvaluationResults>,
+}
+
+/// Starts the writer and its publisher, whose commits the repairs' tracker and the online
+/// evaluations watch.
+fn start_writer(
+    state: &AppState,
+    pipeline: &Pipeline,
+    online: &Arc<Online>,
+) -> Result<(WriterHandle, WriterThread, WriteJobs), StartError> {
+    let (store, stats, config) = (&state.store, &state.stats, &state.config);
+    stats
+        .awaiting_parent
+        .store(store.spans_awaiting_parent(), Ordering::Relaxed);
+    let attributions = Attributions::new(state.budgets.clone(), state.live.clone());
+    let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
+    let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
+    let (handle, thread) = WriterThread::spawn(WriterParts {
+        store: store.clone(),
+        stats: stats.clone(),
+        evaluation_results: evaluation_results.clone(),
+        live: state.live.clone(),
+        pipeline: pipeline.clone(),
+        fan_out_records: config.forward.is_some(),
+        attributions: attributions.clone(),
+        watchers: vec![tracker.clone(), online.clone()],
+        queue_requests: config.limits.queue_requests,
+        queue_records: config.limits.queue_records,
+    })
+    .map_err(StartError::Spawn)?;
+    let jobs = WriteJobs {
+        tracker,
+        attributions,
+        evaluation_results,
+    };
+    Ok((handle, thread, jobs))
+}
+
+/// The OTLP receiver every listener (and the demo, and the judges' traces) hands requests to.
+fn receiver(state: &AppState, processing: Processing, writer: WriterHandle) -> Receiver {
+    Receiver::new(
+        Ingestor::new(agentrace_ingest::Limits::default()),
+        &state.config.limits,
+        processing,
+        writer,
+        state.stats.clone(),
+    )
+}
+
+/// What the background jobs take besides the state.
+struct Jobs {
+    /// The alerting, and where it reads the budgets' notifications.
+    alerting: (Arc<Alerting>, mpsc::Receiver<Notification>),
+    membership: Arc<Membership>,
+    online: Arc<Online>,
+    write: WriteJobs,
+    receiver: Receiver,
+}
+
+impl Jobs {
+    /// Spawns every job, each running until `stopped`: retention, repairs, evaluation results
+    /// awaiting their response, alerting, redaction counts, the fleet's beat, the budgets
+    /// file's reload, the online evaluations and the demo.
+    fn spawn(self, state: &AppState, stopped: &watch::Receiver<bool>) -> Tasks {
+        let (store, stats, config) = (&state.store, &state.stats, &state.config);
+        let (alerting, budget_alerts) = self.alerting;
         let repairer = Repairer {
-            tracker,
+            tracker: self.write.tracker,
             store: store.clone(),
             stats: stats.clone(),
-            attributions,
+            attributions: self.write.attributions,
             grace: config.orphan_grace,
         };
         let mut background: Tasks = vec![
-            tokio::spawn(crate::jobs::retention::run(
+            tokio::spawn(retention::run(
                 store.clone(),
                 config.retention.clone(),
                 stats.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
-            tokio::spawn(evaluation_results.run(store.clone(), stopped.clone())),
-            tokio::spawn(alerting.clone().run(budget_alerts, stopped.clone())),
-            tokio::spawn(crate::telemetry::redaction_series::run(
+            tokio::spawn(
+                self.write
+                    .evaluation_results
+                    .run(store.clone(), stopped.clone()),
+            ),
+            tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
+            tokio::spawn(redaction_series::run(
                 stats.clone(),
                 store.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(
-                crate::jobs::fleet::Beat {
+                Beat {
                     store: store.clone(),
-                    membership,
+                    membership: self.membership,
                     budgets: state.budgets.clone(),
                     live: state.live.clone(),
                 }
@@ -453,42 +397,22 @@ impl Server {
             ),
         ];
         if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
-            background.push(tokio::spawn(crate::jobs::budget_reload::run(
+            background.push(tokio::spawn(budget_reload::run(
                 path.clone(),
                 budgets.clone(),
                 store.clone(),
                 stopped.clone(),
             )));
         }
-        let parts = crate::jobs::online_evaluations::Parts {
+        let parts = online_evaluations::Parts {
             store: store.clone(),
-            receiver: receiver.clone(),
+            receiver: self.receiver.clone(),
         };
-        background.push(tokio::spawn(online.clone().run(parts, stopped.clone())));
+        background.push(tokio::spawn(self.online.run(parts, stopped.clone())));
         if config.demo {
-            background.push(tokio::spawn(crate::startup::demo::run(
-                receiver,
-                stopped.clone(),
-            )));
+            background.push(tokio::spawn(demo::run(self.receiver, stopped.clone())));
         }
-
-        tracing::info!(
-            %otlp_http_addr, %otlp_grpc_addr, %app_addr,
-            store = %store.describe(),
-            "agentrace server started"
-        );
-        Ok(RunningServer {
-            otlp_http_addr,
-            otlp_grpc_addr,
-            app_addr,
-            state,
-            stop,
-            servers,
-            background,
-            writer: guard.writer.take(),
-            pipeline: guard.pipeline.take(),
-            processing,
-        })
+        background
     }
 }
 
@@ -496,6 +420,44 @@ impl Server {
 struct StartGuard {
     writer: Option<WriterThread>,
     pipeline: Option<Pipeline>,
+}
+
+impl StartGuard {
+    /// Guarding `pipeline`; the writer is added once it runs.
+    fn new(pipeline: &Pipeline) -> Self {
+        Self {
+            writer: None,
+            pipeline: Some(pipeline.clone()),
+        }
+    }
+
+    /// Started: the server keeps what the guard held, with the listeners' and the jobs' tasks.
+    fn finish(
+        mut self,
+        addrs: Addrs,
+        state: AppState,
+        stop: watch::Sender<bool>,
+        (servers, background): (Tasks, Tasks),
+        processing: Processing,
+    ) -> RunningServer {
+        tracing::info!(
+            otlp_http_addr = %addrs.otlp_http,
+            otlp_grpc_addr = %addrs.otlp_grpc,
+            app_addr = %addrs.app,
+            store = %state.store.describe(),
+            "agentrace server started"
+        );
+        RunningServer {
+            addrs,
+            state,
+            stop,
+            servers,
+            background,
+            writer: self.writer.take(),
+            pipeline: self.pipeline.take(),
+            processing,
+        }
+    }
 }
 
 impl Drop for StartGuard {
@@ -506,140 +468,5 @@ impl Drop for StartGuard {
         if let Some(pipeline) = self.pipeline.take() {
             let _ = pipeline.shutdown();
         }
-    }
-}
-
-async fn bind(
-    what: &'static str,
-    config: &ServerConfig,
-    port: u16,
-) -> Result<TcpListener, StartError> {
-    let addr = SocketAddr::new(config.bind, port);
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { what, addr, source })
-}
-
-fn spawn_logged<E: std::fmt::Display>(
-    what: &'static str,
-    server: impl Future<Output = Result<(), E>> + Send + 'static,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        if let Err(e) = server.await {
-            tracing::error!(error = %e, "the {what} server stopped");
-        }
-    })
-}
-
-/// A running server. [`shutdown`](Self::shutdown) stops it gracefully; dropping it stops the
-/// listeners too, without waiting.
-#[derive(Debug)]
-pub struct RunningServer {
-    otlp_http_addr: SocketAddr,
-    otlp_grpc_addr: SocketAddr,
-    app_addr: SocketAddr,
-    state: AppState,
-    stop: watch::Sender<bool>,
-    servers: Tasks,
-    background: Tasks,
-    writer: Option<WriterThread>,
-    pipeline: Option<Pipeline>,
-    /// For what the processors hold back at the end.
-    processing: Processing,
-}
-
-impl RunningServer {
-    /// Where OTLP/HTTP listens (`/v1/traces`, `/v1/logs`, `/v1/metrics`).
-    pub fn otlp_http_addr(&self) -> SocketAddr {
-        self.otlp_http_addr
-    }
-
-    /// Where OTLP/gRPC listens.
-    pub fn otlp_grpc_addr(&self) -> SocketAddr {
-        self.otlp_grpc_addr
-    }
-
-    /// Where the app listens (`/api/v1`, `/metrics`, `/healthz`, `/readyz`).
-    pub fn app_addr(&self) -> SocketAddr {
-        self.app_addr
-    }
-
-    /// The state the routes share (store, live feed, counters, …).
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
-    /// The counters now.
-    pub fn stats(&self) -> StatsSnapshot {
-        self.state.stats.snapshot()
-    }
-
-    /// Stops gracefully: the listeners stop accepting and finish the requests in flight (each
-    /// still answered after its commit), the demo and retention stop, the writer writes what
-    /// is queued, the processors release what they hold back, the fan-out pipeline flushes (`/metrics`, the forwarder), the store is
-    /// checkpointed. Returns the final counters.
-    pub async fn shutdown(mut self) -> Result<StatsSnapshot, StopError> {
-        self.stop.send_replace(true);
-        let servers = std::mem::take(&mut self.servers);
-        for server in servers {
-            let abort = server.abort_handle();
-            if tokio::time::timeout(DRAIN_TIMEOUT, server).await.is_err() {
-                tracing::warn!("a connection was still open after {DRAIN_TIMEOUT:?}; closing it");
-                abort.abort();
-            }
-        }
-        for task in std::mem::take(&mut self.background) {
-            task.await?;
-        }
-        let writer = self.writer.take();
-        let pipeline = self.pipeline.take();
-        let processing = self.processing.clone();
-        let store = self.state.store.clone();
-        tokio::task::spawn_blocking(move || -> Result<(), StopError> {
-            if let Some(writer) = writer {
-                writer.stop();
-            }
-            let released = processing.shutdown();
-            if let Some(pipeline) = pipeline {
-                for m in released {
-                    pipeline.submit_measurement(m);
-                }
-                pipeline.shutdown()?;
-            }
-            store.close()?;
-            Ok(())
-        })
-        .await??;
-        tracing::info!("agentrace server stopped");
-        Ok(self.state.stats.snapshot())
-    }
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
-    }
-}
-
-/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: await it, then call
-/// [`RunningServer::shutdown`].
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }
