@@ -156,7 +156,7 @@ impl Catalogues {
             .map_err(StartError::Online)?;
         let budgets = match &config.budgets {
             Some(path) => Some(load_budgets(path)?),
-            None if config.demo => Some(demo::budgets()),
+            None if config.demo => Some(demo::scenario::budgets()),
             None => None,
         };
         Ok(Self {
@@ -230,7 +230,7 @@ fn start_alerting(
 ) -> Result<(Arc<Alerting>, BudgetChannel, mpsc::Receiver<Notification>), StartError> {
     let alerts = match config.alerts.as_deref() {
         Some(path) => load_alerts(path).map_err(AlertsError::from)?,
-        None if config.demo => demo::alerts(),
+        None if config.demo => demo::scenario::alerts(),
         None => AlertsConfig::default(),
     };
     Ok(Alerting::start(
