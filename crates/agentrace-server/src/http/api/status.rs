@@ -1,45 +1,14 @@
-//! `/budgets`, `/status`, `/openapi.json`.
+//! `GET /status`: the pipeline's counters (`crate::telemetry::stats`) and the store's figures.
 
-use agentrace_core::budget::BudgetStatus;
 use agentrace_store::{HeldStatus, RecordKind};
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
 use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
 use crate::http::state::AppState;
 use crate::telemetry::stats::StatsSnapshot;
-
-/// The OpenAPI 3.1 document of the API.
-pub(crate) const OPENAPI: &str = include_str!("openapi.json");
-
-/// `GET /budgets` answer.
-#[derive(Debug, Serialize)]
-pub(super) struct Budgets {
-    /// Whether budgets are configured.
-    configured: bool,
-    /// Every account (budget × scope value) with spend in its current period.
-    budgets: Vec<BudgetStatus>,
-}
-
-/// `GET /budgets`: the state of every budget account.
-pub(super) async fn budgets(
-    State(state): State<AppState>,
-    p: Params,
-) -> Result<Json<Budgets>, ApiError> {
-    p.finish()?;
-    Ok(Json(Budgets {
-        configured: state.budgets.is_some(),
-        budgets: state
-            .budgets
-            .as_ref()
-            .map(|b| b.status())
-            .unwrap_or_default(),
-    }))
-}
 
 /// The store, in `/status`: its figures, or why it did not give them.
 #[derive(Debug, Serialize)]
@@ -109,10 +78,4 @@ pub(super) async fn status(
         stats: state.stats.snapshot().with_held(held),
         store,
     }))
-}
-
-/// `GET /openapi.json`.
-pub(super) async fn openapi(p: Params) -> Result<impl IntoResponse, ApiError> {
-    p.finish()?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], OPENAPI))
 }
