@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let api = &*API;
-    let router = agentrace_server::api::router(api.server.state().clone());
+    let router = agentrace_server::http::api::router(api.server.state().clone());
     let response = api
         .runtime
         .block_on(router.oneshot(request))

@@ -20,7 +20,7 @@ pub(crate) fn duration(ns: u64) -> String {
 }
 
 /// `1,234,567`.
-pub(crate) use agentrace_server::report::text::count;
+pub(crate) use agentrace_server::jobs::report::text::count;
 
 /// `$0.012345`, or `unpriced` when no price is known (never a made-up zero).
 pub(crate) fn cost(cost: Option<Usd>) -> String {

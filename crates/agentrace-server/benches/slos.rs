@@ -25,7 +25,7 @@ use agentrace_core::{
     now_unix_nano,
 };
 use agentrace_server::config::StoreLocation;
-use agentrace_server::slos::{SettledHours, counts};
+use agentrace_server::jobs::slos::{SettledHours, counts};
 use agentrace_server::{ServerConfig, SharedStore};
 use agentrace_store::{Store, with_score_ids};
 use criterion::{Criterion, criterion_group, criterion_main};

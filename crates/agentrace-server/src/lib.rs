@@ -21,6 +21,22 @@
 //! | [`AppState`], [`ServerStats`] | what the routes share; the counters behind the pipeline-status endpoint |
 //! | [`shutdown_signal`] | resolves on SIGINT / SIGTERM |
 //!
+//! ## The walk
+//!
+//! The source is laid out as the data's path through the server, on two foundations every
+//! step stands on; each folder refers only to those above it in this table (xtask's tidy holds
+//! the list and the one-way references):
+//!
+//! | folder | its role |
+//! |---|---|
+//! | `config/` | every setting: its key, its layers (file, environment, flags), its checks |
+//! | `store.rs` | the store the configuration names, opened ([`SharedStore`]: SQLite or ClickHouse) |
+//! | `telemetry/` | the server's own figures, beneath every step: the counters ([`ServerStats`]), the node's fleet membership, `/status`' snapshot, `/metrics`' text |
+//! | `ingest/` | the walk: **receive** (the listeners' limits, OTLP over HTTP and gRPC) → **process** (the processor chain, rows encoded) → **write** (the writer's group commit) → **publish** (the commit's watchers, the live feed, the fan-out pipeline) |
+//! | `jobs/` | what runs beside it: retention, repairs, alerting and SLOs, reports, online evaluations, the fleet's beat, the budgets' reload |
+//! | `http/` | where the stored data is read: the REST API and its live feed, the dashboard, the compat APIs, `/metrics`, the health checks; the `Host`, `Origin` and token guards of every listener |
+//! | `startup/` | [`Server::start`], which wires it all step by step, and the graceful stop; the demo |
+//!
 //! ## Durability and overload
 //!
 //! The threads that receive a request run the processors on its records (many requests at
@@ -70,45 +86,19 @@
 //! # }
 //! ```
 
-pub mod alerting;
-pub mod api;
-mod api_base;
-mod app;
-mod auth;
-mod budget_reload;
-mod compat;
 pub mod config;
-mod counters;
-mod dashboard;
-mod demo;
-mod evaluation_results;
-mod exposition;
-pub mod fleet;
-mod guard;
-mod listen;
-mod live;
-mod online;
-mod process;
-mod receive;
-mod redaction_series;
-pub mod repair;
-pub mod report;
-mod requested_tools;
-mod retention;
-mod score_metrics;
-mod self_metrics;
-mod server;
-pub mod slos;
-pub mod state;
-pub mod stats;
+pub mod http;
+mod ingest;
+pub mod jobs;
+mod startup;
 pub mod store;
-pub mod tool_health;
-mod writer;
+pub mod telemetry;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
-pub use live::{Committed, LIVE_CAPACITY};
-pub use server::{RunningServer, Server, StartError, StopError, shutdown_signal};
-pub use state::AppState;
-pub use stats::{ServerStats, StatsSnapshot};
-pub use store::OpenStoreError;
-pub use store::SharedStore;
+pub use http::state::AppState;
+pub use ingest::committed::{Committed, LIVE_CAPACITY};
+pub use startup::error::{StartError, StopError};
+pub use startup::running::{RunningServer, shutdown_signal};
+pub use startup::server::Server;
+pub use store::{OpenStoreError, SharedStore};
+pub use telemetry::stats::{ServerStats, StatsSnapshot};

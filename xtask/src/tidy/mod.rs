@@ -1,7 +1,7 @@
 //! Repository rules as tests (after rust-analyzer's `tidy.rs`): the crates' layering and the
-//! modules' within each crate, links in the docs that point at files that exist, and every
-//! `AGENTRACE_*` variable documented. Run by `cargo test -p xtask` (and so by
-//! `cargo xtask ci`).
+//! modules' within each crate, the server's top-level modules as the steps of its walk, links
+//! in the docs that point at files that exist, and every `AGENTRACE_*` variable documented.
+//! Run by `cargo test -p xtask` (and so by `cargo xtask ci`).
 
 mod module_graph;
 
@@ -250,6 +250,121 @@ fn modules_refer_to_their_siblings_one_way() {
     assert!(report.is_empty(), "{report}");
 }
 
+/// The top-level modules of `agentrace serve` (`crates/agentrace-server/src`), each with why
+/// it is one: the steps of the data's walk, on the two foundations every step stands on, in
+/// the order they refer to each other (the table "The walk" of the crate's docs). A module that
+/// belongs to a step goes into that step's folder; a new step, or a new foundation, is a
+/// decision: add it here with its reason.
+const SERVER_WALK: &[(&str, &str)] = &[
+    (
+        "config",
+        "every setting, its layers and its checks: what every step is told",
+    ),
+    (
+        "store",
+        "the store the configuration names, opened: where every step reads or writes",
+    ),
+    (
+        "telemetry",
+        "the server's own figures, which every step counts into",
+    ),
+    (
+        "ingest",
+        "the walk itself: receive, process, write, publish",
+    ),
+    (
+        "jobs",
+        "what runs beside the walk: retention, repairs, alerting, reports, evaluations",
+    ),
+    (
+        "http",
+        "where the stored data is read: the API, the dashboard, and the listeners' guards",
+    ),
+    (
+        "startup",
+        "Server::start wiring every step and job, the stop, the demo",
+    ),
+];
+
+/// The modules a crate root declares (`mod x;`, `pub mod x;`, `mod x { … }`), leaving out
+/// those under `#[cfg(test)]`.
+fn mod_declarations(root_module: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut test_only = false;
+    for line in root_module.lines().map(str::trim) {
+        if line.starts_with("#[") {
+            test_only |= line == "#[cfg(test)]";
+            continue;
+        }
+        let item = line
+            .strip_prefix("pub ")
+            .or_else(|| line.strip_prefix("pub(crate) "))
+            .unwrap_or(line);
+        if let Some(declared) = item.strip_prefix("mod ")
+            && !test_only
+        {
+            let name = declared.split([';', ' ', '{']).next().unwrap_or_default();
+            names.insert(name.to_owned());
+        }
+        if !line.is_empty() {
+            test_only = false;
+        }
+    }
+    names
+}
+
+#[test]
+fn the_servers_top_level_modules_are_the_steps_of_its_walk() {
+    let src = root().join("crates/agentrace-server/src");
+    let root_module = read(&src.join("lib.rs"));
+    let mut found: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for name in mod_declarations(&root_module) {
+        found.entry(name).or_default().push("a `mod` of lib.rs");
+    }
+    for entry in std::fs::read_dir(&src).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name != "lib.rs" {
+            let module = name.strip_suffix(".rs").unwrap_or(&name).to_owned();
+            found.entry(module).or_default().push("an entry of src/");
+        }
+    }
+    let listed: BTreeMap<&str, &str> = SERVER_WALK.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (module, seen) in &found {
+        if !listed.contains_key(module.as_str()) {
+            wrong.push(format!(
+                "{module} ({}): not a step of the walk. Put it in the folder of the step it \
+                 belongs to (ingest/, jobs/, http/, …), or, if it is a step of its own, add it \
+                 to SERVER_WALK in xtask/src/tidy/mod.rs with its reason and to the table of \
+                 the crate's docs",
+                seen.join(", ")
+            ));
+        }
+    }
+    for (module, reason) in &listed {
+        let declared = found.get(*module).is_some_and(|seen| seen.len() == 2);
+        if !declared {
+            wrong.push(format!(
+                "{module} ({reason}): listed in SERVER_WALK, but not both declared in lib.rs \
+                 and in src/; remove it from the list, or restore it"
+            ));
+        }
+        let documented = [format!("`{module}/`"), format!("`{module}.rs`")]
+            .iter()
+            .any(|name| root_module.contains(&format!("//! | {name} |")));
+        if !documented {
+            wrong.push(format!(
+                "{module}: missing from the table \"The walk\" of agentrace-server's lib.rs"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "agentrace-server's top-level modules are the steps of its walk:\n{}",
+        wrong.join("\n")
+    );
+}
+
 /// Relative link targets of Markdown text: `](target)`, without an anchor or a title.
 fn markdown_links(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -437,6 +552,12 @@ fn the_scanners_find_what_they_look_for() {
     assert_eq!(
         public_names("pub mod a;\npub use b::{C, d::E as F};\npub use g::*;\npub fn h() {}"),
         BTreeSet::from(["a", "C", "F", "*"].map(str::to_owned))
+    );
+    assert_eq!(
+        mod_declarations(
+            "//! mod doc;\npub mod a;\nmod b;\npub(crate) mod c { }\n#[cfg(test)]\nmod tests;\nuse d;\n"
+        ),
+        BTreeSet::from(["a", "b", "c"].map(str::to_owned))
     );
     assert_eq!(
         variables("env AGENTRACE_DB_PATH and `AGENTRACE_`"),

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use agentrace_server::report::{Report, Section, html, markdown};
+use agentrace_server::jobs::report::{Report, Section, html, markdown};
 
 use crate::args::{ReportArgs, ReportFormat};
 use crate::client::ApiClient;

@@ -1,13 +1,13 @@
 //! `agentrace tools`: each tool's calls (a tool on an MCP server as its server's), success rate,
 //! latency and health — the score and
-//! recommendations of `agentrace_server::tool_health`, the same as the API's and the
+//! recommendations of `agentrace_server::jobs::tool_health`, the same as the API's and the
 //! dashboard's.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::time::SystemTime;
 
-use agentrace_server::tool_health::{ToolsHealth, tools_with_health};
+use agentrace_server::jobs::tool_health::{ToolsHealth, tools_with_health};
 use agentrace_store::TimeRange;
 
 use crate::args::{StoreArgs, ToolsArgs};

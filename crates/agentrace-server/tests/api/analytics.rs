@@ -396,7 +396,7 @@ async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
         std::time::Duration::from_secs(28 * 86_400),
     );
     let end = api.runs.iter().map(|r| r.start).max().unwrap_or(T0) + 10 * MIN;
-    let judged = agentrace_server::slos::statuses(&*api.state.store, &[slo], end)?;
+    let judged = agentrace_server::jobs::slos::statuses(&*api.state.store, &[slo], end)?;
     let status = serde_json::to_value(&judged[0])?;
     // The same counts read span by span, as the exact aggregate does.
     let exact = api.state.store.aggregate(&AggregateQuery::new(
@@ -466,7 +466,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
     slo.burn_alerts.truncate(2);
     slo.validate()?;
     let end = T0 + 30 * MIN;
-    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     let pass = ScorePass::new(Some(0.7), None, vec!["grounded".into()]);
     let of_name: Vec<_> = scores.iter().filter(|s| s.name == "groundedness").collect();
     let passed = of_name
@@ -476,7 +476,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
     assert_eq!((passed, of_name.len()), (5, 8), "the fixture");
     assert_eq!((judged.counts.good, judged.counts.total), (5, 8));
     // The last five minutes (T0 + 25 to 30 min) hold none of them.
-    let short = agentrace_server::slos::counts(
+    let short = agentrace_server::jobs::slos::counts(
         &*api.state.store,
         &slo,
         std::time::Duration::from_secs(300),
@@ -534,7 +534,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         std::time::Duration::from_secs(28 * 86_400),
     );
     slo.validate()?;
-    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (cheap, known.len() as u64),
@@ -558,7 +558,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         of: CostUnit::Sessions,
         max_usd: threshold.dollars(),
     };
-    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (
@@ -586,7 +586,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         of: CostUnit::AgentRuns,
         max_usd: threshold.dollars(),
     };
-    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (
@@ -602,7 +602,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
     api.check(&serde_json::to_value(&judged)?, "SloStatus")?;
     // Kept by the hour (the runs' hour settled, or cut by a window's first hour), each unit
     // counts what a whole read does.
-    let settled = agentrace_server::slos::SettledHours::default();
+    let settled = agentrace_server::jobs::slos::SettledHours::default();
     let day = std::time::Duration::from_secs(86_400);
     for of in [CostUnit::Traces, CostUnit::Sessions, CostUnit::AgentRuns] {
         slo.indicator = Indicator::Cost {
@@ -614,7 +614,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
             (day, T0 + 3 * 60 * MIN),
             (day, T0 + 24 * 60 * MIN + 9 * MIN + 13 * SEC),
         ] {
-            let whole = agentrace_server::slos::counts(&*api.state.store, &slo, window, end)?;
+            let whole = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, end)?;
             assert!(whole.total > 0, "{of:?} ending at {end}");
             assert_eq!(
                 settled.counts(&*api.state.store, &slo, window, end)?,
@@ -630,7 +630,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         max_usd: threshold.dollars(),
     };
     let (window, at) = (day, T0 + 3 * 60 * MIN);
-    let before = agentrace_server::slos::counts(&*api.state.store, &slo, window, at)?;
+    let before = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, at)?;
     assert_eq!(settled.counts(&*api.state.store, &slo, window, at)?, before);
     let mut late = agentrace_core::SpanRecord::new(
         agentrace_core::TraceId::random(),
@@ -649,7 +649,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         Usd::ZERO,
     ));
     api.state.store.write_spans(&[late])?;
-    let after = agentrace_server::slos::counts(&*api.state.store, &slo, window, at)?;
+    let after = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, at)?;
     assert_eq!(
         (after.good, after.total),
         (before.good + 1, before.total + 1),
@@ -730,7 +730,8 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
             let mut slo = Slo::new("series", indicator.clone(), 0.9, hour);
             slo.burn_alerts.truncate(1);
             // Twelve steps of five minutes over the hour.
-            let points = agentrace_server::slos::burn_down(store, &slo, (end - 60 * MIN, end), 12)?;
+            let points =
+                agentrace_server::jobs::slos::burn_down(store, &slo, (end - 60 * MIN, end), 12)?;
             assert_eq!(points.len(), 13);
             assert_eq!(points.last().map(|p| p.time_unix_nano), Some(end));
             let aligned = &points[..12];
@@ -741,7 +742,8 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
                     .all(|w| w[1].time_unix_nano - w[0].time_unix_nano == 5 * MIN)
             );
             for p in &points {
-                let own = agentrace_server::slos::counts(store, &slo, hour, p.time_unix_nano)?;
+                let own =
+                    agentrace_server::jobs::slos::counts(store, &slo, hour, p.time_unix_nano)?;
                 assert_eq!(p.counts, own, "{:?} at {}", slo.indicator, p.time_unix_nano);
                 seen += own.total;
             }
@@ -770,7 +772,7 @@ async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     slo.validate()?;
     // Half-way through the generated runs: the day so far holds the first half of them.
     let end = T0 + 10 * MIN + 60 * 7 * SEC;
-    let judged = agentrace_server::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     let day_start = T0 - T0 % (86_400 * SEC);
     assert_eq!(judged.since_unix_nano, day_start);
     let exact = api.state.store.aggregate(&AggregateQuery::new(

@@ -290,7 +290,7 @@ impl Api {
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = agentrace_server::api::router(state.clone());
+        let app = agentrace_server::http::api::router(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         let doc = serde_json::from_str(
             &reqwest::get(format!("http://{addr}/api/v1/openapi.json"))

@@ -5,7 +5,7 @@ use agentrace_store::TraceReader;
 use std::time::Duration;
 
 use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
-use agentrace_server::repair::{ORPHAN, REATTACHED};
+use agentrace_server::jobs::repair::{ORPHAN, REATTACHED};
 use opentelemetry_proto::tonic::trace::v1::Span;
 
 use crate::common::*;

@@ -1,0 +1,174 @@
+//! The app port: the dashboard at `/`, `/api/v1/**` (the REST API, its OpenAPI document, the
+//! live feed and the dashboard's login), `/metrics`, `/healthz` and `/readyz`, the APIs of
+//! other products agentrace speaks ([`crate::http::compat`]: Phoenix's annotations, Langfuse's
+//! ingest); and the layers the HTTP listeners share (the `Host` and `Origin` guards, the API
+//! token, CORS).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentrace_prometheus::{CONTENT_TYPE_TEXT, METRICS_PATH, PrometheusSink};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::http::auth::{Auth, require_token};
+use crate::http::dashboard::{self, Assets};
+use crate::http::guard::{Guard, check_host, check_origin};
+use crate::http::state::AppState;
+use crate::jobs::alerting::Alerting;
+use crate::store::SharedStore;
+use crate::telemetry::self_metrics::{render, render_alerts, render_held, render_slo_counts};
+use crate::telemetry::stats::ServerStats;
+
+/// The app router. The API, `/metrics` and `compat` (its routes already behind the token)
+/// need the token (or the dashboard's session cookie) when one is configured; the health
+/// checks, the dashboard's files and its login never do.
+/// Requests from pages of other origins are refused where they could do harm (see
+/// [`crate::http::guard`]).
+pub(crate) fn router(
+    state: AppState,
+    metrics: Router,
+    compat: Router,
+    auth: Option<Auth>,
+    guard: Guard,
+    assets: Arc<Assets>,
+) -> Router {
+    let protected = crate::http::api::router(state.clone()).merge(metrics);
+    let fallback = assets.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .merge(dashboard::router(assets))
+        .merge(crate::http::auth::login::router(auth.clone()))
+        .merge(with_auth(protected, auth))
+        .merge(compat)
+        .fallback(move |request: Request| dashboard::page(fallback.clone(), request))
+        .layer(axum::middleware::map_response(no_sniff))
+        .layer(axum::middleware::from_fn_with_state(guard, check_origin))
+}
+
+/// `GET /metrics`: the sink's exposition followed by the server's own metrics
+/// ([`crate::telemetry::self_metrics`]: [`render`]'s, [`render_held`]'s and [`render_alerts`]'), the
+/// SLOs' counts and the scores stored.
+pub(crate) fn metrics(
+    sink: PrometheusSink,
+    stats: Arc<ServerStats>,
+    store: SharedStore,
+    alerting: Arc<Alerting>,
+) -> Router {
+    Router::new().route(
+        METRICS_PATH,
+        get(move || {
+            let (sink, stats, store, alerting) =
+                (sink.clone(), stats.clone(), store.clone(), alerting.clone());
+            async move {
+                let mut text = sink.render();
+                let held = store.held();
+                text.push_str(&render(&stats.snapshot().with_held(held)));
+                text.push_str(&render_held(held));
+                text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
+                text.push_str(&render_slo_counts(&alerting.slo_counts()));
+                text.push_str(&stats.scores.render());
+                ([(header::CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
+            }
+        }),
+    )
+}
+
+/// `router` answering only the host names `guard` allows (every HTTP listener; the outermost
+/// layer, so nothing else runs for a refused host).
+pub(crate) fn with_host_check(router: Router, guard: Guard) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(guard, check_host))
+}
+
+/// Every answer of the app port says what it is: browsers must not guess another type.
+async fn no_sniff(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+/// `router` behind the API token, if one is configured.
+pub(crate) fn with_auth(router: Router, auth: Option<Auth>) -> Router {
+    match auth {
+        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, require_token)),
+        None => router,
+    }
+}
+
+/// `router` answering CORS for `origins` (`*`: any); unchanged (CORS off) when there are none.
+pub(crate) fn with_cors(router: Router, origins: &[String]) -> Router {
+    if origins.is_empty() {
+        return router;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    router.layer(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// The process is up.
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// The store answers, the writer runs and its last commit did not fail for the store's sake:
+/// acknowledged writes are possible.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let not_ready = |reason: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "not ready", "reason": reason })),
+        )
+            .into_response()
+    };
+    if !state.stats.writer_alive() {
+        return not_ready("the writer is not running".into());
+    }
+    if state.store.is_shut_down() {
+        return not_ready("the store is closed".into());
+    }
+    let writer = state.stats.snapshot().writer;
+    if let Some(since) = writer.failing_since_unix_nano {
+        return not_ready(format!(
+            "storing has failed since {} (unix ns): {}",
+            since,
+            writer.last_error.unwrap_or_default()
+        ));
+    }
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.schema_version()).await {
+        Ok(Ok(_)) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => not_ready(format!("the store does not answer: {e}")),
+        Err(e) => not_ready(format!("the store check failed: {e}")),
+    }
+}

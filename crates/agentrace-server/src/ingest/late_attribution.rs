@@ -1,0 +1,57 @@
+//! Spans whose attribution was completed after they were stored — a late ancestor committed
+//! (the store fills its stored descendants), or a repair re-attached them
+//! ([`crate::jobs::repair`]): their cost moves to the budgets they now belong to, and live
+//! clients hear of them ([`Committed::Attributed`]).
+
+use std::sync::Arc;
+
+use agentrace_core::Attribution;
+use agentrace_core::budget::{Budgets, CallContext};
+use agentrace_store::LateAttribution;
+use tokio::sync::broadcast;
+
+use crate::ingest::committed::Committed;
+
+/// Where spans completed by a late ancestor (or given one by a repair) are made known: their
+/// cost counts for the budgets they now belong to, and live clients hear of them. Used by the
+/// publisher thread and the background repairs.
+#[derive(Clone)]
+pub(crate) struct Attributions {
+    budgets: Option<Arc<Budgets>>,
+    live: broadcast::Sender<Committed>,
+}
+
+impl Attributions {
+    pub(crate) fn new(budgets: Option<Arc<Budgets>>, live: broadcast::Sender<Committed>) -> Self {
+        Self { budgets, live }
+    }
+
+    /// Spans whose attribution was completed after they were stored.
+    pub(crate) fn publish(&self, late: Vec<LateAttribution>) {
+        if let Some(budgets) = &self.budgets {
+            for l in &late {
+                let Some(cost) = l.cost else { continue };
+                let model = l.model.as_deref();
+                budgets.record_late_attribution(
+                    &context(&l.before, model),
+                    &context(&l.after, model),
+                    cost,
+                );
+            }
+        }
+        if self.live.receiver_count() > 0 {
+            let _ = self.live.send(Committed::Attributed(late.into()));
+        }
+    }
+}
+
+/// The budget context of a span with these values.
+fn context<'a>(a: &'a Attribution, model: Option<&'a str>) -> CallContext<'a> {
+    CallContext {
+        session: a.session_id.as_deref(),
+        agent: a.agent_name.as_deref(),
+        framework: a.framework.as_deref(),
+        model,
+        user: a.user_id.as_deref(),
+    }
+}

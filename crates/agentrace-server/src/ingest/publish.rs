@@ -1,0 +1,89 @@
+//! The publisher thread: what the writer committed, after the answers and off the writer's
+//! path. It notes the committed traces for the background repairs ([`crate::jobs::repair`])
+//! and queues what the online evaluations want ([`crate::jobs::online_evaluations`]) — the
+//! commit's [`CommitWatcher`]s —, makes the spans whose attribution the commit completed
+//! known ([`crate::ingest::late_attribution`]), publishes the records to the live feed
+//! ([`crate::ingest::committed`]) and hands records and measurements to the fan-out pipeline
+//! (`/metrics`' Prometheus sink, the forwarder; it never blocks: a slow or down sink drops and
+//! counts); then the records are freed here.
+
+use std::sync::Arc;
+
+use agentrace_core::{Event, Measurement, Pipeline};
+use agentrace_store::{EncodedSpans, LateAttribution};
+use crossbeam_channel::Receiver;
+use tokio::sync::broadcast;
+
+use crate::ingest::committed::Committed;
+use crate::ingest::late_attribution::Attributions;
+
+/// What one group commit stored, as the writer hands it to the publisher.
+#[derive(Default)]
+pub(super) struct Group {
+    pub(super) spans: EncodedSpans,
+    pub(super) events: Vec<Event>,
+    pub(super) metrics: Vec<Measurement>,
+    pub(super) derived: Vec<Measurement>,
+    /// Spans stored before whose attribution this group's spans completed.
+    pub(super) attributed: Vec<LateAttribution>,
+}
+
+/// What watches the spans committed (the background repairs, the online evaluations): told
+/// of each group on the publisher's thread, after the answers. It must not block: it notes
+/// what it needs and does its work elsewhere.
+pub(crate) trait CommitWatcher: Send + Sync {
+    /// Spans just committed together.
+    fn committed(&self, spans: &[agentrace_core::SpanRecord]);
+}
+
+/// After the answers, off the writer's thread: the commit's watchers, the live feed, the
+/// fan-out pipeline (never blocks); then the records are freed here.
+pub(super) struct Publisher {
+    pub(super) rx: Receiver<Group>,
+    pub(super) live: broadcast::Sender<Committed>,
+    pub(super) pipeline: Pipeline,
+    pub(super) fan_out_records: bool,
+    pub(super) attributions: Attributions,
+    pub(super) watchers: Vec<Arc<dyn CommitWatcher>>,
+}
+
+impl Publisher {
+    pub(super) fn run(self) {
+        agentrace_core::sink::silence_tracing_on_this_thread();
+        while let Ok(group) = self.rx.recv() {
+            self.publish(group);
+        }
+    }
+
+    fn publish(&self, group: Group) {
+        for watcher in &self.watchers {
+            watcher.committed(group.spans.spans());
+        }
+        for m in group.metrics.into_iter().chain(group.derived) {
+            self.pipeline.submit_measurement(m);
+        }
+        if !group.attributed.is_empty() {
+            self.attributions.publish(group.attributed);
+        }
+        // With nobody on the live feed and no forwarder, the records are only freed.
+        if self.live.receiver_count() == 0 && !self.fan_out_records {
+            return;
+        }
+        let spans: Arc<[_]> = group.spans.into_spans().into();
+        let events: Arc<[Event]> = group.events.into();
+        if !spans.is_empty() {
+            let _ = self.live.send(Committed::Spans(spans.clone()));
+        }
+        if !events.is_empty() {
+            let _ = self.live.send(Committed::Events(events.clone()));
+        }
+        if self.fan_out_records {
+            for span in spans.iter() {
+                self.pipeline.submit_span(span.clone());
+            }
+            for event in events.iter() {
+                self.pipeline.submit_event(event.clone());
+            }
+        }
+    }
+}

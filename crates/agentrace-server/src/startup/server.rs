@@ -1,0 +1,472 @@
+//! [`Server::start`], the server's table of contents: one step a function, called in the
+//! order the parts need each other — the store, the configured catalogues (prices, score
+//! configurations, evaluators, budgets), the fan-out pipeline, the counters, the alerting and
+//! what the store remembers, the state the routes share, the write path (processors, writer,
+//! receiver), the listeners, the background jobs.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use agentrace_alerts::{AlertsConfig, Notification, load_alerts};
+use agentrace_core::budget::{Budget, Budgets, load_budgets};
+use agentrace_core::cost::{LayeredPriceBook, PriceBook, load_price_files};
+use agentrace_core::redact::Redactor;
+use agentrace_core::{Pipeline, ProcessorChain, Processors, ScoreConfigs};
+use agentrace_evaluators::Evaluators;
+use agentrace_ingest::Ingestor;
+use agentrace_otlp::OtlpSink;
+use agentrace_prometheus::PrometheusSink;
+use agentrace_store::QueryError;
+use tokio::sync::{broadcast, mpsc, watch};
+
+use super::demo;
+use super::error::StartError;
+use super::listeners::Listeners;
+use super::running::{Addrs, RunningServer, Tasks};
+use crate::config::ServerConfig;
+use crate::http::state::AppState;
+use crate::ingest::committed::{Committed, LIVE_CAPACITY};
+use crate::ingest::evaluation_results::EvaluationResults;
+use crate::ingest::late_attribution::Attributions;
+use crate::ingest::processors::Processing;
+use crate::ingest::receive::Receiver;
+use crate::ingest::writer::{WriterHandle, WriterParts, WriterThread};
+use crate::jobs::alerting::{Alerting, AlertsError, BudgetChannel};
+use crate::jobs::fleet::Beat;
+use crate::jobs::online_evaluations::{self, Online};
+use crate::jobs::repair::{Repairer, Tracker};
+use crate::jobs::{budget_reload, retention};
+use crate::store::SharedStore;
+use crate::telemetry::membership::Membership;
+use crate::telemetry::redaction_series;
+use crate::telemetry::stats::ServerStats;
+
+/// How often the fan-out pipeline reports its own health to `/metrics`.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Starts servers: see [`Server::start`].
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Opens the store, starts the writer, the fan-out pipeline, the three listeners (OTLP/HTTP,
+    /// OTLP/gRPC, app — all on `config.bind`), retention and, with `config.demo`, the demo
+    /// workload. Returns once every listener is bound. Must be called inside a tokio runtime.
+    pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
+        let config = Arc::new(config);
+        let store = open_store(&config).await?;
+        let (stop, stopped) = watch::channel(false);
+        let catalogues = Catalogues::load(&config, &stopped).await?;
+        let (metrics, pipeline) = start_pipeline(&config)?;
+        // From here a failed start stops what it started.
+        let mut started = StartGuard::new(&pipeline);
+        let redactor = redactor(&config)?;
+        let membership = Arc::new(Membership::of(store.node().map(str::to_owned)));
+        let online = catalogues.online;
+        let stats = counters(&pipeline, &redactor, &membership, &online);
+        let live = broadcast::channel(LIVE_CAPACITY).0;
+        let (alerting, budget_channel, budget_alerts) =
+            start_alerting(&config, &store, &stats, &live, &membership)?;
+        let budgets =
+            restore_from_store(&store, catalogues.budgets, budget_channel, &online).await?;
+        let state = AppState {
+            store,
+            live,
+            stats,
+            budgets,
+            prices: catalogues.prices,
+            config,
+            alerts: Some(alerting.clone()),
+            score_configs: catalogues.score_configs,
+            online: Some(online.clone()),
+        };
+        let processing = processing(&state, redactor);
+        let (writer, writer_thread, write_jobs) = start_writer(&state, &pipeline, &online)?;
+        started.writer = Some(writer_thread);
+        let receiver = receiver(&state, processing.clone(), writer);
+        let listeners = Listeners::bind(&state.config).await?;
+        let addrs = listeners.addrs(&state.config)?;
+        let servers = listeners.serve(&state, &receiver, metrics, &alerting, &stopped);
+        let jobs = Jobs {
+            alerting: (alerting, budget_alerts),
+            membership,
+            online,
+            write: write_jobs,
+            receiver,
+        };
+        let background = jobs.spawn(&state, &stopped);
+        Ok(started.finish(addrs, state, stop, (servers, background), processing))
+    }
+}
+
+/// Checks the configuration, creates the data directory and opens the store (off the async
+/// threads: opening blocks).
+async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedStore, StartError> {
+    config.validate()?;
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || crate::store::open(&config))
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::from)
+}
+
+/// What the configured files give (the demo's own when it runs without them).
+struct Catalogues {
+    /// The price files over the built-in table.
+    prices: Arc<dyn PriceBook>,
+    score_configs: Arc<ScoreConfigs>,
+    /// The online evaluations, with the evaluators file's rules (rules may also come through
+    /// the API at any time).
+    online: Arc<Online>,
+    /// The budgets, not yet given their alert channel.
+    budgets: Option<Vec<Budget>>,
+}
+
+impl Catalogues {
+    /// Loads prices, score configurations, evaluators (with the demo: its judge, served until
+    /// `stopped`) and budgets.
+    async fn load(
+        config: &ServerConfig,
+        stopped: &watch::Receiver<bool>,
+    ) -> Result<Self, StartError> {
+        let prices: Arc<dyn PriceBook> = Arc::new(LayeredPriceBook::over_builtin(
+            load_price_files(&config.prices)?,
+        ));
+        let score_configs = Arc::new(match &config.scores {
+            Some(path) => ScoreConfigs::load(path)?,
+            None => ScoreConfigs::default(),
+        });
+        let evaluators = match &config.evaluators {
+            Some(path) => Evaluators::load(path, &agentrace_core::env::process)?,
+            None if config.demo => {
+                let judge = demo::judge::serve(stopped.clone())
+                    .await
+                    .map_err(StartError::Spawn)?;
+                demo::judge::evaluators(&judge).map_err(StartError::Online)?
+            }
+            None => Evaluators::default(),
+        };
+        let online = Online::new(evaluators, prices.clone(), score_configs.clone())
+            .map_err(StartError::Online)?;
+        let budgets = match &config.budgets {
+            Some(path) => Some(load_budgets(path)?),
+            None if config.demo => Some(demo::scenario::budgets()),
+            None => None,
+        };
+        Ok(Self {
+            prices,
+            score_configs,
+            online: Arc::new(online),
+            budgets,
+        })
+    }
+}
+
+/// The fan-out pipeline of what was committed: `/metrics`' Prometheus sink, and the forwarder
+/// when one is configured.
+fn start_pipeline(config: &ServerConfig) -> Result<(PrometheusSink, Pipeline), StartError> {
+    let metrics = PrometheusSink::builder()
+        .service_name("agentrace")
+        .build()?;
+    let mut pipeline = Pipeline::builder()
+        .with_sink(metrics.clone())
+        .configure(|c| c.health_interval = Some(HEALTH_INTERVAL));
+    if let Some(forward) = &config.forward {
+        let sink = OtlpSink::builder()
+            .with_protocol(forward.protocol)
+            .with_endpoint(&forward.endpoint)
+            .with_name("forward")
+            .build()?;
+        pipeline = pipeline.with_sink(sink);
+    }
+    Ok((metrics, pipeline.build()?))
+}
+
+/// The redactor, when `redact` or `mask_secrets` is on. It runs first: no processor, store or
+/// sink sees what it removes.
+fn redactor(config: &ServerConfig) -> Result<Option<Arc<Redactor>>, StartError> {
+    if config.redact {
+        return Ok(Some(Arc::new(
+            Redactor::builder()
+                .capture_content(config.capture_content)
+                .build()?,
+        )));
+    }
+    Ok(config
+        .mask_secrets
+        .then(|| Arc::new(Redactor::secrets_only())))
+}
+
+/// The counters, showing the pipeline's, the redactor's, the fleet's and the online
+/// evaluations' figures too.
+fn counters(
+    pipeline: &Pipeline,
+    redactor: &Option<Arc<Redactor>>,
+    membership: &Arc<Membership>,
+    online: &Arc<Online>,
+) -> Arc<ServerStats> {
+    Arc::new(
+        ServerStats::new(Some(pipeline.clone()))
+            .with_redactor(redactor.clone())
+            .with_fleet(membership.clone())
+            .with_online(Some(online.clone())),
+    )
+}
+
+/// The alerting, on the alerts file's rules (without one, the demo's own). Returns it, the
+/// channel budgets notify through, and where it reads them.
+fn start_alerting(
+    config: &ServerConfig,
+    store: &SharedStore,
+    stats: &Arc<ServerStats>,
+    live: &broadcast::Sender<Committed>,
+    membership: &Arc<Membership>,
+) -> Result<(Arc<Alerting>, BudgetChannel, mpsc::Receiver<Notification>), StartError> {
+    let alerts = match config.alerts.as_deref() {
+        Some(path) => load_alerts(path).map_err(AlertsError::from)?,
+        None if config.demo => demo::scenario::alerts(),
+        None => AlertsConfig::default(),
+    };
+    Ok(Alerting::start(
+        alerts,
+        store.clone(),
+        stats.clone(),
+        live.clone(),
+        membership.clone(),
+    )?)
+}
+
+/// What the store remembers from before this start: each budget's spend (the budgets then
+/// notifying through `channel`), the judges' spend, the rules given through the API.
+async fn restore_from_store(
+    store: &SharedStore,
+    budgets: Option<Vec<Budget>>,
+    channel: BudgetChannel,
+    online: &Arc<Online>,
+) -> Result<Option<Arc<Budgets>>, StartError> {
+    let budgets =
+        budgets.map(|list| Arc::new(Budgets::new(list).with_alert_channel(Arc::new(channel))));
+    if let Some(budgets) = &budgets {
+        let (s, b) = (store.clone(), budgets.clone());
+        restore_spend(move || agentrace_store::restore_budgets(&*s, &b)).await?;
+    }
+    let (s, o) = (store.clone(), online.clone());
+    restore_spend(move || agentrace_store::restore_budgets(&*s, o.judge_budgets())).await?;
+    online.load_rules(store).await.map_err(StartError::Online)?;
+    Ok(budgets)
+}
+
+/// Runs a restore of spend on a blocking thread.
+async fn restore_spend(
+    restore: impl FnOnce() -> Result<(), QueryError> + Send + 'static,
+) -> Result<(), StartError> {
+    tokio::task::spawn_blocking(restore)
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::RestoreBudgets)
+}
+
+/// The processors of received records: mask → price → budget → metrics.
+fn processing(state: &AppState, redactor: Option<Arc<Redactor>>) -> Processing {
+    Processing::new(
+        Processors::new(
+            ProcessorChain::new()
+                .masking(redactor)
+                .pricing(Some(state.prices.clone()))
+                .budgets(state.budgets.clone())
+                .metrics(true)
+                .build(),
+        ),
+        state.stats.clone(),
+        state.store.clone(),
+    )
+}
+
+/// What the jobs take from the write path: the repairs' record of committed traces (a
+/// watcher of the commits), where what they attribute is made known, and the evaluation
+/// results awaiting their response.
+struct WriteJobs {
+    tracker: Arc<Tracker>,
+    attributions: Attributions,
+    evaluation_results: Arc<EvaluationResults>,
+}
+
+/// Starts the writer and its publisher, whose commits the repairs' tracker and the online
+/// evaluations watch.
+fn start_writer(
+    state: &AppState,
+    pipeline: &Pipeline,
+    online: &Arc<Online>,
+) -> Result<(WriterHandle, WriterThread, WriteJobs), StartError> {
+    let (store, stats, config) = (&state.store, &state.stats, &state.config);
+    stats
+        .awaiting_parent
+        .store(store.spans_awaiting_parent(), Ordering::Relaxed);
+    let attributions = Attributions::new(state.budgets.clone(), state.live.clone());
+    let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
+    let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
+    let (handle, thread) = WriterThread::spawn(WriterParts {
+        store: store.clone(),
+        stats: stats.clone(),
+        evaluation_results: evaluation_results.clone(),
+        live: state.live.clone(),
+        pipeline: pipeline.clone(),
+        fan_out_records: config.forward.is_some(),
+        attributions: attributions.clone(),
+        watchers: vec![tracker.clone(), online.clone()],
+        queue_requests: config.limits.queue_requests,
+        queue_records: config.limits.queue_records,
+    })
+    .map_err(StartError::Spawn)?;
+    let jobs = WriteJobs {
+        tracker,
+        attributions,
+        evaluation_results,
+    };
+    Ok((handle, thread, jobs))
+}
+
+/// The OTLP receiver every listener (and the demo, and the judges' traces) hands requests to.
+fn receiver(state: &AppState, processing: Processing, writer: WriterHandle) -> Receiver {
+    Receiver::new(
+        Ingestor::new(agentrace_ingest::Limits::default()),
+        &state.config.limits,
+        processing,
+        writer,
+        state.stats.clone(),
+    )
+}
+
+/// What the background jobs take besides the state.
+struct Jobs {
+    /// The alerting, and where it reads the budgets' notifications.
+    alerting: (Arc<Alerting>, mpsc::Receiver<Notification>),
+    membership: Arc<Membership>,
+    online: Arc<Online>,
+    write: WriteJobs,
+    receiver: Receiver,
+}
+
+impl Jobs {
+    /// Spawns every job, each running until `stopped`: retention, repairs, evaluation results
+    /// awaiting their response, alerting, redaction counts, the fleet's beat, the budgets
+    /// file's reload, the online evaluations and the demo.
+    fn spawn(self, state: &AppState, stopped: &watch::Receiver<bool>) -> Tasks {
+        let (store, stats, config) = (&state.store, &state.stats, &state.config);
+        let (alerting, budget_alerts) = self.alerting;
+        let repairer = Repairer {
+            tracker: self.write.tracker,
+            store: store.clone(),
+            stats: stats.clone(),
+            attributions: self.write.attributions,
+            grace: config.orphan_grace,
+        };
+        let mut background: Tasks = vec![
+            tokio::spawn(retention::run(
+                store.clone(),
+                config.retention.clone(),
+                stats.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(repairer.run(stopped.clone())),
+            tokio::spawn(
+                self.write
+                    .evaluation_results
+                    .run(store.clone(), stopped.clone()),
+            ),
+            tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
+            tokio::spawn(redaction_series::run(
+                stats.clone(),
+                store.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(
+                Beat {
+                    store: store.clone(),
+                    membership: self.membership,
+                    budgets: state.budgets.clone(),
+                    live: state.live.clone(),
+                }
+                .run(stopped.clone()),
+            ),
+        ];
+        if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
+            background.push(tokio::spawn(budget_reload::run(
+                path.clone(),
+                budgets.clone(),
+                store.clone(),
+                stopped.clone(),
+            )));
+        }
+        let parts = online_evaluations::Parts {
+            store: store.clone(),
+            receiver: self.receiver.clone(),
+        };
+        background.push(tokio::spawn(self.online.run(parts, stopped.clone())));
+        if config.demo {
+            background.push(tokio::spawn(demo::run(self.receiver, stopped.clone())));
+        }
+        background
+    }
+}
+
+/// Stops the writer and the pipeline when starting fails half-way.
+struct StartGuard {
+    writer: Option<WriterThread>,
+    pipeline: Option<Pipeline>,
+}
+
+impl StartGuard {
+    /// Guarding `pipeline`; the writer is added once it runs.
+    fn new(pipeline: &Pipeline) -> Self {
+        Self {
+            writer: None,
+            pipeline: Some(pipeline.clone()),
+        }
+    }
+
+    /// Started: the server keeps what the guard held, with the listeners' and the jobs' tasks.
+    fn finish(
+        mut self,
+        addrs: Addrs,
+        state: AppState,
+        stop: watch::Sender<bool>,
+        (servers, background): (Tasks, Tasks),
+        processing: Processing,
+    ) -> RunningServer {
+        tracing::info!(
+            otlp_http_addr = %addrs.otlp_http,
+            otlp_grpc_addr = %addrs.otlp_grpc,
+            app_addr = %addrs.app,
+            store = %state.store.describe(),
+            "agentrace server started"
+        );
+        RunningServer {
+            addrs,
+            state,
+            stop,
+            servers,
+            background,
+            writer: self.writer.take(),
+            pipeline: self.pipeline.take(),
+            processing,
+        }
+    }
+}
+
+impl Drop for StartGuard {
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            writer.stop();
+        }
+        if let Some(pipeline) = self.pipeline.take() {
+            let _ = pipeline.shutdown();
+        }
+    }
+}
