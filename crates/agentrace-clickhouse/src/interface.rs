@@ -5,11 +5,11 @@
 use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Arrivals, CostUpdate,
-    Cursor, DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, HeldStatus,
-    InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError,
-    RecordKind, RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError,
-    RollupAnswer, ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery,
-    SpanRows, StoredRule, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder,
+    Cursor, EvaluatorRules, EventPage, EventQuery, Fleet, Health, HeldStatus, InsertReport,
+    MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordKind,
+    RecordWriter, Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer,
+    ScorePage, ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows,
+    StoreHealth, StoredRule, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder,
     TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
@@ -249,20 +249,16 @@ impl Health for ClickHouseStore {
         self.location()
     }
 
-    fn schema_version(&self) -> Result<i64, QueryError> {
-        self.block_on(ClickHouseStore::schema_version(self))
-    }
-
-    fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
-        self.block_on(ClickHouseStore::disk_usage(self))
+    fn health(&self) -> Result<StoreHealth, QueryError> {
+        Ok(StoreHealth::new(
+            self.block_on(ClickHouseStore::schema_version(self))?,
+            self.block_on(ClickHouseStore::disk_usage(self))?,
+            self.shut_down(),
+        ))
     }
 
     fn held(&self) -> Option<HeldStatus> {
         self.held_spans().map(HeldSpans::status)
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.shut_down()
     }
 
     /// Every write was answered once ClickHouse had it: nothing is left to flush.

@@ -8,9 +8,9 @@ use agentrace_store::{
     DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
     MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordKind, RecordWriter,
     Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage,
-    ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows, StoredRule,
-    Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader,
-    TraceTree, UserSummary, WalStatus, WriteError,
+    ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows, StoreHealth,
+    StoredRule, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage,
+    TraceReader, TraceTree, UserSummary, WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -229,23 +229,20 @@ impl Health for SqliteStore {
         format!("SQLite file {}", self.path().display())
     }
 
-    fn schema_version(&self) -> Result<i64, QueryError> {
-        SqliteStore::schema_version(self)
-    }
-
-    fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
-        Ok(DiskUsage {
+    fn health(&self) -> Result<StoreHealth, QueryError> {
+        let disk = DiskUsage {
             data_bytes: self.database_file_bytes(),
             total_bytes: self.bytes_on_disk(),
-        })
+        };
+        Ok(StoreHealth::new(
+            SqliteStore::schema_version(self)?,
+            disk,
+            SqliteStore::is_shut_down(self),
+        ))
     }
 
     fn wal(&self) -> Option<WalStatus> {
         Some(SqliteStore::wal(self))
-    }
-
-    fn is_shut_down(&self) -> bool {
-        SqliteStore::is_shut_down(self)
     }
 
     fn close(&self) -> Result<(), WriteError> {

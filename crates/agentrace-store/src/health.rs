@@ -3,6 +3,29 @@
 
 use serde::Serialize;
 
+/// What a store says of itself when asked ([`Health::health`](crate::Health::health)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StoreHealth {
+    /// The schema version it holds.
+    pub schema_version: i64,
+    /// Its size on disk.
+    pub disk: DiskUsage,
+    /// Whether it was shut down (writes fail, queries may still work).
+    pub shut_down: bool,
+}
+
+impl StoreHealth {
+    /// A store at `schema_version`, of `disk`, shut down or not.
+    pub const fn new(schema_version: i64, disk: DiskUsage, shut_down: bool) -> Self {
+        Self {
+            schema_version,
+            disk,
+            shut_down,
+        }
+    }
+}
+
 /// How much a store holds on disk.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DiskUsage {

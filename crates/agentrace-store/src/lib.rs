@@ -97,7 +97,7 @@ pub use evaluations::{
 };
 pub use evaluator_rules::{EvaluatorRules, StoredRule};
 pub use fleet::{Arrivals, Fleet, Wanted};
-pub use health::{DiskUsage, HeldStatus, WalStatus};
+pub use health::{DiskUsage, HeldStatus, StoreHealth, WalStatus};
 pub use model::{
     AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
     EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,

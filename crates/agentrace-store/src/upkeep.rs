@@ -5,7 +5,7 @@ use agentrace_core::SpanRecord;
 
 use crate::changes::{AlertRecord, CostUpdate, PastChanges, Repaired};
 use crate::error::{QueryError, RetentionError, WriteError};
-use crate::health::{DiskUsage, HeldStatus, WalStatus};
+use crate::health::{HeldStatus, StoreHealth, WalStatus};
 use crate::model::RecordKind;
 use crate::read::TraceReader;
 
@@ -189,17 +189,16 @@ pub trait Repairs: TraceReader {
 /// # Contract (checked by the conformance suite)
 /// Every method is cheap enough for `/readyz` and `/status` to call on each request; none
 /// writes. After [`close`](Self::close) returns, everything written is durable, and an
-/// empty store reports its schema version and a size. Required: all but
-/// [`wal`](Self::wal) and [`held`](Self::held), which say `None` for a store without them.
+/// empty store reports its schema version and a size. Required:
+/// [`describe`](Self::describe), [`health`](Self::health) and [`close`](Self::close);
+/// [`wal`](Self::wal) and [`held`](Self::held) say `None` for a store without them.
 pub trait Health {
     /// What and where the store is, for logs (a path, a URL without credentials).
     fn describe(&self) -> String;
 
-    /// The schema version the store holds (a cheap round trip: `/readyz` asks it).
-    fn schema_version(&self) -> Result<i64, QueryError>;
-
-    /// Bytes on disk.
-    fn disk_usage(&self) -> Result<DiskUsage, QueryError>;
+    /// Its schema version, its size on disk and whether it was shut down: one round trip,
+    /// cheap enough for `/readyz` to ask on every probe.
+    fn health(&self) -> Result<StoreHealth, QueryError>;
 
     /// The write-ahead log of a store that keeps one locally (SQLite); `None` otherwise.
     fn wal(&self) -> Option<WalStatus> {
@@ -211,9 +210,6 @@ pub trait Health {
     fn held(&self) -> Option<HeldStatus> {
         None
     }
-
-    /// Whether the store was shut down (writes fail, queries may still work).
-    fn is_shut_down(&self) -> bool;
 
     /// Makes everything written durable before the process exits (SQLite: a checkpoint of
     /// its log).

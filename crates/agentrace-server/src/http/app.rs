@@ -154,7 +154,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if !state.stats.writer_alive() {
         return not_ready("the writer is not running".into());
     }
-    if state.store.is_shut_down() {
+    let store = state.store.clone();
+    let health = match tokio::task::spawn_blocking(move || store.health()).await {
+        Ok(health) => health,
+        Err(e) => return not_ready(format!("the store check failed: {e}")),
+    };
+    if health.as_ref().is_ok_and(|h| h.shut_down) {
         return not_ready("the store is closed".into());
     }
     let writer = state.stats.snapshot().writer;
@@ -165,10 +170,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
             writer.last_error.unwrap_or_default()
         ));
     }
-    let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || store.schema_version()).await {
-        Ok(Ok(_)) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
-        Ok(Err(e)) => not_ready(format!("the store does not answer: {e}")),
-        Err(e) => not_ready(format!("the store check failed: {e}")),
+    match health {
+        Ok(_) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(e) => not_ready(format!("the store does not answer: {e}")),
     }
 }

@@ -5,11 +5,12 @@
 use agentrace_core::{Event, Measurement, Score, SpanRecord};
 
 use crate::{
-    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Cursor, DiskUsage,
-    EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery,
-    MetricSeries, PastChanges, QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention,
+    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, Cursor, EvaluatorRules,
+    EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries,
+    PastChanges, QueryError, RecordKind, RecordWriter, Repaired, Repairs, Retention,
     RetentionError, ScorePage, ScoreQuery, Scores, SpanPage, SpanQuery, SpanRows, Store,
-    StoredRule, TimeRange, TraceFilter, TraceOrder, TracePage, TraceReader, WriteError,
+    StoreHealth, StoredRule, TimeRange, TraceFilter, TraceOrder, TracePage, TraceReader,
+    WriteError,
 };
 
 /// `S` through its traits' required methods only: every provided method answers with its
@@ -116,16 +117,8 @@ impl<S: Store> Health for RequiredOnly<S> {
         self.0.describe()
     }
 
-    fn schema_version(&self) -> Result<i64, QueryError> {
-        self.0.schema_version()
-    }
-
-    fn disk_usage(&self) -> Result<DiskUsage, QueryError> {
-        self.0.disk_usage()
-    }
-
-    fn is_shut_down(&self) -> bool {
-        self.0.is_shut_down()
+    fn health(&self) -> Result<StoreHealth, QueryError> {
+        self.0.health()
     }
 
     fn close(&self) -> Result<(), WriteError> {

@@ -356,14 +356,16 @@ pub fn health(store: &dyn Store) -> CheckResult {
         !store.describe().is_empty(),
         "the store describes itself as \"\"",
     )?;
-    let version = store.schema_version()?;
+    let fresh = store.health()?;
+    let version = fresh.schema_version;
     ensure(
         version > 0,
         format!("schema version {version}, expected > 0"),
     )?;
-    ensure(!store.is_shut_down(), "a fresh store says it is shut down")?;
+    ensure(!fresh.shut_down, "a fresh store says it is shut down")?;
     store.write_spans(&five_traces())?;
-    let usage = store.disk_usage()?;
+    let written = store.health()?;
+    let usage = written.disk;
     ensure(
         usage.total_bytes >= usage.data_bytes,
         format!(
@@ -379,7 +381,7 @@ pub fn health(store: &dyn Store) -> CheckResult {
         format!("{all} bytes in use by the store, fewer than its spans' {spans}"),
     )?;
     ensure(
-        !store.is_shut_down(),
+        !written.shut_down,
         "the store says it is shut down after a write",
     )?;
     Ok(())

@@ -48,9 +48,9 @@ pub(super) async fn status(
     let held = state.store.held();
     let store = std::sync::Arc::clone(&state.store);
     let figures = tokio::task::spawn_blocking(move || {
-        let disk = store.disk_usage()?;
+        let health = store.health()?;
         let scores = store.count(RecordKind::Scores)?;
-        Ok::<_, agentrace_store::QueryError>((store.schema_version()?, disk, scores))
+        Ok::<_, agentrace_store::QueryError>((health.schema_version, health.disk, scores))
     })
     .await
     .unwrap_or_else(|e| Err(agentrace_store::QueryError::Failed(e.into())));

@@ -254,7 +254,7 @@ impl StoreSource {
                 (s.queue_capacity_records > 0)
                     .then(|| s.queued_records as f64 / s.queue_capacity_records as f64)
             }
-            Measure::ServerStore => Some(self.store.disk_usage().ok()?.total_bytes as f64),
+            Measure::ServerStore => Some(self.store.health().ok()?.disk.total_bytes as f64),
             Measure::ServerMemory => process::resident_bytes().map(|b| b as f64),
             Measure::ServerCpu => {
                 let now = (Instant::now(), process::cpu_seconds()?);
