@@ -26,12 +26,10 @@ use crate::unit_costs;
 /// span, its usage and cost do not (they are its steps'). An unpriced billable call is
 /// counted as unpriced, never as zero.
 ///
-/// Required: [`aggregate`](Self::aggregate), [`summary`](Self::summary),
-/// [`overview`](Self::overview), [`metric_names`](Self::metric_names),
-/// [`metric`](Self::metric), [`cost_tally_by_bucket`](Self::cost_tally_by_bucket) and
-/// [`session_costs_by_bucket`](Self::session_costs_by_bucket). [`rollup`](Self::rollup)
-/// (exact, from the spans), [`tools`](Self::tools) and [`cost_tally`](Self::cost_tally) are
-/// provided; a store that keeps rollups overrides the first two.
+/// Required: [`aggregate`](Self::aggregate) (exact, from the spans),
+/// [`metric_names`](Self::metric_names) and [`metric`](Self::metric). The summary, the
+/// rollup (exact by default), the overview, tools and the cost tallies are provided on top of
+/// them and the trace list; a store that keeps rollups and sums in place overrides them.
 pub trait Analytics: TraceReader {
     /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
     /// nearest-rank duration percentiles, tokens and cost, exact, from the spans. Rows come

@@ -26,16 +26,20 @@
 //!
 //! ## Writing a store
 //!
-//! Implement the ten traits (a store of one node keeps [`Fleet`]'s defaults); the contract
-//! of each is in its documentation. Every method blocks: an embedded store does its I/O on the
-//! calling thread, a networked one waits for its server (its I/O on a runtime of its own), and
-//! the server calls them from its blocking pool and its writer thread. Report failures in the neutral errors ([`WriteError`], [`QueryError`],
-//! [`RetentionError`]), classified by what the caller can do: retry
-//! ([`WriteError::Unavailable`]), wait for an operator ([`WriteError::Failed`]), drop the
-//! records ([`WriteError::Rejected`]). Then run the conformance suite (`conformance`, behind
-//! the `testing` feature) against it: each query's answer on fixed data,
-//! attribution whatever the arrival order, exact rollups, duplicates stored once, retention,
-//! alert history and budget replay.
+//! Implement the ten traits: 25 required methods (writes; the span, event, trace-list, score,
+//! alert, rule and metric reads; retention, repairs and health), everything else provided on
+//! top of them (a store of one node keeps [`Fleet`]'s defaults); override a provided method
+//! when the store answers it faster. The contract of each trait is in its documentation.
+//! Every method blocks: an embedded store does its I/O on the calling thread, a networked one
+//! waits for its server (its I/O on a runtime of its own), and the server calls them from its
+//! blocking pool and its writer thread. Report failures in the neutral errors
+//! ([`WriteError`], [`QueryError`], [`RetentionError`]), classified by what the caller can do:
+//! retry ([`WriteError::Unavailable`]), wait for an operator ([`WriteError::Failed`]), drop
+//! the records ([`WriteError::Rejected`]). Then run the conformance suite (`conformance`,
+//! behind the `testing` feature) against it, and through `conformance::RequiredOnly` against
+//! its required methods alone: each query's answer on fixed data, attribution whatever the
+//! arrival order, exact rollups, duplicates stored once, retention, alert history and budget
+//! replay.
 //!
 //! ## Example
 //!

@@ -22,11 +22,11 @@ use crate::tree::OUTLINE_ATTRIBUTES;
 /// `limit` of rows and a cursor: passing `next_cursor` back continues where the page ended,
 /// and a cursor made by another kind of query is [`QueryError::InvalidCursor`].
 ///
-/// Required: [`list_traces_by`](Self::list_traces_by), [`trace_tree`](Self::trace_tree),
-/// [`sessions_by`](Self::sessions_by), [`users`](Self::users), [`spans`](Self::spans) and
-/// [`events`](Self::events). The lookups (a span, a turn, judged and responding spans, a
-/// session) are provided on top of them; a store with key lookups overrides them for speed,
-/// and the suite checks both (`conformance::RequiredOnly`).
+/// Required: [`list_traces_by`](Self::list_traces_by), [`spans`](Self::spans) and
+/// [`events`](Self::events). The rest (a trace's tree, a span, a turn, judged and responding
+/// spans, sessions and users) is provided on top of them; a store with key lookups and
+/// indexes overrides what it answers faster, and the suite checks both
+/// (`conformance::RequiredOnly`).
 ///
 /// Calls block; the server makes them from its blocking pool.
 pub trait TraceReader {

@@ -130,8 +130,8 @@ pub trait Retention {
 /// A repair is whole or nothing, and every answer that depends on a repaired span (trees,
 /// the trace list, sessions, aggregates, rollups, tallies) reflects it once the call returns,
 /// as if the span had been written so in the first place. Every change that reaches the past
-/// is reported by [`past_changes`](Self::past_changes). Required: all but
-/// [`spans_awaiting_parent`](Self::spans_awaiting_parent).
+/// is reported by [`past_changes`](Self::past_changes). Required:
+/// [`repair_spans`](Self::repair_spans) and [`past_changes`](Self::past_changes).
 pub trait Repairs: TraceReader {
     /// Rewrites the parent, the kind, the attributes, the status and the counts (usage, cost,
     /// aggregate mark) of stored spans with those of `spans` (matched by trace and span id; every other
