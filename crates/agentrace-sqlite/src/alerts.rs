@@ -5,6 +5,7 @@
 //! reason, time) in columns to query by and the whole notification as JSON, as the engine
 //! wrote it. The newest [`MAX_ALERT_RECORDS`] are kept.
 
+use agentrace_store::AlertHistory;
 use agentrace_store::AlertRecord;
 use rusqlite::{Row, params};
 
@@ -31,9 +32,9 @@ fn read_record(row: &Row<'_>) -> rusqlite::Result<AlertRecord> {
 
 const COLUMNS: &str = "time_ns, alert, rule, state, previous, reason, body";
 
-impl SqliteStore {
+impl AlertHistory for SqliteStore {
     /// Stores notifications in one transaction.
-    pub fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
+    fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
@@ -74,7 +75,7 @@ impl SqliteStore {
 
     /// Stored notifications, newest first: at most `limit`, before `before` (ns, exclusive)
     /// if given, of one alert if given.
-    pub fn alert_records(
+    fn alert_records(
         &self,
         alert: Option<&str>,
         before: Option<u64>,
@@ -104,7 +105,7 @@ impl SqliteStore {
 
     /// Each alert's newest notification (by evaluation time, then by arrival): the states to
     /// resume from after a restart.
-    pub fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
+    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(&format!(

@@ -1,6 +1,7 @@
 //! Evaluator rules given through the API (table `evaluator_rules`, docs/sql-schema.md): one
 //! row per name.
 
+use agentrace_store::EvaluatorRules;
 use agentrace_store::{QueryError, StoredRule, WriteError};
 use rusqlite::params;
 
@@ -8,9 +9,9 @@ use crate::codec::{from_sql, to_sql};
 use crate::error::Db;
 use crate::store::SqliteStore;
 
-impl SqliteStore {
+impl EvaluatorRules for SqliteStore {
     /// Every stored evaluator rule, by name.
-    pub fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
+    fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
         self.read(|conn| {
             let mut stmt = conn
                 .prepare_cached(
@@ -31,7 +32,7 @@ impl SqliteStore {
     }
 
     /// Stores `rule`, replacing the one of its name.
-    pub fn put_evaluator_rule(&self, rule: &StoredRule) -> Result<(), WriteError> {
+    fn put_evaluator_rule(&self, rule: &StoredRule) -> Result<(), WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
@@ -47,7 +48,7 @@ impl SqliteStore {
     }
 
     /// Deletes the evaluator rule `name`; whether one was stored.
-    pub fn delete_evaluator_rule(&self, name: &str) -> Result<bool, WriteError> {
+    fn delete_evaluator_rule(&self, name: &str) -> Result<bool, WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }

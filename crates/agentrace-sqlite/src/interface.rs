@@ -2,14 +2,13 @@
 //! method is the inherent method of the same name (documented there, with what is particular
 //! to SQLite).
 
-use agentrace_core::{Event, Measurement, Score, SpanId, SpanRecord, TraceId};
+use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, AlertHistory, AlertRecord, Analytics, CostUpdate, Cursor,
-    DiskUsage, EvaluatorRules, EventPage, EventQuery, Fleet, Health, InsertReport, MetricInfo,
-    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RecordKind, RecordWriter,
-    Repaired, Repairs, RespondingSpan, Retention, RetentionError, RollupAnswer, ScorePage,
-    ScoreQuery, Scores, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows, StoreHealth,
-    StoredRule, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage,
+    AggregateQuery, AggregateRow, Analytics, CostUpdate, Cursor, DiskUsage, EventPage, EventQuery,
+    Fleet, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
+    QueryError, RecordKind, RecordWriter, Repaired, Repairs, RespondingSpan, Retention,
+    RetentionError, RollupAnswer, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows,
+    StoreHealth, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage,
     TraceReader, TraceTree, UserSummary, WalStatus, WriteError,
 };
 
@@ -165,25 +164,6 @@ impl Analytics for SqliteStore {
     }
 }
 
-impl AlertHistory for SqliteStore {
-    fn insert_alert_records(&self, records: &[AlertRecord]) -> Result<(), WriteError> {
-        SqliteStore::insert_alert_records(self, records)
-    }
-
-    fn alert_records(
-        &self,
-        alert: Option<&str>,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AlertRecord>, QueryError> {
-        SqliteStore::alert_records(self, alert, before, limit)
-    }
-
-    fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
-        SqliteStore::latest_alert_records(self)
-    }
-}
-
 impl Retention for SqliteStore {
     fn delete_before(
         &self,
@@ -252,45 +232,3 @@ impl Health for SqliteStore {
 
 /// One process writes a SQLite file: the fleet is this node.
 impl Fleet for SqliteStore {}
-
-impl EvaluatorRules for SqliteStore {
-    fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
-        SqliteStore::evaluator_rules(self)
-    }
-
-    fn put_evaluator_rule(&self, rule: &StoredRule) -> Result<(), WriteError> {
-        SqliteStore::put_evaluator_rule(self, rule)
-    }
-
-    fn delete_evaluator_rule(&self, name: &str) -> Result<bool, WriteError> {
-        SqliteStore::delete_evaluator_rule(self, name)
-    }
-}
-
-impl Scores for SqliteStore {
-    fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
-        SqliteStore::write_scores(self, scores)
-    }
-
-    fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
-        SqliteStore::scores(self, query)
-    }
-
-    fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
-        SqliteStore::delete_score(self, id)
-    }
-
-    fn score_names(&self, range: TimeRange) -> Result<Vec<agentrace_store::ScoreName>, QueryError> {
-        SqliteStore::score_names(self, range)
-    }
-
-    fn score_tally_by_bucket(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &agentrace_store::ScorePass,
-        width_ns: u64,
-    ) -> Result<Vec<(u64, agentrace_store::ScoreTally)>, QueryError> {
-        SqliteStore::score_tally_by_bucket(self, name, range, pass, width_ns)
-    }
-}

@@ -3,6 +3,7 @@
 
 use agentrace_core::semconv::gen_ai::RESPONSE_ID;
 use agentrace_core::{Score, ScoreTarget, SpanId, SpanRecord, TraceId};
+use agentrace_store::Scores;
 use agentrace_store::{
     MAX_TARGETS_A_LOOKUP, QueryError, RespondingSpan, ScoreCursor, ScoreName, ScorePage, ScorePass,
     ScoreQuery, ScoreTally, StoredScore, TimeRange, WriteError, check_bucket_width,
@@ -20,10 +21,10 @@ use crate::store::SqliteStore;
 const COLUMNS: &str = "id, time_ns, trace_id, span_id, session_id, name, kind, value, label, \
      explanation, source, annotator, author, metadata";
 
-impl SqliteStore {
+impl Scores for SqliteStore {
     /// Stores `scores` in one transaction, each replacing the one stored under its id (its
     /// time, and the time of the one it replaces, recorded as changes of the past when old).
-    pub fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
+    fn write_scores(&self, scores: &[Score]) -> Result<(), WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
@@ -80,7 +81,7 @@ impl SqliteStore {
     }
 
     /// The scores `query` asks for, newest first.
-    pub fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
+    fn scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
         let f = &query.filter;
         let mut conditions: Vec<String> = Vec::new();
         let mut values: Vec<Value> = Vec::new();
@@ -154,7 +155,7 @@ impl SqliteStore {
     }
 
     /// Deletes the score `id`; whether one was stored.
-    pub fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
+    fn delete_score(&self, id: &str) -> Result<bool, WriteError> {
         if self.is_shut_down() {
             return Err(WriteError::ShutDown);
         }
@@ -174,8 +175,59 @@ impl SqliteStore {
         tx.commit().db()?;
         Ok(time.is_some())
     }
-}
 
+    /// Each score name given in `range`, the kind of its newest score and how many.
+    fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
+        self.read(|conn| {
+            // SQLite takes a bare column of an aggregate query from the row of its max().
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT name, kind, max(time_ns), count(*) FROM scores \
+                     WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY name ORDER BY name",
+                )
+                .db()?;
+            let rows = stmt
+                .query_map(
+                    [
+                        bound(range.start_unix_nano.unwrap_or(0)),
+                        bound(range.end_unix_nano.unwrap_or(u64::MAX)),
+                    ],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .db()?;
+            let mut names = Vec::new();
+            for row in rows {
+                let (name, kind, count) = row.db()?;
+                names.push(ScoreName {
+                    kind: kind.parse().map_err(|e| {
+                        QueryError::Failed(format!("the scores of {name:?}: {e}").into())
+                    })?,
+                    name,
+                    count: u64::try_from(count).unwrap_or(0),
+                });
+            }
+            Ok(names)
+        })
+    }
+
+    /// How many scores named `name` were given in `range` in each bucket of `width_ns` of the
+    /// time given, and how many of them `pass` passes: one count over the `scores_name` index.
+    fn score_tally_by_bucket(
+        &self,
+        name: &str,
+        range: TimeRange,
+        pass: &ScorePass,
+        width_ns: u64,
+    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
+        self.score_tallies(name, range, pass, Some(check_bucket_width(width_ns)?))
+    }
+}
 impl SqliteStore {
     /// The spans that gave the responses `response_ids`, started in `range`: a scan of the
     /// range's spans (by the start time index) whose attributes name a response.
@@ -263,58 +315,6 @@ impl SqliteStore {
             }
             Ok(found)
         })
-    }
-
-    /// Each score name given in `range`, the kind of its newest score and how many.
-    pub fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
-        self.read(|conn| {
-            // SQLite takes a bare column of an aggregate query from the row of its max().
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT name, kind, max(time_ns), count(*) FROM scores \
-                     WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY name ORDER BY name",
-                )
-                .db()?;
-            let rows = stmt
-                .query_map(
-                    [
-                        bound(range.start_unix_nano.unwrap_or(0)),
-                        bound(range.end_unix_nano.unwrap_or(u64::MAX)),
-                    ],
-                    |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(3)?,
-                        ))
-                    },
-                )
-                .db()?;
-            let mut names = Vec::new();
-            for row in rows {
-                let (name, kind, count) = row.db()?;
-                names.push(ScoreName {
-                    kind: kind.parse().map_err(|e| {
-                        QueryError::Failed(format!("the scores of {name:?}: {e}").into())
-                    })?,
-                    name,
-                    count: u64::try_from(count).unwrap_or(0),
-                });
-            }
-            Ok(names)
-        })
-    }
-
-    /// How many scores named `name` were given in `range` in each bucket of `width_ns` of the
-    /// time given, and how many of them `pass` passes: one count over the `scores_name` index.
-    pub fn score_tally_by_bucket(
-        &self,
-        name: &str,
-        range: TimeRange,
-        pass: &ScorePass,
-        width_ns: u64,
-    ) -> Result<Vec<(u64, ScoreTally)>, QueryError> {
-        self.score_tallies(name, range, pass, Some(check_bucket_width(width_ns)?))
     }
 
     /// The tallies by bucket of `width_ns` (all in one, keyed 0, without).

@@ -1,6 +1,7 @@
 //! The history of alerts: stored, read newest first, each alert's latest after reopening.
 
 use agentrace_sqlite::{AlertRecord, SqliteStore};
+use agentrace_store::AlertHistory;
 
 type Error = Box<dyn std::error::Error>;
 

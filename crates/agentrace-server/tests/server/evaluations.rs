@@ -3,6 +3,7 @@
 //! later) and as span events; the same result sent twice is one score; failed and invalid
 //! results are counted, not scored.
 
+use agentrace_store::Scores;
 use std::time::Duration;
 
 use agentrace_core::{ScoreSource, ScoreTarget, SpanId, TraceId};
