@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use agentrace_sqlite::{RecordKind, SqliteStore};
+use agentrace_store::Retention;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -6,10 +6,10 @@ use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
 use agentrace_store::{
     AggregateQuery, AggregateRow, Analytics, CostUpdate, Cursor, DiskUsage, EventPage, EventQuery,
     Fleet, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
-    QueryError, RecordKind, RecordWriter, Repaired, Repairs, RespondingSpan, Retention,
-    RetentionError, RollupAnswer, SessionSort, SessionSummary, SpanPage, SpanQuery, SpanRows,
-    StoreHealth, Summary, TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage,
-    TraceReader, TraceTree, UserSummary, WalStatus, WriteError,
+    QueryError, RecordWriter, Repaired, Repairs, RespondingSpan, RollupAnswer, SessionSort,
+    SessionSummary, SpanPage, SpanQuery, SpanRows, StoreHealth, Summary, TimeRange, ToolsAnswer,
+    TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary,
+    WalStatus, WriteError,
 };
 
 use crate::store::SqliteStore;
@@ -161,28 +161,6 @@ impl Analytics for SqliteStore {
         width_ns: u64,
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         SqliteStore::session_costs_by_bucket(self, q, width_ns)
-    }
-}
-
-impl Retention for SqliteStore {
-    fn delete_before(
-        &self,
-        kind: RecordKind,
-        cutoff_unix_nano: u64,
-    ) -> Result<usize, RetentionError> {
-        SqliteStore::delete_before(self, kind, cutoff_unix_nano)
-    }
-
-    fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
-        SqliteStore::stored_bytes(self, kind)
-    }
-
-    fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
-        SqliteStore::count(self, kind)
-    }
-
-    fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError> {
-        SqliteStore::nth_oldest(self, kind, n)
     }
 }
 

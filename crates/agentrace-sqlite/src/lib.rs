@@ -79,7 +79,6 @@ mod deferred_index;
 mod error;
 mod evaluator_rules;
 mod fnv;
-mod footprint;
 mod id_filter;
 mod interface;
 mod metric_points;

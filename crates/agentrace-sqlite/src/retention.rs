@@ -1,14 +1,17 @@
-//! Retention: deleting records older than a cutoff, in short transactions.
+//! Retention: deleting records older than a cutoff, in short transactions, and what size-based
+//! retention measures: pages in use per data type, record counts, the n-th oldest record.
 
 use std::collections::HashSet;
 
-use crate::codec::bound;
+use rusqlite::OptionalExtension;
+
+use crate::codec::{bound, count, from_sql};
 use crate::error::Db;
 use crate::past::{self, Touched};
 use crate::store::SqliteStore;
 use crate::trace_summaries;
-use agentrace_store::RecordKind;
 use agentrace_store::RetentionError;
+use agentrace_store::{QueryError, RecordKind, Retention};
 
 /// Deletes a chunk of old spans, returning their traces.
 const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \
@@ -47,41 +50,6 @@ const DELETE_ROLLUP_ERRORS: &str = "DELETE FROM rollup_errors \
 const CHUNK: i64 = 2_000;
 
 impl SqliteStore {
-    /// Deletes the spans (by start time), events or scores (by time) older than `cutoff_unix_nano`,
-    /// or the metrics (rollup rows, received metric points) whose bucket ended by then, and
-    /// returns how many were deleted.
-    ///
-    /// Works in chunks of a few thousand rows, each in its own short transaction, releasing
-    /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
-    /// left without spans disappears from the list, a trace that lost some is recomputed from
-    /// the rest (and keeps its place in the list). The metrics of deleted spans stay: they
-    /// have their own retention ([`RecordKind::Metrics`]).
-    pub fn delete_before(
-        &self,
-        kind: RecordKind,
-        cutoff_unix_nano: u64,
-    ) -> Result<usize, RetentionError> {
-        let cutoff = bound(cutoff_unix_nano);
-        let mut deleted = 0usize;
-        loop {
-            if self.is_shut_down() {
-                return Err(RetentionError::ShutDown);
-            }
-            let (n, full) = match kind {
-                RecordKind::Spans => full(self.delete_span_chunk(cutoff)?),
-                RecordKind::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
-                RecordKind::Scores => full(self.delete_score_chunk(cutoff)?),
-                RecordKind::Metrics => self.delete_metric_chunk(cutoff)?,
-            };
-            deleted += n;
-            if !full {
-                return Ok(deleted);
-            }
-            // Let a waiting writer in before the next chunk.
-            std::thread::yield_now();
-        }
-    }
-
     fn delete_span_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
         self.writer().transaction(|tx, _| {
             let mut traces = HashSet::new();
@@ -157,7 +125,179 @@ impl SqliteStore {
     }
 }
 
+/// The tables holding a data type (their indexes count too): spans come with their trace
+/// summaries, which retention shrinks with them.
+fn tables(kind: RecordKind) -> &'static [&'static str] {
+    match kind {
+        RecordKind::Spans => &["spans", "traces"],
+        RecordKind::Events => &["events"],
+        RecordKind::Metrics => &[
+            "rollups",
+            "rollup_errors",
+            "rollup_keys",
+            "metric_points",
+            "metric_series",
+        ],
+        RecordKind::Scores => &["scores"],
+    }
+}
+
+impl Retention for SqliteStore {
+    /// Deletes the spans (by start time), events or scores (by time) older than `cutoff_unix_nano`,
+    /// or the metrics (rollup rows, received metric points) whose bucket ended by then, and
+    /// returns how many were deleted.
+    ///
+    /// Works in chunks of a few thousand rows, each in its own short transaction, releasing
+    /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
+    /// left without spans disappears from the list, a trace that lost some is recomputed from
+    /// the rest (and keeps its place in the list). The metrics of deleted spans stay: they
+    /// have their own retention ([`RecordKind::Metrics`]).
+    fn delete_before(
+        &self,
+        kind: RecordKind,
+        cutoff_unix_nano: u64,
+    ) -> Result<usize, RetentionError> {
+        let cutoff = bound(cutoff_unix_nano);
+        let mut deleted = 0usize;
+        loop {
+            if self.is_shut_down() {
+                return Err(RetentionError::ShutDown);
+            }
+            let (n, full) = match kind {
+                RecordKind::Spans => full(self.delete_span_chunk(cutoff)?),
+                RecordKind::Events => full(self.delete_chunk(DELETE_EVENTS, cutoff)?),
+                RecordKind::Scores => full(self.delete_score_chunk(cutoff)?),
+                RecordKind::Metrics => self.delete_metric_chunk(cutoff)?,
+            };
+            deleted += n;
+            if !full {
+                return Ok(deleted);
+            }
+            // Let a waiting writer in before the next chunk.
+            std::thread::yield_now();
+        }
+    }
+
+    /// Bytes of the pages in use: by one data type's tables and their indexes, or (`None`) by
+    /// the whole store (pages in use, without the free list: deleting records makes this
+    /// smaller even though the file keeps its size).
+    ///
+    /// Measuring one data type reads every page of its tables (SQLite's `dbstat`), which takes
+    /// a while on a large store; measuring the whole store is instant, and an upper bound of
+    /// every data type's size.
+    fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
+        self.read(|conn| match kind {
+            None => {
+                let pages: i64 = conn
+                    .query_row(
+                        "SELECT p.page_count - f.freelist_count \
+                         FROM pragma_page_count() AS p, pragma_freelist_count() AS f",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .db()?;
+                let size: i64 = conn
+                    .pragma_query_value(None, "page_size", |r| r.get(0))
+                    .db()?;
+                Ok(u64::try_from(pages.saturating_mul(size)).unwrap_or(0))
+            }
+            Some(kind) => {
+                let names = tables(kind)
+                    .iter()
+                    .map(|t| format!("'{t}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT TOTAL(pgsize) FROM dbstat('main', 1) WHERE name IN \
+                     (SELECT name FROM sqlite_schema WHERE tbl_name IN ({names}))"
+                );
+                conn.query_row(&sql, [], |r| Ok(count(r, 0))).db()?
+            }
+        })
+    }
+
+    /// How many records of a data type are stored.
+    fn count(&self, kind: RecordKind) -> Result<u64, QueryError> {
+        let sql = match kind {
+            RecordKind::Spans => "SELECT count(*) FROM spans",
+            RecordKind::Events => "SELECT count(*) FROM events",
+            RecordKind::Scores => "SELECT count(*) FROM scores",
+            RecordKind::Metrics => {
+                "SELECT (SELECT count(*) FROM rollups) + (SELECT count(*) FROM metric_points)"
+            }
+        };
+        self.read(|conn| conn.query_row(sql, [], |r| Ok(count(r, 0))).db()?)
+    }
+
+    /// The time of the `n`-th oldest record (0: the oldest), spans by start time, events by
+    /// time, scores by time, metrics (rollup and metric point rows) by the end of their bucket; `None` when fewer are stored.
+    /// `delete_before(kind, t + 1)` then deletes at least `n + 1` records.
+    fn nth_oldest(&self, kind: RecordKind, n: u64) -> Result<Option<u64>, QueryError> {
+        let sql = match kind {
+            RecordKind::Spans => "SELECT start_ns FROM spans ORDER BY start_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Events => "SELECT time_ns FROM events ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Scores => "SELECT time_ns FROM scores ORDER BY time_ns LIMIT 1 OFFSET ?1",
+            RecordKind::Metrics => {
+                "SELECT end_ns FROM (SELECT bucket_ns + tier * 1000000000 AS end_ns FROM rollups \
+                 UNION ALL SELECT bucket_ns + 60000000000 FROM metric_points) \
+                 ORDER BY end_ns LIMIT 1 OFFSET ?1"
+            }
+        };
+        let offset = i64::try_from(n).unwrap_or(i64::MAX);
+        self.read(|conn| {
+            Ok(conn
+                .query_row(sql, [offset], |r| r.get::<_, i64>(0))
+                .optional()
+                .db()?
+                .map(from_sql))
+        })
+    }
+}
+
 /// A chunk's count, and whether it was full (more may be left).
 fn full(n: usize) -> (usize, bool) {
     (n, i64::try_from(n).unwrap_or(i64::MAX) >= CHUNK)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use agentrace_core::{Resource, SpanId, SpanRecord, TraceId};
+
+    use super::*;
+
+    #[test]
+    fn sizes_counts_and_ranks() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open(dir.path().join("a.db"))?;
+        let resource = Arc::new(Resource::new("svc"));
+        let spans: Vec<SpanRecord> = (0..500u64)
+            .map(|i| {
+                let mut s = SpanRecord::new(
+                    TraceId::random(),
+                    SpanId::random(),
+                    "x".repeat(200),
+                    1_000 + i,
+                    2_000 + i,
+                    resource.clone(),
+                );
+                s.agent_name = Some("agent".into());
+                s
+            })
+            .collect();
+        let empty = store.stored_bytes(Some(RecordKind::Spans))?;
+        store.insert_spans(&spans)?;
+        let full = store.stored_bytes(Some(RecordKind::Spans))?;
+        assert!(full > empty + 100_000, "{empty} → {full}");
+        assert!(store.stored_bytes(None)? >= full);
+        assert_eq!(store.count(RecordKind::Spans)?, 500);
+        assert_eq!(store.count(RecordKind::Events)?, 0);
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 0)?, Some(1_000));
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 99)?, Some(1_099));
+        assert_eq!(store.nth_oldest(RecordKind::Spans, 500)?, None);
+        assert_eq!(store.delete_before(RecordKind::Spans, 1_100)?, 100);
+        assert!(store.stored_bytes(Some(RecordKind::Spans))? < full);
+        Ok(())
+    }
 }

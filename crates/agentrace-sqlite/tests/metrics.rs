@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::Retention;
 use std::borrow::Cow;
 
 use agentrace_core::{InstrumentKind, Measurement, Text};

@@ -6,6 +6,7 @@ use agentrace_core::{EventKind, Level, TokenUsage, Usd};
 use agentrace_sqlite::{
     EventFilter, EventQuery, RecordKind, SpanFilter, SpanQuery, TimeRange, TraceFilter,
 };
+use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use common::{SEC, T0, TestResult, event, llm, sid, tid};
 

@@ -11,6 +11,7 @@ use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
     RecordKind, RollupSource, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
+use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use common::{MS, SEC, T0, TestResult, sid, span, tid};
 

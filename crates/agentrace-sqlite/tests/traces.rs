@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use std::collections::HashSet;
 

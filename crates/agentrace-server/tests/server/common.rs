@@ -1,6 +1,7 @@
 //! Helpers: a server on free ports in a temporary directory, OTLP requests, HTTP and gRPC
 //! clients, and a fresh look at the store.
 
+use agentrace_store::Retention;
 use std::io::Write;
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,6 @@
 //! Retention in the background, by age and by size.
 
+use agentrace_store::Retention;
 use std::time::Duration;
 
 use agentrace_sqlite::{AggregateQuery, GroupBy, RecordKind, SpanFilter, SpanQuery};
