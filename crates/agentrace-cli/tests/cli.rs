@@ -1,5 +1,6 @@
 //! The `agentrace` binary against a real SQLite store with known contents.
 
+use agentrace_store::RecordWriter;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -40,7 +41,7 @@ fn store(dir: &Path) -> Result<(std::path::PathBuf, Vec<SpanRecord>), Box<dyn st
             Usd::from_nanos(2_000_000),
         ));
     }
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     Ok((db, spans))
 }
 
@@ -566,7 +567,7 @@ fn tools_show_health_and_recommendations() -> TestResult {
             s
         })
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let out = agentrace(&db, &["tools", "--since", "1h"])?;
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);

@@ -12,6 +12,7 @@
 //! only the inserts, then times the dashboard's queries over what was stored. Prints figures;
 //! asserts nothing about time.
 
+use agentrace_store::RecordWriter;
 use agentrace_store::TraceReader;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -206,7 +207,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let batch: Vec<_> = pending.drain(..BATCH.min(total - inserted)).collect();
         let started = Instant::now();
-        store.insert_spans(&batch)?;
+        store.write_spans(&batch)?;
         let took = started.elapsed();
         insert_time += took;
         inserted += batch.len();

@@ -2,34 +2,16 @@
 //! method is the inherent method of the same name (documented there, with what is particular
 //! to SQLite).
 
-use agentrace_core::{Event, Measurement, SpanId, SpanRecord, TraceId};
+use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, Analytics, CostUpdate, Cursor, DiskUsage, EventPage, EventQuery,
-    Fleet, Health, InsertReport, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
-    QueryError, RecordWriter, Repaired, Repairs, RespondingSpan, RollupAnswer, SessionSort,
-    SessionSummary, SpanPage, SpanQuery, SpanRows, StoreHealth, Summary, TimeRange, ToolsAnswer,
-    TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary,
-    WalStatus, WriteError,
+    AggregateQuery, AggregateRow, Analytics, CostUpdate, Cursor, EventPage, EventQuery, Fleet,
+    MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, Repaired, Repairs,
+    RespondingSpan, RollupAnswer, SessionSort, SessionSummary, SpanPage, SpanQuery, Summary,
+    TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader,
+    TraceTree, UserSummary, WriteError,
 };
 
 use crate::store::SqliteStore;
-
-impl RecordWriter for SqliteStore {
-    fn insert_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
-        self.insert_encoded_spans(rows)
-    }
-
-    fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        SqliteStore::insert_events(self, events)
-    }
-
-    fn insert_measurements(
-        &self,
-        measurements: &[Measurement],
-    ) -> Result<InsertReport, WriteError> {
-        SqliteStore::insert_measurements(self, measurements)
-    }
-}
 
 impl TraceReader for SqliteStore {
     fn list_traces_by(
@@ -179,32 +161,6 @@ impl Repairs for SqliteStore {
 
     fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
         self.read(|conn| crate::past::since(conn, cursor))
-    }
-}
-
-impl Health for SqliteStore {
-    fn describe(&self) -> String {
-        format!("SQLite file {}", self.path().display())
-    }
-
-    fn health(&self) -> Result<StoreHealth, QueryError> {
-        let disk = DiskUsage {
-            data_bytes: self.database_file_bytes(),
-            total_bytes: self.bytes_on_disk(),
-        };
-        Ok(StoreHealth::new(
-            SqliteStore::schema_version(self)?,
-            disk,
-            SqliteStore::is_shut_down(self),
-        ))
-    }
-
-    fn wal(&self) -> Option<WalStatus> {
-        Some(SqliteStore::wal(self))
-    }
-
-    fn close(&self) -> Result<(), WriteError> {
-        self.checkpoint().map_err(WriteError::from)
     }
 }
 

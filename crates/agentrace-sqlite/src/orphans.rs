@@ -49,6 +49,7 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use agentrace_store::RecordWriter;
     use std::sync::Arc;
 
     use agentrace_core::{Resource, SpanId, TraceId};
@@ -65,7 +66,7 @@ mod tests {
         let trace = TraceId::random();
         let root = SpanRecord::new(trace, SpanId::random(), "root", 0, 100, resource.clone());
         let detached = SpanRecord::new(trace, SpanId::random(), "late", 10, 20, resource);
-        store.insert_spans(&[root.clone(), detached.clone()])?;
+        store.write_spans(&[root.clone(), detached.clone()])?;
         assert_eq!(store.trace(trace)?.ok_or("no trace")?.roots.len(), 2);
 
         let mut repaired = detached.clone();

@@ -261,6 +261,7 @@ fn full(n: usize) -> (usize, bool) {
 
 #[cfg(test)]
 mod tests {
+    use agentrace_store::RecordWriter;
     use std::sync::Arc;
 
     use agentrace_core::{Resource, SpanId, SpanRecord, TraceId};
@@ -287,7 +288,7 @@ mod tests {
             })
             .collect();
         let empty = store.stored_bytes(Some(RecordKind::Spans))?;
-        store.insert_spans(&spans)?;
+        store.write_spans(&spans)?;
         let full = store.stored_bytes(Some(RecordKind::Spans))?;
         assert!(full > empty + 100_000, "{empty} → {full}");
         assert!(store.stored_bytes(None)? >= full);

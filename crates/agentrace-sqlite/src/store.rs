@@ -16,9 +16,9 @@ use rusqlite::Connection;
 use crate::checkpointer::Checkpointer;
 use crate::error::{Db, DbError, OpenError};
 use crate::schema;
-use agentrace_store::InsertReport;
 use agentrace_store::WalStatus;
 use agentrace_store::evaluation_results;
+use agentrace_store::{DiskUsage, Health, InsertReport, RecordWriter, StoreHealth};
 use agentrace_store::{QueryError, WriteError};
 use agentrace_store::{SpanJson, SpanRows};
 
@@ -141,15 +141,14 @@ impl SqliteStore {
 
     /// Everything the store takes on disk now: the database file and its write-ahead log.
     pub fn bytes_on_disk(&self) -> u64 {
-        self.database_file_bytes() + self.wal().file_bytes
+        self.database_file_bytes() + self.inner.wal.status(&self.wal_path()).file_bytes
     }
 
-    /// The write-ahead log: its length, peak and ceiling, how often it started over, and the
-    /// writes refused at the ceiling. Never waits for a write in progress.
-    pub fn wal(&self) -> WalStatus {
+    /// The write-ahead log's file: the database's path with `-wal`.
+    fn wal_path(&self) -> PathBuf {
         let mut wal_path = self.inner.path.as_os_str().to_owned();
         wal_path.push("-wal");
-        self.inner.wal.status(Path::new(&wal_path))
+        PathBuf::from(wal_path)
     }
 
     /// How many stored spans lack a session, user, agent or framework and await their parent
@@ -172,61 +171,6 @@ impl SqliteStore {
     /// Whether [`Sink::shutdown`] was called. Queries keep working after it; writes fail.
     pub fn is_shut_down(&self) -> bool {
         self.inner.shut_down.load(Ordering::SeqCst)
-    }
-
-    /// Stores spans in one transaction. A span already stored (same trace and span id) is
-    /// skipped and counted in [`InsertReport::duplicates`]; the first version stored wins.
-    pub fn insert_spans(&self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        if spans.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        let json = spans
-            .iter()
-            .map(SpanJson::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.writer().insert_spans(SpanRows::new(spans, &json))
-    }
-
-    /// Stores spans encoded ahead (see [`EncodedSpans`](crate::EncodedSpans)) in one transaction, as
-    /// [`insert_spans`](Self::insert_spans) does: the writer only binds and steps.
-    pub fn insert_encoded_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        if rows.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        self.writer().insert_spans(rows)
-    }
-
-    /// Stores events in one transaction. An event identical to a stored one (same time and
-    /// same content) is skipped and counted in [`InsertReport::duplicates`].
-    pub fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        if events.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        self.writer().insert_events(events)
-    }
-
-    /// Stores measurements (received metrics) in one transaction, summed per series and
-    /// minute (see [`metric`](Self::metric)).
-    pub fn insert_measurements(
-        &self,
-        measurements: &[Measurement],
-    ) -> Result<InsertReport, WriteError> {
-        if self.is_shut_down() {
-            return Err(WriteError::ShutDown);
-        }
-        if measurements.is_empty() {
-            return Ok(InsertReport::default());
-        }
-        self.writer().insert_measurements(measurements)
     }
 
     /// Makes every committed write durable: checkpoints the write-ahead log, which syncs it
@@ -273,6 +217,92 @@ impl SqliteStore {
     }
 }
 
+impl RecordWriter for SqliteStore {
+    /// Stores spans in one transaction. A span already stored (same trace and span id) is
+    /// skipped and counted in [`InsertReport::duplicates`]; the first version stored wins.
+    fn write_spans(&self, spans: &[SpanRecord]) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if spans.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        let json = spans
+            .iter()
+            .map(SpanJson::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.writer().insert_spans(SpanRows::new(spans, &json))
+    }
+
+    /// Stores spans encoded ahead (see [`EncodedSpans`](crate::EncodedSpans)) in one transaction, as
+    /// [`insert_spans`](Self::insert_spans) does: the writer only binds and steps.
+    fn insert_spans(&self, rows: SpanRows<'_>) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if rows.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_spans(rows)
+    }
+
+    /// Stores events in one transaction. An event identical to a stored one (same time and
+    /// same content) is skipped and counted in [`InsertReport::duplicates`].
+    fn insert_events(&self, events: &[Event]) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if events.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_events(events)
+    }
+
+    /// Stores measurements (received metrics) in one transaction, summed per series and
+    /// minute (see [`metric`](Self::metric)).
+    fn insert_measurements(
+        &self,
+        measurements: &[Measurement],
+    ) -> Result<InsertReport, WriteError> {
+        if self.is_shut_down() {
+            return Err(WriteError::ShutDown);
+        }
+        if measurements.is_empty() {
+            return Ok(InsertReport::default());
+        }
+        self.writer().insert_measurements(measurements)
+    }
+}
+
+impl Health for SqliteStore {
+    fn describe(&self) -> String {
+        format!("SQLite file {}", self.path().display())
+    }
+
+    fn health(&self) -> Result<StoreHealth, QueryError> {
+        let disk = DiskUsage {
+            data_bytes: self.database_file_bytes(),
+            total_bytes: self.bytes_on_disk(),
+        };
+        Ok(StoreHealth::new(
+            self.schema_version()?,
+            disk,
+            self.is_shut_down(),
+        ))
+    }
+
+    /// The write-ahead log: its length, peak and ceiling, how often it started over, and the
+    /// writes refused at the ceiling. Never waits for a write in progress.
+    fn wal(&self) -> Option<WalStatus> {
+        Some(self.inner.wal.status(&self.wal_path()))
+    }
+
+    /// Makes every committed write durable: a checkpoint of the write-ahead log.
+    fn close(&self) -> Result<(), WriteError> {
+        self.checkpoint().map_err(WriteError::from)
+    }
+}
+
 #[async_trait]
 impl Sink for SqliteStore {
     fn name(&self) -> &str {
@@ -307,7 +337,7 @@ impl SpanSink for SqliteStore {
     /// Stores the spans, then the scores of the `gen_ai.evaluation.result` events they carry
     /// (`agentrace_store::store_evaluations`).
     async fn export_spans(&self, spans: &[SpanRecord]) -> Result<(), ExportError> {
-        self.insert_spans(spans)?;
+        self.write_spans(spans)?;
         agentrace_store::store_evaluations(self, evaluation_results(spans, &[]).results)?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use std::collections::BTreeMap;
 
 use agentrace_core::{SpanKind, SpanRecord, TokenUsage, Usd};
@@ -62,7 +63,7 @@ fn store_with_dataset() -> Result<(tempfile::TempDir, SqliteStore), Box<dyn std:
     let (dir, store) = common::open()?;
     // In several batches, as the pipeline would send them.
     for chunk in dataset().chunks(16) {
-        store.insert_spans(chunk)?;
+        store.write_spans(chunk)?;
     }
     Ok((dir, store))
 }
@@ -335,7 +336,7 @@ fn sessions_with_counts_tokens_cost_and_times() -> TestResult {
         T0 + 200 * SEC,
         1,
     ));
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
 
     let sessions = store.sessions(TimeRange::ALL, 10)?;
     assert_eq!(sessions.len(), 2);

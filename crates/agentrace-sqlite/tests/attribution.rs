@@ -5,6 +5,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use std::collections::BTreeMap;
 
 use agentrace_core::{Attribution, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId};
@@ -144,7 +145,7 @@ fn children_stored_before_their_agent_take_its_agent_session_and_user() -> TestR
     let chat = call(trace, sid(2), sid(1), 5_000);
     let search = tool(trace, sid(3), sid(1));
 
-    let first = store.insert_spans(&[chat.clone(), search.clone()])?;
+    let first = store.write_spans(&[chat.clone(), search.clone()])?;
     assert_eq!(first.inserted, 2);
     assert!(first.attributed.is_empty());
     assert_eq!(store.spans_awaiting_parent(), 2);
@@ -153,7 +154,7 @@ fn children_stored_before_their_agent_take_its_agent_session_and_user() -> TestR
         BTreeMap::from([(None, (2, Some(5_000)))])
     );
 
-    let second = store.insert_spans(std::slice::from_ref(&root))?;
+    let second = store.write_spans(std::slice::from_ref(&root))?;
     assert_eq!(second.inserted, 1);
     assert_eq!(second.attributed.len(), 2, "{second:?}");
     let late = second
@@ -184,7 +185,7 @@ fn children_stored_before_their_agent_take_its_agent_session_and_user() -> TestR
     assert_eq!(summary.traces[0].session_id.as_deref(), Some("s-1"));
 
     // Sent again, in either order: nothing changes.
-    let again = store.insert_spans(&[root.clone(), chat.clone(), search.clone()])?;
+    let again = store.write_spans(&[root.clone(), chat.clone(), search.clone()])?;
     assert_eq!((again.inserted, again.duplicates), (0, 3));
     assert!(again.attributed.is_empty());
     assert_eq!(all_spans(&store)?, spans);
@@ -208,7 +209,7 @@ fn a_span_keeps_its_own_values_and_the_nearest_agent_wins() -> TestResult {
     let mut own = call(trace, sid(4), sid(1), 2_000);
     own.session_id = Some("its-own".into());
     for s in [&deep, &own, &researcher, &planner] {
-        store.insert_spans(std::slice::from_ref(s))?;
+        store.write_spans(std::slice::from_ref(s))?;
     }
     let spans = all_spans(&store)?;
     let deep = &spans[&(trace, sid(3))];
@@ -237,11 +238,11 @@ fn a_late_parent_fills_in_after_the_store_is_reopened() -> TestResult {
     let chat = call(trace, sid(2), sid(1), 7_000);
     {
         let store = SqliteStore::open(&path)?;
-        store.insert_spans(std::slice::from_ref(&chat))?;
+        store.write_spans(std::slice::from_ref(&chat))?;
     }
     let store = SqliteStore::open(&path)?;
     assert_eq!(store.spans_awaiting_parent(), 1, "loaded from the file");
-    let report = store.insert_spans(&[agent(trace, sid(1), None, "planner")])?;
+    let report = store.write_spans(&[agent(trace, sid(1), None, "planner")])?;
     assert_eq!(report.attributed.len(), 1);
     assert_eq!(
         all_spans(&store)?[&(trace, chat.span_id)]
@@ -268,7 +269,7 @@ fn a_detached_root_re_attached_by_a_repair_takes_its_new_ancestors_values() -> T
     let mut detached = call(trace, sid(2), sid(1), 9_000);
     detached.parent_span_id = None;
     let search = tool(trace, sid(3), sid(2));
-    store.insert_spans(&[planner, detached.clone(), search.clone()])?;
+    store.write_spans(&[planner, detached.clone(), search.clone()])?;
     assert_eq!(
         by_agent(&store)?,
         BTreeMap::from([
@@ -366,7 +367,7 @@ fn any_order_any_split_and_duplicates_give_the_parents_first_record() -> TestRes
     let spans = forest(&mut rng, 40);
 
     let (_a, reference) = common::open()?;
-    reference.insert_spans(&spans)?;
+    reference.write_spans(&spans)?;
     assert_eq!(reference.spans_awaiting_parent(), 0);
 
     // The same spans children-first (reversed: every parent after its children), then
@@ -388,9 +389,9 @@ fn any_order_any_split_and_duplicates_give_the_parents_first_record() -> TestRes
         while at < sent.len() {
             let n = (1 + rng.next(12) as usize).min(sent.len() - at);
             let chunk = &sent[at..at + n];
-            store.insert_spans(chunk)?;
+            store.write_spans(chunk)?;
             if rng.next(3) == 0 {
-                let again = store.insert_spans(chunk)?;
+                let again = store.write_spans(chunk)?;
                 assert_eq!(again.inserted, 0);
                 assert!(
                     again.attributed.is_empty(),
@@ -434,7 +435,7 @@ fn a_deep_chain_sent_leaf_first_takes_the_root_s_values() -> TestResult {
         .collect();
     chain[0].agent_name = Some("planner".into());
     for s in chain.iter().rev() {
-        store.insert_spans(std::slice::from_ref(s))?;
+        store.write_spans(std::slice::from_ref(s))?;
     }
     let spans = all_spans(&store)?;
     assert_eq!(spans.len(), depth as usize);

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use std::sync::Arc;
 
 use agentrace_core::testing::conformance::{self, Readback};
@@ -43,7 +44,7 @@ async fn conformance_suite_passes_after_reopening() -> common::TestResult {
     let events = agentrace_core::testing::fixtures::sample_events(trace, common::T0);
     {
         let store = SqliteStore::open(&path)?;
-        store.insert_spans(&sent)?;
+        store.write_spans(&sent)?;
         store.insert_events(&events)?;
         store.shutdown().await?;
     }

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use agentrace_core::{EventKind, Level, TokenUsage};
 use agentrace_sqlite::{
     EventFilter, EventQuery, OpenError, SCHEMA_VERSION, SpanFilter, SpanQuery, SqliteStore,
@@ -43,7 +44,7 @@ async fn reopening_keeps_everything() -> TestResult {
         .collect();
     {
         let store = SqliteStore::open(&path)?;
-        store.insert_spans(&spans)?;
+        store.write_spans(&spans)?;
         store.insert_events(&events)?;
         // Dropped without shutdown or flush: committed batches must survive anyway.
     }
@@ -61,7 +62,7 @@ async fn reopening_keeps_everything() -> TestResult {
             .all(|t| t.span_count == 10 && t.usage.input_tokens == 30)
     );
     // And writing after reopening continues the same traces.
-    let report = store.insert_spans(&spans)?;
+    let report = store.write_spans(&spans)?;
     assert_eq!((report.inserted, report.duplicates), (0, 50));
     Ok(())
 }

@@ -7,6 +7,7 @@ use agentrace_sqlite::{
     Cursor, EventFilter, EventQuery, Order, QueryError, SpanFilter, SpanQuery, StatusFilter,
     TimeRange,
 };
+use agentrace_store::RecordWriter;
 use common::{MS, SEC, T0, TestResult, event, failed, llm, sid, span, tid};
 
 #[test]
@@ -16,7 +17,7 @@ fn span_pages_cover_everything_once_in_both_orders() -> TestResult {
     let spans: Vec<_> = (0..95u64)
         .map(|i| span(tid(i % 7), sid(i), None, "s", T0 + (i / 10) * SEC, 1))
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     for order in [Order::Asc, Order::Desc] {
         let mut seen = Vec::new();
         let mut cursor = None;
@@ -81,7 +82,7 @@ fn span_filters() -> TestResult {
     b.kind = SpanKind::Tool;
     b.tool_name = Some("web_search".into());
     let c = span(tid(2), sid(3), None, "other", T0 + 2 * SEC, MS);
-    store.insert_spans(&[a, b, c])?;
+    store.write_spans(&[a, b, c])?;
     let names = |f: SpanFilter| -> Result<Vec<String>, QueryError> {
         Ok(store
             .spans(&SpanQuery::new(f))?

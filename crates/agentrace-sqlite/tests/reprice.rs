@@ -1,5 +1,6 @@
 //! Repricing stored spans keeps span rows and trace summaries consistent.
 
+use agentrace_store::RecordWriter;
 use std::sync::Arc;
 
 use agentrace_core::{Cost, Resource, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};
@@ -33,7 +34,7 @@ fn update_costs_changes_spans_and_trace_summaries() -> TestResult {
         llm(trace, 2_000, None),
         llm(TraceId::random(), 3_000, Some(7)),
     ];
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let new_cost = |n| {
         Some(Cost::from_parts(
             Usd::from_nanos(n),

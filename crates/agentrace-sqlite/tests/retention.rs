@@ -6,6 +6,7 @@ use agentrace_core::{EventKind, Level, TokenUsage, Usd};
 use agentrace_sqlite::{
     EventFilter, EventQuery, RecordKind, SpanFilter, SpanQuery, TimeRange, TraceFilter,
 };
+use agentrace_store::RecordWriter;
 use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use common::{SEC, T0, TestResult, event, llm, sid, tid};
@@ -28,7 +29,7 @@ fn deleting_spans_before_a_cutoff() -> TestResult {
         })
         .collect();
     for chunk in spans.chunks(1_000) {
-        store.insert_spans(chunk)?;
+        store.write_spans(chunk)?;
     }
     let cutoff = T0 + 4_005; // in the middle of trace 400
     assert_eq!(store.delete_before(RecordKind::Spans, cutoff)?, 4_005);
@@ -71,7 +72,7 @@ fn deleting_events_before_a_cutoff() -> TestResult {
     let left = store.events(&EventQuery::new(EventFilter::new()))?.events;
     assert_eq!(left, events[2_500..]);
     // Spans are untouched by event retention.
-    store.insert_spans(&[llm(tid(1), sid(1), "m", T0, 1, TokenUsage::default(), None)])?;
+    store.write_spans(&[llm(tid(1), sid(1), "m", T0, 1, TokenUsage::default(), None)])?;
     assert_eq!(store.delete_before(RecordKind::Events, u64::MAX)?, 2_500);
     assert_eq!(
         store.spans(&SpanQuery::new(SpanFilter::new()))?.spans.len(),

@@ -11,6 +11,7 @@ use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
     RecordKind, RollupSource, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
+use agentrace_store::RecordWriter;
 use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use common::{MS, SEC, T0, TestResult, sid, span, tid};
@@ -132,8 +133,8 @@ fn store_with(
 ) -> Result<(tempfile::TempDir, SqliteStore), Box<dyn std::error::Error>> {
     let (dir, store) = common::open()?;
     for chunk in spans.rchunks(64) {
-        store.insert_spans(chunk)?;
-        let again = store.insert_spans(chunk)?;
+        store.write_spans(chunk)?;
+        let again = store.write_spans(chunk)?;
         assert_eq!(again.inserted, 0, "a resent batch adds nothing");
     }
     Ok((dir, store))

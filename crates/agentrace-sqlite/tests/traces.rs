@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use std::collections::HashSet;
@@ -25,9 +26,9 @@ fn a_trace_is_a_tree_with_orphans_and_cycles_as_extra_roots() -> TestResult {
     let c2 = span(t, sid(8), Some(sid(7)), "c2", T0 + 201 * MS, MS);
     let selfish = span(t, sid(9), Some(sid(9)), "own parent", T0 + 300 * MS, MS);
     // Children arrive before their parents, across batches.
-    store.insert_spans(&[a1.clone(), orphan_child.clone(), c2.clone()])?;
-    store.insert_spans(&[b.clone(), a.clone(), c1.clone(), selfish.clone()])?;
-    store.insert_spans(&[orphan.clone(), root.clone()])?;
+    store.write_spans(&[a1.clone(), orphan_child.clone(), c2.clone()])?;
+    store.write_spans(&[b.clone(), a.clone(), c1.clone(), selfish.clone()])?;
+    store.write_spans(&[orphan.clone(), root.clone()])?;
 
     let tree = store.trace(t)?.ok_or("trace missing")?;
     assert_eq!(tree.nodes.len(), 9, "no span is dropped");
@@ -91,7 +92,7 @@ fn a_deep_chain_is_built_without_recursion() -> TestResult {
     let spans: Vec<_> = (1..=20_000u64)
         .map(|i| span(t, sid(i), (i > 1).then(|| sid(i - 1)), "step", T0 + i, 1))
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let tree = store.trace(t)?.ok_or("trace missing")?;
     assert_eq!(tree.nodes.len(), 20_000);
     assert_eq!(tree.nodes[19_999].depth, 19_999);
@@ -101,7 +102,7 @@ fn a_deep_chain_is_built_without_recursion() -> TestResult {
     let spans: Vec<_> = (1..=20_000u64)
         .map(|i| span(t, sid(i), (i > 1).then(|| sid(i - 1)), "step", T0 - i, 1))
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let tree = store.trace(t)?.ok_or("trace missing")?;
     assert_eq!(tree.roots.len(), 1);
     assert_eq!(tree.nodes[0].span.span_id, sid(1));
@@ -140,12 +141,12 @@ fn trace_rows_sum_their_spans_and_name_their_head() -> TestResult {
     unpriced.parent_span_id = Some(sid(1));
     let tool = failed(span(t, sid(4), Some(sid(1)), "tool", T0 + 3 * SEC, SEC));
     // The children first: until the root arrives, the head is the earliest span.
-    store.insert_spans(&[call.clone(), unpriced.clone(), tool])?;
+    store.write_spans(&[call.clone(), unpriced.clone(), tool])?;
     let before = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
     assert!(!before.has_root);
     assert_eq!(before.root_name, "chat gpt-4o");
     assert_eq!(before.agent_name.as_deref(), Some("helper"));
-    store.insert_spans(&[root])?;
+    store.write_spans(&[root])?;
     let t = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
     assert!(t.has_root);
     assert_eq!(t.root_name, "invoke_agent planner");
@@ -185,7 +186,7 @@ fn a_new_trace_counts_a_span_repeated_in_its_batch_once() -> TestResult {
     let mut again = call.clone();
     again.usage = TokenUsage::new(1000, 1000);
     again.end_time_unix_nano = T0 + 60 * SEC;
-    let report = store.insert_spans(&[root.clone(), call, again])?;
+    let report = store.write_spans(&[root.clone(), call, again])?;
     assert_eq!((report.inserted, report.duplicates), (2, 1));
     let row = &store.list_traces(&TraceFilter::new(), None, 10)?.traces[0];
     assert_eq!((row.span_count, row.usage), (2, TokenUsage::new(10, 2)));
@@ -196,7 +197,7 @@ fn a_new_trace_counts_a_span_repeated_in_its_batch_once() -> TestResult {
     encoded.push(span(t, sid(3), Some(sid(1)), "tool", T0 + 2 * SEC, SEC))?;
     encoded.push(root)?;
     encoded.push(span(tid(8), sid(9), None, "other", T0, SEC))?;
-    let report = store.insert_encoded_spans(encoded.rows())?;
+    let report = store.insert_spans(encoded.rows())?;
     assert_eq!((report.inserted, report.duplicates), (2, 1));
     let page = store.list_traces(&TraceFilter::new(), None, 10)?;
     let counts: Vec<_> = page
@@ -231,19 +232,19 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     };
     // The first write indexes at once; the next ones within a second leave their rows
     // pending.
-    store.insert_spans(&[in_session(1, "a")])?;
-    store.insert_spans(&[in_session(2, "a"), in_session(3, "b")])?;
+    store.write_spans(&[in_session(1, "a")])?;
+    store.write_spans(&[in_session(2, "a"), in_session(3, "b")])?;
     assert_eq!(pending()?, 2);
     assert_eq!(find("a")?, vec![tid(2), tid(1)], "one indexed, one pending");
     assert_eq!(store.session("a")?.map(|s| s.traces), Some(2));
     // An earlier root arrives for a pending trace and names another session: it moves.
     let mut root = span(tid(3), sid(30), None, "root", T0, SEC);
     root.session_id = Some("a".into());
-    store.insert_spans(&[root])?;
+    store.write_spans(&[root])?;
     assert_eq!(find("a")?, vec![tid(3), tid(2), tid(1)]);
     assert_eq!(find("b")?, Vec::<TraceId>::new());
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    store.insert_spans(&[in_session(4, "b")])?;
+    store.write_spans(&[in_session(4, "b")])?;
     assert_eq!(
         pending()?,
         0,
@@ -255,7 +256,7 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
     // An indexed trace moves too.
     let mut root = span(tid(4), sid(40), None, "root", T0, SEC);
     root.session_id = Some("a".into());
-    store.insert_spans(&[root])?;
+    store.write_spans(&[root])?;
     assert_eq!(find("b")?, Vec::<TraceId>::new());
     assert_eq!(store.session("a")?.map(|s| s.traces), Some(4));
     assert_eq!(find("nobody")?, Vec::<TraceId>::new());
@@ -266,8 +267,8 @@ fn traces_of_a_session_are_found_before_and_after_they_are_indexed() -> TestResu
 fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -> TestResult {
     let (dir, store) = common::open()?;
     // Trace 1 indexed, traces 2 and 3 pending.
-    store.insert_spans(&[in_session(1, "a")])?;
-    store.insert_spans(&[in_session(2, "a"), in_session(3, "b")])?;
+    store.write_spans(&[in_session(1, "a")])?;
+    store.write_spans(&[in_session(2, "a"), in_session(3, "b")])?;
     drop(store);
     // Make it a version-7 file: a flag on each row, partial indexes by it.
     let path = dir.path().join("store.db");
@@ -306,10 +307,10 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
     assert_eq!(find("b")?, vec![tid(3)]);
     // The pending rows are found by id and join their traces; then indexed, still found. The
     // indexed one too.
-    store.insert_spans(&[span(tid(2), sid(20), Some(sid(2)), "step", T0, SEC)])?;
+    store.write_spans(&[span(tid(2), sid(20), Some(sid(2)), "step", T0, SEC)])?;
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    store.insert_spans(&[span(tid(3), sid(30), Some(sid(3)), "step", T0, SEC)])?;
-    store.insert_spans(&[span(tid(1), sid(10), Some(sid(1)), "step", T0, SEC)])?;
+    store.write_spans(&[span(tid(3), sid(30), Some(sid(3)), "step", T0, SEC)])?;
+    store.write_spans(&[span(tid(1), sid(10), Some(sid(1)), "step", T0, SEC)])?;
     let raw = rusqlite::Connection::open(&path)?;
     let pending: i64 = raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))?;
     assert_eq!(pending, 0);
@@ -337,11 +338,11 @@ fn a_trace_written_by_two_stores_of_one_file_has_one_row() -> TestResult {
     let t = tid(5);
     // A store's first write indexes at once; the next ones within a second leave their rows
     // pending: trace 5 is pending, created by `a` after `b` last looked.
-    a.insert_spans(&[span(tid(1), sid(1), None, "other", T0, SEC)])?;
-    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
-    a.insert_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
-    b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
-    a.insert_spans(&[span(t, sid(3), Some(sid(1)), "child", T0 + 2 * SEC, SEC)])?;
+    a.write_spans(&[span(tid(1), sid(1), None, "other", T0, SEC)])?;
+    b.write_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
+    a.write_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
+    b.write_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
+    a.write_spans(&[span(t, sid(3), Some(sid(1)), "child", T0 + 2 * SEC, SEC)])?;
     for store in [&a, &b] {
         assert_eq!(span_count_of_one_row(store, t)?, 3);
         let tree = store.trace(t)?.ok_or("trace 5 not found")?;
@@ -356,9 +357,9 @@ fn a_trace_another_store_made_and_indexed_is_found_by_this_one() -> TestResult {
     let t = tid(6);
     // `b` knows the file's ids as of its first write; `a`'s first write then makes trace 6
     // and indexes it at once, so it is not among the pending rows `b` reloads.
-    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
-    a.insert_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
-    b.insert_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
+    b.write_spans(&[span(tid(2), sid(1), None, "other", T0, SEC)])?;
+    a.write_spans(&[span(t, sid(1), None, "root", T0, 10 * SEC)])?;
+    b.write_spans(&[span(t, sid(2), Some(sid(1)), "child", T0 + SEC, SEC)])?;
     assert_eq!(span_count_of_one_row(&b, t)?, 2);
     Ok(())
 }
@@ -367,18 +368,18 @@ fn a_trace_another_store_made_and_indexed_is_found_by_this_one() -> TestResult {
 fn a_trace_made_where_another_store_deleted_the_newest_is_found_by_this_one() -> TestResult {
     let (_dir, a, b) = two_stores()?;
     let (old, new) = (tid(7), tid(8));
-    b.insert_spans(&[span(tid(2), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
+    b.write_spans(&[span(tid(2), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
     // `a` makes the newest row (an old trace), `b` learns of it (writing to a trace it has)...
-    a.insert_spans(&[span(old, sid(1), None, "old", T0, SEC)])?;
+    a.write_spans(&[span(old, sid(1), None, "old", T0, SEC)])?;
     let step = span(tid(2), sid(2), Some(sid(1)), "step", T0 + 100 * SEC, SEC);
-    b.insert_spans(&[step])?;
+    b.write_spans(&[step])?;
     // ...then `a` deletes it (retention), and a new trace takes its number.
     a.delete_before(agentrace_sqlite::RecordKind::Spans, T0 + 50 * SEC)?;
-    a.insert_spans(&[span(new, sid(1), None, "root", T0 + 100 * SEC, SEC)])?;
+    a.write_spans(&[span(new, sid(1), None, "root", T0 + 100 * SEC, SEC)])?;
     // A second on, `a` indexes its rows: `new` is not among the pending rows `b` reloads.
     std::thread::sleep(std::time::Duration::from_millis(1_100));
-    a.insert_spans(&[span(tid(4), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
-    b.insert_spans(&[span(
+    a.write_spans(&[span(tid(4), sid(1), None, "other", T0 + 100 * SEC, SEC)])?;
+    b.write_spans(&[span(
         new,
         sid(2),
         Some(sid(1)),
@@ -413,8 +414,8 @@ fn span_count_of_one_row(
 fn rows_left_pending_when_writes_stop_are_indexed_in_the_background() -> TestResult {
     let (dir, store) = common::open()?;
     // The first write indexes at once, the second leaves its row pending; then nothing.
-    store.insert_spans(&[span(tid(1), sid(1), None, "a", T0, SEC)])?;
-    store.insert_spans(&[span(tid(2), sid(1), None, "b", T0, SEC)])?;
+    store.write_spans(&[span(tid(1), sid(1), None, "a", T0, SEC)])?;
+    store.write_spans(&[span(tid(2), sid(1), None, "b", T0, SEC)])?;
     let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
     let pending = || -> Result<i64, rusqlite::Error> {
         raw.query_row("SELECT count(*) FROM pending_traces", [], |r| r.get(0))
@@ -426,7 +427,7 @@ fn rows_left_pending_when_writes_stop_are_indexed_in_the_background() -> TestRes
     }
     assert_eq!(pending()?, 0, "indexed without another write");
     // The writer learns of it (another connection committed) and finds the trace once.
-    store.insert_spans(&[span(tid(2), sid(2), Some(sid(1)), "c", T0, SEC)])?;
+    store.write_spans(&[span(tid(2), sid(2), Some(sid(1)), "c", T0, SEC)])?;
     let page = store.list_traces(&TraceFilter::new(), None, 10)?;
     assert_eq!(page.traces.len(), 2);
     assert!(
@@ -460,7 +461,7 @@ fn ids(page: &agentrace_sqlite::TracePage) -> Vec<TraceId> {
 #[test]
 fn pagination_is_stable_while_data_is_appended() -> TestResult {
     let (_dir, store) = common::open()?;
-    store.insert_spans(&traces(0..25))?;
+    store.write_spans(&traces(0..25))?;
     let filter = TraceFilter::new();
     let page1 = store.list_traces(&filter, None, 10)?;
     assert_eq!(
@@ -470,8 +471,8 @@ fn pagination_is_stable_while_data_is_appended() -> TestResult {
     );
     // Meanwhile: newer traces, and late spans of listed and unlisted traces, one starting
     // before everything else.
-    store.insert_spans(&traces(25..30))?;
-    store.insert_spans(&[
+    store.write_spans(&traces(25..30))?;
+    store.write_spans(&[
         span(
             tid(20),
             sid(1_020),
@@ -516,7 +517,7 @@ fn pagination_is_stable_while_data_is_appended() -> TestResult {
 #[test]
 fn an_exact_last_page_has_no_cursor_and_bad_cursors_are_refused() -> TestResult {
     let (_dir, store) = common::open()?;
-    store.insert_spans(&traces(0..10))?;
+    store.write_spans(&traces(0..10))?;
     let page = store.list_traces(&TraceFilter::new(), None, 10)?;
     assert_eq!((page.traces.len(), page.next_cursor), (10, None));
     for bad in [
@@ -566,7 +567,7 @@ fn list_filters() -> TestResult {
     tool.kind = SpanKind::Tool;
     tool.resource = std::sync::Arc::new(agentrace_core::Resource::new("tools-svc"));
     spans.push(tool);
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
 
     let find = |f: TraceFilter| -> Result<Vec<TraceId>, QueryError> {
         Ok(ids(&store.list_traces(&f, None, 100)?))
@@ -661,7 +662,7 @@ fn an_outline_is_the_tree_without_attributes_and_events_but_the_repair_marks() -
     let mut call = call(t, sid(2), Some(sid(1)), T0 + MS, 10 * MS);
     call.attributes.insert("agentrace.reattached", true);
     call.attributes.insert("http.status_code", 200);
-    store.insert_spans(&[root.clone(), call.clone()])?;
+    store.write_spans(&[root.clone(), call.clone()])?;
 
     let full = store.trace(t)?.ok_or("trace missing")?;
     let outline = store.trace_outline(t)?.ok_or("trace missing")?;
@@ -701,13 +702,13 @@ fn a_turn_is_read_from_the_root_and_the_first_and_last_model_calls() -> TestResu
     let middle = call(t, sid(3), Some(sid(1)), T0 + 20 * MS, 10 * MS);
     let last = call(t, sid(4), Some(sid(1)), T0 + 30 * MS, 60 * MS);
     let tool = span(t, sid(5), Some(sid(1)), "tool", T0 + 95 * MS, MS);
-    store.insert_spans(&[last.clone(), tool, middle, first.clone(), root.clone()])?;
+    store.write_spans(&[last.clone(), tool, middle, first.clone(), root.clone()])?;
     let ids: Vec<_> = store.turn_spans(t)?.iter().map(|s| s.span_id).collect();
     assert_eq!(ids, [root.span_id, first.span_id, last.span_id]);
 
     let single = tid(42);
     let only = call(single, sid(1), None, T0, MS);
-    store.insert_spans(std::slice::from_ref(&only))?;
+    store.write_spans(std::slice::from_ref(&only))?;
     let ids: Vec<_> = store
         .turn_spans(single)?
         .iter()
@@ -746,7 +747,7 @@ fn the_last_llm_call_before_a_time_under_a_parent_is_found() -> TestResult {
         T0 + 4 * SEC,
         SEC,
     );
-    store.insert_spans(&[
+    store.write_spans(&[
         agent,
         call(2, T0 + SEC),
         call(3, T0 + 2 * SEC),
@@ -772,16 +773,16 @@ fn a_trace_whose_head_is_filled_in_late_keeps_one_row() -> TestResult {
     let (_dir, store) = common::open()?;
     let t = tid(6);
     // A call arrives first; its row is indexed by a write a second later.
-    store.insert_spans(&[span(t, sid(2), Some(sid(1)), "call", T0 + SEC, SEC)])?;
+    store.write_spans(&[span(t, sid(2), Some(sid(1)), "call", T0 + SEC, SEC)])?;
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    store.insert_spans(&[span(tid(7), sid(1), None, "other", T0, SEC)])?;
+    store.write_spans(&[span(tid(7), sid(1), None, "other", T0, SEC)])?;
     // Its agent arrives, itself under a span that never does, and starting later (a skewed
     // clock): the call stays the trace's head, takes the agent's name, and the row is rebuilt.
     let mut agent = span(t, sid(1), Some(sid(9)), "agent", T0 + 2 * SEC, 10 * SEC);
     agent.agent_name = Some("planner".into());
-    store.insert_spans(&[agent])?;
+    store.write_spans(&[agent])?;
     // A later call of the same trace finds that row.
-    store.insert_spans(&[span(t, sid(3), Some(sid(1)), "call", T0 + 3 * SEC, SEC)])?;
+    store.write_spans(&[span(t, sid(3), Some(sid(1)), "call", T0 + 3 * SEC, SEC)])?;
     let page = store.list_traces(&TraceFilter::new(), None, 10)?;
     let rows: Vec<_> = page.traces.iter().filter(|r| r.trace_id == t).collect();
     assert_eq!(rows.len(), 1, "one row for the trace: {rows:?}");
@@ -798,13 +799,13 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
         |sql: &str| -> Result<i64, rusqlite::Error> { raw.query_row(sql, [], |r| r.get(0)) };
     let n: u64 = 40_000;
     for start in (0..n).step_by(2_000) {
-        store.insert_spans(&traces(start..start + 2_000))?;
+        store.write_spans(&traces(start..start + 2_000))?;
     }
     // A write a second later indexes the pending rows: the recent level now holds more than a
     // merge needs (32,768 ids at least), and each write after it moves a chunk of the merge.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     for i in n..n + 12 {
-        store.insert_spans(&traces(i..i + 1))?;
+        store.write_spans(&traces(i..i + 1))?;
     }
     let main = count("SELECT count(*) FROM trace_ids")?;
     let recent = count("SELECT count(*) FROM trace_ids_recent")?;
@@ -818,7 +819,7 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
     for i in (0..n + 12).step_by(997) {
         assert!(store.trace(tid(i))?.is_some(), "trace {i}");
     }
-    store.insert_spans(&[span(
+    store.write_spans(&[span(
         tid(5),
         sid(99),
         Some(sid(5)),
@@ -840,7 +841,7 @@ fn trace_ids_move_through_the_index_levels_and_every_trace_stays_found() -> Test
     )?;
     assert_eq!(ids, indexed);
     assert!(store.trace(tid(5))?.is_none());
-    store.insert_spans(&traces(5..6))?;
+    store.write_spans(&traces(5..6))?;
     assert_eq!(store.trace(tid(5))?.map(|t| t.nodes.len()), Some(1));
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use agentrace_store::Health;
+use agentrace_store::RecordWriter;
 use std::path::Path;
 
 use agentrace_core::TokenUsage;
@@ -55,14 +57,14 @@ fn continuous_writes_keep_the_log_under_its_ceiling() -> TestResult {
     // Commits after which the log was past half the ceiling.
     let mut past_half = 0;
     for trace in 0..commits {
-        let before = store.wal().bytes;
-        store.insert_spans(&batch(trace, 200))?;
-        let after = store.wal().bytes;
+        let before = store.wal().ok_or("SQLite keeps a write-ahead log")?.bytes;
+        store.write_spans(&batch(trace, 200))?;
+        let after = store.wal().ok_or("SQLite keeps a write-ahead log")?.bytes;
         largest_transaction = largest_transaction.max(after.saturating_sub(before));
         peak_file = peak_file.max(wal_file_bytes(&path));
         past_half += u64::from(after > MIN_WAL_CEILING / 2);
     }
-    let wal = store.wal();
+    let wal = store.wal().ok_or("SQLite keeps a write-ahead log")?;
     assert!(wal.restarts >= 10, "{wal:?}");
     assert_eq!(wal.refused_writes, 0, "{wal:?}");
     // Never past the ceiling by more than one transaction...
@@ -90,7 +92,7 @@ fn a_write_the_log_has_no_room_for_is_refused_retryably_and_loses_nothing() -> T
     let path = dir.path().join("store.db");
     let store =
         SqliteStore::open_with(&path, &StoreOptions::default().wal_ceiling(MIN_WAL_CEILING))?;
-    store.insert_spans(&batch(0, 10))?;
+    store.write_spans(&batch(0, 10))?;
     // A reader on a snapshot: the log cannot start over while it holds it.
     let reader = rusqlite::Connection::open(&path)?;
     reader.execute_batch("BEGIN")?;
@@ -99,7 +101,7 @@ fn a_write_the_log_has_no_room_for_is_refused_retryably_and_loses_nothing() -> T
     let mut accepted: usize = 10;
     let mut refused = None;
     for trace in 1..400 {
-        match store.insert_spans(&batch(trace, 200)) {
+        match store.write_spans(&batch(trace, 200)) {
             Ok(report) => accepted += report.inserted,
             Err(e) => {
                 refused = Some(e);
@@ -110,15 +112,15 @@ fn a_write_the_log_has_no_room_for_is_refused_retryably_and_loses_nothing() -> T
     let e = refused.ok_or("the log grew past its ceiling without a refusal")?;
     assert!(e.is_retryable() && e.is_store_failure(), "{e}");
     assert!(e.to_string().contains("ceiling"), "{e}");
-    let wal = store.wal();
+    let wal = store.wal().ok_or("SQLite keeps a write-ahead log")?;
     assert_eq!(wal.refused_writes, 1, "{wal:?}");
     assert!(wal.bytes >= wal.ceiling_bytes, "{wal:?}");
 
     // Once the reader lets go, the log starts over and writes go on; nothing accepted is lost.
     reader.execute_batch("COMMIT")?;
     drop(reader);
-    accepted += store.insert_spans(&batch(1_000, 200))?.inserted;
-    let after = store.wal();
+    accepted += store.write_spans(&batch(1_000, 200))?.inserted;
+    let after = store.wal().ok_or("SQLite keeps a write-ahead log")?;
     assert!(after.bytes < after.ceiling_bytes, "{after:?}");
     assert_eq!(stored(&path)?, accepted);
     Ok(())

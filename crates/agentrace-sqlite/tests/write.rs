@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::RecordWriter;
 use agentrace_store::TraceReader;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +30,7 @@ fn a_span_seen_again_is_stored_once_and_counted_as_duplicate() -> TestResult {
         })
         .collect();
     assert_eq!(
-        store.insert_spans(&batch)?,
+        store.write_spans(&batch)?,
         InsertReport {
             inserted: 10,
             duplicates: 0,
@@ -52,7 +53,7 @@ fn a_span_seen_again_is_stored_once_and_counted_as_duplicate() -> TestResult {
         .collect();
     second.push(second[9].clone());
     assert_eq!(
-        store.insert_spans(&second)?,
+        store.write_spans(&second)?,
         InsertReport {
             inserted: 5,
             duplicates: 6,
@@ -74,8 +75,8 @@ fn the_first_version_of_a_span_wins() -> TestResult {
     let first = span(tid(1), sid(1), None, "first", T0, 10);
     let mut again = first.clone();
     again.name = "second".into();
-    store.insert_spans(std::slice::from_ref(&first))?;
-    store.insert_spans(&[again])?;
+    store.write_spans(std::slice::from_ref(&first))?;
+    store.write_spans(&[again])?;
     assert_eq!(store.spans(&SpanQuery::default())?.spans, vec![first]);
     Ok(())
 }
@@ -122,7 +123,7 @@ fn reads_see_committed_data_while_another_connection_holds_the_write_lock() -> T
     let spans: Vec<_> = (0..100)
         .map(|i| span(tid(i), sid(i), None, "s", T0 + i, 5))
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let mut raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
     let tx = raw.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute("DELETE FROM spans", [])?;
@@ -159,7 +160,7 @@ fn batches_are_atomic_and_readable_while_written() -> TestResult {
                 let batch: Vec<_> = (0..1_000u64)
                     .map(|i| span(tid(b * 1_000 + i), sid(i), None, "s", T0 + b * 1_000 + i, 5))
                     .collect();
-                store.insert_spans(&batch).map(drop)
+                store.write_spans(&batch).map(drop)
             });
             done.store(true, Ordering::SeqCst);
             result
@@ -194,12 +195,12 @@ fn batches_are_atomic_and_readable_while_written() -> TestResult {
 #[tokio::test]
 async fn after_shutdown_writes_fail_and_queries_work() -> TestResult {
     let (_dir, store) = common::open()?;
-    store.insert_spans(&[span(tid(1), sid(1), None, "kept", T0, 1)])?;
+    store.write_spans(&[span(tid(1), sid(1), None, "kept", T0, 1)])?;
     store.shutdown().await?;
     store.shutdown().await?; // idempotent
     assert!(store.is_shut_down());
     assert!(matches!(
-        store.insert_spans(&[span(tid(2), sid(2), None, "late", T0, 1)]),
+        store.write_spans(&[span(tid(2), sid(2), None, "late", T0, 1)]),
         Err(WriteError::ShutDown)
     ));
     assert!(matches!(
@@ -219,7 +220,7 @@ fn non_finite_attributes_do_not_break_reading() -> TestResult {
     s.attributes.insert("ratio", f64::NAN);
     s.attributes.insert("inf", f64::INFINITY);
     s.attributes.insert("ok", "yes");
-    store.insert_spans(&[s])?;
+    store.write_spans(&[s])?;
     let got = store
         .spans(&SpanQuery::new(SpanFilter::new().trace_id(tid(1))))?
         .spans;
@@ -242,7 +243,7 @@ fn absurd_values_round_trip() -> TestResult {
         reasoning_tokens: Some(2),
     };
     s.end_time_unix_nano = 0; // ends before it starts
-    store.insert_spans(&[s.clone()])?;
+    store.write_spans(&[s.clone()])?;
     assert_eq!(store.spans(&SpanQuery::default())?.spans, vec![s]);
     // Aggregates over them answer instead of failing.
     store.summary(Default::default())?;
@@ -264,7 +265,7 @@ fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
             s
         })
         .collect();
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
     let stored = |store: &agentrace_sqlite::SqliteStore| -> Result<Vec<Option<u64>>, Box<dyn std::error::Error>> {
         let mut got = store.spans(&SpanQuery::default())?.spans;
         got.sort_by_key(|s| s.start_time_unix_nano);
@@ -312,7 +313,7 @@ fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestR
         Some(90),
     );
     call.parent_span_id = Some(sid(1));
-    store.insert_spans(&[run, call])?;
+    store.write_spans(&[run, call])?;
     drop(store);
     let path = dir.path().join("store.db");
     {
@@ -362,8 +363,8 @@ fn many_resources_are_each_stored_once() -> TestResult {
             s
         })
         .collect();
-    store.insert_spans(&spans)?;
-    store.insert_spans(&spans)?;
+    store.write_spans(&spans)?;
+    store.write_spans(&spans)?;
     let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
     let n: i64 = raw.query_row("SELECT count(*) FROM resources", [], |r| r.get(0))?;
     assert_eq!(n, 3);
@@ -399,11 +400,11 @@ fn two_stores_on_one_file_write_the_same_traces_concurrently() -> TestResult {
         let first = first.clone();
         std::thread::spawn(move || {
             a.iter()
-                .try_for_each(|batch| first.insert_spans(batch).map(drop))
+                .try_for_each(|batch| first.write_spans(batch).map(drop))
         })
     };
     for batch in &b {
-        second.insert_spans(batch)?;
+        second.write_spans(batch)?;
     }
     handle.join().map_err(|_| "writer panicked")??;
     let traces = first.list_traces(&TraceFilter::new(), None, 1_000)?.traces;
@@ -426,7 +427,7 @@ fn the_wal_is_checkpointed_in_the_background() {
             agentrace_core::TraceId::random(),
             1_700_000_000_000_000_000 + n * 1_000_000_000,
         );
-        store.insert_spans(&spans).expect("stored");
+        store.write_spans(&spans).expect("stored");
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::fs::metadata(&path).expect("the file").len() <= before {
