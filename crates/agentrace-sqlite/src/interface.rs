@@ -4,11 +4,10 @@
 
 use agentrace_core::{SpanId, SpanRecord, TraceId};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, Analytics, CostUpdate, Cursor, EventPage, EventQuery, Fleet,
-    MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, Repaired, Repairs,
-    RespondingSpan, RollupAnswer, SessionSort, SessionSummary, SpanPage, SpanQuery, Summary,
-    TimeRange, ToolsAnswer, TraceDetail, TraceFilter, TraceOrder, TracePage, TraceReader,
-    TraceTree, UserSummary, WriteError,
+    AggregateQuery, AggregateRow, Analytics, Cursor, EventPage, EventQuery, Fleet, MetricInfo,
+    MetricQuery, MetricSeries, Overview, OverviewQuery, QueryError, RespondingSpan, RollupAnswer,
+    SessionSort, SessionSummary, SpanPage, SpanQuery, Summary, TimeRange, ToolsAnswer, TraceDetail,
+    TraceFilter, TraceOrder, TracePage, TraceReader, TraceTree, UserSummary,
 };
 
 use crate::store::SqliteStore;
@@ -143,24 +142,6 @@ impl Analytics for SqliteStore {
         width_ns: u64,
     ) -> Result<Vec<agentrace_store::SessionCost>, QueryError> {
         SqliteStore::session_costs_by_bucket(self, q, width_ns)
-    }
-}
-
-impl Repairs for SqliteStore {
-    fn repair_spans(&self, spans: &[SpanRecord]) -> Result<Repaired, WriteError> {
-        SqliteStore::repair_spans(self, spans)
-    }
-
-    fn update_costs(&self, updates: &[CostUpdate]) -> Result<usize, WriteError> {
-        SqliteStore::update_costs(self, updates)
-    }
-
-    fn spans_awaiting_parent(&self) -> usize {
-        SqliteStore::spans_awaiting_parent(self)
-    }
-
-    fn past_changes(&self, cursor: u64) -> Result<agentrace_store::PastChanges, QueryError> {
-        self.read(|conn| crate::past::since(conn, cursor))
     }
 }
 

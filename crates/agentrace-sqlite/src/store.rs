@@ -151,13 +151,6 @@ impl SqliteStore {
         PathBuf::from(wal_path)
     }
 
-    /// How many stored spans lack a session, user, agent or framework and await their parent
-    /// to fill it in (within [`ATTRIBUTION_HORIZON`](crate::ATTRIBUTION_HORIZON) of their
-    /// arrival, at most [`MAX_AWAITING_PARENT`](crate::MAX_AWAITING_PARENT)).
-    pub fn spans_awaiting_parent(&self) -> usize {
-        self.writer().awaiting_parent()
-    }
-
     /// The schema version of the file (this build's [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)
     /// once open).
     pub fn schema_version(&self) -> Result<i64, QueryError> {

@@ -6,6 +6,7 @@
 mod common;
 
 use agentrace_store::RecordWriter;
+use agentrace_store::Repairs;
 use std::collections::BTreeMap;
 
 use agentrace_core::{Attribution, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId};

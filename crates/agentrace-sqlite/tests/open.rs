@@ -2,12 +2,12 @@
 
 mod common;
 
-use agentrace_store::RecordWriter;
 use agentrace_core::{EventKind, Level, TokenUsage};
 use agentrace_sqlite::{
     EventFilter, EventQuery, OpenError, SCHEMA_VERSION, SpanFilter, SpanQuery, SqliteStore,
     TraceFilter,
 };
+use agentrace_store::RecordWriter;
 use common::{T0, TestResult, event, llm, sid, tid};
 
 #[test]

@@ -1,6 +1,7 @@
 //! Repricing stored spans keeps span rows and trace summaries consistent.
 
 use agentrace_store::RecordWriter;
+use agentrace_store::Repairs;
 use std::sync::Arc;
 
 use agentrace_core::{Cost, Resource, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};

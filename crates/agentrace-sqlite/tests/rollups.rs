@@ -12,6 +12,7 @@ use agentrace_sqlite::{
     RecordKind, RollupSource, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
 use agentrace_store::RecordWriter;
+use agentrace_store::Repairs;
 use agentrace_store::Retention;
 use agentrace_store::TraceReader;
 use common::{MS, SEC, T0, TestResult, sid, span, tid};
