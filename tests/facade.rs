@@ -5,6 +5,7 @@ use agentrace::sqlite::{SpanFilter, SpanQuery, SqliteStore};
 use agentrace::store::{ScoreFilter, ScoreQuery};
 use agentrace::{Evaluation, ScoreSource, ScoreTarget, SpanKind, TokenUsage, events, spans};
 use agentrace_store::Scores;
+use agentrace_store::TraceReader;
 use tracing_subscriber::prelude::*;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;

@@ -12,7 +12,9 @@
 //! only the inserts, then times the dashboard's queries over what was stored. Prints figures;
 //! asserts nothing about time.
 
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
+use agentrace_store::SessionSort;
 use agentrace_store::TraceReader;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -354,7 +356,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = page.traces.first().map(|t| t.trace_id).ok_or("no trace")?;
     time("trace tree", 3, || store.trace(id))?;
     time("sessions (last hour, 50)", 3, || {
-        store.sessions(last_hour, 50)
+        store.sessions_by(last_hour, SessionSort::Recent, 50)
     })?;
     if std::env::var("AGENTRACE_BENCH_BACKFILL").is_ok_and(|v| v == "1") {
         // Make the file a version-2 store (no rollups) and time the migration.

@@ -11,13 +11,15 @@
 //! | piece | what it is |
 //! |---|---|
 //! | [`SqliteStore::open`], [`open_with`](SqliteStore::open_with) | opens (creates, migrates) a store; WAL mode with a bounded log, one writer, pooled readers |
-//! | [`SqliteStore::insert_spans`], [`insert_events`](SqliteStore::insert_events) | batched, transactional, idempotent writes (what the sink traits call) |
-//! | [`EncodedSpans`], [`insert_encoded_spans`](SqliteStore::insert_encoded_spans) | spans whose rows were encoded on the caller's threads, so the writer only binds and steps (what `agentrace serve` does) |
-//! | [`trace_tree`](SqliteStore::trace_tree), [`list_traces`](SqliteStore::list_traces) | a trace as a tree; the trace list with filters and stable cursors |
-//! | [`aggregate`](SqliteStore::aggregate), [`summary`](SqliteStore::summary), [`sessions`](SqliteStore::sessions) | grouped counts, errors, p50/p95/p99, tokens, cost; exact, from the spans |
-//! | [`rollup`](SqliteStore::rollup), [`overview`](SqliteStore::overview), [`tools`](SqliteStore::tools) | the same from rollup tables kept by the writer: milliseconds at any size (percentiles within 3.2 %) |
-//! | [`spans`](SqliteStore::spans), [`events`](SqliteStore::events) | records a page at a time, for export and tail |
-//! | [`delete_before`](SqliteStore::delete_before) | retention of spans, events and span metrics (the rollups), in short chunks |
+//! | [`RecordWriter`](agentrace_store::RecordWriter) | batched, transactional, idempotent writes; spans encoded on the caller's threads ([`EncodedSpans`]), so the writer only binds and steps |
+//! | [`TraceReader`](agentrace_store::TraceReader) | a trace as a tree, the trace list with filters and stable cursors, sessions and users, spans and events a page at a time |
+//! | [`Analytics`](agentrace_store::Analytics) | exact aggregates and the summary from the spans; rollups, the overview and tools from rollup tables kept by the writer: milliseconds at any size (percentiles within 3.2 %) |
+//! | [`Retention`](agentrace_store::Retention), [`Repairs`](agentrace_store::Repairs) | retention of spans, events, metrics and scores in short chunks; re-attaching, repricing |
+//! | [`Scores`](agentrace_store::Scores), [`AlertHistory`](agentrace_store::AlertHistory), [`EvaluatorRules`](agentrace_store::EvaluatorRules), [`Health`](agentrace_store::Health) | scores, alert history, evaluator rules, the store's health and its write-ahead log |
+//!
+//! Each trait is implemented once, in the module of what it does (`query/` for the reads,
+//! `store.rs` for writes and health, `retention.rs`, `repairs.rs`, `scores.rs`, `alerts.rs`,
+//! `evaluator_rules.rs`); there is no second, inherent API.
 //!
 //! The schema is documented in `docs/sql-schema.md`; its version is [`SCHEMA_VERSION`].
 //! Costs stay integer nano-dollars ([`Usd`](agentrace_core::Usd)) down to the file, and an
@@ -30,7 +32,7 @@
 //! committed state while a batch is being written. A thread of the store checkpoints the log
 //! every second, off the writer's commits, and the writer lets the log start over whenever it
 //! passes a quarter of its ceiling ([`StoreOptions::wal_ceiling`], 256 MiB by default), so the
-//! log stays bounded however fast it writes ([`SqliteStore::wal`] reports it). Several stores (processes) may write one file: each
+//! log stays bounded however fast it writes ([`Health::wal`](agentrace_store::Health::wal) reports it). Several stores (processes) may write one file: each
 //! write is an `IMMEDIATE` transaction, and a trace is given one row whichever store writes it.
 //! Every method blocks on file I/O: from async code, run queries in
 //! `tokio::task::spawn_blocking`.
@@ -80,7 +82,6 @@ mod error;
 mod evaluator_rules;
 mod fnv;
 mod id_filter;
-mod interface;
 mod metric_points;
 mod past;
 mod query;

@@ -228,95 +228,49 @@ impl Scores for SqliteStore {
         self.score_tallies(name, range, pass, Some(check_bucket_width(width_ns)?))
     }
 }
-impl SqliteStore {
-    /// The spans that gave the responses `response_ids`, started in `range`: a scan of the
-    /// range's spans (by the start time index) whose attributes name a response.
-    pub fn responding_spans(
-        &self,
-        response_ids: &[String],
-        range: TimeRange,
-    ) -> Result<Vec<RespondingSpan>, QueryError> {
-        RespondingSpan::check_lookup(response_ids)?;
-        if response_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; response_ids.len()].join(", ");
-        let sql = format!(
-            "SELECT response_id, trace_id, span_id FROM (\
-                SELECT json_extract(attributes, '$.\"{RESPONSE_ID}\"') AS response_id, \
-                       trace_id, span_id, start_ns \
-                FROM spans \
-                WHERE start_ns >= ? AND start_ns < ? \
-                  AND instr(attributes, '\"{RESPONSE_ID}\"') > 0) \
-             WHERE response_id IN ({marks}) ORDER BY start_ns"
-        );
-        let mut values = vec![
-            Value::Integer(bound(range.start_unix_nano.unwrap_or(0))),
-            Value::Integer(bound(range.end_unix_nano.unwrap_or(u64::MAX))),
-        ];
-        values.extend(response_ids.iter().map(|id| Value::Text(id.clone())));
-        let spans = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).db()?;
-            let rows = stmt
-                .query_map(params_from_iter(values), |row| {
-                    Ok(RespondingSpan {
-                        response_id: row.get(0)?,
-                        trace_id: TraceId::from_bytes(fixed(row, 1)?.unwrap_or_default()),
-                        span_id: SpanId::from_bytes(fixed(row, 2)?.unwrap_or_default()),
-                    })
-                })
-                .db()?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>().db()?)
-        })?;
-        Ok(RespondingSpan::first_of_each(spans))
+/// The spans that gave the responses `response_ids`, started in `range`: a scan of the
+/// range's spans (by the start time index) whose attributes name a response.
+pub(crate) fn responding_spans(
+    store: &SqliteStore,
+    response_ids: &[String],
+    range: TimeRange,
+) -> Result<Vec<RespondingSpan>, QueryError> {
+    RespondingSpan::check_lookup(response_ids)?;
+    if response_ids.is_empty() {
+        return Ok(Vec::new());
     }
+    let marks = vec!["?"; response_ids.len()].join(", ");
+    let sql = format!(
+        "SELECT response_id, trace_id, span_id FROM (\
+            SELECT json_extract(attributes, '$.\"{RESPONSE_ID}\"') AS response_id, \
+                   trace_id, span_id, start_ns \
+            FROM spans \
+            WHERE start_ns >= ? AND start_ns < ? \
+              AND instr(attributes, '\"{RESPONSE_ID}\"') > 0) \
+         WHERE response_id IN ({marks}) ORDER BY start_ns"
+    );
+    let mut values = vec![
+        Value::Integer(bound(range.start_unix_nano.unwrap_or(0))),
+        Value::Integer(bound(range.end_unix_nano.unwrap_or(u64::MAX))),
+    ];
+    values.extend(response_ids.iter().map(|id| Value::Text(id.clone())));
+    let spans = store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let rows = stmt
+            .query_map(params_from_iter(values), |row| {
+                Ok(RespondingSpan {
+                    response_id: row.get(0)?,
+                    trace_id: TraceId::from_bytes(fixed(row, 1)?.unwrap_or_default()),
+                    span_id: SpanId::from_bytes(fixed(row, 2)?.unwrap_or_default()),
+                })
+            })
+            .db()?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>().db()?)
+    })?;
+    Ok(RespondingSpan::first_of_each(spans))
 }
 
 impl SqliteStore {
-    /// The spans scores of `targets` judge (`agentrace_store::TraceReader::judged_spans`): each by
-    /// its key, in one read.
-    pub fn judged_spans(&self, targets: &[ScoreTarget]) -> Result<Vec<SpanRecord>, QueryError> {
-        if targets.len() > MAX_TARGETS_A_LOOKUP {
-            return Err(QueryError::Invalid(format!(
-                "{} targets in one lookup, at most {MAX_TARGETS_A_LOOKUP}",
-                targets.len()
-            )));
-        }
-        self.read(|conn| {
-            let mut span = conn
-                .prepare_cached(&format!(
-                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
-                     WHERE s.trace_no = {} AND s.span_id = ?2",
-                    *TRACE_NO_OF_ID
-                ))
-                .db()?;
-            let mut root = conn
-                .prepare_cached(&format!(
-                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
-                     WHERE s.trace_no = {} AND s.parent_span_id IS NULL \
-                     ORDER BY s.start_ns, s.span_id LIMIT 1",
-                    *TRACE_NO_OF_ID
-                ))
-                .db()?;
-            let mut cache = ResourceCache::default();
-            let mut found = Vec::new();
-            for target in targets {
-                let mut rows = match target {
-                    ScoreTarget::Span {
-                        span_id,
-                        trace_id: Some(trace_id),
-                    } => span.query((trace_id.to_bytes(), span_id.to_bytes())).db()?,
-                    ScoreTarget::Trace(trace_id) => root.query([trace_id.to_bytes()]).db()?,
-                    _ => continue,
-                };
-                if let Some(row) = rows.next().db()? {
-                    found.push(crate::codec::span(row, conn, &mut cache)?);
-                }
-            }
-            Ok(found)
-        })
-    }
-
     /// The tallies by bucket of `width_ns` (all in one, keyed 0, without).
     fn score_tallies(
         &self,
@@ -369,6 +323,53 @@ impl SqliteStore {
             .collect()
         })
     }
+}
+
+/// The spans scores of `targets` judge (`agentrace_store::TraceReader::judged_spans`): each by
+/// its key, in one read.
+pub(crate) fn judged_spans(
+    store: &SqliteStore,
+    targets: &[ScoreTarget],
+) -> Result<Vec<SpanRecord>, QueryError> {
+    if targets.len() > MAX_TARGETS_A_LOOKUP {
+        return Err(QueryError::Invalid(format!(
+            "{} targets in one lookup, at most {MAX_TARGETS_A_LOOKUP}",
+            targets.len()
+        )));
+    }
+    store.read(|conn| {
+        let mut span = conn
+            .prepare_cached(&format!(
+                "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                 WHERE s.trace_no = {} AND s.span_id = ?2",
+                *TRACE_NO_OF_ID
+            ))
+            .db()?;
+        let mut root = conn
+            .prepare_cached(&format!(
+                "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                 WHERE s.trace_no = {} AND s.parent_span_id IS NULL \
+                 ORDER BY s.start_ns, s.span_id LIMIT 1",
+                *TRACE_NO_OF_ID
+            ))
+            .db()?;
+        let mut cache = ResourceCache::default();
+        let mut found = Vec::new();
+        for target in targets {
+            let mut rows = match target {
+                ScoreTarget::Span {
+                    span_id,
+                    trace_id: Some(trace_id),
+                } => span.query((trace_id.to_bytes(), span_id.to_bytes())).db()?,
+                ScoreTarget::Trace(trace_id) => root.query([trace_id.to_bytes()]).db()?,
+                _ => continue,
+            };
+            if let Some(row) = rows.next().db()? {
+                found.push(crate::codec::span(row, conn, &mut cache)?);
+            }
+        }
+        Ok(found)
+    })
 }
 
 /// A row of `scores` (its columns in [`COLUMNS`]' order).

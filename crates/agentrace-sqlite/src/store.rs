@@ -18,7 +18,7 @@ use crate::error::{Db, DbError, OpenError};
 use crate::schema;
 use agentrace_store::WalStatus;
 use agentrace_store::evaluation_results;
-use agentrace_store::{DiskUsage, Health, InsertReport, RecordWriter, StoreHealth};
+use agentrace_store::{DiskUsage, Fleet, Health, InsertReport, RecordWriter, StoreHealth};
 use agentrace_store::{QueryError, WriteError};
 use agentrace_store::{SpanJson, SpanRows};
 
@@ -252,7 +252,7 @@ impl RecordWriter for SqliteStore {
     }
 
     /// Stores measurements (received metrics) in one transaction, summed per series and
-    /// minute (see [`metric`](Self::metric)).
+    /// minute (see [`Analytics::metric`](agentrace_store::Analytics::metric)).
     fn insert_measurements(
         &self,
         measurements: &[Measurement],
@@ -266,6 +266,9 @@ impl RecordWriter for SqliteStore {
         self.writer().insert_measurements(measurements)
     }
 }
+
+/// One process writes a SQLite file: the fleet is this node.
+impl Fleet for SqliteStore {}
 
 impl Health for SqliteStore {
     fn describe(&self) -> String {

@@ -2,7 +2,10 @@
 
 mod common;
 
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
+use agentrace_store::SessionSort;
+use agentrace_store::TraceReader;
 use std::collections::BTreeMap;
 
 use agentrace_core::{SpanKind, SpanRecord, TokenUsage, Usd};
@@ -338,7 +341,7 @@ fn sessions_with_counts_tokens_cost_and_times() -> TestResult {
     ));
     store.write_spans(&spans)?;
 
-    let sessions = store.sessions(TimeRange::ALL, 10)?;
+    let sessions = store.sessions_by(TimeRange::ALL, SessionSort::Recent, 10)?;
     assert_eq!(sessions.len(), 2);
     let (latest, first) = (&sessions[0], &sessions[1]);
     assert_eq!(latest.session_id, "chat-2");
@@ -352,9 +355,14 @@ fn sessions_with_counts_tokens_cost_and_times() -> TestResult {
     assert_eq!(first.first_seen_unix_nano, T0);
     assert_eq!(first.last_seen_unix_nano, T0 + 5 * SEC + SEC / 2);
     assert_eq!(first.user_id.as_deref(), Some("ann"));
-    assert_eq!(store.sessions(TimeRange::ALL, 1)?.len(), 1);
     assert_eq!(
-        store.sessions(TimeRange::since(T0 + 50 * SEC), 10)?[0].session_id,
+        store
+            .sessions_by(TimeRange::ALL, SessionSort::Recent, 1)?
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.sessions_by(TimeRange::since(T0 + 50 * SEC), SessionSort::Recent, 10)?[0].session_id,
         "chat-2"
     );
     // One session by id: the same row as in the list.

@@ -5,8 +5,10 @@
 
 mod common;
 
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
 use agentrace_store::Repairs;
+use agentrace_store::TraceReader;
 use std::collections::BTreeMap;
 
 use agentrace_core::{Attribution, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId};

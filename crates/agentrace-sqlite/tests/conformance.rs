@@ -3,6 +3,7 @@
 mod common;
 
 use agentrace_store::RecordWriter;
+use agentrace_store::TraceReader;
 use std::sync::Arc;
 
 use agentrace_core::testing::conformance::{self, Readback};

@@ -2,6 +2,7 @@
 
 mod common;
 
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
 use agentrace_store::Retention;
 use std::borrow::Cow;

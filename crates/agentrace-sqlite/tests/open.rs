@@ -8,6 +8,7 @@ use agentrace_sqlite::{
     TraceFilter,
 };
 use agentrace_store::RecordWriter;
+use agentrace_store::TraceReader;
 use common::{T0, TestResult, event, llm, sid, tid};
 
 #[test]

@@ -6,6 +6,8 @@ use agentrace_core::{EventKind, Level, Pipeline, SpanKind, TokenUsage, Usd};
 use agentrace_sqlite::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, SpanFilter, TimeRange, TraceFilter,
 };
+use agentrace_store::Analytics;
+use agentrace_store::SessionSort;
 use agentrace_store::TraceReader;
 use common::{MS, T0, TestResult, event, llm, sid, span, tid};
 
@@ -63,7 +65,12 @@ fn records_submitted_to_a_pipeline_are_queryable_after_flush() -> TestResult {
     assert_eq!(summary.usage.total_tokens(), 150 * 110);
     let page = store.list_traces(&TraceFilter::new().session("session-2"), None, 100)?;
     assert_eq!(page.traces.len(), 10);
-    assert_eq!(store.sessions(TimeRange::ALL, 100)?.len(), 5);
+    assert_eq!(
+        store
+            .sessions_by(TimeRange::ALL, SessionSort::Recent, 100)?
+            .len(),
+        5
+    );
     let by_model = store.aggregate(&AggregateQuery::new(
         SpanFilter::new().kind(SpanKind::Llm),
         [GroupBy::Model],

@@ -8,6 +8,7 @@ use agentrace_sqlite::{
     TimeRange,
 };
 use agentrace_store::RecordWriter;
+use agentrace_store::TraceReader;
 use common::{MS, SEC, T0, TestResult, event, failed, llm, sid, span, tid};
 
 #[test]

@@ -2,6 +2,7 @@
 
 use agentrace_store::RecordWriter;
 use agentrace_store::Repairs;
+use agentrace_store::TraceReader;
 use std::sync::Arc;
 
 use agentrace_core::{Cost, Resource, SpanId, SpanKind, SpanRecord, TokenUsage, TraceId, Usd};

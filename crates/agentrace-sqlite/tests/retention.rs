@@ -6,6 +6,7 @@ use agentrace_core::{EventKind, Level, TokenUsage, Usd};
 use agentrace_sqlite::{
     EventFilter, EventQuery, RecordKind, SpanFilter, SpanQuery, TimeRange, TraceFilter,
 };
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
 use agentrace_store::Retention;
 use agentrace_store::TraceReader;

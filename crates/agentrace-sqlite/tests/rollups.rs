@@ -11,6 +11,7 @@ use agentrace_sqlite::{
     AggregateQuery, AggregateRow, CostUpdate, GroupBy, GroupKey, OverviewQuery, Percentiles,
     RecordKind, RollupSource, SpanFilter, SqliteStore, StatusFilter, TimeRange, TraceFilter,
 };
+use agentrace_store::Analytics;
 use agentrace_store::RecordWriter;
 use agentrace_store::Repairs;
 use agentrace_store::Retention;

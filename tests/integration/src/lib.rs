@@ -11,7 +11,8 @@
 //!   built on `opentelemetry-proto`, that records every request and can play slow, unavailable or
 //!   down.
 //! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
-//! - [`clickhouse`]: the ClickHouse engine (chdb) behind ClickHouse's HTTP interface.
+//! - `agentrace_clickhouse::testing`: the ClickHouse engine (chdb) behind ClickHouse's HTTP interface
+//!   (the ClickHouse crate's `testing` feature, shared with its own store conformance run).
 //! - [`nginx`]: Debian's nginx balancing OTLP/HTTP and gRPC over several nodes.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
 //! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.

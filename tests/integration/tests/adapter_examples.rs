@@ -2,6 +2,7 @@
 //! user runs them, against their local fake provider: each answers, streams, is refused by its
 //! budget before a third request, and leaves its calls priced in the SQLite file it writes.
 
+use agentrace_store::TraceReader;
 use std::path::Path;
 use std::time::Duration;
 

@@ -10,6 +10,8 @@
 //! its own; the server's side completes the client's (its name, a tool's failure), so that the
 //! tools are under their server in tool health, each call once.
 
+use agentrace_store::Analytics;
+use agentrace_store::TraceReader;
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! the OTLP answers for partial and total rejections and for bad bodies.
 
 use agentrace_sqlite::{RecordKind, SpanFilter, SpanQuery};
+use agentrace_store::TraceReader;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tonic::codec::CompressionEncoding;

@@ -1,5 +1,7 @@
 //! The app port, the fan-out pipeline (`/metrics`, forwarding), the demo workload.
 
+use agentrace_store::Analytics;
+use agentrace_store::TraceReader;
 use std::time::Duration;
 
 use agentrace_otlp::Protocol;

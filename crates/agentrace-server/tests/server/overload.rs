@@ -1,6 +1,7 @@
 //! Overload: a full writer queue gets a retryable answer at once instead of queueing without
 //! bound; what was acknowledged is stored; graceful shutdown answers and stores what is queued.
 
+use agentrace_store::Analytics;
 use agentrace_store::Retention;
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Background repairs of traces that arrived in pieces: orphans, detached roots, LLM calls
 //! billed twice.
 
+use agentrace_store::Analytics;
 use agentrace_store::TraceReader;
 use std::time::Duration;
 

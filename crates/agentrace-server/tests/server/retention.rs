@@ -1,6 +1,8 @@
 //! Retention in the background, by age and by size.
 
+use agentrace_store::Analytics;
 use agentrace_store::Retention;
+use agentrace_store::TraceReader;
 use std::time::Duration;
 
 use agentrace_sqlite::{AggregateQuery, GroupBy, RecordKind, SpanFilter, SpanQuery};

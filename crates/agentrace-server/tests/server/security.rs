@@ -1,5 +1,7 @@
 //! Binding, the API token and CORS.
 
+use agentrace_store::Analytics;
+use agentrace_store::TraceReader;
 use std::net::{IpAddr, Ipv4Addr};
 
 use agentrace_server::{ConfigError, Server, ServerConfig, StartError};

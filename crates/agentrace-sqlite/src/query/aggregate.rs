@@ -14,11 +14,10 @@ use rusqlite::{Connection, Row, params_from_iter};
 use super::filter::{self, MCP_SERVER_SQL, Where};
 use crate::codec::{self, STATUS_ERROR, from_sql};
 use crate::error::Db;
-use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::series::DurationHistogram;
 use agentrace_store::{
-    AggregateQuery, AggregateRow, GroupBy, GroupKey, Percentiles, SpanFilter, Summary, TimeRange,
+    AggregateRow, GroupBy, GroupKey, Percentiles, SpanFilter, Summary, TimeRange,
 };
 
 /// The measures of a span, read from [`FACT_COLUMNS`].
@@ -198,21 +197,6 @@ pub(crate) fn aggregate(
     Ok(out)
 }
 
-impl SqliteStore {
-    /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
-    /// nearest-rank duration percentiles, tokens and cost. Rows come sorted by key (missing
-    /// values last); groups without spans are absent.
-    pub fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
-        self.read(|conn| aggregate(conn, &q.filter, &q.group_by))
-    }
-
-    /// The overview of a time range, all figures from one consistent snapshot. Exact: it
-    /// reads every span of the range (see [`overview`](Self::overview) for the fast one).
-    pub fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
-        self.snapshot(|conn| summary(conn, range))
-    }
-}
-
 /// Groups by a text key without allocating for keys seen before.
 #[derive(Default)]
 struct ByText {
@@ -269,7 +253,7 @@ pub(crate) fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, Q
     }
 }
 
-fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
+pub(super) fn summary(conn: &Connection, range: TimeRange) -> Result<Summary, QueryError> {
     let mut w = Where::default();
     w.range("s.start_ns", &range);
     let sql = format!(

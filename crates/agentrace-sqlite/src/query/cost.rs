@@ -16,18 +16,6 @@ use crate::error::Db;
 use crate::store::SqliteStore;
 
 impl SqliteStore {
-    /// How many traces (or sessions) `q` selects in each bucket of `width_ns` of the traces'
-    /// start, how many cost at most its threshold and how many have an unpriced call: one pass
-    /// over the summaries of the traces starting in its range (the `traces_start` index), a
-    /// session's traces summed first.
-    pub fn cost_tally_by_bucket(
-        &self,
-        q: &CostTallyQuery,
-        width_ns: u64,
-    ) -> Result<Vec<(u64, CostTally)>, QueryError> {
-        self.cost_tallies(q, Some(check_bucket_width(width_ns)?))
-    }
-
     /// The tallies of `q` by bucket of `width_ns` (all in one, keyed 0, without).
     fn cost_tallies(
         &self,
@@ -66,34 +54,6 @@ impl SqliteStore {
                 ));
             }
             Ok(tallies)
-        })
-    }
-
-    /// The cost of each session of `q` in each bucket of `width_ns` of its traces' start, in
-    /// one pass over the summaries of the traces starting in its range.
-    pub fn session_costs_by_bucket(
-        &self,
-        q: &CostTallyQuery,
-        width_ns: u64,
-    ) -> Result<Vec<SessionCost>, QueryError> {
-        let (mut w, bucket) = traces_of(q, Some(check_bucket_width(width_ns)?));
-        let sql = format!(
-            "{} ORDER BY bucket, session_id",
-            session_costs_sql(&mut w, &bucket)
-        );
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).db()?;
-            let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-            let mut parts = Vec::new();
-            while let Some(row) = rows.next().db()? {
-                parts.push(SessionCost::new(
-                    codec::count(row, 0)?,
-                    codec::text(row, 1)?,
-                    Usd::from_nanos(codec::int(row, 2)?),
-                    codec::count(row, 3)?,
-                ));
-            }
-            Ok(parts)
         })
     }
 
@@ -144,6 +104,46 @@ impl SqliteStore {
             Ok(tallies.finish())
         })
     }
+}
+
+/// How many traces (or sessions) `q` selects in each bucket of `width_ns` of the traces'
+/// start, how many cost at most its threshold and how many have an unpriced call: one pass
+/// over the summaries of the traces starting in its range (the `traces_start` index), a
+/// session's traces summed first.
+pub(super) fn cost_tally_by_bucket(
+    store: &SqliteStore,
+    q: &CostTallyQuery,
+    width_ns: u64,
+) -> Result<Vec<(u64, CostTally)>, QueryError> {
+    store.cost_tallies(q, Some(check_bucket_width(width_ns)?))
+}
+
+/// The cost of each session of `q` in each bucket of `width_ns` of its traces' start, in
+/// one pass over the summaries of the traces starting in its range.
+pub(super) fn session_costs_by_bucket(
+    store: &SqliteStore,
+    q: &CostTallyQuery,
+    width_ns: u64,
+) -> Result<Vec<SessionCost>, QueryError> {
+    let (mut w, bucket) = traces_of(q, Some(check_bucket_width(width_ns)?));
+    let sql = format!(
+        "{} ORDER BY bucket, session_id",
+        session_costs_sql(&mut w, &bucket)
+    );
+    store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+        let mut parts = Vec::new();
+        while let Some(row) = rows.next().db()? {
+            parts.push(SessionCost::new(
+                codec::count(row, 0)?,
+                codec::text(row, 1)?,
+                Usd::from_nanos(codec::int(row, 2)?),
+                codec::count(row, 3)?,
+            ));
+        }
+        Ok(parts)
+    })
 }
 
 /// The summaries of `q`'s traces (its range and scope), and the bucket of `width_ns` of

@@ -69,46 +69,37 @@ fn starting_in(range: TimeRange) -> Where {
     w
 }
 
-impl SqliteStore {
-    /// Sessions with traces starting in `range`, most recently active first, from the
-    /// trace summaries.
-    pub fn sessions(
-        &self,
-        range: TimeRange,
-        limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError> {
-        self.sessions_by(range, SessionSort::Recent, limit)
-    }
+/// [`sessions`](Self::sessions) in another order: most recently active, or costliest,
+/// first. The sums are over the session's traces starting in the range.
+pub(super) fn sessions_by(
+    store: &SqliteStore,
+    range: TimeRange,
+    sort: SessionSort,
+    limit: usize,
+) -> Result<Vec<SessionSummary>, QueryError> {
+    Ok(group(store, starting_in(range), People::by_session())?.sessions(sort, limit))
+}
 
-    /// [`sessions`](Self::sessions) in another order: most recently active, or costliest,
-    /// first. The sums are over the session's traces starting in the range.
-    pub fn sessions_by(
-        &self,
-        range: TimeRange,
-        sort: SessionSort,
-        limit: usize,
-    ) -> Result<Vec<SessionSummary>, QueryError> {
-        Ok(group(self, starting_in(range), People::by_session())?.sessions(sort, limit))
-    }
+/// One session's activity (all of its traces); `None` when no trace names it.
+pub(super) fn session(
+    store: &SqliteStore,
+    session_id: &str,
+) -> Result<Option<SessionSummary>, QueryError> {
+    let mut w = Where::default();
+    let id = Value::Text(session_id.to_owned());
+    w.push(TRACES_OF_SESSION, [id.clone(), id]);
+    Ok(group(store, w, People::by_session())?
+        .sessions(SessionSort::Recent, 1)
+        .pop())
+}
 
-    /// One session's activity (all of its traces); `None` when no trace names it.
-    pub fn session(&self, session_id: &str) -> Result<Option<SessionSummary>, QueryError> {
-        let mut w = Where::default();
-        let id = Value::Text(session_id.to_owned());
-        w.push(TRACES_OF_SESSION, [id.clone(), id]);
-        Ok(group(self, w, People::by_session())?
-            .sessions(SessionSort::Recent, 1)
-            .pop())
-    }
-
-    /// End users with traces starting in `range` (a trace belongs to its head span's user),
-    /// most recently active or costliest first, with the sums of those traces.
-    pub fn users(
-        &self,
-        range: TimeRange,
-        sort: SessionSort,
-        limit: usize,
-    ) -> Result<Vec<UserSummary>, QueryError> {
-        Ok(group(self, starting_in(range), People::by_user())?.users(sort, limit))
-    }
+/// End users with traces starting in `range` (a trace belongs to its head span's user),
+/// most recently active or costliest first, with the sums of those traces.
+pub(super) fn users(
+    store: &SqliteStore,
+    range: TimeRange,
+    sort: SessionSort,
+    limit: usize,
+) -> Result<Vec<UserSummary>, QueryError> {
+    Ok(group(store, starting_in(range), People::by_user())?.users(sort, limit))
 }

@@ -1,7 +1,7 @@
 //! Queries answered from the rollups: [`SqliteStore::rollup`], [`SqliteStore::overview`] and
 //! [`SqliteStore::tools`].
 
-use agentrace_store::series::{SeriesLayout, align, whole_minutes};
+use agentrace_store::series::{SeriesLayout, align};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::LazyLock;
@@ -21,9 +21,9 @@ use crate::span_rollups::{HOUR_NS, MINUTE_NS, Tier, ceil, floor};
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
 use agentrace_store::{
-    AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, OverviewQuery, RollupAnswer,
-    RollupSource, SeriesPoint, SpanFilter, Summary, TOOL_GROUPS, TimeRange, ToolFailures,
-    ToolsAnswer, tools_answer,
+    AggregateQuery, AggregateRow, GroupBy, GroupKey, Overview, RollupAnswer, RollupSource,
+    SeriesPoint, SpanFilter, Summary, TOOL_GROUPS, TimeRange, ToolFailures, ToolsAnswer,
+    tools_answer,
 };
 
 /// Buckets `[lo, hi)` of one tier (a missing bound is open).
@@ -351,7 +351,7 @@ struct Point {
     llm: Measures,
 }
 
-fn overview(
+pub(super) fn overview(
     conn: &Connection,
     range: TimeRange,
     bucket_ns: Option<u64>,
@@ -469,7 +469,7 @@ fn overview(
     })
 }
 
-fn tools(
+pub(super) fn tools(
     conn: &Connection,
     range: TimeRange,
     n: usize,
@@ -499,65 +499,36 @@ fn tools(
     Ok(tools_answer(range, rows, points, failures, n))
 }
 
-impl SqliteStore {
-    /// Aggregates like [`aggregate`](Self::aggregate), over the query's range widened to whole
-    /// minutes, in milliseconds whatever the number of spans: from the rollup tables when they
-    /// cover the query, else (and [`RollupAnswer::source`] says so) from the spans.
-    ///
-    /// The rollups cover filters on the time range, service, kind, model, provider, agent,
-    /// framework, tool, MCP server and billable, grouped by any of model, provider, agent,
-    /// framework, kind, service, tool, operation, MCP server and time buckets of whole minutes (not sessions nor users,
-    /// whose numbers would make the rollups as large as the spans). Counts, tokens and costs
-    /// are exact; duration percentiles are within 3.2 % (they are exact from the spans).
-    pub fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
-        let mut filter = q.filter.clone();
-        filter.range = align(filter.range);
-        let covered = covered(&filter, &q.group_by)?;
-        let (source, (rows, total)) = self.snapshot(|conn| {
-            if covered {
-                Ok((RollupSource::Rollups, grouped(conn, &filter, &q.group_by)?))
-            } else {
-                let rows = exact_aggregate(conn, &filter, &q.group_by)?;
-                let total = exact_aggregate(conn, &filter, &[])?
-                    .pop()
-                    .unwrap_or_else(|| Measures::default().row(Vec::new()));
-                Ok((RollupSource::Spans, (rows, total)))
-            }
-        })?;
-        Ok(RollupAnswer {
-            range: filter.range,
-            source,
-            rows,
-            total,
-        })
-    }
-
-    /// The dashboard's overview of a range widened to whole minutes, from the rollups: the
-    /// [`summary`](Self::summary) numbers (latency percentiles within 3.2 %) and a time
-    /// series, all from one consistent snapshot.
-    pub fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
-        whole_minutes(q.bucket_ns, "the series' bucket width")?;
-        let range = align(q.range);
-        self.snapshot(|conn| overview(conn, range, q.bucket_ns))
-    }
-
-    /// Tool calls (spans of kind `tool`) in a range widened to whole minutes, by tool (its MCP
-    /// server and name): calls,
-    /// failures, success rate, duration percentiles (within 3.2 %), and the `top` most
-    /// frequent error types and error message patterns. From the rollups.
-    ///
-    /// With `bucket_ns` (a whole number of minutes), each tool also gets its trend: calls,
-    /// failures and duration percentiles per bucket that has calls.
-    pub fn tools(
-        &self,
-        range: TimeRange,
-        top: usize,
-        bucket_ns: Option<u64>,
-    ) -> Result<ToolsAnswer, QueryError> {
-        whole_minutes(bucket_ns, "the trend's bucket width")?;
-        let range = align(range);
-        self.snapshot(|conn| tools(conn, range, top, bucket_ns))
-    }
+/// Aggregates like [`aggregate`](Self::aggregate), over the query's range widened to whole
+/// minutes, in milliseconds whatever the number of spans: from the rollup tables when they
+/// cover the query, else (and [`RollupAnswer::source`] says so) from the spans.
+///
+/// The rollups cover filters on the time range, service, kind, model, provider, agent,
+/// framework, tool, MCP server and billable, grouped by any of model, provider, agent,
+/// framework, kind, service, tool, operation, MCP server and time buckets of whole minutes (not sessions nor users,
+/// whose numbers would make the rollups as large as the spans). Counts, tokens and costs
+/// are exact; duration percentiles are within 3.2 % (they are exact from the spans).
+pub(super) fn rollup(store: &SqliteStore, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+    let mut filter = q.filter.clone();
+    filter.range = align(filter.range);
+    let covered = covered(&filter, &q.group_by)?;
+    let (source, (rows, total)) = store.snapshot(|conn| {
+        if covered {
+            Ok((RollupSource::Rollups, grouped(conn, &filter, &q.group_by)?))
+        } else {
+            let rows = exact_aggregate(conn, &filter, &q.group_by)?;
+            let total = exact_aggregate(conn, &filter, &[])?
+                .pop()
+                .unwrap_or_else(|| Measures::default().row(Vec::new()));
+            Ok((RollupSource::Spans, (rows, total)))
+        }
+    })?;
+    Ok(RollupAnswer {
+        range: filter.range,
+        source,
+        rows,
+        total,
+    })
 }
 
 #[cfg(test)]

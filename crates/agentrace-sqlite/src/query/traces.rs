@@ -74,223 +74,208 @@ fn summary(row: &Row<'_>) -> Result<TraceSummary, QueryError> {
     })
 }
 
-impl SqliteStore {
-    /// One row per trace matching `filter`, newest first, `limit` rows per page; pass the
-    /// page's `next_cursor` back to continue.
-    ///
-    /// "Newest" is by the trace's list time: the earliest start among the spans of the first
-    /// batch that brought the trace, fixed from then on. A trace therefore never moves in the
-    /// list as more of its spans arrive, so paging while data is appended gives no duplicates
-    /// and no gaps (traces first seen after the first page appear on a fresh first page).
-    pub fn list_traces(
-        &self,
-        filter: &TraceFilter,
-        cursor_in: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<TracePage, QueryError> {
-        self.list_traces_by(filter, TraceOrder::default(), cursor_in, limit)
+/// [`list_traces`](Self::list_traces) in another order: by duration, cost, tokens, spans,
+/// failed spans or score (ties by the trace's arrival), largest or smallest first. Pages
+/// of these orders are stable only over data that no longer changes: a trace whose spans
+/// (or scores) are still arriving can move between pages.
+///
+/// [`QueryError::Invalid`] for an order the filter does not allow
+/// ([`TraceFilter::check_order`]).
+pub(super) fn list_traces_by(
+    store: &SqliteStore,
+    filter: &TraceFilter,
+    order: TraceOrder,
+    cursor_in: Option<&Cursor>,
+    limit: usize,
+) -> Result<TracePage, QueryError> {
+    filter.check_order(order.by)?;
+    let score_name = filter.score.as_ref().map(|s| s.name.clone());
+    let untraced_scores = match &score_name {
+        Some(name) => store.read(|conn| {
+            Ok(conn
+                .prepare_cached(filter::UNTRACED_SCORE_OF_NAME)
+                .db()?
+                .query_row([name], |r| r.get::<_, bool>(0))
+                .db()?)
+        })?,
+        None => false,
+    };
+    let key = sort_key(order.by, untraced_scores);
+    let mean = if score_name.is_some() {
+        filter::score_mean(untraced_scores)
+    } else {
+        "NULL".to_owned()
+    };
+    let (tag, cmp, dir) = order.cursor_tag();
+    let mut w = Where::default();
+    filter::traces(&mut w, filter, untraced_scores);
+    if let Some(c) = cursor_in {
+        let bytes = cursor_key::<16>(c, tag)?;
+        let (value, rest) = split_i64(&bytes);
+        let (trace_no, _) = split_i64(rest);
+        w.push(
+            format!("{key} {cmp}= ? AND ({key}, t.trace_no) {cmp} (?, ?)"),
+            [
+                Value::Integer(value),
+                Value::Integer(value),
+                Value::Integer(trace_no),
+            ],
+        );
     }
-
-    /// [`list_traces`](Self::list_traces) in another order: by duration, cost, tokens, spans,
-    /// failed spans or score (ties by the trace's arrival), largest or smallest first. Pages
-    /// of these orders are stable only over data that no longer changes: a trace whose spans
-    /// (or scores) are still arriving can move between pages.
-    ///
-    /// [`QueryError::Invalid`] for an order the filter does not allow
-    /// ([`TraceFilter::check_order`]).
-    pub fn list_traces_by(
-        &self,
-        filter: &TraceFilter,
-        order: TraceOrder,
-        cursor_in: Option<&Cursor>,
-        limit: usize,
-    ) -> Result<TracePage, QueryError> {
-        filter.check_order(order.by)?;
-        let score_name = filter.score.as_ref().map(|s| s.name.clone());
-        let untraced_scores = match &score_name {
-            Some(name) => self.read(|conn| {
-                Ok(conn
-                    .prepare_cached(filter::UNTRACED_SCORE_OF_NAME)
-                    .db()?
-                    .query_row([name], |r| r.get::<_, bool>(0))
-                    .db()?)
-            })?,
-            None => false,
-        };
-        let key = sort_key(order.by, untraced_scores);
-        let mean = if score_name.is_some() {
-            filter::score_mean(untraced_scores)
-        } else {
-            "NULL".to_owned()
-        };
-        let (tag, cmp, dir) = order.cursor_tag();
-        let mut w = Where::default();
-        filter::traces(&mut w, filter, untraced_scores);
-        if let Some(c) = cursor_in {
-            let bytes = cursor_key::<16>(c, tag)?;
-            let (value, rest) = split_i64(&bytes);
-            let (trace_no, _) = split_i64(rest);
-            w.push(
-                format!("{key} {cmp}= ? AND ({key}, t.trace_no) {cmp} (?, ?)"),
-                [
-                    Value::Integer(value),
-                    Value::Integer(value),
-                    Value::Integer(trace_no),
-                ],
+    let mut sql = if order.by == TraceSort::Start {
+        // The list order has an index: rows come in order, no sorting.
+        format!(
+            "SELECT {TRACE_COLUMNS}, {key}, {mean} FROM traces AS t WHERE {} \
+             ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?",
+            w.sql()
+        )
+    } else {
+        // Sort only the keys, then read the page's rows: sorting whole rows costs three
+        // times as much (measured at 166,700 traces: 425 ms against 130 ms).
+        format!(
+            "SELECT {TRACE_COLUMNS}, {key}, {mean} FROM traces AS t WHERE t.trace_no IN \
+             (SELECT t.trace_no FROM traces AS t WHERE {} \
+              ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?) \
+             ORDER BY {key} {dir}, t.trace_no {dir}",
+            w.sql()
+        )
+    };
+    w.params.push(page_limit(Some(limit)));
+    if let Some(name) = score_name {
+        // The score's name, for its mean, as a table: the mean is written several times.
+        sql.insert_str(0, "WITH score_name (name) AS (VALUES (?)) ");
+        w.params.insert(0, Value::Text(name));
+    }
+    let mut rows_out = store.read(|conn| {
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().db()? {
+            let position = (
+                codec::int(row, SORT_COLUMN)?,
+                codec::int(row, TRACE_NO_COLUMN)?,
             );
+            let mut summary = summary(row)?;
+            summary.score_mean = row.get(SCORE_MEAN_COLUMN).db()?;
+            out.push((position, summary));
         }
-        let mut sql = if order.by == TraceSort::Start {
-            // The list order has an index: rows come in order, no sorting.
+        Ok(out)
+    })?;
+    let next_cursor = if rows_out.len() > limit {
+        rows_out.truncate(limit);
+        rows_out.last().map(|((value, trace_no), _)| {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&value.to_be_bytes());
+            bytes[8..].copy_from_slice(&trace_no.to_be_bytes());
+            cursor(tag, &bytes)
+        })
+    } else {
+        None
+    };
+    Ok(TracePage {
+        traces: rows_out.into_iter().map(|(_, t)| t).collect(),
+        next_cursor,
+    })
+}
+
+/// One span of a trace; `None` if it is not stored.
+pub(super) fn span(
+    store: &SqliteStore,
+    trace_id: TraceId,
+    span_id: SpanId,
+) -> Result<Option<SpanRecord>, QueryError> {
+    store.read(|conn| {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                 WHERE s.trace_no = {} AND s.span_id = ?2",
+                *TRACE_NO_OF_ID
+            ))
+            .db()?;
+        let mut rows = stmt.query((trace_id.to_bytes(), span_id.to_bytes())).db()?;
+        match rows.next().db()? {
+            Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+            None => Ok(None),
+        }
+    })
+}
+
+/// The LLM call under `parent` in `trace_id` that ended last, at or before
+/// `ended_by_unix_nano`; `None` if none is stored. Reads the trace's rows by its key and
+/// decodes only the one found (what a tool span needs to know which call asked for it).
+pub(super) fn last_llm_call_before(
+    store: &SqliteStore,
+    trace_id: TraceId,
+    parent: SpanId,
+    ended_by_unix_nano: u64,
+) -> Result<Option<SpanRecord>, QueryError> {
+    let ended_by = i64::try_from(ended_by_unix_nano).unwrap_or(i64::MAX);
+    store.read(|conn| {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {SPAN_COLUMNS} FROM spans AS s \
+                 WHERE s.trace_no = {} AND s.parent_span_id = ?2 AND s.kind = 'llm' \
+                 AND s.end_ns <= ?3 ORDER BY s.end_ns DESC LIMIT 1",
+                *TRACE_NO_OF_ID
+            ))
+            .db()?;
+        let mut rows = stmt
+            .query((trace_id.to_bytes(), parent.to_bytes(), ended_by))
+            .db()?;
+        match rows.next().db()? {
+            Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+            None => Ok(None),
+        }
+    })
+}
+
+/// A trace as a tree, in `detail`; `None` if no span of it is stored.
+///
+/// Spans whose parent is missing (not received, deleted by retention, or part of a
+/// parent cycle) become extra roots marked [`TraceNode::orphan`](agentrace_store::TraceNode::orphan); no span is dropped.
+/// An outline leaves out the spans' attributes and span events (but the repair marks): the
+/// tree of a large trace at a fraction of the cost.
+pub(super) fn trace_tree(
+    store: &SqliteStore,
+    trace_id: TraceId,
+    detail: TraceDetail,
+) -> Result<Option<TraceTree>, QueryError> {
+    store.read(|conn| read_trace(conn, trace_id, detail))
+}
+
+/// The spans a conversation turn is read from: the trace's earliest root, its first LLM
+/// call (by start) and its last (by end), in full, in that order (each at most once).
+pub(super) fn turn_spans(
+    store: &SqliteStore,
+    trace_id: TraceId,
+) -> Result<Vec<SpanRecord>, QueryError> {
+    store.read(|conn| {
+        let pick = |i: u8, condition: &str, order: &str| {
             format!(
-                "SELECT {TRACE_COLUMNS}, {key}, {mean} FROM traces AS t WHERE {} \
-                 ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?",
-                w.sql()
-            )
-        } else {
-            // Sort only the keys, then read the page's rows: sorting whole rows costs three
-            // times as much (measured at 166,700 traces: 425 ms against 130 ms).
-            format!(
-                "SELECT {TRACE_COLUMNS}, {key}, {mean} FROM traces AS t WHERE t.trace_no IN \
-                 (SELECT t.trace_no FROM traces AS t WHERE {} \
-                  ORDER BY {key} {dir}, t.trace_no {dir} LIMIT ?) \
-                 ORDER BY {key} {dir}, t.trace_no {dir}",
-                w.sql()
+                "SELECT {i}, (SELECT span_id FROM spans WHERE trace_no = t.n AND {condition} \
+                 ORDER BY {order} LIMIT 1) FROM t"
             )
         };
-        w.params.push(page_limit(Some(limit)));
-        if let Some(name) = score_name {
-            // The score's name, for its mean, as a table: the mean is written several times.
-            sql.insert_str(0, "WITH score_name (name) AS (VALUES (?)) ");
-            w.params.insert(0, Value::Text(name));
+        let sql = format!(
+            "WITH t(n) AS (SELECT {}), \
+             wanted(i, span_id) AS ({} UNION ALL {} UNION ALL {}) \
+             SELECT {SPAN_COLUMNS} FROM wanted JOIN t \
+             JOIN spans AS s ON s.trace_no = t.n AND s.span_id = wanted.span_id \
+             GROUP BY s.span_id ORDER BY min(wanted.i)",
+            *TRACE_NO_OF_ID,
+            pick(0, "parent_span_id IS NULL", "start_ns"),
+            pick(1, "kind = 'llm'", "start_ns"),
+            pick(2, "kind = 'llm'", "end_ns DESC"),
+        );
+        let mut stmt = conn.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query([trace_id.to_bytes()]).db()?;
+        let mut resources = ResourceCache::default();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().db()? {
+            out.push(codec::span(row, conn, &mut resources)?);
         }
-        let mut rows_out = self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql).db()?;
-            let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().db()? {
-                let position = (
-                    codec::int(row, SORT_COLUMN)?,
-                    codec::int(row, TRACE_NO_COLUMN)?,
-                );
-                let mut summary = summary(row)?;
-                summary.score_mean = row.get(SCORE_MEAN_COLUMN).db()?;
-                out.push((position, summary));
-            }
-            Ok(out)
-        })?;
-        let next_cursor = if rows_out.len() > limit {
-            rows_out.truncate(limit);
-            rows_out.last().map(|((value, trace_no), _)| {
-                let mut bytes = [0u8; 16];
-                bytes[..8].copy_from_slice(&value.to_be_bytes());
-                bytes[8..].copy_from_slice(&trace_no.to_be_bytes());
-                cursor(tag, &bytes)
-            })
-        } else {
-            None
-        };
-        Ok(TracePage {
-            traces: rows_out.into_iter().map(|(_, t)| t).collect(),
-            next_cursor,
-        })
-    }
-
-    /// One span of a trace; `None` if it is not stored.
-    pub fn span(
-        &self,
-        trace_id: TraceId,
-        span_id: SpanId,
-    ) -> Result<Option<SpanRecord>, QueryError> {
-        self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
-                     WHERE s.trace_no = {} AND s.span_id = ?2",
-                    *TRACE_NO_OF_ID
-                ))
-                .db()?;
-            let mut rows = stmt.query((trace_id.to_bytes(), span_id.to_bytes())).db()?;
-            match rows.next().db()? {
-                Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
-                None => Ok(None),
-            }
-        })
-    }
-
-    /// The LLM call under `parent` in `trace_id` that ended last, at or before
-    /// `ended_by_unix_nano`; `None` if none is stored. Reads the trace's rows by its key and
-    /// decodes only the one found (what a tool span needs to know which call asked for it).
-    pub fn last_llm_call_before(
-        &self,
-        trace_id: TraceId,
-        parent: SpanId,
-        ended_by_unix_nano: u64,
-    ) -> Result<Option<SpanRecord>, QueryError> {
-        let ended_by = i64::try_from(ended_by_unix_nano).unwrap_or(i64::MAX);
-        self.read(|conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {SPAN_COLUMNS} FROM spans AS s \
-                     WHERE s.trace_no = {} AND s.parent_span_id = ?2 AND s.kind = 'llm' \
-                     AND s.end_ns <= ?3 ORDER BY s.end_ns DESC LIMIT 1",
-                    *TRACE_NO_OF_ID
-                ))
-                .db()?;
-            let mut rows = stmt
-                .query((trace_id.to_bytes(), parent.to_bytes(), ended_by))
-                .db()?;
-            match rows.next().db()? {
-                Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
-                None => Ok(None),
-            }
-        })
-    }
-
-    /// A trace as a tree, in `detail`; `None` if no span of it is stored.
-    ///
-    /// Spans whose parent is missing (not received, deleted by retention, or part of a
-    /// parent cycle) become extra roots marked [`TraceNode::orphan`](agentrace_store::TraceNode::orphan); no span is dropped.
-    /// An outline leaves out the spans' attributes and span events (but the repair marks): the
-    /// tree of a large trace at a fraction of the cost.
-    pub fn trace_tree(
-        &self,
-        trace_id: TraceId,
-        detail: TraceDetail,
-    ) -> Result<Option<TraceTree>, QueryError> {
-        self.read(|conn| read_trace(conn, trace_id, detail))
-    }
-
-    /// The spans a conversation turn is read from: the trace's earliest root, its first LLM
-    /// call (by start) and its last (by end), in full, in that order (each at most once).
-    pub fn turn_spans(&self, trace_id: TraceId) -> Result<Vec<SpanRecord>, QueryError> {
-        self.read(|conn| {
-            let pick = |i: u8, condition: &str, order: &str| {
-                format!(
-                    "SELECT {i}, (SELECT span_id FROM spans WHERE trace_no = t.n AND {condition} \
-                     ORDER BY {order} LIMIT 1) FROM t"
-                )
-            };
-            let sql = format!(
-                "WITH t(n) AS (SELECT {}), \
-                 wanted(i, span_id) AS ({} UNION ALL {} UNION ALL {}) \
-                 SELECT {SPAN_COLUMNS} FROM wanted JOIN t \
-                 JOIN spans AS s ON s.trace_no = t.n AND s.span_id = wanted.span_id \
-                 GROUP BY s.span_id ORDER BY min(wanted.i)",
-                *TRACE_NO_OF_ID,
-                pick(0, "parent_span_id IS NULL", "start_ns"),
-                pick(1, "kind = 'llm'", "start_ns"),
-                pick(2, "kind = 'llm'", "end_ns DESC"),
-            );
-            let mut stmt = conn.prepare_cached(&sql).db()?;
-            let mut rows = stmt.query([trace_id.to_bytes()]).db()?;
-            let mut resources = ResourceCache::default();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().db()? {
-                out.push(codec::span(row, conn, &mut resources)?);
-            }
-            Ok(out)
-        })
-    }
+        Ok(out)
+    })
 }
 
 /// The span columns of an outline: events left out, and the attributes but
