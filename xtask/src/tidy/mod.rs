@@ -4,6 +4,7 @@
 //! Run by `cargo test -p xtask` (and so by `cargo xtask ci`).
 
 mod module_graph;
+mod store_traits;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

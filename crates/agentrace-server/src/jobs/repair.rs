@@ -1,45 +1,23 @@
 //! Repairs of stored traces in the background: the rules of `agentrace_ingest::orphans`,
 //! `agentrace_ingest::billing` and `agentrace_ingest::mcp_calls`, applied to traces whose spans
-//! arrived in pieces.
+//! arrived in pieces (the ingestor repairs what it sees within one request).
 //!
-//! The ingestor repairs what it sees within one request. Across requests, the writer notes
-//! every committed trace; a trace becomes *suspect* when a request carried
-//! a span whose parent was not in it, more than one root, or when the trace arrived in more
-//! than one request. A suspect trace is checked twice:
+//! | a trace's state | entered when | what happens |
+//! |---|---|---|
+//! | whole | it arrives in one request, one root, every parent present (the usual case) | nothing: it is never read back |
+//! | *suspect* | a request carried a span whose parent was not in it, or more than one root, or the trace's second piece | its spans are noted in memory as [`SpanShape`]s, and each check plans from them |
+//! | settled check | a few seconds after its last span (at most half the grace period) | steps with a step beneath them become aggregates (`agentrace.aggregate`: usage and cost out of the totals); an MCP call's client side takes its server side's server name and tool failure, and a framework's tool span around it becomes a step; orphans whose parent arrived are unmarked |
+//! | final check | the grace period after its last span | spans still missing their parent are marked [`ORPHAN`]; detached roots are re-attached where the trace holds them in time unambiguously, marked [`REATTACHED`], and take the agent, session, user and framework of their new ancestors (the store moves their rollups; budgets and the live feed hear of it) |
+//! | kept with orphans | the final check left orphans | remembered six grace periods longer: a parent arriving after all has the trace checked again and the mark removed |
+//! | done | a piece leaves nothing to repair (every parent arrived, one root, no call over another) | its shapes are dropped; a later piece makes it suspect again, to be read back |
 //!
-//! - **settled** (a few seconds after its last span arrived, at most half the grace period):
-//!   steps (spans reporting usage, model calls) that turned out to have a step beneath them
-//!   are marked as aggregates (`agentrace.aggregate`) and their usage and cost taken out of
-//!   the stored totals, so each call and token counts once; the client side of an MCP call
-//!   takes from its server side, exported by another process, the server's name and a tool's
-//!   failure (the rollups move it to its server, tool health counts the failure), and a
-//!   framework's tool span around it becomes a step (the call counts once); spans marked
-//!   as orphans whose parent has arrived are unmarked;
-//! - **final** (the grace period after its last span arrived): spans still missing their
-//!   parent are marked as orphans ([`ORPHAN`]); detached roots are re-attached to the span of
-//!   the trace that contains them in time, only when that is unambiguous, and marked
-//!   [`REATTACHED`] (the emitter did not report that link); a re-attached span and its subtree
-//!   take the agent, session, user and framework they lacked from their new ancestors (the
-//!   store moves their rollups; budgets and the live feed hear of it, as of any late
-//!   attribution). A trace left with orphans is
-//!   remembered six grace periods longer: if a parent arrives after all, the trace is checked
-//!   again and the mark removed.
-//!
-//! Traces that arrive whole in one request — the usual case — are never read back. Nor,
-//! usually, are traces sent children first (every OTel SDK's batch processor exports an agent's
-//! calls before the agent span): from its first piece on, a suspect trace's spans are noted in
-//! memory as [`SpanShape`]s, and each check plans from them with the same rules, reading the
-//! trace back only when there is something to repair (or when its first piece looked whole,
-//! so that its shapes were not kept). A trace whose next piece leaves nothing to repair, now or
-//! at the end of its grace (every parent arrived, one root, no call over another), is done
-//! with at once: its shapes are dropped, and a piece arriving after that makes it suspect
-//! again, to be read back. So shapes are held from a trace's first piece to the one that
-//! completes it (its agent span, usually), and to its checks only for traces still missing
-//! parents. At most
-//! [`MAX_TRACKED`] traces are remembered; beyond that the oldest unsuspicious ones, then the
-//! oldest suspects, are forgotten (suspects forgotten unchecked are counted in
-//! `repairs.forgotten`). The tracker lives in memory:
-//! traces received before a restart are not repaired after it.
+//! A trace is read back only when a check has something to repair, or when its first piece
+//! looked whole (its shapes were not kept). So shapes are held from a trace's first piece to
+//! the one that completes it (usually its agent span: SDKs export an agent's calls first), and
+//! to its checks only while parents are missing. At most [`MAX_TRACKED`] traces are
+//! remembered; beyond that the oldest unsuspicious ones, then the oldest suspects, are
+//! forgotten (suspects forgotten unchecked are counted in `repairs.forgotten`). The tracker
+//! lives in memory: traces received before a restart are not repaired after it.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
