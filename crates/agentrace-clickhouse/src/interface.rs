@@ -123,15 +123,15 @@ impl TraceReader for ClickHouseStore {
 }
 
 impl Analytics for ClickHouseStore {
-    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
+    fn aggregate_exact(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
         self.block_on(ClickHouseStore::aggregate(self, &q.filter, &q.group_by))
     }
 
-    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+    fn overview_exact(&self, range: TimeRange) -> Result<Summary, QueryError> {
         self.block_on(ClickHouseStore::summary(self, range))
     }
 
-    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+    fn aggregate(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
         self.block_on(ClickHouseStore::rollup(self, q))
     }
 

@@ -306,7 +306,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cost(vec![GroupBy::User], last_hour),
         ),
     ] {
-        let answer = time(label, 5, || store.rollup(&q))?;
+        let answer = time(label, 5, || store.aggregate(&q))?;
         println!(
             "    {} groups, from the {:?}",
             answer.rows.len(),
@@ -315,16 +315,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     time("tools (all time)", 5, || store.tools(all, 5, None))?;
     println!("  from the spans (exact):");
-    time("summary (all time)", 3, || store.summary(all))?;
-    time("summary (last hour)", 3, || store.summary(last_hour))?;
+    time("summary (all time)", 3, || store.overview_exact(all))?;
+    time("summary (last hour)", 3, || store.overview_exact(last_hour))?;
     time("aggregate by model, llm (all time)", 3, || {
-        store.aggregate(&AggregateQuery::new(
+        store.aggregate_exact(&AggregateQuery::new(
             SpanFilter::new().kind(SpanKind::Llm),
             [GroupBy::Model],
         ))
     })?;
     time("aggregate by 1-minute bucket (last hour)", 3, || {
-        store.aggregate(&AggregateQuery::new(
+        store.aggregate_exact(&AggregateQuery::new(
             SpanFilter::new().range(last_hour),
             [GroupBy::TimeBucket {
                 width_ns: 60_000_000_000,

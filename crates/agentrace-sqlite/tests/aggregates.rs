@@ -86,7 +86,7 @@ fn key(v: &str) -> GroupKey {
 #[test]
 fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
     let (_dir, store) = store_with_dataset()?;
-    let rows = store.aggregate(&AggregateQuery::new(
+    let rows = store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new().kind(SpanKind::Llm),
         [GroupBy::Model],
     ))?;
@@ -125,7 +125,7 @@ fn group_by_model_with_percentiles_errors_tokens_and_cost() -> TestResult {
 #[test]
 fn group_by_agent_puts_spans_without_agent_last() -> TestResult {
     let (_dir, store) = store_with_dataset()?;
-    let rows = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]))?;
+    let rows = store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]))?;
     let summary: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -157,7 +157,7 @@ fn group_by_kind_provider_and_tool() -> TestResult {
     let (_dir, store) = store_with_dataset()?;
     let counts = |g: GroupBy| -> Result<Vec<(GroupKey, u64, u64)>, QueryError> {
         Ok(store
-            .aggregate(&AggregateQuery::new(SpanFilter::new(), [g]))?
+            .aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [g]))?
             .into_iter()
             .map(|r| (r.keys[0].clone(), r.count, r.errors))
             .collect())
@@ -175,14 +175,14 @@ fn group_by_kind_provider_and_tool() -> TestResult {
         vec![(key("search"), 4, 1), (GroupKey::None, 103, 10)]
     );
     // No dimension: one row for everything.
-    let all = store.aggregate(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let all = store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?;
     assert_eq!(all.len(), 1);
     assert_eq!(
         (all[0].count, all[0].errors, all[0].priced, all[0].unpriced),
         (107, 11, 100, 3)
     );
     // Nothing matches: no rows.
-    let none = store.aggregate(&AggregateQuery::new(SpanFilter::new().model("nope"), []))?;
+    let none = store.aggregate_exact(&AggregateQuery::new(SpanFilter::new().model("nope"), []))?;
     assert!(none.is_empty());
     Ok(())
 }
@@ -198,7 +198,7 @@ fn time_buckets_by_model_match_a_reference_computation() -> TestResult {
     let (_dir, store) = store_with_dataset()?;
     let width = 10 * SEC;
     let range = TimeRange::new(T0 + 5 * SEC, T0 + 95 * SEC);
-    let rows = store.aggregate(&AggregateQuery::new(
+    let rows = store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new().range(range).kind(SpanKind::Llm),
         [GroupBy::TimeBucket { width_ns: width }, GroupBy::Model],
     ))?;
@@ -245,7 +245,7 @@ fn time_buckets_by_model_match_a_reference_computation() -> TestResult {
 #[test]
 fn a_zero_width_bucket_is_an_invalid_query() -> TestResult {
     let (_dir, store) = common::open()?;
-    let err = store.aggregate(&AggregateQuery::new(
+    let err = store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new(),
         [GroupBy::TimeBucket { width_ns: 0 }],
     ));
@@ -256,7 +256,7 @@ fn a_zero_width_bucket_is_an_invalid_query() -> TestResult {
 #[test]
 fn summary_of_the_dataset() -> TestResult {
     let (_dir, store) = store_with_dataset()?;
-    let s = store.summary(TimeRange::ALL)?;
+    let s = store.overview_exact(TimeRange::ALL)?;
     assert_eq!((s.traces, s.spans, s.span_errors), (104, 107, 11));
     assert_eq!((s.requests, s.errors), (103, 10));
     assert!((s.error_rate - 10.0 / 103.0).abs() < 1e-12);
@@ -293,7 +293,7 @@ fn summary_of_the_dataset() -> TestResult {
         ]
     );
     // A range with nothing in it.
-    let empty = store.summary(TimeRange::until(T0))?;
+    let empty = store.overview_exact(TimeRange::until(T0))?;
     assert_eq!(
         (empty.spans, empty.requests, empty.latency, empty.cost),
         (0, 0, None, None)

@@ -98,8 +98,8 @@ type ByAgent = BTreeMap<Option<String>, (u64, Option<i64>)>;
 /// agree).
 fn by_agent(store: &SqliteStore) -> Result<ByAgent, Box<dyn std::error::Error>> {
     let q = AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]);
-    let rollup = store.rollup(&q)?;
-    let exact = store.aggregate(&q)?;
+    let rollup = store.aggregate(&q)?;
+    let exact = store.aggregate_exact(&q)?;
     let rows =
         |rows: &[agentrace_sqlite::AggregateRow]| -> BTreeMap<Option<String>, (u64, Option<i64>)> {
             rows.iter()

@@ -56,7 +56,7 @@ fn records_submitted_to_a_pipeline_are_queryable_after_flush() -> TestResult {
     assert_eq!(tree.nodes.len(), 4);
     assert_eq!(tree.nodes[0].span.name, "invoke_agent planner");
     assert_eq!(tree.nodes[0].children.len(), 3);
-    let summary = store.summary(TimeRange::ALL)?;
+    let summary = store.overview_exact(TimeRange::ALL)?;
     assert_eq!(
         (summary.traces, summary.spans, summary.requests),
         (50, 200, 150)
@@ -71,7 +71,7 @@ fn records_submitted_to_a_pipeline_are_queryable_after_flush() -> TestResult {
             .len(),
         5
     );
-    let by_model = store.aggregate(&AggregateQuery::new(
+    let by_model = store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new().kind(SpanKind::Llm),
         [GroupBy::Model],
     ))?;
@@ -90,6 +90,6 @@ fn records_submitted_to_a_pipeline_are_queryable_after_flush() -> TestResult {
     pipeline.shutdown()?;
     assert!(store.is_shut_down());
     // The application keeps querying after the pipeline is gone.
-    assert_eq!(store.summary(TimeRange::ALL)?.spans, 200);
+    assert_eq!(store.overview_exact(TimeRange::ALL)?.spans, 200);
     Ok(())
 }

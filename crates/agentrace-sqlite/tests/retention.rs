@@ -37,7 +37,7 @@ fn deleting_spans_before_a_cutoff() -> TestResult {
     let left = store.spans(&SpanQuery::default())?.spans;
     assert_eq!(left.len(), 2_995);
     assert!(left.iter().all(|s| s.start_time_unix_nano >= cutoff));
-    assert_eq!(store.summary(TimeRange::ALL)?.spans, 2_995);
+    assert_eq!(store.overview_exact(TimeRange::ALL)?.spans, 2_995);
     // Whole traces are gone from the list; the straddling one is recomputed.
     let page = store.list_traces(&TraceFilter::new(), None, 10_000)?;
     assert_eq!(page.traces.len(), 300);

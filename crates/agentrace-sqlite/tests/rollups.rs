@@ -227,14 +227,14 @@ fn assert_rollups_match_spans(store: &SqliteStore) -> TestResult {
         for group_by in &groupings {
             for filter in &filters {
                 let q = AggregateQuery::new(filter.clone().range(range), group_by.clone());
-                let answer = store.rollup(&q)?;
+                let answer = store.aggregate(&q)?;
                 assert_eq!(answer.source, RollupSource::Rollups);
                 let widened = filter.clone().range(answer.range);
-                let exact =
-                    store.aggregate(&AggregateQuery::new(widened.clone(), group_by.clone()))?;
+                let exact = store
+                    .aggregate_exact(&AggregateQuery::new(widened.clone(), group_by.clone()))?;
                 let what = format!("{range:?} {group_by:?} {filter:?}");
                 assert_same(&answer.rows, &exact, &what);
-                let total = store.aggregate(&AggregateQuery::new(widened, []))?;
+                let total = store.aggregate_exact(&AggregateQuery::new(widened, []))?;
                 match total.first() {
                     Some(t) => assert_same(
                         std::slice::from_ref(&answer.total),
@@ -254,7 +254,7 @@ fn rollups_equal_a_recomputation_from_the_spans() -> TestResult {
     let spans = dataset(3_000);
     let (_dir, store) = store_with(&spans)?;
     // The data spans hours and many keys.
-    let by_hour = store.rollup(&AggregateQuery::new(
+    let by_hour = store.aggregate(&AggregateQuery::new(
         SpanFilter::new(),
         [GroupBy::TimeBucket { width_ns: HOUR }, GroupBy::Model],
     ))?;
@@ -266,7 +266,7 @@ fn rollups_equal_a_recomputation_from_the_spans() -> TestResult {
 fn the_range_widens_to_whole_minutes() -> TestResult {
     let (_dir, store) = store_with(&dataset(200))?;
     let range = TimeRange::new(H0 + 90 * MINUTE + 1, H0 + 95 * MINUTE + 59 * SEC);
-    let answer = store.rollup(&AggregateQuery::new(SpanFilter::new().range(range), []))?;
+    let answer = store.aggregate(&AggregateQuery::new(SpanFilter::new().range(range), []))?;
     assert_eq!(
         answer.range,
         TimeRange::new(H0 + 90 * MINUTE, H0 + 96 * MINUTE)
@@ -326,7 +326,7 @@ fn metrics_outlive_the_spans_until_their_own_retention() -> TestResult {
     let spans = dataset(2_000);
     let (dir, store) = store_with(&spans)?;
     let by_model = || {
-        store.rollup(&AggregateQuery::new(
+        store.aggregate(&AggregateQuery::new(
             SpanFilter::new(),
             [GroupBy::Model, GroupBy::Kind],
         ))
@@ -392,16 +392,17 @@ fn uncovered_queries_are_answered_exactly_from_the_spans() -> TestResult {
             vec![GroupBy::TimeBucket { width_ns: 90 * SEC }],
         ),
     ] {
-        let answer = store.rollup(&AggregateQuery::new(filter.clone(), group_by.clone()))?;
+        let answer = store.aggregate(&AggregateQuery::new(filter.clone(), group_by.clone()))?;
         assert_eq!(
             answer.source,
             RollupSource::Spans,
             "{filter:?} {group_by:?}"
         );
-        let exact = store.aggregate(&AggregateQuery::new(filter.range(answer.range), group_by))?;
+        let exact =
+            store.aggregate_exact(&AggregateQuery::new(filter.range(answer.range), group_by))?;
         assert_eq!(answer.rows, exact);
     }
-    let zero = store.rollup(&AggregateQuery::new(
+    let zero = store.aggregate(&AggregateQuery::new(
         SpanFilter::new(),
         [GroupBy::TimeBucket { width_ns: 0 }],
     ));
@@ -424,7 +425,7 @@ fn the_overview_matches_the_exact_summary_and_its_series_adds_up() -> TestResult
         let mut q = OverviewQuery::new(range);
         q.bucket_ns = bucket;
         let o = store.overview(&q)?;
-        let exact = store.summary(o.summary.range)?;
+        let exact = store.overview_exact(o.summary.range)?;
         let (fast, slow) = (&o.summary, &exact);
         assert!(
             fast.spans > 500 && fast.priced > 100,
@@ -488,7 +489,7 @@ fn the_overview_matches_the_exact_summary_and_its_series_adds_up() -> TestResult
                 p.start_unix_nano.max(r.start_unix_nano.unwrap_or(0)),
                 (p.start_unix_nano + width).min(r.end_unix_nano.unwrap_or(u64::MAX)),
             );
-            let exact = store.summary(bucket)?;
+            let exact = store.overview_exact(bucket)?;
             assert_eq!(
                 (p.spans, p.requests, p.errors, p.cost),
                 (exact.spans, exact.requests, exact.errors, exact.cost)
@@ -585,7 +586,7 @@ fn tools_count_calls_failures_and_error_patterns() -> TestResult {
         )));
         let mut on = SpanFilter::new().kind(SpanKind::Tool).tool(name);
         on.mcp_server.clone_from(&t.mcp_server);
-        let exact = store.aggregate(&AggregateQuery::new(on, [GroupBy::McpServer]))?;
+        let exact = store.aggregate_exact(&AggregateQuery::new(on, [GroupBy::McpServer]))?;
         let exact: Vec<_> = exact
             .into_iter()
             .filter(|r| r.keys[0].as_str() == t.mcp_server.as_deref())
@@ -603,7 +604,7 @@ fn tools_count_calls_failures_and_error_patterns() -> TestResult {
 fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     let spans = dataset(1_000);
     let (dir, store) = store_with(&spans)?;
-    let before = store.rollup(&AggregateQuery::new(
+    let before = store.aggregate(&AggregateQuery::new(
         SpanFilter::new(),
         [GroupBy::Model, GroupBy::Kind],
     ))?;
@@ -630,7 +631,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     }
     let store = SqliteStore::open(&path)?;
     assert_eq!(store.schema_version()?, agentrace_sqlite::SCHEMA_VERSION);
-    let after = store.rollup(&AggregateQuery::new(
+    let after = store.aggregate(&AggregateQuery::new(
         SpanFilter::new(),
         [GroupBy::Model, GroupBy::Kind],
     ))?;
@@ -689,7 +690,7 @@ fn a_version_12_store_moves_its_mcp_tool_calls_to_their_servers_when_opened() ->
 #[test]
 fn group_keys_name_models_by_the_responding_model_first() -> TestResult {
     let (_dir, store) = store_with(&dataset(300))?;
-    let answer = store.rollup(&AggregateQuery::new(
+    let answer = store.aggregate(&AggregateQuery::new(
         SpanFilter::new().kind(SpanKind::Llm),
         [GroupBy::Model],
     ))?;

@@ -140,7 +140,7 @@ fn reads_see_committed_data_while_another_connection_holds_the_write_lock() -> T
         100
     );
     assert!(store.trace(tid(7))?.is_some());
-    assert_eq!(store.summary(Default::default())?.spans, 100);
+    assert_eq!(store.overview_exact(Default::default())?.spans, 100);
     assert!(
         started.elapsed() < std::time::Duration::from_secs(2),
         "reads waited for the writer"
@@ -170,7 +170,7 @@ fn batches_are_atomic_and_readable_while_written() -> TestResult {
     let mut seen = Vec::new();
     loop {
         let finished = done.load(Ordering::SeqCst);
-        let summary = store.summary(Default::default())?;
+        let summary = store.overview_exact(Default::default())?;
         // A reader sees whole batches only, and spans and trace rows agree.
         assert_eq!(
             summary.spans % 1_000,
@@ -189,7 +189,7 @@ fn batches_are_atomic_and_readable_while_written() -> TestResult {
         seen.windows(2).all(|w| w[0] <= w[1]),
         "counts went backwards: {seen:?}"
     );
-    assert_eq!(store.summary(Default::default())?.spans, 20_000);
+    assert_eq!(store.overview_exact(Default::default())?.spans, 20_000);
     Ok(())
 }
 
@@ -247,7 +247,7 @@ fn absurd_values_round_trip() -> TestResult {
     store.write_spans(&[s.clone()])?;
     assert_eq!(store.spans(&SpanQuery::default())?.spans, vec![s]);
     // Aggregates over them answer instead of failing.
-    store.summary(Default::default())?;
+    store.overview_exact(Default::default())?;
     store.list_traces(&TraceFilter::new(), None, 10)?;
     Ok(())
 }
@@ -346,7 +346,7 @@ fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestR
         run.attributes.get("agentrace.aggregate.input_tokens"),
         Some(&AttributeValue::I64(30))
     );
-    let billed = store.rollup(&agentrace_sqlite::AggregateQuery::new(
+    let billed = store.aggregate(&agentrace_sqlite::AggregateQuery::new(
         SpanFilter::new().billable(true),
         [],
     ))?;
@@ -411,7 +411,7 @@ fn two_stores_on_one_file_write_the_same_traces_concurrently() -> TestResult {
     let traces = first.list_traces(&TraceFilter::new(), None, 1_000)?.traces;
     assert_eq!(traces.len(), 100, "one row per trace, whoever created it");
     assert!(traces.iter().all(|t| t.span_count == 80));
-    assert_eq!(second.summary(Default::default())?.spans, 8_000);
+    assert_eq!(second.overview_exact(Default::default())?.spans, 8_000);
     Ok(())
 }
 

@@ -20,39 +20,43 @@ use crate::unit_costs;
 ///
 /// # Contract (checked by the conformance suite)
 /// Counts, tokens and costs are exact, whichever way they are computed; duration percentiles
-/// are exact from [`aggregate`](Self::aggregate) and [`summary`](Self::summary), and within
-/// 3.2 % from the rollups ([`rollup`](Self::rollup), [`overview`](Self::overview),
+/// are exact from [`aggregate_exact`](Self::aggregate_exact) and [`overview_exact`](Self::overview_exact),
+/// and within 3.2 % from the rollups ([`aggregate`](Self::aggregate), [`overview`](Self::overview),
 /// [`tools`](Self::tools)). An aggregate span (one that reports its steps' usage) counts as a
 /// span, its usage and cost do not (they are its steps'). An unpriced billable call is
 /// counted as unpriced, never as zero.
 ///
-/// Required: [`aggregate`](Self::aggregate) (exact, from the spans),
-/// [`metric_names`](Self::metric_names) and [`metric`](Self::metric). The summary, the
-/// rollup (exact by default), the overview, tools and the cost tallies are provided on top of
-/// them and the trace list; a store that keeps rollups and sums in place overrides them.
+/// Each figure has one name, and a `_exact` twin where a fast answer exists: `aggregate` and
+/// `overview` answer in milliseconds from rollups where a store keeps them,
+/// `aggregate_exact` and `overview_exact` read the spans.
+///
+/// Required: [`aggregate_exact`](Self::aggregate_exact), [`metric_names`](Self::metric_names)
+/// and [`metric`](Self::metric). The overviews, the fast aggregate (exact by default), tools
+/// and the cost tallies are provided on top of them and the trace list; a store that keeps
+/// rollups and sums in place overrides them.
 pub trait Analytics: TraceReader {
     /// Spans matching the query's filter, grouped by its dimensions: counts, errors,
     /// nearest-rank duration percentiles, tokens and cost, exact, from the spans. Rows come
     /// sorted by key (missing values last).
-    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError>;
+    fn aggregate_exact(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError>;
 
     /// The overview of a time range, exact, from one consistent snapshot.
     ///
-    /// Provided: from [`aggregate`](Self::aggregate) (every span, the calls, by model and
+    /// Provided: from [`aggregate_exact`](Self::aggregate_exact) (every span, the calls, by model and
     /// by agent) and a count of the trace list.
-    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+    fn overview_exact(&self, range: TimeRange) -> Result<Summary, QueryError> {
         let spans = SpanFilter::new().range(range);
         let mut billable = spans.clone();
         billable.billable = Some(true);
         let calls = billable.clone().kind(SpanKind::Llm);
         let total = |filter: SpanFilter| -> Result<AggregateRow, QueryError> {
             Ok(self
-                .aggregate(&AggregateQuery::new(filter, []))?
+                .aggregate_exact(&AggregateQuery::new(filter, []))?
                 .pop()
                 .unwrap_or_else(|| AggregateRow::empty(Vec::new())))
         };
         let by = |group: GroupBy| -> Result<Vec<AggregateRow>, QueryError> {
-            let mut rows = self.aggregate(&AggregateQuery::new(billable.clone(), [group]))?;
+            let mut rows = self.aggregate_exact(&AggregateQuery::new(billable.clone(), [group]))?;
             AggregateRow::sort_by_cost(&mut rows);
             Ok(rows)
         };
@@ -84,19 +88,19 @@ pub trait Analytics: TraceReader {
         })
     }
 
-    /// [`aggregate`](Self::aggregate) over the range widened to whole minutes, at any size
+    /// [`aggregate_exact`](Self::aggregate_exact) over the range widened to whole minutes, at any size
     /// in milliseconds: from rollups when they cover the query, else from the spans
     /// ([`RollupAnswer::source`] says which).
     ///
-    /// Provided: the exact answer from [`aggregate`](Self::aggregate) (source
+    /// Provided: the exact answer from [`aggregate_exact`](Self::aggregate_exact) (source
     /// [`RollupSource::Spans`]); a store that keeps rollups answers from them.
-    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+    fn aggregate(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
         let mut whole = q.clone();
         whole.filter.range = align(q.filter.range);
-        let rows = self.aggregate(&whole)?;
+        let rows = self.aggregate_exact(&whole)?;
         whole.group_by.clear();
         let total = self
-            .aggregate(&whole)?
+            .aggregate_exact(&whole)?
             .pop()
             .unwrap_or_else(|| AggregateRow::empty(Vec::new()));
         Ok(RollupAnswer {
@@ -108,10 +112,10 @@ pub trait Analytics: TraceReader {
     }
 
     /// The dashboard's overview of a range widened to whole minutes: the
-    /// [`summary`](Self::summary) numbers and a time series.
+    /// [`overview_exact`](Self::overview_exact) numbers and a time series.
     ///
-    /// Provided: [`summary`](Self::summary) (exact) and the series from
-    /// [`rollup`](Self::rollup) by time bucket.
+    /// Provided: [`overview_exact`](Self::overview_exact) and the series from
+    /// [`aggregate`](Self::aggregate) by time bucket.
     fn overview(&self, q: &OverviewQuery) -> Result<Overview, QueryError> {
         whole_minutes(q.bucket_ns, "the series' bucket width")?;
         let range = align(q.range);
@@ -123,7 +127,7 @@ pub trait Analytics: TraceReader {
         let by_bucket = |filter: SpanFilter| -> Result<Vec<AggregateRow>, QueryError> {
             let width_ns = layout.width_ns;
             let q = AggregateQuery::new(filter, [GroupBy::TimeBucket { width_ns }]);
-            Ok(self.rollup(&q)?.rows)
+            Ok(self.aggregate(&q)?.rows)
         };
         let all = by_bucket(SpanFilter::new().range(range))?;
         let mut calls = SpanFilter::new().range(range).kind(SpanKind::Llm);
@@ -153,7 +157,7 @@ pub trait Analytics: TraceReader {
             })
             .collect();
         Ok(Overview {
-            summary: self.summary(range)?,
+            summary: self.overview_exact(range)?,
             bucket_ns: layout.width_ns,
             series,
         })
@@ -162,7 +166,7 @@ pub trait Analytics: TraceReader {
     /// Tool calls in a range widened to whole minutes, by tool: calls, failures, duration
     /// percentiles, the `top` error types and message patterns, and with `bucket_ns` a trend.
     ///
-    /// Provided: from [`rollup`](Self::rollup) and a read of the range's failed tool calls.
+    /// Provided: from [`aggregate`](Self::aggregate) and a read of the range's failed tool calls.
     fn tools(
         &self,
         range: TimeRange,
@@ -173,14 +177,14 @@ pub trait Analytics: TraceReader {
         let range = align(range);
         let calls = SpanFilter::new().range(range).kind(SpanKind::Tool);
         let rows = self
-            .rollup(&AggregateQuery::new(calls.clone(), TOOL_GROUPS))?
+            .aggregate(&AggregateQuery::new(calls.clone(), TOOL_GROUPS))?
             .rows;
         let points = match bucket_ns {
             Some(width_ns) => {
                 let groups = TOOL_GROUPS
                     .into_iter()
                     .chain([GroupBy::TimeBucket { width_ns }]);
-                self.rollup(&AggregateQuery::new(calls.clone(), groups))?
+                self.aggregate(&AggregateQuery::new(calls.clone(), groups))?
                     .rows
             }
             None => Vec::new(),

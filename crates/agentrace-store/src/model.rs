@@ -1019,11 +1019,11 @@ pub enum RollupSource {
     /// The rollup tables: fast; percentiles within 3.2 %.
     Rollups,
     /// The spans themselves, because the rollups do not cover the filter or grouping: exact,
-    /// and as slow as [`Analytics::aggregate`](crate::Analytics::aggregate).
+    /// and as slow as [`Analytics::aggregate_exact`](crate::Analytics::aggregate_exact).
     Spans,
 }
 
-/// The answer of [`Analytics::rollup`](crate::Analytics::rollup).
+/// The answer of [`Analytics::aggregate`](crate::Analytics::aggregate).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RollupAnswer {
     /// The range covered: the query's, widened to whole minutes.

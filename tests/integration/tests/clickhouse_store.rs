@@ -142,7 +142,7 @@ async fn a_version_3_database_gets_rollups_by_mcp_server_and_keeps_its_own() {
         .build();
     let rollup = tokio::task::spawn_blocking(move || {
         store.write_spans(&[new]).expect("a span of this version");
-        Analytics::rollup(
+        Analytics::aggregate(
             &store,
             &AggregateQuery::new(
                 SpanFilter::new().range(TimeRange::ALL),

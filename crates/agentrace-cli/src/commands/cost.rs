@@ -29,7 +29,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
     let filter = SpanFilter::new()
         .range(range(&args.range, SystemTime::now())?)
         .kind(SpanKind::Llm);
-    let mut rows = db.aggregate(&AggregateQuery::new(filter, [group]))?;
+    let mut rows = db.aggregate_exact(&AggregateQuery::new(filter, [group]))?;
     if args.by == CostBy::Day {
         rows.sort_by(|a, b| a.keys.cmp(&b.keys));
     } else {

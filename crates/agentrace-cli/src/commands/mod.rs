@@ -42,7 +42,7 @@ fn write_text(output: &crate::args::OutputArgs, text: &str) -> Result<(), CliErr
 /// About how many spans `filter` matches, from the rollups (a progress bar's total); `None`
 /// for a filter the rollups do not cover.
 fn span_count(store: &dyn Store, filter: &SpanFilter) -> Result<Option<u64>, CliError> {
-    let answer = store.rollup(&AggregateQuery::new(filter.clone(), []))?;
+    let answer = store.aggregate(&AggregateQuery::new(filter.clone(), []))?;
     Ok((answer.source == RollupSource::Rollups).then_some(answer.total.count))
 }
 

@@ -13,7 +13,7 @@ use crate::time::range;
 
 pub(crate) fn run(store: &StoreArgs, args: &SummaryArgs) -> Result<(), CliError> {
     let db = super::open(store)?;
-    let summary = db.summary(range(&args.range, SystemTime::now())?)?;
+    let summary = db.overview_exact(range(&args.range, SystemTime::now())?)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;

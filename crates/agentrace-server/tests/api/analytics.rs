@@ -75,7 +75,7 @@ async fn cost_by_model_counts_calls_tokens_cost_and_unpriced_calls() -> TestResu
     assert_eq!(none["cost"], Value::Null, "unknown, not zero");
     assert!(none["unpriced"].as_u64() >= Some(1));
     // Every row and the total against the exact aggregate of the store.
-    let exact = api.state.store.aggregate(&AggregateQuery::new(
+    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new().billable(true),
         [GroupBy::Model],
     ))?;
@@ -240,7 +240,7 @@ async fn tools_report_calls_success_latency_and_error_patterns() -> TestResult {
 async fn the_overview_matches_the_exact_summary_and_has_a_series() -> TestResult {
     let api = Api::start().await?;
     let all = api.ok("/overview", "Overview").await?;
-    let exact = api.state.store.summary(TimeRange::ALL)?;
+    let exact = api.state.store.overview_exact(TimeRange::ALL)?;
     assert_eq!(all["requests"], exact.requests);
     assert_eq!(all["errors"], exact.errors);
     assert_eq!(all["spans"], exact.spans);
@@ -399,7 +399,7 @@ async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
     let judged = agentrace_server::jobs::slos::statuses(&*api.state.store, &[slo], end)?;
     let status = serde_json::to_value(&judged[0])?;
     // The same counts read span by span, as the exact aggregate does.
-    let exact = api.state.store.aggregate(&AggregateQuery::new(
+    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new()
             .kind(SpanKind::Tool)
             .range(TimeRange::until(end)),
@@ -775,7 +775,7 @@ async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
     let day_start = T0 - T0 % (86_400 * SEC);
     assert_eq!(judged.since_unix_nano, day_start);
-    let exact = api.state.store.aggregate(&AggregateQuery::new(
+    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
         SpanFilter::new()
             .kind(SpanKind::Tool)
             .range(TimeRange::new(day_start, end)),

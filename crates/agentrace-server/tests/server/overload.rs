@@ -64,7 +64,7 @@ async fn a_full_queue_answers_503_with_retry_after() -> Result {
     // Refused requests were not processed: the budget counts the stored spans' cost only.
     let stored_cost = t
         .fresh_store()?
-        .summary(agentrace_sqlite::TimeRange::ALL)?
+        .overview_exact(agentrace_sqlite::TimeRange::ALL)?
         .cost;
     let spent = t
         .server

@@ -81,7 +81,7 @@ async fn span_metrics_outlive_their_spans_until_their_own_max_age() -> Result {
     // What is left: the minute and hour of the span of 10 days ago, which the cost view reads.
     let store = t.fresh_store()?;
     assert_eq!(store.count(RecordKind::Metrics)?, 2);
-    let cost = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
+    let cost = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
     assert_eq!(cost.total.count, 1, "{cost:?}");
     Ok(())
 }

@@ -108,15 +108,15 @@ impl TraceReader for SqliteStore {
 }
 
 impl Analytics for SqliteStore {
-    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
+    fn aggregate_exact(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
         self.read(|conn| aggregate::aggregate(conn, &q.filter, &q.group_by))
     }
 
-    fn summary(&self, range: TimeRange) -> Result<Summary, QueryError> {
+    fn overview_exact(&self, range: TimeRange) -> Result<Summary, QueryError> {
         self.snapshot(|conn| aggregate::summary(conn, range))
     }
 
-    fn rollup(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
+    fn aggregate(&self, q: &AggregateQuery) -> Result<RollupAnswer, QueryError> {
         rollups::rollup(self, q)
     }
 

@@ -1,5 +1,5 @@
-//! Queries answered from the rollups: [`SqliteStore::rollup`], [`SqliteStore::overview`] and
-//! [`SqliteStore::tools`].
+//! Queries answered from the rollups: [`Analytics::aggregate`](agentrace_store::Analytics::aggregate),
+//! [`overview`](agentrace_store::Analytics::overview) and [`tools`](agentrace_store::Analytics::tools).
 
 use agentrace_store::series::{SeriesLayout, align};
 use std::collections::HashMap;

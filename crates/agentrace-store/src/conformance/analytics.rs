@@ -202,11 +202,11 @@ pub fn latency_within(store: &dyn Store) -> CheckResult {
             .map(|s| s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)),
     );
     let exact = store
-        .aggregate(&AggregateQuery::new(SpanFilter::new(), []))?
+        .aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?
         .pop()
         .ok_or("no aggregate row")?;
-    let rolled = store.rollup(&AggregateQuery::new(SpanFilter::new(), []))?;
-    let by_kind = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Kind]))?;
+    let rolled = store.aggregate(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let by_kind = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Kind]))?;
     let llm = by_kind
         .rows
         .iter()
@@ -255,9 +255,10 @@ pub fn latency_within(store: &dyn Store) -> CheckResult {
 /// L5 of research); nothing matched, no row.
 pub fn aggregate_by_model(store: &dyn Store) -> CheckResult {
     store.write_spans(&five_traces())?;
-    let by_model = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
+    let by_model =
+        store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
     expect_rows("by model", &rows_by_model(), &by_model)?;
-    let all = store.aggregate(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let all = store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?;
     expect_rows("all spans", &[row_of_all()], &all)?;
     let gpt4o = AggregateQuery::new(SpanFilter::new().model("gpt-4o"), [GroupBy::Agent]);
     let expected = vec![
@@ -275,10 +276,10 @@ pub fn aggregate_by_model(store: &dyn Store) -> CheckResult {
     expect_rows(
         "gpt-4o calls by agent",
         &expected,
-        &store.aggregate(&gpt4o)?,
+        &store.aggregate_exact(&gpt4o)?,
     )?;
     let none = AggregateQuery::new(SpanFilter::new().agent("nobody"), [GroupBy::Model]);
-    expect_rows("spans of no agent", &[], &store.aggregate(&none)?)?;
+    expect_rows("spans of no agent", &[], &store.aggregate_exact(&none)?)?;
     Ok(())
 }
 
@@ -291,14 +292,14 @@ pub fn aggregate_by_agent_kind_and_minute(store: &dyn Store) -> CheckResult {
     expect_rows(
         "by agent",
         &rows_by_agent(),
-        &store.aggregate(&q(vec![GroupBy::Agent]))?,
+        &store.aggregate_exact(&q(vec![GroupBy::Agent]))?,
     )?;
     expect_rows(
         "by kind",
         &rows_by_kind(),
-        &store.aggregate(&q(vec![GroupBy::Kind]))?,
+        &store.aggregate_exact(&q(vec![GroupBy::Kind]))?,
     )?;
-    let minutes = store.aggregate(&q(vec![GroupBy::TimeBucket { width_ns: MINUTE }]))?;
+    let minutes = store.aggregate_exact(&q(vec![GroupBy::TimeBucket { width_ns: MINUTE }]))?;
     let expected: Vec<_> = [2, 4, 1, 5, 3]
         .into_iter()
         .zip(0u64..)
@@ -325,7 +326,7 @@ pub fn aggregate_by_agent_kind_and_minute(store: &dyn Store) -> CheckResult {
     expect_rows(
         "support's spans by kind and tool",
         &expected,
-        &store.aggregate(&support)?,
+        &store.aggregate_exact(&support)?,
     )?;
     Ok(())
 }
@@ -370,14 +371,15 @@ pub fn aggregate_spans_count_as_spans_only(store: &dyn Store) -> CheckResult {
     let spans = aggregate_trace();
     store.write_spans(&spans)?;
     // Durations 5, 3, 2 s: sorted 2, 3, 5.
-    let all = store.aggregate(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let all = store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?;
     let total = row(Vec::new())
         .spans(3, 0)
         .secs(3, 5, 5)
         .tokens(300, 60)
         .cost(5000, 1);
     expect_rows("all spans", std::slice::from_ref(&total), &all)?;
-    let by_model = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
+    let by_model =
+        store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
     let expected = vec![
         row(vec![key("gpt-4o")])
             .spans(2, 0)
@@ -388,7 +390,7 @@ pub fn aggregate_spans_count_as_spans_only(store: &dyn Store) -> CheckResult {
     ];
     expect_rows("by model", &expected, &by_model)?;
 
-    let summary = store.summary(TimeRange::ALL)?;
+    let summary = store.overview_exact(TimeRange::ALL)?;
     expect_eq("the summary's spans", &3, &summary.spans)?;
     expect_eq(
         "the summary's tokens",
@@ -402,7 +404,7 @@ pub fn aggregate_spans_count_as_spans_only(store: &dyn Store) -> CheckResult {
     )?;
     expect_eq("the summary's priced spans", &1, &summary.priced)?;
     expect_eq("the summary's unpriced spans", &0, &summary.unpriced)?;
-    let rollup = store.rollup(&AggregateQuery::new(SpanFilter::new(), []))?;
+    let rollup = store.aggregate(&AggregateQuery::new(SpanFilter::new(), []))?;
     let mut got = rollup.total.clone();
     got.duration = total.duration;
     got.durations = total.durations.clone();
@@ -481,7 +483,7 @@ pub fn aggregate_spans_are_not_calls(store: &dyn Store) -> CheckResult {
         .secs(2, 2, 2)
         .tokens(300, 60)
         .cost(5000, 1);
-    let summary = store.summary(TimeRange::ALL)?;
+    let summary = store.overview_exact(TimeRange::ALL)?;
     expect_rows(
         "the summary's billable models",
         std::slice::from_ref(&step),
@@ -570,7 +572,7 @@ pub fn summary(store: &dyn Store) -> CheckResult {
     expect_summary(
         "the summary of all time",
         &expected,
-        &store.summary(TimeRange::ALL)?,
+        &store.overview_exact(TimeRange::ALL)?,
     )?;
 
     // L2 4 s, M2 5 s, L3 20 s.
@@ -613,7 +615,7 @@ pub fn summary(store: &dyn Store) -> CheckResult {
     expect_summary(
         "the summary of [T0+60 s, T0+180 s)",
         &expected,
-        &store.summary(range)?,
+        &store.overview_exact(range)?,
     )?;
     Ok(())
 }

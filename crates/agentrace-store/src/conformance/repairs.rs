@@ -85,8 +85,8 @@ pub fn update_costs(store: &dyn Store) -> CheckResult {
         }
     }
     let by_model = AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]);
-    expect_rows("by model", &expected, &store.aggregate(&by_model)?)?;
-    let mut rolled = store.rollup(&by_model)?.rows;
+    expect_rows("by model", &expected, &store.aggregate_exact(&by_model)?)?;
+    let mut rolled = store.aggregate(&by_model)?.rows;
     for (r, e) in rolled.iter_mut().zip(&expected) {
         r.duration = e.duration;
     }
@@ -142,7 +142,7 @@ pub fn repair_reattaches_a_detached_root(store: &dyn Store) -> CheckResult {
     expect_eq(
         "spans by agent before the repair",
         &want,
-        &keyed_counts(&store.aggregate(&by_agent)?),
+        &keyed_counts(&store.aggregate_exact(&by_agent)?),
     )?;
 
     let mut reattached = q.clone();
@@ -188,12 +188,12 @@ pub fn repair_reattaches_a_detached_root(store: &dyn Store) -> CheckResult {
     expect_eq(
         "spans by agent after the repair",
         &want,
-        &keyed_counts(&store.aggregate(&by_agent)?),
+        &keyed_counts(&store.aggregate_exact(&by_agent)?),
     )?;
     expect_eq(
         "rollup by agent after the repair",
         &want,
-        &keyed_counts(&store.rollup(&by_agent)?.rows),
+        &keyed_counts(&store.aggregate(&by_agent)?.rows),
     )?;
     if !repaired.attributed.is_empty() {
         let got: BTreeSet<_> = repaired.attributed.iter().map(|r| r.span_id).collect();
@@ -291,11 +291,11 @@ pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
             .and_then(|e| e.error_type.clone()),
     )?;
     let by_server = AggregateQuery::new(SpanFilter::new(), [GroupBy::McpServer, GroupBy::Kind]);
-    let rolled = store.rollup(&by_server)?.rows;
+    let rolled = store.aggregate(&by_server)?.rows;
     expect_eq(
         "the rollups by server and kind (keys, calls, errors)",
         &store
-            .aggregate(&by_server)?
+            .aggregate_exact(&by_server)?
             .iter()
             .map(|r| (r.keys.clone(), r.count, r.errors))
             .collect::<Vec<_>>(),
@@ -381,12 +381,12 @@ pub fn repair_marks_an_aggregate(store: &dyn Store) -> CheckResult {
     expect_rows(
         "all spans",
         std::slice::from_ref(&total),
-        &store.aggregate(&all)?,
+        &store.aggregate_exact(&all)?,
     )?;
-    let mut rolled = store.rollup(&all)?.total;
+    let mut rolled = store.aggregate(&all)?.total;
     rolled.duration = total.duration;
     expect_rows("the rollup's total (durations aside)", &[total], &[rolled])?;
-    let summary = store.summary(TimeRange::ALL)?;
+    let summary = store.overview_exact(TimeRange::ALL)?;
     expect_eq(
         "the summary's (cost, unpriced)",
         &(Some(Usd::from_nanos(5000)), 0),

@@ -56,8 +56,8 @@ impl<S: Store> TraceReader for RequiredOnly<S> {
 }
 
 impl<S: Store> Analytics for RequiredOnly<S> {
-    fn aggregate(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
-        self.0.aggregate(q)
+    fn aggregate_exact(&self, q: &AggregateQuery) -> Result<Vec<AggregateRow>, QueryError> {
+        self.0.aggregate_exact(q)
     }
 
     fn metric_names(&self, range: TimeRange) -> Result<Vec<MetricInfo>, QueryError> {

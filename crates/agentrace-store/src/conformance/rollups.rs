@@ -59,7 +59,7 @@ pub fn rollup_matches_aggregate(store: &dyn Store) -> CheckResult {
         (GroupBy::Agent, rows_by_agent()),
         (GroupBy::Kind, rows_by_kind()),
     ] {
-        let answer = store.rollup(&q(vec![by]))?;
+        let answer = store.aggregate(&q(vec![by]))?;
         expect_rows_close(&format!("rollup by {by:?}"), &expected, &answer.rows)?;
         expect_rows_close(
             &format!("rollup by {by:?}: total"),
@@ -86,8 +86,8 @@ pub fn rollup_matches_aggregate(store: &dyn Store) -> CheckResult {
         vec![GroupBy::Kind, GroupBy::Service],
     ];
     for g in groupings {
-        let exact = store.aggregate(&q(g.clone()))?;
-        let answer = store.rollup(&q(g.clone()))?;
+        let exact = store.aggregate_exact(&q(g.clone()))?;
+        let answer = store.aggregate(&q(g.clone()))?;
         expect_rows_close(&format!("rollup by {g:?}"), &exact, &answer.rows)?;
     }
     let filtered = AggregateQuery::new(
@@ -96,12 +96,12 @@ pub fn rollup_matches_aggregate(store: &dyn Store) -> CheckResult {
             .range(TimeRange::new(T0, T0 + 5 * MINUTE)),
         [GroupBy::Agent],
     );
-    let exact = store.aggregate(&filtered)?;
+    let exact = store.aggregate_exact(&filtered)?;
     expect_eq("gpt-4o calls by agent: rows", &2, &exact.len())?;
     expect_rows_close(
         "rollup of gpt-4o calls by agent",
         &exact,
-        &store.rollup(&filtered)?.rows,
+        &store.aggregate(&filtered)?.rows,
     )?;
 
     let widened = TimeRange::new(T0 + MINUTE, T0 + 3 * MINUTE);
@@ -109,7 +109,7 @@ pub fn rollup_matches_aggregate(store: &dyn Store) -> CheckResult {
         SpanFilter::new().range(TimeRange::new(T0 + 61 * SEC, T0 + 179 * SEC)),
         [GroupBy::Model],
     );
-    let answer = store.rollup(&narrow)?;
+    let answer = store.aggregate(&narrow)?;
     expect_eq(
         "the range of a rollup, widened to minutes",
         &widened,
@@ -194,7 +194,11 @@ pub fn overview(store: &dyn Store) -> CheckResult {
     store.write_spans(&five_traces())?;
     let range = TimeRange::new(T0, T0 + 5 * MINUTE);
     let overview = store.overview(&OverviewQuery::new(range).bucket_ns(MINUTE))?;
-    expect_summary_close("the overview", &store.summary(range)?, &overview.summary)?;
+    expect_summary_close(
+        "the overview",
+        &store.overview_exact(range)?,
+        &overview.summary,
+    )?;
     expect_eq("the overview's bucket width", &MINUTE, &overview.bucket_ns)?;
     type Point = (u64, u64, u64, u64, u64, TokenUsage, Option<Usd>, u64);
     let point = |i: u64,
@@ -452,10 +456,10 @@ pub fn tools_of_mcp_servers(store: &dyn Store) -> CheckResult {
         &answer.tools[0].error_types,
     )?;
     let by_server = AggregateQuery::new(SpanFilter::new(), vec![GroupBy::McpServer, GroupBy::Kind]);
-    let rolled = store.rollup(&by_server)?;
+    let rolled = store.aggregate(&by_server)?;
     expect_rows_close(
         "spans by MCP server and kind, rollups against the spans",
-        &store.aggregate(&by_server)?,
+        &store.aggregate_exact(&by_server)?,
         &rolled.rows,
     )?;
     expect_eq(
@@ -472,13 +476,13 @@ pub fn tools_of_mcp_servers(store: &dyn Store) -> CheckResult {
     let mut on_docs = SpanFilter::new();
     on_docs.mcp_server = Some("docs".to_owned());
     let q = AggregateQuery::new(on_docs, vec![GroupBy::Operation]);
-    let rolled = store.rollup(&q)?;
+    let rolled = store.aggregate(&q)?;
     expect_eq(
         "spans on docs: from the rollups",
         &RollupSource::Rollups,
         &rolled.source,
     )?;
-    expect_rows_close("spans on docs", &store.aggregate(&q)?, &rolled.rows)?;
+    expect_rows_close("spans on docs", &store.aggregate_exact(&q)?, &rolled.rows)?;
     expect_eq("spans on docs", &3, &rolled.total.count)
 }
 

@@ -104,7 +104,7 @@ pub fn token_details_are_summed(store: &dyn Store) -> CheckResult {
         )?;
     }
     let all = AggregateQuery::new(SpanFilter::new(), []);
-    let rows = store.aggregate(&all)?;
+    let rows = store.aggregate_exact(&all)?;
     let got: Vec<_> = rows.iter().map(|r| r.usage).collect();
     expect_eq("the aggregate's usage", &vec![total_usage()], &got)?;
     let by_model = AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]);
@@ -122,22 +122,22 @@ pub fn token_details_are_summed(store: &dyn Store) -> CheckResult {
     expect_eq(
         "usage by model",
         &expected,
-        &usages(&store.aggregate(&by_model)?),
+        &usages(&store.aggregate_exact(&by_model)?),
     )?;
     expect_eq(
         "the rollup's usage by model",
         &expected,
-        &usages(&store.rollup(&by_model)?.rows),
+        &usages(&store.aggregate(&by_model)?.rows),
     )?;
     expect_eq(
         "the rollup's total usage",
         &total_usage(),
-        &store.rollup(&all)?.total.usage,
+        &store.aggregate(&all)?.total.usage,
     )?;
     expect_eq(
         "the summary's usage",
         &total_usage(),
-        &store.summary(TimeRange::ALL)?.usage,
+        &store.overview_exact(TimeRange::ALL)?.usage,
     )?;
     let overview = store.overview(&OverviewQuery::new(TimeRange::new(T0, T0 + MINUTE)))?;
     expect_eq(
@@ -193,7 +193,7 @@ pub fn trace_summaries_keep_one_hour_cache_writes_per_span(store: &dyn Store) ->
     let user = users.first().ok_or("user u-k is missing")?;
     expect_eq("the user's usage", &want, &user.usage)?;
     let total = store
-        .aggregate(&AggregateQuery::new(SpanFilter::new(), []))?
+        .aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?
         .pop()
         .ok_or("no aggregate row")?;
     expect_eq("the aggregate's usage", &total_usage(), &total.usage)?;

@@ -200,7 +200,8 @@ pub fn retention_deletes_spans_and_events(store: &dyn Store) -> CheckResult {
         (span_id(M2), 0, true),
     ];
     expect_eq("trace 2's nodes (span, depth, orphan)", &want, &nodes)?;
-    let by_agent = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]))?;
+    let by_agent =
+        store.aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Agent]))?;
     let want = vec![
         (vec![key("research")], 6),
         (vec![key("support")], 5),
@@ -289,10 +290,10 @@ pub fn empty_store(store: &dyn Store) -> CheckResult {
         "aggregate rows",
         &0,
         &store
-            .aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?
+            .aggregate_exact(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?
             .len(),
     )?;
-    let summary = store.summary(TimeRange::ALL)?;
+    let summary = store.overview_exact(TimeRange::ALL)?;
     expect_eq(
         "the summary's (traces, spans, requests, cost, latency, models)",
         &(0, 0, 0, None, None, 0),
@@ -305,7 +306,7 @@ pub fn empty_store(store: &dyn Store) -> CheckResult {
             summary.by_model.len(),
         ),
     )?;
-    let rollup = store.rollup(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
+    let rollup = store.aggregate(&AggregateQuery::new(SpanFilter::new(), [GroupBy::Model]))?;
     expect_eq(
         "the rollup's (rows, spans)",
         &(0, 0),

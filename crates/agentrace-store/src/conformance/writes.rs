@@ -100,14 +100,14 @@ pub fn duplicate_spans_are_stored_once(store: &dyn Store) -> CheckResult {
     // All spans: 15 + N + trace 20's; cost 35910 (the five traces' 2000+13000+900+20010), tokens
     // 3280 in (1000+400+200+50+1000+500+50+80), 685 out (200+100+50+10+200+100+25).
     let all = AggregateQuery::new(SpanFilter::new(), []);
-    let rows = store.aggregate(&all)?;
+    let rows = store.aggregate_exact(&all)?;
     let row = rows.first().ok_or("no aggregate row")?;
     expect_eq("aggregate rows", &1, &rows.len())?;
     expect_eq("aggregate count", &17, &row.count)?;
     expect_eq("aggregate cost", &Some(Usd::from_nanos(35_910)), &row.cost)?;
     expect_eq("aggregate input tokens", &3280, &row.usage.input_tokens)?;
     expect_eq("aggregate output tokens", &685, &row.usage.output_tokens)?;
-    let rollup = store.rollup(&all)?;
+    let rollup = store.aggregate(&all)?;
     expect_eq("rollup count", &17, &rollup.total.count)?;
     expect_eq(
         "rollup cost",
@@ -275,9 +275,9 @@ fn check_attributed(store: &dyn Store, reported: &[LateAttribution]) -> CheckRes
     ] {
         let want: Vec<_> = want.into_iter().map(|(k, n)| (vec![key(k)], n)).collect();
         let q = AggregateQuery::new(SpanFilter::new(), [by]);
-        let aggregate = keyed_counts(&store.aggregate(&q)?);
+        let aggregate = keyed_counts(&store.aggregate_exact(&q)?);
         expect_eq(format!("aggregate by {by:?}"), &want, &aggregate)?;
-        let rollup = keyed_counts(&store.rollup(&q)?.rows);
+        let rollup = keyed_counts(&store.aggregate(&q)?.rows);
         expect_eq(format!("rollup by {by:?}"), &want, &rollup)?;
     }
     expect_eq(
@@ -421,7 +421,7 @@ pub fn attribution_across_many_traces(store: &dyn Store) -> CheckResult {
     expect_eq(
         "spans by agent",
         &vec![(vec![key("planner")], 2 * u64::from(MANY_TRACES))],
-        &keyed_counts(&store.aggregate(&q)?),
+        &keyed_counts(&store.aggregate_exact(&q)?),
     )?;
     expect_eq(
         "spans awaiting their parent",

@@ -239,7 +239,7 @@ pub(super) async fn cost(
     };
     p.finish()?;
     let q = AggregateQuery::new(f, dims);
-    let answer = blocking(&state.store, move |s| s.rollup(&q)).await?;
+    let answer = blocking(&state.store, move |s| s.aggregate(&q)).await?;
     let answer = Cost {
         range: answer.range,
         source: answer.source,

@@ -101,7 +101,7 @@ fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrail
     let mut series: BTreeMap<u64, Point> = BTreeMap::new();
     let at = |t: u64| t - t % bucket;
     let guardrail = SpanFilter::new().range(range).kind(SpanKind::Guardrail);
-    let per_bucket = store.rollup(&AggregateQuery::new(
+    let per_bucket = store.aggregate(&AggregateQuery::new(
         guardrail.clone(),
         [GroupBy::TimeBucket { width_ns: bucket }],
     ))?;

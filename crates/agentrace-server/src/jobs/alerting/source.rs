@@ -86,7 +86,9 @@ impl Source for StoreSource {
         }
         let filter = span_filter(q.rule, range);
         let group_by: Vec<GroupBy> = q.rule.per.map(group_by).into_iter().collect();
-        let answer = self.store.rollup(&AggregateQuery::new(filter, group_by))?;
+        let answer = self
+            .store
+            .aggregate(&AggregateQuery::new(filter, group_by))?;
         Ok(if q.rule.per.is_some() {
             answer
                 .rows
@@ -315,7 +317,7 @@ impl StoreSource {
         let guardrails = span_filter(rule, range)
             .kind(SpanKind::Guardrail)
             .status(StatusFilter::Error);
-        let failed = self.store.rollup(&AggregateQuery::new(guardrails, []))?;
+        let failed = self.store.aggregate(&AggregateQuery::new(guardrails, []))?;
         Ok(count + failed.total.count)
     }
 }

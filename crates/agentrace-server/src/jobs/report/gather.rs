@@ -70,7 +70,7 @@ fn rollup(
     filter: SpanFilter,
     by: Vec<GroupBy>,
 ) -> Result<agentrace_store::RollupAnswer, QueryError> {
-    store.rollup(&AggregateQuery::new(filter, by))
+    store.aggregate(&AggregateQuery::new(filter, by))
 }
 
 fn activity(store: &dyn Store, range: TimeRange) -> Result<Activity, QueryError> {

@@ -287,7 +287,7 @@ fn rollup(
         .unwrap_or_else(|| slo.scope.clone());
     let mut filter = scope_filter(&scope, range);
     filter.kind = count.of.kind().parse().ok();
-    store.rollup(&AggregateQuery::new(filter, group_by))
+    store.aggregate(&AggregateQuery::new(filter, group_by))
 }
 
 /// `slo` judged at `now_unix_nano`, each window read whole.
