@@ -83,6 +83,7 @@ mod evaluator_rules;
 mod fnv;
 mod id_filter;
 mod metric_points;
+mod organization;
 mod past;
 mod query;
 mod repairs;
@@ -109,6 +110,7 @@ pub use agentrace_store::{
 pub use alerts::MAX_ALERT_RECORDS;
 pub use attribution::{HORIZON as ATTRIBUTION_HORIZON, MAX_PENDING as MAX_AWAITING_PARENT};
 pub use error::{DbError, OpenError};
+pub use organization::{DEFAULT_MAX_OPEN_PROJECTS, OrganizationOptions, SqliteOrganization};
 pub use schema::SCHEMA_VERSION;
 pub use store::{SqliteStore, StoreOptions};
 pub use wal::{DEFAULT_WAL_CEILING, MIN_WAL_CEILING};

@@ -166,6 +166,12 @@ impl SqliteStore {
         self.inner.shut_down.load(Ordering::SeqCst)
     }
 
+    /// Refuses every later write (as after [`Sink::shutdown`]), without flushing: the file
+    /// is about to be removed.
+    pub(crate) fn refuse_writes(&self) {
+        self.inner.shut_down.store(true, Ordering::SeqCst);
+    }
+
     /// Makes every committed write durable: checkpoints the write-ahead log, which syncs it
     /// to disk first. (Each committed batch already survives a crash of the process.)
     pub fn checkpoint(&self) -> Result<(), DbError> {

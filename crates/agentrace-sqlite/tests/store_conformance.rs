@@ -6,9 +6,9 @@ use std::cell::RefCell;
 use std::error::Error;
 use std::sync::Arc;
 
-use agentrace_sqlite::SqliteStore;
+use agentrace_sqlite::{SqliteOrganization, SqliteStore};
 use agentrace_store::conformance::RequiredOnly;
-use agentrace_store::{Store, conformance};
+use agentrace_store::{Organization, Store, conformance};
 
 #[test]
 fn sqlite_passes_the_store_conformance_suite() -> Result<(), Box<dyn Error>> {
@@ -41,4 +41,18 @@ fn on_sqlite(
         Ok(wrap(store))
     };
     conformance::run_all_but(&new_store, exempt)
+}
+
+/// Projects on SQLite (a file per project) pass the organization checks: the registry's
+/// rules, keys, and isolation whatever order two projects' writes arrive in.
+#[test]
+fn sqlite_projects_pass_the_organization_checks() -> Result<(), Box<dyn Error>> {
+    let dirs = RefCell::new(Vec::new());
+    let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let organization = SqliteOrganization::open(dir.path().join("agentrace.db"))?;
+        dirs.borrow_mut().push(dir);
+        Ok(Arc::new(organization))
+    };
+    conformance::projects::run_all(&new_organization)
 }

@@ -76,6 +76,7 @@ mod health;
 mod model;
 mod people;
 mod picks;
+mod projects;
 mod read;
 mod run_cost;
 mod score_stats;
@@ -112,6 +113,11 @@ pub use model::{
     TracePage, TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
 };
 pub use people::{People, TraceFigures};
+pub use projects::{
+    DEFAULT_PROJECT, InvalidProjectName, KeyHash, KeyId, KeyOwner, KeyScope, MAX_PROJECT_NAME,
+    NewKey, Organization, PROJECT_NAME_RULE, Project, ProjectError, ProjectId, ProjectName,
+    StoredKey,
+};
 pub use read::{MAX_TARGETS_A_LOOKUP, TraceReader};
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};
 pub use score_stats::{

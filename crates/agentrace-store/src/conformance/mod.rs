@@ -59,6 +59,7 @@ pub mod fixtures;
 pub mod fleet;
 pub mod past;
 pub mod people;
+pub mod projects;
 pub mod records;
 pub mod repairs;
 mod required_only;
