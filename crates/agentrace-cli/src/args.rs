@@ -26,6 +26,9 @@ pub(crate) struct StoreArgs {
     /// exists — the library examples' — else `agentrace serve`'s, in its per-user data dir).
     #[arg(long, global = true, env = "AGENTRACE_SQLITE_PATH")]
     pub(crate) db: Option<PathBuf>,
+    /// The project to read or write (else `default`): every project's data is its own.
+    #[arg(long, global = true, env = "AGENTRACE_PROJECT", value_name = "NAME")]
+    pub(crate) project: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

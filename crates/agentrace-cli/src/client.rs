@@ -8,6 +8,9 @@ use serde_json::Value;
 use crate::args::ServerArgs;
 use crate::error::CliError;
 
+/// The header a request names its project with.
+pub(crate) const PROJECT_HEADER: &str = "x-agentrace-project";
+
 /// How long a request may take.
 const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -16,11 +19,15 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 pub(crate) struct ApiClient {
     base: String,
     token: Option<String>,
+    /// The project asked for (`x-agentrace-project`), if one was given.
+    project: Option<String>,
     http: reqwest::Client,
 }
 
 impl ApiClient {
-    pub(crate) fn new(args: &ServerArgs) -> Result<Self, CliError> {
+    /// A client of the server `args` name, acting on `project` (`--project`; else the one
+    /// its token belongs to, or `default`).
+    pub(crate) fn new(args: &ServerArgs, project: Option<&str>) -> Result<Self, CliError> {
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
@@ -28,6 +35,7 @@ impl ApiClient {
         Ok(Self {
             base: args.server.trim_end_matches('/').to_owned(),
             token: args.api_token.clone().filter(|t| !t.is_empty()),
+            project: project.map(str::to_owned),
             http,
         })
     }
@@ -58,6 +66,11 @@ impl ApiClient {
         self.token.as_deref()
     }
 
+    /// The project asked for, if one was.
+    pub(crate) fn project(&self) -> Option<&str> {
+        self.project.as_deref()
+    }
+
     /// `GET /api/v1{path}` as JSON; a refusal is an error with the server's message.
     pub(crate) async fn get(&self, path: &str) -> Result<Value, CliError> {
         self.send(self.http.get(self.url(path)), path).await
@@ -82,6 +95,9 @@ impl ApiClient {
         let url = self.url(path);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
+        }
+        if let Some(project) = &self.project {
+            request = request.header(PROJECT_HEADER, project);
         }
         let answer = request
             .send()

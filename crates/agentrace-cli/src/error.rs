@@ -19,6 +19,10 @@ pub(crate) enum CliError {
     #[error("cannot open the store: {0}")]
     OpenStore(#[from] agentrace_server::OpenStoreError),
     /// A query failed.
+    #[error("{0}")]
+    Project(#[from] agentrace_store::ProjectError),
+    #[error("no project named {0:?} (list them with `GET /api/v1/projects`)")]
+    NoProject(String),
     #[error("query failed: {0}")]
     Query(#[from] agentrace_store::QueryError),
     /// Writing to the store failed.

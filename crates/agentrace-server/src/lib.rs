@@ -30,7 +30,7 @@
 //! | folder | its role |
 //! |---|---|
 //! | `config/` | every setting: its key, its layers (file, environment, flags), its checks |
-//! | `store.rs` | the store the configuration names, opened ([`SharedStore`]: SQLite or ClickHouse) |
+//! | `store.rs` | the store the configuration names, opened with its projects ([`SharedOrganization`], each project's [`SharedStore`]: SQLite or ClickHouse) |
 //! | `telemetry/` | the server's own figures, beneath every step: the counters ([`ServerStats`]), the node's fleet membership, `/status`' snapshot, `/metrics`' text |
 //! | `ingest/` | the walk: **receive** (the listeners' limits, OTLP over HTTP and gRPC) → **process** (the processor chain, rows encoded) → **write** (the writer's group commit) → **publish** (the commit's watchers, the live feed, the fan-out pipeline) |
 //! | `jobs/` | what runs beside it: retention, repairs, alerting and SLOs, reports, online evaluations, the fleet's beat, the budgets' reload |
@@ -96,9 +96,9 @@ pub mod telemetry;
 
 pub use config::{ConfigError, ConfigLayer, ServerConfig};
 pub use http::state::AppState;
-pub use ingest::committed::{Committed, LIVE_CAPACITY};
+pub use ingest::committed::{Committed, LIVE_CAPACITY, Published};
 pub use startup::error::{StartError, StopError};
 pub use startup::running::{RunningServer, shutdown_signal};
 pub use startup::server::Server;
-pub use store::{OpenStoreError, SharedStore};
+pub use store::{OpenStoreError, SharedOrganization, SharedStore};
 pub use telemetry::stats::{ServerStats, StatsSnapshot};

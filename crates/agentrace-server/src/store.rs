@@ -1,16 +1,21 @@
-//! The store the configuration names, opened: the one module of the server that knows the
-//! implementations of [`agentrace_store::Store`]; every other speaks the traits.
+//! The store the configuration names, opened as an organization of projects: the one module
+//! of the server that knows the implementations of [`agentrace_store::Organization`] and
+//! [`agentrace_store::Store`]; every other speaks the traits.
 
 use std::sync::Arc;
 
-use agentrace_sqlite::{SqliteStore, StoreOptions};
-use agentrace_store::Store;
+use agentrace_sqlite::{OrganizationOptions, SqliteOrganization, StoreOptions};
+use agentrace_store::{Organization, Store};
 
 use crate::config::{ClickHouseLocation, ServerConfig, StoreLocation};
 
 /// The store every part of the server shares: any implementation of
 /// [`agentrace_store::Store`] (SQLite, ClickHouse), chosen by the configuration's `store`.
 pub type SharedStore = Arc<dyn Store>;
+
+/// The projects of the deployment, their keys, and each project's [`SharedStore`]: any
+/// implementation of [`agentrace_store::Organization`], chosen by the configuration's `store`.
+pub type SharedOrganization = Arc<dyn Organization>;
 
 /// The configured store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -27,21 +32,27 @@ pub enum OpenStoreError {
     #[cfg(feature = "clickhouse")]
     #[error(transparent)]
     Hold(#[from] agentrace_clickhouse::HoldError),
+    /// The ClickHouse database's projects could not be read.
+    #[cfg(feature = "clickhouse")]
+    #[error("the projects of the ClickHouse database: {0}")]
+    Projects(#[source] agentrace_store::ProjectError),
     /// This build has no ClickHouse store.
     #[cfg(not(feature = "clickhouse"))]
     #[error("{0}: this build of agentrace has no ClickHouse store (cargo feature `clickhouse`)")]
     NotBuilt(String),
 }
 
-/// Opens (creates, migrates) the store `config` names. Blocks: call it off async threads.
-pub fn open(config: &ServerConfig) -> Result<SharedStore, OpenStoreError> {
+/// Opens (creates, migrates) the store `config` names, with its projects. Blocks: call it
+/// off async threads.
+pub fn open(config: &ServerConfig) -> Result<SharedOrganization, OpenStoreError> {
     match &config.store {
         StoreLocation::Sqlite => {
-            let store = SqliteStore::open_with(
+            let store = StoreOptions::default().wal_ceiling(config.limits.wal_ceiling_bytes);
+            let organization = SqliteOrganization::open_with(
                 config.db_path(),
-                &StoreOptions::default().wal_ceiling(config.limits.wal_ceiling_bytes),
+                OrganizationOptions::default().store(store),
             )?;
-            Ok(Arc::new(store))
+            Ok(Arc::new(organization))
         }
         StoreLocation::ClickHouse(c) => serve_clickhouse(c, &config.data_dir),
     }
@@ -58,7 +69,7 @@ pub const HELD_SPANS_DIR: &str = "held-spans";
 fn serve_clickhouse(
     c: &ClickHouseLocation,
     data_dir: &std::path::Path,
-) -> Result<SharedStore, OpenStoreError> {
+) -> Result<SharedOrganization, OpenStoreError> {
     let store = connect_clickhouse(c)?;
     let hold = c.hold.unwrap_or(crate::config::DEFAULT_HOLD);
     if !hold.is_zero() {
@@ -70,22 +81,28 @@ fn serve_clickhouse(
             );
         }
     }
-    Ok(Arc::new(store))
+    let organization =
+        agentrace_clickhouse::ClickHouseOrganization::open(store).map_err(OpenStoreError::Projects)?;
+    Ok(Arc::new(organization))
 }
 
 #[cfg(not(feature = "clickhouse"))]
 fn serve_clickhouse(
     c: &ClickHouseLocation,
     _data_dir: &std::path::Path,
-) -> Result<SharedStore, OpenStoreError> {
-    open_clickhouse(c)
+) -> Result<SharedOrganization, OpenStoreError> {
+    Err(OpenStoreError::NotBuilt(
+        StoreLocation::ClickHouse(c.clone()).to_string(),
+    ))
 }
 
-/// Opens (creates, migrates) a ClickHouse store, holding nothing (what the CLI's store
-/// commands read). Blocks: call it off async threads.
+/// Opens (creates, migrates) a ClickHouse store with its projects, holding nothing (what the
+/// CLI's store commands read). Blocks: call it off async threads.
 #[cfg(feature = "clickhouse")]
-pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreError> {
-    Ok(Arc::new(connect_clickhouse(c)?))
+pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedOrganization, OpenStoreError> {
+    let organization = agentrace_clickhouse::ClickHouseOrganization::open(connect_clickhouse(c)?)
+        .map_err(OpenStoreError::Projects)?;
+    Ok(Arc::new(organization))
 }
 
 #[cfg(feature = "clickhouse")]
@@ -117,7 +134,7 @@ fn connect_clickhouse(
 
 /// Refuses: this build has no ClickHouse store.
 #[cfg(not(feature = "clickhouse"))]
-pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedStore, OpenStoreError> {
+pub fn open_clickhouse(c: &ClickHouseLocation) -> Result<SharedOrganization, OpenStoreError> {
     Err(OpenStoreError::NotBuilt(
         StoreLocation::ClickHouse(c.clone()).to_string(),
     ))

@@ -15,8 +15,8 @@ use crate::progress::Progress;
 /// How often the run's progress is read.
 const POLL: Duration = Duration::from_millis(250);
 
-pub(crate) fn run(args: &EvaluateArgs) -> Result<(), CliError> {
-    let client = ApiClient::new(&args.server)?;
+pub(crate) fn run(args: &EvaluateArgs, project: Option<&str>) -> Result<(), CliError> {
+    let client = ApiClient::new(&args.server, project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

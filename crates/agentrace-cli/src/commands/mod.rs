@@ -21,10 +21,10 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use agentrace_server::SharedStore;
 use agentrace_server::config::StoreLocation;
-use agentrace_sqlite::SqliteStore;
-use agentrace_store::{AggregateQuery, RollupSource, SpanFilter, Store};
+use agentrace_server::{SharedOrganization, SharedStore};
+use agentrace_sqlite::SqliteOrganization;
+use agentrace_store::{AggregateQuery, DEFAULT_PROJECT, RollupSource, SpanFilter, Store};
 
 use crate::args::StoreArgs;
 use crate::error::CliError;
@@ -61,8 +61,9 @@ fn candidates(store: &StoreArgs) -> Vec<PathBuf> {
     paths
 }
 
-/// Opens the store `--store` names: a ClickHouse database, else the SQLite file (refusing to
-/// create one where none exists).
+/// Opens the store of the project `--project` names (else `default`) in the store `--store`
+/// names: a ClickHouse database, else the SQLite file (refusing to create one where none
+/// exists).
 pub(crate) fn open(store: &StoreArgs) -> Result<SharedStore, CliError> {
     let location: StoreLocation = match &store.store {
         Some(text) => text
@@ -70,14 +71,19 @@ pub(crate) fn open(store: &StoreArgs) -> Result<SharedStore, CliError> {
             .map_err(|e| CliError::Usage(format!("--store: {e}")))?,
         None => StoreLocation::Sqlite,
     };
-    match location {
-        StoreLocation::ClickHouse(c) => Ok(agentrace_server::store::open_clickhouse(&c)?),
+    let organization: SharedOrganization = match location {
+        StoreLocation::ClickHouse(c) => agentrace_server::store::open_clickhouse(&c)?,
         _ => {
             let paths = candidates(store);
             match paths.iter().find(|p| p.is_file()) {
-                Some(path) => Ok(Arc::new(SqliteStore::open(path)?)),
-                None => Err(CliError::NoStore(paths)),
+                Some(path) => Arc::new(SqliteOrganization::open(path)?),
+                None => return Err(CliError::NoStore(paths)),
             }
         }
-    }
+    };
+    let name = store.project.as_deref().unwrap_or(DEFAULT_PROJECT);
+    let project = organization
+        .project_named(name)?
+        .ok_or_else(|| CliError::NoProject(name.to_owned()))?;
+    Ok(organization.store(project.id)?)
 }

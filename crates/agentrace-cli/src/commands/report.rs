@@ -22,14 +22,14 @@ const SECTION_TIMEOUT: Duration = Duration::from_secs(600);
 /// The period when none is given: the last 7 days.
 const DEFAULT_PERIOD: Duration = Duration::from_secs(7 * 86_400);
 
-pub(crate) fn run(args: &ReportArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: &ReportArgs, project: Option<&str>) -> Result<(), CliError> {
     let now = SystemTime::now();
     let range = time::range(&args.range, now)?;
     let to = range.end_unix_nano.unwrap_or_else(|| unix_nano(now));
     let from = range.start_unix_nano.unwrap_or_else(|| {
         to.saturating_sub(u64::try_from(DEFAULT_PERIOD.as_nanos()).unwrap_or(0))
     });
-    let client = ApiClient::new(&args.server)?.timeout(SECTION_TIMEOUT);
+    let client = ApiClient::new(&args.server, project)?.timeout(SECTION_TIMEOUT);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -9,9 +9,9 @@ use crate::args::ScoreArgs;
 use crate::client::ApiClient;
 use crate::error::CliError;
 
-pub(crate) fn run(args: &ScoreArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: &ScoreArgs, project: Option<&str>) -> Result<(), CliError> {
     let body = body(args)?;
-    let client = ApiClient::new(&args.server)?;
+    let client = ApiClient::new(&args.server, project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -12,8 +12,8 @@ use crate::client::ApiClient;
 use crate::error::CliError;
 use crate::format::{Facts, count};
 
-pub(crate) fn run(args: &StatusArgs) -> Result<(), CliError> {
-    let client = ApiClient::new(&args.server)?;
+pub(crate) fn run(args: &StatusArgs, project: Option<&str>) -> Result<(), CliError> {
+    let client = ApiClient::new(&args.server, project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

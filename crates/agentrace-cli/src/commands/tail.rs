@@ -30,7 +30,7 @@ fn severity(level: &str) -> usize {
         .unwrap_or(0)
 }
 
-pub(crate) fn run(args: &TailArgs) -> Result<(), CliError> {
+pub(crate) fn run(args: &TailArgs, project: Option<&str>) -> Result<(), CliError> {
     if let Some(level) = &args.level
         && !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level))
     {
@@ -38,7 +38,7 @@ pub(crate) fn run(args: &TailArgs) -> Result<(), CliError> {
             "--level {level:?}: one of trace, debug, info, success, warning, error, critical"
         )));
     }
-    let client = ApiClient::new(&args.server)?;
+    let client = ApiClient::new(&args.server, project)?;
     let mut query = Vec::new();
     for (name, value) in [
         ("session", &args.session),
@@ -58,6 +58,13 @@ pub(crate) fn run(args: &TailArgs) -> Result<(), CliError> {
         let value = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|_| CliError::Usage("the API token is not a valid header value".into()))?;
         request.headers_mut().insert("authorization", value);
+    }
+    if let Some(project) = client.project() {
+        let value = HeaderValue::from_str(project)
+            .map_err(|_| CliError::Usage("--project is not a valid header value".into()))?;
+        request
+            .headers_mut()
+            .insert(crate::client::PROJECT_HEADER, value);
     }
     let colour = !args.json && colours();
     let runtime = tokio::runtime::Builder::new_current_thread()

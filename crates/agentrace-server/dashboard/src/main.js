@@ -74,7 +74,7 @@ function App() {
     /** @type {Promise<Api.AuthSession>} */ (get('/auth/session')).then(setSession, (e) => setFailure(e));
   useEffect(() => {
     check();
-    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false }), authenticated: false })));
+    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false, scope: null, project: null }), authenticated: false })));
   }, []);
 
   if (failure) return html`<div class="boot"><${ErrorBox} error=${failure} /></div>`;

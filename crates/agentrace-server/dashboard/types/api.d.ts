@@ -535,8 +535,12 @@ declare namespace Api {
   interface AuthSession {
     token_required: boolean;
     authenticated: boolean;
-    /** Whether it may also write (annotate, delete): the API token, not the read-only one. */
+    /** Whether it may also write (annotate, delete): a credential of scope `write` or `admin`. */
     can_write: boolean;
+    /** What the credential may do; null when not authenticated. */
+    scope: "ingest" | "read" | "write" | "admin" | null;
+    /** The id of the one project a project's key acts on; null for a credential of the organization (any project, chosen with `x-agentrace-project`). */
+    project: number | null;
   }
   interface Login {
     token: string;
@@ -1259,6 +1263,41 @@ declare namespace Api {
       notifications: number;
     };
   }
+  /** A slug: 1 to 64 lowercase letters, digits and '-', starting with a letter or a digit (`^[a-z0-9][a-z0-9-]{0,63}$`). */
+  type ProjectName = string;
+  interface Project {
+    id: number;
+    name: ProjectName;
+    created_unix_nano: number;
+  }
+  interface Projects {
+    projects: Project[];
+  }
+  /** A key. Its `secret` is in the answer that created it, never again: the store keeps its SHA-256 only. */
+  interface Key {
+    id: number;
+    /** Its project; null: a key of the organization. */
+    project: string | null;
+    scope: "ingest" | "read" | "write" | "admin";
+    name: string;
+    creator: string;
+    created_unix_nano: number;
+    expires_unix_nano: number | null;
+    last_used_unix_nano: number | null;
+    /** `agt_` and 43 characters of base64url (256 random bits). */
+    secret?: string;
+  }
+  interface Keys {
+    keys: Key[];
+  }
+  interface KeyInput {
+    scope: "ingest" | "read" | "write" | "admin";
+    name?: string;
+    expires_unix_nano?: number | null;
+  }
+  interface NameInput {
+    name: ProjectName;
+  }
 
   /** The JSON answer of each GET path (without `/api/v1`). */
   interface Responses {
@@ -1298,5 +1337,8 @@ declare namespace Api {
       runs: EvaluationRun[];
     };
     "/evaluations/runs/{id}": EvaluationRun;
+    "/projects": Projects;
+    "/projects/{name}/keys": Keys;
+    "/keys": Keys;
   }
 }

@@ -52,6 +52,10 @@ pub enum ApiError {
         /// How long to wait.
         retry_after: std::time::Duration,
     },
+    /// The credential may not do this: its scope is too narrow, or its project another
+    /// (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
     /// No such trace, session or route (404 `not_found`).
     #[error("{0}")]
     NotFound(String),
@@ -65,6 +69,9 @@ pub enum ApiError {
     /// The store stayed locked by another writer; retrying may succeed (503 `unavailable`).
     #[error("the store is busy; try again")]
     Busy,
+    /// A part the request needs does not answer now, and why (503 `unavailable`).
+    #[error("{0}")]
+    Unavailable(String),
     /// Anything else (500 `internal`); the cause is logged, not sent.
     #[error("internal error; see the server log")]
     Internal(String),
@@ -88,10 +95,11 @@ impl ApiError {
             Self::UpgradeRequired => "upgrade_required",
             Self::Unauthorized(_) => "unauthorized",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed => "method_not_allowed",
-            Self::Busy => "unavailable",
+            Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -105,10 +113,11 @@ impl ApiError {
             Self::UpgradeRequired => StatusCode::UPGRADE_REQUIRED,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Busy | Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +129,21 @@ impl From<QueryError> for ApiError {
             QueryError::InvalidCursor(_) => Self::bad("cursor", e),
             QueryError::Invalid(message) => Self::BadRequest(message),
             QueryError::Unavailable(_) => Self::Busy,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<agentrace_store::ProjectError> for ApiError {
+    fn from(e: agentrace_store::ProjectError) -> Self {
+        use agentrace_store::ProjectError;
+        match e {
+            ProjectError::InvalidName(e) => Self::bad("name", e),
+            ProjectError::NameTaken(_) | ProjectError::LastProject(_) => {
+                Self::Conflict(e.to_string())
+            }
+            ProjectError::NoProject(_) | ProjectError::NoKey(_) => Self::NotFound(e.to_string()),
+            ProjectError::Unavailable(_) => Self::Busy,
             other => Self::Internal(other.to_string()),
         }
     }

@@ -15,29 +15,29 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::http::auth::{Auth, require_token};
+use crate::http::auth::{Auth, require_scope, scope_request};
 use crate::http::dashboard::{self, Assets};
 use crate::http::guard::{Guard, check_host, check_origin};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::jobs::alerting::Alerting;
-use crate::store::SharedStore;
 use crate::telemetry::self_metrics::{render, render_alerts, render_held, render_slo_counts};
-use crate::telemetry::stats::ServerStats;
 
-/// The app router. The API, `/metrics` and `compat` (its routes already behind the token)
-/// need the token (or the dashboard's session cookie) when one is configured; the health
-/// checks, the dashboard's files and its login never do.
+/// The app router. The API, `/metrics` and `compat` (its routes already behind the
+/// credentials) need a credential (a token, a key, or the dashboard's session cookie) when a
+/// token is configured, and act on one project; the health checks, the dashboard's files and
+/// its login never do.
 /// Requests from pages of other origins are refused where they could do harm (see
 /// [`crate::http::guard`]).
 pub(crate) fn router(
     state: AppState,
     metrics: Router,
     compat: Router,
-    auth: Option<Auth>,
+    auth: Auth,
     guard: Guard,
     assets: Arc<Assets>,
 ) -> Router {
-    let protected = crate::http::api::router(state.clone()).merge(metrics);
+    let protected = crate::http::api::scoped_router(state.clone()).merge(metrics);
     let fallback = assets.clone();
     Router::new()
         .route("/healthz", get(healthz))
@@ -54,19 +54,28 @@ pub(crate) fn router(
 
 /// `GET /metrics`: the sink's exposition followed by the server's own metrics
 /// ([`crate::telemetry::self_metrics`]: [`render`]'s, [`render_held`]'s and [`render_alerts`]'), the
-/// SLOs' counts and the scores stored.
-pub(crate) fn metrics(
-    sink: PrometheusSink,
-    stats: Arc<ServerStats>,
-    store: SharedStore,
-    alerting: Arc<Alerting>,
-) -> Router {
+/// SLOs' counts and the scores stored: the configured project's (a credential of another
+/// project is refused, 403, until projects have metrics of their own).
+pub(crate) fn metrics(sink: PrometheusSink, state: &AppState, alerting: Arc<Alerting>) -> Router {
+    let (stats, store, configured) = (
+        state.stats.clone(),
+        state.configured_store.clone(),
+        state.configured_project,
+    );
     Router::new().route(
         METRICS_PATH,
-        get(move || {
+        get(move |scope: Scope| {
             let (sink, stats, store, alerting) =
                 (sink.clone(), stats.clone(), store.clone(), alerting.clone());
             async move {
+                if !scope.is(configured) {
+                    return crate::http::api::ApiError::Forbidden(format!(
+                        "/metrics shows the project the configuration configures; project {:?} \
+                         has no metrics endpoint of its own yet",
+                        scope.project.name.as_str()
+                    ))
+                    .into_response();
+                }
                 let mut text = sink.render();
                 let held = store.held();
                 text.push_str(&render(&stats.snapshot().with_held(held)));
@@ -74,9 +83,12 @@ pub(crate) fn metrics(
                 text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
                 text.push_str(&render_slo_counts(&alerting.slo_counts()));
                 text.push_str(&stats.scores.render());
-                ([(header::CONTENT_TYPE, CONTENT_TYPE_TEXT)], text)
+                ([(header::CONTENT_TYPE, CONTENT_TYPE_TEXT)], text).into_response()
             }
-        }),
+        })
+        .route_layer(axum::middleware::from_fn(|request, next| {
+            require_scope(agentrace_store::KeyScope::Read, request, next)
+        })),
     )
 }
 
@@ -95,12 +107,9 @@ async fn no_sniff(mut response: Response) -> Response {
     response
 }
 
-/// `router` behind the API token, if one is configured.
-pub(crate) fn with_auth(router: Router, auth: Option<Auth>) -> Router {
-    match auth {
-        Some(auth) => router.layer(axum::middleware::from_fn_with_state(auth, require_token)),
-        None => router,
-    }
+/// `router` behind the credentials: each request's [`Scope`] resolved (or refused) first.
+pub(crate) fn with_auth(router: Router, auth: Auth) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(auth, scope_request))
 }
 
 /// `router` answering CORS for `origins` (`*`: any); unchanged (CORS off) when there are none.
@@ -154,7 +163,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if !state.stats.writer_alive() {
         return not_ready("the writer is not running".into());
     }
-    let store = state.store.clone();
+    let store = state.configured_store.clone();
     let health = match tokio::task::spawn_blocking(move || store.health()).await {
         Ok(health) => health,
         Err(e) => return not_ready(format!("the store check failed: {e}")),

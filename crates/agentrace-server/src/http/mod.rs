@@ -11,4 +11,5 @@ pub(crate) mod auth;
 pub(crate) mod compat;
 pub(crate) mod dashboard;
 pub(crate) mod guard;
+pub mod scope;
 pub mod state;

@@ -1,5 +1,5 @@
-//! What every handler shares: the store, the live feed, the counters, budgets, prices and the
-//! configuration.
+//! What every handler shares: the projects and their stores, the live feed, the counters,
+//! budgets, prices and the configuration.
 
 use std::sync::Arc;
 
@@ -7,18 +7,31 @@ use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
 use tokio::sync::broadcast;
 
+use agentrace_store::{DEFAULT_PROJECT, ProjectError, ProjectId};
+
 use crate::config::ServerConfig;
-use crate::ingest::committed::{Committed, LIVE_CAPACITY};
-use crate::store::SharedStore;
+use crate::http::auth::directory::Directory;
+use crate::http::scope::Scope;
+use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::stats::ServerStats;
 
 /// The state behind every route.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The store: reads for the API, writes for the receivers.
-    pub store: SharedStore,
+    /// The projects, their keys and stores. A request reads and writes the store of its
+    /// project only ([`crate::http::scope::Scope`]).
+    pub organization: SharedOrganization,
+    /// Keys and projects as requests are resolved against them (cached).
+    pub directory: Arc<Directory>,
+    /// The project the configuration's files configure (budgets, alert rules and SLOs,
+    /// evaluators, forwarding): `default`, as before projects.
+    pub configured_project: ProjectId,
+    /// The configured project's store: what its jobs (alerts, SLOs, budgets, evaluations,
+    /// reports) read.
+    pub configured_store: SharedStore,
     /// Publishes what was committed; the live feed subscribes.
-    pub live: broadcast::Sender<Committed>,
+    pub live: broadcast::Sender<Published>,
     /// Counters of the receivers, the writer, retention and the fan-out pipeline.
     pub stats: Arc<ServerStats>,
     /// The budgets being enforced, if a budgets file is configured.
@@ -37,10 +50,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// A state over `store` with a fresh live feed and counters, the built-in prices and no
-    /// budgets (what a test of the API needs; [`Server::start`](crate::Server::start) builds
-    /// the real one).
-    pub fn new(store: SharedStore, config: ServerConfig) -> Self {
+    /// A state over `organization` with a fresh live feed and counters, the built-in prices
+    /// and no budgets (what a test of the API needs; [`Server::start`](crate::Server::start)
+    /// builds the real one). Blocks: it opens the configured project's store.
+    ///
+    /// # Errors
+    /// The projects cannot be read, or the configured project's store opened.
+    pub fn new(
+        organization: SharedOrganization,
+        config: ServerConfig,
+    ) -> Result<Self, ProjectError> {
+        let (configured_project, configured_store) = configured(&organization)?;
         let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
         let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
         // Without an evaluators file, rules may still be given through the API.
@@ -51,8 +71,11 @@ impl AppState {
         )
         .ok()
         .map(Arc::new);
-        Self {
-            store,
+        Ok(Self {
+            directory: Arc::new(Directory::new(organization.clone())),
+            organization,
+            configured_project,
+            configured_store,
             live: broadcast::channel(LIVE_CAPACITY).0,
             stats: Arc::new(ServerStats::new(None)),
             budgets: None,
@@ -61,7 +84,34 @@ impl AppState {
             alerts: None,
             score_configs,
             online,
-        }
+        })
+    }
+
+    /// The budgets of `scope`'s project: the configured project's (from the budgets file);
+    /// other projects have none yet.
+    pub fn budgets_of(&self, scope: &Scope) -> Option<&Arc<Budgets>> {
+        self.budgets
+            .as_ref()
+            .filter(|_| scope.is(self.configured_project))
+    }
+
+    /// The alert rules and SLOs of `scope`'s project: the configured project's (from the
+    /// alerts file); other projects have none yet.
+    pub fn alerts_of(&self, scope: &Scope) -> Option<&Arc<crate::jobs::alerting::Alerting>> {
+        self.alerts
+            .as_ref()
+            .filter(|_| scope.is(self.configured_project))
+    }
+
+    /// The online evaluations of `scope`'s project: the configured project's; other projects
+    /// have none yet.
+    pub(crate) fn online_of(
+        &self,
+        scope: &Scope,
+    ) -> Option<&Arc<crate::jobs::online_evaluations::Online>> {
+        self.online
+            .as_ref()
+            .filter(|_| scope.is(self.configured_project))
     }
 
     /// With the online evaluations of `evaluators` over this state's store, for a test of
@@ -96,12 +146,32 @@ impl AppState {
             .map_err(crate::jobs::alerting::AlertsError::from)?;
         let (alerting, _, _) = crate::jobs::alerting::Alerting::start(
             config,
-            self.store.clone(),
+            self.configured_store.clone(),
             self.stats.clone(),
-            self.live.clone(),
+            ProjectFeed {
+                project: self.configured_project,
+                live: self.live.clone(),
+            },
             Arc::new(crate::telemetry::membership::Membership::of(None)),
         )?;
         self.alerts = Some(alerting);
         Ok(self)
     }
+}
+
+/// The project the configuration's files configure, and its store: `default`, or the first
+/// project if `default` was deleted. Blocks.
+///
+/// # Errors
+/// The projects cannot be read, or the project's store opened.
+pub fn configured(
+    organization: &SharedOrganization,
+) -> Result<(ProjectId, SharedStore), ProjectError> {
+    let projects = organization.projects()?;
+    let project = projects
+        .iter()
+        .find(|p| p.name.as_str() == DEFAULT_PROJECT)
+        .or_else(|| projects.first())
+        .ok_or_else(|| ProjectError::Failed("the store holds no project".into()))?;
+    Ok((project.id, organization.store(project.id)?))
 }

@@ -69,11 +69,14 @@ impl EvaluationResults {
 
     /// Stores the scores of the evaluation results among a group's records, on the writer's
     /// thread, after the records (a failure fails the group: it is sent again).
+    /// Results whose response is not stored yet wait for it when `wait` (the configured
+    /// project's: the waiting list is looked up again in its store), else are dropped.
     pub(crate) fn store(
         &self,
         store: &dyn Store,
         spans: &[SpanRecord],
         events: &[Event],
+        wait: bool,
     ) -> Result<(), WriteError> {
         let found = evaluation_results(spans, events);
         let counters = &self.stats.evaluation_results;
@@ -86,8 +89,10 @@ impl EvaluationResults {
         }
         let report = store_evaluations(store, found.results)?;
         self.count(&report);
-        let now = Instant::now();
-        self.wait(report.unmatched.into_iter().map(|r| (now, r)));
+        if wait {
+            let now = Instant::now();
+            self.wait(report.unmatched.into_iter().map(|r| (now, r)));
+        }
         Ok(())
     }
 

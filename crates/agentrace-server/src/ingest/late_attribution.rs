@@ -7,28 +7,45 @@ use std::sync::Arc;
 
 use agentrace_core::Attribution;
 use agentrace_core::budget::{Budgets, CallContext};
-use agentrace_store::LateAttribution;
+use agentrace_store::{LateAttribution, ProjectId};
 use tokio::sync::broadcast;
 
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::{Committed, Published};
 
 /// Where spans completed by a late ancestor (or given one by a repair) are made known: their
 /// cost counts for the budgets they now belong to, and live clients hear of them. Used by the
 /// publisher thread and the background repairs.
 #[derive(Clone)]
 pub(crate) struct Attributions {
+    /// The project the budgets are of (the configured one), where repairs work.
+    configured: ProjectId,
     budgets: Option<Arc<Budgets>>,
-    live: broadcast::Sender<Committed>,
+    live: broadcast::Sender<Published>,
 }
 
 impl Attributions {
-    pub(crate) fn new(budgets: Option<Arc<Budgets>>, live: broadcast::Sender<Committed>) -> Self {
-        Self { budgets, live }
+    /// Moving cost between `budgets` of the project `configured`.
+    pub(crate) fn new(
+        configured: ProjectId,
+        budgets: Option<Arc<Budgets>>,
+        live: broadcast::Sender<Published>,
+    ) -> Self {
+        Self {
+            configured,
+            budgets,
+            live,
+        }
     }
 
-    /// Spans whose attribution was completed after they were stored.
-    pub(crate) fn publish(&self, late: Vec<LateAttribution>) {
-        if let Some(budgets) = &self.budgets {
+    /// Spans of the configured project (the one repairs work in) whose attribution was
+    /// completed after they were stored.
+    pub(crate) fn publish_configured(&self, late: Vec<LateAttribution>) {
+        self.publish(self.configured, late);
+    }
+
+    /// Spans of `project` whose attribution was completed after they were stored.
+    pub(crate) fn publish(&self, project: ProjectId, late: Vec<LateAttribution>) {
+        if let Some(budgets) = self.budgets.as_ref().filter(|_| project == self.configured) {
             for l in &late {
                 let Some(cost) = l.cost else { continue };
                 let model = l.model.as_deref();
@@ -40,7 +57,9 @@ impl Attributions {
             }
         }
         if self.live.receiver_count() > 0 {
-            let _ = self.live.send(Committed::Attributed(late.into()));
+            let _ = self
+                .live
+                .send(Published::new(project, Committed::Attributed(late.into())));
         }
     }
 }

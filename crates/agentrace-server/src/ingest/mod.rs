@@ -20,4 +20,5 @@ pub(crate) mod processors;
 pub(crate) mod publish;
 pub(crate) mod receive;
 mod requested_tools;
+pub(crate) mod route;
 pub(crate) mod writer;

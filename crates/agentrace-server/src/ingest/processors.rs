@@ -1,7 +1,9 @@
 //! What happens to received records before they are queued for the writer: OpenLIT's tool
 //! spans recognized ([`crate::ingest::requested_tools`]), the processors (redact when on → price →
 //! budget → derive metrics, the same as in-process records), then each span's row encoded for
-//! the store.
+//! the store. The configured project's records run the whole chain; other projects', which
+//! have no budgets configured yet, are masked and priced only (their cost never counts for
+//! the configured project's budgets, nor their metrics in its `/metrics`).
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
 //! (the one thing that cannot run in parallel) only writes. The chain is run by
@@ -12,7 +14,7 @@
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, Outcome, ProcessContext, Processors, SpanRecord};
-use agentrace_store::{EncodedSpans, WriteError};
+use agentrace_store::{EncodedSpans, ProjectId, WriteError};
 
 use crate::store::SharedStore;
 use crate::telemetry::counters::add;
@@ -36,9 +38,20 @@ impl Records {
     }
 }
 
-/// The records of one request, processed and ready to store.
-#[derive(Debug, Default)]
+/// The project records are stored in, and its store.
+#[derive(Debug, Clone)]
+pub(crate) struct Destination {
+    pub(crate) project: ProjectId,
+    pub(crate) store: SharedStore,
+    /// Whether it is the configured project (budgets, `/metrics`, the forwarder, repairs and
+    /// online evaluations are set up for it).
+    pub(crate) configured: bool,
+}
+
+/// The records of one request for one project, processed and ready to store.
+#[derive(Debug)]
 pub(crate) struct Batch {
+    pub(crate) destination: Destination,
     pub(crate) spans: EncodedSpans,
     pub(crate) events: Vec<Event>,
     /// Received metric data points.
@@ -54,36 +67,51 @@ impl Batch {
     }
 }
 
-/// The processors of received records.
+/// The processors of received records: the configured project's chain, and other projects'.
 #[derive(Debug, Clone)]
 pub(crate) struct Processing {
-    processors: Processors,
+    configured: Processors,
+    others: Processors,
     stats: Arc<ServerStats>,
-    /// Read for the calls before OpenLIT's function spans ([`crate::ingest::requested_tools`]).
-    store: SharedStore,
 }
 
 impl Processing {
-    pub(crate) fn new(processors: Processors, stats: Arc<ServerStats>, store: SharedStore) -> Self {
+    pub(crate) fn new(configured: Processors, others: Processors, stats: Arc<ServerStats>) -> Self {
         Self {
-            processors,
+            configured,
+            others,
             stats,
-            store,
         }
     }
 
-    /// Marks OpenLIT's tool spans, runs the processors on every record (dropped ones are
-    /// counted) and encodes the kept spans. Fails only if a span cannot be encoded.
-    pub(crate) fn run(&self, records: Records) -> Result<Batch, WriteError> {
+    /// Marks OpenLIT's tool spans (reading the calls before them in the destination's store),
+    /// runs the destination's processors on every record (dropped ones are counted) and
+    /// encodes the kept spans. Fails only if a span cannot be encoded.
+    pub(crate) fn run(
+        &self,
+        destination: Destination,
+        records: Records,
+    ) -> Result<Batch, WriteError> {
         let mut cx = ProcessContext::new();
-        let mut batch = Batch::default();
+        let processors = if destination.configured {
+            &self.configured
+        } else {
+            &self.others
+        };
+        let mut batch = Batch {
+            destination,
+            spans: EncodedSpans::new(),
+            events: Vec::new(),
+            metrics: Vec::new(),
+            derived: Vec::new(),
+        };
         match records {
             Records::Spans(mut spans) => {
-                crate::ingest::requested_tools::mark(&mut spans, &*self.store);
+                crate::ingest::requested_tools::mark(&mut spans, &*batch.destination.store);
                 let before = spans.len();
                 batch.spans = EncodedSpans::with_capacity(before);
                 for mut span in spans {
-                    if self.kept(self.processors.span(&mut span, &mut cx)) {
+                    if self.kept(processors.span(&mut span, &mut cx)) {
                         batch.spans.push(span)?;
                     }
                 }
@@ -95,7 +123,7 @@ impl Processing {
             Records::Events(events) => {
                 let before = events.len();
                 for mut event in events {
-                    if self.kept(self.processors.event(&mut event, &mut cx)) {
+                    if self.kept(processors.event(&mut event, &mut cx)) {
                         batch.events.push(event);
                     }
                 }
@@ -116,7 +144,7 @@ impl Processing {
         let mut cx = ProcessContext::new();
         add(
             &self.stats.processor_panics,
-            self.processors.shutdown(&mut cx) as u64,
+            self.configured.shutdown(&mut cx) as u64,
         );
         let mut out = Vec::new();
         cx.drain_into(&mut out);

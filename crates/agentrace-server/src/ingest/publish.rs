@@ -10,16 +10,20 @@
 use std::sync::Arc;
 
 use agentrace_core::{Event, Measurement, Pipeline};
-use agentrace_store::{EncodedSpans, LateAttribution};
+use agentrace_store::{EncodedSpans, LateAttribution, ProjectId};
 use crossbeam_channel::Receiver;
 use tokio::sync::broadcast;
 
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::{Committed, Published};
 use crate::ingest::late_attribution::Attributions;
 
-/// What one group commit stored, as the writer hands it to the publisher.
-#[derive(Default)]
+/// What one group commit stored in one project, as the writer hands it to the publisher.
 pub(super) struct Group {
+    /// The project it was stored in.
+    pub(super) project: ProjectId,
+    /// Whether that is the configured project, whose watchers (repairs, online evaluations)
+    /// and fan-out (`/metrics`, the forwarder) the configuration sets up.
+    pub(super) configured: bool,
     pub(super) spans: EncodedSpans,
     pub(super) events: Vec<Event>,
     pub(super) metrics: Vec<Measurement>,
@@ -40,7 +44,7 @@ pub(crate) trait CommitWatcher: Send + Sync {
 /// fan-out pipeline (never blocks); then the records are freed here.
 pub(super) struct Publisher {
     pub(super) rx: Receiver<Group>,
-    pub(super) live: broadcast::Sender<Committed>,
+    pub(super) live: broadcast::Sender<Published>,
     pub(super) pipeline: Pipeline,
     pub(super) fan_out_records: bool,
     pub(super) attributions: Attributions,
@@ -56,28 +60,36 @@ impl Publisher {
     }
 
     fn publish(&self, group: Group) {
-        for watcher in &self.watchers {
-            watcher.committed(group.spans.spans());
-        }
-        for m in group.metrics.into_iter().chain(group.derived) {
-            self.pipeline.submit_measurement(m);
+        let (project, configured) = (group.project, group.configured);
+        if configured {
+            for watcher in &self.watchers {
+                watcher.committed(group.spans.spans());
+            }
+            for m in group.metrics.into_iter().chain(group.derived) {
+                self.pipeline.submit_measurement(m);
+            }
         }
         if !group.attributed.is_empty() {
-            self.attributions.publish(group.attributed);
+            self.attributions.publish(project, group.attributed);
         }
+        let fan_out = configured && self.fan_out_records;
         // With nobody on the live feed and no forwarder, the records are only freed.
-        if self.live.receiver_count() == 0 && !self.fan_out_records {
+        if self.live.receiver_count() == 0 && !fan_out {
             return;
         }
         let spans: Arc<[_]> = group.spans.into_spans().into();
         let events: Arc<[Event]> = group.events.into();
         if !spans.is_empty() {
-            let _ = self.live.send(Committed::Spans(spans.clone()));
+            let _ = self
+                .live
+                .send(Published::new(project, Committed::Spans(spans.clone())));
         }
         if !events.is_empty() {
-            let _ = self.live.send(Committed::Events(events.clone()));
+            let _ = self
+                .live
+                .send(Published::new(project, Committed::Events(events.clone())));
         }
-        if self.fan_out_records {
+        if fan_out {
             for span in spans.iter() {
                 self.pipeline.submit_span(span.clone());
             }

@@ -10,7 +10,8 @@
 //! A receiver decodes a request, runs the processors on its records and encodes its spans'
 //! rows ([`crate::ingest::processors`]) on its own thread, hands the writer the result and
 //! waits for its answer. The writer takes every request waiting (up to
-//! [`MAX_GROUP_RECORDS`]), inserts the group's spans in one transaction, its events in another
+//! [`MAX_GROUP_RECORDS`]), groups them by project, and for each project inserts the group's
+//! spans in one transaction (in that project's store), its events in another
 //! and its received metrics in a third, then the scores of the `gen_ai.evaluation.result`
 //! events among them ([`crate::ingest::evaluation_results`]), and only then answers each
 //! request. So an acknowledgement means committed: a crash right after it loses nothing. A
@@ -41,10 +42,10 @@ use agentrace_store::{EncodedSpans, InsertReport, SpanRows, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::Published;
 use crate::ingest::evaluation_results::EvaluationResults;
 use crate::ingest::late_attribution::Attributions;
-use crate::ingest::processors::Batch;
+use crate::ingest::processors::{Batch, Destination};
 use crate::ingest::publish::{CommitWatcher, Group, Publisher};
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, set_error};
@@ -188,11 +189,13 @@ impl Drop for Permit {
 
 /// Everything the writer and publisher threads need.
 pub(crate) struct WriterParts {
+    /// The configured project's store, whose write-ahead log and spans awaiting their parent
+    /// `/status` reports.
     pub(crate) store: SharedStore,
     pub(crate) stats: Arc<ServerStats>,
     /// Makes the scores of the evaluation results among each group's records.
     pub(crate) evaluation_results: Arc<EvaluationResults>,
-    pub(crate) live: broadcast::Sender<Committed>,
+    pub(crate) live: broadcast::Sender<Published>,
     pub(crate) pipeline: Pipeline,
     /// Whether spans and events go to the pipeline (only a forwarder takes them).
     pub(crate) fan_out_records: bool,
@@ -386,12 +389,51 @@ struct Reports {
     metrics: InsertReport,
 }
 
-/// The requests the writer took for one group commit: where each one's records sit in the
-/// group's, and the group's records end to end.
-#[derive(Default)]
+/// The requests of one project the writer took for one group commit: where each one's
+/// records sit in the group's, and the group's records end to end.
 struct Pending {
+    store: SharedStore,
     slots: Vec<Slot>,
     group: Group,
+}
+
+/// The groups of one commit, one per project, in the order their first request came.
+#[derive(Default)]
+struct Groups(Vec<Pending>);
+
+impl Groups {
+    fn push(&mut self, request: Request) {
+        let project = request.batch.destination.project;
+        match self.0.iter_mut().find(|p| p.group.project == project) {
+            Some(pending) => pending.push(request),
+            None => {
+                let Destination {
+                    project,
+                    store,
+                    configured,
+                } = request.batch.destination.clone();
+                let mut pending = Pending {
+                    store,
+                    slots: Vec::new(),
+                    group: Group {
+                        project,
+                        configured,
+                        spans: EncodedSpans::new(),
+                        events: Vec::new(),
+                        metrics: Vec::new(),
+                        derived: Vec::new(),
+                        attributed: Vec::new(),
+                    },
+                };
+                pending.push(request);
+                self.0.push(pending);
+            }
+        }
+    }
+
+    fn requests(&self) -> usize {
+        self.0.iter().map(|p| p.slots.len()).sum()
+    }
 }
 
 impl Pending {
@@ -417,13 +459,15 @@ impl Writer {
         let _alive = Alive(self.stats.clone());
         let mut stopping = false;
         while !stopping {
-            let mut pending = Pending::default();
-            match self.rx.recv() {
-                Ok(Message::Write(request)) => pending.push(request),
+            let mut pending = Groups::default();
+            let mut records = match self.rx.recv() {
+                Ok(Message::Write(request)) => {
+                    let records = request.batch.records();
+                    pending.push(request);
+                    records
+                }
                 Ok(Message::Stop) | Err(_) => break,
-            }
-            let group = &pending.group;
-            let mut records = group.spans.len() + group.events.len() + group.metrics.len();
+            };
             while records < MAX_GROUP_RECORDS {
                 match self.rx.try_recv() {
                     Ok(Message::Write(request)) => {
@@ -437,16 +481,20 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.dequeued(pending.slots.len(), records);
-            self.write_group(pending);
+            self.dequeued(pending.requests(), records);
+            for group in pending.0 {
+                self.write_group(group);
+            }
         }
         // Requests that raced in behind the stop are answered too.
         while let Ok(message) = self.rx.try_recv() {
             if let Message::Write(request) = message {
                 self.dequeued(1, request.batch.records());
-                let mut pending = Pending::default();
+                let mut pending = Groups::default();
                 pending.push(request);
-                self.write_group(pending);
+                for group in pending.0 {
+                    self.write_group(group);
+                }
             }
         }
     }
@@ -459,23 +507,38 @@ impl Writer {
 
     fn insert(
         &self,
+        store: &SharedStore,
+        configured: bool,
         spans: SpanRows<'_>,
         events: &[Event],
         metrics: &[Measurement],
     ) -> Result<Reports, WriteError> {
         let reports = Reports {
-            spans: self.store.insert_spans(spans)?,
-            events: self.store.insert_events(events)?,
-            metrics: self.store.insert_measurements(metrics)?,
+            spans: store.insert_spans(spans)?,
+            events: store.insert_events(events)?,
+            metrics: store.insert_measurements(metrics)?,
         };
+        // Results whose response is not stored yet wait for it in the configured project
+        // only (the waiting list is looked up in its store).
         self.evaluation_results
-            .store(&*self.store, spans.spans(), events)?;
+            .store(&**store, spans.spans(), events, configured)?;
         Ok(reports)
     }
 
     fn write_group(&self, pending: Pending) {
-        let Pending { slots, mut group } = pending;
-        match self.insert(group.spans.rows(), &group.events, &group.metrics) {
+        let Pending {
+            store,
+            slots,
+            mut group,
+        } = pending;
+        let configured = group.configured;
+        match self.insert(
+            &store,
+            configured,
+            group.spans.rows(),
+            &group.events,
+            &group.metrics,
+        ) {
             Ok(mut reports) => {
                 self.count(&reports);
                 group.attributed = std::mem::take(&mut reports.spans.attributed);
@@ -492,17 +555,18 @@ impl Writer {
                 let metrics = split(std::mem::take(&mut group.metrics), &slots, |s| s.metrics);
                 let parts = spans.into_iter().zip(events).zip(metrics);
                 for (slot, ((mut spans, mut events), mut metrics)) in slots.into_iter().zip(parts) {
-                    let answer = match self.insert(spans.rows(), &events, &metrics) {
-                        Ok(mut reports) => {
-                            self.count(&reports);
-                            group.attributed.append(&mut reports.spans.attributed);
-                            group.spans.append(&mut spans);
-                            group.events.append(&mut events);
-                            group.metrics.append(&mut metrics);
-                            Ok(())
-                        }
-                        Err(e) => Err(self.failed(&e)),
-                    };
+                    let answer =
+                        match self.insert(&store, configured, spans.rows(), &events, &metrics) {
+                            Ok(mut reports) => {
+                                self.count(&reports);
+                                group.attributed.append(&mut reports.spans.attributed);
+                                group.spans.append(&mut spans);
+                                group.events.append(&mut events);
+                                group.metrics.append(&mut metrics);
+                                Ok(())
+                            }
+                            Err(e) => Err(self.failed(&e)),
+                        };
                     let _ = slot.reply.send(answer);
                 }
             }

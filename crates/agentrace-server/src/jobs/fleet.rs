@@ -23,9 +23,9 @@ use std::time::Duration;
 use agentrace_core::budget::Budgets;
 use agentrace_core::{SpanId, TraceId, now_unix_nano};
 use agentrace_store::Wanted;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::{Committed, ProjectFeed};
 use crate::store::SharedStore;
 use crate::telemetry::membership::Membership;
 
@@ -47,7 +47,8 @@ pub(crate) struct Beat {
     pub(crate) store: SharedStore,
     pub(crate) membership: Arc<Membership>,
     pub(crate) budgets: Option<Arc<Budgets>>,
-    pub(crate) live: broadcast::Sender<Committed>,
+    /// The configured project's feed (the store read is its).
+    pub(crate) live: ProjectFeed,
 }
 
 /// What the beats remember between them.
@@ -124,7 +125,7 @@ impl Beat {
     /// Reads the others' new spans and events into the budgets and the live feed: no more than
     /// they use (priced spans while nobody watches the feed; nothing without budgets either).
     fn read_arrivals(&self, seen: &mut Seen) {
-        let wanted = if self.live.receiver_count() > 0 {
+        let wanted = if self.live.live.receiver_count() > 0 {
             Wanted::Everything
         } else if self.budgets.is_some() {
             Wanted::Priced
@@ -173,10 +174,10 @@ impl Beat {
             }
         }
         if !spans.is_empty() {
-            let _ = self.live.send(Committed::Spans(spans.into()));
+            self.live.send(Committed::Spans(spans.into()));
         }
         if !events.is_empty() {
-            let _ = self.live.send(Committed::Events(events.into()));
+            self.live.send(Committed::Events(events.into()));
         }
     }
 }

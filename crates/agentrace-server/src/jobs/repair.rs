@@ -396,7 +396,7 @@ fn repair(
         let repaired = store.repair_spans(&spans)?;
         if !repaired.attributed.is_empty() {
             add(&stats.attributed_late, repaired.attributed.len() as u64);
-            attributions.publish(repaired.attributed);
+            attributions.publish_configured(repaired.attributed);
         }
     }
     Ok(orphans)

@@ -1,7 +1,7 @@
-//! Retention in the background: per data type, by age and by size.
+//! Retention in the background: per project, per data type, by age and by size.
 //!
-//! Every `retention.interval`, for spans, events, span metrics (the rollups) and scores
-//! separately:
+//! Every `retention.interval`, in each project's store, for spans, events, span metrics (the
+//! rollups) and scores separately:
 //!
 //! 1. **Age**: records older than `max_age` are deleted (spans by start time, events and
 //!    scores by time,
@@ -12,8 +12,9 @@
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
 //!
 //! A store that expires records by age itself (ClickHouse: a TTL per data type, see
-//! [`Retention::expire_after`](agentrace_store::Retention::expire_after)) is handed the age
-//! rules when the server starts, and the server enforces only what is left (sizes).
+//! [`Retention::expire_after`](agentrace_store::Retention::expire_after), which covers every
+//! project of its tables) is handed the age rules when the server starts, and the server
+//! enforces only what is left (sizes, per project).
 //!
 //! Deletes go through [`Retention::delete_before`](agentrace_store::Retention::delete_before), a few thousand rows per short
 //! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
@@ -26,7 +27,7 @@ use agentrace_store::{QueryError, RecordKind, RetentionError, Store};
 use tokio::sync::watch;
 
 use crate::config::{Retention, RetentionRule};
-use crate::store::SharedStore;
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::counters::{add, set_error};
 use crate::telemetry::stats::ServerStats;
 
@@ -144,9 +145,35 @@ fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention 
     retention
 }
 
-/// Runs retention every `retention.interval` until `stop` turns true, after handing the age
-/// rules to a store that expires records itself.
+/// One run in every project of `organization`; the first failure is returned, after every
+/// project had its run.
+fn run_every_project(
+    organization: &SharedOrganization,
+    retention: &Retention,
+    stats: &ServerStats,
+) -> Result<(), RetentionRunError> {
+    let projects = organization
+        .projects()
+        .map_err(|e| RetentionRunError::Measure(QueryError::Failed(Box::new(e))))?;
+    let mut first_failure = None;
+    for project in projects {
+        let result = organization
+            .store(project.id)
+            .map_err(|e| RetentionRunError::Measure(QueryError::Failed(Box::new(e))))
+            .and_then(|store| run_once(&*store, retention, stats));
+        if let Err(e) = result {
+            tracing::warn!(project = %project.name, error = %e, "retention run failed");
+            first_failure.get_or_insert(e);
+        }
+    }
+    first_failure.map_or(Ok(()), Err)
+}
+
+/// Runs retention in every project every `retention.interval` until `stop` turns true, after
+/// handing the age rules to a store that expires records itself (`store`, the configured
+/// project's: such a store's expiry covers all projects).
 pub(crate) async fn run(
+    organization: SharedOrganization,
     store: SharedStore,
     retention: Retention,
     stats: Arc<ServerStats>,
@@ -175,12 +202,13 @@ pub(crate) async fn run(
             _ = stop.wait_for(|s| *s) => return,
             () = tokio::time::sleep(retention.interval) => {}
         }
-        let (store, retention, stats) = (store.clone(), retention.clone(), stats.clone());
-        let run = tokio::task::spawn_blocking(move || run_once(&*store, &retention, &stats));
-        match run.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "retention run failed"),
-            Err(e) => tracing::warn!(error = %e, "retention run panicked"),
+        let (organization, retention, stats) =
+            (organization.clone(), retention.clone(), stats.clone());
+        let run = tokio::task::spawn_blocking(move || {
+            run_every_project(&organization, &retention, &stats)
+        });
+        if let Err(e) = run.await {
+            tracing::warn!(error = %e, "retention run panicked");
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum StartError {
     /// The configuration is not usable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The store's projects could not be read, or the configured project's store opened.
+    #[error("the store's projects: {0}")]
+    Projects(#[source] agentrace_store::ProjectError),
     /// The data directory could not be created.
     #[error("cannot create the data directory {}: {source}", path.display())]
     DataDir {

@@ -16,7 +16,6 @@ use super::error::StartError;
 use super::running::{Addrs, Tasks};
 use crate::config::ServerConfig;
 use crate::http::app;
-use crate::http::auth::grpc::TokenCheck;
 use crate::http::auth::{Auth, Sessions};
 use crate::http::compat;
 use crate::http::dashboard::Assets;
@@ -71,13 +70,15 @@ impl Listeners {
     ) -> Tasks {
         let config = &state.config;
         let limits = &config.limits;
-        let auth = config.api_token.as_deref().map(|token| {
-            Auth::new(token, state.stats.clone()).with_read_token(config.read_token.as_deref())
-        });
+        let tokens = config
+            .api_token
+            .as_deref()
+            .map(|admin| (admin, config.read_token.as_deref()));
+        let auth = Auth::new(tokens, state.directory.clone(), state.stats.clone());
         let hosts = Guard::new(config, state.stats.clone());
         let otlp_http = app::with_host_check(
             app::with_cors(
-                app::with_auth(http::router(receiver.clone(), limits), auth.clone()),
+                http::router(receiver.clone(), limits, auth.clone()),
                 &config.cors_origins,
             ),
             hosts.clone(),
@@ -85,12 +86,7 @@ impl Listeners {
         let app_router = app_router(state, receiver, auth.clone(), hosts, metrics, alerting);
         let [http_stats, grpc_stats, app_stats] = state.stats.listeners.clone();
         let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
-        let grpc_router = grpc::router(
-            receiver.clone(),
-            TokenCheck::new(auth),
-            limits,
-            &grpc_hygiene,
-        );
+        let grpc_router = grpc::router(receiver.clone(), &auth, limits, &grpc_hygiene);
         // Outermost: a refused request costs no more than its headers.
         let otlp_http =
             listen::InFlight::new(limits, http_stats.clone(), listen::busy).around(otlp_http);
@@ -128,7 +124,7 @@ impl Listeners {
 fn app_router(
     state: &AppState,
     receiver: &Receiver,
-    auth: Option<Auth>,
+    auth: Auth,
     hosts: Guard,
     metrics: PrometheusSink,
     alerting: &Arc<Alerting>,
@@ -138,17 +134,12 @@ fn app_router(
         Some(dir) => Assets::folder(dir.clone()),
         None => Assets::embedded(),
     });
-    let auth = auth.map(|a| a.with_sessions(Arc::new(Sessions::new()), hosts.clone()));
+    let auth = auth.with_sessions(Arc::new(Sessions::new()), hosts.clone());
     app::with_host_check(
         app::with_cors(
             app::router(
                 state.clone(),
-                app::metrics(
-                    metrics,
-                    state.stats.clone(),
-                    state.store.clone(),
-                    alerting.clone(),
-                ),
+                app::metrics(metrics, state, alerting.clone()),
                 compat::router(
                     state.clone(),
                     receiver.clone(),

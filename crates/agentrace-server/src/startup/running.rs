@@ -93,7 +93,7 @@ impl RunningServer {
         let writer = self.writer.take();
         let pipeline = self.pipeline.take();
         let processing = self.processing.clone();
-        let store = self.state.store.clone();
+        let store = self.state.configured_store.clone();
         tokio::task::spawn_blocking(move || -> Result<(), StopError> {
             if let Some(writer) = writer {
                 writer.stop();

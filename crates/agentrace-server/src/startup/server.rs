@@ -26,19 +26,20 @@ use super::error::StartError;
 use super::listeners::Listeners;
 use super::running::{Addrs, RunningServer, Tasks};
 use crate::config::ServerConfig;
+use crate::http::auth::directory::Directory;
 use crate::http::state::AppState;
-use crate::ingest::committed::{Committed, LIVE_CAPACITY};
+use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
 use crate::ingest::evaluation_results::EvaluationResults;
 use crate::ingest::late_attribution::Attributions;
 use crate::ingest::processors::Processing;
-use crate::ingest::receive::Receiver;
+use crate::ingest::receive::{Receiver, ReceiverParts};
 use crate::ingest::writer::{WriterHandle, WriterParts, WriterThread};
 use crate::jobs::alerting::{Alerting, AlertsError, BudgetChannel};
 use crate::jobs::fleet::Beat;
 use crate::jobs::online_evaluations::{self, Online};
 use crate::jobs::repair::{Repairer, Tracker};
 use crate::jobs::{budget_reload, retention};
-use crate::store::SharedStore;
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::membership::Membership;
 use crate::telemetry::redaction_series;
 use crate::telemetry::stats::ServerStats;
@@ -56,7 +57,8 @@ impl Server {
     /// workload. Returns once every listener is bound. Must be called inside a tokio runtime.
     pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         let config = Arc::new(config);
-        let store = open_store(&config).await?;
+        let organization = open_store(&config).await?;
+        let (configured_project, store) = configured_store(&organization).await?;
         let (stop, stopped) = watch::channel(false);
         let catalogues = Catalogues::load(&config, &stopped).await?;
         let (metrics, pipeline) = start_pipeline(&config)?;
@@ -67,12 +69,20 @@ impl Server {
         let online = catalogues.online;
         let stats = counters(&pipeline, &redactor, &membership, &online);
         let live = broadcast::channel(LIVE_CAPACITY).0;
-        let (alerting, budget_channel, budget_alerts) =
-            start_alerting(&config, &store, &stats, &live, &membership)?;
+        let (alerting, budget_channel, budget_alerts) = start_alerting(
+            &config,
+            (configured_project, &store),
+            &stats,
+            &live,
+            &membership,
+        )?;
         let budgets =
             restore_from_store(&store, catalogues.budgets, budget_channel, &online).await?;
         let state = AppState {
-            store,
+            directory: Arc::new(Directory::new(organization.clone())),
+            organization,
+            configured_project,
+            configured_store: store,
             live,
             stats,
             budgets,
@@ -101,9 +111,9 @@ impl Server {
     }
 }
 
-/// Checks the configuration, creates the data directory and opens the store (off the async
-/// threads: opening blocks).
-async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedStore, StartError> {
+/// Checks the configuration, creates the data directory and opens the store with its
+/// projects (off the async threads: opening blocks).
+async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedOrganization, StartError> {
     config.validate()?;
     std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.clone(),
@@ -114,6 +124,17 @@ async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedStore, StartErro
         .await
         .map_err(|e| StartError::Spawn(io::Error::other(e)))?
         .map_err(StartError::from)
+}
+
+/// The project the configuration's files configure (`default`) and its store.
+async fn configured_store(
+    organization: &SharedOrganization,
+) -> Result<(agentrace_store::ProjectId, SharedStore), StartError> {
+    let organization = organization.clone();
+    tokio::task::spawn_blocking(move || crate::http::state::configured(&organization))
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::Projects)
 }
 
 /// What the configured files give (the demo's own when it runs without them).
@@ -223,9 +244,9 @@ fn counters(
 /// channel budgets notify through, and where it reads them.
 fn start_alerting(
     config: &ServerConfig,
-    store: &SharedStore,
+    (project, store): (agentrace_store::ProjectId, &SharedStore),
     stats: &Arc<ServerStats>,
-    live: &broadcast::Sender<Committed>,
+    live: &broadcast::Sender<Published>,
     membership: &Arc<Membership>,
 ) -> Result<(Arc<Alerting>, BudgetChannel, mpsc::Receiver<Notification>), StartError> {
     let alerts = match config.alerts.as_deref() {
@@ -237,7 +258,10 @@ fn start_alerting(
         alerts,
         store.clone(),
         stats.clone(),
-        live.clone(),
+        ProjectFeed {
+            project,
+            live: live.clone(),
+        },
         membership.clone(),
     )?)
 }
@@ -272,19 +296,24 @@ async fn restore_spend(
         .map_err(StartError::RestoreBudgets)
 }
 
-/// The processors of received records: mask → price → budget → metrics.
+/// The processors of received records: mask → price → budget → metrics for the configured
+/// project; mask → price for the others (no budgets of theirs, no metrics in the configured
+/// project's `/metrics`).
 fn processing(state: &AppState, redactor: Option<Arc<Redactor>>) -> Processing {
+    let configured = ProcessorChain::new()
+        .masking(redactor.clone())
+        .pricing(Some(state.prices.clone()))
+        .budgets(state.budgets.clone())
+        .metrics(true)
+        .build();
+    let others = ProcessorChain::new()
+        .masking(redactor)
+        .pricing(Some(state.prices.clone()))
+        .build();
     Processing::new(
-        Processors::new(
-            ProcessorChain::new()
-                .masking(redactor)
-                .pricing(Some(state.prices.clone()))
-                .budgets(state.budgets.clone())
-                .metrics(true)
-                .build(),
-        ),
+        Processors::new(configured),
+        Processors::new(others),
         state.stats.clone(),
-        state.store.clone(),
     )
 }
 
@@ -304,11 +333,15 @@ fn start_writer(
     pipeline: &Pipeline,
     online: &Arc<Online>,
 ) -> Result<(WriterHandle, WriterThread, WriteJobs), StartError> {
-    let (store, stats, config) = (&state.store, &state.stats, &state.config);
+    let (store, stats, config) = (&state.configured_store, &state.stats, &state.config);
     stats
         .awaiting_parent
         .store(store.spans_awaiting_parent(), Ordering::Relaxed);
-    let attributions = Attributions::new(state.budgets.clone(), state.live.clone());
+    let attributions = Attributions::new(
+        state.configured_project,
+        state.budgets.clone(),
+        state.live.clone(),
+    );
     let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
     let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
     let (handle, thread) = WriterThread::spawn(WriterParts {
@@ -335,11 +368,15 @@ fn start_writer(
 /// The OTLP receiver every listener (and the demo, and the judges' traces) hands requests to.
 fn receiver(state: &AppState, processing: Processing, writer: WriterHandle) -> Receiver {
     Receiver::new(
-        Ingestor::new(agentrace_ingest::Limits::default()),
+        ReceiverParts {
+            ingestor: Ingestor::new(agentrace_ingest::Limits::default()),
+            processing,
+            writer,
+            directory: state.directory.clone(),
+            configured: state.configured_project,
+            stats: state.stats.clone(),
+        },
         &state.config.limits,
-        processing,
-        writer,
-        state.stats.clone(),
     )
 }
 
@@ -358,7 +395,7 @@ impl Jobs {
     /// awaiting their response, alerting, redaction counts, the fleet's beat, the budgets
     /// file's reload, the online evaluations and the demo.
     fn spawn(self, state: &AppState, stopped: &watch::Receiver<bool>) -> Tasks {
-        let (store, stats, config) = (&state.store, &state.stats, &state.config);
+        let (store, stats, config) = (&state.configured_store, &state.stats, &state.config);
         let (alerting, budget_alerts) = self.alerting;
         let repairer = Repairer {
             tracker: self.write.tracker,
@@ -369,12 +406,17 @@ impl Jobs {
         };
         let mut background: Tasks = vec![
             tokio::spawn(retention::run(
+                state.organization.clone(),
                 store.clone(),
                 config.retention.clone(),
                 stats.clone(),
                 stopped.clone(),
             )),
             tokio::spawn(repairer.run(stopped.clone())),
+            tokio::spawn(crate::jobs::key_uses::run(
+                state.directory.clone(),
+                stopped.clone(),
+            )),
             tokio::spawn(
                 self.write
                     .evaluation_results
@@ -391,7 +433,10 @@ impl Jobs {
                     store: store.clone(),
                     membership: self.membership,
                     budgets: state.budgets.clone(),
-                    live: state.live.clone(),
+                    live: ProjectFeed {
+                        project: state.configured_project,
+                        live: state.live.clone(),
+                    },
                 }
                 .run(stopped.clone()),
             ),
@@ -410,7 +455,11 @@ impl Jobs {
         };
         background.push(tokio::spawn(self.online.run(parts, stopped.clone())));
         if config.demo {
-            background.push(tokio::spawn(demo::run(self.receiver, stopped.clone())));
+            background.push(tokio::spawn(demo::run(
+                self.receiver,
+                state.directory.clone(),
+                stopped.clone(),
+            )));
         }
         background
     }
@@ -444,7 +493,7 @@ impl StartGuard {
             otlp_http_addr = %addrs.otlp_http,
             otlp_grpc_addr = %addrs.otlp_grpc,
             app_addr = %addrs.app,
-            store = %state.store.describe(),
+            store = %state.configured_store.describe(),
             "agentrace server started"
         );
         RunningServer {

@@ -75,10 +75,13 @@ async fn cost_by_model_counts_calls_tokens_cost_and_unpriced_calls() -> TestResu
     assert_eq!(none["cost"], Value::Null, "unknown, not zero");
     assert!(none["unpriced"].as_u64() >= Some(1));
     // Every row and the total against the exact aggregate of the store.
-    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
-        SpanFilter::new().billable(true),
-        [GroupBy::Model],
-    ))?;
+    let exact = api
+        .state
+        .configured_store
+        .aggregate_exact(&AggregateQuery::new(
+            SpanFilter::new().billable(true),
+            [GroupBy::Model],
+        ))?;
     assert_eq!(rows.len(), exact.len());
     for (r, e) in rows.iter().zip(&exact) {
         let key = match &e.keys[0] {
@@ -240,7 +243,7 @@ async fn tools_report_calls_success_latency_and_error_patterns() -> TestResult {
 async fn the_overview_matches_the_exact_summary_and_has_a_series() -> TestResult {
     let api = Api::start().await?;
     let all = api.ok("/overview", "Overview").await?;
-    let exact = api.state.store.overview_exact(TimeRange::ALL)?;
+    let exact = api.state.configured_store.overview_exact(TimeRange::ALL)?;
     assert_eq!(all["requests"], exact.requests);
     assert_eq!(all["errors"], exact.errors);
     assert_eq!(all["spans"], exact.spans);
@@ -396,15 +399,18 @@ async fn an_slo_of_tool_calls_is_judged_as_the_document_says() -> TestResult {
         std::time::Duration::from_secs(28 * 86_400),
     );
     let end = api.runs.iter().map(|r| r.start).max().unwrap_or(T0) + 10 * MIN;
-    let judged = agentrace_server::jobs::slos::statuses(&*api.state.store, &[slo], end)?;
+    let judged = agentrace_server::jobs::slos::statuses(&*api.state.configured_store, &[slo], end)?;
     let status = serde_json::to_value(&judged[0])?;
     // The same counts read span by span, as the exact aggregate does.
-    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
-        SpanFilter::new()
-            .kind(SpanKind::Tool)
-            .range(TimeRange::until(end)),
-        Vec::new(),
-    ))?;
+    let exact = api
+        .state
+        .configured_store
+        .aggregate_exact(&AggregateQuery::new(
+            SpanFilter::new()
+                .kind(SpanKind::Tool)
+                .range(TimeRange::until(end)),
+            Vec::new(),
+        ))?;
     let (total, failed) = exact.first().map_or((0, 0), |r| (r.count, r.errors));
     assert!(
         failed > 0 && failed < total,
@@ -451,7 +457,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
     scores.push(given(8, "groundedness", None, Some("made up"))?);
     scores.push(given(9, "helpfulness", Some(0.1), None)?);
     let scores = with_score_ids(scores);
-    api.state.store.write_scores(&scores)?;
+    api.state.configured_store.write_scores(&scores)?;
     let mut slo = Slo::new(
         "answers are grounded",
         Indicator::Quality {
@@ -466,7 +472,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
     slo.burn_alerts.truncate(2);
     slo.validate()?;
     let end = T0 + 30 * MIN;
-    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.configured_store, &slo, end)?;
     let pass = ScorePass::new(Some(0.7), None, vec!["grounded".into()]);
     let of_name: Vec<_> = scores.iter().filter(|s| s.name == "groundedness").collect();
     let passed = of_name
@@ -477,7 +483,7 @@ async fn a_quality_slo_counts_the_scores_of_its_name_that_pass() -> TestResult {
     assert_eq!((judged.counts.good, judged.counts.total), (5, 8));
     // The last five minutes (T0 + 25 to 30 min) hold none of them.
     let short = agentrace_server::jobs::slos::counts(
-        &*api.state.store,
+        &*api.state.configured_store,
         &slo,
         std::time::Duration::from_secs(300),
         end,
@@ -500,7 +506,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
     let mut listed = Vec::new();
     let mut cursor = None;
     loop {
-        let page = api.state.store.list_traces(
+        let page = api.state.configured_store.list_traces(
             &TraceFilter::new().range(TimeRange::until(end)),
             cursor.as_ref(),
             500,
@@ -534,7 +540,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         std::time::Duration::from_secs(28 * 86_400),
     );
     slo.validate()?;
-    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.configured_store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (cheap, known.len() as u64),
@@ -558,7 +564,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         of: CostUnit::Sessions,
         max_usd: threshold.dollars(),
     };
-    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.configured_store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (
@@ -573,7 +579,11 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
     // Agent runs: each agent span as the trace view totals it, everything beneath included.
     let mut runs = Vec::new();
     for t in &listed {
-        let tree = api.state.store.trace(t.trace_id)?.ok_or("a listed trace")?;
+        let tree = api
+            .state
+            .configured_store
+            .trace(t.trace_id)?
+            .ok_or("a listed trace")?;
         runs.extend(
             tree.nodes
                 .iter()
@@ -586,7 +596,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         of: CostUnit::AgentRuns,
         max_usd: threshold.dollars(),
     };
-    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.configured_store, &slo, end)?;
     assert_eq!(
         (judged.counts.good, judged.counts.total),
         (
@@ -614,10 +624,15 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
             (day, T0 + 3 * 60 * MIN),
             (day, T0 + 24 * 60 * MIN + 9 * MIN + 13 * SEC),
         ] {
-            let whole = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, end)?;
+            let whole = agentrace_server::jobs::slos::counts(
+                &*api.state.configured_store,
+                &slo,
+                window,
+                end,
+            )?;
             assert!(whole.total > 0, "{of:?} ending at {end}");
             assert_eq!(
-                settled.counts(&*api.state.store, &slo, window, end)?,
+                settled.counts(&*api.state.configured_store, &slo, window, end)?,
                 whole,
                 "{of:?} over {window:?} ending at {end}"
             );
@@ -630,8 +645,12 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         max_usd: threshold.dollars(),
     };
     let (window, at) = (day, T0 + 3 * 60 * MIN);
-    let before = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, at)?;
-    assert_eq!(settled.counts(&*api.state.store, &slo, window, at)?, before);
+    let before =
+        agentrace_server::jobs::slos::counts(&*api.state.configured_store, &slo, window, at)?;
+    assert_eq!(
+        settled.counts(&*api.state.configured_store, &slo, window, at)?,
+        before
+    );
     let mut late = agentrace_core::SpanRecord::new(
         agentrace_core::TraceId::random(),
         agentrace_core::SpanId::random(),
@@ -648,8 +667,9 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
         Usd::ZERO,
         Usd::ZERO,
     ));
-    api.state.store.write_spans(&[late])?;
-    let after = agentrace_server::jobs::slos::counts(&*api.state.store, &slo, window, at)?;
+    api.state.configured_store.write_spans(&[late])?;
+    let after =
+        agentrace_server::jobs::slos::counts(&*api.state.configured_store, &slo, window, at)?;
     assert_eq!(
         (after.good, after.total),
         (before.good + 1, before.total + 1),
@@ -657,7 +677,7 @@ async fn a_cost_slo_counts_the_traces_sessions_and_agent_runs_the_trace_list_and
     );
     std::thread::sleep(std::time::Duration::from_millis(1_100));
     assert_eq!(
-        settled.counts(&*api.state.store, &slo, window, at)?,
+        settled.counts(&*api.state.configured_store, &slo, window, at)?,
         after,
         "seen at once"
     );
@@ -670,7 +690,7 @@ async fn a_burn_down_read_as_one_series_equals_each_windows_own_counts() -> Test
     use agentrace_core::{Score, ScoreTarget, ScoreValue};
     use std::time::Duration;
     let api = Api::start().await?;
-    let store = &*api.state.store;
+    let store = &*api.state.configured_store;
     // A score every two minutes, one in three failing.
     let mut scores = Vec::new();
     for n in 0..13 {
@@ -772,15 +792,18 @@ async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     slo.validate()?;
     // Half-way through the generated runs: the day so far holds the first half of them.
     let end = T0 + 10 * MIN + 60 * 7 * SEC;
-    let judged = agentrace_server::jobs::slos::status(&*api.state.store, &slo, end)?;
+    let judged = agentrace_server::jobs::slos::status(&*api.state.configured_store, &slo, end)?;
     let day_start = T0 - T0 % (86_400 * SEC);
     assert_eq!(judged.since_unix_nano, day_start);
-    let exact = api.state.store.aggregate_exact(&AggregateQuery::new(
-        SpanFilter::new()
-            .kind(SpanKind::Tool)
-            .range(TimeRange::new(day_start, end)),
-        Vec::new(),
-    ))?;
+    let exact = api
+        .state
+        .configured_store
+        .aggregate_exact(&AggregateQuery::new(
+            SpanFilter::new()
+                .kind(SpanKind::Tool)
+                .range(TimeRange::new(day_start, end)),
+            Vec::new(),
+        ))?;
     let (total, failed) = exact.first().map_or((0, 0), |r| (r.count, r.errors));
     assert!(total > 0 && total < 130, "{total}");
     assert_eq!(

@@ -34,7 +34,7 @@ fn check(name: &str, at: u64, failure: Option<&str>) -> SpanRecord {
 #[tokio::test]
 async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
     let api = Api::start_with(|state| {
-        let store = &state.store;
+        let store = &state.configured_store;
         let spans = [
             check("pii check", BASE + 10 * MIN, None),
             check("pii check", BASE + 11 * MIN, Some("pii")),

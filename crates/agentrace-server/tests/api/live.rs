@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentrace_core::SpanRecord;
-use agentrace_server::{Committed, LIVE_CAPACITY};
+use agentrace_server::{Committed, LIVE_CAPACITY, Published};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -57,7 +57,24 @@ async fn spans_events_and_summaries_arrive_filtered() -> TestResult {
     let mut tools = connect(&api, "?kind=tool").await?;
     let (one, two) = (&api.runs[1], &api.runs[2]);
     let spans: Vec<SpanRecord> = one.spans.iter().chain(&two.spans).cloned().collect();
-    api.state.live.send(Committed::Spans(Arc::from(spans)))?;
+    // Another project's commit is never heard on this project's feed.
+    api.state.live.send(Published::new(
+        agentrace_store::ProjectId(api.state.configured_project.0 + 1),
+        Committed::Spans(
+            spans
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    s.name = "another project's".into();
+                    s
+                })
+                .collect(),
+        ),
+    ))?;
+    api.state.live.send(Published::new(
+        api.state.configured_project,
+        Committed::Spans(Arc::from(spans)),
+    ))?;
     let events: Vec<_> = api
         .events
         .iter()
@@ -65,14 +82,19 @@ async fn spans_events_and_summaries_arrive_filtered() -> TestResult {
         .take(20)
         .cloned()
         .collect();
-    api.state
-        .live
-        .send(Committed::Events(Arc::from(events.clone())))?;
+    api.state.live.send(Published::new(
+        api.state.configured_project,
+        Committed::Events(Arc::from(events.clone())),
+    ))?;
 
     let m = next(&mut socket, Duration::from_secs(5)).await?;
     assert_eq!(m["type"], "spans");
     let got = m["spans"].as_array().ok_or("spans")?;
     assert_eq!(got.len(), 3, "run 1's spans only (session s-1)");
+    assert!(
+        got.iter().all(|s| s["name"] != "another project's"),
+        "{got:?}"
+    );
     let llm = got.iter().find(|s| s["kind"] == "llm").ok_or("llm")?;
     assert_eq!(llm["trace_id"], one.trace_id.to_string());
     assert_eq!(llm["model"], one.model);
@@ -134,15 +156,17 @@ async fn spans_events_and_summaries_arrive_filtered() -> TestResult {
 #[tokio::test]
 async fn a_client_that_falls_behind_is_told_how_much_it_missed() -> TestResult {
     let api = Api::start().await?;
+    let project = api.state.configured_project;
     let mut socket = connect(&api, "").await?;
     // On this single-threaded runtime the feed cannot run while we publish: it falls behind
     // by everything beyond the broadcast's capacity. Publishing never waits for it.
     let extra = 100;
     for k in 0..LIVE_CAPACITY + extra {
         let span = api.runs[k % api.runs.len()].spans[0].clone();
-        api.state
-            .live
-            .send(Committed::Spans(Arc::from(vec![span])))?;
+        api.state.live.send(Published::new(
+            project,
+            Committed::Spans(Arc::from(vec![span])),
+        ))?;
     }
     let m = next(&mut socket, Duration::from_secs(5)).await?;
     assert_eq!(m, serde_json::json!({"type": "lagged", "missed": extra}));
@@ -160,6 +184,7 @@ async fn a_client_that_falls_behind_is_told_how_much_it_missed() -> TestResult {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_holds_up_nobody() -> TestResult {
     let api = Api::start().await?;
+    let project = api.state.configured_project;
     let mut stalled = connect(&api, "").await?;
     let mut reader = connect(&api, "").await?;
     // Large batches, so that the stalled client's socket buffers fill and its feed blocks.
@@ -182,7 +207,7 @@ async fn a_client_that_stops_reading_holds_up_nobody() -> TestResult {
                 batch.clone()
             };
             // Publishing never blocks, whoever reads.
-            let _ = live.send(Committed::Spans(spans));
+            let _ = live.send(Published::new(project, Committed::Spans(spans)));
             if k % 20 == 0 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }

@@ -8,6 +8,7 @@ mod budget_check;
 mod documents;
 mod guardrails;
 mod live;
+mod projects;
 mod records;
 mod report;
 mod scores;

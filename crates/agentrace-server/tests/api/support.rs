@@ -12,7 +12,7 @@ use agentrace_core::{
 use std::str::FromStr;
 
 use agentrace_server::config::StoreLocation;
-use agentrace_server::{AppState, ServerConfig, SharedStore};
+use agentrace_server::{AppState, ServerConfig, SharedOrganization};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -31,7 +31,9 @@ pub(crate) fn on_clickhouse() -> bool {
 /// its own on the ClickHouse server of [`CLICKHOUSE_ENV`] (spans awaiting their parent held in
 /// the data directory's spool), else a SQLite file in the data directory; and the ClickHouse
 /// client on its database.
-fn open_store(config: &ServerConfig) -> Result<(SharedStore, Option<clickhouse::Client>), Error> {
+fn open_store(
+    config: &ServerConfig,
+) -> Result<(SharedOrganization, Option<clickhouse::Client>), Error> {
     match std::env::var(CLICKHOUSE_ENV) {
         Ok(url) => {
             let database = format!("api_{}", &TraceId::random().to_string()[..16]);
@@ -256,7 +258,8 @@ impl Api {
     pub(crate) async fn start_with(configure: impl FnOnce(&mut AppState)) -> Result<Self, Error> {
         let dir = tempfile::tempdir()?;
         let config = ServerConfig::new(dir.path());
-        let (store, clickhouse) = open_store(&config)?;
+        let (organization, clickhouse) = open_store(&config)?;
+        let (_, store) = agentrace_server::http::state::configured(&organization)?;
         let mut samples = Vec::new();
         for k in 0..3u64 {
             let mut spans = fixtures::sample_spans(trace_id(1_000 + k), T0 + k * MIN);
@@ -284,7 +287,7 @@ impl Api {
             agentrace_evaluators::Evaluators::new(toml::from_str(EVALUATORS)?, &|_| None)?;
         let alerts = dir.path().join("alerts.toml");
         std::fs::write(&alerts, ALERTS)?;
-        let mut state = AppState::new(store, config)
+        let mut state = AppState::new(organization, config)?
             .with_evaluators(evaluators)?
             .with_alerts(&alerts)?;
         configure(&mut state);
@@ -356,6 +359,40 @@ impl Api {
         let status = response.status().as_u16();
         let text = response.text().await?;
         let body = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))?;
+        Ok((status, body))
+    }
+
+    /// `method` `path` (under `/api/v1`) with `bearer` as the credential, `project` in the
+    /// `x-agentrace-project` header and `body` as JSON, each if given: status, and the JSON
+    /// body if there is one.
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&str>,
+        project: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), Error> {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(secret) = bearer {
+            request = request.bearer_auth(secret);
+        }
+        if let Some(project) = project {
+            request = request.header("x-agentrace-project", project);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}: {text}"))?
+        };
         Ok((status, body))
     }
 

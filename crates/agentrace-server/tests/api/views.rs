@@ -183,7 +183,7 @@ fn multi_agent(trace: u64, start: u64) -> Vec<SpanRecord> {
 async fn with_multi_agent() -> Result<(Api, String), Error> {
     let api = Api::start().await?;
     api.state
-        .store
+        .configured_store
         .write_spans(&multi_agent(5_000, T0 + 3 * SEC))?;
     Ok((api, trace_id(5_000).to_string()))
 }
@@ -350,7 +350,7 @@ fn mcp_calls(trace: u64, start: u64) -> Vec<SpanRecord> {
 async fn the_graph_reaches_mcp_tools_through_their_server() -> TestResult {
     let api = Api::start().await?;
     api.state
-        .store
+        .configured_store
         .write_spans(&mcp_calls(6_000, T0 + 3 * SEC))?;
     let trace = trace_id(6_000).to_string();
     let g = api.ok(&format!("/traces/{trace}/graph"), "Graph").await?;
@@ -463,7 +463,7 @@ async fn a_session_reads_as_a_conversation_in_order() -> TestResult {
     let (api, _) = with_multi_agent().await?;
     // A second turn, later.
     api.state
-        .store
+        .configured_store
         .write_spans(&multi_agent(5_001, T0 + 90 * SEC))?;
     let page = api
         .ok(

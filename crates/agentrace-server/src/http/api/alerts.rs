@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 
 /// `GET /alerts` answer.
@@ -28,20 +29,21 @@ pub(super) struct Alerts {
 /// `GET /alerts`.
 pub(super) async fn alerts(
     State(state): State<AppState>,
+    scope: Scope,
     mut p: Params,
 ) -> Result<Json<Alerts>, ApiError> {
     let limit = p.limit(100, 1_000)?;
     let before = p.time("before", now_unix_nano())?;
     let alert = p.text("alert")?;
     p.finish()?;
-    let history = blocking(&state.store, move |s| {
+    let history = blocking(&scope.store, move |s| {
         s.alert_records(alert.as_deref(), before, limit)
     })
     .await?
     .iter()
     .filter_map(|r| serde_json::from_str(&r.body).ok())
     .collect();
-    let alerting = state.alerts.as_ref();
+    let alerting = state.alerts_of(&scope);
     Ok(Json(Alerts {
         interval_seconds: alerting.map_or(0, |a| a.interval().as_secs()),
         rules: alerting.map(|a| a.rules().to_vec()).unwrap_or_default(),

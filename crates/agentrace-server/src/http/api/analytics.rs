@@ -7,7 +7,6 @@ use agentrace_store::{
     SeriesPoint, SpanFilter, Summary, TimeRange,
 };
 use axum::Json;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -15,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 use crate::jobs::tool_health::{ToolsHealth, tools_with_health};
 
 const MINUTE_NS: u64 = 60_000_000_000;
@@ -210,10 +209,7 @@ fn cost_csv(answer: &Cost) -> Result<String, ApiError> {
 
 /// `GET /cost`: billable calls grouped by dimensions, over a range widened to whole minutes;
 /// JSON, or CSV with `format=csv`.
-pub(super) async fn cost(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Response, ApiError> {
+pub(super) async fn cost(scope: Scope, mut p: Params) -> Result<Response, ApiError> {
     let range = p.range()?;
     let (names, dims) = group_by(&mut p)?;
     let mut f = SpanFilter::new().range(range).billable(true);
@@ -239,7 +235,7 @@ pub(super) async fn cost(
     };
     p.finish()?;
     let q = AggregateQuery::new(f, dims);
-    let answer = blocking(&state.store, move |s| s.aggregate(&q)).await?;
+    let answer = blocking(&scope.store, move |s| s.aggregate(&q)).await?;
     let answer = Cost {
         range: answer.range,
         source: answer.source,
@@ -280,16 +276,13 @@ pub(super) fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>,
 
 /// `GET /tools`: tool calls by tool with their health (`crate::jobs::tool_health`), and each
 /// tool's trend when a `bucket` is given.
-pub(super) async fn tools(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<ToolsHealth>, ApiError> {
+pub(super) async fn tools(scope: Scope, mut p: Params) -> Result<Json<ToolsHealth>, ApiError> {
     let range = p.range()?;
     let top = p.count("top", 5, 50)?;
     let bucket = minutes(&mut p, "bucket")?;
     p.finish()?;
     Ok(Json(
-        blocking(&state.store, move |s| {
+        blocking(&scope.store, move |s| {
             tools_with_health(s, range, top, bucket)
         })
         .await?,
@@ -320,16 +313,13 @@ pub(super) struct OverviewView {
 }
 
 /// `GET /overview`: the dashboard's numbers over a range widened to whole minutes.
-pub(super) async fn overview(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<OverviewView>, ApiError> {
+pub(super) async fn overview(scope: Scope, mut p: Params) -> Result<Json<OverviewView>, ApiError> {
     let range = p.range()?;
     let bucket = minutes(&mut p, "bucket")?;
     p.finish()?;
     let mut q = OverviewQuery::new(range);
     q.bucket_ns = bucket;
-    let overview = blocking(&state.store, move |s| s.overview(&q))
+    let overview = blocking(&scope.store, move |s| s.overview(&q))
         .await
         .map_err(|e| match e {
             // The only invalid overview left: too many points.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 
 /// Output tokens assumed when the request does not say.
@@ -97,6 +98,7 @@ struct Account {
 /// `POST /budgets/check`.
 pub(super) async fn check(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
     body: Bytes,
 ) -> Result<Json<CheckAnswer>, ApiError> {
@@ -119,7 +121,7 @@ pub(super) async fn check(
         model: req.model.as_deref(),
         user: req.user.as_deref(),
     };
-    let Some(budgets) = state.budgets.as_ref() else {
+    let Some(budgets) = state.budgets_of(&scope) else {
         return Ok(Json(CheckAnswer {
             allowed: true,
             configured: false,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 
 /// `GET /budgets` answer.
@@ -22,14 +23,14 @@ pub(super) struct Budgets {
 /// `GET /budgets`: the state of every budget account.
 pub(super) async fn budgets(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
 ) -> Result<Json<Budgets>, ApiError> {
     p.finish()?;
     Ok(Json(Budgets {
-        configured: state.budgets.is_some(),
+        configured: state.budgets_of(&scope).is_some(),
         budgets: state
-            .budgets
-            .as_ref()
+            .budgets_of(&scope)
             .map(|b| b.status())
             .unwrap_or_default(),
     }))

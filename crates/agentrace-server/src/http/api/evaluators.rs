@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::{Params, parse_time};
 use crate::http::api_base::{ApiError, blocking_write};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::jobs::online_evaluations::rules::{ActiveRule, Origin, RuleError};
 use crate::jobs::online_evaluations::runs::RunStatus;
@@ -67,10 +68,11 @@ pub(super) struct EvaluatorsAnswer {
 /// `GET /evaluators`.
 pub(super) async fn list(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
 ) -> Result<Json<EvaluatorsAnswer>, ApiError> {
     p.finish()?;
-    let Some(online) = &state.online else {
+    let Some(online) = state.online_of(&scope) else {
         return Ok(Json(EvaluatorsAnswer {
             configured: false,
             rules: Vec::new(),
@@ -142,13 +144,14 @@ pub(super) struct RunStarted {
 /// there.
 pub(super) async fn start_run(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
     body: Bytes,
 ) -> Result<(StatusCode, Json<RunStarted>), ApiError> {
     p.finish()?;
     let request: RunRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not a re-run: {e}")))?;
-    let online = state.online.as_ref().ok_or_else(|| {
+    let online = state.online_of(&scope).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no evaluator is named {:?}: none is configured (the evaluators key)",
             request.evaluator
@@ -170,7 +173,7 @@ pub(super) async fn start_run(
     }
     let id = online
         .rerun(
-            state.store.clone(),
+            scope.store.clone(),
             &request.evaluator,
             TimeRange::new(from, to),
         )
@@ -187,13 +190,13 @@ pub(super) struct RunList {
 /// `GET /evaluations/runs`: every run remembered, newest first.
 pub(super) async fn runs(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
 ) -> Result<Json<RunList>, ApiError> {
     p.finish()?;
     Ok(Json(RunList {
         runs: state
-            .online
-            .as_ref()
+            .online_of(&scope)
             .map(|o| o.runs.list())
             .unwrap_or_default(),
     }))
@@ -202,28 +205,31 @@ pub(super) async fn runs(
 /// `GET /evaluations/runs/{id}`.
 pub(super) async fn run(
     State(state): State<AppState>,
+    scope: Scope,
     id: Result<Path<u64>, PathRejection>,
     p: Params,
 ) -> Result<Json<RunStatus>, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::bad("id", e.body_text()))?;
     p.finish()?;
     state
-        .online
-        .as_ref()
+        .online_of(&scope)
         .and_then(|o| o.runs.get(id))
         .map(Json)
         .ok_or_else(|| ApiError::NotFound(format!("no re-run {id}")))
 }
 
-/// The online evaluations of `state` (a server always has them; a state built for a test of
-/// another part may not).
-fn online_of(
-    state: &AppState,
-) -> Result<&std::sync::Arc<crate::jobs::online_evaluations::Online>, ApiError> {
-    state
-        .online
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("online evaluations are not running".to_owned()))
+/// The online evaluations of `scope`'s project (a server runs the configured project's; a
+/// state built for a test of another part may have none).
+fn online_of<'a>(
+    state: &'a AppState,
+    scope: &Scope,
+) -> Result<&'a std::sync::Arc<crate::jobs::online_evaluations::Online>, ApiError> {
+    state.online_of(scope).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "online evaluations are not running in project {:?}",
+            scope.project.name.as_str()
+        ))
+    })
 }
 
 /// The rule `{name}` of a path.
@@ -235,12 +241,13 @@ fn rule_name(name: Result<Path<String>, PathRejection>) -> Result<String, ApiErr
 /// `GET /evaluators/{name}`: one rule.
 pub(super) async fn one(
     State(state): State<AppState>,
+    scope: Scope,
     name: Result<Path<String>, PathRejection>,
     p: Params,
 ) -> Result<Json<RuleView>, ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
-    online_of(&state)?
+    online_of(&state, &scope)?
         .rules
         .find(&name)
         .map(|r| Json(RuleView::of(&r)))
@@ -253,13 +260,14 @@ pub(super) async fn one(
 /// it does not make a rule, 409 for a rule of the evaluators file.
 pub(super) async fn put(
     State(state): State<AppState>,
+    scope: Scope,
     name: Result<Path<String>, PathRejection>,
     p: Params,
     body: Bytes,
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
-    let online = online_of(&state)?.clone();
+    let online = online_of(&state, &scope)?.clone();
     let mut value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let object = value
@@ -281,7 +289,7 @@ pub(super) async fn put(
     let (rule, definition) = online.rules.prepare(spec).map_err(rule_error)?;
     let stored = StoredRule::new(name.clone(), definition, agentrace_core::now_unix_nano());
     let updated = stored.updated_unix_nano;
-    blocking_write(&state.store, move |s| s.put_evaluator_rule(&stored)).await?;
+    blocking_write(&scope.store, move |s| s.put_evaluator_rule(&stored)).await?;
     let replaced = online.rules.put(rule, updated);
     let view = online
         .rules
@@ -300,12 +308,13 @@ pub(super) async fn put(
 /// when there is none, 409 for a rule of the evaluators file.
 pub(super) async fn remove(
     State(state): State<AppState>,
+    scope: Scope,
     name: Result<Path<String>, PathRejection>,
     p: Params,
 ) -> Result<StatusCode, ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
-    let online = online_of(&state)?.clone();
+    let online = online_of(&state, &scope)?.clone();
     if online
         .rules
         .find(&name)
@@ -314,7 +323,7 @@ pub(super) async fn remove(
         return Err(rule_error(RuleError::OfTheFile(name)));
     }
     let wanted = name.clone();
-    let stored = blocking_write(&state.store, move |s| s.delete_evaluator_rule(&wanted)).await?;
+    let stored = blocking_write(&scope.store, move |s| s.delete_evaluator_rule(&wanted)).await?;
     let running = online.rules.remove(&name).map_err(rule_error)?;
     if stored || running {
         Ok(StatusCode::NO_CONTENT)

@@ -16,12 +16,11 @@ use agentrace_store::{
     SpanFilter, SpanQuery, Store, TimeRange,
 };
 use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 use crate::telemetry::redaction_series::METRIC;
 
 const MINUTE_NS: u64 = 60_000_000_000;
@@ -75,10 +74,7 @@ fn ranked(counts: HashMap<String, u64>) -> Vec<Count> {
 }
 
 /// `GET /guardrails`.
-pub(super) async fn guardrails(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<Guardrails>, ApiError> {
+pub(super) async fn guardrails(scope: Scope, mut p: Params) -> Result<Json<Guardrails>, ApiError> {
     let range = p.range()?;
     let bucket = super::analytics::minutes(&mut p, "bucket")?.unwrap_or(60 * MINUTE_NS);
     p.finish()?;
@@ -93,7 +89,7 @@ pub(super) async fn guardrails(
         ));
     }
     Ok(Json(
-        blocking(&state.store, move |s| collect(s, range, bucket)).await?,
+        blocking(&scope.store, move |s| collect(s, range, bucket)).await?,
     ))
 }
 

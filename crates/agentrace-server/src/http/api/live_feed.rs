@@ -27,8 +27,10 @@ use tokio::time::MissedTickBehavior;
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::{Committed, Published};
+use agentrace_store::ProjectId;
 
 /// How often a summary is sent.
 const SUMMARY_EVERY: Duration = Duration::from_secs(1);
@@ -256,6 +258,7 @@ fn encode(message: &LiveMessage<'_>) -> Option<Utf8Bytes> {
 /// `GET /live`: upgrades to a WebSocket and streams the feed.
 pub(super) async fn feed(
     State(state): State<AppState>,
+    scope: Scope,
     mut p: Params,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -267,7 +270,8 @@ pub(super) async fn feed(
     p.finish()?;
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
     let subscription = state.live.subscribe();
-    Ok(upgrade.on_upgrade(move |socket| stream(socket, subscription, filter)))
+    let project = scope.project.id;
+    Ok(upgrade.on_upgrade(move |socket| stream(socket, subscription, project, filter)))
 }
 
 /// The messages for one committed batch.
@@ -327,7 +331,13 @@ fn messages(
     }
 }
 
-async fn stream(mut socket: WebSocket, mut subscription: Receiver<Committed>, filter: LiveFilter) {
+/// Streams what is committed in `project` that `filter` lets through, and the summaries.
+async fn stream(
+    mut socket: WebSocket,
+    mut subscription: Receiver<Published>,
+    project: ProjectId,
+    filter: LiveFilter,
+) {
     let mut tick = tokio::time::interval(SUMMARY_EVERY);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tick.tick().await;
@@ -337,7 +347,10 @@ async fn stream(mut socket: WebSocket, mut subscription: Receiver<Committed>, fi
     loop {
         let out: Vec<Utf8Bytes> = tokio::select! {
             received = subscription.recv() => match received {
-                Ok(batch) => messages(&batch, &filter, &mut [&mut interval, &mut total]),
+                Ok(batch) if batch.project == project => {
+                    messages(&batch.committed, &filter, &mut [&mut interval, &mut total])
+                }
+                Ok(_) => continue,
                 Err(RecvError::Lagged(missed)) => {
                     encode(&LiveMessage::Lagged { missed }).into_iter().collect()
                 }

@@ -46,14 +46,16 @@ mod live_feed;
 mod openapi;
 mod otlp_metrics;
 mod params;
+mod projects;
 mod records;
 mod report;
 pub(crate) mod scores;
 mod slos;
 mod status;
 
+use agentrace_store::KeyScope;
 use axum::Router;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 
@@ -63,8 +65,12 @@ pub(crate) use params::parse_time;
 
 use crate::http::state::AppState;
 
-/// Every route, relative to [`PREFIX`], with its method and handler.
-fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+/// Every route, relative to [`PREFIX`], with its method, handler and the scope a credential
+/// needs for it ([`KeyScope`]: reads need `read`; writes of data (scores, budget checks,
+/// evaluation runs) `write`; configuration (evaluator rules, projects, keys) `admin`, and
+/// the handler checks whose).
+pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>, KeyScope)> {
+    use KeyScope::{Admin, Read, Write};
     let gets = vec![
         ("/traces", get(records::list)),
         ("/traces/{trace_id}", get(records::tree)),
@@ -92,30 +98,91 @@ fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
         ("/status", get(status::status)),
         ("/openapi.json", get(openapi::openapi)),
         ("/live", get(live_feed::feed)),
+        ("/scores", get(scores::list)),
+        ("/scores/names", get(scores::names)),
+        ("/scores/stats", get(scores::stats)),
+        ("/projects", get(projects::list)),
     ];
     gets.into_iter()
-        .map(|(path, route)| (path, "get", route))
+        .map(|(path, route)| (path, "get", route, Read))
         .chain([
-            ("/budgets/check", "post", post(budget_check::check)),
-            ("/scores", "get", get(scores::list)),
-            ("/scores/names", "get", get(scores::names)),
-            ("/scores/stats", "get", get(scores::stats)),
-            ("/scores", "post", post(scores::write)),
-            ("/scores/{id}", "delete", delete(scores::delete)),
-            ("/evaluations/runs", "post", post(evaluators::start_run)),
-            ("/evaluators/{name}", "put", put(evaluators::put)),
-            ("/evaluators/{name}", "delete", delete(evaluators::remove)),
+            ("/budgets/check", "post", post(budget_check::check), Write),
+            ("/scores", "post", post(scores::write), Write),
+            ("/scores/{id}", "delete", delete(scores::delete), Write),
+            (
+                "/evaluations/runs",
+                "post",
+                post(evaluators::start_run),
+                Write,
+            ),
+            ("/evaluators/{name}", "put", put(evaluators::put), Admin),
+            (
+                "/evaluators/{name}",
+                "delete",
+                delete(evaluators::remove),
+                Admin,
+            ),
+            ("/projects", "post", post(projects::create), Admin),
+            ("/projects/{name}", "patch", patch(projects::rename), Admin),
+            (
+                "/projects/{name}",
+                "delete",
+                delete(projects::remove),
+                Admin,
+            ),
+            ("/projects/{name}/keys", "get", get(projects::keys), Admin),
+            (
+                "/projects/{name}/keys",
+                "post",
+                post(projects::create_key),
+                Admin,
+            ),
+            (
+                "/projects/{name}/keys/{id}",
+                "delete",
+                delete(projects::revoke_key),
+                Admin,
+            ),
+            ("/keys", "get", get(projects::organization_keys), Admin),
+            (
+                "/keys",
+                "post",
+                post(projects::create_organization_key),
+                Admin,
+            ),
+            (
+                "/keys/{id}",
+                "delete",
+                delete(projects::revoke_organization_key),
+                Admin,
+            ),
         ])
         .collect()
 }
 
-/// The API: every route under `/api/v1` (the prefix included, so the app merges this router
-/// as is). Unknown paths under the prefix answer a JSON 404, other methods a JSON 405.
+/// The API of an open server over `state`: every route under `/api/v1`, each request the
+/// organization's admin acting on `default` unless it presents a key or names its project
+/// (`x-agentrace-project`). What a test of the API serves; `serve` puts [`routes`] behind its
+/// configured tokens instead.
 pub fn router(state: AppState) -> Router {
+    let auth = crate::http::auth::Auth::new(None, state.directory.clone(), state.stats.clone());
+    crate::http::app::with_auth(scoped_router(state), auth)
+}
+
+/// The API: every route under `/api/v1` (the prefix included, so the app merges this router
+/// as is), each checking the scope of the request's credential; the request's project must be
+/// resolved before ([`crate::http::auth::scope_request`]). Unknown paths under the prefix
+/// answer a JSON 404, other methods a JSON 405.
+pub(crate) fn scoped_router(state: AppState) -> Router {
     let api = routes()
         .into_iter()
-        .fold(Router::new(), |router, (path, _, route)| {
-            router.route(path, route)
+        .fold(Router::new(), |router, (path, _, route, needed)| {
+            router.route(
+                path,
+                route.route_layer(axum::middleware::from_fn(move |request, next| {
+                    crate::http::auth::require_scope(needed, request, next)
+                })),
+            )
         })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -153,7 +220,7 @@ mod tests {
             .unwrap_or_default();
         let mut served: Vec<(String, &str)> = routes()
             .into_iter()
-            .map(|(path, method, _)| (format!("{PREFIX}{path}"), method))
+            .map(|(path, method, _, _)| (format!("{PREFIX}{path}"), method))
             .chain(
                 crate::http::auth::login::ROUTES
                     .iter()
@@ -207,17 +274,18 @@ mod tests {
             ApiError::TooManyRequests {
                 retry_after: std::time::Duration::from_secs(1),
             },
+            ApiError::Forbidden("x".into()),
             ApiError::NotFound("x".into()),
             ApiError::Conflict("x".into()),
             ApiError::MethodNotAllowed,
             ApiError::Busy,
+            ApiError::Unavailable("x".into()),
             ApiError::Internal("x".into()),
         ];
-        // The guard's 403 (crate::http::guard::Guard::forbid) answers in the same shape.
         let mut answered: Vec<&str> = every_error.iter().map(ApiError::code).collect();
-        answered.push("forbidden");
         documented.sort_unstable();
         answered.sort_unstable();
+        answered.dedup();
         assert_eq!(documented, answered);
         Ok(())
     }

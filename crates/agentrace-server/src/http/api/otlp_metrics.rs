@@ -4,13 +4,13 @@
 
 use agentrace_store::{MetricInfo, MetricQuery, MetricSeries, TimeRange};
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 
 /// `GET /metrics` answer.
 #[derive(Debug, Serialize)]
@@ -20,13 +20,10 @@ pub(super) struct MetricsView {
 }
 
 /// `GET /metrics`: the metrics with points in the range (by minute), by name.
-pub(super) async fn list(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<MetricsView>, ApiError> {
+pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<MetricsView>, ApiError> {
     let range = p.range()?;
     p.finish()?;
-    let metrics = blocking(&state.store, move |s| s.metric_names(range)).await?;
+    let metrics = blocking(&scope.store, move |s| s.metric_names(range)).await?;
     Ok(Json(MetricsView { range, metrics }))
 }
 
@@ -41,7 +38,7 @@ pub(super) struct MetricView {
 /// `GET /metrics/{name}`: one metric's series over a range, a point per step (none when no
 /// point of it is stored in the range).
 pub(super) async fn series(
-    State(state): State<AppState>,
+    scope: Scope,
     name: Result<Path<String>, PathRejection>,
     mut p: Params,
 ) -> Result<Json<MetricView>, ApiError> {
@@ -53,7 +50,7 @@ pub(super) async fn series(
     if let Some(step) = step {
         q = q.step(step);
     }
-    let series = blocking(&state.store, move |s| s.metric(&q))
+    let series = blocking(&scope.store, move |s| s.metric(&q))
         .await
         .map_err(|e| match e {
             // The only invalid metric query: a step that is not whole minutes.

@@ -8,8 +8,8 @@ use agentrace_store::{
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
 };
 use axum::Json;
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::graph::{self, Graph, Mode};
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 
 /// Trace and session pages: 50 by default, at most 1,000.
 const PAGE: (usize, usize) = (50, 1_000);
@@ -71,16 +71,13 @@ fn trace_order(p: &mut Params, filter: &TraceFilter) -> Result<TraceOrder, ApiEr
 }
 
 /// `GET /traces`: the trace list, newest first (or in another order), a page at a time.
-pub(super) async fn list(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<TracePage>, ApiError> {
+pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<TracePage>, ApiError> {
     let filter = trace_filter(&mut p, true)?;
     let order = trace_order(&mut p, &filter)?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
-    let page = blocking(&state.store, move |s| {
+    let page = blocking(&scope.store, move |s| {
         s.list_traces_by(&filter, order, cursor.as_ref(), limit)
     })
     .await?;
@@ -112,8 +109,8 @@ fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
 
 /// The stored trace `id` (in full, or in outline: without the spans' attributes and span
 /// events), or 404.
-async fn read_tree(state: &AppState, id: TraceId, full: bool) -> Result<TraceTree, ApiError> {
-    blocking(&state.store, move |s| {
+async fn read_tree(scope: &Scope, id: TraceId, full: bool) -> Result<TraceTree, ApiError> {
+    blocking(&scope.store, move |s| {
         if full {
             s.trace(id)
         } else {
@@ -127,14 +124,14 @@ async fn read_tree(state: &AppState, id: TraceId, full: bool) -> Result<TraceTre
 /// `GET /traces/{trace_id}`: every span of a trace as a tree (`attributes=false`: without the
 /// spans' attributes and span events).
 pub(super) async fn tree(
-    State(state): State<AppState>,
+    scope: Scope,
     trace_id: Result<Path<String>, PathRejection>,
     mut p: Params,
 ) -> Result<Response, ApiError> {
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
     let full = p.flag("attributes", true)?;
     p.finish()?;
-    let tree = read_tree(&state, parse_trace_id(&trace_id)?, full).await?;
+    let tree = read_tree(&scope, parse_trace_id(&trace_id)?, full).await?;
     let start = tree.summary.start_unix_nano;
     let nodes = tree
         .nodes
@@ -169,7 +166,7 @@ pub(super) struct SpanView {
 /// `GET /traces/{trace_id}/spans/{span_id}`: one span, with its captured content read as
 /// messages.
 pub(super) async fn span(
-    State(state): State<AppState>,
+    scope: Scope,
     ids: Result<Path<(String, String)>, PathRejection>,
     p: Params,
 ) -> Result<Json<SpanView>, ApiError> {
@@ -178,7 +175,7 @@ pub(super) async fn span(
     let trace = parse_trace_id(&trace_id)?;
     let span_id = SpanId::from_hex(&span_id)
         .map_err(|e| ApiError::bad("span_id", format!("{span_id:?}: {e}")))?;
-    let span = blocking(&state.store, move |s| s.span(trace, span_id))
+    let span = blocking(&scope.store, move |s| s.span(trace, span_id))
         .await?
         .ok_or_else(|| {
             ApiError::NotFound(format!("no span {span_id} of trace {trace} is stored"))
@@ -189,14 +186,14 @@ pub(super) async fn span(
 
 /// `GET /traces/{trace_id}/graph`: the trace's agents, tools and models as a graph.
 pub(super) async fn trace_graph(
-    State(state): State<AppState>,
+    scope: Scope,
     trace_id: Result<Path<String>, PathRejection>,
     mut p: Params,
 ) -> Result<Json<Graph>, ApiError> {
     let Path(trace_id) = trace_id.map_err(|e| ApiError::bad("trace_id", e.body_text()))?;
     let mode = p.parsed::<Mode>("mode")?.unwrap_or(Mode::Aggregated);
     p.finish()?;
-    let tree = read_tree(&state, parse_trace_id(&trace_id)?, false).await?;
+    let tree = read_tree(&scope, parse_trace_id(&trace_id)?, false).await?;
     Ok(Json(graph::build(&tree, mode)))
 }
 
@@ -207,15 +204,12 @@ pub(super) struct Sessions {
 }
 
 /// `GET /sessions`: sessions with traces starting in the range, most recently active first.
-pub(super) async fn sessions(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<Sessions>, ApiError> {
+pub(super) async fn sessions(scope: Scope, mut p: Params) -> Result<Json<Sessions>, ApiError> {
     let range = p.range()?;
     let sort = p.parsed::<SessionSort>("sort")?.unwrap_or_default();
     let limit = p.limit(PAGE.0, PAGE.1)?;
     p.finish()?;
-    let sessions = blocking(&state.store, move |s| s.sessions_by(range, sort, limit)).await?;
+    let sessions = blocking(&scope.store, move |s| s.sessions_by(range, sort, limit)).await?;
     Ok(Json(Sessions { sessions }))
 }
 
@@ -279,15 +273,12 @@ pub(super) struct Users {
 
 /// `GET /users`: end users with traces starting in the range, most recently active (or
 /// costliest) first.
-pub(super) async fn users(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<Users>, ApiError> {
+pub(super) async fn users(scope: Scope, mut p: Params) -> Result<Json<Users>, ApiError> {
     let range = p.range()?;
     let sort = p.parsed::<SessionSort>("sort")?.unwrap_or_default();
     let limit = p.limit(PAGE.0, PAGE.1)?;
     p.finish()?;
-    let users = blocking(&state.store, move |s| s.users(range, sort, limit)).await?;
+    let users = blocking(&scope.store, move |s| s.users(range, sort, limit)).await?;
     Ok(Json(Users { users }))
 }
 
@@ -302,7 +293,7 @@ pub(super) struct SessionView {
 /// `GET /sessions/{session_id}`: a session's summary and its traces, newest first (or oldest
 /// first: the conversation in order), with each trace's turn when asked.
 pub(super) async fn session(
-    State(state): State<AppState>,
+    scope: Scope,
     session_id: Result<Path<String>, PathRejection>,
     mut p: Params,
 ) -> Result<Json<SessionView>, ApiError> {
@@ -317,7 +308,7 @@ pub(super) async fn session(
     let cursor = p.cursor()?;
     p.finish()?;
     filter.session = Some(session_id.clone());
-    let (session, page, turns) = blocking(&state.store, move |s| {
+    let (session, page, turns) = blocking(&scope.store, move |s| {
         let Some(session) = s.session(&session_id)? else {
             return Ok(None);
         };
@@ -346,10 +337,7 @@ pub(super) async fn session(
 }
 
 /// `GET /events`: log search, newest first unless `order=asc`, a page at a time.
-pub(super) async fn events(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<EventPage>, ApiError> {
+pub(super) async fn events(scope: Scope, mut p: Params) -> Result<Json<EventPage>, ApiError> {
     let mut f = EventFilter::new().range(p.range()?);
     f.min_level = p.parsed("level")?;
     f.kind = p.text("type")?;
@@ -364,6 +352,6 @@ pub(super) async fn events(
     let cursor = p.cursor()?;
     p.finish()?;
     let q = EventQuery::new(f).order(order).limit(limit).cursor(cursor);
-    let page = blocking(&state.store, move |s| s.events(&q)).await?;
+    let page = blocking(&scope.store, move |s| s.events(&q)).await?;
     Ok(Json(page))
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::jobs::report::{Section, gather, html, markdown};
 
@@ -22,6 +23,7 @@ const HTML_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-sr
 /// `html` or `markdown`.
 pub(super) async fn report(
     State(state): State<AppState>,
+    scope: Scope,
     mut p: Params,
 ) -> Result<Response, ApiError> {
     let now = now_unix_nano();
@@ -65,11 +67,10 @@ pub(super) async fn report(
     }
     p.finish()?;
     let slos = state
-        .alerts
-        .as_ref()
+        .alerts_of(&scope)
         .map(|a| a.slos().to_vec())
         .unwrap_or_default();
-    let report = blocking(&state.store, move |s| {
+    let report = blocking(&scope.store, move |s| {
         gather(s, &slos, (from, to), &sections, now)
     })
     .await?;

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking, blocking_write};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 
 /// Scores a page holds by default and at most.
@@ -57,6 +58,7 @@ pub(super) struct ScoresPage {
 /// `POST /scores`.
 pub(super) async fn write(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
     body: Bytes,
 ) -> Result<(StatusCode, Json<WrittenIds>), ApiError> {
@@ -89,29 +91,33 @@ pub(super) async fn write(
                 .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let ids = store(&state, scores).await?;
+    let ids = store(&state, &scope, scores).await?;
     Ok((StatusCode::CREATED, Json(WrittenIds { ids })))
 }
 
 /// Gives `scores` ids (their own, else new ones), stores them all or none, and returns their
 /// ids in order: every way scores come in (this API, Phoenix's and Langfuse's) ends here,
 /// each having checked its scores against their configurations.
-pub(crate) async fn store(state: &AppState, scores: Vec<Score>) -> Result<Vec<String>, ApiError> {
+/// They are stored in `scope`'s project; `/metrics` counts the configured project's.
+pub(crate) async fn store(
+    state: &AppState,
+    scope: &Scope,
+    scores: Vec<Score>,
+) -> Result<Vec<String>, ApiError> {
     let scores = with_score_ids(scores);
     let ids = scores.iter().filter_map(|s| s.id.clone()).collect();
-    let scores = blocking_write(&state.store, move |s| {
+    let scores = blocking_write(&scope.store, move |s| {
         s.write_scores(&scores).map(|()| scores)
     })
     .await?;
-    state.stats.scores.record(&scores);
+    if scope.is(state.configured_project) {
+        state.stats.scores.record(&scores);
+    }
     Ok(ids)
 }
 
 /// `GET /scores`.
-pub(super) async fn list(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<ScoresPage>, ApiError> {
+pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<ScoresPage>, ApiError> {
     let mut filter = ScoreFilter::new();
     filter.range = p.range()?;
     filter.trace_id = p.parsed::<TraceId>("trace_id")?;
@@ -125,7 +131,7 @@ pub(super) async fn list(
     let cursor = p.cursor()?;
     p.finish()?;
     let query = ScoreQuery::new(filter, limit).after(cursor);
-    let page = blocking(&state.store, move |s| s.scores(&query)).await?;
+    let page = blocking(&scope.store, move |s| s.scores(&query)).await?;
     Ok(Json(ScoresPage {
         scores: page.scores,
         next_cursor: page.next_cursor,
@@ -134,14 +140,14 @@ pub(super) async fn list(
 
 /// `DELETE /scores/{id}`.
 pub(super) async fn delete(
-    State(state): State<AppState>,
+    scope: Scope,
     id: Result<Path<String>, PathRejection>,
     p: Params,
 ) -> Result<StatusCode, ApiError> {
     let Path(id) = id.map_err(|e| ApiError::bad("id", e.body_text()))?;
     p.finish()?;
     let wanted = id.clone();
-    if blocking_write(&state.store, move |s| s.delete_score(&wanted)).await? {
+    if blocking_write(&scope.store, move |s| s.delete_score(&wanted)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!("no score {id:?}")))
@@ -155,13 +161,10 @@ pub(super) struct ScoreNames {
 }
 
 /// `GET /scores/names`: the score names given in the range, their kinds and counts.
-pub(super) async fn names(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<ScoreNames>, ApiError> {
+pub(super) async fn names(scope: Scope, mut p: Params) -> Result<Json<ScoreNames>, ApiError> {
     let range = p.range()?;
     p.finish()?;
-    let names = blocking(&state.store, move |s| s.score_names(range)).await?;
+    let names = blocking(&scope.store, move |s| s.score_names(range)).await?;
     Ok(Json(ScoreNames { names }))
 }
 
@@ -169,10 +172,7 @@ pub(super) async fn names(
 const MAX_TREND_POINTS: u64 = 10_000;
 
 /// `GET /scores/stats`: one score's statistics over the range, split by what it judged.
-pub(super) async fn stats(
-    State(state): State<AppState>,
-    mut p: Params,
-) -> Result<Json<ScoreStats>, ApiError> {
+pub(super) async fn stats(scope: Scope, mut p: Params) -> Result<Json<ScoreStats>, ApiError> {
     let range = p.range()?;
     let name = p.text("name")?;
     let group_by = p.parsed::<ScoreDimension>("group_by")?.unwrap_or_default();
@@ -192,6 +192,6 @@ pub(super) async fn stats(
     query.group_by = group_by;
     query.source = source;
     Ok(Json(
-        blocking(&state.store, move |s| score_stats(s, &query)).await?,
+        blocking(&scope.store, move |s| score_stats(s, &query)).await?,
     ))
 }

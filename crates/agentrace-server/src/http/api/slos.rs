@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::{ApiError, blocking};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::jobs::slos::BadEvent;
 
@@ -24,12 +25,16 @@ pub(super) struct Slos {
 }
 
 /// `GET /slos`: every service level objective judged now.
-pub(super) async fn list(State(state): State<AppState>, p: Params) -> Result<Json<Slos>, ApiError> {
+pub(super) async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    p: Params,
+) -> Result<Json<Slos>, ApiError> {
     p.finish()?;
     let now = now_unix_nano();
-    let judged = match state.alerts.clone() {
+    let judged = match state.alerts_of(&scope).cloned() {
         Some(alerts) => {
-            blocking(&state.store, move |s| {
+            blocking(&scope.store, move |s| {
                 alerts.settled_hours().statuses(s, alerts.slos(), now)
             })
             .await?
@@ -62,6 +67,7 @@ pub(super) struct SloDetail {
 /// newest bad events (`limit`, 1 to 100, default 20).
 pub(super) async fn one(
     State(state): State<AppState>,
+    scope: Scope,
     name: Result<Path<String>, PathRejection>,
     mut p: Params,
 ) -> Result<Json<SloDetail>, ApiError> {
@@ -70,7 +76,7 @@ pub(super) async fn one(
     let limit = p.limit(20, 100)?;
     p.finish()?;
     let not_found = || ApiError::NotFound(format!("no SLO is named {name:?}"));
-    let alerts = state.alerts.clone().ok_or_else(not_found)?;
+    let alerts = state.alerts_of(&scope).cloned().ok_or_else(not_found)?;
     let slo = alerts
         .slos()
         .iter()
@@ -79,7 +85,7 @@ pub(super) async fn one(
         .ok_or_else(not_found)?;
     let now = now_unix_nano();
     let points = u32::try_from(points).unwrap_or(u32::MAX);
-    let (status, burn_down, bad_events) = blocking(&state.store, move |s| {
+    let (status, burn_down, bad_events) = blocking(&scope.store, move |s| {
         let status = alerts.settled_hours().status(s, &slo, now)?;
         let width = u64::try_from(slo.span().as_nanos()).unwrap_or(u64::MAX);
         let burn_down =

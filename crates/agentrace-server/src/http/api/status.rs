@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::telemetry::stats::StatsSnapshot;
 
@@ -41,12 +42,13 @@ pub(super) struct Status {
 /// store down is what an operator opens it for): its part then says why.
 pub(super) async fn status(
     State(state): State<AppState>,
+    scope: Scope,
     p: Params,
 ) -> Result<Json<Status>, ApiError> {
     p.finish()?;
-    let location = state.store.describe();
-    let held = state.store.held();
-    let store = std::sync::Arc::clone(&state.store);
+    let location = scope.store.describe();
+    let held = scope.store.held();
+    let store = std::sync::Arc::clone(&scope.store);
     let figures = tokio::task::spawn_blocking(move || {
         let health = store.health()?;
         let scores = store.count(RecordKind::Scores)?;

@@ -1,38 +1,18 @@
-//! The API token on OTLP/gRPC: read from a call's metadata and checked before its message is
-//! decoded, as the interceptor of each OTLP service ([`crate::ingest::receive::grpc::router`] takes
-//! it; OTLP/HTTP is checked by [`require_token`](super::require_token)).
+//! Who sends telemetry over OTLP/gRPC: the call's metadata (`authorization`,
+//! `x-agentrace-project`) resolved before its message is decoded, by each OTLP service
+//! ([`crate::ingest::receive::grpc`]); refusals as gRPC statuses.
 
-use tonic::service::Interceptor;
-use tonic::{Request, Status};
+use tonic::Status;
 
-use super::{Auth, UNAUTHORIZED};
+use super::{Refusal, UNAUTHORIZED};
 
-/// Checks the API token from the request's metadata, before its message is decoded (without
-/// a configured token, every call passes).
-#[derive(Debug, Clone)]
-pub(crate) struct TokenCheck(Option<Auth>);
-
-impl TokenCheck {
-    pub(crate) fn new(auth: Option<Auth>) -> Self {
-        Self(auth)
-    }
-}
-
-impl Interceptor for TokenCheck {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
-        match &self.0 {
-            Some(auth) => {
-                let header = request
-                    .metadata()
-                    .get("authorization")
-                    .map(|v| v.as_bytes());
-                if auth.allows(header) {
-                    Ok(request)
-                } else {
-                    Err(Status::unauthenticated(UNAUTHORIZED))
-                }
-            }
-            None => Ok(request),
-        }
+/// The gRPC status of a refusal: `UNAUTHENTICATED`, `PERMISSION_DENIED`, `NOT_FOUND` or
+/// `UNAVAILABLE`.
+pub(crate) fn status(refusal: Refusal) -> Status {
+    match refusal {
+        Refusal::Unauthenticated => Status::unauthenticated(UNAUTHORIZED),
+        Refusal::Forbidden(why) => Status::permission_denied(why),
+        Refusal::NoProject(why) => Status::not_found(why),
+        Refusal::Unavailable(why) => Status::unavailable(why),
     }
 }

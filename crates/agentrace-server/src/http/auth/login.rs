@@ -1,5 +1,5 @@
-//! The dashboard's login: `POST /api/v1/auth/login` takes the API token once and answers with
-//! the session cookie; `POST /api/v1/auth/logout` ends the session; `GET /api/v1/auth/session`
+//! The dashboard's login: `POST /api/v1/auth/login` takes a token or key once and answers
+//! with the session cookie (the session is whoever the secret is: its scope, its project); `POST /api/v1/auth/logout` ends the session; `GET /api/v1/auth/session`
 //! tells the dashboard whether it must ask for the token. Without a configured token there is
 //! nothing to log in to: the session answer says so and login is refused.
 
@@ -14,7 +14,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::sessions::{COOKIE, cookie};
-use super::{Auth, Credential, Role};
+use agentrace_store::KeyScope;
+
+use super::{Auth, Credential};
 use crate::http::api_base::{ApiError, PREFIX};
 
 /// The login routes' paths under the API's prefix, and their methods.
@@ -25,7 +27,7 @@ pub(crate) const ROUTES: [(&str, &str); 3] = [
 ];
 
 /// The login routes ([`ROUTES`], under `/api/v1`; open: they are how a browser gets in).
-pub(crate) fn router(auth: Option<Auth>) -> Router {
+pub(crate) fn router(auth: Auth) -> Router {
     let [(session_path, _), (login_path, _), (logout_path, _)] = ROUTES;
     Router::new()
         .route(&format!("{PREFIX}{session_path}"), get(session))
@@ -41,31 +43,37 @@ struct SessionState {
     token_required: bool,
     /// Whether this request may use the API (always, without a token).
     authenticated: bool,
-    /// Whether it may also write (annotate, delete): the API token's role, not the
-    /// read-only one's (always, without a token).
+    /// Whether it may also write (annotate, delete): a scope of `write` or `admin` (always,
+    /// without a token).
     can_write: bool,
+    /// What it may do: `ingest`, `read`, `write` or `admin`.
+    scope: Option<&'static str>,
+    /// The one project it may act on (a project's key); `null`: any of the organization's.
+    project: Option<u32>,
 }
 
-async fn session(State(auth): State<Option<Auth>>, headers: HeaderMap) -> Response {
-    let state = match &auth {
-        None => SessionState {
-            token_required: false,
-            authenticated: true,
-            can_write: true,
-        },
-        Some(auth) => {
-            let credential = auth.credential(&headers);
-            SessionState {
-                token_required: true,
-                authenticated: credential != Credential::None,
-                can_write: matches!(
-                    credential,
-                    Credential::Bearer(Role::Admin) | Credential::Session(Role::Admin)
-                ),
-            }
+async fn session(State(auth): State<Auth>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let credential = auth
+        .credential(&headers)
+        .await
+        .map_err(|_| ApiError::Unavailable("the keys could not be read".into()))?;
+    let principal = match credential {
+        Credential::Bearer(p) | Credential::Session(p) => Some(p),
+        Credential::None if !auth.is_required() => {
+            Some(super::Principal::organization(KeyScope::Admin))
         }
+        Credential::None => None,
     };
-    no_store(axum::Json(state).into_response())
+    let state = SessionState {
+        token_required: auth.is_required(),
+        authenticated: principal.is_some(),
+        can_write: principal
+            .as_ref()
+            .is_some_and(|p| p.scope.allows(KeyScope::Write)),
+        scope: principal.as_ref().map(|p| p.scope.as_str()),
+        project: principal.and_then(|p| p.project.map(|id| id.0)),
+    };
+    Ok(no_store(axum::Json(state).into_response()))
 }
 
 /// `POST /auth/login` body.
@@ -76,11 +84,11 @@ struct Login {
 }
 
 async fn login(
-    State(auth): State<Option<Auth>>,
+    State(auth): State<Auth>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let Some((auth, sessions)) = auth.as_ref().and_then(|a| Some((a, a.sessions()?))) else {
+    let Some(sessions) = auth.sessions().filter(|_| auth.is_required()) else {
         return Err(ApiError::BadRequest(
             "this server has no API token: the dashboard needs no login".into(),
         ));
@@ -93,20 +101,26 @@ async fn login(
             "the body must be JSON like {{\"token\": \"…\"}}: {e}"
         ))
     })?;
-    let Some(role) = auth.role_of(login.token.as_bytes()) else {
-        auth.refused();
+    let principal = auth
+        .principal_of(login.token.as_bytes())
+        .await
+        .map_err(|_| ApiError::Unavailable("the keys could not be read".into()))?;
+    let Some(principal) = principal.filter(|p| p.scope != KeyScope::Ingest) else {
+        auth.count(&super::Refusal::Unauthenticated);
         sessions.failed();
-        return Err(ApiError::Unauthorized("wrong token".into()));
+        return Err(ApiError::Unauthorized(
+            "wrong token (an ingest key cannot log in: it reads nothing)".into(),
+        ));
     };
     let id = sessions
-        .start(role)
+        .start(principal)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let cookie = set_cookie(&headers, &id, sessions.ttl());
     Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), cookie))
 }
 
-async fn logout(State(auth): State<Option<Auth>>, headers: HeaderMap) -> Response {
-    if let (Some(sessions), Some(id)) = (auth.as_ref().and_then(Auth::sessions), cookie(&headers)) {
+async fn logout(State(auth): State<Auth>, headers: HeaderMap) -> Response {
+    if let (Some(sessions), Some(id)) = (auth.sessions(), cookie(&headers)) {
         sessions.end(id);
     }
     with_cookie(

@@ -1,90 +1,149 @@
-//! The API tokens: `Authorization: Bearer <token>` on ingest (HTTP and gRPC), the API and
-//! `/metrics` whenever a token is configured; on the app listener the dashboard's session
-//! cookie too, set by a login with a token ([`login`]). `/healthz`, `/readyz` and the
-//! dashboard's files stay open (they hold no data).
+//! Who a request is and which project it acts on: `Authorization: Bearer <secret>` on
+//! ingest (HTTP and gRPC), the API and `/metrics`; on the app listener the dashboard's
+//! session cookie too, set by a login with a secret ([`login`]). `/healthz`, `/readyz` and
+//! the dashboard's files stay open (they hold no data).
 //!
-//! Two kinds ([`Role`]): the API token (`api_token`) may do everything; the read-only token
-//! (`read_token`) may read — the dashboard, the API's `GET`s, the live feed, `/metrics` — and
-//! is refused (403 `forbidden`) on ingest and on every request that writes. A session has the
-//! role of the token it logged in with.
+//! A secret is one of the configured tokens (`api_token`: the organization's admin;
+//! `read_token`: the organization's reader) or a key stored in the organization
+//! ([`directory`]): of the organization or of one project, with a scope (`ingest`, `read`,
+//! `write`, `admin`). A credential of the organization names its project with the
+//! `x-agentrace-project` header (without it: `default`); a project's key acts on its own
+//! project only. Each refusal says why: 401 without a credential, 403 naming the scope a
+//! request needs or the project the key belongs to, 404 for a project that does not exist.
+//!
+//! Without a configured `api_token` the server is open: a request without a credential is
+//! the organization's admin, and a project key presented still selects its project.
 
+pub(crate) mod directory;
 pub(crate) mod grpc;
 pub(crate) mod login;
 mod sessions;
 
 use std::sync::Arc;
 
+use agentrace_store::KeyScope;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+pub(crate) use self::directory::Principal;
+use self::directory::{Directory, PROJECT_HEADER, ProjectRefusal};
 pub(crate) use self::sessions::Sessions;
 use crate::http::api_base::ApiError;
 use crate::http::guard::Guard;
+use crate::http::scope::Scope;
+use crate::ingest::route::Sender;
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;
 
-/// A configured token and the counters to report refusals in; on the app listener, the
-/// login sessions and the guard that checks where a cookie-authenticated request comes from.
+/// The configured tokens, the directory of keys and projects, and the counters to report
+/// refusals in; on the app listener, the login sessions and the guard that checks where a
+/// cookie-authenticated request comes from.
 #[derive(Debug, Clone)]
 pub(crate) struct Auth {
-    token: Arc<[u8]>,
-    read_token: Option<Arc<[u8]>>,
+    tokens: Option<Tokens>,
+    directory: Arc<Directory>,
     stats: Arc<ServerStats>,
     browser: Option<(Arc<Sessions>, Guard)>,
+}
+
+/// The configured tokens: the organization's admin and, optionally, its reader.
+#[derive(Debug, Clone)]
+struct Tokens {
+    admin: Arc<[u8]>,
+    read: Option<Arc<[u8]>>,
 }
 
 /// What a refused request is told.
 pub(crate) const UNAUTHORIZED: &str =
     "missing or wrong API token: send the header `Authorization: Bearer <token>`";
 
-/// What a token may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// Everything: ingest, reads, writes.
-    Admin,
-    /// Reads only.
-    Read,
-}
-
-/// How a request proved it may pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Credential {
-    /// A bearer token.
-    Bearer(Role),
+    /// A bearer secret.
+    Bearer(Principal),
     /// A live session cookie.
-    Session(Role),
+    Session(Principal),
     /// Neither.
     None,
 }
 
-/// Whether a request only reads.
-fn reads_only(request: &Request) -> bool {
-    matches!(
-        *request.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
-    )
+/// Why a request was not let through.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// No credential, or a wrong one (401).
+    Unauthenticated,
+    /// Its credential may not do this (403), and why.
+    Forbidden(String),
+    /// The project it names does not exist (404).
+    NoProject(String),
+    /// The keys or projects could not be read (503).
+    Unavailable(String),
+}
+
+impl From<ProjectRefusal> for Refusal {
+    fn from(refusal: ProjectRefusal) -> Self {
+        match refusal {
+            ProjectRefusal::OtherProject { .. } => Self::Forbidden(refusal.to_string()),
+            ProjectRefusal::NoProject(_) => Self::NoProject(refusal.to_string()),
+            ProjectRefusal::Store(_) => Self::Unavailable(refusal.to_string()),
+        }
+    }
+}
+
+/// What a credential of `have` is told when a request needs `needed`.
+pub(crate) fn lacks_scope(have: KeyScope, needed: KeyScope) -> String {
+    match needed {
+        KeyScope::Ingest => format!(
+            "this credential's scope is `{have}`: sending telemetry needs a key of scope `ingest` or `admin`"
+        ),
+        needed => {
+            format!("this credential's scope is `{have}`: this request needs scope `{needed}`")
+        }
+    }
+}
+
+/// The project a request names with the [`PROJECT_HEADER`], if it does.
+pub(crate) fn asked_project(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
+    match headers.get(PROJECT_HEADER) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .map(|v| Some(v.trim().to_owned()))
+            .ok_or_else(|| {
+                Refusal::NoProject(format!("the header {PROJECT_HEADER} is not a project name"))
+            }),
+    }
+}
+
+/// The secret of a `Bearer` authorization value.
+fn bearer(authorization: Option<&[u8]>) -> Option<&[u8]> {
+    let (scheme, secret) = authorization?.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(secret)
 }
 
 impl Auth {
-    pub(crate) fn new(token: &str, stats: Arc<ServerStats>) -> Self {
+    /// With the configured tokens (`None`: an open server) and the keys of `directory`.
+    pub(crate) fn new(
+        tokens: Option<(&str, Option<&str>)>,
+        directory: Arc<Directory>,
+        stats: Arc<ServerStats>,
+    ) -> Self {
         Self {
-            token: token.as_bytes().into(),
-            read_token: None,
+            tokens: tokens.map(|(admin, read)| Tokens {
+                admin: admin.as_bytes().into(),
+                read: read.map(|t| t.as_bytes().into()),
+            }),
+            directory,
             stats,
             browser: None,
         }
     }
 
-    /// Also takes `read_token`, for reads only.
-    #[must_use]
-    pub(crate) fn with_read_token(mut self, read_token: Option<&str>) -> Self {
-        self.read_token = read_token.map(|t| t.as_bytes().into());
-        self
-    }
-
-    /// The same token, also taking the dashboard's session cookie (the app listener).
+    /// Also taking the dashboard's session cookie (the app listener).
     #[must_use]
     pub(crate) fn with_sessions(mut self, sessions: Arc<Sessions>, guard: Guard) -> Self {
         self.browser = Some((sessions, guard));
@@ -96,95 +155,170 @@ impl Auth {
         self.browser.as_ref().map(|(s, _)| s)
     }
 
-    /// Whether an `Authorization` header value carries the API token (ingest over gRPC: the
-    /// read-only token does not send telemetry). Counts a refusal.
-    pub(crate) fn allows(&self, authorization: Option<&[u8]>) -> bool {
-        let ok = self.bearer_role(authorization) == Some(Role::Admin);
-        if !ok {
-            self.refused();
-        }
-        ok
+    /// Whether a credential is required (a token is configured).
+    pub(crate) fn is_required(&self) -> bool {
+        self.tokens.is_some()
     }
 
-    /// The role of the token `presented`, if it is one (compared in constant time).
-    pub(crate) fn role_of(&self, presented: &[u8]) -> Option<Role> {
-        let read = self
-            .read_token
+    /// The principal of a configured token (compared in constant time).
+    fn token_principal(&self, presented: &[u8]) -> Option<Principal> {
+        let tokens = self.tokens.as_ref()?;
+        let read = tokens
+            .read
             .as_ref()
             .is_some_and(|t| constant_time_eq(presented, t));
-        if constant_time_eq(presented, &self.token) {
-            Some(Role::Admin)
+        if constant_time_eq(presented, &tokens.admin) {
+            Some(Principal::organization(KeyScope::Admin))
         } else if read {
-            Some(Role::Read)
+            Some(Principal::organization(KeyScope::Read))
         } else {
             None
         }
     }
 
-    fn bearer_role(&self, authorization: Option<&[u8]>) -> Option<Role> {
-        let presented = authorization.and_then(|value| {
-            let (scheme, token) = value.split_at_checked(7)?;
-            scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
-        })?;
-        self.role_of(presented)
-    }
-
-    /// Counts a refused request.
-    pub(crate) fn refused(&self) {
-        add(&self.stats.requests_unauthorized, 1);
-    }
-
-    /// The 401 answer, with the `WWW-Authenticate` challenge: on the app listener the API's
-    /// error body (`unauthorized`), on OTLP/HTTP an OTLP `Status` (code 16, UNAUTHENTICATED).
-    fn unauthorized(&self) -> Response {
-        let mut response = if self.browser.is_some() {
-            ApiError::Unauthorized(UNAUTHORIZED.to_owned()).into_response()
-        } else {
-            (
-                StatusCode::UNAUTHORIZED,
-                axum::Json(serde_json::json!({ "code": 16, "message": UNAUTHORIZED })),
-            )
-                .into_response()
-        };
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"agentrace\""),
-        );
-        response
-    }
-
-    /// The 403 of a read-only credential on a request that writes: on the app listener the
-    /// API's error body, on OTLP/HTTP an OTLP `Status` (code 7, PERMISSION_DENIED).
-    fn read_only(&self) -> Response {
-        const WHY: &str =
-            "this token is read-only: use the API token to send telemetry or to change anything";
-        match &self.browser {
-            Some((_, guard)) => guard.forbid(WHY.into()),
-            None => {
-                add(&self.stats.requests_forbidden, 1);
-                (
-                    StatusCode::FORBIDDEN,
-                    axum::Json(serde_json::json!({ "code": 7, "message": WHY })),
-                )
-                    .into_response()
-            }
+    /// The principal of `secret`: a configured token, else a live stored key.
+    pub(crate) async fn principal_of(&self, secret: &[u8]) -> Result<Option<Principal>, Refusal> {
+        if let Some(principal) = self.token_principal(secret) {
+            return Ok(Some(principal));
         }
+        self.directory
+            .principal_of_key(secret)
+            .await
+            .map_err(|e| Refusal::Unavailable(format!("the keys could not be read: {e}")))
     }
 
     /// Which credential `headers` carry (without counting anything).
-    pub(crate) fn credential(&self, headers: &HeaderMap) -> Credential {
+    pub(crate) async fn credential(&self, headers: &HeaderMap) -> Result<Credential, Refusal> {
         let authorization = headers
             .get(header::AUTHORIZATION)
             .map(HeaderValue::as_bytes);
-        if let Some(role) = self.bearer_role(authorization) {
-            return Credential::Bearer(role);
+        if let Some(secret) = bearer(authorization)
+            && let Some(principal) = self.principal_of(secret).await?
+        {
+            return Ok(Credential::Bearer(principal));
         }
-        match (&self.browser, sessions::cookie(headers)) {
+        Ok(match (&self.browser, sessions::cookie(headers)) {
             (Some((sessions, _)), Some(id)) => sessions
-                .role(id)
+                .principal(id)
                 .map_or(Credential::None, Credential::Session),
             _ => Credential::None,
+        })
+    }
+
+    /// Who sends the telemetry of a request with `headers` (HTTP headers, gRPC metadata): a
+    /// principal whose scope allows ingest, and the project the request names, which must
+    /// exist and be one the principal may write to.
+    pub(crate) async fn ingest_sender(&self, headers: &HeaderMap) -> Result<Sender, Refusal> {
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        let principal = self.ingest_principal(authorization).await?;
+        let asked = asked_project(headers)?;
+        if asked.is_some() {
+            self.directory
+                .project_for(&principal, asked.as_deref())
+                .await?;
         }
+        Ok(Sender { principal, asked })
+    }
+
+    /// Who may send telemetry with the authorization value `authorization`: a principal
+    /// whose scope allows ingest.
+    async fn ingest_principal(&self, authorization: Option<&[u8]>) -> Result<Principal, Refusal> {
+        let principal = match bearer(authorization) {
+            Some(secret) => self.principal_of(secret).await?,
+            None => None,
+        };
+        let principal = match principal {
+            Some(p) => p,
+            None if !self.is_required() => Principal::organization(KeyScope::Admin),
+            None => return Err(Refusal::Unauthenticated),
+        };
+        if principal.scope.allows(KeyScope::Ingest) {
+            Ok(principal)
+        } else {
+            Err(Refusal::Forbidden(lacks_scope(
+                principal.scope,
+                KeyScope::Ingest,
+            )))
+        }
+    }
+
+    /// Counts a refusal.
+    pub(crate) fn count(&self, refusal: &Refusal) {
+        match refusal {
+            Refusal::Unauthenticated => add(&self.stats.requests_unauthorized, 1),
+            Refusal::Forbidden(_) | Refusal::NoProject(_) => {
+                add(&self.stats.requests_forbidden, 1);
+            }
+            Refusal::Unavailable(_) => {}
+        }
+    }
+
+    /// The answer to a refusal: to the API (`api`) its error body, on OTLP/HTTP an OTLP
+    /// `Status` (16 UNAUTHENTICATED, 7 PERMISSION_DENIED, 5 NOT_FOUND, 14 UNAVAILABLE).
+    fn refuse(&self, refusal: Refusal, api: bool) -> Response {
+        self.count(&refusal);
+        let (status, otlp_code, message) = match refusal {
+            Refusal::Unauthenticated => (StatusCode::UNAUTHORIZED, 16, UNAUTHORIZED.to_owned()),
+            Refusal::Forbidden(why) => (StatusCode::FORBIDDEN, 7, why),
+            Refusal::NoProject(why) => (StatusCode::NOT_FOUND, 5, why),
+            Refusal::Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, 14, why),
+        };
+        let mut response = if api {
+            match status {
+                StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message).into_response(),
+                StatusCode::FORBIDDEN => ApiError::Forbidden(message).into_response(),
+                StatusCode::NOT_FOUND => ApiError::NotFound(message).into_response(),
+                _ => ApiError::Unavailable(message).into_response(),
+            }
+        } else {
+            (
+                status,
+                axum::Json(serde_json::json!({ "code": otlp_code, "message": message })),
+            )
+                .into_response()
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"agentrace\""),
+            );
+        }
+        response
+    }
+
+    /// The scope of an API request with `headers`: who it is, its project and the
+    /// project's store.
+    async fn scope(&self, headers: &HeaderMap) -> Result<Scope, Refusal> {
+        let credential = self.credential(headers).await?;
+        if let (Credential::Session(_), Some((_, guard))) = (&credential, &self.browser)
+            && (guard.is_other_origin(headers) || Guard::cross_origin_fetch(headers))
+        {
+            return Err(Refusal::Forbidden(
+                "the session cookie is only accepted from the dashboard's own pages".into(),
+            ));
+        }
+        let principal = match credential {
+            Credential::Bearer(p) | Credential::Session(p) => p,
+            Credential::None if !self.is_required() => Principal::organization(KeyScope::Admin),
+            Credential::None => return Err(Refusal::Unauthenticated),
+        };
+        let asked = asked_project(headers)?;
+        let project = self
+            .directory
+            .project_for(&principal, asked.as_deref())
+            .await?;
+        let store = self
+            .directory
+            .store(project.id)
+            .await
+            .map_err(|e| Refusal::Unavailable(format!("the project's store: {e}")))?;
+        Ok(Scope {
+            principal,
+            project,
+            store,
+        })
     }
 }
 
@@ -196,71 +330,158 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// axum middleware: 401 unless the request carries the token (or, on the app listener, a live
-/// session cookie from a page of this server's own origin).
-pub(crate) async fn require_token(
+/// axum middleware of the API, `/metrics` and the compatible APIs: resolves the request's
+/// [`Scope`] (who, which project, its store) into its extensions, or refuses it.
+pub(crate) async fn scope_request(
     State(auth): State<Auth>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let credential = auth.credential(request.headers());
-    // Ingest (a listener without the dashboard) always writes.
-    let writes = auth.browser.is_none() || !reads_only(&request);
-    if matches!(
-        credential,
-        Credential::Bearer(Role::Read) | Credential::Session(Role::Read)
-    ) && writes
-    {
-        return auth.read_only();
-    }
-    match credential {
-        Credential::Bearer(_) => next.run(request).await,
-        Credential::Session(_) => match &auth.browser {
-            Some((_, guard))
-                if guard.is_other_origin(request.headers())
-                    || Guard::cross_origin_fetch(request.headers()) =>
-            {
-                guard.forbid(
-                    "the session cookie is only accepted from the dashboard's own pages".into(),
-                )
-            }
-            _ => next.run(request).await,
-        },
-        Credential::None => {
-            auth.refused();
-            auth.unauthorized()
+    let headers = request.headers().clone();
+    match auth.scope(&headers).await {
+        Ok(scope) => {
+            request.extensions_mut().insert(scope);
+            next.run(request).await
         }
+        Err(refusal) => auth.refuse(refusal, true),
+    }
+}
+
+/// axum middleware of OTLP/HTTP: who may send (a credential whose scope allows ingest), and
+/// the project the request names, into its extensions, for the receiver to route by.
+pub(crate) async fn ingest_request(
+    State(auth): State<Auth>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers().clone();
+    match auth.ingest_sender(&headers).await {
+        Ok(sender) => {
+            request.extensions_mut().insert(sender);
+            next.run(request).await
+        }
+        Err(refusal) => auth.refuse(refusal, false),
+    }
+}
+
+/// Per-route middleware: refuses (403) a request whose credential's scope does not allow
+/// `needed`.
+pub(crate) async fn require_scope(needed: KeyScope, request: Request, next: Next) -> Response {
+    let have = request
+        .extensions()
+        .get::<Scope>()
+        .map(|s| s.principal.scope);
+    match have {
+        Some(have) if have.allows(needed) => next.run(request).await,
+        Some(have) => ApiError::Forbidden(lacks_scope(have, needed)).into_response(),
+        None => ApiError::Internal("the request's scope was not resolved".into()).into_response(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use agentrace_sqlite::SqliteOrganization;
+    use agentrace_store::{NewKey, ProjectName};
+
+    use super::directory::new_secret;
     use super::*;
 
-    #[test]
-    fn the_read_token_reads_and_the_api_token_does_everything() {
-        let auth = Auth::new("admin-token", Arc::new(ServerStats::new(None)))
-            .with_read_token(Some("read-token"));
-        assert_eq!(auth.role_of(b"admin-token"), Some(Role::Admin));
-        assert_eq!(auth.role_of(b"read-token"), Some(Role::Read));
-        assert_eq!(auth.role_of(b"read-toke"), None);
-        assert!(
-            !auth.allows(Some(b"Bearer read-token")),
-            "no ingest with the read token"
-        );
-        assert!(auth.allows(Some(b"Bearer admin-token")));
+    type Error = Box<dyn std::error::Error>;
+
+    fn auth(dir: &std::path::Path, tokens: Option<(&str, Option<&str>)>) -> Result<Auth, Error> {
+        let organization = Arc::new(SqliteOrganization::open(dir.join("agentrace.db"))?);
+        Ok(Auth::new(
+            tokens,
+            Arc::new(Directory::new(organization)),
+            Arc::new(ServerStats::new(None)),
+        ))
     }
 
-    #[test]
-    fn only_the_exact_bearer_token_passes() {
-        let auth = Auth::new("s3cret", Arc::new(ServerStats::new(None)));
-        assert!(auth.allows(Some(b"Bearer s3cret")));
-        assert!(auth.allows(Some(b"bearer s3cret")));
-        assert!(!auth.allows(Some(b"Bearer s3cre")));
-        assert!(!auth.allows(Some(b"Bearer s3cret2")));
-        assert!(!auth.allows(Some(b"Basic s3cret")));
-        assert!(!auth.allows(Some(b"s3cret")));
-        assert!(!auth.allows(None));
-        assert_eq!(auth.stats.snapshot().requests.unauthorized, 5);
+    #[tokio::test]
+    async fn the_read_token_reads_and_the_api_token_does_everything() -> Result<(), Error> {
+        let dir = tempfile::tempdir()?;
+        let auth = auth(dir.path(), Some(("admin-token", Some("read-token"))))?;
+        let admin = auth
+            .principal_of(b"admin-token")
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        assert_eq!(admin, Some(Principal::organization(KeyScope::Admin)));
+        let read = auth
+            .principal_of(b"read-token")
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        assert_eq!(read, Some(Principal::organization(KeyScope::Read)));
+        assert_eq!(auth.principal_of(b"read-toke").await.ok().flatten(), None);
+        assert!(matches!(
+            auth.ingest_principal(Some(b"Bearer read-token")).await,
+            Err(Refusal::Forbidden(_))
+        ));
+        assert!(
+            auth.ingest_principal(Some(b"Bearer admin-token"))
+                .await
+                .is_ok()
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn only_the_exact_bearer_token_passes() -> Result<(), Error> {
+        let dir = tempfile::tempdir()?;
+        let auth = auth(dir.path(), Some(("s3cret", None)))?;
+        assert!(auth.ingest_principal(Some(b"Bearer s3cret")).await.is_ok());
+        assert!(auth.ingest_principal(Some(b"bearer s3cret")).await.is_ok());
+        for refused in [
+            Some(&b"Bearer s3cre"[..]),
+            Some(b"Bearer s3cret2"),
+            Some(b"Basic s3cret"),
+            Some(b"s3cret"),
+            None,
+        ] {
+            assert!(matches!(
+                auth.ingest_principal(refused).await,
+                Err(Refusal::Unauthenticated)
+            ));
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_key_is_its_project_and_scope_until_revoked() -> Result<(), Error> {
+        let dir = tempfile::tempdir()?;
+        let auth = auth(dir.path(), Some(("admin-token", None)))?;
+        let organization = auth.directory.organization().clone();
+        let alpha = organization.create_project(&ProjectName::new("alpha")?)?;
+        let (secret, hash) = new_secret()?;
+        let key = organization.insert_key(&NewKey::new(
+            Some(alpha.id),
+            KeyScope::Ingest,
+            "app",
+            "test",
+            hash,
+            1,
+        ))?;
+        let principal = auth
+            .ingest_principal(Some(format!("Bearer {secret}").as_bytes()))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        assert_eq!(principal.project, Some(alpha.id));
+        assert_eq!(principal.scope, KeyScope::Ingest);
+        // Another project named by the header is refused; its own passes.
+        let other = auth
+            .directory
+            .project_for(&principal, Some("default"))
+            .await;
+        assert!(matches!(other, Err(ProjectRefusal::OtherProject { .. })));
+        let own = auth.directory.project_for(&principal, None).await;
+        assert_eq!(own.map(|p| p.id), Ok(alpha.id));
+        assert_eq!(auth.directory.take_uses().len(), 1, "the use is noted");
+        organization.revoke_key(key.id)?;
+        auth.directory.forget();
+        assert!(matches!(
+            auth.ingest_principal(Some(format!("Bearer {secret}").as_bytes()))
+                .await,
+            Err(Refusal::Unauthenticated)
+        ));
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
-use super::Role;
+use super::directory::Principal;
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "agentrace_session";
@@ -26,7 +26,7 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 /// Live sessions and recent failed logins.
 #[derive(Debug)]
 pub(crate) struct Sessions {
-    live: Mutex<HashMap<[u8; 32], (Instant, Role)>>,
+    live: Mutex<HashMap<[u8; 32], (Instant, Principal)>>,
     failures: Mutex<VecDeque<Instant>>,
     ttl: Duration,
 }
@@ -58,8 +58,8 @@ impl Sessions {
         self.ttl
     }
 
-    /// A new session with `role`; returns its id (64 hex digits, 256 random bits).
-    pub(crate) fn start(&self, role: Role) -> Result<String, NoRandomness> {
+    /// A new session of `principal`; returns its id (64 hex digits, 256 random bits).
+    pub(crate) fn start(&self, principal: Principal) -> Result<String, NoRandomness> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(NoRandomness)?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -73,16 +73,16 @@ impl Sessions {
         {
             live.remove(&oldest);
         }
-        live.insert(digest(&id), (now + self.ttl, role));
+        live.insert(digest(&id), (now + self.ttl, principal));
         Ok(id)
     }
 
-    /// The role of the session `id`, if it has not expired nor ended.
-    pub(crate) fn role(&self, id: &str) -> Option<Role> {
+    /// Who the session `id` is, if it has not expired nor ended.
+    pub(crate) fn principal(&self, id: &str) -> Option<Principal> {
         let key = digest(id);
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         match live.get(&key) {
-            Some((expires, role)) if *expires > Instant::now() => Some(*role),
+            Some((expires, principal)) if *expires > Instant::now() => Some(principal.clone()),
             Some(_) => {
                 live.remove(&key);
                 None
@@ -139,26 +139,35 @@ pub(crate) fn cookie(headers: &HeaderMap) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use agentrace_store::KeyScope;
     use axum::http::HeaderValue;
 
     use super::*;
 
+    fn admin() -> Principal {
+        Principal::organization(KeyScope::Admin)
+    }
+
+    fn reader() -> Principal {
+        Principal::organization(KeyScope::Read)
+    }
+
     #[test]
     fn a_session_lives_until_it_ends_or_expires() -> Result<(), NoRandomness> {
         let sessions = Sessions::new();
-        let id = sessions.start(Role::Admin)?;
+        let id = sessions.start(admin())?;
         assert_eq!(id.len(), 64);
-        assert_eq!(sessions.role(&id), Some(Role::Admin));
-        assert_eq!(sessions.role(&id.replace(&id[..1], "x")), None);
-        let reader = sessions.start(Role::Read)?;
-        assert_ne!(reader, id, "ids are random");
-        assert_eq!(sessions.role(&reader), Some(Role::Read));
+        assert_eq!(sessions.principal(&id), Some(admin()));
+        assert_eq!(sessions.principal(&id.replace(&id[..1], "x")), None);
+        let read = sessions.start(reader())?;
+        assert_ne!(read, id, "ids are random");
+        assert_eq!(sessions.principal(&read), Some(reader()));
         sessions.end(&id);
-        assert_eq!(sessions.role(&id), None);
+        assert_eq!(sessions.principal(&id), None);
 
         let short = Sessions::with_ttl(Duration::ZERO);
-        let id = short.start(Role::Admin)?;
-        assert_eq!(short.role(&id), None, "expired at once");
+        let id = short.start(admin())?;
+        assert_eq!(short.principal(&id), None, "expired at once");
         Ok(())
     }
 

@@ -34,6 +34,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::http::api::{ApiError, parse_time, scores};
+use crate::http::scope::Scope;
 use crate::http::state::AppState;
 
 /// The Langfuse routes (the OTLP one apart: [`super::router`] nests the receiver's).
@@ -89,13 +90,18 @@ async fn not_served(method: Method, uri: axum::http::Uri) -> Response {
         .into_response()
 }
 
-/// `GET /api/public/projects`.
-async fn projects() -> Json<Value> {
-    Json(json!({"data": [{"id": "agentrace", "name": "agentrace", "metadata": {}}]}))
+/// `GET /api/public/projects`: the project the key acts on.
+async fn projects(scope: Scope) -> Json<Value> {
+    let name = scope.project.name.as_str();
+    Json(json!({"data": [{"id": name, "name": name, "metadata": {}}]}))
 }
 
 /// `POST /api/public/scores`: an array (the SDK's batches) or one score (the REST API).
-async fn write_scores(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn write_scores(
+    State(state): State<AppState>,
+    scope: Scope,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let now = now_unix_nano();
@@ -104,7 +110,7 @@ async fn write_scores(State(state): State<AppState>, body: Bytes) -> Result<Resp
             let (ok, refused) = sort(&state, items.iter().map(|item| score(item, None, now)));
             let accepted = ok.len();
             if !ok.is_empty() {
-                scores::store(&state, ok).await?;
+                scores::store(&state, &scope, ok).await?;
             }
             if refused.is_empty() {
                 Ok((StatusCode::ACCEPTED, Json(json!({"message": "Accepted"}))).into_response())
@@ -123,14 +129,18 @@ async fn write_scores(State(state): State<AppState>, body: Bytes) -> Result<Resp
         one => {
             let score = checked(&state, score(&one, None, now))
                 .map_err(|why| ApiError::BadRequest(format!("the score: {why}")))?;
-            let ids = scores::store(&state, vec![score]).await?;
+            let ids = scores::store(&state, &scope, vec![score]).await?;
             Ok(Json(json!({"id": ids.first()})).into_response())
         }
     }
 }
 
 /// `POST /api/public/ingestion`: `{"batch": [{"id", "type", "timestamp", "body"}]}`.
-async fn ingestion(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn ingestion(
+    State(state): State<AppState>,
+    scope: Scope,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let batch = body["batch"]
@@ -155,7 +165,7 @@ async fn ingestion(State(state): State<AppState>, body: Bytes) -> Result<Respons
         .filter(|i| !refused.iter().any(|(r, _)| r == i))
         .collect();
     if !ok.is_empty() {
-        scores::store(&state, ok).await?;
+        scores::store(&state, &scope, ok).await?;
     }
     let successes: Vec<Value> = stored
         .iter()

@@ -28,13 +28,12 @@ pub(crate) fn router(
     state: AppState,
     receiver: Receiver,
     limits: &ReceiveLimits,
-    auth: Option<Auth>,
+    auth: Auth,
 ) -> Router {
-    let langfuse = langfuse::router(state.clone()).nest(
+    let langfuse = with_auth(langfuse::router(state.clone()), auth.clone()).nest(
         LANGFUSE_OTEL,
-        crate::ingest::receive::http::router(receiver, limits),
+        crate::ingest::receive::http::router(receiver, limits, auth.clone()),
     );
-    with_auth(phoenix::router(state), auth.clone()).merge(
-        with_auth(langfuse, auth).layer(axum::middleware::from_fn(langfuse::basic_as_bearer)),
-    )
+    with_auth(phoenix::router(state), auth)
+        .merge(langfuse.layer(axum::middleware::from_fn(langfuse::basic_as_bearer)))
 }

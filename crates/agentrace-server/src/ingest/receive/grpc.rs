@@ -1,21 +1,20 @@
 //! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of opentelemetry-proto
-//! (served by [`ExportServer`]), gzip accepted, messages bounded, the API token checked before
-//! a message is decoded (by the interceptor [`router`] is given: [`crate::http::auth::grpc`]).
+//! (served by [`ExportServer`]), gzip accepted, messages bounded, the sender (its key and the
+//! project it names) resolved before a message is decoded ([`crate::http::auth`]).
 
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::Router;
 
 use super::grpc_service::ExportServer;
 use super::{Logs, Metrics, Receiver, Traces};
 use crate::config::ReceiveLimits;
+use crate::http::auth::Auth;
 use crate::ingest::listen::GrpcHygiene;
 
-/// A tonic router serving the three OTLP services, each call admitted by `hygiene`, then by
-/// `check` (the API token) before its message is decoded.
+/// A tonic router serving the three OTLP services, each call admitted by `hygiene`, then its
+/// sender resolved by `auth` before its message is decoded.
 pub(crate) fn router(
     receiver: Receiver,
-    check: impl Interceptor + Clone + Send + Sync + 'static,
+    auth: &Auth,
     limits: &ReceiveLimits,
     hygiene: &GrpcHygiene,
 ) -> Router {
@@ -25,17 +24,23 @@ pub(crate) fn router(
         .http2_keepalive_interval(Some(KEEP_ALIVE))
         .http2_keepalive_timeout(Some(KEEP_ALIVE))
         .max_concurrent_streams(streams)
-        .add_service(InterceptedService::new(
-            ExportServer::<Traces>::new(receiver.clone(), max, hygiene.clone()),
-            check.clone(),
+        .add_service(ExportServer::<Traces>::new(
+            receiver.clone(),
+            auth.clone(),
+            max,
+            hygiene.clone(),
         ))
-        .add_service(InterceptedService::new(
-            ExportServer::<Logs>::new(receiver.clone(), max, hygiene.clone()),
-            check.clone(),
+        .add_service(ExportServer::<Logs>::new(
+            receiver.clone(),
+            auth.clone(),
+            max,
+            hygiene.clone(),
         ))
-        .add_service(InterceptedService::new(
-            ExportServer::<Metrics>::new(receiver, max, hygiene.clone()),
-            check,
+        .add_service(ExportServer::<Metrics>::new(
+            receiver,
+            auth.clone(),
+            max,
+            hygiene.clone(),
         ))
 }
 

@@ -19,7 +19,9 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Admitted, BodyFormat, ExportFailure, OtlpSignal, RETRY_AFTER, Receiver};
+use crate::http::auth::Auth;
 use crate::ingest::listen::GrpcHygiene;
+use crate::ingest::route::Sender;
 
 /// A signal served over gRPC: its service's name.
 pub(crate) trait GrpcSignal: OtlpSignal {
@@ -43,6 +45,7 @@ impl GrpcSignal for super::Metrics {
 /// (decompressed), each call admitted by the listener's [`GrpcHygiene`].
 pub(crate) struct ExportServer<S> {
     receiver: Receiver,
+    auth: Auth,
     max: usize,
     hygiene: GrpcHygiene,
     signal: PhantomData<fn() -> S>,
@@ -52,6 +55,7 @@ impl<S> Clone for ExportServer<S> {
     fn clone(&self) -> Self {
         Self {
             receiver: self.receiver.clone(),
+            auth: self.auth.clone(),
             max: self.max,
             hygiene: self.hygiene.clone(),
             signal: PhantomData,
@@ -60,9 +64,12 @@ impl<S> Clone for ExportServer<S> {
 }
 
 impl<S> ExportServer<S> {
-    pub(crate) fn new(receiver: Receiver, max: usize, hygiene: GrpcHygiene) -> Self {
+    /// Served into `receiver`, each call's sender resolved by `auth` before its message is
+    /// decoded.
+    pub(crate) fn new(receiver: Receiver, auth: Auth, max: usize, hygiene: GrpcHygiene) -> Self {
         Self {
             receiver,
+            auth,
             max,
             hygiene,
             signal: PhantomData,
@@ -89,9 +96,13 @@ impl<S: GrpcSignal> UnaryService<AdmittedRequest<S::Request>> for Export<S> {
 
     fn call(&mut self, request: tonic::Request<AdmittedRequest<S::Request>>) -> Self::Future {
         let receiver = self.0.clone();
+        let sender = request.extensions().get::<Sender>().cloned();
         let AdmittedRequest { request, admitted } = request.into_inner();
         Box::pin(async move {
-            let answer = receiver.export::<S>(request).await;
+            let Some(sender) = sender else {
+                return Err(Status::internal("the call's sender was not resolved"));
+            };
+            let answer = receiver.export::<S>(&sender, request).await;
             drop(admitted);
             answer
                 .map(tonic::Response::new)
@@ -115,10 +126,19 @@ impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
             if request.uri().path() != format!("/{}/Export", S::SERVICE) {
                 return Ok(Status::unimplemented("no such method").into_http());
             }
-            let (_slot, request) = match this.hygiene.admit(request) {
+            let (_slot, mut request) = match this.hygiene.admit(request) {
                 Ok(admitted) => admitted,
                 Err(refused) => return Ok(refused.into_http()),
             };
+            match this.auth.ingest_sender(request.headers()).await {
+                Ok(sender) => {
+                    request.extensions_mut().insert(sender);
+                }
+                Err(refusal) => {
+                    this.auth.count(&refusal);
+                    return Ok(crate::http::auth::grpc::status(refusal).into_http());
+                }
+            }
             let codec = ExportCodec::<S> {
                 receiver: this.receiver.clone(),
                 signal: PhantomData,

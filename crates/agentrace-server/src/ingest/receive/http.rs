@@ -5,7 +5,7 @@ use agentrace_ingest::gzip::GunzipError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use super::{BodyFormat, ExportFailure, Logs, Metrics, OtlpSignal, RETRY_AFTER, Receiver, Traces};
 use crate::config::ReceiveLimits;
+use crate::http::auth::{Auth, ingest_request};
+use crate::ingest::route::Sender;
 
 /// gRPC status codes used in HTTP error bodies (`google.rpc.Status.code`).
 mod code {
@@ -29,8 +31,8 @@ struct HttpState {
     max_decompressed: usize,
 }
 
-/// The OTLP/HTTP routes.
-pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits) -> Router {
+/// The OTLP/HTTP routes, each request's sender resolved by `auth` first.
+pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits, auth: Auth) -> Router {
     let state = HttpState {
         receiver,
         max_body: limits.max_body_bytes,
@@ -41,6 +43,7 @@ pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits) -> Router {
         .route("/v1/logs", post(export::<Logs>))
         .route("/v1/metrics", post(export::<Metrics>))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(auth, ingest_request))
         .with_state(state)
 }
 
@@ -182,6 +185,7 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, (StatusCode, i32, String
 
 async fn export<S: OtlpSignal>(
     State(state): State<HttpState>,
+    Extension(sender): Extension<Sender>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -266,7 +270,7 @@ async fn export<S: OtlpSignal>(
         Ok(request) => request,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, message),
     };
-    match receiver.export::<S>(request).await {
+    match receiver.export::<S>(&sender, request).await {
         Ok(response) => encoding.encode(&response),
         Err(failure) => failure_response(encoding, &failure),
     }

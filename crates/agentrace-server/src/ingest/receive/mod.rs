@@ -1,6 +1,7 @@
 //! The OTLP receivers: HTTP ([`http`]: protobuf and JSON, gzip) and gRPC ([`grpc`]), and the
-//! path they share ([`Receiver::export`]): decode and normalize with `agentrace-ingest`, run the
-//! processors and encode ([`crate::ingest::processors`]), hand the result to the writer, wait until it is
+//! path they share ([`Receiver::export`]): decode and normalize with `agentrace-ingest`, split
+//! the records by project ([`crate::ingest::route`]), run the processors and encode
+//! ([`crate::ingest::processors`]), hand the result to the writer, wait until it is
 //! committed, answer.
 //!
 //! Answers follow the OTLP specification:
@@ -8,12 +9,14 @@
 //! | outcome | OTLP/HTTP | OTLP/gRPC |
 //! |---|---|---|
 //! | every record stored | 200, empty `partial_success` | `OK` |
-//! | some records invalid, the others stored | 200, `partial_success` with the count and reasons | `OK`, `partial_success` |
+//! | some records invalid or naming a project the sender may not write to, the others stored | 200, `partial_success` with the count and reasons | `OK`, `partial_success` |
 //! | every record invalid, or an undecodable body | 400, a `Status` naming the problem | `INVALID_ARGUMENT` |
 //! | body over `limits.max_body`, or over `limits.max_decompressed_body` once un-gzipped | 413 | `INVALID_ARGUMENT` |
 //! | body slower than `limits.body_min_rate` | 408 | the call fails |
 //! | content type not `application/x-protobuf` or `application/json`, unknown content encoding | 415 | — |
 //! | missing or wrong API token | 401 | `UNAUTHENTICATED` |
+//! | a key that may not send telemetry, or the header names another project than the key's | 403 | `PERMISSION_DENIED` |
+//! | the header names a project that does not exist | 404 | `NOT_FOUND` |
 //! | more than `limits.max_in_flight` requests being handled | 503 with `Retry-After` | `UNAVAILABLE` |
 //! | the writer's queue is full (overload) | 503 with `Retry-After` | `RESOURCE_EXHAUSTED` with `RetryInfo` |
 //! | storing failed for a reason that may pass, or the server is stopping | 503 with `Retry-After` | `UNAVAILABLE` with `RetryInfo` |
@@ -46,7 +49,9 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use admission::{Admitted, BodyFormat};
 
-use crate::ingest::processors::{Processing, Records};
+use crate::http::auth::directory::Directory;
+use crate::ingest::processors::{Destination, Processing, Records};
+use crate::ingest::route::{Part, Sender, route};
 use crate::ingest::writer::{Refused, WriteFailure, WriterHandle};
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::{ServerStats, SignalCounters};
@@ -208,23 +213,32 @@ pub(crate) struct Receiver {
     admission: admission::Admission,
     processing: Processing,
     writer: WriterHandle,
+    directory: Arc<Directory>,
+    /// The project the configuration's files configure.
+    configured: agentrace_store::ProjectId,
+    pub(crate) stats: Arc<ServerStats>,
+}
+
+/// What a receiver is made of.
+pub(crate) struct ReceiverParts {
+    pub(crate) ingestor: Ingestor,
+    pub(crate) processing: Processing,
+    pub(crate) writer: WriterHandle,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) configured: agentrace_store::ProjectId,
     pub(crate) stats: Arc<ServerStats>,
 }
 
 impl Receiver {
-    pub(crate) fn new(
-        ingestor: Ingestor,
-        limits: &crate::config::ReceiveLimits,
-        processing: Processing,
-        writer: WriterHandle,
-        stats: Arc<ServerStats>,
-    ) -> Self {
+    pub(crate) fn new(parts: ReceiverParts, limits: &crate::config::ReceiveLimits) -> Self {
         Self {
-            ingestor,
+            ingestor: parts.ingestor,
             admission: admission::Admission::new(limits),
-            processing,
-            writer,
-            stats,
+            processing: parts.processing,
+            writer: parts.writer,
+            directory: parts.directory,
+            configured: parts.configured,
+            stats: parts.stats,
         }
     }
 
@@ -252,19 +266,20 @@ impl Receiver {
             })
     }
 
-    /// Decodes, stores and answers one export request. Returns once its records are
-    /// committed.
+    /// Decodes, stores and answers one export request of `sender`. Returns once its records
+    /// are committed.
     pub(crate) async fn export<S: OtlpSignal>(
         &self,
+        sender: &Sender,
         request: S::Request,
     ) -> Result<S::Response, ExportFailure> {
         let stats = &self.stats;
         add(&stats.requests, 1);
-        let (records, rejected, message) =
+        let (records, mut rejected, mut message) =
             S::decode(&self.ingestor, request, agentrace_core::now_unix_nano());
         let counters = S::counters(stats);
-        add(&counters.rejected, rejected);
         if records.len() == 0 {
+            add(&counters.rejected, rejected);
             if rejected > 0 {
                 add(&stats.requests_invalid, 1);
                 return Err(ExportFailure::Invalid(format!(
@@ -274,14 +289,39 @@ impl Receiver {
             }
             return Ok(S::Response::default());
         }
-        self.store(records, counters).await?;
+        let routed = route(&self.directory, sender, records)
+            .await
+            .map_err(ExportFailure::Unavailable)?;
+        rejected += routed.refused;
+        add(&counters.rejected, rejected);
+        if routed.refused > 0 {
+            if !message.is_empty() {
+                message.push_str("; ");
+            }
+            message.push_str(&routed.message);
+        }
+        if routed.parts.is_empty() {
+            add(&stats.requests_invalid, 1);
+            return Err(ExportFailure::Invalid(format!(
+                "every one of the {} was refused: {message}",
+                S::ITEMS
+            )));
+        }
+        for part in routed.parts {
+            self.store(part, counters).await?;
+        }
         Ok(S::response(rejected, message))
     }
 
-    /// Stores records the server made itself (an LLM judge's calls, an evaluation's failure)
-    /// as if received: processed (priced, counted against budgets) and committed before it
-    /// returns. Not counted as a request.
-    pub(crate) async fn submit(&self, records: Records) -> Result<(), ExportFailure> {
+    /// Stores records the server made itself (an LLM judge's calls, an evaluation's failure,
+    /// the demo's workload) in the project `sender` acts on, as if received: processed
+    /// (priced, counted against budgets) and committed before it returns. Not counted as a
+    /// request.
+    pub(crate) async fn submit(
+        &self,
+        sender: &Sender,
+        records: Records,
+    ) -> Result<(), ExportFailure> {
         let counters = match &records {
             Records::Spans(_) => &self.stats.spans,
             Records::Events(_) => &self.stats.events,
@@ -290,15 +330,30 @@ impl Receiver {
         if records.len() == 0 {
             return Ok(());
         }
-        self.store(records, counters).await
+        let routed = route(&self.directory, sender, records)
+            .await
+            .map_err(ExportFailure::Unavailable)?;
+        if routed.refused > 0 {
+            return Err(ExportFailure::Invalid(routed.message));
+        }
+        for part in routed.parts {
+            self.store(part, counters).await?;
+        }
+        Ok(())
     }
 
-    /// Processes `records`, hands them to the writer and waits for their commit.
-    async fn store(
-        &self,
-        records: Records,
-        counters: &SignalCounters,
-    ) -> Result<(), ExportFailure> {
+    /// Processes one project's records, hands them to the writer and waits for their commit.
+    async fn store(&self, part: Part, counters: &SignalCounters) -> Result<(), ExportFailure> {
+        let Part {
+            project,
+            store,
+            records,
+        } = part;
+        let destination = Destination {
+            project: project.id,
+            store,
+            configured: project.id == self.configured,
+        };
         let stats = &self.stats;
         let n = records.len();
         // Room first: a request refused for overload is not processed (a budget does not
@@ -307,7 +362,7 @@ impl Receiver {
             Ok(permit) => permit,
             Err(refused) => return Err(self.refused(refused)),
         };
-        let batch = match self.processing.run(records) {
+        let batch = match self.processing.run(destination, records) {
             Ok(batch) => batch,
             Err(e) => {
                 add(&stats.requests_failed, 1);

@@ -19,10 +19,10 @@ use agentrace_alerts::{
 use agentrace_core::budget::{AlertChannel, BudgetAlert};
 use agentrace_core::now_unix_nano;
 use agentrace_store::AlertRecord;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::ingest::committed::Committed;
+use crate::ingest::committed::{Committed, ProjectFeed};
 use crate::store::SharedStore;
 use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::ServerStats;
@@ -55,7 +55,7 @@ pub struct Alerting {
     source: source::StoreSource,
     notifier: Notifier,
     store: SharedStore,
-    live: broadcast::Sender<Committed>,
+    live: ProjectFeed,
     membership: Arc<Membership>,
     /// The end of the last period reported, as this node knows it (at first, when it
     /// started: a server reports the periods that end while it runs).
@@ -85,7 +85,7 @@ impl Alerting {
         config: AlertsConfig,
         store: SharedStore,
         stats: Arc<ServerStats>,
-        live: broadcast::Sender<Committed>,
+        live: ProjectFeed,
         membership: Arc<Membership>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
         let rules = config.all_rules();
@@ -256,7 +256,7 @@ impl Alerting {
         for n in &notifications {
             self.notifier.notify(n);
         }
-        let _ = self.live.send(Committed::Alerts(notifications.into()));
+        self.live.send(Committed::Alerts(notifications.into()));
     }
 
     /// The rules: the alerts file's, then its SLOs' burn-rate rules.

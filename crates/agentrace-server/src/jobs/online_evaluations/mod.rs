@@ -47,6 +47,7 @@ use rules::{RuleSet, SYNC_INTERVAL};
 use crate::ingest::processors::Records;
 use crate::ingest::publish::CommitWatcher;
 use crate::ingest::receive::Receiver;
+use crate::ingest::route::Sender;
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, get, read_error, set_error};
 use crate::telemetry::stats::{EvaluatorFigures, OnlineStats, RuleStats};
@@ -276,7 +277,11 @@ impl Online {
                     self.judges.settle(reservation, cost);
                 }
                 let trace_id = spans.first().map(|s| s.trace_id);
-                if let Err(e) = parts.receiver.submit(Records::Spans(spans)).await {
+                if let Err(e) = parts
+                    .receiver
+                    .submit(&Sender::server(None), Records::Spans(spans))
+                    .await
+                {
                     tracing::warn!(rule = %rule.spec.name, "a judge's calls were not stored: {}", e.message());
                 }
                 trace_id
@@ -443,7 +448,11 @@ impl Online {
         event
             .attributes
             .insert(agentrace_keys::EVALUATION_RULE, rule.spec.name.as_str());
-        if let Err(e) = parts.receiver.submit(Records::Events(vec![event])).await {
+        if let Err(e) = parts
+            .receiver
+            .submit(&Sender::server(None), Records::Events(vec![event]))
+            .await
+        {
             tracing::warn!(rule = %rule.spec.name, "an evaluation error was not stored: {}", e.message());
         }
     }

@@ -19,11 +19,16 @@
 //! budgets file, the demo sets daily and hourly budgets; without an evaluators file, it judges
 //! its runs with a code check and an LLM judge of its own ([`judge`]).
 //!
+//! Runs go to two projects, so that a newcomer sees projects at once: `default` takes three
+//! runs in four, and [`SECOND_PROJECT`] (created if missing) the fourth.
+//!
 //! What the workload is made of is [`scenario`]; how one run of it unfolds, [`simulation`];
 //! this module feeds the runs to the receiver.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use agentrace_store::{ProjectError, ProjectName};
 use tokio::sync::watch;
 
 pub(crate) mod judge;
@@ -32,7 +37,33 @@ mod simulation;
 
 use simulation::{Rng, Runs, simulate};
 
+use crate::http::auth::directory::Directory;
 use crate::ingest::receive::{Logs, Receiver, Traces};
+use crate::ingest::route::Sender;
+
+/// The demo's second project.
+pub(crate) const SECOND_PROJECT: &str = "staging";
+
+/// Which project run number `n` goes to: one in four to [`SECOND_PROJECT`].
+fn sender_of(n: usize) -> Sender {
+    Sender::server((n % 4 == 3).then_some(SECOND_PROJECT))
+}
+
+/// Creates [`SECOND_PROJECT`] unless it exists.
+async fn second_project(directory: &Directory) -> Result<(), ProjectError> {
+    let organization = directory.organization().clone();
+    let created = tokio::task::spawn_blocking(move || {
+        let name = ProjectName::new(SECOND_PROJECT)?;
+        match organization.create_project(&name) {
+            Ok(_) | Err(ProjectError::NameTaken(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(|e| ProjectError::Failed(Box::new(e)))?;
+    directory.forget();
+    created
+}
 
 /// History back-filled at start: the last hour as dense as the live workload, the rest of the
 /// day one run every three minutes.
@@ -43,13 +74,13 @@ const BACKFILL: [(Duration, Duration); 2] = [
 /// The pause between live runs, in milliseconds.
 const LIVE_PAUSE_MS: (u64, u64) = (2_000, 6_000);
 
-/// Stores `runs`: their spans in one request, their events in another.
-async fn send(receiver: &Receiver, runs: Runs) {
+/// Stores `runs` as `sender`'s: their spans in one request, their events in another.
+async fn send(receiver: &Receiver, sender: &Sender, runs: Runs) {
     let (traces, logs) = runs;
-    if let Err(e) = receiver.export::<Traces>(traces).await {
+    if let Err(e) = receiver.export::<Traces>(sender, traces).await {
         tracing::debug!(error = e.message(), "demo: runs were not stored");
     }
-    if let Err(e) = receiver.export::<Logs>(logs).await {
+    if let Err(e) = receiver.export::<Logs>(sender, logs).await {
         tracing::debug!(error = e.message(), "demo: runs' events were not stored");
     }
 }
@@ -60,7 +91,14 @@ async fn send(receiver: &Receiver, runs: Runs) {
 const BACKFILL_BATCH: usize = 64;
 
 /// Feeds runs until `stop` turns true.
-pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(
+    receiver: Receiver,
+    directory: Arc<Directory>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if let Err(e) = second_project(&directory).await {
+        tracing::warn!(error = %e, "demo: the second project could not be created");
+    }
     let mut rng = Rng::seeded();
     let now = agentrace_core::now_unix_nano();
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
@@ -78,15 +116,18 @@ pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             return;
         }
-        let mut batch: Runs = Default::default();
-        for &end in ends {
+        let mut batches: [Runs; 2] = Default::default();
+        for (n, &end) in ends.iter().enumerate() {
             let (traces, logs) = simulate(&mut rng, end);
+            let batch = &mut batches[usize::from(n % 4 == 3)];
             batch.0.resource_spans.extend(traces.resource_spans);
             batch.1.resource_logs.extend(logs.resource_logs);
         }
-        send(&receiver, batch).await;
+        let [first, second] = batches;
+        send(&receiver, &sender_of(0), first).await;
+        send(&receiver, &sender_of(3), second).await;
     }
-    loop {
+    for n in 0.. {
         let pause = Duration::from_millis(rng.between(LIVE_PAUSE_MS.0, LIVE_PAUSE_MS.1));
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
@@ -94,6 +135,7 @@ pub(crate) async fn run(receiver: Receiver, mut stop: watch::Receiver<bool>) {
         }
         send(
             &receiver,
+            &sender_of(n),
             simulate(&mut rng, agentrace_core::now_unix_nano()),
         )
         .await;

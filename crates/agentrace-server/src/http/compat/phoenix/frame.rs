@@ -18,7 +18,7 @@
 use agentrace_core::SpanRecord;
 use agentrace_store::{SpanFilter, TimeRange};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -28,7 +28,7 @@ use super::spans::{
     DEFAULT_PROJECT, Resume, attributes, events, in_project, span_kind, status_code, time,
 };
 use crate::http::api::{ApiError, blocking, parse_time};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 
 /// Rows a frame holds unless asked (Phoenix's default), and at most (Phoenix sets none; a
 /// frame is built whole in memory, so a larger read is made in windows of time).
@@ -334,7 +334,7 @@ fn project_of(pairs: &Pairs, headers: &HeaderMap, body: &Value) -> String {
 }
 
 pub(super) async fn query(
-    State(state): State<AppState>,
+    scope: Scope,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -392,7 +392,7 @@ pub(super) async fn query(
     for query in queries {
         let filter = filter.clone();
         let tests = query.tests.clone();
-        let (spans, _) = blocking(&state.store, move |store| {
+        let (spans, _) = blocking(&scope.store, move |store| {
             let keep = |s: &SpanRecord| {
                 (!roots_only || s.parent_span_id.is_none())
                     && (tests.is_empty() || passes(&row(s), &tests))

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use agentrace_core::{SpanRecord, TraceId};
 use agentrace_store::{SpanFilter, TimeRange};
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ use super::spans::{
     Resume, as_phoenix, attributes, in_project, project_name, span_kind, status_code,
 };
 use crate::http::api::{ApiError, blocking, parse_time};
-use crate::http::state::AppState;
+use crate::http::scope::Scope;
 
 /// Spans a page holds unless asked, and at most (Phoenix's bounds).
 const DEFAULT_LIMIT: usize = 100;
@@ -118,7 +118,7 @@ fn upper(values: Vec<&str>, known: &[&str], what: &str) -> Result<HashSet<String
 }
 
 pub(super) async fn list(
-    State(state): State<AppState>,
+    scope: Scope,
     Path(project): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -198,7 +198,7 @@ pub(super) async fn list(
     {
         filter.trace_id = Some(trace);
     }
-    let (spans, next) = blocking(&state.store, move |store| {
+    let (spans, next) = blocking(&scope.store, move |store| {
         super::spans::read(store, &filter, &|s| matches.keep(s), resume, limit)
     })
     .await?;

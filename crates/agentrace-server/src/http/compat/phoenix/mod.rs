@@ -38,6 +38,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::http::api::{ApiError, blocking, scores};
+use crate::http::scope::Scope;
 
 mod frame;
 mod list;
@@ -176,6 +177,7 @@ fn unprocessable(why: String) -> Response {
 /// `POST /v1/{span,trace,session}_annotations`: `{"data": [annotation, …]}`.
 async fn annotate<T: Target>(
     State(state): State<AppState>,
+    scope: Scope,
     Query(Sync { sync }): Query<Sync>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -206,7 +208,7 @@ async fn annotate<T: Target>(
         Ok(made) => made,
         Err(why) => return Ok(unprocessable(why)),
     };
-    let ids = scores::store(&state, made).await?;
+    let ids = scores::store(&state, &scope, made).await?;
     let data: Vec<Value> = if sync {
         ids.into_iter().map(|id| json!({"id": id})).collect()
     } else {
@@ -291,7 +293,11 @@ fn annotation<T: Target>(a: &Value) -> Result<Score, String> {
 }
 
 /// `POST /v1/span_notes`: `{"data": {"span_id", "note"}}`, a new text score named `note`.
-async fn note(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+async fn note(
+    State(state): State<AppState>,
+    scope: Scope,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let data = &body["data"];
@@ -317,7 +323,7 @@ async fn note(State(state): State<AppState>, body: Bytes) -> Result<Response, Ap
         Err(why) => return Ok(unprocessable(why)),
     };
     score.source = ScoreSource::Annotation;
-    let ids = scores::store(&state, vec![score]).await?;
+    let ids = scores::store(&state, &scope, vec![score]).await?;
     Ok(Json(json!({"data": {"id": ids.first()}})).into_response())
 }
 
@@ -325,7 +331,7 @@ async fn note(State(state): State<AppState>, body: Bytes) -> Result<Response, Ap
 /// first, `limit` a page (default 1,000, at most 10,000), `include_annotation_names` and
 /// `exclude_annotation_names` (repeated), `cursor` (the previous page's `next_cursor`).
 async fn span_annotations(
-    State(state): State<AppState>,
+    scope: Scope,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
     let pairs = Pairs::of(query);
@@ -366,7 +372,7 @@ async fn span_annotations(
         .map(str::to_owned)
         .collect();
     let wanted = offset.saturating_add(limit).saturating_add(1);
-    let mut found = blocking(&state.store, move |store| {
+    let mut found = blocking(&scope.store, move |store| {
         let mut found = Vec::new();
         for span in spans {
             let mut filter = ScoreFilter::new();

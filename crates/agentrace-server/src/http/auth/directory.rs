@@ -1,0 +1,252 @@
+//! Who a request is, and which project it acts on: keys found by the digest of their secret,
+//! projects by name, both cached for [`CACHE_TTL`] so that a request does not wait for the
+//! store, and both answered from the store the whole fleet shares.
+//!
+//! A key revoked or a project deleted on another node stops working here within
+//! [`CACHE_TTL`]; on the node that did it, at once (its cache is cleared).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use agentrace_store::{
+    DEFAULT_PROJECT, KeyHash, KeyId, KeyScope, Project, ProjectError, ProjectId, StoredKey,
+};
+use sha2::{Digest, Sha256};
+
+use crate::store::{SharedOrganization, SharedStore};
+
+/// How long a key or a project is trusted from the cache: the bound on how long a key
+/// revoked (or a project deleted) on another node keeps working here.
+pub(crate) const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Entries the key cache holds at most (unknown secrets included, so that guessing cannot
+/// grow it without bound); beyond, it starts over.
+const MAX_CACHED_KEYS: usize = 10_000;
+
+/// How a key's secret starts: so that a leaked one is recognized by secret scanners.
+pub(crate) const KEY_PREFIX: &str = "agt_";
+
+/// The header an organization key names its project with.
+pub(crate) const PROJECT_HEADER: &str = "x-agentrace-project";
+
+/// Who is asking: what they may do, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// What it may do.
+    pub scope: KeyScope,
+    /// The one project it may act on; `None`: any (an organization key or token).
+    pub project: Option<ProjectId>,
+    /// The key presented, if it was one of the stored keys.
+    pub key: Option<KeyId>,
+}
+
+impl Principal {
+    /// An organization credential of `scope` (the configured tokens, an open server).
+    pub fn organization(scope: KeyScope) -> Self {
+        Self {
+            scope,
+            project: None,
+            key: None,
+        }
+    }
+
+    /// The principal of a stored key.
+    fn of_key(key: &StoredKey) -> Self {
+        Self {
+            scope: key.scope,
+            project: key.project,
+            key: Some(key.id),
+        }
+    }
+}
+
+/// A request's project could not be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProjectRefusal {
+    /// The key belongs to another project.
+    #[error("this key belongs to project {key_project:?}; it may not act on project {asked:?}")]
+    OtherProject {
+        /// The key's project.
+        key_project: String,
+        /// The project asked for.
+        asked: String,
+    },
+    /// No project has that name.
+    #[error("no project named {0:?}")]
+    NoProject(String),
+    /// The store did not answer.
+    #[error("the projects could not be read: {0}")]
+    Store(String),
+}
+
+/// The digest a key is stored under.
+pub(crate) fn key_hash(secret: &[u8]) -> KeyHash {
+    KeyHash(Sha256::digest(secret).into())
+}
+
+/// A new key's secret (`agt_` and 43 characters of base64url: 256 random bits) and its
+/// digest.
+pub(crate) fn new_secret() -> Result<(String, KeyHash), getrandom::Error> {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    let secret = format!(
+        "{KEY_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let hash = key_hash(secret.as_bytes());
+    Ok((secret, hash))
+}
+
+/// Keys and projects, cached; the stores of projects.
+#[derive(Debug)]
+pub struct Directory {
+    organization: SharedOrganization,
+    keys: Mutex<HashMap<KeyHash, (Instant, Option<StoredKey>)>>,
+    projects: Mutex<Option<(Instant, Arc<[Project]>)>>,
+    /// When each key was last presented, since the last [`take_uses`](Self::take_uses).
+    uses: Mutex<HashMap<KeyId, u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Directory {
+    /// The directory of `organization`.
+    pub fn new(organization: SharedOrganization) -> Self {
+        Self {
+            organization,
+            keys: Mutex::new(HashMap::new()),
+            projects: Mutex::new(None),
+            uses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The organization.
+    pub fn organization(&self) -> &SharedOrganization {
+        &self.organization
+    }
+
+    /// The principal of the stored key whose secret is `secret`, if one is live; notes its use.
+    pub async fn principal_of_key(&self, secret: &[u8]) -> Result<Option<Principal>, ProjectError> {
+        let hash = key_hash(secret);
+        let cached = lock(&self.keys)
+            .get(&hash)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, key)| key.clone());
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let organization = self.organization.clone();
+                let key = blocking(move || organization.key_by_hash(&hash)).await?;
+                let mut keys = lock(&self.keys);
+                if keys.len() >= MAX_CACHED_KEYS {
+                    keys.clear();
+                }
+                keys.insert(hash, (Instant::now(), key.clone()));
+                key
+            }
+        };
+        let now = agentrace_core::now_unix_nano();
+        Ok(key.filter(|k| k.is_live(now)).map(|k| {
+            lock(&self.uses).insert(k.id, now);
+            Principal::of_key(&k)
+        }))
+    }
+
+    /// Every project, from the cache when it is fresh.
+    pub async fn projects(&self) -> Result<Arc<[Project]>, ProjectError> {
+        if let Some((at, projects)) = &*lock(&self.projects)
+            && at.elapsed() < CACHE_TTL
+        {
+            return Ok(projects.clone());
+        }
+        let organization = self.organization.clone();
+        let projects: Arc<[Project]> = blocking(move || organization.projects()).await?.into();
+        *lock(&self.projects) = Some((Instant::now(), projects.clone()));
+        Ok(projects)
+    }
+
+    /// Forgets what is cached: after this node changed projects or keys.
+    pub fn forget(&self) {
+        lock(&self.keys).clear();
+        *lock(&self.projects) = None;
+    }
+
+    /// The project `principal` acts on: the one its key belongs to, else the one `asked`
+    /// names (the [`PROJECT_HEADER`]), else `default` (or the first project, if `default`
+    /// was deleted).
+    pub async fn project_for(
+        &self,
+        principal: &Principal,
+        asked: Option<&str>,
+    ) -> Result<Project, ProjectRefusal> {
+        let projects = self
+            .projects()
+            .await
+            .map_err(|e| ProjectRefusal::Store(e.to_string()))?;
+        let named = |name: &str| projects.iter().find(|p| p.name.as_str() == name);
+        match (principal.project, asked) {
+            (Some(own), asked) => {
+                let project = projects
+                    .iter()
+                    .find(|p| p.id == own)
+                    .ok_or_else(|| ProjectRefusal::NoProject(own.to_string()))?;
+                match asked {
+                    Some(asked) if asked != project.name.as_str() => {
+                        Err(ProjectRefusal::OtherProject {
+                            key_project: project.name.to_string(),
+                            asked: asked.to_owned(),
+                        })
+                    }
+                    _ => Ok(project.clone()),
+                }
+            }
+            (None, Some(asked)) => named(asked)
+                .cloned()
+                .ok_or_else(|| ProjectRefusal::NoProject(asked.to_owned())),
+            (None, None) => named(DEFAULT_PROJECT)
+                .or_else(|| projects.first())
+                .cloned()
+                .ok_or_else(|| ProjectRefusal::NoProject(DEFAULT_PROJECT.to_owned())),
+        }
+    }
+
+    /// The store of the project `id`.
+    pub async fn store(&self, id: ProjectId) -> Result<SharedStore, ProjectError> {
+        let organization = self.organization.clone();
+        blocking(move || organization.store(id)).await
+    }
+
+    /// The keys presented since the last call, with when each was last.
+    pub fn take_uses(&self) -> Vec<(KeyId, u64)> {
+        lock(&self.uses).drain().collect()
+    }
+}
+
+/// Runs a blocking call of the organization on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProjectError> + Send + 'static,
+) -> Result<T, ProjectError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ProjectError::Failed(Box::new(e)))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_random_and_hashed() -> Result<(), getrandom::Error> {
+        let (a, hash_a) = new_secret()?;
+        let (b, _) = new_secret()?;
+        assert!(a.starts_with(KEY_PREFIX));
+        assert_eq!(a.len(), KEY_PREFIX.len() + 43);
+        assert_ne!(a, b);
+        assert_eq!(key_hash(a.as_bytes()), hash_a);
+        Ok(())
+    }
+}

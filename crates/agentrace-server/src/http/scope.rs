@@ -1,0 +1,42 @@
+//! The project a request acts on: resolved from its credential (and the
+//! `x-agentrace-project` header) before any handler runs ([`crate::http::auth`]), and the only
+//! way a handler reaches a store — so a handler cannot read or change another project's data.
+
+use agentrace_store::{Project, ProjectId};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::http::api_base::ApiError;
+use crate::http::auth::directory::Principal;
+use crate::store::SharedStore;
+
+/// Who is asking, the project they act on, and its store.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Who is asking, and what they may do.
+    pub principal: Principal,
+    /// The project.
+    pub project: Project,
+    /// The project's store.
+    pub store: SharedStore,
+}
+
+impl Scope {
+    /// Whether the project is `configured`, the one the configuration's files configure
+    /// (budgets, alert rules, SLOs, evaluators): other projects have none of those yet.
+    pub fn is(&self, configured: ProjectId) -> bool {
+        self.project.id == configured
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Scope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Self>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("the request's project was not resolved".into()))
+    }
+}
