@@ -48,6 +48,8 @@ mod evaluator_rules;
 mod fleet;
 mod held;
 mod interface;
+mod lock;
+mod migrate;
 mod past;
 mod read;
 mod retention;
