@@ -2,7 +2,7 @@
 //! caller can do: an unreachable, timed out or overloaded server is worth retrying; anything
 //! else is the store failing.
 
-use agentrace_store::{QueryError, RetentionError, WriteError};
+use agentrace_store::{ProjectError, QueryError, RetentionError, WriteError};
 use clickhouse::error::Error;
 
 use crate::row::DecodeError;
@@ -76,6 +76,14 @@ pub(crate) fn query(e: Error) -> QueryError {
         QueryError::Unavailable(Box::new(e))
     } else {
         QueryError::Failed(Box::new(e))
+    }
+}
+
+pub(crate) fn project(e: Error) -> ProjectError {
+    if is_transient(&e) {
+        ProjectError::Unavailable(Box::new(e))
+    } else {
+        ProjectError::Failed(Box::new(e))
     }
 }
 

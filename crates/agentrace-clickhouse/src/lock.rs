@@ -76,6 +76,20 @@ impl<'a> Lock<'a> {
         }
     }
 
+    /// Takes the lock, trying every `poll` (see [`try_acquire`](Self::try_acquire)), for as
+    /// long as the caller waits.
+    pub(crate) async fn acquire(
+        &self,
+        node: &str,
+        stale: Duration,
+        poll: Duration,
+    ) -> Result<(), clickhouse::error::Error> {
+        while !self.try_acquire(node, stale).await? {
+            tokio::time::sleep(poll).await;
+        }
+        Ok(())
+    }
+
     /// Says that `node`, holding the lock, is alive.
     pub(crate) async fn heartbeat(&self, node: &str) -> Result<(), clickhouse::error::Error> {
         self.client

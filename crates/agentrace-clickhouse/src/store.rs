@@ -75,8 +75,8 @@ pub enum OpenError {
 ///
 /// A store is scoped to one project ([`project`](Self::project)): every row it writes names
 /// it, every read is of its rows only. Opened, a store is the `default` project's (id 1, where
-/// everything written before projects is); an organization
-/// hands out the others', clones sharing the client, the runtime and the spans held.
+/// everything written before projects is);
+/// [`ClickHouseOrganization`](crate::ClickHouseOrganization) hands out the others', clones sharing the client, the runtime and the spans held.
 #[derive(Clone)]
 pub struct ClickHouseStore {
     inner: Arc<Inner>,
@@ -298,6 +298,15 @@ impl ClickHouseStore {
         let mut w = crate::sql::Where::default();
         w.push(self.scope(), []);
         w
+    }
+
+    /// Refuses the writes of `project`'s stores from now on (it was deleted).
+    pub(crate) fn refuse_writes_of(&self, project: ProjectId) {
+        self.inner
+            .deleted
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(project);
     }
 
     /// How the store's tables are laid out.

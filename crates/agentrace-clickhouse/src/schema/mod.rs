@@ -483,6 +483,17 @@ pub const SCHEMA_VERSION: u32 = projects::PROJECTS.version;
 /// one: `default`.
 pub(crate) const DEFAULT_PROJECT_ID: u32 = 1;
 
+/// The tables holding projects' data (led by `project`): those version 6 rebuilds.
+pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
+    projects::PROJECTS
+        .statements
+        .iter()
+        .filter_map(|s| match s {
+            Statement::Rebuild(t) => Some(t.name),
+            _ => None,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
