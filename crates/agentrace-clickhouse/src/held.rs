@@ -855,35 +855,81 @@ mod tests {
     }
 
     #[test]
-    fn records_bring_back_every_field_and_json_ones_are_still_read() {
+    fn records_bring_back_every_field_and_older_ones_are_still_read() {
         let spans =
             agentrace_core::testing::fixtures::sample_spans(TraceId::from_bytes([7; 16]), 1_000);
+        let other = ProjectId(7);
         let mut records = Vec::new();
         for s in &spans {
-            assert!(encode_record(&mut records, P, s).is_some(), "{s:?}");
+            assert!(encode_record(&mut records, other, s).is_some(), "{s:?}");
         }
-        let read: Vec<SpanRecord> = read_records(&records)
+        let read: Vec<(ProjectId, SpanRecord)> = read_records(&records)
             .into_iter()
-            .map(|(_, s, _)| s)
+            .map(|(p, s, _)| (p, s))
             .collect();
-        assert_eq!(read, spans);
-        // A spool written before MessagePack: each record's payload JSON.
-        let mut json = Vec::new();
-        for s in &spans {
-            let payload = serde_json::to_vec(s).unwrap_or_default();
+        let expected: Vec<(ProjectId, SpanRecord)> =
+            spans.iter().map(|s| (other, s.clone())).collect();
+        assert_eq!(read, expected);
+        // A spool written before projects (a span alone, MessagePack) and before MessagePack
+        // (JSON): the default project's.
+        let record = |payload: Vec<u8>, into: &mut Vec<u8>| {
             let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-            json.extend_from_slice(&length.to_le_bytes());
-            json.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-            json.extend_from_slice(&payload);
+            into.extend_from_slice(&length.to_le_bytes());
+            into.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            into.extend_from_slice(&payload);
+        };
+        let (mut alone, mut json) = (Vec::new(), Vec::new());
+        for s in &spans {
+            record(rmp_serde::to_vec_named(s).unwrap_or_default(), &mut alone);
+            record(serde_json::to_vec(s).unwrap_or_default(), &mut json);
         }
-        let read: Vec<SpanRecord> = read_records(&json).into_iter().map(|(_, s, _)| s).collect();
-        assert_eq!(read, spans);
+        let expected: Vec<(ProjectId, SpanRecord)> = spans.iter().map(|s| (P, s.clone())).collect();
+        for older in [&alone, &json] {
+            let read: Vec<(ProjectId, SpanRecord)> = read_records(older)
+                .into_iter()
+                .map(|(p, s, _)| (p, s))
+                .collect();
+            assert_eq!(read, expected);
+        }
         assert!(
             records.len() < json.len(),
             "{} against {}",
             records.len(),
             json.len()
         );
+    }
+
+    #[test]
+    fn each_project_holds_its_own_traces() -> Result<(), SpoolError> {
+        let dir = temp_dir()?;
+        let other = ProjectId(7);
+        let hour = Duration::from_secs(3600);
+        let held = HeldSpans::open(dir.path(), hour)?;
+        // The same trace id in two projects: two traces.
+        assert!(held.add(P, vec![span(1, 1)]).is_empty());
+        assert!(held.add(other, vec![span(1, 1), span(1, 2)]).is_empty());
+        assert_eq!(held.len(), 3);
+        let mut taken = held.take(P, &traces(&[1]));
+        assert_eq!(taken.for_write().count(), 1, "P's span only");
+        drop(taken);
+        drop(held);
+
+        // Started again, each span in its project, all due: a batch of P takes P's, leaving
+        // the other's to the timer, which takes every project's.
+        let held = HeldSpans::open(dir.path(), hour)?;
+        assert_eq!(held.len(), 3);
+        let batch = held.pending(Some(P), false, MAX_LOOKED_UP);
+        assert_eq!(batch.keys().copied().collect::<Vec<_>>(), [P]);
+        assert!(!held.caught_up_within_a_tick(), "the other's trace is left");
+        let timer = held.pending(None, false, MAX_LOOKED_UP);
+        assert_eq!(timer.keys().copied().collect::<Vec<_>>(), [P, other]);
+        assert_eq!(
+            timer.get(&other).map(|p| p.released.clone()),
+            Some(traces(&[1]))
+        );
+        assert!(held.caught_up_within_a_tick());
+        assert_eq!(held.take(other, &traces(&[1])).for_write().count(), 2);
+        Ok(())
     }
 
     #[test]

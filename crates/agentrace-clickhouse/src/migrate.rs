@@ -216,9 +216,11 @@ impl Migrator<'_> {
                 .map(|c| format!("`{c}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            // Every row as it is: not merged on the way (`optimize_on_insert` would replace
+            // the older versions of a span among those copied together).
             self.run(&format!(
                 "INSERT INTO {database}.{stage} (`project`, {listed}) \
-                 SELECT {}, {listed} FROM {database}.{}",
+                 SELECT {}, {listed} FROM {database}.{} SETTINGS optimize_on_insert = 0",
                 schema::DEFAULT_PROJECT_ID,
                 table.name
             ))
@@ -226,8 +228,8 @@ impl Migrator<'_> {
             let (before, copied): (u64, u64) = self
                 .client
                 .query(&format!(
-                    "SELECT (SELECT count() FROM {database}.{}), \
-                     (SELECT count() FROM {database}.{stage})",
+                    "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{}), 0)), \
+                     toUInt64(ifNull((SELECT count() FROM {database}.{stage}), 0))",
                     table.name
                 ))
                 .fetch_one()
