@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::error;
 use crate::read::traces::starting_in;
 use crate::schema::{DURATION_BUCKET_SQL, MCP_SERVER_SQL};
-use crate::sql::{self, DURATION, UNPRICED, Where};
+use crate::sql::{self, DURATION, UNPRICED};
 use crate::store::ClickHouseStore;
 
 /// One group: its keys (text, `NULL` for a missing value) and its measures.
@@ -188,7 +188,7 @@ impl ClickHouseStore {
         filter: &SpanFilter,
         group_by: &[GroupBy],
     ) -> Result<Vec<AggregateRow>, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         sql::spans(&mut w, filter);
         let keys = group_by
             .iter()
@@ -299,7 +299,7 @@ impl ClickHouseStore {
 
     /// Traces starting in `range`.
     async fn count_traces(&self, range: TimeRange) -> Result<u64, QueryError> {
-        let (candidates, having) = starting_in(&range);
+        let (candidates, having) = starting_in(&self.scope(), &range);
         let query = format!(
             "SELECT count() FROM (SELECT trace_id FROM spans FINAL WHERE {} GROUP BY trace_id \
              HAVING {})",
@@ -390,7 +390,7 @@ impl ClickHouseStore {
 
     /// The minutes of the earliest and latest span start in `range`, if it has spans.
     async fn extent(&self, range: TimeRange) -> Result<Option<(u64, u64)>, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.range("start", &range);
         let (n, first, last): (u64, i64, i64) = self
             .client()
@@ -432,7 +432,7 @@ impl ClickHouseStore {
             }
             None => Vec::new(),
         };
-        let mut w = Where::default();
+        let mut w = self.scoped();
         sql::spans(
             &mut w,
             &filter.clone().status(agentrace_store::StatusFilter::Error),

@@ -2,7 +2,7 @@
 //! caller can do: an unreachable, timed out or overloaded server is worth retrying; anything
 //! else is the store failing.
 
-use agentrace_store::{QueryError, RetentionError, WriteError};
+use agentrace_store::{ProjectError, QueryError, RetentionError, WriteError};
 use clickhouse::error::Error;
 
 use crate::row::DecodeError;
@@ -33,6 +33,27 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     }
 }
 
+/// Whether the server refused to make what exists (`TABLE_ALREADY_EXISTS`).
+pub(crate) fn is_already_there(e: &Error) -> bool {
+    is_named(e, 57, "TABLE_ALREADY_EXISTS")
+}
+
+/// Whether the server knows no such table (`UNKNOWN_TABLE`).
+pub(crate) fn is_unknown_table(e: &Error) -> bool {
+    is_named(e, 60, "UNKNOWN_TABLE")
+}
+
+/// Whether `e` is the server's exception `code`, named `name` (on a cluster, a statement run
+/// `ON CLUSTER` reports the exception of each server in its text).
+fn is_named(e: &Error, code_of: u32, name: &str) -> bool {
+    match e {
+        Error::BadResponse(text) => {
+            code(text) == Some(code_of) || text.contains(&format!("({name})"))
+        }
+        _ => false,
+    }
+}
+
 /// The code of a server's exception text (`Code: 241. DB::Exception: …`).
 fn code(text: &str) -> Option<u32> {
     let rest = &text[text.find("Code: ")? + 6..];
@@ -55,6 +76,14 @@ pub(crate) fn query(e: Error) -> QueryError {
         QueryError::Unavailable(Box::new(e))
     } else {
         QueryError::Failed(Box::new(e))
+    }
+}
+
+pub(crate) fn project(e: Error) -> ProjectError {
+    if is_transient(&e) {
+        ProjectError::Unavailable(Box::new(e))
+    } else {
+        ProjectError::Failed(Box::new(e))
     }
 }
 

@@ -15,6 +15,7 @@ use crate::write::ns;
 /// A row of `evaluator_rules`.
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct RuleRow {
+    project: u32,
     name: String,
     definition: String,
     updated: i64,
@@ -26,7 +27,10 @@ impl ClickHouseStore {
     pub(crate) async fn evaluator_rules(&self) -> Result<Vec<StoredRule>, QueryError> {
         let rows: Vec<RuleRow> = self
             .client()
-            .query("SELECT ?fields FROM evaluator_rules FINAL WHERE deleted = 0 ORDER BY name")
+            .query(&format!(
+                "SELECT ?fields FROM evaluator_rules FINAL WHERE {} AND deleted = 0 ORDER BY name",
+                self.scope()
+            ))
             .fetch_all()
             .await
             .map_err(error::query)?;
@@ -41,6 +45,7 @@ impl ClickHouseStore {
             return Err(WriteError::ShutDown);
         }
         let row = RuleRow {
+            project: self.project().0,
             name: rule.name.clone(),
             definition: rule.definition.clone(),
             updated: ns(rule.updated_unix_nano),
@@ -57,7 +62,10 @@ impl ClickHouseStore {
         }
         let rows: Vec<RuleRow> = self
             .client()
-            .query("SELECT ?fields FROM evaluator_rules FINAL WHERE name = ? AND deleted = 0")
+            .query(&format!(
+                "SELECT ?fields FROM evaluator_rules FINAL WHERE {} AND name = ? AND deleted = 0",
+                self.scope()
+            ))
             .bind(name)
             .fetch_all()
             .await
@@ -76,7 +84,10 @@ impl ClickHouseStore {
     async fn next_rule_version(&self, name: &str) -> Result<u64, WriteError> {
         let newest: u64 = self
             .client()
-            .query("SELECT max(version) FROM evaluator_rules WHERE name = ?")
+            .query(&format!(
+                "SELECT max(version) FROM evaluator_rules WHERE {} AND name = ?",
+                self.scope()
+            ))
             .bind(name)
             .fetch_one()
             .await

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::error;
 use crate::row::{EventRow, SpanRow};
-use crate::sql::{self, Param, Where};
+use crate::sql::{self, Param};
 use crate::store::ClickHouseStore;
 use crate::write::ns;
 
@@ -46,7 +46,7 @@ impl ClickHouseStore {
         wanted: Wanted,
         limit: usize,
     ) -> Result<Arrivals, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.push(format!("arrived > {}", sql::time(since_unix_nano)), []);
         w.push("node <> ?", [Param::Text(self.node_id().to_owned())]);
         let mut spans_where = w.clone();

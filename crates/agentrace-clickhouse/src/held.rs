@@ -34,7 +34,9 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_core::{Attribution, SpanRecord, TraceId};
-use agentrace_store::HeldStatus;
+use agentrace_store::{HeldStatus, ProjectId};
+
+use crate::schema::DEFAULT_PROJECT_ID;
 
 /// The spans held at most, in bytes (about: twice their records).
 pub(crate) const MAX_BYTES: usize = 64 << 20;
@@ -75,9 +77,13 @@ pub enum SpoolError {
     },
 }
 
-/// A span held, and where its record is.
+/// A held trace: its project's, by its id (the same id in two projects is two traces).
+type HeldTrace = (ProjectId, TraceId);
+
+/// A span held, its project, and where its record is.
 #[derive(Debug)]
 pub(crate) struct Held {
+    project: ProjectId,
     pub(crate) span: Box<SpanRecord>,
     since: Instant,
     segment: u64,
@@ -124,7 +130,7 @@ impl Taken<'_> {
             .enumerate()
             .zip(taken_as)
         {
-            traces.insert(held.span.trace_id);
+            traces.insert((held.project, held.span.trace_id));
             if kept.contains(&i) {
                 taken_as.apply_to(&mut held.span);
                 state.place(held);
@@ -166,19 +172,13 @@ pub(crate) struct HeldSpans {
     state: Mutex<State>,
 }
 
-/// The held traces a tick writes ([`HeldSpans::pending`]).
+/// The held traces of a project a tick writes ([`HeldSpans::pending`]).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Pending {
     /// Traces with a span held past the hold: their held spans are written as they are.
     pub(crate) released: HashSet<TraceId>,
     /// Traces due to be looked up: their held spans whose parent is stored are written.
     pub(crate) looked_up: HashSet<TraceId>,
-}
-
-impl Pending {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.released.is_empty() && self.looked_up.is_empty()
-    }
 }
 
 /// When a held trace is next looked up in ClickHouse, and how long after that.
@@ -190,8 +190,8 @@ struct Lookup {
 
 #[derive(Debug)]
 struct State {
-    traces: HashMap<TraceId, Vec<Held>>,
-    lookups: HashMap<TraceId, Lookup>,
+    traces: HashMap<HeldTrace, Vec<Held>>,
+    lookups: HashMap<HeldTrace, Lookup>,
     tick: Duration,
     /// When a write last took every held trace due ([`HeldSpans::pending`]).
     caught_up: Option<Instant>,
@@ -222,8 +222,9 @@ impl HeldSpans {
             spool_failures: 0,
             spool,
         };
-        for (segment, span, size) in recovered {
+        for (segment, project, span, size) in recovered {
             state.put(Held {
+                project,
                 span: Box::new(span),
                 since: due,
                 segment,
@@ -245,14 +246,14 @@ impl HeldSpans {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the spans held of `traces` out (still in the spool, still counted) for a write:
-    /// settled when it is done ([`Taken::settle`]), put back as they were if it fails or is
-    /// dropped (a write that timed out).
-    pub(crate) fn take(&self, traces: &HashSet<TraceId>) -> Taken<'_> {
+    /// Takes the spans held of `project`'s `traces` out (still in the spool, still counted)
+    /// for a write: settled when it is done ([`Taken::settle`]), put back as they were if it
+    /// fails or is dropped (a write that timed out).
+    pub(crate) fn take(&self, project: ProjectId, traces: &HashSet<TraceId>) -> Taken<'_> {
         let mut state = self.state();
         let mut spans = Vec::new();
         for trace in traces {
-            if let Some(held) = state.traces.remove(trace) {
+            if let Some(held) = state.traces.remove(&(project, *trace)) {
                 spans.extend(held);
             }
         }
@@ -264,9 +265,9 @@ impl HeldSpans {
         }
     }
 
-    /// Holds `spans` (in the spool first, then here): those that do not fit under
+    /// Holds `project`'s `spans` (in the spool first, then here): those that do not fit under
     /// [`MAX_BYTES`], or all if the spool cannot be written, are given back, to be written.
-    pub(crate) fn add(&self, spans: Vec<SpanRecord>) -> Vec<SpanRecord> {
+    pub(crate) fn add(&self, project: ProjectId, spans: Vec<SpanRecord>) -> Vec<SpanRecord> {
         let mut state = self.state();
         let mut records = Vec::with_capacity(spans.len());
         // The records, encoded where they are appended from: no copy a span.
@@ -275,7 +276,8 @@ impl HeldSpans {
         let mut unheld = Vec::new();
         for span in spans {
             let start = buffer.len();
-            let Some(size) = encode_record(&mut buffer, &span).map(|encoded| 2 * encoded) else {
+            let Some(size) = encode_record(&mut buffer, project, &span).map(|encoded| 2 * encoded)
+            else {
                 buffer.truncate(start);
                 unheld.push(span);
                 continue;
@@ -304,6 +306,7 @@ impl HeldSpans {
         let since = Instant::now();
         for (span, size) in records {
             state.put(Held {
+                project,
                 span,
                 since,
                 segment,
@@ -313,41 +316,56 @@ impl HeldSpans {
         unheld
     }
 
-    /// The traces a tick writes: those with a span held past the hold (every trace held if
-    /// `all`), and at most `lookups` of those due to be looked up (each then next looked up
-    /// twice as long after; the others stay due).
-    pub(crate) fn pending(&self, all: bool, lookups: usize) -> Pending {
+    /// The traces a tick writes, by project: those with a span held past the hold (every
+    /// trace held if `all`), and at most `lookups` of those due to be looked up (each then
+    /// next looked up twice as long after; the others stay due); of `project` only if given
+    /// (a batch's), of every project if not (the timer's). A trace of another project left
+    /// due is left for the timer.
+    pub(crate) fn pending(
+        &self,
+        project: Option<ProjectId>,
+        all: bool,
+        lookups: usize,
+    ) -> BTreeMap<ProjectId, Pending> {
         let mut state = self.state();
+        let state = &mut *state;
         let now = Instant::now();
-        let released: HashSet<TraceId> = state
-            .traces
-            .iter()
-            .filter(|(_, spans)| {
-                all || spans
-                    .iter()
-                    .any(|h| now.duration_since(h.since) >= self.hold)
-            })
-            .map(|(trace, _)| *trace)
-            .collect();
-        let mut looked_up = HashSet::new();
+        let in_scope = |p: ProjectId| project.is_none_or(|q| q == p);
+        let mut pending: BTreeMap<ProjectId, Pending> = BTreeMap::new();
         let mut left_due = false;
-        for (trace, lookup) in &mut state.lookups {
-            if lookup.next > now || released.contains(trace) {
+        for ((p, trace), spans) in &state.traces {
+            let due = all
+                || spans
+                    .iter()
+                    .any(|h| now.duration_since(h.since) >= self.hold);
+            if !due {
                 continue;
             }
-            if looked_up.len() >= lookups.min(MAX_LOOKED_UP) {
+            if in_scope(*p) {
+                pending.entry(*p).or_default().released.insert(*trace);
+            } else {
                 left_due = true;
-                break;
             }
-            looked_up.insert(*trace);
+        }
+        let mut looked_up = 0;
+        for ((p, trace), lookup) in &mut state.lookups {
+            let released = pending
+                .get(p)
+                .is_some_and(|pending| pending.released.contains(trace));
+            if lookup.next > now || released {
+                continue;
+            }
+            if !in_scope(*p) || looked_up >= lookups.min(MAX_LOOKED_UP) {
+                left_due = true;
+                continue;
+            }
+            pending.entry(*p).or_default().looked_up.insert(*trace);
+            looked_up += 1;
             lookup.next = now + lookup.then;
             lookup.then *= 2;
         }
         state.caught_up = (!left_due).then_some(now);
-        Pending {
-            released,
-            looked_up,
-        }
+        pending
     }
 
     /// Whether a write took every held trace due within the last tick: then the store's
@@ -390,16 +408,12 @@ impl State {
     /// Places a span that is counted already (one a write took out and gave back).
     fn place(&mut self, held: Held) {
         let tick = self.tick;
-        self.lookups
-            .entry(held.span.trace_id)
-            .or_insert_with(|| Lookup {
-                next: held.since + tick,
-                then: 2 * tick,
-            });
-        self.traces
-            .entry(held.span.trace_id)
-            .or_default()
-            .push(held);
+        let trace = (held.project, held.span.trace_id);
+        self.lookups.entry(trace).or_insert_with(|| Lookup {
+            next: held.since + tick,
+            then: 2 * tick,
+        });
+        self.traces.entry(trace).or_default().push(held);
     }
 }
 
@@ -408,8 +422,9 @@ fn tick(hold: Duration) -> Duration {
     (hold / 4).clamp(TICK_MIN, TICK_MAX)
 }
 
-/// A span read back from the spool: its segment, the span, the size it is held at.
-type Recovered = (u64, SpanRecord, usize);
+/// A span read back from the spool: its segment, its project, the span, the size it is held
+/// at.
+type Recovered = (u64, ProjectId, SpanRecord, usize);
 
 /// The segments on disk, and how many held spans each still has.
 #[derive(Debug)]
@@ -475,7 +490,11 @@ impl Spool {
                 continue;
             }
             live.insert(id, spans.len());
-            recovered.extend(spans.into_iter().map(|(span, size)| (id, span, size)));
+            recovered.extend(
+                spans
+                    .into_iter()
+                    .map(|(project, span, size)| (id, project, span, size)),
+            );
         }
         let id = ids.last().map_or(0, |last| last + 1);
         let current = Segment::create(dir, id).map_err(io_error(&segment_path(dir, id)))?;
@@ -561,13 +580,13 @@ fn segment_path(dir: &Path, id: u64) -> PathBuf {
     dir.join(format!("{id:016}.spool"))
 }
 
-/// Appends `span`'s record to `buffer` (its header, then its MessagePack, fields by name): the
-/// payload's length, or `None` if it cannot be encoded (`buffer` then holds a part: cut it
-/// off).
-fn encode_record(buffer: &mut Vec<u8>, span: &SpanRecord) -> Option<usize> {
+/// Appends the record of `project`'s `span` to `buffer` (its header, then its MessagePack: the
+/// pair of the project's id and the span, fields by name): the payload's length, or `None` if
+/// it cannot be encoded (`buffer` then holds a part: cut it off).
+fn encode_record(buffer: &mut Vec<u8>, project: ProjectId, span: &SpanRecord) -> Option<usize> {
     let start = buffer.len();
     buffer.extend_from_slice(&[0; HEADER]);
-    rmp_serde::encode::write_named(&mut *buffer, span).ok()?;
+    rmp_serde::encode::write_named(&mut *buffer, &(project.0, span)).ok()?;
     let (header, payload) = buffer[start..].split_at_mut(HEADER);
     let length = u32::try_from(payload.len()).ok()?;
     header[..4].copy_from_slice(&length.to_le_bytes());
@@ -575,9 +594,9 @@ fn encode_record(buffer: &mut Vec<u8>, span: &SpanRecord) -> Option<usize> {
     Some(payload.len())
 }
 
-/// The spans of a segment's bytes, and the size each is held at, up to a torn or corrupt
-/// record.
-fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
+/// The spans of a segment's bytes, each with its project and the size it is held at, up to a
+/// torn or corrupt record.
+fn read_records(mut bytes: &[u8]) -> Vec<(ProjectId, SpanRecord, usize)> {
     let mut spans = Vec::new();
     while bytes.len() >= HEADER {
         let (header, rest) = bytes.split_at(HEADER);
@@ -589,17 +608,25 @@ fn read_records(mut bytes: &[u8]) -> Vec<(SpanRecord, usize)> {
         if crc32fast::hash(payload) != crc {
             break;
         }
-        // A record of a spool written before MessagePack is JSON: an object, `{`; a
-        // MessagePack map begins with 0x80–0x8f, 0xde or 0xdf.
-        let span = if payload.first() == Some(&b'{') {
-            serde_json::from_slice::<SpanRecord>(payload).ok()
-        } else {
-            rmp_serde::from_slice::<SpanRecord>(payload).ok()
+        // A record is the pair of a project and a span, a MessagePack array of two (0x92). One
+        // of a spool written before projects is a span alone, the `default` project's: a
+        // MessagePack map (0x80–0x8f, 0xde or 0xdf), or before MessagePack, JSON (`{`).
+        let default = ProjectId(DEFAULT_PROJECT_ID);
+        let span = match payload.first() {
+            Some(0x92) => rmp_serde::from_slice::<(u32, SpanRecord)>(payload)
+                .ok()
+                .map(|(project, span)| (ProjectId(project), span)),
+            Some(b'{') => serde_json::from_slice::<SpanRecord>(payload)
+                .ok()
+                .map(|span| (default, span)),
+            _ => rmp_serde::from_slice::<SpanRecord>(payload)
+                .ok()
+                .map(|span| (default, span)),
         };
-        let Some(span) = span else {
+        let Some((project, span)) = span else {
             break;
         };
-        spans.push((span, 2 * length));
+        spans.push((project, span, 2 * length));
         bytes = &rest[length..];
     }
     spans
@@ -628,6 +655,16 @@ mod tests {
         tempfile::tempdir().map_err(io_error(&std::env::temp_dir()))
     }
 
+    /// The project of the spans held in these tests.
+    const P: ProjectId = ProjectId(DEFAULT_PROJECT_ID);
+
+    /// What a batch of `P` takes: its project's pending traces.
+    fn due(held: &HeldSpans, all: bool, lookups: usize) -> Pending {
+        held.pending(Some(P), all, lookups)
+            .remove(&P)
+            .unwrap_or_default()
+    }
+
     fn traces(ids: &[u8]) -> HashSet<TraceId> {
         ids.iter().map(|t| TraceId::from_bytes([*t; 16])).collect()
     }
@@ -654,12 +691,12 @@ mod tests {
         let hold = Duration::from_secs(3600);
         let held = HeldSpans::open(dir.path(), hold)?;
         assert!(
-            held.add(vec![span(1, 1), span(1, 2), span(2, 1)])
+            held.add(P, vec![span(1, 1), span(1, 2), span(2, 1)])
                 .is_empty()
         );
         assert_eq!(held.len(), 3);
         assert!(
-            held.pending(false, MAX_LOOKED_UP).is_empty(),
+            held.pending(Some(P), false, MAX_LOOKED_UP).is_empty(),
             "held for an hour"
         );
         drop(held);
@@ -667,12 +704,12 @@ mod tests {
         // Started again: everything held before is due at once.
         let held = HeldSpans::open(dir.path(), hold)?;
         assert_eq!(held.len(), 3);
-        assert_eq!(held.pending(false, MAX_LOOKED_UP).released, traces(&[1, 2]));
-        let mut taken = held.take(&traces(&[1]));
+        assert_eq!(due(&held, false, MAX_LOOKED_UP).released, traces(&[1, 2]));
+        let mut taken = held.take(P, &traces(&[1]));
         assert_eq!(taken.for_write().count(), 2);
         taken.settle(&HashSet::new());
         assert_eq!(held.len(), 1);
-        held.take(&traces(&[2])).settle(&HashSet::new());
+        held.take(P, &traces(&[2])).settle(&HashSet::new());
         assert!(
             spool_files(dir.path()).iter().all(|(_, size)| *size == 0),
             "nothing held, nothing left: {:?}",
@@ -687,7 +724,7 @@ mod tests {
     fn spans_kept_or_put_back_stay_held() -> Result<(), SpoolError> {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
-        assert!(held.add(vec![span(1, 1), span(1, 2)]).is_empty());
+        assert!(held.add(P, vec![span(1, 1), span(1, 2)]).is_empty());
         // A write completes the spans it takes in place; a span put back or held on is held
         // as it was taken.
         let complete = |taken: &mut Taken<'_>| {
@@ -697,7 +734,7 @@ mod tests {
             }
         };
         let as_taken = |held: &HeldSpans| {
-            let mut taken = held.take(&traces(&[1]));
+            let mut taken = held.take(P, &traces(&[1]));
             let names: Vec<_> = taken
                 .for_write()
                 .map(|(_, span, _)| span.agent_name.clone())
@@ -705,24 +742,24 @@ mod tests {
             drop(taken);
             names
         };
-        let mut taken = held.take(&traces(&[1]));
+        let mut taken = held.take(P, &traces(&[1]));
         complete(&mut taken);
         assert_eq!(held.len(), 2, "held until written");
         assert!(
-            held.pending(true, MAX_LOOKED_UP).is_empty(),
+            held.pending(Some(P), true, MAX_LOOKED_UP).is_empty(),
             "not due twice"
         );
         drop(taken);
         assert_eq!(held.len(), 2, "a write dropped unsettled puts them back");
         assert_eq!(as_taken(&held), [None, None]);
         let kept: HashSet<usize> = [1].into();
-        let mut taken = held.take(&traces(&[1]));
+        let mut taken = held.take(P, &traces(&[1]));
         complete(&mut taken);
         taken.settle(&kept);
         assert_eq!(held.len(), 1);
         assert_eq!(as_taken(&held), [None]);
         assert_eq!(
-            held.pending(false, MAX_LOOKED_UP).released,
+            due(&held, false, MAX_LOOKED_UP).released,
             traces(&[1]),
             "a zero hold: due at once"
         );
@@ -738,22 +775,22 @@ mod tests {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
         assert_eq!(held.tick(), TICK_MAX);
-        assert!(held.add(vec![span(1, 1), span(2, 1)]).is_empty());
+        assert!(held.add(P, vec![span(1, 1), span(2, 1)]).is_empty());
         assert!(
-            held.pending(false, MAX_LOOKED_UP).is_empty(),
+            held.pending(Some(P), false, MAX_LOOKED_UP).is_empty(),
             "not before a tick"
         );
         std::thread::sleep(held.tick() + Duration::from_millis(50));
-        let pending = held.pending(false, MAX_LOOKED_UP);
+        let pending = due(&held, false, MAX_LOOKED_UP);
         assert_eq!(pending.looked_up, traces(&[1, 2]));
         assert!(pending.released.is_empty(), "held for an hour");
         assert!(
-            held.pending(false, MAX_LOOKED_UP).is_empty(),
+            held.pending(Some(P), false, MAX_LOOKED_UP).is_empty(),
             "looked up again two ticks later"
         );
         // Trace 1's span is still awaiting: it stays held, on the same schedule.
-        held.take(&traces(&[1])).settle(&[0].into());
-        held.take(&traces(&[2])).settle(&HashSet::new());
+        held.take(P, &traces(&[1])).settle(&[0].into());
+        held.take(P, &traces(&[2])).settle(&HashSet::new());
         assert_eq!(held.len(), 1);
         let state = held.state();
         assert_eq!(
@@ -764,7 +801,7 @@ mod tests {
         assert_eq!(
             state
                 .lookups
-                .get(&TraceId::from_bytes([1; 16]))
+                .get(&(P, TraceId::from_bytes([1; 16])))
                 .map(|l| l.then),
             Some(4 * TICK_MAX)
         );
@@ -777,13 +814,13 @@ mod tests {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::from_secs(3600))?;
         assert!(
-            held.add(vec![span(1, 1), span(2, 1), span(3, 1)])
+            held.add(P, vec![span(1, 1), span(2, 1), span(3, 1)])
                 .is_empty()
         );
         std::thread::sleep(held.tick() + Duration::from_millis(50));
         let mut looked_up = HashSet::new();
         for batch in 1..=3 {
-            let pending = held.pending(false, 1);
+            let pending = due(&held, false, 1);
             assert_eq!(pending.looked_up.len(), 1, "one a batch");
             looked_up.extend(pending.looked_up);
             assert_eq!(
@@ -793,7 +830,10 @@ mod tests {
             );
         }
         assert_eq!(looked_up, traces(&[1, 2, 3]), "each in its turn");
-        assert!(held.pending(false, 1).is_empty(), "none due again yet");
+        assert!(
+            held.pending(Some(P), false, 1).is_empty(),
+            "none due again yet"
+        );
         std::thread::sleep(held.tick());
         assert!(
             !held.caught_up_within_a_tick(),
@@ -815,26 +855,42 @@ mod tests {
     }
 
     #[test]
-    fn records_bring_back_every_field_and_json_ones_are_still_read() {
+    fn records_bring_back_every_field_and_older_ones_are_still_read() {
         let spans =
             agentrace_core::testing::fixtures::sample_spans(TraceId::from_bytes([7; 16]), 1_000);
+        let other = ProjectId(7);
         let mut records = Vec::new();
         for s in &spans {
-            assert!(encode_record(&mut records, s).is_some(), "{s:?}");
+            assert!(encode_record(&mut records, other, s).is_some(), "{s:?}");
         }
-        let read: Vec<SpanRecord> = read_records(&records).into_iter().map(|(s, _)| s).collect();
-        assert_eq!(read, spans);
-        // A spool written before MessagePack: each record's payload JSON.
-        let mut json = Vec::new();
-        for s in &spans {
-            let payload = serde_json::to_vec(s).unwrap_or_default();
+        let read: Vec<(ProjectId, SpanRecord)> = read_records(&records)
+            .into_iter()
+            .map(|(p, s, _)| (p, s))
+            .collect();
+        let expected: Vec<(ProjectId, SpanRecord)> =
+            spans.iter().map(|s| (other, s.clone())).collect();
+        assert_eq!(read, expected);
+        // A spool written before projects (a span alone, MessagePack) and before MessagePack
+        // (JSON): the default project's.
+        let record = |payload: Vec<u8>, into: &mut Vec<u8>| {
             let length = u32::try_from(payload.len()).unwrap_or(u32::MAX);
-            json.extend_from_slice(&length.to_le_bytes());
-            json.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-            json.extend_from_slice(&payload);
+            into.extend_from_slice(&length.to_le_bytes());
+            into.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            into.extend_from_slice(&payload);
+        };
+        let (mut alone, mut json) = (Vec::new(), Vec::new());
+        for s in &spans {
+            record(rmp_serde::to_vec_named(s).unwrap_or_default(), &mut alone);
+            record(serde_json::to_vec(s).unwrap_or_default(), &mut json);
         }
-        let read: Vec<SpanRecord> = read_records(&json).into_iter().map(|(s, _)| s).collect();
-        assert_eq!(read, spans);
+        let expected: Vec<(ProjectId, SpanRecord)> = spans.iter().map(|s| (P, s.clone())).collect();
+        for older in [&alone, &json] {
+            let read: Vec<(ProjectId, SpanRecord)> = read_records(older)
+                .into_iter()
+                .map(|(p, s, _)| (p, s))
+                .collect();
+            assert_eq!(read, expected);
+        }
         assert!(
             records.len() < json.len(),
             "{} against {}",
@@ -844,11 +900,44 @@ mod tests {
     }
 
     #[test]
+    fn each_project_holds_its_own_traces() -> Result<(), SpoolError> {
+        let dir = temp_dir()?;
+        let other = ProjectId(7);
+        let hour = Duration::from_secs(3600);
+        let held = HeldSpans::open(dir.path(), hour)?;
+        // The same trace id in two projects: two traces.
+        assert!(held.add(P, vec![span(1, 1)]).is_empty());
+        assert!(held.add(other, vec![span(1, 1), span(1, 2)]).is_empty());
+        assert_eq!(held.len(), 3);
+        let mut taken = held.take(P, &traces(&[1]));
+        assert_eq!(taken.for_write().count(), 1, "P's span only");
+        drop(taken);
+        drop(held);
+
+        // Started again, each span in its project, all due: a batch of P takes P's, leaving
+        // the other's to the timer, which takes every project's.
+        let held = HeldSpans::open(dir.path(), hour)?;
+        assert_eq!(held.len(), 3);
+        let batch = held.pending(Some(P), false, MAX_LOOKED_UP);
+        assert_eq!(batch.keys().copied().collect::<Vec<_>>(), [P]);
+        assert!(!held.caught_up_within_a_tick(), "the other's trace is left");
+        let timer = held.pending(None, false, MAX_LOOKED_UP);
+        assert_eq!(timer.keys().copied().collect::<Vec<_>>(), [P, other]);
+        assert_eq!(
+            timer.get(&other).map(|p| p.released.clone()),
+            Some(traces(&[1]))
+        );
+        assert!(held.caught_up_within_a_tick());
+        assert_eq!(held.take(other, &traces(&[1])).for_write().count(), 2);
+        Ok(())
+    }
+
+    #[test]
     fn a_torn_record_ends_what_is_read() -> Result<(), SpoolError> {
         let dir = temp_dir()?;
         let held = HeldSpans::open(dir.path(), Duration::ZERO)?;
-        assert!(held.add(vec![span(1, 1)]).is_empty());
-        assert!(held.add(vec![span(1, 2)]).is_empty());
+        assert!(held.add(P, vec![span(1, 1)]).is_empty());
+        assert!(held.add(P, vec![span(1, 2)]).is_empty());
         drop(held);
         let path = segment_path(dir.path(), 0);
         let bytes = std::fs::read(&path).map_err(io_error(&path))?;
@@ -880,7 +969,7 @@ mod tests {
         bigger
             .attributes
             .insert("content", "x".repeat(MAX_BYTES / 3));
-        let given_back = held.add(vec![big, bigger, span(1, 3)]);
+        let given_back = held.add(P, vec![big, bigger, span(1, 3)]);
         assert_eq!(
             given_back.iter().map(|s| s.span_id).collect::<Vec<_>>(),
             [SpanId::from_bytes([2; 8])]
@@ -894,7 +983,7 @@ mod tests {
         held.state().spool.current.file =
             File::open(dir.path().join("lock")).map_err(io_error(dir.path()))?;
         held.state().spool.current.bytes = 0;
-        assert_eq!(held.add(vec![span(2, 1)]).len(), 1);
+        assert_eq!(held.add(P, vec![span(2, 1)]).len(), 1);
         assert_eq!(held.status().spool_failures, 1);
         Ok(())
     }

@@ -48,6 +48,9 @@ mod evaluator_rules;
 mod fleet;
 mod held;
 mod interface;
+mod lock;
+mod migrate;
+mod organization;
 mod past;
 mod read;
 mod retention;
@@ -63,6 +66,7 @@ mod upkeep;
 mod write;
 
 pub use held::SpoolError;
+pub use organization::ClickHouseOrganization;
 pub use row::DecodeError;
 pub use schema::{Layout, SCHEMA_VERSION};
 pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, HoldError, OpenError};

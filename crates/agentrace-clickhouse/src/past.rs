@@ -41,7 +41,11 @@ struct Recorded {
 impl ClickHouseStore {
     pub(crate) async fn past_changes(&self, cursor: u64) -> Result<PastChanges, QueryError> {
         let margin = u64::try_from(MARGIN.as_nanos()).unwrap_or(u64::MAX);
-        let after = format!("at > {}", sql::time(cursor.saturating_sub(margin)));
+        let after = format!(
+            "{} AND at > {}",
+            self.scope(),
+            sql::time(cursor.saturating_sub(margin))
+        );
         let recorded: Recorded = self
             .client()
             .query(&format!(
@@ -64,8 +68,9 @@ impl ClickHouseStore {
                 .client()
                 .query(&format!(
                     "SELECT toUInt64(toUnixTimestamp64Nano(minOrNull(start))) FROM trace_heads \
-                     WHERE trace_id IN (SELECT arrayJoin(traces) FROM past_changes \
-                     WHERE {after})"
+                     WHERE {} AND trace_id IN (SELECT arrayJoin(traces) FROM past_changes \
+                     WHERE {after})",
+                    self.scope()
                 ))
                 .fetch_one()
                 .await
@@ -87,8 +92,9 @@ impl ClickHouseStore {
     ) -> Result<(), clickhouse::error::Error> {
         self.client()
             .query(&format!(
-                "INSERT INTO past_changes (at, from_time, to_time, traces, trace_count) \
-                 VALUES (now64(9), {}, {}, [], 0)",
+                "INSERT INTO past_changes (project, at, from_time, to_time, traces, trace_count) \
+                 VALUES ({}, now64(9), {}, {}, [], 0)",
+                self.project(),
                 sql::time(from),
                 sql::time(to)
             ))

@@ -3,6 +3,12 @@
 //! the oldest rows ([`delete_before`](ClickHouseStore::delete_before)), and the measures size
 //! retention works from.
 //!
+//! Deletes and measures are a project's (`project = …`, which leads every table's key, so a
+//! delete reads only the project's granules); a TTL is a table's, so the age retention is the
+//! deployment's, the same for every project (the server sets it with the same rules for all).
+//! A project's bytes are its share of each table's, by rows: a table's parts hold every
+//! project's rows, so no count of bytes is a project's alone.
+//!
 //! A TTL is applied by ClickHouse itself: rows already expired are dropped as they are inserted,
 //! the rest by merges in the background (at the latest `merge_with_ttl_timeout`, 4 h by default,
 //! after they expire), whole parts at once when all their rows have expired. No node deletes
@@ -73,6 +79,15 @@ fn expiring(kind: RecordKind) -> &'static [Expiring] {
 /// The tables holding a data type (`None`: every table of the store) on each server, as a SQL
 /// list.
 pub(crate) fn tables(kind: Option<RecordKind>, layout: &Layout) -> String {
+    table_names(kind)
+        .iter()
+        .map(|n| format!("'{}'", layout.local(n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The tables holding a data type (`None`: every table of the store).
+fn table_names(kind: Option<RecordKind>) -> Vec<&'static str> {
     let kinds = match kind {
         Some(s) => vec![s],
         None => vec![
@@ -90,10 +105,6 @@ pub(crate) fn tables(kind: Option<RecordKind>, layout: &Layout) -> String {
         names.push("alert_notifications");
     }
     names
-        .iter()
-        .map(|n| format!("'{}'", layout.local(n)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// How a data type's rows are read: with `FINAL` or not (replaced versions are not rows),
@@ -171,7 +182,12 @@ impl ClickHouseStore {
         let mut deleted = 0u64;
         // Trace heads go with their traces' last spans, not by their own time.
         for e in expiring(kind).iter().filter(|e| e.table != "trace_heads") {
-            let condition = format!("{} + INTERVAL {} SECOND < {cutoff}", e.column, e.after);
+            let condition = format!(
+                "{} AND {} + INTERVAL {} SECOND < {cutoff}",
+                self.scope(),
+                e.column,
+                e.after
+            );
             let (final_, live) = rows_of(kind);
             let n: u64 = self
                 .client()
@@ -198,8 +214,10 @@ impl ClickHouseStore {
         if kind == RecordKind::Spans && deleted > 0 {
             self.client()
                 .query(&format!(
-                    "DELETE FROM {} WHERE trace_id NOT IN (SELECT trace_id FROM spans)",
-                    self.layout().target("trace_heads")
+                    "DELETE FROM {} WHERE {scope} AND trace_id NOT IN \
+                     (SELECT trace_id FROM spans WHERE {scope})",
+                    self.layout().target("trace_heads"),
+                    scope = self.scope()
                 ))
                 .execute()
                 .await
@@ -213,14 +231,27 @@ impl ClickHouseStore {
         Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
+    /// The bytes of the project's rows of `kind` (`None`: of every kind): of each table, its
+    /// bytes on disk times the project's share of its rows.
     pub(crate) async fn stored_bytes(&self, kind: Option<RecordKind>) -> Result<u64, QueryError> {
+        let shares: Vec<String> = table_names(kind)
+            .iter()
+            .map(|table| {
+                format!(
+                    "SELECT (SELECT sum(bytes_on_disk) FROM {parts} WHERE database = '{database}' \
+                     AND active AND table = '{local}') * (SELECT count() FROM {table} \
+                     WHERE {scope}) / greatest((SELECT count() FROM {table}), 1) AS share",
+                    parts = self.layout().parts(),
+                    database = self.database(),
+                    local = self.layout().local(table),
+                    scope = self.scope(),
+                )
+            })
+            .collect();
         self.client()
             .query(&format!(
-                "SELECT toUInt64(sum(bytes_on_disk)) FROM {} \
-                 WHERE database = '{}' AND active AND table IN ({})",
-                self.layout().parts(),
-                self.database(),
-                tables(kind, self.layout())
+                "SELECT toUInt64(coalesce(sum(share), 0)) FROM ({})",
+                shares.join(" UNION ALL ")
             ))
             .fetch_one()
             .await
@@ -232,8 +263,9 @@ impl ClickHouseStore {
         let (final_, live) = rows_of(kind);
         self.client()
             .query(&format!(
-                "SELECT count() FROM {} {final_} WHERE {live}",
-                main.table
+                "SELECT count() FROM {} {final_} WHERE {} AND {live}",
+                main.table,
+                self.scope()
             ))
             .fetch_one()
             .await
@@ -251,8 +283,11 @@ impl ClickHouseStore {
             .client()
             .query(&format!(
                 "SELECT toUnixTimestamp64Nano({} + INTERVAL {} SECOND) AS t FROM {} {final_} \
-                 WHERE {live} ORDER BY t LIMIT 1 OFFSET {n}",
-                main.column, main.after, main.table,
+                 WHERE {} AND {live} ORDER BY t LIMIT 1 OFFSET {n}",
+                main.column,
+                main.after,
+                main.table,
+                self.scope(),
             ))
             .fetch_optional()
             .await

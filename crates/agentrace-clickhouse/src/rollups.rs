@@ -117,9 +117,9 @@ fn key(g: GroupBy) -> Option<String> {
     })
 }
 
-/// The clauses of `f` over `span_rollups`, if the rollups keep what it filters on (its range
-/// in whole minutes).
-fn filter(f: &SpanFilter) -> Option<Where> {
+/// The clauses of `f` over the rollups of `scope` (a project's: `project = …`), if the rollups
+/// keep what it filters on (its range in whole minutes).
+fn filter(scope: String, f: &SpanFilter) -> Option<Where> {
     let whole = |t: Option<u64>| t.is_none_or(|t| t % MINUTE_NS == 0);
     if f.trace_id.is_some()
         || f.session.is_some()
@@ -134,6 +134,7 @@ fn filter(f: &SpanFilter) -> Option<Where> {
         return None;
     }
     let mut w = Where::default();
+    w.push(scope, []);
     if let Some(start) = f.range.start_unix_nano {
         w.push(format!("minute >= {}", time_seconds(start)), []);
     }
@@ -175,7 +176,7 @@ impl ClickHouseStore {
         filter_by: &SpanFilter,
         group_by: &[GroupBy],
     ) -> Result<Option<Vec<AggregateRow>>, QueryError> {
-        let Some(w) = filter(filter_by) else {
+        let Some(w) = filter(self.scope(), filter_by) else {
             return Ok(None);
         };
         let Some(keys) = group_by

@@ -42,6 +42,7 @@ impl DecodeError {
 /// A row of `spans` (see [`crate::schema`]): times in nanoseconds, money in nano-dollars.
 #[derive(Debug, Clone, Row, Serialize, Deserialize)]
 pub(crate) struct SpanRow {
+    project: u32,
     trace_id: [u8; 16],
     span_id: [u8; 8],
     parent_span_id: Option<[u8; 8]>,
@@ -86,10 +87,11 @@ pub(crate) struct SpanRow {
     sign: i8,
 }
 
-/// Which write a row comes from: its version (a newer one replaces an older one), the node
-/// that first stored the span and when (a rewrite keeps both).
+/// Which write a row comes from: its project, its version (a newer one replaces an older one),
+/// the node that first stored the span and when (a rewrite keeps all three but the version).
 #[derive(Debug, Clone)]
 pub(crate) struct Stamp {
+    pub(crate) project: u32,
     pub(crate) version: u64,
     pub(crate) node: String,
     pub(crate) arrived: i64,
@@ -98,6 +100,7 @@ pub(crate) struct Stamp {
 /// A row of `events`, keyed by [`event_key`].
 #[derive(Debug, Clone, Row, Serialize, Deserialize)]
 pub(crate) struct EventRow {
+    project: u32,
     time: i64,
     level: String,
     kind: String,
@@ -197,6 +200,7 @@ impl SpanRow {
     pub(crate) fn new(s: &SpanRecord, aggregate: bool, stamp: Stamp) -> Self {
         let cost = s.cost.as_ref();
         Self {
+            project: stamp.project,
             trace_id: s.trace_id.to_bytes(),
             span_id: s.span_id.to_bytes(),
             parent_span_id: s.parent_span_id.map(SpanId::to_bytes),
@@ -245,6 +249,7 @@ impl SpanRow {
     /// Its stamp with a version newer than both its own and `at_least`: a rewrite's.
     pub(crate) fn restamp(&self, at_least: u64) -> Stamp {
         Stamp {
+            project: self.project,
             version: at_least.max(self.version + 1),
             node: self.node.clone(),
             arrived: self.arrived,
@@ -337,9 +342,10 @@ impl SpanRow {
 }
 
 impl EventRow {
-    /// The row of `e`, stored by `node` at `arrived`.
-    pub(crate) fn new(e: &Event, node: &str, arrived: i64) -> Self {
+    /// The row of `project`'s `e`, stored by `node` at `arrived`.
+    pub(crate) fn new(e: &Event, project: u32, node: &str, arrived: i64) -> Self {
         Self {
+            project,
             time: time(e.time_unix_nano),
             level: e.level.as_str().to_owned(),
             kind: e.kind.as_str().to_owned(),

@@ -14,7 +14,7 @@ use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 
 use crate::error;
-use crate::sql::{self, Param, Where};
+use crate::sql::{self, Param};
 use crate::store::ClickHouseStore;
 use crate::write::ns;
 
@@ -45,6 +45,7 @@ struct ResponseRow {
 /// A row of `scores`.
 #[derive(Debug, Row, Serialize, Deserialize)]
 struct ScoreRow {
+    project: u32,
     id: String,
     time: i64,
     trace_id: Option<[u8; 16]>,
@@ -64,9 +65,10 @@ struct ScoreRow {
 }
 
 impl ScoreRow {
-    /// The row of `s` at `version`.
-    fn of(s: StoredScore, version: u64) -> Self {
+    /// The row of `project`'s `s` at `version`.
+    fn of(project: u32, s: StoredScore, version: u64) -> Self {
         Self {
+            project,
             id: s.id,
             time: ns(s.time_unix_nano),
             trace_id: s.trace_id,
@@ -115,7 +117,7 @@ impl ClickHouseStore {
         let version = now_unix_nano();
         let rows = scores
             .iter()
-            .map(|s| StoredScore::of(s).map(|s| ScoreRow::of(s, version)))
+            .map(|s| StoredScore::of(s).map(|s| ScoreRow::of(self.project().0, s, version)))
             .collect::<Result<Vec<_>, _>>()?;
         // A score written again with another time changes its old time's counts too, which the
         // view of changes of the past does not see (it sees the new row): recorded here, the
@@ -130,7 +132,8 @@ impl ClickHouseStore {
                 .query(&format!(
                     "SELECT toUInt64(toUnixTimestamp64Nano(minOrNull(time))), \
                      toUInt64(toUnixTimestamp64Nano(maxOrNull(time))) FROM scores \
-                     WHERE id IN ? AND time < now64(9) - INTERVAL {} SECOND",
+                     WHERE {} AND id IN ? AND time < now64(9) - INTERVAL {} SECOND",
+                    self.scope(),
                     agentrace_store::PAST.as_secs()
                 ))
                 .bind(ids)
@@ -152,7 +155,7 @@ impl ClickHouseStore {
     /// The scores `query` asks for, newest first.
     pub(crate) async fn read_scores(&self, query: &ScoreQuery) -> Result<ScorePage, QueryError> {
         let f = &query.filter;
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.push("deleted = 0", []);
         w.range("time", &f.range);
         if let Some(t) = f.trace_id {
@@ -161,7 +164,8 @@ impl ClickHouseStore {
             w.push(
                 format!(
                     "(trace_id = {t} OR (trace_id IS NULL AND span_id IN \
-                     (SELECT span_id FROM spans WHERE trace_id = {t})))"
+                     (SELECT span_id FROM spans WHERE {} AND trace_id = {t})))",
+                    self.scope()
                 ),
                 [],
             );
@@ -224,7 +228,7 @@ impl ClickHouseStore {
             .iter()
             .map(|id| serde_json::Value::from(id.as_str()).to_string())
             .collect::<Vec<_>>();
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.range("start", &range);
         w.push(format!("has(?, attributes['{RESPONSE_ID}'])"), []);
         let rows: Vec<ResponseRow> = w
@@ -316,7 +320,7 @@ impl ClickHouseStore {
 
     /// Each score name given in `range`, the kind of its newest score and how many.
     pub(crate) async fn score_names(&self, range: TimeRange) -> Result<Vec<ScoreName>, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.push("deleted = 0", []);
         w.range("time", &range);
         let rows: Vec<NameRow> = w
@@ -382,7 +386,7 @@ impl ClickHouseStore {
             || "toUInt64(0)".to_owned(),
             |width| format!("intDiv(toUInt64(toUnixTimestamp64Nano(time)), {width}) * {width}"),
         );
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.push("deleted = 0", []);
         w.push("name = ?", [Param::Text(name.to_owned())]);
         w.range("time", &range);
@@ -410,7 +414,10 @@ impl ClickHouseStore {
         }
         let rows: Vec<ScoreRow> = self
             .client()
-            .query("SELECT ?fields FROM scores FINAL WHERE id = ? AND deleted = 0")
+            .query(&format!(
+                "SELECT ?fields FROM scores FINAL WHERE {} AND id = ? AND deleted = 0",
+                self.scope()
+            ))
             .bind(id)
             .fetch_all()
             .await

@@ -100,7 +100,7 @@ pub(crate) fn time_seconds(ns: u64) -> String {
 }
 
 /// `bytes` as a string literal, every byte escaped.
-fn bytes_literal(bytes: &[u8]) -> String {
+pub(crate) fn bytes_literal(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 4 + 2);
     out.push('\'');
     for b in bytes {

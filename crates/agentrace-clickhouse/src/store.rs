@@ -1,23 +1,26 @@
 //! [`ClickHouseStore`]: a database on a ClickHouse server, its schema made current when opened,
 //! written as a sink and read back.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use agentrace_core::{
     Event, EventSink, ExportError, ShutdownError, Sink, SpanRecord, SpanSink, async_trait,
 };
 use agentrace_store::{
-    EncodedSpans, LateAttribution, QueryError, RetentionError, WriteError, evaluation_results,
+    EncodedSpans, LateAttribution, ProjectError, ProjectId, QueryError, RetentionError, WriteError,
+    evaluation_results,
 };
 use clickhouse::Client;
 use tokio::runtime::Runtime;
 
 use crate::held::{HeldSpans, SpoolError};
-use crate::schema::{Layout, MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION, create_database};
+use crate::migrate::Migrator;
+use crate::schema::{DEFAULT_PROJECT_ID, Layout};
 
 /// Opening a store failed.
 #[derive(Debug, thiserror::Error)]
@@ -53,18 +56,31 @@ pub enum OpenError {
     /// The cluster name is not one agentrace puts into statements.
     #[error("{0:?} is not a ClickHouse cluster name agentrace uses (letters, digits, _, -, .)")]
     ClusterName(String),
+    /// Rows were written into a table while it was rebuilt for projects (schema version 6):
+    /// a node of an older release still writes. Nothing was swapped.
+    #[error(
+        "rows were written into {0} while it was rebuilt for projects: stop the nodes of the \
+         older release, then start this one again"
+    )]
+    WrittenWhileRebuilt(String),
 }
 
-/// Spans and events in a ClickHouse database.
+/// Spans and events of one project in a ClickHouse database.
 ///
 /// A store of `agentrace-store` (what `agentrace serve --store clickhouse://…` runs on) and a
 /// sink of the core pipeline: each write is one `INSERT`, answered when ClickHouse has the
 /// rows; [`Sink::flush`] has nothing left to write. A failed insert is
 /// [`ExportError::Transient`] when ClickHouse is unreachable or overloaded (the pipeline retries
 /// it): a span written again is stored once, an event written again once (its hash is its key).
+///
+/// A store is scoped to one project ([`project`](Self::project)): every row it writes names
+/// it, every read is of its rows only. Opened, a store is the `default` project's (id 1, where
+/// everything written before projects is);
+/// [`ClickHouseOrganization`](crate::ClickHouseOrganization) hands out the others', clones sharing the client, the runtime and the spans held.
 #[derive(Clone)]
 pub struct ClickHouseStore {
     inner: Arc<Inner>,
+    project: ProjectId,
     timeout: Duration,
 }
 
@@ -79,9 +95,11 @@ struct Inner {
     /// Spans awaiting their parent, held (`hold_awaiting`).
     held: OnceLock<HeldSpans>,
     /// Taken by each write of spans and each writing of held ones: one at a time. Holds the
-    /// late attributions of the held spans the store's timer wrote, reported with the next
-    /// write of spans (at most the spans held, as each is written once).
-    writing: tokio::sync::Mutex<Vec<LateAttribution>>,
+    /// late attributions of the held spans the store's timer wrote, by project, reported with
+    /// the project's next write of spans (at most the spans held, as each is written once).
+    writing: tokio::sync::Mutex<HashMap<ProjectId, Vec<LateAttribution>>>,
+    /// Projects deleted through this node's organization: their stores refuse writes.
+    deleted: RwLock<HashSet<ProjectId>>,
 }
 
 /// Spans awaiting their parent could not be held ([`ClickHouseStore::hold_awaiting`]).
@@ -131,11 +149,18 @@ impl Deadline for RetentionError {
     }
 }
 
+impl Deadline for ProjectError {
+    fn missed(limit: Duration) -> Self {
+        Self::Unavailable(no_answer(limit))
+    }
+}
+
 impl fmt::Debug for ClickHouseStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClickHouseStore")
             .field("url", &self.inner.url)
             .field("database", &self.inner.database)
+            .field("project", &self.project)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -215,10 +240,6 @@ impl ClickHouseStore {
         {
             return Err(OpenError::DatabaseName(database.to_owned()));
         }
-        let server = |source| OpenError::Server {
-            url: url.to_owned(),
-            source,
-        };
         let client = match layout {
             Layout::Single => client.with_url(url),
             // An insert into a Distributed table is answered once the shards have its rows.
@@ -226,59 +247,66 @@ impl ClickHouseStore {
                 .with_url(url)
                 .with_setting("insert_distributed_sync", "1"),
         };
-        let client = &client;
-        let run = |sql: String| async move { client.query(&sql).execute().await };
-        run(create_database(database, layout))
-            .await
-            .map_err(server)?;
-        for sql in MIGRATIONS_TABLE.render(database, layout) {
-            run(sql).await.map_err(server)?;
+        let node = agentrace_core::TraceId::random().to_string()[..12].to_owned();
+        Migrator {
+            client: &client,
+            url,
+            database,
+            layout,
+            node: &node,
         }
-        let found: u32 = client
-            .query(&format!(
-                "SELECT max(version) FROM {database}.agentrace_migrations"
-            ))
-            .fetch_one()
-            .await
-            .map_err(server)?;
-        if found > SCHEMA_VERSION {
-            return Err(OpenError::TooNew {
-                database: database.to_owned(),
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        for migration in MIGRATIONS.iter().filter(|m| m.version > found) {
-            for sql in migration
-                .statements
-                .iter()
-                .flat_map(|s| s.render(database, layout))
-            {
-                run(sql).await.map_err(server)?;
-            }
-            client
-                .query(&format!(
-                    "INSERT INTO {database}.agentrace_migrations (version) VALUES (?)"
-                ))
-                .bind(migration.version)
-                .execute()
-                .await
-                .map_err(server)?;
-        }
+        .migrate()
+        .await?;
         Ok(Self {
             inner: Arc::new(Inner {
-                client: client.clone().with_database(database),
-                node: agentrace_core::TraceId::random().to_string()[..12].to_owned(),
+                client: client.with_database(database),
+                node,
                 runtime: runtime().map_err(OpenError::Runtime)?,
                 url: url.to_owned(),
                 database: database.to_owned(),
                 shut_down: AtomicBool::new(false),
                 layout: layout.clone(),
                 held: OnceLock::new(),
-                writing: tokio::sync::Mutex::new(Vec::new()),
+                writing: tokio::sync::Mutex::new(HashMap::new()),
+                deleted: RwLock::new(HashSet::new()),
             }),
+            project: ProjectId(DEFAULT_PROJECT_ID),
             timeout: DEFAULT_TIMEOUT,
         })
+    }
+
+    /// The project this store reads and writes.
+    pub fn project(&self) -> ProjectId {
+        self.project
+    }
+
+    /// This store's clone scoped to `project` (sharing everything but the project).
+    pub(crate) fn in_project(&self, project: ProjectId) -> Self {
+        Self {
+            project,
+            ..self.clone()
+        }
+    }
+
+    /// `project = <id>`: the condition every read of a data table starts with.
+    pub(crate) fn scope(&self) -> String {
+        format!("project = {}", self.project)
+    }
+
+    /// A `WHERE` of this store's rows: [`scope`](Self::scope), and what is pushed after it.
+    pub(crate) fn scoped(&self) -> crate::sql::Where {
+        let mut w = crate::sql::Where::default();
+        w.push(self.scope(), []);
+        w
+    }
+
+    /// Refuses the writes of `project`'s stores from now on (it was deleted).
+    pub(crate) fn refuse_writes_of(&self, project: ProjectId) {
+        self.inner
+            .deleted
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(project);
     }
 
     /// How the store's tables are laid out.
@@ -304,7 +332,9 @@ impl ClickHouseStore {
     /// Taken for each write of spans (one at a time: what a write reads of its traces, held
     /// and stored, stays true until it is written), with the late attributions not reported
     /// yet.
-    pub(crate) async fn writing(&self) -> tokio::sync::MutexGuard<'_, Vec<LateAttribution>> {
+    pub(crate) async fn writing(
+        &self,
+    ) -> tokio::sync::MutexGuard<'_, HashMap<ProjectId, Vec<LateAttribution>>> {
         self.inner.writing.lock().await
     }
 
@@ -328,12 +358,16 @@ impl ClickHouseStore {
         self.block_on(self.write_held(true))
             .map_err(HoldError::Replay)?;
         let store = Arc::downgrade(&self.inner);
-        let timeout = self.timeout;
+        let (project, timeout) = (self.project, self.timeout);
         self.inner.runtime.spawn(async move {
             loop {
                 tokio::time::sleep(tick).await;
                 let Some(inner) = store.upgrade() else { break };
-                let store = ClickHouseStore { inner, timeout };
+                let store = ClickHouseStore {
+                    inner,
+                    project,
+                    timeout,
+                };
                 if store.shut_down() {
                     break;
                 }
@@ -383,16 +417,25 @@ impl ClickHouseStore {
         &self.inner.node
     }
 
-    /// Whether the store was shut down.
+    /// Whether the store was shut down, or its project deleted: it refuses writes.
     pub(crate) fn shut_down(&self) -> bool {
-        self.inner.shut_down.load(Ordering::Acquire)
+        self.inner.shut_down.load(Ordering::Acquire) || self.deleted()
     }
 
-    /// The server's URL and the database, for logs.
+    /// Whether its project was deleted through this node's organization.
+    pub(crate) fn deleted(&self) -> bool {
+        self.inner
+            .deleted
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&self.project)
+    }
+
+    /// The server's URL, the database and the project, for logs.
     pub(crate) fn location(&self) -> String {
         format!(
-            "ClickHouse database {} at {}",
-            self.inner.database, self.inner.url
+            "ClickHouse database {} at {} (project {})",
+            self.inner.database, self.inner.url, self.project
         )
     }
 }

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::error;
 use crate::row::SpanRow;
-use crate::sql::{self, Param, Where};
+use crate::sql::{self, Param};
 use crate::store::ClickHouseStore;
 use crate::write::AlertRow;
 
@@ -50,7 +50,7 @@ impl ClickHouseStore {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AlertRecord>, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         if let Some(a) = alert {
             w.push("alert = ?", [Param::Text(a.to_owned())]);
         }
@@ -72,7 +72,11 @@ impl ClickHouseStore {
     pub(crate) async fn latest_alert_records(&self) -> Result<Vec<AlertRecord>, QueryError> {
         let rows: Vec<AlertRow> = self
             .client()
-            .query("SELECT ?fields FROM alert_notifications ORDER BY time DESC LIMIT 1 BY alert")
+            .query(&format!(
+                "SELECT ?fields FROM alert_notifications WHERE {} \
+                 ORDER BY time DESC LIMIT 1 BY alert",
+                self.scope()
+            ))
             .fetch_all()
             .await
             .map_err(error::query)?;
@@ -83,7 +87,7 @@ impl ClickHouseStore {
         &self,
         range: TimeRange,
     ) -> Result<Vec<MetricInfo>, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.range("bucket", &minutes(range));
         let rows: Vec<MetricInfoRow> = self
             .client()
@@ -114,7 +118,7 @@ impl ClickHouseStore {
                 "step must be a whole number of minutes".into(),
             ));
         }
-        let mut w = Where::default();
+        let mut w = self.scoped();
         w.push("name = ?", [Param::Text(q.name.clone())]);
         w.range("bucket", &minutes(q.range));
         let (n, first, last): (u64, i64, i64) = w

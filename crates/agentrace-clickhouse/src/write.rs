@@ -257,6 +257,7 @@ fn late_attribution(
 /// A row of `metric_points`: one series' measurements of one minute in one write.
 #[derive(Debug, Row, Serialize)]
 struct PointRow {
+    project: u32,
     name: String,
     kind: String,
     unit: Option<String>,
@@ -273,6 +274,7 @@ struct PointRow {
 /// A row of `alert_notifications`.
 #[derive(Debug, Row, Serialize, Deserialize)]
 pub(crate) struct AlertRow {
+    pub(crate) project: u32,
     pub(crate) time: i64,
     pub(crate) alert: String,
     pub(crate) rule: String,
@@ -325,16 +327,22 @@ impl ClickHouseStore {
             .max(LOOKUPS_WITH_A_BATCH);
         let pending = self
             .held_spans()
-            .map(|h| h.pending(false, lookups))
+            .and_then(|h| {
+                h.pending(Some(self.project()), false, lookups)
+                    .remove(&self.project())
+            })
             .unwrap_or_default();
         let mut report = self.store_spans(arriving, pending).await?;
-        report.attributed.splice(0..0, unreported.drain(..));
+        let earlier = unreported.remove(&self.project()).unwrap_or_default();
+        report.attributed.splice(0..0, earlier);
         Ok(report)
     }
 
-    /// Writes the held spans of the traces due (`HeldSpans::pending`; `all`: every held span,
-    /// whatever it awaits) when no batch came to write them (none within the last tick took
-    /// every trace due): how many. Their late attributions are reported with the next batch.
+    /// Writes the held spans of the traces due, of every project, each into its own
+    /// (`HeldSpans::pending`; `all`: every held span, whatever it awaits) when no batch came
+    /// to write them (none within the last tick took every trace due): how many. Their late
+    /// attributions are reported with their project's next batch. A deleted project's are
+    /// dropped.
     pub(crate) async fn write_held(&self, all: bool) -> Result<usize, WriteError> {
         let Some(held) = self.held_spans() else {
             return Ok(0);
@@ -343,13 +351,21 @@ impl ClickHouseStore {
         if !all && held.caught_up_within_a_tick() {
             return Ok(0);
         }
-        let pending = held.pending(all, MAX_LOOKED_UP);
-        if pending.is_empty() {
-            return Ok(0);
-        }
         let before = held.len();
-        let report = self.store_spans(Vec::new(), pending).await?;
-        unreported.extend(report.attributed);
+        for (project, pending) in held.pending(None, all, MAX_LOOKED_UP) {
+            let store = self.in_project(project);
+            if store.deleted() {
+                let mut traces = pending.looked_up;
+                traces.extend(pending.released);
+                held.take(project, &traces).settle(&HashSet::new());
+                continue;
+            }
+            let report = store.store_spans(Vec::new(), pending).await?;
+            unreported
+                .entry(project)
+                .or_default()
+                .extend(report.attributed);
+        }
         Ok(before.saturating_sub(held.len()))
     }
 
@@ -367,7 +383,7 @@ impl ClickHouseStore {
         } = pending;
         traces.extend(released.iter().copied());
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
-        let mut taken = self.held_spans().map(|h| h.take(&traces));
+        let mut taken = self.held_spans().map(|h| h.take(self.project(), &traces));
         let held = taken.iter_mut().flat_map(Taken::for_write).collect();
         let (report, kept) = self.store_with(arriving, held, &traces, &released).await?;
         if let Some(taken) = taken {
@@ -485,7 +501,7 @@ impl ClickHouseStore {
         let holding = (!to_hold.is_empty()).then(|| {
             let store = self.clone();
             tokio::task::spawn_blocking(move || match store.held_spans() {
-                Some(held) => held.add(to_hold),
+                Some(held) => held.add(store.project(), to_hold),
                 None => to_hold,
             })
         });
@@ -573,7 +589,8 @@ impl ClickHouseStore {
             let mut read: Vec<R> = self
                 .client()
                 .query(&format!(
-                    "SELECT ?fields FROM spans WHERE trace_id IN ({}) AND sign = 1",
+                    "SELECT ?fields FROM spans WHERE {} AND trace_id IN ({}) AND sign = 1",
+                    self.scope(),
                     trace_ids(chunk.iter().copied())
                 ))
                 .fetch_all()
@@ -584,9 +601,10 @@ impl ClickHouseStore {
         Ok(newest(rows))
     }
 
-    /// The stamp of a first write, at `version` (its time).
+    /// The stamp of a first write into this store's project, at `version` (its time).
     fn stamp(&self, version: u64) -> Stamp {
         Stamp {
+            project: self.project().0,
             version,
             node: self.node_id().to_owned(),
             arrived: ns(version),
@@ -605,7 +623,7 @@ impl ClickHouseStore {
         let arrived = ns(now_unix_nano());
         let rows: Vec<EventRow> = events
             .iter()
-            .map(|e| EventRow::new(e, self.node_id(), arrived))
+            .map(|e| EventRow::new(e, self.project().0, self.node_id(), arrived))
             .collect();
         // The keys already stored, found by time (the sort key) and key.
         let (first, last) = events.iter().fold((u64::MAX, 0), |(lo, hi), e| {
@@ -615,8 +633,9 @@ impl ClickHouseStore {
         let stored: Vec<u64> = self
             .client()
             .query(&format!(
-                "SELECT event_key FROM events WHERE time >= {} AND time <= {} \
+                "SELECT event_key FROM events WHERE {} AND time >= {} AND time <= {} \
                  AND event_key IN ({})",
+                self.scope(),
                 sql::time(first),
                 sql::time(last),
                 keys.join(", ")
@@ -688,6 +707,7 @@ impl ClickHouseStore {
                     }
                 })
                 .or_insert_with(|| PointRow {
+                    project: self.project().0,
                     name: key.0,
                     kind: key.1,
                     unit: key.2,
@@ -716,6 +736,7 @@ impl ClickHouseStore {
         let rows: Vec<AlertRow> = records
             .iter()
             .map(|r| AlertRow {
+                project: self.project().0,
                 time: ns(r.time_unix_nano),
                 alert: r.alert.clone(),
                 rule: r.rule.clone(),

@@ -1,13 +1,15 @@
 //! The store conformance suite (`agentrace_store::conformance`) on ClickHouse, the real
 //! engine (the chdb fixture, `agentrace_clickhouse::testing`), as it is and holding spans
-//! awaiting their parent. Without the fixture's virtualenv it skips, loudly (under `CI=true`
-//! it fails): `scripts/install-test-deps.sh` installs it.
+//! awaiting their parent, and the organization checks (`conformance::projects`) on its
+//! projects. Without the fixture's virtualenv it skips, loudly (under `CI=true` it fails):
+//! `scripts/install-test-deps.sh` installs it.
 
 use std::error::Error;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentrace_store::{Store, conformance};
+use agentrace_clickhouse::{ClickHouseOrganization, ClickHouseStore};
+use agentrace_store::{Organization, Store, conformance};
 
 /// The same suite on the real ClickHouse engine (chdb behind ClickHouse's HTTP interface):
 /// each check on a database of its own.
@@ -44,15 +46,35 @@ fn on_clickhouse(hold: Option<Duration>, exempt: &[(&str, &str)]) -> Result<(), 
     let new_store = || -> Result<Arc<dyn Store>, Box<dyn Error>> {
         checks.set(checks.get() + 1);
         let database = format!("check_{}", checks.get());
-        let store = agentrace_clickhouse::ClickHouseStore::open_blocking(
-            clickhouse::Client::default(),
-            server.url(),
-            &database,
-        )?;
+        let store =
+            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), &database)?;
         if let Some(hold) = hold {
             store.hold_awaiting(&dir.path().join(&database), hold)?;
         }
         Ok(Arc::new(store))
     };
     conformance::run_all_but(&new_store, exempt)
+}
+
+/// Projects on ClickHouse (a project column leading every table's key) pass the organization
+/// checks: the registry's rules, keys found by digest until revoked, and projects sharing
+/// nothing, whatever order their writes arrive in. Each organization on a database of its
+/// own, its stores holding spans awaiting their parent (as `serve` opens them).
+#[test]
+fn clickhouse_projects_pass_the_organization_checks() -> Result<(), Box<dyn Error>> {
+    let Some(python) = agentrace_clickhouse::testing::python() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let server = agentrace_clickhouse::testing::ChdbServer::start(&python, dir.path());
+    let organizations = std::cell::Cell::new(0u32);
+    let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+        organizations.set(organizations.get() + 1);
+        let database = format!("organization_{}", organizations.get());
+        let store =
+            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), &database)?;
+        store.hold_awaiting(&dir.path().join(&database), Duration::from_secs(3600))?;
+        Ok(Arc::new(ClickHouseOrganization::open(store)?))
+    };
+    conformance::projects::run_all(&new_organization)
 }

@@ -115,7 +115,14 @@ impl ClickHouseStore {
              min(start_ns) AS first_ns, max(end_ns) AS last_ns, max({other}) AS max_other, \
              uniqExact({other}) AS distinct_other \
              FROM ({}) GROUP BY group_key ORDER BY {order} LIMIT {limit}",
-            summaries_sql(&candidates.sql(), "1", &having.sql(), "0", None),
+            summaries_sql(
+                &self.scope(),
+                &candidates.sql(),
+                "1",
+                &having.sql(),
+                "0",
+                None
+            ),
         );
         let q = having.bind(candidates.bind(self.client().query(&query)));
         q.fetch_all().await.map_err(error::query)
@@ -128,7 +135,7 @@ impl ClickHouseStore {
         limit: usize,
     ) -> Result<Vec<SessionSummary>, QueryError> {
         let rows = self
-            .group(starting_in(&range), By::Session, sort, limit)
+            .group(starting_in(&self.scope(), &range), By::Session, sort, limit)
             .await?;
         Ok(rows.into_iter().map(GroupRow::session).collect())
     }
@@ -139,7 +146,10 @@ impl ClickHouseStore {
     ) -> Result<Option<SessionSummary>, QueryError> {
         let mut candidates = Where::default();
         candidates.push(
-            "trace_id IN (SELECT trace_id FROM spans WHERE session_id = ?)",
+            format!(
+                "trace_id IN (SELECT trace_id FROM spans WHERE {} AND session_id = ?)",
+                self.scope()
+            ),
             [Param::Text(session_id.to_owned())],
         );
         let mut having = Where::default();
@@ -157,7 +167,7 @@ impl ClickHouseStore {
         limit: usize,
     ) -> Result<Vec<UserSummary>, QueryError> {
         let rows = self
-            .group(starting_in(&range), By::User, sort, limit)
+            .group(starting_in(&self.scope(), &range), By::User, sort, limit)
             .await?;
         Ok(rows.into_iter().map(GroupRow::user).collect())
     }

@@ -5,7 +5,7 @@ use agentrace_store::{Cursor, EventPage, EventQuery, Order, QueryError, SpanPage
 
 use crate::error;
 use crate::row::EventRow;
-use crate::sql::{self, Where};
+use crate::sql;
 use crate::store::ClickHouseStore;
 
 fn direction(order: Order) -> (&'static str, &'static str) {
@@ -22,7 +22,7 @@ fn limit(n: Option<usize>) -> String {
 
 impl ClickHouseStore {
     pub(crate) async fn spans(&self, q: &SpanQuery) -> Result<SpanPage, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         sql::spans(&mut w, &q.filter);
         let (cmp, dir) = direction(q.order);
         let tag = if q.order == Order::Asc { 'p' } else { 'P' };
@@ -71,7 +71,7 @@ impl ClickHouseStore {
     /// Events by time, then by their hash; a cursor holds the last time returned and how many
     /// events at that time were.
     pub(crate) async fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
-        let mut w = Where::default();
+        let mut w = self.scoped();
         sql::events(&mut w, &q.filter);
         let (cmp, dir) = direction(q.order);
         let tag = if q.order == Order::Asc { 'e' } else { 'E' };

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::traces::push_scope;
 use crate::error;
-use crate::sql::Where;
 use crate::store::ClickHouseStore;
 
 /// A span as the cost of agent runs reads it.
@@ -57,7 +56,7 @@ impl ClickHouseStore {
         q: &CostTallyQuery,
         width_ns: Option<u64>,
     ) -> Result<Vec<(u64, CostTally)>, QueryError> {
-        let mut run = Where::default();
+        let mut run = self.scoped();
         run.push("kind = 'agent'", []);
         run.range("start", &q.range);
         push_scope(&mut run, q, ["service_name", "agent_name", "user_id"]);
@@ -68,7 +67,9 @@ impl ClickHouseStore {
              if(isNull(cost_total), NULL, \
                 toInt64(toDecimal128(assumeNotNull(cost_total), 9) * 1000000000)) AS cost_nanos, \
              aggregate FROM spans FINAL \
-             WHERE trace_id IN (SELECT trace_id FROM spans WHERE {run}) ORDER BY trace_id",
+             WHERE {scope} AND trace_id IN (SELECT trace_id FROM spans WHERE {run}) \
+             ORDER BY trace_id",
+            scope = self.scope(),
             run = run.sql()
         ));
         for p in run.params.iter().chain(&run.params) {

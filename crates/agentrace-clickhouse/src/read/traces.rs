@@ -119,11 +119,13 @@ fn sort_key(by: TraceSort) -> String {
     }
 }
 
-/// The scores named as `score` says, as rows of `scored_trace` and `scored_value`: those
-/// naming a trace, and those of a span naming none with its trace looked up among the spans.
-/// (The columns are named apart from the table's: an alias shadows a column of its name.)
-fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
+/// The scores of `scope` (a project's: `project = …`) named as `score` says, as rows of
+/// `scored_trace` and `scored_value`: those naming a trace, and those of a span naming none
+/// with its trace looked up among the project's spans. (The columns are named apart from the
+/// table's: an alias shadows a column of its name.)
+fn scored_rows(scope: &str, score: &ScoreCondition, bounded: bool) -> Where {
     let mut of = Where::default();
+    of.push(scope, []);
     of.push(
         "deleted = 0 AND name = ?",
         [Param::Text(score.name.clone())],
@@ -150,8 +152,8 @@ fn scored_rows(score: &ScoreCondition, bounded: bool) -> Where {
              FROM scores FINAL WHERE trace_id IS NOT NULL AND {of_sql} \
              UNION ALL SELECT sp.trace_id AS scored_trace, q.scored_value AS scored_value \
              FROM ({untraced}) AS q \
-             INNER JOIN (SELECT span_id, any(trace_id) AS trace_id FROM spans \
-              WHERE span_id IN (SELECT scored_span FROM ({untraced})) GROUP BY span_id) AS sp \
+             INNER JOIN (SELECT span_id, any(trace_id) AS trace_id FROM spans WHERE {scope} \
+              AND span_id IN (SELECT scored_span FROM ({untraced})) GROUP BY span_id) AS sp \
              ON sp.span_id = q.scored_span"
         ),
         std::iter::repeat_n(of.params, 3).flatten(),
@@ -186,10 +188,10 @@ struct SessionCostRow {
     unpriced: u64,
 }
 
-/// The summaries of the traces a cost objective's query `q` selects (its range and scope), and
-/// what binds their parameters, in order.
-fn cost_traces_sql(q: &CostTallyQuery) -> (String, [Where; 2]) {
-    let (candidates, mut having) = starting_in(&q.range);
+/// The summaries of the traces of `scope` (a project's) a cost objective's query `q` selects
+/// (its range and scope), and what binds their parameters, in order.
+fn cost_traces_sql(scope: &str, q: &CostTallyQuery) -> (String, [Where; 2]) {
+    let (candidates, mut having) = starting_in(scope, &q.range);
     push_scope(&mut having, q, ["service", "head_agent", "head_user"]);
     let traces = format!(
         "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {} GROUP BY trace_id HAVING {}",
@@ -217,13 +219,14 @@ fn session_costs_sql(traces: &str, bucket: &str) -> String {
     )
 }
 
-/// The summaries of the traces whose spans `inner` selects, with the `HAVING` conditions of
-/// `having`, their list times and `key`.
+/// The summaries of the traces of `scope` (a project's: `project = …`) whose spans
+/// `candidates` selects, with the `HAVING` conditions of `having`, their list times and `key`.
 /// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
 /// `score_means`, rows of `scored_trace` and `score_mean` to join as each trace's
 /// `score_mean` (else `NULL`). (The joined tables have no column named `trace_id`: with two
 /// joins, `s.*` would lose it.)
 pub(crate) fn summaries_sql(
+    scope: &str,
     candidates: &str,
     heads: &str,
     having: &str,
@@ -242,10 +245,11 @@ pub(crate) fn summaries_sql(
          if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
          toUnixTimestamp64Nano(h.first_time)) AS list_ns, \
          toInt64({key}) AS sort_key, {score_mean} AS score_mean FROM \
-         (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {candidates} \
+         (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {scope} AND {candidates} \
           GROUP BY trace_id HAVING {having}) AS s \
          LEFT JOIN (SELECT trace_id AS head_trace, argMinMerge(list_time) AS first_time \
-          FROM trace_heads WHERE {heads} GROUP BY trace_id) AS h ON h.head_trace = s.trace_id\
+          FROM trace_heads WHERE {scope} AND {heads} GROUP BY trace_id) AS h \
+          ON h.head_trace = s.trace_id\
          {joined})"
     )
 }
@@ -259,25 +263,27 @@ struct HeadPick {
     trace_id: [u8; 16],
 }
 
-fn heads_page_sql(range: &TimeRange, after: &str, dir: &str, limit: usize) -> String {
+fn heads_page_sql(scope: &str, range: &TimeRange, after: &str, dir: &str, limit: usize) -> String {
     let mut having = Where::default();
     having.range("min(start)", range);
     format!(
         "SELECT trace_id FROM (SELECT trace_id, \
          toInt64(toUnixTimestamp64Nano(argMinMerge(list_time))) AS sort_key \
-         FROM trace_heads GROUP BY trace_id HAVING {}) WHERE {after} \
+         FROM trace_heads WHERE {scope} GROUP BY trace_id HAVING {}) WHERE {after} \
          ORDER BY sort_key {dir}, trace_id {dir} LIMIT {limit}",
         having.sql()
     )
 }
 
-/// The traces starting in `range`: the candidate spans (`WHERE`: the traces with a span in
-/// the range, as a trace starting in it has its earliest span there) and the check of each
-/// trace's own start (`HAVING`).
-pub(crate) fn starting_in(range: &TimeRange) -> (Where, Where) {
+/// The traces of `scope` (a project's: `project = …`) starting in `range`: the candidate spans
+/// (`WHERE`: the project's traces with a span in the range, as a trace starting in it has its
+/// earliest span there) and the check of each trace's own start (`HAVING`).
+pub(crate) fn starting_in(scope: &str, range: &TimeRange) -> (Where, Where) {
     let mut candidates = Where::default();
+    candidates.push(scope, []);
     if *range != TimeRange::ALL {
         let mut inner = Where::default();
+        inner.push(scope, []);
         inner.range("start", range);
         candidates.push(
             format!(
@@ -319,7 +325,7 @@ impl ClickHouseStore {
         if q.of == CostUnit::AgentRuns {
             return self.agent_run_tallies(q, width_ns).await;
         }
-        let (traces, [candidates, having]) = cost_traces_sql(q);
+        let (traces, [candidates, having]) = cost_traces_sql(&self.scope(), q);
         let bucket = bucket_sql(width_ns);
         // Each unit's cost and unpriced calls, under names no input column has (an alias
         // naming a column would be read inside its own aggregate).
@@ -360,7 +366,7 @@ impl ClickHouseStore {
         q: &CostTallyQuery,
         width_ns: u64,
     ) -> Result<Vec<SessionCost>, QueryError> {
-        let (traces, [candidates, having]) = cost_traces_sql(q);
+        let (traces, [candidates, having]) = cost_traces_sql(&self.scope(), q);
         let bucket = bucket_sql(Some(check_bucket_width(width_ns)?));
         let query = self.client().query(&format!(
             "SELECT unit_bucket AS bucket, unit_session AS session_id, unit_cost AS cost, \
@@ -400,7 +406,8 @@ impl ClickHouseStore {
                     range: filter.range,
                     ..TraceFilter::default()
                 });
-        let (mut candidates, mut having) = starting_in(&filter.range);
+        let scope = self.scope();
+        let (mut candidates, mut having) = starting_in(&scope, &filter.range);
         if let Some(id) = filter.trace_id {
             candidates.push(format!("trace_id = {}", sql::trace_id(id)), []);
         }
@@ -443,7 +450,7 @@ impl ClickHouseStore {
             );
         }
         if let Some(score) = &filter.score {
-            let rows = scored_rows(score, true);
+            let rows = scored_rows(&scope, score, true);
             candidates.push(
                 format!("trace_id IN (SELECT scored_trace FROM ({}))", rows.sql()),
                 rows.params,
@@ -451,7 +458,7 @@ impl ClickHouseStore {
         }
         // The mean of each trace's scores of the name, shown and for the order by score.
         let score_means = filter.score.as_ref().map(|score| {
-            let rows = scored_rows(score, false);
+            let rows = scored_rows(&scope, score, false);
             let mut means = Where::default();
             means.push(
                 format!(
@@ -482,6 +489,7 @@ impl ClickHouseStore {
             let picked: Vec<HeadPick> = self
                 .client()
                 .query(&heads_page_sql(
+                    &scope,
                     &filter.range,
                     &after.sql(),
                     dir,
@@ -508,6 +516,7 @@ impl ClickHouseStore {
         let query = format!(
             "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
             summaries_sql(
+                &scope,
                 &candidates.sql(),
                 &heads,
                 &having.sql(),
@@ -547,7 +556,7 @@ impl ClickHouseStore {
     /// The summary of one trace.
     async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
         let one = format!("trace_id = {}", sql::trace_id(trace_id));
-        let query = summaries_sql(&one, &one, "1", "0", None);
+        let query = summaries_sql(&self.scope(), &one, &one, "1", "0", None);
         let row: Option<TraceRow> = self
             .client()
             .query(&query)
@@ -661,7 +670,8 @@ impl ClickHouseStore {
         let rows: Vec<SpanRow> = self
             .client()
             .query(&format!(
-                "SELECT ?fields FROM spans FINAL WHERE {condition} {tail}"
+                "SELECT ?fields FROM spans FINAL WHERE {} AND ({condition}) {tail}",
+                self.scope()
             ))
             .fetch_all()
             .await

@@ -1,14 +1,38 @@
 //! The tables, and the versioned migrations that make them: applied in order when a store is
 //! opened, each once (`agentrace_migrations` records them), every statement idempotent so that
-//! nodes starting together on one database agree.
+//! nodes starting together on one database agree (`crate::migrate`). A new database gets
+//! this build's tables at once (`projects`, version 6); the migrations before it
+//! (`history`) bring a database of an older release to version 5, which version 6 rebuilds.
+//!
+//! ## Projects
+//!
+//! Many teams share one database, none seeing another's data, so every data table (`spans`,
+//! `events`, `trace_heads`, `span_rollups`, `metric_points`, `alert_notifications`, `scores`,
+//! `evaluator_rules`, `past_changes`) has a `project UInt32` column that leads its sorting key
+//! (`ORDER BY (project, …)`), and the views carry it through (the rollups and the trace heads
+//! are grouped by it). A store is one project's: every read begins `WHERE project = <id>`
+//! (the primary index then reads only that project's granules, however large the others
+//! are), every row it writes names it. The same trace id in two projects is two traces: two
+//! keys. `node_heartbeats` is the fleet's and the registry (`projects`, `project_keys`,
+//! `key_uses`) the organization's: no project.
+//!
+//! Partitions stay monthly (`toYYYYMM(start)`), not by project: a thousand projects by a few
+//! years of months would be tens of thousands of partitions, each at least a part, where
+//! ClickHouse wants hundreds (every part costs merges, file handles and the planning of every
+//! query), and small projects would leave tiny parts. A project's rows are deleted by
+//! lightweight deletes on the leading column instead (retention by size, a project deleted),
+//! which read only the project's granules; the TTL of age retention is a table's, the same
+//! for every project; a month's partition is still dropped whole when every project's rows in
+//! it have expired.
 //!
 //! Designed for ClickHouse, not copied from the SQLite schema:
 //! - `spans` is a `ReplacingMergeTree`: a span delivered again (an exporter's retry) or
 //!   rewritten later (late attribution, repricing) is a new row with a newer `version`, and
 //!   reads take the newest (`FINAL`); nothing is updated in place.
-//! - Ordered by `(toDate(start), trace_id, span_id)`: a day's spans together, a trace's spans
-//!   together within it, the replacing key unique per span; partitioned by month, so that
-//!   retention drops whole partitions. A bloom filter on `trace_id` finds a trace across days.
+//! - Ordered by `(project, toDate(start), trace_id, span_id)`: a project's spans together, a
+//!   day's together within it, a trace's spans together within that, the replacing key unique
+//!   per span; partitioned by month, so that retention drops whole partitions. A bloom filter
+//!   on `trace_id` finds a trace across days.
 //! - Typed columns for what the API filters and sums: `LowCardinality` dimensions, `UInt64`
 //!   token counts (`Nullable` for reasoning, which may be unknown), `Decimal64(9)` dollars
 //!   (nano-dollars, as agentrace counts them), `DateTime64(9)` times; the rest of a span's
@@ -48,12 +72,15 @@
 //!   older than `agentrace_store::PAST`, written by two materialized views, and one for each
 //!   purge by size (kept a day): what counts kept by the hour must read again (`past`).
 
-/// The select of `span_rollups_mv` keeping the rollups' dimensions up to `tool_name`, then
-/// `$select` (the later dimensions, as selected) grouped by `$group` (the same, by name).
+/// The select of `span_rollups_mv` keeping `$lead` (`project, ` from version 6 on, else
+/// nothing), the rollups' dimensions up to `tool_name`, then `$select` (the later dimensions,
+/// as selected) grouped by `$group` (the same, by name).
 macro_rules! rollups_select {
-    ($select:literal, $group:literal) => {
+    ($lead:literal, $select:literal, $group:literal) => {
         concat!(
-            "SELECT toStartOfMinute(start) AS minute,
+            "SELECT ",
+            $lead,
+            "toStartOfMinute(start) AS minute,
             toUInt8(cost_total IS NOT NULL OR (aggregate = 0
                 AND (kind IN ('llm', 'embedding') OR input_tokens <> 0 OR output_tokens <> 0)))
                 AS billable,
@@ -81,12 +108,17 @@ macro_rules! rollups_select {
             sum(toInt64(sign) * {unpriced} * toInt64(ifNull(reasoning_tokens, 0))) AS r_u_reasoning,
             sumMapState([{duration_bucket}], [toInt64(sign)]) AS r_durations
         FROM {source}
-        GROUP BY minute, billable, kind, service_name, provider, request_model, response_model,
+        GROUP BY ",
+            $lead,
+            "minute, billable, kind, service_name, provider, request_model, response_model,
             agent_name, framework, ",
             $group
         )
     };
 }
+
+mod history;
+mod projects;
 
 /// How many of the traces of a write to the past `past_changes` lists (their starts are looked
 /// up when all are listed; with more, every earlier count may have changed):
@@ -109,6 +141,14 @@ pub(crate) enum Statement {
     AddColumn(AddColumn),
     /// A materialized view's select replaced, atomically (`MODIFY QUERY`).
     ViewQuery(View),
+    /// A materialized view dropped, if it exists.
+    DropView(&'static str),
+    /// A table made as it is given, if it does not exist; if it exists in another shape
+    /// (without `project`), rebuilt: its rows copied into a table of the new shape, which is
+    /// then swapped in (`crate::migrate`). Rendered as a [`Table`](Self::Table).
+    Rebuild(Table),
+    /// Rows written once (an `INSERT` of `{db}`'s tables, guarded by its own `WHERE`).
+    Seed(&'static str),
 }
 
 /// A column added to a table; with `order_by`, the table's new sorting key (the old one and
@@ -131,6 +171,19 @@ pub(crate) struct Table {
     /// The `Distributed` table's sharding key: what must meet on one shard does (a trace's
     /// spans and head, for `FINAL` and the list; an event's copies).
     pub(crate) shard_key: &'static str,
+    /// Where its replicas meet in ClickHouse Keeper, on a cluster.
+    pub(crate) replica_path: ReplicaPath,
+}
+
+/// Where a replicated table's replicas meet in ClickHouse Keeper.
+#[derive(Clone, Copy)]
+pub(crate) enum ReplicaPath {
+    /// `/clickhouse/tables/{shard}/<database>/<table>`: the tables of versions 1 to 5.
+    Named,
+    /// `/clickhouse/tables/{uuid}/{shard}`: from version 6 on. A table keeps its UUID (and
+    /// so its path) when it is renamed or swapped, as a rebuilt table is; `ON CLUSTER` gives
+    /// it the same UUID on every server.
+    Uuid,
 }
 
 /// A table's engine, of the MergeTree family; on a cluster, its replicated form.
@@ -155,327 +208,8 @@ pub(crate) const MIGRATIONS_TABLE: Statement = Statement::Table(Table {
     engine: MergeTree::Plain,
     clauses: "ORDER BY version",
     shard_key: "rand()",
+    replica_path: ReplicaPath::Named,
 });
-
-/// The rollups' sorting key up to `operation`, the dimensions of schema version 1.
-macro_rules! rollups_key {
-    () => {
-        "minute, billable, kind, service_name, provider, request_model, response_model,
-            agent_name, framework, tool_name, operation"
-    };
-}
-
-/// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        statements: &[
-            Statement::Table(Table {
-                name: "spans",
-                columns: "(
-            trace_id FixedString(16),
-            span_id FixedString(8),
-            parent_span_id Nullable(FixedString(8)),
-            name String CODEC(ZSTD(3)),
-            kind LowCardinality(String),
-            start DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            end DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            status_code UInt8,
-            status_message Nullable(String) CODEC(ZSTD(3)),
-            service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(3)),
-            scope LowCardinality(Nullable(String)),
-            operation LowCardinality(Nullable(String)),
-            provider LowCardinality(Nullable(String)),
-            request_model LowCardinality(Nullable(String)),
-            response_model LowCardinality(Nullable(String)),
-            input_tokens UInt64,
-            output_tokens UInt64,
-            cache_read_tokens UInt64,
-            cache_write_tokens UInt64,
-            cache_write_1h_tokens UInt64,
-            reasoning_tokens Nullable(UInt64),
-            cost_input Nullable(Decimal64(9)),
-            cost_cache_read Nullable(Decimal64(9)),
-            cost_cache_write Nullable(Decimal64(9)),
-            cost_output Nullable(Decimal64(9)),
-            cost_total Nullable(Decimal64(9)),
-            aggregate UInt8,
-            session_id Nullable(String) CODEC(ZSTD(3)),
-            user_id Nullable(String) CODEC(ZSTD(3)),
-            correlation_id Nullable(String) CODEC(ZSTD(3)),
-            agent_name LowCardinality(Nullable(String)),
-            agent_id Nullable(String) CODEC(ZSTD(3)),
-            tool_name LowCardinality(Nullable(String)),
-            tool_call_id Nullable(String) CODEC(ZSTD(3)),
-            framework LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(3)),
-            events String CODEC(ZSTD(3)),
-            version UInt64,
-            node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(ZSTD(3)),
-            sign Int8,
-            INDEX trace_id_bloom trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
-            INDEX arrived_minmax arrived TYPE minmax GRANULARITY 1
-        )",
-                engine: MergeTree::Replacing {
-                    version: Some("version"),
-                },
-                clauses: "PARTITION BY toYYYYMM(start)
-        ORDER BY (toDate(start), trace_id, span_id)",
-                shard_key: "cityHash64(trace_id)",
-            }),
-            Statement::Table(Table {
-                name: "events",
-                columns: "(
-            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            level LowCardinality(String),
-            kind LowCardinality(String),
-            message String CODEC(ZSTD(3)),
-            service_name LowCardinality(String),
-            resource_attributes String CODEC(ZSTD(3)),
-            trace_id Nullable(FixedString(16)),
-            span_id Nullable(FixedString(8)),
-            session_id Nullable(String) CODEC(ZSTD(3)),
-            correlation_id Nullable(String) CODEC(ZSTD(3)),
-            agent_id Nullable(String) CODEC(ZSTD(3)),
-            framework LowCardinality(Nullable(String)),
-            scope LowCardinality(Nullable(String)),
-            attributes Map(String, String) CODEC(ZSTD(3)),
-            node LowCardinality(String),
-            arrived DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            event_key UInt64
-        )",
-                engine: MergeTree::Replacing { version: None },
-                clauses: "PARTITION BY toYYYYMM(time)
-        ORDER BY (toDate(time), service_name, time, event_key)",
-                shard_key: "event_key",
-            }),
-            Statement::Table(Table {
-                name: "trace_heads",
-                columns: "(
-            trace_id FixedString(16),
-            list_time AggregateFunction(argMin, DateTime64(9, 'UTC'),
-                Tuple(DateTime64(9, 'UTC'), DateTime64(9, 'UTC'))),
-            start SimpleAggregateFunction(min, DateTime64(9, 'UTC'))
-        )",
-                engine: MergeTree::Aggregating,
-                clauses: "ORDER BY trace_id",
-                shard_key: "cityHash64(trace_id)",
-            }),
-            Statement::View(View {
-                name: "trace_heads_mv",
-                to: "trace_heads",
-                from: "spans",
-                select: "SELECT s.trace_id AS trace_id,
-            argMinState(s.start, (s.arrived, s.start)) AS list_time, min(s.start) AS start
-        FROM {source} AS s
-        GROUP BY trace_id",
-            }),
-            Statement::Table(Table {
-                name: "metric_points",
-                columns: "(
-            name LowCardinality(String),
-            kind LowCardinality(String),
-            unit LowCardinality(Nullable(String)),
-            labels String CODEC(ZSTD(3)),
-            bucket DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            count UInt64,
-            sum Float64,
-            min Float64,
-            max Float64,
-            last Float64,
-            last_time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3))
-        )",
-                engine: MergeTree::Plain,
-                clauses: "PARTITION BY toYYYYMM(bucket)
-        ORDER BY (name, bucket)",
-                shard_key: "rand()",
-            }),
-            Statement::Table(Table {
-                name: "span_rollups",
-                columns: "(
-            minute DateTime('UTC'),
-            billable UInt8,
-            kind LowCardinality(String),
-            service_name LowCardinality(String),
-            provider LowCardinality(Nullable(String)),
-            request_model LowCardinality(Nullable(String)),
-            response_model LowCardinality(Nullable(String)),
-            agent_name LowCardinality(Nullable(String)),
-            framework LowCardinality(Nullable(String)),
-            tool_name LowCardinality(Nullable(String)),
-            operation LowCardinality(Nullable(String)),
-            r_spans SimpleAggregateFunction(sum, Int64),
-            r_errors SimpleAggregateFunction(sum, Int64),
-            r_input SimpleAggregateFunction(sum, Int64),
-            r_output SimpleAggregateFunction(sum, Int64),
-            r_cache_read SimpleAggregateFunction(sum, Int64),
-            r_cache_write SimpleAggregateFunction(sum, Int64),
-            r_cache_write_1h SimpleAggregateFunction(sum, Int64),
-            r_reasoning SimpleAggregateFunction(sum, Int64),
-            r_cost_nanos SimpleAggregateFunction(sum, Int64),
-            r_priced SimpleAggregateFunction(sum, Int64),
-            r_unpriced SimpleAggregateFunction(sum, Int64),
-            r_u_input SimpleAggregateFunction(sum, Int64),
-            r_u_output SimpleAggregateFunction(sum, Int64),
-            r_u_cache_read SimpleAggregateFunction(sum, Int64),
-            r_u_cache_write SimpleAggregateFunction(sum, Int64),
-            r_u_cache_write_1h SimpleAggregateFunction(sum, Int64),
-            r_u_reasoning SimpleAggregateFunction(sum, Int64),
-            r_durations AggregateFunction(sumMap, Array(UInt16), Array(Int64))
-        )",
-                engine: MergeTree::Aggregating,
-                clauses: concat!(
-                    "PARTITION BY toYYYYMM(minute)
-        ORDER BY (",
-                    rollups_key!(),
-                    ")
-        SETTINGS allow_nullable_key = 1"
-                ),
-                shard_key: "rand()",
-            }),
-            Statement::View(View {
-                name: "span_rollups_mv",
-                to: "span_rollups",
-                from: "spans",
-                select: rollups_select!("tool_name, operation", "tool_name, operation"),
-            }),
-            Statement::Table(Table {
-                name: "node_heartbeats",
-                columns: "(
-            node String,
-            at DateTime64(9, 'UTC')
-        )",
-                engine: MergeTree::Plain,
-                clauses: "ORDER BY (at, node)
-        TTL toDateTime(at) + INTERVAL 1 DAY",
-                shard_key: "rand()",
-            }),
-            Statement::Table(Table {
-                name: "alert_notifications",
-                columns: "(
-            time DateTime64(9, 'UTC'),
-            alert String,
-            rule LowCardinality(String),
-            state LowCardinality(String),
-            previous LowCardinality(String),
-            reason LowCardinality(String),
-            body String CODEC(ZSTD(3))
-        )",
-                engine: MergeTree::Plain,
-                clauses: "ORDER BY (time, alert)",
-                shard_key: "rand()",
-            }),
-        ],
-    },
-    Migration {
-        version: 2,
-        statements: &[Statement::Table(Table {
-            name: "scores",
-            columns: "(
-            id String,
-            time DateTime64(9, 'UTC') CODEC(Delta, ZSTD(3)),
-            trace_id Nullable(FixedString(16)),
-            span_id Nullable(FixedString(8)),
-            session_id Nullable(String) CODEC(ZSTD(3)),
-            name LowCardinality(String),
-            kind LowCardinality(String),
-            value Nullable(Float64),
-            label Nullable(String) CODEC(ZSTD(3)),
-            explanation Nullable(String) CODEC(ZSTD(3)),
-            source LowCardinality(String),
-            annotator LowCardinality(String),
-            author Nullable(String) CODEC(ZSTD(3)),
-            metadata String CODEC(ZSTD(3)),
-            version UInt64,
-            deleted UInt8
-        )",
-            engine: MergeTree::Replacing {
-                version: Some("version, deleted"),
-            },
-            clauses: "ORDER BY id",
-            shard_key: "cityHash64(id)",
-        })],
-    },
-    Migration {
-        version: 3,
-        statements: &[Statement::Table(Table {
-            name: "evaluator_rules",
-            columns: "(
-            name String,
-            definition String CODEC(ZSTD(3)),
-            updated DateTime64(9, 'UTC'),
-            version UInt64,
-            deleted UInt8
-        )",
-            engine: MergeTree::Replacing {
-                version: Some("version, deleted"),
-            },
-            clauses: "ORDER BY name",
-            shard_key: "cityHash64(name)",
-        })],
-    },
-    Migration {
-        version: 4,
-        statements: &[
-            Statement::AddColumn(AddColumn {
-                table: "span_rollups",
-                column: "mcp_server LowCardinality(Nullable(String))",
-                order_by: Some(concat!("(", rollups_key!(), ", mcp_server)")),
-            }),
-            Statement::ViewQuery(View {
-                name: "span_rollups_mv",
-                to: "span_rollups",
-                from: "spans",
-                select: rollups_select!(
-                    "tool_name, operation, {mcp_server} AS mcp_server",
-                    "tool_name, operation, mcp_server"
-                ),
-            }),
-        ],
-    },
-    Migration {
-        version: 5,
-        statements: &[
-            Statement::Table(Table {
-                name: "past_changes",
-                columns: "(
-            at DateTime64(9, 'UTC'),
-            from_time DateTime64(9, 'UTC'),
-            to_time DateTime64(9, 'UTC'),
-            traces Array(FixedString(16)),
-            trace_count UInt64
-        )",
-                engine: MergeTree::Plain,
-                clauses: "ORDER BY at
-        TTL toDateTime(at) + INTERVAL 1 DAY",
-                shard_key: "rand()",
-            }),
-            Statement::View(View {
-                name: "past_changes_spans_mv",
-                to: "past_changes",
-                from: "spans",
-                select: "SELECT now64(9) AS at, min(start) AS from_time, max(end) AS to_time,
-            groupUniqArray({past_traces})(trace_id) AS traces,
-            uniqExact(trace_id) AS trace_count
-        FROM {source}
-        WHERE start < now64(9) - INTERVAL {past_seconds} SECOND
-        HAVING count() > 0",
-            }),
-            Statement::View(View {
-                name: "past_changes_scores_mv",
-                to: "past_changes",
-                from: "scores",
-                select: "SELECT now64(9) AS at, min(time) AS from_time, max(time) AS to_time,
-            CAST([], 'Array(FixedString(16))') AS traces, toUInt64(0) AS trace_count
-        FROM {source}
-        WHERE time < now64(9) - INTERVAL {past_seconds} SECOND
-        HAVING count() > 0",
-            }),
-        ],
-    },
-];
 
 /// A span billable but without a price (mirrors `agentrace_store::is_unpriced`), as 0 or 1:
 /// `{unpriced}` in a statement.
@@ -541,7 +275,7 @@ impl Layout {
     }
 
     /// `ON CLUSTER '…'` on a cluster, nothing on one server.
-    fn on_cluster(&self) -> String {
+    pub(crate) fn on_cluster(&self) -> String {
         match self {
             Self::Single => String::new(),
             Self::Cluster(c) => format!(" ON CLUSTER '{c}'"),
@@ -598,49 +332,61 @@ impl MergeTree {
     }
 }
 
-impl Statement {
-    /// Its SQL on `database` laid out as `layout`: one statement on one server; a table is two
-    /// on a cluster (its local tables, then the `Distributed` table over them).
-    pub(crate) fn render(&self, database: &str, layout: &Layout) -> Vec<String> {
+impl Table {
+    /// Its SQL, named `name`, on `database` laid out as `layout`: one statement on one
+    /// server; two on a cluster (its local tables, then the `Distributed` table over them).
+    pub(crate) fn render(&self, name: &str, database: &str, layout: &Layout) -> Vec<String> {
         let on = layout.on_cluster();
-        let sql = match (self, layout) {
-            (Self::Table(t), Layout::Single) => vec![format!(
+        match layout {
+            Layout::Single => vec![format!(
                 "CREATE TABLE IF NOT EXISTS {database}.{name} {columns}\nENGINE = {engine}\n{clauses}",
-                name = t.name,
-                columns = t.columns,
-                engine = t.engine.render(None),
-                clauses = t.clauses,
+                columns = self.columns,
+                engine = self.engine.render(None),
+                clauses = self.clauses,
             )],
-            (Self::Table(t), Layout::Cluster(cluster)) => {
-                let local = layout.local(t.name);
-                let path = format!("/clickhouse/tables/{{shard}}/{database}/{}", t.name);
+            Layout::Cluster(cluster) => {
+                let local = layout.local(name);
+                let path = match self.replica_path {
+                    ReplicaPath::Named => format!("/clickhouse/tables/{{shard}}/{database}/{name}"),
+                    ReplicaPath::Uuid => "/clickhouse/tables/{uuid}/{shard}".to_owned(),
+                };
                 vec![
                     format!(
                         "CREATE TABLE IF NOT EXISTS {database}.{local}{on} {columns}\nENGINE = {engine}\n{clauses}",
-                        columns = t.columns,
-                        engine = t.engine.render(Some(&path)),
-                        clauses = t.clauses,
+                        columns = self.columns,
+                        engine = self.engine.render(Some(&path)),
+                        clauses = self.clauses,
                     ),
                     format!(
                         "CREATE TABLE IF NOT EXISTS {database}.{name}{on} AS {database}.{local}\n\
                          ENGINE = Distributed('{cluster}', '{database}', '{local}', {key})",
-                        name = t.name,
-                        key = t.shard_key,
+                        key = self.shard_key,
                     ),
                 ]
             }
-            (Self::View(v), _) => vec![format!(
+        }
+    }
+}
+
+impl Statement {
+    /// Its SQL on `database` laid out as `layout` (a table's: [`Table::render`]; a rebuild's,
+    /// the table it makes in a database without it).
+    pub(crate) fn render(&self, database: &str, layout: &Layout) -> Vec<String> {
+        let on = layout.on_cluster();
+        let sql = match self {
+            Self::Table(t) | Self::Rebuild(t) => t.render(t.name, database, layout),
+            Self::View(v) => vec![format!(
                 "CREATE MATERIALIZED VIEW IF NOT EXISTS {database}.{name}{on} TO {database}.{to} AS {select}",
                 name = v.name,
                 to = layout.local(v.to),
                 select = v.select(database, layout),
             )],
-            (Self::ViewQuery(v), _) => vec![format!(
+            Self::ViewQuery(v) => vec![format!(
                 "ALTER TABLE {database}.{name}{on} MODIFY QUERY {select}",
                 name = v.name,
                 select = v.select(database, layout),
             )],
-            (Self::AddColumn(a), _) => {
+            Self::AddColumn(a) => {
                 let add = format!("ADD COLUMN IF NOT EXISTS {}", a.column);
                 let keyed = match a.order_by {
                     Some(key) => format!("{add}, MODIFY ORDER BY {key}"),
@@ -656,6 +402,8 @@ impl Statement {
                 }
                 sql
             }
+            Self::DropView(name) => vec![format!("DROP VIEW IF EXISTS {database}.{name}{on}")],
+            Self::Seed(sql) => vec![(*sql).to_owned()],
         };
         sql.into_iter().map(|s| statement(&s, database)).collect()
     }
@@ -679,31 +427,72 @@ pub(crate) fn create_database(database: &str, layout: &Layout) -> String {
     )
 }
 
-/// Every statement that makes this build's schema on `database` laid out as `layout`, in
-/// order: the database, the migrations' record, each migration's statements. What
-/// [`ClickHouseStore::open_on`](crate::ClickHouseStore::open_on) runs (each migration once);
+/// Every migration, oldest first: those of the releases before projects, then projects'.
+pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
+    history::HISTORY.iter().chain([&projects::PROJECTS])
+}
+
+/// The migration a database without any begins at: it makes every table, so those before
+/// it are for the databases they made.
+pub(crate) const BASELINE: u32 = projects::PROJECTS.version;
+
+/// The migrations a database at `version` lacks, in order (from the [`BASELINE`] for a
+/// database without any).
+pub(crate) fn missing(version: u32) -> impl Iterator<Item = &'static Migration> {
+    migrations().filter(move |m| m.version > version && (version > 0 || m.version >= BASELINE))
+}
+
+/// Every statement that makes this build's schema on a new database `database` laid out as
+/// `layout`, in order: the database, the migrations' record, each migration's statements from
+/// the baseline, version 6 (a rebuild is the table it makes; no rows). What
+/// [`ClickHouseStore::open_on`](crate::ClickHouseStore::open_on) runs on a new database;
 /// for a cluster, what `docs/clickhouse-cluster.sql` shows.
 pub fn create_statements(database: &str, layout: &Layout) -> Vec<String> {
     statements_until(database, layout, SCHEMA_VERSION)
 }
 
-/// The statements of [`create_statements`] up to schema version `version`: an older build's
-/// schema, on which to test an upgrade (the caller records the versions in
-/// `agentrace_migrations`).
+/// The statements that make schema version `version` on a new database: from the
+/// baseline (version 6) for this version or a later one; below it, an older build's schema (the
+/// migrations of the releases before projects, as they ran), on which to test an upgrade
+/// (the caller records the versions in `agentrace_migrations`).
 pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<String> {
+    let from = if version >= BASELINE { BASELINE } else { 1 };
     std::iter::once(create_database(database, layout))
         .chain(MIGRATIONS_TABLE.render(database, layout))
         .chain(
-            MIGRATIONS
-                .iter()
-                .filter(|m| m.version <= version)
-                .flat_map(|m| m.statements.iter().flat_map(|s| s.render(database, layout))),
+            migrations()
+                .filter(|m| (from..=version).contains(&m.version))
+                .flat_map(|m| {
+                    // A new database has none of the views the baseline drops; rows are no
+                    // schema (the `default` project is written by the first open).
+                    m.statements.iter().filter(move |s| match s {
+                        Statement::DropView(_) => m.version != BASELINE,
+                        Statement::Seed(_) => false,
+                        _ => true,
+                    })
+                })
+                .flat_map(|s| s.render(database, layout)),
         )
         .collect()
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+pub const SCHEMA_VERSION: u32 = projects::PROJECTS.version;
+
+/// The project of everything a database held before projects, and of a store opened without
+/// one: `default`.
+pub(crate) const DEFAULT_PROJECT_ID: u32 = 1;
+
+/// The tables holding projects' data (led by `project`): those version 6 rebuilds.
+pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
+    projects::PROJECTS
+        .statements
+        .iter()
+        .filter_map(|s| match s {
+            Statement::Rebuild(t) => Some(t.name),
+            _ => None,
+        })
+}
 
 #[cfg(test)]
 mod tests {
@@ -749,13 +538,24 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and eleven of the schema's.
-        assert_eq!(tables, 2 * 11);
+        // Each table twice: the migrations' record and thirteen of the schema's (nine of
+        // projects' data, the fleet's heartbeats, three of the registry).
+        assert_eq!(tables, 2 * 14);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {
                 assert!(s.contains("ENGINE = Replicated"), "{s}");
-                assert!(s.contains("('/clickhouse/tables/{shard}/db/"), "{s}");
+                let named = ["agentrace_migrations", "node_heartbeats"]
+                    .iter()
+                    .any(|t| s.contains(&format!("db.{t}_local ")));
+                assert!(
+                    s.contains(if named {
+                        "('/clickhouse/tables/{shard}/db/"
+                    } else {
+                        "('/clickhouse/tables/{uuid}/{shard}', '{replica}'"
+                    }),
+                    "{s}"
+                );
             } else {
                 assert!(s.contains("ENGINE = Distributed('prod', 'db', '"), "{s}");
             }
@@ -765,8 +565,9 @@ mod tests {
             .find(|s| s.starts_with("CREATE TABLE IF NOT EXISTS db.spans_local "))
             .expect("the local spans table");
         assert!(spans.contains(
-            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/spans', \
-             '{replica}', version)"
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}', \
+             '{replica}', version)\nPARTITION BY toYYYYMM(start)\n        \
+             ORDER BY (project, toDate(start), trace_id, span_id)"
         ));
         assert!(sql.iter().any(|s| {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")

@@ -1,0 +1,297 @@
+//! A database brought to this build's schema when a store opens: the migrations it lacks
+//! ([`schema::missing`]), in order, each recorded in `agentrace_migrations` once its
+//! statements ran. Every statement is idempotent, so that nodes starting together agree, and
+//! a node that stopped half-way is finished by the next to start.
+//!
+//! A rebuild ([`Statement::Rebuild`], version 6 over an older database) copies every data
+//! table, so that nodes do not each copy it, it runs on one node at a time ([`Lock`]
+//! `agentrace_migrating`, with a heartbeat; the others wait, and take over from a node silent
+//! for [`STALE`]). Each table is rebuilt so that it is whole at every moment and the steps
+//! can be repeated:
+//!
+//! 1. a table of the new shape is made under a name of this node's own (`<table>__v6_<node>`;
+//!    one left by an earlier try is dropped first), and every row of the old one copied into
+//!    it, in project 1 (`INSERT … SELECT 1, …`), the views dropped before (none copies twice);
+//! 2. the copy holds at least as many rows as the old table, or rows were written meanwhile (a
+//!    node of the release before still writing): then the open fails, saying so, and nothing
+//!    is swapped;
+//! 3. `EXCHANGE TABLES` swaps the two atomically: readers see the old table or the whole new
+//!    one; the old one is then dropped. A table that has `project` is rebuilt already.
+//!
+//! Then the views are made again over the new tables. On a cluster the same steps run
+//! `ON CLUSTER` on the local tables, the copy going through `Distributed` tables (each row to
+//! the shard its sharding key names, as before), and each `Distributed` table gets the
+//! `project` column.
+
+use std::time::Duration;
+
+use clickhouse::Client;
+
+use crate::lock::Lock;
+use crate::schema::{
+    self, BASELINE, Layout, MIGRATIONS_TABLE, Migration, SCHEMA_VERSION, Statement, Table,
+    create_database,
+};
+use crate::store::OpenError;
+
+/// How long a node rebuilding may be silent before another takes over.
+pub(crate) const STALE: Duration = Duration::from_secs(60);
+
+/// How often a node rebuilding says it is alive.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// How often a node waiting for another's rebuild looks again.
+const WAIT: Duration = Duration::from_secs(1);
+
+/// Where migrations run: the client, the server's URL (for errors), the database, its layout,
+/// and the node running them.
+pub(crate) struct Migrator<'a> {
+    pub(crate) client: &'a Client,
+    pub(crate) url: &'a str,
+    pub(crate) database: &'a str,
+    pub(crate) layout: &'a Layout,
+    pub(crate) node: &'a str,
+}
+
+/// Aborts the heartbeat task when dropped (the open done, failed or given up).
+struct Beating(tokio::task::JoinHandle<()>);
+
+impl Drop for Beating {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Migrator<'_> {
+    fn server(&self) -> impl Fn(clickhouse::error::Error) -> OpenError + '_ {
+        |source| OpenError::Server {
+            url: self.url.to_owned(),
+            source,
+        }
+    }
+
+    async fn run(&self, sql: &str) -> Result<(), OpenError> {
+        self.client
+            .query(sql)
+            .execute()
+            .await
+            .map_err(self.server())
+    }
+
+    /// Makes the database if missing and applies the migrations it lacks.
+    pub(crate) async fn migrate(&self) -> Result<(), OpenError> {
+        self.run(&create_database(self.database, self.layout))
+            .await?;
+        for sql in MIGRATIONS_TABLE.render(self.database, self.layout) {
+            self.run(&sql).await?;
+        }
+        let lock = Lock::new(
+            self.client,
+            self.database,
+            self.layout,
+            "agentrace_migrating",
+        );
+        loop {
+            let found = self.version().await?;
+            // A database with data, not yet rebuilt for projects.
+            let rebuilding = found > 0 && found < BASELINE;
+            if !rebuilding {
+                return self.apply(found).await;
+            }
+            if !lock
+                .try_acquire(self.node, STALE)
+                .await
+                .map_err(self.server())?
+            {
+                tokio::time::sleep(WAIT).await;
+                continue;
+            }
+            let beating = {
+                let (client, database, layout, node) = (
+                    self.client.clone(),
+                    self.database.to_owned(),
+                    self.layout.clone(),
+                    self.node.to_owned(),
+                );
+                Beating(tokio::spawn(async move {
+                    let lock = Lock::new(&client, &database, &layout, "agentrace_migrating");
+                    loop {
+                        tokio::time::sleep(HEARTBEAT).await;
+                        // A missed heartbeat only lets another node take over sooner.
+                        let _ = lock.heartbeat(&node).await;
+                    }
+                }))
+            };
+            let applied = match self.drop_stages().await {
+                // Another node may have finished while this one waited.
+                Ok(()) => match self.version().await {
+                    Ok(found) => self.apply(found).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            drop(beating);
+            lock.release().await.map_err(self.server())?;
+            return applied;
+        }
+    }
+
+    /// The newest migration the database has; a database of a newer build is refused.
+    async fn version(&self) -> Result<u32, OpenError> {
+        let database = self.database;
+        let found: u32 = self
+            .client
+            .query(&format!(
+                "SELECT max(version) FROM {database}.agentrace_migrations"
+            ))
+            .fetch_one()
+            .await
+            .map_err(self.server())?;
+        if found > SCHEMA_VERSION {
+            return Err(OpenError::TooNew {
+                database: database.to_owned(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(found)
+    }
+
+    /// Applies the migrations a database at `found` lacks.
+    async fn apply(&self, found: u32) -> Result<(), OpenError> {
+        for migration in schema::missing(found) {
+            self.apply_one(migration).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_one(&self, migration: &Migration) -> Result<(), OpenError> {
+        for statement in migration.statements {
+            match statement {
+                Statement::Rebuild(table) => self.rebuild(table).await?,
+                other => {
+                    for sql in other.render(self.database, self.layout) {
+                        self.run(&sql).await?;
+                    }
+                }
+            }
+        }
+        self.client
+            .query(&format!(
+                "INSERT INTO {}.agentrace_migrations (version) VALUES (?)",
+                self.database
+            ))
+            .bind(migration.version)
+            .execute()
+            .await
+            .map_err(self.server())
+    }
+
+    /// Makes `table`, or rebuilds it from an older shape (see the module's documentation).
+    async fn rebuild(&self, table: &Table) -> Result<(), OpenError> {
+        let (database, layout) = (self.database, self.layout);
+        let local = layout.local(table.name);
+        let columns: Vec<String> = self
+            .client
+            .query("SELECT name FROM system.columns WHERE database = ? AND table = ? ORDER BY position")
+            .bind(database)
+            .bind(&local)
+            .fetch_all()
+            .await
+            .map_err(self.server())?;
+        if columns.is_empty() {
+            for sql in table.render(table.name, database, layout) {
+                self.run(&sql).await?;
+            }
+            return Ok(());
+        }
+        if !columns.iter().any(|c| c == "project") {
+            let stage = format!("{}__v6_{}", table.name, self.node);
+            self.drop_table(&stage).await?;
+            for sql in table.render(&stage, database, layout) {
+                self.run(&sql).await?;
+            }
+            let listed = columns
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // Every row as it is: not merged on the way (`optimize_on_insert` would replace
+            // the older versions of a span among those copied together).
+            self.run(&format!(
+                "INSERT INTO {database}.{stage} (`project`, {listed}) \
+                 SELECT {}, {listed} FROM {database}.{} SETTINGS optimize_on_insert = 0",
+                schema::DEFAULT_PROJECT_ID,
+                table.name
+            ))
+            .await?;
+            let (before, copied): (u64, u64) = self
+                .client
+                .query(&format!(
+                    "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{}), 0)), \
+                     toUInt64(ifNull((SELECT count() FROM {database}.{stage}), 0))",
+                    table.name
+                ))
+                .fetch_one()
+                .await
+                .map_err(self.server())?;
+            if before > copied {
+                self.drop_table(&stage).await?;
+                return Err(OpenError::WrittenWhileRebuilt(table.name.to_owned()));
+            }
+            self.run(&format!(
+                "EXCHANGE TABLES {database}.{local} AND {database}.{}{}",
+                layout.local(&stage),
+                layout.on_cluster()
+            ))
+            .await?;
+            self.drop_table(&stage).await?;
+        }
+        if matches!(layout, Layout::Cluster(_)) {
+            // The `Distributed` table over the new local tables.
+            self.run(&format!(
+                "ALTER TABLE {database}.{}{} ADD COLUMN IF NOT EXISTS project UInt32 DEFAULT {} FIRST",
+                table.name,
+                layout.on_cluster(),
+                schema::DEFAULT_PROJECT_ID
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the table `name` (on a cluster, its `Distributed` table and its local tables).
+    async fn drop_table(&self, name: &str) -> Result<(), OpenError> {
+        let (database, layout) = (self.database, self.layout);
+        let mut names = vec![name.to_owned()];
+        if matches!(layout, Layout::Cluster(_)) {
+            names.push(layout.local(name));
+        }
+        for name in names {
+            self.run(&format!(
+                "DROP TABLE IF EXISTS {database}.{name}{} SYNC",
+                layout.on_cluster()
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Drops the copies that nodes which stopped while rebuilding left.
+    async fn drop_stages(&self) -> Result<(), OpenError> {
+        let left: Vec<String> = self
+            .client
+            .query(
+                "SELECT name FROM system.tables WHERE database = ? \
+                 AND match(name, '__v6_[0-9a-f]{12}')",
+            )
+            .bind(self.database)
+            .fetch_all()
+            .await
+            .map_err(self.server())?;
+        for name in left {
+            self.drop_table(&name).await?;
+        }
+        Ok(())
+    }
+}
