@@ -76,6 +76,75 @@ pub(crate) enum Command {
     /// failures, slowest tools, budget overruns, alerts — as self-contained HTML, Markdown or
     /// JSON (docs/slos.md).
     Report(ReportArgs),
+    /// A running server's projects and their keys (docs/projects.md): list, create, rename and
+    /// delete projects; list, create and revoke keys (a key's secret is printed once).
+    #[command(subcommand)]
+    Projects(ProjectsCommand),
+}
+
+/// `agentrace projects`: projects and keys, through a running server's API.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectsCommand {
+    /// The projects the credential may see.
+    List(ServerArgs),
+    /// Create a project.
+    Create(ProjectNameArgs),
+    /// Rename a project (its id, data and keys stay).
+    Rename(ProjectRenameArgs),
+    /// Delete a project: its data and its keys.
+    Delete(ProjectNameArgs),
+    /// The keys of a project (without their secrets).
+    Keys(ProjectNameArgs),
+    /// Create a key of a project; prints its secret, which is never shown again.
+    CreateKey(CreateKeyArgs),
+    /// Revoke a key of a project.
+    RevokeKey(RevokeKeyArgs),
+}
+
+/// A project named.
+#[derive(Debug, Args)]
+pub(crate) struct ProjectNameArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The project's name.
+    pub(crate) name: String,
+}
+
+/// `agentrace projects rename`.
+#[derive(Debug, Args)]
+pub(crate) struct ProjectRenameArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The project's name now.
+    pub(crate) name: String,
+    /// Its new name.
+    pub(crate) new_name: String,
+}
+
+/// `agentrace projects create-key`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateKeyArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The project's name.
+    pub(crate) name: String,
+    /// What the key may do: ingest, read, write or admin.
+    #[arg(long)]
+    pub(crate) scope: String,
+    /// What to call it (who uses it).
+    #[arg(long = "key-name", default_value = "")]
+    pub(crate) key_name: String,
+}
+
+/// `agentrace projects revoke-key`.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeKeyArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The project's name.
+    pub(crate) name: String,
+    /// The key's id.
+    pub(crate) id: u64,
 }
 
 /// `agentrace slo`: SLOs to and from OpenSLO.

@@ -83,6 +83,17 @@ impl ApiClient {
             .await
     }
 
+    /// `PATCH /api/v1{path}` with a JSON `body`; its answer as JSON.
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.send(self.http.patch(self.url(path)).json(body), path)
+            .await
+    }
+
+    /// `DELETE /api/v1{path}`; its answer as JSON (`null` for none).
+    pub(crate) async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        self.send(self.http.delete(self.url(path)), path).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
@@ -108,6 +119,9 @@ impl ApiClient {
             .text()
             .await
             .map_err(|e| CliError::Server(format!("{url}: reading the answer failed: {e}")))?;
+        if status == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Value::Null);
+        }
         let json: Value = serde_json::from_str(&body).map_err(|_| {
             CliError::Server(format!(
                 "{url} answered {status}, not JSON (is it agentrace serve?)"
@@ -122,4 +136,16 @@ impl ApiClient {
             )))
         }
     }
+}
+
+/// Percent-encodes `v` for a query value or a path segment (unreserved characters stay).
+pub(crate) fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

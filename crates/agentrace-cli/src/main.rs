@@ -74,6 +74,7 @@ fn main() -> ExitCode {
         Command::Score(a) => commands::score::run(a, cli.store.project.as_deref()),
         Command::Evaluate(a) => commands::evaluate::run(a, cli.store.project.as_deref()),
         Command::Report(a) => commands::report::run(a, cli.store.project.as_deref()),
+        Command::Projects(c) => commands::projects::run(c, cli.store.project.as_deref()),
         Command::Slo(SloCommand::Export(a)) => commands::slo::export(a),
         Command::Slo(SloCommand::Import(a)) => commands::slo::import(a),
     };

@@ -223,3 +223,85 @@ async fn evaluate_runs_an_evaluator_again_and_follows_it_to_the_end() -> TestRes
     server.shutdown().await?;
     Ok(())
 }
+
+/// `agentrace projects`: a project created, a key of it made (its secret printed once), and
+/// telemetry sent with that key lands in that project only, as the store-reading commands
+/// show with `--project`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_and_their_keys_through_the_cli() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut config = ServerConfig::new(dir.path()).with_any_free_ports();
+    config.api_token = Some(TOKEN.into());
+    let db = config.db_path();
+    let server = Server::start(config).await?;
+    let app = format!("http://{}", server.app_addr());
+    let run = |args: &[&str]| -> Result<String, Box<dyn std::error::Error>> {
+        let output = agentrace(&app, args).output()?;
+        if !output.status.success() {
+            return Err(format!("{args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        Ok(String::from_utf8(output.stdout)?)
+    };
+    assert!(run(&["projects", "create", "alpha"])?.contains("created project alpha"));
+    let refused = agentrace(&app, &["projects", "create", "Not A Slug"]).output()?;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("lowercase letters"));
+    let listed = run(&["projects", "list"])?;
+    assert!(
+        listed.contains("\tdefault\n") && listed.contains("\talpha\n"),
+        "{listed}"
+    );
+
+    let created = run(&[
+        "projects",
+        "create-key",
+        "alpha",
+        "--scope",
+        "ingest",
+        "--key-name",
+        "app",
+    ])?;
+    let secret = created.lines().last().ok_or("a secret")?.to_owned();
+    assert!(secret.starts_with("agt_"), "{created}");
+    let keys = run(&["projects", "keys", "alpha"])?;
+    assert!(
+        keys.contains("\tingest\tapp\t") && !keys.contains(&secret),
+        "{keys}"
+    );
+
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", server.otlp_http_addr()))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {secret}"))
+        .body(two_spans())
+        .send()
+        .await?;
+    assert_eq!(answer.status(), 200);
+    let db = db.to_string_lossy().into_owned();
+    let traces = |project: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let output = Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args([
+                "--db",
+                &db,
+                "--project",
+                project,
+                "traces",
+                "list",
+                "--json",
+            ])
+            .output()?;
+        assert!(output.status.success(), "{output:?}");
+        Ok(String::from_utf8(output.stdout)?)
+    };
+    assert!(traces("alpha")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
+    assert!(!traces("default")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
+    let unknown = Command::new(env!("CARGO_BIN_EXE_agentrace"))
+        .args(["--db", &db, "--project", "nope", "traces", "list"])
+        .output()?;
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no project named \"nope\""));
+
+    let id = keys.split('\t').next().ok_or("an id")?.trim().to_owned();
+    assert!(run(&["projects", "revoke-key", "alpha", &id])?.contains("revoked"));
+    server.shutdown().await?;
+    Ok(())
+}

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::args::TailArgs;
-use crate::client::ApiClient;
+use crate::client::{ApiClient, encode};
 use crate::error::CliError;
 use crate::format::{colours, cost, duration, terminal_text};
 
@@ -91,18 +91,6 @@ pub(crate) fn run(args: &TailArgs, project: Option<&str>) -> Result<(), CliError
         }
         Ok(())
     })
-}
-
-/// Percent-encodes a query value.
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn text(v: &Value) -> String {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::http::auth::{Auth, require_scope, scope_request};
+use crate::http::auth::{Auth, require_scope, scoped};
 use crate::http::dashboard::{self, Assets};
 use crate::http::guard::{Guard, check_host, check_origin};
 use crate::http::scope::Scope;
@@ -45,7 +45,7 @@ pub(crate) fn router(
         .with_state(state)
         .merge(dashboard::router(assets))
         .merge(crate::http::auth::login::router(auth.clone()))
-        .merge(with_auth(protected, auth))
+        .merge(scoped(protected, auth))
         .merge(compat)
         .fallback(move |request: Request| dashboard::page(fallback.clone(), request))
         .layer(axum::middleware::map_response(no_sniff))
@@ -105,11 +105,6 @@ async fn no_sniff(mut response: Response) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     response
-}
-
-/// `router` behind the credentials: each request's [`Scope`] resolved (or refused) first.
-pub(crate) fn with_auth(router: Router, auth: Auth) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(auth, scope_request))
 }
 
 /// `router` answering CORS for `origins` (`*`: any); unchanged (CORS off) when there are none.

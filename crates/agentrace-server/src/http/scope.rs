@@ -7,8 +7,15 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::http::api_base::ApiError;
-use crate::http::auth::directory::Principal;
 use crate::store::SharedStore;
+use crate::store::directory::Principal;
+
+/// The header a request of an organization credential names its project with.
+pub const PROJECT_HEADER: &str = "x-agentrace-project";
+
+/// The query parameter a browser names its project with, where it cannot send
+/// [`PROJECT_HEADER`] (the live feed's WebSocket, a download link).
+pub const PROJECT_PARAMETER: &str = "project";
 
 /// Who is asking, the project they act on, and its store.
 #[derive(Debug, Clone)]

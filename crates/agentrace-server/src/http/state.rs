@@ -10,9 +10,9 @@ use tokio::sync::broadcast;
 use agentrace_store::{DEFAULT_PROJECT, ProjectError, ProjectId};
 
 use crate::config::ServerConfig;
-use crate::http::auth::directory::Directory;
 use crate::http::scope::Scope;
 use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
+use crate::store::directory::Directory;
 use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::stats::ServerStats;
 

@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use agentrace_core::{Event, Measurement, SpanRecord};
 use agentrace_store::Project;
 
-use crate::http::auth::directory::{Directory, Principal, ProjectRefusal};
 use crate::ingest::processors::Records;
 use crate::store::SharedStore;
+use crate::store::directory::{Directory, Principal, ProjectRefusal};
 
 /// The resource attribute that names the project of a resource's records.
 pub(crate) const PROJECT_ATTRIBUTE: &str = "agentrace.project";
@@ -51,6 +51,17 @@ impl Sender {
             asked: project.map(str::to_owned),
         }
     }
+}
+
+/// What resolves who sends a request from its headers (HTTP headers, gRPC metadata) — the
+/// credentials' check of `crate::http::auth` — for the gRPC services, which resolve it
+/// before a message is decoded. (OTLP/HTTP's routes are layered with it instead.)
+pub(crate) trait SenderCheck: Send + Sync + 'static {
+    /// The sender of a request with `headers`, or the gRPC status refusing it (counted).
+    fn sender<'a>(
+        &'a self,
+        headers: &'a axum::http::HeaderMap,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Sender, tonic::Status>> + Send + 'a>>;
 }
 
 /// One project's share of a request.

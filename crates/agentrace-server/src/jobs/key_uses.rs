@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::http::auth::directory::Directory;
+use crate::store::directory::Directory;
 
 /// How often the uses of keys are written: how stale a key's `last_used` may be.
 pub const NOTE_EVERY: Duration = Duration::from_secs(10);

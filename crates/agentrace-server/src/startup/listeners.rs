@@ -78,7 +78,7 @@ impl Listeners {
         let hosts = Guard::new(config, state.stats.clone());
         let otlp_http = app::with_host_check(
             app::with_cors(
-                http::router(receiver.clone(), limits, auth.clone()),
+                crate::http::auth::ingesting(http::router(receiver.clone(), limits), auth.clone()),
                 &config.cors_origins,
             ),
             hosts.clone(),
@@ -86,7 +86,8 @@ impl Listeners {
         let app_router = app_router(state, receiver, auth.clone(), hosts, metrics, alerting);
         let [http_stats, grpc_stats, app_stats] = state.stats.listeners.clone();
         let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
-        let grpc_router = grpc::router(receiver.clone(), &auth, limits, &grpc_hygiene);
+        let check: Arc<dyn crate::ingest::route::SenderCheck> = Arc::new(auth.clone());
+        let grpc_router = grpc::router(receiver.clone(), &check, limits, &grpc_hygiene);
         // Outermost: a refused request costs no more than its headers.
         let otlp_http =
             listen::InFlight::new(limits, http_stats.clone(), listen::busy).around(otlp_http);

@@ -1,6 +1,9 @@
 // The frame around every view: navigation, the time range, the live/paused control.
 
 import { html, useState } from '../lib/html.js';
+import { useApi } from '../lib/api.js';
+import { PROJECT_PARAM, currentProject } from '../lib/project.js';
+import { currentQuery, navigate, withQuery } from '../lib/router.js';
 import { Icon } from './icons.js';
 import { RangePicker } from './range-picker.js';
 import { setPaused, useConnectionState, useLive, usePaused } from '../lib/live.js';
@@ -53,6 +56,28 @@ function LiveControl() {
 }
 
 /**
+ * The project switcher: the projects the login may see (shown when there are several); a
+ * choice goes into the URL, which every API call and the live feed follow.
+ */
+function ProjectSwitcher() {
+  const { data } = useApi(/** @type {string} */ ('/projects'));
+  const projects = /** @type {Api.Projects | null} */ (data)?.projects ?? [];
+  if (projects.length < 2) return null;
+  const current = currentProject() ?? 'default';
+  /** @param {Event} event */
+  const choose = (event) => {
+    const name = /** @type {HTMLSelectElement} */ (event.currentTarget).value;
+    navigate(withQuery(location.pathname, { ...currentQuery(), [PROJECT_PARAM]: name }));
+  };
+  return html`<label class="project-switcher" title="The project this dashboard shows">
+    <span>Project</span>
+    <select value=${current} onChange=${choose}>
+      ${projects.map((p) => html`<option value=${p.name}>${p.name}</option>`)}
+    </select>
+  </label>`;
+}
+
+/**
  * @param {{
  *   path: string,
  *   range: Range,
@@ -67,6 +92,7 @@ export function Layout({ path, range, title, showRange = true, session, onLogout
   return html`<div class="layout">
     <aside class="sidebar">
       <a class="brand" href="/"><span class="logo"></span>agentrace</a>
+      <${ProjectSwitcher} />
       <nav>
         ${NAV.map(
           ([href, label, icon]) => html`<a href=${href} class=${navActive(href, path) ? 'active' : ''} aria-current=${navActive(href, path) ? 'page' : undefined}>

@@ -2,6 +2,7 @@
 // browser (never a token in script). A 401 tells the app to show the login.
 
 import { useEffect, useRef, useState } from './html.js';
+import { PROJECT_PARAM, currentProject } from './project.js';
 import { withQuery } from './url.js';
 
 /** @import { QueryPatch } from './url.js' */
@@ -44,12 +45,12 @@ export function onUnauthorized(listener) {
 }
 
 /**
- * The URL of an API path with query parameters.
+ * The URL of an API path with query parameters, naming the page's project.
  * @param {string} path
  * @param {QueryPatch} [query]
  */
 export function apiUrl(path, query = {}) {
-  return withQuery(`${API}${path}`, query);
+  return withQuery(`${API}${path}`, { ...query, [PROJECT_PARAM]: currentProject() });
 }
 
 /**

@@ -4,6 +4,7 @@
 // page is hidden or the user paused live updates, and reopens (views refreshing once) after.
 
 import { useEffect, useRef, useState } from './html.js';
+import { PROJECT_PARAM, currentProject } from './project.js';
 import { withQuery } from './url.js';
 import { API } from './api.js';
 
@@ -167,7 +168,7 @@ function sync() {
  * @returns {() => void} the unsubscription
  */
 function subscribe(filter, handler) {
-  const path = withQuery(`${API}/live`, filter);
+  const path = withQuery(`${API}/live`, { ...filter, [PROJECT_PARAM]: currentProject() });
   let c = connections.get(path);
   if (!c) {
     c = {

@@ -3,6 +3,7 @@
 // navigate() or setQuery(); filters and the time range live in the query.
 
 import { useEffect, useState } from './html.js';
+import { currentProject, keepProject } from './project.js';
 import { withQuery } from './url.js';
 
 /** @import { Query, QueryPatch } from './url.js' */
@@ -22,6 +23,7 @@ function notify() {
  * @param {{ replace?: boolean }} [options]
  */
 export function navigate(url, { replace = false } = {}) {
+  url = keepProject(url, currentProject());
   if (url === location.pathname + location.search) return;
   history[replace ? 'replaceState' : 'pushState'](null, '', url);
   notify();

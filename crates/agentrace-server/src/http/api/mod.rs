@@ -166,7 +166,7 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
 /// configured tokens instead.
 pub fn router(state: AppState) -> Router {
     let auth = crate::http::auth::Auth::new(None, state.directory.clone(), state.stats.clone());
-    crate::http::app::with_auth(scoped_router(state), auth)
+    crate::http::auth::scoped(scoped_router(state), auth)
 }
 
 /// The API: every route under `/api/v1` (the prefix included, so the app merges this router

@@ -11,6 +11,7 @@ use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 
 use crate::http::api_base::ApiError;
+use crate::http::scope::PROJECT_PARAMETER;
 
 /// The query string of a request, consumed parameter by parameter.
 #[derive(Debug)]
@@ -27,6 +28,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
             Query::<Vec<(String, String)>>::try_from_uri(&parts.uri).map_err(|e| {
                 ApiError::BadRequest(format!("malformed query string: {}", e.body_text()))
             })?;
+        // `project` chose the request's project before the handler ran
+        // (`crate::http::auth`): no endpoint's parameter.
+        let pairs = pairs
+            .into_iter()
+            .filter(|(name, _)| name != PROJECT_PARAMETER)
+            .collect();
         Ok(Self {
             pairs,
             known: Vec::new(),

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
-use crate::http::auth::directory::{Principal, new_secret};
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
+use crate::store::directory::{Principal, new_secret};
 
 /// A project as the API shows it.
 #[derive(Debug, Serialize)]

@@ -5,7 +5,7 @@
 //!
 //! A secret is one of the configured tokens (`api_token`: the organization's admin;
 //! `read_token`: the organization's reader) or a key stored in the organization
-//! ([`directory`]): of the organization or of one project, with a scope (`ingest`, `read`,
+//! ([`crate::store::directory`]): of the organization or of one project, with a scope (`ingest`, `read`,
 //! `write`, `admin`). A credential of the organization names its project with the
 //! `x-agentrace-project` header (without it: `default`); a project's key acts on its own
 //! project only. Each refusal says why: 401 without a credential, 403 naming the scope a
@@ -14,7 +14,6 @@
 //! Without a configured `api_token` the server is open: a request without a credential is
 //! the organization's admin, and a project key presented still selects its project.
 
-pub(crate) mod directory;
 pub(crate) mod grpc;
 pub(crate) mod login;
 mod sessions;
@@ -27,13 +26,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-pub(crate) use self::directory::Principal;
-use self::directory::{Directory, PROJECT_HEADER, ProjectRefusal};
 pub(crate) use self::sessions::Sessions;
 use crate::http::api_base::ApiError;
 use crate::http::guard::Guard;
 use crate::http::scope::Scope;
+use crate::http::scope::{PROJECT_HEADER, PROJECT_PARAMETER};
 use crate::ingest::route::Sender;
+pub(crate) use crate::store::directory::Principal;
+use crate::store::directory::{Directory, ProjectRefusal};
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;
 
@@ -103,6 +103,34 @@ pub(crate) fn lacks_scope(have: KeyScope, needed: KeyScope) -> String {
             format!("this credential's scope is `{have}`: this request needs scope `{needed}`")
         }
     }
+}
+
+/// The project an API request names: with the [`PROJECT_HEADER`], else (a browser's
+/// WebSocket or download, which cannot send headers) with the query parameter `project`.
+fn asked_project_of(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<Option<String>, Refusal> {
+    if let Some(asked) = asked_project(headers)? {
+        return Ok(Some(asked));
+    }
+    let parameter = PROJECT_PARAMETER;
+    Ok(uri.query().and_then(|query| {
+        url_pairs(query)
+            .find(|(name, _)| name == parameter)
+            .map(|(_, value)| value)
+    }))
+}
+
+/// The decoded `name=value` pairs of a query string.
+fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter_map(|pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .ok()
+                .map(|s| s.into_owned())
+        };
+        Some((decode(name)?, decode(value)?))
+    })
 }
 
 /// The project a request names with the [`PROJECT_HEADER`], if it does.
@@ -288,9 +316,9 @@ impl Auth {
         response
     }
 
-    /// The scope of an API request with `headers`: who it is, its project and the
+    /// The scope of an API request with `headers` for `uri`: who it is, its project and the
     /// project's store.
-    async fn scope(&self, headers: &HeaderMap) -> Result<Scope, Refusal> {
+    async fn scope(&self, headers: &HeaderMap, uri: &axum::http::Uri) -> Result<Scope, Refusal> {
         let credential = self.credential(headers).await?;
         if let (Credential::Session(_), Some((_, guard))) = (&credential, &self.browser)
             && (guard.is_other_origin(headers) || Guard::cross_origin_fetch(headers))
@@ -304,7 +332,7 @@ impl Auth {
             Credential::None if !self.is_required() => Principal::organization(KeyScope::Admin),
             Credential::None => return Err(Refusal::Unauthenticated),
         };
-        let asked = asked_project(headers)?;
+        let asked = asked_project_of(headers, uri)?;
         let project = self
             .directory
             .project_for(&principal, asked.as_deref())
@@ -337,8 +365,8 @@ pub(crate) async fn scope_request(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers().clone();
-    match auth.scope(&headers).await {
+    let (headers, uri) = (request.headers().clone(), request.uri().clone());
+    match auth.scope(&headers, &uri).await {
         Ok(scope) => {
             request.extensions_mut().insert(scope);
             next.run(request).await
@@ -364,6 +392,18 @@ pub(crate) async fn ingest_request(
     }
 }
 
+/// `router` (the API, `/metrics`, the compatible APIs) behind the credentials: each
+/// request's [`Scope`] resolved (or refused) first.
+pub(crate) fn scoped(router: axum::Router, auth: Auth) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(auth, scope_request))
+}
+
+/// `router` (OTLP/HTTP's routes) behind the credentials: each request's sender resolved (or
+/// refused) first.
+pub(crate) fn ingesting(router: axum::Router, auth: Auth) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(auth, ingest_request))
+}
+
 /// Per-route middleware: refuses (403) a request whose credential's scope does not allow
 /// `needed`.
 pub(crate) async fn require_scope(needed: KeyScope, request: Request, next: Next) -> Response {
@@ -383,8 +423,8 @@ mod tests {
     use agentrace_sqlite::SqliteOrganization;
     use agentrace_store::{NewKey, ProjectName};
 
-    use super::directory::new_secret;
     use super::*;
+    use crate::store::directory::new_secret;
 
     type Error = Box<dyn std::error::Error>;
 

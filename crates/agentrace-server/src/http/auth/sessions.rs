@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
-use super::directory::Principal;
+use crate::store::directory::Principal;
 
 /// The cookie's name.
 pub(crate) const COOKIE: &str = "agentrace_session";

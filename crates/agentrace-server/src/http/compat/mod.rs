@@ -15,8 +15,8 @@ mod phoenix;
 use axum::Router;
 
 use crate::config::ReceiveLimits;
-use crate::http::app::with_auth;
 use crate::http::auth::Auth;
+use crate::http::auth::{ingesting, scoped};
 use crate::http::state::AppState;
 use crate::ingest::receive::Receiver;
 
@@ -30,10 +30,13 @@ pub(crate) fn router(
     limits: &ReceiveLimits,
     auth: Auth,
 ) -> Router {
-    let langfuse = with_auth(langfuse::router(state.clone()), auth.clone()).nest(
+    let langfuse = scoped(langfuse::router(state.clone()), auth.clone()).nest(
         LANGFUSE_OTEL,
-        crate::ingest::receive::http::router(receiver, limits, auth.clone()),
+        ingesting(
+            crate::ingest::receive::http::router(receiver, limits),
+            auth.clone(),
+        ),
     );
-    with_auth(phoenix::router(state), auth)
+    scoped(phoenix::router(state), auth)
         .merge(langfuse.layer(axum::middleware::from_fn(langfuse::basic_as_bearer)))
 }

@@ -1,20 +1,20 @@
 //! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of opentelemetry-proto
 //! (served by [`ExportServer`]), gzip accepted, messages bounded, the sender (its key and the
-//! project it names) resolved before a message is decoded ([`crate::http::auth`]).
+//! project it names) resolved before a message is decoded (by a [`SenderCheck`]).
 
 use tonic::transport::server::Router;
 
 use super::grpc_service::ExportServer;
 use super::{Logs, Metrics, Receiver, Traces};
 use crate::config::ReceiveLimits;
-use crate::http::auth::Auth;
 use crate::ingest::listen::GrpcHygiene;
+use crate::ingest::route::SenderCheck;
 
 /// A tonic router serving the three OTLP services, each call admitted by `hygiene`, then its
-/// sender resolved by `auth` before its message is decoded.
+/// sender resolved by `check` before its message is decoded.
 pub(crate) fn router(
     receiver: Receiver,
-    auth: &Auth,
+    check: &std::sync::Arc<dyn SenderCheck>,
     limits: &ReceiveLimits,
     hygiene: &GrpcHygiene,
 ) -> Router {
@@ -26,19 +26,19 @@ pub(crate) fn router(
         .max_concurrent_streams(streams)
         .add_service(ExportServer::<Traces>::new(
             receiver.clone(),
-            auth.clone(),
+            check.clone(),
             max,
             hygiene.clone(),
         ))
         .add_service(ExportServer::<Logs>::new(
             receiver.clone(),
-            auth.clone(),
+            check.clone(),
             max,
             hygiene.clone(),
         ))
         .add_service(ExportServer::<Metrics>::new(
             receiver,
-            auth.clone(),
+            check.clone(),
             max,
             hygiene.clone(),
         ))

@@ -19,9 +19,8 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::{Admitted, BodyFormat, ExportFailure, OtlpSignal, RETRY_AFTER, Receiver};
-use crate::http::auth::Auth;
 use crate::ingest::listen::GrpcHygiene;
-use crate::ingest::route::Sender;
+use crate::ingest::route::{Sender, SenderCheck};
 
 /// A signal served over gRPC: its service's name.
 pub(crate) trait GrpcSignal: OtlpSignal {
@@ -45,7 +44,7 @@ impl GrpcSignal for super::Metrics {
 /// (decompressed), each call admitted by the listener's [`GrpcHygiene`].
 pub(crate) struct ExportServer<S> {
     receiver: Receiver,
-    auth: Auth,
+    check: std::sync::Arc<dyn SenderCheck>,
     max: usize,
     hygiene: GrpcHygiene,
     signal: PhantomData<fn() -> S>,
@@ -55,7 +54,7 @@ impl<S> Clone for ExportServer<S> {
     fn clone(&self) -> Self {
         Self {
             receiver: self.receiver.clone(),
-            auth: self.auth.clone(),
+            check: self.check.clone(),
             max: self.max,
             hygiene: self.hygiene.clone(),
             signal: PhantomData,
@@ -64,12 +63,17 @@ impl<S> Clone for ExportServer<S> {
 }
 
 impl<S> ExportServer<S> {
-    /// Served into `receiver`, each call's sender resolved by `auth` before its message is
+    /// Served into `receiver`, each call's sender resolved by `check` before its message is
     /// decoded.
-    pub(crate) fn new(receiver: Receiver, auth: Auth, max: usize, hygiene: GrpcHygiene) -> Self {
+    pub(crate) fn new(
+        receiver: Receiver,
+        check: std::sync::Arc<dyn SenderCheck>,
+        max: usize,
+        hygiene: GrpcHygiene,
+    ) -> Self {
         Self {
             receiver,
-            auth,
+            check,
             max,
             hygiene,
             signal: PhantomData,
@@ -130,14 +134,11 @@ impl<S: GrpcSignal> Service<http::Request<Body>> for ExportServer<S> {
                 Ok(admitted) => admitted,
                 Err(refused) => return Ok(refused.into_http()),
             };
-            match this.auth.ingest_sender(request.headers()).await {
+            match this.check.sender(request.headers()).await {
                 Ok(sender) => {
                     request.extensions_mut().insert(sender);
                 }
-                Err(refusal) => {
-                    this.auth.count(&refusal);
-                    return Ok(crate::http::auth::grpc::status(refusal).into_http());
-                }
+                Err(status) => return Ok(status.into_http()),
             }
             let codec = ExportCodec::<S> {
                 receiver: this.receiver.clone(),

@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use super::{BodyFormat, ExportFailure, Logs, Metrics, OtlpSignal, RETRY_AFTER, Receiver, Traces};
 use crate::config::ReceiveLimits;
-use crate::http::auth::{Auth, ingest_request};
 use crate::ingest::route::Sender;
 
 /// gRPC status codes used in HTTP error bodies (`google.rpc.Status.code`).
@@ -31,8 +30,9 @@ struct HttpState {
     max_decompressed: usize,
 }
 
-/// The OTLP/HTTP routes, each request's sender resolved by `auth` first.
-pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits, auth: Auth) -> Router {
+/// The OTLP/HTTP routes. Each request's [`Sender`] must be resolved before (the layer
+/// `crate::http::auth::ingesting` puts on them).
+pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits) -> Router {
     let state = HttpState {
         receiver,
         max_body: limits.max_body_bytes,
@@ -43,7 +43,6 @@ pub(crate) fn router(receiver: Receiver, limits: &ReceiveLimits, auth: Auth) -> 
         .route("/v1/logs", post(export::<Logs>))
         .route("/v1/metrics", post(export::<Metrics>))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(auth, ingest_request))
         .with_state(state)
 }
 

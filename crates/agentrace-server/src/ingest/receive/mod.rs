@@ -49,10 +49,10 @@ use serde::de::DeserializeOwned;
 
 pub(crate) use admission::{Admitted, BodyFormat};
 
-use crate::http::auth::directory::Directory;
 use crate::ingest::processors::{Destination, Processing, Records};
 use crate::ingest::route::{Part, Sender, route};
 use crate::ingest::writer::{Refused, WriteFailure, WriterHandle};
+use crate::store::directory::Directory;
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::{ServerStats, SignalCounters};
 

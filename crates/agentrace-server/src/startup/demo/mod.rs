@@ -37,9 +37,9 @@ mod simulation;
 
 use simulation::{Rng, Runs, simulate};
 
-use crate::http::auth::directory::Directory;
 use crate::ingest::receive::{Logs, Receiver, Traces};
 use crate::ingest::route::Sender;
+use crate::store::directory::Directory;
 
 /// The demo's second project.
 pub(crate) const SECOND_PROJECT: &str = "staging";

@@ -9,6 +9,8 @@ use agentrace_store::{Organization, Store};
 
 use crate::config::{ClickHouseLocation, ServerConfig, StoreLocation};
 
+pub mod directory;
+
 /// The store every part of the server shares: any implementation of
 /// [`agentrace_store::Store`] (SQLite, ClickHouse), chosen by the configuration's `store`.
 pub type SharedStore = Arc<dyn Store>;
@@ -81,8 +83,8 @@ fn serve_clickhouse(
             );
         }
     }
-    let organization =
-        agentrace_clickhouse::ClickHouseOrganization::open(store).map_err(OpenStoreError::Projects)?;
+    let organization = agentrace_clickhouse::ClickHouseOrganization::open(store)
+        .map_err(OpenStoreError::Projects)?;
     Ok(Arc::new(organization))
 }
 

@@ -1,4 +1,4 @@
-//! Who a request is, and which project it acts on: keys found by the digest of their secret,
+//! Who is asking, and which project they act on: keys found by the digest of their secret,
 //! projects by name, both cached for [`CACHE_TTL`] so that a request does not wait for the
 //! store, and both answered from the store the whole fleet shares.
 //!
@@ -14,7 +14,7 @@ use agentrace_store::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::store::{SharedOrganization, SharedStore};
+use super::{SharedOrganization, SharedStore};
 
 /// How long a key or a project is trusted from the cache: the bound on how long a key
 /// revoked (or a project deleted) on another node keeps working here.
@@ -26,9 +26,6 @@ const MAX_CACHED_KEYS: usize = 10_000;
 
 /// How a key's secret starts: so that a leaked one is recognized by secret scanners.
 pub(crate) const KEY_PREFIX: &str = "agt_";
-
-/// The header an organization key names its project with.
-pub(crate) const PROJECT_HEADER: &str = "x-agentrace-project";
 
 /// Who is asking: what they may do, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +173,7 @@ impl Directory {
     }
 
     /// The project `principal` acts on: the one its key belongs to, else the one `asked`
-    /// names (the [`PROJECT_HEADER`]), else `default` (or the first project, if `default`
+    /// names (the `x-agentrace-project` header), else `default` (or the first project, if `default`
     /// was deleted).
     pub async fn project_for(
         &self,
