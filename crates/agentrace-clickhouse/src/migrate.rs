@@ -12,7 +12,8 @@
 //! 1. a table of the new shape is made under a name of this node's own (`<table>__v6_<node>`;
 //!    one left by an earlier try is dropped first), and every row of the old one copied into
 //!    it, in project 1 (`INSERT … SELECT 1, …`), the views dropped before (none copies twice);
-//! 2. the copy holds at least as many rows as the old table, or rows were written meanwhile (a
+//! 2. the copy holds at least as many rows as the old table (but those the copy's TTL drops as
+//!    they are inserted: `past_changes` older than a day), or rows were written meanwhile (a
 //!    node of the release before still writing): then the open fails, saying so, and nothing
 //!    is swapped;
 //! 3. `EXCHANGE TABLES` swaps the two atomically: readers see the old table or the whole new
@@ -269,7 +270,8 @@ struct Plan {
     create_stage: Vec<String>,
     /// Copy every row of the old table into it, in the `default` project.
     copy: String,
-    /// The rows of the old table and of the copy.
+    /// The rows of the old table the copy keeps (those its TTL would not drop as they are
+    /// inserted: `past_changes` keeps a day), and the rows of the copy.
     counts: String,
     /// Swap the two.
     exchange: String,
@@ -285,6 +287,10 @@ impl Plan {
             .collect::<Vec<_>>()
             .join(", ");
         let name = table.name;
+        let kept = table.clauses.split_once("TTL ").map_or_else(
+            || "1".to_owned(),
+            |(_, ttl)| format!("{} > now()", ttl.trim()),
+        );
         Self {
             drop_stage: drop_table(stage, database, layout),
             create_stage: table.render(stage, database, layout),
@@ -297,7 +303,7 @@ impl Plan {
                 schema::DEFAULT_PROJECT_ID,
             ),
             counts: format!(
-                "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{name}), 0)), \
+                "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{name} WHERE {kept}), 0)), \
                  toUInt64(ifNull((SELECT count() FROM {database}.{stage}), 0))"
             ),
             exchange: format!(

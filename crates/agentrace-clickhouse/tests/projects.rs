@@ -392,11 +392,30 @@ fn a_database_of_the_release_before_projects_is_the_default_project_whole()
     );
     assert_eq!(before, rows(&client, "current", &DATA_TABLES));
 
+    // A change of the past recorded two days ago: expired (kept a day), not merged away yet
+    // (written with the TTL off, which then comes back without touching the rows, merges
+    // stopped).
+    for sql in [
+        "SYSTEM STOP MERGES old.past_changes",
+        "ALTER TABLE old.past_changes REMOVE TTL",
+        "INSERT INTO old.past_changes (at, from_time, to_time, traces, trace_count) \
+         VALUES (now64(9) - INTERVAL 2 DAY, now64(9), now64(9), [], 0)",
+        "ALTER TABLE old.past_changes MODIFY TTL toDateTime(at) + INTERVAL 1 DAY \
+         SETTINGS materialize_ttl_after_modify = 0",
+    ] {
+        run(client.query(sql).execute())?;
+    }
+    assert_eq!(
+        rows(&client, "old", &["past_changes"])[0].1,
+        before[8].1 + 1,
+        "the expired row is there"
+    );
+
     let upgraded = open(&server, "old")?;
     assert_eq!(
         rows(&client, "old", &DATA_TABLES),
         before,
-        "every row kept, once"
+        "every row kept, once (but the expired change of the past)"
     );
     let projects: Vec<u32> = run(client
         .query("SELECT DISTINCT project FROM old.spans")
