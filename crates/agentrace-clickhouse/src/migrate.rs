@@ -36,7 +36,7 @@ use crate::schema::{
 use crate::store::OpenError;
 
 /// How long a node rebuilding may be silent before another takes over.
-pub(crate) const STALE: Duration = Duration::from_secs(60);
+const STALE: Duration = Duration::from_secs(60);
 
 /// How often a node rebuilding says it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -123,14 +123,13 @@ impl Migrator<'_> {
                     }
                 }))
             };
-            let applied = match self.drop_stages().await {
+            let applied = async {
+                self.drop_stages().await?;
                 // Another node may have finished while this one waited.
-                Ok(()) => match self.version().await {
-                    Ok(found) => self.apply(found).await,
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+                let found = self.version().await?;
+                self.apply(found).await
+            }
+            .await;
             drop(beating);
             lock.release().await.map_err(self.server())?;
             return applied;
