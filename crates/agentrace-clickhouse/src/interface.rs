@@ -232,7 +232,8 @@ impl Repairs for ClickHouseStore {
         self.block_on(ClickHouseStore::update_costs(self, updates))
     }
 
-    /// The spans this node holds awaiting their parent (`hold_awaiting`; 0 if it holds none).
+    /// The spans this node holds awaiting their parent, of every project (`hold_awaiting`; 0
+    /// if it holds none).
     /// A stored span never waits here: attribution is completed at each write, from what is
     /// stored, whichever node the parent reaches.
     fn spans_awaiting_parent(&self) -> usize {

@@ -16,7 +16,24 @@
 //! | [`ClickHouseStore::open`], [`open_blocking`](ClickHouseStore::open_blocking) | a database on a server, created if missing, its schema made current (versioned migrations, each once) |
 //! | [`schema`] | the tables and why they are shaped so: a wide `ReplacingMergeTree` of spans, rollups kept by a materialized view, nothing updated in place |
 //! | [`ClickHouseStore::hold_awaiting`] | spans awaiting their parent held in a durable spool on the node and written once with it (what `serve` does) |
+//! | [`ClickHouseOrganization`] | projects and keys (`agentrace_store::Organization`), and each project's store |
 //! | the store traits | blocking calls, their I/O on a runtime of the store's own: call them off async threads |
+//!
+//! ## Projects
+//!
+//! One database serves many projects, none seeing another's data. They are kept apart by the
+//! key, not by databases: every data table's sorting key begins with `project` (the views
+//! carry it), so a project's queries read only its own granules however large the others
+//! are, while the tables, views and parts stay as many as for one project (a database per
+//! project would multiply them, each merged on its own). A [`ClickHouseStore`] is one
+//! project's: every read begins `WHERE project = <id>`, every row it writes names it, the
+//! spans it holds awaiting their parent are held under it (the same trace id in two projects
+//! is two traces). Opened, it is the `default` project's (id 1), which holds everything a
+//! database held before projects (an older database is rebuilt so when first opened:
+//! [`schema`]); [`ClickHouseOrganization::open`] keeps the registry in the database every
+//! node shares and hands out the other projects' stores, clones sharing the client, the
+//! runtime and the spool. What is a node's (the spool's bound, its status, shutting down) or
+//! a table's (the TTL of age retention, disk usage in health) is every project's.
 //!
 //! ## Example
 //!

@@ -12,7 +12,8 @@
 //! 1. a table of the new shape is made under a name of this node's own (`<table>__v6_<node>`;
 //!    one left by an earlier try is dropped first), and every row of the old one copied into
 //!    it, in project 1 (`INSERT … SELECT 1, …`), the views dropped before (none copies twice);
-//! 2. the copy holds at least as many rows as the old table, or rows were written meanwhile (a
+//! 2. the copy holds at least as many rows as the old table (but those the copy's TTL drops as
+//!    they are inserted: `past_changes` older than a day), or rows were written meanwhile (a
 //!    node of the release before still writing): then the open fails, saying so, and nothing
 //!    is swapped;
 //! 3. `EXCHANGE TABLES` swaps the two atomically: readers see the old table or the whole new
@@ -35,7 +36,7 @@ use crate::schema::{
 use crate::store::OpenError;
 
 /// How long a node rebuilding may be silent before another takes over.
-pub(crate) const STALE: Duration = Duration::from_secs(60);
+const STALE: Duration = Duration::from_secs(60);
 
 /// How often a node rebuilding says it is alive.
 const HEARTBEAT: Duration = Duration::from_secs(10);
@@ -122,14 +123,13 @@ impl Migrator<'_> {
                     }
                 }))
             };
-            let applied = match self.drop_stages().await {
+            let applied = async {
+                self.drop_stages().await?;
                 // Another node may have finished while this one waited.
-                Ok(()) => match self.version().await {
-                    Ok(found) => self.apply(found).await,
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            };
+                let found = self.version().await?;
+                self.apply(found).await
+            }
+            .await;
             drop(beating);
             lock.release().await.map_err(self.server())?;
             return applied;
@@ -207,76 +207,43 @@ impl Migrator<'_> {
         }
         if !columns.iter().any(|c| c == "project") {
             let stage = format!("{}__v6_{}", table.name, self.node);
-            self.drop_table(&stage).await?;
-            for sql in table.render(&stage, database, layout) {
-                self.run(&sql).await?;
+            let plan = Plan::of(table, &columns, &stage, database, layout);
+            for sql in plan.drop_stage.iter().chain(&plan.create_stage) {
+                self.run(sql).await?;
             }
-            let listed = columns
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            // Every row as it is: not merged on the way (`optimize_on_insert` would replace
-            // the older versions of a span among those copied together).
-            self.run(&format!(
-                "INSERT INTO {database}.{stage} (`project`, {listed}) \
-                 SELECT {}, {listed} FROM {database}.{} SETTINGS optimize_on_insert = 0",
-                schema::DEFAULT_PROJECT_ID,
-                table.name
-            ))
-            .await?;
+            self.run(&plan.copy).await?;
             let (before, copied): (u64, u64) = self
                 .client
-                .query(&format!(
-                    "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{}), 0)), \
-                     toUInt64(ifNull((SELECT count() FROM {database}.{stage}), 0))",
-                    table.name
-                ))
+                .query(&plan.counts)
                 .fetch_one()
                 .await
                 .map_err(self.server())?;
             if before > copied {
-                self.drop_table(&stage).await?;
+                for sql in &plan.drop_stage {
+                    self.run(sql).await?;
+                }
                 return Err(OpenError::WrittenWhileRebuilt(table.name.to_owned()));
             }
-            self.run(&format!(
-                "EXCHANGE TABLES {database}.{local} AND {database}.{}{}",
-                layout.local(&stage),
-                layout.on_cluster()
-            ))
-            .await?;
-            self.drop_table(&stage).await?;
+            self.run(&plan.exchange).await?;
+            for sql in &plan.drop_stage {
+                self.run(sql).await?;
+            }
         }
-        if matches!(layout, Layout::Cluster(_)) {
-            // The `Distributed` table over the new local tables.
-            self.run(&format!(
-                "ALTER TABLE {database}.{}{} ADD COLUMN IF NOT EXISTS project UInt32 DEFAULT {} FIRST",
-                table.name,
-                layout.on_cluster(),
-                schema::DEFAULT_PROJECT_ID
-            ))
-            .await?;
+        if let Some(sql) = distributed_project(table.name, database, layout) {
+            self.run(&sql).await?;
         }
         Ok(())
     }
 
-    /// Drops the table `name` (on a cluster, its `Distributed` table and its local tables).
-    async fn drop_table(&self, name: &str) -> Result<(), OpenError> {
-        let (database, layout) = (self.database, self.layout);
-        let mut names = vec![name.to_owned()];
-        if matches!(layout, Layout::Cluster(_)) {
-            names.push(layout.local(name));
-        }
+    /// Drops the tables `names` (on a cluster, their `Distributed` tables and local tables).
+    async fn drop_tables(&self, names: &[String]) -> Result<(), OpenError> {
         for name in names {
-            self.run(&format!(
-                "DROP TABLE IF EXISTS {database}.{name}{} SYNC",
-                layout.on_cluster()
-            ))
-            .await?;
+            for sql in drop_table(name, self.database, self.layout) {
+                self.run(&sql).await?;
+            }
         }
         Ok(())
     }
-
     /// Drops the copies that nodes which stopped while rebuilding left.
     async fn drop_stages(&self) -> Result<(), OpenError> {
         let left: Vec<String> = self
@@ -289,9 +256,207 @@ impl Migrator<'_> {
             .fetch_all()
             .await
             .map_err(self.server())?;
-        for name in left {
-            self.drop_table(&name).await?;
+        self.drop_tables(&left).await
+    }
+}
+
+/// The statements of a table's rebuild through its copy `stage` (see the module's
+/// documentation).
+struct Plan {
+    /// Drop the copy (before it is made, and once swapped out, holding the old rows).
+    drop_stage: Vec<String>,
+    /// Make the copy, of the new shape.
+    create_stage: Vec<String>,
+    /// Copy every row of the old table into it, in the `default` project.
+    copy: String,
+    /// The rows of the old table the copy keeps (those its TTL would not drop as they are
+    /// inserted: `past_changes` keeps a day), and the rows of the copy.
+    counts: String,
+    /// Swap the two.
+    exchange: String,
+}
+
+impl Plan {
+    /// The rebuild of `table`, whose columns are now `columns`, through `stage`, on
+    /// `database` laid out as `layout`.
+    fn of(table: &Table, columns: &[String], stage: &str, database: &str, layout: &Layout) -> Self {
+        let listed = columns
+            .iter()
+            .map(|c| format!("`{c}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let name = table.name;
+        let kept = table.clauses.split_once("TTL ").map_or_else(
+            || "1".to_owned(),
+            |(_, ttl)| format!("{} > now()", ttl.trim()),
+        );
+        Self {
+            drop_stage: drop_table(stage, database, layout),
+            create_stage: table.render(stage, database, layout),
+            // Every row as it is: not merged on the way (`optimize_on_insert` would replace
+            // the older versions of a span among those copied together). On a cluster, from
+            // `Distributed` table to `Distributed` table: each row to the shard it was on.
+            copy: format!(
+                "INSERT INTO {database}.{stage} (`project`, {listed}) \
+                 SELECT {}, {listed} FROM {database}.{name} SETTINGS optimize_on_insert = 0",
+                schema::DEFAULT_PROJECT_ID,
+            ),
+            counts: format!(
+                "SELECT toUInt64(ifNull((SELECT count() FROM {database}.{name} WHERE {kept}), 0)), \
+                 toUInt64(ifNull((SELECT count() FROM {database}.{stage}), 0))"
+            ),
+            exchange: format!(
+                "EXCHANGE TABLES {database}.{} AND {database}.{}{}",
+                layout.local(name),
+                layout.local(stage),
+                layout.on_cluster()
+            ),
         }
-        Ok(())
+    }
+}
+
+/// On a cluster, the `Distributed` table `name` over rebuilt local tables gets `project`.
+fn distributed_project(name: &str, database: &str, layout: &Layout) -> Option<String> {
+    matches!(layout, Layout::Cluster(_)).then(|| {
+        format!(
+            "ALTER TABLE {database}.{name}{} ADD COLUMN IF NOT EXISTS project UInt32 DEFAULT {} FIRST",
+            layout.on_cluster(),
+            schema::DEFAULT_PROJECT_ID
+        )
+    })
+}
+
+/// Drops the table `name` (on a cluster, its `Distributed` table and its local tables).
+fn drop_table(name: &str, database: &str, layout: &Layout) -> Vec<String> {
+    let mut names = vec![name.to_owned()];
+    if matches!(layout, Layout::Cluster(_)) {
+        names.push(layout.local(name));
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            format!(
+                "DROP TABLE IF EXISTS {database}.{name}{} SYNC",
+                layout.on_cluster()
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rebuild of `spans` on `layout`, every statement in order.
+    fn spans_rebuild(layout: &Layout) -> Vec<String> {
+        let Some(spans) = schema::migrations()
+            .flat_map(|m| m.statements)
+            .find_map(|s| match s {
+                Statement::Rebuild(t) if t.name == "spans" => Some(t),
+                _ => None,
+            })
+        else {
+            panic!("version 6 rebuilds spans")
+        };
+        let columns = ["trace_id".to_owned(), "end".to_owned()];
+        let plan = Plan::of(spans, &columns, "spans__v6_0123456789ab", "db", layout);
+        let mut sql = plan.drop_stage.clone();
+        sql.extend(plan.create_stage);
+        sql.extend([plan.copy, plan.counts, plan.exchange]);
+        sql.extend(plan.drop_stage);
+        sql.extend(distributed_project("spans", "db", layout));
+        sql
+    }
+
+    #[test]
+    fn one_server_copies_into_a_table_of_its_own_and_swaps_it_in() {
+        let sql = spans_rebuild(&Layout::Single);
+        assert_eq!(sql.len(), 6);
+        assert_eq!(
+            sql[0],
+            "DROP TABLE IF EXISTS db.spans__v6_0123456789ab SYNC"
+        );
+        assert!(sql[1].starts_with("CREATE TABLE IF NOT EXISTS db.spans__v6_0123456789ab (\n"));
+        assert!(sql[1].contains("ORDER BY (project, toDate(start), trace_id, span_id)"));
+        assert_eq!(
+            sql[2],
+            "INSERT INTO db.spans__v6_0123456789ab (`project`, `trace_id`, `end`) \
+             SELECT 1, `trace_id`, `end` FROM db.spans SETTINGS optimize_on_insert = 0"
+        );
+        assert_eq!(
+            sql[4],
+            "EXCHANGE TABLES db.spans AND db.spans__v6_0123456789ab"
+        );
+    }
+
+    /// On a cluster: the copy made `ON CLUSTER` (replicated, by its UUID, with a
+    /// `Distributed` table over it), filled through the `Distributed` tables, the local tables
+    /// swapped `ON CLUSTER`, the `Distributed` table given `project`.
+    #[test]
+    fn a_cluster_swaps_its_local_tables_on_every_server() {
+        let sql = spans_rebuild(&Layout::Cluster("prod".into()));
+        let on = " ON CLUSTER 'prod'";
+        assert_eq!(
+            &sql[..2],
+            [
+                format!("DROP TABLE IF EXISTS db.spans__v6_0123456789ab{on} SYNC"),
+                format!("DROP TABLE IF EXISTS db.spans__v6_0123456789ab_local{on} SYNC"),
+            ]
+        );
+        assert!(sql[2].starts_with(&format!(
+            "CREATE TABLE IF NOT EXISTS db.spans__v6_0123456789ab_local{on} ("
+        )));
+        assert!(
+            sql[2].contains("ReplicatedReplacingMergeTree('/clickhouse/tables/{uuid}/{shard}'")
+        );
+        assert!(sql[3].ends_with(
+            "ENGINE = Distributed('prod', 'db', 'spans__v6_0123456789ab_local', cityHash64(trace_id))"
+        ));
+        assert!(sql[4].starts_with("INSERT INTO db.spans__v6_0123456789ab ("));
+        assert!(sql[4].contains(" FROM db.spans SETTINGS"));
+        assert_eq!(
+            sql[6],
+            format!("EXCHANGE TABLES db.spans_local AND db.spans__v6_0123456789ab_local{on}")
+        );
+        assert_eq!(
+            sql[9],
+            format!(
+                "ALTER TABLE db.spans{on} ADD COLUMN IF NOT EXISTS project UInt32 DEFAULT 1 FIRST"
+            )
+        );
+    }
+
+    /// ClickHouse's own parser reads every statement of a rebuild on a cluster, the views'
+    /// drops included (no cluster runs on the fixture: chdb has no Keeper).
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_cluster_rebuild_is_valid_clickhouse_sql() {
+        let Some(python) = crate::testing::python() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temp dir: {e}"));
+        let server = crate::testing::ChdbServer::start(&python, dir.path());
+        let client = Client::default().with_url(server.url());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("a runtime: {e}"));
+        let layout = Layout::Cluster("prod".into());
+        let mut sql = spans_rebuild(&layout);
+        sql.extend(Statement::DropView("span_rollups_mv").render("db", &layout));
+        for statement in sql {
+            let formatted: String = runtime
+                .block_on(
+                    client
+                        .query("SELECT formatQuerySingleLine(?)")
+                        .bind(statement.as_str())
+                        .fetch_one(),
+                )
+                .unwrap_or_else(|e| panic!("ClickHouse parses {statement}: {e}"));
+            // Rows go through the `Distributed` tables; every change of a table is every
+            // server's.
+            let rows = formatted.starts_with("INSERT") || formatted.starts_with("SELECT");
+            assert!(rows || formatted.contains("ON CLUSTER prod"), "{formatted}");
+        }
     }
 }

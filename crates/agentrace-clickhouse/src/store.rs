@@ -348,6 +348,10 @@ impl ClickHouseStore {
     /// parent another node stored, and writes each span whose hold ended, as it is. Blocks:
     /// call it off async threads.
     ///
+    /// The spool is the node's, shared by every project's store cloned from this one (before
+    /// or after): each span is held under its project, written into it, and its bound
+    /// ([`Health::held`](agentrace_store::Health::held)) is the node's.
+    ///
     /// # Errors
     /// [`HoldError::Spool`] when the spool cannot be opened, [`HoldError::Replay`] when what
     /// it held cannot be written, [`HoldError::Holding`] if the store holds already.
