@@ -7,6 +7,49 @@ use clickhouse::error::Error;
 
 use crate::row::DecodeError;
 
+/// Opening a store failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The server did not answer, or refused a statement of the schema.
+    #[error("ClickHouse at {url}: {source}")]
+    Server {
+        /// The server's URL.
+        url: String,
+        /// What the client or the server said.
+        #[source]
+        source: clickhouse::error::Error,
+    },
+    /// The database was made by a newer agentrace.
+    #[error(
+        "the ClickHouse database {database} has schema version {found}; this build knows up to {supported}: upgrade agentrace"
+    )]
+    TooNew {
+        /// The database.
+        database: String,
+        /// Its schema version.
+        found: u32,
+        /// The newest this build knows.
+        supported: u32,
+    },
+    /// The runtime of the store's blocking calls could not start.
+    #[error("cannot start the ClickHouse store's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The database name is not a plain identifier.
+    #[error("{0:?} is not a ClickHouse database name agentrace uses (letters, digits, _)")]
+    DatabaseName(String),
+    /// The cluster name is not one agentrace puts into statements.
+    #[error("{0:?} is not a ClickHouse cluster name agentrace uses (letters, digits, _, -, .)")]
+    ClusterName(String),
+    /// Rows were written into a table while it was rebuilt for projects (schema version 6):
+    /// a node of an older release still writes. Nothing was swapped.
+    #[error(
+        "rows were written into {0} while it was rebuilt for projects: stop the nodes of the \
+         older release, then start this one again"
+    )]
+    WrittenWhileRebuilt(String),
+}
+
 /// Server error codes that clear by themselves: too many queries or simultaneous inserts,
 /// memory limits, timeouts, too many parts (merges catching up), a replica or keeper away.
 const TRANSIENT_CODES: &[u32] = &[

@@ -82,8 +82,9 @@ pub mod testing;
 mod upkeep;
 mod write;
 
+pub use error::OpenError;
 pub use held::SpoolError;
 pub use organization::ClickHouseOrganization;
 pub use row::DecodeError;
 pub use schema::{Layout, SCHEMA_VERSION};
-pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, HoldError, OpenError};
+pub use store::{ClickHouseStore, DEFAULT_TIMEOUT, HoldError};

@@ -28,12 +28,12 @@ use std::time::Duration;
 
 use clickhouse::Client;
 
+use crate::error::OpenError;
 use crate::lock::Lock;
 use crate::schema::{
     self, BASELINE, Layout, MIGRATIONS_TABLE, Migration, SCHEMA_VERSION, Statement, Table,
     create_database,
 };
-use crate::store::OpenError;
 
 /// How long a node rebuilding may be silent before another takes over.
 const STALE: Duration = Duration::from_secs(60);

@@ -67,7 +67,9 @@ fn the_store_traits_require_few_methods() {
         .iter()
         .filter(|f| !f.components().any(|c| c.as_os_str() == "conformance"))
         .flat_map(|f| required_methods(&std::fs::read_to_string(f).unwrap_or_default()))
-        .filter(|(name, _)| name != "Store")
+        // `Store` has no methods of its own; an `Organization` is not a project's store but
+        // the registry that hands them out, each of its methods an operation of its own.
+        .filter(|(name, _)| name != "Store" && name != "Organization")
         .collect();
     assert!(
         required.len() <= MOST_REQUIRED,

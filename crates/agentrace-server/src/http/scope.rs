@@ -1,5 +1,5 @@
 //! The project a request acts on: resolved from its credential (and the
-//! `x-agentrace-project` header) before any handler runs ([`crate::http::auth`]), and the only
+//! `x-agentrace-project` header) before any handler runs (`crate::http::auth`), and the only
 //! way a handler reaches a store — so a handler cannot read or change another project's data.
 
 use agentrace_store::{Project, ProjectId};

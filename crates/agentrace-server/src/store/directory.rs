@@ -18,14 +18,14 @@ use super::{SharedOrganization, SharedStore};
 
 /// How long a key or a project is trusted from the cache: the bound on how long a key
 /// revoked (or a project deleted) on another node keeps working here.
-pub(crate) const CACHE_TTL: Duration = Duration::from_secs(5);
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// Entries the key cache holds at most (unknown secrets included, so that guessing cannot
 /// grow it without bound); beyond, it starts over.
 const MAX_CACHED_KEYS: usize = 10_000;
 
 /// How a key's secret starts: so that a leaked one is recognized by secret scanners.
-pub(crate) const KEY_PREFIX: &str = "agt_";
+pub const KEY_PREFIX: &str = "agt_";
 
 /// Who is asking: what they may do, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

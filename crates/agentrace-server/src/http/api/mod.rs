@@ -162,7 +162,7 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
 
 /// The API of an open server over `state`: every route under `/api/v1`, each request the
 /// organization's admin acting on `default` unless it presents a key or names its project
-/// (`x-agentrace-project`). What a test of the API serves; `serve` puts [`routes`] behind its
+/// (`x-agentrace-project`). What a test of the API serves; `serve` puts the routes behind its
 /// configured tokens instead.
 pub fn router(state: AppState) -> Router {
     let auth = crate::http::auth::Auth::new(None, state.directory.clone(), state.stats.clone());
