@@ -97,7 +97,9 @@ fn store(dir: &std::path::Path, n: u64, now: u64) -> SharedStore {
         config.store = StoreLocation::from_str(&format!("clickhouse://{server}/{database}"))
             .expect("a ClickHouse location");
     }
-    let store = agentrace_server::store::open(&config).expect("a store");
+    let organization = agentrace_server::store::open(&config).expect("a store");
+    let (_, store) =
+        agentrace_server::http::state::configured(&organization).expect("the default project");
     let gap = 28 * DAY / n;
     let resource = Arc::new(Resource::new("bench"));
     let mut batch = Vec::new();

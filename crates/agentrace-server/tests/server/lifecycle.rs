@@ -253,6 +253,17 @@ async fn the_demo_fills_the_store_through_the_same_path() -> Result {
     })
     .await?;
     assert!(filled);
+    // Two projects: `default`, and `staging` with one run in four, its own.
+    let organization =
+        agentrace_sqlite::SqliteOrganization::open(t.dir.path().join("agentrace.db"))?;
+    let staging = agentrace_store::Organization::project_named(&organization, "staging")?
+        .ok_or("the demo's second project")?;
+    let staging = agentrace_store::Organization::store(&organization, staging.id)?;
+    let in_staging = eventually(Duration::from_secs(20), || {
+        Ok(staging.count(RecordKind::Spans)? > 0)
+    })
+    .await?;
+    assert!(in_staging, "the demo's second project holds runs");
     let store = t.fresh_store()?;
     let stats = t.server.stats();
     assert!(stats.spans.accepted > 20 && stats.requests.received >= 2);
