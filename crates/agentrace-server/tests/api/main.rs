@@ -7,6 +7,7 @@ mod analytics;
 mod budget_check;
 mod documents;
 mod guardrails;
+mod isolation;
 mod live;
 mod projects;
 mod records;

@@ -599,3 +599,46 @@ fn metrics() -> Vec<agentrace_core::Measurement> {
     }
     out
 }
+
+/// A parameter of an operation, its `$ref` (to the document's parameters) followed.
+pub(crate) fn parameter<'a>(doc: &'a Value, p: &'a Value) -> &'a Value {
+    match p["$ref"].as_str() {
+        Some(r) => &doc["components"]["parameters"][r.rsplit('/').next().unwrap_or_default()],
+        None => p,
+    }
+}
+
+/// The query of an operation `op` with every documented query parameter at its example
+/// (`name=value`, encoded; a list comma-separated); `cursor`, which has none, left out.
+pub(crate) fn example_query(doc: &Value, op: &Value) -> Result<Vec<String>, Error> {
+    let mut query = Vec::new();
+    for p in op["parameters"].as_array().into_iter().flatten() {
+        let p = parameter(doc, p);
+        if p["in"].as_str() != Some("query") {
+            continue;
+        }
+        let name = p["name"].as_str().ok_or("parameter name")?;
+        match &p["example"] {
+            Value::Null => {
+                if name != "cursor" {
+                    return Err(format!("query parameter `{name}` has no example").into());
+                }
+            }
+            Value::String(v) => query.push(format!(
+                "{name}={}",
+                v.replace('+', "%2B").replace(',', "%2C")
+            )),
+            // A list (`style: form`, `explode: false`): comma-separated.
+            Value::Array(items) => query.push(format!(
+                "{name}={}",
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            v => query.push(format!("{name}={v}")),
+        }
+    }
+    Ok(query)
+}
