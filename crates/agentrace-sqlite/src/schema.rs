@@ -457,6 +457,24 @@ fn open_error(path: &Path, e: rusqlite::Error) -> OpenError {
     }
 }
 
+/// Switches the file to write-ahead logging; returns the journal mode it is in. Another
+/// connection switching a fresh file at the same moment makes SQLite answer busy at once
+/// (its busy handler is not asked here): try again until [`BUSY_TIMEOUT`].
+fn wal_mode(conn: &Connection) -> rusqlite::Result<String> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)) {
+            Err(e)
+                if DbError::is_busy_code(e.sqlite_error_code())
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens the writer connection, configures it and migrates the file.
 pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     let err = |e| open_error(path, e);
@@ -478,9 +496,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
             reason: format!("application_id {application_id:#x}"),
         });
     }
-    let mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-        .map_err(err)?;
+    let mode = wal_mode(&conn).map_err(err)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(OpenError::Wal {
             path: path.to_owned(),
@@ -498,7 +514,7 @@ pub(crate) fn open_writer(path: &Path) -> Result<Connection, OpenError> {
     conn.set_prepared_statement_cache_capacity(32);
     span_rollups::register_functions(&conn).map_err(err)?;
     let mut conn = conn;
-    migrate(&mut conn, path, application_id)?;
+    migrate(&mut conn, path)?;
     Ok(conn)
 }
 
@@ -531,7 +547,7 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection, path: &Path, application_id: i32) -> Result<(), OpenError> {
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
     let err = |e| open_error(path, e);
     // IMMEDIATE: two processes opening a fresh file at once migrate it once.
     let tx = conn
@@ -539,6 +555,10 @@ fn migrate(conn: &mut Connection, path: &Path, application_id: i32) -> Result<()
         .map_err(err)?;
     let version: i64 = tx
         .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err)?;
+    // Read again under the lock: another process may have migrated the file meanwhile.
+    let application_id: i32 = tx
+        .pragma_query_value(None, "application_id", |r| r.get(0))
         .map_err(err)?;
     if version > SCHEMA_VERSION {
         return Err(OpenError::TooNew {

@@ -181,3 +181,26 @@ fn an_empty_file_becomes_a_store() -> TestResult {
     );
     Ok(())
 }
+
+/// Stores opening one fresh file at the same time (a server creating a project's file while
+/// the CLI or a test opens it) all open it: one migrates, the others find it migrated.
+#[test]
+fn stores_opening_a_fresh_file_together_all_open_it() -> Result<(), Box<dyn std::error::Error>> {
+    for round in 0..10 {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join(format!("fresh-{round}.db"));
+        let opened: Vec<Result<SqliteStore, String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| SqliteStore::open(&path).map_err(|e| e.to_string())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err("panicked".into())))
+                .collect()
+        });
+        for store in opened {
+            store?;
+        }
+    }
+    Ok(())
+}
