@@ -391,13 +391,20 @@ impl Organization for ClickHouseOrganization {
         self.block_on(self.purge(&deleted))
     }
 
+    /// A store handed out before is handed again while ClickHouse does not answer (its own
+    /// calls then fail retryably), so that an outage does not turn into "no such project".
     fn store(&self, id: ProjectId) -> Result<Arc<dyn Store>, ProjectError> {
-        if let Some((store, checked)) = self.handed().get(&id)
+        let handed = self.handed().get(&id).cloned();
+        if let Some((store, checked)) = &handed
             && checked.elapsed() < CHECKED_FOR
         {
             return Ok(store.clone());
         }
-        self.block_on(self.live(id))?;
+        match (self.block_on(self.live(id)), handed) {
+            (Ok(_), _) => {}
+            (Err(ProjectError::Unavailable(_)), Some((store, _))) => return Ok(store),
+            (Err(e), _) => return Err(e),
+        }
         let store = Arc::new(self.store.in_project(id));
         self.handed().insert(id, (store.clone(), Instant::now()));
         Ok(store)

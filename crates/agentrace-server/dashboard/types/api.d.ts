@@ -1263,7 +1263,7 @@ declare namespace Api {
       notifications: number;
     };
   }
-  /** A slug: 1 to 64 lowercase letters, digits and '-', starting with a letter or a digit (`^[a-z0-9][a-z0-9-]{0,63}$`). */
+  /** A slug: 1 to 64 lowercase letters, digits and '-', starting with a letter or a digit. */
   type ProjectName = string;
   interface Project {
     id: number;
@@ -1293,7 +1293,8 @@ declare namespace Api {
   interface KeyInput {
     scope: "ingest" | "read" | "write" | "admin";
     name?: string;
-    expires_unix_nano?: number | null;
+    /** The key stops working this many seconds after it is created (at most ten years); null or absent: never. */
+    expires_in_seconds?: number | null;
   }
   interface NameInput {
     name: ProjectName;

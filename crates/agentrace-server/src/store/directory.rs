@@ -3,7 +3,10 @@
 //! store, and both answered from the store the whole fleet shares.
 //!
 //! A key revoked or a project deleted on another node stops working here within
-//! [`CACHE_TTL`]; on the node that did it, at once (its cache is cleared).
+//! [`CACHE_TTL`]; on the node that did it, at once (its cache is cleared). While the store
+//! does not answer, what was cached keeps being used (a request then fails, or succeeds, on
+//! the store's own account, as before projects): an outage of the store never turns every
+//! request into a refusal of its credential.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -129,21 +132,25 @@ impl Directory {
     /// The principal of the stored key whose secret is `secret`, if one is live; notes its use.
     pub async fn principal_of_key(&self, secret: &[u8]) -> Result<Option<Principal>, ProjectError> {
         let hash = key_hash(secret);
-        let cached = lock(&self.keys)
-            .get(&hash)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-            .map(|(_, key)| key.clone());
+        let cached = lock(&self.keys).get(&hash).cloned();
         let key = match cached {
-            Some(key) => key,
-            None => {
+            Some((at, key)) if at.elapsed() < CACHE_TTL => key,
+            stale => {
                 let organization = self.organization.clone();
-                let key = blocking(move || organization.key_by_hash(&hash)).await?;
-                let mut keys = lock(&self.keys);
-                if keys.len() >= MAX_CACHED_KEYS {
-                    keys.clear();
+                match blocking(move || organization.key_by_hash(&hash)).await {
+                    Ok(key) => {
+                        let mut keys = lock(&self.keys);
+                        if keys.len() >= MAX_CACHED_KEYS {
+                            keys.clear();
+                        }
+                        keys.insert(hash, (Instant::now(), key.clone()));
+                        key
+                    }
+                    Err(ProjectError::Unavailable(_)) if stale.is_some() => {
+                        stale.and_then(|(_, key)| key)
+                    }
+                    Err(e) => return Err(e),
                 }
-                keys.insert(hash, (Instant::now(), key.clone()));
-                key
             }
         };
         let now = agentrace_core::now_unix_nano();
@@ -161,9 +168,18 @@ impl Directory {
             return Ok(projects.clone());
         }
         let organization = self.organization.clone();
-        let projects: Arc<[Project]> = blocking(move || organization.projects()).await?.into();
-        *lock(&self.projects) = Some((Instant::now(), projects.clone()));
-        Ok(projects)
+        match blocking(move || organization.projects()).await {
+            Ok(projects) => {
+                let projects: Arc<[Project]> = projects.into();
+                *lock(&self.projects) = Some((Instant::now(), projects.clone()));
+                Ok(projects)
+            }
+            Err(ProjectError::Unavailable(e)) => match &*lock(&self.projects) {
+                Some((_, stale)) => Ok(stale.clone()),
+                None => Err(ProjectError::Unavailable(e)),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     /// Forgets what is cached: after this node changed projects or keys.

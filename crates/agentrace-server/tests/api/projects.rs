@@ -101,6 +101,27 @@ async fn projects_and_keys_follow_the_contract() -> TestResult {
         )
         .await?;
     assert_eq!(status, 400);
+    for (life, status) in [
+        (json!(3600), 201),
+        (json!(0), 400),
+        (json!(400_000_000), 400),
+    ] {
+        let (got, key) = api
+            .call(
+                Method::POST,
+                "/projects/alpha/keys",
+                None,
+                None,
+                Some(&json!({"scope": "read", "expires_in_seconds": life})),
+            )
+            .await?;
+        assert_eq!(got, status, "{key}");
+        if got == 201 {
+            let expires = key["expires_unix_nano"].as_u64().ok_or("an expiry")?;
+            let created = key["created_unix_nano"].as_u64().ok_or("a creation")?;
+            assert_eq!(expires - created, 3_600_000_000_000);
+        }
+    }
 
     let (status, renamed) = api
         .call(

@@ -538,6 +538,12 @@ pub(crate) fn validate(doc: &Value, value: &Value, schema: &Value, at: &str) -> 
         let len = match pattern {
             "^[0-9a-f]{32}$" => 32,
             "^[0-9a-f]{16}$" => 16,
+            // A project name: the store's own rule.
+            "^[a-z0-9][a-z0-9-]{0,63}$" => {
+                return agentrace_store::ProjectName::new(s)
+                    .map(|_| ())
+                    .map_err(|e| format!("{at}: {e}"));
+            }
             other => return Err(format!("{at}: pattern {other} not supported by the test")),
         };
         if s.len() != len

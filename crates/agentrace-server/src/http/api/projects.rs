@@ -96,10 +96,13 @@ struct KeyRequest {
     scope: String,
     #[serde(default)]
     name: String,
-    /// When it stops working (unix ns), if ever.
+    /// How long it works, in seconds (a whole number, `1.0` included), if not for ever.
     #[serde(default)]
-    expires_unix_nano: Option<u64>,
+    expires_in_seconds: Option<serde_json::Number>,
 }
+
+/// The longest life a key may be given: ten years.
+const MAX_KEY_LIFE_S: u64 = 10 * 365 * 86_400;
 
 /// The longest key name.
 const MAX_KEY_NAME: usize = 200;
@@ -282,9 +285,25 @@ async fn new_key(
         ));
     }
     let now = agentrace_core::now_unix_nano();
-    if request.expires_unix_nano.is_some_and(|t| t <= now) {
-        return Err(ApiError::bad("expires_unix_nano", "must be in the future"));
-    }
+    let life = request.expires_in_seconds.map(|n| {
+        n.as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+            .filter(|s| (1..=MAX_KEY_LIFE_S).contains(s))
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "expires_in_seconds",
+                    format!("{n}: a whole number of seconds, 1 to {MAX_KEY_LIFE_S} (ten years)"),
+                )
+            })
+    });
+    let expires = match life {
+        None => None,
+        Some(s) => Some(now.saturating_add(s?.saturating_mul(1_000_000_000))),
+    };
     let (secret, hash) =
         new_secret().map_err(|e| ApiError::Internal(format!("no randomness for a key: {e}")))?;
     let mut key = NewKey::new(
@@ -295,7 +314,7 @@ async fn new_key(
         hash,
         now,
     );
-    key.expires_unix_nano = request.expires_unix_nano;
+    key.expires_unix_nano = expires;
     let stored = organization(state, move |o| o.insert_key(&key)).await?;
     Ok((
         StatusCode::CREATED,
