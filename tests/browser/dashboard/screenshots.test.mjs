@@ -88,3 +88,30 @@ test('every view over the demo workload, as a screenshot', async (t) => {
   await page.context().close();
   console.log(`screenshots in ${OUT}`);
 });
+
+test("the project switcher shows the demo's two projects and each view follows it", async (t) => {
+  if (!browser) return t.skip('no Chromium');
+  const { projects } = await api(server, '/projects');
+  assert.deepEqual(projects.map((p) => p.name).sort(), ['default', 'staging']);
+  // A trace of staging's, and one of default's: each project lists its own only.
+  let staging;
+  for (let i = 0; i < 240 && !staging; i += 1) {
+    ({ traces: [staging] } = await api(server, '/traces?limit=1', { 'x-agentrace-project': 'staging' }));
+    if (!staging) await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(staging, "the demo's second project holds runs");
+  const page = await openPage(browser);
+  await page.goto(`${server.app}/traces`);
+  const select = page.locator('.project-switcher select');
+  await select.waitFor({ timeout: 15_000 });
+  await select.selectOption('staging');
+  await page.waitForURL(/[?&]project=staging/);
+  await page.waitForSelector(`a[href*="${staging.trace_id}"]`, { timeout: 15_000 });
+  // Following a link keeps the project.
+  await page.click('nav a[href="/sessions"]');
+  await page.waitForURL(/\/sessions\?project=staging/);
+  const defaults = await api(server, '/traces?limit=50');
+  assert.ok(!defaults.traces.some((x) => x.trace_id === staging.trace_id), "staging's trace is not default's");
+  assert.deepEqual(page.errors, [], page.errors.join('\n'));
+  await page.context().close();
+});
