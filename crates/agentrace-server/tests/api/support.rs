@@ -248,8 +248,8 @@ pub(crate) struct Api {
 }
 
 impl Api {
-    /// A store with the fixture traces (one with an orphan), the generated runs and events,
-    /// each trace written in one batch, and the API served over it.
+    /// A store with the fixture traces (one with an orphan), the generated runs (in one
+    /// batch) and events, and the API served over it.
     pub(crate) async fn start() -> Result<Self, Error> {
         Self::start_with(|_| {}).await
     }
@@ -275,9 +275,10 @@ impl Api {
             samples.push(spans);
         }
         let runs: Vec<Run> = (0..TRACES).map(run).collect();
-        for r in &runs {
-            store.write_spans(&r.spans)?;
-        }
+        // One batch, as the server's writer takes many traces at once (and on ClickHouse a
+        // write a trace would be most of each test's time).
+        let all: Vec<SpanRecord> = runs.iter().flat_map(|r| r.spans.iter().cloned()).collect();
+        store.write_spans(&all)?;
         let mut events = fixtures::sample_events(trace_id(1_000), T0);
         events.extend((0..EVENTS).map(event));
         store.insert_events(&events)?;
