@@ -13,6 +13,10 @@
 //!   use (`max`). What must be checked before it is written (a name free, a project alive, an
 //!   id unused) is checked and written under the registry's lock (a table one node at a time
 //!   makes, `crate::lock`): nodes creating projects together take turns.
+//! - **Settings.** `project_settings` holds a document per project and kind, a newer
+//!   revision replacing it (a deletion is a newer row, marked), written under the registry's
+//!   lock so that two nodes writing one setting give it two revisions; a deleted project's
+//!   settings are read no more.
 //! - **Deleting a project.** Under the lock its entry is marked deleted and its keys revoked:
 //!   from then on no key finds it and no store of it is handed out. Then its rows are deleted
 //!   from every data table by lightweight deletes (`DELETE FROM … WHERE project = <id>`,
@@ -32,7 +36,7 @@ use std::time::{Duration, Instant};
 use agentrace_core::now_unix_nano;
 use agentrace_store::{
     KeyHash, KeyId, KeyOwner, KeyScope, NewKey, Organization, Project, ProjectError, ProjectId,
-    ProjectName, Store, StoredKey, WriteError,
+    ProjectName, ProjectSetting, SettingVersion, Store, StoredKey, WriteError,
 };
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
@@ -97,6 +101,17 @@ struct KeyRow {
     hash: [u8; 32],
     revoked: u8,
     version: u64,
+}
+
+/// A row of `project_settings`.
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+struct SettingRow {
+    project: u32,
+    kind: String,
+    document: String,
+    revision: u64,
+    updated_by: String,
+    deleted: u8,
 }
 
 /// A key as listed: its row's fields but the digest, and its last use.
@@ -302,6 +317,25 @@ impl ClickHouseOrganization {
             .map_err(error::project)?;
         Ok(rows.into_iter().map(ListedKey::key).collect())
     }
+
+    /// The newest row of the setting `kind` of `project`, deleted or not.
+    async fn setting_row(
+        &self,
+        project: ProjectId,
+        kind: &str,
+    ) -> Result<Option<SettingRow>, ProjectError> {
+        Ok(self
+            .store
+            .client()
+            .query(&format!(
+                "SELECT ?fields FROM project_settings FINAL WHERE project = {project} AND kind = ?"
+            ))
+            .bind(kind)
+            .fetch_all::<SettingRow>()
+            .await
+            .map_err(error::project)?
+            .pop())
+    }
 }
 
 impl Organization for ClickHouseOrganization {
@@ -481,6 +515,83 @@ impl Organization for ClickHouseOrganization {
         self.block_on(async { Ok(self.listed_keys(&condition).await?.pop()) })
     }
 
+    fn put_setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+        document: &str,
+        updated_by: &str,
+        now: u64,
+    ) -> Result<ProjectSetting, ProjectError> {
+        let row = self
+            .put_setting_row(project, kind, (document, updated_by, false), now)?
+            .ok_or_else(|| ProjectError::Failed("the setting was not written".into()))?;
+        Ok(ProjectSetting::new(
+            project,
+            kind,
+            row.document,
+            row.revision,
+            row.updated_by,
+        ))
+    }
+
+    fn setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+    ) -> Result<Option<ProjectSetting>, ProjectError> {
+        self.block_on(async {
+            if self.live(project).await.is_err() {
+                return Ok(None);
+            }
+            Ok(self
+                .setting_row(project, kind)
+                .await?
+                .filter(|r| r.deleted == 0)
+                .map(|r| ProjectSetting::new(project, kind, r.document, r.revision, r.updated_by)))
+        })
+    }
+
+    fn setting_versions(&self) -> Result<Vec<SettingVersion>, ProjectError> {
+        self.block_on(async {
+            // Two reads, not `IN (SELECT …)`: on a cluster both tables are distributed, and a
+            // distributed subquery of a distributed query is refused.
+            let live: Vec<u32> = self
+                .project_rows("deleted = 0")
+                .await?
+                .iter()
+                .map(|p| p.id)
+                .collect();
+            let rows: Vec<(u32, String, u64)> = self
+                .store
+                .client()
+                .query(
+                    "SELECT project, CAST(kind AS String), revision FROM project_settings FINAL \
+                     WHERE deleted = 0 ORDER BY project, kind",
+                )
+                .fetch_all()
+                .await
+                .map_err(error::project)?;
+            Ok(rows
+                .into_iter()
+                .filter(|(project, _, _)| live.contains(project))
+                .map(|(project, kind, revision)| SettingVersion {
+                    project: ProjectId(project),
+                    kind,
+                    revision,
+                })
+                .collect())
+        })
+    }
+
+    fn delete_setting(&self, project: ProjectId, kind: &str) -> Result<bool, ProjectError> {
+        match self.put_setting_row(project, kind, ("", "", true), now_unix_nano()) {
+            Ok(row) => Ok(row.is_some()),
+            Err(ProjectError::NoProject(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     fn note_key_uses(&self, uses: &[(KeyId, u64)]) -> Result<(), ProjectError> {
         if uses.is_empty() {
             return Ok(());
@@ -515,6 +626,36 @@ impl Organization for ClickHouseOrganization {
                 .await
                 .map_err(error::project)
         })
+    }
+}
+
+impl ClickHouseOrganization {
+    fn put_setting_row(
+        &self,
+        project: ProjectId,
+        kind: &str,
+        (document, updated_by, deleted): (&str, &str, bool),
+        now: u64,
+    ) -> Result<Option<SettingRow>, ProjectError> {
+        // Under the registry's lock: two nodes writing one setting get two revisions.
+        self.block_on(self.locked(async || {
+            self.live(project).await?;
+            let previous = self.setting_row(project, kind).await?;
+            if deleted && previous.as_ref().is_none_or(|p| p.deleted == 1) {
+                return Ok(None);
+            }
+            let row = SettingRow {
+                project: project.0,
+                kind: kind.to_owned(),
+                document: document.to_owned(),
+                revision: ProjectSetting::next_revision(previous.map(|p| p.revision), now),
+                updated_by: updated_by.to_owned(),
+                deleted: u8::from(deleted),
+            };
+            self.insert("project_settings", std::slice::from_ref(&row))
+                .await?;
+            Ok(Some(row))
+        }))
     }
 }
 

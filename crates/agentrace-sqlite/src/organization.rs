@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use agentrace_store::{
     DEFAULT_PROJECT, KeyHash, KeyId, KeyOwner, KeyScope, NewKey, Organization, Project,
-    ProjectError, ProjectId, ProjectName, Store, StoredKey,
+    ProjectError, ProjectId, ProjectName, ProjectSetting, SettingVersion, Store, StoredKey,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
@@ -122,6 +122,14 @@ const REGISTRY_SCHEMA: &str = "
         hash         BLOB NOT NULL UNIQUE
     );
     CREATE INDEX IF NOT EXISTS keys_by_project ON keys (project, id);
+    CREATE TABLE IF NOT EXISTS settings (
+        project    INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        document   TEXT NOT NULL,
+        revision   INTEGER NOT NULL,
+        updated_by TEXT NOT NULL,
+        PRIMARY KEY (project, kind)
+    ) WITHOUT ROWID;
 ";
 
 impl SqliteOrganization {
@@ -414,6 +422,8 @@ impl Organization for SqliteOrganization {
             // Its keys first, in the same transaction: from the commit on, none works.
             tx.execute("DELETE FROM keys WHERE project = ?1", [id.0])
                 .map_err(failed)?;
+            tx.execute("DELETE FROM settings WHERE project = ?1", [id.0])
+                .map_err(failed)?;
             tx.execute("DELETE FROM projects WHERE id = ?1", [id.0])
                 .map_err(failed)?;
             tx.commit().map_err(failed)?;
@@ -526,5 +536,96 @@ impl Organization for SqliteOrganization {
             }
         }
         tx.commit().map_err(failed)
+    }
+
+    fn put_setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+        document: &str,
+        updated_by: &str,
+        now: u64,
+    ) -> Result<ProjectSetting, ProjectError> {
+        let mut conn = lock(&self.registry);
+        let tx = conn.transaction().map_err(failed)?;
+        let previous: Option<i64> = tx
+            .query_row(
+                "SELECT revision FROM settings WHERE project = ?1 AND kind = ?2",
+                params![project.0, kind],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(failed)?;
+        let revision =
+            ProjectSetting::next_revision(previous.map(|p| u64::try_from(p).unwrap_or(0)), now);
+        let written = tx.execute(
+            "INSERT INTO settings (project, kind, document, revision, updated_by)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (project, kind) DO UPDATE SET
+                 document = excluded.document, revision = excluded.revision,
+                 updated_by = excluded.updated_by",
+            params![project.0, kind, document, nanos(revision), updated_by],
+        );
+        match written {
+            Err(e) if is_foreign_key_violation(&e) => Err(ProjectError::NoProject(project)),
+            Err(e) => Err(failed(e)),
+            Ok(_) => {
+                tx.commit().map_err(failed)?;
+                Ok(ProjectSetting::new(
+                    project, kind, document, revision, updated_by,
+                ))
+            }
+        }
+    }
+
+    fn setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+    ) -> Result<Option<ProjectSetting>, ProjectError> {
+        lock(&self.registry)
+            .query_row(
+                "SELECT document, revision, updated_by FROM settings
+                 WHERE project = ?1 AND kind = ?2",
+                params![project.0, kind],
+                |r| {
+                    Ok(ProjectSetting::new(
+                        project,
+                        kind,
+                        r.get::<_, String>(0)?,
+                        u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(failed)
+    }
+
+    fn setting_versions(&self) -> Result<Vec<SettingVersion>, ProjectError> {
+        let conn = lock(&self.registry);
+        let mut statement = conn
+            .prepare_cached("SELECT project, kind, revision FROM settings ORDER BY project, kind")
+            .map_err(failed)?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok(SettingVersion {
+                    project: ProjectId(r.get(0)?),
+                    kind: r.get(1)?,
+                    revision: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                })
+            })
+            .map_err(failed)?;
+        rows.collect::<Result<_, _>>().map_err(failed)
+    }
+
+    fn delete_setting(&self, project: ProjectId, kind: &str) -> Result<bool, ProjectError> {
+        let deleted = lock(&self.registry)
+            .execute(
+                "DELETE FROM settings WHERE project = ?1 AND kind = ?2",
+                params![project.0, kind],
+            )
+            .map_err(failed)?;
+        Ok(deleted > 0)
     }
 }

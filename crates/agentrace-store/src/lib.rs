@@ -116,7 +116,7 @@ pub use people::{People, TraceFigures};
 pub use projects::{
     DEFAULT_PROJECT, InvalidProjectName, KeyHash, KeyId, KeyOwner, KeyScope, MAX_PROJECT_NAME,
     NewKey, Organization, PROJECT_NAME_RULE, Project, ProjectError, ProjectId, ProjectName,
-    StoredKey,
+    ProjectSetting, SettingVersion, StoredKey,
 };
 pub use read::{MAX_TARGETS_A_LOOKUP, TraceReader};
 pub use run_cost::{AgentRunTallies, RunCost, RunCostSpan};

@@ -277,6 +277,61 @@ pub enum KeyOwner {
     Project(ProjectId),
 }
 
+/// A project's setting: one document of one kind (its budgets, its alert rules, its
+/// retention…). What the kinds are and how their documents read is the server's; a store keeps
+/// the text as given and never reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProjectSetting {
+    /// The project.
+    pub project: ProjectId,
+    /// The kind (`budgets`, `alerts`, …).
+    pub kind: String,
+    /// The document.
+    pub document: String,
+    /// When it was last written, in Unix nanoseconds: also its version, which only grows (a
+    /// write in the same nanosecond as the one it replaces, or on a clock behind it, gets the
+    /// next nanosecond).
+    pub revision: u64,
+    /// Who wrote it (a key's name, `file:<path>` for a provisioned document).
+    pub updated_by: String,
+}
+
+impl ProjectSetting {
+    /// The setting `kind` of `project`, at `revision`.
+    pub fn new(
+        project: ProjectId,
+        kind: impl Into<String>,
+        document: impl Into<String>,
+        revision: u64,
+        updated_by: impl Into<String>,
+    ) -> Self {
+        Self {
+            project,
+            kind: kind.into(),
+            document: document.into(),
+            revision,
+            updated_by: updated_by.into(),
+        }
+    }
+
+    /// The revision that replaces `previous` when written at `now` (Unix nanoseconds).
+    pub fn next_revision(previous: Option<u64>, now: u64) -> u64 {
+        previous.map_or(now, |p| now.max(p.saturating_add(1)))
+    }
+}
+
+/// Which version of each setting a store holds: what a node compares with what it runs on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SettingVersion {
+    /// The project.
+    pub project: ProjectId,
+    /// The kind.
+    pub kind: String,
+    /// [`ProjectSetting::revision`].
+    pub revision: u64,
+}
+
 /// An operation on projects or keys failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -318,6 +373,9 @@ pub enum ProjectError {
 ///   the last project is never deleted ([`ProjectError::LastProject`]).
 /// - A key is found by the digest of its secret until it is revoked (or its project
 ///   deleted); expiry is the caller's to check ([`StoredKey::is_live`]).
+/// - A project's settings are one document per kind: a write replaces the kind's document
+///   and its revision only grows; [`setting_versions`](Self::setting_versions) lists every
+///   project's, and a deleted setting (or project) is listed no more.
 ///
 /// Every method blocks, as the store traits' do.
 pub trait Organization: fmt::Debug + Send + Sync + 'static {
@@ -352,6 +410,30 @@ pub trait Organization: fmt::Debug + Send + Sync + 'static {
     /// Notes when keys were last presented (`(key, unix_nano)`; a key gone is skipped, a
     /// time older than the one noted leaves it).
     fn note_key_uses(&self, uses: &[(KeyId, u64)]) -> Result<(), ProjectError>;
+
+    /// Writes the setting `kind` of `project` (replacing the one it has) as `updated_by` at
+    /// `now` (Unix nanoseconds); returns it with its revision.
+    fn put_setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+        document: &str,
+        updated_by: &str,
+        now: u64,
+    ) -> Result<ProjectSetting, ProjectError>;
+
+    /// The setting `kind` of `project`, if it has one.
+    fn setting(
+        &self,
+        project: ProjectId,
+        kind: &str,
+    ) -> Result<Option<ProjectSetting>, ProjectError>;
+
+    /// Every project's settings' versions, by project and kind.
+    fn setting_versions(&self) -> Result<Vec<SettingVersion>, ProjectError>;
+
+    /// Deletes the setting `kind` of `project`; whether it had one.
+    fn delete_setting(&self, project: ProjectId, kind: &str) -> Result<bool, ProjectError>;
 
     /// The project named `name`.
     fn project_named(&self, name: &str) -> Result<Option<Project>, ProjectError> {

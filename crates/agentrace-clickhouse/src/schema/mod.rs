@@ -1,8 +1,9 @@
 //! The tables, and the versioned migrations that make them: applied in order when a store is
 //! opened, each once (`agentrace_migrations` records them), every statement idempotent so that
 //! nodes starting together on one database agree (`crate::migrate`). A new database gets
-//! this build's tables at once (`projects`, version 6); the migrations before it
-//! (`history`) bring a database of an older release to version 5, which version 6 rebuilds.
+//! this build's tables from version 6 (`projects`) on, then what later versions add
+//! (`settings`, version 7); the migrations before it (`history`) bring a database of an older
+//! release to version 5, which version 6 rebuilds.
 //!
 //! ## Projects
 //!
@@ -119,6 +120,7 @@ macro_rules! rollups_select {
 
 mod history;
 mod projects;
+mod settings;
 
 /// How many of the traces of a write to the past `past_changes` lists (their starts are looked
 /// up when all are listed; with more, every earlier count may have changed):
@@ -427,9 +429,12 @@ pub(crate) fn create_database(database: &str, layout: &Layout) -> String {
     )
 }
 
-/// Every migration, oldest first: those of the releases before projects, then projects'.
+/// Every migration, oldest first: those of the releases before projects, projects', then
+/// those after.
 pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
-    history::HISTORY.iter().chain([&projects::PROJECTS])
+    history::HISTORY
+        .iter()
+        .chain([&projects::PROJECTS, &settings::SETTINGS])
 }
 
 /// The migration a database without any begins at: it makes every table, so those before
@@ -477,7 +482,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = projects::PROJECTS.version;
+pub const SCHEMA_VERSION: u32 = settings::SETTINGS.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
@@ -538,9 +543,9 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and thirteen of the schema's (nine of
-        // projects' data, the fleet's heartbeats, three of the registry).
-        assert_eq!(tables, 2 * 14);
+        // Each table twice: the migrations' record and fourteen of the schema's (nine of
+        // projects' data, the fleet's heartbeats, four of the registry).
+        assert_eq!(tables, 2 * 15);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {

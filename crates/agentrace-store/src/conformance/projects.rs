@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use crate::{
     AggregateQuery, EventFilter, EventQuery, GroupBy, KeyHash, KeyId, KeyOwner, KeyScope, NewKey,
-    Organization, OverviewQuery, ProjectError, ProjectId, ProjectName, RecordKind, SpanFilter,
-    Store, StoredRule, TraceFilter,
+    Organization, OverviewQuery, ProjectError, ProjectId, ProjectName, RecordKind, SettingVersion,
+    SpanFilter, Store, StoredRule, TraceFilter,
 };
 use agentrace_core::SpanRecord;
 
@@ -42,6 +42,10 @@ pub const CHECKS: &[(&str, OrganizationCheck)] = &[
     (
         "keys_are_found_by_their_digest_until_revoked",
         keys_are_found_by_their_digest_until_revoked,
+    ),
+    (
+        "settings_are_a_document_a_kind_whose_revision_grows",
+        settings_are_a_document_a_kind_whose_revision_grows,
     ),
 ];
 
@@ -295,6 +299,117 @@ pub fn deleting_a_project_deletes_its_data_and_keys(org: &dyn Organization) -> C
             Err(ProjectError::NoProject(_))
         ),
         "a key of a deleted project was stored",
+    )?;
+    Ok(())
+}
+
+/// A setting is one document per project and kind: written, read back as written, replaced
+/// with a revision that only grows (even at an earlier clock), listed by version for every
+/// project, deleted alone, and gone with its project; another project's setting of the same
+/// kind is its own.
+pub fn settings_are_a_document_a_kind_whose_revision_grows(org: &dyn Organization) -> CheckResult {
+    let default = org
+        .project_named("default")?
+        .ok_or("no default project")?
+        .id;
+    let alpha = org.create_project(&name("alpha")?)?.id;
+    expect_eq(
+        "a fresh organization's settings",
+        &0,
+        &org.setting_versions()?.len(),
+    )?;
+    expect_eq(
+        "an unwritten setting",
+        &None,
+        &org.setting(alpha, "budgets")?,
+    )?;
+    // Text as given: quotes, new lines, non-ASCII.
+    let document = "[[budget]]\nname = \"team's \\\"Ω\\\"\"\nlimit = 5\n";
+    let first = org.put_setting(alpha, "budgets", document, "ci", T0)?;
+    expect_eq("the written revision", &T0, &first.revision)?;
+    expect_eq(
+        "the setting read back",
+        &Some(first.clone()),
+        &org.setting(alpha, "budgets")?,
+    )?;
+    org.put_setting(default, "budgets", "{}", "ci", T0 + 5)?;
+    // Written again at a clock behind the first write: the revision still grows.
+    let second = org.put_setting(alpha, "budgets", "[[budget]]", "admin", T0 - SEC)?;
+    ensure(
+        second.revision > first.revision,
+        format!(
+            "a rewrite's revision {} is not above {}",
+            second.revision, first.revision
+        ),
+    )?;
+    expect_eq(
+        "the rewritten document",
+        &"[[budget]]",
+        &org.setting(alpha, "budgets")?
+            .ok_or("the rewritten setting is gone")?
+            .document
+            .as_str(),
+    )?;
+    org.put_setting(
+        alpha,
+        "retention",
+        "spans_max_age = \"7d\"",
+        "admin",
+        T0 + 9,
+    )?;
+    let versions = |org: &dyn Organization| -> Result<Vec<SettingVersion>, ProjectError> {
+        let mut v = org.setting_versions()?;
+        v.sort();
+        Ok(v)
+    };
+    let mut expected = vec![
+        SettingVersion {
+            project: default,
+            kind: "budgets".into(),
+            revision: T0 + 5,
+        },
+        SettingVersion {
+            project: alpha,
+            kind: "budgets".into(),
+            revision: second.revision,
+        },
+        SettingVersion {
+            project: alpha,
+            kind: "retention".into(),
+            revision: T0 + 9,
+        },
+    ];
+    expected.sort();
+    expect_eq("every setting's version", &expected, &versions(org)?)?;
+    ensure(
+        org.delete_setting(alpha, "retention")?,
+        "deleting a setting said it had none",
+    )?;
+    ensure(
+        !org.delete_setting(alpha, "retention")?,
+        "deleting it again said it had one",
+    )?;
+    expect_eq(
+        "a deleted setting",
+        &None,
+        &org.setting(alpha, "retention")?,
+    )?;
+    org.delete_project(alpha)?;
+    expect_eq(
+        "the versions once alpha is deleted",
+        &vec![SettingVersion {
+            project: default,
+            kind: "budgets".into(),
+            revision: T0 + 5,
+        }],
+        &versions(org)?,
+    )?;
+    ensure(
+        matches!(
+            org.put_setting(alpha, "budgets", "{}", "ci", T0),
+            Err(ProjectError::NoProject(_))
+        ),
+        "a setting of a deleted project was stored",
     )?;
     Ok(())
 }
