@@ -71,7 +71,7 @@ pub fn load_budgets(path: &std::path::Path) -> Result<Vec<Budget>, LoadBudgetsEr
         path: shown.clone(),
         reason,
     };
-    let file: FileIn = if path
+    let value: serde_json::Value = if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
     {
@@ -79,14 +79,21 @@ pub fn load_budgets(path: &std::path::Path) -> Result<Vec<Budget>, LoadBudgetsEr
     } else {
         serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?
     };
+    budgets_from_value(value).map_err(invalid)
+}
+
+/// Budgets from a budgets document already parsed (the file's shape, `{"budget": [...]}`);
+/// the error says what is wrong. What [`load_budgets`] and a server's stored settings read.
+pub fn budgets_from_value(value: serde_json::Value) -> Result<Vec<Budget>, String> {
+    let file: FileIn = serde_json::from_value(value).map_err(|e| e.to_string())?;
     file.budget
         .into_iter()
         .map(|b| {
             if !(b.limit_usd.is_finite() && b.limit_usd >= 0.0) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "budget {:?}: limit_usd must be a non-negative number",
                     b.name
-                )));
+                ));
             }
             let mut budget = Budget::new(b.name, b.scope, b.period, Usd::from_dollars(b.limit_usd));
             budget.only = b.only;

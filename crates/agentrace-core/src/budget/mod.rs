@@ -48,7 +48,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 
 pub use alert::{AlertChannel, BudgetAlert, CallbackAlertChannel, LogAlertChannel};
-pub use file::{LoadBudgetsError, load_budgets};
+pub use file::{LoadBudgetsError, budgets_from_value, load_budgets};
 pub use period::{Period, Window};
 
 use crate::model::{InstrumentKind, Measurement, SpanId, SpanRecord, Usd};

@@ -26,6 +26,7 @@ pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 
 pub mod keys;
 mod layer;
+pub mod project;
 mod resolve;
 mod settings;
 mod store;

@@ -11,7 +11,9 @@ use agentrace_store::{DEFAULT_PROJECT, ProjectError, ProjectId};
 
 use crate::config::ServerConfig;
 use crate::http::scope::Scope;
-use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
+use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published, Watching};
+use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes};
+use crate::jobs::retention::StoreExpiry;
 use crate::store::directory::Directory;
 use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::stats::ServerStats;
@@ -32,12 +34,17 @@ pub struct AppState {
     pub configured_store: SharedStore,
     /// Publishes what was committed; the live feed subscribes.
     pub live: broadcast::Sender<Published>,
+    /// Which projects' live feeds are watched on this node.
+    pub(crate) watching: Arc<Watching>,
+    /// The ages the store expires records at itself (a project's retention cannot exceed
+    /// them).
+    pub(crate) store_expiry: StoreExpiry,
     /// Counters of the receivers, the writer, retention and the fan-out pipeline.
     pub stats: Arc<ServerStats>,
-    /// The budgets being enforced, if a budgets file is configured.
-    pub budgets: Option<Arc<Budgets>>,
-    /// The price book the server prices LLM spans with (configured files over the built-in
-    /// table).
+    /// Each project's settings in force: its processors, prices, budgets and retention.
+    pub(crate) runtimes: Arc<ProjectRuntimes>,
+    /// The server's price book (configured files over the built-in table), which projects
+    /// without prices of their own price with, and the judges.
     pub prices: Arc<dyn PriceBook>,
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
@@ -62,6 +69,19 @@ impl AppState {
     ) -> Result<Self, ProjectError> {
         let (configured_project, configured_store) = configured(&organization)?;
         let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
+        let runtimes = Arc::new(ProjectRuntimes::new(
+            organization.clone(),
+            &config,
+            prices.clone(),
+            None,
+            ConfiguredProject {
+                id: configured_project,
+                budgets: None,
+                budgets_file: None,
+                budget_alerts: None,
+            },
+        ));
+        runtimes.refresh()?;
         let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
         // Without an evaluators file, rules may still be given through the API.
         let online = crate::jobs::online_evaluations::Online::new(
@@ -77,8 +97,10 @@ impl AppState {
             configured_project,
             configured_store,
             live: broadcast::channel(LIVE_CAPACITY).0,
+            watching: Arc::default(),
+            store_expiry: StoreExpiry::default(),
             stats: Arc::new(ServerStats::new(None)),
-            budgets: None,
+            runtimes,
             prices,
             config: Arc::new(config),
             alerts: None,
@@ -87,12 +109,42 @@ impl AppState {
         })
     }
 
-    /// The budgets of `scope`'s project: the configured project's (from the budgets file);
-    /// other projects have none yet.
-    pub fn budgets_of(&self, scope: &Scope) -> Option<&Arc<Budgets>> {
-        self.budgets
-            .as_ref()
-            .filter(|_| scope.is(self.configured_project))
+    /// The configured project's budgets (the budgets file's), if it has any.
+    pub fn configured_budgets(&self) -> Option<Arc<Budgets>> {
+        self.runtimes.of(self.configured_project).budgets.clone()
+    }
+
+    /// Gives the configured project `budgets`, as the budgets file does, for a test of the
+    /// API. Blocks: it reads the projects' settings again.
+    ///
+    /// # Errors
+    /// The projects' settings cannot be read.
+    pub fn set_configured_budgets(&mut self, budgets: Arc<Budgets>) -> Result<(), ProjectError> {
+        let runtimes = Arc::new(ProjectRuntimes::new(
+            self.organization.clone(),
+            &self.config,
+            self.prices.clone(),
+            None,
+            ConfiguredProject {
+                id: self.configured_project,
+                budgets: Some(budgets),
+                budgets_file: None,
+                budget_alerts: None,
+            },
+        ));
+        runtimes.refresh()?;
+        self.runtimes = runtimes;
+        Ok(())
+    }
+
+    /// The budgets of `scope`'s project, if it has any.
+    pub fn budgets_of(&self, scope: &Scope) -> Option<Arc<Budgets>> {
+        self.runtimes.of(scope.project.id).budgets.clone()
+    }
+
+    /// The prices of `scope`'s project: its own over the server's.
+    pub fn prices_of(&self, scope: &Scope) -> Arc<dyn PriceBook> {
+        self.runtimes.of(scope.project.id).prices.clone()
     }
 
     /// The alert rules and SLOs of `scope`'s project: the configured project's (from the

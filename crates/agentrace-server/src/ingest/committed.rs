@@ -3,7 +3,8 @@
 //! live view). The publisher sends what the writer committed, the fleet's beat what the other
 //! nodes did, the alerting its notifications.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::broadcast;
 
@@ -57,6 +58,59 @@ impl ProjectFeed {
     pub(crate) fn send(&self, committed: Committed) {
         if self.live.receiver_count() > 0 {
             let _ = self.live.send(Published::new(self.project, committed));
+        }
+    }
+}
+
+/// Which projects' live feeds someone watches on this node: the fleet's beat reads the other
+/// nodes' records of those only.
+#[derive(Debug, Default)]
+pub(crate) struct Watching(Mutex<HashMap<ProjectId, usize>>);
+
+impl Watching {
+    /// Someone watches `project` until the guard is dropped.
+    pub(crate) fn watch(self: &Arc<Self>, project: ProjectId) -> Watcher {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(project)
+            .or_default() += 1;
+        Watcher {
+            watching: self.clone(),
+            project,
+        }
+    }
+
+    /// Whether someone watches `project`.
+    pub(crate) fn is_watched(&self, project: ProjectId) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&project)
+            .is_some_and(|n| *n > 0)
+    }
+}
+
+/// One watcher of a project's live feed ([`Watching::watch`]).
+#[derive(Debug)]
+pub(crate) struct Watcher {
+    watching: Arc<Watching>,
+    project: ProjectId,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let mut counts = self
+            .watching
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.project) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.project);
+            }
         }
     }
 }

@@ -6,33 +6,35 @@
 use std::sync::Arc;
 
 use agentrace_core::Attribution;
-use agentrace_core::budget::{Budgets, CallContext};
+use agentrace_core::budget::CallContext;
 use agentrace_store::{LateAttribution, ProjectId};
 use tokio::sync::broadcast;
 
 use crate::ingest::committed::{Committed, Published};
+use crate::ingest::processors::ProjectChains;
 
 /// Where spans completed by a late ancestor (or given one by a repair) are made known: their
 /// cost counts for the budgets they now belong to, and live clients hear of them. Used by the
 /// publisher thread and the background repairs.
 #[derive(Clone)]
 pub(crate) struct Attributions {
-    /// The project the budgets are of (the configured one), where repairs work.
+    /// The project repairs work in (the configured one).
     configured: ProjectId,
-    budgets: Option<Arc<Budgets>>,
+    /// Each project's budgets.
+    chains: Arc<dyn ProjectChains>,
     live: broadcast::Sender<Published>,
 }
 
 impl Attributions {
-    /// Moving cost between `budgets` of the project `configured`.
+    /// Moving cost between the budgets `chains` give each project.
     pub(crate) fn new(
         configured: ProjectId,
-        budgets: Option<Arc<Budgets>>,
+        chains: Arc<dyn ProjectChains>,
         live: broadcast::Sender<Published>,
     ) -> Self {
         Self {
             configured,
-            budgets,
+            chains,
             live,
         }
     }
@@ -45,7 +47,7 @@ impl Attributions {
 
     /// Spans of `project` whose attribution was completed after they were stored.
     pub(crate) fn publish(&self, project: ProjectId, late: Vec<LateAttribution>) {
-        if let Some(budgets) = self.budgets.as_ref().filter(|_| project == self.configured) {
+        if let Some(budgets) = self.chains.budgets(project) {
             for l in &late {
                 let Some(cost) = l.cost else { continue };
                 let model = l.model.as_deref();

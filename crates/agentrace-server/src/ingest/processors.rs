@@ -1,9 +1,9 @@
 //! What happens to received records before they are queued for the writer: OpenLIT's tool
-//! spans recognized ([`crate::ingest::requested_tools`]), the processors (redact when on → price →
-//! budget → derive metrics, the same as in-process records), then each span's row encoded for
-//! the store. The configured project's records run the whole chain; other projects', which
-//! have no budgets configured yet, are masked and priced only (their cost never counts for
-//! the configured project's budgets, nor their metrics in its `/metrics`).
+//! spans recognized ([`crate::ingest::requested_tools`]), the processors of the records'
+//! project (redact when on → price → budget → derive metrics, the same as in-process records),
+//! then each span's row encoded for the store. Each project's chain is its own
+//! ([`ProjectChains`]: its masking, its prices, its budgets), so a project's cost never counts
+//! for another's budgets; the configured project's derives the metrics of `/metrics`.
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
 //! (the one thing that cannot run in parallel) only writes. The chain is run by
@@ -67,21 +67,27 @@ impl Batch {
     }
 }
 
-/// The processors of received records: the configured project's chain, and other projects'.
+/// Each project's processors and budgets, as its settings make them
+/// (`crate::jobs::projects` keeps them).
+pub(crate) trait ProjectChains: std::fmt::Debug + Send + Sync + 'static {
+    /// The processors records of `project` run through.
+    fn processors(&self, project: ProjectId) -> Processors;
+    /// The budgets of `project`, if it has any.
+    fn budgets(&self, project: ProjectId) -> Option<Arc<agentrace_core::budget::Budgets>>;
+    /// Every project's processors (to shut them down).
+    fn every_chain(&self) -> Vec<Processors>;
+}
+
+/// The processors of received records: each project's chain.
 #[derive(Debug, Clone)]
 pub(crate) struct Processing {
-    configured: Processors,
-    others: Processors,
+    chains: Arc<dyn ProjectChains>,
     stats: Arc<ServerStats>,
 }
 
 impl Processing {
-    pub(crate) fn new(configured: Processors, others: Processors, stats: Arc<ServerStats>) -> Self {
-        Self {
-            configured,
-            others,
-            stats,
-        }
+    pub(crate) fn new(chains: Arc<dyn ProjectChains>, stats: Arc<ServerStats>) -> Self {
+        Self { chains, stats }
     }
 
     /// Marks OpenLIT's tool spans (reading the calls before them in the destination's store),
@@ -93,11 +99,7 @@ impl Processing {
         records: Records,
     ) -> Result<Batch, WriteError> {
         let mut cx = ProcessContext::new();
-        let processors = if destination.configured {
-            &self.configured
-        } else {
-            &self.others
-        };
+        let processors = &self.chains.processors(destination.project);
         let mut batch = Batch {
             destination,
             spans: EncodedSpans::new(),
@@ -142,10 +144,9 @@ impl Processing {
     /// fan-out pipeline (where a request's derived measurements go).
     pub(crate) fn shutdown(&self) -> Vec<Measurement> {
         let mut cx = ProcessContext::new();
-        add(
-            &self.stats.processor_panics,
-            self.configured.shutdown(&mut cx) as u64,
-        );
+        for chain in self.chains.every_chain() {
+            add(&self.stats.processor_panics, chain.shutdown(&mut cx) as u64);
+        }
         let mut out = Vec::new();
         cx.drain_into(&mut out);
         out

@@ -9,24 +9,25 @@
 //! the alert states from the stored history. A node with a store of its own (SQLite) is its
 //! fleet and always the leader.
 //!
-//! Each beat also reads what the other nodes stored since the last one: their priced spans
-//! are added to this node's budgets (so that a budget check on any node sees the fleet's
-//! spend, a beat and a store round trip late), and their spans and events go to this node's
-//! live feed. A node reads only what it uses: every span and event while someone watches its
-//! live feed, else the priced spans if it has budgets, else nothing.
+//! Each beat also reads what the other nodes stored since the last one, project by project:
+//! their priced spans are added to this node's budgets of the project (so that a budget check
+//! on any node sees the fleet's spend, a beat and a store round trip late), and their spans and
+//! events go to this node's live feed of the project. A node reads only what it uses: every
+//! span and event of a project whose live feed someone watches here, else the priced spans of
+//! a project with budgets, else nothing.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use agentrace_core::budget::Budgets;
 use agentrace_core::{SpanId, TraceId, now_unix_nano};
-use agentrace_store::Wanted;
-use tokio::sync::watch;
+use agentrace_store::{ProjectId, Wanted};
+use tokio::sync::{broadcast, watch};
 
-use crate::ingest::committed::{Committed, ProjectFeed};
-use crate::store::SharedStore;
+use crate::ingest::committed::{Committed, ProjectFeed, Published, Watching};
+use crate::jobs::projects::ProjectRuntimes;
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::membership::Membership;
 
 /// How often a node beats: records that it is alive and reads the others' arrivals.
@@ -44,11 +45,17 @@ const MAX_ARRIVALS: usize = 20_000;
 
 /// What a beat feeds.
 pub(crate) struct Beat {
+    /// Where each project's store is.
+    pub(crate) organization: SharedOrganization,
+    /// The store the heartbeats go to (the configured project's: the fleet's).
     pub(crate) store: SharedStore,
     pub(crate) membership: Arc<Membership>,
-    pub(crate) budgets: Option<Arc<Budgets>>,
-    /// The configured project's feed (the store read is its).
-    pub(crate) live: ProjectFeed,
+    /// Each project's budgets.
+    pub(crate) runtimes: Arc<ProjectRuntimes>,
+    /// The live feed.
+    pub(crate) live: broadcast::Sender<Published>,
+    /// The projects whose live feed someone watches here.
+    pub(crate) watching: Arc<Watching>,
 }
 
 /// What the beats remember between them.
@@ -73,10 +80,7 @@ impl Beat {
             return;
         }
         let beat = Arc::new(self);
-        let seen = Arc::new(Mutex::new(Seen {
-            watermark: now_unix_nano(),
-            ..Seen::default()
-        }));
+        let seen = Arc::new(Mutex::new(HashMap::new()));
         let mut tick = tokio::time::interval(HEARTBEAT);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -91,7 +95,7 @@ impl Beat {
         }
     }
 
-    fn once(&self, seen: &Mutex<Seen>) {
+    fn once(&self, seen: &Mutex<HashMap<ProjectId, Seen>>) {
         let now = now_unix_nano();
         let m = &self.membership;
         let alive = self
@@ -119,22 +123,40 @@ impl Beat {
                 return;
             }
         }
-        self.read_arrivals(&mut seen.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let projects = self.runtimes.projects();
+        seen.retain(|p, _| projects.contains(p));
+        for project in projects {
+            let seen = seen.entry(project).or_insert_with(|| Seen {
+                watermark: now_unix_nano(),
+                ..Seen::default()
+            });
+            self.read_arrivals(project, seen);
+        }
     }
 
-    /// Reads the others' new spans and events into the budgets and the live feed: no more than
-    /// they use (priced spans while nobody watches the feed; nothing without budgets either).
-    fn read_arrivals(&self, seen: &mut Seen) {
-        let wanted = if self.live.live.receiver_count() > 0 {
+    /// Reads the others' new spans and events of `project` into its budgets and its live
+    /// feed: no more than they use (priced spans while nobody watches the feed; nothing
+    /// without budgets either).
+    fn read_arrivals(&self, project: ProjectId, seen: &mut Seen) {
+        let budgets = self.runtimes.of(project).budgets.clone();
+        let wanted = if self.watching.is_watched(project) {
             Wanted::Everything
-        } else if self.budgets.is_some() {
+        } else if budgets.is_some() {
             Wanted::Priced
         } else {
             seen.watermark = now_unix_nano();
             return;
         };
+        let store = match self.organization.store(project) {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::warn!(%project, error = %e, "a project's store could not be opened for the fleet's arrivals");
+                return;
+            }
+        };
         let since = seen.watermark.saturating_sub(OVERLAP_NS);
-        let arrivals = match self.store.arrivals(since, wanted, MAX_ARRIVALS) {
+        let arrivals = match store.arrivals(since, wanted, MAX_ARRIVALS) {
             Ok(a) => a,
             Err(e) => {
                 self.membership.read_failed();
@@ -168,16 +190,20 @@ impl Beat {
         seen.keys.retain(|_, at| *at >= horizon);
         let read = (spans.len() + events.len()) as u64;
         self.membership.arrived(read);
-        if let Some(budgets) = &self.budgets {
+        if let Some(budgets) = &budgets {
             for span in spans.iter().filter(|s| s.cost.is_some()) {
                 budgets.record_span(span);
             }
         }
+        let live = ProjectFeed {
+            project,
+            live: self.live.clone(),
+        };
         if !spans.is_empty() {
-            self.live.send(Committed::Spans(spans.into()));
+            live.send(Committed::Spans(spans.into()));
         }
         if !events.is_empty() {
-            self.live.send(Committed::Events(events.into()));
+            live.send(Committed::Events(events.into()));
         }
     }
 }

@@ -11,10 +11,13 @@
 //!    records are deleted, enough to come back under 90 % of it (what is measured is pages in
 //!    use; SQLite reuses freed pages, so the file stops growing rather than shrinking).
 //!
-//! A store that expires records by age itself (ClickHouse: a TTL per data type, see
-//! [`Retention::expire_after`](agentrace_store::Retention::expire_after), which covers every
-//! project of its tables) is handed the age rules when the server starts, and the server
-//! enforces only what is left (sizes, per project).
+//! Each project runs on its own rules where it has a `retention` setting, else the server's
+//! (`crate::jobs::projects`). A store that expires records by age itself (ClickHouse: a TTL per
+//! data type, see [`Retention::expire_after`](agentrace_store::Retention::expire_after), which
+//! covers every project of its tables) is handed the server's age rules when the server
+//! starts, and the server enforces only what is left: sizes, and a project's ages shorter than
+//! the store's (a project cannot keep records longer than the store does: its setting is
+//! refused).
 //!
 //! Deletes go through [`Retention::delete_before`](agentrace_store::Retention::delete_before), a few thousand rows per short
 //! transaction, so the writer's commits interleave with a long purge instead of waiting for it.
@@ -27,6 +30,7 @@ use agentrace_store::{QueryError, RecordKind, RetentionError, Store};
 use tokio::sync::watch;
 
 use crate::config::{Retention, RetentionRule};
+use crate::jobs::projects::ProjectRuntimes;
 use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::counters::{add, set_error};
 use crate::telemetry::stats::ServerStats;
@@ -118,21 +122,75 @@ pub(crate) fn run_once(
     result
 }
 
+/// The age each data type's records are expired at by the store itself, if any.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StoreExpiry {
+    spans: Option<Duration>,
+    events: Option<Duration>,
+    metrics: Option<Duration>,
+    scores: Option<Duration>,
+}
+
+impl StoreExpiry {
+    /// `retention` without what the store does itself: an age rule no shorter than the
+    /// store's expiry of its data type is the store's.
+    fn left_of(&self, retention: &Retention) -> Retention {
+        let left = |mut rule: RetentionRule, expiry: Option<Duration>| {
+            if let (Some(age), Some(expiry)) = (rule.max_age, expiry)
+                && age >= expiry
+            {
+                rule.max_age = None;
+            }
+            rule
+        };
+        Retention {
+            spans: left(retention.spans, self.spans),
+            events: left(retention.events, self.events),
+            metrics: left(retention.metrics, self.metrics),
+            scores: left(retention.scores, self.scores),
+            interval: retention.interval,
+        }
+    }
+
+    /// Why a project's `retention` cannot be kept by this store, if it cannot: an age longer
+    /// than the store's expiry of the data type, which deletes the records first.
+    pub(crate) fn refuses(&self, retention: &Retention) -> Option<String> {
+        [
+            ("spans", retention.spans, self.spans),
+            ("events", retention.events, self.events),
+            ("metrics", retention.metrics, self.metrics),
+            ("scores", retention.scores, self.scores),
+        ]
+        .into_iter()
+        .find_map(|(name, rule, expiry)| {
+            let expiry = expiry?;
+            rule.max_age.filter(|age| *age > expiry).map(|_| {
+                format!(
+                    "this store expires {name} of every project after {} (the server's retention.{name}.max_age): a project keeps them at most that long",
+                    crate::config::Age(expiry)
+                )
+            })
+        })
+    }
+}
+
 /// Hands each data type's age rule to the store where it expires records itself (ClickHouse's
-/// TTL; also removing a TTL no rule asks for any more); returns the rules left for the server
-/// to enforce. A store that fails to take a rule leaves it to the server.
-fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention {
-    for (kind, rule) in [
-        (RecordKind::Spans, &mut retention.spans),
-        (RecordKind::Events, &mut retention.events),
-        (RecordKind::Metrics, &mut retention.metrics),
-        (RecordKind::Scores, &mut retention.scores),
+/// TTL; also removing a TTL no rule asks for any more); returns what the store took. A store
+/// that fails to take a rule leaves it to the server.
+fn hand_ages_to_store(store: &dyn Store, retention: &Retention) -> StoreExpiry {
+    let mut expiry = StoreExpiry::default();
+    for (kind, rule, taken) in [
+        (RecordKind::Spans, &retention.spans, &mut expiry.spans),
+        (RecordKind::Events, &retention.events, &mut expiry.events),
+        (RecordKind::Metrics, &retention.metrics, &mut expiry.metrics),
+        (RecordKind::Scores, &retention.scores, &mut expiry.scores),
     ] {
         match store.expire_after(kind, rule.max_age) {
             Ok(true) => {
-                if let Some(age) = rule.max_age.take() {
+                if let Some(age) = rule.max_age {
                     tracing::info!(?kind, ?age, "the store expires records by age itself");
                 }
+                *taken = rule.max_age;
             }
             Ok(false) => {}
             Err(e) => tracing::warn!(
@@ -142,70 +200,76 @@ fn hand_ages_to_store(store: &dyn Store, mut retention: Retention) -> Retention 
             ),
         }
     }
-    retention
+    expiry
 }
 
-/// One run in every project of `organization`; the first failure is returned, after every
-/// project had its run.
+/// One run in every project `runtimes` knows, each on its rules less what the store does
+/// itself; the first failure is returned, after every project had its run.
 fn run_every_project(
     organization: &SharedOrganization,
-    retention: &Retention,
+    runtimes: &ProjectRuntimes,
+    expiry: &StoreExpiry,
     stats: &ServerStats,
 ) -> Result<(), RetentionRunError> {
-    let projects = organization
-        .projects()
-        .map_err(|e| RetentionRunError::Measure(QueryError::Failed(Box::new(e))))?;
     let mut first_failure = None;
-    for project in projects {
+    let mut ran = false;
+    for project in runtimes.projects() {
+        let retention = expiry.left_of(&runtimes.of(project).retention);
+        let rules = [
+            &retention.spans,
+            &retention.events,
+            &retention.metrics,
+            &retention.scores,
+        ];
+        if !rules.iter().any(|r| r.is_set()) {
+            continue;
+        }
+        ran = true;
         let result = organization
-            .store(project.id)
+            .store(project)
             .map_err(|e| RetentionRunError::Measure(QueryError::Failed(Box::new(e))))
-            .and_then(|store| run_once(&*store, retention, stats));
+            .and_then(|store| run_once(&*store, &retention, stats));
         if let Err(e) = result {
-            tracing::warn!(project = %project.name, error = %e, "retention run failed");
+            tracing::warn!(%project, error = %e, "retention run failed");
             first_failure.get_or_insert(e);
         }
+    }
+    if !ran {
+        return Ok(());
     }
     first_failure.map_or(Ok(()), Err)
 }
 
-/// Runs retention in every project every `retention.interval` until `stop` turns true, after
-/// handing the age rules to a store that expires records itself (`store`, the configured
-/// project's: such a store's expiry covers all projects).
+/// Hands the server's age rules to a store that expires records itself (`store`, the
+/// configured project's: such a store's expiry covers all projects), off the async threads;
+/// returns what the store took.
+pub(crate) async fn hand_ages(store: SharedStore, server: Retention) -> StoreExpiry {
+    tokio::task::spawn_blocking(move || hand_ages_to_store(&*store, &server))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the store was not handed the age rules");
+            StoreExpiry::default()
+        })
+}
+
+/// Runs retention in every project every `interval` until `stop` turns true, leaving to the
+/// store what it expires itself (`expiry`).
 pub(crate) async fn run(
     organization: SharedOrganization,
-    store: SharedStore,
-    retention: Retention,
+    runtimes: Arc<ProjectRuntimes>,
+    (expiry, interval): (StoreExpiry, Duration),
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let handing = {
-        let store = store.clone();
-        tokio::task::spawn_blocking(move || hand_ages_to_store(&*store, retention))
-    };
-    let Ok(retention) = handing.await else {
-        tracing::warn!("retention did not start");
-        return;
-    };
-    let rules = [
-        &retention.spans,
-        &retention.events,
-        &retention.metrics,
-        &retention.scores,
-    ];
-    if !rules.iter().any(|r| r.is_set()) {
-        return;
-    }
-    let retention = Arc::new(retention);
     loop {
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
-            () = tokio::time::sleep(retention.interval) => {}
+            () = tokio::time::sleep(interval) => {}
         }
-        let (organization, retention, stats) =
-            (organization.clone(), retention.clone(), stats.clone());
+        let (organization, runtimes, stats) =
+            (organization.clone(), runtimes.clone(), stats.clone());
         let run = tokio::task::spawn_blocking(move || {
-            run_every_project(&organization, &retention, &stats)
+            run_every_project(&organization, &runtimes, &expiry, &stats)
         });
         if let Err(e) = run.await {
             tracing::warn!(error = %e, "retention run panicked");

@@ -13,7 +13,7 @@ use agentrace_alerts::{AlertsConfig, Notification, load_alerts};
 use agentrace_core::budget::{Budget, Budgets, load_budgets};
 use agentrace_core::cost::{LayeredPriceBook, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Pipeline, ProcessorChain, Processors, ScoreConfigs};
+use agentrace_core::{Pipeline, ScoreConfigs};
 use agentrace_evaluators::Evaluators;
 use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
@@ -26,6 +26,7 @@ use super::error::StartError;
 use super::listeners::Listeners;
 use super::running::{Addrs, RunningServer, Tasks};
 use crate::config::ServerConfig;
+use crate::config::project::Capture;
 use crate::http::state::AppState;
 use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
 use crate::ingest::evaluation_results::EvaluationResults;
@@ -36,6 +37,7 @@ use crate::ingest::writer::{WriterHandle, WriterParts, WriterThread};
 use crate::jobs::alerting::{Alerting, AlertsError, BudgetChannel};
 use crate::jobs::fleet::Beat;
 use crate::jobs::online_evaluations::{self, Online};
+use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes};
 use crate::jobs::repair::{Repairer, Tracker};
 use crate::jobs::{budget_reload, retention};
 use crate::store::directory::Directory;
@@ -59,6 +61,7 @@ impl Server {
         let config = Arc::new(config);
         let organization = open_store(&config).await?;
         let (configured_project, store) = configured_store(&organization).await?;
+        let store_expiry = retention::hand_ages(store.clone(), config.retention.clone()).await;
         let (stop, stopped) = watch::channel(false);
         let catalogues = Catalogues::load(&config, &stopped).await?;
         let (metrics, pipeline) = start_pipeline(&config)?;
@@ -77,22 +80,36 @@ impl Server {
             &membership,
         )?;
         let budgets =
-            restore_from_store(&store, catalogues.budgets, budget_channel, &online).await?;
+            restore_from_store(&store, catalogues.budgets, budget_channel.clone(), &online).await?;
+        let runtimes = project_runtimes(
+            &organization,
+            &config,
+            (&catalogues.prices, &redactor),
+            ConfiguredProject {
+                id: configured_project,
+                budgets,
+                budgets_file: config.budgets.clone(),
+                budget_alerts: Some(Arc::new(budget_channel)),
+            },
+        )
+        .await?;
         let state = AppState {
             directory: Arc::new(Directory::new(organization.clone())),
             organization,
             configured_project,
             configured_store: store,
             live,
+            watching: Arc::default(),
+            store_expiry,
             stats,
-            budgets,
+            runtimes,
             prices: catalogues.prices,
             config,
             alerts: Some(alerting.clone()),
             score_configs: catalogues.score_configs,
             online: Some(online.clone()),
         };
-        let processing = processing(&state, redactor);
+        let processing = Processing::new(state.runtimes.clone(), state.stats.clone());
         let (writer, writer_thread, write_jobs) = start_writer(&state, &pipeline, &online)?;
         started.writer = Some(writer_thread);
         let receiver = receiver(&state, processing.clone(), writer);
@@ -212,16 +229,7 @@ fn start_pipeline(config: &ServerConfig) -> Result<(PrometheusSink, Pipeline), S
 /// The redactor, when `redact` or `mask_secrets` is on. It runs first: no processor, store or
 /// sink sees what it removes.
 fn redactor(config: &ServerConfig) -> Result<Option<Arc<Redactor>>, StartError> {
-    if config.redact {
-        return Ok(Some(Arc::new(
-            Redactor::builder()
-                .capture_content(config.capture_content)
-                .build()?,
-        )));
-    }
-    Ok(config
-        .mask_secrets
-        .then(|| Arc::new(Redactor::secrets_only())))
+    Ok(Capture::of(config).redactor()?)
 }
 
 /// The counters, showing the pipeline's, the redactor's, the fleet's and the online
@@ -286,6 +294,28 @@ async fn restore_from_store(
     Ok(budgets)
 }
 
+/// Every project's settings in force, read from the store (off the async threads).
+async fn project_runtimes(
+    organization: &SharedOrganization,
+    config: &ServerConfig,
+    (prices, redactor): (&Arc<dyn PriceBook>, &Option<Arc<Redactor>>),
+    configured: ConfiguredProject,
+) -> Result<Arc<ProjectRuntimes>, StartError> {
+    let runtimes = Arc::new(ProjectRuntimes::new(
+        organization.clone(),
+        config,
+        prices.clone(),
+        redactor.clone(),
+        configured,
+    ));
+    let r = runtimes.clone();
+    tokio::task::spawn_blocking(move || r.refresh())
+        .await
+        .map_err(|e| StartError::Spawn(io::Error::other(e)))?
+        .map_err(StartError::Projects)?;
+    Ok(runtimes)
+}
+
 /// Runs a restore of spend on a blocking thread.
 async fn restore_spend(
     restore: impl FnOnce() -> Result<(), QueryError> + Send + 'static,
@@ -294,27 +324,6 @@ async fn restore_spend(
         .await
         .map_err(|e| StartError::Spawn(io::Error::other(e)))?
         .map_err(StartError::RestoreBudgets)
-}
-
-/// The processors of received records: mask → price → budget → metrics for the configured
-/// project; mask → price for the others (no budgets of theirs, no metrics in the configured
-/// project's `/metrics`).
-fn processing(state: &AppState, redactor: Option<Arc<Redactor>>) -> Processing {
-    let configured = ProcessorChain::new()
-        .masking(redactor.clone())
-        .pricing(Some(state.prices.clone()))
-        .budgets(state.budgets.clone())
-        .metrics(true)
-        .build();
-    let others = ProcessorChain::new()
-        .masking(redactor)
-        .pricing(Some(state.prices.clone()))
-        .build();
-    Processing::new(
-        Processors::new(configured),
-        Processors::new(others),
-        state.stats.clone(),
-    )
 }
 
 /// What the jobs take from the write path: the repairs' record of committed traces (a
@@ -339,7 +348,7 @@ fn start_writer(
         .store(store.spans_awaiting_parent(), Ordering::Relaxed);
     let attributions = Attributions::new(
         state.configured_project,
-        state.budgets.clone(),
+        state.runtimes.clone(),
         state.live.clone(),
     );
     let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
@@ -407,8 +416,8 @@ impl Jobs {
         let mut background: Tasks = vec![
             tokio::spawn(retention::run(
                 state.organization.clone(),
-                store.clone(),
-                config.retention.clone(),
+                state.runtimes.clone(),
+                (state.store_expiry, config.retention.interval),
                 stats.clone(),
                 stopped.clone(),
             )),
@@ -430,18 +439,19 @@ impl Jobs {
             )),
             tokio::spawn(
                 Beat {
+                    organization: state.organization.clone(),
                     store: store.clone(),
                     membership: self.membership,
-                    budgets: state.budgets.clone(),
-                    live: ProjectFeed {
-                        project: state.configured_project,
-                        live: state.live.clone(),
-                    },
+                    runtimes: state.runtimes.clone(),
+                    live: state.live.clone(),
+                    watching: state.watching.clone(),
                 }
                 .run(stopped.clone()),
             ),
+            tokio::spawn(state.runtimes.clone().run(stopped.clone())),
         ];
-        if let (Some(path), Some(budgets)) = (&config.budgets, &state.budgets) {
+        let file_budgets = state.runtimes.of(state.configured_project).budgets.clone();
+        if let (Some(path), Some(budgets)) = (&config.budgets, &file_budgets) {
             background.push(tokio::spawn(budget_reload::run(
                 path.clone(),
                 budgets.clone(),

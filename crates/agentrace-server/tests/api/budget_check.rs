@@ -27,7 +27,11 @@ async fn check(api: &Api, body: Value) -> Result<Value, Box<dyn std::error::Erro
 #[tokio::test]
 async fn a_held_estimate_counts_until_its_span_settles_it() -> TestResult {
     let b = budgets();
-    let api = Api::start_with(|s| s.budgets = Some(b.clone())).await?;
+    let api = Api::start_with(|s| {
+        s.set_configured_budgets(b.clone())
+            .expect("the projects' settings are read");
+    })
+    .await?;
     let span = SpanId::random();
     let held = check(
         &api,
@@ -78,7 +82,11 @@ async fn a_held_estimate_counts_until_its_span_settles_it() -> TestResult {
 #[tokio::test]
 async fn the_server_estimates_from_a_prompt_or_a_token_count() -> TestResult {
     let b = budgets();
-    let api = Api::start_with(|s| s.budgets = Some(b.clone())).await?;
+    let api = Api::start_with(|s| {
+        s.set_configured_budgets(b.clone())
+            .expect("the projects' settings are read");
+    })
+    .await?;
     let from_prompt = check(
         &api,
         json!({"session": "s", "model": "gpt-4o", "prompt": "Hi there", "max_output_tokens": 100}),
@@ -112,7 +120,11 @@ async fn the_server_estimates_from_a_prompt_or_a_token_count() -> TestResult {
 
 #[tokio::test]
 async fn bad_checks_are_refused_with_the_reason_and_no_budgets_allow_all() -> TestResult {
-    let api = Api::start_with(|s| s.budgets = Some(budgets())).await?;
+    let api = Api::start_with(|s| {
+        s.set_configured_budgets(budgets())
+            .expect("the projects' settings are read");
+    })
+    .await?;
     for (body, mention) in [
         (json!({"session": "s"}), "estimate_usd"),
         (json!({"estimate_usd": -1.0}), "estimate_usd"),

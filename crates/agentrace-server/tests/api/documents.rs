@@ -16,7 +16,7 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 40);
+    assert_eq!(paths.len(), 42);
     let trace = api.runs[3].trace_id.to_string();
     let span = api.runs[3].spans[0].span_id.to_string();
     let operations = paths.iter().flat_map(|(template, item)| {
@@ -50,7 +50,8 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
                 let name = op["parameters"][0]["example"]
                     .as_str()
                     .ok_or("a name example")?;
-                api.put(&path.replace("{name}", name), example).await?
+                let path = path.replace("{name}", name).replace("{kind}", name);
+                api.put(&path, example).await?
             } else {
                 api.post(path, example).await?
             };
@@ -74,7 +75,10 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
             let id = op["parameters"][0]["example"]
                 .as_str()
                 .ok_or("an id example")?;
-            let path = path.replace("{id}", id).replace("{name}", id);
+            let path = path
+                .replace("{id}", id)
+                .replace("{name}", id)
+                .replace("{kind}", id);
             assert_eq!(api.delete(&path).await?.0, 204, "{path}");
             let (status, body) = api.delete(&path).await?;
             assert_eq!(
@@ -95,6 +99,10 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
                 (Some("path"), "span_id") => path = path.replace("{span_id}", &span),
                 // The re-run the POST above started.
                 (Some("path"), "id") => path = path.replace("{id}", &p["example"].to_string()),
+                (Some("path"), "kind") => {
+                    let example = p["example"].as_str().ok_or("a setting kind example")?;
+                    path = path.replace("{kind}", example);
+                }
                 (Some("path"), "name") => {
                     let example = p["example"].as_str().ok_or("a metric name example")?;
                     path = path.replace("{name}", example);
@@ -197,7 +205,12 @@ async fn budgets_list_every_account_or_none() -> TestResult {
         ])
         .with_clock(|| T0 + 3_600_000_000_000),
     );
-    let api = Api::start_with(|state| state.budgets = Some(budgets.clone())).await?;
+    let api = Api::start_with(|state| {
+        state
+            .set_configured_budgets(budgets.clone())
+            .expect("the projects' settings are read");
+    })
+    .await?;
     for run in &api.runs {
         for span in &run.spans {
             budgets.record_span(span);

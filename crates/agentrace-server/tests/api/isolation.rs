@@ -21,13 +21,16 @@ enum Rule {
     Refused,
     /// Stored in `a` (201), nothing of `default` changed.
     StoredInA,
+    /// `a`'s replaced (200), nothing of `default` changed.
+    ReplacedInA,
+
     /// Not a project's data: why.
     NoProjectData(&'static str),
 }
 
 /// The rule of each documented operation; `None`: none yet (the test fails).
 fn rule(method: &str, template: &str) -> Option<Rule> {
-    use Rule::{NoProjectData, NotFound, Nothing, Refused, StoredInA};
+    use Rule::{NoProjectData, NotFound, Nothing, Refused, ReplacedInA, StoredInA};
     let path = template.trim_start_matches("/api/v1");
     Some(match (method, path) {
         (_, p) if p.starts_with("/auth/") => NoProjectData("the login: open, it holds no data"),
@@ -44,7 +47,9 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
             | "/metrics" | "/budgets" | "/alerts" | "/slos" | "/report" | "/guardrails" | "/scores"
             | "/scores/names" | "/scores/stats" | "/evaluators" | "/evaluations/runs" | "/projects"
             // A metric's series: empty, for any name, in a project without it.
-            | "/metrics/{name}",
+            | "/metrics/{name}"
+            // `a`'s settings: none, where `default` has its retention.
+            | "/settings" | "/settings/{kind}",
         ) => Nothing,
         (
             "get",
@@ -63,6 +68,9 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
         ("put", "/evaluators/{name}") => NotFound,
         ("post", "/evaluations/runs" | "/projects/{name}/keys") => NotFound,
         ("post", "/scores") => StoredInA,
+        ("put", "/settings/{kind}") => ReplacedInA,
+        // `a` has no retention of its own: `default`'s is not deleted.
+        ("delete", "/settings/{kind}") => NotFound,
         ("post", "/budgets/check") => Nothing,
         ("post", "/projects" | "/keys") | ("get", "/keys") => Refused,
         ("patch" | "delete", "/projects/{name}") | ("delete", "/keys/{id}") => Refused,
@@ -90,6 +98,13 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
         .await?;
     assert_eq!(status, 202, "{started}");
     let run = started["id"].to_string();
+    let (status, set) = api
+        .put(
+            "/settings/retention",
+            &json!({"spans": {"max_age": "4242d"}}),
+        )
+        .await?;
+    assert_eq!(status, 200, "{set}");
     let (status, _) = api
         .call(
             Method::POST,
@@ -127,6 +142,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
             "answer_is_json",
             "tools work",
             "invoke_agent",
+            "4242d",
         ]
         .map(String::from),
     );
@@ -148,6 +164,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
             .replace("/scores/{id}", "/scores/default-score")
             .replace("/projects/{name}", "/projects/default")
             .replace("/keys/{id}", "/keys/1")
+            .replace("/settings/{kind}", "/settings/retention")
     };
     let mut unruled = Vec::new();
     for (template, item) in doc["paths"].as_object().ok_or("paths")? {
@@ -183,6 +200,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
                 Rule::NotFound => assert_eq!(status, 404, "{what}"),
                 Rule::Refused => assert_eq!(status, 403, "{what}"),
                 Rule::StoredInA => assert_eq!(status, 201, "{what}"),
+                Rule::ReplacedInA => assert_eq!(status, 200, "{what}"),
                 Rule::NoProjectData(_) => {}
             }
         }
@@ -211,6 +229,7 @@ async fn every_answer_of_default(api: &Api) -> Result<Vec<Value>, crate::support
         "/projects/default/keys",
         "/keys",
         "/sessions",
+        "/settings",
     ] {
         let (status, mut body) = api.call(Method::GET, path, None, None, None).await?;
         assert_eq!(status, 200, "{path}: {body}");

@@ -138,8 +138,7 @@ async fn children_exported_before_their_agent_are_attributed_to_it() -> Result {
     let accounts = t
         .server
         .state()
-        .budgets
-        .as_ref()
+        .configured_budgets()
         .ok_or("budgets configured")?
         .status();
     assert_eq!(accounts.len(), 1, "{accounts:?}");

@@ -401,8 +401,7 @@ async fn price_files_and_budgets_apply_to_received_spans_and_survive_a_restart()
     let spent = |server: &agentrace_server::RunningServer| {
         server
             .state()
-            .budgets
-            .as_ref()
+            .configured_budgets()
             .and_then(|b| b.status().first().map(|s| s.spent))
     };
     assert_eq!(spent(&server), Some(agentrace_core::Usd::from_dollars(1.2)));

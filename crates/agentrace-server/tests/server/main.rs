@@ -18,3 +18,4 @@ mod overload;
 mod repair;
 mod retention;
 mod security;
+mod settings;

@@ -69,8 +69,7 @@ async fn a_full_queue_answers_503_with_retry_after() -> Result {
     let spent = t
         .server
         .state()
-        .budgets
-        .as_ref()
+        .configured_budgets()
         .and_then(|b| b.status().first().map(|s| s.spent));
     assert!(stored_cost.is_some_and(|c| c > agentrace_core::Usd::ZERO));
     assert_eq!(spent, stored_cost);

@@ -5,7 +5,7 @@
 //! agents are admitted only while their estimates fit together (docs/budgets.md).
 
 use agentrace_core::budget::{BudgetExceeded, BudgetStatus, CallContext};
-use agentrace_core::cost::{CostEstimate, compute_cost, estimate_text_cost};
+use agentrace_core::cost::{CostEstimate, PriceBook, compute_cost, estimate_text_cost};
 use agentrace_core::json_fields::{present, whole};
 use agentrace_core::tokenize::TokenCount;
 use agentrace_core::{SpanId, TokenUsage, Usd, now_unix_nano};
@@ -113,7 +113,7 @@ pub(super) async fn check(
                 .map_err(|e| ApiError::bad("span_id", format!("{s:?}: {e}")))
         })
         .transpose()?;
-    let (estimate, estimated) = estimate(&state, &req)?;
+    let (estimate, estimated) = estimate(&*state.prices_of(&scope), &req)?;
     let cx = CallContext {
         session: req.session.as_deref(),
         agent: req.agent.as_deref(),
@@ -162,7 +162,7 @@ pub(super) async fn check(
 }
 
 /// The estimate: given, or priced from the prompt (or its token count) and the model.
-fn estimate(state: &AppState, req: &Check) -> Result<(Usd, Option<Estimated>), ApiError> {
+fn estimate(prices: &dyn PriceBook, req: &Check) -> Result<(Usd, Option<Estimated>), ApiError> {
     if req.model.as_deref() == Some("") {
         return Err(ApiError::bad("model", "an empty model names nothing"));
     }
@@ -195,10 +195,8 @@ fn estimate(state: &AppState, req: &Check) -> Result<(Usd, Option<Estimated>), A
     let provider = req.provider.as_deref();
     let now = now_unix_nano();
     let priced: Option<CostEstimate> = match (&req.prompt, req.input_tokens) {
-        (Some(prompt), None) => {
-            estimate_text_cost(state.prices.as_ref(), provider, model, prompt, output, now)
-        }
-        (None, Some(tokens)) => state.prices.price(provider, model, now).map(|found| {
+        (Some(prompt), None) => estimate_text_cost(prices, provider, model, prompt, output, now),
+        (None, Some(tokens)) => prices.price(provider, model, now).map(|found| {
             // A count given is taken at the agent's word.
             CostEstimate {
                 input: TokenCount::exact(tokens, "given"),

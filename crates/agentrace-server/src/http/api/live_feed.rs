@@ -271,7 +271,13 @@ pub(super) async fn feed(
     let upgrade = upgrade.map_err(|_| ApiError::UpgradeRequired)?;
     let subscription = state.live.subscribe();
     let project = scope.project.id;
-    Ok(upgrade.on_upgrade(move |socket| stream(socket, subscription, project, filter)))
+    // Held while the socket streams: the fleet's beat reads the other nodes' records of a
+    // watched project.
+    let watcher = state.watching.watch(project);
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        stream(socket, subscription, project, filter).await;
+        drop(watcher);
+    }))
 }
 
 /// The messages for one committed batch.

@@ -28,6 +28,7 @@
 //! | `/scores/names`, `/scores/stats` | the score names given in a range; one score's statistics (mean, range, distribution, labels, trend) split by model, agent, service, prompt, source or annotator |
 //! | `/evaluators` | the online evaluations: rules, judges, their budgets and figures |
 //! | `/evaluations/runs`, `POST /evaluations/runs`, `/evaluations/runs/{id}` | re-runs of a rule on a past time range, and their progress |
+//! | `/settings`, `/settings/{kind}` | the project's settings: budgets, prices, retention, capture (`PUT` and `DELETE` need `admin`) |
 //! | `/openapi.json` | the OpenAPI document |
 //! | `/live` | WebSocket: committed spans and events, summary numbers every second |
 //!
@@ -50,6 +51,7 @@ mod projects;
 mod records;
 mod report;
 pub(crate) mod scores;
+mod settings;
 mod slos;
 mod status;
 
@@ -102,6 +104,8 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("/scores/names", get(scores::names)),
         ("/scores/stats", get(scores::stats)),
         ("/projects", get(projects::list)),
+        ("/settings", get(settings::list)),
+        ("/settings/{kind}", get(settings::one)),
     ];
     gets.into_iter()
         .map(|(path, route)| (path, "get", route, Read))
@@ -120,6 +124,13 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
                 "/evaluators/{name}",
                 "delete",
                 delete(evaluators::remove),
+                Admin,
+            ),
+            ("/settings/{kind}", "put", put(settings::put), Admin),
+            (
+                "/settings/{kind}",
+                "delete",
+                delete(settings::remove),
                 Admin,
             ),
             ("/projects", "post", post(projects::create), Admin),

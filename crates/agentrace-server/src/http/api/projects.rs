@@ -125,7 +125,7 @@ fn organization_admin(scope: &Scope, what: &str) -> Result<(), ApiError> {
 }
 
 /// Who created a key, as it is recorded.
-fn creator(principal: &Principal) -> String {
+pub(super) fn creator(principal: &Principal) -> String {
     match principal.key {
         Some(id) => format!("key {id}"),
         None => "organization token".to_owned(),
@@ -142,7 +142,7 @@ async fn visible(state: &AppState, principal: &Principal, name: &str) -> Result<
         .ok_or_else(|| ApiError::NotFound(format!("no project named {name:?}")))
 }
 
-async fn organization<T: Send + 'static>(
+pub(super) async fn organization<T: Send + 'static>(
     state: &AppState,
     call: impl FnOnce(&dyn agentrace_store::Organization) -> Result<T, agentrace_store::ProjectError>
     + Send

@@ -66,7 +66,7 @@ pub struct Alerting {
 }
 
 /// The budgets' alert channel: hands each threshold to the alerting task without waiting.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct BudgetChannel(mpsc::Sender<Notification>);
 
 impl AlertChannel for BudgetChannel {

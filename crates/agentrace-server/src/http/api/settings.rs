@@ -1,0 +1,206 @@
+//! `/settings`: the project's settings (docs/projects.md) — its budgets, prices, retention
+//! and capture, each a JSON document of its kind (`crate::config::project`), kept in the store
+//! so that every node of a fleet runs on them.
+//!
+//! A document is checked before it is stored (400 saying what is wrong); once stored, it is
+//! in force on this node when the answer is sent and on every other node within
+//! `crate::jobs::projects::POLL`. Reading needs scope `read`; writing and deleting, `admin`.
+//! A kind the configuration's files give the project (the budgets file, for the configured
+//! project) is refused with 409 naming the file.
+
+use agentrace_store::ProjectSetting;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::params::Params;
+use super::projects::{creator, organization};
+use crate::config::project::{MAX_SETTING_BYTES, Setting, SettingKind};
+use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
+use crate::http::state::AppState;
+
+/// A setting as the API shows it.
+#[derive(Debug, Serialize)]
+pub(super) struct SettingView {
+    kind: &'static str,
+    /// The document; `null`: the project has none of this kind (the server's applies).
+    document: Option<serde_json::Value>,
+    /// When it was written (Unix nanoseconds), which is also its version.
+    revision: Option<u64>,
+    /// Who wrote it.
+    updated_by: Option<String>,
+    /// The configuration file that gives the project this kind, if one does (the API cannot
+    /// change it).
+    provided_by_file: Option<String>,
+}
+
+impl SettingView {
+    fn of(
+        state: &AppState,
+        scope: &Scope,
+        kind: SettingKind,
+        stored: Option<ProjectSetting>,
+    ) -> Self {
+        let file = state
+            .runtimes
+            .provided_by_file(scope.project.id, kind)
+            .map(|p| p.display().to_string());
+        let (document, revision, updated_by) = match stored.filter(|_| file.is_none()) {
+            Some(s) => (
+                serde_json::from_str(&s.document).ok(),
+                Some(s.revision),
+                Some(s.updated_by),
+            ),
+            None => (None, None, None),
+        };
+        Self {
+            kind: kind.as_str(),
+            document,
+            revision,
+            updated_by,
+            provided_by_file: file,
+        }
+    }
+}
+
+/// `GET /settings`.
+#[derive(Debug, Serialize)]
+pub(super) struct SettingList {
+    settings: Vec<SettingView>,
+}
+
+fn kind_of(name: &str) -> Result<SettingKind, ApiError> {
+    SettingKind::parse(name).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no setting kind {name:?}: one of {}",
+            SettingKind::names()
+        ))
+    })
+}
+
+/// Refuses (409) to change a kind a configuration file gives the project.
+fn not_from_file(state: &AppState, scope: &Scope, kind: SettingKind) -> Result<(), ApiError> {
+    match state.runtimes.provided_by_file(scope.project.id, kind) {
+        Some(file) => Err(ApiError::Conflict(format!(
+            "the {kind} of project {:?} are given by the file {}: change the file (it is reloaded), or remove it from the configuration to manage them here",
+            scope.project.name.as_str(),
+            file.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Rebuilds the project's settings in force on this node from the store.
+async fn apply(state: &AppState, scope: &Scope) -> Result<(), ApiError> {
+    let (runtimes, project) = (state.runtimes.clone(), scope.project.id);
+    tokio::task::spawn_blocking(move || runtimes.refresh_project(project))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the settings' task failed: {e}")))??;
+    Ok(())
+}
+
+/// `GET /settings`: every kind, set or not.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    scope: Scope,
+    p: Params,
+) -> Result<Json<SettingList>, ApiError> {
+    p.finish()?;
+    let project = scope.project.id;
+    let stored = organization(&state, move |o| {
+        SettingKind::ALL
+            .iter()
+            .map(|k| o.setting(project, k.as_str()))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await?;
+    Ok(Json(SettingList {
+        settings: SettingKind::ALL
+            .into_iter()
+            .zip(stored)
+            .map(|(kind, s)| SettingView::of(&state, &scope, kind, s))
+            .collect(),
+    }))
+}
+
+/// `GET /settings/{kind}`.
+pub(super) async fn one(
+    State(state): State<AppState>,
+    scope: Scope,
+    Path(kind): Path<String>,
+    p: Params,
+) -> Result<Json<SettingView>, ApiError> {
+    p.finish()?;
+    let kind = kind_of(&kind)?;
+    let project = scope.project.id;
+    let stored = organization(&state, move |o| o.setting(project, kind.as_str())).await?;
+    Ok(Json(SettingView::of(&state, &scope, kind, stored)))
+}
+
+/// `PUT /settings/{kind}`: the body is the document.
+pub(super) async fn put(
+    State(state): State<AppState>,
+    scope: Scope,
+    Path(kind): Path<String>,
+    p: Params,
+    body: Bytes,
+) -> Result<Json<SettingView>, ApiError> {
+    p.finish()?;
+    let kind = kind_of(&kind)?;
+    not_from_file(&state, &scope, kind)?;
+    if body.len() > MAX_SETTING_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "a setting's document is at most {MAX_SETTING_BYTES} bytes"
+        )));
+    }
+    let document: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("the {kind} document must be JSON: {e}")))?;
+    let setting = Setting::read(kind, document.clone())
+        .map_err(|e| ApiError::BadRequest(format!("the {kind} document is invalid: {e}")))?;
+    if let Setting::Retention(r) = &setting {
+        let server = &state.config.retention;
+        if let Some(reason) = state.store_expiry.refuses(&r.over(server)) {
+            return Err(ApiError::BadRequest(format!(
+                "the retention document is invalid: {reason}"
+            )));
+        }
+    }
+    let (project, by) = (scope.project.id, creator(&scope.principal));
+    let text = document.to_string();
+    let stored = organization(&state, move |o| {
+        o.put_setting(
+            project,
+            kind.as_str(),
+            &text,
+            &by,
+            agentrace_core::now_unix_nano(),
+        )
+    })
+    .await?;
+    apply(&state, &scope).await?;
+    Ok(Json(SettingView::of(&state, &scope, kind, Some(stored))))
+}
+
+/// `DELETE /settings/{kind}`: the project runs on the server's again.
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    scope: Scope,
+    Path(kind): Path<String>,
+    p: Params,
+) -> Result<StatusCode, ApiError> {
+    p.finish()?;
+    let kind = kind_of(&kind)?;
+    not_from_file(&state, &scope, kind)?;
+    let project = scope.project.id;
+    if !organization(&state, move |o| o.delete_setting(project, kind.as_str())).await? {
+        return Err(ApiError::NotFound(format!(
+            "project {:?} has no {kind} setting",
+            scope.project.name.as_str()
+        )));
+    }
+    apply(&state, &scope).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,307 @@
+//! Each project's settings (`/api/v1/settings/{kind}`) in force on the walk: its retention,
+//! its masking, its prices and its budgets apply to its records only, the budgets file stays
+//! the configured project's, and a second node over the same store runs on a change within
+//! its poll.
+
+use std::time::{Duration, Instant};
+
+use agentrace_server::{Server, ServerConfig};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const DAY: u64 = 86_400 * 1_000_000_000;
+
+async fn call(
+    t_app: &str,
+    method: reqwest::Method,
+    path: &str,
+    project: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value)> {
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let answer = send(
+        method,
+        &format!("{t_app}/api/v1{path}"),
+        &[("x-agentrace-project", project), ("content-type", JSON)],
+        body,
+    )
+    .await?;
+    let value = if answer.body.is_empty() {
+        Value::Null
+    } else {
+        answer.json()?
+    };
+    Ok((answer.status, value))
+}
+
+/// A span of `model` whose prompt names a person's e-mail address.
+fn span_with_email(
+    trace: u64,
+    start: u64,
+    model: &str,
+) -> opentelemetry_proto::tonic::trace::v1::Span {
+    let mut span = llm_span(trace, trace, start);
+    span.attributes.retain(|a| a.key != "gen_ai.request.model");
+    span.attributes.push(text("gen_ai.request.model", model));
+    span.attributes.push(text(
+        "gen_ai.input.messages",
+        r#"[{"role":"user","parts":[{"type":"text","content":"mail ada@example.com"}]}]"#,
+    ));
+    span
+}
+
+#[tokio::test]
+async fn a_projects_settings_apply_to_its_records_only() -> Result {
+    let t = TestServer::start(|c| c.retention.interval = Duration::from_millis(100)).await?;
+    let app = t.app_url("");
+    let (status, created) = call(
+        &app,
+        reqwest::Method::POST,
+        "/projects",
+        "default",
+        Some(&json!({"name": "alpha"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{created}");
+    let put = |kind: &'static str, document: Value| {
+        let app = app.clone();
+        async move {
+            call(
+                &app,
+                reqwest::Method::PUT,
+                &format!("/settings/{kind}"),
+                "alpha",
+                Some(&document),
+            )
+            .await
+        }
+    };
+    for (kind, document) in [
+        ("retention", json!({"spans": {"max_age": "30d"}})),
+        ("capture", json!({"redact": true, "capture_content": true})),
+        (
+            "prices",
+            json!({"format": "agentrace.prices/1", "models": [
+                {"provider": "openai", "model": "acme-1",
+                 "prices": [{"since": "2025-01-01", "input": 1000.0, "output": 1000.0}]}
+            ]}),
+        ),
+        (
+            "budgets",
+            json!({"budget": [{"name": "alpha daily", "scope": "global", "period": "day", "limit_usd": 100.0}]}),
+        ),
+    ] {
+        let (status, answer) = put(kind, document.clone()).await?;
+        assert_eq!(status, 200, "{kind}: {answer}");
+        assert_eq!(answer["document"], document, "{kind}");
+        assert!(answer["revision"].as_u64().is_some(), "{answer}");
+    }
+    // The same records into both projects: an old span and a recent one, both priced by
+    // `acme-1` (alpha's price only) and naming an e-mail address.
+    let spans = || {
+        traces(vec![
+            span_with_email(1, now() - 40 * DAY, "acme-1"),
+            span_with_email(2, now() - 60_000_000_000, "acme-1"),
+        ])
+    };
+    for project in ["alpha", "default"] {
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[("x-agentrace-project", project)],
+            protobuf(&spans()),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{project}: {}", answer.text());
+    }
+    let traces_of = |project: &'static str| {
+        let app = app.clone();
+        async move {
+            let (status, list) = call(
+                &app,
+                reqwest::Method::GET,
+                "/traces?from=-90d",
+                project,
+                None,
+            )
+            .await?;
+            assert_eq!(status, 200, "{list}");
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                list["traces"].as_array().map_or(0, Vec::len),
+            )
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while traces_of("alpha").await? != 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        traces_of("alpha").await?,
+        1,
+        "alpha's retention (30 days) deletes its old span"
+    );
+    assert_eq!(
+        traces_of("default").await?,
+        2,
+        "default keeps what the server keeps: everything"
+    );
+
+    let trace = hex(&trace_id(2));
+    let span = hex(&span_id(2));
+    let (_, alpha_span) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/traces/{trace}/spans/{span}"),
+        "alpha",
+        None,
+    )
+    .await?;
+    let (_, default_span) = call(
+        &app,
+        reqwest::Method::GET,
+        &format!("/traces/{trace}/spans/{span}"),
+        "default",
+        None,
+    )
+    .await?;
+    let (alpha_text, default_text) = (alpha_span.to_string(), default_span.to_string());
+    assert!(
+        !alpha_text.contains("ada@example.com"),
+        "alpha redacts personal data: {alpha_text}"
+    );
+    assert!(
+        default_text.contains("ada@example.com"),
+        "default masks secrets only: {default_text}"
+    );
+    let cost = |v: &Value| v["span"]["cost"]["total"].as_f64();
+    // 1,000 input and 200 output tokens at $1,000 per million each.
+    assert_eq!(cost(&alpha_span), Some(1.2), "{alpha_span}");
+    assert_eq!(
+        cost(&default_span),
+        None,
+        "acme-1 has no price but alpha's: {default_span}"
+    );
+
+    let (_, alpha_budgets) = call(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
+    let (_, default_budgets) =
+        call(&app, reqwest::Method::GET, "/budgets", "default", None).await?;
+    assert_eq!(alpha_budgets["configured"], true, "{alpha_budgets}");
+    // Both calls, counted as they arrived.
+    assert_eq!(
+        alpha_budgets["budgets"][0]["spent"].as_f64(),
+        Some(2.4),
+        "{alpha_budgets}"
+    );
+    assert_eq!(default_budgets["configured"], false, "{default_budgets}");
+
+    // Deleted: alpha runs on the server's settings again.
+    let (status, _) = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/settings/budgets",
+        "alpha",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 204);
+    let (_, alpha_budgets) = call(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
+    assert_eq!(alpha_budgets["configured"], false, "{alpha_budgets}");
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn bad_settings_are_refused_with_the_reason_and_the_budgets_file_wins() -> Result {
+    let dir = tempfile::tempdir()?;
+    let budgets = dir.path().join("budgets.toml");
+    std::fs::write(
+        &budgets,
+        "[[budget]]\nname = \"file\"\nscope = \"global\"\nperiod = \"day\"\nlimit_usd = 1.0\n",
+    )?;
+    let t = TestServer::start(|c| c.budgets = Some(budgets.clone())).await?;
+    let app = t.app_url("");
+    for (kind, body, status, says) in [
+        ("budgets", json!({"budget": []}), 409, "budgets.toml"),
+        (
+            "retention",
+            json!({"spans": {"max_age": "soon"}}),
+            400,
+            "spans.max_age",
+        ),
+        ("capture", json!({"redact": "yes"}), 400, "invalid type"),
+        (
+            "weather",
+            json!({}),
+            404,
+            "budgets, prices, retention, capture",
+        ),
+    ] {
+        let path = format!("/settings/{kind}");
+        let (got, answer) = call(&app, reqwest::Method::PUT, &path, "default", Some(&body)).await?;
+        assert_eq!(got, status, "{kind}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(says),
+            "{kind}: {message:?} does not say {says:?}"
+        );
+    }
+    let (status, list) = call(&app, reqwest::Method::GET, "/settings", "default", None).await?;
+    assert_eq!(status, 200);
+    let budgets_setting = &list["settings"][0];
+    assert_eq!(budgets_setting["kind"], "budgets");
+    assert!(
+        budgets_setting["provided_by_file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("budgets.toml")),
+        "{list}"
+    );
+    Ok(())
+}
+
+/// A setting written on one node is in force on another node over the same store within the
+/// poll (`jobs::projects::POLL`, 5 s): the time it took is printed.
+#[tokio::test]
+async fn a_change_reaches_another_node_within_its_poll() -> Result {
+    let a = TestServer::start(|_| {}).await?;
+    let mut config = ServerConfig::new(a.dir.path()).with_any_free_ports();
+    config.demo = false;
+    let b = Server::start(config).await?;
+    let (app_a, app_b) = (a.app_url(""), format!("http://{}", b.app_addr()));
+    let budgets = json!({"budget": [{"name": "fleet", "scope": "global", "period": "day", "limit_usd": 3.0}]});
+    let written = Instant::now();
+    let (status, answer) = call(
+        &app_a,
+        reqwest::Method::PUT,
+        "/settings/budgets",
+        "default",
+        Some(&budgets),
+    )
+    .await?;
+    assert_eq!(status, 200, "{answer}");
+    let (_, on_a) = call(&app_a, reqwest::Method::GET, "/budgets", "default", None).await?;
+    assert_eq!(
+        on_a["configured"], true,
+        "in force on the writing node when answered: {on_a}"
+    );
+    loop {
+        let (_, on_b) = call(&app_b, reqwest::Method::GET, "/budgets", "default", None).await?;
+        if on_b["configured"] == true {
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(8),
+            "node b still runs without the budgets: {on_b}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "a setting reached the other node in {:?}",
+        written.elapsed()
+    );
+    b.shutdown().await?;
+    Ok(())
+}
