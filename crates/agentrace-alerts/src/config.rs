@@ -158,6 +158,17 @@ pub fn load_alerts(path: &Path) -> Result<AlertsConfig, LoadAlertsError> {
     Ok(config)
 }
 
+/// Reads and checks an alerts document already parsed (the alerts file's shape as JSON, e.g.
+/// a project's stored setting); the error says what is wrong.
+pub fn alerts_from_value(value: serde_json::Value) -> Result<AlertsConfig, String> {
+    let config: AlertsConfig = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    config.validate().map_err(|e| match e {
+        Invalid::Rule(source) => source.to_string(),
+        Invalid::Other(reason) => reason,
+    })?;
+    Ok(config)
+}
+
 enum Invalid {
     Rule(RuleError),
     Other(String),

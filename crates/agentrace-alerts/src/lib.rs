@@ -57,7 +57,9 @@ pub mod slo;
 
 pub use budget::{MEASURE as BUDGET_MEASURE, notification as budget_notification};
 pub use channel::{ChannelConfig, ChannelKind, DeliveryError};
-pub use config::{AlertsConfig, DEFAULT_INTERVAL, LoadAlertsError, ReportSchedule, load_alerts};
+pub use config::{
+    AlertsConfig, DEFAULT_INTERVAL, LoadAlertsError, ReportSchedule, alerts_from_value, load_alerts,
+};
 pub use engine::{Engine, Evaluation, Query, Reading, RuleFailure, Source};
 pub use notification::{Baseline, Notification, Reason, State};
 pub use notifier::{ChannelStatus, FAILING_AFTER, Notifier, QUEUE, Retry, StartError};

@@ -189,6 +189,19 @@ impl PrometheusSink {
         out
     }
 
+    /// Records `measurements` now, as [`export_measurements`](MetricSink::export_measurements)
+    /// does, for a caller outside a pipeline (a server keeping a sink per project). Nothing is
+    /// recorded after shutdown.
+    pub fn record(&self, measurements: &[Measurement]) {
+        if self.is_shut_down() {
+            return;
+        }
+        for m in measurements {
+            // Rejections are counted by the bridge and exposed as a metric.
+            let _ = self.inner.bridge.record(m);
+        }
+    }
+
     /// Measurements refused so far (not finite, negative increments, name or kind conflicts…),
     /// by reason; also exposed as `agentrace_metrics_rejected_total{reason}`.
     pub fn rejected(&self) -> Rejected {
@@ -239,10 +252,7 @@ impl MetricSink for PrometheusSink {
         if self.is_shut_down() {
             return Err(ExportError::ShutDown);
         }
-        for m in measurements {
-            // Rejections are counted by the bridge and exposed as a metric.
-            let _ = self.inner.bridge.record(m);
-        }
+        self.record(measurements);
         Ok(())
     }
 }

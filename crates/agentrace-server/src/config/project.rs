@@ -12,11 +12,13 @@
 //! | `prices` | a price file, `agentrace.prices/1`, over the server's prices | `{"format": "agentrace.prices/1", "models": [...]}` |
 //! | `retention` | each data type's `max_age` and `max_size`, each one set over the server's | `{"spans": {"max_age": "7d"}, "events": {"max_size": "1GiB"}}` |
 //! | `capture` | `mask_secrets`, `redact`, `capture_content`, over the server's | `{"redact": true}` |
+//! | `alerts` | the alerts file's shape: rules, SLOs, channels, the report | `{"slos": [{"name": "tools work", "objective": 0.99, "window": "28d", "indicator": {"type": "success", "of": "tool_calls"}}]}` |
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use agentrace_alerts::{AlertsConfig, alerts_from_value};
 use agentrace_core::budget::{Budget, budgets_from_value};
 use agentrace_core::cost::PriceTable;
 use agentrace_core::redact::{Redactor, RuleError};
@@ -39,11 +41,19 @@ pub enum SettingKind {
     Retention,
     /// What of its records is masked or dropped.
     Capture,
+    /// Its alert rules, SLOs, channels and report.
+    Alerts,
 }
 
 impl SettingKind {
     /// Every kind, in the order they are listed.
-    pub const ALL: [Self; 4] = [Self::Budgets, Self::Prices, Self::Retention, Self::Capture];
+    pub const ALL: [Self; 5] = [
+        Self::Budgets,
+        Self::Prices,
+        Self::Retention,
+        Self::Capture,
+        Self::Alerts,
+    ];
 
     /// Its name in paths and in the store.
     pub fn as_str(self) -> &'static str {
@@ -52,7 +62,14 @@ impl SettingKind {
             Self::Prices => "prices",
             Self::Retention => "retention",
             Self::Capture => "capture",
+            Self::Alerts => "alerts",
         }
+    }
+
+    /// Whether its document may hold secrets (a channel's webhook URL): only scope `admin`
+    /// reads it.
+    pub fn holds_secrets(self) -> bool {
+        matches!(self, Self::Alerts)
     }
 
     /// The kind named `name`.
@@ -156,6 +173,8 @@ pub enum Setting {
     Retention(RetentionSetting),
     /// `capture`: each switch it sets (else the server's).
     Capture(CaptureSetting),
+    /// `alerts`.
+    Alerts(Box<AlertsConfig>),
 }
 
 /// A project's `capture` document: the switches it sets.
@@ -242,6 +261,7 @@ impl Setting {
             SettingKind::Capture => serde_json::from_value(document)
                 .map(Self::Capture)
                 .map_err(|e| e.to_string()),
+            SettingKind::Alerts => alerts_from_value(document).map(|a| Self::Alerts(Box::new(a))),
         }
     }
 
@@ -326,6 +346,11 @@ mod tests {
                 "invalid type",
             ),
             (SettingKind::Prices, json!({"format": "other"}), "format"),
+            (
+                SettingKind::Alerts,
+                json!({"interval": "1ms"}),
+                "at least 1s",
+            ),
         ] {
             let e = read(kind, bad).err().unwrap_or_default();
             assert!(e.contains(says), "{kind}: {e:?} does not say {says:?}");
@@ -338,6 +363,9 @@ mod tests {
             assert_eq!(SettingKind::parse(kind.as_str()), Some(kind));
         }
         assert_eq!(SettingKind::parse("budget"), None);
-        assert_eq!(SettingKind::names(), "budgets, prices, retention, capture");
+        assert_eq!(
+            SettingKind::names(),
+            "budgets, prices, retention, capture, alerts"
+        );
     }
 }

@@ -20,7 +20,6 @@ use crate::http::dashboard::{self, Assets};
 use crate::http::guard::{Guard, check_host, check_origin};
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
-use crate::jobs::alerting::Alerting;
 use crate::telemetry::self_metrics::{render, render_alerts, render_held, render_slo_counts};
 
 /// The app router. The API, `/metrics` and `compat` (its routes already behind the
@@ -52,37 +51,38 @@ pub(crate) fn router(
         .layer(axum::middleware::from_fn_with_state(guard, check_origin))
 }
 
-/// `GET /metrics`: the sink's exposition followed by the server's own metrics
-/// ([`crate::telemetry::self_metrics`]: [`render`]'s, [`render_held`]'s and [`render_alerts`]'), the
-/// SLOs' counts and the scores stored: the configured project's (a credential of another
-/// project is refused, 403, until projects have metrics of their own).
-pub(crate) fn metrics(sink: PrometheusSink, state: &AppState, alerting: Arc<Alerting>) -> Router {
-    let (stats, store, configured) = (
-        state.stats.clone(),
-        state.configured_store.clone(),
-        state.configured_project,
-    );
+/// `GET /metrics`: the metrics of the request's project — its span metrics and the metrics
+/// it received (the configured project's: the server's sink), its alerts' states and its
+/// SLOs' counts — and, for a credential of the organization, the server's own
+/// ([`crate::telemetry::self_metrics`]: [`render`]'s and [`render_held`]'s) and the scores
+/// stored. A project's key sees its project's only.
+pub(crate) fn metrics(sink: PrometheusSink, state: &AppState) -> Router {
+    let state = state.clone();
     Router::new().route(
         METRICS_PATH,
         get(move |scope: Scope| {
-            let (sink, stats, store, alerting) =
-                (sink.clone(), stats.clone(), store.clone(), alerting.clone());
+            let (sink, state) = (sink.clone(), state.clone());
             async move {
-                if !scope.is(configured) {
-                    return crate::http::api::ApiError::Forbidden(format!(
-                        "/metrics shows the project the configuration configures; project {:?} \
-                         has no metrics endpoint of its own yet",
-                        scope.project.name.as_str()
-                    ))
-                    .into_response();
+                let project = scope.project.id;
+                let mut text = if scope.is(state.configured_project) {
+                    sink.render()
+                } else {
+                    state
+                        .runtimes
+                        .metrics_of(project)
+                        .map(|s| s.render())
+                        .unwrap_or_default()
+                };
+                if scope.principal.project.is_none() {
+                    let held = state.configured_store.held();
+                    text.push_str(&render(&state.stats.snapshot().with_held(held)));
+                    text.push_str(&render_held(held));
+                    text.push_str(&state.stats.scores.render());
                 }
-                let mut text = sink.render();
-                let held = store.held();
-                text.push_str(&render(&stats.snapshot().with_held(held)));
-                text.push_str(&render_held(held));
-                text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
-                text.push_str(&render_slo_counts(&alerting.slo_counts()));
-                text.push_str(&stats.scores.render());
+                if let Some(alerting) = state.runtimes.of(project).alerting() {
+                    text.push_str(&render_alerts(&alerting.current(), &alerting.channels()));
+                    text.push_str(&render_slo_counts(&alerting.slo_counts()));
+                }
                 ([(header::CONTENT_TYPE, CONTENT_TYPE_TEXT)], text).into_response()
             }
         })

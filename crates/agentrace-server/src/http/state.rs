@@ -5,17 +5,18 @@ use std::sync::Arc;
 
 use agentrace_core::budget::Budgets;
 use agentrace_core::cost::{PriceBook, PriceTable};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use agentrace_store::{DEFAULT_PROJECT, ProjectError, ProjectId};
 
 use crate::config::ServerConfig;
 use crate::http::scope::Scope;
-use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published, Watching};
-use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes};
+use crate::ingest::committed::{LIVE_CAPACITY, Published, Watching};
+use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes, Shared};
 use crate::jobs::retention::StoreExpiry;
 use crate::store::directory::Directory;
 use crate::store::{SharedOrganization, SharedStore};
+use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::ServerStats;
 
 /// The state behind every route.
@@ -41,15 +42,18 @@ pub struct AppState {
     pub(crate) store_expiry: StoreExpiry,
     /// Counters of the receivers, the writer, retention and the fan-out pipeline.
     pub stats: Arc<ServerStats>,
-    /// Each project's settings in force: its processors, prices, budgets and retention.
+    /// Each project's settings in force: its processors, prices, budgets, retention and
+    /// alerting.
     pub(crate) runtimes: Arc<ProjectRuntimes>,
+    /// What the configuration's files give the configured project.
+    pub(crate) configured_settings: ConfiguredProject,
+    /// What every project's alerting shares with the server.
+    pub(crate) shared: Shared,
     /// The server's price book (configured files over the built-in table), which projects
     /// without prices of their own price with, and the judges.
     pub prices: Arc<dyn PriceBook>,
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
-    /// The alert rules, their states and channels (`None` in a state built for API tests).
-    pub alerts: Option<Arc<crate::jobs::alerting::Alerting>>,
     /// What a score of each configured name must fit (none configured: any score is taken).
     pub score_configs: Arc<agentrace_core::ScoreConfigs>,
     /// The online evaluations (`None` only in a state a test built without them).
@@ -69,17 +73,21 @@ impl AppState {
     ) -> Result<Self, ProjectError> {
         let (configured_project, configured_store) = configured(&organization)?;
         let prices: Arc<dyn PriceBook> = Arc::new(PriceTable::builtin());
+        let live = broadcast::channel(LIVE_CAPACITY).0;
+        let stats = Arc::new(ServerStats::new(None));
+        let shared = Shared {
+            stats: stats.clone(),
+            live: live.clone(),
+            membership: Arc::new(Membership::of(None)),
+            stopped: watch::channel(false).1,
+        };
+        let configured_settings = ConfiguredProject::of(configured_project);
         let runtimes = Arc::new(ProjectRuntimes::new(
             organization.clone(),
             &config,
-            prices.clone(),
-            None,
-            ConfiguredProject {
-                id: configured_project,
-                budgets: None,
-                budgets_file: None,
-                budget_alerts: None,
-            },
+            (prices.clone(), None),
+            configured_settings.clone(),
+            shared.clone(),
         ));
         runtimes.refresh()?;
         let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
@@ -96,14 +104,15 @@ impl AppState {
             organization,
             configured_project,
             configured_store,
-            live: broadcast::channel(LIVE_CAPACITY).0,
+            live,
             watching: Arc::default(),
             store_expiry: StoreExpiry::default(),
-            stats: Arc::new(ServerStats::new(None)),
+            stats,
             runtimes,
+            configured_settings,
+            shared,
             prices,
             config: Arc::new(config),
-            alerts: None,
             score_configs,
             online,
         })
@@ -120,17 +129,18 @@ impl AppState {
     /// # Errors
     /// The projects' settings cannot be read.
     pub fn set_configured_budgets(&mut self, budgets: Arc<Budgets>) -> Result<(), ProjectError> {
+        self.configured_settings.budgets = Some(budgets);
+        self.reconfigure()
+    }
+
+    /// Every project's settings read again over [`configured_settings`](Self::configured_settings).
+    fn reconfigure(&mut self) -> Result<(), ProjectError> {
         let runtimes = Arc::new(ProjectRuntimes::new(
             self.organization.clone(),
             &self.config,
-            self.prices.clone(),
-            None,
-            ConfiguredProject {
-                id: self.configured_project,
-                budgets: Some(budgets),
-                budgets_file: None,
-                budget_alerts: None,
-            },
+            (self.prices.clone(), None),
+            self.configured_settings.clone(),
+            self.shared.clone(),
         ));
         runtimes.refresh()?;
         self.runtimes = runtimes;
@@ -147,12 +157,9 @@ impl AppState {
         self.runtimes.of(scope.project.id).prices.clone()
     }
 
-    /// The alert rules and SLOs of `scope`'s project: the configured project's (from the
-    /// alerts file); other projects have none yet.
-    pub fn alerts_of(&self, scope: &Scope) -> Option<&Arc<crate::jobs::alerting::Alerting>> {
-        self.alerts
-            .as_ref()
-            .filter(|_| scope.is(self.configured_project))
+    /// The alert rules, SLOs and channels of `scope`'s project, if it runs an alerting.
+    pub fn alerts_of(&self, scope: &Scope) -> Option<Arc<crate::jobs::alerting::Alerting>> {
+        self.runtimes.of(scope.project.id).alerting().cloned()
     }
 
     /// The online evaluations of `scope`'s project: the configured project's; other projects
@@ -185,28 +192,22 @@ impl AppState {
         Ok(self)
     }
 
-    /// With the rules, SLOs and channels of the alerts file at `path`, for a test of their API:
-    /// [`Server::start`](crate::Server::start) also evaluates them every interval.
+    /// With the rules, SLOs and channels of the alerts file at `path` as the configured
+    /// project's, for a test of their API (evaluated every interval, as a server does).
+    /// Blocks: it reads the projects' settings again.
     ///
     /// # Errors
-    /// The file cannot be used, or the notifier did not start.
+    /// The file cannot be used, or the projects' settings read.
     pub fn with_alerts(
         mut self,
         path: &std::path::Path,
     ) -> Result<Self, crate::jobs::alerting::AlertsError> {
         let config = agentrace_alerts::load_alerts(path)
             .map_err(crate::jobs::alerting::AlertsError::from)?;
-        let (alerting, _, _) = crate::jobs::alerting::Alerting::start(
-            config,
-            self.configured_store.clone(),
-            self.stats.clone(),
-            ProjectFeed {
-                project: self.configured_project,
-                live: self.live.clone(),
-            },
-            Arc::new(crate::telemetry::membership::Membership::of(None)),
-        )?;
-        self.alerts = Some(alerting);
+        self.configured_settings.alerts = Some(config);
+        self.configured_settings.alerts_file = Some(path.to_owned());
+        self.reconfigure()
+            .map_err(|e| crate::jobs::alerting::AlertsError::Rule(e.to_string()))?;
         Ok(self)
     }
 }

@@ -3,7 +3,7 @@
 //! project (redact when on → price → budget → derive metrics, the same as in-process records),
 //! then each span's row encoded for the store. Each project's chain is its own
 //! ([`ProjectChains`]: its masking, its prices, its budgets), so a project's cost never counts
-//! for another's budgets; the configured project's derives the metrics of `/metrics`.
+//! for another's budgets, and its metrics go to its own `/metrics`.
 //!
 //! It runs on the threads that received the request, many at once, so that the writer thread
 //! (the one thing that cannot run in parallel) only writes. The chain is run by
@@ -76,6 +76,9 @@ pub(crate) trait ProjectChains: std::fmt::Debug + Send + Sync + 'static {
     fn budgets(&self, project: ProjectId) -> Option<Arc<agentrace_core::budget::Budgets>>;
     /// Every project's processors (to shut them down).
     fn every_chain(&self) -> Vec<Processors>;
+    /// Records metrics of `project` (received, or derived from its records) for its
+    /// `/metrics` (the configured project's go through the fan-out pipeline instead).
+    fn record_metrics(&self, project: ProjectId, measurements: &[Measurement]);
 }
 
 /// The processors of received records: each project's chain.

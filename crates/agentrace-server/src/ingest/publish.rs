@@ -16,6 +16,7 @@ use tokio::sync::broadcast;
 
 use crate::ingest::committed::{Committed, Published};
 use crate::ingest::late_attribution::Attributions;
+use crate::ingest::processors::ProjectChains;
 
 /// What one group commit stored in one project, as the writer hands it to the publisher.
 pub(super) struct Group {
@@ -48,6 +49,7 @@ pub(super) struct Publisher {
     pub(super) pipeline: Pipeline,
     pub(super) fan_out_records: bool,
     pub(super) attributions: Attributions,
+    pub(super) chains: Arc<dyn ProjectChains>,
     pub(super) watchers: Vec<Arc<dyn CommitWatcher>>,
 }
 
@@ -68,6 +70,10 @@ impl Publisher {
             for m in group.metrics.into_iter().chain(group.derived) {
                 self.pipeline.submit_measurement(m);
             }
+        } else {
+            let mut metrics = group.metrics;
+            metrics.extend(group.derived);
+            self.chains.record_metrics(project, &metrics);
         }
         if !group.attributed.is_empty() {
             self.attributions.publish(project, group.attributed);

@@ -45,7 +45,7 @@ use tokio::sync::{broadcast, oneshot};
 use crate::ingest::committed::Published;
 use crate::ingest::evaluation_results::EvaluationResults;
 use crate::ingest::late_attribution::Attributions;
-use crate::ingest::processors::{Batch, Destination};
+use crate::ingest::processors::{Batch, Destination, ProjectChains};
 use crate::ingest::publish::{CommitWatcher, Group, Publisher};
 use crate::store::SharedStore;
 use crate::telemetry::counters::{add, set_error};
@@ -201,6 +201,8 @@ pub(crate) struct WriterParts {
     pub(crate) fan_out_records: bool,
     /// Budgets and live clients to tell when a late ancestor completes spans' attribution.
     pub(crate) attributions: Attributions,
+    /// Each project's metrics, for the other projects' `/metrics`.
+    pub(crate) chains: Arc<dyn ProjectChains>,
     /// Told of committed spans, in this order: the background repairs' tracker, the online
     /// evaluations.
     pub(crate) watchers: Vec<Arc<dyn CommitWatcher>>,
@@ -241,6 +243,7 @@ impl WriterThread {
             pipeline: parts.pipeline,
             fan_out_records: parts.fan_out_records,
             attributions: parts.attributions,
+            chains: parts.chains,
             watchers: parts.watchers,
         };
         let publisher = std::thread::Builder::new()

@@ -16,23 +16,35 @@
 //! - **Spend kept.** Budgets whose definition a change keeps keep their accounts; changed and
 //!   new ones have their spend rebuilt from the project's store (as the budgets file's reload,
 //!   `Budgets::reload`).
+//! - **Alerting of its own.** A project with an `alerts` setting (the configured project: its
+//!   alerts file, the demo's, or none) or with budgets runs an alerting of its own
+//!   ([`Alerting`]): its rules read its store only, its budgets' thresholds go to it, its
+//!   notifications are stored in its history and published on its live feed. A change of
+//!   its alerts starts a new one (resuming every alert's state from the history) and stops
+//!   the old; a project without either runs none (no thread, no timer).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use agentrace_core::budget::{AlertChannel, Budgets};
+use agentrace_alerts::AlertsConfig;
+use agentrace_core::budget::{AlertChannel, Budget, BudgetAlert, Budgets};
 use agentrace_core::cost::{LayeredPriceBook, PriceBook};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{ProcessorChain, Processors};
+use agentrace_core::{Measurement, ProcessorChain, Processors};
+use agentrace_prometheus::PrometheusSink;
 use agentrace_store::{ProjectError, ProjectId, SettingVersion};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::config::project::{Capture, Setting, SettingKind};
 use crate::config::{Retention, ServerConfig};
+use crate::ingest::committed::{ProjectFeed, Published};
 use crate::ingest::processors::ProjectChains;
+use crate::jobs::alerting::{Alerting, BudgetChannel};
 use crate::store::SharedOrganization;
+use crate::telemetry::membership::Membership;
+use crate::telemetry::stats::ServerStats;
 
 /// How often a node reads the settings' versions: the longest a change made on another node
 /// goes unseen here (and a project created there runs on the server's settings here).
@@ -51,16 +63,73 @@ pub(crate) struct ServerSettings {
     pub(crate) redactor: Option<Arc<Redactor>>,
 }
 
-/// The configured project's own: what the configuration's files give it.
+/// The configured project's own: what the configuration's files (or the demo) give it. A
+/// file wins over the project's setting of its kind; the demo's give way to one.
 #[derive(Debug, Clone)]
 pub(crate) struct ConfiguredProject {
     pub(crate) id: ProjectId,
-    /// The budgets of the budgets file (or the demo's), if configured.
+    /// The budgets of the budgets file (or the demo's), if any, notifying through
+    /// `budget_alerts` (their spend read back when the server started).
     pub(crate) budgets: Option<Arc<Budgets>>,
+    /// Where the configured project's budgets notify: its alerting of the moment.
+    pub(crate) budget_alerts: Arc<BudgetAlerts>,
     /// The budgets file, if one is configured.
     pub(crate) budgets_file: Option<PathBuf>,
-    /// Where its budgets' thresholds are notified (its alerting).
-    pub(crate) budget_alerts: Option<Arc<dyn AlertChannel>>,
+    /// The rules of the alerts file (or the demo's), if any.
+    pub(crate) alerts: Option<AlertsConfig>,
+    /// The alerts file, if one is configured.
+    pub(crate) alerts_file: Option<PathBuf>,
+}
+
+impl ConfiguredProject {
+    /// The project `id`, given nothing by files.
+    pub(crate) fn of(id: ProjectId) -> Self {
+        Self {
+            id,
+            budgets: None,
+            budget_alerts: Arc::default(),
+            budgets_file: None,
+            alerts: None,
+            alerts_file: None,
+        }
+    }
+}
+
+/// What every project's alerting shares with the server.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared {
+    pub(crate) stats: Arc<ServerStats>,
+    pub(crate) live: broadcast::Sender<Published>,
+    pub(crate) membership: Arc<Membership>,
+    /// Stops every project's alerting with the server.
+    pub(crate) stopped: watch::Receiver<bool>,
+}
+
+/// Where a project's budgets notify their thresholds: its alerting of the moment (a budget
+/// keeps its channel while the alerting behind it is replaced).
+#[derive(Debug, Default)]
+pub(crate) struct BudgetAlerts(RwLock<Option<BudgetChannel>>);
+
+impl AlertChannel for BudgetAlerts {
+    fn deliver(&self, alert: &BudgetAlert) {
+        if let Some(channel) = &*self.0.read().unwrap_or_else(PoisonError::into_inner) {
+            channel.deliver(alert);
+        }
+    }
+}
+
+/// A project's alerting, running until the last runtime holding it is dropped.
+#[derive(Debug)]
+struct RunningAlerting {
+    alerting: Arc<Alerting>,
+    config: AlertsConfig,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for RunningAlerting {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 /// One project's settings in force, built.
@@ -76,6 +145,17 @@ pub(crate) struct ProjectRuntime {
     pub(crate) retention: Retention,
     /// The processors its records run through.
     pub(crate) processors: Processors,
+    /// Its alerting, if it runs one.
+    alerting: Option<Arc<RunningAlerting>>,
+    /// Where its budgets notify.
+    budget_alerts: Arc<BudgetAlerts>,
+}
+
+impl ProjectRuntime {
+    /// Its alerting: rules, SLOs, channels, the alerts' states.
+    pub(crate) fn alerting(&self) -> Option<&Arc<Alerting>> {
+        self.alerting.as_ref().map(|r| &r.alerting)
+    }
 }
 
 /// Every project's settings in force on this node (see the module's documentation).
@@ -84,7 +164,13 @@ pub(crate) struct ProjectRuntimes {
     organization: SharedOrganization,
     server: ServerSettings,
     configured: ConfiguredProject,
+    shared: Shared,
     runtimes: RwLock<HashMap<ProjectId, Arc<ProjectRuntime>>>,
+    /// What a project not read yet runs on: the server's settings.
+    fallback: Arc<ProjectRuntime>,
+    /// The metrics of each project but the configured one (whose go to the server's
+    /// pipeline), made at its first: what its `/metrics` shows.
+    metrics: std::sync::Mutex<HashMap<ProjectId, PrometheusSink>>,
 }
 
 impl ProjectRuntimes {
@@ -92,34 +178,60 @@ impl ProjectRuntimes {
     pub(crate) fn new(
         organization: SharedOrganization,
         config: &ServerConfig,
-        prices: Arc<dyn PriceBook>,
-        redactor: Option<Arc<Redactor>>,
+        (prices, redactor): (Arc<dyn PriceBook>, Option<Arc<Redactor>>),
         configured: ConfiguredProject,
+        shared: Shared,
     ) -> Self {
+        let server = ServerSettings {
+            prices,
+            retention: config.retention.clone(),
+            capture: Capture::of(config),
+            redactor,
+        };
+        let fallback = Arc::new(ProjectRuntime {
+            versions: BTreeMap::new(),
+            prices: server.prices.clone(),
+            budgets: None,
+            retention: server.retention.clone(),
+            processors: Processors::new(
+                ProcessorChain::new()
+                    .masking(server.redactor.clone())
+                    .pricing(Some(server.prices.clone()))
+                    .metrics(true)
+                    .build(),
+            ),
+            alerting: None,
+            budget_alerts: Arc::default(),
+        });
         Self {
             organization,
-            server: ServerSettings {
-                prices,
-                retention: config.retention.clone(),
-                capture: Capture::of(config),
-                redactor,
-            },
+            server,
             configured,
+            shared,
             runtimes: RwLock::new(HashMap::new()),
+            fallback,
+            metrics: std::sync::Mutex::default(),
         }
     }
 
-    /// The settings in force for `project` (the server's, for a project not read yet).
+    /// The metrics of `project` (not the configured one), if it has any yet.
+    pub(crate) fn metrics_of(&self, project: ProjectId) -> Option<PrometheusSink> {
+        self.metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&project)
+            .cloned()
+    }
+
+    /// The settings in force for `project` (the server's, for a project created since the
+    /// last refresh).
     pub(crate) fn of(&self, project: ProjectId) -> Arc<ProjectRuntime> {
-        if let Some(runtime) = self
-            .runtimes
+        self.runtimes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&project)
-        {
-            return runtime.clone();
-        }
-        Arc::new(self.build(project, &BTreeMap::new(), None))
+            .unwrap_or(&self.fallback)
+            .clone()
     }
 
     /// The projects read at the last refresh.
@@ -139,10 +251,12 @@ impl ProjectRuntimes {
         project: ProjectId,
         kind: SettingKind,
     ) -> Option<PathBuf> {
+        if project != self.configured.id {
+            return None;
+        }
         match kind {
-            SettingKind::Budgets if project == self.configured.id => {
-                self.configured.budgets_file.clone()
-            }
+            SettingKind::Budgets => self.configured.budgets_file.clone(),
+            SettingKind::Alerts => self.configured.alerts_file.clone(),
             _ => None,
         }
     }
@@ -166,6 +280,10 @@ impl ProjectRuntimes {
         }
         self.runtimes
             .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|p, _| live.contains(p));
+        self.metrics
+            .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .retain(|p, _| live.contains(p));
         Ok(())
@@ -240,6 +358,7 @@ impl ProjectRuntimes {
         let mut retention = server.retention.clone();
         let mut capture = server.capture;
         let mut listed_budgets = None;
+        let mut listed_alerts = None;
         for setting in settings.values() {
             match setting {
                 Setting::Prices(table) => {
@@ -253,6 +372,7 @@ impl ProjectRuntimes {
                 Setting::Retention(r) => retention = r.over(&server.retention),
                 Setting::Capture(c) => capture = c.over(server.capture),
                 Setting::Budgets(list) => listed_budgets = Some(list.clone()),
+                Setting::Alerts(config) => listed_alerts = Some((**config).clone()),
             }
         }
         let redactor = if capture == server.capture {
@@ -263,13 +383,25 @@ impl ProjectRuntimes {
                 server.redactor.clone()
             })
         };
-        let budgets = self.budgets(project, listed_budgets, previous);
+        let budget_alerts = if project == self.configured.id {
+            self.configured.budget_alerts.clone()
+        } else {
+            previous.map_or_else(Arc::default, |p| p.budget_alerts.clone())
+        };
+        let budgets = self.budgets(project, listed_budgets, previous, &budget_alerts);
+        let alerting = self.alerting(
+            project,
+            listed_alerts,
+            budgets.is_some(),
+            previous,
+            &budget_alerts,
+        );
         let processors = Processors::new(
             ProcessorChain::new()
                 .masking(redactor)
                 .pricing(Some(prices.clone()))
                 .budgets(budgets.clone())
-                .metrics(project == self.configured.id)
+                .metrics(true)
                 .build(),
         );
         ProjectRuntime {
@@ -278,19 +410,113 @@ impl ProjectRuntimes {
             budgets,
             retention,
             processors,
+            alerting,
+            budget_alerts,
         }
     }
 
-    /// `project`'s budgets: the configured project's from its file, else those `listed` (the
-    /// previous ones reloaded, or new ones with their spend read from the store).
+    /// The alerts `project` runs on: the configured project's file, else its setting, else
+    /// the configured project's demo rules or none, else none at all unless it has budgets
+    /// (whose thresholds are then notified to the log and stored).
+    fn alerts_config(
+        &self,
+        project: ProjectId,
+        listed: Option<AlertsConfig>,
+        has_budgets: bool,
+    ) -> Option<AlertsConfig> {
+        let configured = project == self.configured.id;
+        if configured && self.configured.alerts_file.is_some() {
+            return self.configured.alerts.clone();
+        }
+        listed
+            .or_else(|| configured.then(|| self.configured.alerts.clone().unwrap_or_default()))
+            .or_else(|| has_budgets.then(AlertsConfig::default))
+    }
+
+    /// `project`'s alerting: `previous`'s while its alerts stay the same, else a new one
+    /// (its budgets' notifications pointed at it), else none.
+    fn alerting(
+        &self,
+        project: ProjectId,
+        listed: Option<AlertsConfig>,
+        has_budgets: bool,
+        previous: Option<&ProjectRuntime>,
+        budget_alerts: &BudgetAlerts,
+    ) -> Option<Arc<RunningAlerting>> {
+        let config = self.alerts_config(project, listed, has_budgets);
+        let previous = previous.and_then(|p| p.alerting.clone());
+        match (config, previous) {
+            (None, _) => {
+                *budget_alerts
+                    .0
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                None
+            }
+            (Some(config), Some(previous)) if previous.config == config => Some(previous),
+            (Some(config), _) => {
+                let started = self
+                    .organization
+                    .store(project)
+                    .map_err(|e| e.to_string())
+                    .and_then(|store| {
+                        Alerting::start(
+                            config.clone(),
+                            store,
+                            self.shared.stats.clone(),
+                            ProjectFeed {
+                                project,
+                                live: self.shared.live.clone(),
+                            },
+                            self.shared.membership.clone(),
+                        )
+                        .map_err(|e| e.to_string())
+                    });
+                let (alerting, channel, notifications) = match started {
+                    Ok(started) => started,
+                    Err(e) => {
+                        tracing::warn!(%project, error = %e, "a project's alerting did not start");
+                        return None;
+                    }
+                };
+                *budget_alerts
+                    .0
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(channel);
+                let (stop, stopped) = watch::channel(false);
+                let mut server = self.shared.stopped.clone();
+                let run = alerting.clone().run(notifications, stopped);
+                tokio::spawn(async move {
+                    tokio::select! {
+                        () = run => {}
+                        _ = server.wait_for(|s| *s) => {}
+                    }
+                });
+                Some(Arc::new(RunningAlerting {
+                    alerting,
+                    config,
+                    stop,
+                }))
+            }
+        }
+    }
+
+    /// `project`'s budgets: the configured project's from its file (the demo's give way to a
+    /// setting), else those `listed`: the previous ones kept or reloaded, or new ones with
+    /// their spend read from the store, notifying through `alerts`. Blocks.
     fn budgets(
         &self,
         project: ProjectId,
-        listed: Option<Vec<agentrace_core::budget::Budget>>,
+        listed: Option<Vec<Budget>>,
         previous: Option<&ProjectRuntime>,
+        alerts: &Arc<BudgetAlerts>,
     ) -> Option<Arc<Budgets>> {
         let configured = project == self.configured.id;
-        if configured && self.configured.budgets.is_some() {
+        let from_configuration = configured
+            && (self.configured.budgets_file.is_some() || listed.is_none())
+            && self.configured.budgets.is_some();
+        if from_configuration {
+            // The budgets file's reload changes them in place (`budget_reload`).
             return self.configured.budgets.clone();
         }
         let list = listed?;
@@ -298,28 +524,32 @@ impl ProjectRuntimes {
             Some(budgets) if budgets.budgets() == list => return Some(budgets),
             Some(budgets) => {
                 budgets.reload(list);
-                budgets
+                Self::restore(project, &*self.organization, &budgets);
+                return Some(budgets);
             }
-            None => {
-                let mut budgets = Budgets::new(list);
-                if let Some(channel) = self.configured.budget_alerts.clone().filter(|_| configured)
-                {
-                    budgets = budgets.with_alert_channel(channel);
-                }
-                Arc::new(budgets)
-            }
+            None => Budgets::new(list),
         };
-        let restored = self
-            .organization
+        let alerts: Arc<dyn AlertChannel> = alerts.clone();
+        let budgets = Arc::new(budgets.with_alert_channel(alerts));
+        Self::restore(project, &*self.organization, &budgets);
+        Some(budgets)
+    }
+
+    /// Reads the spend of `budgets` back from `project`'s store.
+    fn restore(
+        project: ProjectId,
+        organization: &dyn agentrace_store::Organization,
+        budgets: &Budgets,
+    ) {
+        let restored = organization
             .store(project)
             .map_err(|e| e.to_string())
             .and_then(|store| {
-                agentrace_store::restore_budgets(&*store, &budgets).map_err(|e| e.to_string())
+                agentrace_store::restore_budgets(&*store, budgets).map_err(|e| e.to_string())
             });
         if let Err(e) = restored {
             tracing::warn!(%project, error = %e, "a project's budget spend could not be read back; it counts from now");
         }
-        Some(budgets)
     }
 
     /// Refreshes every [`POLL`] until `stopped`.
@@ -359,5 +589,24 @@ impl ProjectChains for ProjectRuntimes {
             .values()
             .map(|r| r.processors.clone())
             .collect()
+    }
+
+    fn record_metrics(&self, project: ProjectId, measurements: &[Measurement]) {
+        if measurements.is_empty() {
+            return;
+        }
+        let mut sinks = self.metrics.lock().unwrap_or_else(PoisonError::into_inner);
+        let sink = match sinks.get(&project) {
+            Some(sink) => sink.clone(),
+            None => match PrometheusSink::builder().service_name("agentrace").build() {
+                Ok(sink) => sinks.entry(project).or_insert(sink).clone(),
+                Err(e) => {
+                    tracing::warn!(%project, error = %e, "a project's metrics could not be kept");
+                    return;
+                }
+            },
+        };
+        drop(sinks);
+        sink.record(measurements);
     }
 }

@@ -23,7 +23,6 @@ use crate::http::guard::Guard;
 use crate::http::state::AppState;
 use crate::ingest::listen;
 use crate::ingest::receive::{Receiver, grpc, http};
-use crate::jobs::alerting::Alerting;
 
 /// The listeners, bound and not yet served.
 pub(super) struct Listeners {
@@ -59,13 +58,12 @@ impl Listeners {
     }
 
     /// Serves each listener until `stopped`: OTLP into `receiver`, and the app's routes over
-    /// `state` (`/metrics` from the span metrics of `metrics` and the alerts of `alerting`).
+    /// `state` (`/metrics` from the span metrics of `metrics` and each project's alerting).
     pub(super) fn serve(
         self,
         state: &AppState,
         receiver: &Receiver,
         metrics: PrometheusSink,
-        alerting: &Arc<Alerting>,
         stopped: &watch::Receiver<bool>,
     ) -> Tasks {
         let config = &state.config;
@@ -83,7 +81,7 @@ impl Listeners {
             ),
             hosts.clone(),
         );
-        let app_router = app_router(state, receiver, auth.clone(), hosts, metrics, alerting);
+        let app_router = app_router(state, receiver, auth.clone(), hosts, metrics);
         let [http_stats, grpc_stats, app_stats] = state.stats.listeners.clone();
         let grpc_hygiene = listen::GrpcHygiene::new(limits, grpc_stats.clone());
         let check: Arc<dyn crate::ingest::route::SenderCheck> = Arc::new(auth.clone());
@@ -128,7 +126,6 @@ fn app_router(
     auth: Auth,
     hosts: Guard,
     metrics: PrometheusSink,
-    alerting: &Arc<Alerting>,
 ) -> Router {
     let config = &state.config;
     let assets = Arc::new(match &config.dashboard_dir {
@@ -140,7 +137,7 @@ fn app_router(
         app::with_cors(
             app::router(
                 state.clone(),
-                app::metrics(metrics, state, alerting.clone()),
+                app::metrics(metrics, state),
                 compat::router(
                     state.clone(),
                     receiver.clone(),

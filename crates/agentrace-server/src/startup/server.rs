@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agentrace_alerts::{AlertsConfig, Notification, load_alerts};
+use agentrace_alerts::{AlertsConfig, load_alerts};
 use agentrace_core::budget::{Budget, Budgets, load_budgets};
 use agentrace_core::cost::{LayeredPriceBook, PriceBook, load_price_files};
 use agentrace_core::redact::Redactor;
@@ -19,7 +19,7 @@ use agentrace_ingest::Ingestor;
 use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
 use agentrace_store::QueryError;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 
 use super::demo;
 use super::error::StartError;
@@ -28,16 +28,16 @@ use super::running::{Addrs, RunningServer, Tasks};
 use crate::config::ServerConfig;
 use crate::config::project::Capture;
 use crate::http::state::AppState;
-use crate::ingest::committed::{LIVE_CAPACITY, ProjectFeed, Published};
+use crate::ingest::committed::LIVE_CAPACITY;
 use crate::ingest::evaluation_results::EvaluationResults;
 use crate::ingest::late_attribution::Attributions;
 use crate::ingest::processors::Processing;
 use crate::ingest::receive::{Receiver, ReceiverParts};
 use crate::ingest::writer::{WriterHandle, WriterParts, WriterThread};
-use crate::jobs::alerting::{Alerting, AlertsError, BudgetChannel};
+use crate::jobs::alerting::AlertsError;
 use crate::jobs::fleet::Beat;
 use crate::jobs::online_evaluations::{self, Online};
-use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes};
+use crate::jobs::projects::{BudgetAlerts, ConfiguredProject, ProjectRuntimes, Shared};
 use crate::jobs::repair::{Repairer, Tracker};
 use crate::jobs::{budget_reload, retention};
 use crate::store::directory::Directory;
@@ -72,25 +72,29 @@ impl Server {
         let online = catalogues.online;
         let stats = counters(&pipeline, &redactor, &membership, &online);
         let live = broadcast::channel(LIVE_CAPACITY).0;
-        let (alerting, budget_channel, budget_alerts) = start_alerting(
-            &config,
-            (configured_project, &store),
-            &stats,
-            &live,
-            &membership,
-        )?;
-        let budgets =
-            restore_from_store(&store, catalogues.budgets, budget_channel.clone(), &online).await?;
+        let mut configured_settings = ConfiguredProject::of(configured_project);
+        configured_settings.budgets = restore_from_store(
+            &store,
+            catalogues.budgets,
+            configured_settings.budget_alerts.clone(),
+            &online,
+        )
+        .await?;
+        configured_settings.budgets_file = config.budgets.clone();
+        configured_settings.alerts = catalogues.alerts;
+        configured_settings.alerts_file = config.alerts.clone();
+        let shared = Shared {
+            stats: stats.clone(),
+            live: live.clone(),
+            membership: membership.clone(),
+            stopped: stopped.clone(),
+        };
         let runtimes = project_runtimes(
             &organization,
             &config,
             (&catalogues.prices, &redactor),
-            ConfiguredProject {
-                id: configured_project,
-                budgets,
-                budgets_file: config.budgets.clone(),
-                budget_alerts: Some(Arc::new(budget_channel)),
-            },
+            configured_settings.clone(),
+            shared.clone(),
         )
         .await?;
         let state = AppState {
@@ -103,9 +107,10 @@ impl Server {
             store_expiry,
             stats,
             runtimes,
+            configured_settings,
+            shared,
             prices: catalogues.prices,
             config,
-            alerts: Some(alerting.clone()),
             score_configs: catalogues.score_configs,
             online: Some(online.clone()),
         };
@@ -115,9 +120,8 @@ impl Server {
         let receiver = receiver(&state, processing.clone(), writer);
         let listeners = Listeners::bind(&state.config).await?;
         let addrs = listeners.addrs(&state.config)?;
-        let servers = listeners.serve(&state, &receiver, metrics, &alerting, &stopped);
+        let servers = listeners.serve(&state, &receiver, metrics, &stopped);
         let jobs = Jobs {
-            alerting: (alerting, budget_alerts),
             membership,
             online,
             write: write_jobs,
@@ -164,6 +168,8 @@ struct Catalogues {
     online: Arc<Online>,
     /// The budgets, not yet given their alert channel.
     budgets: Option<Vec<Budget>>,
+    /// The alerts file's rules, SLOs and channels (the demo's without one).
+    alerts: Option<AlertsConfig>,
 }
 
 impl Catalogues {
@@ -197,11 +203,17 @@ impl Catalogues {
             None if config.demo => Some(demo::scenario::budgets()),
             None => None,
         };
+        let alerts = match config.alerts.as_deref() {
+            Some(path) => Some(load_alerts(path).map_err(AlertsError::from)?),
+            None if config.demo => Some(demo::scenario::alerts()),
+            None => None,
+        };
         Ok(Self {
             prices,
             score_configs,
             online: Arc::new(online),
             budgets,
+            alerts,
         })
     }
 }
@@ -248,42 +260,15 @@ fn counters(
     )
 }
 
-/// The alerting, on the alerts file's rules (without one, the demo's own). Returns it, the
-/// channel budgets notify through, and where it reads them.
-fn start_alerting(
-    config: &ServerConfig,
-    (project, store): (agentrace_store::ProjectId, &SharedStore),
-    stats: &Arc<ServerStats>,
-    live: &broadcast::Sender<Published>,
-    membership: &Arc<Membership>,
-) -> Result<(Arc<Alerting>, BudgetChannel, mpsc::Receiver<Notification>), StartError> {
-    let alerts = match config.alerts.as_deref() {
-        Some(path) => load_alerts(path).map_err(AlertsError::from)?,
-        None if config.demo => demo::scenario::alerts(),
-        None => AlertsConfig::default(),
-    };
-    Ok(Alerting::start(
-        alerts,
-        store.clone(),
-        stats.clone(),
-        ProjectFeed {
-            project,
-            live: live.clone(),
-        },
-        membership.clone(),
-    )?)
-}
-
 /// What the store remembers from before this start: each budget's spend (the budgets then
 /// notifying through `channel`), the judges' spend, the rules given through the API.
 async fn restore_from_store(
     store: &SharedStore,
     budgets: Option<Vec<Budget>>,
-    channel: BudgetChannel,
+    channel: Arc<BudgetAlerts>,
     online: &Arc<Online>,
 ) -> Result<Option<Arc<Budgets>>, StartError> {
-    let budgets =
-        budgets.map(|list| Arc::new(Budgets::new(list).with_alert_channel(Arc::new(channel))));
+    let budgets = budgets.map(|list| Arc::new(Budgets::new(list).with_alert_channel(channel)));
     if let Some(budgets) = &budgets {
         let (s, b) = (store.clone(), budgets.clone());
         restore_spend(move || agentrace_store::restore_budgets(&*s, &b)).await?;
@@ -300,13 +285,14 @@ async fn project_runtimes(
     config: &ServerConfig,
     (prices, redactor): (&Arc<dyn PriceBook>, &Option<Arc<Redactor>>),
     configured: ConfiguredProject,
+    shared: Shared,
 ) -> Result<Arc<ProjectRuntimes>, StartError> {
     let runtimes = Arc::new(ProjectRuntimes::new(
         organization.clone(),
         config,
-        prices.clone(),
-        redactor.clone(),
+        (prices.clone(), redactor.clone()),
         configured,
+        shared,
     ));
     let r = runtimes.clone();
     tokio::task::spawn_blocking(move || r.refresh())
@@ -361,6 +347,7 @@ fn start_writer(
         pipeline: pipeline.clone(),
         fan_out_records: config.forward.is_some(),
         attributions: attributions.clone(),
+        chains: state.runtimes.clone(),
         watchers: vec![tracker.clone(), online.clone()],
         queue_requests: config.limits.queue_requests,
         queue_records: config.limits.queue_records,
@@ -391,8 +378,6 @@ fn receiver(state: &AppState, processing: Processing, writer: WriterHandle) -> R
 
 /// What the background jobs take besides the state.
 struct Jobs {
-    /// The alerting, and where it reads the budgets' notifications.
-    alerting: (Arc<Alerting>, mpsc::Receiver<Notification>),
     membership: Arc<Membership>,
     online: Arc<Online>,
     write: WriteJobs,
@@ -405,7 +390,6 @@ impl Jobs {
     /// file's reload, the online evaluations and the demo.
     fn spawn(self, state: &AppState, stopped: &watch::Receiver<bool>) -> Tasks {
         let (store, stats, config) = (&state.configured_store, &state.stats, &state.config);
-        let (alerting, budget_alerts) = self.alerting;
         let repairer = Repairer {
             tracker: self.write.tracker,
             store: store.clone(),
@@ -431,7 +415,6 @@ impl Jobs {
                     .evaluation_results
                     .run(store.clone(), stopped.clone()),
             ),
-            tokio::spawn(alerting.run(budget_alerts, stopped.clone())),
             tokio::spawn(redaction_series::run(
                 stats.clone(),
                 store.clone(),

@@ -16,7 +16,8 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{
-    Result, TestServer, get, llm_span, llm_traces, now, post, span_id, text, trace_id, traces,
+    JSON, PROTOBUF, Result, TestServer, get, llm_span, llm_traces, now, post, protobuf, send,
+    span_id, text, trace_id, traces,
 };
 
 const SECRET: &str = "webhook-secret";
@@ -764,6 +765,157 @@ critical = 1
         api["alerts"],
         serde_json::json!([]),
         "not judged yet: {api}"
+    );
+    Ok(())
+}
+
+/// A project's alerts (its `alerts` setting) judge its records only: another project's
+/// failing calls leave them quiet, its own fire them; its budgets' thresholds go through its
+/// channels; `/alerts` and `/metrics` of each project show its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_rules_judge_its_records_only() -> Result {
+    let (hook, received) = receiver().await?;
+    let t = TestServer::start(|_| {}).await?;
+    let api = |method: reqwest::Method, path: &str, project: &str, body: Option<Value>| {
+        let url = t.app_url(&format!("/api/v1{path}"));
+        let project = project.to_owned();
+        async move {
+            let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+            let answer = send(
+                method,
+                &url,
+                &[("x-agentrace-project", &project), ("content-type", JSON)],
+                body,
+            )
+            .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((answer.status, answer.text()))
+        }
+    };
+    let (status, body) = api(
+        reqwest::Method::POST,
+        "/projects",
+        "default",
+        Some(serde_json::json!({"name": "alpha"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let alerts = serde_json::json!({
+        "interval": "1s",
+        "channels": [{"name": "ops", "type": "webhook", "url": hook, "secret": SECRET}],
+        "rules": [{"name": "llm errors", "measure": "error_rate", "window": "5m", "per": "model",
+                   "min_requests": 3, "warning": 0.2, "critical": 0.5}]
+    });
+    let (status, body) = api(
+        reqwest::Method::PUT,
+        "/settings/alerts",
+        "alpha",
+        Some(alerts),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let budgets = serde_json::json!({"budget": [{"name": "tiny", "scope": "global", "period": "day", "limit_usd": 0.001}]});
+    let (status, body) = api(
+        reqwest::Method::PUT,
+        "/settings/budgets",
+        "alpha",
+        Some(budgets),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+
+    // Four calls a minute ago, three failed: into `default` first.
+    let start = now() - 60_000_000_000;
+    let failing = |first: u64| {
+        traces(
+            (first..first + 4)
+                .map(|i| {
+                    let span = llm_span(i, i, start + i);
+                    if i == first { span } else { failed(span) }
+                })
+                .collect(),
+        )
+    };
+    for (project, first) in [("default", 1), ("alpha", 11)] {
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[("x-agentrace-project", project)],
+            protobuf(&failing(first)),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        if project == "default" {
+            // Three evaluations of alpha's rule pass over default's failures.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            let got = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            assert!(got.is_empty(), "alpha notified of default's calls: {got:?}");
+        }
+    }
+    wait_for(&received, "alpha's ALERT", |got| {
+        got.iter()
+            .any(|n| n["alert"] == "llm errors{model=gpt-4o}" && n["state"] == "ALERT")
+    })
+    .await?;
+    wait_for(&received, "alpha's budget threshold", |got| {
+        got.iter().any(|n| n["rule"] == "budget:tiny")
+    })
+    .await?;
+
+    let (_, default_alerts): (u16, String) =
+        api(reqwest::Method::GET, "/alerts", "default", None).await?;
+    let default_alerts: Value = serde_json::from_str(&default_alerts)?;
+    assert_eq!(
+        default_alerts["rules"],
+        serde_json::json!([]),
+        "{default_alerts}"
+    );
+    assert_eq!(
+        default_alerts["history"],
+        serde_json::json!([]),
+        "{default_alerts}"
+    );
+    let (_, alpha_alerts): (u16, String) =
+        api(reqwest::Method::GET, "/alerts", "alpha", None).await?;
+    let alpha_alerts: Value = serde_json::from_str(&alpha_alerts)?;
+    assert_eq!(
+        alpha_alerts["rules"][0]["name"], "llm errors",
+        "{alpha_alerts}"
+    );
+
+    // /metrics with alpha's own read key: its alert and its calls, nothing of the server's.
+    let (status, key) = api(
+        reqwest::Method::POST,
+        "/projects/alpha/keys",
+        "default",
+        Some(serde_json::json!({"scope": "read", "name": "scraper"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{key}");
+    let key: Value = serde_json::from_str::<Value>(&key)?;
+    let bearer = format!("Bearer {}", key["secret"].as_str().ok_or("a secret")?);
+    let scrape = get(&t.app_url("/metrics"), &[("authorization", &bearer)]).await?;
+    assert_eq!(scrape.status, 200, "{}", scrape.text());
+    let text = scrape.text();
+    assert!(
+        text.contains("agentrace_server_alerts{state=\"ALERT\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("gen_ai_client_operation_duration"),
+        "alpha's calls: {text}"
+    );
+    assert!(
+        !text.contains("agentrace_server_records_stored_total"),
+        "the server's own counters: {text}"
+    );
+    let whole = get(&t.app_url("/metrics"), &[]).await?.text();
+    assert!(
+        whole.contains("agentrace_server_records_stored_total"),
+        "the organization's scrape has the server's own: {whole}"
+    );
+    assert!(
+        whole.contains("agentrace_server_alerts{state=\"ALERT\"} 0"),
+        "default's: {whole}"
     );
     Ok(())
 }

@@ -45,10 +45,13 @@ pub(super) async fn alerts(
     .collect();
     let alerting = state.alerts_of(&scope);
     Ok(Json(Alerts {
-        interval_seconds: alerting.map_or(0, |a| a.interval().as_secs()),
-        rules: alerting.map(|a| a.rules().to_vec()).unwrap_or_default(),
-        alerts: alerting.map(|a| a.current()).unwrap_or_default(),
-        channels: alerting.map(|a| a.channels()).unwrap_or_default(),
+        interval_seconds: alerting.as_ref().map_or(0, |a| a.interval().as_secs()),
+        rules: alerting
+            .as_ref()
+            .map(|a| a.rules().to_vec())
+            .unwrap_or_default(),
+        alerts: alerting.as_ref().map(|a| a.current()).unwrap_or_default(),
+        channels: alerting.as_ref().map(|a| a.channels()).unwrap_or_default(),
         history,
     }))
 }

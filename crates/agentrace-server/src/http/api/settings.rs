@@ -5,10 +5,11 @@
 //! A document is checked before it is stored (400 saying what is wrong); once stored, it is
 //! in force on this node when the answer is sent and on every other node within
 //! `crate::jobs::projects::POLL`. Reading needs scope `read`; writing and deleting, `admin`.
-//! A kind the configuration's files give the project (the budgets file, for the configured
-//! project) is refused with 409 naming the file.
+//! A kind the configuration's files give the project (the budgets or alerts file, for the
+//! configured project) is refused with 409 naming the file. The `alerts` document may hold
+//! secrets (a channel's webhook URL): only scope `admin` reads it.
 
-use agentrace_store::ProjectSetting;
+use agentrace_store::{KeyScope, ProjectSetting};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -48,9 +49,10 @@ impl SettingView {
             .runtimes
             .provided_by_file(scope.project.id, kind)
             .map(|p| p.display().to_string());
+        let shown = !kind.holds_secrets() || scope.principal.scope == KeyScope::Admin;
         let (document, revision, updated_by) = match stored.filter(|_| file.is_none()) {
             Some(s) => (
-                serde_json::from_str(&s.document).ok(),
+                serde_json::from_str(&s.document).ok().filter(|_| shown),
                 Some(s.revision),
                 Some(s.updated_by),
             ),
@@ -135,6 +137,11 @@ pub(super) async fn one(
 ) -> Result<Json<SettingView>, ApiError> {
     p.finish()?;
     let kind = kind_of(&kind)?;
+    if kind.holds_secrets() && scope.principal.scope != KeyScope::Admin {
+        return Err(ApiError::Forbidden(format!(
+            "reading the {kind} setting needs scope `admin`: it may hold secrets (channels' URLs)"
+        )));
+    }
     let project = scope.project.id;
     let stored = organization(&state, move |o| o.setting(project, kind.as_str())).await?;
     Ok(Json(SettingView::of(&state, &scope, kind, stored)))

@@ -32,7 +32,7 @@ pub(super) async fn list(
 ) -> Result<Json<Slos>, ApiError> {
     p.finish()?;
     let now = now_unix_nano();
-    let judged = match state.alerts_of(&scope).cloned() {
+    let judged = match state.alerts_of(&scope) {
         Some(alerts) => {
             blocking(&scope.store, move |s| {
                 alerts.settled_hours().statuses(s, alerts.slos(), now)
@@ -76,7 +76,7 @@ pub(super) async fn one(
     let limit = p.limit(20, 100)?;
     p.finish()?;
     let not_found = || ApiError::NotFound(format!("no SLO is named {name:?}"));
-    let alerts = state.alerts_of(&scope).cloned().ok_or_else(not_found)?;
+    let alerts = state.alerts_of(&scope).ok_or_else(not_found)?;
     let slo = alerts
         .slos()
         .iter()
