@@ -356,6 +356,14 @@ config_keys! {
         help: "An evaluators file: judges and the rules that score spans and traces online (TOML `[[judge]]`, `[[evaluator]]`)",
         example: "evaluators.toml",
     }
+    PROVISIONING: PathBuf {
+        name: "provisioning",
+        env: "AGENTRACE_PROVISIONING",
+        flag: Flagged("provisioning"),
+        default: "none: projects are configured through the API and the dashboard ([projects.md](projects.md))",
+        help: "A folder of projects' settings applied at start: `<project>/<kind>.toml` or `.json` (docs/projects.md)",
+        example: "projects",
+    }
     LIMITS_MAX_BODY: ByteSize {
         name: "limits.max_body",
         env: "AGENTRACE_MAX_BODY",

@@ -61,6 +61,7 @@ impl ServerConfig {
         layer.read_into(keys::PRICES, &mut config.prices)?;
         config.budgets = layer.get(keys::BUDGETS)?;
         config.alerts = layer.get(keys::ALERTS)?;
+        config.provisioning = layer.get(keys::PROVISIONING)?;
         config.scores = layer.get(keys::SCORES)?;
         config.evaluators = layer.get(keys::EVALUATORS)?;
 

@@ -192,6 +192,9 @@ pub struct ServerConfig {
     /// An evaluators file: the judges and the rules that score spans and traces online
     /// (`agentrace_evaluators::Evaluators::load`, docs/scores.md).
     pub evaluators: Option<PathBuf>,
+    /// A folder of projects' settings, applied at start: a folder per project (created if
+    /// missing) holding a file per kind, `<kind>.toml` or `<kind>.json` (docs/projects.md).
+    pub provisioning: Option<PathBuf>,
     /// Receiver bounds.
     pub limits: ReceiveLimits,
     /// Retention.
@@ -236,6 +239,7 @@ impl ServerConfig {
             alerts: None,
             scores: None,
             evaluators: None,
+            provisioning: None,
             limits: ReceiveLimits::default(),
             retention: Retention::default(),
             mask_secrets: true,

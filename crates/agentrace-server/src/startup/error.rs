@@ -23,6 +23,9 @@ pub enum StartError {
     /// The store's projects could not be read, or the configured project's store opened.
     #[error("the store's projects: {0}")]
     Projects(#[source] agentrace_store::ProjectError),
+    /// The provisioning folder could not be applied.
+    #[error(transparent)]
+    Provisioning(#[from] crate::store::provisioning::ProvisionError),
     /// The data directory could not be created.
     #[error("cannot create the data directory {}: {source}", path.display())]
     DataDir {

@@ -60,6 +60,7 @@ impl Server {
     pub async fn start(config: ServerConfig) -> Result<RunningServer, StartError> {
         let config = Arc::new(config);
         let organization = open_store(&config).await?;
+        provision(&organization, &config).await?;
         let (configured_project, store) = configured_store(&organization).await?;
         let store_expiry = retention::hand_ages(store.clone(), config.retention.clone()).await;
         let (stop, stopped) = watch::channel(false);
@@ -145,6 +146,29 @@ async fn open_store(config: &Arc<ServerConfig>) -> Result<SharedOrganization, St
         .await
         .map_err(|e| StartError::Spawn(io::Error::other(e)))?
         .map_err(StartError::from)
+}
+
+/// Applies the provisioning folder, if one is configured (off the async threads).
+async fn provision(
+    organization: &SharedOrganization,
+    config: &ServerConfig,
+) -> Result<(), StartError> {
+    let Some(dir) = config.provisioning.clone() else {
+        return Ok(());
+    };
+    let organization = organization.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        crate::store::provisioning::provision(&*organization, &dir)
+    })
+    .await
+    .map_err(|e| StartError::Spawn(io::Error::other(e)))??;
+    tracing::info!(
+        created = ?done.created,
+        written = ?done.written,
+        deleted = ?done.deleted,
+        "provisioning applied"
+    );
+    Ok(())
 }
 
 /// The project the configuration's files configure (`default`) and its store.

@@ -12,7 +12,7 @@
 use agentrace_store::{KeyScope, ProjectSetting};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 
@@ -22,6 +22,8 @@ use crate::config::project::{MAX_SETTING_BYTES, Setting, SettingKind};
 use crate::http::api_base::ApiError;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
+use crate::store::provisioning::provisioned_from;
+use std::path::Path;
 
 /// A setting as the API shows it.
 #[derive(Debug, Serialize)]
@@ -45,12 +47,16 @@ impl SettingView {
         kind: SettingKind,
         stored: Option<ProjectSetting>,
     ) -> Self {
-        let file = state
-            .runtimes
-            .provided_by_file(scope.project.id, kind)
+        let configured = state.runtimes.provided_by_file(scope.project.id, kind);
+        let provisioned = stored
+            .as_ref()
+            .and_then(|s| provisioned_from(&s.updated_by).map(Path::to_owned));
+        let file = configured
+            .as_ref()
+            .or(provisioned.as_ref())
             .map(|p| p.display().to_string());
         let shown = !kind.holds_secrets() || scope.principal.scope == KeyScope::Admin;
-        let (document, revision, updated_by) = match stored.filter(|_| file.is_none()) {
+        let (document, revision, updated_by) = match stored.filter(|_| configured.is_none()) {
             Some(s) => (
                 serde_json::from_str(&s.document).ok().filter(|_| shown),
                 Some(s.revision),
@@ -83,16 +89,28 @@ fn kind_of(name: &str) -> Result<SettingKind, ApiError> {
     })
 }
 
-/// Refuses (409) to change a kind a configuration file gives the project.
-fn not_from_file(state: &AppState, scope: &Scope, kind: SettingKind) -> Result<(), ApiError> {
-    match state.runtimes.provided_by_file(scope.project.id, kind) {
-        Some(file) => Err(ApiError::Conflict(format!(
-            "the {kind} of project {:?} are given by the file {}: change the file (it is reloaded), or remove it from the configuration to manage them here",
-            scope.project.name.as_str(),
+/// Refuses (409) to change a kind a configuration file, or a file of the provisioning folder,
+/// gives the project.
+async fn not_from_file(state: &AppState, scope: &Scope, kind: SettingKind) -> Result<(), ApiError> {
+    let project = scope.project.name.as_str();
+    if let Some(file) = state.runtimes.provided_by_file(scope.project.id, kind) {
+        return Err(ApiError::Conflict(format!(
+            "the {kind} of project {project:?} are given by the file {}: change the file, or remove it from the configuration to manage them here",
             file.display()
-        ))),
-        None => Ok(()),
+        )));
     }
+    let id = scope.project.id;
+    let stored = organization(state, move |o| o.setting(id, kind.as_str())).await?;
+    if let Some(file) = stored
+        .as_ref()
+        .and_then(|s| provisioned_from(&s.updated_by))
+    {
+        return Err(ApiError::Conflict(format!(
+            "the {kind} of project {project:?} are provisioned from {}: change the file and restart, or take it out of the folder to manage them here",
+            file.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Rebuilds the project's settings in force on this node from the store.
@@ -132,7 +150,7 @@ pub(super) async fn list(
 pub(super) async fn one(
     State(state): State<AppState>,
     scope: Scope,
-    Path(kind): Path<String>,
+    UrlPath(kind): UrlPath<String>,
     p: Params,
 ) -> Result<Json<SettingView>, ApiError> {
     p.finish()?;
@@ -151,13 +169,13 @@ pub(super) async fn one(
 pub(super) async fn put(
     State(state): State<AppState>,
     scope: Scope,
-    Path(kind): Path<String>,
+    UrlPath(kind): UrlPath<String>,
     p: Params,
     body: Bytes,
 ) -> Result<Json<SettingView>, ApiError> {
     p.finish()?;
     let kind = kind_of(&kind)?;
-    not_from_file(&state, &scope, kind)?;
+    not_from_file(&state, &scope, kind).await?;
     if body.len() > MAX_SETTING_BYTES {
         return Err(ApiError::BadRequest(format!(
             "a setting's document is at most {MAX_SETTING_BYTES} bytes"
@@ -195,12 +213,12 @@ pub(super) async fn put(
 pub(super) async fn remove(
     State(state): State<AppState>,
     scope: Scope,
-    Path(kind): Path<String>,
+    UrlPath(kind): UrlPath<String>,
     p: Params,
 ) -> Result<StatusCode, ApiError> {
     p.finish()?;
     let kind = kind_of(&kind)?;
-    not_from_file(&state, &scope, kind)?;
+    not_from_file(&state, &scope, kind).await?;
     let project = scope.project.id;
     if !organization(&state, move |o| o.delete_setting(project, kind.as_str())).await? {
         return Err(ApiError::NotFound(format!(
