@@ -76,8 +76,9 @@ pub(crate) enum Command {
     /// failures, slowest tools, budget overruns, alerts — as self-contained HTML, Markdown or
     /// JSON (docs/slos.md).
     Report(ReportArgs),
-    /// A running server's projects and their keys (docs/projects.md): list, create, rename and
-    /// delete projects; list, create and revoke keys (a key's secret is printed once).
+    /// A running server's projects, their keys and settings (docs/projects.md): list, create,
+    /// rename and delete projects; list, create and revoke keys (a key's secret is printed
+    /// once); show, set and unset a project's settings.
     #[command(subcommand)]
     Projects(ProjectsCommand),
 }
@@ -99,6 +100,34 @@ pub(crate) enum ProjectsCommand {
     CreateKey(CreateKeyArgs),
     /// Revoke a key of a project.
     RevokeKey(RevokeKeyArgs),
+    /// The settings of the project (`--project`, else `default`): each kind, set or not.
+    Settings(ServerArgs),
+    /// One setting of the project, as its JSON document.
+    Setting(SettingArgs),
+    /// Set one setting of the project from a file (`.toml`, else JSON) in its kind's shape.
+    Set(SetSettingArgs),
+    /// Delete one setting of the project: the server's applies again.
+    Unset(SettingArgs),
+}
+
+/// A setting of the project named.
+#[derive(Debug, Args)]
+pub(crate) struct SettingArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The kind: budgets, prices, retention, capture or alerts.
+    pub(crate) kind: String,
+}
+
+/// `agentrace projects set`.
+#[derive(Debug, Args)]
+pub(crate) struct SetSettingArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    /// The kind: budgets, prices, retention, capture or alerts.
+    pub(crate) kind: String,
+    /// The document: a file in the kind's shape (`.toml`, else JSON; docs/projects.md).
+    pub(crate) file: std::path::PathBuf,
 }
 
 /// A project named.

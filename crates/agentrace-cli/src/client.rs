@@ -89,6 +89,12 @@ impl ApiClient {
             .await
     }
 
+    /// `PUT /api/v1{path}` with a JSON `body`; its answer as JSON.
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.send(self.http.put(self.url(path)).json(body), path)
+            .await
+    }
+
     /// `DELETE /api/v1{path}`; its answer as JSON (`null` for none).
     pub(crate) async fn delete(&self, path: &str) -> Result<Value, CliError> {
         self.send(self.http.delete(self.url(path)), path).await

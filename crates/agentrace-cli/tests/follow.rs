@@ -302,6 +302,32 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
 
     let id = keys.split('\t').next().ok_or("an id")?.trim().to_owned();
     assert!(run(&["projects", "revoke-key", "alpha", &id])?.contains("revoked"));
+
+    // alpha's settings: set from a TOML file, listed, shown, unset; default's untouched.
+    let retention = dir.path().join("retention.toml");
+    std::fs::write(&retention, "[spans]\nmax_age = \"7d\"\n")?;
+    let file = retention.to_string_lossy().into_owned();
+    let set = run(&["--project", "alpha", "projects", "set", "retention", &file])?;
+    assert!(set.starts_with("set retention (revision "), "{set}");
+    let listed = run(&["--project", "alpha", "projects", "settings"])?;
+    assert!(
+        listed.contains("retention\tset by organization token"),
+        "{listed}"
+    );
+    assert!(listed.contains("budgets\tthe server's"), "{listed}");
+    let shown = run(&["--project", "alpha", "projects", "setting", "retention"])?;
+    assert!(shown.contains("\"max_age\": \"7d\""), "{shown}");
+    let default = run(&["projects", "setting", "retention"])?;
+    assert!(default.contains("not set"), "{default}");
+    std::fs::write(&retention, "[spans]\nmax_age = \"soon\"\n")?;
+    let refused = agentrace(
+        &app,
+        &["--project", "alpha", "projects", "set", "retention", &file],
+    )
+    .output()?;
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("spans.max_age"));
+    assert!(run(&["--project", "alpha", "projects", "unset", "retention"])?.contains("unset"));
     server.shutdown().await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! `agentrace projects`: a running server's projects and keys, through its API
-//! (`/api/v1/projects`, docs/projects.md). What the server refuses is printed with its reason.
+//! `agentrace projects`: a running server's projects, their keys and settings, through its API
+//! (`/api/v1/projects`, `/api/v1/settings`, docs/projects.md). What the server refuses is
+//! printed with its reason.
 
 use std::io::Write as _;
 
@@ -12,7 +13,9 @@ use crate::error::CliError;
 /// Runs `command` against its server, acting on `project` where the API asks for one.
 pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<(), CliError> {
     let server: &ServerArgs = match command {
-        ProjectsCommand::List(server) => server,
+        ProjectsCommand::List(server) | ProjectsCommand::Settings(server) => server,
+        ProjectsCommand::Setting(a) | ProjectsCommand::Unset(a) => &a.server,
+        ProjectsCommand::Set(a) => &a.server,
         ProjectsCommand::Create(a) | ProjectsCommand::Delete(a) | ProjectsCommand::Keys(a) => {
             &a.server
         }
@@ -80,6 +83,26 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
                     .await?;
                 format!("revoked key {} of {}\n", a.id, a.name)
             }
+            ProjectsCommand::Settings(_) => {
+                let answer = client.get("/settings").await?;
+                lines(&answer["settings"], setting_line)
+            }
+            ProjectsCommand::Setting(a) => {
+                let setting = client.get(&setting_path(&a.kind)).await?;
+                match &setting["document"] {
+                    Value::Null => format!("{} is not set: the server's applies\n", a.kind),
+                    document => serde_json::to_string_pretty(document)? + "\n",
+                }
+            }
+            ProjectsCommand::Set(a) => {
+                let document = read_document(&a.file)?;
+                let setting = client.put(&setting_path(&a.kind), &document).await?;
+                format!("set {} (revision {})\n", a.kind, setting["revision"])
+            }
+            ProjectsCommand::Unset(a) => {
+                client.delete(&setting_path(&a.kind)).await?;
+                format!("unset {}: the server's applies\n", a.kind)
+            }
         })
     })?;
     std::io::stdout().lock().write_all(out.as_bytes())?;
@@ -93,4 +116,35 @@ fn lines(list: &Value, line: impl Fn(&Value) -> String) -> String {
         .flatten()
         .map(|item| line(item) + "\n")
         .collect()
+}
+
+fn setting_path(kind: &str) -> String {
+    format!("/settings/{}", encode(kind))
+}
+
+/// A setting's line: its kind, and who set it when, or that the server's applies.
+fn setting_line(s: &Value) -> String {
+    let kind = s["kind"].as_str().unwrap_or_default();
+    match (&s["provided_by_file"], &s["revision"]) {
+        (Value::String(file), _) => format!("{kind}\tfrom {file}"),
+        (_, Value::Number(revision)) => format!(
+            "{kind}\tset by {} (revision {revision})",
+            s["updated_by"].as_str().unwrap_or_default()
+        ),
+        _ => format!("{kind}\tthe server's"),
+    }
+}
+
+/// The document of a setting file: TOML when it ends in `.toml`, else JSON.
+fn read_document(path: &std::path::Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path)?;
+    let toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let parsed = if toml {
+        toml::from_str(&text).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    };
+    parsed.map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
 }
