@@ -1299,6 +1299,24 @@ declare namespace Api {
   interface NameInput {
     name: ProjectName;
   }
+  /** What a project is configured by. */
+  type SettingKind = "budgets" | "prices" | "retention" | "capture" | "alerts";
+  /** A setting's document, in the shape of its kind (docs/projects.md). */
+  type SettingDocument = { [key: string]: unknown };
+  interface Setting {
+    kind: SettingKind;
+    /** The document; null: the project has none of this kind (the server's configuration applies). */
+    document: { [key: string]: unknown } | null;
+    /** When it was written (Unix nanoseconds), which is also its version. */
+    revision: number | null;
+    /** Who wrote it: a key (`key 7`) or the organization's token. */
+    updated_by: string | null;
+    /** The configuration file that gives the project this kind (the API cannot change it), if one does. */
+    provided_by_file: string | null;
+  }
+  interface Settings {
+    settings: Setting[];
+  }
 
   /** The JSON answer of each GET path (without `/api/v1`). */
   interface Responses {
@@ -1341,5 +1359,7 @@ declare namespace Api {
     "/projects": Projects;
     "/projects/{name}/keys": Keys;
     "/keys": Keys;
+    "/settings": Settings;
+    "/settings/{kind}": Setting;
   }
 }
