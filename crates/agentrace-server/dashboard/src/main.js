@@ -21,6 +21,8 @@ import { SloPage, Slos } from './views/slos.js';
 import { Guardrails } from './views/guardrails.js';
 import { Status } from './views/status.js';
 import { Scores } from './views/scores.js';
+import { ProjectSettings } from './views/settings.js';
+import { Organization } from './views/organization.js';
 import { Login } from './views/login.js';
 
 /**
@@ -48,6 +50,8 @@ const VIEWS = {
   slo: SloPage,
   alerts: AlertsView,
   status: Status,
+  settings: ProjectSettings,
+  organization: Organization,
 };
 
 /** @param {{ path: string }} props */

@@ -45,6 +45,8 @@ test('every view has its URL, the first pattern that matches wins', () => {
     ['/slos/runs%20succeed', 'slo', 'SLO', false, { name: 'runs succeed' }],
     ['/alerts', 'alerts', 'Alerts', false, {}],
     ['/status', 'status', 'Status', false, {}],
+    ['/settings', 'settings', 'Settings', false, {}],
+    ['/organization', 'organization', 'Organization', false, {}],
   ];
   for (const [path, view, title, showRange, params] of cases) {
     assert.deepEqual(route(path), { params, title, view, showRange }, path);

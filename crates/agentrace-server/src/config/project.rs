@@ -12,6 +12,8 @@
 //! | `prices` | a price file, `agentrace.prices/1`, over the server's prices | `{"format": "agentrace.prices/1", "models": [...]}` |
 //! | `retention` | each data type's `max_age` and `max_size`, each one set over the server's | `{"spans": {"max_age": "7d"}, "events": {"max_size": "1GiB"}}` |
 //! | `capture` | `mask_secrets`, `redact`, `capture_content`, over the server's | `{"redact": true}` |
+//! | `evaluators` | the evaluators file's shape: judges and rules; a judge's `api_key_env` may name only an `AGENTRACE_JUDGE_*` variable | `{"evaluator": [{"name": "answer_is_json", "filter": {"kind": "llm"}, "check": {"type": "json_valid"}}]}` |
+//! | `scores` | the score configurations file's shape | `{"score": [{"name": "helpfulness", "kind": "numeric", "min": 0, "max": 1}]}` |
 //! | `alerts` | the alerts file's shape: rules, SLOs, channels, the report | `{"slos": [{"name": "tools work", "objective": 0.99, "window": "28d", "indicator": {"type": "success", "of": "tool_calls"}}]}` |
 
 use std::fmt;
@@ -19,9 +21,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use agentrace_alerts::{AlertsConfig, alerts_from_value};
+use agentrace_core::ScoreConfigs;
 use agentrace_core::budget::{Budget, budgets_from_value};
 use agentrace_core::cost::PriceTable;
 use agentrace_core::redact::{Redactor, RuleError};
+use agentrace_evaluators::{Evaluators, EvaluatorsConfig};
 use serde::Deserialize;
 
 use super::{Age, ByteSize, Retention, RetentionRule, ServerConfig};
@@ -43,16 +47,34 @@ pub enum SettingKind {
     Capture,
     /// Its alert rules, SLOs, channels and report.
     Alerts,
+    /// Its online evaluations: judges and rules.
+    Evaluators,
+    /// What its scores of each configured name must fit.
+    Scores,
+}
+
+/// The prefix of the environment variables a project's judge may read its key from: the
+/// server's operator decides which keys projects may use, and a project cannot read any other
+/// variable of the server (its token, its store's password).
+pub const JUDGE_KEY_PREFIX: &str = "AGENTRACE_JUDGE_";
+
+/// The server's environment as a project's judges may read it: `AGENTRACE_JUDGE_*` only.
+pub fn judge_env(name: &str) -> Option<String> {
+    name.starts_with(JUDGE_KEY_PREFIX)
+        .then(|| agentrace_core::env::process(name))
+        .flatten()
 }
 
 impl SettingKind {
     /// Every kind, in the order they are listed.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 7] = [
         Self::Budgets,
         Self::Prices,
         Self::Retention,
         Self::Capture,
         Self::Alerts,
+        Self::Evaluators,
+        Self::Scores,
     ];
 
     /// Its name in paths and in the store.
@@ -63,6 +85,8 @@ impl SettingKind {
             Self::Retention => "retention",
             Self::Capture => "capture",
             Self::Alerts => "alerts",
+            Self::Evaluators => "evaluators",
+            Self::Scores => "scores",
         }
     }
 
@@ -175,6 +199,10 @@ pub enum Setting {
     Capture(CaptureSetting),
     /// `alerts`.
     Alerts(Box<AlertsConfig>),
+    /// `evaluators`.
+    Evaluators(Box<EvaluatorsConfig>),
+    /// `scores`.
+    Scores(Arc<ScoreConfigs>),
 }
 
 /// A project's `capture` document: the switches it sets.
@@ -262,6 +290,26 @@ impl Setting {
                 .map(Self::Capture)
                 .map_err(|e| e.to_string()),
             SettingKind::Alerts => alerts_from_value(document).map(|a| Self::Alerts(Box::new(a))),
+            SettingKind::Evaluators => {
+                let config: EvaluatorsConfig =
+                    serde_json::from_value(document).map_err(|e| e.to_string())?;
+                if let Some(judge) = config.judges.iter().find(|j| {
+                    j.api_key_env
+                        .as_deref()
+                        .is_some_and(|v| !v.starts_with(JUDGE_KEY_PREFIX))
+                }) {
+                    return Err(format!(
+                        "judge {:?}: a project's judge reads its key from an {JUDGE_KEY_PREFIX}* variable only",
+                        judge.name
+                    ));
+                }
+                // Checked whole, as the server will run it.
+                Evaluators::new(config.clone(), &judge_env)?;
+                Ok(Self::Evaluators(Box::new(config)))
+            }
+            SettingKind::Scores => {
+                ScoreConfigs::from_value(document).map(|c| Self::Scores(Arc::new(c)))
+            }
         }
     }
 
@@ -365,7 +413,7 @@ mod tests {
         assert_eq!(SettingKind::parse("budget"), None);
         assert_eq!(
             SettingKind::names(),
-            "budgets, prices, retention, capture, alerts"
+            "budgets, prices, retention, capture, alerts, evaluators, scores"
         );
     }
 }

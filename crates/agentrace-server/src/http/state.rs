@@ -54,10 +54,6 @@ pub struct AppState {
     pub prices: Arc<dyn PriceBook>,
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
-    /// What a score of each configured name must fit (none configured: any score is taken).
-    pub score_configs: Arc<agentrace_core::ScoreConfigs>,
-    /// The online evaluations (`None` only in a state a test built without them).
-    pub(crate) online: Option<Arc<crate::jobs::online_evaluations::Online>>,
 }
 
 impl AppState {
@@ -80,8 +76,17 @@ impl AppState {
             live: live.clone(),
             membership: Arc::new(Membership::of(None)),
             stopped: watch::channel(false).1,
+            receiver: Arc::default(),
         };
-        let configured_settings = ConfiguredProject::of(configured_project);
+        let mut configured_settings = ConfiguredProject::of(configured_project);
+        // Without an evaluators file, rules may still be given through the API.
+        configured_settings.online = crate::jobs::online_evaluations::Online::new(
+            agentrace_evaluators::Evaluators::default(),
+            prices.clone(),
+            configured_settings.score_configs.clone(),
+        )
+        .ok()
+        .map(Arc::new);
         let runtimes = Arc::new(ProjectRuntimes::new(
             organization.clone(),
             &config,
@@ -90,15 +95,6 @@ impl AppState {
             shared.clone(),
         ));
         runtimes.refresh()?;
-        let score_configs: Arc<agentrace_core::ScoreConfigs> = Arc::default();
-        // Without an evaluators file, rules may still be given through the API.
-        let online = crate::jobs::online_evaluations::Online::new(
-            agentrace_evaluators::Evaluators::default(),
-            prices.clone(),
-            score_configs.clone(),
-        )
-        .ok()
-        .map(Arc::new);
         Ok(Self {
             directory: Arc::new(Directory::new(organization.clone())),
             organization,
@@ -113,8 +109,6 @@ impl AppState {
             shared,
             prices,
             config: Arc::new(config),
-            score_configs,
-            online,
         })
     }
 
@@ -162,23 +156,26 @@ impl AppState {
         self.runtimes.of(scope.project.id).alerting().cloned()
     }
 
-    /// The online evaluations of `scope`'s project: the configured project's; other projects
-    /// have none yet.
+    /// The online evaluations of `scope`'s project, if it runs them.
     pub(crate) fn online_of(
         &self,
         scope: &Scope,
-    ) -> Option<&Arc<crate::jobs::online_evaluations::Online>> {
-        self.online
-            .as_ref()
-            .filter(|_| scope.is(self.configured_project))
+    ) -> Option<Arc<crate::jobs::online_evaluations::Online>> {
+        self.runtimes.of(scope.project.id).online().cloned()
     }
 
-    /// With the online evaluations of `evaluators` over this state's store, for a test of
+    /// What the scores of `scope`'s project must fit, by name.
+    pub fn score_configs_of(&self, scope: &Scope) -> Arc<agentrace_core::ScoreConfigs> {
+        self.runtimes.of(scope.project.id).score_configs.clone()
+    }
+
+    /// With the online evaluations of `evaluators` as the configured project's, for a test of
     /// their API: [`Server::start`](crate::Server::start) runs their workers, without which
-    /// evaluations stay queued.
+    /// evaluations stay queued. Blocks: it reads the projects' settings again.
     ///
     /// # Errors
-    /// A judge whose budget cannot be kept (its model has no price).
+    /// A judge whose budget cannot be kept (its model has no price), or the projects'
+    /// settings cannot be read.
     pub fn with_evaluators(
         mut self,
         evaluators: agentrace_evaluators::Evaluators,
@@ -186,10 +183,24 @@ impl AppState {
         let online = crate::jobs::online_evaluations::Online::new(
             evaluators,
             self.prices.clone(),
-            self.score_configs.clone(),
+            self.configured_settings.score_configs.clone(),
         )?;
-        self.online = Some(Arc::new(online));
+        self.configured_settings.online = Some(Arc::new(online));
+        self.reconfigure().map_err(|e| e.to_string())?;
         Ok(self)
+    }
+
+    /// Gives the configured project the score configurations `configs`, as the score
+    /// configurations file does, for a test of the API. Blocks.
+    ///
+    /// # Errors
+    /// The projects' settings cannot be read.
+    pub fn set_configured_score_configs(
+        &mut self,
+        configs: agentrace_core::ScoreConfigs,
+    ) -> Result<(), ProjectError> {
+        self.configured_settings.score_configs = Arc::new(configs);
+        self.reconfigure()
     }
 
     /// With the rules, SLOs and channels of the alerts file at `path` as the configured

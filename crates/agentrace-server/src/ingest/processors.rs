@@ -76,6 +76,9 @@ pub(crate) trait ProjectChains: std::fmt::Debug + Send + Sync + 'static {
     fn budgets(&self, project: ProjectId) -> Option<Arc<agentrace_core::budget::Budgets>>;
     /// Every project's processors (to shut them down).
     fn every_chain(&self) -> Vec<Processors>;
+    /// Spans of `project` just committed: its online evaluations queue what they want (on the
+    /// publisher's thread: they only queue).
+    fn committed(&self, project: ProjectId, spans: &[SpanRecord]);
     /// Records metrics of `project` (received, or derived from its records) for its
     /// `/metrics` (the configured project's go through the fan-out pipeline instead).
     fn record_metrics(&self, project: ProjectId, measurements: &[Measurement]);

@@ -63,6 +63,7 @@ impl Publisher {
 
     fn publish(&self, group: Group) {
         let (project, configured) = (group.project, group.configured);
+        self.chains.committed(project, group.spans.spans());
         if configured {
             for watcher in &self.watchers {
                 watcher.committed(group.spans.spans());

@@ -16,6 +16,12 @@
 //! - **Spend kept.** Budgets whose definition a change keeps keep their accounts; changed and
 //!   new ones have their spend rebuilt from the project's store (as the budgets file's reload,
 //!   `Budgets::reload`).
+//! - **Evaluations of its own.** A project with an `evaluators` setting runs online
+//!   evaluations of its own ([`Online`]): its rules judge its spans only, read from its store;
+//!   its judges' calls and its scores are stored in it; its judges' budgets are its own. The
+//!   configured project runs the evaluators file's (the demo's) unless it is given a setting.
+//!   A project's scores are checked against its `scores` setting (the configured project: the
+//!   score configurations file).
 //! - **Alerting of its own.** A project with an `alerts` setting (the configured project: its
 //!   alerts file, the demo's, or none) or with budgets runs an alerting of its own
 //!   ([`Alerting`]): its rules read its store only, its budgets' thresholds go to it, its
@@ -25,23 +31,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use agentrace_alerts::AlertsConfig;
 use agentrace_core::budget::{AlertChannel, Budget, BudgetAlert, Budgets};
 use agentrace_core::cost::{LayeredPriceBook, PriceBook};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Measurement, ProcessorChain, Processors};
+use agentrace_core::{Measurement, ProcessorChain, Processors, ScoreConfigs};
+use agentrace_evaluators::{Evaluators, EvaluatorsConfig};
 use agentrace_prometheus::PrometheusSink;
 use agentrace_store::{ProjectError, ProjectId, SettingVersion};
 use tokio::sync::{broadcast, watch};
 
-use crate::config::project::{Capture, Setting, SettingKind};
+use crate::config::project::{Capture, Setting, SettingKind, judge_env};
 use crate::config::{Retention, ServerConfig};
 use crate::ingest::committed::{ProjectFeed, Published};
 use crate::ingest::processors::ProjectChains;
+use crate::ingest::receive::Receiver;
 use crate::jobs::alerting::{Alerting, BudgetChannel};
+use crate::jobs::online_evaluations::{Online, Parts};
 use crate::store::SharedOrganization;
 use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::ServerStats;
@@ -79,6 +88,15 @@ pub(crate) struct ConfiguredProject {
     pub(crate) alerts: Option<AlertsConfig>,
     /// The alerts file, if one is configured.
     pub(crate) alerts_file: Option<PathBuf>,
+    /// Its online evaluations: the evaluators file's rules (the demo's), and those given
+    /// through the API (run by the server's start, not by the runtimes).
+    pub(crate) online: Option<Arc<Online>>,
+    /// The evaluators file, if one is configured.
+    pub(crate) evaluators_file: Option<PathBuf>,
+    /// The score configurations file's.
+    pub(crate) score_configs: Arc<ScoreConfigs>,
+    /// The score configurations file, if one is configured.
+    pub(crate) scores_file: Option<PathBuf>,
 }
 
 impl ConfiguredProject {
@@ -91,6 +109,10 @@ impl ConfiguredProject {
             budgets_file: None,
             alerts: None,
             alerts_file: None,
+            online: None,
+            evaluators_file: None,
+            score_configs: Arc::default(),
+            scores_file: None,
         }
     }
 }
@@ -101,8 +123,11 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<ServerStats>,
     pub(crate) live: broadcast::Sender<Published>,
     pub(crate) membership: Arc<Membership>,
-    /// Stops every project's alerting with the server.
+    /// Stops every project's alerting and evaluations with the server.
     pub(crate) stopped: watch::Receiver<bool>,
+    /// The receiver the judges' calls are sent through, once the server made it: a
+    /// project's evaluations start working then.
+    pub(crate) receiver: Arc<OnceLock<Receiver>>,
 }
 
 /// Where a project's budgets notify their thresholds: its alerting of the moment (a budget
@@ -132,6 +157,24 @@ impl Drop for RunningAlerting {
     }
 }
 
+/// A project's online evaluations, working (once the server's receiver is made) until the
+/// last runtime holding them is dropped.
+#[derive(Debug)]
+struct RunningOnline {
+    online: Arc<Online>,
+    /// What they were made of: the setting (`None`: the configured project's own, run by the
+    /// server's start) and the project's prices and score configurations.
+    made_of: Option<(EvaluatorsConfig, Arc<ScoreConfigs>)>,
+    stop: watch::Sender<bool>,
+    working: std::sync::Once,
+}
+
+impl Drop for RunningOnline {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
 /// One project's settings in force, built.
 #[derive(Debug)]
 pub(crate) struct ProjectRuntime {
@@ -147,6 +190,10 @@ pub(crate) struct ProjectRuntime {
     pub(crate) processors: Processors,
     /// Its alerting, if it runs one.
     alerting: Option<Arc<RunningAlerting>>,
+    /// Its online evaluations, if it runs them.
+    online: Option<Arc<RunningOnline>>,
+    /// What its scores of each configured name must fit.
+    pub(crate) score_configs: Arc<ScoreConfigs>,
     /// Where its budgets notify.
     budget_alerts: Arc<BudgetAlerts>,
 }
@@ -155,6 +202,11 @@ impl ProjectRuntime {
     /// Its alerting: rules, SLOs, channels, the alerts' states.
     pub(crate) fn alerting(&self) -> Option<&Arc<Alerting>> {
         self.alerting.as_ref().map(|r| &r.alerting)
+    }
+
+    /// Its online evaluations.
+    pub(crate) fn online(&self) -> Option<&Arc<Online>> {
+        self.online.as_ref().map(|r| &r.online)
     }
 }
 
@@ -201,6 +253,8 @@ impl ProjectRuntimes {
                     .build(),
             ),
             alerting: None,
+            online: None,
+            score_configs: Arc::default(),
             budget_alerts: Arc::default(),
         });
         Self {
@@ -257,6 +311,8 @@ impl ProjectRuntimes {
         match kind {
             SettingKind::Budgets => self.configured.budgets_file.clone(),
             SettingKind::Alerts => self.configured.alerts_file.clone(),
+            SettingKind::Evaluators => self.configured.evaluators_file.clone(),
+            SettingKind::Scores => self.configured.scores_file.clone(),
             _ => None,
         }
     }
@@ -359,6 +415,8 @@ impl ProjectRuntimes {
         let mut capture = server.capture;
         let mut listed_budgets = None;
         let mut listed_alerts = None;
+        let mut listed_evaluators = None;
+        let mut listed_scores = None;
         for setting in settings.values() {
             match setting {
                 Setting::Prices(table) => {
@@ -373,6 +431,8 @@ impl ProjectRuntimes {
                 Setting::Capture(c) => capture = c.over(server.capture),
                 Setting::Budgets(list) => listed_budgets = Some(list.clone()),
                 Setting::Alerts(config) => listed_alerts = Some((**config).clone()),
+                Setting::Evaluators(config) => listed_evaluators = Some((**config).clone()),
+                Setting::Scores(configs) => listed_scores = Some(configs.clone()),
             }
         }
         let redactor = if capture == server.capture {
@@ -396,6 +456,18 @@ impl ProjectRuntimes {
             previous,
             &budget_alerts,
         );
+        let configured = project == self.configured.id;
+        let score_configs = match listed_scores {
+            Some(configs) if !(configured && self.configured.scores_file.is_some()) => configs,
+            _ if configured => self.configured.score_configs.clone(),
+            _ => Arc::default(),
+        };
+        let online = self.online(
+            project,
+            listed_evaluators,
+            (&prices, &score_configs),
+            previous,
+        );
         let processors = Processors::new(
             ProcessorChain::new()
                 .masking(redactor)
@@ -411,7 +483,129 @@ impl ProjectRuntimes {
             retention,
             processors,
             alerting,
+            online,
+            score_configs,
             budget_alerts,
+        }
+    }
+
+    /// `project`'s online evaluations: the configured project's own unless a setting replaces
+    /// them (an evaluators file is never replaced), else those of its setting — `previous`'s
+    /// while the setting, prices and score configurations stay, else new ones with their
+    /// judges' spend and API rules read from the store — else none. Blocks.
+    fn online(
+        &self,
+        project: ProjectId,
+        listed: Option<EvaluatorsConfig>,
+        (prices, configs): (&Arc<dyn PriceBook>, &Arc<ScoreConfigs>),
+        previous: Option<&ProjectRuntime>,
+    ) -> Option<Arc<RunningOnline>> {
+        let configured = project == self.configured.id;
+        let previous = previous.and_then(|p| p.online.clone());
+        let config = match listed {
+            Some(config) if !(configured && self.configured.evaluators_file.is_some()) => config,
+            _ if configured => {
+                let online = self.configured.online.clone()?;
+                if let Some(kept) = previous.filter(|p| p.made_of.is_none()) {
+                    return Some(kept);
+                }
+                return Some(Arc::new(RunningOnline {
+                    online,
+                    made_of: None,
+                    stop: watch::channel(false).0,
+                    working: std::sync::Once::new(),
+                }));
+            }
+            _ => return None,
+        };
+        let made_of = (config.clone(), configs.clone());
+        if let Some(kept) = previous.filter(|p| p.made_of.as_ref() == Some(&made_of)) {
+            return Some(kept);
+        }
+        let built = Evaluators::new(config, &judge_env)
+            .and_then(|evaluators| Online::new(evaluators, prices.clone(), configs.clone()));
+        let online = match built {
+            Ok(online) => Arc::new(online),
+            Err(e) => {
+                tracing::warn!(%project, error = %e, "a project's online evaluations did not start");
+                return None;
+            }
+        };
+        match self.organization.store(project) {
+            Ok(store) => {
+                if let Err(e) = agentrace_store::restore_budgets(&*store, online.judge_budgets()) {
+                    tracing::warn!(%project, error = %e, "a project's judges' spend could not be read back");
+                }
+                if let Err(e) = online.load_rules_now(&*store) {
+                    tracing::warn!(%project, error = %e, "a project's evaluator rules could not be read");
+                }
+            }
+            Err(e) => tracing::warn!(%project, error = %e, "a project's store could not be opened"),
+        }
+        let running = Arc::new(RunningOnline {
+            online,
+            made_of: Some(made_of),
+            stop: watch::channel(false).0,
+            working: std::sync::Once::new(),
+        });
+        self.set_working(project, &running);
+        Some(running)
+    }
+
+    /// Starts the workers of `running` (a project's own evaluations), once, when the
+    /// server's receiver is made.
+    fn set_working(&self, project: ProjectId, running: &RunningOnline) {
+        let Some(receiver) = self.shared.receiver.get() else {
+            return;
+        };
+        if running.made_of.is_none() {
+            return;
+        }
+        let store = match self.organization.store(project) {
+            Ok(store) => store,
+            Err(e) => {
+                tracing::warn!(%project, error = %e, "a project's evaluations cannot work: its store is not open");
+                return;
+            }
+        };
+        let name = self
+            .organization
+            .projects()
+            .ok()
+            .and_then(|all| all.into_iter().find(|p| p.id == project))
+            .map(|p| p.name.to_string());
+        running.working.call_once(|| {
+            let parts = Parts {
+                store,
+                receiver: receiver.clone(),
+                project: name,
+            };
+            let mut server = self.shared.stopped.clone();
+            let work = running.online.clone().run(parts, running.stop.subscribe());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = work => {}
+                    _ = server.wait_for(|s| *s) => {}
+                }
+            });
+        });
+    }
+
+    /// Sets every project's evaluations working through `receiver`, now that the server made
+    /// it. Blocks.
+    pub(crate) fn work_through(&self, receiver: Receiver) {
+        let _ = self.shared.receiver.set(receiver);
+        let running: Vec<(ProjectId, Arc<ProjectRuntime>)> = self
+            .runtimes
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(p, r)| (*p, r.clone()))
+            .collect();
+        for (project, runtime) in running {
+            if let Some(online) = &runtime.online {
+                self.set_working(project, online);
+            }
         }
     }
 
@@ -580,6 +774,12 @@ impl ProjectChains for ProjectRuntimes {
 
     fn budgets(&self, project: ProjectId) -> Option<Arc<Budgets>> {
         self.of(project).budgets.clone()
+    }
+
+    fn committed(&self, project: ProjectId, spans: &[agentrace_core::SpanRecord]) {
+        if let Some(online) = self.of(project).online() {
+            online.notice(spans);
+        }
     }
 
     fn every_chain(&self) -> Vec<Processors> {

@@ -84,11 +84,16 @@ impl Server {
         configured_settings.budgets_file = config.budgets.clone();
         configured_settings.alerts = catalogues.alerts;
         configured_settings.alerts_file = config.alerts.clone();
+        configured_settings.online = Some(online.clone());
+        configured_settings.evaluators_file = config.evaluators.clone();
+        configured_settings.score_configs = catalogues.score_configs.clone();
+        configured_settings.scores_file = config.scores.clone();
         let shared = Shared {
             stats: stats.clone(),
             live: live.clone(),
             membership: membership.clone(),
             stopped: stopped.clone(),
+            receiver: Arc::default(),
         };
         let runtimes = project_runtimes(
             &organization,
@@ -112,13 +117,15 @@ impl Server {
             shared,
             prices: catalogues.prices,
             config,
-            score_configs: catalogues.score_configs,
-            online: Some(online.clone()),
         };
         let processing = Processing::new(state.runtimes.clone(), state.stats.clone());
-        let (writer, writer_thread, write_jobs) = start_writer(&state, &pipeline, &online)?;
+        let (writer, writer_thread, write_jobs) = start_writer(&state, &pipeline)?;
         started.writer = Some(writer_thread);
         let receiver = receiver(&state, processing.clone(), writer);
+        let (runtimes, r) = (state.runtimes.clone(), receiver.clone());
+        tokio::task::spawn_blocking(move || runtimes.work_through(r))
+            .await
+            .map_err(|e| StartError::Spawn(io::Error::other(e)))?;
         let listeners = Listeners::bind(&state.config).await?;
         let addrs = listeners.addrs(&state.config)?;
         let servers = listeners.serve(&state, &receiver, metrics, &stopped);
@@ -345,12 +352,11 @@ struct WriteJobs {
     evaluation_results: Arc<EvaluationResults>,
 }
 
-/// Starts the writer and its publisher, whose commits the repairs' tracker and the online
-/// evaluations watch.
+/// Starts the writer and its publisher, whose commits the repairs' tracker watches (and
+/// each project's online evaluations, through the runtimes).
 fn start_writer(
     state: &AppState,
     pipeline: &Pipeline,
-    online: &Arc<Online>,
 ) -> Result<(WriterHandle, WriterThread, WriteJobs), StartError> {
     let (store, stats, config) = (&state.configured_store, &state.stats, &state.config);
     stats
@@ -372,7 +378,7 @@ fn start_writer(
         fan_out_records: config.forward.is_some(),
         attributions: attributions.clone(),
         chains: state.runtimes.clone(),
-        watchers: vec![tracker.clone(), online.clone()],
+        watchers: vec![tracker.clone()],
         queue_requests: config.limits.queue_requests,
         queue_records: config.limits.queue_records,
     })
@@ -469,6 +475,7 @@ impl Jobs {
         let parts = online_evaluations::Parts {
             store: store.clone(),
             receiver: self.receiver.clone(),
+            project: None,
         };
         background.push(tokio::spawn(self.online.run(parts, stopped.clone())));
         if config.demo {

@@ -2,8 +2,6 @@
 //! read back by target, name, source and value, a page at a time; replaced under their id;
 //! deleted.
 
-use std::sync::Arc;
-
 use agentrace_core::{ScoreConfig, ScoreConfigs};
 use serde_json::{Value, json};
 
@@ -165,7 +163,12 @@ async fn a_score_outside_its_configuration_is_refused_with_the_reason() -> TestR
         ScoreConfig::numeric("helpfulness", Some(0.0), Some(1.0))?,
         ScoreConfig::categorical("verdict", ["correct", "wrong"])?,
     ])?;
-    let api = Api::start_with(|state| state.score_configs = Arc::new(configs)).await?;
+    let api = Api::start_with(|state| {
+        state
+            .set_configured_score_configs(configs)
+            .expect("the projects' settings are read");
+    })
+    .await?;
     for (bad, says) in [
         (
             json!({"trace_id": TRACE, "name": "helpfulness", "value": 1.5}),

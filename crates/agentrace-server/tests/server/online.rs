@@ -599,3 +599,139 @@ async fn rules_given_through_the_api_run_at_once_outlive_a_restart_and_follow_th
     fake.shutdown().await;
     Ok(())
 }
+
+/// A project's `evaluators` setting runs online evaluations of its own: its rules judge its
+/// spans only (another project's answers are never read), its judge's calls and its scores are
+/// stored in it, its `scores` setting is what its scores must fit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_evaluators_judge_its_spans_only() -> Result {
+    let fake = FakeOpenAi::start().await?;
+    let t = TestServer::start(|_| {}).await?;
+    let call = |method: reqwest::Method, path: &str, project: &str, body: Option<Value>| {
+        let url = t.app_url(&format!("/api/v1{path}"));
+        let project = project.to_owned();
+        async move {
+            let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+            let headers = [
+                ("x-agentrace-project", project.as_str()),
+                ("content-type", JSON),
+            ];
+            let answer = send(method, &url, &headers, body).await?;
+            let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((answer.status, value))
+        }
+    };
+    let (status, body) = call(
+        reqwest::Method::POST,
+        "/projects",
+        "default",
+        Some(json!({"name": "alpha"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{body}");
+    let evaluators = json!({
+        "judge": [{"name": "mini", "endpoint": fake.base_url(), "model": "gpt-4o-mini"}],
+        "evaluator": [
+            {"name": "answer_is_json", "filter": {"kind": "llm"}, "check": {"type": "json_valid"}},
+            {"name": "helpfulness", "filter": {"kind": "llm"},
+             "check": {"type": "llm_judge", "judge": "mini", "prompt": "Answer: {{output}}\nHow helpful?"}}
+        ]
+    });
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        "/settings/scores",
+        "alpha",
+        Some(json!({"score": [{"name": "helpfulness", "kind": "numeric", "min": 0, "max": 1}]})),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        "/settings/evaluators",
+        "alpha",
+        Some(evaluators),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    // Without a setting, another project runs none: its rules cannot be given either.
+    let (status, body) = call(reqwest::Method::GET, "/evaluators", "default", None).await?;
+    assert_eq!((status, &body["rules"]), (200, &json!([])), "{body}");
+
+    fake.script([Reply::text(
+        r#"{"score": 0.7, "label": "fine", "explanation": "it answers"}"#,
+        Usage::new(100, 20),
+    )]);
+    for (project, n) in [("default", 1), ("alpha", 2)] {
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[("x-agentrace-project", project)],
+            protobuf(&traces(vec![answering(n, n, "not json")])),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let scores_of = |project: &'static str| {
+        let call = &call;
+        async move {
+            let (status, body) =
+                call(reqwest::Method::GET, "/scores?from=-1h", project, None).await?;
+            assert_eq!(status, 200, "{body}");
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+                body["scores"].as_array().cloned().unwrap_or_default(),
+            )
+        }
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut alpha = scores_of("alpha").await?;
+    while alpha.len() < 2 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        alpha = scores_of("alpha").await?;
+    }
+    let named = |name: &str| alpha.iter().find(|s| s["name"] == name).cloned();
+    let checked = named("answer_is_json").ok_or("alpha's json check")?;
+    assert_eq!(
+        (&checked["value"], &checked["span_id"]),
+        (&json!(0.0), &json!(hex(&span_id(2)))),
+        "{checked}"
+    );
+    let Some(judged) = named("helpfulness") else {
+        let (_, figures) = call(reqwest::Method::GET, "/evaluators", "alpha", None).await?;
+        return Err(format!(
+            "no judge score of alpha's; its evaluators: {figures}; scores {alpha:?}"
+        )
+        .into());
+    };
+    assert_eq!(judged["value"], 0.7, "{judged}");
+    // The judge's call is a trace of alpha's.
+    let judge_trace = judged["metadata"]["judge_trace_id"]
+        .as_str()
+        .ok_or("a judge trace")?;
+    let (status, _) = call(
+        reqwest::Method::GET,
+        &format!("/traces/{judge_trace}"),
+        "alpha",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        reqwest::Method::GET,
+        &format!("/traces/{judge_trace}"),
+        "default",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 404, "the judge's trace is alpha's only");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the judge read default's answer too"
+    );
+    assert_eq!(
+        scores_of("default").await?,
+        Vec::<Value>::new(),
+        "default judged by alpha's rules"
+    );
+    Ok(())
+}

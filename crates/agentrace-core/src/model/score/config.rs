@@ -288,6 +288,16 @@ impl ScoreConfigs {
         Self::new(file.score).map_err(|e| invalid(e.to_string()))
     }
 
+    /// Score configurations from a document already parsed (the file's shape as JSON,
+    /// `{"score": [...]}`, e.g. a project's stored setting); the error says what is wrong.
+    ///
+    /// # Errors
+    /// It is not a list of score configurations, or one is invalid.
+    pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
+        let file: ScoreConfigsFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        Self::new(file.score).map_err(|e| e.to_string())
+    }
+
     /// The configuration of scores named `name`.
     pub fn get(&self, name: &str) -> Option<&ScoreConfig> {
         self.0.get(name)

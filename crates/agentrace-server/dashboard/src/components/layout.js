@@ -1,8 +1,8 @@
 // The frame around every view: navigation, the time range, the live/paused control.
 
-import { html, useState } from '../lib/html.js';
+import { html, useEffect, useState } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
-import { PROJECT_PARAM, currentProject } from '../lib/project.js';
+import { PROJECT_PARAM, currentProject, onProjectsChanged, shownProject } from '../lib/project.js';
 import { currentQuery, navigate, withQuery } from '../lib/router.js';
 import { Icon } from './icons.js';
 import { RangePicker } from './range-picker.js';
@@ -12,6 +12,7 @@ import * as fmt from '../lib/format.js';
 /**
  * @import { ComponentChildren } from 'preact'
  * @import { Range } from '../lib/range.js'
+ * @import { ApiState } from '../lib/api.js'
  */
 
 /** @type {[string, string, string][]} [href, label, icon] */
@@ -27,6 +28,8 @@ const NAV = [
   ['/slos', 'SLOs', 'slos'],
   ['/alerts', 'Alerts', 'alerts'],
   ['/status', 'Status', 'status'],
+  ['/settings', 'Settings', 'settings'],
+  ['/organization', 'Organization', 'organization'],
 ];
 
 /**
@@ -60,10 +63,14 @@ function LiveControl() {
  * choice goes into the URL, which every API call and the live feed follow.
  */
 function ProjectSwitcher() {
-  const { data } = useApi(/** @type {string} */ ('/projects'));
-  const projects = /** @type {Api.Projects | null} */ (data)?.projects ?? [];
+  // Reloaded when the organization view creates, renames or deletes a project.
+  const [version, setVersion] = useState(0);
+  useEffect(() => onProjectsChanged(() => setVersion((n) => n + 1)), []);
+  /** @type {ApiState<Api.Projects>} */
+  const { data } = useApi('/projects', {}, version);
+  const projects = data?.projects ?? [];
   if (projects.length < 2) return null;
-  const current = currentProject() ?? 'default';
+  const current = shownProject(currentProject(), projects);
   /** @param {Event} event */
   const choose = (event) => {
     const name = /** @type {HTMLSelectElement} */ (event.currentTarget).value;

@@ -93,21 +93,54 @@ export async function get(path, query = {}, { signal } = {}) {
 }
 
 /**
- * POST JSON to an API path; resolves with the JSON answer (or null for 204).
+ * Sends a writing request to an API path: `body` as JSON (undefined: no body). Resolves with
+ * the JSON answer, or null for 204; rejects with an ApiError carrying the server's message. The
+ * caller says what the answer is: the type is not checked at run time.
+ * @param {'POST' | 'PUT' | 'PATCH' | 'DELETE'} method
  * @param {string} path
  * @param {unknown} [body]
  * @returns {Promise<unknown>}
  */
-export async function post(path, body) {
+export async function send(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(apiUrl(path), {
-    method: 'POST',
+    method,
     credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify(body ?? {}),
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw await failure(response);
   return response.status === 204 ? null : response.json();
 }
+
+/**
+ * POST JSON to an API path (no body: `{}`); resolves with the JSON answer (or null for 204).
+ * @param {string} path
+ * @param {unknown} [body]
+ */
+export const post = (path, body) => send('POST', path, body ?? {});
+
+/**
+ * PUT JSON to an API path (a whole document, e.g. a setting).
+ * @param {string} path
+ * @param {unknown} body
+ */
+export const put = (path, body) => send('PUT', path, body);
+
+/**
+ * PATCH an API path with JSON (e.g. a project's new name).
+ * @param {string} path
+ * @param {unknown} body
+ */
+export const patch = (path, body) => send('PATCH', path, body);
+
+/**
+ * DELETE an API path; resolves with its JSON answer, or null for 204.
+ * @param {string} path
+ */
+export const remove = (path) => send('DELETE', path);
 
 /**
  * Loads `path` with `query` whenever they change (and when `refresh` changes): `{ data,

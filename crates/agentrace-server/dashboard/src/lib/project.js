@@ -34,3 +34,38 @@ export function keepProject(url, project) {
   params.set(PROJECT_PARAM, project);
   return `${path}?${params.toString()}`;
 }
+
+/**
+ * The project a page acts on, by name: the one the URL names; else, as the server chooses
+ * for a request that names none, `default` when the login may see it, else the first it may
+ * see (a project's key sees its own only); `default` while the list is not known.
+ * @param {string | null} named the URL's project (`currentProject()`)
+ * @param {readonly { name: string }[] | null | undefined} projects what `GET /projects` answered
+ * @returns {string}
+ */
+export function shownProject(named, projects) {
+  if (named) return named;
+  if (!projects?.length || projects.some((p) => p.name === 'default')) return 'default';
+  return projects[0].name;
+}
+
+/** @type {Set<() => void>} */
+const projectsListeners = new Set();
+
+/**
+ * Calls `listener` whenever the page created, renamed or deleted a project (the project
+ * switcher reloads its list).
+ * @param {() => void} listener
+ * @returns {() => void} what stops it
+ */
+export function onProjectsChanged(listener) {
+  projectsListeners.add(listener);
+  return () => {
+    projectsListeners.delete(listener);
+  };
+}
+
+/** Tells the listeners of `onProjectsChanged` that the projects changed. */
+export function projectsChanged() {
+  for (const listener of projectsListeners) listener();
+}

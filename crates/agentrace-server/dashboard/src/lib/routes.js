@@ -16,7 +16,7 @@ import { match } from './url.js';
 
 /**
  * The views, by name.
- * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status'} ViewName
+ * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization'} ViewName
  */
 
 /**
@@ -39,6 +39,8 @@ export const ROUTES = [
   ['/slos/:name', 'SLO', 'slo', false],
   ['/alerts', 'Alerts', 'alerts', false],
   ['/status', 'Status', 'status', false],
+  ['/settings', 'Settings', 'settings', false],
+  ['/organization', 'Organization', 'organization', false],
 ];
 
 /**

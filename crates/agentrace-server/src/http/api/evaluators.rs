@@ -218,15 +218,15 @@ pub(super) async fn run(
         .ok_or_else(|| ApiError::NotFound(format!("no re-run {id}")))
 }
 
-/// The online evaluations of `scope`'s project (a server runs the configured project's; a
-/// state built for a test of another part may have none).
-fn online_of<'a>(
-    state: &'a AppState,
+/// The online evaluations of `scope`'s project: the configured project runs them, another
+/// when it has an `evaluators` setting.
+fn online_of(
+    state: &AppState,
     scope: &Scope,
-) -> Result<&'a std::sync::Arc<crate::jobs::online_evaluations::Online>, ApiError> {
+) -> Result<std::sync::Arc<crate::jobs::online_evaluations::Online>, ApiError> {
     state.online_of(scope).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "online evaluations are not running in project {:?}",
+            "online evaluations are not running in project {:?}: give it an `evaluators` setting (its judges and rules; `{{}}` for none) first",
             scope.project.name.as_str()
         ))
     })
@@ -267,7 +267,7 @@ pub(super) async fn put(
 ) -> Result<(StatusCode, Json<RuleView>), ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
-    let online = online_of(&state, &scope)?.clone();
+    let online = online_of(&state, &scope)?;
     let mut value: serde_json::Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")))?;
     let object = value
@@ -314,7 +314,7 @@ pub(super) async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
-    let online = online_of(&state, &scope)?.clone();
+    let online = online_of(&state, &scope)?;
     if online
         .rules
         .find(&name)

@@ -75,19 +75,14 @@ pub(super) async fn write(
             values.len()
         )));
     }
+    let configs = state.score_configs_of(&scope);
     let scores = values
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
             let score = serde_json::from_value::<Score>(v).map_err(|e| e.to_string());
             score
-                .and_then(|s| {
-                    state
-                        .score_configs
-                        .check(&s)
-                        .map(|()| s)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|s| configs.check(&s).map(|()| s).map_err(|e| e.to_string()))
                 .map_err(|e| ApiError::BadRequest(format!("score {i}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;

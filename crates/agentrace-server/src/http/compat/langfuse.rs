@@ -18,6 +18,7 @@
 //! and text ones), `comment` (the explanation), `metadata`, `environment`, `configId`,
 //! `timestamp` and `id` (the idempotency key) carry over; dataset runs are not kept.
 
+use agentrace_core::ScoreConfigs;
 use agentrace_core::{
     Score, ScoreKind, ScoreSource, ScoreTarget, ScoreValue, SpanId, TraceId, now_unix_nano,
 };
@@ -107,7 +108,10 @@ async fn write_scores(
     let now = now_unix_nano();
     match body {
         Value::Array(items) => {
-            let (ok, refused) = sort(&state, items.iter().map(|item| score(item, None, now)));
+            let (ok, refused) = sort(
+                &state.score_configs_of(&scope),
+                items.iter().map(|item| score(item, None, now)),
+            );
             let accepted = ok.len();
             if !ok.is_empty() {
                 scores::store(&state, &scope, ok).await?;
@@ -127,7 +131,7 @@ async fn write_scores(
             }
         }
         one => {
-            let score = checked(&state, score(&one, None, now))
+            let score = checked(&state.score_configs_of(&scope), score(&one, None, now))
                 .map_err(|why| ApiError::BadRequest(format!("the score: {why}")))?;
             let ids = scores::store(&state, &scope, vec![score]).await?;
             Ok(Json(json!({"id": ids.first()})).into_response())
@@ -160,7 +164,7 @@ async fn ingestion(
         }
     });
     let made: Vec<_> = made.collect();
-    let (ok, refused) = sort(&state, made);
+    let (ok, refused) = sort(&state.score_configs_of(&scope), made);
     let stored: Vec<usize> = (0..batch.len())
         .filter(|i| !refused.iter().any(|(r, _)| r == i))
         .collect();
@@ -185,13 +189,13 @@ async fn ingestion(
 /// The scores made, each checked against its configuration, and the refused ones by index
 /// with why.
 fn sort(
-    state: &AppState,
+    configs: &ScoreConfigs,
     made: impl IntoIterator<Item = Result<Score, String>>,
 ) -> (Vec<Score>, Vec<(usize, String)>) {
     let mut ok = Vec::new();
     let mut refused = Vec::new();
     for (i, score) in made.into_iter().enumerate() {
-        match checked(state, score) {
+        match checked(configs, score) {
             Ok(score) => ok.push(score),
             Err(why) => refused.push((i, why)),
         }
@@ -200,12 +204,9 @@ fn sort(
 }
 
 /// `score` if it fits its name's configuration.
-fn checked(state: &AppState, score: Result<Score, String>) -> Result<Score, String> {
+fn checked(configs: &ScoreConfigs, score: Result<Score, String>) -> Result<Score, String> {
     let score = score?;
-    state
-        .score_configs
-        .check(&score)
-        .map_err(|e| e.to_string())?;
+    configs.check(&score).map_err(|e| e.to_string())?;
     Ok(score)
 }
 

@@ -71,7 +71,7 @@ pub(crate) struct RuleCounters {
     last_error: Mutex<Option<String>>,
 }
 
-/// The online evaluations of one server.
+/// The online evaluations of one project.
 #[derive(Debug)]
 pub(crate) struct Online {
     pub(crate) rules: RuleSet,
@@ -87,8 +87,12 @@ pub(crate) struct Online {
 /// What the workers need besides [`Online`].
 #[derive(Clone)]
 pub(crate) struct Parts {
+    /// The project's store: what the rules read, where their scores go.
     pub(crate) store: SharedStore,
     pub(crate) receiver: Receiver,
+    /// The project the judges' calls and the evaluation errors are sent to (`None`: the
+    /// configured one, `default`).
+    pub(crate) project: Option<String>,
 }
 
 impl Online {
@@ -179,6 +183,19 @@ impl Online {
         for task in tasks {
             let _ = task.await;
         }
+    }
+
+    /// Reads the rules given through the API from `store` and runs them, blocking (what
+    /// [`load_rules`](Self::load_rules) does off the async threads).
+    ///
+    /// # Errors
+    /// The store could not be read.
+    pub(crate) fn load_rules_now(&self, store: &dyn agentrace_store::Store) -> Result<(), String> {
+        let stored = store
+            .evaluator_rules()
+            .map_err(|e| format!("reading the evaluator rules: {e}"))?;
+        self.rules.sync(&stored);
+        Ok(())
     }
 
     /// Reads the rules given through the API from the store and runs them
@@ -279,7 +296,10 @@ impl Online {
                 let trace_id = spans.first().map(|s| s.trace_id);
                 if let Err(e) = parts
                     .receiver
-                    .submit(&Sender::server(None), Records::Spans(spans))
+                    .submit(
+                        &Sender::server(parts.project.as_deref()),
+                        Records::Spans(spans),
+                    )
                     .await
                 {
                     tracing::warn!(rule = %rule.spec.name, "a judge's calls were not stored: {}", e.message());
@@ -450,7 +470,10 @@ impl Online {
             .insert(agentrace_keys::EVALUATION_RULE, rule.spec.name.as_str());
         if let Err(e) = parts
             .receiver
-            .submit(&Sender::server(None), Records::Events(vec![event]))
+            .submit(
+                &Sender::server(parts.project.as_deref()),
+                Records::Events(vec![event]),
+            )
             .await
         {
             tracing::warn!(rule = %rule.spec.name, "an evaluation error was not stored: {}", e.message());

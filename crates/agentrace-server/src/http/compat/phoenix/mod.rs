@@ -189,18 +189,13 @@ async fn annotate<T: Target>(
     if data.is_empty() {
         return Ok(unprocessable("`data` is empty".into()));
     }
+    let configs = state.score_configs_of(&scope);
     let made: Result<Vec<Score>, String> = data
         .iter()
         .enumerate()
         .map(|(i, a)| {
             annotation::<T>(a)
-                .and_then(|s| {
-                    state
-                        .score_configs
-                        .check(&s)
-                        .map(|()| s)
-                        .map_err(|e| e.to_string())
-                })
+                .and_then(|s| configs.check(&s).map(|()| s).map_err(|e| e.to_string()))
                 .map_err(|why| format!("annotation {i}: {why}"))
         })
         .collect();
