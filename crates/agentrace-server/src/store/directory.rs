@@ -75,6 +75,9 @@ pub enum ProjectRefusal {
     /// No project has that name.
     #[error("no project named {0:?}")]
     NoProject(String),
+    /// The key's project is gone.
+    #[error("the key's project (id {0}) no longer exists")]
+    KeyProjectGone(ProjectId),
     /// The store did not answer.
     #[error("the projects could not be read: {0}")]
     Store(String),
@@ -167,6 +170,12 @@ impl Directory {
         {
             return Ok(projects.clone());
         }
+        self.read_projects().await
+    }
+
+    /// Every project, read from the store now (the cache refreshed; while the store does not
+    /// answer, what is cached).
+    async fn read_projects(&self) -> Result<Arc<[Project]>, ProjectError> {
         let organization = self.organization.clone();
         match blocking(move || organization.projects()).await {
             Ok(projects) => {
@@ -190,23 +199,38 @@ impl Directory {
 
     /// The project `principal` acts on: the one its key belongs to, else the one `asked`
     /// names (the `x-agentrace-project` header), else `default` (or the first project, if `default`
-    /// was deleted).
+    /// was deleted). A project the cache does not know (made on another node since it was
+    /// read) is looked up in the store before it is refused.
     pub async fn project_for(
         &self,
         principal: &Principal,
         asked: Option<&str>,
     ) -> Result<Project, ProjectRefusal> {
-        let projects = self
-            .projects()
-            .await
-            .map_err(|e| ProjectRefusal::Store(e.to_string()))?;
+        let store = |e: ProjectError| ProjectRefusal::Store(e.to_string());
+        let cached = self.projects().await.map_err(store)?;
+        match self.resolve(&cached, principal, asked) {
+            Err(ProjectRefusal::NoProject(_) | ProjectRefusal::KeyProjectGone(_)) => {
+                let read = self.read_projects().await.map_err(store)?;
+                self.resolve(&read, principal, asked)
+            }
+            resolved => resolved,
+        }
+    }
+
+    /// [`project_for`](Self::project_for) among `projects`.
+    fn resolve(
+        &self,
+        projects: &[Project],
+        principal: &Principal,
+        asked: Option<&str>,
+    ) -> Result<Project, ProjectRefusal> {
         let named = |name: &str| projects.iter().find(|p| p.name.as_str() == name);
         match (principal.project, asked) {
             (Some(own), asked) => {
                 let project = projects
                     .iter()
                     .find(|p| p.id == own)
-                    .ok_or_else(|| ProjectRefusal::NoProject(own.to_string()))?;
+                    .ok_or(ProjectRefusal::KeyProjectGone(own))?;
                 match asked {
                     Some(asked) if asked != project.name.as_str() => {
                         Err(ProjectRefusal::OtherProject {

@@ -81,6 +81,26 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
 #[tokio::test]
 async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> TestResult {
     let api = Api::start().await?;
+    walk(&api, &api).await
+}
+
+/// The same walk on a second node over the same store: `a`'s project and key, made on the
+/// first node, are found by the second, and reach nothing of `default` there either.
+#[tokio::test]
+async fn across_two_nodes_a_projects_key_reaches_nothing_of_another_project() -> TestResult {
+    let api = Api::start().await?;
+    let node = api.another_node().await?;
+    // The second node has read the projects before `a` exists.
+    let (status, _) = node
+        .call(Method::GET, "/projects", None, None, None)
+        .await?;
+    assert_eq!(status, 200);
+    walk(&api, &node).await
+}
+
+/// Makes `default`'s own records and project `a` with its admin key through `api`, then walks
+/// every documented operation on `node` with `a`'s key.
+async fn walk(api: &Api, node: &Api) -> TestResult {
     // `default`'s own: a score and an evaluation run (the fixtures hold the rest).
     let (status, _) = api
         .post(
@@ -126,7 +146,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
         .await?;
     assert_eq!(status, 201);
     let a = key["secret"].as_str().ok_or("a secret")?.to_owned();
-    let before = every_answer_of_default(&api).await?;
+    let before = every_answer_of_default(api).await?;
 
     // What of `default` must never show: its traces, spans, sessions, users, its score, its
     // rule, its SLO, its metric.
@@ -185,7 +205,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
             };
             let body = &op["requestBody"]["content"]["application/json"]["example"];
             let body = (!body.is_null()).then_some(body);
-            let (status, answer) = api
+            let (status, answer) = node
                 .call(method.to_uppercase().parse()?, &url, Some(&a), None, body)
                 .await?;
             let what = format!("{method} {url} with a's key: {status} {answer}");
@@ -210,7 +230,7 @@ async fn a_projects_key_reaches_nothing_of_another_project_on_any_route() -> Tes
         "operations without an isolation rule: {unruled:?}"
     );
     assert_eq!(
-        every_answer_of_default(&api).await?,
+        every_answer_of_default(api).await?,
         before,
         "default changed while a's key walked the API"
     );

@@ -31,9 +31,10 @@ pub(crate) fn on_clickhouse() -> bool {
 /// its own on the ClickHouse server of [`CLICKHOUSE_ENV`] (spans awaiting their parent held in
 /// the data directory's spool), else a SQLite file in the data directory; and the ClickHouse
 /// client on its database.
+/// and the configuration naming the store (what another node over it opens).
 fn open_store(
     config: &ServerConfig,
-) -> Result<(SharedOrganization, Option<clickhouse::Client>), Error> {
+) -> Result<(SharedOrganization, Option<clickhouse::Client>, ServerConfig), Error> {
     match std::env::var(CLICKHOUSE_ENV) {
         Ok(url) => {
             let database = format!("api_{}", &TraceId::random().to_string()[..16]);
@@ -47,9 +48,9 @@ fn open_store(
             let client = clickhouse::Client::default()
                 .with_url(&url)
                 .with_database(&database);
-            Ok((store, Some(client)))
+            Ok((store, Some(client), config))
         }
-        Err(_) => Ok((agentrace_server::store::open(config)?, None)),
+        Err(_) => Ok((agentrace_server::store::open(config)?, None, config.clone())),
     }
 }
 pub(crate) type Error = Box<dyn std::error::Error>;
@@ -245,6 +246,8 @@ pub(crate) struct Api {
     doc: Value,
     /// The ClickHouse database the store is, when on ClickHouse.
     pub(crate) clickhouse: Option<clickhouse::Client>,
+    /// The configuration naming the store.
+    config: ServerConfig,
 }
 
 impl Api {
@@ -257,8 +260,7 @@ impl Api {
     /// [`start`](Self::start), with `configure` applied to the state first.
     pub(crate) async fn start_with(configure: impl FnOnce(&mut AppState)) -> Result<Self, Error> {
         let dir = tempfile::tempdir()?;
-        let config = ServerConfig::new(dir.path());
-        let (organization, clickhouse) = open_store(&config)?;
+        let (organization, clickhouse, config) = open_store(&ServerConfig::new(dir.path()))?;
         let (_, store) = agentrace_server::http::state::configured(&organization)?;
         let mut samples = Vec::new();
         for k in 0..3u64 {
@@ -284,20 +286,11 @@ impl Api {
         store.insert_events(&events)?;
         store.insert_measurements(&metrics())?;
 
-        let evaluators =
-            agentrace_evaluators::Evaluators::new(toml::from_str(EVALUATORS)?, &|_| None)?;
-        let alerts = dir.path().join("alerts.toml");
-        std::fs::write(&alerts, ALERTS)?;
-        let mut state = AppState::new(organization, config)?
-            .with_evaluators(evaluators)?
-            .with_alerts(&alerts)?;
+        let mut state = Self::state(organization, &config, dir.path())?;
         configure(&mut state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let app = agentrace_server::http::api::router(state.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let (base, ws) = Self::serve(&state).await?;
         let doc = serde_json::from_str(
-            &reqwest::get(format!("http://{addr}/api/v1/openapi.json"))
+            &reqwest::get(format!("{base}/openapi.json"))
                 .await?
                 .text()
                 .await?,
@@ -305,14 +298,65 @@ impl Api {
         Ok(Self {
             _dir: dir,
             state,
-            base: format!("http://{addr}/api/v1"),
-            ws: format!("ws://{addr}/api/v1"),
+            base,
+            ws,
             runs,
             samples,
             events,
             client: reqwest::Client::new(),
             doc,
             clickhouse,
+            config,
+        })
+    }
+
+    /// The API's state over `organization`: the evaluators and the alerts file (written in
+    /// `dir`) of the suite.
+    fn state(
+        organization: SharedOrganization,
+        config: &ServerConfig,
+        dir: &std::path::Path,
+    ) -> Result<AppState, Error> {
+        let evaluators =
+            agentrace_evaluators::Evaluators::new(toml::from_str(EVALUATORS)?, &|_| None)?;
+        let alerts = dir.join("alerts.toml");
+        std::fs::write(&alerts, ALERTS)?;
+        Ok(AppState::new(organization, config.clone())?
+            .with_evaluators(evaluators)?
+            .with_alerts(&alerts)?)
+    }
+
+    /// Serves `state`'s API on a free port: its `http://…/api/v1` and `ws://…/api/v1`.
+    async fn serve(state: &AppState) -> Result<(String, String), Error> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = agentrace_server::http::api::router(state.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Ok((
+            format!("http://{addr}/api/v1"),
+            format!("ws://{addr}/api/v1"),
+        ))
+    }
+
+    /// Another node over the same store: a state, key cache and listener of its own, the same
+    /// fixtures (this API must outlive it: its data directory is this one's).
+    pub(crate) async fn another_node(&self) -> Result<Self, Error> {
+        let dir = tempfile::tempdir()?;
+        let organization = agentrace_server::store::open(&self.config)?;
+        let state = Self::state(organization, &self.config, dir.path())?;
+        let (base, ws) = Self::serve(&state).await?;
+        Ok(Self {
+            _dir: dir,
+            state,
+            base,
+            ws,
+            runs: self.runs.clone(),
+            samples: self.samples.clone(),
+            events: self.events.clone(),
+            client: reqwest::Client::new(),
+            doc: self.doc.clone(),
+            clickhouse: self.clickhouse.clone(),
+            config: self.config.clone(),
         })
     }
 

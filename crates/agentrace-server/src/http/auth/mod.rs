@@ -87,7 +87,9 @@ impl From<ProjectRefusal> for Refusal {
     fn from(refusal: ProjectRefusal) -> Self {
         match refusal {
             ProjectRefusal::OtherProject { .. } => Self::Forbidden(refusal.to_string()),
-            ProjectRefusal::NoProject(_) => Self::NoProject(refusal.to_string()),
+            ProjectRefusal::NoProject(_) | ProjectRefusal::KeyProjectGone(_) => {
+                Self::NoProject(refusal.to_string())
+            }
             ProjectRefusal::Store(_) => Self::Unavailable(refusal.to_string()),
         }
     }
