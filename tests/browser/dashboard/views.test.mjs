@@ -216,6 +216,24 @@ describe('the dashboard', () => {
         assert.ok(a.alerts.some((x) => x.alert === 'llm calls{model=gpt-4o}' && x.state === 'WARNING'), JSON.stringify(a.alerts));
         assert.equal(await page.locator('.alert-history li').count(), a.history.length);
       },
+      async settings(page) {
+        const { settings } = await api(server, '/settings');
+        const kinds = await page.$$eval('.setting-card [data-kind]', (cards) => cards.map((c) => c.dataset.kind));
+        assert.deepEqual(kinds, settings.map((x) => x.kind));
+        // The alerts are the alerts file's: said, and not editable here.
+        const alerts = settings.find((x) => x.kind === 'alerts');
+        assert.ok(alerts.provided_by_file);
+        const card = page.locator('.setting-card', { has: page.locator('[data-kind="alerts"]') });
+        assert.ok((await card.innerText()).includes(alerts.provided_by_file));
+        assert.equal(await card.locator('textarea').count(), 0);
+        const { keys: projectKeys } = await api(server, '/projects/default/keys');
+        assert.equal(await page.locator('.keys-table tbody tr').count(), projectKeys.length);
+      },
+      async organization(page) {
+        const { projects } = await api(server, '/projects');
+        const shown = await page.$$eval('.projects-table tbody tr', (rows) => rows.map((r) => r.dataset.project));
+        assert.deepEqual(shown, projects.map((p) => p.name));
+      },
       async slos(page) {
         const { slos } = await api(server, '/slos');
         const rows = await page.$$eval('.slos-table tbody tr', (trs) => trs.map((r) => [r.querySelector('th a').textContent, r.className]));

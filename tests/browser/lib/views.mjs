@@ -16,6 +16,8 @@ export function views({ traceId, spanId, sessionId, sloName }) {
     { name: 'status', path: '/status', ready: '[data-stat="Spans stored"]' },
     { name: 'guardrails', path: '/guardrails', ready: '[data-stat="Checks"]' },
     { name: 'alerts', path: '/alerts', ready: '.alerts-table tbody tr' },
+    { name: 'settings', path: '/settings', ready: '.settings-view [data-kind="retention"]' },
+    { name: 'organization', path: '/organization', ready: '.projects-table tr[data-project="default"]' },
     ...(sloName
       ? [
         { name: 'slos', path: '/slos', ready: '.slos-table tbody tr' },

@@ -1300,7 +1300,7 @@ declare namespace Api {
     name: ProjectName;
   }
   /** What a project is configured by. */
-  type SettingKind = "budgets" | "prices" | "retention" | "capture" | "alerts";
+  type SettingKind = "budgets" | "prices" | "retention" | "capture" | "alerts" | "evaluators" | "scores";
   /** A setting's document, in the shape of its kind (docs/projects.md). */
   type SettingDocument = { [key: string]: unknown };
   interface Setting {

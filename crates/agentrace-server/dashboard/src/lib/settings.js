@@ -1,9 +1,8 @@
 // A project's settings and keys in words, for the settings and organization views: each kind
-// of setting (what it does over the server's configuration, a short example of its shape,
-// from docs/projects.md, scores.md and api.md),
-// the line saying where a project's setting comes from, the editor's JSON read with an error a
-// person can act on, and the keys' scopes and expiry. Pure (tested with node --test in
-// ../../tests).
+// of setting (what it does over the server's configuration, a short example of its shape, from
+// docs/projects.md and scores.md), the line saying where a project's setting comes from, the
+// editor's JSON read with an error a person can act on, and the keys' scopes and expiry. Pure
+// (tested with node --test in ../../tests).
 
 import * as fmt from './format.js';
 
@@ -51,13 +50,13 @@ export const SETTING_KINDS = [
   {
     kind: 'evaluators',
     title: 'Evaluators',
-    over: "The evaluators file's shape (judges and rules; a judge's api_key_env names an AGENTRACE_JUDGE_* variable).",
+    over: "The evaluators file's shape (judge, evaluator). A project's evaluations are its own: it runs none without this. A judge's api_key_env may name an AGENTRACE_JUDGE_* variable only.",
     example: { evaluator: [{ name: 'answer_is_json', target: 'span', filter: { kind: 'llm' }, check: { type: 'json_valid' } }] },
   },
   {
     kind: 'scores',
     title: 'Score configurations',
-    over: "The score configurations file's shape: each score name's type and its range or categories.",
+    over: "The score configurations file's shape: each score name's type and its range or categories, which the project's scores must fit.",
     example: { score: [{ name: 'helpfulness', kind: 'numeric', min: 0, max: 1 }] },
   },
 ];
