@@ -339,11 +339,16 @@ impl Api {
     }
 
     /// Another node over the same store: a state, key cache and listener of its own, the same
-    /// fixtures (this API must outlive it: its data directory is this one's).
+    /// fixtures. On SQLite it shares this API's data directory (which must outlive it); on
+    /// ClickHouse it has its own (a node's spool of spans awaiting their parent is its own).
     pub(crate) async fn another_node(&self) -> Result<Self, Error> {
         let dir = tempfile::tempdir()?;
-        let organization = agentrace_server::store::open(&self.config)?;
-        let state = Self::state(organization, &self.config, dir.path())?;
+        let mut config = self.config.clone();
+        if self.clickhouse.is_some() {
+            config.data_dir = dir.path().to_owned();
+        }
+        let organization = agentrace_server::store::open(&config)?;
+        let state = Self::state(organization, &config, dir.path())?;
         let (base, ws) = Self::serve(&state).await?;
         Ok(Self {
             _dir: dir,
@@ -356,7 +361,7 @@ impl Api {
             client: reqwest::Client::new(),
             doc: self.doc.clone(),
             clickhouse: self.clickhouse.clone(),
-            config: self.config.clone(),
+            config,
         })
     }
 
