@@ -169,6 +169,18 @@ fn key(g: GroupBy) -> Result<String, QueryError> {
         GroupBy::TimeBucket { width_ns } => format!(
             "toString(intDiv(toUInt64(toUnixTimestamp64Nano(start)), {width_ns}) * {width_ns})"
         ),
+        // The span's attribute (each value kept as JSON), else its resource's (an object of
+        // JSON): a string as itself, another value as its JSON. The key's characters need no
+        // quoting (`AttributeKey`).
+        GroupBy::Attribute(key) => format!(
+            "if(mapContains(attributes, '{key}'), \
+                if(JSONType(attributes['{key}']) = 'String', \
+                   JSONExtractString(attributes['{key}']), attributes['{key}']), \
+             if(JSONHas(resource_attributes, '{key}'), \
+                if(JSONType(resource_attributes, '{key}') = 'String', \
+                   JSONExtractString(resource_attributes, '{key}'), \
+                   JSONExtractRaw(resource_attributes, '{key}')), NULL))"
+        ),
     })
 }
 

@@ -106,7 +106,7 @@ fn key(g: GroupBy) -> Option<String> {
         GroupBy::Tool => "tool_name".to_owned(),
         GroupBy::Operation => "operation".to_owned(),
         GroupBy::McpServer => "mcp_server".to_owned(),
-        GroupBy::Session | GroupBy::User => return None,
+        GroupBy::Session | GroupBy::User | GroupBy::Attribute(_) => return None,
         GroupBy::TimeBucket { width_ns } if width_ns == 0 || width_ns % MINUTE_NS != 0 => {
             return None;
         }

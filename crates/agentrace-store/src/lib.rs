@@ -104,9 +104,9 @@ pub use evaluator_rules::{EvaluatorRules, StoredRule};
 pub use fleet::{Arrivals, Fleet, Wanted};
 pub use health::{DiskUsage, HeldStatus, StoreHealth, WalStatus};
 pub use model::{
-    AggregateQuery, AggregateRow, Cursor, ErrorCount, ErrorPattern, EventFilter, EventPage,
-    EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES, MetricInfo,
-    MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
+    AggregateQuery, AggregateRow, AttributeKey, Cursor, ErrorCount, ErrorPattern, EventFilter,
+    EventPage, EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES,
+    MetricInfo, MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
     ResourceAttribute, RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint,
     SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals,
     Summary, ToolPoint, ToolStats, ToolsAnswer, TraceDetail, TraceFilter, TraceNode, TraceOrder,

@@ -856,6 +856,76 @@ pub enum GroupBy {
         /// Bucket width in nanoseconds (> 0).
         width_ns: u64,
     },
+    /// An attribute's value as text: the span's attribute of this key, else its resource's
+    /// (`customer.id`, `deployment.environment`). Never answered from the rollups.
+    Attribute(AttributeKey),
+}
+
+/// The key of an attribute to group by ([`GroupBy::Attribute`]): 1 to
+/// [`AttributeKey::MAX_LEN`] of the characters of OpenTelemetry attribute names (ASCII
+/// letters, digits, `_ . - : /`), so that it never needs quoting in a store's query. Kept
+/// inline, so that a dimension stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AttributeKey {
+    len: u8,
+    bytes: [u8; AttributeKey::MAX_LEN],
+}
+
+impl AttributeKey {
+    /// The longest key.
+    pub const MAX_LEN: usize = 64;
+
+    /// The rule a key follows, as errors state it.
+    pub const RULE: &'static str =
+        "1 to 64 ASCII letters, digits and `_ . - : /`, as OpenTelemetry names attributes";
+
+    /// `key`, if it follows [`RULE`](Self::RULE).
+    ///
+    /// # Errors
+    /// The rule, when `key` breaks it.
+    pub fn new(key: &str) -> Result<Self, String> {
+        let allowed = |c: u8| c.is_ascii_alphanumeric() || b"_.-:/".contains(&c);
+        if key.is_empty() || key.len() > Self::MAX_LEN || !key.bytes().all(allowed) {
+            return Err(format!("{key:?} is not an attribute key: {}", Self::RULE));
+        }
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes[..key.len()].copy_from_slice(key.as_bytes());
+        Ok(Self {
+            len: key.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored (`new`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for AttributeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for AttributeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AttributeKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AttributeKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let key = String::deserialize(d)?;
+        Self::new(&key).map_err(serde::de::Error::custom)
+    }
 }
 
 /// The value of one grouping dimension in an [`AggregateRow`].

@@ -816,3 +816,61 @@ async fn a_calendar_slo_is_judged_over_its_period_so_far() -> TestResult {
     api.check(&status, "SloStatus")?;
     Ok(())
 }
+
+/// `group_by=attr:<key>`: cost per value of a span attribute, else the resource's, spans with
+/// neither in the `null` group; a key of more than the bound's values is refused with the
+/// bound, and a key that is no attribute name with the rule.
+#[tokio::test]
+async fn cost_groups_by_an_attribute_of_the_span_or_its_resource_within_a_bound() -> TestResult {
+    let api = Api::start().await?;
+    let llm = |n: u64, customer: Option<&str>| {
+        let mut span = api.runs[0].spans[0].clone();
+        span.trace_id = crate::support::trace_id(90_000 + n);
+        span.span_id =
+            agentrace_core::SpanId::from_bytes((0x7700_0000_0000_0000 | n).to_be_bytes());
+        span.parent_span_id = None;
+        if let Some(c) = customer {
+            span.attributes.insert("customer.id", c);
+        }
+        span
+    };
+    let store = api.state.configured_store.clone();
+    store.write_spans(&[
+        llm(1, Some("acme")),
+        llm(2, Some("acme")),
+        llm(3, Some("globex")),
+    ])?;
+    let path = "/cost?group_by=attr:customer.id&from=2025-11-21T00:00:00Z&to=2025-11-22T00:00:00Z";
+    let cost = api.ok(path, "CostAnswer").await?;
+    assert_eq!(cost["group_by"], json!(["attr:customer.id"]));
+    let calls = |value: Value| {
+        cost["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["keys"]["attr:customer.id"] == value)
+            .map(|r| r["calls"].clone())
+    };
+    assert_eq!(calls(json!("acme")), Some(json!(2)), "{cost}");
+    assert_eq!(calls(json!("globex")), Some(json!(1)), "{cost}");
+    // The generated runs' calls (and the fixtures') carry no customer.
+    let without = calls(Value::Null)
+        .and_then(|c| c.as_u64())
+        .unwrap_or_default();
+    assert!(without >= crate::support::TRACES, "{cost}");
+
+    api.fails(
+        "/cost?group_by=attr:customer%20id",
+        400,
+        "bad_parameter",
+        "not an attribute key",
+    )
+    .await?;
+    let many: Vec<_> = (0..1_001)
+        .map(|n| llm(1_000 + n, Some(&format!("c-{n}"))))
+        .collect();
+    store.write_spans(&many)?;
+    api.fails(path, 400, "bad_parameter", "more than the 1000")
+        .await?;
+    Ok(())
+}

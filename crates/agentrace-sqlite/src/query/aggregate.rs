@@ -132,8 +132,8 @@ impl Acc {
 }
 
 /// The column a dimension reads (a time bucket reads the start and is computed here).
-fn group_column(g: GroupBy) -> Result<&'static str, QueryError> {
-    Ok(match g {
+fn group_column(g: GroupBy) -> Result<std::borrow::Cow<'static, str>, QueryError> {
+    Ok(std::borrow::Cow::Borrowed(match g {
         GroupBy::Model => "coalesce(s.response_model, s.request_model)",
         GroupBy::Provider => "s.provider",
         GroupBy::Agent => "s.agent_name",
@@ -151,7 +151,15 @@ fn group_column(g: GroupBy) -> Result<&'static str, QueryError> {
             ));
         }
         GroupBy::TimeBucket { .. } => "s.start_ns",
-    })
+        // The key's characters need no quoting (`AttributeKey`).
+        GroupBy::Attribute(key) => {
+            return Ok(std::borrow::Cow::Owned(format!(
+                "coalesce(CAST(json_extract(s.attributes, '$.\"{key}\"') AS TEXT), \
+                 (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) \
+                  FROM resources AS r WHERE r.id = s.resource_id))"
+            )));
+        }
+    }))
 }
 
 fn group_key(row: &Row<'_>, idx: usize, g: GroupBy) -> Result<GroupKey, QueryError> {
@@ -178,7 +186,7 @@ pub(crate) fn aggregate(
     let mut columns = FACT_COLUMNS.to_owned();
     for g in group_by {
         columns.push_str(", ");
-        columns.push_str(group_column(*g)?);
+        columns.push_str(&group_column(*g)?);
     }
     let sql = format!("SELECT {columns} FROM spans AS s WHERE {}", w.sql());
     let mut stmt = conn.prepare_cached(&sql).db()?;

@@ -250,7 +250,7 @@ fn covered(filter: &SpanFilter, group_by: &[GroupBy]) -> Result<bool, QueryError
                 ));
             }
             GroupBy::TimeBucket { width_ns } if width_ns % MINUTE_NS != 0 => return Ok(false),
-            GroupBy::Session | GroupBy::User => return Ok(false),
+            GroupBy::Session | GroupBy::User | GroupBy::Attribute(_) => return Ok(false),
             GroupBy::TimeBucket { .. }
             | GroupBy::Model
             | GroupBy::Provider
@@ -307,7 +307,7 @@ fn group_key(g: GroupBy, bucket: u64, key: &Key<String>) -> GroupKey {
         GroupBy::Operation => text_key(key, OPERATION),
         GroupBy::McpServer => text_key(key, MCP_SERVER),
         // Not covered: never asked of the rollups.
-        GroupBy::Session | GroupBy::User => GroupKey::None,
+        GroupBy::Session | GroupBy::User | GroupBy::Attribute(_) => GroupKey::None,
         GroupBy::TimeBucket { width_ns } => GroupKey::Bucket(floor(bucket, width_ns.max(1))),
     }
 }

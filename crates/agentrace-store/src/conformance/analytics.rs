@@ -663,3 +663,66 @@ pub fn expect_summary(what: &str, expected: &Summary, got: &Summary) -> CheckRes
         &got.by_agent,
     )
 }
+
+/// Grouped by an attribute: the span's value, else its resource's (the span's wins), as text
+/// (a number as its decimal), and spans with neither in the group without a value; the
+/// rollups, which keep no attributes, answer it exactly too.
+pub fn aggregate_by_an_attribute_of_the_span_or_its_resource(store: &dyn Store) -> CheckResult {
+    use agentrace_core::{AttributeValue, Resource};
+    use std::sync::Arc;
+    const KEY: &str = "customer.id";
+    let resource = |value: Option<AttributeValue>| {
+        let mut resource = Resource::new("svc-a");
+        if let Some(v) = value {
+            resource.attributes.insert(KEY.to_owned(), v);
+        }
+        Arc::new(resource)
+    };
+    let text = |s: &str| AttributeValue::String(s.into());
+    // (span attribute, resource attribute) of spans 1..=5.
+    let cases = [
+        (Some(text("acme")), None),
+        (None, Some(text("globex"))),
+        (Some(text("acme")), Some(text("globex"))),
+        (None, None),
+        (Some(AttributeValue::I64(42)), None),
+    ];
+    let spans: Vec<SpanRecord> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(i, (own, of_resource))| {
+            let n = u16::try_from(i).unwrap_or_default() + 1;
+            let mut s = span(40, n, "call", T0 + u64::from(n) * SEC, T0 + 100 * SEC).build();
+            s.resource = resource(of_resource);
+            if let Some(v) = own {
+                s.attributes.insert(KEY, v);
+            }
+            s
+        })
+        .collect();
+    store.write_spans(&spans)?;
+    let by = GroupBy::Attribute(crate::AttributeKey::new(KEY)?);
+    let q = AggregateQuery::new(SpanFilter::new(), [by]);
+    let want = vec![
+        (vec![key("42")], 1),
+        (vec![key("acme")], 2),
+        (vec![key("globex")], 1),
+        (vec![GroupKey::None], 1),
+    ];
+    let sorted = |mut rows: Vec<(Vec<GroupKey>, u64)>| {
+        rows.sort();
+        rows
+    };
+    let mut want = want;
+    want.sort();
+    expect_eq(
+        "spans by customer.id, exactly",
+        &want,
+        &sorted(keyed_counts(&store.aggregate_exact(&q)?)),
+    )?;
+    expect_eq(
+        "spans by customer.id, from the rollups",
+        &want,
+        &sorted(keyed_counts(&store.aggregate(&q)?.rows)),
+    )
+}

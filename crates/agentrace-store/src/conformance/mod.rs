@@ -126,6 +126,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     analytics::aggregate_spans_are_not_calls,
     analytics::summary,
     analytics::latency_within,
+    analytics::aggregate_by_an_attribute_of_the_span_or_its_resource,
     // Token detail.
     tokens::token_details_are_summed,
     tokens::trace_summaries_keep_one_hour_cache_writes_per_span,

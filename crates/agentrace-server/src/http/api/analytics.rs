@@ -3,8 +3,8 @@
 use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_store::{
-    AggregateQuery, AggregateRow, GroupBy, GroupKey, OverviewQuery, Percentiles, RollupSource,
-    SeriesPoint, SpanFilter, Summary, TimeRange,
+    AggregateQuery, AggregateRow, AttributeKey, GroupBy, GroupKey, OverviewQuery, Percentiles,
+    RollupSource, SeriesPoint, SpanFilter, Summary, TimeRange,
 };
 use axum::Json;
 use axum::http::header;
@@ -52,32 +52,72 @@ const DIMENSIONS: [(&str, GroupBy); 14] = [
     ),
 ];
 
-/// `group_by`: a comma-separated list of dimensions.
-fn group_by(p: &mut Params) -> Result<(Vec<&'static str>, Vec<GroupBy>), ApiError> {
+/// The most groups an attribute dimension may give (`group_by=attr:<key>`): a key of more
+/// values in the range is refused, so that an id-like attribute cannot turn one answer into
+/// millions of rows.
+pub(super) const MAX_ATTRIBUTE_GROUPS: usize = 1_000;
+
+/// The prefix of an attribute dimension in `group_by`: `attr:customer.id`.
+const ATTRIBUTE_PREFIX: &str = "attr:";
+
+/// `group_by`: a comma-separated list of dimensions, each a named one or `attr:<key>` (a span
+/// or resource attribute); their names as the answer shows them, and the dimensions.
+fn group_by(p: &mut Params) -> Result<(Vec<String>, Vec<GroupBy>), ApiError> {
     let text = p.text("group_by")?.unwrap_or_else(|| "model".to_owned());
-    let mut names = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut dims = Vec::new();
     for name in text.split(',').map(str::trim) {
-        let Some((known, g)) = DIMENSIONS.iter().find(|(n, _)| *n == name) else {
-            let all: Vec<_> = DIMENSIONS.iter().map(|(n, _)| *n).collect();
-            return Err(ApiError::bad(
-                "group_by",
-                format!(
-                    "{name:?} is not a dimension; expected a comma-separated list of {}",
-                    all.join(", ")
-                ),
-            ));
+        let dim = match name.strip_prefix(ATTRIBUTE_PREFIX) {
+            Some(key) => GroupBy::Attribute(
+                AttributeKey::new(key).map_err(|e| ApiError::bad("group_by", e))?,
+            ),
+            None => {
+                let Some((_, g)) = DIMENSIONS.iter().find(|(n, _)| *n == name) else {
+                    let all: Vec<_> = DIMENSIONS.iter().map(|(n, _)| *n).collect();
+                    return Err(ApiError::bad(
+                        "group_by",
+                        format!(
+                            "{name:?} is not a dimension; expected a comma-separated list of {}, or attr:<key> (a span or resource attribute)",
+                            all.join(", ")
+                        ),
+                    ));
+                };
+                *g
+            }
         };
-        if names.contains(known) {
+        if names.iter().any(|n| n == name) {
             return Err(ApiError::bad(
                 "group_by",
                 format!("{name:?} is listed twice"),
             ));
         }
-        names.push(*known);
-        dims.push(*g);
+        names.push(name.to_owned());
+        dims.push(dim);
     }
     Ok((names, dims))
+}
+
+/// Refuses an answer whose attribute dimensions give more than [`MAX_ATTRIBUTE_GROUPS`]
+/// values.
+fn bounded(names: &[String], dims: &[GroupBy], rows: &[AggregateRow]) -> Result<(), ApiError> {
+    for (i, dim) in dims.iter().enumerate() {
+        if !matches!(dim, GroupBy::Attribute(_)) {
+            continue;
+        }
+        let values: std::collections::HashSet<&GroupKey> =
+            rows.iter().filter_map(|r| r.keys.get(i)).collect();
+        if values.len() > MAX_ATTRIBUTE_GROUPS {
+            return Err(ApiError::bad(
+                "group_by",
+                format!(
+                    "{} has {} values in this range, more than the {MAX_ATTRIBUTE_GROUPS} a grouping may give: narrow the range, filter, or group by another attribute",
+                    names[i],
+                    values.len()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One group of `/cost`: billable calls (LLM and embedding calls, spans with tokens or a cost).
@@ -97,7 +137,7 @@ pub(super) struct CostRow {
 }
 
 impl CostRow {
-    fn new(names: &[&str], row: AggregateRow) -> Self {
+    fn new(names: &[String], row: AggregateRow) -> Self {
         let keys = names
             .iter()
             .zip(row.keys)
@@ -107,7 +147,7 @@ impl CostRow {
                     GroupKey::Bucket(t) => Value::String(rfc3339(t, Precision::Seconds)),
                     GroupKey::None => Value::Null,
                 };
-                ((*name).to_owned(), value)
+                (name.clone(), value)
             })
             .collect();
         Self {
@@ -128,7 +168,7 @@ impl CostRow {
 #[derive(Debug, Serialize)]
 pub(super) struct Cost {
     range: TimeRange,
-    group_by: Vec<&'static str>,
+    group_by: Vec<String>,
     source: RollupSource,
     rows: Vec<CostRow>,
     total: CostRow,
@@ -139,7 +179,7 @@ pub(super) struct Cost {
 fn cost_csv(answer: &Cost) -> Result<String, ApiError> {
     let internal = |e: csv::Error| ApiError::Internal(format!("writing CSV: {e}"));
     let mut out = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<&str> = answer.group_by.clone();
+    let mut header: Vec<&str> = answer.group_by.iter().map(String::as_str).collect();
     header.extend([
         "calls",
         "errors",
@@ -167,7 +207,7 @@ fn cost_csv(answer: &Cost) -> Result<String, ApiError> {
             .group_by
             .iter()
             .enumerate()
-            .map(|(i, name)| match row.keys.get(*name) {
+            .map(|(i, name)| match row.keys.get(name.as_str()) {
                 _ if is_total => {
                     if i == 0 {
                         "(total)".to_owned()
@@ -234,8 +274,9 @@ pub(super) async fn cost(scope: Scope, mut p: Params) -> Result<Response, ApiErr
         }
     };
     p.finish()?;
-    let q = AggregateQuery::new(f, dims);
+    let q = AggregateQuery::new(f, dims.clone());
     let answer = blocking(&scope.store, move |s| s.aggregate(&q)).await?;
+    bounded(&names, &dims, &answer.rows)?;
     let answer = Cost {
         range: answer.range,
         source: answer.source,
@@ -344,7 +385,9 @@ pub(super) async fn overview(scope: Scope, mut p: Params) -> Result<Json<Overvie
         by_agent,
     } = overview.summary;
     let rows = |name: &'static str, rows: Vec<AggregateRow>| -> Vec<CostRow> {
-        rows.into_iter().map(|r| CostRow::new(&[name], r)).collect()
+        rows.into_iter()
+            .map(|r| CostRow::new(&[name.to_owned()], r))
+            .collect()
     };
     Ok(Json(OverviewView {
         range,
