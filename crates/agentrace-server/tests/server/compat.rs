@@ -341,3 +341,66 @@ async fn phoenix_span_pages_and_filters_hold_to_the_project() -> Result {
     assert_eq!(refused.status, 422, "{}", refused.text());
     Ok(())
 }
+
+/// Phoenix's project `travel` is the agentrace project `travel` when there is one: OTLP naming
+/// it is routed there, and `/v1/projects/travel/spans` reads it (its spans of no Phoenix project
+/// too); a key of another project reads its own project only.
+#[tokio::test]
+async fn phoenix_projects_are_agentrace_projects_of_that_name() -> Result {
+    let t = server().await?;
+    let bearer = format!("Bearer {TOKEN}");
+    let admin = [("authorization", bearer.as_str()), ("content-type", JSON)];
+    let created = send(
+        reqwest::Method::POST,
+        &t.app_url("/api/v1/projects"),
+        &admin,
+        serde_json::to_vec(&json!({"name": "travel"}))?,
+    )
+    .await?;
+    assert_eq!(created.status, 201, "{}", created.text());
+    send_projects(&t).await?;
+    let names = |answer: &Answer| -> Result<Vec<String>> {
+        Ok(answer.json()?["data"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s["name"].as_str().map(str::to_owned))
+            .collect())
+    };
+    let travel = get(
+        &t.app_url("/v1/projects/travel/spans"),
+        &[("authorization", &bearer)],
+    )
+    .await?;
+    assert_eq!(travel.status, 200, "{}", travel.text());
+    assert_eq!(
+        names(&travel)?,
+        ["step-5", "step-4", "step-3", "step-2", "step-1"]
+    );
+    // What went to `default` (the span of no Phoenix project) is not travel's.
+    let default = get(
+        &t.app_url("/v1/projects/default/spans"),
+        &[("authorization", &bearer)],
+    )
+    .await?;
+    assert_eq!(names(&default)?, ["step-9"]);
+    // A key of `default` asking for travel reads default's spans of Phoenix project travel:
+    // none (they are in agentrace's travel).
+    let key = send(
+        reqwest::Method::POST,
+        &t.app_url("/api/v1/projects/default/keys"),
+        &admin,
+        serde_json::to_vec(&json!({"scope": "read", "name": "px"}))?,
+    )
+    .await?
+    .json()?;
+    let default_key = format!("Bearer {}", key["secret"].as_str().ok_or("a secret")?);
+    let refused = get(
+        &t.app_url("/v1/projects/travel/spans"),
+        &[("authorization", &default_key)],
+    )
+    .await?;
+    assert_eq!(refused.status, 200, "{}", refused.text());
+    assert_eq!(names(&refused)?, Vec::<String>::new());
+    Ok(())
+}

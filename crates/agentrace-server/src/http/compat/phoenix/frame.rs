@@ -15,18 +15,17 @@
 //! never ignored. `root_spans_only` keeps the spans without a parent; `start_time` (inclusive)
 //! and `end_time` (exclusive) bound their start.
 
+use crate::http::state::AppState;
 use agentrace_core::SpanRecord;
 use agentrace_store::{SpanFilter, TimeRange};
 use axum::body::Bytes;
-use axum::extract::RawQuery;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::Pairs;
-use super::spans::{
-    DEFAULT_PROJECT, Resume, attributes, events, in_project, span_kind, status_code, time,
-};
+use super::spans::{DEFAULT_PROJECT, Resume, attributes, events, span_kind, status_code, time};
 use crate::http::api::{ApiError, blocking, parse_time};
 use crate::http::scope::Scope;
 
@@ -334,6 +333,7 @@ fn project_of(pairs: &Pairs, headers: &HeaderMap, body: &Value) -> String {
 }
 
 pub(super) async fn query(
+    State(state): State<AppState>,
     scope: Scope,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
@@ -385,14 +385,15 @@ pub(super) async fn query(
         }
     }
     let roots_only = body["root_spans_only"].as_bool().unwrap_or(false);
-    let mut filter =
-        SpanFilter::new().resource_attribute(in_project(&super::spans::project_name(&project)));
+    let (store, in_project) =
+        super::spans::spans_of(&state, &scope, &super::spans::project_name(&project)).await?;
+    let mut filter = SpanFilter::new().resource_attribute(in_project);
     filter.range = range;
     let mut parts = Vec::with_capacity(queries.len());
     for query in queries {
         let filter = filter.clone();
         let tests = query.tests.clone();
-        let (spans, _) = blocking(&scope.store, move |store| {
+        let (spans, _) = blocking(&store, move |store| {
             let keep = |s: &SpanRecord| {
                 (!roots_only || s.parent_span_id.is_none())
                     && (tests.is_empty() || passes(&row(s), &tests))

@@ -3,17 +3,18 @@
 
 use std::collections::HashSet;
 
+use crate::http::state::AppState;
 use agentrace_core::{SpanRecord, TraceId};
 use agentrace_store::{SpanFilter, TimeRange};
 use axum::Json;
-use axum::extract::{Path, RawQuery};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::Pairs;
 use super::spans::{
-    Resume, as_phoenix, attributes, in_project, project_name, span_kind, status_code,
+    Resume, as_phoenix, attributes, project_name, span_kind, spans_of, status_code,
 };
 use crate::http::api::{ApiError, blocking, parse_time};
 use crate::http::scope::Scope;
@@ -118,6 +119,7 @@ fn upper(values: Vec<&str>, known: &[&str], what: &str) -> Result<HashSet<String
 }
 
 pub(super) async fn list(
+    State(state): State<AppState>,
     scope: Scope,
     Path(project): Path<String>,
     RawQuery(query): RawQuery,
@@ -187,7 +189,8 @@ pub(super) async fn list(
             None => return Ok(unprocessable("Invalid cursor")),
         },
     };
-    let mut filter = SpanFilter::new().resource_attribute(in_project(&project_name(&project)));
+    let (store, in_project) = spans_of(&state, &scope, &project_name(&project)).await?;
+    let mut filter = SpanFilter::new().resource_attribute(in_project);
     filter.range = TimeRange {
         start_unix_nano: times[0],
         end_unix_nano: times[1],
@@ -198,7 +201,7 @@ pub(super) async fn list(
     {
         filter.trace_id = Some(trace);
     }
-    let (spans, next) = blocking(&scope.store, move |store| {
+    let (spans, next) = blocking(&store, move |store| {
         super::spans::read(store, &filter, &|s| matches.keep(s), resume, limit)
     })
     .await?;

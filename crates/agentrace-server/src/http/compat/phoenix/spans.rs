@@ -14,6 +14,10 @@
 //! and `input.value` / `output.value` from the content the span captured in any dialect. So a
 //! span from the Langfuse SDK or an OTel GenAI instrumentation reads as one from OpenInference.
 
+use crate::http::api_base::ApiError;
+use crate::http::scope::Scope;
+use crate::http::state::AppState;
+use crate::store::SharedStore;
 use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::content::SpanContent;
 use agentrace_core::{AttributeValue, SpanKind, SpanRecord, StatusCode};
@@ -35,6 +39,34 @@ pub(super) fn project_name(identifier: &str) -> String {
         .and_then(|text| text.strip_prefix("Project:").map(str::to_owned))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| identifier.to_owned())
+}
+
+/// Where the spans of Phoenix's project `name` are, for `scope`'s credential: the agentrace
+/// project of that name when there is one it may act on (OTLP with `openinference.project.name`
+/// is routed there too) — its spans of that Phoenix project or of none — else `scope`'s
+/// project, its spans of that Phoenix project. A project the credential may not act on is
+/// never read.
+pub(in crate::http::compat) async fn spans_of(
+    state: &AppState,
+    scope: &Scope,
+    name: &str,
+) -> Result<(SharedStore, ResourceAttribute), ApiError> {
+    let named = state
+        .directory
+        .project_for(&scope.principal, Some(name))
+        .await
+        .ok()
+        .filter(|p| p.id != scope.project.id);
+    match named {
+        Some(project) => {
+            let store = state.directory.store(project.id).await?;
+            Ok((
+                store,
+                ResourceAttribute::new(PROJECT_ATTRIBUTE, name).or_absent(),
+            ))
+        }
+        None => Ok((scope.store.clone(), in_project(name))),
+    }
 }
 
 /// Phoenix's id of the project `name`.
