@@ -23,6 +23,8 @@ enum Rule {
     StoredInA,
     /// `a`'s replaced (200), nothing of `default` changed.
     ReplacedInA,
+    /// `a`'s deleted (204: written by the walk's `PUT` before), nothing of `default` changed.
+    DeletedInA,
 
     /// Not a project's data: why.
     NoProjectData(&'static str),
@@ -30,7 +32,7 @@ enum Rule {
 
 /// The rule of each documented operation; `None`: none yet (the test fails).
 fn rule(method: &str, template: &str) -> Option<Rule> {
-    use Rule::{NoProjectData, NotFound, Nothing, Refused, ReplacedInA, StoredInA};
+    use Rule::{DeletedInA, NoProjectData, NotFound, Nothing, Refused, ReplacedInA, StoredInA};
     let path = template.trim_start_matches("/api/v1");
     Some(match (method, path) {
         (_, p) if p.starts_with("/auth/") => NoProjectData("the login: open, it holds no data"),
@@ -69,8 +71,7 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
         ("post", "/evaluations/runs" | "/projects/{name}/keys") => NotFound,
         ("post", "/scores") => StoredInA,
         ("put", "/settings/{kind}") => ReplacedInA,
-        // `a` has no retention of its own: `default`'s is not deleted.
-        ("delete", "/settings/{kind}") => NotFound,
+        ("delete", "/settings/{kind}") => DeletedInA,
         ("post", "/budgets/check") => Nothing,
         ("post", "/projects" | "/keys") | ("get", "/keys") => Refused,
         ("patch" | "delete", "/projects/{name}") | ("delete", "/keys/{id}") => Refused,
@@ -187,42 +188,57 @@ async fn walk(api: &Api, node: &Api) -> TestResult {
             .replace("/settings/{kind}", "/settings/retention")
     };
     let mut unruled = Vec::new();
+    // Writes first, then reads, deletes last, whatever order the document's objects keep:
+    // what `a` writes is read, then deleted.
+    let mut operations = Vec::new();
     for (template, item) in doc["paths"].as_object().ok_or("paths")? {
         for (method, op) in item.as_object().ok_or("an item")? {
-            let Some(rule) = rule(method, template) else {
-                unruled.push(format!("{method} {template}"));
-                continue;
-            };
-            if let Rule::NoProjectData(_) = rule {
-                continue;
-            }
-            let path = names(template.trim_start_matches("/api/v1"));
-            let query = crate::support::example_query(&doc, op)?;
-            let url = if query.is_empty() || method != "get" {
-                path.clone()
-            } else {
-                format!("{path}?{}", query.join("&"))
-            };
-            let body = &op["requestBody"]["content"]["application/json"]["example"];
-            let body = (!body.is_null()).then_some(body);
-            let (status, answer) = node
-                .call(method.to_uppercase().parse()?, &url, Some(&a), None, body)
-                .await?;
-            let what = format!("{method} {url} with a's key: {status} {answer}");
-            match rule {
-                Rule::Nothing => {
-                    assert_eq!(status, 200, "{what}");
-                    let text = answer.to_string();
-                    if let Some(mark) = marks.iter().find(|m| text.contains(m.as_str())) {
-                        panic!("{what}: holds {mark:?} of default");
-                    }
+            operations.push((template, method, op));
+        }
+    }
+    operations.sort_by_key(|(template, method, _)| {
+        let order = match method.as_str() {
+            "post" | "put" | "patch" => 0,
+            "delete" => 2,
+            _ => 1,
+        };
+        (order, (*template).clone(), (*method).clone())
+    });
+    for (template, method, op) in operations {
+        let Some(rule) = rule(method, template) else {
+            unruled.push(format!("{method} {template}"));
+            continue;
+        };
+        if let Rule::NoProjectData(_) = rule {
+            continue;
+        }
+        let path = names(template.trim_start_matches("/api/v1"));
+        let query = crate::support::example_query(&doc, op)?;
+        let url = if query.is_empty() || method != "get" {
+            path.clone()
+        } else {
+            format!("{path}?{}", query.join("&"))
+        };
+        let body = &op["requestBody"]["content"]["application/json"]["example"];
+        let body = (!body.is_null()).then_some(body);
+        let (status, answer) = node
+            .call(method.to_uppercase().parse()?, &url, Some(&a), None, body)
+            .await?;
+        let what = format!("{method} {url} with a's key: {status} {answer}");
+        match rule {
+            Rule::Nothing => {
+                assert_eq!(status, 200, "{what}");
+                let text = answer.to_string();
+                if let Some(mark) = marks.iter().find(|m| text.contains(m.as_str())) {
+                    panic!("{what}: holds {mark:?} of default");
                 }
-                Rule::NotFound => assert_eq!(status, 404, "{what}"),
-                Rule::Refused => assert_eq!(status, 403, "{what}"),
-                Rule::StoredInA => assert_eq!(status, 201, "{what}"),
-                Rule::ReplacedInA => assert_eq!(status, 200, "{what}"),
-                Rule::NoProjectData(_) => {}
             }
+            Rule::NotFound => assert_eq!(status, 404, "{what}"),
+            Rule::Refused => assert_eq!(status, 403, "{what}"),
+            Rule::StoredInA => assert_eq!(status, 201, "{what}"),
+            Rule::ReplacedInA => assert_eq!(status, 200, "{what}"),
+            Rule::DeletedInA => assert_eq!(status, 204, "{what}"),
+            Rule::NoProjectData(_) => {}
         }
     }
     assert!(
