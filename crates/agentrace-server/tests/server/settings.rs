@@ -234,6 +234,13 @@ async fn bad_settings_are_refused_with_the_reason_and_the_budgets_file_wins() ->
         ),
         ("capture", json!({"redact": "yes"}), 400, "invalid type"),
         (
+            "alerts",
+            json!({"rules": [{"name": "v", "measure": "safety_violations", "window": "5m",
+                              "per": "model", "warning": 1.0}]}),
+            400,
+            "safety_violations takes no `per`",
+        ),
+        (
             "weather",
             json!({}),
             404,

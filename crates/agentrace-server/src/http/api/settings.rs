@@ -185,13 +185,18 @@ pub(super) async fn put(
         .map_err(|e| ApiError::BadRequest(format!("the {kind} document must be JSON: {e}")))?;
     let setting = Setting::read(kind, document.clone())
         .map_err(|e| ApiError::BadRequest(format!("the {kind} document is invalid: {e}")))?;
-    if let Setting::Retention(r) = &setting {
-        let server = &state.config.retention;
-        if let Some(reason) = state.store_expiry.refuses(&r.over(server)) {
-            return Err(ApiError::BadRequest(format!(
-                "the retention document is invalid: {reason}"
-            )));
-        }
+    let refused = match &setting {
+        Setting::Retention(r) => state.store_expiry.refuses(&r.over(&state.config.retention)),
+        Setting::Alerts(config) => config
+            .all_rules()
+            .iter()
+            .find_map(|rule| crate::jobs::alerting::source::check(rule).err()),
+        _ => None,
+    };
+    if let Some(reason) = refused {
+        return Err(ApiError::BadRequest(format!(
+            "the {kind} document is invalid: {reason}"
+        )));
     }
     let (project, by) = (scope.project.id, creator(&scope.principal));
     let text = document.to_string();
