@@ -16,8 +16,8 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{
-    JSON, PROTOBUF, Result, TestServer, get, llm_span, llm_traces, now, post, protobuf, send,
-    span_id, text, trace_id, traces,
+    PROTOBUF, Result, TestServer, api_in, get, llm_span, llm_traces, now, post, protobuf, span_id,
+    text, trace_id, traces,
 };
 
 const SECRET: &str = "webhook-secret";
@@ -776,26 +776,13 @@ critical = 1
 async fn a_projects_rules_judge_its_records_only() -> Result {
     let (hook, received) = receiver().await?;
     let t = TestServer::start(|_| {}).await?;
-    let api = |method: reqwest::Method, path: &str, project: &str, body: Option<Value>| {
-        let url = t.app_url(&format!("/api/v1{path}"));
-        let project = project.to_owned();
-        async move {
-            let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-            let answer = send(
-                method,
-                &url,
-                &[("x-agentrace-project", &project), ("content-type", JSON)],
-                body,
-            )
-            .await?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((answer.status, answer.text()))
-        }
-    };
-    let (status, body) = api(
+    let app = t.app_url("");
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::POST,
         "/projects",
         "default",
-        Some(serde_json::json!({"name": "alpha"})),
+        Some(&serde_json::json!({"name": "alpha"})),
     )
     .await?;
     assert_eq!(status, 201, "{body}");
@@ -805,20 +792,22 @@ async fn a_projects_rules_judge_its_records_only() -> Result {
         "rules": [{"name": "llm errors", "measure": "error_rate", "window": "5m", "per": "model",
                    "min_requests": 3, "warning": 0.2, "critical": 0.5}]
     });
-    let (status, body) = api(
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::PUT,
         "/settings/alerts",
         "alpha",
-        Some(alerts),
+        Some(&alerts),
     )
     .await?;
     assert_eq!(status, 200, "{body}");
     let budgets = serde_json::json!({"budget": [{"name": "tiny", "scope": "global", "period": "day", "limit_usd": 0.001}]});
-    let (status, body) = api(
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::PUT,
         "/settings/budgets",
         "alpha",
-        Some(budgets),
+        Some(&budgets),
     )
     .await?;
     assert_eq!(status, 200, "{body}");
@@ -861,9 +850,8 @@ async fn a_projects_rules_judge_its_records_only() -> Result {
     })
     .await?;
 
-    let (_, default_alerts): (u16, String) =
-        api(reqwest::Method::GET, "/alerts", "default", None).await?;
-    let default_alerts: Value = serde_json::from_str(&default_alerts)?;
+    let (_, default_alerts) =
+        api_in(&app, reqwest::Method::GET, "/alerts", "default", None).await?;
     assert_eq!(
         default_alerts["rules"],
         serde_json::json!([]),
@@ -874,24 +862,22 @@ async fn a_projects_rules_judge_its_records_only() -> Result {
         serde_json::json!([]),
         "{default_alerts}"
     );
-    let (_, alpha_alerts): (u16, String) =
-        api(reqwest::Method::GET, "/alerts", "alpha", None).await?;
-    let alpha_alerts: Value = serde_json::from_str(&alpha_alerts)?;
+    let (_, alpha_alerts) = api_in(&app, reqwest::Method::GET, "/alerts", "alpha", None).await?;
     assert_eq!(
         alpha_alerts["rules"][0]["name"], "llm errors",
         "{alpha_alerts}"
     );
 
     // /metrics with alpha's own read key: its alert and its calls, nothing of the server's.
-    let (status, key) = api(
+    let (status, key) = api_in(
+        &app,
         reqwest::Method::POST,
         "/projects/alpha/keys",
         "default",
-        Some(serde_json::json!({"scope": "read", "name": "scraper"})),
+        Some(&serde_json::json!({"scope": "read", "name": "scraper"})),
     )
     .await?;
     assert_eq!(status, 201, "{key}");
-    let key: Value = serde_json::from_str::<Value>(&key)?;
     let bearer = format!("Bearer {}", key["secret"].as_str().ok_or("a secret")?);
     let scrape = get(&t.app_url("/metrics"), &[("authorization", &bearer)]).await?;
     assert_eq!(scrape.status, 200, "{}", scrape.text());

@@ -372,3 +372,29 @@ impl tonic::codec::Decoder for RawCodec {
         Ok(Some(()))
     }
 }
+
+/// `method` on the API's `path` of the app at `app` (`http://host:port`) acting on `project`
+/// (`x-agentrace-project`), with a JSON `body`: the status and the answer as JSON (`null` for
+/// none).
+pub(crate) async fn api_in(
+    app: &str,
+    method: reqwest::Method,
+    path: &str,
+    project: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, serde_json::Value)> {
+    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let answer = send(
+        method,
+        &format!("{app}/api/v1{path}"),
+        &[("x-agentrace-project", project), ("content-type", JSON)],
+        body,
+    )
+    .await?;
+    let value = if answer.body.is_empty() {
+        serde_json::Value::Null
+    } else {
+        answer.json()?
+    };
+    Ok((answer.status, value))
+}

@@ -607,25 +607,13 @@ async fn rules_given_through_the_api_run_at_once_outlive_a_restart_and_follow_th
 async fn a_projects_evaluators_judge_its_spans_only() -> Result {
     let fake = FakeOpenAi::start().await?;
     let t = TestServer::start(|_| {}).await?;
-    let call = |method: reqwest::Method, path: &str, project: &str, body: Option<Value>| {
-        let url = t.app_url(&format!("/api/v1{path}"));
-        let project = project.to_owned();
-        async move {
-            let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-            let headers = [
-                ("x-agentrace-project", project.as_str()),
-                ("content-type", JSON),
-            ];
-            let answer = send(method, &url, &headers, body).await?;
-            let value: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((answer.status, value))
-        }
-    };
-    let (status, body) = call(
+    let app = t.app_url("");
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::POST,
         "/projects",
         "default",
-        Some(json!({"name": "alpha"})),
+        Some(&json!({"name": "alpha"})),
     )
     .await?;
     assert_eq!(status, 201, "{body}");
@@ -637,24 +625,26 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
              "check": {"type": "llm_judge", "judge": "mini", "prompt": "Answer: {{output}}\nHow helpful?"}}
         ]
     });
-    let (status, body) = call(
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::PUT,
         "/settings/scores",
         "alpha",
-        Some(json!({"score": [{"name": "helpfulness", "kind": "numeric", "min": 0, "max": 1}]})),
+        Some(&json!({"score": [{"name": "helpfulness", "kind": "numeric", "min": 0, "max": 1}]})),
     )
     .await?;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = call(
+    let (status, body) = api_in(
+        &app,
         reqwest::Method::PUT,
         "/settings/evaluators",
         "alpha",
-        Some(evaluators),
+        Some(&evaluators),
     )
     .await?;
     assert_eq!(status, 200, "{body}");
     // Without a setting, another project runs none: its rules cannot be given either.
-    let (status, body) = call(reqwest::Method::GET, "/evaluators", "default", None).await?;
+    let (status, body) = api_in(&app, reqwest::Method::GET, "/evaluators", "default", None).await?;
     assert_eq!((status, &body["rules"]), (200, &json!([])), "{body}");
 
     fake.script([Reply::text(
@@ -672,10 +662,16 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
     let scores_of = |project: &'static str| {
-        let call = &call;
+        let app = &app;
         async move {
-            let (status, body) =
-                call(reqwest::Method::GET, "/scores?from=-1h", project, None).await?;
+            let (status, body) = api_in(
+                &app,
+                reqwest::Method::GET,
+                "/scores?from=-1h",
+                project,
+                None,
+            )
+            .await?;
             assert_eq!(status, 200, "{body}");
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                 body["scores"].as_array().cloned().unwrap_or_default(),
@@ -696,7 +692,7 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
         "{checked}"
     );
     let Some(judged) = named("helpfulness") else {
-        let (_, figures) = call(reqwest::Method::GET, "/evaluators", "alpha", None).await?;
+        let (_, figures) = api_in(&app, reqwest::Method::GET, "/evaluators", "alpha", None).await?;
         return Err(format!(
             "no judge score of alpha's; its evaluators: {figures}; scores {alpha:?}"
         )
@@ -707,7 +703,8 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
     let judge_trace = judged["metadata"]["judge_trace_id"]
         .as_str()
         .ok_or("a judge trace")?;
-    let (status, _) = call(
+    let (status, _) = api_in(
+        &app,
         reqwest::Method::GET,
         &format!("/traces/{judge_trace}"),
         "alpha",
@@ -715,7 +712,8 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
     )
     .await?;
     assert_eq!(status, 200);
-    let (status, _) = call(
+    let (status, _) = api_in(
+        &app,
         reqwest::Method::GET,
         &format!("/traces/{judge_trace}"),
         "default",

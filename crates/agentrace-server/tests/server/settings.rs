@@ -12,29 +12,6 @@ use crate::common::*;
 
 const DAY: u64 = 86_400 * 1_000_000_000;
 
-async fn call(
-    t_app: &str,
-    method: reqwest::Method,
-    path: &str,
-    project: &str,
-    body: Option<&Value>,
-) -> Result<(u16, Value)> {
-    let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let answer = send(
-        method,
-        &format!("{t_app}/api/v1{path}"),
-        &[("x-agentrace-project", project), ("content-type", JSON)],
-        body,
-    )
-    .await?;
-    let value = if answer.body.is_empty() {
-        Value::Null
-    } else {
-        answer.json()?
-    };
-    Ok((answer.status, value))
-}
-
 /// A span of `model` whose prompt names a person's e-mail address.
 fn span_with_email(
     trace: u64,
@@ -55,7 +32,7 @@ fn span_with_email(
 async fn a_projects_settings_apply_to_its_records_only() -> Result {
     let t = TestServer::start(|c| c.retention.interval = Duration::from_millis(100)).await?;
     let app = t.app_url("");
-    let (status, created) = call(
+    let (status, created) = api_in(
         &app,
         reqwest::Method::POST,
         "/projects",
@@ -67,7 +44,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
     let put = |kind: &'static str, document: Value| {
         let app = app.clone();
         async move {
-            call(
+            api_in(
                 &app,
                 reqwest::Method::PUT,
                 &format!("/settings/{kind}"),
@@ -118,7 +95,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
     let traces_of = |project: &'static str| {
         let app = app.clone();
         async move {
-            let (status, list) = call(
+            let (status, list) = api_in(
                 &app,
                 reqwest::Method::GET,
                 "/traces?from=-90d",
@@ -149,7 +126,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
 
     let trace = hex(&trace_id(2));
     let span = hex(&span_id(2));
-    let (_, alpha_span) = call(
+    let (_, alpha_span) = api_in(
         &app,
         reqwest::Method::GET,
         &format!("/traces/{trace}/spans/{span}"),
@@ -157,7 +134,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
         None,
     )
     .await?;
-    let (_, default_span) = call(
+    let (_, default_span) = api_in(
         &app,
         reqwest::Method::GET,
         &format!("/traces/{trace}/spans/{span}"),
@@ -183,9 +160,9 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
         "acme-1 has no price but alpha's: {default_span}"
     );
 
-    let (_, alpha_budgets) = call(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
+    let (_, alpha_budgets) = api_in(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
     let (_, default_budgets) =
-        call(&app, reqwest::Method::GET, "/budgets", "default", None).await?;
+        api_in(&app, reqwest::Method::GET, "/budgets", "default", None).await?;
     assert_eq!(alpha_budgets["configured"], true, "{alpha_budgets}");
     // Both calls, counted as they arrived.
     assert_eq!(
@@ -196,7 +173,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
     assert_eq!(default_budgets["configured"], false, "{default_budgets}");
 
     // Deleted: alpha runs on the server's settings again.
-    let (status, _) = call(
+    let (status, _) = api_in(
         &app,
         reqwest::Method::DELETE,
         "/settings/budgets",
@@ -205,7 +182,7 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
     )
     .await?;
     assert_eq!(status, 204);
-    let (_, alpha_budgets) = call(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
+    let (_, alpha_budgets) = api_in(&app, reqwest::Method::GET, "/budgets", "alpha", None).await?;
     assert_eq!(alpha_budgets["configured"], false, "{alpha_budgets}");
     Ok(())
 }
@@ -248,7 +225,8 @@ async fn bad_settings_are_refused_with_the_reason_and_the_budgets_file_wins() ->
         ),
     ] {
         let path = format!("/settings/{kind}");
-        let (got, answer) = call(&app, reqwest::Method::PUT, &path, "default", Some(&body)).await?;
+        let (got, answer) =
+            api_in(&app, reqwest::Method::PUT, &path, "default", Some(&body)).await?;
         assert_eq!(got, status, "{kind}: {answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(
@@ -256,7 +234,7 @@ async fn bad_settings_are_refused_with_the_reason_and_the_budgets_file_wins() ->
             "{kind}: {message:?} does not say {says:?}"
         );
     }
-    let (status, list) = call(&app, reqwest::Method::GET, "/settings", "default", None).await?;
+    let (status, list) = api_in(&app, reqwest::Method::GET, "/settings", "default", None).await?;
     assert_eq!(status, 200);
     let budgets_setting = &list["settings"][0];
     assert_eq!(budgets_setting["kind"], "budgets");
@@ -280,7 +258,7 @@ async fn a_change_reaches_another_node_within_its_poll() -> Result {
     let (app_a, app_b) = (a.app_url(""), format!("http://{}", b.app_addr()));
     let budgets = json!({"budget": [{"name": "fleet", "scope": "global", "period": "day", "limit_usd": 3.0}]});
     let written = Instant::now();
-    let (status, answer) = call(
+    let (status, answer) = api_in(
         &app_a,
         reqwest::Method::PUT,
         "/settings/budgets",
@@ -289,13 +267,13 @@ async fn a_change_reaches_another_node_within_its_poll() -> Result {
     )
     .await?;
     assert_eq!(status, 200, "{answer}");
-    let (_, on_a) = call(&app_a, reqwest::Method::GET, "/budgets", "default", None).await?;
+    let (_, on_a) = api_in(&app_a, reqwest::Method::GET, "/budgets", "default", None).await?;
     assert_eq!(
         on_a["configured"], true,
         "in force on the writing node when answered: {on_a}"
     );
     loop {
-        let (_, on_b) = call(&app_b, reqwest::Method::GET, "/budgets", "default", None).await?;
+        let (_, on_b) = api_in(&app_b, reqwest::Method::GET, "/budgets", "default", None).await?;
         if on_b["configured"] == true {
             break;
         }
