@@ -665,7 +665,7 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
         let app = &app;
         async move {
             let (status, body) = api_in(
-                &app,
+                app,
                 reqwest::Method::GET,
                 "/scores?from=-1h",
                 project,
