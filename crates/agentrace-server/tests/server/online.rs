@@ -664,14 +664,8 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
     let scores_of = |project: &'static str| {
         let app = &app;
         async move {
-            let (status, body) = api_in(
-                app,
-                reqwest::Method::GET,
-                "/scores?from=-1h",
-                project,
-                None,
-            )
-            .await?;
+            let (status, body) =
+                api_in(app, reqwest::Method::GET, "/scores?from=-1h", project, None).await?;
             assert_eq!(status, 200, "{body}");
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
                 body["scores"].as_array().cloned().unwrap_or_default(),
