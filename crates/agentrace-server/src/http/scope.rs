@@ -30,7 +30,8 @@ pub struct Scope {
 
 impl Scope {
     /// Whether the project is `configured`, the one the configuration's files configure
-    /// (budgets, alert rules, SLOs, evaluators): other projects have none of those yet.
+    /// (budgets, alert rules, SLOs, evaluators, forwarding); other projects are configured by
+    /// their settings (`crate::jobs::projects`).
     pub fn is(&self, configured: ProjectId) -> bool {
         self.project.id == configured
     }

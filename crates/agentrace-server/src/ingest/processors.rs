@@ -43,8 +43,8 @@ impl Records {
 pub(crate) struct Destination {
     pub(crate) project: ProjectId,
     pub(crate) store: SharedStore,
-    /// Whether it is the configured project (budgets, `/metrics`, the forwarder, repairs and
-    /// online evaluations are set up for it).
+    /// Whether it is the configured project (its metrics go to the server's fan-out pipeline,
+    /// with the forwarder; repairs are set up for it).
     pub(crate) configured: bool,
 }
 
