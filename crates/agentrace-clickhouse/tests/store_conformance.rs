@@ -68,13 +68,27 @@ fn clickhouse_projects_pass_the_organization_checks() -> Result<(), Box<dyn Erro
     let dir = tempfile::tempdir()?;
     let server = agentrace_clickhouse::testing::ChdbServer::start(&python, dir.path());
     let organizations = std::cell::Cell::new(0u32);
+    // A node of the organization on `database`: its own spool of spans awaiting their parent.
+    let node = |database: &str, spool: &str| -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+        let store =
+            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), database)?;
+        store.hold_awaiting(&dir.path().join(spool), Duration::from_secs(3600))?;
+        Ok(Arc::new(ClickHouseOrganization::open(store)?))
+    };
     let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
         organizations.set(organizations.get() + 1);
         let database = format!("organization_{}", organizations.get());
-        let store =
-            ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), &database)?;
-        store.hold_awaiting(&dir.path().join(&database), Duration::from_secs(3600))?;
-        Ok(Arc::new(ClickHouseOrganization::open(store)?))
+        node(&database, &database)
     };
-    conformance::projects::run_all(&new_organization)
+    conformance::projects::run_all(&new_organization)?;
+    // Two nodes on one database, each project written through one and read through the other.
+    let new_fleet = || -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>> {
+        organizations.set(organizations.get() + 1);
+        let database = format!("organization_{}", organizations.get());
+        Ok([
+            node(&database, &format!("{database}-node-1"))?,
+            node(&database, &format!("{database}-node-2"))?,
+        ])
+    };
+    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)
 }

@@ -56,3 +56,26 @@ fn sqlite_projects_pass_the_organization_checks() -> Result<(), Box<dyn Error>> 
     };
     conformance::projects::run_all(&new_organization)
 }
+
+/// Two projects' writes interleaved through two organizations opened on the same file (two
+/// processes over one data directory), each read back through the other: each answers as
+/// written alone.
+#[test]
+fn sqlite_projects_interleaved_across_two_openings_answer_as_alone() -> Result<(), Box<dyn Error>> {
+    let dirs = RefCell::new(Vec::new());
+    let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let organization = SqliteOrganization::open(dir.path().join("agentrace.db"))?;
+        dirs.borrow_mut().push(dir);
+        Ok(Arc::new(organization))
+    };
+    let new_fleet = || -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("agentrace.db");
+        let one: Arc<dyn Organization> = Arc::new(SqliteOrganization::open(&file)?);
+        let two: Arc<dyn Organization> = Arc::new(SqliteOrganization::open(&file)?);
+        dirs.borrow_mut().push(dir);
+        Ok([one, two])
+    };
+    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)
+}

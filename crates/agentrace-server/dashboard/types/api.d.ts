@@ -330,6 +330,8 @@ declare namespace Api {
     /** The online evaluations, when an evaluators file is configured. */
     evaluators?: OnlineStats | null;
     pipeline: PipelineStats | null;
+    /** The project's own forwarder (its `forwarding` setting): what it sent, dropped and failed; null when the project forwards through the server's (`pipeline`) or not at all. */
+    forwarding: PipelineStats | null;
     /** The store: what and where it is, its schema version and size (compressed data on ClickHouse; the file and its write-ahead log on SQLite), or, when it did not answer, null figures and why. */
     store: {
       location: string;
@@ -1300,7 +1302,7 @@ declare namespace Api {
     name: ProjectName;
   }
   /** What a project is configured by. */
-  type SettingKind = "budgets" | "prices" | "retention" | "capture" | "alerts" | "evaluators" | "scores";
+  type SettingKind = "budgets" | "prices" | "retention" | "capture" | "alerts" | "evaluators" | "scores" | "forwarding";
   /** A setting's document, in the shape of its kind (docs/projects.md). */
   type SettingDocument = { [key: string]: unknown };
   interface Setting {

@@ -15,6 +15,7 @@
 //! | `evaluators` | the evaluators file's shape: judges and rules; a judge's `api_key_env` may name only an `AGENTRACE_JUDGE_*` variable | `{"evaluator": [{"name": "answer_is_json", "filter": {"kind": "llm"}, "check": {"type": "json_valid"}}]}` |
 //! | `scores` | the score configurations file's shape | `{"score": [{"name": "helpfulness", "kind": "numeric", "min": 0, "max": 1}]}` |
 //! | `alerts` | the alerts file's shape: rules, SLOs, channels, the report | `{"slos": [{"name": "tools work", "objective": 0.99, "window": "28d", "indicator": {"type": "success", "of": "tool_calls"}}]}` |
+//! | `forwarding` | where the project's records go besides its store: an `http://` endpoint and its protocol (`grpc`, `http/protobuf`, `http/json`; default `http/protobuf`) | `{"endpoint": "http://collector:4317", "protocol": "grpc"}` |
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,7 +29,9 @@ use agentrace_core::redact::{Redactor, RuleError};
 use agentrace_evaluators::{Evaluators, EvaluatorsConfig};
 use serde::Deserialize;
 
-use super::{Age, ByteSize, Retention, RetentionRule, ServerConfig};
+use agentrace_otlp::Protocol;
+
+use super::{Age, ByteSize, Forward, Retention, RetentionRule, ServerConfig};
 
 /// The largest document a setting may be, in bytes (a price file of every model fits).
 pub const MAX_SETTING_BYTES: usize = 4 << 20;
@@ -51,6 +54,8 @@ pub enum SettingKind {
     Evaluators,
     /// What its scores of each configured name must fit.
     Scores,
+    /// Where its records are forwarded besides its store.
+    Forwarding,
 }
 
 /// The prefix of the environment variables a project's judge may read its key from: the
@@ -67,7 +72,7 @@ pub fn judge_env(name: &str) -> Option<String> {
 
 impl SettingKind {
     /// Every kind, in the order they are listed.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Budgets,
         Self::Prices,
         Self::Retention,
@@ -75,6 +80,7 @@ impl SettingKind {
         Self::Alerts,
         Self::Evaluators,
         Self::Scores,
+        Self::Forwarding,
     ];
 
     /// Its name in paths and in the store.
@@ -87,6 +93,7 @@ impl SettingKind {
             Self::Alerts => "alerts",
             Self::Evaluators => "evaluators",
             Self::Scores => "scores",
+            Self::Forwarding => "forwarding",
         }
     }
 
@@ -203,6 +210,15 @@ pub enum Setting {
     Evaluators(Box<EvaluatorsConfig>),
     /// `scores`.
     Scores(Arc<ScoreConfigs>),
+    /// `forwarding`.
+    Forwarding(Forward),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardingIn {
+    endpoint: String,
+    protocol: Option<String>,
 }
 
 /// A project's `capture` document: the switches it sets.
@@ -310,6 +326,19 @@ impl Setting {
             SettingKind::Scores => {
                 ScoreConfigs::from_value(document).map(|c| Self::Scores(Arc::new(c)))
             }
+            SettingKind::Forwarding => {
+                let f: ForwardingIn =
+                    serde_json::from_value(document).map_err(|e| e.to_string())?;
+                let protocol = match f.protocol {
+                    Some(p) => p.parse::<Protocol>().map_err(|_| {
+                        format!("protocol {p:?}: expected grpc, http/protobuf or http/json")
+                    })?,
+                    None => Protocol::default(),
+                };
+                let forward = Forward::new(f.endpoint, protocol);
+                forward.check()?;
+                Ok(Self::Forwarding(forward))
+            }
         }
     }
 
@@ -360,6 +389,13 @@ mod tests {
             redact: false,
             capture_content: false,
         };
+        let Ok(Setting::Forwarding(f)) = read(
+            SettingKind::Forwarding,
+            json!({"endpoint": "http://collector:4317", "protocol": "grpc"}),
+        ) else {
+            panic!("a forwarding document was refused")
+        };
+        assert_eq!(f, Forward::new("http://collector:4317", Protocol::Grpc));
         let Ok(Setting::Capture(c)) = read(SettingKind::Capture, json!({"redact": true})) else {
             panic!("a capture document was refused")
         };
@@ -399,6 +435,21 @@ mod tests {
                 json!({"interval": "1ms"}),
                 "at least 1s",
             ),
+            (
+                SettingKind::Forwarding,
+                json!({"endpoint": "https://collector:4317"}),
+                "http:// URL",
+            ),
+            (
+                SettingKind::Forwarding,
+                json!({"endpoint": "http://c:4317", "protocol": "thrift"}),
+                "expected grpc",
+            ),
+            (
+                SettingKind::Forwarding,
+                json!({}),
+                "missing field `endpoint`",
+            ),
         ] {
             let e = read(kind, bad).err().unwrap_or_default();
             assert!(e.contains(says), "{kind}: {e:?} does not say {says:?}");
@@ -413,7 +464,7 @@ mod tests {
         assert_eq!(SettingKind::parse("budget"), None);
         assert_eq!(
             SettingKind::names(),
-            "budgets, prices, retention, capture, alerts, evaluators, scores"
+            "budgets, prices, retention, capture, alerts, evaluators, scores, forwarding"
         );
     }
 }

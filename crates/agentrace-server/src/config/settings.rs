@@ -146,6 +146,18 @@ impl Forward {
             protocol,
         }
     }
+
+    /// Whether this build can forward there: an `http://` URL with a host (this build has no
+    /// TLS); the error says why not.
+    pub fn check(&self) -> Result<(), String> {
+        match self.endpoint.strip_prefix("http://") {
+            Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(()),
+            _ => Err(format!(
+                "{:?} must be an http:// URL with a host (this build has no TLS; forward to a local collector)",
+                self.endpoint
+            )),
+        }
+    }
 }
 
 /// Everything [`Server::start`](crate::Server::start) needs.

@@ -124,16 +124,11 @@ impl ServerConfig {
                 });
             }
         }
-        if let Some(forward) = &self.forward
-            && !forward.endpoint.starts_with("http://")
-        {
-            return Err(ConfigError::Invalid {
+        if let Some(forward) = &self.forward {
+            forward.check().map_err(|reason| ConfigError::Invalid {
                 key: "forward.endpoint",
-                reason: format!(
-                    "{:?} must be an http:// URL (this build has no TLS; forward to a local collector)",
-                    forward.endpoint
-                ),
-            });
+                reason,
+            })?;
         }
         if !self.bind.is_loopback() && self.api_token.is_none() {
             return Err(ConfigError::TokenRequired { bind: self.bind });

@@ -82,6 +82,9 @@ pub(crate) trait ProjectChains: std::fmt::Debug + Send + Sync + 'static {
     /// Records metrics of `project` (received, or derived from its records) for its
     /// `/metrics` (the configured project's go through the fan-out pipeline instead).
     fn record_metrics(&self, project: ProjectId, measurements: &[Measurement]);
+    /// The pipeline `project`'s committed records are forwarded through, if it forwards
+    /// (the configured project's, when the server forwards, is the server's own).
+    fn forwarder(&self, project: ProjectId) -> Option<agentrace_core::Pipeline>;
 }
 
 /// The processors of received records: each project's chain.

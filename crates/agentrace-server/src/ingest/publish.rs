@@ -23,7 +23,8 @@ pub(super) struct Group {
     /// The project it was stored in.
     pub(super) project: ProjectId,
     /// Whether that is the configured project, whose watchers (repairs, online evaluations)
-    /// and fan-out (`/metrics`, the forwarder) the configuration sets up.
+    /// and fan-out (`/metrics`, the server's forwarder) the configuration sets up; another
+    /// project's forwarder is its own ([`ProjectChains::forwarder`]).
     pub(super) configured: bool,
     pub(super) spans: EncodedSpans,
     pub(super) events: Vec<Event>,
@@ -79,9 +80,13 @@ impl Publisher {
         if !group.attributed.is_empty() {
             self.attributions.publish(project, group.attributed);
         }
-        let fan_out = configured && self.fan_out_records;
+        let forwarder = if configured && self.fan_out_records {
+            Some(self.pipeline.clone())
+        } else {
+            self.chains.forwarder(project)
+        };
         // With nobody on the live feed and no forwarder, the records are only freed.
-        if self.live.receiver_count() == 0 && !fan_out {
+        if self.live.receiver_count() == 0 && forwarder.is_none() {
             return;
         }
         let spans: Arc<[_]> = group.spans.into_spans().into();
@@ -96,12 +101,12 @@ impl Publisher {
                 .live
                 .send(Published::new(project, Committed::Events(events.clone())));
         }
-        if fan_out {
+        if let Some(forwarder) = forwarder {
             for span in spans.iter() {
-                self.pipeline.submit_span(span.clone());
+                forwarder.submit_span(span.clone());
             }
             for event in events.iter() {
-                self.pipeline.submit_event(event.clone());
+                forwarder.submit_event(event.clone());
             }
         }
     }

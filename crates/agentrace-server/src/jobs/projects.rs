@@ -28,6 +28,11 @@
 //!   notifications are stored in its history and published on its live feed. A change of
 //!   its alerts starts a new one (resuming every alert's state from the history) and stops
 //!   the old; a project without either runs none (no thread, no timer).
+//! - **Forwarding of its own.** A project with a `forwarding` setting sends its records, as
+//!   stored, to its endpoint through a pipeline of its own ([`RunningForwarder`]): a slow or
+//!   down endpoint drops and counts (the project's `/status`), never holding the walk or
+//!   another project's forwarding. The configured project forwards through the server's
+//!   `forward` when one is configured (it wins over the setting).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -38,14 +43,17 @@ use agentrace_alerts::AlertsConfig;
 use agentrace_core::budget::{AlertChannel, Budget, BudgetAlert, Budgets};
 use agentrace_core::cost::{LayeredPriceBook, PriceBook};
 use agentrace_core::redact::Redactor;
-use agentrace_core::{Measurement, ProcessorChain, Processors, ScoreConfigs};
+use agentrace_core::{
+    Measurement, Pipeline, PipelineStats, ProcessorChain, Processors, ScoreConfigs,
+};
 use agentrace_evaluators::{Evaluators, EvaluatorsConfig};
+use agentrace_otlp::OtlpSink;
 use agentrace_prometheus::PrometheusSink;
 use agentrace_store::{ProjectError, ProjectId, SettingVersion};
 use tokio::sync::{broadcast, watch};
 
 use crate::config::project::{Capture, Setting, SettingKind, judge_env};
-use crate::config::{Retention, ServerConfig};
+use crate::config::{Forward, Retention, ServerConfig};
 use crate::ingest::committed::{ProjectFeed, Published};
 use crate::ingest::processors::ProjectChains;
 use crate::ingest::receive::Receiver;
@@ -70,6 +78,8 @@ pub(crate) struct ServerSettings {
     pub(crate) capture: Capture,
     /// The redactor `capture` asks for (the one `/status` counts).
     pub(crate) redactor: Option<Arc<Redactor>>,
+    /// Whether the server forwards (`forward`): the configured project's records, then.
+    pub(crate) forwards: bool,
 }
 
 /// The configured project's own: what the configuration's files (or the demo) give it. A
@@ -175,6 +185,20 @@ impl Drop for RunningOnline {
     }
 }
 
+/// A project's forwarder: its records to its endpoint through a pipeline of their own, until
+/// the last runtime holding it is dropped.
+#[derive(Debug)]
+struct RunningForwarder {
+    forward: Forward,
+    pipeline: Pipeline,
+}
+
+impl Drop for RunningForwarder {
+    fn drop(&mut self) {
+        let _ = self.pipeline.shutdown();
+    }
+}
+
 /// One project's settings in force, built.
 #[derive(Debug)]
 pub(crate) struct ProjectRuntime {
@@ -196,9 +220,16 @@ pub(crate) struct ProjectRuntime {
     pub(crate) score_configs: Arc<ScoreConfigs>,
     /// Where its budgets notify.
     budget_alerts: Arc<BudgetAlerts>,
+    /// Its forwarder, if it forwards (but the configured project through the server's).
+    forwarder: Option<Arc<RunningForwarder>>,
 }
 
 impl ProjectRuntime {
+    /// Its forwarder's counters: what was sent, dropped and failed.
+    pub(crate) fn forwarding(&self) -> Option<PipelineStats> {
+        self.forwarder.as_ref().map(|f| f.pipeline.stats())
+    }
+
     /// Its alerting: rules, SLOs, channels, the alerts' states.
     pub(crate) fn alerting(&self) -> Option<&Arc<Alerting>> {
         self.alerting.as_ref().map(|r| &r.alerting)
@@ -239,6 +270,7 @@ impl ProjectRuntimes {
             retention: config.retention.clone(),
             capture: Capture::of(config),
             redactor,
+            forwards: config.forward.is_some(),
         };
         let fallback = Arc::new(ProjectRuntime {
             versions: BTreeMap::new(),
@@ -256,6 +288,7 @@ impl ProjectRuntimes {
             online: None,
             score_configs: Arc::default(),
             budget_alerts: Arc::default(),
+            forwarder: None,
         });
         Self {
             organization,
@@ -417,6 +450,7 @@ impl ProjectRuntimes {
         let mut listed_alerts = None;
         let mut listed_evaluators = None;
         let mut listed_scores = None;
+        let mut listed_forward = None;
         for setting in settings.values() {
             match setting {
                 Setting::Prices(table) => {
@@ -433,6 +467,7 @@ impl ProjectRuntimes {
                 Setting::Alerts(config) => listed_alerts = Some((**config).clone()),
                 Setting::Evaluators(config) => listed_evaluators = Some((**config).clone()),
                 Setting::Scores(configs) => listed_scores = Some(configs.clone()),
+                Setting::Forwarding(forward) => listed_forward = Some(forward.clone()),
             }
         }
         let redactor = if capture == server.capture {
@@ -486,6 +521,44 @@ impl ProjectRuntimes {
             online,
             score_configs,
             budget_alerts,
+            forwarder: self.forwarder(project, listed_forward, previous),
+        }
+    }
+
+    /// `project`'s forwarder: `previous`'s while its setting stays, else a new one; none
+    /// without a setting, or for the configured project when the server forwards.
+    fn forwarder(
+        &self,
+        project: ProjectId,
+        listed: Option<Forward>,
+        previous: Option<&ProjectRuntime>,
+    ) -> Option<Arc<RunningForwarder>> {
+        let forward =
+            listed.filter(|_| !(project == self.configured.id && self.server.forwards))?;
+        if let Some(kept) = previous
+            .and_then(|p| p.forwarder.clone())
+            .filter(|f| f.forward == forward)
+        {
+            return Some(kept);
+        }
+        let built = OtlpSink::builder()
+            .with_protocol(forward.protocol)
+            .with_endpoint(&forward.endpoint)
+            .with_name("forward")
+            .build()
+            .map_err(|e| e.to_string())
+            .and_then(|sink| {
+                Pipeline::builder()
+                    .with_sink(sink)
+                    .build()
+                    .map_err(|e| e.to_string())
+            });
+        match built {
+            Ok(pipeline) => Some(Arc::new(RunningForwarder { forward, pipeline })),
+            Err(e) => {
+                tracing::warn!(%project, error = %e, "a project's forwarding did not start");
+                None
+            }
         }
     }
 
@@ -789,6 +862,13 @@ impl ProjectChains for ProjectRuntimes {
             .values()
             .map(|r| r.processors.clone())
             .collect()
+    }
+
+    fn forwarder(&self, project: ProjectId) -> Option<Pipeline> {
+        self.of(project)
+            .forwarder
+            .as_ref()
+            .map(|f| f.pipeline.clone())
     }
 
     fn record_metrics(&self, project: ProjectId, measurements: &[Measurement]) {

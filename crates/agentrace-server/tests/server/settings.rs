@@ -1,11 +1,12 @@
 //! Each project's settings (`/api/v1/settings/{kind}`) in force on the walk: its retention,
-//! its masking, its prices and its budgets apply to its records only, the budgets file stays
-//! the configured project's, and a second node over the same store runs on a change within
-//! its poll.
+//! its masking, its prices, its budgets and its forwarding apply to its records only, the
+//! budgets file stays the configured project's, and a second node over the same store runs on
+//! a change within its poll.
 
 use std::time::{Duration, Instant};
 
 use agentrace_server::{Server, ServerConfig};
+use agentrace_store::TraceReader;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -288,5 +289,84 @@ async fn a_change_reaches_another_node_within_its_poll() -> Result {
         written.elapsed()
     );
     b.shutdown().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_project_forwards_its_records_only_and_its_status_counts_them() -> Result {
+    let upstream = TestServer::start(|_| {}).await?;
+    let t = TestServer::start(|_| {}).await?;
+    let app = t.app_url("");
+    let (status, created) = api_in(
+        &app,
+        reqwest::Method::POST,
+        "/projects",
+        "default",
+        Some(&json!({"name": "alpha"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{created}");
+    let forwarding = json!({
+        "endpoint": format!("http://{}", upstream.server.otlp_http_addr()),
+        "protocol": "http/protobuf",
+    });
+    let (status, answer) = api_in(
+        &app,
+        reqwest::Method::PUT,
+        "/settings/forwarding",
+        "alpha",
+        Some(&forwarding),
+    )
+    .await?;
+    assert_eq!(status, 200, "{answer}");
+    for (project, first) in [("default", 1), ("alpha", 10)] {
+        let answer = post(
+            &t.http_url("/v1/traces"),
+            PROTOBUF,
+            &[("x-agentrace-project", project)],
+            protobuf(&llm_traces(first, 3)),
+        )
+        .await?;
+        assert_eq!(answer.status, 200, "{project}: {}", answer.text());
+    }
+    let arrived = eventually(Duration::from_secs(10), || {
+        Ok(upstream.stored(agentrace_sqlite::RecordKind::Spans)? >= 3)
+    })
+    .await?;
+    assert!(arrived, "alpha's spans reach its endpoint");
+    let forwarded = upstream
+        .fresh_store()?
+        .spans(&agentrace_sqlite::SpanQuery::new(Default::default()))?;
+    let traces: std::collections::BTreeSet<_> =
+        forwarded.spans.iter().map(|s| s.trace_id).collect();
+    assert_eq!(
+        traces.len(),
+        3,
+        "alpha's three traces and nothing of default's: {traces:?}"
+    );
+    assert!(
+        forwarded.spans.iter().all(|s| s.cost.is_some()),
+        "forwarded as stored, priced"
+    );
+    let (_, alpha_status) = api_in(&app, reqwest::Method::GET, "/status", "alpha", None).await?;
+    let sinks = &alpha_status["forwarding"]["sinks"];
+    assert_eq!(sinks[0]["name"], "forward", "{alpha_status}");
+    assert!(sinks[0]["accepted"].as_u64() >= Some(3), "{alpha_status}");
+    let (_, default_status) =
+        api_in(&app, reqwest::Method::GET, "/status", "default", None).await?;
+    assert!(
+        default_status["forwarding"].is_null(),
+        "default forwards nothing: {default_status}"
+    );
+    let (status, refused) = api_in(
+        &app,
+        reqwest::Method::PUT,
+        "/settings/forwarding",
+        "alpha",
+        Some(&json!({"endpoint": "https://elsewhere:4317"})),
+    )
+    .await?;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.to_string().contains("http:// URL"), "{refused}");
     Ok(())
 }

@@ -21,6 +21,13 @@ use super::{CheckResult, all_spans, ensure, expect_eq, listed};
 /// Makes a fresh organization.
 pub type NewOrganization<'a> = &'a dyn Fn() -> Result<Arc<dyn Organization>, Box<dyn Error>>;
 
+/// Makes a fresh organization opened twice, as two nodes of a fleet open their shared store.
+pub type NewFleet<'a> = &'a dyn Fn() -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>>;
+
+/// The two projects of an interleaving: for each, the store its writes go through and the one
+/// its answers are read from.
+type Interleaved = [(Arc<dyn Store>, Arc<dyn Store>); 2];
+
 /// A check of one fresh organization.
 pub type OrganizationCheck = fn(&dyn Organization) -> CheckResult;
 
@@ -561,6 +568,37 @@ fn project_writes() -> [Vec<Write>; 2] {
 pub fn interleaved_writes_answer_as_written_alone(
     new_organization: NewOrganization<'_>,
 ) -> CheckResult {
+    interleaving(new_organization, &|| {
+        let org = new_organization()?;
+        let p0 = org.store(org.create_project(&name("p0")?)?.id)?;
+        let p1 = org.store(org.create_project(&name("p1")?)?.id)?;
+        Ok([(p0.clone(), p0), (p1.clone(), p1)])
+    })
+}
+
+/// The same property across two nodes of a fleet: project `p0` created and written through
+/// one node, `p1` through the other, each read back through the node that did not write it.
+pub fn interleaved_writes_across_two_nodes(
+    new_organization: NewOrganization<'_>,
+    new_fleet: NewFleet<'_>,
+) -> CheckResult {
+    interleaving(new_organization, &|| {
+        let [one, two] = new_fleet()?;
+        let p0 = one.create_project(&name("p0")?)?.id;
+        let p1 = two.create_project(&name("p1")?)?.id;
+        Ok([
+            (one.store(p0)?, two.store(p0)?),
+            (two.store(p1)?, one.store(p1)?),
+        ])
+    })
+}
+
+/// Each project written alone into a fresh organization, then, for eight seeds, both
+/// projects' writes interleaved into the stores `interleaved` gives: each answers as alone.
+fn interleaving(
+    new_organization: NewOrganization<'_>,
+    interleaved: &dyn Fn() -> Result<Interleaved, Box<dyn Error>>,
+) -> CheckResult {
     let alone = {
         let org = new_organization()?;
         let mut alone = Vec::new();
@@ -572,11 +610,7 @@ pub fn interleaved_writes_answer_as_written_alone(
         alone
     };
     for seed in 1..=8_u64 {
-        let org = new_organization()?;
-        let stores = [
-            org.store(org.create_project(&name("p0")?)?.id)?,
-            org.store(org.create_project(&name("p1")?)?.id)?,
-        ];
+        let stores = interleaved()?;
         let mut queues = project_writes().map(|w| w.into_iter().rev().collect::<Vec<_>>());
         let mut shuffle = Shuffle(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         while !queues[0].is_empty() || !queues[1].is_empty() {
@@ -588,11 +622,11 @@ pub fn interleaved_writes_answer_as_written_alone(
                 usize::from(shuffle.next() % 2 == 1)
             };
             if let Some(w) = queues[pick].pop() {
-                write(&*stores[pick], &[w])?;
+                write(&*stores[pick].0, &[w])?;
             }
         }
-        for (i, store) in stores.iter().enumerate() {
-            let got = answers(&**store)?;
+        for (i, (_, read)) in stores.iter().enumerate() {
+            let got = answers(&**read)?;
             ensure(
                 got == alone[i],
                 format!(

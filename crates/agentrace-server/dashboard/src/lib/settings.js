@@ -59,6 +59,12 @@ export const SETTING_KINDS = [
     over: "The score configurations file's shape: each score name's type and its range or categories, which the project's scores must fit.",
     example: { score: [{ name: 'helpfulness', kind: 'numeric', min: 0, max: 1 }] },
   },
+  {
+    kind: 'forwarding',
+    title: 'Forwarding',
+    over: "Where the project's records go besides its store: an http:// OTLP endpoint and its protocol (grpc, http/protobuf, http/json). Its counters are on the status page.",
+    example: { endpoint: 'http://collector:4317', protocol: 'grpc' },
+  },
 ];
 
 /**

@@ -140,12 +140,23 @@ export function Status() {
       </${Card}>
       <${Fleet} fleet=${st.fleet} />
     </div>
-    ${st.pipeline &&
-    html`<${Card} title="Fan-out sinks (/metrics, forwarding)">
+    <${Sinks} title="Fan-out sinks (/metrics, forwarding)" stats=${st.pipeline} />
+    <${Sinks} title="This project's forwarding" stats=${st.forwarding} />
+  </div>`;
+}
+
+/**
+ * A pipeline's sinks: what each accepted, exported, dropped and failed. Nothing without one.
+ * @param {{ title: string, stats: Api.Status['pipeline'] }} props
+ */
+function Sinks({ title, stats }) {
+  return (
+    stats &&
+    html`<${Card} title=${title}>
       <table class="table compact">
         <thead><tr><th>Sink</th><th class="num">Accepted</th><th class="num">Exported</th><th class="num">Dropped</th><th class="num">Failed</th><th class="num">Retries</th><th>Last error</th></tr></thead>
         <tbody>
-          ${(st.pipeline.sinks ?? []).map(
+          ${(stats.sinks ?? []).map(
             (k) => html`<tr>
               <th scope="row">${k.name}</th>
               <td class="num">${fmt.count(k.accepted)}</td>
@@ -158,6 +169,6 @@ export function Status() {
           )}
         </tbody>
       </table>
-    </${Card}>`}
-  </div>`;
+    </${Card}>`
+  );
 }

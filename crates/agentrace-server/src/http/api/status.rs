@@ -1,5 +1,6 @@
 //! `GET /status`: the pipeline's counters (`crate::telemetry::stats`) and the store's figures.
 
+use agentrace_core::PipelineStats;
 use agentrace_store::{HeldStatus, RecordKind};
 use axum::Json;
 use axum::extract::State;
@@ -36,6 +37,9 @@ pub(super) struct Status {
     #[serde(flatten)]
     stats: StatsSnapshot,
     store: StoreStatus,
+    /// The project's own forwarder (its `forwarding` setting): what it sent, dropped and
+    /// failed; `null` when it forwards through the server's (`pipeline`) or not at all.
+    forwarding: Option<PipelineStats>,
 }
 
 /// `GET /status`: the pipeline's counters and the store. Answered when the store is not (a
@@ -79,5 +83,6 @@ pub(super) async fn status(
     Ok(Json(Status {
         stats: state.stats.snapshot().with_held(held),
         store,
+        forwarding: state.runtimes.of(scope.project.id).forwarding(),
     }))
 }
