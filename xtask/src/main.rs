@@ -16,7 +16,10 @@
 //!   of 64 clients (4 on SQLite) spread over them; server CPU per span and compressed bytes per span, and those bytes under
 //!   the column codecs the schema's were chosen over.
 //!   `bench dashboard` loads the same server, then measures every view of the dashboard in
-//!   headless Chromium (render times, the API calls each makes, bytes, heap). `bench smoke`
+//!   headless Chromium (render times, the API calls each makes, bytes, heap). `bench projects`
+//!   measures what projects cost: ingest into a project with its key against the previous
+//!   release built from its commit, a small project's dashboard calls beside a large one, and
+//!   1,000 projects on a node (`bench/projects.rs`). `bench smoke`
 //!   runs every benchmark at a size of seconds on the debug build (figures meaningless, a
 //!   broken benchmark fails): `ci` ends with it.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -64,7 +67,7 @@ fn main() -> ExitCode {
         Some("dashboard") => dashboard::dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard|projects…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }

@@ -19,6 +19,13 @@
 //!
 //! `--duration SECONDS` sends for that long instead of `--spans` spans (the sustained run).
 //!
+//! `--project NAME` sends into that project, as an application with the project's ingest key
+//! would: it creates the project and an ingest key (with `--token`, the organization's admin;
+//! a `409` for a project that exists already is fine), sends with the key, and reads the API as
+//! the organization with the `x-agentrace-project` header. `--projects N` spreads the requests
+//! over N projects named `NAME-1` … `NAME-N` (request `k` to project `k mod N`), each with its
+//! key; the API is read in the first. It reports how long creating them took.
+//!
 //! `--endpoint A,B` spreads the requests over several nodes sharing one store: request `k` goes
 //! to endpoint `k mod n`, so a children-first trace's two requests reach different nodes.
 //!
@@ -34,7 +41,7 @@
 //! ```text
 //! agentrace-loadgen --endpoint http://127.0.0.1:4318[,URL…] --api http://127.0.0.1:4319 \
 //!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--order children-first] \
-//!     [--duration SECONDS] [--server-pid PID[,PID…]] [--token T]
+//!     [--duration SECONDS] [--server-pid PID[,PID…]] [--token T] [--project NAME [--projects N]]
 //! ```
 
 mod traces;
@@ -66,6 +73,9 @@ struct Args {
     order: Order,
     /// Send for this long instead of `spans` spans.
     duration: Option<Duration>,
+    /// Send into this project (or, with `projects` > 1, into `project-1` … `project-N`).
+    project: Option<String>,
+    projects: usize,
 }
 
 /// The order a trace's spans arrive in.
@@ -91,6 +101,8 @@ fn parse_args() -> Result<Args, String> {
         visibility_every: 20,
         order: Order::Whole,
         duration: None,
+        project: None,
+        projects: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -112,6 +124,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "--queries" => args.queries = number(value()?)?.max(1) as usize,
             "--token" => args.token = Some(value()?),
+            "--project" => args.project = Some(value()?),
+            "--projects" => args.projects = number(value()?)?.max(1) as usize,
             "--visibility-every" => args.visibility_every = number(value()?)?.max(1),
             "--duration" => args.duration = Some(Duration::from_secs(number(value()?)?.max(1))),
             "--order" => {
@@ -166,11 +180,58 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 20) as f64
 }
 
-fn authorized(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
-    match token {
+/// An API request as the organization (`--token`), in the first project of the load if any.
+fn authorized(request: reqwest::RequestBuilder, args: &Args) -> reqwest::RequestBuilder {
+    let request = match &args.token {
         Some(t) => request.bearer_auth(t),
         None => request,
+    };
+    match args.project_names().first() {
+        Some(name) => request.header("x-agentrace-project", name),
+        None => request,
     }
+}
+
+impl Args {
+    /// The projects the load goes to: none (the server's default), `--project`, or its N.
+    fn project_names(&self) -> Vec<String> {
+        match (&self.project, self.projects) {
+            (None, _) => Vec::new(),
+            (Some(name), 1) => vec![name.clone()],
+            (Some(name), n) => (1..=n).map(|i| format!("{name}-{i}")).collect(),
+        }
+    }
+}
+
+/// Creates the load's projects (an existing one is kept) and an ingest key in each: the keys,
+/// in the order of [`Args::project_names`].
+async fn create_projects(client: &reqwest::Client, args: &Args) -> Result<Vec<String>, String> {
+    let mut keys = Vec::new();
+    for name in args.project_names() {
+        let url = format!("{}/api/v1/projects", args.api);
+        let mut create = client.post(&url).json(&serde_json::json!({ "name": name }));
+        let mut key = client
+            .post(format!("{url}/{name}/keys"))
+            .json(&serde_json::json!({ "scope": "ingest", "name": "loadgen" }));
+        if let Some(token) = &args.token {
+            create = create.bearer_auth(token);
+            key = key.bearer_auth(token);
+        }
+        let created = create.send().await.map_err(|e| format!("{url}: {e}"))?;
+        if !created.status().is_success() && created.status() != 409 {
+            return Err(format!("creating project {name}: {}", created.status()));
+        }
+        let answer = key.send().await.map_err(|e| format!("{url}: {e}"))?;
+        if !answer.status().is_success() {
+            return Err(format!("a key of project {name}: {}", answer.status()));
+        }
+        let body: serde_json::Value = answer.json().await.map_err(|e| format!("{url}: {e}"))?;
+        let secret = body["secret"]
+            .as_str()
+            .ok_or_else(|| format!("a key of project {name}: no secret in {body}"))?;
+        keys.push(secret.to_owned());
+    }
+    Ok(keys)
 }
 
 /// Polls the API until the trace answers; the time since `sent` is its visibility latency.
@@ -183,13 +244,12 @@ async fn watch(
     counters: Arc<Counters>,
 ) {
     let url = format!("{}/api/v1/traces/{trace_id}", args.api);
+    let args = &*args;
     // Backing off keeps the watchers from becoming a load of their own (they share the
     // server's two cores with the ingest being measured).
     let mut pause = Duration::from_millis(1);
     while sent.elapsed() < VISIBILITY_PATIENCE {
-        let response = authorized(client.get(&url), args.token.as_deref())
-            .send()
-            .await;
+        let response = authorized(client.get(&url), args).send().await;
         match response {
             Ok(r) if r.status().is_success() => {
                 latencies.lock().await.push(sent.elapsed());
@@ -209,6 +269,7 @@ async fn send_all(
     args: Arc<Args>,
     client: reqwest::Client,
     shapes: Arc<Shapes>,
+    ingest_keys: Arc<[String]>,
 ) -> (Duration, Arc<Counters>, Vec<Duration>) {
     let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
     let total_requests = match args.duration {
@@ -228,7 +289,7 @@ async fn send_all(
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..args.concurrency {
-        let (args, client, next, counters, visibility, watchers, urls) = (
+        let (args, client, next, counters, visibility, watchers, urls, keys) = (
             args.clone(),
             client.clone(),
             next.clone(),
@@ -236,8 +297,13 @@ async fn send_all(
             visibility.clone(),
             watchers.clone(),
             urls.clone(),
+            ingest_keys.clone(),
         );
         let url = move |k: u64| urls[(k % urls.len() as u64) as usize].clone();
+        // Request k goes to project k mod N, with that project's ingest key.
+        let key = move |k: u64| {
+            (!keys.is_empty()).then(|| keys[(k % keys.len() as u64) as usize].clone())
+        };
         let mut requests = Requests::new(
             shapes.clone(),
             now_ns() ^ ((worker as u64) << 48),
@@ -253,7 +319,7 @@ async fn send_all(
                 let body = requests.next(now_ns(), first, args.traces_per_request);
                 let sent = Instant::now();
                 let sample = body.sample;
-                deliver(&client, &args, &url(k), body, k, &counters).await;
+                deliver(&client, &args, &url(k), key(k), body, k, &counters).await;
                 if let Some(sample) = sample.filter(|_| k.is_multiple_of(args.visibility_every)) {
                     watchers.lock().await.spawn(watch(
                         client.clone(),
@@ -266,8 +332,8 @@ async fn send_all(
                 }
             }
             if let Some(last) = requests.finish() {
-                let url = url(total_requests);
-                deliver(&client, &args, &url, last, total_requests, &counters).await;
+                let (url, key) = (url(total_requests), key(total_requests));
+                deliver(&client, &args, &url, key, last, total_requests, &counters).await;
             }
         });
     }
@@ -296,11 +362,12 @@ async fn calls_by_agent(client: &reqwest::Client, args: &Args) -> Result<(u64, u
 }
 
 /// Sends one request until it is acknowledged (a 429/503 is retried after its
-/// `Retry-After`), counting the outcome.
+/// `Retry-After`), counting the outcome; with a project's `ingest_key`, or as the organization.
 async fn deliver(
     client: &reqwest::Client,
     args: &Args,
     url: &str,
+    ingest_key: Option<String>,
     body: Body,
     k: u64,
     counters: &Counters,
@@ -308,7 +375,11 @@ async fn deliver(
     let spans = body.spans;
     let bytes = bytes::Bytes::from(body.bytes);
     loop {
-        let response = authorized(client.post(url), args.token.as_deref())
+        let request = match &ingest_key {
+            Some(key) => client.post(url).bearer_auth(key),
+            None => authorized(client.post(url), args),
+        };
+        let response = request
             .header("content-type", "application/x-protobuf")
             .body(bytes.clone())
             .send()
@@ -358,7 +429,7 @@ async fn get_json(
     path: &str,
 ) -> Result<serde_json::Value, String> {
     let url = format!("{}{path}", args.api);
-    let response = authorized(client.get(&url), args.token.as_deref())
+    let response = authorized(client.get(&url), args)
         .send()
         .await
         .map_err(|e| format!("{url}: {e}"))?;
@@ -439,7 +510,7 @@ async fn query_latency(
     let mut times = Vec::with_capacity(args.queries);
     for _ in 0..args.queries {
         let started = Instant::now();
-        let response = authorized(client.get(&url), args.token.as_deref())
+        let response = authorized(client.get(&url), args)
             .send()
             .await
             .map_err(|e| format!("{path}: {e}"))?;
@@ -463,8 +534,12 @@ async fn run(args: Args) -> Result<(), String> {
     let (done, watching) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
     let shapes = Arc::new(Shapes::new()?);
+    let creating = Instant::now();
+    let projects: Arc<[String]> = create_projects(&client, &args).await?.into();
+    let creating = creating.elapsed();
     let cpu_before = servers_cpu(&args.server_pids);
-    let (elapsed, counters, visibility) = send_all(args.clone(), client.clone(), shapes).await;
+    let (elapsed, counters, visibility) =
+        send_all(args.clone(), client.clone(), shapes, projects.clone()).await;
     let cpu_seconds = cpu_before
         .zip(servers_cpu(&args.server_pids))
         .map(|(before, after)| after.saturating_sub(before) as f64 / ticks_per_second());
@@ -497,6 +572,13 @@ async fn run(args: Args) -> Result<(), String> {
         elapsed.as_secs_f64()
     );
     println!("sustained rate         {rate:.0} spans/s");
+    if !projects.is_empty() {
+        println!(
+            "projects               {} (each with an ingest key) created in {:.2} s",
+            projects.len(),
+            creating.as_secs_f64()
+        );
+    }
     println!(
         "requests               {} ok, {} throttled (retried), {} failed",
         counters.requests.load(Ordering::Relaxed),
@@ -560,6 +642,8 @@ async fn run(args: Args) -> Result<(), String> {
         "server_cpu_seconds": cpu_seconds,
         "server_cpu_us_per_span": cpu_seconds.map(|c| c * 1e6 / spans.max(1) as f64),
         "nodes": args.endpoints.len(),
+        "projects": projects.len(),
+        "projects_created_seconds": creating.as_secs_f64(),
         "queries_ms": queries
             .iter()
             .map(|(name, (p50, p99))| (name.to_string(), serde_json::json!({"p50": ms(*p50), "p99": ms(*p99)})))

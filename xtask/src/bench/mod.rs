@@ -12,6 +12,7 @@ use crate::{
     step, target_dir,
 };
 
+mod projects;
 mod results;
 
 /// How big a benchmark run is: spans loaded, seconds of the sustained run, the spans of the
@@ -74,6 +75,7 @@ pub(crate) fn smoke() -> Result<(), String> {
     let sizes = Sizes::smoke();
     let mut rows = bench_ingest(&BenchStore::Sqlite, &sizes)?;
     rows.extend(bench_dashboard(BenchStore::Sqlite, &sizes)?);
+    rows.extend(projects::bench_projects(BenchStore::Sqlite, &sizes)?);
     results::print(&rows, true);
     Ok(())
 }
@@ -98,6 +100,10 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         }
         if name == "dashboard" {
             rows.extend(bench_dashboard(store, &sizes)?);
+            continue;
+        }
+        if name == "projects" {
+            rows.extend(projects::bench_projects(store, &sizes)?);
             continue;
         }
         let mut cmd = cargo();
@@ -158,6 +164,20 @@ pub(crate) struct BenchServer {
     _clickhouse: Option<ChdbFixture>,
 }
 
+/// Builds the server and the load generator (release, unless `sizes` says debug).
+fn build_server(name: &str, sizes: &Sizes) -> Result<(), String> {
+    let mut build = cargo();
+    build.arg("build");
+    if sizes.release {
+        build.arg("--release");
+    }
+    build.args(["-p", "agentrace-cli", "-p", "agentrace-loadgen"]);
+    step(
+        &format!("bench {name}: build the server and the load generator"),
+        build,
+    )
+}
+
 /// One node of a [`BenchServer`].
 pub(crate) struct BenchNode {
     child: std::process::Child,
@@ -173,25 +193,28 @@ impl Drop for BenchNode {
 }
 
 impl BenchServer {
-    /// Builds the server and the load generator (release, unless `sizes` says debug), starts
-    /// the nodes in `target/bench-<name>` (`serve_args` added to each command line), waits
-    /// until each is ready.
+    /// Builds the server and the load generator (release, unless `sizes` says debug), then
+    /// [`BenchServer::start_binary`] with this build's server.
     fn start(
         name: &str,
         store: BenchStore,
         sizes: &Sizes,
         serve_args: &[&OsStr],
     ) -> Result<Self, String> {
-        let mut build = cargo();
-        build.arg("build");
-        if sizes.release {
-            build.arg("--release");
-        }
-        build.args(["-p", "agentrace-cli", "-p", "agentrace-loadgen"]);
-        step(
-            &format!("bench {name}: build the server and the load generator"),
-            build,
-        )?;
+        build_server(name, sizes)?;
+        Self::start_binary(name, store, sizes, &sizes.bin("agentrace"), serve_args)
+    }
+
+    /// Starts the nodes of the server binary `server` in `target/bench-<name>` (`serve_args`
+    /// added to each command line) and waits until each is ready; the load generator is this
+    /// build's.
+    fn start_binary(
+        name: &str,
+        store: BenchStore,
+        sizes: &Sizes,
+        server: &Path,
+        serve_args: &[&OsStr],
+    ) -> Result<Self, String> {
         let data = target_dir().join(format!("bench-{name}"));
         let _ = std::fs::remove_dir_all(&data);
         let (clickhouse, nodes) = match store {
@@ -215,7 +238,7 @@ impl BenchServer {
                 .as_ref()
                 .map(|c| format!("clickhouse://{}/bench", c.url.trim_start_matches("http://")));
             started_nodes.push(BenchNode::start(
-                &sizes.bin("agentrace"),
+                server,
                 &dir,
                 store.as_deref(),
                 serve_args,
@@ -238,10 +261,11 @@ impl BenchServer {
         })
     }
 
-    /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`),
-    /// each trace whole in a request or (`children-first`) its agent span in a later request;
-    /// the requests spread over the nodes, the API read on the first.
-    fn load(&self, name: &str, order: &str, load: [&str; 2]) -> Result<serde_json::Value, String> {
+    /// The load generator into it: `load` is how much (`--spans N` or `--duration SECONDS`,
+    /// and any other flag of `agentrace-loadgen`: a token, projects), each trace whole in a
+    /// request or (`children-first`) its agent span in a later request; the requests spread
+    /// over the nodes, the API read on the first.
+    fn load(&self, name: &str, order: &str, load: &[&str]) -> Result<serde_json::Value, String> {
         warn_if_busy();
         let list = |f: &dyn Fn(&BenchNode) -> String| {
             self.nodes.iter().map(f).collect::<Vec<_>>().join(",")
@@ -378,7 +402,7 @@ pub(crate) fn bench_ingest(store: &BenchStore, sizes: &Sizes) -> Result<Vec<resu
             continue;
         }
         let server = BenchServer::start(name, *store, sizes, &[])?;
-        let result = server.load(name, order, load);
+        let result = server.load(name, order, &load);
         server.stop();
         reports.push(result?);
         if name == "ingest" && *store != BenchStore::Sqlite {
@@ -423,7 +447,7 @@ pub(crate) fn bench_dashboard(
         &[OsStr::new("--alerts"), alerts.as_os_str()],
     )?;
     let result = server
-        .load("dashboard", "whole", ["--spans", sizes.spans.as_str()])
+        .load("dashboard", "whole", &["--spans", sizes.spans.as_str()])
         .and_then(|_| {
             let mut measure = Command::new("node");
             measure

@@ -84,7 +84,7 @@ pub(crate) fn step_with_report(name: &str, cmd: Command) -> Result<Value, String
     report.ok_or_else(|| format!("{name} printed no JSON report"))
 }
 
-fn number(report: &Value, path: &[&str]) -> Result<f64, String> {
+pub(super) fn number(report: &Value, path: &[&str]) -> Result<f64, String> {
     path.iter()
         .try_fold(report, |v, key| v.get(key))
         .and_then(Value::as_f64)
@@ -92,7 +92,7 @@ fn number(report: &Value, path: &[&str]) -> Result<f64, String> {
 }
 
 /// Thousands, one decimal: `115.4 k`.
-fn thousands(n: f64) -> String {
+pub(super) fn thousands(n: f64) -> String {
     format!("{:.1} k", n / 1_000.0)
 }
 
