@@ -142,6 +142,12 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
+    if args.projects > 1 && args.order == Order::ChildrenFirst {
+        return Err(
+            "--projects: children first would split each trace over two projects; send whole"
+                .into(),
+        );
+    }
     Ok(args)
 }
 
@@ -182,14 +188,34 @@ fn mib(bytes: u64) -> f64 {
 
 /// An API request as the organization (`--token`), in the first project of the load if any.
 fn authorized(request: reqwest::RequestBuilder, args: &Args) -> reqwest::RequestBuilder {
+    in_project(
+        request,
+        args,
+        args.project_names().first().map(String::as_str),
+    )
+}
+
+/// An API request as the organization (`--token`), in `project` if given.
+fn in_project(
+    request: reqwest::RequestBuilder,
+    args: &Args,
+    project: Option<&str>,
+) -> reqwest::RequestBuilder {
     let request = match &args.token {
         Some(t) => request.bearer_auth(t),
         None => request,
     };
-    match args.project_names().first() {
+    match project {
         Some(name) => request.header("x-agentrace-project", name),
         None => request,
     }
+}
+
+/// A project the load is sent into, and the ingest key it is sent with.
+#[derive(Debug)]
+struct Project {
+    name: String,
+    ingest_key: String,
 }
 
 impl Args {
@@ -203,16 +229,23 @@ impl Args {
     }
 }
 
-/// Creates the load's projects (an existing one is kept) and an ingest key in each: the keys,
-/// in the order of [`Args::project_names`].
-async fn create_projects(client: &reqwest::Client, args: &Args) -> Result<Vec<String>, String> {
-    let mut keys = Vec::new();
+/// Creates the load's projects (an existing one is kept) and an ingest key in each, in the
+/// order of [`Args::project_names`].
+async fn create_projects(client: &reqwest::Client, args: &Args) -> Result<Vec<Project>, String> {
+    let mut projects = Vec::new();
     for name in args.project_names() {
         let url = format!("{}/api/v1/projects", args.api);
-        let mut create = client.post(&url).json(&serde_json::json!({ "name": name }));
-        let mut key = client
-            .post(format!("{url}/{name}/keys"))
-            .json(&serde_json::json!({ "scope": "ingest", "name": "loadgen" }));
+        let json = |url: &str, body: serde_json::Value| {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string())
+        };
+        let mut create = json(&url, serde_json::json!({ "name": name }));
+        let mut key = json(
+            &format!("{url}/{name}/keys"),
+            serde_json::json!({ "scope": "ingest", "name": "loadgen" }),
+        );
         if let Some(token) = &args.token {
             create = create.bearer_auth(token);
             key = key.bearer_auth(token);
@@ -225,20 +258,24 @@ async fn create_projects(client: &reqwest::Client, args: &Args) -> Result<Vec<St
         if !answer.status().is_success() {
             return Err(format!("a key of project {name}: {}", answer.status()));
         }
-        let body: serde_json::Value = answer.json().await.map_err(|e| format!("{url}: {e}"))?;
+        let body = answer.bytes().await.map_err(|e| format!("{url}: {e}"))?;
+        let body: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))?;
         let secret = body["secret"]
             .as_str()
             .ok_or_else(|| format!("a key of project {name}: no secret in {body}"))?;
-        keys.push(secret.to_owned());
+        let ingest_key = secret.to_owned();
+        projects.push(Project { name, ingest_key });
     }
-    Ok(keys)
+    Ok(projects)
 }
 
-/// Polls the API until the trace answers; the time since `sent` is its visibility latency.
+/// Polls the API (in the trace's project) until the trace answers; the time since `sent` is
+/// its visibility latency.
 async fn watch(
     client: reqwest::Client,
     args: Arc<Args>,
-    trace_id: String,
+    (project, trace_id): (Option<String>, String),
     sent: Instant,
     latencies: Arc<Mutex<Vec<Duration>>>,
     counters: Arc<Counters>,
@@ -249,7 +286,9 @@ async fn watch(
     // server's two cores with the ingest being measured).
     let mut pause = Duration::from_millis(1);
     while sent.elapsed() < VISIBILITY_PATIENCE {
-        let response = authorized(client.get(&url), args).send().await;
+        let response = in_project(client.get(&url), args, project.as_deref())
+            .send()
+            .await;
         match response {
             Ok(r) if r.status().is_success() => {
                 latencies.lock().await.push(sent.elapsed());
@@ -269,7 +308,7 @@ async fn send_all(
     args: Arc<Args>,
     client: reqwest::Client,
     shapes: Arc<Shapes>,
-    ingest_keys: Arc<[String]>,
+    projects: Arc<[Project]>,
 ) -> (Duration, Arc<Counters>, Vec<Duration>) {
     let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
     let total_requests = match args.duration {
@@ -289,7 +328,7 @@ async fn send_all(
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for worker in 0..args.concurrency {
-        let (args, client, next, counters, visibility, watchers, urls, keys) = (
+        let (args, client, next, counters, visibility, watchers, urls, projects) = (
             args.clone(),
             client.clone(),
             next.clone(),
@@ -297,12 +336,13 @@ async fn send_all(
             visibility.clone(),
             watchers.clone(),
             urls.clone(),
-            ingest_keys.clone(),
+            projects.clone(),
         );
         let url = move |k: u64| urls[(k % urls.len() as u64) as usize].clone();
         // Request k goes to project k mod N, with that project's ingest key.
-        let key = move |k: u64| {
-            (!keys.is_empty()).then(|| keys[(k % keys.len() as u64) as usize].clone())
+        let project = move |k: u64| -> Option<(String, String)> {
+            let p = projects.get((k % projects.len().max(1) as u64) as usize)?;
+            Some((p.name.clone(), p.ingest_key.clone()))
         };
         let mut requests = Requests::new(
             shapes.clone(),
@@ -319,12 +359,13 @@ async fn send_all(
                 let body = requests.next(now_ns(), first, args.traces_per_request);
                 let sent = Instant::now();
                 let sample = body.sample;
-                deliver(&client, &args, &url(k), key(k), body, k, &counters).await;
+                let (name, key) = project(k).unzip();
+                deliver(&client, &args, &url(k), key, body, k, &counters).await;
                 if let Some(sample) = sample.filter(|_| k.is_multiple_of(args.visibility_every)) {
                     watchers.lock().await.spawn(watch(
                         client.clone(),
                         args.clone(),
-                        hex(&sample),
+                        (name, hex(&sample)),
                         sent,
                         visibility.clone(),
                         counters.clone(),
@@ -332,7 +373,7 @@ async fn send_all(
                 }
             }
             if let Some(last) = requests.finish() {
-                let (url, key) = (url(total_requests), key(total_requests));
+                let (url, key) = (url(total_requests), project(total_requests).unzip().1);
                 deliver(&client, &args, &url, key, last, total_requests, &counters).await;
             }
         });
@@ -535,7 +576,7 @@ async fn run(args: Args) -> Result<(), String> {
     let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
     let shapes = Arc::new(Shapes::new()?);
     let creating = Instant::now();
-    let projects: Arc<[String]> = create_projects(&client, &args).await?.into();
+    let projects: Arc<[Project]> = create_projects(&client, &args).await?.into();
     let creating = creating.elapsed();
     let cpu_before = servers_cpu(&args.server_pids);
     let (elapsed, counters, visibility) =

@@ -240,9 +240,10 @@ fn many(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> Result
     })
 }
 
-/// Builds the server of `commit` from a worktree in `target/previous-release-src`, into the
-/// shared target directory (its dependencies compiled once for both builds); its binary is
-/// copied to `target/previous-release/agentrace`.
+/// Builds the server of `commit` from a worktree in `target/previous-release-src` into a
+/// target directory of its own, `target/previous-release`: cargo names a workspace's
+/// artifacts by their path within it, so two checkouts sharing one target directory would
+/// take each other's libraries for fresh.
 fn build_previous_release(commit: &str) -> Result<PathBuf, String> {
     let src = target_dir().join("previous-release-src");
     let mut remove = Command::new("git");
@@ -262,21 +263,17 @@ fn build_previous_release(commit: &str) -> Result<PathBuf, String> {
         &format!("bench projects: check out the previous release ({commit})"),
         worktree,
     )?;
+    let target = target_dir().join("previous-release");
     let mut build = cargo();
     build
         .args(["build", "--release", "-p", "agentrace-cli"])
-        .env("CARGO_TARGET_DIR", target_dir())
+        .env("CARGO_TARGET_DIR", &target)
         .current_dir(&src);
     step(
         &format!("bench projects: build the previous release ({commit})"),
         build,
     )?;
-    let dir = target_dir().join("previous-release");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let binary = dir.join("agentrace");
-    std::fs::copy(target_dir().join("release").join("agentrace"), &binary)
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
-    Ok(binary)
+    Ok(target.join("release").join("agentrace"))
 }
 
 /// The last report of a run.
