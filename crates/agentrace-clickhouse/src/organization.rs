@@ -428,16 +428,30 @@ impl Organization for ClickHouseOrganization {
     /// A store handed out before is handed again while ClickHouse does not answer (its own
     /// calls then fail retryably), so that an outage does not turn into "no such project".
     fn store(&self, id: ProjectId) -> Result<Arc<dyn Store>, ProjectError> {
-        let handed = self.handed().get(&id).cloned();
-        if let Some((store, checked)) = &handed
-            && checked.elapsed() < CHECKED_FOR
-        {
-            return Ok(store.clone());
-        }
+        let handed = {
+            let mut handed = self.handed();
+            let entry = handed.get_mut(&id);
+            match entry {
+                Some((store, checked)) if checked.elapsed() < CHECKED_FOR => {
+                    return Ok(store.clone());
+                }
+                // This call checks the project again; the calls meanwhile (many, on a busy
+                // node) take the store as checked instead of each asking ClickHouse. A project
+                // deleted meanwhile is refused on the next call.
+                Some((store, checked)) => {
+                    *checked = Instant::now();
+                    Some((store.clone(), *checked))
+                }
+                None => None,
+            }
+        };
         match (self.block_on(self.live(id)), handed) {
             (Ok(_), _) => {}
             (Err(ProjectError::Unavailable(_)), Some((store, _))) => return Ok(store),
-            (Err(e), _) => return Err(e),
+            (Err(e), _) => {
+                self.handed().remove(&id);
+                return Err(e);
+            }
         }
         let store = Arc::new(self.store.in_project(id));
         self.handed().insert(id, (store.clone(), Instant::now()));

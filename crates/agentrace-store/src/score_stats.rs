@@ -1,7 +1,7 @@
 //! Statistics of one score over a time range, split by what it judged: the count, mean, range
 //! and distribution of its values (the share passed, for a boolean), the count of each label,
-//! and its trend per time bucket — per model, agent, service or prompt of the span it judged
-//! (a trace: its root span), per source or annotator kind, or all together.
+//! and its trend per time bucket — per model, agent, service, prompt or any attribute of the
+//! span it judged (a trace: its root span), per source or annotator kind, or all together.
 //!
 //! Computed here once, for every store, from the store's scores ([`Scores::scores`]) and the
 //! spans they judge ([`TraceReader::judged_spans`]). The newest [`MAX_STATS_SCORES`] of the range
@@ -14,6 +14,7 @@ use agentrace_core::{Score, ScoreKind, ScoreSource, ScoreTarget, SpanRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::error::QueryError;
+use crate::model::AttributeKey;
 use crate::read::{MAX_TARGETS_A_LOOKUP, TraceReader};
 use crate::scores::{ScoreFilter, ScoreQuery, Scores};
 use crate::time_range::TimeRange;
@@ -27,9 +28,8 @@ const BINS: usize = 10;
 /// Labels a group lists at most (the most frequent).
 const MAX_LABELS: usize = 20;
 
-/// What scores are split by.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What scores are split by; named as `group_by` names it (`model`, `attr:customer.id`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ScoreDimension {
     /// All together.
@@ -47,15 +47,71 @@ pub enum ScoreDimension {
     Source,
     /// The score's annotator kind.
     Annotator,
+    /// An attribute of the judged span (`attr:<key>`), else of its resource.
+    Attribute(AttributeKey),
+}
+
+impl ScoreDimension {
+    /// The dimensions with a name, by name.
+    const NAMED: [(&'static str, Self); 7] = [
+        ("none", Self::None),
+        ("model", Self::Model),
+        ("agent", Self::Agent),
+        ("service", Self::Service),
+        ("prompt", Self::Prompt),
+        ("source", Self::Source),
+        ("annotator", Self::Annotator),
+    ];
+
+    /// The prefix of an attribute dimension: `attr:customer.id`.
+    pub const ATTRIBUTE_PREFIX: &'static str = "attr:";
+}
+
+impl std::fmt::Display for ScoreDimension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Attribute(key) => write!(f, "{}{key}", Self::ATTRIBUTE_PREFIX),
+            named => {
+                let name = Self::NAMED
+                    .iter()
+                    .find(|(_, d)| d == named)
+                    .map_or("none", |(n, _)| n);
+                f.write_str(name)
+            }
+        }
+    }
 }
 
 impl std::str::FromStr for ScoreDimension {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(|_| {
-            format!("{s:?} is not none, model, agent, service, prompt, source or annotator")
-        })
+        if let Some(key) = s.strip_prefix(Self::ATTRIBUTE_PREFIX) {
+            return AttributeKey::new(key).map(Self::Attribute);
+        }
+        Self::NAMED
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, d)| *d)
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not none, model, agent, service, prompt, source, annotator or attr:<key>"
+                )
+            })
+    }
+}
+
+impl Serialize for ScoreDimension {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ScoreDimension {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -185,6 +241,11 @@ fn of_span(dimension: ScoreDimension, span: &SpanRecord) -> Option<String> {
         ScoreDimension::Agent => span.agent_name.as_deref().map(str::to_owned),
         ScoreDimension::Service => Some(span.resource.service_name.clone()),
         ScoreDimension::Prompt => prompt_of(span),
+        ScoreDimension::Attribute(key) => span
+            .attributes
+            .get(key.as_str())
+            .or_else(|| span.resource.attributes.get(key.as_str()))
+            .map(ToString::to_string),
         ScoreDimension::None | ScoreDimension::Source | ScoreDimension::Annotator => None,
     }
 }

@@ -209,11 +209,22 @@ fn neighbour(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> R
     })
 }
 
-/// Run 3: the load spread over many projects.
+/// Run 3: the load spread over many projects, five requests a project at least (the first
+/// request with a key reads it from the store: a run of one request a project would measure
+/// only that).
 fn many(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> Result<Row, String> {
+    let projects: u64 = plan
+        .projects
+        .parse()
+        .map_err(|e| format!("AGENTRACE_BENCH_PROJECTS: {e}"))?;
+    let spans: u64 = plan
+        .spans
+        .parse()
+        .map_err(|e| format!("AGENTRACE_BENCH_SPANS: {e}"))?;
+    let spans = spans.max(projects * 5 * 300).to_string();
     let load: &[&str] = &[
         "--spans",
-        &plan.spans,
+        &spans,
         "--project",
         "many",
         "--projects",
@@ -227,7 +238,7 @@ fn many(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> Result
             store_name(store)
         ),
         figure: format!(
-            "created with a key each in {:.1} s; {} spans/s spread over them; RSS peak {:.0} MiB; a project's overview p50 {:.1} ms, trace list {:.1} ms",
+            "created with a key each in {:.1} s; {} spans/s spread over them ({spans} spans); RSS peak {:.0} MiB; a project's overview p50 {:.1} ms, trace list {:.1} ms",
             number(report, &["projects_created_seconds"])?,
             thousands(number(report, &["spans_per_second"])?),
             number(report, &["rss_mib", "peak"])?,
@@ -246,23 +257,21 @@ fn many(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> Result
 /// take each other's libraries for fresh.
 fn build_previous_release(commit: &str) -> Result<PathBuf, String> {
     let src = target_dir().join("previous-release-src");
-    let mut remove = Command::new("git");
-    remove
-        .args(["worktree", "remove", "--force"])
-        .arg(&src)
-        .current_dir(root());
-    // Nothing to remove the first time.
-    let _ = remove.output();
-    let mut worktree = Command::new("git");
-    worktree
-        .args(["worktree", "add", "--force", "--detach"])
-        .arg(&src)
-        .arg(commit)
-        .current_dir(root());
-    step(
-        &format!("bench projects: check out the previous release ({commit})"),
-        worktree,
-    )?;
+    let head = |dir: &Path, rev: &str| {
+        Command::new("git")
+            .args(["rev-parse", rev])
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| o.stdout)
+    };
+    // A checkout of the commit already there is kept: checking it out again would touch every
+    // file and have cargo build it all again.
+    let wanted = head(&root(), &format!("{commit}^{{commit}}"));
+    if wanted.is_none() || head(&src, "HEAD") != wanted {
+        checkout(&src, commit)?;
+    }
     let target = target_dir().join("previous-release");
     let mut build = cargo();
     build
@@ -274,6 +283,27 @@ fn build_previous_release(commit: &str) -> Result<PathBuf, String> {
         build,
     )?;
     Ok(target.join("release").join("agentrace"))
+}
+
+/// A worktree of `commit` at `src`, replacing whatever is there.
+fn checkout(src: &Path, commit: &str) -> Result<(), String> {
+    let mut remove = Command::new("git");
+    remove
+        .args(["worktree", "remove", "--force"])
+        .arg(src)
+        .current_dir(root());
+    // Nothing to remove the first time.
+    let _ = remove.output();
+    let mut worktree = Command::new("git");
+    worktree
+        .args(["worktree", "add", "--force", "--detach"])
+        .arg(src)
+        .arg(commit)
+        .current_dir(root());
+    step(
+        &format!("bench projects: check out the previous release ({commit})"),
+        worktree,
+    )
 }
 
 /// The last report of a run.

@@ -903,7 +903,7 @@ declare namespace Api {
     kind: "numeric" | "categorical" | "boolean" | "text" | null;
     count: number;
     sampled: boolean;
-    group_by: "none" | "model" | "agent" | "service" | "prompt" | "source" | "annotator";
+    group_by: string;
     bucket_ns: number;
     groups: {
       /** The group; null: unknown (a session's scores by model, a span not stored), or all scores when not split. */

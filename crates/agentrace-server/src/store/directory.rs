@@ -3,7 +3,11 @@
 //! store, and both answered from the store the whole fleet shares.
 //!
 //! A key revoked or a project deleted on another node stops working here within
-//! [`CACHE_TTL`]; on the node that did it, at once (its cache is cleared). While the store
+//! [`CACHE_TTL`]; on the node that did it, at once (its cache is cleared). The store is read
+//! once for many: the requests that find an entry missing or expired at the same moment (64
+//! in flight when a key's entry expires) wait for one read instead of each making its own,
+//! which on a busy node turned every expiry into a stall (measured: −11 % ingest on the chdb
+//! fixture, docs/benchmark-notebook.md §11). While the store
 //! does not answer, what was cached keeps being used (a request then fails, or succeeds, on
 //! the store's own account, as before projects): an outage of the store never turns every
 //! request into a refusal of its credential.
@@ -108,6 +112,9 @@ pub struct Directory {
     organization: SharedOrganization,
     keys: Mutex<HashMap<KeyHash, (Instant, Option<StoredKey>)>>,
     projects: Mutex<Option<(Instant, Arc<[Project]>)>>,
+    /// Held while the store is read for a key or the projects: those who wait for it find
+    /// what it read in the cache.
+    reading: tokio::sync::Mutex<()>,
     /// When each key was last presented, since the last [`take_uses`](Self::take_uses).
     uses: Mutex<HashMap<KeyId, u64>>,
 }
@@ -123,6 +130,7 @@ impl Directory {
             organization,
             keys: Mutex::new(HashMap::new()),
             projects: Mutex::new(None),
+            reading: tokio::sync::Mutex::new(()),
             uses: Mutex::new(HashMap::new()),
         }
     }
@@ -135,10 +143,21 @@ impl Directory {
     /// The principal of the stored key whose secret is `secret`, if one is live; notes its use.
     pub async fn principal_of_key(&self, secret: &[u8]) -> Result<Option<Principal>, ProjectError> {
         let hash = key_hash(secret);
-        let cached = lock(&self.keys).get(&hash).cloned();
-        let key = match cached {
-            Some((at, key)) if at.elapsed() < CACHE_TTL => key,
-            stale => {
+        let fresh = || {
+            lock(&self.keys)
+                .get(&hash)
+                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+                .map(|(_, key)| key.clone())
+        };
+        let key = match fresh() {
+            Some(key) => key,
+            None => {
+                let _reading = self.reading.lock().await;
+                // Read meanwhile by the request this one waited for.
+                if let Some(key) = fresh() {
+                    return Ok(self.used(key));
+                }
+                let stale = lock(&self.keys).get(&hash).cloned();
                 let organization = self.organization.clone();
                 match blocking(move || organization.key_by_hash(&hash)).await {
                     Ok(key) => {
@@ -156,26 +175,41 @@ impl Directory {
                 }
             }
         };
+        Ok(self.used(key))
+    }
+
+    /// The principal of `key` if it is live, its use noted.
+    fn used(&self, key: Option<StoredKey>) -> Option<Principal> {
         let now = agentrace_core::now_unix_nano();
-        Ok(key.filter(|k| k.is_live(now)).map(|k| {
+        key.filter(|k| k.is_live(now)).map(|k| {
             lock(&self.uses).insert(k.id, now);
             Principal::of_key(&k)
-        }))
+        })
     }
 
     /// Every project, from the cache when it is fresh.
     pub async fn projects(&self) -> Result<Arc<[Project]>, ProjectError> {
+        let fresh = || {
+            lock(&self.projects)
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+                .map(|(_, projects)| projects.clone())
+        };
+        if let Some(projects) = fresh() {
+            return Ok(projects);
+        }
+        self.read_projects(Instant::now()).await
+    }
+
+    /// Every project, read from the store after `since` (the cache refreshed; while the store
+    /// does not answer, what is cached): what a request waited for, if it was read since.
+    async fn read_projects(&self, since: Instant) -> Result<Arc<[Project]>, ProjectError> {
+        let _reading = self.reading.lock().await;
         if let Some((at, projects)) = &*lock(&self.projects)
-            && at.elapsed() < CACHE_TTL
+            && *at >= since
         {
             return Ok(projects.clone());
         }
-        self.read_projects().await
-    }
-
-    /// Every project, read from the store now (the cache refreshed; while the store does not
-    /// answer, what is cached).
-    async fn read_projects(&self) -> Result<Arc<[Project]>, ProjectError> {
         let organization = self.organization.clone();
         match blocking(move || organization.projects()).await {
             Ok(projects) => {
@@ -207,10 +241,11 @@ impl Directory {
         asked: Option<&str>,
     ) -> Result<Project, ProjectRefusal> {
         let store = |e: ProjectError| ProjectRefusal::Store(e.to_string());
+        let asking = Instant::now();
         let cached = self.projects().await.map_err(store)?;
         match self.resolve(&cached, principal, asked) {
             Err(ProjectRefusal::NoProject(_) | ProjectRefusal::KeyProjectGone(_)) => {
-                let read = self.read_projects().await.map_err(store)?;
+                let read = self.read_projects(asking).await.map_err(store)?;
                 self.resolve(&read, principal, asked)
             }
             resolved => resolved,

@@ -335,3 +335,71 @@ async fn the_trace_list_filters_and_orders_by_score() -> TestResult {
     .await?;
     Ok(())
 }
+
+/// `group_by=attr:<key>` on a score's statistics: by an attribute of the judged span, within
+/// the bound `/cost` keeps (a key of more values is refused with it).
+#[tokio::test]
+async fn statistics_split_a_score_by_an_attribute_within_a_bound() -> TestResult {
+    let api = Api::start().await?;
+    let judged = |n: u64, customer: &str| {
+        let mut span = api.runs[0].spans[0].clone();
+        span.trace_id = crate::support::trace_id(80_000 + n);
+        span.span_id =
+            agentrace_core::SpanId::from_bytes((0x7600_0000_0000_0000 | n).to_be_bytes());
+        span.parent_span_id = None;
+        span.attributes.insert("customer.id", customer);
+        span
+    };
+    let score = |span: &agentrace_core::SpanRecord, value: f64| {
+        json!({"trace_id": span.trace_id.to_string(), "span_id": span.span_id.to_string(),
+               "name": "helpful", "value": value, "data_type": "numeric",
+               "time_unix_nano": crate::support::T0})
+    };
+    let spans = [judged(1, "acme"), judged(2, "acme"), judged(3, "globex")];
+    api.state.configured_store.write_spans(&spans)?;
+    let scores: Vec<Value> = spans
+        .iter()
+        .zip([1.0, 0.5, 0.0])
+        .map(|(s, v)| score(s, v))
+        .collect();
+    let (status, body) = api.post("/scores", &json!({"scores": scores})).await?;
+    assert_eq!(status, 201, "{body}");
+    let path = "/scores/stats?name=helpful&group_by=attr:customer.id&bucket=1h\
+                &from=2025-11-21T07:00:00Z&to=2025-11-21T10:00:00Z";
+    let stats = api.ok(path, "ScoreStats").await?;
+    assert_eq!(stats["group_by"], "attr:customer.id");
+    let groups: Vec<(Value, Value, Value)> = stats["groups"]
+        .as_array()
+        .ok_or("groups")?
+        .iter()
+        .map(|g| (g["key"].clone(), g["count"].clone(), g["mean"].clone()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (json!("acme"), json!(2), json!(0.75)),
+            (json!("globex"), json!(1), json!(0.0)),
+        ],
+        "{stats}"
+    );
+    api.fails(
+        "/scores/stats?name=helpful&group_by=attr:customer%20id",
+        400,
+        "bad_parameter",
+        "not an attribute key",
+    )
+    .await?;
+    let many: Vec<_> = (0..1_001)
+        .map(|n| judged(1_000 + n, &format!("c-{n}")))
+        .collect();
+    api.state.configured_store.write_spans(&many)?;
+    // A request writes at most 1,000 scores.
+    for chunk in many.chunks(500) {
+        let scores: Vec<Value> = chunk.iter().map(|s| score(s, 1.0)).collect();
+        let (status, body) = api.post("/scores", &json!({"scores": scores})).await?;
+        assert_eq!(status, 201, "{body}");
+    }
+    api.fails(path, 400, "bad_parameter", "more than the 1000")
+        .await?;
+    Ok(())
+}

@@ -594,6 +594,13 @@ pub(crate) fn validate(doc: &Value, value: &Value, schema: &Value, at: &str) -> 
                     .map(|_| ())
                     .map_err(|e| format!("{at}: {e}"));
             }
+            // A score statistics' dimension: the store's own parser.
+            "^(none|model|agent|service|prompt|source|annotator|attr:[A-Za-z0-9_.:/-]{1,64})$" => {
+                return s
+                    .parse::<agentrace_store::ScoreDimension>()
+                    .map(|_| ())
+                    .map_err(|e| format!("{at}: {e}"));
+            }
             other => return Err(format!("{at}: pattern {other} not supported by the test")),
         };
         if s.len() != len

@@ -389,34 +389,43 @@ pub fn span_scores_are_found_by_their_stored_trace(store: &dyn Store) -> CheckRe
 /// The spans scores judge, and the statistics of a score by what it judged
 /// (`crate::score_stats`, which reads through
 /// [`TraceReader::judged_spans`](crate::TraceReader::judged_spans)): by model,
-/// agent, service and prompt of the judged span (a trace's: its root's), unknown for a
+/// agent, service, prompt and attribute (the span's, else its resource's) of the judged span
+/// (a trace's: its root's), unknown for a
 /// session, a span not stored and one that names no trace; counts, means, ranges, bins and
 /// the trend computed by hand from the scores below. And the names given in a range.
 pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
     use crate::{ScoreDimension, ScoreStatsQuery, score_stats};
     use agentrace_core::semconv::langfuse;
 
+    // customer.id: trace 1's spans carry it themselves, trace 2's resource does.
+    let mut customer_b = agentrace_core::Resource::new("svc-b");
+    customer_b.attributes.insert("customer.id", "globex");
+    let customer_b = std::sync::Arc::new(customer_b);
+    let mut claude = span(2, 22, "chat claude", T0 + SEC, T0 + 2 * SEC)
+        .parent(21)
+        .llm("anthropic", "claude-sonnet-4")
+        .agent_name("support")
+        .attribute(langfuse::PROMPT_NAME, "support-answer")
+        .attribute(langfuse::PROMPT_VERSION, 3_i64)
+        .build();
+    claude.resource = customer_b.clone();
+    let mut support = span(2, 21, "invoke_agent support", T0, T0 + 9 * SEC)
+        .agent("support")
+        .build();
+    support.resource = customer_b;
     store.write_spans(&[
         span(1, 11, "invoke_agent planner", T0, T0 + 9 * SEC)
             .agent("planner")
+            .attribute("customer.id", "acme")
             .build(),
         span(1, 12, "chat gpt-4o", T0 + SEC, T0 + 2 * SEC)
             .parent(11)
             .llm("openai", "gpt-4o")
             .agent_name("planner")
+            .attribute("customer.id", "acme")
             .build(),
-        span(2, 21, "invoke_agent support", T0, T0 + 9 * SEC)
-            .agent("support")
-            .service("svc-b")
-            .build(),
-        span(2, 22, "chat claude", T0 + SEC, T0 + 2 * SEC)
-            .parent(21)
-            .llm("anthropic", "claude-sonnet-4")
-            .agent_name("support")
-            .service("svc-b")
-            .attribute(langfuse::PROMPT_NAME, "support-answer")
-            .attribute(langfuse::PROMPT_VERSION, 3_i64)
-            .build(),
+        support,
+        claude,
     ])?;
     let of_span = |s: u16, t: u8| ScoreTarget::Span {
         span_id: span_id(s),
@@ -525,6 +534,17 @@ pub fn score_statistics_by_what_they_judged(store: &dyn Store) -> CheckResult {
             (None, 5, Some(0.52)),
         ],
         &stats(ScoreDimension::Prompt)?,
+    )?;
+    expect_eq(
+        "by attr:customer.id: the span's own, else its resource's",
+        &vec![
+            (key("acme"), 3, Some(0.8)),
+            (key("globex"), 1, Some(0.4)),
+            (None, 2, Some(0.1)),
+        ],
+        &stats(ScoreDimension::Attribute(
+            crate::AttributeKey::new("customer.id").map_err(|e| e.to_string())?,
+        ))?,
     )?;
 
     let mut all = ScoreStatsQuery::new("helpfulness", range, 60 * SEC);

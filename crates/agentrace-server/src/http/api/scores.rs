@@ -186,7 +186,17 @@ pub(super) async fn stats(scope: Scope, mut p: Params) -> Result<Json<ScoreStats
     let mut query = ScoreStatsQuery::new(name, range, bucket);
     query.group_by = group_by;
     query.source = source;
-    Ok(Json(
-        blocking(&scope.store, move |s| score_stats(s, &query)).await?,
-    ))
+    let stats = blocking(&scope.store, move |s| score_stats(s, &query)).await?;
+    // Refused, as `/cost` refuses it: an id-like attribute would give a group a score.
+    let bound = super::analytics::MAX_ATTRIBUTE_GROUPS;
+    if matches!(group_by, ScoreDimension::Attribute(_)) && stats.groups.len() > bound {
+        return Err(ApiError::bad(
+            "group_by",
+            format!(
+                "{group_by} has {} values among these scores, more than the {bound} a grouping may give: narrow the range, or group by another attribute",
+                stats.groups.len()
+            ),
+        ));
+    }
+    Ok(Json(stats))
 }
