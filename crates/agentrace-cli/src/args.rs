@@ -377,8 +377,42 @@ pub(crate) struct AlertsArgs {
     pub(crate) json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// What `agentrace cost` groups by: a named dimension, or `attr:<key>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CostBy {
+    /// A named dimension.
+    Named(CostDimension),
+    /// A span attribute, else its resource's (`attr:customer.id`).
+    Attribute(agentrace_store::AttributeKey),
+}
+
+impl std::str::FromStr for CostBy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(key) = s.strip_prefix("attr:") {
+            return agentrace_store::AttributeKey::new(key).map(Self::Attribute);
+        }
+        CostDimension::from_str(s, true).map(Self::Named).map_err(|_| {
+            format!(
+                "{s:?}: expected model, provider, agent, framework, session, user, day or attr:<key>"
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for CostBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Named(d) => write!(f, "{}", format!("{d:?}").to_lowercase()),
+            Self::Attribute(key) => write!(f, "attr:{key}"),
+        }
+    }
+}
+
+/// The named dimensions of [`CostBy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CostDimension {
     /// Responding (else requested) model.
     Model,
     /// Provider.
@@ -399,8 +433,9 @@ pub(crate) enum CostBy {
 pub(crate) struct CostArgs {
     #[command(flatten)]
     pub(crate) range: RangeArgs,
-    /// What to group by.
-    #[arg(long, value_enum, default_value = "model")]
+    /// What to group by: model, provider, agent, framework, session, user, day, or
+    /// attr:<key> (a span attribute, else its resource's: attr:customer.id).
+    #[arg(long, default_value = "model")]
     pub(crate) by: CostBy,
     /// Print the rows as JSON.
     #[arg(long)]

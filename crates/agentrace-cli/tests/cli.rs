@@ -410,6 +410,20 @@ fn cost_by_model_and_budget_status() -> TestResult {
     let rows: serde_json::Value =
         serde_json::from_slice(&agentrace(&db, &["cost", "--by", "agent", "--json"])?.stdout)?;
     assert!(rows.as_array().is_some_and(|r| !r.is_empty()));
+    // By an attribute no fixture span carries: every call in the one group without a value.
+    let rows: serde_json::Value = serde_json::from_slice(
+        &agentrace(&db, &["cost", "--by", "attr:customer.id", "--json"])?.stdout,
+    )?;
+    assert_eq!(
+        rows.as_array().map(|r| (r.len(), r[0]["keys"][0].clone())),
+        Some((1, serde_json::json!("none"))),
+        "{rows}"
+    );
+    assert_eq!(rows[0]["count"].as_u64(), Some((priced + unpriced) as u64));
+    let refused = agentrace(&db, &["cost", "--by", "attr:customer id"])?;
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(message.contains("not an attribute key"), "{message}");
 
     let budgets = dir.path().join("budgets.toml");
     std::fs::write(

@@ -1,9 +1,10 @@
 //! `cargo xtask bench projects`: what projects cost (issue #53), on one store, in three runs of
 //! the load generator against release servers with an organization token:
 //!
-//! 1. **Ingest against the previous release.** Rounds alternate the release before projects
-//!    (`AGENTRACE_BENCH_BASELINE`, a commit, built from a worktree into the shared target
-//!    directory) sending as the organization, and this build sending into a project with the
+//! 1. **Ingest against the previous release.** Rounds (`AGENTRACE_BENCH_ROUNDS`, default 4,
+//!    each build first in every other one) alternate the release before projects
+//!    (`AGENTRACE_BENCH_BASELINE`, a commit, built from a worktree into a target directory of
+//!    its own) sending as the organization, and this build sending into a project with the
 //!    project's ingest key: the rate of each, side by side in one run, a fresh server each.
 //! 2. **A small project beside a large one.** The dashboard's API calls in a project of
 //!    `AGENTRACE_BENCH_SMALL_SPANS` (default 100,000) alone on a server, then on a server whose
@@ -12,6 +13,7 @@
 //!    each, the load spread over all of them: the time to create them, the rate, the memory, and
 //!    a project's dashboard calls.
 //!
+//! `AGENTRACE_BENCH_RUNS=ingest,neighbour,many` picks some of the three (all by default).
 //! The smoke run (`bench smoke`) makes each step at a size of seconds and compares this build
 //! with itself: the previous release is built only when measuring.
 
@@ -37,8 +39,11 @@ const AS_FAST: (f64, f64) = (1.25, 2.0);
 
 /// The sizes of the three runs.
 struct Plan {
-    /// Rounds of (previous release, this build), alternating.
+    /// Rounds of both builds, each first in every other round.
     rounds: usize,
+    /// The runs to make (`AGENTRACE_BENCH_RUNS`: some of `ingest,neighbour,many`; all by
+    /// default).
+    only: Option<String>,
     /// Spans of each ingest run and of the many-projects run.
     spans: String,
     small: String,
@@ -60,19 +65,28 @@ impl Plan {
                 neighbour: "3000".into(),
                 projects: "20".into(),
                 previous: None,
+                only: None,
             };
         }
         Self {
-            rounds: var("AGENTRACE_BENCH_ROUNDS", "3")
+            rounds: var("AGENTRACE_BENCH_ROUNDS", "4")
                 .parse()
-                .unwrap_or(3)
+                .unwrap_or(4)
                 .max(1),
             spans: sizes.spans.clone(),
             small: var("AGENTRACE_BENCH_SMALL_SPANS", "100000"),
             neighbour: var("AGENTRACE_BENCH_NEIGHBOUR_SPANS", "10000000"),
             projects: var("AGENTRACE_BENCH_PROJECTS", "1000"),
             previous: Some(var("AGENTRACE_BENCH_BASELINE", PREVIOUS_RELEASE)),
+            only: std::env::var("AGENTRACE_BENCH_RUNS").ok(),
         }
+    }
+
+    /// Whether the run `name` is made.
+    fn runs(&self, name: &str) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|only| only.split(',').any(|n| n.trim() == name))
     }
 }
 
@@ -89,9 +103,16 @@ pub(crate) fn bench_projects(store: BenchStore, sizes: &Sizes) -> Result<Vec<Row
     if plan.previous.is_some() && same_file(&previous, &current) {
         return Err("the previous release's binary is this build's: nothing to compare".into());
     }
-    let mut rows = vec![ingest(store, sizes, &plan, &previous, &current)?];
-    rows.push(neighbour(store, sizes, &plan, &current)?);
-    rows.push(many(store, sizes, &plan, &current)?);
+    let mut rows = Vec::new();
+    if plan.runs("ingest") {
+        rows.push(ingest(store, sizes, &plan, &previous, &current)?);
+    }
+    if plan.runs("neighbour") {
+        rows.push(neighbour(store, sizes, &plan, &current)?);
+    }
+    if plan.runs("many") {
+        rows.push(many(store, sizes, &plan, &current)?);
+    }
     Ok(rows)
 }
 
@@ -136,13 +157,20 @@ fn ingest(
 ) -> Result<Row, String> {
     let spans = plan.spans.as_str();
     let (mut before, mut after) = (Vec::new(), Vec::new());
-    for _ in 0..plan.rounds {
-        let load: &[&str] = &["--spans", spans];
-        let report = one(run("projects-previous", store, sizes, previous, &[load])?)?;
-        before.push(number(&report, &["spans_per_second"])?);
-        let load: &[&str] = &["--spans", spans, "--project", "bench"];
-        let report = one(run("projects-current", store, sizes, current, &[load])?)?;
-        after.push(number(&report, &["spans_per_second"])?);
+    // ABBA: each build goes first in every other round, so that the VM's drift over the
+    // rounds (its speed varies by tens of percent over minutes) does not favour either.
+    for round in 0..plan.rounds {
+        for previous_now in [round % 2 == 0, round % 2 == 1] {
+            if previous_now {
+                let load: &[&str] = &["--spans", spans];
+                let report = one(run("projects-previous", store, sizes, previous, &[load])?)?;
+                before.push(number(&report, &["spans_per_second"])?);
+            } else {
+                let load: &[&str] = &["--spans", spans, "--project", "bench"];
+                let report = one(run("projects-current", store, sizes, current, &[load])?)?;
+                after.push(number(&report, &["spans_per_second"])?);
+            }
+        }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let change = (mean(&after) / mean(&before) - 1.0) * 100.0;

@@ -8,7 +8,7 @@ use agentrace_core::SpanKind;
 use agentrace_core::budget::{Budgets, load_budgets};
 use agentrace_store::{AggregateQuery, GroupBy, GroupKey, SpanFilter};
 
-use crate::args::{BudgetStatusArgs, CostArgs, CostBy, StoreArgs};
+use crate::args::{BudgetStatusArgs, CostArgs, CostBy, CostDimension, StoreArgs};
 use crate::error::CliError;
 use crate::format::{Table, cost, count};
 use crate::time::range;
@@ -17,20 +17,22 @@ const DAY_NS: u64 = 86_400 * 1_000_000_000;
 
 pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
     let db = super::open(store)?;
+    let day = args.by == CostBy::Named(CostDimension::Day);
     let group = match args.by {
-        CostBy::Model => GroupBy::Model,
-        CostBy::Provider => GroupBy::Provider,
-        CostBy::Agent => GroupBy::Agent,
-        CostBy::Framework => GroupBy::Framework,
-        CostBy::Session => GroupBy::Session,
-        CostBy::User => GroupBy::User,
-        CostBy::Day => GroupBy::TimeBucket { width_ns: DAY_NS },
+        CostBy::Named(CostDimension::Model) => GroupBy::Model,
+        CostBy::Named(CostDimension::Provider) => GroupBy::Provider,
+        CostBy::Named(CostDimension::Agent) => GroupBy::Agent,
+        CostBy::Named(CostDimension::Framework) => GroupBy::Framework,
+        CostBy::Named(CostDimension::Session) => GroupBy::Session,
+        CostBy::Named(CostDimension::User) => GroupBy::User,
+        CostBy::Named(CostDimension::Day) => GroupBy::TimeBucket { width_ns: DAY_NS },
+        CostBy::Attribute(key) => GroupBy::Attribute(key),
     };
     let filter = SpanFilter::new()
         .range(range(&args.range, SystemTime::now())?)
         .kind(SpanKind::Llm);
     let mut rows = db.aggregate_exact(&AggregateQuery::new(filter, [group]))?;
-    if args.by == CostBy::Day {
+    if day {
         rows.sort_by(|a, b| a.keys.cmp(&b.keys));
     } else {
         rows.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.keys.cmp(&b.keys)));
@@ -41,7 +43,7 @@ pub(crate) fn run(store: &StoreArgs, args: &CostArgs) -> Result<(), CliError> {
         writeln!(out)?;
         return Ok(());
     }
-    let by = format!("{:?}", args.by).to_lowercase();
+    let by = args.by.to_string();
     let mut table = Table::new(&[
         &by,
         "calls",
