@@ -48,13 +48,17 @@ fn on_sqlite(
 #[test]
 fn sqlite_projects_pass_the_organization_checks() -> Result<(), Box<dyn Error>> {
     let dirs = RefCell::new(Vec::new());
-    let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
-        let dir = tempfile::tempdir()?;
-        let organization = SqliteOrganization::open(dir.path().join("agentrace.db"))?;
-        dirs.borrow_mut().push(dir);
-        Ok(Arc::new(organization))
-    };
-    conformance::projects::run_all(&new_organization)
+    conformance::projects::run_all(&|| new_organization(&dirs))
+}
+
+/// An organization in a fresh directory, kept in `dirs` until the test ends.
+fn new_organization(
+    dirs: &RefCell<Vec<tempfile::TempDir>>,
+) -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+    let dir = tempfile::tempdir()?;
+    let organization = SqliteOrganization::open(dir.path().join("agentrace.db"))?;
+    dirs.borrow_mut().push(dir);
+    Ok(Arc::new(organization))
 }
 
 /// Two projects' writes interleaved through two organizations opened on the same file (two
@@ -63,12 +67,7 @@ fn sqlite_projects_pass_the_organization_checks() -> Result<(), Box<dyn Error>> 
 #[test]
 fn sqlite_projects_interleaved_across_two_openings_answer_as_alone() -> Result<(), Box<dyn Error>> {
     let dirs = RefCell::new(Vec::new());
-    let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
-        let dir = tempfile::tempdir()?;
-        let organization = SqliteOrganization::open(dir.path().join("agentrace.db"))?;
-        dirs.borrow_mut().push(dir);
-        Ok(Arc::new(organization))
-    };
+    let new_organization = || new_organization(&dirs);
     let new_fleet = || -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>> {
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("agentrace.db");

@@ -16,8 +16,8 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::{
-    PROTOBUF, Result, TestServer, api_in, get, llm_span, llm_traces, now, post, protobuf, span_id,
-    text, trace_id, traces,
+    PROTOBUF, Result, TestServer, api_in, create_project, get, llm_span, llm_traces, now, post,
+    protobuf, span_id, text, trace_id, traces,
 };
 
 const SECRET: &str = "webhook-secret";
@@ -777,15 +777,7 @@ async fn a_projects_rules_judge_its_records_only() -> Result {
     let (hook, received) = receiver().await?;
     let t = TestServer::start(|_| {}).await?;
     let app = t.app_url("");
-    let (status, body) = api_in(
-        &app,
-        reqwest::Method::POST,
-        "/projects",
-        "default",
-        Some(&serde_json::json!({"name": "alpha"})),
-    )
-    .await?;
-    assert_eq!(status, 201, "{body}");
+    create_project(&app, "alpha").await?;
     let alerts = serde_json::json!({
         "interval": "1s",
         "channels": [{"name": "ops", "type": "webhook", "url": hook, "secret": SECRET}],

@@ -376,6 +376,20 @@ impl tonic::codec::Decoder for RawCodec {
 /// `method` on the API's `path` of the app at `app` (`http://host:port`) acting on `project`
 /// (`x-agentrace-project`), with a JSON `body`: the status and the answer as JSON (`null` for
 /// none).
+/// Creates the project `name` through the API of the app at `app` (its status must be 201).
+pub(crate) async fn create_project(app: &str, name: &str) -> Result<()> {
+    let (status, created) = api_in(
+        app,
+        reqwest::Method::POST,
+        "/projects",
+        "default",
+        Some(&serde_json::json!({ "name": name })),
+    )
+    .await?;
+    assert_eq!(status, 201, "creating {name}: {created}");
+    Ok(())
+}
+
 pub(crate) async fn api_in(
     app: &str,
     method: reqwest::Method,

@@ -608,15 +608,7 @@ async fn a_projects_evaluators_judge_its_spans_only() -> Result {
     let fake = FakeOpenAi::start().await?;
     let t = TestServer::start(|_| {}).await?;
     let app = t.app_url("");
-    let (status, body) = api_in(
-        &app,
-        reqwest::Method::POST,
-        "/projects",
-        "default",
-        Some(&json!({"name": "alpha"})),
-    )
-    .await?;
-    assert_eq!(status, 201, "{body}");
+    create_project(&app, "alpha").await?;
     let evaluators = json!({
         "judge": [{"name": "mini", "endpoint": fake.base_url(), "model": "gpt-4o-mini"}],
         "evaluator": [

@@ -33,15 +33,7 @@ fn span_with_email(
 async fn a_projects_settings_apply_to_its_records_only() -> Result {
     let t = TestServer::start(|c| c.retention.interval = Duration::from_millis(100)).await?;
     let app = t.app_url("");
-    let (status, created) = api_in(
-        &app,
-        reqwest::Method::POST,
-        "/projects",
-        "default",
-        Some(&json!({"name": "alpha"})),
-    )
-    .await?;
-    assert_eq!(status, 201, "{created}");
+    create_project(&app, "alpha").await?;
     let put = |kind: &'static str, document: Value| {
         let app = app.clone();
         async move {
@@ -297,15 +289,7 @@ async fn a_project_forwards_its_records_only_and_its_status_counts_them() -> Res
     let upstream = TestServer::start(|_| {}).await?;
     let t = TestServer::start(|_| {}).await?;
     let app = t.app_url("");
-    let (status, created) = api_in(
-        &app,
-        reqwest::Method::POST,
-        "/projects",
-        "default",
-        Some(&json!({"name": "alpha"})),
-    )
-    .await?;
-    assert_eq!(status, 201, "{created}");
+    create_project(&app, "alpha").await?;
     let forwarding = json!({
         "endpoint": format!("http://{}", upstream.server.otlp_http_addr()),
         "protocol": "http/protobuf",
