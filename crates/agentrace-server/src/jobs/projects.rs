@@ -194,8 +194,19 @@ struct RunningForwarder {
 }
 
 impl Drop for RunningForwarder {
+    /// Shuts its pipeline down on a thread of its own: flushing to a slow or down endpoint
+    /// waits up to the pipeline's shutdown timeout, and the last runtime holding it may be
+    /// dropped by a request's task.
     fn drop(&mut self) {
-        let _ = self.pipeline.shutdown();
+        let pipeline = self.pipeline.clone();
+        let spawned = std::thread::Builder::new()
+            .name("agentrace-forward-stop".into())
+            .spawn(move || {
+                let _ = pipeline.shutdown();
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "a project's old forwarder could not be stopped");
+        }
     }
 }
 
