@@ -345,6 +345,10 @@ pub(crate) struct ToolsArgs {
     /// The range (default: the last 24 hours).
     #[command(flatten)]
     pub(crate) range: RangeArgs,
+    /// Split each tool by an attribute: attr:<key> (a span attribute, else its resource's:
+    /// attr:customer.id), each value judged on its own.
+    #[arg(long, value_parser = attribute_split)]
+    pub(crate) by: Option<agentrace_store::AttributeKey>,
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -408,6 +412,14 @@ impl std::fmt::Display for CostBy {
             Self::Attribute(key) => write!(f, "attr:{key}"),
         }
     }
+}
+
+/// `attr:<key>`, the only way tools are split.
+fn attribute_split(s: &str) -> Result<agentrace_store::AttributeKey, String> {
+    let key = s
+        .strip_prefix("attr:")
+        .ok_or_else(|| format!("{s:?}: tools are split by attr:<key> only (attr:customer.id)"))?;
+    agentrace_store::AttributeKey::new(key)
 }
 
 /// The named dimensions of [`CostBy`].

@@ -475,6 +475,6 @@ impl ClickHouseStore {
                 i64::try_from(f.n).unwrap_or(i64::MAX),
             );
         }
-        Ok(tools_answer(range, rows, points, failures, n))
+        Ok(tools_answer(range, None, rows, points, failures, n))
     }
 }

@@ -8,12 +8,14 @@ use crate::model::{
     AggregateQuery, AggregateRow, MetricInfo, MetricQuery, MetricSeries, Overview, OverviewQuery,
     RollupAnswer, RollupSource, Summary, ToolsAnswer,
 };
-use crate::model::{GroupBy, GroupKey, Order, SeriesPoint, SpanFilter, SpanQuery, StatusFilter};
+use crate::model::{
+    AttributeKey, GroupBy, GroupKey, Order, SeriesPoint, SpanFilter, SpanQuery, StatusFilter,
+};
 use crate::read::TraceReader;
 use crate::series::{SeriesLayout, align, error_pattern, whole_minutes};
 use crate::tally::{CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally};
 use crate::time_range::TimeRange;
-use crate::tools::{TOOL_GROUPS, ToolFailures, tools_answer};
+use crate::tools::{ToolFailures, tool_groups, tools_answer};
 use crate::unit_costs;
 
 /// The numbers behind the dashboard, the alerts and the CLI's reports.
@@ -173,43 +175,23 @@ pub trait Analytics: TraceReader {
         top: usize,
         bucket_ns: Option<u64>,
     ) -> Result<ToolsAnswer, QueryError> {
-        whole_minutes(bucket_ns, "the trend's bucket width")?;
-        let range = align(range);
-        let calls = SpanFilter::new().range(range).kind(SpanKind::Tool);
-        let rows = self
-            .aggregate(&AggregateQuery::new(calls.clone(), TOOL_GROUPS))?
-            .rows;
-        let points = match bucket_ns {
-            Some(width_ns) => {
-                let groups = TOOL_GROUPS
-                    .into_iter()
-                    .chain([GroupBy::TimeBucket { width_ns }]);
-                self.aggregate(&AggregateQuery::new(calls.clone(), groups))?
-                    .rows
-            }
-            None => Vec::new(),
-        };
-        let mut failures = ToolFailures::default();
-        let failed = calls.status(StatusFilter::Error);
-        let mut cursor = None;
-        loop {
-            let page = self.spans(&SpanQuery::new(failed.clone()).limit(1_000).cursor(cursor))?;
-            for span in &page.spans {
-                let text = |key| span.attributes.get(key).and_then(|v| v.as_str());
-                let tool = (
-                    text(agentrace::MCP_SERVER).map(str::to_owned),
-                    span.tool_name.as_deref().map(str::to_owned),
-                );
-                let error_type = text(gen_ai::ERROR_TYPE).map(str::to_owned);
-                let pattern = error_pattern(span.status.message.as_deref().unwrap_or(""));
-                failures.add(tool, error_type, Some(pattern), 1);
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-        Ok(tools_answer(range, rows, points, failures, top))
+        tool_calls(self, range, None, top, bucket_ns)
+    }
+
+    /// [`tools`](Self::tools), each tool split by the value of the attribute `key` (the span's,
+    /// else its resource's, as text: `group_by=attr:customer.id`): one row per tool and value,
+    /// each naming its value ([`ToolStats::attribute`](crate::ToolStats::attribute)). Exact:
+    /// never from rollups, which keep no attributes.
+    ///
+    /// Provided: from [`aggregate`](Self::aggregate) and a read of the range's failed tool calls.
+    fn tools_by_attribute(
+        &self,
+        range: TimeRange,
+        key: AttributeKey,
+        top: usize,
+        bucket_ns: Option<u64>,
+    ) -> Result<ToolsAnswer, QueryError> {
+        tool_calls(self, range, Some(key), top, bucket_ns)
     }
 
     /// The metrics received in `range`: name, kind, unit and how many series.
@@ -287,4 +269,58 @@ fn span_extent<A: Analytics + ?Sized>(
             .end_unix_nano
             .unwrap_or_else(|| last.saturating_add(crate::series::MINUTE_NS)),
     )))
+}
+
+/// [`Analytics::tools`], split by `split` when given: the tool calls' groups from
+/// [`Analytics::aggregate`], their failures from a read of the failed calls.
+fn tool_calls<S: Analytics + ?Sized>(
+    store: &S,
+    range: TimeRange,
+    split: Option<AttributeKey>,
+    top: usize,
+    bucket_ns: Option<u64>,
+) -> Result<ToolsAnswer, QueryError> {
+    whole_minutes(bucket_ns, "the trend's bucket width")?;
+    let range = align(range);
+    let calls = SpanFilter::new().range(range).kind(SpanKind::Tool);
+    let groups = tool_groups(split);
+    let rows = store
+        .aggregate(&AggregateQuery::new(calls.clone(), groups.clone()))?
+        .rows;
+    let points = match bucket_ns {
+        Some(width_ns) => {
+            let groups = groups.into_iter().chain([GroupBy::TimeBucket { width_ns }]);
+            store
+                .aggregate(&AggregateQuery::new(calls.clone(), groups))?
+                .rows
+        }
+        None => Vec::new(),
+    };
+    let mut failures = ToolFailures::default();
+    let failed = calls.status(StatusFilter::Error);
+    let mut cursor = None;
+    loop {
+        let page = store.spans(&SpanQuery::new(failed.clone()).limit(1_000).cursor(cursor))?;
+        for span in &page.spans {
+            let text = |key| span.attributes.get(key).and_then(|v| v.as_str());
+            let tool = (
+                text(agentrace::MCP_SERVER).map(str::to_owned),
+                span.tool_name.as_deref().map(str::to_owned),
+            );
+            let value = split.and_then(|key| {
+                span.attributes
+                    .get(key.as_str())
+                    .or_else(|| span.resource.attributes.get(key.as_str()))
+                    .map(ToString::to_string)
+            });
+            let error_type = text(gen_ai::ERROR_TYPE).map(str::to_owned);
+            let pattern = error_pattern(span.status.message.as_deref().unwrap_or(""));
+            failures.add_split(tool, value, error_type, Some(pattern), 1);
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(tools_answer(range, split, rows, points, failures, top))
 }

@@ -104,13 +104,14 @@ pub use evaluator_rules::{EvaluatorRules, StoredRule};
 pub use fleet::{Arrivals, Fleet, Wanted};
 pub use health::{DiskUsage, HeldStatus, StoreHealth, WalStatus};
 pub use model::{
-    AggregateQuery, AggregateRow, AttributeKey, Cursor, ErrorCount, ErrorPattern, EventFilter,
-    EventPage, EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS, MAX_METRIC_SERIES,
-    MetricInfo, MetricPoint, MetricQuery, MetricSeries, Order, Overview, OverviewQuery, RecordKind,
-    ResourceAttribute, RollupAnswer, RollupSource, SCORE_KEY_SCALE, ScoreCondition, SeriesPoint,
-    SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery, StatusFilter, SubtreeTotals,
-    Summary, ToolPoint, ToolStats, ToolsAnswer, TraceDetail, TraceFilter, TraceNode, TraceOrder,
-    TracePage, TraceSort, TraceSummary, TraceTree, UserSummary, is_unpriced,
+    AggregateQuery, AggregateRow, AttributeKey, AttributeSplit, Cursor, ErrorCount, ErrorPattern,
+    EventFilter, EventPage, EventQuery, GroupBy, GroupKey, InsertReport, MAX_METRIC_POINTS,
+    MAX_METRIC_SERIES, MetricInfo, MetricPoint, MetricQuery, MetricSeries, Order, Overview,
+    OverviewQuery, RecordKind, ResourceAttribute, RollupAnswer, RollupSource, SCORE_KEY_SCALE,
+    ScoreCondition, SeriesPoint, SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery,
+    StatusFilter, SubtreeTotals, Summary, ToolPoint, ToolStats, ToolsAnswer, TraceDetail,
+    TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
+    is_unpriced,
 };
 pub use people::{People, TraceFigures};
 pub use projects::{
@@ -131,7 +132,7 @@ pub use scores::{
 pub use series::Percentiles;
 pub use tally::{CostTally, CostTallyQuery, SessionCost, check_bucket_width, whole_tally};
 pub use time_range::TimeRange;
-pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tools_answer};
+pub use tools::{TOOL_GROUPS, ToolFailures, ToolId, tool_groups, tools_answer};
 pub use tree::OUTLINE_ATTRIBUTES;
 pub use upkeep::{AlertHistory, Health, Repairs, Retention};
 pub use write::RecordWriter;

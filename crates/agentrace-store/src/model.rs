@@ -1214,6 +1214,20 @@ pub struct ToolStats {
     /// asked for; else empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trend: Vec<ToolPoint>,
+    /// When the tools are split by an attribute
+    /// ([`Analytics::tools_by_attribute`](crate::Analytics::tools_by_attribute)): the
+    /// attribute, and this row's value of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<AttributeSplit>,
+}
+
+/// The value of the attribute a tool's calls are split by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttributeSplit {
+    /// The attribute's key (`customer.id`).
+    pub key: String,
+    /// Its value as text; `None` for the calls without it.
+    pub value: Option<String>,
 }
 
 /// A tool's calls in one time bucket.

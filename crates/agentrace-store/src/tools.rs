@@ -1,12 +1,15 @@
 //! The tools page's answer, assembled the same way from any store's groups: calls, failures
 //! and durations per tool (a tool named by its MCP server and its name: two servers' `search`
-//! are two tools), its trend, and its most frequent error types and patterns.
+//! are two tools), its trend, and its most frequent error types and patterns; split, when
+//! asked, by the value of an attribute (`group_by=attr:customer.id`: each tool once per
+//! customer).
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
 use crate::model::{
-    AggregateRow, ErrorCount, ErrorPattern, GroupBy, GroupKey, ToolPoint, ToolStats, ToolsAnswer,
+    AggregateRow, AttributeKey, AttributeSplit, ErrorCount, ErrorPattern, GroupBy, GroupKey,
+    ToolPoint, ToolStats, ToolsAnswer,
 };
 use crate::time_range::TimeRange;
 
@@ -23,9 +26,12 @@ pub type ToolId = (Option<String>, Option<String>);
 /// a time bucket, its `points`).
 pub const TOOL_GROUPS: [GroupBy; 2] = [GroupBy::McpServer, GroupBy::Tool];
 
-/// Failed tool calls, counted by tool as a store reads them.
+/// A row of the answer: a tool, and its split's value (`None`: unsplit, or no value).
+type RowId = (ToolId, Option<String>);
+
+/// Failed tool calls, counted by tool (and split value) as a store reads them.
 #[derive(Debug, Default)]
-pub struct ToolFailures(HashMap<ToolId, Failures>);
+pub struct ToolFailures(HashMap<RowId, Failures>);
 
 impl ToolFailures {
     /// Adds `count` failures (possibly a negative delta) of `tool` with `error_type` and
@@ -37,7 +43,20 @@ impl ToolFailures {
         pattern: Option<String>,
         count: i64,
     ) {
-        let (by_type, by_pattern) = self.0.entry(tool).or_default();
+        self.add_split(tool, None, error_type, pattern, count);
+    }
+
+    /// [`add`](Self::add) for a tool split by an attribute: the failures of `tool` whose
+    /// attribute is `value`.
+    pub fn add_split(
+        &mut self,
+        tool: ToolId,
+        value: Option<String>,
+        error_type: Option<String>,
+        pattern: Option<String>,
+        count: i64,
+    ) {
+        let (by_type, by_pattern) = self.0.entry((tool, value)).or_default();
         *by_type.entry(error_type.clone()).or_default() += count;
         *by_pattern.entry((error_type, pattern)).or_default() += count;
     }
@@ -58,40 +77,55 @@ fn value_of(key: Option<&GroupKey>) -> Option<String> {
     key.and_then(GroupKey::as_str).map(str::to_owned)
 }
 
-/// The tool of a row grouped by [`TOOL_GROUPS`] (and maybe more).
-fn tool_of(row: &AggregateRow) -> ToolId {
-    (value_of(row.keys.first()), value_of(row.keys.get(1)))
+/// The dimensions tool calls are grouped by: [`TOOL_GROUPS`], then the split's attribute.
+pub fn tool_groups(split: Option<AttributeKey>) -> Vec<GroupBy> {
+    TOOL_GROUPS
+        .into_iter()
+        .chain(split.map(GroupBy::Attribute))
+        .collect()
 }
 
-/// The answer over `range`: `rows` grouped by [`TOOL_GROUPS`], `points` by those and a time
-/// bucket (the trends; empty without), `failures`, the `top` error types and patterns of each;
-/// busiest tool first.
+/// The tool and split value of a row grouped by [`tool_groups`] (and maybe more).
+fn row_of(row: &AggregateRow, split: Option<AttributeKey>) -> RowId {
+    let tool = (value_of(row.keys.first()), value_of(row.keys.get(1)));
+    let value = split.and_then(|_| value_of(row.keys.get(TOOL_GROUPS.len())));
+    (tool, value)
+}
+
+/// The answer over `range`: `rows` grouped by [`tool_groups`] of `split`, `points` by those
+/// and a time bucket (the trends; empty without), `failures`, the `top` error types and
+/// patterns of each; busiest tool first.
 pub fn tools_answer(
     range: TimeRange,
+    split: Option<AttributeKey>,
     rows: Vec<AggregateRow>,
     points: Vec<AggregateRow>,
     mut failures: ToolFailures,
     top_n: usize,
 ) -> ToolsAnswer {
-    let mut trends: HashMap<ToolId, Vec<ToolPoint>> = HashMap::new();
+    let bucket_at = TOOL_GROUPS.len() + usize::from(split.is_some());
+    let mut trends: HashMap<RowId, Vec<ToolPoint>> = HashMap::new();
     for p in points {
-        let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(TOOL_GROUPS.len()) else {
+        let Some(GroupKey::Bucket(start_unix_nano)) = p.keys.get(bucket_at) else {
             continue;
         };
-        trends.entry(tool_of(&p)).or_default().push(ToolPoint {
-            start_unix_nano: *start_unix_nano,
-            calls: p.count,
-            errors: p.errors,
-            duration: p.duration,
-        });
+        trends
+            .entry(row_of(&p, split))
+            .or_default()
+            .push(ToolPoint {
+                start_unix_nano: *start_unix_nano,
+                calls: p.count,
+                errors: p.errors,
+                duration: p.duration,
+            });
     }
     let mut tools: Vec<ToolStats> = rows
         .into_iter()
         .map(|row| {
-            let id = tool_of(&row);
+            let id = row_of(&row, split);
             let (by_type, by_pattern) = failures.0.remove(&id).unwrap_or_default();
             let mut trend = trends.remove(&id).unwrap_or_default();
-            let (mcp_server, tool) = id;
+            let ((mcp_server, tool), value) = id;
             trend.sort_by_key(|p| p.start_unix_nano);
             ToolStats {
                 trend,
@@ -117,11 +151,24 @@ pub fn tools_answer(
                     .collect(),
                 tool,
                 mcp_server,
+                attribute: split.map(|key| AttributeSplit {
+                    key: key.as_str().to_owned(),
+                    value,
+                }),
             }
         })
         .collect();
-    tools.sort_by(|a, b| {
-        (Reverse(a.calls), &a.tool, &a.mcp_server).cmp(&(Reverse(b.calls), &b.tool, &b.mcp_server))
-    });
+    let order = |t: &ToolStats| {
+        let value = t.attribute.as_ref().and_then(|a| a.value.clone());
+        // Calls without the attribute after those with it.
+        (
+            Reverse(t.calls),
+            t.tool.clone(),
+            t.mcp_server.clone(),
+            value.is_none(),
+            value,
+        )
+    };
+    tools.sort_by_cached_key(order);
     ToolsAnswer { range, tools }
 }

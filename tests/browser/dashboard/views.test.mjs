@@ -272,6 +272,34 @@ describe('the dashboard', () => {
     }
   });
 
+  test('tools split and cost grouped by an attribute typed in the view, as the API answers', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    const page = await visit('/tools', '.tools-table tbody tr');
+    await page.fill('input[name="attribute"]', 'user.id');
+    await page.press('input[name="attribute"]', 'Enter');
+    await page.waitForSelector('.tools-table th:has-text("user.id")');
+    assert.match(page.url(), /group_by=attr%3Auser\.id|group_by=attr:user\.id/);
+    const tools = await api(server, '/tools?from=-1h&top=3&bucket=1m&group_by=attr:user.id');
+    const split = await page.$$eval('.tools-table tbody tr', (rows) =>
+      rows.map((r) => [r.querySelector('td:first-child').innerText, r.querySelector('td.split-value').innerText]));
+    assert.deepEqual(split, tools.tools.map((x) => [x.tool, x.attribute.value ?? '(none)']));
+    assert.ok(new Set(split.map(([, user]) => user)).size >= 3, `each user's calls apart: ${JSON.stringify(split)}`);
+
+    await page.goto(`${server.app}/cost?group_by=model,hour&range=24h`);
+    await page.waitForSelector('.total-line');
+    await page.selectOption('.toolbar select >> nth=0', 'attr');
+    await page.fill('input[name="attribute"]', 'user.id');
+    await page.press('input[name="attribute"]', 'Enter');
+    await page.waitForSelector('.table-wrap th:has-text("attr:user.id")');
+    const cost = await api(server, '/cost?from=-24h&group_by=attr:user.id,hour');
+    assert.equal(await page.locator('.table-wrap tbody tr').count(), cost.rows.length);
+    const users = await page.$$eval('.table-wrap tbody tr td:first-child', (cells) => [...new Set(cells.map((c) => c.innerText))].sort());
+    assert.deepEqual(users, [...new Set(cost.rows.map((r) => r.keys['attr:user.id'] ?? '(none)'))].sort());
+    await page.waitForTimeout(300);
+    assert.deepEqual(page.errors, [], page.errors.join('\n'));
+    await page.context().close();
+  });
+
   test('the report, written by the CLI, opens offline and says what the API says', async (t) => {
     if (!browser) return t.skip('no Chromium');
     const dir = mkdtempSync(join(tmpdir(), 'agentrace-report-'));

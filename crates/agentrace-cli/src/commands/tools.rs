@@ -24,7 +24,7 @@ pub(crate) fn run(store: &StoreArgs, args: &ToolsArgs) -> Result<(), CliError> {
     if range.start_unix_nano.is_none() && range.end_unix_nano.is_none() {
         range = TimeRange::since(agentrace_core::now_unix_nano().saturating_sub(DEFAULT_SINCE_NS));
     }
-    let report = tools_with_health(&*db, range, 3, None)?;
+    let report = tools_with_health(&*db, range, 3, None, args.by)?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
@@ -39,21 +39,26 @@ fn render(report: &ToolsHealth) -> String {
     if report.tools.is_empty() {
         return "no tool call in this range\n".to_owned();
     }
-    let mut table = Table::new(&[
-        "tool",
-        "mcp server",
-        "calls",
-        "success",
-        "health",
-        "p50",
-        "p95",
-        "p99",
-    ]);
+    // Split by an attribute: a column of its values, headed by its key.
+    let split = report
+        .tools
+        .first()
+        .and_then(|t| t.stats.attribute.as_ref())
+        .map(|a| terminal_text(&a.key));
+    let mut header = vec!["tool", "mcp server"];
+    header.extend(split.as_deref());
+    header.extend(["calls", "success", "health", "p50", "p95", "p99"]);
+    let mut table = Table::new(&header);
     for t in &report.tools {
         let s = &t.stats;
-        table.row(vec![
+        let mut row = vec![
             terminal_text(s.tool.as_deref().unwrap_or("(unnamed)")),
             terminal_text(s.mcp_server.as_deref().unwrap_or("local")),
+        ];
+        if let Some(a) = &s.attribute {
+            row.push(terminal_text(a.value.as_deref().unwrap_or("(none)")));
+        }
+        row.extend([
             count(s.calls),
             format!("{:.1} %", s.success_rate * 100.0),
             format!("{} {:?}", t.health.score, t.health.grade).to_lowercase(),
@@ -61,6 +66,7 @@ fn render(report: &ToolsHealth) -> String {
             duration(s.duration.p95_ns),
             duration(s.duration.p99_ns),
         ]);
+        table.row(row);
     }
     let mut out = table.render("");
     for t in report
@@ -68,7 +74,16 @@ fn render(report: &ToolsHealth) -> String {
         .iter()
         .filter(|t| !t.health.recommendations.is_empty())
     {
-        let tool = terminal_text(t.stats.tool.as_deref().unwrap_or("(unnamed)"));
+        let mut tool = terminal_text(t.stats.tool.as_deref().unwrap_or("(unnamed)"));
+        if let Some(a) = &t.stats.attribute {
+            let value = a.value.as_deref().unwrap_or("(none)");
+            let _ = write!(
+                tool,
+                " ({} {})",
+                terminal_text(&a.key),
+                terminal_text(value)
+            );
+        }
         let _ = match &t.stats.mcp_server {
             Some(server) => writeln!(out, "\n{tool} on {}:", terminal_text(server)),
             None => writeln!(out, "\n{tool}:"),

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 
 import {
   TRACE_FILTERS,
+  attributeKey,
   costGroups,
   costQuery,
   eventsQuery,
@@ -11,6 +12,7 @@ import {
   tracesQuery,
   tracesSort,
   tracesSortQuery,
+  toolsQuery,
 } from '../src/lib/queries.js';
 import { rangeOf } from '../src/lib/range.js';
 
@@ -68,6 +70,8 @@ test('cost groups by at most two known dimensions, the model by default', () => 
   assert.deepEqual(costGroups({ group_by: 'agent,bogus,day,user' }), ['agent', 'day']);
   assert.deepEqual(costGroups({ group_by: 'bogus' }), ['model']);
   assert.deepEqual(costGroups({ group_by: '' }), ['model']);
+  assert.deepEqual(costGroups({ group_by: 'attr:customer.id,day' }), ['attr:customer.id', 'day']);
+  assert.deepEqual(costGroups({ group_by: 'attr:customer id,agent' }), ['agent'], 'a key the API refuses is dropped');
   assert.deepEqual(costQuery({ agent: 'a', span: 'x', user: '' }, LAST_HOUR, ['model', 'day']), {
     from: '-1h',
     group_by: 'model,day',
@@ -80,4 +84,21 @@ test('two groups are compared at most; a third ticked replaces the earliest', ()
   assert.deepEqual(toggleCompared(['a'], 'b'), ['a', 'b']);
   assert.deepEqual(toggleCompared(['a', 'b'], 'c'), ['b', 'c']);
   assert.deepEqual(toggleCompared(['a', 'b'], 'a'), ['b']);
+});
+
+test('an attribute dimension names a key the API takes, and splits the tools view', () => {
+  assert.equal(attributeKey('attr:customer.id'), 'customer.id');
+  assert.equal(attributeKey('attr:k8s.pod/name:1'), 'k8s.pod/name:1');
+  assert.equal(attributeKey('attr:'), null);
+  assert.equal(attributeKey('attr:<script>'), null);
+  assert.equal(attributeKey(`attr:${'k'.repeat(65)}`), null);
+  assert.equal(attributeKey('model'), null);
+  assert.equal(attributeKey(undefined), null);
+  assert.deepEqual(toolsQuery({ group_by: 'attr:customer.id' }, LAST_HOUR, '1m'), {
+    from: '-1h',
+    top: 3,
+    bucket: '1m',
+    group_by: 'attr:customer.id',
+  });
+  assert.deepEqual(toolsQuery({ group_by: 'model' }, LAST_HOUR, '1m'), { from: '-1h', top: 3, bucket: '1m' });
 });

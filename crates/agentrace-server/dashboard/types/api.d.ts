@@ -204,6 +204,11 @@ declare namespace Api {
     top_errors: ErrorPattern[];
     /** With `bucket`: calls per bucket that has calls, oldest first. */
     trend?: ToolPoint[];
+    /** With `group_by=attr:<key>`: the attribute and this row's value of it (`null`: the calls without it). */
+    attribute?: {
+      key: string;
+      value: string | null;
+    };
     health: ToolHealth;
   }
   interface ToolsAnswer {

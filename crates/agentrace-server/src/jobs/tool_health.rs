@@ -18,7 +18,7 @@
 //! page, which all read [`tools_with_health`].
 
 use agentrace_core::now_unix_nano;
-use agentrace_store::{QueryError, Store, TimeRange, ToolStats};
+use agentrace_store::{AttributeKey, QueryError, Store, TimeRange, ToolStats, ToolsAnswer};
 use serde::{Deserialize, Serialize};
 
 /// Baseline calls below which a tool is judged without a baseline.
@@ -90,39 +90,50 @@ pub struct ToolsHealth {
     pub tools: Vec<ToolReport>,
 }
 
-/// Tools over `range` (see [`Analytics::tools`](agentrace_store::Analytics::tools)), each with its health: four rollup reads
-/// (the range, its two halves, the baseline).
+/// Tools over `range` (see [`Analytics::tools`](agentrace_store::Analytics::tools)), each with
+/// its health: four reads (the range, its two halves, the baseline), from the rollups; with
+/// `split`, each tool once per value of that attribute
+/// ([`Analytics::tools_by_attribute`](agentrace_store::Analytics::tools_by_attribute)), each
+/// judged against its own baseline.
 pub fn tools_with_health(
     store: &dyn Store,
     range: TimeRange,
     top: usize,
     bucket_ns: Option<u64>,
+    split: Option<AttributeKey>,
 ) -> Result<ToolsHealth, QueryError> {
-    let answer = store.tools(range, top, bucket_ns)?;
+    let tools = |range, top, bucket_ns| -> Result<ToolsAnswer, QueryError> {
+        match split {
+            Some(key) => store.tools_by_attribute(range, key, top, bucket_ns),
+            None => store.tools(range, top, bucket_ns),
+        }
+    };
+    let answer = tools(range, top, bucket_ns)?;
     let start = answer.range.start_unix_nano;
     let end = answer.range.end_unix_nano.unwrap_or_else(now_unix_nano);
     let baseline = match start {
-        Some(s) => {
-            store
-                .tools(TimeRange::new(s.saturating_sub(BASELINE_NS), s), 0, None)?
-                .tools
-        }
+        Some(s) => tools(TimeRange::new(s.saturating_sub(BASELINE_NS), s), 0, None)?.tools,
         None => Vec::new(),
     };
     let halves = match start {
         Some(s) if end.saturating_sub(s) >= 2 * MINUTE_NS => {
             let mid = s + (end - s) / 2 / MINUTE_NS * MINUTE_NS;
             Some((
-                store.tools(TimeRange::new(s, mid), 0, None)?.tools,
-                store.tools(TimeRange::new(mid, end), 0, None)?.tools,
+                tools(TimeRange::new(s, mid), 0, None)?.tools,
+                tools(TimeRange::new(mid, end), 0, None)?.tools,
             ))
         }
         _ => None,
     };
-    // A tool is its MCP server's and its name: two servers' `search` are two tools.
+    // A tool is its MCP server's and its name: two servers' `search` are two tools (and
+    // split, each value of the attribute its own).
     let find = |list: &[ToolStats], tool: &ToolStats| {
         list.iter()
-            .find(|t| t.tool == tool.tool && t.mcp_server == tool.mcp_server)
+            .find(|t| {
+                t.tool == tool.tool
+                    && t.mcp_server == tool.mcp_server
+                    && t.attribute == tool.attribute
+            })
             .cloned()
     };
     let tools = answer

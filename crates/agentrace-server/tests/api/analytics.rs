@@ -874,3 +874,101 @@ async fn cost_groups_by_an_attribute_of_the_span_or_its_resource_within_a_bound(
         .await?;
     Ok(())
 }
+
+/// `/tools?group_by=attr:<key>`: each tool once per value of the attribute, naming it, with
+/// its own calls and health; any other split is refused (tools are always by tool), and so is
+/// a key of more than the bound's values.
+#[tokio::test]
+async fn tools_split_by_an_attribute_within_a_bound() -> TestResult {
+    let api = Api::start().await?;
+    let Some(template) = api.runs[0]
+        .spans
+        .iter()
+        .find(|s| s.kind == SpanKind::Tool)
+        .cloned()
+    else {
+        return Err("the generated runs have a tool call".into());
+    };
+    let call = |n: u64, customer: &str, failed: bool| {
+        let mut span = template.clone();
+        span.trace_id = crate::support::trace_id(95_000 + n);
+        span.span_id =
+            agentrace_core::SpanId::from_bytes((0x7800_0000_0000_0000 | n).to_be_bytes());
+        span.parent_span_id = None;
+        span.tool_name = Some("lookup_customer".into());
+        span.attributes.insert("customer.id", customer);
+        span.attributes.remove("error.type");
+        span.status = if failed {
+            agentrace_core::SpanStatus::error("quota exceeded")
+        } else {
+            agentrace_core::SpanStatus::default()
+        };
+        span
+    };
+    let store = api.state.configured_store.clone();
+    store.write_spans(&[
+        call(1, "acme", false),
+        call(2, "acme", true),
+        call(3, "globex", false),
+    ])?;
+    let path = "/tools?group_by=attr:customer.id&from=2025-11-21T00:00:00Z&to=2025-11-22T00:00:00Z";
+    let tools = api.ok(path, "ToolsAnswer").await?;
+    let split: Vec<_> = tools["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["tool"] == "lookup_customer")
+        .map(|t| {
+            (
+                t["attribute"]["key"].clone(),
+                t["attribute"]["value"].clone(),
+                t["calls"].clone(),
+                t["errors"].clone(),
+                t["health"]["score"].is_u64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        split,
+        vec![
+            (
+                json!("customer.id"),
+                json!("acme"),
+                json!(2),
+                json!(1),
+                true
+            ),
+            (
+                json!("customer.id"),
+                json!("globex"),
+                json!(1),
+                json!(0),
+                true
+            ),
+        ],
+        "{tools}"
+    );
+    // The generated runs' tools carry no customer: their rows name the key, value null.
+    assert!(
+        tools["tools"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t["tool"] != "lookup_customer" && t["attribute"]["value"].is_null()),
+        "{tools}"
+    );
+    api.fails(
+        "/tools?group_by=model",
+        400,
+        "bad_parameter",
+        "attr:<key> only",
+    )
+    .await?;
+    let many: Vec<_> = (0..1_001)
+        .map(|n| call(1_000 + n, &format!("c-{n}"), false))
+        .collect();
+    store.write_spans(&many)?;
+    api.fails(path, 400, "bad_parameter", "more than the 1000")
+        .await?;
+    Ok(())
+}

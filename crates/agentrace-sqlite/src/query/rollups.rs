@@ -496,7 +496,7 @@ pub(super) fn tools(
             failures.add((text(MCP_SERVER), text(TOOL)), error_type, pattern, count);
         }
     })?;
-    Ok(tools_answer(range, rows, points, failures, n))
+    Ok(tools_answer(range, None, rows, points, failures, n))
 }
 
 /// Aggregates like [`aggregate`](Self::aggregate), over the query's range widened to whole

@@ -135,6 +135,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     rollups::overview,
     rollups::tools,
     rollups::tools_of_mcp_servers,
+    rollups::tools_by_attribute,
     rollups::metrics,
     // Repairs.
     repairs::update_costs,

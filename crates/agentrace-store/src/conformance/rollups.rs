@@ -486,6 +486,106 @@ pub fn tools_of_mcp_servers(store: &dyn Store) -> CheckResult {
     expect_eq("spans on docs", &3, &rolled.total.count)
 }
 
+/// Tools split by an attribute (`group_by=attr:customer.id`): the span's value, else its
+/// resource's, as text (a number as its digits); calls without it together, after the others.
+/// One trace at T0: `search` for `acme` twice (one failed, `tool_error`; minutes one and
+/// three), for `globex` once (on the resource), for 42 once (an integer), without a customer
+/// once; `fetch` for `acme` once. Each split keeps its own calls, failures and trend.
+pub fn tools_by_attribute(store: &dyn Store) -> CheckResult {
+    use agentrace_core::Resource;
+    use std::sync::Arc;
+    let customer = crate::AttributeKey::new("customer.id").map_err(|e| e.to_string())?;
+    let call = |id: u16, at: u64, tool: &str| {
+        span(10, id, "execute_tool", T0 + at * SEC, T0 + at * SEC + SEC)
+            .parent(1)
+            .tool(tool)
+    };
+    let mut globex = call(4, 100, "search").build();
+    let mut resource = Resource::new("svc-a");
+    resource.attributes.insert("customer.id", "globex");
+    globex.resource = Arc::new(resource);
+    store.write_spans(&[
+        span(10, 1, "invoke_agent helper", T0, T0 + 300 * SEC)
+            .agent("helper")
+            .attribute("customer.id", "acme")
+            .build(),
+        call(2, 70, "search")
+            .attribute("customer.id", "acme")
+            .build(),
+        call(3, 190, "search")
+            .attribute("customer.id", "acme")
+            .error("index 7 unavailable", Some("tool_error"))
+            .build(),
+        globex,
+        call(5, 110, "search")
+            .attribute("customer.id", 42_i64)
+            .build(),
+        call(6, 120, "search").build(),
+        call(7, 130, "fetch")
+            .attribute("customer.id", "acme")
+            .build(),
+    ])?;
+    let answer = store.tools_by_attribute(TimeRange::ALL, customer, 5, Some(MINUTE))?;
+    let got: Vec<_> = answer
+        .tools
+        .iter()
+        .map(|t| {
+            let split = t.attribute.as_ref();
+            (
+                t.tool.clone().unwrap_or_default(),
+                split.map(|a| a.key.clone()),
+                split.and_then(|a| a.value.clone()),
+                (t.calls, t.errors),
+                t.trend
+                    .iter()
+                    .map(|p| (p.start_unix_nano, p.calls))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let row = |tool: &str, value: Option<&str>, counts, minutes: &[u64]| {
+        (
+            tool.to_owned(),
+            Some("customer.id".to_owned()),
+            value.map(str::to_owned),
+            counts,
+            minutes
+                .iter()
+                .map(|m| (T0 + m * MINUTE, 1))
+                .collect::<Vec<_>>(),
+        )
+    };
+    expect_eq(
+        "tools by customer.id (tool, key, value, calls and errors, trend), busiest first",
+        &vec![
+            row("search", Some("acme"), (2, 1), &[1, 3]),
+            row("fetch", Some("acme"), (1, 0), &[2]),
+            row("search", Some("42"), (1, 0), &[1]),
+            row("search", Some("globex"), (1, 0), &[1]),
+            row("search", None, (1, 0), &[2]),
+        ],
+        &got,
+    )?;
+    expect_eq(
+        "the failure is acme's",
+        &vec![ErrorPattern {
+            error_type: Some("tool_error".to_owned()),
+            pattern: Some("index <n> unavailable".to_owned()),
+            count: 1,
+        }],
+        &answer.tools[0].top_errors,
+    )?;
+    let whole = store.tools(TimeRange::ALL, 5, None)?;
+    expect_eq(
+        "unsplit: search's five calls, no attribute",
+        &Some((Some("search".to_owned()), 5, 1, None)),
+        &whole
+            .tools
+            .first()
+            .map(|t| (t.tool.clone(), t.calls, t.errors, t.attribute.clone())),
+    )
+}
+
 /// Measurements of three metrics, and what is read back. Token usage (histogram, `{token}`):
 /// input 100 at T0+5 s, 300 at T0+30 s, 50 at T0+65 s; output 20 at T0+10 s. Cost (counter,
 /// `USD`, model gpt-4o): 0.5 at T0+1 s, 0.25 at T0+2 s. Queue depth (gauge): 3 at T0+5 s, 4

@@ -51,3 +51,21 @@ export function FilterBar({ query, names, children }) {
     ${active && html`<button type="button" class="link-button reset" onClick=${reset}>Clear filters</button>`}
   </div>`;
 }
+
+/**
+ * An attribute key, applied on Enter or when the field is left (not at every keystroke: a
+ * half-typed key would be a query of its own); `''` clears it.
+ * @param {{ label: string, value: string, onApply: (key: string) => void }} props
+ */
+export function AttributeKeyInput({ label, value, onApply }) {
+  const [text, setText] = useState(value);
+  useEffect(() => setText(value), [value]);
+  const apply = () => {
+    if (text.trim() !== value) onApply(text.trim());
+  };
+  return html`<label class="filter">
+    <span>${label}</span>
+    <input type="search" name="attribute" value=${text} placeholder="customer.id" pattern="[A-Za-z0-9_.:/\-]{1,64}" title="An attribute of the span, else of its resource: 1 to 64 letters, digits and _ . - : /"
+      onInput=${withValue(setText)} onBlur=${apply} onKeyDown=${(/** @type {KeyboardEvent} */ e) => e.key === 'Enter' && apply()} autocomplete="off" spellcheck="false" />
+  </label>`;
+}

@@ -99,16 +99,33 @@ export const COST_TIME = new Set(['day', 'hour']);
 /** The cost view's filters: query keys passed to `/cost` as they are. */
 export const COST_FILTERS = ['provider', 'model', 'agent', 'framework', 'service', 'session', 'user'];
 
+/** The prefix of an attribute dimension: `attr:customer.id`. */
+export const ATTRIBUTE_PREFIX = 'attr:';
+
+/** An attribute key as the API takes it: OpenTelemetry's characters, 1 to 64. */
+const ATTRIBUTE_KEY = /^[A-Za-z0-9_.:/-]{1,64}$/;
+
 /**
- * The dimensions the cost view groups by: the URL's `group_by` (known ones, at most two),
- * else the model.
+ * The key of an attribute dimension (`attr:customer.id` → `customer.id`); `null` for anything
+ * else, a key the API would refuse included.
+ * @param {string | undefined} dim
+ * @returns {string | null}
+ */
+export function attributeKey(dim) {
+  const key = dim?.startsWith(ATTRIBUTE_PREFIX) ? dim.slice(ATTRIBUTE_PREFIX.length) : null;
+  return key !== null && ATTRIBUTE_KEY.test(key) ? key : null;
+}
+
+/**
+ * The dimensions the cost view groups by: the URL's `group_by` (known ones and attributes, at
+ * most two), else the model.
  * @param {Query} query the URL's
  * @returns {string[]}
  */
 export function costGroups(query) {
   const dims = (query.group_by ?? 'model')
     .split(',')
-    .filter((d) => COST_DIMENSIONS.some(([k]) => k === d))
+    .filter((d) => COST_DIMENSIONS.some(([k]) => k === d) || attributeKey(d) !== null)
     .slice(0, 2);
   if (!dims.length) dims.push('model');
   return dims;
@@ -126,6 +143,19 @@ export function costQuery(query, range, dims) {
   const q = { ...apiRange(range), group_by: dims.join(',') };
   for (const f of COST_FILTERS) if (query[f]) q[f] = query[f];
   return q;
+}
+
+/**
+ * The API query of the tools view: its range, the trend's bucket, and the attribute the URL's
+ * `group_by` splits each tool by (a valid `attr:<key>` only).
+ * @param {Query} query the URL's
+ * @param {Range} range
+ * @param {string} bucket
+ * @returns {Record<string, string | number>}
+ */
+export function toolsQuery(query, range, bucket) {
+  const key = attributeKey(query.group_by);
+  return { ...apiRange(range), top: 3, bucket, ...(key ? { group_by: ATTRIBUTE_PREFIX + key } : {}) };
 }
 
 /**

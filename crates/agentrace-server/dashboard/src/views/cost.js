@@ -1,16 +1,16 @@
 // Cost: billable calls grouped by one or two dimensions, as a chart and a table, with a CSV
 // download; and every budget with its spend in the current period.
 
-import { html, useMemo, withValue } from '../lib/html.js';
+import { html, useMemo, useState, withValue } from '../lib/html.js';
 import { apiUrl, useApi } from '../lib/api.js';
 import { setQuery } from '../lib/router.js';
-import { COST_DIMENSIONS as DIMENSIONS, COST_FILTERS as FILTERS, COST_TIME as TIME, costGroups, costQuery } from '../lib/queries.js';
+import { ATTRIBUTE_PREFIX, COST_DIMENSIONS as DIMENSIONS, COST_FILTERS as FILTERS, COST_TIME as TIME, attributeKey, costGroups, costQuery } from '../lib/queries.js';
 import { costLabel as label, costOverTime } from '../lib/series.js';
 import * as fmt from '../lib/format.js';
 import { Card, Pending } from '../components/common.js';
 import { BarList } from '../components/bar-list.js';
 import { TimeChart } from '../components/chart.js';
-import { FilterBar, TextFilter } from '../components/filters.js';
+import { AttributeKeyInput, FilterBar, TextFilter } from '../components/filters.js';
 import { Table } from '../components/table.js';
 
 /**
@@ -59,6 +59,16 @@ export function Cost({ query, range }) {
    * @param {string | null} second
    */
   const setDims = (first, second) => setQuery({ group_by: [first, second].filter(Boolean).join(',') }, { push: true });
+  // Grouped by an attribute: its key typed beside the choice ("Attribute…" picked, no key yet:
+  // the field waits for one).
+  const firstKey = attributeKey(dims[0]);
+  const [picking, setPicking] = useState(false);
+  const byAttribute = picking || firstKey !== null;
+  /** @param {string} v */
+  const pick = (v) => {
+    setPicking(v === 'attr');
+    if (v !== 'attr') setDims(v, dims[1] === v ? null : dims[1]);
+  };
   const time = dims.find((d) => TIME.has(d));
   const other = dims.find((d) => d !== time);
   /** @type {Column<Api.CostRow>[]} */
@@ -78,10 +88,16 @@ export function Cost({ query, range }) {
   return html`<div class="view cost">
     <div class="toolbar">
       <label class="filter"><span>Group by</span>
-        <select value=${dims[0]} onChange=${withValue((v) => setDims(v, dims[1] === v ? null : dims[1]))}>
+        <select value=${byAttribute ? 'attr' : dims[0]} onChange=${withValue(pick)}>
           ${DIMENSIONS.map(([k, l]) => html`<option value=${k}>${l}</option>`)}
+          <option value="attr">Attribute…</option>
         </select>
       </label>
+      ${byAttribute &&
+      html`<${AttributeKeyInput} label="Attribute key" value=${firstKey ?? ''} onApply=${(/** @type {string} */ key) => {
+        setPicking(false);
+        setDims(key ? ATTRIBUTE_PREFIX + key : 'model', dims[1] ?? null);
+      }} />`}
       <label class="filter"><span>then by</span>
         <select value=${dims[1] ?? ''} onChange=${withValue((v) => setDims(dims[0], v || null))}>
           <option value="">—</option>

@@ -1,17 +1,22 @@
 // Tools: per tool (a tool on an MCP server is its server's: two servers' `search` are two
 // rows), calls, success rate, its health (score and recommendations), duration percentiles,
-// its most frequent failures and its trend over the range.
+// its most frequent failures and its trend over the range; split, when asked, by an attribute
+// (each tool once per customer, say).
 
 import { html } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
-import { apiRange, bucketFor } from '../lib/range.js';
+import { bucketFor } from '../lib/range.js';
+import { setQuery } from '../lib/router.js';
+import { ATTRIBUTE_PREFIX, attributeKey, toolsQuery } from '../lib/queries.js';
 import { callsPerBucket } from '../lib/series.js';
 import * as fmt from '../lib/format.js';
 import { Pending } from '../components/common.js';
+import { AttributeKeyInput } from '../components/filters.js';
 
 /**
  * @import { ApiState } from '../lib/api.js'
  * @import { Range } from '../lib/range.js'
+ * @import { Query } from '../lib/url.js'
  */
 
 /**
@@ -44,20 +49,25 @@ function Health({ health }) {
 /** @type {Record<string, number>} */
 const BUCKET_MS = { '1m': 60e3, '5m': 300e3, '15m': 900e3, '1h': 3600e3, '6h': 6 * 3600e3, '1d': 86400e3 };
 
-/** @param {{ range: Range }} props */
-export function Tools({ range }) {
+/** @param {{ query: Query, range: Range }} props */
+export function Tools({ query, range }) {
   const bucket = bucketFor(range);
+  const split = attributeKey(query.group_by);
   /** @type {ApiState<Api.ToolsAnswer>} */
-  const state = useApi('/tools', { ...apiRange(range), top: 3, bucket });
-  if (!state.data) return html`<${Pending} state=${state} />`;
+  const state = useApi('/tools', toolsQuery(query, range, bucket));
+  const toolbar = html`<div class="toolbar">
+    <${AttributeKeyInput} label="Split by attribute" value=${split ?? ''} onApply=${(/** @type {string} */ key) => setQuery({ group_by: key ? ATTRIBUTE_PREFIX + key : null }, { push: true })} />
+  </div>`;
+  if (!state.data) return html`<div class="view tools">${toolbar}<${Pending} state=${state} /></div>`;
   const tools = state.data.tools;
-  if (!tools.length) return html`<div class="empty">No tool call in this range (spans of kind <code>tool</code>: <code>execute_tool</code> spans, OpenInference TOOL spans, …).</div>`;
+  if (!tools.length) return html`<div class="view tools">${toolbar}<div class="empty">No tool call in this range (spans of kind <code>tool</code>: <code>execute_tool</code> spans, OpenInference TOOL spans, …).</div></div>`;
   return html`<div class="view tools">
+    ${toolbar}
     <div class="table-wrap">
       <table class="table tools-table">
         <thead>
           <tr>
-            <th>Tool</th><th>MCP server</th><th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
+            <th>Tool</th><th>MCP server</th>${split && html`<th>${split}</th>`}<th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
             <th>Top failures</th><th>Calls over the range <span class="muted">(per ${bucket})</span></th>
           </tr>
         </thead>
@@ -66,6 +76,7 @@ export function Tools({ range }) {
             (t) => html`<tr class=${t.success_rate < 0.9 ? 'has-error' : ''}>
               <td><a href=${`/traces?kind=tool&name=${encodeURIComponent(t.tool ?? '')}`}>${t.tool ?? '(unnamed)'}</a></td>
               <td class="mcp-server">${t.mcp_server ? html`<span class="badge kind-mcp">${t.mcp_server}</span>` : html`<span class="muted">local</span>`}</td>
+              ${split && html`<td class="split-value">${t.attribute?.value ?? html`<span class="muted">(none)</span>`}</td>`}
               <td class="num">${fmt.count(t.calls)}</td>
               <td class="num"><span class=${t.success_rate < 0.9 ? 'error-text' : t.success_rate < 0.99 ? 'warn-text' : 'ok-text'}>${fmt.percent(t.success_rate)}</span></td>
               <td class="health-cell"><${Health} health=${t.health} /></td>

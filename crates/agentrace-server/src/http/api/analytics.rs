@@ -316,18 +316,47 @@ pub(super) fn minutes(p: &mut Params, name: &'static str) -> Result<Option<u64>,
 }
 
 /// `GET /tools`: tool calls by tool with their health (`crate::jobs::tool_health`), and each
-/// tool's trend when a `bucket` is given.
+/// tool's trend when a `bucket` is given; with `group_by=attr:<key>`, each tool once per value
+/// of that attribute (at most [`MAX_ATTRIBUTE_GROUPS`] values).
 pub(super) async fn tools(scope: Scope, mut p: Params) -> Result<Json<ToolsHealth>, ApiError> {
     let range = p.range()?;
     let top = p.count("top", 5, 50)?;
     let bucket = minutes(&mut p, "bucket")?;
+    let split = match p.text("group_by")? {
+        None => None,
+        Some(text) => Some(match text.strip_prefix(ATTRIBUTE_PREFIX) {
+            Some(key) => AttributeKey::new(key).map_err(|e| ApiError::bad("group_by", e))?,
+            None => {
+                return Err(ApiError::bad(
+                    "group_by",
+                    format!(
+                        "{text:?}: tools are always by tool; they split by attr:<key> only (a span or resource attribute)"
+                    ),
+                ));
+            }
+        }),
+    };
     p.finish()?;
-    Ok(Json(
-        blocking(&scope.store, move |s| {
-            tools_with_health(s, range, top, bucket)
-        })
-        .await?,
-    ))
+    let answer = blocking(&scope.store, move |s| {
+        tools_with_health(s, range, top, bucket, split)
+    })
+    .await?;
+    let values: std::collections::HashSet<_> = answer
+        .tools
+        .iter()
+        .filter_map(|t| t.stats.attribute.as_ref().map(|a| &a.value))
+        .collect();
+    if values.len() > MAX_ATTRIBUTE_GROUPS {
+        return Err(ApiError::bad(
+            "group_by",
+            format!(
+                "{ATTRIBUTE_PREFIX}{} has {} values in this range, more than the {MAX_ATTRIBUTE_GROUPS} a grouping may give: narrow the range, or split by another attribute",
+                split.map(|k| k.to_string()).unwrap_or_default(),
+                values.len()
+            ),
+        ));
+    }
+    Ok(Json(answer))
 }
 
 /// `GET /overview` answer: [`Summary`]'s numbers (its top models and agents as `/cost` rows)

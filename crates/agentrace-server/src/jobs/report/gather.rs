@@ -230,8 +230,8 @@ fn tools(
     period: TimeRange,
     before: TimeRange,
 ) -> Result<ToolsSection, QueryError> {
-    let now = tools_with_health(store, period, 0, None)?.tools;
-    let then = tools_with_health(store, before, 0, None)?.tools;
+    let now = tools_with_health(store, period, 0, None, None)?.tools;
+    let then = tools_with_health(store, before, 0, None, None)?.tools;
     let mut by_p95: Vec<_> = now.iter().collect();
     by_p95.sort_by_key(|t| std::cmp::Reverse(t.stats.duration.p95_ns));
     let slowest = by_p95
