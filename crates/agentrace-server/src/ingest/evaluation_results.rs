@@ -6,9 +6,11 @@
 //! with the span that gave the response. Exporters send logs and spans apart, so the span
 //! often comes seconds after its evaluation: a result whose response is not stored yet waits
 //! here, looked up again every [`RETRY_EVERY`] for [`AWAIT`], at most [`MAX_AWAITING`] at
-//! once; past that it is counted unmatched (its event stays stored). What waits is in this
-//! node's memory: a restart forgets it (the event is stored; its score is not made). What
-//! became of the results is counted in the server's counters (`/status`, `/metrics`).
+//! once; past that it is counted unmatched (its event stays stored). A result waits in its
+//! project and is looked up in that project's store only (a project deleted meanwhile: its
+//! results are counted unmatched). What waits is in this node's memory: a restart forgets it
+//! (the event is stored; its score is not made). What became of the results is counted in the
+//! server's counters (`/status`, `/metrics`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
@@ -17,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use agentrace_core::{Event, SpanRecord};
 use agentrace_store::{
-    EvaluationReport, EvaluationResult, Judged, Store, WriteError, evaluation_results,
+    EvaluationReport, EvaluationResult, Judged, ProjectId, Store, WriteError, evaluation_results,
     store_evaluations,
 };
 use tokio::sync::watch;
 
-use crate::store::SharedStore;
+use crate::store::SharedOrganization;
 use crate::telemetry::counters::{add, set_error};
 use crate::telemetry::stats::ServerStats;
 
@@ -35,7 +37,8 @@ pub(crate) const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// Results that wait at most at once; more are counted unmatched at once.
 pub(crate) const MAX_AWAITING: usize = 10_000;
 
-/// What tells waiting results apart: the evaluation's name, its time and what it judges.
+/// What tells waiting results of a project apart: the evaluation's name, its time and what it
+/// judges.
 type Key = (String, u64, String);
 
 fn key(result: &EvaluationResult) -> Key {
@@ -50,10 +53,13 @@ fn key(result: &EvaluationResult) -> Key {
     )
 }
 
+/// A result waiting since an instant, in its project.
+type Waiting = (Instant, ProjectId, EvaluationResult);
+
 /// The evaluation results of received records, and those waiting for their response's span.
 #[derive(Debug)]
 pub(crate) struct EvaluationResults {
-    awaiting: Mutex<VecDeque<(Instant, EvaluationResult)>>,
+    awaiting: Mutex<VecDeque<Waiting>>,
     /// Where what became of them is counted, and the scores they made (for `/metrics`).
     stats: Arc<ServerStats>,
 }
@@ -67,16 +73,15 @@ impl EvaluationResults {
         }
     }
 
-    /// Stores the scores of the evaluation results among a group's records, on the writer's
-    /// thread, after the records (a failure fails the group: it is sent again).
-    /// Results whose response is not stored yet wait for it when `wait` (the configured
-    /// project's: the waiting list is looked up again in its store), else are dropped.
+    /// Stores the scores of the evaluation results among a group's records of `project`, in
+    /// its `store`, on the writer's thread, after the records (a failure fails the group: it
+    /// is sent again). Results whose response is not stored yet wait for it.
     pub(crate) fn store(
         &self,
+        project: ProjectId,
         store: &dyn Store,
         spans: &[SpanRecord],
         events: &[Event],
-        wait: bool,
     ) -> Result<(), WriteError> {
         let found = evaluation_results(spans, events);
         let counters = &self.stats.evaluation_results;
@@ -89,17 +94,16 @@ impl EvaluationResults {
         }
         let report = store_evaluations(store, found.results)?;
         self.count(&report);
-        if wait {
-            let now = Instant::now();
-            self.wait(report.unmatched.into_iter().map(|r| (now, r)));
-        }
+        let now = Instant::now();
+        self.wait(report.unmatched.into_iter().map(|r| (now, project, r)));
         Ok(())
     }
 
-    /// Looks the waiting results up again every [`RETRY_EVERY`] until `stopped`.
+    /// Looks the waiting results up again every [`RETRY_EVERY`], each in its project's store
+    /// found in `organization`, until `stopped`.
     pub(crate) async fn run(
         self: Arc<Self>,
-        store: SharedStore,
+        organization: SharedOrganization,
         mut stopped: watch::Receiver<bool>,
     ) {
         let mut tick = tokio::time::interval(RETRY_EVERY);
@@ -118,45 +122,72 @@ impl EvaluationResults {
             {
                 continue;
             }
-            let (results, store) = (self.clone(), store.clone());
-            let _ =
-                tokio::task::spawn_blocking(move || results.retry(&*store, Instant::now())).await;
+            let (results, organization) = (self.clone(), organization.clone());
+            let retry = move || {
+                let now = Instant::now();
+                for (project, waiting) in results.take_by_project() {
+                    match organization.store(project) {
+                        Ok(store) => results.retry(&*store, project, waiting, now),
+                        Err(e) => {
+                            tracing::debug!("evaluation results of project {project}: {e}");
+                            results.keep_or_give_up(waiting, now);
+                        }
+                    }
+                }
+            };
+            let _ = tokio::task::spawn_blocking(retry).await;
         }
     }
 
-    /// One look-up of the waiting results: those found scored, those waited for [`AWAIT`]
-    /// counted unmatched, the others waiting still. A store that fails keeps them waiting.
-    fn retry(&self, store: &dyn Store, now: Instant) {
-        let waiting: Vec<(Instant, EvaluationResult)> = self.lock().drain(..).collect();
-        let since: HashMap<Key, Instant> = waiting.iter().map(|(t, r)| (key(r), *t)).collect();
-        let results: Vec<EvaluationResult> = waiting.iter().map(|(_, r)| r.clone()).collect();
+    /// Every waiting result, taken off the list, by project.
+    fn take_by_project(&self) -> HashMap<ProjectId, Vec<Waiting>> {
+        let mut by_project: HashMap<ProjectId, Vec<Waiting>> = HashMap::new();
+        for waiting in self.lock().drain(..) {
+            by_project.entry(waiting.1).or_default().push(waiting);
+        }
+        by_project
+    }
+
+    /// One look-up of `project`'s waiting results in its `store`: those found scored, those
+    /// waited for [`AWAIT`] counted unmatched, the others waiting still. A store that fails
+    /// keeps them waiting until then.
+    fn retry(&self, store: &dyn Store, project: ProjectId, waiting: Vec<Waiting>, now: Instant) {
+        let since: HashMap<Key, Instant> = waiting.iter().map(|(t, _, r)| (key(r), *t)).collect();
+        let results: Vec<EvaluationResult> = waiting.iter().map(|(_, _, r)| r.clone()).collect();
         match store_evaluations(store, results) {
             Ok(report) => {
                 self.count(&report);
-                let mut back = Vec::new();
-                for result in report.unmatched {
+                let back = report.unmatched.into_iter().map(|result| {
                     let t = since.get(&key(&result)).copied().unwrap_or(now);
-                    if now.duration_since(t) >= AWAIT {
-                        add(&self.stats.evaluation_results.unmatched, 1);
-                    } else {
-                        back.push((t, result));
-                    }
-                }
-                self.wait(back);
+                    (t, project, result)
+                });
+                self.keep_or_give_up(back.collect(), now);
             }
             Err(e) => {
                 tracing::debug!("evaluation results waiting for their response: {e}");
-                self.wait(waiting);
+                self.keep_or_give_up(waiting, now);
             }
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, EvaluationResult)>> {
+    /// Puts back the results waited for less than [`AWAIT`]; the others are counted unmatched.
+    fn keep_or_give_up(&self, waiting: Vec<Waiting>, now: Instant) {
+        let (keep, expired): (Vec<Waiting>, Vec<Waiting>) = waiting
+            .into_iter()
+            .partition(|(t, _, _)| now.duration_since(*t) < AWAIT);
+        add(
+            &self.stats.evaluation_results.unmatched,
+            expired.len() as u64,
+        );
+        self.wait(keep);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Waiting>> {
         self.awaiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Adds results to the waiting ones, up to [`MAX_AWAITING`] (the rest counted unmatched).
-    fn wait(&self, results: impl IntoIterator<Item = (Instant, EvaluationResult)>) {
+    fn wait(&self, results: impl IntoIterator<Item = Waiting>) {
         let counters = &self.stats.evaluation_results;
         let mut awaiting = self.lock();
         for result in results {

@@ -18,8 +18,6 @@ use crate::ingest::processors::ProjectChains;
 /// publisher thread and the background repairs.
 #[derive(Clone)]
 pub(crate) struct Attributions {
-    /// The project repairs work in (the configured one).
-    configured: ProjectId,
     /// Each project's budgets.
     chains: Arc<dyn ProjectChains>,
     live: broadcast::Sender<Published>,
@@ -27,22 +25,8 @@ pub(crate) struct Attributions {
 
 impl Attributions {
     /// Moving cost between the budgets `chains` give each project.
-    pub(crate) fn new(
-        configured: ProjectId,
-        chains: Arc<dyn ProjectChains>,
-        live: broadcast::Sender<Published>,
-    ) -> Self {
-        Self {
-            configured,
-            chains,
-            live,
-        }
-    }
-
-    /// Spans of the configured project (the one repairs work in) whose attribution was
-    /// completed after they were stored.
-    pub(crate) fn publish_configured(&self, late: Vec<LateAttribution>) {
-        self.publish(self.configured, late);
+    pub(crate) fn new(chains: Arc<dyn ProjectChains>, live: broadcast::Sender<Published>) -> Self {
+        Self { chains, live }
     }
 
     /// Spans of `project` whose attribution was completed after they were stored.

@@ -22,9 +22,9 @@ use crate::ingest::processors::ProjectChains;
 pub(super) struct Group {
     /// The project it was stored in.
     pub(super) project: ProjectId,
-    /// Whether that is the configured project, whose watchers (repairs, online evaluations)
-    /// and fan-out (`/metrics`, the server's forwarder) the configuration sets up; another
-    /// project's forwarder is its own ([`ProjectChains::forwarder`]).
+    /// Whether that is the configured project, whose fan-out (`/metrics`, the server's
+    /// forwarder) the configuration sets up; another project's forwarder is its own
+    /// ([`ProjectChains::forwarder`]).
     pub(super) configured: bool,
     pub(super) spans: EncodedSpans,
     pub(super) events: Vec<Event>,
@@ -34,12 +34,12 @@ pub(super) struct Group {
     pub(super) attributed: Vec<LateAttribution>,
 }
 
-/// What watches the spans committed (the background repairs, the online evaluations): told
-/// of each group on the publisher's thread, after the answers. It must not block: it notes
-/// what it needs and does its work elsewhere.
+/// What watches the spans committed in every project (the background repairs): told of each
+/// group on the publisher's thread, after the answers. It must not block: it notes what it
+/// needs and does its work elsewhere.
 pub(crate) trait CommitWatcher: Send + Sync {
-    /// Spans just committed together.
-    fn committed(&self, spans: &[agentrace_core::SpanRecord]);
+    /// Spans just committed together in `project`.
+    fn committed(&self, project: ProjectId, spans: &[agentrace_core::SpanRecord]);
 }
 
 /// After the answers, off the writer's thread: the commit's watchers, the live feed, the
@@ -65,10 +65,10 @@ impl Publisher {
     fn publish(&self, group: Group) {
         let (project, configured) = (group.project, group.configured);
         self.chains.committed(project, group.spans.spans());
+        for watcher in &self.watchers {
+            watcher.committed(project, group.spans.spans());
+        }
         if configured {
-            for watcher in &self.watchers {
-                watcher.committed(group.spans.spans());
-            }
             for m in group.metrics.into_iter().chain(group.derived) {
                 self.pipeline.submit_measurement(m);
             }

@@ -38,7 +38,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use agentrace_core::{Event, Measurement, Pipeline};
-use agentrace_store::{EncodedSpans, InsertReport, SpanRows, WriteError};
+use agentrace_store::{EncodedSpans, InsertReport, ProjectId, SpanRows, WriteError};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use tokio::sync::{broadcast, oneshot};
 
@@ -510,8 +510,8 @@ impl Writer {
 
     fn insert(
         &self,
+        project: ProjectId,
         store: &SharedStore,
-        configured: bool,
         spans: SpanRows<'_>,
         events: &[Event],
         metrics: &[Measurement],
@@ -521,10 +521,8 @@ impl Writer {
             events: store.insert_events(events)?,
             metrics: store.insert_measurements(metrics)?,
         };
-        // Results whose response is not stored yet wait for it in the configured project
-        // only (the waiting list is looked up in its store).
         self.evaluation_results
-            .store(&**store, spans.spans(), events, configured)?;
+            .store(project, &**store, spans.spans(), events)?;
         Ok(reports)
     }
 
@@ -534,10 +532,10 @@ impl Writer {
             slots,
             mut group,
         } = pending;
-        let configured = group.configured;
+        let project = group.project;
         match self.insert(
+            project,
             &store,
-            configured,
             group.spans.rows(),
             &group.events,
             &group.metrics,
@@ -558,18 +556,18 @@ impl Writer {
                 let metrics = split(std::mem::take(&mut group.metrics), &slots, |s| s.metrics);
                 let parts = spans.into_iter().zip(events).zip(metrics);
                 for (slot, ((mut spans, mut events), mut metrics)) in slots.into_iter().zip(parts) {
-                    let answer =
-                        match self.insert(&store, configured, spans.rows(), &events, &metrics) {
-                            Ok(mut reports) => {
-                                self.count(&reports);
-                                group.attributed.append(&mut reports.spans.attributed);
-                                group.spans.append(&mut spans);
-                                group.events.append(&mut events);
-                                group.metrics.append(&mut metrics);
-                                Ok(())
-                            }
-                            Err(e) => Err(self.failed(&e)),
-                        };
+                    let answer = match self.insert(project, &store, spans.rows(), &events, &metrics)
+                    {
+                        Ok(mut reports) => {
+                            self.count(&reports);
+                            group.attributed.append(&mut reports.spans.attributed);
+                            group.spans.append(&mut spans);
+                            group.events.append(&mut events);
+                            group.metrics.append(&mut metrics);
+                            Ok(())
+                        }
+                        Err(e) => Err(self.failed(&e)),
+                    };
                     let _ = slot.reply.send(answer);
                 }
             }

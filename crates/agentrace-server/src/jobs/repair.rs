@@ -18,6 +18,11 @@
 //! remembered; beyond that the oldest unsuspicious ones, then the oldest suspects, are
 //! forgotten (suspects forgotten unchecked are counted in `repairs.forgotten`). The tracker
 //! lives in memory: traces received before a restart are not repaired after it.
+//!
+//! Every project is repaired, each in its own store: a trace is known by its project and its
+//! id (the same id in two projects is two traces, never read or repaired together), and what
+//! a re-attachment completes reaches that project's budgets and live clients only. A project
+//! deleted meanwhile is skipped.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -28,12 +33,12 @@ use std::time::Duration;
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{AttributeValue, SpanId, SpanRecord, TraceId};
 use agentrace_ingest::{SpanShape, billing, mcp_calls, orphans};
-use agentrace_store::{QueryError, Store, WriteError};
+use agentrace_store::{ProjectError, ProjectId, QueryError, Store, WriteError};
 use tokio::sync::watch;
 
 use crate::ingest::late_attribution::Attributions;
 use crate::ingest::publish::CommitWatcher;
-use crate::store::SharedStore;
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;
 
@@ -107,10 +112,13 @@ fn needs_repair(noted: &[Noted], received_unix_nano: u64, at: &[u64], grace: Dur
             .any(|&t| !orphans::plan(&shapes, t, grace).is_empty())
 }
 
+/// A trace as the tracker knows it: its project's, by its id.
+type TraceKey = (ProjectId, TraceId);
+
 /// Remembers recently committed traces and says which are due for a check.
 #[derive(Debug)]
 pub(crate) struct Tracker {
-    seen: Mutex<HashMap<TraceId, Seen>>,
+    seen: Mutex<HashMap<TraceKey, Seen>>,
     grace_ns: u64,
     settle_ns: u64,
     stats: Arc<ServerStats>,
@@ -136,12 +144,12 @@ impl Tracker {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, Seen>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TraceKey, Seen>> {
         self.seen.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Notes spans just committed together.
-    pub(crate) fn note(&self, spans: &[SpanRecord], now_unix_nano: u64) {
+    /// Notes spans just committed together in `project`.
+    pub(crate) fn note(&self, project: ProjectId, spans: &[SpanRecord], now_unix_nano: u64) {
         if spans.is_empty() {
             return;
         }
@@ -159,7 +167,7 @@ impl Tracker {
         let mut seen = self.lock();
         for (trace, piece) in batch {
             let noted = || piece.spans.iter().map(|s| Noted::of(s));
-            match seen.entry(trace) {
+            match seen.entry((project, trace)) {
                 Entry::Occupied(mut e) => {
                     let s = e.get_mut();
                     s.suspect = true; // a second request of the same trace
@@ -196,7 +204,7 @@ impl Tracker {
         }
         if seen.len() > MAX_TRACKED {
             let suspects =
-                |seen: &HashMap<TraceId, Seen>| seen.values().filter(|s| s.suspect).count();
+                |seen: &HashMap<TraceKey, Seen>| seen.values().filter(|s| s.suspect).count();
             let before = suspects(&seen);
             let horizon = now_unix_nano.saturating_sub(self.grace_ns);
             seen.retain(|_, s| {
@@ -226,9 +234,10 @@ impl Tracker {
         let mut seen = self.lock();
         let mut due = Vec::new();
         let grace = Duration::from_nanos(self.grace_ns);
-        seen.retain(|&trace, s| {
+        seen.retain(|&(project, trace), s| {
             let age = now_unix_nano.saturating_sub(s.last_unix_nano);
             let check = Check {
+                project,
                 trace,
                 received_unix_nano: s.last_unix_nano,
             };
@@ -271,10 +280,10 @@ impl Tracker {
 impl Tracker {
     /// Remembers a trace with orphans for [`ORPHAN_MEMORY`] grace periods, so that a parent
     /// arriving late gets its orphan mark cleared.
-    fn remember_orphans(&self, trace: TraceId, now_unix_nano: u64) {
+    fn remember_orphans(&self, key: TraceKey, now_unix_nano: u64) {
         let keep_until = now_unix_nano.saturating_add(self.grace_ns.saturating_mul(ORPHAN_MEMORY));
         self.lock()
-            .entry(trace)
+            .entry(key)
             .and_modify(|s| s.keep_until_unix_nano = keep_until)
             .or_insert(Seen {
                 last_unix_nano: now_unix_nano,
@@ -298,6 +307,7 @@ struct Piece<'a> {
 /// A trace to check.
 #[derive(Debug, Clone, Copy)]
 struct Check {
+    project: ProjectId,
     trace: TraceId,
     received_unix_nano: u64,
 }
@@ -396,7 +406,7 @@ fn repair(
         let repaired = store.repair_spans(&spans)?;
         if !repaired.attributed.is_empty() {
             add(&stats.attributed_late, repaired.attributed.len() as u64);
-            attributions.publish_configured(repaired.attributed);
+            attributions.publish(check.project, repaired.attributed);
         }
     }
     Ok(orphans)
@@ -405,7 +415,8 @@ fn repair(
 /// Everything the repair task needs.
 pub(crate) struct Repairer {
     pub(crate) tracker: Arc<Tracker>,
-    pub(crate) store: SharedStore,
+    /// Where each project's store is found.
+    pub(crate) organization: SharedOrganization,
     pub(crate) stats: Arc<ServerStats>,
     /// Where the attribution a re-attachment completes is made known (budgets, live feed).
     pub(crate) attributions: Attributions,
@@ -428,12 +439,27 @@ impl Repairer {
             }
             let worker = this.clone();
             let run = tokio::task::spawn_blocking(move || {
+                let mut stores: HashMap<ProjectId, SharedStore> = HashMap::new();
                 for check in due {
                     let w = &worker;
-                    let repaired =
-                        repair(&*w.store, &w.stats, &w.attributions, check, w.grace, now);
+                    let store = match stores.entry(check.project) {
+                        Entry::Occupied(e) => e.get().clone(),
+                        Entry::Vacant(e) => match w.organization.store(check.project) {
+                            Ok(store) => e.insert(store).clone(),
+                            // Deleted since: nothing of it to repair.
+                            Err(ProjectError::NoProject(_)) => continue,
+                            Err(e) => {
+                                add(&w.stats.repair_errors, 1);
+                                tracing::warn!(error = %e, project = %check.project, "opening a project to repair failed");
+                                continue;
+                            }
+                        },
+                    };
+                    let repaired = repair(&*store, &w.stats, &w.attributions, check, w.grace, now);
                     match repaired {
-                        Ok(true) => w.tracker.remember_orphans(check.trace, now),
+                        Ok(true) => w
+                            .tracker
+                            .remember_orphans((check.project, check.trace), now),
                         Ok(false) => {}
                         Err(e) => {
                             add(&w.stats.repair_errors, 1);
@@ -450,8 +476,8 @@ impl Repairer {
 }
 
 impl CommitWatcher for Tracker {
-    fn committed(&self, spans: &[SpanRecord]) {
-        self.note(spans, agentrace_core::now_unix_nano());
+    fn committed(&self, project: ProjectId, spans: &[SpanRecord]) {
+        self.note(project, spans, agentrace_core::now_unix_nano());
     }
 }
 
@@ -477,15 +503,16 @@ mod tests {
     }
 
     const SEC: u64 = 1_000_000_000;
+    const P: ProjectId = ProjectId(1);
 
     #[test]
     fn only_traces_that_arrived_in_pieces_are_checked() {
         let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
         let (whole, piece, twice) = (TraceId::random(), TraceId::random(), TraceId::random());
-        tracker.note(&[span(whole, 1, None), span(whole, 2, Some(1))], 0);
-        tracker.note(&[span(piece, 2, Some(1))], 0);
-        tracker.note(&[span(twice, 1, None)], 0);
-        tracker.note(&[span(twice, 2, None)], SEC);
+        tracker.note(P, &[span(whole, 1, None), span(whole, 2, Some(1))], 0);
+        tracker.note(P, &[span(piece, 2, Some(1))], 0);
+        tracker.note(P, &[span(twice, 1, None)], 0);
+        tracker.note(P, &[span(twice, 2, None)], SEC);
         assert!(tracker.due(SEC).is_empty(), "nothing settled yet");
         // `twice` looked whole at first: it is read back. `piece` waits for its parent: nothing
         // to repair before the grace period ends.
@@ -514,8 +541,8 @@ mod tests {
         );
 
         // A trace with orphans is remembered: its parent arriving late makes it suspect again.
-        tracker.remember_orphans(piece, 100 * SEC);
-        tracker.note(&[span(piece, 1, None)], 200 * SEC);
+        tracker.remember_orphans((P, piece), 100 * SEC);
+        tracker.note(P, &[span(piece, 1, None)], 200 * SEC);
         let again: Vec<TraceId> = tracker.due(210 * SEC).iter().map(|c| c.trace).collect();
         assert_eq!(again, vec![piece]);
     }
@@ -534,21 +561,25 @@ mod tests {
         let (first, deep) = (TraceId::random(), TraceId::random());
         let held = |t: &Tracker| t.lock().values().filter(|s| s.shapes.is_some()).count();
         // An agent's calls, then the agent; a deeper tree in three pieces, leaves first.
-        tracker.note(&[llm(first, 2, Some(1)), span(first, 3, Some(1))], 0);
-        tracker.note(&[llm(deep, 4, Some(3)), span(deep, 5, Some(3))], 0);
+        tracker.note(P, &[llm(first, 2, Some(1)), span(first, 3, Some(1))], 0);
+        tracker.note(P, &[llm(deep, 4, Some(3)), span(deep, 5, Some(3))], 0);
         assert_eq!(held(&tracker), 2);
-        tracker.note(&[span(first, 1, None)], SEC / 10);
+        tracker.note(P, &[span(first, 1, None)], SEC / 10);
         assert_eq!(held(&tracker), 1, "complete: done with at once");
-        tracker.note(&[span(deep, 3, Some(2)), span(deep, 2, Some(1))], SEC / 10);
+        tracker.note(
+            P,
+            &[span(deep, 3, Some(2)), span(deep, 2, Some(1))],
+            SEC / 10,
+        );
         let duplicate = llm(deep, 4, Some(3));
-        tracker.note(&[span(deep, 1, None), duplicate], SEC / 5);
+        tracker.note(P, &[span(deep, 1, None), duplicate], SEC / 5);
         assert_eq!(held(&tracker), 0);
         assert!(
             tracker.due(10 * SEC).is_empty(),
             "nothing to repair, nothing read"
         );
         // A piece after that: read back, as a trace whose pieces were not all noted.
-        tracker.note(&[span(first, 9, Some(1))], 20 * SEC);
+        tracker.note(P, &[span(first, 9, Some(1))], 20 * SEC);
         let settled: Vec<TraceId> = tracker.due(30 * SEC).iter().map(|c| c.trace).collect();
         assert_eq!(settled, vec![first]);
         assert!(tracker.due(70 * SEC).is_empty());
@@ -562,17 +593,39 @@ mod tests {
         let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
         let (aggregate, orphan, marked) = (TraceId::random(), TraceId::random(), TraceId::random());
         // An LLM call over an LLM call sent earlier: billed twice until repaired.
-        tracker.note(&[llm(aggregate, 2, Some(1))], 0);
-        tracker.note(&[llm(aggregate, 1, None)], SEC);
+        tracker.note(P, &[llm(aggregate, 2, Some(1))], 0);
+        tracker.note(P, &[llm(aggregate, 1, None)], SEC);
         // A span whose parent never comes, and one that arrives marked as an orphan.
-        tracker.note(&[span(orphan, 2, Some(1)), span(orphan, 3, None)], 0);
+        tracker.note(P, &[span(orphan, 2, Some(1)), span(orphan, 3, None)], 0);
         let mut flagged = span(marked, 2, Some(1));
         flagged.attributes.insert(ORPHAN, true);
-        tracker.note(&[flagged], 0);
-        tracker.note(&[span(marked, 1, None)], SEC);
+        tracker.note(P, &[flagged], 0);
+        tracker.note(P, &[span(marked, 1, None)], SEC);
         let settled: HashSet<TraceId> = tracker.due(10 * SEC).iter().map(|c| c.trace).collect();
         assert_eq!(settled, HashSet::from([aggregate, marked]));
         let last: HashSet<TraceId> = tracker.due(70 * SEC).iter().map(|c| c.trace).collect();
         assert_eq!(last, HashSet::from([aggregate, orphan, marked]));
+    }
+
+    #[test]
+    fn one_trace_id_in_two_projects_is_two_traces() {
+        let tracker = Tracker::new(Duration::from_secs(60), Arc::new(ServerStats::new(None)));
+        let (a, b) = (P, ProjectId(7));
+        let trace = TraceId::random();
+        // In a: a child, then its parent (complete). In b: the child only (its parent never
+        // comes there: the parent in a is not b's).
+        tracker.note(a, &[span(trace, 2, Some(1))], 0);
+        tracker.note(b, &[span(trace, 2, Some(1))], 0);
+        tracker.note(a, &[span(trace, 1, None)], SEC);
+        let last: Vec<(ProjectId, TraceId)> = tracker
+            .due(62 * SEC)
+            .iter()
+            .map(|c| (c.project, c.trace))
+            .collect();
+        assert_eq!(
+            last,
+            vec![(b, trace)],
+            "b's child is an orphan, a's trace whole"
+        );
     }
 }

@@ -362,11 +362,7 @@ fn start_writer(
     stats
         .awaiting_parent
         .store(store.spans_awaiting_parent(), Ordering::Relaxed);
-    let attributions = Attributions::new(
-        state.configured_project,
-        state.runtimes.clone(),
-        state.live.clone(),
-    );
+    let attributions = Attributions::new(state.runtimes.clone(), state.live.clone());
     let tracker = Arc::new(Tracker::new(config.orphan_grace, stats.clone()));
     let evaluation_results = Arc::new(EvaluationResults::new(stats.clone()));
     let (handle, thread) = WriterThread::spawn(WriterParts {
@@ -422,7 +418,7 @@ impl Jobs {
         let (store, stats, config) = (&state.configured_store, &state.stats, &state.config);
         let repairer = Repairer {
             tracker: self.write.tracker,
-            store: store.clone(),
+            organization: state.organization.clone(),
             stats: stats.clone(),
             attributions: self.write.attributions,
             grace: config.orphan_grace,
@@ -443,7 +439,7 @@ impl Jobs {
             tokio::spawn(
                 self.write
                     .evaluation_results
-                    .run(store.clone(), stopped.clone()),
+                    .run(state.organization.clone(), stopped.clone()),
             ),
             tokio::spawn(redaction_series::run(
                 stats.clone(),

@@ -164,13 +164,28 @@ async fn projects_and_keys_follow_the_contract() -> TestResult {
         404
     );
 
+    // `default`, the project the configuration's files configure, goes while another is
+    // left: the organization's credential then acts on the one left.
     let (status, body) = api.delete("/projects/default").await?;
-    assert_eq!((status, &body["error"]["code"]), (409, &json!("conflict")));
-    let (status, body) = api.delete("/projects/alpha-2").await?;
     assert_eq!(status, 200, "{body}");
     let listed = api.ok("/projects", "Projects").await?;
+    assert_eq!(listed["projects"][0]["name"], "alpha-2", "{listed}");
     assert_eq!(listed["projects"].as_array().map(Vec::len), Some(1));
-    assert_eq!(api.delete("/projects/alpha-2").await?.0, 404);
+    assert_eq!(api.delete("/projects/default").await?.0, 404);
+    let overview = api.ok("/overview?from=-30d", "Overview").await?;
+    assert_eq!(
+        overview["spans"], 0,
+        "default's spans went with it: {overview}"
+    );
+    // The last project stays.
+    let (status, body) = api.delete("/projects/alpha-2").await?;
+    assert_eq!((status, &body["error"]["code"]), (409, &json!("conflict")));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("only project")),
+        "{body}"
+    );
     Ok(())
 }
 

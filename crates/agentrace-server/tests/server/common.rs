@@ -1,7 +1,7 @@
 //! Helpers: a server on free ports in a temporary directory, OTLP requests, HTTP and gRPC
 //! clients, and a fresh look at the store.
 
-use agentrace_store::Retention;
+use agentrace_store::{Retention, Store};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,31 @@ impl TestServer {
         .await?;
         assert_eq!(answer.status, 200, "{}", answer.text());
         Ok(())
+    }
+
+    /// Sends `request` over OTLP/HTTP (protobuf) to `path` (`/v1/traces`, `/v1/logs`) for
+    /// `project` (`x-agentrace-project`), and requires a 200.
+    pub(crate) async fn send_to(
+        &self,
+        path: &str,
+        project: &str,
+        request: &impl prost::Message,
+    ) -> Result {
+        let headers = [("x-agentrace-project", project)];
+        let answer = post(&self.http_url(path), PROTOBUF, &headers, protobuf(request)).await?;
+        assert_eq!(answer.status, 200, "{project}: {}", answer.text());
+        Ok(())
+    }
+
+    /// The store of the project `name`, as the running server has it.
+    pub(crate) fn project_store(&self, name: &str) -> Result<std::sync::Arc<dyn Store>> {
+        let organization = &self.server.state().organization;
+        let project = organization
+            .projects()?
+            .into_iter()
+            .find(|p| p.name.as_str() == name)
+            .ok_or_else(|| format!("no project {name}"))?;
+        Ok(organization.store(project.id)?)
     }
 
     /// The store, opened afresh from its file (what a restarted process would see).
@@ -373,9 +398,6 @@ impl tonic::codec::Decoder for RawCodec {
     }
 }
 
-/// `method` on the API's `path` of the app at `app` (`http://host:port`) acting on `project`
-/// (`x-agentrace-project`), with a JSON `body`: the status and the answer as JSON (`null` for
-/// none).
 /// Creates the project `name` through the API of the app at `app` (its status must be 201).
 pub(crate) async fn create_project(app: &str, name: &str) -> Result<()> {
     let (status, created) = api_in(
@@ -390,6 +412,9 @@ pub(crate) async fn create_project(app: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// `method` on the API's `path` of the app at `app` (`http://host:port`) acting on `project`
+/// (`x-agentrace-project`), with a JSON `body`: the status and the answer as JSON (`null` for
+/// none).
 pub(crate) async fn api_in(
     app: &str,
     method: reqwest::Method,

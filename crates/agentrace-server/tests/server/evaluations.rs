@@ -212,6 +212,61 @@ async fn a_result_naming_a_response_is_scored_when_its_span_comes() -> Result {
     Ok(())
 }
 
+/// A result waits for its response in its own project: the response arriving in another
+/// project scores nothing; arriving in its own, it is scored there.
+#[tokio::test]
+async fn a_result_waits_for_its_response_in_its_own_project() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    create_project(&t.app_url(""), "alpha").await?;
+    let by_response = result(
+        "faithfulness",
+        None,
+        None,
+        vec![
+            float("gen_ai.evaluation.score.value", 1.0),
+            text("gen_ai.response.id", "chatcmpl-7"),
+        ],
+    );
+    t.send_to("/v1/logs", "alpha", &results(vec![by_response]))
+        .await?;
+    let responding = |trace| {
+        let mut span = llm_span(trace, trace, now() - 3_000_000_000);
+        span.attributes
+            .push(text("gen_ai.response.id", "chatcmpl-7"));
+        traces(vec![span])
+    };
+    let scores_in = |project: &str| -> Result<Vec<agentrace_core::Score>> {
+        let mut filter = ScoreFilter::new();
+        filter.name = Some("faithfulness".into());
+        Ok(t.project_store(project)?
+            .scores(&ScoreQuery::new(filter, 100))?
+            .scores)
+    };
+    t.send_to("/v1/traces", "default", &responding(8)).await?;
+    // Three look-ups of the waiting results (one a second).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        scores_in("default")?.is_empty(),
+        "default's span is not alpha's response"
+    );
+    assert!(scores_in("alpha")?.is_empty());
+    let status = get(&t.app_url("/api/v1/status"), &[]).await?.json()?;
+    assert_eq!(
+        status["evaluation_results"]["awaiting_response"], 1,
+        "{status}"
+    );
+
+    t.send_to("/v1/traces", "alpha", &responding(9)).await?;
+    let found = eventually(Duration::from_secs(10), || {
+        Ok(!scores_in("alpha")?.is_empty())
+    })
+    .await?;
+    assert!(found, "scored once its span came to its project");
+    assert_eq!(scores_in("alpha")?[0].target, span_target(9, 9)?);
+    assert!(scores_in("default")?.is_empty());
+    Ok(())
+}
+
 #[tokio::test]
 async fn failed_and_invalid_results_are_counted_not_scored() -> Result {
     let t = TestServer::start(|_| {}).await?;

@@ -74,6 +74,45 @@ async fn a_span_whose_parent_never_comes_is_marked_and_unmarked_when_it_does() -
     Ok(())
 }
 
+/// Every project is repaired in its own store: a span of alpha whose parent never comes there
+/// is marked an orphan, though a span of that id arrives in `default` (two projects, two
+/// traces), and default's trace is left alone.
+#[tokio::test]
+async fn each_project_is_repaired_in_its_own_store() -> Result {
+    let t = TestServer::start(start(300)).await?;
+    create_project(&t.app_url(""), "alpha").await?;
+    let t0 = now() - 60 * SECOND;
+    let child = || traces(vec![span(2, Some(1), "child", t0, 10, 20)]);
+    t.send_to("/v1/traces", "alpha", &child()).await?;
+    t.send_to("/v1/traces", "default", &child()).await?;
+    t.send_to(
+        "/v1/traces",
+        "default",
+        &traces(vec![span(1, None, "root", t0, 0, 30)]),
+    )
+    .await?;
+    let trace = |project: &str| -> Result<Vec<SpanRecord>> {
+        let bytes: [u8; 16] = trace_id(1).try_into().unwrap_or_default();
+        let tree = t
+            .project_store(project)?
+            .trace(TraceId::from_bytes(bytes))?;
+        Ok(tree
+            .map(|t| t.nodes.into_iter().map(|n| n.span).collect())
+            .unwrap_or_default())
+    };
+    let child_of = |spans: &[SpanRecord]| spans.iter().find(|s| s.span_id == id(2)).cloned();
+    let marked = eventually(Duration::from_secs(10), || {
+        Ok(flag(child_of(&trace("alpha")?).as_ref(), ORPHAN))
+    })
+    .await?;
+    assert!(marked, "{:?}", trace("alpha")?);
+    let default = trace("default")?;
+    assert_eq!(default.len(), 2);
+    assert!(!flag(child_of(&default).as_ref(), ORPHAN), "{default:?}");
+    assert_eq!(t.server.stats().repairs.orphans_marked, 1);
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_detached_root_is_reattached_only_when_unambiguous() -> Result {
     let t = TestServer::start(start(300)).await?;

@@ -1,12 +1,12 @@
 //! Each project's settings (`/api/v1/settings/{kind}`) in force on the walk: its retention,
 //! its masking, its prices, its budgets and its forwarding apply to its records only, the
 //! budgets file stays the configured project's, and a second node over the same store runs on
-//! a change within its poll.
+//! a change within its poll; the configured project deleted, the one left takes over.
 
 use std::time::{Duration, Instant};
 
 use agentrace_server::{Server, ServerConfig};
-use agentrace_store::TraceReader;
+use agentrace_store::{AggregateQuery, Analytics, SpanFilter, TraceReader};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -352,5 +352,59 @@ async fn a_project_forwards_its_records_only_and_its_status_counts_them() -> Res
     .await?;
     assert_eq!(status, 400, "{refused}");
     assert!(refused.to_string().contains("http:// URL"), "{refused}");
+    Ok(())
+}
+
+/// The project the configuration's files configure (`default`) can be deleted while another
+/// is left: its records go, the server keeps taking telemetry, which the organization's
+/// credentials now send to the project left, and a restart gives the files to that one.
+#[tokio::test]
+async fn the_configured_project_is_deleted_and_the_one_left_takes_over() -> Result {
+    let t = TestServer::start(|_| {}).await?;
+    create_project(&t.app_url(""), "alpha").await?;
+    t.export(&llm_traces(1, 2)).await?;
+    let spans_in = |t: &TestServer, project: &str| -> Result<u64> {
+        Ok(t.project_store(project)?
+            .aggregate_exact(&AggregateQuery::new(SpanFilter::new(), []))?
+            .first()
+            .map_or(0, |r| r.count))
+    };
+    assert_eq!(spans_in(&t, "default")?, 2);
+    let (status, deleted) = api_in(
+        &t.app_url(""),
+        reqwest::Method::DELETE,
+        "/projects/default",
+        "default",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{deleted}");
+    assert!(t.project_store("default").is_err(), "gone");
+
+    t.export(&llm_traces(10, 3)).await?;
+    assert_eq!(
+        spans_in(&t, "alpha")?,
+        3,
+        "sent without a project: the one left"
+    );
+    let status = get(&t.app_url("/api/v1/status"), &[]).await?;
+    assert_eq!(status.status, 200, "{}", status.text());
+
+    let t = t.restart(|_| {}).await?;
+    t.export(&llm_traces(20, 1)).await?;
+    assert_eq!(spans_in(&t, "alpha")?, 4);
+    let (_, projects) = api_in(
+        &t.app_url(""),
+        reqwest::Method::GET,
+        "/projects",
+        "alpha",
+        None,
+    )
+    .await?;
+    assert_eq!(
+        projects["projects"].as_array().map(Vec::len),
+        Some(1),
+        "{projects}"
+    );
     Ok(())
 }

@@ -125,7 +125,7 @@ function Projects() {
   return html`<${Card} title="Projects" class="projects-card">
     <p class="muted small card-intro">
       Each project's telemetry, settings and keys are its own. Deleting one deletes its data and revokes its keys; the last
-      project, and the one the configuration's files configure, cannot be deleted.
+      project cannot be deleted.
     </p>
     <${NewProject} onCreated=${(/** @type {Api.Project} */ p) => changed(`Project “${p.name}” created.`)} />
     ${notice && html`<div class="ok-text small notice" role="status">${notice}</div>`}

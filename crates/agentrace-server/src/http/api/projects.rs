@@ -207,7 +207,10 @@ pub(super) async fn rename(
     Ok(Json(ProjectView::of(&renamed)))
 }
 
-/// `DELETE /projects/{name}`: its data, its keys, the project.
+/// `DELETE /projects/{name}`: its data, its keys, the project; any but the last (409). The
+/// project the configuration's files configure may go too: the files' budgets, alerts and
+/// evaluators then run on nothing until the next start, which gives them `default` (or the
+/// first project), and the organization's credentials act on that one from now on.
 pub(super) async fn remove(
     State(state): State<AppState>,
     scope: Scope,
@@ -218,10 +221,11 @@ pub(super) async fn remove(
     organization_admin(&scope, "deleting a project")?;
     let project = visible(&state, &scope.principal, &name).await?;
     if project.id == state.configured_project {
-        return Err(ApiError::Conflict(format!(
-            "{name:?} is the project the configuration's files configure (budgets, alerts, \
-             evaluators); rename it instead, or restart the server after deleting it"
-        )));
+        tracing::warn!(
+            project = %name,
+            "deleting the project the configuration's files configure: their budgets, alerts \
+             and evaluators apply to no project until the next start"
+        );
     }
     let id = project.id;
     organization(&state, move |o| o.delete_project(id)).await?;

@@ -45,7 +45,6 @@ use queue::{Job, Next, Queue};
 use rules::{RuleSet, SYNC_INTERVAL};
 
 use crate::ingest::processors::Records;
-use crate::ingest::publish::CommitWatcher;
 use crate::ingest::receive::Receiver;
 use crate::ingest::route::Sender;
 use crate::store::SharedStore;
@@ -513,11 +512,6 @@ impl Online {
             judge_call_errors: get(&self.judge_call_errors),
             not_loaded: self.rules.not_loaded(),
         }
-    }
-}
-impl CommitWatcher for Online {
-    fn committed(&self, spans: &[SpanRecord]) {
-        self.notice(spans);
     }
 }
 
