@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use agentrace_server::{Server, ServerConfig};
-use agentrace_store::{AggregateQuery, Analytics, SpanFilter, TraceReader};
+use agentrace_store::{AggregateQuery, SpanFilter, TraceReader};
 use serde_json::{Value, json};
 
 use crate::common::*;
