@@ -308,6 +308,14 @@ config_keys! {
         help: "A host name the server answers to besides localhost and IP addresses (`*.example.com` for any name under a domain), against DNS rebinding",
         example: "agentrace.example.com",
     }
+    OUTBOUND_HOSTS: Vec<String> {
+        name: "outbound_hosts",
+        env: "AGENTRACE_OUTBOUND_HOSTS",
+        flag: Repeated("outbound-host"),
+        default: "none: any host but link-local addresses (cloud metadata)",
+        help: "A host a project's settings written through the API may send to (alert channels, judges, forwarding): a name, `*.example.com`, an address or a network (`10.0.0.0/8`); with one, only those listed",
+        example: "*.slack.com",
+    }
     DASHBOARD_DIR: PathBuf {
         name: "dashboard_dir",
         env: "AGENTRACE_DASHBOARD_DIR",

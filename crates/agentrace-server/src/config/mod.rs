@@ -24,8 +24,10 @@ use std::path::PathBuf;
 use agentrace_core::env::EnvError;
 pub use agentrace_core::env::{Source as EnvSource, process as process_env};
 
+pub(crate) mod hosts;
 pub mod keys;
 mod layer;
+mod outbound;
 pub mod project;
 mod resolve;
 mod settings;
@@ -35,6 +37,7 @@ mod validate;
 
 pub use keys::{Flag, KEYS, Key, KeyValue, TypedKey, Value, markdown_table};
 pub use layer::ConfigLayer;
+pub use outbound::OutboundHosts;
 pub use resolve::{CONFIG_ENV, default_data_dir};
 pub use settings::{
     DB_FILE_NAME, DEFAULT_APP_PORT, DEFAULT_OTLP_GRPC_PORT, DEFAULT_OTLP_HTTP_PORT, Forward,

@@ -342,6 +342,25 @@ impl Setting {
         }
     }
 
+    /// The URLs it sends to: its alert channels', its judges' endpoints, its forwarding
+    /// endpoint (what `outbound_hosts` admits or refuses).
+    pub fn destinations(&self) -> Vec<&str> {
+        match self {
+            Self::Alerts(config) => config
+                .channels
+                .iter()
+                .filter_map(|c| c.kind.url())
+                .collect(),
+            Self::Evaluators(config) => config.judges.iter().map(|j| j.endpoint.as_str()).collect(),
+            Self::Forwarding(forward) => vec![forward.endpoint.as_str()],
+            Self::Budgets(_)
+            | Self::Prices(_)
+            | Self::Retention(_)
+            | Self::Capture(_)
+            | Self::Scores(_) => Vec::new(),
+        }
+    }
+
     /// Reads a stored document of `kind` (JSON text).
     pub fn read_text(kind: SettingKind, document: &str) -> Result<Self, String> {
         let value = serde_json::from_str(document).map_err(|e| e.to_string())?;

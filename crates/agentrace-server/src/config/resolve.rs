@@ -57,6 +57,7 @@ impl ServerConfig {
         config.read_token = layer.get(keys::READ_TOKEN)?.filter(|t| !t.is_empty());
         layer.read_into(keys::CORS_ORIGINS, &mut config.cors_origins)?;
         layer.read_into(keys::ALLOWED_HOSTS, &mut config.allowed_hosts)?;
+        layer.read_into(keys::OUTBOUND_HOSTS, &mut config.outbound_hosts)?;
         config.dashboard_dir = layer.get(keys::DASHBOARD_DIR)?;
         layer.read_into(keys::PRICES, &mut config.prices)?;
         config.budgets = layer.get(keys::BUDGETS)?;

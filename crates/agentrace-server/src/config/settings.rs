@@ -189,6 +189,9 @@ pub struct ServerConfig {
     /// addresses, against DNS rebinding: checked when `bind` is a loopback address or when
     /// this is not empty. A leading `*.` matches any name under a domain.
     pub allowed_hosts: Vec<String>,
+    /// The hosts a project's settings written through the API may send to
+    /// ([`OutboundHosts`](super::OutboundHosts)); empty: any but link-local addresses.
+    pub outbound_hosts: Vec<String>,
     /// Serve the dashboard's files from this folder, read at each request, instead of the
     /// copy embedded in the binary (for working on the dashboard).
     pub dashboard_dir: Option<PathBuf>,
@@ -245,6 +248,7 @@ impl ServerConfig {
             read_token: None,
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
+            outbound_hosts: Vec::new(),
             dashboard_dir: None,
             prices: Vec::new(),
             budgets: None,

@@ -1,7 +1,8 @@
 //! The checks of a configuration, wherever it came from: ranges, tokens, origins, host names,
 //! the forward endpoint, and the security rule — a non-loopback `bind` needs an API token.
 
-use super::{ConfigError, ServerConfig};
+use super::hosts::HostPattern;
+use super::{ConfigError, OutboundHosts, ServerConfig};
 
 impl ServerConfig {
     /// Checks ranges and the security rule: a non-loopback `bind` needs an API token.
@@ -110,12 +111,8 @@ impl ServerConfig {
             }
         }
         for host in &self.allowed_hosts {
-            let name = host.strip_prefix("*.").unwrap_or(host);
-            let ok = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
-            if !ok {
+            let is_name = HostPattern::parse(host).is_ok_and(|p| p.is_name());
+            if !is_name {
                 return Err(ConfigError::Invalid {
                     key: "allowed_hosts",
                     reason: format!(
@@ -124,6 +121,10 @@ impl ServerConfig {
                 });
             }
         }
+        OutboundHosts::new(&self.outbound_hosts).map_err(|reason| ConfigError::Invalid {
+            key: "outbound_hosts",
+            reason,
+        })?;
         if let Some(forward) = &self.forward {
             forward.check().map_err(|reason| ConfigError::Invalid {
                 key: "forward.endpoint",

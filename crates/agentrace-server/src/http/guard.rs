@@ -26,6 +26,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::config::ServerConfig;
+use crate::config::hosts::{Host, HostPattern};
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;
 
@@ -33,7 +34,7 @@ use crate::telemetry::stats::ServerStats;
 #[derive(Debug, Clone)]
 pub(crate) struct Guard {
     /// `None`: any `Host` (a non-loopback bind without `allowed_hosts`).
-    hosts: Option<Arc<[String]>>,
+    hosts: Option<Arc<[HostPattern]>>,
     /// Configured CORS origins (`*`: any).
     origins: Arc<[String]>,
     stats: Arc<ServerStats>,
@@ -41,10 +42,11 @@ pub(crate) struct Guard {
 
 impl Guard {
     pub(crate) fn new(config: &ServerConfig, stats: Arc<ServerStats>) -> Self {
-        let names: Vec<String> = config
+        // Checked names (`ServerConfig::validate`).
+        let names: Vec<HostPattern> = config
             .allowed_hosts
             .iter()
-            .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+            .filter_map(|h| HostPattern::parse(h).ok())
             .collect();
         let check = config.bind.is_loopback() || !names.is_empty();
         Self {
@@ -69,12 +71,7 @@ impl Guard {
         }
         names
             .iter()
-            .any(|allowed| match allowed.strip_prefix("*.") {
-                Some(suffix) => name
-                    .strip_suffix(suffix)
-                    .is_some_and(|sub| sub.ends_with('.') && sub.len() > 1),
-                None => *allowed == name,
-            })
+            .any(|allowed| allowed.matches(&Host::Name(&name)))
     }
 
     /// Whether a browser says the request comes from a page of another origin (see the module

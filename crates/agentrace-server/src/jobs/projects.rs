@@ -53,7 +53,7 @@ use agentrace_store::{ProjectError, ProjectId, SettingVersion};
 use tokio::sync::{broadcast, watch};
 
 use crate::config::project::{Capture, Setting, SettingKind, judge_env};
-use crate::config::{Forward, Retention, ServerConfig};
+use crate::config::{Forward, OutboundHosts, Retention, ServerConfig};
 use crate::ingest::committed::{ProjectFeed, Published};
 use crate::ingest::processors::ProjectChains;
 use crate::ingest::receive::Receiver;
@@ -80,6 +80,8 @@ pub(crate) struct ServerSettings {
     pub(crate) redactor: Option<Arc<Redactor>>,
     /// Whether the server forwards (`forward`): the configured project's records, then.
     pub(crate) forwards: bool,
+    /// Where a project's settings may send: a stored setting sending elsewhere is not applied.
+    pub(crate) outbound: OutboundHosts,
 }
 
 /// The configured project's own: what the configuration's files (or the demo) give it. A
@@ -282,6 +284,8 @@ impl ProjectRuntimes {
             capture: Capture::of(config),
             redactor,
             forwards: config.forward.is_some(),
+            // Checked with the configuration.
+            outbound: OutboundHosts::new(&config.outbound_hosts).unwrap_or_default(),
         };
         let fallback = Arc::new(ProjectRuntime {
             versions: BTreeMap::new(),
@@ -425,7 +429,9 @@ impl ProjectRuntimes {
         let mut settings = BTreeMap::new();
         for kind in wanted.keys() {
             if let Some(stored) = self.organization.setting(project, kind.as_str())? {
-                match Setting::read_text(*kind, &stored.document) {
+                let read = Setting::read_text(*kind, &stored.document)
+                    .and_then(|s| self.server.outbound.admit(&s).map(|()| s));
+                match read {
                     Ok(setting) => {
                         settings.insert(*kind, setting);
                     }

@@ -304,14 +304,8 @@ async fn a_project_forwards_its_records_only_and_its_status_counts_them() -> Res
     .await?;
     assert_eq!(status, 200, "{answer}");
     for (project, first) in [("default", 1), ("alpha", 10)] {
-        let answer = post(
-            &t.http_url("/v1/traces"),
-            PROTOBUF,
-            &[("x-agentrace-project", project)],
-            protobuf(&llm_traces(first, 3)),
-        )
-        .await?;
-        assert_eq!(answer.status, 200, "{project}: {}", answer.text());
+        t.send_to("/v1/traces", project, &llm_traces(first, 3))
+            .await?;
     }
     let arrived = eventually(Duration::from_secs(10), || {
         Ok(upstream.stored(agentrace_sqlite::RecordKind::Spans)? >= 3)
@@ -406,5 +400,78 @@ async fn the_configured_project_is_deleted_and_the_one_left_takes_over() -> Resu
         Some(1),
         "{projects}"
     );
+    Ok(())
+}
+
+/// Where a project's settings may send (`outbound_hosts`): without a list, anywhere but a
+/// link-local address (cloud metadata); with one, the hosts it names only — for each URL of a
+/// setting (alert channels, judges, forwarding), refused with 400 naming the host.
+#[tokio::test]
+async fn a_projects_settings_send_only_where_the_operator_allows() -> Result {
+    let put = |app: String, kind: &'static str, document: Value| async move {
+        api_in(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/settings/{kind}"),
+            "default",
+            Some(&document),
+        )
+        .await
+    };
+    let open = TestServer::start(|_| {}).await?;
+    let metadata = json!({"endpoint": "http://169.254.169.254/latest"});
+    let (status, answer) = put(open.app_url(""), "forwarding", metadata).await?;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("link-local")),
+        "{answer}"
+    );
+    let (status, answer) = put(
+        open.app_url(""),
+        "forwarding",
+        json!({"endpoint": "http://collector.internal:4318"}),
+    )
+    .await?;
+    assert_eq!(status, 200, "no list: any other host: {answer}");
+
+    let listed = TestServer::start(|c| {
+        c.outbound_hosts = vec!["*.example.com".into(), "127.0.0.0/8".into()];
+    })
+    .await?;
+    let app = listed.app_url("");
+    for (kind, document) in [
+        (
+            "forwarding",
+            json!({"endpoint": "http://collector.internal:4318"}),
+        ),
+        (
+            "alerts",
+            json!({"channels": [
+                {"name": "team", "type": "webhook", "url": "http://hooks.example.com/a"},
+                {"name": "inside", "type": "alertmanager", "url": "http://collector.internal:9093"}
+            ]}),
+        ),
+    ] {
+        let (status, answer) = put(app.clone(), kind, document).await?;
+        assert_eq!(status, 400, "{kind}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("collector.internal is not among")
+                && message.contains("outbound_hosts"),
+            "{kind}: {answer}"
+        );
+    }
+    let (_, settings) = api_in(&app, reqwest::Method::GET, "/settings", "default", None).await?;
+    assert!(
+        !settings.to_string().contains("collector.internal"),
+        "nothing refused was stored: {settings}"
+    );
+    for endpoint in ["http://otel.example.com:4318", "http://127.0.0.1:9"] {
+        let (status, answer) =
+            put(app.clone(), "forwarding", json!({ "endpoint": endpoint })).await?;
+        assert_eq!(status, 200, "{endpoint}: {answer}");
+    }
     Ok(())
 }

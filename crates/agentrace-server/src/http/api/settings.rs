@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use super::projects::{creator, organization};
+use crate::config::OutboundHosts;
 use crate::config::project::{MAX_SETTING_BYTES, Setting, SettingKind};
 use crate::http::api_base::ApiError;
 use crate::http::scope::Scope;
@@ -185,7 +186,9 @@ pub(super) async fn put(
         .map_err(|e| ApiError::BadRequest(format!("the {kind} document must be JSON: {e}")))?;
     let setting = Setting::read(kind, document.clone())
         .map_err(|e| ApiError::BadRequest(format!("the {kind} document is invalid: {e}")))?;
+    let outbound = OutboundHosts::new(&state.config.outbound_hosts).and_then(|o| o.admit(&setting));
     let refused = match &setting {
+        _ if outbound.is_err() => outbound.err(),
         Setting::Retention(r) => state.store_expiry.refuses(&r.over(&state.config.retention)),
         Setting::Alerts(config) => config
             .all_rules()
