@@ -130,6 +130,22 @@ pub(crate) fn project(e: Error) -> ProjectError {
     }
 }
 
+pub(crate) fn account(e: Error) -> agentrace_store::AccountError {
+    if is_transient(&e) {
+        agentrace_store::AccountError::Unavailable(Box::new(e))
+    } else {
+        agentrace_store::AccountError::Failed(Box::new(e))
+    }
+}
+
+pub(crate) fn audit(e: Error) -> agentrace_store::AuditError {
+    if is_transient(&e) {
+        agentrace_store::AuditError::Unavailable(Box::new(e))
+    } else {
+        agentrace_store::AuditError::Failed(Box::new(e))
+    }
+}
+
 pub(crate) fn retention(e: Error) -> RetentionError {
     RetentionError::Failed(Box::new(e))
 }

@@ -17,6 +17,8 @@
 //!   revision replacing it (a deletion is a newer row, marked), written under the registry's
 //!   lock so that two nodes writing one setting give it two revisions; a deleted project's
 //!   settings are read no more.
+//! - **People and the audit log** (`accounts`): users, roles, sessions and invitations as
+//!   versioned rows of the registry; the audit log appended and expired by age.
 //! - **Deleting a project.** Under the lock its entry is marked deleted and its keys revoked:
 //!   from then on no key finds it and no store of it is handed out. Then its rows are deleted
 //!   from every data table by lightweight deletes (`DELETE FROM … WHERE project = <id>`,
@@ -47,6 +49,8 @@ use crate::schema::data_tables;
 use crate::sql;
 use crate::store::ClickHouseStore;
 use crate::write::ns;
+
+mod accounts;
 
 /// How long a project found alive is taken to be, before [`store`](Organization::store)
 /// looks it up again: the longest another node's deletion goes unseen here.
@@ -204,10 +208,10 @@ impl ClickHouseOrganization {
 
     /// Runs `f` holding the registry's lock (released after, whatever `f` returned; a call
     /// given up half-way leaves it to go stale).
-    async fn locked<T>(
+    async fn locked<T, E: From<ProjectError>>(
         &self,
-        f: impl AsyncFnOnce() -> Result<T, ProjectError>,
-    ) -> Result<T, ProjectError> {
+        f: impl AsyncFnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
         let lock = Lock::new(
             self.store.client(),
             self.store.database(),
@@ -216,9 +220,11 @@ impl ClickHouseOrganization {
         );
         lock.acquire(self.store.node_id(), REGISTRY_STALE, REGISTRY_POLL)
             .await
-            .map_err(error::project)?;
+            .map_err(|e| E::from(error::project(e)))?;
         let result = f().await;
-        lock.release().await.map_err(error::project)?;
+        lock.release()
+            .await
+            .map_err(|e| E::from(error::project(e)))?;
         result
     }
 

@@ -107,6 +107,18 @@ impl Deadline for RetentionError {
     }
 }
 
+impl Deadline for agentrace_store::AccountError {
+    fn missed(limit: Duration) -> Self {
+        Self::Unavailable(no_answer(limit))
+    }
+}
+
+impl Deadline for agentrace_store::AuditError {
+    fn missed(limit: Duration) -> Self {
+        Self::Unavailable(no_answer(limit))
+    }
+}
+
 impl Deadline for ProjectError {
     fn missed(limit: Duration) -> Self {
         Self::Unavailable(no_answer(limit))

@@ -90,5 +90,6 @@ fn clickhouse_projects_pass_the_organization_checks() -> Result<(), Box<dyn Erro
             node(&database, &format!("{database}-node-2"))?,
         ])
     };
-    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)
+    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)?;
+    conformance::accounts::an_invitation_is_taken_once_across_two_nodes(&new_fleet)
 }

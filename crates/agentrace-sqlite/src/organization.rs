@@ -1,8 +1,10 @@
-//! Projects on SQLite: a file per project, and a small registry file of projects and keys.
+//! Projects on SQLite: a file per project, and a small registry file of projects and keys (and
+//! of people and the audit log, `accounts`).
 //!
 //! ```text
 //! agentrace.db                the `default` project (a store written before projects, as it was)
-//! agentrace.projects.db       the registry: projects (id, name, file) and keys (digests only)
+//! agentrace.projects.db       the registry: projects (id, name, file), keys (digests only),
+//!                             users, their roles, sessions, invitations, the audit log
 //! agentrace.projects/7.db     the project of id 7, and so on
 //! ```
 //!
@@ -26,6 +28,8 @@ use agentrace_store::{
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::{DbError, OpenError};
+
+mod accounts;
 use crate::store::{SqliteStore, StoreOptions};
 
 /// Project stores kept open by default ([`OrganizationOptions::max_open`]).
@@ -163,6 +167,7 @@ impl SqliteOrganization {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
             .map_err(err)?;
         conn.execute_batch(REGISTRY_SCHEMA).map_err(err)?;
+        conn.execute_batch(accounts::SCHEMA).map_err(err)?;
         let main_name = main
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -76,5 +76,6 @@ fn sqlite_projects_interleaved_across_two_openings_answer_as_alone() -> Result<(
         dirs.borrow_mut().push(dir);
         Ok([one, two])
     };
-    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)
+    conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)?;
+    conformance::accounts::an_invitation_is_taken_once_across_two_nodes(&new_fleet)
 }

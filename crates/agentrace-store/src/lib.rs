@@ -20,7 +20,9 @@
 //! | [`Scores`] | the API keeps and reads scores of traces, spans and sessions |
 //! | [`EvaluatorRules`] | the API keeps evaluator rules, for every node and every restart |
 //!
-//! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. Budget spend is replayed
+//! [`Store`] is all of them: the server holds an `Arc<dyn Store>`. The projects of a deployment
+//! are an [`Organization`]: their stores, keys and settings, and its people ([`Accounts`]:
+//! users, roles, sessions, invitations) and [`AuditLog`]. Budget spend is replayed
 //! from any store by [`restore_budgets`]; the scores of `gen_ai.evaluation.result` events
 //! are made for any store by [`evaluation_results`] and [`store_evaluations`].
 //!
@@ -62,7 +64,9 @@
 //! # let _ = round_trip;
 //! ```
 
+mod accounts;
 mod analytics;
+mod audit;
 mod budgets;
 mod changes;
 #[cfg(feature = "testing")]
@@ -90,8 +94,13 @@ mod unit_costs;
 mod upkeep;
 mod write;
 
+pub use accounts::{
+    AccountError, Accounts, Grant, Invitation, LoginSession, NewUser, OrgRole, ProjectRole,
+    SecretHash, User, UserId,
+};
 pub use agentrace_core::cost::CostUnit;
 pub use analytics::Analytics;
+pub use audit::{Actor, AuditEntry, AuditError, AuditLog, AuditQuery, AuditScope};
 pub use budgets::restore_budgets;
 pub use changes::{AlertRecord, CostUpdate, LateAttribution, PAST, PastChanges, Repaired};
 pub use encoded::{EncodedSpans, SpanJson, SpanRows, attributes_json, json};

@@ -14,8 +14,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Store;
 use crate::error::BoxError;
+use crate::{Accounts, AuditLog, Store};
 
 /// The name of the project that holds what a store held before it had projects.
 pub const DEFAULT_PROJECT: &str = "default";
@@ -377,8 +377,10 @@ pub enum ProjectError {
 ///   and its revision only grows; [`setting_versions`](Self::setting_versions) lists every
 ///   project's, and a deleted setting (or project) is listed no more.
 ///
+/// An organization also keeps its people ([`Accounts`]) and its audit log ([`AuditLog`]).
+///
 /// Every method blocks, as the store traits' do.
-pub trait Organization: fmt::Debug + Send + Sync + 'static {
+pub trait Organization: Accounts + AuditLog + fmt::Debug + Send + Sync + 'static {
     /// Every project, by id.
     fn projects(&self) -> Result<Vec<Project>, ProjectError>;
 

@@ -118,6 +118,7 @@ macro_rules! rollups_select {
     };
 }
 
+mod accounts;
 mod history;
 mod projects;
 mod settings;
@@ -432,9 +433,11 @@ pub(crate) fn create_database(database: &str, layout: &Layout) -> String {
 /// Every migration, oldest first: those of the releases before projects, projects', then
 /// those after.
 pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
-    history::HISTORY
-        .iter()
-        .chain([&projects::PROJECTS, &settings::SETTINGS])
+    history::HISTORY.iter().chain([
+        &projects::PROJECTS,
+        &settings::SETTINGS,
+        &accounts::ACCOUNTS,
+    ])
 }
 
 /// The migration a database without any begins at: it makes every table, so those before
@@ -482,7 +485,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = settings::SETTINGS.version;
+pub const SCHEMA_VERSION: u32 = accounts::ACCOUNTS.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
@@ -543,9 +546,10 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and fourteen of the schema's (nine of
-        // projects' data, the fleet's heartbeats, four of the registry).
-        assert_eq!(tables, 2 * 15);
+        // Each table twice: the migrations' record and nineteen of the schema's (nine of
+        // projects' data, the fleet's heartbeats, four of the registry, five of people and
+        // the audit log).
+        assert_eq!(tables, 2 * 20);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {

@@ -54,6 +54,7 @@ use crate::{
 };
 use agentrace_core::{SpanId, SpanRecord, TraceId};
 
+pub mod accounts;
 pub mod analytics;
 pub mod fixtures;
 pub mod fleet;

@@ -54,6 +54,26 @@ pub const CHECKS: &[(&str, OrganizationCheck)] = &[
         "settings_are_a_document_a_kind_whose_revision_grows",
         settings_are_a_document_a_kind_whose_revision_grows,
     ),
+    (
+        "users_are_unique_and_found_every_way",
+        super::accounts::users_are_unique_and_found_every_way,
+    ),
+    (
+        "roles_in_projects_replace_each_other_and_go_with_their_owner",
+        super::accounts::roles_in_projects_replace_each_other_and_go_with_their_owner,
+    ),
+    (
+        "sessions_are_found_by_digest_and_go_with_their_user",
+        super::accounts::sessions_are_found_by_digest_and_go_with_their_user,
+    ),
+    (
+        "invitations_are_taken_once_while_live",
+        super::accounts::invitations_are_taken_once_while_live,
+    ),
+    (
+        "the_audit_log_lists_newest_first_and_expires_by_age",
+        super::accounts::the_audit_log_lists_newest_first_and_expires_by_age,
+    ),
 ];
 
 /// Runs every check of [`CHECKS`] on a fresh organization each, then
