@@ -23,7 +23,7 @@ import { Status } from './views/status.js';
 import { Scores } from './views/scores.js';
 import { ProjectSettings } from './views/settings.js';
 import { Organization } from './views/organization.js';
-import { Login } from './views/login.js';
+import { Invitation, Login } from './views/login.js';
 
 /**
  * @import { ApiError } from './lib/api.js'
@@ -78,11 +78,12 @@ function App() {
     /** @type {Promise<Api.AuthSession>} */ (get('/auth/session')).then(setSession, (e) => setFailure(e));
   useEffect(() => {
     check();
-    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false, scope: null, project: null }), authenticated: false })));
+    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false, scope: null, project: null, person: null, password_login: false }), authenticated: false })));
   }, []);
 
   if (failure) return html`<div class="boot"><${ErrorBox} error=${failure} /></div>`;
   if (!session) return html`<div class="boot"><${Loading} /></div>`;
+  if (path === '/invitation') return html`<${Invitation} onJoined=${check} />`;
   if (!session.authenticated || path === '/login') {
     if (session.authenticated) {
       navigate(nextPath(query.next, location.origin), { replace: true });
@@ -92,7 +93,7 @@ function App() {
       navigate(withQuery('/login', { next: location.pathname + location.search }), { replace: true });
       return null;
     }
-    return html`<${Login} onLogin=${check} />`;
+    return html`<${Login} session=${session} onLogin=${check} />`;
   }
 
   const logout = () => post('/auth/logout').finally(() => {

@@ -548,9 +548,20 @@ declare namespace Api {
     scope: "ingest" | "read" | "write" | "admin" | null;
     /** The id of the one project a project's key acts on; null for a credential of the organization (any project, chosen with `x-agentrace-project`). */
     project: number | null;
+    /** The person signed in; null for a token or key. */
+    person: {
+      id: number;
+      email: string;
+      role: "owner" | "admin" | "member" | "viewer";
+    } | null;
+    /** Whether people may log in with a password here. */
+    password_login: boolean;
   }
+  /** A token (or key), or a person's e-mail address and password. */
   interface Login {
-    token: string;
+    token?: string;
+    email?: string;
+    password?: string;
   }
   interface Alerts {
     /** Seconds between evaluations (0: alerts not running). */
@@ -1324,6 +1335,95 @@ declare namespace Api {
   interface Settings {
     settings: Setting[];
   }
+  interface AuditEntry {
+    id: string;
+    at: string;
+    at_unix_nano: number;
+    actor: {
+      kind: "user" | "key" | "token" | "server";
+      id: number | null;
+      name: string;
+    };
+    action: string;
+    target: string;
+    /** The project's name (`#<id>` if deleted since); null: the organization. */
+    project: string | null;
+    address: string | null;
+    status: number;
+    before: string | null;
+    after: string | null;
+  }
+  interface AuditPage {
+    entries: AuditEntry[];
+    /** The `before` of the next page; null at the end. */
+    next: string | null;
+  }
+  interface Person {
+    id: number;
+    email: string;
+    name: string;
+    role: "owner" | "admin" | "member" | "viewer";
+    /** Roles in projects, by project name. */
+    projects: { [key: string]: "admin" | "member" | "viewer" | "none" };
+    login: ("password" | "sso")[];
+    created_at: string;
+    last_login_at: string | null;
+  }
+  interface Invitation {
+    id: string;
+    email: string;
+    role: "owner" | "admin" | "member" | "viewer";
+    /** Roles in projects, by project name. */
+    projects: { [key: string]: "admin" | "member" | "viewer" | "none" };
+    created_by: string;
+    expires_at: string;
+    expired: boolean;
+  }
+  interface People {
+    people: Person[];
+    invitations: Invitation[];
+  }
+  interface InvitationIn {
+    email: string;
+    role: "owner" | "admin" | "member" | "viewer";
+    /** Roles in projects, by project name. */
+    projects?: { [key: string]: "admin" | "member" | "viewer" | "none" };
+  }
+  interface Invited {
+    id: string;
+    email: string;
+    role: "owner" | "admin" | "member" | "viewer";
+    /** The link's secret, answered this once. */
+    token: string;
+    /** The dashboard's page that takes it (the token in the fragment, never sent to a server). */
+    url: string;
+    expires_at: string;
+  }
+  interface PersonChange {
+    name?: string;
+    role?: "owner" | "admin" | "member" | "viewer";
+    projects?: { [key: string]: "admin" | "member" | "viewer" | "none" | null };
+  }
+  interface PasswordChange {
+    current: string;
+    new: string;
+  }
+  interface InvitationAccept {
+    token: string;
+    name: string;
+    password: string;
+  }
+  interface LoginSession {
+    id: string;
+    created_at: string;
+    expires_at: string;
+    address: string;
+    user_agent: string;
+    current: boolean;
+  }
+  interface LoginSessions {
+    sessions: LoginSession[];
+  }
 
   /** The JSON answer of each GET path (without `/api/v1`). */
   interface Responses {
@@ -1368,5 +1468,9 @@ declare namespace Api {
     "/keys": Keys;
     "/settings": Settings;
     "/settings/{kind}": Setting;
+    "/audit": AuditPage;
+    "/people": People;
+    "/people/{id}/sessions": LoginSessions;
+    "/me/sessions": LoginSessions;
   }
 }

@@ -292,6 +292,30 @@ config_keys! {
         help: "A read-only token: the dashboard, API reads, the live feed and /metrics; refused on ingest and on routes that write",
         example: "read-0nly-token",
     }
+    ADMIN_EMAIL: String {
+        name: "admin_email",
+        env: "AGENTRACE_ADMIN_EMAIL",
+        flag: Flagged("admin-email"),
+        default: "none: no people until one is created (then the server needs a login)",
+        help: "The first owner's e-mail address, created at start (with admin_password) if the store has no user yet; with it the server needs a login",
+        example: "ada@example.com",
+    }
+    ADMIN_PASSWORD: String {
+        name: "admin_password",
+        env: "AGENTRACE_ADMIN_PASSWORD",
+        flag: Flagged("admin-password"),
+        default: "none (needs `admin_email`)",
+        help: "The first owner's password, 12 characters at least (prefer AGENTRACE_ADMIN_PASSWORD: flags show in the process list); used only when the owner is created",
+        example: "correct-horse-battery",
+    }
+    PASSWORD_LOGIN: bool {
+        name: "password_login",
+        env: "AGENTRACE_PASSWORD_LOGIN",
+        flag: Switch("no-password-login", false),
+        default: "on",
+        help: "Whether people may log in with a password (turn it off when single sign-on is the only way in)",
+        example: "false",
+    }
     CORS_ORIGINS: Vec<String> {
         name: "cors_origins",
         env: "AGENTRACE_CORS_ORIGINS",
@@ -307,6 +331,14 @@ config_keys! {
         default: "none: on a loopback `bind`, only `localhost` and IP addresses",
         help: "A host name the server answers to besides localhost and IP addresses (`*.example.com` for any name under a domain), against DNS rebinding",
         example: "agentrace.example.com",
+    }
+    TRUSTED_PROXIES: Vec<String> {
+        name: "trusted_proxies",
+        env: "AGENTRACE_TRUSTED_PROXIES",
+        flag: Repeated("trusted-proxy"),
+        default: "none: a request's address is its connection's",
+        help: "A proxy in front of the server (an address or a network, `10.0.0.0/8`) whose `X-Forwarded-For` gives the client's address, for the audit log and login throttling",
+        example: "10.0.0.0/8",
     }
     OUTBOUND_HOSTS: Vec<String> {
         name: "outbound_hosts",

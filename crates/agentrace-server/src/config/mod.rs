@@ -46,6 +46,9 @@ pub use settings::{
 pub use store::{ClickHouseLocation, DEFAULT_HOLD, StoreLocation};
 pub use units::{Age, ByteSize};
 
+/// The shortest password a person may have (`admin_password`, a person's own).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 /// The configuration could not be read or is not usable.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -95,7 +98,7 @@ pub enum ConfigError {
     NoDataDir,
     /// The server would listen beyond this machine without an API token.
     #[error(
-        "binding {bind} exposes the server beyond this machine: set an API token (api_token, AGENTRACE_API_TOKEN or --api-token) or bind a loopback address"
+        "binding {bind} exposes the server beyond this machine: set an API token (api_token, AGENTRACE_API_TOKEN or --api-token) or a first owner (admin_email and admin_password), or bind a loopback address"
     )]
     TokenRequired {
         /// The non-loopback address.

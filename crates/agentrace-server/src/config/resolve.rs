@@ -55,9 +55,13 @@ impl ServerConfig {
         layer.read_into(keys::PORTS_APP, &mut config.app_port)?;
         config.api_token = layer.get(keys::API_TOKEN)?.filter(|t| !t.is_empty());
         config.read_token = layer.get(keys::READ_TOKEN)?.filter(|t| !t.is_empty());
+        config.admin_email = layer.get(keys::ADMIN_EMAIL)?.filter(|t| !t.is_empty());
+        config.admin_password = layer.get(keys::ADMIN_PASSWORD)?.filter(|t| !t.is_empty());
+        layer.read_into(keys::PASSWORD_LOGIN, &mut config.password_login)?;
         layer.read_into(keys::CORS_ORIGINS, &mut config.cors_origins)?;
         layer.read_into(keys::ALLOWED_HOSTS, &mut config.allowed_hosts)?;
         layer.read_into(keys::OUTBOUND_HOSTS, &mut config.outbound_hosts)?;
+        layer.read_into(keys::TRUSTED_PROXIES, &mut config.trusted_proxies)?;
         config.dashboard_dir = layer.get(keys::DASHBOARD_DIR)?;
         layer.read_into(keys::PRICES, &mut config.prices)?;
         config.budgets = layer.get(keys::BUDGETS)?;

@@ -182,6 +182,12 @@ pub struct ServerConfig {
     /// A read-only token (needs `api_token`): the dashboard, API reads, the live feed and
     /// `/metrics`; refused on ingest and on every route that writes.
     pub read_token: Option<String>,
+    /// The first owner's e-mail address, created at start if the store has no user.
+    pub admin_email: Option<String>,
+    /// The first owner's password (needs `admin_email`).
+    pub admin_password: Option<String>,
+    /// Whether people may log in with a password.
+    pub password_login: bool,
     /// Origins allowed by CORS (`*` for any); empty: CORS off. Pages of these origins may also
     /// open the live feed and send state-changing requests.
     pub cors_origins: Vec<String>,
@@ -192,6 +198,8 @@ pub struct ServerConfig {
     /// The hosts a project's settings written through the API may send to
     /// ([`OutboundHosts`](super::OutboundHosts)); empty: any but link-local addresses.
     pub outbound_hosts: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` gives a request's address (networks or addresses).
+    pub trusted_proxies: Vec<String>,
     /// Serve the dashboard's files from this folder, read at each request, instead of the
     /// copy embedded in the binary (for working on the dashboard).
     pub dashboard_dir: Option<PathBuf>,
@@ -249,6 +257,10 @@ impl ServerConfig {
             cors_origins: Vec::new(),
             allowed_hosts: Vec::new(),
             outbound_hosts: Vec::new(),
+            admin_email: None,
+            admin_password: None,
+            password_login: true,
+            trusted_proxies: Vec::new(),
             dashboard_dir: None,
             prices: Vec::new(),
             budgets: None,

@@ -1,6 +1,7 @@
 //! The checks of a configuration, wherever it came from: ranges, tokens, origins, host names,
 //! the forward endpoint, and the security rule — a non-loopback `bind` needs an API token.
 
+use super::MIN_PASSWORD_CHARS;
 use super::hosts::HostPattern;
 use super::{ConfigError, OutboundHosts, ServerConfig};
 
@@ -125,13 +126,45 @@ impl ServerConfig {
             key: "outbound_hosts",
             reason,
         })?;
+        for proxy in &self.trusted_proxies {
+            let network = HostPattern::parse(proxy).is_ok_and(|p| !p.is_name());
+            if !network {
+                return Err(ConfigError::Invalid {
+                    key: "trusted_proxies",
+                    reason: format!(
+                        "{proxy:?} is not an address or a network; write 10.0.0.7 or 10.0.0.0/8"
+                    ),
+                });
+            }
+        }
         if let Some(forward) = &self.forward {
             forward.check().map_err(|reason| ConfigError::Invalid {
                 key: "forward.endpoint",
                 reason,
             })?;
         }
-        if !self.bind.is_loopback() && self.api_token.is_none() {
+        match (&self.admin_email, &self.admin_password) {
+            (None, Some(_)) => return invalid("admin_password", "needs admin_email"),
+            (Some(_), None) => {
+                return invalid(
+                    "admin_email",
+                    "needs admin_password: the first owner logs in with it",
+                );
+            }
+            (Some(email), Some(password)) => {
+                if !email.contains('@') || email.trim() != email {
+                    return invalid("admin_email", "must be an e-mail address");
+                }
+                if password.chars().count() < MIN_PASSWORD_CHARS {
+                    return invalid(
+                        "admin_password",
+                        &format!("must be {MIN_PASSWORD_CHARS} characters at least"),
+                    );
+                }
+            }
+            (None, None) => {}
+        }
+        if !self.bind.is_loopback() && self.api_token.is_none() && self.admin_email.is_none() {
             return Err(ConfigError::TokenRequired { bind: self.bind });
         }
         Ok(())

@@ -47,8 +47,10 @@ pub enum ApiError {
     Unauthorized(String),
     /// Too many failed logins lately; retry after the delay (429 `too_many_requests`, with
     /// `Retry-After`).
-    #[error("too many failed logins; try again in {} s", retry_after.as_secs().max(1))]
+    #[error("{what}; try again in {} s", retry_after.as_secs().max(1))]
     TooManyRequests {
+        /// What failed too often (an account locked out, logins from an address).
+        what: String,
         /// How long to wait.
         retry_after: std::time::Duration,
     },
@@ -170,7 +172,7 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code(), "message": self.to_string() }
         });
         let mut response = (self.status(), Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after } = &self {
+        if let Self::TooManyRequests { retry_after, .. } = &self {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(retry_after.as_secs().max(1)),

@@ -73,7 +73,7 @@ pub(crate) fn metrics(sink: PrometheusSink, state: &AppState) -> Router {
                         .map(|s| s.render())
                         .unwrap_or_default()
                 };
-                if scope.principal.project.is_none() {
+                if scope.principal.is_organization_wide() {
                     let held = state.configured_store.held();
                     text.push_str(&render(&state.stats.snapshot().with_held(held)));
                     text.push_str(&render_held(held));

@@ -10,6 +10,7 @@ use tokio::sync::{broadcast, watch};
 use agentrace_store::{DEFAULT_PROJECT, ProjectError, ProjectId};
 
 use crate::config::ServerConfig;
+use crate::http::audit::Audit;
 use crate::http::scope::Scope;
 use crate::ingest::committed::{LIVE_CAPACITY, Published, Watching};
 use crate::jobs::projects::{ConfiguredProject, ProjectRuntimes, Shared};
@@ -54,6 +55,11 @@ pub struct AppState {
     pub prices: Arc<dyn PriceBook>,
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
+    /// Where the audit log's entries are appended.
+    pub audit: Audit,
+    /// Whether the server has people (`crate::startup::people`): then every request needs a
+    /// credential or a login.
+    pub people: bool,
 }
 
 impl AppState {
@@ -95,6 +101,7 @@ impl AppState {
             shared.clone(),
         ));
         runtimes.refresh()?;
+        let (organization_for_audit, stats_for_audit) = (organization.clone(), stats.clone());
         Ok(Self {
             directory: Arc::new(Directory::new(organization.clone())),
             organization,
@@ -109,6 +116,8 @@ impl AppState {
             shared,
             prices,
             config: Arc::new(config),
+            audit: Audit::new(organization_for_audit, stats_for_audit),
+            people: false,
         })
     }
 

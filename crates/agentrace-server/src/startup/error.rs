@@ -23,6 +23,9 @@ pub enum StartError {
     /// The store's projects could not be read, or the configured project's store opened.
     #[error("the store's projects: {0}")]
     Projects(#[source] agentrace_store::ProjectError),
+    /// The first owner could not be created, or the people read.
+    #[error("people: {0}")]
+    People(String),
     /// The provisioning folder could not be applied.
     #[error(transparent)]
     Provisioning(#[from] crate::store::provisioning::ProvisionError),

@@ -72,8 +72,15 @@ impl Listeners {
             .api_token
             .as_deref()
             .map(|admin| (admin, config.read_token.as_deref()));
-        let auth = Auth::new(tokens, state.directory.clone(), state.stats.clone());
+        let mut auth = Auth::new(tokens, state.directory.clone(), state.stats.clone());
+        if state.people {
+            auth = auth.with_people(crate::http::auth::PeopleLogin {
+                passwords: config.password_login,
+                audit: state.audit.clone(),
+            });
+        }
         let hosts = Guard::new(config, state.stats.clone());
+        let proxies = crate::ingest::listen::client::TrustedProxies::new(&config.trusted_proxies);
         let otlp_http = app::with_host_check(
             app::with_cors(
                 crate::http::auth::ingesting(http::router(receiver.clone(), limits), auth.clone()),
@@ -100,10 +107,10 @@ impl Listeners {
             ("the app", self.app, app_router, app_stats),
         ] {
             let gate = listen::Gate::new(listener, limits.max_connections, listener_stats);
-            let limits = limits.clone();
+            let (limits, proxies) = (limits.clone(), proxies.clone());
             let stopped = signal(stopped.clone());
             servers.push(spawn_logged(what, async move {
-                listen::serve_http(gate, router, &limits, stopped).await
+                listen::serve_http(gate, router, (&limits, &proxies), stopped).await
             }));
         }
         let gate = listen::Gate::new(self.otlp_grpc, limits.max_connections, grpc_stats);

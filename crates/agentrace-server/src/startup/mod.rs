@@ -8,5 +8,6 @@
 mod demo;
 pub(crate) mod error;
 mod listeners;
+mod people;
 pub(crate) mod running;
 pub(crate) mod server;

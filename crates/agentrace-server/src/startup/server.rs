@@ -72,6 +72,8 @@ impl Server {
         let membership = Arc::new(Membership::of(store.node().map(str::to_owned)));
         let online = catalogues.online;
         let stats = counters(&pipeline, &redactor, &membership, &online);
+        let audit = crate::http::audit::Audit::new(organization.clone(), stats.clone());
+        let people = super::people::bootstrap(&organization, &config, &audit).await?;
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let mut configured_settings = ConfiguredProject::of(configured_project);
         configured_settings.budgets = restore_from_store(
@@ -116,6 +118,8 @@ impl Server {
             configured_settings,
             shared,
             prices: catalogues.prices,
+            audit,
+            people,
             config,
         };
         let processing = Processing::new(state.runtimes.clone(), state.stats.clone());

@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_store::{
-    DEFAULT_PROJECT, KeyHash, KeyId, KeyScope, Project, ProjectError, ProjectId, StoredKey,
+    AccountError, DEFAULT_PROJECT, KeyHash, KeyId, LoginSession, Project, ProjectError, ProjectId,
+    SecretHash, StoredKey,
 };
 use sha2::{Digest, Sha256};
 
+pub use super::principal::{Person, Principal};
 use super::{SharedOrganization, SharedStore};
 
 /// How long a key or a project is trusted from the cache: the bound on how long a key
@@ -33,37 +35,6 @@ const MAX_CACHED_KEYS: usize = 10_000;
 
 /// How a key's secret starts: so that a leaked one is recognized by secret scanners.
 pub const KEY_PREFIX: &str = "agt_";
-
-/// Who is asking: what they may do, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// What it may do.
-    pub scope: KeyScope,
-    /// The one project it may act on; `None`: any (an organization key or token).
-    pub project: Option<ProjectId>,
-    /// The key presented, if it was one of the stored keys.
-    pub key: Option<KeyId>,
-}
-
-impl Principal {
-    /// An organization credential of `scope` (the configured tokens, an open server).
-    pub fn organization(scope: KeyScope) -> Self {
-        Self {
-            scope,
-            project: None,
-            key: None,
-        }
-    }
-
-    /// The principal of a stored key.
-    fn of_key(key: &StoredKey) -> Self {
-        Self {
-            scope: key.scope,
-            project: key.project,
-            key: Some(key.id),
-        }
-    }
-}
 
 /// A request's project could not be chosen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +83,8 @@ pub struct Directory {
     organization: SharedOrganization,
     keys: Mutex<HashMap<KeyHash, (Instant, Option<StoredKey>)>>,
     projects: Mutex<Option<(Instant, Arc<[Project]>)>>,
+    /// People's login sessions by the digest of their cookie, with their person.
+    sessions: Mutex<HashMap<SecretHash, (Instant, Option<SignedIn>)>>,
     /// Held while the store is read for a key or the projects: those who wait for it find
     /// what it read in the cache.
     reading: tokio::sync::Mutex<()>,
@@ -130,6 +103,7 @@ impl Directory {
             organization,
             keys: Mutex::new(HashMap::new()),
             projects: Mutex::new(None),
+            sessions: Mutex::new(HashMap::new()),
             reading: tokio::sync::Mutex::new(()),
             uses: Mutex::new(HashMap::new()),
         }
@@ -187,6 +161,50 @@ impl Directory {
         })
     }
 
+    /// The person signed in with the session whose cookie has the digest `hash`, and the
+    /// session, while it is live: a session ended, expired, or whose person was removed (or
+    /// their roles changed) is known as such here within [`CACHE_TTL`].
+    pub async fn person_of_session(
+        &self,
+        hash: SecretHash,
+    ) -> Result<Option<(LoginSession, Principal)>, ProjectError> {
+        let fresh = || {
+            lock(&self.sessions)
+                .get(&hash)
+                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+                .map(|(_, found)| found.clone())
+        };
+        let found = match fresh() {
+            Some(found) => found,
+            None => {
+                let _reading = self.reading.lock().await;
+                match fresh() {
+                    Some(found) => found,
+                    None => {
+                        let stale = lock(&self.sessions).get(&hash).map(|(_, f)| f.clone());
+                        let organization = self.organization.clone();
+                        match blocking(move || signed_in(&*organization, &hash)).await {
+                            Ok(found) => {
+                                let mut sessions = lock(&self.sessions);
+                                if sessions.len() >= MAX_CACHED_KEYS {
+                                    sessions.clear();
+                                }
+                                sessions.insert(hash, (Instant::now(), found.clone()));
+                                found
+                            }
+                            Err(ProjectError::Unavailable(_)) if stale.is_some() => stale.flatten(),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+        };
+        let now = agentrace_core::now_unix_nano();
+        Ok(found
+            .filter(|(session, _)| session.is_live(now))
+            .map(|(session, person)| (session, Principal::of_person(person))))
+    }
+
     /// Every project, from the cache when it is fresh.
     pub async fn projects(&self) -> Result<Arc<[Project]>, ProjectError> {
         let fresh = || {
@@ -228,6 +246,7 @@ impl Directory {
     /// Forgets what is cached: after this node changed projects or keys.
     pub fn forget(&self) {
         lock(&self.keys).clear();
+        lock(&self.sessions).clear();
         *lock(&self.projects) = None;
     }
 
@@ -276,11 +295,14 @@ impl Directory {
                     _ => Ok(project.clone()),
                 }
             }
+            // A project hidden from a person is as one that does not exist.
             (None, Some(asked)) => named(asked)
+                .filter(|p| principal.may_see(p.id))
                 .cloned()
                 .ok_or_else(|| ProjectRefusal::NoProject(asked.to_owned())),
             (None, None) => named(DEFAULT_PROJECT)
-                .or_else(|| projects.first())
+                .filter(|p| principal.may_see(p.id))
+                .or_else(|| projects.iter().find(|p| principal.may_see(p.id)))
                 .cloned()
                 .ok_or_else(|| ProjectRefusal::NoProject(DEFAULT_PROJECT.to_owned())),
         }
@@ -295,6 +317,39 @@ impl Directory {
     /// The keys presented since the last call, with when each was last.
     pub fn take_uses(&self) -> Vec<(KeyId, u64)> {
         lock(&self.uses).drain().collect()
+    }
+}
+
+/// A live session and its person, as a node caches them.
+type SignedIn = (LoginSession, Arc<Person>);
+
+/// The session `hash` and its person, read from the store.
+fn signed_in(
+    organization: &dyn agentrace_store::Organization,
+    hash: &SecretHash,
+) -> Result<Option<SignedIn>, ProjectError> {
+    let read = || -> Result<Option<SignedIn>, AccountError> {
+        let Some(session) = organization.session(hash)? else {
+            return Ok(None);
+        };
+        let Some(user) = organization.user(session.user)? else {
+            return Ok(None);
+        };
+        let grants = organization
+            .grants(user.id)?
+            .into_iter()
+            .map(|g| (g.project, g.role))
+            .collect();
+        Ok(Some((session, Arc::new(Person::of(&user, grants)))))
+    };
+    read().map_err(account_error)
+}
+
+/// An error of people's accounts, as the directory reports store failures.
+pub(crate) fn account_error(e: AccountError) -> ProjectError {
+    match e {
+        AccountError::Unavailable(e) => ProjectError::Unavailable(e),
+        other => ProjectError::Failed(Box::new(other)),
     }
 }
 

@@ -10,6 +10,7 @@ use agentrace_store::{Organization, Store};
 use crate::config::{ClickHouseLocation, ServerConfig, StoreLocation};
 
 pub mod directory;
+pub mod principal;
 pub mod provisioning;
 
 /// The store every part of the server shares: any implementation of

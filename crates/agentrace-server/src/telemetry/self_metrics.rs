@@ -234,6 +234,12 @@ pub(crate) fn render(s: &StatsSnapshot) -> String {
             ),
         },
         Family {
+            name: "agentrace_server_audit_failed_total",
+            kind: "counter",
+            help: "API requests and logins whose audit entry could not be stored (the action was taken).",
+            samples: vec![(vec![], r.audit_failed)],
+        },
+        Family {
             name: "agentrace_server_records_accepted_total",
             kind: "counter",
             help: "Records decoded and handed to the writer.",

@@ -83,6 +83,7 @@ pub struct ServerStats {
     pub(crate) requests_forbidden: AtomicU64,
     pub(crate) requests_overloaded: AtomicU64,
     pub(crate) requests_failed: AtomicU64,
+    pub(crate) audit_failed: AtomicU64,
     pub(crate) spans: SignalCounters,
     pub(crate) events: SignalCounters,
     pub(crate) measurements: SignalCounters,
@@ -142,6 +143,7 @@ impl ServerStats {
             requests_invalid: AtomicU64::new(0),
             requests_unauthorized: AtomicU64::new(0),
             requests_forbidden: AtomicU64::new(0),
+            audit_failed: AtomicU64::new(0),
             requests_overloaded: AtomicU64::new(0),
             requests_failed: AtomicU64::new(0),
             spans: SignalCounters::default(),
@@ -222,6 +224,7 @@ impl ServerStats {
                 forbidden: get(&self.requests_forbidden),
                 overloaded: get(&self.requests_overloaded),
                 failed: get(&self.requests_failed),
+                audit_failed: get(&self.audit_failed),
             },
             spans: self.spans.snapshot(),
             events: self.events.snapshot(),
@@ -305,6 +308,8 @@ pub struct RequestStats {
     pub overloaded: u64,
     /// Failed while storing (retryable or not).
     pub failed: u64,
+    /// API requests (and logins) whose audit entry could not be stored (the action was taken).
+    pub audit_failed: u64,
 }
 
 /// What happened to the records of one type.

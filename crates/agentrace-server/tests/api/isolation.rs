@@ -75,6 +75,12 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
         ("post", "/budgets/check") => Nothing,
         ("post", "/projects" | "/keys") | ("get", "/keys") => Refused,
         ("patch" | "delete", "/projects/{name}") | ("delete", "/keys/{id}") => Refused,
+        // The organization's admins': people and the audit log.
+        (_, p) if p.starts_with("/people") => Refused,
+        ("get", "/audit") => Refused,
+        // A person's own: a key has no sessions kept, nor a password.
+        ("get", "/me/sessions") => Nothing,
+        ("delete", "/me/sessions/{id}") | ("post", "/me/password") => Refused,
         _ => return None,
     })
 }

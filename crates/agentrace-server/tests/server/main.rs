@@ -15,6 +15,7 @@ mod ingest;
 mod lifecycle;
 mod online;
 mod overload;
+mod people;
 mod repair;
 mod retention;
 mod security;

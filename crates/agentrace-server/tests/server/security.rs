@@ -334,10 +334,25 @@ async fn the_read_token_reads_every_route_and_writes_none() -> Result {
         let as_reader = call(Some(reader.clone())).await?;
         let as_nobody = call(None).await?;
         assert_eq!(as_nobody.status, 401, "{method} {path} without a token");
-        // Keys are configuration: even reading them needs `admin`. (What an admin gets from
-        // the routes of projects and keys is tests/api/projects.rs's.)
-        let configuration =
-            path.starts_with("/api/v1/keys") || path.starts_with("/api/v1/projects/");
+        // A person's own (tests/server/people.rs): a token has neither sessions nor a password.
+        if path.starts_with("/api/v1/me/") {
+            let refused = *method != reqwest::Method::GET;
+            assert_eq!(
+                ![200, 204].contains(&as_reader.status),
+                refused,
+                "{method} {path} with the read token: {} {}",
+                as_reader.status,
+                as_reader.text()
+            );
+            continue;
+        }
+        // Keys, people and the audit log are the organization's admins': even reading them
+        // needs `admin`. (What an admin gets from them is tests/api/projects.rs's and
+        // tests/server/people.rs's.)
+        let configuration = path.starts_with("/api/v1/keys")
+            || path.starts_with("/api/v1/projects/")
+            || path.starts_with("/api/v1/people")
+            || path == "/api/v1/audit";
         if configuration {
             assert_eq!(
                 as_reader.status,

@@ -14,8 +14,7 @@ use crate::{
 };
 
 use super::fixtures::{SEC, T0};
-use super::projects::NewFleet;
-use super::{CheckResult, ensure, expect_eq};
+use super::{CheckResult, NewFleet, ensure, expect_eq};
 
 fn hash(n: u8) -> SecretHash {
     SecretHash([n; 32])

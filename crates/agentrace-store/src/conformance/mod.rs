@@ -74,6 +74,14 @@ pub mod writes;
 
 pub use required_only::RequiredOnly;
 
+/// Makes a fresh organization.
+pub type NewOrganization<'a> =
+    &'a dyn Fn() -> Result<std::sync::Arc<dyn crate::Organization>, Box<dyn Error>>;
+
+/// Makes a fresh organization opened twice, as two nodes of a fleet open their shared store.
+pub type NewFleet<'a> =
+    &'a dyn Fn() -> Result<[std::sync::Arc<dyn crate::Organization>; 2], Box<dyn Error>>;
+
 /// What a check returns: `Err` says what differed.
 pub type CheckResult = Result<(), Box<dyn Error>>;
 

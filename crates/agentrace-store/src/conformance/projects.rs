@@ -18,11 +18,7 @@ use agentrace_core::SpanRecord;
 use super::fixtures::{SEC, T0, five_events, five_traces, five_traces_attributed, trace_ids};
 use super::{CheckResult, all_spans, ensure, expect_eq, listed};
 
-/// Makes a fresh organization.
-pub type NewOrganization<'a> = &'a dyn Fn() -> Result<Arc<dyn Organization>, Box<dyn Error>>;
-
-/// Makes a fresh organization opened twice, as two nodes of a fleet open their shared store.
-pub type NewFleet<'a> = &'a dyn Fn() -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>>;
+pub use super::{NewFleet, NewOrganization};
 
 /// The two projects of an interleaving: for each, the store its writes go through and the one
 /// its answers are read from.

@@ -1,11 +1,27 @@
-// Login: the API token, once; the server answers with an HttpOnly session cookie, so no
-// script ever holds the token afterwards.
+// Login: a person's e-mail address and password, or the API token (or a key), once; the
+// server answers with an HttpOnly session cookie, so no script ever holds a secret afterwards.
+// And the page an invitation's link opens: its token (in the URL's fragment, never sent to a
+// server), a name and a password make the person and sign them in.
 
 import { html, useState, withValue } from '../lib/html.js';
 import { post } from '../lib/api.js';
+import { navigate } from '../lib/router.js';
 
-/** @param {{ onLogin: () => void }} props */
-export function Login({ onLogin }) {
+/**
+ * What a refused login says.
+ * @param {{ status?: number, message: string }} e
+ * @param {'password' | 'token'} mode
+ */
+function refusal(e, mode) {
+  if (e.status === 401) return mode === 'password' ? 'Wrong e-mail address or password.' : 'That token is not right.';
+  return e.message;
+}
+
+/** @param {{ session: Api.AuthSession, onLogin: () => void }} props */
+export function Login({ session, onLogin }) {
+  const [mode, setMode] = useState(/** @type {'password' | 'token'} */ (session.password_login ? 'password' : 'token'));
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
   const [token, setToken] = useState('');
   const [error, setError] = useState(/** @type {string | null} */ (null));
   const [busy, setBusy] = useState(false);
@@ -14,22 +30,81 @@ export function Login({ onLogin }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    post('/auth/login', { token })
+    post('/auth/login', mode === 'password' ? { email, password } : { token })
       .then(() => {
+        setPassword('');
         setToken('');
         onLogin();
-      }, (e) => setError(e.status === 401 ? 'That token is not right.' : e.message))
+      }, (e) => setError(refusal(e, mode)))
+      .finally(() => setBusy(false));
+  };
+  const ready = mode === 'password' ? email && password : token;
+  return html`<div class="login">
+    <form class="login-card" onSubmit=${submit}>
+      <div class="brand"><span class="logo"></span>agentrace</div>
+      ${mode === 'password'
+        ? html`<label>E-mail address
+              <input type="email" name="email" autocomplete="username" required value=${email} onInput=${withValue(setEmail)} />
+            </label>
+            <label>Password
+              <input type="password" name="password" autocomplete="current-password" required value=${password} onInput=${withValue(setPassword)} />
+            </label>`
+        : html`<p class="muted">This server needs its API token (or a key). You enter it once; the browser keeps a session.</p>
+            <label>API token
+              <input type="password" name="token" autocomplete="current-password" required value=${token} onInput=${withValue(setToken)} />
+            </label>`}
+      ${error && html`<div class="error-box" role="alert">${error}</div>`}
+      <button type="submit" class="primary" disabled=${busy || !ready}>${busy ? 'Checking…' : 'Log in'}</button>
+      ${session.password_login &&
+      html`<button type="button" class="link-button" onClick=${() => setMode(mode === 'password' ? 'token' : 'password')}>
+        ${mode === 'password' ? 'Use an API token instead' : 'Log in with your e-mail address'}
+      </button>`}
+    </form>
+  </div>`;
+}
+
+/**
+ * The token of an invitation's link: the fragment's `token`.
+ * @param {string} hash `location.hash`
+ */
+export function invitationToken(hash) {
+  return new URLSearchParams(hash.replace(/^#/, '')).get('token') ?? '';
+}
+
+/** @param {{ onJoined: () => void }} props */
+export function Invitation({ onJoined }) {
+  const [token] = useState(() => invitationToken(location.hash));
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState(/** @type {string | null} */ (null));
+  const [busy, setBusy] = useState(false);
+  /** @param {SubmitEvent} event */
+  const submit = (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    post('/auth/invitation', { token, name, password })
+      .then(() => {
+        history.replaceState(null, '', '/');
+        onJoined();
+        navigate('/', { replace: true });
+      }, (e) => setError(e.message))
       .finally(() => setBusy(false));
   };
   return html`<div class="login">
     <form class="login-card" onSubmit=${submit}>
       <div class="brand"><span class="logo"></span>agentrace</div>
-      <p class="muted">This server needs its API token. You enter it once; the browser keeps a session.</p>
-      <label>API token
-        <input type="password" name="token" autocomplete="current-password" required value=${token} onInput=${withValue(setToken)} />
-      </label>
-      ${error && html`<div class="error-box" role="alert">${error}</div>`}
-      <button type="submit" class="primary" disabled=${busy || !token}>${busy ? 'Checking…' : 'Log in'}</button>
+      ${token
+        ? html`<p class="muted">You are invited. Choose your name and a password (12 characters at least).</p>
+            <label>Your name
+              <input type="text" name="name" autocomplete="name" required value=${name} onInput=${withValue(setName)} />
+            </label>
+            <label>Password
+              <input type="password" name="password" autocomplete="new-password" minlength="12" required value=${password} onInput=${withValue(setPassword)} />
+            </label>
+            ${error && html`<div class="error-box" role="alert">${error}</div>`}
+            <button type="submit" class="primary" disabled=${busy || !name || password.length < 12}>${busy ? 'Joining…' : 'Join'}</button>`
+        : html`<div class="error-box" role="alert">This link holds no invitation: open the whole link you were sent.</div>`}
     </form>
   </div>`;
 }

@@ -38,15 +38,18 @@
 
 mod alerts;
 mod analytics;
+mod audit;
 mod budget_check;
 mod budgets;
 mod evaluators;
 mod graph;
 mod guardrails;
 mod live_feed;
+mod me;
 mod openapi;
 mod otlp_metrics;
 mod params;
+mod people;
 mod projects;
 mod records;
 mod report;
@@ -106,6 +109,7 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
         ("/projects", get(projects::list)),
         ("/settings", get(settings::list)),
         ("/settings/{kind}", get(settings::one)),
+        ("/audit", get(audit::list)),
     ];
     gets.into_iter()
         .map(|(path, route)| (path, "get", route, Read))
@@ -154,6 +158,29 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
                 delete(projects::revoke_key),
                 Admin,
             ),
+            // The organization's admins' (checked by the handlers, whatever the request's
+            // project): people and their sessions.
+            ("/people", "get", get(people::list), Read),
+            ("/people/invitations", "post", post(people::invite), Read),
+            (
+                "/people/invitations/{id}",
+                "delete",
+                delete(people::withdraw),
+                Read,
+            ),
+            ("/people/{id}", "patch", patch(people::change), Read),
+            ("/people/{id}", "delete", delete(people::remove), Read),
+            ("/people/{id}/sessions", "get", get(people::sessions), Read),
+            (
+                "/people/{id}/sessions",
+                "delete",
+                delete(people::end_all),
+                Read,
+            ),
+            // The person signed in, about themselves.
+            ("/me/sessions", "get", get(me::sessions), Read),
+            ("/me/sessions/{id}", "delete", delete(me::end), Read),
+            ("/me/password", "post", post(me::password), Read),
             ("/keys", "get", get(projects::organization_keys), Admin),
             (
                 "/keys",
@@ -197,6 +224,12 @@ pub(crate) fn scoped_router(state: AppState) -> Router {
         })
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside the credentials' check: each change and sensitive read is recorded with who
+        // made it.
+        .layer(axum::middleware::from_fn_with_state(
+            state.audit.clone(),
+            crate::http::audit::record,
+        ))
         // Large answers (a trace of thousands of spans) travel gzipped to clients that take it,
         // at the fastest level.
         .layer(
@@ -283,6 +316,7 @@ mod tests {
             ApiError::UpgradeRequired,
             ApiError::Unauthorized("x".into()),
             ApiError::TooManyRequests {
+                what: "x".into(),
                 retry_after: std::time::Duration::from_secs(1),
             },
             ApiError::Forbidden("x".into()),

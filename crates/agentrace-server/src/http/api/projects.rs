@@ -113,22 +113,22 @@ fn json<T: serde::de::DeserializeOwned>(body: &Bytes, example: &str) -> Result<T
 }
 
 /// Refuses (403) a credential that is not the organization's admin.
-fn organization_admin(scope: &Scope, what: &str) -> Result<(), ApiError> {
-    let p = &scope.principal;
-    if p.project.is_none() && p.scope == KeyScope::Admin {
+pub(super) fn organization_admin(scope: &Scope, what: &str) -> Result<(), ApiError> {
+    if scope.principal.is_organization_admin() {
         Ok(())
     } else {
         Err(ApiError::Forbidden(format!(
-            "{what} needs a credential of the organization with scope `admin` (api_token or an organization key)"
+            "{what} needs the organization's admin: an owner or admin, or a credential of the organization with scope `admin` (api_token or an organization key)"
         )))
     }
 }
 
-/// Who created a key, as it is recorded.
+/// Who created a key (or wrote a setting), as it is recorded.
 pub(super) fn creator(principal: &Principal) -> String {
-    match principal.key {
-        Some(id) => format!("key {id}"),
-        None => "organization token".to_owned(),
+    match (&principal.person, principal.key) {
+        (Some(person), _) => person.email.clone(),
+        (None, Some(id)) => format!("key {id}"),
+        (None, None) => "organization token".to_owned(),
     }
 }
 
@@ -137,7 +137,7 @@ async fn visible(state: &AppState, principal: &Principal, name: &str) -> Result<
     let projects = state.directory.projects().await?;
     projects
         .iter()
-        .find(|p| p.name.as_str() == name && principal.project.is_none_or(|own| own == p.id))
+        .find(|p| p.name.as_str() == name && principal.may_see(p.id))
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no project named {name:?}")))
 }
@@ -163,11 +163,10 @@ pub(super) async fn list(
 ) -> Result<Json<ProjectList>, ApiError> {
     p.finish()?;
     let projects = state.directory.projects().await?;
-    let own = scope.principal.project;
     Ok(Json(ProjectList {
         projects: projects
             .iter()
-            .filter(|p| own.is_none_or(|own| own == p.id))
+            .filter(|p| scope.principal.may_see(p.id))
             .map(ProjectView::of)
             .collect(),
     }))
@@ -237,7 +236,9 @@ pub(super) async fn remove(
 /// organization's.
 async fn managed(state: &AppState, scope: &Scope, name: &str) -> Result<Project, ApiError> {
     let project = visible(state, &scope.principal, name).await?;
-    if scope.principal.scope == KeyScope::Admin {
+    // A person's scope there, which may differ from theirs in the request's project.
+    let there = scope.principal.in_project(project.id).map(|p| p.scope);
+    if there == Some(KeyScope::Admin) {
         Ok(project)
     } else {
         Err(ApiError::Forbidden(format!(

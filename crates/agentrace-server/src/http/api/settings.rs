@@ -14,6 +14,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::params::Params;
@@ -21,6 +22,7 @@ use super::projects::{creator, organization};
 use crate::config::OutboundHosts;
 use crate::config::project::{MAX_SETTING_BYTES, Setting, SettingKind};
 use crate::http::api_base::ApiError;
+use crate::http::audit::AuditChange;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::store::provisioning::provisioned_from;
@@ -173,7 +175,7 @@ pub(super) async fn put(
     UrlPath(kind): UrlPath<String>,
     p: Params,
     body: Bytes,
-) -> Result<Json<SettingView>, ApiError> {
+) -> Result<Response, ApiError> {
     p.finish()?;
     let kind = kind_of(&kind)?;
     not_from_file(&state, &scope, kind).await?;
@@ -203,18 +205,56 @@ pub(super) async fn put(
     }
     let (project, by) = (scope.project.id, creator(&scope.principal));
     let text = document.to_string();
-    let stored = organization(&state, move |o| {
-        o.put_setting(
+    let (stored, before) = organization(&state, move |o| {
+        let before = o.setting(project, kind.as_str())?;
+        let stored = o.put_setting(
             project,
             kind.as_str(),
             &text,
             &by,
             agentrace_core::now_unix_nano(),
-        )
+        )?;
+        Ok((stored, before))
     })
     .await?;
     apply(&state, &scope).await?;
-    Ok(Json(SettingView::of(&state, &scope, kind, Some(stored))))
+    let change = AuditChange {
+        before: before.map(|b| redacted(&b.document)),
+        after: Some(redacted(&stored.document)),
+    };
+    let mut response = Json(SettingView::of(&state, &scope, kind, Some(stored))).into_response();
+    response.extensions_mut().insert(change);
+    Ok(response)
+}
+
+/// A document as the audit log keeps it: the values of keys that name secrets (`secret`,
+/// `password`, `token`, `api_key`) replaced, so that the log holds no credential.
+fn redacted(document: &str) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map.iter_mut() {
+                    let secret = ["secret", "password", "token", "api_key"]
+                        .iter()
+                        .any(|s| key.eq_ignore_ascii_case(s));
+                    if secret && !v.is_null() {
+                        *v = serde_json::Value::String("[redacted]".into());
+                    } else {
+                        walk(v);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(document) {
+        Ok(mut value) => {
+            walk(&mut value);
+            value.to_string()
+        }
+        Err(_) => document.to_owned(),
+    }
 }
 
 /// `DELETE /settings/{kind}`: the project runs on the server's again.
@@ -223,17 +263,42 @@ pub(super) async fn remove(
     scope: Scope,
     UrlPath(kind): UrlPath<String>,
     p: Params,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     p.finish()?;
     let kind = kind_of(&kind)?;
     not_from_file(&state, &scope, kind).await?;
     let project = scope.project.id;
-    if !organization(&state, move |o| o.delete_setting(project, kind.as_str())).await? {
+    let before = organization(&state, move |o| {
+        let before = o.setting(project, kind.as_str())?;
+        o.delete_setting(project, kind.as_str())?;
+        Ok(before)
+    })
+    .await?;
+    let Some(before) = before else {
         return Err(ApiError::NotFound(format!(
             "project {:?} has no {kind} setting",
             scope.project.name.as_str()
         )));
-    }
+    };
     apply(&state, &scope).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.extensions_mut().insert(AuditChange {
+        before: Some(redacted(&before.document)),
+        after: None,
+    });
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn secrets_never_reach_the_audit_log() {
+        let document = r#"{"channels":[{"name":"ops","type":"webhook","url":"http://h","secret":"s3cr3t"}],"Token":"t"}"#;
+        let kept = super::redacted(document);
+        assert!(
+            !kept.contains("s3cr3t") && !kept.contains("\"t\""),
+            "{kept}"
+        );
+        assert!(kept.contains("\"url\":\"http://h\""), "{kept}");
+    }
 }

@@ -16,6 +16,7 @@
 
 pub(crate) mod grpc;
 pub(crate) mod login;
+pub(crate) mod passwords;
 mod sessions;
 
 use std::sync::Arc;
@@ -46,6 +47,17 @@ pub(crate) struct Auth {
     directory: Arc<Directory>,
     stats: Arc<ServerStats>,
     browser: Option<(Arc<Sessions>, Guard)>,
+    /// How people log in, when the server has people (`None`: tokens and keys only).
+    people: Option<PeopleLogin>,
+}
+
+/// How people log in (`crate::http::auth::login`), and where their logins are recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct PeopleLogin {
+    /// Whether they may log in with a password (off when single sign-on is the only way).
+    pub(crate) passwords: bool,
+    /// The audit log, where logins, failed logins and logouts go.
+    pub(crate) audit: crate::http::audit::Audit,
 }
 
 /// The configured tokens: the organization's admin and, optionally, its reader.
@@ -170,7 +182,25 @@ impl Auth {
             directory,
             stats,
             browser: None,
+            people: None,
         }
+    }
+
+    /// Also taking people's logins: every request then needs a credential.
+    #[must_use]
+    pub(crate) fn with_people(mut self, people: PeopleLogin) -> Self {
+        self.people = Some(people);
+        self
+    }
+
+    /// How people log in, if the server has people.
+    pub(crate) fn people(&self) -> Option<&PeopleLogin> {
+        self.people.as_ref()
+    }
+
+    /// The directory of keys, projects and people's sessions.
+    pub(crate) fn directory(&self) -> &Arc<Directory> {
+        &self.directory
     }
 
     /// Also taking the dashboard's session cookie (the app listener).
@@ -185,9 +215,9 @@ impl Auth {
         self.browser.as_ref().map(|(s, _)| s)
     }
 
-    /// Whether a credential is required (a token is configured).
+    /// Whether a credential is required (a token is configured, or the server has people).
     pub(crate) fn is_required(&self) -> bool {
-        self.tokens.is_some()
+        self.tokens.is_some() || self.people.is_some()
     }
 
     /// The principal of a configured token (compared in constant time).
@@ -227,12 +257,21 @@ impl Auth {
         {
             return Ok(Credential::Bearer(principal));
         }
-        Ok(match (&self.browser, sessions::cookie(headers)) {
-            (Some((sessions, _)), Some(id)) => sessions
-                .principal(id)
-                .map_or(Credential::None, Credential::Session),
-            _ => Credential::None,
-        })
+        let (Some((sessions, _)), Some(id)) = (&self.browser, sessions::cookie(headers)) else {
+            return Ok(Credential::None);
+        };
+        if let Some(principal) = sessions.principal(id) {
+            return Ok(Credential::Session(principal));
+        }
+        if self.people.is_none() {
+            return Ok(Credential::None);
+        }
+        let person = self
+            .directory
+            .person_of_session(sessions::session_hash(id))
+            .await
+            .map_err(|e| Refusal::Unavailable(format!("the sessions could not be read: {e}")))?;
+        Ok(person.map_or(Credential::None, |(_, p)| Credential::Session(p)))
     }
 
     /// Who sends the telemetry of a request with `headers` (HTTP headers, gRPC metadata): a
@@ -339,6 +378,10 @@ impl Auth {
             .directory
             .project_for(&principal, asked.as_deref())
             .await?;
+        // What it may do there (a person's role in that project).
+        let principal = principal.in_project(project.id).ok_or_else(|| {
+            Refusal::NoProject(format!("no project named {:?}", project.name.as_str()))
+        })?;
         let store = self
             .directory
             .store(project.id)
@@ -350,6 +393,11 @@ impl Auth {
             store,
         })
     }
+}
+
+/// The digest of the session cookie `headers` carry, if any.
+pub(crate) fn session_of_request(headers: &HeaderMap) -> Option<agentrace_store::SecretHash> {
+    sessions::cookie(headers).map(sessions::session_hash)
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a guess matched.

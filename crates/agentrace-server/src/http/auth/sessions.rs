@@ -1,15 +1,19 @@
 //! The dashboard's login sessions: a random id in an `HttpOnly`, `SameSite=Strict` cookie,
-//! remembered by the server (by its SHA-256, so the table holds nothing a reader could replay)
-//! until it expires or the user logs out. Sessions live in memory: a restart logs everyone out.
-//! Failed logins are throttled.
+//! remembered by its SHA-256 (so that what is kept holds nothing a reader could replay) until
+//! it expires or the user logs out. A person's session is kept in the store (every node of a
+//! fleet knows it, and ends it when the person is removed: `crate::store::directory`); a
+//! session begun with a token or key lives in this node's memory: a restart ends it. Failed
+//! logins are throttled ([`LoginThrottle`]).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use agentrace_store::SecretHash;
 use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
+use super::passwords::LoginThrottle;
 use crate::store::directory::Principal;
 
 /// The cookie's name.
@@ -18,16 +22,13 @@ pub(crate) const COOKIE: &str = "agentrace_session";
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3_600);
 /// Sessions remembered at most; beyond, the one closest to expiry is forgotten.
 const MAX_SESSIONS: usize = 10_000;
-/// Failed logins allowed per [`FAILURE_WINDOW`]; more are refused with 429 until the window
-/// moves on.
-const MAX_FAILURES: usize = 10;
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
-/// Live sessions and recent failed logins.
+/// Live sessions of tokens and keys, and recent failed logins.
 #[derive(Debug)]
 pub(crate) struct Sessions {
     live: Mutex<HashMap<[u8; 32], (Instant, Principal)>>,
-    failures: Mutex<VecDeque<Instant>>,
+    /// Failed logins, by account and by address.
+    pub(crate) throttle: LoginThrottle,
     ttl: Duration,
 }
 
@@ -40,6 +41,18 @@ fn digest(id: &str) -> [u8; 32] {
     Sha256::digest(id.as_bytes()).into()
 }
 
+/// The digest a session is kept under: what the store finds a person's session by.
+pub(crate) fn session_hash(id: &str) -> SecretHash {
+    SecretHash(digest(id))
+}
+
+/// A new session id: 64 hex digits, 256 random bits.
+pub(crate) fn new_id() -> Result<String, NoRandomness> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(NoRandomness)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 impl Sessions {
     pub(crate) fn new() -> Self {
         Self::with_ttl(SESSION_TTL)
@@ -48,7 +61,7 @@ impl Sessions {
     pub(crate) fn with_ttl(ttl: Duration) -> Self {
         Self {
             live: Mutex::new(HashMap::new()),
-            failures: Mutex::new(VecDeque::new()),
+            throttle: LoginThrottle::default(),
             ttl,
         }
     }
@@ -60,9 +73,7 @@ impl Sessions {
 
     /// A new session of `principal`; returns its id (64 hex digits, 256 random bits).
     pub(crate) fn start(&self, principal: Principal) -> Result<String, NoRandomness> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(NoRandomness)?;
-        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = new_id()?;
         let now = Instant::now();
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if live.len() >= MAX_SESSIONS {
@@ -97,31 +108,6 @@ impl Sessions {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&digest(id));
-    }
-
-    /// `Some(wait)` when too many logins failed lately: refuse until `wait` has passed.
-    pub(crate) fn throttled(&self) -> Option<Duration> {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        while failures
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= FAILURE_WINDOW)
-        {
-            failures.pop_front();
-        }
-        (failures.len() >= MAX_FAILURES).then(|| {
-            failures
-                .front()
-                .map_or(FAILURE_WINDOW, |t| FAILURE_WINDOW - now.duration_since(*t))
-        })
-    }
-
-    /// Counts a failed login.
-    pub(crate) fn failed(&self) {
-        self.failures
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push_back(Instant::now());
     }
 }
 
@@ -169,21 +155,6 @@ mod tests {
         let id = short.start(admin())?;
         assert_eq!(short.principal(&id), None, "expired at once");
         Ok(())
-    }
-
-    #[test]
-    fn failed_logins_are_throttled() {
-        let sessions = Sessions::new();
-        for _ in 0..MAX_FAILURES - 1 {
-            sessions.failed();
-            assert_eq!(sessions.throttled(), None);
-        }
-        sessions.failed();
-        let wait = sessions.throttled();
-        assert!(
-            wait.is_some_and(|w| w <= FAILURE_WINDOW && w > Duration::ZERO),
-            "{wait:?}"
-        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! All of it happens before the API token is checked, so it holds for unauthenticated clients.
 
 pub(crate) mod body;
+pub mod client;
 mod grpc;
 
 use std::future::Future;
@@ -38,6 +39,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
+
+use client::{ClientAddress, TrustedProxies};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub(crate) use grpc::{GrpcHygiene, incoming};
@@ -101,7 +104,7 @@ impl Gate {
 pub(crate) async fn serve_http(
     gate: Gate,
     router: Router,
-    limits: &ReceiveLimits,
+    (limits, proxies): (&ReceiveLimits, &TrustedProxies),
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -122,7 +125,17 @@ pub(crate) async fn serve_http(
             accepted = gate.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Each request learns where it came from (`crate::ingest::listen::client`).
+        let (peer, proxies) = (stream.peer_addr().ok().map(|a| a.ip()), proxies.clone());
+        let service = tower::util::MapRequest::new(
+            router.clone(),
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                let client = peer.map(|peer| proxies.client(peer, request.headers()));
+                request.extensions_mut().insert(ClientAddress(client));
+                request
+            },
+        );
+        let service = TowerToHyperService::new(service);
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();

@@ -1,0 +1,152 @@
+//! The audit log's entries, made where they happen: every request of the API that changes
+//! something (any method but `GET`), refused or not, and every sensitive read — an export
+//! (`format=csv`), the report, the audit log itself, the people and the keys listed — by the
+//! API's middleware ([`record`]); logins, failed logins and logouts by the login routes
+//! ([`Audit::append`]). An entry says who (a person, a key, a token), when, from which address
+//! ([`ClientAddress`]), what (the method and the route: `PUT /settings/{kind}`), on what (the
+//! path), in which project, and what the answer was; a change of configuration also what
+//! was there before and after ([`AuditChange`], set by its handler).
+//!
+//! An entry is appended before the answer leaves, so that a change acknowledged is a change
+//! recorded; if the store refuses it, the answer still goes (the change is made) and the
+//! failure is counted (`audit.failed` in `/status`) and logged.
+
+use std::sync::Arc;
+
+use agentrace_store::{Actor, AuditEntry};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::http::scope::Scope;
+use crate::ingest::listen::client::ClientAddress;
+use crate::store::SharedOrganization;
+use crate::telemetry::counters::add;
+use crate::telemetry::stats::ServerStats;
+
+/// What a change of configuration replaced: set by its handler on the response, read by
+/// [`record`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditChange {
+    /// The document (or role, or name) before; `None`: there was none.
+    pub(crate) before: Option<String>,
+    /// After; `None`: it was deleted.
+    pub(crate) after: Option<String>,
+}
+
+/// Where entries are appended.
+#[derive(Debug, Clone)]
+pub struct Audit {
+    organization: SharedOrganization,
+    stats: Arc<ServerStats>,
+}
+
+impl Audit {
+    /// Appending to `organization`'s audit log, failures counted in `stats`.
+    pub fn new(organization: SharedOrganization, stats: Arc<ServerStats>) -> Self {
+        Self {
+            organization,
+            stats,
+        }
+    }
+
+    /// Appends `entry` (off the async threads); a failure is counted and logged, never
+    /// returned: the action it records happened.
+    pub(crate) async fn append(&self, entry: AuditEntry) {
+        let organization = self.organization.clone();
+        let action = entry.action.clone();
+        let appended =
+            tokio::task::spawn_blocking(move || organization.append_audit(&[entry])).await;
+        let failure = match appended {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        add(&self.stats.audit_failed, 1);
+        tracing::error!(%action, error = %failure, "an audit entry was not stored");
+    }
+}
+
+/// An entry of `actor`'s `action` on `target` now, answered `status`.
+pub(crate) fn entry(actor: Actor, action: &str, target: &str, status: u16) -> AuditEntry {
+    // Below 2^63: a store may keep it signed.
+    let id = rand_id() >> 1;
+    AuditEntry::new(
+        id,
+        agentrace_core::now_unix_nano(),
+        actor,
+        (action, target),
+        status,
+    )
+}
+
+fn rand_id() -> u64 {
+    let mut bytes = [0u8; 8];
+    // Without randomness, ids still tell entries apart by their time.
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+/// Whether a `GET` of `path` (under the API's prefix) with `query` reads what is recorded.
+fn sensitive_read(path: &str, query: Option<&str>) -> bool {
+    let route = path.trim_start_matches(crate::http::api_base::PREFIX);
+    let exported = query.is_some_and(|q| q.split('&').any(|p| p.starts_with("format=")));
+    exported
+        || matches!(route, "/report" | "/audit" | "/people" | "/keys")
+        || route.starts_with("/people/")
+        || (route.starts_with("/projects/") && route.ends_with("/keys"))
+}
+
+/// axum middleware of the API (inside the credentials' check, so that the request's
+/// [`Scope`] is known): appends an entry for each change and each sensitive read.
+pub(crate) async fn record(State(audit): State<Audit>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let recorded = method != Method::GET && method != Method::HEAD && method != Method::OPTIONS
+        || sensitive_read(&path, request.uri().query());
+    if !recorded {
+        return next.run(request).await;
+    }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| path.clone(), |m| m.as_str().to_owned());
+    let route = route
+        .trim_start_matches(crate::http::api_base::PREFIX)
+        .to_owned();
+    let scope = request.extensions().get::<Scope>().cloned();
+    let address = request
+        .extensions()
+        .get::<ClientAddress>()
+        .and_then(|a| a.text());
+    let response = next.run(request).await;
+    let Some(scope) = scope else {
+        return response;
+    };
+    let mut e = entry(
+        scope.principal.actor(),
+        &format!("{method} {route}"),
+        &path,
+        response.status().as_u16(),
+    );
+    if !of_the_organization(&route) {
+        e = e.in_project(scope.project.id);
+    }
+    if let Some(address) = address {
+        e = e.from_address(address);
+    }
+    if let Some(change) = response.extensions().get::<AuditChange>() {
+        e = e.changing(change.before.clone(), change.after.clone());
+    }
+    audit.append(e).await;
+    response
+}
+
+/// Whether `route` acts on the organization rather than on the request's project: its
+/// projects, keys, people and audit log.
+fn of_the_organization(route: &str) -> bool {
+    ["/projects", "/keys", "/people", "/audit", "/auth"]
+        .iter()
+        .any(|prefix| route == *prefix || route.starts_with(&format!("{prefix}/")))
+}

@@ -1,0 +1,454 @@
+//! People end to end on a running server: the first owner from the configuration, password
+//! logins throttled per account, an invitation taken once, roles per project that show and
+//! hide projects, a removed person's session ending, the last owner kept, and every change in
+//! the audit log with who made it and from where.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const OWNER: &str = "ada@example.com";
+const OWNER_PASSWORD: &str = "correct horse battery";
+
+/// A server whose first owner is [`OWNER`].
+async fn with_owner() -> Result<TestServer> {
+    TestServer::start(|c| {
+        c.admin_email = Some(OWNER.into());
+        c.admin_password = Some(OWNER_PASSWORD.into());
+    })
+    .await
+}
+
+/// A browser of the dashboard: its session cookie, if it has one.
+#[derive(Debug, Clone, Default)]
+struct Browser {
+    cookie: Option<String>,
+}
+
+impl Browser {
+    /// `method` on the API's `path` (acting on `project` if given) with `body`: the answer.
+    async fn call(
+        &self,
+        t: &TestServer,
+        method: reqwest::Method,
+        path: &str,
+        project: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<(u16, Value)> {
+        let mut headers = vec![("content-type", JSON)];
+        if let Some(cookie) = &self.cookie {
+            headers.push(("cookie", cookie.as_str()));
+        }
+        if let Some(project) = project {
+            headers.push(("x-agentrace-project", project));
+        }
+        let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let answer = send(
+            method,
+            &t.app_url(&format!("/api/v1{path}")),
+            &headers,
+            body,
+        )
+        .await?;
+        let value = if answer.body.is_empty() {
+            Value::Null
+        } else {
+            answer.json()?
+        };
+        Ok((answer.status, value))
+    }
+
+    /// Logs in as `email` with `password`: the status, the cookie kept when it succeeds.
+    async fn login(&mut self, t: &TestServer, email: &str, password: &str) -> Result<(u16, Value)> {
+        self.sign_in(
+            t,
+            "/auth/login",
+            json!({"email": email, "password": password}),
+            204,
+        )
+        .await
+    }
+
+    async fn sign_in(
+        &mut self,
+        t: &TestServer,
+        path: &str,
+        body: Value,
+        success: u16,
+    ) -> Result<(u16, Value)> {
+        let mut headers = vec![("content-type", JSON)];
+        if let Some(cookie) = &self.cookie {
+            headers.push(("cookie", cookie.as_str()));
+        }
+        let answer = send(
+            reqwest::Method::POST,
+            &t.app_url(&format!("/api/v1{path}")),
+            &headers,
+            body.to_string().into_bytes(),
+        )
+        .await?;
+        if answer.status == success {
+            let set = answer.header("set-cookie").ok_or("no Set-Cookie")?;
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+                "{set}"
+            );
+            self.cookie = set.split(';').next().map(str::to_owned);
+        }
+        let value = if answer.body.is_empty() {
+            Value::Null
+        } else {
+            answer.json()?
+        };
+        Ok((answer.status, value))
+    }
+}
+
+fn names(projects: &Value) -> Vec<String> {
+    projects["projects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_owner_logs_in_and_a_wrong_password_locks_the_account_out() -> Result {
+    let t = with_owner().await?;
+    let nobody = Browser::default();
+    let (status, _) = nobody
+        .call(&t, reqwest::Method::GET, "/traces", None, None)
+        .await?;
+    assert_eq!(status, 401, "a server with people needs a login");
+    let (_, state) = nobody
+        .call(&t, reqwest::Method::GET, "/auth/session", None, None)
+        .await?;
+    assert_eq!(
+        (
+            &state["token_required"],
+            &state["password_login"],
+            &state["person"]
+        ),
+        (&json!(true), &json!(true), &Value::Null)
+    );
+
+    // A cookie the browser brought is never the session: a fresh one is set.
+    let mut ada = Browser {
+        cookie: Some(
+            "agentrace_session=0000000000000000000000000000000000000000000000000000000000000000"
+                .into(),
+        ),
+    };
+    let before = ada.cookie.clone();
+    let (status, answer) = ada.login(&t, "ADA@example.com ", OWNER_PASSWORD).await?;
+    assert_eq!(status, 204, "{answer}");
+    assert_ne!(ada.cookie, before, "no session fixation");
+    let (_, state) = ada
+        .call(&t, reqwest::Method::GET, "/auth/session", None, None)
+        .await?;
+    assert_eq!(state["person"]["email"], OWNER);
+    assert_eq!(state["person"]["role"], "owner");
+    assert_eq!(state["scope"], "admin");
+    let (status, _) = ada
+        .call(&t, reqwest::Method::GET, "/traces", None, None)
+        .await?;
+    assert_eq!(status, 200);
+
+    // Five wrong passwords lock ada's account out, the right one too, with a clear message;
+    // another account from the same address is not locked.
+    let mut mallory = Browser::default();
+    for _ in 0..5 {
+        let (status, answer) = mallory.login(&t, OWNER, "wrong password!!").await?;
+        assert_eq!(status, 401, "{answer}");
+    }
+    let (status, answer) = mallory.login(&t, OWNER, OWNER_PASSWORD).await?;
+    assert_eq!(status, 429, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("ada@example.com") && message.contains("locked for 15 more minutes"),
+        "{message}"
+    );
+    let (status, _) = mallory
+        .login(&t, "bob@example.com", "wrong password!!")
+        .await?;
+    assert_eq!(status, 401, "another account is not locked");
+    // The session begun before the lock-out keeps working.
+    let (status, _) = ada
+        .call(&t, reqwest::Method::GET, "/traces", None, None)
+        .await?;
+    assert_eq!(status, 200);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_invited_person_sees_the_projects_their_roles_grant_and_every_change_is_audited()
+-> Result {
+    let t = with_owner().await?;
+    let mut ada = Browser::default();
+    assert_eq!(ada.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    let call = |b: &Browser, method, path: &str, project: Option<&str>, body| {
+        let (b, t) = (b.clone(), &t);
+        let path = path.to_owned();
+        let project = project.map(str::to_owned);
+        async move { b.call(t, method, &path, project.as_deref(), body).await }
+    };
+    for name in ["alpha", "beta"] {
+        let (status, _) = call(
+            &ada,
+            reqwest::Method::POST,
+            "/projects",
+            None,
+            Some(json!({ "name": name })),
+        )
+        .await?;
+        assert_eq!(status, 201);
+    }
+    // Dan: a viewer, the admin of alpha, nothing of beta.
+    let (status, invited) = call(
+        &ada,
+        reqwest::Method::POST,
+        "/people/invitations",
+        None,
+        Some(json!({"email": "Dan@Example.com", "role": "viewer", "projects": {"alpha": "admin", "beta": "none"}})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{invited}");
+    let token = invited["token"].as_str().ok_or("a token")?.to_owned();
+    assert!(
+        invited["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/invitation#token={token}")))
+    );
+    let (_, people) = call(&ada, reqwest::Method::GET, "/people", None, None).await?;
+    assert_eq!(
+        people["invitations"][0]["email"], "dan@example.com",
+        "{people}"
+    );
+    assert!(
+        !people.to_string().contains(&token),
+        "the link is shown once"
+    );
+
+    let mut dan = Browser::default();
+    let accept = json!({"token": token, "name": "Dan", "password": "dan's long password"});
+    let (status, answer) = dan
+        .sign_in(&t, "/auth/invitation", accept.clone(), 201)
+        .await?;
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = Browser::default()
+        .sign_in(&t, "/auth/invitation", accept, 201)
+        .await?;
+    assert_eq!(status, 404, "an invitation works once: {answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("used already"))
+    );
+
+    let (_, projects) = call(&dan, reqwest::Method::GET, "/projects", None, None).await?;
+    assert_eq!(
+        names(&projects),
+        ["default", "alpha"],
+        "beta is hidden from dan"
+    );
+    let (status, _) = call(&dan, reqwest::Method::GET, "/traces", Some("beta"), None).await?;
+    assert_eq!(status, 404, "as a project that does not exist");
+    let retention = json!({"spans": {"max_age": "30d"}});
+    let (status, _) = call(
+        &dan,
+        reqwest::Method::PUT,
+        "/settings/retention",
+        Some("default"),
+        Some(retention.clone()),
+    )
+    .await?;
+    assert_eq!(status, 403, "a viewer of default");
+    let (status, answer) = call(
+        &dan,
+        reqwest::Method::PUT,
+        "/settings/retention",
+        Some("alpha"),
+        Some(retention),
+    )
+    .await?;
+    assert_eq!(status, 200, "the admin of alpha: {answer}");
+    let (status, _) = call(&dan, reqwest::Method::GET, "/people", None, None).await?;
+    assert_eq!(status, 403, "a project's admin is not the organization's");
+    let (status, _) = call(&dan, reqwest::Method::GET, "/audit", None, None).await?;
+    assert_eq!(status, 403);
+
+    // Ada takes alpha away from dan: hidden at once; then removes dan: his session ends.
+    let dan_id = people_id(
+        &call(&ada, reqwest::Method::GET, "/people", None, None)
+            .await?
+            .1,
+        "dan@example.com",
+    )?;
+    let (status, changed) = call(
+        &ada,
+        reqwest::Method::PATCH,
+        &format!("/people/{dan_id}"),
+        None,
+        Some(json!({"projects": {"alpha": "none"}})),
+    )
+    .await?;
+    assert_eq!(status, 200, "{changed}");
+    let (_, projects) = call(&dan, reqwest::Method::GET, "/projects", None, None).await?;
+    assert_eq!(names(&projects), ["default"]);
+    let (status, _) = call(
+        &ada,
+        reqwest::Method::DELETE,
+        &format!("/people/{dan_id}"),
+        None,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 204);
+    let (status, _) = call(&dan, reqwest::Method::GET, "/traces", None, None).await?;
+    assert_eq!(status, 401, "a removed person's session ends");
+
+    // The last owner stays one.
+    let ada_id = people_id(
+        &call(&ada, reqwest::Method::GET, "/people", None, None)
+            .await?
+            .1,
+        OWNER,
+    )?;
+    let path = format!("/people/{ada_id}");
+    let (status, _) = call(
+        &ada,
+        reqwest::Method::PATCH,
+        &path,
+        None,
+        Some(json!({"role": "admin"})),
+    )
+    .await?;
+    assert_eq!(status, 409);
+    let (status, _) = call(&ada, reqwest::Method::DELETE, &path, None, None).await?;
+    assert_eq!(status, 409);
+
+    // Everything above, in the audit log: who, from where, what, before and after.
+    let (status, audit) = call(&ada, reqwest::Method::GET, "/audit?limit=1000", None, None).await?;
+    assert_eq!(status, 200, "{audit}");
+    let entries = audit["entries"].as_array().ok_or("entries")?;
+    let find = |action: &str| {
+        entries
+            .iter()
+            .find(|e| e["action"] == action)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let created = find("user.create");
+    assert_eq!(
+        created["actor"]["kind"], "server",
+        "the first owner, by the server"
+    );
+    let login = find("login");
+    assert_eq!(
+        (&login["actor"]["name"], &login["address"]),
+        (&json!(OWNER), &json!("127.0.0.1"))
+    );
+    let invite = find("POST /people/invitations");
+    assert_eq!(invite["actor"]["name"], OWNER);
+    assert_eq!(invite["project"], Value::Null, "the organization's");
+    assert!(
+        invite["after"]
+            .as_str()
+            .is_some_and(|a| a.contains("dan@example.com"))
+    );
+    assert_eq!(
+        find("invitation.accept")["actor"]["name"],
+        "dan@example.com"
+    );
+    let setting = find("PUT /settings/{kind}");
+    assert_eq!(
+        (
+            &setting["actor"]["name"],
+            &setting["project"],
+            &setting["status"]
+        ),
+        (&json!("dan@example.com"), &json!("alpha"), &json!(200))
+    );
+    assert!(
+        setting["after"].as_str().is_some_and(|a| a.contains("30d")),
+        "{setting}"
+    );
+    let refused = entries
+        .iter()
+        .find(|e| e["action"] == "PUT /settings/{kind}" && e["status"] == 403)
+        .ok_or("the refused change is an entry too")?;
+    assert_eq!(refused["project"], "default");
+    let patched = entries
+        .iter()
+        .find(|e| e["action"] == "PATCH /people/{id}" && e["status"] == 200)
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert!(
+        patched["before"]
+            .as_str()
+            .is_some_and(|b| b.contains("\"alpha\":\"admin\"")),
+        "{patched}"
+    );
+    assert!(
+        patched["after"]
+            .as_str()
+            .is_some_and(|a| a.contains("\"alpha\":\"none\"")),
+        "{patched}"
+    );
+    let statuses: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "DELETE /people/{id}")
+        .map(|e| &e["status"])
+        .collect();
+    assert_eq!(
+        statuses,
+        [&json!(409), &json!(204)],
+        "the last owner's refusal, then dan's"
+    );
+    assert!(
+        entries.iter().any(|e| e["action"] == "GET /audit"),
+        "reading the log is an entry"
+    );
+    // Narrowed to a project, and exported.
+    let (_, alpha) = call(
+        &ada,
+        reqwest::Method::GET,
+        "/audit?project=alpha",
+        None,
+        None,
+    )
+    .await?;
+    let alpha_entries = alpha["entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !alpha_entries.is_empty() && alpha_entries.iter().all(|e| e["project"] == "alpha"),
+        "{alpha}"
+    );
+    let export = send(
+        reqwest::Method::GET,
+        &t.app_url("/api/v1/audit?format=jsonl"),
+        &[("cookie", ada.cookie.as_deref().unwrap_or_default())],
+        Vec::new(),
+    )
+    .await?;
+    assert_eq!(export.header("content-type"), Some("application/x-ndjson"));
+    let lines = export.text();
+    assert!(
+        lines.lines().count() >= entries.len(),
+        "every entry, a line each"
+    );
+    for line in lines.lines() {
+        serde_json::from_str::<Value>(line)?;
+    }
+    Ok(())
+}
+
+fn people_id(people: &Value, email: &str) -> Result<u64> {
+    people["people"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["email"] == email)
+        .and_then(|p| p["id"].as_u64())
+        .ok_or_else(|| format!("no {email} in {people}").into())
+}
