@@ -15,11 +15,11 @@ use crate::config::hosts::{Host, HostPattern};
 
 /// The address a request came from, set on every request of the HTTP listeners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddress(pub Option<IpAddr>);
+pub(crate) struct ClientAddress(pub(crate) Option<IpAddr>);
 
 impl ClientAddress {
     /// As the audit log shows it.
-    pub fn text(self) -> Option<String> {
+    pub(crate) fn text(self) -> Option<String> {
         self.0.map(|a| a.to_string())
     }
 }

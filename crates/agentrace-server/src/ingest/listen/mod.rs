@@ -19,7 +19,7 @@
 //! All of it happens before the API token is checked, so it holds for unauthenticated clients.
 
 pub(crate) mod body;
-pub mod client;
+pub(crate) mod client;
 mod grpc;
 
 use std::future::Future;
