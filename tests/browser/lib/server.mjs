@@ -17,10 +17,11 @@ export function binary() {
 }
 
 /**
- * Starts a server with extra `args` (e.g. `['--demo']`) and environment; resolves with
- * `{ app, otlpHttp, dataDir, stop() }` once its banner is printed and it answers /readyz.
+ * Starts a server with extra `args` (e.g. `['--demo']`) and environment, its app on `appPort`
+ * (default: one the system chooses); resolves with `{ app, otlpHttp, dataDir, stop() }` once
+ * its banner is printed and it answers /readyz.
  */
-export async function startServer({ args = [], env = {} } = {}) {
+export async function startServer({ args = [], env = {}, appPort = 0 } = {}) {
   const bin = binary();
   if (!existsSync(bin)) throw new Error(`no agentrace binary at ${bin}: cargo build -p agentrace-cli (or set AGENTRACE_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'agentrace-browser-'));
@@ -30,7 +31,7 @@ export async function startServer({ args = [], env = {} } = {}) {
     : [];
   const child = spawn(
     bin,
-    ['serve', '--data-dir', dataDir, ...store, '--app-port', '0', '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...args],
+    ['serve', '--data-dir', dataDir, ...store, '--app-port', String(appPort), '--otlp-http-port', '0', '--otlp-grpc-port', '0', ...args],
     { env: { ...process.env, AGENTRACE_LOG: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

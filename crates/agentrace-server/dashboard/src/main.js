@@ -78,7 +78,7 @@ function App() {
     /** @type {Promise<Api.AuthSession>} */ (get('/auth/session')).then(setSession, (e) => setFailure(e));
   useEffect(() => {
     check();
-    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false, scope: null, project: null, person: null, password_login: false }), authenticated: false })));
+    return onUnauthorized(() => setSession((s) => ({ ...(s ?? { token_required: true, can_write: false, scope: null, project: null, person: null, password_login: false, sso: null }), authenticated: false })));
   }, []);
 
   if (failure) return html`<div class="boot"><${ErrorBox} error=${failure} /></div>`;

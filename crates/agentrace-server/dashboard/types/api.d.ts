@@ -556,6 +556,11 @@ declare namespace Api {
     } | null;
     /** Whether people may log in with a password here. */
     password_login: boolean;
+    /** Single sign-on, when configured: the login page's button and where it starts. */
+    sso: {
+      label: string;
+      start: string;
+    } | null;
   }
   /** A token (or key), or a person's e-mail address and password. */
   interface Login {

@@ -308,6 +308,14 @@ config_keys! {
         help: "The first owner's password, 12 characters at least (prefer AGENTRACE_ADMIN_PASSWORD: flags show in the process list); used only when the owner is created",
         example: "correct-horse-battery",
     }
+    SSO: PathBuf {
+        name: "sso",
+        env: "AGENTRACE_SSO",
+        flag: Flagged("sso"),
+        default: "none: no single sign-on",
+        help: "A single sign-on file: the OpenID provider, this server's client, and the groups that give roles (TOML; see docs/access.md); with it the server needs a login",
+        example: "sso.toml",
+    }
     PASSWORD_LOGIN: bool {
         name: "password_login",
         env: "AGENTRACE_PASSWORD_LOGIN",

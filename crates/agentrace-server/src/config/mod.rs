@@ -31,6 +31,7 @@ mod outbound;
 pub mod project;
 mod resolve;
 mod settings;
+pub mod sso;
 mod store;
 mod units;
 mod validate;
@@ -98,7 +99,7 @@ pub enum ConfigError {
     NoDataDir,
     /// The server would listen beyond this machine without an API token.
     #[error(
-        "binding {bind} exposes the server beyond this machine: set an API token (api_token, AGENTRACE_API_TOKEN or --api-token) or a first owner (admin_email and admin_password), or bind a loopback address"
+        "binding {bind} exposes the server beyond this machine: set an API token (api_token, AGENTRACE_API_TOKEN or --api-token), a first owner (admin_email and admin_password) or single sign-on (sso), or bind a loopback address"
     )]
     TokenRequired {
         /// The non-loopback address.

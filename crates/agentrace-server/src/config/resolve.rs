@@ -58,6 +58,7 @@ impl ServerConfig {
         config.admin_email = layer.get(keys::ADMIN_EMAIL)?.filter(|t| !t.is_empty());
         config.admin_password = layer.get(keys::ADMIN_PASSWORD)?.filter(|t| !t.is_empty());
         layer.read_into(keys::PASSWORD_LOGIN, &mut config.password_login)?;
+        config.sso = layer.get(keys::SSO)?;
         layer.read_into(keys::CORS_ORIGINS, &mut config.cors_origins)?;
         layer.read_into(keys::ALLOWED_HOSTS, &mut config.allowed_hosts)?;
         layer.read_into(keys::OUTBOUND_HOSTS, &mut config.outbound_hosts)?;

@@ -188,6 +188,8 @@ pub struct ServerConfig {
     pub admin_password: Option<String>,
     /// Whether people may log in with a password.
     pub password_login: bool,
+    /// A single sign-on file (docs/access.md).
+    pub sso: Option<PathBuf>,
     /// Origins allowed by CORS (`*` for any); empty: CORS off. Pages of these origins may also
     /// open the live feed and send state-changing requests.
     pub cors_origins: Vec<String>,
@@ -260,6 +262,7 @@ impl ServerConfig {
             admin_email: None,
             admin_password: None,
             password_login: true,
+            sso: None,
             trusted_proxies: Vec::new(),
             dashboard_dir: None,
             prices: Vec::new(),

@@ -164,7 +164,8 @@ impl ServerConfig {
             }
             (None, None) => {}
         }
-        if !self.bind.is_loopback() && self.api_token.is_none() && self.admin_email.is_none() {
+        let people = self.admin_email.is_some() || self.sso.is_some();
+        if !self.bind.is_loopback() && self.api_token.is_none() && !people {
             return Err(ConfigError::TokenRequired { bind: self.bind });
         }
         Ok(())

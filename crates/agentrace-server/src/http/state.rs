@@ -60,6 +60,8 @@ pub struct AppState {
     /// Whether the server has people (`crate::startup::people`): then every request needs a
     /// credential or a login.
     pub people: bool,
+    /// Single sign-on, if configured.
+    pub(crate) sso: Option<crate::http::auth::sso::SharedSso>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             config: Arc::new(config),
             audit: Audit::new(organization_for_audit, stats_for_audit),
             people: false,
+            sso: None,
         })
     }
 

@@ -77,6 +77,7 @@ impl Listeners {
             auth = auth.with_people(crate::http::auth::PeopleLogin {
                 passwords: config.password_login,
                 audit: state.audit.clone(),
+                sso: state.sso.clone(),
             });
         }
         let hosts = Guard::new(config, state.stats.clone());

@@ -12,6 +12,19 @@ use crate::http::auth::login::normalized_email;
 use crate::http::auth::passwords;
 use crate::store::SharedOrganization;
 
+/// The single sign-on of the configuration's `sso` file, if any.
+pub(super) fn single_sign_on(
+    config: &ServerConfig,
+) -> Result<Option<crate::http::auth::sso::SharedSso>, StartError> {
+    let Some(path) = &config.sso else {
+        return Ok(None);
+    };
+    let sso = crate::config::sso::SsoConfig::load(path).map_err(StartError::People)?;
+    let sso = crate::http::auth::sso::Sso::new(sso, &agentrace_core::env::process)
+        .map_err(StartError::People)?;
+    Ok(Some(std::sync::Arc::new(sso)))
+}
+
 /// Creates the configured first owner if the store has no user; whether the server has people.
 pub(super) async fn bootstrap(
     organization: &SharedOrganization,
@@ -24,10 +37,17 @@ pub(super) async fn bootstrap(
         .as_deref()
         .zip(config.admin_password.clone());
     let owner = owner.map(|(email, password)| (normalized_email(email), password));
+    let sso = config.sso.is_some();
     let created = tokio::task::spawn_blocking(move || -> Result<_, StartError> {
         let fail = |e: &dyn std::fmt::Display| StartError::People(e.to_string());
         if !organization.users().map_err(|e| fail(&e))?.is_empty() {
             return Ok((true, None::<User>));
+        }
+        if sso {
+            // People come in through single sign-on (and may be invited).
+            if owner.is_none() {
+                return Ok((true, None));
+            }
         }
         let Some((email, password)) = owner else {
             return Ok((false, None));

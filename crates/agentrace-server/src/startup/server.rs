@@ -74,6 +74,7 @@ impl Server {
         let stats = counters(&pipeline, &redactor, &membership, &online);
         let audit = crate::http::audit::Audit::new(organization.clone(), stats.clone());
         let people = super::people::bootstrap(&organization, &config, &audit).await?;
+        let sso = super::people::single_sign_on(&config)?;
         let live = broadcast::channel(LIVE_CAPACITY).0;
         let mut configured_settings = ConfiguredProject::of(configured_project);
         configured_settings.budgets = restore_from_store(
@@ -120,6 +121,7 @@ impl Server {
             prices: catalogues.prices,
             audit,
             people,
+            sso,
             config,
         };
         let processing = Processing::new(state.runtimes.clone(), state.stats.clone());

@@ -252,7 +252,7 @@ async fn the_dashboard_logs_in_once_into_a_strict_session_cookie() -> Result {
     let state = get(&t.app_url("/api/v1/auth/session"), &[]).await?;
     assert_eq!(
         serde_json::from_slice::<serde_json::Value>(&state.body)?,
-        serde_json::json!({ "token_required": true, "authenticated": false, "can_write": false, "scope": null, "project": null, "person": null, "password_login": false })
+        serde_json::json!({ "token_required": true, "authenticated": false, "can_write": false, "scope": null, "project": null, "person": null, "password_login": false, "sso": null })
     );
     // The page itself needs no token: it asks for one.
     assert_eq!(get(&t.app_url("/"), &[HTML]).await?.status, 200);

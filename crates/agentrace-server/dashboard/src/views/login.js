@@ -17,6 +17,12 @@ function refusal(e, mode) {
   return e.message;
 }
 
+/** Where the dashboard goes once signed in: the login's `next`, this server's path only. */
+function nextAfterLogin() {
+  const next = new URLSearchParams(location.search).get('next') ?? '/';
+  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+}
+
 /** @param {{ session: Api.AuthSession, onLogin: () => void }} props */
 export function Login({ session, onLogin }) {
   const [mode, setMode] = useState(/** @type {'password' | 'token'} */ (session.password_login ? 'password' : 'token'));
@@ -59,6 +65,11 @@ export function Login({ session, onLogin }) {
       html`<button type="button" class="link-button" onClick=${() => setMode(mode === 'password' ? 'token' : 'password')}>
         ${mode === 'password' ? 'Use an API token instead' : 'Log in with your e-mail address'}
       </button>`}
+      ${session.sso &&
+      html`<div class="sso">
+        <span class="muted small">or</span>
+        <a class="button sso-button" href=${`${session.sso.start}?next=${encodeURIComponent(nextAfterLogin())}`}>${session.sso.label}</a>
+      </div>`}
     </form>
   </div>`;
 }

@@ -30,11 +30,13 @@ use crate::ingest::listen::client::ClientAddress;
 use crate::store::directory::Principal;
 
 /// The login routes' paths under the API's prefix, and their methods.
-pub(crate) const ROUTES: [(&str, &str); 4] = [
+pub(crate) const ROUTES: [(&str, &str); 6] = [
     ("/auth/session", "get"),
     ("/auth/login", "post"),
     ("/auth/logout", "post"),
     ("/auth/invitation", "post"),
+    ("/auth/sso/start", "get"),
+    ("/auth/sso/callback", "get"),
 ];
 
 /// The login routes ([`ROUTES`], under `/api/v1`; open: they are how a browser gets in).
@@ -44,12 +46,19 @@ pub(crate) fn router(auth: Auth) -> Router {
         (login_path, _),
         (logout_path, _),
         (invitation_path, _),
+        (sso_start, _),
+        (sso_callback, _),
     ] = ROUTES;
     Router::new()
         .route(&format!("{PREFIX}{session_path}"), get(session))
         .route(&format!("{PREFIX}{login_path}"), post(login))
         .route(&format!("{PREFIX}{logout_path}"), post(logout))
         .route(&format!("{PREFIX}{invitation_path}"), post(accept))
+        .route(&format!("{PREFIX}{sso_start}"), get(super::sso::start))
+        .route(
+            &format!("{PREFIX}{sso_callback}"),
+            get(super::sso::callback),
+        )
         .with_state(auth)
 }
 
@@ -79,6 +88,15 @@ struct SessionState {
     person: Option<PersonView>,
     /// Whether people may log in with a password here.
     password_login: bool,
+    /// Single sign-on, if configured: the button's label and where it starts.
+    sso: Option<SsoView>,
+}
+
+/// How the login page offers single sign-on.
+#[derive(Debug, Serialize)]
+struct SsoView {
+    label: String,
+    start: String,
 }
 
 async fn session(State(auth): State<Auth>, headers: HeaderMap) -> Result<Response, ApiError> {
@@ -105,6 +123,10 @@ async fn session(State(auth): State<Auth>, headers: HeaderMap) -> Result<Respons
             role: person.role.as_str(),
         }),
         password_login: auth.people().is_some_and(|p| p.passwords),
+        sso: auth.sso().map(|s| SsoView {
+            label: s.label().to_owned(),
+            start: format!("{PREFIX}/auth/sso/start"),
+        }),
     };
     Ok(no_store(axum::Json(state).into_response()))
 }

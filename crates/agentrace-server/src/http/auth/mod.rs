@@ -18,6 +18,7 @@ pub(crate) mod grpc;
 pub(crate) mod login;
 pub(crate) mod passwords;
 mod sessions;
+pub(crate) mod sso;
 
 use std::sync::Arc;
 
@@ -51,6 +52,13 @@ pub(crate) struct Auth {
     people: Option<PeopleLogin>,
 }
 
+impl Auth {
+    /// The single sign-on provider, if one is configured.
+    pub(crate) fn sso(&self) -> Option<&sso::SharedSso> {
+        self.people.as_ref().and_then(|p| p.sso.as_ref())
+    }
+}
+
 /// How people log in (`crate::http::auth::login`), and where their logins are recorded.
 #[derive(Debug, Clone)]
 pub(crate) struct PeopleLogin {
@@ -58,6 +66,8 @@ pub(crate) struct PeopleLogin {
     pub(crate) passwords: bool,
     /// The audit log, where logins, failed logins and logouts go.
     pub(crate) audit: crate::http::audit::Audit,
+    /// Single sign-on, if configured.
+    pub(crate) sso: Option<sso::SharedSso>,
 }
 
 /// The configured tokens: the organization's admin and, optionally, its reader.
@@ -401,7 +411,7 @@ pub(crate) fn session_of_request(headers: &HeaderMap) -> Option<agentrace_store:
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a guess matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
