@@ -20,3 +20,4 @@ mod repair;
 mod retention;
 mod security;
 mod settings;
+mod sso;
