@@ -43,7 +43,7 @@ pub(crate) fn router(
         .route("/readyz", get(readyz))
         .with_state(state)
         .merge(dashboard::router(assets))
-        .merge(crate::http::auth::login::router(auth.clone()))
+        .merge(crate::http::auth::router(auth.clone()))
         .merge(scoped(protected, auth))
         .merge(compat)
         .fallback(move |request: Request| dashboard::page(fallback.clone(), request))

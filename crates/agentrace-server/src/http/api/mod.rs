@@ -266,7 +266,7 @@ mod tests {
             .into_iter()
             .map(|(path, method, _, _)| (format!("{PREFIX}{path}"), method))
             .chain(
-                crate::http::auth::login::ROUTES
+                crate::http::auth::ROUTES
                     .iter()
                     .map(|(path, method)| (format!("{PREFIX}{path}"), *method)),
             )

@@ -13,12 +13,10 @@
 use std::time::Duration;
 
 use agentrace_store::{Actor, KeyScope, LoginSession, User};
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 use super::passwords::{self, Throttled};
@@ -28,39 +26,6 @@ use crate::http::api_base::{ApiError, PREFIX};
 use crate::http::audit::entry;
 use crate::ingest::listen::client::ClientAddress;
 use crate::store::directory::Principal;
-
-/// The login routes' paths under the API's prefix, and their methods.
-pub(crate) const ROUTES: [(&str, &str); 6] = [
-    ("/auth/session", "get"),
-    ("/auth/login", "post"),
-    ("/auth/logout", "post"),
-    ("/auth/invitation", "post"),
-    ("/auth/sso/start", "get"),
-    ("/auth/sso/callback", "get"),
-];
-
-/// The login routes ([`ROUTES`], under `/api/v1`; open: they are how a browser gets in).
-pub(crate) fn router(auth: Auth) -> Router {
-    let [
-        (session_path, _),
-        (login_path, _),
-        (logout_path, _),
-        (invitation_path, _),
-        (sso_start, _),
-        (sso_callback, _),
-    ] = ROUTES;
-    Router::new()
-        .route(&format!("{PREFIX}{session_path}"), get(session))
-        .route(&format!("{PREFIX}{login_path}"), post(login))
-        .route(&format!("{PREFIX}{logout_path}"), post(logout))
-        .route(&format!("{PREFIX}{invitation_path}"), post(accept))
-        .route(&format!("{PREFIX}{sso_start}"), get(super::sso::start))
-        .route(
-            &format!("{PREFIX}{sso_callback}"),
-            get(super::sso::callback),
-        )
-        .with_state(auth)
-}
 
 /// The person signed in, as the session answer shows them.
 #[derive(Debug, Serialize)]
@@ -99,7 +64,10 @@ struct SsoView {
     start: String,
 }
 
-async fn session(State(auth): State<Auth>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub(super) async fn session(
+    State(auth): State<Auth>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let credential = auth
         .credential(&headers)
         .await
@@ -157,7 +125,7 @@ fn throttled(t: &Throttled, account: Option<&str>) -> ApiError {
     }
 }
 
-async fn login(
+pub(super) async fn login(
     State(auth): State<Auth>,
     address: ClientAddress,
     headers: HeaderMap,
@@ -346,7 +314,7 @@ struct Accept {
 
 /// `POST /auth/invitation`: the invitation taken (once), its person made with its roles and
 /// signed in (201 and the session cookie).
-async fn accept(
+pub(super) async fn accept(
     State(auth): State<Auth>,
     address: ClientAddress,
     headers: HeaderMap,
@@ -430,7 +398,11 @@ async fn accept(
     Ok(with_cookie(StatusCode::CREATED.into_response(), cookie))
 }
 
-async fn logout(State(auth): State<Auth>, address: ClientAddress, headers: HeaderMap) -> Response {
+pub(super) async fn logout(
+    State(auth): State<Auth>,
+    address: ClientAddress,
+    headers: HeaderMap,
+) -> Response {
     if let (Some(sessions), Some(id)) = (auth.sessions(), cookie(&headers)) {
         sessions.end(id);
         if let Some(people) = auth.people() {

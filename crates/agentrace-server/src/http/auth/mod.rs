@@ -29,7 +29,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub(crate) use self::sessions::Sessions;
-use crate::http::api_base::ApiError;
+use axum::routing::{get, post};
+
+use crate::http::api_base::{ApiError, PREFIX};
 use crate::http::guard::Guard;
 use crate::http::scope::Scope;
 use crate::http::scope::{PROJECT_HEADER, PROJECT_PARAMETER};
@@ -68,6 +70,36 @@ pub(crate) struct PeopleLogin {
     pub(crate) audit: crate::http::audit::Audit,
     /// Single sign-on, if configured.
     pub(crate) sso: Option<sso::SharedSso>,
+}
+
+/// The login routes' paths under the API's prefix, and their methods.
+pub(crate) const ROUTES: [(&str, &str); 6] = [
+    ("/auth/session", "get"),
+    ("/auth/login", "post"),
+    ("/auth/logout", "post"),
+    ("/auth/invitation", "post"),
+    ("/auth/sso/start", "get"),
+    ("/auth/sso/callback", "get"),
+];
+
+/// The login routes ([`ROUTES`], under `/api/v1`; open: they are how a browser gets in).
+pub(crate) fn router(auth: Auth) -> axum::Router {
+    let [
+        (session_path, _),
+        (login_path, _),
+        (logout_path, _),
+        (invitation_path, _),
+        (sso_start, _),
+        (sso_callback, _),
+    ] = ROUTES;
+    axum::Router::new()
+        .route(&format!("{PREFIX}{session_path}"), get(login::session))
+        .route(&format!("{PREFIX}{login_path}"), post(login::login))
+        .route(&format!("{PREFIX}{logout_path}"), post(login::logout))
+        .route(&format!("{PREFIX}{invitation_path}"), post(login::accept))
+        .route(&format!("{PREFIX}{sso_start}"), get(sso::start))
+        .route(&format!("{PREFIX}{sso_callback}"), get(sso::callback))
+        .with_state(auth)
 }
 
 /// The configured tokens: the organization's admin and, optionally, its reader.
