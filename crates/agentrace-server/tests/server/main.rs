@@ -1,6 +1,7 @@
 //! agentrace-server end to end: a real server on free ports, real HTTP and gRPC clients, the
 //! store opened afresh from its file to check what was acknowledged.
 
+mod access;
 mod admission;
 mod aggregates;
 mod alerts;

@@ -36,6 +36,7 @@
 //! `{"error": {"code", "message"}}` (see [`ApiError`]); a query parameter an endpoint does not
 //! take is refused, so a typo never silently widens a query.
 
+pub mod access;
 mod alerts;
 mod analytics;
 mod audit;

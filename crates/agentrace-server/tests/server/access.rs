@@ -1,0 +1,215 @@
+//! docs/access.md's table of routes, checked on a running server: every operation of the
+//! OpenAPI document, called by every caller the table has a column for — people of each
+//! organization role, the configured tokens, a key of each scope — is refused (401, 403)
+//! exactly when the table says so. A route added without a row fails here.
+
+use agentrace_server::http::api::access::{Access, Caller, access};
+use agentrace_store::{KeyScope, OrgRole};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+const TOKEN: &str = "access-admin-token-0123";
+const READ_TOKEN: &str = "access-read-token-0123";
+/// Everyone's password: the one the documented `POST /me/password` example changes.
+const PASSWORD: &str = "correct horse battery";
+
+/// How a caller presents itself: a header.
+fn credential(
+    caller: Caller,
+    cookies: &[(OrgRole, String)],
+    keys: &[(KeyScope, String)],
+) -> (String, String) {
+    match caller {
+        Caller::Person(role) => (
+            "cookie".into(),
+            cookies
+                .iter()
+                .find(|(r, _)| *r == role)
+                .map(|(_, c)| c.clone())
+                .unwrap_or_default(),
+        ),
+        Caller::ApiToken => ("authorization".into(), format!("Bearer {TOKEN}")),
+        Caller::ReadToken => ("authorization".into(), format!("Bearer {READ_TOKEN}")),
+        Caller::ProjectKey(scope) => (
+            "authorization".into(),
+            format!(
+                "Bearer {}",
+                keys.iter()
+                    .find(|(s, _)| *s == scope)
+                    .map(|(_, k)| k.as_str())
+                    .unwrap_or_default()
+            ),
+        ),
+    }
+}
+
+/// `method` on the API's `path` with `body`, as `header`.
+async fn call(
+    t: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    header: (&str, &str),
+    body: Option<&Value>,
+) -> Result<(u16, Value)> {
+    let answer = send(
+        method,
+        &t.app_url(&format!("/api/v1{path}")),
+        &[header, ("content-type", JSON)],
+        body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
+    )
+    .await?;
+    let value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    Ok((answer.status, value))
+}
+
+/// Signs a person in: their cookie.
+async fn cookie_of(t: &TestServer, email: &str) -> Result<String> {
+    let answer = send(
+        reqwest::Method::POST,
+        &t.app_url("/api/v1/auth/login"),
+        &[("content-type", JSON)],
+        json!({"email": email, "password": PASSWORD})
+            .to_string()
+            .into_bytes(),
+    )
+    .await?;
+    assert_eq!(answer.status, 204, "{email}: {}", answer.text());
+    Ok(answer
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .ok_or("a cookie")?
+        .to_owned())
+}
+
+/// A concrete path for `template`: path parameters that name records nobody depends on.
+fn concrete(template: &str) -> String {
+    let project = if template.starts_with("/projects/{name}/keys") {
+        // The keys of the callers' own project.
+        "default"
+    } else {
+        "doc-example"
+    };
+    template
+        .replace("/projects/{name}", &format!("/projects/{project}"))
+        .replace("{trace_id}", "4bf92f3577b34da6a3ce929d0e0e4736")
+        .replace("{span_id}", "00f067aa0ba902b7")
+        .replace("{session_id}", "session-1")
+        .replace("/metrics/{name}", "/metrics/gen_ai.client.token.usage.sum")
+        .replace("/slos/{name}", "/slos/tools%20work")
+        .replace("{name}", "doc-example")
+        .replace("{kind}", "retention")
+        .replace(
+            "/people/invitations/{id}",
+            &format!("/people/invitations/{}", "0".repeat(64)),
+        )
+        .replace("/me/sessions/{id}", "/me/sessions/0123456789abcdef")
+        // Records that do not exist: a key, a person, a run, a score.
+        .replace("{id}", "999")
+}
+
+#[tokio::test]
+async fn every_route_refuses_exactly_whom_the_table_says() -> Result {
+    let t = TestServer::start(|c| {
+        c.api_token = Some(TOKEN.into());
+        c.read_token = Some(READ_TOKEN.into());
+        c.admin_email = Some("owner@example.com".into());
+        c.admin_password = Some(PASSWORD.into());
+    })
+    .await?;
+    let admin = ("authorization", format!("Bearer {TOKEN}"));
+    let as_admin = (admin.0, admin.1.as_str());
+    // People of each organization role, invited and joined; keys of each scope in `default`.
+    let mut cookies = vec![(OrgRole::Owner, cookie_of(&t, "owner@example.com").await?)];
+    for role in [OrgRole::Admin, OrgRole::Member, OrgRole::Viewer] {
+        let email = format!("{role}@example.com");
+        let (status, invited) = call(
+            &t,
+            reqwest::Method::POST,
+            "/people/invitations",
+            as_admin,
+            Some(&json!({"email": email, "role": role.as_str()})),
+        )
+        .await?;
+        assert_eq!(status, 201, "{invited}");
+        let joined = send(
+            reqwest::Method::POST,
+            &t.app_url("/api/v1/auth/invitation"),
+            &[("content-type", JSON)],
+            json!({"token": invited["token"], "name": role.as_str(), "password": PASSWORD})
+                .to_string()
+                .into_bytes(),
+        )
+        .await?;
+        assert_eq!(joined.status, 201, "{}", joined.text());
+        cookies.push((role, cookie_of(&t, &email).await?));
+    }
+    let mut keys = Vec::new();
+    for scope in KeyScope::ALL {
+        let (status, key) = call(
+            &t,
+            reqwest::Method::POST,
+            "/projects/default/keys",
+            as_admin,
+            Some(&json!({"scope": scope.as_str(), "name": scope.as_str()})),
+        )
+        .await?;
+        assert_eq!(status, 201, "{key}");
+        keys.push((scope, key["secret"].as_str().ok_or("a secret")?.to_owned()));
+    }
+    let (status, _) = call(
+        &t,
+        reqwest::Method::POST,
+        "/projects",
+        as_admin,
+        Some(&json!({"name": "doc-example"})),
+    )
+    .await?;
+    assert_eq!(status, 201);
+
+    let doc = get(&t.app_url("/api/v1/openapi.json"), &[as_admin])
+        .await?
+        .json()?;
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().ok_or("paths")? {
+        let route = path.trim_start_matches("/api/v1");
+        if route.starts_with("/auth/") || route == "/live" {
+            continue; // open (how a browser gets in); a WebSocket (tests/api/live.rs)
+        }
+        for (method, op) in item.as_object().ok_or("an item")? {
+            let access = access(method, route)
+                .ok_or_else(|| format!("{method} {route} has no row in the table of access"))?;
+            let body = op["requestBody"]["content"]["application/json"]["example"].clone();
+            operations.push((method.to_uppercase(), route.to_owned(), access, body));
+        }
+    }
+    // Writes first, deletions last: what the writes make is what the deletions delete.
+    operations.sort_by_key(|(method, ..)| match method.as_str() {
+        "POST" | "PUT" | "PATCH" => 0,
+        "DELETE" => 2,
+        _ => 1,
+    });
+    let mut checked = 0;
+    for (method, route, access, body) in &operations {
+        let path = concrete(route);
+        for caller in Caller::ALL {
+            let (name, value) = credential(caller, &cookies, &keys);
+            let body = (!body.is_null()).then_some(body);
+            let (status, answer) = call(&t, method.parse()?, &path, (&name, &value), body).await?;
+            let refused = matches!(status, 401 | 403);
+            assert_eq!(
+                refused,
+                !access.allows(caller),
+                "{method} {route} ({access:?}) by {}: {status} {answer}",
+                caller.heading()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 500, "{checked} calls");
+    assert!(
+        operations.iter().any(|(_, _, a, _)| *a == Access::Person),
+        "the table's every kind of row is walked"
+    );
+    Ok(())
+}
