@@ -37,14 +37,14 @@ pub(crate) struct AuditChange {
 
 /// Where entries are appended.
 #[derive(Debug, Clone)]
-pub struct Audit {
+pub(crate) struct Audit {
     organization: SharedOrganization,
     stats: Arc<ServerStats>,
 }
 
 impl Audit {
     /// Appending to `organization`'s audit log, failures counted in `stats`.
-    pub fn new(organization: SharedOrganization, stats: Arc<ServerStats>) -> Self {
+    pub(crate) fn new(organization: SharedOrganization, stats: Arc<ServerStats>) -> Self {
         Self {
             organization,
             stats,

@@ -7,7 +7,7 @@
 pub mod api;
 mod api_base;
 pub(crate) mod app;
-pub mod audit;
+pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod compat;
 pub(crate) mod dashboard;

@@ -56,7 +56,7 @@ pub struct AppState {
     /// The configuration the server runs with.
     pub config: Arc<ServerConfig>,
     /// Where the audit log's entries are appended.
-    pub audit: Audit,
+    pub(crate) audit: Audit,
     /// Whether the server has people (`crate::startup::people`): then every request needs a
     /// credential or a login.
     pub people: bool,
