@@ -62,6 +62,9 @@ pub(crate) enum Command {
     Tail(TailArgs),
     /// A running server's health: the writer, its queue, what was stored and refused, alerts.
     Status(StatusArgs),
+    /// A running server's audit log: who changed what, when, from where (organization admins;
+    /// docs/access.md); `--jsonl` exports every entry of the range.
+    Audit(AuditArgs),
     /// Give a trace, span or session a score on a running server (checked against the score's
     /// configuration there; docs/scores.md).
     Score(ScoreArgs),
@@ -352,6 +355,26 @@ pub(crate) struct ToolsArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// Only entries whose action starts with this (`login`, `PUT /settings`).
+    #[arg(long)]
+    pub(crate) action: Option<String>,
+    /// Only the organization's own entries (projects, keys, people, logins).
+    #[arg(long, conflicts_with = "jsonl")]
+    pub(crate) organization: bool,
+    /// Entries shown at most (the newest).
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: usize,
+    /// Every entry of the range as JSON lines, oldest page last (an export).
+    #[arg(long)]
+    pub(crate) jsonl: bool,
 }
 
 /// Which running server to ask.

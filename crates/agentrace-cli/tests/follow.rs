@@ -328,6 +328,32 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("spans.max_age"));
     assert!(run(&["--project", "alpha", "projects", "unset", "retention"])?.contains("unset"));
+
+    // Everything above, in the audit log: as a table, one project's, and exported whole.
+    let audit = run(&["audit"])?;
+    assert!(
+        audit.contains("POST /projects") && audit.contains("token api_token"),
+        "{audit}"
+    );
+    let alpha = run(&["--project", "alpha", "audit", "--limit", "100"])?;
+    assert!(
+        alpha.contains("PUT /settings/{kind}") && !alpha.contains("POST /projects "),
+        "{alpha}"
+    );
+    let lines = run(&["audit", "--jsonl"])?;
+    let entries: Vec<serde_json::Value> = lines
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let setting = entries
+        .iter()
+        .find(|e| e["action"] == "PUT /settings/{kind}" && e["status"] == 200)
+        .ok_or("the setting's change")?;
+    assert_eq!(setting["project"], "alpha");
+    assert!(
+        setting["after"].as_str().is_some_and(|a| a.contains("7d")),
+        "{setting}"
+    );
     server.shutdown().await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub(crate) mod alerts;
+pub(crate) mod audit;
 pub(crate) mod cost;
 pub(crate) mod evaluate;
 pub(crate) mod export;

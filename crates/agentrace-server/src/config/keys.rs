@@ -596,6 +596,14 @@ config_keys! {
         help: "With --redact: keep prompt and response content (still masked)",
         example: "true",
     }
+    AUDIT_RETENTION: Age {
+        name: "audit_retention",
+        env: "AGENTRACE_AUDIT_RETENTION",
+        flag: Flagged("audit-retention"),
+        default: "`400d`: a year and a month",
+        help: "How long the audit log keeps an entry (its own rule, apart from the records' retention)",
+        example: "730d",
+    }
     ORPHAN_GRACE: Age {
         name: "orphan_grace",
         env: "AGENTRACE_ORPHAN_GRACE",

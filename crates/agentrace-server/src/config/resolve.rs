@@ -121,6 +121,9 @@ impl ServerConfig {
         layer.read_into(keys::MASK_SECRETS, &mut config.mask_secrets)?;
         layer.read_into(keys::REDACT, &mut config.redact)?;
         layer.read_into(keys::CAPTURE_CONTENT, &mut config.capture_content)?;
+        if let Some(age) = layer.get(keys::AUDIT_RETENTION)? {
+            config.audit_retention = age.0;
+        }
         if let Some(grace) = layer.get(keys::ORPHAN_GRACE)? {
             config.orphan_grace = grace.0;
         }

@@ -237,6 +237,8 @@ pub struct ServerConfig {
     /// How long a span may wait for its parent before it is marked as an orphan, and a
     /// detached root before it is re-attached (default 10 minutes).
     pub orphan_grace: Duration,
+    /// How long the audit log keeps an entry.
+    pub audit_retention: Duration,
     /// Forwarding upstream.
     pub forward: Option<Forward>,
     /// Run the built-in demo workload.
@@ -277,6 +279,7 @@ impl ServerConfig {
             redact: false,
             capture_content: false,
             orphan_grace: agentrace_ingest::orphans::DEFAULT_GRACE,
+            audit_retention: Duration::from_secs(400 * 86_400),
             forward: None,
             demo: false,
         }

@@ -257,7 +257,7 @@ pub(crate) async fn hand_ages(store: SharedStore, server: Retention) -> StoreExp
 pub(crate) async fn run(
     organization: SharedOrganization,
     runtimes: Arc<ProjectRuntimes>,
-    (expiry, interval): (StoreExpiry, Duration),
+    (expiry, interval, audit_age): (StoreExpiry, Duration, Duration),
     stats: Arc<ServerStats>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -269,6 +269,12 @@ pub(crate) async fn run(
         let (organization, runtimes, stats) =
             (organization.clone(), runtimes.clone(), stats.clone());
         let run = tokio::task::spawn_blocking(move || {
+            // The audit log's own rule, the organization's.
+            let before = agentrace_core::now_unix_nano()
+                .saturating_sub(u64::try_from(audit_age.as_nanos()).unwrap_or(u64::MAX));
+            if let Err(e) = organization.expire_audit(before) {
+                tracing::warn!(error = %e, "the audit log's retention failed");
+            }
             run_every_project(&organization, &runtimes, &expiry, &stats)
         });
         if let Err(e) = run.await {

@@ -433,7 +433,11 @@ impl Jobs {
             tokio::spawn(retention::run(
                 state.organization.clone(),
                 state.runtimes.clone(),
-                (state.store_expiry, config.retention.interval),
+                (
+                    state.store_expiry,
+                    config.retention.interval,
+                    config.audit_retention,
+                ),
                 stats.clone(),
                 stopped.clone(),
             )),

@@ -452,3 +452,37 @@ fn people_id(people: &Value, email: &str) -> Result<u64> {
         .and_then(|p| p["id"].as_u64())
         .ok_or_else(|| format!("no {email} in {people}").into())
 }
+
+/// The audit log keeps an entry `audit_retention` long, by its own rule.
+#[tokio::test]
+async fn the_audit_log_expires_by_its_own_rule() -> Result {
+    let t = TestServer::start(|c| {
+        c.admin_email = Some(OWNER.into());
+        c.admin_password = Some(OWNER_PASSWORD.into());
+        c.audit_retention = std::time::Duration::from_secs(1);
+        c.retention.interval = std::time::Duration::from_millis(100);
+    })
+    .await?;
+    let mut ada = Browser::default();
+    assert_eq!(ada.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    let (_, audit) = ada
+        .call(&t, reqwest::Method::GET, "/audit", None, None)
+        .await?;
+    assert!(
+        audit["entries"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["action"] == "login")),
+        "{audit}"
+    );
+    let expired = eventually(std::time::Duration::from_secs(10), || {
+        let store = agentrace_sqlite::SqliteOrganization::open(t.dir.path().join("agentrace.db"))?;
+        let entries = agentrace_store::AuditLog::audit(
+            &store,
+            &agentrace_store::AuditQuery::new(agentrace_store::AuditScope::All, 100),
+        )?;
+        Ok(entries.iter().all(|e| e.action != "login"))
+    })
+    .await?;
+    assert!(expired, "the login's entry expired");
+    Ok(())
+}
