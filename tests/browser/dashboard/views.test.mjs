@@ -194,6 +194,21 @@ describe('the dashboard', () => {
         assert.equal(await page.locator('.table-wrap tbody tr').count(), e.events.length);
         assert.equal(await text(page, '.event-message'), e.events[0].message);
       },
+      async people(page) {
+        const people = await api(server, '/people');
+        assert.equal(await page.locator('.people-table tbody tr').count(), people.people.length);
+        assert.equal(await page.locator('.invitations-table tbody tr').count(), people.invitations.length);
+      },
+      async audit(page) {
+        const audit = await api(server, '/audit?from=-1h&limit=100');
+        const actions = audit.entries.map((e) => e.action);
+        assert.ok(actions.includes('POST /scores'), 'the scores posted are in the log');
+        // Newest first; the log has grown since the page read it by the reads that came after
+        // (its own read, this one's): what the page shows is the rest, in order.
+        const shown = await page.$$eval('.audit-table tbody tr td:nth-child(3)', (cells) => cells.map((c) => c.innerText));
+        assert.ok(shown.length >= actions.length - 2, `${shown.length} of ${actions.length}`);
+        assert.deepEqual(shown, actions.slice(actions.length - shown.length));
+      },
       async status(page) {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));

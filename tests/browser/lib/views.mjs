@@ -18,6 +18,8 @@ export function views({ traceId, spanId, sessionId, sloName }) {
     { name: 'alerts', path: '/alerts', ready: '.alerts-table tbody tr' },
     { name: 'settings', path: '/settings', ready: '.settings-view [data-kind="retention"]' },
     { name: 'organization', path: '/organization', ready: '.projects-table tr[data-project="default"]' },
+    { name: 'people', path: '/people', ready: '.people-view .invite-form' },
+    { name: 'audit', path: '/audit', ready: '.audit-table tbody tr, .audit-view .empty' },
     ...(sloName
       ? [
         { name: 'slos', path: '/slos', ready: '.slos-table tbody tr' },

@@ -15,6 +15,8 @@ import { Sessions } from './views/sessions.js';
 import { Session } from './views/session.js';
 import { Cost } from './views/cost.js';
 import { Tools } from './views/tools.js';
+import { People } from './views/people.js';
+import { Audit } from './views/audit.js';
 import { Events } from './views/events.js';
 import { AlertsView } from './views/alerts.js';
 import { SloPage, Slos } from './views/slos.js';
@@ -52,6 +54,8 @@ const VIEWS = {
   status: Status,
   settings: ProjectSettings,
   organization: Organization,
+  people: People,
+  audit: Audit,
 };
 
 /** @param {{ path: string }} props */

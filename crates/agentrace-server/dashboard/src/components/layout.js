@@ -30,6 +30,8 @@ const NAV = [
   ['/status', 'Status', 'status'],
   ['/settings', 'Settings', 'settings'],
   ['/organization', 'Organization', 'organization'],
+  ['/people', 'People', 'people'],
+  ['/audit', 'Audit log', 'audit'],
 ];
 
 /**
@@ -107,6 +109,7 @@ export function Layout({ path, range, title, showRange = true, session, onLogout
           </a>`,
         )}
       </nav>
+      ${session?.person && html`<div class="signed-in muted small" title=${`${session.person.email}: ${session.person.role}`}>${session.person.email}</div>`}
       ${session?.token_required &&
       html`<button type="button" class="logout" onClick=${onLogout}><${Icon} name="logout" /> <span>Log out</span></button>`}
     </aside>

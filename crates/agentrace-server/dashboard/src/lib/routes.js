@@ -16,7 +16,7 @@ import { match } from './url.js';
 
 /**
  * The views, by name.
- * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization'} ViewName
+ * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization' | 'people' | 'audit'} ViewName
  */
 
 /**
@@ -41,6 +41,8 @@ export const ROUTES = [
   ['/status', 'Status', 'status', false],
   ['/settings', 'Settings', 'settings', false],
   ['/organization', 'Organization', 'organization', false],
+  ['/people', 'People', 'people', false],
+  ['/audit', 'Audit log', 'audit', true],
 ];
 
 /**
