@@ -486,3 +486,69 @@ async fn the_audit_log_expires_by_its_own_rule() -> Result {
     assert!(expired, "the login's entry expired");
     Ok(())
 }
+
+/// A change of configuration keeps what was there before and after it: an evaluator rule put,
+/// replaced, deleted.
+#[tokio::test]
+async fn configuration_changes_keep_what_was_there_before_and_after() -> Result {
+    let t = with_owner().await?;
+    let mut ada = Browser::default();
+    assert_eq!(ada.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    let path = "/evaluators/answer-is-json";
+    for (body, status) in [
+        (json!({"check": {"type": "json_valid"}}), 201),
+        (json!({"check": {"type": "length", "max": 200}}), 200),
+    ] {
+        let (got, answer) = ada
+            .call(&t, reqwest::Method::PUT, path, None, Some(body))
+            .await?;
+        assert_eq!(got, status, "{answer}");
+    }
+    assert_eq!(
+        ada.call(&t, reqwest::Method::DELETE, path, None, None)
+            .await?
+            .0,
+        204
+    );
+    let (_, audit) = ada
+        .call(
+            &t,
+            reqwest::Method::GET,
+            "/audit?action=PUT%20/evaluators",
+            None,
+            None,
+        )
+        .await?;
+    let changes: Vec<(Value, Value)> = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["before"].clone(), e["after"].clone()))
+        .collect();
+    assert_eq!(changes.len(), 2, "{audit}");
+    let (before, after) = &changes[0];
+    assert!(
+        before.as_str().is_some_and(|b| b.contains("json_valid"))
+            && after.as_str().is_some_and(|a| a.contains("\"max\":200")),
+        "the replacement: {audit}"
+    );
+    assert_eq!(changes[1].0, Value::Null, "the first had nothing before it");
+    let (_, deleted) = ada
+        .call(
+            &t,
+            reqwest::Method::GET,
+            "/audit?action=DELETE%20/evaluators",
+            None,
+            None,
+        )
+        .await?;
+    let entry = &deleted["entries"][0];
+    assert!(
+        entry["before"]
+            .as_str()
+            .is_some_and(|b| b.contains("\"max\":200"))
+            && entry["after"].is_null(),
+        "{deleted}"
+    );
+    Ok(())
+}

@@ -10,10 +10,12 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::params::{Params, parse_time};
 use crate::http::api_base::{ApiError, blocking_write};
+use crate::http::audit::AuditChange;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::jobs::online_evaluations::rules::{ActiveRule, Origin, RuleError};
@@ -264,7 +266,7 @@ pub(super) async fn put(
     name: Result<Path<String>, PathRejection>,
     p: Params,
     body: Bytes,
-) -> Result<(StatusCode, Json<RuleView>), ApiError> {
+) -> Result<Response, ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
     let online = online_of(&state, &scope)?;
@@ -289,6 +291,8 @@ pub(super) async fn put(
     let (rule, definition) = online.rules.prepare(spec).map_err(rule_error)?;
     let stored = StoredRule::new(name.clone(), definition, agentrace_core::now_unix_nano());
     let updated = stored.updated_unix_nano;
+    let before = stored_definition(&scope, &name).await?;
+    let after = stored.definition.clone();
     blocking_write(&scope.store, move |s| s.put_evaluator_rule(&stored)).await?;
     let replaced = online.rules.put(rule, updated);
     let view = online
@@ -301,7 +305,23 @@ pub(super) async fn put(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, Json(view)))
+    let mut response = (status, Json(view)).into_response();
+    response.extensions_mut().insert(AuditChange {
+        before,
+        after: Some(after),
+    });
+    Ok(response)
+}
+
+/// The stored definition of the rule `name` of the request's project, if it has one (what a
+/// change replaces, for the audit log).
+async fn stored_definition(scope: &Scope, name: &str) -> Result<Option<String>, ApiError> {
+    let name = name.to_owned();
+    let rules = super::blocking(&scope.store, move |s| s.evaluator_rules()).await?;
+    Ok(rules
+        .into_iter()
+        .find(|r| r.name == name)
+        .map(|r| r.definition))
 }
 
 /// `DELETE /evaluators/{name}`: stops a rule given through the API, on every node; 204, 404
@@ -311,7 +331,7 @@ pub(super) async fn remove(
     scope: Scope,
     name: Result<Path<String>, PathRejection>,
     p: Params,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let name = rule_name(name)?;
     p.finish()?;
     let online = online_of(&state, &scope)?;
@@ -323,10 +343,16 @@ pub(super) async fn remove(
         return Err(rule_error(RuleError::OfTheFile(name)));
     }
     let wanted = name.clone();
+    let before = stored_definition(&scope, &name).await?;
     let stored = blocking_write(&scope.store, move |s| s.delete_evaluator_rule(&wanted)).await?;
     let running = online.rules.remove(&name).map_err(rule_error)?;
     if stored || running {
-        Ok(StatusCode::NO_CONTENT)
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        response.extensions_mut().insert(AuditChange {
+            before,
+            after: None,
+        });
+        Ok(response)
     } else {
         Err(ApiError::NotFound(format!(
             "no evaluator is named {name:?}"
