@@ -95,6 +95,11 @@ describe('single sign-on', () => {
     const retention = await ada.evaluate(() =>
       fetch('/api/v1/settings/retention', { method: 'PUT', headers: { 'content-type': 'application/json', 'x-agentrace-project': 'alpha' }, body: '{"spans":{"max_age":"30d"}}' }).then((r) => r.status));
     assert.equal(retention, 200, 'eng makes her the admin of alpha');
+    // Her account: this browser's session, kept in the store.
+    await ada.click('a.signed-in');
+    await ada.waitForSelector('.sessions-table tbody tr');
+    assert.equal(await ada.locator('.sessions-table tbody tr').count(), 1);
+    assert.equal(await ada.locator('.sessions-table tbody tr td.num').innerText(), 'this browser');
 
     const bob = await signIn('bob');
     await bob.waitForSelector('.view, .empty', { timeout: 10_000 });

@@ -209,6 +209,10 @@ describe('the dashboard', () => {
         assert.ok(shown.length >= actions.length - 2, `${shown.length} of ${actions.length}`);
         assert.deepEqual(shown, actions.slice(actions.length - shown.length));
       },
+      async account(page) {
+        // An open server's caller is no person: no session of theirs is kept.
+        assert.match(await text(page, '.account-view .empty'), /No session kept/);
+      },
       async status(page) {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));

@@ -20,6 +20,7 @@ export function views({ traceId, spanId, sessionId, sloName }) {
     { name: 'organization', path: '/organization', ready: '.projects-table tr[data-project="default"]' },
     { name: 'people', path: '/people', ready: '.people-view .invite-form' },
     { name: 'audit', path: '/audit', ready: '.audit-table tbody tr, .audit-view .empty' },
+    { name: 'account', path: '/account', ready: '.account-view .password-form' },
     ...(sloName
       ? [
         { name: 'slos', path: '/slos', ready: '.slos-table tbody tr' },

@@ -17,6 +17,7 @@ import { Cost } from './views/cost.js';
 import { Tools } from './views/tools.js';
 import { People } from './views/people.js';
 import { Audit } from './views/audit.js';
+import { Account } from './views/account.js';
 import { Events } from './views/events.js';
 import { AlertsView } from './views/alerts.js';
 import { SloPage, Slos } from './views/slos.js';
@@ -56,6 +57,7 @@ const VIEWS = {
   organization: Organization,
   people: People,
   audit: Audit,
+  account: Account,
 };
 
 /** @param {{ path: string }} props */

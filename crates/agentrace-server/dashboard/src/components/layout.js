@@ -109,7 +109,7 @@ export function Layout({ path, range, title, showRange = true, session, onLogout
           </a>`,
         )}
       </nav>
-      ${session?.person && html`<div class="signed-in muted small" title=${`${session.person.email}: ${session.person.role}`}>${session.person.email}</div>`}
+      ${session?.person && html`<a class="signed-in muted small" href="/account" title=${`${session.person.email}: ${session.person.role}. Your sessions and password.`}>${session.person.email}</a>`}
       ${session?.token_required &&
       html`<button type="button" class="logout" onClick=${onLogout}><${Icon} name="logout" /> <span>Log out</span></button>`}
     </aside>

@@ -16,7 +16,7 @@ import { match } from './url.js';
 
 /**
  * The views, by name.
- * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization' | 'people' | 'audit'} ViewName
+ * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization' | 'people' | 'audit' | 'account'} ViewName
  */
 
 /**
@@ -43,6 +43,7 @@ export const ROUTES = [
   ['/organization', 'Organization', 'organization', false],
   ['/people', 'People', 'people', false],
   ['/audit', 'Audit log', 'audit', true],
+  ['/account', 'Your account', 'account', false],
 ];
 
 /**
