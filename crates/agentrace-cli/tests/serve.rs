@@ -183,3 +183,47 @@ fn sighup_reloads_the_budgets_file() -> TestResult {
     assert!(reloads[0].1.contains(r#""daily""#), "{}", reloads[0].1);
     Ok(())
 }
+
+/// The log a container platform reads: no colour codes when it is not a terminal, and with
+/// `--log-format json` one JSON object a line.
+#[test]
+fn the_log_is_plain_off_a_terminal_and_json_on_request() -> TestResult {
+    for (format, json) in [("text", false), ("json", true)] {
+        let dir = tempfile::tempdir()?;
+        let mut child = serve(dir.path(), &["--log-format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        for line in BufReader::new(stdout).lines() {
+            if line?.starts_with("Ctrl-C") {
+                break;
+            }
+        }
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()?;
+        assert!(killed.success());
+        let out = child.wait_with_output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "{format}: colour codes: {stderr}"
+        );
+        let started = stderr
+            .lines()
+            .find(|l| l.contains("agentrace server started"))
+            .ok_or_else(|| format!("{format}: no start logged: {stderr}"))?;
+        if json {
+            let line: serde_json::Value = serde_json::from_str(started)?;
+            assert_eq!(line["level"], "INFO", "{line}");
+            assert_eq!(
+                line["fields"]["message"], "agentrace server started",
+                "{line}"
+            );
+        } else {
+            assert!(started.contains(" INFO "), "{started}");
+        }
+    }
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! `agentrace serve`: flags over the environment over the configuration file, then the server
 //! until SIGINT or SIGTERM, then a graceful shutdown.
 
-use agentrace_server::config::StoreLocation;
+use agentrace_server::config::{LogFormat, StoreLocation};
 use agentrace_server::{ConfigLayer, RunningServer, Server, ServerConfig, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
@@ -52,11 +52,16 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), CliError> {
     )?;
     let config = ServerConfig::load(args.config.as_deref(), flags)?;
     let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new("info"));
-    // A subscriber installed before (none in this binary) keeps its place.
-    let _ = tracing_subscriber::fmt()
+    // Colours only for a person at a terminal; a container platform reads plain lines, or one
+    // JSON object a line. A subscriber installed before (none in this binary) keeps its place.
+    let log = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match config.log_format {
+        LogFormat::Text => log.try_init(),
+        LogFormat::Json => log.json().try_init(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("agentrace-serve")

@@ -17,7 +17,7 @@ use std::str::FromStr;
 
 use agentrace_otlp::Protocol;
 
-use super::{Age, ByteSize, StoreLocation};
+use super::{Age, ByteSize, LogFormat, StoreLocation};
 
 /// One configuration key, as the sources, the CLI and the docs see it. Declared in [`KEYS`].
 #[derive(Debug, Clone, Copy)]
@@ -127,7 +127,15 @@ macro_rules! text_values {
     )*};
 }
 
-text_values!(String, PathBuf, IpAddr, StoreLocation, Protocol, Age);
+text_values!(
+    String,
+    PathBuf,
+    IpAddr,
+    StoreLocation,
+    Protocol,
+    Age,
+    LogFormat
+);
 
 /// Types written as a whole number.
 macro_rules! integer_values {
@@ -627,6 +635,14 @@ config_keys! {
         default: "`http/protobuf` (`grpc`, `http/json`)",
         help: "The forwarding protocol: grpc, http/protobuf or http/json",
         example: "grpc",
+    }
+    LOG_FORMAT: LogFormat {
+        name: "log_format",
+        env: "AGENTRACE_LOG_FORMAT",
+        flag: Flagged("log-format"),
+        default: "`text` (colours only at a terminal)",
+        help: "How the log is written: text, or json (one object a line, for a container platform)",
+        example: "json",
     }
     DEMO: bool {
         name: "demo",

@@ -42,7 +42,7 @@ pub use outbound::OutboundHosts;
 pub use resolve::{CONFIG_ENV, default_data_dir};
 pub use settings::{
     DB_FILE_NAME, DEFAULT_APP_PORT, DEFAULT_OTLP_GRPC_PORT, DEFAULT_OTLP_HTTP_PORT, Forward,
-    ReceiveLimits, Retention, RetentionRule, ServerConfig,
+    LogFormat, ReceiveLimits, Retention, RetentionRule, ServerConfig,
 };
 pub use store::{ClickHouseLocation, DEFAULT_HOLD, StoreLocation};
 pub use units::{Age, ByteSize};

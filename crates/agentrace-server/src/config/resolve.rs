@@ -121,6 +121,7 @@ impl ServerConfig {
         layer.read_into(keys::MASK_SECRETS, &mut config.mask_secrets)?;
         layer.read_into(keys::REDACT, &mut config.redact)?;
         layer.read_into(keys::CAPTURE_CONTENT, &mut config.capture_content)?;
+        layer.read_into(keys::LOG_FORMAT, &mut config.log_format)?;
         if let Some(age) = layer.get(keys::AUDIT_RETENTION)? {
             config.audit_retention = age.0;
         }

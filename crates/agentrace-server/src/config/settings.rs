@@ -127,6 +127,38 @@ impl Default for Retention {
     }
 }
 
+/// How the server's log is written (`log_format`): for a person at a terminal, or for a
+/// container platform that reads one JSON object a line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines of text (colours only when the output is a terminal).
+    #[default]
+    Text,
+    /// One JSON object a line: `timestamp`, `level`, `fields`, `target`.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?}: expected text or json")),
+        }
+    }
+}
+
+impl std::fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        })
+    }
+}
+
 /// Where received data is forwarded besides being stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -239,6 +271,8 @@ pub struct ServerConfig {
     pub orphan_grace: Duration,
     /// How long the audit log keeps an entry.
     pub audit_retention: Duration,
+    /// How `agentrace serve` writes its log.
+    pub log_format: LogFormat,
     /// Forwarding upstream.
     pub forward: Option<Forward>,
     /// Run the built-in demo workload.
@@ -280,6 +314,7 @@ impl ServerConfig {
             capture_content: false,
             orphan_grace: agentrace_ingest::orphans::DEFAULT_GRACE,
             audit_retention: Duration::from_secs(400 * 86_400),
+            log_format: LogFormat::Text,
             forward: None,
             demo: false,
         }
