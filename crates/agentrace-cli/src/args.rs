@@ -65,6 +65,9 @@ pub(crate) enum Command {
     /// A running server's audit log: who changed what, when, from where (organization admins;
     /// docs/access.md); `--jsonl` exports every entry of the range.
     Audit(AuditArgs),
+    /// GET a URL (a server's /healthz or /readyz) and succeed on a 2xx answer: a container's
+    /// health check without curl in the image.
+    Probe(ProbeArgs),
     /// Give a trace, span or session a score on a running server (checked against the score's
     /// configuration there; docs/scores.md).
     Score(ScoreArgs),
@@ -355,6 +358,12 @@ pub(crate) struct ToolsArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProbeArgs {
+    /// The URL, e.g. http://127.0.0.1:4319/healthz.
+    pub(crate) url: String,
 }
 
 #[derive(Debug, Args)]

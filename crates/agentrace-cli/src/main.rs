@@ -72,6 +72,7 @@ fn main() -> ExitCode {
         Command::Tail(a) => commands::tail::run(a, cli.store.project.as_deref()),
         Command::Status(a) => commands::status::run(a, cli.store.project.as_deref()),
         Command::Audit(a) => commands::audit::run(a, cli.store.project.as_deref()),
+        Command::Probe(a) => commands::probe::run(a),
         Command::Score(a) => commands::score::run(a, cli.store.project.as_deref()),
         Command::Evaluate(a) => commands::evaluate::run(a, cli.store.project.as_deref()),
         Command::Report(a) => commands::report::run(a, cli.store.project.as_deref()),

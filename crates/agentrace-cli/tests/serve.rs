@@ -227,3 +227,43 @@ fn the_log_is_plain_off_a_terminal_and_json_on_request() -> TestResult {
     }
     Ok(())
 }
+
+/// `agentrace probe`: a container's health check — success on a running server's `/healthz`,
+/// failure (exit 1, saying why) where nothing answers.
+#[test]
+fn probe_succeeds_on_a_live_server_only() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut child = serve(dir.path(), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut app = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(url) = line.trim().strip_prefix("dashboard  ") {
+            app = url.trim_end_matches('/').to_owned();
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    let probe = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args(["probe", url])
+            .output()
+    };
+    let up = probe(&format!("{app}/healthz"))?;
+    assert!(up.status.success(), "{up:?}");
+    let missing = probe(&format!("{app}/no-such-path"))?;
+    assert_eq!(missing.status.code(), Some(1), "{missing:?}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    assert!(killed.success());
+    child.wait()?;
+    let down = probe(&format!("{app}/healthz"))?;
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("/healthz"));
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub(crate) mod export;
 mod grafana;
 pub(crate) mod import;
 pub(crate) mod prices;
+pub(crate) mod probe;
 pub(crate) mod projects;
 pub(crate) mod report;
 pub(crate) mod score;
