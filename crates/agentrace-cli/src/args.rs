@@ -375,9 +375,6 @@ pub(crate) struct AuditArgs {
     /// Only entries whose action starts with this (`login`, `PUT /settings`).
     #[arg(long)]
     pub(crate) action: Option<String>,
-    /// Only the organization's own entries (projects, keys, people, logins).
-    #[arg(long, conflicts_with = "jsonl")]
-    pub(crate) organization: bool,
     /// Entries shown at most (the newest).
     #[arg(long, default_value_t = 50)]
     pub(crate) limit: usize,

@@ -30,9 +30,6 @@ pub(crate) fn run(args: &AuditArgs, project: Option<&str>) -> Result<(), CliErro
     if let Some(project) = project {
         query.push(format!("project={}", encode(project)));
     }
-    if args.organization {
-        query.push("organization=true".into());
-    }
     let client = ApiClient::new(&args.server, project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

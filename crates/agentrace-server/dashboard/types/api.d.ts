@@ -563,11 +563,11 @@ declare namespace Api {
     } | null;
   }
   /** A token (or key), or a person's e-mail address and password. */
-  interface Login {
+  type Login = {
     token?: string;
     email?: string;
     password?: string;
-  }
+  };
   interface Alerts {
     /** Seconds between evaluations (0: alerts not running). */
     interval_seconds: number;

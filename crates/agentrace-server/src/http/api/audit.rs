@@ -1,6 +1,6 @@
 //! `GET /audit`: the audit log (`crate::http::audit`), newest first, for the organization's
-//! admins: every entry, one project's (`project=<name>`), or the organization's own
-//! (`organization=true`); as JSON pages or as JSON lines (`format=jsonl`, an export).
+//! admins: every entry, or one project's (`project=<name>`); as JSON pages or as JSON lines
+//! (`format=jsonl`, an export).
 
 use std::collections::HashMap;
 
@@ -103,20 +103,13 @@ pub(super) async fn list(
         q.split('&')
             .any(|pair| pair.starts_with(&format!("{PROJECT_PARAMETER}=")))
     });
-    let own = p.flag("organization", false)?;
     p.finish()?;
     let projects = state.directory.projects().await?;
-    let audit_scope = match (own, asked) {
-        (true, true) => {
-            return Err(ApiError::bad(
-                "organization",
-                "either the organization's own entries or a project's, not both",
-            ));
-        }
-        (true, false) => AuditScope::Organization,
+    let audit_scope = if asked {
         // The request acts on the project named (`crate::http::auth`): it exists.
-        (false, true) => AuditScope::Project(scope.project.id),
-        (false, false) => AuditScope::All,
+        AuditScope::Project(scope.project.id)
+    } else {
+        AuditScope::All
     };
     let export = match format.as_deref() {
         None | Some("json") => false,

@@ -214,7 +214,7 @@ async fn resolve_roles(
                 .iter()
                 .find(|(_, n)| *n == name)
                 .map(|(id, _)| *id)
-                .ok_or_else(|| ApiError::bad("projects", format!("no project named {name:?}")))?;
+                .ok_or_else(|| ApiError::NotFound(format!("no project named {name:?}")))?;
             let role = role
                 .as_deref()
                 .map(|r| {

@@ -171,8 +171,9 @@ pub(super) async fn login(
             password: Some(password),
         } => {
             let Some(people) = auth.people().cloned() else {
-                return Err(ApiError::BadRequest(
-                    "this server has no people: log in with its token".into(),
+                return Err(ApiError::Unauthorized(
+                    "this server has no people (no account to log in to): log in with its token"
+                        .into(),
                 ));
             };
             person_login(&auth, &people, (&email, &password), address, &headers).await?
@@ -321,8 +322,8 @@ pub(super) async fn accept(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (Some(people), Some(sessions)) = (auth.people().cloned(), auth.sessions().cloned()) else {
-        return Err(ApiError::BadRequest(
-            "this server has no people to join".into(),
+        return Err(ApiError::NotFound(
+            "this server has no people: there is no invitation to take".into(),
         ));
     };
     if let Some(t) = sessions.throttle.check(None, address.0) {
