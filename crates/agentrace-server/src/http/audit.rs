@@ -68,17 +68,26 @@ impl Audit {
     }
 }
 
-/// An entry of `actor`'s `action` on `target` now, answered `status`.
-pub(crate) fn entry(actor: Actor, action: &str, target: &str, status: u16) -> AuditEntry {
+/// An entry of `actor`'s `action` on `target` now, from `address`, answered `status`.
+pub(crate) fn entry(
+    actor: Actor,
+    (action, target): (&str, &str),
+    address: Option<String>,
+    status: u16,
+) -> AuditEntry {
     // Below 2^63: a store may keep it signed.
     let id = rand_id() >> 1;
-    AuditEntry::new(
+    let entry = AuditEntry::new(
         id,
         agentrace_core::now_unix_nano(),
         actor,
         (action, target),
         status,
-    )
+    );
+    match address {
+        Some(address) => entry.from_address(address),
+        None => entry,
+    }
 }
 
 fn rand_id() -> u64 {
@@ -126,15 +135,12 @@ pub(crate) async fn record(State(audit): State<Audit>, request: Request, next: N
     };
     let mut e = entry(
         scope.principal.actor(),
-        &format!("{method} {route}"),
-        &path,
+        (&format!("{method} {route}"), &path),
+        address,
         response.status().as_u16(),
     );
     if !of_the_organization(&route) {
         e = e.in_project(scope.project.id);
-    }
-    if let Some(address) = address {
-        e = e.from_address(address);
     }
     if let Some(change) = response.extensions().get::<AuditChange>() {
         e = e.changing(change.before.clone(), change.after.clone());

@@ -69,13 +69,13 @@ pub(super) async fn bootstrap(
         tracing::info!(email = %user.email, "created the first owner (admin_email)");
         let e = entry(
             Actor::new("server", None, "admin_email"),
-            "user.create",
-            &user.email,
+            ("user.create", &user.email),
+            None,
             201,
         )
         .changing(
             None,
-            Some(format!("{{\"role\":\"owner\",\"id\":{}}}", user.id)),
+            Some(serde_json::json!({ "role": "owner", "id": user.id.0 }).to_string()),
         );
         audit.append(e).await;
     }

@@ -81,10 +81,10 @@ pub(crate) fn new_secret() -> Result<(String, KeyHash), getrandom::Error> {
 #[derive(Debug)]
 pub struct Directory {
     organization: SharedOrganization,
-    keys: Mutex<HashMap<KeyHash, (Instant, Option<StoredKey>)>>,
+    keys: Cache<KeyHash, Option<StoredKey>>,
     projects: Mutex<Option<(Instant, Arc<[Project]>)>>,
     /// People's login sessions by the digest of their cookie, with their person.
-    sessions: Mutex<HashMap<SecretHash, (Instant, Option<SignedIn>)>>,
+    sessions: Cache<SecretHash, Option<SignedIn>>,
     /// Held while the store is read for a key or the projects: those who wait for it find
     /// what it read in the cache.
     reading: tokio::sync::Mutex<()>,
@@ -96,14 +96,68 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What the store answered for each key (a key's digest, a session's), trusted for
+/// [`CACHE_TTL`]; at most [`MAX_CACHED_KEYS`] answers.
+#[derive(Debug)]
+struct Cache<K, V>(Mutex<HashMap<K, (Instant, V)>>);
+
+impl<K: std::hash::Hash + Eq + Copy, V: Clone + Send + 'static> Cache<K, V> {
+    fn new() -> Self {
+        Self(Mutex::new(HashMap::new()))
+    }
+
+    fn fresh(&self, key: &K) -> Option<V> {
+        lock(&self.0)
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// The answer for `key`: the cached one while fresh, else `read` from the store, by one
+    /// request at a time under `reading` (those who waited find it cached). While the store
+    /// is unavailable, the answer cached before, however old.
+    async fn get(
+        &self,
+        key: K,
+        reading: &tokio::sync::Mutex<()>,
+        read: impl FnOnce() -> Result<V, ProjectError> + Send + 'static,
+    ) -> Result<V, ProjectError> {
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
+        }
+        let _reading = reading.lock().await;
+        // Read meanwhile by the request this one waited for.
+        if let Some(value) = self.fresh(&key) {
+            return Ok(value);
+        }
+        let stale = lock(&self.0).get(&key).map(|(_, value)| value.clone());
+        match blocking(read).await {
+            Ok(value) => {
+                let mut cached = lock(&self.0);
+                if cached.len() >= MAX_CACHED_KEYS {
+                    cached.clear();
+                }
+                cached.insert(key, (Instant::now(), value.clone()));
+                Ok(value)
+            }
+            Err(ProjectError::Unavailable(e)) => stale.ok_or(ProjectError::Unavailable(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn clear(&self) {
+        lock(&self.0).clear();
+    }
+}
+
 impl Directory {
     /// The directory of `organization`.
     pub fn new(organization: SharedOrganization) -> Self {
         Self {
             organization,
-            keys: Mutex::new(HashMap::new()),
+            keys: Cache::new(),
             projects: Mutex::new(None),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Cache::new(),
             reading: tokio::sync::Mutex::new(()),
             uses: Mutex::new(HashMap::new()),
         }
@@ -117,38 +171,11 @@ impl Directory {
     /// The principal of the stored key whose secret is `secret`, if one is live; notes its use.
     pub async fn principal_of_key(&self, secret: &[u8]) -> Result<Option<Principal>, ProjectError> {
         let hash = key_hash(secret);
-        let fresh = || {
-            lock(&self.keys)
-                .get(&hash)
-                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-                .map(|(_, key)| key.clone())
-        };
-        let key = match fresh() {
-            Some(key) => key,
-            None => {
-                let _reading = self.reading.lock().await;
-                // Read meanwhile by the request this one waited for.
-                if let Some(key) = fresh() {
-                    return Ok(self.used(key));
-                }
-                let stale = lock(&self.keys).get(&hash).cloned();
-                let organization = self.organization.clone();
-                match blocking(move || organization.key_by_hash(&hash)).await {
-                    Ok(key) => {
-                        let mut keys = lock(&self.keys);
-                        if keys.len() >= MAX_CACHED_KEYS {
-                            keys.clear();
-                        }
-                        keys.insert(hash, (Instant::now(), key.clone()));
-                        key
-                    }
-                    Err(ProjectError::Unavailable(_)) if stale.is_some() => {
-                        stale.and_then(|(_, key)| key)
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        };
+        let organization = self.organization.clone();
+        let key = self
+            .keys
+            .get(hash, &self.reading, move || organization.key_by_hash(&hash))
+            .await?;
         Ok(self.used(key))
     }
 
@@ -168,37 +195,13 @@ impl Directory {
         &self,
         hash: SecretHash,
     ) -> Result<Option<(LoginSession, Principal)>, ProjectError> {
-        let fresh = || {
-            lock(&self.sessions)
-                .get(&hash)
-                .filter(|(at, _)| at.elapsed() < CACHE_TTL)
-                .map(|(_, found)| found.clone())
-        };
-        let found = match fresh() {
-            Some(found) => found,
-            None => {
-                let _reading = self.reading.lock().await;
-                match fresh() {
-                    Some(found) => found,
-                    None => {
-                        let stale = lock(&self.sessions).get(&hash).map(|(_, f)| f.clone());
-                        let organization = self.organization.clone();
-                        match blocking(move || signed_in(&*organization, &hash)).await {
-                            Ok(found) => {
-                                let mut sessions = lock(&self.sessions);
-                                if sessions.len() >= MAX_CACHED_KEYS {
-                                    sessions.clear();
-                                }
-                                sessions.insert(hash, (Instant::now(), found.clone()));
-                                found
-                            }
-                            Err(ProjectError::Unavailable(_)) if stale.is_some() => stale.flatten(),
-                            Err(e) => return Err(e),
-                        }
-                    }
-                }
-            }
-        };
+        let organization = self.organization.clone();
+        let found = self
+            .sessions
+            .get(hash, &self.reading, move || {
+                signed_in(&*organization, &hash)
+            })
+            .await?;
         let now = agentrace_core::now_unix_nano();
         Ok(found
             .filter(|(session, _)| session.is_live(now))
@@ -245,8 +248,8 @@ impl Directory {
 
     /// Forgets what is cached: after this node changed projects or keys.
     pub fn forget(&self) {
-        lock(&self.keys).clear();
-        lock(&self.sessions).clear();
+        self.keys.clear();
+        self.sessions.clear();
         *lock(&self.projects) = None;
     }
 

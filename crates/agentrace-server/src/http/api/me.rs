@@ -89,7 +89,11 @@ pub(super) async fn password(
             "the body must be JSON like {{\"current\": \"…\", \"new\": \"…\"}}: {e}"
         ))
     })?;
-    let hash = passwords::hash(&change.new).map_err(|e| ApiError::bad("new", e))?;
+    let new = change.new.clone();
+    let hash = tokio::task::spawn_blocking(move || passwords::hash(&new))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::bad("new", e))?;
     let current = session_of_request(&headers);
     accounts(&state, move |o| {
         let Some(mut user) = o.user(id)? else {

@@ -23,13 +23,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use serde_json::json;
 
 use super::params::Params;
 use super::projects::organization_admin;
 use crate::http::api_base::ApiError;
 use crate::http::audit::AuditChange;
 use crate::http::auth::login::normalized_email;
+use crate::http::auth::sessions::{hex, over_https, secret_hash};
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::store::principal::Principal;
@@ -117,11 +118,7 @@ fn roles_by_name(
 
 /// The id an invitation is known by: its digest in hex (not its secret).
 fn invitation_id(hash: &SecretHash) -> String {
-    hash.0.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn digest_of(token: &str) -> SecretHash {
-    SecretHash(Sha256::digest(token.as_bytes()).into())
+    hex(&hash.0)
 }
 
 /// Whether `principal` counts as an owner (an owner, or the configured `api_token`).
@@ -206,7 +203,7 @@ async fn resolve_roles(
     state: &AppState,
     roles: &ProjectRoles,
 ) -> Result<Vec<(ProjectId, Option<ProjectRole>)>, ApiError> {
-    let names = project_names(&state.clone()).await?;
+    let names = project_names(state).await?;
     roles
         .iter()
         .map(|(name, role)| {
@@ -269,11 +266,7 @@ fn origin(headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|p| p.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+    let scheme = if over_https(headers) { "https" } else { "http" };
     format!("{scheme}://{host}")
 }
 
@@ -311,7 +304,7 @@ pub(super) async fn invite(
     let now = agentrace_core::now_unix_nano();
     let ttl = u64::try_from(INVITATION_TTL.as_nanos()).unwrap_or(u64::MAX);
     let mut invitation = Invitation::new(
-        digest_of(&token),
+        secret_hash(&token),
         email.clone(),
         role,
         scope.principal.actor().name,
@@ -343,7 +336,7 @@ pub(super) async fn invite(
     let mut response = (StatusCode::CREATED, Json(answer)).into_response();
     response.extensions_mut().insert(AuditChange {
         before: None,
-        after: Some(format!("{{\"email\":{email:?},\"role\":\"{role}\"}}")),
+        after: Some(json!({ "email": email, "role": role.as_str() }).to_string()),
     });
     Ok(response)
 }
@@ -463,7 +456,7 @@ pub(super) async fn change(
     .await?;
     state.directory.forget();
     let describe = |u: &User, g: &[agentrace_store::Grant]| {
-        serde_json::json!({
+        json!({
             "role": u.role.as_str(),
             "name": u.name,
             "projects": roles_by_name(g.iter().map(|g| (g.project, g.role)), &names),
@@ -501,10 +494,7 @@ pub(super) async fn remove(
     state.directory.forget();
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.extensions_mut().insert(AuditChange {
-        before: Some(format!(
-            "{{\"email\":{:?},\"role\":\"{}\"}}",
-            user.email, user.role
-        )),
+        before: Some(json!({ "email": user.email, "role": user.role.as_str() }).to_string()),
         after: None,
     });
     Ok(response)
@@ -525,7 +515,7 @@ pub(crate) struct SessionView {
 
 /// The id a session is listed and ended by.
 pub(crate) fn session_id(hash: &SecretHash) -> String {
-    hash.0[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hash.0[..8])
 }
 
 /// The live sessions of `user`, as listed (`current`: the digest of this request's session).

@@ -18,9 +18,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::passwords::{self, Throttled};
-use super::sessions::{COOKIE, cookie, new_id, session_hash};
+use super::sessions::{SESSION_COOKIE, new_id, secret_hash, session_cookie};
 use super::{Auth, Credential, PeopleLogin};
 use crate::http::api_base::{ApiError, PREFIX};
 use crate::http::audit::entry;
@@ -194,7 +195,8 @@ pub(crate) fn normalized_email(email: &str) -> String {
 }
 
 /// A new session of `user` in the store, begun from `address` in the browser of `headers`:
-/// its id (the cookie's value), a fresh one whatever the browser brought.
+/// its id (the cookie's value), a fresh one whatever the browser brought. The user's expired
+/// sessions are deleted meanwhile: the store keeps no more of them than are live.
 pub(crate) async fn start_session(
     auth: &Auth,
     user: &User,
@@ -212,17 +214,25 @@ pub(crate) async fn start_session(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let stored = LoginSession::new(
-        session_hash(&id),
+        secret_hash(&id),
         user.id,
         (now, now.saturating_add(ttl)),
         address.text().unwrap_or_default(),
         agent.chars().take(200).collect::<String>(),
     );
     let organization = auth.directory().organization().clone();
-    tokio::task::spawn_blocking(move || organization.insert_session(&stored))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable(format!("the session could not be stored: {e}")))?;
+    tokio::task::spawn_blocking(move || {
+        organization.insert_session(&stored)?;
+        for expired in organization.sessions(stored.user)? {
+            if !expired.is_live(now) {
+                organization.delete_session(&expired.hash)?;
+            }
+        }
+        Ok::<_, agentrace_store::AccountError>(())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Unavailable(format!("the session could not be stored: {e}")))?;
     Ok(id)
 }
 
@@ -240,16 +250,12 @@ async fn person_login(
         .sessions()
         .ok_or_else(|| ApiError::Internal("no sessions on this listener".into()))?;
     let refused = |reason: &str| {
-        let mut e = entry(
+        entry(
             Actor::new("user", None, email.clone()),
-            "login.failed",
-            reason,
+            ("login.failed", reason),
+            address.text(),
             401,
-        );
-        if let Some(a) = address.text() {
-            e = e.from_address(a);
-        }
-        e
+        )
     };
     if !people.passwords {
         return Err(ApiError::Forbidden(
@@ -291,15 +297,12 @@ async fn person_login(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Unavailable(format!("the login could not be noted: {e}")))?;
-    let mut e = entry(
+    let e = entry(
         Actor::new("user", Some(user.id.0), user.email.clone()),
-        "login",
-        "password",
+        ("login", "password"),
+        address.text(),
         204,
     );
-    if let Some(a) = address.text() {
-        e = e.from_address(a);
-    }
     people.audit.append(e).await;
     Ok(id)
 }
@@ -339,7 +342,7 @@ pub(super) async fn accept(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::bad("password", e))?;
-    let digest = super::sessions::session_hash(&accept.token);
+    let digest = secret_hash(&accept.token);
     let organization = auth.directory().organization().clone();
     let now = agentrace_core::now_unix_nano();
     let name = accept.name.trim().to_owned();
@@ -384,16 +387,16 @@ pub(super) async fn accept(
         ));
     };
     let id = start_session(&auth, &user, address, &headers).await?;
-    let mut e = entry(
+    let e = entry(
         Actor::new("user", Some(user.id.0), user.email.clone()),
-        "invitation.accept",
-        &user.email,
+        ("invitation.accept", &user.email),
+        address.text(),
         201,
     )
-    .changing(None, Some(format!("{{\"role\":\"{}\"}}", user.role)));
-    if let Some(a) = address.text() {
-        e = e.from_address(a);
-    }
+    .changing(
+        None,
+        Some(json!({ "role": user.role.as_str() }).to_string()),
+    );
     people.audit.append(e).await;
     let cookie = set_cookie(&headers, &id, sessions.ttl());
     Ok(with_cookie(StatusCode::CREATED.into_response(), cookie))
@@ -404,10 +407,10 @@ pub(super) async fn logout(
     address: ClientAddress,
     headers: HeaderMap,
 ) -> Response {
-    if let (Some(sessions), Some(id)) = (auth.sessions(), cookie(&headers)) {
+    if let (Some(sessions), Some(id)) = (auth.sessions(), session_cookie(&headers)) {
         sessions.end(id);
         if let Some(people) = auth.people() {
-            let hash = session_hash(id);
+            let hash = secret_hash(id);
             let organization = auth.directory().organization().clone();
             let ended = tokio::task::spawn_blocking(move || {
                 let session = organization.session(&hash).ok().flatten();
@@ -419,15 +422,12 @@ pub(super) async fn logout(
             .flatten();
             auth.directory().forget();
             if let Some(session) = ended {
-                let mut e = entry(
+                let e = entry(
                     Actor::new("user", Some(session.user.0), ""),
-                    "logout",
-                    "session",
+                    ("logout", "session"),
+                    address.text(),
                     204,
                 );
-                if let Some(a) = address.text() {
-                    e = e.from_address(a);
-                }
                 people.audit.append(e).await;
             }
         }
@@ -438,17 +438,9 @@ pub(super) async fn logout(
     )
 }
 
-/// The `Set-Cookie` value: the session id for `max_age` (0: remove the cookie). `Secure` when
-/// a proxy in front says the browser came over HTTPS.
+/// The `Set-Cookie` value of the session `id` for `max_age` (0: remove the cookie).
 pub(crate) fn set_cookie(headers: &HeaderMap, id: &str, max_age: Duration) -> String {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        max_age.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
+    super::sessions::set_cookie(headers, SESSION_COOKIE, id, max_age)
 }
 
 pub(crate) fn with_cookie(mut response: Response, cookie: String) -> Response {

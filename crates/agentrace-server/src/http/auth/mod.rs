@@ -17,7 +17,7 @@
 pub(crate) mod grpc;
 pub(crate) mod login;
 pub(crate) mod passwords;
-mod sessions;
+pub(crate) mod sessions;
 pub(crate) mod sso;
 
 use std::sync::Arc;
@@ -299,7 +299,8 @@ impl Auth {
         {
             return Ok(Credential::Bearer(principal));
         }
-        let (Some((sessions, _)), Some(id)) = (&self.browser, sessions::cookie(headers)) else {
+        let (Some((sessions, _)), Some(id)) = (&self.browser, sessions::session_cookie(headers))
+        else {
             return Ok(Credential::None);
         };
         if let Some(principal) = sessions.principal(id) {
@@ -310,7 +311,7 @@ impl Auth {
         }
         let person = self
             .directory
-            .person_of_session(sessions::session_hash(id))
+            .person_of_session(sessions::secret_hash(id))
             .await
             .map_err(|e| Refusal::Unavailable(format!("the sessions could not be read: {e}")))?;
         Ok(person.map_or(Credential::None, |(_, p)| Credential::Session(p)))
@@ -439,7 +440,7 @@ impl Auth {
 
 /// The digest of the session cookie `headers` carry, if any.
 pub(crate) fn session_of_request(headers: &HeaderMap) -> Option<agentrace_store::SecretHash> {
-    sessions::cookie(headers).map(sessions::session_hash)
+    sessions::session_cookie(headers).map(sessions::secret_hash)
 }
 
 /// Compares without an early exit, so timing does not reveal how much of a guess matched.

@@ -41,16 +41,22 @@ fn digest(id: &str) -> [u8; 32] {
     Sha256::digest(id.as_bytes()).into()
 }
 
-/// The digest a session is kept under: what the store finds a person's session by.
-pub(crate) fn session_hash(id: &str) -> SecretHash {
-    SecretHash(digest(id))
+/// The digest a secret — a session's id, an invitation's token — is kept under: what the
+/// store finds it by.
+pub(crate) fn secret_hash(secret: &str) -> SecretHash {
+    SecretHash(digest(secret))
+}
+
+/// `bytes` in lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new session id: 64 hex digits, 256 random bits.
 pub(crate) fn new_id() -> Result<String, NoRandomness> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(NoRandomness)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&bytes))
 }
 
 impl Sessions {
@@ -111,16 +117,61 @@ impl Sessions {
     }
 }
 
-/// The session id in the request's cookies, if any.
-pub(crate) fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of the request's cookie `name`, if it has one.
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.trim_matches('"'))
+}
+
+/// The session id in the request's cookies, if any.
+pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, COOKIE)
+}
+
+/// Whether the browser came over HTTPS, as a proxy in front says (`X-Forwarded-Proto`).
+pub(crate) fn over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// A cookie to set: its name, the path it is sent to, and its `SameSite`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CookieKind<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) same_site: &'a str,
+}
+
+/// The session's cookie: for every page of the server, never sent by another site's request.
+pub(crate) const SESSION_COOKIE: CookieKind<'static> = CookieKind {
+    name: COOKIE,
+    path: "/",
+    same_site: "Strict",
+};
+
+/// The `Set-Cookie` value of `kind` holding `value` for `max_age` (0: remove the cookie):
+/// `HttpOnly`, and `Secure` when the request came over HTTPS ([`over_https`]).
+pub(crate) fn set_cookie(
+    headers: &HeaderMap,
+    kind: CookieKind<'_>,
+    value: &str,
+    max_age: Duration,
+) -> String {
+    format!(
+        "{}={value}; Path={}; HttpOnly; SameSite={}; Max-Age={}{}",
+        kind.name,
+        kind.path,
+        kind.same_site,
+        max_age.as_secs(),
+        if over_https(headers) { "; Secure" } else { "" }
+    )
 }
 
 #[cfg(test)]
@@ -164,12 +215,12 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; agentrace_session=abc ; b=2"),
         );
-        assert_eq!(cookie(&headers), Some("abc"));
+        assert_eq!(session_cookie(&headers), Some("abc"));
         let mut other = HeaderMap::new();
         other.append(
             header::COOKIE,
             HeaderValue::from_static("agentrace_session_x=1"),
         );
-        assert_eq!(cookie(&other), None);
+        assert_eq!(session_cookie(&other), None);
     }
 }

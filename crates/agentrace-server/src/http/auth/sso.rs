@@ -26,7 +26,8 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 use super::Auth;
-use super::login::{set_cookie, start_session, with_cookie};
+use super::login::{start_session, with_cookie};
+use super::sessions::{CookieKind, SESSION_COOKIE, cookie, set_cookie};
 use crate::config::sso::{SsoConfig, groups_at};
 use crate::http::api_base::PREFIX;
 use crate::http::audit::entry;
@@ -349,13 +350,7 @@ pub(crate) fn admit(
 /// A page of the sign-in's refusal: `title` and `why`, escaped (the provider's words are
 /// another server's).
 fn page(status: StatusCode, title: &str, why: &str) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&#39;")
-    };
+    use crate::jobs::report::text::html as escape;
     let body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>agentrace: {}</title></head>\
          <body style=\"font-family: system-ui; max-width: 40em; margin: 4em auto\"><h1>{}</h1><p>{}</p>\
@@ -383,17 +378,16 @@ fn local_path(next: Option<String>) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
-/// The flow cookie's `Set-Cookie`: `HttpOnly`, `SameSite=Lax` (the provider's redirect back is
-/// a top-level navigation from another site), for the callback's path only.
+/// The flow cookie's `Set-Cookie`: `SameSite=Lax` (the provider's redirect back is a
+/// top-level navigation from another site), for the sign-in's paths only.
 fn flow_cookie(headers: &HeaderMap, value: &str, max_age: Duration) -> String {
-    let secure = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
-    format!(
-        "{FLOW_COOKIE}={value}; Path={PREFIX}/auth/sso; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        max_age.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
+    let path = format!("{PREFIX}/auth/sso");
+    let kind = CookieKind {
+        name: FLOW_COOKIE,
+        path: &path,
+        same_site: "Lax",
+    };
+    set_cookie(headers, kind, value, max_age)
 }
 
 /// `GET /auth/sso/start`.
@@ -441,14 +435,7 @@ pub(crate) struct Callback {
 
 /// The flow the request's cookie carries.
 fn flow_of(headers: &HeaderMap) -> Option<Flow> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == FLOW_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
+    let value = cookie(headers, FLOW_COOKIE)?;
     let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value)
         .ok()?;
@@ -470,10 +457,12 @@ pub(crate) async fn callback(
         );
     };
     let refuse = |title: &str, why: &str, email: &str| {
-        let mut e = entry(Actor::new("user", None, email), "sso.refused", why, 403);
-        if let Some(a) = address.text() {
-            e = e.from_address(a);
-        }
+        let e = entry(
+            Actor::new("user", None, email),
+            ("sso.refused", why),
+            address.text(),
+            403,
+        );
         (e, page(StatusCode::FORBIDDEN, title, why))
     };
     if let Some(error) = answer.error {
@@ -553,22 +542,19 @@ pub(crate) async fn callback(
             );
         }
     };
-    let mut e = entry(
+    let e = entry(
         Actor::new("user", Some(user.id.0), user.email.clone()),
-        "login",
-        "sso",
+        ("login", "sso"),
+        address.text(),
         303,
     )
     .changing(
         None,
-        Some(format!(
-            "{{\"groups\":{:?},\"role\":\"{}\"}}",
-            identity.groups, user.role
-        )),
+        Some(
+            serde_json::json!({ "groups": identity.groups, "role": user.role.as_str() })
+                .to_string(),
+        ),
     );
-    if let Some(a) = address.text() {
-        e = e.from_address(a);
-    }
     people.audit.append(e).await;
     let ttl = auth.sessions().map_or(Duration::ZERO, |s| s.ttl());
     let mut response = (
@@ -576,7 +562,7 @@ pub(crate) async fn callback(
         [(header::LOCATION, flow.next.clone())],
     )
         .into_response();
-    response = with_cookie(response, set_cookie(&headers, &id, ttl));
+    response = with_cookie(response, set_cookie(&headers, SESSION_COOKIE, &id, ttl));
     if let Ok(cleared) = HeaderValue::from_str(&flow_cookie(&headers, "", Duration::ZERO)) {
         response.headers_mut().append(header::SET_COOKIE, cleared);
     }
