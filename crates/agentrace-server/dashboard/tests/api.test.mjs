@@ -54,6 +54,8 @@ test('POST without a body sends {}; DELETE sends none', async () => {
   assert.equal(calls[0].url, '/api/v1/projects/alpha/keys/7');
   assert.equal(calls[0].body, undefined);
   assert.equal(calls[0].headers['content-type'], undefined);
+  answer(201);
+  assert.equal(await post('/auth/invitation', { token: 't', name: 'Dan', password: 'p' }), null, '201 without a body: null');
 });
 
 test("a refusal rejects with the server's status, code and message", async () => {

@@ -3,7 +3,7 @@
 // revoke button per key. A credential that may not manage keys sees the server's refusal.
 
 import { html, useState, withValue } from '../lib/html.js';
-import { post, remove, useApi } from '../lib/api.js';
+import { post, remove, useAction, useApi } from '../lib/api.js';
 import { SCOPES, expiry } from '../lib/settings.js';
 import * as fmt from '../lib/format.js';
 import { Card, Empty, ErrorBox, Loading } from './common.js';
@@ -67,23 +67,18 @@ function NewKey({ path, onCreated }) {
   const [name, setName] = useState('');
   const [scope, setScope] = useState(/** @type {string} */ ('read'));
   const [expires, setExpires] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const { busy, error, run } = useAction();
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     /** @type {Api.KeyInput} */
     const input = { scope: /** @type {Api.KeyInput['scope']} */ (scope) };
     if (name.trim()) input.name = name.trim();
     if (expires) input.expires_in_seconds = Number(expires);
-    /** @type {Promise<Api.Key>} */ (post(path, input))
-      .then((key) => {
-        setName('');
-        onCreated(key);
-      }, setError)
-      .finally(() => setBusy(false));
+    run(/** @type {Promise<Api.Key>} */ (post(path, input)), (key) => {
+      setName('');
+      onCreated(key);
+    });
   };
   return html`<form class="key-form" onSubmit=${submit} aria-label="New key">
     <label class="filter"><span>Name</span>

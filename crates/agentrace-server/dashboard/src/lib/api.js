@@ -94,7 +94,8 @@ export async function get(path, query = {}, { signal } = {}) {
 
 /**
  * Sends a writing request to an API path: `body` as JSON (undefined: no body). Resolves with
- * the JSON answer, or null for 204; rejects with an ApiError carrying the server's message. The
+ * the JSON answer, or null for an answer without a body (204; the 201 of joining by an
+ * invitation, which says all in its status and cookie); rejects with an ApiError carrying the server's message. The
  * caller says what the answer is: the type is not checked at run time.
  * @param {'POST' | 'PUT' | 'PATCH' | 'DELETE'} method
  * @param {string} path
@@ -112,7 +113,8 @@ export async function send(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw await failure(response);
-  return response.status === 204 ? null : response.json();
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
 }
 
 /**
@@ -141,6 +143,28 @@ export const patch = (path, body) => send('PATCH', path, body);
  * @param {string} path
  */
 export const remove = (path) => send('DELETE', path);
+
+/**
+ * An action of a form or a button that calls the API: whether one is in flight, and the
+ * error the last one ended with (cleared when the next starts). `run(call, then)` hands
+ * `call`'s answer to `then`; `setError` shows an error found before any call (a form's own
+ * check).
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(/** @type {{ message: string, status?: number, code?: string } | null} */ (null));
+  /**
+   * @template T
+   * @param {Promise<T>} call
+   * @param {(answer: T) => void} [then]
+   */
+  const run = (call, then) => {
+    setBusy(true);
+    setError(null);
+    call.then((answer) => then?.(answer), setError).finally(() => setBusy(false));
+  };
+  return { busy, error, setError, run };
+}
 
 /**
  * Loads `path` with `query` whenever they change (and when `refresh` changes): `{ data,

@@ -2,7 +2,7 @@
 // their password (the current one checked; their other sessions end).
 
 import { html, useState, withValue } from '../lib/html.js';
-import { post, remove, useApi } from '../lib/api.js';
+import { post, remove, useAction, useApi } from '../lib/api.js';
 import { Card, Empty, ErrorBox, Pending } from '../components/common.js';
 
 /** @import { ApiState } from '../lib/api.js' */
@@ -10,22 +10,17 @@ import { Card, Empty, ErrorBox, Pending } from '../components/common.js';
 function Password() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const { busy, error, run } = useAction();
   const [done, setDone] = useState(false);
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     setDone(false);
-    post('/me/password', { current, new: next })
-      .then(() => {
-        setCurrent('');
-        setNext('');
-        setDone(true);
-      }, setError)
-      .finally(() => setBusy(false));
+    run(post('/me/password', { current, new: next }), () => {
+      setCurrent('');
+      setNext('');
+      setDone(true);
+    });
   };
   return html`<form class="project-form password-form" onSubmit=${submit} aria-label="Change your password">
     <label class="filter"><span>Current password</span>

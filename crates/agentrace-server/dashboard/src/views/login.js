@@ -4,7 +4,7 @@
 // server), a name and a password make the person and sign them in.
 
 import { html, useState, withValue } from '../lib/html.js';
-import { post } from '../lib/api.js';
+import { post, useAction } from '../lib/api.js';
 import { navigate } from '../lib/router.js';
 
 /**
@@ -29,20 +29,15 @@ export function Login({ session, onLogin }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [token, setToken] = useState('');
-  const [error, setError] = useState(/** @type {string | null} */ (null));
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    post('/auth/login', mode === 'password' ? { email, password } : { token })
-      .then(() => {
-        setPassword('');
-        setToken('');
-        onLogin();
-      }, (e) => setError(refusal(e, mode)))
-      .finally(() => setBusy(false));
+    run(post('/auth/login', mode === 'password' ? { email, password } : { token }), () => {
+      setPassword('');
+      setToken('');
+      onLogin();
+    });
   };
   const ready = mode === 'password' ? email && password : token;
   return html`<div class="login">
@@ -59,10 +54,13 @@ export function Login({ session, onLogin }) {
             <label>API token
               <input type="password" name="token" autocomplete="current-password" required value=${token} onInput=${withValue(setToken)} />
             </label>`}
-      ${error && html`<div class="error-box" role="alert">${error}</div>`}
+      ${error && html`<div class="error-box" role="alert">${refusal(error, mode)}</div>`}
       <button type="submit" class="primary" disabled=${busy || !ready}>${busy ? 'Checking…' : 'Log in'}</button>
       ${session.password_login &&
-      html`<button type="button" class="link-button" onClick=${() => setMode(mode === 'password' ? 'token' : 'password')}>
+      html`<button type="button" class="link-button" onClick=${() => {
+        setMode(mode === 'password' ? 'token' : 'password');
+        setError(null);
+      }}>
         ${mode === 'password' ? 'Use an API token instead' : 'Log in with your e-mail address'}
       </button>`}
       ${session.sso &&
@@ -87,20 +85,15 @@ export function Invitation({ onJoined }) {
   const [token] = useState(() => invitationToken(location.hash));
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState(/** @type {string | null} */ (null));
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    post('/auth/invitation', { token, name, password })
-      .then(() => {
-        history.replaceState(null, '', '/');
-        onJoined();
-        navigate('/', { replace: true });
-      }, (e) => setError(e.message))
-      .finally(() => setBusy(false));
+    run(post('/auth/invitation', { token, name, password }), () => {
+      history.replaceState(null, '', '/');
+      onJoined();
+      navigate('/', { replace: true });
+    });
   };
   return html`<div class="login">
     <form class="login-card" onSubmit=${submit}>
@@ -113,7 +106,7 @@ export function Invitation({ onJoined }) {
             <label>Password
               <input type="password" name="password" autocomplete="new-password" minlength="12" required value=${password} onInput=${withValue(setPassword)} />
             </label>
-            ${error && html`<div class="error-box" role="alert">${error}</div>`}
+            ${error && html`<div class="error-box" role="alert">${error.message}</div>`}
             <button type="submit" class="primary" disabled=${busy || !name || password.length < 12}>${busy ? 'Joining…' : 'Join'}</button>`
         : html`<div class="error-box" role="alert">This link holds no invitation: open the whole link you were sent.</div>`}
     </form>

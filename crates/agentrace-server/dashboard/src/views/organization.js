@@ -3,7 +3,7 @@
 // credential sees the server's refusal where it acts.
 
 import { html, useState, withValue } from '../lib/html.js';
-import { patch, post, remove, useApi } from '../lib/api.js';
+import { patch, post, remove, useAction, useApi } from '../lib/api.js';
 import { PROJECT_PARAM, currentProject, projectsChanged, shownProject } from '../lib/project.js';
 import { currentQuery, navigate, withQuery } from '../lib/router.js';
 import * as fmt from '../lib/format.js';
@@ -28,19 +28,14 @@ function showProject(name) {
  */
 function NewProject({ onCreated }) {
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const { busy, error, run } = useAction();
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    /** @type {Promise<Api.Project>} */ (post('/projects', { name: name.trim() }))
-      .then((project) => {
-        setName('');
-        onCreated(project);
-      }, setError)
-      .finally(() => setBusy(false));
+    run(/** @type {Promise<Api.Project>} */ (post('/projects', { name: name.trim() })), (project) => {
+      setName('');
+      onCreated(project);
+    });
   };
   return html`<form class="project-form" onSubmit=${submit} aria-label="New project">
     <label class="filter"><span>New project</span>
@@ -59,29 +54,19 @@ function NewProject({ onCreated }) {
 function ProjectRow({ project, current, onChanged, onDeleted }) {
   const [renaming, setRenaming] = useState(false);
   const [name, setName] = useState(project.name);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const { busy, error, setError, run } = useAction();
   const path = `/projects/${encodeURIComponent(project.name)}`;
   /** @param {SubmitEvent} event */
   const rename = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    /** @type {Promise<Api.Project>} */ (patch(path, { name: name.trim() }))
-      .then((renamed) => {
-        setRenaming(false);
-        onChanged(renamed);
-      }, setError)
-      .finally(() => setBusy(false));
+    run(/** @type {Promise<Api.Project>} */ (patch(path, { name: name.trim() })), (renamed) => {
+      setRenaming(false);
+      onChanged(renamed);
+    });
   };
   const del = () => {
     if (!confirm(`Delete the project “${project.name}”? All of its data (traces, spans, events, scores, settings) is deleted from the store and all of its keys are revoked. This cannot be undone.`)) return;
-    setBusy(true);
-    setError(null);
-    remove(path).then(onDeleted, (e) => {
-      setError(e);
-      setBusy(false);
-    });
+    run(remove(path), onDeleted);
   };
   return html`<tr data-project=${project.name} class=${current ? 'selected' : ''}>
     <th scope="row">

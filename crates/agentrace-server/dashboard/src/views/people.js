@@ -3,7 +3,7 @@
 // sessions. The organization's admins' (anyone else sees the server's refusal).
 
 import { html, useState, withValue } from '../lib/html.js';
-import { patch, post, remove, useApi } from '../lib/api.js';
+import { patch, post, remove, useAction, useApi } from '../lib/api.js';
 import { Card, Copy, Empty, ErrorBox, Pending } from '../components/common.js';
 
 /** @import { ApiState } from '../lib/api.js' */
@@ -17,21 +17,16 @@ const ROLES = ['viewer', 'member', 'admin', 'owner'];
 function Invite({ onInvited }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
+  const { busy, error, run } = useAction();
   const [invited, setInvited] = useState(/** @type {Api.Invited | null} */ (null));
   /** @param {SubmitEvent} event */
   const submit = (event) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    /** @type {Promise<Api.Invited>} */ (post('/people/invitations', { email: email.trim(), role }))
-      .then((answer) => {
-        setInvited(answer);
-        setEmail('');
-        onInvited();
-      }, setError)
-      .finally(() => setBusy(false));
+    run(/** @type {Promise<Api.Invited>} */ (post('/people/invitations', { email: email.trim(), role })), (answer) => {
+      setInvited(answer);
+      setEmail('');
+      onInvited();
+    });
   };
   return html`<form class="project-form invite-form" onSubmit=${submit} aria-label="Invite someone">
     <label class="filter"><span>E-mail address</span>
@@ -55,14 +50,9 @@ function Invite({ onInvited }) {
  * @param {{ person: Api.Person, onChanged: () => void }} props
  */
 function PersonRow({ person, onChanged }) {
-  const [error, setError] = useState(/** @type {Error | null} */ (null));
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   /** @param {Promise<unknown>} action */
-  const act = (action) => {
-    setBusy(true);
-    setError(null);
-    action.then(onChanged, setError).finally(() => setBusy(false));
-  };
+  const act = (action) => run(action, onChanged);
   const projects = Object.entries(person.projects);
   return html`<tr data-person=${person.email}>
     <th scope="row">${person.name} <span class="muted small">${person.email}</span>

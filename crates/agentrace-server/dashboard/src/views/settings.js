@@ -4,7 +4,7 @@
 // checked whole by the server: what it refuses is shown beside the editor.
 
 import { html, useState, withValue } from '../lib/html.js';
-import { put, remove, useApi } from '../lib/api.js';
+import { put, remove, useAction, useApi } from '../lib/api.js';
 import { currentProject, shownProject } from '../lib/project.js';
 import { kindInfo, parseDocument, pretty, settingState } from '../lib/settings.js';
 import { Card, ErrorBox, Pending } from '../components/common.js';
@@ -22,8 +22,7 @@ function SettingCard({ project, setting, onStored }) {
   const info = kindInfo(setting.kind);
   const state = settingState(setting);
   const [text, setText] = useState(pretty(setting.document));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState(/** @type {{ message: string, status?: number, code?: string } | null} */ (null));
+  const { busy, error, setError, run } = useAction();
   const path = `/settings/${encodeURIComponent(setting.kind)}`;
   /** @param {SubmitEvent} event */
   const save = (event) => {
@@ -33,19 +32,11 @@ function SettingCard({ project, setting, onStored }) {
       setError({ message: parsed.error });
       return;
     }
-    setBusy(true);
-    setError(null);
-    /** @type {Promise<Api.Setting>} */ (put(path, parsed.document))
-      .then(onStored, setError)
-      .finally(() => setBusy(false));
+    run(/** @type {Promise<Api.Setting>} */ (put(path, parsed.document)), onStored);
   };
   const useServers = () => {
     if (!confirm(`Remove project “${project}”'s own ${info.title.toLowerCase()}? The server's configuration applies again.`)) return;
-    setBusy(true);
-    setError(null);
-    remove(path)
-      .then(() => onStored({ ...setting, document: null, revision: null, updated_by: null }), setError)
-      .finally(() => setBusy(false));
+    run(remove(path), () => onStored({ ...setting, document: null, revision: null, updated_by: null }));
   };
   const editor = setting.provided_by_file
     ? html`<p class="setting-file">The API cannot change it: edit <code>${setting.provided_by_file}</code> (and restart the server, for the provisioning folder), or take it out of the configuration to manage it here.</p>`
