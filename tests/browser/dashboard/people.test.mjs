@@ -66,6 +66,11 @@ describe('people', () => {
     await dan.waitForSelector('a.signed-in');
     const session = await fromPage(dan, '/auth/session');
     assert.deepEqual([session.body.person.email, session.body.person.role], ['dan@example.com', 'member']);
+    assert.deepEqual(
+      [await owner.locator('nav a[href="/people"], nav a[href="/audit"]').count(), await dan.locator('nav a[href="/people"], nav a[href="/audit"]').count()],
+      [2, 0],
+      "People and Audit log are in the organization admins' navigation only",
+    );
 
     const again = await openPage(browser);
     await again.goto(link);

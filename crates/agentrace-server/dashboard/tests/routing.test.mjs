@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ROUTES, route } from '../src/lib/routes.js';
+import { ROUTES, organizationAdmin, route } from '../src/lib/routes.js';
 import { match, nextPath, withQuery } from '../src/lib/url.js';
 
 test('a query leaves out empty keys and writes the rest as text', () => {
@@ -68,4 +68,12 @@ test('after the login: a path of this origin, else the overview', () => {
   assert.equal(nextPath('//evil.example/', origin), '/');
   assert.equal(nextPath('/\\evil.example/', origin), '/', 'the URL parser reads a backslash as a slash');
   assert.equal(nextPath('/\t/evil.example/', origin), '/', 'and drops tabs');
+});
+
+test("the organization's admins are an owner or admin, or an organization credential of scope admin", () => {
+  assert.equal(organizationAdmin({ scope: 'admin', project: null }), true, 'an owner, an admin, the API token, an open server');
+  assert.equal(organizationAdmin({ scope: 'admin', project: 3 }), false, "a project's admin key");
+  assert.equal(organizationAdmin({ scope: 'write', project: null }), false, 'a member');
+  assert.equal(organizationAdmin({ scope: 'read', project: null }), false, 'a viewer, the read token');
+  assert.equal(organizationAdmin({ scope: null, project: null }), false, 'nobody signed in');
 });

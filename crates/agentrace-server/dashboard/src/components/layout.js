@@ -4,6 +4,7 @@ import { html, useEffect, useState } from '../lib/html.js';
 import { useApi } from '../lib/api.js';
 import { PROJECT_PARAM, currentProject, onProjectsChanged, shownProject } from '../lib/project.js';
 import { currentQuery, navigate, withQuery } from '../lib/router.js';
+import { organizationAdmin } from '../lib/routes.js';
 import { Icon } from './icons.js';
 import { RangePicker } from './range-picker.js';
 import { setPaused, useConnectionState, useLive, usePaused } from '../lib/live.js';
@@ -15,7 +16,7 @@ import * as fmt from '../lib/format.js';
  * @import { ApiState } from '../lib/api.js'
  */
 
-/** @type {[string, string, string][]} [href, label, icon] */
+/** @type {[string, string, string, ('admins' | undefined)?][]} [href, label, icon, for the organization's admins only] */
 const NAV = [
   ['/', 'Overview', 'overview'],
   ['/traces', 'Traces', 'traces'],
@@ -30,8 +31,8 @@ const NAV = [
   ['/status', 'Status', 'status'],
   ['/settings', 'Settings', 'settings'],
   ['/organization', 'Organization', 'organization'],
-  ['/people', 'People', 'people'],
-  ['/audit', 'Audit log', 'audit'],
+  ['/people', 'People', 'people', 'admins'],
+  ['/audit', 'Audit log', 'audit', 'admins'],
 ];
 
 /**
@@ -103,7 +104,7 @@ export function Layout({ path, range, title, showRange = true, session, onLogout
       <a class="brand" href="/"><span class="logo"></span>agentrace</a>
       <${ProjectSwitcher} />
       <nav>
-        ${NAV.map(
+        ${NAV.filter(([, , , who]) => who !== 'admins' || (session && organizationAdmin(session))).map(
           ([href, label, icon]) => html`<a href=${href} class=${navActive(href, path) ? 'active' : ''} aria-current=${navActive(href, path) ? 'page' : undefined}>
             <${Icon} name=${icon} /> <span>${label}</span>
           </a>`,

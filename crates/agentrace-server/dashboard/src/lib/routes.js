@@ -47,6 +47,16 @@ export const ROUTES = [
 ];
 
 /**
+ * Whether `session` is one of the organization's admins — an owner or admin, or an
+ * organization credential of scope `admin` — whom the People and Audit log views are for
+ * (anyone else gets the server's refusal there, so the navigation leaves them out).
+ * @param {Pick<Api.AuthSession, 'scope' | 'project'>} session
+ */
+export function organizationAdmin(session) {
+  return session.scope === 'admin' && session.project === null;
+}
+
+/**
  * The route of `path`: its params, title, view and whether the view shows the time range;
  * null when no view is there.
  * @param {string} path
