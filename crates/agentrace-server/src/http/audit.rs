@@ -4,7 +4,9 @@
 //! API's middleware ([`record`]); logins, failed logins and logouts by the login routes
 //! ([`Audit::append`]). An entry says who (a person, a key, a token), when, from which address
 //! ([`ClientAddress`]), what (the method and the route: `PUT /settings/{kind}`), on what (the
-//! path), in which project, and what the answer was; a change of configuration also what
+//! path), in which project (the request's, or the one a route of the organization names:
+//! `/projects/{name}/keys` is that project's; the organization's other routes are in none),
+//! and what the answer was; a change of configuration also what
 //! was there before and after ([`AuditChange`], set by its handler).
 //!
 //! An entry is appended before the answer leaves, so that a change acknowledged is a change
@@ -13,13 +15,14 @@
 
 use std::sync::Arc;
 
-use agentrace_store::{Actor, AuditEntry};
+use agentrace_store::{Actor, AuditEntry, ProjectId};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::http::scope::Scope;
+use crate::http::state::AppState;
 use crate::ingest::listen::client::ClientAddress;
 use crate::store::SharedOrganization;
 use crate::telemetry::counters::add;
@@ -109,7 +112,11 @@ fn sensitive_read(path: &str, query: Option<&str>) -> bool {
 
 /// axum middleware of the API (inside the credentials' check, so that the request's
 /// [`Scope`] is known): appends an entry for each change and each sensitive read.
-pub(crate) async fn record(State(audit): State<Audit>, request: Request, next: Next) -> Response {
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let recorded = method != Method::GET && method != Method::HEAD && method != Method::OPTIONS
@@ -129,6 +136,8 @@ pub(crate) async fn record(State(audit): State<Audit>, request: Request, next: N
         .extensions()
         .get::<ClientAddress>()
         .and_then(|a| a.text());
+    // Read before the request runs: a project it deletes is still found.
+    let named = project_in_path(&state, &route, &path).await;
     let response = next.run(request).await;
     let Some(scope) = scope else {
         return response;
@@ -139,14 +148,34 @@ pub(crate) async fn record(State(audit): State<Audit>, request: Request, next: N
         address,
         response.status().as_u16(),
     );
-    if !of_the_organization(&route) {
+    if let Some(project) = named {
+        e = e.in_project(project);
+    } else if !of_the_organization(&route) {
         e = e.in_project(scope.project.id);
     }
     if let Some(change) = response.extensions().get::<AuditChange>() {
         e = e.changing(change.before.clone(), change.after.clone());
     }
-    audit.append(e).await;
+    state.audit.append(e).await;
     response
+}
+
+/// The project a route of the organization names in its path (`/projects/{name}/keys`): its
+/// keys and its name are that project's, whichever project the request is in.
+async fn project_in_path(state: &AppState, route: &str, path: &str) -> Option<ProjectId> {
+    if route != "/projects/{name}" && !route.starts_with("/projects/{name}/") {
+        return None;
+    }
+    let name = path
+        .trim_start_matches(crate::http::api_base::PREFIX)
+        .strip_prefix("/projects/")?
+        .split('/')
+        .next()?;
+    let projects = state.directory.projects().await.ok()?;
+    projects
+        .iter()
+        .find(|p| p.name.as_str() == name)
+        .map(|p| p.id)
 }
 
 /// Whether `route` acts on the organization rather than on the request's project: its

@@ -275,6 +275,15 @@ async fn an_invited_person_sees_the_projects_their_roles_grant_and_every_change_
     assert_eq!(status, 200, "the admin of alpha: {answer}");
     let (status, _) = call(&dan, reqwest::Method::GET, "/people", None, None).await?;
     assert_eq!(status, 403, "a project's admin is not the organization's");
+    let (status, key) = call(
+        &ada,
+        reqwest::Method::POST,
+        "/projects/alpha/keys",
+        None,
+        Some(json!({"scope": "read"})),
+    )
+    .await?;
+    assert_eq!(status, 201, "{key}");
     let (status, _) = call(&dan, reqwest::Method::GET, "/audit", None, None).await?;
     assert_eq!(status, 403);
 
@@ -423,6 +432,12 @@ async fn an_invited_person_sees_the_projects_their_roles_grant_and_every_change_
     assert!(
         !alpha_entries.is_empty() && alpha_entries.iter().all(|e| e["project"] == "alpha"),
         "{alpha}"
+    );
+    assert!(
+        alpha_entries
+            .iter()
+            .any(|e| e["action"] == "POST /projects/{name}/keys" && e["status"] == 201),
+        "a key made in alpha is alpha's, whichever project the request was in: {alpha}"
     );
     let export = send(
         reqwest::Method::GET,
