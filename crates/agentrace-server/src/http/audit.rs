@@ -22,9 +22,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::http::scope::Scope;
-use crate::http::state::AppState;
 use crate::ingest::listen::client::ClientAddress;
 use crate::store::SharedOrganization;
+use crate::store::directory::Directory;
 use crate::telemetry::counters::add;
 use crate::telemetry::stats::ServerStats;
 
@@ -71,6 +71,13 @@ impl Audit {
     }
 }
 
+/// The state of [`record`]: where entries go, and the projects a path may name.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorder {
+    pub(crate) audit: Audit,
+    pub(crate) directory: Arc<Directory>,
+}
+
 /// An entry of `actor`'s `action` on `target` now, from `address`, answered `status`.
 pub(crate) fn entry(
     actor: Actor,
@@ -113,7 +120,7 @@ fn sensitive_read(path: &str, query: Option<&str>) -> bool {
 /// axum middleware of the API (inside the credentials' check, so that the request's
 /// [`Scope`] is known): appends an entry for each change and each sensitive read.
 pub(crate) async fn record(
-    State(state): State<AppState>,
+    State(recorder): State<Recorder>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -137,7 +144,7 @@ pub(crate) async fn record(
         .get::<ClientAddress>()
         .and_then(|a| a.text());
     // Read before the request runs: a project it deletes is still found.
-    let named = project_in_path(&state, &route, &path).await;
+    let named = project_in_path(&recorder.directory, &route, &path).await;
     let response = next.run(request).await;
     let Some(scope) = scope else {
         return response;
@@ -156,13 +163,13 @@ pub(crate) async fn record(
     if let Some(change) = response.extensions().get::<AuditChange>() {
         e = e.changing(change.before.clone(), change.after.clone());
     }
-    state.audit.append(e).await;
+    recorder.audit.append(e).await;
     response
 }
 
 /// The project a route of the organization names in its path (`/projects/{name}/keys`): its
 /// keys and its name are that project's, whichever project the request is in.
-async fn project_in_path(state: &AppState, route: &str, path: &str) -> Option<ProjectId> {
+async fn project_in_path(directory: &Directory, route: &str, path: &str) -> Option<ProjectId> {
     if route != "/projects/{name}" && !route.starts_with("/projects/{name}/") {
         return None;
     }
@@ -171,7 +178,7 @@ async fn project_in_path(state: &AppState, route: &str, path: &str) -> Option<Pr
         .strip_prefix("/projects/")?
         .split('/')
         .next()?;
-    let projects = state.directory.projects().await.ok()?;
+    let projects = directory.projects().await.ok()?;
     projects
         .iter()
         .find(|p| p.name.as_str() == name)

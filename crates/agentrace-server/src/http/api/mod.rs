@@ -228,7 +228,10 @@ pub(crate) fn scoped_router(state: AppState) -> Router {
         // Inside the credentials' check: each change and sensitive read is recorded with who
         // made it.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            crate::http::audit::Recorder {
+                audit: state.audit.clone(),
+                directory: state.directory.clone(),
+            },
             crate::http::audit::record,
         ))
         // Large answers (a trace of thousands of spans) travel gzipped to clients that take it,
