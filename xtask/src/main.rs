@@ -46,6 +46,7 @@ mod ci;
 mod dashboard;
 mod demo;
 mod fuzz;
+mod image;
 mod integration;
 mod services;
 mod step_times;

@@ -13,6 +13,8 @@
 //! - [`alertmanager`]: a real Prometheus Alertmanager on a free port, read through its v2 API.
 //! - `agentrace_clickhouse::testing`: the ClickHouse engine (chdb) behind ClickHouse's HTTP interface
 //!   (the ClickHouse crate's `testing` feature, shared with its own store conformance run).
+//! - [`containers`]: the image, the Compose file and the Kubernetes overlays of `deploy/`, run
+//!   by Podman.
 //! - [`nginx`]: Debian's nginx balancing OTLP/HTTP and gRPC over several nodes.
 //! - [`load`]: OTLP trace requests, and the check that what was acknowledged is stored.
 //! - [`prometheus`]: a real Prometheus server on a free port, read through its HTTP API.
@@ -23,6 +25,7 @@
 //! - [`webhook`]: a receiver of signed alert notifications.
 
 pub mod alertmanager;
+pub mod containers;
 pub mod load;
 pub mod nginx;
 pub mod process;
