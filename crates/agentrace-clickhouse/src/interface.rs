@@ -326,6 +326,10 @@ impl Fleet for ClickHouseStore {
         self.block_on(ClickHouseStore::nodes_since(self, since_unix_nano))
     }
 
+    fn adopt_held(&self, alive: &[String]) -> Result<usize, WriteError> {
+        self.block_on(ClickHouseStore::adopt_held(self, alive))
+    }
+
     fn arrivals(
         &self,
         since_unix_nano: u64,

@@ -15,7 +15,7 @@
 //! |---|---|
 //! | [`ClickHouseStore::open`], [`open_blocking`](ClickHouseStore::open_blocking) | a database on a server, created if missing, its schema made current (versioned migrations, each once) |
 //! | [`schema`] | the tables and why they are shaped so: a wide `ReplacingMergeTree` of spans, rollups kept by a materialized view, nothing updated in place |
-//! | [`ClickHouseStore::hold_awaiting`] | spans awaiting their parent held in a durable spool on the node and written once with it (what `serve` does) |
+//! | [`ClickHouseStore::hold_awaiting`] | spans awaiting their parent held by the node, journaled in ClickHouse before the answer, and written once with it (what `serve` does); a node gone's taken over by the fleet's leader ([`Fleet::adopt_held`](agentrace_store::Fleet::adopt_held)) |
 //! | [`ClickHouseOrganization`] | projects and keys (`agentrace_store::Organization`), and each project's store |
 //! | the store traits | blocking calls, their I/O on a runtime of the store's own: call them off async threads |
 //!
@@ -32,7 +32,7 @@
 //! database held before projects (an older database is rebuilt so when first opened:
 //! [`schema`]); [`ClickHouseOrganization::open`] keeps the registry in the database every
 //! node shares and hands out the other projects' stores, clones sharing the client, the
-//! runtime and the spool. What is a node's (the spool's bound, its status, shutting down) or
+//! runtime and the held spans. What is a node's (the held spans' bound, their status, shutting down) or
 //! a table's (the TTL of age retention, disk usage in health) is every project's.
 //!
 //! ## Example
@@ -59,6 +59,7 @@
 //! `cargo xtask integration`: the sink conformance suite, the store conformance suite, the
 //! server's API tests and the dashboard in a browser.
 
+mod adopt;
 mod analytics;
 mod error;
 mod evaluator_rules;

@@ -19,7 +19,8 @@ use clickhouse::Client;
 use tokio::runtime::Runtime;
 
 use crate::error::OpenError;
-use crate::held::{HeldSpans, SpoolError};
+use crate::held::journal::{self, JournalRow};
+use crate::held::{HeldSpans, SpoolError, legacy};
 use crate::migrate::Migrator;
 use crate::schema::{DEFAULT_PROJECT_ID, Layout};
 
@@ -58,16 +59,18 @@ struct Inner {
     writing: tokio::sync::Mutex<HashMap<ProjectId, Vec<LateAttribution>>>,
     /// Projects deleted through this node's organization: their stores refuse writes.
     deleted: RwLock<HashSet<ProjectId>>,
+    /// Nodes gone whose held spans this node found all taken over (`adopt_held`).
+    adopted: Mutex<HashSet<String>>,
 }
 
 /// Spans awaiting their parent could not be held ([`ClickHouseStore::hold_awaiting`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HoldError {
-    /// The spool could not be opened.
+    /// An earlier release's spool could not be read or removed.
     #[error(transparent)]
     Spool(#[from] SpoolError),
-    /// What the spool held could not be written.
+    /// What an earlier release's spool held could not be written.
     #[error("writing the spans held before: {0}")]
     Replay(#[source] WriteError),
     /// The store holds spans already.
@@ -239,6 +242,7 @@ impl ClickHouseStore {
                 held: OnceLock::new(),
                 writing: tokio::sync::Mutex::new(HashMap::new()),
                 deleted: RwLock::new(HashSet::new()),
+                adopted: Mutex::new(HashSet::new()),
             }),
             project: ProjectId(DEFAULT_PROJECT_ID),
             timeout: DEFAULT_TIMEOUT,
@@ -309,28 +313,26 @@ impl ClickHouseStore {
     }
 
     /// Holds spans that await their parent (an agent's calls that arrive before the agent
-    /// span) on this node, in a spool in `dir`, for at most `hold`, and writes them once with
-    /// their parent: a children-first trace then costs ClickHouse no rewrite
-    /// (docs/scale-out.md, "Spans awaiting their parent"). First writes what the spool still
-    /// holds (this node stopped before writing it); then a task of the store, each tick (a
-    /// quarter of `hold`, 100 ms to 1 s) that no batch took every held trace due, looks the
-    /// held traces up in ClickHouse (on a schedule that backs off) and writes the spans whose
-    /// parent another node stored, and writes each span whose hold ended, as it is. Blocks:
-    /// call it off async threads.
+    /// span) for at most `hold`, and writes them once with their parent: a children-first
+    /// trace then costs ClickHouse no rewrite (docs/scale-out.md, "Spans awaiting their
+    /// parent"). Each span held is journaled in ClickHouse before its write is answered, so
+    /// that the fleet's leader takes it over if this node dies
+    /// ([`Fleet::adopt_held`](agentrace_store::Fleet::adopt_held)).
+    /// A task of the store, each tick (a quarter of `hold`, 100 ms to 1 s) that no batch took
+    /// every held trace due, looks the held traces up in ClickHouse (on a schedule that backs
+    /// off) and writes the spans whose parent another node stored, and writes each span whose
+    /// hold ended, as it is.
     ///
-    /// The spool is the node's, shared by every project's store cloned from this one (before
-    /// or after): each span is held under its project, written into it, and its bound
+    /// The spans held are the node's, shared by every project's store cloned from this one
+    /// (before or after): each span is held under its project, written into it, and its bound
     /// ([`Health::held`](agentrace_store::Health::held)) is the node's.
     ///
     /// # Errors
-    /// [`HoldError::Spool`] when the spool cannot be opened, [`HoldError::Replay`] when what
-    /// it held cannot be written, [`HoldError::Holding`] if the store holds already.
-    pub fn hold_awaiting(&self, dir: &Path, hold: Duration) -> Result<usize, HoldError> {
-        let held = HeldSpans::open(dir, hold)?;
-        let (recovered, tick) = (held.len(), held.tick());
+    /// [`HoldError::Holding`] if the store holds already.
+    pub fn hold_awaiting(&self, hold: Duration) -> Result<(), HoldError> {
+        let held = HeldSpans::new(hold);
+        let tick = held.tick();
         self.inner.held.set(held).map_err(|_| HoldError::Holding)?;
-        self.block_on(self.write_held(true))
-            .map_err(HoldError::Replay)?;
         let store = Arc::downgrade(&self.inner);
         let (project, timeout) = (self.project, self.timeout);
         self.inner.runtime.spawn(async move {
@@ -349,7 +351,81 @@ impl ClickHouseStore {
                 let _ = tokio::time::timeout(timeout, store.write_held(false)).await;
             }
         });
-        Ok(recovered)
+        Ok(())
+    }
+
+    /// Writes what the spool of an earlier release in `dir` holds (a node of that release
+    /// stopped before writing its held spans), each into its project, then removes the
+    /// spool: how many spans it held. The spans are journaled first, as held ones, so that
+    /// a node dying meanwhile loses none. Call it after [`hold_awaiting`](Self::hold_awaiting)
+    /// (without it, the spans are written as they are); blocks: call it off async threads.
+    ///
+    /// # Errors
+    /// [`HoldError::Spool`] when the spool cannot be read or removed, [`HoldError::Replay`]
+    /// when its spans cannot be written (the spool is kept, for the next start).
+    pub fn write_spool(&self, dir: &Path) -> Result<usize, HoldError> {
+        let spans = legacy::read(dir)?;
+        if spans.is_empty() {
+            legacy::remove(dir)?;
+            return Ok(0);
+        }
+        let n = spans.len();
+        self.block_on(self.hold_recovered(spans))
+            .map_err(HoldError::Replay)?;
+        legacy::remove(dir)?;
+        Ok(n)
+    }
+
+    /// Journals and holds `spans`, then writes every span held.
+    async fn hold_recovered(&self, spans: Vec<(ProjectId, SpanRecord)>) -> Result<(), WriteError> {
+        let Some(held) = self.held_spans() else {
+            for (project, span) in spans {
+                let mut batch = EncodedSpans::with_capacity(1);
+                batch.push(span)?;
+                self.in_project(project).write_spans(batch.rows()).await?;
+            }
+            return Ok(());
+        };
+        {
+            let _writing = self.writing().await;
+            let held_at = agentrace_core::now_unix_nano();
+            let (mut rows, mut recovered) = (Vec::new(), Vec::new());
+            for (project, span) in spans {
+                let Some(record) = journal::encode(&span) else {
+                    continue;
+                };
+                let mut journaled = crate::held::Journaled::new(span, record);
+                rows.push(JournalRow::held(
+                    self.node_id(),
+                    project,
+                    &mut journaled,
+                    held_at,
+                ));
+                let size = journaled.size();
+                recovered.push((project, *journaled.span, held_at, size));
+            }
+            self.insert_rows("held_spans", rows.iter()).await?;
+            held.adopt(recovered);
+        }
+        self.write_held(true).await.map(drop)
+    }
+
+    /// Nodes gone whose held spans this node found all taken over.
+    pub(crate) fn nodes_adopted(&self) -> HashSet<String> {
+        self.inner
+            .adopted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// `nodes` have no held span left to take over.
+    pub(crate) fn adopted_all_of(&self, nodes: Vec<String>) {
+        self.inner
+            .adopted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(nodes);
     }
 
     /// Runs `future` to completion, blocking the calling thread, its I/O driven by the store's
@@ -428,9 +504,13 @@ impl Sink for ClickHouseStore {
         Some(self)
     }
 
-    /// Writes every span held, then refuses writes.
+    /// Writes every span held (and marks its journal rows released), then refuses writes.
     async fn shutdown(&self) -> Result<(), ShutdownError> {
         let written = self.write_held(true).await;
+        let written = match written {
+            Ok(n) => self.release_journaled().await.map(|()| n),
+            Err(e) => Err(e),
+        };
         self.inner.shut_down.store(true, Ordering::Release);
         written
             .map(|_| ())

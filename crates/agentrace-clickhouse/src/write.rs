@@ -10,7 +10,8 @@
 //!
 //! A store that holds spans awaiting their parent (`hold_awaiting`, the `held` module) reads
 //! the held spans of the batch's traces too: held spans the batch completes are written
-//! with it, once; arriving spans that await their parent are held instead of written. The
+//! with it, once; arriving spans that await their parent are held instead of written (and
+//! journaled in ClickHouse in the same round trip as the batch's spans). The
 //! held traces due are written with the batch too: those looked up (their spans whose parent
 //! another node stored are written) and those released (held past the hold: written as they
 //! are); the store's timer writes them when no batch comes.
@@ -30,6 +31,7 @@ use clickhouse::{Row, RowOwned, RowRead};
 use serde::{Deserialize, Serialize};
 
 use crate::error;
+use crate::held::journal::JournalRow;
 use crate::held::{MAX_LOOKED_UP, Pending, Taken};
 use crate::row::{EventRow, SpanRow, Stamp, Versioned};
 use crate::sql::{self, trace_ids};
@@ -496,25 +498,7 @@ impl ClickHouseStore {
                 report.attributed.push(late);
             }
         }
-        // The spool's append (an `fsync`) runs on a thread of its own while ClickHouse takes
-        // the insert, neither waiting for the other; both are done before the write is.
-        let holding = (!to_hold.is_empty()).then(|| {
-            let store = self.clone();
-            tokio::task::spawn_blocking(move || match store.held_spans() {
-                Some(held) => held.add(store.project(), to_hold),
-                None => to_hold,
-            })
-        });
-        let inserted = self.insert_rows("spans", out.iter()).await;
-        let unheld = match holding {
-            // The thread cannot fail (`add` does not panic); if it did, its spans are
-            // neither held nor written: the write fails, to be sent again.
-            Some(holding) => holding
-                .await
-                .map_err(|e| WriteError::Unavailable(Box::new(e)))?,
-            None => Vec::new(),
-        };
-        inserted?;
+        let unheld = self.insert_holding(&out, to_hold).await?;
         // What could not be held is written now (and rewritten when its parent comes).
         let unheld: Vec<SpanRow> = unheld
             .iter()
@@ -522,6 +506,50 @@ impl ClickHouseStore {
             .collect();
         self.insert_rows("spans", unheld.iter()).await?;
         Ok((report, kept))
+    }
+
+    /// Inserts `rows` into `spans` and, in the same round trip, journals the spans `to_hold`
+    /// (then held) with the releases of held spans written before (`held::journal`): the
+    /// spans to write at once instead, those over the bound or all if the journal failed.
+    /// Fails if the spans' insert does (nothing is held then: the batch is sent again).
+    async fn insert_holding(
+        &self,
+        rows: &[SpanRow],
+        to_hold: Vec<SpanRecord>,
+    ) -> Result<Vec<SpanRecord>, WriteError> {
+        let Some(held) = self.held_spans() else {
+            self.insert_rows("spans", rows.iter()).await?;
+            return Ok(to_hold);
+        };
+        let (mut admitted, unheld) = held.admit(to_hold);
+        let released = held.take_released();
+        let held_at = now_unix_nano();
+        let node = self.node_id();
+        let journal: Vec<JournalRow> = admitted
+            .iter_mut()
+            .map(|j| JournalRow::held(node, self.project(), j, held_at))
+            .chain(
+                released
+                    .iter()
+                    .map(|r| JournalRow::released(node, r, held_at)),
+            )
+            .collect();
+        let (inserted, journaled) = tokio::join!(
+            self.insert_rows("spans", rows.iter()),
+            self.insert_rows("held_spans", journal.iter())
+        );
+        if journaled.is_err() || inserted.is_err() {
+            held.unrelease(released);
+        }
+        inserted?;
+        if journaled.is_err() {
+            held.journal_failed(admitted.len());
+            let mut unheld = unheld;
+            unheld.extend(admitted.into_iter().map(|j| *j.span));
+            return Ok(unheld);
+        }
+        held.hold_journaled(self.project(), admitted, held_at);
+        Ok(unheld)
     }
 
     /// The stored spans of `completed` (read whole) given their new attribution and a version

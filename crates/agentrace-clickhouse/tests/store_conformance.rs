@@ -35,7 +35,7 @@ fn clickhouse_holding_spans_awaiting_their_parent_passes_the_store_conformance_s
 }
 
 /// The suite but `exempt` on ClickHouse stores of a chdb fixture of its own, each holding
-/// spans awaiting their parent for `hold` (in a spool of its own) if given.
+/// spans awaiting their parent for `hold` if given.
 fn on_clickhouse(hold: Option<Duration>, exempt: &[(&str, &str)]) -> Result<(), Box<dyn Error>> {
     let Some(python) = agentrace_clickhouse::testing::python() else {
         return Ok(());
@@ -49,7 +49,7 @@ fn on_clickhouse(hold: Option<Duration>, exempt: &[(&str, &str)]) -> Result<(), 
         let store =
             ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), &database)?;
         if let Some(hold) = hold {
-            store.hold_awaiting(&dir.path().join(&database), hold)?;
+            store.hold_awaiting(hold)?;
         }
         Ok(Arc::new(store))
     };
@@ -68,27 +68,24 @@ fn clickhouse_projects_pass_the_organization_checks() -> Result<(), Box<dyn Erro
     let dir = tempfile::tempdir()?;
     let server = agentrace_clickhouse::testing::ChdbServer::start(&python, dir.path());
     let organizations = std::cell::Cell::new(0u32);
-    // A node of the organization on `database`: its own spool of spans awaiting their parent.
-    let node = |database: &str, spool: &str| -> Result<Arc<dyn Organization>, Box<dyn Error>> {
+    // A node of the organization on `database`, holding spans awaiting their parent.
+    let node = |database: &str| -> Result<Arc<dyn Organization>, Box<dyn Error>> {
         let store =
             ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), database)?;
-        store.hold_awaiting(&dir.path().join(spool), Duration::from_secs(3600))?;
+        store.hold_awaiting(Duration::from_secs(3600))?;
         Ok(Arc::new(ClickHouseOrganization::open(store)?))
     };
     let new_organization = || -> Result<Arc<dyn Organization>, Box<dyn Error>> {
         organizations.set(organizations.get() + 1);
         let database = format!("organization_{}", organizations.get());
-        node(&database, &database)
+        node(&database)
     };
     conformance::projects::run_all(&new_organization)?;
     // Two nodes on one database, each project written through one and read through the other.
     let new_fleet = || -> Result<[Arc<dyn Organization>; 2], Box<dyn Error>> {
         organizations.set(organizations.get() + 1);
         let database = format!("organization_{}", organizations.get());
-        Ok([
-            node(&database, &format!("{database}-node-1"))?,
-            node(&database, &format!("{database}-node-2"))?,
-        ])
+        Ok([node(&database)?, node(&database)?])
     };
     conformance::projects::interleaved_writes_across_two_nodes(&new_organization, &new_fleet)?;
     conformance::accounts::an_invitation_is_taken_once_across_two_nodes(&new_fleet)

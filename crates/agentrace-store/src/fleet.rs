@@ -54,6 +54,16 @@ pub trait Fleet {
         Ok(self.node().map(str::to_owned).into_iter().collect())
     }
 
+    /// Takes over what the nodes gone from the fleet left for it to write: nodes that were
+    /// heard but are none of `alive` (the nodes heard within the fleet's lease). A store
+    /// whose nodes keep something beyond their answers (ClickHouse: the spans each holds
+    /// awaiting their parent, journaled in the store) hands it to this node, which writes it
+    /// as the node gone would have. The fleet's leader calls it at each beat, so that one node
+    /// takes over at a time. How many records were taken over; nothing for a store of one.
+    fn adopt_held(&self, _alive: &[String]) -> Result<usize, WriteError> {
+        Ok(0)
+    }
+
     /// What the other nodes stored since `since_unix_nano` (by arrival), as much as `wanted`
     /// asks, at most `limit` spans and `limit` events; pass back
     /// [`Arrivals::until_unix_nano`] to continue.

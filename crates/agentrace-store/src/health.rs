@@ -56,8 +56,7 @@ pub struct WalStatus {
     pub refused_writes: u64,
 }
 
-/// What a store that holds spans awaiting their parent in a node-local spool (ClickHouse)
-/// reports of them (see [`Health::held`](crate::Health::held)).
+/// What a store that holds spans awaiting their parent (ClickHouse) reports of them (see [`Health::held`](crate::Health::held)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct HeldStatus {
     /// Spans held now.
@@ -69,7 +68,6 @@ pub struct HeldStatus {
     pub ceiling_bytes: u64,
     /// Spans written at once because the bound was reached.
     pub over_ceiling: u64,
-    /// Spans written at once because the spool could not be written (a full disk, an I/O
-    /// error).
-    pub spool_failures: u64,
+    /// Spans written at once because their journal (in the store) could not be written.
+    pub journal_failures: u64,
 }

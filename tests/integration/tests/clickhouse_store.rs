@@ -14,8 +14,8 @@ use agentrace_core::testing::conformance::{self, Readback};
 use agentrace_core::{BoxError, Event, Sink, SpanKind, SpanRecord, Usd, async_trait};
 use agentrace_store::conformance::fixtures;
 use agentrace_store::{
-    EventFilter, EventQuery, Health, RecordKind, RecordWriter, Repairs, Retention, SpanFilter,
-    SpanQuery, TraceReader,
+    EventFilter, EventQuery, Fleet, Health, RecordKind, RecordWriter, Repairs, Retention,
+    SpanFilter, SpanQuery, TraceReader,
 };
 
 struct StoreReadback(ClickHouseStore);
@@ -358,23 +358,21 @@ fn attributed(
 /// A store that holds spans awaiting their parent (`serve`'s default): an agent's calls that
 /// arrive before it are written once, with it, attributed (no rewrite: one version of each,
 /// no cancelling row), and reported attributed late; a span whose parent never comes is
-/// written when its hold ends; what a node held when it died is written when it starts again
-/// over its spool; closing writes everything held.
+/// written when its hold ends; what a node held when it died, never to come back, is taken
+/// over by another node and written with its parent, once; closing writes everything held.
 #[test]
 fn spans_awaiting_their_parent_are_held_and_written_once() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = ChdbServer::start(&python, &dir.path().join("engine"));
-    let spool = dir.path().join("spool");
     let open = |hold: Duration| {
         let store =
             ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), "held")
                 .expect("the store opens");
-        let recovered = store.hold_awaiting(&spool, hold).expect("the spool opens");
-        (store, recovered)
+        store.hold_awaiting(hold).expect("it holds");
+        store
     };
-    let (store, recovered) = open(Duration::from_secs(3600));
-    assert_eq!(recovered, 0);
+    let store = open(Duration::from_secs(3600));
 
     // Trace 1: a call and its tool, then their agent.
     let agent = fixtures::span(1, 1, "invoke_agent planner", 1_000, 9_000)
@@ -451,25 +449,60 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
     assert_eq!(stored(&store, 2).len(), 1, "closing wrote it");
     drop(store);
 
-    // Trace 3: held by a node that dies, written when it starts again over its spool.
-    let (store, _) = open(Duration::from_secs(3600));
+    // Trace 3: held by a node that dies and never comes back. Once it is gone from the
+    // fleet, the leader takes it over (its beat: `adopt_held` with the nodes alive), holds
+    // it for what is left of its hold, and writes it with its parent: once, attributed.
+    let hour = Duration::from_secs(3600);
+    let (dead, survivor) = (open(hour), open(hour));
+    let now = agentrace_core::now_unix_nano();
+    Fleet::heartbeat(&dead, now).expect("a heartbeat");
+    Fleet::heartbeat(&survivor, now).expect("a heartbeat");
     let stray = fixtures::span(3, 2, "chat gpt-4o", 2_000, 3_000)
         .parent(1)
+        .llm("openai", "gpt-4o")
         .build();
-    store.write_spans(&[stray]).expect("written");
-    drop(store);
-    let (store, recovered) = open(Duration::from_secs(3600));
-    assert_eq!(recovered, 1, "the spool held it");
-    assert_eq!(stored(&store, 3).len(), 1, "written at the start");
+    dead.write_spans(&[stray]).expect("written");
+    assert_eq!(dead.spans_awaiting_parent(), 1, "acknowledged: held");
+    let alive = [survivor.node_id().to_owned()];
+    // Killed: what it held in memory is gone with it.
+    drop(dead);
+    assert_eq!(stored(&survivor, 3).len(), 0, "not written yet");
+    assert_eq!(survivor.spans_awaiting_parent(), 0);
+    assert_eq!(Fleet::adopt_held(&survivor, &alive).expect("taken over"), 1);
     assert_eq!(
-        versions(server.url(), "held", 1),
-        (3, 0),
-        "trace 1 untouched"
+        survivor.spans_awaiting_parent(),
+        1,
+        "held on: its parent may come"
     );
-    drop(store);
+    assert_eq!(
+        Fleet::adopt_held(&survivor, &alive).expect("read"),
+        0,
+        "taken over once"
+    );
+    let parent = fixtures::span(3, 1, "invoke_agent planner", 1_000, 9_000)
+        .kind(SpanKind::Agent)
+        .agent("planner")
+        .session("s-3")
+        .build();
+    survivor.write_spans(&[parent]).expect("written");
+    assert_eq!(stored(&survivor, 3), attributed(&[1, 2], "planner", "s-3"));
+    assert_eq!(
+        versions(server.url(), "held", 3),
+        (2, 0),
+        "one version each"
+    );
+    let third = open(hour);
+    Fleet::heartbeat(&third, now).expect("a heartbeat");
+    let alive = [survivor.node_id().to_owned(), third.node_id().to_owned()];
+    assert_eq!(
+        Fleet::adopt_held(&third, &alive).expect("read"),
+        0,
+        "nothing left to take over"
+    );
+    drop((survivor, third));
 
     // Trace 4: held for a second, then written as it is.
-    let (store, _) = open(Duration::from_secs(1));
+    let store = open(Duration::from_secs(1));
     let late_one = fixtures::span(4, 2, "chat gpt-4o", 2_000, 3_000)
         .parent(1)
         .build();
@@ -493,16 +526,16 @@ fn held_spans_whose_parent_another_node_stored_are_written_when_looked_up() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().expect("a temp dir");
     let server = ChdbServer::start(&python, &dir.path().join("engine"));
-    let node = |name: &str| {
+    let node = || {
         let store =
             ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), "lookup")
                 .expect("the store opens");
         store
-            .hold_awaiting(&dir.path().join(name), Duration::from_secs(3600))
-            .expect("the spool opens");
+            .hold_awaiting(Duration::from_secs(3600))
+            .expect("it holds");
         store
     };
-    let (a, b) = (node("a"), node("b"));
+    let (a, b) = (node(), node());
     let call = fixtures::span(5, 2, "chat gpt-4o", 2_000, 3_000)
         .parent(1)
         .llm("openai", "gpt-4o")

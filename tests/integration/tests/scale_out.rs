@@ -6,9 +6,9 @@
 //!   `/readyz` and `/status` say why, and it recovers by itself; every span it acknowledged is
 //!   stored.
 //! - Three nodes behind Debian's nginx (OTLP/HTTP and gRPC), children-first traces whose two
-//!   requests land on different nodes, the leader killed with `SIGKILL` mid-load (and
-//!   started again over its data directory at the end, as a supervisor does: the spans it
-//!   held awaiting their parent are in its spool): every
+//!   requests land on different nodes, the leader killed with `SIGKILL` mid-load and never
+//!   started again, its data directory removed (the spans it held awaiting their parent are
+//!   in ClickHouse's journal, taken over by the next leader): every
 //!   acknowledged span is stored and every call attributed to its agent, another node takes
 //!   over within the lease, one notification per change of an alert's state and per budget
 //!   threshold; how stale one node's view of the fleet's budget spend is, measured.
@@ -466,10 +466,10 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
     assert!(!per_change.is_empty(), "the biller's budget notified");
     assert!(per_change.values().all(|n| *n == 1), "{per_change:#?}");
 
-    // The killed node started again over its data directory, as its supervisor does: it
-    // writes what it held awaiting a parent when it died.
-    let killed_dir = killed.data_dir.clone();
-    nodes.push(ServeProcess::start(&bin, &killed_dir, &args, None).await);
+    // The killed node never comes back, its data directory gone with it (a pod replaced on
+    // an empty disk): what it held awaiting a parent is in ClickHouse's journal, taken over
+    // by the new leader.
+    std::fs::remove_dir_all(&killed.data_dir).expect("the killed node's directory removed");
 
     // Every acknowledged span stored, every call attributed to its agent.
     let acknowledged = acknowledged
@@ -510,7 +510,7 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
             (
                 held["spans"].as_u64(),
                 held["over_ceiling"].as_u64(),
-                held["spool_failures"].as_u64()
+                held["journal_failures"].as_u64()
             ),
             (Some(0), Some(0), Some(0)),
             "{status}"
@@ -524,10 +524,29 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
         );
     }
 
+    // What the new leader took over of the killed node's held spans (its log says).
+    let taken_over: u64 = nodes
+        .iter()
+        .flat_map(|n| {
+            n.log_text()
+                .lines()
+                .filter(|l| l.contains("took over the spans held by nodes gone"))
+                .filter_map(|l| {
+                    l.split("spans=")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .collect::<Vec<u64>>()
+        })
+        .sum();
     staleness.sort();
     println!(
-        "fleet: {} traces acknowledged ({} retries), leader taken over after {} ms, budget spend \
-         seen by the other node after {} ms (median) / {} ms (max)",
+        "fleet: {} traces acknowledged ({} retries), leader taken over after {} ms ({taken_over} \
+         held spans of the killed node taken over), budget spend seen by the other node after \
+         {} ms (median) / {} ms (max)",
         acknowledged.len(),
         retries.load(Ordering::Relaxed),
         takeover.as_millis(),

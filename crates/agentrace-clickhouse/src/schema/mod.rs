@@ -15,7 +15,8 @@
 //! (the primary index then reads only that project's granules, however large the others
 //! are), every row it writes names it. The same trace id in two projects is two traces: two
 //! keys. `node_heartbeats` is the fleet's and the registry (`projects`, `project_keys`,
-//! `key_uses`) the organization's: no project.
+//! `key_uses`) the organization's: no project; `held_spans` (version 9) is keyed by the
+//! node first, then the project.
 //!
 //! Partitions stay monthly (`toYYYYMM(start)`), not by project: a thousand projects by a few
 //! years of months would be tens of thousands of partitions, each at least a part, where
@@ -119,6 +120,7 @@ macro_rules! rollups_select {
 }
 
 mod accounts;
+mod held;
 mod history;
 mod projects;
 mod settings;
@@ -437,6 +439,7 @@ pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
         &projects::PROJECTS,
         &settings::SETTINGS,
         &accounts::ACCOUNTS,
+        &held::HELD,
     ])
 }
 
@@ -485,7 +488,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = accounts::ACCOUNTS.version;
+pub const SCHEMA_VERSION: u32 = held::HELD.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
@@ -546,10 +549,10 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and nineteen of the schema's (nine of
-        // projects' data, the fleet's heartbeats, four of the registry, five of people and
-        // the audit log).
-        assert_eq!(tables, 2 * 20);
+        // Each table twice: the migrations' record and twenty of the schema's (nine of
+        // projects' data, the fleet's heartbeats and held spans, four of the registry, five of
+        // people and the audit log).
+        assert_eq!(tables, 2 * 21);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {

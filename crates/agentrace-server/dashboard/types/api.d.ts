@@ -357,7 +357,7 @@ declare namespace Api {
         /** Spans written at once because the bound was reached. */
         over_ceiling: number;
         /** Spans written at once because the spool could not be written (a full disk, an I/O error). */
-        spool_failures: number;
+        journal_failures: number;
       } | null;
     };
     [key: string]: unknown;

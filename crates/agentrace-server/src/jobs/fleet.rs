@@ -6,8 +6,9 @@
 //! they agree without a lock or a vote). Only the leader evaluates alerts and sends budget
 //! notifications, so that a fleet sends one notification per change of state; when it dies,
 //! the others stop hearing it after [`LEASE`], and the next smallest id takes over, resuming
-//! the alert states from the stored history. A node with a store of its own (SQLite) is its
-//! fleet and always the leader.
+//! the alert states from the stored history, and takes over what the node gone left held
+//! (`Fleet::adopt_held`: on ClickHouse, the spans it held awaiting their parent). A node with a
+//! store of its own (SQLite) is its fleet and always the leader.
 //!
 //! Each beat also reads what the other nodes stored since the last one, project by project:
 //! their priced spans are added to this node's budgets of the project (so that a budget check
@@ -115,6 +116,9 @@ impl Beat {
                 if leads != was {
                     tracing::info!(node = ?m.node(), nodes = nodes.len(), leader = leads, "fleet leadership changed");
                 }
+                if leads {
+                    self.adopt_held(&nodes);
+                }
             }
             Err(e) => {
                 // Unable to hear the others: not safe to lead.
@@ -132,6 +136,23 @@ impl Beat {
                 ..Seen::default()
             });
             self.read_arrivals(project, seen);
+        }
+    }
+
+    /// The leader takes over what nodes gone left held (the spans each held awaiting their
+    /// parent): they are written as those nodes would have written them.
+    fn adopt_held(&self, alive: &[String]) {
+        match self.store.adopt_held(alive) {
+            Ok(0) => {}
+            Ok(spans) => {
+                tracing::info!(
+                    spans,
+                    "took over the spans held by nodes gone from the fleet"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the spans held by nodes gone could not be taken over");
+            }
         }
     }
 

@@ -32,7 +32,8 @@ pub enum OpenStoreError {
     #[cfg(feature = "clickhouse")]
     #[error(transparent)]
     ClickHouse(#[from] agentrace_clickhouse::OpenError),
-    /// The spool of spans awaiting their parent could not be opened, or what it held written.
+    /// An earlier release's spool of spans awaiting their parent could not be read, or what it
+    /// held written.
     #[cfg(feature = "clickhouse")]
     #[error(transparent)]
     Hold(#[from] agentrace_clickhouse::HoldError),
@@ -62,13 +63,13 @@ pub fn open(config: &ServerConfig) -> Result<SharedOrganization, OpenStoreError>
     }
 }
 
-/// The directory in `serve`'s data directory where a node spools the spans it holds awaiting
-/// their parent.
+/// The directory in `serve`'s data directory where a node of an earlier release spooled the
+/// spans it held awaiting their parent (this release journals them in ClickHouse).
 pub const HELD_SPANS_DIR: &str = "held-spans";
 
 /// Opens a ClickHouse store as `serve` writes it: spans awaiting their parent held (for
-/// `c.hold`, [`DEFAULT_HOLD`](crate::config::DEFAULT_HOLD) by default) in a spool in
-/// `data_dir`, what it held before written first.
+/// `c.hold`, [`DEFAULT_HOLD`](crate::config::DEFAULT_HOLD) by default), journaled in
+/// ClickHouse; what an earlier release's spool in `data_dir` held written first.
 #[cfg(feature = "clickhouse")]
 fn serve_clickhouse(
     c: &ClickHouseLocation,
@@ -77,13 +78,14 @@ fn serve_clickhouse(
     let store = connect_clickhouse(c)?;
     let hold = c.hold.unwrap_or(crate::config::DEFAULT_HOLD);
     if !hold.is_zero() {
-        let recovered = store.hold_awaiting(&data_dir.join(HELD_SPANS_DIR), hold)?;
-        if recovered > 0 {
-            tracing::info!(
-                spans = recovered,
-                "wrote the spans held before the last stop"
-            );
-        }
+        store.hold_awaiting(hold)?;
+    }
+    let recovered = store.write_spool(&data_dir.join(HELD_SPANS_DIR))?;
+    if recovered > 0 {
+        tracing::info!(
+            spans = recovered,
+            "wrote the spans an earlier release's spool held"
+        );
     }
     let organization = agentrace_clickhouse::ClickHouseOrganization::open(store)
         .map_err(OpenStoreError::Projects)?;

@@ -168,7 +168,7 @@ pub(crate) fn render_held(held: Option<HeldStatus>) -> String {
             help: "Spans awaiting their parent written at once instead of held: the bound reached, the spool failing.",
             samples: vec![
                 (vec![("reason", "ceiling")], h.over_ceiling),
-                (vec![("reason", "spool_failed")], h.spool_failures),
+                (vec![("reason", "journal_failed")], h.journal_failures),
             ],
         },
     ] {
@@ -497,7 +497,7 @@ mod tests {
             bytes: 900,
             ceiling_bytes: 1_000,
             over_ceiling: 2,
-            spool_failures: 3,
+            journal_failures: 3,
         };
         // The count taken at the last commit gives way to the held spans now.
         let stats = ServerStats::new(None);
@@ -520,7 +520,7 @@ mod tests {
             "agentrace_server_held_bytes 900",
             "agentrace_server_held_ceiling_bytes 1000",
             "agentrace_server_held_written_at_once_total{reason=\"ceiling\"} 2",
-            "agentrace_server_held_written_at_once_total{reason=\"spool_failed\"} 3",
+            "agentrace_server_held_written_at_once_total{reason=\"journal_failed\"} 3",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in {text}");
         }
