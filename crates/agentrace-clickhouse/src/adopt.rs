@@ -113,7 +113,9 @@ impl ClickHouseStore {
             .await
             .map_err(|e| WriteError::Unavailable(Box::new(e)))?;
         let alive: HashSet<&str> = alive.iter().map(String::as_str).collect();
-        let done = self.nodes_adopted();
+        // A node heard again (a partition healed) may hold spans again: looked at anew when
+        // it is next gone.
+        let done = self.nodes_adopted(&alive);
         Ok(beating
             .into_iter()
             .filter(|n| n != self.node_id() && !alive.contains(n.as_str()) && !done.contains(n))

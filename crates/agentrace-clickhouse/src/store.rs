@@ -410,13 +410,16 @@ impl ClickHouseStore {
         self.write_held(true).await.map(drop)
     }
 
-    /// Nodes gone whose held spans this node found all taken over.
-    pub(crate) fn nodes_adopted(&self) -> HashSet<String> {
-        self.inner
+    /// Nodes gone whose held spans this node found all taken over, but those `alive` again
+    /// (forgotten).
+    pub(crate) fn nodes_adopted(&self, alive: &HashSet<&str>) -> HashSet<String> {
+        let mut adopted = self
+            .inner
             .adopted
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .unwrap_or_else(PoisonError::into_inner);
+        adopted.retain(|node| !alive.contains(node.as_str()));
+        adopted.clone()
     }
 
     /// `nodes` have no held span left to take over.

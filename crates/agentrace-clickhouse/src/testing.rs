@@ -66,6 +66,16 @@ impl ChdbServer {
     /// # Panics
     /// If it does not start within a minute.
     pub fn start_on(python: &Path, dir: &Path, port: u16) -> Self {
+        Self::start_at(python, dir, ("127.0.0.1", port))
+    }
+
+    /// Serves the engine with its data in `dir` at `(host, port)` (`0.0.0.0`: every address of
+    /// the machine, for clients in containers; port 0: a free one), once it listens. Its
+    /// [`url`](Self::url) is still loopback's.
+    ///
+    /// # Panics
+    /// If it does not start within a minute.
+    pub fn start_at(python: &Path, dir: &Path, (host, port): (&str, u16)) -> Self {
         let script = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("testing")
             .join("chdb_http.py");
@@ -73,6 +83,8 @@ impl ChdbServer {
             .arg(script)
             .arg("--data")
             .arg(dir)
+            .arg("--host")
+            .arg(host)
             .arg("--port")
             .arg(port.to_string())
             .stdin(Stdio::null())

@@ -291,10 +291,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the engine's data directory (kept across runs)")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     Handler.engine = Engine(args.data)
-    server = Server(("127.0.0.1", args.port), Handler)
+    server = Server((args.host, args.port), Handler)
     server.verbose = args.verbose
     print(f"listening on {server.server_address[1]}", flush=True)
     try:

@@ -189,3 +189,133 @@ pub async fn assert_kept(app: &str, token: &str, acknowledged: &[TraceId], spans
         );
     }
 }
+
+/// The fleet's Compose file (`deploy/compose/fleet.yaml`).
+pub fn fleet_compose() -> PathBuf {
+    crate::workspace_root().join("deploy/compose/fleet.yaml")
+}
+
+/// A node of the fleet's Compose file as a test runs it with `podman run`: its environment
+/// (`${…}` filled from `vars`), whether its root is read-only, and its `tmpfs` mounts.
+#[derive(Debug, Clone)]
+pub struct FleetNode {
+    /// Its variables and their values.
+    pub environment: Vec<(String, String)>,
+    /// Whether its root file system is read-only.
+    pub read_only: bool,
+    /// The paths mounted in memory.
+    pub tmpfs: Vec<String>,
+}
+
+/// The node `service` of the fleet's Compose file, its variables taken from `vars`.
+///
+/// # Panics
+/// If the file cannot be read, the service is missing, or a variable it requires is not in
+/// `vars`.
+pub fn fleet_node(service: &str, vars: &[(&str, &str)]) -> FleetNode {
+    let text = std::fs::read_to_string(fleet_compose()).expect("deploy/compose/fleet.yaml");
+    let compose: serde_json::Value = serde_saphyr::from_str(&text).expect("the Compose file");
+    let node = &compose["services"][service];
+    let environment = node["environment"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{service} has an environment"))
+        .iter()
+        .map(|(k, v)| (k.clone(), substitute(v.as_str().unwrap_or_default(), vars)))
+        .collect();
+    let tmpfs = node["tmpfs"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .filter_map(|p| p.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    FleetNode {
+        environment,
+        read_only: node["read_only"] == true,
+        tmpfs,
+    }
+}
+
+/// `value` with each `${NAME}`, `${NAME:-default}` and `${NAME:?message}` filled from `vars`,
+/// as Compose fills them.
+///
+/// # Panics
+/// If a variable without a default is not in `vars`.
+pub fn substitute(value: &str, vars: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        let expression = &rest[start + 2..start + end];
+        let (name, default) = match expression.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (expression.split(":?").next().unwrap_or(expression), None),
+        };
+        let filled = vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+            .or_else(|| default.map(str::to_owned))
+            .unwrap_or_else(|| panic!("the Compose file needs {name}"));
+        out.push_str(&filled);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The address containers on Podman's default network reach this machine at (the network's
+/// gateway).
+///
+/// # Panics
+/// If Podman does not say.
+pub fn host_address() -> String {
+    let gateway = podman(&[
+        "network",
+        "inspect",
+        "podman",
+        "--format",
+        "{{range .Subnets}}{{.Gateway}}{{end}}",
+    ]);
+    let gateway = gateway.trim().to_owned();
+    assert!(
+        !gateway.is_empty(),
+        "podman's default network has a gateway"
+    );
+    gateway
+}
+
+/// Runs `program` (with its arguments) in the network namespace of container `name`
+/// (`nsenter`): what the test does there, the container's own network sees.
+///
+/// # Panics
+/// If it fails.
+pub fn in_network_of(name: &str, program: &[&str]) -> String {
+    let pid = podman(&["inspect", name, "--format", "{{.State.Pid}}"]);
+    let pid = pid.trim();
+    let mut args = vec!["-t", pid, "-n", "--"];
+    args.extend(program);
+    succeeded(
+        &format!("nsenter into {name}: {}", program.join(" ")),
+        &command("nsenter", &args),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::substitute;
+
+    #[test]
+    fn compose_variables_are_filled_as_compose_fills_them() {
+        let vars = [("TOKEN", "t0k"), ("PORT", "9")];
+        assert_eq!(substitute("a${TOKEN}b", &vars), "at0kb");
+        assert_eq!(substitute("${PORT:-4319}", &vars), "9");
+        assert_eq!(substitute("${MISSING:-4319}", &vars), "4319");
+        assert_eq!(substitute("x${TOKEN:?set it}y${PORT}", &vars), "xt0ky9");
+        assert_eq!(substitute("plain", &vars), "plain");
+    }
+}

@@ -195,3 +195,99 @@ pub fn assert_stored(db: &std::path::Path, acknowledged: &[TraceId], spans: usiz
         assert_eq!(tree.nodes.len(), spans, "all of trace {trace}");
     }
 }
+
+/// The traces a [`send_children_first`] sender had acknowledged, each with its agent.
+pub type Acknowledged = std::sync::Arc<std::sync::Mutex<Vec<(TraceId, String)>>>;
+
+/// Where a sender sends: a port of loopback, over gRPC or HTTP, with the bearer token the
+/// server wants, if any.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The port of loopback.
+    pub port: u16,
+    /// OTLP/gRPC if true, OTLP/HTTP else.
+    pub grpc: bool,
+    /// The bearer token to send.
+    pub token: Option<String>,
+}
+
+/// Sends children-first traces of `calls` calls (agent `agent-<sender>`, [`children_first`])
+/// to `target` until `stop`, retrying each request until it is acknowledged (as OTLP
+/// exporters do: each retry counted in `retries`), and adds each trace acknowledged whole to
+/// `acknowledged`.
+///
+/// # Panics
+/// If a request is not acknowledged within a minute of retries.
+pub async fn send_children_first(
+    sender: u8,
+    target: Target,
+    calls: u8,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acknowledged: Acknowledged,
+    retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{}/v1/traces", target.port);
+    let agent = format!("agent-{sender}");
+    for n in 0.. {
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let (trace, pieces) = children_first(sender, n, calls, &agent);
+        for piece in pieces {
+            let started = Instant::now();
+            loop {
+                let ok = if target.grpc {
+                    export_grpc(target.port, &piece, target.token.as_deref()).await
+                        == tonic::Code::Ok
+                } else {
+                    let mut request = client
+                        .post(&url)
+                        .header("content-type", "application/x-protobuf")
+                        .body(piece.clone());
+                    if let Some(token) = &target.token {
+                        request = request.bearer_auth(token);
+                    }
+                    request.send().await.is_ok_and(|r| r.status() == 200)
+                };
+                if ok {
+                    break;
+                }
+                retries.fetch_add(1, Ordering::Relaxed);
+                assert!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "a request of trace {trace} is acknowledged in the end"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        acknowledged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((trace, agent.clone()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Exports an OTLP protobuf `body` over gRPC to `port` of loopback, with `token` if given: its
+/// status code (`UNAVAILABLE` when nothing answers).
+pub async fn export_grpc(port: u16, body: &[u8], token: Option<&str>) -> tonic::Code {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+        return tonic::Code::InvalidArgument;
+    };
+    let Ok(mut client) = TraceServiceClient::connect(format!("http://127.0.0.1:{port}")).await
+    else {
+        return tonic::Code::Unavailable;
+    };
+    let mut request = tonic::Request::new(request);
+    if let Some(value) = token.and_then(|t| format!("Bearer {t}").parse().ok()) {
+        request.metadata_mut().insert("authorization", value);
+    }
+    match client.export(request).await {
+        Ok(_) => tonic::Code::Ok,
+        Err(status) => status.code(),
+    }
+}

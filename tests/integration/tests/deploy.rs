@@ -1,18 +1,27 @@
 //! What `deploy/` ships, run as a team would run it (docs/deploy.md): the image on a read-only
 //! root as a non-root user, stopped by SIGTERM with nothing acknowledged lost; the one-node
 //! Compose file under podman-compose; the Kubernetes overlays rendered, validated and checked,
-//! and the single-node one played by `podman kube play`, its data kept across a `kube down`.
+//! and the single-node one played by `podman kube play`, its data kept across a `kube down`;
+//! the fleet Compose file's nodes as containers on the ClickHouse fixture behind nginx with the
+//! fleet's configuration, one killed and removed for good and one cut off from ClickHouse,
+//! nothing acknowledged lost.
 //! One at a time (nextest's `podman` group): they share Podman's state, and `kube play`
 //! publishes the manifest's own ports.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
+use agentrace_clickhouse::testing::ChdbServer;
 use agentrace_integration::containers::{
-    assert_kept, available, command, containers_conf, deploy_tool, image, kustomize,
-    kustomize_build, podman, podman_cmd, send_traces, succeeded, wait_ready,
+    FleetNode, assert_kept, available, command, containers_conf, deploy_tool, fleet_node,
+    host_address, image, in_network_of, kustomize, kustomize_build, podman, podman_cmd,
+    send_traces, succeeded, wait_ready,
 };
+use agentrace_integration::load::{Acknowledged, Target, send_children_first};
+use agentrace_integration::nginx::{self, Nginx, Upstream};
 use agentrace_integration::process::free_port;
-use agentrace_integration::{require, workspace_root};
+use agentrace_integration::{eventually, require, workspace_root};
 use base64::Engine as _;
 
 const TOKEN: &str = "deploy-suite-token-0123456789";
@@ -422,4 +431,411 @@ async fn the_single_node_overlay_plays_and_keeps_its_data_across_kube_down() {
     podman(&["kube", "play", &again_path]);
     wait_ready(app, || logs(container)).await;
     assert_kept(app, TOKEN, &acknowledged, SPANS).await;
+}
+
+/// Calls in each children-first trace of the fleet's load, under its agent span.
+const CALLS: u8 = 3;
+
+/// A node of the fleet's Compose file run as container `name` on the ClickHouse fixture at
+/// `clickhouse` (the address and port containers reach it at), its ports published on
+/// loopback.
+fn run_fleet_node(name: &str, node: &FleetNode, ports: Upstream, clickhouse: (&str, u16)) {
+    let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.into()];
+    if node.read_only {
+        args.push("--read-only".into());
+    }
+    for path in &node.tmpfs {
+        args.extend(["--tmpfs".into(), path.clone()]);
+    }
+    let (host, port) = clickhouse;
+    args.extend(["--add-host".into(), format!("clickhouse:{host}")]);
+    for (published, inside) in [
+        (ports.otlp_http, 4318),
+        (ports.otlp_grpc, 4317),
+        (ports.app, 4319),
+    ] {
+        args.extend(["-p".into(), format!("127.0.0.1:{published}:{inside}")]);
+    }
+    for (key, value) in &node.environment {
+        // The fixture listens on a port of its own, not ClickHouse's 8123.
+        let value = value.replace("@clickhouse:8123/", &format!("@clickhouse:{port}/"));
+        args.extend(["-e".into(), format!("{key}={value}")]);
+    }
+    args.push(image());
+    podman(&args.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// `GET path` on the app at `port` of loopback with the token: its status and JSON.
+async fn get_json(client: &reqwest::Client, port: u16, path: &str) -> (u16, serde_json::Value) {
+    let Ok(answer) = client
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .bearer_auth(TOKEN)
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+    else {
+        return (0, serde_json::Value::Null);
+    };
+    let code = answer.status().as_u16();
+    (code, answer.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// The index among `apps` (app ports) of the one leader, once the nodes agree that `alive`
+/// nodes are alive and one of them leads.
+async fn one_leader(client: &reqwest::Client, apps: &[u16], alive: u64) -> Option<usize> {
+    let mut leaders = Vec::new();
+    for (i, port) in apps.iter().enumerate() {
+        let (code, status) = get_json(client, *port, "/api/v1/status").await;
+        if code != 200 || status["fleet"]["nodes"].as_u64() != Some(alive) {
+            return None;
+        }
+        if status["fleet"]["leader"] == true {
+            leaders.push(i);
+        }
+    }
+    match leaders[..] {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+/// Three nodes of the fleet's Compose file (its environment, read-only root, `/data` in
+/// memory) as containers on the ClickHouse fixture, behind nginx with the fleet's
+/// configuration, children-first load over OTLP/HTTP and gRPC: the leader killed with
+/// SIGKILL and removed with its volume, never to come back; another node cut off from
+/// ClickHouse in its own network namespace (it refuses retryably and `/readyz` says why)
+/// and recovering by itself when the network returns. Every acknowledged span is stored, every
+/// call attributed to its agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() {
+    if !available() {
+        return;
+    }
+    let Some(python) = agentrace_clickhouse::testing::python() else {
+        return;
+    };
+    let Some(nginx_bin) = nginx::binary() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    // Listening beyond loopback: the containers reach it through Podman's network.
+    let chdb = ChdbServer::start_at(&python, &dir.path().join("clickhouse"), ("0.0.0.0", 0));
+    let host = host_address();
+    let node = fleet_node(
+        "agentrace-1",
+        &[
+            ("AGENTRACE_API_TOKEN", TOKEN),
+            ("CLICKHOUSE_PASSWORD", "fixture-password"),
+        ],
+    );
+    let mut names: Vec<String> = (1..=3).map(|i| unique(&format!("fleet-{i}"))).collect();
+    let _cleanup = Cleanup(
+        names
+            .iter()
+            .map(|n| vec!["rm".into(), "-f".into(), "-v".into(), n.clone()])
+            .collect(),
+    );
+    let ports: Vec<Upstream> = names
+        .iter()
+        .map(|_| Upstream {
+            otlp_http: free_port(),
+            otlp_grpc: free_port(),
+            app: free_port(),
+        })
+        .collect();
+    for (name, ports) in names.iter().zip(&ports) {
+        run_fleet_node(name, &node, *ports, (&host, chdb.port()));
+    }
+    let first_names = names.clone();
+    let all_logs = || {
+        first_names
+            .iter()
+            .map(|n| logs(n))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    for ports in &ports {
+        wait_ready(&format!("http://127.0.0.1:{}", ports.app), all_logs).await;
+    }
+    let nginx_dir = dir.path().join("nginx");
+    std::fs::create_dir_all(&nginx_dir).expect("a directory");
+    let balancer = Nginx::start(&nginx_bin, &nginx_dir, &ports);
+    let client = reqwest::Client::new();
+    let mut apps: Vec<u16> = ports.iter().map(|p| p.app).collect();
+    let leader = wait_for_leader(&client, &apps, 3, &all_logs).await;
+
+    // Load: children-first traces over OTLP/HTTP and gRPC through nginx.
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Acknowledged::default();
+    let retries = Arc::new(AtomicU64::new(0));
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..4u8 {
+        let grpc = sender % 2 == 1;
+        let target = Target {
+            port: if grpc {
+                balancer.grpc_port
+            } else {
+                balancer.http_port
+            },
+            grpc,
+            token: Some(TOKEN.into()),
+        };
+        senders.spawn(send_children_first(
+            sender,
+            target,
+            CALLS,
+            stop.clone(),
+            acknowledged.clone(),
+            retries.clone(),
+        ));
+    }
+    let count = || {
+        acknowledged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    };
+    eventually(
+        "every node takes a part of the load",
+        || async {
+            let mut all = count() >= 20;
+            for port in &apps {
+                let (_, status) = get_json(&client, *port, "/api/v1/status").await;
+                all &= status["spans"]["accepted"].as_u64().unwrap_or(0) > 0;
+            }
+            all
+        },
+        || balancer.log_text(),
+    )
+    .await;
+
+    // The leader killed, and removed with its volume: it never comes back.
+    let killed = names.remove(leader);
+    apps.remove(leader);
+    podman(&["kill", "-s", "KILL", &killed]);
+    podman(&["rm", "-v", &killed]);
+    let killed_at = Instant::now();
+    let at_kill = count();
+    let survivors_logs = || {
+        names
+            .iter()
+            .map(|n| logs(n))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let new_leader = wait_for_leader(&client, &apps, 2, &survivors_logs).await;
+    let takeover = killed_at.elapsed();
+    eventually(
+        "load goes on after the kill",
+        || async { count() >= at_kill + 20 },
+        survivors_logs,
+    )
+    .await;
+
+    // The other survivor cut off from ClickHouse in its network namespace: it refuses
+    // retryably, /readyz says why; then it recovers by itself.
+    let cut = 1 - new_leader;
+    let (cut_name, cut_app, cut_otlp) =
+        (names[cut].clone(), apps[cut], ports_of(&ports, apps[cut]));
+    let port = chdb.port().to_string();
+    let rule = [
+        "OUTPUT",
+        "-p",
+        "tcp",
+        "-d",
+        host.as_str(),
+        "--dport",
+        port.as_str(),
+        "-j",
+        "DROP",
+    ];
+    let mut add = vec!["iptables", "-I"];
+    add.extend(rule);
+    in_network_of(&cut_name, &add);
+    let cut_at = Instant::now();
+    let refused = post_status(&client, cut_otlp).await;
+    assert_eq!(
+        refused, 503,
+        "cut off, it refuses OTLP with the retryable status"
+    );
+    let refused_after = cut_at.elapsed();
+    let (code, ready) = get_json(&client, cut_app, "/readyz").await;
+    assert_eq!(code, 503, "/readyz: not ready while cut off: {ready}");
+    let reason = ready["reason"].as_str().unwrap_or_default().to_owned();
+    assert!(!reason.is_empty(), "/readyz says why: {ready}");
+    let mut delete = vec!["iptables", "-D"];
+    delete.extend(rule);
+    in_network_of(&cut_name, &delete);
+    let healed_at = Instant::now();
+    eventually(
+        "the cut-off node is ready again by itself",
+        || async { get_json(&client, cut_app, "/readyz").await.0 == 200 },
+        || logs(&cut_name),
+    )
+    .await;
+    let recovered_after = healed_at.elapsed();
+    let at_heal = count();
+    eventually(
+        "load goes on after the cut",
+        || async { count() >= at_heal + 20 },
+        survivors_logs,
+    )
+    .await;
+
+    stop.store(true, Ordering::Release);
+    while let Some(sent) = senders.join_next().await {
+        sent.expect("a sender ends");
+    }
+    let acknowledged = acknowledged
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let mut wrong = acknowledged.clone();
+    let started = Instant::now();
+    while !wrong.is_empty() {
+        let mut still = Vec::new();
+        for (trace, agent) in wrong {
+            let (_, tree) = get_json(
+                &client,
+                balancer.app_port,
+                &format!("/api/v1/traces/{trace}"),
+            )
+            .await;
+            let spans: Vec<serde_json::Value> = tree["nodes"]
+                .as_array()
+                .map(|n| n.iter().map(|n| n["span"].clone()).collect())
+                .unwrap_or_default();
+            let whole = spans.len() == usize::from(CALLS) + 1;
+            if !whole || spans.iter().any(|s| s["agent_name"] != agent.as_str()) {
+                still.push((trace, agent, spans.len()));
+            }
+        }
+        assert!(
+            still.is_empty() || started.elapsed() < agentrace_integration::PATIENCE,
+            "every acknowledged trace is stored whole, its calls attributed: {} are not, the \
+             first {:?}\n{}",
+            still.len(),
+            still.first(),
+            survivors_logs()
+        );
+        wrong = still.into_iter().map(|(t, a, _)| (t, a)).collect();
+        if !wrong.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let taken_over: u64 = names
+        .iter()
+        .flat_map(|n| {
+            logs(n)
+                .lines()
+                .filter(|l| l.contains("took over the spans held by nodes gone"))
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter_map(|l| l["fields"]["spans"].as_u64())
+                .collect::<Vec<u64>>()
+        })
+        .sum();
+    println!(
+        "container fleet: {} traces acknowledged ({} retries); leader killed and removed, \
+         another leading after {} ms, {taken_over} held spans taken over; a node cut off from \
+         ClickHouse refused OTLP with 503 after {} ms (/readyz: {reason}), ready again {} ms \
+         after the network returned",
+        acknowledged.len(),
+        retries.load(Ordering::Relaxed),
+        takeover.as_millis(),
+        refused_after.as_millis(),
+        recovered_after.as_millis(),
+    );
+}
+
+/// The OTLP/HTTP port of the node whose app port is `app`.
+fn ports_of(ports: &[Upstream], app: u16) -> u16 {
+    ports
+        .iter()
+        .find(|p| p.app == app)
+        .map_or(0, |p| p.otlp_http)
+}
+
+/// The status a node's OTLP/HTTP port at `port` answers a small trace with (0: none).
+async fn post_status(client: &reqwest::Client, port: u16) -> u16 {
+    let (_, body) = agentrace_integration::load::trace_request(9, 0, 1, 0);
+    client
+        .post(format!("http://127.0.0.1:{port}/v1/traces"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// Waits until the nodes at `apps` agree that `alive` are alive and on one leader: its index.
+///
+/// # Panics
+/// If they do not within [`PATIENCE`](agentrace_integration::PATIENCE).
+async fn wait_for_leader(
+    client: &reqwest::Client,
+    apps: &[u16],
+    alive: u64,
+    logs: &dyn Fn() -> String,
+) -> usize {
+    let started = Instant::now();
+    loop {
+        if let Some(leader) = one_leader(client, apps, alive).await {
+            return leader;
+        }
+        assert!(
+            started.elapsed() < agentrace_integration::PATIENCE,
+            "{alive} nodes agree on a leader; their logs:\n{}",
+            logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The fleet's Compose file renders (`podman-compose config`): ClickHouse and nginx by their
+/// official images, three nodes on it, nginx with the fleet's configuration in front.
+#[test]
+fn the_fleet_compose_file_renders_three_nodes_behind_nginx_on_clickhouse() {
+    let compose = deploy_tool("podman-compose");
+    if !require(compose.is_file(), "podman-compose (target/deploy-venv)") {
+        return;
+    }
+    let path = agentrace_integration::containers::fleet_compose();
+    let output = std::process::Command::new(&compose)
+        .arg("-f")
+        .arg(&path)
+        .arg("config")
+        .env("CONTAINERS_CONF", containers_conf())
+        .env("AGENTRACE_API_TOKEN", TOKEN)
+        .env("CLICKHOUSE_PASSWORD", "a-password")
+        .output()
+        .expect("podman-compose runs");
+    let rendered = succeeded("podman-compose config", &output);
+    let config: serde_json::Value = serde_saphyr::from_str(&rendered).expect("YAML");
+    let services = &config["services"];
+    assert!(
+        services["clickhouse"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("docker.io/clickhouse/clickhouse-server:")),
+        "{rendered}"
+    );
+    assert!(
+        services["nginx"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("docker.io/library/nginx:")),
+        "{rendered}"
+    );
+    for node in ["agentrace-1", "agentrace-2", "agentrace-3"] {
+        let store = services[node]["environment"]["AGENTRACE_STORE"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            store.starts_with("clickhouse://agentrace:a-password@clickhouse:8123/agentrace"),
+            "{node}: {rendered}"
+        );
+        assert_eq!(services[node]["read_only"], true, "{node}: {rendered}");
+    }
+    let mounted = services["nginx"]["volumes"].to_string();
+    assert!(mounted.contains("nginx.conf"), "{rendered}");
 }

@@ -20,19 +20,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_clickhouse::testing::{ChdbServer, python};
 use agentrace_core::{SpanId, TraceId};
 use agentrace_integration::load::{
-    children_first, export, llm_call, llm_calls, post_traces, trace_request,
+    Acknowledged, Target, export, export_grpc, llm_call, llm_calls, post_traces,
+    send_children_first, trace_request,
 };
-use agentrace_integration::nginx::{self, Nginx};
+use agentrace_integration::nginx::{self, Nginx, Upstream};
 use agentrace_integration::process::{ServeProcess, serve_binary};
 use agentrace_integration::{PATIENCE, eventually, webhook};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
 use serde_json::Value;
 
@@ -50,19 +49,6 @@ async fn post(client: &reqwest::Client, url: &str, body: Vec<u8>) -> u16 {
         .send()
         .await;
     answer.map_or(0, |r| r.status().as_u16())
-}
-
-/// Exports an OTLP protobuf body over gRPC to `port` of loopback: its status code.
-async fn export_grpc(port: u16, body: &[u8]) -> tonic::Code {
-    let request = ExportTraceServiceRequest::decode(body).expect("a request made here");
-    let Ok(mut client) = TraceServiceClient::connect(format!("http://127.0.0.1:{port}")).await
-    else {
-        return tonic::Code::Unavailable;
-    };
-    match client.export(request).await {
-        Ok(_) => tonic::Code::Ok,
-        Err(status) => status.code(),
-    }
 }
 
 /// `GET path` on `node`, as JSON (`Null` when it is not).
@@ -85,7 +71,7 @@ async fn stored_spans(node: &ServeProcess, trace: TraceId) -> Vec<Value> {
 async fn refused_retryably(node: &ServeProcess, client: &reqwest::Client, body: &[u8]) -> String {
     let http = post(client, &node.traces_url(), body.to_vec()).await;
     assert_eq!(http, 503, "HTTP: retry");
-    let grpc = export_grpc(node.otlp_grpc, body).await;
+    let grpc = export_grpc(node.otlp_grpc, body, None).await;
     assert_eq!(grpc, tonic::Code::Unavailable, "gRPC: retry");
     let (code, ready) = get_json(node, "/readyz").await;
     assert_eq!(code, 503, "{ready}");
@@ -171,55 +157,6 @@ async fn a_hung_or_down_clickhouse_is_refused_retryably_shown_and_recovered_from
         assert_eq!(stored_spans(&node, trace).await.len(), 5, "trace {trace}");
     }
     node.stop().await;
-}
-
-/// Each fully acknowledged trace of the load, with its agent.
-type Acknowledged = Arc<Mutex<Vec<(TraceId, String)>>>;
-
-/// A sender of children-first traces through the load balancer, over HTTP or gRPC, that
-/// retries each request until it is acknowledged (as OTLP exporters do) and stops between
-/// traces.
-async fn send_traces(
-    sender: u8,
-    nginx: (u16, bool),
-    stop: Arc<AtomicBool>,
-    acknowledged: Acknowledged,
-    retries: Arc<AtomicU64>,
-) {
-    let (port, grpc) = nginx;
-    let client = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/v1/traces");
-    let agent = format!("agent-{sender}");
-    for n in 0.. {
-        if stop.load(Ordering::Acquire) {
-            return;
-        }
-        let (trace, pieces) = children_first(sender, n, CALLS, &agent);
-        for piece in pieces {
-            let started = Instant::now();
-            loop {
-                let ok = if grpc {
-                    export_grpc(port, &piece).await == tonic::Code::Ok
-                } else {
-                    post(&client, &url, piece.clone()).await == 200
-                };
-                if ok {
-                    break;
-                }
-                retries.fetch_add(1, Ordering::Relaxed);
-                assert!(
-                    started.elapsed() < Duration::from_secs(60),
-                    "a request of trace {trace} is acknowledged in the end"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        acknowledged
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((trace, agent.clone()));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// Whether the nodes agree on one leader among `alive` nodes: its index.
@@ -309,12 +246,15 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
     };
     let nginx_dir = dir.path().join("nginx");
     std::fs::create_dir_all(&nginx_dir).expect("a directory");
-    let balancer = Nginx::start(
-        &nginx_bin,
-        &nginx_dir,
-        &nodes.iter().map(|n| n.otlp_http).collect::<Vec<_>>(),
-        &nodes.iter().map(|n| n.otlp_grpc).collect::<Vec<_>>(),
-    );
+    let upstream: Vec<Upstream> = nodes
+        .iter()
+        .map(|n| Upstream {
+            otlp_http: n.otlp_http,
+            otlp_grpc: n.otlp_grpc,
+            app: n.app,
+        })
+        .collect();
+    let balancer = Nginx::start(&nginx_bin, &nginx_dir, &upstream);
     let started = Instant::now();
     let leader = loop {
         if let Some(leader) = one_leader(&nodes.iter().collect::<Vec<_>>(), 3).await {
@@ -339,9 +279,15 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
         } else {
             balancer.grpc_port
         };
-        senders.spawn(send_traces(
+        let target = Target {
+            port,
+            grpc: sender % 2 == 1,
+            token: None,
+        };
+        senders.spawn(send_children_first(
             sender,
-            (port, sender % 2 == 1),
+            target,
+            CALLS,
             stop.clone(),
             acknowledged.clone(),
             retries.clone(),
