@@ -66,6 +66,21 @@ as_root() {
     fi
 }
 
+# Installs the Debian packages $2… with apt-get (no recommends: they pull exporters and friends
+# the suite does not use); $1 says what they are for, in messages.
+apt_install() {
+    local what="$1"
+    shift
+    if ! command -v apt-get >/dev/null 2>&1; then
+        log "$what is missing and apt-get is not available: install $* yourself"
+        return 1
+    fi
+    log "installing $* with apt-get"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends "$@"
+}
+
 # Installs the Debian package $2, which provides the binary $3, unless that binary is on PATH,
 # in /usr/bin, or at the path in the variable named $4. $1 names it in messages.
 install_tool() {
@@ -76,16 +91,7 @@ install_tool() {
         log "$name: already installed"
         return 0
     fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        log "$name is missing and apt-get is not available: install it yourself and put it on"
-        log "PATH or set $var"
-        return 1
-    fi
-    log "installing $package with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    # No recommends: they pull exporters and friends the suite does not use.
-    as_root apt-get install -y -q --no-install-recommends "$package"
+    apt_install "$name (or set $var)" "$package"
     log "$name: $("$binary" --version 2>&1 | head -n 1)"
 }
 
@@ -141,14 +147,7 @@ install_chromium() {
         log "chromium: already installed (${AGENTRACE_CHROMIUM:-/usr/bin/chromium})"
         return 0
     fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        log "chromium is missing and apt-get is not available: install Chromium yourself and set AGENTRACE_CHROMIUM"
-        return 1
-    fi
-    log "installing chromium with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends chromium fonts-dejavu-core
+    apt_install "chromium (or set AGENTRACE_CHROMIUM)" chromium fonts-dejavu-core
     log "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
 }
 
@@ -177,15 +176,8 @@ install_containers() {
         log "containers: already installed ($(podman --version))"
         return 0
     fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-        log "podman is missing and apt-get is not available: install podman, runc and mmdebstrap"
-        return 1
-    fi
-    log "installing podman, runc and mmdebstrap with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends podman runc netavark aardvark-dns \
-        iptables catatonit mmdebstrap ca-certificates
+    apt_install "podman" podman runc netavark aardvark-dns iptables catatonit mmdebstrap \
+        ca-certificates
     log "containers: $(podman --version)"
 }
 

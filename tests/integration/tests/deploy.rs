@@ -8,8 +8,6 @@
 //! One at a time (nextest's `podman` group): they share Podman's state, and `kube play`
 //! publishes the manifest's own ports.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_clickhouse::testing::ChdbServer;
@@ -18,7 +16,7 @@ use agentrace_integration::containers::{
     host_address, image, in_network_of, kustomize, kustomize_build, podman, podman_cmd,
     send_traces, succeeded, wait_ready,
 };
-use agentrace_integration::load::{Acknowledged, Target, send_children_first};
+use agentrace_integration::load::{FleetLoad, assert_attributed};
 use agentrace_integration::nginx::{self, Nginx, Upstream};
 use agentrace_integration::process::free_port;
 use agentrace_integration::{eventually, require, workspace_root};
@@ -565,36 +563,13 @@ async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() 
     let leader = wait_for_leader(&client, &apps, 3, &all_logs).await;
 
     // Load: children-first traces over OTLP/HTTP and gRPC through nginx.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Acknowledged::default();
-    let retries = Arc::new(AtomicU64::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for sender in 0..4u8 {
-        let grpc = sender % 2 == 1;
-        let target = Target {
-            port: if grpc {
-                balancer.grpc_port
-            } else {
-                balancer.http_port
-            },
-            grpc,
-            token: Some(TOKEN.into()),
-        };
-        senders.spawn(send_children_first(
-            sender,
-            target,
-            CALLS,
-            stop.clone(),
-            acknowledged.clone(),
-            retries.clone(),
-        ));
-    }
-    let count = || {
-        acknowledged
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    };
+    let load = FleetLoad::start(
+        4,
+        (balancer.http_port, balancer.grpc_port),
+        Some(TOKEN),
+        CALLS,
+    );
+    let count = || load.acknowledged();
     eventually(
         "every node takes a part of the load",
         || async {
@@ -682,47 +657,20 @@ async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() 
     )
     .await;
 
-    stop.store(true, Ordering::Release);
-    while let Some(sent) = senders.join_next().await {
-        sent.expect("a sender ends");
-    }
-    let acknowledged = acknowledged
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    let mut wrong = acknowledged.clone();
-    let started = Instant::now();
-    while !wrong.is_empty() {
-        let mut still = Vec::new();
-        for (trace, agent) in wrong {
-            let (_, tree) = get_json(
-                &client,
-                balancer.app_port,
-                &format!("/api/v1/traces/{trace}"),
-            )
-            .await;
-            let spans: Vec<serde_json::Value> = tree["nodes"]
+    let (acknowledged, retries) = load.stop().await;
+    let app = balancer.app_port;
+    let spans_of = |trace| {
+        let client = &client;
+        async move {
+            let path = format!("/api/v1/traces/{trace}");
+            let (_, tree) = get_json(client, app, &path).await;
+            tree["nodes"]
                 .as_array()
                 .map(|n| n.iter().map(|n| n["span"].clone()).collect())
-                .unwrap_or_default();
-            let whole = spans.len() == usize::from(CALLS) + 1;
-            if !whole || spans.iter().any(|s| s["agent_name"] != agent.as_str()) {
-                still.push((trace, agent, spans.len()));
-            }
+                .unwrap_or_default()
         }
-        assert!(
-            still.is_empty() || started.elapsed() < agentrace_integration::PATIENCE,
-            "every acknowledged trace is stored whole, its calls attributed: {} are not, the \
-             first {:?}\n{}",
-            still.len(),
-            still.first(),
-            survivors_logs()
-        );
-        wrong = still.into_iter().map(|(t, a, _)| (t, a)).collect();
-        if !wrong.is_empty() {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    };
+    assert_attributed(&acknowledged, CALLS, spans_of, survivors_logs).await;
     let taken_over: u64 = names
         .iter()
         .flat_map(|n| {
@@ -740,7 +688,7 @@ async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() 
          ClickHouse refused OTLP with 503 after {} ms (/readyz: {reason}), ready again {} ms \
          after the network returned",
         acknowledged.len(),
-        retries.load(Ordering::Relaxed),
+        retries,
         takeover.as_millis(),
         refused_after.as_millis(),
         recovered_after.as_millis(),

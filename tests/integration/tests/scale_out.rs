@@ -19,15 +19,13 @@
 //! under `CI=true` any missing fails.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use agentrace_clickhouse::testing::{ChdbServer, python};
 use agentrace_core::{SpanId, TraceId};
 use agentrace_integration::load::{
-    Acknowledged, Target, export, export_grpc, llm_call, llm_calls, post_traces,
-    send_children_first, trace_request,
+    FleetLoad, assert_attributed, export, export_grpc, llm_call, llm_calls, post_traces,
+    trace_request,
 };
 use agentrace_integration::nginx::{self, Nginx, Upstream};
 use agentrace_integration::process::{ServeProcess, serve_binary};
@@ -269,30 +267,7 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
     };
 
     // Load: children-first traces over HTTP and gRPC through nginx.
-    let stop = Arc::new(AtomicBool::new(false));
-    let acknowledged = Acknowledged::default();
-    let retries = Arc::new(AtomicU64::new(0));
-    let mut senders = tokio::task::JoinSet::new();
-    for sender in 0..4u8 {
-        let port = if sender % 2 == 0 {
-            balancer.http_port
-        } else {
-            balancer.grpc_port
-        };
-        let target = Target {
-            port,
-            grpc: sender % 2 == 1,
-            token: None,
-        };
-        senders.spawn(send_children_first(
-            sender,
-            target,
-            CALLS,
-            stop.clone(),
-            acknowledged.clone(),
-            retries.clone(),
-        ));
-    }
+    let load = FleetLoad::start(4, (balancer.http_port, balancer.grpc_port), None, CALLS);
     let traces_url = format!("http://127.0.0.1:{}/v1/traces", balancer.http_port);
     let client = reqwest::Client::new();
     let alert = "llm errors{model=gpt-4o}";
@@ -384,10 +359,7 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
         staleness.push(sent.elapsed());
     }
 
-    stop.store(true, Ordering::Release);
-    while let Some(sent) = senders.join_next().await {
-        sent.expect("a sender ends");
-    }
+    let (acknowledged, retries) = load.stop().await;
     // A few more evaluations: nothing is notified twice.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let alert_changes = changes(&received, alert);
@@ -418,34 +390,14 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
     std::fs::remove_dir_all(&killed.data_dir).expect("the killed node's directory removed");
 
     // Every acknowledged span stored, every call attributed to its agent.
-    let acknowledged = acknowledged
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
     assert!(acknowledged.len() >= 20, "{} traces", acknowledged.len());
-    let mut wrong = acknowledged.clone();
-    let started = Instant::now();
-    while !wrong.is_empty() {
-        let mut still = Vec::new();
-        for (trace, agent) in wrong {
-            let spans = stored_spans(&nodes[0], trace).await;
-            let whole = spans.len() == usize::from(CALLS) + 1;
-            if !whole || spans.iter().any(|s| s["agent_name"] != agent.as_str()) {
-                still.push((trace, agent, spans));
-            }
-        }
-        assert!(
-            still.is_empty() || started.elapsed() < PATIENCE,
-            "every acknowledged trace is stored whole, its calls attributed: {} are not, the \
-             first {:#?}",
-            still.len(),
-            still.first()
-        );
-        wrong = still.into_iter().map(|(t, a, _)| (t, a)).collect();
-        if !wrong.is_empty() {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    assert_attributed(
+        &acknowledged,
+        CALLS,
+        |trace| stored_spans(&nodes[0], trace),
+        || logs(&nodes),
+    )
+    .await;
 
     // Every node held the calls that reached it before their agent, and holds none now: each
     // found its agents, wherever they arrived; none was written unheld.
@@ -494,7 +446,7 @@ async fn three_nodes_behind_nginx_are_one_service_when_one_is_killed() {
          held spans of the killed node taken over), budget spend seen by the other node after \
          {} ms (median) / {} ms (max)",
         acknowledged.len(),
-        retries.load(Ordering::Relaxed),
+        retries,
         takeover.as_millis(),
         staleness[staleness.len() / 2].as_millis(),
         staleness[staleness.len() - 1].as_millis(),
