@@ -346,7 +346,7 @@ declare namespace Api {
       /** Scores stored. */
       scores: number | null;
       error: string | null;
-      /** The spans this node holds for their parent in its spool (ClickHouse; null for a store that holds none, and with `?hold=0s`): see docs/scale-out.md. */
+      /** The spans this node holds for their parent, each journaled in ClickHouse (null for a store that holds none, and with `?hold=0s`): see docs/scale-out.md. */
       held: {
         /** Spans held now. */
         spans: number;
@@ -356,7 +356,7 @@ declare namespace Api {
         ceiling_bytes: number;
         /** Spans written at once because the bound was reached. */
         over_ceiling: number;
-        /** Spans written at once because the spool could not be written (a full disk, an I/O error). */
+        /** Spans written at once because their journal in ClickHouse could not be written. */
         journal_failures: number;
       } | null;
     };
