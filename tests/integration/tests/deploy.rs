@@ -62,6 +62,15 @@ fn run_container(name: &str, volume: &str, (app, otlp): (u16, u16)) {
     ]);
 }
 
+/// The logs of containers `names`, one after the other.
+fn logs_of(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| logs(n))
+        .collect::<Vec<_>>()
+        .join("\n----\n")
+}
+
 fn logs(name: &str) -> String {
     let output = podman_cmd(&["logs", name]);
     format!(
@@ -545,13 +554,7 @@ async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() 
         run_fleet_node(name, &node, *ports, (&host, chdb.port()));
     }
     let first_names = names.clone();
-    let all_logs = || {
-        first_names
-            .iter()
-            .map(|n| logs(n))
-            .collect::<Vec<_>>()
-            .join("\n----\n")
-    };
+    let all_logs = || logs_of(&first_names);
     for ports in &ports {
         wait_ready(&format!("http://127.0.0.1:{}", ports.app), all_logs).await;
     }
@@ -591,13 +594,7 @@ async fn a_fleet_of_containers_loses_nothing_when_a_node_is_killed_or_cut_off() 
     podman(&["rm", "-v", &killed]);
     let killed_at = Instant::now();
     let at_kill = count();
-    let survivors_logs = || {
-        names
-            .iter()
-            .map(|n| logs(n))
-            .collect::<Vec<_>>()
-            .join("\n----\n")
-    };
+    let survivors_logs = || logs_of(&names);
     let new_leader = wait_for_leader(&client, &apps, 2, &survivors_logs).await;
     let takeover = killed_at.elapsed();
     eventually(
