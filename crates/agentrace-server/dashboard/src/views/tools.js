@@ -60,6 +60,8 @@ export function Tools({ query, range }) {
   </div>`;
   if (!state.data) return html`<div class="view tools">${toolbar}<${Pending} state=${state} /></div>`;
   const tools = state.data.tools;
+  // The column the answer on screen has: while a new split loads, the last answer stays.
+  const shown = tools.find((t) => t.attribute)?.attribute?.key ?? null;
   if (!tools.length) return html`<div class="view tools">${toolbar}<div class="empty">No tool call in this range (spans of kind <code>tool</code>: <code>execute_tool</code> spans, OpenInference TOOL spans, …).</div></div>`;
   return html`<div class="view tools">
     ${toolbar}
@@ -67,7 +69,7 @@ export function Tools({ query, range }) {
       <table class="table tools-table">
         <thead>
           <tr>
-            <th>Tool</th><th>MCP server</th>${split && html`<th>${split}</th>`}<th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
+            <th>Tool</th><th>MCP server</th>${shown && html`<th>${shown}</th>`}<th class="num">Calls</th><th class="num">Success</th><th>Health</th><th class="num">p50</th><th class="num">p95</th><th class="num">p99</th>
             <th>Top failures</th><th>Calls over the range <span class="muted">(per ${bucket})</span></th>
           </tr>
         </thead>
@@ -76,7 +78,7 @@ export function Tools({ query, range }) {
             (t) => html`<tr class=${t.success_rate < 0.9 ? 'has-error' : ''}>
               <td><a href=${`/traces?kind=tool&name=${encodeURIComponent(t.tool ?? '')}`}>${t.tool ?? '(unnamed)'}</a></td>
               <td class="mcp-server">${t.mcp_server ? html`<span class="badge kind-mcp">${t.mcp_server}</span>` : html`<span class="muted">local</span>`}</td>
-              ${split && html`<td class="split-value">${t.attribute?.value ?? html`<span class="muted">(none)</span>`}</td>`}
+              ${shown && html`<td class="split-value">${t.attribute?.value ?? html`<span class="muted">(none)</span>`}</td>`}
               <td class="num">${fmt.count(t.calls)}</td>
               <td class="num"><span class=${t.success_rate < 0.9 ? 'error-text' : t.success_rate < 0.99 ? 'warn-text' : 'ok-text'}>${fmt.percent(t.success_rate)}</span></td>
               <td class="health-cell"><${Health} health=${t.health} /></td>
