@@ -40,7 +40,6 @@ fn n(v: &Value) -> String {
 }
 
 fn render(s: &Value, alerts: &Value) -> String {
-    let w = &s["writer"];
     let firing: Vec<String> = alerts["alerts"]
         .as_array()
         .into_iter()
@@ -49,6 +48,34 @@ fn render(s: &Value, alerts: &Value) -> String {
         .map(|a| crate::format::terminal_text(a["alert"].as_str().unwrap_or("")))
         .collect();
     let mut facts = Facts::default();
+    if s["writer"].is_object() {
+        server_counters(s, &mut facts);
+    } else {
+        facts.add(
+            "server",
+            "its counters count every project: shown to the organization's admins".to_owned(),
+        );
+    }
+    facts.add(
+        "store",
+        format!("{} bytes on disk", n(&s["store"]["file_bytes"])),
+    );
+    facts.add(
+        "alerts firing",
+        if firing.is_empty() {
+            "none".to_owned()
+        } else {
+            firing.join(", ")
+        },
+    );
+    let mut text = String::new();
+    let _ = write!(text, "{}", facts.render());
+    text
+}
+
+/// The server's own counters, which `/status` gives a caller speaking for the organization.
+fn server_counters(s: &Value, facts: &mut Facts) {
+    let w = &s["writer"];
     facts.add(
         "up since",
         rfc3339(
@@ -103,21 +130,6 @@ fn render(s: &Value, alerts: &Value) -> String {
             n(&r["failed"])
         ),
     );
-    facts.add(
-        "store",
-        format!("{} bytes on disk", n(&s["store"]["file_bytes"])),
-    );
-    facts.add(
-        "alerts firing",
-        if firing.is_empty() {
-            "none".to_owned()
-        } else {
-            firing.join(", ")
-        },
-    );
-    let mut text = String::new();
-    let _ = write!(text, "{}", facts.render());
-    text
 }
 
 #[cfg(test)]
@@ -146,5 +158,17 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("alerts firing  llm errors\n"), "{text}");
+    }
+
+    #[test]
+    fn a_projects_caller_reads_its_store_and_not_the_servers_counters() {
+        let status = serde_json::json!({"store": {"file_bytes": 8192}, "forwarding": null});
+        let text = render(&status, &serde_json::json!({"alerts": []}));
+        assert!(
+            text.contains("store          8,192 bytes on disk"),
+            "{text}"
+        );
+        assert!(!text.contains("writer"), "{text}");
+        assert!(text.contains("organization's admins"), "{text}");
     }
 }

@@ -294,14 +294,14 @@ declare namespace Api {
     sinks: SinkStats[];
     [key: string]: unknown;
   }
-  /** The server's counters: export requests; per record type accepted, rejected, stored, duplicates, dropped; the writer's queue and commits; retention; repairs; the fan-out pipeline's sinks; the store. */
+  /** The project's store, forwarder and redaction and, for a caller that speaks for the whole organization (an organization token or key, an owner or admin), the server's counters, which count every project's traffic: export requests; per record type accepted, rejected, stored, duplicates, dropped; the writer's queue and commits; retention; repairs; the fan-out pipeline's sinks. A project's key, or a person below the organization's admin, gets the project's part only (the counters are absent). */
   interface Status {
-    started_unix_nano: number;
-    requests: { [key: string]: unknown };
-    spans: SignalStats;
-    events: SignalStats;
-    measurements: SignalStats;
-    writer: {
+    started_unix_nano?: number;
+    requests?: { [key: string]: unknown };
+    spans?: SignalStats;
+    events?: SignalStats;
+    measurements?: SignalStats;
+    writer?: {
       /** The store's write-ahead log (SQLite; null for a store without one, and before the first write): its length since it last started over, its peak, its file's size, its ceiling (limits.wal_ceiling), how often it started over, writes refused at the ceiling. */
       wal?: {
         bytes: number;
@@ -324,7 +324,7 @@ declare namespace Api {
       beat_errors: number;
     };
     /** What became of the gen_ai.evaluation.result events received (docs/scores.md): scores made, evaluations that failed (error.type), results that are no score (with why the last one was), results waiting for the span of the response they name, and those whose span was not found in time. */
-    evaluation_results: {
+    evaluation_results?: {
       scored: number;
       failed: number;
       invalid: number;
@@ -334,9 +334,15 @@ declare namespace Api {
     };
     /** The online evaluations, when an evaluators file is configured. */
     evaluators?: OnlineStats | null;
-    pipeline: PipelineStats | null;
+    pipeline?: PipelineStats | null;
     /** The project's own forwarder (its `forwarding` setting): what it sent, dropped and failed; null when the project forwards through the server's (`pipeline`) or not at all. */
     forwarding: PipelineStats | null;
+    /** What the project's own redaction (its `capture` setting) masked and removed: string values masked, content attributes and events removed, secrets and personal data masked by kind; null when the project masks as the server does (the server's counts are `redaction`, the organization's). */
+    capture: {
+      values_redacted: number;
+      content_removed: number;
+      detections: { [key: string]: number };
+    } | null;
     /** The store: what and where it is, its schema version and size (compressed data on ClickHouse; the file and its write-ahead log on SQLite), or, when it did not answer, null figures and why. */
     store: {
       location: string;

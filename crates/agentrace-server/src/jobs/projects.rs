@@ -61,7 +61,7 @@ use crate::jobs::alerting::{Alerting, BudgetChannel};
 use crate::jobs::online_evaluations::{Online, Parts};
 use crate::store::SharedOrganization;
 use crate::telemetry::membership::Membership;
-use crate::telemetry::stats::ServerStats;
+use crate::telemetry::stats::{RedactionSnapshot, ServerStats};
 
 /// How often a node reads the settings' versions: the longest a change made on another node
 /// goes unseen here (and a project created there runs on the server's settings here).
@@ -235,9 +235,26 @@ pub(crate) struct ProjectRuntime {
     budget_alerts: Arc<BudgetAlerts>,
     /// Its forwarder, if it forwards (but the configured project through the server's).
     forwarder: Option<Arc<RunningForwarder>>,
+    /// Its own redaction, when its `capture` setting differs from the server's.
+    own_redaction: Option<OwnRedaction>,
+}
+
+/// A project's own redactor, and the capture it was made for (kept while that stays).
+#[derive(Debug, Clone)]
+struct OwnRedaction {
+    capture: Capture,
+    redactor: Arc<Redactor>,
 }
 
 impl ProjectRuntime {
+    /// What its own redaction masked and removed; `None` when it masks as the server does
+    /// (the server's counts, the organization's to see).
+    pub(crate) fn redaction(&self) -> Option<RedactionSnapshot> {
+        self.own_redaction
+            .as_ref()
+            .map(|own| RedactionSnapshot::of(&own.redactor))
+    }
+
     /// Its forwarder's counters: what was sent, dropped and failed.
     pub(crate) fn forwarding(&self) -> Option<PipelineStats> {
         self.forwarder.as_ref().map(|f| f.pipeline.stats())
@@ -304,6 +321,7 @@ impl ProjectRuntimes {
             score_configs: Arc::default(),
             budget_alerts: Arc::default(),
             forwarder: None,
+            own_redaction: None,
         });
         Self {
             organization,
@@ -487,13 +505,25 @@ impl ProjectRuntimes {
                 Setting::Forwarding(forward) => listed_forward = Some(forward.clone()),
             }
         }
-        let redactor = if capture == server.capture {
-            server.redactor.clone()
+        // A project's own redactor is kept while its capture stays: its counts go on.
+        let kept = previous
+            .and_then(|p| p.own_redaction.clone())
+            .filter(|own| own.capture == capture);
+        let (redactor, own_redaction) = if capture == server.capture {
+            (server.redactor.clone(), None)
+        } else if let Some(kept) = kept {
+            (Some(kept.redactor.clone()), Some(kept))
         } else {
-            capture.redactor().unwrap_or_else(|e| {
-                tracing::warn!(%project, error = %e, "a project's redaction rules do not compile; the server's apply");
-                server.redactor.clone()
-            })
+            match capture.redactor() {
+                Ok(redactor) => (
+                    redactor.clone(),
+                    redactor.map(|redactor| OwnRedaction { capture, redactor }),
+                ),
+                Err(e) => {
+                    tracing::warn!(%project, error = %e, "a project's redaction rules do not compile; the server's apply");
+                    (server.redactor.clone(), None)
+                }
+            }
         };
         let budget_alerts = if project == self.configured.id {
             self.configured.budget_alerts.clone()
@@ -539,6 +569,7 @@ impl ProjectRuntimes {
             score_configs,
             budget_alerts,
             forwarder: self.forwarder(project, listed_forward, previous),
+            own_redaction,
         }
     }
 

@@ -277,14 +277,7 @@ impl ServerStats {
             fleet: self.fleet.snapshot(),
             evaluation_results: self.evaluation_results.snapshot(),
             evaluators: self.online.as_ref().map(|o| o.figures()),
-            redaction: self.redactor.as_ref().map(|r| {
-                let done = r.stats();
-                RedactionSnapshot {
-                    values_redacted: done.values_redacted,
-                    content_removed: done.content_removed,
-                    detections: done.detections,
-                }
-            }),
+            redaction: self.redactor.as_deref().map(RedactionSnapshot::of),
             pipeline: self.pipeline.as_ref().map(Pipeline::stats),
         }
     }
@@ -425,6 +418,18 @@ pub struct RedactionSnapshot {
     pub content_removed: u64,
     /// Secrets and personal data masked, by kind (`api_key`, `card`, `email`, …).
     pub detections: std::collections::BTreeMap<String, u64>,
+}
+
+impl RedactionSnapshot {
+    /// What `redactor` did so far.
+    pub(crate) fn of(redactor: &Redactor) -> Self {
+        let done = redactor.stats();
+        Self {
+            values_redacted: done.values_redacted,
+            content_removed: done.content_removed,
+            detections: done.detections,
+        }
+    }
 }
 
 /// A copy of the server's counters, for the API's pipeline-status endpoint.

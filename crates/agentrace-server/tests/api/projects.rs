@@ -264,6 +264,24 @@ async fn a_projects_key_sees_its_project_only() -> TestResult {
         .collect();
     assert_eq!(names, ["beta"]);
 
+    // The server's counters count every project's traffic: the organization's only. A
+    // project's key gets its project's part.
+    let (status, own) = api
+        .call(Method::GET, "/status", Some(&read), None, None)
+        .await?;
+    assert_eq!(status, 200, "{own}");
+    api.check(&own, "Status")?;
+    assert!(
+        own.get("spans").is_none() && own.get("requests").is_none(),
+        "{own}"
+    );
+    assert!(own["store"]["location"].is_string(), "{own}");
+    let server = api.ok("/status", "Status").await?;
+    assert!(
+        server["spans"].is_object() && server["writer"].is_object(),
+        "{server}"
+    );
+
     // A score written in beta is beta's.
     let score = json!({"id": "beta-score", "trace_id": trace, "name": "helpful", "value": 1.0});
     let (status, body) = api

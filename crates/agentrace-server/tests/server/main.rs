@@ -19,6 +19,7 @@ mod overload;
 mod people;
 mod repair;
 mod retention;
+mod routing;
 mod security;
 mod settings;
 mod sso;

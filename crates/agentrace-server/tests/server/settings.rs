@@ -144,6 +144,17 @@ async fn a_projects_settings_apply_to_its_records_only() -> Result {
         default_text.contains("ada@example.com"),
         "default masks secrets only: {default_text}"
     );
+    // Alpha's own redaction counts what it masked; default masks as the server does.
+    let (_, alpha_status) = api_in(&app, reqwest::Method::GET, "/status", "alpha", None).await?;
+    assert!(
+        alpha_status["capture"]["detections"]["email"]
+            .as_u64()
+            .is_some_and(|n| n >= 2),
+        "{alpha_status}"
+    );
+    let (_, default_status) =
+        api_in(&app, reqwest::Method::GET, "/status", "default", None).await?;
+    assert_eq!(default_status["capture"], Value::Null, "{default_status}");
     let cost = |v: &Value| v["span"]["cost"]["total"].as_f64();
     // 1,000 input and 200 output tokens at $1,000 per million each.
     assert_eq!(cost(&alpha_span), Some(1.2), "{alpha_span}");

@@ -11,10 +11,12 @@ import { Card, Facts, Pending, Stat } from '../components/common.js';
 /** @import { ApiState } from '../lib/api.js' */
 
 /**
- * `/status` with the figures this view reads of the parts the OpenAPI document leaves open
- * (`requests`, `writer`, `retention`, `repairs`: `StatsSnapshot` in the server's state.rs) and
- * `fleet`, which the server always sends.
+ * `/status` as the organization's admins get it: the server's counters, with the figures this
+ * view reads of the parts the OpenAPI document leaves open (`requests`, `writer`, `retention`,
+ * `repairs`: `StatsSnapshot` in the server's telemetry/stats.rs) and `fleet`.
  * @typedef {Api.Status & {
+ *   started_unix_nano: number,
+ *   spans: Api.SignalStats, events: Api.SignalStats, measurements: Api.SignalStats,
  *   requests: { received: number, invalid: number, unauthorized: number, forbidden: number, overloaded: number, failed: number },
  *   writer: {
  *     alive: boolean, queued_requests: number, queued_records: number, queue_capacity_requests: number,
@@ -70,6 +72,13 @@ function Fleet({ fleet }) {
   </${Card}>`;
 }
 
+/**
+ * Whether the answer holds the server's counters (the caller speaks for the organization).
+ * @param {Api.Status} st
+ * @returns {st is StatusFigures}
+ */
+const hasCounters = (st) => st.writer != null;
+
 export function Status() {
   const [tick, setTick] = useState(0);
   const active = useActive();
@@ -78,10 +87,11 @@ export function Status() {
     const timer = setInterval(() => setTick((n) => n + 1), 5000);
     return () => clearInterval(timer);
   }, [active]);
-  /** @type {ApiState<StatusFigures>} */
+  /** @type {ApiState<Api.Status>} */
   const state = useApi('/status', {}, tick);
   const st = state.data;
   if (!st) return html`<${Pending} state=${state} />`;
+  if (!hasCounters(st)) return html`<${ProjectStatus} st=${st} />`;
   const w = st.writer;
   const r = st.requests;
   const queueRatio = w.queue_capacity_records ? w.queued_records / w.queue_capacity_records : 0;
@@ -142,6 +152,37 @@ export function Status() {
     </div>
     <${Sinks} title="Fan-out sinks (/metrics, forwarding)" stats=${st.pipeline} />
     <${Sinks} title="This project's forwarding" stats=${st.forwarding} />
+    <${Redaction} capture=${st.capture} />
+  </div>`;
+}
+
+/**
+ * What the project's own redaction did; nothing when it masks as the server does.
+ * @param {{ capture: Api.Status['capture'] }} props
+ */
+function Redaction({ capture }) {
+  if (!capture) return null;
+  const kinds = Object.entries(capture.detections).map(([kind, n]) => `${kind} ${fmt.count(n)}`);
+  return html`<${Card} title="This project's redaction">
+    <${Facts} items=${[
+      ['Values masked', fmt.count(capture.values_redacted)],
+      ['Content removed', fmt.count(capture.content_removed)],
+      ['Detected', kinds.length ? kinds.join(' · ') : 'nothing'],
+    ]} />
+  </${Card}>`;
+}
+
+/**
+ * What a caller of one project sees: its store and forwarder. The server's counters count
+ * every project's traffic, so the server shows them to the organization's admins only.
+ * @param {{ st: Api.Status }} props
+ */
+function ProjectStatus({ st }) {
+  return html`<div class="view status">
+    <div class="stats"><${StoreStat} store=${st.store} /></div>
+    <p class="muted server-counters-note">The server's counters (requests, queue, commits, repairs) count every project's traffic: the organization's admins see them here.</p>
+    <${Sinks} title="This project's forwarding" stats=${st.forwarding} />
+    <${Redaction} capture=${st.capture} />
   </div>`;
 }
 

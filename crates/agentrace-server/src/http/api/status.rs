@@ -10,7 +10,7 @@ use super::params::Params;
 use crate::http::api_base::ApiError;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
-use crate::telemetry::stats::StatsSnapshot;
+use crate::telemetry::stats::{RedactionSnapshot, StatsSnapshot};
 
 /// The store, in `/status`: its figures, or why it did not give them.
 #[derive(Debug, Serialize)]
@@ -34,16 +34,24 @@ pub(super) struct StoreStatus {
 /// `GET /status` answer.
 #[derive(Debug, Serialize)]
 pub(super) struct Status {
+    /// The server's own counters (every project's traffic): for a caller that speaks for the
+    /// whole organization only, as on `/metrics`.
     #[serde(flatten)]
-    stats: StatsSnapshot,
+    stats: Option<StatsSnapshot>,
     store: StoreStatus,
     /// The project's own forwarder (its `forwarding` setting): what it sent, dropped and
     /// failed; `null` when it forwards through the server's (`pipeline`) or not at all.
     forwarding: Option<PipelineStats>,
+    /// What the project's own redaction (its `capture` setting) masked and removed; `null`
+    /// when it masks as the server does (`redaction`, the server's counts).
+    capture: Option<RedactionSnapshot>,
 }
 
 /// `GET /status`: the pipeline's counters and the store. Answered when the store is not (a
-/// store down is what an operator opens it for): its part then says why.
+/// store down is what an operator opens it for): its part then says why. A caller that does not
+/// speak for the whole organization (a project's key, a person below the organization's
+/// admin) gets the project's part — its store, its forwarder — and not the server's counters,
+/// which count every project's traffic.
 pub(super) async fn status(
     State(state): State<AppState>,
     scope: Scope,
@@ -80,9 +88,14 @@ pub(super) async fn status(
             held,
         },
     };
+    let runtime = state.runtimes.of(scope.project.id);
     Ok(Json(Status {
-        stats: state.stats.snapshot().with_held(held),
+        stats: scope
+            .principal
+            .is_organization_wide()
+            .then(|| state.stats.snapshot().with_held(held)),
         store,
-        forwarding: state.runtimes.of(scope.project.id).forwarding(),
+        forwarding: runtime.forwarding(),
+        capture: runtime.redaction(),
     }))
 }
