@@ -100,11 +100,12 @@ pub(crate) enum ProjectsCommand {
     Rename(ProjectRenameArgs),
     /// Delete a project: its data and its keys.
     Delete(ProjectNameArgs),
-    /// The keys of a project (without their secrets).
-    Keys(ProjectNameArgs),
-    /// Create a key of a project; prints its secret, which is never shown again.
+    /// The keys of a project, or the organization's (without their secrets).
+    Keys(KeysArgs),
+    /// Create a key of a project or of the organization; prints its secret, which is never
+    /// shown again.
     CreateKey(CreateKeyArgs),
-    /// Revoke a key of a project.
+    /// Revoke a key of a project or of the organization.
     RevokeKey(RevokeKeyArgs),
     /// The settings of the project (`--project`, else `default`): each kind, set or not.
     Settings(ServerArgs),
@@ -156,13 +157,34 @@ pub(crate) struct ProjectRenameArgs {
     pub(crate) new_name: String,
 }
 
+/// Whose keys: a project's, or with `--organization` the organization's (for automation:
+/// provisioning projects, a gateway sending for many teams).
+#[derive(Debug, Args)]
+pub(crate) struct KeyOwnerArgs {
+    /// The project's name.
+    #[arg(required_unless_present = "organization")]
+    pub(crate) name: Option<String>,
+    /// The organization's keys rather than a project's.
+    #[arg(long, conflicts_with = "name")]
+    pub(crate) organization: bool,
+}
+
+/// `agentrace projects keys`.
+#[derive(Debug, Args)]
+pub(crate) struct KeysArgs {
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+    #[command(flatten)]
+    pub(crate) owner: KeyOwnerArgs,
+}
+
 /// `agentrace projects create-key`.
 #[derive(Debug, Args)]
 pub(crate) struct CreateKeyArgs {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
-    /// The project's name.
-    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) owner: KeyOwnerArgs,
     /// What the key may do: ingest, read, write or admin.
     #[arg(long)]
     pub(crate) scope: String,
@@ -176,9 +198,10 @@ pub(crate) struct CreateKeyArgs {
 pub(crate) struct RevokeKeyArgs {
     #[command(flatten)]
     pub(crate) server: ServerArgs,
-    /// The project's name.
-    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) owner: KeyOwnerArgs,
     /// The key's id.
+    #[arg(long)]
     pub(crate) id: u64,
 }
 

@@ -301,7 +301,42 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no project named \"nope\""));
 
     let id = keys.split('\t').next().ok_or("an id")?.trim().to_owned();
-    assert!(run(&["projects", "revoke-key", "alpha", &id])?.contains("revoked"));
+    assert!(run(&["projects", "revoke-key", "alpha", "--id", &id])?.contains("revoked"));
+
+    // The organization's keys, for automation: made, listed, revoked.
+    let made = run(&[
+        "projects",
+        "create-key",
+        "--organization",
+        "--scope",
+        "admin",
+        "--key-name",
+        "provisioning",
+    ])?;
+    assert!(made.contains("(admin of the organization)"), "{made}");
+    let org_keys = run(&["projects", "keys", "--organization"])?;
+    assert!(org_keys.contains("\tadmin\tprovisioning\t"), "{org_keys}");
+    assert!(
+        !org_keys.contains("\tingest\tapp\t"),
+        "a project's key is not the organization's"
+    );
+    let org_id = org_keys
+        .split('\t')
+        .next()
+        .ok_or("an id")?
+        .trim()
+        .to_owned();
+    let revoked = run(&["projects", "revoke-key", "--organization", "--id", &org_id])?;
+    assert_eq!(
+        revoked,
+        format!("revoked key {org_id} of the organization\n")
+    );
+    assert_eq!(run(&["projects", "keys", "--organization"])?, "");
+    let both = agentrace(&app, &["projects", "keys", "alpha", "--organization"]).output()?;
+    assert!(
+        !both.status.success(),
+        "a project's keys or the organization's, not both"
+    );
 
     // alpha's settings: set from a TOML file, listed, shown, unset; default's untouched.
     let retention = dir.path().join("retention.toml");

@@ -6,7 +6,7 @@ use std::io::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::args::{ProjectsCommand, ServerArgs};
+use crate::args::{KeyOwnerArgs, ProjectsCommand, ServerArgs};
 use crate::client::{ApiClient, encode};
 use crate::error::CliError;
 
@@ -16,9 +16,8 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
         ProjectsCommand::List(server) | ProjectsCommand::Settings(server) => server,
         ProjectsCommand::Setting(a) | ProjectsCommand::Unset(a) => &a.server,
         ProjectsCommand::Set(a) => &a.server,
-        ProjectsCommand::Create(a) | ProjectsCommand::Delete(a) | ProjectsCommand::Keys(a) => {
-            &a.server
-        }
+        ProjectsCommand::Create(a) | ProjectsCommand::Delete(a) => &a.server,
+        ProjectsCommand::Keys(a) => &a.server,
         ProjectsCommand::Rename(a) => &a.server,
         ProjectsCommand::CreateKey(a) => &a.server,
         ProjectsCommand::RevokeKey(a) => &a.server,
@@ -51,7 +50,7 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
                 format!("deleted project {} with its data and keys\n", a.name)
             }
             ProjectsCommand::Keys(a) => {
-                let answer = client.get(&format!("{}/keys", path(&a.name))).await?;
+                let answer = client.get(&keys_path(&a.owner)).await?;
                 lines(&answer["keys"], |k| {
                     format!(
                         "{}\t{}\t{}\tcreated by {}",
@@ -65,7 +64,7 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
             ProjectsCommand::CreateKey(a) => {
                 let key = client
                     .post(
-                        &format!("{}/keys", path(&a.name)),
+                        &keys_path(&a.owner),
                         &json!({"scope": a.scope, "name": a.key_name}),
                     )
                     .await?;
@@ -73,15 +72,15 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
                     "key {} ({} of {}); its secret, shown this once:\n{}\n",
                     key["id"],
                     a.scope,
-                    a.name,
+                    owner(&a.owner),
                     key["secret"].as_str().unwrap_or_default()
                 )
             }
             ProjectsCommand::RevokeKey(a) => {
                 client
-                    .delete(&format!("{}/keys/{}", path(&a.name), a.id))
+                    .delete(&format!("{}/{}", keys_path(&a.owner), a.id))
                     .await?;
-                format!("revoked key {} of {}\n", a.id, a.name)
+                format!("revoked key {} of {}\n", a.id, owner(&a.owner))
             }
             ProjectsCommand::Settings(_) => {
                 let answer = client.get("/settings").await?;
@@ -107,6 +106,22 @@ pub(crate) fn run(command: &ProjectsCommand, project: Option<&str>) -> Result<()
     })?;
     std::io::stdout().lock().write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// The API's path of the keys of `owner`.
+fn keys_path(owner: &KeyOwnerArgs) -> String {
+    match &owner.name {
+        Some(name) if !owner.organization => format!("/projects/{}/keys", encode(name)),
+        _ => "/keys".to_owned(),
+    }
+}
+
+/// Whose keys, as a sentence names them.
+fn owner(owner: &KeyOwnerArgs) -> String {
+    match &owner.name {
+        Some(name) if !owner.organization => name.clone(),
+        _ => "the organization".to_owned(),
+    }
 }
 
 /// One line per item of `list`.
