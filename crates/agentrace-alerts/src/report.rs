@@ -11,8 +11,11 @@ pub struct ReportMessage {
     /// `"report"`: tells a webhook's receiver it is not a notification.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// One line: what and which period.
+    /// One line: what, whose and which period.
     pub title: String,
+    /// The project reported on, if the sender has projects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     /// The period's start (ns since the epoch).
     pub from_unix_nano: u64,
     /// Its end.
@@ -36,6 +39,7 @@ impl ReportMessage {
         Self {
             kind: "report",
             title: title.into(),
+            project: None,
             from_unix_nano,
             to_unix_nano,
             lines: Vec::new(),

@@ -57,7 +57,7 @@ use crate::config::{Forward, OutboundHosts, Retention, ServerConfig};
 use crate::ingest::committed::{ProjectFeed, Published};
 use crate::ingest::processors::ProjectChains;
 use crate::ingest::receive::Receiver;
-use crate::jobs::alerting::{Alerting, BudgetChannel};
+use crate::jobs::alerting::{Alerting, BudgetChannel, ProjectName};
 use crate::jobs::online_evaluations::{Online, Parts};
 use crate::store::SharedOrganization;
 use crate::telemetry::membership::Membership;
@@ -779,10 +779,15 @@ impl ProjectRuntimes {
                             config.clone(),
                             store,
                             self.shared.stats.clone(),
-                            ProjectFeed {
-                                project,
-                                live: self.shared.live.clone(),
-                            },
+                            (
+                                ProjectFeed {
+                                    project,
+                                    live: self.shared.live.clone(),
+                                },
+                                ProjectName {
+                                    organization: self.organization.clone(),
+                                },
+                            ),
                             self.shared.membership.clone(),
                         )
                         .map_err(|e| e.to_string())

@@ -663,23 +663,76 @@ link = "https://agentrace.example.com/"
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
     t.export(&llm_traces(1, 3)).await?;
+    // Another project reports on its own, through its alerts setting.
+    let app = t.app_url("");
+    create_project(&app, "alpha").await?;
+    let setting = serde_json::json!({
+        "interval": "1s",
+        "channels": [{"name": "ops", "type": "webhook", "url": hook, "secret": SECRET}],
+        "report": {"every": "1m", "link": "https://agentrace.example.com/"}
+    });
+    let (status, body) = api_in(
+        &app,
+        reqwest::Method::PUT,
+        "/settings/alerts",
+        "alpha",
+        Some(&setting),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    // Five calls in this minute and five in the next: alpha's first period, ending after its
+    // alerting started, holds five whichever it is.
+    let at = now();
+    let alpha_calls = traces(
+        (0..10)
+            .map(|i| llm_span(100 + i, 100 + i, at + (i / 5) * 60_000_000_000 + i))
+            .collect(),
+    );
+    t.send_to("/v1/traces", "alpha", &alpha_calls).await?;
     // The first period to report is the one that ends after the start: within a minute.
-    let reports = || -> Vec<Value> {
-        received
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .filter(|n| n["type"] == "report")
-            .cloned()
-            .collect()
+    let reports_of = |project: &'static str| {
+        let received = Arc::clone(&received);
+        move || -> Vec<Value> {
+            received
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|n| n["type"] == "report" && n["project"] == project)
+                .cloned()
+                .collect()
+        }
     };
+    let reports = reports_of("default");
+    let alpha_reports = reports_of("alpha");
     for _ in 0..1_600 {
-        if !reports().is_empty() {
+        if !reports().is_empty() && !alpha_reports().is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let first = reports().into_iter().next().ok_or("no report in 80 s")?;
+    let alpha = alpha_reports()
+        .into_iter()
+        .next()
+        .ok_or("no report of alpha in 80 s")?;
+    let llm_calls = |r: &Value| r["report"]["totals"]["this"]["llm_calls"].as_u64();
+    assert_eq!(llm_calls(&alpha), Some(5), "{alpha}");
+    assert!(
+        llm_calls(&first).is_some_and(|n| n <= 3),
+        "default's report counts its own calls only: {first}"
+    );
+    assert!(
+        alpha["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("agentrace report, project alpha, ")),
+        "{alpha}"
+    );
+    assert!(
+        alpha["link"]
+            .as_str()
+            .is_some_and(|l| l.contains("/api/v1/report?project=alpha&from=")),
+        "{alpha}"
+    );
     let (from, to) = (
         first["from_unix_nano"].as_u64().unwrap_or_default(),
         first["to_unix_nano"].as_u64().unwrap_or_default(),
@@ -689,12 +742,14 @@ link = "https://agentrace.example.com/"
     assert!(
         first["title"]
             .as_str()
-            .is_some_and(|t| t.starts_with("agentrace report, ")),
+            .is_some_and(|t| t.starts_with("agentrace report, project default, ")),
         "{first}"
     );
     assert_eq!(
         first["link"],
-        format!("https://agentrace.example.com/api/v1/report?from={from}&to={to}&format=html")
+        format!(
+            "https://agentrace.example.com/api/v1/report?project=default&from={from}&to={to}&format=html"
+        )
     );
     let lines: Vec<&str> = first["lines"]
         .as_array()

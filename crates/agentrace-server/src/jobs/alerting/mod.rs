@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use crate::ingest::committed::{Committed, ProjectFeed};
-use crate::store::SharedStore;
+use crate::store::{SharedOrganization, SharedStore};
 use crate::telemetry::membership::Membership;
 use crate::telemetry::stats::ServerStats;
 
@@ -45,6 +45,30 @@ pub enum AlertsError {
     Notifier(#[from] NotifierStartError),
 }
 
+/// The project an alerting judges, named as it is when a report is sent (a project renamed
+/// since is named anew).
+#[derive(Clone)]
+pub(crate) struct ProjectName {
+    pub(crate) organization: SharedOrganization,
+}
+
+impl std::fmt::Debug for ProjectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProjectName")
+    }
+}
+
+impl ProjectName {
+    /// The name of `feed`'s project now, if it can be read.
+    fn of(&self, feed: &ProjectFeed) -> Option<String> {
+        let projects = self.organization.projects().ok()?;
+        projects
+            .into_iter()
+            .find(|p| p.id == feed.project)
+            .map(|p| p.name.to_string())
+    }
+}
+
 /// The server's alerts: the engine, the notifier, and where notifications go.
 #[derive(Debug)]
 pub struct Alerting {
@@ -56,6 +80,8 @@ pub struct Alerting {
     notifier: Notifier,
     store: SharedStore,
     live: ProjectFeed,
+    /// Its project's name, for the report.
+    name: ProjectName,
     membership: Arc<Membership>,
     /// The end of the last period reported, as this node knows it (at first, when it
     /// started: a server reports the periods that end while it runs).
@@ -85,7 +111,7 @@ impl Alerting {
         config: AlertsConfig,
         store: SharedStore,
         stats: Arc<ServerStats>,
-        live: ProjectFeed,
+        (live, name): (ProjectFeed, ProjectName),
         membership: Arc<Membership>,
     ) -> Result<(Arc<Self>, BudgetChannel, mpsc::Receiver<Notification>), AlertsError> {
         let rules = config.all_rules();
@@ -114,6 +140,7 @@ impl Alerting {
             notifier,
             store,
             live,
+            name,
             membership,
             reported_until: Mutex::new(reported_until),
             led: AtomicBool::new(true),
@@ -213,7 +240,17 @@ impl Alerting {
                 return;
             }
         }
-        match schedule::message(&*self.store, &self.config.slos, plan, period, now) {
+        let project = self
+            .name
+            .of(&self.live)
+            .unwrap_or_else(|| self.live.project.to_string());
+        match schedule::message(
+            &*self.store,
+            (&self.config.slos, plan),
+            &project,
+            period,
+            now,
+        ) {
             Ok(message) => {
                 self.notifier.report(&message);
                 if let Err(e) = self

@@ -66,11 +66,12 @@ pub fn record((from, to): (u64, u64), now: u64) -> AlertRecord {
     )
 }
 
-/// The report of `period` as the channels send it.
+/// The report of `project`'s `period` as the channels send it: the title and the link name
+/// the project (a team that receives several knows whose, and the link opens that one's).
 pub fn message(
     store: &dyn Store,
-    slos: &[Slo],
-    schedule: &ReportSchedule,
+    (slos, schedule): (&[Slo], &ReportSchedule),
+    project: &str,
     period: (u64, u64),
     now: u64,
 ) -> Result<ReportMessage, QueryError> {
@@ -78,18 +79,20 @@ pub fn message(
     let base = schedule.link.as_deref().unwrap_or("");
     let mut m = ReportMessage::new(
         format!(
-            "agentrace report, {} → {}",
+            "agentrace report, project {project}, {} → {}",
             super::text::time(period.0),
             super::text::time(period.1)
         ),
         period.0,
         period.1,
     );
+    m.project = Some(project.to_owned());
     m.lines = headlines(&report);
     m.link = schedule.link.as_ref().map(|l| {
         format!(
-            "{}/api/v1/report?from={}&to={}&format=html",
+            "{}/api/v1/report?project={}&from={}&to={}&format=html",
             l.trim_end_matches('/'),
+            percent_encoding::utf8_percent_encode(project, percent_encoding::NON_ALPHANUMERIC),
             period.0,
             period.1
         )
