@@ -295,6 +295,32 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
     };
     assert!(traces("alpha")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
     assert!(!traces("default")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
+    // An export of a project holds its records only.
+    let export = |project: &str| -> Result<String, Box<dyn std::error::Error>> {
+        let output = Command::new(env!("CARGO_BIN_EXE_agentrace"))
+            .args([
+                "--db",
+                &db,
+                "--project",
+                project,
+                "export",
+                "--since",
+                "30d",
+            ])
+            .output()?;
+        assert!(output.status.success(), "{output:?}");
+        Ok(String::from_utf8(output.stdout)?)
+    };
+    let alpha = export("alpha")?;
+    assert_eq!(alpha.lines().count(), 2, "alpha's two spans: {alpha}");
+    assert!(
+        alpha.contains("5b8aa5a2d2c872e8321cf37308d69df2"),
+        "{alpha}"
+    );
+    assert!(
+        !export("default")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"),
+        "default's export holds nothing of alpha"
+    );
     let unknown = Command::new(env!("CARGO_BIN_EXE_agentrace"))
         .args(["--db", &db, "--project", "nope", "traces", "list"])
         .output()?;

@@ -119,6 +119,15 @@ fn sensitive_read(path: &str, query: Option<&str>) -> bool {
 
 /// axum middleware of the API (inside the credentials' check, so that the request's
 /// [`Scope`] is known): appends an entry for each change and each sensitive read.
+/// `router` with its requests recorded by [`record`] (the API's routes, and the routes of the
+/// products agentrace speaks: Langfuse's scores are scores).
+pub(crate) fn audited<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    recorder: Recorder,
+) -> axum::Router<S> {
+    router.layer(axum::middleware::from_fn_with_state(recorder, record))
+}
+
 pub(crate) async fn record(
     State(recorder): State<Recorder>,
     request: Request,

@@ -65,6 +65,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What records the API's requests in the audit log.
+    pub(crate) fn recorder(&self) -> crate::http::audit::Recorder {
+        crate::http::audit::Recorder {
+            audit: self.audit.clone(),
+            directory: self.directory.clone(),
+        }
+    }
+
     /// A state over `organization` with a fresh live feed and counters, the built-in prices
     /// and no budgets (what a test of the API needs; [`Server::start`](crate::Server::start)
     /// builds the real one). Blocks: it opens the configured project's store.

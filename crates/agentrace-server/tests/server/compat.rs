@@ -121,6 +121,111 @@ async fn langfuse_needs_the_token_as_its_secret_key() -> Result {
     Ok(())
 }
 
+/// Langfuse's secret key may be a project's key: what it sends and scores is that project's.
+#[tokio::test]
+async fn langfuse_with_a_projects_key_acts_in_that_project() -> Result {
+    let t = server().await?;
+    let admin = format!("Bearer {TOKEN}");
+    let created = post(
+        &t.app_url("/api/v1/projects"),
+        JSON,
+        &[("authorization", &admin)],
+        serde_json::to_vec(&json!({"name": "alpha"}))?,
+    )
+    .await?;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let key = |scope: &'static str| {
+        let (url, admin) = (t.app_url("/api/v1/projects/alpha/keys"), admin.clone());
+        async move {
+            let answer = post(
+                &url,
+                JSON,
+                &[("authorization", &admin)],
+                serde_json::to_vec(&json!({"scope": scope, "name": scope}))?,
+            )
+            .await?;
+            assert_eq!(answer.status, 201, "{}", answer.text());
+            Ok::<String, Box<dyn std::error::Error + Send + Sync>>(
+                answer.json()?["secret"]
+                    .as_str()
+                    .ok_or("a secret")?
+                    .to_owned(),
+            )
+        }
+    };
+    let (write, ingest) = (key("write").await?, key("ingest").await?);
+    let answer = post(
+        &t.app_url("/api/public/otel/v1/traces"),
+        PROTOBUF,
+        &[("authorization", &basic("pk-alpha", &ingest))],
+        protobuf(&llm_traces(1, 2)),
+    )
+    .await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let store = t.project_store("alpha")?;
+    assert!(
+        eventually(std::time::Duration::from_secs(5), || Ok(store
+            .count(agentrace_store::RecordKind::Spans)?
+            == 2))
+        .await?,
+        "alpha's spans"
+    );
+    assert_eq!(
+        t.stored(agentrace_sqlite::RecordKind::Spans)?,
+        0,
+        "none in default"
+    );
+
+    let score = json!({"traceId": hex(&trace_id(1)), "name": "accuracy", "value": 0.9});
+    let answer = post_json(
+        &t,
+        "/api/public/scores",
+        &basic("pk-alpha", &ingest),
+        &score,
+    )
+    .await?;
+    assert_eq!(
+        answer.status,
+        403,
+        "an ingest key scores nothing: {}",
+        answer.text()
+    );
+    let answer = post_json(&t, "/api/public/scores", &basic("pk-alpha", &write), &score).await?;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(score_names(&t).await?.is_empty(), "default has no score");
+    let alpha = get(
+        &t.app_url("/api/v1/scores"),
+        &[("authorization", &admin), ("x-agentrace-project", "alpha")],
+    )
+    .await?
+    .json()?;
+    assert_eq!(alpha["scores"][0]["name"], "accuracy", "{alpha}");
+    // Both attempts are in the audit log, as the API's scores are: who, where, the answer.
+    let audit = get(&t.app_url("/api/v1/audit"), &[("authorization", &admin)])
+        .await?
+        .json()?;
+    let scored: Vec<(&Value, &Value, &Value)> = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["action"] == "POST /api/public/scores")
+        .map(|e| (&e["actor"]["name"], &e["project"], &e["status"]))
+        .collect();
+    assert_eq!(
+        scored,
+        [
+            (&json!("write"), &json!("alpha"), &json!(200)),
+            (&json!("ingest"), &json!("alpha"), &json!(403))
+        ],
+        "{audit}"
+    );
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[tokio::test]
 async fn langfuse_routes_not_served_answer_as_langfuse_does_for_a_missing_thing() -> Result {
     let t = server().await?;

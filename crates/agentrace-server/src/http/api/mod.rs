@@ -213,35 +213,26 @@ pub fn router(state: AppState) -> Router {
 /// resolved before ([`crate::http::auth::scope_request`]). Unknown paths under the prefix
 /// answer a JSON 404, other methods a JSON 405.
 pub(crate) fn scoped_router(state: AppState) -> Router {
-    let api = routes()
-        .into_iter()
-        .fold(Router::new(), |router, (path, _, route, needed)| {
-            router.route(
-                path,
-                route.route_layer(axum::middleware::from_fn(move |request, next| {
-                    crate::http::auth::require_scope(needed, request, next)
-                })),
-            )
-        })
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+    let api = crate::http::audit::audited(
+        routes()
+            .into_iter()
+            .fold(Router::new(), |router, (path, _, route, needed)| {
+                router.route(path, crate::http::auth::needing(route, needed))
+            })
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed),
         // Inside the credentials' check: each change and sensitive read is recorded with who
         // made it.
-        .layer(axum::middleware::from_fn_with_state(
-            crate::http::audit::Recorder {
-                audit: state.audit.clone(),
-                directory: state.directory.clone(),
-            },
-            crate::http::audit::record,
-        ))
-        // Large answers (a trace of thousands of spans) travel gzipped to clients that take it,
-        // at the fastest level.
-        .layer(
-            CompressionLayer::new()
-                .gzip(true)
-                .quality(CompressionLevel::Fastest)
-                .compress_when(SizeAbove::new(2048)),
-        );
+        state.recorder(),
+    )
+    // Large answers (a trace of thousands of spans) travel gzipped to clients that take it,
+    // at the fastest level.
+    .layer(
+        CompressionLayer::new()
+            .gzip(true)
+            .quality(CompressionLevel::Fastest)
+            .compress_when(SizeAbove::new(2048)),
+    );
     Router::new().nest(PREFIX, api).with_state(state)
 }
 

@@ -497,6 +497,16 @@ pub(crate) fn ingesting(router: axum::Router, auth: Auth) -> axum::Router {
     router.layer(axum::middleware::from_fn_with_state(auth, ingest_request))
 }
 
+/// `route` refusing (403) a request whose credential's scope does not allow `needed`.
+pub(crate) fn needing<S: Clone + Send + Sync + 'static>(
+    route: axum::routing::MethodRouter<S>,
+    needed: KeyScope,
+) -> axum::routing::MethodRouter<S> {
+    route.route_layer(axum::middleware::from_fn(move |request, next| {
+        require_scope(needed, request, next)
+    }))
+}
+
 /// Per-route middleware: refuses (403) a request whose credential's scope does not allow
 /// `needed`.
 pub(crate) async fn require_scope(needed: KeyScope, request: Request, next: Next) -> Response {

@@ -35,17 +35,22 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::http::api::{ApiError, parse_time, scores};
+use crate::http::auth::needing;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
+use agentrace_store::KeyScope::{Read, Write};
 
 /// The Langfuse routes (the OTLP one apart: [`super::router`] nests the receiver's).
+/// Each needs the scope of the API route doing the same (scores: `write`); the OTLP route, as
+/// OTLP/HTTP, any key that may send.
 pub(super) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/public/scores", post(write_scores))
-        .route("/api/public/ingestion", post(ingestion))
-        .route("/api/public/projects", get(projects))
-        .route("/api/public/{*rest}", any(not_served))
-        .with_state(state)
+    let routes = Router::new()
+        .route("/api/public/scores", needing(post(write_scores), Write))
+        .route("/api/public/ingestion", needing(post(ingestion), Write))
+        .route("/api/public/projects", needing(get(projects), Read))
+        // Answered 404 to any credential.
+        .route("/api/public/{*rest}", any(not_served));
+    crate::http::audit::audited(routes, state.recorder()).with_state(state)
 }
 
 /// axum middleware: `Authorization: Basic base64(public:secret)` passed on as

@@ -43,7 +43,9 @@ use crate::http::scope::Scope;
 mod frame;
 mod list;
 mod spans;
+use crate::http::auth::needing;
 use crate::http::state::AppState;
+use agentrace_store::KeyScope::{Read, Write};
 
 /// The Phoenix release whose annotation and span APIs this answers as: the client checks it
 /// before it uses a filter of `get_spans` (20.8.0 is the newest any check of client 3.5 asks).
@@ -56,22 +58,39 @@ const IDENTIFIER: &str = "phoenix.identifier";
 const MAX_SPANS: usize = 1_000;
 const MAX_LIMIT: usize = 10_000;
 
+/// Each needs the scope of the API route doing the same (annotations are scores: `write`;
+/// reads `read`).
 pub(super) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/arize_phoenix_version", get(version))
-        .route("/v1/span_annotations", post(annotate::<Span>))
-        .route("/v1/trace_annotations", post(annotate::<Trace>))
-        .route("/v1/session_annotations", post(annotate::<Session>))
-        .route("/v1/document_annotations", post(documents))
-        .route("/v1/span_notes", post(note))
+    let routes = Router::new()
+        .route("/arize_phoenix_version", needing(get(version), Read))
+        .route(
+            "/v1/span_annotations",
+            needing(post(annotate::<Span>), Write),
+        )
+        .route(
+            "/v1/trace_annotations",
+            needing(post(annotate::<Trace>), Write),
+        )
+        .route(
+            "/v1/session_annotations",
+            needing(post(annotate::<Session>), Write),
+        )
+        .route("/v1/document_annotations", needing(post(documents), Write))
+        .route("/v1/span_notes", needing(post(note), Write))
         .route(
             "/v1/projects/{project}/span_annotations",
-            get(span_annotations),
+            needing(get(span_annotations), Read),
         )
-        .route("/v1/projects/{project}", get(project))
-        .route("/v1/projects/{project}/spans", get(list::list))
-        .route("/v1/spans", post(frame::query).get(frame::query))
-        .with_state(state)
+        .route("/v1/projects/{project}", needing(get(project), Read))
+        .route(
+            "/v1/projects/{project}/spans",
+            needing(get(list::list), Read),
+        )
+        .route(
+            "/v1/spans",
+            needing(post(frame::query).get(frame::query), Read),
+        );
+    crate::http::audit::audited(routes, state.recorder()).with_state(state)
 }
 
 /// A request's query parameters, a repeated key's values all kept (Phoenix's filters repeat
