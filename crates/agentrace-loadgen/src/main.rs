@@ -26,6 +26,9 @@
 //! over N projects named `NAME-1` … `NAME-N` (request `k` to project `k mod N`), each with its
 //! key; the API is read in the first. It reports how long creating them took.
 //!
+//! `--then-delete` deletes the load's (first) project at the end, through the API, and reports
+//! how long the `DELETE` took: its data gone from the store and its keys revoked.
+//!
 //! `--endpoint A,B` spreads the requests over several nodes sharing one store: request `k` goes
 //! to endpoint `k mod n`, so a children-first trace's two requests reach different nodes.
 //!
@@ -42,6 +45,7 @@
 //! agentrace-loadgen --endpoint http://127.0.0.1:4318[,URL…] --api http://127.0.0.1:4319 \
 //!     --spans 1000000 --concurrency 4 --traces-per-request 50 [--order children-first] \
 //!     [--duration SECONDS] [--server-pid PID[,PID…]] [--token T] [--project NAME [--projects N]]
+//!     [--then-delete]
 //! ```
 
 mod traces;
@@ -76,6 +80,8 @@ struct Args {
     /// Send into this project (or, with `projects` > 1, into `project-1` … `project-N`).
     project: Option<String>,
     projects: usize,
+    /// Delete the (first) project at the end, timed.
+    then_delete: bool,
 }
 
 /// The order a trace's spans arrive in.
@@ -103,6 +109,7 @@ fn parse_args() -> Result<Args, String> {
         duration: None,
         project: None,
         projects: 1,
+        then_delete: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -126,6 +133,7 @@ fn parse_args() -> Result<Args, String> {
             "--token" => args.token = Some(value()?),
             "--project" => args.project = Some(value()?),
             "--projects" => args.projects = number(value()?)?.max(1) as usize,
+            "--then-delete" => args.then_delete = true,
             "--visibility-every" => args.visibility_every = number(value()?)?.max(1),
             "--duration" => args.duration = Some(Duration::from_secs(number(value()?)?.max(1))),
             "--order" => {
@@ -141,6 +149,9 @@ fn parse_args() -> Result<Args, String> {
             }
             other => return Err(format!("unknown flag {other}")),
         }
+    }
+    if args.then_delete && args.project.is_none() {
+        return Err("--then-delete: name the project to delete with --project".into());
     }
     if args.projects > 1 && args.order == Order::ChildrenFirst {
         return Err(
@@ -209,6 +220,29 @@ fn in_project(
         Some(name) => request.header("x-agentrace-project", name),
         None => request,
     }
+}
+
+/// Deletes the project `name` (as the organization): how long the API took to answer.
+async fn delete_project(
+    client: &reqwest::Client,
+    args: &Args,
+    name: &str,
+) -> Result<Duration, String> {
+    let url = format!("{}/api/v1/projects/{name}", args.api);
+    let started = Instant::now();
+    let answer = in_project(client.delete(&url), args, None)
+        .send()
+        .await
+        .map_err(|e| format!("deleting {name}: {e}"))?;
+    let took = started.elapsed();
+    if !answer.status().is_success() {
+        return Err(format!(
+            "deleting {name}: {} {}",
+            answer.status(),
+            answer.text().await.unwrap_or_default()
+        ));
+    }
+    Ok(took)
 }
 
 /// A project the load is sent into, and the ingest key it is sent with.
@@ -607,6 +641,10 @@ async fn run(args: Args) -> Result<(), String> {
         queries.push((*name, query_latency(&client, &args, path).await?));
     }
     let (attributed, unattributed) = calls_by_agent(&client, &args).await?;
+    let deleted = match (args.then_delete, projects.first()) {
+        (true, Some(project)) => Some(delete_project(&client, &args, &project.name).await?),
+        _ => None,
+    };
 
     println!(
         "acknowledged spans     {spans} in {:.1} s",
@@ -672,6 +710,9 @@ async fn run(args: Args) -> Result<(), String> {
             Order::ChildrenFirst => "children first",
         }
     );
+    if let Some(took) = deleted {
+        println!("project deleted        in {:.1} ms", ms(took));
+    }
     let report = serde_json::json!({
         "spans": spans,
         "seconds": elapsed.as_secs_f64(),
@@ -701,6 +742,7 @@ async fn run(args: Args) -> Result<(), String> {
         },
         "database_bytes": database_bytes,
         "database_bytes_per_span": database_bytes as f64 / spans.max(1) as f64,
+        "project_deleted_ms": deleted.map(ms),
     });
     println!("{report}");
     if counters.failed.load(Ordering::Relaxed) > 0 {

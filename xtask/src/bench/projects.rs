@@ -8,7 +8,8 @@
 //!    project's ingest key: the rate of each, side by side in one run, a fresh server each.
 //! 2. **A small project beside a large one.** The dashboard's API calls in a project of
 //!    `AGENTRACE_BENCH_SMALL_SPANS` (default 100,000) alone on a server, then on a server whose
-//!    other project holds `AGENTRACE_BENCH_NEIGHBOUR_SPANS` (default 10,000,000).
+//!    other project holds `AGENTRACE_BENCH_NEIGHBOUR_SPANS` (default 10,000,000); then the
+//!    large project is deleted through the API, timed (its data gone, its keys revoked).
 //! 3. **Many projects.** `AGENTRACE_BENCH_PROJECTS` (default 1,000) created with an ingest key
 //!    each, the load spread over all of them: the time to create them, the rate, the memory, and
 //!    a project's dashboard calls.
@@ -108,7 +109,7 @@ pub(crate) fn bench_projects(store: BenchStore, sizes: &Sizes) -> Result<Vec<Row
         rows.push(ingest(store, sizes, &plan, &previous, &current)?);
     }
     if plan.runs("neighbour") {
-        rows.push(neighbour(store, sizes, &plan, &current)?);
+        rows.extend(neighbour(store, sizes, &plan, &current)?);
     }
     if plan.runs("many") {
         rows.push(many(store, sizes, &plan, &current)?);
@@ -199,18 +200,29 @@ fn ingest(
     })
 }
 
-/// Run 2: the small project's dashboard calls alone, then beside the large one.
-fn neighbour(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> Result<Row, String> {
+/// Run 2: the small project's dashboard calls alone, then beside the large one; then the
+/// large one deleted.
+fn neighbour(
+    store: BenchStore,
+    sizes: &Sizes,
+    plan: &Plan,
+    current: &Path,
+) -> Result<[Row; 2], String> {
     let small: &[&str] = &["--spans", &plan.small, "--project", "small"];
     let large: &[&str] = &["--spans", &plan.neighbour, "--project", "large"];
+    // A few more spans into the large project, and it goes.
+    let delete: &[&str] = &["--spans", "1000", "--project", "large", "--then-delete"];
     let alone = &one(run("projects-alone", store, sizes, current, &[small])?)?;
-    let beside = &one(run(
+    let [_, beside, deleted]: [Value; 3] = run(
         "projects-beside",
         store,
         sizes,
         current,
-        &[large, small],
-    )?)?;
+        &[large, small, delete],
+    )?
+    .try_into()
+    .map_err(|_| "three loads, three reports".to_owned())?;
+    let beside = &beside;
     let mut figures = Vec::new();
     let mut met = true;
     for (name, _) in alone["queries_ms"].as_object().into_iter().flatten() {
@@ -219,7 +231,7 @@ fn neighbour(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> R
         met &= b <= (a * AS_FAST.0).max(a + AS_FAST.1);
         figures.push(format!("{name} {a:.1} / {b:.1} ms"));
     }
-    Ok(Row {
+    let beside_row = Row {
         target: format!(
             "a {}-span project's dashboard calls as fast beside a {}-span project as alone ({}, issue #53)",
             plan.small,
@@ -234,7 +246,22 @@ fn neighbour(store: BenchStore, sizes: &Sizes, plan: &Plan, current: &Path) -> R
         ),
         command: command(store, "projects"),
         met,
-    })
+    };
+    let took = number(&deleted, &["project_deleted_ms"])?;
+    let deleted_row = Row {
+        target: format!(
+            "deleting a project removes its data, and says how fast ({}, issue #53)",
+            store_name(store)
+        ),
+        figure: format!(
+            "a {}-span project deleted in {:.2} s (the API's answer: data gone, keys revoked)",
+            plan.neighbour,
+            took / 1e3
+        ),
+        command: command(store, "projects"),
+        met: true,
+    };
+    Ok([beside_row, deleted_row])
 }
 
 /// Run 3: the load spread over many projects, five requests a project at least (the first
