@@ -52,12 +52,19 @@ impl Person {
             .find(|(p, _)| *p == project)
             .map(|(_, r)| *r);
         match role {
-            Some(ProjectRole::None) => None,
-            Some(ProjectRole::Viewer) => Some(KeyScope::Read),
-            Some(ProjectRole::Member) => Some(KeyScope::Write),
-            Some(ProjectRole::Admin) => Some(KeyScope::Admin),
+            Some(role) => project_scope(role),
             None => Some(organization_scope(self.role)),
         }
+    }
+}
+
+/// The scope a project role gives in its project; `None`: the project is hidden.
+pub fn project_scope(role: ProjectRole) -> Option<KeyScope> {
+    match role {
+        ProjectRole::None => None,
+        ProjectRole::Viewer => Some(KeyScope::Read),
+        ProjectRole::Member => Some(KeyScope::Write),
+        ProjectRole::Admin => Some(KeyScope::Admin),
     }
 }
 

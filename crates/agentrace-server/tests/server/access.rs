@@ -1,10 +1,11 @@
 //! docs/access.md's table of routes, checked on a running server: every operation of the
 //! OpenAPI document, called by every caller the table has a column for — people of each
-//! organization role, the configured tokens, a key of each scope — is refused (401, 403)
+//! organization role, people whose role in the project overrides theirs, the configured
+//! tokens, a key of the organization and of the project of each scope — is refused (401, 403)
 //! exactly when the table says so. A route added without a row fails here.
 
 use agentrace_server::http::api::access::{Access, Caller, access};
-use agentrace_store::{KeyScope, OrgRole};
+use agentrace_store::{KeyScope, OrgRole, ProjectRole};
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -14,34 +15,58 @@ const READ_TOKEN: &str = "access-read-token-0123";
 /// Everyone's password: the one the documented `POST /me/password` example changes.
 const PASSWORD: &str = "correct horse battery";
 
-/// How a caller presents itself: a header.
-fn credential(
-    caller: Caller,
-    cookies: &[(OrgRole, String)],
-    keys: &[(KeyScope, String)],
-) -> (String, String) {
-    match caller {
-        Caller::Person(role) => (
-            "cookie".into(),
-            cookies
-                .iter()
-                .find(|(r, _)| *r == role)
-                .map(|(_, c)| c.clone())
-                .unwrap_or_default(),
-        ),
-        Caller::ApiToken => ("authorization".into(), format!("Bearer {TOKEN}")),
-        Caller::ReadToken => ("authorization".into(), format!("Bearer {READ_TOKEN}")),
-        Caller::ProjectKey(scope) => (
-            "authorization".into(),
-            format!(
-                "Bearer {}",
-                keys.iter()
-                    .find(|(s, _)| *s == scope)
-                    .map(|(_, k)| k.as_str())
-                    .unwrap_or_default()
-            ),
-        ),
+/// The credentials the walk's callers present: each caller's header, and the name the audit
+/// log gives them.
+#[derive(Default)]
+struct Credentials(Vec<(Caller, (String, String), String)>);
+
+impl Credentials {
+    fn cookie(&mut self, caller: Caller, cookie: String, email: &str) {
+        self.0
+            .push((caller, ("cookie".into(), cookie), email.to_owned()));
     }
+
+    fn bearer(&mut self, caller: Caller, secret: &str, name: &str) {
+        let header = ("authorization".into(), format!("Bearer {secret}"));
+        self.0.push((caller, header, name.to_owned()));
+    }
+
+    /// How `caller` presents itself, and its name in the audit log.
+    fn of(&self, caller: Caller) -> Result<(&(String, String), &str)> {
+        Ok(self
+            .0
+            .iter()
+            .find(|(c, ..)| *c == caller)
+            .map(|(_, h, name)| (h, name.as_str()))
+            .ok_or_else(|| format!("no credential of {}", caller.heading()))?)
+    }
+}
+
+/// Invites `email` with `body`'s roles (as the `api_token`) and signs them in: their cookie.
+async fn join(t: &TestServer, email: &str, roles: Value) -> Result<String> {
+    let mut body = roles;
+    body["email"] = json!(email);
+    let admin = format!("Bearer {TOKEN}");
+    let (status, invited) = call(
+        t,
+        reqwest::Method::POST,
+        "/people/invitations",
+        ("authorization", &admin),
+        Some(&body),
+    )
+    .await?;
+    assert_eq!(status, 201, "{invited}");
+    let joined = send(
+        reqwest::Method::POST,
+        &t.app_url("/api/v1/auth/invitation"),
+        &[("content-type", JSON)],
+        json!({"token": invited["token"], "name": email, "password": PASSWORD})
+            .to_string()
+            .into_bytes(),
+    )
+    .await?;
+    assert_eq!(joined.status, 201, "{}", joined.text());
+    cookie_of(t, email).await
 }
 
 /// `method` on the API's `path` with `body`, as `header`.
@@ -82,6 +107,14 @@ async fn cookie_of(t: &TestServer, email: &str) -> Result<String> {
         .to_owned())
 }
 
+/// Whether a read of `route` is an audited, sensitive read (the walk's reads carry no
+/// `format=`): the report, the audit log, people, keys.
+fn sensitive(route: &str) -> bool {
+    matches!(route, "/report" | "/audit" | "/people" | "/keys")
+        || route.starts_with("/people/")
+        || (route.starts_with("/projects/") && route.ends_with("/keys"))
+}
+
 /// A concrete path for `template`: path parameters that name records nobody depends on.
 fn concrete(template: &str) -> String {
     let project = if template.starts_with("/projects/{name}/keys") {
@@ -119,43 +152,45 @@ async fn every_route_refuses_exactly_whom_the_table_says() -> Result {
     .await?;
     let admin = ("authorization", format!("Bearer {TOKEN}"));
     let as_admin = (admin.0, admin.1.as_str());
-    // People of each organization role, invited and joined; keys of each scope in `default`.
-    let mut cookies = vec![(OrgRole::Owner, cookie_of(&t, "owner@example.com").await?)];
+    let mut credentials = Credentials::default();
+    credentials.bearer(Caller::ApiToken, TOKEN, "api_token");
+    credentials.bearer(Caller::ReadToken, READ_TOKEN, "read_token");
+    // People of each organization role, and viewers of the organization with each role in
+    // `default`, invited and joined; keys of each scope of the organization and of `default`.
+    let owner = "owner@example.com";
+    credentials.cookie(
+        Caller::Person(OrgRole::Owner),
+        cookie_of(&t, owner).await?,
+        owner,
+    );
     for role in [OrgRole::Admin, OrgRole::Member, OrgRole::Viewer] {
         let email = format!("{role}@example.com");
-        let (status, invited) = call(
-            &t,
-            reqwest::Method::POST,
-            "/people/invitations",
-            as_admin,
-            Some(&json!({"email": email, "role": role.as_str()})),
-        )
-        .await?;
-        assert_eq!(status, 201, "{invited}");
-        let joined = send(
-            reqwest::Method::POST,
-            &t.app_url("/api/v1/auth/invitation"),
-            &[("content-type", JSON)],
-            json!({"token": invited["token"], "name": role.as_str(), "password": PASSWORD})
-                .to_string()
-                .into_bytes(),
-        )
-        .await?;
-        assert_eq!(joined.status, 201, "{}", joined.text());
-        cookies.push((role, cookie_of(&t, &email).await?));
+        let cookie = join(&t, &email, json!({"role": role.as_str()})).await?;
+        credentials.cookie(Caller::Person(role), cookie, &email);
     }
-    let mut keys = Vec::new();
+    for role in [ProjectRole::Admin, ProjectRole::Member, ProjectRole::Viewer] {
+        let email = format!("project-{role}@example.com");
+        let roles = json!({"role": "viewer", "projects": {"default": role.as_str()}});
+        let cookie = join(&t, &email, roles).await?;
+        credentials.cookie(Caller::ProjectPerson(role), cookie, &email);
+    }
     for scope in KeyScope::ALL {
-        let (status, key) = call(
-            &t,
-            reqwest::Method::POST,
-            "/projects/default/keys",
-            as_admin,
-            Some(&json!({"scope": scope.as_str(), "name": scope.as_str()})),
-        )
-        .await?;
-        assert_eq!(status, 201, "{key}");
-        keys.push((scope, key["secret"].as_str().ok_or("a secret")?.to_owned()));
+        for (path, caller) in [
+            ("/keys", Caller::OrganizationKey(scope)),
+            ("/projects/default/keys", Caller::ProjectKey(scope)),
+        ] {
+            let (status, key) = call(
+                &t,
+                reqwest::Method::POST,
+                path,
+                as_admin,
+                Some(&json!({"scope": scope.as_str(), "name": scope.as_str()})),
+            )
+            .await?;
+            assert_eq!(status, 201, "{key}");
+            let secret = key["secret"].as_str().ok_or("a secret")?;
+            credentials.bearer(caller, secret, scope.as_str());
+        }
     }
     let (status, _) = call(
         &t,
@@ -190,12 +225,18 @@ async fn every_route_refuses_exactly_whom_the_table_says() -> Result {
         _ => 1,
     });
     let mut checked = 0;
+    // What the audit log must hold after the walk: each change and sensitive read, by whom,
+    // answered how.
+    let mut recorded: Vec<(String, String, u16)> = Vec::new();
     for (method, route, access, body) in &operations {
         let path = concrete(route);
         for caller in Caller::ALL {
-            let (name, value) = credential(caller, &cookies, &keys);
+            let ((name, value), actor) = credentials.of(caller)?;
             let body = (!body.is_null()).then_some(body);
-            let (status, answer) = call(&t, method.parse()?, &path, (&name, &value), body).await?;
+            let (status, answer) = call(&t, method.parse()?, &path, (name, value), body).await?;
+            if method != "GET" || sensitive(route) {
+                recorded.push((format!("{method} {route}"), actor.to_owned(), status));
+            }
             let refused = matches!(status, 401 | 403);
             assert_eq!(
                 refused,
@@ -206,7 +247,32 @@ async fn every_route_refuses_exactly_whom_the_table_says() -> Result {
             checked += 1;
         }
     }
-    assert!(checked >= 500, "{checked} calls");
+    assert!(checked >= 1_000, "{checked} calls");
+    // Every change and sensitive read of the walk is in the audit log, refused or not.
+    let export = get(&t.app_url("/api/v1/audit?format=jsonl"), &[as_admin]).await?;
+    assert_eq!(export.status, 200);
+    let mut entries: Vec<(String, String, u16)> = export
+        .text()
+        .lines()
+        .map(|line| {
+            let e: Value = serde_json::from_str(line)?;
+            Ok((
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["actor"]["name"].as_str().unwrap_or_default().to_owned(),
+                u16::try_from(e["status"].as_u64().unwrap_or_default())?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let mut missing = Vec::new();
+    for call in recorded {
+        match entries.iter().position(|e| *e == call) {
+            Some(at) => {
+                entries.swap_remove(at);
+            }
+            None => missing.push(call),
+        }
+    }
+    assert!(missing.is_empty(), "not in the audit log: {missing:?}");
     assert!(
         operations.iter().any(|(_, _, a, _)| *a == Access::Person),
         "the table's every kind of row is walked"
@@ -215,9 +281,9 @@ async fn every_route_refuses_exactly_whom_the_table_says() -> Result {
 }
 
 /// A signed-in person's cookie never acts for another site: every state-changing operation of
-/// the OpenAPI document, sent with the owner's session from a page of another origin (or a
-/// cross-site fetch), is refused (403) before it runs, and the same request from the
-/// dashboard's own pages is not.
+/// the OpenAPI document, the login routes' included, sent with the owner's session from a page
+/// of another origin (or a cross-site fetch), is refused (403) before it runs, and the same
+/// request from the dashboard's own pages is not.
 #[tokio::test]
 async fn no_state_changing_route_takes_a_cookie_from_another_site() -> Result {
     let t = TestServer::start(|c| {
@@ -231,11 +297,10 @@ async fn no_state_changing_route_takes_a_cookie_from_another_site() -> Result {
         .json()?;
     let own = t.app_url("");
     let mut changing = 0;
+    // The login routes too (a login, a logout, an invitation taken from another site's page
+    // would plant or end a session): open to a credential-less request, not to another site.
     for (path, item) in doc["paths"].as_object().ok_or("paths")? {
         let route = path.trim_start_matches("/api/v1");
-        if route.starts_with("/auth/") {
-            continue; // open: how a browser gets in
-        }
         for (method, op) in item.as_object().ok_or("an item")? {
             if method == "get" {
                 continue;

@@ -3,7 +3,7 @@
 //! and that a test checks against a running server, route by route, role by role
 //! (tests/server/access.rs).
 
-use agentrace_store::KeyScope;
+use agentrace_store::{KeyScope, OrgRole, ProjectRole};
 
 use super::routes;
 
@@ -26,24 +26,37 @@ pub enum Access {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
     /// A person of an organization role (no role of their own in the project).
-    Person(agentrace_store::OrgRole),
+    Person(OrgRole),
+    /// A person whose organization role is `viewer` and whose role in the project is this one
+    /// (a project role overrides the organization's there; `none` hides the project: it
+    /// answers as one that does not exist).
+    ProjectPerson(ProjectRole),
     /// The configured `api_token`.
     ApiToken,
     /// The configured `read_token`.
     ReadToken,
+    /// A key of the organization, of this scope (automation, a gateway for many teams).
+    OrganizationKey(KeyScope),
     /// A key of the request's project, of this scope.
     ProjectKey(KeyScope),
 }
 
 impl Caller {
     /// Every caller the table has a column for.
-    pub const ALL: [Self; 10] = [
-        Self::Person(agentrace_store::OrgRole::Owner),
-        Self::Person(agentrace_store::OrgRole::Admin),
-        Self::Person(agentrace_store::OrgRole::Member),
-        Self::Person(agentrace_store::OrgRole::Viewer),
+    pub const ALL: [Self; 17] = [
+        Self::Person(OrgRole::Owner),
+        Self::Person(OrgRole::Admin),
+        Self::Person(OrgRole::Member),
+        Self::Person(OrgRole::Viewer),
+        Self::ProjectPerson(ProjectRole::Admin),
+        Self::ProjectPerson(ProjectRole::Member),
+        Self::ProjectPerson(ProjectRole::Viewer),
         Self::ApiToken,
         Self::ReadToken,
+        Self::OrganizationKey(KeyScope::Admin),
+        Self::OrganizationKey(KeyScope::Write),
+        Self::OrganizationKey(KeyScope::Read),
+        Self::OrganizationKey(KeyScope::Ingest),
         Self::ProjectKey(KeyScope::Admin),
         Self::ProjectKey(KeyScope::Write),
         Self::ProjectKey(KeyScope::Read),
@@ -54,8 +67,10 @@ impl Caller {
     pub fn heading(self) -> String {
         match self {
             Self::Person(role) => role.to_string(),
+            Self::ProjectPerson(role) => format!("project {role}"),
             Self::ApiToken => "`api_token`".into(),
             Self::ReadToken => "`read_token`".into(),
+            Self::OrganizationKey(scope) => format!("org {scope} key"),
             Self::ProjectKey(scope) => format!("{scope} key"),
         }
     }
@@ -63,9 +78,12 @@ impl Caller {
     fn scope(self) -> KeyScope {
         match self {
             Self::Person(role) => crate::store::principal::organization_scope(role),
+            Self::ProjectPerson(role) => {
+                crate::store::principal::project_scope(role).unwrap_or(KeyScope::Ingest)
+            }
             Self::ApiToken => KeyScope::Admin,
             Self::ReadToken => KeyScope::Read,
-            Self::ProjectKey(scope) => scope,
+            Self::OrganizationKey(scope) | Self::ProjectKey(scope) => scope,
         }
     }
 }
@@ -78,12 +96,11 @@ impl Access {
             Self::OrganizationAdmin => matches!(
                 caller,
                 Caller::ApiToken
-                    | Caller::Person(
-                        agentrace_store::OrgRole::Owner | agentrace_store::OrgRole::Admin
-                    )
+                    | Caller::OrganizationKey(KeyScope::Admin)
+                    | Caller::Person(OrgRole::Owner | OrgRole::Admin)
             ),
             Self::ProjectAdmin => caller.scope() == KeyScope::Admin,
-            Self::Person => matches!(caller, Caller::Person(_)),
+            Self::Person => matches!(caller, Caller::Person(_) | Caller::ProjectPerson(_)),
         }
     }
 

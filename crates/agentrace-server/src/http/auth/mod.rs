@@ -92,14 +92,38 @@ pub(crate) fn router(auth: Auth) -> axum::Router {
         (sso_start, _),
         (sso_callback, _),
     ] = ROUTES;
+    // A login, a logout or an invitation taken from another site's page would plant or end a
+    // session: refused as the API refuses a cookie from there (another origin's `Origin` is
+    // refused for every route by `crate::http::guard::check_origin`).
+    let own_pages = || axum::middleware::from_fn(own_pages_only);
     axum::Router::new()
         .route(&format!("{PREFIX}{session_path}"), get(login::session))
-        .route(&format!("{PREFIX}{login_path}"), post(login::login))
-        .route(&format!("{PREFIX}{logout_path}"), post(login::logout))
-        .route(&format!("{PREFIX}{invitation_path}"), post(login::accept))
+        .route(
+            &format!("{PREFIX}{login_path}"),
+            post(login::login).route_layer(own_pages()),
+        )
+        .route(
+            &format!("{PREFIX}{logout_path}"),
+            post(login::logout).route_layer(own_pages()),
+        )
+        .route(
+            &format!("{PREFIX}{invitation_path}"),
+            post(login::accept).route_layer(own_pages()),
+        )
         .route(&format!("{PREFIX}{sso_start}"), get(sso::start))
         .route(&format!("{PREFIX}{sso_callback}"), get(sso::callback))
         .with_state(auth)
+}
+
+/// Refuses (403) a request a page of another origin made, by its fetch metadata.
+async fn own_pages_only(request: Request, next: Next) -> Response {
+    if Guard::cross_origin_fetch(request.headers()) {
+        return ApiError::Forbidden(
+            "the login routes take requests from the dashboard's own pages only".into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The configured tokens: the organization's admin and, optionally, its reader.
