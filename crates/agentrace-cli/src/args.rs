@@ -398,6 +398,13 @@ pub(crate) struct AuditArgs {
     /// Only entries whose action starts with this (`login`, `PUT /settings`).
     #[arg(long)]
     pub(crate) action: Option<String>,
+    /// Only the organization's own entries (projects, people, organization keys, logins), in
+    /// no project; without it, `--project` narrows to a project's.
+    #[arg(long, conflicts_with = "project_id")]
+    pub(crate) organization_only: bool,
+    /// Only the entries of the project of this id, a deleted project's included.
+    #[arg(long)]
+    pub(crate) project_id: Option<u32>,
     /// Entries shown at most (the newest).
     #[arg(long, default_value_t = 50)]
     pub(crate) limit: usize,

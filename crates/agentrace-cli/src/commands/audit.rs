@@ -27,8 +27,11 @@ pub(crate) fn run(args: &AuditArgs, project: Option<&str>) -> Result<(), CliErro
     if let Some(action) = &args.action {
         query.push(format!("action={}", encode(action)));
     }
-    if let Some(project) = project {
-        query.push(format!("project={}", encode(project)));
+    match (args.organization_only, args.project_id, project) {
+        (true, ..) => query.push("scope=organization".to_owned()),
+        (_, Some(id), _) => query.push(format!("scope=project:{id}")),
+        (_, None, Some(project)) => query.push(format!("project={}", encode(project))),
+        (_, None, None) => {}
     }
     let client = ApiClient::new(&args.server, project)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1422,7 +1422,8 @@ declare namespace Api {
   interface InvitationAccept {
     token: string;
     name: string;
-    password: string;
+    /** 12 characters at least; leave it out where password login is off (400 if given there). */
+    password?: string;
   }
   interface LoginSession {
     id: string;

@@ -245,6 +245,37 @@ protocol = "grpc"
     }
 
     #[test]
+    fn the_first_owner_and_password_login_come_from_the_file_or_the_environment()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("agentrace.toml");
+        std::fs::write(
+            &file,
+            "admin_email = \"ada@example.com\"\nadmin_password = \"correct horse battery\"\npassword_login = false\n",
+        )?;
+        let home = env_of(&[("HOME", "/h")]);
+        let config = ServerConfig::load_with_env(Some(&file), ConfigLayer::default(), &home)?;
+        assert_eq!(config.admin_email.as_deref(), Some("ada@example.com"));
+        assert_eq!(
+            config.admin_password.as_deref(),
+            Some("correct horse battery")
+        );
+        assert!(!config.password_login);
+        let env = env_of(&[
+            ("HOME", "/h"),
+            ("AGENTRACE_ADMIN_EMAIL", "bob@example.com"),
+            ("AGENTRACE_ADMIN_PASSWORD", "another long password"),
+        ]);
+        let config = ServerConfig::load_with_env(Some(&file), ConfigLayer::default(), &env)?;
+        assert_eq!(
+            config.admin_email.as_deref(),
+            Some("bob@example.com"),
+            "the environment over the file"
+        );
+        Ok(())
+    }
+
+    #[test]
     fn the_default_data_dir_is_per_user() -> Result<(), ConfigError> {
         let xdg = env_of(&[("XDG_DATA_HOME", "/xdg"), ("HOME", "/home/u")]);
         assert_eq!(default_data_dir(&xdg)?, PathBuf::from("/xdg/agentrace"));

@@ -178,6 +178,32 @@ async fn the_first_owner_logs_in_and_a_wrong_password_locks_the_account_out() ->
         .call(&t, reqwest::Method::GET, "/traces", None, None)
         .await?;
     assert_eq!(status, 200);
+
+    // The first owner is made only in a store without people: a restart naming another makes
+    // nobody, and its password opens nothing.
+    let t = t
+        .restart(|c| {
+            c.admin_email = Some("eve@example.com".into());
+            c.admin_password = Some("eve's long password".into());
+        })
+        .await?;
+    let (status, _) = Browser::default()
+        .login(&t, "eve@example.com", "eve's long password")
+        .await?;
+    assert_eq!(status, 401, "no second first owner");
+    // (Lock-outs are each node's, in memory: the restart lifted ada's.)
+    let mut ada = Browser::default();
+    assert_eq!(ada.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    let (_, people) = ada
+        .call(&t, reqwest::Method::GET, "/people", None, None)
+        .await?;
+    let emails: Vec<&Value> = people["people"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| &p["email"])
+        .collect();
+    assert_eq!(emails, [&json!(OWNER)], "{people}");
     Ok(())
 }
 
@@ -439,6 +465,70 @@ async fn an_invited_person_sees_the_projects_their_roles_grant_and_every_change_
             .any(|e| e["action"] == "POST /projects/{name}/keys" && e["status"] == 201),
         "a key made in alpha is alpha's, whichever project the request was in: {alpha}"
     );
+    // The organization's own entries, and a project's by its id (a deleted one's too).
+    let (status, own) = call(
+        &ada,
+        reqwest::Method::GET,
+        "/audit?scope=organization",
+        None,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{own}");
+    let own_entries = own["entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        own_entries.iter().all(|e| e["project"].is_null())
+            && own_entries
+                .iter()
+                .any(|e| e["action"] == "POST /people/invitations"),
+        "{own}"
+    );
+    let (_, projects) = call(&ada, reqwest::Method::GET, "/projects", None, None).await?;
+    let beta_id = projects["projects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|p| p["name"] == "beta")
+        .and_then(|p| p["id"].as_u64())
+        .ok_or("beta's id")?;
+    // A read of beta's keys is beta's entry; then beta goes.
+    let (status, _) = call(
+        &ada,
+        reqwest::Method::GET,
+        "/projects/beta/keys",
+        None,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200);
+    let (status, _) = call(&ada, reqwest::Method::DELETE, "/projects/beta", None, None).await?;
+    assert_eq!(status, 200);
+    let (status, gone) = call(
+        &ada,
+        reqwest::Method::GET,
+        &format!("/audit?scope=project:{beta_id}"),
+        None,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{gone}");
+    let gone_entries = gone["entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !gone_entries.is_empty()
+            && gone_entries
+                .iter()
+                .all(|e| e["project"] == format!("#{beta_id}")),
+        "a deleted project's entries, by its id: {gone}"
+    );
+    let (status, _) = call(
+        &ada,
+        reqwest::Method::GET,
+        "/audit?scope=project:x",
+        None,
+        None,
+    )
+    .await?;
+    assert_eq!(status, 400);
     let export = send(
         reqwest::Method::GET,
         &t.app_url("/api/v1/audit?format=jsonl"),
@@ -564,6 +654,221 @@ async fn configuration_changes_keep_what_was_there_before_and_after() -> Result 
             .is_some_and(|b| b.contains("\"max\":200"))
             && entry["after"].is_null(),
         "{deleted}"
+    );
+    Ok(())
+}
+
+/// Where single sign-on is the only way in (`password_login = false`): no password login, an
+/// invitation taken without a password (one given is refused), no password to change.
+#[tokio::test]
+async fn with_password_login_off_people_join_without_a_password_and_none_is_taken() -> Result {
+    let t = TestServer::start(|c| {
+        c.admin_email = Some(OWNER.into());
+        c.admin_password = Some(OWNER_PASSWORD.into());
+        c.api_token = Some("people-admin-token-0123".into());
+        c.password_login = false;
+    })
+    .await?;
+    let (status, refused) = Browser::default().login(&t, OWNER, OWNER_PASSWORD).await?;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("single sign-on")),
+        "{refused}"
+    );
+    let invited = send(
+        reqwest::Method::POST,
+        &t.app_url("/api/v1/people/invitations"),
+        &[
+            ("authorization", "Bearer people-admin-token-0123"),
+            ("content-type", JSON),
+        ],
+        json!({"email": "dan@example.com", "role": "viewer"})
+            .to_string()
+            .into_bytes(),
+    )
+    .await?;
+    assert_eq!(invited.status, 201, "{}", invited.text());
+    let token = invited.json()?["token"].clone();
+    let mut dan = Browser::default();
+    let (status, answer) = dan
+        .sign_in(
+            &t,
+            "/auth/invitation",
+            json!({"token": token, "name": "Dan", "password": "dan's long password"}),
+            201,
+        )
+        .await?;
+    assert_eq!(status, 400, "a password where there are none: {answer}");
+    let (status, answer) = dan
+        .sign_in(
+            &t,
+            "/auth/invitation",
+            json!({"token": token, "name": "Dan"}),
+            201,
+        )
+        .await?;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        dan.call(&t, reqwest::Method::GET, "/traces", None, None)
+            .await?
+            .0,
+        200
+    );
+    let (status, answer) = dan
+        .call(
+            &t,
+            reqwest::Method::POST,
+            "/me/password",
+            None,
+            Some(json!({"current": "", "new": "a new long password"})),
+        )
+        .await?;
+    assert_eq!(status, 403, "{answer}");
+    Ok(())
+}
+
+/// A person lists their sessions and ends one; an admin lists and ends a person's; the cookie
+/// is `Secure` when the proxy says the browser came over HTTPS; failed logins from one address
+/// make that address wait, whichever accounts they name.
+#[tokio::test]
+async fn sessions_are_listed_and_ended_and_an_address_is_throttled() -> Result {
+    let t = with_owner().await?;
+    let (mut laptop, mut phone) = (Browser::default(), Browser::default());
+    assert_eq!(laptop.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    assert_eq!(phone.login(&t, OWNER, OWNER_PASSWORD).await?.0, 204);
+    let (status, listed) = laptop
+        .call(&t, reqwest::Method::GET, "/me/sessions", None, None)
+        .await?;
+    assert_eq!(status, 200, "{listed}");
+    let sessions = listed["sessions"].as_array().ok_or("sessions")?;
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let other = sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .ok_or("the phone's session")?;
+    let (status, _) = laptop
+        .call(
+            &t,
+            reqwest::Method::DELETE,
+            &format!("/me/sessions/{other}"),
+            None,
+            None,
+        )
+        .await?;
+    assert_eq!(status, 204);
+    assert_eq!(
+        phone
+            .call(&t, reqwest::Method::GET, "/traces", None, None)
+            .await?
+            .0,
+        401,
+        "the phone's session ended"
+    );
+    assert_eq!(
+        laptop
+            .call(&t, reqwest::Method::GET, "/traces", None, None)
+            .await?
+            .0,
+        200
+    );
+
+    // An admin's view of a person's sessions, and their end.
+    let (_, invited) = laptop
+        .call(
+            &t,
+            reqwest::Method::POST,
+            "/people/invitations",
+            None,
+            Some(json!({"email": "eve@example.com", "role": "member"})),
+        )
+        .await?;
+    let mut eve = Browser::default();
+    let (status, _) = eve
+        .sign_in(
+            &t,
+            "/auth/invitation",
+            json!({"token": invited["token"], "name": "Eve", "password": "eve's long password"}),
+            201,
+        )
+        .await?;
+    assert_eq!(status, 201);
+    let (_, people) = laptop
+        .call(&t, reqwest::Method::GET, "/people", None, None)
+        .await?;
+    let eve_id = people_id(&people, "eve@example.com")?;
+    let path = format!("/people/{eve_id}/sessions");
+    let (_, theirs) = laptop
+        .call(&t, reqwest::Method::GET, &path, None, None)
+        .await?;
+    assert_eq!(
+        theirs["sessions"].as_array().map(Vec::len),
+        Some(1),
+        "{theirs}"
+    );
+    assert_eq!(theirs["sessions"][0]["current"], false);
+    let (status, _) = laptop
+        .call(&t, reqwest::Method::DELETE, &path, None, None)
+        .await?;
+    assert_eq!(status, 204);
+    assert_eq!(
+        eve.call(&t, reqwest::Method::GET, "/traces", None, None)
+            .await?
+            .0,
+        401,
+        "eve's session ended"
+    );
+
+    // Over HTTPS (as the proxy says), the cookie is Secure; over plain HTTP it is not.
+    let login = |proto: Option<&'static str>| {
+        let url = t.app_url("/api/v1/auth/login");
+        async move {
+            let mut headers = vec![("content-type", JSON)];
+            headers.extend(proto.map(|p| ("x-forwarded-proto", p)));
+            let body = json!({"email": OWNER, "password": OWNER_PASSWORD});
+            send(
+                reqwest::Method::POST,
+                &url,
+                &headers,
+                body.to_string().into_bytes(),
+            )
+            .await
+        }
+    };
+    let secure = login(Some("https")).await?;
+    assert!(
+        secure
+            .header("set-cookie")
+            .is_some_and(|c| c.contains("; Secure")),
+        "{:?}",
+        secure.headers
+    );
+    let plain = login(None).await?;
+    assert!(
+        plain
+            .header("set-cookie")
+            .is_some_and(|c| !c.contains("Secure")),
+        "{:?}",
+        plain.headers
+    );
+
+    // Ten failed logins from one address, each naming another account: the address waits,
+    // even with the owner's right password.
+    for n in 0..10 {
+        let (status, _) = Browser::default()
+            .login(&t, &format!("nobody{n}@example.com"), "not the password")
+            .await?;
+        assert_eq!(status, 401);
+    }
+    let (status, refused) = Browser::default().login(&t, OWNER, OWNER_PASSWORD).await?;
+    assert_eq!(status, 429, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("from this address")),
+        "{refused}"
     );
     Ok(())
 }

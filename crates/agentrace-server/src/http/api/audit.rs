@@ -1,5 +1,7 @@
 //! `GET /audit`: the audit log (`crate::http::audit`), newest first, for the organization's
-//! admins: every entry, or one project's (`project=<name>`); as JSON pages or as JSON lines
+//! admins: every entry, one project's (`project=<name>`), the organization's own
+//! (`scope=organization`: projects created, people, organization keys), or a project's by its
+//! id (`scope=project:<id>`, a deleted project's included); as JSON pages or as JSON lines
 //! (`format=jsonl`, an export).
 
 use std::collections::HashMap;
@@ -81,6 +83,21 @@ fn cursor(text: &str) -> Result<(u64, u64), ApiError> {
         .ok_or_else(|| ApiError::bad("before", "the `next` of a previous page"))
 }
 
+/// The entries `scope=` selects: `organization`, or `project:<id>`.
+fn audit_scope(text: &str) -> Result<AuditScope, ApiError> {
+    match text.split_once(':') {
+        None if text == "organization" => Ok(AuditScope::Organization),
+        Some(("project", id)) => id
+            .parse()
+            .map(|id| AuditScope::Project(ProjectId(id)))
+            .map_err(|_| ApiError::bad("scope", "`project:` and a project's id (a number)")),
+        _ => Err(ApiError::bad(
+            "scope",
+            format!("{text:?}: expected `organization` or `project:<id>`"),
+        )),
+    }
+}
+
 /// `GET /audit`.
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -98,6 +115,7 @@ pub(super) async fn list(
     let action = p.text("action")?;
     let before = p.text("before")?.map(|t| cursor(&t)).transpose()?;
     let format = p.text("format")?;
+    let scoped = p.text("scope")?.map(|s| audit_scope(&s)).transpose()?;
     // `project` (taken before the handler, `crate::http::auth`) chose the request's project.
     let asked = query.as_deref().is_some_and(|q| {
         q.split('&')
@@ -105,11 +123,17 @@ pub(super) async fn list(
     });
     p.finish()?;
     let projects = state.directory.projects().await?;
-    let audit_scope = if asked {
+    let audit_scope = match (scoped, asked) {
+        (Some(_), true) => {
+            return Err(ApiError::bad(
+                "scope",
+                "give `project` (a project's name) or `scope`, not both",
+            ));
+        }
+        (Some(scoped), false) => scoped,
         // The request acts on the project named (`crate::http::auth`): it exists.
-        AuditScope::Project(scope.project.id)
-    } else {
-        AuditScope::All
+        (None, true) => AuditScope::Project(scope.project.id),
+        (None, false) => AuditScope::All,
     };
     let export = match format.as_deref() {
         None | Some("json") => false,

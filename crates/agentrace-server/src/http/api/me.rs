@@ -84,6 +84,11 @@ pub(super) async fn password(
 ) -> Result<StatusCode, ApiError> {
     p.finish()?;
     let id = person(&scope)?;
+    if !state.config.password_login {
+        return Err(ApiError::Forbidden(
+            "password login is off on this server: there is no password to change".into(),
+        ));
+    }
     let change: PasswordChange = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the body must be JSON like {{\"current\": \"…\", \"new\": \"…\"}}: {e}"

@@ -307,13 +307,14 @@ async fn person_login(
     Ok(id)
 }
 
-/// `POST /auth/invitation` body: the link's token, and the new person's name and password.
+/// `POST /auth/invitation` body: the link's token, and the new person's name and password
+/// (none where password login is off: they sign in with single sign-on).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Accept {
     token: String,
     name: String,
-    password: String,
+    password: Option<String>,
 }
 
 /// `POST /auth/invitation`: the invitation taken (once), its person made with its roles and
@@ -337,11 +338,25 @@ pub(super) async fn accept(
             "the body must be JSON like {{\"token\": \"…\", \"name\": \"Dan\", \"password\": \"…\"}}: {e}"
         ))
     })?;
-    let password = accept.password.clone();
-    let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::bad("password", e))?;
+    let hash = match (people.passwords, accept.password.clone()) {
+        (true, Some(password)) => Some(
+            tokio::task::spawn_blocking(move || passwords::hash(&password))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::bad("password", e))?,
+        ),
+        (true, None) => {
+            return Err(ApiError::BadRequest(
+                "`password`: choose one (12 characters at least)".into(),
+            ));
+        }
+        (false, None) => None,
+        (false, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "`password`: password login is off on this server; join without one and sign in with single sign-on".into(),
+            ));
+        }
+    };
     let digest = secret_hash(&accept.token);
     let organization = auth.directory().organization().clone();
     let now = agentrace_core::now_unix_nano();
@@ -360,7 +375,7 @@ pub(super) async fn accept(
             invitation.role,
             now,
         );
-        new.password_hash = Some(hash);
+        new.password_hash = hash;
         let user = organization.create_user(&new)?;
         for (project, role) in &invitation.grants {
             match organization.set_grant(user.id, *project, Some(*role)) {
