@@ -321,6 +321,26 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
         !export("default")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"),
         "default's export holds nothing of alpha"
     );
+    // An export made outside the server is in the audit log all the same.
+    let audit: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{app}/api/v1/audit?action=cli%20export&project=alpha"
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let entry = &audit["entries"][0];
+    assert_eq!(
+        (&entry["actor"]["kind"], &entry["status"], &entry["target"]),
+        (
+            &serde_json::json!("cli"),
+            &serde_json::json!(200),
+            &serde_json::json!("spans as jsonl to standard output")
+        ),
+        "{audit}"
+    );
     let unknown = Command::new(env!("CARGO_BIN_EXE_agentrace"))
         .args(["--db", &db, "--project", "nope", "traces", "list"])
         .output()?;

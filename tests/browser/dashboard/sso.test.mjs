@@ -1,7 +1,8 @@
 // Single sign-on for real: npm's oidc-provider on this machine, `agentrace serve --sso` over
 // it, Debian's Chromium clicking through. A person of an allowed group lands in the dashboard
 // with the projects their groups grant and no others; a person of no allowed group is refused
-// with a page saying so; the logins and the refusal are in the audit log.
+// with a page saying so; a tampered or an expired ID token is refused with a page saying why;
+// the logins and the refusals are in the audit log.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -109,6 +110,24 @@ describe('single sign-on', () => {
     assert.equal((await fromPage(bob, '/traces?project=alpha')).status, 404, 'as a project that does not exist');
     await ada.context().close();
     await bob.context().close();
+  });
+
+  test('a tampered or an expired ID token is refused with a page saying why', async (t) => {
+    if (!browser) return t.skip('no Chromium');
+    for (const [spoil, why] of [['tampered', /signature/i], ['expired', /expired/i]]) {
+      provider.spoilNext(spoil);
+      const page = await signIn('ada');
+      await page.waitForSelector('h1');
+      assert.equal(await page.locator('h1').innerText(), 'The sign-in was refused', spoil);
+      assert.match(await page.locator('p').first().innerText(), why, spoil);
+      const session = await fromPage(page, '/auth/session');
+      assert.equal(session.body.authenticated, false, `${spoil}: not signed in`);
+      await page.context().close();
+    }
+    const audit = await fetch(`${server.app}/api/v1/audit?action=sso.refused`, { headers: { authorization: `Bearer ${TOKEN}` } }).then((r) => r.json());
+    const reasons = audit.entries.map((e) => e.target);
+    assert.ok(reasons.some((r) => /ID token was refused.*signature/i.test(r)), reasons.join('\n'));
+    assert.ok(reasons.some((r) => /ID token was refused.*expired/i.test(r)), reasons.join('\n'));
   });
 
   test('a person in no allowed group is refused with a clear page, and the audit log says so', async (t) => {

@@ -1,5 +1,7 @@
 //! Schemathesis (from PyPI, `tests/integration/python/schemathesis/`) against the OpenAPI
-//! document a real `agentrace serve --demo` serves, behind an API token: every operation, every
+//! document a real `agentrace serve --demo` serves, behind an API token and with people (a
+//! first owner, so that the routes of people, sessions and the audit log answer as they do
+//! where people log in, not as a server without them): every operation, every
 //! check (server errors, status codes, content types, response headers and schemas, schema-valid
 //! requests accepted, schema-violating ones refused, the token enforced, unsupported methods),
 //! every phase (the document's examples, coverage of its boundaries, random fuzzing, and stateful
@@ -39,8 +41,21 @@ async fn schemathesis_finds_no_failure_in_any_operation() {
     }
     let Some(venv) = venv else { return };
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let server =
-        ServeProcess::start(&bin, dir.path(), &["--demo", "--api-token", TOKEN], None).await;
+    let server = ServeProcess::start(
+        &bin,
+        dir.path(),
+        &[
+            "--demo",
+            "--api-token",
+            TOKEN,
+            "--admin-email",
+            "owner@example.com",
+            "--admin-password",
+            "schemathesis owner password",
+        ],
+        None,
+    )
+    .await;
     let api = format!("http://127.0.0.1:{}/api/v1", server.app);
     wait_for_demo_traces(&api).await;
 

@@ -6,7 +6,7 @@ use std::io::{BufWriter, Write};
 use std::time::SystemTime;
 
 use agentrace_core::{Event, SpanRecord};
-use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery};
+use agentrace_store::{EventFilter, EventQuery, Order, SpanFilter, SpanQuery, Store, TimeRange};
 
 use crate::args::{ExportArgs, ExportTo, Format, FromAlertsArgs, StoreArgs, What};
 use crate::error::CliError;
@@ -214,8 +214,23 @@ pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> 
         Some(ExportTo::GrafanaDashboard(a)) => return grafana_dashboard(a),
         None => {}
     }
-    let db = super::open(store)?;
+    let audited = super::open_audited(store, "cli export")?;
     let range = range(&args.range, SystemTime::now())?;
+    let target = format!(
+        "{:?} as {:?} to {}",
+        args.what,
+        args.format,
+        args.output
+            .as_ref()
+            .map_or_else(|| "standard output".to_owned(), |p| p.display().to_string())
+    )
+    .to_lowercase();
+    let outcome = records(&*audited.store.clone(), args, range);
+    audited.finish(&target, outcome)
+}
+
+/// Writes the records of `range` as `args` asks.
+fn records(db: &dyn Store, args: &ExportArgs, range: TimeRange) -> Result<(), CliError> {
     let writer: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(File::create(path)?)),
         None => Box::new(BufWriter::new(std::io::stdout().lock())),
@@ -231,8 +246,7 @@ pub(crate) fn run(store: &StoreArgs, args: &ExportArgs) -> Result<(), CliError> 
             let mut query = SpanQuery::new(SpanFilter::new().range(range))
                 .order(Order::Asc)
                 .limit(PAGE);
-            let progress =
-                Progress::new("exporting spans", super::span_count(&*db, &query.filter)?);
+            let progress = Progress::new("exporting spans", super::span_count(db, &query.filter)?);
             loop {
                 let page = db.spans(&query)?;
                 for span in &page.spans {

@@ -13,6 +13,7 @@
 
 use agentrace_core::{Event, SpanRecord};
 use agentrace_file::{JsonlReader, Record};
+use agentrace_server::SharedStore;
 use agentrace_store::{InsertReport, Store};
 
 use crate::args::{ImportArgs, StoreArgs};
@@ -70,9 +71,16 @@ impl Batches<'_> {
 
 /// Imports every file of `args` (`-`: standard input) into the store.
 pub(crate) fn run(store: &StoreArgs, args: &ImportArgs) -> Result<(), CliError> {
-    let store = super::open(store)?;
+    let audited = super::open_audited(store, "cli import")?;
+    let files: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+    let outcome = import(&audited.store, args);
+    audited.finish(&files.join(", "), outcome)
+}
+
+/// Imports `args`'s files into `store`.
+fn import(store: &SharedStore, args: &ImportArgs) -> Result<(), CliError> {
     let mut batches = Batches {
-        store: &*store,
+        store: &**store,
         spans: Vec::with_capacity(BATCH),
         events: Vec::new(),
         done: Imported::default(),

@@ -68,6 +68,64 @@ fn candidates(store: &StoreArgs) -> Vec<PathBuf> {
 /// names: a ClickHouse database, else the SQLite file (refusing to create one where none
 /// exists).
 pub(crate) fn open(store: &StoreArgs) -> Result<SharedStore, CliError> {
+    let (organization, project) = open_project(store)?;
+    Ok(organization.store(project)?)
+}
+
+/// A store opened by a command that changes its data or exports it, outside any server: the
+/// command goes into the organization's audit log when it ends ([`finish`](Self::finish)), by
+/// the operating system's user (actor kind `cli`), in the project opened.
+pub(crate) struct Audited {
+    pub(crate) store: SharedStore,
+    organization: SharedOrganization,
+    project: agentrace_store::ProjectId,
+    action: &'static str,
+}
+
+impl Audited {
+    /// `outcome`, once the audit log has the command (`action` on `target`: 200 when it
+    /// succeeded, 500 when it failed). A log that refuses the entry is said on standard
+    /// error; the command's outcome stands.
+    pub(crate) fn finish<T>(
+        self,
+        target: &str,
+        outcome: Result<T, CliError>,
+    ) -> Result<T, CliError> {
+        let user = agentrace_core::env::process("USER")
+            .or_else(|| agentrace_core::env::process("USERNAME"))
+            .unwrap_or_else(|| "unknown".to_owned());
+        let entry = agentrace_server::store::audit_entry(
+            agentrace_store::Actor::new("cli", None, user),
+            (self.action, target),
+            None,
+            if outcome.is_ok() { 200 } else { 500 },
+        )
+        .in_project(self.project);
+        if let Err(e) = self.organization.append_audit(&[entry]) {
+            eprintln!(
+                "agentrace: the audit log did not take this {}: {e}",
+                self.action
+            );
+        }
+        outcome
+    }
+}
+
+/// [`open`], for a command the audit log records as `action` (`cli export`, …).
+pub(crate) fn open_audited(store: &StoreArgs, action: &'static str) -> Result<Audited, CliError> {
+    let (organization, project) = open_project(store)?;
+    Ok(Audited {
+        store: organization.store(project)?,
+        organization,
+        project,
+        action,
+    })
+}
+
+/// The organization `--store` names and the id of the project `--project` names.
+fn open_project(
+    store: &StoreArgs,
+) -> Result<(SharedOrganization, agentrace_store::ProjectId), CliError> {
     let location: StoreLocation = match &store.store {
         Some(text) => text
             .parse()
@@ -88,5 +146,5 @@ pub(crate) fn open(store: &StoreArgs) -> Result<SharedStore, CliError> {
     let project = organization
         .project_named(name)?
         .ok_or_else(|| CliError::NoProject(name.to_owned()))?;
-    Ok(organization.store(project.id)?)
+    Ok((organization, project.id))
 }

@@ -8,6 +8,7 @@ use agentrace_core::cost::{
     load_price_files, price_span,
 };
 use agentrace_core::{Usd, now_unix_nano};
+use agentrace_server::SharedStore;
 use agentrace_store::{CostUpdate, Order, SpanFilter, SpanQuery};
 
 use crate::args::{
@@ -205,14 +206,35 @@ pub(crate) fn estimate(args: &PricesEstimateArgs) -> Result<(), CliError> {
 const PAGE: usize = 5_000;
 
 pub(crate) fn reprice(store: &StoreArgs, args: &PricesRepriceArgs) -> Result<(), CliError> {
-    let db = super::open(store)?;
+    let audited = super::open_audited(store, "cli prices reprice")?;
+    let files: Vec<String> = args
+        .files
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect();
+    let target = format!(
+        "with {}{}",
+        if files.is_empty() {
+            "the built-in prices".to_owned()
+        } else {
+            files.join(", ")
+        },
+        if args.dry_run { " (dry run)" } else { "" }
+    );
+    let outcome = reprice_spans(&audited.store, args);
+    audited.finish(&target, outcome)
+}
+
+/// Reprices the stored spans of `args`'s range with its price files.
+fn reprice_spans(db: &SharedStore, args: &PricesRepriceArgs) -> Result<(), CliError> {
     let (book, _) = book(&args.files)?;
     let mut query =
         SpanQuery::new(SpanFilter::new().range(range(&args.range, std::time::SystemTime::now())?))
             .order(Order::Asc)
             .limit(PAGE);
     let (mut billable, mut changed, mut now_unpriced) = (0u64, 0usize, 0u64);
-    let progress = Progress::new("repricing", super::span_count(&*db, &query.filter)?);
+    let progress = Progress::new("repricing", super::span_count(&**db, &query.filter)?);
     let (mut before, mut after) = (Usd::ZERO, Usd::ZERO);
     let mut by_model: std::collections::BTreeMap<String, (u64, Usd, Usd)> =
         std::collections::BTreeMap::new();

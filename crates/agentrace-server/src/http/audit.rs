@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use agentrace_store::{Actor, AuditEntry, ProjectId};
+use agentrace_store::{AuditEntry, ProjectId};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -78,34 +78,7 @@ pub(crate) struct Recorder {
     pub(crate) directory: Arc<Directory>,
 }
 
-/// An entry of `actor`'s `action` on `target` now, from `address`, answered `status`.
-pub(crate) fn entry(
-    actor: Actor,
-    (action, target): (&str, &str),
-    address: Option<String>,
-    status: u16,
-) -> AuditEntry {
-    // Below 2^63: a store may keep it signed.
-    let id = rand_id() >> 1;
-    let entry = AuditEntry::new(
-        id,
-        agentrace_core::now_unix_nano(),
-        actor,
-        (action, target),
-        status,
-    );
-    match address {
-        Some(address) => entry.from_address(address),
-        None => entry,
-    }
-}
-
-fn rand_id() -> u64 {
-    let mut bytes = [0u8; 8];
-    // Without randomness, ids still tell entries apart by their time.
-    let _ = getrandom::fill(&mut bytes);
-    u64::from_le_bytes(bytes)
-}
+pub(crate) use crate::store::audit_entry as entry;
 
 /// Whether a `GET` of `path` (under the API's prefix) with `query` reads what is recorded.
 fn sensitive_read(path: &str, query: Option<&str>) -> bool {
@@ -117,8 +90,6 @@ fn sensitive_read(path: &str, query: Option<&str>) -> bool {
         || (route.starts_with("/projects/") && route.ends_with("/keys"))
 }
 
-/// axum middleware of the API (inside the credentials' check, so that the request's
-/// [`Scope`] is known): appends an entry for each change and each sensitive read.
 /// `router` with its requests recorded by [`record`] (the API's routes, and the routes of the
 /// products agentrace speaks: Langfuse's scores are scores).
 pub(crate) fn audited<S: Clone + Send + Sync + 'static>(
@@ -128,6 +99,8 @@ pub(crate) fn audited<S: Clone + Send + Sync + 'static>(
     router.layer(axum::middleware::from_fn_with_state(recorder, record))
 }
 
+/// axum middleware of the API (inside the credentials' check, so that the request's
+/// [`Scope`] is known): appends an entry for each change and each sensitive read.
 pub(crate) async fn record(
     State(recorder): State<Recorder>,
     request: Request,

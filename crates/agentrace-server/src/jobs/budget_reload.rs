@@ -3,15 +3,17 @@
 //! have their spend rebuilt from the store ([`Budgets::reload`], docs/budgets.md).
 //!
 //! A file that cannot be read or parsed is reported in the log and the budgets in force stay.
+//! A reload that changes the budgets is an entry of the audit log (by the server, the budgets
+//! before and after), in the project the file configures.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use agentrace_core::budget::{Budgets, load_budgets};
-use agentrace_store::Store;
+use agentrace_store::{Actor, ProjectId, Store};
 
-use crate::store::SharedStore;
+use crate::store::{SharedOrganization, SharedStore, audit_entry};
 use tokio::sync::watch;
 
 /// How often the file's modification time is looked at.
@@ -21,11 +23,12 @@ fn modified(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Watches `path` until `stopped`.
+/// Watches `path` until `stopped`: the budgets of `project`, whose `store` rebuilds their
+/// spend, and whose changes go into `organization`'s audit log.
 pub(crate) async fn run(
     path: PathBuf,
     budgets: Arc<Budgets>,
-    store: SharedStore,
+    (organization, project, store): (SharedOrganization, ProjectId, SharedStore),
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut seen = modified(&path);
@@ -56,24 +59,49 @@ pub(crate) async fn run(
         }
         seen = now;
         let (path, budgets, store) = (path.clone(), budgets.clone(), store.clone());
-        let outcome = tokio::task::spawn_blocking(move || reload(&path, &budgets, &*store)).await;
+        let organization = organization.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            if let Some(entry) = reload(&path, &budgets, &*store)
+                && let Err(e) = organization.append_audit(&[entry.in_project(project)])
+            {
+                tracing::warn!(error = %e, "the budgets' reload is not in the audit log");
+            }
+        })
+        .await;
         if let Err(e) = outcome {
             tracing::error!(error = %e, "reloading the budgets failed");
         }
     }
 }
 
-fn reload(path: &Path, budgets: &Budgets, store: &dyn Store) {
+/// Reloads the file at `path` into `budgets`: the audit log's entry of the change, if there
+/// was one.
+fn reload(
+    path: &Path,
+    budgets: &Budgets,
+    store: &dyn Store,
+) -> Option<agentrace_store::AuditEntry> {
     let list = match load_budgets(path) {
         Ok(list) => list,
         Err(e) => {
             tracing::warn!(error = %e, "the budgets file was not reloaded; the budgets in force stay");
-            return;
+            return None;
         }
     };
-    if list == budgets.budgets() {
-        return;
+    let before = budgets.budgets();
+    if list == before {
+        return None;
     }
+    let document = |list: &[agentrace_core::budget::Budget]| {
+        serde_json::to_string(&serde_json::json!({ "budget": list })).ok()
+    };
+    let entry = audit_entry(
+        Actor::new("server", None, "budgets file"),
+        ("budgets.reload", &path.display().to_string()),
+        None,
+        200,
+    )
+    .changing(document(&before), document(&list));
     let report = budgets.reload(list);
     if let Err(e) = agentrace_store::restore_budgets(store, budgets) {
         tracing::error!(error = %e, "rebuilding the spend of changed budgets from the store failed");
@@ -86,4 +114,5 @@ fn reload(path: &Path, budgets: &Budgets, store: &dyn Store) {
         "budgets reloaded from {}",
         path.display()
     );
+    Some(entry)
 }

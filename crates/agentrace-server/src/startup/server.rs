@@ -474,7 +474,11 @@ impl Jobs {
             background.push(tokio::spawn(budget_reload::run(
                 path.clone(),
                 budgets.clone(),
-                store.clone(),
+                (
+                    state.organization.clone(),
+                    state.configured_project,
+                    store.clone(),
+                ),
                 stopped.clone(),
             )));
         }

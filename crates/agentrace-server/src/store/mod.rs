@@ -21,6 +21,32 @@ pub type SharedStore = Arc<dyn Store>;
 /// implementation of [`agentrace_store::Organization`], chosen by the configuration's `store`.
 pub type SharedOrganization = Arc<dyn Organization>;
 
+/// An entry of the audit log: `actor`'s `action` on `target` now, from `address`, answered
+/// `status` (the API's requests, logins, the server's own acts, the CLI's commands on a store).
+pub fn audit_entry(
+    actor: agentrace_store::Actor,
+    (action, target): (&str, &str),
+    address: Option<String>,
+    status: u16,
+) -> agentrace_store::AuditEntry {
+    let mut bytes = [0u8; 8];
+    // Without randomness, ids still tell entries apart by their time.
+    let _ = getrandom::fill(&mut bytes);
+    // Below 2^63: a store may keep it signed.
+    let id = u64::from_le_bytes(bytes) >> 1;
+    let entry = agentrace_store::AuditEntry::new(
+        id,
+        agentrace_core::now_unix_nano(),
+        actor,
+        (action, target),
+        status,
+    );
+    match address {
+        Some(address) => entry.from_address(address),
+        None => entry,
+    }
+}
+
 /// The configured store could not be opened.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -174,12 +174,24 @@ pub fn provision(
 ) -> Result<Provisioned, ProvisionError> {
     let provided = read_folder(dir)?;
     let mut done = Provisioned::default();
+    // What the folder changed, for the audit log: by the server, from the file.
+    let mut audit = Vec::new();
+    let by_server = || agentrace_store::Actor::new("server", None, "provisioning");
     let mut projects = organization.projects()?;
     for p in &provided {
         if !projects.iter().any(|known| known.name == p.project) {
             match organization.create_project(&p.project) {
                 Ok(created) => {
                     done.created.push(created.name.to_string());
+                    audit.push(
+                        super::audit_entry(
+                            by_server(),
+                            ("project.provision", created.name.as_str()),
+                            None,
+                            201,
+                        )
+                        .in_project(created.id),
+                    );
                     projects.push(created);
                 }
                 // Another node made it first.
@@ -195,7 +207,10 @@ pub fn provision(
         };
         let by = format!("{PROVISIONED_BY}{}", p.path.display());
         let stored = organization.setting(project, p.kind.as_str())?;
-        if stored.is_some_and(|s| s.document == p.document && s.updated_by == by) {
+        if stored
+            .as_ref()
+            .is_some_and(|s| s.document == p.document && s.updated_by == by)
+        {
             continue;
         }
         organization.put_setting(
@@ -206,6 +221,19 @@ pub fn provision(
             agentrace_core::now_unix_nano(),
         )?;
         done.written.push(format!("{}/{}", p.project, p.kind));
+        audit.push(
+            super::audit_entry(
+                by_server(),
+                (
+                    "settings.provision",
+                    &format!("{}: {}", p.kind, p.path.display()),
+                ),
+                None,
+                200,
+            )
+            .in_project(project)
+            .changing(stored.map(|s| s.document), Some(p.document.clone())),
+        );
     }
     // Settings provisioned from a file of this folder that is gone.
     for version in organization.setting_versions()? {
@@ -218,12 +246,28 @@ pub fn provision(
         let path = Path::new(path);
         if path.starts_with(dir) && !provided.iter().any(|p| p.path == path) {
             organization.delete_setting(version.project, &version.kind)?;
+            audit.push(
+                super::audit_entry(
+                    by_server(),
+                    (
+                        "settings.unprovision",
+                        &format!("{}: {}", version.kind, path.display()),
+                    ),
+                    None,
+                    204,
+                )
+                .in_project(version.project)
+                .changing(Some(stored.document.clone()), None),
+            );
             let name = projects
                 .iter()
                 .find(|p| p.id == version.project)
                 .map_or_else(|| version.project.to_string(), |p| p.name.to_string());
             done.deleted.push(format!("{name}/{}", version.kind));
         }
+    }
+    if let Err(e) = organization.append_audit(&audit) {
+        tracing::warn!(error = %e, "the provisioning's changes are not in the audit log");
     }
     Ok(done)
 }
@@ -237,6 +281,7 @@ pub fn provisioned_from(updated_by: &str) -> Option<&Path> {
 mod tests {
     use super::*;
     use agentrace_sqlite::SqliteOrganization;
+    use agentrace_store::AuditLog as _;
 
     fn write(path: &Path, text: &str) {
         if let Some(parent) = path.parent() {
@@ -283,6 +328,32 @@ mod tests {
         let third = provision(&org, dir.path())?;
         assert_eq!(third.deleted, ["default/retention"]);
         assert!(org.setting(checkout.id, "capture")?.is_some());
+        // Each change is in the audit log, by the server: the project, both settings, the one
+        // taken out (with what it was).
+        let audit = org.audit(&agentrace_store::AuditQuery::new(
+            agentrace_store::AuditScope::All,
+            100,
+        ))?;
+        let mut actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        actions.sort_unstable();
+        assert_eq!(
+            actions,
+            [
+                "project.provision",
+                "settings.provision",
+                "settings.provision",
+                "settings.unprovision"
+            ]
+        );
+        assert!(audit.iter().all(|e| e.actor.kind == "server"));
+        let removed = audit
+            .iter()
+            .find(|e| e.action == "settings.unprovision")
+            .ok_or("the removal")?;
+        assert_eq!(
+            removed.before.as_deref(),
+            Some(r#"{"spans":{"max_age":"7d"}}"#)
+        );
         Ok(())
     }
 

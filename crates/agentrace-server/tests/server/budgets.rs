@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{Result, TestServer, llm_traces};
+use crate::common::{Result, TestServer, api_in, llm_traces};
 
 async fn accounts(t: &TestServer) -> Result<Vec<(String, f64, f64)>> {
     let answer: Value = reqwest::get(t.app_url("/api/v1/budgets"))
@@ -66,6 +66,29 @@ async fn an_edited_budgets_file_is_reloaded_without_losing_spend() -> Result {
         find("everything"),
         Some(("everything".to_owned(), spent, 50.0)),
         "rebuilt from the store"
+    );
+
+    // The reload is in the audit log: by the server, the budgets before and after.
+    let (status, audit) = api_in(
+        &t.app_url(""),
+        reqwest::Method::GET,
+        "/audit?action=budgets.reload",
+        "default",
+        None,
+    )
+    .await?;
+    assert_eq!(status, 200, "{audit}");
+    let entry = &audit["entries"][0];
+    assert_eq!(
+        (&entry["actor"]["kind"], &entry["project"]),
+        (&serde_json::json!("server"), &serde_json::json!("default")),
+        "{audit}"
+    );
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    assert!(
+        !text(&entry["before"]).contains("everything")
+            && text(&entry["after"]).contains("everything"),
+        "{entry}"
     );
 
     // A broken file: the budgets in force stay.

@@ -1,6 +1,8 @@
 //! Single sign-on's ID-token checks, against a provider that issues the tokens a test asks for
-//! — tampered, expired, for another audience, with another nonce, signed with a key rotated
-//! in — which no real provider would. (The whole flow with a real provider, npm's
+//! — tampered, expired, for another audience or issuer, with another nonce, signed with a key
+//! rotated in — which no real provider would; and how the groups a token carries give roles:
+//! the organization's role from a group, synced at each login or kept, and nobody made where
+//! just-in-time provisioning is off. (The whole flow with a real provider, npm's
 //! oidc-provider, in Chromium: tests/browser/dashboard/sso.test.mjs.)
 
 use std::sync::{Arc, Mutex};
@@ -9,12 +11,12 @@ use axum::Json;
 use axum::routing::{get as route_get, post as route_post};
 use base64::Engine as _;
 use openidconnect::core::{
-    CoreIdToken, CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreGenderClaim, CoreJsonWebKeySet, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
     CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
-    Audience, EmptyAdditionalClaims, EndUserEmail, IssuerUrl, JsonWebKeyId, Nonce,
-    PrivateSigningKey, StandardClaims, SubjectIdentifier,
+    AdditionalClaims, Audience, EndUserEmail, IdToken, IdTokenClaims, IssuerUrl, JsonWebKeyId,
+    Nonce, PrivateSigningKey, StandardClaims, SubjectIdentifier,
 };
 
 use crate::common::*;
@@ -31,10 +33,23 @@ enum Issue {
     Tampered,
     Expired,
     OtherAudience,
+    OtherIssuer,
     OtherNonce,
 }
 
-/// The provider: its keys (the one it signs with, the ones it publishes) and what it issues.
+/// The groups claim the provider's tokens carry.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Groups {
+    groups: Vec<String>,
+}
+
+impl AdditionalClaims for Groups {}
+
+type Token =
+    IdToken<Groups, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm>;
+
+/// The provider: its keys (the one it signs with, the ones it publishes), what it issues, and
+/// who signs in (their address, their groups).
 struct Provider {
     issuer: String,
     signing: Mutex<usize>,
@@ -42,6 +57,7 @@ struct Provider {
     issue: Mutex<Issue>,
     /// The nonce of the last authorization request.
     nonce: Mutex<String>,
+    person: Mutex<(String, Vec<String>)>,
 }
 
 fn key(n: usize) -> Result<CoreRsaPrivateSigningKey> {
@@ -70,18 +86,24 @@ impl Provider {
         } else {
             self.nonce.lock().map_err(|e| e.to_string())?.clone()
         };
-        let claims = CoreIdTokenClaims::new(
-            IssuerUrl::new(self.issuer.clone())?,
+        let issuer = if issue == Issue::OtherIssuer {
+            "http://evil.example".to_owned()
+        } else {
+            self.issuer.clone()
+        };
+        let (email, groups) = self.person.lock().map_err(|e| e.to_string())?.clone();
+        let claims = IdTokenClaims::new(
+            IssuerUrl::new(issuer)?,
             vec![Audience::new(audience.into())],
             expires,
             now,
-            StandardClaims::new(SubjectIdentifier::new("ada-1".into()))
-                .set_email(Some(EndUserEmail::new("ada@example.com".into()))),
-            EmptyAdditionalClaims {},
+            StandardClaims::new(SubjectIdentifier::new(format!("sub-{email}")))
+                .set_email(Some(EndUserEmail::new(email))),
+            Groups { groups },
         )
         .set_nonce(Some(Nonce::new(nonce)));
         let signing = *self.signing.lock().map_err(|e| e.to_string())?;
-        let token = CoreIdToken::new(
+        let token = Token::new(
             claims,
             &key(signing)?,
             CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
@@ -116,6 +138,7 @@ async fn provider() -> Result<Arc<Provider>> {
         published: Mutex::new(vec![0]),
         issue: Mutex::new(Issue::Valid),
         nonce: Mutex::new(String::new()),
+        person: Mutex::new(("ada@example.com".into(), Vec::new())),
     });
     let discovery = serde_json::json!({
         "issuer": issuer,
@@ -158,9 +181,9 @@ async fn provider() -> Result<Arc<Provider>> {
     Ok(provider)
 }
 
-/// A sign-in through the server: start, then the callback with a code; the callback's status
-/// and whether it set a session.
-async fn sign_in(t: &TestServer, provider: &Provider) -> Result<(u16, bool, String)> {
+/// A sign-in through the server: start, then the callback with a code; the callback's status,
+/// the session cookie it set (if any) and its page.
+async fn sign_in(t: &TestServer, provider: &Provider) -> Result<(u16, Option<String>, String)> {
     let start = unfollowed(&t.app_url("/api/v1/auth/sso/start?next=/traces"), None).await?;
     assert_eq!(start.status, 303, "{}", start.text());
     let location = url::Url::parse(start.header("location").ok_or("a Location")?)?;
@@ -186,9 +209,11 @@ async fn sign_in(t: &TestServer, provider: &Provider) -> Result<(u16, bool, Stri
         Some(&flow),
     )
     .await?;
-    let session = callback.header("set-cookie").is_some_and(|c| {
-        c.starts_with("agentrace_session=") && !c.starts_with("agentrace_session=;")
-    });
+    let session = callback
+        .header("set-cookie")
+        .filter(|c| c.starts_with("agentrace_session=") && !c.starts_with("agentrace_session=;"))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned);
     Ok((callback.status, session, callback.text()))
 }
 
@@ -196,19 +221,9 @@ async fn sign_in(t: &TestServer, provider: &Provider) -> Result<(u16, bool, Stri
 async fn only_a_well_signed_live_token_for_this_client_and_nonce_signs_in() -> Result {
     let provider = provider().await?;
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("sso.toml");
-    // The callback's address is the server's: its port chosen first.
-    let port = free_port()?;
-    std::fs::write(
-        &file,
-        format!(
-            "issuer = \"{}\"\nclient_id = \"agentrace\"\n\
-             redirect_url = \"http://127.0.0.1:{port}/api/v1/auth/sso/callback\"\n",
-            provider.issuer
-        ),
-    )?;
+    let (file, port) = sso_file(&provider, dir.path(), "")?;
     let t = TestServer::start(|c| {
-        c.sso = Some(file.clone());
+        c.sso = Some(file);
         c.app_port = port;
     })
     .await?;
@@ -217,11 +232,12 @@ async fn only_a_well_signed_live_token_for_this_client_and_nonce_signs_in() -> R
         (Issue::Tampered, "Signature verification failed"),
         (Issue::Expired, "Expired"),
         (Issue::OtherAudience, "Invalid audiences"),
+        (Issue::OtherIssuer, "Invalid issuer"),
         (Issue::OtherNonce, "Invalid nonce"),
     ] {
         *provider.issue.lock().map_err(|e| e.to_string())? = issue;
         let (status, session, page) = sign_in(&t, &provider).await?;
-        assert_eq!((status, session), (403, false), "{issue:?}: {page}");
+        assert_eq!((status, session), (403, None), "{issue:?}: {page}");
         assert!(
             page.contains("The sign-in was refused") && page.contains(says),
             "{issue:?}: {page}"
@@ -229,17 +245,111 @@ async fn only_a_well_signed_live_token_for_this_client_and_nonce_signs_in() -> R
     }
     *provider.issue.lock().map_err(|e| e.to_string())? = Issue::Valid;
     let (status, session, page) = sign_in(&t, &provider).await?;
-    assert_eq!((status, session), (303, true), "{page}");
+    assert_eq!((status, session.is_some()), (303, true), "{page}");
 
     // The provider rotates its key: a token signed by the new one has the keys read again.
     *provider.signing.lock().map_err(|e| e.to_string())? = 1;
     *provider.published.lock().map_err(|e| e.to_string())? = vec![1];
     let (status, session, page) = sign_in(&t, &provider).await?;
-    assert_eq!((status, session), (303, true), "rotated: {page}");
+    assert_eq!((status, session.is_some()), (303, true), "rotated: {page}");
 
     // A callback without the flow cookie this browser started with is refused.
     let stray = unfollowed(&t.app_url("/api/v1/auth/sso/callback?code=c&state=s"), None).await?;
     assert_eq!(stray.status, 400, "{}", stray.text());
+    Ok(())
+}
+
+/// A single sign-on file over `provider` in `dir`, with `rest` (TOML) as well, for a server
+/// on the port it names (the callback's address is the server's: its port chosen first).
+fn sso_file(
+    provider: &Provider,
+    dir: &std::path::Path,
+    rest: &str,
+) -> Result<(std::path::PathBuf, u16)> {
+    let port = free_port()?;
+    let file = dir.join(format!("sso-{port}.toml"));
+    std::fs::write(
+        &file,
+        format!(
+            "issuer = \"{}\"\nclient_id = \"agentrace\"\n\
+             redirect_url = \"http://127.0.0.1:{port}/api/v1/auth/sso/callback\"\n{rest}",
+            provider.issuer
+        ),
+    )?;
+    Ok((file, port))
+}
+
+/// The organization role of the person signed in with `cookie`.
+async fn role_of(t: &TestServer, cookie: &str) -> Result<String> {
+    let session = get(&t.app_url("/api/v1/auth/session"), &[("cookie", cookie)])
+        .await?
+        .json()?;
+    Ok(session["person"]["role"]
+        .as_str()
+        .ok_or_else(|| format!("no person: {session}"))?
+        .to_owned())
+}
+
+#[tokio::test]
+async fn groups_give_roles_synced_at_each_login_or_kept_and_strangers_need_an_invitation() -> Result
+{
+    let provider = provider().await?;
+    let dir = tempfile::tempdir()?;
+    let signed = |who: &str, groups: &[&str]| -> Result {
+        *provider.person.lock().map_err(|e| e.to_string())? = (
+            who.to_owned(),
+            groups.iter().map(|g| (*g).to_owned()).collect(),
+        );
+        Ok(())
+    };
+    // Roles synced at each login.
+    let (file, port) = sso_file(
+        &provider,
+        dir.path(),
+        "sync_roles = true\n[organization_roles]\nplatform = \"admin\"\n",
+    )?;
+    let t = TestServer::start(|c| {
+        c.sso = Some(file);
+        c.app_port = port;
+    })
+    .await?;
+    signed("ada@example.com", &["platform"])?;
+    let (status, cookie, page) = sign_in(&t, &provider).await?;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(role_of(&t, &cookie.ok_or("a session")?).await?, "admin");
+    signed("ada@example.com", &[])?;
+    let (_, cookie, page) = sign_in(&t, &provider).await?;
+    assert_eq!(
+        role_of(&t, &cookie.ok_or_else(|| page.clone())?).await?,
+        "viewer",
+        "left the group: synced down"
+    );
+    // Kept as they are, and nobody new made.
+    let (file, port) = sso_file(
+        &provider,
+        dir.path(),
+        "sync_roles = false\nprovisioning = false\n[organization_roles]\nplatform = \"admin\"\n",
+    )?;
+    let t = t
+        .restart(|c| {
+            c.sso = Some(file);
+            c.app_port = port;
+        })
+        .await?;
+    signed("ada@example.com", &["platform"])?;
+    let (_, cookie, page) = sign_in(&t, &provider).await?;
+    assert_eq!(
+        role_of(&t, &cookie.ok_or_else(|| page.clone())?).await?,
+        "viewer",
+        "roles kept: the group is not read again"
+    );
+    signed("bob@example.com", &["platform"])?;
+    let (status, cookie, page) = sign_in(&t, &provider).await?;
+    assert_eq!((status, cookie), (403, None), "{page}");
+    assert!(
+        page.contains("bob@example.com has no account on this server"),
+        "{page}"
+    );
     Ok(())
 }
 

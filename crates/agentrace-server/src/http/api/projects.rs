@@ -11,10 +11,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::params::Params;
 use crate::http::api_base::ApiError;
+use crate::http::audit::AuditChange;
 use crate::http::scope::Scope;
 use crate::http::state::AppState;
 use crate::store::directory::{Principal, new_secret};
@@ -195,7 +198,7 @@ pub(super) async fn rename(
     Path(name): Path<String>,
     p: Params,
     body: Bytes,
-) -> Result<Json<ProjectView>, ApiError> {
+) -> Result<Response, ApiError> {
     p.finish()?;
     organization_admin(&scope, "renaming a project")?;
     let project = visible(&state, &scope.principal, &name).await?;
@@ -203,7 +206,12 @@ pub(super) async fn rename(
     let new = ProjectName::new(&named.name).map_err(|e| ApiError::bad("name", e))?;
     let renamed = organization(&state, move |o| o.rename_project(project.id, &new)).await?;
     state.directory.forget();
-    Ok(Json(ProjectView::of(&renamed)))
+    let mut response = Json(ProjectView::of(&renamed)).into_response();
+    response.extensions_mut().insert(AuditChange {
+        before: Some(json!({ "name": project.name.as_str() }).to_string()),
+        after: Some(json!({ "name": renamed.name.as_str() }).to_string()),
+    });
+    Ok(response)
 }
 
 /// `DELETE /projects/{name}`: its data, its keys, the project; any but the last (409). The
