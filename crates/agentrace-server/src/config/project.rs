@@ -283,8 +283,21 @@ impl RuleIn {
 }
 
 impl Setting {
-    /// Reads the document of `kind`; the error says what is wrong with it.
+    /// Reads the document of `kind`; the error says what is wrong with it. A document is a
+    /// JSON object, whatever its kind (serde would read some structures from an array too).
     pub fn read(kind: SettingKind, document: serde_json::Value) -> Result<Self, String> {
+        if !document.is_object() {
+            return Err(format!(
+                "a setting's document is a JSON object, not {}",
+                match document {
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    _ => "null",
+                }
+            ));
+        }
         match kind {
             SettingKind::Budgets => budgets_from_value(document).map(Self::Budgets),
             SettingKind::Prices => PriceTable::from_json(&document.to_string())
@@ -468,6 +481,17 @@ mod tests {
                 SettingKind::Forwarding,
                 json!({}),
                 "missing field `endpoint`",
+            ),
+            // Found by Schemathesis: an array read as the structure of `scores`.
+            (
+                SettingKind::Scores,
+                json!([]),
+                "a JSON object, not an array",
+            ),
+            (
+                SettingKind::Retention,
+                json!("7d"),
+                "a JSON object, not a string",
             ),
         ] {
             let e = read(kind, bad).err().unwrap_or_default();

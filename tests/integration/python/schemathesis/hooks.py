@@ -1,8 +1,9 @@
 """Schemathesis hooks for agentrace's API: the rules between parameters that an OpenAPI
 document cannot state (each parameter's own grammar is in the document, as patterns).
 
-Schemathesis generates each query parameter on its own. Seven rules of the API join two
-parameters, and a request that breaks one is refused with 400 as documented:
+Schemathesis generates each query parameter on its own. Nine rules of the API join two
+parameters (or a parameter and the server's configuration), and a request that breaks one is
+refused with 400 as documented:
 
 - `to` must be after `from` (for /report, `to` defaults to now);
 - a report (`/report`) covers at most 366 days from `from` to `to`;
@@ -12,7 +13,10 @@ parameters, and a request that breaks one is refused with 400 as documented:
 - a budget check estimated from a prompt or a token count needs a `model` the price book knows
   (the document cannot list every priced model);
 - `score_min` and `score_max` bound the score that `score` names, and need it;
-- `sort=score` orders by the score that `score` names, and needs it.
+- `sort=score` orders by the score that `score` names, and needs it;
+- the audit log is narrowed by `project` (a name) or by `scope`, not both;
+- an invitation is taken with a `password` where password login is on (the server under test),
+  without one where it is off: the document cannot tie a body's field to a server's setting.
 
 An evaluator rule given with `PUT /evaluators/{name}` is checked whole, beyond what its schema
 states: a `name` in the body is the path's; an `llm_judge` names a judge of the evaluators file
@@ -44,6 +48,8 @@ JOINT_RULES = (
     ("score_min", "needs `score`"),
     ("score_max", "needs `score`"),
     ("sort", "needs `score`"),
+    ("scope", "or `scope`, not both"),
+    ("password", "choose one (12 characters at least)"),
 )
 
 # Words of the server's message for each check of a rule beyond its schema; see the module's
