@@ -278,39 +278,20 @@ async fn projects_and_their_keys_through_the_cli() -> TestResult {
         .await?;
     assert_eq!(answer.status(), 200);
     let db = db.to_string_lossy().into_owned();
-    let traces = |project: &str| -> Result<String, Box<dyn std::error::Error>> {
+    // A command reading the store directly, in `project`: its output.
+    let in_store = |project: &str, args: &[&str]| -> Result<String, Box<dyn std::error::Error>> {
         let output = Command::new(env!("CARGO_BIN_EXE_agentrace"))
-            .args([
-                "--db",
-                &db,
-                "--project",
-                project,
-                "traces",
-                "list",
-                "--json",
-            ])
+            .args(["--db", &db, "--project", project])
+            .args(args)
             .output()?;
         assert!(output.status.success(), "{output:?}");
         Ok(String::from_utf8(output.stdout)?)
     };
+    let traces = |project: &str| in_store(project, &["traces", "list", "--json"]);
     assert!(traces("alpha")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
     assert!(!traces("default")?.contains("5b8aa5a2d2c872e8321cf37308d69df2"));
     // An export of a project holds its records only.
-    let export = |project: &str| -> Result<String, Box<dyn std::error::Error>> {
-        let output = Command::new(env!("CARGO_BIN_EXE_agentrace"))
-            .args([
-                "--db",
-                &db,
-                "--project",
-                project,
-                "export",
-                "--since",
-                "30d",
-            ])
-            .output()?;
-        assert!(output.status.success(), "{output:?}");
-        Ok(String::from_utf8(output.stdout)?)
-    };
+    let export = |project: &str| in_store(project, &["export", "--since", "30d"]);
     let alpha = export("alpha")?;
     assert_eq!(alpha.lines().count(), 2, "alpha's two spans: {alpha}");
     assert!(
