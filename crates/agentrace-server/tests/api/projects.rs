@@ -366,3 +366,70 @@ async fn each_scope_is_refused_what_it_lacks() -> TestResult {
     assert_eq!(status, 200);
     Ok(())
 }
+
+/// A key revoked on one node stops acting on another within the bound docs/projects.md
+/// states (each node trusts what it read for 5 s, then one store read: 6 s at most), on
+/// either store. (This API is an open server's, where a secret it does not know is no
+/// credential, the organization's: a revoked key of `beta` then reads `default`, where a
+/// server with a token refuses it — tests/server/access.rs.)
+#[tokio::test]
+async fn a_key_revoked_on_one_node_stops_on_another_within_the_bound() -> TestResult {
+    let api = Api::start().await?;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/projects",
+            None,
+            None,
+            Some(&json!({"name": "beta"})),
+        )
+        .await?;
+    assert_eq!(status, 201);
+    let node = api.another_node().await?;
+    let secret = key(&api, "beta", "read").await?;
+    // Beta has no trace; default has the fixtures'.
+    assert_eq!(
+        traces_with(&node, &secret).await?,
+        0,
+        "the key reads beta on the other node"
+    );
+    let keys = api.ok("/projects/beta/keys", "Keys").await?;
+    let id = keys["keys"][0]["id"].as_u64().ok_or("the key's id")?;
+    let revoked = std::time::Instant::now();
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/projects/beta/keys/{id}"),
+            None,
+            None,
+            None,
+        )
+        .await?;
+    assert_eq!(status, 204);
+    assert!(
+        traces_with(&api, &secret).await? > 0,
+        "at once on the node that revoked it"
+    );
+    while traces_with(&node, &secret).await? == 0 {
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(6),
+            "the other node still takes the key after {:?}",
+            revoked.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    println!(
+        "a revoked key stopped on the other node after {:?} (bound: 6 s)",
+        revoked.elapsed()
+    );
+    Ok(())
+}
+
+/// How many traces `/traces` lists with `secret`.
+async fn traces_with(api: &Api, secret: &str) -> Result<usize, crate::support::Error> {
+    let (status, page) = api
+        .call(Method::GET, "/traces", Some(secret), None, None)
+        .await?;
+    assert_eq!(status, 200, "{page}");
+    Ok(page["traces"].as_array().map_or(0, Vec::len))
+}

@@ -178,6 +178,35 @@ async fn the_first_owner_logs_in_and_a_wrong_password_locks_the_account_out() ->
         .call(&t, reqwest::Method::GET, "/traces", None, None)
         .await?;
     assert_eq!(status, 200);
+    // Failed logins and the lock-out are in the audit log, by the account named, from the
+    // address; a logout too.
+    let (_, audit) = ada
+        .call(
+            &t,
+            reqwest::Method::GET,
+            "/audit?action=login.failed",
+            None,
+            None,
+        )
+        .await?;
+    let failed: Vec<(&Value, &Value, &Value)> = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (&e["actor"]["name"], &e["target"], &e["address"]))
+        .collect();
+    let wrong = (
+        &json!(OWNER),
+        &json!("wrong e-mail or password"),
+        &json!("127.0.0.1"),
+    );
+    let locked = (&json!(OWNER), &json!("throttled"), &json!("127.0.0.1"));
+    assert_eq!(failed.iter().filter(|f| **f == wrong).count(), 5, "{audit}");
+    assert!(failed.contains(&locked), "{audit}");
+    let (status, _) = ada
+        .call(&t, reqwest::Method::POST, "/auth/logout", None, None)
+        .await?;
+    assert_eq!(status, 204);
 
     // The first owner is made only in a store without people: a restart naming another makes
     // nobody, and its password opens nothing.
@@ -204,6 +233,10 @@ async fn the_first_owner_logs_in_and_a_wrong_password_locks_the_account_out() ->
         .map(|p| &p["email"])
         .collect();
     assert_eq!(emails, [&json!(OWNER)], "{people}");
+    let (_, audit) = ada
+        .call(&t, reqwest::Method::GET, "/audit?action=logout", None, None)
+        .await?;
+    assert_eq!(audit["entries"][0]["actor"]["name"], OWNER, "{audit}");
     Ok(())
 }
 

@@ -427,18 +427,27 @@ pub(super) async fn logout(
         if let Some(people) = auth.people() {
             let hash = secret_hash(id);
             let organization = auth.directory().organization().clone();
+            // The session's person, named in the audit log as at their login.
             let ended = tokio::task::spawn_blocking(move || {
                 let session = organization.session(&hash).ok().flatten();
                 organization.delete_session(&hash).ok();
-                session
+                session.map(|s| {
+                    let email = organization
+                        .user(s.user)
+                        .ok()
+                        .flatten()
+                        .map(|u| u.email)
+                        .unwrap_or_default();
+                    (s.user, email)
+                })
             })
             .await
             .ok()
             .flatten();
             auth.directory().forget();
-            if let Some(session) = ended {
+            if let Some((user, email)) = ended {
                 let e = entry(
-                    Actor::new("user", Some(session.user.0), ""),
+                    Actor::new("user", Some(user.0), email),
                     ("logout", "session"),
                     address.text(),
                     204,
