@@ -82,7 +82,7 @@ pub use agentrace_core::{
 };
 pub use agentrace_core::{
     budget, capture, civil, content, cost, events, json_fields, metrics, model_call, normalize,
-    propagation, semconv, serde_duration, sink, spans, tokenize,
+    propagation, search, semconv, serde_duration, sink, spans, tokenize,
 };
 pub use init::{Builder, env, init};
 

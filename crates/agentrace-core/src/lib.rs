@@ -92,6 +92,7 @@ pub mod propagation;
 #[cfg_attr(docsrs, doc(cfg(feature = "redact")))]
 pub mod redact;
 mod sampling;
+pub mod search;
 pub mod semconv;
 pub mod serde_duration;
 pub mod sink;
