@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentrace_core::search::Query;
 use agentrace_core::{AttributeValue, Score, SpanKind, SpanRecord};
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +90,11 @@ pub struct SpanMatch {
     /// such as `langfuse.trace.tags`, matches when it holds the value).
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// A query in agentrace's filter syntax (docs/search.md) the span must match as well:
+    /// `kind:llm cost:>0.05 -agent:tester`, `"refund" attr.customer.tier:gold`. Scores are
+    /// not known when a span arrives: a query naming one is refused.
+    #[serde(default)]
+    pub query: Option<String>,
 }
 
 impl SpanMatch {
@@ -159,6 +165,8 @@ pub struct Rule {
     pub evaluator: Arc<dyn Evaluator>,
     /// The judge it asks, if any (its name).
     pub judge: Option<String>,
+    /// Its filter's query, read.
+    query: Option<Query>,
 }
 
 impl Rule {
@@ -178,6 +186,15 @@ impl Rule {
         if !(0.0..=1.0).contains(&spec.sample) {
             return Err(format!("{what}: sample {} is not from 0 to 1", spec.sample));
         }
+        let query = match &spec.filter.query {
+            Some(text) => {
+                let query = Query::parse(text)
+                    .and_then(|q| q.check_in_memory(text).map(|()| q))
+                    .map_err(|e| format!("{what}: filter.query: {}", e.pointer(text)))?;
+                Some(query)
+            }
+            None => None,
+        };
         let (evaluator, judge): (Arc<dyn Evaluator>, _) = match &spec.check {
             CheckSpec::LlmJudge(check) => {
                 let client = judges
@@ -199,6 +216,7 @@ impl Rule {
             spec,
             evaluator,
             judge,
+            query,
         })
     }
 
@@ -211,7 +229,8 @@ impl Rule {
         if self.spec.target == TargetKind::Trace && span.parent_span_id.is_some() {
             return false;
         }
-        if !self.spec.filter.matches(span) {
+        if !self.spec.filter.matches(span) || self.query.as_ref().is_some_and(|q| !q.matches(span))
+        {
             return false;
         }
         let id = match self.spec.target {
@@ -450,6 +469,36 @@ check = { type = "llm_judge", judge = "mini", prompt = "Rate {{output}}", max = 
             "[[evaluator]]\nname = \"x\"\ncheck = { type = \"regex\", patern = \"a\" }",
         );
         assert!(typo.is_err(), "unknown fields are refused");
+    }
+
+    #[test]
+    fn a_rules_query_narrows_its_targets_and_a_bad_one_points_at_its_token() -> Result<(), String> {
+        let e = load(
+            "[[evaluator]]\nname = \"dear\"\nfilter = { kind = \"llm\", query = \"model:gpt-4o* -agent:tester\" }\ncheck = { type = \"tool_error\" }",
+        )?;
+        let rule = &e.rules[0];
+        let trace = TraceId::from_bytes([5; 16]);
+        let mut span = llm_span(trace, None, 0);
+        span.response_model = Some("gpt-4o-2024-08-06".into());
+        assert!(rule.wants(&span));
+        span.agent_name = Some("tester".into());
+        assert!(!rule.wants(&span), "the query's negation");
+        for (query, says) in [
+            ("model:gpt-4o* modle:x", "`modle` is not a field"),
+            ("score.helpful:<0.5", "before any score is given"),
+        ] {
+            let text = format!(
+                "[[evaluator]]\nname = \"x\"\nfilter = {{ query = \"{query}\" }}\ncheck = {{ type = \"tool_error\" }}"
+            );
+            let got = load(&text).err().unwrap_or_default();
+            assert!(
+                got.starts_with("evaluator \"x\": filter.query: ")
+                    && got.contains(says)
+                    && got.contains('^'),
+                "{got}"
+            );
+        }
+        Ok(())
     }
 
     #[test]

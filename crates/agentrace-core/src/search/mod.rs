@@ -30,6 +30,7 @@
 //! ```
 
 mod lex;
+mod matching;
 mod parse;
 mod value;
 

@@ -189,3 +189,89 @@ fn limits_hold_and_no_input_panics() {
         }
     }
 }
+
+mod in_memory {
+    use super::*;
+    use crate::{
+        AttributeValue, Cost, Resource, SpanKind, SpanRecord, SpanStatus, TokenUsage, Usd,
+    };
+
+    fn span() -> SpanRecord {
+        let mut s = SpanRecord::new(
+            crate::TraceId::from_bytes([1; 16]),
+            crate::SpanId::from_bytes([2; 8]),
+            "chat gpt-4o",
+            1_000_000_000,
+            3_500_000_000,
+            std::sync::Arc::new(Resource::new("checkout")),
+        );
+        s.kind = SpanKind::Llm;
+        s.response_model = Some("gpt-4o-2024-08-06".into());
+        s.agent_name = Some("planner".into());
+        s.usage = TokenUsage {
+            input_tokens: 1_200,
+            output_tokens: 80,
+            ..TokenUsage::default()
+        };
+        s.cost = Some(Cost::from_parts(
+            Usd::from_dollars(0.03),
+            Usd::ZERO,
+            Usd::ZERO,
+            Usd::from_dollars(0.04),
+        ));
+        s.status = SpanStatus::error("Rate limit exceeded: retry later");
+        s.attributes.insert(
+            "gen_ai.input.messages",
+            AttributeValue::from(r#"[{"role":"user","parts":[{"type":"text","content":"Which agents need TRACING?"}]}]"#),
+        );
+        s.attributes
+            .insert("customer.id", AttributeValue::from("acme"));
+        s.attributes.insert("retries", AttributeValue::from(4_i64));
+        s
+    }
+
+    fn judged(text: &str) -> bool {
+        parsed(text).matches(&span())
+    }
+
+    #[test]
+    fn a_span_is_judged_as_the_query_says() {
+        for (text, expected) in [
+            ("", true),
+            ("tracing", true),
+            ("\"which agents\"", true),
+            ("\"rate limit\"", true),
+            ("checkout", false),
+            ("nowhere", false),
+            ("kind:llm", true),
+            ("kind:tool", false),
+            ("model:gpt-4o*", true),
+            ("model:gpt-4o", false),
+            ("agent:PLANNER", true),
+            ("status:error", true),
+            ("error:\"rate limit\"", true),
+            ("duration:>2s", true),
+            ("duration:>=3s", false),
+            ("cost:>0.05", true),
+            ("cost:<$0.05", false),
+            ("input_tokens:1200 output_tokens:<100", true),
+            ("attr.customer.id:acme", true),
+            ("attr.retries:>3", true),
+            ("attr.retries:>4", false),
+            ("has:attr.customer.id -has:attr.tenant", true),
+            ("kind:tool OR agent:planner", true),
+            ("-(kind:llm status:error)", false),
+        ] {
+            assert_eq!(judged(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_score_is_refused_where_spans_are_judged_as_they_arrive() {
+        let text = "kind:llm score.helpful:<0.5";
+        let e = parsed(text).check_in_memory(text).expect_err("refused");
+        assert_eq!(e.at, 9..27);
+        assert!(e.message.contains("before any score is given"), "{e}");
+        assert!(parsed("kind:llm").check_in_memory("kind:llm").is_ok());
+    }
+}

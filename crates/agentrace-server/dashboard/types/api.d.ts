@@ -986,6 +986,8 @@ declare namespace Api {
       name?: string | null;
       service?: string | null;
       tags?: { [key: string]: string };
+      /** A query in agentrace's filter syntax (docs/search.md) the span must match as well, e.g. `model:gpt-4o* cost:>0.05 -agent:tester`; a query naming a score is refused (a span is judged as it arrives). A query that cannot be read: 400, its message pointing at the offending token. */
+      query?: string | null;
     };
     sample?: number;
     delay?: string | null;

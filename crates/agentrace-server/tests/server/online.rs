@@ -453,6 +453,12 @@ async fn rules_given_through_the_api_run_at_once_outlive_a_restart_and_follow_th
             400,
             "sample",
         ),
+        (
+            "/evaluators/short",
+            json!({"filter": {"query": "kind:llm cost:>cheap"}, "check": {"type": "json_valid"}}),
+            400,
+            "filter.query: kind:llm cost:>cheap\n              ^^^^^^\n`cost` compares numbers",
+        ),
     ] {
         let (got, answer) = call(&t, Method::PUT, path, body).await?;
         assert_eq!(got, status, "{path}: {answer}");

@@ -21,7 +21,8 @@ refused with 400 as documented:
 An evaluator rule given with `PUT /evaluators/{name}` is checked whole, beyond what its schema
 states: a `name` in the body is the path's; an `llm_judge` names a judge of the evaluators file
 (the demo has none); a regular expression or a JSON Schema compiles; a length's `min` is not
-above its `max`, and it has one of them; a name is not only spaces.
+above its `max`, and it has one of them; a name is not only spaces; a filter's `query` reads in
+agentrace's filter syntax (docs/search.md), which a pattern cannot state.
 
 A project's setting given with `PUT /settings/{kind}` is a document in the shape of its kind
 (the budgets file's for `budgets`, a price file for `prices`, …): the document states it per
@@ -62,6 +63,7 @@ RULE_CHECKS = (
     "min is above max",
     "a length check needs min, max or both",
     "a name of 1 to",
+    ": filter.query: ",
 )
 RULE_OPERATION = ("PUT", "/evaluators/{name}")
 SETTING_OPERATION = ("PUT", "/settings/{kind}")
