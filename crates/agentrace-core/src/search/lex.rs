@@ -20,6 +20,8 @@ pub(super) enum Token {
         text: String,
         /// Whether the text was quoted (then `OR`, `*` and `>` are plain text).
         quoted: bool,
+        /// A `*` right after a quoted value: a prefix that needed quotes (`name:"chat g"*`).
+        star: bool,
         /// The value's range (the whole word's, for a word without a key).
         value_at: Range<usize>,
     },
@@ -61,6 +63,7 @@ pub(super) fn tokens(query: &str) -> Result<Vec<(Token, Range<usize>)>, QueryErr
                         key: None,
                         text,
                         quoted: true,
+                        star: false,
                         value_at: start..end,
                     },
                     start..end,
@@ -113,13 +116,19 @@ fn word(
             chars.next();
             end = i + 1;
             if let Some(&(q, '"')) = chars.peek() {
-                let (text, after) = phrase(query, chars, q)?;
+                let (text, mut after) = phrase(query, chars, q)?;
+                let star = chars.peek().is_some_and(|&(_, c)| c == '*');
+                if star {
+                    chars.next();
+                    after += 1;
+                }
                 let key = query[start..i].to_owned();
                 return Ok((
                     Token::Word {
                         key: Some((key, start..i)),
                         text,
                         quoted: true,
+                        star,
                         value_at: q..after,
                     },
                     start..after,
@@ -142,12 +151,14 @@ fn word(
             key: Some((query[start..i].to_owned(), start..i)),
             text: query[i + 1..end].to_owned(),
             quoted: false,
+            star: false,
             value_at: i + 1..end,
         },
         None => Token::Word {
             key: None,
             text: query[start..end].to_owned(),
             quoted: false,
+            star: false,
             value_at: start..end,
         },
     };

@@ -279,7 +279,7 @@ impl fmt::Display for Expr {
             Self::And(all) => joined(f, all, " "),
             Self::Or(all) => joined(f, all, " OR "),
             Self::Not(e) => match **e {
-                Self::Term(..) => write!(f, "-{e}"),
+                Self::Term(..) | Self::Not(_) => write!(f, "-{e}"),
                 _ => write!(f, "-({e})"),
             },
             Self::Term(t, _) => t.fmt(f),

@@ -161,13 +161,20 @@ impl Parser<'_> {
                 key,
                 text,
                 quoted,
+                star,
                 value_at,
             } => {
                 self.terms += 1;
                 if self.terms > MAX_TERMS {
                     return Err(self.error(at, format!("a query holds {MAX_TERMS} terms at most")));
                 }
-                let term = self.term(key, &text, quoted, value_at)?;
+                let written = Written {
+                    text: &text,
+                    quoted,
+                    star,
+                    at: value_at,
+                };
+                let term = self.term(key, written)?;
                 Ok(Expr::Term(term, at))
             }
         }
@@ -177,24 +184,22 @@ impl Parser<'_> {
     fn term(
         &self,
         key: Option<(String, Range<usize>)>,
-        text: &str,
-        quoted: bool,
-        value_at: Range<usize>,
+        value: Written<'_>,
     ) -> Result<Term, QueryError> {
         let Some((key, key_at)) = key else {
-            return Ok(Term::Text(text.to_owned()));
+            return Ok(Term::Text(value.text.to_owned()));
         };
         if key == "has" {
-            return match text.strip_prefix("attr.").filter(|k| !k.is_empty()) {
-                Some(attribute) if !quoted => Ok(Term::HasAttribute(attribute.to_owned())),
-                _ => Err(self.error(value_at, "`has:` takes an attribute: has:attr.<key>")),
+            return match value.text.strip_prefix("attr.").filter(|k| !k.is_empty()) {
+                Some(attribute) if !value.quoted => Ok(Term::HasAttribute(attribute.to_owned())),
+                _ => Err(self.error(value.at, "`has:` takes an attribute: has:attr.<key>")),
             };
         }
         if let Some(attribute) = key.strip_prefix("attr.") {
             if attribute.is_empty() {
                 return Err(self.error(key_at, "`attr.` names an attribute: attr.<key>:<value>"));
             }
-            let c = comparison(self.text, None, text, quoted, value_at)?;
+            let c = comparison(self.text, None, &value)?;
             return Ok(Term::Attribute(attribute.to_owned(), c));
         }
         let Some(field) = Field::named(&key) else {
@@ -203,7 +208,15 @@ impl Parser<'_> {
                 format!("`{key}` is not a field: write one of {}", Field::names()),
             ));
         };
-        let c = comparison(self.text, Some(&field), text, quoted, value_at)?;
+        let c = comparison(self.text, Some(&field), &value)?;
         Ok(Term::Field(field, c))
     }
+}
+
+/// A value as written: its text, whether quoted, whether a `*` followed the quotes, where.
+pub(super) struct Written<'a> {
+    pub(super) text: &'a str,
+    pub(super) quoted: bool,
+    pub(super) star: bool,
+    pub(super) at: Range<usize>,
 }

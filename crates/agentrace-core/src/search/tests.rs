@@ -33,7 +33,9 @@ fn each_kind_of_term_reads_and_writes_back_the_same() {
         "agent:planner OR agent:writer",
         "(agent:planner OR agent:writer) status:error",
         "-(kind:tool OR kind:llm)",
+        "--kind:llm",
         "name:\"chat gpt-4o\"",
+        "name:\"chat g\"*",
         "\"say \\\"hi\\\"\"",
         "error:timeout",
     ] {

@@ -2,9 +2,9 @@
 //! what with (text, a number, a duration), read for the field that takes it.
 
 use std::fmt;
-use std::ops::Range;
 use std::time::Duration;
 
+use super::parse::Written;
 use super::{Field, QueryError};
 use crate::SpanKind;
 
@@ -76,16 +76,28 @@ const KIND_NAMES: [&str; SpanKind::ALL.len()] = {
     names
 };
 
-/// Reads `text` (at `at` in `query`) as the value of `field` (`None`: an attribute).
+/// Reads `written` (in `query`) as the value of `field` (`None`: an attribute).
 pub(super) fn comparison(
     query: &str,
     field: Option<&Field>,
-    text: &str,
-    quoted: bool,
-    at: Range<usize>,
+    written: &Written<'_>,
 ) -> Result<Comparison, QueryError> {
+    let Written {
+        text, quoted, star, ..
+    } = *written;
     let what = field.map_or_else(|| "an attribute".to_owned(), |f| format!("`{}`", f.name()));
-    let error = |message: String| Err(QueryError::new(query, at.clone(), message));
+    let error = |message: String| Err(QueryError::new(query, written.at.clone(), message));
+    let kind = kind_of(field);
+    if star {
+        return match kind {
+            Kind::Text | Kind::TextOrNumber if !text.is_empty() => {
+                Ok(Comparison::Prefix(text.to_owned()))
+            }
+            _ => error(format!(
+                "{what}: `*` ends a prefix of text, after at least one character"
+            )),
+        };
+    }
     let (op, rest) = if quoted {
         ("", text)
     } else {
@@ -100,7 +112,6 @@ pub(super) fn comparison(
             if op.is_empty() { ":" } else { op }
         ));
     }
-    let kind = kind_of(field);
     let value = match kind {
         Kind::Number => match number(rest) {
             Some(n) => Value::Number(n),
