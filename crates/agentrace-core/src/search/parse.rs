@@ -10,7 +10,7 @@
 use std::ops::Range;
 
 use super::lex::{Token, tokens};
-use super::value::comparison;
+use super::value::{Written, comparison};
 use super::{Expr, Field, MAX_DEPTH, MAX_LEN, MAX_TERMS, QueryError, Term};
 
 /// `text` read as a query.
@@ -211,12 +211,4 @@ impl Parser<'_> {
         let c = comparison(self.text, Some(&field), &value)?;
         Ok(Term::Field(field, c))
     }
-}
-
-/// A value as written: its text, whether quoted, whether a `*` followed the quotes, where.
-pub(super) struct Written<'a> {
-    pub(super) text: &'a str,
-    pub(super) quoted: bool,
-    pub(super) star: bool,
-    pub(super) at: Range<usize>,
 }

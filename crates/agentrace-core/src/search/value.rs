@@ -2,11 +2,19 @@
 //! what with (text, a number, a duration), read for the field that takes it.
 
 use std::fmt;
+use std::ops::Range;
 use std::time::Duration;
 
-use super::parse::Written;
 use super::{Field, QueryError};
 use crate::SpanKind;
+
+/// A value as written: its text, whether quoted, whether a `*` followed the quotes, where.
+pub(super) struct Written<'a> {
+    pub(super) text: &'a str,
+    pub(super) quoted: bool,
+    pub(super) star: bool,
+    pub(super) at: Range<usize>,
+}
 
 /// How a value compares, and with what.
 #[derive(Debug, Clone, PartialEq)]
