@@ -131,16 +131,7 @@ async fn walk(api: &Api, node: &Api) -> TestResult {
         )
         .await?;
     assert_eq!(status, 200, "{set}");
-    let (status, _) = api
-        .call(
-            Method::POST,
-            "/projects",
-            None,
-            None,
-            Some(&json!({"name": "a"})),
-        )
-        .await?;
-    assert_eq!(status, 201);
+    api.create_project("a").await?;
     let (status, key) = api
         .call(
             Method::POST,

@@ -192,16 +192,7 @@ async fn projects_and_keys_follow_the_contract() -> TestResult {
 #[tokio::test]
 async fn a_projects_key_sees_its_project_only() -> TestResult {
     let api = Api::start().await?;
-    let (status, _) = api
-        .call(
-            Method::POST,
-            "/projects",
-            None,
-            None,
-            Some(&json!({"name": "beta"})),
-        )
-        .await?;
-    assert_eq!(status, 201);
+    api.create_project("beta").await?;
     let read = key(&api, "beta", "read").await?;
     let write = key(&api, "beta", "write").await?;
     let trace = api.runs[3].trace_id.to_string();
@@ -375,16 +366,7 @@ async fn each_scope_is_refused_what_it_lacks() -> TestResult {
 #[tokio::test]
 async fn a_key_revoked_on_one_node_stops_on_another_within_the_bound() -> TestResult {
     let api = Api::start().await?;
-    let (status, _) = api
-        .call(
-            Method::POST,
-            "/projects",
-            None,
-            None,
-            Some(&json!({"name": "beta"})),
-        )
-        .await?;
-    assert_eq!(status, 201);
+    api.create_project("beta").await?;
     let node = api.another_node().await?;
     let secret = key(&api, "beta", "read").await?;
     // Beta has no trace; default has the fixtures'.

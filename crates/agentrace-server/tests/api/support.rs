@@ -412,6 +412,16 @@ impl Api {
         Ok((status, body))
     }
 
+    /// Creates the project `name` as the organization (its status must be 201).
+    pub(crate) async fn create_project(&self, name: &str) -> Result<(), Error> {
+        let body = serde_json::json!({ "name": name });
+        let (status, answer) = self
+            .call(reqwest::Method::POST, "/projects", None, None, Some(&body))
+            .await?;
+        assert_eq!(status, 201, "creating {name}: {answer}");
+        Ok(())
+    }
+
     /// `method` `path` (under `/api/v1`) with `bearer` as the credential, `project` in the
     /// `x-agentrace-project` header and `body` as JSON, each if given: status, and the JSON
     /// body if there is one.
