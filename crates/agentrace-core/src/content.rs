@@ -8,7 +8,7 @@
 //!
 //! | dialect | where |
 //! |---|---|
-//! | OTel GenAI ≥ 1.37 | `gen_ai.system_instructions`, `gen_ai.input.messages`, `gen_ai.output.messages` (JSON: `{role, parts: [{type: text \| tool_call \| tool_call_response \| any other (generic: its `content`, else its JSON)}]}`); the tools offered: `gen_ai.tool.definitions`; tools: `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
+//! | OTel GenAI ≥ 1.37 | `gen_ai.system_instructions`, `gen_ai.input.messages` (or only the new ones, `gen_ai.input.messages_delta`), `gen_ai.output.messages` (JSON: `{role, parts: [{type: text \| tool_call \| tool_call_response \| any other (generic: its `content`, else its JSON)}]}`); the tools offered: `gen_ai.tool.definitions`; tools: `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result` |
 //! | OTel GenAI 1.28–1.36 | span events `gen_ai.system.message`, `gen_ai.user.message`, `gen_ai.assistant.message`, `gen_ai.tool.message`, `gen_ai.choice` |
 //! | OTel GenAI ≤ 1.27 | span events `gen_ai.content.prompt` / `gen_ai.content.completion` with `gen_ai.prompt` / `gen_ai.completion` (JSON) |
 //! | OpenLLMetry | `gen_ai.prompt.{i}.role/content`, `gen_ai.completion.{i}.role/content/finish_reason/tool_calls.{j}.name/arguments` |
@@ -148,6 +148,10 @@ pub struct SpanContent {
     /// The messages sent (the prompt, the conversation so far).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub input: Vec<Message>,
+    /// Whether [`input`](Self::input) holds only the messages added since the model's previous
+    /// call (`gen_ai.input.messages_delta`), not the whole conversation.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub input_is_delta: bool,
     /// The messages received (the model's answer, or a span's output).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub output: Vec<Message>,
@@ -191,6 +195,10 @@ impl SpanContent {
                 c.output = output;
             }
         }
+        if c.input.is_empty() {
+            c.input = from_json_attribute(a, gen_ai::INPUT_MESSAGES_DELTA, "input");
+            c.input_is_delta = !c.input.is_empty();
+        }
         let tool = ToolIo {
             arguments: first_text(a, &[gen_ai::TOOL_CALL_ARGUMENTS, "ai.toolCall.args"]),
             result: first_text(a, &[gen_ai::TOOL_CALL_RESULT, "ai.toolCall.result"]),
@@ -219,6 +227,50 @@ impl SpanContent {
             .map(Message::plain_text)
             .find(|t| !t.is_empty())
     }
+}
+
+/// Attribute-name prefixes that hold prompt or response content, in every dialect.
+pub const CONTENT_PREFIXES: &[&str] = &[
+    // OTel GenAI (current and legacy).
+    "gen_ai.input.messages",
+    "gen_ai.input.messages_delta",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.tool.definitions",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    // OpenInference.
+    "input.value",
+    "output.value",
+    "llm.input_messages",
+    "llm.output_messages",
+    "llm.prompts",
+    "llm.prompt_template",
+    "tool.parameters",
+    "retrieval.documents",
+    // Vercel AI SDK.
+    "ai.prompt",
+    "ai.response.text",
+    "ai.response.object",
+    "ai.response.toolCalls",
+    "ai.toolCall.args",
+    "ai.toolCall.result",
+    // OpenLLMetry / Traceloop.
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+    // Langfuse.
+    "langfuse.observation.input",
+    "langfuse.observation.output",
+];
+
+/// Whether an attribute name holds prompt or response content.
+pub fn is_content_key(key: &str) -> bool {
+    CONTENT_PREFIXES.iter().any(|prefix| {
+        key.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
 }
 
 /// A JSON value from an attribute: a JSON string parsed, or the structured value as JSON.

@@ -38,62 +38,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use regex::Regex;
 
+pub use crate::content::{CONTENT_PREFIXES, is_content_key};
 use crate::model::{AttributeValue, Attributes, Event, SpanRecord};
 use crate::processor::{ProcessContext, Processor, Verdict};
-
-/// Attribute-name prefixes that hold prompt or response content, in every dialect.
-pub const CONTENT_PREFIXES: &[&str] = &[
-    // OTel GenAI (current and legacy).
-    "gen_ai.input.messages",
-    "gen_ai.output.messages",
-    "gen_ai.system_instructions",
-    "gen_ai.tool.definitions",
-    "gen_ai.tool.call.arguments",
-    "gen_ai.tool.call.result",
-    "gen_ai.prompt",
-    "gen_ai.completion",
-    // OpenInference.
-    "input.value",
-    "output.value",
-    "llm.input_messages",
-    "llm.output_messages",
-    "llm.prompts",
-    "llm.prompt_template",
-    "tool.parameters",
-    "retrieval.documents",
-    // Vercel AI SDK.
-    "ai.prompt",
-    "ai.response.text",
-    "ai.response.object",
-    "ai.response.toolCalls",
-    "ai.toolCall.args",
-    "ai.toolCall.result",
-    // OpenLLMetry / Traceloop.
-    "traceloop.entity.input",
-    "traceloop.entity.output",
-    // Langfuse.
-    "langfuse.observation.input",
-    "langfuse.observation.output",
-];
-
-/// Span events that carry content (the legacy OTel GenAI content events).
-const CONTENT_EVENTS: &[&str] = &[
-    "gen_ai.content.prompt",
-    "gen_ai.content.completion",
-    "gen_ai.system.message",
-    "gen_ai.user.message",
-    "gen_ai.assistant.message",
-    "gen_ai.tool.message",
-    "gen_ai.choice",
-];
-
-/// Whether an attribute name holds prompt or response content.
-pub fn is_content_key(key: &str) -> bool {
-    CONTENT_PREFIXES.iter().any(|prefix| {
-        key.strip_prefix(prefix)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-    })
-}
 
 /// A pattern that could not be compiled.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +53,17 @@ pub struct RuleError {
     #[source]
     pub source: regex::Error,
 }
+
+/// Span events that carry content (the legacy OTel GenAI content events).
+const CONTENT_EVENTS: &[&str] = &[
+    "gen_ai.content.prompt",
+    "gen_ai.content.completion",
+    "gen_ai.system.message",
+    "gen_ai.user.message",
+    "gen_ai.assistant.message",
+    "gen_ai.tool.message",
+    "gen_ai.choice",
+];
 
 #[derive(Debug)]
 struct Rule {

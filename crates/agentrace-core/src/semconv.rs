@@ -50,6 +50,10 @@ pub mod gen_ai {
     pub const TOOL_CALL_RESULT: &str = "gen_ai.tool.call.result";
     /// The messages sent to the model, JSON (opt-in content, v1.37).
     pub const INPUT_MESSAGES: &str = "gen_ai.input.messages";
+    /// Only the messages added to the conversation since the model's previous call, JSON like
+    /// [`INPUT_MESSAGES`]: what an agent sends instead of its whole history each turn
+    /// (agentrace's extension; the history is the previous call's input, then these).
+    pub const INPUT_MESSAGES_DELTA: &str = "gen_ai.input.messages_delta";
     /// The messages the model returned, JSON (opt-in content, v1.37).
     pub const OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
     /// System instructions given apart from the messages, JSON (opt-in content, v1.37).

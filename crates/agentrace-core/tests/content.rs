@@ -306,3 +306,28 @@ fn nothing_captured_is_empty_and_bad_json_is_kept_as_text() {
     let raw = span(&[("langfuse.observation.input", "[{not json".into())]);
     assert_eq!(SpanContent::of(&raw).input[0].parts, [text("[{not json")]);
 }
+
+#[test]
+fn a_history_sent_as_a_delta_reads_as_the_new_messages_marked_so() {
+    let s = span(&[(
+        "gen_ai.input.messages_delta",
+        r#"[{"role": "tool", "parts": [{"type": "tool_call_response", "id": "c1", "response": "rainy"}]}]"#
+            .into(),
+    )]);
+    let c = SpanContent::of(&s);
+    assert_eq!(roles(&c.input), ["tool"]);
+    assert!(c.input_is_delta);
+    let whole = span(&[
+        (
+            "gen_ai.input.messages",
+            r#"[{"role": "user", "parts": []}]"#.into(),
+        ),
+        (
+            "gen_ai.input.messages_delta",
+            r#"[{"role": "tool", "parts": []}]"#.into(),
+        ),
+    ]);
+    let c = SpanContent::of(&whole);
+    assert_eq!(roles(&c.input), ["user"], "the whole history wins");
+    assert!(!c.input_is_delta);
+}

@@ -20,6 +20,7 @@ use rusqlite::{Connection, Row};
 
 pub(crate) use agentrace_store::{attributes_json, json};
 
+use crate::content::PieceCache;
 use crate::error::Db;
 use agentrace_store::QueryError;
 
@@ -249,13 +250,14 @@ fn span_events(text: Option<&str>) -> Result<Vec<SpanEvent>, QueryError> {
 
 // ---- records ----
 
-/// Resources read during one query, shared by `Arc` between the records that name them.
+/// What the spans of one query share: their resources (by `Arc`) and content pieces.
 #[derive(Debug, Default)]
-pub(crate) struct ResourceCache {
+pub(crate) struct ReadCache {
     by_id: HashMap<i64, Arc<Resource>>,
+    pieces: PieceCache,
 }
 
-impl ResourceCache {
+impl ReadCache {
     pub(crate) fn get(&mut self, conn: &Connection, id: i64) -> Result<Arc<Resource>, QueryError> {
         if let Some(r) = self.by_id.get(&id) {
             return Ok(r.clone());
@@ -280,7 +282,8 @@ impl ResourceCache {
 }
 
 /// The columns [`span`] decodes, in order, for a `spans` table aliased `s`. The reasoning count
-/// is `NULL` where it was not reported (`reasoning_reported`, schema version 10).
+/// is `NULL` where it was not reported (`reasoning_reported`, schema version 10); `s.content`
+/// (schema version 15) names the content values kept apart ([`crate::content`]).
 pub(crate) const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, s.name, s.kind, \
      s.start_ns, s.end_ns, s.status_code, s.status_message, s.resource_id, s.scope, s.operation, \
      s.provider, s.request_model, s.response_model, s.input_tokens, s.output_tokens, \
@@ -288,14 +291,18 @@ pub(crate) const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, 
      CASE WHEN s.reasoning_reported THEN s.reasoning_tokens END, s.cost_input, \
      s.cost_cache_read, s.cost_cache_write, s.cost_output, s.cost_total, s.session_id, \
      s.user_id, s.correlation_id, s.agent_name, s.agent_id, s.tool_name, s.tool_call_id, \
-     s.framework, s.attributes, s.events, s.cache_write_1h_tokens";
+     s.framework, s.attributes, s.events, s.cache_write_1h_tokens, s.content";
 
 /// Decodes a row selected with [`SPAN_COLUMNS`].
 pub(crate) fn span(
     row: &Row<'_>,
     conn: &Connection,
-    resources: &mut ResourceCache,
+    cache: &mut ReadCache,
 ) -> Result<SpanRecord, QueryError> {
+    let mut attributes = attributes(opt_str(row, 33)?)?;
+    if let Some(column) = opt_str(row, 36)? {
+        cache.pieces.restore(conn, column, &mut attributes)?;
+    }
     let kind_name = text(row, 4)?;
     let kind = kind_name
         .parse::<SpanKind>()
@@ -322,7 +329,7 @@ pub(crate) fn span(
             code: status_from_sql(int(row, 7)?)?,
             message: opt_text(row, 8)?,
         },
-        resource: resources.get(conn, int(row, 9)?)?,
+        resource: cache.get(conn, int(row, 9)?)?,
         scope: opt_text(row, 10)?.map(std::borrow::Cow::Owned),
         operation: opt_text(row, 11)?.map(Text::from),
         provider: opt_text(row, 12)?.map(Text::from),
@@ -345,7 +352,7 @@ pub(crate) fn span(
         tool_name: opt_text(row, 30)?.map(Text::from),
         tool_call_id: opt_text(row, 31)?.map(Text::from),
         framework: opt_text(row, 32)?.map(Text::from),
-        attributes: attributes(opt_str(row, 33)?)?,
+        attributes,
         events: span_events(opt_str(row, 34)?)?,
     })
 }
@@ -359,7 +366,7 @@ pub(crate) const EVENT_COLUMNS: &str = "e.time_ns, e.event_hash, e.level, e.kind
 pub(crate) fn event(
     row: &Row<'_>,
     conn: &Connection,
-    resources: &mut ResourceCache,
+    resources: &mut ReadCache,
 ) -> Result<Event, QueryError> {
     Ok(Event {
         time_unix_nano: from_sql(int(row, 0)?),

@@ -77,6 +77,7 @@ mod alerts;
 mod attribution;
 mod checkpointer;
 mod codec;
+mod content;
 mod deferred_index;
 mod error;
 mod evaluator_rules;

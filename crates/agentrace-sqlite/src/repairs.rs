@@ -18,7 +18,7 @@ use crate::codec;
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
 use crate::past::Touched;
-use crate::span_rewrite::rewrite;
+use crate::span_rewrite::{ContentKept, rewrite};
 use crate::span_rollups::{self, FACT_COLUMNS, OwnedFacts};
 use crate::store::SqliteStore;
 use crate::trace_summaries;
@@ -53,7 +53,7 @@ impl Repairs for SqliteStore {
         self.writer().transaction(|tx, keys| {
             // Each rewritten span with a parent, and that parent: a re-attached span takes what
             // it lacks from it; for the others the fill finds nothing to do.
-            let done = rewrite(tx, spans, keys)?;
+            let done = rewrite(tx, spans, keys, ContentKept::Apart)?;
             let resolved = attribution::after_reparenting(tx, &done.with_parent, keys)?;
             let mut touched = Touched::default();
             for &trace_no in &done.traces {

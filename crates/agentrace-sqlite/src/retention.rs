@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use rusqlite::OptionalExtension;
 
 use crate::codec::{bound, count, from_sql};
+use crate::content;
 use crate::error::Db;
 use crate::past::{self, Touched};
 use crate::store::SqliteStore;
@@ -126,10 +127,10 @@ impl SqliteStore {
 }
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
-/// summaries, which retention shrinks with them.
+/// summaries and their content kept apart, which retention shrinks with them.
 fn tables(kind: RecordKind) -> &'static [&'static str] {
     match kind {
-        RecordKind::Spans => &["spans", "traces"],
+        RecordKind::Spans => &["spans", "traces", "content_nodes", "content_pieces"],
         RecordKind::Events => &["events"],
         RecordKind::Metrics => &[
             "rollups",
@@ -151,7 +152,9 @@ impl Retention for SqliteStore {
     /// the write lock between chunks. Deleting spans keeps trace summaries right: a trace
     /// left without spans disappears from the list, a trace that lost some is recomputed from
     /// the rest (and keeps its place in the list). The metrics of deleted spans stay: they
-    /// have their own retention ([`RecordKind::Metrics`]).
+    /// have their own retention ([`RecordKind::Metrics`]). Content kept apart that no span
+    /// left reaches is deleted after the spans, in one transaction that reads every span's
+    /// `content` column.
     fn delete_before(
         &self,
         kind: RecordKind,
@@ -171,6 +174,11 @@ impl Retention for SqliteStore {
             };
             deleted += n;
             if !full {
+                if kind == RecordKind::Spans && deleted > 0 {
+                    // The content only deleted spans reached goes with them.
+                    self.writer()
+                        .transaction(|tx, _| content::collect_garbage(tx))?;
+                }
                 return Ok(deleted);
             }
             // Let a waiting writer in before the next chunk.

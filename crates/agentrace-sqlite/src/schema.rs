@@ -439,6 +439,28 @@ CREATE TABLE past_changes (
 ",
         then: None,
     },
+    // 14 → 15: content kept once (`content`): long content values leave `spans.attributes`
+    // for chains of pieces stored once each. Spans stored before keep theirs inline.
+    Migration {
+        sql: r"
+CREATE TABLE content_pieces (
+    id    INTEGER PRIMARY KEY,
+    hash  BLOB NOT NULL UNIQUE,
+    size  INTEGER NOT NULL,
+    lz4   INTEGER NOT NULL,
+    body  BLOB NOT NULL
+);
+CREATE TABLE content_nodes (
+    id     INTEGER PRIMARY KEY,
+    hash   BLOB NOT NULL UNIQUE,
+    prev   INTEGER,
+    piece  INTEGER NOT NULL
+);
+CREATE INDEX content_nodes_by_piece ON content_nodes (piece);
+ALTER TABLE spans ADD COLUMN content TEXT;
+",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

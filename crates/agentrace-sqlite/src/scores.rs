@@ -11,7 +11,7 @@ use agentrace_store::{
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
-use crate::codec::{ResourceCache, SPAN_COLUMNS, bound, from_sql, to_sql};
+use crate::codec::{ReadCache, SPAN_COLUMNS, bound, from_sql, to_sql};
 use crate::deferred_index::{TRACE_NO_OF_ID, trace_no_of_id};
 use crate::error::Db;
 use crate::past::Touched;
@@ -353,7 +353,7 @@ pub(crate) fn judged_spans(
                 *TRACE_NO_OF_ID
             ))
             .db()?;
-        let mut cache = ResourceCache::default();
+        let mut cache = ReadCache::default();
         let mut found = Vec::new();
         for target in targets {
             let mut rows = match target {

@@ -8,10 +8,12 @@ use std::sync::LazyLock;
 
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{SpanRecord, TraceId};
+use agentrace_store::content::ContentValues;
 use agentrace_store::{QueryError, WriteError};
 use rusqlite::{Connection, params};
 
-use crate::codec::{self, ResourceCache, SPAN_COLUMNS, attributes_json, to_sql};
+use crate::codec::{self, ReadCache, SPAN_COLUMNS, attributes_json, to_sql};
+use crate::content::{self, NodeIds};
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
 use crate::past::Touched;
@@ -26,7 +28,24 @@ static CURRENT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Where a rewrite puts long content values: apart (schema version 15 on), or in the
+/// attributes (the migrations before it, whose `spans` has no `content` column yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContentKept {
+    Apart,
+    Inline,
+}
+
 static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    UPDATE_INLINE
+        .replace("attributes = ?2,", "attributes = ?2, content = ?21,")
+        .replace(
+            "attributes IS NOT ?2",
+            "attributes IS NOT ?2 OR content IS NOT ?21",
+        )
+});
+
+static UPDATE_INLINE: LazyLock<String> = LazyLock::new(|| {
     format!(
         "UPDATE spans SET parent_span_id = ?1, attributes = ?2, input_tokens = ?5, \
          output_tokens = ?6, cache_read_tokens = ?7, cache_write_tokens = ?8, \
@@ -62,12 +81,19 @@ pub(crate) fn rewrite(
     tx: &Connection,
     spans: &[SpanRecord],
     keys: &mut KeyIds,
+    kept: ContentKept,
 ) -> Result<Rewritten, WriteError> {
     let mut done = Rewritten::default();
     // (facts before, facts after) of each span whose counts changed.
     let mut moved = Vec::new();
     let mut current = tx.prepare_cached(&CURRENT).db()?;
-    let mut update = tx.prepare_cached(&UPDATE).db()?;
+    let mut update = tx
+        .prepare_cached(match kept {
+            ContentKept::Apart => &UPDATE,
+            ContentKept::Inline => &UPDATE_INLINE,
+        })
+        .db()?;
+    let mut nodes = NodeIds::default();
     for s in spans {
         let before = {
             let mut rows = current
@@ -78,34 +104,51 @@ pub(crate) fn rewrite(
                 None => continue,
             }
         };
-        let attributes = attributes_json(&s.attributes)?;
+        let values = match kept {
+            ContentKept::Apart => ContentValues::of(&s.attributes),
+            ContentKept::Inline => ContentValues::default(),
+        };
+        let (attributes, content) = if values.is_empty() {
+            (attributes_json(&s.attributes)?, None)
+        } else {
+            (
+                attributes_json(&values.remaining(&s.attributes))?,
+                content::store(tx, &mut nodes, &s.attributes, &values)?,
+            )
+        };
         let usage = &s.usage;
         let cost = s.cost.as_ref();
         let aggregate = is_aggregate(s);
-        let mut rows = update
-            .query(params![
-                s.parent_span_id.map(|p| p.to_bytes()),
-                attributes,
-                s.trace_id.to_bytes(),
-                s.span_id.to_bytes(),
-                to_sql(usage.input_tokens),
-                to_sql(usage.output_tokens),
-                to_sql(usage.cache_read_tokens),
-                to_sql(usage.cache_write_tokens),
-                to_sql(usage.reasoning_or_zero()),
-                to_sql(usage.cache_write_1h_tokens),
-                cost.map(|c| c.input.nanos()),
-                cost.map(|c| c.cache_read.nanos()),
-                cost.map(|c| c.cache_write.nanos()),
-                cost.map(|c| c.output.nanos()),
-                cost.map(|c| c.total.nanos()),
-                i64::from(aggregate),
-                i64::from(usage.reasoning_tokens.is_some()),
-                codec::status_to_sql(s.status.code),
-                s.status.message.as_deref(),
-                s.kind.as_str(),
-            ])
-            .db()?;
+        let reasoning_reported = i64::from(usage.reasoning_tokens.is_some());
+        let values = params![
+            s.parent_span_id.map(|p| p.to_bytes()),
+            attributes,
+            s.trace_id.to_bytes(),
+            s.span_id.to_bytes(),
+            to_sql(usage.input_tokens),
+            to_sql(usage.output_tokens),
+            to_sql(usage.cache_read_tokens),
+            to_sql(usage.cache_write_tokens),
+            to_sql(usage.reasoning_or_zero()),
+            to_sql(usage.cache_write_1h_tokens),
+            cost.map(|c| c.input.nanos()),
+            cost.map(|c| c.cache_read.nanos()),
+            cost.map(|c| c.cache_write.nanos()),
+            cost.map(|c| c.output.nanos()),
+            cost.map(|c| c.total.nanos()),
+            i64::from(aggregate),
+            reasoning_reported,
+            codec::status_to_sql(s.status.code),
+            s.status.message.as_deref(),
+            s.kind.as_str(),
+            content,
+        ];
+        // The inline statement has no `content` parameter.
+        let bound = match kept {
+            ContentKept::Apart => values,
+            ContentKept::Inline => &values[..values.len() - 1],
+        };
+        let mut rows = update.query(bound).db()?;
         while let Some(row) = rows.next().db()? {
             let trace_no = row.get::<_, i64>(0).db()?;
             done.traces.insert(trace_no);
@@ -129,7 +172,7 @@ pub(crate) fn rewrite(
 }
 
 /// How many columns [`SPAN_COLUMNS`] names.
-const SPAN_COLUMN_COUNT: usize = 36;
+const SPAN_COLUMN_COUNT: usize = 37;
 
 /// Spans rewritten per step of [`recount_marked_aggregates`].
 const RECOUNT_CHUNK: i64 = 10_000;
@@ -145,13 +188,15 @@ pub(crate) fn recount_marked_aggregates(conn: &Connection) -> Result<(), QueryEr
         {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {SPAN_COLUMNS}, s.rowid FROM spans AS s WHERE s.rowid > ?1 \
+                    // Before version 15 no span has a `content` column.
+                    "SELECT {}, s.rowid FROM spans AS s WHERE s.rowid > ?1 \
                      AND s.aggregate = 0 \
                      AND json_extract(s.attributes, '$.\"agentrace.aggregate\"') = 1 \
-                     ORDER BY s.rowid LIMIT ?2"
+                     ORDER BY s.rowid LIMIT ?2",
+                    SPAN_COLUMNS.replace("s.content", "NULL")
                 ))
                 .db()?;
-            let mut resources = ResourceCache::default();
+            let mut resources = ReadCache::default();
             let mut rows = stmt.query(params![after, RECOUNT_CHUNK]).db()?;
             while let Some(row) = rows.next().db()? {
                 after = row.get(SPAN_COLUMN_COUNT).db()?;
@@ -163,7 +208,7 @@ pub(crate) fn recount_marked_aggregates(conn: &Connection) -> Result<(), QueryEr
         if marked.is_empty() {
             return Ok(());
         }
-        let done = rewrite(conn, &marked, &mut keys).map_err(|e| match e {
+        let done = rewrite(conn, &marked, &mut keys, ContentKept::Inline).map_err(|e| match e {
             WriteError::Unavailable(e) => QueryError::Unavailable(e),
             WriteError::Failed(e) => QueryError::Failed(e),
             other => QueryError::decode("aggregate span", other),

@@ -8,6 +8,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use crate::attribution::{self, Pending, PendingChanges};
 use crate::codec::{attributes_json, execute_typed, json, status_to_sql, to_sql};
+use crate::content::{self, NodeIds};
 use crate::deferred_index::DeferredIndexer;
 use crate::error::{Db, DbError};
 use crate::fnv::Fnv;
@@ -30,10 +31,10 @@ const INSERT_SPAN: &str = "INSERT INTO spans (trace_no, trace_id, span_id, paren
      cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_input, cost_cache_read, \
      cost_cache_write, cost_output, cost_total, session_id, user_id, correlation_id, agent_name, \
      agent_id, tool_name, tool_call_id, framework, attributes, events, cache_write_1h_tokens, \
-     awaiting_parent_since, aggregate, reasoning_reported) \
+     awaiting_parent_since, aggregate, reasoning_reported, content) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
      ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, \
-     ?37, ?38, ?39, ?40, ?41, ?42) ON CONFLICT (trace_no, span_id) DO NOTHING";
+     ?37, ?38, ?39, ?40, ?41, ?42, ?43) ON CONFLICT (trace_no, span_id) DO NOTHING";
 
 const INSERT_EVENT: &str = "INSERT INTO events (time_ns, event_hash, level, kind, message, \
      resource_id, service_name, trace_id, span_id, session_id, correlation_id, agent_id, \
@@ -57,6 +58,8 @@ pub(crate) struct Writer {
     pending: Pending,
     /// Keeps the write-ahead log under its ceiling.
     wal: WalBound,
+    /// `content_nodes` ids.
+    content_nodes: NodeIds,
 }
 
 impl Writer {
@@ -79,6 +82,7 @@ impl Writer {
             series: SeriesIds::default(),
             pending,
             wal,
+            content_nodes: NodeIds::default(),
         })
     }
 
@@ -109,6 +113,7 @@ impl Writer {
             w.index.forget();
             w.series.clear();
             w.pending.forget_nodes();
+            w.content_nodes.forget();
             let out = f(&tx, &mut w.rollup_keys)?;
             tx.commit().db()?;
             Ok(out)
@@ -148,6 +153,7 @@ impl Writer {
             self.index.forget();
             self.series.clear();
             self.pending.forget_nodes();
+            self.content_nodes.forget();
         }
         result
     }
@@ -199,6 +205,13 @@ impl Writer {
             {
                 let awaiting = down.awaiting.contains(&i);
                 let resource_id = resources.id(&tx, &s.resource)?;
+                // The values were cut from the span as received.
+                let content = content::store(
+                    &tx,
+                    &mut self.content_nodes,
+                    &rows.spans()[i].attributes,
+                    &json.content,
+                )?;
                 let cost = s.cost.as_ref();
                 let changed = execute_typed!(
                     stmt,
@@ -245,6 +258,7 @@ impl Writer {
                         awaiting.then(|| to_sql(now)),
                         i64::from(json.aggregate),
                         i64::from(s.usage.reasoning_tokens.is_some()),
+                        content,
                     ]
                 )
                 .db()?;

@@ -4,13 +4,15 @@
 //! nothing from the store. A server that receives spans on many threads encodes them there
 //! ([`EncodedSpans::push`]), so that the thread that writes only binds and sends
 //! ([`RecordWriter::insert_spans`](crate::RecordWriter::insert_spans)). Every store keeps
-//! attributes and span events as JSON: an object of the attributes, an array of the events.
+//! attributes and span events as JSON: an object of the attributes, an array of the events;
+//! long content values are cut here too, to be kept once each ([`crate::content`]).
 
 use agentrace_core::normalize::is_aggregate;
 use agentrace_core::{SpanEvent, SpanRecord};
 
 use agentrace_core::Attributes;
 
+use crate::content::ContentValues;
 use crate::error::WriteError;
 
 /// `value` as JSON text; `what` names it in the error.
@@ -40,8 +42,11 @@ pub struct EncodedSpans {
 /// The JSON of one span: `None` where there is nothing to encode.
 #[derive(Debug, Clone)]
 pub struct SpanJson {
-    /// Its attributes, as a JSON object.
+    /// Its attributes, as a JSON object: those [`content`](Self::content) keeps apart left out.
     pub attributes: Option<String>,
+    /// Its content values kept apart, cut into pieces to store once each (see
+    /// [`crate::content`]).
+    pub content: ContentValues,
     /// Its span events, as a JSON array.
     pub events: Option<String>,
     /// Whether the span is an aggregate (read off its attributes here, off the writer's
@@ -52,8 +57,15 @@ pub struct SpanJson {
 impl SpanJson {
     /// Encodes `span`.
     pub fn of(span: &SpanRecord) -> Result<Self, WriteError> {
+        let content = ContentValues::of(&span.attributes);
+        let attributes = if content.is_empty() {
+            attributes_json(&span.attributes)?
+        } else {
+            attributes_json(&content.remaining(&span.attributes))?
+        };
         Ok(Self {
-            attributes: attributes_json(&span.attributes)?,
+            attributes,
+            content,
             events: (!span.events.is_empty())
                 .then(|| json::<[SpanEvent]>(&span.events, "span events"))
                 .transpose()?,

@@ -71,6 +71,7 @@ mod budgets;
 mod changes;
 #[cfg(feature = "testing")]
 pub mod conformance;
+pub mod content;
 mod encoded;
 mod error;
 mod evaluations;

@@ -121,6 +121,21 @@ impl Attributes {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
+    /// Puts `key` at `index` (at the end if `index` is past it), moving the attributes from
+    /// there on one place along; an earlier value of the same key is removed first. What a
+    /// store that keeps some attributes apart calls to give them back in their places.
+    pub fn insert_at(
+        &mut self,
+        index: usize,
+        key: impl Into<Key>,
+        value: impl Into<AttributeValue>,
+    ) {
+        let key = key.into();
+        self.0.retain(|(k, _)| *k != key);
+        let index = index.min(self.0.len());
+        self.0.insert(index, (key, value.into()));
+    }
+
     /// Removes and returns the value of `key`.
     pub fn remove(&mut self, key: &str) -> Option<AttributeValue> {
         let pos = self.0.iter().position(|(k, _)| k == key)?;
@@ -196,6 +211,17 @@ impl<'de> Deserialize<'de> for Attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insert_at_puts_a_key_back_in_its_place() {
+        let mut a: Attributes = [("a", 1), ("c", 3)].into_iter().collect();
+        a.insert_at(1, "b", 2);
+        a.insert_at(9, "d", 4);
+        a.insert_at(0, "c", 0);
+        let keys: Vec<_> = a.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["c", "a", "b", "d"]);
+        assert_eq!(a.get("c"), Some(&AttributeValue::I64(0)));
+    }
 
     #[test]
     fn insert_replaces_and_serde_round_trips() -> Result<(), serde_json::Error> {

@@ -4,7 +4,7 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
-use crate::codec::{self, EVENT_COLUMNS, ResourceCache, SPAN_COLUMNS, to_sql};
+use crate::codec::{self, EVENT_COLUMNS, ReadCache, SPAN_COLUMNS, to_sql};
 use crate::error::Db;
 use crate::store::SqliteStore;
 use agentrace_store::QueryError;
@@ -56,7 +56,7 @@ pub(super) fn spans(store: &SqliteStore, q: &SpanQuery) -> Result<SpanPage, Quer
     let mut spans = store.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-        let mut resources = ResourceCache::default();
+        let mut resources = ReadCache::default();
         let mut spans = Vec::new();
         while let Some(row) = rows.next().db()? {
             spans.push(codec::span(row, conn, &mut resources)?);
@@ -109,7 +109,7 @@ pub(super) fn events(store: &SqliteStore, q: &EventQuery) -> Result<EventPage, Q
     let mut rows_out = store.read(|conn| {
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query(params_from_iter(&w.params)).db()?;
-        let mut resources = ResourceCache::default();
+        let mut resources = ReadCache::default();
         let mut out = Vec::new();
         while let Some(row) = rows.next().db()? {
             let key = (codec::int(row, 0)?, codec::int(row, 1)?);

@@ -5,7 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::filter::{self, Where, cursor, cursor_key, page_limit, split_i64};
-use crate::codec::{self, ResourceCache, SPAN_COLUMNS, from_sql};
+use crate::codec::{self, ReadCache, SPAN_COLUMNS, from_sql};
 use crate::deferred_index::TRACE_NO_OF_ID;
 use crate::error::Db;
 use crate::store::SqliteStore;
@@ -194,7 +194,7 @@ pub(super) fn span(
             .db()?;
         let mut rows = stmt.query((trace_id.to_bytes(), span_id.to_bytes())).db()?;
         match rows.next().db()? {
-            Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+            Some(row) => Ok(Some(codec::span(row, conn, &mut ReadCache::default())?)),
             None => Ok(None),
         }
     })
@@ -223,7 +223,7 @@ pub(super) fn last_llm_call_before(
             .query((trace_id.to_bytes(), parent.to_bytes(), ended_by))
             .db()?;
         match rows.next().db()? {
-            Some(row) => Ok(Some(codec::span(row, conn, &mut ResourceCache::default())?)),
+            Some(row) => Ok(Some(codec::span(row, conn, &mut ReadCache::default())?)),
             None => Ok(None),
         }
     })
@@ -269,7 +269,7 @@ pub(super) fn turn_spans(
         );
         let mut stmt = conn.prepare_cached(&sql).db()?;
         let mut rows = stmt.query([trace_id.to_bytes()]).db()?;
-        let mut resources = ResourceCache::default();
+        let mut resources = ReadCache::default();
         let mut out = Vec::new();
         while let Some(row) = rows.next().db()? {
             out.push(codec::span(row, conn, &mut resources)?);
@@ -279,7 +279,8 @@ pub(super) fn turn_spans(
 }
 
 /// The span columns of an outline: events left out, and the attributes but
-/// [`OUTLINE_ATTRIBUTES`] (JSON `true` and `false` kept as such, not as SQL's 1 and 0).
+/// [`OUTLINE_ATTRIBUTES`] (JSON `true` and `false` kept as such, not as SQL's 1 and 0), no
+/// content.
 static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let keys: Vec<String> = OUTLINE_ATTRIBUTES
         .iter()
@@ -296,6 +297,7 @@ static OUTLINE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
             ),
         )
         .replace("s.events,", "NULL,")
+        .replace("s.content", "NULL")
 });
 
 fn read_trace(
@@ -330,7 +332,7 @@ fn read_trace(
             ))
             .db()?;
         let mut rows = stmt.query([trace_no]).db()?;
-        let mut resources = ResourceCache::default();
+        let mut resources = ReadCache::default();
         while let Some(row) = rows.next().db()? {
             spans.push(codec::span(row, conn, &mut resources)?);
         }

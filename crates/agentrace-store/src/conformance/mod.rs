@@ -28,6 +28,8 @@
 //! - [`people`]: sessions and end users;
 //! - [`records`]: spans and events a page at a time;
 //! - [`tree`]: one trace as a tree, its outline, single spans, a turn's spans;
+//! - [`content`]: captured content given back byte for byte in every dialect, through
+//!   retention;
 //! - [`analytics`]: exact aggregates and the summary, aggregate spans;
 //! - [`tokens`]: cache, one-hour cache-write and reasoning counts, kept and summed;
 //! - [`rollups`]: rollups, the overview and tools from them, received metrics;
@@ -56,6 +58,7 @@ use agentrace_core::{SpanId, SpanRecord, TraceId};
 
 pub mod accounts;
 pub mod analytics;
+pub mod content;
 pub mod fixtures;
 pub mod fleet;
 pub mod past;
@@ -118,6 +121,9 @@ pub const CHECKS: &[(&str, Check)] = checks![
     tree::trace_tree,
     tree::trace_outline_and_single_spans,
     tree::turn_spans_and_last_llm_call,
+    // Captured content.
+    content::content_round_trips_in_every_dialect,
+    content::retention_keeps_the_content_of_the_spans_left,
     // Sessions and users.
     people::sessions,
     people::one_session,
