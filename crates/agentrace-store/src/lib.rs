@@ -86,6 +86,7 @@ mod read;
 mod run_cost;
 mod score_stats;
 mod scores;
+pub mod search;
 pub mod series;
 mod tally;
 mod time_range;

@@ -11,6 +11,7 @@ use crate::model::{
 use crate::people::People;
 use crate::picks;
 use crate::scores::RespondingSpan;
+use crate::search::{SearchPage, SearchQuery};
 use crate::time_range::TimeRange;
 use crate::tree::OUTLINE_ATTRIBUTES;
 
@@ -50,6 +51,16 @@ pub trait TraceReader {
         limit: usize,
     ) -> Result<TracePage, QueryError> {
         self.list_traces_by(filter, TraceOrder::default(), cursor, limit)
+    }
+
+    /// The spans of `q.range` matching `q.query`, newest first, with snippets (see
+    /// [`crate::search`]; score conditions match nothing here: the caller refuses them).
+    ///
+    /// Provided: a scan of [`spans`](Self::spans), newest first, each span judged by the
+    /// query ([`crate::search::scan`]). A store with a text index overrides it to read only
+    /// the candidates of the query's words, judging each the same way.
+    fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
+        crate::search::scan(q, |page| self.spans(page))
     }
 
     /// A trace as a tree, in `detail`; `None` if no span of it is stored. Spans whose parent

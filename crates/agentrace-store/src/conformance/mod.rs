@@ -30,6 +30,8 @@
 //! - [`tree`]: one trace as a tree, its outline, single spans, a turn's spans;
 //! - [`content`]: captured content given back byte for byte in every dialect, through
 //!   retention;
+//! - [`search`]: the spans matching a query of the filter syntax, newest first, paged, with
+//!   snippets;
 //! - [`analytics`]: exact aggregates and the summary, aggregate spans;
 //! - [`tokens`]: cache, one-hour cache-write and reasoning counts, kept and summed;
 //! - [`rollups`]: rollups, the overview and tools from them, received metrics;
@@ -69,6 +71,7 @@ pub mod repairs;
 mod required_only;
 pub mod rollups;
 pub mod scores;
+pub mod search;
 pub mod tokens;
 pub mod traces;
 pub mod tree;
@@ -124,6 +127,8 @@ pub const CHECKS: &[(&str, Check)] = checks![
     // Captured content.
     content::content_round_trips_in_every_dialect,
     content::retention_keeps_the_content_of_the_spans_left,
+    // Search.
+    search::search_finds_words_wherever_they_are,
     // Sessions and users.
     people::sessions,
     people::one_session,
