@@ -293,6 +293,9 @@ pub(crate) const SPAN_COLUMNS: &str = "s.trace_id, s.span_id, s.parent_span_id, 
      s.user_id, s.correlation_id, s.agent_name, s.agent_id, s.tool_name, s.tool_call_id, \
      s.framework, s.attributes, s.events, s.cache_write_1h_tokens, s.content";
 
+/// How many columns [`SPAN_COLUMNS`] names.
+pub(crate) const SPAN_COLUMN_COUNT: usize = 37;
+
 /// Decodes a row selected with [`SPAN_COLUMNS`].
 pub(crate) fn span(
     row: &Row<'_>,

@@ -8,6 +8,9 @@
 //! - `spans.content`: JSON `[[position, key, last node id, tail], …]`, the values taken out of
 //!   `spans.attributes`, given back at their positions when the span is read.
 //!
+//! - `content_refs`: (last node, span row) for each value, what search finds spans by and
+//!   retention keeps nodes alive by.
+//!
 //! Nothing points at a node or a piece but spans and later nodes: [`collect_garbage`] deletes
 //! those that no span reaches any more, after retention deleted spans.
 
@@ -61,18 +64,40 @@ impl NodeIds {
     }
 }
 
+/// What a span keeps of its content values: its `content` column, and the last node of each
+/// chain (what `content_refs` links to the span).
+#[derive(Debug, Default)]
+pub(crate) struct Kept {
+    pub(crate) column: Option<String>,
+    pub(crate) last_nodes: Vec<i64>,
+}
+
+impl Kept {
+    /// Links the span stored as row `span` to its chains, for search and retention.
+    pub(crate) fn link(&self, tx: &Connection, span: i64) -> Result<(), WriteError> {
+        for node in &self.last_nodes {
+            tx.prepare_cached("INSERT OR IGNORE INTO content_refs (node, span) VALUES (?1, ?2)")
+                .db()?
+                .execute([node, &span])
+                .db()?;
+        }
+        Ok(())
+    }
+}
+
 /// Stores the pieces and nodes of `values` (cut from `attributes`) that the file does not hold
-/// yet, and answers the span's `content` column; `None` when there is nothing apart.
+/// yet (each new piece's words indexed), and answers what the span keeps.
 pub(crate) fn store(
     tx: &Connection,
     ids: &mut NodeIds,
     attributes: &Attributes,
     values: &ContentValues,
-) -> Result<Option<String>, WriteError> {
+) -> Result<Kept, WriteError> {
     if values.is_empty() {
-        return Ok(None);
+        return Ok(Kept::default());
     }
     let mut column = Vec::with_capacity(values.values().len());
+    let mut last_nodes = Vec::with_capacity(values.values().len());
     for value in values.values() {
         let Some(text) = attributes.get(value.key()).and_then(|v| v.as_str()) else {
             continue;
@@ -107,8 +132,12 @@ pub(crate) fn store(
             last,
             value.tail(text)
         ]));
+        last_nodes.extend(last);
     }
-    agentrace_store::json(&column, "content references").map(Some)
+    Ok(Kept {
+        column: Some(agentrace_store::json(&column, "content references")?),
+        last_nodes,
+    })
 }
 
 /// The id of the piece hashed `hash`, stored now if it is new.
@@ -133,7 +162,9 @@ fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, Writ
         .db()?
         .execute(params![&hash[..], text.len() as i64, lz4, body])
         .db()?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    crate::search::index_piece(tx, id, text)?;
+    Ok(id)
 }
 
 /// The nodes of a chain, last first: (piece id) for each.
@@ -215,19 +246,19 @@ impl PieceCache {
     }
 }
 
-/// Deletes the nodes no span's chain reaches and the pieces no node names; answers how many
-/// nodes and pieces went. Reads every span's `content` column: run after retention deleted
-/// spans, not on every write.
+/// Deletes the links of deleted spans, the nodes no span's chain reaches any more and the
+/// pieces no node names (and their words); answers how many nodes and pieces went. Reads every
+/// link: run after retention deleted spans, not on every write.
 pub(crate) fn collect_garbage(tx: &Connection) -> Result<(usize, usize), QueryError> {
     tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS live_nodes (id INTEGER PRIMARY KEY); \
+        "DELETE FROM content_refs WHERE span NOT IN (SELECT rowid FROM spans); \
+         CREATE TEMP TABLE IF NOT EXISTS live_nodes (id INTEGER PRIMARY KEY); \
          DELETE FROM temp.live_nodes; \
          WITH RECURSIVE live (id) AS ( \
-             SELECT j.value ->> 2 FROM spans AS s, json_each(s.content) AS j \
-             WHERE s.content IS NOT NULL \
+             SELECT DISTINCT node FROM content_refs \
              UNION SELECT n.prev FROM content_nodes AS n JOIN live ON n.id = live.id \
              WHERE n.prev IS NOT NULL) \
-         INSERT OR IGNORE INTO temp.live_nodes SELECT id FROM live WHERE id IS NOT NULL;",
+         INSERT OR IGNORE INTO temp.live_nodes SELECT id FROM live;",
     )
     .db()?;
     let nodes = tx
@@ -236,13 +267,24 @@ pub(crate) fn collect_garbage(tx: &Connection) -> Result<(usize, usize), QueryEr
             [],
         )
         .db()?;
-    let pieces = tx
-        .execute(
-            "DELETE FROM content_pieces AS p WHERE NOT EXISTS \
-             (SELECT 1 FROM content_nodes AS n WHERE n.piece = p.id)",
-            [],
-        )
-        .db()?;
+    let mut pieces = 0;
+    {
+        let mut deleted = tx
+            .prepare(
+                "DELETE FROM content_pieces AS p WHERE NOT EXISTS \
+                 (SELECT 1 FROM content_nodes AS n WHERE n.piece = p.id) RETURNING id",
+            )
+            .db()?;
+        let mut rows = deleted.query([]).db()?;
+        let mut forget = tx
+            .prepare_cached("DELETE FROM piece_words WHERE rowid = ?1")
+            .db()?;
+        while let Some(row) = rows.next().db()? {
+            let id: i64 = row.get(0).db()?;
+            forget.execute([id]).db()?;
+            pieces += 1;
+        }
+    }
     tx.execute("DELETE FROM temp.live_nodes", []).db()?;
     Ok((nodes, pieces))
 }

@@ -91,6 +91,7 @@ mod repairs;
 mod retention;
 mod schema;
 mod scores;
+mod search;
 mod span_rewrite;
 mod span_rollups;
 mod store;

@@ -9,6 +9,7 @@ use crate::codec::{bound, count, from_sql};
 use crate::content;
 use crate::error::Db;
 use crate::past::{self, Touched};
+use crate::search;
 use crate::store::SqliteStore;
 use crate::trace_summaries;
 use agentrace_store::RetentionError;
@@ -16,7 +17,7 @@ use agentrace_store::{QueryError, RecordKind, Retention};
 
 /// Deletes a chunk of old spans, returning their traces.
 const DELETE_SPANS: &str = "DELETE FROM spans WHERE rowid IN \
-     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no";
+     (SELECT rowid FROM spans WHERE start_ns < ?1 LIMIT ?2) RETURNING trace_no, rowid";
 
 /// Deletes a chunk of old events.
 const DELETE_EVENTS: &str = "DELETE FROM events WHERE rowid IN \
@@ -60,6 +61,7 @@ impl SqliteStore {
                 let mut rows = stmt.query([cutoff, CHUNK]).db()?;
                 while let Some(row) = rows.next().db()? {
                     traces.insert(row.get::<_, i64>(0).db()?);
+                    search::forget_span(tx, row.get::<_, i64>(1).db()?)?;
                     deleted += 1;
                 }
             }

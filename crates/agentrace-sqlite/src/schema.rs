@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::{DbError, OpenError};
+use crate::search;
 use crate::span_rollups;
 use agentrace_store::QueryError;
 
@@ -440,7 +441,9 @@ CREATE TABLE past_changes (
         then: None,
     },
     // 14 → 15: content kept once (`content`): long content values leave `spans.attributes`
-    // for chains of pieces stored once each. Spans stored before keep theirs inline.
+    // for chains of pieces stored once each; and the words of spans and pieces indexed for
+    // search (`search`). Spans stored before keep their content inline, and are found by
+    // search's scan only.
     Migration {
         sql: r"
 CREATE TABLE content_pieces (
@@ -457,9 +460,21 @@ CREATE TABLE content_nodes (
     piece  INTEGER NOT NULL
 );
 CREATE INDEX content_nodes_by_piece ON content_nodes (piece);
+CREATE INDEX content_nodes_by_prev ON content_nodes (prev) WHERE prev IS NOT NULL;
+CREATE TABLE content_refs (
+    node  INTEGER NOT NULL,
+    span  INTEGER NOT NULL,
+    PRIMARY KEY (node, span)
+) WITHOUT ROWID;
 ALTER TABLE spans ADD COLUMN content TEXT;
+CREATE VIRTUAL TABLE span_words USING fts5 (
+    text, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+);
+CREATE VIRTUAL TABLE piece_words USING fts5 (
+    text, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+);
 ",
-        then: None,
+        then: Some(search::index_stored_spans),
     },
 ];
 

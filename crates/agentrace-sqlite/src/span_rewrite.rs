@@ -9,14 +9,16 @@ use std::sync::LazyLock;
 use agentrace_core::normalize::{is_aggregate, mark_aggregate};
 use agentrace_core::{SpanRecord, TraceId};
 use agentrace_store::content::ContentValues;
+use agentrace_store::search::indexed_text;
 use agentrace_store::{QueryError, WriteError};
 use rusqlite::{Connection, params};
 
-use crate::codec::{self, ReadCache, SPAN_COLUMNS, attributes_json, to_sql};
+use crate::codec::{self, ReadCache, SPAN_COLUMN_COUNT, SPAN_COLUMNS, attributes_json, to_sql};
 use crate::content::{self, NodeIds};
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
 use crate::past::Touched;
+use crate::search;
 use crate::span_rollups::{self, FACT_COLUMNS, KeyIds, OwnedFacts};
 use crate::trace_summaries;
 
@@ -60,7 +62,7 @@ static UPDATE_INLINE: LazyLock<String> = LazyLock::new(|| {
          OR cache_write_1h_tokens IS NOT ?10 OR cost_total IS NOT ?15 OR aggregate IS NOT ?16 \
          OR reasoning_reported IS NOT ?17 OR status_code IS NOT ?18 \
          OR status_message IS NOT ?19 OR kind IS NOT ?20) \
-         RETURNING trace_no",
+         RETURNING trace_no, rowid",
         trace_no_of_id("?3")
     )
 });
@@ -108,19 +110,21 @@ pub(crate) fn rewrite(
             ContentKept::Apart => ContentValues::of(&s.attributes),
             ContentKept::Inline => ContentValues::default(),
         };
-        let (attributes, content) = if values.is_empty() {
-            (attributes_json(&s.attributes)?, None)
+        let (attributes, stored) = if values.is_empty() {
+            (attributes_json(&s.attributes)?, content::Kept::default())
         } else {
             (
                 attributes_json(&values.remaining(&s.attributes))?,
                 content::store(tx, &mut nodes, &s.attributes, &values)?,
             )
         };
+        let content = stored.column.as_deref();
         let usage = &s.usage;
         let cost = s.cost.as_ref();
         let aggregate = is_aggregate(s);
         let reasoning_reported = i64::from(usage.reasoning_tokens.is_some());
-        let values = params![
+        let kept_apart = kept == ContentKept::Apart;
+        let row = params![
             s.parent_span_id.map(|p| p.to_bytes()),
             attributes,
             s.trace_id.to_bytes(),
@@ -145,12 +149,17 @@ pub(crate) fn rewrite(
         ];
         // The inline statement has no `content` parameter.
         let bound = match kept {
-            ContentKept::Apart => values,
-            ContentKept::Inline => &values[..values.len() - 1],
+            ContentKept::Apart => row,
+            ContentKept::Inline => &row[..row.len() - 1],
         };
         let mut rows = update.query(bound).db()?;
         while let Some(row) = rows.next().db()? {
             let trace_no = row.get::<_, i64>(0).db()?;
+            if kept_apart {
+                let rowid = row.get::<_, i64>(1).db()?;
+                stored.link(tx, rowid)?;
+                search::reindex_span(tx, rowid, &indexed_text(s, &values))?;
+            }
             done.traces.insert(trace_no);
             done.changed += 1;
             if let Some(parent) = s.parent_span_id {
@@ -170,9 +179,6 @@ pub(crate) fn rewrite(
     moves.apply(tx, keys)?;
     Ok(done)
 }
-
-/// How many columns [`SPAN_COLUMNS`] names.
-const SPAN_COLUMN_COUNT: usize = 37;
 
 /// Spans rewritten per step of [`recount_marked_aggregates`].
 const RECOUNT_CHUNK: i64 = 10_000;

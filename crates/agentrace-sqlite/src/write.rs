@@ -14,6 +14,7 @@ use crate::error::{Db, DbError};
 use crate::fnv::Fnv;
 use crate::metric_points::{self, SeriesIds};
 use crate::past::Touched;
+use crate::search;
 use crate::span_rollups::{self, KeyIds};
 use crate::trace_summaries::{self, BatchSums, Contribution, TraceRows};
 use crate::wal::{Wake, WalBound, WalStats};
@@ -206,7 +207,7 @@ impl Writer {
                 let awaiting = down.awaiting.contains(&i);
                 let resource_id = resources.id(&tx, &s.resource)?;
                 // The values were cut from the span as received.
-                let content = content::store(
+                let kept = content::store(
                     &tx,
                     &mut self.content_nodes,
                     &rows.spans()[i].attributes,
@@ -258,7 +259,7 @@ impl Writer {
                         awaiting.then(|| to_sql(now)),
                         i64::from(json.aggregate),
                         i64::from(s.usage.reasoning_tokens.is_some()),
-                        content,
+                        kept.column,
                     ]
                 )
                 .db()?;
@@ -267,8 +268,11 @@ impl Writer {
                     continue;
                 }
                 report.inserted += 1;
+                let rowid = tx.last_insert_rowid();
+                kept.link(&tx, rowid)?;
+                search::index_span(&tx, rowid, &json.search_text)?;
                 touched.note(to_sql(s.start_time_unix_nano), to_sql(s.end_time_unix_nano));
-                stored.push((i, trace_no, tx.last_insert_rowid()));
+                stored.push((i, trace_no, rowid));
                 if !traces.created.contains(&trace_no) {
                     summaries.add(trace_no, &Contribution::of(s, json.aggregate));
                     arrived.push((s.trace_id, trace_no, s.span_id));

@@ -617,7 +617,8 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
              DROP TABLE metric_points; DROP TABLE metric_series; DROP TABLE alert_notifications;
              DROP TABLE scores; DROP TABLE evaluator_rules; DROP TABLE past_changes;
-             DROP TABLE content_nodes; DROP TABLE content_pieces;
+             DROP TABLE content_nodes; DROP TABLE content_pieces; DROP TABLE content_refs;
+             DROP TABLE span_words; DROP TABLE piece_words;
              ALTER TABLE spans DROP COLUMN content;
              DROP INDEX spans_awaiting_parent; ALTER TABLE spans DROP COLUMN awaiting_parent_since;
              ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
@@ -673,7 +674,8 @@ fn a_version_12_store_moves_its_mcp_tool_calls_to_their_servers_when_opened() ->
                  '$.\"{MCP_SERVER}\"', CASE WHEN rowid % 2 = 0 THEN 'docs' ELSE 'web' END)
                  WHERE kind = 'tool' AND rowid % 3 = 0;
              ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
-             DROP TABLE content_nodes; DROP TABLE content_pieces;
+             DROP TABLE content_nodes; DROP TABLE content_pieces; DROP TABLE content_refs;
+             DROP TABLE span_words; DROP TABLE piece_words;
              ALTER TABLE spans DROP COLUMN content;
              PRAGMA user_version = 12;"
         ))?;

@@ -289,7 +289,8 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
              ALTER TABLE spans DROP COLUMN aggregate; ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TABLE scores; DROP TABLE evaluator_rules;
              ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
-             DROP TABLE content_nodes; DROP TABLE content_pieces;
+             DROP TABLE content_nodes; DROP TABLE content_pieces; DROP TABLE content_refs;
+             DROP TABLE span_words; DROP TABLE piece_words;
              ALTER TABLE spans DROP COLUMN content;
              PRAGMA user_version = 7;",
         )?;

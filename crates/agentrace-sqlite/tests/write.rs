@@ -282,7 +282,8 @@ fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
         raw.execute_batch(
             "ALTER TABLE spans DROP COLUMN reasoning_reported; DROP TABLE scores; DROP TABLE evaluator_rules; \
              ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
-             DROP TABLE content_nodes; DROP TABLE content_pieces;
+             DROP TABLE content_nodes; DROP TABLE content_pieces; DROP TABLE content_refs;
+             DROP TABLE span_words; DROP TABLE piece_words;
              ALTER TABLE spans DROP COLUMN content;
              PRAGMA user_version = 9;",
         )?;
@@ -329,7 +330,8 @@ fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestR
              ALTER TABLE spans DROP COLUMN reasoning_reported;
              DROP TABLE scores; DROP TABLE evaluator_rules;
              ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
-             DROP TABLE content_nodes; DROP TABLE content_pieces;
+             DROP TABLE content_nodes; DROP TABLE content_pieces; DROP TABLE content_refs;
+             DROP TABLE span_words; DROP TABLE piece_words;
              ALTER TABLE spans DROP COLUMN content;
              PRAGMA user_version = 8;",
         )?;

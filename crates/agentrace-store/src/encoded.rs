@@ -47,6 +47,8 @@ pub struct SpanJson {
     /// Its content values kept apart, cut into pieces to store once each (see
     /// [`crate::content`]).
     pub content: ContentValues,
+    /// The span's text a text index keeps ([`crate::search::indexed_text`]).
+    pub search_text: String,
     /// Its span events, as a JSON array.
     pub events: Option<String>,
     /// Whether the span is an aggregate (read off its attributes here, off the writer's
@@ -65,6 +67,7 @@ impl SpanJson {
         };
         Ok(Self {
             attributes,
+            search_text: crate::search::indexed_text(span, &content),
             content,
             events: (!span.events.is_empty())
                 .then(|| json::<[SpanEvent]>(&span.events, "span events"))

@@ -19,6 +19,7 @@ use agentrace_core::search::{Comparison, Expr, Field, Query, Term, Value};
 use agentrace_core::{AttributeValue, SpanKind, SpanRecord, StatusCode, TraceId};
 use serde::Serialize;
 
+use crate::content::ContentValues;
 use crate::error::QueryError;
 use crate::model::{Cursor, Order, SpanFilter, SpanQuery, StatusFilter};
 use crate::time_range::TimeRange;
@@ -377,6 +378,33 @@ pub fn snippets(span: &SpanRecord, words: &[String]) -> Vec<Snippet> {
         });
     }
     out
+}
+
+/// The text of `span` a text index keeps for it: its name, status message, the values of its
+/// attributes but those kept apart (`apart`, indexed once each as pieces) and its span events,
+/// one a line. Its resource's attributes are not in it (a store looks them up apart).
+pub fn indexed_text(span: &SpanRecord, apart: &ContentValues) -> String {
+    let mut text = span.name.to_string();
+    if let Some(m) = &span.status.message {
+        text.push('\n');
+        text.push_str(m);
+    }
+    for (key, value) in span.attributes.iter() {
+        if apart.values().iter().any(|v| v.key() == key) {
+            continue;
+        }
+        text.push('\n');
+        text.push_str(&text_of(value));
+    }
+    for e in &span.events {
+        text.push('\n');
+        text.push_str(&e.name);
+        for (_, v) in e.attributes.iter() {
+            text.push('\n');
+            text.push_str(&text_of(v));
+        }
+    }
+    text
 }
 
 fn text_of(value: &AttributeValue) -> String {

@@ -10,6 +10,7 @@ use agentrace_store::{
     TraceTree, UserSummary,
 };
 
+use agentrace_store::search::{SearchPage, SearchQuery};
 use agentrace_store::series::{align, whole_minutes};
 
 use crate::store::SqliteStore;
@@ -89,6 +90,10 @@ impl TraceReader for SqliteStore {
 
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
         records::events(self, q)
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
+        self.search_spans(q)
     }
 
     fn responding_spans(

@@ -1,0 +1,286 @@
+//! Search on SQLite: the words of every span and every content piece in FTS5 trigram indexes,
+//! so that a word of any language, or a part of an identifier, finds its spans without reading
+//! the others.
+//!
+//! - `span_words` (rowid: the span's row): the span's name, status message, attribute values
+//!   but its content kept apart, and its span events ([`agentrace_store::search::indexed_text`]);
+//! - `piece_words` (rowid: the piece's id): each content piece, once.
+//!
+//! Both are contentless, `detail = 'none'`: they keep which rows hold each trigram (three
+//! characters, case-folded), no positions, no text. A word of three characters or more is
+//! looked up as the rows holding all its trigrams — a superset of its matches — and every
+//! candidate is judged by the query itself, as a scan would judge it. A piece's matches reach
+//! their spans through the chains that go on from it (`content_nodes`) and the spans that end
+//! one of those (`content_refs`): a message found once finds every later call whose history
+//! repeats it.
+//!
+//! When a query has no such word, when one of its words is in a resource's attributes (every
+//! span of the resource matches it: no index narrows that), or when a word's candidates pass
+//! [`MAX_CANDIDATES`], the search scans instead
+//! ([`agentrace_store::search::scan`]): a word that common finds its hits among the newest spans.
+
+use std::collections::HashSet;
+
+use agentrace_store::content::ContentValues;
+use agentrace_store::search::{
+    SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery, indexed_text, required_words,
+    scan,
+};
+use agentrace_store::{QueryError, TraceReader};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::codec::{self, ReadCache, SPAN_COLUMN_COUNT, SPAN_COLUMNS};
+use crate::error::{Db, DbError};
+use crate::store::SqliteStore;
+
+/// The most candidate spans (or chain nodes) a word's lookup gathers before the search scans
+/// instead.
+pub(crate) const MAX_CANDIDATES: usize = 20_000;
+
+/// Indexes the words of the span stored as row `rowid`.
+pub(crate) fn index_span(tx: &Connection, rowid: i64, text: &str) -> Result<(), DbError> {
+    tx.prepare_cached("INSERT INTO span_words (rowid, text) VALUES (?1, ?2)")
+        .db()?
+        .execute(rusqlite::params![rowid, text])
+        .db()?;
+    Ok(())
+}
+
+/// Indexes the words of the span stored as row `rowid` again (its attributes were rewritten).
+pub(crate) fn reindex_span(tx: &Connection, rowid: i64, text: &str) -> Result<(), DbError> {
+    forget_span(tx, rowid)?;
+    index_span(tx, rowid, text)
+}
+
+/// Forgets the words of the span stored as row `rowid` (deleted).
+pub(crate) fn forget_span(tx: &Connection, rowid: i64) -> Result<(), DbError> {
+    tx.prepare_cached("DELETE FROM span_words WHERE rowid = ?1")
+        .db()?
+        .execute([rowid])
+        .db()?;
+    Ok(())
+}
+
+/// Indexes the words of the content piece `id`.
+pub(crate) fn index_piece(tx: &Connection, id: i64, text: &str) -> Result<(), DbError> {
+    tx.prepare_cached("INSERT INTO piece_words (rowid, text) VALUES (?1, ?2)")
+        .db()?
+        .execute(rusqlite::params![id, text])
+        .db()?;
+    Ok(())
+}
+
+/// Migration 14 → 15: indexes the words of the spans stored before, their content inline with
+/// them (so found by their own words).
+pub(crate) fn index_stored_spans(conn: &Connection) -> Result<(), QueryError> {
+    let mut after = i64::MIN;
+    let none = ContentValues::default();
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {SPAN_COLUMNS}, s.rowid FROM spans AS s WHERE s.rowid > ?1 \
+                     ORDER BY s.rowid LIMIT 10000"
+                ))
+                .db()?;
+            let mut rows = stmt.query([after]).db()?;
+            let mut cache = ReadCache::default();
+            while let Some(row) = rows.next().db()? {
+                after = row.get(SPAN_COLUMN_COUNT).db()?;
+                let span = codec::span(row, conn, &mut cache)?;
+                batch.push((after, indexed_text(&span, &none)));
+            }
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for (rowid, text) in batch {
+            index_span(conn, rowid, &text)?;
+        }
+    }
+}
+
+/// The FTS5 query of the rows holding every trigram of `word` (at least three characters).
+fn trigrams(word: &str) -> Option<String> {
+    let chars: Vec<char> = word.chars().collect();
+    if chars.len() < 3 {
+        return None;
+    }
+    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
+    grams.sort();
+    grams.dedup();
+    Some(
+        grams
+            .iter()
+            .map(|g| format!("\"{}\"", g.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    )
+}
+
+/// Whether any resource's attributes hold one of `words` (lower-cased).
+fn in_resources(conn: &Connection, words: &[String]) -> Result<bool, QueryError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT attributes FROM resources WHERE attributes IS NOT NULL")
+        .db()?;
+    let mut rows = stmt.query([]).db()?;
+    while let Some(row) = rows.next().db()? {
+        let text: String = row.get(0).db()?;
+        let text = text.to_lowercase();
+        if words.iter().any(|w| text.contains(w.as_str())) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The rows of the spans that may hold `word`: by their own words, and by the content pieces
+/// their chains go through; `None` past [`MAX_CANDIDATES`].
+fn candidates(conn: &Connection, word: &str) -> Result<Option<HashSet<i64>>, QueryError> {
+    let Some(fts) = trigrams(word) else {
+        return Ok(None);
+    };
+    let over = i64::try_from(MAX_CANDIDATES + 1).unwrap_or(i64::MAX);
+    let mut spans = HashSet::new();
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT rowid FROM span_words WHERE span_words MATCH ?1 LIMIT ?2")
+            .db()?;
+        let mut rows = stmt.query(rusqlite::params![fts, over]).db()?;
+        while let Some(row) = rows.next().db()? {
+            spans.insert(row.get::<_, i64>(0).db()?);
+        }
+    }
+    let mut nodes = Vec::new();
+    {
+        let mut stmt = conn
+            .prepare_cached(
+                "WITH RECURSIVE hit (id) AS ( \
+                     SELECT n.id FROM content_nodes AS n WHERE n.piece IN \
+                         (SELECT rowid FROM piece_words WHERE piece_words MATCH ?1) \
+                     UNION SELECT c.id FROM content_nodes AS c JOIN hit ON c.prev = hit.id \
+                     LIMIT ?2) \
+                 SELECT id FROM hit",
+            )
+            .db()?;
+        let mut rows = stmt.query(rusqlite::params![fts, over]).db()?;
+        while let Some(row) = rows.next().db()? {
+            nodes.push(row.get::<_, i64>(0).db()?);
+        }
+    }
+    if nodes.len() > MAX_CANDIDATES {
+        return Ok(None);
+    }
+    let mut refs = conn
+        .prepare_cached("SELECT span FROM content_refs WHERE node = ?1")
+        .db()?;
+    for node in nodes {
+        let mut rows = refs.query([node]).db()?;
+        while let Some(row) = rows.next().db()? {
+            spans.insert(row.get::<_, i64>(0).db()?);
+        }
+        if spans.len() > MAX_CANDIDATES {
+            return Ok(None);
+        }
+    }
+    Ok((spans.len() <= MAX_CANDIDATES).then_some(spans))
+}
+
+/// Answers `q` from the index, or `None` where it scans instead (see the module's docs).
+fn from_index(conn: &Connection, q: &SearchQuery) -> Result<Option<SearchPage>, QueryError> {
+    let words: Vec<String> = required_words(&q.query)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3)
+        .collect();
+    let Some(driver) = words.iter().max_by_key(|w| w.chars().count()) else {
+        return Ok(None);
+    };
+    if in_resources(conn, &words)? {
+        return Ok(None);
+    }
+    let Some(rows) = candidates(conn, driver)? else {
+        return Ok(None);
+    };
+    let resume = q.cursor.as_ref().map(SearchCursor::read).transpose()?;
+    // (start, row) of the candidates in the range and after the cursor, newest first.
+    let mut order: Vec<(u64, i64)> = Vec::with_capacity(rows.len());
+    {
+        let mut start = conn
+            .prepare_cached("SELECT start_ns FROM spans WHERE rowid = ?1")
+            .db()?;
+        for row in rows {
+            let Some(ns) = start
+                .query_row([row], |r| r.get::<_, i64>(0))
+                .optional()
+                .db()?
+            else {
+                continue;
+            };
+            let ns = codec::from_sql(ns);
+            if q.range.contains(ns) && resume.is_none_or(|c| ns <= c.start) {
+                order.push((ns, row));
+            }
+        }
+    }
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    let mut skip = resume.map_or(0, |c| c.seen_at_start);
+    let mut position = resume;
+    let mut page = SearchPage {
+        hits: Vec::new(),
+        next_cursor: None,
+        judged: 0,
+    };
+    let mut read = conn
+        .prepare_cached(&format!(
+            "SELECT {SPAN_COLUMNS} FROM spans AS s WHERE s.rowid = ?1"
+        ))
+        .db()?;
+    let mut cache = ReadCache::default();
+    for (i, &(ns, row)) in order.iter().enumerate() {
+        if skip > 0 && resume.is_some_and(|c| c.start == ns) {
+            skip -= 1;
+            continue;
+        }
+        skip = 0;
+        SearchCursor::advance(&mut position, ns);
+        let mut rows = read.query([row]).db()?;
+        let Some(r) = rows.next().db()? else {
+            continue;
+        };
+        let span = codec::span(r, conn, &mut cache)?;
+        page.judged += 1;
+        if q.query.matches(&span) {
+            page.hits.push(SearchHit::of(&span, &q.query));
+        }
+        let more = i + 1 < order.len();
+        if more && (page.hits.len() >= q.limit || page.judged >= SCAN_BUDGET) {
+            page.next_cursor = position.map(SearchCursor::cursor);
+            break;
+        }
+    }
+    Ok(Some(page))
+}
+
+impl SqliteStore {
+    /// [`TraceReader::search`] from the indexes where they narrow the query, else by a scan.
+    pub(crate) fn search_spans(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
+        match self.read(|conn| from_index(conn, q))? {
+            Some(page) => Ok(page),
+            None => scan(q, |page| self.spans(page)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_is_looked_up_by_its_trigrams_quoted() {
+        assert_eq!(trigrams("ab"), None);
+        assert_eq!(trigrams("abcb").as_deref(), Some(r#""abc" AND "bcb""#));
+        assert_eq!(trigrams("a\"b").as_deref(), Some(r#""a""b""#));
+        assert_eq!(trigrams("ééé").as_deref(), Some(r#""ééé""#));
+    }
+}
