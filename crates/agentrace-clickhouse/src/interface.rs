@@ -13,6 +13,8 @@ use agentrace_store::{
     TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
+use agentrace_store::search::{SearchPage, SearchQuery, required_words, scan};
+
 use crate::held::HeldSpans;
 use crate::store::ClickHouseStore;
 
@@ -104,6 +106,13 @@ impl TraceReader for ClickHouseStore {
 
     fn events(&self, q: &EventQuery) -> Result<EventPage, QueryError> {
         self.block_on(ClickHouseStore::events(self, q))
+    }
+
+    /// The provided scan, with the query's required words asked of the engine
+    /// ([`ClickHouseStore::spans_holding`]): it reads only the spans that may hold them.
+    fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
+        let words = required_words(&q.query);
+        scan(q, |page| self.block_on(self.spans_holding(page, &words)))
     }
 
     fn responding_spans(
