@@ -5,11 +5,11 @@
 use agentrace_core::search::Query;
 use agentrace_core::{SpanId, SpanKind, SpanRecord};
 
-use crate::search::{SearchPage, SearchQuery};
-use crate::{Store, TimeRange};
+use crate::search::{SearchPage, SearchQuery, traces_matching};
+use crate::{Store, TimeRange, TraceFilter};
 
-use super::fixtures::{SEC, T0, span, span_id};
-use super::{CheckResult, ensure, expect_eq};
+use super::fixtures::{SEC, T0, span, span_id, trace_ids};
+use super::{CheckResult, ensure, expect_eq, listed};
 
 /// Call `turn` of an agent run: its history holds every earlier turn's question, so the
 /// question of turn 2 (invoice INV-7731) is in the content of every later call.
@@ -153,6 +153,44 @@ pub fn search_finds_words_wherever_they_are(store: &dyn Store) -> CheckResult {
     let range = TimeRange::new(T0 + 3 * SEC, T0 + 5 * SEC);
     let page = store.search(&SearchQuery::new(query, range, 50))?;
     expect_eq("hits in a range", &ids(&[14, 13]), &hit_ids(&page))?;
+    // The traces holding a match, by their newest one; a trace filter on top.
+    let query = Query::parse("inv-7731")?;
+    let all = traces_matching(
+        store,
+        &SearchQuery::new(query.clone(), TimeRange::ALL, 10),
+        &TraceFilter::new(),
+    )?;
+    expect_eq("traces of inv-7731", &trace_ids(&[2, 1]), &listed(&all))?;
+    let first = traces_matching(
+        store,
+        &SearchQuery::new(query.clone(), TimeRange::ALL, 1),
+        &TraceFilter::new(),
+    )?;
+    expect_eq(
+        "the first trace of inv-7731",
+        &trace_ids(&[2]),
+        &listed(&first),
+    )?;
+    let second = traces_matching(
+        store,
+        &SearchQuery::new(query.clone(), TimeRange::ALL, 1).after(first.next_cursor),
+        &TraceFilter::new(),
+    )?;
+    expect_eq(
+        "the second trace of inv-7731",
+        &trace_ids(&[1]),
+        &listed(&second),
+    )?;
+    let tools = traces_matching(
+        store,
+        &SearchQuery::new(query, TimeRange::ALL, 10),
+        &TraceFilter::new().kind(SpanKind::Tool),
+    )?;
+    expect_eq(
+        "traces of inv-7731 with a tool call",
+        &trace_ids(&[2]),
+        &listed(&tools),
+    )?;
     // Snippets: where, and the word marked as written.
     let page = search(store, "timeout upstream", 50)?;
     let hit = page.hits.first().ok_or("no hit of timeout")?;
