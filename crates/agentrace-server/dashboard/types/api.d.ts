@@ -1438,10 +1438,42 @@ declare namespace Api {
   interface LoginSessions {
     sessions: LoginSession[];
   }
+  interface SnippetPart {
+    text: string;
+    /** Whether this part is one of the query's words. */
+    match: boolean;
+  }
+  /** A field's text around a match, in parts, the matched ones marked. Telemetry is hostile text: escape every part where it is shown. */
+  interface Snippet {
+    /** `name`, `status`, `attributes.<key>`, `resource.<key>` or `events.<name>`. */
+    field: string;
+    parts: SnippetPart[];
+  }
+  interface SearchHit {
+    trace_id: string;
+    span_id: string;
+    name: string;
+    kind: SpanKind;
+    start_time_unix_nano: number;
+    duration_ns: number;
+    error: boolean;
+    service: string;
+    agent?: string;
+    snippets: Snippet[];
+  }
+  interface SearchPage {
+    /** The matching spans, newest first (by start time). */
+    hits: SearchHit[];
+    /** Where to continue; absent when every span of the range was read. A page may hold fewer hits than `limit` and still a cursor: a search reads at most 100,000 spans a call. */
+    next_cursor?: string;
+    /** How many spans this call judged. */
+    judged: number;
+  }
 
   /** The JSON answer of each GET path (without `/api/v1`). */
   interface Responses {
     "/traces": TracePage;
+    "/search": SearchPage;
     "/traces/{trace_id}": TraceTree;
     "/sessions": Sessions;
     "/sessions/{session_id}": SessionPage;

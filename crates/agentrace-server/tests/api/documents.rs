@@ -16,7 +16,7 @@ async fn every_documented_route_and_parameter_is_served_as_documented() -> TestR
     let api = Api::start().await?;
     let doc = api.doc().clone();
     let paths = doc["paths"].as_object().ok_or("paths")?;
-    assert_eq!(paths.len(), 54);
+    assert_eq!(paths.len(), 55);
     let trace = api.runs[3].trace_id.to_string();
     let span = api.runs[3].spans[0].span_id.to_string();
     let operations = paths.iter().flat_map(|(template, item)| {

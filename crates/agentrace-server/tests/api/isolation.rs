@@ -42,7 +42,7 @@ fn rule(method: &str, template: &str) -> Option<Rule> {
         ),
         (
             "get",
-            "/traces" | "/sessions" | "/users" | "/events" | "/cost" | "/tools" | "/overview"
+            "/traces" | "/search" | "/sessions" | "/users" | "/events" | "/cost" | "/tools" | "/overview"
             | "/metrics" | "/budgets" | "/alerts" | "/slos" | "/report" | "/guardrails" | "/scores"
             | "/scores/names" | "/scores/stats" | "/evaluators" | "/evaluations/runs" | "/projects"
             // The project's store and forwarder; the server's counters are the organization's.

@@ -379,3 +379,71 @@ async fn events_are_searched_by_level_type_session_trace_and_text() -> TestResul
         .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn search_answers_matching_spans_newest_first_with_snippets() -> TestResult {
+    let api = Api::start().await?;
+    // Every fifth run's tool call timed out ("timeout after 3Ns").
+    let failed: Vec<&crate::support::Run> = api.runs.iter().filter(|r| r.failed).collect();
+    let hits = all_pages(
+        &api,
+        "/search?q=timeout%20kind:tool%20service:agents&limit=7",
+        "SearchPage",
+        "hits",
+    )
+    .await?;
+    let traces: Vec<String> = hits
+        .iter()
+        .filter_map(|h| h["trace_id"].as_str().map(str::to_owned))
+        .collect();
+    let mut expected: Vec<String> = failed.iter().map(|r| r.trace_id.to_string()).collect();
+    expected.reverse();
+    assert_eq!(traces, expected, "the failed tool calls, newest first");
+    let snippet = &hits[0]["snippets"][0];
+    assert_eq!(snippet["field"], "status");
+    assert!(
+        snippet["parts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["match"] == true && p["text"] == "timeout"),
+        "{snippet}"
+    );
+    // The same query lists their traces.
+    let page = api
+        .ok(
+            "/traces?q=timeout%20kind:tool&service=agents&limit=1000",
+            "TracePage",
+        )
+        .await?;
+    assert_eq!(ids(&page, "traces"), expected);
+    // Combined with a trace filter.
+    let page = api
+        .ok(
+            "/traces?q=timeout&agent=coder&service=agents&limit=1000",
+            "TracePage",
+        )
+        .await?;
+    let coder: Vec<String> = failed
+        .iter()
+        .rev()
+        .filter(|r| r.agent == "coder")
+        .map(|r| r.trace_id.to_string())
+        .collect();
+    assert_eq!(ids(&page, "traces"), coder);
+    // A query that cannot be read: the error points at the token.
+    let (status, body) = api.get("/search?q=kind:lm%20timeout").await?;
+    assert_eq!(status, 400, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("kind:lm timeout\n     ^^"), "{message:?}");
+    api.fails(
+        "/search?q=score.helpfulness:<0.5",
+        400,
+        "bad_parameter",
+        "score",
+    )
+    .await?;
+    api.fails("/traces?q=timeout&sort=cost", 400, "bad_parameter", "sort")
+        .await?;
+    Ok(())
+}

@@ -682,12 +682,27 @@ pub(crate) fn parameter<'a>(doc: &'a Value, p: &'a Value) -> &'a Value {
 }
 
 /// The query of an operation `op` with every documented query parameter at its example
-/// (`name=value`, encoded; a list comma-separated); `cursor`, which has none, left out.
+/// (`name=value`, encoded; a list comma-separated); `cursor`, which has none, left out, and a
+/// parameter that excludes others the operation documents (`x-agentrace-excludes`: the trace
+/// list's `q` excludes `sort` and `order`), tested on its own.
 pub(crate) fn example_query(doc: &Value, op: &Value) -> Result<Vec<String>, Error> {
     let mut query = Vec::new();
+    let documented: Vec<&str> = op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| parameter(doc, p)["name"].as_str())
+        .collect();
     for p in op["parameters"].as_array().into_iter().flatten() {
         let p = parameter(doc, p);
         if p["in"].as_str() != Some("query") {
+            continue;
+        }
+        let excludes = p["x-agentrace-excludes"].as_array().into_iter().flatten();
+        if excludes
+            .filter_map(Value::as_str)
+            .any(|other| documented.contains(&other))
+        {
             continue;
         }
         let name = p["name"].as_str().ok_or("parameter name")?;

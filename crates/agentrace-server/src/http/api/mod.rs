@@ -79,6 +79,7 @@ pub(crate) fn routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState
     use KeyScope::{Admin, Read, Write};
     let gets = vec![
         ("/traces", get(records::list)),
+        ("/search", get(records::search)),
         ("/traces/{trace_id}", get(records::tree)),
         ("/traces/{trace_id}/spans/{span_id}", get(records::span)),
         ("/traces/{trace_id}/graph", get(records::trace_graph)),

@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::time::{Duration, UNIX_EPOCH};
 
-use agentrace_core::now_unix_nano;
+use agentrace_core::{now_unix_nano, search};
 use agentrace_store::{Cursor, Order, StatusFilter, TimeRange};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
@@ -207,6 +207,29 @@ impl Params {
     /// `limit`: a page size from 1 to `max`.
     pub(crate) fn limit(&mut self, default: usize, max: usize) -> Result<usize, ApiError> {
         self.count("limit", default, max)
+    }
+
+    /// `q`: a query of the filter syntax (docs/search.md), judged on stored spans, so without
+    /// score conditions; an error points at the offending token. An empty `q` is none.
+    pub(crate) fn search_query(&mut self) -> Result<Option<search::Query>, ApiError> {
+        let Some(text) = self.take("q")? else {
+            return Ok(None);
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        let query =
+            search::Query::parse(&text).map_err(|e| ApiError::bad("q", e.pointer(&text)))?;
+        query.check_in_memory(&text).map_err(|e| {
+            ApiError::bad(
+                "q",
+                format!(
+                    "{}\n(the trace list filters by score: `score`, `score_min`, `score_max`)",
+                    e.pointer(&text)
+                ),
+            )
+        })?;
+        Ok(Some(query))
     }
 
     /// `cursor`: where the previous page stopped.

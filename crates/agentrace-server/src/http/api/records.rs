@@ -2,7 +2,9 @@
 //! `/sessions/{session_id}`, `/events`.
 
 use agentrace_core::content::SpanContent;
+use agentrace_core::search::{Expr, Query};
 use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
+use agentrace_store::search::{SearchPage, SearchQuery, traces_matching};
 use agentrace_store::{
     Cursor, EventFilter, EventPage, EventQuery, Order, ScoreCondition, SessionSort, SessionSummary,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
@@ -71,16 +73,45 @@ fn trace_order(p: &mut Params, filter: &TraceFilter) -> Result<TraceOrder, ApiEr
 }
 
 /// `GET /traces`: the trace list, newest first (or in another order), a page at a time.
+/// With `q`, the traces holding a span that matches it, by their newest such span
+/// ([`traces_matching`]).
 pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<TracePage>, ApiError> {
     let filter = trace_filter(&mut p, true)?;
     let order = trace_order(&mut p, &filter)?;
+    let query = p.search_query()?;
     let limit = p.limit(PAGE.0, PAGE.1)?;
     let cursor = p.cursor()?;
     p.finish()?;
+    if let Some(query) = query {
+        if order != TraceOrder::default() {
+            return Err(ApiError::bad(
+                "sort",
+                "with `q` traces come by their newest matching span: leave out `sort` and `order`",
+            ));
+        }
+        let search = SearchQuery::new(query, filter.range, limit).after(cursor);
+        let page = blocking(&scope.store, move |s| traces_matching(s, &search, &filter)).await?;
+        return Ok(Json(page));
+    }
     let page = blocking(&scope.store, move |s| {
         s.list_traces_by(&filter, order, cursor.as_ref(), limit)
     })
     .await?;
+    Ok(Json(page))
+}
+
+/// `GET /search`: the spans matching `q`, newest first, with snippets; a page of `limit`
+/// (50 by default, at most 1,000) that may hold fewer hits and still a cursor (a search reads
+/// at most 100,000 spans a call: `agentrace_store::search`).
+pub(super) async fn search(scope: Scope, mut p: Params) -> Result<Json<SearchPage>, ApiError> {
+    let range = p.range()?;
+    // No `q`: every span of the range.
+    let query = p.search_query()?.unwrap_or(Query { expr: Expr::All });
+    let limit = p.limit(PAGE.0, PAGE.1)?;
+    let cursor = p.cursor()?;
+    p.finish()?;
+    let search = SearchQuery::new(query, range, limit).after(cursor);
+    let page = blocking(&scope.store, move |s| s.search(&search)).await?;
     Ok(Json(page))
 }
 
