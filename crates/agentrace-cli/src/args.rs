@@ -41,6 +41,9 @@ pub(crate) enum Command {
     /// List traces, or show one as a tree.
     #[command(subcommand)]
     Traces(TracesCommand),
+    /// Search spans with the filter syntax (docs/search.md): words in content, tool arguments
+    /// and results, names, errors and attributes, `field:value`, `-`, OR, parentheses.
+    Search(SearchArgs),
     /// Export spans or events in a time range as JSON lines or CSV.
     Export(ExportArgs),
     /// Import spans and events from JSON lines (what `export` writes) into the store; records
@@ -633,6 +636,27 @@ pub(crate) struct SummaryArgs {
     #[command(flatten)]
     pub(crate) range: RangeArgs,
     /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// The query, e.g. `kind:tool timeout`, `"rate limit" -agent:planner` (one argument:
+    /// quote it in the shell).
+    pub(crate) query: String,
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+    /// How many spans (default 20).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Continue after this cursor (printed at the end of the previous page).
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+    /// List the traces holding a match instead, by their newest one.
+    #[arg(long)]
+    pub(crate) traces: bool,
+    /// Print the page as JSON.
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -58,6 +58,7 @@ fn main() -> ExitCode {
         Command::Summary(a) => commands::summary::run(&cli.store, a),
         Command::Traces(TracesCommand::List(a)) => commands::traces::list(&cli.store, a),
         Command::Traces(TracesCommand::Show(a)) => commands::traces::show(&cli.store, a),
+        Command::Search(a) => commands::search::run(&cli.store, a),
         Command::Export(a) => commands::export::run(&cli.store, a),
         Command::Import(a) => commands::import::run(&cli.store, a),
         Command::Prices(PricesCommand::List(a)) => commands::prices::list(a),

@@ -116,6 +116,42 @@ fn traces_list_and_show_tree() -> TestResult {
 }
 
 #[test]
+fn search_finds_spans_and_their_traces_and_points_at_a_bad_query() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let (db, spans) = store(dir.path())?;
+    let found = stdout(&agentrace(
+        &db,
+        &["search", "timeout kind:tool", "--since", "7d"],
+    )?);
+    let failed = spans
+        .iter()
+        .filter(|s| {
+            s.status
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("timeout"))
+        })
+        .count();
+    assert!(failed > 0);
+    assert_eq!(found.matches("\n  trace ").count(), failed, "{found}");
+    assert!(found.contains("status: [[timeout]] after 30s"), "{found}");
+    let traces = stdout(&agentrace(&db, &["search", "timeout", "--traces"])?);
+    assert!(traces.starts_with("trace "), "{traces}");
+    let json = agentrace(&db, &["search", "kind:tool", "--json", "--limit", "1"])?;
+    let page: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(page["hits"].as_array().map(Vec::len), Some(1));
+    assert!(page["next_cursor"].is_string());
+    let bad = agentrace(&db, &["search", "kind:robot timeout"])?;
+    assert!(!bad.status.success());
+    let message = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        message.contains("kind:robot timeout\n     ^^^^^"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
 fn export_csv_and_jsonl_round_trip() -> TestResult {
     let dir = tempfile::tempdir()?;
     let (db, spans) = store(dir.path())?;

@@ -12,6 +12,7 @@ pub(crate) mod probe;
 pub(crate) mod projects;
 pub(crate) mod report;
 pub(crate) mod score;
+pub(crate) mod search;
 pub(crate) mod serve;
 pub(crate) mod slo;
 pub(crate) mod status;

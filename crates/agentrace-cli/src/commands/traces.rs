@@ -5,11 +5,11 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use agentrace_core::{SpanKind, SpanRecord, StatusCode, TraceId};
-use agentrace_store::{Cursor, StatusFilter, TraceFilter, TraceTree};
+use agentrace_store::{Cursor, StatusFilter, TraceFilter, TracePage, TraceTree};
 
 use crate::args::{ListArgs, ShowArgs, StoreArgs};
 use crate::error::CliError;
-use crate::format::{Table, cost, count, duration};
+use crate::format::{Table, cost, count, duration, terminal_text};
 use crate::time::{parse_duration, range};
 
 pub(crate) fn list(store: &StoreArgs, args: &ListArgs) -> Result<(), CliError> {
@@ -35,9 +35,15 @@ pub(crate) fn list(store: &StoreArgs, args: &ListArgs) -> Result<(), CliError> {
     filter.name_contains.clone_from(&args.name);
     let cursor = args.cursor.clone().map(Cursor::from);
     let page = db.list_traces(&filter, cursor.as_ref(), args.limit.max(1))?;
+    print_page(&page, args.json, "agentrace traces list")
+}
+
+/// A page of traces as a table (or JSON), and how to ask for the next (`more`: the command
+/// so far, which `--cursor` continues).
+pub(crate) fn print_page(page: &TracePage, json: bool, more: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &page)?;
+    if json {
+        serde_json::to_writer_pretty(&mut out, page)?;
         writeln!(out)?;
         return Ok(());
     }
@@ -58,14 +64,14 @@ pub(crate) fn list(store: &StoreArgs, args: &ListArgs) -> Result<(), CliError> {
             count(t.error_count),
             count(t.usage.total_tokens()),
             cost(t.cost),
-            t.root_name.clone(),
-            t.session_id.clone().unwrap_or_default(),
-            t.agent_name.clone().unwrap_or_default(),
+            terminal_text(&t.root_name),
+            terminal_text(t.session_id.as_deref().unwrap_or_default()),
+            terminal_text(t.agent_name.as_deref().unwrap_or_default()),
         ]);
     }
     out.write_all(table.render("").as_bytes())?;
     if let Some(next) = &page.next_cursor {
-        writeln!(out, "\nmore: agentrace traces list --cursor {next}")?;
+        writeln!(out, "\nmore: {more} --cursor {next}")?;
     }
     Ok(())
 }
