@@ -163,7 +163,7 @@ fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, Writ
         .execute(params![&hash[..], text.len() as i64, lz4, body])
         .db()?;
     let id = tx.last_insert_rowid();
-    crate::search::index_piece(tx, id, text)?;
+    crate::words::index_piece(tx, id, text)?;
     Ok(id)
 }
 

@@ -97,6 +97,7 @@ mod span_rollups;
 mod store;
 mod trace_summaries;
 mod wal;
+mod words;
 mod write;
 
 pub use agentrace_store::{

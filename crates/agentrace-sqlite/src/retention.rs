@@ -9,9 +9,9 @@ use crate::codec::{bound, count, from_sql};
 use crate::content;
 use crate::error::Db;
 use crate::past::{self, Touched};
-use crate::search;
 use crate::store::SqliteStore;
 use crate::trace_summaries;
+use crate::words;
 use agentrace_store::RetentionError;
 use agentrace_store::{QueryError, RecordKind, Retention};
 
@@ -61,7 +61,7 @@ impl SqliteStore {
                 let mut rows = stmt.query([cutoff, CHUNK]).db()?;
                 while let Some(row) = rows.next().db()? {
                     traces.insert(row.get::<_, i64>(0).db()?);
-                    search::forget_span(tx, row.get::<_, i64>(1).db()?)?;
+                    words::forget_span(tx, row.get::<_, i64>(1).db()?)?;
                     deleted += 1;
                 }
             }

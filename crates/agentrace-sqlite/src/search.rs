@@ -21,54 +21,20 @@
 
 use std::collections::HashSet;
 
+use agentrace_store::QueryError;
 use agentrace_store::content::ContentValues;
 use agentrace_store::search::{
     SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery, indexed_text, required_words,
-    scan,
 };
-use agentrace_store::{QueryError, TraceReader};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::codec::{self, ReadCache, SPAN_COLUMN_COUNT, SPAN_COLUMNS};
-use crate::error::{Db, DbError};
-use crate::store::SqliteStore;
+use crate::error::Db;
+use crate::words::index_span;
 
 /// The most candidate spans (or chain nodes) a word's lookup gathers before the search scans
 /// instead.
 pub(crate) const MAX_CANDIDATES: usize = 20_000;
-
-/// Indexes the words of the span stored as row `rowid`.
-pub(crate) fn index_span(tx: &Connection, rowid: i64, text: &str) -> Result<(), DbError> {
-    tx.prepare_cached("INSERT INTO span_words (rowid, text) VALUES (?1, ?2)")
-        .db()?
-        .execute(rusqlite::params![rowid, text])
-        .db()?;
-    Ok(())
-}
-
-/// Indexes the words of the span stored as row `rowid` again (its attributes were rewritten).
-pub(crate) fn reindex_span(tx: &Connection, rowid: i64, text: &str) -> Result<(), DbError> {
-    forget_span(tx, rowid)?;
-    index_span(tx, rowid, text)
-}
-
-/// Forgets the words of the span stored as row `rowid` (deleted).
-pub(crate) fn forget_span(tx: &Connection, rowid: i64) -> Result<(), DbError> {
-    tx.prepare_cached("DELETE FROM span_words WHERE rowid = ?1")
-        .db()?
-        .execute([rowid])
-        .db()?;
-    Ok(())
-}
-
-/// Indexes the words of the content piece `id`.
-pub(crate) fn index_piece(tx: &Connection, id: i64, text: &str) -> Result<(), DbError> {
-    tx.prepare_cached("INSERT INTO piece_words (rowid, text) VALUES (?1, ?2)")
-        .db()?
-        .execute(rusqlite::params![id, text])
-        .db()?;
-    Ok(())
-}
 
 /// Migration 14 → 15: indexes the words of the spans stored before, their content inline with
 /// them (so found by their own words).
@@ -188,7 +154,10 @@ fn candidates(conn: &Connection, word: &str) -> Result<Option<HashSet<i64>>, Que
 }
 
 /// Answers `q` from the index, or `None` where it scans instead (see the module's docs).
-fn from_index(conn: &Connection, q: &SearchQuery) -> Result<Option<SearchPage>, QueryError> {
+pub(crate) fn from_index(
+    conn: &Connection,
+    q: &SearchQuery,
+) -> Result<Option<SearchPage>, QueryError> {
     let words: Vec<String> = required_words(&q.query)
         .into_iter()
         .filter(|w| w.chars().count() >= 3)
@@ -260,16 +229,6 @@ fn from_index(conn: &Connection, q: &SearchQuery) -> Result<Option<SearchPage>, 
         }
     }
     Ok(Some(page))
-}
-
-impl SqliteStore {
-    /// [`TraceReader::search`] from the indexes where they narrow the query, else by a scan.
-    pub(crate) fn search_spans(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
-        match self.read(|conn| from_index(conn, q))? {
-            Some(page) => Ok(page),
-            None => scan(q, |page| self.spans(page)),
-        }
-    }
 }
 
 #[cfg(test)]

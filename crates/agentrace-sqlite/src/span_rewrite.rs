@@ -18,9 +18,9 @@ use crate::content::{self, NodeIds};
 use crate::deferred_index::trace_no_of_id;
 use crate::error::Db;
 use crate::past::Touched;
-use crate::search;
 use crate::span_rollups::{self, FACT_COLUMNS, KeyIds, OwnedFacts};
 use crate::trace_summaries;
+use crate::words;
 
 /// A span's rollup facts, before it is rewritten.
 static CURRENT: LazyLock<String> = LazyLock::new(|| {
@@ -158,7 +158,7 @@ pub(crate) fn rewrite(
             if kept_apart {
                 let rowid = row.get::<_, i64>(1).db()?;
                 stored.link(tx, rowid)?;
-                search::reindex_span(tx, rowid, &indexed_text(s, &values))?;
+                words::reindex_span(tx, rowid, &indexed_text(s, &values))?;
             }
             done.traces.insert(trace_no);
             done.changed += 1;

@@ -14,10 +14,10 @@ use crate::error::{Db, DbError};
 use crate::fnv::Fnv;
 use crate::metric_points::{self, SeriesIds};
 use crate::past::Touched;
-use crate::search;
 use crate::span_rollups::{self, KeyIds};
 use crate::trace_summaries::{self, BatchSums, Contribution, TraceRows};
 use crate::wal::{Wake, WalBound, WalStats};
+use crate::words;
 use agentrace_store::InsertReport;
 use agentrace_store::SpanRows;
 use agentrace_store::{QueryError, WriteError};
@@ -270,7 +270,7 @@ impl Writer {
                 report.inserted += 1;
                 let rowid = tx.last_insert_rowid();
                 kept.link(&tx, rowid)?;
-                search::index_span(&tx, rowid, &json.search_text)?;
+                words::index_span(&tx, rowid, &json.search_text)?;
                 touched.note(to_sql(s.start_time_unix_nano), to_sql(s.end_time_unix_nano));
                 stored.push((i, trace_no, rowid));
                 if !traces.created.contains(&trace_no) {

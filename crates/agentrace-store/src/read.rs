@@ -8,6 +8,8 @@ use crate::model::{
     Cursor, EventPage, EventQuery, SessionSort, SessionSummary, SpanFilter, SpanPage, SpanQuery,
     TraceDetail, TraceFilter, TraceOrder, TracePage, TraceSummary, TraceTree, UserSummary,
 };
+use std::collections::HashSet;
+
 use crate::people::People;
 use crate::picks;
 use crate::scores::RespondingSpan;
@@ -61,6 +63,50 @@ pub trait TraceReader {
     /// the candidates of the query's words, judging each the same way.
     fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
         crate::search::scan(q, |page| self.spans(page))
+    }
+
+    /// The traces holding a span that matches `q` (in `q.range`), by their newest matching span,
+    /// newest first, each also passing `filter` (whose own range is of the traces): a page of
+    /// `q.limit` traces at most, and the search's cursor to continue (reading at most
+    /// [`SCAN_BUDGET`](crate::search::SCAN_BUDGET) spans, as a search does). A trace whose matching spans
+    /// fall on both sides of a page's end is listed on both pages (whoever shows them merges).
+    fn search_traces(
+        &self,
+        q: &SearchQuery,
+        filter: &TraceFilter,
+    ) -> Result<TracePage, QueryError> {
+        let mut seen = HashSet::new();
+        let mut traces = Vec::new();
+        let mut cursor = q.cursor.clone();
+        let mut judged = 0;
+        loop {
+            // No more hits than traces still wanted: the page never passes the limit, and the
+            // search's cursor after it is where this page ends.
+            let wanted = q.limit - traces.len();
+            let page = self.search(&SearchQuery {
+                limit: wanted,
+                cursor,
+                ..q.clone()
+            })?;
+            for hit in &page.hits {
+                if !seen.insert(hit.trace_id) {
+                    continue;
+                }
+                let mut one = filter.clone();
+                one.trace_id = Some(hit.trace_id);
+                if let Some(summary) = self.list_traces(&one, None, 1)?.traces.into_iter().next() {
+                    traces.push(summary);
+                }
+            }
+            cursor = page.next_cursor;
+            judged += page.judged;
+            if traces.len() >= q.limit || cursor.is_none() || judged >= crate::search::SCAN_BUDGET {
+                return Ok(TracePage {
+                    traces,
+                    next_cursor: cursor,
+                });
+            }
+        }
     }
 
     /// A trace as a tree, in `detail`; `None` if no span of it is stored. Spans whose parent

@@ -13,7 +13,6 @@
 //! for and still have a [`next_cursor`](SearchPage::next_cursor) (the spans after it were not
 //! read yet), as Tempo's and Loki's searches do; the dashboard offers to search further.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use agentrace_core::search::{Comparison, Expr, Field, Query, Term, Value};
@@ -22,8 +21,7 @@ use serde::Serialize;
 
 use crate::content::ContentValues;
 use crate::error::QueryError;
-use crate::model::{Cursor, Order, SpanFilter, SpanQuery, StatusFilter, TraceFilter, TracePage};
-use crate::read::TraceReader;
+use crate::model::{Cursor, Order, SpanFilter, SpanQuery, StatusFilter};
 use crate::time_range::TimeRange;
 
 /// The most spans one search call reads before it answers with what it found.
@@ -335,50 +333,6 @@ pub fn scan(
         match read.next_cursor {
             Some(next) => cursor = Some(next),
             None => return Ok(page),
-        }
-    }
-}
-
-/// The traces holding a span that matches `q` (in `q.range`), by their newest matching span,
-/// newest first, each also passing `filter` (whose own range is of the traces): a page of
-/// `q.limit` traces at most, and the search's cursor to continue (reading at most
-/// [`SCAN_BUDGET`] spans, as a search does). A trace whose matching spans
-/// fall on both sides of a page's end is listed on both pages (whoever shows them merges).
-pub fn traces_matching<R: TraceReader + ?Sized>(
-    reader: &R,
-    q: &SearchQuery,
-    filter: &TraceFilter,
-) -> Result<TracePage, QueryError> {
-    let mut seen = HashSet::new();
-    let mut traces = Vec::new();
-    let mut cursor = q.cursor.clone();
-    let mut judged = 0;
-    loop {
-        // No more hits than traces still wanted: the page never passes the limit, and the
-        // search's cursor after it is where this page ends.
-        let wanted = q.limit - traces.len();
-        let page = reader.search(&SearchQuery {
-            limit: wanted,
-            cursor,
-            ..q.clone()
-        })?;
-        for hit in &page.hits {
-            if !seen.insert(hit.trace_id) {
-                continue;
-            }
-            let mut one = filter.clone();
-            one.trace_id = Some(hit.trace_id);
-            if let Some(summary) = reader.list_traces(&one, None, 1)?.traces.into_iter().next() {
-                traces.push(summary);
-            }
-        }
-        cursor = page.next_cursor;
-        judged += page.judged;
-        if traces.len() >= q.limit || cursor.is_none() || judged >= SCAN_BUDGET {
-            return Ok(TracePage {
-                traces,
-                next_cursor: cursor,
-            });
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use agentrace_core::civil::{Precision, rfc3339};
 use agentrace_core::search::Query;
-use agentrace_store::search::{SearchPage, SearchQuery, Snippet, traces_matching};
+use agentrace_store::search::{SearchPage, SearchQuery, Snippet};
 use agentrace_store::{Cursor, TraceFilter};
 
 use crate::args::{SearchArgs, StoreArgs};
@@ -35,7 +35,7 @@ pub(crate) fn run(store: &StoreArgs, args: &SearchArgs) -> Result<(), CliError> 
     let db = super::open(store)?;
     let more = format!("agentrace search {}", shell_quoted(&args.query));
     if args.traces {
-        let page = traces_matching(&*db, &search, &TraceFilter::new().range(range))?;
+        let page = db.search_traces(&search, &TraceFilter::new().range(range))?;
         return super::traces::print_page(&page, args.json, &format!("{more} --traces"));
     }
     let page = db.search(&search)?;

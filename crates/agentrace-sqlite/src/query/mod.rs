@@ -10,7 +10,7 @@ use agentrace_store::{
     TraceTree, UserSummary,
 };
 
-use agentrace_store::search::{SearchPage, SearchQuery};
+use agentrace_store::search::{SearchPage, SearchQuery, scan};
 use agentrace_store::series::{align, whole_minutes};
 
 use crate::store::SqliteStore;
@@ -92,8 +92,13 @@ impl TraceReader for SqliteStore {
         records::events(self, q)
     }
 
+    /// From the trigram indexes where they narrow the query, else by a scan
+    /// (`crate::search`).
     fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
-        self.search_spans(q)
+        match self.read(|conn| crate::search::from_index(conn, q))? {
+            Some(page) => Ok(page),
+            None => scan(q, |page| self.spans(page)),
+        }
     }
 
     fn responding_spans(

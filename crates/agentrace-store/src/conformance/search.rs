@@ -5,7 +5,7 @@
 use agentrace_core::search::Query;
 use agentrace_core::{SpanId, SpanKind, SpanRecord};
 
-use crate::search::{SearchPage, SearchQuery, traces_matching};
+use crate::search::{SearchPage, SearchQuery};
 use crate::{Store, TimeRange, TraceFilter};
 
 use super::fixtures::{SEC, T0, span, span_id, trace_ids};
@@ -155,14 +155,12 @@ pub fn search_finds_words_wherever_they_are(store: &dyn Store) -> CheckResult {
     expect_eq("hits in a range", &ids(&[14, 13]), &hit_ids(&page))?;
     // The traces holding a match, by their newest one; a trace filter on top.
     let query = Query::parse("inv-7731")?;
-    let all = traces_matching(
-        store,
+    let all = store.search_traces(
         &SearchQuery::new(query.clone(), TimeRange::ALL, 10),
         &TraceFilter::new(),
     )?;
     expect_eq("traces of inv-7731", &trace_ids(&[2, 1]), &listed(&all))?;
-    let first = traces_matching(
-        store,
+    let first = store.search_traces(
         &SearchQuery::new(query.clone(), TimeRange::ALL, 1),
         &TraceFilter::new(),
     )?;
@@ -171,8 +169,7 @@ pub fn search_finds_words_wherever_they_are(store: &dyn Store) -> CheckResult {
         &trace_ids(&[2]),
         &listed(&first),
     )?;
-    let second = traces_matching(
-        store,
+    let second = store.search_traces(
         &SearchQuery::new(query.clone(), TimeRange::ALL, 1).after(first.next_cursor),
         &TraceFilter::new(),
     )?;
@@ -181,8 +178,7 @@ pub fn search_finds_words_wherever_they_are(store: &dyn Store) -> CheckResult {
         &trace_ids(&[1]),
         &listed(&second),
     )?;
-    let tools = traces_matching(
-        store,
+    let tools = store.search_traces(
         &SearchQuery::new(query, TimeRange::ALL, 10),
         &TraceFilter::new().kind(SpanKind::Tool),
     )?;

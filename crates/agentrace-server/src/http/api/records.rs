@@ -4,7 +4,7 @@
 use agentrace_core::content::SpanContent;
 use agentrace_core::search::{Expr, Query};
 use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
-use agentrace_store::search::{SearchPage, SearchQuery, traces_matching};
+use agentrace_store::search::{SearchPage, SearchQuery};
 use agentrace_store::{
     Cursor, EventFilter, EventPage, EventQuery, Order, ScoreCondition, SessionSort, SessionSummary,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
@@ -74,7 +74,7 @@ fn trace_order(p: &mut Params, filter: &TraceFilter) -> Result<TraceOrder, ApiEr
 
 /// `GET /traces`: the trace list, newest first (or in another order), a page at a time.
 /// With `q`, the traces holding a span that matches it, by their newest such span
-/// ([`traces_matching`]).
+/// ([`TraceReader::search_traces`](agentrace_store::TraceReader::search_traces)).
 pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<TracePage>, ApiError> {
     let filter = trace_filter(&mut p, true)?;
     let order = trace_order(&mut p, &filter)?;
@@ -90,7 +90,7 @@ pub(super) async fn list(scope: Scope, mut p: Params) -> Result<Json<TracePage>,
             ));
         }
         let search = SearchQuery::new(query, filter.range, limit).after(cursor);
-        let page = blocking(&scope.store, move |s| traces_matching(s, &search, &filter)).await?;
+        let page = blocking(&scope.store, move |s| s.search_traces(&search, &filter)).await?;
         return Ok(Json(page));
     }
     let page = blocking(&scope.store, move |s| {
