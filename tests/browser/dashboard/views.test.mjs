@@ -213,6 +213,39 @@ describe('the dashboard', () => {
         // An open server's caller is no person: no session of theirs is kept.
         assert.match(await text(page, '.account-view .empty'), /No session kept/);
       },
+      async search(page) {
+        // The failed tool calls, newest first, each linking to its span; the word marked.
+        const found = await api(server, '/search?q=kind%3Atool%20(timeout%20OR%20failed)&from=-1h&limit=50');
+        const shown = await page.$$eval('.search-hits .hit', (hits) => hits.map((h) => h.dataset.span));
+        assert.deepEqual(shown, found.hits.map((h) => h.span_id));
+        assert.equal(shown.length, 4, 'a fetch_url timed out in each of four runs');
+        assert.deepEqual(await page.$$eval('.search-hits .hit:first-child mark', (ms) => ms.map((m) => m.textContent)), ['timeout']);
+        // The box of the top bar is not shown on the search view; another view's opens it.
+        assert.equal(await page.locator('.topbar-search').count(), 0);
+        await page.click('.search-hits .hit:first-child .hit-name');
+        await page.waitForSelector('.detail .detail-section mark');
+        assert.match(await text(page, '.detail-title'), /execute_tool fetch_url/);
+        assert.equal(await text(page, '.detail .error-text mark'), 'timeout');
+        await page.goBack();
+        await page.waitForSelector('.search-hits .hit');
+        // A query that cannot be read: the server's caret under the token.
+        await page.fill('.search-form input', 'kind:lm timeout');
+        await page.press('.search-form input', 'Enter');
+        await page.waitForSelector('.query-error pre');
+        assert.match(await text(page, '.query-error pre'), /kind:lm timeout\n {5}\^\^/);
+        // That refusal is the one error the console may hold.
+        const refused = page.errors.filter((e) => /status of 400/.test(e));
+        assert.equal(refused.length, 1, page.errors.join('\n'));
+        page.errors.splice(page.errors.indexOf(refused[0]), 1);
+        // From another view, the top bar's box.
+        await page.goto(`${server.app}/traces`);
+        await page.fill('.topbar-search input', '"all of them"');
+        await page.press('.topbar-search input', 'Enter');
+        await page.waitForSelector('.search-hits .hit');
+        assert.equal(new URL(page.url()).pathname, '/search');
+        assert.equal(new URL(page.url()).searchParams.get('q'), '"all of them"');
+        assert.deepEqual(await page.$$eval('.search-hits mark', (ms) => [...new Set(ms.map((m) => m.textContent))]), ['All of them']);
+      },
       async status(page) {
         const s = await api(server, '/status');
         assert.equal(await text(page, '[data-stat="Spans stored"]'), fmt.count(s.spans.stored));
@@ -596,6 +629,7 @@ describe('the dashboard', () => {
       ['/', '.ranked li'],
       ['/cost?group_by=model,hour', '.total-line'],
       ['/events?text=%3Cimg', '.event-message'],
+      ['/search?q=onerror', '.search-hits .hit mark'],
       ['/alerts', '.alerts-table tbody tr'],
       ['/slos', '.slos-table tbody tr'],
       [`/slos/${encodeURIComponent(`answers within 2s ${XSS_SLO}`)}`, '.slo-head h2'],

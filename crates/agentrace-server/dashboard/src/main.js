@@ -10,6 +10,7 @@ import { Layout } from './components/layout.js';
 import { ErrorBox, Loading } from './components/common.js';
 import { Overview } from './views/overview.js';
 import { Traces } from './views/traces.js';
+import { Search } from './views/search.js';
 import { Trace } from './views/trace/trace.js';
 import { Sessions } from './views/sessions.js';
 import { Session } from './views/session.js';
@@ -48,6 +49,7 @@ const VIEWS = {
   tools: Tools,
   scores: Scores,
   events: Events,
+  search: Search,
   guardrails: Guardrails,
   slos: Slos,
   slo: SloPage,

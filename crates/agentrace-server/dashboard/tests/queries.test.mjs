@@ -8,6 +8,8 @@ import {
   costGroups,
   costQuery,
   eventsQuery,
+  searchQuery,
+  spanHref,
   toggleCompared,
   tracesQuery,
   tracesSort,
@@ -19,6 +21,13 @@ import { rangeOf } from '../src/lib/range.js';
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 const LAST_HOUR = rangeOf({}, NOW);
 const WINDOW = rangeOf({ from: String(NOW - 60_000), to: String(NOW) }, NOW);
+
+test('a search asks for its query in the range, and a hit opens its span with the query', () => {
+  assert.deepEqual(searchQuery({ q: 'kind:tool timeout', status: 'error' }, LAST_HOUR), { q: 'kind:tool timeout', from: '-1h', limit: 50 });
+  assert.deepEqual(searchQuery({}, WINDOW), { q: '', from: String((NOW - 60_000) * 1e6), to: String(NOW * 1e6), limit: 50 });
+  assert.equal(spanHref('ab12', 'cd34', 'a "b" & c'), '/traces/ab12?span=cd34&q=a+%22b%22+%26+c');
+  assert.equal(spanHref('ab12', 'cd34', ''), '/traces/ab12?span=cd34');
+});
 
 test('the trace list passes its filters on, and nothing else of the URL', () => {
   assert.deepEqual(tracesQuery({}, LAST_HOUR), { from: '-1h', limit: 50 });

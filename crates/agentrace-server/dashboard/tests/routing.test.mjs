@@ -34,6 +34,7 @@ test('every view has its URL, the first pattern that matches wins', () => {
     ['/traces', 'traces', 'Traces', true, {}],
     ['/traces/0af7651916cd43dd8448eb211c80319c', 'trace', 'Trace', false, { id: '0af7651916cd43dd8448eb211c80319c' }],
     ['/traces/0af7/graph', 'trace', 'Agent graph', false, { id: '0af7' }],
+    ['/search', 'search', 'Search', true, {}],
     ['/sessions', 'sessions', 'Sessions', true, {}],
     ['/sessions/chat%201', 'session', 'Session', false, { id: 'chat 1' }],
     ['/cost', 'cost', 'Cost', true, {}],

@@ -463,10 +463,14 @@ declare namespace Api {
     input?: Message[];
     output?: Message[];
     tool?: ToolIo;
+    /** `input` holds only the messages added since the model's previous call (`gen_ai.input.messages_delta`), not the whole conversation. */
+    input_is_delta?: boolean;
   }
   interface SpanView {
     span: Span;
     content: SpanContent;
+    /** With `q`: the words of the query that are not negated, lower-cased. */
+    highlight?: string[];
   }
   /** An agent, tool or model (aggregated), or one call (expanded); `root` holds the calls made outside every agent. */
   interface GraphNode {

@@ -19,6 +19,7 @@ import * as fmt from '../lib/format.js';
 /** @type {[string, string, string, ('admins' | undefined)?][]} [href, label, icon, for the organization's admins only] */
 const NAV = [
   ['/', 'Overview', 'overview'],
+  ['/search', 'Search', 'search'],
   ['/traces', 'Traces', 'traces'],
   ['/sessions', 'Sessions', 'sessions'],
   ['/cost', 'Cost', 'cost'],
@@ -42,6 +43,27 @@ const NAV = [
  */
 function navActive(href, path) {
   return href === '/' ? path === '/' : path === href || path.startsWith(`${href}/`);
+}
+
+/**
+ * The search box of the top bar: Enter opens the search view with the query (the range kept).
+ * @param {{ path: string }} props
+ */
+function SearchBox({ path }) {
+  if (path === '/search') return null;
+  /** @param {Event} event */
+  const submit = (event) => {
+    event.preventDefault();
+    const input = /** @type {HTMLFormElement} */ (event.currentTarget).elements.namedItem('q');
+    const q = /** @type {HTMLInputElement} */ (input).value.trim();
+    if (!q) return;
+    const { range, from, to } = currentQuery();
+    navigate(withQuery('/search', { q, range, from, to }));
+  };
+  return html`<form class="topbar-search" role="search" onSubmit=${submit}>
+    <${Icon} name="search" size=${16} />
+    <input type="search" name="q" placeholder="Search spans…" aria-label="Search spans" autocomplete="off" spellcheck="false" />
+  </form>`;
 }
 
 /** Live/paused, with the feed's state and the spans per second it reports. */
@@ -118,6 +140,7 @@ export function Layout({ path, range, title, showRange = true, session, onLogout
       <header class="topbar">
         <h1>${title}</h1>
         <div class="topbar-controls">
+          <${SearchBox} path=${path} />
           ${showRange && html`<${RangePicker} range=${range} />`}
           <${LiveControl} />
         </div>

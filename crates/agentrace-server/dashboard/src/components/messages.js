@@ -1,7 +1,21 @@
 // Captured content as people read it: who said what, tool calls with their arguments and
 // results. All of it is text — Markdown and HTML included — never markup.
 
-import { html } from '../lib/html.js';
+import { createContext, html, useContext } from '../lib/html.js';
+import { highlight } from '../lib/highlight.js';
+
+/** The words to mark in what is shown beneath (a search hit's span: its query's words). */
+export const Highlight = createContext(/** @type {readonly string[]} */ ([]));
+
+/**
+ * `text`, the words of [`Highlight`] marked.
+ * @param {{ text: string }} props
+ */
+export function Marked({ text }) {
+  const words = useContext(Highlight);
+  if (!words.length) return text;
+  return highlight(text, words).map((p) => (p.match ? html`<mark>${p.text}</mark>` : p.text));
+}
 
 /**
  * JSON text pretty-printed when it is JSON, else as it is; any other value as JSON.
@@ -25,15 +39,15 @@ function Part({ part }) {
     case 'tool_call':
       return html`<div class="part tool-call">
         <div class="part-head">→ calls <strong>${part.name}</strong>${part.id && html` <span class="muted">${part.id}</span>`}</div>
-        <pre class="text">${pretty(part.arguments)}</pre>
+        <pre class="text"><${Marked} text=${pretty(part.arguments)} /></pre>
       </div>`;
     case 'tool_result':
       return html`<div class="part tool-result">
         <div class="part-head">← result${part.id && html` <span class="muted">${part.id}</span>`}</div>
-        <pre class="text">${pretty(part.result)}</pre>
+        <pre class="text"><${Marked} text=${pretty(part.result)} /></pre>
       </div>`;
     default:
-      return html`<pre class="text">${part.text}</pre>`;
+      return html`<pre class="text"><${Marked} text=${part.text} /></pre>`;
   }
 }
 
@@ -69,15 +83,15 @@ function ToolsOffered({ tools }) {
 export function Content({ content }) {
   if (!content || !Object.keys(content).length) return null;
   return html`<div class="captured">
-    ${content.system?.map((t) => html`<div class="message role-system"><div class="role">system instructions</div><pre class="text">${t}</pre></div>`)}
+    ${content.system?.map((t) => html`<div class="message role-system"><div class="role">system instructions</div><pre class="text"><${Marked} text=${t} /></pre></div>`)}
     ${content.tools && content.tools.length > 0 && html`<${ToolsOffered} tools=${content.tools} />`}
-    ${content.input && content.input.length > 0 && html`<div class="captured-group"><h4>Input</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
+    ${content.input && content.input.length > 0 && html`<div class="captured-group"><h4>${content.input_is_delta ? 'Input (the messages new since the previous call)' : 'Input'}</h4>${content.input.map((m) => html`<${Message} message=${m} />`)}</div>`}
     ${content.output && content.output.length > 0 && html`<div class="captured-group"><h4>Output</h4>${content.output.map((m) => html`<${Message} message=${m} />`)}</div>`}
     ${content.tool &&
     html`<div class="captured-group">
       <h4>Tool call</h4>
-      ${content.tool.arguments !== undefined && html`<div class="part tool-call"><div class="part-head">arguments</div><pre class="text">${pretty(content.tool.arguments)}</pre></div>`}
-      ${content.tool.result !== undefined && html`<div class="part tool-result"><div class="part-head">result</div><pre class="text">${pretty(content.tool.result)}</pre></div>`}
+      ${content.tool.arguments !== undefined && html`<div class="part tool-call"><div class="part-head">arguments</div><pre class="text"><${Marked} text=${pretty(content.tool.arguments)} /></pre></div>`}
+      ${content.tool.result !== undefined && html`<div class="part tool-result"><div class="part-head">result</div><pre class="text"><${Marked} text=${pretty(content.tool.result)} /></pre></div>`}
     </div>`}
   </div>`;
 }

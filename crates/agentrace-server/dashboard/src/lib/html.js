@@ -1,10 +1,10 @@
 // Preact with htm: components are plain functions returning html`…` templates. htm builds
 // elements, never HTML strings, so every interpolated value is text: telemetry is shown
 // escaped by construction. Nothing here may use dangerouslySetInnerHTML.
-import { h, render, Fragment } from '../../vendor/preact/preact.mjs';
+import { h, render, Fragment, createContext } from '../../vendor/preact/preact.mjs';
 import htm from '../../vendor/htm/htm.mjs';
 
-export { h, render, Fragment };
+export { h, render, Fragment, createContext };
 export {
   useState,
   useEffect,
@@ -13,6 +13,7 @@ export {
   useCallback,
   useRef,
   useReducer,
+  useContext,
 } from '../../vendor/preact/hooks.mjs';
 
 export const html = htm.bind(h);

@@ -78,6 +78,28 @@ export function eventsQuery(query, range) {
 }
 
 /**
+ * What the search view asks `/search`: the URL's `q`, the range, a page of 50.
+ * @param {Query} query
+ * @param {Range} range
+ */
+export function searchQuery(query, range) {
+  return { q: query.q ?? '', ...apiRange(range), limit: 50 };
+}
+
+/**
+ * Where a search hit opens: its span in the trace view, the query along (the span's detail
+ * marks its words).
+ * @param {string} traceId
+ * @param {string} spanId
+ * @param {string} q
+ */
+export function spanHref(traceId, spanId, q) {
+  const params = new URLSearchParams({ span: spanId });
+  if (q) params.set('q', q);
+  return `/traces/${traceId}?${params}`;
+}
+
+/**
  * What cost can be grouped by: `[key, label]`.
  * @type {[string, string][]}
  */

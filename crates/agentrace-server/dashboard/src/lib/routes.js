@@ -16,7 +16,7 @@ import { match } from './url.js';
 
 /**
  * The views, by name.
- * @typedef {'overview' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization' | 'people' | 'audit' | 'account'} ViewName
+ * @typedef {'overview' | 'search' | 'traces' | 'trace' | 'sessions' | 'session' | 'cost' | 'tools' | 'scores' | 'events' | 'guardrails' | 'slos' | 'slo' | 'alerts' | 'status' | 'settings' | 'organization' | 'people' | 'audit' | 'account'} ViewName
  */
 
 /**
@@ -25,6 +25,7 @@ import { match } from './url.js';
  */
 export const ROUTES = [
   ['/', 'Overview', 'overview', true],
+  ['/search', 'Search', 'search', true],
   ['/traces', 'Traces', 'traces', true],
   ['/traces/:id', 'Trace', 'trace', false],
   ['/traces/:id/graph', 'Agent graph', 'trace', false],

@@ -4,7 +4,7 @@
 use agentrace_core::content::SpanContent;
 use agentrace_core::search::{Expr, Query};
 use agentrace_core::{SpanId, SpanKind, SpanRecord, TraceId};
-use agentrace_store::search::{SearchPage, SearchQuery};
+use agentrace_store::search::{SearchPage, SearchQuery, words};
 use agentrace_store::{
     Cursor, EventFilter, EventPage, EventQuery, Order, ScoreCondition, SessionSort, SessionSummary,
     TraceFilter, TraceNode, TraceOrder, TracePage, TraceSort, TraceSummary, TraceTree, UserSummary,
@@ -192,16 +192,20 @@ pub(super) struct SpanView {
     span: SpanRecord,
     /// The prompts, responses and tool input and output it captured, as messages.
     content: SpanContent,
+    /// With `q`: its words (lower-cased), for the page to mark where they are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    highlight: Vec<String>,
 }
 
 /// `GET /traces/{trace_id}/spans/{span_id}`: one span, with its captured content read as
-/// messages.
+/// messages (and, with `q`, the query's words to mark: a search hit opens its span so).
 pub(super) async fn span(
     scope: Scope,
     ids: Result<Path<(String, String)>, PathRejection>,
-    p: Params,
+    mut p: Params,
 ) -> Result<Json<SpanView>, ApiError> {
     let Path((trace_id, span_id)) = ids.map_err(|e| ApiError::bad("span_id", e.body_text()))?;
+    let highlight = p.search_query()?.map(|q| words(&q)).unwrap_or_default();
     p.finish()?;
     let trace = parse_trace_id(&trace_id)?;
     let span_id = SpanId::from_hex(&span_id)
@@ -212,7 +216,11 @@ pub(super) async fn span(
             ApiError::NotFound(format!("no span {span_id} of trace {trace} is stored"))
         })?;
     let content = SpanContent::of(&span);
-    Ok(Json(SpanView { span, content }))
+    Ok(Json(SpanView {
+        span,
+        content,
+        highlight,
+    }))
 }
 
 /// `GET /traces/{trace_id}/graph`: the trace's agents, tools and models as a graph.

@@ -6,7 +6,7 @@ import { useApi } from '../../lib/api.js';
 import * as fmt from '../../lib/format.js';
 import { Copy, Facts, Pending } from '../../components/common.js';
 import { KindBadge, StatusBadge } from '../../components/badges.js';
-import { Content, pretty } from '../../components/messages.js';
+import { Content, Highlight, Marked, pretty } from '../../components/messages.js';
 import { ScoresSection } from '../../components/scores.js';
 
 /** @import { ApiState } from '../../lib/api.js' */
@@ -55,7 +55,7 @@ function Attributes({ attributes }) {
     ${entries.length > 8 && html`<input class="attr-filter" type="search" placeholder="Filter attributes" value=${filter} onInput=${withValue(setFilter)} />`}
     <table class="table compact attributes">
       <tbody>
-        ${shown.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><pre class="text">${typeof v === 'string' ? v : pretty(v)}</pre></td></tr>`)}
+        ${shown.map(([k, v]) => html`<tr><th scope="row">${k}</th><td><pre class="text"><${Marked} text=${typeof v === 'string' ? v : pretty(v)} /></pre></td></tr>`)}
       </tbody>
     </table>
   </section>`;
@@ -78,16 +78,17 @@ function Events({ span }) {
 }
 
 /**
- * The span of `node` in full, loaded when shown.
- * @param {{ traceId: string, node: Api.TraceNode, traceStart: number, onClose: () => void, canWrite: boolean }} props
+ * The span of `node` in full, loaded when shown; with `q` (a search hit opened), the query's
+ * words marked in its content, error and attributes.
+ * @param {{ traceId: string, node: Api.TraceNode, traceStart: number, onClose: () => void, canWrite: boolean, q?: string }} props
  */
-export function SpanDetail({ traceId, node, traceStart, onClose, canWrite }) {
+export function SpanDetail({ traceId, node, traceStart, onClose, canWrite, q }) {
   const spanId = node.span.span_id;
   /** @type {ApiState<Api.SpanView>} */
-  const state = useApi(`/traces/${traceId}/spans/${spanId}`, {});
+  const state = useApi(`/traces/${traceId}/spans/${spanId}`, q ? { q } : {});
   const s = state.data?.span ?? node.span;
   const model = s.response_model && s.request_model && s.response_model !== s.request_model ? `${s.request_model} → ${s.response_model}` : s.response_model ?? s.request_model;
-  return html`<aside class="detail" aria-label="Span detail">
+  return html`<${Highlight.Provider} value=${state.data?.highlight ?? []}><aside class="detail" aria-label="Span detail">
     <header class="detail-head">
       <div>
         <div class="detail-title"><${KindBadge} kind=${s.kind} /> <span>${s.name}</span></div>
@@ -99,7 +100,7 @@ export function SpanDetail({ traceId, node, traceStart, onClose, canWrite }) {
       <section class="detail-section">
         <${Facts}
           items=${[
-            ['Status', html`<${StatusBadge} status=${s.status} />${s.status?.message ? html` <span class="error-text">${s.status.message}</span>` : ''}`],
+            ['Status', html`<${StatusBadge} status=${s.status} />${s.status?.message ? html` <span class="error-text"><${Marked} text=${s.status.message} /></span>` : ''}`],
             ['Duration', fmt.duration(node.duration_ns)],
             ['Start', `${fmt.timeOfDay(s.start_time_unix_nano)} (+${fmt.duration(s.start_time_unix_nano - traceStart)})`],
             ['Provider', s.provider],
@@ -124,5 +125,5 @@ export function SpanDetail({ traceId, node, traceStart, onClose, canWrite }) {
       <${Events} span=${s} />
       <${Attributes} attributes=${s.attributes} />
     </div>
-  </aside>`;
+  </aside></${Highlight.Provider}>`;
 }

@@ -100,7 +100,7 @@ export function Trace({ params, query, path, canWrite }) {
       : html`<div class=${`trace-body ${selected !== undefined ? 'with-detail' : ''}`}>
           <${Timeline} tree=${tree} expanded=${expanded} setExpanded=${setExpanded} selected=${selected} onSelect=${select} />
           ${selected !== undefined &&
-          html`<${SpanDetail} key=${query.span} traceId=${id} node=${tree.nodes[selected]} traceStart=${tree.summary.start_unix_nano} onClose=${() => setQuery({ span: null })} canWrite=${canWrite} />`}
+          html`<${SpanDetail} key=${query.span} traceId=${id} node=${tree.nodes[selected]} traceStart=${tree.summary.start_unix_nano} onClose=${() => setQuery({ span: null })} canWrite=${canWrite} q=${query.q} />`}
         </div>`}
   </div>`;
 }
