@@ -19,7 +19,9 @@
 //!   headless Chromium (render times, the API calls each makes, bytes, heap). `bench projects`
 //!   measures what projects cost: ingest into a project with its key against the previous
 //!   release built from its commit, a small project's dashboard calls beside a large one, and
-//!   1,000 projects on a node (`bench/projects.rs`). `bench smoke`
+//!   1,000 projects on a node (`bench/projects.rs`). `bench content`: long agent runs with
+//!   their content (whole histories, then deltas): bytes a span sent and stored, the rate, and
+//!   search latency (`bench/content.rs`). `bench smoke`
 //!   runs every benchmark at a size of seconds on the debug build (figures meaningless, a
 //!   broken benchmark fails): `ci` ends with it.
 //! - `cargo xtask integration`: the backends against real parts (a real Prometheus server, OTLP
@@ -73,7 +75,7 @@ fn main() -> ExitCode {
         Some("dashboard") => dashboard::dashboard(args.get(1).map_or("check", String::as_str)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <ci | integration | image | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard|projects…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
+                "usage: cargo xtask <ci | integration | image | fuzz [--dev] [SECONDS] [TARGET…] | bench [smoke | layer|sinks|cost|metrics|ingest|dashboard|projects|content…] [--store sqlite|clickhouse] [--nodes N] | demo | dashboard [vendor|check]>"
             );
             return ExitCode::from(2);
         }

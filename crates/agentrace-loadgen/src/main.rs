@@ -37,6 +37,14 @@
 //! batch processors export agent runs (the calls end first). The store attributes the calls
 //! when their agent arrives.
 //!
+//! `--shape long-runs --turns N --history whole|delta` sends long agent runs with their content
+//! captured instead (`long_runs`: an agent span, then N model calls each carrying the
+//! conversation so far, or only its new messages, and N tool calls with their arguments and
+//! results; `--traces-per-request` then counts runs, one by default). It reports the content
+//! bytes a span carried, the bytes a span took on the wire, and after the load the latency of
+//! searches: one run's shipment id, the same among tool calls, a word of every run, and the
+//! traces of one run's id.
+//!
 //! A 429/503 answer is honoured (its `Retry-After`) and the same batch sent again; it is counted
 //! as throttled. `cargo xtask bench ingest` builds the server and this in release, starts both
 //! and records the figures.
@@ -48,6 +56,7 @@
 //!     [--then-delete]
 //! ```
 
+mod long_runs;
 mod traces;
 
 use std::process::ExitCode;
@@ -57,6 +66,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Mutex;
 
+use crate::long_runs::{History, LongRuns};
 use crate::traces::{Body, Requests, SPANS_PER_TRACE, Shapes};
 
 /// Gives up on a trace that does not become visible within this (counted, not an error).
@@ -82,6 +92,49 @@ struct Args {
     projects: usize,
     /// Delete the (first) project at the end, timed.
     then_delete: bool,
+    /// What is sent.
+    shape: Shape,
+}
+
+/// What the load is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Short agent traces without content (`traces`).
+    Agents,
+    /// Long runs of `turns` turns with content, the history whole or as deltas (`long_runs`).
+    LongRuns { turns: usize, history: History },
+}
+
+impl Shape {
+    /// Spans in one trace (a run).
+    fn spans_per_trace(self) -> usize {
+        match self {
+            Self::Agents => SPANS_PER_TRACE,
+            Self::LongRuns { turns, .. } => LongRuns::spans_per_run(turns),
+        }
+    }
+}
+
+/// One client's requests, of the load's shape.
+enum Generator {
+    Agents(Requests),
+    LongRuns(LongRuns),
+}
+
+impl Generator {
+    fn next(&mut self, end_ns: u64, first: u64, traces: usize) -> Body {
+        match self {
+            Self::Agents(r) => r.next(end_ns, first, traces),
+            Self::LongRuns(r) => r.next(end_ns, first, traces),
+        }
+    }
+
+    fn finish(&mut self) -> Option<Body> {
+        match self {
+            Self::Agents(r) => r.finish(),
+            Self::LongRuns(_) => None,
+        }
+    }
 }
 
 /// The order a trace's spans arrive in.
@@ -110,7 +163,10 @@ fn parse_args() -> Result<Args, String> {
         project: None,
         projects: 1,
         then_delete: false,
+        shape: Shape::Agents,
     };
+    let mut traces_per_request_given = false;
+    let (mut long_runs, mut turns, mut history) = (false, 30usize, History::Whole);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -121,7 +177,27 @@ fn parse_args() -> Result<Args, String> {
             }
             "--api" => args.api = value()?,
             "--spans" => args.spans = number(value()?)?,
-            "--traces-per-request" => args.traces_per_request = number(value()?)?.max(1) as usize,
+            "--traces-per-request" => {
+                args.traces_per_request = number(value()?)?.max(1) as usize;
+                traces_per_request_given = true;
+            }
+            "--shape" => {
+                long_runs = match value()?.as_str() {
+                    "agents" => false,
+                    "long-runs" => true,
+                    other => {
+                        return Err(format!("--shape: {other:?} is not `agents` or `long-runs`"));
+                    }
+                };
+            }
+            "--turns" => turns = number(value()?)?.clamp(1, 500) as usize,
+            "--history" => {
+                history = match value()?.as_str() {
+                    "whole" => History::Whole,
+                    "delta" => History::Delta,
+                    other => return Err(format!("--history: {other:?} is not `whole` or `delta`")),
+                };
+            }
             "--concurrency" => args.concurrency = number(value()?)?.max(1) as usize,
             "--server-pid" => {
                 args.server_pids = value()?
@@ -150,6 +226,15 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other}")),
         }
     }
+    if long_runs {
+        args.shape = Shape::LongRuns { turns, history };
+        if !traces_per_request_given {
+            args.traces_per_request = 1;
+        }
+        if args.order == Order::ChildrenFirst {
+            return Err("--shape long-runs: send each run whole".into());
+        }
+    }
     if args.then_delete && args.project.is_none() {
         return Err("--then-delete: name the project to delete with --project".into());
     }
@@ -165,6 +250,9 @@ fn parse_args() -> Result<Args, String> {
 #[derive(Debug, Default)]
 struct Counters {
     spans_acknowledged: AtomicU64,
+    /// Request bytes acknowledged, and the content bytes their spans carried.
+    bytes_acknowledged: AtomicU64,
+    content_acknowledged: AtomicU64,
     requests: AtomicU64,
     throttled: AtomicU64,
     failed: AtomicU64,
@@ -344,7 +432,7 @@ async fn send_all(
     shapes: Arc<Shapes>,
     projects: Arc<[Project]>,
 ) -> (Duration, Arc<Counters>, Vec<Duration>) {
-    let spans_per_request = (args.traces_per_request * SPANS_PER_TRACE) as u64;
+    let spans_per_request = (args.traces_per_request * args.shape.spans_per_trace()) as u64;
     let total_requests = match args.duration {
         Some(_) => u64::MAX,
         None => args.spans.div_ceil(spans_per_request),
@@ -378,11 +466,17 @@ async fn send_all(
             let p = projects.get((k % projects.len().max(1) as u64) as usize)?;
             Some((p.name.clone(), p.ingest_key.clone()))
         };
-        let mut requests = Requests::new(
-            shapes.clone(),
-            now_ns() ^ ((worker as u64) << 48),
-            args.order == Order::ChildrenFirst,
-        );
+        let seed = now_ns() ^ ((worker as u64) << 48);
+        let mut requests = match (args.shape, &shapes) {
+            (Shape::LongRuns { turns, history }, _) => {
+                Generator::LongRuns(LongRuns::new(turns, history, seed))
+            }
+            (Shape::Agents, shapes) => Generator::Agents(Requests::new(
+                shapes.clone(),
+                seed,
+                args.order == Order::ChildrenFirst,
+            )),
+        };
         workers.spawn(async move {
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
@@ -448,6 +542,7 @@ async fn deliver(
     counters: &Counters,
 ) {
     let spans = body.spans;
+    let content = body.content_bytes;
     let bytes = bytes::Bytes::from(body.bytes);
     loop {
         let request = match &ingest_key {
@@ -464,6 +559,12 @@ async fn deliver(
                 counters
                     .spans_acknowledged
                     .fetch_add(spans, Ordering::Relaxed);
+                counters
+                    .bytes_acknowledged
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                counters
+                    .content_acknowledged
+                    .fetch_add(content, Ordering::Relaxed);
                 counters.requests.fetch_add(1, Ordering::Relaxed);
                 return;
             }
@@ -608,7 +709,11 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let (done, watching) = tokio::sync::watch::channel(false);
     let sampler = tokio::spawn(wal_file_peak(client.clone(), args.clone(), watching));
-    let shapes = Arc::new(Shapes::new()?);
+    // The short traces' shapes (none are needed for long runs).
+    let shapes = Arc::new(match args.shape {
+        Shape::Agents => Shapes::new()?,
+        Shape::LongRuns { .. } => Shapes::empty(),
+    });
     let creating = Instant::now();
     let projects: Arc<[Project]> = create_projects(&client, &args).await?.into();
     let creating = creating.elapsed();
@@ -638,7 +743,32 @@ async fn run(args: Args) -> Result<(), String> {
         });
     let mut queries = Vec::new();
     for (name, path) in DASHBOARD_QUERIES {
-        queries.push((*name, query_latency(&client, &args, path).await?));
+        queries.push((name.to_string(), query_latency(&client, &args, path).await?));
+    }
+    if let Shape::LongRuns { .. } = args.shape {
+        // A run from the middle of the load.
+        let runs = spans / args.shape.spans_per_trace() as u64;
+        let rare = long_runs::rare_word(runs / 2);
+        for (name, path) in [
+            (
+                "search one run's id",
+                format!("/api/v1/search?q={rare}&limit=50"),
+            ),
+            (
+                "search id among tools",
+                format!("/api/v1/search?q=kind:tool%20{rare}&limit=50"),
+            ),
+            (
+                "search a common word",
+                "/api/v1/search?q=rotterdam&limit=50".to_owned(),
+            ),
+            (
+                "traces of one run's id",
+                format!("/api/v1/traces?q={rare}&limit=50"),
+            ),
+        ] {
+            queries.push((name.to_owned(), query_latency(&client, &args, &path).await?));
+        }
     }
     let (attributed, unattributed) = calls_by_agent(&client, &args).await?;
     let deleted = match (args.then_delete, projects.first()) {
@@ -703,6 +833,14 @@ async fn run(args: Args) -> Result<(), String> {
         mib(database_bytes),
         database_bytes as f64 / spans.max(1) as f64
     );
+    let per_span = |n: &AtomicU64| n.load(Ordering::Relaxed) as f64 / spans.max(1) as f64;
+    let (sent_per_span, content_per_span) = (
+        per_span(&counters.bytes_acknowledged),
+        per_span(&counters.content_acknowledged),
+    );
+    println!(
+        "sent                   {sent_per_span:.0} bytes a span on the wire, {content_per_span:.0} bytes of content a span"
+    );
     println!(
         "LLM calls by agent     {attributed} attributed, {unattributed} without an agent ({})",
         match args.order {
@@ -728,7 +866,7 @@ async fn run(args: Args) -> Result<(), String> {
         "projects_created_seconds": creating.as_secs_f64(),
         "queries_ms": queries
             .iter()
-            .map(|(name, (p50, p99))| (name.to_string(), serde_json::json!({"p50": ms(*p50), "p99": ms(*p99)})))
+            .map(|(name, (p50, p99))| (name.clone(), serde_json::json!({"p50": ms(*p50), "p99": ms(*p99)})))
             .collect::<serde_json::Map<_, _>>(),
         "order": match args.order { Order::Whole => "whole", Order::ChildrenFirst => "children-first" },
         "calls_attributed": attributed,
@@ -742,6 +880,14 @@ async fn run(args: Args) -> Result<(), String> {
         },
         "database_bytes": database_bytes,
         "database_bytes_per_span": database_bytes as f64 / spans.max(1) as f64,
+        "sent_bytes_per_span": sent_per_span,
+        "content_bytes_per_span": content_per_span,
+        "shape": match args.shape {
+            Shape::Agents => serde_json::json!("agents"),
+            Shape::LongRuns { turns, history } => serde_json::json!({
+                "long_runs": {"turns": turns, "history": match history { History::Whole => "whole", History::Delta => "delta" }}
+            }),
+        },
         "project_deleted_ms": deleted.map(ms),
     });
     println!("{report}");

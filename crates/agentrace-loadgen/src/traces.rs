@@ -304,6 +304,15 @@ impl Shapes {
         })
     }
 
+    /// No shape: what a load of another kind passes around.
+    pub(crate) fn empty() -> Self {
+        Self {
+            traces: Vec::new(),
+            resource: Vec::new(),
+            scope: Vec::new(),
+        }
+    }
+
     /// An `ExportTraceServiceRequest` of one resource and scope around `spans` (encoded
     /// `ScopeSpans.spans` fields).
     fn request(&self, spans: &[u8]) -> Vec<u8> {
@@ -331,6 +340,8 @@ pub(crate) struct Body {
     /// The id of one trace it completes (its first; children first, the first of the
     /// previous batch, whose agent span it carries), to watch for visibility.
     pub(crate) sample: Option<[u8; 16]>,
+    /// Bytes of captured content (prompts, responses, tool input and output) its spans carry.
+    pub(crate) content_bytes: u64,
 }
 
 /// One client's requests, in the order its traces' spans are sent.
@@ -389,6 +400,7 @@ impl Requests {
             bytes: self.shapes.request(&spans),
             spans: count,
             sample,
+            content_bytes: 0,
         }
     }
 
@@ -398,6 +410,7 @@ impl Requests {
             bytes: self.shapes.request(&std::mem::take(&mut self.carried)),
             spans: std::mem::take(&mut self.carried_spans),
             sample: self.carried_sample.take(),
+            content_bytes: 0,
         })
     }
 }

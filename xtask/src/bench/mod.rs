@@ -12,6 +12,7 @@ use crate::{
     step, target_dir,
 };
 
+mod content;
 mod projects;
 mod results;
 
@@ -76,6 +77,7 @@ pub(crate) fn smoke() -> Result<(), String> {
     let mut rows = bench_ingest(&BenchStore::Sqlite, &sizes)?;
     rows.extend(bench_dashboard(BenchStore::Sqlite, &sizes)?);
     rows.extend(projects::bench_projects(BenchStore::Sqlite, &sizes)?);
+    rows.extend(content::bench_content(BenchStore::Sqlite, &sizes)?);
     results::print(&rows, true);
     Ok(())
 }
@@ -104,6 +106,10 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         }
         if name == "projects" {
             rows.extend(projects::bench_projects(store, &sizes)?);
+            continue;
+        }
+        if name == "content" {
+            rows.extend(content::bench_content(store, &sizes)?);
             continue;
         }
         let mut cmd = cargo();
