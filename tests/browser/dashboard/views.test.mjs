@@ -237,6 +237,12 @@ describe('the dashboard', () => {
         const refused = page.errors.filter((e) => /status of 400/.test(e));
         assert.equal(refused.length, 1, page.errors.join('\n'));
         page.errors.splice(page.errors.indexOf(refused[0]), 1);
+        // The trace list, narrowed by the same syntax: the runs whose fetch_url timed out.
+        await page.goto(`${server.app}/traces?q=timeout`);
+        await page.waitForSelector('table tbody tr[data-key]');
+        const listed = await api(server, '/traces?q=timeout&from=-1h&limit=50');
+        assert.deepEqual(await keys(page), listed.traces.map((t) => t.trace_id));
+        assert.equal(listed.traces.length, 4);
         // From another view, the top bar's box.
         await page.goto(`${server.app}/traces`);
         await page.fill('.topbar-search input', '"all of them"');

@@ -29,6 +29,10 @@ test('a search asks for its query in the range, and a hit opens its span with th
   assert.equal(spanHref('ab12', 'cd34', ''), '/traces/ab12?span=cd34');
 });
 
+test('the trace list with a query of the filter syntax asks no order', () => {
+  assert.deepEqual(tracesQuery({ q: 'timeout', sort: 'cost', order: 'asc', agent: 'a' }, LAST_HOUR), { from: '-1h', limit: 50, q: 'timeout', agent: 'a' });
+});
+
 test('the trace list passes its filters on, and nothing else of the URL', () => {
   assert.deepEqual(tracesQuery({}, LAST_HOUR), { from: '-1h', limit: 50 });
   const query = Object.fromEntries(TRACE_FILTERS.map((f) => [f, `${f}-value`]));

@@ -9,14 +9,15 @@ import { apiRange } from './range.js';
  */
 
 /** The trace list's filters: query keys passed to `/traces` as they are. */
-export const TRACE_FILTERS = ['service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name', 'score', 'score_min', 'score_max'];
+export const TRACE_FILTERS = ['q', 'service', 'kind', 'model', 'agent', 'session', 'user', 'status', 'min_duration', 'name', 'score', 'score_min', 'score_max'];
 
 /** Traces per page. */
 export const TRACE_PAGE = 50;
 
 /**
  * The API query of the trace list: filters, order and range (bounds and the order by score
- * only with a score).
+ * only with a score; with `q`, the filter syntax, no order: the traces come by their newest
+ * matching span).
  * @param {Query} query the URL's
  * @param {Range} range
  * @returns {Record<string, string | number>}
@@ -29,6 +30,7 @@ export function tracesQuery(query, range) {
     delete q.score_min;
     delete q.score_max;
   }
+  if (query.q) return q;
   if (query.sort && (query.sort !== 'score' || query.score)) q.sort = query.sort;
   if (query.order) q.order = query.order;
   return q;

@@ -134,7 +134,11 @@ export function Traces({ query, range }) {
     setLoadingMore(true);
     /** @type {Promise<Api.TracePage>} */ (get('/traces', { ...q, cursor: next }))
       .then((page) => {
-        setRows((old) => [...(old ?? []), ...page.traces]);
+        // With `q`, a trace whose matches straddle the page's end comes on both pages.
+        setRows((old) => {
+          const shown = new Set((old ?? []).map((t) => t.trace_id));
+          return [...(old ?? []), ...page.traces.filter((t) => !shown.has(t.trace_id))];
+        });
         setNext(page.next_cursor);
       }, setError)
       .finally(() => setLoadingMore(false));
@@ -147,6 +151,7 @@ export function Traces({ query, range }) {
 
   return html`<div class="view traces">
     <${FilterBar} query=${query} names=${TRACE_FILTERS}>
+      <${TextFilter} name="q" label="Holding a span matching" query=${query} placeholder="kind:tool timeout" width="16rem" />
       <${TextFilter} name="name" label="Name contains" query=${query} placeholder="span name" />
       <${TextFilter} name="service" label="Service" query=${query} />
       <${SelectFilter} name="kind" label="Has a span of kind" query=${query} options=${[['', 'any'], ...KINDS.map((k) => [k, k])]} />
@@ -166,8 +171,8 @@ export function Traces({ query, range }) {
           rows=${rows}
           rowKey=${(/** @type {Api.TraceSummary} */ t) => t.trace_id}
           href=${(/** @type {Api.TraceSummary} */ t) => `/traces/${t.trace_id}`}
-          sort=${sort}
-          onSort=${onSort}
+          sort=${query.q ? undefined : sort}
+          onSort=${query.q ? undefined : onSort}
           rowClass=${(/** @type {Api.TraceSummary} */ t) => [fresh.current.has(t.trace_id) ? 'fresh' : '', t.error_count ? 'has-error' : ''].join(' ')}
           empty="No trace matches these filters in this range."
         />`}
