@@ -33,6 +33,10 @@ pub const MAX_SEARCH_LIMIT: usize = 1_000;
 /// Snippets a hit shows at most.
 const SNIPPETS_A_HIT: usize = 3;
 
+/// Bytes of a field's text searched for a snippet: a match past them (in a value of
+/// megabytes) still makes the hit, shown without that field's snippet.
+const SNIPPET_SCAN: usize = 256 * 1024;
+
 /// Bytes of text shown around a match.
 const CONTEXT_BEFORE: usize = 60;
 const CONTEXT_AFTER: usize = 120;
@@ -363,9 +367,10 @@ pub fn snippets(span: &SpanRecord, words: &[String]) -> Vec<Snippet> {
         if out.len() >= SNIPPETS_A_HIT {
             break;
         }
-        let found = fields
-            .iter()
-            .find_map(|(field, text)| find(text, word).map(|at| (field, text, at)));
+        let found = fields.iter().find_map(|(field, text)| {
+            let scanned = &text[..floor_boundary(text, text.len().min(SNIPPET_SCAN))];
+            find(scanned, word).map(|at| (field, text, at))
+        });
         let Some((field, text, at)) = found else {
             continue;
         };
