@@ -109,7 +109,8 @@ impl TraceReader for ClickHouseStore {
     }
 
     /// The provided scan, with the query's required words asked of the engine
-    /// ([`ClickHouseStore::spans_holding`]): it reads only the spans that may hold them.
+    /// (`spans_holding`: `positionCaseInsensitiveUTF8` in the name, status, attribute values,
+    /// span events and resource): it reads only the spans that may hold them.
     fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
         let words = required_words(&q.query);
         scan(q, |page| self.block_on(self.spans_holding(page, &words)))
