@@ -129,10 +129,25 @@ impl SqliteStore {
 }
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
-/// summaries and their content kept apart, which retention shrinks with them.
+/// summaries, their content kept apart and their search indexes (the FTS5 tables' shadow
+/// tables), which retention shrinks with them.
 fn tables(kind: RecordKind) -> &'static [&'static str] {
     match kind {
-        RecordKind::Spans => &["spans", "traces", "content_nodes", "content_pieces"],
+        RecordKind::Spans => &[
+            "spans",
+            "traces",
+            "content_nodes",
+            "content_pieces",
+            "content_refs",
+            "span_words_data",
+            "span_words_idx",
+            "span_words_docsize",
+            "span_words_config",
+            "piece_words_data",
+            "piece_words_idx",
+            "piece_words_docsize",
+            "piece_words_config",
+        ],
         RecordKind::Events => &["events"],
         RecordKind::Metrics => &[
             "rollups",

@@ -5,7 +5,7 @@
 mod common;
 
 use agentrace_core::{SpanKind, SpanRecord};
-use agentrace_store::{RecordWriter, Repairs, TraceReader};
+use agentrace_store::{RecordWriter, Repairs, Retention, TraceReader};
 use common::{SEC, T0, TestResult, sid, span, tid};
 
 const TURNS: u64 = 30;
@@ -86,6 +86,21 @@ fn a_thirty_turn_run_keeps_each_message_once_compressed() -> TestResult {
     assert!(
         (bytes as usize) * 20 < sent,
         "{bytes} bytes stored for {sent} bytes sent"
+    );
+    // What size-based retention measures of spans counts their content and its index.
+    let raw = rusqlite::Connection::open(dir.path().join("store.db"))?;
+    let apart: f64 = raw.query_row(
+        "SELECT TOTAL(pgsize) FROM dbstat('main', 1) WHERE name IN \
+         (SELECT name FROM sqlite_schema WHERE tbl_name IN \
+          ('spans', 'traces', 'content_pieces', 'content_nodes', 'content_refs', \
+           'piece_words_data', 'piece_words_idx', 'span_words_data', 'span_words_idx'))",
+        [],
+        |r| r.get(0),
+    )?;
+    let spans_bytes = store.stored_bytes(Some(agentrace_store::RecordKind::Spans))?;
+    assert!(
+        spans_bytes as f64 >= apart,
+        "spans measured at {spans_bytes} B, their content and index alone take {apart} B"
     );
     // Read back whole.
     let last = store
