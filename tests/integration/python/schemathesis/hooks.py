@@ -1,7 +1,7 @@
 """Schemathesis hooks for agentrace's API: the rules between parameters that an OpenAPI
 document cannot state (each parameter's own grammar is in the document, as patterns).
 
-Schemathesis generates each query parameter on its own. Nine rules of the API join two
+Schemathesis generates each query parameter on its own. Ten rules of the API join two
 parameters (or a parameter and the server's configuration), and a request that breaks one is
 refused with 400 as documented:
 
@@ -16,7 +16,13 @@ refused with 400 as documented:
 - `sort=score` orders by the score that `score` names, and needs it;
 - the audit log is narrowed by `project` (a name) or by `scope`, not both;
 - an invitation is taken with a `password` where password login is on (the server under test),
-  without one where it is off: the document cannot tie a body's field to a server's setting.
+  without one where it is off: the document cannot tie a body's field to a server's setting;
+- the trace list with `q` comes by its traces' newest matching span, and refuses `sort` and
+  `order` (the document says so with `x-agentrace-excludes`, which Schemathesis does not read).
+
+A `q` is a query of agentrace's filter syntax (docs/search.md): a grammar no pattern states,
+so a schema-valid text that does not read (an unclosed quote, an unknown field) is refused
+with 400, its message pointing at the token.
 
 An evaluator rule given with `PUT /evaluators/{name}` is checked whole, beyond what its schema
 states: a `name` in the body is the path's; an `llm_judge` names a judge of the evaluators file
@@ -51,6 +57,8 @@ JOINT_RULES = (
     ("sort", "needs `score`"),
     ("scope", "or `scope`, not both"),
     ("password", "choose one (12 characters at least)"),
+    ("sort", "with `q` traces come by their newest matching span"),
+    ("q", "invalid parameter `q`"),
 )
 
 # Words of the server's message for each check of a rule beyond its schema; see the module's
