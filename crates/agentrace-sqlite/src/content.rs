@@ -44,12 +44,7 @@ impl NodeIds {
         if let Some(&id) = self.0.get(hash) {
             return Ok(Some(id));
         }
-        let id = tx
-            .prepare_cached("SELECT id FROM content_nodes WHERE hash = ?1")
-            .db()?
-            .query_row([&hash[..]], |r| r.get::<_, i64>(0))
-            .optional()
-            .db()?;
+        let id = id_by_hash(tx, "SELECT id FROM content_nodes WHERE hash = ?1", hash)?;
         if let Some(id) = id {
             self.remember(*hash, id);
         }
@@ -140,15 +135,23 @@ pub(crate) fn store(
     })
 }
 
-/// The id of the piece hashed `hash`, stored now if it is new.
-fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, WriteError> {
-    let found = tx
-        .prepare_cached("SELECT id FROM content_pieces WHERE hash = ?1")
+/// The id `select` (a node's or a piece's, by `?1`) finds for `hash`.
+fn id_by_hash(
+    tx: &Connection,
+    select: &str,
+    hash: &ContentHash,
+) -> Result<Option<i64>, QueryError> {
+    Ok(tx
+        .prepare_cached(select)
         .db()?
         .query_row([&hash[..]], |r| r.get::<_, i64>(0))
         .optional()
-        .db()?;
-    if let Some(id) = found {
+        .db()?)
+}
+
+/// The id of the piece hashed `hash`, stored now if it is new.
+fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, WriteError> {
+    if let Some(id) = id_by_hash(tx, "SELECT id FROM content_pieces WHERE hash = ?1", hash)? {
         return Ok(id);
     }
     let compressed = (text.len() >= COMPRESSED_FROM)
