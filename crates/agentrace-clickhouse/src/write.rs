@@ -382,8 +382,10 @@ impl ClickHouseStore {
         let Pending {
             released,
             looked_up: mut traces,
+            rechecked,
         } = pending;
         traces.extend(released.iter().copied());
+        traces.extend(rechecked);
         traces.extend(arriving.iter().map(|(s, _)| s.trace_id));
         let mut taken = self.held_spans().map(|h| h.take(self.project(), &traces));
         let held = taken.iter_mut().flat_map(Taken::for_write).collect();
@@ -453,11 +455,16 @@ impl ClickHouseStore {
         let mut completed: Vec<Completed> = Vec::new();
         let mut kept = HashSet::new();
         let mut to_hold = Vec::new();
+        // Traces written with spans awaiting their parent: looked up again.
+        let mut recheck = Vec::new();
         for (trace_id, mut spans) in by_trace {
             let hold = self.held_spans().is_some() && !released.contains(&trace_id);
             let stored = stored_by_trace.remove(&trace_id).unwrap_or_default();
             let completion = complete(&stored, &mut spans);
             completed.extend(completion.completed);
+            if !hold && !completion.awaiting.is_empty() {
+                recheck.push(trace_id);
+            }
             let awaiting = if hold {
                 awaiting_below(&spans, &completion.awaiting)
             } else {
@@ -490,6 +497,11 @@ impl ClickHouseStore {
                 }
             }
         }
+        // The traces read with nothing to write (looked up again): their stored spans
+        // complete one another, should a parent have crossed its children's write.
+        for stored in stored_by_trace.values() {
+            completed.extend(complete::<SpanRecord>(stored, &mut []).completed);
+        }
         if !completed.is_empty() {
             let rewritten = self.rewrite_attribution(&completed, version).await?;
             for (cancel, row, late) in rewritten {
@@ -499,12 +511,16 @@ impl ClickHouseStore {
             }
         }
         let unheld = self.insert_holding(&out, to_hold).await?;
+        recheck.extend(unheld.iter().map(|s| s.trace_id));
         // What could not be held is written now (and rewritten when its parent comes).
         let unheld: Vec<SpanRow> = unheld
             .iter()
             .map(|span| SpanRow::new(span, is_aggregate(span), self.stamp(version)))
             .collect();
         self.insert_rows("spans", unheld.iter()).await?;
+        if let Some(held) = self.held_spans() {
+            held.recheck(self.project(), recheck);
+        }
         Ok((report, kept))
     }
 

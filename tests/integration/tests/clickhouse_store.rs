@@ -560,3 +560,69 @@ fn held_spans_whose_parent_another_node_stored_are_written_when_looked_up() {
     assert_eq!(versions(server.url(), "lookup", 5), (2, 0));
     assert_eq!(stored(&a, 5), attributed(&[1, 2], "planner", "s-5"));
 }
+
+/// A span written as it is (its hold over) while another node writes its parent: each
+/// write read what was stored before the other's insert, so neither completes the other.
+/// The node that wrote the span looks its trace up again and completes it from the parent
+/// stored since. (The other node's write is played by copying the parent's row in, as a
+/// write that read before the span was stored leaves it.)
+#[test]
+fn a_parent_crossing_its_childs_write_completes_it_after() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let server = ChdbServer::start(&python, &dir.path().join("engine"));
+    let open = |database: &str| {
+        ClickHouseStore::open_blocking(clickhouse::Client::default(), server.url(), database)
+            .expect("the store opens")
+    };
+    let (node, elsewhere) = (open("crossing"), open("elsewhere"));
+    node.hold_awaiting(Duration::from_secs(4))
+        .expect("it holds");
+    let call = fixtures::span(6, 2, "chat gpt-4o", 2_000, 3_000)
+        .parent(1)
+        .llm("openai", "gpt-4o")
+        .build();
+    node.write_spans(&[call]).expect("written");
+    let started = std::time::Instant::now();
+    while stored(&node, 6).is_empty() {
+        assert!(
+            started.elapsed() < agentrace_integration::PATIENCE,
+            "the hold ended, the call is written as it is"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        stored(&node, 6),
+        [(fixtures::span_id(2).to_string(), None, None)]
+    );
+    let agent = fixtures::span(6, 1, "invoke_agent planner", 1_000, 9_000)
+        .kind(SpanKind::Agent)
+        .agent("planner")
+        .session("s-6")
+        .build();
+    elsewhere.write_spans(&[agent]).expect("written");
+    let copy = format!(
+        "INSERT INTO crossing.spans SELECT * FROM elsewhere.spans WHERE trace_id = unhex('{}')",
+        fixtures::trace_id(6)
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(
+            clickhouse::Client::default()
+                .with_url(server.url())
+                .query(&copy)
+                .execute(),
+        )
+        .expect("the parent's row copied in");
+    let started = std::time::Instant::now();
+    while stored(&node, 6) != attributed(&[1, 2], "planner", "s-6") {
+        assert!(
+            started.elapsed() < agentrace_integration::PATIENCE,
+            "the node looks the trace up again and completes its call: {:?}",
+            stored(&node, 6)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

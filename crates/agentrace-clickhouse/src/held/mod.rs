@@ -21,6 +21,12 @@
 //!   arrives late is read a few times, not every tick. The lookups due ride with the node's
 //!   batches; the store's timer makes a write of its own only for a tick in which no batch
 //!   took every trace due ([`HeldSpans::caught_up_within_a_tick`]).
+//! - **Looked up again once written.** Spans written still awaiting their parent (held past
+//!   the hold, or not held) may cross their parent written by another node at the same
+//!   moment: each write read what was stored before the other's insert, and neither
+//!   completes the other. Their trace is looked up again one tick after the write and
+//!   [`RECHECK_SPACING`] ticks after that ([`HeldSpans::recheck`]); a parent stored since
+//!   completes them then (a rewrite).
 //!
 //! A spool of an earlier release (held spans in files on the node, [`legacy`]) is written
 //! once when a node starts over its data directory, then removed.
@@ -46,6 +52,14 @@ const TICK_MAX: Duration = Duration::from_secs(1);
 
 /// The traces one statement looks up in ClickHouse at most (its size bounded).
 pub(crate) const MAX_LOOKED_UP: usize = 4096;
+
+/// How often a trace written with spans awaiting their parent is looked up again
+/// ([`HeldSpans::recheck`]).
+const RECHECKS: u8 = 2;
+
+/// The ticks between two lookups of a trace written with spans awaiting their parent: long
+/// enough for a write another node had under way to be answered.
+const RECHECK_SPACING: u32 = 8;
 
 /// A held trace: its project's, by its id (the same id in two projects is two traces).
 type HeldTrace = (ProjectId, TraceId);
@@ -185,6 +199,17 @@ pub(crate) struct Pending {
     pub(crate) released: HashSet<TraceId>,
     /// Traces due to be looked up: their held spans whose parent is stored are written.
     pub(crate) looked_up: HashSet<TraceId>,
+    /// Traces written with spans awaiting their parent, due to be looked up again: a parent
+    /// stored since completes them ([`HeldSpans::recheck`]).
+    pub(crate) rechecked: HashSet<TraceId>,
+}
+
+/// When a trace written with spans awaiting their parent is next looked up, and how many
+/// times more.
+#[derive(Debug, Clone, Copy)]
+struct Recheck {
+    next: Instant,
+    left: u8,
 }
 
 /// When a held trace is next looked up in ClickHouse, and how long after that.
@@ -198,6 +223,7 @@ struct Lookup {
 struct State {
     traces: HashMap<HeldTrace, Vec<Held>>,
     lookups: HashMap<HeldTrace, Lookup>,
+    rechecks: HashMap<HeldTrace, Recheck>,
     tick: Duration,
     /// When a write last took every held trace due ([`HeldSpans::pending`]).
     caught_up: Option<Instant>,
@@ -218,6 +244,7 @@ impl HeldSpans {
             state: Mutex::new(State {
                 traces: HashMap::new(),
                 lookups: HashMap::new(),
+                rechecks: HashMap::new(),
                 tick: tick(hold),
                 caught_up: None,
                 spans: 0,
@@ -301,6 +328,23 @@ impl HeldSpans {
         }
     }
 
+    /// `project`'s `traces` were written with spans awaiting their parent: each is looked up
+    /// again ([`RECHECKS`] times, the first a tick from now), in case its parent was being
+    /// written by another node meanwhile.
+    pub(crate) fn recheck(&self, project: ProjectId, traces: impl IntoIterator<Item = TraceId>) {
+        let mut state = self.state();
+        let next = Instant::now() + state.tick;
+        for trace in traces {
+            state.rechecks.insert(
+                (project, trace),
+                Recheck {
+                    next,
+                    left: RECHECKS,
+                },
+            );
+        }
+    }
+
     /// The journal could not be written: `n` spans are written at once instead of held.
     pub(crate) fn journal_failed(&self, n: usize) {
         self.state().journal_failures += n as u64;
@@ -349,7 +393,8 @@ impl HeldSpans {
 
     /// The traces a tick writes, by project: those with a span held past the hold (every
     /// trace held if `all`), and at most `lookups` of those due to be looked up (each then
-    /// next looked up twice as long after; the others stay due); of `project` only if given
+    /// next looked up twice as long after; the others stay due) or looked up again
+    /// ([`recheck`](Self::recheck)); of `project` only if given
     /// (a batch's), of every project if not (the timer's). A trace of another project left
     /// due is left for the timer.
     pub(crate) fn pending(
@@ -395,6 +440,21 @@ impl HeldSpans {
             lookup.next = now + lookup.then;
             lookup.then *= 2;
         }
+        let spacing = state.tick * RECHECK_SPACING;
+        state.rechecks.retain(|(p, trace), recheck| {
+            if recheck.next > now {
+                return true;
+            }
+            if !in_scope(*p) || looked_up >= lookups.min(MAX_LOOKED_UP) {
+                left_due = true;
+                return true;
+            }
+            pending.entry(*p).or_default().rechecked.insert(*trace);
+            looked_up += 1;
+            recheck.next = now + spacing;
+            recheck.left -= 1;
+            recheck.left > 0
+        });
         state.caught_up = (!left_due).then_some(now);
         pending
     }
@@ -584,6 +644,40 @@ mod tests {
                 .get(&(P, TraceId::from_bytes([1; 16])))
                 .map(|l| l.then),
             Some(4 * TICK_MAX)
+        );
+    }
+
+    #[test]
+    fn traces_written_awaiting_a_parent_are_looked_up_again_twice() {
+        let held = HeldSpans::new(Duration::from_millis(400));
+        assert_eq!(held.tick(), TICK_MIN);
+        held.recheck(P, traces(&[7]));
+        assert!(
+            held.pending(Some(P), false, MAX_LOOKED_UP).is_empty(),
+            "not before a tick"
+        );
+        let other = ProjectId(DEFAULT_PROJECT_ID + 1);
+        std::thread::sleep(held.tick() + Duration::from_millis(20));
+        assert!(
+            held.pending(Some(other), false, MAX_LOOKED_UP).is_empty(),
+            "another project's batch does not take it"
+        );
+        assert!(!held.caught_up_within_a_tick(), "left for the timer");
+        let first = due(&held, false, MAX_LOOKED_UP);
+        assert_eq!(first.rechecked, traces(&[7]));
+        assert!(first.looked_up.is_empty() && first.released.is_empty());
+        assert_eq!(held.len(), 0, "nothing is held by a recheck");
+        std::thread::sleep(held.tick() * 2);
+        assert!(
+            due(&held, false, MAX_LOOKED_UP).rechecked.is_empty(),
+            "the second lookup is further off"
+        );
+        std::thread::sleep(held.tick() * RECHECK_SPACING);
+        assert_eq!(due(&held, false, MAX_LOOKED_UP).rechecked, traces(&[7]));
+        std::thread::sleep(held.tick() * RECHECK_SPACING + Duration::from_millis(20));
+        assert!(
+            due(&held, false, MAX_LOOKED_UP).rechecked.is_empty(),
+            "looked up {RECHECKS} times, then no more"
         );
     }
 
