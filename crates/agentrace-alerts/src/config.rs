@@ -294,6 +294,30 @@ mod tests {
     }
 
     #[test]
+    fn a_scope_in_the_filter_syntax_is_read_and_its_error_points_at_the_token() {
+        let rule = |scope: &str| {
+            format!(
+                "[[rules]]\nname = \"support errors\"\nmeasure = \"error_rate\"\nwindow = \"5m\"\nwarning = 0.1\nscope = {scope}\n"
+            )
+        };
+        let config = load(&rule("\"agent:support kind:tool\"")).expect("a scope as a query");
+        assert_eq!(
+            config.rules[0].scope.pairs(),
+            [("agent", "support"), ("kind", "tool")]
+        );
+        let message = load(&rule("\"agent:support timeout\""))
+            .expect_err("words are not in rollups")
+            .to_string();
+        assert!(
+            message.contains(
+                "scope: agent:support timeout\n              ^^^^^^^\na scope is measured over \
+                 rollups, which keep no text"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn the_documented_example_loads() -> Result<(), LoadAlertsError> {
         let example = include_str!("config.rs")
             .lines()

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod scope_query;
+
 /// What a rule measures over its window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -253,8 +255,12 @@ impl Dimension {
 }
 
 /// Which spans a rule measures: every field that is set must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+///
+/// Written as a table (`scope = { agent = "support", kind = "tool" }`) or in the filter
+/// syntax of the whole product (docs/search.md) limited to what rollups keep: `field:value`
+/// terms of the fields below, joined by spaces (`scope = "agent:support kind:tool"`;
+/// [`Scope::parse`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Scope {
     /// `service.name`.
@@ -276,6 +282,12 @@ pub struct Scope {
     /// The span kind (`llm`, `tool`, `agent`, …); unset: the measure's default
     /// ([`Measure::default_kind`]).
     pub kind: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(scope_query::ScopeVisitor)
+    }
 }
 
 impl Scope {

@@ -196,7 +196,9 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(query: &str, at: Range<usize>, message: impl Into<String>) -> Self {
+    /// `message` about the token of `query` at `at`: what a caller that takes only part of
+    /// the syntax says of the rest (an alert rule's scope, say).
+    pub fn new(query: &str, at: Range<usize>, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             token: query.get(at.clone()).unwrap_or_default().to_owned(),

@@ -446,7 +446,8 @@ name = "runs succeed"
 objective = 0.9
 window = "28d"
 indicator = { type = "success", of = "agent_runs" }
-scope = { service = "svc" }
+# A scope in the filter syntax (docs/search.md): the same as `{ service = "svc" }`.
+scope = "service:svc"
 
 [[slos]]
 name = "runs are fast"
@@ -458,7 +459,7 @@ indicator = { type = "latency", of = "agent_runs", threshold = "5s" }
 name = "helper runs succeed among all"
 objective = 0.5
 window = "7d"
-indicator = { type = "ratio", good = { of = "agent_runs", scope = { agent = "helper" }, status = "ok" }, total = { of = "agent_runs" } }
+indicator = { type = "ratio", good = { of = "agent_runs", scope = "agent:helper", status = "ok" }, total = { of = "agent_runs" } }
 "#,
     )?;
     let t = TestServer::start(|c| c.alerts = Some(alerts.clone())).await?;
