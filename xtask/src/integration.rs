@@ -15,6 +15,23 @@ pub(crate) fn integration() -> Result<(), String> {
     integration_suite()
 }
 
+/// Builds the examples and the `agentrace` binary (debug, every feature) into
+/// `target/debug`: what the suite drives, and what `ci`'s demo runs (one build for both).
+pub(crate) fn build_examples_and_binary() -> Result<(), String> {
+    let mut examples = cargo();
+    examples.args([
+        "build",
+        "--examples",
+        "--bins",
+        "--all-features",
+        "-p",
+        "agentrace",
+        "-p",
+        "agentrace-cli",
+    ]);
+    step("build the examples and the agentrace binary", examples)
+}
+
 /// The chdb virtualenv: the ClickHouse crate's own tests and the suite run the engine from it.
 pub(crate) fn clickhouse_venv() -> std::path::PathBuf {
     target_dir().join("clickhouse-venv")
@@ -58,21 +75,7 @@ pub(crate) fn integration_suite() -> Result<(), String> {
     let schemathesis_venv = target_dir().join("schemathesis-venv");
     let clickhouse_venv = clickhouse_venv();
 
-    let mut examples = cargo();
-    examples.args([
-        "build",
-        "--examples",
-        "--bins",
-        "--all-features",
-        "-p",
-        "agentrace",
-        "-p",
-        "agentrace-cli",
-    ]);
-    step(
-        "integration: build the examples and the agentrace binary",
-        examples,
-    )?;
+    build_examples_and_binary()?;
     build_test_image()?;
 
     let examples_dir = target_dir().join("debug").join("examples");

@@ -170,13 +170,16 @@ pub(crate) struct BenchServer {
     _clickhouse: Option<ChdbFixture>,
 }
 
-/// Builds the server and the load generator (release, unless `sizes` says debug).
+/// Builds the server and the load generator (release, unless `sizes` says debug: then with
+/// every feature, as `ci`'s integration step built them, so that its build is reused).
 fn build_server(name: &str, sizes: &Sizes) -> Result<(), String> {
     let mut build = cargo();
     build.arg("build");
-    if sizes.release {
-        build.arg("--release");
-    }
+    build.arg(if sizes.release {
+        "--release"
+    } else {
+        "--all-features"
+    });
     build.args(["-p", "agentrace-cli", "-p", "agentrace-loadgen"]);
     step(
         &format!("bench {name}: build the server and the load generator"),
