@@ -317,10 +317,16 @@ struct Target {
     token: Option<String>,
 }
 
+/// How long a sender waits for an answer before it gives the request up and sends it again:
+/// OTLP exporters' default (`OTEL_EXPORTER_OTLP_TIMEOUT`). A request under way on a balancer's
+/// kept-alive connection to a node killed with its network gets no answer at all (the
+/// balancer gives up on it after its own read timeout, a minute).
+const EXPORT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Sends children-first traces of `calls` calls (agent `agent-<sender>`, [`children_first`])
 /// to `target` until `stop`, retrying each request until it is acknowledged (as OTLP
-/// exporters do: each retry counted in `retries`), and adds each trace acknowledged whole to
-/// `acknowledged`.
+/// exporters do: each request given up after [`EXPORT_TIMEOUT`], each retry counted in
+/// `retries`), and adds each trace acknowledged whole to `acknowledged`.
 ///
 /// # Panics
 /// If a request is not acknowledged within a minute of retries.
@@ -334,7 +340,10 @@ async fn send_children_first(
 ) {
     use std::sync::atomic::Ordering;
     use std::time::{Duration, Instant};
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .timeout(EXPORT_TIMEOUT)
+        .build()
+        .expect("an HTTP client");
     let url = format!("http://127.0.0.1:{}/v1/traces", target.port);
     let agent = format!("agent-{sender}");
     for n in 0.. {
@@ -346,8 +355,8 @@ async fn send_children_first(
             let started = Instant::now();
             loop {
                 let ok = if target.grpc {
-                    export_grpc(target.port, &piece, target.token.as_deref()).await
-                        == tonic::Code::Ok
+                    let export = export_grpc(target.port, &piece, target.token.as_deref());
+                    tokio::time::timeout(EXPORT_TIMEOUT, export).await == Ok(tonic::Code::Ok)
                 } else {
                     let mut request = client
                         .post(&url)

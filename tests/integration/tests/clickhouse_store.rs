@@ -507,14 +507,9 @@ fn spans_awaiting_their_parent_are_held_and_written_once() {
         .parent(1)
         .build();
     store.write_spans(&[late_one]).expect("written");
-    let started = std::time::Instant::now();
-    while stored(&store, 4).is_empty() {
-        assert!(
-            started.elapsed() < agentrace_integration::PATIENCE,
-            "the hold ended, the span is written"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("the hold ended, the span is written", || {
+        !stored(&store, 4).is_empty()
+    });
     assert_eq!(store.spans_awaiting_parent(), 0);
 }
 
@@ -549,14 +544,9 @@ fn held_spans_whose_parent_another_node_stored_are_written_when_looked_up() {
         .build();
     b.write_spans(&[agent]).expect("written");
     assert_eq!(b.spans_awaiting_parent(), 0);
-    let started = std::time::Instant::now();
-    while a.spans_awaiting_parent() > 0 {
-        assert!(
-            started.elapsed() < agentrace_integration::PATIENCE,
-            "node a looks the trace up and writes its call"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until("node a looks the trace up and writes its call", || {
+        a.spans_awaiting_parent() == 0
+    });
     assert_eq!(versions(server.url(), "lookup", 5), (2, 0));
     assert_eq!(stored(&a, 5), attributed(&[1, 2], "planner", "s-5"));
 }
@@ -583,14 +573,9 @@ fn a_parent_crossing_its_childs_write_completes_it_after() {
         .llm("openai", "gpt-4o")
         .build();
     node.write_spans(&[call]).expect("written");
-    let started = std::time::Instant::now();
-    while stored(&node, 6).is_empty() {
-        assert!(
-            started.elapsed() < agentrace_integration::PATIENCE,
-            "the hold ended, the call is written as it is"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the hold ended, the call is written as it is", || {
+        !stored(&node, 6).is_empty()
+    });
     assert_eq!(
         stored(&node, 6),
         [(fixtures::span_id(2).to_string(), None, None)]
@@ -616,12 +601,22 @@ fn a_parent_crossing_its_childs_write_completes_it_after() {
                 .execute(),
         )
         .expect("the parent's row copied in");
+    wait_until(
+        "the node looks the trace up again and completes its call",
+        || stored(&node, 6) == attributed(&[1, 2], "planner", "s-6"),
+    );
+}
+
+/// Waits until `done`, looking every 100 ms.
+///
+/// # Panics
+/// If it is not within [`PATIENCE`](agentrace_integration::PATIENCE), saying `what`.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let started = std::time::Instant::now();
-    while stored(&node, 6) != attributed(&[1, 2], "planner", "s-6") {
+    while !done() {
         assert!(
             started.elapsed() < agentrace_integration::PATIENCE,
-            "the node looks the trace up again and completes its call: {:?}",
-            stored(&node, 6)
+            "not within the patience: {what}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
