@@ -5,7 +5,7 @@ export function views({ traceId, spanId, sessionId, sloName }) {
   return [
     { name: 'overview', path: '/', ready: '[data-stat="LLM calls"]' },
     { name: 'traces', path: '/traces', ready: 'table tbody tr[data-key]' },
-    { name: 'search', path: '/search?q=kind%3Atool%20(timeout%20OR%20failed)', ready: '.search-hits .hit' },
+    { name: 'search', path: '/search?q=kind%3Atool%20(timeout%20OR%20failed)', ready: '.search-summary' },
     { name: 'trace', path: `/traces/${traceId}${spanId ? `?span=${spanId}` : ''}`, ready: spanId ? '.detail .detail-section' : '.timeline .row' },
     { name: 'agent-graph', path: `/traces/${traceId}/graph`, ready: 'svg .node' },
     { name: 'sessions', path: '/sessions', ready: 'table tbody tr[data-key]' },
