@@ -8,7 +8,9 @@ use crate::{
     demo::demo,
     fuzz::{CI_FUZZ_SECONDS, fuzz},
     has_nextest,
-    integration::{INTEGRATION_CRATE, clickhouse_venv, install_test_deps, integration_suite},
+    integration::{
+        INTEGRATION_CRATE, clickhouse_venv, install_test_deps_in_background, integration_suite,
+    },
     root, step,
 };
 
@@ -23,6 +25,8 @@ fn every_step() -> Result<(), String> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     step("format", fmt)?;
+    // What the tests run against installs while clippy builds.
+    let installing = install_test_deps_in_background()?;
 
     let mut clippy = cargo();
     clippy.args([
@@ -64,7 +68,7 @@ fn every_step() -> Result<(), String> {
         ]);
     }
     // The ClickHouse crate's own tests run the real engine: its virtualenv comes first.
-    install_test_deps()?;
+    installing.finish()?;
     tests.env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv());
     step("tests", tests)?;
 

@@ -1,6 +1,7 @@
 //! `cargo xtask fuzz`: the fuzz targets of `fuzz/` with cargo-fuzz and libFuzzer.
 
 use std::process::Command;
+use std::sync::Mutex;
 
 use crate::{cargo, root, step, target_dir};
 
@@ -37,7 +38,7 @@ pub(crate) fn cargo_fuzz(args: &[&str]) -> Command {
     cmd
 }
 
-/// Each fuzz target (or those named) for `seconds` from its seed corpus; new inputs go to a
+/// Each fuzz target (or those named) for `seconds` from its seed corpus, two at a time; new inputs go to a
 /// scratch corpus, so the committed one changes only by hand. Built optimized with debug
 /// assertions; `--dev` first builds them unoptimized instead (`ci`'s short pass: the release
 /// build took 702 s of a fresh-clone CI run, for 15 s of fuzzing per target).
@@ -72,31 +73,55 @@ pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
     }
     let build = [&["build", "--sanitizer", "none"], profile].concat();
     step("fuzz: build the targets", cargo_fuzz(&build))?;
-    for target in targets {
-        let scratch = target_dir().join("fuzz-corpus").join(&target);
-        std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-        let seeds = root().join("fuzz").join("corpus").join(&target);
-        let (scratch, seeds) = (scratch.display().to_string(), seeds.display().to_string());
-        let time = format!("-max_total_time={seconds}");
-        step(
-            &format!("fuzz: {target} for {seconds} s"),
-            cargo_fuzz(
-                &[
-                    &["run", "--sanitizer", "none"],
-                    profile,
-                    &[
-                        &target,
-                        &scratch,
-                        &seeds,
-                        "--",
-                        &time,
-                        "-rss_limit_mb=4096",
-                        "-print_final_stats=1",
-                    ],
-                ]
-                .concat(),
-            ),
-        )?;
-    }
+    // libFuzzer runs on one core: two targets at a time use both of a CI machine's.
+    let queue = Mutex::new(targets.into_iter());
+    let next = || queue.lock().ok().and_then(|mut q| q.next());
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..FUZZ_WORKERS)
+            .map(|_| {
+                scope.spawn(|| {
+                    while let Some(target) = next() {
+                        run_target(&target, profile, seconds)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|_| Err("fuzz: a worker panicked".into()))
+            })
+            .collect::<Result<Vec<()>, String>>()
+    })?;
     Ok(())
+}
+
+/// How many fuzz targets run at a time.
+const FUZZ_WORKERS: usize = 2;
+
+/// Fuzz target `target`, built with `profile`, for `seconds`.
+fn run_target(target: &str, profile: &[&str], seconds: u32) -> Result<(), String> {
+    let scratch = target_dir().join("fuzz-corpus").join(target);
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let seeds = root().join("fuzz").join("corpus").join(target);
+    let (scratch, seeds) = (scratch.display().to_string(), seeds.display().to_string());
+    let time = format!("-max_total_time={seconds}");
+    let run = [
+        &["run", "--sanitizer", "none"],
+        profile,
+        &[
+            target,
+            &scratch,
+            &seeds,
+            "--",
+            &time,
+            "-rss_limit_mb=4096",
+            "-print_final_stats=1",
+        ],
+    ]
+    .concat();
+    step(&format!("fuzz: {target} for {seconds} s"), cargo_fuzz(&run))
 }

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::image::{TEST_IMAGE, build_test_image};
-use crate::{cargo, has_nextest, root, services::ChdbFixture, step, target_dir};
+use crate::{BackgroundStep, cargo, has_nextest, root, services::ChdbFixture, step, target_dir};
 
 /// The crate holding the integration suite; `ci`'s unit-test step leaves it to `integration`.
 pub(crate) const INTEGRATION_CRATE: &str = "agentrace-integration";
@@ -15,8 +15,9 @@ pub(crate) fn integration() -> Result<(), String> {
     integration_suite()
 }
 
-/// Builds the examples and the `agentrace` binary (debug, every feature) into
-/// `target/debug`: what the suite drives, and what `ci`'s demo runs (one build for both).
+/// Builds the examples, the `agentrace` binary and the load generator (debug, every feature)
+/// into `target/debug`: what the suite drives, what `ci`'s demo runs and what its bench smoke
+/// loads the server with (one build for all three).
 pub(crate) fn build_examples_and_binary() -> Result<(), String> {
     let mut examples = cargo();
     examples.args([
@@ -28,8 +29,13 @@ pub(crate) fn build_examples_and_binary() -> Result<(), String> {
         "agentrace",
         "-p",
         "agentrace-cli",
+        "-p",
+        "agentrace-loadgen",
     ]);
-    step("build the examples and the agentrace binary", examples)
+    step(
+        "build the examples, the agentrace binary and the load generator",
+        examples,
+    )
 }
 
 /// The chdb virtualenv: the ClickHouse crate's own tests and the suite run the engine from it.
@@ -44,6 +50,23 @@ fn deploy_venv() -> std::path::PathBuf {
 
 /// Installs the real components every suite runs against (`scripts/install-test-deps.sh`).
 pub(crate) fn install_test_deps() -> Result<(), String> {
+    step(INSTALL_TEST_DEPS, install_test_deps_command())
+}
+
+/// [`install_test_deps`] started in the background: `ci` builds meanwhile (the installs wait
+/// mostly on the network, the builds on the CPU).
+pub(crate) fn install_test_deps_in_background() -> Result<BackgroundStep, String> {
+    BackgroundStep::start(
+        INSTALL_TEST_DEPS,
+        "install-test-deps",
+        install_test_deps_command(),
+    )
+}
+
+const INSTALL_TEST_DEPS: &str = "install test dependencies";
+
+/// `scripts/install-test-deps.sh`, its virtualenvs in the target directory.
+fn install_test_deps_command() -> Command {
     let mut install = Command::new("bash");
     install
         .arg(root().join("scripts").join("install-test-deps.sh"))
@@ -63,7 +86,7 @@ pub(crate) fn install_test_deps() -> Result<(), String> {
         .env("AGENTRACE_CLICKHOUSE_VENV", clickhouse_venv())
         .env("AGENTRACE_DEPLOY_VENV", deploy_venv())
         .current_dir(root());
-    step("install test dependencies", install)
+    install
 }
 
 /// The integration suite, the browser suite and the API tests on ClickHouse, with the

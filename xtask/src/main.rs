@@ -134,6 +134,72 @@ pub(crate) fn step_with(
     }
 }
 
+/// A step started in the background ([`BackgroundStep::start`]), its output kept in a log
+/// file, while the steps in front of it run; [`BackgroundStep::finish`] waits for it, prints
+/// its output and records its time (from its start).
+pub(crate) struct BackgroundStep {
+    name: String,
+    /// `None` once waited for.
+    child: Option<std::process::Child>,
+    log: PathBuf,
+    started: Instant,
+}
+
+impl BackgroundStep {
+    /// Starts `cmd`, its stdout and stderr into `target/<log_name>.log`.
+    pub(crate) fn start(name: &str, log_name: &str, mut cmd: Command) -> Result<Self, String> {
+        let log = target_dir().join(format!("{log_name}.log"));
+        let output = std::fs::create_dir_all(target_dir())
+            .and_then(|()| std::fs::File::create(&log))
+            .and_then(|file| Ok((file.try_clone()?, file)))
+            .map_err(|e| format!("{name}: {}: {e}", log.display()))?;
+        println!(
+            "\n==> {name} (in the background, output in {}): {cmd:?}",
+            log.display()
+        );
+        let child = cmd
+            .stdout(output.0)
+            .stderr(output.1)
+            .spawn()
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(Self {
+            name: name.to_owned(),
+            child: Some(child),
+            log,
+            started: Instant::now(),
+        })
+    }
+
+    /// Waits for the step, prints its output, and fails on a non-zero exit.
+    pub(crate) fn finish(mut self) -> Result<(), String> {
+        let name = self.name.clone();
+        let Some(mut child) = self.child.take() else {
+            return Err(format!("{name}: waited for twice"));
+        };
+        let status = child.wait().map_err(|e| format!("{name}: {e}"))?;
+        let seconds = self.started.elapsed().as_secs_f64();
+        println!("\n==> {name}: its output ({})", self.log.display());
+        print!("{}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        println!("<== {name}: {status} in {seconds:.1}s (in the background)");
+        step_times::record_background(&name, seconds, status.success());
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{name} failed ({status})"))
+        }
+    }
+}
+
+/// A step left behind by a failing step in front of it is stopped.
+impl Drop for BackgroundStep {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Every file under `dir` (recursively) whose name ends with `suffix`, skipping build output,
 /// dependencies and vendored code.
 pub(crate) fn files(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) {

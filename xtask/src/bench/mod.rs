@@ -59,8 +59,9 @@ impl Sizes {
     }
 }
 
-/// `ci`'s smoke run of every benchmark: the criterion benches once each (`cargo test
-/// --benches`, debug), `ingest` and `dashboard` on SQLite at [`Sizes::smoke`].
+/// `ci`'s smoke run of every benchmark: the bench targets once each (`cargo test --bench '*'`,
+/// debug: only the benches, whose unit tests the tests step ran; each runs at a size of
+/// seconds when not given `--bench`), `ingest` and `dashboard` on SQLite at [`Sizes::smoke`].
 pub(crate) fn smoke() -> Result<(), String> {
     let mut criterion = cargo();
     // The workspace and features of the tests step, so that its build is reused.
@@ -70,7 +71,8 @@ pub(crate) fn smoke() -> Result<(), String> {
         "--exclude",
         crate::integration::INTEGRATION_CRATE,
         "--all-features",
-        "--benches",
+        "--bench",
+        "*",
     ]);
     step("bench smoke: the criterion benches, once each", criterion)?;
     let sizes = Sizes::smoke();
@@ -170,17 +172,21 @@ pub(crate) struct BenchServer {
     _clickhouse: Option<ChdbFixture>,
 }
 
-/// Builds the server and the load generator (release, unless `sizes` says debug: then with
-/// every feature, as `ci`'s integration step built them, so that its build is reused).
+/// Builds the server and the load generator (release, unless `sizes` says debug: then the
+/// build of `ci`'s integration step, which is reused).
 fn build_server(name: &str, sizes: &Sizes) -> Result<(), String> {
+    if !sizes.release {
+        return crate::integration::build_examples_and_binary();
+    }
     let mut build = cargo();
-    build.arg("build");
-    build.arg(if sizes.release {
-        "--release"
-    } else {
-        "--all-features"
-    });
-    build.args(["-p", "agentrace-cli", "-p", "agentrace-loadgen"]);
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "agentrace-cli",
+        "-p",
+        "agentrace-loadgen",
+    ]);
     step(
         &format!("bench {name}: build the server and the load generator"),
         build,
