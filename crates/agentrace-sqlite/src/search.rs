@@ -9,12 +9,14 @@
 //! Both are contentless, `detail = 'none'`: they keep which rows hold each trigram (three
 //! characters, case-folded), no positions, no text. A word of three characters or more is
 //! looked up as the rows holding all its trigrams — a superset of its matches — and every
-//! candidate is judged by the query itself, as a scan would judge it. A piece's matches reach
+//! candidate is judged by the query itself, as a scan would judge it; a query whose match must
+//! hold one word of an `OR` of words (`kind:tool (timeout OR failed)`) looks up each, its
+//! candidates the rows holding any ([`required_word_choices`]). A piece's matches reach
 //! their spans through the chains that go on from it (`content_nodes`) and the spans that end
 //! one of those (`content_refs`): a message found once finds every later call whose history
 //! repeats it.
 //!
-//! When a query has no such word, when one of its words is in a resource's attributes (every
+//! When a query has no such word (or `OR` of words), when one of its words is in a resource's attributes (every
 //! span of the resource matches it: no index narrows that), or when a word's candidates pass
 //! [`MAX_CANDIDATES`], the search scans instead
 //! ([`agentrace_store::search::scan`]): a word that common finds its hits among the newest spans.
@@ -24,7 +26,8 @@ use std::collections::HashSet;
 use agentrace_store::QueryError;
 use agentrace_store::content::ContentValues;
 use agentrace_store::search::{
-    SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery, indexed_text, required_words,
+    SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery, indexed_text,
+    required_word_choices,
 };
 use rusqlite::{Connection, OptionalExtension};
 
@@ -158,19 +161,33 @@ pub(crate) fn from_index(
     conn: &Connection,
     q: &SearchQuery,
 ) -> Result<Option<SearchPage>, QueryError> {
-    let words: Vec<String> = required_words(&q.query)
+    let choices: Vec<Vec<String>> = required_word_choices(&q.query)
         .into_iter()
-        .filter(|w| w.chars().count() >= 3)
+        .filter(|choice| choice.iter().all(|w| w.chars().count() >= 3))
         .collect();
-    let Some(driver) = words.iter().max_by_key(|w| w.chars().count()) else {
+    // A word alone, the longest; else the OR of words whose shortest is longest.
+    let Some(driver) = choices.iter().max_by_key(|choice| {
+        (
+            choice.len() == 1,
+            choice.iter().map(|w| w.chars().count()).min(),
+        )
+    }) else {
         return Ok(None);
     };
+    let words: Vec<String> = choices.iter().flatten().cloned().collect();
     if in_resources(conn, &words)? {
         return Ok(None);
     }
-    let Some(rows) = candidates(conn, driver)? else {
-        return Ok(None);
-    };
+    let mut rows = HashSet::new();
+    for word in driver {
+        let Some(found) = candidates(conn, word)? else {
+            return Ok(None);
+        };
+        rows.extend(found);
+        if rows.len() > MAX_CANDIDATES {
+            return Ok(None);
+        }
+    }
     let resume = q.cursor.as_ref().map(SearchCursor::read).transpose()?;
     // (start, row) of the candidates in the range and after the cursor, newest first.
     let mut order: Vec<(u64, i64)> = Vec::with_capacity(rows.len());

@@ -194,6 +194,24 @@ pub fn required_words(query: &Query) -> Vec<String> {
         .collect()
 }
 
+/// The choices of words every match makes (lower-cased): a word alone it must hold, or the
+/// words of an `OR` of words one of which it must hold. A store with a text index looks up the
+/// words of one choice, and judges the spans holding any of them.
+pub fn required_word_choices(query: &Query) -> Vec<Vec<String>> {
+    let text = |e: &Expr| match e {
+        Expr::Term(Term::Text(words), _) => Some(words.to_lowercase()),
+        _ => None,
+    };
+    let choice = |e: &Expr| match e {
+        Expr::Or(any) => any.iter().map(text).collect::<Option<Vec<String>>>(),
+        e => text(e).map(|word| vec![word]),
+    };
+    match &query.expr {
+        Expr::And(all) => all.iter().filter_map(choice).collect(),
+        e => choice(e).into_iter().collect(),
+    }
+}
+
 /// A span filter every match of `query` passes (the exact fields a store filters on:
 /// kind, status, trace, a least duration), to narrow what a scan reads; the query still
 /// judges each span.
@@ -556,6 +574,21 @@ mod tests {
         let q = Query::parse("kind:llm Timeout -secret (a OR b) duration:>=2s status:error")?;
         assert_eq!(words(&q), ["a", "b", "timeout"]);
         assert_eq!(required_words(&q), ["timeout"]);
+        assert_eq!(
+            required_word_choices(&q),
+            [
+                vec!["timeout".to_owned()],
+                vec!["a".to_owned(), "b".to_owned()]
+            ]
+        );
+        // An OR with anything but words in it is no choice of words.
+        let mixed = Query::parse("(Timeout OR Failed) (x OR kind:tool)")?;
+        assert_eq!(
+            required_word_choices(&mixed),
+            [vec!["timeout".to_owned(), "failed".to_owned()]]
+        );
+        let either = Query::parse("timeout OR failed")?;
+        assert_eq!(required_word_choices(&either).len(), 1);
         let f = narrowing_filter(&q, TimeRange::ALL);
         assert_eq!(f.kind, Some(SpanKind::Llm));
         assert_eq!(f.status, Some(StatusFilter::Error));

@@ -39,6 +39,8 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
             check("pii check", BASE + 10 * MIN, None),
             check("pii check", BASE + 11 * MIN, Some("pii")),
             check("toxicity check", BASE + 70 * MIN, None),
+            // A failed check two hours on, an hour without one between.
+            check("toxicity check", BASE + 150 * MIN, Some("toxic")),
         ];
         store.write_spans(&spans).unwrap_or_else(|e| panic!("{e}"));
         // The failed check says which rule it broke: the same violation, counted once.
@@ -94,7 +96,7 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
             g["violations"].as_u64(),
             g["detections"].as_u64()
         ),
-        (Some(3), Some(3), Some(4)),
+        (Some(4), Some(4), Some(4)),
         "{g}"
     );
     let counts = |key: &str| -> Vec<(String, u64)> {
@@ -112,14 +114,21 @@ async fn checks_violations_blocks_and_masked_data_by_kind() -> TestResult {
     };
     assert_eq!(
         counts("violations_by_rule"),
-        [("no_injection".to_owned(), 2), ("no_pii".to_owned(), 1)]
+        [
+            ("no_injection".to_owned(), 2),
+            ("no_pii".to_owned(), 1),
+            ("toxicity check".to_owned(), 1)
+        ]
     );
-    assert_eq!(counts("blocks_by_type"), [("pii".to_owned(), 1)]);
+    assert_eq!(
+        counts("blocks_by_type"),
+        [("pii".to_owned(), 1), ("toxic".to_owned(), 1)]
+    );
     assert_eq!(counts("detections_by_type"), [("api_key".to_owned(), 4)]);
     let series = g["series"].as_array().cloned().unwrap_or_default();
     let total: u64 = series.iter().filter_map(|p| p["checks"].as_u64()).sum();
-    assert_eq!(total, 3);
-    assert!(series.len() >= 2, "two hours with checks: {series:?}");
+    assert_eq!(total, 4);
+    assert!(series.len() >= 3, "three hours with checks: {series:?}");
     api.fails("/guardrails?bucket=90s", 400, "bad_parameter", "bucket")
         .await?;
     Ok(())

@@ -125,6 +125,7 @@ pub fn search_finds_words_wherever_they_are(store: &dyn Store) -> CheckResult {
         ("tool:refund", &[32, 30]),
         ("weather agent:billing", &[15, 14, 13, 12, 11, 10]),
         ("(timeout OR gold) kind:tool", &[31, 30]),
+        ("(überfällig OR Upstream)", &[31, 15, 14, 13, 12]),
         ("qz", &[40]),
         ("duration:>=3s", &[31]),
         ("nowhere-to-be-found", &[]),

@@ -93,27 +93,40 @@ pub(super) async fn guardrails(scope: Scope, mut p: Params) -> Result<Json<Guard
     ))
 }
 
-fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrails, QueryError> {
-    let mut series: BTreeMap<u64, Point> = BTreeMap::new();
-    let at = |t: u64| t - t % bucket;
-    let guardrail = SpanFilter::new().range(range).kind(SpanKind::Guardrail);
-    let per_bucket = store.aggregate(&AggregateQuery::new(
-        guardrail.clone(),
-        [GroupBy::TimeBucket { width_ns: bucket }],
-    ))?;
-    for row in &per_bucket.rows {
-        if let Some(GroupKey::Bucket(t)) = row.keys.first() {
-            let p = series.entry(*t).or_default();
-            p.checks += row.count;
-            p.violations += row.errors;
+/// The stretches of `range` made of the buckets (their starts, of `bucket` ns each) that
+/// count violations, adjacent buckets joined.
+fn stretches_with_violations(
+    mut starts: Vec<u64>,
+    bucket: u64,
+    range: TimeRange,
+) -> Vec<TimeRange> {
+    starts.sort_unstable();
+    let mut stretches: Vec<(u64, u64)> = Vec::new();
+    for start in starts {
+        let end = start.saturating_add(bucket);
+        match stretches.last_mut() {
+            Some(last) if last.1 >= start => last.1 = last.1.max(end),
+            _ => stretches.push((start, end)),
         }
     }
-    // Each failed check's rule: its name, unless an event on it names the rule.
-    let mut failed_checks: HashMap<(TraceId, SpanId), String> = HashMap::new();
-    let mut by_rule: HashMap<String, u64> = HashMap::new();
-    let mut by_type: HashMap<String, u64> = HashMap::new();
-    let mut failed =
-        SpanQuery::new(guardrail.status(agentrace_sqlite::StatusFilter::Error)).limit(PAGE);
+    stretches
+        .into_iter()
+        .map(|(start, end)| TimeRange {
+            start_unix_nano: Some(range.start_unix_nano.map_or(start, |s| s.max(start))),
+            end_unix_nano: Some(range.end_unix_nano.map_or(end, |e| e.min(end))),
+        })
+        .collect()
+}
+
+/// Reads the failed checks `failed` selects, page by page: each check's name (its rule until an
+/// event names one), and its `error.type` counted in `by_type`.
+fn read_failed_checks(
+    store: &dyn Store,
+    failed: SpanFilter,
+    failed_checks: &mut HashMap<(TraceId, SpanId), String>,
+    by_type: &mut HashMap<String, u64>,
+) -> Result<(), QueryError> {
+    let mut failed = SpanQuery::new(failed).limit(PAGE);
     loop {
         let page = store.spans(&failed)?;
         for s in page
@@ -133,6 +146,41 @@ fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrail
             Some(c) => failed = failed.cursor(Some(c)),
             None => break,
         }
+    }
+    Ok(())
+}
+
+fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrails, QueryError> {
+    let mut series: BTreeMap<u64, Point> = BTreeMap::new();
+    let at = |t: u64| t - t % bucket;
+    let guardrail = SpanFilter::new().range(range).kind(SpanKind::Guardrail);
+    let per_bucket = store.aggregate(&AggregateQuery::new(
+        guardrail.clone(),
+        [GroupBy::TimeBucket { width_ns: bucket }],
+    ))?;
+    let mut violating = Vec::new();
+    for row in &per_bucket.rows {
+        if let Some(GroupKey::Bucket(t)) = row.keys.first() {
+            let p = series.entry(*t).or_default();
+            p.checks += row.count;
+            p.violations += row.errors;
+            if row.errors > 0 {
+                violating.push(*t);
+            }
+        }
+    }
+    // Each failed check's rule: its name, unless an event on it names the rule.
+    let mut failed_checks: HashMap<(TraceId, SpanId), String> = HashMap::new();
+    let mut by_rule: HashMap<String, u64> = HashMap::new();
+    let mut by_type: HashMap<String, u64> = HashMap::new();
+    // The failed checks are read where the rollups counted some, not by a scan of every span
+    // of the range for the few (often none) that are failed checks.
+    for stretch in stretches_with_violations(violating, bucket, range) {
+        let failed = SpanFilter::new()
+            .range(stretch)
+            .kind(SpanKind::Guardrail)
+            .status(agentrace_sqlite::StatusFilter::Error);
+        read_failed_checks(store, failed, &mut failed_checks, &mut by_type)?;
     }
     let mut events = EventQuery::new(
         EventFilter::new()
@@ -192,4 +240,28 @@ fn collect(store: &dyn Store, range: TimeRange, bucket: u64) -> Result<Guardrail
         blocks_by_type: ranked(by_type),
         detections_by_type: ranked(detections),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_checks_are_read_over_the_buckets_that_count_some_joined_and_within_the_range() {
+        let range = TimeRange::new(15, 95);
+        assert_eq!(
+            stretches_with_violations(vec![40, 10, 20, 70, 90], 10, range),
+            [
+                TimeRange::new(15, 30),
+                TimeRange::new(40, 50),
+                TimeRange::new(70, 80),
+                TimeRange::new(90, 95),
+            ]
+        );
+        assert_eq!(
+            stretches_with_violations(vec![20, 30], 10, TimeRange::ALL),
+            [TimeRange::new(20, 40)]
+        );
+        assert!(stretches_with_violations(Vec::new(), 10, range).is_empty());
+    }
 }
