@@ -13,7 +13,7 @@ use agentrace_store::{
     TracePage, TraceReader, TraceTree, UserSummary, Wanted, WriteError,
 };
 
-use agentrace_store::search::{SearchPage, SearchQuery, required_words, scan};
+use agentrace_store::search::{SearchPage, SearchQuery, required_word_choices, scan};
 
 use crate::held::HeldSpans;
 use crate::store::ClickHouseStore;
@@ -108,12 +108,12 @@ impl TraceReader for ClickHouseStore {
         self.block_on(ClickHouseStore::events(self, q))
     }
 
-    /// The provided scan, with the query's required words asked of the engine
-    /// (`spans_holding`: `positionCaseInsensitiveUTF8` in the name, status, attribute values,
-    /// span events and resource): it reads only the spans that may hold them.
+    /// The provided scan, with the words every match holds (one of each `OR` of words) asked
+    /// of the engine (`spans_holding`: `positionCaseInsensitiveUTF8` in the name, status,
+    /// attribute values, span events and resource): it reads only the spans that may hold them.
     fn search(&self, q: &SearchQuery) -> Result<SearchPage, QueryError> {
-        let words = required_words(&q.query);
-        scan(q, |page| self.block_on(self.spans_holding(page, &words)))
+        let choices = required_word_choices(&q.query);
+        scan(q, |page| self.block_on(self.spans_holding(page, &choices)))
     }
 
     fn responding_spans(

@@ -25,30 +25,36 @@ impl ClickHouseStore {
         self.spans_holding(q, &[]).await
     }
 
-    /// [`spans`](Self::spans) narrowed to the spans that may hold each of `words`
-    /// (lower-cased) in their name, status message, attribute values, span events or resource
-    /// attributes, case-insensitively: what a search reads (`agentrace_store::search`), each
-    /// span then judged by the query. Attribute values, span events and resource attributes
-    /// are JSON here: a word with a character JSON escapes (a quote, a backslash, a control
-    /// character) is not asked of the engine, only of the judge.
+    /// [`spans`](Self::spans) narrowed to the spans that may hold a word of each of
+    /// `word_choices` (lower-cased; `agentrace_store::search::required_word_choices`) in their
+    /// name, status message, attribute values, span events or resource attributes,
+    /// case-insensitively: what a search reads (`agentrace_store::search`), each span then
+    /// judged by the query. Attribute values, span events and resource attributes are JSON
+    /// here: a choice with a word holding a character JSON escapes (a quote, a backslash, a
+    /// control character) is not asked of the engine, only of the judge.
     pub(crate) async fn spans_holding(
         &self,
         q: &SpanQuery,
-        words: &[String],
+        word_choices: &[Vec<String>],
     ) -> Result<SpanPage, QueryError> {
+        const HOLDS: &str = "positionCaseInsensitiveUTF8(name, ?) > 0 \
+             OR positionCaseInsensitiveUTF8(ifNull(status_message, ''), ?) > 0 \
+             OR arrayExists(v -> positionCaseInsensitiveUTF8(v, ?) > 0, mapValues(attributes)) \
+             OR positionCaseInsensitiveUTF8(events, ?) > 0 \
+             OR positionCaseInsensitiveUTF8(resource_attributes, ?) > 0";
         let mut w = self.scoped();
         sql::spans(&mut w, &q.filter);
-        for word in words
-            .iter()
-            .filter(|w| !w.chars().any(|c| c == '"' || c == '\\' || c.is_control()))
-        {
+        let plain = |word: &String| {
+            !word
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
+        };
+        for choice in word_choices.iter().filter(|c| c.iter().all(plain)) {
             w.push(
-                "(positionCaseInsensitiveUTF8(name, ?) > 0 \
-                 OR positionCaseInsensitiveUTF8(ifNull(status_message, ''), ?) > 0 \
-                 OR arrayExists(v -> positionCaseInsensitiveUTF8(v, ?) > 0, mapValues(attributes)) \
-                 OR positionCaseInsensitiveUTF8(events, ?) > 0 \
-                 OR positionCaseInsensitiveUTF8(resource_attributes, ?) > 0)",
-                std::iter::repeat_n(sql::Param::Text(word.clone()), 5),
+                format!("({})", vec![HOLDS; choice.len()].join(" OR ")),
+                choice
+                    .iter()
+                    .flat_map(|word| std::iter::repeat_n(sql::Param::Text(word.clone()), 5)),
             );
         }
         let (cmp, dir) = direction(q.order);
