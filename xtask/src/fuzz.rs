@@ -38,10 +38,10 @@ pub(crate) fn cargo_fuzz(args: &[&str]) -> Command {
     cmd
 }
 
-/// Each fuzz target (or those named) for `seconds` from its seed corpus, two at a time; new inputs go to a
-/// scratch corpus, so the committed one changes only by hand. Built optimized with debug
-/// assertions; `--dev` first builds them unoptimized instead (`ci`'s short pass: the release
-/// build took 702 s of a fresh-clone CI run, for 15 s of fuzzing per target).
+/// Each fuzz target (or those named) for `seconds` from its seed corpus, two at a time; new
+/// inputs go to a scratch corpus, so the committed one changes only by hand. Built optimized
+/// with debug assertions; `--dev` first builds them unoptimized instead (`ci`'s short pass:
+/// the release build took 702 s of a fresh-clone CI run, for 15 s of fuzzing per target).
 pub(crate) fn fuzz(args: &[String]) -> Result<(), String> {
     let (profile, args): (&[&str], &[String]) = match args.split_first() {
         Some((first, rest)) if first == "--dev" => (&["--dev"], rest),

@@ -16,9 +16,9 @@
 //! one of those (`content_refs`): a message found once finds every later call whose history
 //! repeats it.
 //!
-//! When a query has no such word (or `OR` of words), when one of its words is in a resource's attributes (every
-//! span of the resource matches it: no index narrows that), or when a word's candidates pass
-//! [`MAX_CANDIDATES`], the search scans instead
+//! When a query has no such word (or `OR` of words), when one of its words is in a resource's
+//! attributes (every span of the resource matches it: no index narrows that), or when a word's
+//! candidates pass [`MAX_CANDIDATES`], the search scans instead
 //! ([`agentrace_store::search::scan`]): a word that common finds its hits among the newest spans.
 
 use std::collections::HashSet;
