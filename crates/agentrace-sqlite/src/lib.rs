@@ -86,6 +86,7 @@ mod id_filter;
 mod metric_points;
 mod organization;
 mod past;
+mod people_rollups;
 mod query;
 mod repairs;
 mod retention;

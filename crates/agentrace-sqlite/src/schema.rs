@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::{DbError, OpenError};
+use crate::people_rollups;
 use crate::search;
 use crate::span_rollups;
 use agentrace_store::QueryError;
@@ -475,6 +476,12 @@ CREATE VIRTUAL TABLE piece_words USING fts5 (
 );
 ",
         then: Some(search::index_stored_spans),
+    },
+    // 15 → 16: traces counted by session and user, by the minute and the hour
+    // (`people_rollups`), kept by triggers on `traces`.
+    Migration {
+        sql: people_rollups::MIGRATION,
+        then: None,
     },
 ];
 

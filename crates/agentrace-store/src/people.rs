@@ -10,13 +10,16 @@ use agentrace_core::{TokenUsage, Usd};
 
 use crate::model::{SessionSort, SessionSummary, TraceSummary, UserSummary};
 
-/// What [`People`] needs of a trace: the figures of its summary, and its session and user.
+/// What [`People`] needs of a trace: the figures of its summary, and its session and user; or
+/// the sums of several traces of one session and user (a store's rollup row).
 #[derive(Debug, Clone, Copy)]
 pub struct TraceFigures<'a> {
-    /// The trace's session.
+    /// The traces' session.
     pub session: Option<&'a str>,
-    /// The trace's end user.
+    /// The traces' end user.
     pub user: Option<&'a str>,
+    /// How many traces these figures sum: 1 for one trace.
+    pub traces: u64,
     /// Its spans.
     pub spans: u64,
     /// Its failed spans.
@@ -38,6 +41,7 @@ impl<'a> From<&'a TraceSummary> for TraceFigures<'a> {
         Self {
             session: t.session_id.as_deref(),
             user: t.user_id.as_deref(),
+            traces: 1,
             spans: t.span_count,
             errors: t.error_count,
             usage: t.usage,
@@ -120,7 +124,7 @@ impl People {
             Some(g) => g,
             None => self.groups.entry(key.to_owned()).or_default(),
         };
-        g.traces += 1;
+        g.traces += t.traces;
         g.spans += t.spans;
         g.errors += t.errors;
         g.usage += t.usage;

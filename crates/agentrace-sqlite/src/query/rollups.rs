@@ -28,15 +28,15 @@ use agentrace_store::{
 
 /// Buckets `[lo, hi)` of one tier (a missing bound is open).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Part {
-    tier: Tier,
-    lo: Option<u64>,
-    hi: Option<u64>,
+pub(super) struct Part {
+    pub(super) tier: Tier,
+    pub(super) lo: Option<u64>,
+    pub(super) hi: Option<u64>,
 }
 
 /// The rows answering an aligned range: with `hours`, its whole hours from the hour tier and
 /// the minutes before and after from the minute tier; else everything from the minute tier.
-fn plan(range: TimeRange, hours: bool) -> Vec<Part> {
+pub(super) fn plan(range: TimeRange, hours: bool) -> Vec<Part> {
     let (from, to) = (range.start_unix_nano, range.end_unix_nano);
     let minutes = |lo, hi| Part {
         tier: Tier::Minute,
@@ -67,7 +67,7 @@ fn plan(range: TimeRange, hours: bool) -> Vec<Part> {
 }
 
 /// Inclusive SQL bounds of a part's buckets.
-fn sql_bounds(p: &Part) -> (i64, i64) {
+pub(super) fn sql_bounds(p: &Part) -> (i64, i64) {
     (
         p.lo.map_or(i64::MIN, bound),
         p.hi.map_or(i64::MAX, |h| bound(h).saturating_sub(1)),
