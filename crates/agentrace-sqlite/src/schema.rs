@@ -10,9 +10,9 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::{DbError, OpenError};
-use crate::people_rollups;
 use crate::search;
 use crate::span_rollups;
+use crate::trace_rollups;
 use agentrace_store::QueryError;
 
 /// `PRAGMA application_id` of agentrace stores: "AGTR".
@@ -478,9 +478,9 @@ CREATE VIRTUAL TABLE piece_words USING fts5 (
         then: Some(search::index_stored_spans),
     },
     // 15 → 16: traces counted by session and user, by the minute and the hour
-    // (`people_rollups`), kept by triggers on `traces`.
+    // (`trace_rollups`), kept by triggers on `traces`.
     Migration {
-        sql: people_rollups::MIGRATION,
+        sql: trace_rollups::MIGRATION,
         then: None,
     },
 ];

@@ -1,14 +1,18 @@
-//! The sessions and users lists read from `people_rollups` give exactly what grouping every
+//! The sessions and users lists read from `trace_rollups` give exactly what grouping every
 //! trace row gives, however the trace rows came to be: spans of a trace arriving over several
 //! batches (children first, the head naming the session last, starts moving to an earlier
 //! minute), retention cutting traces in two and deleting others, and ranges whose ends fall
-//! inside a minute, with or without traces outside them there.
+//! inside a minute, with or without traces outside them there. The overview counts traces from
+//! the same rollups.
 
 mod common;
 
 use agentrace_core::{SpanRecord, TokenUsage};
 use agentrace_sqlite::{RecordKind, SqliteStore, TimeRange, TraceFilter};
-use agentrace_store::{People, RecordWriter, Retention, SessionSort, TraceFigures, TraceReader};
+use agentrace_store::{
+    Analytics, OverviewQuery, People, RecordWriter, Retention, SessionSort, TraceFigures,
+    TraceReader,
+};
 use common::{SEC, T0, TestResult, failed, llm, sid, tid};
 
 /// An hour-aligned start (`T0` is not).
@@ -143,9 +147,18 @@ fn ranges() -> Vec<TimeRange> {
     ranges
 }
 
-/// Every range's lists, in both orders, against [`expected`].
+/// Every range's lists, in both orders, against [`expected`]; and the overview's count of
+/// traces (over the range widened to whole minutes) against the trace rows'.
 fn assert_lists_match_trace_rows(store: &SqliteStore) -> TestResult {
     for range in ranges() {
+        let overview = store.overview(&OverviewQuery::new(range))?;
+        let widened = overview.summary.range;
+        let rows = store.list_traces(&TraceFilter::new().range(widened), None, 100_000)?;
+        assert_eq!(
+            overview.summary.traces,
+            rows.traces.len() as u64,
+            "traces of {widened:?}"
+        );
         for sort in [SessionSort::Recent, SessionSort::Cost] {
             let (sessions, users) = expected(store, range)?;
             assert_eq!(
@@ -189,14 +202,14 @@ fn lists_from_rollups_match_the_trace_rows_as_spans_arrive_and_retention_runs() 
 }
 
 #[test]
-fn a_store_written_before_people_rollups_gets_them_when_opened() -> TestResult {
+fn a_store_written_before_trace_rollups_gets_them_when_opened() -> TestResult {
     let (dir, store) = common::open()?;
     write_children_first(&store, &dataset(200), 3)?;
     drop(store);
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_PEOPLE_ROLLUPS)?;
+        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
         raw.execute_batch("PRAGMA user_version = 15;")?;
     }
     let store = SqliteStore::open(&path)?;

@@ -125,7 +125,7 @@ fn a_version_14_store_gets_its_spans_indexed_when_opened() -> TestResult {
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_PEOPLE_ROLLUPS)?;
+        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
         raw.execute_batch(
             "DROP TABLE span_words; DROP TABLE piece_words; DROP TABLE content_refs;
              DROP TABLE content_nodes; DROP TABLE content_pieces;

@@ -1,7 +1,7 @@
 //! Sessions and end users: the trace summaries grouped by the trace's session or user (its
 //! head span's, else the first seen among its spans).
 //!
-//! A range is read from `people_rollups` (see `crate::people_rollups`) where it covers whole
+//! A range is read from `trace_rollups` (see `crate::trace_rollups`) where it covers whole
 //! buckets: its whole hours from the hour tier, the minutes around them from the minute tier,
 //! so that a list reads a few rows per session and bucket whatever the number of traces. The
 //! trace rows are read only where the rollups cannot answer exactly: a part-minute at an end
@@ -32,13 +32,13 @@ const TRACE_FIGURES: &str = "t.session_id, t.user_id, 1, t.span_count, t.error_c
 /// The rollup rows of one tier's buckets `?2..=?3` (`?1`: the tier) that are not stale.
 const ROLLUP_ROWS: &str = "SELECT session_id, user_id, traces, spans, errors, input_tokens, \
      output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_total, \
-     costed, unpriced, first_ns, last_ns FROM people_rollups \
+     costed, unpriced, first_ns, last_ns FROM trace_rollups \
      WHERE tier = ?1 AND bucket_ns >= ?2 AND bucket_ns <= ?3 AND bucket_ns NOT IN \
-     (SELECT bucket_ns FROM people_rollups \
+     (SELECT bucket_ns FROM trace_rollups \
       WHERE tier = ?1 AND bucket_ns >= ?2 AND bucket_ns <= ?3 AND stale = 1)";
 
 /// The buckets of `ROLLUP_ROWS`' range holding a stale row.
-const STALE_BUCKETS: &str = "SELECT DISTINCT bucket_ns FROM people_rollups \
+const STALE_BUCKETS: &str = "SELECT DISTINCT bucket_ns FROM trace_rollups \
      WHERE tier = ?1 AND bucket_ns >= ?2 AND bucket_ns <= ?3 AND stale = 1";
 
 /// The figures of a trace row ([`TRACE_FIGURES`]) or a rollup row ([`ROLLUP_ROWS`]); a

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use agentrace_core::SpanKind;
 use rusqlite::{Connection, params};
 
-use super::{count_traces, exact_aggregate};
+use super::exact_aggregate;
 use crate::codec::{self, bound, from_sql};
 use crate::error::Db;
 use crate::span_rollups::key::{
@@ -349,6 +349,26 @@ fn grouped(
 struct Point {
     all: Measures,
     llm: Measures,
+}
+
+/// Traces starting in the aligned `range`, from `trace_rollups` (see `crate::trace_rollups`):
+/// their counts are exact in every row, stale or not.
+fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(traces), 0) FROM trace_rollups \
+             WHERE tier = ?1 AND bucket_ns >= ?2 AND bucket_ns <= ?3",
+        )
+        .db()?;
+    let mut traces = 0u64;
+    for part in plan(range, true) {
+        let (lo, hi) = sql_bounds(&part);
+        let n: i64 = stmt
+            .query_row(params![part.tier.to_sql(), lo, hi], |r| r.get(0))
+            .db()?;
+        traces = traces.saturating_add(u64::try_from(n).unwrap_or(0));
+    }
+    Ok(traces)
 }
 
 pub(super) fn overview(

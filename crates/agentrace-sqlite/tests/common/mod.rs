@@ -17,11 +17,11 @@ pub(crate) const T0: u64 = 1_700_000_000_000_000_000;
 pub(crate) const MS: u64 = 1_000_000;
 pub(crate) const SEC: u64 = 1_000_000_000;
 
-/// Takes a file back to before schema version 16: no `people_rollups`, nor its triggers.
-pub(crate) const WITHOUT_PEOPLE_ROLLUPS: &str = "
-    DROP TRIGGER traces_people_added; DROP TRIGGER traces_people_removed;
-    DROP TRIGGER traces_people_moved; DROP TRIGGER traces_people_changed;
-    DROP TABLE people_rollups;";
+/// Takes a file back to before schema version 16: no `trace_rollups`, nor its triggers.
+pub(crate) const WITHOUT_TRACE_ROLLUPS: &str = "
+    DROP TRIGGER trace_rollups_add; DROP TRIGGER trace_rollups_remove;
+    DROP TRIGGER trace_rollups_move; DROP TRIGGER trace_rollups_change;
+    DROP TABLE trace_rollups;";
 
 /// A store in a fresh temporary directory (kept alive by the returned guard).
 pub(crate) fn open() -> Result<(TempDir, SqliteStore), Box<dyn std::error::Error>> {

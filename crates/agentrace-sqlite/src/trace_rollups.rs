@@ -1,10 +1,11 @@
-//! Rollups of traces by session and end user: what makes the sessions and users lists fast.
+//! Rollups of traces by session and end user: what makes the sessions and users lists, and the
+//! overview's count of traces, read a few rows per bucket instead of every trace row.
 //!
-//! Every trace row naming a session or a user is counted in one row of `people_rollups` per
-//! **tier** (the minute and the hour of the trace's start), the row of its (session, user)
-//! pair: traces, spans, errors, tokens by type, cost (with how many traces are priced),
-//! unpriced calls, the earliest start and the latest end. A missing session or user is stored
-//! as an empty blob (`X''`), which no text id equals.
+//! Every trace row is counted in one row of `trace_rollups` per **tier** (the minute and the
+//! hour of the trace's start), the row of its (session, user) pair: traces, spans, errors,
+//! tokens by type, cost (with how many traces are priced), unpriced calls, the earliest start
+//! and the latest end. A missing session or user is stored as an empty blob (`X''`), which no
+//! text id equals.
 //!
 //! Triggers on `traces` keep the rows exact in the writer's own statements, whichever path
 //! changes a trace row (a batch adding spans, retention, repricing, re-attaching): an insert
@@ -25,7 +26,7 @@ macro_rules! count_trace {
     ($row:literal, $sign:literal) => {
         concat!(
             "
-    INSERT INTO people_rollups (tier, bucket_ns, session_id, user_id, traces, spans, errors,
+    INSERT INTO trace_rollups (tier, bucket_ns, session_id, user_id, traces, spans, errors,
         input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
         cost_total, costed, unpriced, first_ns, last_ns, stale)
     SELECT w.tier, r.start_ns - r.start_ns % (w.tier * 1000000000),
@@ -64,7 +65,7 @@ macro_rules! count_trace {
             $row,
             ".unpriced_count AS unpriced_count) AS r,
         (SELECT 60 AS tier UNION ALL SELECT 3600) AS w
-    WHERE r.session_id IS NOT NULL OR r.user_id IS NOT NULL
+    WHERE true
     ON CONFLICT DO UPDATE SET
         traces = traces + excluded.traces,
         spans = spans + excluded.spans,
@@ -119,7 +120,7 @@ macro_rules! key_rows {
 /// Schema version 15 → 16: the table, filled from the trace rows stored, and its triggers.
 pub(crate) const MIGRATION: &str = concat!(
     "
-CREATE TABLE people_rollups (
+CREATE TABLE trace_rollups (
     tier                INTEGER NOT NULL,
     bucket_ns           INTEGER NOT NULL,
     session_id          BLOB NOT NULL,
@@ -140,48 +141,44 @@ CREATE TABLE people_rollups (
     stale               INTEGER NOT NULL,
     PRIMARY KEY (tier, bucket_ns, session_id, user_id)
 ) WITHOUT ROWID;
-INSERT INTO people_rollups
+INSERT INTO trace_rollups
 SELECT w.tier, t.start_ns - t.start_ns % (w.tier * 1000000000),
     coalesce(t.session_id, X''), coalesce(t.user_id, X''), count(*), sum(t.span_count),
     sum(t.error_count), sum(t.input_tokens), sum(t.output_tokens), sum(t.cache_read_tokens),
     sum(t.cache_write_tokens), sum(t.reasoning_tokens), sum(coalesce(t.cost_total, 0)),
     count(t.cost_total), sum(t.unpriced_count), min(t.start_ns), max(t.end_ns), 0
 FROM traces AS t, (SELECT 60 AS tier UNION ALL SELECT 3600) AS w
-WHERE t.session_id IS NOT NULL OR t.user_id IS NOT NULL
 GROUP BY 1, 2, 3, 4;
-CREATE TRIGGER traces_people_added AFTER INSERT ON traces
-    WHEN new.session_id IS NOT NULL OR new.user_id IS NOT NULL BEGIN",
+CREATE TRIGGER trace_rollups_add AFTER INSERT ON traces BEGIN",
     count_trace!("new", "1"),
     "
 END;
-CREATE TRIGGER traces_people_removed AFTER DELETE ON traces
-    WHEN old.session_id IS NOT NULL OR old.user_id IS NOT NULL BEGIN",
+CREATE TRIGGER trace_rollups_remove AFTER DELETE ON traces BEGIN",
     count_trace!("old", "-1"),
     "
-    DELETE FROM people_rollups WHERE traces <= 0 AND ",
+    DELETE FROM trace_rollups WHERE traces <= 0 AND ",
     key_rows!("old"),
     ";
 END;
-CREATE TRIGGER traces_people_moved AFTER UPDATE OF start_ns, session_id, user_id ON traces
+CREATE TRIGGER trace_rollups_move AFTER UPDATE OF start_ns, session_id, user_id ON traces
     WHEN old.session_id IS NOT new.session_id OR old.user_id IS NOT new.user_id
         OR old.start_ns - old.start_ns % 60000000000
             <> new.start_ns - new.start_ns % 60000000000 BEGIN",
     count_trace!("old", "-1"),
     "
-    DELETE FROM people_rollups WHERE traces <= 0 AND ",
+    DELETE FROM trace_rollups WHERE traces <= 0 AND ",
     key_rows!("old"),
     ";",
     count_trace!("new", "1"),
     "
 END;
-CREATE TRIGGER traces_people_changed AFTER UPDATE OF start_ns, end_ns, span_count, error_count,
+CREATE TRIGGER trace_rollups_change AFTER UPDATE OF start_ns, end_ns, span_count, error_count,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     cost_total, unpriced_count, session_id, user_id ON traces
-    WHEN (new.session_id IS NOT NULL OR new.user_id IS NOT NULL)
-        AND old.session_id IS new.session_id AND old.user_id IS new.user_id
+    WHEN old.session_id IS new.session_id AND old.user_id IS new.user_id
         AND old.start_ns - old.start_ns % 60000000000
             = new.start_ns - new.start_ns % 60000000000 BEGIN
-    UPDATE OR FAIL people_rollups SET
+    UPDATE OR FAIL trace_rollups SET
         spans = spans + new.span_count - old.span_count,
         errors = errors + new.error_count - old.error_count,
         input_tokens = input_tokens + new.input_tokens - old.input_tokens,
