@@ -245,7 +245,7 @@ impl ByText {
 }
 
 /// Traces starting in `range`.
-pub(crate) fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
+fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
     let mut w = Where::default();
     w.range("t.start_ns", &range);
     let mut stmt = conn

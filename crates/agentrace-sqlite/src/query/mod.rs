@@ -24,7 +24,7 @@ mod records;
 mod rollups;
 mod traces;
 
-pub(crate) use aggregate::{aggregate as exact_aggregate, count_traces};
+pub(crate) use aggregate::aggregate as exact_aggregate;
 
 impl TraceReader for SqliteStore {
     fn list_traces_by(

@@ -353,7 +353,7 @@ struct Point {
 
 /// Traces starting in the aligned `range`, from `trace_rollups` (see `crate::trace_rollups`):
 /// their counts are exact in every row, stale or not.
-fn count_traces(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
+fn count_traces_rolled_up(conn: &Connection, range: TimeRange) -> Result<u64, QueryError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT coalesce(sum(traces), 0) FROM trace_rollups \
@@ -438,7 +438,7 @@ pub(super) fn overview(
     let (requests, errors) = (llm.spans(), llm.errors());
     let summary = Summary {
         range,
-        traces: count_traces(conn, range)?,
+        traces: count_traces_rolled_up(conn, range)?,
         spans: totals.count,
         span_errors: totals.errors,
         requests,
