@@ -6,7 +6,7 @@ use agentrace_store::{QueryError, SessionSort, SessionSummary, TimeRange, UserSu
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::traces::{starting_in, summaries_sql};
+use super::traces::{starting_in, trace_sums_sql};
 use crate::error;
 use crate::sql::{Param, Where};
 use crate::store::ClickHouseStore;
@@ -115,14 +115,7 @@ impl ClickHouseStore {
              min(start_ns) AS first_ns, max(end_ns) AS last_ns, max({other}) AS max_other, \
              uniqExact({other}) AS distinct_other \
              FROM ({}) GROUP BY group_key ORDER BY {order} LIMIT {limit}",
-            summaries_sql(
-                &self.scope(),
-                &candidates.sql(),
-                "1",
-                &having.sql(),
-                "0",
-                None
-            ),
+            trace_sums_sql(&self.scope(), &candidates.sql(), &having.sql()),
         );
         let q = having.bind(candidates.bind(self.client().query(&query)));
         q.fetch_all().await.map_err(error::query)

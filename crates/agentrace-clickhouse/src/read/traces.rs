@@ -245,12 +245,21 @@ pub(crate) fn summaries_sql(
          if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
          toUnixTimestamp64Nano(h.first_time)) AS list_ns, \
          toInt64({key}) AS sort_key, {score_mean} AS score_mean FROM \
-         (SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {scope} AND {candidates} \
-          GROUP BY trace_id HAVING {having}) AS s \
+         ({}) AS s \
          LEFT JOIN (SELECT trace_id AS head_trace, argMinMerge(list_time) AS first_time \
           FROM trace_heads WHERE {scope} AND {heads} GROUP BY trace_id) AS h \
           ON h.head_trace = s.trace_id\
-         {joined})"
+         {joined})",
+        trace_sums_sql(scope, candidates, having)
+    )
+}
+
+/// The summary of each trace of `scope` whose spans `candidates` selects, with the `HAVING`
+/// conditions of `having`: [`summaries_sql`] without the list time, for what needs only sums.
+pub(crate) fn trace_sums_sql(scope: &str, candidates: &str, having: &str) -> String {
+    format!(
+        "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {scope} AND {candidates} \
+         GROUP BY trace_id HAVING {having}"
     )
 }
 
