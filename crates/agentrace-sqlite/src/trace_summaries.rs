@@ -232,8 +232,9 @@ impl BatchSums {
 }
 
 /// Inserts a trace's complete row. `?1` trace id, `?2` list time, then the sums.
-/// (`indexed` is unused since schema version 8.)
-const INSERT_ROW: &str = "INSERT INTO traces (trace_id, order_ns, start_ns, end_ns, \
+/// (`indexed` is unused since schema version 8.) The insert fires the trigger that counts the
+/// row in `trace_rollups` (schema version 16): `OR FAIL`, as [`update_traces!`] says why.
+const INSERT_ROW: &str = "INSERT OR FAIL INTO traces (trace_id, order_ns, start_ns, end_ns, \
      span_count, error_count, input_tokens, output_tokens, cache_read_tokens, \
      cache_write_tokens, reasoning_tokens, cost_total, priced_count, unpriced_count, has_root, \
      root_start_ns, root_span_id, root_name, service_name, session_id, agent_name, user_id, \

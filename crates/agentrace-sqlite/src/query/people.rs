@@ -125,26 +125,24 @@ struct Split {
 /// trace of that minute lies outside the range, else from the trace rows.
 fn split(conn: &Connection, range: TimeRange) -> Result<Split, QueryError> {
     let (from, to) = (range.start_unix_nano, range.end_unix_nano);
-    let lo = match from {
-        Some(f) if !f.is_multiple_of(MINUTE_NS) => {
-            let minute = floor(f, MINUTE_NS);
-            Some(match starts_between(conn, minute, f)? {
-                true => ceil(f, MINUTE_NS),
-                false => minute,
-            })
-        }
-        other => other,
+    // Where the rollups' part ends at `t`, the range's start or end: `t` itself on a minute;
+    // else its minute taken whole when no trace of the minute starts on the far side of `t`,
+    // or left out.
+    let edge = |t: Option<u64>, is_start: bool| -> Result<Option<u64>, QueryError> {
+        let Some(t) = t.filter(|t| !t.is_multiple_of(MINUTE_NS)) else {
+            return Ok(t);
+        };
+        let (down, up) = (floor(t, MINUTE_NS), ceil(t, MINUTE_NS));
+        let (outside, whole, without) = match is_start {
+            true => ((down, t), down, up),
+            false => ((t, up), up, down),
+        };
+        Ok(Some(match starts_between(conn, outside.0, outside.1)? {
+            true => without,
+            false => whole,
+        }))
     };
-    let hi = match to {
-        Some(t) if !t.is_multiple_of(MINUTE_NS) => {
-            let minute_end = ceil(t, MINUTE_NS);
-            Some(match starts_between(conn, t, minute_end)? {
-                true => floor(t, MINUTE_NS),
-                false => minute_end,
-            })
-        }
-        other => other,
-    };
+    let (lo, hi) = (edge(from, true)?, edge(to, false)?);
     if let (Some(lo), Some(hi)) = (lo, hi)
         && lo >= hi
     {
