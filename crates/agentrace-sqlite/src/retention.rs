@@ -129,13 +129,14 @@ impl SqliteStore {
 }
 
 /// The tables holding a data type (their indexes count too): spans come with their trace
-/// summaries, their content kept apart and their search indexes (the FTS5 tables' shadow
-/// tables), which retention shrinks with them.
+/// summaries and the rollups of those, their content kept apart and their search indexes (the
+/// FTS5 tables' shadow tables), which retention shrinks with them.
 fn tables(kind: RecordKind) -> &'static [&'static str] {
     match kind {
         RecordKind::Spans => &[
             "spans",
             "traces",
+            "trace_rollups",
             "content_nodes",
             "content_pieces",
             "content_refs",

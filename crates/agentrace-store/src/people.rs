@@ -20,19 +20,19 @@ pub struct TraceFigures<'a> {
     pub user: Option<&'a str>,
     /// How many traces these figures sum: 1 for one trace.
     pub traces: u64,
-    /// Its spans.
+    /// Their spans.
     pub spans: u64,
-    /// Its failed spans.
+    /// Their failed spans.
     pub errors: u64,
-    /// Its tokens.
+    /// Their tokens.
     pub usage: TokenUsage,
-    /// Its cost; `None` when nothing in it is priced.
+    /// Their cost; `None` when nothing in them is priced.
     pub cost: Option<Usd>,
-    /// Its unpriced calls.
+    /// Their unpriced calls.
     pub unpriced: u64,
-    /// Its earliest start.
+    /// Their earliest start.
     pub start_unix_nano: u64,
-    /// Its latest end.
+    /// Their latest end.
     pub end_unix_nano: u64,
 }
 
