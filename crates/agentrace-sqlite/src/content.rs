@@ -23,6 +23,7 @@ use agentrace_store::{QueryError, WriteError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Db;
+use crate::words::Batch;
 
 /// Pieces shorter than this are stored as they are: LZ4 gains nothing on them.
 const COMPRESSED_FROM: usize = 256;
@@ -81,12 +82,13 @@ impl Kept {
 }
 
 /// Stores the pieces and nodes of `values` (cut from `attributes`) that the file does not hold
-/// yet (each new piece's words indexed), and answers what the span keeps.
-pub(crate) fn store(
+/// yet (each new piece's words gathered in `words`), and answers what the span keeps.
+pub(crate) fn store<'a>(
     tx: &Connection,
     ids: &mut NodeIds,
-    attributes: &Attributes,
+    attributes: &'a Attributes,
     values: &ContentValues,
+    words: &mut Batch<'a>,
 ) -> Result<Kept, WriteError> {
     if values.is_empty() {
         return Ok(Kept::default());
@@ -112,7 +114,7 @@ pub(crate) fn store(
         let mut last = stored;
         for piece in &pieces[from..] {
             let body = text.get(piece.range.0..piece.range.1).unwrap_or_default();
-            let piece_id = piece_id(tx, &piece.hash, body)?;
+            let piece_id = piece_id(tx, &piece.hash, body, words)?;
             tx.prepare_cached("INSERT INTO content_nodes (hash, prev, piece) VALUES (?1, ?2, ?3)")
                 .db()?
                 .execute(params![&piece.node[..], last, piece_id])
@@ -149,8 +151,13 @@ fn id_by_hash(
         .db()?)
 }
 
-/// The id of the piece hashed `hash`, stored now if it is new.
-fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, WriteError> {
+/// The id of the piece hashed `hash`, stored now (its words gathered in `words`) if it is new.
+fn piece_id<'a>(
+    tx: &Connection,
+    hash: &ContentHash,
+    text: &'a str,
+    words: &mut Batch<'a>,
+) -> Result<i64, WriteError> {
     if let Some(id) = id_by_hash(tx, "SELECT id FROM content_pieces WHERE hash = ?1", hash)? {
         return Ok(id);
     }
@@ -166,7 +173,7 @@ fn piece_id(tx: &Connection, hash: &ContentHash, text: &str) -> Result<i64, Writ
         .execute(params![&hash[..], text.len() as i64, lz4, body])
         .db()?;
     let id = tx.last_insert_rowid();
-    crate::words::index_piece(tx, id, text)?;
+    words.piece(id, text);
     Ok(id)
 }
 

@@ -140,6 +140,7 @@ fn tables(kind: RecordKind) -> &'static [&'static str] {
             "content_nodes",
             "content_pieces",
             "content_refs",
+            "frequent_lines",
             "span_words_data",
             "span_words_idx",
             "span_words_docsize",

@@ -483,6 +483,12 @@ CREATE VIRTUAL TABLE piece_words USING fts5 (
         sql: trace_rollups::MIGRATION,
         then: None,
     },
+    // 16 → 17: lines of span text so frequent that the span words' index leaves them out of
+    // later spans' entries (`words`).
+    Migration {
+        sql: "CREATE TABLE frequent_lines (text TEXT PRIMARY KEY);",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -3,7 +3,8 @@
 //! the others.
 //!
 //! - `span_words` (rowid: the span's row): the span's name, status message, attribute values
-//!   but its content kept apart, and its span events ([`agentrace_store::search::indexed_text`]);
+//!   but its content kept apart, and its span events ([`agentrace_store::search::indexed_text`]),
+//!   a line each, but the lines frequent enough to be left out ([`crate::words`]);
 //! - `piece_words` (rowid: the piece's id): each content piece, once.
 //!
 //! Both are contentless, `detail = 'none'`: they keep which rows hold each trigram (three
@@ -16,10 +17,11 @@
 //! one of those (`content_refs`): a message found once finds every later call whose history
 //! repeats it.
 //!
-//! When a query has no such word (or `OR` of words), when one of its words is in a resource's
-//! attributes (every span of the resource matches it: no index narrows that), or when a word's
-//! candidates pass [`MAX_CANDIDATES`], the search scans instead
-//! ([`agentrace_store::search::scan`]): a word that common finds its hits among the newest spans.
+//! The word looked up is one the index finds wherever it is: not in a resource's attributes
+//! (every span of the resource matches it: no index narrows that), nor in a frequent line.
+//! When a query has no such word (or `OR` of words), or when the word's candidates pass
+//! [`MAX_CANDIDATES`], the search scans instead ([`agentrace_store::search::scan`]): a word
+//! that common finds its hits among the newest spans.
 
 use std::collections::HashSet;
 
@@ -33,11 +35,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use crate::codec::{self, ReadCache, SPAN_COLUMN_COUNT, SPAN_COLUMNS};
 use crate::error::Db;
-use crate::words::index_span;
-
-/// The most candidate spans (or chain nodes) a word's lookup gathers before the search scans
-/// instead.
-pub(crate) const MAX_CANDIDATES: usize = 20_000;
+use crate::words::{MAX_CANDIDATES, index_span};
 
 /// Migration 14 → 15: indexes the words of the spans stored before, their content inline with
 /// them (so found by their own words).
@@ -88,20 +86,27 @@ fn trigrams(word: &str) -> Option<String> {
     )
 }
 
-/// Whether any resource's attributes hold one of `words` (lower-cased).
-fn in_resources(conn: &Connection, words: &[String]) -> Result<bool, QueryError> {
+/// The text no index entry holds, case-folded as the query's words are: the resources'
+/// attributes (every span of a resource matches a word of them) and the lines left out of
+/// the span words' index as frequent ([`crate::words`]).
+fn unindexed_text(conn: &Connection) -> Result<Vec<String>, QueryError> {
     let mut stmt = conn
-        .prepare_cached("SELECT attributes FROM resources WHERE attributes IS NOT NULL")
+        .prepare_cached(
+            "SELECT attributes FROM resources WHERE attributes IS NOT NULL \
+             UNION ALL SELECT text FROM frequent_lines",
+        )
         .db()?;
     let mut rows = stmt.query([]).db()?;
+    let mut out = Vec::new();
     while let Some(row) = rows.next().db()? {
-        let text: String = row.get(0).db()?;
-        let text = text.to_lowercase();
-        if words.iter().any(|w| text.contains(w.as_str())) {
-            return Ok(true);
-        }
+        let text = row
+            .get_ref(0)
+            .db()?
+            .as_str()
+            .map_err(|e| QueryError::decode("text", e))?;
+        out.push(text.chars().flat_map(char::to_lowercase).collect());
     }
-    Ok(false)
+    Ok(out)
 }
 
 /// The rows of the spans that may hold `word`: by their own words, and by the content pieces
@@ -161,9 +166,18 @@ pub(crate) fn from_index(
     conn: &Connection,
     q: &SearchQuery,
 ) -> Result<Option<SearchPage>, QueryError> {
+    let unindexed = unindexed_text(conn)?;
+    // The choices whose every word the index finds: three characters or more, on one line,
+    // in no text the index leaves out.
     let choices: Vec<Vec<String>> = required_word_choices(&q.query)
         .into_iter()
-        .filter(|choice| choice.iter().all(|w| w.chars().count() >= 3))
+        .filter(|choice| {
+            choice.iter().all(|w| {
+                w.chars().count() >= 3
+                    && !w.contains('\n')
+                    && !unindexed.iter().any(|text| text.contains(w.as_str()))
+            })
+        })
         .collect();
     // A word alone, the longest; else the OR of words whose shortest is longest.
     let Some(driver) = choices.iter().max_by_key(|choice| {
@@ -174,10 +188,6 @@ pub(crate) fn from_index(
     }) else {
         return Ok(None);
     };
-    let words: Vec<String> = choices.iter().flatten().cloned().collect();
-    if in_resources(conn, &words)? {
-        return Ok(None);
-    }
     let mut rows = HashSet::new();
     for word in driver {
         let Some(found) = candidates(conn, word)? else {

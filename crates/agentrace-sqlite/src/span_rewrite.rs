@@ -96,6 +96,7 @@ pub(crate) fn rewrite(
         })
         .db()?;
     let mut nodes = NodeIds::default();
+    let mut to_index = words::Batch::default();
     for s in spans {
         let before = {
             let mut rows = current
@@ -115,7 +116,7 @@ pub(crate) fn rewrite(
         } else {
             (
                 attributes_json(&values.remaining(&s.attributes))?,
-                content::store(tx, &mut nodes, &s.attributes, &values)?,
+                content::store(tx, &mut nodes, &s.attributes, &values, &mut to_index)?,
             )
         };
         let content = stored.column.as_deref();
@@ -158,7 +159,8 @@ pub(crate) fn rewrite(
             if kept_apart {
                 let rowid = row.get::<_, i64>(1).db()?;
                 stored.link(tx, rowid)?;
-                words::reindex_span(tx, rowid, &indexed_text(s, &values))?;
+                words::forget_span(tx, rowid)?;
+                to_index.span(rowid, indexed_text(s, &values));
             }
             done.traces.insert(trace_no);
             done.changed += 1;
@@ -177,6 +179,9 @@ pub(crate) fn rewrite(
         moves.add(&after.facts(), 1);
     }
     moves.apply(tx, keys)?;
+    // The lines it records as frequent are committed with the rewrite; the writer learns of
+    // them when it next loads them.
+    to_index.index(tx, &mut words::FrequentLines::default())?;
     Ok(done)
 }
 

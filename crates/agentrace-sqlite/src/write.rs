@@ -17,7 +17,7 @@ use crate::past::Touched;
 use crate::span_rollups::{self, KeyIds};
 use crate::trace_summaries::{self, BatchSums, Contribution, TraceRows};
 use crate::wal::{Wake, WalBound, WalStats};
-use crate::words;
+use crate::words::{self, FrequentLines};
 use agentrace_store::InsertReport;
 use agentrace_store::SpanRows;
 use agentrace_store::{QueryError, WriteError};
@@ -61,6 +61,8 @@ pub(crate) struct Writer {
     wal: WalBound,
     /// `content_nodes` ids.
     content_nodes: NodeIds,
+    /// The lines left out of the span words' index.
+    frequent_lines: FrequentLines,
 }
 
 impl Writer {
@@ -84,6 +86,7 @@ impl Writer {
             pending,
             wal,
             content_nodes: NodeIds::default(),
+            frequent_lines: FrequentLines::default(),
         })
     }
 
@@ -155,6 +158,7 @@ impl Writer {
             self.series.clear();
             self.pending.forget_nodes();
             self.content_nodes.forget();
+            self.frequent_lines.forget();
         }
         result
     }
@@ -196,6 +200,7 @@ impl Writer {
         let mut arrived = Vec::new();
         // The spans inserted: (index, trace_no, rowid).
         let mut stored = Vec::with_capacity(rows.spans().len());
+        let mut words = words::Batch::default();
         {
             let mut stmt = tx.prepare_cached(INSERT_SPAN).db()?;
             for (i, ((s, json), &trace_no)) in spans
@@ -212,6 +217,7 @@ impl Writer {
                     &mut self.content_nodes,
                     &rows.spans()[i].attributes,
                     &json.content,
+                    &mut words,
                 )?;
                 let cost = s.cost.as_ref();
                 let changed = execute_typed!(
@@ -270,7 +276,7 @@ impl Writer {
                 report.inserted += 1;
                 let rowid = tx.last_insert_rowid();
                 kept.link(&tx, rowid)?;
-                words::index_span(&tx, rowid, &json.search_text)?;
+                words.span(rowid, json.search_text.as_str());
                 touched.note(to_sql(s.start_time_unix_nano), to_sql(s.end_time_unix_nano));
                 stored.push((i, trace_no, rowid));
                 if !traces.created.contains(&trace_no) {
@@ -297,7 +303,9 @@ impl Writer {
         span_rollups.apply(&tx, &mut self.rollup_keys)?;
         self.pending.sweep(&tx, now, &mut pending)?;
         touched.record(&tx, now)?;
+        let frequent = words.index(&tx, &mut self.frequent_lines)?;
         tx.commit().db()?;
+        self.frequent_lines.committed(frequent);
         self.pending.apply(pending, now);
         report.attributed = resolved.late.into_iter().map(|(_, l)| l).collect();
         // What is committed stays committed; indexing that fails is tried again next time.

@@ -209,7 +209,7 @@ fn a_store_written_before_trace_rollups_gets_them_when_opened() -> TestResult {
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch("PRAGMA user_version = 15;")?;
     }
     let store = SqliteStore::open(&path)?;

@@ -613,7 +613,7 @@ fn a_store_written_before_rollups_gets_them_when_opened() -> TestResult {
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(
             "DROP TABLE rollups; DROP TABLE rollup_errors; DROP TABLE rollup_keys;
              DROP TABLE metric_points; DROP TABLE metric_series; DROP TABLE alert_notifications;
@@ -670,7 +670,7 @@ fn a_version_12_store_moves_its_mcp_tool_calls_to_their_servers_when_opened() ->
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(&format!(
             "UPDATE spans SET attributes = json_set(coalesce(attributes, '{{}}'), \
                  '$.\"{MCP_SERVER}\"', CASE WHEN rowid % 2 = 0 THEN 'docs' ELSE 'web' END)

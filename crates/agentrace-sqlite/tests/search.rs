@@ -1,6 +1,7 @@
 //! Search from the trigram indexes: a word reads only its candidates, however many spans the
-//! file holds; a word of every resource, or one too short, scans; retention and repairs keep
-//! the indexes right. (What a search answers is the conformance suite's `search` check.)
+//! file holds; a word of every resource, of a frequent line, or one too short, scans;
+//! retention and repairs keep the indexes right. (What a search answers is the conformance
+//! suite's `search` check.)
 
 mod common;
 
@@ -49,10 +50,66 @@ fn a_word_reads_only_its_candidates() -> TestResult {
     // A word too short for a trigram scans every span.
     let page = search(&store, "or")?;
     assert_eq!(page.judged, 3_000);
-    // A word of the service's resource is every span's: scanned, and found.
+    // A word of the service's resource is every span's: alone, it scans, and finds them all;
+    // beside a word the index finds, that word's candidates are read.
+    let page = search(&store, "1.0")?;
+    assert_eq!(page.hits.len(), 100);
+    assert!(page.next_cursor.is_some());
     let page = search(&store, "ord-5521 1.0")?;
     assert_eq!(page.hits.len(), 3);
-    assert_eq!(page.judged, 3_000);
+    assert_eq!(page.judged, 3);
+    Ok(())
+}
+
+/// The span words' entries holding every trigram of "frankfurt".
+fn entries_with_frankfurt(path: &std::path::Path) -> Result<i64, Box<dyn std::error::Error>> {
+    let raw = rusqlite::Connection::open(path)?;
+    let fts = ["fra", "ran", "ank", "nkf", "kfu", "fur", "urt"].map(|g| format!("\"{g}\""));
+    Ok(raw.query_row(
+        "SELECT count(*) FROM span_words WHERE span_words MATCH ?1",
+        [fts.join(" AND ")],
+        |r| r.get(0),
+    )?)
+}
+
+#[test]
+fn a_frequent_line_is_left_out_of_the_index_and_still_found() -> TestResult {
+    let (dir, store) = common::open()?;
+    let path = dir.path().join("store.db");
+    // Every span was served in Frankfurt; each has an order number of its own.
+    let batch = |from: u64| -> Vec<SpanRecord> {
+        (from..from + 1_000)
+            .map(|i| {
+                let mut s = span(tid(i / 10), sid(i), None, "lookup", T0 + i * SEC, SEC / 10);
+                s.attributes.insert("region", "eu-west-frankfurt");
+                s.attributes.insert("order", format!("ord-{i:06}"));
+                s
+            })
+            .collect()
+    };
+    // The line is seen its 20,000th time in the 20th batch: spans after it leave it out.
+    for b in 0..25 {
+        store.write_spans(&batch(b * 1_000))?;
+    }
+    assert_eq!(entries_with_frankfurt(&path)?, 20_000);
+    // A word of the frequent line scans, newest first, and finds the spans that left it out.
+    let page = search(&store, "frankfurt")?;
+    assert_eq!(page.hits.len(), 100);
+    assert_eq!(page.hits[0].span_id, sid(24_999));
+    // Beside it, a word the index finds drives, whether its span left the line out or not.
+    for i in [24_321, 123] {
+        let page = search(&store, &format!("frankfurt ord-{i:06}"))?;
+        let ids: Vec<_> = page.hits.iter().map(|h| h.span_id).collect();
+        assert_eq!(ids, [sid(i)]);
+        assert_eq!(page.judged, 1);
+    }
+    // A store opened again knows the line from the file.
+    drop(store);
+    let store = agentrace_sqlite::SqliteStore::open(&path)?;
+    store.write_spans(&batch(25_000))?;
+    assert_eq!(entries_with_frankfurt(&path)?, 20_000);
+    let page = search(&store, "frankfurt ord-025500")?;
+    assert_eq!(page.hits.len(), 1);
     Ok(())
 }
 
@@ -125,7 +182,7 @@ fn a_version_14_store_gets_its_spans_indexed_when_opened() -> TestResult {
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(
             "DROP TABLE span_words; DROP TABLE piece_words; DROP TABLE content_refs;
              DROP TABLE content_nodes; DROP TABLE content_pieces;

@@ -274,7 +274,7 @@ fn a_version_7_store_keeps_its_pending_and_indexed_rows_findable_when_opened() -
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(
             "DROP TRIGGER traces_forget; DROP TRIGGER traces_session_moved;
              UPDATE traces SET indexed = trace_no NOT IN (SELECT trace_no FROM pending_traces);

@@ -279,7 +279,7 @@ fn a_reasoning_count_not_reported_stays_unknown() -> TestResult {
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(
             "ALTER TABLE spans DROP COLUMN reasoning_reported; DROP TABLE scores; DROP TABLE evaluator_rules; \
              ALTER TABLE rollup_keys DROP COLUMN mcp_server; DROP TABLE past_changes;
@@ -323,7 +323,7 @@ fn a_version_8_store_counts_its_marked_aggregates_nowhere_when_opened() -> TestR
     let path = dir.path().join("store.db");
     {
         let raw = rusqlite::Connection::open(&path)?;
-        raw.execute_batch(common::WITHOUT_TRACE_ROLLUPS)?;
+        raw.execute_batch(common::BACK_TO_VERSION_15)?;
         raw.execute_batch(
             "UPDATE spans SET input_tokens = 30, output_tokens = 6, cost_input = 30, \
                  cost_cache_read = 0, cost_cache_write = 0, cost_output = 60, cost_total = 90 \
