@@ -72,7 +72,8 @@ impl<'a> Batch<'a> {
         let mut kept = String::new();
         for (rowid, text) in self.spans {
             kept.clear();
-            for line in text.lines() {
+            // Split at every line feed only (`lines` would drop a `\r` before one).
+            for line in text.split('\n') {
                 // Fewer than three characters hold no trigram.
                 if line.chars().nth(2).is_none() || frequent.known.contains(line) {
                     continue;
