@@ -451,17 +451,14 @@ impl ClickHouseStore {
         if n == 0 || rows.iter().all(|r| r.errors == 0) {
             return Ok(tools_answer(range, None, rows, points, failures, n));
         }
+        // The range is whole minutes: the failures' minutes are their spans' starts'.
         let mut w = self.scoped();
-        sql::spans(
-            &mut w,
-            &filter.clone().status(agentrace_store::StatusFilter::Error),
-        );
+        w.range("minute", &range);
         let failed: Vec<ToolErrorRow> = w
             .bind(self.client().query(&format!(
-                "SELECT {MCP_SERVER_SQL} AS mcp_server, \
-                 CAST(tool_name AS Nullable(String)) AS tool, \
-                 nullIf(attributes['error.type'], '') AS error_type, \
-                 status_message AS message, count() AS n FROM spans FINAL WHERE {} \
+                "SELECT CAST(mcp_server AS Nullable(String)) AS mcp_server, \
+                 CAST(tool_name AS Nullable(String)) AS tool, error_type, message, \
+                 count() AS n FROM failed_tool_calls FINAL WHERE {} \
                  GROUP BY mcp_server, tool, error_type, message",
                 w.sql()
             )))

@@ -45,6 +45,12 @@ fn expiring(kind: RecordKind) -> &'static [Expiring] {
             column: "start",
             after: 0,
         },
+        // A failure with its span.
+        Expiring {
+            table: "failed_tool_calls",
+            column: "minute",
+            after: 0,
+        },
     ];
     const EVENTS: &[Expiring] = &[Expiring {
         table: "events",
@@ -181,7 +187,11 @@ impl ClickHouseStore {
         let cutoff = sql::time(cutoff_unix_nano);
         let mut deleted = 0u64;
         // Trace heads go with their traces' last spans, not by their own time.
-        for e in expiring(kind).iter().filter(|e| e.table != "trace_heads") {
+        for (i, e) in expiring(kind)
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.table != "trace_heads")
+        {
             let condition = format!(
                 "{} AND {} + INTERVAL {} SECOND < {cutoff}",
                 self.scope(),
@@ -209,7 +219,9 @@ impl ClickHouseStore {
                 .execute()
                 .await
                 .map_err(error::retention)?;
-            deleted += n;
+            if i == 0 {
+                deleted = n;
+            }
         }
         if kind == RecordKind::Spans && deleted > 0 {
             self.client()
@@ -305,7 +317,7 @@ mod tests {
         let single = &Layout::Single;
         assert_eq!(
             tables(Some(RecordKind::Spans), single),
-            "'spans', 'trace_heads'"
+            "'spans', 'trace_heads', 'failed_tool_calls'"
         );
         assert_eq!(
             tables(Some(RecordKind::Metrics), single),
@@ -317,8 +329,8 @@ mod tests {
         );
         assert_eq!(
             tables(None, single),
-            "'spans', 'trace_heads', 'events', 'metric_points', 'span_rollups', 'scores', \
-             'alert_notifications'"
+            "'spans', 'trace_heads', 'failed_tool_calls', 'events', 'metric_points', \
+             'span_rollups', 'scores', 'alert_notifications'"
         );
     }
 

@@ -9,9 +9,9 @@
 //!
 //! Many teams share one database, none seeing another's data, so every data table (`spans`,
 //! `events`, `trace_heads`, `span_rollups`, `metric_points`, `alert_notifications`, `scores`,
-//! `evaluator_rules`, `past_changes`) has a `project UInt32` column that leads its sorting key
-//! (`ORDER BY (project, …)`), and the views carry it through (the rollups and the trace heads
-//! are grouped by it). A store is one project's: every read begins `WHERE project = <id>`
+//! `evaluator_rules`, `past_changes`, from version 10 `failed_tool_calls`) has a `project
+//! UInt32` column that leads its sorting key (`ORDER BY (project, …)`), and the views carry
+//! it through (the rollups and the trace heads are grouped by it). A store is one project's: every read begins `WHERE project = <id>`
 //! (the primary index then reads only that project's granules, however large the others
 //! are), every row it writes names it. The same trace id in two projects is two traces: two
 //! keys. `node_heartbeats` is the fleet's and the registry (`projects`, `project_keys`,
@@ -59,6 +59,9 @@
 //!   attributes only those the views read, the MCP server) before its new one, in one insert,
 //!   so that the view's sums stay exact; reads of `spans` take the newest version, which is
 //!   never a cancelling row.
+//! - `failed_tool_calls` (version 10): each failed tool span's tool, error type and message,
+//!   kept by a materialized view over `spans`, keyed by minute and span, a rewrite's
+//!   cancelling row forgetting it (`failures`): the tools' top errors without reading spans.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
@@ -120,6 +123,7 @@ macro_rules! rollups_select {
 }
 
 mod accounts;
+mod failures;
 mod held;
 mod history;
 mod projects;
@@ -440,6 +444,7 @@ pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
         &settings::SETTINGS,
         &accounts::ACCOUNTS,
         &held::HELD,
+        &failures::FAILURES,
     ])
 }
 
@@ -488,13 +493,14 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = held::HELD.version;
+pub const SCHEMA_VERSION: u32 = failures::FAILURES.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
 pub(crate) const DEFAULT_PROJECT_ID: u32 = 1;
 
-/// The tables holding projects' data (led by `project`): those version 6 rebuilds.
+/// The tables holding projects' data (led by `project`): those version 6 rebuilds and those
+/// later versions add.
 pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
     projects::PROJECTS
         .statements
@@ -503,11 +509,21 @@ pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
             Statement::Rebuild(t) => Some(t.name),
             _ => None,
         })
+        .chain(failures::DATA_TABLES)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The views, in the order they are made: the table each writes to, and its source.
+    const VIEWS: [(&str, &str); 5] = [
+        ("trace_heads", "spans"),
+        ("span_rollups", "spans"),
+        ("past_changes", "spans"),
+        ("past_changes", "scores"),
+        ("failed_tool_calls", "spans"),
+    ];
 
     #[test]
     fn one_server_gets_plain_tables_and_a_view_over_them() {
@@ -521,15 +537,10 @@ mod tests {
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
         assert_eq!(
             views.len(),
-            4,
-            "the rollups', the trace heads' and the changes of the past"
+            5,
+            "the rollups', the trace heads', the changes of the past and the failed tool calls'"
         );
-        for (view, (into, from)) in views.iter().zip([
-            ("trace_heads", "spans"),
-            ("span_rollups", "spans"),
-            ("past_changes", "spans"),
-            ("past_changes", "scores"),
-        ]) {
+        for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
             assert!(
                 view.contains(&format!("FROM db.{from}\n"))
@@ -549,10 +560,10 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and twenty of the schema's (nine of
+        // Each table twice: the migrations' record and twenty-one of the schema's (ten of
         // projects' data, the fleet's heartbeats and held spans, four of the registry, five of
         // people and the audit log).
-        assert_eq!(tables, 2 * 21);
+        assert_eq!(tables, 2 * 22);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {
@@ -585,13 +596,8 @@ mod tests {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
         }));
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
-        assert_eq!(views.len(), 4);
-        for (view, (into, from)) in views.iter().zip([
-            ("trace_heads", "spans"),
-            ("span_rollups", "spans"),
-            ("past_changes", "spans"),
-            ("past_changes", "scores"),
-        ]) {
+        assert_eq!(views.len(), 5);
+        for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(
                 view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),
                 "{view}"

@@ -162,6 +162,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     repairs::repair_reattaches_a_detached_root,
     repairs::repair_marks_an_aggregate,
     repairs::repair_completes_an_mcp_call,
+    repairs::repair_reaches_the_tools_failures,
     repairs::budget_replay,
     // Changes of the past.
     past::past_changes_report_writes_to_the_past,

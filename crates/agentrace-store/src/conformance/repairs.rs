@@ -327,6 +327,87 @@ pub fn repair_completes_an_mcp_call(store: &dyn Store) -> CheckResult {
     )
 }
 
+/// A repair reaches the tools' failures: of three failed calls of `fetch` (`IOError` twice,
+/// `TimeoutError` once), one repaired to success and one repaired to another failure; the
+/// tool's error types and patterns are the repaired ones, not the stored ones.
+pub fn repair_reaches_the_tools_failures(store: &dyn Store) -> CheckResult {
+    use agentrace_core::semconv::gen_ai::ERROR_TYPE;
+    use agentrace_core::{SpanStatus, StatusCode};
+    let call = |id, at, message: &str, error_type| {
+        span(14, id, "execute_tool fetch", T0 + at, T0 + at + SEC)
+            .tool("fetch")
+            .error(message, Some(error_type))
+            .build()
+    };
+    let first = call(1400, 0, "connection reset by peer 104", "IOError");
+    let second = call(1401, 2 * SEC, "connection reset by peer 104", "IOError");
+    let third = call(1402, 4 * SEC, "timeout after 30s", "TimeoutError");
+    store.write_spans(&[first.clone(), second.clone(), third])?;
+    let failures = |store: &dyn Store| -> Result<_, Box<dyn std::error::Error>> {
+        let answer = store.tools(TimeRange::ALL, 5, None)?;
+        Ok(answer
+            .tools
+            .iter()
+            .map(|t| {
+                let types: Vec<_> = t
+                    .error_types
+                    .iter()
+                    .map(|e| (e.error_type.clone(), e.count))
+                    .collect();
+                let patterns: Vec<_> = t
+                    .top_errors
+                    .iter()
+                    .map(|e| (e.pattern.clone(), e.count))
+                    .collect();
+                (t.tool.clone(), t.calls, t.errors, types, patterns)
+            })
+            .collect::<Vec<_>>())
+    };
+    let named = |s: &str| Some(s.to_owned());
+    expect_eq(
+        "stored: the tool (name, calls, errors, error types, patterns)",
+        &vec![(
+            named("fetch"),
+            3,
+            3,
+            vec![(named("IOError"), 2), (named("TimeoutError"), 1)],
+            vec![
+                (named("connection reset by peer <n>"), 2),
+                (named("timeout after <n>s"), 1),
+            ],
+        )],
+        &failures(store)?,
+    )?;
+    let mut succeeded = first;
+    succeeded.status = SpanStatus {
+        code: StatusCode::Ok,
+        message: None,
+    };
+    succeeded.attributes.remove(ERROR_TYPE);
+    let mut refused = second;
+    refused.status = SpanStatus::error("403 forbidden");
+    refused.attributes.insert(ERROR_TYPE, "PermissionError");
+    expect_eq(
+        "spans changed by the repair",
+        &2,
+        &store.repair_spans(&[succeeded, refused])?.changed,
+    )?;
+    expect_eq(
+        "repaired: the tool (name, calls, errors, error types, patterns)",
+        &vec![(
+            named("fetch"),
+            3,
+            2,
+            vec![(named("PermissionError"), 1), (named("TimeoutError"), 1)],
+            vec![
+                (named("<n> forbidden"), 1),
+                (named("timeout after <n>s"), 1),
+            ],
+        )],
+        &failures(store)?,
+    )
+}
+
 /// Trace 12: a model call W (300/60 tokens, 5000 n$) wrapping its step S (the same): counted
 /// twice until the repair marks W as an aggregate; then every total is S's alone.
 pub fn repair_marks_an_aggregate(store: &dyn Store) -> CheckResult {
