@@ -31,6 +31,10 @@ struct Expiring {
     after: u64,
 }
 
+/// The tables of a trace's rows (its head, its list times), deleted by size with the trace's
+/// last span.
+const TRACE_TABLES: [&str; 2] = ["trace_heads", "trace_list"];
+
 /// The tables holding a data type, each with its time.
 fn expiring(kind: RecordKind) -> &'static [Expiring] {
     const SPANS: &[Expiring] = &[
@@ -43,6 +47,13 @@ fn expiring(kind: RecordKind) -> &'static [Expiring] {
         Expiring {
             table: "trace_heads",
             column: "start",
+            after: 0,
+        },
+        // A trace's candidate list times no earlier than its start (they are checked against
+        // its head: one left over is passed over).
+        Expiring {
+            table: "trace_list",
+            column: "list_time",
             after: 0,
         },
         // A failure with its span.
@@ -186,11 +197,12 @@ impl ClickHouseStore {
         }
         let cutoff = sql::time(cutoff_unix_nano);
         let mut deleted = 0u64;
-        // Trace heads go with their traces' last spans, not by their own time.
+        // Trace heads and list times go with their traces' last spans, not by their own time.
+        let by_trace = |e: &Expiring| TRACE_TABLES.contains(&e.table);
         for (i, e) in expiring(kind)
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.table != "trace_heads")
+            .filter(|(_, e)| !by_trace(e))
         {
             let condition = format!(
                 "{} AND {} + INTERVAL {} SECOND < {cutoff}",
@@ -224,16 +236,18 @@ impl ClickHouseStore {
             }
         }
         if kind == RecordKind::Spans && deleted > 0 {
-            self.client()
-                .query(&format!(
-                    "DELETE FROM {} WHERE {scope} AND trace_id NOT IN \
-                     (SELECT trace_id FROM spans WHERE {scope})",
-                    self.layout().target("trace_heads"),
-                    scope = self.scope()
-                ))
-                .execute()
-                .await
-                .map_err(error::retention)?;
+            for table in TRACE_TABLES {
+                self.client()
+                    .query(&format!(
+                        "DELETE FROM {} WHERE {scope} AND trace_id NOT IN \
+                         (SELECT trace_id FROM spans WHERE {scope})",
+                        self.layout().target(table),
+                        scope = self.scope()
+                    ))
+                    .execute()
+                    .await
+                    .map_err(error::retention)?;
+            }
         }
         if matches!(kind, RecordKind::Spans | RecordKind::Scores) && deleted > 0 {
             self.record_past_change(0, cutoff_unix_nano)
@@ -317,7 +331,7 @@ mod tests {
         let single = &Layout::Single;
         assert_eq!(
             tables(Some(RecordKind::Spans), single),
-            "'spans', 'trace_heads', 'failed_tool_calls'"
+            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls'"
         );
         assert_eq!(
             tables(Some(RecordKind::Metrics), single),
@@ -329,8 +343,8 @@ mod tests {
         );
         assert_eq!(
             tables(None, single),
-            "'spans', 'trace_heads', 'failed_tool_calls', 'events', 'metric_points', \
-             'span_rollups', 'scores', 'alert_notifications'"
+            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls', 'events', \
+             'metric_points', 'span_rollups', 'scores', 'alert_notifications'"
         );
     }
 

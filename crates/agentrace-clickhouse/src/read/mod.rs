@@ -1,6 +1,7 @@
 //! The record queries (`agentrace_store::TraceReader`): traces, spans, sessions, users and
 //! events, from the newest version of each span (`FINAL`).
 
+mod list_page;
 mod people;
 mod records;
 mod run_costs;

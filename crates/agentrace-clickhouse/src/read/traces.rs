@@ -9,6 +9,7 @@ use agentrace_store::{
 use clickhouse::Row;
 use serde::Deserialize;
 
+use super::list_page::PageStart;
 use super::{TOTALS, Totals};
 use crate::error;
 use crate::row::SpanRow;
@@ -263,10 +264,11 @@ pub(crate) fn trace_sums_sql(scope: &str, candidates: &str, having: &str) -> Str
     )
 }
 
-/// A page of the trace list in its own order (list time), picked from `trace_heads` alone:
-/// the traces starting in `range` (the earliest start of each, kept by the view), newest
-/// (or oldest) first by list time, after the cursor's. One small row a trace is read, not
-/// its spans.
+/// A page of the trace list in its own order (list time) over a range with an end, picked
+/// from `trace_heads` alone: the traces starting in `range` (the earliest start of each, kept
+/// by the view), newest (or oldest) first by list time, after the cursor's. One small row a
+/// trace is read, not its spans. (A range without an end reads a page's worth of
+/// `trace_list`: `super::list_page`.)
 #[derive(Debug, Row, Deserialize)]
 struct HeadPick {
     trace_id: [u8; 16],
@@ -482,6 +484,7 @@ impl ClickHouseStore {
         let key = sort_key(order.by);
         let (tag, cmp, dir) = order.cursor_tag();
         let mut after = Where::default();
+        let mut position = None;
         if let Some(c) = cursor {
             let fields = sql::cursor_fields(c, tag, 2)?;
             let value = sql::number(c, &fields[0])?;
@@ -493,30 +496,41 @@ impl ClickHouseStore {
                 ),
                 [],
             );
+            position = Some((value, trace_id));
         }
         if by_heads {
-            let picked: Vec<HeadPick> = self
-                .client()
-                .query(&heads_page_sql(
-                    &scope,
-                    &filter.range,
-                    &after.sql(),
-                    dir,
-                    limit.saturating_add(1),
-                ))
-                .fetch_all()
-                .await
-                .map_err(error::query)?;
-            if picked.is_empty() {
+            let want = limit.saturating_add(1);
+            let ids: Vec<TraceId> = if filter.range.end_unix_nano.is_none() {
+                let start = PageStart {
+                    since: filter.range.start_unix_nano,
+                    after: position,
+                    newest_first: !order.ascending,
+                };
+                self.list_page(start, want).await?
+            } else {
+                let picked: Vec<HeadPick> = self
+                    .client()
+                    .query(&heads_page_sql(
+                        &scope,
+                        &filter.range,
+                        &after.sql(),
+                        dir,
+                        want,
+                    ))
+                    .fetch_all()
+                    .await
+                    .map_err(error::query)?;
+                picked
+                    .iter()
+                    .map(|p| TraceId::from_bytes(p.trace_id))
+                    .collect()
+            };
+            if ids.is_empty() {
                 return Ok(TracePage {
                     traces: Vec::new(),
                     next_cursor: None,
                 });
             }
-            let ids: Vec<TraceId> = picked
-                .iter()
-                .map(|p| TraceId::from_bytes(p.trace_id))
-                .collect();
             heads = format!("trace_id IN ({})", sql::trace_ids(ids.iter()));
             candidates = Where::default();
             candidates.push(heads.clone(), []);

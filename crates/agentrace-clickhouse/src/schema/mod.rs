@@ -9,10 +9,11 @@
 //!
 //! Many teams share one database, none seeing another's data, so every data table (`spans`,
 //! `events`, `trace_heads`, `span_rollups`, `metric_points`, `alert_notifications`, `scores`,
-//! `evaluator_rules`, `past_changes`, from version 10 `failed_tool_calls`) has a `project
-//! UInt32` column that leads its sorting key (`ORDER BY (project, …)`), and the views carry
-//! it through (the rollups and the trace heads are grouped by it). A store is one project's: every read begins `WHERE project = <id>`
-//! (the primary index then reads only that project's granules, however large the others
+//! `evaluator_rules`, `past_changes`, from version 10 `failed_tool_calls`, from 11
+//! `trace_list`) has a `project UInt32` column that leads its sorting key (`ORDER BY
+//! (project, …)`), and the views carry it through (the rollups and the trace heads are
+//! grouped by it). A store is one project's: every read begins `WHERE project = <id>` (the
+//! primary index then reads only that project's granules, however large the others
 //! are), every row it writes names it. The same trace id in two projects is two traces: two
 //! keys. `node_heartbeats` is the fleet's and the registry (`projects`, `project_keys`,
 //! `key_uses`) the organization's: no project; `held_spans` (version 9) is keyed by the
@@ -62,6 +63,9 @@
 //! - `failed_tool_calls` (version 10): each failed tool span's tool, error type and message,
 //!   kept by a materialized view over `spans`, keyed by minute and span, a rewrite's
 //!   cancelling row forgetting it (`failures`): the tools' top errors without reading spans.
+//! - `trace_list` (version 11): each write's candidate for the list time of each trace in it,
+//!   keyed by list time (`trace_list`): the trace list's page read in order, each candidate
+//!   checked against `trace_heads`.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
@@ -128,6 +132,7 @@ mod held;
 mod history;
 mod projects;
 mod settings;
+mod trace_list;
 
 /// How many of the traces of a write to the past `past_changes` lists (their starts are looked
 /// up when all are listed; with more, every earlier count may have changed):
@@ -445,6 +450,7 @@ pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
         &accounts::ACCOUNTS,
         &held::HELD,
         &failures::FAILURES,
+        &trace_list::TRACE_LIST,
     ])
 }
 
@@ -493,7 +499,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = failures::FAILURES.version;
+pub const SCHEMA_VERSION: u32 = trace_list::TRACE_LIST.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
@@ -510,6 +516,7 @@ pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
             _ => None,
         })
         .chain(failures::DATA_TABLES)
+        .chain(trace_list::DATA_TABLES)
 }
 
 #[cfg(test)]
@@ -517,12 +524,13 @@ mod tests {
     use super::*;
 
     /// The views, in the order they are made: the table each writes to, and its source.
-    const VIEWS: [(&str, &str); 5] = [
+    const VIEWS: [(&str, &str); 6] = [
         ("trace_heads", "spans"),
         ("span_rollups", "spans"),
         ("past_changes", "spans"),
         ("past_changes", "scores"),
         ("failed_tool_calls", "spans"),
+        ("trace_list", "spans"),
     ];
 
     #[test]
@@ -537,8 +545,9 @@ mod tests {
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
         assert_eq!(
             views.len(),
-            5,
-            "the rollups', the trace heads', the changes of the past and the failed tool calls'"
+            6,
+            "the rollups', the trace heads', the changes of the past, the failed tool calls' \
+             and the trace list's"
         );
         for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
@@ -560,10 +569,10 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and twenty-one of the schema's (ten of
+        // Each table twice: the migrations' record and twenty-two of the schema's (eleven of
         // projects' data, the fleet's heartbeats and held spans, four of the registry, five of
         // people and the audit log).
-        assert_eq!(tables, 2 * 22);
+        assert_eq!(tables, 2 * 23);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {
@@ -596,7 +605,7 @@ mod tests {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
         }));
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
-        assert_eq!(views.len(), 5);
+        assert_eq!(views.len(), 6);
         for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(
                 view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),

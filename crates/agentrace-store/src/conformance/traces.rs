@@ -636,8 +636,8 @@ pub fn pages(
 /// spans arrive, by list time (the earliest start of the first batch that brought a trace,
 /// fixed from then on): trace 6, newer than the first page, is not in the pages continuing
 /// it; trace 9, first seen after the first page but older, is, at the place of its first
-/// batch even though a later batch brought an earlier span; trace 1 keeps its place when a
-/// late span of it arrives.
+/// batch even though a later batch brought an earlier span; traces 1, 2 and 3 keep their
+/// places when late spans of them arrive.
 pub fn trace_list_pages(store: &dyn Store) -> CheckResult {
     store.write_spans(&five_traces())?;
     let newest = TraceOrder::default();
@@ -724,6 +724,31 @@ pub fn trace_list_pages(store: &dyn Store) -> CheckResult {
         "trace 9's start (its earliest span)",
         &(T0 + 30 * SEC),
         &t9.start_unix_nano,
+    )?;
+    // Late spans of traces 2 and 3 in one batch, later than trace 4's list time: both keep
+    // their places, and every page holds the traces it did.
+    store.write_spans(&[
+        span(2, 25, "execute_tool late", T0 + 210 * SEC, T0 + 211 * SEC)
+            .parent(five::R2)
+            .build(),
+        span(3, 32, "execute_tool late", T0 + 220 * SEC, T0 + 221 * SEC)
+            .parent(five::L3)
+            .build(),
+    ])?;
+    expect_eq(
+        "pages of 3 after late spans",
+        &vec![vec![6, 5, 4], vec![9, 3, 2], vec![1]],
+        &pages(store, &all, newest, 3)?,
+    )?;
+    // Since T0 + 90 s: not trace 9, listed at T0 + 150 s but starting at T0 + 30 s.
+    let since = TraceFilter::new().range(TimeRange {
+        start_unix_nano: Some(T0 + 90 * SEC),
+        end_unix_nano: None,
+    });
+    expect_eq(
+        "pages of 2 of the traces starting since T0 + 90 s",
+        &vec![vec![6, 5], vec![4, 3]],
+        &pages(store, &since, newest, 2)?,
     )?;
     Ok(())
 }
