@@ -438,7 +438,15 @@ impl ClickHouseStore {
                 [],
             );
         }
+        // A filter on what some span holds narrows the candidates to the traces with such a
+        // span (the head's session is some span's), before any trace is summed.
         if let Some(session) = &filter.session {
+            candidates.push(
+                format!(
+                    "trace_id IN (SELECT trace_id FROM spans WHERE {scope} AND session_id = ?)"
+                ),
+                [Param::Text(session.clone())],
+            );
             having.push("head_session = ?", [Param::Text(session.clone())]);
         }
         let mut some_span = Where::default();
@@ -455,6 +463,13 @@ impl ClickHouseStore {
             },
         );
         if !some_span.is_empty() {
+            candidates.push(
+                format!(
+                    "trace_id IN (SELECT trace_id FROM spans WHERE {scope} AND {})",
+                    some_span.sql()
+                ),
+                some_span.params.clone(),
+            );
             having.push(
                 format!("countIf({}) > 0", some_span.sql()),
                 some_span.params,
