@@ -55,16 +55,18 @@ impl SqliteStore {
     fn delete_span_chunk(&self, cutoff: i64) -> Result<usize, RetentionError> {
         self.writer().transaction(|tx, _| {
             let mut traces = HashSet::new();
-            let mut deleted = 0;
+            let mut removed = Vec::new();
             {
                 let mut stmt = tx.prepare_cached(DELETE_SPANS).db()?;
                 let mut rows = stmt.query([cutoff, CHUNK]).db()?;
                 while let Some(row) = rows.next().db()? {
                     traces.insert(row.get::<_, i64>(0).db()?);
-                    words::forget_span(tx, row.get::<_, i64>(1).db()?)?;
-                    deleted += 1;
+                    removed.push(row.get::<_, i64>(1).db()?);
                 }
             }
+            // Once the chunk is deleted: an entry is forgotten when none of its spans is left.
+            words::forget_spans(tx, &removed)?;
+            let deleted = removed.len();
             // Within the purge's range, which is recorded whole.
             for trace_no in traces {
                 trace_summaries::recompute(tx, trace_no, &mut Touched::default())?;
@@ -141,6 +143,7 @@ fn tables(kind: RecordKind) -> &'static [&'static str] {
             "content_pieces",
             "content_refs",
             "frequent_lines",
+            "span_word_groups",
             "span_words_data",
             "span_words_idx",
             "span_words_docsize",

@@ -489,6 +489,12 @@ CREATE VIRTUAL TABLE piece_words USING fts5 (
         sql: "CREATE TABLE frequent_lines (text TEXT PRIMARY KEY);",
         then: None,
     },
+    // 17 → 18: the span words of consecutive spans indexed as one entry (`words`), the rows
+    // each entry covers.
+    Migration {
+        sql: "CREATE TABLE span_word_groups (first INTEGER PRIMARY KEY, last INTEGER NOT NULL);",
+        then: None,
+    },
 ];
 
 /// The schema version this build writes and reads.

@@ -2,9 +2,12 @@
 //! so that a word of any language, or a part of an identifier, finds its spans without reading
 //! the others.
 //!
-//! - `span_words` (rowid: the span's row): the span's name, status message, attribute values
-//!   but its content kept apart, and its span events ([`agentrace_store::search::indexed_text`]),
-//!   a line each, but the lines frequent enough to be left out ([`crate::words`]);
+//! - `span_words`: the span's name, status message, attribute values but its content kept
+//!   apart, and its span events ([`agentrace_store::search::indexed_text`]), a line each, but
+//!   the lines frequent enough to be left out ([`crate::words`]); an entry holds the words of
+//!   up to [`GROUP`](crate::words::GROUP) spans stored one after another (rowid: the first
+//!   one's row; `span_word_groups` names the last, else it is that row's alone), or a
+//!   rewritten span's new words (rowid: minus its row);
 //! - `piece_words` (rowid: the piece's id): each content piece, once.
 //!
 //! Both are contentless, `detail = 'none'`: they keep which rows hold each trigram (three
@@ -118,12 +121,28 @@ fn candidates(conn: &Connection, word: &str) -> Result<Option<HashSet<i64>>, Que
     let over = i64::try_from(MAX_CANDIDATES + 1).unwrap_or(i64::MAX);
     let mut spans = HashSet::new();
     {
+        // An entry covers its rows up to its group's last, or its own row (a rewrite's: -row).
         let mut stmt = conn
-            .prepare_cached("SELECT rowid FROM span_words WHERE span_words MATCH ?1 LIMIT ?2")
+            .prepare_cached(
+                "SELECT span_words.rowid, g.last FROM span_words \
+                 LEFT JOIN span_word_groups AS g ON g.first = span_words.rowid \
+                 WHERE span_words MATCH ?1 LIMIT ?2",
+            )
             .db()?;
         let mut rows = stmt.query(rusqlite::params![fts, over]).db()?;
         while let Some(row) = rows.next().db()? {
-            spans.insert(row.get::<_, i64>(0).db()?);
+            let entry = row.get::<_, i64>(0).db()?;
+            let last = row.get::<_, Option<i64>>(1).db()?;
+            if entry < 0 {
+                spans.insert(-entry);
+                continue;
+            }
+            for rowid in entry..=last.unwrap_or(entry) {
+                spans.insert(rowid);
+                if spans.len() > MAX_CANDIDATES {
+                    return Ok(None);
+                }
+            }
         }
     }
     let mut nodes = Vec::new();

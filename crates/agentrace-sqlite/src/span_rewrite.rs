@@ -159,8 +159,8 @@ pub(crate) fn rewrite(
             if kept_apart {
                 let rowid = row.get::<_, i64>(1).db()?;
                 stored.link(tx, rowid)?;
-                words::forget_span(tx, rowid)?;
-                to_index.span(rowid, indexed_text(s, &values));
+                words::forget_rewrite(tx, rowid)?;
+                to_index.rewritten(rowid, indexed_text(s, &values));
             }
             done.traces.insert(trace_no);
             done.changed += 1;

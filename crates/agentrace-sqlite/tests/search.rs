@@ -91,23 +91,25 @@ fn a_frequent_line_is_left_out_of_the_index_and_still_found() -> TestResult {
     for b in 0..25 {
         store.write_spans(&batch(b * 1_000))?;
     }
-    assert_eq!(entries_with_frankfurt(&path)?, 20_000);
+    // 20 batches of 1,000 spans, up to 32 spans an entry: 32 entries a batch.
+    assert_eq!(entries_with_frankfurt(&path)?, 640);
     // A word of the frequent line scans, newest first, and finds the spans that left it out.
     let page = search(&store, "frankfurt")?;
     assert_eq!(page.hits.len(), 100);
     assert_eq!(page.hits[0].span_id, sid(24_999));
-    // Beside it, a word the index finds drives, whether its span left the line out or not.
+    // Beside it, a word the index finds drives, whether its span left the line out or not:
+    // the 32 spans of its entry are judged.
     for i in [24_321, 123] {
         let page = search(&store, &format!("frankfurt ord-{i:06}"))?;
         let ids: Vec<_> = page.hits.iter().map(|h| h.span_id).collect();
         assert_eq!(ids, [sid(i)]);
-        assert_eq!(page.judged, 1);
+        assert_eq!(page.judged, 32);
     }
     // A store opened again knows the line from the file.
     drop(store);
     let store = agentrace_sqlite::SqliteStore::open(&path)?;
     store.write_spans(&batch(25_000))?;
-    assert_eq!(entries_with_frankfurt(&path)?, 20_000);
+    assert_eq!(entries_with_frankfurt(&path)?, 640);
     let page = search(&store, "frankfurt ord-025500")?;
     assert_eq!(page.hits.len(), 1);
     Ok(())
@@ -165,6 +167,54 @@ fn retention_and_repairs_keep_the_indexes_right() -> TestResult {
     assert_eq!(page.judged, 1);
     let page = search(&store, "ord-5521")?;
     assert_eq!(page.hits.len(), 5, "its content found still");
+    Ok(())
+}
+
+/// The rows of `table` in the file at `path`.
+fn rows(path: &std::path::Path, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+    let raw = rusqlite::Connection::open(path)?;
+    Ok(raw.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+}
+
+#[test]
+fn a_batch_shares_its_span_words_entries_until_their_last_span_is_deleted() -> TestResult {
+    let (dir, store) = common::open()?;
+    let path = dir.path().join("store.db");
+    // 100 spans in one batch, a ticket each: entries of spans 0-31, 32-63, 64-95, 96-99.
+    let tickets: Vec<SpanRecord> = (0..100u64)
+        .map(|i| {
+            let mut s = span(tid(i), sid(i), None, "lookup", T0 + i * SEC, SEC / 10);
+            s.attributes.insert("ticket", format!("TCK-{i:04}"));
+            s
+        })
+        .collect();
+    store.write_spans(&tickets)?;
+    assert_eq!(rows(&path, "span_words_docsize")?, 4);
+    assert_eq!(rows(&path, "span_word_groups")?, 4);
+    let page = search(&store, "tck-0040")?;
+    assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.judged, 32, "the spans of its entry, 32 to 63");
+    // Spans 0-39 deleted: the first entry goes, the second stays for spans 40-63.
+    store.delete_before(RecordKind::Spans, T0 + 40 * SEC)?;
+    assert_eq!(rows(&path, "span_words_docsize")?, 3);
+    assert_eq!(rows(&path, "span_word_groups")?, 3);
+    let page = search(&store, "tck-0040")?;
+    assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.judged, 24, "spans 40 to 63");
+    // A repair's new words are an entry of the span's own, replaced by the next repair.
+    for ticket in ["RPR-7777", "RPR-8888"] {
+        let mut s = store.span(tid(50), sid(50))?.ok_or("span 50 is missing")?;
+        s.attributes.insert("repair", ticket);
+        store.repair_spans(std::slice::from_ref(&s))?;
+        let page = search(&store, ticket)?;
+        assert_eq!(page.hits.len(), 1);
+        assert_eq!(page.judged, 1);
+    }
+    assert_eq!(rows(&path, "span_words_docsize")?, 4);
+    // Every span deleted: no entry is left.
+    store.delete_before(RecordKind::Spans, T0 + 100 * SEC)?;
+    assert_eq!(rows(&path, "span_words_docsize")?, 0);
+    assert_eq!(rows(&path, "span_word_groups")?, 0);
     Ok(())
 }
 

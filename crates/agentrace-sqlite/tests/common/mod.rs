@@ -18,11 +18,11 @@ pub(crate) const MS: u64 = 1_000_000;
 pub(crate) const SEC: u64 = 1_000_000_000;
 
 /// Takes a file back to schema version 15: no `trace_rollups` (16), nor its triggers; no
-/// `frequent_lines` (17).
+/// `frequent_lines` (17); no `span_word_groups` (18).
 pub(crate) const BACK_TO_VERSION_15: &str = "
     DROP TRIGGER trace_rollups_add; DROP TRIGGER trace_rollups_remove;
     DROP TRIGGER trace_rollups_move; DROP TRIGGER trace_rollups_change;
-    DROP TABLE trace_rollups; DROP TABLE frequent_lines;";
+    DROP TABLE trace_rollups; DROP TABLE frequent_lines; DROP TABLE span_word_groups;";
 
 /// A store in a fresh temporary directory (kept alive by the returned guard).
 pub(crate) fn open() -> Result<(TempDir, SqliteStore), Box<dyn std::error::Error>> {
