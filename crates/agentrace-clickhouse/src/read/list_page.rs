@@ -2,8 +2,8 @@
 //! from `trace_list` (schema version 11): its candidates read in order from the cursor's,
 //! each kept if it is its trace's list time in `trace_heads` and the trace starts in the
 //! range, until the page is full. Reads grow twofold while candidates are passed over (a
-//! trace written in many parts has a candidate for each), so a page of a thousand-trace
-//! project reads a few hundred rows however many traces the project holds.
+//! trace written in many parts has a candidate for each), so a page of 50 traces written
+//! whole reads about a hundred candidates, however many traces the project holds.
 //!
 //! A range with an end is not read so: a trace starting before the end may have its list time
 //! after it (its earliest span arrived in a later write), so every candidate after the end
