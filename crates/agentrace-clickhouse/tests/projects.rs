@@ -34,6 +34,10 @@ const DATA_TABLES: [&str; 9] = [
     "past_changes",
 ];
 
+/// The tables of projects' data later versions add (schema 10: failed tool calls; 11: the
+/// trace list's candidates): none in a database of the release before projects.
+const LATER_DATA_TABLES: [&str; 2] = ["failed_tool_calls", "trace_list"];
+
 /// A runtime of the test's own for the raw client (the store blocks on its own).
 fn run<T>(future: impl Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread()
@@ -272,6 +276,7 @@ fn strays(client: &Client, database: &str) -> Vec<String> {
 fn rows_of(client: &Client, database: &str, project: u32) -> Vec<(String, u64)> {
     DATA_TABLES
         .iter()
+        .chain(&LATER_DATA_TABLES)
         .map(|table| {
             let n: u64 = run(client
                 .query(&format!(
