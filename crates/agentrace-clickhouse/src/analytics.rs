@@ -16,7 +16,7 @@ use clickhouse::Row;
 use serde::Deserialize;
 
 use crate::error;
-use crate::read::traces::starting_in;
+use crate::read::traces::{kept_sums_sql, starts_in};
 use crate::schema::{DURATION_BUCKET_SQL, MCP_SERVER_SQL};
 use crate::sql::{self, DURATION, UNPRICED};
 use crate::store::ClickHouseStore;
@@ -309,18 +309,15 @@ impl ClickHouseStore {
         })
     }
 
-    /// Traces starting in `range`, as the trace list finds them: their earliest starts from
-    /// `trace_heads` (one small row a trace), for the traces with a span in the range.
+    /// Traces starting in `range`, as the sessions count them: their kept summaries' starts
+    /// (one small merged row a trace).
     async fn count_traces(&self, range: TimeRange) -> Result<u64, QueryError> {
-        let (candidates, having) = starting_in(&self.scope(), &range);
         let query = format!(
-            "SELECT count() FROM (SELECT trace_id FROM trace_heads WHERE {} GROUP BY trace_id \
-             HAVING {})",
-            candidates.sql(),
-            having.sql()
+            "SELECT count() FROM ({})",
+            kept_sums_sql(&self.scope(), "1", &starts_in(&range, "kept_start").sql())
         );
-        having
-            .bind(candidates.bind(self.client().query(&query)))
+        self.client()
+            .query(&query)
             .fetch_one()
             .await
             .map_err(error::query)

@@ -1,10 +1,11 @@
 //! A database brought to this build's schema when a store opens: the migrations it lacks
 //! ([`schema::missing`]), in order, each recorded in `agentrace_migrations` once its
-//! statements ran. Every statement is idempotent, so that nodes starting together agree, and
-//! a node that stopped half-way is finished by the next to start.
+//! statements ran. Every statement but a seed of sums (below) is idempotent, so that nodes
+//! starting together agree, and a node that stopped half-way is finished by the next to start.
 //!
 //! A rebuild ([`Statement::Rebuild`], version 6 over an older database) copies every data
-//! table, so that nodes do not each copy it, it runs on one node at a time ([`Lock`]
+//! table, and a seed of sums ([`Statement::SeedSums`]) would count twice if two nodes ran it,
+//! so a database missing either is migrated by one node at a time ([`Lock`]
 //! `agentrace_migrating`, with a heartbeat; the others wait, and take over from a node silent
 //! for [`STALE`]). Each table is rebuilt so that it is whole at every moment and the steps
 //! can be repeated:
@@ -31,8 +32,7 @@ use clickhouse::Client;
 use crate::error::OpenError;
 use crate::lock::Lock;
 use crate::schema::{
-    self, BASELINE, Layout, MIGRATIONS_TABLE, Migration, SCHEMA_VERSION, Statement, Table,
-    create_database,
+    self, Layout, MIGRATIONS_TABLE, Migration, SCHEMA_VERSION, Statement, Table, create_database,
 };
 
 /// How long a node rebuilding may be silent before another takes over.
@@ -94,9 +94,9 @@ impl Migrator<'_> {
         );
         loop {
             let found = self.version().await?;
-            // A database with data, not yet rebuilt for projects.
-            let rebuilding = found > 0 && found < BASELINE;
-            if !rebuilding {
+            // A database with data, not yet rebuilt for projects, or missing sums to seed.
+            let alone = found > 0 && schema::missing(found).any(Migration::runs_alone);
+            if !alone {
                 return self.apply(found).await;
             }
             if !lock

@@ -35,6 +35,10 @@ struct Expiring {
 /// last span.
 const TRACE_TABLES: [&str; 2] = ["trace_heads", "trace_list"];
 
+/// The table of the traces' summaries, deleted by size with a trace's earliest span (as the
+/// TTL of `start` drops it by age): before the spans, of the traces that have one to delete.
+const SUMMARIES: &str = "trace_summaries";
+
 /// The tables holding a data type, each with its time.
 fn expiring(kind: RecordKind) -> &'static [Expiring] {
     const SPANS: &[Expiring] = &[
@@ -60,6 +64,12 @@ fn expiring(kind: RecordKind) -> &'static [Expiring] {
         Expiring {
             table: "failed_tool_calls",
             column: "minute",
+            after: 0,
+        },
+        // A trace's summary with its earliest span.
+        Expiring {
+            table: SUMMARIES,
+            column: "start",
             after: 0,
         },
     ];
@@ -197,8 +207,9 @@ impl ClickHouseStore {
         }
         let cutoff = sql::time(cutoff_unix_nano);
         let mut deleted = 0u64;
-        // Trace heads and list times go with their traces' last spans, not by their own time.
-        let by_trace = |e: &Expiring| TRACE_TABLES.contains(&e.table);
+        // Trace heads and list times go with their traces' last spans, summaries with their
+        // first, not by their own time.
+        let by_trace = |e: &Expiring| TRACE_TABLES.contains(&e.table) || e.table == SUMMARIES;
         for (i, e) in expiring(kind)
             .iter()
             .enumerate()
@@ -222,6 +233,18 @@ impl ClickHouseStore {
                 .map_err(error::retention)?;
             if n == 0 {
                 continue;
+            }
+            if kind == RecordKind::Spans && i == 0 {
+                self.client()
+                    .query(&format!(
+                        "DELETE FROM {} WHERE {scope} AND trace_id IN \
+                         (SELECT trace_id FROM spans WHERE {condition})",
+                        self.layout().target(SUMMARIES),
+                        scope = self.scope()
+                    ))
+                    .execute()
+                    .await
+                    .map_err(error::retention)?;
             }
             self.client()
                 .query(&format!(
@@ -331,7 +354,7 @@ mod tests {
         let single = &Layout::Single;
         assert_eq!(
             tables(Some(RecordKind::Spans), single),
-            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls'"
+            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls', 'trace_summaries'"
         );
         assert_eq!(
             tables(Some(RecordKind::Metrics), single),
@@ -343,8 +366,8 @@ mod tests {
         );
         assert_eq!(
             tables(None, single),
-            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls', 'events', \
-             'metric_points', 'span_rollups', 'scores', 'alert_notifications'"
+            "'spans', 'trace_heads', 'trace_list', 'failed_tool_calls', 'trace_summaries', \
+             'events', 'metric_points', 'span_rollups', 'scores', 'alert_notifications'"
         );
     }
 

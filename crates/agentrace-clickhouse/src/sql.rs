@@ -57,6 +57,12 @@ impl Where {
         self.clauses.is_empty()
     }
 
+    /// `other`'s clauses and values after these.
+    pub(crate) fn and(&mut self, other: Where) {
+        self.clauses.extend(other.clauses);
+        self.params.extend(other.params);
+    }
+
     /// `column` (a `DateTime64(9)`) within `range`.
     pub(crate) fn range(&mut self, column: &str, range: &TimeRange) {
         if let Some(start) = range.start_unix_nano {

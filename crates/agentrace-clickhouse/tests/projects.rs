@@ -36,7 +36,7 @@ const DATA_TABLES: [&str; 9] = [
 
 /// The tables of projects' data later versions add (schema 10: failed tool calls; 11: the
 /// trace list's candidates): none in a database of the release before projects.
-const LATER_DATA_TABLES: [&str; 2] = ["failed_tool_calls", "trace_list"];
+const LATER_DATA_TABLES: [&str; 3] = ["failed_tool_calls", "trace_list", "trace_summaries"];
 
 /// A runtime of the test's own for the raw client (the store blocks on its own).
 fn run<T>(future: impl Future<Output = T>) -> T {

@@ -1,12 +1,13 @@
 //! Sessions and end users: the trace summaries grouped by the trace's session or user (its
-//! head span's, else the earliest span's that names one).
+//! head span's, else the earliest span's that names one), summed from the summaries
+//! `trace_summaries` keeps (one small row a trace), not from spans.
 
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_store::{QueryError, SessionSort, SessionSummary, TimeRange, UserSummary};
 use clickhouse::Row;
 use serde::Deserialize;
 
-use super::traces::{starting_in, trace_sums_sql};
+use super::traces::{kept_sums_sql, starts_in};
 use crate::error;
 use crate::sql::{Param, Where};
 use crate::store::ClickHouseStore;
@@ -81,6 +82,12 @@ impl GroupRow {
     }
 }
 
+/// The traces starting in `range`, among the kept summaries: every trace's summary is read
+/// (no candidate spans: the summaries are keyed by trace), each kept by its start.
+fn starting(range: &TimeRange) -> (Where, Where) {
+    (Where::default(), starts_in(range, "kept_start"))
+}
+
 /// Which summary column the traces are grouped by.
 #[derive(Debug, Clone, Copy)]
 enum By {
@@ -89,7 +96,8 @@ enum By {
 }
 
 impl ClickHouseStore {
-    /// Groups the summaries of the traces `candidates` and `having` select.
+    /// Groups the kept summaries of the traces `candidates` (by `trace_id`) and `having`
+    /// select.
     async fn group(
         &self,
         (candidates, mut having): (Where, Where),
@@ -97,9 +105,10 @@ impl ClickHouseStore {
         sort: SessionSort,
         limit: usize,
     ) -> Result<Vec<GroupRow>, QueryError> {
-        let (key, other) = match by {
-            By::Session => ("head_session", "head_user"),
-            By::User => ("head_user", "head_session"),
+        // A session's distinct sessions are not asked for.
+        let (key, other, distinct) = match by {
+            By::Session => ("head_session", "head_user", "toUInt64(0)"),
+            By::User => ("head_user", "head_session", "uniqExact(head_session)"),
         };
         having.push(format!("{key} IS NOT NULL"), []);
         let order = match sort {
@@ -113,9 +122,9 @@ impl ClickHouseStore {
              sum(sum_reasoning) AS reasoning, toInt64(sumIf(cost_nanos, priced > 0)) AS group_cost, \
              sum(priced) AS group_priced, sum(unpriced) AS group_unpriced, \
              min(start_ns) AS first_ns, max(end_ns) AS last_ns, max({other}) AS max_other, \
-             uniqExact({other}) AS distinct_other \
+             {distinct} AS distinct_other \
              FROM ({}) GROUP BY group_key ORDER BY {order} LIMIT {limit}",
-            trace_sums_sql(&self.scope(), &candidates.sql(), &having.sql()),
+            kept_sums_sql(&self.scope(), &candidates.sql(), &having.sql()),
         );
         let q = having.bind(candidates.bind(self.client().query(&query)));
         q.fetch_all().await.map_err(error::query)
@@ -128,7 +137,7 @@ impl ClickHouseStore {
         limit: usize,
     ) -> Result<Vec<SessionSummary>, QueryError> {
         let rows = self
-            .group(starting_in(&self.scope(), &range), By::Session, sort, limit)
+            .group(starting(&range), By::Session, sort, limit)
             .await?;
         Ok(rows.into_iter().map(GroupRow::session).collect())
     }
@@ -159,9 +168,7 @@ impl ClickHouseStore {
         sort: SessionSort,
         limit: usize,
     ) -> Result<Vec<UserSummary>, QueryError> {
-        let rows = self
-            .group(starting_in(&self.scope(), &range), By::User, sort, limit)
-            .await?;
+        let rows = self.group(starting(&range), By::User, sort, limit).await?;
         Ok(rows.into_iter().map(GroupRow::user).collect())
     }
 }

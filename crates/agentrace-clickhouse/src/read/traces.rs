@@ -220,17 +220,16 @@ fn session_costs_sql(traces: &str, bucket: &str) -> String {
     )
 }
 
-/// The summaries of the traces of `scope` (a project's: `project = …`) whose spans
-/// `candidates` selects, with the `HAVING` conditions of `having`, their list times and `key`.
+/// The summaries `sums` (a [`trace_sums_sql`] or [`kept_sums_sql`] of `scope`, a project's:
+/// `project = …`) with their list times and `key`.
 /// `heads` selects the heads to join (by `trace_id`: those of the candidates, or `1`);
 /// `score_means`, rows of `scored_trace` and `score_mean` to join as each trace's
 /// `score_mean` (else `NULL`). (The joined tables have no column named `trace_id`: with two
 /// joins, `s.*` would lose it.)
 pub(crate) fn summaries_sql(
     scope: &str,
-    candidates: &str,
+    sums: &str,
     heads: &str,
-    having: &str,
     key: &str,
     score_means: Option<&str>,
 ) -> String {
@@ -251,7 +250,7 @@ pub(crate) fn summaries_sql(
           FROM trace_heads WHERE {scope} AND {heads} GROUP BY trace_id) AS h \
           ON h.head_trace = s.trace_id\
          {joined})",
-        trace_sums_sql(scope, candidates, having)
+        sums
     )
 }
 
@@ -261,6 +260,43 @@ pub(crate) fn trace_sums_sql(scope: &str, candidates: &str, having: &str) -> Str
     format!(
         "SELECT {SUMMARY}, {TOTALS} FROM spans FINAL WHERE {scope} AND {candidates} \
          GROUP BY trace_id HAVING {having}"
+    )
+}
+
+/// The value of a kept summary's pick (`crate::schema`'s version 12: 16 bytes of rank, then
+/// the value; `''` when no span named one).
+macro_rules! picked {
+    ($pick:literal) => {
+        concat!("if(", $pick, " = '', NULL, substring(", $pick, ", 17))")
+    };
+}
+
+/// The columns of [`trace_sums_sql`] that need no span, from the summaries `trace_summaries`
+/// keeps, merged (`FINAL`), and the start (`kept_start`) a range is checked on.
+const KEPT_SUMS: &str = concat!(
+    "trace_id, start AS kept_start, toUnixTimestamp64Nano(start) AS start_ns, \
+     toUnixTimestamp64Nano(end) AS end_ns, ",
+    picked!("session_pick"),
+    " AS head_session, ",
+    picked!("agent_pick"),
+    " AS head_agent, ",
+    picked!("user_pick"),
+    " AS head_user, \
+     toUInt64(t_spans) AS span_count, toUInt64(t_errors) AS error_count, \
+     toUInt64(t_input) AS sum_input, toUInt64(t_output) AS sum_output, \
+     toUInt64(t_cache_read) AS sum_cache_read, toUInt64(t_cache_write) AS sum_cache_write, \
+     toUInt64(t_reasoning) AS sum_reasoning, t_cost_nanos AS cost_nanos, \
+     toUInt64(t_priced) AS priced, toUInt64(t_unpriced) AS unpriced"
+);
+
+/// The kept summaries of the traces of `scope` that `candidates` names (by `trace_id` only)
+/// and `filter` keeps (conditions on the columns of [`KEPT_SUMS`]): one small merged row a
+/// trace instead of its spans, without the head's id, name and service. A trace left by its
+/// earliest span to retention is not among them (see `crate::schema`'s version 12).
+pub(crate) fn kept_sums_sql(scope: &str, candidates: &str, filter: &str) -> String {
+    format!(
+        "SELECT * FROM (SELECT {KEPT_SUMS} FROM trace_summaries FINAL \
+         WHERE {scope} AND {candidates}) WHERE {filter}"
     )
 }
 
@@ -286,6 +322,18 @@ fn heads_page_sql(scope: &str, range: &TimeRange, after: &str, dir: &str, limit:
     )
 }
 
+/// A page of a trace list picked from the kept summaries: the traces `candidates` names,
+/// `filter` keeps (conditions on [`kept_sums_sql`]'s columns), after the cursor's (`after`),
+/// in the order of `key` (`dir`), with `score_means` joined (as [`summaries_sql`] takes them).
+struct KeptPage<'a> {
+    candidates: &'a Where,
+    filter: &'a Where,
+    key: &'a str,
+    score_means: Option<&'a Where>,
+    after: &'a Where,
+    dir: &'a str,
+}
+
 /// The traces of `scope` (a project's: `project = …`) starting in `range`: the candidate spans
 /// (`WHERE`: the project's traces with a span in the range, as a trace starting in it has its
 /// earliest span there) and the check of each trace's own start (`HAVING`).
@@ -304,14 +352,15 @@ pub(crate) fn starting_in(scope: &str, range: &TimeRange) -> (Where, Where) {
             inner.params,
         );
     }
-    let mut having = Where::default();
-    if let Some(start) = range.start_unix_nano {
-        having.push(format!("min(start) >= {}", sql::time(start)), []);
-    }
-    if let Some(end) = range.end_unix_nano {
-        having.push(format!("min(start) < {}", sql::time(end)), []);
-    }
-    (candidates, having)
+    (candidates, starts_in(range, "min(start)"))
+}
+
+/// The condition of a trace starting in `range`, its start being `start` (`min(start)` over
+/// its spans, `kept_start` of its kept summary).
+pub(crate) fn starts_in(range: &TimeRange, start: &str) -> Where {
+    let mut condition = Where::default();
+    condition.range(start, range);
+    condition
 }
 
 impl ClickHouseStore {
@@ -418,7 +467,9 @@ impl ClickHouseStore {
                     ..TraceFilter::default()
                 });
         let scope = self.scope();
-        let (mut candidates, mut having) = starting_in(&scope, &filter.range);
+        // `having`: conditions on a trace's summary, checked on the spans' sums or the kept.
+        let mut having = Where::default();
+        let mut candidates = Where::default();
         if let Some(id) = filter.trace_id {
             candidates.push(format!("trace_id = {}", sql::trace_id(id)), []);
         }
@@ -462,7 +513,11 @@ impl ClickHouseStore {
                 name_contains: filter.name_contains.as_ref(),
             },
         );
-        if !some_span.is_empty() {
+        // Without a condition on some span, the page is picked from the kept summaries (one
+        // small row a trace), else from the sums of the spans of the range's traces.
+        let kept = some_span.is_empty();
+        let mut span_having = Where::default();
+        if !kept {
             candidates.push(
                 format!(
                     "trace_id IN (SELECT trace_id FROM spans WHERE {scope} AND {})",
@@ -470,7 +525,7 @@ impl ClickHouseStore {
                 ),
                 some_span.params.clone(),
             );
-            having.push(
+            span_having.push(
                 format!("countIf({}) > 0", some_span.sql()),
                 some_span.params,
             );
@@ -513,8 +568,9 @@ impl ClickHouseStore {
             );
             position = Some((value, trace_id));
         }
+        let want = limit.saturating_add(1);
+        let mut picked = None;
         if by_heads {
-            let want = limit.saturating_add(1);
             let ids: Vec<TraceId> = if filter.range.end_unix_nano.is_none() {
                 let start = PageStart {
                     since: filter.range.start_unix_nano,
@@ -540,6 +596,22 @@ impl ClickHouseStore {
                     .map(|p| TraceId::from_bytes(p.trace_id))
                     .collect()
             };
+            picked = Some(ids);
+        } else if kept {
+            let mut kept_filter = starts_in(&filter.range, "kept_start");
+            kept_filter.and(having.clone());
+            let page = KeptPage {
+                candidates: &candidates,
+                filter: &kept_filter,
+                key: &key,
+                score_means: score_means.as_ref(),
+                after: &after,
+                dir,
+            };
+            picked = Some(self.kept_page(&page, want).await?);
+        }
+        if let Some(ids) = picked {
+            // The page's traces summed from their spans, in the same order.
             if ids.is_empty() {
                 return Ok(TracePage {
                     traces: Vec::new(),
@@ -550,14 +622,21 @@ impl ClickHouseStore {
             candidates = Where::default();
             candidates.push(heads.clone(), []);
             having = Where::default();
+        } else {
+            let (mut in_range, mut range_having) = starting_in(&scope, &filter.range);
+            in_range.and(candidates);
+            candidates = in_range;
+            range_having.and(having);
+            range_having.and(span_having);
+            having = range_having;
         }
+        let sums = trace_sums_sql(&scope, &candidates.sql(), &having.sql());
         let query = format!(
             "{} WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {}",
             summaries_sql(
                 &scope,
-                &candidates.sql(),
+                &sums,
                 &heads,
-                &having.sql(),
                 &key,
                 score_means.as_ref().map(Where::sql).as_deref()
             ),
@@ -591,10 +670,46 @@ impl ClickHouseStore {
         })
     }
 
+    /// The ids of the page `page` picks, at most `want`.
+    async fn kept_page(
+        &self,
+        page: &KeptPage<'_>,
+        want: usize,
+    ) -> Result<Vec<TraceId>, QueryError> {
+        let scope = self.scope();
+        let sums = kept_sums_sql(&scope, &page.candidates.sql(), &page.filter.sql());
+        // List times only for the list's own order.
+        let heads = if page.key == sort_key(TraceSort::Start) {
+            "1"
+        } else {
+            "0"
+        };
+        let means = page.score_means.map(Where::sql);
+        let dir = page.dir;
+        let query = format!(
+            "SELECT trace_id FROM ({}) WHERE {} ORDER BY sort_key {dir}, trace_id {dir} \
+             LIMIT {want}",
+            summaries_sql(&scope, &sums, heads, page.key, means.as_deref()),
+            page.after.sql(),
+        );
+        let mut q = page
+            .filter
+            .bind(page.candidates.bind(self.client().query(&query)));
+        if let Some(means) = page.score_means {
+            q = means.bind(q);
+        }
+        let picked: Vec<HeadPick> = q.fetch_all().await.map_err(error::query)?;
+        Ok(picked
+            .iter()
+            .map(|p| TraceId::from_bytes(p.trace_id))
+            .collect())
+    }
+
     /// The summary of one trace.
     async fn trace_summary(&self, trace_id: TraceId) -> Result<Option<TraceSummary>, QueryError> {
         let one = format!("trace_id = {}", sql::trace_id(trace_id));
-        let query = summaries_sql(&self.scope(), &one, &one, "1", "0", None);
+        let scope = self.scope();
+        let query = summaries_sql(&scope, &trace_sums_sql(&scope, &one, "1"), &one, "0", None);
         let row: Option<TraceRow> = self
             .client()
             .query(&query)

@@ -9,15 +9,14 @@
 //!
 //! Many teams share one database, none seeing another's data, so every data table (`spans`,
 //! `events`, `trace_heads`, `span_rollups`, `metric_points`, `alert_notifications`, `scores`,
-//! `evaluator_rules`, `past_changes`, from version 10 `failed_tool_calls`, from 11
-//! `trace_list`) has a `project UInt32` column that leads its sorting key (`ORDER BY
-//! (project, …)`), and the views carry it through (the rollups and the trace heads are
-//! grouped by it). A store is one project's: every read begins `WHERE project = <id>` (the
-//! primary index then reads only that project's granules, however large the others
-//! are), every row it writes names it. The same trace id in two projects is two traces: two
-//! keys. `node_heartbeats` is the fleet's and the registry (`projects`, `project_keys`,
-//! `key_uses`) the organization's: no project; `held_spans` (version 9) is keyed by the
-//! node first, then the project.
+//! `evaluator_rules`, `past_changes`, from version 10 `failed_tool_calls`, from 11 `trace_list`,
+//! from 12 `trace_summaries`) has a `project UInt32` column that leads its sorting key (`ORDER BY
+//! (project, …)`), and the views carry it through (the rollups, the trace heads and summaries are
+//! grouped by it). A store is one project's: every read begins `WHERE project = <id>` (the primary
+//! index then reads only that project's granules, however large the others are), every row it
+//! writes names it. The same trace id in two projects is two traces: two keys. `node_heartbeats` is
+//! the fleet's and the registry (`projects`, `project_keys`, `key_uses`) the organization's: no
+//! project; `held_spans` (version 9) is keyed by the node first, then the project.
 //!
 //! Partitions stay monthly (`toYYYYMM(start)`), not by project: a thousand projects by a few
 //! years of months would be tens of thousands of partitions, each at least a part, where
@@ -66,6 +65,9 @@
 //! - `trace_list` (version 11): each write's candidate for the list time of each trace in it,
 //!   keyed by list time (`trace_list`): the trace list's page read in order, each candidate
 //!   checked against `trace_heads`.
+//! - `trace_summaries` (version 12): each trace's counts, sums, bounds and head, kept by a
+//!   materialized view over `spans` as aggregate states (`trace_summaries`): the sessions and
+//!   users summed from one small row a trace.
 //! - `metric_points`: received metrics summed per series and minute by each write, summed
 //!   again at read time (a counter's increments add up, a gauge keeps its latest value).
 //! - `alert_notifications`: the alert history, as the engine wrote it.
@@ -133,6 +135,7 @@ mod history;
 mod projects;
 mod settings;
 mod trace_list;
+mod trace_summaries;
 
 /// How many of the traces of a write to the past `past_changes` lists (their starts are looked
 /// up when all are listed; with more, every earlier count may have changed):
@@ -143,6 +146,15 @@ pub(crate) const PAST_TRACES: u64 = 256;
 pub(crate) struct Migration {
     pub(crate) version: u32,
     pub(crate) statements: &'static [Statement],
+}
+
+impl Migration {
+    /// Whether it must run on one node at a time: it rebuilds tables or adds up rows.
+    pub(crate) fn runs_alone(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|s| matches!(s, Statement::Rebuild(_) | Statement::SeedSums(_)))
+    }
 }
 
 /// A statement of a migration, rendered for a single server or a cluster ([`Layout`]).
@@ -163,6 +175,9 @@ pub(crate) enum Statement {
     Rebuild(Table),
     /// Rows written once (an `INSERT` of `{db}`'s tables, guarded by its own `WHERE`).
     Seed(&'static str),
+    /// Rows added to sums (an `INSERT` into an aggregating table: run twice, it counts
+    /// twice), run by one node, under the migration lock, once (`crate::migrate`).
+    SeedSums(&'static str),
 }
 
 /// A column added to a table; with `order_by`, the table's new sorting key (the old one and
@@ -417,7 +432,7 @@ impl Statement {
                 sql
             }
             Self::DropView(name) => vec![format!("DROP VIEW IF EXISTS {database}.{name}{on}")],
-            Self::Seed(sql) => vec![(*sql).to_owned()],
+            Self::Seed(sql) | Self::SeedSums(sql) => vec![(*sql).to_owned()],
         };
         sql.into_iter().map(|s| statement(&s, database)).collect()
     }
@@ -451,6 +466,7 @@ pub(crate) fn migrations() -> impl Iterator<Item = &'static Migration> {
         &held::HELD,
         &failures::FAILURES,
         &trace_list::TRACE_LIST,
+        &trace_summaries::TRACE_SUMMARIES,
     ])
 }
 
@@ -489,7 +505,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
                     // schema (the `default` project is written by the first open).
                     m.statements.iter().filter(move |s| match s {
                         Statement::DropView(_) => m.version != BASELINE,
-                        Statement::Seed(_) => false,
+                        Statement::Seed(_) | Statement::SeedSums(_) => false,
                         _ => true,
                     })
                 })
@@ -499,7 +515,7 @@ pub fn statements_until(database: &str, layout: &Layout, version: u32) -> Vec<St
 }
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = trace_list::TRACE_LIST.version;
+pub const SCHEMA_VERSION: u32 = trace_summaries::TRACE_SUMMARIES.version;
 
 /// The project of everything a database held before projects, and of a store opened without
 /// one: `default`.
@@ -517,6 +533,7 @@ pub(crate) fn data_tables() -> impl Iterator<Item = &'static str> {
         })
         .chain(failures::DATA_TABLES)
         .chain(trace_list::DATA_TABLES)
+        .chain(trace_summaries::DATA_TABLES)
 }
 
 #[cfg(test)]
@@ -524,13 +541,14 @@ mod tests {
     use super::*;
 
     /// The views, in the order they are made: the table each writes to, and its source.
-    const VIEWS: [(&str, &str); 6] = [
+    const VIEWS: [(&str, &str); 7] = [
         ("trace_heads", "spans"),
         ("span_rollups", "spans"),
         ("past_changes", "spans"),
         ("past_changes", "scores"),
         ("failed_tool_calls", "spans"),
         ("trace_list", "spans"),
+        ("trace_summaries", "spans"),
     ];
 
     #[test]
@@ -545,9 +563,9 @@ mod tests {
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
         assert_eq!(
             views.len(),
-            6,
-            "the rollups', the trace heads', the changes of the past, the failed tool calls' \
-             and the trace list's"
+            7,
+            "the rollups', the trace heads', the changes of the past, the failed tool calls', \
+             the trace list's and the trace summaries'"
         );
         for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(view.contains(&format!("TO db.{into} AS SELECT")), "{view}");
@@ -569,10 +587,10 @@ mod tests {
         let sql = create_statements("db", &layout);
         assert_eq!(sql[0], "CREATE DATABASE IF NOT EXISTS db ON CLUSTER 'prod'");
         let tables = sql.iter().filter(|s| s.starts_with("CREATE TABLE")).count();
-        // Each table twice: the migrations' record and twenty-two of the schema's (eleven of
+        // Each table twice: the migrations' record and twenty-three of the schema's (twelve of
         // projects' data, the fleet's heartbeats and held spans, four of the registry, five of
         // people and the audit log).
-        assert_eq!(tables, 2 * 23);
+        assert_eq!(tables, 2 * 24);
         for s in sql.iter().filter(|s| s.starts_with("CREATE TABLE")) {
             assert!(s.contains(" ON CLUSTER 'prod' "), "{s}");
             if s.contains("_local ON CLUSTER") {
@@ -605,7 +623,7 @@ mod tests {
             s.ends_with("ENGINE = Distributed('prod', 'db', 'spans_local', cityHash64(trace_id))")
         }));
         let views: Vec<&String> = sql.iter().filter(|s| s.contains("VIEW")).collect();
-        assert_eq!(views.len(), 6);
+        assert_eq!(views.len(), 7);
         for (view, (into, from)) in views.iter().zip(VIEWS) {
             assert!(
                 view.contains(&format!("ON CLUSTER 'prod' TO db.{into}_local AS")),
