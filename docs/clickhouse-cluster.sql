@@ -505,6 +505,7 @@ CREATE TABLE IF NOT EXISTS agentrace.trace_summaries_local ON CLUSTER 'agentrace
             trace_id FixedString(16),
             start SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
             end SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
+            list_key SimpleAggregateFunction(min, UInt128),
             t_spans SimpleAggregateFunction(sum, Int64),
             t_errors SimpleAggregateFunction(sum, Int64),
             t_input SimpleAggregateFunction(sum, Int64),
@@ -526,6 +527,8 @@ CREATE TABLE IF NOT EXISTS agentrace.trace_summaries ON CLUSTER 'agentrace' AS a
 ENGINE = Distributed('agentrace', 'agentrace', 'trace_summaries_local', cityHash64(trace_id));
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS agentrace.trace_summaries_mv ON CLUSTER 'agentrace' TO agentrace.trace_summaries_local AS SELECT project, trace_id, min(s.start) AS start, max(s.end) AS end,
+            min(bitOr(bitShiftLeft(toUInt128(greatest(toUnixTimestamp64Nano(arrived), 0)), 64),
+                toUInt128(greatest(toUnixTimestamp64Nano(s.start), 0)))) AS list_key,
             sum(toInt64(sign)) AS t_spans,
             sum(toInt64(sign) * (status_code = 2)) AS t_errors,
             sum(toInt64(sign) * (aggregate = 0) * toInt64(input_tokens)) AS t_input,

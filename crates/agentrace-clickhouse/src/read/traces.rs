@@ -233,13 +233,7 @@ pub(crate) fn summaries_sql(
     key: &str,
     score_means: Option<&str>,
 ) -> String {
-    let (score_mean, joined) = match score_means {
-        Some(rows) => (
-            "q.score_mean",
-            format!(" LEFT JOIN ({rows}) AS q ON q.scored_trace = s.trace_id"),
-        ),
-        None => ("CAST(NULL AS Nullable(Float64))", String::new()),
-    };
+    let (score_mean, joined) = score_join(score_means);
     format!(
         "SELECT * EXCEPT (list_ns) FROM (SELECT s.*, \
          if(toUnixTimestamp64Nano(h.first_time) = 0, s.start_ns, \
@@ -252,6 +246,18 @@ pub(crate) fn summaries_sql(
          {joined})",
         sums
     )
+}
+
+/// Each trace's `score_mean` from `score_means` (rows of `scored_trace` and `score_mean`,
+/// else `NULL`), and its join to the summaries `s`.
+fn score_join(score_means: Option<&str>) -> (&'static str, String) {
+    match score_means {
+        Some(rows) => (
+            "q.score_mean",
+            format!(" LEFT JOIN ({rows}) AS q ON q.scored_trace = s.trace_id"),
+        ),
+        None => ("CAST(NULL AS Nullable(Float64))", String::new()),
+    }
 }
 
 /// The summary of each trace of `scope` whose spans `candidates` selects, with the `HAVING`
@@ -272,10 +278,12 @@ macro_rules! picked {
 }
 
 /// The columns of [`trace_sums_sql`] that need no span, from the summaries `trace_summaries`
-/// keeps, merged (`FINAL`), and the start (`kept_start`) a range is checked on.
+/// keeps, merged (`FINAL`), the start (`kept_start`) a range is checked on and the list time
+/// (`list_ns`).
 const KEPT_SUMS: &str = concat!(
     "trace_id, start AS kept_start, toUnixTimestamp64Nano(start) AS start_ns, \
-     toUnixTimestamp64Nano(end) AS end_ns, ",
+     toUnixTimestamp64Nano(end) AS end_ns, \
+     toInt64(bitAnd(list_key, 18446744073709551615)) AS list_ns, ",
     picked!("session_pick"),
     " AS head_session, ",
     picked!("agent_pick"),
@@ -678,18 +686,14 @@ impl ClickHouseStore {
     ) -> Result<Vec<TraceId>, QueryError> {
         let scope = self.scope();
         let sums = kept_sums_sql(&scope, &page.candidates.sql(), &page.filter.sql());
-        // List times only for the list's own order.
-        let heads = if page.key == sort_key(TraceSort::Start) {
-            "1"
-        } else {
-            "0"
-        };
         let means = page.score_means.map(Where::sql);
-        let dir = page.dir;
+        let (score_mean, joined) = score_join(means.as_deref());
+        let (key, dir) = (page.key, page.dir);
+        // The list time is the summary's own (`list_ns`): no heads to join.
         let query = format!(
-            "SELECT trace_id FROM ({}) WHERE {} ORDER BY sort_key {dir}, trace_id {dir} \
-             LIMIT {want}",
-            summaries_sql(&scope, &sums, heads, page.key, means.as_deref()),
+            "SELECT trace_id FROM (SELECT s.trace_id AS trace_id, toInt64({key}) AS sort_key \
+             FROM (SELECT s.*, {score_mean} AS score_mean FROM ({sums}) AS s{joined}) AS s) \
+             WHERE {} ORDER BY sort_key {dir}, trace_id {dir} LIMIT {want}",
             page.after.sql(),
         );
         let mut q = page

@@ -10,6 +10,10 @@
 //! `span_rollups`. The bounds (`min(start)`, `max(end)`) are a rewrite's old and new rows', the
 //! same span's times.
 //!
+//! The list time (`trace_heads`' `argMin(start, (arrived, start))`) is the low 64 bits of
+//! `list_key`, the least `arrived ‖ start` (nanoseconds) of the trace's rows, so that a list
+//! picked from the summaries is in the list's own order without the heads.
+//!
 //! The trace's session, agent and user are each a **pick**: the greatest of the strings
 //! `rank ‖ value` over the spans' new rows naming one, where `rank` is 16 big-endian bytes
 //! ordering the spans as the head is chosen (roots first, then the earlier start) and, of one
@@ -57,6 +61,8 @@ macro_rules! trace_summaries_select {
     ($source:literal) => {
         concat!(
             "SELECT project, trace_id, min(s.start) AS start, max(s.end) AS end,
+            min(bitOr(bitShiftLeft(toUInt128(greatest(toUnixTimestamp64Nano(arrived), 0)), 64),
+                toUInt128(greatest(toUnixTimestamp64Nano(s.start), 0)))) AS list_key,
             sum(toInt64(sign)) AS t_spans,
             sum(toInt64(sign) * (status_code = 2)) AS t_errors,
             sum(toInt64(sign) * (aggregate = 0) * toInt64(input_tokens)) AS t_input,
@@ -97,6 +103,7 @@ pub(crate) const TRACE_SUMMARIES: Migration = Migration {
             trace_id FixedString(16),
             start SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
             end SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
+            list_key SimpleAggregateFunction(min, UInt128),
             t_spans SimpleAggregateFunction(sum, Int64),
             t_errors SimpleAggregateFunction(sum, Int64),
             t_input SimpleAggregateFunction(sum, Int64),
