@@ -506,3 +506,42 @@ fn nodes_opening_a_database_of_the_release_before_together_rebuild_it_once()
     );
     Ok(())
 }
+
+/// Nodes of this build opening together a database of schema 11 holding data (its trace
+/// summaries missing): one of them seeds the summaries from the stored spans, once (a seed
+/// that adds up would count twice if two ran it), and every node answers as a database made
+/// at this version does.
+#[test]
+fn nodes_opening_a_database_without_trace_summaries_together_seed_them_once()
+-> Result<(), Box<dyn Error>> {
+    let Some(python) = python() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let server = ChdbServer::start(&python, dir.path());
+    let client = Client::default().with_url(server.url());
+    let current = open(&server, "summed")?;
+    write_everything(&current, 0)?;
+    let expected = every_answer(&current)?;
+    drop(current);
+    for sql in [
+        "DROP VIEW summed.trace_summaries_mv",
+        "DROP TABLE summed.trace_summaries",
+        "DELETE FROM summed.agentrace_migrations WHERE version = 12",
+    ] {
+        run(client.query(sql).execute())?;
+    }
+    let stores: Vec<ClickHouseStore> = thread::scope(|scope| {
+        let nodes: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| open(&server, "summed").map_err(|e| e.to_string())))
+            .collect();
+        nodes
+            .into_iter()
+            .map(|node| node.join().expect("the node's thread"))
+            .collect::<Result<_, _>>()
+    })?;
+    for store in &stores {
+        assert_same(&every_answer(store)?, &expected, "seeded together");
+    }
+    Ok(())
+}
