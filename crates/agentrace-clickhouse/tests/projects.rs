@@ -260,6 +260,31 @@ fn open(server: &ChdbServer, database: &str) -> Result<ClickHouseStore, Box<dyn 
 }
 
 /// The tables of `database` that are not the schema's (a rebuild's leftovers, a lock).
+/// A database `database` of this build with a bit of everything written, and every answer it
+/// gives.
+fn written(server: &ChdbServer, database: &str) -> Result<String, Box<dyn Error>> {
+    let store = open(server, database)?;
+    write_everything(&store, 0)?;
+    every_answer(&store)
+}
+
+/// Three nodes opening `database` at once, as a fleet's nodes start.
+fn open_together(
+    server: &ChdbServer,
+    database: &str,
+) -> Result<Vec<ClickHouseStore>, Box<dyn Error>> {
+    let stores = thread::scope(|scope| {
+        let nodes: Vec<_> = (0..3)
+            .map(|_| scope.spawn(|| open(server, database).map_err(|e| e.to_string())))
+            .collect();
+        nodes
+            .into_iter()
+            .map(|node| node.join().expect("the node's thread"))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(stores)
+}
+
 fn strays(client: &Client, database: &str) -> Vec<String> {
     run(client
         .query(
@@ -386,9 +411,7 @@ fn a_database_of_the_release_before_projects_is_the_default_project_whole()
     let dir = tempfile::tempdir()?;
     let server = ChdbServer::start(&python, dir.path());
     let client = Client::default().with_url(server.url());
-    let current = open(&server, "current")?;
-    write_everything(&current, 0)?;
-    let expected = every_answer(&current)?;
+    let expected = written(&server, "current")?;
     database_of_the_release_before(&client, "current", "old");
     let before = rows(&client, "old", &DATA_TABLES);
     assert!(
@@ -472,21 +495,11 @@ fn nodes_opening_a_database_of_the_release_before_together_rebuild_it_once()
     let dir = tempfile::tempdir()?;
     let server = ChdbServer::start(&python, dir.path());
     let client = Client::default().with_url(server.url());
-    let current = open(&server, "current")?;
-    write_everything(&current, 0)?;
-    let expected = every_answer(&current)?;
+    let expected = written(&server, "current")?;
     database_of_the_release_before(&client, "current", "old");
     let before = rows(&client, "old", &DATA_TABLES);
 
-    let stores: Vec<ClickHouseStore> = thread::scope(|scope| {
-        let nodes: Vec<_> = (0..3)
-            .map(|_| scope.spawn(|| open(&server, "old").map_err(|e| e.to_string())))
-            .collect();
-        nodes
-            .into_iter()
-            .map(|node| node.join().expect("the node's thread"))
-            .collect::<Result<_, _>>()
-    })?;
+    let stores = open_together(&server, "old")?;
     assert_eq!(
         rows(&client, "old", &DATA_TABLES),
         before,
@@ -520,10 +533,7 @@ fn nodes_opening_a_database_without_trace_summaries_together_seed_them_once()
     let dir = tempfile::tempdir()?;
     let server = ChdbServer::start(&python, dir.path());
     let client = Client::default().with_url(server.url());
-    let current = open(&server, "summed")?;
-    write_everything(&current, 0)?;
-    let expected = every_answer(&current)?;
-    drop(current);
+    let expected = written(&server, "summed")?;
     for sql in [
         "DROP VIEW summed.trace_summaries_mv",
         "DROP TABLE summed.trace_summaries",
@@ -531,15 +541,7 @@ fn nodes_opening_a_database_without_trace_summaries_together_seed_them_once()
     ] {
         run(client.query(sql).execute())?;
     }
-    let stores: Vec<ClickHouseStore> = thread::scope(|scope| {
-        let nodes: Vec<_> = (0..3)
-            .map(|_| scope.spawn(|| open(&server, "summed").map_err(|e| e.to_string())))
-            .collect();
-        nodes
-            .into_iter()
-            .map(|node| node.join().expect("the node's thread"))
-            .collect::<Result<_, _>>()
-    })?;
+    let stores = open_together(&server, "summed")?;
     for store in &stores {
         assert_same(&every_answer(store)?, &expected, "seeded together");
     }
