@@ -26,13 +26,14 @@
 //! primary root ranks before it (it starts first: `agentrace_ingest::orphans`), but for a
 //! tie of starts, where the newer row of the two wins.
 //!
-//! A trace leaves the summaries with its earliest span (age retention: the TTL of `start`;
-//! by size: with the spans the delete takes), as it leaves the trace list.
+//! A trace leaves the summaries with its earliest span (age retention: the TTL of `start`, as
+//! the trace heads have; by size: before the spans the delete takes, where the heads stay
+//! until the trace's last span goes), so that no summary counts spans no longer stored.
 //!
 //! A database of an earlier version is filled from its stored spans once the view exists (a
 //! [`Statement::SeedSums`], run by one node): spans written while it runs may be counted
-//! twice (by the view and the seed), so upgrade while no node writes, as the other upgrades
-//! of the schema advise (`docs/scale-out.md`).
+//! twice (by the view and the seed), so a fleet is upgraded with its writers stopped
+//! (`docs/scale-out.md`).
 
 use super::{MergeTree, Migration, ReplicaPath, Statement, Table, View};
 
