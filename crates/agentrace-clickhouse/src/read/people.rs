@@ -1,6 +1,6 @@
 //! Sessions and end users: the trace summaries grouped by the trace's session or user (its
-//! head span's, else the earliest span's that names one), summed from the summaries
-//! `trace_summaries` keeps (one small row a trace), not from spans.
+//! head span's, else the first span's that names one, roots first, then by start), summed from
+//! the summaries `trace_summaries` keeps (one small row a trace), not from spans.
 
 use agentrace_core::{TokenUsage, Usd};
 use agentrace_store::{QueryError, SessionSort, SessionSummary, TimeRange, UserSummary};
